@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Extra helpers for the recorders of the connection-reuse / timeout samples
+# (keepalive races, idle-timeout mismatch, proxies' timeouts). Source after lib.sh.
+#   ccb_netns_add NAME          a second namespace (removed on exit with the first)
+#   ccb_bg NS CMD...            background process in namespace NS, ended by PID on exit
+#   ccb_wait_port NS PORT       bounded wait for a listener in namespace NS
+#   ccb_delay_link NSC NSS MS   a point-to-point link with MS ms one-way latency between
+#                               namespaces NSC (10.99.0.1, tun ccbc) and NSS (10.99.0.2, tun ccbs)
+#   ccb_capture_start NS IFACE OUT FILTER   tcpdump on IFACE in NS (stopped by cc_capture_stop)
+#   ccb_meta SCENARIO ARGS...   measure the capture and write samples/SCENARIO.meta.json
+set -euo pipefail
+
+CCB_EXTRA_NS=()
+CCB_PROGRAMS="$CC_RECORD_DIR/programs"
+CCB_CLIENT_IP=10.99.0.1
+CCB_SERVER_IP=10.99.0.2
+
+ccb_cleanup() {
+  cc_cleanup || true
+  local ns
+  for ns in "${CCB_EXTRA_NS[@]:-}"; do
+    [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+# ccb_netns_add NAME: one more fresh namespace, loopback up, deleted on exit.
+ccb_netns_add() {
+  local ns="$1"
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns add "$ns"
+  ip netns exec "$ns" ip link set lo up
+  CCB_EXTRA_NS+=("$ns")
+  trap ccb_cleanup EXIT
+}
+
+# ccb_bg NS CMD...: like cc_bg, in namespace NS.
+ccb_bg() {
+  local ns="$1"; shift
+  ip netns exec "$ns" "$@" &
+  CC_PIDS+=("$!")
+  CC_LAST_PID="$!"
+}
+
+# ccb_wait_port NS PORT: bounded (5 s) wait until something listens on PORT in NS.
+ccb_wait_port() {
+  local ns="$1" port="$2" i
+  for i in $(seq 1 100); do
+    if ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -q .; then return 0; fi
+    sleep 0.05
+  done
+  echo "record: nothing listens on port $port in $ns" >&2; exit 1
+}
+
+# ccb_delay_link NSC NSS DELAY_MS: the two namespaces joined by a user-space wire with a
+# fixed one-way latency (b-delayline.py); client side 10.99.0.1, server side 10.99.0.2.
+ccb_delay_link() {
+  local nsc="$1" nss="$2" delay="$3" ready i
+  ip netns exec "$nsc" ip tuntap add dev ccbc mode tun
+  ip netns exec "$nss" ip tuntap add dev ccbs mode tun
+  ready="$(mktemp)"
+  ccb_bg "$nsc" python3 "$CCB_PROGRAMS/b-delayline.py" --tun-a ccbc --netns-b "/run/netns/$nss" \
+    --tun-b ccbs --delay-ms "$delay" --max-seconds 120 >"$ready"
+  for i in $(seq 1 100); do
+    grep -q ready "$ready" 2>/dev/null && break
+    sleep 0.05
+  done
+  grep -q ready "$ready" || { echo "record: delay line did not start" >&2; exit 1; }
+  ip netns exec "$nsc" ip addr add "$CCB_CLIENT_IP" peer "$CCB_SERVER_IP" dev ccbc
+  ip netns exec "$nsc" ip link set ccbc up
+  ip netns exec "$nss" ip addr add "$CCB_SERVER_IP" peer "$CCB_CLIENT_IP" dev ccbs
+  ip netns exec "$nss" ip link set ccbs up
+}
+
+# ccb_capture_start NS IFACE OUT FILTER: tcpdump with nanosecond timestamps on IFACE in NS.
+ccb_capture_start() {
+  local ns="$1" iface="$2" out="$3" filter="$4"
+  local log; log="$(mktemp)"
+  ip netns exec "$ns" tcpdump -i "$iface" --immediate-mode -U -n --time-stamp-precision=nano -s 0 -w "$out" "$filter" 2>"$log" &
+  CC_TCPDUMP_PID="$!"
+  local i
+  for i in $(seq 1 100); do
+    grep -q 'listening on' "$log" 2>/dev/null && break
+    sleep 0.05
+  done
+  grep -q 'listening on' "$log" || { cat "$log" >&2; echo "record: tcpdump did not start" >&2; exit 1; }
+}
+
+# ccb_meta SCENARIO ARGS...: measure samples/SCENARIO.pcap with tshark and write its meta.json
+# (b-meta.py refuses, exit 1, when the capture does not show what the scenario claims).
+ccb_meta() {
+  local scenario="$1"; shift
+  python3 "$CCB_PROGRAMS/b-meta.py" "$scenario" --capture "$CC_SAMPLES_DIR/$scenario.pcap" \
+    --meta "$CC_SAMPLES_DIR/$scenario.meta.json" "$@"
+}

@@ -1,0 +1,289 @@
+/**
+ * The pipeline, and the only place that wires stages together:
+ * source → decode → flow → http → detect → result.
+ */
+import * as path from 'node:path';
+import { DECODE_ISSUES, DecodeIssue } from './decode/decode-issue';
+import { decodePacket } from './decode/decode-packet';
+import { flowHash } from './decode/flow-hash';
+import { DecodeStatus, PacketView } from './decode/packet-view';
+import { AnalyzedConnection, ConnectionHttp, RECENT_EXCHANGES_KEPT } from './detect/analyzed-connection';
+import { DEFAULT_DETECT_OPTIONS, DetectOptions, DetectorDefinition } from './detect/detector';
+import { DetectionEngine } from './detect/engine';
+import type { AnomalyKind, Diagnosis, Finding } from './detect/finding';
+import { DETECTORS } from './detect/registry';
+import type { ConnStateLabel } from './flow/conn-state';
+import { FlowRecord, toFlowRecord } from './flow/flow-record';
+import { reassemblyUsage } from './flow/reassembly';
+import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
+import type { HttpExchange } from './http/exchange';
+import { HttpSession } from './http/session';
+import { startsLikeRequest, startsLikeResponse } from './http/sniff';
+import { readCapture } from './source/open-capture';
+import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
+
+export interface AnalyzeOptions {
+  tracker?: Partial<TrackerOptions>;
+  detect?: Partial<DetectOptions>;
+  /** Detectors to run (default: all registered). */
+  detectors?: readonly DetectorDefinition[];
+  /** Kinds whose detectors are not run. */
+  ignore?: readonly AnomalyKind[];
+  /** Keep 1 in N connections, chosen by a symmetric hash of the 4-tuple (whole connections). */
+  sample?: number;
+  /** Keep flows and exchanges in the result (false streams them through the callbacks only). */
+  collect?: boolean;
+  onFlow?: (flow: FlowRecord) => void;
+  /** Each exchange as it is decided, with the connection's endpoints. */
+  onExchange?: (exchange: HttpExchange, endpoints: { client: string; server: string }) => void;
+  onFinding?: (finding: Finding) => void;
+}
+
+export interface InputSummary {
+  files: Array<Omit<CaptureFileInfo, 'name'> & { name: string }>;
+  packets: number;
+  /** Capture time of the earliest and latest packet (epoch seconds), null when there were none. */
+  firstTs: number | null;
+  lastTs: number | null;
+  duration: number;
+}
+
+export interface AnalysisStats {
+  packets: number;
+  tcpPackets: number;
+  notTcp: number;
+  fragments: number;
+  truncated: number;
+  malformed: number;
+  unsupportedLink: number;
+  /** Packets per decode issue id (see decode/decode-issue.ts). */
+  decodeIssues: Record<string, number>;
+  /** Records whose capture was cut by snaplen. */
+  snaplenCut: number;
+  /** Packets whose timestamp is earlier than one before them. */
+  timestampsBackwards: number;
+  connections: number;
+  connectionsByState: Partial<Record<ConnStateLabel, number>>;
+  peakLiveConnections: number;
+  /** Connections released early because the connection cap was reached. */
+  connectionsEvicted: number;
+  /** Out-of-order segments not buffered because a reassembly bound was reached. */
+  reassemblyRefused: number;
+  sampledOut: number;
+  exchanges: number;
+  httpConnections: number;
+}
+
+export interface AnalysisResult {
+  input: InputSummary;
+  stats: AnalysisStats;
+  flows: FlowRecord[];
+  exchanges: HttpExchange[];
+  anomalies: Finding[];
+  diagnoses: Diagnosis[];
+}
+
+/** A zeroed statistics block. */
+function emptyStats(): AnalysisStats {
+  return {
+    packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
+    decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0,
+    connections: 0, connectionsByState: {}, peakLiveConnections: 0, connectionsEvicted: 0, reassemblyRefused: 0,
+    sampledOut: 0, exchanges: 0, httpConnections: 0,
+  };
+}
+
+/**
+ * An analysis in progress. Packets come in from any source (files, stdin, live capture);
+ * `finish` releases every connection and returns the result.
+ */
+export class Analyzer {
+  private readonly view = new PacketView();
+  private readonly tracker: TcpTracker<ConnectionHttp>;
+  private readonly engine: DetectionEngine;
+  private readonly stats = emptyStats();
+  private readonly files: InputSummary['files'] = [];
+  private readonly flows: FlowRecord[] = [];
+  private readonly exchanges: HttpExchange[] = [];
+  private readonly issueCounts = new Map<DecodeIssue, number>();
+  private readonly collect: boolean;
+  private readonly sample: number;
+  private firstTs = Infinity;
+  private lastTs = -Infinity;
+  private previousTs = -Infinity;
+  private finished: AnalysisResult | null = null;
+
+  constructor(private readonly options: AnalyzeOptions = {}) {
+    this.collect = options.collect ?? true;
+    this.sample = Math.max(1, Math.floor(options.sample ?? 1));
+    const ignore = new Set(options.ignore ?? []);
+    const detectors = (options.detectors ?? DETECTORS).filter((d) => !ignore.has(d.id));
+    this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, options.onFinding);
+    this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), { ...DEFAULT_TRACKER_OPTIONS, ...options.tracker });
+  }
+
+  /** Feeds one captured packet. Never throws for bad packet data: it is counted and skipped. */
+  packet(p: RawPacket): void {
+    const stats = this.stats;
+    stats.packets++;
+    const ts = p.ts;
+    if (ts < this.firstTs) this.firstTs = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    if (ts < this.previousTs) stats.timestampsBackwards++;
+    this.previousTs = ts;
+    if (p.caplen < p.origLen) stats.snaplenCut++;
+    const view = this.view;
+    const status = decodePacket(p.linkType, p.data, p.caplen, p.origLen, view);
+    if (status !== DecodeStatus.Tcp) {
+      this.countIssue(view.issue);
+      if (status === DecodeStatus.NotTcp) stats.notTcp++;
+      else if (status === DecodeStatus.Fragment) stats.fragments++;
+      else if (status === DecodeStatus.Truncated) stats.truncated++;
+      else if (status === DecodeStatus.Malformed) stats.malformed++;
+      else stats.unsupportedLink++;
+      return;
+    }
+    if (view.issue !== 'none') this.countIssue(view.issue);
+    stats.tcpPackets++;
+    if (this.sample > 1 && flowHash(view) % this.sample !== 0) {
+      stats.sampledOut++;
+      return;
+    }
+    this.tracker.segment(view, p.data, ts, p.frame, p.origLen);
+  }
+
+  /** Records facts about an input file once it has been read. */
+  addFile(info: CaptureFileInfo): void {
+    this.files.push({ ...info, name: info.name === '-' ? '-' : path.basename(info.name) });
+  }
+
+  get liveConnections(): number {
+    return this.tracker.liveConnections;
+  }
+
+  finish(): AnalysisResult {
+    if (this.finished) return this.finished;
+    this.tracker.finish();
+    const { anomalies, diagnoses } = this.engine.finish();
+    const stats = this.stats;
+    stats.connections = this.tracker.stats.connections;
+    stats.peakLiveConnections = this.tracker.stats.peakConnections;
+    stats.connectionsEvicted = this.tracker.stats.evicted;
+    stats.reassemblyRefused = reassemblyUsage.refused;
+    const issues: Record<string, number> = {};
+    for (const [issue, n] of [...this.issueCounts].sort((a, b) => a[0].localeCompare(b[0]))) issues[issue] = n;
+    stats.decodeIssues = issues;
+    const hasPackets = stats.packets > 0;
+    this.finished = {
+      input: {
+        files: this.files,
+        packets: stats.packets,
+        firstTs: hasPackets ? this.firstTs : null,
+        lastTs: hasPackets ? this.lastTs : null,
+        duration: hasPackets ? this.lastTs - this.firstTs : 0,
+      },
+      stats,
+      flows: this.flows.sort((a, b) => a.id - b.id),
+      exchanges: this.exchanges.sort((a, b) => a.flowId - b.flowId || a.index - b.index),
+      anomalies,
+      diagnoses,
+    };
+    return this.finished;
+  }
+
+  private countIssue(issue: DecodeIssue): void {
+    this.issueCounts.set(issue, (this.issueCounts.get(issue) ?? 0) + 1);
+  }
+
+  private observer(): ConnectionObserver<ConnectionHttp> {
+    const onExchange = (conn: AnalyzedConnection, exchange: HttpExchange): void => {
+      const app = conn.app;
+      if (app === null) return;
+      app.exchangeCount++;
+      app.recent.push(exchange);
+      if (app.recent.length > RECENT_EXCHANGES_KEPT) app.recent.shift();
+      this.stats.exchanges++;
+      this.engine.onExchange(exchange, conn);
+      this.options.onExchange?.(exchange, { client: conn.clientName, server: conn.serverName });
+      if (this.collect) this.exchanges.push(exchange);
+    };
+    /**
+     * The HTTP session of a connection, created at its first payload. A connection seen mid-stream
+     * had its roles guessed from the ports; when the guessed server sends a request line first (or
+     * the guessed client a status line), the guess was backwards and the roles are swapped here,
+     * before any byte is parsed. Returns whether `fromClient` must be read the other way round
+     * for this one packet (the tracker computed it before the swap).
+     */
+    const ensureSession = (conn: AnalyzedConnection, fromClient: boolean, data: Uint8Array, offset: number, length: number): boolean => {
+      const app = conn.app;
+      if (app === null || app.session !== null) return false;
+      let swapped = false;
+      if (conn.directionInferred) {
+        const backwards = fromClient ? startsLikeResponse(data, offset, length) : startsLikeRequest(data, offset, length);
+        if (backwards) {
+          conn.swapRoles();
+          swapped = true;
+        }
+      }
+      const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
+      app.session = new HttpSession(conn.id, establishedAt, (ex) => onExchange(conn, ex));
+      return swapped;
+    };
+    return {
+      onOpen: (conn) => {
+        conn.app = { session: null, exchangeCount: 0, recent: [] };
+        this.engine.onOpen(conn);
+      },
+      onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
+        const swapped = ensureSession(conn, fromClient, data, offset, length);
+        const session = conn.app?.session;
+        if (!session) return;
+        if (swapped ? !fromClient : fromClient) session.clientData(data, offset, length, ts, frame);
+        else session.serverData(data, offset, length, ts, frame);
+      },
+      onGap: (conn, fromClient, length) => {
+        const session = conn.app?.session;
+        if (!session) return;
+        if (fromClient) session.clientGap(length);
+        else session.serverGap(length);
+      },
+      onEndOfStream: (conn, fromClient, ts, frame) => {
+        const session = conn.app?.session;
+        if (!session) return;
+        if (fromClient) session.clientEnd(ts, frame);
+        else session.serverEnd(ts, frame);
+      },
+      onClose: (conn) => {
+        const app = conn.app;
+        if (app?.session) {
+          app.session.finish(conn.lastTs);
+          if (app.session.isHttp) this.stats.httpConnections++;
+        }
+        this.engine.onConnectionEnd(conn);
+        const record = toFlowRecord(conn, app?.exchangeCount ?? 0);
+        const byState = this.stats.connectionsByState;
+        byState[record.state] = (byState[record.state] ?? 0) + 1;
+        this.options.onFlow?.(record);
+        if (this.collect) this.flows.push(record);
+        if (app) {
+          app.session = null;
+          app.recent = [];
+        }
+      },
+    };
+  }
+}
+
+/** Analyzes capture files (paths, or "-" for stdin) in order, as one capture. */
+export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const analyzer = new Analyzer(options);
+  let nextFrame = 1;
+  for (const input of inputs) {
+    const info = await readCapture(input, (p) => analyzer.packet(p), { firstFrame: nextFrame });
+    nextFrame += info.records;
+    analyzer.addFile(info);
+  }
+  return analyzer.finish();
+}
+
+export { DECODE_ISSUES };

@@ -1,0 +1,17 @@
+import type { Connection } from '../flow/connection';
+import type { HttpExchange } from '../http/exchange';
+import type { HttpSession } from '../http/session';
+
+/** Most recent exchanges remembered per connection for detectors (the rest are streamed out). */
+export const RECENT_EXCHANGES_KEPT = 4;
+
+/** What the analysis attaches to each connection: its HTTP session and a short memory of exchanges. */
+export interface ConnectionHttp {
+  session: HttpSession | null;
+  exchangeCount: number;
+  /** The last few exchanges, oldest first. */
+  recent: HttpExchange[];
+}
+
+/** A connection as detectors see it: TCP facts from the flow stage plus its HTTP memory. */
+export type AnalyzedConnection = Connection<ConnectionHttp>;

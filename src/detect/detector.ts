@@ -1,0 +1,78 @@
+import type { HttpExchange } from '../http/exchange';
+import type { AnalyzedConnection } from './analyzed-connection';
+import type { AnomalyKind, Diagnosis, EvidenceValue, Finding, Severity } from './finding';
+
+/** Thresholds shared by detectors; every one has a default and can be set from the CLI or library. */
+export interface DetectOptions {
+  /** A zero window held at least this long is a stall (seconds). */
+  zeroWindowStall: number;
+  /** A request still unanswered at capture end is reported once older than this (seconds). */
+  openRequestAge: number;
+  /** A retry must follow the failure within this many seconds. */
+  retryWindow: number;
+  /** Samples that agree within max(this fraction, spreadAbsolute) infer a timeout. */
+  spreadFraction: number;
+  spreadAbsolute: number;
+  /** Reuse after idling at least (server idle timeout − this margin) risks a race (seconds). */
+  raceMargin: number;
+}
+
+export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
+  zeroWindowStall: 1,
+  openRequestAge: 30,
+  retryWindow: 5,
+  spreadFraction: 0.02,
+  spreadAbsolute: 0.05,
+  raceMargin: 1,
+};
+
+export interface DetectorMeta {
+  description: string;
+  severity: Severity;
+  /** What the detector says, by message id; `{name}` placeholders are filled from data. */
+  messages: Record<string, string>;
+}
+
+/** What a detector hands to `report`: the finding without the fields the context fills. */
+export interface FindingInput {
+  flowId: number | null;
+  client: string | null;
+  server: string;
+  ts: number;
+  /** Message id from meta.messages, or a full sentence. */
+  message: string;
+  data?: Record<string, string | number>;
+  evidence: Record<string, EvidenceValue>;
+  frames: number[];
+  /** Overrides meta.severity (e.g. retried POST is a warning, retried GET info). */
+  severity?: Severity;
+}
+
+export type DiagnosisInput = Omit<Diagnosis, 'kind' | 'severity'> & { severity?: Severity };
+
+export interface DetectContext {
+  readonly options: DetectOptions;
+  /** Records a finding; returns it (with its id) so diagnoses can refer to it. */
+  report(input: FindingInput): Finding;
+  /** Records a diagnosis across connections. */
+  diagnose(input: DiagnosisInput): void;
+  /** Findings reported so far, optionally of one kind (read-only; for cross-references in onFinish). */
+  findings(kind?: AnomalyKind): readonly Finding[];
+}
+
+/** Hooks a detector instance implements; all optional. None runs per packet. */
+export interface DetectorHooks {
+  onOpen?(conn: AnalyzedConnection): void;
+  /** An exchange was decided (complete, or unanswered at connection end). */
+  onExchange?(exchange: HttpExchange, conn: AnalyzedConnection): void;
+  /** The connection leaves the flow table; its state is final. Copy what you keep: the object is released. */
+  onConnectionEnd?(conn: AnalyzedConnection): void;
+  /** The capture ended: report cross-connection findings and diagnoses. */
+  onFinish?(): void;
+}
+
+export interface DetectorDefinition {
+  id: AnomalyKind;
+  meta: DetectorMeta;
+  create(ctx: DetectContext): DetectorHooks;
+}

@@ -1,0 +1,77 @@
+import type { HttpExchange } from '../http/exchange';
+import type { AnalyzedConnection } from './analyzed-connection';
+import type { DetectContext, DetectOptions, DetectorDefinition, DetectorHooks, FindingInput } from './detector';
+import type { AnomalyKind, Diagnosis, Finding } from './finding';
+
+function fillMessage(template: string, data: Record<string, string | number> | undefined): string {
+  if (!data) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in data ? String(data[name]) : whole));
+}
+
+/**
+ * Runs the registered detectors: hands each connection event to every detector and keeps
+ * what they report. Detectors see one context each, which stamps their id and severity.
+ */
+export class DetectionEngine {
+  private readonly hooks: DetectorHooks[] = [];
+  private readonly all: Finding[] = [];
+  private readonly diagnoses: Diagnosis[] = [];
+  private readonly counters = new Map<AnomalyKind, number>();
+
+  constructor(
+    detectors: readonly DetectorDefinition[],
+    options: DetectOptions,
+    private readonly onFinding: (finding: Finding) => void = () => undefined,
+  ) {
+    for (const def of detectors) this.hooks.push(def.create(this.contextFor(def, options)));
+  }
+
+  private contextFor(def: DetectorDefinition, options: DetectOptions): DetectContext {
+    return {
+      options,
+      report: (input: FindingInput): Finding => {
+        const n = (this.counters.get(def.id) ?? 0) + 1;
+        this.counters.set(def.id, n);
+        const template = def.meta.messages[input.message] ?? input.message;
+        const finding: Finding = {
+          id: `${def.id}#${n}`,
+          kind: def.id,
+          severity: input.severity ?? def.meta.severity,
+          flowId: input.flowId,
+          client: input.client,
+          server: input.server,
+          ts: input.ts,
+          summary: fillMessage(template, input.data),
+          evidence: input.evidence,
+          frames: [...new Set(input.frames.filter((f) => f > 0))].sort((a, b) => a - b),
+        };
+        this.all.push(finding);
+        this.onFinding(finding);
+        return finding;
+      },
+      diagnose: (input): void => {
+        this.diagnoses.push({ ...input, kind: def.id, severity: input.severity ?? def.meta.severity });
+      },
+      findings: (kind?: AnomalyKind): readonly Finding[] => (kind ? this.all.filter((f) => f.kind === kind) : this.all),
+    };
+  }
+
+  onOpen(conn: AnalyzedConnection): void {
+    for (const h of this.hooks) h.onOpen?.(conn);
+  }
+
+  onExchange(exchange: HttpExchange, conn: AnalyzedConnection): void {
+    for (const h of this.hooks) h.onExchange?.(exchange, conn);
+  }
+
+  onConnectionEnd(conn: AnalyzedConnection): void {
+    for (const h of this.hooks) h.onConnectionEnd?.(conn);
+  }
+
+  finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {
+    for (const h of this.hooks) h.onFinish?.();
+    const anomalies = [...this.all].sort((a, b) => a.ts - b.ts || (a.flowId ?? 0) - (b.flowId ?? 0) || a.id.localeCompare(b.id));
+    const diagnoses = [...this.diagnoses].sort((a, b) => a.kind.localeCompare(b.kind) || a.server.localeCompare(b.server));
+    return { anomalies, diagnoses };
+  }
+}

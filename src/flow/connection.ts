@@ -1,0 +1,129 @@
+import { Endpoint } from './endpoint';
+
+/** Why a connection was released from the table. */
+export type ConnectionEndReason =
+  /** Both sides closed (FIN/RST) and the linger time passed. */
+  | 'closed'
+  /** No packet for the idle timeout (capture clock). */
+  | 'idle'
+  /** A SYN with a new ISN reused its 4-tuple. */
+  | 'superseded'
+  /** The connection cap was reached and this was the oldest. */
+  | 'evicted'
+  /** The capture ended with the connection still in the table. */
+  | 'capture-end';
+
+/** First payload an endpoint sent after its peer's FIN was seen — the keep-alive race's key packet. */
+export interface DataAfterPeerFin {
+  ts: number;
+  frame: number;
+  /** The segment's ACK covers the peer's FIN: the sender's kernel had already received it (stale reuse). */
+  acksFin: boolean;
+  length: number;
+}
+
+/** Which list of the flow table a connection sits in (each ordered by last activity). */
+export const enum ConnectionList {
+  None = 0,
+  /** Only handshake packets so far (SYN without answer, or SYN/SYN-ACK). */
+  Opening = 1,
+  /** Carrying traffic or idle. */
+  Active = 2,
+  /** Both sides closed or one reset: kept a while for late packets and port reuse. */
+  Closing = 3,
+}
+
+/**
+ * A TCP connection: two endpoints, the client being the side that sent the SYN
+ * (or, mid-stream, the side inferred to be the client). `T` is what the analysis
+ * attaches to it (the HTTP session); the flow stage never looks inside.
+ */
+export class Connection<T> {
+  readonly id: number;
+  readonly ipVersion: 4 | 6;
+  readonly hash: number;
+  /** Client address words and port (used to tell directions apart). */
+  c0: number; c1: number; c2: number; c3: number; cPort: number;
+  s0: number; s1: number; s2: number; s3: number; sPort: number;
+  client = new Endpoint();
+  server = new Endpoint();
+  clientName: string;
+  serverName: string;
+  directionInferred: boolean;
+
+  startTs: number;
+  lastTs: number;
+  firstFrame: number;
+  lastFrame: number;
+
+  /** Zeek-style history string (upper case: client, lower case: server). */
+  history = '';
+  /** Letters already recorded, as bits (client bits 0-15, server bits 16-31). */
+  historySeen = 0;
+  /** Counters for the letters Zeek repeats at 1, 10, 100... occurrences (retransmission, zero window, gap). */
+  historyRepeats = [0, 0, 0, 0, 0, 0];
+
+  clientDataAfterServerFin: DataAfterPeerFin | null = null;
+  serverDataAfterClientFin: DataAfterPeerFin | null = null;
+  /** SYN-ACKs the server repeated after the client had acknowledged one (accept queue full). */
+  synAckRepeatsAfterAck = 0;
+  synAckRepeatFrames: number[] = [];
+  /** The connection that had this 4-tuple before, when a SYN reused it while still in the table. */
+  previous: { id: number; lastTs: number; closed: boolean } | null = null;
+
+  app: T | null = null;
+  ended = false;
+  endReason: ConnectionEndReason | null = null;
+
+  // Intrusive links: hash bucket chain and the table's activity list.
+  bucketNext: Connection<T> | null = null;
+  listPrev: Connection<T> | null = null;
+  listNext: Connection<T> | null = null;
+  list: ConnectionList = ConnectionList.None;
+
+  constructor(
+    id: number,
+    hash: number,
+    ipVersion: 4 | 6,
+    clientName: string,
+    serverName: string,
+    client: readonly [number, number, number, number, number],
+    server: readonly [number, number, number, number, number],
+    directionInferred: boolean,
+    ts: number,
+    frame: number,
+  ) {
+    this.id = id;
+    this.hash = hash;
+    this.ipVersion = ipVersion;
+    this.clientName = clientName;
+    this.serverName = serverName;
+    [this.c0, this.c1, this.c2, this.c3, this.cPort] = client;
+    [this.s0, this.s1, this.s2, this.s3, this.sPort] = server;
+    this.directionInferred = directionInferred;
+    this.startTs = ts;
+    this.lastTs = ts;
+    this.firstFrame = frame;
+    this.lastFrame = frame;
+  }
+
+  /**
+   * Exchanges the client and server roles (a mid-stream guess turned out wrong, e.g. the
+   * "server" sent an HTTP request line). History letters are re-cased to match.
+   */
+  swapRoles(): void {
+    [this.c0, this.s0] = [this.s0, this.c0];
+    [this.c1, this.s1] = [this.s1, this.c1];
+    [this.c2, this.s2] = [this.s2, this.c2];
+    [this.c3, this.s3] = [this.s3, this.c3];
+    [this.cPort, this.sPort] = [this.sPort, this.cPort];
+    [this.client, this.server] = [this.server, this.client];
+    [this.clientName, this.serverName] = [this.serverName, this.clientName];
+    [this.clientDataAfterServerFin, this.serverDataAfterClientFin] = [this.serverDataAfterClientFin, this.clientDataAfterServerFin];
+    this.historySeen = ((this.historySeen & 0xffff) << 16) | (this.historySeen >>> 16);
+    let swapped = '';
+    for (const ch of this.history) swapped += ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase();
+    this.history = swapped;
+    this.directionInferred = true;
+  }
+}

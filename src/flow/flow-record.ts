@@ -1,0 +1,61 @@
+import type { Connection, ConnectionEndReason } from './connection';
+import { CloseKind, ConnStateLabel, connState, firstClose } from './conn-state';
+
+interface PerSide<V> {
+  client: V;
+  server: V;
+}
+
+/** One connection in the JSON contract's `flows[]` (the shape of Zeek's conn.log, per endpoint). */
+export interface FlowRecord {
+  id: number;
+  client: string;
+  server: string;
+  directionInferred: boolean;
+  start: number;
+  end: number;
+  duration: number;
+  state: ConnStateLabel;
+  history: string;
+  closedBy: 'client' | 'server' | null;
+  close: CloseKind;
+  packets: PerSide<number>;
+  /** Payload bytes, each byte counted once. */
+  bytes: PerSide<number>;
+  requests: number;
+  retransmissions: PerSide<number>;
+  zeroWindows: PerSide<number>;
+  /** Payload bytes missing from the capture. */
+  gapBytes: PerSide<number>;
+  /** Connection-attempt SYNs the client sent (1 normally; more are retries). */
+  syns: number;
+  endReason: ConnectionEndReason | null;
+}
+
+/** Final facts of a connection, as labels derived purely from its endpoints. */
+export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowRecord {
+  const c = conn.client;
+  const s = conn.server;
+  const closed = firstClose(c, s);
+  return {
+    id: conn.id,
+    client: conn.clientName,
+    server: conn.serverName,
+    directionInferred: conn.directionInferred,
+    start: conn.startTs,
+    end: conn.lastTs,
+    duration: Math.max(0, conn.lastTs - conn.startTs),
+    state: connState(c, s, conn.history),
+    history: conn.history,
+    closedBy: closed.by,
+    close: closed.how,
+    packets: { client: c.packets, server: s.packets },
+    bytes: { client: c.payloadBytes, server: s.payloadBytes },
+    requests,
+    retransmissions: { client: c.retransmissions, server: s.retransmissions },
+    zeroWindows: { client: c.zeroWindowCount, server: s.zeroWindowCount },
+    gapBytes: { client: c.gapBytes, server: s.gapBytes },
+    syns: c.synCount,
+    endReason: conn.endReason,
+  };
+}

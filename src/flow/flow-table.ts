@@ -1,0 +1,120 @@
+import type { PacketView } from '../decode/packet-view';
+import { Connection, ConnectionList } from './connection';
+
+/** An intrusive doubly linked list of connections ordered by last activity (oldest first). */
+class ActivityList<T> {
+  head: Connection<T> | null = null;
+  tail: Connection<T> | null = null;
+  size = 0;
+
+  constructor(readonly kind: ConnectionList) {}
+
+  append(conn: Connection<T>): void {
+    conn.list = this.kind;
+    conn.listPrev = this.tail;
+    conn.listNext = null;
+    if (this.tail) this.tail.listNext = conn;
+    else this.head = conn;
+    this.tail = conn;
+    this.size++;
+  }
+
+  remove(conn: Connection<T>): void {
+    if (conn.listPrev) conn.listPrev.listNext = conn.listNext;
+    else this.head = conn.listNext;
+    if (conn.listNext) conn.listNext.listPrev = conn.listPrev;
+    else this.tail = conn.listPrev;
+    conn.listPrev = conn.listNext = null;
+    conn.list = ConnectionList.None;
+    this.size--;
+  }
+}
+
+/**
+ * Live connections keyed by a symmetric hash of the 4-tuple, with collisions chained through
+ * the connections themselves, so a lookup allocates nothing. Each connection also sits in one
+ * of three activity lists, which make expiry on the capture clock a walk from the oldest end.
+ */
+export class FlowTable<T> {
+  private readonly buckets = new Map<number, Connection<T>>();
+  private readonly lists: Record<ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, ActivityList<T>> = {
+    [ConnectionList.Opening]: new ActivityList<T>(ConnectionList.Opening),
+    [ConnectionList.Active]: new ActivityList<T>(ConnectionList.Active),
+    [ConnectionList.Closing]: new ActivityList<T>(ConnectionList.Closing),
+  };
+  size = 0;
+  /** Direction of the packet of the last successful `find`: true when it came from the client. */
+  lastFromClient = false;
+
+  /** The connection a packet belongs to (either direction), or null. Sets `lastFromClient`. */
+  find(hash: number, v: PacketView): Connection<T> | null {
+    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.bucketNext) {
+      if (c.ipVersion !== v.ipVersion) continue;
+      if (
+        c.cPort === v.srcPort && c.sPort === v.dstPort &&
+        c.c0 === v.src0 && c.s0 === v.dst0 && c.c1 === v.src1 && c.s1 === v.dst1 &&
+        c.c2 === v.src2 && c.s2 === v.dst2 && c.c3 === v.src3 && c.s3 === v.dst3
+      ) {
+        this.lastFromClient = true;
+        return c;
+      }
+      if (
+        c.cPort === v.dstPort && c.sPort === v.srcPort &&
+        c.c0 === v.dst0 && c.s0 === v.src0 && c.c1 === v.dst1 && c.s1 === v.src1 &&
+        c.c2 === v.dst2 && c.s2 === v.src2 && c.c3 === v.dst3 && c.s3 === v.src3
+      ) {
+        this.lastFromClient = false;
+        return c;
+      }
+    }
+    return null;
+  }
+
+  insert(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
+    conn.bucketNext = this.buckets.get(conn.hash) ?? null;
+    this.buckets.set(conn.hash, conn);
+    this.lists[list].append(conn);
+    this.size++;
+  }
+
+  remove(conn: Connection<T>): void {
+    let c = this.buckets.get(conn.hash) ?? null;
+    let prev: Connection<T> | null = null;
+    while (c !== null && c !== conn) {
+      prev = c;
+      c = c.bucketNext;
+    }
+    if (c === null) return;
+    if (prev) prev.bucketNext = conn.bucketNext;
+    else if (conn.bucketNext) this.buckets.set(conn.hash, conn.bucketNext);
+    else this.buckets.delete(conn.hash);
+    conn.bucketNext = null;
+    if (conn.list !== ConnectionList.None) this.lists[conn.list].remove(conn);
+    this.size--;
+  }
+
+  /** Marks activity: moves the connection to the newest end of `list` (which may be a new list). */
+  touch(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
+    if (conn.list === list && this.lists[list].tail === conn) return;
+    if (conn.list !== ConnectionList.None) this.lists[conn.list].remove(conn);
+    this.lists[list].append(conn);
+  }
+
+  /** The least recently active connection of a list, or null. */
+  oldest(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): Connection<T> | null {
+    return this.lists[list].head;
+  }
+
+  listSize(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): number {
+    return this.lists[list].size;
+  }
+
+  /** Every connection still in the table, in creation order. */
+  all(): Connection<T>[] {
+    const out: Connection<T>[] = [];
+    for (const head of this.buckets.values()) {
+      for (let c: Connection<T> | null = head; c !== null; c = c.bucketNext) out.push(c);
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+}

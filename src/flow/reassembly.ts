@@ -1,0 +1,105 @@
+import { seqAdd, seqDiff, seqLe, seqLt } from './seq';
+
+/** A segment that arrived ahead of a hole in the sequence space, held until the hole fills. */
+interface HeldSegment {
+  seq: number;
+  data: Uint8Array;
+  ts: number;
+  frame: number;
+}
+
+/** Receives in-order payload. */
+export type PayloadSink = (data: Uint8Array, offset: number, length: number, ts: number, frame: number) => void;
+
+/**
+ * Bounds on out-of-order buffering. Per direction, and one budget for the whole analysis so
+ * that endless out-of-order traffic on many connections cannot grow memory without bound.
+ * What does not fit is declared a gap (counted, reported), never an error.
+ */
+export const reassemblyLimits = {
+  segmentsPerDirection: 64,
+  bytesPerDirection: 256 * 1024,
+  totalBytes: 64 * 1024 * 1024,
+};
+
+/** Bytes held across all reassemblers (released when segments are delivered or dropped). */
+export const reassemblyUsage = { bytes: 0, refused: 0 };
+
+/**
+ * Out-of-order holding area for one direction. Only segments that arrive ahead of a hole are
+ * copied here; the common in-order path never touches it.
+ */
+export class Reassembler {
+  private held: HeldSegment[] = [];
+  private heldBytes = 0;
+
+  get isEmpty(): boolean {
+    return this.held.length === 0;
+  }
+
+  /** Sequence number of the first held segment (only when not empty). */
+  get firstSeq(): number {
+    return this.held[0].seq;
+  }
+
+  /** Copies and holds a segment that starts after the expected sequence number. False when over a bound. */
+  hold(seq: number, data: Uint8Array, offset: number, length: number, ts: number, frame: number): boolean {
+    if (
+      this.held.length >= reassemblyLimits.segmentsPerDirection ||
+      this.heldBytes + length > reassemblyLimits.bytesPerDirection ||
+      reassemblyUsage.bytes + length > reassemblyLimits.totalBytes
+    ) {
+      reassemblyUsage.refused++;
+      return false;
+    }
+    const copy = data.slice(offset, offset + length);
+    const segment: HeldSegment = { seq, data: copy, ts, frame };
+    let i = this.held.length;
+    while (i > 0 && seqLt(seq, this.held[i - 1].seq)) i--;
+    this.held.splice(i, 0, segment);
+    this.heldBytes += length;
+    reassemblyUsage.bytes += length;
+    return true;
+  }
+
+  /**
+   * Delivers held segments that now continue the stream at `nextSeq`, trimming overlaps.
+   * Returns the new next sequence number.
+   */
+  drain(nextSeq: number, sink: PayloadSink): number {
+    let next = nextSeq;
+    while (this.held.length > 0) {
+      const first = this.held[0];
+      if (seqLt(next, first.seq)) break;
+      this.held.shift();
+      this.release(first.data.length);
+      const end = seqAdd(first.seq, first.data.length);
+      if (seqLe(end, next)) continue; // wholly a duplicate of what was delivered
+      const skip = seqDiff(first.seq, next);
+      sink(first.data, skip, first.data.length - skip, first.ts, first.frame);
+      next = end;
+    }
+    return next;
+  }
+
+  /**
+   * Gives up on the hole before the first held segment: returns how many bytes are missing
+   * between `nextSeq` and it (the caller reports them as a gap and then drains).
+   */
+  holeBefore(nextSeq: number): number {
+    if (this.held.length === 0) return 0;
+    const missing = seqDiff(nextSeq, this.held[0].seq);
+    return missing > 0 ? missing : 0;
+  }
+
+  /** Drops everything held (connection released). */
+  clear(): void {
+    this.release(this.heldBytes);
+    this.held = [];
+  }
+
+  private release(bytes: number): void {
+    this.heldBytes -= bytes;
+    reassemblyUsage.bytes -= bytes;
+  }
+}

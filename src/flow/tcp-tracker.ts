@@ -1,0 +1,436 @@
+import { formatEndpoint } from '../decode/address';
+import { flowHash } from '../decode/flow-hash';
+import { PacketView, TcpFlag } from '../decode/packet-view';
+import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
+import { Endpoint, MAX_EVENTS_KEPT } from './endpoint';
+import { EndpointState } from './endpoint-state';
+import { FlowTable } from './flow-table';
+import { HistoryLetter, recordHistory } from './history';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe } from './seq';
+
+/** What the rest of the pipeline hears from the flow stage. */
+export interface ConnectionObserver<T> {
+  /** A new connection entered the table. */
+  onOpen(conn: Connection<T>): void;
+  /** In-order payload of one direction. `data` is only valid during the call. */
+  onPayload(conn: Connection<T>, fromClient: boolean, data: Uint8Array, offset: number, length: number, ts: number, frame: number): void;
+  /** `length` bytes of one direction will never be seen (capture loss, buffer bound). */
+  onGap(conn: Connection<T>, fromClient: boolean, length: number): void;
+  /** One direction ended (its first FIN or RST, after all its earlier payload was delivered). */
+  onEndOfStream(conn: Connection<T>, fromClient: boolean, ts: number, frame: number): void;
+  /** The connection leaves the table; its state is final. */
+  onClose(conn: Connection<T>): void;
+}
+
+export interface TrackerOptions {
+  /** Seconds (capture clock) an idle open connection is kept: long enough to see reuse after minutes of idleness. */
+  idleTimeout: number;
+  /** Seconds a connection with only handshake packets is kept. */
+  openingTimeout: number;
+  /** Seconds a closed or reset connection is kept for late packets and port-reuse detection. */
+  closedLinger: number;
+  /** Most connections held at once; past it the least recently active are released early. */
+  maxConnections: number;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
+  idleTimeout: 900,
+  openingTimeout: 120,
+  closedLinger: 30,
+  maxConnections: 250_000,
+};
+
+export interface TrackerStats {
+  connections: number;
+  evicted: number;
+  peakConnections: number;
+}
+
+const SWEEP_INTERVAL = 1; // seconds of capture time between expiry sweeps
+
+/**
+ * Rebuilds TCP connections from decoded segments: who is client and server, each endpoint's
+ * state and sequence space, in-order payload delivery, and release on the capture clock.
+ */
+export class TcpTracker<T> {
+  private readonly table = new FlowTable<T>();
+  private nextId = 1;
+  /** The capture clock: the latest timestamp seen (never goes backwards). */
+  private now = -Infinity;
+  private nextSweep = -Infinity;
+  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0 };
+
+  constructor(
+    private readonly observer: ConnectionObserver<T>,
+    private readonly options: TrackerOptions = DEFAULT_TRACKER_OPTIONS,
+  ) {}
+
+  get liveConnections(): number {
+    return this.table.size;
+  }
+
+  /** Feeds one decoded TCP segment. */
+  segment(v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): void {
+    if (ts > this.now) {
+      this.now = ts;
+      if (ts >= this.nextSweep) this.sweep();
+    }
+    const hash = flowHash(v);
+    let conn = this.table.find(hash, v);
+    let fromClient = this.table.lastFromClient;
+    const flags = v.flags;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const ack = (flags & TcpFlag.ACK) !== 0;
+
+    if (conn !== null && syn && !ack) {
+      const sender = fromClient ? conn.client : conn.server;
+      const retransmittedSyn = sender.hasIsn && sender.isn === v.seq && sender.synCount > 0;
+      if (!retransmittedSyn && (fromClient ? sender.synCount > 0 || conn.client.hasNextSeq : true)) {
+        // A SYN with a new ISN on a 4-tuple in use: the port was reused for a new connection.
+        const previous = { id: conn.id, lastTs: conn.lastTs, closed: conn.list === ConnectionList.Closing };
+        this.release(conn, 'superseded');
+        conn = this.open(hash, v, ts, frame, true, false);
+        conn.previous = previous;
+        fromClient = true;
+      }
+    }
+    if (conn === null) {
+      if (syn) {
+        // A SYN's sender is the client; a SYN-ACK's receiver is.
+        conn = this.open(hash, v, ts, frame, !ack, false);
+        fromClient = !ack;
+      } else {
+        // Mid-stream: guess the server is the lower (usually well-known) port; HTTP may correct it.
+        const srcIsServer = v.srcPort < v.dstPort;
+        conn = this.open(hash, v, ts, frame, !srcIsServer, true);
+        fromClient = !srcIsServer;
+      }
+    }
+    this.update(conn, fromClient, v, data, ts, frame, origLen);
+  }
+
+  /** Releases every connection still in the table (end of capture). */
+  finish(): void {
+    for (const conn of this.table.all()) this.release(conn, 'capture-end');
+  }
+
+  private open(hash: number, v: PacketView, ts: number, frame: number, srcIsClient: boolean, inferred: boolean): Connection<T> {
+    const src = [v.src0, v.src1, v.src2, v.src3, v.srcPort] as const;
+    const dst = [v.dst0, v.dst1, v.dst2, v.dst3, v.dstPort] as const;
+    const srcName = formatEndpoint(v, 'src');
+    const dstName = formatEndpoint(v, 'dst');
+    const conn = srcIsClient
+      ? new Connection<T>(this.nextId++, hash, v.ipVersion, srcName, dstName, src, dst, inferred, ts, frame)
+      : new Connection<T>(this.nextId++, hash, v.ipVersion, dstName, srcName, dst, src, inferred, ts, frame);
+    if (this.table.size >= this.options.maxConnections) this.evictOne();
+    this.table.insert(conn, inferred ? ConnectionList.Active : ConnectionList.Opening);
+    this.stats.connections++;
+    if (this.table.size > this.stats.peakConnections) this.stats.peakConnections = this.table.size;
+    this.observer.onOpen(conn);
+    return conn;
+  }
+
+  private update(conn: Connection<T>, fromClient: boolean, v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): void {
+    const ep = fromClient ? conn.client : conn.server;
+    const peer = fromClient ? conn.server : conn.client;
+    const flags = v.flags;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const ackFlag = (flags & TcpFlag.ACK) !== 0;
+    const fin = (flags & TcpFlag.FIN) !== 0;
+    const rst = (flags & TcpFlag.RST) !== 0;
+
+    ep.packets++;
+    ep.wireBytes += origLen;
+    if (ep.firstTs < 0) ep.firstTs = ts;
+    ep.lastTs = ts;
+    if (ts > conn.lastTs) conn.lastTs = ts;
+    conn.lastFrame = frame;
+
+    if (syn) this.onSyn(conn, ep, peer, fromClient, v, ts, frame, ackFlag);
+    else if (ep.state === EndpointState.Inactive) ep.state = EndpointState.Partial;
+
+    if (ackFlag && !rst) {
+      if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
+        ep.highestAck = v.ack;
+        ep.hasAck = true;
+      }
+      // The final ACK of the handshake establishes both sides.
+      if (!syn && ep.state === EndpointState.SynSent && peer.state === EndpointState.SynAckSent) {
+        ep.state = EndpointState.Established;
+        peer.state = EndpointState.Established;
+      }
+      // The peer acknowledged bytes the capture never showed: give up waiting for them.
+      if (!peer.reassembly.isEmpty && seqGe(v.ack, peer.reassembly.firstSeq)) this.fillHole(conn, !fromClient, peer);
+    }
+
+    if (!syn && !rst) this.trackWindow(ep, peer, v, ts, frame, fromClient, conn);
+
+    const payloadLen = v.payloadLen;
+    if (!ep.hasNextSeq && !syn) {
+      ep.nextSeq = v.seq;
+      ep.maxSeqEnd = v.seq;
+      ep.hasNextSeq = true;
+    }
+    if (payloadLen > 0 && !syn) {
+      this.onPayloadSegment(conn, ep, peer, fromClient, v, data, ts, frame, fin, rst);
+    } else if (!syn && !fin && !rst && payloadLen === 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, -1) && ep.state >= EndpointState.Established) {
+      ep.keepAliveProbes++; // a keep-alive probe with no byte (seq = next − 1)
+    } else if (!syn && !fin && !rst) {
+      recordHistory(conn, HistoryLetter.Ack, fromClient);
+    }
+
+    if (fin && !syn) this.onFin(conn, ep, fromClient, v, ts, frame);
+    if (rst) this.onRst(conn, ep, fromClient, ts, frame);
+
+    const list = this.listFor(conn);
+    this.table.touch(conn, list);
+  }
+
+  private onSyn(conn: Connection<T>, ep: Endpoint, peer: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number, ackFlag: boolean): void {
+    if (ackFlag) {
+      ep.synAckCount++;
+      if (ep.synAckTimes.length < MAX_EVENTS_KEPT) {
+        ep.synAckTimes.push(ts);
+        ep.synAckFrames.push(frame);
+      }
+      // A SYN-ACK repeated after the client acknowledged one: the server never accepted.
+      if (ep.synAckCount > 1 && peer.hasAck && peer.state !== EndpointState.SynSent && ep.hasIsn && peer.highestAck === seqAdd(ep.isn, 1)) {
+        conn.synAckRepeatsAfterAck++;
+        if (conn.synAckRepeatFrames.length < MAX_EVENTS_KEPT) conn.synAckRepeatFrames.push(frame);
+      }
+      recordHistory(conn, HistoryLetter.SynAck, fromClient);
+      if (ep.state === EndpointState.Inactive || ep.state === EndpointState.SynSent) ep.state = EndpointState.SynAckSent;
+    } else {
+      ep.synCount++;
+      if (ep.synTimes.length < MAX_EVENTS_KEPT) {
+        ep.synTimes.push(ts);
+        ep.synFrames.push(frame);
+      }
+      recordHistory(conn, HistoryLetter.Syn, fromClient);
+      if (ep.state === EndpointState.Inactive) ep.state = EndpointState.SynSent;
+    }
+    if (!ep.hasIsn) {
+      ep.hasIsn = true;
+      ep.isn = v.seq;
+      ep.nextSeq = seqAdd(v.seq, 1);
+      ep.maxSeqEnd = ep.nextSeq;
+      ep.hasNextSeq = true;
+      if (v.hasWindowScale) ep.windowShiftOffered = Math.min(v.windowScale, 14);
+      if (v.hasMss) ep.mss = v.mss;
+      ep.window = v.window;
+      // Window scaling is in force only when both SYNs offered it (RFC 7323 §2.2).
+      if (ackFlag && ep.windowShiftOffered >= 0 && peer.windowShiftOffered >= 0) {
+        ep.windowShift = ep.windowShiftOffered;
+        peer.windowShift = peer.windowShiftOffered;
+      }
+    }
+  }
+
+  private trackWindow(ep: Endpoint, peer: Endpoint, v: PacketView, ts: number, frame: number, fromClient: boolean, conn: Connection<T>): void {
+    const window = v.window * 2 ** ep.windowShift;
+    ep.window = window;
+    if (window === 0) {
+      if (ep.openZeroWindow === null) {
+        ep.zeroWindowCount++;
+        recordHistory(conn, HistoryLetter.ZeroWindow, fromClient);
+        const episode = { startTs: ts, startFrame: frame, endTs: -1, endFrame: 0, probes: 0 };
+        ep.openZeroWindow = episode;
+        if (ep.zeroWindowEpisodes.length < MAX_EVENTS_KEPT) ep.zeroWindowEpisodes.push(episode);
+        else this.keepLongestEpisodes(ep, episode);
+      }
+    } else if (ep.openZeroWindow !== null) {
+      ep.openZeroWindow.endTs = ts;
+      ep.openZeroWindow.endFrame = frame;
+      ep.openZeroWindow = null;
+    }
+    if (peer.openZeroWindow !== null && v.payloadLen > 0) peer.openZeroWindow.probes++;
+  }
+
+  /** Past the evidence bound, an open episode replaces the shortest kept one only if it may outlast it. */
+  private keepLongestEpisodes(ep: Endpoint, episode: { startTs: number; startFrame: number; endTs: number; endFrame: number; probes: number }): void {
+    let shortest = 0;
+    for (let i = 1; i < ep.zeroWindowEpisodes.length; i++) {
+      const a = ep.zeroWindowEpisodes[i];
+      const b = ep.zeroWindowEpisodes[shortest];
+      if (a.endTs >= 0 && (b.endTs < 0 || a.endTs - a.startTs < b.endTs - b.startTs)) shortest = i;
+    }
+    const s = ep.zeroWindowEpisodes[shortest];
+    if (s.endTs >= 0) ep.zeroWindowEpisodes[shortest] = episode;
+  }
+
+  private onPayloadSegment(
+    conn: Connection<T>, ep: Endpoint, peer: Endpoint, fromClient: boolean, v: PacketView,
+    data: Uint8Array, ts: number, frame: number, fin: boolean, rst: boolean,
+  ): void {
+    const payloadLen = v.payloadLen;
+    const seq = v.seq;
+    const end = seqAdd(seq, payloadLen);
+    // A keep-alive probe carrying one garbage byte (seq = next − 1) is not data.
+    if (payloadLen === 1 && !fin && !rst && seq === seqAdd(ep.nextSeq, -1) && ep.payloadBytes > 0) {
+      ep.keepAliveProbes++;
+      return;
+    }
+    if (seqLe(end, ep.nextSeq)) {
+      ep.retransmissions++;
+      recordHistory(conn, HistoryLetter.Retransmission, fromClient);
+      return;
+    }
+    recordHistory(conn, HistoryLetter.Data, fromClient);
+    if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
+    const ahead = seqDiff(ep.nextSeq, seq);
+    if (ahead > 0) {
+      ep.outOfOrder++;
+      const peerAckedHole = peer.hasAck && seqGe(peer.highestAck, seq);
+      if (peerAckedHole || !ep.reassembly.hold(seq, data, v.payloadOffset, v.capturedPayloadLen, ts, frame)) {
+        // Bytes before this segment are gone for good (lost at the capture point, or over the buffer bound).
+        this.gap(conn, fromClient, ep, ahead);
+        this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, 0, ts, frame);
+        this.drainHeld(conn, ep, fromClient);
+      } else if (v.capturedPayloadLen < payloadLen) {
+        // The held copy is short of the segment: account the missing tail when it is drained.
+        ep.gapBytes += payloadLen - v.capturedPayloadLen;
+      }
+    } else {
+      const skip = -ahead;
+      this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
+      if (!ep.reassembly.isEmpty) this.drainHeld(conn, ep, fromClient);
+    }
+    if (peer.finTs >= 0 && !(fromClient ? conn.clientDataAfterServerFin : conn.serverDataAfterClientFin)) {
+      const after: DataAfterPeerFin = {
+        ts, frame,
+        acksFin: (v.flags & TcpFlag.ACK) !== 0 && seqGt(v.ack, peer.finSeq),
+        length: payloadLen,
+      };
+      if (fromClient) conn.clientDataAfterServerFin = after;
+      else conn.serverDataAfterClientFin = after;
+    }
+  }
+
+  /** Delivers a segment's new bytes (from `skip` on), then accounts any part cut off by snaplen as a gap. */
+  private deliver(
+    conn: Connection<T>, ep: Endpoint, fromClient: boolean, data: Uint8Array, offset: number,
+    captured: number, payloadLen: number, skip: number, ts: number, frame: number,
+  ): void {
+    const newBytes = payloadLen - skip;
+    if (ep.firstDataTs < 0) {
+      ep.firstDataTs = ts;
+      ep.firstDataFrame = frame;
+    }
+    ep.lastDataTs = ts;
+    ep.lastDataFrame = frame;
+    ep.payloadBytes += newBytes;
+    ep.nextSeq = seqAdd(ep.nextSeq, newBytes);
+    const available = captured - skip;
+    if (available > 0) this.observer.onPayload(conn, fromClient, data, offset + skip, available, ts, frame);
+    if (available < newBytes) this.gap(conn, fromClient, ep, newBytes - Math.max(available, 0), false);
+  }
+
+  private drainHeld(conn: Connection<T>, ep: Endpoint, fromClient: boolean): void {
+    const before = ep.nextSeq;
+    ep.nextSeq = ep.reassembly.drain(ep.nextSeq, (d, off, len, ts, frame) => {
+      this.observer.onPayload(conn, fromClient, d, off, len, ts, frame);
+      ep.lastDataTs = ts;
+      ep.lastDataFrame = frame;
+    });
+    ep.payloadBytes += seqDiff(before, ep.nextSeq);
+  }
+
+  /** Declares the hole before the first held segment lost and delivers what follows it. */
+  private fillHole(conn: Connection<T>, fromClient: boolean, ep: Endpoint): void {
+    const missing = ep.reassembly.holeBefore(ep.nextSeq);
+    if (missing > 0) this.gap(conn, fromClient, ep, missing);
+    this.drainHeld(conn, ep, fromClient);
+  }
+
+  /** `advance`: the missing bytes also move the expected sequence number (false when `deliver` already did). */
+  private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true): void {
+    ep.gapBytes += length;
+    if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
+    recordHistory(conn, HistoryLetter.Gap, fromClient);
+    this.observer.onGap(conn, fromClient, length);
+  }
+
+  private onFin(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {
+    const finSeq = seqAdd(v.seq, v.payloadLen);
+    ep.finCount++;
+    if (ep.finTs >= 0) return; // a retransmitted FIN is not a second close
+    ep.finTs = ts;
+    ep.finFrame = frame;
+    ep.finSeq = finSeq;
+    recordHistory(conn, HistoryLetter.Fin, fromClient);
+    if (ep.state !== EndpointState.Reset) ep.state = EndpointState.Closed;
+    this.endStream(conn, ep, fromClient, finSeq, ts, frame);
+    if (seqGe(ep.nextSeq, finSeq)) ep.nextSeq = seqAdd(finSeq, 1);
+  }
+
+  private onRst(conn: Connection<T>, ep: Endpoint, fromClient: boolean, ts: number, frame: number): void {
+    ep.rstCount++;
+    if (ep.rstTs >= 0) return;
+    ep.rstTs = ts;
+    ep.rstFrame = frame;
+    recordHistory(conn, HistoryLetter.Rst, fromClient);
+    const hadFin = ep.finTs >= 0;
+    ep.state = EndpointState.Reset;
+    if (!hadFin) this.endStream(conn, ep, fromClient, ep.maxSeqEnd, ts, frame);
+  }
+
+  /** A direction ends: whatever is still held before its end is given up as a gap, then consumers hear of the end. */
+  private endStream(conn: Connection<T>, ep: Endpoint, fromClient: boolean, endSeq: number, ts: number, frame: number): void {
+    while (!ep.reassembly.isEmpty) this.fillHole(conn, fromClient, ep);
+    if (ep.hasNextSeq && seqGt(endSeq, ep.nextSeq)) this.gap(conn, fromClient, ep, seqDiff(ep.nextSeq, endSeq));
+    this.observer.onEndOfStream(conn, fromClient, ts, frame);
+  }
+
+  private listFor(conn: Connection<T>): ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing {
+    const c = conn.client;
+    const s = conn.server;
+    if (c.state === EndpointState.Reset || s.state === EndpointState.Reset) return ConnectionList.Closing;
+    if (c.finTs >= 0 && s.finTs >= 0) return ConnectionList.Closing;
+    if (c.payloadBytes === 0 && s.payloadBytes === 0 && c.finTs < 0 && s.finTs < 0 &&
+        (c.state === EndpointState.SynSent || s.state === EndpointState.SynAckSent)) {
+      return ConnectionList.Opening;
+    }
+    return ConnectionList.Active;
+  }
+
+  /** Releases connections whose time is up on the capture clock. */
+  private sweep(): void {
+    this.nextSweep = this.now + SWEEP_INTERVAL;
+    this.expire(ConnectionList.Closing, this.options.closedLinger, 'closed');
+    this.expire(ConnectionList.Opening, this.options.openingTimeout, 'idle');
+    this.expire(ConnectionList.Active, this.options.idleTimeout, 'idle');
+  }
+
+  private expire(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, timeout: number, reason: ConnectionEndReason): void {
+    const limit = this.now - timeout;
+    for (let c = this.table.oldest(list); c !== null && c.lastTs < limit; c = this.table.oldest(list)) {
+      this.release(c, reason);
+    }
+  }
+
+  private evictOne(): void {
+    const victim =
+      this.table.oldest(ConnectionList.Closing) ??
+      this.table.oldest(ConnectionList.Opening) ??
+      this.table.oldest(ConnectionList.Active);
+    if (victim) {
+      this.stats.evicted++;
+      this.release(victim, victim.list === ConnectionList.Closing ? 'closed' : 'evicted');
+    }
+  }
+
+  private release(conn: Connection<T>, reason: ConnectionEndReason): void {
+    this.table.remove(conn);
+    // Deliver what was held behind a hole: the consumer should see every byte the capture had.
+    while (!conn.client.reassembly.isEmpty) this.fillHole(conn, true, conn.client);
+    while (!conn.server.reassembly.isEmpty) this.fillHole(conn, false, conn.server);
+    conn.client.reassembly.clear();
+    conn.server.reassembly.clear();
+    for (const ep of [conn.client, conn.server]) {
+      if (ep.openZeroWindow !== null) ep.openZeroWindow = null; // still zero at the end: endTs stays -1
+    }
+    conn.ended = true;
+    conn.endReason = reason;
+    this.observer.onClose(conn);
+  }
+}

@@ -1,0 +1,51 @@
+/** How far an HTTP exchange got. */
+export type ExchangeState =
+  /** Request and response both complete. */
+  | 'complete'
+  /** A complete request that never got a response byte. */
+  | 'no-response'
+  /** A response started but its body did not finish before the connection or capture ended. */
+  | 'response-incomplete'
+  /** A request whose head or body did not finish. */
+  | 'request-incomplete'
+  /** A response with no request seen before it (capture started mid-flow, or lost bytes). */
+  | 'no-request';
+
+/**
+ * One request/response pair on a connection, in the JSON contract's `exchanges[]`.
+ * Times are capture-clock epoch seconds; frames are 1-based frame numbers.
+ */
+export interface HttpExchange {
+  flowId: number;
+  /** 1-based position on its connection: 2 means the connection was reused once before. */
+  index: number;
+  method: string | null;
+  uri: string | null;
+  host: string | null;
+  requestVersion: string | null;
+  /** `Connection` header of the request, lower-cased, or null. */
+  requestConnection: string | null;
+  requestStart: number | null;
+  requestEnd: number | null;
+  requestFrame: number | null;
+  requestBodyBytes: number;
+  status: number | null;
+  reason: string | null;
+  responseVersion: string | null;
+  /** Status codes of interim (1xx) responses that came before the final one. */
+  interim: number[];
+  responseStart: number | null;
+  responseEnd: number | null;
+  responseFrame: number | null;
+  responseEndFrame: number | null;
+  responseBodyBytes: number;
+  /** How the response body was framed. */
+  responseFraming: 'none' | 'length' | 'chunked' | 'close' | null;
+  /** The response asked to close the connection (Connection: close, or HTTP/1.0 without keep-alive). */
+  responseClose: boolean;
+  /** `Keep-Alive: timeout=N` advertised by the response, seconds, or null. */
+  keepAliveTimeout: number | null;
+  /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */
+  idleBefore: number | null;
+  state: ExchangeState;
+}

@@ -1,0 +1,204 @@
+import { ascii, bytesEqualFold, latin1, latin1Lower } from './latin1';
+import type { MessageHead } from './message-head';
+
+const SP = 0x20;
+const HT = 0x09;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+const HOST = ascii('host');
+const CONNECTION = ascii('connection');
+const KEEP_ALIVE = ascii('keep-alive');
+const CONTENT_LENGTH = ascii('content-length');
+const TRANSFER_ENCODING = ascii('transfer-encoding');
+const TIMEOUT = ascii('timeout');
+
+/** Content-Length digits accepted: 15 decimal digits stay below 2^53. */
+const MAX_LENGTH_DIGITS = 15;
+
+/** Outcome of one header line. */
+export enum HeaderLineResult {
+  Ok = 0,
+  /** The line was cut by the line bound and it carries a field that decides framing. */
+  FramingFieldTooLong = 1,
+}
+
+/**
+ * Applies one header line bytes[s, e) (no CR/LF) to the head: the fields that decide framing
+ * and connection reuse are kept, every other one is only counted. Names are matched in place
+ * without allocating; strings are made only for the kept values. `truncated` means the line
+ * was longer than the line bound and only its beginning is here.
+ */
+export function applyHeaderLine(
+  bytes: Uint8Array,
+  s: number,
+  e: number,
+  head: MessageHead,
+  truncated: boolean,
+): HeaderLineResult {
+  const first = bytes[s];
+  if (first === SP || first === HT) {
+    // obs-fold continuation (RFC 9112 §5.2): deprecated; its text is not added to the kept value.
+    head.malformedHeaders++;
+    return HeaderLineResult.Ok;
+  }
+  let colon = s;
+  while (colon < e && bytes[colon] !== COLON) colon++;
+  if (colon === e || colon === s) {
+    head.malformedHeaders++;
+    return HeaderLineResult.Ok;
+  }
+  let vs = colon + 1;
+  let ve = e;
+  while (vs < ve && (bytes[vs] === SP || bytes[vs] === HT)) vs++;
+  while (ve > vs && (bytes[ve - 1] === SP || bytes[ve - 1] === HT)) ve--;
+
+  switch (colon - s) {
+    case 4:
+      if (bytesEqualFold(bytes, s, colon, HOST)) {
+        if (head.host === null) head.host = latin1(bytes, vs, ve);
+        return HeaderLineResult.Ok;
+      }
+      break;
+    case 10:
+      if (bytesEqualFold(bytes, s, colon, CONNECTION)) {
+        if (truncated) return HeaderLineResult.FramingFieldTooLong;
+        head.connection = joinList(head.connection, latin1Lower(bytes, vs, ve));
+        return HeaderLineResult.Ok;
+      }
+      if (bytesEqualFold(bytes, s, colon, KEEP_ALIVE)) {
+        const timeout = parseKeepAliveTimeout(bytes, vs, ve);
+        if (timeout !== null) head.keepAliveTimeout = timeout;
+        return HeaderLineResult.Ok;
+      }
+      break;
+    case 14:
+      if (bytesEqualFold(bytes, s, colon, CONTENT_LENGTH)) {
+        if (truncated) return HeaderLineResult.FramingFieldTooLong;
+        applyContentLength(bytes, vs, ve, head);
+        return HeaderLineResult.Ok;
+      }
+      break;
+    case 17:
+      if (bytesEqualFold(bytes, s, colon, TRANSFER_ENCODING)) {
+        if (truncated) return HeaderLineResult.FramingFieldTooLong;
+        head.transferEncoding = joinList(head.transferEncoding, latin1Lower(bytes, vs, ve));
+        return HeaderLineResult.Ok;
+      }
+      break;
+  }
+  head.otherHeaders++;
+  return HeaderLineResult.Ok;
+}
+
+function joinList(prev: string | null, value: string): string {
+  return prev === null ? value : `${prev}, ${value}`;
+}
+
+/**
+ * Content-Length: digits, or a comma-separated list of identical values (RFC 9110 §8.6 allows a
+ * recipient to accept `5, 5`). Anything else, or two fields that disagree, marks it invalid: the
+ * message length is then unknowable and the parser gives up rather than guess.
+ */
+function applyContentLength(bytes: Uint8Array, s: number, e: number, head: MessageHead): void {
+  let i = s;
+  let sawValue = false;
+  while (i <= e) {
+    while (i < e && (bytes[i] === SP || bytes[i] === HT)) i++;
+    let value = 0;
+    let digits = 0;
+    while (i < e && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
+      value = value * 10 + (bytes[i] - 0x30);
+      digits++;
+      i++;
+    }
+    while (i < e && (bytes[i] === SP || bytes[i] === HT)) i++;
+    if (digits === 0 || digits > MAX_LENGTH_DIGITS || (i < e && bytes[i] !== COMMA)) {
+      head.contentLengthInvalid = true;
+      return;
+    }
+    if (head.contentLength >= 0 && head.contentLength !== value) {
+      head.contentLengthInvalid = true;
+      return;
+    }
+    head.contentLength = value;
+    sawValue = true;
+    i++; // past the comma (or past the end)
+  }
+  if (!sawValue) head.contentLengthInvalid = true;
+}
+
+/** `timeout=N` among the comma-separated parameters of a Keep-Alive field; null when absent or not a number. */
+export function parseKeepAliveTimeout(bytes: Uint8Array, s: number, e: number): number | null {
+  let i = s;
+  while (i < e) {
+    while (i < e && (bytes[i] === SP || bytes[i] === HT || bytes[i] === COMMA || bytes[i] === 0x3b)) i++;
+    const nameStart = i;
+    while (i < e && bytes[i] !== 0x3d /* = */ && bytes[i] !== COMMA && bytes[i] !== 0x3b) i++;
+    let nameEnd = i;
+    while (nameEnd > nameStart && (bytes[nameEnd - 1] === SP || bytes[nameEnd - 1] === HT)) nameEnd--;
+    if (i < e && bytes[i] === 0x3d && bytesEqualFold(bytes, nameStart, nameEnd, TIMEOUT)) {
+      i++;
+      while (i < e && (bytes[i] === SP || bytes[i] === HT || bytes[i] === 0x22 /* " */)) i++;
+      let value = 0;
+      let digits = 0;
+      while (i < e && bytes[i] >= 0x30 && bytes[i] <= 0x39 && digits < MAX_LENGTH_DIGITS) {
+        value = value * 10 + (bytes[i] - 0x30);
+        digits++;
+        i++;
+      }
+      if (digits === 0) return null;
+      if (i < e && bytes[i] === 0x2e /* . */) {
+        // Not allowed by the grammar (delta-seconds), but seen; keep the fraction.
+        let scale = 0.1;
+        i++;
+        while (i < e && bytes[i] >= 0x30 && bytes[i] <= 0x39) {
+          value += (bytes[i] - 0x30) * scale;
+          scale /= 10;
+          i++;
+        }
+      }
+      return value;
+    }
+    while (i < e && bytes[i] !== COMMA && bytes[i] !== 0x3b) i++;
+  }
+  return null;
+}
+
+/** True when a comma-separated, lower-cased list (e.g. a Connection value) contains `token`. */
+export function hasToken(list: string | null, token: string): boolean {
+  if (list === null) return false;
+  let from = 0;
+  while (from <= list.length) {
+    const at = list.indexOf(token, from);
+    if (at < 0) return false;
+    const before = at === 0 ? ',' : prevNonSpace(list, at);
+    const afterIndex = nextNonSpaceIndex(list, at + token.length);
+    const after = afterIndex >= list.length ? ',' : list[afterIndex];
+    if (before === ',' && after === ',') return true;
+    from = at + 1;
+  }
+  return false;
+}
+
+function prevNonSpace(s: string, at: number): string {
+  let i = at - 1;
+  while (i >= 0 && (s[i] === ' ' || s[i] === '\t')) i--;
+  return i < 0 ? ',' : s[i];
+}
+function nextNonSpaceIndex(s: string, at: number): number {
+  let i = at;
+  while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
+  return i;
+}
+
+/** The last transfer coding of a Transfer-Encoding list is `chunked` (RFC 9112 §6.3 rule 4). */
+export function isChunkedLast(transferEncoding: string): boolean {
+  let e = transferEncoding.length;
+  while (e > 0 && (transferEncoding[e - 1] === ' ' || transferEncoding[e - 1] === '\t' || transferEncoding[e - 1] === ',')) e--;
+  let s = e;
+  while (s > 0 && transferEncoding[s - 1] !== ',') s--;
+  while (s < e && (transferEncoding[s] === ' ' || transferEncoding[s] === '\t')) s++;
+  // Parameters on chunked are not defined; accept `chunked` alone.
+  return transferEncoding.slice(s, e) === 'chunked';
+}

@@ -1,0 +1,81 @@
+/** How a message body is delimited (RFC 9112 §6.3), plus `tunnel` when the stream stops being HTTP. */
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close' | 'tunnel';
+
+/** Why a parser stopped parsing its direction for good. */
+export type GiveUpReason =
+  /** The first bytes of the direction are not an HTTP start line (TLS, SSH, SMTP...). */
+  | 'not-http'
+  /** A header block (or trailer section) larger than the bound. */
+  | 'header-too-large'
+  /** A start line, or a line carrying a framing header, longer than the line bound. */
+  | 'line-too-long'
+  /** Content-Length that is not a number, or several that disagree (request smuggling territory). */
+  | 'bad-content-length'
+  /** A request Transfer-Encoding whose last coding is not `chunked` (the body length is unknowable). */
+  | 'bad-transfer-encoding'
+  /** A malformed chunk-size line, or chunk data not followed by CRLF. */
+  | 'bad-chunk';
+
+export const GIVE_UP_REASONS: readonly GiveUpReason[] = [
+  'not-http',
+  'header-too-large',
+  'line-too-long',
+  'bad-content-length',
+  'bad-transfer-encoding',
+  'bad-chunk',
+];
+
+/**
+ * What the parser learned from one message's start line and header block. One object per message
+ * (it carries the strings kept for the exchange); it is filled in two steps: the start line fields
+ * when `onMessageBegin` fires, the header fields and `framing` when `onMessageHead` fires.
+ */
+export class MessageHead {
+  /** Capture time and frame of the message's first byte. */
+  startTs = 0;
+  startFrame = 0;
+  /** Capture time and frame of the byte that ended the header block. */
+  headEndTs = 0;
+  headEndFrame = 0;
+
+  /**
+   * True when the start line has the full RFC shape. A request line like `GET /x` or `GET / HTTP/1.`
+   * is accepted as lenient (servers answer those, usually with 400), but only a strict one proves
+   * that a direction speaks HTTP.
+   */
+  strict = false;
+  /** The version token as sent (`HTTP/1.1`), or null when the request line had none. */
+  version: string | null = null;
+  /** Parsed version digits, -1 when the token is missing or malformed. */
+  versionMajor = -1;
+  versionMinor = -1;
+
+  /** Request line (null on responses). */
+  method: string | null = null;
+  uri: string | null = null;
+  /** Status line (0 / null on requests). */
+  status = 0;
+  reason: string | null = null;
+
+  /** `Connection` values, lower-cased, several fields joined with ", ". */
+  connection: string | null = null;
+  /** `timeout=N` of a `Keep-Alive` field, seconds. */
+  keepAliveTimeout: number | null = null;
+  /** Content-Length, -1 when absent. */
+  contentLength = -1;
+  /** A Content-Length field was unparsable, or two disagreed. */
+  contentLengthInvalid = false;
+  /** `Transfer-Encoding` values, lower-cased, joined with ", ". */
+  transferEncoding: string | null = null;
+  /** First `Host` field value. */
+  host: string | null = null;
+  /** Fields not kept (counted only). */
+  otherHeaders = 0;
+  /** Lines in the header block without a colon, and obs-fold continuation lines (tolerated, counted). */
+  malformedHeaders = 0;
+  /** Bytes of the start line and header block, line ends included. */
+  headBytes = 0;
+
+  /** Decided at the end of the header block. */
+  framing: BodyFraming = 'none';
+}

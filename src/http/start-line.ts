@@ -1,0 +1,184 @@
+import { ascii, bytesEqual, latin1 } from './latin1';
+import type { MessageHead } from './message-head';
+
+const SP = 0x20;
+const HT = 0x09;
+const CR = 0x0d;
+const DOT = 0x2e;
+
+/** Longest method token accepted (WebDAV's BASELINE-CONTROL is 16; invented ones stay short). */
+export const METHOD_MAX = 32;
+
+const HTTP_SLASH = ascii('HTTP/');
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+function isUpper(b: number): boolean {
+  return b >= 0x41 && b <= 0x5a;
+}
+function isMethodByte(b: number): boolean {
+  return isUpper(b) || isDigit(b) || b === 0x5f /* _ */ || b === 0x2d /* - */;
+}
+/** Text allowed after the method / in a reason phrase: visible bytes, SP, HT, obs-text; CR only as the line end. */
+function isLineText(b: number): boolean {
+  return b >= 0x20 ? b !== 0x7f : b === HT || b === CR;
+}
+
+/**
+ * Byte-by-byte plausibility check of a start line, so that a stream that is not HTTP (TLS starts
+ * with 0x16, SSH with `SSH-2.0-`, binary protocols with control bytes) is rejected on its first odd
+ * byte instead of after a whole line limit of buffering. It only rejects; the full parse happens
+ * when the line is complete.
+ */
+export class StartLineValidator {
+  private seen = 0;
+  private methodDone = false;
+
+  constructor(private readonly request: boolean) {}
+
+  reset(): void {
+    this.seen = 0;
+    this.methodDone = false;
+  }
+
+  /** False when the line so far cannot be a start line. */
+  accept(b: number): boolean {
+    const p = this.seen++;
+    if (this.request) {
+      if (this.methodDone) return isLineText(b);
+      if (b === SP) {
+        this.methodDone = true;
+        return p > 0;
+      }
+      return p < METHOD_MAX && (p === 0 ? isUpper(b) : isMethodByte(b));
+    }
+    if (p < 5) return b === HTTP_SLASH[p];
+    switch (p) {
+      case 5:
+      case 7:
+      case 9:
+      case 10:
+      case 11:
+        return isDigit(b);
+      case 6:
+        return b === DOT;
+      case 8:
+        return b === SP;
+      case 12:
+        return b === SP || b === CR;
+      default:
+        return isLineText(b);
+    }
+  }
+}
+
+/** Quick look at the first bytes of a stream: could they start a request line? (`METHOD SP`) */
+export function looksLikeRequestStart(bytes: Uint8Array, offset: number, length: number): boolean {
+  const v = new StartLineValidator(true);
+  const n = Math.min(length, METHOD_MAX + 1);
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[offset + i];
+    if (!v.accept(b)) return false;
+    if (b === SP) return true;
+  }
+  // Only part of a method token available: plausible but unproven; require the space.
+  return false;
+}
+
+/** Quick look at the first bytes of a stream: could they start a status line? (`HTTP/`) */
+export function looksLikeResponseStart(bytes: Uint8Array, offset: number, length: number): boolean {
+  if (length < HTTP_SLASH.length) return false;
+  for (let i = 0; i < HTTP_SLASH.length; i++) if (bytes[offset + i] !== HTTP_SLASH[i]) return false;
+  return true;
+}
+
+const HTTP11 = 'HTTP/1.1';
+const HTTP10 = 'HTTP/1.0';
+
+/** Parses `HTTP/d.d` at bytes[s, e) into head.version*; false when it is not exactly that shape. */
+function parseVersion(bytes: Uint8Array, s: number, e: number, head: MessageHead): boolean {
+  if (e - s !== 8) return false;
+  for (let i = 0; i < 5; i++) if (bytes[s + i] !== HTTP_SLASH[i]) return false;
+  const major = bytes[s + 5];
+  const minor = bytes[s + 7];
+  if (!isDigit(major) || bytes[s + 6] !== DOT || !isDigit(minor)) return false;
+  head.versionMajor = major - 0x30;
+  head.versionMinor = minor - 0x30;
+  head.version =
+    head.versionMajor === 1 && head.versionMinor === 1 ? HTTP11
+    : head.versionMajor === 1 && head.versionMinor === 0 ? HTTP10
+    : latin1(bytes, s, e);
+  return true;
+}
+
+/** Common methods, so that their names are not allocated for every request. */
+const KNOWN_METHODS: readonly [Uint8Array, string][] = [
+  'GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE',
+].map((m) => [ascii(m), m]);
+
+function methodString(bytes: Uint8Array, s: number, e: number): string {
+  for (const [lit, name] of KNOWN_METHODS) if (bytesEqual(bytes, s, e, lit)) return name;
+  return latin1(bytes, s, e);
+}
+
+/** Result of parsing a complete request line. */
+export enum RequestLineShape {
+  Invalid = 0,
+  /** Method and target, but the version is missing or malformed (`GET /x`, `GET / HTTP/1.`). */
+  Lenient = 1,
+  Strict = 2,
+}
+
+/**
+ * Parses a complete request line (CR already stripped) that passed the validator: method, then
+ * target up to the last space, then the version. Servers answer malformed lines too (400), so
+ * a line with a method and a space is kept even without a valid version, flagged lenient.
+ */
+export function parseRequestLine(bytes: Uint8Array, s: number, e: number, head: MessageHead): RequestLineShape {
+  let sp = s;
+  while (sp < e && bytes[sp] !== SP) sp++;
+  if (sp === s || sp === e) return RequestLineShape.Invalid;
+  head.method = methodString(bytes, s, sp);
+  let last = e - 1;
+  while (last > sp && bytes[last] !== SP) last--;
+  if (last === sp) {
+    // No second space: `OPTIONS HTTP/1.1`, `GET /HTTP/1.1`: everything is the target.
+    head.uri = latin1(bytes, sp + 1, e);
+    head.version = null;
+    return RequestLineShape.Lenient;
+  }
+  head.uri = latin1(bytes, sp + 1, last);
+  if (parseVersion(bytes, last + 1, e, head) && last > sp + 1) {
+    head.strict = true;
+    return RequestLineShape.Strict;
+  }
+  head.version = last + 1 < e ? latin1(bytes, last + 1, e) : null;
+  head.versionMajor = -1;
+  head.versionMinor = -1;
+  return RequestLineShape.Lenient;
+}
+
+/** Parses a complete status line (CR stripped): `HTTP/d.d SP ddd [SP reason]`. */
+export function parseStatusLine(bytes: Uint8Array, s: number, e: number, head: MessageHead): boolean {
+  if (e - s < 12 || !parseVersion(bytes, s, s + 8, head) || bytes[s + 8] !== SP) return false;
+  let status = 0;
+  for (let i = s + 9; i < s + 12; i++) {
+    const b = bytes[i];
+    if (!isDigit(b)) return false;
+    status = status * 10 + (b - 0x30);
+  }
+  if (status < 100) return false;
+  if (e > s + 12 && bytes[s + 12] !== SP) return false;
+  head.status = status;
+  head.reason = e > s + 13 ? reasonString(bytes, s + 13, e) : e === s + 13 ? '' : null;
+  head.strict = true;
+  return true;
+}
+
+function reasonString(bytes: Uint8Array, s: number, e: number): string {
+  // "OK" is by far the most common reason; skip the allocation for it.
+  if (e - s === 2 && bytes[s] === 0x4f && bytes[s + 1] === 0x4b) return 'OK';
+  return latin1(bytes, s, e);
+}

@@ -1,0 +1,63 @@
+import type { FlowRecord } from '../flow/flow-record';
+import type { HttpExchange } from '../http/exchange';
+
+/** Per server endpoint totals for the summary's "top endpoints" table. */
+export interface EndpointTotals {
+  server: string;
+  connections: number;
+  requests: number;
+  /** Responses with status >= 500. */
+  serverErrors: number;
+  /** Requests that never got a response. */
+  unanswered: number;
+  resets: number;
+  bytes: number;
+}
+
+/** Most server endpoints tracked; past it the rest are folded into one row, so memory stays bounded. */
+const MAX_ENDPOINTS = 10_000;
+const OTHER = '(other endpoints)';
+
+/**
+ * Aggregates flows and exchanges per server endpoint as they stream out of the analysis,
+ * so the summary does not need every flow kept in memory.
+ */
+export class EndpointSummary {
+  private readonly totals = new Map<string, EndpointTotals>();
+
+  private entry(server: string): EndpointTotals {
+    let t = this.totals.get(server);
+    if (!t) {
+      if (this.totals.size >= MAX_ENDPOINTS) return this.entry(OTHER);
+      t = { server, connections: 0, requests: 0, serverErrors: 0, unanswered: 0, resets: 0, bytes: 0 };
+      this.totals.set(server, t);
+    }
+    return t;
+  }
+
+  addFlow(flow: FlowRecord): void {
+    const t = this.entry(flow.server);
+    t.connections++;
+    t.bytes += flow.bytes.client + flow.bytes.server;
+    if (flow.close === 'rst' || flow.history.includes('R') || flow.history.includes('r')) t.resets++;
+  }
+
+  addExchange(ex: HttpExchange, server: string): void {
+    const t = this.entry(server);
+    if (ex.method !== null) t.requests++;
+    if (ex.status !== null && ex.status >= 500) t.serverErrors++;
+    if (ex.state === 'no-response') t.unanswered++;
+  }
+
+  /** The busiest endpoints by connections, then requests. */
+  top(n: number): EndpointTotals[] {
+    return [...this.totals.values()]
+      .sort((a, b) => b.connections - a.connections || b.requests - a.requests || a.server.localeCompare(b.server))
+      .slice(0, n);
+  }
+
+  get size(): number {
+    return this.totals.size;
+  }
+
+}

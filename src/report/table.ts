@@ -1,0 +1,136 @@
+import Table from 'cli-table3';
+import type { AnalysisResult } from '../analyze';
+import type { Diagnosis, Finding } from '../detect/finding';
+import type { FlowRecord } from '../flow/flow-record';
+import type { EndpointSummary } from './endpoint-summary';
+import { formatBytes, formatDuration, formatUtc } from './format-time';
+
+/** Zeek's conn_state meanings, for the summary. */
+const STATE_MEANING: Record<string, string> = {
+  S0: 'SYN, no reply',
+  S1: 'established, still open',
+  SF: 'normal open and close',
+  REJ: 'rejected (SYN answered by RST)',
+  S2: 'established, client closed, no server close seen',
+  S3: 'established, server closed, no client close seen',
+  RSTO: 'client reset',
+  RSTR: 'server reset',
+  RSTOS0: 'client SYN then RST, no SYN-ACK',
+  RSTRH: 'server SYN-ACK then RST, no SYN seen',
+  SH: 'client SYN then FIN, no SYN-ACK',
+  SHR: 'server SYN-ACK then FIN, no SYN seen',
+  OTH: 'no SYN seen (mid-stream)',
+};
+
+export interface TableOptions {
+  flows: boolean;
+  endpoints: EndpointSummary;
+  /** Rows of the top-endpoints table. */
+  top: number;
+}
+
+function plainTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [] }, wordWrap: true });
+}
+
+function renderDiagnoses(diagnoses: Diagnosis[]): string[] {
+  const out: string[] = [];
+  for (const d of diagnoses) {
+    out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.count} finding${d.count === 1 ? '' : 's'}`);
+    const inferred = Object.entries(d.inferred)
+      .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} samples, spread ${formatDuration(v.spread)})`)
+      .join('; ');
+    if (inferred) out.push(`  inferred: ${inferred}`);
+    out.push(`  what happened: ${d.explanation}`);
+    out.push(`  what to change: ${d.remedy}`);
+    out.push('');
+  }
+  return out;
+}
+
+function renderFindings(findings: Finding[]): string {
+  const t = plainTable(['id', 'severity', 'time (UTC)', 'client → server', 'what', 'frames']);
+  for (const f of findings) {
+    t.push([f.id, f.severity, formatUtc(f.ts), `${f.client ?? '*'} → ${f.server}`, f.summary, f.frames.slice(0, 12).join(' ') + (f.frames.length > 12 ? ' …' : '')]);
+  }
+  return t.toString();
+}
+
+function renderFlows(flows: FlowRecord[]): string {
+  const t = plainTable(['id', 'start (UTC)', 'client', 'server', 'state', 'history', 'closed', 'pkts c/s', 'bytes c/s', 'req', 'duration']);
+  for (const f of flows) {
+    t.push([
+      String(f.id) + (f.directionInferred ? '*' : ''),
+      formatUtc(f.start),
+      f.client,
+      f.server,
+      f.state,
+      f.history,
+      f.closedBy ? `${f.closedBy} ${f.close}` : 'open',
+      `${f.packets.client}/${f.packets.server}`,
+      `${f.bytes.client}/${f.bytes.server}`,
+      String(f.requests),
+      formatDuration(f.duration),
+    ]);
+  }
+  return t.toString() + '\n(* direction inferred: no SYN seen)';
+}
+
+/** The default human summary: capture facts, diagnoses and findings first, then connections, HTTP and endpoints. */
+export function renderTable(result: AnalysisResult, options: TableOptions): string {
+  const out: string[] = [];
+  const { input, stats } = result;
+  for (const file of input.files) {
+    out.push(`${file.name}: ${file.format}${file.gzip ? ' (gzip)' : ''}, ${file.records} packets, link ${file.linkTypes.join('/')}, timestamps ${file.tsResolution.join('/')}`);
+    for (const w of file.warnings) out.push(`  warning: ${w}`);
+  }
+  out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${stats.tcpPackets} TCP`);
+  const skipped: string[] = [];
+  if (stats.notTcp) skipped.push(`${stats.notTcp} not TCP`);
+  if (stats.fragments) skipped.push(`${stats.fragments} IP fragments`);
+  if (stats.truncated) skipped.push(`${stats.truncated} truncated`);
+  if (stats.malformed) skipped.push(`${stats.malformed} malformed`);
+  if (stats.unsupportedLink) skipped.push(`${stats.unsupportedLink} of an unsupported link type`);
+  if (stats.sampledOut) skipped.push(`${stats.sampledOut} sampled out`);
+  if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
+  if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
+  out.push('');
+
+  if (result.diagnoses.length === 0 && result.anomalies.length === 0) {
+    out.push('No connection-reuse problems found.');
+  } else {
+    if (result.diagnoses.length) {
+      out.push('DIAGNOSES');
+      out.push(...renderDiagnoses(result.diagnoses));
+    }
+    if (result.anomalies.length) {
+      out.push(`FINDINGS (${result.anomalies.length})`);
+      out.push(renderFindings(result.anomalies));
+    }
+  }
+  out.push('');
+
+  const states = plainTable(['state', 'connections', 'meaning']);
+  for (const [state, n] of Object.entries(stats.connectionsByState).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) {
+    states.push([state, String(n), STATE_MEANING[state] ?? '']);
+  }
+  out.push(`CONNECTIONS: ${stats.connections} (peak ${stats.peakLiveConnections} live), ${stats.httpConnections} carrying HTTP, ${stats.exchanges} HTTP exchanges`);
+  if (stats.connections) out.push(states.toString());
+
+  const top = options.endpoints.top(options.top);
+  if (top.length) {
+    const t = plainTable(['server endpoint', 'connections', 'requests', '5xx', 'unanswered', 'resets', 'bytes']);
+    for (const e of top) {
+      t.push([e.server, String(e.connections), String(e.requests), String(e.serverErrors), String(e.unanswered), String(e.resets), formatBytes(e.bytes)]);
+    }
+    out.push('');
+    out.push(`TOP SERVER ENDPOINTS (${top.length} of ${options.endpoints.size})`);
+    out.push(t.toString());
+  }
+  if (options.flows) {
+    out.push('');
+    out.push('FLOWS');
+    out.push(renderFlows(result.flows));
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,213 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { CaptureError } from './capture-error';
+import { detectContainer, MAGIC_BYTES, unsupportedVariantHint } from './capture-format';
+import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
+import { PcapReader } from './pcap-reader';
+import { PcapngReader } from './pcapng-reader';
+import type { CaptureFileInfo, PacketHandler } from './raw-packet';
+
+export interface ReadCaptureOptions {
+  /** Frame number of the first record, so several files of one run continue numbering (default 1). */
+  firstFrame?: number;
+  /**
+   * Put multi-interface pcapng packets back in timestamp order within a bounded window
+   * (default true). Single-interface captures are always delivered in file order.
+   */
+  reorder?: boolean;
+}
+
+/** Large reads: the parsers walk records in place, so fewer, bigger chunks mean fewer carried tails. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Read a capture file ("-" for stdin), calling `onPacket` for every record in order.
+ * Resolves with facts about the file; rejects with a one-line CaptureError when the
+ * input cannot be read as a capture at all. A file cut short or damaged part-way
+ * resolves normally with what was read and a warning.
+ */
+export function readCapture(input: string, onPacket: PacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureFileInfo> {
+  const stream = input === '-' ? process.stdin : createReadStream(input, { highWaterMark: READ_CHUNK_BYTES });
+  return readCaptureStream(stream, input, onPacket, options);
+}
+
+/**
+ * Read a capture from a byte stream (a file, stdin, or tcpdump's stdout during live capture).
+ * `name` is used in messages and in the returned info.
+ */
+export async function readCaptureStream(
+  stream: NodeJS.ReadableStream,
+  name: string,
+  onPacket: PacketHandler,
+  options: ReadCaptureOptions = {},
+): Promise<CaptureFileInfo> {
+  const firstFrame = options.firstFrame ?? 1;
+  if (!Number.isSafeInteger(firstFrame) || firstFrame < 1) {
+    throw new RangeError(`firstFrame must be a positive integer, got ${firstFrame}`);
+  }
+  const parserOptions: ParserOptions = { name, firstFrame, reorder: options.reorder ?? true };
+  const chunks = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  try {
+    return await readChunks(chunks, parserOptions, onPacket, false);
+  } finally {
+    // Stops the underlying stream when we leave early (damage, error in the handler).
+    await closeQuietly(chunks);
+  }
+}
+
+async function readChunks(
+  chunks: AsyncIterator<Uint8Array | string>,
+  options: ParserOptions,
+  onPacket: PacketHandler,
+  gzip: boolean,
+): Promise<CaptureFileInfo> {
+  const name = options.name;
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  while (headBytes < MAGIC_BYTES) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await nextChunk(chunks, name, gzip);
+    } catch (err) {
+      if (err instanceof GzipError) throw new CaptureError(`${name}: gzip data is damaged (${err.detail})`);
+      throw err;
+    }
+    if (chunk === null) break;
+    head.push(chunk);
+    headBytes += chunk.length;
+  }
+  if (headBytes === 0) throw new CaptureError(gzip ? `${name}: gzip data holds no capture (empty after decompression)` : `${name}: empty file`);
+  const start = Buffer.concat(head).subarray(0, 16);
+  const kind = detectContainer(start);
+  if (kind === 'gzip' && !gzip) return readGzipped(head, chunks, options, onPacket);
+  if (kind === null || kind === 'gzip') {
+    const after = gzip ? ' after gunzip' : '';
+    throw new CaptureError(
+      `${name}: not a pcap or pcapng file${after} (starts with ${hexBytes(start, MAGIC_BYTES)})${unsupportedVariantHint(start)}`,
+    );
+  }
+  const parser: CaptureParser = kind === 'pcap' ? new PcapReader(options, onPacket) : new PcapngReader(options, onPacket);
+  for (const chunk of head) parser.push(chunk);
+  let gzipProblem: string | null = null;
+  while (!parser.stopped) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await nextChunk(chunks, name, gzip);
+    } catch (err) {
+      // The capture started fine; a gzip stream that breaks later keeps what came before.
+      if (!(err instanceof GzipError)) throw err;
+      gzipProblem = err.detail;
+      break;
+    }
+    if (chunk === null) break;
+    parser.push(chunk);
+  }
+  const info = parser.finish();
+  info.gzip = gzip;
+  if (gzipProblem !== null) {
+    if (gzipProblem === 'unexpected end of file') {
+      info.truncated = true;
+      info.warnings.push('gzip data cut short; packets up to the cut were read');
+    } else {
+      info.warnings.push(`gzip data damaged (${gzipProblem}); stopped reading there`);
+    }
+  }
+  return info;
+}
+
+/** Put gunzip in front of the rest of the input and detect the container again. */
+async function readGzipped(
+  head: Uint8Array[],
+  rest: AsyncIterator<Uint8Array | string>,
+  options: ParserOptions,
+  onPacket: PacketHandler,
+): Promise<CaptureFileInfo> {
+  const name = options.name;
+  async function* compressed(): AsyncGenerator<Uint8Array> {
+    yield* head;
+    for (;;) {
+      const chunk = await nextChunk(rest, name, false);
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const source = Readable.from(compressed(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES });
+  // Errors of the source (a read error) surface on gunzip, which the loop below iterates;
+  // the pipeline's own promise only repeats them.
+  pipeline(source, gunzip).catch((): void => undefined);
+  const plain = (gunzip as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  try {
+    return await readChunks(plain, options, onPacket, true);
+  } finally {
+    await closeQuietly(plain);
+    source.destroy();
+  }
+}
+
+/** A failure of zlib, told apart so that a capture cut inside gzip keeps its packets. */
+class GzipError extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+  }
+}
+
+/** The next chunk as bytes, null at the end; stream failures become CaptureError (or GzipError). */
+async function nextChunk(chunks: AsyncIterator<Uint8Array | string>, name: string, gzip: boolean): Promise<Uint8Array | null> {
+  let result: IteratorResult<Uint8Array | string>;
+  try {
+    result = await chunks.next();
+  } catch (err) {
+    if (err instanceof CaptureError) throw err;
+    const code = errorCode(err);
+    // A live source stopped on purpose (stream destroyed without an error) is an end, not a failure.
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE') return null;
+    if (gzip && isZlibError(err)) throw new GzipError(messageOf(err));
+    throw new CaptureError(`${name}: ${describeReadError(err, code)}`);
+  }
+  if (result.done === true) return null;
+  const value = result.value;
+  // A stream with setEncoding() yields strings; the bytes are what we need.
+  return typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+}
+
+function describeReadError(err: unknown, code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, not a capture file';
+    default:
+      return `cannot read (${code !== undefined ? `${code}: ` : ''}${messageOf(err)})`;
+  }
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && code.startsWith('Z_');
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function closeQuietly(chunks: AsyncIterator<unknown>): Promise<void> {
+  try {
+    await chunks.return?.();
+  } catch {
+    // Closing after an error may report that error again; it was already handled.
+  }
+}

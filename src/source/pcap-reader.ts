@@ -1,0 +1,248 @@
+import { CarryBuffer } from './carry-buffer';
+import { CaptureError } from './capture-error';
+import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
+import type { CaptureFileInfo, PacketHandler } from './raw-packet';
+import { maxPcapCaplen } from './record-limits';
+import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
+
+const FILE_HEADER_BYTES = 24;
+const RECORD_HEADER_BYTES = 16;
+
+/** The four classic pcap magics, as read big-endian from the first four bytes. */
+const MAGIC_US_BE = 0xa1b2c3d4;
+const MAGIC_NS_BE = 0xa1b23c4d;
+const MAGIC_US_LE = 0xd4c3b2a1;
+const MAGIC_NS_LE = 0x4d3cb2a1;
+
+/** True when the first four bytes are one of the classic pcap magics. */
+export function isPcapMagic(first4: number): boolean {
+  return first4 === MAGIC_US_BE || first4 === MAGIC_NS_BE || first4 === MAGIC_US_LE || first4 === MAGIC_NS_LE;
+}
+
+/**
+ * Bits 16-25 of the link-type field are reserved; bits 26-31 carry the FCS length
+ * (libpcap's LT_FCS_* macros), which we ignore because the link decoder finds the FCS
+ * from the frame anyway.
+ */
+const LINKTYPE_RESERVED_BITS = 0x03ff0000;
+
+/**
+ * Push parser for classic libpcap files: both byte orders, microsecond and nanosecond
+ * magic. Records inside a chunk are walked in place; only a record cut by the chunk
+ * boundary is copied (its tail, into a CarryBuffer).
+ */
+export class PcapReader implements CaptureParser {
+  private readonly packet = new ReusedRawPacket();
+  private readonly carry = new CarryBuffer();
+  private headerDone = false;
+  private littleEndian = true;
+  private nano = false;
+  private fracPerSecond = 1e6;
+  private snaplen = 0;
+  private linkType = 0;
+  private maxCaplen = 0;
+  private nextFrame: number;
+  /** File offset of the first byte of the current chunk, for damage messages. */
+  private chunkBase = 0;
+  private records = 0;
+  private snaplenCut = 0;
+  private fractionOutOfRange = 0;
+  private caplenOverOrigLen = 0;
+  private readonly warnings: string[] = [];
+  private damaged = false;
+
+  constructor(
+    private readonly options: ParserOptions,
+    private readonly onPacket: PacketHandler,
+  ) {
+    this.nextFrame = options.firstFrame;
+  }
+
+  get stopped(): boolean {
+    return this.damaged;
+  }
+
+  push(input: Uint8Array): void {
+    if (this.damaged) return;
+    const chunk = plainBytes(input);
+    let pos = 0;
+    if (!this.headerDone) {
+      pos = this.takeFileHeader(chunk);
+      if (pos < 0) return;
+    }
+    if (this.carry.length > 0) {
+      pos = this.completeCarried(chunk, pos);
+      if (pos < 0) return;
+    }
+    pos = this.walk(chunk, pos);
+    if (!this.damaged && pos < chunk.length) this.carry.append(chunk, pos, chunk.length);
+    this.chunkBase += chunk.length;
+  }
+
+  finish(): CaptureFileInfo {
+    const warnings = this.warnings.slice();
+    let truncated = false;
+    if (!this.headerDone) {
+      throw new CaptureError(
+        `${this.options.name}: pcap file header cut short (${this.carry.length} of ${FILE_HEADER_BYTES} bytes)`,
+      );
+    }
+    if (!this.damaged && this.carry.length > 0) {
+      truncated = true;
+      const have = this.carry.length;
+      const frame = this.nextFrame;
+      if (have < RECORD_HEADER_BYTES) {
+        warnings.push(`file cut short in the header of frame ${frame} (${have} of ${RECORD_HEADER_BYTES} bytes)`);
+      } else {
+        const need = RECORD_HEADER_BYTES + this.carry.view.getUint32(8, this.littleEndian);
+        warnings.push(`file cut short in the middle of frame ${frame} (${have} of ${need} record bytes present); frame dropped`);
+      }
+    }
+    if (this.fractionOutOfRange > 0) {
+      const unit = this.nano ? 'nanoseconds >= 10^9' : 'microseconds >= 10^6';
+      warnings.push(`${this.fractionOutOfRange} record(s) with a timestamp fraction out of range (${unit}); time computed anyway`);
+    }
+    if (this.caplenOverOrigLen > 0) {
+      warnings.push(`${this.caplenOverOrigLen} record(s) with captured length above original length; original length raised`);
+    }
+    return {
+      name: this.options.name,
+      format: 'pcap',
+      gzip: false,
+      linkTypes: [this.linkType],
+      tsResolution: [this.nano ? 'ns' : 'us'],
+      snaplen: this.snaplen,
+      records: this.records,
+      snaplenCut: this.snaplenCut,
+      warnings,
+      truncated,
+    };
+  }
+
+  /** Accumulate and parse the 24-byte file header; returns the chunk position after it, or -1 if more bytes are needed. */
+  private takeFileHeader(chunk: Uint8Array): number {
+    const take = Math.min(FILE_HEADER_BYTES - this.carry.length, chunk.length);
+    this.carry.append(chunk, 0, take);
+    if (this.carry.length < FILE_HEADER_BYTES) {
+      this.chunkBase += chunk.length;
+      return -1;
+    }
+    this.parseFileHeader(this.carry.bytes, this.carry.view);
+    this.carry.clear();
+    this.headerDone = true;
+    return take;
+  }
+
+  private parseFileHeader(bytes: Uint8Array, view: DataView): void {
+    const name = this.options.name;
+    const magic = view.getUint32(0, false);
+    if (!isPcapMagic(magic)) {
+      throw new CaptureError(`${name}: not a pcap file (starts with ${hexBytes(bytes, 4)})`);
+    }
+    this.littleEndian = magic === MAGIC_US_LE || magic === MAGIC_NS_LE;
+    this.nano = magic === MAGIC_NS_LE || magic === MAGIC_NS_BE;
+    this.fracPerSecond = this.nano ? 1e9 : 1e6;
+    const le = this.littleEndian;
+    const major = view.getUint16(4, le);
+    const minor = view.getUint16(6, le);
+    // libpcap and Wireshark both refuse major versions other than 2 (1.x is the archaic
+    // pre-1994 layout); minor versions vary in the wild and are accepted.
+    if (major !== 2) throw new CaptureError(`${name}: unsupported pcap version ${major}.${minor}`);
+    this.snaplen = view.getUint32(16, le);
+    const linkField = view.getUint32(20, le);
+    this.linkType = linkField & 0xffff;
+    if ((linkField & LINKTYPE_RESERVED_BITS) !== 0) {
+      this.warnings.push(
+        `reserved bits set in the pcap link-type field (0x${linkField.toString(16).padStart(8, '0')}); using link type ${this.linkType}`,
+      );
+    }
+    this.maxCaplen = maxPcapCaplen(this.snaplen);
+    this.packet.linkType = this.linkType;
+  }
+
+  /**
+   * Finish the record whose head is in the carry buffer with bytes from the new chunk.
+   * Returns the chunk position after the record, or -1 if the chunk ran out (or damage).
+   */
+  private completeCarried(chunk: Uint8Array, pos: number): number {
+    const carry = this.carry;
+    if (carry.length < RECORD_HEADER_BYTES) {
+      const take = Math.min(RECORD_HEADER_BYTES - carry.length, chunk.length - pos);
+      carry.append(chunk, pos, pos + take);
+      pos += take;
+      if (carry.length < RECORD_HEADER_BYTES) return this.chunkExhausted(chunk);
+    }
+    const caplen = carry.view.getUint32(8, this.littleEndian);
+    if (caplen > this.maxCaplen) {
+      this.stopDamaged(caplen, this.chunkBase + pos - carry.length);
+      return -1;
+    }
+    const total = RECORD_HEADER_BYTES + caplen;
+    const take = Math.min(total - carry.length, chunk.length - pos);
+    carry.append(chunk, pos, pos + take);
+    pos += take;
+    if (carry.length < total) return this.chunkExhausted(chunk);
+    this.emit(carry.bytes, carry.view, 0, caplen);
+    carry.clear();
+    return pos;
+  }
+
+  private chunkExhausted(chunk: Uint8Array): number {
+    this.chunkBase += chunk.length;
+    return -1;
+  }
+
+  /** Walk whole records in place; returns the position of the first incomplete record. */
+  private walk(chunk: Uint8Array, start: number): number {
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const end = chunk.length;
+    const le = this.littleEndian;
+    const maxCaplen = this.maxCaplen;
+    let pos = start;
+    while (pos + RECORD_HEADER_BYTES <= end) {
+      const caplen = view.getUint32(pos + 8, le);
+      if (caplen > maxCaplen) {
+        this.stopDamaged(caplen, this.chunkBase + pos);
+        return pos;
+      }
+      const next = pos + RECORD_HEADER_BYTES + caplen;
+      if (next > end) break;
+      this.emit(chunk, view, pos, caplen);
+      pos = next;
+    }
+    return pos;
+  }
+
+  private emit(bytes: Uint8Array, view: DataView, at: number, caplen: number): void {
+    const le = this.littleEndian;
+    const sec = view.getUint32(at, le);
+    const frac = view.getUint32(at + 4, le);
+    let origLen = view.getUint32(at + 12, le);
+    // Out-of-range fractions (tcpdump's timestamp_invalid_* tests) still give a usable,
+    // monotonic-enough time; Wireshark shows them the same way.
+    if (frac >= this.fracPerSecond) this.fractionOutOfRange++;
+    if (origLen < caplen) {
+      this.caplenOverOrigLen++;
+      origLen = caplen;
+    } else if (caplen < origLen) {
+      this.snaplenCut++;
+    }
+    const p = this.packet;
+    p.frame = this.nextFrame++;
+    p.ts = sec + frac / this.fracPerSecond;
+    p.caplen = caplen;
+    p.origLen = origLen;
+    p.point(bytes, at + RECORD_HEADER_BYTES);
+    this.records++;
+    this.onPacket(p);
+  }
+
+  private stopDamaged(caplen: number, fileOffset: number): void {
+    this.damaged = true;
+    this.carry.clear();
+    this.warnings.push(
+      `damaged file: the record header at byte ${fileOffset} (frame ${this.nextFrame}) claims ${caplen} captured bytes ` +
+        `(limit ${this.maxCaplen}); stopped reading there, ${this.records} record(s) before it kept`,
+    );
+  }
+}

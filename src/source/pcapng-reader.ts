@@ -1,0 +1,367 @@
+import { CarryBuffer } from './carry-buffer';
+import { CaptureError } from './capture-error';
+import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
+import { DEFAULT_SCALE, pcapngSeconds, scaleFromTsresol, type TimestampScale } from './pcapng-timestamp';
+import type { CaptureFileInfo, PacketHandler, RawPacket } from './raw-packet';
+import { MAX_PCAPNG_BLOCK } from './record-limits';
+import { ReorderWindow } from './reorder-window';
+import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
+
+/** Block types (pcapng spec, section 11.1). */
+export const SHB_TYPE = 0x0a0d0d0a;
+const IDB_TYPE = 0x00000001;
+const OBSOLETE_PACKET_TYPE = 0x00000002;
+const SPB_TYPE = 0x00000003;
+const EPB_TYPE = 0x00000006;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const BYTE_ORDER_MAGIC_SWAPPED = 0x4d3c2b1a;
+
+/** Type, total length and (for a section header) the byte-order magic: enough to size any block. */
+const BLOCK_PEEK_BYTES = 12;
+const MIN_SHB_LENGTH = 28;
+const MIN_IDB_LENGTH = 20;
+const MIN_EPB_LENGTH = 32;
+const MIN_SPB_LENGTH = 16;
+
+const OPT_END = 0;
+const OPT_IF_TSRESOL = 9;
+const OPT_IF_TSOFFSET = 14;
+
+interface Interface {
+  linkType: number;
+  snaplen: number;
+  scale: TimestampScale;
+}
+
+/**
+ * Push parser for pcapng: any number of sections in either byte order, per-interface
+ * link type, snaplen, if_tsresol and if_tsoffset; enhanced, simple and obsolete packet
+ * blocks; every other block skipped by its length. Blocks inside a chunk are parsed in
+ * place; only a block cut by the chunk boundary is copied.
+ *
+ * When a section declares more than one interface, packets go through a ReorderWindow,
+ * because dumpcap writes such captures in per-interface batches.
+ */
+export class PcapngReader implements CaptureParser {
+  private readonly packet = new ReusedRawPacket();
+  private readonly carry = new CarryBuffer();
+  private littleEndian = true;
+  private sections = 0;
+  private interfaces: Interface[] = [];
+  private readonly linkTypes: number[] = [];
+  private readonly resolutions: string[] = [];
+  private maxSnaplen = 0;
+  /** Simple packet blocks carry no time: they get the time of the packet before them. */
+  private lastTs = 0;
+  private nextFrame: number;
+  private chunkBase = 0;
+  private records = 0;
+  private snaplenCut = 0;
+  private caplenOverOrigLen = 0;
+  private badOptions = 0;
+  private readonly warnings: string[] = [];
+  private damaged = false;
+  private window: ReorderWindow | null = null;
+  private readonly deliver: PacketHandler;
+
+  constructor(
+    private readonly options: ParserOptions,
+    private readonly onPacket: PacketHandler,
+  ) {
+    this.nextFrame = options.firstFrame;
+    this.deliver = (p: RawPacket): void => {
+      if (this.window === null) this.onPacket(p);
+      else this.window.push(p);
+    };
+  }
+
+  get stopped(): boolean {
+    return this.damaged;
+  }
+
+  push(input: Uint8Array): void {
+    if (this.damaged) return;
+    const chunk = plainBytes(input);
+    let pos = 0;
+    if (this.carry.length > 0) {
+      pos = this.completeCarried(chunk);
+      if (pos < 0) return;
+    }
+    pos = this.walk(chunk, pos);
+    if (!this.damaged && pos < chunk.length) this.carry.append(chunk, pos, chunk.length);
+    this.chunkBase += chunk.length;
+  }
+
+  finish(): CaptureFileInfo {
+    const name = this.options.name;
+    if (this.sections === 0) {
+      throw new CaptureError(`${name}: pcapng section header cut short (${this.carry.length} bytes)`);
+    }
+    const warnings = this.warnings.slice();
+    let truncated = false;
+    if (!this.damaged && this.carry.length > 0) {
+      truncated = true;
+      const have = this.carry.length;
+      if (have < BLOCK_PEEK_BYTES) {
+        warnings.push(`file cut short in a block header at byte ${this.chunkBase - have} (${have} bytes)`);
+      } else {
+        const need = this.carry.view.getUint32(4, this.littleEndian);
+        warnings.push(`file cut short in a block at byte ${this.chunkBase - have} (${have} of ${need} bytes present); block dropped`);
+      }
+    }
+    if (this.window !== null) {
+      this.window.flush();
+      if (this.window.late > 0) {
+        warnings.push(`${this.window.late} packet(s) still out of time order after the reorder window`);
+      }
+    }
+    if (this.caplenOverOrigLen > 0) {
+      warnings.push(`${this.caplenOverOrigLen} packet(s) with captured length above original length; original length raised`);
+    }
+    if (this.badOptions > 0) {
+      warnings.push(`${this.badOptions} interface description(s) with options running past the block; options ignored`);
+    }
+    return {
+      name,
+      format: 'pcapng',
+      gzip: false,
+      linkTypes: this.linkTypes.slice(),
+      tsResolution: this.resolutions.slice(),
+      snaplen: this.maxSnaplen,
+      records: this.records,
+      snaplenCut: this.snaplenCut,
+      warnings,
+      truncated,
+    };
+  }
+
+  /** Finish the block whose head is in the carry buffer; returns the chunk position after it, or -1. */
+  private completeCarried(chunk: Uint8Array): number {
+    const carry = this.carry;
+    let pos = 0;
+    if (carry.length < BLOCK_PEEK_BYTES) {
+      const take = Math.min(BLOCK_PEEK_BYTES - carry.length, chunk.length);
+      carry.append(chunk, 0, take);
+      pos = take;
+      if (carry.length < BLOCK_PEEK_BYTES) return this.chunkExhausted(chunk);
+    }
+    const blockStart = this.chunkBase + pos - carry.length;
+    const length = this.blockLength(carry.bytes, carry.view, 0, blockStart);
+    if (length < 0) return -1;
+    const take = Math.min(length - carry.length, chunk.length - pos);
+    carry.append(chunk, pos, pos + take);
+    pos += take;
+    if (carry.length < length) return this.chunkExhausted(chunk);
+    this.processBlock(carry.bytes, carry.view, 0, length, blockStart);
+    carry.clear();
+    return this.damaged ? -1 : pos;
+  }
+
+  private chunkExhausted(chunk: Uint8Array): number {
+    this.chunkBase += chunk.length;
+    return -1;
+  }
+
+  /** Process whole blocks in place; returns the position of the first incomplete block. */
+  private walk(chunk: Uint8Array, start: number): number {
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const end = chunk.length;
+    let pos = start;
+    while (pos + BLOCK_PEEK_BYTES <= end) {
+      const length = this.blockLength(chunk, view, pos, this.chunkBase + pos);
+      if (length < 0) return pos;
+      if (pos + length > end) break;
+      this.processBlock(chunk, view, pos, length, this.chunkBase + pos);
+      if (this.damaged) return pos;
+      pos += length;
+    }
+    return pos;
+  }
+
+  /**
+   * Total length of the block at `at`, read in the byte order it will be parsed in
+   * (a section header announces its own). Returns -1 after stopping on a bad length.
+   */
+  private blockLength(bytes: Uint8Array, view: DataView, at: number, fileOffset: number): number {
+    const type = view.getUint32(at, true);
+    let le = this.littleEndian;
+    if (type === SHB_TYPE) {
+      const magic = view.getUint32(at + 8, true);
+      if (magic === BYTE_ORDER_MAGIC) le = true;
+      else if (magic === BYTE_ORDER_MAGIC_SWAPPED) le = false;
+      else {
+        this.damage(fileOffset, `section header with a bad byte-order magic (${hexBytes(bytes.subarray(at + 8), 4)})`);
+        return -1;
+      }
+    } else if (this.sections === 0) {
+      throw new CaptureError(`${this.options.name}: not a pcapng file (starts with ${hexBytes(bytes.subarray(at), 4)})`);
+    }
+    const length = view.getUint32(at + 4, le);
+    const min = type === SHB_TYPE ? MIN_SHB_LENGTH : BLOCK_PEEK_BYTES;
+    if (length < min || length % 4 !== 0 || length > MAX_PCAPNG_BLOCK) {
+      this.damage(fileOffset, `block of type 0x${type.toString(16)} with an impossible length ${length}`);
+      return -1;
+    }
+    return length;
+  }
+
+  private processBlock(bytes: Uint8Array, view: DataView, at: number, length: number, fileOffset: number): void {
+    const type = view.getUint32(at, this.littleEndian);
+    if (type === EPB_TYPE) {
+      this.packetBlock(bytes, view, at, length, fileOffset, view.getUint32(at + 8, this.littleEndian));
+      return;
+    }
+    if (type === SHB_TYPE) {
+      this.sectionHeader(view, at, length, fileOffset);
+      return;
+    }
+    if (view.getUint32(at + length - 4, this.littleEndian) !== length) {
+      this.damage(fileOffset, `block of type 0x${type.toString(16)} whose leading and trailing lengths differ`);
+      return;
+    }
+    switch (type) {
+      case IDB_TYPE:
+        this.interfaceDescription(view, at, length, fileOffset);
+        return;
+      case SPB_TYPE:
+        this.simplePacket(bytes, view, at, length, fileOffset);
+        return;
+      case OBSOLETE_PACKET_TYPE:
+        // Same layout as an EPB except a 16-bit interface id followed by a 16-bit drop count.
+        this.packetBlock(bytes, view, at, length, fileOffset, view.getUint16(at + 8, this.littleEndian));
+        return;
+      default:
+        // Statistics, name resolution, decryption secrets, custom and unknown blocks: nothing for us.
+        return;
+    }
+  }
+
+  private sectionHeader(view: DataView, at: number, length: number, fileOffset: number): void {
+    const le = view.getUint32(at + 8, true) === BYTE_ORDER_MAGIC;
+    if (view.getUint32(at + length - 4, le) !== length) {
+      this.damage(fileOffset, 'section header whose leading and trailing lengths differ');
+      return;
+    }
+    const major = view.getUint16(at + 12, le);
+    const minor = view.getUint16(at + 14, le);
+    // libpcap and Wireshark read 1.0 and 1.2 (written by some old tools) and refuse the rest.
+    if (major !== 1 || (minor !== 0 && minor !== 2)) {
+      if (this.sections === 0) {
+        throw new CaptureError(`${this.options.name}: unsupported pcapng version ${major}.${minor}`);
+      }
+      this.damage(fileOffset, `section ${this.sections + 1} with unsupported pcapng version ${major}.${minor}`);
+      return;
+    }
+    this.littleEndian = le;
+    this.sections++;
+    this.interfaces = [];
+  }
+
+  private interfaceDescription(view: DataView, at: number, length: number, fileOffset: number): void {
+    if (length < MIN_IDB_LENGTH) {
+      this.damage(fileOffset, `interface description block too short (${length} bytes)`);
+      return;
+    }
+    const le = this.littleEndian;
+    const linkType = view.getUint16(at + 8, le);
+    const snaplen = view.getUint32(at + 12, le);
+    let scale = DEFAULT_SCALE;
+    let offsetSeconds = 0;
+    const optionsEnd = at + length - 4;
+    let o = at + 16;
+    while (o + 4 <= optionsEnd) {
+      const code = view.getUint16(o, le);
+      const optionLength = view.getUint16(o + 2, le);
+      if (code === OPT_END) break;
+      if (o + 4 + optionLength > optionsEnd) {
+        this.badOptions++;
+        break;
+      }
+      if (code === OPT_IF_TSRESOL && optionLength >= 1) {
+        const raw = view.getUint8(o + 4);
+        const parsed = scaleFromTsresol(raw);
+        if (parsed === null) this.warnings.push(`interface ${this.interfaces.length} has an unusable if_tsresol 0x${raw.toString(16)}; microseconds assumed`);
+        else scale = parsed;
+      } else if (code === OPT_IF_TSOFFSET && optionLength === 8) {
+        const high = view.getInt32(o + (le ? 8 : 4), le);
+        const low = view.getUint32(o + (le ? 4 : 8), le);
+        offsetSeconds = high * 4294967296 + low;
+      }
+      o += 4 + ((optionLength + 3) & ~3);
+    }
+    if (offsetSeconds !== 0) scale = { ...scale, offsetSeconds };
+    this.interfaces.push({ linkType, snaplen, scale });
+    if (!this.linkTypes.includes(linkType)) this.linkTypes.push(linkType);
+    if (!this.resolutions.includes(scale.label)) this.resolutions.push(scale.label);
+    if (snaplen > this.maxSnaplen) this.maxSnaplen = snaplen;
+    if (this.interfaces.length > 1 && this.window === null && this.options.reorder) {
+      this.window = new ReorderWindow(this.onPacket);
+    }
+  }
+
+  /** Enhanced (type 6) and obsolete (type 2) packet blocks. */
+  private packetBlock(bytes: Uint8Array, view: DataView, at: number, length: number, fileOffset: number, interfaceId: number): void {
+    const le = this.littleEndian;
+    if (length < MIN_EPB_LENGTH || view.getUint32(at + length - 4, le) !== length) {
+      this.damage(fileOffset, `packet block with inconsistent lengths (${length} bytes)`);
+      return;
+    }
+    const caplen = view.getUint32(at + 20, le);
+    if (caplen > length - MIN_EPB_LENGTH) {
+      this.damage(fileOffset, `packet block claims ${caplen} captured bytes in a ${length}-byte block`);
+      return;
+    }
+    const iface = this.interfaces[interfaceId];
+    if (iface === undefined) {
+      // Wireshark stops here too: without the interface there is no link type or clock.
+      this.damage(fileOffset, `packet block for undefined interface ${interfaceId}`);
+      return;
+    }
+    const scale = iface.scale;
+    const ts = pcapngSeconds(view.getUint32(at + 12, le), view.getUint32(at + 16, le), scale.unitsPerSecond) + scale.offsetSeconds;
+    this.emit(bytes, at + 28, caplen, view.getUint32(at + 24, le), ts, iface.linkType);
+  }
+
+  private simplePacket(bytes: Uint8Array, view: DataView, at: number, length: number, fileOffset: number): void {
+    const iface = this.interfaces[0];
+    if (length < MIN_SPB_LENGTH || iface === undefined) {
+      this.damage(fileOffset, iface === undefined ? 'simple packet block before any interface' : 'simple packet block too short');
+      return;
+    }
+    const origLen = view.getUint32(at + 8, this.littleEndian);
+    // The block holds min(original length, interface snaplen) bytes plus padding.
+    let caplen = Math.min(origLen, length - MIN_SPB_LENGTH);
+    if (iface.snaplen > 0 && caplen > iface.snaplen) caplen = iface.snaplen;
+    this.emit(bytes, at + 12, caplen, origLen, this.lastTs, iface.linkType);
+  }
+
+  private emit(bytes: Uint8Array, dataAt: number, caplen: number, origLen: number, ts: number, linkType: number): void {
+    if (origLen < caplen) {
+      this.caplenOverOrigLen++;
+      origLen = caplen;
+    } else if (caplen < origLen) {
+      this.snaplenCut++;
+    }
+    const p = this.packet;
+    p.frame = this.nextFrame++;
+    p.ts = ts;
+    p.caplen = caplen;
+    p.origLen = origLen;
+    p.linkType = linkType;
+    p.point(bytes, dataAt);
+    this.lastTs = ts;
+    this.records++;
+    this.deliver(p);
+  }
+
+  /**
+   * Stop at damage, keeping what was read. Damage inside the very first section header
+   * means there is nothing to read at all, so that is a CaptureError instead.
+   */
+  private damage(fileOffset: number, what: string): void {
+    if (this.sections === 0) throw new CaptureError(`${this.options.name}: damaged pcapng file: ${what}`);
+    this.damaged = true;
+    this.carry.clear();
+    this.warnings.push(`damaged file: ${what} at byte ${fileOffset}; stopped reading there, ${this.records} record(s) before it kept`);
+  }
+}

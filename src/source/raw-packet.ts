@@ -1,0 +1,41 @@
+/**
+ * One captured record as a source hands it on. Sources reuse a single RawPacket
+ * object and a view into their read buffer for every record, so consumers must
+ * copy anything they keep beyond the callback (the per-packet path allocates nothing).
+ */
+export interface RawPacket {
+  /** 1-based position in the input, as Wireshark numbers frames (continues across files of one run). */
+  frame: number;
+  /** Capture time, epoch seconds. The capture clock is the only clock the analysis uses. */
+  ts: number;
+  /** Bytes present in `data` (may be less than origLen: snaplen cut). */
+  caplen: number;
+  /** Length of the packet on the wire. */
+  origLen: number;
+  /** libpcap LINKTYPE_* value (low 16 bits of the pcap link-type field). */
+  linkType: number;
+  /** The captured bytes; valid only until the callback returns. */
+  data: Uint8Array;
+}
+
+export type PacketHandler = (packet: RawPacket) => void;
+
+/** Facts about one input file, reported in the result's `input` section. */
+export interface CaptureFileInfo {
+  /** Path as the user gave it, or "-" for stdin. */
+  name: string;
+  format: 'pcap' | 'pcapng';
+  gzip: boolean;
+  /** Distinct link types seen (pcapng may have several interfaces). */
+  linkTypes: number[];
+  /** 'us' | 'ns' for pcap; for pcapng the per-interface resolutions, e.g. ['ns', 'us']. */
+  tsResolution: string[];
+  snaplen: number;
+  records: number;
+  /** Records whose caplen < origLen (snaplen cut). */
+  snaplenCut: number;
+  /** Non-fatal problems met while reading (one line each), e.g. a cut last record. */
+  warnings: string[];
+  /** True when the file ended in the middle of a record or block. */
+  truncated: boolean;
+}

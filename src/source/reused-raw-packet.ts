@@ -1,0 +1,54 @@
+import type { RawPacket } from './raw-packet';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The one RawPacket object a source fills for every record.
+ *
+ * `data` is created lazily: creating a subarray costs about as much as walking a
+ * whole pcap record, so consumers that only need lengths and times (counting,
+ * filtering on timestamps) pay nothing, and consumers that want zero-copy access
+ * without any allocation can read `bytes[offset .. offset + caplen)` directly.
+ */
+export class ReusedRawPacket implements RawPacket {
+  frame = 0;
+  ts = 0;
+  caplen = 0;
+  origLen = 0;
+  linkType = 0;
+  /** The buffer holding the captured bytes, valid only during the callback. */
+  bytes: Uint8Array = EMPTY;
+  /** Where the captured bytes start in `bytes`. */
+  offset = 0;
+  private view: Uint8Array | null = EMPTY;
+
+  /** Point the packet at a new record's bytes; `caplen` must already be set. */
+  point(bytes: Uint8Array, offset: number): void {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.view = null;
+  }
+
+  get data(): Uint8Array {
+    if (this.view === null) this.view = this.bytes.subarray(this.offset, this.offset + this.caplen);
+    return this.view;
+  }
+
+  /** Kept so the object honours the writable RawPacket field; sets caplen to match. */
+  set data(value: Uint8Array) {
+    this.bytes = value;
+    this.offset = 0;
+    this.caplen = value.length;
+    this.view = value;
+  }
+}
+
+/**
+ * A plain Uint8Array over the same memory as `chunk`. Node hands us Buffers, whose
+ * subarray goes through the species constructor and costs about twice as much.
+ */
+export function plainBytes(chunk: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(chunk) === Uint8Array.prototype
+    ? chunk
+    : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}

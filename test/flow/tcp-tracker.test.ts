@@ -1,0 +1,237 @@
+import { toFlowRecord } from '../../src/flow/flow-record';
+import { F, Seg, handshake, track } from './segments';
+
+function record(segs: Seg[]) {
+  const rec = track(segs);
+  return { rec, flows: rec.closed.map((c) => toFlowRecord(c, 0)) };
+}
+
+describe('TCP tracker: connection states (Zeek conn_state and history)', () => {
+  const C = 1001; // client next seq after SYN
+  const S = 5001;
+  const cases: Array<{ name: string; segs: Seg[]; state: string; history: string; closedBy: string | null; close: string }> = [
+    {
+      name: 'normal open, data, close',
+      segs: [
+        ...handshake(),
+        { from: 'c', flags: F.ACK | F.PSH, seq: C, ack: S, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0.01 },
+        { from: 's', flags: F.ACK | F.PSH, seq: S, ack: C + 18, len: 100, ts: 0.02 },
+        { from: 'c', flags: F.ACK | F.FIN, seq: C + 18, ack: S + 100, ts: 0.03 },
+        { from: 's', flags: F.ACK | F.FIN, seq: S + 100, ack: C + 19, ts: 0.04 },
+        { from: 'c', flags: F.ACK, seq: C + 19, ack: S + 101, ts: 0.05 },
+      ],
+      state: 'SF', history: 'ShADdFf', closedBy: 'client', close: 'fin',
+    },
+    { name: 'SYN never answered', segs: [{ from: 'c', flags: F.SYN, seq: 1000, ts: 0 }, { from: 'c', flags: F.SYN, seq: 1000, ts: 1 }], state: 'S0', history: 'S', closedBy: null, close: 'open' },
+    {
+      name: 'refused (SYN answered by RST)',
+      segs: [{ from: 'c', flags: F.SYN, seq: 1000, ts: 0 }, { from: 's', flags: F.RST | F.ACK, seq: 0, ack: 1001, ts: 0.001 }],
+      state: 'REJ', history: 'Sr', closedBy: 'server', close: 'rst',
+    },
+    { name: 'established, left open', segs: handshake(), state: 'S1', history: 'ShA', closedBy: null, close: 'open' },
+    {
+      name: 'server resets after handshake',
+      segs: [...handshake(), { from: 's', flags: F.RST, seq: S, ts: 0.1 }],
+      state: 'RSTR', history: 'ShAr', closedBy: 'server', close: 'rst',
+    },
+    {
+      name: 'client resets after handshake',
+      segs: [...handshake(), { from: 'c', flags: F.RST | F.ACK, seq: C, ack: S, ts: 0.1 }],
+      state: 'RSTO', history: 'ShAR', closedBy: 'client', close: 'rst',
+    },
+    {
+      name: 'client SYN then RST, no SYN-ACK',
+      segs: [{ from: 'c', flags: F.SYN, seq: 1000, ts: 0 }, { from: 'c', flags: F.RST, seq: 1001, ts: 0.5 }],
+      state: 'RSTOS0', history: 'SR', closedBy: 'client', close: 'rst',
+    },
+    {
+      name: 'only the client closed',
+      segs: [...handshake(), { from: 'c', flags: F.FIN | F.ACK, seq: C, ack: S, ts: 0.1 }],
+      state: 'S2', history: 'ShAF', closedBy: 'client', close: 'fin',
+    },
+    {
+      name: 'only the server closed',
+      segs: [...handshake(), { from: 's', flags: F.FIN | F.ACK, seq: S, ack: C, ts: 0.1 }],
+      state: 'S3', history: 'ShAf', closedBy: 'server', close: 'fin',
+    },
+    {
+      name: 'mid-stream traffic',
+      segs: [
+        { from: 'c', flags: F.ACK | F.PSH, seq: 7000, ack: 9000, len: 10, ts: 0 },
+        { from: 's', flags: F.ACK, seq: 9000, ack: 7010, ts: 0.1 },
+      ],
+      state: 'OTH', history: 'Da', closedBy: null, close: 'open',
+    },
+    {
+      name: 'client SYN then FIN without answer',
+      segs: [{ from: 'c', flags: F.SYN, seq: 1000, ts: 0 }, { from: 'c', flags: F.FIN, seq: 1001, ts: 0.2 }],
+      state: 'SH', history: 'SF', closedBy: 'client', close: 'fin',
+    },
+  ];
+  test.each(cases)('$name → $state $history', ({ segs, state, history, closedBy, close }) => {
+    const { flows } = record(segs);
+    expect(flows).toHaveLength(1);
+    expect(flows[0].state).toBe(state);
+    expect(flows[0].history).toBe(history);
+    expect(flows[0].closedBy).toBe(closedBy);
+    expect(flows[0].close).toBe(close);
+  });
+});
+
+describe('TCP tracker: sequence space', () => {
+  test('in-order payload is delivered once; a retransmission is counted, not redelivered', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'hello ', ts: 0.01 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'hello ', ts: 0.2 },
+      { from: 'c', flags: F.ACK, seq: 1007, ack: 5001, text: 'world', ts: 0.3 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('hello world');
+    expect(flows[0].retransmissions.client).toBe(1);
+    expect(flows[0].bytes.client).toBe(11);
+    expect(flows[0].history).toBe('ShADT');
+  });
+
+  test('out-of-order segments are held and delivered in order', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1007, ack: 5001, text: 'world', ts: 0.01 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'hello ', ts: 0.02 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('hello world');
+    expect(rec.gaps).toEqual([]);
+    expect(flows[0].bytes.client).toBe(11);
+  });
+
+  test('a partial overlap delivers only the new bytes', () => {
+    const { rec } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'abcd', ts: 0.01 },
+      { from: 'c', flags: F.ACK, seq: 1003, ack: 5001, text: 'cdef', ts: 0.02 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('abcdef');
+  });
+
+  test('bytes the peer ACKed but the capture never saw become a gap, not a stall', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'aaaa', ts: 0.01 },
+      // 1005..1008 lost at the capture point
+      { from: 'c', flags: F.ACK, seq: 1009, ack: 5001, text: 'cccc', ts: 0.02 },
+      { from: 's', flags: F.ACK, seq: 5001, ack: 1013, ts: 0.03 },
+    ]);
+    expect(rec.gaps).toEqual([[1, true, 4]]);
+    expect(rec.payload.get('1c')).toBe('aaaacccc');
+    expect(flows[0].gapBytes.client).toBe(4);
+    expect(flows[0].history).toContain('G');
+  });
+
+  test('sequence numbers wrap past 2^32', () => {
+    const isn = 0xfffffff0;
+    const { rec, flows } = record([
+      ...handshake(0, isn),
+      { from: 'c', flags: F.ACK, seq: isn + 1, ack: 5001, text: '0123456789abcdef', ts: 0.01 },
+      { from: 'c', flags: F.ACK, seq: (isn + 17) >>> 0, ack: 5001, text: 'XYZ', ts: 0.02 },
+      { from: 'c', flags: F.ACK, seq: isn + 1, ack: 5001, text: '0123456789abcdef', ts: 0.03 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('0123456789abcdefXYZ');
+    expect(flows[0].retransmissions.client).toBe(1);
+  });
+
+  test('TCP keep-alive probes (seq = next − 1) are neither data nor retransmissions', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'abc', ts: 0.01 },
+      { from: 's', flags: F.ACK, seq: 5001, ack: 1004, ts: 0.02 },
+      { from: 'c', flags: F.ACK, seq: 1003, ack: 5001, ts: 60 },
+      { from: 'c', flags: F.ACK, seq: 1003, ack: 5001, len: 1, ts: 120 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('abc');
+    expect(flows[0].retransmissions.client).toBe(0);
+    expect(rec.closed[0].client.keepAliveProbes).toBe(2);
+  });
+
+  test('a retransmitted FIN is not a second close', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 's', flags: F.FIN | F.ACK, seq: 5001, ack: 1001, ts: 1 },
+      { from: 's', flags: F.FIN | F.ACK, seq: 5001, ack: 1001, ts: 1.2 },
+      { from: 'c', flags: F.FIN | F.ACK, seq: 1001, ack: 5002, ts: 1.3 },
+      { from: 's', flags: F.ACK, seq: 5002, ack: 1002, ts: 1.31 },
+    ]);
+    expect(rec.closed[0].server.finCount).toBe(2);
+    expect(rec.closed[0].server.finTs).toBe(1);
+    expect(flows[0].state).toBe('SF');
+    expect(rec.ends).toEqual([[1, false], [1, true]]);
+  });
+});
+
+describe('TCP tracker: connections and the capture clock', () => {
+  test('a SYN with a new ISN on a used 4-tuple starts a new connection (port reuse)', () => {
+    const { rec, flows } = record([
+      ...handshake(0),
+      { from: 'c', flags: F.FIN | F.ACK, seq: 1001, ack: 5001, ts: 1 },
+      { from: 's', flags: F.FIN | F.ACK, seq: 5001, ack: 1002, ts: 1.001 },
+      { from: 'c', flags: F.ACK, seq: 1002, ack: 5002, ts: 1.002 },
+      ...handshake(2, 90000, 70000),
+    ]);
+    expect(flows.map((f) => f.state)).toEqual(['SF', 'S1']);
+    expect(rec.closed[1].previous).toEqual({ id: 1, lastTs: 1.002, closed: true });
+  });
+
+  test('a retransmitted SYN (same ISN) stays the same connection', () => {
+    const { flows } = record([
+      { from: 'c', flags: F.SYN, seq: 1000, ts: 0 },
+      { from: 'c', flags: F.SYN, seq: 1000, ts: 1 },
+      { from: 'c', flags: F.SYN, seq: 1000, ts: 3 },
+    ]);
+    expect(flows).toHaveLength(1);
+    expect(flows[0].syns).toBe(3);
+  });
+
+  test('idle connections are released on the capture clock, not before', () => {
+    const segs: Seg[] = [
+      ...handshake(0),
+      // another connection keeps the clock moving
+      { from: 'c', flags: F.SYN, seq: 1, ts: 100, cport: 40001 },
+      { from: 'c', flags: F.SYN, seq: 1, ts: 1000, cport: 40001 },
+    ];
+    const rec = track(segs, { idleTimeout: 900, openingTimeout: 2000 });
+    const first = rec.closed.find((c) => c.id === 1);
+    expect(first?.endReason).toBe('idle');
+    const shortIdle = track(segs.slice(0, 4), { idleTimeout: 900 });
+    expect(shortIdle.closed.find((c) => c.id === 1)?.endReason).toBe('capture-end');
+  });
+
+  test('the connection cap evicts the least recently active connection', () => {
+    const segs: Seg[] = [];
+    for (let i = 0; i < 10; i++) segs.push({ from: 'c', flags: F.SYN, seq: 1, ts: i, cport: 41000 + i });
+    const rec = track(segs, { maxConnections: 4 });
+    expect(rec.closed.filter((c) => c.endReason === 'evicted').map((c) => c.id)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test('window scaling applies only when both SYNs offered it; zero windows are episodes', () => {
+    const rec = track([
+      { from: 'c', flags: F.SYN, seq: 1000, wscale: 7, ts: 0 },
+      { from: 's', flags: F.SYN | F.ACK, seq: 5000, ack: 1001, wscale: 2, ts: 0.001 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, win: 10, ts: 0.002 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, win: 0, ts: 1 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, win: 0, ts: 2 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, win: 5, ts: 3.5 },
+    ]);
+    const client = rec.closed[0].client;
+    expect(client.window).toBe(5 * 128);
+    expect(client.zeroWindowCount).toBe(1);
+    expect(client.zeroWindowEpisodes[0]).toMatchObject({ startTs: 1, endTs: 3.5 });
+  });
+
+  test('the first client payload after the server FIN is recorded, with whether it ACKs the FIN', () => {
+    const rec = track([
+      ...handshake(),
+      { from: 's', flags: F.FIN | F.ACK, seq: 5001, ack: 1001, ts: 5 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5002, text: 'POST / HTTP/1.1\r\n\r\n', ts: 5.04 },
+      { from: 's', flags: F.RST, seq: 5002, ts: 5.041 },
+    ]);
+    expect(rec.closed[0].clientDataAfterServerFin).toEqual({ ts: 5.04, frame: 5, acksFin: true, length: 19 });
+  });
+});
