@@ -34,7 +34,8 @@ late="$CC_LAST_PID"
 cc_c_wait_pid 8 "$clients"
 cc_c_wait_pid 4 "$late"
 sleep 0.3
-cc_capture_stop
+cc_c_capture_stop
 kill "$server" 2>/dev/null || true
 
-echo SKIPMETA; exit 0
+cc_c_meta "$scenario" "$out" '{"listenBacklog": 0, "tcpSynackRetries": 2, "tcpSynRetries": 2, "clientAckDelay": 0.2, "clientRequestAfter": 0.3, "clientResponseTimeout": 4.0, "lateClientStart": 0.6, "lateClientConnectTimeout": 3.5}' \
+  "python $(cc_c_py_version) socket server (listen(0), never accepts)" "python $(cc_c_py_version) socket clients (TCP_QUICKACK off)" "curl $(cc_c_curl_version)"

@@ -30,7 +30,7 @@ for i in $(seq 1 20); do
   sleep 0.05
 done
 echo
-cc_capture_stop
+cc_c_capture_stop
 
-echo SKIPMETA; exit 0; cc_c_meta "$scenario" "$out" '{"reuseportListeners": 2, "connections": 20, "requestsPerConnection": 3}' \
+cc_c_meta "$scenario" "$out" '{"reuseportListeners": 2, "connections": 20, "requestsPerConnection": 3}' \
   "curl $(cc_c_curl_version)" "python $(cc_c_py_version) http.server x2 (SO_REUSEPORT: 200 and 503)"

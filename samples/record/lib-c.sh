@@ -29,8 +29,28 @@ cc_c_sysctl_if_present() {
 cc_c_nft() { ip netns exec "$CC_NS" nft -f -; }
 
 # cc_c_capture_start OUTFILE FILTER: lib.sh's capture, in immediate mode (without it
-# libpcap's ring buffer may still hold packets when tcpdump is stopped).
-cc_c_capture_start() { cc_capture_start "$1" "$2" --immediate-mode; }
+# libpcap's ring buffer may still hold packets when tcpdump is stopped) and with a
+# 32 MiB buffer: in immediate mode libpcap uses fixed ring frames sized for the
+# loopback's 64 KiB MTU, so its default 2 MiB ring holds only ~30 packets and a burst
+# is "dropped by kernel". Fails when tcpdump reports any drop.
+cc_c_capture_start() {
+  cc_capture_start "$1" "$2" --immediate-mode -B 32768
+  # lib.sh sends tcpdump's stderr to a temporary file; find it to read the drop count.
+  CC_C_CAPTURE_LOG="$(readlink "/proc/$CC_TCPDUMP_PID/fd/2" 2>/dev/null || true)"
+}
+
+# cc_c_capture_stop: lib.sh's stop, then refuse a capture that lost packets.
+cc_c_capture_stop() {
+  cc_capture_stop
+  if [ -n "${CC_C_CAPTURE_LOG:-}" ] && [ -f "$CC_C_CAPTURE_LOG" ]; then
+    if grep -Eq '^[1-9][0-9]* packets dropped by kernel' "$CC_C_CAPTURE_LOG"; then
+      cat "$CC_C_CAPTURE_LOG" >&2
+      echo "record: tcpdump dropped packets; capture is incomplete" >&2
+      exit 1
+    fi
+    rm -f "$CC_C_CAPTURE_LOG"
+  fi
+}
 
 # cc_c_run SECONDS CMD...: run a client in the namespace in the foreground, bounded.
 cc_c_run() {

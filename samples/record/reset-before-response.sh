@@ -31,7 +31,7 @@ sleep 1.0
 kill -KILL "$server"
 wait "$server" 2>/dev/null || true
 cc_c_wait_pid 6 "$client"
-cc_capture_stop
+cc_c_capture_stop
 
-echo SKIPMETA; exit 0; cc_c_meta "$scenario" "$out" '{"serverKilledAfter": 1.0, "clientRequestTimeout": 5.0, "stuckConnections": 3}' \
+cc_c_meta "$scenario" "$out" '{"serverKilledAfter": 1.0, "clientRequestTimeout": 5.0, "stuckConnections": 3}' \
   "node $(cc_c_node_version) http.Agent keepAlive" "python $(cc_c_py_version) socket server (killed with SIGKILL)"

@@ -41,7 +41,7 @@ clients+=("$CC_LAST_PID")
 sleep 4
 ip netns exec "$CC_NS" nft delete table inet cc_c
 for pid in "${clients[@]}"; do cc_c_wait_pid 12 "$pid"; done
-cc_capture_stop
+cc_c_capture_stop
 
 cc_c_meta "$scenario" "$out" '{"tcpSynRetries": 3, "tcpSynLinearTimeouts": 0, "clientConnectTimeout": 3.5, "synDropRuleRemovedAfter": 4.0, "clients": 4}' \
   "curl $(cc_c_curl_version)" "python $(cc_c_py_version) http.server" "nftables SYN drop rule"

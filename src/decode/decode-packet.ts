@@ -35,11 +35,10 @@ export function decodePacket(
   view: PacketView,
 ): DecodeStatus {
   resetView(view);
-  // Defensive: a reader may hand over a caplen larger than the buffer, or nonsense lengths.
-  let limit = caplen < data.length ? caplen : data.length;
-  if (!(limit > 0)) limit = 0;
+  // Defensive: a reader may hand over a caplen larger than the buffer, or nonsense (NaN, negative, fractional).
+  const limit = caplen >= 0 ? (caplen < data.length ? Math.floor(caplen) : data.length) : 0;
   // A record claiming fewer bytes on the wire than captured (6 robustness files) trusts the capture.
-  const wireEnd = origLen > limit ? origLen : limit;
+  const wireEnd = origLen > limit ? Math.floor(origLen) : limit;
   cursor.reset(limit, wireEnd);
   try {
     const step = decodeLinkLayer(linkType & 0xffff, data, view);

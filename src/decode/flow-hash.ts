@@ -17,8 +17,8 @@ export function flowHash(view: PacketView): number {
 
 /** Hash of one endpoint; combine two with combineEndpointHashes (for keys stored outside a PacketView). */
 export function endpointHash(version: number, w0: number, w1: number, w2: number, w3: number, port: number): number {
-  let h = version === 6 ? 0x9747b28c : 0x1b873593;
-  h = mix(h, w0);
+  if (version === 4) return finalize(mix(mix(0x1b873593, w0), port) ^ 8); // words 1-3 are always 0 for IPv4
+  let h = mix(0x9747b28c, w0);
   h = mix(h, w1);
   h = mix(h, w2);
   h = mix(h, w3);

@@ -60,7 +60,7 @@ export const enum DecodeStatus {
   Tcp = 0,
   /** Valid IP but not TCP (UDP, ICMP, ...), or a non-IP frame (ARP, LLDP, ...). */
   NotTcp = 1,
-  /** An IP fragment other than a first fragment that holds the whole TCP header: counted, not reassembled. */
+  /** An IP fragment (first fragments included): counted, not reassembled. IPv6 atomic fragments are whole packets and decode as Tcp. */
   Fragment = 2,
   /** The packet ends before the headers needed (snaplen or a cut record). */
   Truncated = 3,

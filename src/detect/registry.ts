@@ -1,7 +1,42 @@
 import type { DetectorDefinition } from './detector';
+import { connectionRefused } from './detectors/connection-refused';
+import { synUnanswered } from './detectors/syn-unanswered';
+import { acceptQueueOverflow } from './detectors/accept-queue-overflow';
+import { portReuse } from './detectors/port-reuse';
+import { zeroWindowStall } from './detectors/zero-window-stall';
+import { rstOnClose } from './detectors/rst-on-close';
+import { keepaliveRace } from './detectors/keepalive-race';
+import { requestAfterCloseNotice } from './detectors/request-after-close-notice';
+import { unansweredRequest } from './detectors/unanswered-request';
+import { resetBeforeResponse } from './detectors/reset-before-response';
+import { gatewayTimeout } from './detectors/gateway-timeout';
+import { noUpstreamConnect } from './detectors/no-upstream-connect';
+import { intermittent5xx } from './detectors/intermittent-5xx';
+import { retriedRequest } from './detectors/retried-request';
+import { idleTimeoutMismatch } from './detectors/idle-timeout-mismatch';
+import { connectionChurn } from './detectors/connection-churn';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
  * not here does not exist, and a test checks each has docs, samples and a golden output.
+ * Order matters in onFinish: detectors that read other kinds' findings (intermittent-5xx skips
+ * gateway failures, retried-request and idle-timeout-mismatch cite races) come after them.
  */
-export const DETECTORS: readonly DetectorDefinition[] = [];
+export const DETECTORS: readonly DetectorDefinition[] = [
+  connectionRefused,
+  synUnanswered,
+  acceptQueueOverflow,
+  portReuse,
+  zeroWindowStall,
+  rstOnClose,
+  keepaliveRace,
+  requestAfterCloseNotice,
+  unansweredRequest,
+  resetBeforeResponse,
+  gatewayTimeout,
+  noUpstreamConnect,
+  intermittent5xx,
+  retriedRequest,
+  idleTimeoutMismatch,
+  connectionChurn,
+];

@@ -48,4 +48,11 @@ export interface HttpExchange {
   /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */
   idleBefore: number | null;
   state: ExchangeState;
+  /**
+   * The analyzer could not follow this exchange completely: some of its bytes were missing from
+   * the capture (a gap), or one direction's parser had stopped (see the session's give-up counts).
+   * Its state then says what was seen, not necessarily what happened on the wire (a response lost
+   * in a capture gap is not an unanswered request), so detectors should not treat it as evidence.
+   */
+  uncertain: boolean;
 }

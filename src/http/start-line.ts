@@ -47,7 +47,8 @@ export class StartLineValidator {
     const p = this.seen++;
     if (this.request) {
       if (this.methodDone) return isLineText(b);
-      if (b === SP) {
+      if (b === SP || b === CR) {
+        // CR: a method alone on its line (`OPTIONS`), which servers answer with 400; nothing may follow it.
         this.methodDone = true;
         return p > 0;
       }
@@ -71,27 +72,6 @@ export class StartLineValidator {
         return isLineText(b);
     }
   }
-}
-
-/** Quick look at the first bytes of a stream: could they start a request line? (`METHOD SP`) */
-export function looksLikeRequestStart(bytes: Uint8Array, offset: number, length: number): boolean {
-  const v = new StartLineValidator(true);
-  const n = Math.min(length, METHOD_MAX + 1);
-  if (n === 0) return false;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[offset + i];
-    if (!v.accept(b)) return false;
-    if (b === SP) return true;
-  }
-  // Only part of a method token available: plausible but unproven; require the space.
-  return false;
-}
-
-/** Quick look at the first bytes of a stream: could they start a status line? (`HTTP/`) */
-export function looksLikeResponseStart(bytes: Uint8Array, offset: number, length: number): boolean {
-  if (length < HTTP_SLASH.length) return false;
-  for (let i = 0; i < HTTP_SLASH.length; i++) if (bytes[offset + i] !== HTTP_SLASH[i]) return false;
-  return true;
 }
 
 const HTTP11 = 'HTTP/1.1';
@@ -139,7 +119,15 @@ export enum RequestLineShape {
 export function parseRequestLine(bytes: Uint8Array, s: number, e: number, head: MessageHead): RequestLineShape {
   let sp = s;
   while (sp < e && bytes[sp] !== SP) sp++;
-  if (sp === s || sp === e) return RequestLineShape.Invalid;
+  if (sp === s) return RequestLineShape.Invalid;
+  if (sp === e) {
+    // A method alone (`OPTIONS`): kept as lenient, with an empty target, if it is a method token.
+    for (let i = s; i < e; i++) if (!isMethodByte(bytes[i])) return RequestLineShape.Invalid;
+    if (e - s > METHOD_MAX) return RequestLineShape.Invalid;
+    head.method = methodString(bytes, s, e);
+    head.uri = '';
+    return RequestLineShape.Lenient;
+  }
   head.method = methodString(bytes, s, sp);
   let last = e - 1;
   while (last > sp && bytes[last] !== SP) last--;

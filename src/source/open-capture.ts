@@ -8,6 +8,7 @@ import { hexBytes, type CaptureParser, type ParserOptions } from './capture-pars
 import { PcapReader } from './pcap-reader';
 import { PcapngReader } from './pcapng-reader';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
+import { StreamChunks } from './stream-chunks';
 
 export interface ReadCaptureOptions {
   /** Frame number of the first record, so several files of one run continue numbering (default 1). */
@@ -48,17 +49,17 @@ export async function readCaptureStream(
     throw new RangeError(`firstFrame must be a positive integer, got ${firstFrame}`);
   }
   const parserOptions: ParserOptions = { name, firstFrame, reorder: options.reorder ?? true };
-  const chunks = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  const chunks = new StreamChunks(stream);
   try {
     return await readChunks(chunks, parserOptions, onPacket, false);
   } finally {
     // Stops the underlying stream when we leave early (damage, error in the handler).
-    await closeQuietly(chunks);
+    chunks.close();
   }
 }
 
 async function readChunks(
-  chunks: AsyncIterator<Uint8Array | string>,
+  chunks: StreamChunks,
   options: ParserOptions,
   onPacket: PacketHandler,
   gzip: boolean,
@@ -90,7 +91,7 @@ async function readChunks(
   }
   const parser: CaptureParser = kind === 'pcap' ? new PcapReader(options, onPacket) : new PcapngReader(options, onPacket);
   for (const chunk of head) parser.push(chunk);
-  let gzipProblem: string | null = null;
+  let gzipProblem: GzipError | null = null;
   while (!parser.stopped) {
     let chunk: Uint8Array | null;
     try {
@@ -98,7 +99,7 @@ async function readChunks(
     } catch (err) {
       // The capture started fine; a gzip stream that breaks later keeps what came before.
       if (!(err instanceof GzipError)) throw err;
-      gzipProblem = err.detail;
+      gzipProblem = err;
       break;
     }
     if (chunk === null) break;
@@ -107,11 +108,11 @@ async function readChunks(
   const info = parser.finish();
   info.gzip = gzip;
   if (gzipProblem !== null) {
-    if (gzipProblem === 'unexpected end of file') {
+    if (gzipProblem.zlibCode === 'Z_BUF_ERROR') {
       info.truncated = true;
       info.warnings.push('gzip data cut short; packets up to the cut were read');
     } else {
-      info.warnings.push(`gzip data damaged (${gzipProblem}); stopped reading there`);
+      info.warnings.push(`gzip data damaged (${gzipProblem.detail}); stopped reading there`);
     }
   }
   return info;
@@ -120,7 +121,7 @@ async function readChunks(
 /** Put gunzip in front of the rest of the input and detect the container again. */
 async function readGzipped(
   head: Uint8Array[],
-  rest: AsyncIterator<Uint8Array | string>,
+  rest: StreamChunks,
   options: ParserOptions,
   onPacket: PacketHandler,
 ): Promise<CaptureFileInfo> {
@@ -138,37 +139,40 @@ async function readGzipped(
   // Errors of the source (a read error) surface on gunzip, which the loop below iterates;
   // the pipeline's own promise only repeats them.
   pipeline(source, gunzip).catch((): void => undefined);
-  const plain = (gunzip as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  const plain = new StreamChunks(gunzip);
   try {
     return await readChunks(plain, options, onPacket, true);
   } finally {
-    await closeQuietly(plain);
+    plain.close();
     source.destroy();
   }
 }
 
 /** A failure of zlib, told apart so that a capture cut inside gzip keeps its packets. */
 class GzipError extends Error {
-  constructor(readonly detail: string) {
+  constructor(
+    readonly detail: string,
+    /** zlib's code; Z_BUF_ERROR at the end of input means the data was cut short. */
+    readonly zlibCode: string,
+  ) {
     super(detail);
   }
 }
 
 /** The next chunk as bytes, null at the end; stream failures become CaptureError (or GzipError). */
-async function nextChunk(chunks: AsyncIterator<Uint8Array | string>, name: string, gzip: boolean): Promise<Uint8Array | null> {
-  let result: IteratorResult<Uint8Array | string>;
+async function nextChunk(chunks: StreamChunks, name: string, gzip: boolean): Promise<Uint8Array | null> {
+  let value: Uint8Array | string | null;
   try {
-    result = await chunks.next();
+    value = await chunks.next();
   } catch (err) {
     if (err instanceof CaptureError) throw err;
     const code = errorCode(err);
-    // A live source stopped on purpose (stream destroyed without an error) is an end, not a failure.
+    // A live source stopped on purpose is an end, not a failure.
     if (code === 'ERR_STREAM_PREMATURE_CLOSE') return null;
-    if (gzip && isZlibError(err)) throw new GzipError(messageOf(err));
+    if (gzip && code !== undefined && code.startsWith('Z_')) throw new GzipError(messageOf(err), code);
     throw new CaptureError(`${name}: ${describeReadError(err, code)}`);
   }
-  if (result.done === true) return null;
-  const value = result.value;
+  if (value === null) return null;
   // A stream with setEncoding() yields strings; the bytes are what we need.
   return typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
 }
@@ -187,11 +191,6 @@ function describeReadError(err: unknown, code: string | undefined): string {
   }
 }
 
-function isZlibError(err: unknown): boolean {
-  const code = errorCode(err);
-  return code !== undefined && code.startsWith('Z_');
-}
-
 function errorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const code = (err as { code: unknown }).code;
@@ -201,13 +200,10 @@ function errorCode(err: unknown): string | undefined {
 }
 
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function closeQuietly(chunks: AsyncIterator<unknown>): Promise<void> {
-  try {
-    await chunks.return?.();
-  } catch {
-    // Closing after an error may report that error again; it was already handled.
+  // Not `instanceof Error`: errors made by Node internals may come from another realm (jest, vm).
+  if (typeof err === 'object' && err !== null && 'message' in err) {
+    const message = (err as { message: unknown }).message;
+    if (typeof message === 'string') return message;
   }
+  return String(err);
 }

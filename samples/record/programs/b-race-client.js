@@ -3,7 +3,7 @@
 // keep-alive races against a real server (node http, python http.server, nginx).
 //
 // Usage: node b-race-client.js --host H --port P --log FILE --mode crossing|stale|close-notice
-//   crossing: round 0 opens probe connections that just idle until the server's FIN to
+//   crossing: round 0 opens two probe connections that just idle until the server's FIN to
 //     measure T_c, the client-side idle time at which the FIN arrives; race connections
 //     then send their next request at idle T_c - eps for eps in --eps (ms), i.e. just
 //     before the FIN reaches the client: with latency on the path the request and the FIN
@@ -122,6 +122,7 @@ async function raceOnce(name, method, target, eps, startDelay) {
   await sleep(startDelay);
   const c = new Conn(name);
   await c.ready;
+  const localPort = c.localPort;
   const path = method === 'POST' ? '/orders' : '/items/1';
   c.send(requestBytes(method, path, BODY));
   await c.waitResponses(1, 2000);
@@ -137,7 +138,7 @@ async function raceOnce(name, method, target, eps, startDelay) {
   else if (c.error) outcome = c.error;
   else if (c.endAt !== null) outcome = 'ECONNRESET (socket hang up: FIN, no response)';
   else outcome = 'no-response';
-  const r = { role: 'race', port: c.localPort, method, path, epsMs: eps, targetIdleMs: target,
+  const r = { role: 'race', port: localPort, method, path, epsMs: eps, targetIdleMs: target,
     sentAtIdleMs: +sentIdle.toFixed(3), finSeenBeforeSend: endBeforeSend,
     finSeenAtIdleMs: c.endAt !== null ? +(c.endAt - idleFrom).toFixed(3) : null, outcome };
   if (answered) { c.sock.end(); await sleep(20); }
@@ -147,14 +148,17 @@ async function raceOnce(name, method, target, eps, startDelay) {
 }
 
 async function crossing() {
-  // Round 0 measures the idle time at which the FIN reaches the client (two probes in
-  // parallel with race attempts at the nominal idle time).
+  // Round 0 only measures T_c, the idle time at which the FIN reaches the client (it is
+  // not the server's timeout: latency, and servers that send the body in a second
+  // segment held back by Nagle, shift it).
   let target = nominalIdle;
+  const probes = (await Promise.all([probeIdle('probe-a'), probeIdle('probe-b')])).filter((x) => x !== null);
+  if (probes.length) target = probes.reduce((a, b) => a + b, 0) / probes.length;
+  log({ role: 'round', round: 0, measuredTargetMs: +target.toFixed(3) });
   let gotGet = false;
   let gotPost = false;
-  for (let round = 0; round < maxRounds && !(gotGet && gotPost); round++) {
+  for (let round = 1; round <= maxRounds && !(gotGet && gotPost); round++) {
     const jobs = [];
-    if (round === 0) { jobs.push(probeIdle('probe-a')); jobs.push(probeIdle('probe-b')); }
     epsList.forEach((eps, i) => {
       for (const method of ['GET', 'POST']) {
         if ((method === 'GET' && gotGet) || (method === 'POST' && gotPost)) continue;
@@ -163,15 +167,12 @@ async function crossing() {
       }
     });
     const results = await Promise.all(jobs);
-    const probes = results.filter((r) => typeof r === 'number');
-    if (probes.length) target = probes.reduce((a, b) => a + b, 0) / probes.length;
     for (const r of results) {
-      if (typeof r !== 'object' || r === null) continue;
       if (!r.finSeenBeforeSend && r.outcome !== 'response') {
         if (r.method === 'GET') gotGet = true; else gotPost = true;
       }
     }
-    log({ role: 'round', round, measuredTargetMs: +target.toFixed(3), gotGet, gotPost });
+    log({ role: 'round', round, gotGet, gotPost });
   }
   return gotGet && gotPost ? 0 : 3;
 }
@@ -180,7 +181,7 @@ async function stale() {
   const jobs = staleDelays.map(async (delay, i) => {
     await sleep(i * 150);
     const method = i % 2 === 0 ? 'GET' : 'POST';
-    const path = method === 'POST' ? '/orders' : '/items/1';
+    const path = method === 'POST' ? '/cart/7/items' : '/cart/7';
     const c = new Conn(`stale-${delay}`);
     await c.ready;
     c.send(requestBytes(method, path, BODY));
@@ -190,6 +191,7 @@ async function stale() {
     const finAt = c.endAt;
     await sleep(delay); // the pool hands the dead connection out anyway
     c.send(requestBytes(method, path, BODY));
+    await sleep(10); // a response (or the reset) would be here by now on this path
     const answered = await c.waitResponses(2, 300);
     const r = { role: 'stale', port: c.localPort, method, path, staleDelayMs: delay,
       finAtIdleMs: finAt === null ? null : +(finAt - idleFrom).toFixed(3),
@@ -219,6 +221,7 @@ async function closeNotice() {
   for (const delay of closeDelays) {
     const c = new Conn(`close-${delay}`);
     await c.ready;
+    const localPort = c.localPort;
     c.send(requestBytes('GET', '/close/report', ''));
     await c.waitResponses(1, 2000);
     const first = c.responses[0];
@@ -227,7 +230,7 @@ async function closeNotice() {
     finBeforeSecond = c.endAt !== null;
     c.send(requestBytes('GET', '/next', ''));
     const answered = await c.waitResponses(2, 500);
-    log({ role: 'close-notice', port: c.localPort, firstStatus: first.status, firstSaidClose: first.close,
+    log({ role: 'close-notice', port: localPort, firstStatus: first.status, firstSaidClose: first.close,
       secondSentAfterResponseMs: +(c.sentAt - first.at).toFixed(3), finSeenBeforeSecond: finBeforeSecond,
       outcome: answered ? 'response' : (c.error || 'no response (closed)') });
     c.destroy();
@@ -236,6 +239,7 @@ async function closeNotice() {
   // A well-behaved client honours "Connection: close": a new connection for the next request.
   const w = new Conn('honours-close');
   await w.ready;
+  const wPort = w.localPort;
   w.send(requestBytes('GET', '/close/report', ''));
   await w.waitResponses(1, 2000);
   await w.waitEnd(2000);
@@ -243,11 +247,12 @@ async function closeNotice() {
   await sleep(20);
   const n = new Conn('next-after-close');
   await n.ready;
+  const nPort = n.localPort;
   n.send(requestBytes('GET', '/next', ''));
   await n.waitResponses(1, 2000);
   n.sock.end();
   await sleep(30);
-  log({ role: 'honours-close', port: w.localPort, nextPort: n.localPort });
+  log({ role: 'honours-close', port: wPort, nextPort: nPort });
   w.destroy();
   n.destroy();
   return 0;

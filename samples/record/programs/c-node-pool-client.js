@@ -8,8 +8,12 @@
 //     "requestTimeoutMs": 5000,            // a request still unanswered then is aborted
 //     "steps": [ { "parallel": 2, "path": "/a", "method": "GET", "body": 0 },
 //                { "sleep": 500 } ],
-//     "end": "destroy" | "reset" | "none" } // destroy: agent.destroy() (FIN);
-//                                          // reset: resetAndDestroy() every pooled socket (RST)
+//     "end": "destroy" | "reset" | "destroy-first" | "none",
+//     "endWaitMs": 0 }
+//   end: destroy = agent.destroy() (FIN on every pooled connection);
+//        reset = socket.resetAndDestroy() on every pooled connection (RST, Node >= 20);
+//        destroy-first = destroy one pooled connection, wait endWaitMs (the server may
+//        close the others on its idle timeout), then agent.destroy().
 // Prints one line per request: elapsed ms, local port, path, status or error.
 const http = require('node:http');
 
@@ -55,7 +59,13 @@ async function main() {
     const n = step.parallel || 1;
     await Promise.all(Array.from({ length: n }, (_, i) => request(step, i + 1)));
   }
-  if (plan.end === 'reset') {
+  if (plan.end === 'destroy-first') {
+    const first = pooledSockets()[0];
+    if (first) { log(`destroy pooled :${first.localPort}`); first.destroy(); }
+    await sleep(plan.endWaitMs || 0);
+    agent.destroy();
+    log('agent destroyed');
+  } else if (plan.end === 'reset') {
     for (const s of pooledSockets()) s.resetAndDestroy();
     log('reset pooled sockets');
   } else if (plan.end !== 'none') {

@@ -1,0 +1,34 @@
+import type { Endpoint } from '../flow/endpoint';
+import { seqGe } from '../flow/seq';
+import type { HttpExchange } from '../http/exchange';
+
+/** Methods that are safe to retry automatically (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+
+export function isIdempotent(method: string | null): boolean {
+  return method !== null && IDEMPOTENT.has(method);
+}
+
+/** "POST /api/orders" or null when the request line is unknown (TLS, mid-stream). */
+export function requestLine(ex: HttpExchange | null | undefined): string | null {
+  if (!ex || ex.method === null) return null;
+  return `${ex.method} ${ex.uri ?? ''}`.trim();
+}
+
+/** True when `peer` acknowledged every payload byte `ep` sent (the data reached the peer's kernel). */
+export function peerAckedAll(ep: Endpoint, peer: Endpoint): boolean {
+  if (ep.payloadBytes === 0) return true;
+  return peer.hasAck && seqGe(peer.highestAck, ep.maxSeqEnd);
+}
+
+/** The IP part of "ip:port" / "[v6]:port". */
+export function hostOf(endpoint: string): string {
+  const i = endpoint.lastIndexOf(':');
+  const host = i < 0 ? endpoint : endpoint.slice(0, i);
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+/** Seconds rounded to the millisecond, for evidence. */
+export function ms(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,34 @@
+/**
+ * Defaults of common servers, clients and proxies, so a diagnosis can say "this is nginx's
+ * keepalive_timeout" instead of just a number. Matching is a hint, never a conclusion.
+ */
+export interface KnownTimeout {
+  seconds: number;
+  name: string;
+  /** Which side this setting belongs to. */
+  side: 'server' | 'client' | 'proxy';
+}
+
+export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
+  { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server' },
+  { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server' },
+  { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server' },
+  { seconds: 60, name: 'AWS ALB / nginx upstream idle timeout (60 s)', side: 'proxy' },
+  { seconds: 350, name: 'AWS NAT gateway / GCP LB idle timeout (350 s)', side: 'proxy' },
+  { seconds: 240, name: 'Azure load balancer idle timeout (4 min)', side: 'proxy' },
+  { seconds: 90, name: 'Go http.Transport IdleConnTimeout (90 s default)', side: 'client' },
+  { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
+  { seconds: 15, name: 'Node.js undici keepAliveTimeout / HAProxy timeout http-keep-alive', side: 'client' },
+];
+
+export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
+  { seconds: 60, name: 'nginx proxy_read_timeout / proxy_connect_timeout (60 s default)', side: 'proxy' },
+  { seconds: 30, name: 'HAProxy / many clients 30 s timeout', side: 'proxy' },
+  { seconds: 300, name: 'Node.js http.Server requestTimeout (300 s default since Node 18)', side: 'server' },
+  { seconds: 50, name: 'HAProxy timeout server / client as often configured (50 s)', side: 'proxy' },
+];
+
+/** Known values within 2 % (or 50 ms) of an inferred one. */
+export function matchKnown(seconds: number, table: readonly KnownTimeout[]): KnownTimeout[] {
+  return table.filter((k) => Math.abs(k.seconds - seconds) <= Math.max(0.02 * k.seconds, 0.05));
+}

@@ -1,0 +1,29 @@
+import { GIVE_UP_REASONS, GiveUpReason } from './message-head';
+
+/**
+ * Totals of the HTTP stage across all connections, for the analysis result ("truncated is not
+ * malformed": what could not be parsed is counted by kind, never thrown). One instance is shared
+ * by all sessions; each session adds its numbers once, when it finishes.
+ */
+export class HttpCounters {
+  /** Messages parsed to their end, per direction (interim 1xx responses included). */
+  requests = 0;
+  responses = 0;
+  /** Directions whose first bytes were not HTTP (counted once per direction). */
+  notHttpDirections = 0;
+  /** Directions given up, by reason (`not-http` is also counted here). */
+  readonly giveUps: Record<GiveUpReason, number> = Object.fromEntries(GIVE_UP_REASONS.map((r) => [r, 0])) as Record<GiveUpReason, number>;
+  /** Start lines that failed on a direction already known to be HTTP (then resynchronised). */
+  badStartLines = 0;
+  /** Successful resynchronisations on a start line after a gap or a bad start line. */
+  resyncs = 0;
+  /** Capture gaps reported to the HTTP stage, and their bytes. */
+  gaps = 0;
+  gapBytes = 0;
+  /** Responses presumed lost in a capture gap (their requests are emitted `uncertain`). */
+  lostResponses = 0;
+  /** Requests presumed lost in a capture gap (their responses are emitted as `no-request`). */
+  lostRequests = 0;
+  /** Connections that were tunnels after CONNECT or 101 Switching Protocols. */
+  tunnels = 0;
+}

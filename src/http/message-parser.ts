@@ -1,0 +1,696 @@
+import { applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
+import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
+import { parseRequestLine, parseStatusLine, RequestLineShape, StartLineValidator } from './start-line';
+
+export type ParserMode = 'request' | 'response';
+
+/** What a parser reports, in stream order. */
+export interface MessageListener {
+  /** A start line was accepted; `head` has its start-line fields (the header fields come later). */
+  onMessageBegin(head: MessageHead): void;
+  /** The header block ended; `head` is complete and `head.framing` says how the body is delimited. */
+  onMessageHead(head: MessageHead): void;
+  /** The message ended. `bodyBytes` counts body content (chunk data, not chunk framing); `gapBytes` of it were missing from the capture. */
+  onMessageEnd(ts: number, frame: number, bodyBytes: number, gapBytes: number): void;
+  /**
+   * A capture gap made the parser drop what it was doing and hunt for the next start line.
+   * A message begun and not ended is abandoned. `unseenMessage` is true when the missing bytes
+   * include the start of a message that was never reported (the gap began between messages or
+   * before a start line was complete), so at least one whole message may be missing.
+   */
+  onLoss(unseenMessage: boolean): void;
+  /** The parser stopped for good on this direction. */
+  onGiveUp(reason: GiveUpReason): void;
+}
+
+/** Bounds on everything the parser buffers or scans. */
+export const httpLimits = {
+  /** Start line + header fields + blank line of one message; trailers have the same bound. */
+  maxHeadBytes: 64 * 1024,
+  /** One line (start line or field); longer start lines give up, longer fields are cut. */
+  maxLineBytes: 16 * 1024,
+  /** A chunk-size line including extensions. */
+  maxChunkLineBytes: 4096,
+  /** Bytes scanned for a first start line when a direction starts mid-stream, before deciding it is not HTTP. */
+  resyncBudgetBytes: 64 * 1024,
+};
+
+export interface ParserOptions {
+  /** Response mode: the request method the next final response answers (HEAD and CONNECT change framing). */
+  methodOfNextResponse?: () => string | null;
+  /** The capture starts in the middle of this direction: hunt for a start line instead of requiring one at byte 0. */
+  midstream?: boolean;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HT = 0x09;
+const SEMI = 0x3b;
+
+/** Most hex digits in a chunk size (13 digits stay below 2^52). */
+const MAX_CHUNK_DIGITS = 13;
+
+// Parser states. Plain numbers keep the hot switch cheap.
+const S_START = 0; // between messages (leading CR/LF skipped)
+const S_START_LINE = 1;
+const S_HEADER = 2;
+const S_BODY_LENGTH = 3;
+const S_BODY_CLOSE = 4;
+const S_CHUNK_SIZE = 5;
+const S_CHUNK_EXT = 6;
+const S_CHUNK_SIZE_LF = 7;
+const S_CHUNK_DATA = 8;
+const S_CHUNK_DATA_END = 9; // expects CR (or a bare LF) after chunk data
+const S_CHUNK_DATA_LF = 10;
+const S_TRAILER_LINE_START = 11;
+const S_TRAILER_LINE = 12;
+const S_TRAILER_END_LF = 13;
+const S_RESYNC = 14; // at a candidate position (segment start or line start)
+const S_RESYNC_SKIP = 15; // skipping to the next LF
+const S_PAUSED = 16; // after a CONNECT request, until the session says how the response went
+const S_TUNNEL = 17;
+const S_OFF = 18; // not HTTP
+const S_GAVE_UP = 19;
+
+/**
+ * Incremental HTTP/1.x message parser for one direction of a connection. Bytes arrive with
+ * arbitrary boundaries (a header split over many segments, many pipelined messages in one);
+ * only the current partial line is copied, bodies are counted and never kept.
+ *
+ * Gaps (bytes missing from the capture): inside a body whose remaining length is known (a
+ * Content-Length body, the data of one chunk) or a close-delimited body the gap is simply
+ * counted. Anywhere else the current message is abandoned and the parser resynchronises: it
+ * looks for a strict start line (`METHOD target HTTP/d.d` or `HTTP/d.d NNN`) at the start of
+ * the next segments or after any LF, and skips everything else. Only the strict shape is
+ * accepted there, so body text is very unlikely to be taken for a message; a false match would
+ * cost one bogus message, not the connection. A start line that fails after the direction was
+ * already confirmed as HTTP (garbage after a message, e.g. a body longer than its Content-Length)
+ * resynchronises the same way.
+ */
+export class MessageParser {
+  readonly isRequest: boolean;
+
+  private state: number;
+  private ended = false;
+  private readonly validator: StartLineValidator;
+  private readonly methodOfNextResponse: (() => string | null) | null;
+
+  private head: MessageHead | null = null;
+  /** First byte of a message seen and the message not ended (its start line may still be incomplete). */
+  private inMessage = false;
+  private msgStartTs = 0;
+  private msgStartFrame = 0;
+  private headBytes = 0;
+  private remaining = 0;
+  private bodyBytes = 0;
+  private msgGapBytes = 0;
+  private chunkDigits = 0;
+  private chunkLineBytes = 0;
+  /** What follows the message that is ending: S_START, S_PAUSED or S_TUNNEL. */
+  private afterMessage = S_START;
+
+  /** The partial line carried over between pushes (only when a line spans segments). */
+  private lineBuf: Uint8Array | null = null;
+  private lineLen = 0;
+  private lineTotal = 0;
+  private lineEndsCR = false;
+
+  /** Hunting for a start line after a loss (or mid-stream start): only strict start lines accepted. */
+  private resyncing = false;
+  private resyncScanned = 0;
+
+  private lastTs = 0;
+  private lastFrame = 0;
+
+  /** A start line was accepted on this direction at least once. */
+  confirmed = false;
+  /** A strict start line was accepted at least once (proof that the direction speaks HTTP). */
+  strictSeen = false;
+  giveUpReason: GiveUpReason | null = null;
+
+  // Counters, read by the session for the analysis totals.
+  messages = 0;
+  badStartLines = 0;
+  resyncs = 0;
+  gapEvents = 0;
+  gapBytes = 0;
+
+  constructor(
+    readonly mode: ParserMode,
+    private readonly listener: MessageListener,
+    options: ParserOptions = {},
+  ) {
+    this.isRequest = mode === 'request';
+    this.validator = new StartLineValidator(this.isRequest);
+    this.methodOfNextResponse = options.methodOfNextResponse ?? null;
+    if (options.midstream === true) {
+      this.state = S_RESYNC;
+      this.resyncing = true;
+    } else {
+      this.state = S_START;
+    }
+  }
+
+  /** Nothing more will be parsed: closed, not HTTP, given up, or a tunnel. */
+  get finished(): boolean {
+    return this.ended || this.state >= S_TUNNEL;
+  }
+  get isOff(): boolean {
+    return this.state === S_OFF;
+  }
+  get isTunnel(): boolean {
+    return this.state === S_TUNNEL;
+  }
+  get isPaused(): boolean {
+    return this.state === S_PAUSED;
+  }
+  /** Bytes of a new message were seen but its start line is not complete yet. */
+  get inStartLine(): boolean {
+    return this.inMessage && this.state === S_START_LINE && !this.resyncing;
+  }
+
+  /** The stream stops being HTTP (2xx to CONNECT, 101 Switching Protocols). */
+  enterTunnel(): void {
+    if (this.state < S_OFF) this.state = S_TUNNEL;
+  }
+
+  /** After a CONNECT that was refused, the client may send more requests. */
+  resume(): void {
+    if (this.state === S_PAUSED) this.state = S_START;
+  }
+
+  push(bytes: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
+    if (this.ended || length <= 0) return;
+    if (this.state >= S_PAUSED) {
+      // Bytes after a CONNECT request before its response said otherwise: tunnel data (llhttp does the same).
+      if (this.state === S_PAUSED) this.state = S_TUNNEL;
+      return;
+    }
+    this.lastTs = ts;
+    this.lastFrame = frame;
+    if (this.state === S_RESYNC_SKIP) this.state = S_RESYNC; // a segment start is a candidate position
+    if (!this.confirmed && (this.resyncing || this.state === S_RESYNC)) {
+      this.resyncScanned += length;
+      if (this.resyncScanned > httpLimits.resyncBudgetBytes) {
+        this.giveUp('not-http');
+        return;
+      }
+    }
+    let pos = offset;
+    const end = offset + length;
+    while (pos < end) {
+      switch (this.state) {
+        case S_START: {
+          const b = bytes[pos];
+          if (b === CR || b === LF) {
+            pos++; // RFC 9112 §2.2: ignore empty lines before a request line (and tolerate them anywhere)
+            break;
+          }
+          this.beginMessage(ts, frame);
+          break;
+        }
+        case S_START_LINE:
+        case S_HEADER:
+          pos = this.readLine(bytes, pos, end, ts, frame);
+          break;
+        case S_BODY_LENGTH: {
+          const avail = end - pos;
+          const n = avail < this.remaining ? avail : this.remaining;
+          this.remaining -= n;
+          this.bodyBytes += n;
+          pos += n;
+          if (this.remaining === 0) this.endMessage(ts, frame);
+          break;
+        }
+        case S_BODY_CLOSE:
+          this.bodyBytes += end - pos;
+          pos = end;
+          break;
+        case S_CHUNK_DATA: {
+          const avail = end - pos;
+          const n = avail < this.remaining ? avail : this.remaining;
+          this.remaining -= n;
+          this.bodyBytes += n;
+          pos += n;
+          if (this.remaining === 0) this.state = S_CHUNK_DATA_END;
+          break;
+        }
+        case S_CHUNK_SIZE:
+        case S_CHUNK_SIZE_LF:
+        case S_CHUNK_DATA_END:
+        case S_CHUNK_DATA_LF:
+        case S_TRAILER_LINE_START:
+        case S_TRAILER_END_LF:
+          this.chunkFramingByte(bytes[pos], ts, frame);
+          pos++;
+          break;
+        case S_CHUNK_EXT: {
+          let i = pos;
+          while (i < end && bytes[i] !== LF) i++;
+          this.chunkLineBytes += i - pos;
+          if (this.chunkLineBytes > httpLimits.maxChunkLineBytes) {
+            this.giveUp('bad-chunk');
+            return;
+          }
+          if (i < end) {
+            this.chunkSizeDone();
+            i++;
+          }
+          pos = i;
+          break;
+        }
+        case S_TRAILER_LINE: {
+          let i = pos;
+          while (i < end && bytes[i] !== LF) i++;
+          this.headBytes += i - pos + (i < end ? 1 : 0);
+          if (this.headBytes > httpLimits.maxHeadBytes) {
+            this.giveUp('header-too-large');
+            return;
+          }
+          if (i < end) {
+            this.state = S_TRAILER_LINE_START;
+            i++;
+          }
+          pos = i;
+          break;
+        }
+        case S_RESYNC: {
+          const b = bytes[pos];
+          if (b === CR || b === LF) {
+            pos++;
+            break;
+          }
+          this.validator.reset();
+          if (this.validator.accept(b)) {
+            this.resyncing = true;
+            this.beginMessage(ts, frame); // a candidate; the start line decides
+          } else {
+            this.state = S_RESYNC_SKIP;
+            pos++;
+          }
+          break;
+        }
+        case S_RESYNC_SKIP: {
+          let i = pos;
+          while (i < end && bytes[i] !== LF) i++;
+          if (i < end) {
+            this.state = S_RESYNC;
+            i++;
+          }
+          pos = i;
+          break;
+        }
+        default:
+          return; // paused, tunnel, off, gave up
+      }
+    }
+  }
+
+  /**
+   * `length` bytes of this direction are missing from the capture at the current position
+   * (0 = an unknown amount). See the class comment for what is recovered.
+   */
+  gap(length: number): void {
+    if (this.ended || this.state >= S_PAUSED) return;
+    this.gapEvents++;
+    this.gapBytes += length;
+    switch (this.state) {
+      case S_BODY_CLOSE:
+        // The body ends at close whatever it contains: just count (an unknown-size gap counts 1).
+        this.bodyBytes += length;
+        this.msgGapBytes += length > 0 ? length : 1;
+        return;
+      case S_BODY_LENGTH:
+        if (length > 0) {
+          if (length < this.remaining) {
+            this.remaining -= length;
+            this.bodyBytes += length;
+            this.msgGapBytes += length;
+            return;
+          }
+          const inBody = this.remaining;
+          this.bodyBytes += inBody;
+          this.msgGapBytes += inBody;
+          this.remaining = 0;
+          this.endMessage(this.lastTs, this.lastFrame);
+          if (length === inBody) return;
+          // The rest of the gap lies past the message: the start of the next one is lost.
+          this.startResync();
+          this.listener.onLoss(true);
+          return;
+        }
+        break;
+      case S_CHUNK_DATA:
+        if (length > 0 && length <= this.remaining) {
+          this.remaining -= length;
+          this.bodyBytes += length;
+          this.msgGapBytes += length;
+          if (this.remaining === 0) this.state = S_CHUNK_DATA_END;
+          return;
+        }
+        break;
+      case S_START:
+        this.startResync();
+        this.listener.onLoss(true);
+        return;
+      case S_RESYNC:
+      case S_RESYNC_SKIP:
+        return; // already hunting
+      case S_START_LINE:
+        if (this.resyncing) {
+          this.resetLine();
+          this.inMessage = false;
+          this.state = S_RESYNC;
+          return;
+        }
+        // A start line cut by the gap (often a snaplen-cut packet): report what it shows if it
+        // parses (`GET /images/x.gif HTT`), so the message is abandoned rather than unseen.
+        if (this.lineLen > 0 && this.startLine(this.lineBuf as Uint8Array, 0, this.lineEndsCR ? this.lineLen - 1 : this.lineLen, true)) break;
+        this.startResync();
+        this.listener.onLoss(true);
+        return;
+    }
+    // Inside a head, a chunk-size line, trailers, or past a known length: framing is lost.
+    this.startResync();
+    this.listener.onLoss(false);
+  }
+
+  /** The direction closed (FIN or RST): a close-delimited body completes; anything else stays incomplete. */
+  end(ts: number, frame: number): void {
+    if (this.ended) return;
+    if (this.state === S_BODY_CLOSE) this.endMessage(ts, frame);
+    this.ended = true;
+  }
+
+  private beginMessage(ts: number, frame: number): void {
+    this.inMessage = true;
+    this.msgStartTs = ts;
+    this.msgStartFrame = frame;
+    this.headBytes = 0;
+    this.bodyBytes = 0;
+    this.msgGapBytes = 0;
+    this.afterMessage = S_START;
+    this.validator.reset();
+    this.resetLine();
+    this.state = S_START_LINE;
+  }
+
+  /** Reads (part of) a start line or header line; returns the new position. */
+  private readLine(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
+    const isStartLine = this.state === S_START_LINE;
+    let i = pos;
+    if (isStartLine) {
+      const v = this.validator;
+      for (; i < end; i++) {
+        const b = bytes[i];
+        if (b === LF) break;
+        if (!v.accept(b)) {
+          this.rejectStartLine(false);
+          return i + 1;
+        }
+      }
+    } else {
+      while (i < end && bytes[i] !== LF) i++;
+    }
+    const found = i < end;
+    const n = i - pos;
+    this.headBytes += found ? n + 1 : n;
+    if (isStartLine && this.lineTotal + n > httpLimits.maxLineBytes + 1) {
+      // Over the bound even if the last byte is a CR: a start line cannot be this long.
+      if (this.resyncing) {
+        this.rejectStartLine(false);
+        return found ? i : end;
+      }
+      this.giveUp('line-too-long');
+      return end;
+    }
+    if (this.headBytes > httpLimits.maxHeadBytes) {
+      this.giveUp('header-too-large');
+      return end;
+    }
+    if (!found) {
+      this.appendToLine(bytes, pos, end);
+      return end;
+    }
+    let buf: Uint8Array;
+    let s: number;
+    let total: number;
+    let endsCR: boolean;
+    if (this.lineTotal === 0) {
+      buf = bytes; // the whole line is in this segment: parse in place
+      s = pos;
+      total = n;
+      endsCR = n > 0 && bytes[i - 1] === CR;
+    } else {
+      this.appendToLine(bytes, pos, i);
+      buf = this.lineBuf as Uint8Array;
+      s = 0;
+      total = this.lineTotal;
+      endsCR = this.lineEndsCR;
+    }
+    const content = endsCR ? total - 1 : total;
+    const truncated = content > httpLimits.maxLineBytes;
+    const e = s + (truncated ? httpLimits.maxLineBytes : content);
+    this.resetLine();
+    if (isStartLine) {
+      if (truncated) {
+        if (this.resyncing) this.rejectStartLine(true);
+        else this.giveUp('line-too-long');
+      } else {
+        this.startLine(buf, s, e);
+      }
+    } else if (e === s) {
+      this.finishHead(ts, frame);
+    } else if (applyHeaderLine(buf, s, e, this.head as MessageHead, truncated) !== HeaderLineResult.Ok) {
+      this.giveUp('line-too-long');
+    }
+    return i + 1;
+  }
+
+  private appendToLine(bytes: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    this.lineTotal += n;
+    this.lineEndsCR = bytes[to - 1] === CR;
+    const room = httpLimits.maxLineBytes - this.lineLen;
+    const copy = n < room ? n : room;
+    if (copy <= 0) return;
+    const need = this.lineLen + copy;
+    let buf = this.lineBuf;
+    if (buf === null || buf.length < need) {
+      let size = buf === null ? 256 : buf.length * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(Math.min(size, httpLimits.maxLineBytes));
+      if (buf !== null) grown.set(buf.subarray(0, this.lineLen));
+      this.lineBuf = buf = grown;
+    }
+    for (let k = 0; k < copy; k++) buf[this.lineLen + k] = bytes[from + k];
+    this.lineLen += copy;
+  }
+
+  private resetLine(): void {
+    this.lineLen = 0;
+    this.lineTotal = 0;
+    this.lineEndsCR = false;
+  }
+
+  /** Parses a complete start line (or, on a gap, the `partial` beginning of one); true when accepted. */
+  private startLine(buf: Uint8Array, s: number, e: number, partial = false): boolean {
+    const head = new MessageHead();
+    head.startTs = this.msgStartTs;
+    head.startFrame = this.msgStartFrame;
+    let ok: boolean;
+    if (this.isRequest) {
+      const shape = parseRequestLine(buf, s, e, head);
+      ok = shape === RequestLineShape.Strict || (shape === RequestLineShape.Lenient && !this.resyncing);
+    } else {
+      ok = parseStatusLine(buf, s, e, head);
+    }
+    if (!ok) {
+      if (!partial) this.rejectStartLine(true);
+      return false;
+    }
+    this.head = head;
+    this.confirmed = true;
+    if (head.strict) this.strictSeen = true;
+    if (this.resyncing) {
+      this.resyncing = false;
+      this.resyncs++;
+    }
+    this.state = S_HEADER;
+    this.listener.onMessageBegin(head);
+    return true;
+  }
+
+  /** A start line failed (mid-line when `atLineEnd` is false: the rest of the line is skipped). */
+  private rejectStartLine(atLineEnd: boolean): void {
+    this.inMessage = false;
+    this.resetLine();
+    if (!this.resyncing) {
+      if (!this.confirmed) {
+        this.giveUp('not-http');
+        return;
+      }
+      this.badStartLines++;
+      this.resyncing = true;
+    }
+    this.state = atLineEnd ? S_RESYNC : S_RESYNC_SKIP;
+  }
+
+  /** The blank line after the fields: decide framing (RFC 9112 §6.3) and announce the head. */
+  private finishHead(ts: number, frame: number): void {
+    const head = this.head as MessageHead;
+    head.headEndTs = ts;
+    head.headEndFrame = frame;
+    head.headBytes = this.headBytes;
+    let framing: BodyFraming;
+    if (this.isRequest) {
+      if (head.method === 'CONNECT') {
+        framing = 'none';
+        this.afterMessage = S_PAUSED;
+      } else if (head.transferEncoding !== null) {
+        if (!isChunkedLast(head.transferEncoding)) {
+          this.giveUp('bad-transfer-encoding');
+          return;
+        }
+        framing = 'chunked';
+      } else if (head.contentLengthInvalid) {
+        this.giveUp('bad-content-length');
+        return;
+      } else {
+        framing = head.contentLength >= 0 ? 'length' : 'none';
+      }
+    } else {
+      const status = head.status;
+      if (status < 200) {
+        framing = status === 101 ? 'tunnel' : 'none';
+      } else {
+        const method = this.methodOfNextResponse === null ? null : this.methodOfNextResponse();
+        if (method === 'HEAD' || status === 204 || status === 304) framing = 'none';
+        else if (method === 'CONNECT' && status < 300) framing = 'tunnel';
+        else if (head.transferEncoding !== null) framing = isChunkedLast(head.transferEncoding) ? 'chunked' : 'close';
+        else if (head.contentLengthInvalid) {
+          this.giveUp('bad-content-length');
+          return;
+        } else framing = head.contentLength >= 0 ? 'length' : 'close';
+      }
+    }
+    head.framing = framing;
+    if (framing === 'tunnel') this.afterMessage = S_TUNNEL;
+    this.listener.onMessageHead(head);
+    if (this.state !== S_HEADER) return; // the listener stopped us
+    switch (framing) {
+      case 'length':
+        if (head.contentLength === 0) this.endMessage(ts, frame);
+        else {
+          this.remaining = head.contentLength;
+          this.state = S_BODY_LENGTH;
+        }
+        break;
+      case 'chunked':
+        this.startChunkSize();
+        break;
+      case 'close':
+        this.state = S_BODY_CLOSE;
+        break;
+      default:
+        this.endMessage(ts, frame);
+    }
+  }
+
+  private startChunkSize(): void {
+    this.state = S_CHUNK_SIZE;
+    this.remaining = 0;
+    this.chunkDigits = 0;
+    this.chunkLineBytes = 0;
+  }
+
+  /** One byte of chunk framing (size digits, the CRLFs around data, trailer line starts). */
+  private chunkFramingByte(b: number, ts: number, frame: number): void {
+    switch (this.state) {
+      case S_CHUNK_SIZE: {
+        this.chunkLineBytes++;
+        const digit = hexValue(b);
+        if (digit >= 0) {
+          if (this.chunkDigits === MAX_CHUNK_DIGITS) this.giveUp('bad-chunk');
+          else {
+            this.remaining = this.remaining * 16 + digit;
+            this.chunkDigits++;
+          }
+        } else if (this.chunkDigits === 0) this.giveUp('bad-chunk');
+        else if (b === CR) this.state = S_CHUNK_SIZE_LF;
+        else if (b === LF) this.chunkSizeDone();
+        else if (b === SEMI || b === SP || b === HT) this.state = S_CHUNK_EXT;
+        else this.giveUp('bad-chunk');
+        return;
+      }
+      case S_CHUNK_SIZE_LF:
+        if (b === LF) this.chunkSizeDone();
+        else this.giveUp('bad-chunk');
+        return;
+      case S_CHUNK_DATA_END:
+        if (b === CR) this.state = S_CHUNK_DATA_LF;
+        else if (b === LF) this.startChunkSize();
+        else this.giveUp('bad-chunk');
+        return;
+      case S_CHUNK_DATA_LF:
+        if (b === LF) this.startChunkSize();
+        else this.giveUp('bad-chunk');
+        return;
+      case S_TRAILER_LINE_START:
+        this.headBytes++;
+        if (b === LF) this.endMessage(ts, frame);
+        else this.state = b === CR ? S_TRAILER_END_LF : S_TRAILER_LINE;
+        return;
+      case S_TRAILER_END_LF:
+        this.headBytes++;
+        if (b === LF) this.endMessage(ts, frame);
+        else this.state = S_TRAILER_LINE; // a bare CR: treat as part of a trailer line
+        return;
+    }
+  }
+
+  private chunkSizeDone(): void {
+    if (this.remaining === 0) {
+      this.state = S_TRAILER_LINE_START; // last-chunk: trailer section follows
+      this.headBytes = 0;
+    } else {
+      this.state = S_CHUNK_DATA;
+    }
+  }
+
+  private endMessage(ts: number, frame: number): void {
+    const body = this.bodyBytes;
+    const gap = this.msgGapBytes;
+    this.inMessage = false;
+    this.head = null;
+    this.state = this.afterMessage;
+    this.messages++;
+    this.listener.onMessageEnd(ts, frame, body, gap);
+  }
+
+  private startResync(): void {
+    this.inMessage = false;
+    this.head = null;
+    this.resetLine();
+    this.resyncing = true;
+    this.state = S_RESYNC_SKIP;
+  }
+
+  private giveUp(reason: GiveUpReason): void {
+    this.state = reason === 'not-http' ? S_OFF : S_GAVE_UP;
+    this.giveUpReason = reason;
+    this.inMessage = false;
+    this.head = null;
+    this.resetLine();
+    this.listener.onGiveUp(reason);
+  }
+}
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const l = b | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}

@@ -1,0 +1,567 @@
+import type { ExchangeState, HttpExchange } from './exchange';
+import { hasToken } from './header-fields';
+import { HttpCounters } from './http-counters';
+import type { GiveUpReason, MessageHead } from './message-head';
+import { MessageListener, MessageParser } from './message-parser';
+import { startsLikeRequest, startsLikeResponse } from './sniff';
+
+// How far the request of a pending exchange got.
+const Q_HEAD = 0; // start line seen, header block not complete
+const Q_BODY = 1; // head complete, body not complete
+const Q_DONE = 2;
+const Q_LOST = 3; // abandoned in a capture gap (presumed sent: it stays paired)
+const Q_ABSENT = 4; // no request seen (a response without one, or a request presumed lost in a gap)
+
+// How far its response got.
+const R_NONE = 0;
+const R_STARTED = 1; // an interim or the final response begun
+const R_DONE = 2;
+const R_LOST = 3; // lost in a capture gap
+
+/** One exchange between its request's start line and its emission. */
+class PendingExchange {
+  reqState = Q_HEAD;
+  request: MessageHead | null = null;
+  requestEnd: number | null = null;
+  requestBodyBytes = 0;
+  /** Stands for a request presumed lost in a client-side gap; `orderTs` is when the gap was noticed. */
+  placeholder = false;
+  orderTs = 0;
+  idleBefore: number | null = null;
+
+  respState = R_NONE;
+  /** The final response's complete head. */
+  response: MessageHead | null = null;
+  /** The final response's start line when its head did not complete (cut by a gap or the end). */
+  responseLine: MessageHead | null = null;
+  interim: number[] = [];
+  responseStart: number | null = null;
+  responseFrame: number | null = null;
+  responseEnd: number | null = null;
+  responseEndFrame: number | null = null;
+  responseBodyBytes = 0;
+  uncertain = false;
+
+  /** When the request began, for ordering against responses (placeholders: when the gap was noticed). */
+  get startTs(): number {
+    return this.request !== null ? this.request.startTs : this.orderTs;
+  }
+}
+
+export interface HttpSessionOptions {
+  /**
+   * The capture started in the middle of this connection (no handshake seen): each direction
+   * hunts for its first start line instead of requiring one at its first byte.
+   */
+  midstream?: boolean;
+  /** Shared totals the session adds its counts to when it finishes. */
+  counters?: HttpCounters;
+}
+
+/**
+ * The HTTP/1.x view of one TCP connection: a request parser on the client's bytes, a response
+ * parser on the server's, and in-order pairing of their messages (pipelining included).
+ * Exchanges are emitted in order, each as soon as both of its halves are decided.
+ *
+ * Pairing across capture gaps: a request lost in a client-side gap is stood for by a placeholder,
+ * so that its response does not shift the pairing of the following ones (it is emitted as
+ * `no-request`). A response lost in a server-side gap is harder: when the response parser
+ * resynchronises on the next status line, the exchanges whose responses were lost are guessed
+ * from timing. A client that does not pipeline sends a request only after the previous response,
+ * so the new response belongs to the latest request that started before it and every earlier
+ * one lost its response; if the connection showed pipelining before, exactly one response is
+ * presumed lost. Those exchanges are emitted `response-incomplete` and `uncertain`.
+ *
+ * A connection counts as HTTP once a strict request line or any status line was parsed. A
+ * lenient request line alone (`GET /x` without a version) is not proof: exchanges are held until
+ * proof comes and dropped if it never does, so line protocols such as SMTP are not reported.
+ */
+export class HttpSession {
+  private readonly req: MessageParser;
+  private readonly resp: MessageParser;
+  private readonly counters: HttpCounters | null;
+
+  private readonly queue: PendingExchange[] = [];
+  private qHead = 0;
+  /** The request being parsed (begun, not ended). */
+  private reqCurrent: PendingExchange | null = null;
+  /** The exchange the response being parsed belongs to (kept across interim responses). */
+  private respTarget: PendingExchange | null = null;
+  /** The response message being parsed is the final one (not 1xx, or 101). */
+  private respFinal = false;
+
+  private lastResponseEnd: number | null;
+  private serverUnseenLoss = false;
+  private pipeliningSeen = false;
+  private lastClientTs = 0;
+  private lastServerTs = 0;
+  private lastServerFrame = 0;
+  /** Start of the latest response without a request, until a client-side gap claims it. */
+  private lastOrphanStart: number | null = null;
+  private lastActivity: number;
+  private emitted = 0;
+  private done = false;
+  private tunnel = false;
+
+  private clientSniffed = false;
+  private clientLooksLikeResponse = false;
+  private serverSniffed = false;
+  private serverLooksLikeRequest = false;
+
+  constructor(
+    readonly flowId: number,
+    readonly establishedAt: number,
+    private readonly onExchange: (ex: HttpExchange) => void,
+    options: HttpSessionOptions = {},
+  ) {
+    this.counters = options.counters ?? null;
+    this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
+    this.lastActivity = establishedAt;
+    this.req = new MessageParser('request', this.requestListener(), { midstream: options.midstream });
+    this.resp = new MessageParser('response', this.responseListener(), {
+      midstream: options.midstream,
+      methodOfNextResponse: () => this.respTarget?.request?.method ?? null,
+    });
+  }
+
+  /** A strict request line or a status line was parsed on this connection. */
+  get isHttp(): boolean {
+    return this.req.strictSeen || this.resp.confirmed;
+  }
+
+  /** Exchanges emitted so far. */
+  get exchangeCount(): number {
+    return this.emitted;
+  }
+
+  /** Capture time of the last byte, gap or close seen on either side. */
+  get lastActivityTs(): number {
+    return this.lastActivity;
+  }
+
+  /** Why each side stopped parsing, if it did. */
+  get clientGiveUp(): GiveUpReason | null {
+    return this.req.giveUpReason;
+  }
+  get serverGiveUp(): GiveUpReason | null {
+    return this.resp.giveUpReason;
+  }
+
+  /** The connection became a tunnel (CONNECT 2xx or 101 Switching Protocols): nothing more is parsed. */
+  get isTunnel(): boolean {
+    return this.tunnel;
+  }
+
+  /** Requests started whose final response has not completed (a request line still arriving counts). */
+  outstandingRequests(): number {
+    let n = this.req.inStartLine ? 1 : 0;
+    for (let i = this.qHead; i < this.queue.length; i++) {
+      const p = this.queue[i];
+      if (p.reqState !== Q_ABSENT && p.respState < R_DONE) n++;
+    }
+    return n;
+  }
+
+  /**
+   * The roles look swapped: the "server" sent a request line, or the "client" a status line,
+   * where this side's parser found no HTTP. Meaningful after the first bytes of each side.
+   */
+  looksReversed(): boolean {
+    return (this.resp.isOff && this.serverLooksLikeRequest) || (this.req.isOff && this.clientLooksLikeResponse);
+  }
+
+  clientData(bytes: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
+    if (this.done || length <= 0) return;
+    this.lastActivity = ts;
+    this.lastClientTs = ts;
+    if (!this.clientSniffed) {
+      this.clientSniffed = true;
+      this.clientLooksLikeResponse = startsLikeResponse(bytes, offset, length);
+    }
+    this.req.push(bytes, offset, length, ts, frame);
+    this.flush();
+  }
+
+  serverData(bytes: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
+    if (this.done || length <= 0) return;
+    this.lastActivity = ts;
+    this.lastServerTs = ts;
+    this.lastServerFrame = frame;
+    if (!this.serverSniffed) {
+      this.serverSniffed = true;
+      this.serverLooksLikeRequest = startsLikeRequest(bytes, offset, length);
+    }
+    this.resp.push(bytes, offset, length, ts, frame);
+    this.flush();
+  }
+
+  /** `length` client bytes are missing from the capture here (0: an unknown amount). */
+  clientGap(length: number): void {
+    if (this.done) return;
+    this.req.gap(length);
+    this.flush();
+  }
+
+  serverGap(length: number): void {
+    if (this.done) return;
+    this.resp.gap(length);
+    this.flush();
+  }
+
+  /** The client sent FIN or RST: nothing more comes from it. */
+  clientEnd(ts: number, frame: number): void {
+    if (this.done) return;
+    this.lastActivity = ts;
+    this.req.end(ts, frame);
+    this.flush();
+  }
+
+  /** The server sent FIN or RST: a close-delimited response completes; requests still waiting will get nothing. */
+  serverEnd(ts: number, frame: number): void {
+    if (this.done) return;
+    this.lastActivity = ts;
+    this.resp.end(ts, frame);
+    this.flush();
+  }
+
+  /** The connection is released or the capture ended: every pending exchange is emitted as it stands. */
+  finish(ts: number): void {
+    if (this.done) return;
+    if (ts > this.lastActivity) this.lastActivity = ts;
+    this.done = true;
+    if (this.isHttp) this.flush();
+    this.queue.length = 0;
+    this.qHead = 0;
+    this.addCounters();
+  }
+
+  // ---- request side ------------------------------------------------------------------------
+
+  private requestListener(): MessageListener {
+    return {
+      onMessageBegin: (head) => {
+        const p = new PendingExchange();
+        p.request = head;
+        p.idleBefore = this.idleBefore(head.startTs);
+        this.queue.push(p);
+        this.reqCurrent = p;
+      },
+      onMessageHead: () => {
+        if (this.reqCurrent !== null) this.reqCurrent.reqState = Q_BODY;
+      },
+      onMessageEnd: (ts, _frame, bodyBytes, gapBytes) => {
+        const p = this.reqCurrent;
+        if (p === null) return;
+        p.reqState = Q_DONE;
+        p.requestEnd = ts;
+        p.requestBodyBytes = bodyBytes;
+        if (gapBytes > 0) p.uncertain = true;
+        this.reqCurrent = null;
+      },
+      onLoss: (unseenMessage) => {
+        if (this.reqCurrent !== null) {
+          this.reqCurrent.reqState = Q_LOST;
+          this.reqCurrent.uncertain = true;
+          this.reqCurrent = null;
+        }
+        if (unseenMessage) {
+          // A response that came with no request after the last client bytes before this gap
+          // already stands for the lost request: no placeholder, or the pairing would shift.
+          if (this.lastOrphanStart !== null && this.lastOrphanStart >= this.lastClientTs) {
+            this.lastOrphanStart = null;
+            if (this.counters !== null) this.counters.lostRequests++;
+            return;
+          }
+          const p = new PendingExchange();
+          p.reqState = Q_ABSENT;
+          p.placeholder = true;
+          p.orderTs = this.lastClientTs;
+          p.uncertain = true;
+          this.queue.push(p);
+        }
+      },
+      onGiveUp: () => {
+        this.reqCurrent = null; // stays request-incomplete
+      },
+    };
+  }
+
+  /**
+   * Idle time before a request starting at `ts`: since the previous response ended (or the
+   * handshake). Zero when an earlier request is still waiting (pipelining: the connection was
+   * busy); unknown when that wait may be a response lost in a capture gap.
+   */
+  private idleBefore(ts: number): number | null {
+    for (let i = this.qHead; i < this.queue.length; i++) {
+      if (this.queue[i].respState < R_DONE) return this.serverUnseenLoss ? null : 0;
+    }
+    if (this.lastResponseEnd === null) return null;
+    const idle = ts - this.lastResponseEnd;
+    return idle > 0 ? idle : 0;
+  }
+
+  // ---- response side -----------------------------------------------------------------------
+
+  private responseListener(): MessageListener {
+    return {
+      onMessageBegin: (head) => {
+        let p = this.respTarget;
+        if (p === null) {
+          p = this.pickResponseTarget(head.startTs);
+          this.respTarget = p;
+        }
+        if (p.respState === R_NONE) {
+          p.respState = R_STARTED;
+          p.responseStart = head.startTs;
+          p.responseFrame = head.startFrame;
+        }
+        if (head.status >= 200 || head.status === 101) p.responseLine = head;
+        this.respFinal = false;
+      },
+      onMessageHead: (head) => {
+        const p = this.respTarget;
+        if (p === null) return;
+        const status = head.status;
+        if (status < 200 && status !== 101) {
+          p.interim.push(status);
+          return;
+        }
+        this.respFinal = true;
+        p.response = head;
+        if (head.framing === 'tunnel') {
+          this.tunnel = true;
+          this.req.enterTunnel();
+        } else if (p.request?.method === 'CONNECT') {
+          this.req.resume(); // refused CONNECT: the client may go on with requests
+        }
+      },
+      onMessageEnd: (ts, frame, bodyBytes, gapBytes) => {
+        const p = this.respTarget;
+        if (p === null || !this.respFinal) return; // an interim response ended
+        p.respState = R_DONE;
+        p.responseEnd = ts;
+        p.responseEndFrame = frame;
+        p.responseBodyBytes = bodyBytes;
+        if (gapBytes > 0) p.uncertain = true;
+        this.lastResponseEnd = ts;
+        this.respTarget = null;
+        this.respFinal = false;
+        // A later request already begun while this response was arriving: the client pipelines.
+        if (!p.uncertain && p.reqState !== Q_ABSENT) {
+          for (let i = this.queue.length - 1; i >= this.qHead; i--) {
+            const q = this.queue[i];
+            if (q === p) break;
+            if (q.request !== null) {
+              this.pipeliningSeen = true;
+              break;
+            }
+          }
+        }
+      },
+      onLoss: (unseenMessage) => {
+        const p = this.respTarget;
+        if (p !== null) {
+          p.respState = R_LOST;
+          p.uncertain = true;
+          this.respTarget = null;
+          this.respFinal = false;
+          if (this.counters !== null) this.counters.lostResponses++;
+        }
+        if (unseenMessage) this.serverUnseenLoss = true;
+      },
+      onGiveUp: (reason) => {
+        this.respTarget = null;
+        if (reason !== 'not-http') return;
+        // A server that does not speak HTTP disproves a client that only sent lenient request lines.
+        if (!this.req.strictSeen) {
+          this.req.enterTunnel();
+          return;
+        }
+        // Otherwise the waiting request did get an answer, just not an HTTP one (a TLS alert, a
+        // malformed status line): its response started, it was not left unanswered.
+        for (let i = this.qHead; i < this.queue.length; i++) {
+          const p = this.queue[i];
+          if (p.respState !== R_NONE || this.isOrphan(p)) continue;
+          if (p.startTs <= this.lastServerTs) {
+            p.respState = R_STARTED;
+            p.responseStart = this.lastServerTs;
+            p.responseFrame = this.lastServerFrame;
+          }
+          break;
+        }
+      },
+    };
+  }
+
+  /** The exchange a response starting at `ts` answers, creating a `no-request` one when none waits. */
+  private pickResponseTarget(ts: number): PendingExchange {
+    let first = -1;
+    for (let i = this.qHead; i < this.queue.length; i++) {
+      if (this.queue[i].respState === R_NONE && !this.isOrphan(this.queue[i])) {
+        first = i;
+        break;
+      }
+    }
+    if (first >= 0 && this.serverUnseenLoss) {
+      this.serverUnseenLoss = false;
+      first = this.skipLostResponses(first, ts);
+    }
+    if (first >= 0) return this.queue[first];
+    const orphan = new PendingExchange();
+    orphan.reqState = Q_ABSENT;
+    this.lastOrphanStart = ts;
+    orphan.uncertain = this.serverUnseenLoss || isRealGiveUp(this.req.giveUpReason);
+    this.serverUnseenLoss = false;
+    this.queue.push(orphan);
+    return orphan;
+  }
+
+  /** A response without a request of its own (not a placeholder for a lost one). */
+  private isOrphan(p: PendingExchange): boolean {
+    return p.reqState === Q_ABSENT && !p.placeholder;
+  }
+
+  /**
+   * After a server-side gap swallowed the start of at least one response: which waiting exchange
+   * does the response resynchronised on answer? Marks the skipped ones lost (see class comment).
+   */
+  private skipLostResponses(first: number, ts: number): number {
+    const waiting: number[] = [];
+    for (let i = first; i < this.queue.length; i++) {
+      const p = this.queue[i];
+      if (p.respState === R_NONE && !this.isOrphan(p)) waiting.push(i);
+    }
+    let chosen = 0;
+    if (this.pipeliningSeen) {
+      if (waiting.length > 1 && this.queue[waiting[1]].startTs <= ts) chosen = 1;
+    } else {
+      for (let k = waiting.length - 1; k > 0; k--) {
+        if (this.queue[waiting[k]].startTs <= ts) {
+          chosen = k;
+          break;
+        }
+      }
+    }
+    for (let k = 0; k < chosen; k++) {
+      const p = this.queue[waiting[k]];
+      p.respState = R_LOST;
+      p.uncertain = true;
+      if (this.counters !== null) this.counters.lostResponses++;
+    }
+    return waiting[chosen];
+  }
+
+  // ---- emission ----------------------------------------------------------------------------
+
+  /** Emits the decided exchanges at the front of the queue, in order. */
+  private flush(): void {
+    if (!this.isHttp && !this.done) return; // unproven: hold (lenient request lines only)
+    const reqFinished = this.done || this.req.finished;
+    const respFinished = this.done || this.resp.finished;
+    while (this.qHead < this.queue.length) {
+      const p = this.queue[this.qHead];
+      const reqDecided = p.reqState >= Q_DONE || reqFinished;
+      const respDecided = p.respState >= R_DONE || respFinished;
+      if (!reqDecided || !respDecided) break;
+      this.qHead++;
+      if (p === this.reqCurrent) this.reqCurrent = null;
+      if (p === this.respTarget) this.respTarget = null;
+      this.emit(p);
+    }
+    if (this.qHead > 64 && this.qHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.qHead);
+      this.qHead = 0;
+    }
+  }
+
+  private emit(p: PendingExchange): void {
+    if (p.placeholder) {
+      if (p.respState === R_NONE) return; // nothing answered it: no evidence a request was there
+      if (this.counters !== null) this.counters.lostRequests++;
+    }
+    const rq = p.request;
+    const rs = p.response;
+    const line = rs ?? p.responseLine;
+    // A side whose parser stopped cannot vouch for what it did not parse.
+    const reqStopped = this.req.giveUpReason !== null;
+    const respStopped = this.resp.giveUpReason !== null;
+    const ex: HttpExchange = {
+      flowId: this.flowId,
+      index: ++this.emitted,
+      method: rq?.method ?? null,
+      uri: rq?.uri ?? null,
+      host: rq?.host ?? null,
+      requestVersion: rq?.version ?? null,
+      requestConnection: rq?.connection ?? null,
+      requestStart: rq?.startTs ?? null,
+      requestEnd: p.requestEnd,
+      requestFrame: rq?.startFrame ?? null,
+      requestBodyBytes: p.requestBodyBytes,
+      status: line?.status ?? null,
+      reason: line?.reason ?? null,
+      responseVersion: line?.version ?? null,
+      interim: p.interim,
+      responseStart: p.responseStart,
+      responseEnd: p.responseEnd,
+      responseFrame: p.responseFrame,
+      responseEndFrame: p.responseEndFrame,
+      responseBodyBytes: p.responseBodyBytes,
+      responseFraming: rs === null ? null : rs.framing === 'tunnel' ? 'none' : rs.framing,
+      responseClose: closesConnection(rq, rs),
+      keepAliveTimeout: rs?.keepAliveTimeout ?? null,
+      idleBefore: p.idleBefore,
+      state: stateOf(p),
+      uncertain: p.uncertain || (p.respState < R_DONE && respStopped) || (p.reqState !== Q_DONE && p.reqState !== Q_LOST && reqStopped),
+    };
+    this.onExchange(ex);
+  }
+
+  private addCounters(): void {
+    const c = this.counters;
+    if (c === null) return;
+    c.requests += this.req.messages;
+    c.responses += this.resp.messages;
+    for (const parser of [this.req, this.resp]) {
+      const reason = parser.giveUpReason;
+      if (reason !== null) {
+        c.giveUps[reason]++;
+        if (reason === 'not-http') c.notHttpDirections++;
+      }
+      c.badStartLines += parser.badStartLines;
+      c.resyncs += parser.resyncs;
+      c.gaps += parser.gapEvents;
+      c.gapBytes += parser.gapBytes;
+    }
+    if (this.tunnel) c.tunnels++;
+  }
+}
+
+function isRealGiveUp(reason: GiveUpReason | null): boolean {
+  return reason !== null && reason !== 'not-http';
+}
+
+function stateOf(p: PendingExchange): ExchangeState {
+  if (p.reqState === Q_ABSENT) return 'no-request';
+  if (p.reqState === Q_HEAD || p.reqState === Q_BODY) return 'request-incomplete';
+  if (p.respState === R_DONE) return 'complete';
+  if (p.respState === R_NONE) return 'no-response';
+  return 'response-incomplete';
+}
+
+/**
+ * The connection cannot carry another exchange after this one (RFC 9112 §9.3, §9.6): the response
+ * says `Connection: close`, or is HTTP/1.0 without `keep-alive`, or is delimited by the close;
+ * or the request said `close`, or was HTTP/1.0 without `keep-alive` (the server then closes).
+ */
+function closesConnection(rq: MessageHead | null, rs: MessageHead | null): boolean {
+  if (rs !== null) {
+    if (rs.framing === 'tunnel') return false;
+    if (hasToken(rs.connection, 'close') || rs.framing === 'close') return true;
+    if (rs.versionMajor === 1 && rs.versionMinor === 0 && !hasToken(rs.connection, 'keep-alive')) return true;
+  }
+  if (rq !== null) {
+    if (hasToken(rq.connection, 'close')) return true;
+    if (rq.versionMajor === 1 && rq.versionMinor === 0 && !hasToken(rq.connection, 'keep-alive')) return true;
+  }
+  return false;
+}

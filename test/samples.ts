@@ -1,0 +1,45 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const SAMPLES_DIR = path.resolve(__dirname, '../samples');
+export const GOLDEN_DIR = path.resolve(__dirname, 'golden');
+
+export interface SampleExpectation {
+  kind: string | null;
+  client?: string;
+  server?: string;
+  notes?: string;
+  [extra: string]: unknown;
+}
+
+export interface SampleMeta {
+  scenario: string;
+  description: string;
+  configured?: Record<string, number | string | boolean>;
+  expect?: SampleExpectation[];
+  silent?: boolean;
+  facts?: Record<string, unknown>;
+}
+
+export interface Sample {
+  name: string;
+  file: string;
+  meta: SampleMeta | null;
+}
+
+const CAPTURE = /\.(pcap|pcapng)(\.gz)?$/;
+
+/** Every capture in samples/, named by its scenario (file name without extensions). */
+export function listSamples(): Sample[] {
+  if (!fs.existsSync(SAMPLES_DIR)) return [];
+  return fs
+    .readdirSync(SAMPLES_DIR)
+    .filter((f) => CAPTURE.test(f))
+    .sort()
+    .map((f) => {
+      const name = f.replace(CAPTURE, '');
+      const metaFile = path.join(SAMPLES_DIR, `${name}.meta.json`);
+      const meta = fs.existsSync(metaFile) ? (JSON.parse(fs.readFileSync(metaFile, 'utf8')) as SampleMeta) : null;
+      return { name: f.endsWith('.gz') ? `${name}.gz` : name, file: path.join(SAMPLES_DIR, f), meta };
+    });
+}
