@@ -46,6 +46,17 @@ export interface InputSummary {
   firstTs: number | null;
   lastTs: number | null;
   duration: number;
+  /** Present for live captures: the interface, filter and the capture engine's own counters. */
+  live?: LiveInputInfo;
+}
+
+export interface LiveInputInfo {
+  interface: string;
+  filter: string | null;
+  captured: number | null;
+  receivedByFilter: number | null;
+  /** Packets the kernel dropped: a lossy capture (findings may be incomplete). */
+  droppedByKernel: number | null;
 }
 
 export interface AnalysisStats {
@@ -155,6 +166,21 @@ export class Analyzer {
   /** Records facts about an input file once it has been read. */
   addFile(info: CaptureFileInfo): void {
     this.files.push({ ...info, name: info.name === '-' ? '-' : path.basename(info.name) });
+  }
+
+  /** Advances the capture clock with no packet (live capture: time passes on a quiet link). */
+  tick(ts: number): void {
+    this.tracker.advanceClock(ts);
+  }
+
+  /** Packets seen so far. */
+  get packets(): number {
+    return this.stats.packets;
+  }
+
+  /** Findings so far (live views). */
+  get findingCount(): number {
+    return this.engine.findingCount;
   }
 
   get liveConnections(): number {

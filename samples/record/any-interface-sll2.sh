@@ -26,7 +26,7 @@ cc_a_meta "$out" '{
   "scenario": "any-interface-sll2",
   "description": "tcpdump -i any (link type LINUX_SLL2, nanosecond pcap) of one keep-alive connection: Node http.Agent (keepAlive, maxSockets 1) sends 4 requests (3 GET, 1 POST) 150 ms apart to a Node server; the client destroys the agent at the end (client FIN first). Loopback packets appear once each (libpcap drops the outgoing copy on lo). Clean traffic.",
   "software": ["tcpdump 4.99 -i any", "node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.15]},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.15]},
   "silent": true,
   "expectMode": "silent",
   "facts": {"linkType": "linux-sll2", "connections": 1, "states": {"SF": 1}, "syn": 1, "synAck": 1, "fin": 2, "rst": 0,

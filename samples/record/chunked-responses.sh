@@ -24,7 +24,7 @@ cc_a_meta "$out" '{
   "scenario": "chunked-responses",
   "description": "One keep-alive connection (Node http.Agent, maxSockets 1), 100 ms between requests: GET /stream/3 and GET /stream/4 get chunked bodies written 40 ms apart (one chunk per segment), GET /stream-trailers gets a chunked body with a Trailer header and an X-Checksum trailer field; then HEAD /items/1 (200 with Content-Length but no body), GET /cached with If-None-Match (304, no body) and DELETE /items/7 (204, no body). The client destroys the agent at the end (client FIN first). Clean traffic.",
   "software": ["node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "chunkIntervalSeconds": 0.04, "clientPauseSeconds": 0.1},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "chunkIntervalSeconds": 0.04, "clientPauseSeconds": 0.1},
   "silent": true,
   "expectMode": "silent",
   "notes": "The HEAD response carries Content-Length: 31 but no body bytes follow; 304 and 204 have no body either. A parser that expects a body there would swallow the next response.",

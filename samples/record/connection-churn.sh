@@ -11,9 +11,10 @@ cc_require node python3 tcpdump tshark ip
 
 SCENARIO=connection-churn
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-WORK="$(mktemp -d)"
 
 cc_netns_up cc-b-churn
+ccb_workdir
+WORK="$CCB_WORK"
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.1 --port 8080 --keep-alive-timeout 5000 2>"$WORK/server.log"
 cc_wait_port 8080
 cc_capture_start "$OUT" "tcp port 8080"
@@ -22,4 +23,3 @@ cc_in node "$CCB_PROGRAMS/b-pool-client.js" --host 127.0.0.1 --port 8080 --mode 
 cc_capture_stop
 ccb_meta "$SCENARIO" --client-log "$WORK/client.log"
 head -3 "$WORK/client.log"
-rm -rf "$WORK"

@@ -13,7 +13,9 @@ cc_require node python3 tcpdump tshark ip nginx curl
 
 SCENARIO=gateway-timeout-nginx
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-WORK="$(mktemp -d)"
+cc_netns_up cc-b-gwnx
+ccb_workdir
+WORK="$CCB_WORK"
 mkdir -p "$WORK/tmp"
 cat >"$WORK/nginx.conf" <<CONF
 daemon off;
@@ -42,7 +44,6 @@ http {
 }
 CONF
 
-cc_netns_up cc-b-gwnx
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 2>"$WORK/backend.log"
 cc_wait_port 9001
 cc_bg nginx -p "$WORK" -e "$WORK/error.log" -c "$WORK/nginx.conf"
@@ -65,4 +66,3 @@ cc_capture_stop
 cat "$WORK/client.log"
 ccb_meta "$SCENARIO" --http-port 9001
 grep -h "timed out" "$WORK/error.log" | head -3 || true
-rm -rf "$WORK"

@@ -25,7 +25,7 @@ cc_a_meta "$out" '{
   "scenario": "ipv6-keepalive",
   "description": "The keepalive-node-agent scenario over IPv6 loopback (::1): Node http.Agent (keepAlive, maxSockets 2) sends 6 requests (4 GET, 2 POST with small JSON bodies) in 3 pairs over 2 reused connections, 200-300 ms apart; the client destroys the agent at the end (client FIN first, then server FIN). Clean traffic.",
   "software": ["node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "clientMaxSockets": 2, "clientPausesSeconds": [0.2, 0.3]},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "clientMaxSockets": 2, "clientPausesSeconds": [0.2, 0.3]},
   "silent": true,
   "expectMode": "silent",
   "facts": {"connections": 2, "states": {"SF": 2}, "syn": 2, "synAck": 2, "fin": 4, "rst": 0,

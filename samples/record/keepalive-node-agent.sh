@@ -25,7 +25,7 @@ cc_a_meta "$out" '{
   "scenario": "keepalive-node-agent",
   "description": "Node http.Agent (keepAlive, maxSockets 2) sends 12 requests (8 GET, 4 POST with small JSON bodies) in 6 pairs over 2 connections that it keeps reusing, 50-400 ms apart; the Node server keeps both alive (keepAliveTimeout 5 s is never reached). The client destroys the agent at the end: client FIN first on both connections, then the server FIN. Clean traffic.",
   "software": ["node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "clientMaxSockets": 2, "clientPausesSeconds": [0.05, 0.3, 0.1, 0.4, 0.2]},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "clientMaxSockets": 2, "clientPausesSeconds": [0.05, 0.3, 0.1, 0.4, 0.2]},
   "silent": true,
   "expectMode": "silent",
   "facts": {"connections": 2, "states": {"SF": 2}, "syn": 2, "synAck": 2, "fin": 4, "rst": 0,

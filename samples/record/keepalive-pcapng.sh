@@ -24,7 +24,7 @@ cc_a_meta "$out" '{
   "scenario": "keepalive-pcapng",
   "description": "pcapng (dumpcap: Section Header, one Interface Description Block for lo with if_tsresol 9 (nanoseconds), Enhanced Packet Blocks, an Interface Statistics Block at the end) of one keep-alive connection: Node http.Agent (keepAlive, maxSockets 1) sends 4 requests (3 GET, 1 POST) 150 ms apart to a Node server; the client destroys the agent at the end (client FIN first). Clean traffic.",
   "software": ["dumpcap (Wireshark 4.0)", "node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.15]},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.15]},
   "silent": true,
   "expectMode": "silent",
   "facts": {"fileFormat": "pcapng", "linkType": "ether", "timestampPrecision": "nanoseconds (9)", "connections": 1, "states": {"SF": 1},

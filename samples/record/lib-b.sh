@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Extra helpers for the recorders of the connection-reuse / timeout samples
 # (keepalive races, idle-timeout mismatch, proxies' timeouts). Source after lib.sh.
+#   ccb_workdir                 scratch directory CCB_WORK, removed on exit
 #   ccb_netns_add NAME          a second namespace (removed on exit with the first)
 #   ccb_bg NS CMD...            background process in namespace NS, ended by PID on exit
 #   ccb_wait_port NS PORT       bounded wait for a listener in namespace NS
@@ -11,16 +12,25 @@
 set -euo pipefail
 
 CCB_EXTRA_NS=()
+CCB_WORK=""
 CCB_PROGRAMS="$CC_RECORD_DIR/programs"
 CCB_CLIENT_IP=10.99.0.1
 CCB_SERVER_IP=10.99.0.2
 
 ccb_cleanup() {
   cc_cleanup || true
+  [ -n "$CCB_WORK" ] && rm -rf "$CCB_WORK"
   local ns
   for ns in "${CCB_EXTRA_NS[@]:-}"; do
     [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
   done
+}
+
+# ccb_workdir: a scratch directory (configs, logs) in CCB_WORK, removed on exit. Call it
+# after cc_netns_up (it takes over the EXIT trap, and still runs cc_cleanup).
+ccb_workdir() {
+  CCB_WORK="$(mktemp -d)"
+  trap ccb_cleanup EXIT
 }
 
 # ccb_netns_add NAME: one more fresh namespace, loopback up, deleted on exit.
@@ -57,7 +67,7 @@ ccb_delay_link() {
   local nsc="$1" nss="$2" delay="$3" ready i
   ip netns exec "$nsc" ip tuntap add dev ccbc mode tun
   ip netns exec "$nss" ip tuntap add dev ccbs mode tun
-  ready="$(mktemp)"
+  ready="$(mktemp "${CCB_WORK:-/tmp}/delayline.XXXXXX")"
   ccb_bg "$nsc" python3 "$CCB_PROGRAMS/b-delayline.py" --tun-a ccbc --netns-b "/run/netns/$nss" \
     --tun-b ccbs --delay-ms "$delay" --max-seconds 120 >"$ready"
   for i in $(seq 1 100); do
@@ -74,7 +84,7 @@ ccb_delay_link() {
 # ccb_capture_start NS IFACE OUT FILTER: tcpdump with nanosecond timestamps on IFACE in NS.
 ccb_capture_start() {
   local ns="$1" iface="$2" out="$3" filter="$4"
-  local log; log="$(mktemp)"
+  local log; log="$(mktemp "${CCB_WORK:-/tmp}/tcpdump.XXXXXX")"
   ip netns exec "$ns" tcpdump -i "$iface" --immediate-mode -U -n --time-stamp-precision=nano -s 0 -w "$out" "$filter" 2>"$log" &
   CC_TCPDUMP_PID="$!"
   local i

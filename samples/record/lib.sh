@@ -44,7 +44,7 @@ cc_bg() {
 cc_capture_start() {
   local out="$1" filter="$2"; shift 2
   local log; log="$(mktemp)"
-  ip netns exec "$CC_NS" tcpdump -i lo -U --immediate-mode -n --time-stamp-precision=nano -s 0 "$@" -w "$out" "$filter" 2>"$log" &
+  ip netns exec "$CC_NS" tcpdump -i lo -U --immediate-mode -B 32768 -n --time-stamp-precision=nano -s 0 "$@" -w "$out" "$filter" 2>"$log" &
   CC_TCPDUMP_PID="$!"
   local i
   for i in $(seq 1 100); do

@@ -29,7 +29,7 @@ cc_a_meta "$out" '{
   "scenario": "microsecond-pcap",
   "description": "Classic pcap with microsecond timestamps (magic 0xa1b2c3d4, tcpdump default precision) and a gzip copy (microsecond-pcap.pcap.gz, same bytes once decompressed) of one keep-alive connection: Node http.Agent (keepAlive, maxSockets 1) sends 3 requests (2 GET, 1 POST) 100 ms apart to a Node server; the client destroys the agent at the end (client FIN first). Clean traffic.",
   "software": ["tcpdump 4.99 (default microsecond precision)", "gzip", "node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.1]},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.1]},
   "silent": true,
   "expectMode": "silent",
   "notes": "microsecond-pcap.pcap.gz must give exactly the same analysis as microsecond-pcap.pcap.",

@@ -33,7 +33,7 @@ cc_a_meta "$out" '{
   "scenario": "midstream-start",
   "description": "The capture starts on an already established keep-alive connection (Node http.Agent keepAlive, maxSockets 1, to a Node server): the handshake and the first exchange (GET /items/1) happened before tcpdump started, so the file has no SYN. In the capture the client sends 4 more requests on that connection, 150 ms apart (POST /items, GET /items/3, GET /items/4, POST /items), then destroys the agent (client FIN first, server FIN). Clean traffic.",
   "software": ["node v20 http server", "node v20 http.Agent keepAlive"],
-  "configured": {"serverIdleTimeout": 5.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.15]},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "clientMaxSockets": 1, "clientPausesSeconds": [0.15]},
   "silent": true,
   "expectMode": "silent",
   "notes": "No SYN: the client is the side that sends the requests (higher port); the connection history before the capture is unknown, and so is the window scale (raw windows read 64; the real scale is 1024). The capture begins with a request (POST /items) on the idle connection. states.SF follows Zeek, which labels a midstream connection closed by both FINs SF. Nothing here is an anomaly.",

@@ -13,7 +13,9 @@ cc_require node python3 tcpdump tshark ip haproxy curl
 
 SCENARIO=no-upstream-connect-haproxy
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-WORK="$(mktemp -d)"
+cc_netns_up cc-b-nuch
+ccb_workdir
+WORK="$CCB_WORK"
 cat >"$WORK/haproxy.cfg" <<CONF
 global
   log stderr format short local0 info
@@ -32,7 +34,6 @@ backend be
   server s1 127.0.0.3:9001 maxconn 1 source 127.0.0.2
 CONF
 
-cc_netns_up cc-b-nuch
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 2>"$WORK/backend.log"
 cc_wait_port 9001
 cc_bg haproxy -db -f "$WORK/haproxy.cfg" 2>"$WORK/haproxy.log"
@@ -53,4 +54,3 @@ cc_capture_stop
 cat "$WORK/client.log"
 ccb_meta "$SCENARIO" --http-port 9001
 grep -E "be/|fe " "$WORK/haproxy.log" | head -8 || true
-rm -rf "$WORK"

@@ -23,7 +23,7 @@ cc_a_meta "$out" '{
   "scenario": "pipelining",
   "description": "A raw TCP client writes 5 pipelined GET /items/1..5 requests in one write (one segment); the Node http server answers them in order on the same connection (200 with Content-Length each); after the 5th response the client closes (client FIN first, then server FIN). Clean traffic.",
   "software": ["node v20 net (raw pipelining client)", "node v20 http server"],
-  "configured": {"serverIdleTimeout": 5.0, "pipelinedRequests": 5},
+  "configured": {"serverKeepAliveTimeout": 5.0, "serverIdleTimeout": 6.0, "pipelinedRequests": 5},
   "silent": true,
   "expectMode": "silent",
   "notes": "All 5 requests are in one client segment; requests and responses must be paired in order (request k with response k), none of them is unanswered.",

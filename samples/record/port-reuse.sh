@@ -11,9 +11,10 @@ cc_require node python3 tcpdump tshark ip sysctl
 
 SCENARIO=port-reuse
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-WORK="$(mktemp -d)"
 
 cc_netns_up cc-b-preuse
+ccb_workdir
+WORK="$CCB_WORK"
 cc_in sysctl -q -w net.ipv4.tcp_tw_reuse=2 net.ipv4.tcp_tw_reuse_delay=100
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.1 --port 8080 --keep-alive-timeout 5000 2>"$WORK/server.log"
 cc_wait_port 8080
@@ -23,4 +24,3 @@ cc_in node "$CCB_PROGRAMS/b-port-reuse-client.js" --host 127.0.0.1 --port 8080 -
 cc_capture_stop
 cat "$WORK/client.log"
 ccb_meta "$SCENARIO" --client-log "$WORK/client.log"
-rm -rf "$WORK"

@@ -13,9 +13,10 @@ cc_require node python3 tcpdump tshark ip
 
 SCENARIO=request-after-close-notice
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-WORK="$(mktemp -d)"
 
 cc_netns_up cc-b-racn
+ccb_workdir
+WORK="$CCB_WORK"
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.1 --port 8080 2>"$WORK/server.log"
 cc_wait_port 8080
 # Whether the immediate second request leaves before the server's FIN arrives depends on
@@ -31,4 +32,3 @@ for attempt in 1 2 3; do
   [ "$attempt" = 3 ] && { echo "record: $SCENARIO: no usable recording in 3 attempts" >&2; exit 1; }
 done
 cat "$WORK/client.log"
-rm -rf "$WORK"

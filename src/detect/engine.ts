@@ -56,6 +56,10 @@ export class DetectionEngine {
     };
   }
 
+  get findingCount(): number {
+    return this.all.length;
+  }
+
   onOpen(conn: AnalyzedConnection): void {
     for (const h of this.hooks) h.onOpen?.(conn);
   }

@@ -85,7 +85,9 @@ export class TcpTracker<T> {
     if (conn !== null && syn && !ack) {
       const sender = fromClient ? conn.client : conn.server;
       const retransmittedSyn = sender.hasIsn && sender.isn === v.seq && sender.synCount > 0;
-      if (!retransmittedSyn && (fromClient ? sender.synCount > 0 || conn.client.hasNextSeq : true)) {
+      // Only a sender whose sequence space is already known can reuse the port: a first SYN from
+      // a server that has sent nothing yet is a simultaneous open or split handshake (like tshark).
+      if (!retransmittedSyn && sender.hasNextSeq) {
         // A SYN with a new ISN on a 4-tuple in use: the port was reused for a new connection.
         const previous = { id: conn.id, lastTs: conn.lastTs, closed: conn.list === ConnectionList.Closing };
         this.release(conn, 'superseded');
@@ -107,6 +109,17 @@ export class TcpTracker<T> {
       }
     }
     this.update(conn, fromClient, v, data, ts, frame, origLen);
+  }
+
+  /**
+   * Moves the capture clock forward without a packet (live capture on a quiet link: the clock
+   * keeps running, so idle and closed connections are still released and their findings decided).
+   */
+  advanceClock(ts: number): void {
+    if (ts > this.now) {
+      this.now = ts;
+      if (ts >= this.nextSweep) this.sweep();
+    }
   }
 
   /** Releases every connection still in the table (end of capture). */
@@ -172,9 +185,13 @@ export class TcpTracker<T> {
       ep.hasNextSeq = true;
     }
     if (payloadLen > 0 && !syn) {
-      this.onPayloadSegment(conn, ep, peer, fromClient, v, data, ts, frame, fin, rst);
+      this.onPayloadSegment(conn, ep, peer, fromClient, v, v.seq, data, ts, frame, fin, rst);
+    } else if (payloadLen > 0 && syn && ep.hasIsn && ep.isn === v.seq) {
+      // Data on the SYN itself (TCP Fast Open): it starts after the ISN, which takes one sequence number.
+      this.onPayloadSegment(conn, ep, peer, fromClient, v, seqAdd(v.seq, 1), data, ts, frame, fin, rst);
     } else if (!syn && !fin && !rst && payloadLen === 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, -1) && ep.state >= EndpointState.Established) {
-      ep.keepAliveProbes++; // a keep-alive probe with no byte (seq = next − 1)
+      // seq = next − 1 with no byte: a keep-alive probe, unless the peer's window is zero (a window probe).
+      if (peer.openZeroWindow === null) ep.keepAliveProbes++;
     } else if (!syn && !fin && !rst) {
       recordHistory(conn, HistoryLetter.Ack, fromClient);
     }
@@ -243,7 +260,11 @@ export class TcpTracker<T> {
       ep.openZeroWindow.endFrame = frame;
       ep.openZeroWindow = null;
     }
-    if (peer.openZeroWindow !== null && v.payloadLen > 0) peer.openZeroWindow.probes++;
+    // While the peer's window is zero, the sender's persist timer probes it: with one byte of new
+    // data, or (Linux) with an empty segment at seq = next − 1 that looks like a keep-alive probe.
+    if (peer.openZeroWindow !== null && (v.payloadLen > 0 || (ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, -1)))) {
+      peer.openZeroWindow.probes++;
+    }
   }
 
   /** Past the evidence bound, an open episode replaces the shortest kept one only if it may outlast it. */
@@ -259,11 +280,10 @@ export class TcpTracker<T> {
   }
 
   private onPayloadSegment(
-    conn: Connection<T>, ep: Endpoint, peer: Endpoint, fromClient: boolean, v: PacketView,
+    conn: Connection<T>, ep: Endpoint, peer: Endpoint, fromClient: boolean, v: PacketView, seq: number,
     data: Uint8Array, ts: number, frame: number, fin: boolean, rst: boolean,
   ): void {
     const payloadLen = v.payloadLen;
-    const seq = v.seq;
     const end = seqAdd(seq, payloadLen);
     // A keep-alive probe carrying one garbage byte (seq = next − 1) is not data.
     if (payloadLen === 1 && !fin && !rst && seq === seqAdd(ep.nextSeq, -1) && ep.payloadBytes > 0) {

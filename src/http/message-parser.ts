@@ -170,6 +170,11 @@ export class MessageParser {
     return this.inMessage && this.state === S_START_LINE && !this.resyncing;
   }
 
+  /** Body bytes counted so far for the latest message begun (for a message that will not end). */
+  get partialBodyBytes(): number {
+    return this.bodyBytes;
+  }
+
   /** The stream stops being HTTP (2xx to CONNECT, 101 Switching Protocols). */
   enterTunnel(): void {
     if (this.state < S_OFF) this.state = S_TUNNEL;
@@ -246,8 +251,7 @@ export class MessageParser {
           pos++;
           break;
         case S_CHUNK_EXT: {
-          let i = pos;
-          while (i < end && bytes[i] !== LF) i++;
+          let i = findLF(bytes, pos, end);
           this.chunkLineBytes += i - pos;
           if (this.chunkLineBytes > httpLimits.maxChunkLineBytes) {
             this.giveUp('bad-chunk');
@@ -261,8 +265,7 @@ export class MessageParser {
           break;
         }
         case S_TRAILER_LINE: {
-          let i = pos;
-          while (i < end && bytes[i] !== LF) i++;
+          let i = findLF(bytes, pos, end);
           this.headBytes += i - pos + (i < end ? 1 : 0);
           if (this.headBytes > httpLimits.maxHeadBytes) {
             this.giveUp('header-too-large');
@@ -292,8 +295,7 @@ export class MessageParser {
           break;
         }
         case S_RESYNC_SKIP: {
-          let i = pos;
-          while (i < end && bytes[i] !== LF) i++;
+          let i = findLF(bytes, pos, end);
           if (i < end) {
             this.state = S_RESYNC;
             i++;
@@ -411,7 +413,7 @@ export class MessageParser {
         }
       }
     } else {
-      while (i < end && bytes[i] !== LF) i++;
+      i = findLF(bytes, pos, end);
     }
     const found = i < end;
     const n = i - pos;
@@ -687,6 +689,22 @@ export class MessageParser {
     this.listener.onGiveUp(reason);
   }
 }
+
+/**
+ * Index of the first LF in bytes[pos, end), or `end`. The native indexOf is several times faster
+ * than a loop but does not stop at `end`; it is used only when what lies beyond `end` in the
+ * view is short, so a line without LF never costs a scan of a whole read buffer.
+ */
+function findLF(bytes: Uint8Array, pos: number, end: number): number {
+  if (bytes.length - end <= NATIVE_SCAN_SLACK) {
+    const at = bytes.indexOf(LF, pos);
+    return at >= 0 && at < end ? at : end;
+  }
+  let i = pos;
+  while (i < end && bytes[i] !== LF) i++;
+  return i;
+}
+const NATIVE_SCAN_SLACK = 64 * 1024;
 
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;

@@ -261,6 +261,7 @@ export class HttpSession {
       onLoss: (unseenMessage) => {
         if (this.reqCurrent !== null) {
           this.reqCurrent.reqState = Q_LOST;
+          this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
           this.reqCurrent.uncertain = true;
           this.reqCurrent = null;
         }
@@ -281,6 +282,7 @@ export class HttpSession {
         }
       },
       onGiveUp: () => {
+        if (this.reqCurrent !== null) this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
         this.reqCurrent = null; // stays request-incomplete
       },
     };
@@ -362,6 +364,7 @@ export class HttpSession {
         const p = this.respTarget;
         if (p !== null) {
           p.respState = R_LOST;
+          p.responseBodyBytes = this.resp.partialBodyBytes;
           p.uncertain = true;
           this.respTarget = null;
           this.respFinal = false;
@@ -370,6 +373,7 @@ export class HttpSession {
         if (unseenMessage) this.serverUnseenLoss = true;
       },
       onGiveUp: (reason) => {
+        if (this.respTarget !== null) this.respTarget.responseBodyBytes = this.resp.partialBodyBytes;
         this.respTarget = null;
         if (reason !== 'not-http') return;
         // A server that does not speak HTTP disproves a client that only sent lenient request lines.
@@ -464,8 +468,15 @@ export class HttpSession {
       const respDecided = p.respState >= R_DONE || respFinished;
       if (!reqDecided || !respDecided) break;
       this.qHead++;
-      if (p === this.reqCurrent) this.reqCurrent = null;
-      if (p === this.respTarget) this.respTarget = null;
+      // Emitted unfinished: keep what its body got to.
+      if (p === this.reqCurrent) {
+        p.requestBodyBytes = this.req.partialBodyBytes;
+        this.reqCurrent = null;
+      }
+      if (p === this.respTarget) {
+        if (this.respFinal) p.responseBodyBytes = this.resp.partialBodyBytes;
+        this.respTarget = null;
+      }
       this.emit(p);
     }
     if (this.qHead > 64 && this.qHead * 2 > this.queue.length) {

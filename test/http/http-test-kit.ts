@@ -63,7 +63,8 @@ export function makeParser(mode: ParserMode, methods: string[] = [], options: Pa
 export function feedSplit(mode: ParserMode, data: Uint8Array, cuts: number[], methods: string[] = [], end = false): string[] {
   const { log, parser } = makeParser(mode, methods);
   let from = 0;
-  for (const cut of [...cuts, data.length]) {
+  for (const rawCut of [...cuts, data.length]) {
+    const cut = Math.min(rawCut, data.length);
     if (cut > from) parser.push(data, from, cut - from, 1, 1);
     from = Math.max(from, cut);
   }

@@ -373,7 +373,8 @@ def sc_keepalive_race_crossing(conns, log, opt):
             "send their second request a few ms before that instant. The request and the FIN cross on the wire; "
             "the server, already closed, answers RST; the client sees ECONNRESET. Captured on the server side "
             "(10.99.0.2), so each racing request appears a few ms after the FIN, with an ACK number that does "
-            "not cover the FIN."),
+            "not cover the FIN. An attempt that loses the race by a fraction of a millisecond is a stale reuse "
+            "instead (its request ACKs the FIN); each connection's form is in expect."),
         "software": versions("node") + ["node http server", "node net (raw client acting as a buggy pool)",
                                         "user-space delay line (python3, tun) for path latency"],
         "configured": {"keepAliveTimeout": 2.0, "serverIdleTimeout": 3.0, "advertisedKeepAliveTimeout": 2,
@@ -416,7 +417,7 @@ def sc_keepalive_race_stale(conns, log, opt):
         "description": (
             "Keep-alive race, stale-reuse form, on loopback. A Node http server (keepAliveTimeout 1000 ms: it "
             "closes idle sockets after 2.0 s) and a raw net client acting as a pool that ignores 'end': after the "
-            "server's FIN has arrived (and been ACKed by the client's kernel) it hands the dead connection out "
+            "server's FIN has arrived (the client's kernel has it: the late request's ACK covers it) it hands the dead connection out "
             f"{', '.join(str(x) for x in opt.get('staleDelays', []))} ms later (GET, then POST). The request ACKs "
             "the FIN; the closed server socket answers RST; the client gets no response (ECONNRESET / socket hang "
             "up) and retries the same request at once on a new connection, which succeeds."),
@@ -827,7 +828,9 @@ def sc_no_upstream_connect_haproxy(conns, log, opt):
                                          "(slow backend; queued first if it waited for the single slot); clean."))
     for b in back:
         check(all(any(x["t"] > q["t"] for x in b.responses) for q in b.requests), f"{b.cid}: unanswered backend request")
-        expect.append(entry(None, b, f"proxy->backend leg, {len(b.requests)} slow request(s) answered; clean."))
+        expect.append(entry(None, b, f"proxy->backend leg, {len(b.requests)} slow request(s) answered after "
+                                     f"{b.responses[0]['t'] - b.requests[0]['t']:.3f} s; HAProxy keeps it open (idle) "
+                                     f"until the capture ends; clean."))
     check(len(delays) >= 3, f"only {len(delays)} 503s")
     check(abs(statistics.median(delays) - 1.0) <= 0.03 and spread_ok(delays), f"503 delays {delays}")
     return {
@@ -835,9 +838,12 @@ def sc_no_upstream_connect_haproxy(conns, log, opt):
             "No upstream connect: HAProxy in front of a slow Node backend (/slow answers after 2.5 s) limited to one "
             "concurrent connection (server s1 127.0.0.1:9001 maxconn 1, timeout queue 1s). Four curl clients at "
             "once: one is forwarded, the three others wait in HAProxy's queue and get 503 after 1.0 s; HAProxy "
-            "never opens a backend connection for them. A fifth client arriving later waits less than 1 s in the "
-            "queue, is forwarded when the slot frees (over the kept-alive backend connection) and gets 200. Both "
-            "legs captured on the namespace's loopback."),
+            "never opens a backend connection for them (its log: be/<NOSRV> 503 sQ--). A fifth client arriving 1.8 s "
+            "later waits less than 1 s in the queue, is forwarded when the slot frees, on a new backend connection "
+            "(http-reuse safe never gives a session's first request another session's idle connection), and gets "
+            "200. Both legs captured on the namespace's loopback: clients 127.0.0.1 -> HAProxy 127.0.0.2:8080; "
+            "HAProxy 127.0.0.2 (source) -> backend 127.0.0.3:9001. HAProxy keeps both backend connections open "
+            "(idle) until the capture ends."),
         "software": versions("haproxy", "node", "curl") + ["node http server (backend)"],
         "configured": {"queueTimeout": 1.0, "upstreamTimeout": 1.0, "serverMaxconn": 1, "backendDelaySeconds": 2.5},
         "configuredNotes": "upstreamTimeout = HAProxy timeout queue (the only timeout that fires here).",

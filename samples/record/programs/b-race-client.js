@@ -123,7 +123,9 @@ async function raceOnce(name, method, target, eps, startDelay) {
   const c = new Conn(name);
   await c.ready;
   const localPort = c.localPort;
-  const path = method === 'POST' ? '/orders' : '/items/1';
+  // A distinct URI per attempt: the same request on a later connection would look like a
+  // retry (retried-request), which these attempts are not.
+  const path = method === 'POST' ? `/orders?attempt=${name}` : `/items/${name}`;
   c.send(requestBytes(method, path, BODY));
   await c.waitResponses(1, 2000);
   const idleFrom = c.responses[0].at;
@@ -162,7 +164,7 @@ async function crossing() {
     epsList.forEach((eps, i) => {
       for (const method of ['GET', 'POST']) {
         if ((method === 'GET' && gotGet) || (method === 'POST' && gotPost)) continue;
-        jobs.push(raceOnce(`r${round}-${method}-${eps}`, method, target - eps, eps,
+        jobs.push(raceOnce(`r${round}-${method.toLowerCase()}-${eps}`, method, target - eps, eps,
           (i * 2 + (method === 'POST' ? 1 : 0)) * 45));
       }
     });
@@ -218,17 +220,17 @@ async function stale() {
 }
 
 async function closeNotice() {
-  for (const delay of closeDelays) {
+  for (const [i, delay] of closeDelays.entries()) {
     const c = new Conn(`close-${delay}`);
     await c.ready;
     const localPort = c.localPort;
-    c.send(requestBytes('GET', '/close/report', ''));
+    c.send(requestBytes('GET', `/close/report?n=${i + 1}`, ''));
     await c.waitResponses(1, 2000);
     const first = c.responses[0];
     let finBeforeSecond;
     if (delay < 0) { await c.waitEnd(2000); await sleep(30); } else if (delay > 0) await sleep(delay);
     finBeforeSecond = c.endAt !== null;
-    c.send(requestBytes('GET', '/next', ''));
+    c.send(requestBytes('GET', `/next?n=${i + 1}`, ''));
     const answered = await c.waitResponses(2, 500);
     log({ role: 'close-notice', port: localPort, firstStatus: first.status, firstSaidClose: first.close,
       secondSentAfterResponseMs: +(c.sentAt - first.at).toFixed(3), finSeenBeforeSecond: finBeforeSecond,
@@ -240,7 +242,7 @@ async function closeNotice() {
   const w = new Conn('honours-close');
   await w.ready;
   const wPort = w.localPort;
-  w.send(requestBytes('GET', '/close/report', ''));
+  w.send(requestBytes('GET', '/close/report?n=ok', ''));
   await w.waitResponses(1, 2000);
   await w.waitEnd(2000);
   w.sock.end();
@@ -248,7 +250,7 @@ async function closeNotice() {
   const n = new Conn('next-after-close');
   await n.ready;
   const nPort = n.localPort;
-  n.send(requestBytes('GET', '/next', ''));
+  n.send(requestBytes('GET', '/next?n=ok', ''));
   await n.waitResponses(1, 2000);
   n.sock.end();
   await sleep(30);

@@ -299,7 +299,8 @@ def accept_queue_overflow(conns, cfg):
             check(fins, f"{c.client}: queued connection without client FIN")
             wait = r3(fins[0].t - reqs[0].t)
             kind = "unanswered-request"
-            notes = (f"this handshake completed into the accept queue (the queue holds 1 + backlog 0): the server's kernel "
+            notes = (f"this handshake completed into the accept queue (listen(0) lets one connection in, two when ACKs race "
+                     f"on two CPUs): the server's kernel "
                      f"ACKed the GET at {r3(reqs[0].t)} s but the application never accepts, so no response; the client "
                      f"gives up after {wait} s (its {cfg['clientResponseTimeout']} s timeout) and closes with FIN")
             measured[c.client] = {"requestSent": r3(reqs[0].t), "waitBeforeClientFin": wait}
@@ -312,7 +313,7 @@ def accept_queue_overflow(conns, cfg):
     desc = ("A python server listens on 127.0.0.1:8080 with listen(0) and never calls accept(). Four python clients "
             "connect at once with TCP_QUICKACK off, so their kernels hold the handshake's last ACK for ~200 ms (as a "
             "client one round trip away would): all four SYNs are answered while the queue is empty. The first ACK(s) "
-            "fill the queue; the other ACKs are dropped (tcp_abort_on_overflow=0): the server retransmits its SYN-ACK "
+            "fill the queue (listen(0) admits one, sometimes two when ACKs race on two CPUs); the other ACKs are dropped (tcp_abort_on_overflow=0): the server retransmits its SYN-ACK "
             "(tcp_synack_retries=2) although the client ACKed it, and the GETs sent at 0.3 s are never ACKed. The "
             "queued connections' GETs are ACKed by the kernel but never answered; those clients close after 4 s. A curl "
             "client arriving at 0.56 s finds the queue full: its SYNs are dropped. "

@@ -1,0 +1,138 @@
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { Transform, TransformCallback } from 'node:stream';
+import { CaptureError } from './capture-error';
+import { readCaptureStream } from './open-capture';
+import type { CaptureFileInfo, PacketHandler } from './raw-packet';
+
+/**
+ * Live capture through tcpdump as a child process writing pcap to its stdout, parsed by the same
+ * reader as files. Why tcpdump and not the `cap` addon: kernel timestamps in nanoseconds, the
+ * original length, BPF filters, SLL2 for `-i any`, a settable buffer, and kernel drop counts —
+ * `cap` has no timestamps at all and corrupted its heap under load (README, "Live capture").
+ */
+export interface LiveCaptureOptions {
+  iface: string;
+  filter?: string;
+  snaplen: number;
+  /** Kernel capture buffer (tcpdump -B), KiB. */
+  bufferKiB: number;
+  /** Stop after this many packets (tcpdump -c). */
+  count?: number;
+  /** Save the raw pcap bytes tcpdump writes to this file as well. */
+  teePcap?: string;
+  /** tcpdump binary (default: found on PATH). */
+  tcpdump?: string;
+}
+
+/** tcpdump's own counters, as it reports them on SIGUSR1 and at exit. */
+export interface CaptureCounters {
+  captured: number;
+  receivedByFilter: number;
+  droppedByKernel: number;
+}
+
+const STATS_LINE = /(\d+) packets? captured.*?(\d+) packets? received by filter.*?(\d+) packets? dropped by kernel/s;
+
+/** Turns tcpdump's complaints into the one-line errors users need. */
+export function explainTcpdumpError(stderr: string, iface: string): string {
+  const line = stderr.split('\n').map((l) => l.trim()).find((l) => l.startsWith('tcpdump:') && !l.includes('listening on')) ?? stderr.trim().split('\n')[0] ?? '';
+  if (/permission|Operation not permitted|not permitted/i.test(stderr)) {
+    return `capture on ${iface}: permission denied — run as root or give the capture engine CAP_NET_RAW (setcap cap_net_raw,cap_net_admin+eip $(command -v tcpdump))`;
+  }
+  if (/No such device|doesn't exist|no suitable device|SIOCGIFHWADDR/i.test(stderr)) {
+    return `capture on ${iface}: no such interface (list them with: ip -br link)`;
+  }
+  if (/syntax error|unknown (host|port|proto)|illegal|expression rejects|parse error|can't parse filter/i.test(stderr)) {
+    return `bad capture filter: ${line.replace(/^tcpdump:\s*/, '')}`;
+  }
+  return `capture on ${iface} failed: ${line.replace(/^tcpdump:\s*/, '') || 'tcpdump exited without a reason'}`;
+}
+
+export class LiveCapture {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private stderrText = '';
+  private stopping = false;
+  counters: CaptureCounters | null = null;
+
+  constructor(private readonly options: LiveCaptureOptions) {}
+
+  /** The tcpdump command line (for the README, tests and error messages). */
+  args(): string[] {
+    const o = this.options;
+    const args = ['-i', o.iface, '-w', '-', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-n',
+      '-s', String(o.snaplen), '-B', String(o.bufferKiB)];
+    // `any` captures in SLL2, which also names the interface of each packet.
+    if (o.iface === 'any') args.push('-y', 'LINUX_SLL2');
+    if (o.count !== undefined) args.push('-c', String(o.count));
+    if (o.filter) args.push(o.filter);
+    return args;
+  }
+
+  /**
+   * Runs the capture until tcpdump ends (stop(), -c, or an error). Resolves with the stream's facts;
+   * rejects with a one-line CaptureError when tcpdump cannot start or capture.
+   */
+  async run(onPacket: PacketHandler): Promise<CaptureFileInfo> {
+    const tcpdump = this.options.tcpdump ?? 'tcpdump';
+    const child = spawn(tcpdump, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
+    this.child = child;
+    const spawnError = new Promise<never>((_, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        reject(new CaptureError(e.code === 'ENOENT'
+          ? `capture engine missing: '${tcpdump}' not found (install it: apt-get install tcpdump)`
+          : `cannot start ${tcpdump}: ${e.message}`));
+      });
+    });
+    spawnError.catch(() => undefined);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      this.stderrText = (this.stderrText + text).slice(-8192);
+      const m = STATS_LINE.exec(text);
+      if (m) this.counters = { captured: Number(m[1]), receivedByFilter: Number(m[2]), droppedByKernel: Number(m[3]) };
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+
+    let source: NodeJS.ReadableStream = child.stdout;
+    let tee: fs.WriteStream | null = null;
+    if (this.options.teePcap) {
+      tee = fs.createWriteStream(this.options.teePcap);
+      const file = tee;
+      source = child.stdout.pipe(new Transform({
+        transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+          file.write(chunk);
+          done(null, chunk);
+        },
+      }));
+    }
+    let info: CaptureFileInfo;
+    try {
+      info = await Promise.race([readCaptureStream(source, `live:${this.options.iface}`, onPacket), spawnError]);
+    } catch (e) {
+      await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+      if (e instanceof CaptureError && /empty file/.test(e.message)) {
+        // tcpdump wrote nothing: it failed before capturing; say why in its words.
+        throw new CaptureError(explainTcpdumpError(this.stderrText, this.options.iface));
+      }
+      throw e;
+    } finally {
+      if (tee) await new Promise<void>((r) => tee!.end(r));
+    }
+    const code = await exited;
+    if (code !== 0 && code !== null && !this.stopping && info.records === 0) {
+      throw new CaptureError(explainTcpdumpError(this.stderrText, this.options.iface));
+    }
+    return info;
+  }
+
+  /** Asks tcpdump for its counters (answered on stderr, parsed into `counters`). */
+  requestCounters(): void {
+    if (this.child?.pid && this.child.exitCode === null) this.child.kill('SIGUSR1');
+  }
+
+  /** Stops the capture: tcpdump flushes, prints its counters and exits; run() then resolves. */
+  stop(): void {
+    this.stopping = true;
+    if (this.child?.pid && this.child.exitCode === null) this.child.kill('SIGINT');
+  }
+}
