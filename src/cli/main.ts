@@ -20,11 +20,13 @@ function analysisOptions<T>(y: Argv<T>) {
     .option('top', { type: 'number', default: 10, describe: 'rows in the top endpoints table' });
 }
 
+/** yargs drops a bare "-" from positional arrays, so stdin travels under another name. */
+const STDIN_PLACEHOLDER = '\u0000stdin';
+
 /** Runs the CLI; resolves to the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK;
-  let usageFailure: string | null = null;
-  const parser = yargs(argv)
+  const parser = yargs(argv.map((arg) => (arg === '-' ? STDIN_PLACEHOLDER : arg)))
     .scriptName('conncheck')
     .usage('$0 <command> [options]\n\nDiagnose why reused TCP/HTTP connections fail (keep-alive races, unanswered requests, resets, stalls).')
     .command(
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
       (y) => analysisOptions(y.positional('files', { type: 'string', array: true, demandOption: true, describe: 'capture files, or - for stdin' })),
       async (a) => {
         exitCode = await runAnalyze({
-          files: a.files as string[], format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'],
+          files: (a.files as string[]).map((f) => (f === STDIN_PLACEHOLDER ? '-' : f)), format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'],
           ignore: a.ignore, idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
         });
       },
@@ -67,17 +69,13 @@ export async function main(argv: string[]): Promise<number> {
     .version(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      usageFailure = msg;
+      // Throwing stops yargs before any handler runs; the catch below prints one line.
+      throw err ?? new UsageError(`${msg} (see conncheck --help)`);
     });
   try {
     await parser.parseAsync();
   } catch (e) {
     process.stderr.write(`conncheck: ${describeError(e)}\n`);
-    return EXIT_USAGE;
-  }
-  if (usageFailure !== null) {
-    process.stderr.write(`conncheck: ${usageFailure} (see conncheck --help)\n`);
     return EXIT_USAGE;
   }
   return exitCode;

@@ -68,6 +68,12 @@ export class Endpoint {
   finFrame = 0;
   /** Sequence number the FIN occupies. */
   finSeq = 0;
+  /**
+   * Acknowledgement number the FIN carried (when it had the ACK flag): how much of the peer's
+   * data this endpoint had received when it closed. Peer bytes beyond it crossed the FIN.
+   */
+  finHasAck = false;
+  finAck = 0;
   finCount = 0;
 
   rstTs = -1;

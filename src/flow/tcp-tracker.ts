@@ -377,6 +377,8 @@ export class TcpTracker<T> {
     ep.finTs = ts;
     ep.finFrame = frame;
     ep.finSeq = finSeq;
+    ep.finHasAck = (v.flags & TcpFlag.ACK) !== 0;
+    ep.finAck = v.ack;
     recordHistory(conn, HistoryLetter.Fin, fromClient);
     if (ep.state !== EndpointState.Reset) ep.state = EndpointState.Closed;
     this.endStream(conn, ep, fromClient, finSeq, ts, frame);

@@ -14,7 +14,9 @@ export type GiveUpReason =
   /** A request Transfer-Encoding whose last coding is not `chunked` (the body length is unknowable). */
   | 'bad-transfer-encoding'
   /** A malformed chunk-size line, or chunk data not followed by CRLF. */
-  | 'bad-chunk';
+  | 'bad-chunk'
+  /** More requests waiting for responses than the session keeps (memory bound); the request side stops. */
+  | 'too-many-pending';
 
 export const GIVE_UP_REASONS: readonly GiveUpReason[] = [
   'not-http',
@@ -23,6 +25,7 @@ export const GIVE_UP_REASONS: readonly GiveUpReason[] = [
   'bad-content-length',
   'bad-transfer-encoding',
   'bad-chunk',
+  'too-many-pending',
 ];
 
 /**

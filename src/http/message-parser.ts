@@ -162,9 +162,6 @@ export class MessageParser {
   get isTunnel(): boolean {
     return this.state === S_TUNNEL;
   }
-  get isPaused(): boolean {
-    return this.state === S_PAUSED;
-  }
   /** Bytes of a new message were seen but its start line is not complete yet. */
   get inStartLine(): boolean {
     return this.inMessage && this.state === S_START_LINE && !this.resyncing;
@@ -178,6 +175,11 @@ export class MessageParser {
   /** The stream stops being HTTP (2xx to CONNECT, 101 Switching Protocols). */
   enterTunnel(): void {
     if (this.state < S_OFF) this.state = S_TUNNEL;
+  }
+
+  /** The session stops this direction for a reason of its own (reported like a parser give-up). */
+  stop(reason: GiveUpReason): void {
+    if (this.state < S_OFF) this.giveUp(reason);
   }
 
   /** After a CONNECT that was refused, the client may send more requests. */

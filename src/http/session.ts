@@ -5,6 +5,13 @@ import type { GiveUpReason, MessageHead } from './message-head';
 import { MessageListener, MessageParser } from './message-parser';
 import { startsLikeRequest, startsLikeResponse } from './sniff';
 
+/**
+ * Most exchanges held waiting at once. Past it the request side stops (`too-many-pending`):
+ * a client pipelining thousands of requests into silence, or a line protocol that looks like
+ * lenient request lines, must not grow memory without bound.
+ */
+export const MAX_PENDING_EXCHANGES = 2048;
+
 // How far the request of a pending exchange got.
 const Q_HEAD = 0; // start line seen, header block not complete
 const Q_BODY = 1; // head complete, body not complete
@@ -240,6 +247,10 @@ export class HttpSession {
   private requestListener(): MessageListener {
     return {
       onMessageBegin: (head) => {
+        if (this.queue.length - this.qHead >= MAX_PENDING_EXCHANGES) {
+          this.req.stop('too-many-pending');
+          return;
+        }
         const p = new PendingExchange();
         p.request = head;
         p.idleBefore = this.idleBefore(head.startTs);
@@ -378,7 +389,7 @@ export class HttpSession {
         if (reason !== 'not-http') return;
         // A server that does not speak HTTP disproves a client that only sent lenient request lines.
         if (!this.req.strictSeen) {
-          this.req.enterTunnel();
+          this.req.stop('not-http');
           return;
         }
         // Otherwise the waiting request did get an answer, just not an HTTP one (a TLS alert, a

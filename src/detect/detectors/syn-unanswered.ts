@@ -1,8 +1,279 @@
-import type { DetectorDefinition } from '../detector';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { hostOf, ms } from '../facts';
+import type { Finding } from '../finding';
+import { inferTimeout } from '../infer-timeout';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
+ * interfaces, a mirrored port), not a retransmission: no stack retransmits a SYN sooner than
+ * ~200 ms (RFC 6298 asks for 1 s; Linux uses 1 s, lowered only by a route's rto_min).
+ */
+const DUPLICATE_COPY_WINDOW = 0.05;
+
+/** Server endpoints whose connection attempts are counted (for "k of n attempts"); more are not tracked. */
+const MAX_SERVERS_COUNTED = 65_536;
+
+/** Consecutive retry intervals that grow by this factor (± 25 %) are an exponential backoff. */
+const DOUBLING = 2;
+
+type Outcome = 'answered-late' | 'answered-unseen' | 'refused' | 'abandoned' | 'unanswered-at-capture-end';
+
+const OUTCOME_WORDS: Record<Outcome, string> = {
+  'answered-late': 'answered late',
+  'answered-unseen': 'answered (the SYN-ACK is not in the capture)',
+  refused: 'then refused with RST',
+  abandoned: 'abandoned: never answered',
+  'unanswered-at-capture-end': 'still unanswered when the capture ended',
+};
+
+/** What is kept of a connection whose SYN went unanswered, until its outcome is known. */
+interface Attempt {
+  flowId: number;
+  client: string;
+  server: string;
+  /** Distinct SYN transmissions before any answer (times, frames), oldest first. */
+  synTimes: number[];
+  synFrames: number[];
+  /** Retransmissions beyond the kept SYN times (the flow stage keeps the first few only). */
+  unkeptRetries: number;
+  outcome: Outcome | null;
+  answerTs: number;
+  answerFrame: number;
+  /** Seconds from the last SYN to the end of the capture, when the capture ended on the attempt. */
+  silence: number | null;
+  exchanges: number;
+}
+
+/** "exponential" when each retry interval is about double the previous, "linear" when about equal. */
+function backoffOf(intervals: readonly number[]): string | null {
+  if (intervals.length < 2) return null;
+  let doubling = true;
+  let constant = true;
+  for (let i = 1; i < intervals.length; i++) {
+    const ratio = intervals[i] / intervals[i - 1];
+    if (Math.abs(ratio - DOUBLING) > 0.25 * DOUBLING) doubling = false;
+    if (Math.abs(ratio - 1) > 0.25) constant = false;
+  }
+  return doubling ? 'exponential' : constant ? 'linear' : 'irregular';
+}
+
+/** The SYNs a client sent before any SYN-ACK, without capture duplicates. */
+function attemptsBeforeAnswer(conn: AnalyzedConnection): { times: number[]; frames: number[]; unkept: number } {
+  const c = conn.client;
+  const answerTs = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : Infinity;
+  const times: number[] = [];
+  const frames: number[] = [];
+  let allKeptBeforeAnswer = true;
+  for (let i = 0; i < c.synTimes.length; i++) {
+    const t = c.synTimes[i];
+    if (t >= answerTs) {
+      allKeptBeforeAnswer = false;
+      break;
+    }
+    if (times.length > 0 && t - times[times.length - 1] < DUPLICATE_COPY_WINDOW) continue;
+    times.push(t);
+    frames.push(c.synFrames[i]);
+  }
+  // SYNs past the kept ones were sent before the answer only if every kept one was.
+  const unkept = allKeptBeforeAnswer ? Math.max(0, c.synCount - c.synTimes.length) : 0;
+  return { times, frames, unkept };
+}
+
+/**
+ * syn-unanswered: a client retransmitted its SYN (same ISN) because no SYN-ACK came in time.
+ * The retry is the proof: a lone SYN at the end of a capture may simply not have been answered
+ * *yet*, and a lone SYN elsewhere may be a scan; a retransmitted one waited a whole RTO.
+ */
 export const synUnanswered: DetectorDefinition = {
   id: 'syn-unanswered',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A client had to retransmit its SYN (same ISN) because no SYN-ACK came: the listener dropped the handshake ' +
+      '(full SYN or accept backlog, hung or firewalled server). Reports the retries, their spacing and the outcome.',
+    severity: 'error',
+    messages: {
+      unanswered: 'SYN to {server} sent {attempts} times over {span} s without a SYN-ACK: {outcome}',
+    },
+  },
+  create(ctx: DetectContext) {
+    /** Connection attempts (client SYN seen) per server endpoint, for the share that went unanswered. */
+    const attemptsPerServer = new Map<string, number>();
+    /** Attempts released at capture end wait for the capture's last timestamp to name their outcome. */
+    const pending: Attempt[] = [];
+    /** The latest packet of any connection: the capture's end once every connection is released. */
+    let captureEnd = -Infinity;
+    const reported: Array<{ finding: Finding; attempt: Attempt }> = [];
+
+    const report = (a: Attempt): void => {
+      const outcome = a.outcome ?? 'abandoned';
+      const first = a.synTimes[0];
+      const last = a.synTimes[a.synTimes.length - 1];
+      const intervals: number[] = [];
+      for (let i = 1; i < a.synTimes.length; i++) intervals.push(ms(a.synTimes[i] - a.synTimes[i - 1]));
+      const attempts = a.synTimes.length + a.unkeptRetries;
+      const answered = outcome === 'answered-late' || outcome === 'refused';
+      const span = answered ? a.answerTs - first : last - first;
+      const finding = ctx.report({
+        flowId: a.flowId,
+        client: a.client,
+        server: a.server,
+        // The first retransmission proves the first SYN went unanswered for a whole RTO.
+        ts: a.synTimes[1],
+        message: 'unanswered',
+        data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome] },
+        evidence: {
+          retries: attempts - 1,
+          synOffsets: a.synTimes.map((t) => ms(t - first)),
+          retryIntervals: intervals,
+          initialRto: intervals.length > 0 ? intervals[0] : null,
+          backoff: backoffOf(intervals),
+          outcome,
+          waited: ms(span),
+          answerFrame: answered ? a.answerFrame : null,
+          silenceAfterLastSyn: a.silence,
+          exchangesAfter: a.exchanges,
+        },
+        frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
+      });
+      reported.push({ finding, attempt: a });
+    };
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        const c = conn.client;
+        const s = conn.server;
+        if (c.synCount === 0) return;
+        if (attemptsPerServer.has(conn.serverName) || attemptsPerServer.size < MAX_SERVERS_COUNTED) {
+          attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
+        }
+        if (c.synCount < 2) return;
+        const { times, frames, unkept } = attemptsBeforeAnswer(conn);
+        if (times.length < 2) return;
+
+        const a: Attempt = {
+          flowId: conn.id, client: conn.clientName, server: conn.serverName,
+          synTimes: times, synFrames: frames, unkeptRetries: unkept,
+          outcome: null, answerTs: -1, answerFrame: 0, silence: null, exchanges: conn.app?.exchangeCount ?? 0,
+        };
+        if (s.synAckTimes.length > 0) {
+          a.outcome = 'answered-late';
+          a.answerTs = s.synAckTimes[0];
+          a.answerFrame = s.synAckFrames[0];
+        } else if (s.rstTs >= 0) {
+          a.outcome = 'refused';
+          a.answerTs = s.rstTs;
+          a.answerFrame = s.rstFrame;
+        } else if (c.hasAck || c.payloadBytes > 0) {
+          // The client acknowledged a SYN-ACK the capture did not see (asymmetric routing, capture loss).
+          a.outcome = 'answered-unseen';
+        } else if (conn.endReason !== 'capture-end') {
+          a.outcome = 'abandoned';
+        }
+        if (a.outcome === null) pending.push(a);
+        else report(a);
+      },
+
+      onFinish(): void {
+        for (const a of pending) {
+          // Had the client still been trying, its next retry (after at least the last interval, doubled
+          // by Linux) would be in the capture: silence for twice the last interval means it gave up.
+          const n = a.synTimes.length;
+          const lastInterval = a.synTimes[n - 1] - a.synTimes[n - 2];
+          const silence = captureEnd - a.synTimes[n - 1];
+          a.silence = ms(silence);
+          a.outcome = silence > DOUBLING * lastInterval ? 'abandoned' : 'unanswered-at-capture-end';
+          report(a);
+        }
+        pending.length = 0;
+        diagnose(ctx, reported, attemptsPerServer);
+      },
+    };
+  },
 };
+
+/** The largest number of attempts to one server that were waiting for an answer at the same moment. */
+function peakConcurrent(items: ReadonlyArray<{ attempt: Attempt }>): { peak: number; from: number; to: number } {
+  const events: Array<[number, number]> = [];
+  for (const { attempt: a } of items) {
+    const start = a.synTimes[0];
+    const end = a.answerTs >= 0 ? a.answerTs : a.synTimes[a.synTimes.length - 1];
+    events.push([start, 1], [end, -1]);
+  }
+  events.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  let open = 0;
+  let peak = 0;
+  let at = 0;
+  for (const [t, d] of events) {
+    open += d;
+    if (open > peak) {
+      peak = open;
+      at = t;
+    }
+  }
+  const starts = items.map((i) => i.attempt.synTimes[0]).filter((t) => t <= at);
+  return { peak, from: Math.min(...starts), to: at };
+}
+
+function diagnose(
+  ctx: DetectContext,
+  reported: ReadonlyArray<{ finding: Finding; attempt: Attempt }>,
+  attemptsPerServer: ReadonlyMap<string, number>,
+): void {
+  const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
+  for (const r of reported) {
+    const list = byServer.get(r.attempt.server) ?? [];
+    list.push(r);
+    byServer.set(r.attempt.server, list);
+  }
+  const overflowByServer = new Map<string, number>();
+  for (const f of ctx.findings('accept-queue-overflow')) overflowByServer.set(f.server, (overflowByServer.get(f.server) ?? 0) + 1);
+
+  for (const [server, items] of byServer) {
+    const count = items.length;
+    const total = attemptsPerServer.get(server);
+    const outcomes = new Map<Outcome, number>();
+    for (const { attempt } of items) outcomes.set(attempt.outcome ?? 'abandoned', (outcomes.get(attempt.outcome ?? 'abandoned') ?? 0) + 1);
+    const outcomeText = [...outcomes].map(([o, n]) => `${n} ${OUTCOME_WORDS[o]}`).join(', ');
+    const rto = inferTimeout(
+      items.map(({ attempt: a }) => a.synTimes[1] - a.synTimes[0]),
+      { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 },
+    );
+    const { peak, from, to } = peakConcurrent(items);
+    const share = total !== undefined ? `${count} of ${total} connection attempts` : `${count} connection attempt${count === 1 ? '' : 's'}`;
+    const overflow = overflowByServer.get(server) ?? 0;
+    const port = server.slice(server.lastIndexOf(':') + 1);
+
+    let cause: string;
+    if (peak >= 2) {
+      cause =
+        `${peak} attempts were waiting at the same moment (first SYNs within ${ms(to - from)} s): the listener dropped SYNs ` +
+        'while many connections arrived at once — its SYN or accept backlog was full, or the server was hung or firewalled.';
+    } else {
+      cause = 'The attempts did not overlap: isolated SYN losses on the path, or a firewall or a listener that drops SYNs intermittently.';
+    }
+    if (overflow > 0) {
+      cause +=
+        ` On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped (accept-queue-overflow): ` +
+        'the accept queue is full, and a Linux listener with a full accept queue also drops new SYNs.';
+    }
+    ctx.diagnose({
+      server,
+      count,
+      inferred: rto ? { clientSynRetransmitTimeout: rto } : {},
+      explanation:
+        `${share} to ${server} had to retransmit their SYN because no SYN-ACK came (${outcomeText}). ` +
+        (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, doubling). ` : '') +
+        cause,
+      remedy:
+        `On ${hostOf(server)}: compare \`ss -ltn 'sport = :${port}'\` Recv-Q with the listener's backlog (Send-Q) and watch ` +
+        '`nstat -az TcpExtListenOverflows TcpExtListenDrops`; if they grow, make the application accept faster (more ' +
+        'workers/threads, nothing blocking the accept loop) and raise the listen() backlog together with ' +
+        'net.core.somaxconn and net.ipv4.tcp_max_syn_backlog. If they do not, look for a firewall (iptables/nftables, ' +
+        'security group, full conntrack table) dropping SYNs to this port. Clients that connect in bursts can spread ' +
+        'their connects or reuse connections (keep-alive pools) so fewer handshakes hit the listener at once.',
+      anomalyIds: items.map((i) => i.finding.id),
+    });
+  }
+}
