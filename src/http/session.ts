@@ -77,7 +77,9 @@ export interface HttpSessionOptions {
  * from timing. A client that does not pipeline sends a request only after the previous response,
  * so the new response belongs to the latest request that started before it and every earlier
  * one lost its response; if the connection showed pipelining before, exactly one response is
- * presumed lost. Those exchanges are emitted `response-incomplete` and `uncertain`.
+ * presumed lost. Those exchanges are emitted `response-incomplete` and `uncertain`. When a
+ * response without any request arrived after the last client bytes before a client-side gap,
+ * that response already stands for the lost request and no placeholder is added.
  *
  * A connection counts as HTTP once a strict request line or any status line was parsed. A
  * lenient request line alone (`GET /x` without a version) is not proof: exchanges are held until
@@ -123,7 +125,7 @@ export class HttpSession {
   ) {
     this.counters = options.counters ?? null;
     this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
-    this.lastActivity = establishedAt;
+    this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
     this.req = new MessageParser('request', this.requestListener(), { midstream: options.midstream });
     this.resp = new MessageParser('response', this.responseListener(), {
       midstream: options.midstream,

@@ -1,4 +1,5 @@
 import { HttpCounters } from '../../src/http/http-counters';
+import { MAX_PENDING_EXCHANGES } from '../../src/http/session';
 import { bytes, req, res, SessionDriver } from './http-test-kit';
 
 describe('HttpSession: keep-alive and pipelining', () => {
@@ -392,6 +393,20 @@ describe('HttpSession: what is not HTTP', () => {
     expect(d.summary()).toEqual(['1 GET / -> 431 request-incomplete uncertain']);
     expect(counters.giveUps['header-too-large']).toBe(1);
     expect(d.session.clientGiveUp).toBe('header-too-large');
+  });
+});
+
+describe('HttpSession: memory bound', () => {
+  test('a client pipelining into silence stops being parsed past the bound', () => {
+    const counters = new HttpCounters();
+    const d = new SessionDriver({ counters });
+    d.client(req('GET', '/x').repeat(MAX_PENDING_EXCHANGES + 10));
+    expect(d.session.outstandingRequests()).toBe(MAX_PENDING_EXCHANGES);
+    expect(d.session.clientGiveUp).toBe('too-many-pending');
+    d.finish();
+    expect(d.exchanges).toHaveLength(MAX_PENDING_EXCHANGES);
+    expect(d.exchanges.every((e) => e.state === 'no-response')).toBe(true);
+    expect(counters.giveUps['too-many-pending']).toBe(1);
   });
 });
 

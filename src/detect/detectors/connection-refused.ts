@@ -1,8 +1,123 @@
-import type { DetectorDefinition } from '../detector';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { hostOf, ms } from '../facts';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
+const MAX_SERVERS_TRACKED = 65_536;
+
+/** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
+interface Accepted {
+  first: number;
+  last: number;
+  count: number;
+}
+
+/**
+ * connection-refused: a SYN answered by a RST and no SYN-ACK — nothing listens on that address
+ * and port (or a firewall rejects with tcp-reset). The client's connect fails with ECONNREFUSED.
+ */
 export const connectionRefused: DetectorDefinition = {
   id: 'connection-refused',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A SYN was answered by a RST instead of a SYN-ACK: nothing listens on that port (service down, not yet started, ' +
+      'wrong port or address), or a firewall rejects the connection with a TCP reset.',
+    severity: 'warning',
+    messages: {
+      refused: 'connection to {server} refused: the SYN was answered by RST {delay} ms later{retried}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const accepted = new Map<string, Accepted>();
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        const c = conn.client;
+        const s = conn.server;
+        if (s.synAckCount > 0) {
+          const a = accepted.get(conn.serverName);
+          const t = s.synAckTimes[0];
+          if (a) {
+            a.first = Math.min(a.first, t);
+            a.last = Math.max(a.last, t);
+            a.count++;
+          } else if (accepted.size < MAX_SERVERS_TRACKED) {
+            accepted.set(conn.serverName, { first: t, last: t, count: 1 });
+          }
+          return;
+        }
+        if (c.synCount === 0 || c.synTimes.length === 0 || s.rstTs < 0 || s.payloadBytes > 0) return;
+        if (s.rstTs < c.synTimes[0]) return; // a RST before any SYN belongs to an earlier incarnation
+        // The SYN the RST answered: the last one sent before it.
+        let answered = 0;
+        for (let i = 0; i < c.synTimes.length; i++) if (c.synTimes[i] <= s.rstTs) answered = i;
+        const synTs = c.synTimes[answered];
+        const retries = answered;
+        const delay = s.rstTs - synTs;
+        ctx.report({
+          flowId: conn.id,
+          client: conn.clientName,
+          server: conn.serverName,
+          ts: s.rstTs,
+          message: 'refused',
+          data: {
+            server: conn.serverName,
+            delay: Math.round(delay * 1e6) / 1e3,
+            retried: retries > 0 ? ` (after ${retries} unanswered SYN ${retries === 1 ? 'retry' : 'retries'} over ${ms(synTs - c.synTimes[0])} s)` : '',
+          },
+          evidence: {
+            synFrame: c.synFrames[answered],
+            rstFrame: s.rstFrame,
+            timeToRst: ms(delay),
+            timeToRstMicros: Math.round(delay * 1e6),
+            retriesBefore: retries,
+            waitedBeforeRst: ms(s.rstTs - c.synTimes[0]),
+          },
+          frames: [...c.synFrames.slice(0, answered + 1), s.rstFrame],
+        });
+      },
+
+      onFinish(): void {
+        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null }>>();
+        for (const f of ctx.findings('connection-refused')) {
+          const list = byServer.get(f.server) ?? [];
+          list.push({ id: f.id, ts: f.ts, client: f.client });
+          byServer.set(f.server, list);
+        }
+        for (const [server, items] of byServer) {
+          const first = Math.min(...items.map((i) => i.ts));
+          const last = Math.max(...items.map((i) => i.ts));
+          const clients = new Set(items.map((i) => (i.client ? hostOf(i.client) : ''))).size;
+          const ok = accepted.get(server);
+          const port = server.slice(server.lastIndexOf(':') + 1);
+          const n = items.length;
+          let story = `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}` +
+            (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
+            ': the SYN was answered by RST, so nothing was listening on that address and port.';
+          if (ok && ok.last < first) {
+            story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal: the service stopped or crashed.`;
+          } else if (ok && ok.first > last) {
+            story += ` It accepted connections from ${ms(ok.first - last)} s after the last refusal: the service was not listening yet (starting or restarting) while clients already connected.`;
+          } else if (ok) {
+            story += ` It also accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} in the same period: the listener was restarting, or the address is shared by hosts where only some listen.`;
+          } else {
+            story += ' No connection to it succeeded in the capture.';
+          }
+          ctx.diagnose({
+            server,
+            count: n,
+            inferred: {},
+            explanation: story,
+            remedy:
+              `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
+              'bound to that address, not only 127.0.0.1, and on that port); check the client configuration for a wrong ' +
+              'port or host. If the server restarts, have clients wait for readiness (health checks, service dependencies) ' +
+              'and retry with backoff; during reloads keep the listening socket open (socket activation, SO_REUSEPORT ' +
+              'hand-over). A firewall rule with `reject --reject-with tcp-reset` also produces these RSTs.',
+            anomalyIds: items.map((i) => i.id),
+          });
+        }
+      },
+    };
+  },
 };

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Re-records every sample (root; tcpdump, tshark, nginx, haproxy, nftables, node, python3).
+# Each recorder works in its own network namespace and checks its capture with tshark before
+# writing the meta.json; a failed check stops here. Review `git diff samples/` afterwards and
+# regenerate the golden outputs (npm run golden) after reading what changed.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+status=0
+for script in "$HERE"/*.sh; do
+  name="$(basename "$script" .sh)"
+  case "$name" in all|lib|lib-*) continue ;; esac
+  echo "== $name"
+  if ! timeout 180 bash "$script"; then
+    echo "!! $name failed" >&2
+    status=1
+  fi
+done
+exit $status
