@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { DECODE_ISSUES, DecodeIssue } from './decode/decode-issue';
 import { decodePacket } from './decode/decode-packet';
 import { flowHash } from './decode/flow-hash';
+import { PacketFilter } from './decode/packet-filter';
 import { DecodeStatus, PacketView } from './decode/packet-view';
 import { AnalyzedConnection, ConnectionHttp, RECENT_EXCHANGES_KEPT } from './detect/analyzed-connection';
 import { DEFAULT_DETECT_OPTIONS, DetectOptions, DetectorDefinition } from './detect/detector';
@@ -17,6 +18,7 @@ import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import { reassemblyUsage } from './flow/reassembly';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
+import { HttpCounters } from './http/http-counters';
 import { HttpSession } from './http/session';
 import { startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { readCapture } from './source/open-capture';
@@ -31,6 +33,10 @@ export interface AnalyzeOptions {
   ignore?: readonly AnomalyKind[];
   /** Keep 1 in N connections, chosen by a symmetric hash of the 4-tuple (whole connections). */
   sample?: number;
+  /** Only packets of these hosts / ports / capture-time range are analyzed. */
+  filter?: PacketFilter;
+  /** Only these connections (by flow id) appear in the result; the rest are still tracked. */
+  flowIds?: readonly number[];
   /** Keep flows and exchanges in the result (false streams them through the callbacks only). */
   collect?: boolean;
   onFlow?: (flow: FlowRecord) => void;
@@ -81,8 +87,12 @@ export interface AnalysisStats {
   /** Out-of-order segments not buffered because a reassembly bound was reached. */
   reassemblyRefused: number;
   sampledOut: number;
+  /** Packets left out by --host / --port / --since / --until. */
+  filteredOut: number;
   exchanges: number;
   httpConnections: number;
+  /** What the HTTP stage could not parse or pair, by kind (give-ups, gaps, resyncs, tunnels). */
+  http: HttpCounters;
 }
 
 export interface AnalysisResult {
@@ -100,7 +110,7 @@ function emptyStats(): AnalysisStats {
     packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
     decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0,
     connections: 0, connectionsByState: {}, peakLiveConnections: 0, connectionsEvicted: 0, reassemblyRefused: 0,
-    sampledOut: 0, exchanges: 0, httpConnections: 0,
+    sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
   };
 }
 
@@ -117,19 +127,28 @@ export class Analyzer {
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
+  private readonly httpCounters = new HttpCounters();
   private readonly collect: boolean;
   private readonly sample: number;
   private firstTs = Infinity;
   private lastTs = -Infinity;
   private previousTs = -Infinity;
   private finished: AnalysisResult | null = null;
+  private readonly filter: PacketFilter | null;
+  private readonly flowIds: Set<number> | null;
 
   constructor(private readonly options: AnalyzeOptions = {}) {
     this.collect = options.collect ?? true;
     this.sample = Math.max(1, Math.floor(options.sample ?? 1));
+    this.filter = options.filter && !options.filter.isEmpty ? options.filter : null;
+    this.flowIds = options.flowIds && options.flowIds.length > 0 ? new Set(options.flowIds) : null;
     const ignore = new Set(options.ignore ?? []);
     const detectors = (options.detectors ?? DETECTORS).filter((d) => !ignore.has(d.id));
-    this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, options.onFinding);
+    const flowIds = this.flowIds;
+    const onFinding = options.onFinding;
+    this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, (f) => {
+      if (!flowIds || (f.flowId !== null && flowIds.has(f.flowId))) onFinding?.(f);
+    });
     this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), { ...DEFAULT_TRACKER_OPTIONS, ...options.tracker });
   }
 
@@ -143,6 +162,11 @@ export class Analyzer {
     if (ts < this.previousTs) stats.timestampsBackwards++;
     this.previousTs = ts;
     if (p.caplen < p.origLen) stats.snaplenCut++;
+    const filter = this.filter;
+    if (filter !== null && !filter.inTime(ts)) {
+      stats.filteredOut++;
+      return;
+    }
     const view = this.view;
     const status = decodePacket(p.linkType, p.data, p.caplen, p.origLen, view);
     if (status !== DecodeStatus.Tcp) {
@@ -156,6 +180,10 @@ export class Analyzer {
     }
     if (view.issue !== 'none') this.countIssue(view.issue);
     stats.tcpPackets++;
+    if (filter !== null && !filter.matches(view)) {
+      stats.filteredOut++;
+      return;
+    }
     if (this.sample > 1 && flowHash(view) % this.sample !== 0) {
       stats.sampledOut++;
       return;
@@ -199,7 +227,12 @@ export class Analyzer {
     const issues: Record<string, number> = {};
     for (const [issue, n] of [...this.issueCounts].sort((a, b) => a[0].localeCompare(b[0]))) issues[issue] = n;
     stats.decodeIssues = issues;
+    stats.http = this.httpCounters;
     const hasPackets = stats.packets > 0;
+    const keep = this.flowIds;
+    const shown = <T extends { flowId: number | null }>(items: T[]): T[] => (keep ? items.filter((x) => x.flowId !== null && keep.has(x.flowId)) : items);
+    const shownAnomalies = shown(anomalies);
+    const shownIds = new Set(shownAnomalies.map((a) => a.id));
     this.finished = {
       input: {
         files: this.files,
@@ -209,10 +242,10 @@ export class Analyzer {
         duration: hasPackets ? this.lastTs - this.firstTs : 0,
       },
       stats,
-      flows: this.flows.sort((a, b) => a.id - b.id),
-      exchanges: this.exchanges.sort((a, b) => a.flowId - b.flowId || a.index - b.index),
-      anomalies,
-      diagnoses,
+      flows: this.flows.filter((f) => !keep || keep.has(f.id)).sort((a, b) => a.id - b.id),
+      exchanges: shown(this.exchanges).sort((a, b) => a.flowId - b.flowId || a.index - b.index),
+      anomalies: shownAnomalies,
+      diagnoses: keep ? diagnoses.filter((d) => d.anomalyIds.some((id) => shownIds.has(id))) : diagnoses,
     };
     return this.finished;
   }
@@ -230,6 +263,7 @@ export class Analyzer {
       if (app.recent.length > RECENT_EXCHANGES_KEPT) app.recent.shift();
       this.stats.exchanges++;
       this.engine.onExchange(exchange, conn);
+      if (this.flowIds && !this.flowIds.has(conn.id)) return;
       this.options.onExchange?.(exchange, { client: conn.clientName, server: conn.serverName });
       if (this.collect) this.exchanges.push(exchange);
     };
@@ -252,7 +286,10 @@ export class Analyzer {
         }
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
-      app.session = new HttpSession(conn.id, establishedAt, (ex) => onExchange(conn, ex));
+      app.session = new HttpSession(conn.id, establishedAt, (ex) => onExchange(conn, ex), {
+        midstream: conn.client.synCount === 0 && conn.server.synAckCount === 0,
+        counters: this.httpCounters,
+      });
       return swapped;
     };
     return {
@@ -289,8 +326,10 @@ export class Analyzer {
         const record = toFlowRecord(conn, app?.exchangeCount ?? 0);
         const byState = this.stats.connectionsByState;
         byState[record.state] = (byState[record.state] ?? 0) + 1;
-        this.options.onFlow?.(record);
-        if (this.collect) this.flows.push(record);
+        if (!this.flowIds || this.flowIds.has(conn.id)) {
+          this.options.onFlow?.(record);
+          if (this.collect) this.flows.push(record);
+        }
         if (app) {
           app.session = null;
           app.recent = [];

@@ -1,10 +1,11 @@
 import { AnalysisResult, analyzeFiles } from '../analyze';
 import { EndpointSummary } from '../report/endpoint-summary';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
+import { buildFilter, FilterArgs } from './filters';
 import { FailOn, reachesFailOn } from './fail-on';
 import { Format, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 
-export interface AnalyzeArgs {
+export interface AnalyzeArgs extends FilterArgs {
   files: string[];
   format: Format;
   flows: boolean;
@@ -33,6 +34,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const endpoints = new EndpointSummary();
   const result: AnalysisResult = await analyzeFiles(args.files, {
     ignore,
+    ...buildFilter(args),
     sample: args.sample,
     tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
     collect: args.format === 'json' || (args.format === 'table' && args.flows),

@@ -7,10 +7,11 @@ import { LiveCapture } from '../source/live-capture';
 import type { RawPacket } from '../source/raw-packet';
 import { checkCommonArgs } from './analyze-command';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
+import { buildFilter, FilterArgs } from './filters';
 import { FailOn, reachesFailOn } from './fail-on';
 import { Format, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 
-export interface CaptureArgs {
+export interface CaptureArgs extends FilterArgs {
   iface: string;
   filter: string | undefined;
   snaplen: number;
@@ -62,6 +63,7 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   const streamed = streamingCallbacks(args.format, out, endpoints);
   const analyzer: Analyzer = new Analyzer({
     ignore,
+    ...buildFilter(args),
     sample: args.sample,
     tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
     collect: args.format === 'json' || (args.format === 'table' && args.flows),

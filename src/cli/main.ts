@@ -17,7 +17,12 @@ function analysisOptions<T>(y: Argv<T>) {
     .option('idle-timeout', { type: 'number', default: 900, describe: 'seconds (capture clock) an idle connection is remembered' })
     .option('max-connections', { type: 'number', default: 250_000, describe: 'most connections held at once (memory bound)' })
     .option('sample', { type: 'number', default: 1, describe: 'keep 1 in N connections (symmetric 4-tuple hash, whole connections)' })
-    .option('top', { type: 'number', default: 10, describe: 'rows in the top endpoints table' });
+    .option('top', { type: 'number', default: 10, describe: 'rows in the top endpoints table' })
+    .option('host', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these IP addresses' })
+    .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only packets to or from these TCP ports' })
+    .option('flow', { type: 'number', array: true, default: [] as number[], describe: 'only report these connections (flow ids)' })
+    .option('since', { type: 'string', describe: 'only packets at or after this capture time (epoch seconds or ISO 8601)' })
+    .option('until', { type: 'string', describe: 'only packets at or before this capture time' });
 }
 
 /** yargs drops a bare "-" from positional arrays, so stdin travels under another name. */
@@ -37,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await runAnalyze({
           files: (a.files as string[]).map((f) => (f === STDIN_PLACEHOLDER ? '-' : f)), format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'],
           ignore: a.ignore, idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
+          host: a.host, port: a.port, flow: a.flow, since: a.since, until: a.until,
         });
       },
     )
@@ -60,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
           count: a.count, write: a.write, interval: a.interval, metrics: a.metrics, tcpdump: a.tcpdump,
           format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'], ignore: a.ignore,
           idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
+          host: a.host, port: a.port, flow: a.flow, since: a.since, until: a.until,
         });
       },
     )

@@ -13,8 +13,19 @@ export interface DetectOptions {
   /** Samples that agree within max(this fraction, spreadAbsolute) infer a timeout. */
   spreadFraction: number;
   spreadAbsolute: number;
-  /** Reuse after idling at least (server idle timeout − this margin) risks a race (seconds). */
+  /**
+   * Reuse after idling at least (server idle timeout − margin) risks a race, with
+   * margin = min(raceMargin, raceMarginFraction × server idle timeout): a path's latency and timer
+   * jitter are a fraction of a short timeout, and at most about a second for a long one.
+   */
   raceMargin: number;
+  raceMarginFraction: number;
+  /** A client host opening at least this many one-request connections to a server is churning. */
+  churnMinConnections: number;
+  /** A client that closes within this many seconds after the response does not pool the connection. */
+  churnCloseDelay: number;
+  /** Server resets of connections with outstanding requests less than this apart form one burst (seconds). */
+  resetBurstWindow: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -24,6 +35,10 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   spreadFraction: 0.02,
   spreadAbsolute: 0.05,
   raceMargin: 1,
+  raceMarginFraction: 0.1,
+  churnMinConnections: 10,
+  churnCloseDelay: 1,
+  resetBurstWindow: 1,
 };
 
 export interface DetectorMeta {

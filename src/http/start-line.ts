@@ -48,7 +48,8 @@ export class StartLineValidator {
     if (this.request) {
       if (this.methodDone) return isLineText(b);
       if (b === SP || b === CR) {
-        // CR: a method alone on its line (`OPTIONS`), which servers answer with 400; nothing may follow it.
+        // CR: a method alone on its line (`OPTIONS`), which servers answer with 400; the full parse
+        // at the line end rejects anything after the CR.
         this.methodDone = true;
         return p > 0;
       }

@@ -1,8 +1,160 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
+import { hostOf, ms } from '../facts';
+import type { Finding } from '../finding';
+import { firstClose } from '../../flow/conn-state';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * connection-churn: a client host opens a new connection for every request to a server that
+ * would keep connections alive — each connection carries one request, its response allows
+ * keep-alive, and the client closes it right away. Every request pays a handshake, and the side
+ * that closes first (the client) keeps each closed connection in TIME_WAIT for a minute, eating
+ * its ephemeral ports. Silent when the server asks to close (Connection: close, HTTP/1.0) or when
+ * connections carry several requests.
+ */
+
+/** Client/server pairs followed; ports listed per pair in the evidence. */
+const MAX_PAIRS = 10_000;
+const MAX_PORTS_LISTED = 64;
+const MAX_PORTS_COUNTED = 4096;
+/** Linux keeps TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN). */
+const TIME_WAIT_SECONDS = 60;
+
+interface Pair {
+  client: string;
+  server: string;
+  connections: number;
+  requests: number;
+  churned: number;
+  firstSynTs: number;
+  lastSynTs: number;
+  firstFrames: number[];
+  thresholdTs: number;
+  thresholdFrame: number;
+  ports: Set<number>;
+  advertised: number | null;
+}
+
+/** The connection carried one request answered with keep-alive allowed, then the client closed it within `maxDelay`. */
+function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null } | null {
+  const app = conn.app;
+  if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1) return null;
+  const ex = app.recent[0];
+  if (ex.state !== 'complete' || ex.uncertain || ex.responseClose || ex.responseEnd === null) return null;
+  if (ex.requestConnection !== null && /\bclose\b/.test(ex.requestConnection)) return null; // the client asked to close: a deliberate one-shot, not a pool that fails to pool
+  const closed = firstClose(conn.client, conn.server);
+  if (closed.by !== 'client') return null;
+  const c = conn.client;
+  const closeTs = closed.how === 'fin' ? c.finTs : c.rstTs;
+  if (closeTs - ex.responseEnd > maxDelay) return null; // it idled first: a pool with a short idle timeout
+  return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout };
+}
+
 export const connectionChurn: DetectorDefinition = {
   id: 'connection-churn',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A client host opens a new connection per request to a server that allows keep-alive, and closes each one right after its response: a handshake per request and a TIME_WAIT per connection.',
+    severity: 'info',
+    messages: {
+      churn: '{client} opened {connections} connections to {server} for {requests} requests ({rate} new connections/s) and closed each right after its response, although the server allowed keep-alive',
+    },
+  },
+  create(ctx) {
+    const pairs = new Map<string, Pair>();
+    const minConnections = ctx.options.churnMinConnections;
+
+    return {
+      onConnectionEnd(conn) {
+        const app = conn.app;
+        if (app === null || app.exchangeCount === 0) return;
+        const client = hostOf(conn.clientName);
+        const key = `${client} ${conn.serverName}`;
+        let pair = pairs.get(key);
+        if (pair === undefined) {
+          if (pairs.size >= MAX_PAIRS) return;
+          pair = {
+            client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
+            firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null,
+          };
+          pairs.set(key, pair);
+        }
+        pair.connections++;
+        pair.requests += app.exchangeCount;
+        const one = churned(conn, ctx.options.churnCloseDelay);
+        if (one === null) return;
+        pair.churned++;
+        const synTs = conn.startTs;
+        const synFrame = conn.client.synFrames.length > 0 ? conn.client.synFrames[0] : conn.firstFrame;
+        if (synTs < pair.firstSynTs) pair.firstSynTs = synTs;
+        if (synTs > pair.lastSynTs) pair.lastSynTs = synTs;
+        if (pair.firstFrames.length === 0) pair.firstFrames.push(synFrame, one.responseFrame);
+        if (pair.churned === minConnections) {
+          pair.thresholdTs = synTs;
+          pair.thresholdFrame = synFrame;
+        }
+        if (pair.ports.size < MAX_PORTS_COUNTED) pair.ports.add(conn.cPort);
+        if (one.advertised !== null) pair.advertised = one.advertised;
+      },
+
+      onFinish() {
+        const byServer = new Map<string, Array<{ pair: Pair; finding: Finding; rate: number }>>();
+        for (const pair of pairs.values()) {
+          if (pair.churned < minConnections || pair.churned * 2 < pair.connections) continue;
+          const span = pair.lastSynTs - pair.firstSynTs;
+          const rate = span > 0 ? (pair.churned - 1) / span : 0;
+          const ports = [...pair.ports].sort((a, b) => a - b);
+          const finding = ctx.report({
+            flowId: null,
+            client: pair.client,
+            server: pair.server,
+            ts: pair.thresholdTs,
+            message: 'churn',
+            data: {
+              client: pair.client,
+              server: pair.server,
+              connections: pair.connections,
+              requests: pair.requests,
+              rate: Math.round(rate * 10) / 10,
+            },
+            evidence: {
+              connections: pair.connections,
+              requests: pair.requests,
+              connectionsPerRequest: Math.round((pair.connections / pair.requests) * 100) / 100,
+              oneRequestConnections: pair.churned,
+              newConnectionsPerSecond: Math.round(rate * 10) / 10,
+              span: ms(span),
+              clientClosesFirst: true,
+              advertisedKeepAliveTimeout: pair.advertised,
+              distinctClientPorts: pair.ports.size >= MAX_PORTS_COUNTED ? `≥${MAX_PORTS_COUNTED}` : pair.ports.size,
+              clientPorts: ports.slice(0, MAX_PORTS_LISTED),
+              timeWaitEstimate: Math.round(rate * TIME_WAIT_SECONDS),
+            },
+            frames: [...pair.firstFrames, pair.thresholdFrame],
+          });
+          const list = byServer.get(pair.server) ?? [];
+          list.push({ pair, finding, rate });
+          byServer.set(pair.server, list);
+        }
+        for (const [server, list] of byServer) {
+          const connections = list.reduce((n, x) => n + x.pair.churned, 0);
+          const rate = list.reduce((n, x) => n + x.rate, 0);
+          const hosts = list.map((x) => x.pair.client).join(', ');
+          ctx.diagnose({
+            server,
+            count: connections,
+            inferred: {},
+            explanation:
+              `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
+              `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and because the client closes first each connection stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ` +
+              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range held at this rate (Linux default 32768-60999: 28232 ports), so bursts can exhaust it (EADDRNOTAVAIL).`,
+            remedy:
+              'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
+              "with an idle timeout below the server's.",
+            anomalyIds: list.map((x) => x.finding.id),
+          });
+        }
+      },
+    };
+  },
 };

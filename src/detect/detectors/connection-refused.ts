@@ -69,7 +69,6 @@ export const connectionRefused: DetectorDefinition = {
             synFrame: c.synFrames[answered],
             rstFrame: s.rstFrame,
             timeToRst: ms(delay),
-            timeToRstMicros: Math.round(delay * 1e6),
             retriesBefore: retries,
             waitedBeforeRst: ms(s.rstTs - c.synTimes[0]),
           },

@@ -1,8 +1,250 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
+import { hostOf, ms } from '../facts';
+import type { InferredValue } from '../finding';
+import { inferTimeout } from '../infer-timeout';
+import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown } from '../known-timeouts';
+import type { HttpExchange } from '../../http/exchange';
+import { saferClientIdleTimeout, serverIdleClose } from './keepalive-race';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * idle-timeout-mismatch: across the connections to one server, the idle time after which the
+ * server closes keep-alive connections (inferred from ≥ 3 agreeing idle closes) against the idle
+ * times after which clients reuse them. Clients that reuse connections idle nearly as long as the
+ * server allows will race its FIN sooner or later, even if no race is in this capture; a server
+ * that advertises a longer `Keep-Alive: timeout` than it keeps invites clients that trust the hint
+ * to do so. Silent when clients reuse well within the server's timeout or close idle connections
+ * themselves first.
+ */
+
+interface Sample {
+  gap: number;
+  ts: number;
+  frame: number;
+}
+
+/** Reuses remembered per server: only the longest matter against the timeout. */
+const TOP_REUSES = 32;
+const MAX_SAMPLES = 4096;
+const MAX_SERVERS = 10_000;
+
+interface ServerIdle {
+  closes: Sample[];
+  nextClose: number;
+  clientCloses: Sample[];
+  nextClientClose: number;
+  /** Longest reuse gaps, descending. */
+  topReuses: Array<Sample & { client: string }>;
+  reuses: number;
+  minReuse: number;
+  advertised: Map<number, { count: number; frame: number }>;
+  clientHosts: Set<string>;
+}
+
+function push(list: Sample[], next: number, sample: Sample): number {
+  if (list.length < MAX_SAMPLES) {
+    list.push(sample);
+    return next;
+  }
+  list[next % MAX_SAMPLES] = sample;
+  return next + 1;
+}
+
+function fmt(seconds: number): string {
+  return String(ms(seconds));
+}
+
+function namesOf(known: readonly KnownTimeout[]): string {
+  return known.map((k) => k.name).join(' / ');
+}
+
+/** The client closed an idle connection first: all answered, keep-alive allowed, then its FIN (or RST). */
+function clientIdleClose(conn: AnalyzedConnection): Sample | null {
+  const c = conn.client;
+  const s = conn.server;
+  const app = conn.app;
+  if (app === null || app.recent.length === 0) return null;
+  const closeTs = c.finTs >= 0 && (c.rstTs < 0 || c.finTs <= c.rstTs) ? c.finTs : c.rstTs;
+  const closeFrame = closeTs === c.finTs ? c.finFrame : c.rstFrame;
+  if (closeTs < 0) return null;
+  if ((s.finTs >= 0 && s.finTs <= closeTs) || (s.rstTs >= 0 && s.rstTs <= closeTs)) return null;
+  const last: HttpExchange = app.recent[app.recent.length - 1];
+  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || last.responseClose) return null;
+  if (last.responseEnd > closeTs) return null;
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame };
+}
+
 export const idleTimeoutMismatch: DetectorDefinition = {
   id: 'idle-timeout-mismatch',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'Across connections to one server: clients reuse keep-alive connections after idling about as long as the server keeps them (inferred from its idle closes), or the server advertises a longer Keep-Alive timeout than it keeps: a keep-alive race waiting to happen.',
+    severity: 'warning',
+    messages: {
+      reuse: '{server} closes idle connections after {timeout} s, but clients reuse connections after up to {maxReuse} s idle{advertisedText}',
+      advertised: '{server} advertises Keep-Alive: timeout={advertised} but closes idle connections after {timeout} s{reuseText}',
+    },
+  },
+  create(ctx) {
+    const servers = new Map<string, ServerIdle>();
+
+    const entryFor = (server: string): ServerIdle | null => {
+      let e = servers.get(server);
+      if (e === undefined) {
+        if (servers.size >= MAX_SERVERS) return null;
+        e = { closes: [], nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity, advertised: new Map(), clientHosts: new Set() };
+        servers.set(server, e);
+      }
+      return e;
+    };
+
+    return {
+      onExchange(ex, conn) {
+        if (ex.uncertain) return;
+        const e = entryFor(conn.serverName);
+        if (e === null) return;
+        if (ex.keepAliveTimeout !== null && !ex.responseClose) {
+          const a = e.advertised.get(ex.keepAliveTimeout);
+          if (a === undefined) e.advertised.set(ex.keepAliveTimeout, { count: 1, frame: ex.responseFrame ?? 0 });
+          else a.count++;
+        }
+        // Reuse of a kept-alive connection (the first request's wait since the handshake is governed
+        // by other server timers, e.g. a header timeout, so it says nothing about the idle timeout).
+        if (ex.index < 2 || ex.idleBefore === null || ex.requestStart === null) return;
+        e.reuses++;
+        if (ex.idleBefore < e.minReuse) e.minReuse = ex.idleBefore;
+        const top = e.topReuses;
+        if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
+          const sample = { gap: ex.idleBefore, ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName };
+          let i = top.length;
+          while (i > 0 && top[i - 1].gap < sample.gap) i--;
+          top.splice(i, 0, sample);
+          if (top.length > TOP_REUSES) top.pop();
+        }
+      },
+
+      onConnectionEnd(conn) {
+        const app = conn.app;
+        if (app === null || app.exchangeCount === 0) return;
+        const e = entryFor(conn.serverName);
+        if (e === null) return;
+        if (e.clientHosts.size < 1000) e.clientHosts.add(hostOf(conn.clientName));
+        const close = serverIdleClose(conn);
+        if (close !== null && close.lastExchange !== null) {
+          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });
+          return;
+        }
+        const clientClose = clientIdleClose(conn);
+        if (clientClose !== null) e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
+      },
+
+      onFinish() {
+        const fraction = ctx.options.spreadFraction;
+        const absolute = ctx.options.spreadAbsolute;
+        for (const [server, e] of servers) {
+          const timeout = inferTimeout(e.closes.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
+          if (timeout === null) continue;
+          const T = timeout.value;
+          const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
+          const maxReuse = e.topReuses.length > 0 ? e.topReuses[0] : null;
+          const risky = e.topReuses.filter((r) => r.gap >= T - margin);
+          // The advertised hint clients trust: the most common value.
+          let advertised: number | null = null;
+          let advertisedCount = 0;
+          let advertisedFrame = 0;
+          for (const [value, a] of e.advertised) {
+            if (a.count > advertisedCount) {
+              advertised = value;
+              advertisedCount = a.count;
+              advertisedFrame = a.frame;
+            }
+          }
+          const overAdvertised = advertised !== null && advertised - T > Math.max(0.02 * advertised, absolute);
+          if (risky.length === 0 && !overAdvertised) continue;
+
+          const clientTimeout = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
+          const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
+          const knownServer = matchKnown(T, KNOWN_IDLE_TIMEOUTS).filter((k) => k.side !== 'client');
+          const nodeLike = advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
+          const knownText =
+            (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
+            (nodeLike ? ` (= the advertised ${advertised} s + 1 s: the pattern of a Node.js server, whose keepAliveTimeoutBuffer adds 1 s to keepAliveTimeout)` : '');
+          // The close sample nearest the inferred value, as the frame to open.
+          let closeSample = e.closes[0];
+          for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
+          const decisive = risky.length > 0 ? risky[0] : null;
+          const safer = saferClientIdleTimeout(T);
+
+          const inferred: Record<string, InferredValue> = {
+            serverIdleTimeout: { value: ms(T), samples: timeout.samples, spread: ms(timeout.spread) },
+          };
+          if (maxReuse !== null) inferred.clientReuseMaxIdle = { value: ms(maxReuse.gap), samples: e.reuses, spread: ms(maxReuse.gap - e.minReuse) };
+          if (advertised !== null) inferred.advertisedKeepAliveTimeout = { value: advertised, samples: advertisedCount, spread: 0 };
+          if (clientTimeout !== null) inferred.clientIdleTimeout = { value: ms(clientTimeout.value), samples: clientTimeout.samples, spread: ms(clientTimeout.spread) };
+
+          const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
+          const parts: string[] = [
+            `${server} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
+          ];
+          if (risky.length > 0) {
+            parts.push(
+              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} came after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter): ` +
+                `such a request can cross the server's FIN and be reset${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
+            );
+          }
+          if (overAdvertised) {
+            parts.push(
+              `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s: a client that trusts the hint (e.g. a Node http.Agent, which keeps a socket until the hint minus 1 s) will reuse connections the server has already closed.`,
+            );
+          }
+          if (clientTimeout !== null) parts.push(`Clients themselves closed ${clientTimeout.samples} idle connections after ${fmt(clientTimeout.value)} s.`);
+
+          const remedies: string[] = [];
+          if (overAdvertised) remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
+          if (risky.length > 0) {
+            remedies.push(
+              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`), ` +
+                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`).`,
+            );
+          }
+          const explanation = parts.join(' ');
+          const remedy = remedies.join(' ');
+
+          const advertisedText = overAdvertised ? ` (it advertises Keep-Alive: timeout=${advertised})` : '';
+          const finding = ctx.report({
+            flowId: null,
+            client: null,
+            server,
+            ts: decisive !== null ? decisive.ts : closeSample.ts,
+            message: decisive !== null ? 'reuse' : 'advertised',
+            data: {
+              server,
+              timeout: fmt(T),
+              maxReuse: maxReuse === null ? '?' : fmt(maxReuse.gap),
+              advertised: advertised ?? '?',
+              advertisedText,
+              reuseText: maxReuse === null ? '' : `; clients reuse connections after up to ${fmt(maxReuse.gap)} s idle`,
+            },
+            evidence: {
+              serverIdleTimeout: ms(T),
+              serverIdleCloses: timeout.samples,
+              serverIdleSpread: ms(timeout.spread),
+              knownServerDefault: knownServer.length > 0 ? knownServer.map((k) => k.name) : null,
+              clientReuseMaxIdle: maxReuse === null ? null : ms(maxReuse.gap),
+              clientReuses: e.reuses,
+              reusesNearTimeout: risky.length,
+              margin: ms(margin),
+              longestReuseClient: maxReuse?.client ?? null,
+              advertisedKeepAliveTimeout: advertised,
+              clientIdleTimeout: clientTimeout === null ? null : ms(clientTimeout.value),
+              keepaliveRaces: races.length,
+              clientHosts: e.clientHosts.size,
+            },
+            frames: [closeSample.frame, decisive?.frame ?? 0, overAdvertised ? advertisedFrame : 0],
+          });
+          ctx.diagnose({ server, count: 1, inferred, explanation, remedy, anomalyIds: [finding.id] });
+        }
+      },
+    };
+  },
 };

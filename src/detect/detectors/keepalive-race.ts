@@ -1,8 +1,351 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
+import { isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
+import type { Finding } from '../finding';
+import { inferTimeout } from '../infer-timeout';
+import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
+import { seqLt } from '../../flow/seq';
+import type { HttpExchange } from '../../http/exchange';
+import { RecentRequests, RememberedRequest, retryKey } from './retried-request';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
+ * and the client's pool used it for a new request anyway; the request gets no response (the
+ * closed server socket answers RST, or the connection just ends).
+ *
+ * Two forms, told apart by the request's ACK number:
+ *  - crossing: the request left the client before the FIN reached it (its ACK does not cover the
+ *    FIN; on a client-side capture it may even appear just before the FIN, which then does not
+ *    acknowledge it);
+ *  - stale reuse: the client's kernel had the FIN (the request ACKs it) but the pool still handed
+ *    the connection out.
+ * Not a race: a request after a response that said Connection: close (request-after-close-notice),
+ * a server that closes with a request outstanding, a client that closed first.
+ */
+
+/** What the server's FIN closed: an idle connection, and when it had last been busy. */
+export interface ServerIdleClose {
+  finTs: number;
+  finFrame: number;
+  /** End of the last activity before the FIN: the last response's end, or the handshake. */
+  lastActivityTs: number;
+  lastActivityFrame: number;
+  /** finTs − lastActivityTs: how long the connection had been idle when the server closed it. */
+  idleGap: number;
+  /** The last complete exchange before the FIN (null: the connection was never used). */
+  lastExchange: HttpExchange | null;
+  /** The first request the server had not received when it closed (the race), if any. */
+  lateRequest: HttpExchange | null;
+}
+
+/**
+ * The server's FIN closed an idle HTTP connection: it closed first, every request it had received
+ * was completely answered (the last without Connection: close, and not a close-delimited body), or
+ * none had come since the handshake. Null otherwise (or when the connection is not HTTP).
+ */
+export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | null {
+  const s = conn.server;
+  const c = conn.client;
+  const app = conn.app;
+  if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp) return null;
+  const finTs = s.finTs;
+  // The server closed first: no earlier close or reset from either side.
+  if ((c.finTs >= 0 && c.finTs < finTs) || (c.rstTs >= 0 && c.rstTs < finTs) || (s.rstTs >= 0 && s.rstTs < finTs)) return null;
+
+  // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
+  const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
+  const recent = app.recent;
+  let known = -1; // index in recent of the last exchange the server had received before closing
+  let late = -1;
+  for (let i = 0; i < recent.length; i++) {
+    const ex = recent[i];
+    if (ex.requestStart === null) return null; // a response without a request: unknown history
+    const crossed = ex.requestStart >= finTs || (finMissedClientBytes && i === recent.length - 1);
+    if (crossed) {
+      late = i;
+      break;
+    }
+    known = i;
+  }
+  // If older exchanges scrolled out of `recent`, the first one kept must still be known to the server.
+  if (known < 0 && app.exchangeCount > recent.length && late === 0) return null;
+
+  let lastExchange: HttpExchange | null = null;
+  let lastActivityTs: number;
+  let lastActivityFrame: number;
+  if (known >= 0) {
+    const ex = recent[known];
+    if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null; // a request outstanding
+    if (ex.responseClose || ex.responseFraming === 'close') return null; // the close was announced
+    if (ex.responseEnd > finTs) return null;
+    lastExchange = ex;
+    lastActivityTs = ex.responseEnd;
+    lastActivityFrame = ex.responseEndFrame ?? ex.responseFrame ?? 0;
+  } else {
+    // Never used: idle since the handshake (unknown for a capture that started mid-flow).
+    if (s.synAckTimes.length === 0) return null;
+    lastActivityTs = s.synAckTimes[0];
+    lastActivityFrame = s.synAckFrames[0];
+  }
+  const lateRequest = late >= 0 ? recent[late] : null;
+  if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
+  return { finTs, finFrame: s.finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest };
+}
+
+/** A TLS close_notify alert record is under this size; a request is larger (non-HTTP connections only). */
+const MIN_OPAQUE_REQUEST_BYTES = 64;
+
+/** Idle-close samples kept per server for the diagnosis. */
+const MAX_SAMPLES_PER_SERVER = 4096;
+/** Servers followed for the diagnosis. */
+const MAX_SERVERS = 10_000;
+
+interface ServerRaces {
+  idleGaps: number[];
+  nextSample: number;
+  raceIds: string[];
+  crossing: number;
+  stale: number;
+  nonIdempotent: number;
+  retried: number;
+  reset: number;
+  reusedAfter: number[];
+  neverUsed: number;
+}
+
+function fmt(seconds: number): string {
+  return String(ms(seconds));
+}
+
+function reusedText(gaps: readonly number[]): string {
+  if (gaps.length === 0) return '';
+  const lo = Math.min(...gaps);
+  const hi = Math.max(...gaps);
+  return lo === hi ? ` (reused after ${fmt(lo)} s idle)` : ` (reused after ${fmt(lo)}-${fmt(hi)} s idle)`;
+}
+
+/** A client idle timeout safely below the server's. */
+export function saferClientIdleTimeout(serverTimeout: number): number {
+  return Math.round(Math.max(serverTimeout / 2, serverTimeout - Math.max(1, 0.1 * serverTimeout)) * 10) / 10;
+}
+
 export const keepaliveRace: DetectorDefinition = {
   id: 'keepalive-race',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A request sent on a keep-alive connection the server had just closed for idleness (its FIN crossed the request, or the pool reused a connection whose FIN had already arrived); the request gets no response, usually a RST.',
+    severity: 'error',
+    messages: {
+      race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
+      raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
+    },
+  },
+  create(ctx) {
+    const servers = new Map<string, ServerRaces>();
+    const requests = new RecentRequests();
+    const window = ctx.options.retryWindow;
+
+    const serverEntry = (server: string): ServerRaces | null => {
+      let entry = servers.get(server);
+      if (entry === undefined) {
+        if (servers.size >= MAX_SERVERS) return null;
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0 };
+        servers.set(server, entry);
+      }
+      return entry;
+    };
+
+    const addSample = (entry: ServerRaces, gap: number): void => {
+      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) entry.idleGaps.push(gap);
+      else entry.idleGaps[entry.nextSample++ % MAX_SAMPLES_PER_SERVER] = gap;
+    };
+
+    /** The same request sent again on another connection of the same client host soon after the failure. */
+    const retryOf = (conn: AnalyzedConnection, ex: HttpExchange | null, failedAt: number): RememberedRequest | null => {
+      if (ex === null || ex.method === null) return null;
+      const key = retryKey(conn.clientName, conn.serverName, ex.method, ex.uri ?? '', ex.requestBodyBytes);
+      return requests.firstBetween(key, conn.id, failedAt, failedAt + window, false);
+    };
+
+    const raceFinding = (
+      conn: AnalyzedConnection,
+      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: 'crossing' | 'stale-reuse'; neverUsed: boolean },
+      ex: HttpExchange | null,
+    ): Finding => {
+      const s = conn.server;
+      const c = conn.client;
+      const delta = t.reqTs - s.finTs;
+      const reset = s.rstTs >= 0 && s.rstTs >= t.reqTs;
+      const failedAt = reset ? s.rstTs : Math.max(t.reqTs, c.finTs, c.rstTs, conn.lastTs);
+      const retry = retryOf(conn, ex, failedAt);
+      const line = requestLine(ex);
+      const method = ex?.method ?? null;
+      const idempotent = method === null ? null : isIdempotent(method);
+      const outcome = reset
+        ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
+        : 'it got no response before the connection ended';
+      return ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: t.reqTs,
+        message: t.neverUsed ? 'raceNeverUsed' : 'race',
+        data: {
+          request: line ?? 'A request',
+          server: conn.serverName,
+          idle: t.idle === null ? '?' : fmt(t.idle),
+          form: t.form,
+          delta: fmt(Math.abs(delta) * 1000),
+          when: delta >= 0 ? 'after' : 'before',
+          outcome: outcome + (retry !== null ? `; retried on ${retry.client}` : ''),
+        },
+        evidence: {
+          form: t.form,
+          idleGap: t.idle === null ? null : ms(t.idle),
+          finTs: ms(s.finTs),
+          requestTs: ms(t.reqTs),
+          delta: ms(delta),
+          requestAcksFin: t.acksFin,
+          rstTs: reset ? ms(s.rstTs) : null,
+          outcome: reset ? 'reset' : 'closed',
+          request: line,
+          method,
+          uri: ex?.uri ?? null,
+          requestBodyBytes: ex?.requestBodyBytes ?? null,
+          idempotent,
+          exchangeIndex: ex?.index ?? null,
+          requestAcked: peerAckedAll(c, s),
+          clientFinBeforeRequest: false,
+          retried: retry !== null,
+          retriedOnFlow: retry?.flowId ?? null,
+          retryClient: retry?.client ?? null,
+          retryDelay: retry === null ? null : ms(retry.ts - failedAt),
+        },
+        frames: [t.lastFrame, s.finFrame, t.reqFrame, reset ? s.rstFrame : 0],
+      });
+    };
+
+    const record = (conn: AnalyzedConnection, finding: Finding, idle: number | null, form: 'crossing' | 'stale-reuse', neverUsed: boolean, ex: HttpExchange | null): void => {
+      const entry = serverEntry(conn.serverName);
+      if (entry === null) return;
+      entry.raceIds.push(finding.id);
+      if (form === 'crossing') entry.crossing++;
+      else entry.stale++;
+      if (neverUsed) entry.neverUsed++;
+      if (ex?.method && !isIdempotent(ex.method)) entry.nonIdempotent++;
+      if (finding.evidence.retried === true) entry.retried++;
+      if (finding.evidence.outcome === 'reset') entry.reset++;
+      if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
+    };
+
+    /** Non-HTTP (e.g. TLS): the same TCP signature, without request lines or idle gap. */
+    const opaqueRace = (conn: AnalyzedConnection): void => {
+      const s = conn.server;
+      const c = conn.client;
+      const after = conn.clientDataAfterServerFin;
+      if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return;
+      if ((c.finTs >= 0 && c.finTs < after.ts) || (c.rstTs >= 0 && c.rstTs < after.ts) || (s.rstTs >= 0 && s.rstTs < s.finTs)) return;
+      // Without request framing, demand the proof that the server was gone: it reset the data.
+      if (s.rstTs < after.ts) return;
+      const idle = s.lastDataTs >= 0 && s.lastDataTs <= s.finTs ? s.finTs - s.lastDataTs : null;
+      const form = after.acksFin ? 'stale-reuse' : 'crossing';
+      const finding = raceFinding(conn, { reqTs: after.ts, reqFrame: after.frame, idle, lastFrame: s.lastDataFrame, acksFin: after.acksFin, form, neverUsed: false }, null);
+      // The idle gap of an opaque stream is not reliable (a TLS close alert precedes the FIN): not a sample.
+      record(conn, finding, null, form, false, null);
+    };
+
+    return {
+      onExchange(ex, conn) {
+        if (ex.method === null || ex.requestStart === null || ex.uncertain) return;
+        requests.remember(retryKey(conn.clientName, conn.serverName, ex.method, ex.uri ?? '', ex.requestBodyBytes), {
+          flowId: conn.id,
+          client: conn.clientName,
+          server: conn.serverName,
+          method: ex.method,
+          uri: ex.uri ?? '',
+          bodyBytes: ex.requestBodyBytes,
+          ts: ex.requestStart,
+          frame: ex.requestFrame ?? 0,
+          index: ex.index,
+          connectionStart: conn.startTs,
+          status: ex.status,
+          claimed: false,
+        });
+      },
+
+      onConnectionEnd(conn) {
+        const app = conn.app;
+        if (app === null || app.session === null || !app.session.isHttp) {
+          if (app !== null && app.exchangeCount === 0) opaqueRace(conn);
+          return;
+        }
+        const close = serverIdleClose(conn);
+        if (close === null) return;
+        const neverUsed = close.lastExchange === null;
+        if (!neverUsed) {
+          const entry = serverEntry(conn.serverName);
+          if (entry !== null) addSample(entry, close.idleGap);
+        }
+        const ex = close.lateRequest;
+        if (ex === null || ex.requestStart === null) return;
+        const c = conn.client;
+        const reqTs = ex.requestStart;
+        if ((c.finTs >= 0 && c.finTs < reqTs) || (c.rstTs >= 0 && c.rstTs < reqTs)) return; // the client had closed
+        const after = conn.clientDataAfterServerFin;
+        const beforeFin = reqTs < close.finTs;
+        const acksFin = beforeFin ? false : after !== null ? after.acksFin : null;
+        const form = acksFin === true ? 'stale-reuse' : 'crossing';
+        const finding = raceFinding(
+          conn,
+          { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed },
+          ex,
+        );
+        record(conn, finding, close.idleGap, form, neverUsed, ex);
+      },
+
+      onFinish() {
+        const fraction = ctx.options.spreadFraction;
+        const absolute = ctx.options.spreadAbsolute;
+        for (const [server, entry] of servers) {
+          const count = entry.raceIds.length;
+          if (count === 0) continue;
+          const timeout = inferTimeout(entry.idleGaps, { fraction, absolute, minSamples: 1 });
+          const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
+          let explanation: string;
+          let remedy: string;
+          const forms = [
+            entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
+            entry.stale > 0 ? `${entry.stale} were sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
+          ].filter((x) => x !== '').join(', ');
+          const outcome = entry.reset > 0
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (a proxy in front turns it into a 502).`
+            : 'The requests got no response: the client saw the connection end (EOF).';
+          if (timeout !== null) {
+            inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
+            const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS).filter((k) => k.side !== 'client');
+            const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
+            const support = timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+            explanation =
+              `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ` +
+              `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
+            const safer = saferClientIdleTimeout(timeout.value);
+            remedy =
+              `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
+              `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; ` +
+              `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`), or raise the server's idle timeout above the client's ` +
+              `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`).`;
+          } else {
+            explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
+            remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
+          }
+          if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
+          remedy +=
+            entry.nonIdempotent > 0
+              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the failed requests were not idempotent, so a blind retry may duplicate them.`
+              : ' Failed idempotent requests can be retried safely on a new connection.';
+          ctx.diagnose({ server, count, inferred, explanation, remedy, anomalyIds: entry.raceIds });
+        }
+      },
+    };
+  },
 };

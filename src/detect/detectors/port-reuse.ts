@@ -1,8 +1,82 @@
 import type { DetectorDefinition } from '../detector';
+import { ms } from '../facts';
+import { firstClose } from '../../flow/conn-state';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * port-reuse: a SYN with a new ISN on a 4-tuple whose previous connection is still in the flow
+ * table (closed moments ago, or still open). The tracker links the two (`conn.previous`); a SYN
+ * with the same ISN is a retransmission and never gets here. A reuse while the previous connection
+ * was still open is a warning: one side may still hold it, and the SYN can be answered with an
+ * ACK for the old connection (then RST) instead of a SYN-ACK. A reuse shortly after a close hits
+ * the TIME_WAIT of the side that closed first, which Linux accepts for a higher ISN or timestamp.
+ */
+
+interface Superseded {
+  id: number;
+  isn: number | null;
+  closedBy: 'client' | 'server' | null;
+  how: string;
+  frame: number;
+}
+
 export const portReuse: DetectorDefinition = {
   id: 'port-reuse',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A SYN with a new initial sequence number reuses the 4-tuple of a connection that closed moments ago (its TIME_WAIT) or is still open.',
+    severity: 'info',
+    messages: {
+      closed: 'New connection from {client} reuses the 4-tuple of connection #{previous} that closed {gap} ms earlier ({timeWait})',
+      open: 'New connection from {client} reuses the 4-tuple of connection #{previous} that was still open ({gap} ms since its last packet)',
+    },
+  },
+  create(ctx) {
+    // The tracker releases the old connection ('superseded') right before opening the new one.
+    let last: Superseded | null = null;
+    return {
+      onConnectionEnd(conn) {
+        if (conn.endReason !== 'superseded') return;
+        const closed = firstClose(conn.client, conn.server);
+        last = {
+          id: conn.id,
+          isn: conn.client.hasIsn ? conn.client.isn : null,
+          closedBy: closed.by,
+          how: closed.how,
+          frame: conn.lastFrame,
+        };
+      },
+      onOpen(conn) {
+        const previous = conn.previous;
+        if (previous === null) return;
+        const old = last !== null && last.id === previous.id ? last : null;
+        last = null;
+        const gap = conn.startTs - previous.lastTs;
+        const timeWait =
+          old === null || old.closedBy === null
+            ? 'unknown who closed first'
+            : `closed first by the ${old.closedBy} (${old.how === 'rst' ? 'reset: no TIME_WAIT' : `the ${old.closedBy} holds TIME_WAIT`})`;
+        ctx.report({
+          flowId: conn.id,
+          client: conn.clientName,
+          server: conn.serverName,
+          ts: conn.startTs,
+          message: previous.closed ? 'closed' : 'open',
+          data: { client: conn.clientName, previous: previous.id, gap: ms(gap * 1000), timeWait },
+          severity: previous.closed ? 'info' : 'warning',
+          evidence: {
+            previousFlowId: previous.id,
+            previousClosed: previous.closed,
+            previousLastTs: ms(previous.lastTs),
+            gap: ms(gap),
+            synTs: ms(conn.startTs),
+            previousClosedBy: old?.closedBy ?? null,
+            previousClose: old?.how ?? null,
+            timeWaitHeldBy: old !== null && old.how === 'fin' ? old.closedBy : null,
+            previousIsn: old?.isn ?? null,
+          },
+          frames: [old?.frame ?? 0, conn.firstFrame],
+        });
+      },
+    };
+  },
 };

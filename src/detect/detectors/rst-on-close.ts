@@ -1,8 +1,172 @@
-import type { DetectorDefinition } from '../detector';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { ms, peerAckedAll, requestLine } from '../facts';
+import type { HttpExchange } from '../../http/exchange';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/** How the server left request bytes unread when it closed. */
+type Unread =
+  /** It answered before the request body had arrived completely (e.g. 413, 401) and closed. */
+  | 'request-body-incomplete'
+  /** It answered while the request body was still arriving; the body completed, the close still found bytes unread. */
+  | 'response-before-request-end'
+  /** Its last response said Connection: close, but requests pipelined behind it had already arrived. */
+  | 'pipelined-requests';
+
+interface Case {
+  unread: Unread;
+  /** The exchange the server answered last before closing. */
+  answered: HttpExchange;
+  /** The first request bytes left unread (the answered request itself, or the first pipelined one). */
+  unreadExchange: HttpExchange;
+  /** Requests pipelined behind the answered one, never answered. */
+  unanswered: number;
+}
+
+/**
+ * Finds the HTTP evidence that the server's application closed with request bytes still unread.
+ * Only bytes that arrived before the server's last response data count: a request arriving
+ * after the server went quiet is a race with an idle close (keepalive-race) or an outstanding
+ * request at a crash (reset-before-response), not a response followed by an abortive close.
+ */
+function findUnread(conn: AnalyzedConnection): Case | null {
+  const recent = conn.app?.recent ?? [];
+  const serverLastData = conn.server.lastDataTs;
+  let answeredAt = -1;
+  for (let i = recent.length - 1; i >= 0; i--) {
+    if (recent[i].responseStart !== null) {
+      answeredAt = i;
+      break;
+    }
+  }
+  if (answeredAt < 0) return null;
+  const answered = recent[answeredAt];
+  if (answered.uncertain || answered.requestStart === null || answered.responseStart === null) return null;
+
+  if (answered.state === 'request-incomplete') {
+    return { unread: 'request-body-incomplete', answered, unreadExchange: answered, unanswered: recent.length - answeredAt - 1 };
+  }
+  if (answered.requestEnd !== null && answered.requestEnd > answered.responseStart) {
+    return { unread: 'response-before-request-end', answered, unreadExchange: answered, unanswered: recent.length - answeredAt - 1 };
+  }
+  // Pipelined requests behind a response that announced the close: the server meant to stop there.
+  const behind = recent.slice(answeredAt + 1).filter((ex) => !ex.uncertain && ex.requestStart !== null && ex.requestStart <= serverLastData);
+  if (answered.responseClose && behind.length > 0) {
+    return { unread: 'pipelined-requests', answered, unreadExchange: behind[0], unanswered: recent.length - answeredAt - 1 };
+  }
+  return null;
+}
+
+const UNREAD_WORDS: Record<Unread, string> = {
+  'request-body-incomplete': 'before the request body had fully arrived',
+  'response-before-request-end': 'while the request body was still arriving',
+  'pipelined-requests': 'with pipelined requests already received',
+};
+
+/**
+ * rst-on-close: the server closed while request bytes sat unread in its receive buffer, so its
+ * kernel sent RST instead of FIN (RFC 1122 §4.2.2.13, RFC 2525 §2.17) — and a RST makes the
+ * client's kernel discard what the client has not read yet, possibly the very response the server
+ * just sent. Wire signature: server RST with no FIN before it, after response data, with HTTP
+ * evidence of unread request bytes. A client resetting after reading a full response (abortive
+ * close) and a server resetting without having answered are other cases and stay silent here.
+ */
 export const rstOnClose: DetectorDefinition = {
   id: 'rst-on-close',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'The server closed the connection while request bytes were still unread in its receive buffer, so its kernel ' +
+      'sent RST instead of FIN: the client may lose the response (typically an early 413/401 to an upload that is still in progress).',
+    severity: 'warning',
+    messages: {
+      reset: '{server} answered {status}{when}, then closed with RST instead of FIN: unread request bytes; the client may lose the response',
+    },
+  },
+  create(ctx: DetectContext) {
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        const s = conn.server;
+        const c = conn.client;
+        if (s.rstTs < 0 || s.lastDataTs < 0) return;
+        if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // a FIN first: the close found nothing unread
+        if (c.rstTs >= 0 && c.rstTs <= s.rstTs) return; // the client reset first; the server only answered it
+        const found = findUnread(conn);
+        if (found === null) return;
+        const { unread, answered, unreadExchange } = found;
+        const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
+        ctx.report({
+          flowId: conn.id,
+          client: conn.clientName,
+          server: conn.serverName,
+          ts: s.rstTs,
+          message: 'reset',
+          data: {
+            server: conn.serverName,
+            status: answered.status !== null ? String(answered.status) : 'a response',
+            when: ` ${UNREAD_WORDS[unread]}`,
+          },
+          evidence: {
+            resetBy: 'server',
+            unread,
+            request: requestLine(answered),
+            status: answered.status,
+            responseComplete,
+            /** The response reached the client's kernel before the RST (ACKed); whether the application read it is unknown. */
+            responseAcked: peerAckedAll(s, c),
+            rstAfterResponse: ms(s.rstTs - (answered.responseEnd ?? answered.responseStart ?? s.rstTs)),
+            requestComplete: unread === 'request-body-incomplete' ? false : answered.requestEnd !== null,
+            requestBodyReceived: unread === 'pipelined-requests' ? null : answered.requestBodyBytes,
+            unansweredRequests: found.unanswered,
+            clientBytesSent: c.payloadBytes,
+            // A zero window in the server's last advertisement: its receive buffer was full of unread bytes.
+            serverWindowAtClose: s.window,
+            clientStillSending: c.lastDataTs > (answered.responseStart ?? Infinity),
+          },
+          frames: [
+            answered.responseFrame ?? 0,
+            answered.responseEndFrame ?? 0,
+            unreadExchange.requestFrame ?? 0,
+            s.rstFrame,
+          ],
+        });
+      },
+
+      onFinish(): void {
+        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string> }>();
+        for (const f of ctx.findings('rst-on-close')) {
+          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>() };
+          agg.ids.push(f.id);
+          const status = f.evidence.status === null ? 'no status' : String(f.evidence.status);
+          agg.statuses.set(status, (agg.statuses.get(status) ?? 0) + 1);
+          agg.kinds.add(String(f.evidence.unread));
+          byServer.set(f.server, agg);
+        }
+        for (const [server, agg] of byServer) {
+          const n = agg.ids.length;
+          const statuses = [...agg.statuses].map(([st, k]) => `${k}× ${st}`).join(', ');
+          const pipelined = agg.kinds.has('pipelined-requests');
+          const early = agg.kinds.has('request-body-incomplete') || agg.kinds.has('response-before-request-end');
+          ctx.diagnose({
+            server,
+            count: n,
+            inferred: {},
+            explanation:
+              `${server} closed ${n} connection${n === 1 ? '' : 's'} right after responding (${statuses}) while request bytes ` +
+              'were still unread in its receive buffer, so its kernel sent RST instead of FIN' +
+              (early ? ' — it answered uploads before reading their whole body' : '') +
+              (pipelined ? (early ? ', and' : ' —') + ' it ended connections with pipelined requests already received' : '') +
+              ". A RST makes the client's kernel drop data the client has not read yet, so the client may see " +
+              '"connection reset by peer" instead of the response that was sent.',
+            remedy:
+              'On the server, do a lingering close: after sending the response, shutdown(SHUT_WR) and keep reading (and ' +
+              'discarding) the rest of the request for a bounded time before close() — as nginx lingering_close and Apache ' +
+              'do — or read the remaining body when it is small. Clients sending large uploads can send ' +
+              '`Expect: 100-continue` so that the server can refuse before the body is sent' +
+              (pipelined ? '; clients should not pipeline requests behind one that may close the connection' : '') +
+              '.',
+            anomalyIds: agg.ids,
+          });
+        }
+      },
+    };
+  },
 };

@@ -246,17 +246,16 @@ function diagnose(
     const port = server.slice(server.lastIndexOf(':') + 1);
 
     let cause: string;
-    if (peak >= 2) {
+    if (overflow > 0) {
+      cause =
+        `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
+        '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
+    } else if (peak >= 2) {
       cause =
         `${peak} attempts were waiting at the same moment (first SYNs within ${ms(to - from)} s): the listener dropped SYNs ` +
         'while many connections arrived at once — its SYN or accept backlog was full, or the server was hung or firewalled.';
     } else {
       cause = 'The attempts did not overlap: isolated SYN losses on the path, or a firewall or a listener that drops SYNs intermittently.';
-    }
-    if (overflow > 0) {
-      cause +=
-        ` On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped (accept-queue-overflow): ` +
-        'the accept queue is full, and a Linux listener with a full accept queue also drops new SYNs.';
     }
     ctx.diagnose({
       server,

@@ -1,8 +1,328 @@
-import type { DetectorDefinition } from '../detector';
+import type { HttpExchange } from '../../http/exchange';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { hostOf, ms, peerAckedAll, requestLine } from '../facts';
+import type { Finding } from '../finding';
+import { inferTimeout } from '../infer-timeout';
+import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * unanswered-request: a complete request that got no response byte before its connection closed
+ * (the client or a proxy gave up, an idle killer cut it), or that was still waiting when the
+ * capture ended (then it is *open*, reported only past `openRequestAge`).
+ *
+ * Whether the server's TCP stack ACKed the request tells where it got stuck: ACKed means the
+ * server's application had it and did not answer (a hang, a slow handler); not ACKed means it
+ * never got in (path loss, a closed window, a full accept queue).
+ *
+ * Left to other detectors: a request sent after the server's FIN or after a `Connection: close`
+ * response (keepalive-race, request-after-close-notice), a request that met a closed socket (the
+ * server's FIN, then its RST), and a server reset with no FIN first (reset-before-response).
+ *
+ * Across connections, the waits until the close cluster at the closer's timeout: the client's own
+ * request timeout, or a proxy's upstream read timeout when the closer is itself a server of other
+ * flows (the proxy's address receives connections from other addresses).
+ */
+
+/**
+ * A client FIN this soon after its request is a half-close (the client says it sends nothing more,
+ * as some HTTP/1.0 clients do) rather than giving up: the wait is decided by what comes next.
+ * A client's own timer never fires this fast; its kernel sends such a FIN right behind the request.
+ */
+const HALF_CLOSE_GRACE = 0.005;
+const MAX_OPEN_KEPT = 10_000;
+const MAX_WAITS_PER_SERVER = 10_000;
+const MAX_SERVER_IPS = 100_000;
+
+interface Tracked {
+  ex: HttpExchange;
+  /** The previous response on the connection asked to close it. */
+  afterCloseNotice: boolean;
+}
+
+interface OpenRequest {
+  ex: HttpExchange;
+  flowId: number;
+  client: string;
+  server: string;
+  serverAcked: boolean;
+  serverZeroWindow: boolean;
+}
+
+interface CloseEvent {
+  ts: number;
+  frame: number;
+  by: 'client' | 'server';
+  with: 'FIN' | 'RST';
+}
+
+type CloserRole = 'client' | 'proxy' | 'server';
+
+interface Wait {
+  finding: Finding;
+  wait: number;
+  request: string | null;
+  serverAcked: boolean;
+  closedBy: 'client' | 'server';
+  closerIp: string;
+}
+
 export const unansweredRequest: DetectorDefinition = {
   id: 'unanswered-request',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A complete request got no response byte before its connection closed (by the client, a proxy or an idle kill), or was still waiting at capture end.',
+    severity: 'error',
+    messages: {
+      closed: '{request} got no response: the {closedBy} closed the connection ({closedWith}) {wait} s after the request; {acked}',
+      open: '{request} still had no response when the capture ended, {wait} s after it was sent; {acked}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const tracked = new Map<number, Tracked>();
+    const open: OpenRequest[] = [];
+    /** Addresses that are servers to clients on other addresses (a closer at one of them is a proxy). */
+    const serverIps = new Set<string>();
+    const waitsByServer = new Map<string, Wait[]>();
+    let captureEnd = -Infinity;
+
+    /** Who closed: the server side, the client, or a client that is itself a server of other flows (a proxy). */
+    const roleOf = (closedBy: 'client' | 'server', clientIp: string): CloserRole =>
+      closedBy === 'server' ? 'server' : serverIps.has(clientIp) ? 'proxy' : 'client';
+
+    const ackNote = (acked: boolean, zeroWindow: boolean): string =>
+      acked
+        ? 'the server ACKed it (its application had the request and did not answer)'
+        : zeroWindow
+          ? 'the server never ACKed it and advertised a zero window (it was not reading)'
+          : 'the server never ACKed it (it did not get in: path, window or accept queue)';
+
+    function report(conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean): void {
+      const ex = t.ex;
+      const requestEnd = ex.requestEnd ?? 0;
+      const wait = close.ts - requestEnd;
+      const serverAcked = peerAckedAll(conn.client, conn.server);
+      const zeroWindow = conn.server.zeroWindowCount > 0;
+      const line = requestLine(ex);
+      const frames = [ex.requestFrame ?? 0, close.frame];
+      // The other side's close, when it followed: the user sees how the connection ended.
+      const peer = close.by === 'client' ? conn.server : conn.client;
+      if (peer.finTs >= close.ts) frames.push(peer.finFrame);
+      if (peer.rstTs >= close.ts) frames.push(peer.rstFrame);
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: close.ts,
+        message: 'closed',
+        data: { request: line ?? 'a request', closedBy: close.by, closedWith: close.with, wait: ms(wait), acked: ackNote(serverAcked, zeroWindow) },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: line,
+          exchangeIndex: ex.index,
+          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+          requestStart: ms(ex.requestStart ?? 0),
+          requestEnd: ms(requestEnd),
+          closeTs: ms(close.ts),
+          waitSeconds: ms(wait),
+          closedBy: close.by,
+          closedWith: close.with,
+          closerRole: roleOf(close.by, hostOf(conn.clientName)),
+          halfClosed,
+          serverAcked,
+          serverZeroWindow: zeroWindow,
+          open: false,
+        },
+        frames,
+      });
+      const closerIp = hostOf(close.by === 'client' ? conn.clientName : conn.serverName);
+      let waits = waitsByServer.get(conn.serverName);
+      if (waits === undefined) waitsByServer.set(conn.serverName, (waits = []));
+      if (waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, request: line, serverAcked, closedBy: close.by, closerIp });
+    }
+
+    /**
+     * How the wait ended: the first FIN or RST after the request. A client FIN right behind the
+     * request is a half-close and does not end the wait (what follows does, if anything).
+     */
+    function closeAfter(conn: AnalyzedConnection, requestEnd: number): { close: CloseEvent | null; halfClosed: boolean } {
+      const events: CloseEvent[] = [];
+      const c = conn.client;
+      const s = conn.server;
+      let halfClosed = false;
+      if (c.finTs >= requestEnd) {
+        if (c.finTs - requestEnd <= HALF_CLOSE_GRACE) halfClosed = true;
+        else events.push({ ts: c.finTs, frame: c.finFrame, by: 'client', with: 'FIN' });
+      }
+      if (c.rstTs >= requestEnd) events.push({ ts: c.rstTs, frame: c.rstFrame, by: 'client', with: 'RST' });
+      if (s.finTs >= requestEnd) events.push({ ts: s.finTs, frame: s.finFrame, by: 'server', with: 'FIN' });
+      if (s.rstTs >= requestEnd) events.push({ ts: s.rstTs, frame: s.rstFrame, by: 'server', with: 'RST' });
+      let first: CloseEvent | null = null;
+      for (const e of events) if (first === null || e.ts < first.ts) first = e;
+      return { close: first, halfClosed };
+    }
+
+    function claimedElsewhere(flowId: number): boolean {
+      return (
+        ctx.findings('keepalive-race').some((f) => f.flowId === flowId) ||
+        ctx.findings('request-after-close-notice').some((f) => f.flowId === flowId)
+      );
+    }
+
+    function diagnose(): void {
+      const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
+      for (const [server, waits] of waitsByServer) {
+        for (const role of ['client', 'proxy', 'server'] as const) {
+          const mine = waits.filter((w) => roleOf(w.closedBy, w.closerIp) === role);
+          if (mine.length > 0) groups.push({ server, role, waits: mine });
+        }
+      }
+      for (const group of groups) {
+        const role = group.role;
+        const cluster = inferTimeout(
+          group.waits.map((w) => w.wait),
+          { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 },
+        );
+        if (cluster === null) continue;
+        const tolerance = Math.max(cluster.spread, ctx.options.spreadFraction * cluster.value, ctx.options.spreadAbsolute);
+        const members = group.waits.filter((w) => Math.abs(w.wait - cluster.value) <= tolerance);
+        const lo = Math.min(...members.map((w) => w.wait));
+        const hi = Math.max(...members.map((w) => w.wait));
+        const acked = members.filter((w) => w.serverAcked).length;
+        const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+        const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
+        const value = ms(cluster.value);
+        const range = lo === hi ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+        const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name);
+        const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
+        const where =
+          acked === members.length
+            ? `The server ACKed every one of them: its TCP stack had the requests, so its application hung or was too slow for them`
+            : acked === 0
+              ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
+              : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
+        const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+        let name: string;
+        let explanation: string;
+        let remedy: string;
+        if (role === 'proxy') {
+          name = 'proxyReadTimeout';
+          explanation =
+            `${members.length} requests to ${group.server}${about} got no response, and the proxy that sent them (${closers}, itself a server of other connections) ` +
+            `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
+            `${where}. The proxy's clients got an error (typically 504) at that moment.${knownNote}`;
+          remedy =
+            `Find why ${group.server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
+            `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+        } else if (role === 'client') {
+          name = 'clientTimeout';
+          explanation =
+            `${members.length} requests to ${group.server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
+            `its request timeout is ${value} s. ${where}.${knownNote}`;
+          remedy =
+            `Find why ${group.server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
+            `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
+        } else {
+          name = 'serverTimeout';
+          explanation =
+            `${members.length} requests to ${group.server}${about} got no response, and the server side closed the connection ${range} after each request: ` +
+            `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them. ${where}.${knownNote}`;
+          remedy =
+            `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
+            `raise that timeout only if such slow requests are expected.`;
+        }
+        ctx.diagnose({
+          server: group.server,
+          count: members.length,
+          inferred: { [name]: cluster },
+          explanation,
+          remedy,
+          anomalyIds: members.map((w) => w.finding.id),
+        });
+      }
+    }
+
+    return {
+      onOpen(conn) {
+        const clientIp = hostOf(conn.clientName);
+        const serverIp = hostOf(conn.serverName);
+        if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
+      },
+
+      onExchange(ex, conn) {
+        if (ex.state !== 'no-response' || ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
+        if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
+        const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
+        tracked.set(conn.id, { ex, afterCloseNotice: previous?.responseClose === true });
+      },
+
+      onConnectionEnd(conn) {
+        if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        const t = tracked.get(conn.id);
+        if (t === undefined) return;
+        tracked.delete(conn.id);
+        if (t.afterCloseNotice) return;
+        const ex = t.ex;
+        const requestEnd = ex.requestEnd ?? 0;
+        const s = conn.server;
+        // The server had closed (FIN) before the request was complete: a keep-alive race.
+        if (s.finTs >= 0 && s.finTs <= requestEnd) return;
+        const { close, halfClosed } = closeAfter(conn, requestEnd);
+        if (close === null) {
+          if (open.length < MAX_OPEN_KEPT) {
+            open.push({
+              ex, flowId: conn.id, client: conn.clientName, server: conn.serverName,
+              serverAcked: peerAckedAll(conn.client, s), serverZeroWindow: s.zeroWindowCount > 0,
+            });
+          }
+          return;
+        }
+        if (close.by === 'server') {
+          if (close.with === 'RST') return; // reset-before-response
+          if (s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket
+          if (!peerAckedAll(conn.client, s)) return; // closed without having the request: a crossing
+        }
+        if (claimedElsewhere(conn.id)) return;
+        report(conn, t, close, halfClosed);
+      },
+
+      onFinish() {
+        for (const o of open) {
+          const ex = o.ex;
+          const requestEnd = ex.requestEnd ?? 0;
+          const age = captureEnd - requestEnd;
+          if (age < ctx.options.openRequestAge) continue;
+          const line = requestLine(ex);
+          ctx.report({
+            flowId: o.flowId,
+            client: o.client,
+            server: o.server,
+            ts: ex.requestStart ?? requestEnd,
+            severity: 'warning',
+            message: 'open',
+            data: { request: line ?? 'a request', wait: ms(age), acked: ackNote(o.serverAcked, o.serverZeroWindow) },
+            evidence: {
+              method: ex.method,
+              uri: ex.uri,
+              requestLine: line,
+              exchangeIndex: ex.index,
+              idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+              requestStart: ms(ex.requestStart ?? 0),
+              requestEnd: ms(requestEnd),
+              waitSeconds: ms(age),
+              closedBy: null,
+              closedWith: null,
+              serverAcked: o.serverAcked,
+              serverZeroWindow: o.serverZeroWindow,
+              open: true,
+            },
+            frames: [ex.requestFrame ?? 0],
+          });
+        }
+        open.length = 0;
+        diagnose();
+      },
+    };
+  },
 };

@@ -1,8 +1,165 @@
-import type { DetectorDefinition } from '../detector';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { ms, requestLine } from '../facts';
+import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
+import type { HttpExchange } from '../../http/exchange';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+type Side = 'client' | 'server';
+
+/** A zero-window episode measured: an episode still open at the end lasts to the connection's last packet. */
+interface Stall {
+  episode: ZeroWindowEpisode;
+  end: number;
+  duration: number;
+}
+
+/**
+ * The exchange whose bytes the stalled receiver was not reading when its window closed: the
+ * response for a client, the request (upload) for a server. Only the last few exchanges are kept.
+ */
+function exchangeAt(conn: AnalyzedConnection, side: Side, ts: number): HttpExchange | null {
+  const recent = conn.app?.recent ?? [];
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const ex = recent[i];
+    const start = side === 'client' ? ex.responseStart : ex.requestStart;
+    if (start !== null && start <= ts) return ex;
+  }
+  return null;
+}
+
+/**
+ * Whether the sender had data waiting while the window was zero: its persist timer probed the
+ * window, or it sent data as soon as the window reopened. A full receive buffer after the sender
+ * finished (nothing queued) stalls nobody.
+ */
+function senderWaited(episode: ZeroWindowEpisode, sender: Endpoint): boolean {
+  return episode.probes > 0 || (episode.endTs >= 0 && sender.lastDataTs >= episode.endTs);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * zero-window-stall: a receiver advertised a zero window for at least `zeroWindowStall` seconds
+ * while its peer had data to send — its application stopped reading (blocked worker, full pipe,
+ * slow consumer). The side named is the receiver that stopped reading.
+ */
 export const zeroWindowStall: DetectorDefinition = {
   id: 'zero-window-stall',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A receiver advertised a zero window for longer than the threshold while its peer had data to send: its ' +
+      'application stopped reading (blocked worker, slow consumer, full pipe) and the transfer stalled.',
+    severity: 'warning',
+    messages: {
+      stall: 'the {side} stopped reading: zero window for {duration} s{open} while {peer} had data to send',
+    },
+  },
+  create(ctx: DetectContext) {
+    const threshold = ctx.options.zeroWindowStall;
+
+    const check = (conn: AnalyzedConnection, side: Side): void => {
+      const receiver = side === 'client' ? conn.client : conn.server;
+      const sender = side === 'client' ? conn.server : conn.client;
+      if (receiver.zeroWindowEpisodes.length === 0) return;
+      const stalls: Stall[] = [];
+      for (const episode of receiver.zeroWindowEpisodes) {
+        const end = episode.endTs >= 0 ? episode.endTs : conn.lastTs;
+        const duration = end - episode.startTs;
+        if (duration >= threshold && senderWaited(episode, sender)) stalls.push({ episode, end, duration });
+      }
+      if (stalls.length === 0) return;
+      let longest = stalls[0];
+      for (const s of stalls) if (s.duration > longest.duration) longest = s;
+      const e = longest.episode;
+      const open = e.endTs < 0;
+      const ex = exchangeAt(conn, side, e.startTs);
+      const peer = side === 'client' ? 'the server' : 'the client';
+      ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: e.startTs,
+        message: 'stall',
+        data: { side, duration: ms(longest.duration), open: open ? ' (still zero at the end)' : '', peer },
+        evidence: {
+          receiver: side,
+          duration: ms(longest.duration),
+          startFrame: e.startFrame,
+          endFrame: open ? null : e.endFrame,
+          openAtEnd: open,
+          probes: e.probes,
+          transferResumed: !open && sender.lastDataTs >= e.endTs,
+          stalls: stalls.length,
+          totalStalled: ms(stalls.reduce((sum, s) => sum + s.duration, 0)),
+          zeroWindowEpisodes: receiver.zeroWindowCount,
+          request: requestLine(ex),
+          status: ex?.status ?? null,
+        },
+        frames: [e.startFrame, ...(open ? [] : [e.endFrame])],
+      });
+    };
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        check(conn, 'client');
+        check(conn, 'server');
+      },
+
+      onFinish(): void {
+        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number }>();
+        for (const f of ctx.findings('zero-window-stall')) {
+          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0 };
+          agg.ids.push(f.id);
+          const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
+          if (f.evidence.receiver === 'server') agg.server.push(duration);
+          else agg.client.push(duration);
+          if (f.evidence.openAtEnd === true) agg.open++;
+          byServer.set(f.server, agg);
+        }
+        for (const [server, agg] of byServer) {
+          const parts: string[] = [];
+          const remedies: string[] = [];
+          if (agg.client.length > 0) {
+            const n = agg.client.length;
+            parts.push(
+              `on ${n} connection${n === 1 ? '' : 's'} the client stopped reading the response from ${server} ` +
+              `(zero window for up to ${ms(Math.max(...agg.client))} s)`,
+            );
+            remedies.push(
+              'the client application must keep reading responses: look for a blocked worker or event loop, a slow ' +
+              'consumer downstream (a full pipe, disk, or a proxy client that reads slowly — enable proxy buffering), ' +
+              'or a stream paused without being resumed',
+            );
+          }
+          if (agg.server.length > 0) {
+            const n = agg.server.length;
+            parts.push(
+              `on ${n} connection${n === 1 ? '' : 's'} ${server} stopped reading what the client sent ` +
+              `(zero window for up to ${ms(Math.max(...agg.server))} s)`,
+            );
+            remedies.push(
+              'the server application must keep reading request bodies: look for a worker blocked on a slow backend, ' +
+              'disk or lock while it streams an upload, or too few workers for the uploads in progress',
+            );
+          }
+          const total = agg.ids.length;
+          ctx.diagnose({
+            server,
+            count: total,
+            inferred: {},
+            explanation:
+              `Transfers stalled because a receiver's buffer was full and its application did not read: ${parts.join('; ')}. ` +
+              "The sender's kernel could only probe the zero window until the reader caught up" +
+              (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.'),
+            remedy:
+              `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; timeouts on the sending side ` +
+              '(send_timeout, write deadlines) decide how long a stalled peer may hold a connection.',
+            anomalyIds: agg.ids,
+          });
+        }
+      },
+    };
+  },
 };

@@ -1,0 +1,33 @@
+import { PacketFilter, parseAddress, AddressWords } from '../decode/packet-filter';
+import { UsageError } from './output';
+
+export interface FilterArgs {
+  host: string[];
+  port: number[];
+  flow: number[];
+  since: string | undefined;
+  until: string | undefined;
+}
+
+/** Capture time from "1795299660.5" (epoch seconds) or an ISO 8601 date ("2026-11-21T22:13:33Z"). */
+export function parseCaptureTime(value: string, option: string): number {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  const ms = Date.parse(trimmed);
+  if (Number.isNaN(ms)) throw new UsageError(`${option} takes epoch seconds or an ISO 8601 time (e.g. 2026-11-21T22:13:33Z), got '${value}'`);
+  return ms / 1000;
+}
+
+export function buildFilter(a: FilterArgs): { filter: PacketFilter; flowIds: number[] } {
+  const hosts: AddressWords[] = a.host.flatMap((h) => h.split(',')).filter(Boolean).map((h) => {
+    const parsed = parseAddress(h.trim());
+    if (!parsed) throw new UsageError(`--host takes IP addresses, got '${h}'`);
+    return parsed;
+  });
+  for (const p of a.port) if (!(Number.isInteger(p) && p >= 0 && p <= 65535)) throw new UsageError(`--port takes 0-65535, got '${p}'`);
+  for (const f of a.flow) if (!(Number.isInteger(f) && f >= 1)) throw new UsageError(`--flow takes flow ids (whole numbers >= 1), got '${f}'`);
+  const since = a.since !== undefined ? parseCaptureTime(a.since, '--since') : -Infinity;
+  const until = a.until !== undefined ? parseCaptureTime(a.until, '--until') : Infinity;
+  if (since > until) throw new UsageError('--since is after --until');
+  return { filter: new PacketFilter(hosts, a.port, since, until), flowIds: a.flow };
+}

@@ -1,0 +1,331 @@
+import type { HttpExchange } from '../http/exchange';
+import type { AnalyzedConnection } from './analyzed-connection';
+import { hostOf } from './facts';
+
+/**
+ * The two legs of a proxy, as far as one capture shows them. A proxy is an address that is a
+ * server in some flows (clients on other addresses connect to it: the downstream leg) and a client
+ * in others (it connects to backends: the upstream leg). When both legs are in the capture, a
+ * request the proxy failed (5xx, or a close without a response) can be paired with what the proxy
+ * did upstream meanwhile:
+ *
+ * - `read`: it forwarded the request and the backend had not answered when the proxy gave up
+ *   (an upstream read timeout: gateway-timeout);
+ * - `connect`: it opened a backend connection that never carried the request (connect timeout);
+ * - `answered`: the backend answered first (the proxy relayed the backend's own failure);
+ * - `none`: it sent no SYN and no request upstream at all (queued until a queue or connect-slot
+ *   timeout: no-upstream-connect);
+ * - `invisible`: the capture shows no upstream traffic from that address: the leg cannot be told.
+ *
+ * gateway-timeout and no-upstream-connect each keep an instance (detector state lives inside the
+ * detector) and run the same pairing, so they agree on which failures belong to whom.
+ * Everything kept is bounded: legs and requests per proxy address, proxy addresses, failures.
+ */
+
+/** A request the proxy sent upstream. */
+export interface LegRequest {
+  leg: UpstreamLeg;
+  index: number;
+  method: string | null;
+  uri: string | null;
+  start: number;
+  end: number | null;
+  frame: number | null;
+  responseStart: number | null;
+  status: number | null;
+}
+
+/** A connection from a proxy address to a backend. */
+export interface UpstreamLeg {
+  flowId: number;
+  client: string;
+  server: string;
+  /** When the connection began (its SYN, or its first packet mid-stream), and that frame. */
+  openTs: number;
+  openFrame: number;
+  /** The backend answered the handshake (or sent anything). Known once the connection ended. */
+  established: boolean;
+  /** First FIN or RST from either side, Infinity while open (and for connections open at capture end). */
+  closeTs: number;
+  closeFrame: number;
+  closedBy: 'proxy' | 'backend' | null;
+  closedWith: 'FIN' | 'RST' | null;
+  requestCount: number;
+}
+
+/** How the proxy failed a client's request. */
+export type FailureHow = 'status' | 'FIN' | 'RST';
+
+/** A request a server answered 502/503/504, or closed (FIN/RST) without answering. */
+export interface DownstreamFailure {
+  flowId: number;
+  index: number;
+  client: string;
+  server: string;
+  serverIp: string;
+  method: string | null;
+  uri: string | null;
+  requestStart: number;
+  requestEnd: number | null;
+  requestFrame: number | null;
+  /** The 5xx response's first byte, or the server's close. */
+  failTs: number;
+  failFrame: number;
+  how: FailureHow;
+  status: number | null;
+  /** failTs − end of the request (its start when it did not finish): how long the proxy tried. */
+  delay: number;
+}
+
+export type LegPhase = 'read' | 'connect' | 'answered' | 'none' | 'invisible';
+
+export interface PairedFailure {
+  failure: DownstreamFailure;
+  phase: LegPhase;
+  /** The upstream connection that carried (or was opened for) the request. */
+  leg: UpstreamLeg | null;
+  legRequest: LegRequest | null;
+  /** The upstream request has the same method and URI as the client's (not just the same time). */
+  uriMatched: boolean;
+  /** Established proxy→backend connections open when the client's request arrived, and at most during the wait. */
+  concurrentAtRequest: number;
+  concurrentMaxDuringWait: number;
+}
+
+/** Statuses a proxy gives when it could not get an answer from upstream. */
+export function isGatewayStatus(status: number | null): boolean {
+  return status === 502 || status === 503 || status === 504;
+}
+
+const MAX_PROXIES = 1_000;
+const MAX_SERVER_IPS = 100_000;
+const MAX_LEGS_PER_PROXY = 10_000;
+const MAX_REQUESTS_PER_PROXY = 20_000;
+const MAX_FAILURES = 20_000;
+
+interface ProxyRecord {
+  legs: UpstreamLeg[];
+  requests: LegRequest[];
+}
+
+interface PendingNoResponse {
+  ex: HttpExchange;
+}
+
+/** Appends, dropping the older half when full (amortised O(1), bounded). */
+function pushBounded<T>(list: T[], item: T, cap: number): void {
+  if (list.length >= cap) list.splice(0, cap >> 1);
+  list.push(item);
+}
+
+export class ProxyLegs {
+  /** Addresses seen as a server to a client on another address. */
+  private readonly serverIps = new Set<string>();
+  private readonly proxies = new Map<string, ProxyRecord>();
+  /** Upstream legs still in the flow table, by flow id. */
+  private readonly live = new Map<number, UpstreamLeg>();
+  /** First unanswered request per live connection, resolved when the connection ends. */
+  private readonly pending = new Map<number, PendingNoResponse>();
+  private readonly failures: DownstreamFailure[] = [];
+  /** Failures not kept because the bound was reached. */
+  droppedFailures = 0;
+
+  onOpen(conn: AnalyzedConnection): void {
+    const clientIp = hostOf(conn.clientName);
+    const serverIp = hostOf(conn.serverName);
+    if (clientIp !== serverIp && this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
+    if (this.serverIps.has(clientIp)) this.startLeg(conn, clientIp);
+  }
+
+  onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+    const leg = this.live.get(conn.id);
+    if (leg !== undefined && ex.requestStart !== null) {
+      leg.requestCount++;
+      const record = this.proxies.get(hostOf(leg.client));
+      if (record !== undefined) {
+        pushBounded(record.requests, {
+          leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
+          frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status,
+        }, MAX_REQUESTS_PER_PROXY);
+      }
+    }
+    if (ex.uncertain || ex.requestStart === null) return;
+    if (isGatewayStatus(ex.status) && ex.responseStart !== null) {
+      this.addFailure(ex, conn, ex.responseStart, ex.responseFrame ?? 0, 'status');
+    } else if (ex.state === 'no-response' && ex.requestEnd !== null && !this.pending.has(conn.id)) {
+      this.pending.set(conn.id, { ex });
+    }
+  }
+
+  onConnectionEnd(conn: AnalyzedConnection): void {
+    const c = conn.client;
+    const s = conn.server;
+    let leg = this.live.get(conn.id);
+    if (leg === undefined && this.serverIps.has(hostOf(conn.clientName))) leg = this.startLeg(conn, hostOf(conn.clientName));
+    if (leg !== undefined) {
+      this.live.delete(conn.id);
+      leg.established = s.synAckCount > 0 || s.payloadBytes > 0;
+      const close = firstCloseOf(conn);
+      if (close !== null) {
+        leg.closeTs = close.ts;
+        leg.closeFrame = close.frame;
+        leg.closedBy = close.byClient ? 'proxy' : 'backend';
+        leg.closedWith = close.rst ? 'RST' : 'FIN';
+      }
+    }
+    const pending = this.pending.get(conn.id);
+    if (pending === undefined) return;
+    this.pending.delete(conn.id);
+    const ex = pending.ex;
+    const requestStart = ex.requestStart ?? 0;
+    const requestEnd = ex.requestEnd ?? requestStart;
+    // The server had closed before this request: a keep-alive race, not a failed request.
+    if (s.finTs >= 0 && s.finTs <= requestStart) return;
+    const close = firstCloseOf(conn, requestEnd);
+    if (close === null || close.byClient) return; // still open, or the client gave up first
+    if (!close.rst && s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket (a race)
+    this.addFailure(ex, conn, close.ts, close.frame, close.rst ? 'RST' : 'FIN');
+  }
+
+  /** Whether the capture shows upstream connections from this address. */
+  hasUpstream(ip: string): boolean {
+    const record = this.proxies.get(ip);
+    return record !== undefined && record.legs.length > 0;
+  }
+
+  /**
+   * Pairs every failure with the proxy's upstream activity during it (see the class comment).
+   * Failures are taken in request order; an upstream request or connection pairs with one failure.
+   */
+  pair(): PairedFailure[] {
+    const byIp = new Map<string, DownstreamFailure[]>();
+    for (const f of this.failures) {
+      let list = byIp.get(f.serverIp);
+      if (list === undefined) byIp.set(f.serverIp, (list = []));
+      list.push(f);
+    }
+    const out: PairedFailure[] = [];
+    for (const [ip, failures] of byIp) {
+      failures.sort((a, b) => a.requestStart - b.requestStart || a.flowId - b.flowId);
+      const record = this.proxies.get(ip);
+      if (record === undefined || record.legs.length === 0) {
+        for (const failure of failures) out.push(unpaired(failure, 'invisible'));
+        continue;
+      }
+      const used = new Set<LegRequest>();
+      const usedLegs = new Set<UpstreamLeg>();
+      for (const failure of failures) out.push(this.pairOne(failure, record, used, usedLegs));
+    }
+    return out;
+  }
+
+  private pairOne(f: DownstreamFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>): PairedFailure {
+    const from = f.requestStart;
+    const to = f.failTs;
+    let strict: LegRequest | null = null;
+    let loose: LegRequest | null = null;
+    for (const r of record.requests) {
+      if (used.has(r) || r.start < from || r.start > to) continue;
+      if (r.method === f.method && r.uri === f.uri && f.method !== null) {
+        if (strict === null || r.start < strict.start) strict = r;
+      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start)) {
+        loose = r;
+      }
+    }
+    const chosen = strict ?? loose;
+    const [atRequest, maxDuring] = concurrency(record.legs, from, to);
+    if (chosen !== null) {
+      used.add(chosen);
+      usedLegs.add(chosen.leg);
+      return {
+        failure: f, phase: answeredBefore(chosen, to) ? 'answered' : 'read', leg: chosen.leg, legRequest: chosen,
+        uriMatched: chosen === strict, concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,
+      };
+    }
+    // A backend connection opened during the wait that never carried a request: a connect attempt.
+    let connect: UpstreamLeg | null = null;
+    for (const leg of record.legs) {
+      if (usedLegs.has(leg) || leg.openTs < from || leg.openTs > to || leg.requestCount > 0) continue;
+      if (connect === null || leg.openTs < connect.openTs) connect = leg;
+    }
+    if (connect !== null) usedLegs.add(connect);
+    return {
+      failure: f, phase: connect !== null ? 'connect' : 'none', leg: connect, legRequest: null, uriMatched: false,
+      concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,
+    };
+  }
+
+  private startLeg(conn: AnalyzedConnection, proxyIp: string): UpstreamLeg | undefined {
+    let record = this.proxies.get(proxyIp);
+    if (record === undefined) {
+      if (this.proxies.size >= MAX_PROXIES) return undefined;
+      record = { legs: [], requests: [] };
+      this.proxies.set(proxyIp, record);
+    }
+    const c = conn.client;
+    const leg: UpstreamLeg = {
+      flowId: conn.id, client: conn.clientName, server: conn.serverName,
+      openTs: c.synTimes.length > 0 ? c.synTimes[0] : conn.startTs,
+      openFrame: c.synFrames.length > 0 ? c.synFrames[0] : conn.firstFrame,
+      established: false, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: 0,
+    };
+    pushBounded(record.legs, leg, MAX_LEGS_PER_PROXY);
+    this.live.set(conn.id, leg);
+    return leg;
+  }
+
+  private addFailure(ex: HttpExchange, conn: AnalyzedConnection, failTs: number, failFrame: number, how: FailureHow): void {
+    if (this.failures.length >= MAX_FAILURES) {
+      this.droppedFailures++;
+      return;
+    }
+    const requestStart = ex.requestStart ?? failTs;
+    const base = ex.requestEnd ?? requestStart;
+    this.failures.push({
+      flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, serverIp: hostOf(conn.serverName),
+      method: ex.method, uri: ex.uri, requestStart, requestEnd: ex.requestEnd, requestFrame: ex.requestFrame,
+      failTs, failFrame, how, status: how === 'status' ? ex.status : null, delay: Math.max(0, failTs - base),
+    });
+  }
+}
+
+function unpaired(failure: DownstreamFailure, phase: LegPhase): PairedFailure {
+  return { failure, phase, leg: null, legRequest: null, uriMatched: false, concurrentAtRequest: 0, concurrentMaxDuringWait: 0 };
+}
+
+function answeredBefore(r: LegRequest, ts: number): boolean {
+  return r.responseStart !== null && r.responseStart <= ts;
+}
+
+/** Established backend connections open at `from`, and the most open at once during [from, to]. */
+function concurrency(legs: readonly UpstreamLeg[], from: number, to: number): [number, number] {
+  let atFrom = 0;
+  const events: Array<[number, number]> = [];
+  for (const leg of legs) {
+    if (!leg.established || leg.openTs > to || leg.closeTs <= from) continue;
+    if (leg.openTs <= from) atFrom++;
+    else events.push([leg.openTs, 1]);
+    if (leg.closeTs <= to) events.push([leg.closeTs, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = atFrom;
+  let max = atFrom;
+  for (const [, delta] of events) {
+    open += delta;
+    if (open > max) max = open;
+  }
+  return [atFrom, max];
+}
+
+/** The first FIN or RST of a connection (at or after `notBefore`), and who sent it. */
+export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): { ts: number; frame: number; byClient: boolean; rst: boolean } | null {
+  let best: { ts: number; frame: number; byClient: boolean; rst: boolean } | null = null;
+  const consider = (ts: number, frame: number, byClient: boolean, rst: boolean): void => {
+    if (ts >= 0 && ts >= notBefore && (best === null || ts < best.ts)) best = { ts, frame, byClient, rst };
+  };
+  consider(conn.client.finTs, conn.client.finFrame, true, false);
+  consider(conn.client.rstTs, conn.client.rstFrame, true, true);
+  consider(conn.server.finTs, conn.server.finFrame, false, false);
+  consider(conn.server.rstTs, conn.server.rstFrame, false, true);
+  return best;
+}
