@@ -187,6 +187,17 @@ export class ProxyLegs {
     this.addFailure(ex, conn, close.ts, close.frame, close.rst ? 'RST' : 'FIN');
   }
 
+  /** Upstream connections opened and requests sent by `ip` during [from, to]. */
+  activityDuring(ip: string, from: number, to: number): { connections: number; requests: number } {
+    const record = this.proxies.get(ip);
+    if (record === undefined) return { connections: 0, requests: 0 };
+    let connections = 0;
+    let requests = 0;
+    for (const leg of record.legs) if (leg.openTs >= from && leg.openTs <= to) connections++;
+    for (const r of record.requests) if (r.start >= from && r.start <= to) requests++;
+    return { connections, requests };
+  }
+
   /** Whether the capture shows upstream connections from this address. */
   hasUpstream(ip: string): boolean {
     const record = this.proxies.get(ip);

@@ -92,7 +92,7 @@ export const unansweredRequest: DetectorDefinition = {
 
     const ackNote = (acked: boolean, zeroWindow: boolean): string =>
       acked
-        ? 'the server ACKed it (its application had the request and did not answer)'
+        ? 'the server ACKed it (its TCP stack had the request; the application did not answer)'
         : zeroWindow
           ? 'the server never ACKed it and advertised a zero window (it was not reading)'
           : 'the server never ACKed it (it did not get in: path, window or accept queue)';
@@ -193,7 +193,7 @@ export const unansweredRequest: DetectorDefinition = {
         const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
         const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
         const value = ms(cluster.value);
-        const range = lo === hi ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+        const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
         const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name);
         const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
         const where =
