@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { DECODE_ISSUES, DecodeIssue } from './decode/decode-issue';
 import { decodePacket } from './decode/decode-packet';
 import { flowHash } from './decode/flow-hash';
+import { CollectLimits, FlowPacketCollector, FlowPacketRequest, FlowPackets, FrameLocation, FrameLocator } from './decode/flow-packets';
 import { PacketFilter } from './decode/packet-filter';
 import { DecodeStatus, PacketView } from './decode/packet-view';
 import { AnalyzedConnection, ConnectionHttp, RECENT_EXCHANGES_KEPT } from './detect/analyzed-connection';
@@ -15,11 +16,10 @@ import type { AnomalyKind, Diagnosis, Finding } from './detect/finding';
 import { DETECTORS } from './detect/registry';
 import type { ConnStateLabel } from './flow/conn-state';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
-import { reassemblyUsage } from './flow/reassembly';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
-import { HttpSession } from './http/session';
+import { HttpSession, PendingBudget } from './http/session';
 import { startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
@@ -43,6 +43,19 @@ export interface AnalyzeOptions {
   /** Each exchange as it is decided, with the connection's endpoints. */
   onExchange?: (exchange: HttpExchange, endpoints: { client: string; server: string }) => void;
   onFinding?: (finding: Finding) => void;
+  /** Reading progress of files (not of stdin), after each chunk read. */
+  onProgress?: (progress: ReadProgress) => void;
+}
+
+export interface ReadProgress {
+  /** The input being read, as given. */
+  input: string;
+  /** Position of the input among those given (0-based). */
+  index: number;
+  /** Bytes of this input read so far (compressed bytes for gzip). */
+  bytesRead: number;
+  /** Packets read so far, over all inputs. */
+  packets: number;
 }
 
 export interface InputSummary {
@@ -128,6 +141,8 @@ export class Analyzer {
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
   private readonly httpCounters = new HttpCounters();
+  /** What all HTTP sessions of this analysis may hold in pending exchanges. */
+  private readonly pendingBudget = new PendingBudget();
   private readonly collect: boolean;
   private readonly sample: number;
   private firstTs = Infinity;
@@ -215,6 +230,14 @@ export class Analyzer {
     return this.tracker.liveConnections;
   }
 
+  /**
+   * Gives up on an analysis whose input failed part-way: frees what the process shares with other
+   * analyses (held out-of-order bytes count against one reassembly budget). Nothing is reported.
+   */
+  abandon(): void {
+    if (!this.finished) this.tracker.discardHeld();
+  }
+
   finish(): AnalysisResult {
     if (this.finished) return this.finished;
     this.tracker.finish();
@@ -223,7 +246,7 @@ export class Analyzer {
     stats.connections = this.tracker.stats.connections;
     stats.peakLiveConnections = this.tracker.stats.peakConnections;
     stats.connectionsEvicted = this.tracker.stats.evicted;
-    stats.reassemblyRefused = reassemblyUsage.refused;
+    stats.reassemblyRefused = this.tracker.stats.reassemblyRefused;
     const issues: Record<string, number> = {};
     for (const [issue, n] of [...this.issueCounts].sort((a, b) => a[0].localeCompare(b[0]))) issues[issue] = n;
     stats.decodeIssues = issues;
@@ -289,6 +312,7 @@ export class Analyzer {
       app.session = new HttpSession(conn.id, establishedAt, (ex) => onExchange(conn, ex), {
         midstream: conn.client.synCount === 0 && conn.server.synAckCount === 0,
         counters: this.httpCounters,
+        budget: this.pendingBudget,
       });
       return swapped;
     };
@@ -342,13 +366,60 @@ export class Analyzer {
 /** Analyzes capture files (paths, or "-" for stdin) in order, as one capture. */
 export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const analyzer = new Analyzer(options);
+  const onProgress = options.onProgress;
   let nextFrame = 1;
-  for (const input of inputs) {
-    const info = await readCapture(input, (p) => analyzer.packet(p), { firstFrame: nextFrame });
+  for (let index = 0; index < inputs.length; index++) {
+    const input = inputs[index];
+    const progress =
+      onProgress && input !== '-' ? (bytesRead: number) => onProgress({ input, index, bytesRead, packets: analyzer.packets }) : undefined;
+    let info: CaptureFileInfo;
+    try {
+      info = await readCapture(input, (p) => analyzer.packet(p), { firstFrame: nextFrame, onProgress: progress });
+    } catch (err) {
+      analyzer.abandon();
+      throw err;
+    }
     nextFrame += info.records;
     analyzer.addFile(info);
   }
   return analyzer.finish();
+}
+
+/** Reads capture files again (frames numbered as analyzeFiles numbers them), calling `onTcp` for every TCP packet. */
+async function forEachTcpPacket(inputs: readonly string[], onTcp: (view: PacketView, frame: number, ts: number) => void): Promise<void> {
+  const view = new PacketView();
+  let nextFrame = 1;
+  for (const input of inputs) {
+    const info = await readCapture(
+      input,
+      (p) => {
+        if (decodePacket(p.linkType, p.data, p.caplen, p.origLen, view) === DecodeStatus.Tcp) onTcp(view, p.frame, p.ts);
+      },
+      { firstFrame: nextFrame },
+    );
+    nextFrame += info.records;
+  }
+}
+
+/**
+ * The packets of a few connections an analysis found, for ladder diagrams: a second read of
+ * the same files (not stdin), bounded per connection (see decode/flow-packets.ts).
+ */
+export async function collectFlowPackets(
+  inputs: readonly string[],
+  requests: readonly FlowPacketRequest[],
+  limits: Partial<CollectLimits> = {},
+): Promise<Map<number, FlowPackets>> {
+  const collector = new FlowPacketCollector(requests, limits);
+  if (requests.length > 0) await forEachTcpPacket(inputs, (view, frame, ts) => collector.offer(view, frame, ts));
+  return collector.finish();
+}
+
+/** The endpoints and times of a few frames (a second read of the same files). */
+export async function locateFrames(inputs: readonly string[], frames: readonly number[]): Promise<Map<number, FrameLocation>> {
+  const locator = new FrameLocator(frames);
+  if (frames.length > 0) await forEachTcpPacket(inputs, (view, frame, ts) => locator.offer(view, frame, ts));
+  return locator.finish();
 }
 
 export { DECODE_ISSUES };

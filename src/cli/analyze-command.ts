@@ -1,9 +1,14 @@
+import * as fs from 'node:fs';
 import { AnalysisResult, analyzeFiles } from '../analyze';
 import { EndpointSummary } from '../report/endpoint-summary';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 import { buildFilter, FilterArgs } from './filters';
 import { FailOn, reachesFailOn } from './fail-on';
-import { Format, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
+import { laddersOfFindings } from './ladders';
+import { Format, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
+import { MAX_LADDERS } from '../report/html';
+import type { Ladder } from '../report/ladder-model';
+import { ProgressDisplay } from '../report/progress';
 
 export interface AnalyzeArgs extends FilterArgs {
   files: string[];
@@ -32,18 +37,50 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const ignore = parseIgnore(args.ignore);
   const out = openOutput(args.output);
   const endpoints = new EndpointSummary();
-  const result: AnalysisResult = await analyzeFiles(args.files, {
-    ignore,
-    ...buildFilter(args),
-    sample: args.sample,
-    tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
-    collect: args.format === 'json' || (args.format === 'table' && args.flows),
-    ...streamingCallbacks(args.format, out, endpoints),
-  });
+  const progress = process.stderr.isTTY === true ? new ProgressDisplay(fileSizes(args.files), (s) => void process.stderr.write(s)) : null;
+  let result: AnalysisResult;
+  try {
+    result = await analyzeFiles(args.files, {
+      ignore,
+      ...buildFilter(args),
+      sample: args.sample,
+      tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
+      collect: needsCollect(args.format, args.flows),
+      ...streamingCallbacks(args.format, out, endpoints),
+      onProgress: progress?.update,
+    });
+  } finally {
+    progress?.done();
+  }
   for (const file of result.input.files) {
     for (const w of file.warnings) process.stderr.write(`conncheck: warning: ${file.name}: ${w}\n`);
   }
-  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top);
+  const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;
+  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, ladders });
   out.close();
   return reachesFailOn(result.anomalies, args.failOn) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** Packets drawn per connection in the HTML report: enough context around each finding's frames. */
+const HTML_COLLECT_LIMITS = { head: 40, around: 8, tail: 12 };
+
+/**
+ * Ladder diagrams of the first findings, from a second read of the files. Stdin cannot be read
+ * again: the report then has no ladders (it says so).
+ */
+async function htmlLadders(files: readonly string[], result: AnalysisResult): Promise<Map<string, Ladder[]> | undefined> {
+  if (files.includes('-')) return undefined;
+  return laddersOfFindings(files, result, result.anomalies.slice(0, MAX_LADDERS), HTML_COLLECT_LIMITS);
+}
+
+/** Sizes of the input files for the progress display (null for stdin or what cannot be stat'ed). */
+function fileSizes(files: readonly string[]): Array<number | null> {
+  return files.map((f) => {
+    if (f === '-') return null;
+    try {
+      return fs.statSync(f).size;
+    } catch {
+      return null;
+    }
+  });
 }

@@ -9,7 +9,7 @@ import { checkCommonArgs } from './analyze-command';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 import { buildFilter, FilterArgs } from './filters';
 import { FailOn, reachesFailOn } from './fail-on';
-import { Format, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
+import { Format, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 
 export interface CaptureArgs extends FilterArgs {
   iface: string;
@@ -66,7 +66,7 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
     ...buildFilter(args),
     sample: args.sample,
     tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
-    collect: args.format === 'json' || (args.format === 'table' && args.flows),
+    collect: needsCollect(args.format, args.flows),
     onFlow: (flow) => {
       streamed.onFlow?.(flow);
       metrics?.onFlow(flow);
@@ -145,7 +145,7 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
     process.stderr.write(`conncheck: WARNING: the kernel dropped ${counters.droppedByKernel} of ${counters.receivedByFilter} packets: this capture is lossy, findings may be incomplete or wrong (raise --buffer, narrow -f)\n`);
   }
   if (redraw) process.stdout.write('\x1b[2J\x1b[H');
-  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top);
+  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn });
   out.close();
   await metrics?.close();
   return reachesFailOn(result.anomalies, args.failOn) ? EXIT_FINDINGS : EXIT_OK;

@@ -2,14 +2,15 @@ import yargs, { Argv } from 'yargs';
 import { CaptureError } from '../source/capture-error';
 import { runAnalyze } from './analyze-command';
 import { runCapture } from './capture-command';
+import { runExplain } from './explain-command';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes';
 import type { FailOn } from './fail-on';
-import { Format, UsageError } from './output';
+import { Format, FORMATS, UsageError } from './output';
 
 /** Options shared by every command that analyzes packets. */
 function analysisOptions<T>(y: Argv<T>) {
   return y
-    .option('format', { alias: 'F', choices: ['table', 'json', 'ndjson'] as const, default: 'table' as Format, describe: 'output format' })
+    .option('format', { alias: 'F', choices: FORMATS, default: 'table' as Format, describe: 'output format (html, junit: use with -o FILE)' })
     .option('flows', { type: 'boolean', default: false, describe: 'list every connection (like Zeek conn.log) in the table' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to a file instead of stdout' })
     .option('fail-on', { choices: ['error', 'warning', 'info', 'none'] as const, default: 'error' as FailOn, describe: 'exit 1 when a finding of this severity or worse is found' })
@@ -47,6 +48,29 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'explain <file> <id>',
+      'draw the ladder diagram of one finding (e.g. keepalive-race#1) or one connection (a flow id)',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'capture file (read twice: not stdin)' })
+          .positional('id', { type: 'string', demandOption: true, describe: 'finding id (kind#n) or flow id (number)' })
+          .option('ignore', { type: 'string', array: true, default: [] as string[], describe: 'anomaly kinds not to report (comma-separated)' })
+          .option('idle-timeout', { type: 'number', default: 900, describe: 'seconds (capture clock) an idle connection is remembered' })
+          .option('max-connections', { type: 'number', default: 250_000, describe: 'most connections held at once (memory bound)' })
+          .option('sample', { type: 'number', default: 1, describe: 'keep 1 in N connections (as given to analyze: flow ids depend on it)' })
+          .option('host', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these IP addresses' })
+          .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only packets to or from these TCP ports' })
+          .option('since', { type: 'string', describe: 'only packets at or after this capture time' })
+          .option('until', { type: 'string', describe: 'only packets at or before this capture time' }),
+      async (a) => {
+        exitCode = await runExplain({
+          file: (a.file as string) === STDIN_PLACEHOLDER ? '-' : (a.file as string), id: String(a.id), ignore: a.ignore,
+          idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample,
+          host: a.host, port: a.port, since: a.since, until: a.until,
+        });
+      },
+    )
+    .command(
       'capture <interface>',
       'capture live traffic (root or CAP_NET_RAW; uses tcpdump) and diagnose it as it happens',
       (y) =>
@@ -70,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
         });
       },
     )
-    .demandCommand(1, 'name a command (analyze, capture)')
+    .demandCommand(1, 'name a command (analyze, explain, capture)')
     .strict()
     .help()
     .version(false)

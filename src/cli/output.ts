@@ -4,12 +4,30 @@ import { DETECTORS } from '../detect/registry';
 import type { AnomalyKind } from '../detect/finding';
 import { EndpointSummary } from '../report/endpoint-summary';
 import { ndjsonLine, renderJson } from '../report/json';
+import { renderHtml } from '../report/html';
+import { renderJunit } from '../report/junit';
+import type { Ladder } from '../report/ladder-model';
+import { renderMarkdown } from '../report/markdown';
 import { renderTable } from '../report/table';
+import type { FailOn } from './fail-on';
 
 /** A problem with what the user asked for: one line on stderr, exit 2. */
 export class UsageError extends Error {}
 
-export type Format = 'table' | 'json' | 'ndjson';
+export const FORMATS = ['table', 'json', 'ndjson', 'html', 'junit', 'markdown'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** Whether a format needs every flow and exchange kept in the result (the rest stream). */
+export function needsCollect(format: Format, flows: boolean): boolean {
+  return format === 'json' || format === 'html' || (format === 'table' && flows);
+}
+
+export interface FinalReportExtras {
+  /** For JUnit: which findings are failures. */
+  failOn?: FailOn;
+  /** For HTML: ladder diagrams by finding id. */
+  ladders?: ReadonlyMap<string, readonly Ladder[]>;
+}
 
 export interface Output {
   write(s: string): void;
@@ -60,10 +78,33 @@ export function streamingCallbacks(format: Format, out: Output, endpoints: Endpo
 }
 
 /** The closing part of a report, once the analysis is finished. */
-export function writeFinalReport(result: AnalysisResult, format: Format, out: Output, endpoints: EndpointSummary, flows: boolean, top: number): void {
-  if (format === 'json') out.write(renderJson(result));
-  else if (format === 'ndjson') {
-    for (const d of result.diagnoses) out.write(ndjsonLine('diagnosis', d));
-    out.write(ndjsonLine('summary', { input: result.input, stats: result.stats }));
-  } else out.write(renderTable(result, { flows, endpoints, top }));
+export function writeFinalReport(
+  result: AnalysisResult,
+  format: Format,
+  out: Output,
+  endpoints: EndpointSummary,
+  flows: boolean,
+  top: number,
+  extras: FinalReportExtras = {},
+): void {
+  switch (format) {
+    case 'json':
+      out.write(renderJson(result));
+      break;
+    case 'ndjson':
+      for (const d of result.diagnoses) out.write(ndjsonLine('diagnosis', d));
+      out.write(ndjsonLine('summary', { input: result.input, stats: result.stats }));
+      break;
+    case 'html':
+      out.write(renderHtml(result, { ladders: extras.ladders, endpoints }));
+      break;
+    case 'junit':
+      out.write(renderJunit(result, extras.failOn ?? 'error'));
+      break;
+    case 'markdown':
+      out.write(renderMarkdown(result));
+      break;
+    default:
+      out.write(renderTable(result, { flows, endpoints, top }));
+  }
 }

@@ -20,6 +20,11 @@ export interface DetectOptions {
    */
   raceMargin: number;
   raceMarginFraction: number;
+  /**
+   * A server close sooner than this after its last response is not an idle timeout but a close
+   * after the response (unannounced: no Connection: close); it infers no idle timeout (seconds).
+   */
+  minIdleTimeout: number;
   /** A client host opening at least this many one-request connections to a server is churning. */
   churnMinConnections: number;
   /** A client that closes within this many seconds after the response does not pool the connection. */
@@ -36,6 +41,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   spreadAbsolute: 0.05,
   raceMargin: 1,
   raceMarginFraction: 0.1,
+  minIdleTimeout: 0.1,
   churnMinConnections: 10,
   churnCloseDelay: 1,
   resetBurstWindow: 1,

@@ -1,6 +1,8 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import { hostOf } from './facts';
+import type { InferredValue } from './finding';
+import { inferTimeout, median } from './infer-timeout';
 
 /**
  * The two legs of a proxy, as far as one capture shows them. A proxy is an address that is a
@@ -12,6 +14,8 @@ import { hostOf } from './facts';
  * - `read`: it forwarded the request and the backend had not answered when the proxy gave up
  *   (an upstream read timeout: gateway-timeout);
  * - `connect`: it opened a backend connection that never carried the request (connect timeout);
+ * - `opaque`: it had upstream traffic during the wait that is not readable HTTP (TLS to the
+ *   backend): the request may have gone that way, what became of it cannot be told;
  * - `answered`: the backend answered first (the proxy relayed the backend's own failure);
  * - `none`: it sent no SYN and no request upstream at all (queued until a queue or connect-slot
  *   timeout: no-upstream-connect);
@@ -51,6 +55,10 @@ export interface UpstreamLeg {
   closedBy: 'proxy' | 'backend' | null;
   closedWith: 'FIN' | 'RST' | null;
   requestCount: number;
+  /** Payload bytes the proxy sent on it, and when (first/last), known once the connection ended. */
+  proxyBytes: number;
+  proxyDataFrom: number;
+  proxyDataTo: number;
 }
 
 /** How the proxy failed a client's request. */
@@ -77,7 +85,7 @@ export interface DownstreamFailure {
   delay: number;
 }
 
-export type LegPhase = 'read' | 'connect' | 'answered' | 'none' | 'invisible';
+export type LegPhase = 'read' | 'connect' | 'answered' | 'opaque' | 'none' | 'invisible';
 
 export interface PairedFailure {
   failure: DownstreamFailure;
@@ -139,16 +147,7 @@ export class ProxyLegs {
 
   onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
     const leg = this.live.get(conn.id);
-    if (leg !== undefined && ex.requestStart !== null) {
-      leg.requestCount++;
-      const record = this.proxies.get(hostOf(leg.client));
-      if (record !== undefined) {
-        pushBounded(record.requests, {
-          leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
-          frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status,
-        }, MAX_REQUESTS_PER_PROXY);
-      }
-    }
+    if (leg !== undefined) this.addLegRequest(leg, ex);
     if (ex.uncertain || ex.requestStart === null) return;
     if (isGatewayStatus(ex.status) && ex.responseStart !== null) {
       this.addFailure(ex, conn, ex.responseStart, ex.responseFrame ?? 0, 'status');
@@ -161,10 +160,17 @@ export class ProxyLegs {
     const c = conn.client;
     const s = conn.server;
     let leg = this.live.get(conn.id);
-    if (leg === undefined && this.serverIps.has(hostOf(conn.clientName))) leg = this.startLeg(conn, hostOf(conn.clientName));
+    if (leg === undefined && this.serverIps.has(hostOf(conn.clientName))) {
+      // Known as a proxy only since this connection opened: take its requests from the recent ones.
+      leg = this.startLeg(conn, hostOf(conn.clientName));
+      if (leg !== undefined) for (const ex of conn.app?.recent ?? []) this.addLegRequest(leg, ex);
+    }
     if (leg !== undefined) {
       this.live.delete(conn.id);
       leg.established = s.synAckCount > 0 || s.payloadBytes > 0;
+      leg.proxyBytes = c.payloadBytes;
+      leg.proxyDataFrom = c.firstDataTs;
+      leg.proxyDataTo = c.lastDataTs;
       const close = firstCloseOf(conn);
       if (close !== null) {
         leg.closeTs = close.ts;
@@ -253,17 +259,37 @@ export class ProxyLegs {
         uriMatched: chosen === strict, concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,
       };
     }
-    // A backend connection opened during the wait that never carried a request: a connect attempt.
+    // Upstream traffic that is not readable HTTP (TLS to the backend, another protocol) during the
+    // wait: the request may have gone that way; what happened to it cannot be told.
+    let opaque: UpstreamLeg | null = null;
+    // A backend connection opened during the wait that never carried a byte: a connect attempt.
     let connect: UpstreamLeg | null = null;
     for (const leg of record.legs) {
-      if (usedLegs.has(leg) || leg.openTs < from || leg.openTs > to || leg.requestCount > 0) continue;
-      if (connect === null || leg.openTs < connect.openTs) connect = leg;
+      if (usedLegs.has(leg) || leg.requestCount > 0) continue;
+      if (leg.proxyBytes > 0) {
+        const active = (leg.openTs >= from && leg.openTs <= to);
+        if (active && (opaque === null || leg.openTs < opaque.openTs)) opaque = leg;
+      } else if (leg.openTs >= from && leg.openTs <= to && (connect === null || leg.openTs < connect.openTs)) {
+        connect = leg;
+      }
     }
-    if (connect !== null) usedLegs.add(connect);
+    const chosenLeg = opaque ?? connect;
+    if (chosenLeg !== null) usedLegs.add(chosenLeg);
     return {
-      failure: f, phase: connect !== null ? 'connect' : 'none', leg: connect, legRequest: null, uriMatched: false,
+      failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
       concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,
     };
+  }
+
+  private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
+    if (ex.requestStart === null) return;
+    leg.requestCount++;
+    const record = this.proxies.get(hostOf(leg.client));
+    if (record === undefined) return;
+    pushBounded(record.requests, {
+      leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
+      frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status,
+    }, MAX_REQUESTS_PER_PROXY);
   }
 
   private startLeg(conn: AnalyzedConnection, proxyIp: string): UpstreamLeg | undefined {
@@ -279,6 +305,7 @@ export class ProxyLegs {
       openTs: c.synTimes.length > 0 ? c.synTimes[0] : conn.startTs,
       openFrame: c.synFrames.length > 0 ? c.synFrames[0] : conn.firstFrame,
       established: false, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: 0,
+      proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
     };
     pushBounded(record.legs, leg, MAX_LEGS_PER_PROXY);
     this.live.set(conn.id, leg);
@@ -339,4 +366,37 @@ export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): {
   consider(conn.server.finTs, conn.server.finFrame, false, false);
   consider(conn.server.rstTs, conn.server.rstFrame, false, true);
   return best;
+}
+
+/**
+ * Splits items into groups that share a delay (each found by inferTimeout — the tightest large
+ * cluster first, then again among the rest): one group per timeout at work. Items in no group of
+ * at least `minSamples` are returned as `rest`.
+ */
+export function clusterByDelay<T extends { delay: number }>(
+  items: readonly T[],
+  options: { fraction: number; absolute: number; minSamples: number },
+): { groups: Array<{ value: InferredValue; members: T[] }>; rest: T[] } {
+  let rest = [...items];
+  const groups: Array<{ value: InferredValue; members: T[] }> = [];
+  while (rest.length > 0) {
+    const value = inferTimeout(rest.map((i) => i.delay), options);
+    if (value === null) break;
+    // The cluster is the run of `samples` sorted delays that is `spread` wide around the median.
+    const sorted = rest.map((i) => i.delay).sort((a, b) => a - b);
+    let min = NaN;
+    let max = NaN;
+    for (let i = 0; i + value.samples <= sorted.length; i++) {
+      const run = sorted.slice(i, i + value.samples);
+      if (run[run.length - 1] - run[0] === value.spread && median(run) === value.value) {
+        min = run[0];
+        max = run[run.length - 1];
+        break;
+      }
+    }
+    if (Number.isNaN(min)) break;
+    groups.push({ value, members: rest.filter((i) => i.delay >= min && i.delay <= max) });
+    rest = rest.filter((i) => i.delay < min || i.delay > max);
+  }
+  return { groups, rest };
 }

@@ -53,6 +53,13 @@ export class Connection<T> {
 
   startTs: number;
   lastTs: number;
+  /**
+   * The capture clock (latest timestamp seen on any connection) at this connection's last packet.
+   * Expiry measures idleness with it rather than `lastTs`, so a connection whose packets are
+   * stamped far behind the clock (a host with a skewed clock, merged into one capture) is not
+   * timed out by another host's clock while it is still sending.
+   */
+  lastClock: number;
   firstFrame: number;
   lastFrame: number;
 
@@ -103,6 +110,7 @@ export class Connection<T> {
     this.directionInferred = directionInferred;
     this.startTs = ts;
     this.lastTs = ts;
+    this.lastClock = ts;
     this.firstFrame = frame;
     this.lastFrame = frame;
   }

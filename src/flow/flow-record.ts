@@ -1,5 +1,6 @@
 import type { Connection, ConnectionEndReason } from './connection';
 import { CloseKind, ConnStateLabel, connState, firstClose } from './conn-state';
+import { ENDPOINT_STATE_NAMES } from './endpoint-state';
 
 interface PerSide<V> {
   client: V;
@@ -29,6 +30,11 @@ export interface FlowRecord {
   gapBytes: PerSide<number>;
   /** Connection-attempt SYNs the client sent (1 normally; more are retries). */
   syns: number;
+  /** Each endpoint's final TCP state (Zeek's endpoint states). */
+  endpointStates: PerSide<string>;
+  /** When each side first sent FIN / RST (capture time), or null. */
+  fin: PerSide<number | null>;
+  rst: PerSide<number | null>;
   endReason: ConnectionEndReason | null;
 }
 
@@ -56,6 +62,9 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
     zeroWindows: { client: c.zeroWindowCount, server: s.zeroWindowCount },
     gapBytes: { client: c.gapBytes, server: s.gapBytes },
     syns: c.synCount,
+    endpointStates: { client: ENDPOINT_STATE_NAMES[c.state], server: ENDPOINT_STATE_NAMES[s.state] },
+    fin: { client: c.finTs >= 0 ? c.finTs : null, server: s.finTs >= 0 ? s.finTs : null },
+    rst: { client: c.rstTs >= 0 ? c.rstTs : null, server: s.rstTs >= 0 ? s.rstTs : null },
     endReason: conn.endReason,
   };
 }

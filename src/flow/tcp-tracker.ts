@@ -44,6 +44,8 @@ export interface TrackerStats {
   connections: number;
   evicted: number;
   peakConnections: number;
+  /** Out-of-order segments this tracker could not hold (a reassembly bound was reached): each became a gap. */
+  reassemblyRefused: number;
 }
 
 const SWEEP_INTERVAL = 1; // seconds of capture time between expiry sweeps
@@ -58,7 +60,7 @@ export class TcpTracker<T> {
   /** The capture clock: the latest timestamp seen (never goes backwards). */
   private now = -Infinity;
   private nextSweep = -Infinity;
-  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0 };
+  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0 };
 
   constructor(
     private readonly observer: ConnectionObserver<T>,
@@ -91,8 +93,7 @@ export class TcpTracker<T> {
         // A SYN with a new ISN on a 4-tuple in use: the port was reused for a new connection.
         const previous = { id: conn.id, lastTs: conn.lastTs, closed: conn.list === ConnectionList.Closing };
         this.release(conn, 'superseded');
-        conn = this.open(hash, v, ts, frame, true, false);
-        conn.previous = previous;
+        conn = this.open(hash, v, ts, frame, true, false, previous);
         fromClient = true;
       }
     }
@@ -122,12 +123,26 @@ export class TcpTracker<T> {
     }
   }
 
+  /**
+   * Drops every held out-of-order byte without telling anyone (an analysis abandoned on an error):
+   * the reassembly budget is shared by the process and must not shrink with each failed analysis.
+   */
+  discardHeld(): void {
+    for (const conn of this.table.all()) {
+      conn.client.reassembly.clear();
+      conn.server.reassembly.clear();
+    }
+  }
+
   /** Releases every connection still in the table (end of capture). */
   finish(): void {
     for (const conn of this.table.all()) this.release(conn, 'capture-end');
   }
 
-  private open(hash: number, v: PacketView, ts: number, frame: number, srcIsClient: boolean, inferred: boolean): Connection<T> {
+  private open(
+    hash: number, v: PacketView, ts: number, frame: number, srcIsClient: boolean, inferred: boolean,
+    previous: Connection<T>['previous'] = null,
+  ): Connection<T> {
     const src = [v.src0, v.src1, v.src2, v.src3, v.srcPort] as const;
     const dst = [v.dst0, v.dst1, v.dst2, v.dst3, v.dstPort] as const;
     const srcName = formatEndpoint(v, 'src');
@@ -135,6 +150,7 @@ export class TcpTracker<T> {
     const conn = srcIsClient
       ? new Connection<T>(this.nextId++, hash, v.ipVersion, srcName, dstName, src, dst, inferred, ts, frame)
       : new Connection<T>(this.nextId++, hash, v.ipVersion, dstName, srcName, dst, src, inferred, ts, frame);
+    conn.previous = previous; // before onOpen: observers see the port reuse
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? ConnectionList.Active : ConnectionList.Opening);
     this.stats.connections++;
@@ -157,6 +173,7 @@ export class TcpTracker<T> {
     if (ep.firstTs < 0) ep.firstTs = ts;
     ep.lastTs = ts;
     if (ts > conn.lastTs) conn.lastTs = ts;
+    conn.lastClock = this.now;
     conn.lastFrame = frame;
 
     if (syn) this.onSyn(conn, ep, peer, fromClient, v, ts, frame, ackFlag);
@@ -301,7 +318,10 @@ export class TcpTracker<T> {
     if (ahead > 0) {
       ep.outOfOrder++;
       const peerAckedHole = peer.hasAck && seqGe(peer.highestAck, seq);
-      if (peerAckedHole || !ep.reassembly.hold(seq, data, v.payloadOffset, v.capturedPayloadLen, ts, frame)) {
+      const held = !peerAckedHole && ep.reassembly.hold(seq, data, v.payloadOffset, v.capturedPayloadLen, ts, frame);
+      // Counted here, per analysis (the reassembly module's own count is process-wide).
+      if (!peerAckedHole && !held) this.stats.reassemblyRefused++;
+      if (!held) {
         // Bytes before this segment are gone for good (lost at the capture point, or over the buffer bound).
         this.gap(conn, fromClient, ep, ahead);
         this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, 0, ts, frame);
@@ -425,7 +445,8 @@ export class TcpTracker<T> {
 
   private expire(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, timeout: number, reason: ConnectionEndReason): void {
     const limit = this.now - timeout;
-    for (let c = this.table.oldest(list); c !== null && c.lastTs < limit; c = this.table.oldest(list)) {
+    // Lists are in activity order, and lastClock never decreases along them: the walk stops at the first live one.
+    for (let c = this.table.oldest(list); c !== null && c.lastClock < limit; c = this.table.oldest(list)) {
       this.release(c, reason);
     }
   }

@@ -12,6 +12,30 @@ import { startsLikeRequest, startsLikeResponse } from './sniff';
  */
 export const MAX_PENDING_EXCHANGES = 2048;
 
+/** Interim (1xx) status codes kept per exchange; a server sending endless 100 Continue must not grow one array. */
+export const MAX_INTERIM_KEPT = 8;
+
+/**
+ * Estimated bytes of one pending exchange besides its strings (two objects of some thirty fields,
+ * the interim array, the string headers): measured at about 1.4 KB.
+ */
+const PENDING_BASE_BYTES = 1536;
+
+/** Pending exchanges a session may always hold, whatever the shared budget says: ordinary traffic never meets it. */
+export const FREE_PENDING_PER_SESSION = 4;
+
+/**
+ * The memory all sessions of one analysis may spend on pending exchanges (requests waiting for
+ * their responses), estimated in bytes. MAX_PENDING_EXCHANGES bounds one connection; this bounds
+ * thousands of connections that each pipeline deep queues of requests nobody answers. Past it, a
+ * session already holding FREE_PENDING_PER_SESSION exchanges stops its request side
+ * (`too-many-pending`, counted in the give-ups).
+ */
+export class PendingBudget {
+  held = 0;
+  constructor(readonly limitBytes = 64 * 1024 * 1024) {}
+}
+
 // How far the request of a pending exchange got.
 const Q_HEAD = 0; // start line seen, header block not complete
 const Q_BODY = 1; // head complete, body not complete
@@ -35,6 +59,9 @@ class PendingExchange {
   placeholder = false;
   orderTs = 0;
   idleBefore: number | null = null;
+
+  /** What this exchange counts against the shared budget (estimated bytes). */
+  cost = 0;
 
   respState = R_NONE;
   /** The final response's complete head. */
@@ -63,6 +90,8 @@ export interface HttpSessionOptions {
   midstream?: boolean;
   /** Shared totals the session adds its counts to when it finishes. */
   counters?: HttpCounters;
+  /** Memory budget shared by the sessions of one analysis (none: only MAX_PENDING_EXCHANGES applies). */
+  budget?: PendingBudget;
 }
 
 /**
@@ -89,6 +118,7 @@ export class HttpSession {
   private readonly req: MessageParser;
   private readonly resp: MessageParser;
   private readonly counters: HttpCounters | null;
+  private readonly budget: PendingBudget | null;
 
   private readonly queue: PendingExchange[] = [];
   private qHead = 0;
@@ -124,6 +154,7 @@ export class HttpSession {
     options: HttpSessionOptions = {},
   ) {
     this.counters = options.counters ?? null;
+    this.budget = options.budget ?? null;
     this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
     this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
     this.req = new MessageParser('request', this.requestListener(), { midstream: options.midstream });
@@ -239,6 +270,7 @@ export class HttpSession {
     if (ts > this.lastActivity) this.lastActivity = ts;
     this.done = true;
     if (this.isHttp) this.flush();
+    for (let i = this.qHead; i < this.queue.length; i++) this.release(this.queue[i]);
     this.queue.length = 0;
     this.qHead = 0;
     this.addCounters();
@@ -249,18 +281,25 @@ export class HttpSession {
   private requestListener(): MessageListener {
     return {
       onMessageBegin: (head) => {
-        if (this.queue.length - this.qHead >= MAX_PENDING_EXCHANGES) {
+        const pending = this.queue.length - this.qHead;
+        const budget = this.budget;
+        if (pending >= MAX_PENDING_EXCHANGES || (budget !== null && pending >= FREE_PENDING_PER_SESSION && budget.held >= budget.limitBytes)) {
           this.req.stop('too-many-pending');
           return;
         }
         const p = new PendingExchange();
         p.request = head;
         p.idleBefore = this.idleBefore(head.startTs);
+        this.charge(p, PENDING_BASE_BYTES + stringBytes(head));
         this.queue.push(p);
         this.reqCurrent = p;
       },
-      onMessageHead: () => {
-        if (this.reqCurrent !== null) this.reqCurrent.reqState = Q_BODY;
+      onMessageHead: (head) => {
+        const p = this.reqCurrent;
+        if (p === null) return;
+        p.reqState = Q_BODY;
+        // The start line was charged at its beginning; the header strings are known now.
+        this.charge(p, headerStringBytes(head));
       },
       onMessageEnd: (ts, _frame, bodyBytes, gapBytes) => {
         const p = this.reqCurrent;
@@ -291,6 +330,7 @@ export class HttpSession {
           p.placeholder = true;
           p.orderTs = this.lastClientTs;
           p.uncertain = true;
+          this.charge(p, PENDING_BASE_BYTES);
           this.queue.push(p);
         }
       },
@@ -338,11 +378,12 @@ export class HttpSession {
         if (p === null) return;
         const status = head.status;
         if (status < 200 && status !== 101) {
-          p.interim.push(status);
+          if (p.interim.length < MAX_INTERIM_KEPT) p.interim.push(status);
           return;
         }
         this.respFinal = true;
         p.response = head;
+        this.charge(p, stringBytes(head) + headerStringBytes(head));
         if (head.framing === 'tunnel') {
           this.tunnel = true;
           this.req.enterTunnel();
@@ -429,6 +470,7 @@ export class HttpSession {
     this.lastOrphanStart = ts;
     orphan.uncertain = this.serverUnseenLoss || isRealGiveUp(this.req.giveUpReason);
     this.serverUnseenLoss = false;
+    this.charge(orphan, PENDING_BASE_BYTES);
     this.queue.push(orphan);
     return orphan;
   }
@@ -481,6 +523,7 @@ export class HttpSession {
       const respDecided = p.respState >= R_DONE || respFinished;
       if (!reqDecided || !respDecided) break;
       this.qHead++;
+      this.release(p);
       // Emitted unfinished: keep what its body got to.
       if (p === this.reqCurrent) {
         p.requestBodyBytes = this.req.partialBodyBytes;
@@ -540,6 +583,16 @@ export class HttpSession {
     this.onExchange(ex);
   }
 
+  private charge(p: PendingExchange, bytes: number): void {
+    p.cost += bytes;
+    if (this.budget !== null) this.budget.held += bytes;
+  }
+
+  private release(p: PendingExchange): void {
+    if (this.budget !== null) this.budget.held -= p.cost;
+    p.cost = 0;
+  }
+
   private addCounters(): void {
     const c = this.counters;
     if (c === null) return;
@@ -558,6 +611,16 @@ export class HttpSession {
     }
     if (this.tunnel) c.tunnels++;
   }
+}
+
+/** Bytes of the start-line strings a head keeps (one byte per character: they are latin1). */
+function stringBytes(head: MessageHead): number {
+  return (head.method?.length ?? 0) + (head.uri?.length ?? 0) + (head.version?.length ?? 0) + (head.reason?.length ?? 0);
+}
+
+/** Bytes of the header-field strings a head keeps. */
+function headerStringBytes(head: MessageHead): number {
+  return (head.host?.length ?? 0) + (head.connection?.length ?? 0) + (head.transferEncoding?.length ?? 0);
 }
 
 function isRealGiveUp(reason: GiveUpReason | null): boolean {

@@ -6,7 +6,7 @@ import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 
 /** Zeek's conn_state meanings, for the summary. */
-const STATE_MEANING: Record<string, string> = {
+export const STATE_MEANING: Record<string, string> = {
   S0: 'SYN, no reply',
   S1: 'established, still open',
   SF: 'normal open and close',

@@ -18,6 +18,8 @@ export interface ReadCaptureOptions {
    * (default true). Single-interface captures are always delivered in file order.
    */
   reorder?: boolean;
+  /** Called after each chunk read from the input with the bytes read so far (compressed bytes for gzip): progress displays. */
+  onProgress?: (bytesRead: number) => void;
 }
 
 /** Large reads: the parsers walk records in place, so fewer, bigger chunks mean fewer carried tails. */
@@ -31,6 +33,14 @@ const READ_CHUNK_BYTES = 1 << 20;
  */
 export function readCapture(input: string, onPacket: PacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureFileInfo> {
   const stream = input === '-' ? process.stdin : createReadStream(input, { highWaterMark: READ_CHUNK_BYTES });
+  const onProgress = options.onProgress;
+  if (onProgress) {
+    let bytesRead = 0;
+    stream.on('data', (chunk: Uint8Array | string) => {
+      bytesRead += chunk.length;
+      onProgress(bytesRead);
+    });
+  }
   return readCaptureStream(stream, input, onPacket, options);
 }
 

@@ -59,6 +59,7 @@ export class PcapngReader implements CaptureParser {
   private snaplenCut = 0;
   private caplenOverOrigLen = 0;
   private badOptions = 0;
+  private beforeEpoch = 0;
   private readonly warnings: string[] = [];
   private damaged = false;
   private window: ReorderWindow | null = null;
@@ -117,6 +118,9 @@ export class PcapngReader implements CaptureParser {
     }
     if (this.caplenOverOrigLen > 0) {
       warnings.push(`${this.caplenOverOrigLen} packet(s) with captured length above original length; original length raised`);
+    }
+    if (this.beforeEpoch > 0) {
+      warnings.push(`${this.beforeEpoch} packet(s) stamped before 1970 (negative if_tsoffset); their time was set to 0`);
     }
     if (this.badOptions > 0) {
       warnings.push(`${this.badOptions} interface description(s) with options running past the block; options ignored`);
@@ -318,7 +322,13 @@ export class PcapngReader implements CaptureParser {
       return;
     }
     const scale = iface.scale;
-    const ts = pcapngSeconds(view.getUint32(at + 12, le), view.getUint32(at + 16, le), scale.unitsPerSecond) + scale.offsetSeconds;
+    let ts = pcapngSeconds(view.getUint32(at + 12, le), view.getUint32(at + 16, le), scale.unitsPerSecond) + scale.offsetSeconds;
+    // Only a negative if_tsoffset gets here. Times before 1970 would read as the flow stage's
+    // "never seen" (-1), so they are pinned to 0 and reported rather than mislabel closes and resets.
+    if (ts < 0) {
+      this.beforeEpoch++;
+      ts = 0;
+    }
     this.emit(bytes, at + 28, caplen, view.getUint32(at + 24, le), ts, iface.linkType);
   }
 

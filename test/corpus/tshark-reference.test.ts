@@ -45,7 +45,7 @@ const TCP_EXCEPTIONS: Record<string, { reason: string; differences: string[] }> 
     differences: ['stream 0 (192.168.1.100:12345 -> 10.0.0.5:80, first frame 2): no matching connection (tshark: 1/0 frames)'],
   },
   'zeek/ipv4/fragmented-4.pcap': {
-    reason: `${FRAGMENTS}; here the SYN of stream 1 is fragmented, so conncheck sees one SYN fewer (it starts the connection at the unfragmented retransmission, same microsecond)`,
+    reason: `${FRAGMENTS}; here overlapping fragments (frames 2-5) that tshark reassembles into a 69-byte segment of stream 1, which conncheck starts at frame 6 (the same microsecond)`,
     differences: ['stream 1 (128.32.46.142:7790 -> 10.0.0.1:80): frames a->b 1 (tshark 2)'],
   },
   'pcapplusplus/frag_http_req.pcap': {
@@ -111,9 +111,16 @@ const TCP_EXCEPTIONS: Record<string, { reason: string; differences: string[] }> 
     ],
   },
   'pcapplusplus/pcapng-example.pcapng': {
-    reason: 'a response without its request (that connection started before the capture): uncertain for conncheck, not counted here; tshark lists it',
-    requests: 0,
-    responses: 0,
+    reason:
+      'frame 2 (the SYN-ACK) is stamped 47 years after frame 1 (a corrupted timestamp both tools read alike). On the capture clock every connection then looks idle, so the SYN-only connection of frame 1 is released and frames 2.. form a new one; tshark has no expiry and keeps one stream',
+    differences: [
+      'stream 0 (127.0.0.1:40304 -> 127.0.0.1:3306): frames a->b 1 (tshark 29)',
+      'stream 0 (127.0.0.1:40304 -> 127.0.0.1:3306): frames b->a 0 (tshark 30)',
+      'stream 0 (127.0.0.1:40304 -> 127.0.0.1:3306): synack b 0 (tshark 1)',
+      'stream 0 (127.0.0.1:40304 -> 127.0.0.1:3306): fin a 0 (tshark 1)',
+      'stream 0 (127.0.0.1:40304 -> 127.0.0.1:3306): fin b 0 (tshark 1)',
+      'connection 127.0.0.1:40304 -> 127.0.0.1:3306 (first frame 2, 28/30 packets) is not a tshark stream',
+    ],
   },
 };
 
@@ -202,7 +209,7 @@ const HTTP_EXCEPTIONS: Record<string, { reason: string; requests: number; respon
     responses: 0,
   },
   'pcapplusplus/pcapng-example.pcapng': {
-    reason: 'a response without request, cut by the end of the capture: uncertain for conncheck, not counted here; tshark lists it',
+    reason: 'a response without its request (that connection started before the capture): uncertain for conncheck, not counted here; tshark lists it',
     requests: 0,
     responses: 0,
   },

@@ -9,6 +9,13 @@ import { seqAdd, seqGe, seqGt } from '../../flow/seq';
  */
 const MIN_UNACKED_RETRANSMISSIONS = 2;
 
+/**
+ * A SYN-ACK "repeat" sooner than this after the previous one is a copy of the same packet in the
+ * capture (merged interfaces, VLAN copies), not the server's retransmission timer: no stack
+ * retransmits sooner than its minimum RTO (Linux TCP_RTO_MIN 200 ms; SYN-ACKs start at 1 s).
+ */
+const DUPLICATE_COPY_WINDOW = 0.2;
+
 type Outcome = 'accepted-later' | 'reset-by-server' | 'client-gave-up' | 'unresolved-at-capture-end' | 'released-unresolved';
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
@@ -52,14 +59,19 @@ export const acceptQueueOverflow: DetectorDefinition = {
         const clientSentData = c.payloadBytes > 0;
         const firstSynAck = s.synAckTimes[0];
         const repeatTimes: number[] = [];
+        const repeatFrames: number[] = [];
         for (const frame of conn.synAckRepeatFrames) {
           const i = s.synAckFrames.indexOf(frame);
-          if (i >= 0) repeatTimes.push(s.synAckTimes[i]);
+          if (i <= 0 || s.synAckTimes[i] - s.synAckTimes[i - 1] < DUPLICATE_COPY_WINDOW) continue;
+          repeatTimes.push(s.synAckTimes[i]);
+          repeatFrames.push(frame);
         }
-        const repeats = conn.synAckRepeatsAfterAck;
-        const dataBeforeRepeat = clientSentData && repeatTimes.length > 0 && c.firstDataTs < repeatTimes[0];
-        // Repeats with data sent before them: the data's ACK field would have completed the handshake.
-        const repeated = repeats >= 2 || (repeats >= 1 && (dataBeforeRepeat || (clientSentData && !dataAcked)));
+        // Past the kept frames, repeats are counted only (they come at growing RTOs, never as copies).
+        const repeats = repeatFrames.length + Math.max(0, conn.synAckRepeatsAfterAck - conn.synAckRepeatFrames.length);
+        // One repeat may be one lost ACK; the client's data, which also acknowledges the SYN-ACK, being
+        // dropped too (retransmitted, or never ACKed) makes it the listener refusing the connection.
+        const dataDropped = clientSentData && (c.retransmissions > 0 || !dataAcked);
+        const repeated = repeats >= 2 || (repeats >= 1 && dataDropped);
         const unacked =
           !repeated && clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS &&
           s.payloadBytes === 0 && s.finTs < 0 && s.rstTs < 0;
@@ -82,7 +94,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
           dataAcked,
           outcome,
         };
-        const frames = [s.synAckFrames[0], ...conn.synAckRepeatFrames, ...(clientSentData ? [c.firstDataFrame] : [])];
+        const frames = [s.synAckFrames[0], ...repeatFrames, ...(clientSentData ? [c.firstDataFrame] : [])];
         if (repeated) {
           ctx.report({
             flowId: conn.id, client: conn.clientName, server: conn.serverName,

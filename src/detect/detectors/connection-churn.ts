@@ -147,7 +147,7 @@ export const connectionChurn: DetectorDefinition = {
             explanation:
               `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
               `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and because the client closes first each connection stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ` +
-              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range held at this rate (Linux default 32768-60999: 28232 ports), so bursts can exhaust it (EADDRNOTAVAIL).`,
+              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).`,
             remedy:
               'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
               "with an idle timeout below the server's.",

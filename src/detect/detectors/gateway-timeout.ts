@@ -1,8 +1,246 @@
-import type { DetectorDefinition } from '../detector';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import type { EvidenceValue, Finding, InferredValue } from '../finding';
+import { ms } from '../facts';
+import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
+import { inferTimeout } from '../infer-timeout';
+import { clusterByDelay, PairedFailure, ProxyLegs } from '../proxy-legs';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
+ * upstream timeout gave up on a backend that did not answer in time.
+ *
+ * Each such answer is a finding when its delay is shared by at least one other gateway error at
+ * the same endpoint (a timer, not chance), or when it is a 504 (which says "timeout" itself).
+ * When both legs are in the capture, the client's request is paired with what the proxy did
+ * upstream meanwhile (see proxy-legs.ts): a forwarded request left unanswered (read timeout) or a
+ * backend connection that never carried it (connect timeout). A proxy that sent nothing upstream
+ * at all is no-upstream-connect's case, and a backend's own error relayed by the proxy is not a
+ * proxy timeout: both are left out here.
+ */
+
+type Phase = 'read' | 'connect' | 'opaque' | 'invisible';
+
+function isGatewayPhase(phase: PairedFailure['phase']): phase is Phase {
+  return phase === 'read' || phase === 'connect' || phase === 'opaque' || phase === 'invisible';
+}
+
+const TIMEOUT_NAME: Record<Phase, string> = {
+  read: 'proxyReadTimeout',
+  connect: 'proxyConnectTimeout',
+  opaque: 'upstreamTimeout',
+  invisible: 'upstreamTimeout',
+};
+
+/** A 5xx the proxy gave after a real wait, in a phase this detector owns. */
+type Candidate = PairedFailure & { phase: Phase; delay: number };
+
+/** Seconds from the end of the upstream request to the proxy closing that connection, when it did. */
+function upstreamWait(p: PairedFailure): number | null {
+  const leg = p.leg;
+  const r = p.legRequest;
+  if (leg === null || r === null || leg.closedBy !== 'proxy' || !Number.isFinite(leg.closeTs)) return null;
+  return leg.closeTs - (r.end ?? r.start);
+}
+
+interface Reported {
+  paired: Candidate;
+  finding: Finding;
+}
+
 export const gatewayTimeout: DetectorDefinition = {
   id: 'gateway-timeout',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A proxy answered 502/503/504 after a delay that clusters at a fixed value: its upstream timeout gave up on a backend that did not answer in time.',
+    severity: 'error',
+    messages: {
+      read:
+        '{request} answered {status} by the proxy after {delay} s: it had forwarded the request to {backend} ({leg}) and gave up waiting for the answer',
+      connect:
+        '{request} answered {status} by the proxy after {delay} s: its connection to {backend} ({leg}) never carried the request (upstream connect timeout)',
+      opaque:
+        "{request} answered {status} by the proxy after {delay} s, {why}; its upstream traffic meanwhile ({leg}, to {backend}) is not readable HTTP (TLS?)",
+      invisible: '{request} answered {status} after {delay} s, {why}: an upstream timeout at the proxy',
+    },
+  },
+  create(ctx: DetectContext) {
+    const legs = new ProxyLegs();
+
+    function report(p: Candidate, clustered: boolean): Finding {
+      const phase = p.phase;
+      const f = p.failure;
+      const request = f.method !== null ? `${f.method} ${f.uri ?? ''}`.trim() : 'a request';
+      const evidence: Record<string, EvidenceValue> = {
+        status: f.status,
+        method: f.method,
+        uri: f.uri,
+        exchangeIndex: f.index,
+        requestStart: ms(f.requestStart),
+        responseStart: ms(f.failTs),
+        delaySeconds: ms(f.delay),
+        delayClustered: clustered,
+        upstreamPhase: phase,
+        upstreamFlowId: p.leg?.flowId ?? null,
+        upstreamLeg: p.leg?.client ?? null,
+        upstreamServer: p.leg?.server ?? null,
+      };
+      const frames = [f.requestFrame ?? 0, f.failFrame];
+      if (p.leg !== null) {
+        const leg = p.leg;
+        const closed = Number.isFinite(leg.closeTs);
+        evidence.upstreamClosedBy = leg.closedBy;
+        evidence.upstreamClosedWith = leg.closedWith;
+        // How the upstream close lines up with the 5xx: a proxy timer closes both at once.
+        evidence.upstreamCloseVsResponse = closed ? ms(leg.closeTs - f.failTs) : null;
+        if (closed) frames.push(leg.closeFrame);
+        if (p.legRequest !== null) {
+          const r = p.legRequest;
+          evidence.upstreamRequest = r.method !== null ? `${r.method} ${r.uri ?? ''}`.trim() : null;
+          evidence.upstreamUriMatched = p.uriMatched;
+          evidence.upstreamRequestAfter = ms(r.start - f.requestStart);
+          evidence.upstreamWaitSeconds = closed ? ms(leg.closeTs - (r.end ?? r.start)) : null;
+          evidence.upstreamAnswered = r.responseStart !== null;
+          frames.push(r.frame ?? 0);
+        } else {
+          evidence.upstreamEstablished = leg.established;
+          frames.push(leg.openFrame);
+        }
+      }
+      const data: Record<string, string | number> = {
+        request,
+        status: f.status ?? '5xx',
+        delay: ms(f.delay),
+        backend: p.leg?.server ?? '',
+        leg: p.leg !== null ? `flow ${p.leg.flowId}, ${p.leg.client}` : '',
+        why: clustered ? 'a delay shared by other gateway errors' : 'a gateway timeout status',
+      };
+      return ctx.report({
+        flowId: f.flowId,
+        client: f.client,
+        server: f.server,
+        ts: f.failTs,
+        message: phase,
+        data,
+        evidence,
+        frames,
+      });
+    }
+
+    function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
+      const delays = reported.map((r) => r.paired.failure.delay);
+      const lo = ms(Math.min(...delays));
+      const hi = ms(Math.max(...delays));
+      const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+      const value = inferred !== null ? ms(inferred.value) : hi;
+      const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
+      const requests = [...new Set(reported.map((r) => r.finding.evidence.method !== null ? `${String(r.finding.evidence.method)} ${String(r.finding.evidence.uri ?? '')}`.trim() : null))]
+        .filter((x): x is string => x !== null)
+        .slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const backends = [...new Set(reported.map((r) => r.paired.leg?.server).filter((s): s is string => s !== undefined))].slice(0, 3);
+      const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name) : [];
+      const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
+      const n = reported.length;
+      let explanation: string;
+      let remedy: string;
+      if (phase === 'read') {
+        const closedTogether = reported.filter((r) => {
+          const gap = r.finding.evidence.upstreamCloseVsResponse;
+          return typeof gap === 'number' && Math.abs(gap) <= ctx.options.spreadAbsolute;
+        }).length;
+        explanation =
+          `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. The proxy had forwarded each to ${backends.join(', ')}, ` +
+          `which had not answered when the proxy gave up` +
+          (closedTogether > 0 ? `, closing ${closedTogether === n ? 'every' : `${closedTogether} of the`} upstream connection(s) at the same moment as the error` : '') +
+          `: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout). The backend hung or was too slow for these requests.${knownNote}`;
+        remedy =
+          `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
+          `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow. ` +
+          `Keep the clients' own timeouts longer than the proxy's ${value} s, so that they see the ${statuses} instead of cancelling on their own.`;
+      } else if (phase === 'connect') {
+        explanation =
+          `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
+          `that never carried the request (the handshake did not complete in time): its upstream connect timeout is ${value} s (nginx proxy_connect_timeout, HAProxy timeout connect).${knownNote}`;
+        remedy =
+          `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
+          `and remove dead backends from the proxy's pool (health checks).`;
+      } else if (phase === 'opaque') {
+        explanation =
+          `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
+          (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
+          `. The proxy's upstream connections (to ${backends.join(', ')}) carry traffic this capture cannot read as HTTP (TLS), so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
+        remedy =
+          `Read the proxy's error log for these requests (upstream timed out while connecting / reading), find why the backend is slow for these URIs, ` +
+          `and raise the proxy's upstream timeout only if it is legitimately slow; keep clients' timeouts longer than the proxy's.`;
+      } else {
+        explanation =
+          `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
+          (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
+          `. The capture does not show the proxy's upstream connections, so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
+        remedy =
+          `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
+          `raise the proxy's upstream timeout only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
+      }
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: inferred !== null ? { [TIMEOUT_NAME[phase]]: inferred } : {},
+        explanation,
+        remedy,
+        anomalyIds: reported.map((r) => r.finding.id),
+      });
+    }
+
+    return {
+      onOpen: (conn) => legs.onOpen(conn),
+      onExchange: (ex, conn) => legs.onExchange(ex, conn),
+      onConnectionEnd: (conn) => legs.onConnectionEnd(conn),
+      onFinish() {
+        const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+        const byServer = new Map<string, Candidate[]>();
+        for (const p of legs.pair()) {
+          if (p.failure.how !== 'status') continue;
+          if (!isGatewayPhase(p.phase)) continue;
+          // An error at once is not a timeout (a refused backend, no server available).
+          if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
+          let list = byServer.get(p.failure.server);
+          if (list === undefined) byServer.set(p.failure.server, (list = []));
+          list.push({ ...p, phase: p.phase, delay: p.failure.delay });
+        }
+        for (const [server, candidates] of byServer) {
+          const { groups, rest } = clusterByDelay(candidates, clusterOptions);
+          const lone: Reported[] = [];
+          for (const g of groups) {
+            const byPhase = new Map<Phase, Reported[]>();
+            for (const p of g.members) {
+              const phase = p.phase;
+              const reported = { paired: p, finding: report(p, true) };
+              const list = byPhase.get(phase);
+              if (list === undefined) byPhase.set(phase, [reported]);
+              else list.push(reported);
+            }
+            for (const [phase, reported] of byPhase) {
+              // The upstream leg times the proxy's timer best: from its request to the backend to its close.
+              const upstreamWaits = reported.map((r) => upstreamWait(r.paired));
+              const value =
+                phase === 'read' && upstreamWaits.every((w) => w !== null)
+                  ? inferTimeout(upstreamWaits.filter((w): w is number => w !== null), clusterOptions) ?? g.value
+                  : reported.length === g.members.length
+                    ? g.value
+                    : inferTimeout(reported.map((r) => r.paired.failure.delay), clusterOptions);
+              diagnose(server, phase, reported, value);
+            }
+          }
+          for (const p of rest) {
+            if (p.failure.status !== 504) continue;
+            lone.push({ paired: p, finding: report(p, false) });
+          }
+          for (const phase of ['read', 'connect', 'opaque', 'invisible'] as const) {
+            const mine = lone.filter((r) => r.paired.phase === phase);
+            if (mine.length > 0) diagnose(server, phase, mine, null);
+          }
+        }
+      },
+    };
+  },
 };

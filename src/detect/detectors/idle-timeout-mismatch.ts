@@ -130,7 +130,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e === null) return;
         if (e.clientHosts.size < 1000) e.clientHosts.add(hostOf(conn.clientName));
         const close = serverIdleClose(conn);
-        if (close !== null && close.lastExchange !== null) {
+        if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });
           return;
         }

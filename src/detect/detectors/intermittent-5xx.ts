@@ -1,8 +1,268 @@
-import type { DetectorDefinition } from '../detector';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { ms } from '../facts';
+import type { Finding } from '../finding';
+import { median } from '../infer-timeout';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * intermittent-5xx: one server endpoint answers the same kind of request (method + path, query
+ * left out) with 2xx sometimes and 5xx other times. Reported once per endpoint and kind of
+ * request, at the end of the capture, with the ratio and the shape of the failures:
+ *
+ * - failures follow connections (every connection all-2xx or all-5xx) while interleaved in time:
+ *   the signature of two processes behind one port — e.g. a stale listener left by a reload with
+ *   SO_REUSEPORT, the kernel hashing each new connection to one of them;
+ * - failures in one period: an outage or a restart;
+ * - failures mixed within connections: a flaky backend or dependency.
+ *
+ * 5xx answers already explained as a proxy's upstream timeout (gateway-timeout) or a request the
+ * proxy never sent upstream (no-upstream-connect) are left out: those detectors run before this one.
+ */
+
+/** A kind of request needs this many failed and this many successful answers to be intermittent. */
+const MIN_FAILURES = 2;
+const MIN_SUCCESSES = 2;
+const MAX_KINDS = 20_000;
+/** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
+const MAX_RECORDS_PER_KIND = 2_000;
+const FAIL_FRAMES_SHOWN = 5;
+const OK_FRAMES_SHOWN = 3;
+const CLIENTS_LISTED = 10;
+
+interface Answer {
+  flowId: number;
+  index: number;
+  client: string;
+  ts: number;
+  frame: number;
+  status: number;
+  /** Response start − request end: how long the server took to answer. */
+  delay: number | null;
+  failed: boolean;
+}
+
+interface Kind {
+  server: string;
+  method: string;
+  path: string;
+  answers: Answer[];
+  /** Answers beyond the remembered ones. */
+  moreOk: number;
+  moreFailed: number;
+}
+
+type Pattern = 'per-connection' | 'one-period' | 'within-connections';
+
+/** Seconds as milliseconds to the microsecond: a stale listener's fast 5xx takes well under 1 ms. */
+function millis(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1000;
+}
+
+function pathOf(uri: string): string {
+  const q = uri.indexOf('?');
+  return q < 0 ? uri : uri.slice(0, q);
+}
+
 export const intermittent5xx: DetectorDefinition = {
   id: 'intermittent-5xx',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'One server endpoint answers the same kind of request with 2xx on some connections and 5xx on others (e.g. a stale listener after a reload with SO_REUSEPORT).',
+    severity: 'warning',
+    messages: {
+      found:
+        '{request} at {server}: {failed} of {total} answers were {statuses} ({failingConnections} of {connections} connections failed){shape}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const kinds = new Map<string, Kind>();
+
+    function explainedElsewhere(): Set<string> {
+      const keys = new Set<string>();
+      for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
+        for (const f of ctx.findings(kind)) {
+          const index = f.evidence.exchangeIndex;
+          if (f.flowId !== null && typeof index === 'number') keys.add(`${f.flowId}#${index}`);
+        }
+      }
+      return keys;
+    }
+
+    function analyse(kind: Kind, explained: Set<string>): void {
+      const answers = kind.answers.filter((a) => !(a.failed && explained.has(`${a.flowId}#${a.index}`)));
+      const failed = answers.filter((a) => a.failed);
+      const ok = answers.filter((a) => !a.failed);
+      const failedTotal = failed.length + kind.moreFailed;
+      const okTotal = ok.length + kind.moreOk;
+      if (failedTotal < MIN_FAILURES || okTotal < MIN_SUCCESSES || failed.length === 0) return;
+
+      const perConnection = new Map<number, { client: string; ok: number; failed: number }>();
+      for (const a of answers) {
+        let c = perConnection.get(a.flowId);
+        if (c === undefined) perConnection.set(a.flowId, (c = { client: a.client, ok: 0, failed: 0 }));
+        if (a.failed) c.failed++;
+        else c.ok++;
+      }
+      const conns = [...perConnection.values()];
+      const failingConnections = conns.filter((c) => c.failed > 0 && c.ok === 0).length;
+      const okConnections = conns.filter((c) => c.ok > 0 && c.failed === 0).length;
+      const mixedConnections = conns.filter((c) => c.ok > 0 && c.failed > 0).length;
+      // Whether a connection's answers agree can only be seen on connections that carried several.
+      const reused = conns.some((c) => c.ok + c.failed >= 2);
+      const followsConnections = reused ? mixedConnections === 0 : null;
+
+      const byTime = [...answers].sort((a, b) => a.ts - b.ts);
+      const firstFail = failed.reduce((m, a) => Math.min(m, a.ts), Infinity);
+      const lastFail = failed.reduce((m, a) => Math.max(m, a.ts), -Infinity);
+      const okBetween = byTime.filter((a) => !a.failed && a.ts > firstFail && a.ts < lastFail).length;
+      const interleavedInTime = okBetween > 0;
+      const pattern: Pattern = !interleavedInTime ? 'one-period' : followsConnections === true ? 'per-connection' : 'within-connections';
+
+      const statuses = [...new Set(failed.map((a) => a.status))].sort((a, b) => a - b);
+      const failDelays = failed.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
+      const okDelays = ok.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
+      const failingClients = [...new Set(failed.map((a) => a.client))];
+      const failingFlows = [...new Set(failed.map((a) => a.flowId))];
+      const request = `${kind.method} ${kind.path}`;
+      const total = failedTotal + okTotal;
+      const shape =
+        pattern === 'per-connection'
+          ? ': failures follow connections (each connection got only 5xx or only 2xx), interleaved in time'
+          : pattern === 'one-period'
+            ? ': the failures came in one period, with no success between them'
+            : ': failures and successes alternate on the same connections';
+      const frames = [
+        ...failed.slice(0, FAIL_FRAMES_SHOWN).map((a) => a.frame),
+        ...ok.slice(0, OK_FRAMES_SHOWN).map((a) => a.frame),
+      ];
+      const finding = ctx.report({
+        flowId: null,
+        client: null,
+        server: kind.server,
+        ts: firstFail,
+        message: 'found',
+        data: {
+          request, server: kind.server, failed: failedTotal, total, statuses: statuses.join('/'),
+          failingConnections: failingConnections + mixedConnections, connections: conns.length, shape,
+        },
+        evidence: {
+          method: kind.method,
+          path: kind.path,
+          responses: total,
+          failures: failedTotal,
+          successes: okTotal,
+          failureRatio: Math.round((failedTotal / total) * 1000) / 1000,
+          statuses,
+          connections: conns.length,
+          failingConnections,
+          okConnections,
+          mixedConnections,
+          failuresFollowConnections: followsConnections,
+          interleavedInTime,
+          pattern,
+          firstFailure: ms(firstFail),
+          lastFailure: ms(lastFail),
+          median5xxMs: failDelays.length > 0 ? millis(median(failDelays)) : null,
+          median2xxMs: okDelays.length > 0 ? millis(median(okDelays)) : null,
+          failingClients: failingClients.slice(0, CLIENTS_LISTED),
+          failingFlowIds: failingFlows.slice(0, CLIENTS_LISTED * 2),
+        },
+        frames,
+      });
+      let list = byServer.get(kind.server);
+      if (list === undefined) byServer.set(kind.server, (list = []));
+      list.push({ finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays });
+    }
+
+    interface Summary {
+      finding: Finding;
+      pattern: Pattern;
+      failed: number;
+      total: number;
+      failingConnections: number;
+      connections: number;
+      request: string;
+      statuses: number[];
+      failDelays: number[];
+      okDelays: number[];
+    }
+    const byServer = new Map<string, Summary[]>();
+
+    function diagnose(server: string, summaries: Summary[]): void {
+      const failed = summaries.reduce((n, s) => n + s.failed, 0);
+      const total = summaries.reduce((n, s) => n + s.total, 0);
+      const kindsText = summaries.slice(0, 5).map((s) => s.request).join(', ');
+      const statuses = [...new Set(summaries.flatMap((s) => s.statuses))].join('/');
+      const perConnection = summaries.filter((s) => s.pattern === 'per-connection');
+      const port = server.slice(server.lastIndexOf(':') + 1);
+      const failDelays = summaries.flatMap((s) => s.failDelays).sort((a, b) => a - b);
+      const okDelays = summaries.flatMap((s) => s.okDelays).sort((a, b) => a - b);
+      const speed =
+        failDelays.length > 0 && okDelays.length > 0
+          ? ` The failures were answered in ${millis(median(failDelays))} ms (median), the successes in ${millis(median(okDelays))} ms.`
+          : '';
+      let explanation: string;
+      let remedy: string;
+      if (perConnection.length > 0) {
+        const s = perConnection[0];
+        explanation =
+          `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, and the failures follow connections: ` +
+          `${s.failingConnections} of ${s.connections} connections got only ${statuses}, the others only 2xx, while both kinds of connection alternate in time. ` +
+          `The same port is served by two different processes — typically a stale listener left by a reload (several processes bound with SO_REUSEPORT, ` +
+          `the kernel hashing each new connection to one of them), or two backends of which one is broken behind a connection-level balancer.${speed}`;
+        remedy =
+          `List what listens on the port: \`ss -ltnp 'sport = :${port}'\` (several PIDs means several listeners). Finish the reload — stop the old ` +
+          `workers/processes still bound to it (or fix the broken instance) — and make reloads wait until old processes have drained and exited.`;
+      } else if (summaries.every((s) => s.pattern === 'one-period')) {
+        explanation =
+          `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, all within one period, with successes before or after: ` +
+          `an outage, a restart or an overload of the server (or of something it depends on) during that time.${speed}`;
+        remedy = `Look at the server's logs and its dependencies for that period (restarts, deployments, overload, a dependency down).`;
+      } else {
+        explanation =
+          `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, mixed with successes on the same connections: ` +
+          `individual requests fail, not connections — a flaky handler, an overloaded or failing dependency, or a balancer behind it with one bad backend.${speed}`;
+        remedy = `Find the failing requests in the server's (or the balancer's) logs: which backend or dependency answered them, and why.`;
+      }
+      ctx.diagnose({
+        server,
+        count: failed,
+        inferred: {},
+        explanation,
+        remedy,
+        anomalyIds: summaries.map((s) => s.finding.id),
+      });
+    }
+
+    return {
+      onExchange(ex, conn) {
+        if (ex.uncertain || ex.status === null || ex.method === null || ex.uri === null || ex.responseStart === null) return;
+        const failed = ex.status >= 500 && ex.status <= 599;
+        if (!failed && (ex.status < 200 || ex.status > 299)) return;
+        const path = pathOf(ex.uri);
+        const key = `${conn.serverName} ${ex.method} ${path}`;
+        let kind = kinds.get(key);
+        if (kind === undefined) {
+          if (kinds.size >= MAX_KINDS) return;
+          kind = { server: conn.serverName, method: ex.method, path, answers: [], moreOk: 0, moreFailed: 0 };
+          kinds.set(key, kind);
+        }
+        if (kind.answers.length >= MAX_RECORDS_PER_KIND) {
+          if (failed) kind.moreFailed++;
+          else kind.moreOk++;
+          return;
+        }
+        kind.answers.push({
+          flowId: conn.id, index: ex.index, client: conn.clientName, ts: ex.responseStart, frame: ex.responseFrame ?? 0,
+          status: ex.status, delay: ex.requestEnd !== null ? Math.max(0, ex.responseStart - ex.requestEnd) : null, failed,
+        });
+      },
+
+      onFinish() {
+        const explained = explainedElsewhere();
+        for (const kind of kinds.values()) analyse(kind, explained);
+        for (const [server, summaries] of byServer) diagnose(server, summaries);
+        kinds.clear();
+      },
+    };
+  },
 };

@@ -6,7 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
-import { RecentRequests, RememberedRequest, retryKey } from './retried-request';
+import { failureOf, RecentRequests, RememberedRequest, retryKey } from './retried-request';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -49,8 +49,9 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   const app = conn.app;
   if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp) return null;
   const finTs = s.finTs;
-  // The server closed first: no earlier close or reset from either side.
-  if ((c.finTs >= 0 && c.finTs < finTs) || (c.rstTs >= 0 && c.rstTs < finTs) || (s.rstTs >= 0 && s.rstTs < finTs)) return null;
+  const finFrame = s.finFrame;
+  // The server closed first: no earlier close or reset from either side (capture order: frames).
+  if ((c.finTs >= 0 && c.finFrame < finFrame) || (c.rstTs >= 0 && c.rstFrame < finFrame) || (s.rstTs >= 0 && s.rstFrame < finFrame)) return null;
 
   // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
   const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
@@ -60,7 +61,8 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   for (let i = 0; i < recent.length; i++) {
     const ex = recent[i];
     if (ex.requestStart === null) return null; // a response without a request: unknown history
-    const crossed = ex.requestStart >= finTs || (finMissedClientBytes && i === recent.length - 1);
+    const after = ex.requestFrame !== null ? ex.requestFrame > finFrame : ex.requestStart >= finTs;
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1);
     if (crossed) {
       late = i;
       break;
@@ -77,7 +79,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     const ex = recent[known];
     if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null; // a request outstanding
     if (ex.responseClose || ex.responseFraming === 'close') return null; // the close was announced
-    if (ex.responseEnd > finTs) return null;
+    if (ex.responseEnd > finTs || (ex.responseEndFrame ?? 0) > finFrame) return null;
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
     lastActivityFrame = ex.responseEndFrame ?? ex.responseFrame ?? 0;
@@ -89,7 +91,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   }
   const lateRequest = late >= 0 ? recent[late] : null;
   if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
-  return { finTs, finFrame: s.finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest };
+  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest };
 }
 
 /** A TLS close_notify alert record is under this size; a request is larger (non-HTTP connections only). */
@@ -138,6 +140,7 @@ export const keepaliveRace: DetectorDefinition = {
     messages: {
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
+      raceOpaque: '{bytes} bytes (not HTTP: TLS?) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
     },
   },
   create(ctx) {
@@ -169,14 +172,14 @@ export const keepaliveRace: DetectorDefinition = {
 
     const raceFinding = (
       conn: AnalyzedConnection,
-      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: 'crossing' | 'stale-reuse'; neverUsed: boolean },
+      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: 'crossing' | 'stale-reuse'; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
     ): Finding => {
       const s = conn.server;
       const c = conn.client;
       const delta = t.reqTs - s.finTs;
-      const reset = s.rstTs >= 0 && s.rstTs >= t.reqTs;
-      const failedAt = reset ? s.rstTs : Math.max(t.reqTs, c.finTs, c.rstTs, conn.lastTs);
+      const reset = s.rstTs >= 0 && s.rstFrame > t.reqFrame;
+      const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
       const retry = retryOf(conn, ex, failedAt);
       const line = requestLine(ex);
       const method = ex?.method ?? null;
@@ -189,9 +192,10 @@ export const keepaliveRace: DetectorDefinition = {
         client: conn.clientName,
         server: conn.serverName,
         ts: t.reqTs,
-        message: t.neverUsed ? 'raceNeverUsed' : 'race',
+        message: ex === null ? 'raceOpaque' : t.neverUsed ? 'raceNeverUsed' : 'race',
         data: {
           request: line ?? 'A request',
+          bytes: t.bytes ?? 0,
           server: conn.serverName,
           idle: t.idle === null ? '?' : fmt(t.idle),
           form: t.form,
@@ -215,7 +219,6 @@ export const keepaliveRace: DetectorDefinition = {
           idempotent,
           exchangeIndex: ex?.index ?? null,
           requestAcked: peerAckedAll(c, s),
-          clientFinBeforeRequest: false,
           retried: retry !== null,
           retriedOnFlow: retry?.flowId ?? null,
           retryClient: retry?.client ?? null,
@@ -225,7 +228,7 @@ export const keepaliveRace: DetectorDefinition = {
       });
     };
 
-    const record = (conn: AnalyzedConnection, finding: Finding, idle: number | null, form: 'crossing' | 'stale-reuse', neverUsed: boolean, ex: HttpExchange | null): void => {
+    const record = (conn: AnalyzedConnection, finding: Finding, form: 'crossing' | 'stale-reuse', neverUsed: boolean, ex: HttpExchange | null): void => {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
       entry.raceIds.push(finding.id);
@@ -244,14 +247,17 @@ export const keepaliveRace: DetectorDefinition = {
       const c = conn.client;
       const after = conn.clientDataAfterServerFin;
       if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return;
-      if ((c.finTs >= 0 && c.finTs < after.ts) || (c.rstTs >= 0 && c.rstTs < after.ts) || (s.rstTs >= 0 && s.rstTs < s.finTs)) return;
+      if ((c.finTs >= 0 && c.finFrame < after.frame) || (c.rstTs >= 0 && c.rstFrame < after.frame) || (s.rstTs >= 0 && s.rstFrame < s.finFrame)) return;
       // Without request framing, demand the proof that the server was gone: it reset the data.
-      if (s.rstTs < after.ts) return;
-      const idle = s.lastDataTs >= 0 && s.lastDataTs <= s.finTs ? s.finTs - s.lastDataTs : null;
+      if (s.rstTs < 0 || s.rstFrame < after.frame) return;
+      // No idle gap: in an opaque stream the server's last bytes may be a close alert sent with the FIN.
       const form = after.acksFin ? 'stale-reuse' : 'crossing';
-      const finding = raceFinding(conn, { reqTs: after.ts, reqFrame: after.frame, idle, lastFrame: s.lastDataFrame, acksFin: after.acksFin, form, neverUsed: false }, null);
-      // The idle gap of an opaque stream is not reliable (a TLS close alert precedes the FIN): not a sample.
-      record(conn, finding, null, form, false, null);
+      const finding = raceFinding(
+        conn,
+        { reqTs: after.ts, reqFrame: after.frame, idle: null, lastFrame: s.lastDataFrame, acksFin: after.acksFin, form, neverUsed: false, bytes: after.length },
+        null,
+      );
+      record(conn, finding, form, false, null);
     };
 
     return {
@@ -290,17 +296,18 @@ export const keepaliveRace: DetectorDefinition = {
         if (ex === null || ex.requestStart === null) return;
         const c = conn.client;
         const reqTs = ex.requestStart;
-        if ((c.finTs >= 0 && c.finTs < reqTs) || (c.rstTs >= 0 && c.rstTs < reqTs)) return; // the client had closed
+        const reqFrame = ex.requestFrame ?? 0;
+        if ((c.finTs >= 0 && c.finFrame < reqFrame) || (c.rstTs >= 0 && c.rstFrame < reqFrame)) return; // the client had closed
         const after = conn.clientDataAfterServerFin;
-        const beforeFin = reqTs < close.finTs;
+        const beforeFin = reqFrame < close.finFrame;
         const acksFin = beforeFin ? false : after !== null ? after.acksFin : null;
         const form = acksFin === true ? 'stale-reuse' : 'crossing';
         const finding = raceFinding(
           conn,
-          { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed },
+          { reqTs, reqFrame, idle: close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed },
           ex,
         );
-        record(conn, finding, close.idleGap, form, neverUsed, ex);
+        record(conn, finding, form, neverUsed, ex);
       },
 
       onFinish() {
@@ -317,10 +324,20 @@ export const keepaliveRace: DetectorDefinition = {
             entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
             entry.stale > 0 ? `${entry.stale} were sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
           ].filter((x) => x !== '').join(', ');
-          const outcome = entry.reset > 0
+          const extra = [
+            entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
+            entry.retried > 0 ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request)` : '',
+          ].filter((x) => x !== '').join('; ');
+          const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
             ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (a proxy in front turns it into a 502).`
-            : 'The requests got no response: the client saw the connection end (EOF).';
-          if (timeout !== null) {
+            : 'The requests got no response: the client saw the connection end (EOF).');
+          if (timeout !== null && timeout.value < ctx.options.minIdleTimeout) {
+            inferred.serverCloseAfterResponse = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
+            explanation =
+              `${server} closes connections ${fmt(timeout.value * 1000)} ms after its responses without announcing it (no Connection: close), ` +
+              `and ${count} request${count === 1 ? ' was' : 's were'} sent on such connections: ${forms}. ${outcome}`;
+            remedy = 'Server: send Connection: close on a response after which it closes the connection (RFC 9112 §9.6), or keep the connection open. Client: treat a connection as dead once its FIN arrived.';
+          } else if (timeout !== null) {
             inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
             const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
@@ -341,7 +358,7 @@ export const keepaliveRace: DetectorDefinition = {
           if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           remedy +=
             entry.nonIdempotent > 0
-              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the failed requests were not idempotent, so a blind retry may duplicate them.`
+              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`
               : ' Failed idempotent requests can be retried safely on a new connection.';
           ctx.diagnose({ server, count, inferred, explanation, remedy, anomalyIds: entry.raceIds });
         }

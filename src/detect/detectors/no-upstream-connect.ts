@@ -1,8 +1,143 @@
-import type { DetectorDefinition } from '../detector';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { hostOf, ms } from '../facts';
+import type { Finding, InferredValue } from '../finding';
+import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
+import { clusterByDelay, PairedFailure, ProxyLegs } from '../proxy-legs';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * no-upstream-connect: at a proxy whose two legs are both in the capture, a client's request
+ * arrives, the proxy sends no SYN to any backend and no request on an existing backend connection,
+ * and after a fixed delay it fails the request (503/504, or closes the connection without an
+ * answer). The request never left the proxy: it sat in a queue (waiting for a connection slot)
+ * until the queue or connect-slot timeout fired.
+ *
+ * The number of backend connections the proxy held meanwhile tells why: a constant small number
+ * is a connection limit (HAProxy server `maxconn`, or its dynamic form
+ * max(minconn, maxconn × load / fullconn)) that every slot was busy under.
+ *
+ * A finding needs the delay to be shared with another such failure at the endpoint (a timer, not
+ * chance) or a 504. Pairing with upstream activity is shared with gateway-timeout (proxy-legs.ts).
+ */
+
+type Candidate = PairedFailure & { delay: number };
+
+interface Reported {
+  paired: Candidate;
+  finding: Finding;
+}
+
 export const noUpstreamConnect: DetectorDefinition = {
   id: 'no-upstream-connect',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'A proxy failed a request after a fixed delay without sending any SYN or request to a backend meanwhile: it waited in a queue until its queue (or connect-slot) timeout.',
+    severity: 'error',
+    messages: {
+      status:
+        '{request} answered {status} by the proxy after {delay} s without any SYN or request to a backend meanwhile ({concurrent} backend connection(s) open)',
+      closed:
+        '{request} failed by the proxy ({how}) after {delay} s without any SYN or request to a backend meanwhile ({concurrent} backend connection(s) open)',
+    },
+  },
+  create(ctx: DetectContext) {
+    const legs = new ProxyLegs();
+
+    function report(p: Candidate, clustered: boolean): Finding {
+      const f = p.failure;
+      const request = f.method !== null ? `${f.method} ${f.uri ?? ''}`.trim() : 'a request';
+      const meanwhile = legs.activityDuring(hostOf(f.server), f.requestStart, f.failTs);
+      return ctx.report({
+        flowId: f.flowId,
+        client: f.client,
+        server: f.server,
+        ts: f.failTs,
+        message: f.how === 'status' ? 'status' : 'closed',
+        data: { request, status: f.status ?? '', how: f.how, delay: ms(f.delay), concurrent: p.concurrentAtRequest },
+        evidence: {
+          status: f.status,
+          failedWith: f.how === 'status' ? String(f.status) : f.how,
+          method: f.method,
+          uri: f.uri,
+          exchangeIndex: f.index,
+          requestStart: ms(f.requestStart),
+          failTs: ms(f.failTs),
+          delaySeconds: ms(f.delay),
+          delayClustered: clustered,
+          concurrentBackendConnections: p.concurrentAtRequest,
+          maxBackendConnectionsDuringWait: p.concurrentMaxDuringWait,
+          // Other clients' upstream traffic during the wait (0 and 0 when the proxy was idle upstream).
+          backendConnectionsOpenedDuringWait: meanwhile.connections,
+          backendRequestsDuringWait: meanwhile.requests,
+        },
+        frames: [f.requestFrame ?? 0, f.failFrame],
+      });
+    }
+
+    function diagnose(server: string, reported: Reported[], inferred: InferredValue | null): void {
+      const n = reported.length;
+      const delays = reported.map((r) => r.paired.failure.delay);
+      const lo = ms(Math.min(...delays));
+      const hi = ms(Math.max(...delays));
+      const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+      const value = inferred !== null ? ms(inferred.value) : hi;
+      const outcomes = [...new Set(reported.map((r) => (r.paired.failure.how === 'status' ? String(r.paired.failure.status) : `a ${r.paired.failure.how}`)))].join('/');
+      const requests = [...new Set(reported.map((r) => (r.paired.failure.method !== null ? `${r.paired.failure.method} ${r.paired.failure.uri ?? ''}`.trim() : null)))]
+        .filter((x): x is string => x !== null)
+        .slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const counts = reported.flatMap((r) => [r.paired.concurrentAtRequest, r.paired.concurrentMaxDuringWait]);
+      const cmin = Math.min(...counts);
+      const cmax = Math.max(...counts);
+      const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name) : [];
+      const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
+      const limit =
+        cmin === cmax && cmax > 0
+          ? ` Throughout, the proxy held exactly ${cmax} connection(s) to its backends: a connection limit (HAProxy server maxconn, or dynamic maxconn = max(minconn, maxconn × load / fullconn)) ` +
+            `with every slot busy kept these requests queued.`
+          : cmax === 0
+            ? ` The proxy held no backend connection meanwhile: no server was available to it (all down, or a limit of zero).`
+            : ` The proxy held ${cmin}–${cmax} connection(s) to its backends meanwhile.`;
+      const explanation =
+        `${n} request(s) to ${server}${about} were failed with ${outcomes} after ${range}, and the proxy sent no SYN and no request to any backend for them in the meantime: ` +
+        `they waited in its queue until a timeout of ${value} s (HAProxy timeout queue, or timeout connect when unset).${limit}${knownNote}`;
+      const remedy =
+        `If the backend can take more concurrent requests, raise the per-server connection limit (HAProxy \`maxconn\` on the server line, or minconn/fullconn for dynamic limits); ` +
+        `otherwise make the backend faster, since slow requests hold the slots; raise \`timeout queue\` only if clients can wait longer, and keep clients' timeouts above it. ` +
+        `The proxy's log marks these requests (HAProxy: <NOSRV> or termination state sQ).`;
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: inferred !== null ? { proxyQueueTimeout: inferred } : {},
+        explanation,
+        remedy,
+        anomalyIds: reported.map((r) => r.finding.id),
+      });
+    }
+
+    return {
+      onOpen: (conn) => legs.onOpen(conn),
+      onExchange: (ex, conn) => legs.onExchange(ex, conn),
+      onConnectionEnd: (conn) => legs.onConnectionEnd(conn),
+      onFinish() {
+        const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+        const byServer = new Map<string, Candidate[]>();
+        for (const p of legs.pair()) {
+          if (p.phase !== 'none') continue;
+          // An error at once is no timeout (no server available, a local answer).
+          if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
+          let list = byServer.get(p.failure.server);
+          if (list === undefined) byServer.set(p.failure.server, (list = []));
+          list.push({ ...p, delay: p.failure.delay });
+        }
+        for (const [server, candidates] of byServer) {
+          const { groups, rest } = clusterByDelay(candidates, clusterOptions);
+          for (const g of groups) {
+            diagnose(server, g.members.map((p) => ({ paired: p, finding: report(p, true) })), g.value);
+          }
+          const lone = rest.filter((p) => p.failure.status === 504).map((p) => ({ paired: p, finding: report(p, false) }));
+          if (lone.length > 0) diagnose(server, lone, null);
+        }
+      },
+    };
+  },
 };

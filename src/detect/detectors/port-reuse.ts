@@ -26,7 +26,7 @@ export const portReuse: DetectorDefinition = {
       'A SYN with a new initial sequence number reuses the 4-tuple of a connection that closed moments ago (its TIME_WAIT) or is still open.',
     severity: 'info',
     messages: {
-      closed: 'New connection from {client} reuses the 4-tuple of connection #{previous} that closed {gap} ms earlier ({timeWait})',
+      closed: 'New connection from {client} reuses the 4-tuple of connection #{previous} that closed {gap} ms earlier; {timeWait}',
       open: 'New connection from {client} reuses the 4-tuple of connection #{previous} that was still open ({gap} ms since its last packet)',
     },
   },
@@ -54,7 +54,9 @@ export const portReuse: DetectorDefinition = {
         const timeWait =
           old === null || old.closedBy === null
             ? 'unknown who closed first'
-            : `closed first by the ${old.closedBy} (${old.how === 'rst' ? 'reset: no TIME_WAIT' : `the ${old.closedBy} holds TIME_WAIT`})`;
+            : old.how === 'rst'
+              ? `it was reset by the ${old.closedBy} (no TIME_WAIT)`
+              : `the ${old.closedBy} closed it first and still holds it in TIME_WAIT`;
         ctx.report({
           flowId: conn.id,
           client: conn.clientName,

@@ -1,4 +1,6 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
+import type { HttpExchange } from '../../http/exchange';
 import { isIdempotent, ms, requestLine } from '../facts';
 
 /**
@@ -6,7 +8,7 @@ import { isIdempotent, ms, requestLine } from '../facts';
  * that told it the connection would close (`Connection: close`, or HTTP/1.0 without keep-alive).
  * RFC 9112 §9.6: a client that receives close must stop sending requests on that connection. The
  * server has usually closed already, so the request is reset or lost. Reported once per connection,
- * at the first such request.
+ * for the first such request, when the connection ends.
  */
 export const requestAfterCloseNotice: DetectorDefinition = {
   id: 'request-after-close-notice',
@@ -19,67 +21,79 @@ export const requestAfterCloseNotice: DetectorDefinition = {
     },
   },
   create(ctx) {
-    /** Connections already reported (cleared at their end: bounded by live connections). */
-    const reported = new Set<number>();
+    /**
+     * The first late request per connection, reported when the connection ends (its fate, the
+     * server's FIN and RST, is known by then). Bounded by live connections.
+     */
+    const late = new Map<number, { ex: HttpExchange; notice: HttpExchange }>();
+
+    const report = (conn: AnalyzedConnection, ex: HttpExchange, notice: HttpExchange): void => {
+      const requestStart = ex.requestStart ?? 0;
+      const noticeStart = notice.responseStart ?? 0;
+      const noticeEnd = notice.responseEnd ?? noticeStart;
+      const s = conn.server;
+      const after = requestStart - noticeEnd;
+      const finBefore = s.finTs >= 0 && s.finTs <= requestStart;
+      const reset = s.rstTs >= 0 && s.rstTs >= requestStart;
+      const why = notice.responseVersion === 'HTTP/1.0' ? 'an HTTP/1.0 response, which closes unless it says keep-alive' : 'Connection: close';
+      const outcome =
+        ex.state === 'complete'
+          ? `the server answered it anyway (${ex.status ?? '?'})`
+          : reset
+            ? `the server ${finBefore ? 'had already closed and ' : ''}answered RST`
+            : finBefore
+              ? 'the server had already closed; no response'
+              : 'no response';
+      const afterFin = conn.clientDataAfterServerFin;
+      ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: requestStart,
+        message: 'late',
+        data: { request: requestLine(ex) ?? 'A request', after: ms(after * 1000), why, outcome },
+        evidence: {
+          request: requestLine(ex),
+          method: ex.method,
+          uri: ex.uri,
+          idempotent: isIdempotent(ex.method),
+          noticeStatus: notice.status,
+          noticeVersion: notice.responseVersion,
+          noticeTs: ms(noticeEnd),
+          requestTs: ms(requestStart),
+          afterNotice: ms(after),
+          serverFinTs: s.finTs >= 0 ? ms(s.finTs) : null,
+          serverFinAfterResponse: s.finTs >= 0 ? ms(s.finTs - noticeEnd) : null,
+          requestAfterServerFin: finBefore,
+          requestAcksFin: finBefore && afterFin !== null ? afterFin.acksFin : null,
+          rstTs: reset ? ms(s.rstTs) : null,
+          state: ex.state,
+        },
+        frames: [notice.responseFrame ?? 0, s.finTs >= 0 ? s.finFrame : 0, ex.requestFrame ?? 0, reset ? s.rstFrame : 0],
+      });
+    };
+
     return {
       onExchange(ex, conn) {
-        if (ex.index < 2 || ex.requestStart === null || reported.has(conn.id)) return;
+        if (ex.index < 2 || ex.requestStart === null || late.has(conn.id)) return;
         const recent = conn.app?.recent ?? [];
         // The exchange just before this one on the same connection (recent ends with this one).
-        let previous = null;
+        let notice: HttpExchange | null = null;
         for (let i = recent.length - 1; i >= 0; i--) {
           if (recent[i].index === ex.index - 1) {
-            previous = recent[i];
+            notice = recent[i];
             break;
           }
         }
-        if (previous === null || !previous.responseClose || previous.uncertain || previous.responseStart === null) return;
-        const noticeEnd = previous.responseEnd ?? previous.responseStart;
-        if (ex.requestStart < previous.responseStart) return; // pipelined before the notice could be read
-        reported.add(conn.id);
-        const s = conn.server;
-        const after = ex.requestStart - noticeEnd;
-        const finBefore = s.finTs >= 0 && s.finTs <= ex.requestStart;
-        const reset = s.rstTs >= 0 && s.rstTs >= ex.requestStart;
-        const why = previous.responseVersion === 'HTTP/1.0' ? 'an HTTP/1.0 response without keep-alive' : 'Connection: close';
-        const outcome =
-          ex.state === 'complete'
-            ? `the server answered it anyway (${ex.status ?? '?'})`
-            : reset
-              ? `the server ${finBefore ? 'had already closed and ' : ''}answered RST`
-              : finBefore
-                ? 'the server had already closed; no response'
-                : 'no response';
-        const afterFin = conn.clientDataAfterServerFin;
-        ctx.report({
-          flowId: conn.id,
-          client: conn.clientName,
-          server: conn.serverName,
-          ts: ex.requestStart,
-          message: 'late',
-          data: { request: requestLine(ex) ?? 'A request', after: ms(after * 1000), why, outcome },
-          evidence: {
-            request: requestLine(ex),
-            method: ex.method,
-            uri: ex.uri,
-            idempotent: isIdempotent(ex.method),
-            noticeStatus: previous.status,
-            noticeVersion: previous.responseVersion,
-            noticeTs: ms(noticeEnd),
-            requestTs: ms(ex.requestStart),
-            afterNotice: ms(after),
-            serverFinTs: s.finTs >= 0 ? ms(s.finTs) : null,
-            serverFinAfterResponse: s.finTs >= 0 ? ms(s.finTs - noticeEnd) : null,
-            requestAfterServerFin: finBefore,
-            requestAcksFin: finBefore && afterFin !== null ? afterFin.acksFin : null,
-            rstTs: reset ? ms(s.rstTs) : null,
-            state: ex.state,
-          },
-          frames: [previous.responseFrame ?? 0, finBefore ? s.finFrame : 0, ex.requestFrame ?? 0, reset ? s.rstFrame : 0],
-        });
+        if (notice === null || !notice.responseClose || notice.uncertain || notice.responseStart === null) return;
+        if (ex.requestStart < notice.responseStart) return; // pipelined before the notice could be read
+        late.set(conn.id, { ex, notice });
       },
       onConnectionEnd(conn) {
-        reported.delete(conn.id);
+        const found = late.get(conn.id);
+        if (found === undefined) return;
+        late.delete(conn.id);
+        report(conn, found.ex, found.notice);
       },
     };
   },

@@ -1,8 +1,204 @@
-import type { DetectorDefinition } from '../detector';
+import type { HttpExchange } from '../../http/exchange';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { ms, peerAckedAll, requestLine } from '../facts';
+import type { Finding } from '../finding';
+import { firstCloseOf } from '../proxy-legs';
 
-// PLACEHOLDER: being implemented (see anomalies.md); reports nothing yet.
+/**
+ * reset-before-response: the server resets (RST, no FIN first) a connection that carries an
+ * outstanding request — no response yet, or a response cut short. A request sent after the
+ * server's FIN is a keep-alive race, and a request after a `Connection: close` response is
+ * request-after-close-notice: both are left to those detectors (the FIN, or the notice, comes
+ * first). A client that gave up first (its FIN or RST before the server's RST) is
+ * unanswered-request's case.
+ *
+ * A server process that dies (crash, OOM kill, kill -9, a restart that does not drain) makes its
+ * kernel reset every connection with unread or unanswered data in the same instant, and close its
+ * idle ones with FIN: resets of one server within `resetBurstWindow` of each other form a burst,
+ * reported with each finding and diagnosed per server. Findings are therefore reported at the end
+ * of the capture, when every burst is complete.
+ */
+
+const MAX_CANDIDATES = 10_000;
+const MAX_IDLE_CLOSES_PER_SERVER = 1_000;
+
+/** Seconds as milliseconds with microsecond precision (bursts of a dying process are sub-millisecond). */
+function microsAsMs(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1000;
+}
+
+interface Tracked {
+  ex: HttpExchange;
+  afterCloseNotice: boolean;
+  /** Server bytes after this moment are not accounted for by earlier responses (or this one's start). */
+  answeredUntil: number;
+}
+
+interface Candidate {
+  flowId: number;
+  client: string;
+  server: string;
+  ex: HttpExchange;
+  rstTs: number;
+  rstFrame: number;
+  requestAcked: boolean;
+}
+
 export const resetBeforeResponse: DetectorDefinition = {
   id: 'reset-before-response',
-  meta: { description: 'not implemented yet', severity: 'warning', messages: {} },
-  create: () => ({}),
+  meta: {
+    description:
+      'The server reset (RST, no FIN first) a connection carrying a request it had not answered; bursts across connections point at a server process that died or was restarted.',
+    severity: 'error',
+    messages: {
+      reset: '{request} was reset by the server {wait} s after it was sent, {progress}{burst}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const tracked = new Map<number, Tracked>();
+    const candidates: Candidate[] = [];
+    /** Per server, when it closed connections that had nothing outstanding (FIN or RST, first). */
+    const idleCloses = new Map<string, number[]>();
+
+    function reportAll(list: Candidate[]): void {
+      const byServer = new Map<string, Candidate[]>();
+      for (const c of list) {
+        let l = byServer.get(c.server);
+        if (l === undefined) byServer.set(c.server, (l = []));
+        l.push(c);
+      }
+      const window = ctx.options.resetBurstWindow;
+      for (const [server, resets] of byServer) {
+        resets.sort((a, b) => a.rstTs - b.rstTs || a.flowId - b.flowId);
+        // Single linkage on the capture clock: each reset within the window of the previous one.
+        const bursts: Candidate[][] = [];
+        for (const r of resets) {
+          const last = bursts[bursts.length - 1];
+          if (last !== undefined && r.rstTs - last[last.length - 1].rstTs <= window) last.push(r);
+          else bursts.push([r]);
+        }
+        const closes = idleCloses.get(server) ?? [];
+        for (const burst of bursts) {
+          const first = burst[0].rstTs;
+          const lastTs = burst[burst.length - 1].rstTs;
+          const spread = lastTs - first;
+          const idle = closes.filter((t) => t >= first - window && t <= lastTs + window).length;
+          const findings: Finding[] = burst.map((c) => report(c, burst.length, spread, idle));
+          if (burst.length >= 2) diagnose(server, burst, findings, spread, idle);
+        }
+      }
+    }
+
+    function report(c: Candidate, burstSize: number, burstSpread: number, idleCloses: number): Finding {
+      const ex = c.ex;
+      const line = requestLine(ex);
+      const sent = ex.requestEnd ?? ex.requestStart ?? c.rstTs;
+      const wait = c.rstTs - sent;
+      const responseStarted = ex.responseStart !== null;
+      const progress = responseStarted
+        ? `after its response had begun (status ${ex.status ?? '?'}) but before it was complete`
+        : c.requestAcked
+          ? 'before any response (the server had ACKed the request)'
+          : 'before any response (the server had not even ACKed the request)';
+      const burst = burstSize >= 2 ? `; one of ${burstSize} such resets by this server within ${microsAsMs(burstSpread)} ms` : '';
+      return ctx.report({
+        flowId: c.flowId,
+        client: c.client,
+        server: c.server,
+        ts: c.rstTs,
+        message: 'reset',
+        data: { request: line ?? 'a request', wait: ms(wait), progress, burst },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: line,
+          exchangeIndex: ex.index,
+          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+          requestStart: ex.requestStart === null ? null : ms(ex.requestStart),
+          resetTs: ms(c.rstTs),
+          waitSeconds: ms(wait),
+          requestAcked: c.requestAcked,
+          responseStarted,
+          status: ex.status,
+          burstSize,
+          burstSpreadMs: microsAsMs(burstSpread),
+          idleClosesInBurst: idleCloses,
+        },
+        frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
+      });
+    }
+
+    function diagnose(server: string, burst: Candidate[], findings: Finding[], spread: number, idle: number): void {
+      const acked = burst.filter((c) => c.requestAcked).length;
+      const idleNote =
+        idle > 0 ? ` In the same moment it closed ${idle} idle connection(s) that had nothing outstanding: the kernel closing every socket of a process that exited.` : '';
+      const spreadText = `${microsAsMs(spread)} ms`;
+      ctx.diagnose({
+        server,
+        count: burst.length,
+        inferred: {},
+        explanation:
+          `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText} ` +
+          `(${acked} of the requests had been ACKed: the server's kernel had them, its application never answered).${idleNote} ` +
+          `Resets of many connections at once, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
+          `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).`,
+        remedy:
+          `Check ${server}'s process at that time: its logs and exit status, \`dmesg\` for the OOM killer, the service manager's restart history. ` +
+          `Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.`,
+        anomalyIds: findings.map((f) => f.id),
+      });
+    }
+
+    return {
+      onExchange(ex, conn) {
+        if (ex.uncertain || ex.requestStart === null) return;
+        if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
+        if (tracked.has(conn.id)) return;
+        const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
+        tracked.set(conn.id, {
+          ex,
+          afterCloseNotice: previous?.responseClose === true,
+          answeredUntil: Math.max(ex.requestEnd ?? ex.requestStart, previous?.responseEnd ?? -Infinity),
+        });
+      },
+
+      onConnectionEnd(conn) {
+        const s = conn.server;
+        const t = tracked.get(conn.id);
+        tracked.delete(conn.id);
+        const first = firstCloseOf(conn);
+        if (t === undefined) {
+          // A server close with nothing outstanding: context for bursts (a dying process closes these too).
+          if (first !== null && !first.byClient) {
+            let list = idleCloses.get(conn.serverName);
+            if (list === undefined) idleCloses.set(conn.serverName, (list = []));
+            if (list.length < MAX_IDLE_CLOSES_PER_SERVER) list.push(first.ts);
+          }
+          return;
+        }
+        if (t.afterCloseNotice || s.rstTs < 0) return;
+        // Server bytes the capture missed, or unparsed server bytes after an unanswered request:
+        // the capture cannot vouch that nothing was answered.
+        if (s.gapBytes > 0 || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
+        if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // FIN first: a close, then a reset of late data
+        if (first === null || first.byClient || !first.rst) return; // the client gave up (or closed) first
+        const ex = t.ex;
+        if ((ex.requestStart ?? Infinity) >= s.rstTs) return; // sent after the reset: not outstanding
+        if (candidates.length >= MAX_CANDIDATES) {
+          // Bound memory: report what is held (a burst straddling this moment is split in two).
+          reportAll(candidates);
+          candidates.length = 0;
+        }
+        candidates.push({
+          flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: s.rstTs, rstFrame: s.rstFrame,
+          requestAcked: peerAckedAll(conn.client, s),
+        });
+      },
+
+      onFinish() {
+        reportAll(candidates);
+        candidates.length = 0;
+      },
+    };
+  },
 };

@@ -123,6 +123,8 @@ interface PendingFailure {
 
 /** Failures waiting for their retry to be emitted; the oldest are dropped past this many. */
 const MAX_PENDING_FAILURES = 1024;
+/** Unanswered requests of one connection considered (pipelined ones behind the first add little). */
+const MAX_UNANSWERED_PER_CONNECTION = 8;
 
 function remembered(ex: HttpExchange, conn: AnalyzedConnection): RememberedRequest | null {
   if (ex.method === null || ex.requestStart === null || ex.uncertain) return null;
@@ -165,8 +167,12 @@ export const retriedRequest: DetectorDefinition = {
     const requests = new RecentRequests();
     const pending = new Map<string, PendingFailure[]>();
     let pendingCount = 0;
-    /** Failures of the connection being released, handled in onConnectionEnd (after the race detector spoke). */
-    let ending: Array<{ key: string; request: RememberedRequest; failure: RequestFailure }> = [];
+    /**
+     * Unanswered requests by connection, judged when the connection ends: an exchange may be decided
+     * (the server had already closed) before the close that tells the client it failed (the RST), and
+     * by then the race detector has spoken for the connection. Bounded by live connections.
+     */
+    const unanswered = new Map<number, Array<{ key: string; request: RememberedRequest; ex: HttpExchange }>>();
 
     const report = (failed: PendingFailure, retry: RememberedRequest): Finding => {
       retry.claimed = true;
@@ -183,7 +189,7 @@ export const retriedRequest: DetectorDefinition = {
           after: ms(after),
           failedOn: failed.client,
           failure: FAILURE_TEXT[failed.failure.how],
-          risk: idempotent ? '' : `; ${retry.method} is not idempotent: if the first copy was processed, it was done twice`,
+          risk: idempotent ? '' : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
         },
         severity: idempotent ? 'info' : 'warning',
         evidence: {
@@ -262,16 +268,20 @@ export const retriedRequest: DetectorDefinition = {
         const key = retryKey(request.client, request.server, request.method, request.uri, request.bodyBytes);
         matchPending(key, request);
         requests.remember(key, request);
-        const failure = failureOf(ex, conn);
-        if (failure === null) return;
-        if (conn.ended) ending.push({ key, request, failure });
-        else handleFailure(key, request, failure, null);
+        if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
+        const list = unanswered.get(conn.id);
+        if (list === undefined) unanswered.set(conn.id, [{ key, request, ex }]);
+        else if (list.length < MAX_UNANSWERED_PER_CONNECTION) list.push({ key, request, ex });
       },
       onConnectionEnd(conn) {
-        if (ending.length === 0) return;
+        const list = unanswered.get(conn.id);
+        if (list === undefined) return;
+        unanswered.delete(conn.id);
         const raceId = raceOn(conn.id);
-        for (const f of ending) handleFailure(f.key, f.request, f.failure, f.request.flowId === conn.id ? raceId : null);
-        ending = [];
+        for (const u of list) {
+          const failure = failureOf(u.ex, conn);
+          if (failure !== null) handleFailure(u.key, u.request, failure, raceId);
+        }
       },
     };
   },

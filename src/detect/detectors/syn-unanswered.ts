@@ -6,10 +6,11 @@ import { inferTimeout } from '../infer-timeout';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
- * interfaces, a mirrored port), not a retransmission: no stack retransmits a SYN sooner than
- * ~200 ms (RFC 6298 asks for 1 s; Linux uses 1 s, lowered only by a route's rto_min).
+ * interfaces, VLAN or tunnel copies, a mirrored port), not a retransmission: no stack retransmits
+ * a SYN sooner than its minimum RTO (Linux TCP_RTO_MIN 200 ms; its SYN RTO starts at 1 s, as
+ * RFC 6298 asks).
  */
-const DUPLICATE_COPY_WINDOW = 0.05;
+const DUPLICATE_COPY_WINDOW = 0.2;
 
 /** Server endpoints whose connection attempts are counted (for "k of n attempts"); more are not tracked. */
 const MAX_SERVERS_COUNTED = 65_536;
@@ -212,8 +213,13 @@ function peakConcurrent(items: ReadonlyArray<{ attempt: Attempt }>): { peak: num
       at = t;
     }
   }
-  const starts = items.map((i) => i.attempt.synTimes[0]).filter((t) => t <= at);
-  return { peak, from: Math.min(...starts), to: at };
+  // The attempts waiting at that moment: started by then and not yet answered or given up.
+  let from = at;
+  for (const { attempt: a } of items) {
+    const end = a.answerTs >= 0 ? a.answerTs : a.synTimes[a.synTimes.length - 1];
+    if (a.synTimes[0] <= at && end >= at && a.synTimes[0] < from) from = a.synTimes[0];
+  }
+  return { peak, from, to: at };
 }
 
 function diagnose(

@@ -2,8 +2,8 @@ import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms, peerAckedAll, requestLine } from '../facts';
-import type { Finding } from '../finding';
-import { inferTimeout } from '../infer-timeout';
+import type { Finding, InferredValue } from '../finding';
+import { clusterByDelay } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 
 /**
@@ -38,6 +38,8 @@ interface Tracked {
   ex: HttpExchange;
   /** The previous response on the connection asked to close it. */
   afterCloseNotice: boolean;
+  /** Server bytes after this moment are not accounted for by earlier responses. */
+  answeredUntil: number;
 }
 
 interface OpenRequest {
@@ -178,69 +180,69 @@ export const unansweredRequest: DetectorDefinition = {
           if (mine.length > 0) groups.push({ server, role, waits: mine });
         }
       }
+      const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
       for (const group of groups) {
-        const role = group.role;
-        const cluster = inferTimeout(
-          group.waits.map((w) => w.wait),
-          { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 },
-        );
-        if (cluster === null) continue;
-        const tolerance = Math.max(cluster.spread, ctx.options.spreadFraction * cluster.value, ctx.options.spreadAbsolute);
-        const members = group.waits.filter((w) => Math.abs(w.wait - cluster.value) <= tolerance);
-        const lo = Math.min(...members.map((w) => w.wait));
-        const hi = Math.max(...members.map((w) => w.wait));
-        const acked = members.filter((w) => w.serverAcked).length;
-        const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-        const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
-        const value = ms(cluster.value);
-        const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
-        const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name);
-        const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
-        const where =
-          acked === members.length
-            ? `The server ACKed every one of them: its TCP stack had the requests, so its application hung or was too slow for them`
-            : acked === 0
-              ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
-              : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
-        const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
-        let name: string;
-        let explanation: string;
-        let remedy: string;
-        if (role === 'proxy') {
-          name = 'proxyReadTimeout';
-          explanation =
-            `${members.length} requests to ${group.server}${about} got no response, and the proxy that sent them (${closers}, itself a server of other connections) ` +
-            `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
-            `${where}. The proxy's clients got an error (typically 504) at that moment.${knownNote}`;
-          remedy =
-            `Find why ${group.server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-            `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
-        } else if (role === 'client') {
-          name = 'clientTimeout';
-          explanation =
-            `${members.length} requests to ${group.server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
-            `its request timeout is ${value} s. ${where}.${knownNote}`;
-          remedy =
-            `Find why ${group.server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
-            `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
-        } else {
-          name = 'serverTimeout';
-          explanation =
-            `${members.length} requests to ${group.server}${about} got no response, and the server side closed the connection ${range} after each request: ` +
-            `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them. ${where}.${knownNote}`;
-          remedy =
-            `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
-            `raise that timeout only if such slow requests are expected.`;
+        // Each set of waits that agree is one timeout at work (a client may have several).
+        for (const cluster of clusterByDelay(group.waits.map((w) => ({ ...w, delay: w.wait })), options).groups) {
+          diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
-        ctx.diagnose({
-          server: group.server,
-          count: members.length,
-          inferred: { [name]: cluster },
-          explanation,
-          remedy,
-          anomalyIds: members.map((w) => w.finding.id),
-        });
       }
+    }
+
+    function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[]): void {
+      const lo = Math.min(...members.map((w) => w.wait));
+      const hi = Math.max(...members.map((w) => w.wait));
+      const acked = members.filter((w) => w.serverAcked).length;
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
+      const value = ms(cluster.value);
+      const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+      const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name);
+      const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
+      const where =
+        acked === members.length
+          ? `The server ACKed every one of them: its TCP stack had the requests, so its application hung or was too slow for them`
+          : acked === 0
+            ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
+            : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      let name: string;
+      let explanation: string;
+      let remedy: string;
+      if (role === 'proxy') {
+        name = 'proxyReadTimeout';
+        explanation =
+          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${closers}, itself a server of other connections) ` +
+          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
+          `${where}. The proxy's clients got an error (typically 504) at that moment.${knownNote}`;
+        remedy =
+          `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
+          `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+      } else if (role === 'client') {
+        name = 'clientTimeout';
+        explanation =
+          `${members.length} requests to ${server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
+          `its request timeout is ${value} s. ${where}.${knownNote}`;
+        remedy =
+          `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
+          `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
+      } else {
+        name = 'serverTimeout';
+        explanation =
+          `${members.length} requests to ${server}${about} got no response, and the server side closed the connection ${range} after each request: ` +
+          `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them. ${where}.${knownNote}`;
+        remedy =
+          `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
+          `raise that timeout only if such slow requests are expected.`;
+      }
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: { [name]: cluster },
+        explanation,
+        remedy,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
     }
 
     return {
@@ -254,7 +256,11 @@ export const unansweredRequest: DetectorDefinition = {
         if (ex.state !== 'no-response' || ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
-        tracked.set(conn.id, { ex, afterCloseNotice: previous?.responseClose === true });
+        tracked.set(conn.id, {
+          ex,
+          afterCloseNotice: previous?.responseClose === true,
+          answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
+        });
       },
 
       onConnectionEnd(conn) {
@@ -266,6 +272,10 @@ export const unansweredRequest: DetectorDefinition = {
         const ex = t.ex;
         const requestEnd = ex.requestEnd ?? 0;
         const s = conn.server;
+        // What the capture cannot vouch for: a one-sided capture (nothing from the server at all),
+        // server bytes it missed (the response may be in them), or server bytes after the request
+        // that did not parse as a response (something did answer).
+        if (s.packets === 0 || s.gapBytes > 0 || s.lastDataTs > t.answeredUntil) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         const { close, halfClosed } = closeAfter(conn, requestEnd);

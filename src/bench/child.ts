@@ -1,0 +1,81 @@
+/**
+ * One measurement of the benchmark, run in a fresh process so that its peak RSS is its own:
+ *
+ *   node dist/bench/child.js analyze|read|pcap-parser FILE
+ *
+ * Prints one JSON line: { packets, seconds, cpuSeconds, maxRssMb } (or { error }). The times cover
+ * the reading and analysis only, not Node's start-up or module loading.
+ */
+import type { EventEmitter } from 'node:events';
+import { analyzeFiles } from '../analyze';
+import { readCapture } from '../source/open-capture';
+
+export interface ChildResult {
+  packets: number;
+  seconds: number;
+  /** CPU time (user + system) of the process over the same span: what the work cost on a busy machine. */
+  cpuSeconds: number;
+  maxRssMb: number;
+  /** One line about the run, e.g. connections and exchanges found. */
+  note?: string;
+}
+
+/** The part of pcap-parser (a devDependency without types) that we use. */
+interface PcapParserModule {
+  parse(input: string): EventEmitter;
+}
+
+async function analyze(file: string): Promise<{ packets: number; note: string }> {
+  const result = await analyzeFiles([file], { collect: false });
+  const s = result.stats;
+  return {
+    packets: s.packets,
+    note: `${s.connections} connections, ${s.exchanges} exchanges, peak ${s.peakLiveConnections} live, ${result.anomalies.length} findings`,
+  };
+}
+
+async function read(file: string): Promise<{ packets: number; note: string }> {
+  let packets = 0;
+  let bytes = 0;
+  await readCapture(file, (p) => {
+    packets++;
+    bytes += p.caplen;
+  });
+  return { packets, note: `${(bytes / 2 ** 20).toFixed(0)} MiB of packet data` };
+}
+
+function pcapParser(file: string): Promise<{ packets: number; note: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const parser = (require('pcap-parser') as PcapParserModule).parse(file);
+  let packets = 0;
+  return new Promise((resolve, reject) => {
+    parser.on('packet', () => {
+      packets++;
+    });
+    parser.on('error', (err: Error) => reject(err));
+    parser.on('end', () => resolve({ packets, note: 'packet events counted' }));
+  });
+}
+
+async function main(): Promise<void> {
+  const [mode, file] = process.argv.slice(2);
+  const run = mode === 'analyze' ? analyze : mode === 'read' ? read : mode === 'pcap-parser' ? pcapParser : null;
+  if (run === null || !file) {
+    console.error('usage: node dist/bench/child.js analyze|read|pcap-parser FILE');
+    process.exitCode = 2;
+    return;
+  }
+  const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
+  try {
+    const { packets, note } = await run(file);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpu = process.cpuUsage(cpuStart);
+    const result: ChildResult = { packets, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, note };
+    console.log(JSON.stringify(result));
+  } catch (err) {
+    console.log(JSON.stringify({ error: err instanceof Error ? err.message.split('\n')[0] : String(err) }));
+  }
+}
+
+void main();

@@ -1,0 +1,69 @@
+import { analyzeFiles } from '../analyze';
+import { wantsColour } from '../report/ansi';
+import { renderFindingExplanation, renderFlowExplanation } from '../report/explain';
+import { checkCommonArgs } from './analyze-command';
+import { EXIT_OK } from './exit-codes';
+import { buildFilter, FilterArgs } from './filters';
+import { ladderOfFlow, laddersOfFindings } from './ladders';
+import { parseIgnore, UsageError } from './output';
+
+export interface ExplainArgs extends Omit<FilterArgs, 'flow'> {
+  file: string;
+  /** A finding id ("keepalive-race#1") or a flow id ("12"). */
+  id: string;
+  ignore: string[];
+  idleTimeout: number;
+  maxConnections: number;
+  sample: number;
+}
+
+const FINDING_ID = /^[a-z0-9-]+#\d+$/;
+const FLOW_ID = /^\d+$/;
+/** Finding ids named in a "no such finding" message. */
+const IDS_LISTED = 8;
+
+/**
+ * `conncheck explain FILE ID`: the ladder diagram of a finding's connection, or of a flow.
+ * The file is read twice (analysis, then the connection's packets), so stdin is refused.
+ */
+export async function runExplain(args: ExplainArgs): Promise<number> {
+  if (args.file === '-') throw new UsageError('explain reads the capture twice: give a file, not stdin (-)');
+  const id = args.id.trim();
+  const isFinding = FINDING_ID.test(id);
+  if (!isFinding && !FLOW_ID.test(id)) {
+    throw new UsageError(`'${args.id}' is neither a finding id (like keepalive-race#1) nor a flow id (a number, see analyze --flows)`);
+  }
+  checkCommonArgs(args);
+  const files = [args.file];
+  const flowIds = isFinding ? [] : [Number(id)];
+  const { filter } = buildFilter({ ...args, flow: flowIds });
+  const result = await analyzeFiles(files, {
+    ignore: parseIgnore(args.ignore),
+    filter,
+    flowIds,
+    sample: args.sample,
+    tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
+    collect: true,
+  });
+  const colour = wantsColour(process.stdout, process.env);
+  if (isFinding) {
+    const finding = result.anomalies.find((a) => a.id === id);
+    if (!finding) {
+      const known = result.anomalies.map((a) => a.id);
+      const list = known.length === 0 ? 'it has no findings' : `its findings: ${known.slice(0, IDS_LISTED).join(', ')}${known.length > IDS_LISTED ? ', …' : ''}`;
+      throw new UsageError(`no finding ${id} in ${args.file} (${list})`);
+    }
+    const ladders = (await laddersOfFindings(files, result, [finding])).get(finding.id) ?? [];
+    process.stdout.write(renderFindingExplanation(finding, ladders, result.diagnoses, { colour }));
+    return EXIT_OK;
+  }
+  const flow = result.flows.find((f) => f.id === Number(id));
+  if (!flow) {
+    const n = result.stats.connections;
+    throw new UsageError(`no flow ${id} in ${args.file} (it has ${n} connection${n === 1 ? '' : 's'}: see analyze --flows)`);
+  }
+  const ladder = await ladderOfFlow(files, result, flow);
+  const findings = result.anomalies.filter((a) => a.flowId === flow.id);
+  process.stdout.write(renderFlowExplanation(ladder, findings, result.diagnoses, { colour }));
+  return EXIT_OK;
+}

@@ -1,0 +1,213 @@
+/**
+ * What a finding says at each of its frames, written beside the packet in a ladder diagram:
+ * "server idle 3.000 s → FIN", "request 29.2 ms after the FIN, ACKs it: stale reuse", "RST".
+ * The frames a detector reports are its proof; the packet at each frame (FIN, RST, data, SYN,
+ * zero window) tells which step of the story it is, and the finding's evidence gives the numbers.
+ */
+import type { FlowPacket } from '../decode/flow-packets';
+import type { EvidenceValue, Finding } from '../detect/finding';
+import { formatDuration } from './format-time';
+
+export interface PlacedNote {
+  frame: number;
+  text: string;
+}
+
+export interface FindingNotes {
+  /** Notes on packets of the drawn connection. */
+  placed: PlacedNote[];
+  /** What the finding says about frames not drawn (other connections, packets left out). */
+  unplaced: string[];
+}
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const ACK = 0x10;
+
+type Evidence = Record<string, EvidenceValue>;
+
+function num(ev: Evidence, key: string): number | null {
+  const v = ev[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function str(ev: Evidence, key: string): string | null {
+  const v = ev[key];
+  return typeof v === 'string' ? v : null;
+}
+
+function dur(seconds: number | null): string {
+  return seconds === null ? '?' : formatDuration(seconds);
+}
+
+function words(id: string): string {
+  return id.replace(/-/g, ' ');
+}
+
+const isSyn = (p: FlowPacket): boolean => (p.flags & SYN) !== 0;
+const isFin = (p: FlowPacket): boolean => (p.flags & FIN) !== 0;
+const isRst = (p: FlowPacket): boolean => (p.flags & RST) !== 0;
+const hasData = (p: FlowPacket): boolean => p.payloadLen > 0 && !isSyn(p) && !isRst(p);
+const side = (p: FlowPacket): string => (p.fromClient ? 'client' : 'server');
+
+/** A note for one frame of a finding of a given kind; null lets the generic wording speak. */
+type NoteRule = (p: FlowPacket, ev: Evidence, f: Finding, index: number, packets: ReadonlyMap<number, FlowPacket>) => string | null;
+
+/** The finding's first packet that matches, among those drawn. */
+function findPacket(f: Finding, packets: ReadonlyMap<number, FlowPacket>, match: (p: FlowPacket) => boolean): FlowPacket | null {
+  for (const frame of f.frames) {
+    const p = packets.get(frame);
+    if (p && match(p)) return p;
+  }
+  return null;
+}
+
+const keepaliveRace: NoteRule = (p, ev, f, index, packets) => {
+  if (!p.fromClient && isFin(p)) return `server idle ${dur(num(ev, 'idleGap'))} → FIN`;
+  if (p.fromClient && hasData(p)) {
+    // The packets' own times are exact; the evidence is rounded to the millisecond.
+    const fin = findPacket(f, packets, (q) => !q.fromClient && isFin(q));
+    const delta = fin ? p.ts - fin.ts : num(ev, 'delta');
+    const when = delta === null ? 'after the FIN' : `${dur(Math.abs(delta))} ${delta >= 0 ? 'after' : 'before'} the FIN`;
+    if (str(ev, 'form') === 'stale-reuse') return `request ${when}, ACKs it: stale reuse`;
+    return `request ${when}, not ACKing it: crossing`;
+  }
+  if (!p.fromClient && isRst(p)) {
+    const retry = num(ev, 'retriedOnFlow');
+    return `RST: the request is lost${retry !== null ? `; retried on flow ${retry}` : ''}`;
+  }
+  if (!p.fromClient && hasData(p)) return 'last response, then idle';
+  return null;
+};
+
+const requestAfterCloseNotice: NoteRule = (p, ev) => {
+  if (!p.fromClient && hasData(p)) return `response announces close (${str(ev, 'noticeVersion') ?? 'HTTP'} ${num(ev, 'noticeStatus') ?? ''})`.replace(' )', ')');
+  if (!p.fromClient && isFin(p)) return 'server closes, as announced';
+  if (p.fromClient && hasData(p)) return `request ${dur(num(ev, 'afterNotice'))} after the close notice`;
+  if (isRst(p)) return `${side(p)} RST: the request is lost`;
+  return null;
+};
+
+const unansweredRequest: NoteRule = (p, ev) => {
+  if (p.fromClient && hasData(p)) return 'request: never answered';
+  const closedBy = str(ev, 'closedBy');
+  if ((isFin(p) || isRst(p)) && side(p) === closedBy) {
+    return `${closedBy} gives up after ${dur(num(ev, 'waitSeconds'))} → ${isRst(p) ? 'RST' : 'FIN'}`;
+  }
+  if (isFin(p) || isRst(p)) return `${side(p)} closes too (${isRst(p) ? 'RST' : 'FIN'})`;
+  return null;
+};
+
+const zeroWindowStall: NoteRule = (p, ev) => {
+  const receiver = str(ev, 'receiver') ?? side(p);
+  if (p.frame === num(ev, 'startFrame')) return `${receiver} window 0: it stopped reading`;
+  if (p.frame === num(ev, 'endFrame')) return `window opens after ${dur(num(ev, 'duration'))}`;
+  return null;
+};
+
+const rstOnClose: NoteRule = (p, ev) => {
+  if (isRst(p)) {
+    const unread = str(ev, 'unread');
+    return `${side(p)} RST${unread ? ` with ${words(unread)} unread` : ''}: the peer may lose data`;
+  }
+  return null;
+};
+
+const synUnanswered: NoteRule = (p, ev, f, index) => {
+  if (p.fromClient && isSyn(p)) return index === 0 ? 'SYN: no answer' : `SYN again (retry ${index}): no answer`;
+  if (!p.fromClient) return `answered after ${dur(num(ev, 'waited'))} (${str(ev, 'outcome') ?? 'answer'})`;
+  return null;
+};
+
+const connectionRefused: NoteRule = (p) => {
+  if (!p.fromClient && isRst(p)) return 'RST: refused (nothing listens)';
+  if (p.fromClient && isSyn(p)) return 'SYN';
+  return null;
+};
+
+const acceptQueueOverflow: NoteRule = (p, ev, f, index) => {
+  if (!p.fromClient && isSyn(p)) return index === 0 ? 'SYN,ACK' : 'SYN,ACK again: the ACK was not taken (accept queue full)';
+  if (p.fromClient && hasData(p)) return ev.dataAcked === true ? 'first data, ACKed only late' : 'first data: never ACKed';
+  return null;
+};
+
+const portReuse: NoteRule = (p, ev) => {
+  if (p.fromClient && isSyn(p)) {
+    const previous = num(ev, 'previousFlowId');
+    return `SYN reuses this 4-tuple ${dur(num(ev, 'gap'))} after ${previous !== null ? `flow ${previous}` : 'an earlier connection'}`;
+  }
+  return null;
+};
+
+const retriedRequest: NoteRule = (p, ev, f, index) => {
+  if (index === 0 && p.fromClient && hasData(p)) return 'first attempt';
+  if (index === 1) return `fails: ${words(str(ev, 'failure') ?? 'no answer')}`;
+  if (index === 2) return `sent again ${dur(num(ev, 'afterFailure'))} after the failure`;
+  return null;
+};
+
+const idleTimeoutMismatch: NoteRule = (p, ev) => {
+  if (!p.fromClient && isFin(p)) return `server idle close (timeout ≈ ${dur(num(ev, 'serverIdleTimeout'))})`;
+  if (p.fromClient && hasData(p)) return `reused after a long idle (up to ${dur(num(ev, 'clientReuseMaxIdle'))})`;
+  return null;
+};
+
+const connectionChurn: NoteRule = (p) => (p.fromClient && isSyn(p) ? 'new connection for one request' : null);
+
+const RULES: Partial<Record<Finding['kind'], NoteRule>> = {
+  'keepalive-race': keepaliveRace,
+  'request-after-close-notice': requestAfterCloseNotice,
+  'unanswered-request': unansweredRequest,
+  'zero-window-stall': zeroWindowStall,
+  'rst-on-close': rstOnClose,
+  'syn-unanswered': synUnanswered,
+  'connection-refused': connectionRefused,
+  'accept-queue-overflow': acceptQueueOverflow,
+  'port-reuse': portReuse,
+  'retried-request': retriedRequest,
+  'idle-timeout-mismatch': idleTimeoutMismatch,
+  'connection-churn': connectionChurn,
+};
+
+/** Words for a packet when a kind has no rule for it. */
+function genericNote(p: FlowPacket, f: Finding): string {
+  let what: string;
+  if (isRst(p)) what = `${side(p)} RST`;
+  else if (isFin(p)) what = `${side(p)} FIN`;
+  else if (isSyn(p)) what = (p.flags & ACK) !== 0 ? 'SYN,ACK' : 'SYN';
+  else if (hasData(p)) what = p.fromClient ? 'client data' : 'server data';
+  else if (p.window === 0) what = `${side(p)} window 0`;
+  else what = `${side(p)} ACK`;
+  return `${what} (${words(f.kind)})`;
+}
+
+/**
+ * The notes of one finding on the packets given (one connection's, by frame). The frame of the
+ * finding's decisive moment always gets a note; frames not among the packets are listed apart.
+ */
+export function findingNotes(finding: Finding, packets: ReadonlyMap<number, FlowPacket>): FindingNotes {
+  const rule = RULES[finding.kind];
+  const placed: PlacedNote[] = [];
+  const missing: number[] = [];
+  // Index of a frame among the finding's frames of the same kind of packet (SYN retries, repeats).
+  const seenOfType = new Map<string, number>();
+  finding.frames.forEach((frame, position) => {
+    const p = packets.get(frame);
+    if (!p) {
+      missing.push(frame);
+      return;
+    }
+    const type = `${p.fromClient}:${p.flags & (SYN | FIN | RST)}:${hasData(p)}`;
+    const nth = seenOfType.get(type) ?? 0;
+    seenOfType.set(type, nth + 1);
+    const index = finding.kind === 'retried-request' ? position : nth;
+    const text = rule?.(p, finding.evidence, finding, index, packets) ?? genericNote(p, finding);
+    placed.push({ frame, text });
+  });
+  const unplaced: string[] = [];
+  if (missing.length > 0) {
+    unplaced.push(`${finding.id} also names frame${missing.length === 1 ? '' : 's'} ${missing.join(' ')} (not drawn here)`);
+  }
+  return { placed, unplaced };
+}

@@ -1,0 +1,194 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { acceptQueueOverflow } from '../../src/detect/detectors/accept-queue-overflow';
+import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
+import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../helpers/packet-builder';
+import { SAMPLES_DIR, SampleMeta } from '../samples';
+import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+
+const KIND = 'accept-queue-overflow';
+const only = [acceptQueueOverflow];
+const CLIENT = '10.0.0.1';
+const SERVER = '10.0.0.2';
+const C_ISN = 1_000_000;
+const S_ISN = 5_000_000;
+const REQUEST = get('/queued');
+
+/** A scripted connection where the test says which handshake and data segments the server repeats or drops. */
+class Script {
+  constructor(private readonly cap: Capture, private readonly cport = 41000) {}
+
+  private seg(ts: number, from: 'c' | 's', flags: number, seq: number, ack: number, payload = ''): this {
+    const c = from === 'c';
+    this.cap.add(ts, buildTcpPacket({
+      src: c ? CLIENT : SERVER, dst: c ? SERVER : CLIENT, sport: c ? this.cport : 80, dport: c ? 80 : this.cport,
+      seq, ack, flags, payload,
+    }));
+    return this;
+  }
+
+  /** SYN, SYN-ACK, and the client's ACK (at +0.2 s, as a delayed-ACK client one RTT away). */
+  handshake(): this {
+    return this.seg(0, 'c', TCP_SYN, C_ISN, 0)
+      .seg(0.0001, 's', TCP_SYN | TCP_ACK, S_ISN, C_ISN + 1)
+      .seg(0.2, 'c', TCP_ACK, C_ISN + 1, S_ISN + 1);
+  }
+
+  synAck(ts: number): this {
+    return this.seg(ts, 's', TCP_SYN | TCP_ACK, S_ISN, C_ISN + 1);
+  }
+
+  /** The client's answer to a repeated SYN-ACK: a duplicate ACK (after its data when it sent some). */
+  dupAck(ts: number, sent: number): this {
+    return this.seg(ts, 'c', TCP_ACK, C_ISN + 1 + sent, S_ISN + 1);
+  }
+
+  /** The request (again, when retransmitted). */
+  request(ts: number): this {
+    return this.seg(ts, 'c', TCP_ACK | TCP_PSH, C_ISN + 1, S_ISN + 1, REQUEST);
+  }
+
+  serverAcks(ts: number): this {
+    return this.seg(ts, 's', TCP_ACK, S_ISN + 1, C_ISN + 1 + REQUEST.length);
+  }
+
+  response(ts: number): this {
+    return this.seg(ts, 's', TCP_ACK | TCP_PSH, S_ISN + 1, C_ISN + 1 + REQUEST.length, ok());
+  }
+
+  clientFin(ts: number): this {
+    return this.seg(ts, 'c', TCP_FIN | TCP_ACK, C_ISN + 1 + REQUEST.length, S_ISN + 1);
+  }
+}
+
+describe('accept-queue-overflow on synthetic handshakes', () => {
+  test('SYN-ACK repeated twice after the ACK, request never ACKed: the listener dropped them', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).request(0.5).request(0.9)
+      .synAck(1).dupAck(1.0001, REQUEST.length).request(1.7).synAck(3).dupAck(3.0001, REQUEST.length).clientFin(4);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(`${CLIENT}:41000`);
+    expect(f.severity).toBe('error');
+    expect(f.ts).toBeCloseTo(T0 + 1, 6);
+    expect(f.evidence).toMatchObject({
+      signal: 'synack-repeated-after-ack', synAckRepeats: 2, synAckOffsets: [0, 1, 3], clientDataBytes: REQUEST.length,
+      firstDataOffset: 0.3, dataRetransmissions: 3, dataAcked: false, outcome: 'client-gave-up',
+    });
+    // The first SYN-ACK, the two repeats and the request.
+    expect(f.frames).toEqual([2, 4, 7, 10]);
+    expect(f.summary).toContain('retransmitted its SYN-ACK 2×');
+  });
+
+  test('one repeat while the request is dropped too, accepted later: still an overflow, outcome accepted-later', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).synAck(1).dupAck(1.0001, REQUEST.length).request(1.2).serverAcks(1.2001).response(1.3);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ synAckRepeats: 1, dataRetransmissions: 1, dataAcked: true, outcome: 'accepted-later' });
+  });
+
+  test('request never ACKed and retransmitted, no SYN-ACK repeat in the capture: the data-not-acked signal', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).request(0.5).request(0.9);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ signal: 'data-not-acked', synAckRepeats: 0, dataRetransmissions: 2, outcome: 'unresolved-at-capture-end' });
+    expect(f.summary).toContain('never ACKed');
+    expect(f.ts).toBeCloseTo(T0 + 0.3, 6);
+  });
+
+  test('silent: one SYN-ACK repeat with no data (a single lost ACK)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().synAck(1).dupAck(1.0001, 0);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: one SYN-ACK repeat, but the request was ACKed without a retransmission (the server had it)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).synAck(1.5).dupAck(1.5001, REQUEST.length).serverAcks(1.6).response(1.7);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: copies of the SYN-ACK 50 ms apart (the same packet captured on several VLANs)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().synAck(0.25).synAck(0.3).request(0.31).serverAcks(0.32).response(0.33);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a request retransmitted once before its ACK (ordinary loss)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).request(0.5).serverAcks(0.5001).response(0.6);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('diagnosis per listener, citing the SYNs it dropped once the queue was full', () => {
+    const cap = new Capture();
+    new Script(cap, 41000).handshake().request(0.3).synAck(1).dupAck(1.0001, REQUEST.length).synAck(3).dupAck(3.0001, REQUEST.length);
+    new Script(cap, 41001).handshake().request(0.3).synAck(1).dupAck(1.0001, REQUEST.length).synAck(3).dupAck(3.0001, REQUEST.length);
+    for (const t of [0.5, 1.5, 3.5]) cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41002, dport: 80, seq: 7, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    const d = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ server: `${SERVER}:80`, count: 2, inferred: {} });
+    expect(d[0].explanation).toContain('2 connections');
+    expect(d[0].explanation).toContain('1 other attempt to it had SYNs go unanswered');
+    expect(d[0].remedy).toContain('TcpExtListenOverflows');
+    expect(d[0].remedy).toContain('somaxconn');
+  });
+});
+
+const SAMPLE = path.join(SAMPLES_DIR, 'accept-queue-overflow.pcap');
+(fs.existsSync(SAMPLE) ? describe : describe.skip)('accept-queue-overflow on the recorded samples', () => {
+  let result: AnalysisResult;
+  beforeAll(async () => {
+    result = await analyzeFiles([SAMPLE]);
+  });
+
+  test('the connections whose handshake ACK was dropped, with their SYN-ACK repeats and unACKed requests', () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'accept-queue-overflow.meta.json'), 'utf8')) as SampleMeta & {
+      measured?: Record<string, { synAckOffsets?: number[]; requestRetransmissions?: number }>;
+    };
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client);
+    const findings = ofKind(result, KIND);
+    expect(findings.map((f) => f.client).sort()).toEqual([...expected].sort());
+    for (const f of findings) {
+      const m = meta.measured?.[f.client!] ?? {};
+      expect(f.evidence).toMatchObject({ signal: 'synack-repeated-after-ack', dataAcked: false, clientDataBytes: 43 });
+      expect(f.evidence.synAckRepeats).toBe((m.synAckOffsets ?? []).length - 1);
+      (f.evidence.synAckOffsets as number[]).forEach((o, i) => expect(Math.abs(o - m.synAckOffsets![i])).toBeLessThan(0.02));
+      expect(f.evidence.dataRetransmissions).toBe(m.requestRetransmissions);
+    }
+    // The queued connections (their kernel ACKed the request) are not overflows.
+    const queued = (meta.expect ?? []).filter((e) => e.kind === 'unanswered-request').map((e) => e.client);
+    expect(findings.filter((f) => queued.includes(f.client!))).toEqual([]);
+  });
+
+  test('one diagnosis for the listener', () => {
+    const d = result.diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toHaveLength(1);
+    expect(d[0].count).toBe(2);
+    expect(d[0].explanation).toContain('syn-unanswered');
+  });
+
+  test.each([
+    'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
+    'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'syn-unanswered', 'reset-before-response',
+    'unanswered-request-timeout', 'zero-window-stall', 'rst-on-close',
+  ])('silent on %s', async (name) => {
+    const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+    if (!fs.existsSync(file)) return;
+    expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
+  });
+});
+
+const CORPUS = path.resolve(__dirname, '../../../shared/corpus/public');
+(fs.existsSync(CORPUS) ? describe : describe.skip)('accept-queue-overflow on public captures', () => {
+  test.each([
+    // The same packets captured on several VLANs: "repeated" SYN-ACKs 50 ms apart with an unchanged TSval.
+    'zeek/vlan-collisions.pcap',
+    // One SYN-ACK repeat after 1.45 s, but the request was ACKed without being retransmitted.
+    'suricata-verify/http-missing-protocol.pcap',
+  ])('silent on %s', async (name) => {
+    expect(ofKind(await analyzeFiles([path.join(CORPUS, name)], { detectors: only }), KIND)).toEqual([]);
+  });
+});

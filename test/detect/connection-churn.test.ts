@@ -1,0 +1,124 @@
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { connectionChurn } from '../../src/detect/detectors/connection-churn';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples } from '../samples';
+import { Capture, get, ofKind, ok } from './reuse-kit';
+
+const KIND = 'connection-churn';
+const only = [connectionChurn];
+
+/** `n` connections 50 ms apart, each carrying `perConnection` requests, closed by `closer` `closeAfter` s after the last response. */
+function churn(cap: Capture, n: number, options: { response?: string; perConnection?: number; closeAfter?: number; closer?: 'c' | 's'; client?: string } = {}): void {
+  for (let i = 0; i < n; i++) {
+    const t = i * 0.05;
+    const c = cap.connection({ client: options.client });
+    c.handshake(t);
+    let u = t + 0.001;
+    for (let k = 0; k < (options.perConnection ?? 1); k++) {
+      c.exchange(u, get(`/item/${i}/${k}`), options.response ?? ok('x', ['Connection: keep-alive', 'Keep-Alive: timeout=5']));
+      u += 0.002;
+    }
+    c.close(u + (options.closeAfter ?? 0), options.closer ?? 'c');
+  }
+}
+
+describe('connection-churn: synthetic connections', () => {
+  test('a new connection per request although the server keeps them alive', () => {
+    const cap = new Capture();
+    churn(cap, 12);
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.flowId).toBeNull();
+    expect(f.client).toBe('10.0.0.1');
+    expect(f.server).toBe('10.0.0.2:80');
+    expect(f.evidence).toMatchObject({
+      connections: 12,
+      requests: 12,
+      connectionsPerRequest: 1,
+      oneRequestConnections: 12,
+      newConnectionsPerSecond: 20,
+      clientClosesFirst: true,
+      advertisedKeepAliveTimeout: 5,
+      distinctClientPorts: 12,
+      timeWaitEstimate: 1200,
+    });
+    expect((f.evidence.clientPorts as number[]).length).toBe(12);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.anomalyIds).toEqual([f.id]);
+    expect(d.remedy).toContain('keepAlive: true');
+  });
+
+  test('per client host: two hosts, only the churning one is reported', () => {
+    const cap = new Capture();
+    churn(cap, 10, { client: '10.0.0.5' });
+    churn(cap, 3, { client: '10.0.0.6', perConnection: 4 });
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.client)).toEqual(['10.0.0.5']);
+  });
+
+  describe('stays silent', () => {
+    test('the server says Connection: close', () => {
+      const cap = new Capture();
+      churn(cap, 15, { response: ok('x', ['Connection: close']), closer: 's' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('HTTP/1.0 responses (close-delimited)', () => {
+      const cap = new Capture();
+      churn(cap, 15, { response: ok('x', [], 'HTTP/1.0'), closer: 's' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('connections carry several requests', () => {
+      const cap = new Capture();
+      churn(cap, 15, { perConnection: 3 });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('fewer connections than the threshold', () => {
+      const cap = new Capture();
+      churn(cap, 9);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the client pools and closes after its idle timeout (requests far apart)', () => {
+      const cap = new Capture();
+      churn(cap, 12, { closeAfter: 2 });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- samples
+
+const samples = new Map(listSamples().map((s) => [s.name, s]));
+const cache = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return cache.get(name)!;
+}
+
+const silent = [
+  'connection-close-curl', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close',
+  'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining', 'chunked-responses',
+  'port-reuse', 'keepalive-race-crossing', 'keepalive-race-python', 'keepalive-race-stale', 'request-after-close-notice',
+].filter((n) => samples.has(n));
+
+(samples.has('connection-churn') ? test : test.skip)('sample connection-churn: every connection carries one request', async () => {
+  const meta = samples.get('connection-churn')!.meta!;
+  const e = (meta.expect ?? []).find((x) => x.kind === KIND)!;
+  const ev = e.evidence as Record<string, number | number[]>;
+  const [f, ...rest] = ofKind(await analyzeSample('connection-churn'), KIND);
+  expect(rest).toEqual([]);
+  expect(f.client).toBe(e.client);
+  expect(f.evidence).toMatchObject({ connections: ev.connections, requests: ev.requests, connectionsPerRequest: 1, clientClosesFirst: true });
+  expect(f.evidence.clientPorts).toEqual(ev.clientPorts);
+  // Rate measured from the first to the last SYN; the recorder's figure spans the whole capture.
+  expect(f.evidence.newConnectionsPerSecond as number).toBeGreaterThan((ev.newConnectionsPerSecond as number) * 0.9);
+});
+
+test.each(silent)('connection-churn stays silent on sample %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

@@ -1,0 +1,160 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { busySlot, PROXY_ENDPOINT, scene } from './proxy-scenes';
+import { Capture, ofKind } from './reuse-kit';
+
+const only = [gatewayTimeout];
+const KIND = 'gateway-timeout';
+
+describe('gateway-timeout on synthetic proxies', () => {
+  test('both legs: the forwarded requests were abandoned upstream at the same delay as the 504s', () => {
+    const cap = new Capture();
+    const a = scene(cap, 0, { delay: 1, upstream: 'read', uri: '/hang/1' });
+    const b = scene(cap, 3, { delay: 1.002, upstream: 'read', uri: '/hang/2' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([a.clientName, b.clientName]);
+    expect(found[0].server).toBe(PROXY_ENDPOINT);
+    expect(found[0].evidence).toMatchObject({
+      status: 504, upstreamPhase: 'read', upstreamServer: '10.0.0.3:8080', upstreamRequest: 'GET /hang/1', upstreamUriMatched: true,
+      upstreamClosedBy: 'proxy', upstreamAnswered: false, delayClustered: true, delaySeconds: 1,
+    });
+    expect(typeof found[0].evidence.upstreamFlowId).toBe('number');
+    expect(found[0].evidence.upstreamLeg).toMatch(/^10\.0\.0\.2:\d+$/);
+    // Client request and 504, upstream request and the proxy's close of it.
+    expect(found[0].frames).toHaveLength(4);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.server).toBe(PROXY_ENDPOINT);
+    expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+    // Timed on the upstream leg, request to the backend → the proxy's close: 0.9988 and 1.0008 s.
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(0.9998, 4);
+    expect(d.remedy).toContain('proxy_read_timeout');
+  });
+
+  test('upstream not in the capture: clustered 502/503/504 delays reveal an upstream timeout', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 3, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(cap, 5, { delay: 3.01, upstream: 'none', answer: '503 Service Unavailable' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found.every((f) => f.evidence.upstreamPhase === 'invisible' && f.evidence.upstreamFlowId === null)).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.upstreamTimeout.value).toBeCloseTo(3.005, 3);
+  });
+
+  test('a lone 504 is reported (the status says timeout), without an inferred value', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 2, upstream: 'none' });
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ status: 504, delayClustered: false });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+  });
+
+  test('a backend connection that never carried the request: connect timeout', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 2, upstream: 'connect' });
+    scene(cap, 4, { delay: 2.001, upstream: 'connect' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['connect', 'connect']);
+    expect(found[0].evidence.upstreamEstablished).toBe(false);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(Object.keys(d.inferred)).toEqual(['proxyConnectTimeout']);
+  });
+
+  test('upstream traffic that is not HTTP (TLS to the backend): reported with the leg, phase opaque', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1.5, upstream: 'tls' });
+    scene(cap, 3, { delay: 1.5, upstream: 'tls' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['opaque', 'opaque']);
+    expect(found.every((f) => typeof f.evidence.upstreamFlowId === 'number')).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.upstreamTimeout.value).toBeCloseTo(1.5, 3);
+  });
+
+  describe('stays silent', () => {
+    test('on a lone 502 or 503 (no shared delay, no timeout status)', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 2, upstream: 'none', answer: '502 Bad Gateway' });
+      scene(cap, 5, { delay: 7, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on immediate 5xx (no timer at work: refused backend, no server available)', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 0.002, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 1, { delay: 0.002, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 2, { delay: 0.003, upstream: 'none' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test("at the proxy, when it relays the backend's own error", () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 2, upstream: 'answered', answer: '503 Service Unavailable' });
+      scene(cap, 4, { delay: 2, upstream: 'answered', answer: '503 Service Unavailable' });
+      // The backend itself answered 503 after a fixed 2 s twice: a timer of its own (its upstream
+      // is not in the capture), reported there; the proxy only passed the answer on.
+      expect(ofKind(cap.analyze(only), KIND).map((f) => f.server)).toEqual(['10.0.0.3:8080', '10.0.0.3:8080']);
+    });
+
+    test('when the proxy sent nothing upstream for the request (no-upstream-connect reports it)', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 0.5, upstream: 'read', answer: '200 OK' }); // makes the proxy's upstream visible
+      busySlot(cap, 1, 10);
+      scene(cap, 2, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 2.1, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- real samples
+
+const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
+const has = (name: string): boolean => samples.has(name);
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
+}
+function meta(name: string): SampleMeta {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
+}
+const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
+
+(has('gateway-timeout-nginx') ? test : test.skip)('gateway-timeout-nginx: each 504 paired with its abandoned upstream leg; proxy_read_timeout inferred', async () => {
+  const m = meta('gateway-timeout-nginx');
+  const configured = m.configured?.proxyReadTimeout as number;
+  const r = await analyzeSample('gateway-timeout-nginx');
+  const found = ofKind(r, KIND);
+  const expected = (m.expect ?? []).filter((e) => e.kind === KIND);
+  expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+  for (const f of found) {
+    const e = expected.find((x) => x.client === f.client)!;
+    const upstreamLeg = (e.evidence as Record<string, unknown> | undefined)?.upstreamLeg;
+    expect(f.evidence).toMatchObject({ status: 504, upstreamPhase: 'read', upstreamUriMatched: true, upstreamClosedBy: 'proxy', upstreamAnswered: false });
+    if (upstreamLeg !== undefined) expect(f.evidence.upstreamLeg).toBe(upstreamLeg);
+    expect(Math.abs((f.evidence.delaySeconds as number) - configured)).toBeLessThanOrEqual(tolerance(configured));
+    // nginx closes the upstream connection and sends the 504 in the same instant.
+    expect(Math.abs(f.evidence.upstreamCloseVsResponse as number)).toBeLessThanOrEqual(0.02);
+  }
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(Math.abs(d.inferred.proxyReadTimeout.value - configured)).toBeLessThanOrEqual(tolerance(configured));
+});
+
+const silent = [
+  'no-upstream-connect-haproxy', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
+  'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
+  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses',
+].filter(has);
+
+test.each(silent)('silent on %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

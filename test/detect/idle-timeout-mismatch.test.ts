@@ -1,0 +1,172 @@
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples } from '../samples';
+import { Capture, get, ofKind, ok } from './reuse-kit';
+
+const KIND = 'idle-timeout-mismatch';
+const only = [keepaliveRace, idleTimeoutMismatch];
+
+/** `n` connections each used once, then closed by the server after `idle` s (+ a little jitter). */
+function serverCloses(cap: Capture, n: number, idle: number, keepAlive: string[] = []): void {
+  for (let i = 0; i < n; i++) {
+    const t = i * 0.1;
+    const c = cap.connection();
+    c.handshake(t).exchange(t + 0.01, get('/p'), ok('x', keepAlive));
+    c.close(t + 0.0111 + idle + i * 0.001, 's');
+  }
+}
+
+/** One connection reused after each of `gaps` (idle seconds), then closed by the client. */
+function reuses(cap: Capture, gaps: number[], keepAlive: string[] = []): void {
+  const c = cap.connection();
+  let t = 0.5;
+  c.handshake(t).exchange(t + 0.01, get('/r'), ok('x', keepAlive));
+  t += 0.0111;
+  for (const gap of gaps) {
+    t += gap;
+    c.exchange(t, get('/r'), ok('x', keepAlive));
+    t += 0.0011;
+  }
+  c.close(t + 0.001, 'c');
+}
+
+describe('idle-timeout-mismatch: synthetic connections', () => {
+  test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
+    const cap = new Capture();
+    serverCloses(cap, 4, 2.0);
+    reuses(cap, [0.3, 1.2, 1.9]);
+    const r = cap.analyze(only);
+    expect(ofKind(r, 'keepalive-race')).toEqual([]);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.flowId).toBeNull();
+    expect(f.client).toBeNull();
+    expect(f.server).toBe('10.0.0.2:80');
+    expect(f.severity).toBe('warning');
+    expect(f.evidence.serverIdleTimeout).toBeCloseTo(2.0, 2);
+    expect(f.evidence).toMatchObject({ serverIdleCloses: 4, clientReuseMaxIdle: 1.9, clientReuses: 3, reusesNearTimeout: 1, margin: 0.2, keepaliveRaces: 0 });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverIdleTimeout.samples).toBe(4);
+    expect(d.inferred.clientReuseMaxIdle.value).toBe(1.9);
+    expect(d.anomalyIds).toEqual([f.id]);
+    expect(d.explanation).toContain('none did in this capture');
+    expect(d.remedy).toMatch(/^Client: close pooled connections idle for more than/);
+  });
+
+  test('the server advertises a longer Keep-Alive timeout than it keeps', () => {
+    const cap = new Capture();
+    serverCloses(cap, 3, 2.0, ['Keep-Alive: timeout=5']);
+    reuses(cap, [0.3, 0.5], ['Keep-Alive: timeout=5']);
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ advertisedKeepAliveTimeout: 5, reusesNearTimeout: 0 });
+    expect(f.summary).toContain('advertises Keep-Alive: timeout=5');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.advertisedKeepAliveTimeout.value).toBe(5);
+    expect(d.remedy).toMatch(/^Server: advertise/);
+  });
+
+  test('names the Node pattern (advertised + 1 s) and counts the races it caused', () => {
+    const cap = new Capture();
+    serverCloses(cap, 3, 3.0, ['Keep-Alive: timeout=2']);
+    const c = cap.connection();
+    c.handshake(1).exchange(1.01, get('/a'), ok('x', ['Keep-Alive: timeout=2']));
+    c.fin(4.0111, 's');
+    c.request(4.0161, get('/b'), { sawFin: false, noAck: true });
+    c.rst(4.0162, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ keepaliveRaces: 1, advertisedKeepAliveTimeout: 2 });
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('Node.js');
+  });
+
+  describe('stays silent', () => {
+    test('clients reuse well within the server timeout', () => {
+      const cap = new Capture();
+      serverCloses(cap, 4, 2.0);
+      reuses(cap, [0.3, 1.0, 1.2]);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('fewer than 3 idle closes: no timeout to compare with', () => {
+      const cap = new Capture();
+      serverCloses(cap, 2, 2.0);
+      reuses(cap, [1.99]);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('idle closes that do not agree', () => {
+      const cap = new Capture();
+      for (const [i, idle] of [1, 2, 3, 4].entries()) {
+        const c = cap.connection();
+        c.handshake(i).exchange(i + 0.01).close(i + 0.0111 + idle, 's');
+      }
+      reuses(cap, [3.9]);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the server advertises less than it keeps (a Node server: timeout=5, closes after 6 s)', () => {
+      const cap = new Capture();
+      serverCloses(cap, 3, 6.0, ['Keep-Alive: timeout=5']);
+      reuses(cap, [1.0, 2.0], ['Keep-Alive: timeout=5']);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a server that closes right after each response (unannounced) has no idle timeout to compare with', () => {
+      const cap = new Capture();
+      serverCloses(cap, 4, 0.001);
+      reuses(cap, [0.3, 0.5]);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('clients close idle connections before the server would', () => {
+      const cap = new Capture();
+      for (let i = 0; i < 5; i++) {
+        const c = cap.connection();
+        c.handshake(i).exchange(i + 0.01).close(i + 1.0111, 'c');
+      }
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- samples
+
+const samples = new Map(listSamples().map((s) => [s.name, s]));
+const cache = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return cache.get(name)!;
+}
+
+const firing = ['idle-timeout-mismatch', 'keepalive-race-crossing', 'keepalive-race-python'].filter((n) => samples.has(n));
+const silent = [
+  'keepalive-race-stale', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',
+  'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining',
+  'chunked-responses', 'connection-churn', 'port-reuse', 'request-after-close-notice',
+].filter((n) => samples.has(n));
+
+describe.each(firing)('idle-timeout-mismatch on sample %s', (name) => {
+  const meta = samples.get(name)!.meta!;
+  test('one endpoint finding; the inferred server idle timeout matches the configured one', async () => {
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].client).toBeNull();
+    const configured = meta.configured?.serverIdleTimeout as number;
+    const value = found[0].evidence.serverIdleTimeout as number;
+    expect(Math.abs(value - configured)).toBeLessThanOrEqual(Math.max(0.02 * configured, 0.02));
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverIdleTimeout.value).toBe(value);
+    const advertised = meta.configured?.advertisedKeepAliveTimeout;
+    if (typeof advertised === 'number') expect(d.inferred.advertisedKeepAliveTimeout.value).toBe(advertised);
+    // Clients reused connections after idling at least the timeout minus the margin.
+    expect(found[0].evidence.reusesNearTimeout as number).toBeGreaterThan(0);
+  });
+});
+
+test.each(silent)('idle-timeout-mismatch stays silent on sample %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

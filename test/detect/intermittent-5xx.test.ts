@@ -1,0 +1,140 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
+import { intermittent5xx } from '../../src/detect/detectors/intermittent-5xx';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { PROXY_ENDPOINT, scene } from './proxy-scenes';
+import { Capture, get, ofKind, ok } from './reuse-kit';
+
+const only = [intermittent5xx];
+const KIND = 'intermittent-5xx';
+const FAIL = ok('stale', [], 'HTTP/1.1', '503 Service Unavailable');
+
+/** One keep-alive connection at `at` carrying one request per given status ('ok' | 'fail'), then closed by the client. */
+function connection(cap: Capture, at: number, outcomes: Array<'ok' | 'fail'>, uri = '/api/items'): string {
+  const conn = cap.connection();
+  conn.handshake(at);
+  outcomes.forEach((o, i) => conn.exchange(at + 0.01 * (i + 1), get(`${uri}?n=${i}`), o === 'ok' ? ok() : FAIL));
+  conn.close(at + 0.5, 'c');
+  return conn.clientName;
+}
+
+describe('intermittent-5xx on synthetic traffic', () => {
+  test('failures that follow connections, interleaved in time: one finding for the endpoint', () => {
+    const cap = new Capture();
+    const failing: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const client = connection(cap, i, i % 2 === 0 ? ['fail', 'fail'] : ['ok', 'ok']);
+      if (i % 2 === 0) failing.push(client);
+    }
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ flowId: null, client: null, server: '10.0.0.2:80', severity: 'warning' });
+    expect(f.evidence).toMatchObject({
+      method: 'GET', path: '/api/items', responses: 12, failures: 6, successes: 6, failureRatio: 0.5, statuses: [503],
+      connections: 6, failingConnections: 3, okConnections: 3, mixedConnections: 0,
+      failuresFollowConnections: true, interleavedInTime: true, pattern: 'per-connection', failingClients: failing,
+    });
+    // Some 5xx responses, and some 2xx for contrast.
+    expect(f.frames.length).toBe(8);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('SO_REUSEPORT');
+    expect(d.remedy).toContain("ss -ltnp 'sport = :80'");
+  });
+
+  test('failures alternating on the same connections: individual requests fail', () => {
+    const cap = new Capture();
+    connection(cap, 0, ['ok', 'fail', 'ok', 'fail']);
+    connection(cap, 1, ['fail', 'ok']);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ pattern: 'within-connections', failuresFollowConnections: false, mixedConnections: 2 });
+  });
+
+  test('failures in one period with successes before and after: an outage', () => {
+    const cap = new Capture();
+    connection(cap, 0, ['ok']);
+    connection(cap, 1, ['ok']);
+    connection(cap, 2, ['fail']);
+    connection(cap, 3, ['fail']);
+    connection(cap, 4, ['ok']);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ pattern: 'one-period', interleavedInTime: false, failuresFollowConnections: null });
+  });
+
+  describe('stays silent', () => {
+    test('when every answer fails, or a single one does', () => {
+      const cap = new Capture();
+      connection(cap, 0, ['fail', 'fail']);
+      connection(cap, 1, ['fail']);
+      connection(cap, 2, ['ok', 'ok'], '/other');
+      connection(cap, 3, ['fail'], '/other');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('when the 5xx and the 2xx answer different kinds of request', () => {
+      const cap = new Capture();
+      connection(cap, 0, ['fail', 'fail'], '/broken');
+      connection(cap, 1, ['ok', 'ok'], '/fine');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on gateway timeouts already explained by gateway-timeout', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 1, upstream: 'read', uri: '/x' });
+      scene(cap, 2, { delay: 1, upstream: 'read', uri: '/x' });
+      scene(cap, 4, { delay: 0.01, upstream: 'read', uri: '/x', answer: '200 OK' });
+      scene(cap, 5, { delay: 0.01, upstream: 'read', uri: '/x', answer: '200 OK' });
+      const r = cap.analyze([gatewayTimeout, intermittent5xx]);
+      expect(ofKind(r, 'gateway-timeout').map((f) => f.server)).toEqual([PROXY_ENDPOINT, PROXY_ENDPOINT]);
+      expect(ofKind(r, KIND)).toEqual([]);
+      // Without gateway-timeout the same answers look intermittent: the exclusion is what keeps it silent.
+      expect(ofKind(cap.analyze(only), KIND).map((f) => f.server)).toEqual([PROXY_ENDPOINT]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- real samples
+
+const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
+const has = (name: string): boolean => samples.has(name);
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
+}
+function meta(name: string): SampleMeta & { measured?: { failureRatio?: number; connectionsByStatus?: Record<string, number> } } {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
+}
+
+(has('intermittent-5xx-reuseport') ? test : test.skip)('intermittent-5xx-reuseport: one finding for the endpoint, failures follow connections', async () => {
+  const m = meta('intermittent-5xx-reuseport');
+  const r = await analyzeSample('intermittent-5xx-reuseport');
+  const [f, ...rest] = ofKind(r, KIND);
+  expect(rest).toEqual([]);
+  const expected = (m.expect ?? []).find((e) => e.kind === KIND)!;
+  expect(f.server).toBe(expected.server);
+  expect(f.flowId).toBeNull();
+  expect(f.evidence).toMatchObject({
+    failureRatio: m.measured?.failureRatio,
+    failingConnections: m.measured?.connectionsByStatus?.['503'],
+    okConnections: m.measured?.connectionsByStatus?.['200'],
+    mixedConnections: 0,
+    failuresFollowConnections: true,
+    interleavedInTime: true,
+    pattern: 'per-connection',
+    statuses: [503],
+  });
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(d.remedy).toContain('ss -ltnp');
+});
+
+const silent = [
+  'gateway-timeout-nginx', 'no-upstream-connect-haproxy', 'unanswered-request-timeout', 'reset-before-response',
+  'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
+  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses',
+].filter(has);
+
+test.each(silent)('silent on %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

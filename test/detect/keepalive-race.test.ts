@@ -1,0 +1,300 @@
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples } from '../samples';
+import { Capture, get, ofKind, ok, post } from './reuse-kit';
+
+const KIND = 'keepalive-race';
+const only = [keepaliveRace];
+
+/** A connection used once at t = 0, idle until the server's FIN at `finAt`. */
+function idleConnection(cap: Capture, finAt = 5.011) {
+  const c = cap.connection();
+  c.handshake(0).exchange(0.01, get('/a'), ok('first'));
+  return { c, finAt };
+}
+
+describe('keepalive-race: synthetic connections', () => {
+  test('crossing: the request was on the wire when the FIN left (server-side capture, ACK misses the FIN)', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('error');
+    expect(f.client).toBe(c.clientName);
+    expect(f.server).toBe(c.serverName);
+    expect(f.evidence).toMatchObject({
+      form: 'crossing',
+      idleGap: 5,
+      delta: 0.005,
+      requestAcksFin: false,
+      outcome: 'reset',
+      request: 'GET /b',
+      method: 'GET',
+      idempotent: true,
+      exchangeIndex: 2,
+      requestAcked: false,
+      retried: false,
+    });
+    // last response, FIN, request, RST
+    expect(f.frames).toHaveLength(4);
+    expect(f.summary).toContain('GET /b');
+    expect(f.summary).toContain('crossing');
+  });
+
+  test('crossing seen from the client: the request precedes the FIN, whose ACK does not cover it', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    const before = c.cSeq;
+    c.request(5.009, get('/b'), { noAck: true });
+    c.fin(5.011, 's', { ack: before }); // the server had not received the request
+    c.rst(5.014, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.form).toBe('crossing');
+    expect(f.evidence.delta).toBe(-0.002);
+    expect(f.evidence.requestAcksFin).toBe(false);
+    expect(f.summary).toContain('before the FIN');
+  });
+
+  test('stale reuse: the client had ACKed the FIN, and its pool still sent a request 30 ms later', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.ack(5.0111, 'c');
+    c.request(5.041, post('/orders', '{"n":1}'), { noAck: true });
+    c.rst(5.0411, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ form: 'stale-reuse', requestAcksFin: true, delta: 0.03, method: 'POST', idempotent: false, requestBodyBytes: 7 });
+  });
+
+  test('a request that dies without a RST (the connection just ends) is still a race', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.fin(5.5, 'c');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ outcome: 'closed', rstTs: null });
+  });
+
+  test('a connection never used since the handshake, closed by the server, then used', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0);
+    c.fin(10, 's');
+    c.request(10.004, get('/first'), { sawFin: false, noAck: true });
+    c.rst(10.0041, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ form: 'crossing', exchangeIndex: 1 });
+    expect(f.evidence.idleGap).toBeCloseTo(9.9999, 3);
+    expect(f.summary).toContain('unused');
+  });
+
+  test('the retry of the failed request on a new connection is cited', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    const retry = cap.connection();
+    retry.handshake(5.03).exchange(5.031, get('/b'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ retried: true, retryClient: retry.clientName, retryDelay: 0.015 });
+    expect(f.summary).toContain(`retried on ${retry.clientName}`);
+  });
+
+  test('TLS-like opaque traffic: the same TCP signature, no request line', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 443 });
+    const record = (n: number): string => '\x17\x03\x03' + 'x'.repeat(n);
+    c.handshake(0).send(0.01, 'c', record(300)).send(0.012, 's', record(900)).ack(0.0121, 'c');
+    c.fin(5.012, 's');
+    c.send(5.017, 'c', record(280), { sawFin: false });
+    c.rst(5.0171, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ form: 'crossing', request: null, idempotent: null, outcome: 'reset', idleGap: null });
+    expect(f.summary).toContain('283 bytes (not HTTP');
+  });
+
+  describe('stays silent', () => {
+    test('the response said Connection: close (request-after-close-notice, not a race)', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01, get('/a'), ok('bye', ['Connection: close']));
+      c.fin(0.0112, 's');
+      c.request(0.0115, get('/b'), { noAck: true });
+      c.rst(0.0116, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('half-close: the client closed first, the server answered and closed', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.01, get('/a')).fin(0.0105, 'c').response(0.02, ok('late but fine')).fin(0.021, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the client closed an idle connection first', () => {
+      const cap = new Capture();
+      const { c } = idleConnection(cap);
+      c.close(3, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a RST after a complete FIN exchange with no new data', () => {
+      const cap = new Capture();
+      const { c } = idleConnection(cap);
+      c.close(5.011, 's');
+      c.rst(5.2, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('an abortive close (RST) after a full response', () => {
+      const cap = new Capture();
+      const { c } = idleConnection(cap);
+      c.rst(1, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the server closed with a request outstanding (its FIN acknowledges the request): not idle', () => {
+      const cap = new Capture();
+      const { c } = idleConnection(cap);
+      c.request(3, get('/slow'));
+      c.fin(4, 's');
+      c.rst(4.1, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a server FIN while the response body was still close-delimited', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      // No Content-Length, no Connection header: only the FIN ends the body.
+      c.handshake(0).request(0.01, get('/a')).send(0.02, 's', 'HTTP/1.1 200 OK\r\n\r\nbody until close').fin(3, 's');
+      c.request(3.005, get('/b'), { sawFin: false, noAck: true });
+      c.rst(3.0051, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a TLS close_notify answered after the server closed is not a request', () => {
+      const cap = new Capture();
+      const c = cap.connection({ sport: 443 });
+      c.handshake(0).send(0.01, 'c', '\x17\x03\x03' + 'x'.repeat(300)).send(0.012, 's', '\x17\x03\x03' + 'y'.repeat(900)).ack(0.0121, 'c');
+      c.send(5.011, 's', '\x15\x03\x03' + 'z'.repeat(28)).fin(5.012, 's');
+      c.send(5.017, 'c', '\x15\x03\x03' + 'w'.repeat(28));
+      c.rst(5.0171, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('identical timestamps: capture order decides (the client FIN came first)', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(1, get('/a'), { noAck: true });
+      c.ack(1, 's').fin(1, 'c').fin(1, 's').ack(1, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('reuse well before the server closes', () => {
+      const cap = new Capture();
+      const { c } = idleConnection(cap);
+      c.exchange(2, get('/b')).exchange(4, get('/c'));
+      c.close(9.01, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+
+  test('diagnosis: one per server, the idle timeout inferred from every idle close (races and clean closes)', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) {
+      const probe = cap.connection();
+      probe.handshake(i).exchange(i + 0.01).close(i + 5.011 + i * 0.002, 's');
+    }
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    const r = cap.analyze(only);
+    const diagnoses = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(diagnoses).toHaveLength(1);
+    const d = diagnoses[0];
+    expect(d.count).toBe(1);
+    expect(d.server).toBe(c.serverName);
+    expect(d.inferred.serverIdleTimeout.samples).toBe(4);
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(5.0, 1);
+    expect(d.anomalyIds).toEqual([ofKind(r, KIND)[0].id]);
+    expect(d.explanation).toMatch(/after ~5(\.\d+)? s/);
+    expect(d.remedy).toMatch(/idle timeout below/);
+  });
+});
+
+test('diagnosis: a server that closes right after its responses without saying so has no idle timeout', () => {
+  const cap = new Capture();
+  for (let i = 0; i < 3; i++) {
+    const c = cap.connection();
+    c.handshake(i).exchange(i + 0.01);
+    c.fin(i + 0.0112, 's');
+    c.request(i + 0.0114, get('/next'), { sawFin: false, noAck: true });
+    c.rst(i + 0.0115, 's');
+  }
+  const r = cap.analyze(only);
+  expect(ofKind(r, KIND)).toHaveLength(3);
+  const d = r.diagnoses.find((x) => x.kind === KIND)!;
+  expect(d.inferred.serverIdleTimeout).toBeUndefined();
+  expect(d.inferred.serverCloseAfterResponse.samples).toBe(3);
+  expect(d.explanation).toContain('without announcing it');
+  expect(d.remedy).toContain('Connection: close');
+});
+
+// ---------------------------------------------------------------------------------------------- samples
+
+const samples = new Map(listSamples().map((s) => [s.name, s]));
+const cache = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return cache.get(name)!;
+}
+
+const firing = ['keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python'].filter((n) => samples.has(n));
+const silent = [
+  'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl', 'half-close',
+  'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining', 'chunked-responses',
+  'request-after-close-notice', 'idle-timeout-mismatch', 'retransmitted-fin', 'rst-on-close', 'reset-before-response',
+].filter((n) => samples.has(n));
+
+describe.each(firing)('keepalive-race on sample %s', (name) => {
+  const meta = samples.get(name)!.meta!;
+  const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+
+  test('one finding per racing connection, with the recorded form, Δ and idle gap', async () => {
+    const found = ofKind(await analyzeSample(name), KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      const ev = e.evidence as Record<string, number | string | boolean>;
+      expect(f.evidence.form).toBe(ev.form);
+      expect(f.evidence.method).toBe(ev.method);
+      expect(f.evidence.idempotent).toBe(ev.idempotent);
+      expect(f.evidence.requestAcksFin).toBe(ev.requestAcksFin);
+      expect(Math.abs((f.evidence.delta as number) * 1000 - (ev.deltaMs as number))).toBeLessThanOrEqual(1);
+      expect(Math.abs((f.evidence.idleGap as number) - (ev.idleGapSeconds as number))).toBeLessThanOrEqual(0.002);
+      expect(f.evidence.outcome).toBe('reset');
+      if (typeof ev.retried === 'boolean') expect(f.evidence.retried).toBe(ev.retried);
+      if (typeof ev.retryClient === 'string') expect(f.evidence.retryClient).toBe(ev.retryClient);
+    }
+  });
+
+  test('the diagnosis infers the configured server idle timeout', async () => {
+    const r = await analyzeSample(name);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    const configured = meta.configured?.serverIdleTimeout as number;
+    expect(d.count).toBe(expected.length);
+    expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(Math.max(0.02 * configured, 0.02));
+  });
+});
+
+test.each(silent)('keepalive-race stays silent on sample %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

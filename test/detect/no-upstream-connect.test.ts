@@ -1,0 +1,150 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
+import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connect';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { busySlot, PROXY_ENDPOINT, scene, tlsLeg } from './proxy-scenes';
+import { Capture, ofKind } from './reuse-kit';
+
+const only = [gatewayTimeout, noUpstreamConnect];
+const KIND = 'no-upstream-connect';
+
+/** A proxy holding one backend connection busy from t = 0.01 to 5, with one earlier proxied request making its upstream visible. */
+function queuedProxy(): Capture {
+  const cap = new Capture();
+  scene(cap, 0, { delay: 4.9, upstream: 'read', answer: '200 OK', uri: '/first' });
+  return cap;
+}
+
+describe('no-upstream-connect on synthetic proxies', () => {
+  test('requests failed with 503 after the same delay, no SYN and no request upstream meanwhile: queue timeout', () => {
+    const cap = queuedProxy();
+    const a = scene(cap, 1, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+    const b = scene(cap, 1.2, { delay: 1.001, upstream: 'none', answer: '503 Service Unavailable' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([a.clientName, b.clientName]);
+    expect(found[0].server).toBe(PROXY_ENDPOINT);
+    expect(found[0].evidence).toMatchObject({
+      status: 503, failedWith: '503', delaySeconds: 1, delayClustered: true,
+      concurrentBackendConnections: 1, maxBackendConnectionsDuringWait: 1,
+      backendConnectionsOpenedDuringWait: 0, backendRequestsDuringWait: 0,
+    });
+    expect(found[0].frames).toHaveLength(2);
+    expect(ofKind(r, 'gateway-timeout')).toEqual([]);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyQueueTimeout.value).toBeCloseTo(1.0005, 4);
+    expect(d.explanation).toContain('exactly 1 connection');
+    expect(d.remedy).toContain('maxconn');
+  });
+
+  test('a proxy that closes the client connection (FIN) instead of answering', () => {
+    const cap = queuedProxy();
+    scene(cap, 1, { delay: 2, upstream: 'none', answer: 'FIN' });
+    scene(cap, 1.5, { delay: 2, upstream: 'none', answer: 'FIN' });
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.evidence.failedWith)).toEqual(['FIN', 'FIN']);
+    expect(found[0].evidence.status).toBeNull();
+  });
+
+  test('a lone 504 without upstream attempt is reported; the busy slot count is still evidence', () => {
+    const cap = queuedProxy();
+    scene(cap, 1, { delay: 3, upstream: 'none' });
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ status: 504, delayClustered: false, concurrentBackendConnections: 1 });
+  });
+
+  describe('stays silent', () => {
+    test('when each request was forwarded upstream (gateway-timeout instead)', () => {
+      const cap = queuedProxy();
+      scene(cap, 1, { delay: 1, upstream: 'read' });
+      scene(cap, 1.2, { delay: 1, upstream: 'read' });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'gateway-timeout')).toHaveLength(2);
+    });
+
+    test('when the proxy tried to connect (a SYN during the wait)', () => {
+      const cap = queuedProxy();
+      scene(cap, 1, { delay: 1, upstream: 'connect', answer: '503 Service Unavailable' });
+      scene(cap, 1.2, { delay: 1, upstream: 'connect', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('when the proxy sent TLS bytes upstream during the wait (on a new or an existing connection)', () => {
+      const cap = queuedProxy();
+      scene(cap, 1, { delay: 1, upstream: 'tls', answer: '503 Service Unavailable' });
+      tlsLeg(cap, 0.5, 4, [1.51, 1.6]);
+      scene(cap, 1.5, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test("when the proxy's upstream is not in the capture at all", () => {
+      const cap = new Capture();
+      scene(cap, 1, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 1.2, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a lone 503, and on immediate 503s (no timer)', () => {
+      const cap = queuedProxy();
+      scene(cap, 1, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 2, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 2.5, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on answers the proxy gives itself (2xx) without going upstream', () => {
+      const cap = queuedProxy();
+      busySlot(cap, 0.5, 4);
+      scene(cap, 1, { delay: 1, upstream: 'none', answer: '200 OK' });
+      scene(cap, 1.5, { delay: 1, upstream: 'none', answer: '200 OK' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- real samples
+
+const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
+const has = (name: string): boolean => samples.has(name);
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
+}
+function meta(name: string): SampleMeta {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
+}
+const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
+
+(has('no-upstream-connect-haproxy') ? test : test.skip)('no-upstream-connect-haproxy: the queued requests, the single busy slot, timeout queue inferred', async () => {
+  const m = meta('no-upstream-connect-haproxy');
+  const configured = m.configured?.proxyQueueTimeout as number;
+  const maxconn = m.configured?.serverMaxconn as number;
+  const r = await analyzeSample('no-upstream-connect-haproxy');
+  const found = ofKind(r, KIND);
+  const expected = (m.expect ?? []).filter((e) => e.kind === KIND);
+  expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+  for (const f of found) {
+    expect(f.evidence).toMatchObject({
+      status: 503, concurrentBackendConnections: maxconn, maxBackendConnectionsDuringWait: maxconn,
+      backendConnectionsOpenedDuringWait: 0, backendRequestsDuringWait: 0,
+    });
+    expect(Math.abs((f.evidence.delaySeconds as number) - configured)).toBeLessThanOrEqual(tolerance(configured));
+  }
+  expect(ofKind(r, 'gateway-timeout')).toEqual([]);
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(Math.abs(d.inferred.proxyQueueTimeout.value - configured)).toBeLessThanOrEqual(tolerance(configured));
+  expect(d.explanation).toContain(`exactly ${maxconn} connection`);
+});
+
+const silent = [
+  'gateway-timeout-nginx', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
+  'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
+  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses',
+].filter(has);
+
+test.each(silent)('silent on %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

@@ -1,0 +1,99 @@
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { portReuse } from '../../src/detect/detectors/port-reuse';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples } from '../samples';
+import { Capture, get, ofKind } from './reuse-kit';
+import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
+
+const KIND = 'port-reuse';
+const only = [portReuse];
+
+describe('port-reuse: synthetic connections', () => {
+  test('a SYN with a new ISN 50 ms after the connection on that 4-tuple closed (server closed first)', () => {
+    const cap = new Capture();
+    const a = cap.connection({ cport: 40000, isn: 1000 });
+    a.handshake(0).exchange(0.001).close(0.01, 's');
+    const b = cap.connection({ cport: 40000, isn: 900_000 });
+    b.handshake(0.0602).exchange(0.061).close(0.07, 'c');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.flowId).toBe(2);
+    expect(f.client).toBe('10.0.0.1:40000');
+    expect(f.evidence).toMatchObject({
+      previousFlowId: 1,
+      previousClosed: true,
+      gap: 0.05,
+      previousClosedBy: 'server',
+      previousClose: 'fin',
+      timeWaitHeldBy: 'server',
+      previousIsn: 1000,
+    });
+    expect(f.frames).toHaveLength(2); // the old connection's last packet, the new SYN
+    expect(f.summary).toContain('TIME_WAIT');
+  });
+
+  test('a SYN with a new ISN on a 4-tuple whose connection is still open: warning', () => {
+    const cap = new Capture();
+    const a = cap.connection({ cport: 40000, isn: 1000 });
+    a.handshake(0).exchange(0.001);
+    const b = cap.connection({ cport: 40000, isn: 900_000 });
+    b.handshake(2).exchange(2.001);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.severity).toBe('warning');
+    expect(f.evidence).toMatchObject({ previousClosed: false, previousClosedBy: null, timeWaitHeldBy: null });
+    expect(f.summary).toContain('still open');
+  });
+
+  describe('stays silent', () => {
+    test('a retransmitted SYN (same ISN)', () => {
+      const cap = new Capture();
+      const syn = (): Uint8Array => buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80, seq: 1000, flags: TCP_SYN });
+      cap.add(0, syn());
+      cap.add(1, syn());
+      cap.add(3, syn());
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the port reused long after the previous connection left the table', () => {
+      const cap = new Capture();
+      cap.connection({ cport: 40000, isn: 1000 }).handshake(0).exchange(0.001, get('/a')).close(0.01, 'c');
+      cap.connection({ cport: 40000, isn: 900_000 }).handshake(120).exchange(120.001, get('/b')).close(120.01, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- samples
+
+const samples = new Map(listSamples().map((s) => [s.name, s]));
+const cache = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return cache.get(name)!;
+}
+
+const silent = [
+  'connection-churn', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',
+  'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining',
+  'chunked-responses', 'syn-unanswered', 'retransmitted-fin', 'keepalive-race-crossing', 'keepalive-race-python',
+].filter((n) => samples.has(n));
+
+(samples.has('port-reuse') ? test : test.skip)('sample port-reuse: each reuse with its gap and the side holding TIME_WAIT', async () => {
+  const meta = samples.get('port-reuse')!.meta!;
+  const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+  const found = ofKind(await analyzeSample('port-reuse'), KIND);
+  expect(found).toHaveLength(expected.length);
+  expect(found.map((f) => f.evidence.timeWaitHeldBy)).toEqual(expected.map((e) => (e.evidence as Record<string, string>).timeWaitHeldBy));
+  found.forEach((f, i) => {
+    const ev = expected[i].evidence as Record<string, number>;
+    expect(f.client).toBe(expected[i].client);
+    expect(f.severity).toBe('info');
+    expect(Math.abs((f.evidence.gap as number) * 1000 - ev.gapMs)).toBeLessThanOrEqual(1);
+  });
+});
+
+test.each(silent)('port-reuse stays silent on sample %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

@@ -1,0 +1,88 @@
+/**
+ * Proxy scenes for the gateway-timeout / no-upstream-connect / intermittent-5xx tests: a client
+ * (10.0.0.1) talks to a proxy (10.0.0.2:80), which talks to a backend (10.0.0.3:8080). Each scene
+ * says what the proxy did upstream while the client waited, built on reuse-kit's scripted
+ * connections.
+ */
+import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
+import { Capture, Conn, get, ok } from './reuse-kit';
+
+export const CLIENT = '10.0.0.1';
+export const PROXY = '10.0.0.2';
+export const BACKEND = '10.0.0.3';
+export const PROXY_ENDPOINT = `${PROXY}:80`;
+export const BACKEND_ENDPOINT = `${BACKEND}:8080`;
+
+export type Upstream =
+  /** The proxy forwards the request on a new backend connection; the backend never answers; the proxy closes it at the timeout. */
+  | 'read'
+  /** The proxy sends a SYN to the backend that is never answered. */
+  | 'connect'
+  /** The backend answers (with `backendStatus`) just before the proxy answers the client. */
+  | 'answered'
+  /** The proxy talks TLS to the backend (bytes that are not HTTP) on a new connection. */
+  | 'tls'
+  /** Nothing upstream during the wait. */
+  | 'none';
+
+export interface SceneOptions {
+  uri?: string;
+  /** Seconds from the client's request to the proxy's answer. */
+  delay: number;
+  upstream: Upstream;
+  /** The proxy's answer: a status line ("504 Gateway Time-out"), or 'FIN' to close without one. */
+  answer?: string;
+  backendStatus?: string;
+}
+
+export function downstream(cap: Capture): Conn {
+  return cap.connection({ client: CLIENT, server: PROXY, sport: 80 });
+}
+
+export function upstream(cap: Capture): Conn {
+  return cap.connection({ client: PROXY, server: BACKEND, sport: 8080 });
+}
+
+/** One client request failed (or answered) by the proxy after `delay`; returns the client's connection. */
+export function scene(cap: Capture, at: number, options: SceneOptions): Conn {
+  const uri = options.uri ?? '/slow';
+  const down = downstream(cap);
+  down.handshake(at).request(at + 0.001, get(uri));
+  const answerAt = at + 0.001 + options.delay;
+  if (options.upstream === 'read' || options.upstream === 'answered') {
+    const up = upstream(cap);
+    up.handshake(at + 0.0015).request(at + 0.002, get(uri));
+    if (options.upstream === 'answered') up.response(answerAt - 0.0005, ok('', [], 'HTTP/1.1', options.backendStatus ?? '503 Service Unavailable'));
+    up.close(answerAt - 0.0002, 'c');
+  } else if (options.upstream === 'tls') {
+    tlsLeg(cap, at + 0.0015, answerAt - 0.0002);
+  } else if (options.upstream === 'connect') {
+    const port = 50000 + Math.round(at * 10);
+    cap.add(at + 0.0015, buildTcpPacket({ src: PROXY, dst: BACKEND, sport: port, dport: 8080, seq: 7000, flags: TCP_SYN }));
+  }
+  if (options.answer === 'FIN') {
+    down.close(answerAt, 's');
+  } else {
+    down.response(answerAt, ok('upstream trouble', [], 'HTTP/1.1', options.answer ?? '504 Gateway Time-out'));
+    down.close(answerAt + 0.01, 'c');
+  }
+  return down;
+}
+
+/** A backend connection the proxy holds open (busy with a slow request) from `from` to `to`: the proxy's upstream is visible. */
+export function busySlot(cap: Capture, from: number, to: number): Conn {
+  const up = upstream(cap);
+  up.handshake(from).request(from + 0.001, get('/busy'));
+  up.response(to, ok());
+  return up;
+}
+
+/** TLS-looking bytes (a handshake record header, then noise) both ways on a proxy→backend connection. */
+export function tlsLeg(cap: Capture, from: number, to: number, chatterAt: number[] = []): Conn {
+  const up = upstream(cap);
+  const record = '\x16\x03\x01\x00\x20' + 'x'.repeat(32);
+  up.handshake(from).send(from + 0.0005, 'c', record).send(from + 0.001, 's', record);
+  for (const t of chatterAt) up.send(t, 'c', '\x17\x03\x03\x00\x10' + 'y'.repeat(16));
+  up.close(to, 'c');
+  return up;
+}

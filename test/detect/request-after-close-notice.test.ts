@@ -1,0 +1,123 @@
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { requestAfterCloseNotice } from '../../src/detect/detectors/request-after-close-notice';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples } from '../samples';
+import { Capture, get, ofKind, ok } from './reuse-kit';
+
+const KIND = 'request-after-close-notice';
+const only = [requestAfterCloseNotice];
+
+describe('request-after-close-notice: synthetic connections', () => {
+  test('a request after Connection: close, sent after the server FIN arrived; the server resets it', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, get('/a'), ok('bye', ['Connection: close']));
+    c.fin(0.0112, 's');
+    c.request(0.03, get('/b'), { noAck: true });
+    c.rst(0.0301, 's');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('warning');
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({
+      request: 'GET /b',
+      noticeStatus: 200,
+      noticeVersion: 'HTTP/1.1',
+      afterNotice: 0.019,
+      requestAfterServerFin: true,
+      requestAcksFin: true,
+      state: 'no-response',
+    });
+    expect(f.evidence.rstTs).not.toBeNull();
+    expect(f.frames).toHaveLength(4); // notice response, FIN, request, RST
+    expect(f.summary).toContain('Connection: close');
+    expect(f.summary).toContain('answered RST');
+  });
+
+  test('an HTTP/1.0 response without keep-alive is a close notice too; reported once per connection', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, 'GET /a HTTP/1.0\r\n\r\n', ok('x', [], 'HTTP/1.0'));
+    c.exchange(0.02, get('/b'), ok('served anyway'));
+    c.exchange(0.03, get('/c'), ok('served anyway'));
+    c.close(0.04, 'c');
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ request: 'GET /b', noticeVersion: 'HTTP/1.0', state: 'complete' });
+    expect(found[0].summary).toContain('HTTP/1.0 response, which closes unless it says keep-alive');
+    expect(found[0].summary).toContain('answered it anyway');
+  });
+
+  describe('stays silent', () => {
+    test('HTTP/1.0 with Connection: keep-alive on both sides', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      const req = (u: string): string => `GET ${u} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n`;
+      c.handshake(0).exchange(0.01, req('/a'), ok('x', ['Connection: keep-alive'], 'HTTP/1.0'));
+      c.exchange(0.02, req('/b'), ok('y', ['Connection: keep-alive'], 'HTTP/1.0'));
+      c.close(0.03, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a client that honours Connection: close and opens a new connection', () => {
+      const cap = new Capture();
+      const a = cap.connection();
+      a.handshake(0).exchange(0.01, get('/a'), ok('bye', ['Connection: close'])).close(0.0112, 's');
+      const b = cap.connection();
+      b.handshake(0.02).exchange(0.03, get('/b')).close(0.04, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('ordinary keep-alive reuse', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01).exchange(0.02).exchange(0.03).close(0.04, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a request pipelined before the closing response arrived', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.01, get('/a')).request(0.011, get('/b'));
+      c.response(0.02, ok('bye', ['Connection: close'])).fin(0.021, 's');
+      c.fin(0.03, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- samples
+
+const samples = new Map(listSamples().map((s) => [s.name, s]));
+const cache = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return cache.get(name)!;
+}
+
+const silent = [
+  'keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python', 'keepalive-node-agent', 'clean-keepalive-reuse',
+  'client-closes-idle-first', 'connection-close-curl', 'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close',
+  'tcp-keepalive-probes', 'pipelining', 'chunked-responses', 'port-reuse',
+].filter((n) => samples.has(n));
+
+(samples.has('request-after-close-notice') ? test : test.skip)('sample request-after-close-notice: each late request, with when it came relative to the FIN', async () => {
+  const meta = samples.get('request-after-close-notice')!.meta!;
+  const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+  const found = ofKind(await analyzeSample('request-after-close-notice'), KIND);
+  expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+  for (const e of expected) {
+    const f = found.find((x) => x.client === e.client)!;
+    const ev = e.evidence as Record<string, number | string | boolean>;
+    expect(f.evidence.method).toBe(ev.method);
+    expect(f.evidence.uri).toBe(ev.uri);
+    expect(Math.abs((f.evidence.afterNotice as number) * 1000 - (ev.afterNoticeMs as number))).toBeLessThanOrEqual(1);
+    expect(f.evidence.rstTs).not.toBeNull();
+    // The server closed right after its notice (not after an idle time).
+    expect(f.evidence.serverFinAfterResponse as number).toBeLessThan(0.01);
+  }
+});
+
+test.each(silent)('request-after-close-notice stays silent on sample %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

@@ -1,0 +1,146 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { Capture, Conn, get, ofKind, ok, T0 } from './reuse-kit';
+
+const only = [resetBeforeResponse];
+const KIND = 'reset-before-response';
+
+/** A connection whose request (ACKed unless noAck) the server resets at `resetAt`. */
+function resetWhileWaiting(cap: Capture, at: number, resetAt: number, options: { noAck?: boolean; uri?: string } = {}): Conn {
+  const conn = cap.connection();
+  conn.handshake(at).request(at + 0.001, get(options.uri ?? '/work'), { noAck: options.noAck });
+  conn.rst(resetAt, 's');
+  return conn;
+}
+
+describe('reset-before-response on synthetic connections', () => {
+  test('a server reset with no FIN first, while an ACKed request waits', () => {
+    const cap = new Capture();
+    const conn = resetWhileWaiting(cap, 0, 0.601);
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(conn.clientName);
+    expect(f.ts).toBeCloseTo(T0 + 0.601, 6);
+    expect(f.evidence).toMatchObject({ method: 'GET', uri: '/work', requestAcked: true, responseStarted: false, waitSeconds: 0.6, burstSize: 1 });
+    expect(f.frames).toEqual([4, 6]); // the request and the RST
+    expect(r.diagnoses.filter((d) => d.kind === KIND)).toEqual([]); // one reset is no burst
+  });
+
+  test('a response cut short by the reset', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/big'));
+    conn.send(0.01, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial').rst(0.02, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ responseStarted: true, status: 200 });
+    expect(f.frames).toContain(6); // the response's first frame
+  });
+
+  test('resets of several connections at once form a burst: a dying server process', () => {
+    const cap = new Capture();
+    resetWhileWaiting(cap, 0, 2, { uri: '/a' });
+    resetWhileWaiting(cap, 0.1, 2.00002, { uri: '/b' });
+    resetWhileWaiting(cap, 0.2, 2.00005, { uri: '/c', noAck: true });
+    // An idle, answered connection the server closes with FIN in the same instant.
+    cap.connection().handshake(0.3).exchange(0.31).close(2.00006, 's');
+    // A reset much later is not part of the burst.
+    resetWhileWaiting(cap, 5, 10, { uri: '/later' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.evidence.uri, f.evidence.burstSize])).toEqual([['/a', 3], ['/b', 3], ['/c', 3], ['/later', 1]]);
+    expect(found[0].evidence.burstSpreadMs).toBeCloseTo(0.05, 3);
+    expect(found[0].evidence.idleClosesInBurst).toBe(1);
+    expect(found[2].evidence.requestAcked).toBe(false);
+    const [d, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(others).toEqual([]);
+    expect(d.count).toBe(3);
+    expect(d.anomalyIds).toEqual(found.slice(0, 3).map((f) => f.id));
+    expect(d.explanation).toContain('1 idle connection');
+    // The burst window is an option.
+    expect(ofKind(cap.analyze(only, { detect: { resetBurstWindow: 0.00001 } }), KIND).map((f) => f.evidence.burstSize)).toEqual([1, 1, 1, 1]);
+  });
+
+  describe('stays silent', () => {
+    test('on a keep-alive race: server FIN first, then a RST for the late request', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).exchange(0.01).fin(5, 's').ack(5.0001, 'c');
+      conn.send(5.002, 'c', get('/again')).rst(5.0021, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('when the client gave up first (its FIN before the server reset)', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/slow')).fin(1.5, 'c').ack(1.5001, 's').rst(3, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a reset after a complete response, and on a client reset', () => {
+      const cap = new Capture();
+      cap.connection().handshake(0).exchange(0.01).rst(0.5, 's');
+      const conn = cap.connection();
+      conn.handshake(1).request(1.001, get('/')).rst(1.5, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a request sent after a Connection: close response', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.01, get('/')).response(0.02, ok('bye', ['Connection: close']));
+      conn.request(0.021, get('/next')).rst(0.0212, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a request sent after the reset', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).exchange(0.01).rst(1, 's');
+      conn.send(1.5, 'c', get('/late'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- real samples
+
+const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
+const has = (name: string): boolean => samples.has(name);
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
+}
+function meta(name: string): SampleMeta {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
+}
+
+(has('reset-before-response') ? test : test.skip)('reset-before-response: the stuck connections reset in one burst when the server is killed', async () => {
+  const m = meta('reset-before-response');
+  const stuck = m.configured?.stuckConnections as number;
+  const r = await analyzeSample('reset-before-response');
+  const found = ofKind(r, KIND);
+  const expected = (m.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client);
+  expect(found.map((f) => f.client).sort()).toEqual([...expected].sort());
+  expect(found).toHaveLength(stuck);
+  for (const f of found) {
+    expect(f.evidence).toMatchObject({ requestAcked: true, responseStarted: false, burstSize: stuck, idleClosesInBurst: 1 });
+    expect(f.evidence.burstSpreadMs as number).toBeLessThan(1);
+  }
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(d.count).toBe(stuck);
+});
+
+const silent = [
+  'keepalive-race-crossing', 'keepalive-race-python', 'keepalive-race-stale', 'request-after-close-notice', 'rst-on-close',
+  'abortive-close-after-response', 'unanswered-request-timeout', 'gateway-timeout-nginx', 'no-upstream-connect-haproxy',
+  'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close',
+  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses', 'intermittent-5xx-reuseport',
+].filter(has);
+
+test.each(silent)('silent on %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

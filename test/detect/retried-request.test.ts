@@ -1,0 +1,162 @@
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { retriedRequest } from '../../src/detect/detectors/retried-request';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples } from '../samples';
+import { Capture, Conn, get, ofKind, ok, post } from './reuse-kit';
+
+const KIND = 'retried-request';
+const only = [keepaliveRace, retriedRequest];
+
+/** A keep-alive race at t = 5: `request` is reset on a connection the server closed after 5 s idle. */
+function race(cap: Capture, request: string): Conn {
+  const c = cap.connection();
+  c.handshake(0).exchange(0.01, get('/warmup'));
+  c.fin(5.011, 's');
+  c.request(5.016, request, { sawFin: false, noAck: true });
+  c.rst(5.0161, 's');
+  return c;
+}
+
+describe('retried-request: synthetic connections', () => {
+  test('a GET reset by a keep-alive race, sent again on a new connection 14 ms later: info, citing the race', () => {
+    const cap = new Capture();
+    const failed = race(cap, get('/b'));
+    const retry = cap.connection();
+    retry.handshake(5.03).exchange(5.0302, get('/b')).close(5.04, 'c');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.client).toBe(retry.clientName);
+    expect(f.evidence).toMatchObject({
+      request: 'GET /b',
+      failedOn: failed.clientName,
+      failure: 'server-reset',
+      afterFailure: 0.014,
+      idempotent: true,
+      newConnection: true,
+      retryStatus: 200,
+      keepaliveRace: ofKind(r, 'keepalive-race')[0].id,
+    });
+    expect(f.frames).toHaveLength(3); // failed request, RST, retry
+  });
+
+  test('a retried POST is a warning (non-idempotent)', () => {
+    const cap = new Capture();
+    race(cap, post('/orders', '{"n":1}'));
+    cap.connection().handshake(5.03).exchange(5.0302, post('/orders', '{"n":1}'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.severity).toBe('warning');
+    expect(f.evidence).toMatchObject({ method: 'POST', idempotent: false, requestBodyBytes: 7 });
+    expect(f.summary).toContain('not idempotent');
+  });
+
+  test('found in both orders: the failed connection released before the retry is decided', () => {
+    const cap = new Capture();
+    race(cap, get('/b'));
+    // The retry's response comes late, after the failed connection left the table (linger 0).
+    const retry = cap.connection();
+    retry.handshake(7).request(7.001, get('/b')).response(9.5, ok('slow'));
+    const r = cap.analyze(only, { tracker: { closedLinger: 0 } });
+    const [f] = ofKind(r, KIND);
+    expect(f.client).toBe(retry.clientName);
+    expect(f.evidence.afterFailure).toBeCloseTo(1.985, 3);
+  });
+
+  test('a request that the client gave up on (client RST after a timeout), retried', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, get('/slow'));
+    c.rst(30.01, 'c');
+    cap.connection().handshake(30.02).exchange(30.021, get('/slow'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ failure: 'client-reset', keepaliveRace: null });
+  });
+
+  describe('stays silent', () => {
+    test('the same request on another connection before the failure (concurrent, not a retry)', () => {
+      const cap = new Capture();
+      cap.connection().handshake(4.9).exchange(5.0, get('/b'));
+      race(cap, get('/b'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a different request after the failure', () => {
+      const cap = new Capture();
+      race(cap, get('/b'));
+      cap.connection().handshake(5.03).exchange(5.0302, get('/c'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the same URI with a different body length', () => {
+      const cap = new Capture();
+      race(cap, post('/orders', '{"n":1}'));
+      cap.connection().handshake(5.03).exchange(5.0302, post('/orders', '{"n":12}'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the same request from another client host', () => {
+      const cap = new Capture();
+      race(cap, get('/b'));
+      cap.connection({ client: '10.0.0.9' }).handshake(5.03).exchange(5.0302, get('/b'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the same request after the retry window (5 s)', () => {
+      const cap = new Capture();
+      race(cap, get('/b'));
+      cap.connection().handshake(11).exchange(11.001, get('/b'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the same request repeated after a success (polling)', () => {
+      const cap = new Capture();
+      for (let i = 0; i < 5; i++) cap.connection().handshake(i).exchange(i + 0.001, get('/health')).close(i + 0.01, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a request still waiting at capture end is not a failure', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.01, get('/b'));
+      cap.connection().handshake(1).exchange(1.001, get('/b'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- samples
+
+const samples = new Map(listSamples().map((s) => [s.name, s]));
+const cache = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return cache.get(name)!;
+}
+
+const firing = ['keepalive-race-stale', 'keepalive-race-python'].filter((n) => samples.has(n));
+const silent = [
+  'keepalive-race-crossing', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',
+  'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining',
+  'chunked-responses', 'connection-churn', 'port-reuse', 'request-after-close-notice', 'idle-timeout-mismatch',
+].filter((n) => samples.has(n));
+
+test.each(firing)('sample %s: each retry names the connection it failed on and cites its keep-alive race', async (name) => {
+  const r = await analyzeSample(name);
+  const expected = (samples.get(name)!.meta!.expect ?? []).filter((e) => e.kind === KIND);
+  const found = ofKind(r, KIND);
+  expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+  const races = ofKind(r, 'keepalive-race');
+  for (const e of expected) {
+    const f = found.find((x) => x.client === e.client)!;
+    const ev = e.evidence as Record<string, string | number | boolean>;
+    expect(f.evidence).toMatchObject({ method: ev.method, uri: ev.uri, failedOn: ev.failedOn, idempotent: ev.idempotent, failure: 'server-reset' });
+    expect(f.severity).toBe(ev.idempotent ? 'info' : 'warning');
+    expect(races.find((x) => x.id === f.evidence.keepaliveRace)?.client).toBe(ev.failedOn);
+  }
+});
+
+test.each(silent)('retried-request stays silent on sample %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

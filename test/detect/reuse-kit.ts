@@ -1,0 +1,191 @@
+/**
+ * Scripted TCP/HTTP conversations for the connection-reuse detector tests: each connection keeps
+ * both sides' sequence numbers, so a test says only what happens and when ("the server closes at
+ * t = 5", "the client sends GET / without having seen the FIN") and gets a consistent capture,
+ * analyzed by the real pipeline (decode → flow → http → detect).
+ */
+import { Analyzer, AnalysisResult, AnalyzeOptions } from '../../src/analyze';
+import type { DetectorDefinition } from '../../src/detect/detector';
+import type { Finding } from '../../src/detect/finding';
+import { buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
+
+interface Packet {
+  ts: number;
+  order: number;
+  data: Uint8Array;
+}
+
+/** Base of the capture clock in the tests (seconds since the epoch). */
+export const T0 = 1_700_000_000;
+
+export class Capture {
+  readonly packets: Packet[] = [];
+  private order = 0;
+  private nextPort = 40000;
+
+  add(ts: number, data: Uint8Array): void {
+    this.packets.push({ ts: T0 + ts, order: this.order++, data });
+  }
+
+  /** A new connection from `client` (an ephemeral port unless given) to `server` (ip:port). */
+  connection(options: { client?: string; cport?: number; server?: string; sport?: number; isn?: number } = {}): Conn {
+    const cport = options.cport ?? this.nextPort++;
+    const conn = new Conn(this, options.client ?? '10.0.0.1', cport, options.server ?? '10.0.0.2', options.sport ?? 80);
+    if (options.isn !== undefined) conn.cSeq = options.isn + 1;
+    return conn;
+  }
+
+  /** Runs the capture (in time order) through the analysis; only `detectors` when given. */
+  analyze(detectors?: readonly DetectorDefinition[], options: AnalyzeOptions = {}): AnalysisResult {
+    const analyzer = new Analyzer({ ...options, detectors: detectors ?? options.detectors });
+    const sorted = [...this.packets].sort((a, b) => a.ts - b.ts || a.order - b.order);
+    let frame = 0;
+    for (const p of sorted) {
+      frame++;
+      analyzer.packet({ frame, ts: p.ts, caplen: p.data.length, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data });
+    }
+    return analyzer.finish();
+  }
+}
+
+type Side = 'c' | 's';
+
+export interface SegmentOptions {
+  /** Acknowledgement number to send instead of "everything the peer sent so far". */
+  ack?: number;
+  /** For data sent after the peer's FIN: whether the sender had received that FIN (default true). */
+  sawFin?: boolean;
+}
+
+/** One scripted connection; times are seconds from T0. */
+export class Conn {
+  /** Next sequence number of each side (ISN + 1 after the SYN). */
+  cSeq = 1_000_000;
+  sSeq = 5_000_000;
+  private cFin = false;
+  private sFin = false;
+
+  constructor(
+    private readonly cap: Capture,
+    readonly client: string,
+    readonly cport: number,
+    readonly server: string,
+    readonly sport: number,
+  ) {}
+
+  get clientName(): string {
+    return `${this.client}:${this.cport}`;
+  }
+
+  get serverName(): string {
+    return `${this.server}:${this.sport}`;
+  }
+
+  private emit(ts: number, from: Side, flags: number, payload: string, ack: number | null, seq?: number): void {
+    const fromClient = from === 'c';
+    const data = buildTcpPacket({
+      src: fromClient ? this.client : this.server,
+      dst: fromClient ? this.server : this.client,
+      sport: fromClient ? this.cport : this.sport,
+      dport: fromClient ? this.sport : this.cport,
+      seq: (seq ?? (fromClient ? this.cSeq : this.sSeq)) >>> 0,
+      ack: (ack ?? 0) >>> 0,
+      flags: ack === null ? flags : flags | TCP_ACK,
+      payload,
+    });
+    this.cap.add(ts, data);
+  }
+
+  /** What `from` acknowledges by default: all the peer sent (its FIN included unless `sawFin` is false). */
+  private ackOf(from: Side, options: SegmentOptions): number {
+    if (options.ack !== undefined) return options.ack;
+    const peerSeq = from === 'c' ? this.sSeq : this.cSeq;
+    const peerFin = from === 'c' ? this.sFin : this.cFin;
+    return peerFin && options.sawFin === false ? peerSeq - 1 : peerSeq;
+  }
+
+  /** SYN, SYN-ACK, ACK at ts (1 ms apart). */
+  handshake(ts: number): this {
+    this.emit(ts, 'c', TCP_SYN, '', null, this.cSeq - 1);
+    this.emit(ts + 0.0001, 's', TCP_SYN, '', this.cSeq, this.sSeq - 1);
+    this.emit(ts + 0.0002, 'c', 0, '', this.sSeq);
+    return this;
+  }
+
+  /** Payload from one side (one segment). */
+  send(ts: number, from: Side, text: string, options: SegmentOptions = {}): this {
+    const ack = this.ackOf(from, options);
+    this.emit(ts, from, TCP_PSH, text, ack);
+    if (from === 'c') this.cSeq += text.length;
+    else this.sSeq += text.length;
+    return this;
+  }
+
+  /** A bare ACK from one side. */
+  ack(ts: number, from: Side, options: SegmentOptions = {}): this {
+    this.emit(ts, from, 0, '', this.ackOf(from, options));
+    return this;
+  }
+
+  fin(ts: number, from: Side, options: SegmentOptions = {}): this {
+    this.emit(ts, from, TCP_FIN, '', this.ackOf(from, options));
+    if (from === 'c') {
+      this.cSeq += 1;
+      this.cFin = true;
+    } else {
+      this.sSeq += 1;
+      this.sFin = true;
+    }
+    return this;
+  }
+
+  /** A RST (as a closed socket sends it: no ACK flag). */
+  rst(ts: number, from: Side): this {
+    this.emit(ts, from, TCP_RST, '', null);
+    return this;
+  }
+
+  /** A request, and the server's ACK of it 0.1 ms later unless `noAck`. */
+  request(ts: number, text: string, options: SegmentOptions & { noAck?: boolean } = {}): this {
+    this.send(ts, 'c', text, options);
+    if (options.noAck !== true) this.ack(ts + 0.0001, 's');
+    return this;
+  }
+
+  /** A response, and the client's ACK of it 0.1 ms later. */
+  response(ts: number, text: string): this {
+    this.send(ts, 's', text);
+    this.ack(ts + 0.0001, 'c');
+    return this;
+  }
+
+  /** Request at ts, response 1 ms later. */
+  exchange(ts: number, request: string = get('/'), response: string = ok()): this {
+    return this.request(ts, request).response(ts + 0.001, response);
+  }
+
+  /** Both sides close: `first` sends FIN at ts, the other answers with its FIN 0.1 ms later, then the last ACK. */
+  close(ts: number, first: Side): this {
+    const other: Side = first === 'c' ? 's' : 'c';
+    this.fin(ts, first);
+    this.fin(ts + 0.0001, other);
+    this.ack(ts + 0.0002, first);
+    return this;
+  }
+}
+
+export function get(uri: string, headers: string[] = []): string {
+  return `GET ${uri} HTTP/1.1\r\nHost: example\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
+}
+
+export function post(uri: string, body: string, headers: string[] = []): string {
+  return `POST ${uri} HTTP/1.1\r\nHost: example\r\nContent-Length: ${body.length}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${body}`;
+}
+
+export function ok(body = 'ok', headers: string[] = [], version = 'HTTP/1.1', status = '200 OK'): string {
+  return `${version} ${status}\r\nContent-Length: ${body.length}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${body}`;
+}
+
+export function ofKind(result: AnalysisResult, kind: string): Finding[] {
+  return result.anomalies.filter((f) => f.kind === kind);
+}

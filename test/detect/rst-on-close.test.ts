@@ -1,0 +1,145 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { rstOnClose } from '../../src/detect/detectors/rst-on-close';
+import { SAMPLES_DIR, SampleMeta } from '../samples';
+import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+
+const KIND = 'rst-on-close';
+const only = [rstOnClose];
+
+const head = (length: number): string => `POST /upload HTTP/1.1\r\nHost: example\r\nContent-Length: ${length}\r\n\r\n`;
+const tooLarge = ok('too large', ['Connection: close'], 'HTTP/1.1', '413 Payload Too Large');
+
+describe('rst-on-close on synthetic connections', () => {
+  test('413 to an upload still in progress, then RST without FIN: the body was left unread', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, head(2000) + 'b'.repeat(500)).response(0.002, tooLarge).rst(0.0022, 's');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ client: conn.clientName, server: conn.serverName, severity: 'warning' });
+    expect(f.ts).toBeCloseTo(T0 + 0.0022, 6);
+    expect(f.evidence).toMatchObject({
+      resetBy: 'server', unread: 'request-body-incomplete', request: 'POST /upload', status: 413, responseComplete: true,
+      responseAcked: true, requestComplete: false, requestBodyReceived: 500, unansweredRequests: 0,
+    });
+    // The request (4), the response (6) and the RST (8).
+    expect(f.frames).toEqual([4, 6, 8]);
+    expect(f.summary).toBe(`${conn.serverName} answered 413 before the request body had fully arrived, then closed with RST instead of FIN: unread request bytes; the client may lose the response`);
+  });
+
+  test('the body finished arriving after the response had started: still unread at the close', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, head(1000) + 'b'.repeat(500)).response(0.002, tooLarge)
+      .request(0.003, 'b'.repeat(500)).rst(0.0031, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ unread: 'response-before-request-end', requestComplete: true, requestBodyReceived: 1000, clientStillSending: true });
+  });
+
+  test('requests pipelined behind a response that announced the close', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/a') + get('/b')).response(0.002, ok('a', ['Connection: close'])).rst(0.0021, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ unread: 'pipelined-requests', request: 'GET /a', status: 200, unansweredRequests: 1, requestBodyReceived: null });
+  });
+
+  test('silent: a complete exchange closed with FINs', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).exchange(0.001).close(0.01, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: the client resets right after reading the whole response (abortive close)', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).exchange(0.001).rst(0.003, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a keep-alive race — the server FINs an idle connection, the request arrives, RST', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).exchange(0.001).fin(5, 's').request(5.001, get('/late'), { sawFin: false, noAck: true }).rst(5.0011, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a request that arrived after the server went quiet, then RST (idle close or crash, not an answered request)', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).exchange(0.001).request(5, get('/next')).rst(5.0001, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: reset before any response (reset-before-response)', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, get('/stuck')).rst(0.6, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: pipelined requests when the response did not announce a close (an abort, not a planned close)', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, get('/a') + get('/b')).response(0.002, ok('a')).rst(0.0021, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: the server sent FIN first and reset only the bytes that came after its close', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, head(1000) + 'b'.repeat(500)).response(0.002, tooLarge)
+      .fin(0.0021, 's').request(0.003, 'b'.repeat(500), { noAck: true }).rst(0.0031, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('diagnosis per server: lingering close', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 2; i++) {
+      cap.connection().handshake(i).request(i + 0.001, head(2000) + 'b'.repeat(500)).response(i + 0.002, tooLarge).rst(i + 0.0022, 's');
+    }
+    const r = cap.analyze(only);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ kind: KIND, server: '10.0.0.2:80', count: 2, inferred: {} });
+    expect(d.explanation).toContain('(2× 413)');
+    expect(d.explanation).toContain('before reading their whole body');
+    expect(d.remedy).toContain('lingering close');
+    expect(d.remedy).toContain('Expect: 100-continue');
+    expect(d.anomalyIds).toEqual(ofKind(r, KIND).map((f) => f.id));
+  });
+});
+
+const SAMPLE = path.join(SAMPLES_DIR, 'rst-on-close.pcap');
+(fs.existsSync(SAMPLE) ? describe : describe.skip)('rst-on-close on the recorded samples', () => {
+  let result: AnalysisResult;
+  beforeAll(async () => {
+    result = await analyzeFiles([SAMPLE]);
+  });
+
+  test('both early 413s to unfinished uploads; the small POST read completely stays clean', () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'rst-on-close.meta.json'), 'utf8')) as SampleMeta;
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client);
+    const findings = ofKind(result, KIND);
+    expect(findings.map((f) => f.client)).toEqual(expected);
+    for (const f of findings) {
+      expect(f.evidence).toMatchObject({
+        unread: 'request-body-incomplete', status: 413, responseComplete: true, responseAcked: true, requestComplete: false,
+        clientBytesSent: 24576, requestBodyReceived: 24576 - 160,
+        // The server's last window before the RST was zero: its receive buffer was full of unread upload.
+        serverWindowAtClose: 0,
+      });
+      expect(f.evidence.request).toMatch(/^POST \/upload\/\d$/);
+    }
+    // Request, response and RST frames, as tshark numbers them.
+    expect(findings.map((f) => f.frames)).toEqual([[4, 10, 12], [26, 32, 34]]);
+  });
+
+  test.each([
+    // Its server is killed with requests unread but no response sent: reset-before-response, not this.
+    'reset-before-response',
+    'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
+    'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'request-after-close-notice',
+    'keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python', 'pipelining',
+  ])('silent on %s', async (name) => {
+    const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+    if (!fs.existsSync(file)) return;
+    expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
+  });
+});

@@ -1,0 +1,248 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { acceptQueueOverflow } from '../../src/detect/detectors/accept-queue-overflow';
+import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
+import { buildTcpPacket, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
+import { SAMPLES_DIR, SampleMeta } from '../samples';
+import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+
+const KIND = 'syn-unanswered';
+const only = [synUnanswered];
+const CLIENT = '10.0.0.1';
+const SERVER = '10.0.0.2';
+const ISN = 1_000_000;
+const SERVER_ISN = 5_000_000;
+
+/** One raw segment between CLIENT:cport and SERVER:80. */
+function seg(cap: Capture, ts: number, from: 'c' | 's', cport: number, flags: number, seq: number, ack = 0, payload = ''): void {
+  const c = from === 'c';
+  cap.add(ts, buildTcpPacket({
+    src: c ? CLIENT : SERVER, dst: c ? SERVER : CLIENT, sport: c ? cport : 80, dport: c ? 80 : cport,
+    seq, ack, flags, payload,
+  }));
+}
+
+/** A client's SYN sent at each of `times` (same ISN). */
+function syns(cap: Capture, cport: number, times: number[]): void {
+  for (const t of times) seg(cap, t, 'c', cport, TCP_SYN, ISN);
+}
+
+/** The SYN-ACK, the client's ACK, a GET and its 200 from `at` on. */
+function answer(cap: Capture, cport: number, at: number): void {
+  seg(cap, at, 's', cport, TCP_SYN | TCP_ACK, SERVER_ISN, ISN + 1);
+  seg(cap, at + 0.0001, 'c', cport, TCP_ACK, ISN + 1, SERVER_ISN + 1);
+  const req = get('/');
+  seg(cap, at + 0.0002, 'c', cport, TCP_ACK | TCP_PSH, ISN + 1, SERVER_ISN + 1, req);
+  seg(cap, at + 0.001, 's', cport, TCP_ACK | TCP_PSH, SERVER_ISN + 1, ISN + 1 + req.length, ok());
+}
+
+/** Unrelated traffic that keeps the capture running until `until`. */
+function keepCaptureRunning(cap: Capture, until: number): void {
+  const other = cap.connection({ client: '10.0.0.9', server: '10.0.0.3' });
+  other.handshake(until - 0.01).exchange(until - 0.005);
+}
+
+describe('syn-unanswered on synthetic handshakes', () => {
+  test('SYN retried at 1 s and 3 s, never answered, capture goes on: abandoned, exponential backoff', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 1, 3]);
+    keepCaptureRunning(cap, 20);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(`${CLIENT}:41000`);
+    expect(f.server).toBe(`${SERVER}:80`);
+    expect(f.severity).toBe('error');
+    expect(f.ts).toBeCloseTo(T0 + 1, 6);
+    expect(f.evidence).toMatchObject({
+      retries: 2, synOffsets: [0, 1, 3], retryIntervals: [1, 2], initialRto: 1, backoff: 'exponential',
+      outcome: 'abandoned', waited: 3, answerFrame: null,
+    });
+    expect(f.frames).toEqual([1, 2, 3]);
+    expect(f.summary).toContain('sent 3 times over 3 s without a SYN-ACK');
+  });
+
+  test('answered late: 4 SYNs, then SYN-ACK at 7 s and a working exchange', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 1, 3, 7]);
+    answer(cap, 41000, 7.0001);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ retries: 3, retryIntervals: [1, 2, 4], outcome: 'answered-late', waited: 7, answerFrame: 5, exchangesAfter: 1 });
+    expect(f.frames).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('refused after a retry: the RST names the outcome', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 1]);
+    seg(cap, 1.0001, 's', 41000, TCP_RST | TCP_ACK, 0, ISN + 1);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ retries: 1, outcome: 'refused', answerFrame: 3, backoff: null });
+  });
+
+  test('a SYN-ACK the capture missed: the client ACKs and sends data, so it was answered', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 1]);
+    seg(cap, 1.01, 'c', 41000, TCP_ACK, ISN + 1, SERVER_ISN + 1);
+    seg(cap, 1.02, 'c', 41000, TCP_ACK | TCP_PSH, ISN + 1, SERVER_ISN + 1, get('/'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.outcome).toBe('answered-unseen');
+  });
+
+  test('at capture end: gave up only when the next retry was overdue', () => {
+    const stillTrying = new Capture();
+    syns(stillTrying, 41000, [0, 1, 3]);
+    keepCaptureRunning(stillTrying, 5); // the next retry would come at 7 s
+    const [a] = ofKind(stillTrying.analyze(only), KIND);
+    expect(a.evidence.outcome).toBe('unanswered-at-capture-end');
+    expect(a.evidence.silenceAfterLastSyn).toBeCloseTo(2, 1);
+
+    const gaveUp = new Capture();
+    syns(gaveUp, 41000, [0, 1, 3]);
+    keepCaptureRunning(gaveUp, 8); // 5 s of silence after an interval of 2 s
+    const [b] = ofKind(gaveUp.analyze(only), KIND);
+    expect(b.evidence.outcome).toBe('abandoned');
+    expect(b.evidence.silenceAfterLastSyn).toBeCloseTo(5, 1);
+  });
+
+  test('silent: a lone unanswered SYN (maybe just not answered yet, maybe a scan)', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0]);
+    keepCaptureRunning(cap, 30);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a SYN answered at once', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0]);
+    answer(cap, 41000, 0.0001);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: copies of one SYN a few ms apart (merged interfaces) are not retries', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 0.01, 0.05]);
+    answer(cap, 41000, 0.06);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a SYN retransmitted after the SYN-ACK (the SYN-ACK was lost beyond a server-side capture)', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0]);
+    seg(cap, 0.0001, 's', 41000, TCP_SYN | TCP_ACK, SERVER_ISN, ISN + 1);
+    syns(cap, 41000, [1]);
+    answer(cap, 41000, 1.0001);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('diagnosis: attempts waiting at the same time toward one listener point at its backlog', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) syns(cap, 41000 + i, [0.001 * i, 1 + 0.001 * i, 3 + 0.001 * i]);
+    syns(cap, 41010, [0]);
+    answer(cap, 41010, 0.0001); // one attempt got through at once
+    keepCaptureRunning(cap, 20);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const d = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ server: `${SERVER}:80`, count: 3 });
+    expect(d[0].inferred.clientSynRetransmitTimeout.value).toBeCloseTo(1, 2);
+    expect(d[0].explanation).toContain('3 of 4 connection attempts');
+    expect(d[0].explanation).toContain('3 attempts were waiting at the same moment');
+    expect(d[0].remedy).toContain('somaxconn');
+    expect(d[0].anomalyIds).toEqual(ofKind(r, KIND).map((f) => f.id).sort());
+  });
+
+  test('diagnosis: on a listener that also dropped handshake ACKs, the full accept queue is the cause', () => {
+    const cap = new Capture();
+    // A connection whose handshake ACK and request the server dropped: SYN-ACK repeated twice.
+    const port = 42000;
+    syns(cap, port, [0]);
+    seg(cap, 0.0001, 's', port, TCP_SYN | TCP_ACK, SERVER_ISN, ISN + 1);
+    seg(cap, 0.0002, 'c', port, TCP_ACK, ISN + 1, SERVER_ISN + 1);
+    seg(cap, 0.0003, 'c', port, TCP_ACK | TCP_PSH, ISN + 1, SERVER_ISN + 1, get('/'));
+    seg(cap, 1, 's', port, TCP_SYN | TCP_ACK, SERVER_ISN, ISN + 1);
+    seg(cap, 3, 's', port, TCP_SYN | TCP_ACK, SERVER_ISN, ISN + 1);
+    syns(cap, 41000, [0.5, 1.5, 3.5]);
+    keepCaptureRunning(cap, 20);
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    const d = r.diagnoses.find((x) => x.kind === KIND);
+    expect(d?.explanation).toContain('accept-queue-overflow');
+  });
+});
+
+const SAMPLE = path.join(SAMPLES_DIR, 'syn-unanswered.pcap');
+type RecordedMeta = SampleMeta & { measured?: Record<string, { synOffsets: number[]; outcome: string }> };
+const sampleMeta = (name: string): RecordedMeta | null => {
+  const file = path.join(SAMPLES_DIR, `${name}.meta.json`);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as RecordedMeta) : null;
+};
+
+(fs.existsSync(SAMPLE) ? describe : describe.skip)('syn-unanswered on the recorded samples', () => {
+  let result: AnalysisResult;
+  beforeAll(async () => {
+    result = await analyzeFiles([SAMPLE]);
+  });
+
+  test('every client whose SYNs were dropped: offsets and outcome as measured by the recorder', () => {
+    const measured = sampleMeta('syn-unanswered')?.measured ?? {};
+    const clients = Object.keys(measured);
+    expect(clients.length).toBeGreaterThan(0);
+    const findings = ofKind(result, KIND);
+    expect(findings.map((f) => f.client).sort()).toEqual(clients.sort());
+    for (const client of clients) {
+      const f = findings.find((x) => x.client === client)!;
+      const offsets = f.evidence.synOffsets as number[];
+      expect(offsets).toHaveLength(measured[client].synOffsets.length);
+      offsets.forEach((o, i) => expect(Math.abs(o - measured[client].synOffsets[i])).toBeLessThan(0.02));
+      expect(f.evidence.backoff).toBe('exponential');
+      expect(f.evidence.initialRto as number).toBeGreaterThanOrEqual(1);
+      expect(f.evidence.initialRto as number).toBeLessThan(1.1);
+      expect(f.evidence.outcome).toBe(measured[client].outcome === 'answered late' ? 'answered-late' : 'abandoned');
+    }
+  });
+
+  test('one diagnosis: all attempts at once toward the listener, initial RTO ≈ 1 s', () => {
+    const d = result.diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toHaveLength(1);
+    expect(d[0].count).toBe(ofKind(result, KIND).length);
+    expect(d[0].inferred.clientSynRetransmitTimeout.value).toBeGreaterThanOrEqual(1);
+    expect(d[0].inferred.clientSynRetransmitTimeout.value).toBeLessThan(1.05);
+    expect(d[0].explanation).toContain(`${d[0].count} attempts were waiting at the same moment`);
+  });
+
+  test('accept-queue-overflow sample: the late client whose SYNs met the full queue', async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'accept-queue-overflow.pcap')]);
+    const expected = (sampleMeta('accept-queue-overflow')?.expect ?? []).filter((e) => e.kind === KIND);
+    const findings = ofKind(r, KIND);
+    expect(findings.map((f) => f.client)).toEqual(expected.map((e) => e.client));
+    expect(findings[0].evidence).toMatchObject({ retries: 2, backoff: 'exponential' });
+    // Its last SYN came 2 s after the one before; the capture ended sooner than the next retry was due.
+    expect(findings[0].evidence.outcome).toBe('unanswered-at-capture-end');
+    expect(r.diagnoses.find((d) => d.kind === KIND)?.explanation).toContain('accept-queue-overflow');
+  });
+
+  test.each([
+    'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
+    'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'refused-connection', 'zero-window-stall', 'rst-on-close',
+  ])('silent on %s', async (name) => {
+    const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+    if (!fs.existsSync(file)) return;
+    expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
+  });
+});
+
+const ECHO = path.resolve(__dirname, '../../../shared/corpus/public/zeek/echo-connections.pcap');
+(fs.existsSync(ECHO) ? describe : describe.skip)('syn-unanswered on a public capture (zeek echo-connections)', () => {
+  test('500 clients connect at once; the 158 whose SYNs were dropped retried after ~1 s and were answered', async () => {
+    const r = await analyzeFiles([ECHO], { detectors: only });
+    const findings = ofKind(r, KIND);
+    // tshark: 241 SYN retransmissions on 158 distinct connections, every one answered in the end.
+    expect(findings).toHaveLength(158);
+    expect(new Set(findings.map((f) => f.evidence.outcome))).toEqual(new Set(['answered-late']));
+    const [d] = r.diagnoses;
+    expect(d.server).toBe('127.0.0.1:7000');
+    expect(d.explanation).toContain('158 of 500 connection attempts');
+    expect(d.inferred.clientSynRetransmitTimeout.value).toBeGreaterThanOrEqual(1);
+    expect(d.inferred.clientSynRetransmitTimeout.value).toBeLessThan(1.1);
+  });
+});

@@ -1,0 +1,222 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { DETECTORS } from '../../src/detect/registry';
+import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+
+const only = [unansweredRequest];
+const KIND = 'unanswered-request';
+
+function hung(cap: Capture, at: number, wait: number, options: { client?: string; server?: string; sport?: number; closer?: 'c' | 's'; rst?: boolean; noAck?: boolean; uri?: string } = {}) {
+  const conn = cap.connection({ client: options.client, server: options.server, sport: options.sport });
+  conn.handshake(at).request(at + 0.001, get(options.uri ?? '/hang'), { noAck: options.noAck });
+  const closeAt = at + 0.001 + wait;
+  if (options.rst === true) conn.rst(closeAt, options.closer ?? 'c');
+  else conn.close(closeAt, options.closer ?? 'c');
+  return conn;
+}
+
+describe('unanswered-request on synthetic connections', () => {
+  test('a client that gives up (FIN) on an ACKed request: closed by client, application hang', () => {
+    const cap = new Capture();
+    const conn = hung(cap, 0, 1.5);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(conn.clientName);
+    expect(f.severity).toBe('error');
+    expect(f.evidence).toMatchObject({ method: 'GET', uri: '/hang', closedBy: 'client', closedWith: 'FIN', serverAcked: true, waitSeconds: 1.5, open: false, closerRole: 'client' });
+    expect(f.ts).toBeCloseTo(T0 + 1.501, 6);
+    // Frames: the request (4), the client's FIN (6) and the server's FIN that followed (7).
+    expect(f.frames).toEqual([4, 6, 7]);
+    expect(f.summary).toContain('GET /hang got no response');
+  });
+
+  test('a request the server never ACKed, abandoned with a RST: path or window, not the application', () => {
+    const cap = new Capture();
+    hung(cap, 0, 2, { rst: true, noAck: true });
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'client', closedWith: 'RST', serverAcked: false, waitSeconds: 2 });
+    expect(f.summary).toContain('never ACKed');
+  });
+
+  test('the server closes (FIN) a connection whose request it ACKed without answering', () => {
+    const cap = new Capture();
+    hung(cap, 0, 3, { closer: 's' });
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'server', closedWith: 'FIN', serverAcked: true, waitSeconds: 3, closerRole: 'server' });
+  });
+
+  test('waits that agree reveal the client timeout; an odd one is reported but left out of it', () => {
+    const cap = new Capture();
+    hung(cap, 0, 1.5);
+    hung(cap, 2, 1.502);
+    hung(cap, 4, 1.501);
+    hung(cap, 6, 5);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(4);
+    const [d, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(others).toEqual([]);
+    expect(d.count).toBe(3);
+    expect(d.inferred.clientTimeout.samples).toBe(3);
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(1.501, 3);
+    expect(d.anomalyIds).toHaveLength(3);
+    expect(d.explanation).toContain('1.501 s');
+  });
+
+  test('a closer that is itself a server of other flows is a proxy: proxyReadTimeout', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      // client → proxy (answered 504 later), proxy → backend (hangs, the proxy closes after 2 s)
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      down.handshake(at).request(at + 0.001, get('/slow'));
+      hung(cap, at + 0.002, 2, { client: '10.0.0.2', server: '10.0.0.3', sport: 8080, uri: '/slow' });
+      down.response(at + 2.004, ok('timeout', [], 'HTTP/1.1', '504 Gateway Time-out')).close(at + 2.1, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.server)).toEqual(['10.0.0.3:8080', '10.0.0.3:8080']);
+    expect(found.every((f) => f.evidence.closerRole === 'proxy')).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(2, 3);
+  });
+
+  test('still waiting at capture end: reported as open (warning) only once older than openRequestAge', () => {
+    const build = (until: number): Capture => {
+      const cap = new Capture();
+      cap.connection().handshake(0).request(0.001, get('/open'));
+      cap.connection().handshake(until).exchange(until + 0.001).close(until + 0.01, 'c'); // moves the capture clock
+      return cap;
+    };
+    expect(ofKind(build(10).analyze(only), KIND)).toEqual([]);
+    const [f] = ofKind(build(40).analyze(only), KIND);
+    expect(f.severity).toBe('warning');
+    expect(f.evidence).toMatchObject({ open: true, closedBy: null, serverAcked: true });
+    expect(f.evidence.waitSeconds).toBeCloseTo(40.01, 2);
+    // The threshold is an option.
+    expect(ofKind(build(10).analyze(only, { detect: { openRequestAge: 5 } }), KIND)).toHaveLength(1);
+  });
+
+  test('a half-close right behind the request is not giving up: what follows decides', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/half')).fin(0.0012, 'c').ack(0.0013, 's');
+    conn.fin(4, 's').ack(4.0001, 'c');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'server', closedWith: 'FIN', halfClosed: true });
+    expect(f.evidence.waitSeconds).toBeCloseTo(3.999, 3);
+  });
+
+  describe('stays silent', () => {
+    test('on an answered request (and on a half-closed one that is answered)', () => {
+      const cap = new Capture();
+      cap.connection().handshake(0).exchange(0.01).close(1, 'c');
+      const half = cap.connection();
+      half.handshake(2).request(2.001, get('/')).fin(2.0012, 'c').response(2.5, ok()).fin(2.6, 's').ack(2.6001, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a keep-alive race: the request follows the server FIN and meets a RST', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).exchange(0.01).fin(5, 's').ack(5.0001, 'c');
+      conn.send(5.002, 'c', get('/again')).rst(5.0021, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a crossing: the request goes out just before the server FIN that does not cover it, then a RST', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).exchange(0.01);
+      const before = conn.cSeq;
+      conn.send(5, 'c', get('/again'));
+      conn.fin(5.0001, 's', { ack: before }).rst(5.0002, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a request sent after a Connection: close response', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.01, get('/')).response(0.02, ok('bye', ['Connection: close']));
+      conn.request(0.021, get('/next')).fin(0.0212, 's').ack(0.0213, 'c').close(3, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a server reset with no FIN first (reset-before-response reports it)', () => {
+      const cap = new Capture();
+      hung(cap, 0, 1, { closer: 's', rst: true });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a one-sided capture (nothing from the server at all)', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.send(0, 'c', get('/only-requests')).fin(2, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('when server bytes after the request did not parse as a response (something answered)', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/')).send(0.5, 's', 'garbage that is not a status line\r\n\r\n').close(2, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------- real samples
+
+const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
+const results = new Map<string, Promise<AnalysisResult>>();
+function analyzeSample(name: string): Promise<AnalysisResult> {
+  if (!results.has(name)) results.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
+  return results.get(name)!;
+}
+function meta(name: string): SampleMeta {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
+}
+const has = (name: string): boolean => samples.has(name);
+const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
+
+(has('unanswered-request-timeout') ? test : test.skip)('unanswered-request-timeout: every hung request, closed by the client at its timeout', async () => {
+  const m = meta('unanswered-request-timeout');
+  const configured = m.configured?.clientTimeout as number;
+  const r = await analyzeSample('unanswered-request-timeout');
+  const found = ofKind(r, KIND);
+  const expected = (m.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client);
+  expect(found.map((f) => f.client).sort()).toEqual([...expected].sort());
+  for (const f of found) {
+    expect(f.evidence).toMatchObject({ closedBy: 'client', closedWith: 'FIN', serverAcked: true, closerRole: 'client' });
+    expect(Math.abs((f.evidence.waitSeconds as number) - configured)).toBeLessThanOrEqual(tolerance(configured));
+  }
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(d.count).toBe(found.length);
+  expect(Math.abs(d.inferred.clientTimeout.value - configured)).toBeLessThanOrEqual(tolerance(configured));
+});
+
+(has('gateway-timeout-nginx') ? test : test.skip)('gateway-timeout-nginx: the abandoned upstream legs, closed by the proxy at proxy_read_timeout', async () => {
+  const m = meta('gateway-timeout-nginx');
+  const configured = m.configured?.proxyReadTimeout as number;
+  const r = await analyzeSample('gateway-timeout-nginx');
+  const found = ofKind(r, KIND);
+  const expected = (m.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client);
+  expect(found.map((f) => f.client).sort()).toEqual([...expected].sort());
+  for (const f of found) expect(f.evidence).toMatchObject({ closedBy: 'client', closerRole: 'proxy', serverAcked: true });
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+  expect(Math.abs(d.inferred.proxyReadTimeout.value - configured)).toBeLessThanOrEqual(tolerance(configured));
+});
+
+const silent = [
+  'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
+  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses',
+  // Failures that belong to other kinds: races, requests after a close notice, server resets.
+  'keepalive-race-crossing', 'keepalive-race-python', 'keepalive-race-stale', 'request-after-close-notice', 'reset-before-response',
+  'no-upstream-connect-haproxy', 'intermittent-5xx-reuseport',
+].filter(has);
+
+test.each(silent)('silent on %s', async (name) => {
+  expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});

@@ -1,0 +1,188 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { zeroWindowStall } from '../../src/detect/detectors/zero-window-stall';
+import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../helpers/packet-builder';
+import { SAMPLES_DIR, SampleMeta } from '../samples';
+import { Capture, ofKind, T0 } from './reuse-kit';
+
+const KIND = 'zero-window-stall';
+const only = [zeroWindowStall];
+const CLIENT = '10.0.0.1';
+const SERVER = '10.0.0.2';
+
+/**
+ * A scripted connection with explicit receive windows: `c`/`s` are each side's next sequence
+ * number, advanced by what it sends, and every segment acknowledges all the peer sent so far.
+ */
+class Script {
+  c = 1001;
+  s = 5001;
+  constructor(private readonly cap: Capture) {
+    this.seg(0, 'c', TCP_SYN, 1000, 0, '', 65535);
+    this.seg(0.0001, 's', TCP_SYN | TCP_ACK, 5000, 1001, '', 65535);
+    this.seg(0.0002, 'c', TCP_ACK, 1001, 5001, '', 65535);
+  }
+
+  private seg(ts: number, from: 'c' | 's', flags: number, seq: number, ack: number, payload: string, window: number): void {
+    const c = from === 'c';
+    this.cap.add(ts, buildTcpPacket({
+      src: c ? CLIENT : SERVER, dst: c ? SERVER : CLIENT, sport: c ? 41000 : 80, dport: c ? 80 : 41000,
+      seq, ack, flags, payload, window,
+    }));
+  }
+
+  send(ts: number, from: 'c' | 's', payload: string, window = 65535): this {
+    const c = from === 'c';
+    this.seg(ts, from, TCP_ACK | TCP_PSH, c ? this.c : this.s, c ? this.s : this.c, payload, window);
+    if (c) this.c += payload.length;
+    else this.s += payload.length;
+    return this;
+  }
+
+  /** A bare ACK advertising `window` (0: the receiver's buffer is full). */
+  window(ts: number, from: 'c' | 's', window: number): this {
+    const c = from === 'c';
+    this.seg(ts, from, TCP_ACK, c ? this.c : this.s, c ? this.s : this.c, '', window);
+    return this;
+  }
+
+  /** A Linux zero-window probe: an empty segment at seq = next − 1. */
+  probe(ts: number, from: 'c' | 's'): this {
+    const c = from === 'c';
+    this.seg(ts, from, TCP_ACK, (c ? this.c : this.s) - 1, c ? this.s : this.c, '', 65535);
+    return this;
+  }
+
+  fin(ts: number, from: 'c' | 's'): this {
+    const c = from === 'c';
+    this.seg(ts, from, TCP_FIN | TCP_ACK, c ? this.c : this.s, c ? this.s : this.c, '', 65535);
+    if (c) this.c += 1;
+    else this.s += 1;
+    return this;
+  }
+}
+
+const REQUEST = 'GET /big HTTP/1.1\r\nHost: example\r\n\r\n';
+const BODY = 'x'.repeat(3000);
+const HEAD = `HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length}\r\n\r\n`;
+
+/** A download the client stops reading at 0.1 s and resumes at `resumeAt` (or never). */
+function stalledDownload(cap: Capture, resumeAt: number | null, probes: number[] = [0.3, 0.7, 1.5]): Script {
+  const s = new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', HEAD + BODY.slice(0, 1000)).window(0.1, 'c', 0);
+  for (const t of probes) s.probe(t, 's').window(t + 0.0001, 'c', 0);
+  if (resumeAt !== null) {
+    s.window(resumeAt, 'c', 65535).send(resumeAt + 0.0001, 's', BODY.slice(1000)).window(resumeAt + 0.0002, 'c', 65535);
+    s.fin(resumeAt + 0.001, 's').fin(resumeAt + 0.0011, 'c');
+  }
+  return s;
+}
+
+describe('zero-window-stall on synthetic connections', () => {
+  test('the client stops reading for 1.9 s: the server probes, then the transfer resumes', () => {
+    const cap = new Capture();
+    stalledDownload(cap, 2);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ client: `${CLIENT}:41000`, server: `${SERVER}:80`, severity: 'warning' });
+    expect(f.ts).toBeCloseTo(T0 + 0.1, 6);
+    expect(f.evidence).toMatchObject({
+      receiver: 'client', duration: 1.9, startFrame: 6, endFrame: 13, openAtEnd: false, probes: 3,
+      transferResumed: true, stalls: 1, request: 'GET /big', status: 200,
+    });
+    expect(f.frames).toEqual([6, 13]);
+    expect(f.summary).toBe('the client stopped reading: zero window for 1.9 s while the server had data to send');
+  });
+
+  test('a window still zero when the connection ends: measured to its last packet', () => {
+    const cap = new Capture();
+    stalledDownload(cap, null, [0.3, 0.7, 1.5, 3.1]);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    // The last packet is the client's zero-window answer to the probe at 3.1 s.
+    expect(f.evidence).toMatchObject({ openAtEnd: true, endFrame: null, probes: 4, transferResumed: false });
+    expect(f.evidence.duration).toBeCloseTo(3.0001, 3);
+    expect(f.frames).toEqual([6]);
+    expect(f.summary).toContain('(still zero at the end)');
+  });
+
+  test('the server stops reading an upload: receiver server', () => {
+    const cap = new Capture();
+    const s = new Script(cap).send(0.001, 'c', `POST /up HTTP/1.1\r\nHost: e\r\nContent-Length: 4000\r\n\r\n${'y'.repeat(1000)}`).window(0.05, 's', 0);
+    for (const t of [0.3, 0.8, 1.8]) s.probe(t, 'c').window(t + 0.0001, 's', 0);
+    s.window(2.5, 's', 65535).send(2.5001, 'c', 'y'.repeat(3000));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ receiver: 'server', duration: 2.45, probes: 3, request: 'POST /up' });
+    expect(f.summary).toContain('the server stopped reading');
+  });
+
+  test('silent: a zero window shorter than the threshold', () => {
+    const cap = new Capture();
+    stalledDownload(cap, 0.6, [0.3]);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('the threshold is an option: a 1.9 s stall is not one at 3 s', () => {
+    const cap = new Capture();
+    stalledDownload(cap, 2);
+    expect(ofKind(cap.analyze(only, { detect: { zeroWindowStall: 3 } }), KIND)).toEqual([]);
+    expect(ofKind(cap.analyze(only, { detect: { zeroWindowStall: 1.5 } }), KIND)).toHaveLength(1);
+  });
+
+  test('silent: a full buffer while the sender had nothing left to send (no probe, no data after)', () => {
+    const cap = new Capture();
+    new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', `HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789`)
+      .window(0.1, 'c', 0).window(5, 'c', 65535).fin(6, 'c').fin(6.0001, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('diagnosis per server names the side that stopped reading', () => {
+    const cap = new Capture();
+    stalledDownload(cap, 2);
+    const [d, ...more] = cap.analyze(only).diagnoses;
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ kind: KIND, server: `${SERVER}:80`, count: 1 });
+    expect(d.explanation).toContain('the client stopped reading the response');
+    expect(d.explanation).toContain('1.9 s');
+    expect(d.remedy).toMatch(/^The client application must keep reading/);
+  });
+});
+
+const SAMPLE = path.join(SAMPLES_DIR, 'zero-window-stall.pcap');
+(fs.existsSync(SAMPLE) ? describe : describe.skip)('zero-window-stall on the recorded samples', () => {
+  let result: AnalysisResult;
+  beforeAll(async () => {
+    result = await analyzeFiles([SAMPLE]);
+  });
+
+  test('the client that paused reading: duration and probes as measured by the recorder', () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'zero-window-stall.meta.json'), 'utf8')) as SampleMeta & {
+      measured?: Record<string, { zeroWindowSeconds: number; serverProbes: number[] }>;
+    };
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+    const findings = ofKind(result, KIND);
+    expect(findings.map((f) => f.client)).toEqual(expected.map((e) => e.client));
+    const f = findings[0];
+    const m = meta.measured![f.client!];
+    expect(f.evidence).toMatchObject({ receiver: 'client', openAtEnd: false, transferResumed: true, request: 'GET /size/65536', status: 200 });
+    expect(Math.abs((f.evidence.duration as number) - m.zeroWindowSeconds)).toBeLessThan(0.002);
+    // Linux probes with empty segments at seq = next − 1 (tshark calls them keep-alives): counted as window probes.
+    expect(f.evidence.probes).toBe(m.serverProbes.length);
+  });
+
+  test.each([
+    'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
+    'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'reset-before-response', 'syn-unanswered',
+    'accept-queue-overflow', 'refused-connection',
+    // Its server advertises a zero window for a fraction of a millisecond before it resets.
+    'rst-on-close',
+  ])('silent on %s', async (name) => {
+    const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+    if (!fs.existsSync(file)) return;
+    expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
+  });
+});
+
+const MIME = path.resolve(__dirname, '../../../shared/corpus/public/suricata-verify/http-mime-truncated.pcap');
+(fs.existsSync(MIME) ? test : test.skip)('silent on a public capture whose zero windows last a few ms (suricata-verify http-mime-truncated)', async () => {
+  expect(ofKind(await analyzeFiles([MIME], { detectors: only }), KIND)).toEqual([]);
+});
