@@ -267,14 +267,15 @@ export class ProxyLegs {
     for (const leg of record.legs) {
       if (usedLegs.has(leg) || leg.requestCount > 0) continue;
       if (leg.proxyBytes > 0) {
-        const active = (leg.openTs >= from && leg.openTs <= to);
+        const active = (leg.openTs >= from && leg.openTs <= to) || (leg.proxyDataFrom <= to && leg.proxyDataTo >= from);
         if (active && (opaque === null || leg.openTs < opaque.openTs)) opaque = leg;
       } else if (leg.openTs >= from && leg.openTs <= to && (connect === null || leg.openTs < connect.openTs)) {
         connect = leg;
       }
     }
     const chosenLeg = opaque ?? connect;
-    if (chosenLeg !== null) usedLegs.add(chosenLeg);
+    // A connect attempt serves one request; an opaque connection may carry many (keep-alive).
+    if (opaque === null && connect !== null) usedLegs.add(connect);
     return {
       failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
       concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,

@@ -45,7 +45,7 @@ h2 { font-size: 18px; margin: 32px 0 12px; padding-bottom: 6px; border-bottom: 1
 h3 { font-size: 15px; margin: 0 0 6px; }
 section > p, .muted { color: var(--muted); }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin-top: 20px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(128px, 1fr)); gap: 12px; margin-top: 20px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 .card .v { font-size: 22px; font-weight: 600; }
 .card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
@@ -70,7 +70,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg text { font-family: system-ui, "DejaVu Sans", sans-serif; }
 svg .tick { font-size: 11px; fill: #5f6b76; }
 svg .axis-label, svg .legend { font-size: 12px; fill: #37424c; }
-svg .marker { font-size: 12px; font-weight: 600; }
+svg .marker { font-size: 12px; font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }
 svg .grid { stroke: #e8edf1; stroke-width: 1; }
 svg .axis { stroke: #8a96a1; stroke-width: 1; }
 svg.ladder text { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
@@ -120,6 +120,13 @@ function summaryCards(result: AnalysisResult): string {
   );
 }
 
+/** Detector prose: escaped, its `code spans` (option names) set as code. */
+function prose(text: string): string {
+  const parts = text.split('`');
+  if (parts.length % 2 === 0) return x(text);
+  return parts.map((part, i) => (i % 2 === 1 && part ? `<code>${x(part)}</code>` : x(part))).join('');
+}
+
 function diagnosisHtml(d: Diagnosis): string {
   const inferred = Object.entries(d.inferred)
     .map(([name, v]) => `<span><b>${x(name)}</b> ≈ ${x(formatDuration(v.value))} <span class="muted">(${plural(v.samples, 'sample')}, spread ${x(formatDuration(v.spread))})</span></span>`)
@@ -132,8 +139,8 @@ function diagnosisHtml(d: Diagnosis): string {
     `<div class="diag sev-${d.severity}">` +
     `<h3><span class="badge">${d.severity}</span> ${x(d.kind)} at <code>${x(d.server)}</code> <span class="muted">— ${plural(d.count, 'finding')}</span></h3>` +
     (inferred ? `<div class="inferred">${inferred}</div>` : '') +
-    `<p><span class="label">What happened.</span> ${x(d.explanation)}</p>` +
-    `<p><span class="label">What to change.</span> ${x(d.remedy)}</p>` +
+    `<p><span class="label">What happened.</span> ${prose(d.explanation)}</p>` +
+    `<p><span class="label">What to change.</span> ${prose(d.remedy)}</p>` +
     `<p class="muted">Findings: ${links}${d.anomalyIds.length > 12 ? ', …' : ''}</p>` +
     '</div>'
   );
@@ -184,8 +191,8 @@ function idleSection(result: AnalysisResult): string {
     });
     return (
       `<div class="figure"><h3><code>${x(s.server)}</code></h3>` +
-      `<p>${plural(s.serverCloses.length, 'idle close')} by the server, ${plural(s.reuses.length, 'reuse')} by clients. ` +
-      'Reuses at or past the server’s idle timeout race its FIN.</p>' +
+      `<p>${plural(s.serverCloses.length, 'idle close')} by the server, ${plural(s.reuses.length, 'reuse')} by clients.` +
+      `${s.timeouts.length > 0 ? ' Reuses at or past the server’s idle timeout race its FIN.' : ''}</p>` +
       `${svg}</div>`
     );
   });

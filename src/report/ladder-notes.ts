@@ -155,7 +155,30 @@ const idleTimeoutMismatch: NoteRule = (p, ev) => {
 
 const connectionChurn: NoteRule = (p) => (p.fromClient && isSyn(p) ? 'new connection for one request' : null);
 
+const gatewayTimeout: NoteRule = (p, ev) => {
+  if (p.fromClient && hasData(p)) return 'request to the proxy';
+  if (!p.fromClient && hasData(p)) return `the proxy answers ${num(ev, 'status') ?? '5xx'} after ${dur(num(ev, 'delaySeconds'))}`;
+  if (isFin(p) || isRst(p)) return `${side(p)} closes (${isRst(p) ? 'RST' : 'FIN'})`;
+  return null;
+};
+
+const noUpstreamConnect: NoteRule = (p, ev) => {
+  if (p.fromClient && hasData(p)) return 'request: the proxy opens no upstream connection';
+  if (!p.fromClient) return `the proxy fails it after ${dur(num(ev, 'delaySeconds'))} (${str(ev, 'failedWith') ?? 'error'})`;
+  return null;
+};
+
+const resetBeforeResponse: NoteRule = (p, ev) => {
+  if (p.fromClient && hasData(p)) return 'request';
+  if (isRst(p)) return `${side(p)} RST ${dur(num(ev, 'waitSeconds'))} after the request, ${ev.responseStarted === true ? 'mid-response' : 'before any response'}`;
+  if (!p.fromClient && hasData(p)) return 'the response begins';
+  return null;
+};
+
 const RULES: Partial<Record<Finding['kind'], NoteRule>> = {
+  'gateway-timeout': gatewayTimeout,
+  'no-upstream-connect': noUpstreamConnect,
+  'reset-before-response': resetBeforeResponse,
   'keepalive-race': keepaliveRace,
   'request-after-close-notice': requestAfterCloseNotice,
   'unanswered-request': unansweredRequest,
@@ -169,6 +192,9 @@ const RULES: Partial<Record<Finding['kind'], NoteRule>> = {
   'idle-timeout-mismatch': idleTimeoutMismatch,
   'connection-churn': connectionChurn,
 };
+
+/** Evidence fields that name the other connection of a finding (the upstream leg, the retry...). */
+const OTHER_FLOW_KEYS = ['upstreamFlowId', 'failedFlowId', 'retriedOnFlow', 'previousFlowId'];
 
 /** Words for a packet when a kind has no rule for it. */
 function genericNote(p: FlowPacket, f: Finding): string {
@@ -207,7 +233,9 @@ export function findingNotes(finding: Finding, packets: ReadonlyMap<number, Flow
   });
   const unplaced: string[] = [];
   if (missing.length > 0) {
-    unplaced.push(`${finding.id} also names frame${missing.length === 1 ? '' : 's'} ${missing.join(' ')} (not drawn here)`);
+    const other = OTHER_FLOW_KEYS.map((k) => num(finding.evidence, k)).find((v) => v !== null);
+    const where = other !== null && other !== undefined ? `; see flow ${other}` : '';
+    unplaced.push(`${finding.id} also names frame${missing.length === 1 ? '' : 's'} ${missing.join(' ')} (not drawn here${where})`);
   }
   return { placed, unplaced };
 }

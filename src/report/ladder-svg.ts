@@ -100,13 +100,20 @@ export function renderLadderSvg(ladder: Ladder, title: string): string {
     y += h;
   }
   const height = y + 12;
+  const endpoint = (text: string, cx: number): string => {
+    // Long (IPv6) endpoints would run off the left edge when centred on the client's line.
+    const half = (text.length * 7.2) / 2;
+    return cx - half < 2
+      ? `<text x="2" y="31" class="ep">${x(text)}</text>`
+      : `<text x="${cx}" y="31" class="ep" text-anchor="middle">${x(text)}</text>`;
+  };
   const head =
     `<text x="${CLIENT_X}" y="16" class="who" text-anchor="middle">client</text>` +
-    `<text x="${CLIENT_X}" y="31" class="ep" text-anchor="middle">${x(ladder.flow.client)}</text>` +
+    endpoint(ladder.flow.client, CLIENT_X) +
     `<text x="${SERVER_X}" y="16" class="who" text-anchor="middle">server</text>` +
-    `<text x="${SERVER_X}" y="31" class="ep" text-anchor="middle">${x(ladder.flow.server)}</text>` +
-    `<text x="${FRAME_RIGHT}" y="31" class="colhead" text-anchor="end">frame</text>` +
-    `<text x="${DT_RIGHT}" y="31" class="colhead" text-anchor="end">Δt</text>` +
+    endpoint(ladder.flow.server, SERVER_X) +
+    `<text x="${FRAME_RIGHT}" y="16" class="colhead" text-anchor="end">frame</text>` +
+    `<text x="${DT_RIGHT - 40}" y="16" class="colhead" text-anchor="end">Δt</text>` +
     `<line x1="${CLIENT_X}" y1="${HEADER_H - 8}" x2="${CLIENT_X}" y2="${n(y + 6)}" class="life"/>` +
     `<line x1="${SERVER_X}" y1="${HEADER_H - 8}" x2="${SERVER_X}" y2="${n(y + 6)}" class="life"/>`;
   return (

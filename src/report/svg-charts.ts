@@ -59,7 +59,7 @@ interface Axis {
 function linearAxis(max: number, left: number, right: number): Axis {
   const step = niceStep(max, 6);
   const top = Math.max(step, Math.ceil((max * 1.02) / step) * step);
-  const binCount = 40;
+  const binCount = 60;
   const bins = Array.from({ length: binCount + 1 }, (_, i) => (top * i) / binCount);
   const toX = (v: number): number => left + ((right - left) * Math.min(Math.max(v, 0), top)) / top;
   const ticks = [];
@@ -125,6 +125,21 @@ export function histogramSvg(o: HistogramOptions): string {
     const y = toY(c);
     parts.push(`<line x1="${left}" y1="${n(y)}" x2="${right}" y2="${n(y)}" class="grid"/><text x="${left - 6}" y="${n(y + 4)}" class="tick" text-anchor="end">${c}</text>`);
   }
+  // Timeout markers under the bars (a bar at the timeout stays visible), labels on top later.
+  const labels: string[] = [];
+  const placed: Array<{ x: number; y: number; w: number }> = [];
+  for (const m of markers) {
+    const mx = axis.toX(m.value);
+    parts.push(`<line x1="${n(mx)}" y1="${top - 4}" x2="${n(mx)}" y2="${bottom}" stroke="${m.colour}" stroke-width="2" stroke-dasharray="5 3" stroke-opacity="0.8"/>`);
+    const w = m.label.length * 6.8;
+    const anchorEnd = mx + 4 + w > right;
+    const x0 = anchorEnd ? mx - 4 - w : mx + 4;
+    // The first row where this label does not overlap one already placed.
+    let y = top + 8;
+    while (placed.some((q) => q.y === y && x0 < q.x + q.w + 6 && q.x < x0 + w + 6)) y += 14;
+    placed.push({ x: x0, y, w });
+    labels.push(`<text x="${n(anchorEnd ? mx - 4 : mx + 4)}" y="${y}" class="marker" fill="${m.colour}" text-anchor="${anchorEnd ? 'end' : 'start'}">${x(m.label)}</text>`);
+  }
   const seriesCount = Math.max(1, o.series.length);
   for (let b = 0; b < axis.bins.length - 1; b++) {
     const x0 = axis.toX(axis.bins[b]);
@@ -140,16 +155,12 @@ export function histogramSvg(o: HistogramOptions): string {
   parts.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" class="axis"/>`);
   for (const t of axis.ticks) {
     const tx = axis.toX(t.value);
-    parts.push(`<line x1="${n(tx)}" y1="${bottom}" x2="${n(tx)}" y2="${bottom + 4}" class="axis"/><text x="${n(tx)}" y="${bottom + 16}" class="tick" text-anchor="middle">${x(t.label)}</text>`);
+    // The last label ends at the axis end rather than running off the picture.
+    const anchor = tx > right - 20 ? 'end' : 'middle';
+    parts.push(`<line x1="${n(tx)}" y1="${bottom}" x2="${n(tx)}" y2="${bottom + 4}" class="axis"/><text x="${n(tx)}" y="${bottom + 16}" class="tick" text-anchor="${anchor}">${x(t.label)}</text>`);
   }
   parts.push(`<text x="${(left + right) / 2}" y="${height - 8}" class="axis-label" text-anchor="middle">${x(o.xLabel)}</text>`);
-  markers.forEach((m, i) => {
-    const mx = axis.toX(m.value);
-    const anchor = mx > (left + right) / 2 ? 'end' : 'start';
-    const tx = anchor === 'end' ? mx - 4 : mx + 4;
-    parts.push(`<line x1="${n(mx)}" y1="${top - 4}" x2="${n(mx)}" y2="${bottom}" stroke="${m.colour}" stroke-width="2" stroke-dasharray="5 3"/>`);
-    parts.push(`<text x="${n(tx)}" y="${top + 8 + i * 14}" class="marker" fill="${m.colour}" text-anchor="${anchor}">${x(m.label)}</text>`);
-  });
+  parts.push(...labels);
   // Legend, top left.
   let lx = left;
   for (const s of o.series) {
@@ -191,7 +202,8 @@ export function timelineSvg(points: readonly TimelinePoint[], firstTs: number, l
   parts.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" class="axis"/>`);
   for (let t = 0; t <= span + step / 1000; t += step) {
     const tx = toX(firstTs + t);
-    parts.push(`<line x1="${n(tx)}" y1="${bottom}" x2="${n(tx)}" y2="${bottom + 4}" class="axis"/><text x="${n(tx)}" y="${bottom + 16}" class="tick" text-anchor="middle">+${x(shortDuration(Number(t.toPrecision(6))))}</text>`);
+    const anchor = tx > right - 20 ? 'end' : 'middle';
+    parts.push(`<line x1="${n(tx)}" y1="${bottom}" x2="${n(tx)}" y2="${bottom + 4}" class="axis"/><text x="${n(tx)}" y="${bottom + 16}" class="tick" text-anchor="${anchor}">+${x(shortDuration(Number(t.toPrecision(6))))}</text>`);
   }
   parts.push(`<text x="${(left + right) / 2}" y="${height - 6}" class="axis-label" text-anchor="middle">time since the first packet of the capture</text>`);
   for (const p of points) {

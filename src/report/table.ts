@@ -27,13 +27,32 @@ export interface TableOptions {
   endpoints: EndpointSummary;
   /** Rows of the top-endpoints table. */
   top: number;
+  /** Terminal width to fit long text columns into (default 120). */
+  width?: number;
 }
 
 function plainTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] }, wordWrap: true });
 }
 
-function renderDiagnoses(diagnoses: Diagnosis[]): string[] {
+/** Wraps prose to `width` columns with a hanging indent. */
+function wrap(text: string, width: number, indent: string): string {
+  const lead = /^\s*/.exec(text)?.[0] ?? '';
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.trim().split(/\s+/)) {
+    if (line.trim() && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line.trim() ? `${line} ${word}` : line + word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
+
+function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
   const out: string[] = [];
   for (const d of diagnoses) {
     out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.count} finding${d.count === 1 ? '' : 's'}`);
@@ -41,17 +60,24 @@ function renderDiagnoses(diagnoses: Diagnosis[]): string[] {
       .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} samples, spread ${formatDuration(v.spread)})`)
       .join('; ');
     if (inferred) out.push(`  inferred: ${inferred}`);
-    out.push(`  what happened: ${d.explanation}`);
-    out.push(`  what to change: ${d.remedy}`);
+    out.push(wrap(`  what happened: ${d.explanation}`, width, '    '));
+    out.push(wrap(`  what to change: ${d.remedy}`, width, '    '));
     out.push('');
   }
   return out;
 }
 
-function renderFindings(findings: Finding[]): string {
-  const t = plainTable(['id', 'severity', 'time (UTC)', 'client → server', 'what', 'frames']);
+function renderFindings(findings: Finding[], width: number): string {
+  // Fixed columns take about 75 characters; the summary wraps into what is left.
+  const what = Math.max(30, width - 78);
+  const t = new Table({
+    head: ['id', 'severity', 'time (UTC)', 'client → server', 'what', 'frames'],
+    colWidths: [null, null, 14, null, what, 14] as unknown as number[],
+    style: { head: [], border: [] },
+    wordWrap: true,
+  });
   for (const f of findings) {
-    t.push([f.id, f.severity, formatUtc(f.ts), `${f.client ?? '*'} → ${f.server}`, f.summary, f.frames.slice(0, 12).join(' ') + (f.frames.length > 12 ? ' …' : '')]);
+    t.push([f.id, f.severity, formatUtc(f.ts).replace(' UTC', '').replace(' ', '\n'), `${f.client ?? '*'}\n→ ${f.server}`, f.summary, f.frames.slice(0, 12).join(' ') + (f.frames.length > 12 ? ' …' : '')]);
   }
   return t.toString();
 }
@@ -101,11 +127,11 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   } else {
     if (result.diagnoses.length) {
       out.push('DIAGNOSES');
-      out.push(...renderDiagnoses(result.diagnoses));
+      out.push(...renderDiagnoses(result.diagnoses, options.width ?? 120));
     }
     if (result.anomalies.length) {
       out.push(`FINDINGS (${result.anomalies.length})`);
-      out.push(renderFindings(result.anomalies));
+      out.push(renderFindings(result.anomalies, options.width ?? 120));
     }
   }
   out.push('');

@@ -1,5 +1,8 @@
 /** Plain-text layout helpers for terminal reports. */
 
+const NBSP = '\u00a0';
+const NBSP_ALL = /\u00a0/g;
+
 /**
  * Breaks text into lines of at most `width` characters at spaces; a word longer than a line
  * (a long URI) is cut into pieces.
@@ -7,7 +10,9 @@
 export function wrapText(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (let word of text.split(/\s+/).filter(Boolean)) {
+  // A number keeps its unit on the same line ("1.004 s", "29.2 ms").
+  const glued = text.replace(/(\d) (s|ms|µs|min|B|KiB|MiB|GiB)\b/g, `$1${NBSP}$2`);
+  for (let word of glued.split(/[ \t\r\n]+/).filter(Boolean)) {
     while (word.length > width) {
       const room = line ? width - line.length - 1 : width;
       if (room >= 8 || !line) {
@@ -28,7 +33,7 @@ export function wrapText(text: string, width: number): string[] {
     }
   }
   if (line) lines.push(line);
-  return lines.length > 0 ? lines : [''];
+  return lines.length > 0 ? lines.map((l) => l.replace(NBSP_ALL, ' ')) : [''];
 }
 
 /** Cuts text to `width` characters, ending with "…" when cut. */

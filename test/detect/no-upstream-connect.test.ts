@@ -76,8 +76,11 @@ describe('no-upstream-connect on synthetic proxies', () => {
     test('when the proxy sent TLS bytes upstream during the wait (on a new or an existing connection)', () => {
       const cap = queuedProxy();
       scene(cap, 1, { delay: 1, upstream: 'tls', answer: '503 Service Unavailable' });
-      tlsLeg(cap, 0.5, 4, [1.51, 1.6]);
-      scene(cap, 1.5, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 1.2, { delay: 1, upstream: 'tls', answer: '503 Service Unavailable' });
+      // An existing TLS connection with bytes from the proxy during each of the next two waits.
+      tlsLeg(cap, 0.5, 4, [2.6, 3.2]);
+      scene(cap, 2.5, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 3.0, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 

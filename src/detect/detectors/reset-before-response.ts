@@ -21,6 +21,7 @@ import { firstCloseOf } from '../proxy-legs';
 
 const MAX_CANDIDATES = 10_000;
 const MAX_IDLE_CLOSES_PER_SERVER = 1_000;
+const MAX_SERVERS = 10_000;
 
 /** Seconds as milliseconds with microsecond precision (bursts of a dying process are sub-millisecond). */
 function microsAsMs(seconds: number): number {
@@ -171,8 +172,13 @@ export const resetBeforeResponse: DetectorDefinition = {
           // A server close with nothing outstanding: context for bursts (a dying process closes these too).
           if (first !== null && !first.byClient) {
             let list = idleCloses.get(conn.serverName);
-            if (list === undefined) idleCloses.set(conn.serverName, (list = []));
-            if (list.length < MAX_IDLE_CLOSES_PER_SERVER) list.push(first.ts);
+            if (list === undefined) {
+              if (idleCloses.size >= MAX_SERVERS) return;
+              idleCloses.set(conn.serverName, (list = []));
+            }
+            // The most recent ones matter (a burst is judged against its own moment): drop the older half when full.
+            if (list.length >= MAX_IDLE_CLOSES_PER_SERVER) list.splice(0, MAX_IDLE_CLOSES_PER_SERVER >> 1);
+            list.push(first.ts);
           }
           return;
         }

@@ -32,6 +32,7 @@ import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 const HALF_CLOSE_GRACE = 0.005;
 const MAX_OPEN_KEPT = 10_000;
 const MAX_WAITS_PER_SERVER = 10_000;
+const MAX_SERVERS = 10_000;
 const MAX_SERVER_IPS = 100_000;
 
 interface Tracked {
@@ -44,6 +45,8 @@ interface Tracked {
 
 interface OpenRequest {
   ex: HttpExchange;
+  /** Why the connection left the table without a close: the capture ended, or it went silent (idle expiry). */
+  endReason: string | null;
   flowId: number;
   client: string;
   server: string;
@@ -77,7 +80,7 @@ export const unansweredRequest: DetectorDefinition = {
     severity: 'error',
     messages: {
       closed: '{request} got no response: the {closedBy} closed the connection ({closedWith}) {wait} s after the request; {acked}',
-      open: '{request} still had no response when the capture ended, {wait} s after it was sent; {acked}',
+      open: '{request} still had no response when {when}, {wait} s after it was sent; {acked}',
     },
   },
   create(ctx: DetectContext) {
@@ -140,8 +143,8 @@ export const unansweredRequest: DetectorDefinition = {
       });
       const closerIp = hostOf(close.by === 'client' ? conn.clientName : conn.serverName);
       let waits = waitsByServer.get(conn.serverName);
-      if (waits === undefined) waitsByServer.set(conn.serverName, (waits = []));
-      if (waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, request: line, serverAcked, closedBy: close.by, closerIp });
+      if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(conn.serverName, (waits = []));
+      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, request: line, serverAcked, closedBy: close.by, closerIp });
     }
 
     /**
@@ -282,7 +285,7 @@ export const unansweredRequest: DetectorDefinition = {
         if (close === null) {
           if (open.length < MAX_OPEN_KEPT) {
             open.push({
-              ex, flowId: conn.id, client: conn.clientName, server: conn.serverName,
+              ex, endReason: conn.endReason, flowId: conn.id, client: conn.clientName, server: conn.serverName,
               serverAcked: peerAckedAll(conn.client, s), serverZeroWindow: s.zeroWindowCount > 0,
             });
           }
@@ -311,7 +314,12 @@ export const unansweredRequest: DetectorDefinition = {
             ts: ex.requestStart ?? requestEnd,
             severity: 'warning',
             message: 'open',
-            data: { request: line ?? 'a request', wait: ms(age), acked: ackNote(o.serverAcked, o.serverZeroWindow) },
+            data: {
+              request: line ?? 'a request',
+              when: o.endReason === 'capture-end' ? 'the capture ended' : 'its connection was given up as silent',
+              wait: ms(age),
+              acked: ackNote(o.serverAcked, o.serverZeroWindow),
+            },
             evidence: {
               method: ex.method,
               uri: ex.uri,
@@ -326,6 +334,7 @@ export const unansweredRequest: DetectorDefinition = {
               serverAcked: o.serverAcked,
               serverZeroWindow: o.serverZeroWindow,
               open: true,
+              endReason: o.endReason,
             },
             frames: [ex.requestFrame ?? 0],
           });
