@@ -27,7 +27,7 @@ export interface TrackerOptions {
   idleTimeout: number;
   /** Seconds a connection with only handshake packets is kept. */
   openingTimeout: number;
-  /** Seconds a closed or reset connection is kept for late packets and port-reuse detection. */
+  /** Seconds a closed or reset connection is kept for late packets (retransmitted FIN, last ACK) and port reuse; then its findings are decided (live capture streams them). */
   closedLinger: number;
   /** Most connections held at once; past it the least recently active are released early. */
   maxConnections: number;
@@ -36,7 +36,7 @@ export interface TrackerOptions {
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   idleTimeout: 900,
   openingTimeout: 120,
-  closedLinger: 30,
+  closedLinger: 5,
   maxConnections: 250_000,
 };
 

@@ -96,7 +96,8 @@ function severityColour(p: Paint, severity: Finding['severity']): (s: string) =>
 export function renderFindingExplanation(finding: Finding, ladders: readonly Ladder[], diagnoses: readonly Diagnosis[], options: ExplainOptions): string {
   const p = paint(options.colour);
   const out: string[] = [];
-  out.push(`${p.bold(finding.id)}  ${severityColour(p, finding.severity)(finding.severity)}  ${formatUtc(finding.ts)}  ${finding.client ?? '*'} → ${finding.server}`);
+  const where = finding.flowId === null ? `  at ${finding.server}` : '';
+  out.push(`${p.bold(finding.id)}  ${severityColour(p, finding.severity)(finding.severity)}  ${formatUtc(finding.ts)}${where}`);
   out.push(...indented(finding.summary, '  '));
   out.push(...labelled('  frames: ', finding.frames.join(' ')));
   for (const ladder of ladders) out.push('', ...ladderBlock(p, ladder, options, finding.frames));

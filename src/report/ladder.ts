@@ -71,7 +71,8 @@ export function renderLadderText(ladder: Ladder, options: LadderTextOptions): st
   const bar = p.dim('│');
   const blankLeft = ' '.repeat(LEFT);
   const client = truncate(`client ${ladder.flow.client}`, ARROW_W + 1);
-  out.push(p.dim(`${'frame'.padStart(FRAME_W)} ${'Δt'.padStart(DT_W)} ${client.padEnd(ARROW_W + 2)}server ${ladder.flow.server}`.trimEnd()));
+  const server = truncate(`server ${ladder.flow.server}`, 80 - (LEFT + ARROW_W + 2));
+  out.push(p.dim(`${'frame'.padStart(FRAME_W)} ${'Δt'.padStart(DT_W)} ${client.padEnd(ARROW_W + 2)}${server}`.trimEnd()));
   for (const row of ladder.rows) {
     if (row.type === 'gap') {
       const text = truncate(`… ${row.skipped} packet${row.skipped === 1 ? '' : 's'} not shown …`, ARROW_W);

@@ -70,6 +70,7 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
   const pcap = path.join(tmp, 'live.pcap');
   let raceClientPorts: number[] = [];
   let cleanOutput = '';
+  let streamedBeforeEnd = 0;
 
   beforeAll(async () => {
     spawnSync('ip', ['netns', 'add', ns]);
@@ -79,8 +80,9 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     await waitFor(() => spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :8080']).stdout.toString().trim() !== '', 5000);
 
     const ndjson = path.join(tmp, 'live.ndjson');
-    const capture = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 8080', '--duration', '9', '--format', 'ndjson',
+    const capture = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 8080', '--duration', '12', '--format', 'ndjson',
       '-w', pcap, '--metrics', '127.0.0.1:9464', '--interval', '0.5'], { stdout: ndjson });
+    const captureStarted = Date.now();
     let captureErr = '';
     capture.stderr?.on('data', (d: Buffer) => (captureErr += d.toString()));
     const metricsUp = () => spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :9464']).stdout.toString().trim() !== '';
@@ -108,6 +110,10 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
           .filter((p) => p > 0)
       : [];
 
+    // Findings stream as soon as they are decided (a closed connection is decided 5 s of capture
+    // time after its close), not only at the end.
+    await sleep(Math.max(0, 11000 - (Date.now() - captureStarted)));
+    streamedBeforeEnd = fs.readFileSync(ndjson, 'utf8').split('\n').filter((l) => l.includes('"keepalive-race"')).length;
     const scrape = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e',
       "fetch('http://127.0.0.1:9464/metrics').then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(e.message); process.exit(1); })"], { timeout: 5000 });
     metricsText = scrape.stdout.toString();
@@ -136,6 +142,10 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     for (const r of races) expect(raceClientPorts).toContain(Number(r.client?.split(':').pop()));
   });
 
+  test('the race finding was streamed while the capture was still running', () => {
+    expect(streamedBeforeEnd).toBeGreaterThanOrEqual(1);
+  });
+
   test('clean traffic stays silent', () => {
     const anomalies = lines.filter((l) => l.type === 'anomaly');
     const offRace = anomalies.filter((l) => !raceClientPorts.includes(Number(l.client?.split(':').pop())) && l.kind !== 'retried-request' && l.kind !== 'idle-timeout-mismatch');
@@ -145,6 +155,8 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
   test('the metrics endpoint answers in Prometheus text format', () => {
     expect(metricsText).toMatch(/^# HELP conncheck_packets_total/m);
     expect(metricsText).toMatch(/^conncheck_connections_live \d+/m);
+    // Scraped after the race was decided: the counter by kind and server endpoint shows it.
+    expect(metricsText).toMatch(/^conncheck_findings_total\{kind="keepalive-race",severity="error",server="127\.0\.0\.1:8080"\} [1-9]/m);
   });
 
   test('-w saves the packets: analyzing the file gives the same findings', () => {
