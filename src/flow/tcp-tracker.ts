@@ -6,7 +6,7 @@ import { Endpoint, MAX_EVENTS_KEPT } from './endpoint';
 import { EndpointState } from './endpoint-state';
 import { FlowTable } from './flow-table';
 import { HistoryLetter, recordHistory } from './history';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe } from './seq';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq';
 
 /** What the rest of the pipeline hears from the flow stage. */
 export interface ConnectionObserver<T> {
@@ -323,8 +323,13 @@ export class TcpTracker<T> {
       if (!peerAckedHole && !held) this.stats.reassemblyRefused++;
       if (!held) {
         // Bytes before this segment are gone for good (lost at the capture point, or over the buffer bound).
-        this.gap(conn, fromClient, ep, ahead);
-        this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, 0, ts, frame);
+        // Segments held before it were captured: give up only the holes in front of them and deliver them,
+        // rather than declaring their bytes missing and dropping them as duplicates.
+        while (!ep.reassembly.isEmpty && seqLt(ep.reassembly.firstSeq, seq)) this.fillHole(conn, fromClient, ep);
+        const missing = seqDiff(ep.nextSeq, seq);
+        if (missing > 0) this.gap(conn, fromClient, ep, missing);
+        const skip = missing < 0 ? -missing : 0;
+        if (skip < payloadLen) this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
         this.drainHeld(conn, ep, fromClient);
       } else if (v.capturedPayloadLen < payloadLen) {
         // The held copy is short of the segment: account the missing tail when it is drained.

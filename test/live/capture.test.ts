@@ -80,9 +80,8 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     await waitFor(() => spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :8080']).stdout.toString().trim() !== '', 5000);
 
     const ndjson = path.join(tmp, 'live.ndjson');
-    const capture = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 8080', '--duration', '12', '--format', 'ndjson',
+    const capture = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 8080', '--duration', '20', '--format', 'ndjson',
       '-w', pcap, '--metrics', '127.0.0.1:9464', '--interval', '0.5'], { stdout: ndjson });
-    const captureStarted = Date.now();
     let captureErr = '';
     capture.stderr?.on('data', (d: Buffer) => (captureErr += d.toString()));
     const metricsUp = () => spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :9464']).stdout.toString().trim() !== '';
@@ -111,18 +110,21 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
       : [];
 
     // Findings stream as soon as they are decided (a closed connection is decided 5 s of capture
-    // time after its close), not only at the end.
-    await sleep(Math.max(0, 11000 - (Date.now() - captureStarted)));
-    streamedBeforeEnd = fs.readFileSync(ndjson, 'utf8').split('\n').filter((l) => l.includes('"keepalive-race"')).length;
+    // time after its close), not only at the end: wait for the race line while the capture runs.
+    const raceStreamed = () => fs.readFileSync(ndjson, 'utf8').includes('"keepalive-race"');
+    await waitFor(() => raceStreamed() || capture.exitCode !== null, 16_000);
+    streamedBeforeEnd = capture.exitCode === null && raceStreamed() ? 1 : 0;
     const scrape = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e',
       "fetch('http://127.0.0.1:9464/metrics').then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(e.message); process.exit(1); })"], { timeout: 5000 });
     metricsText = scrape.stdout.toString();
 
-    exitCode = await exited(capture, 20_000);
+    // SIGTERM stops the capture; it still prints its final report and exit code.
+    if (capture.exitCode === null && capture.pid) capture.kill('SIGTERM');
+    exitCode = await exited(capture, 30_000);
     if (exitCode === null) capture.kill('SIGKILL');
     lines = fs.readFileSync(ndjson, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
     if (lines.length === 0) console.warn(`capture printed nothing; stderr: ${captureErr}`);
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     for (const child of started) if (child.exitCode === null && child.pid) child.kill('SIGTERM');
@@ -131,8 +133,9 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('stops on --duration and exits 1: the race is an error', () => {
+  test('stops on SIGTERM with its final report, and exits 1: the race is an error', () => {
     expect(exitCode).toBe(1);
+    expect(lines[lines.length - 1]?.type).toBe('summary');
     expect(cleanOutput).toContain('clean done');
   });
 
@@ -157,6 +160,30 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     expect(metricsText).toMatch(/^conncheck_connections_live \d+/m);
     // Scraped after the race was decided: the counter by kind and server endpoint shows it.
     expect(metricsText).toMatch(/^conncheck_findings_total\{kind="keepalive-race",severity="error",server="127\.0\.0\.1:8080"\} [1-9]/m);
+  });
+
+  test('stops by itself on --duration (exit 0 on a quiet link)', async () => {
+    const started = Date.now();
+    const quiet = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 9', '--duration', '1', '--format', 'json'], { stdout: path.join(tmp, 'quiet.json') });
+    expect(await exited(quiet, 15_000)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const doc = JSON.parse(fs.readFileSync(path.join(tmp, 'quiet.json'), 'utf8')) as { input: { live: { interface: string; droppedByKernel: number } } };
+    expect(doc.input.live).toMatchObject({ interface: 'lo', droppedByKernel: 0 });
+  });
+
+  test('stops on --count; -w FILE.pcapng saves what it analyzed', async () => {
+    const ng = path.join(tmp, 'count.pcapng');
+    const out = path.join(tmp, 'count.json');
+    const counted = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 8080', '--count', '6', '-w', ng, '--format', 'json', '--duration', '20'], { stdout: out });
+    await sleep(1500);
+    spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e',
+      "require('http').get('http://127.0.0.1:8080/ok', (r) => { r.resume(); r.on('end', () => process.exit(0)); })"], { timeout: 5000 });
+    expect(await exited(counted, 20_000)).toBe(0);
+    const live = JSON.parse(fs.readFileSync(out, 'utf8')) as { input: { packets: number }; flows: unknown[] };
+    expect(live.input.packets).toBe(6);
+    const offline = JSON.parse(spawnSync(process.execPath, [BIN, 'analyze', ng, '--format', 'json']).stdout.toString()) as { input: { packets: number }; flows: unknown[] };
+    expect(offline.input.packets).toBe(6);
+    expect(offline.flows).toEqual(live.flows);
   });
 
   test('-w saves the packets: analyzing the file gives the same findings', () => {

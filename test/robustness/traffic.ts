@@ -46,6 +46,12 @@ export class Conversation {
     this.packets.push({ ts, data, from, label });
   }
 
+  /** A SYN alone (a half-open connection when nothing follows). */
+  syn(ts: number): this {
+    this.push('c', ts, TCP_SYN, undefined, 'syn');
+    return this;
+  }
+
   handshake(ts: number): this {
     this.push('c', ts, TCP_SYN, undefined, 'syn');
     this.cSeq += 1;
