@@ -27,6 +27,12 @@ const IDS_LISTED = 8;
  * The file is read twice (analysis, then the connection's packets), so stdin is refused.
  */
 export async function runExplain(args: ExplainArgs): Promise<number> {
+  process.stdout.write(await explainText(args, wantsColour(process.stdout, process.env)));
+  return EXIT_OK;
+}
+
+/** The text `explain` prints; throws UsageError for a bad or unknown id. */
+export async function explainText(args: ExplainArgs, colour: boolean): Promise<string> {
   if (args.file === '-') throw new UsageError('explain reads the capture twice: give a file, not stdin (-)');
   const id = args.id.trim();
   const isFinding = FINDING_ID.test(id);
@@ -45,7 +51,6 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
     tracker: { idleTimeout: args.idleTimeout, maxConnections: args.maxConnections },
     collect: true,
   });
-  const colour = wantsColour(process.stdout, process.env);
   if (isFinding) {
     const finding = result.anomalies.find((a) => a.id === id);
     if (!finding) {
@@ -54,8 +59,7 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
       throw new UsageError(`no finding ${id} in ${args.file} (${list})`);
     }
     const ladders = (await laddersOfFindings(files, result, [finding])).get(finding.id) ?? [];
-    process.stdout.write(renderFindingExplanation(finding, ladders, result.diagnoses, { colour }));
-    return EXIT_OK;
+    return renderFindingExplanation(finding, ladders, result.diagnoses, { colour });
   }
   const flow = result.flows.find((f) => f.id === Number(id));
   if (!flow) {
@@ -64,6 +68,10 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
   }
   const ladder = await ladderOfFlow(files, result, flow);
   const findings = result.anomalies.filter((a) => a.flowId === flow.id);
-  process.stdout.write(renderFlowExplanation(ladder, findings, result.diagnoses, { colour }));
-  return EXIT_OK;
+  return renderFlowExplanation(ladder, findings, result.diagnoses, { colour });
 }
+
+/** Defaults of the analysis options, as the CLI gives them. */
+export const EXPLAIN_DEFAULTS: Omit<ExplainArgs, 'file' | 'id'> = {
+  ignore: [], idleTimeout: 900, maxConnections: 250_000, sample: 1, host: [], port: [], since: undefined, until: undefined,
+};

@@ -134,16 +134,16 @@ class Wanted {
     p.payloadLen = view.payloadLen;
     p.skippedBefore = 0;
     this.lastTs = ts;
-    const inHead = this.kept.length < this.limits.head && this.dropped === 0 && this.ringLength === 0;
-    if (inHead || this.keepAfter > 0) {
-      if (!inHead) this.keepAfter--;
-      this.keep(p);
-      return;
-    }
     if (this.focus.has(frame)) {
       this.flushRing(this.limits.around);
       this.keep(p);
       this.keepAfter = this.limits.around;
+      return;
+    }
+    const inHead = this.kept.length < this.limits.head && this.dropped === 0 && this.ringLength === 0;
+    if (inHead || this.keepAfter > 0) {
+      if (!inHead) this.keepAfter--;
+      this.keep(p);
       return;
     }
     // Into the ring; when it is full, the oldest entry is dropped and its object reused.

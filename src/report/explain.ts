@@ -62,7 +62,7 @@ function flowHeader(p: Paint, ladder: Ladder): string[] {
   ];
   const shown = ladder.drawnPackets < ladder.totalPackets ? [`${ladder.drawnPackets} of ${ladder.totalPackets} packets drawn`] : [];
   return [
-    p.bold(`flow ${f.id}${f.directionInferred ? ' (roles inferred: no SYN seen)' : ''}: client ${f.client} → server ${f.server}`),
+    ...wrapText(`flow ${f.id}${f.directionInferred ? ' (roles inferred: no SYN seen)' : ''}: client ${f.client} → server ${f.server}`, WIDTH).map((l) => p.bold(l)),
     ...indented(`started ${formatUtc(f.start)}; ${[...facts, ...shown].join(' · ')}`, '  '),
   ];
 }

@@ -28,7 +28,7 @@ export const MAX_LADDERS = 50;
 /** Findings given their own section; the rest are only rows of the table. */
 const MAX_FINDING_SECTIONS = 200;
 const MAX_TABLE_ROWS = 2000;
-const MAX_TIMELINE_POINTS = 5000;
+const MAX_TIMELINE_POINTS = 100_000;
 const MAX_IDLE_CHARTS = 4;
 
 const SEVERITY_COLOUR: Record<Severity, string> = { error: '#c62828', warning: '#ef6c00', info: '#1565c0' };
@@ -160,7 +160,9 @@ function timelineSection(result: AnalysisResult): string {
   const more = result.anomalies.length > shown.length ? ` The first ${shown.length} of ${result.anomalies.length} are drawn.` : '';
   return (
     '<section id="timeline"><h2>Findings over time</h2>' +
-    `<p>Each dot is a finding, coloured by severity (red error, orange warning, blue info); click one for its ladder diagram.${more}</p>` +
+    (shown.length <= 600
+      ? `<p>Each dot is a finding, coloured by severity (red error, orange warning, blue info); click one for its ladder diagram.${more}</p>`
+      : `<p>Findings per slice of capture time, one row per kind (bar height: count in the slice).${more}</p>`) +
     `<div class="figure">${timelineSvg(points, firstTs, lastTs)}</div></section>`
   );
 }

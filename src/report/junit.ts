@@ -8,7 +8,7 @@ import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
-import { escapeXml as x } from './xml-escape';
+import { escapeXml as x, escapeXmlText } from './xml-escape';
 
 export type JunitFailOn = Severity | 'none';
 
@@ -72,15 +72,15 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
     if (failing.length > 0) {
       failures++;
       const message = truncate(`${failing.length} of ${c.findings.length} finding${c.findings.length === 1 ? '' : 's'} reach --fail-on ${failOn}: ${failing[0].summary}`, 500);
-      body.push(open, `      <failure type="${x(c.kind)}" message="${x(message)}">${x(details)}</failure>`, '    </testcase>');
+      body.push(open, `      <failure type="${x(c.kind)}" message="${x(message)}">${escapeXmlText(details)}</failure>`, '    </testcase>');
     } else {
-      body.push(open, `      <system-out>${x(details)}</system-out>`, '    </testcase>');
+      body.push(open, `      <system-out>${escapeXmlText(details)}</system-out>`, '    </testcase>');
     }
   }
   if (cases.length === 0) {
     const { stats } = result;
     const facts = `${stats.packets} packets, ${stats.connections} connections, ${stats.exchanges} HTTP exchanges: no connection-reuse problems found.`;
-    body.push('    <testcase classname="conncheck" name="no connection-reuse problems" time="0">', `      <system-out>${x(facts)}</system-out>`, '    </testcase>');
+    body.push('    <testcase classname="conncheck" name="no connection-reuse problems" time="0">', `      <system-out>${escapeXmlText(facts)}</system-out>`, '    </testcase>');
   }
   const tests = Math.max(1, cases.length);
   const counts = `tests="${tests}" failures="${failures}" errors="0" skipped="0" time="0"`;

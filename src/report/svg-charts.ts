@@ -36,7 +36,18 @@ export function shortDuration(seconds: number): string {
   if (abs < 1e-3) return `${trim(seconds * 1e6)} µs`;
   if (abs < 1) return `${trim(seconds * 1e3)} ms`;
   if (abs < 120) return `${trim(seconds)} s`;
-  return `${trim(seconds / 60)} min`;
+  if (abs < 7200) return `${trim(seconds / 60)} min`;
+  return `${trim(seconds / 3600)} h`;
+}
+
+/** Steps that read well on a clock: 1-2-5 below a minute, then minutes and hours. */
+const CLOCK_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+/** A round step of time for about `target` ticks over `span` seconds. */
+function timeStep(span: number, target: number): number {
+  const raw = span / target;
+  if (raw <= 30) return niceStep(span, target);
+  return CLOCK_STEPS.find((s) => s >= raw) ?? niceStep(span / 86400, target) * 86400;
 }
 
 /** A round step for about `target` ticks over `range`. */
@@ -179,7 +190,14 @@ export interface TimelinePoint {
   title: string;
 }
 
-/** Findings over capture time: one row per kind, one dot per finding, linked to its section. */
+/** Above this many findings, rows show how many fell in each slice of time instead of dots. */
+const MAX_DOTS = 600;
+const DENSITY_BINS = 200;
+
+/**
+ * Findings over capture time: one row per kind, one dot per finding linked to its section; with
+ * many findings, a bar per slice of time whose height is the count.
+ */
 export function timelineSvg(points: readonly TimelinePoint[], firstTs: number, lastTs: number, width = 1000): string {
   const rows = [...new Set(points.map((p) => p.row))];
   const labelW = Math.min(240, 12 + Math.max(8, ...rows.map((r) => r.length)) * 7);
@@ -198,7 +216,7 @@ export function timelineSvg(points: readonly TimelinePoint[], firstTs: number, l
     const y = top + i * rowH + rowH / 2;
     parts.push(`<line x1="${left}" y1="${y}" x2="${right}" y2="${y}" class="grid"/><text x="${left - 8}" y="${y + 4}" class="tick" text-anchor="end">${x(r)}</text>`);
   });
-  const step = niceStep(span, 8);
+  const step = timeStep(span, 8);
   parts.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" class="axis"/>`);
   for (let t = 0; t <= span + step / 1000; t += step) {
     const tx = toX(firstTs + t);
@@ -206,9 +224,30 @@ export function timelineSvg(points: readonly TimelinePoint[], firstTs: number, l
     parts.push(`<line x1="${n(tx)}" y1="${bottom}" x2="${n(tx)}" y2="${bottom + 4}" class="axis"/><text x="${n(tx)}" y="${bottom + 16}" class="tick" text-anchor="${anchor}">+${x(shortDuration(Number(t.toPrecision(6))))}</text>`);
   }
   parts.push(`<text x="${(left + right) / 2}" y="${height - 6}" class="axis-label" text-anchor="middle">time since the first packet of the capture</text>`);
-  for (const p of points) {
-    const y = top + rows.indexOf(p.row) * rowH + rowH / 2;
-    parts.push(`<a href="${x(p.href)}"><circle cx="${n(toX(p.ts))}" cy="${y}" r="5" fill="${p.colour}" fill-opacity="0.8" stroke="#fff" stroke-width="1"><title>${x(p.title)}</title></circle></a>`);
+  if (points.length <= MAX_DOTS) {
+    for (const p of points) {
+      const y = top + rows.indexOf(p.row) * rowH + rowH / 2;
+      parts.push(`<a href="${x(p.href)}"><circle cx="${n(toX(p.ts))}" cy="${y}" r="5" fill="${p.colour}" fill-opacity="0.8" stroke="#fff" stroke-width="1"><title>${x(p.title)}</title></circle></a>`);
+    }
+  } else {
+    rows.forEach((r, i) => {
+      const counts = new Array<number>(DENSITY_BINS).fill(0);
+      let colour = '#1565c0';
+      for (const p of points) {
+        if (p.row !== r) continue;
+        counts[Math.min(DENSITY_BINS - 1, Math.floor(((p.ts - firstTs) / span) * DENSITY_BINS))]++;
+        colour = p.colour;
+      }
+      const peak = Math.max(1, ...counts);
+      const base = top + (i + 1) * rowH - 4;
+      const binW = (right - left) / DENSITY_BINS;
+      counts.forEach((c, b) => {
+        if (c === 0) return;
+        const h = Math.max(2, ((rowH - 8) * c) / peak);
+        const from = shortDuration(Number(((b * span) / DENSITY_BINS).toPrecision(3)));
+        parts.push(`<rect x="${n(left + b * binW)}" y="${n(base - h)}" width="${n(Math.max(1, binW - 0.5))}" height="${n(h)}" fill="${colour}" fill-opacity="0.85"><title>${x(`${r}: ${c} from +${from}`)}</title></rect>`);
+      });
+    });
   }
   parts.push('</svg>');
   return parts.join('');

@@ -13,3 +13,8 @@ export function escapeXml(text: string): string {
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
 }
+
+/** Text safe inside an element (quotes need no escaping there, and stay readable). */
+export function escapeXmlText(text: string): string {
+  return text.replace(NOT_XML, '\ufffd').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -32,7 +32,7 @@ export interface CaptureCounters {
   droppedByKernel: number;
 }
 
-const STATS_LINE = /(\d+) packets? captured.*?(\d+) packets? received by filter.*?(\d+) packets? dropped by kernel/s;
+const STATS = /(\d+) packets? captured[\s\S]*?(\d+) packets? received by filter[\s\S]*?(\d+) packets? dropped by kernel/g;
 
 /** Turns tcpdump's complaints into the one-line errors users need. */
 export function explainTcpdumpError(stderr: string, iface: string): string {
@@ -88,8 +88,13 @@ export class LiveCapture {
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => {
       this.stderrText = (this.stderrText + text).slice(-8192);
-      const m = STATS_LINE.exec(text);
-      if (m) this.counters = { captured: Number(m[1]), receivedByFilter: Number(m[2]), droppedByKernel: Number(m[3]) };
+      // Counters come on one line after SIGUSR1 and on three at exit, possibly split across
+      // chunks: read the latest complete report from what has arrived so far.
+      let m: RegExpExecArray | null;
+      let last: RegExpExecArray | null = null;
+      STATS.lastIndex = 0;
+      while ((m = STATS.exec(this.stderrText)) !== null) last = m;
+      if (last) this.counters = { captured: Number(last[1]), receivedByFilter: Number(last[2]), droppedByKernel: Number(last[3]) };
     });
     const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
 

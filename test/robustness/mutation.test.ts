@@ -61,6 +61,32 @@ function spread(count: number, n: number): number[] {
   return [...picked].filter((i) => i >= 0 && i < count).sort((a, b) => a - b);
 }
 
+describe('the checks catch what they are for', () => {
+  test('tampered outcomes are reported', async () => {
+    const outcome = await run(PCAPS.find((p) => p.name === 'keepalive-race-python')?.bytes ?? PCAPS[0].bytes);
+    expect(violations(outcome)).toEqual([]);
+    const r = resultOf(outcome, 'sample');
+    const tampered = (edit: (x: typeof r) => void): string[] => {
+      const copy = structuredClone(r);
+      edit(copy);
+      return violations({ kind: 'result', result: copy, ms: 1 });
+    };
+    expect(r.exchanges.length).toBeGreaterThan(0);
+    expect(tampered((x) => void (x.exchanges[0].idleBefore = -0.5))).toHaveLength(1);
+    expect(tampered((x) => void (x.exchanges[0].requestFrame = x.stats.packets + 1))).toHaveLength(1);
+    expect(tampered((x) => void (x.flows[0].duration = -1))).toHaveLength(1);
+    expect(tampered((x) => void (x.flows[0].start = x.flows[0].end + 1))).not.toEqual([]);
+    expect(tampered((x) => void x.flows.pop())).not.toEqual([]);
+    expect(tampered((x) => void (x.stats.malformed += 1))).not.toEqual([]);
+    expect(tampered((x) => void (x.input.duration = Number.NaN))).not.toEqual([]);
+    expect(violations({ kind: 'error', error: new CaptureError('two\nlines'), ms: 1 })).toHaveLength(1);
+    expect(violations({ kind: 'error', error: new TypeError('boom'), ms: 1 })).toHaveLength(1);
+    expect(violations({ kind: 'error', error: new CaptureError('one line'), ms: 1 })).toEqual([]);
+    expect(violations({ kind: 'timeout', ms: 6000 })).toHaveLength(1);
+    expect(violations({ kind: 'result', result: r, ms: 1e6 })).toHaveLength(1);
+  });
+});
+
 test('the inputs are there', () => {
   expect(PCAPS.length).toBeGreaterThan(10);
   expect(PCAPNGS.length).toBeGreaterThan(3);
@@ -242,6 +268,21 @@ describe('pcapng blocks with wrong lengths or trailers', () => {
     const later = await run(second, '.pcapng');
     expectSound(later, 'bad second SHB');
     expect(resultOf(later, 'bad second SHB').stats.packets).toBe(1);
+  });
+
+  test('a negative if_tsoffset putting packets before 1970: times pinned to 0 and said, the FIN still seen', async () => {
+    const file = writePcapng([
+      head[0],
+      { type: 'idb', linkType: LINKTYPE_ETHERNET, tsresol: 6, tsoffset: -2_000_000_000 },
+      { type: 'epb', interfaceId: 0, timestamp: 1_000_000_000n * 1_000_000n, data: buildTcpPacket({ flags: TCP_SYN, seq: 1 }) },
+      { type: 'epb', interfaceId: 0, timestamp: 1_000_000_001n * 1_000_000n, data: buildTcpPacket({ flags: TCP_ACK | 0x01, seq: 2, ack: 1 }) },
+    ]);
+    const outcome = await run(file, '.pcapng');
+    expectSound(outcome, 'negative if_tsoffset');
+    const r = resultOf(outcome, 'negative if_tsoffset');
+    expect(r.input.files[0].warnings.join(' ')).toMatch(/2 packet\(s\) stamped before 1970/);
+    expect(r.flows[0].fin.client).toBe(0);
+    expect(r.flows[0].closedBy).toBe('client');
   });
 
   test('interface options running past the block, unusable if_tsresol: read anyway', async () => {

@@ -161,6 +161,17 @@ describe('clock jumps', () => {
     expect(r.input.duration).toBeCloseTo(3 * YEAR, 0);
   });
 
+  test('after one packet stamped years ahead, expiry waits for the clock to catch up; the connection cap still bounds the table', async () => {
+    const glitch = new Conversation('10.0.0.9', '10.0.0.2', 39999).syn(T + 3 * YEAR).packets;
+    const later = Array.from({ length: 100 }, (_, k) => Conversation.keepAlive(T + 10 * k, [T + 10 * k + 1], T + 10 * k + 2, 41000 + k).packets);
+    const r = await analyze([pcap([...glitch, ...later.flat()])], { tracker: { maxConnections: 20 } });
+    expect(r.stats.peakLiveConnections).toBe(20);
+    expect(r.stats.connectionsEvicted).toBe(81);
+    // Closed connections made room first: none was cut while still open.
+    expect(r.flows.filter((f) => f.endReason === 'evicted')).toEqual([]);
+    expect(r.exchanges.filter((x) => x.state !== 'complete')).toEqual([]);
+  });
+
   test('a forward jump shorter than the idle timeout releases nothing', async () => {
     const idle = new Conversation('10.0.0.1', '10.0.0.2', 40001).handshake(T).request(T + 1).response(T + 1.1).ack('c', T + 1.2);
     const later = new Conversation('10.0.0.4', '10.0.0.2', 40003).handshake(T + 800);
