@@ -6,9 +6,10 @@
  *
  * Cases (full scale): a SYN flood / port scan of 2 M half-open connections; one connection with
  * 1 M segments at random sequence numbers; 20 000 connections sending out-of-order segments
- * behind a hole that never fills; never-ending chunked bodies; header blocks of megabytes; 5 000
+ * behind a hole that never fills, and 50 000 sending one-byte ones; never-ending chunked bodies; header blocks of megabytes; 5 000
  * connections pipelining 3 000 requests each that are never answered. Each child runs the whole
- * analysis as the CLI's table output does (flows and exchanges streamed, not collected).
+ * analysis as `conncheck analyze FILE` (table output, written to /dev/null) does: flows and
+ * exchanges streamed into the endpoint summary, not collected.
  *
  * Memory must stay under the cap (default 1024 MiB, see README "Limits"); what the bounds dropped
  * is printed from the result's counters. Exits 1 when a case goes over the cap, fails or times out.
@@ -21,6 +22,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyzeFiles } from '../analyze';
+import { openOutput, streamingCallbacks, writeFinalReport } from '../cli/output';
+import { EndpointSummary } from '../report/endpoint-summary';
 
 const LINKTYPE_RAW = 101;
 const T0 = 1_700_000_000;
@@ -233,6 +236,27 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'ooo-tiny-segments',
+    what: '50 000 connections, each sending 64 one-byte segments behind a hole (per-segment overhead, not bytes, dominates)',
+    build(out, scale) {
+      const conns: Conn[] = [];
+      const count = n(50_000, scale);
+      for (let i = 0; i < count; i++) {
+        const c = new Conn(out, ip(10, 5, (i >> 8) & 0xff, i & 0xff), 10000 + (i % 50000));
+        c.handshake(T0 + i * 1e-5);
+        conns.push(c);
+      }
+      const payload = text('y');
+      let ts = T0 + 1;
+      for (let round = 0; round < 64; round++) {
+        for (const c of conns) {
+          out.tcp(ts, c.client, SERVER, c.sport, 80, c.cSeq + 10 + round, c.sSeq, F.ACK | F.PSH, payload);
+          ts += 1e-6;
+        }
+      }
+    },
+  },
+  {
     name: 'endless-chunked',
     what: '100 connections, each a response whose chunked body never ends (300 000 segments of 1315 bytes)',
     build(out, scale) {
@@ -282,6 +306,22 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'long-lines',
+    what: '20 000 connections, each sending a 15 000-byte header line over 11 segments, then going quiet mid-header',
+    build(out, scale) {
+      const count = n(20_000, scale);
+      const fill = text('l'.repeat(1400));
+      for (let i = 0; i < count; i++) {
+        const c = new Conn(out, ip(10, 6, (i >> 8) & 0xff, i & 0xff), 10000 + (i % 50000));
+        const ts = T0 + i * 1e-4;
+        c.handshake(ts);
+        c.sendClient(ts, text('GET / HTTP/1.1\r\nX-Long: '));
+        for (let k = 0; k < 10; k++) c.sendClient(ts, fill);
+        c.sendClient(ts, text('l'.repeat(1000).concat('\r\n')));
+      }
+    },
+  },
+  {
     name: 'pipelined-unanswered',
     what: '5 000 connections, each pipelining 3 000 requests (40-character paths) that are never answered, over 10 minutes',
     build(out, scale) {
@@ -327,7 +367,19 @@ interface ChildReport {
 async function child(file: string): Promise<void> {
   const t0 = process.hrtime.bigint();
   let findings = 0;
-  const result = await analyzeFiles([file], { collect: false, onFinding: () => void findings++ });
+  const out = openOutput('/dev/null');
+  const endpoints = new EndpointSummary();
+  const callbacks = streamingCallbacks('table', out, endpoints);
+  const result = await analyzeFiles([file], {
+    collect: false,
+    ...callbacks,
+    onFinding: (f) => {
+      findings++;
+      callbacks.onFinding?.(f);
+    },
+  });
+  writeFinalReport(result, 'table', out, endpoints, false, 10);
+  out.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const s = result.stats;
   const report: ChildReport = {

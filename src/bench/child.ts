@@ -45,7 +45,6 @@ async function read(file: string): Promise<{ packets: number; note: string }> {
 }
 
 function pcapParser(file: string): Promise<{ packets: number; note: string }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const parser = (require('pcap-parser') as PcapParserModule).parse(file);
   let packets = 0;
   return new Promise((resolve, reject) => {

@@ -68,7 +68,7 @@ const HTML_COLLECT_LIMITS = { head: 40, around: 8, tail: 12 };
  * Ladder diagrams of the first findings, from a second read of the files. Stdin cannot be read
  * again: the report then has no ladders (it says so).
  */
-async function htmlLadders(files: readonly string[], result: AnalysisResult): Promise<Map<string, Ladder[]> | undefined> {
+export async function htmlLadders(files: readonly string[], result: AnalysisResult): Promise<Map<string, Ladder[]> | undefined> {
   if (files.includes('-')) return undefined;
   return laddersOfFindings(files, result, result.anomalies.slice(0, MAX_LADDERS), HTML_COLLECT_LIMITS);
 }

@@ -22,7 +22,14 @@ export const reassemblyLimits = {
   totalBytes: 64 * 1024 * 1024,
 };
 
-/** Bytes held across all reassemblers (released when segments are delivered or dropped). */
+/**
+ * What one held segment costs besides its payload (the segment record, its own ArrayBuffer and
+ * view): about 300 bytes measured. Counted against `totalBytes`, so that one-byte segments on
+ * many connections are bounded like big ones.
+ */
+export const HELD_SEGMENT_OVERHEAD_BYTES = 320;
+
+/** Bytes held across all reassemblers, overhead included (released when segments are delivered or dropped). */
 export const reassemblyUsage = { bytes: 0, refused: 0 };
 
 /**
@@ -47,7 +54,7 @@ export class Reassembler {
     if (
       this.held.length >= reassemblyLimits.segmentsPerDirection ||
       this.heldBytes + length > reassemblyLimits.bytesPerDirection ||
-      reassemblyUsage.bytes + length > reassemblyLimits.totalBytes
+      reassemblyUsage.bytes + length + HELD_SEGMENT_OVERHEAD_BYTES > reassemblyLimits.totalBytes
     ) {
       reassemblyUsage.refused++;
       return false;
@@ -58,7 +65,7 @@ export class Reassembler {
     while (i > 0 && seqLt(seq, this.held[i - 1].seq)) i--;
     this.held.splice(i, 0, segment);
     this.heldBytes += length;
-    reassemblyUsage.bytes += length;
+    reassemblyUsage.bytes += length + HELD_SEGMENT_OVERHEAD_BYTES;
     return true;
   }
 
@@ -72,7 +79,7 @@ export class Reassembler {
       const first = this.held[0];
       if (seqLt(next, first.seq)) break;
       this.held.shift();
-      this.release(first.data.length);
+      this.release(first.data.length, 1);
       const end = seqAdd(first.seq, first.data.length);
       if (seqLe(end, next)) continue; // wholly a duplicate of what was delivered
       const skip = seqDiff(first.seq, next);
@@ -94,12 +101,12 @@ export class Reassembler {
 
   /** Drops everything held (connection released). */
   clear(): void {
-    this.release(this.heldBytes);
+    this.release(this.heldBytes, this.held.length);
     this.held = [];
   }
 
-  private release(bytes: number): void {
+  private release(bytes: number, segments: number): void {
     this.heldBytes -= bytes;
-    reassemblyUsage.bytes -= bytes;
+    reassemblyUsage.bytes -= bytes + segments * HELD_SEGMENT_OVERHEAD_BYTES;
   }
 }

@@ -48,6 +48,9 @@ const SP = 0x20;
 const HT = 0x09;
 const SEMI = 0x3b;
 
+/** Largest line buffer a parser keeps between lines (see resetLine). */
+const KEPT_LINE_BUFFER_BYTES = 1024;
+
 /** Most hex digits in a chunk size (13 digits stay below 2^52). */
 const MAX_CHUNK_DIGITS = 13;
 
@@ -497,6 +500,9 @@ export class MessageParser {
     this.lineLen = 0;
     this.lineTotal = 0;
     this.lineEndsCR = false;
+    // A buffer grown for one long line is not kept for the connection's life: thousands of quiet
+    // connections would each pin up to maxLineBytes. Ordinary split lines reuse the small one.
+    if (this.lineBuf !== null && this.lineBuf.length > KEPT_LINE_BUFFER_BYTES) this.lineBuf = null;
   }
 
   /** Parses a complete start line (or, on a gap, the `partial` beginning of one); true when accepted. */

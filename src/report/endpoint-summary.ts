@@ -28,7 +28,8 @@ export class EndpointSummary {
   private entry(server: string): EndpointTotals {
     let t = this.totals.get(server);
     if (!t) {
-      if (this.totals.size >= MAX_ENDPOINTS) return this.entry(OTHER);
+      // The folded row itself is always created (it is the one entry past the bound).
+      if (this.totals.size >= MAX_ENDPOINTS && server !== OTHER) return this.entry(OTHER);
       t = { server, connections: 0, requests: 0, serverErrors: 0, unanswered: 0, resets: 0, bytes: 0 };
       this.totals.set(server, t);
     }

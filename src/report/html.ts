@@ -251,7 +251,10 @@ function findingTable(findings: readonly Finding[]): string {
   return `<table><thead><tr><th>id</th><th>severity</th><th>time (UTC)</th><th>client → server</th><th>what</th><th>frames</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
 
-function findingSection(f: Finding, ladders: readonly Ladder[] | undefined, drawn: boolean, command: string): string {
+/** Whether a finding's ladders were looked for: yes, no (past the cap), or not at all (no file to read again). */
+type LadderState = 'drawn' | 'capped' | 'unavailable';
+
+function findingSection(f: Finding, ladders: readonly Ladder[] | undefined, state: LadderState, command: string): string {
   let body = '';
   if (ladders && ladders.length > 0) {
     body = ladders
@@ -265,8 +268,9 @@ function findingSection(f: Finding, ladders: readonly Ladder[] | undefined, draw
         );
       })
       .join('');
-  } else if (drawn) body = '<p class="muted">No connection of this finding could be drawn.</p>';
-  else body = `<p class="muted">Ladder diagrams are drawn for the first ${MAX_LADDERS} findings; run <code>${x(command)}</code>.</p>`;
+  } else if (state === 'drawn') body = '<p class="muted">No connection of this finding could be drawn.</p>';
+  else if (state === 'capped') body = `<p class="muted">Ladder diagrams are drawn for the first ${MAX_LADDERS} findings; run <code>${x(command)}</code> for this one.</p>`;
+  else body = `<p class="muted">No ladder diagram: it needs the capture file read a second time (not stdin or a live capture); run <code>${x(command)}</code> on a saved file.</p>`;
   return (
     `<article class="finding sev-${f.severity}" id="${findingAnchor(f.id)}">` +
     `<h3><span class="badge">${f.severity}</span> ${x(f.id)} <span class="muted">· ${x(formatUtc(f.ts))} · <code>${x(f.client ?? '*')}</code> → <code>${x(f.server)}</code></span></h3>` +
@@ -284,7 +288,7 @@ function findingsSection(result: AnalysisResult, options: HtmlOptions): string {
   const limit = options.maxLadders ?? MAX_LADDERS;
   const sections = findings
     .slice(0, MAX_FINDING_SECTIONS)
-    .map((f, i) => findingSection(f, options.ladders?.get(f.id), i < limit && options.ladders !== undefined, `conncheck explain ${file} ${f.id}`))
+    .map((f, i) => findingSection(f, options.ladders?.get(f.id), options.ladders === undefined ? 'unavailable' : i < limit ? 'drawn' : 'capped', `conncheck explain ${file} ${f.id}`))
     .join('');
   const more = findings.length > MAX_FINDING_SECTIONS ? `<p>${findings.length - MAX_FINDING_SECTIONS} more findings are only in the table above.</p>` : '';
   return `<section id="findings"><h2>Findings (${findings.length})</h2>${findingTable(findings)}${sections}${more}</section>`;

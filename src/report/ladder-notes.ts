@@ -51,7 +51,7 @@ const isRst = (p: FlowPacket): boolean => (p.flags & RST) !== 0;
 const hasData = (p: FlowPacket): boolean => p.payloadLen > 0 && !isSyn(p) && !isRst(p);
 const side = (p: FlowPacket): string => (p.fromClient ? 'client' : 'server');
 
-/** A note for one frame of a finding of a given kind; null lets the generic wording speak. */
+/** A note for one frame of a finding of a given kind; null lets the generic wording speak, '' says nothing. */
 type NoteRule = (p: FlowPacket, ev: Evidence, f: Finding, index: number, packets: ReadonlyMap<number, FlowPacket>) => string | null;
 
 /** The finding's first packet that matches, among those drawn. */
@@ -63,7 +63,7 @@ function findPacket(f: Finding, packets: ReadonlyMap<number, FlowPacket>, match:
   return null;
 }
 
-const keepaliveRace: NoteRule = (p, ev, f, index, packets) => {
+const keepaliveRace: NoteRule = (p, ev, f, _index, packets) => {
   if (!p.fromClient && isFin(p)) return `server idle ${dur(num(ev, 'idleGap'))} → FIN`;
   if (p.fromClient && hasData(p)) {
     // The packets' own times are exact; the evidence is rounded to the millisecond.
@@ -81,10 +81,14 @@ const keepaliveRace: NoteRule = (p, ev, f, index, packets) => {
   return null;
 };
 
-const requestAfterCloseNotice: NoteRule = (p, ev) => {
-  if (!p.fromClient && hasData(p)) return `response announces close (${str(ev, 'noticeVersion') ?? 'HTTP'} ${num(ev, 'noticeStatus') ?? ''})`.replace(' )', ')');
+const requestAfterCloseNotice: NoteRule = (p, ev, f, _index, packets) => {
+  if (!p.fromClient && hasData(p)) return 'the response announces the close';
   if (!p.fromClient && isFin(p)) return 'server closes, as announced';
-  if (p.fromClient && hasData(p)) return `request ${dur(num(ev, 'afterNotice'))} after the close notice`;
+  if (p.fromClient && hasData(p)) {
+    const notice = findPacket(f, packets, (q) => !q.fromClient && hasData(q));
+    const after = notice ? p.ts - notice.ts : num(ev, 'afterNotice');
+    return `request ${dur(after)} after the close notice`;
+  }
   if (isRst(p)) return `${side(p)} RST: the request is lost`;
   return null;
 };
@@ -106,15 +110,24 @@ const zeroWindowStall: NoteRule = (p, ev) => {
   return null;
 };
 
+const UNREAD: Record<string, string> = {
+  'request-body-incomplete': 'the request body',
+  'response-before-request-end': 'the request body',
+  'pipelined-requests': 'pipelined requests',
+};
+
 const rstOnClose: NoteRule = (p, ev) => {
   if (isRst(p)) {
-    const unread = str(ev, 'unread');
-    return `${side(p)} RST${unread ? ` with ${words(unread)} unread` : ''}: the peer may lose data`;
+    const unread = UNREAD[str(ev, 'unread') ?? ''] ?? 'request bytes';
+    return `${side(p)} RST with ${unread} unread: the peer may lose the response`;
   }
+  if (p.fromClient && hasData(p)) return 'request bytes the server leaves unread';
+  // The response's own status line is beside it already.
+  if (!p.fromClient && hasData(p)) return '';
   return null;
 };
 
-const synUnanswered: NoteRule = (p, ev, f, index) => {
+const synUnanswered: NoteRule = (p, ev, _f, index) => {
   if (p.fromClient && isSyn(p)) return index === 0 ? 'SYN: no answer' : `SYN again (retry ${index}): no answer`;
   if (!p.fromClient) return `answered after ${dur(num(ev, 'waited'))} (${str(ev, 'outcome') ?? 'answer'})`;
   return null;
@@ -126,8 +139,8 @@ const connectionRefused: NoteRule = (p) => {
   return null;
 };
 
-const acceptQueueOverflow: NoteRule = (p, ev, f, index) => {
-  if (!p.fromClient && isSyn(p)) return index === 0 ? 'SYN,ACK' : 'SYN,ACK again: the ACK was not taken (accept queue full)';
+const acceptQueueOverflow: NoteRule = (p, ev, _f, index) => {
+  if (!p.fromClient && isSyn(p)) return index === 0 ? '' : 'SYN,ACK again: the ACK was not taken (accept queue full)';
   if (p.fromClient && hasData(p)) return ev.dataAcked === true ? 'first data, ACKed only late' : 'first data: never ACKed';
   return null;
 };
@@ -140,7 +153,7 @@ const portReuse: NoteRule = (p, ev) => {
   return null;
 };
 
-const retriedRequest: NoteRule = (p, ev, f, index) => {
+const retriedRequest: NoteRule = (p, ev, _f, index) => {
   if (index === 0 && p.fromClient && hasData(p)) return 'first attempt';
   if (index === 1) return `fails: ${words(str(ev, 'failure') ?? 'no answer')}`;
   if (index === 2) return `sent again ${dur(num(ev, 'afterFailure'))} after the failure`;
@@ -152,6 +165,8 @@ const idleTimeoutMismatch: NoteRule = (p, ev) => {
   if (p.fromClient && hasData(p)) return `reused after a long idle (up to ${dur(num(ev, 'clientReuseMaxIdle'))})`;
   return null;
 };
+
+const intermittent5xx: NoteRule = (p) => (!p.fromClient && hasData(p) ? 'same request, compared outcome' : null);
 
 const connectionChurn: NoteRule = (p) => (p.fromClient && isSyn(p) ? 'new connection for one request' : null);
 
@@ -191,6 +206,7 @@ const RULES: Partial<Record<Finding['kind'], NoteRule>> = {
   'retried-request': retriedRequest,
   'idle-timeout-mismatch': idleTimeoutMismatch,
   'connection-churn': connectionChurn,
+  'intermittent-5xx': intermittent5xx,
 };
 
 /** Evidence fields that name the other connection of a finding (the upstream leg, the retry...). */
@@ -229,7 +245,7 @@ export function findingNotes(finding: Finding, packets: ReadonlyMap<number, Flow
     seenOfType.set(type, nth + 1);
     const index = finding.kind === 'retried-request' ? position : nth;
     const text = rule?.(p, finding.evidence, finding, index, packets) ?? genericNote(p, finding);
-    placed.push({ frame, text });
+    if (text !== '') placed.push({ frame, text });
   });
   const unplaced: string[] = [];
   if (missing.length > 0) {

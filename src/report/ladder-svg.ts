@@ -69,7 +69,7 @@ function arrowSvg(a: LadderArrow, y: number): string {
   return (
     `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(hx)}" y2="${n(hy)}" stroke="${colour}" stroke-width="${width}"${dash}/>` +
     `<polygon points="${head}" fill="${colour}"/>` +
-    `<text x="${mid}" y="${n(y1 + SLOPE / 2 - 4)}" class="lbl" text-anchor="middle" fill="${colour === '#90a4ae' ? '#607d8b' : colour}">${x(label)}</text>`
+    `<text x="${mid}" y="${n(y1 + SLOPE / 2 - (a.count > 1 ? 6 : 4))}" class="lbl" text-anchor="middle" fill="${colour === '#90a4ae' ? '#607d8b' : colour}">${x(label)}</text>`
   );
 }
 

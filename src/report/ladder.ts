@@ -21,7 +21,7 @@ export interface LadderTextOptions {
 const FRAME_W = 7;
 const DT_W = 9;
 /** Characters between the two vertical lines. */
-const ARROW_W = 24;
+const ARROW_W = 26;
 /** Column of the client's line: frame, space, Δt, space. */
 const LEFT = FRAME_W + 1 + DT_W + 1;
 /** Room for notes right of the server's line, within 80 columns. */

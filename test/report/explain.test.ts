@@ -39,14 +39,15 @@ describe('explain: what the ladder shows', () => {
     const line = (frame: number): string => text.split('\n').find((l) => l.startsWith(String(frame).padStart(7))) ?? '';
     expect(line(15)).toMatch(/FIN,ACK.*server idle 2\.00\d s → FIN/);
     expect(line(16)).toMatch(/PSH,ACK len=74.*GET \/cart\/7/);
-    expect(text).toMatch(/request 29\.2 ms after the FIN,\s+[│ ]*ACKs it: stale reuse/);
+    expect(text.replace(/\n {18}│ {26}│ {1,3}/g, ' ')).toMatch(/request 29\.2 ms after the FIN, ACKs it: stale reuse/);
     expect(line(17)).toMatch(/RST.*RST: the request is lost/);
     expect(text).toContain('frame.number in {6 15 16 17}');
     expect(text).toContain('Diagnosis: keepalive-race at 127.0.0.1:8080');
   });
 
   test('a bulk transfer is one row per run', async () => {
-    const text = await explain('zero-window-stall', 'zero-window-stall#1');
+    // Notes wrapped onto continuation lines, joined back.
+    const text = (await explain('zero-window-stall', 'zero-window-stall#1')).replace(/\n {18}│ {26}│ {1,3}/g, ' ');
     expect(text).toMatch(/×14 PSH,ACK 56\.0 KiB/);
     expect(text).toMatch(/frames 20–47 over .*14 ACKs/);
     expect(text).toMatch(/ACK win=0 .*client window 0: it stopped/);

@@ -5,12 +5,13 @@
  * file warnings. Counters and states are asserted, not timing or memory.
  */
 import { AnalysisResult, AnalyzeOptions } from '../../src/analyze';
-import { reassemblyLimits, reassemblyUsage } from '../../src/flow/reassembly';
+import { HELD_SEGMENT_OVERHEAD_BYTES, reassemblyLimits, reassemblyUsage } from '../../src/flow/reassembly';
 import { DEFAULT_TRACKER_OPTIONS } from '../../src/flow/tcp-tracker';
 import { HttpCounters } from '../../src/http/http-counters';
 import { httpLimits } from '../../src/http/message-parser';
 import { FREE_PENDING_PER_SESSION, HttpSession, MAX_INTERIM_KEPT, MAX_PENDING_EXCHANGES, PendingBudget } from '../../src/http/session';
 import type { HttpExchange } from '../../src/http/exchange';
+import { EndpointSummary } from '../../src/report/endpoint-summary';
 import { buildPcapFile, LINKTYPE_ETHERNET } from '../helpers/packet-builder';
 import { PcapngBlock, writePcap, writePcapng } from '../helpers/pcap-writer';
 import { analyzeOutcome, Scratch, violations } from './robustness-kit';
@@ -130,6 +131,15 @@ describe('reassembly bounds', () => {
     for (const f of second.flows) expect(f.gapBytes.client).toBe(100);
   });
 
+  test('one-byte segments are charged their overhead: the total bound counts segments, not only payload', async () => {
+    reassemblyLimits.totalBytes = 10 * (HELD_SEGMENT_OVERHEAD_BYTES + 1);
+    const packets = [1, 2, 3, 4, 5].flatMap((k) => behindHole(41000 + k, 4, 1, 100, T + k));
+    const r = await analyze(packets);
+    // 20 one-byte segments, room for 10: the rest refused although only 10 payload bytes are held.
+    expect(r.stats.reassemblyRefused).toBeGreaterThan(0);
+    expect(reassemblyUsage.bytes).toBe(0);
+  });
+
   test('random sequence numbers on one connection: bounded, counted, sound', async () => {
     const c = new Conversation().handshake(T).request(T + 0.001);
     let x = 12345;
@@ -214,6 +224,17 @@ describe('HTTP bounds', () => {
     const r = await analyze(c.packets);
     expect(r.exchanges.map((x) => x.state)).toEqual(['complete']);
     expect(r.exchanges[0].interim).toHaveLength(MAX_INTERIM_KEPT);
+  });
+});
+
+describe('report bounds', () => {
+  test('the endpoint summary folds servers past its bound into one row (a port scan touches thousands)', async () => {
+    const r = await analyze(new Conversation().syn(T).packets);
+    const summary = new EndpointSummary();
+    for (let i = 0; i < 10_050; i++) summary.addFlow({ ...r.flows[0], server: `192.0.2.1:${i + 1}` });
+    expect(summary.size).toBe(10_001);
+    const other = summary.top(20_000).find((t) => t.server === '(other endpoints)');
+    expect(other?.connections).toBe(50);
   });
 });
 

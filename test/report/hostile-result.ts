@@ -1,0 +1,31 @@
+/** An analysis result whose capture text is hostile: markup, control characters, lone surrogates. */
+import type { AnalysisResult } from '../../src/analyze';
+import type { Finding } from '../../src/detect/finding';
+
+export const NASTY = 'GET /a|b<script>alert("x")</script>&`rm -rf`\u0001\ud800 *bold* [link](http://x)';
+
+export function hostileResult(): AnalysisResult {
+  const finding: Finding = {
+    id: 'keepalive-race#1', kind: 'keepalive-race', severity: 'error', flowId: 1, client: '10.0.0.1:5000', server: '10.0.0.2:80',
+    ts: 1_700_000_000, summary: NASTY, evidence: {}, frames: [3, 4],
+  };
+  const info: Finding = { ...finding, id: 'rst-on-close#1', kind: 'rst-on-close', severity: 'info', summary: 'ok' };
+  return {
+    input: {
+      files: [{ name: 'x<b>.pcap', format: 'pcap', gzip: false, linkTypes: [1], tsResolution: ['us'], snaplen: 65535, records: 4, snaplenCut: 0, warnings: [], truncated: false }],
+      packets: 4, firstTs: 1_700_000_000, lastTs: 1_700_000_001, duration: 1,
+    },
+    stats: {
+      packets: 4, tcpPackets: 4, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0, decodeIssues: {}, snaplenCut: 0,
+      timestampsBackwards: 0, connections: 1, connectionsByState: { RSTR: 1 }, peakLiveConnections: 1, connectionsEvicted: 0, reassemblyRefused: 0,
+      sampledOut: 0, filteredOut: 0, exchanges: 1, httpConnections: 1, http: {} as AnalysisResult['stats']['http'],
+    },
+    flows: [],
+    exchanges: [],
+    anomalies: [finding, info],
+    diagnoses: [{
+      kind: 'keepalive-race', severity: 'error', server: '10.0.0.2:80', count: 1, inferred: {},
+      explanation: `saw ${NASTY}`, remedy: 'set `keepalive_timeout` lower', anomalyIds: ['keepalive-race#1'],
+    }],
+  };
+}
