@@ -11,7 +11,7 @@
  * analysis as `conncheck analyze FILE` (table output, written to /dev/null) does: flows and
  * exchanges streamed into the endpoint summary, not collected.
  *
- * Memory must stay under the cap (default 1024 MiB, see README "Limits"); what the bounds dropped
+ * Memory must stay under the cap (default 1200 MiB, see README "Limits"); what the bounds dropped
  * is printed from the result's counters. Exits 1 when a case goes over the cap, fails or times out.
  * Children run with `--max-old-space-size=1024` (`--heap`): the bounds cap live state, and the heap
  * limit decides how much garbage V8 lets RSS carry on top of it (`--heap node`: Node's default).
@@ -30,7 +30,7 @@ const T0 = 1_700_000_000;
 /** The child's default heap limit (MiB); growth past the bounds then shows as a heap-out-of-memory failure. */
 const DEFAULT_CHILD_HEAP_MIB = '1024';
 const CHILD_TIME_LIMIT_MS = 15 * 60 * 1000;
-const DEFAULT_CAP_MIB = 1024;
+const DEFAULT_CAP_MIB = 1200;
 
 // ------------------------------------------------------------------ capture writer
 
