@@ -535,7 +535,12 @@ export class HttpSession {
       }
       this.emit(p);
     }
-    if (this.qHead > 64 && this.qHead * 2 > this.queue.length) {
+    // Emitted exchanges must not stay reachable: a long keep-alive connection would otherwise
+    // hold every exchange it ever carried (the common case empties the queue outright).
+    if (this.qHead === this.queue.length) {
+      this.queue.length = 0;
+      this.qHead = 0;
+    } else if (this.qHead > 16) {
       this.queue.splice(0, this.qHead);
       this.qHead = 0;
     }
