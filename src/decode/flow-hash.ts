@@ -1,7 +1,7 @@
 import { PacketView } from './packet-view';
 
 /**
- * Symmetric 32-bit hash of a TCP connection's 4-tuple: both directions give the same value, so
+ * Symmetric 30-bit hash of a TCP connection's 4-tuple: both directions give the same value, so
  * the flow table and `--sample N` / worker sharding keep a connection's packets together.
  *
  * Each endpoint (address words + port) is hashed on its own with MurmurHash3's 32-bit mixing;
@@ -26,7 +26,7 @@ export function endpointHash(version: number, w0: number, w1: number, w2: number
   return finalize(h ^ 20);
 }
 
-/** Order-independent combination of two endpoint hashes, as an unsigned 32-bit value. */
+/** Order-independent combination of two endpoint hashes (30 bits). */
 export function combineEndpointHashes(a: number, b: number): number {
   const low = a < b ? a : b;
   const high = a < b ? b : a;
@@ -42,12 +42,16 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-/** MurmurHash3 fmix32: spreads every input bit over the output; returns unsigned. */
+/**
+ * MurmurHash3 fmix32: spreads every input bit over the output. The result keeps 30 bits so that
+ * it is a small integer (Smi) in V8: a full unsigned 32-bit value would be boxed as a heap number
+ * on every packet, for the flow table's Map key and every call boundary.
+ */
 function finalize(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h & 0x3fffffff;
 }

@@ -74,7 +74,7 @@ export class Connection<T> {
   serverDataAfterClientFin: DataAfterPeerFin | null = null;
   /** SYN-ACKs the server repeated after the client had acknowledged one (accept queue full). */
   synAckRepeatsAfterAck = 0;
-  synAckRepeatFrames: number[] = [];
+  synAckRepeatFrames: number[] = [] as number[];
   /** The connection that had this 4-tuple before, when a SYN reused it while still in the table. */
   previous: { id: number; lastTs: number; closed: boolean } | null = null;
 

@@ -16,6 +16,20 @@ export interface ZeroWindowEpisode {
 export const MAX_EVENTS_KEPT = 8;
 
 /**
+ * The shared empty list every event list starts as: most connections see one SYN and no zero
+ * window, so their lists are created at their first event (`appendEvent`), never empty.
+ */
+const NONE: never[] = [];
+Object.freeze(NONE);
+
+/** Appends to an event list that may still be the shared empty one; returns the list to keep. */
+export function appendEvent<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
+}
+
+/**
  * One side of a TCP connection: what it sent, its sequence space, and the moments
  * that diagnoses need (SYNs, FIN, RST, first/last data, zero windows).
  * Times are capture-clock epoch seconds, -1 when the event was not seen.
@@ -52,17 +66,17 @@ export class Endpoint {
   window = 0;
   mss = 0;
 
-  zeroWindowEpisodes: ZeroWindowEpisode[] = [];
+  zeroWindowEpisodes: ZeroWindowEpisode[] = NONE;
   zeroWindowCount = 0;
   /** The open episode, if the last advertisement was a zero window. */
   openZeroWindow: ZeroWindowEpisode | null = null;
 
   synCount = 0;
-  synTimes: number[] = [];
-  synFrames: number[] = [];
+  synTimes: number[] = NONE;
+  synFrames: number[] = NONE;
   synAckCount = 0;
-  synAckTimes: number[] = [];
-  synAckFrames: number[] = [];
+  synAckTimes: number[] = NONE;
+  synAckFrames: number[] = NONE;
 
   finTs = -1;
   finFrame = 0;

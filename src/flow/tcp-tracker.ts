@@ -2,7 +2,7 @@ import { formatEndpoint } from '../decode/address';
 import { flowHash } from '../decode/flow-hash';
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
-import { Endpoint, MAX_EVENTS_KEPT } from './endpoint';
+import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
 import { EndpointState } from './endpoint-state';
 import { FlowTable } from './flow-table';
 import { HistoryLetter, recordHistory } from './history';
@@ -224,8 +224,8 @@ export class TcpTracker<T> {
     if (ackFlag) {
       ep.synAckCount++;
       if (ep.synAckTimes.length < MAX_EVENTS_KEPT) {
-        ep.synAckTimes.push(ts);
-        ep.synAckFrames.push(frame);
+        ep.synAckTimes = appendEvent(ep.synAckTimes, ts);
+        ep.synAckFrames = appendEvent(ep.synAckFrames, frame);
       }
       // A SYN-ACK repeated after the client acknowledged one: the server never accepted.
       if (ep.synAckCount > 1 && peer.hasAck && peer.state !== EndpointState.SynSent && ep.hasIsn && peer.highestAck === seqAdd(ep.isn, 1)) {
@@ -237,8 +237,8 @@ export class TcpTracker<T> {
     } else {
       ep.synCount++;
       if (ep.synTimes.length < MAX_EVENTS_KEPT) {
-        ep.synTimes.push(ts);
-        ep.synFrames.push(frame);
+        ep.synTimes = appendEvent(ep.synTimes, ts);
+        ep.synFrames = appendEvent(ep.synFrames, frame);
       }
       recordHistory(conn, HistoryLetter.Syn, fromClient);
       if (ep.state === EndpointState.Inactive) ep.state = EndpointState.SynSent;
@@ -269,7 +269,7 @@ export class TcpTracker<T> {
         recordHistory(conn, HistoryLetter.ZeroWindow, fromClient);
         const episode = { startTs: ts, startFrame: frame, endTs: -1, endFrame: 0, probes: 0 };
         ep.openZeroWindow = episode;
-        if (ep.zeroWindowEpisodes.length < MAX_EVENTS_KEPT) ep.zeroWindowEpisodes.push(episode);
+        if (ep.zeroWindowEpisodes.length < MAX_EVENTS_KEPT) ep.zeroWindowEpisodes = appendEvent(ep.zeroWindowEpisodes, episode);
         else this.keepLongestEpisodes(ep, episode);
       }
     } else if (ep.openZeroWindow !== null) {

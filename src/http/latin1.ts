@@ -3,24 +3,28 @@
  * cheap. Used only for the few strings kept per message (start line, kept headers).
  */
 export function latin1(bytes: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n <= 0) return '';
-  if (n <= 48) {
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
-    return s;
-  }
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, n).toString('latin1');
+  if (end - start <= 0) return '';
+  // Node's native Latin-1 decoder works on any Uint8Array and returns one flat string: no
+  // Buffer wrapper, and no rope of one-character strings for the GC to walk later.
+  return latin1Slice.call(bytes, start, end);
 }
+
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 
 /** Same, lower-casing ASCII letters (header values compared case-insensitively). */
 export function latin1Lower(bytes: Uint8Array, start: number, end: number): string {
-  let s = '';
+  let upper = false;
+  let high = false;
   for (let i = start; i < end; i++) {
     const b = bytes[i];
-    s += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+    if (b >= 0x41 && b <= 0x5a) upper = true;
+    else if (b >= 0x80) high = true;
   }
-  return s;
+  const s = latin1(bytes, start, end);
+  if (!upper) return s;
+  // String#toLowerCase would also fold Latin-1 letters (À → à): only plain ASCII may use it.
+  if (!high) return s.toLowerCase();
+  return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 0x20));
 }
 
 /** True when bytes[start, start + lit.length) equal the ASCII literal `lit` exactly. */

@@ -100,7 +100,11 @@ const KNOWN_METHODS: readonly [Uint8Array, string][] = [
 ].map((m) => [ascii(m), m]);
 
 function methodString(bytes: Uint8Array, s: number, e: number): string {
-  for (const [lit, name] of KNOWN_METHODS) if (bytesEqual(bytes, s, e, lit)) return name;
+  // Indexed loop: a destructuring for-of allocated an iterator and a pair per method tried.
+  for (let i = 0; i < KNOWN_METHODS.length; i++) {
+    const known = KNOWN_METHODS[i];
+    if (bytesEqual(bytes, s, e, known[0])) return known[1];
+  }
   return latin1(bytes, s, e);
 }
 

@@ -79,9 +79,10 @@ describe('flowHash', () => {
       orAll |= h;
       andAll &= h;
     }
-    // For a random 32-bit function about 1.2 collisions are expected among 100k values.
-    expect(100000 - seen.size).toBeLessThan(10);
-    expect(orAll >>> 0).toBe(0xffffffff);
+    // The hash keeps 30 bits (a V8 small integer): about 4.7 collisions are expected among 100k
+    // values of a random 30-bit function (the flow table chains them).
+    expect(100000 - seen.size).toBeLessThan(20);
+    expect(orAll >>> 0).toBe(0x3fffffff);
     expect(andAll >>> 0).toBe(0);
   });
 

@@ -21,9 +21,9 @@ import { median } from '../infer-timeout';
 /** A kind of request needs this many failed and this many successful answers to be intermittent. */
 const MIN_FAILURES = 2;
 const MIN_SUCCESSES = 2;
-const MAX_KINDS = 20_000;
+const MAX_KINDS = 2_000;
 /** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
-const MAX_RECORDS_PER_KIND = 2_000;
+const MAX_RECORDS_PER_KIND = 256;
 const FAIL_FRAMES_SHOWN = 5;
 const OK_FRAMES_SHOWN = 3;
 const CLIENTS_LISTED = 10;

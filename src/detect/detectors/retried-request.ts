@@ -41,9 +41,15 @@ export function retryKey(client: string, server: string, method: string, uri: st
   return `${hostOf(client)} ${server} ${method} ${bodyBytes} ${uri}`;
 }
 
-/** Recent requests by retry key: a few per key, a bounded number of keys (least recently used go first). */
+/**
+ * Recent requests by retry key: a few per key, a bounded number of keys. Two generations instead
+ * of a least-recently-used Map: when the young one is full it becomes the old one and the previous
+ * old one is dropped whole, so remembering costs O(1) with no per-entry eviction (deleting from
+ * the front of a large Map made V8 rescan its holes on every insert).
+ */
 export class RecentRequests {
-  private readonly byKey = new Map<string, RememberedRequest[]>();
+  private young = new Map<string, RememberedRequest[]>();
+  private old = new Map<string, RememberedRequest[]>();
 
   constructor(
     private readonly perKey = 8,
@@ -51,24 +57,26 @@ export class RecentRequests {
   ) {}
 
   remember(key: string, request: RememberedRequest): void {
-    let list = this.byKey.get(key);
-    if (list !== undefined) {
-      this.byKey.delete(key); // re-inserted below: most recently used last
-    } else {
-      list = [];
-      if (this.byKey.size >= this.maxKeys) {
-        const oldest = this.byKey.keys().next();
-        if (!oldest.done) this.byKey.delete(oldest.value);
+    let list = this.young.get(key);
+    if (list === undefined) {
+      if (this.young.size >= this.maxKeys / 2) {
+        this.old = this.young;
+        this.young = new Map();
       }
+      list = this.old.get(key) ?? [];
+      this.young.set(key, list);
     }
     list.push(request);
     if (list.length > this.perKey) list.shift();
-    this.byKey.set(key, list);
+  }
+
+  private listOf(key: string): RememberedRequest[] | undefined {
+    return this.young.get(key) ?? this.old.get(key);
   }
 
   /** The earliest request with this key on another connection that started within [from, to]. */
   firstBetween(key: string, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean): RememberedRequest | null {
-    const list = this.byKey.get(key);
+    const list = this.listOf(key);
     if (list === undefined) return null;
     let best: RememberedRequest | null = null;
     for (const r of list) {
