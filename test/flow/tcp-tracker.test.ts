@@ -235,3 +235,23 @@ describe('TCP tracker: connections and the capture clock', () => {
     expect(rec.closed[0].clientDataAfterServerFin).toEqual({ ts: 5.04, frame: 5, acksFin: true, length: 19 });
   });
 });
+
+describe('TCP tracker: unusual handshakes', () => {
+  test('data carried on the SYN (TCP Fast Open) is delivered, from ISN + 1', () => {
+    const { rec } = record([
+      { from: 'c', flags: F.SYN, seq: 1000, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0 },
+      { from: 's', flags: F.SYN | F.ACK, seq: 5000, ack: 1019, ts: 0.001 },
+      { from: 'c', flags: F.ACK, seq: 1019, ack: 5001, ts: 0.002 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('GET / HTTP/1.1\r\n\r\n');
+  });
+
+  test('a SYN from the server side of a pending handshake (split handshake) stays the same connection', () => {
+    const { flows } = record([
+      { from: 'c', flags: F.SYN, seq: 1000, ts: 0 },
+      { from: 's', flags: F.SYN, seq: 5000, ts: 0.001 },
+      { from: 'c', flags: F.SYN | F.ACK, seq: 1000, ack: 5001, ts: 0.002 },
+    ]);
+    expect(flows).toHaveLength(1);
+  });
+});
