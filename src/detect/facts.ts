@@ -32,3 +32,8 @@ export function hostOf(endpoint: string): string {
 export function ms(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
 }
+
+/** A capture time (epoch seconds) for evidence: to the microsecond, like every time in the JSON. */
+export function at(ts: number): number {
+  return Math.round(ts * 1e6) / 1e6;
+}

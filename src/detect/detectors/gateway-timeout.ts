@@ -1,6 +1,6 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { ms } from '../facts';
+import { at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
 import { clusterByDelay, PairedFailure, ProxyLegs } from '../proxy-legs';
@@ -75,8 +75,8 @@ export const gatewayTimeout: DetectorDefinition = {
         method: f.method,
         uri: f.uri,
         exchangeIndex: f.index,
-        requestStart: ms(f.requestStart),
-        responseStart: ms(f.failTs),
+        requestStart: at(f.requestStart),
+        responseStart: at(f.failTs),
         delaySeconds: ms(f.delay),
         delayClustered: clustered,
         upstreamPhase: phase,

@@ -1,5 +1,5 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { ms } from '../facts';
+import { at, ms } from '../facts';
 import type { Finding } from '../finding';
 import { median } from '../infer-timeout';
 
@@ -159,8 +159,8 @@ export const intermittent5xx: DetectorDefinition = {
           failuresFollowConnections: followsConnections,
           interleavedInTime,
           pattern,
-          firstFailure: ms(firstFail),
-          lastFailure: ms(lastFail),
+          firstFailure: at(firstFail),
+          lastFailure: at(lastFail),
           median5xxMs: failDelays.length > 0 ? millis(median(failDelays)) : null,
           median2xxMs: okDelays.length > 0 ? millis(median(okDelays)) : null,
           failingClients: failingClients.slice(0, CLIENTS_LISTED),

@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
+import { at, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -206,11 +206,11 @@ export const keepaliveRace: DetectorDefinition = {
         evidence: {
           form: t.form,
           idleGap: t.idle === null ? null : ms(t.idle),
-          finTs: ms(s.finTs),
-          requestTs: ms(t.reqTs),
+          finTs: at(s.finTs),
+          requestTs: at(t.reqTs),
           delta: ms(delta),
           requestAcksFin: t.acksFin,
-          rstTs: reset ? ms(s.rstTs) : null,
+          rstTs: reset ? at(s.rstTs) : null,
           outcome: reset ? 'reset' : 'closed',
           request: line,
           method,

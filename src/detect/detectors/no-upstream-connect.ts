@@ -1,5 +1,5 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { hostOf, ms } from '../facts';
+import { at, hostOf, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { clusterByDelay, PairedFailure, ProxyLegs } from '../proxy-legs';
@@ -59,8 +59,8 @@ export const noUpstreamConnect: DetectorDefinition = {
           method: f.method,
           uri: f.uri,
           exchangeIndex: f.index,
-          requestStart: ms(f.requestStart),
-          failTs: ms(f.failTs),
+          requestStart: at(f.requestStart),
+          failTs: at(f.failTs),
           delaySeconds: ms(f.delay),
           delayClustered: clustered,
           concurrentBackendConnections: p.concurrentAtRequest,

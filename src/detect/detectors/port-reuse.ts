@@ -1,5 +1,5 @@
 import type { DetectorDefinition } from '../detector';
-import { ms } from '../facts';
+import { at, ms } from '../facts';
 import { firstClose } from '../../flow/conn-state';
 
 /**
@@ -68,9 +68,9 @@ export const portReuse: DetectorDefinition = {
           evidence: {
             previousFlowId: previous.id,
             previousClosed: previous.closed,
-            previousLastTs: ms(previous.lastTs),
+            previousLastTs: at(previous.lastTs),
             gap: ms(gap),
-            synTs: ms(conn.startTs),
+            synTs: at(conn.startTs),
             previousClosedBy: old?.closedBy ?? null,
             previousClose: old?.how ?? null,
             timeWaitHeldBy: old !== null && old.how === 'fin' ? old.closedBy : null,

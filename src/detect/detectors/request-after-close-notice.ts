@@ -1,7 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import type { HttpExchange } from '../../http/exchange';
-import { isIdempotent, ms, requestLine } from '../facts';
+import { at, isIdempotent, ms, requestLine } from '../facts';
 
 /**
  * request-after-close-notice: the client sent another request on a connection after a response
@@ -59,14 +59,14 @@ export const requestAfterCloseNotice: DetectorDefinition = {
           idempotent: isIdempotent(ex.method),
           noticeStatus: notice.status,
           noticeVersion: notice.responseVersion,
-          noticeTs: ms(noticeEnd),
-          requestTs: ms(requestStart),
+          noticeTs: at(noticeEnd),
+          requestTs: at(requestStart),
           afterNotice: ms(after),
-          serverFinTs: s.finTs >= 0 ? ms(s.finTs) : null,
+          serverFinTs: s.finTs >= 0 ? at(s.finTs) : null,
           serverFinAfterResponse: s.finTs >= 0 ? ms(s.finTs - noticeEnd) : null,
           requestAfterServerFin: finBefore,
           requestAcksFin: finBefore && afterFin !== null ? afterFin.acksFin : null,
-          rstTs: reset ? ms(s.rstTs) : null,
+          rstTs: reset ? at(s.rstTs) : null,
           state: ex.state,
         },
         frames: [notice.responseFrame ?? 0, s.finTs >= 0 ? s.finFrame : 0, ex.requestFrame ?? 0, reset ? s.rstFrame : 0],

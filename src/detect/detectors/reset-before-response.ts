@@ -1,6 +1,6 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { ms, peerAckedAll, requestLine } from '../facts';
+import { at, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 
@@ -115,8 +115,8 @@ export const resetBeforeResponse: DetectorDefinition = {
           requestLine: line,
           exchangeIndex: ex.index,
           idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: ex.requestStart === null ? null : ms(ex.requestStart),
-          resetTs: ms(c.rstTs),
+          requestStart: ex.requestStart === null ? null : at(ex.requestStart),
+          resetTs: at(c.rstTs),
           waitSeconds: ms(wait),
           requestAcked: c.requestAcked,
           responseStarted,

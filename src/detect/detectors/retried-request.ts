@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { hostOf, isIdempotent, ms, requestLine } from '../facts';
+import { at, hostOf, isIdempotent, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 
@@ -209,7 +209,7 @@ export const retriedRequest: DetectorDefinition = {
           failedFlowId: failed.flowId,
           failedOn: failed.client,
           failure: failed.failure.how,
-          failedAt: ms(failed.failure.at),
+          failedAt: at(failed.failure.at),
           afterFailure: ms(after),
           afterFirstAttempt: ms(retry.ts - failed.request.ts),
           newConnection: retry.index === 1,

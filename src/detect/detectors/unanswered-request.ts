@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { hostOf, ms, peerAckedAll, requestLine } from '../facts';
+import { at, hostOf, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
@@ -127,9 +127,9 @@ export const unansweredRequest: DetectorDefinition = {
           requestLine: line,
           exchangeIndex: ex.index,
           idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: ms(ex.requestStart ?? 0),
-          requestEnd: ms(requestEnd),
-          closeTs: ms(close.ts),
+          requestStart: at(ex.requestStart ?? 0),
+          requestEnd: at(requestEnd),
+          closeTs: at(close.ts),
           waitSeconds: ms(wait),
           closedBy: close.by,
           closedWith: close.with,
@@ -326,8 +326,8 @@ export const unansweredRequest: DetectorDefinition = {
               requestLine: line,
               exchangeIndex: ex.index,
               idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-              requestStart: ms(ex.requestStart ?? 0),
-              requestEnd: ms(requestEnd),
+              requestStart: at(ex.requestStart ?? 0),
+              requestEnd: at(requestEnd),
               waitSeconds: ms(age),
               closedBy: null,
               closedWith: null,
