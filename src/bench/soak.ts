@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       s.keepAliveTimeout = 1000; s.listen(8080, '127.0.0.1');`]);
     await sleep(500);
     const capture = inNs([process.execPath, path.join(root, 'bin/conncheck'), 'capture', 'lo', '-f', 'tcp port 8080',
-      '--duration', String(seconds), '--format', 'json', '-o', '/dev/null', '--fail-on', 'none']);
+      '--duration', String(seconds), '--format', 'ndjson', '-o', '/dev/null', '--fail-on', 'none']);
     await sleep(1000);
     // Load: 4 keep-alive pools with random pauses (some beyond the server's idle close), plus
     // one-request connections; bounded by the run's duration.
@@ -81,6 +81,13 @@ async function main(): Promise<void> {
     spawnSync('ip', ['netns', 'del', ns]);
   }
 }
+
+// Ctrl-C ends the soak early but still cleans up (namespace, processes it started).
+process.once('SIGINT', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  spawnSync('ip', ['netns', 'del', ns]);
+  process.exit(130);
+});
 
 main().catch((e: Error) => {
   console.error(`soak: ${e.message}`);

@@ -10,8 +10,8 @@ import { MAX_LADDERS } from '../report/html';
 import type { Ladder } from '../report/ladder-model';
 import { ProgressDisplay } from '../report/progress';
 
-export interface AnalyzeArgs extends FilterArgs {
-  files: string[];
+/** Options every command that analyzes packets takes (analyze, capture). */
+export interface AnalysisArgs extends FilterArgs {
   format: Format;
   flows: boolean;
   output: string | undefined;
@@ -21,6 +21,10 @@ export interface AnalyzeArgs extends FilterArgs {
   maxConnections: number;
   sample: number;
   top: number;
+}
+
+export interface AnalyzeArgs extends AnalysisArgs {
+  files: string[];
 }
 
 /** Checks the options analyze and capture share. */

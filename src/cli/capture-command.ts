@@ -5,13 +5,13 @@ import { LiveView } from '../report/live-view';
 import { PcapngWriter } from '../source/capture-writer';
 import { LiveCapture } from '../source/live-capture';
 import type { RawPacket } from '../source/raw-packet';
-import { checkCommonArgs } from './analyze-command';
+import { AnalysisArgs, checkCommonArgs } from './analyze-command';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
-import { buildFilter, FilterArgs } from './filters';
-import { FailOn, reachesFailOn } from './fail-on';
-import { Format, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
+import { buildFilter } from './filters';
+import { reachesFailOn } from './fail-on';
+import { needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 
-export interface CaptureArgs extends FilterArgs {
+export interface CaptureArgs extends AnalysisArgs {
   iface: string;
   filter: string | undefined;
   snaplen: number;
@@ -21,15 +21,6 @@ export interface CaptureArgs extends FilterArgs {
   write: string | undefined;
   interval: number;
   metrics: string | undefined;
-  format: Format;
-  flows: boolean;
-  output: string | undefined;
-  failOn: FailOn;
-  ignore: string[];
-  idleTimeout: number;
-  maxConnections: number;
-  sample: number;
-  top: number;
   tcpdump: string | undefined;
 }
 

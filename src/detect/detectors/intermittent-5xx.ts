@@ -1,5 +1,5 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms } from '../facts';
+import { at } from '../facts';
 import type { Finding } from '../finding';
 import { median } from '../infer-timeout';
 

@@ -6,7 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
-import { failureOf, RecentRequests, RememberedRequest, retryKey } from './retried-request';
+import { failureOf, RecentRequests, RememberedRequest, remembered, retryKey } from './retried-request';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -262,21 +262,8 @@ export const keepaliveRace: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
-        if (ex.method === null || ex.requestStart === null || ex.uncertain) return;
-        requests.remember(retryKey(conn.clientName, conn.serverName, ex.method, ex.uri ?? '', ex.requestBodyBytes), {
-          flowId: conn.id,
-          client: conn.clientName,
-          server: conn.serverName,
-          method: ex.method,
-          uri: ex.uri ?? '',
-          bodyBytes: ex.requestBodyBytes,
-          ts: ex.requestStart,
-          frame: ex.requestFrame ?? 0,
-          index: ex.index,
-          connectionStart: conn.startTs,
-          status: ex.status,
-          claimed: false,
-        });
+        const request = remembered(ex, conn);
+        if (request !== null) requests.remember(retryKey(request.client, request.server, request.method, request.uri, request.bodyBytes), request);
       },
 
       onConnectionEnd(conn) {

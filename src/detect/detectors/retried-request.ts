@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, hostOf, isIdempotent, ms, requestLine } from '../facts';
+import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 
@@ -134,7 +134,8 @@ const MAX_PENDING_FAILURES = 1024;
 /** Unanswered requests of one connection considered (pipelined ones behind the first add little). */
 const MAX_UNANSWERED_PER_CONNECTION = 8;
 
-function remembered(ex: HttpExchange, conn: AnalyzedConnection): RememberedRequest | null {
+/** A decided exchange as a request to remember, or null when its request is unknown or uncertain. */
+export function remembered(ex: HttpExchange, conn: AnalyzedConnection): RememberedRequest | null {
   if (ex.method === null || ex.requestStart === null || ex.uncertain) return null;
   return {
     flowId: conn.id,
