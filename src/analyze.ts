@@ -183,7 +183,10 @@ export class Analyzer {
       return;
     }
     const view = this.view;
-    const status = decodePacket(p.linkType, p.data, p.caplen, p.origLen, view);
+    // Decode in place inside the reader's buffer when it offers it: no view object per packet.
+    const bytes = p.bytes ?? p.data;
+    const start = p.bytes !== undefined ? (p.offset ?? 0) : 0;
+    const status = decodePacket(p.linkType, bytes, p.caplen, p.origLen, view, start);
     if (status !== DecodeStatus.Tcp) {
       this.countIssue(view.issue);
       if (status === DecodeStatus.NotTcp) stats.notTcp++;
@@ -203,7 +206,7 @@ export class Analyzer {
       stats.sampledOut++;
       return;
     }
-    this.tracker.segment(view, p.data, ts, p.frame, p.origLen);
+    this.tracker.segment(view, bytes, ts, p.frame, p.origLen);
   }
 
   /** Records facts about an input file once it has been read. */

@@ -10,9 +10,11 @@ import type { DecodeStatus, PacketView } from './packet-view';
  * wire. Running past `limit` is truncation; a header that claims to run past `wireEnd` is malformed.
  */
 export class DecodeCursor {
+  /** Where the packet starts in the buffer (packets are decoded in place inside the reader's chunk). */
+  base = 0;
   /** Offset of the next header to decode. */
   offset = 0;
-  /** End of the captured bytes: min(caplen, data.length). */
+  /** End of the captured bytes: base + min(caplen, data.length - base). */
   limit = 0;
   /** End of the enclosing packet on the wire (origLen; for a tunnelled header, the outer datagram's end). */
   wireEnd = 0;
@@ -23,8 +25,9 @@ export class DecodeCursor {
   /** End of the IP datagram by its length fields, clamped to `wireEnd`. */
   ipEnd = 0;
 
-  reset(limit: number, wireEnd: number): void {
-    this.offset = 0;
+  reset(base: number, limit: number, wireEnd: number): void {
+    this.base = base;
+    this.offset = base;
     this.limit = limit;
     this.wireEnd = wireEnd;
     this.network = 0;

@@ -33,13 +33,16 @@ export function decodePacket(
   caplen: number,
   origLen: number,
   view: PacketView,
+  start = 0,
 ): DecodeStatus {
   resetView(view);
   // Defensive: a reader may hand over a caplen larger than the buffer, or nonsense (NaN, negative, fractional).
-  const limit = caplen >= 0 ? (caplen < data.length ? Math.floor(caplen) : data.length) : 0;
+  const available = data.length - start > 0 ? data.length - start : 0;
+  const captured = caplen >= 0 ? (caplen < available ? Math.floor(caplen) : available) : 0;
   // A record claiming fewer bytes on the wire than captured (6 robustness files) trusts the capture.
-  const wireEnd = origLen > limit ? Math.floor(origLen) : limit;
-  cursor.reset(limit, wireEnd);
+  const wire = origLen > captured ? Math.floor(origLen) : captured;
+  // Offsets (and view.payloadOffset) are positions in `data`: the packet is decoded where it lies.
+  cursor.reset(start, start + captured, start + wire);
   try {
     const step = decodeLinkLayer(linkType & 0xffff, data, view);
     if (step !== Step.Continue) return step;
@@ -68,7 +71,7 @@ function decodeLinkLayer(linkType: number, data: Uint8Array, view: PacketView): 
     case LinkType.RAW_12:
       // DLT_RAW everywhere but OpenBSD, where 12 is DLT_LOOP: a first byte that is not an IP
       // version nibble can only be the loop header's family field.
-      return looksLikeRawIp(data, cursor.limit) ? decodeRawIp(data, cursor, view) : decodeNullLoop(data, cursor, view);
+      return looksLikeRawIp(data, cursor) ? decodeRawIp(data, cursor, view) : decodeNullLoop(data, cursor, view);
     case LinkType.IPV4:
       return rawAs(ETHERTYPE_IPV4, cursor);
     case LinkType.IPV6:

@@ -13,12 +13,13 @@ const LLC_SNAP_HEADER = 8;
  * Padding after the IP datagram is left to the IP layer, which trusts its own length.
  */
 export function decodeEthernet(data: Uint8Array, cur: DecodeCursor, view: PacketView): DecodeStatus | Step {
-  if (cur.limit < ETHERNET_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
-  const typeOrLength = u16(data, 12);
-  if (typeOrLength > MAX_8023_LENGTH) return followEtherType(data, typeOrLength, ETHERNET_HEADER, cur, view);
+  const b = cur.base;
+  if (cur.limit - b < ETHERNET_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
+  const typeOrLength = u16(data, b + 12);
+  if (typeOrLength > MAX_8023_LENGTH) return followEtherType(data, typeOrLength, b + ETHERNET_HEADER, cur, view);
   // 802.3: the length field counts the LLC header and payload, so it also bounds the IP datagram.
-  boundWireEnd(cur, ETHERNET_HEADER + typeOrLength);
-  return decodeLlcSnap(data, ETHERNET_HEADER, cur, view);
+  boundWireEnd(cur, b + ETHERNET_HEADER + typeOrLength);
+  return decodeLlcSnap(data, b + ETHERNET_HEADER, cur, view);
 }
 
 function decodeLlcSnap(data: Uint8Array, offset: number, cur: DecodeCursor, view: PacketView): DecodeStatus | Step {

@@ -15,8 +15,9 @@ const MIN_ETHERTYPE = 0x0600;
  * packet type(2) ARPHRD type(2) address length(2) address(8) protocol(2).
  */
 export function decodeLinuxSll(data: Uint8Array, cur: DecodeCursor, view: PacketView): DecodeStatus | Step {
-  if (cur.limit < SLL_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
-  return followCookedProtocol(data, u16(data, 2), u16(data, 14), SLL_HEADER, cur, view);
+  const b = cur.base;
+  if (cur.limit - b < SLL_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
+  return followCookedProtocol(data, u16(data, b + 2), u16(data, b + 14), b + SLL_HEADER, cur, view);
 }
 
 /**
@@ -24,8 +25,9 @@ export function decodeLinuxSll(data: Uint8Array, cur: DecodeCursor, view: Packet
  * ARPHRD type(2) packet type(1) address length(1) address(8).
  */
 export function decodeLinuxSll2(data: Uint8Array, cur: DecodeCursor, view: PacketView): DecodeStatus | Step {
-  if (cur.limit < SLL2_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
-  return followCookedProtocol(data, u16(data, 8), u16(data, 0), SLL2_HEADER, cur, view);
+  const b = cur.base;
+  if (cur.limit - b < SLL2_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
+  return followCookedProtocol(data, u16(data, b + 8), u16(data, b), b + SLL2_HEADER, cur, view);
 }
 
 function followCookedProtocol(

@@ -26,11 +26,12 @@ function networkOf(family: number): number {
  * fits in the low byte in one order cannot also be a family in the other.
  */
 export function decodeNullLoop(data: Uint8Array, cur: DecodeCursor, view: PacketView): DecodeStatus | Step {
-  if (cur.limit < NULL_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
-  let network = networkOf(u32le(data, 0));
-  if (network === 0) network = networkOf(u32(data, 0));
+  const b = cur.base;
+  if (cur.limit - b < NULL_HEADER) return stop(view, DecodeStatus.Truncated, 'link-header-truncated');
+  let network = networkOf(u32le(data, b));
+  if (network === 0) network = networkOf(u32(data, b));
   if (network === 0) return stop(view, DecodeStatus.NotTcp, 'not-ip');
-  cur.offset = NULL_HEADER;
+  cur.offset = b + NULL_HEADER;
   cur.network = network;
   return Step.Continue;
 }

@@ -14,8 +14,15 @@ export interface RawPacket {
   origLen: number;
   /** libpcap LINKTYPE_* value (low 16 bits of the pcap link-type field). */
   linkType: number;
-  /** The captured bytes; valid only until the callback returns. */
+  /** The captured bytes; valid only until the callback returns. Readers create this view lazily. */
   data: Uint8Array;
+  /**
+   * The buffer the record lies in and where it starts (`data` is bytes[offset, offset + caplen)).
+   * The analysis decodes packets in place through these, so the per-packet path allocates nothing.
+   * Sources that cannot offer them leave them out; `data` is used then.
+   */
+  bytes?: Uint8Array;
+  offset?: number;
 }
 
 export type PacketHandler = (packet: RawPacket) => void;
