@@ -79,6 +79,11 @@ export interface DetectContext {
   diagnose(input: DiagnosisInput): void;
   /** Findings reported so far, optionally of one kind (read-only; for cross-references in onFinish). */
   findings(kind?: AnomalyKind): readonly Finding[];
+  /**
+   * One instance per analysis of a helper several detectors need (e.g. the index of recent
+   * requests): the first caller's `make` creates it, later callers get the same object.
+   */
+  shared<T>(name: string, make: () => T): T;
 }
 
 /** Hooks a detector instance implements; all optional. None runs per packet. */

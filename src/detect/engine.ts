@@ -17,6 +17,7 @@ export class DetectionEngine {
   private readonly all: Finding[] = [];
   private readonly diagnoses: Diagnosis[] = [];
   private readonly counters = new Map<AnomalyKind, number>();
+  private readonly services = new Map<string, unknown>();
 
   constructor(
     detectors: readonly DetectorDefinition[],
@@ -53,6 +54,10 @@ export class DetectionEngine {
         this.diagnoses.push({ ...input, kind: def.id, severity: input.severity ?? def.meta.severity });
       },
       findings: (kind?: AnomalyKind): readonly Finding[] => (kind ? this.all.filter((f) => f.kind === kind) : this.all),
+      shared: <T>(name: string, make: () => T): T => {
+        if (!this.services.has(name)) this.services.set(name, make());
+        return this.services.get(name) as T;
+      },
     };
   }
 

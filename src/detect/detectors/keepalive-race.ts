@@ -6,7 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
-import { failureOf, RecentRequests, RememberedRequest, remembered, retryKey } from './retried-request';
+import { failureOf, REQUEST_INDEX, RequestIndex, RememberedRequest, retryKey } from './retried-request';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -145,7 +145,9 @@ export const keepaliveRace: DetectorDefinition = {
   },
   create(ctx) {
     const servers = new Map<string, ServerRaces>();
-    const requests = new RecentRequests();
+    // The recent-request index retried-request keeps too: built once per analysis.
+    const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    const requests = index.recent;
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -262,8 +264,7 @@ export const keepaliveRace: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
-        const request = remembered(ex, conn);
-        if (request !== null) requests.remember(retryKey(request.client, request.server, request.method, request.uri, request.bodyBytes), request);
+        index.offer(ex, conn);
       },
 
       onConnectionEnd(conn) {

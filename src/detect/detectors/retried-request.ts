@@ -134,6 +134,29 @@ const MAX_PENDING_FAILURES = 1024;
 /** Unanswered requests of one connection considered (pipelined ones behind the first add little). */
 const MAX_UNANSWERED_PER_CONNECTION = 8;
 
+/**
+ * The recent requests of one analysis, shared by the detectors that look for retries
+ * (`ctx.shared`): each exchange is turned into a remembered request and indexed once, however
+ * many detectors offer it.
+ */
+export class RequestIndex {
+  readonly recent = new RecentRequests();
+  private lastExchange: HttpExchange | null = null;
+  private lastEntry: { key: string; request: RememberedRequest } | null = null;
+
+  /** Remembers the exchange's request (once); returns it with its retry key, or null. */
+  offer(ex: HttpExchange, conn: AnalyzedConnection): { key: string; request: RememberedRequest } | null {
+    if (ex === this.lastExchange) return this.lastEntry;
+    this.lastExchange = ex;
+    const request = remembered(ex, conn);
+    this.lastEntry = request === null ? null : { key: retryKey(request.client, request.server, request.method, request.uri, request.bodyBytes), request };
+    if (this.lastEntry !== null) this.recent.remember(this.lastEntry.key, this.lastEntry.request);
+    return this.lastEntry;
+  }
+}
+
+export const REQUEST_INDEX = 'recent-requests';
+
 /** A decided exchange as a request to remember, or null when its request is unknown or uncertain. */
 export function remembered(ex: HttpExchange, conn: AnalyzedConnection): RememberedRequest | null {
   if (ex.method === null || ex.requestStart === null || ex.uncertain) return null;
@@ -173,7 +196,8 @@ export const retriedRequest: DetectorDefinition = {
   },
   create(ctx) {
     const window = ctx.options.retryWindow;
-    const requests = new RecentRequests();
+    const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    const requests = index.recent;
     const pending = new Map<string, PendingFailure[]>();
     let pendingCount = 0;
     /**
@@ -272,11 +296,10 @@ export const retriedRequest: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
-        const request = remembered(ex, conn);
-        if (request === null) return;
-        const key = retryKey(request.client, request.server, request.method, request.uri, request.bodyBytes);
+        const entry = index.offer(ex, conn);
+        if (entry === null) return;
+        const { key, request } = entry;
         matchPending(key, request);
-        requests.remember(key, request);
         if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
         const list = unanswered.get(conn.id);
         if (list === undefined) unanswered.set(conn.id, [{ key, request, ex }]);
