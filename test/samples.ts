@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AnalysisResult, analyzeFiles } from '../src/analyze';
+import { DETECTORS } from '../src/detect/registry';
 
 export const SAMPLES_DIR = path.resolve(__dirname, '../samples');
 export const GOLDEN_DIR = path.resolve(__dirname, 'golden');
@@ -42,4 +44,18 @@ export function listSamples(): Sample[] {
       const meta = fs.existsSync(metaFile) ? (JSON.parse(fs.readFileSync(metaFile, 'utf8')) as SampleMeta) : null;
       return { name: f.endsWith('.gz') ? `${name}.gz` : name, file: path.join(SAMPLES_DIR, f), meta };
     });
+}
+
+const analyses = new Map<string, Promise<AnalysisResult>>();
+
+/** The analysis of one sample by scenario name, with every registered detector; cached per test file. */
+export function analyzeSample(name: string): Promise<AnalysisResult> {
+  let result = analyses.get(name);
+  if (result === undefined) {
+    const sample = listSamples().find((s) => s.name === name);
+    if (!sample) throw new Error(`no sample named ${name}`);
+    result = analyzeFiles([sample.file], { detectors: DETECTORS });
+    analyses.set(name, result);
+  }
+  return result;
 }

@@ -1,7 +1,5 @@
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { connectionChurn } from '../../src/detect/detectors/connection-churn';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const KIND = 'connection-churn';
@@ -94,11 +92,6 @@ describe('connection-churn: synthetic connections', () => {
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
-const cache = new Map<string, Promise<AnalysisResult>>();
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
-  return cache.get(name)!;
-}
 
 const silent = [
   'connection-close-curl', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close',

@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { busySlot, PROXY_ENDPOINT, scene } from './proxy-scenes';
 import { Capture, ofKind } from './reuse-kit';
 
@@ -121,9 +119,6 @@ describe('gateway-timeout on synthetic proxies', () => {
 
 const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
 const has = (name: string): boolean => samples.has(name);
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
-}
 function meta(name: string): SampleMeta {
   return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
 }

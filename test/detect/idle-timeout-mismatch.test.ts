@@ -1,8 +1,6 @@
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const KIND = 'idle-timeout-mismatch';
@@ -135,11 +133,6 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
-const cache = new Map<string, Promise<AnalysisResult>>();
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
-  return cache.get(name)!;
-}
 
 const firing = ['idle-timeout-mismatch', 'keepalive-race-crossing', 'keepalive-race-python'].filter((n) => samples.has(n));
 const silent = [

@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { intermittent5xx } from '../../src/detect/detectors/intermittent-5xx';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { PROXY_ENDPOINT, scene } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -100,9 +98,6 @@ describe('intermittent-5xx on synthetic traffic', () => {
 
 const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
 const has = (name: string): boolean => samples.has(name);
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
-}
 function meta(name: string): SampleMeta & { measured?: { failureRatio?: number; connectionsByStatus?: Record<string, number> } } {
   return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
 }

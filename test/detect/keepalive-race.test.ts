@@ -1,7 +1,5 @@
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { Capture, get, ofKind, ok, post } from './reuse-kit';
 
 const KIND = 'keepalive-race';
@@ -251,11 +249,6 @@ test('diagnosis: a server that closes right after its responses without saying s
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
-const cache = new Map<string, Promise<AnalysisResult>>();
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
-  return cache.get(name)!;
-}
 
 const firing = ['keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python'].filter((n) => samples.has(n));
 const silent = [

@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connect';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { busySlot, PROXY_ENDPOINT, scene, tlsLeg } from './proxy-scenes';
 import { Capture, ofKind } from './reuse-kit';
 
@@ -113,9 +111,6 @@ describe('no-upstream-connect on synthetic proxies', () => {
 
 const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
 const has = (name: string): boolean => samples.has(name);
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
-}
 function meta(name: string): SampleMeta {
   return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
 }

@@ -1,7 +1,5 @@
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { portReuse } from '../../src/detect/detectors/port-reuse';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { Capture, get, ofKind } from './reuse-kit';
 import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 
@@ -68,11 +66,6 @@ describe('port-reuse: synthetic connections', () => {
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
-const cache = new Map<string, Promise<AnalysisResult>>();
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
-  return cache.get(name)!;
-}
 
 const silent = [
   'connection-churn', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',

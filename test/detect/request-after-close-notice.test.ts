@@ -1,7 +1,5 @@
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { requestAfterCloseNotice } from '../../src/detect/detectors/request-after-close-notice';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const KIND = 'request-after-close-notice';
@@ -89,11 +87,6 @@ describe('request-after-close-notice: synthetic connections', () => {
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
-const cache = new Map<string, Promise<AnalysisResult>>();
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
-  return cache.get(name)!;
-}
 
 const silent = [
   'keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python', 'keepalive-node-agent', 'clean-keepalive-reuse',

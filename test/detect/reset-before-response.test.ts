@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { Capture, Conn, get, ofKind, ok, T0 } from './reuse-kit';
 
 const only = [resetBeforeResponse];
@@ -111,9 +109,6 @@ describe('reset-before-response on synthetic connections', () => {
 
 const samples = new Map(listSamples().filter((s) => s.meta !== null).map((s) => [s.name, s]));
 const has = (name: string): boolean => samples.has(name);
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  return analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS });
-}
 function meta(name: string): SampleMeta {
   return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as SampleMeta;
 }

@@ -1,8 +1,6 @@
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
-import { DETECTORS } from '../../src/detect/registry';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { Capture, Conn, get, ofKind, ok, post } from './reuse-kit';
 
 const KIND = 'retried-request';
@@ -129,11 +127,6 @@ describe('retried-request: synthetic connections', () => {
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
-const cache = new Map<string, Promise<AnalysisResult>>();
-function analyzeSample(name: string): Promise<AnalysisResult> {
-  if (!cache.has(name)) cache.set(name, analyzeFiles([samples.get(name)!.file], { detectors: DETECTORS }));
-  return cache.get(name)!;
-}
 
 const firing = ['keepalive-race-stale', 'keepalive-race-python'].filter((n) => samples.has(n));
 const silent = [
