@@ -49,6 +49,8 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
     iface: args.iface, filter: args.filter, snaplen: args.snaplen, bufferKiB: args.bufferKiB, count: args.count,
     teePcap: args.write && !args.write.endsWith('.pcapng') ? args.write : undefined,
     tcpdump: args.tcpdump,
+    // Say when packets start being seen: the capture engine needs a moment to open the interface.
+    onListening: (line) => process.stderr.write(`conncheck: ${line}${args.filter ? `, filter '${args.filter}'` : ''}\n`),
   });
   let metrics: CaptureMetrics | null = null;
   const streamed = streamingCallbacks(args.format, out, endpoints);

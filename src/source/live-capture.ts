@@ -23,6 +23,8 @@ export interface LiveCaptureOptions {
   teePcap?: string;
   /** tcpdump binary (default: found on PATH). */
   tcpdump?: string;
+  /** Called once the capture engine is listening, with its own line ("listening on lo, link-type ..."). */
+  onListening?: (line: string) => void;
 }
 
 /** tcpdump's own counters, as it reports them on SIGUSR1 and at exit. */
@@ -53,6 +55,7 @@ export class LiveCapture {
   private child: ChildProcessWithoutNullStreams | null = null;
   private stderrText = '';
   private stopping = false;
+  private listening = false;
   counters: CaptureCounters | null = null;
 
   constructor(private readonly options: LiveCaptureOptions) {}
@@ -88,6 +91,13 @@ export class LiveCapture {
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => {
       this.stderrText = (this.stderrText + text).slice(-8192);
+      if (!this.listening) {
+        const line = /listening on [^\n]*/.exec(this.stderrText);
+        if (line) {
+          this.listening = true;
+          this.options.onListening?.(line[0]);
+        }
+      }
       // Counters come on one line after SIGUSR1 and on three at exit, possibly split across
       // chunks: read the latest complete report from what has arrived so far.
       let m: RegExpExecArray | null;

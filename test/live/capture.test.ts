@@ -86,7 +86,7 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     capture.stderr?.on('data', (d: Buffer) => (captureErr += d.toString()));
     const metricsUp = () => spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :9464']).stdout.toString().trim() !== '';
     await waitFor(metricsUp, 5000);
-    await sleep(500); // tcpdump listening
+    await waitFor(() => captureErr.includes('listening on'), 10_000);
 
     // Clean traffic: a keep-alive pool reusing well within the server's idle time, then closing itself.
     const clean = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', `
@@ -175,9 +175,15 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     const ng = path.join(tmp, 'count.pcapng');
     const out = path.join(tmp, 'count.json');
     const counted = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 8080', '--count', '6', '-w', ng, '--format', 'json', '--duration', '20'], { stdout: out });
-    await sleep(1500);
-    spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e',
-      "require('http').get('http://127.0.0.1:8080/ok', (r) => { r.resume(); r.on('end', () => process.exit(0)); })"], { timeout: 5000 });
+    let countedErr = '';
+    counted.stderr?.on('data', (d: Buffer) => (countedErr += d.toString()));
+    await waitFor(() => countedErr.includes('listening on'), 10_000);
+    // Requests until the capture has its 6 packets.
+    for (let i = 0; i < 10 && counted.exitCode === null; i++) {
+      spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e',
+        "require('http').get('http://127.0.0.1:8080/ok', (r) => { r.resume(); r.on('end', () => process.exit(0)); })"], { timeout: 5000 });
+      await sleep(300);
+    }
     expect(await exited(counted, 20_000)).toBe(0);
     const live = JSON.parse(fs.readFileSync(out, 'utf8')) as { input: { packets: number }; flows: unknown[] };
     expect(live.input.packets).toBe(6);
