@@ -67,6 +67,26 @@ function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
   return out;
 }
 
+/** Findings listed per (kind, server) in the table; the rest are counted in one line. */
+const FINDINGS_SHOWN_PER_GROUP = 10;
+
+/** Keeps the first findings of each (kind, server), in capture order, and counts the others. */
+function foldFindings(findings: Finding[], perGroup: number): { shown: Finding[]; folded: Array<{ kind: string; server: string; more: number }> } {
+  const counts = new Map<string, number>();
+  const shown: Finding[] = [];
+  for (const f of findings) {
+    const key = `${f.kind} ${f.server}`;
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    if (n <= perGroup) shown.push(f);
+  }
+  const folded = [...counts].filter(([, n]) => n > perGroup).map(([key, n]) => {
+    const [kind, server] = key.split(' ');
+    return { kind, server, more: n - perGroup };
+  });
+  return { shown, folded };
+}
+
 function renderFindings(findings: Finding[], width: number): string {
   // Fixed columns take about 75 characters; the summary wraps into what is left.
   const what = Math.max(30, width - 78);
@@ -131,7 +151,9 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     }
     if (result.anomalies.length) {
       out.push(`FINDINGS (${result.anomalies.length})`);
-      out.push(renderFindings(result.anomalies, options.width ?? 120));
+      const { shown, folded } = foldFindings(result.anomalies, FINDINGS_SHOWN_PER_GROUP);
+      out.push(renderFindings(shown, options.width ?? 120));
+      for (const f of folded) out.push(`… and ${f.more} more ${f.kind} at ${f.server} (all of them: --format json / ndjson; one by one: conncheck explain FILE ID)`);
     }
   }
   out.push('');

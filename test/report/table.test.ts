@@ -1,0 +1,35 @@
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
+import type { Finding } from '../../src/detect/finding';
+import { EndpointSummary } from '../../src/report/endpoint-summary';
+import { renderTable } from '../../src/report/table';
+
+const SAMPLE = path.resolve(__dirname, '../../samples/syn-unanswered.pcap');
+
+function finding(i: number, kind: Finding['kind'], server: string): Finding {
+  return { id: `${kind}#${i}`, kind, severity: 'error', flowId: i, client: `10.0.0.1:${40000 + i}`, server, ts: 1795299660 + i, summary: `finding ${i}`, evidence: {}, frames: [i] };
+}
+
+describe('table report', () => {
+  test('lists at most 10 findings per kind and server, and counts the rest in one line', async () => {
+    const result = await analyzeFiles([SAMPLE]);
+    result.anomalies = [
+      ...Array.from({ length: 25 }, (_, i) => finding(i + 1, 'syn-unanswered', '10.0.0.2:80')),
+      ...Array.from({ length: 3 }, (_, i) => finding(i + 1, 'connection-refused', '10.0.0.3:81')),
+    ];
+    const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(text).toContain('FINDINGS (28)');
+    expect(text).toContain('syn-unanswered#10');
+    expect(text).not.toContain('syn-unanswered#11 ');
+    expect(text).toContain('connection-refused#3');
+    expect(text).toContain('… and 15 more syn-unanswered at 10.0.0.2:80');
+    expect(text).not.toContain('more connection-refused');
+  });
+
+  test('a capture with nothing wrong says so in one line', async () => {
+    const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-node-agent.pcap')]);
+    const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5 });
+    expect(text).toContain('No connection-reuse problems found.');
+    expect(text).not.toContain('FINDINGS');
+  });
+});
