@@ -14,6 +14,7 @@ import { histogramSvg, Marker, timelineSvg } from './svg-charts';
 import { STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
+import { skippedPackets } from './skipped-packets';
 
 export interface HtmlOptions {
   /** Ladder diagrams by finding id (those drawn; see MAX_LADDERS). */
@@ -332,14 +333,7 @@ function captureSection(result: AnalysisResult): string {
         `<td>${x(f.tsResolution.join('/'))}</td><td>${x(f.warnings.join('; ') || '-')}</td></tr>`,
     )
     .join('');
-  const skipped: string[] = [];
-  if (stats.notTcp) skipped.push(`${stats.notTcp} not TCP`);
-  if (stats.fragments) skipped.push(`${stats.fragments} IP fragments`);
-  if (stats.truncated) skipped.push(`${stats.truncated} truncated`);
-  if (stats.malformed) skipped.push(`${stats.malformed} malformed`);
-  if (stats.unsupportedLink) skipped.push(`${stats.unsupportedLink} of an unsupported link type`);
-  if (stats.sampledOut) skipped.push(`${stats.sampledOut} sampled out`);
-  if (stats.filteredOut) skipped.push(`${stats.filteredOut} filtered out`);
+  const skipped = skippedPackets(stats);
   const issues = Object.entries(stats.decodeIssues).map(([k, v]) => `${k}: ${v}`);
   return (
     '<section id="capture"><h2>Capture</h2>' +

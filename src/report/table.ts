@@ -4,6 +4,7 @@ import type { Diagnosis, Finding } from '../detect/finding';
 import type { FlowRecord } from '../flow/flow-record';
 import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
+import { skippedPackets } from './skipped-packets';
 
 /** Zeek's conn_state meanings, for the summary. */
 export const STATE_MEANING: Record<string, string> = {
@@ -131,13 +132,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     for (const w of file.warnings) out.push(`  warning: ${w}`);
   }
   out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${stats.tcpPackets} TCP`);
-  const skipped: string[] = [];
-  if (stats.notTcp) skipped.push(`${stats.notTcp} not TCP`);
-  if (stats.fragments) skipped.push(`${stats.fragments} IP fragments`);
-  if (stats.truncated) skipped.push(`${stats.truncated} truncated`);
-  if (stats.malformed) skipped.push(`${stats.malformed} malformed`);
-  if (stats.unsupportedLink) skipped.push(`${stats.unsupportedLink} of an unsupported link type`);
-  if (stats.sampledOut) skipped.push(`${stats.sampledOut} sampled out`);
+  const skipped = skippedPackets(stats);
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
   out.push('');

@@ -1,0 +1,14 @@
+import type { AnalysisStats } from '../analyze';
+
+/** What the analysis left out, in words, for the human reports ("12 not TCP", "3 truncated", ...). */
+export function skippedPackets(stats: AnalysisStats): string[] {
+  const skipped: string[] = [];
+  if (stats.notTcp) skipped.push(`${stats.notTcp} not TCP`);
+  if (stats.fragments) skipped.push(`${stats.fragments} IP fragments`);
+  if (stats.truncated) skipped.push(`${stats.truncated} truncated`);
+  if (stats.malformed) skipped.push(`${stats.malformed} malformed`);
+  if (stats.unsupportedLink) skipped.push(`${stats.unsupportedLink} of an unsupported link type`);
+  if (stats.sampledOut) skipped.push(`${stats.sampledOut} sampled out`);
+  if (stats.filteredOut) skipped.push(`${stats.filteredOut} filtered out`);
+  return skipped;
+}
