@@ -1,3 +1,5 @@
+import { handshakeCapturePosition } from '../flow/capture-point';
+import type { Connection } from '../flow/connection';
 import type { Endpoint } from '../flow/endpoint';
 import { seqGe } from '../flow/seq';
 import type { HttpExchange } from '../http/exchange';
@@ -36,4 +38,9 @@ export function ms(seconds: number): number {
 /** A capture time (epoch seconds) for evidence: to the microsecond, like every time in the JSON. */
 export function at(ts: number): number {
   return Math.round(ts * 1e6) / 1e6;
+}
+
+/** Which side of the path the capture was taken near ('client', 'server', 'between'), or null without a handshake. */
+export function capturedNear<T>(conn: Connection<T>): string | null {
+  return handshakeCapturePosition(conn)?.near ?? null;
 }

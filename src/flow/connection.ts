@@ -75,6 +75,8 @@ export class Connection<T> {
   /** SYN-ACKs the server repeated after the client had acknowledged one (accept queue full). */
   synAckRepeatsAfterAck = 0;
   synAckRepeatFrames: number[] = [] as number[];
+  /** When the client's ACK completed the handshake (capture time), -1 if not seen. */
+  handshakeAckTs = -1;
   /** The connection that had this 4-tuple before, when a SYN reused it while still in the table. */
   previous: { id: number; lastTs: number; closed: boolean } | null = null;
 

@@ -1,6 +1,7 @@
 import type { Connection, ConnectionEndReason } from './connection';
 import { CloseKind, ConnStateLabel, connState, firstClose } from './conn-state';
 import { ENDPOINT_STATE_NAMES } from './endpoint-state';
+import { CapturePoint, handshakeCapturePosition } from './capture-point';
 
 interface PerSide<V> {
   client: V;
@@ -36,6 +37,11 @@ export interface FlowRecord {
   fin: PerSide<number | null>;
   rst: PerSide<number | null>;
   endReason: ConnectionEndReason | null;
+  /**
+   * Where the capture was taken, from the handshake's two round trips (null without a complete
+   * handshake): `near` is client, server or between.
+   */
+  capture: { near: CapturePoint; clientRtt: number; serverRtt: number } | null;
 }
 
 /** Final facts of a connection, as labels derived purely from its endpoints. */
@@ -66,5 +72,6 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
     fin: { client: c.finTs >= 0 ? c.finTs : null, server: s.finTs >= 0 ? s.finTs : null },
     rst: { client: c.rstTs >= 0 ? c.rstTs : null, server: s.rstTs >= 0 ? s.rstTs : null },
     endReason: conn.endReason,
+    capture: handshakeCapturePosition(conn),
   };
 }

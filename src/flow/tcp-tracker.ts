@@ -188,6 +188,7 @@ export class TcpTracker<T> {
       if (!syn && ep.state === EndpointState.SynSent && peer.state === EndpointState.SynAckSent) {
         ep.state = EndpointState.Established;
         peer.state = EndpointState.Established;
+        if (fromClient) conn.handshakeAckTs = ts;
       }
       // The peer acknowledged bytes the capture never showed: give up waiting for them.
       if (!peer.reassembly.isEmpty && seqGe(v.ack, peer.reassembly.firstSeq)) this.fillHole(conn, !fromClient, peer);

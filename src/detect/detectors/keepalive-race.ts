@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
+import { at, capturedNear, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -225,6 +225,8 @@ export const keepaliveRace: DetectorDefinition = {
           retriedOnFlow: retry?.flowId ?? null,
           retryClient: retry?.client ?? null,
           retryDelay: retry === null ? null : ms(retry.ts - failedAt),
+          // Where Δ was measured: on a client-side capture a crossing request may precede the FIN.
+          capturedNear: capturedNear(conn),
         },
         frames: [t.lastFrame, s.finFrame, t.reqFrame, reset ? s.rstFrame : 0],
       });
