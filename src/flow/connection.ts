@@ -1,4 +1,4 @@
-import { Endpoint } from './endpoint';
+import { Endpoint, ENDPOINT_SLOTS } from './endpoint';
 
 /** Why a connection was released from the table. */
 export type ConnectionEndReason =
@@ -38,28 +38,45 @@ export const enum ConnectionList {
  * (or, mid-stream, the side inferred to be the client). `T` is what the analysis
  * attaches to it (the HTTP session); the flow stage never looks inside.
  */
+/** Slots of the connection's own times in its Float64Array; the two endpoints' numbers follow. */
+const enum Slot {
+  StartTs = 0,
+  LastTs,
+  LastClock,
+  HandshakeAckTs,
+}
+const CONNECTION_SLOTS = 4;
+
 export class Connection<T> {
+  /**
+   * The connection's and both endpoints' times and sequence numbers, together in one block
+   * (see Endpoint: V8 would box each such field separately, scattered through memory).
+   */
+  private readonly f = new Float64Array(CONNECTION_SLOTS + 2 * ENDPOINT_SLOTS);
   readonly id: number;
   readonly ipVersion: 4 | 6;
   readonly hash: number;
   /** Client address words and port (used to tell directions apart). */
   c0: number; c1: number; c2: number; c3: number; cPort: number;
   s0: number; s1: number; s2: number; s3: number; sPort: number;
-  client = new Endpoint();
-  server = new Endpoint();
+  client = new Endpoint(this.f, CONNECTION_SLOTS);
+  server = new Endpoint(this.f, CONNECTION_SLOTS + ENDPOINT_SLOTS);
   clientName: string;
   serverName: string;
   directionInferred: boolean;
 
-  startTs: number;
-  lastTs: number;
+  get startTs(): number { return this.f[Slot.StartTs]; }
+  set startTs(v: number) { this.f[Slot.StartTs] = v; }
+  get lastTs(): number { return this.f[Slot.LastTs]; }
+  set lastTs(v: number) { this.f[Slot.LastTs] = v; }
   /**
    * The capture clock (latest timestamp seen on any connection) at this connection's last packet.
    * Expiry measures idleness with it rather than `lastTs`, so a connection whose packets are
    * stamped far behind the clock (a host with a skewed clock, merged into one capture) is not
    * timed out by another host's clock while it is still sending.
    */
-  lastClock: number;
+  get lastClock(): number { return this.f[Slot.LastClock]; }
+  set lastClock(v: number) { this.f[Slot.LastClock] = v; }
   firstFrame: number;
   lastFrame: number;
 
@@ -76,7 +93,8 @@ export class Connection<T> {
   synAckRepeatsAfterAck = 0;
   synAckRepeatFrames: number[] = [] as number[];
   /** When the client's ACK completed the handshake (capture time), -1 if not seen. */
-  handshakeAckTs = -1;
+  get handshakeAckTs(): number { return this.f[Slot.HandshakeAckTs]; }
+  set handshakeAckTs(v: number) { this.f[Slot.HandshakeAckTs] = v; }
   /** The connection that had this 4-tuple before, when a SYN reused it while still in the table. */
   previous: { id: number; lastTs: number; closed: boolean } | null = null;
 
@@ -113,6 +131,7 @@ export class Connection<T> {
     this.startTs = ts;
     this.lastTs = ts;
     this.lastClock = ts;
+    this.handshakeAckTs = -1;
     this.firstFrame = frame;
     this.lastFrame = frame;
   }

@@ -30,22 +30,70 @@ export function appendEvent<T>(list: T[], item: T): T[] {
 }
 
 /**
+ * Slots of an endpoint's numbers that are not small integers: 32-bit sequence numbers (half of
+ * them exceed V8's 31-bit small integers) and capture times. V8 keeps every such field of an
+ * object in its own heap box; with thousands of live connections those boxes are scattered
+ * through memory and each packet's update paid a cache miss per field. In one Float64Array they
+ * sit together, next to the connection's own times (see Connection).
+ */
+const enum Slot {
+  Isn = 0,
+  NextSeq,
+  MaxSeqEnd,
+  FinSeq,
+  FinAck,
+  HighestAck,
+  FirstTs,
+  LastTs,
+  FinTs,
+  RstTs,
+  FirstDataTs,
+  LastDataTs,
+}
+
+/** Numbers per endpoint in the shared Float64Array. */
+export const ENDPOINT_SLOTS = 12;
+
+/** Writes an endpoint's initial numbers (times unseen: -1) at `base`. */
+function initSlots(f: Float64Array, base: number): void {
+  f[base + Slot.FirstTs] = -1;
+  f[base + Slot.LastTs] = -1;
+  f[base + Slot.FinTs] = -1;
+  f[base + Slot.RstTs] = -1;
+  f[base + Slot.FirstDataTs] = -1;
+  f[base + Slot.LastDataTs] = -1;
+}
+
+/**
  * One side of a TCP connection: what it sent, its sequence space, and the moments
  * that diagnoses need (SYNs, FIN, RST, first/last data, zero windows).
  * Times are capture-clock epoch seconds, -1 when the event was not seen.
  */
 export class Endpoint {
+  /** The numbers of the Slot enum live in `f` from `base` on (shared with the connection). */
+  private readonly f: Float64Array;
+  private readonly base: number;
+
+  constructor(f: Float64Array = new Float64Array(ENDPOINT_SLOTS), base = 0) {
+    this.f = f;
+    this.base = base;
+    initSlots(f, base);
+  }
+
   state: EndpointState = EndpointState.Inactive;
 
   /** Initial sequence number, from this endpoint's SYN. */
   hasIsn = false;
-  isn = 0;
+  get isn(): number { return this.f[this.base + Slot.Isn]; }
+  set isn(v: number) { this.f[this.base + Slot.Isn] = v; }
   /** Whether nextSeq is known (from the SYN, or the first segment seen mid-stream). */
   hasNextSeq = false;
   /** Next sequence number expected from this endpoint (one past the highest in-order byte). */
-  nextSeq = 0;
+  get nextSeq(): number { return this.f[this.base + Slot.NextSeq]; }
+  set nextSeq(v: number) { this.f[this.base + Slot.NextSeq] = v; }
   /** Highest sequence number this endpoint has sent (for out-of-order segments beyond nextSeq). */
-  maxSeqEnd = 0;
+  get maxSeqEnd(): number { return this.f[this.base + Slot.MaxSeqEnd]; }
+  set maxSeqEnd(v: number) { this.f[this.base + Slot.MaxSeqEnd] = v; }
 
   packets = 0;
   /** Bytes on the wire (original lengths). */
@@ -78,32 +126,60 @@ export class Endpoint {
   synAckTimes: number[] = NONE;
   synAckFrames: number[] = NONE;
 
-  finTs = -1;
+  get finTs(): number { return this.f[this.base + Slot.FinTs]; }
+  set finTs(v: number) { this.f[this.base + Slot.FinTs] = v; }
   finFrame = 0;
   /** Sequence number the FIN occupies. */
-  finSeq = 0;
+  get finSeq(): number { return this.f[this.base + Slot.FinSeq]; }
+  set finSeq(v: number) { this.f[this.base + Slot.FinSeq] = v; }
   /**
    * Acknowledgement number the FIN carried (when it had the ACK flag): how much of the peer's
    * data this endpoint had received when it closed. Peer bytes beyond it crossed the FIN.
    */
   finHasAck = false;
-  finAck = 0;
+  get finAck(): number { return this.f[this.base + Slot.FinAck]; }
+  set finAck(v: number) { this.f[this.base + Slot.FinAck] = v; }
   finCount = 0;
 
-  rstTs = -1;
+  get rstTs(): number { return this.f[this.base + Slot.RstTs]; }
+  set rstTs(v: number) { this.f[this.base + Slot.RstTs] = v; }
   rstFrame = 0;
   rstCount = 0;
 
-  firstTs = -1;
-  lastTs = -1;
-  firstDataTs = -1;
+  get firstTs(): number { return this.f[this.base + Slot.FirstTs]; }
+  set firstTs(v: number) { this.f[this.base + Slot.FirstTs] = v; }
+  get lastTs(): number { return this.f[this.base + Slot.LastTs]; }
+  set lastTs(v: number) { this.f[this.base + Slot.LastTs] = v; }
+  get firstDataTs(): number { return this.f[this.base + Slot.FirstDataTs]; }
+  set firstDataTs(v: number) { this.f[this.base + Slot.FirstDataTs] = v; }
   firstDataFrame = 0;
-  lastDataTs = -1;
+  get lastDataTs(): number { return this.f[this.base + Slot.LastDataTs]; }
+  set lastDataTs(v: number) { this.f[this.base + Slot.LastDataTs] = v; }
   lastDataFrame = 0;
 
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
   hasAck = false;
-  highestAck = 0;
+  get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
+  set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
 
-  readonly reassembly = new Reassembler();
+  /**
+   * Out-of-order segments held for this direction, created at the first one: most connections
+   * never need it, and checking a flag here costs no cache miss on every packet's ACK.
+   */
+  private heldSegments: Reassembler | null = null;
+
+  get reassembly(): Reassembler {
+    if (this.heldSegments === null) this.heldSegments = new Reassembler();
+    return this.heldSegments;
+  }
+
+  /** Whether segments are held ahead of a hole. */
+  get holding(): boolean {
+    return this.heldSegments !== null && !this.heldSegments.isEmpty;
+  }
+
+  /** Drops whatever is held (released connection, abandoned analysis). */
+  clearHeld(): void {
+    if (this.heldSegments !== null) this.heldSegments.clear();
+  }
 }

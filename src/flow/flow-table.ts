@@ -30,13 +30,19 @@ class ActivityList<T> {
   }
 }
 
+/** Buckets of the hash table at first; doubled whenever connections outnumber them. */
+const INITIAL_BUCKETS = 1024;
+
 /**
  * Live connections keyed by a symmetric hash of the 4-tuple, with collisions chained through
- * the connections themselves, so a lookup allocates nothing. Each connection also sits in one
- * of three activity lists, which make expiry on the capture clock a walk from the oldest end.
+ * the connections themselves, so a lookup allocates nothing. The buckets are a plain array
+ * indexed by the hash's low bits (a Map lookup cost as much as the rest of a packet's update).
+ * Each connection also sits in one of three activity lists, which make expiry on the capture
+ * clock a walk from the oldest end.
  */
 export class FlowTable<T> {
-  private readonly buckets = new Map<number, Connection<T>>();
+  private buckets: Array<Connection<T> | null> = new Array<Connection<T> | null>(INITIAL_BUCKETS).fill(null);
+  private mask = INITIAL_BUCKETS - 1;
   private readonly lists: Record<ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, ActivityList<T>> = {
     [ConnectionList.Opening]: new ActivityList<T>(ConnectionList.Opening),
     [ConnectionList.Active]: new ActivityList<T>(ConnectionList.Active),
@@ -48,8 +54,8 @@ export class FlowTable<T> {
 
   /** The connection a packet belongs to (either direction), or null. Sets `lastFromClient`. */
   find(hash: number, v: PacketView): Connection<T> | null {
-    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.bucketNext) {
-      if (c.ipVersion !== v.ipVersion) continue;
+    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.bucketNext) {
+      if (c.hash !== hash || c.ipVersion !== v.ipVersion) continue;
       if (
         c.cPort === v.srcPort && c.sPort === v.dstPort &&
         c.c0 === v.src0 && c.s0 === v.dst0 && c.c1 === v.src1 && c.s1 === v.dst1 &&
@@ -71,14 +77,17 @@ export class FlowTable<T> {
   }
 
   insert(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
-    conn.bucketNext = this.buckets.get(conn.hash) ?? null;
-    this.buckets.set(conn.hash, conn);
+    if (this.size >= this.buckets.length) this.grow();
+    const i = conn.hash & this.mask;
+    conn.bucketNext = this.buckets[i];
+    this.buckets[i] = conn;
     this.lists[list].append(conn);
     this.size++;
   }
 
   remove(conn: Connection<T>): void {
-    let c = this.buckets.get(conn.hash) ?? null;
+    const i = conn.hash & this.mask;
+    let c = this.buckets[i];
     let prev: Connection<T> | null = null;
     while (c !== null && c !== conn) {
       prev = c;
@@ -86,11 +95,26 @@ export class FlowTable<T> {
     }
     if (c === null) return;
     if (prev) prev.bucketNext = conn.bucketNext;
-    else if (conn.bucketNext) this.buckets.set(conn.hash, conn.bucketNext);
-    else this.buckets.delete(conn.hash);
+    else this.buckets[i] = conn.bucketNext;
     conn.bucketNext = null;
     if (conn.list !== ConnectionList.None) this.lists[conn.list].remove(conn);
     this.size--;
+  }
+
+  /** Doubles the buckets and rechains every connection (amortised: rare, and only as the table grows). */
+  private grow(): void {
+    const old = this.buckets;
+    this.buckets = new Array<Connection<T> | null>(old.length * 2).fill(null);
+    this.mask = this.buckets.length - 1;
+    for (let head of old) {
+      while (head !== null) {
+        const next: Connection<T> | null = head.bucketNext;
+        const i = head.hash & this.mask;
+        head.bucketNext = this.buckets[i];
+        this.buckets[i] = head;
+        head = next;
+      }
+    }
   }
 
   /** Marks activity: moves the connection to the newest end of `list` (which may be a new list). */
@@ -112,7 +136,7 @@ export class FlowTable<T> {
   /** Every connection still in the table, in creation order. */
   all(): Connection<T>[] {
     const out: Connection<T>[] = [];
-    for (const head of this.buckets.values()) {
+    for (const head of this.buckets) {
       for (let c: Connection<T> | null = head; c !== null; c = c.bucketNext) out.push(c);
     }
     return out.sort((a, b) => a.id - b.id);

@@ -129,8 +129,8 @@ export class TcpTracker<T> {
    */
   discardHeld(): void {
     for (const conn of this.table.all()) {
-      conn.client.reassembly.clear();
-      conn.server.reassembly.clear();
+      conn.client.clearHeld();
+      conn.server.clearHeld();
     }
   }
 
@@ -191,7 +191,7 @@ export class TcpTracker<T> {
         if (fromClient) conn.handshakeAckTs = ts;
       }
       // The peer acknowledged bytes the capture never showed: give up waiting for them.
-      if (!peer.reassembly.isEmpty && seqGe(v.ack, peer.reassembly.firstSeq)) this.fillHole(conn, !fromClient, peer);
+      if (peer.holding && seqGe(v.ack, peer.reassembly.firstSeq)) this.fillHole(conn, !fromClient, peer);
     }
 
     if (!syn && !rst) this.trackWindow(ep, peer, v, ts, frame, fromClient, conn);
@@ -262,7 +262,8 @@ export class TcpTracker<T> {
   }
 
   private trackWindow(ep: Endpoint, peer: Endpoint, v: PacketView, ts: number, frame: number, fromClient: boolean, conn: Connection<T>): void {
-    const window = v.window * 2 ** ep.windowShift;
+    // A shift: `2 **` calls Math.pow per packet. The shift is at most 14, so this stays below 2^30.
+    const window = v.window << ep.windowShift;
     ep.window = window;
     if (window === 0) {
       if (ep.openZeroWindow === null) {
@@ -326,7 +327,7 @@ export class TcpTracker<T> {
         // Bytes before this segment are gone for good (lost at the capture point, or over the buffer bound).
         // Segments held before it were captured: give up only the holes in front of them and deliver them,
         // rather than declaring their bytes missing and dropping them as duplicates.
-        while (!ep.reassembly.isEmpty && seqLt(ep.reassembly.firstSeq, seq)) this.fillHole(conn, fromClient, ep);
+        while (ep.holding && seqLt(ep.reassembly.firstSeq, seq)) this.fillHole(conn, fromClient, ep);
         const missing = seqDiff(ep.nextSeq, seq);
         if (missing > 0) this.gap(conn, fromClient, ep, missing);
         const skip = missing < 0 ? -missing : 0;
@@ -339,7 +340,7 @@ export class TcpTracker<T> {
     } else {
       const skip = -ahead;
       this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
-      if (!ep.reassembly.isEmpty) this.drainHeld(conn, ep, fromClient);
+      if (ep.holding) this.drainHeld(conn, ep, fromClient);
     }
     if (peer.finTs >= 0 && !(fromClient ? conn.clientDataAfterServerFin : conn.serverDataAfterClientFin)) {
       const after: DataAfterPeerFin = {
@@ -372,6 +373,7 @@ export class TcpTracker<T> {
   }
 
   private drainHeld(conn: Connection<T>, ep: Endpoint, fromClient: boolean): void {
+    if (!ep.holding) return;
     const before = ep.nextSeq;
     ep.nextSeq = ep.reassembly.drain(ep.nextSeq, (d, off, len, ts, frame) => {
       this.observer.onPayload(conn, fromClient, d, off, len, ts, frame);
@@ -424,7 +426,7 @@ export class TcpTracker<T> {
 
   /** A direction ends: whatever is still held before its end is given up as a gap, then consumers hear of the end. */
   private endStream(conn: Connection<T>, ep: Endpoint, fromClient: boolean, endSeq: number, ts: number, frame: number): void {
-    while (!ep.reassembly.isEmpty) this.fillHole(conn, fromClient, ep);
+    while (ep.holding) this.fillHole(conn, fromClient, ep);
     if (ep.hasNextSeq && seqGt(endSeq, ep.nextSeq)) this.gap(conn, fromClient, ep, seqDiff(ep.nextSeq, endSeq));
     this.observer.onEndOfStream(conn, fromClient, ts, frame);
   }
@@ -471,10 +473,10 @@ export class TcpTracker<T> {
   private release(conn: Connection<T>, reason: ConnectionEndReason): void {
     this.table.remove(conn);
     // Deliver what was held behind a hole: the consumer should see every byte the capture had.
-    while (!conn.client.reassembly.isEmpty) this.fillHole(conn, true, conn.client);
-    while (!conn.server.reassembly.isEmpty) this.fillHole(conn, false, conn.server);
-    conn.client.reassembly.clear();
-    conn.server.reassembly.clear();
+    while (conn.client.holding) this.fillHole(conn, true, conn.client);
+    while (conn.server.holding) this.fillHole(conn, false, conn.server);
+    conn.client.clearHeld();
+    conn.server.clearHeld();
     for (const ep of [conn.client, conn.server]) {
       if (ep.openZeroWindow !== null) ep.openZeroWindow = null; // still zero at the end: endTs stays -1
     }
