@@ -14,7 +14,7 @@ import { DEFAULT_DETECT_OPTIONS, DetectOptions, DetectorDefinition } from './det
 import { DetectionEngine } from './detect/engine';
 import type { AnomalyKind, Diagnosis, Finding } from './detect/finding';
 import { DETECTORS } from './detect/registry';
-import type { ConnStateLabel } from './flow/conn-state';
+import { ConnStateLabel, connState } from './flow/conn-state';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
@@ -350,10 +350,13 @@ export class Analyzer {
           if (app.session.isHttp) this.stats.httpConnections++;
         }
         this.engine.onConnectionEnd(conn);
-        const record = toFlowRecord(conn, app?.exchangeCount ?? 0);
+        const shown = !this.flowIds || this.flowIds.has(conn.id);
+        // The full record only when someone keeps or hears it; the statistics need just the state.
+        const record = shown && (this.collect || this.options.onFlow) ? toFlowRecord(conn, app?.exchangeCount ?? 0) : null;
+        const state = record !== null ? record.state : connState(conn.client, conn.server, conn.history);
         const byState = this.stats.connectionsByState;
-        byState[record.state] = (byState[record.state] ?? 0) + 1;
-        if (!this.flowIds || this.flowIds.has(conn.id)) {
+        byState[state] = (byState[state] ?? 0) + 1;
+        if (record !== null) {
           this.options.onFlow?.(record);
           if (this.collect) this.flows.push(record);
         }

@@ -1,3 +1,4 @@
+import type { PacketView } from '../decode/packet-view';
 import { Endpoint, ENDPOINT_SLOTS } from './endpoint';
 
 /** Why a connection was released from the table. */
@@ -108,25 +109,30 @@ export class Connection<T> {
   listNext: Connection<T> | null = null;
   list: ConnectionList = ConnectionList.None;
 
+  /** A connection from its first packet `v`; `srcIsClient` says which side of it is the client. */
   constructor(
     id: number,
     hash: number,
-    ipVersion: 4 | 6,
+    v: PacketView,
+    srcIsClient: boolean,
     clientName: string,
     serverName: string,
-    client: readonly [number, number, number, number, number],
-    server: readonly [number, number, number, number, number],
     directionInferred: boolean,
     ts: number,
     frame: number,
   ) {
     this.id = id;
     this.hash = hash;
-    this.ipVersion = ipVersion;
+    this.ipVersion = v.ipVersion;
     this.clientName = clientName;
     this.serverName = serverName;
-    [this.c0, this.c1, this.c2, this.c3, this.cPort] = client;
-    [this.s0, this.s1, this.s2, this.s3, this.sPort] = server;
+    if (srcIsClient) {
+      this.c0 = v.src0; this.c1 = v.src1; this.c2 = v.src2; this.c3 = v.src3; this.cPort = v.srcPort;
+      this.s0 = v.dst0; this.s1 = v.dst1; this.s2 = v.dst2; this.s3 = v.dst3; this.sPort = v.dstPort;
+    } else {
+      this.c0 = v.dst0; this.c1 = v.dst1; this.c2 = v.dst2; this.c3 = v.dst3; this.cPort = v.dstPort;
+      this.s0 = v.src0; this.s1 = v.src1; this.s2 = v.src2; this.s3 = v.src3; this.sPort = v.srcPort;
+    }
     this.directionInferred = directionInferred;
     this.startTs = ts;
     this.lastTs = ts;

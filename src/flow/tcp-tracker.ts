@@ -1,4 +1,4 @@
-import { formatEndpoint } from '../decode/address';
+import { EndpointSide, formatEndpoint } from '../decode/address';
 import { flowHash } from '../decode/flow-hash';
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
@@ -48,6 +48,9 @@ export interface TrackerStats {
   reassemblyRefused: number;
 }
 
+/** Server endpoint texts remembered (see serverName). */
+const SERVER_NAMES_KEPT = 4096;
+
 const SWEEP_INTERVAL = 1; // seconds of capture time between expiry sweeps
 
 /**
@@ -60,6 +63,7 @@ export class TcpTracker<T> {
   /** The capture clock: the latest timestamp seen (never goes backwards). */
   private now = -Infinity;
   private nextSweep = -Infinity;
+  private readonly serverNames = new Map<number, string>();
   readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0 };
 
   constructor(
@@ -143,13 +147,11 @@ export class TcpTracker<T> {
     hash: number, v: PacketView, ts: number, frame: number, srcIsClient: boolean, inferred: boolean,
     previous: Connection<T>['previous'] = null,
   ): Connection<T> {
-    const src = [v.src0, v.src1, v.src2, v.src3, v.srcPort] as const;
-    const dst = [v.dst0, v.dst1, v.dst2, v.dst3, v.dstPort] as const;
-    const srcName = formatEndpoint(v, 'src');
-    const dstName = formatEndpoint(v, 'dst');
-    const conn = srcIsClient
-      ? new Connection<T>(this.nextId++, hash, v.ipVersion, srcName, dstName, src, dst, inferred, ts, frame)
-      : new Connection<T>(this.nextId++, hash, v.ipVersion, dstName, srcName, dst, src, inferred, ts, frame);
+    const srcName = srcIsClient ? formatEndpoint(v, 'src') : this.serverName(v, 'src');
+    const dstName = srcIsClient ? this.serverName(v, 'dst') : formatEndpoint(v, 'dst');
+    const conn = new Connection<T>(
+      this.nextId++, hash, v, srcIsClient, srcIsClient ? srcName : dstName, srcIsClient ? dstName : srcName, inferred, ts, frame,
+    );
     conn.previous = previous; // before onOpen: observers see the port reuse
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? ConnectionList.Active : ConnectionList.Opening);
@@ -157,6 +159,22 @@ export class TcpTracker<T> {
     if (this.table.size > this.stats.peakConnections) this.stats.peakConnections = this.table.size;
     this.observer.onOpen(conn);
     return conn;
+  }
+
+  /**
+   * The text of a server endpoint: servers recur across thousands of connections, so their
+   * IPv4 text is kept (bounded) rather than formatted again for each.
+   */
+  private serverName(v: PacketView, side: EndpointSide): string {
+    if (v.ipVersion !== 4) return formatEndpoint(v, side);
+    const key = side === 'src' ? v.src0 * 65536 + v.srcPort : v.dst0 * 65536 + v.dstPort;
+    let name = this.serverNames.get(key);
+    if (name === undefined) {
+      if (this.serverNames.size >= SERVER_NAMES_KEPT) this.serverNames.clear();
+      name = formatEndpoint(v, side);
+      this.serverNames.set(key, name);
+    }
+    return name;
   }
 
   private update(conn: Connection<T>, fromClient: boolean, v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): void {
