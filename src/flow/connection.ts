@@ -1,5 +1,5 @@
 import type { PacketView } from '../decode/packet-view';
-import { Endpoint, ENDPOINT_SLOTS } from './endpoint';
+import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 
 /** Why a connection was released from the table. */
 export type ConnectionEndReason =
@@ -39,7 +39,7 @@ export const enum ConnectionList {
  * (or, mid-stream, the side inferred to be the client). `T` is what the analysis
  * attaches to it (the HTTP session); the flow stage never looks inside.
  */
-/** Slots of the connection's own times in its Float64Array; the two endpoints' numbers follow. */
+/** Slots of the connection's own times in its array of doubles; the two endpoints' numbers follow. */
 const enum Slot {
   StartTs = 0,
   LastTs,
@@ -53,7 +53,7 @@ export class Connection<T> {
    * The connection's and both endpoints' times and sequence numbers, together in one block
    * (see Endpoint: V8 would box each such field separately, scattered through memory).
    */
-  private readonly f = new Float64Array(CONNECTION_SLOTS + 2 * ENDPOINT_SLOTS);
+  private readonly f = doubleSlots(CONNECTION_SLOTS + 2 * ENDPOINT_SLOTS);
   readonly id: number;
   readonly ipVersion: 4 | 6;
   readonly hash: number;

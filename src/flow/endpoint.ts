@@ -33,8 +33,8 @@ export function appendEvent<T>(list: T[], item: T): T[] {
  * Slots of an endpoint's numbers that are not small integers: 32-bit sequence numbers (half of
  * them exceed V8's 31-bit small integers) and capture times. V8 keeps every such field of an
  * object in its own heap box; with thousands of live connections those boxes are scattered
- * through memory and each packet's update paid a cache miss per field. In one Float64Array they
- * sit together, next to the connection's own times (see Connection).
+ * through memory and each packet's update paid a cache miss per field. In one array of doubles
+ * they sit together, next to the connection's own times (see Connection).
  */
 const enum Slot {
   Isn = 0,
@@ -51,11 +51,22 @@ const enum Slot {
   LastDataTs,
 }
 
-/** Numbers per endpoint in the shared Float64Array. */
+/** Numbers per endpoint in the shared array. */
 export const ENDPOINT_SLOTS = 12;
 
+/**
+ * An array of `length` doubles, V8's packed-double kind: its elements are stored unboxed and
+ * contiguous on the heap, like a Float64Array's, but without a Float64Array's off-heap backing
+ * store (malloc'd and freed by the GC for each connection past 64 bytes). Only numbers are ever
+ * written to it, so it keeps that kind.
+ */
+export function doubleSlots(length: number): number[] {
+  // Filled with a non-integer first so the array's kind is doubles (holey: an exact-size store).
+  return new Array<number>(length).fill(0.5).fill(0);
+}
+
 /** Writes an endpoint's initial numbers (times unseen: -1) at `base`. */
-function initSlots(f: Float64Array, base: number): void {
+function initSlots(f: number[], base: number): void {
   f[base + Slot.FirstTs] = -1;
   f[base + Slot.LastTs] = -1;
   f[base + Slot.FinTs] = -1;
@@ -71,10 +82,10 @@ function initSlots(f: Float64Array, base: number): void {
  */
 export class Endpoint {
   /** The numbers of the Slot enum live in `f` from `base` on (shared with the connection). */
-  private readonly f: Float64Array;
+  private readonly f: number[];
   private readonly base: number;
 
-  constructor(f: Float64Array = new Float64Array(ENDPOINT_SLOTS), base = 0) {
+  constructor(f: number[] = doubleSlots(ENDPOINT_SLOTS), base = 0) {
     this.f = f;
     this.base = base;
     initSlots(f, base);

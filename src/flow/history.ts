@@ -40,6 +40,32 @@ export function recordHistory(holder: HistoryHolder, letter: HistoryLetter, from
     if ((holder.historySeen & bit) !== 0) return;
     holder.historySeen |= bit;
   }
-  const ch = LETTERS[letter];
-  holder.history += fromClient ? ch : ch.toLowerCase();
+  holder.history = extended(holder.history, fromClient ? letter : letter + LETTER_COUNT);
+}
+
+const LETTER_COUNT = LETTERS.length;
+/** Letter texts by code: client (upper case) codes first, then server (lower case) ones. */
+const LETTER_TEXTS = [...LETTERS, ...LETTERS.toLowerCase()];
+/** Most history prefixes remembered; past it the memo starts again (correct either way). */
+const HISTORIES_KEPT = 4096;
+/**
+ * Every history string extended by each letter code. Connections go through a few dozen
+ * distinct histories ("S", "Sh", "ShA", "ShAD"...): sharing them saves each connection a chain
+ * of concatenated strings that would live, and be copied by the GC, as long as it does.
+ */
+const nextHistories = new Map<string, Array<string | undefined>>();
+
+function extended(history: string, code: number): string {
+  let row = nextHistories.get(history);
+  if (row === undefined) {
+    if (nextHistories.size >= HISTORIES_KEPT) nextHistories.clear();
+    row = new Array<string | undefined>(2 * LETTER_COUNT).fill(undefined);
+    nextHistories.set(history, row);
+  }
+  let next = row[code];
+  if (next === undefined) {
+    next = history + LETTER_TEXTS[code];
+    row[code] = next;
+  }
+  return next;
 }
