@@ -30,8 +30,9 @@ export const GIVE_UP_REASONS: readonly GiveUpReason[] = [
 
 /**
  * What the parser learned from one message's start line and header block. One object per message
- * (it carries the strings kept for the exchange); it is filled in two steps: the start line fields
- * when `onMessageBegin` fires, the header fields and `framing` when `onMessageHead` fires.
+ * (it carries the strings kept for the exchange), unless the parser was asked to reuse one (see
+ * ParserOptions.reuseHead); it is filled in two steps: the start line fields when `onMessageBegin`
+ * fires, the header fields and `framing` when `onMessageHead` fires.
  */
 export class MessageHead {
   /** Capture time and frame of the message's first byte. */
@@ -81,4 +82,31 @@ export class MessageHead {
 
   /** Decided at the end of the header block. */
   framing: BodyFraming = 'none';
+
+  /** Back to the state of a new head (every field above, with its initial value). */
+  reset(): this {
+    this.startTs = 0;
+    this.startFrame = 0;
+    this.headEndTs = 0;
+    this.headEndFrame = 0;
+    this.strict = false;
+    this.version = null;
+    this.versionMajor = -1;
+    this.versionMinor = -1;
+    this.method = null;
+    this.uri = null;
+    this.status = 0;
+    this.reason = null;
+    this.connection = null;
+    this.keepAliveTimeout = null;
+    this.contentLength = -1;
+    this.contentLengthInvalid = false;
+    this.transferEncoding = null;
+    this.host = null;
+    this.otherHeaders = 0;
+    this.malformedHeaders = 0;
+    this.headBytes = 0;
+    this.framing = 'none';
+    return this;
+  }
 }

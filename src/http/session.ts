@@ -1,8 +1,8 @@
 import type { ExchangeState, HttpExchange } from './exchange';
 import { hasToken } from './header-fields';
 import { HttpCounters } from './http-counters';
-import type { GiveUpReason, MessageHead } from './message-head';
-import { MessageListener, MessageParser } from './message-parser';
+import type { BodyFraming, GiveUpReason, MessageHead } from './message-head';
+import { MessageListener, MessageParser, ParserOptions } from './message-parser';
 import { startsLikeRequest, startsLikeResponse } from './sniff';
 
 /**
@@ -49,10 +49,27 @@ const R_STARTED = 1; // an interim or the final response begun
 const R_DONE = 2;
 const R_LOST = 3; // lost in a capture gap
 
-/** One exchange between its request's start line and its emission. */
+/**
+ * One exchange between its request's start line and its emission. The parsers reuse one
+ * MessageHead per direction, so the fields the exchange record needs are copied here. Reused for
+ * the next exchange of the connection once emitted (see HttpSession.recycle).
+ */
 class PendingExchange {
+  /** Next in the session's queue, or in its free list. */
+  next: PendingExchange | null = null;
   reqState = Q_HEAD;
-  request: MessageHead | null = null;
+  /** A request start line was parsed for this exchange (not a placeholder or an orphan response). */
+  hasRequest = false;
+  method: string | null = null;
+  uri: string | null = null;
+  requestVersion: string | null = null;
+  requestVersionMajor = -1;
+  requestVersionMinor = -1;
+  requestStart = 0;
+  requestFrame = 0;
+  /** Kept request header fields; copied when the head completes or its parse stops (partial then). */
+  host: string | null = null;
+  requestConnection: string | null = null;
   requestEnd: number | null = null;
   requestBodyBytes = 0;
   /** Stands for a request presumed lost in a client-side gap; `orderTs` is when the gap was noticed. */
@@ -64,11 +81,20 @@ class PendingExchange {
   cost = 0;
 
   respState = R_NONE;
-  /** The final response's complete head. */
-  response: MessageHead | null = null;
-  /** The final response's start line when its head did not complete (cut by a gap or the end). */
-  responseLine: MessageHead | null = null;
-  interim: number[] = [];
+  /** The final response's start line was parsed: status, reason, responseVersion. */
+  hasResponseLine = false;
+  status = 0;
+  reason: string | null = null;
+  responseVersion: string | null = null;
+  responseVersionMajor = -1;
+  responseVersionMinor = -1;
+  /** The final response's head completed: the fields below are set. */
+  hasResponseHead = false;
+  responseFraming: BodyFraming = 'none';
+  responseConnection: string | null = null;
+  keepAliveTimeout: number | null = null;
+  /** Interim statuses, created at the first one (most exchanges have none). */
+  interim: number[] | null = null;
   responseStart: number | null = null;
   responseFrame: number | null = null;
   responseEnd: number | null = null;
@@ -78,9 +104,135 @@ class PendingExchange {
 
   /** When the request began, for ordering against responses (placeholders: when the gap was noticed). */
   get startTs(): number {
-    return this.request !== null ? this.request.startTs : this.orderTs;
+    return this.hasRequest ? this.requestStart : this.orderTs;
+  }
+
+  /** Back to the state of a new one, for reuse. */
+  reset(): void {
+    this.next = null;
+    this.reqState = Q_HEAD;
+    this.hasRequest = false;
+    this.method = null;
+    this.uri = null;
+    this.requestVersion = null;
+    this.requestVersionMajor = -1;
+    this.requestVersionMinor = -1;
+    this.requestStart = 0;
+    this.requestFrame = 0;
+    this.host = null;
+    this.requestConnection = null;
+    this.requestEnd = null;
+    this.requestBodyBytes = 0;
+    this.placeholder = false;
+    this.orderTs = 0;
+    this.idleBefore = null;
+    this.cost = 0;
+    this.respState = R_NONE;
+    this.hasResponseLine = false;
+    this.status = 0;
+    this.reason = null;
+    this.responseVersion = null;
+    this.responseVersionMajor = -1;
+    this.responseVersionMinor = -1;
+    this.hasResponseHead = false;
+    this.responseFraming = 'none';
+    this.responseConnection = null;
+    this.keepAliveTimeout = null;
+    this.interim = null;
+    this.responseStart = null;
+    this.responseFrame = null;
+    this.responseEnd = null;
+    this.responseEndFrame = null;
+    this.responseBodyBytes = 0;
+    this.uncertain = false;
+  }
+
+  /** The request's start-line fields (at its onMessageBegin: the head is reused afterwards). */
+  takeRequestLine(head: MessageHead): void {
+    this.hasRequest = true;
+    this.method = head.method;
+    this.uri = head.uri;
+    this.requestVersion = head.version;
+    this.requestVersionMajor = head.versionMajor;
+    this.requestVersionMinor = head.versionMinor;
+    this.requestStart = head.startTs;
+    this.requestFrame = head.startFrame;
+  }
+
+  /** The request's kept header fields, as far as they were parsed. */
+  takeRequestFields(head: MessageHead): void {
+    this.host = head.host;
+    this.requestConnection = head.connection;
+  }
+
+  /** The final response's start-line fields. */
+  takeResponseLine(head: MessageHead): void {
+    this.hasResponseLine = true;
+    this.status = head.status;
+    this.reason = head.reason;
+    this.responseVersion = head.version;
+    this.responseVersionMajor = head.versionMajor;
+    this.responseVersionMinor = head.versionMinor;
+  }
+
+  /** The final response's complete head. */
+  takeResponseHead(head: MessageHead): void {
+    this.hasResponseHead = true;
+    this.responseFraming = head.framing;
+    this.responseConnection = head.connection;
+    this.keepAliveTimeout = head.keepAliveTimeout;
   }
 }
+
+/**
+ * The request parser's events, forwarded to the session. A small object with methods rather than
+ * a literal of closures: it is made for every connection.
+ */
+class RequestEvents implements MessageListener {
+  constructor(private readonly session: HttpSession) {}
+  onMessageBegin(head: MessageHead): void {
+    this.session.requestBegun(head);
+  }
+  onMessageHead(head: MessageHead): void {
+    this.session.requestHead(head);
+  }
+  onMessageEnd(ts: number, _frame: number, bodyBytes: number, gapBytes: number): void {
+    this.session.requestEnded(ts, bodyBytes, gapBytes);
+  }
+  onLoss(unseenMessage: boolean): void {
+    this.session.requestLost(unseenMessage);
+  }
+  onGiveUp(): void {
+    this.session.requestGaveUp();
+  }
+}
+
+/** The response parser's events, forwarded to the session. */
+class ResponseEvents implements MessageListener {
+  constructor(private readonly session: HttpSession) {}
+  onMessageBegin(head: MessageHead): void {
+    this.session.responseBegun(head);
+  }
+  onMessageHead(head: MessageHead): void {
+    this.session.responseHead(head);
+  }
+  onMessageEnd(ts: number, frame: number, bodyBytes: number, gapBytes: number): void {
+    this.session.responseEnded(ts, frame, bodyBytes, gapBytes);
+  }
+  onLoss(unseenMessage: boolean): void {
+    this.session.responseLost(unseenMessage);
+  }
+  onGiveUp(reason: GiveUpReason): void {
+    this.session.responseGaveUp(reason);
+  }
+  methodOfNextResponse(): string | null {
+    return this.session.methodOfNextResponse();
+  }
+}
+
+// Parser options, shared by all sessions (an options object per parser would be garbage per connection).
+const FROM_START: ParserOptions = { reuseHead: true };
+const MIDSTREAM: ParserOptions = { reuseHead: true, midstream: true };
 
 export interface HttpSessionOptions {
   /**
@@ -120,10 +272,20 @@ export class HttpSession {
   private readonly counters: HttpCounters | null;
   private readonly budget: PendingBudget | null;
 
-  private readonly queue: PendingExchange[] = [];
-  private qHead = 0;
+  /**
+   * Exchanges not emitted yet, oldest first, linked through `next` (a linked list rather than an
+   * array: the common queue of one exchange at a time would otherwise reallocate its backing store
+   * every time it empties).
+   */
+  private qFirst: PendingExchange | null = null;
+  private qLast: PendingExchange | null = null;
+  private qCount = 0;
+  /** Emitted exchanges kept for reuse (linked through `next`). */
+  private spare: PendingExchange | null = null;
   /** The request being parsed (begun, not ended). */
   private reqCurrent: PendingExchange | null = null;
+  /** The request parser's head while reqCurrent's header block is parsed (the parser reuses it). */
+  private reqHead: MessageHead | null = null;
   /** The exchange the response being parsed belongs to (kept across interim responses). */
   private respTarget: PendingExchange | null = null;
   /** The response message being parsed is the final one (not 1xx, or 101). */
@@ -157,11 +319,9 @@ export class HttpSession {
     this.budget = options.budget ?? null;
     this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
     this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
-    this.req = new MessageParser('request', this.requestListener(), { midstream: options.midstream });
-    this.resp = new MessageParser('response', this.responseListener(), {
-      midstream: options.midstream,
-      methodOfNextResponse: () => this.respTarget?.request?.method ?? null,
-    });
+    const parserOptions = options.midstream === true ? MIDSTREAM : FROM_START;
+    this.req = new MessageParser('request', new RequestEvents(this), parserOptions);
+    this.resp = new MessageParser('response', new ResponseEvents(this), parserOptions);
   }
 
   /** A strict request line or a status line was parsed on this connection. */
@@ -195,8 +355,7 @@ export class HttpSession {
   /** Requests started whose final response has not completed (a request line still arriving counts). */
   outstandingRequests(): number {
     let n = this.req.inStartLine ? 1 : 0;
-    for (let i = this.qHead; i < this.queue.length; i++) {
-      const p = this.queue[i];
+    for (let p = this.qFirst; p !== null; p = p.next) {
       if (p.reqState !== Q_ABSENT && p.respState < R_DONE) n++;
     }
     return n;
@@ -270,75 +429,102 @@ export class HttpSession {
     if (ts > this.lastActivity) this.lastActivity = ts;
     this.done = true;
     if (this.isHttp) this.flush();
-    for (let i = this.qHead; i < this.queue.length; i++) this.release(this.queue[i]);
-    this.queue.length = 0;
-    this.qHead = 0;
+    for (let p = this.qFirst; p !== null; p = p.next) this.release(p);
+    this.qFirst = null;
+    this.qLast = null;
+    this.qCount = 0;
+    this.reqCurrent = null;
+    this.reqHead = null;
+    this.respTarget = null;
+    this.spare = null;
     this.addCounters();
   }
 
-  // ---- request side ------------------------------------------------------------------------
+  // ---- request side (called by RequestEvents) ---------------------------------------------
 
-  private requestListener(): MessageListener {
-    return {
-      onMessageBegin: (head) => {
-        const pending = this.queue.length - this.qHead;
-        const budget = this.budget;
-        if (pending >= MAX_PENDING_EXCHANGES || (budget !== null && pending >= FREE_PENDING_PER_SESSION && budget.held >= budget.limitBytes)) {
-          this.req.stop('too-many-pending');
-          return;
-        }
-        const p = new PendingExchange();
-        p.request = head;
-        p.idleBefore = this.idleBefore(head.startTs);
-        this.charge(p, PENDING_BASE_BYTES + stringBytes(head));
-        this.queue.push(p);
-        this.reqCurrent = p;
-      },
-      onMessageHead: (head) => {
-        const p = this.reqCurrent;
-        if (p === null) return;
-        p.reqState = Q_BODY;
-        // The start line was charged at its beginning; the header strings are known now.
-        this.charge(p, headerStringBytes(head));
-      },
-      onMessageEnd: (ts, _frame, bodyBytes, gapBytes) => {
-        const p = this.reqCurrent;
-        if (p === null) return;
-        p.reqState = Q_DONE;
-        p.requestEnd = ts;
-        p.requestBodyBytes = bodyBytes;
-        if (gapBytes > 0) p.uncertain = true;
-        this.reqCurrent = null;
-      },
-      onLoss: (unseenMessage) => {
-        if (this.reqCurrent !== null) {
-          this.reqCurrent.reqState = Q_LOST;
-          this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
-          this.reqCurrent.uncertain = true;
-          this.reqCurrent = null;
-        }
-        if (unseenMessage) {
-          // A response that came with no request after the last client bytes before this gap
-          // already stands for the lost request: no placeholder, or the pairing would shift.
-          if (this.lastOrphanStart !== null && this.lastOrphanStart >= this.lastClientTs) {
-            this.lastOrphanStart = null;
-            if (this.counters !== null) this.counters.lostRequests++;
-            return;
-          }
-          const p = new PendingExchange();
-          p.reqState = Q_ABSENT;
-          p.placeholder = true;
-          p.orderTs = this.lastClientTs;
-          p.uncertain = true;
-          this.charge(p, PENDING_BASE_BYTES);
-          this.queue.push(p);
-        }
-      },
-      onGiveUp: () => {
-        if (this.reqCurrent !== null) this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
-        this.reqCurrent = null; // stays request-incomplete
-      },
-    };
+  /** @internal */
+  requestBegun(head: MessageHead): void {
+    const pending = this.qCount;
+    const budget = this.budget;
+    if (pending >= MAX_PENDING_EXCHANGES || (budget !== null && pending >= FREE_PENDING_PER_SESSION && budget.held >= budget.limitBytes)) {
+      this.req.stop('too-many-pending');
+      return;
+    }
+    const p = this.newPending();
+    p.takeRequestLine(head);
+    p.idleBefore = this.idleBefore(head.startTs);
+    this.charge(p, PENDING_BASE_BYTES + stringBytes(head));
+    this.enqueue(p);
+    this.reqCurrent = p;
+    this.reqHead = head;
+  }
+
+  /** @internal */
+  requestHead(head: MessageHead): void {
+    const p = this.reqCurrent;
+    if (p === null) return;
+    p.reqState = Q_BODY;
+    p.takeRequestFields(head);
+    this.reqHead = null;
+    // The start line was charged at its beginning; the header strings are known now.
+    this.charge(p, headerStringBytes(head));
+  }
+
+  /** @internal */
+  requestEnded(ts: number, bodyBytes: number, gapBytes: number): void {
+    const p = this.reqCurrent;
+    if (p === null) return;
+    p.reqState = Q_DONE;
+    p.requestEnd = ts;
+    p.requestBodyBytes = bodyBytes;
+    if (gapBytes > 0) p.uncertain = true;
+    this.reqCurrent = null;
+  }
+
+  /** @internal */
+  requestLost(unseenMessage: boolean): void {
+    const current = this.reqCurrent;
+    if (current !== null) {
+      this.keepPartialRequestFields();
+      current.reqState = Q_LOST;
+      current.requestBodyBytes = this.req.partialBodyBytes;
+      current.uncertain = true;
+      this.reqCurrent = null;
+    }
+    if (unseenMessage) {
+      // A response that came with no request after the last client bytes before this gap
+      // already stands for the lost request: no placeholder, or the pairing would shift.
+      if (this.lastOrphanStart !== null && this.lastOrphanStart >= this.lastClientTs) {
+        this.lastOrphanStart = null;
+        if (this.counters !== null) this.counters.lostRequests++;
+        return;
+      }
+      const p = this.newPending();
+      p.reqState = Q_ABSENT;
+      p.placeholder = true;
+      p.orderTs = this.lastClientTs;
+      p.uncertain = true;
+      this.charge(p, PENDING_BASE_BYTES);
+      this.enqueue(p);
+    }
+  }
+
+  /** @internal */
+  requestGaveUp(): void {
+    if (this.reqCurrent !== null) {
+      this.keepPartialRequestFields();
+      this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
+    }
+    this.reqCurrent = null; // stays request-incomplete
+  }
+
+  /**
+   * The current request's header block will not complete: keep the fields parsed so far (as the
+   * exchange shows them), before the request parser reuses its head for another message.
+   */
+  private keepPartialRequestFields(): void {
+    if (this.reqCurrent !== null && this.reqHead !== null) this.reqCurrent.takeRequestFields(this.reqHead);
+    this.reqHead = null;
   }
 
   /**
@@ -347,131 +533,139 @@ export class HttpSession {
    * busy); unknown when that wait may be a response lost in a capture gap.
    */
   private idleBefore(ts: number): number | null {
-    for (let i = this.qHead; i < this.queue.length; i++) {
-      if (this.queue[i].respState < R_DONE) return this.serverUnseenLoss ? null : 0;
+    for (let p = this.qFirst; p !== null; p = p.next) {
+      if (p.respState < R_DONE) return this.serverUnseenLoss ? null : 0;
     }
     if (this.lastResponseEnd === null) return null;
     const idle = ts - this.lastResponseEnd;
     return idle > 0 ? idle : 0;
   }
 
-  // ---- response side -----------------------------------------------------------------------
+  // ---- response side (called by ResponseEvents) -------------------------------------------
 
-  private responseListener(): MessageListener {
-    return {
-      onMessageBegin: (head) => {
-        let p = this.respTarget;
-        if (p === null) {
-          p = this.pickResponseTarget(head.startTs);
-          this.respTarget = p;
-        }
-        if (p.respState === R_NONE) {
-          p.respState = R_STARTED;
-          p.responseStart = head.startTs;
-          p.responseFrame = head.startFrame;
-        }
-        if (head.status >= 200 || head.status === 101) p.responseLine = head;
-        this.respFinal = false;
-      },
-      onMessageHead: (head) => {
-        const p = this.respTarget;
-        if (p === null) return;
-        const status = head.status;
-        if (status < 200 && status !== 101) {
-          if (p.interim.length < MAX_INTERIM_KEPT) p.interim.push(status);
-          return;
-        }
-        this.respFinal = true;
-        p.response = head;
-        this.charge(p, stringBytes(head) + headerStringBytes(head));
-        if (head.framing === 'tunnel') {
-          this.tunnel = true;
-          this.req.enterTunnel();
-        } else if (p.request?.method === 'CONNECT') {
-          this.req.resume(); // refused CONNECT: the client may go on with requests
-        }
-      },
-      onMessageEnd: (ts, frame, bodyBytes, gapBytes) => {
-        const p = this.respTarget;
-        if (p === null || !this.respFinal) return; // an interim response ended
-        p.respState = R_DONE;
-        p.responseEnd = ts;
-        p.responseEndFrame = frame;
-        p.responseBodyBytes = bodyBytes;
-        if (gapBytes > 0) p.uncertain = true;
-        this.lastResponseEnd = ts;
-        this.respTarget = null;
-        this.respFinal = false;
-        // A later request already begun while this response was arriving: the client pipelines.
-        if (!p.uncertain && p.reqState !== Q_ABSENT) {
-          for (let i = this.queue.length - 1; i >= this.qHead; i--) {
-            const q = this.queue[i];
-            if (q === p) break;
-            if (q.request !== null) {
-              this.pipeliningSeen = true;
-              break;
-            }
-          }
-        }
-      },
-      onLoss: (unseenMessage) => {
-        const p = this.respTarget;
-        if (p !== null) {
-          p.respState = R_LOST;
-          p.responseBodyBytes = this.resp.partialBodyBytes;
-          p.uncertain = true;
-          this.respTarget = null;
-          this.respFinal = false;
-          if (this.counters !== null) this.counters.lostResponses++;
-        }
-        if (unseenMessage) this.serverUnseenLoss = true;
-      },
-      onGiveUp: (reason) => {
-        if (this.respTarget !== null) this.respTarget.responseBodyBytes = this.resp.partialBodyBytes;
-        this.respTarget = null;
-        if (reason !== 'not-http') return;
-        // A server that does not speak HTTP disproves a client that only sent lenient request lines.
-        if (!this.req.strictSeen) {
-          this.req.stop('not-http');
-          return;
-        }
-        // Otherwise the waiting request did get an answer, just not an HTTP one (a TLS alert, a
-        // malformed status line): its response started, it was not left unanswered.
-        for (let i = this.qHead; i < this.queue.length; i++) {
-          const p = this.queue[i];
-          if (p.respState !== R_NONE || this.isOrphan(p)) continue;
-          if (p.startTs <= this.lastServerTs) {
-            p.respState = R_STARTED;
-            p.responseStart = this.lastServerTs;
-            p.responseFrame = this.lastServerFrame;
-          }
+  /** @internal The request method the response being parsed answers. */
+  methodOfNextResponse(): string | null {
+    return this.respTarget?.method ?? null;
+  }
+
+  /** @internal */
+  responseBegun(head: MessageHead): void {
+    let p = this.respTarget;
+    if (p === null) {
+      p = this.pickResponseTarget(head.startTs);
+      this.respTarget = p;
+    }
+    if (p.respState === R_NONE) {
+      p.respState = R_STARTED;
+      p.responseStart = head.startTs;
+      p.responseFrame = head.startFrame;
+    }
+    if (head.status >= 200 || head.status === 101) p.takeResponseLine(head);
+    this.respFinal = false;
+  }
+
+  /** @internal */
+  responseHead(head: MessageHead): void {
+    const p = this.respTarget;
+    if (p === null) return;
+    const status = head.status;
+    if (status < 200 && status !== 101) {
+      if (p.interim === null) p.interim = [];
+      if (p.interim.length < MAX_INTERIM_KEPT) p.interim.push(status);
+      return;
+    }
+    this.respFinal = true;
+    p.takeResponseHead(head);
+    this.charge(p, stringBytes(head) + headerStringBytes(head));
+    if (head.framing === 'tunnel') {
+      this.tunnel = true;
+      this.req.enterTunnel();
+    } else if (p.method === 'CONNECT') {
+      this.req.resume(); // refused CONNECT: the client may go on with requests
+    }
+  }
+
+  /** @internal */
+  responseEnded(ts: number, frame: number, bodyBytes: number, gapBytes: number): void {
+    const p = this.respTarget;
+    if (p === null || !this.respFinal) return; // an interim response ended
+    p.respState = R_DONE;
+    p.responseEnd = ts;
+    p.responseEndFrame = frame;
+    p.responseBodyBytes = bodyBytes;
+    if (gapBytes > 0) p.uncertain = true;
+    this.lastResponseEnd = ts;
+    this.respTarget = null;
+    this.respFinal = false;
+    // A later request already begun while this response was arriving: the client pipelines.
+    if (!p.uncertain && p.reqState !== Q_ABSENT) {
+      for (let q = p.next; q !== null; q = q.next) {
+        if (q.hasRequest) {
+          this.pipeliningSeen = true;
           break;
         }
-      },
-    };
+      }
+    }
+  }
+
+  /** @internal */
+  responseLost(unseenMessage: boolean): void {
+    const p = this.respTarget;
+    if (p !== null) {
+      p.respState = R_LOST;
+      p.responseBodyBytes = this.resp.partialBodyBytes;
+      p.uncertain = true;
+      this.respTarget = null;
+      this.respFinal = false;
+      if (this.counters !== null) this.counters.lostResponses++;
+    }
+    if (unseenMessage) this.serverUnseenLoss = true;
+  }
+
+  /** @internal */
+  responseGaveUp(reason: GiveUpReason): void {
+    if (this.respTarget !== null) this.respTarget.responseBodyBytes = this.resp.partialBodyBytes;
+    this.respTarget = null;
+    if (reason !== 'not-http') return;
+    // A server that does not speak HTTP disproves a client that only sent lenient request lines.
+    if (!this.req.strictSeen) {
+      this.req.stop('not-http');
+      return;
+    }
+    // Otherwise the waiting request did get an answer, just not an HTTP one (a TLS alert, a
+    // malformed status line): its response started, it was not left unanswered.
+    for (let p = this.qFirst; p !== null; p = p.next) {
+      if (p.respState !== R_NONE || this.isOrphan(p)) continue;
+      if (p.startTs <= this.lastServerTs) {
+        p.respState = R_STARTED;
+        p.responseStart = this.lastServerTs;
+        p.responseFrame = this.lastServerFrame;
+      }
+      break;
+    }
   }
 
   /** The exchange a response starting at `ts` answers, creating a `no-request` one when none waits. */
   private pickResponseTarget(ts: number): PendingExchange {
-    let first = -1;
-    for (let i = this.qHead; i < this.queue.length; i++) {
-      if (this.queue[i].respState === R_NONE && !this.isOrphan(this.queue[i])) {
-        first = i;
+    let first: PendingExchange | null = null;
+    for (let p = this.qFirst; p !== null; p = p.next) {
+      if (p.respState === R_NONE && !this.isOrphan(p)) {
+        first = p;
         break;
       }
     }
-    if (first >= 0 && this.serverUnseenLoss) {
+    if (first !== null && this.serverUnseenLoss) {
       this.serverUnseenLoss = false;
       first = this.skipLostResponses(first, ts);
     }
-    if (first >= 0) return this.queue[first];
-    const orphan = new PendingExchange();
+    if (first !== null) return first;
+    const orphan = this.newPending();
     orphan.reqState = Q_ABSENT;
     this.lastOrphanStart = ts;
     orphan.uncertain = this.serverUnseenLoss || isRealGiveUp(this.req.giveUpReason);
     this.serverUnseenLoss = false;
     this.charge(orphan, PENDING_BASE_BYTES);
-    this.queue.push(orphan);
+    this.enqueue(orphan);
     return orphan;
   }
 
@@ -484,30 +678,58 @@ export class HttpSession {
    * After a server-side gap swallowed the start of at least one response: which waiting exchange
    * does the response resynchronised on answer? Marks the skipped ones lost (see class comment).
    */
-  private skipLostResponses(first: number, ts: number): number {
-    const waiting: number[] = [];
-    for (let i = first; i < this.queue.length; i++) {
-      const p = this.queue[i];
-      if (p.respState === R_NONE && !this.isOrphan(p)) waiting.push(i);
+  private skipLostResponses(first: PendingExchange, ts: number): PendingExchange {
+    const waiting: PendingExchange[] = [];
+    for (let p: PendingExchange | null = first; p !== null; p = p.next) {
+      if (p.respState === R_NONE && !this.isOrphan(p)) waiting.push(p);
     }
     let chosen = 0;
     if (this.pipeliningSeen) {
-      if (waiting.length > 1 && this.queue[waiting[1]].startTs <= ts) chosen = 1;
+      if (waiting.length > 1 && waiting[1].startTs <= ts) chosen = 1;
     } else {
       for (let k = waiting.length - 1; k > 0; k--) {
-        if (this.queue[waiting[k]].startTs <= ts) {
+        if (waiting[k].startTs <= ts) {
           chosen = k;
           break;
         }
       }
     }
     for (let k = 0; k < chosen; k++) {
-      const p = this.queue[waiting[k]];
+      const p = waiting[k];
       p.respState = R_LOST;
       p.uncertain = true;
       if (this.counters !== null) this.counters.lostResponses++;
     }
     return waiting[chosen];
+  }
+
+  // ---- queue -------------------------------------------------------------------------------
+
+  private newPending(): PendingExchange {
+    const p = this.spare;
+    if (p === null) return new PendingExchange();
+    this.spare = p.next;
+    p.reset();
+    return p;
+  }
+
+  private enqueue(p: PendingExchange): void {
+    p.next = null;
+    if (this.qLast === null) this.qFirst = p;
+    else this.qLast.next = p;
+    this.qLast = p;
+    this.qCount++;
+  }
+
+  /**
+   * An emitted exchange goes to the free list, to be the connection's next one: most connections
+   * carry their exchanges one at a time, so one object serves them all. Only a couple are kept, so
+   * a deep pipeline does not leave its whole queue's worth behind.
+   */
+  private recycle(p: PendingExchange): void {
+    if (this.spare !== null && this.spare.next !== null) return;
+    p.next = this.spare;
+    this.spare = p;
   }
 
   // ---- emission ----------------------------------------------------------------------------
@@ -517,15 +739,20 @@ export class HttpSession {
     if (!this.isHttp && !this.done) return; // unproven: hold (lenient request lines only)
     const reqFinished = this.done || this.req.finished;
     const respFinished = this.done || this.resp.finished;
-    while (this.qHead < this.queue.length) {
-      const p = this.queue[this.qHead];
+    let p = this.qFirst;
+    while (p !== null) {
       const reqDecided = p.reqState >= Q_DONE || reqFinished;
       const respDecided = p.respState >= R_DONE || respFinished;
       if (!reqDecided || !respDecided) break;
-      this.qHead++;
+      // Emitted exchanges must not stay reachable: a long keep-alive connection would otherwise
+      // hold every exchange it ever carried.
+      this.qFirst = p.next;
+      if (this.qFirst === null) this.qLast = null;
+      this.qCount--;
       this.release(p);
-      // Emitted unfinished: keep what its body got to.
+      // Emitted unfinished: keep what its head and body got to.
       if (p === this.reqCurrent) {
+        this.keepPartialRequestFields();
         p.requestBodyBytes = this.req.partialBodyBytes;
         this.reqCurrent = null;
       }
@@ -534,15 +761,8 @@ export class HttpSession {
         this.respTarget = null;
       }
       this.emit(p);
-    }
-    // Emitted exchanges must not stay reachable: a long keep-alive connection would otherwise
-    // hold every exchange it ever carried (the common case empties the queue outright).
-    if (this.qHead === this.queue.length) {
-      this.queue.length = 0;
-      this.qHead = 0;
-    } else if (this.qHead > 16) {
-      this.queue.splice(0, this.qHead);
-      this.qHead = 0;
+      this.recycle(p);
+      p = this.qFirst;
     }
   }
 
@@ -551,36 +771,36 @@ export class HttpSession {
       if (p.respState === R_NONE) return; // nothing answered it: no evidence a request was there
       if (this.counters !== null) this.counters.lostRequests++;
     }
-    const rq = p.request;
-    const rs = p.response;
-    const line = rs ?? p.responseLine;
+    const rq = p.hasRequest;
+    const line = p.hasResponseLine;
+    const rs = p.hasResponseHead;
     // A side whose parser stopped cannot vouch for what it did not parse.
     const reqStopped = this.req.giveUpReason !== null;
     const respStopped = this.resp.giveUpReason !== null;
     const ex: HttpExchange = {
       flowId: this.flowId,
       index: ++this.emitted,
-      method: rq?.method ?? null,
-      uri: rq?.uri ?? null,
-      host: rq?.host ?? null,
-      requestVersion: rq?.version ?? null,
-      requestConnection: rq?.connection ?? null,
-      requestStart: rq?.startTs ?? null,
+      method: p.method,
+      uri: p.uri,
+      host: p.host,
+      requestVersion: p.requestVersion,
+      requestConnection: p.requestConnection,
+      requestStart: rq ? p.requestStart : null,
       requestEnd: p.requestEnd,
-      requestFrame: rq?.startFrame ?? null,
+      requestFrame: rq ? p.requestFrame : null,
       requestBodyBytes: p.requestBodyBytes,
-      status: line?.status ?? null,
-      reason: line?.reason ?? null,
-      responseVersion: line?.version ?? null,
-      interim: p.interim,
+      status: line ? p.status : null,
+      reason: p.reason,
+      responseVersion: p.responseVersion,
+      interim: p.interim ?? [],
       responseStart: p.responseStart,
       responseEnd: p.responseEnd,
       responseFrame: p.responseFrame,
       responseEndFrame: p.responseEndFrame,
       responseBodyBytes: p.responseBodyBytes,
-      responseFraming: rs === null ? null : rs.framing === 'tunnel' ? 'none' : rs.framing,
-      responseClose: closesConnection(rq, rs),
-      keepAliveTimeout: rs?.keepAliveTimeout ?? null,
+      responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
+      responseClose: closesConnection(p),
+      keepAliveTimeout: p.keepAliveTimeout,
       idleBefore: p.idleBefore,
       state: stateOf(p),
       uncertain: p.uncertain || (p.respState < R_DONE && respStopped) || (p.reqState !== Q_DONE && p.reqState !== Q_LOST && reqStopped),
@@ -603,19 +823,22 @@ export class HttpSession {
     if (c === null) return;
     c.requests += this.req.messages;
     c.responses += this.resp.messages;
-    for (const parser of [this.req, this.resp]) {
-      const reason = parser.giveUpReason;
-      if (reason !== null) {
-        c.giveUps[reason]++;
-        if (reason === 'not-http') c.notHttpDirections++;
-      }
-      c.badStartLines += parser.badStartLines;
-      c.resyncs += parser.resyncs;
-      c.gaps += parser.gapEvents;
-      c.gapBytes += parser.gapBytes;
-    }
+    addParserCounters(c, this.req);
+    addParserCounters(c, this.resp);
     if (this.tunnel) c.tunnels++;
   }
+}
+
+function addParserCounters(c: HttpCounters, parser: MessageParser): void {
+  const reason = parser.giveUpReason;
+  if (reason !== null) {
+    c.giveUps[reason]++;
+    if (reason === 'not-http') c.notHttpDirections++;
+  }
+  c.badStartLines += parser.badStartLines;
+  c.resyncs += parser.resyncs;
+  c.gaps += parser.gapEvents;
+  c.gapBytes += parser.gapBytes;
 }
 
 /** Bytes of the start-line strings a head keeps (one byte per character: they are latin1). */
@@ -645,15 +868,15 @@ function stateOf(p: PendingExchange): ExchangeState {
  * says `Connection: close`, or is HTTP/1.0 without `keep-alive`, or is delimited by the close;
  * or the request said `close`, or was HTTP/1.0 without `keep-alive` (the server then closes).
  */
-function closesConnection(rq: MessageHead | null, rs: MessageHead | null): boolean {
-  if (rs !== null) {
-    if (rs.framing === 'tunnel') return false;
-    if (hasToken(rs.connection, 'close') || rs.framing === 'close') return true;
-    if (rs.versionMajor === 1 && rs.versionMinor === 0 && !hasToken(rs.connection, 'keep-alive')) return true;
+function closesConnection(p: PendingExchange): boolean {
+  if (p.hasResponseHead) {
+    if (p.responseFraming === 'tunnel') return false;
+    if (hasToken(p.responseConnection, 'close') || p.responseFraming === 'close') return true;
+    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !hasToken(p.responseConnection, 'keep-alive')) return true;
   }
-  if (rq !== null) {
-    if (hasToken(rq.connection, 'close')) return true;
-    if (rq.versionMajor === 1 && rq.versionMinor === 0 && !hasToken(rq.connection, 'keep-alive')) return true;
+  if (p.hasRequest) {
+    if (hasToken(p.requestConnection, 'close')) return true;
+    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !hasToken(p.requestConnection, 'keep-alive')) return true;
   }
   return false;
 }
