@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -8,6 +7,7 @@ import { hexBytes, type CaptureParser, type ParserOptions } from './capture-pars
 import { PcapReader } from './pcap-reader';
 import { PcapngReader } from './pcapng-reader';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
+import { ChunkSource, FileChunks } from './file-chunks';
 import { StreamChunks } from './stream-chunks';
 
 export interface ReadCaptureOptions {
@@ -31,17 +31,9 @@ const READ_CHUNK_BYTES = 1 << 20;
  * input cannot be read as a capture at all. A file cut short or damaged part-way
  * resolves normally with what was read and a warning.
  */
-export function readCapture(input: string, onPacket: PacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureFileInfo> {
-  const stream = input === '-' ? process.stdin : createReadStream(input, { highWaterMark: READ_CHUNK_BYTES });
-  const onProgress = options.onProgress;
-  if (onProgress) {
-    let bytesRead = 0;
-    stream.on('data', (chunk: Uint8Array | string) => {
-      bytesRead += chunk.length;
-      onProgress(bytesRead);
-    });
-  }
-  return readCaptureStream(stream, input, onPacket, options);
+export async function readCapture(input: string, onPacket: PacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureFileInfo> {
+  if (input === '-') return readCaptureStream(process.stdin, input, onPacket, options);
+  return readChunkSource(new FileChunks(input, READ_CHUNK_BYTES, options.onProgress), input, onPacket, options);
 }
 
 /**
@@ -54,12 +46,20 @@ export async function readCaptureStream(
   onPacket: PacketHandler,
   options: ReadCaptureOptions = {},
 ): Promise<CaptureFileInfo> {
+  return readChunkSource(new StreamChunks(stream), name, onPacket, options);
+}
+
+async function readChunkSource(
+  chunks: ChunkSource,
+  name: string,
+  onPacket: PacketHandler,
+  options: ReadCaptureOptions,
+): Promise<CaptureFileInfo> {
   const firstFrame = options.firstFrame ?? 1;
   if (!Number.isSafeInteger(firstFrame) || firstFrame < 1) {
     throw new RangeError(`firstFrame must be a positive integer, got ${firstFrame}`);
   }
   const parserOptions: ParserOptions = { name, firstFrame, reorder: options.reorder ?? true };
-  const chunks = new StreamChunks(stream);
   try {
     return await readChunks(chunks, parserOptions, onPacket, false);
   } finally {
@@ -69,7 +69,7 @@ export async function readCaptureStream(
 }
 
 async function readChunks(
-  chunks: StreamChunks,
+  chunks: ChunkSource,
   options: ParserOptions,
   onPacket: PacketHandler,
   gzip: boolean,
@@ -86,7 +86,8 @@ async function readChunks(
       throw err;
     }
     if (chunk === null) break;
-    head.push(chunk);
+    // A copy: a file's chunk buffers are reused, and these are held until the format is known.
+    head.push(chunk.slice());
     headBytes += chunk.length;
   }
   if (headBytes === 0) throw new CaptureError(gzip ? `${name}: gzip data holds no capture (empty after decompression)` : `${name}: empty file`);
@@ -131,7 +132,7 @@ async function readChunks(
 /** Put gunzip in front of the rest of the input and detect the container again. */
 async function readGzipped(
   head: Uint8Array[],
-  rest: StreamChunks,
+  rest: ChunkSource,
   options: ParserOptions,
   onPacket: PacketHandler,
 ): Promise<CaptureFileInfo> {
@@ -141,7 +142,8 @@ async function readGzipped(
     for (;;) {
       const chunk = await nextChunk(rest, name, false);
       if (chunk === null) return;
-      yield chunk;
+      // A copy: gunzip may still hold this chunk when the file's next read reuses its buffer.
+      yield chunk.slice();
     }
   }
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
@@ -170,7 +172,7 @@ class GzipError extends Error {
 }
 
 /** The next chunk as bytes, null at the end; stream failures become CaptureError (or GzipError). */
-async function nextChunk(chunks: StreamChunks, name: string, gzip: boolean): Promise<Uint8Array | null> {
+async function nextChunk(chunks: ChunkSource, name: string, gzip: boolean): Promise<Uint8Array | null> {
   let value: Uint8Array | string | null;
   try {
     value = await chunks.next();

@@ -1,3 +1,5 @@
+import type { ChunkSource } from './file-chunks';
+
 /** Bytes buffered from the stream before we pause it (the parser takes chunks synchronously, so this stays small). */
 const PAUSE_ABOVE_BYTES = 8 * 1024 * 1024;
 
@@ -10,7 +12,7 @@ const PAUSE_ABOVE_BYTES = 8 * 1024 * 1024;
  * of packets that were decompressed fine. Listening to 'data' keeps them. A stream that is
  * destroyed without an error (a live capture being stopped) simply ends.
  */
-export class StreamChunks {
+export class StreamChunks implements ChunkSource {
   private readonly queue: Array<Uint8Array | string> = [];
   private queuedBytes = 0;
   private failure: { error: unknown } | null = null;
