@@ -6,7 +6,8 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
-import { failureOf, REQUEST_INDEX, RequestIndex, RememberedRequest, retryKey } from './retried-request';
+import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
+import { failureOf } from './retried-request';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -147,7 +148,6 @@ export const keepaliveRace: DetectorDefinition = {
     const servers = new Map<string, ServerRaces>();
     // The recent-request index retried-request keeps too: built once per analysis.
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
-    const requests = index.recent;
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -168,8 +168,8 @@ export const keepaliveRace: DetectorDefinition = {
     /** The same request sent again on another connection of the same client host soon after the failure. */
     const retryOf = (conn: AnalyzedConnection, ex: HttpExchange | null, failedAt: number): RememberedRequest | null => {
       if (ex === null || ex.method === null) return null;
-      const key = retryKey(conn.clientName, conn.serverName, ex.method, ex.uri ?? '', ex.requestBodyBytes);
-      return requests.firstBetween(key, conn.id, failedAt, failedAt + window, false);
+      const signature = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri ?? '', bodyBytes: ex.requestBodyBytes };
+      return index.firstBetween(signature, conn.id, failedAt, failedAt + window, false);
     };
 
     const raceFinding = (

@@ -1,0 +1,261 @@
+import type { HttpExchange } from '../http/exchange';
+import type { AnalyzedConnection } from './analyzed-connection';
+
+/**
+ * The recent requests of one analysis, for the detectors that look for retries (retried-request,
+ * keepalive-race): a request failed on one connection is matched with the same request sent
+ * again on another. Failed exchanges are only emitted when their connection is released, usually
+ * after their retry, so every request is remembered for a while.
+ *
+ * Every exchange passes through here, so remembering must cost next to nothing: the requests sit
+ * in a ring of columns (typed arrays and arrays of shared strings) rather than one object and one
+ * key string per request, which the GC had to copy and promote by the hundred thousand. Requests
+ * with the same signature are chained through a hash of it; an object is made only for a request
+ * a detector asks for (a match, or a failed request).
+ */
+
+/** Requests that could be retries of each other share this: client host, server, method, URI, body length. */
+export interface RequestSignature {
+  /** The client's "ip:port"; only the host part counts (a retry comes from another port). */
+  client: string;
+  server: string;
+  method: string;
+  uri: string;
+  bodyBytes: number;
+}
+
+/** One request as remembered, materialised for a detector. */
+export interface RememberedRequest extends RequestSignature {
+  /** Its entry in the index (to claim it). */
+  entry: number;
+  flowId: number;
+  /** Capture time of the request's first byte, and its frame. */
+  ts: number;
+  frame: number;
+  /** Position on its connection (1: the connection's first request). */
+  index: number;
+  /** When its connection opened (SYN, or first packet mid-stream). */
+  connectionStart: number;
+  status: number | null;
+  /** Already reported as the retry of a failure (a request retries at most one failure). */
+  claimed: boolean;
+}
+
+/** Requests remembered at most (the oldest are forgotten first), and at first. */
+const MAX_CAPACITY = 1 << 16;
+const INITIAL_CAPACITY = 1 << 10;
+/**
+ * Entries looked at per search, newest first. Searches are rare (one per failed request), but a
+ * busy signature (a health check) can chain thousands of entries. The walk cannot stop at the
+ * first request older than the window: exchanges are remembered as they complete, so one that
+ * hung for minutes arrives long after its start.
+ */
+const MAX_CHAIN_STEPS = 4096;
+
+/** The part of "ip:port" / "[v6]:port" before the port separator. */
+function hostLength(endpoint: string): number {
+  const i = endpoint.lastIndexOf(':');
+  return i < 0 ? endpoint.length : i;
+}
+
+function sameHost(a: string, b: string): boolean {
+  const n = hostLength(a);
+  if (n !== hostLength(b)) return false;
+  for (let i = 0; i < n; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  return true;
+}
+
+function hashChars(h: number, text: string, length: number): number {
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return Math.imul(h ^ 0x2c, 16777619); // a separator, so "ab"+"c" and "a"+"bc" differ
+}
+
+/** A 30-bit hash of a signature (FNV-1a over its parts), without building a key string. */
+export function signatureHash(client: string, server: string, method: string, uri: string, bodyBytes: number): number {
+  let h = 0x811c9dc5 | 0;
+  h = hashChars(h, client, hostLength(client));
+  h = hashChars(h, server, server.length);
+  h = hashChars(h, method, method.length);
+  h = hashChars(h, uri, uri.length);
+  h = Math.imul(h ^ (bodyBytes | 0), 16777619);
+  h = Math.imul(h ^ Math.floor(bodyBytes / 4294967296), 16777619);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/** Whether two requests could be retries of each other. */
+export function sameSignature(a: RequestSignature, b: RequestSignature): boolean {
+  return a.server === b.server && a.method === b.method && a.bodyBytes === b.bodyBytes && a.uri === b.uri && sameHost(a.client, b.client);
+}
+
+export class RequestIndex {
+  private capacity = INITIAL_CAPACITY;
+  /** Entries written so far; entry n sits in slot n % capacity while n >= written - capacity. */
+  private written = 0;
+  private mask = 2 * INITIAL_CAPACITY - 1;
+  /** Newest entry per hash bucket, -1 for none. */
+  private heads: Float64Array = new Float64Array(2 * INITIAL_CAPACITY).fill(-1);
+  // Columns, by slot.
+  private hash: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  /** The previous entry of the same bucket, -1 for none. */
+  private prev: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private flowId: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private ts: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private frame: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private index: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private bodyBytes: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private connectionStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  /** HTTP status, -1 for none. */
+  private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private client: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+  private server: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+  private method: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+  private uri: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+
+  private lastExchange: HttpExchange | null = null;
+  private lastEntry = -1;
+
+  /**
+   * Remembers the exchange's request once (several detectors offer each exchange); returns its
+   * entry, or -1 when its request is unknown or uncertain.
+   */
+  offer(ex: HttpExchange, conn: AnalyzedConnection): number {
+    if (ex === this.lastExchange) return this.lastEntry;
+    this.lastExchange = ex;
+    if (ex.method === null || ex.requestStart === null || ex.uncertain) {
+      this.lastEntry = -1;
+      return -1;
+    }
+    if (this.written === this.capacity && this.capacity < MAX_CAPACITY) this.grow();
+    const entry = this.written++;
+    const slot = entry % this.capacity;
+    const uri = ex.uri ?? '';
+    const h = signatureHash(conn.clientName, conn.serverName, ex.method, uri, ex.requestBodyBytes);
+    const bucket = h & this.mask;
+    this.hash[slot] = h;
+    this.prev[slot] = this.heads[bucket];
+    this.heads[bucket] = entry;
+    this.flowId[slot] = conn.id;
+    this.ts[slot] = ex.requestStart;
+    this.frame[slot] = ex.requestFrame ?? 0;
+    this.index[slot] = ex.index;
+    this.bodyBytes[slot] = ex.requestBodyBytes;
+    this.connectionStart[slot] = conn.startTs;
+    this.status[slot] = ex.status ?? -1;
+    this.claimed[slot] = 0;
+    this.client[slot] = conn.clientName;
+    this.server[slot] = conn.serverName;
+    this.method[slot] = ex.method;
+    this.uri[slot] = uri;
+    this.lastEntry = entry;
+    return entry;
+  }
+
+  /** The request of an entry, or null when it was forgotten. */
+  request(entry: number): RememberedRequest | null {
+    if (!this.holds(entry)) return null;
+    const slot = entry % this.capacity;
+    const status = this.status[slot];
+    return {
+      entry,
+      client: this.client[slot],
+      server: this.server[slot],
+      method: this.method[slot],
+      uri: this.uri[slot],
+      bodyBytes: this.bodyBytes[slot],
+      flowId: this.flowId[slot],
+      ts: this.ts[slot],
+      frame: this.frame[slot],
+      index: this.index[slot],
+      connectionStart: this.connectionStart[slot],
+      status: status < 0 ? null : status,
+      claimed: this.claimed[slot] === 1,
+    };
+  }
+
+  /** The signature hash of an entry (to look it up among pending failures). */
+  hashOf(entry: number): number {
+    return this.hash[entry % this.capacity];
+  }
+
+  /** Whether an entry (still remembered) has the signature of `r`. */
+  matches(entry: number, r: RequestSignature): boolean {
+    if (!this.holds(entry)) return false;
+    const slot = entry % this.capacity;
+    return (
+      this.server[slot] === r.server && this.method[slot] === r.method && this.bodyBytes[slot] === r.bodyBytes &&
+      this.uri[slot] === r.uri && sameHost(this.client[slot], r.client)
+    );
+  }
+
+  /** Marks a request as the retry of a failure (it retries no other). */
+  claim(r: RememberedRequest): void {
+    r.claimed = true;
+    if (this.holds(r.entry)) this.claimed[r.entry % this.capacity] = 1;
+  }
+
+  /** The earliest request with this signature on another connection that started within [from, to]. */
+  firstBetween(sig: RequestSignature, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean): RememberedRequest | null {
+    const h = signatureHash(sig.client, sig.server, sig.method, sig.uri, sig.bodyBytes);
+    let best = -1;
+    let steps = 0;
+    for (let e = this.heads[h & this.mask]; e >= 0 && this.holds(e) && steps < MAX_CHAIN_STEPS; steps++) {
+      const slot = e % this.capacity;
+      const ts = this.ts[slot];
+      if (
+        this.hash[slot] === h && this.flowId[slot] !== otherThanFlow && ts >= from && ts <= to &&
+        !(unclaimedOnly && this.claimed[slot] === 1) && this.matches(e, sig) &&
+        (best < 0 || ts <= this.ts[best % this.capacity])
+      ) {
+        best = e;
+      }
+      e = this.prev[slot];
+    }
+    return best < 0 ? null : this.request(best);
+  }
+
+  private holds(entry: number): boolean {
+    return entry >= 0 && entry < this.written && entry >= this.written - this.capacity;
+  }
+
+  /** Doubles the ring before it first wraps (entries still sit at their own number) and rebuilds the chains. */
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const widen = <A extends Float64Array | Int32Array | Uint8Array>(old: A, make: (n: number) => A): A => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    const widenStrings = (old: string[]): string[] => {
+      const next = new Array<string>(capacity).fill('');
+      for (let i = 0; i < old.length; i++) next[i] = old[i];
+      return next;
+    };
+    const f64 = (n: number): Float64Array => new Float64Array(n);
+    const i32 = (n: number): Int32Array => new Int32Array(n);
+    this.hash = widen(this.hash, i32);
+    this.prev = widen(this.prev, f64);
+    this.flowId = widen(this.flowId, f64);
+    this.ts = widen(this.ts, f64);
+    this.frame = widen(this.frame, f64);
+    this.index = widen(this.index, f64);
+    this.bodyBytes = widen(this.bodyBytes, f64);
+    this.connectionStart = widen(this.connectionStart, f64);
+    this.status = widen(this.status, i32);
+    this.claimed = widen(this.claimed, (n) => new Uint8Array(n));
+    this.client = widenStrings(this.client);
+    this.server = widenStrings(this.server);
+    this.method = widenStrings(this.method);
+    this.uri = widenStrings(this.uri);
+    this.capacity = capacity;
+    this.mask = 2 * capacity - 1;
+    this.heads = new Float64Array(2 * capacity).fill(-1);
+    for (let e = 0; e < this.written; e++) {
+      const bucket = this.hash[e] & this.mask;
+      this.prev[e] = this.heads[bucket];
+      this.heads[bucket] = e;
+    }
+  }
+}
+
+export const REQUEST_INDEX = 'recent-requests';

@@ -1,0 +1,95 @@
+import type { AnalyzedConnection } from '../../src/detect/analyzed-connection';
+import { RequestIndex, signatureHash } from '../../src/detect/request-index';
+import type { HttpExchange } from '../../src/http/exchange';
+
+/** The few connection facts the index reads. */
+function conn(id: number, client: string, server = '10.0.0.1:80', startTs = 0): AnalyzedConnection {
+  return { id, clientName: client, serverName: server, startTs } as unknown as AnalyzedConnection;
+}
+
+function exchange(method: string, uri: string, ts: number, extra: Partial<HttpExchange> = {}): HttpExchange {
+  return {
+    flowId: 0, index: 1, method, uri, host: null, requestVersion: 'HTTP/1.1', requestConnection: null,
+    requestStart: ts, requestEnd: ts, requestFrame: Math.round(ts * 10), requestBodyBytes: 0,
+    status: 200, reason: 'OK', responseVersion: 'HTTP/1.1', interim: [], responseStart: ts, responseEnd: ts,
+    responseFrame: null, responseEndFrame: null, responseBodyBytes: 0, responseFraming: 'length', responseClose: false,
+    keepAliveTimeout: null, idleBefore: null, state: 'complete', uncertain: false, ...extra,
+  };
+}
+
+const sig = (client: string, uri = '/a', method = 'GET', bodyBytes = 0) => ({ client, server: '10.0.0.1:80', method, uri, bodyBytes });
+
+describe('RequestIndex', () => {
+  test('finds the earliest request with the same signature on another connection within the window', () => {
+    const index = new RequestIndex();
+    index.offer(exchange('GET', '/a', 1.0), conn(1, '10.0.0.9:5000'));
+    index.offer(exchange('GET', '/a', 2.0), conn(2, '10.0.0.9:5001'));
+    index.offer(exchange('GET', '/a', 3.0), conn(3, '10.0.0.9:5002'));
+    const found = index.firstBetween(sig('10.0.0.9:4000'), 1, 1.5, 10, false);
+    expect(found).toMatchObject({ flowId: 2, ts: 2.0, client: '10.0.0.9:5001', method: 'GET', uri: '/a', status: 200 });
+    // Not on the failed connection itself, not outside the window.
+    expect(index.firstBetween(sig('10.0.0.9:4000'), 2, 1.5, 2.5, false)).toBeNull();
+    expect(index.firstBetween(sig('10.0.0.9:4000'), 9, 3.5, 10, false)).toBeNull();
+  });
+
+  test('the client port does not count, the host, method, URI, body length and server do', () => {
+    const index = new RequestIndex();
+    index.offer(exchange('POST', '/a', 1.0, { requestBodyBytes: 12 }), conn(1, '10.0.0.9:5000'));
+    expect(index.firstBetween(sig('10.0.0.9:1', '/a', 'POST', 12), 9, 0, 2, false)).not.toBeNull();
+    expect(index.firstBetween(sig('10.0.0.8:1', '/a', 'POST', 12), 9, 0, 2, false)).toBeNull();
+    expect(index.firstBetween(sig('10.0.0.9:1', '/b', 'POST', 12), 9, 0, 2, false)).toBeNull();
+    expect(index.firstBetween(sig('10.0.0.9:1', '/a', 'PUT', 12), 9, 0, 2, false)).toBeNull();
+    expect(index.firstBetween(sig('10.0.0.9:1', '/a', 'POST', 13), 9, 0, 2, false)).toBeNull();
+    expect(index.firstBetween({ ...sig('10.0.0.9:1', '/a', 'POST', 12), server: '10.0.0.2:80' }, 9, 0, 2, false)).toBeNull();
+    // IPv6 clients: the host is what is inside the brackets.
+    index.offer(exchange('GET', '/v6', 1.0), conn(2, '[2001:db8::9]:5000'));
+    expect(index.firstBetween(sig('[2001:db8::9]:6000', '/v6'), 9, 0, 2, false)).toMatchObject({ flowId: 2 });
+    expect(index.firstBetween(sig('[2001:db8::8]:5000', '/v6'), 9, 0, 2, false)).toBeNull();
+  });
+
+  test('a claimed request is skipped by searches for unclaimed ones only', () => {
+    const index = new RequestIndex();
+    index.offer(exchange('GET', '/a', 1.0), conn(1, '10.0.0.9:5000'));
+    index.offer(exchange('GET', '/a', 2.0), conn(2, '10.0.0.9:5001'));
+    const first = index.firstBetween(sig('10.0.0.9:1'), 9, 0, 5, true);
+    expect(first?.flowId).toBe(1);
+    index.claim(first!);
+    expect(first!.claimed).toBe(true);
+    expect(index.firstBetween(sig('10.0.0.9:1'), 9, 0, 5, true)?.flowId).toBe(2);
+    expect(index.firstBetween(sig('10.0.0.9:1'), 9, 0, 5, false)?.flowId).toBe(1);
+  });
+
+  test('an exchange offered twice (by two detectors) is remembered once; unknown or uncertain requests are not', () => {
+    const index = new RequestIndex();
+    const ex = exchange('GET', '/a', 1.0);
+    const c = conn(1, '10.0.0.9:5000');
+    expect(index.offer(ex, c)).toBe(0);
+    expect(index.offer(ex, c)).toBe(0);
+    expect(index.offer(exchange('GET', '/a', 1.1, { uncertain: true }), c)).toBe(-1);
+    expect(index.offer(exchange('GET', '/a', 1.2, { method: null }), c)).toBe(-1);
+    expect(index.offer(exchange('GET', '/a', 1.3), c)).toBe(1);
+    expect(index.request(1)).toMatchObject({ entry: 1, ts: 1.3 });
+  });
+
+  test('grows past its first size keeping every chain, then forgets the oldest requests first', () => {
+    const index = new RequestIndex();
+    const total = 70_000; // past the initial 1 024 and the 65 536 bound
+    for (let i = 0; i < total; i++) index.offer(exchange('GET', `/u${i % 500}`, i * 0.001), conn(i + 1, '10.0.0.9:5000'));
+    // A recent request is found through its chain...
+    const recent = index.firstBetween(sig('10.0.0.9:1', '/u7'), 0, 69.0, 70.0, false);
+    expect(recent).not.toBeNull();
+    expect(recent!.ts).toBeCloseTo(69.007, 6);
+    // ...the first ones are gone (entry 0 was overwritten), and searches stop at forgotten entries.
+    expect(index.request(0)).toBeNull();
+    expect(index.firstBetween(sig('10.0.0.9:1', '/u7'), 0, 0, 1, false)).toBeNull();
+    expect(index.request(total - 1)).toMatchObject({ flowId: total, uri: `/u${(total - 1) % 500}` });
+  });
+
+  test('signature hashes are small integers and tell different signatures apart', () => {
+    const h1 = signatureHash('10.0.0.9:1', '10.0.0.1:80', 'GET', '/a', 0);
+    expect(Number.isInteger(h1) && h1 >= 0 && h1 < 2 ** 30).toBe(true);
+    expect(signatureHash('10.0.0.9:2', '10.0.0.1:80', 'GET', '/a', 0)).toBe(h1); // the port does not count
+    expect(signatureHash('10.0.0.9:1', '10.0.0.1:80', 'GE', 'T/a', 0)).not.toBe(h1);
+    expect(signatureHash('10.0.0.9:1', '10.0.0.1:80', 'GET', '/a', 2 ** 32)).not.toBe(h1);
+  });
+});
