@@ -74,7 +74,10 @@ export const intermittent5xx: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
-    const kinds = new Map<string, Kind>();
+    /** Every kind in the order first seen (the order findings come out in). */
+    const kinds: Kind[] = [];
+    /** Kinds by server, method and path: lookups with strings the exchange already has, no key built per exchange. */
+    const kindIndex = new Map<string, Map<string, Map<string, Kind>>>();
 
     function explainedElsewhere(): Set<string> {
       const keys = new Set<string>();
@@ -239,12 +242,16 @@ export const intermittent5xx: DetectorDefinition = {
         const failed = ex.status >= 500 && ex.status <= 599;
         if (!failed && (ex.status < 200 || ex.status > 299)) return;
         const path = pathOf(ex.uri);
-        const key = `${conn.serverName} ${ex.method} ${path}`;
-        let kind = kinds.get(key);
+        let kind = kindIndex.get(conn.serverName)?.get(ex.method)?.get(path);
         if (kind === undefined) {
-          if (kinds.size >= MAX_KINDS) return;
+          if (kinds.length >= MAX_KINDS) return;
           kind = { server: conn.serverName, method: ex.method, path, answers: [], moreOk: 0, moreFailed: 0 };
-          kinds.set(key, kind);
+          let byMethod = kindIndex.get(conn.serverName);
+          if (byMethod === undefined) kindIndex.set(conn.serverName, (byMethod = new Map()));
+          let byPath = byMethod.get(ex.method);
+          if (byPath === undefined) byMethod.set(ex.method, (byPath = new Map()));
+          byPath.set(path, kind);
+          kinds.push(kind);
         }
         if (kind.answers.length >= MAX_RECORDS_PER_KIND) {
           if (failed) kind.moreFailed++;
@@ -259,9 +266,10 @@ export const intermittent5xx: DetectorDefinition = {
 
       onFinish() {
         const explained = explainedElsewhere();
-        for (const kind of kinds.values()) analyse(kind, explained);
+        for (const kind of kinds) analyse(kind, explained);
         for (const [server, summaries] of byServer) diagnose(server, summaries);
-        kinds.clear();
+        kinds.length = 0;
+        kindIndex.clear();
       },
     };
   },
