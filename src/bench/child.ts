@@ -8,6 +8,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { analyzeFiles } from '../analyze';
+import { tuneHeap } from '../cli/heap-tuning';
 import { readCapture } from '../source/open-capture';
 
 export interface ChildResult {
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // The heap settings of bin/conncheck, so the library figures are the CLI's.
+  if (mode === 'analyze') tuneHeap();
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   try {
