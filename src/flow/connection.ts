@@ -1,6 +1,10 @@
 import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 
+/** The shared empty frame list every connection starts with (see appendEvent). */
+const NO_FRAMES: number[] = [];
+Object.freeze(NO_FRAMES);
+
 /** Why a connection was released from the table. */
 export type ConnectionEndReason =
   /** Both sides closed (FIN/RST) and the linger time passed. */
@@ -86,13 +90,13 @@ export class Connection<T> {
   /** Letters already recorded, as bits (client bits 0-15, server bits 16-31). */
   historySeen = 0;
   /** Counters for the letters Zeek repeats at 1, 10, 100... occurrences (retransmission, zero window, gap). */
-  historyRepeats = [0, 0, 0, 0, 0, 0];
+  historyRepeats: number[] | null = null;
 
   clientDataAfterServerFin: DataAfterPeerFin | null = null;
   serverDataAfterClientFin: DataAfterPeerFin | null = null;
   /** SYN-ACKs the server repeated after the client had acknowledged one (accept queue full). */
   synAckRepeatsAfterAck = 0;
-  synAckRepeatFrames: number[] = [] as number[];
+  synAckRepeatFrames: number[] = NO_FRAMES;
   /** When the client's ACK completed the handshake (capture time), -1 if not seen. */
   get handshakeAckTs(): number { return this.f[Slot.HandshakeAckTs]; }
   set handshakeAckTs(v: number) { this.f[Slot.HandshakeAckTs] = v; }

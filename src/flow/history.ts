@@ -26,13 +26,15 @@ function repeatSlot(letter: HistoryLetter, fromClient: boolean): number {
 interface HistoryHolder {
   history: string;
   historySeen: number;
-  historyRepeats: number[];
+  /** Created at the first repeating letter (most connections have none). */
+  historyRepeats: number[] | null;
 }
 
 /** Records a history letter for one direction; allocates only when a letter is appended. */
 export function recordHistory(holder: HistoryHolder, letter: HistoryLetter, fromClient: boolean): void {
   if (letter >= HistoryLetter.Retransmission) {
     const slot = repeatSlot(letter, fromClient);
+    if (holder.historyRepeats === null) holder.historyRepeats = [0, 0, 0, 0, 0, 0];
     const count = ++holder.historyRepeats[slot];
     if (count !== 1 && count !== 10 && count !== 100 && count !== 1000 && count !== 10000) return;
   } else {

@@ -249,7 +249,7 @@ export class TcpTracker<T> {
       // A SYN-ACK repeated after the client acknowledged one: the server never accepted.
       if (ep.synAckCount > 1 && peer.hasAck && peer.state !== EndpointState.SynSent && ep.hasIsn && peer.highestAck === seqAdd(ep.isn, 1)) {
         conn.synAckRepeatsAfterAck++;
-        if (conn.synAckRepeatFrames.length < MAX_EVENTS_KEPT) conn.synAckRepeatFrames.push(frame);
+        if (conn.synAckRepeatFrames.length < MAX_EVENTS_KEPT) conn.synAckRepeatFrames = appendEvent(conn.synAckRepeatFrames, frame);
       }
       recordHistory(conn, HistoryLetter.SynAck, fromClient);
       if (ep.state === EndpointState.Inactive || ep.state === EndpointState.SynSent) ep.state = EndpointState.SynAckSent;
