@@ -14,9 +14,10 @@ export interface ChunkSource {
  * capture that way kept hundreds of MiB of spent chunks alive between collections (peak RSS
  * grew with the packet rate). Here memory is two chunks whatever the file size.
  *
- * A chunk is valid until the next call after the following one: the parsers take each chunk
- * synchronously and copy what they keep (a record cut by the chunk boundary); callers that
- * hold chunks longer (gzip's pipeline, the magic-number probe) must copy them.
+ * A chunk is valid until the next call: the following chunk is read into the other buffer in
+ * the meantime, and the one after that into this one. The parsers take each chunk synchronously
+ * and copy what they keep (a record cut by the chunk boundary); callers that hold chunks longer
+ * (gzip's pipeline, the magic-number probe) must copy them.
  */
 export class FileChunks implements ChunkSource {
   private handle: FileHandle | null = null;
@@ -24,6 +25,8 @@ export class FileChunks implements ChunkSource {
   private turn = 0;
   private closed = false;
   private bytesRead = 0;
+  /** The read of the next chunk, started when the current one was handed out. */
+  private ahead: Promise<number> | null = null;
 
   constructor(
     private readonly path: string,
@@ -44,14 +47,24 @@ export class FileChunks implements ChunkSource {
       this.handle = handle;
     }
     const buffer = this.buffers[this.turn];
-    this.turn ^= 1;
-    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, null);
-    if (bytesRead === 0) {
+    const bytesRead = await (this.ahead ?? this.readInto(buffer));
+    this.ahead = null;
+    if (bytesRead === 0 || this.closed) {
       this.close();
       return null;
     }
     this.bytesRead += bytesRead;
     this.onProgress?.(this.bytesRead);
+    // Read the following chunk into the other buffer while this one is parsed: the copy from the
+    // page cache runs on libuv's thread pool, beside the analysis. That buffer held the chunk
+    // before this one, which the caller is done with (it asked for the next).
+    this.turn ^= 1;
+    if (bytesRead === buffer.length) {
+      const following = this.readInto(this.buffers[this.turn]);
+      // A failure is reported by the next call that awaits it; never as an unhandled rejection.
+      following.catch((): void => undefined);
+      this.ahead = following;
+    }
     return buffer.subarray(0, bytesRead);
   }
 
@@ -59,8 +72,22 @@ export class FileChunks implements ChunkSource {
     if (this.closed) return;
     this.closed = true;
     const handle = this.handle;
+    const pending = this.ahead;
     this.handle = null;
-    // Nothing to report if closing a read-only descriptor fails; it must not surface as unhandled.
-    if (handle !== null) handle.close().catch((): void => undefined);
+    this.ahead = null;
+    // Closed once any read in flight is over. Nothing to report if closing a read-only descriptor
+    // fails; it must not surface as an unhandled rejection.
+    if (handle !== null) {
+      const closeIt = (): void => void handle.close().catch((): void => undefined);
+      if (pending !== null) pending.then(closeIt, closeIt);
+      else closeIt();
+    }
+  }
+
+  private async readInto(buffer: Uint8Array): Promise<number> {
+    const handle = this.handle;
+    if (handle === null) return 0;
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    return bytesRead;
   }
 }
