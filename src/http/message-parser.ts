@@ -421,19 +421,13 @@ export class MessageParser {
   /** Reads (part of) a start line or header line; returns the new position. */
   private readLine(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
     const isStartLine = this.state === S_START_LINE;
-    let i = pos;
+    const i = findLF(bytes, pos, end);
     if (isStartLine) {
-      const v = this.validator;
-      for (; i < end; i++) {
-        const b = bytes[i];
-        if (b === LF) break;
-        if (!v.accept(b)) {
-          this.rejectStartLine(false);
-          return i + 1;
-        }
+      const bad = this.validator.acceptRun(bytes, pos, i);
+      if (bad < i) {
+        this.rejectStartLine(false);
+        return bad + 1;
       }
-    } else {
-      i = findLF(bytes, pos, end);
     }
     const found = i < end;
     const n = i - pos;

@@ -42,6 +42,26 @@ export class StartLineValidator {
     this.methodDone = false;
   }
 
+  /**
+   * Feeds bytes[from, to) (no LF among them); returns the index of the first byte that cannot
+   * belong to a start line, or `to` when all can. Same verdicts as `accept` byte by byte, with the
+   * long tail of a line (target, reason phrase) checked in a tight loop.
+   */
+  acceptRun(bytes: Uint8Array, from: number, to: number): number {
+    let i = from;
+    // The head of the line: method and its space, or `HTTP/d.d ddd `, byte by byte.
+    while (i < to && (this.request ? !this.methodDone : this.seen < 13)) {
+      if (!this.accept(bytes[i])) return i;
+      i++;
+    }
+    this.seen += to - i;
+    for (; i < to; i++) {
+      const b = bytes[i];
+      if (b < 0x20 ? b !== HT && b !== CR : b === 0x7f) return i;
+    }
+    return to;
+  }
+
   /** False when the line so far cannot be a start line. */
   accept(b: number): boolean {
     const p = this.seen++;
