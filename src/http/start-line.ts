@@ -1,4 +1,4 @@
-import { ascii, bytesEqual, latin1 } from './latin1';
+import { ascii, bytesEqual, latin1, latin1Interned } from './latin1';
 import type { MessageHead } from './message-head';
 
 const SP = 0x20;
@@ -125,7 +125,7 @@ function methodString(bytes: Uint8Array, s: number, e: number): string {
     const known = KNOWN_METHODS[i];
     if (bytesEqual(bytes, s, e, known[0])) return known[1];
   }
-  return latin1(bytes, s, e);
+  return latin1Interned(bytes, s, e);
 }
 
 /** Result of parsing a complete request line. */
@@ -191,7 +191,7 @@ export function parseStatusLine(bytes: Uint8Array, s: number, e: number, head: M
 }
 
 function reasonString(bytes: Uint8Array, s: number, e: number): string {
-  // "OK" is by far the most common reason; skip the allocation for it.
+  // "OK" is by far the most common reason: no lookup for it.
   if (e - s === 2 && bytes[s] === 0x4f && bytes[s + 1] === 0x4b) return 'OK';
-  return latin1(bytes, s, e);
+  return latin1Interned(bytes, s, e);
 }
