@@ -1,4 +1,4 @@
-import { ascii, bytesEqualFold, latin1, latin1Lower } from './latin1';
+import { ascii, bytesEqualFold, latin1Interned, latin1LowerInterned } from './latin1';
 import type { MessageHead } from './message-head';
 
 const SP = 0x20;
@@ -56,14 +56,14 @@ export function applyHeaderLine(
   switch (colon - s) {
     case 4:
       if (bytesEqualFold(bytes, s, colon, HOST)) {
-        if (head.host === null) head.host = latin1(bytes, vs, ve);
+        if (head.host === null) head.host = latin1Interned(bytes, vs, ve);
         return HeaderLineResult.Ok;
       }
       break;
     case 10:
       if (bytesEqualFold(bytes, s, colon, CONNECTION)) {
         if (truncated) return HeaderLineResult.FramingFieldTooLong;
-        head.connection = joinList(head.connection, latin1Lower(bytes, vs, ve));
+        head.connection = joinList(head.connection, latin1LowerInterned(bytes, vs, ve));
         return HeaderLineResult.Ok;
       }
       if (bytesEqualFold(bytes, s, colon, KEEP_ALIVE)) {
@@ -82,7 +82,7 @@ export function applyHeaderLine(
     case 17:
       if (bytesEqualFold(bytes, s, colon, TRANSFER_ENCODING)) {
         if (truncated) return HeaderLineResult.FramingFieldTooLong;
-        head.transferEncoding = joinList(head.transferEncoding, latin1Lower(bytes, vs, ve));
+        head.transferEncoding = joinList(head.transferEncoding, latin1LowerInterned(bytes, vs, ve));
         return HeaderLineResult.Ok;
       }
       break;

@@ -27,6 +27,61 @@ export function latin1Lower(bytes: Uint8Array, start: number, end: number): stri
   return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 0x20));
 }
 
+/**
+ * Short values that repeat across messages and connections (Host, Connection, reason phrases)
+ * come from small direct-mapped caches: the string made last time for the same bytes is returned,
+ * so a capture of a million requests to a few hosts does not make (and keep) a million copies of
+ * each name. Bounded: INTERN_SLOTS strings of at most INTERN_MAX_BYTES per table. A collision only
+ * costs a fresh string.
+ */
+const INTERN_SLOTS = 512; // a power of two
+const INTERN_MAX_BYTES = 64;
+const internedExact: string[] = new Array<string>(INTERN_SLOTS).fill('');
+const internedLower: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** Slot of a value, from its length and a few of its bytes (folded, so both tables can share it). */
+function internSlot(bytes: Uint8Array, start: number, n: number): number {
+  const h = n * 0x9e3 + (bytes[start] | 0x20) * 0x3b + (bytes[start + (n >> 1)] | 0x20) * 0x65 + (bytes[start + n - 1] | 0x20) * 0x1f;
+  return (h ^ (h >>> 9)) & (INTERN_SLOTS - 1);
+}
+
+/** latin1(), from the cache when these bytes were seen recently. */
+export function latin1Interned(bytes: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 0) return '';
+  if (n > INTERN_MAX_BYTES) return latin1(bytes, start, end);
+  const slot = internSlot(bytes, start, n);
+  const cached = internedExact[slot];
+  if (cached.length === n) {
+    let i = 0;
+    while (i < n && cached.charCodeAt(i) === bytes[start + i]) i++;
+    if (i === n) return cached;
+  }
+  const s = latin1(bytes, start, end);
+  internedExact[slot] = s;
+  return s;
+}
+
+/** latin1Lower(), from the cache when these bytes (ignoring ASCII case) were seen recently. */
+export function latin1LowerInterned(bytes: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 0) return '';
+  if (n > INTERN_MAX_BYTES) return latin1Lower(bytes, start, end);
+  const slot = internSlot(bytes, start, n);
+  const cached = internedLower[slot];
+  if (cached.length === n) {
+    let i = 0;
+    for (; i < n; i++) {
+      const b = bytes[start + i];
+      if (cached.charCodeAt(i) !== (b >= 0x41 && b <= 0x5a ? b | 0x20 : b)) break;
+    }
+    if (i === n) return cached;
+  }
+  const s = latin1Lower(bytes, start, end);
+  internedLower[slot] = s;
+  return s;
+}
+
 /** True when bytes[start, start + lit.length) equal the ASCII literal `lit` exactly. */
 export function bytesEqual(bytes: Uint8Array, start: number, end: number, lit: Uint8Array): boolean {
   if (end - start !== lit.length) return false;

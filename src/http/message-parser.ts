@@ -47,9 +47,11 @@ export interface ParserOptions {
   /** The capture starts in the middle of this direction: hunt for a start line instead of requiring one at byte 0. */
   midstream?: boolean;
   /**
-   * One MessageHead is reset and handed out for every message instead of a new one each time: the
-   * listener must copy what it keeps before the next message begins. Saves an object of some
-   * twenty fields per message on the per-packet path.
+   * Heads come from a pool shared by all such parsers instead of a new one per message: a parser
+   * holds one only from a start line to the end of its message, so thousands of idle connections
+   * hold none, and no object of some twenty fields is made per message. The listener must copy
+   * what it keeps: a head is valid until the listener returns from the onMessageHead, onLoss or
+   * onGiveUp of its message.
    */
   reuseHead?: boolean;
 }
@@ -112,8 +114,8 @@ export class MessageParser {
   private readonly methodOfNextResponse: (() => string | null) | null;
 
   private head: MessageHead | null = null;
-  /** The head handed out for every message when reuseHead is set, else null. */
-  private readonly sharedHead: MessageHead | null;
+  /** Heads come from the shared pool (ParserOptions.reuseHead). */
+  private readonly reuseHead: boolean;
   /** First byte of a message seen and the message not ended (its start line may still be incomplete). */
   private inMessage = false;
   private msgStartTs = 0;
@@ -161,7 +163,7 @@ export class MessageParser {
     this.isRequest = mode === 'request';
     this.validator = new StartLineValidator(this.isRequest);
     this.methodOfNextResponse = options.methodOfNextResponse ?? null;
-    this.sharedHead = options.reuseHead === true ? new MessageHead() : null;
+    this.reuseHead = options.reuseHead === true;
     if (options.midstream === true) {
       this.state = S_RESYNC;
       this.resyncing = true;
@@ -421,19 +423,13 @@ export class MessageParser {
   /** Reads (part of) a start line or header line; returns the new position. */
   private readLine(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
     const isStartLine = this.state === S_START_LINE;
-    let i = pos;
+    const i = findLF(bytes, pos, end);
     if (isStartLine) {
-      const v = this.validator;
-      for (; i < end; i++) {
-        const b = bytes[i];
-        if (b === LF) break;
-        if (!v.accept(b)) {
-          this.rejectStartLine(false);
-          return i + 1;
-        }
+      const bad = this.validator.acceptRun(bytes, pos, i);
+      if (bad < i) {
+        this.rejectStartLine(false);
+        return bad + 1;
       }
-    } else {
-      i = findLF(bytes, pos, end);
     }
     const found = i < end;
     const n = i - pos;
@@ -522,7 +518,7 @@ export class MessageParser {
 
   /** Parses a complete start line (or, on a gap, the `partial` beginning of one); true when accepted. */
   private startLine(buf: Uint8Array, s: number, e: number, partial = false): boolean {
-    const head = this.sharedHead !== null ? this.sharedHead.reset() : new MessageHead();
+    const head = this.reuseHead ? takeSpareHead() : new MessageHead();
     head.startTs = this.msgStartTs;
     head.startFrame = this.msgStartFrame;
     let ok: boolean;
@@ -533,6 +529,7 @@ export class MessageParser {
       ok = parseStatusLine(buf, s, e, head);
     }
     if (!ok) {
+      if (this.reuseHead) releaseHead(head);
       if (!partial) this.rejectStartLine(true);
       return false;
     }
@@ -692,15 +689,21 @@ export class MessageParser {
     const body = this.bodyBytes;
     const gap = this.msgGapBytes;
     this.inMessage = false;
-    this.head = null;
+    this.dropHead();
     this.state = this.afterMessage;
     this.messages++;
     this.listener.onMessageEnd(ts, frame, body, gap);
   }
 
+  /** The message's head is no longer needed by the parser (the listener had its events). */
+  private dropHead(): void {
+    if (this.head !== null && this.reuseHead) releaseHead(this.head);
+    this.head = null;
+  }
+
   private startResync(): void {
     this.inMessage = false;
-    this.head = null;
+    this.dropHead();
     this.resetLine();
     this.resyncing = true;
     this.state = S_RESYNC_SKIP;
@@ -710,10 +713,24 @@ export class MessageParser {
     this.state = reason === 'not-http' ? S_OFF : S_GAVE_UP;
     this.giveUpReason = reason;
     this.inMessage = false;
-    this.head = null;
+    this.dropHead();
     this.resetLine();
     this.listener.onGiveUp(reason);
   }
+}
+
+/** Heads released by reuseHead parsers, for the next start line of any of them (bounded). */
+const spareHeads: MessageHead[] = [];
+const MAX_SPARE_HEADS = 256;
+
+function takeSpareHead(): MessageHead {
+  const head = spareHeads.pop();
+  return head === undefined ? new MessageHead() : head.reset();
+}
+
+function releaseHead(head: MessageHead): void {
+  // Not reset here: the listener may still read it until its current callback returns.
+  if (spareHeads.length < MAX_SPARE_HEADS) spareHeads.push(head);
 }
 
 /**

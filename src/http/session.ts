@@ -50,9 +50,9 @@ const R_DONE = 2;
 const R_LOST = 3; // lost in a capture gap
 
 /**
- * One exchange between its request's start line and its emission. The parsers reuse one
- * MessageHead per direction, so the fields the exchange record needs are copied here. Reused for
- * the next exchange of the connection once emitted (see HttpSession.recycle).
+ * One exchange between its request's start line and its emission. The parsers' heads are pooled,
+ * so the fields the exchange record needs are copied here. Pooled too once emitted (see
+ * HttpSession.recycle).
  */
 class PendingExchange {
   /** Next in the session's queue, or in its free list. */
@@ -230,6 +230,11 @@ class ResponseEvents implements MessageListener {
   }
 }
 
+/** Emitted exchanges kept for reuse by any session (linked through `next`), and how many (bounded). */
+let sparePending: PendingExchange | null = null;
+let spareCount = 0;
+const MAX_SPARE_PENDING = 256;
+
 // Parser options, shared by all sessions (an options object per parser would be garbage per connection).
 const FROM_START: ParserOptions = { reuseHead: true };
 const MIDSTREAM: ParserOptions = { reuseHead: true, midstream: true };
@@ -280,8 +285,6 @@ export class HttpSession {
   private qFirst: PendingExchange | null = null;
   private qLast: PendingExchange | null = null;
   private qCount = 0;
-  /** Emitted exchanges kept for reuse (linked through `next`). */
-  private spare: PendingExchange | null = null;
   /** The request being parsed (begun, not ended). */
   private reqCurrent: PendingExchange | null = null;
   /** The request parser's head while reqCurrent's header block is parsed (the parser reuses it). */
@@ -436,7 +439,6 @@ export class HttpSession {
     this.reqCurrent = null;
     this.reqHead = null;
     this.respTarget = null;
-    this.spare = null;
     this.addCounters();
   }
 
@@ -706,9 +708,10 @@ export class HttpSession {
   // ---- queue -------------------------------------------------------------------------------
 
   private newPending(): PendingExchange {
-    const p = this.spare;
+    const p = sparePending;
     if (p === null) return new PendingExchange();
-    this.spare = p.next;
+    sparePending = p.next;
+    spareCount--;
     p.reset();
     return p;
   }
@@ -722,14 +725,14 @@ export class HttpSession {
   }
 
   /**
-   * An emitted exchange goes to the free list, to be the connection's next one: most connections
-   * carry their exchanges one at a time, so one object serves them all. Only a couple are kept, so
-   * a deep pipeline does not leave its whole queue's worth behind.
+   * An emitted exchange goes back to the pool shared by all sessions: an idle keep-alive
+   * connection then holds none, and a new exchange costs no allocation.
    */
   private recycle(p: PendingExchange): void {
-    if (this.spare !== null && this.spare.next !== null) return;
-    p.next = this.spare;
-    this.spare = p;
+    if (spareCount >= MAX_SPARE_PENDING) return;
+    p.next = sparePending;
+    sparePending = p;
+    spareCount++;
   }
 
   // ---- emission ----------------------------------------------------------------------------

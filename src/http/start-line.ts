@@ -1,4 +1,4 @@
-import { ascii, bytesEqual, latin1 } from './latin1';
+import { ascii, bytesEqual, latin1, latin1Interned } from './latin1';
 import type { MessageHead } from './message-head';
 
 const SP = 0x20;
@@ -40,6 +40,26 @@ export class StartLineValidator {
   reset(): void {
     this.seen = 0;
     this.methodDone = false;
+  }
+
+  /**
+   * Feeds bytes[from, to) (no LF among them); returns the index of the first byte that cannot
+   * belong to a start line, or `to` when all can. Same verdicts as `accept` byte by byte, with the
+   * long tail of a line (target, reason phrase) checked in a tight loop.
+   */
+  acceptRun(bytes: Uint8Array, from: number, to: number): number {
+    let i = from;
+    // The head of the line: method and its space, or `HTTP/d.d ddd `, byte by byte.
+    while (i < to && (this.request ? !this.methodDone : this.seen < 13)) {
+      if (!this.accept(bytes[i])) return i;
+      i++;
+    }
+    this.seen += to - i;
+    for (; i < to; i++) {
+      const b = bytes[i];
+      if (b < 0x20 ? b !== HT && b !== CR : b === 0x7f) return i;
+    }
+    return to;
   }
 
   /** False when the line so far cannot be a start line. */
@@ -105,7 +125,7 @@ function methodString(bytes: Uint8Array, s: number, e: number): string {
     const known = KNOWN_METHODS[i];
     if (bytesEqual(bytes, s, e, known[0])) return known[1];
   }
-  return latin1(bytes, s, e);
+  return latin1Interned(bytes, s, e);
 }
 
 /** Result of parsing a complete request line. */
@@ -171,7 +191,7 @@ export function parseStatusLine(bytes: Uint8Array, s: number, e: number, head: M
 }
 
 function reasonString(bytes: Uint8Array, s: number, e: number): string {
-  // "OK" is by far the most common reason; skip the allocation for it.
+  // "OK" is by far the most common reason: no lookup for it.
   if (e - s === 2 && bytes[s] === 0x4f && bytes[s + 1] === 0x4b) return 'OK';
-  return latin1(bytes, s, e);
+  return latin1Interned(bytes, s, e);
 }
