@@ -53,19 +53,33 @@ const enum Slot {
 const CONNECTION_SLOTS = 4;
 
 export class Connection<T> {
+  // Field order is memory order: what every packet touches (the flow table's lookup, the
+  // endpoints, the activity list) comes first, in the object's first cache lines.
+  readonly hash: number;
+  readonly ipVersion: 4 | 6;
+  /** Client address words and port (used to tell directions apart). */
+  c0 = 0; c1 = 0; c2 = 0; c3 = 0; cPort = 0;
+  s0 = 0; s1 = 0; s2 = 0; s3 = 0; sPort = 0;
+  // Intrusive links: hash bucket chain and the table's activity list.
+  bucketNext: Connection<T> | null = null;
   /**
    * The connection's and both endpoints' times and sequence numbers, together in one block
    * (see Endpoint: V8 would box each such field separately, scattered through memory).
    */
   private readonly f = doubleSlots(CONNECTION_SLOTS + 2 * ENDPOINT_SLOTS);
-  readonly id: number;
-  readonly ipVersion: 4 | 6;
-  readonly hash: number;
-  /** Client address words and port (used to tell directions apart). */
-  c0: number; c1: number; c2: number; c3: number; cPort: number;
-  s0: number; s1: number; s2: number; s3: number; sPort: number;
   client = new Endpoint(this.f, CONNECTION_SLOTS);
   server = new Endpoint(this.f, CONNECTION_SLOTS + ENDPOINT_SLOTS);
+  listPrev: Connection<T> | null = null;
+  listNext: Connection<T> | null = null;
+  list: ConnectionList = ConnectionList.None;
+  lastFrame: number;
+  /** Zeek-style history string (upper case: client, lower case: server). */
+  history = '';
+  /** Letters already recorded, as bits (client bits 0-15, server bits 16-31). */
+  historySeen = 0;
+  app: T | null = null;
+
+  readonly id: number;
   clientName: string;
   serverName: string;
   directionInferred: boolean;
@@ -83,12 +97,7 @@ export class Connection<T> {
   get lastClock(): number { return this.f[Slot.LastClock]; }
   set lastClock(v: number) { this.f[Slot.LastClock] = v; }
   firstFrame: number;
-  lastFrame: number;
 
-  /** Zeek-style history string (upper case: client, lower case: server). */
-  history = '';
-  /** Letters already recorded, as bits (client bits 0-15, server bits 16-31). */
-  historySeen = 0;
   /** Counters for the letters Zeek repeats at 1, 10, 100... occurrences (retransmission, zero window, gap). */
   historyRepeats: number[] | null = null;
 
@@ -103,15 +112,8 @@ export class Connection<T> {
   /** The connection that had this 4-tuple before, when a SYN reused it while still in the table. */
   previous: { id: number; lastTs: number; closed: boolean } | null = null;
 
-  app: T | null = null;
   ended = false;
   endReason: ConnectionEndReason | null = null;
-
-  // Intrusive links: hash bucket chain and the table's activity list.
-  bucketNext: Connection<T> | null = null;
-  listPrev: Connection<T> | null = null;
-  listNext: Connection<T> | null = null;
-  list: ConnectionList = ConnectionList.None;
 
   /** A connection from its first packet `v`; `srcIsClient` says which side of it is the client. */
   constructor(

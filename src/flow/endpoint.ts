@@ -91,14 +91,35 @@ export class Endpoint {
     initSlots(f, base);
   }
 
+  // Field order is memory order: what every packet touches comes first (first cache lines).
   state: EndpointState = EndpointState.Inactive;
+  packets = 0;
+  /** Bytes on the wire (original lengths). */
+  wireBytes = 0;
+  /** Distinct payload bytes delivered in order (retransmissions not counted twice). */
+  payloadBytes = 0;
+  /** Whether nextSeq is known (from the SYN, or the first segment seen mid-stream). */
+  hasNextSeq = false;
+  /** Whether highestAck is known: this endpoint sent an ACK. */
+  hasAck = false;
+  /** Shift in force (both SYNs carried the option), else 0. */
+  windowShift = 0;
+  /** Last advertised receive window in bytes (scaled). */
+  window = 0;
+  /** The open episode, if the last advertisement was a zero window. */
+  openZeroWindow: ZeroWindowEpisode | null = null;
+  /**
+   * Out-of-order segments held for this direction, created at the first one: most connections
+   * never need it, and checking a flag here costs no cache miss on every packet's ACK.
+   */
+  private heldSegments: Reassembler | null = null;
+  firstDataFrame = 0;
+  lastDataFrame = 0;
 
   /** Initial sequence number, from this endpoint's SYN. */
   hasIsn = false;
   get isn(): number { return this.f[this.base + Slot.Isn]; }
   set isn(v: number) { this.f[this.base + Slot.Isn] = v; }
-  /** Whether nextSeq is known (from the SYN, or the first segment seen mid-stream). */
-  hasNextSeq = false;
   /** Next sequence number expected from this endpoint (one past the highest in-order byte). */
   get nextSeq(): number { return this.f[this.base + Slot.NextSeq]; }
   set nextSeq(v: number) { this.f[this.base + Slot.NextSeq] = v; }
@@ -106,11 +127,6 @@ export class Endpoint {
   get maxSeqEnd(): number { return this.f[this.base + Slot.MaxSeqEnd]; }
   set maxSeqEnd(v: number) { this.f[this.base + Slot.MaxSeqEnd] = v; }
 
-  packets = 0;
-  /** Bytes on the wire (original lengths). */
-  wireBytes = 0;
-  /** Distinct payload bytes delivered in order (retransmissions not counted twice). */
-  payloadBytes = 0;
   retransmissions = 0;
   keepAliveProbes = 0;
   outOfOrder = 0;
@@ -119,16 +135,10 @@ export class Endpoint {
 
   /** Window scale shift this endpoint announced in its SYN, -1 when none. */
   windowShiftOffered = -1;
-  /** Shift in force (both SYNs carried the option), else 0. */
-  windowShift = 0;
-  /** Last advertised receive window in bytes (scaled). */
-  window = 0;
   mss = 0;
 
   zeroWindowEpisodes: ZeroWindowEpisode[] = NONE;
   zeroWindowCount = 0;
-  /** The open episode, if the last advertisement was a zero window. */
-  openZeroWindow: ZeroWindowEpisode | null = null;
 
   synCount = 0;
   synTimes: number[] = NONE;
@@ -163,21 +173,12 @@ export class Endpoint {
   set lastTs(v: number) { this.f[this.base + Slot.LastTs] = v; }
   get firstDataTs(): number { return this.f[this.base + Slot.FirstDataTs]; }
   set firstDataTs(v: number) { this.f[this.base + Slot.FirstDataTs] = v; }
-  firstDataFrame = 0;
   get lastDataTs(): number { return this.f[this.base + Slot.LastDataTs]; }
   set lastDataTs(v: number) { this.f[this.base + Slot.LastDataTs] = v; }
-  lastDataFrame = 0;
 
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
-  hasAck = false;
   get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
   set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
-
-  /**
-   * Out-of-order segments held for this direction, created at the first one: most connections
-   * never need it, and checking a flag here costs no cache miss on every packet's ACK.
-   */
-  private heldSegments: Reassembler | null = null;
 
   get reassembly(): Reassembler {
     if (this.heldSegments === null) this.heldSegments = new Reassembler();
