@@ -14,6 +14,13 @@ function fillMessage(template: string, data: Record<string, string | number> | u
  */
 export class DetectionEngine {
   private readonly hooks: DetectorHooks[] = [];
+  /**
+   * Per event, only the detectors that handle it. Events come for every connection and exchange:
+   * looking each hook up on sixteen differently shaped objects made every call site megamorphic.
+   */
+  private readonly openHandlers: Array<(conn: AnalyzedConnection) => void> = [];
+  private readonly exchangeHandlers: Array<(exchange: HttpExchange, conn: AnalyzedConnection) => void> = [];
+  private readonly endHandlers: Array<(conn: AnalyzedConnection) => void> = [];
   private readonly all: Finding[] = [];
   private readonly diagnoses: Diagnosis[] = [];
   private readonly counters = new Map<AnomalyKind, number>();
@@ -24,7 +31,13 @@ export class DetectionEngine {
     options: DetectOptions,
     private readonly onFinding: (finding: Finding) => void = () => undefined,
   ) {
-    for (const def of detectors) this.hooks.push(def.create(this.contextFor(def, options)));
+    for (const def of detectors) {
+      const hooks = def.create(this.contextFor(def, options));
+      this.hooks.push(hooks);
+      if (hooks.onOpen) this.openHandlers.push(hooks.onOpen.bind(hooks));
+      if (hooks.onExchange) this.exchangeHandlers.push(hooks.onExchange.bind(hooks));
+      if (hooks.onConnectionEnd) this.endHandlers.push(hooks.onConnectionEnd.bind(hooks));
+    }
   }
 
   private contextFor(def: DetectorDefinition, options: DetectOptions): DetectContext {
@@ -66,15 +79,18 @@ export class DetectionEngine {
   }
 
   onOpen(conn: AnalyzedConnection): void {
-    for (const h of this.hooks) h.onOpen?.(conn);
+    const handlers = this.openHandlers;
+    for (let i = 0; i < handlers.length; i++) handlers[i](conn);
   }
 
   onExchange(exchange: HttpExchange, conn: AnalyzedConnection): void {
-    for (const h of this.hooks) h.onExchange?.(exchange, conn);
+    const handlers = this.exchangeHandlers;
+    for (let i = 0; i < handlers.length; i++) handlers[i](exchange, conn);
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
-    for (const h of this.hooks) h.onConnectionEnd?.(conn);
+    const handlers = this.endHandlers;
+    for (let i = 0; i < handlers.length; i++) handlers[i](conn);
   }
 
   finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {
