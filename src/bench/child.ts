@@ -1,7 +1,9 @@
 /**
  * One measurement of the benchmark, run in a fresh process so that its peak RSS is its own:
  *
- *   node dist/bench/child.js analyze|read|pcap-parser FILE
+ *   node dist/bench/child.js analyze|analyze-core|read|pcap-parser FILE
+ *
+ * analyze-core runs the analysis without detectors (source, decode, flow and HTTP stages only).
  *
  * Prints one JSON line: { packets, seconds, cpuSeconds, maxRssMb } (or { error }). The times cover
  * the reading and analysis only, not Node's start-up or module loading.
@@ -26,8 +28,8 @@ interface PcapParserModule {
   parse(input: string): EventEmitter;
 }
 
-async function analyze(file: string): Promise<{ packets: number; note: string }> {
-  const result = await analyzeFiles([file], { collect: false });
+async function analyze(file: string, detect = true): Promise<{ packets: number; note: string }> {
+  const result = await analyzeFiles([file], { collect: false, detectors: detect ? undefined : [] });
   const s = result.stats;
   return {
     packets: s.packets,
@@ -59,14 +61,19 @@ function pcapParser(file: string): Promise<{ packets: number; note: string }> {
 
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
-  const run = mode === 'analyze' ? analyze : mode === 'read' ? read : mode === 'pcap-parser' ? pcapParser : null;
+  const run =
+    mode === 'analyze' ? analyze
+    : mode === 'analyze-core' ? (f: string) => analyze(f, false)
+    : mode === 'read' ? read
+    : mode === 'pcap-parser' ? pcapParser
+    : null;
   if (run === null || !file) {
-    console.error('usage: node dist/bench/child.js analyze|read|pcap-parser FILE');
+    console.error('usage: node dist/bench/child.js analyze|analyze-core|read|pcap-parser FILE');
     process.exitCode = 2;
     return;
   }
   // The heap settings of bin/conncheck, so the library figures are the CLI's.
-  if (mode === 'analyze') tuneHeap();
+  if (mode === 'analyze' || mode === 'analyze-core') tuneHeap();
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   try {
