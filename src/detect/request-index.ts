@@ -28,6 +28,8 @@ export interface RequestSignature {
 export interface RememberedRequest extends RequestSignature {
   /** Its entry in the index (to claim it). */
   entry: number;
+  /** Its signature hash (see signatureHash). */
+  hash: number;
   flowId: number;
   /** Capture time of the request's first byte, and its frame. */
   ts: number;
@@ -65,20 +67,41 @@ function sameHost(a: string, b: string): boolean {
   return true;
 }
 
-function hashChars(h: number, text: string, length: number): number {
-  for (let i = 0; i < length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+function hashChars(h: number, text: string): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return Math.imul(h ^ 0x2c, 16777619); // a separator, so "ab"+"c" and "a"+"bc" differ
 }
 
-/** A 30-bit hash of a signature (FNV-1a over its parts), without building a key string. */
-export function signatureHash(client: string, server: string, method: string, uri: string, bodyBytes: number): number {
+function hashWord(h: number, word: number): number {
+  return Math.imul(h ^ (word | 0), 16777619);
+}
+
+/** The endpoints of a connection as the flow stage keeps them: address words and ports. */
+export interface EndpointWords {
+  c0: number; c1: number; c2: number; c3: number;
+  s0: number; s1: number; s2: number; s3: number; sPort: number;
+}
+
+/**
+ * A 30-bit hash of a request's signature (FNV-1a): the client's address words (not its port),
+ * the server's words and port, then the method, URI and body length. No key string is built,
+ * and only the method and URI are hashed character by character.
+ */
+export function signatureHash(conn: EndpointWords, method: string, uri: string, bodyBytes: number): number {
   let h = 0x811c9dc5 | 0;
-  h = hashChars(h, client, hostLength(client));
-  h = hashChars(h, server, server.length);
-  h = hashChars(h, method, method.length);
-  h = hashChars(h, uri, uri.length);
-  h = Math.imul(h ^ (bodyBytes | 0), 16777619);
-  h = Math.imul(h ^ Math.floor(bodyBytes / 4294967296), 16777619);
+  h = hashWord(h, conn.c0);
+  h = hashWord(h, conn.c1);
+  h = hashWord(h, conn.c2);
+  h = hashWord(h, conn.c3);
+  h = hashWord(h, conn.s0);
+  h = hashWord(h, conn.s1);
+  h = hashWord(h, conn.s2);
+  h = hashWord(h, conn.s3);
+  h = hashWord(h, conn.sPort);
+  h = hashChars(h, method);
+  h = hashChars(h, uri);
+  h = hashWord(h, bodyBytes);
+  h = hashWord(h, Math.floor(bodyBytes / 4294967296));
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
@@ -130,7 +153,7 @@ export class RequestIndex {
     const entry = this.written++;
     const slot = entry % this.capacity;
     const uri = ex.uri ?? '';
-    const h = signatureHash(conn.clientName, conn.serverName, ex.method, uri, ex.requestBodyBytes);
+    const h = signatureHash(conn, ex.method, uri, ex.requestBodyBytes);
     const bucket = h & this.mask;
     this.hash[slot] = h;
     this.prev[slot] = this.heads[bucket];
@@ -158,6 +181,7 @@ export class RequestIndex {
     const status = this.status[slot];
     return {
       entry,
+      hash: this.hash[slot],
       client: this.client[slot],
       server: this.server[slot],
       method: this.method[slot],
@@ -194,9 +218,13 @@ export class RequestIndex {
     if (this.holds(r.entry)) this.claimed[r.entry % this.capacity] = 1;
   }
 
-  /** The earliest request with this signature on another connection that started within [from, to]. */
-  firstBetween(sig: RequestSignature, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean): RememberedRequest | null {
-    const h = signatureHash(sig.client, sig.server, sig.method, sig.uri, sig.bodyBytes);
+  /**
+   * The earliest request with this signature (and its hash, see signatureHash) on another
+   * connection that started within [from, to].
+   */
+  firstBetween(
+    sig: RequestSignature, h: number, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean,
+  ): RememberedRequest | null {
     let best = -1;
     let steps = 0;
     for (let e = this.heads[h & this.mask]; e >= 0 && this.holds(e) && steps < MAX_CHAIN_STEPS; steps++) {

@@ -6,7 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
-import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
+import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 
 /**
@@ -169,7 +169,8 @@ export const keepaliveRace: DetectorDefinition = {
     const retryOf = (conn: AnalyzedConnection, ex: HttpExchange | null, failedAt: number): RememberedRequest | null => {
       if (ex === null || ex.method === null) return null;
       const signature = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri ?? '', bodyBytes: ex.requestBodyBytes };
-      return index.firstBetween(signature, conn.id, failedAt, failedAt + window, false);
+      const hash = signatureHash(conn, signature.method, signature.uri, signature.bodyBytes);
+      return index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
     };
 
     const raceFinding = (

@@ -3,7 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { at, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
-import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
+import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -135,9 +135,9 @@ export const retriedRequest: DetectorDefinition = {
 
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
     const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null): void => {
-      const hash = signatureHash(request.client, request.server, request.method, request.uri, request.bodyBytes);
+      const hash = request.hash;
       const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId };
-      const retry = index.firstBetween(request, request.flowId, failure.at, failure.at + window, true);
+      const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
       if (retry !== null) {
         report(failed, retry);
         return;
