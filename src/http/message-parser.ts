@@ -755,6 +755,8 @@ const NATIVE_SCAN_SLACK = 64 * 1024;
  */
 let wordsFor: Uint8Array | null = null;
 let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+/** wordsFor.byteOffset (a view's offset never changes; reading it is a builtin call). */
+let wordsBase = 0;
 
 /**
  * findLF over a large view: bytes one by one up to a 4-byte boundary of the underlying buffer,
@@ -762,11 +764,12 @@ let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
  * "has zero byte" test on the word XOR 0x0a0a0a0a; byte order does not matter for the test).
  */
 function findLFByWords(bytes: Uint8Array, pos: number, end: number): number {
-  const base = bytes.byteOffset;
   if (bytes !== wordsFor) {
     wordsFor = bytes;
     words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    wordsBase = bytes.byteOffset;
   }
+  const base = wordsBase;
   let i = pos;
   while (i < end && ((base + i) & 3) !== 0) {
     if (bytes[i] === LF) return i;
