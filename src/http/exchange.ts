@@ -33,7 +33,7 @@ export interface HttpExchange {
   reason: string | null;
   responseVersion: string | null;
   /** Status codes of interim (1xx) responses that came before the final one. */
-  interim: number[];
+  interim: readonly number[];
   responseStart: number | null;
   responseEnd: number | null;
   responseFrame: number | null;

@@ -231,6 +231,10 @@ class ResponseEvents implements MessageListener {
 }
 
 /** Emitted exchanges kept for reuse by any session (linked through `next`), and how many (bounded). */
+/** The interim list of every exchange without 1xx responses (most): one shared, frozen empty list. */
+const NO_INTERIM: number[] = [];
+Object.freeze(NO_INTERIM);
+
 let sparePending: PendingExchange | null = null;
 let spareCount = 0;
 const MAX_SPARE_PENDING = 256;
@@ -795,7 +799,7 @@ export class HttpSession {
       status: line ? p.status : null,
       reason: p.reason,
       responseVersion: p.responseVersion,
-      interim: p.interim ?? [],
+      interim: p.interim ?? NO_INTERIM,
       responseStart: p.responseStart,
       responseEnd: p.responseEnd,
       responseFrame: p.responseFrame,
