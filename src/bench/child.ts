@@ -1,15 +1,18 @@
 /**
  * One measurement of the benchmark, run in a fresh process so that its peak RSS is its own:
  *
- *   node dist/bench/child.js analyze|analyze-core|read|pcap-parser FILE
+ *   node dist/bench/child.js analyze|analyze-core|live-heap|read|pcap-parser FILE
  *
  * analyze-core runs the analysis without detectors (source, decode, flow and HTTP stages only).
+ * live-heap (run with --expose-gc) reads the whole file, then forces a full GC before the
+ * analysis releases its connections: the note gives the live heap at that point, what memory
+ * really holds (peak RSS also counts garbage V8 had not collected yet).
  *
  * Prints one JSON line: { packets, seconds, cpuSeconds, maxRssMb } (or { error }). The times cover
  * the reading and analysis only, not Node's start-up or module loading.
  */
 import type { EventEmitter } from 'node:events';
-import { analyzeFiles } from '../analyze';
+import { Analyzer, analyzeFiles } from '../analyze';
 import { tuneHeap } from '../cli/heap-tuning';
 import { readCapture } from '../source/open-capture';
 
@@ -35,6 +38,18 @@ async function analyze(file: string, detect = true): Promise<{ packets: number; 
     packets: s.packets,
     note: `${s.connections} connections, ${s.exchanges} exchanges, peak ${s.peakLiveConnections} live, ${result.anomalies.length} findings`,
   };
+}
+
+async function liveHeap(file: string): Promise<{ packets: number; note: string }> {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error('live-heap needs node --expose-gc');
+  const analyzer = new Analyzer({ collect: false });
+  await readCapture(file, (p) => analyzer.packet(p));
+  collect();
+  const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+  const live = analyzer.liveConnections;
+  analyzer.finish();
+  return { packets: analyzer.packets, note: `live heap ${heapMb.toFixed(0)} MB after a full GC at the end, ${live} connections live` };
 }
 
 async function read(file: string): Promise<{ packets: number; note: string }> {
@@ -64,16 +79,17 @@ async function main(): Promise<void> {
   const run =
     mode === 'analyze' ? analyze
     : mode === 'analyze-core' ? (f: string) => analyze(f, false)
+    : mode === 'live-heap' ? liveHeap
     : mode === 'read' ? read
     : mode === 'pcap-parser' ? pcapParser
     : null;
   if (run === null || !file) {
-    console.error('usage: node dist/bench/child.js analyze|analyze-core|read|pcap-parser FILE');
+    console.error('usage: node dist/bench/child.js analyze|analyze-core|live-heap|read|pcap-parser FILE');
     process.exitCode = 2;
     return;
   }
   // The heap settings of bin/conncheck, so the library figures are the CLI's.
-  if (mode === 'analyze' || mode === 'analyze-core') tuneHeap();
+  if (mode === 'analyze' || mode === 'analyze-core' || mode === 'live-heap') tuneHeap();
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   try {

@@ -97,7 +97,7 @@ function failed(tool: string, packets: number, reason: string): Measurement {
   return { tool, packets, seconds: null, cpuSeconds: null, rssMb: null, note: `failed: ${reason}` };
 }
 
-function runChild(mode: 'analyze' | 'analyze-core' | 'read' | 'pcap-parser', capture: Capture, tool: string, nodeArgs: string[] = []): Measurement {
+function runChild(mode: 'analyze' | 'analyze-core' | 'live-heap' | 'read' | 'pcap-parser', capture: Capture, tool: string, nodeArgs: string[] = []): Measurement {
   const run = spawnSync(process.execPath, [...nodeArgs, CHILD, mode, capture.file], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 15 * 60_000 });
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -264,7 +264,9 @@ function main(): void {
 
   const flat = [...prefixes, full].map((c) => {
     const m = c === full ? rows[0] : runChild('analyze', c, 'conncheck analyzeFiles (library, collect:false)');
-    return { ...m, tool: `analyze first ${c.packets} packets` };
+    // Peak RSS counts garbage not yet collected; the live heap is what the analysis holds.
+    const live = runChild('live-heap', c, 'live heap', ['--expose-gc']);
+    return { ...m, tool: `analyze first ${c.packets} packets`, note: live.note };
   });
   printTable('Peak RSS as the capture grows (library, collect:false)', flat);
 
