@@ -126,6 +126,9 @@ function pushBounded<T>(list: T[], item: T, cap: number): void {
   list.push(item);
 }
 
+/** The name under which detectors share one ProxyLegs per analysis (`ctx.shared`). */
+export const PROXY_LEGS = 'proxy-legs';
+
 export class ProxyLegs {
   /** Addresses seen as a server to a client on another address. */
   private readonly serverIps = new Set<string>();
@@ -137,8 +140,17 @@ export class ProxyLegs {
   private readonly failures: DownstreamFailure[] = [];
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
+  /**
+   * The last event of each kind: gateway-timeout and no-upstream-connect share one tracker
+   * (`ctx.shared`) and both hand it every event, which must count once.
+   */
+  private lastOpened: AnalyzedConnection | null = null;
+  private lastExchange: HttpExchange | null = null;
+  private lastEnded: AnalyzedConnection | null = null;
 
   onOpen(conn: AnalyzedConnection): void {
+    if (conn === this.lastOpened) return;
+    this.lastOpened = conn;
     const clientIp = hostOf(conn.clientName);
     const serverIp = hostOf(conn.serverName);
     if (clientIp !== serverIp && this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
@@ -146,6 +158,8 @@ export class ProxyLegs {
   }
 
   onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+    if (ex === this.lastExchange) return;
+    this.lastExchange = ex;
     const leg = this.live.get(conn.id);
     if (leg !== undefined) this.addLegRequest(leg, ex);
     if (ex.uncertain || ex.requestStart === null) return;
@@ -157,6 +171,8 @@ export class ProxyLegs {
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
+    if (conn === this.lastEnded) return;
+    this.lastEnded = conn;
     const c = conn.client;
     const s = conn.server;
     let leg = this.live.get(conn.id);
