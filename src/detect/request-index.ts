@@ -105,11 +105,6 @@ export function signatureHash(conn: EndpointWords, method: string, uri: string, 
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
-/** Whether two requests could be retries of each other. */
-export function sameSignature(a: RequestSignature, b: RequestSignature): boolean {
-  return a.server === b.server && a.method === b.method && a.bodyBytes === b.bodyBytes && a.uri === b.uri && sameHost(a.client, b.client);
-}
-
 export class RequestIndex {
   private capacity = INITIAL_CAPACITY;
   /** Entries written so far; entry n sits in slot n % capacity while n >= written - capacity. */
