@@ -147,11 +147,9 @@ export class TcpTracker<T> {
     hash: number, v: PacketView, ts: number, frame: number, srcIsClient: boolean, inferred: boolean,
     previous: Connection<T>['previous'] = null,
   ): Connection<T> {
-    const srcName = srcIsClient ? formatEndpoint(v, 'src') : this.serverName(v, 'src');
-    const dstName = srcIsClient ? this.serverName(v, 'dst') : formatEndpoint(v, 'dst');
-    const conn = new Connection<T>(
-      this.nextId++, hash, v, srcIsClient, srcIsClient ? srcName : dstName, srcIsClient ? dstName : srcName, inferred, ts, frame,
-    );
+    const clientName = formatEndpoint(v, srcIsClient ? 'src' : 'dst');
+    const serverName = this.serverName(v, srcIsClient ? 'dst' : 'src');
+    const conn = new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? ConnectionList.Active : ConnectionList.Opening);
