@@ -1,4 +1,4 @@
-import { u16, u32 } from './bytes';
+import { i32, u16 } from './bytes';
 import { DecodeCursor, Step, stop } from './decode-cursor';
 import { IPPROTO_AH, skipAuthHeaders } from './ip-auth-header';
 import { DecodeStatus, PacketView } from './packet-view';
@@ -45,11 +45,11 @@ export function decodeIpv4(data: Uint8Array, cur: DecodeCursor, view: PacketView
   if ((u16(data, o + 6) & FRAGMENT_MASK) !== 0) return stop(view, DecodeStatus.Fragment, 'ipv4-fragment');
 
   view.ipVersion = 4;
-  view.src0 = u32(data, o + 12);
+  view.src0 = i32(data, o + 12);
   view.src1 = 0;
   view.src2 = 0;
   view.src3 = 0;
-  view.dst0 = u32(data, o + 16);
+  view.dst0 = i32(data, o + 16);
   view.dst1 = 0;
   view.dst2 = 0;
   view.dst3 = 0;

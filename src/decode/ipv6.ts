@@ -1,4 +1,4 @@
-import { u16, u32 } from './bytes';
+import { i32, u16 } from './bytes';
 import { DecodeCursor, Step, stop } from './decode-cursor';
 import { IPPROTO_AH } from './ip-auth-header';
 import { DecodeStatus, PacketView } from './packet-view';
@@ -41,14 +41,14 @@ export function decodeIpv6(data: Uint8Array, cur: DecodeCursor, view: PacketView
   }
 
   view.ipVersion = 6;
-  view.src0 = u32(data, o + 8);
-  view.src1 = u32(data, o + 12);
-  view.src2 = u32(data, o + 16);
-  view.src3 = u32(data, o + 20);
-  view.dst0 = u32(data, o + 24);
-  view.dst1 = u32(data, o + 28);
-  view.dst2 = u32(data, o + 32);
-  view.dst3 = u32(data, o + 36);
+  view.src0 = i32(data, o + 8);
+  view.src1 = i32(data, o + 12);
+  view.src2 = i32(data, o + 16);
+  view.src3 = i32(data, o + 20);
+  view.dst0 = i32(data, o + 24);
+  view.dst1 = i32(data, o + 28);
+  view.dst2 = i32(data, o + 32);
+  view.dst3 = i32(data, o + 36);
 
   let next = data[o + 6];
   let p = o + FIXED_HEADER;

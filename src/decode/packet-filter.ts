@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { PacketView } from './packet-view';
 
-/** An address as the PacketView holds it: version and four 32-bit words. */
+/** An address as the PacketView holds it: version and four signed 32-bit words. */
 export interface AddressWords {
   version: 4 | 6;
   words: [number, number, number, number];
@@ -12,7 +12,7 @@ export function parseAddress(text: string): AddressWords | null {
   const t = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   if (isIPv4(t)) {
     const [a, b, c, d] = t.split('.').map(Number);
-    return { version: 4, words: [((a << 24) | (b << 16) | (c << 8) | d) >>> 0, 0, 0, 0] };
+    return { version: 4, words: [(a << 24) | (b << 16) | (c << 8) | d, 0, 0, 0] };
   }
   if (!isIPv6(t)) return null;
   let text6 = t;
@@ -27,7 +27,7 @@ export function parseAddress(text: string): AddressWords | null {
   const tailGroups = tail ? tail.split(':') : [];
   const zeros = tail === null ? 0 : 8 - headGroups.length - tailGroups.length;
   const groups = [...headGroups, ...new Array<string>(zeros).fill('0'), ...tailGroups].map((g) => parseInt(g, 16));
-  const w = (i: number) => ((groups[i] << 16) | groups[i + 1]) >>> 0;
+  const w = (i: number) => (groups[i] << 16) | groups[i + 1];
   return { version: 6, words: [w(0), w(2), w(4), w(6)] };
 }
 

@@ -7,7 +7,10 @@ import type { DecodeIssue } from './decode-issue';
  */
 export class PacketView {
   ipVersion: 4 | 6 = 4;
-  /** Source / destination address as four 32-bit words (IPv4 uses word 0, the rest 0). */
+  /**
+   * Source / destination address as four big-endian 32-bit words (IPv4 uses word 0, the rest 0),
+   * each as a signed 32-bit integer (see bytes.ts i32): `w >>> 0` gives the unsigned value.
+   */
   src0 = 0; src1 = 0; src2 = 0; src3 = 0;
   dst0 = 0; dst1 = 0; dst2 = 0; dst3 = 0;
   srcPort = 0;

@@ -36,7 +36,7 @@ export function tcpInvariantViolations(view: PacketView, caplen: number): string
   if (view.capturedPayloadLen > view.payloadLen) problems.push('capturedPayloadLen > payloadLen');
   if (view.capturedPayloadLen > 0 && view.payloadOffset + view.capturedPayloadLen > caplen) problems.push('captured payload beyond caplen');
   for (const w of [view.src0, view.src1, view.src2, view.src3, view.dst0, view.dst1, view.dst2, view.dst3]) {
-    if (!u32(w)) problems.push('address word not unsigned 32-bit');
+    if (!(Number.isInteger(w) && w === (w | 0))) problems.push('address word not a signed 32-bit integer');
   }
   if (view.hasTimestamp && (!u32(view.tsVal) || !u32(view.tsEcr))) problems.push('timestamp not unsigned');
   return problems;

@@ -20,7 +20,9 @@ describe('parseAddress', () => {
     ['::1', { version: 6, words: [0, 0, 0, 1] }],
     ['[2001:db8::8:800:200c:417a]', { version: 6, words: [0x20010db8, 0, 0x00080800, 0x200c417a] }],
     ['::ffff:10.1.2.3', { version: 6, words: [0, 0, 0xffff, 0x0a010203] }],
-    ['fe80::', { version: 6, words: [0xfe800000, 0, 0, 0] }],
+    ['fe80::', { version: 6, words: [0xfe800000 | 0, 0, 0, 0] }],
+    // Words are signed 32-bit integers, as the decoders store them (see bytes.ts i32).
+    ['192.168.10.10', { version: 4, words: [0xc0a80a0a | 0, 0, 0, 0] }],
   ])('%s', (text, expected) => {
     expect(parseAddress(text)).toEqual(expected);
   });
