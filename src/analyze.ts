@@ -164,7 +164,12 @@ export class Analyzer {
     this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, (f) => {
       if (!flowIds || (f.flowId !== null && flowIds.has(f.flowId))) onFinding?.(f);
     });
-    this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), { ...DEFAULT_TRACKER_OPTIONS, ...options.tracker });
+    this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), {
+      ...DEFAULT_TRACKER_OPTIONS,
+      // Nothing here keeps a connection past its onClose: flow records and findings are copies.
+      reuseConnections: true,
+      ...options.tracker,
+    });
   }
 
   /** Feeds one captured packet. Never throws for bad packet data: it is counted and skipped. */

@@ -142,15 +142,16 @@ export class ProxyLegs {
   droppedFailures = 0;
   /**
    * The last event of each kind: gateway-timeout and no-upstream-connect share one tracker
-   * (`ctx.shared`) and both hand it every event, which must count once.
+   * (`ctx.shared`) and both hand it every event, which must count once. Connections are told by
+   * id, not by object: the flow stage reuses a released connection's object for a new one.
    */
-  private lastOpened: AnalyzedConnection | null = null;
+  private lastOpenedId = 0;
   private lastExchange: HttpExchange | null = null;
-  private lastEnded: AnalyzedConnection | null = null;
+  private lastEndedId = 0;
 
   onOpen(conn: AnalyzedConnection): void {
-    if (conn === this.lastOpened) return;
-    this.lastOpened = conn;
+    if (conn.id === this.lastOpenedId) return;
+    this.lastOpenedId = conn.id;
     const clientIp = hostOf(conn.clientName);
     const serverIp = hostOf(conn.serverName);
     if (clientIp !== serverIp && this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
@@ -171,8 +172,8 @@ export class ProxyLegs {
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
-    if (conn === this.lastEnded) return;
-    this.lastEnded = conn;
+    if (conn.id === this.lastEndedId) return;
+    this.lastEndedId = conn.id;
     const c = conn.client;
     const s = conn.server;
     let leg = this.live.get(conn.id);

@@ -1,6 +1,9 @@
 import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 
+/** A connection's identity fields, writable by reset() only. */
+type Mutable<C> = { -readonly [K in keyof C]: C[K] };
+
 /** The shared empty frame list every connection starts with (see appendEvent). */
 const NO_FRAMES: number[] = [];
 Object.freeze(NO_FRAMES);
@@ -132,13 +135,7 @@ export class Connection<T> {
     this.ipVersion = v.ipVersion;
     this.clientName = clientName;
     this.serverName = serverName;
-    if (srcIsClient) {
-      this.c0 = v.src0; this.c1 = v.src1; this.c2 = v.src2; this.c3 = v.src3; this.cPort = v.srcPort;
-      this.s0 = v.dst0; this.s1 = v.dst1; this.s2 = v.dst2; this.s3 = v.dst3; this.sPort = v.dstPort;
-    } else {
-      this.c0 = v.dst0; this.c1 = v.dst1; this.c2 = v.dst2; this.c3 = v.dst3; this.cPort = v.dstPort;
-      this.s0 = v.src0; this.s1 = v.src1; this.s2 = v.src2; this.s3 = v.src3; this.sPort = v.srcPort;
-    }
+    this.placeEndpoints(v, srcIsClient);
     this.directionInferred = directionInferred;
     this.startTs = ts;
     this.lastTs = ts;
@@ -146,6 +143,70 @@ export class Connection<T> {
     this.handshakeAckTs = -1;
     this.firstFrame = frame;
     this.lastFrame = frame;
+  }
+
+  /**
+   * Makes this object a new connection, as the constructor with the same arguments would (the
+   * flow stage reuses released connections: a connection's objects outlived many young-generation
+   * collections, and allocating them anew for every connection made the garbage collector copy
+   * them twice each). Every field is set again; test/flow/connection-reuse.test.ts compares a
+   * reused connection with a new one field by field.
+   */
+  reset(
+    id: number,
+    hash: number,
+    v: PacketView,
+    srcIsClient: boolean,
+    clientName: string,
+    serverName: string,
+    directionInferred: boolean,
+    ts: number,
+    frame: number,
+  ): this {
+    const self = this as Mutable<Connection<T>>;
+    self.hash = hash;
+    self.ipVersion = v.ipVersion;
+    this.placeEndpoints(v, srcIsClient);
+    this.bucketNext = null;
+    // Endpoints swapped by swapRoles go back to their own slots, as a new connection has them.
+    if (this.client.base !== CONNECTION_SLOTS) [this.client, this.server] = [this.server, this.client];
+    this.client.reset();
+    this.server.reset();
+    this.listPrev = null;
+    this.listNext = null;
+    this.list = ConnectionList.None;
+    this.lastFrame = frame;
+    this.history = '';
+    this.historySeen = 0;
+    this.app = null;
+    self.id = id;
+    this.clientName = clientName;
+    this.serverName = serverName;
+    this.directionInferred = directionInferred;
+    this.startTs = ts;
+    this.lastTs = ts;
+    this.lastClock = ts;
+    this.firstFrame = frame;
+    this.historyRepeats = null;
+    this.clientDataAfterServerFin = null;
+    this.serverDataAfterClientFin = null;
+    this.synAckRepeatsAfterAck = 0;
+    this.synAckRepeatFrames = NO_FRAMES;
+    this.handshakeAckTs = -1;
+    this.previous = null;
+    this.ended = false;
+    this.endReason = null;
+    return this;
+  }
+
+  private placeEndpoints(v: PacketView, srcIsClient: boolean): void {
+    if (srcIsClient) {
+      this.c0 = v.src0; this.c1 = v.src1; this.c2 = v.src2; this.c3 = v.src3; this.cPort = v.srcPort;
+      this.s0 = v.dst0; this.s1 = v.dst1; this.s2 = v.dst2; this.s3 = v.dst3; this.sPort = v.dstPort;
+    } else {
+      this.c0 = v.dst0; this.c1 = v.dst1; this.c2 = v.dst2; this.c3 = v.dst3; this.cPort = v.dstPort;
+      this.s0 = v.src0; this.s1 = v.src1; this.s2 = v.src2; this.s3 = v.src3; this.sPort = v.srcPort;
+    }
   }
 
   /**

@@ -83,7 +83,7 @@ function initSlots(f: number[], base: number): void {
 export class Endpoint {
   /** The numbers of the Slot enum live in `f` from `base` on (shared with the connection). */
   private readonly f: number[];
-  private readonly base: number;
+  readonly base: number;
 
   constructor(f: number[] = doubleSlots(ENDPOINT_SLOTS), base = 0) {
     this.f = f;
@@ -188,6 +188,51 @@ export class Endpoint {
   /** Whether segments are held ahead of a hole. */
   get holding(): boolean {
     return this.heldSegments !== null && !this.heldSegments.isEmpty;
+  }
+
+  /**
+   * Back to the state of a new endpoint (the connection is reused for another 4-tuple, see
+   * TcpTracker's connection pool). Every field set at construction is set here again, in the same
+   * order; test/flow/connection-reuse.test.ts compares a reset endpoint with a new one.
+   */
+  reset(): void {
+    const f = this.f;
+    for (let i = this.base; i < this.base + ENDPOINT_SLOTS; i++) f[i] = 0;
+    initSlots(f, this.base);
+    this.state = EndpointState.Inactive;
+    this.packets = 0;
+    this.wireBytes = 0;
+    this.payloadBytes = 0;
+    this.hasNextSeq = false;
+    this.hasAck = false;
+    this.windowShift = 0;
+    this.window = 0;
+    this.openZeroWindow = null;
+    this.clearHeld();
+    this.heldSegments = null;
+    this.firstDataFrame = 0;
+    this.lastDataFrame = 0;
+    this.hasIsn = false;
+    this.retransmissions = 0;
+    this.keepAliveProbes = 0;
+    this.outOfOrder = 0;
+    this.gapBytes = 0;
+    this.windowShiftOffered = -1;
+    this.mss = 0;
+    // Event lists are replaced, never emptied in place: a finding may still hold the old one.
+    this.zeroWindowEpisodes = NONE;
+    this.zeroWindowCount = 0;
+    this.synCount = 0;
+    this.synTimes = NONE;
+    this.synFrames = NONE;
+    this.synAckCount = 0;
+    this.synAckTimes = NONE;
+    this.synAckFrames = NONE;
+    this.finFrame = 0;
+    this.finHasAck = false;
+    this.finCount = 0;
+    this.rstFrame = 0;
+    this.rstCount = 0;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

@@ -31,6 +31,13 @@ export interface TrackerOptions {
   closedLinger: number;
   /** Most connections held at once; past it the least recently active are released early. */
   maxConnections: number;
+  /**
+   * Reuse the objects of released connections for new ones. Only for an observer that keeps no
+   * reference to a connection after its onClose returns (the analysis does not: what outlives a
+   * connection is copied out as a flow record or a finding); otherwise a kept connection would
+   * change under its holder.
+   */
+  reuseConnections: boolean;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
@@ -38,6 +45,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   openingTimeout: 120,
   closedLinger: 5,
   maxConnections: 250_000,
+  reuseConnections: false,
 };
 
 export interface TrackerStats {
@@ -47,6 +55,9 @@ export interface TrackerStats {
   /** Out-of-order segments this tracker could not hold (a reassembly bound was reached): each became a gap. */
   reassemblyRefused: number;
 }
+
+/** Released connections kept for reuse (see TrackerOptions.reuseConnections); more are left to the GC. */
+const SPARE_CONNECTIONS_KEPT = 1024;
 
 /** Server endpoint texts remembered (see serverName). */
 const SERVER_NAMES_KEPT = 4096;
@@ -64,6 +75,8 @@ export class TcpTracker<T> {
   private now = -Infinity;
   private nextSweep = -Infinity;
   private readonly serverNames = new Map<number, string>();
+  /** Released connections waiting to be reused, when the options allow it. */
+  private readonly spare: Connection<T>[] = [];
   readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0 };
 
   constructor(
@@ -149,7 +162,11 @@ export class TcpTracker<T> {
   ): Connection<T> {
     const clientName = formatEndpoint(v, srcIsClient ? 'src' : 'dst');
     const serverName = this.serverName(v, srcIsClient ? 'dst' : 'src');
-    const conn = new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
+    const reused = this.spare.pop();
+    const conn =
+      reused !== undefined
+        ? reused.reset(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame)
+        : new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? ConnectionList.Active : ConnectionList.Opening);
@@ -499,5 +516,6 @@ export class TcpTracker<T> {
     conn.ended = true;
     conn.endReason = reason;
     this.observer.onClose(conn);
+    if (this.options.reuseConnections && this.spare.length < SPARE_CONNECTIONS_KEPT) this.spare.push(conn);
   }
 }
