@@ -21,6 +21,13 @@ export function formatEndpointWords(version: 4 | 6, w0: number, w1: number, w2: 
   return version === 4 ? `${formatIpv4(w0)}:${port}` : `[${formatIpv6(w0, w1, w2, w3)}]:${port}`;
 }
 
+/** The host of an endpoint text: "1.2.3.4:80" → "1.2.3.4", "[::1]:80" → "::1". */
+export function hostOfEndpoint(endpoint: string): string {
+  const i = endpoint.lastIndexOf(':');
+  const host = i < 0 ? endpoint : endpoint.slice(0, i);
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
 /** Address only: "1.2.3.4" or "2001:db8::1". */
 export function formatAddress(view: PacketView, side: EndpointSide): string {
   if (side === 'src') {

@@ -1,3 +1,4 @@
+import { hostOfEndpoint } from '../decode/address';
 import { handshakeCapturePosition } from '../flow/capture-point';
 import type { Connection } from '../flow/connection';
 import type { Endpoint } from '../flow/endpoint';
@@ -25,9 +26,7 @@ export function peerAckedAll(ep: Endpoint, peer: Endpoint): boolean {
 
 /** The IP part of "ip:port" / "[v6]:port". */
 export function hostOf(endpoint: string): string {
-  const i = endpoint.lastIndexOf(':');
-  const host = i < 0 ? endpoint : endpoint.slice(0, i);
-  return host.startsWith('[') ? host.slice(1, -1) : host;
+  return hostOfEndpoint(endpoint);
 }
 
 /** Seconds rounded to the millisecond, for evidence. */

@@ -152,8 +152,8 @@ export class ProxyLegs {
   onOpen(conn: AnalyzedConnection): void {
     if (conn.id === this.lastOpenedId) return;
     this.lastOpenedId = conn.id;
-    const clientIp = hostOf(conn.clientName);
-    const serverIp = hostOf(conn.serverName);
+    const clientIp = conn.clientHost;
+    const serverIp = conn.serverHost;
     if (clientIp !== serverIp && this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
     if (this.serverIps.has(clientIp)) this.startLeg(conn, clientIp);
   }
@@ -177,9 +177,9 @@ export class ProxyLegs {
     const c = conn.client;
     const s = conn.server;
     let leg = this.live.get(conn.id);
-    if (leg === undefined && this.serverIps.has(hostOf(conn.clientName))) {
+    if (leg === undefined && this.serverIps.has(conn.clientHost)) {
       // Known as a proxy only since this connection opened: take its requests from the recent ones.
-      leg = this.startLeg(conn, hostOf(conn.clientName));
+      leg = this.startLeg(conn, conn.clientHost);
       if (leg !== undefined) for (const ex of conn.app?.recent ?? []) this.addLegRequest(leg, ex);
     }
     if (leg !== undefined) {
@@ -338,7 +338,7 @@ export class ProxyLegs {
     const requestStart = ex.requestStart ?? failTs;
     const base = ex.requestEnd ?? requestStart;
     this.failures.push({
-      flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, serverIp: hostOf(conn.serverName),
+      flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, serverIp: conn.serverHost,
       method: ex.method, uri: ex.uri, requestStart, requestEnd: ex.requestEnd, requestFrame: ex.requestFrame,
       failTs, failFrame, how, status: how === 'status' ? ex.status : null, delay: Math.max(0, failTs - base),
     });
@@ -375,15 +375,22 @@ function concurrency(legs: readonly UpstreamLeg[], from: number, to: number): [n
 
 /** The first FIN or RST of a connection (at or after `notBefore`), and who sent it. */
 export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): { ts: number; frame: number; byClient: boolean; rst: boolean } | null {
-  let best: { ts: number; frame: number; byClient: boolean; rst: boolean } | null = null;
-  const consider = (ts: number, frame: number, byClient: boolean, rst: boolean): void => {
-    if (ts >= 0 && ts >= notBefore && (best === null || ts < best.ts)) best = { ts, frame, byClient, rst };
-  };
-  consider(conn.client.finTs, conn.client.finFrame, true, false);
-  consider(conn.client.rstTs, conn.client.rstFrame, true, true);
-  consider(conn.server.finTs, conn.server.finFrame, false, false);
-  consider(conn.server.rstTs, conn.server.rstFrame, false, true);
-  return best;
+  // The earliest of the four closing events at or after notBefore (ties: in this order). Called
+  // for every connection that ends: chosen by index, one result object at most.
+  const c = conn.client;
+  const s = conn.server;
+  let best = -1;
+  let bestTs = Infinity;
+  for (let k = 0; k < 4; k++) {
+    const ts = k === 0 ? c.finTs : k === 1 ? c.rstTs : k === 2 ? s.finTs : s.rstTs;
+    if (ts >= 0 && ts >= notBefore && ts < bestTs) {
+      best = k;
+      bestTs = ts;
+    }
+  }
+  if (best < 0) return null;
+  const frame = best === 0 ? c.finFrame : best === 1 ? c.rstFrame : best === 2 ? s.finFrame : s.rstFrame;
+  return { ts: bestTs, frame, byClient: best < 2, rst: best === 1 || best === 3 };
 }
 
 /**

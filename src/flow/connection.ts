@@ -1,3 +1,4 @@
+import { hostOfEndpoint } from '../decode/address';
 import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 
@@ -85,7 +86,21 @@ export class Connection<T> {
   readonly id: number;
   clientName: string;
   serverName: string;
+  /** Host parts of the names, made at first use (many detectors ask for them). */
+  private clientHostText: string | null = null;
+  private serverHostText: string | null = null;
   directionInferred: boolean;
+
+  /** The client's address without port ("10.0.0.1", "::1"). */
+  get clientHost(): string {
+    if (this.clientHostText === null) this.clientHostText = hostOfEndpoint(this.clientName);
+    return this.clientHostText;
+  }
+  /** The server's address without port. */
+  get serverHost(): string {
+    if (this.serverHostText === null) this.serverHostText = hostOfEndpoint(this.serverName);
+    return this.serverHostText;
+  }
 
   get startTs(): number { return this.f[Slot.StartTs]; }
   set startTs(v: number) { this.f[Slot.StartTs] = v; }
@@ -182,6 +197,8 @@ export class Connection<T> {
     self.id = id;
     this.clientName = clientName;
     this.serverName = serverName;
+    this.clientHostText = null;
+    this.serverHostText = null;
     this.directionInferred = directionInferred;
     this.startTs = ts;
     this.lastTs = ts;
@@ -221,6 +238,7 @@ export class Connection<T> {
     [this.cPort, this.sPort] = [this.sPort, this.cPort];
     [this.client, this.server] = [this.server, this.client];
     [this.clientName, this.serverName] = [this.serverName, this.clientName];
+    [this.clientHostText, this.serverHostText] = [this.serverHostText, this.clientHostText];
     [this.clientDataAfterServerFin, this.serverDataAfterClientFin] = [this.serverDataAfterClientFin, this.clientDataAfterServerFin];
     this.historySeen = ((this.historySeen & 0xffff) << 16) | (this.historySeen >>> 16);
     let swapped = '';

@@ -1,4 +1,4 @@
-import { formatAddress, formatEndpoint, formatEndpointWords, formatIpv4, formatIpv6 } from '../../src/decode/address';
+import { formatAddress, formatEndpoint, formatEndpointWords, formatIpv4, formatIpv6, hostOfEndpoint } from '../../src/decode/address';
 import { DecodeStatus } from '../../src/decode/packet-view';
 import { buildTcpPacket, LINKTYPE_ETHERNET, parseIpv6 } from '../helpers/packet-builder';
 import { decode } from './decode-helpers';
@@ -68,5 +68,16 @@ describe('formatEndpoint from a decoded packet', () => {
   test('from stored words', () => {
     expect(formatEndpointWords(4, 0x01020304, 0, 0, 0, 80)).toBe('1.2.3.4:80');
     expect(formatEndpointWords(6, ...words('2001:db8::1'), 443)).toBe('[2001:db8::1]:443');
+  });
+});
+
+describe('hostOfEndpoint', () => {
+  test.each([
+    ['10.0.0.1:80', '10.0.0.1'],
+    ['[2001:db8::1]:443', '2001:db8::1'],
+    ['[::1]:8080', '::1'],
+    ['10.0.0.1', '10.0.0.1'],
+  ])('%s → %s', (endpoint, host) => {
+    expect(hostOfEndpoint(endpoint)).toBe(host);
   });
 });

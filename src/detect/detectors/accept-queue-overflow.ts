@@ -57,6 +57,9 @@ export const acceptQueueOverflow: DetectorDefinition = {
 
         const dataAcked = s.hasAck && seqGt(s.highestAck, seqAdd(c.isn, 1));
         const clientSentData = c.payloadBytes > 0;
+        // Neither signal is possible (no repeated SYN-ACK, no unacknowledged data): the common case,
+        // decided before anything is allocated for it.
+        if (conn.synAckRepeatsAfterAck === 0 && !(clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS)) return;
         const firstSynAck = s.synAckTimes[0];
         const repeatTimes: number[] = [];
         const repeatFrames: number[] = [];

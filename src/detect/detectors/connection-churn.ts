@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { hostOf, ms } from '../facts';
+import { ms } from '../facts';
 import type { Finding } from '../finding';
 import { firstClose } from '../../flow/conn-state';
 
@@ -61,23 +61,27 @@ export const connectionChurn: DetectorDefinition = {
     },
   },
   create(ctx) {
-    const pairs = new Map<string, Pair>();
+    /** By server, then client host: no key string is built for every connection that ends. */
+    const pairsByServer = new Map<string, Map<string, Pair>>();
+    const pairs: Pair[] = [];
     const minConnections = ctx.options.churnMinConnections;
 
     return {
       onConnectionEnd(conn) {
         const app = conn.app;
         if (app === null || app.exchangeCount === 0) return;
-        const client = hostOf(conn.clientName);
-        const key = `${client} ${conn.serverName}`;
-        let pair = pairs.get(key);
+        const client = conn.clientHost;
+        let byClient = pairsByServer.get(conn.serverName);
+        let pair = byClient?.get(client);
         if (pair === undefined) {
-          if (pairs.size >= MAX_PAIRS) return;
+          if (pairs.length >= MAX_PAIRS) return;
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null,
           };
-          pairs.set(key, pair);
+          if (byClient === undefined) pairsByServer.set(conn.serverName, (byClient = new Map()));
+          byClient.set(client, pair);
+          pairs.push(pair);
         }
         pair.connections++;
         pair.requests += app.exchangeCount;
@@ -99,7 +103,7 @@ export const connectionChurn: DetectorDefinition = {
 
       onFinish() {
         const byServer = new Map<string, Array<{ pair: Pair; finding: Finding; rate: number }>>();
-        for (const pair of pairs.values()) {
+        for (const pair of pairs) {
           if (pair.churned < minConnections || pair.churned * 2 < pair.connections) continue;
           const span = pair.lastSynTs - pair.firstSynTs;
           const rate = span > 0 ? (pair.churned - 1) / span : 0;

@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { hostOf, ms } from '../facts';
+import { ms } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown } from '../known-timeouts';
@@ -128,7 +128,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (app === null || app.exchangeCount === 0) return;
         const e = entryFor(conn.serverName);
         if (e === null) return;
-        if (e.clientHosts.size < 1000) e.clientHosts.add(hostOf(conn.clientName));
+        if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });

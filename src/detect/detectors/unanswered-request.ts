@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, hostOf, ms, peerAckedAll, requestLine } from '../facts';
+import { at, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
@@ -133,7 +133,7 @@ export const unansweredRequest: DetectorDefinition = {
           waitSeconds: ms(wait),
           closedBy: close.by,
           closedWith: close.with,
-          closerRole: roleOf(close.by, hostOf(conn.clientName)),
+          closerRole: roleOf(close.by, conn.clientHost),
           halfClosed,
           serverAcked,
           serverZeroWindow: zeroWindow,
@@ -141,7 +141,7 @@ export const unansweredRequest: DetectorDefinition = {
         },
         frames,
       });
-      const closerIp = hostOf(close.by === 'client' ? conn.clientName : conn.serverName);
+      const closerIp = (close.by === 'client' ? conn.clientHost : conn.serverHost);
       let waits = waitsByServer.get(conn.serverName);
       if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(conn.serverName, (waits = []));
       if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, request: line, serverAcked, closedBy: close.by, closerIp });
@@ -250,8 +250,8 @@ export const unansweredRequest: DetectorDefinition = {
 
     return {
       onOpen(conn) {
-        const clientIp = hostOf(conn.clientName);
-        const serverIp = hostOf(conn.serverName);
+        const clientIp = conn.clientHost;
+        const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
       },
 
