@@ -19,7 +19,7 @@ import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
-import { HttpSession, PendingBudget } from './http/session';
+import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
 import { startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
@@ -117,6 +117,10 @@ export interface AnalysisResult {
   diagnoses: Diagnosis[];
 }
 
+
+/** Released connections' sessions and attachments kept for reuse; more are left to the GC. */
+const SPARE_KEPT = 1024;
+
 /** A zeroed statistics block. */
 function emptyStats(): AnalysisStats {
   return {
@@ -143,6 +147,13 @@ export class Analyzer {
   private readonly httpCounters = new HttpCounters();
   /** What all HTTP sessions of this analysis may hold in pending exchanges. */
   private readonly pendingBudget = new PendingBudget();
+  /**
+   * Sessions and attachments of released connections, reused for new ones (bounded): made anew
+   * for every connection, they lived long enough for the garbage collector to copy each twice.
+   */
+  private readonly spareSessions: HttpSession[] = [];
+  private readonly spareApps: ConnectionHttp[] = [];
+  private readonly reuseObjects: boolean;
   private readonly collect: boolean;
   private readonly sample: number;
   private firstTs = Infinity;
@@ -164,12 +175,15 @@ export class Analyzer {
     this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, (f) => {
       if (!flowIds || (f.flowId !== null && flowIds.has(f.flowId))) onFinding?.(f);
     });
-    this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), {
+    const trackerOptions: TrackerOptions = {
       ...DEFAULT_TRACKER_OPTIONS,
       // Nothing here keeps a connection past its onClose: flow records and findings are copies.
       reuseConnections: true,
       ...options.tracker,
-    });
+    };
+    // Sessions and attachments are reused under the same terms as the connections they belong to.
+    this.reuseObjects = trackerOptions.reuseConnections;
+    this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), trackerOptions);
   }
 
   /** Feeds one captured packet. Never throws for bad packet data: it is counted and skipped. */
@@ -305,6 +319,8 @@ export class Analyzer {
      * before any byte is parsed. Returns whether `fromClient` must be read the other way round
      * for this one packet (the tracker computed it before the swap).
      */
+    const fromStartSession: HttpSessionOptions = { midstream: false, counters: this.httpCounters, budget: this.pendingBudget };
+    const midstreamSession: HttpSessionOptions = { ...fromStartSession, midstream: true };
     const ensureSession = (conn: AnalyzedConnection, fromClient: boolean, data: Uint8Array, offset: number, length: number): boolean => {
       const app = conn.app;
       if (app === null || app.session !== null) return false;
@@ -317,16 +333,19 @@ export class Analyzer {
         }
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
-      app.session = new HttpSession(conn.id, establishedAt, (ex) => onExchange(conn, ex), {
-        midstream: conn.client.synCount === 0 && conn.server.synAckCount === 0,
-        counters: this.httpCounters,
-        budget: this.pendingBudget,
-      });
+      const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
+      const deliver = (ex: HttpExchange): void => onExchange(conn, ex);
+      const spare = this.spareSessions.pop();
+      app.session =
+        spare !== undefined
+          ? spare.reset(conn.id, establishedAt, deliver, sessionOptions)
+          : new HttpSession(conn.id, establishedAt, deliver, sessionOptions);
       return swapped;
     };
     return {
       onOpen: (conn) => {
-        conn.app = { session: null, exchangeCount: 0, recent: [] };
+        const app = this.spareApps.pop();
+        conn.app = app ?? { session: null, exchangeCount: 0, recent: [] };
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
@@ -366,8 +385,15 @@ export class Analyzer {
           if (this.collect) this.flows.push(record);
         }
         if (app) {
+          // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
+          const session = app.session;
           app.session = null;
-          app.recent = [];
+          app.exchangeCount = 0;
+          app.recent.length = 0;
+          if (this.reuseObjects) {
+            if (session !== null && this.spareSessions.length < SPARE_KEPT) this.spareSessions.push(session);
+            if (this.spareApps.length < SPARE_KEPT) this.spareApps.push(app);
+          }
         }
       },
     };

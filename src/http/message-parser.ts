@@ -717,6 +717,44 @@ export class MessageParser {
     this.resetLine();
     this.listener.onGiveUp(reason);
   }
+
+  /**
+   * Back to the state of a new parser with the same mode and listener, for another connection
+   * (`midstream` as in ParserOptions). Every field set at construction is set here again;
+   * test/http/session-reuse.test.ts compares a reset parser with a new one.
+   */
+  reset(midstream: boolean): void {
+    this.dropHead();
+    this.state = midstream ? S_RESYNC : S_START;
+    this.ended = false;
+    this.validator.reset();
+    this.inMessage = false;
+    this.msgStartTs = 0;
+    this.msgStartFrame = 0;
+    this.headBytes = 0;
+    this.remaining = 0;
+    this.bodyBytes = 0;
+    this.msgGapBytes = 0;
+    this.chunkDigits = 0;
+    this.chunkLineBytes = 0;
+    this.afterMessage = S_START;
+    this.lineBuf = null;
+    this.lineLen = 0;
+    this.lineTotal = 0;
+    this.lineEndsCR = false;
+    this.resyncing = midstream;
+    this.resyncScanned = 0;
+    this.lastTs = 0;
+    this.lastFrame = 0;
+    this.confirmed = false;
+    this.strictSeen = false;
+    this.giveUpReason = null;
+    this.messages = 0;
+    this.badStartLines = 0;
+    this.resyncs = 0;
+    this.gapEvents = 0;
+    this.gapBytes = 0;
+  }
 }
 
 /** Heads released by reuseHead parsers, for the next start line of any of them (bounded). */

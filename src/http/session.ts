@@ -278,8 +278,9 @@ export interface HttpSessionOptions {
 export class HttpSession {
   private readonly req: MessageParser;
   private readonly resp: MessageParser;
-  private readonly counters: HttpCounters | null;
-  private readonly budget: PendingBudget | null;
+  // Not readonly: reset() gives them again for the next connection.
+  private counters: HttpCounters | null;
+  private budget: PendingBudget | null;
 
   /**
    * Exchanges not emitted yet, oldest first, linked through `next` (a linked list rather than an
@@ -319,7 +320,7 @@ export class HttpSession {
   constructor(
     readonly flowId: number,
     readonly establishedAt: number,
-    private readonly onExchange: (ex: HttpExchange) => void,
+    private onExchange: (ex: HttpExchange) => void,
     options: HttpSessionOptions = {},
   ) {
     this.counters = options.counters ?? null;
@@ -329,6 +330,50 @@ export class HttpSession {
     const parserOptions = options.midstream === true ? MIDSTREAM : FROM_START;
     this.req = new MessageParser('request', new RequestEvents(this), parserOptions);
     this.resp = new MessageParser('response', new ResponseEvents(this), parserOptions);
+  }
+
+  /**
+   * Makes this session a new one for another connection, as the constructor with the same
+   * arguments would (an analysis reuses the sessions of released connections: a session and its
+   * two parsers outlived many young-generation collections, and making them anew for every
+   * connection had the garbage collector copy them twice each). Meant for a finished session;
+   * an unfinished one drops what it holds without emitting it. Every field is set again;
+   * test/http/session-reuse.test.ts compares a reset session with a new one.
+   */
+  reset(flowId: number, establishedAt: number, onExchange: (ex: HttpExchange) => void, options: HttpSessionOptions = {}): this {
+    for (let p = this.qFirst; p !== null; p = p.next) this.release(p);
+    const self = this as { flowId: number; establishedAt: number };
+    self.flowId = flowId;
+    self.establishedAt = establishedAt;
+    this.onExchange = onExchange;
+    this.counters = options.counters ?? null;
+    this.budget = options.budget ?? null;
+    const midstream = options.midstream === true;
+    this.req.reset(midstream);
+    this.resp.reset(midstream);
+    this.qFirst = null;
+    this.qLast = null;
+    this.qCount = 0;
+    this.reqCurrent = null;
+    this.reqHead = null;
+    this.respTarget = null;
+    this.respFinal = false;
+    this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
+    this.serverUnseenLoss = false;
+    this.pipeliningSeen = false;
+    this.lastClientTs = 0;
+    this.lastServerTs = 0;
+    this.lastServerFrame = 0;
+    this.lastOrphanStart = null;
+    this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
+    this.emitted = 0;
+    this.done = false;
+    this.tunnel = false;
+    this.clientSniffed = false;
+    this.clientLooksLikeResponse = false;
+    this.serverSniffed = false;
+    this.serverLooksLikeRequest = false;
+    return this;
   }
 
   /** A strict request line or a status line was parsed on this connection. */
