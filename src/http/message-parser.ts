@@ -61,6 +61,7 @@ const CR = 0x0d;
 const SP = 0x20;
 const HT = 0x09;
 const SEMI = 0x3b;
+const COLON = 0x3a;
 
 /** Largest line buffer a parser keeps between lines (see resetLine). */
 const KEPT_LINE_BUFFER_BYTES = 1024;
@@ -238,8 +239,10 @@ export class MessageParser {
           break;
         }
         case S_START_LINE:
-        case S_HEADER:
           pos = this.readLine(bytes, pos, end, ts, frame);
+          break;
+        case S_HEADER:
+          pos = this.readFields(bytes, pos, end, ts, frame);
           break;
         case S_BODY_LENGTH: {
           const avail = end - pos;
@@ -484,6 +487,56 @@ export class MessageParser {
       this.giveUp('line-too-long');
     }
     return i + 1;
+  }
+
+  /**
+   * Reads header lines while they lie whole in this segment (the usual case: a head in one
+   * segment), in one loop: a field's name is scanned up to its colon, and only a name whose length
+   * and first byte could be one of the fields applyHeaderLine keeps goes there; every other line
+   * is counted and skipped to its LF without further work. Anything unusual (a line continued from
+   * the previous segment or running past this one, a line over the line bound) goes through
+   * readLine, which handles it exactly as before. Returns the new position.
+   */
+  private readFields(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
+    if (this.lineTotal !== 0) return this.readLine(bytes, pos, end, ts, frame);
+    const head = this.head as MessageHead;
+    while (pos < end) {
+      const first = bytes[pos];
+      let c = pos;
+      let b = first;
+      while (b !== COLON && b !== LF && ++c < end) b = bytes[c];
+      if (c === end) break; // no colon and no LF here: the line continues in the next segment
+      const i = b === LF ? c : findLF(bytes, c + 1, end);
+      if (i === end) break;
+      const n = i - pos;
+      if (n > httpLimits.maxLineBytes) {
+        // Cut to the line bound (and a framing field may give up): the general path.
+        pos = this.readLine(bytes, pos, end, ts, frame);
+        if (this.state !== S_HEADER) return pos;
+        continue;
+      }
+      this.headBytes += n + 1;
+      if (this.headBytes > httpLimits.maxHeadBytes) {
+        this.giveUp('header-too-large');
+        return end;
+      }
+      if (b === LF) {
+        // No colon: the blank line that ends the head, or a malformed line (counted).
+        if (n === 0 || (n === 1 && first === CR)) {
+          this.finishHead(ts, frame);
+          return i + 1;
+        }
+        head.malformedHeaders++;
+      } else if (first === SP || first === HT || c === pos) {
+        head.malformedHeaders++; // obs-fold continuation, or an empty name
+      } else if (mayBeKeptField(first, c - pos)) {
+        applyHeaderLine(bytes, pos, bytes[i - 1] === CR ? i - 1 : i, head, false);
+      } else {
+        head.otherHeaders++;
+      }
+      pos = i + 1;
+    }
+    return pos < end ? this.readLine(bytes, pos, end, ts, frame) : pos;
   }
 
   private appendToLine(bytes: Uint8Array, from: number, to: number): void {
@@ -783,6 +836,27 @@ function findLFByWords(bytes: Uint8Array, pos: number, end: number): number {
   }
   while (i < end && bytes[i] !== LF) i++;
   return i;
+}
+
+/**
+ * False when a field name of this length starting with this byte cannot be one that
+ * applyHeaderLine keeps (Host, Connection, Keep-Alive, Content-Length, Transfer-Encoding): those
+ * lines are only counted. Keep in step with applyHeaderLine's switch.
+ */
+function mayBeKeptField(first: number, nameLength: number): boolean {
+  const f = first | 0x20; // ASCII lower case (only 'X' and 'x' fold to 'x')
+  switch (nameLength) {
+    case 4:
+      return f === 0x68; // h
+    case 10:
+      return f === 0x63 || f === 0x6b; // c, k
+    case 14:
+      return f === 0x63; // c
+    case 17:
+      return f === 0x74; // t
+    default:
+      return false;
+  }
 }
 
 function hexValue(b: number): number {
