@@ -1,6 +1,13 @@
 import { applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
-import { parseRequestLine, parseStatusLine, RequestLineShape, StartLineValidator } from './start-line';
+import {
+  parseRequestLine,
+  parseStatusLine,
+  parseWholeRequestLine,
+  parseWholeStatusLine,
+  RequestLineShape,
+  StartLineValidator,
+} from './start-line';
 
 export type ParserMode = 'request' | 'response';
 
@@ -426,6 +433,10 @@ export class MessageParser {
   /** Reads (part of) a start line or header line; returns the new position. */
   private readLine(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
     const isStartLine = this.state === S_START_LINE;
+    if (isStartLine && this.lineTotal === 0) {
+      const lf = this.wholeStartLine(bytes, pos, end);
+      if (lf >= 0) return lf + 1;
+    }
     const i = findLF(bytes, pos, end);
     if (isStartLine) {
       const bad = this.validator.acceptRun(bytes, pos, i);
@@ -569,11 +580,28 @@ export class MessageParser {
     if (this.lineBuf !== null && this.lineBuf.length > KEPT_LINE_BUFFER_BYTES) this.lineBuf = null;
   }
 
+  /**
+   * The usual start line, whole in this segment and of the common shape, read in one pass (see
+   * parseWholeRequestLine): returns the index of its LF, or -1 having changed nothing, and the
+   * general path (validator, buffering, parseRequestLine / parseStatusLine) takes the line.
+   */
+  private wholeStartLine(bytes: Uint8Array, pos: number, end: number): number {
+    // A line within the line bound only; its bytes are then also within the head bound.
+    const limit = end - pos > httpLimits.maxLineBytes ? pos + httpLimits.maxLineBytes : end;
+    const head = this.reuseHead ? takeSpareHead() : new MessageHead();
+    const lf = this.isRequest ? parseWholeRequestLine(bytes, pos, limit, head) : parseWholeStatusLine(bytes, pos, limit, head);
+    if (lf < 0) {
+      if (this.reuseHead) releaseHead(head);
+      return -1;
+    }
+    this.headBytes += lf + 1 - pos;
+    this.acceptHead(head);
+    return lf;
+  }
+
   /** Parses a complete start line (or, on a gap, the `partial` beginning of one); true when accepted. */
   private startLine(buf: Uint8Array, s: number, e: number, partial = false): boolean {
     const head = this.reuseHead ? takeSpareHead() : new MessageHead();
-    head.startTs = this.msgStartTs;
-    head.startFrame = this.msgStartFrame;
     let ok: boolean;
     if (this.isRequest) {
       const shape = parseRequestLine(buf, s, e, head);
@@ -586,6 +614,14 @@ export class MessageParser {
       if (!partial) this.rejectStartLine(true);
       return false;
     }
+    this.acceptHead(head);
+    return true;
+  }
+
+  /** A start line was accepted into `head`: the message begins. */
+  private acceptHead(head: MessageHead): void {
+    head.startTs = this.msgStartTs;
+    head.startFrame = this.msgStartFrame;
     this.head = head;
     this.confirmed = true;
     if (head.strict) this.strictSeen = true;
@@ -595,7 +631,6 @@ export class MessageParser {
     }
     this.state = S_HEADER;
     this.listener.onMessageBegin(head);
-    return true;
   }
 
   /** A start line failed (mid-line when `atLineEnd` is false: the rest of the line is skipped). */
