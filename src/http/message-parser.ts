@@ -1,4 +1,4 @@
-import { applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
+import { applyField, applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
 import {
   parseRequestLine,
@@ -435,7 +435,8 @@ export class MessageParser {
     const isStartLine = this.state === S_START_LINE;
     if (isStartLine && this.lineTotal === 0) {
       const lf = this.wholeStartLine(bytes, pos, end);
-      if (lf >= 0) return lf + 1;
+      // The fields usually follow in the same segment: straight on to them.
+      if (lf >= 0) return this.state === S_HEADER ? this.readFields(bytes, lf + 1, end, ts, frame) : lf + 1;
     }
     const i = findLF(bytes, pos, end);
     if (isStartLine) {
@@ -541,7 +542,7 @@ export class MessageParser {
       } else if (first === SP || first === HT || c === pos) {
         head.malformedHeaders++; // obs-fold continuation, or an empty name
       } else if (mayBeKeptField(first, c - pos)) {
-        applyHeaderLine(bytes, pos, bytes[i - 1] === CR ? i - 1 : i, head, false);
+        applyField(bytes, pos, c, bytes[i - 1] === CR ? i - 1 : i, head, false);
       } else {
         head.otherHeaders++;
       }
