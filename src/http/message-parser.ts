@@ -118,7 +118,11 @@ export class MessageParser {
 
   private state: number;
   private ended = false;
-  private readonly validator: StartLineValidator;
+  /**
+   * Made on first use: start lines that lie whole in a segment (most) never need it, and a parser
+   * is made for every direction of every connection.
+   */
+  private validator: StartLineValidator | null = null;
   private readonly methodOfNextResponse: (() => string | null) | null;
 
   private head: MessageHead | null = null;
@@ -169,7 +173,6 @@ export class MessageParser {
     options: ParserOptions = {},
   ) {
     this.isRequest = mode === 'request';
-    this.validator = new StartLineValidator(this.isRequest);
     this.methodOfNextResponse = options.methodOfNextResponse ?? null;
     this.reuseHead = options.reuseHead === true;
     if (options.midstream === true) {
@@ -316,8 +319,9 @@ export class MessageParser {
             pos++;
             break;
           }
-          this.validator.reset();
-          if (this.validator.accept(b)) {
+          const validator = this.startLineValidator();
+          validator.reset();
+          if (validator.accept(b)) {
             this.resyncing = true;
             this.beginMessage(ts, frame); // a candidate; the start line decides
           } else {
@@ -425,7 +429,7 @@ export class MessageParser {
     this.bodyBytes = 0;
     this.msgGapBytes = 0;
     this.afterMessage = S_START;
-    this.validator.reset();
+    if (this.validator !== null) this.validator.reset();
     this.resetLine();
     this.state = S_START_LINE;
   }
@@ -440,7 +444,8 @@ export class MessageParser {
     }
     const i = findLF(bytes, pos, end);
     if (isStartLine) {
-      const bad = this.validator.acceptRun(bytes, pos, i);
+      // A validator made now has seen nothing, like one reset at the start of this message.
+      const bad = this.startLineValidator().acceptRun(bytes, pos, i);
       if (bad < i) {
         this.rejectStartLine(false);
         return bad + 1;
@@ -549,6 +554,10 @@ export class MessageParser {
       pos = i + 1;
     }
     return pos < end ? this.readLine(bytes, pos, end, ts, frame) : pos;
+  }
+
+  private startLineValidator(): StartLineValidator {
+    return this.validator ?? (this.validator = new StartLineValidator(this.isRequest));
   }
 
   private appendToLine(bytes: Uint8Array, from: number, to: number): void {
