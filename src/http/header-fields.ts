@@ -48,6 +48,22 @@ export function applyHeaderLine(
     head.malformedHeaders++;
     return HeaderLineResult.Ok;
   }
+  return applyField(bytes, s, colon, e, head, truncated);
+}
+
+/**
+ * applyHeaderLine for a line already known to be a field: bytes[s, colon) is its name (not
+ * empty, not starting with SP or HT, without a colon) and bytes[colon] its first colon, as the
+ * parser's header loop finds them.
+ */
+export function applyField(
+  bytes: Uint8Array,
+  s: number,
+  colon: number,
+  e: number,
+  head: MessageHead,
+  truncated: boolean,
+): HeaderLineResult {
   let vs = colon + 1;
   let ve = e;
   while (vs < ve && (bytes[vs] === SP || bytes[vs] === HT)) vs++;

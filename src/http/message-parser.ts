@@ -1,6 +1,13 @@
-import { applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
+import { applyField, applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
-import { parseRequestLine, parseStatusLine, RequestLineShape, StartLineValidator } from './start-line';
+import {
+  parseRequestLine,
+  parseStatusLine,
+  parseWholeRequestLine,
+  parseWholeStatusLine,
+  RequestLineShape,
+  StartLineValidator,
+} from './start-line';
 
 export type ParserMode = 'request' | 'response';
 
@@ -61,6 +68,7 @@ const CR = 0x0d;
 const SP = 0x20;
 const HT = 0x09;
 const SEMI = 0x3b;
+const COLON = 0x3a;
 
 /** Largest line buffer a parser keeps between lines (see resetLine). */
 const KEPT_LINE_BUFFER_BYTES = 1024;
@@ -110,7 +118,11 @@ export class MessageParser {
 
   private state: number;
   private ended = false;
-  private readonly validator: StartLineValidator;
+  /**
+   * Made on first use: start lines that lie whole in a segment (most) never need it, and a parser
+   * is made for every direction of every connection.
+   */
+  private validator: StartLineValidator | null = null;
   private readonly methodOfNextResponse: (() => string | null) | null;
 
   private head: MessageHead | null = null;
@@ -161,7 +173,6 @@ export class MessageParser {
     options: ParserOptions = {},
   ) {
     this.isRequest = mode === 'request';
-    this.validator = new StartLineValidator(this.isRequest);
     this.methodOfNextResponse = options.methodOfNextResponse ?? null;
     this.reuseHead = options.reuseHead === true;
     if (options.midstream === true) {
@@ -238,8 +249,10 @@ export class MessageParser {
           break;
         }
         case S_START_LINE:
-        case S_HEADER:
           pos = this.readLine(bytes, pos, end, ts, frame);
+          break;
+        case S_HEADER:
+          pos = this.readFields(bytes, pos, end, ts, frame);
           break;
         case S_BODY_LENGTH: {
           const avail = end - pos;
@@ -306,8 +319,9 @@ export class MessageParser {
             pos++;
             break;
           }
-          this.validator.reset();
-          if (this.validator.accept(b)) {
+          const validator = this.startLineValidator();
+          validator.reset();
+          if (validator.accept(b)) {
             this.resyncing = true;
             this.beginMessage(ts, frame); // a candidate; the start line decides
           } else {
@@ -415,7 +429,7 @@ export class MessageParser {
     this.bodyBytes = 0;
     this.msgGapBytes = 0;
     this.afterMessage = S_START;
-    this.validator.reset();
+    if (this.validator !== null) this.validator.reset();
     this.resetLine();
     this.state = S_START_LINE;
   }
@@ -423,9 +437,15 @@ export class MessageParser {
   /** Reads (part of) a start line or header line; returns the new position. */
   private readLine(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
     const isStartLine = this.state === S_START_LINE;
+    if (isStartLine && this.lineTotal === 0) {
+      const lf = this.wholeStartLine(bytes, pos, end);
+      // The fields usually follow in the same segment: straight on to them.
+      if (lf >= 0) return this.state === S_HEADER ? this.readFields(bytes, lf + 1, end, ts, frame) : lf + 1;
+    }
     const i = findLF(bytes, pos, end);
     if (isStartLine) {
-      const bad = this.validator.acceptRun(bytes, pos, i);
+      // A validator made now has seen nothing, like one reset at the start of this message.
+      const bad = this.startLineValidator().acceptRun(bytes, pos, i);
       if (bad < i) {
         this.rejectStartLine(false);
         return bad + 1;
@@ -486,6 +506,60 @@ export class MessageParser {
     return i + 1;
   }
 
+  /**
+   * Reads header lines while they lie whole in this segment (the usual case: a head in one
+   * segment), in one loop: a field's name is scanned up to its colon, and only a name whose length
+   * and first byte could be one of the fields applyHeaderLine keeps goes there; every other line
+   * is counted and skipped to its LF without further work. Anything unusual (a line continued from
+   * the previous segment or running past this one, a line over the line bound) goes through
+   * readLine, which handles it exactly as before. Returns the new position.
+   */
+  private readFields(bytes: Uint8Array, pos: number, end: number, ts: number, frame: number): number {
+    if (this.lineTotal !== 0) return this.readLine(bytes, pos, end, ts, frame);
+    const head = this.head as MessageHead;
+    while (pos < end) {
+      const first = bytes[pos];
+      let c = pos;
+      let b = first;
+      while (b !== COLON && b !== LF && ++c < end) b = bytes[c];
+      if (c === end) break; // no colon and no LF here: the line continues in the next segment
+      const i = b === LF ? c : findLF(bytes, c + 1, end);
+      if (i === end) break;
+      const n = i - pos;
+      if (n > httpLimits.maxLineBytes) {
+        // Cut to the line bound (and a framing field may give up): the general path.
+        pos = this.readLine(bytes, pos, end, ts, frame);
+        if (this.state !== S_HEADER) return pos;
+        continue;
+      }
+      this.headBytes += n + 1;
+      if (this.headBytes > httpLimits.maxHeadBytes) {
+        this.giveUp('header-too-large');
+        return end;
+      }
+      if (b === LF) {
+        // No colon: the blank line that ends the head, or a malformed line (counted).
+        if (n === 0 || (n === 1 && first === CR)) {
+          this.finishHead(ts, frame);
+          return i + 1;
+        }
+        head.malformedHeaders++;
+      } else if (first === SP || first === HT || c === pos) {
+        head.malformedHeaders++; // obs-fold continuation, or an empty name
+      } else if (mayBeKeptField(first, c - pos)) {
+        applyField(bytes, pos, c, bytes[i - 1] === CR ? i - 1 : i, head, false);
+      } else {
+        head.otherHeaders++;
+      }
+      pos = i + 1;
+    }
+    return pos < end ? this.readLine(bytes, pos, end, ts, frame) : pos;
+  }
+
+  private startLineValidator(): StartLineValidator {
+    return this.validator ?? (this.validator = new StartLineValidator(this.isRequest));
+  }
+
   private appendToLine(bytes: Uint8Array, from: number, to: number): void {
     const n = to - from;
     if (n <= 0) return;
@@ -516,11 +590,28 @@ export class MessageParser {
     if (this.lineBuf !== null && this.lineBuf.length > KEPT_LINE_BUFFER_BYTES) this.lineBuf = null;
   }
 
+  /**
+   * The usual start line, whole in this segment and of the common shape, read in one pass (see
+   * parseWholeRequestLine): returns the index of its LF, or -1 having changed nothing, and the
+   * general path (validator, buffering, parseRequestLine / parseStatusLine) takes the line.
+   */
+  private wholeStartLine(bytes: Uint8Array, pos: number, end: number): number {
+    // A line within the line bound only; its bytes are then also within the head bound.
+    const limit = end - pos > httpLimits.maxLineBytes ? pos + httpLimits.maxLineBytes : end;
+    const head = this.reuseHead ? takeSpareHead() : new MessageHead();
+    const lf = this.isRequest ? parseWholeRequestLine(bytes, pos, limit, head) : parseWholeStatusLine(bytes, pos, limit, head);
+    if (lf < 0) {
+      if (this.reuseHead) releaseHead(head);
+      return -1;
+    }
+    this.headBytes += lf + 1 - pos;
+    this.acceptHead(head);
+    return lf;
+  }
+
   /** Parses a complete start line (or, on a gap, the `partial` beginning of one); true when accepted. */
   private startLine(buf: Uint8Array, s: number, e: number, partial = false): boolean {
     const head = this.reuseHead ? takeSpareHead() : new MessageHead();
-    head.startTs = this.msgStartTs;
-    head.startFrame = this.msgStartFrame;
     let ok: boolean;
     if (this.isRequest) {
       const shape = parseRequestLine(buf, s, e, head);
@@ -533,6 +624,14 @@ export class MessageParser {
       if (!partial) this.rejectStartLine(true);
       return false;
     }
+    this.acceptHead(head);
+    return true;
+  }
+
+  /** A start line was accepted into `head`: the message begins. */
+  private acceptHead(head: MessageHead): void {
+    head.startTs = this.msgStartTs;
+    head.startFrame = this.msgStartFrame;
     this.head = head;
     this.confirmed = true;
     if (head.strict) this.strictSeen = true;
@@ -542,7 +641,6 @@ export class MessageParser {
     }
     this.state = S_HEADER;
     this.listener.onMessageBegin(head);
-    return true;
   }
 
   /** A start line failed (mid-line when `atLineEnd` is false: the rest of the line is skipped). */
@@ -821,6 +919,27 @@ function findLFByWords(bytes: Uint8Array, pos: number, end: number): number {
   }
   while (i < end && bytes[i] !== LF) i++;
   return i;
+}
+
+/**
+ * False when a field name of this length starting with this byte cannot be one that
+ * applyHeaderLine keeps (Host, Connection, Keep-Alive, Content-Length, Transfer-Encoding): those
+ * lines are only counted. Keep in step with applyHeaderLine's switch.
+ */
+function mayBeKeptField(first: number, nameLength: number): boolean {
+  const f = first | 0x20; // ASCII lower case (only 'X' and 'x' fold to 'x')
+  switch (nameLength) {
+    case 4:
+      return f === 0x68; // h
+    case 10:
+      return f === 0x63 || f === 0x6b; // c, k
+    case 14:
+      return f === 0x63; // c
+    case 17:
+      return f === 0x74; // t
+    default:
+      return false;
+  }
 }
 
 function hexValue(b: number): number {

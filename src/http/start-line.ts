@@ -5,6 +5,7 @@ const SP = 0x20;
 const HT = 0x09;
 const CR = 0x0d;
 const DOT = 0x2e;
+const LF = 0x0a;
 
 /** Longest method token accepted (WebDAV's BASELINE-CONTROL is 16; invented ones stay short). */
 export const METHOD_MAX = 32;
@@ -171,6 +172,91 @@ export function parseRequestLine(bytes: Uint8Array, s: number, e: number, head: 
   head.versionMajor = -1;
   head.versionMinor = -1;
   return RequestLineShape.Lenient;
+}
+
+/** `HTTP/d.d` at bytes[s, s + 8) (the caller knows the bytes exist). */
+function isVersionAt(bytes: Uint8Array, s: number): boolean {
+  return (
+    bytes[s] === 0x48 && bytes[s + 1] === 0x54 && bytes[s + 2] === 0x54 && bytes[s + 3] === 0x50 && bytes[s + 4] === 0x2f &&
+    isDigit(bytes[s + 5]) && bytes[s + 6] === DOT && isDigit(bytes[s + 7])
+  );
+}
+
+/**
+ * The common request line, whole before `end`: `METHOD SP target SP HTTP/d.d [CR] LF`, a method
+ * of at most METHOD_MAX bytes, a target of visible bytes (no space, no control byte). Fills head
+ * exactly as parseRequestLine does for it and returns the index of its LF; returns -1 without
+ * touching head for any other line. The validator accepts every line taken here byte by byte, and
+ * parseRequestLine finds the same method, target and version (strict), so the general path (which
+ * decides every declined line) and this one agree; this one just reads the line once.
+ */
+export function parseWholeRequestLine(bytes: Uint8Array, s: number, end: number, head: MessageHead): number {
+  let b = bytes[s];
+  if (!isUpper(b)) return -1;
+  let p = s + 1;
+  const methodEnd = Math.min(end, s + METHOD_MAX + 1);
+  while (p < methodEnd) {
+    b = bytes[p];
+    if (b === SP) break;
+    if (!isMethodByte(b)) return -1;
+    p++;
+  }
+  if (p === methodEnd) return -1;
+  const sp = p;
+  p++;
+  while (p < end) {
+    b = bytes[p];
+    if (b <= SP || b === 0x7f) break;
+    p++;
+  }
+  // Target, a space, the version, and at least the LF must be here.
+  if (p === sp + 1 || b !== SP || p + 10 > end || !isVersionAt(bytes, p + 1)) return -1;
+  let lf = p + 9;
+  if (bytes[lf] === CR) lf++;
+  if (lf >= end || bytes[lf] !== LF) return -1;
+  head.method = methodString(bytes, s, sp);
+  head.uri = latin1(bytes, sp + 1, p);
+  parseVersion(bytes, p + 1, p + 9, head);
+  head.strict = true;
+  return lf;
+}
+
+/**
+ * The common status line, whole before `end`: `HTTP/d.d SP ddd [SP reason] [CR] LF` with a
+ * status of at least 100 and a reason without control bytes (HT allowed). Same contract as
+ * parseWholeRequestLine: the index of its LF with head filled as parseStatusLine does, or -1 and
+ * head untouched (the general path decides).
+ */
+export function parseWholeStatusLine(bytes: Uint8Array, s: number, end: number, head: MessageHead): number {
+  if (end - s < 13 || !isVersionAt(bytes, s) || bytes[s + 8] !== SP) return -1;
+  const d0 = bytes[s + 9];
+  const d1 = bytes[s + 10];
+  const d2 = bytes[s + 11];
+  if (!isDigit(d0) || !isDigit(d1) || !isDigit(d2) || d0 === 0x30) return -1;
+  let p = s + 12;
+  let b = bytes[p];
+  let reasonStart = -1;
+  if (b === SP) {
+    reasonStart = ++p;
+    while (p < end) {
+      b = bytes[p];
+      if (b < SP ? b !== HT : b === 0x7f) break;
+      p++;
+    }
+    if (p === end) return -1;
+  }
+  const e = p;
+  if (b === CR) {
+    p++;
+    if (p === end) return -1;
+    b = bytes[p];
+  }
+  if (b !== LF) return -1;
+  parseVersion(bytes, s, s + 8, head);
+  head.status = (d0 - 0x30) * 100 + (d1 - 0x30) * 10 + (d2 - 0x30);
+  head.reason = reasonStart < 0 ? null : e > reasonStart ? reasonString(bytes, reasonStart, e) : '';
+  head.strict = true;
+  return p;
 }
 
 /** Parses a complete status line (CR stripped): `HTTP/d.d SP ddd [SP reason]`. */
