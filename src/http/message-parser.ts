@@ -825,7 +825,7 @@ export class MessageParser {
     this.dropHead();
     this.state = midstream ? S_RESYNC : S_START;
     this.ended = false;
-    this.validator.reset();
+    this.validator = null;
     this.inMessage = false;
     this.msgStartTs = 0;
     this.msgStartFrame = 0;
