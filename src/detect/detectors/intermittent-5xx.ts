@@ -1,3 +1,4 @@
+import { AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
 import type { Finding } from '../finding';
@@ -28,23 +29,12 @@ const FAIL_FRAMES_SHOWN = 5;
 const OK_FRAMES_SHOWN = 3;
 const CLIENTS_LISTED = 10;
 
-interface Answer {
-  flowId: number;
-  index: number;
-  client: string;
-  ts: number;
-  frame: number;
-  status: number;
-  /** Response start − request end: how long the server took to answer. */
-  delay: number | null;
-  failed: boolean;
-}
-
 interface Kind {
   server: string;
   method: string;
   path: string;
-  answers: Answer[];
+  /** Its remembered answers, in the detector's answer log. */
+  answers: AnswerList;
   /** Answers beyond the remembered ones. */
   moreOk: number;
   moreFailed: number;
@@ -76,6 +66,7 @@ export const intermittent5xx: DetectorDefinition = {
   create(ctx: DetectContext) {
     /** Every kind in the order first seen (the order findings come out in). */
     const kinds: Kind[] = [];
+    const log = new AnswerLog();
     /** Kinds by server, method and path: lookups with strings the exchange already has, no key built per exchange. */
     const kindIndex = new Map<string, Map<string, Map<string, Kind>>>();
 
@@ -91,7 +82,7 @@ export const intermittent5xx: DetectorDefinition = {
     }
 
     function analyse(kind: Kind, explained: Set<string>): void {
-      const answers = kind.answers.filter((a) => !(a.failed && explained.has(`${a.flowId}#${a.index}`)));
+      const answers = log.answers(kind.answers).filter((a) => !(a.failed && explained.has(`${a.flowId}#${a.index}`)));
       const failed = answers.filter((a) => a.failed);
       const ok = answers.filter((a) => !a.failed);
       const failedTotal = failed.length + kind.moreFailed;
@@ -245,7 +236,7 @@ export const intermittent5xx: DetectorDefinition = {
         let kind = kindIndex.get(conn.serverName)?.get(ex.method)?.get(path);
         if (kind === undefined) {
           if (kinds.length >= MAX_KINDS) return;
-          kind = { server: conn.serverName, method: ex.method, path, answers: [], moreOk: 0, moreFailed: 0 };
+          kind = { server: conn.serverName, method: ex.method, path, answers: AnswerLog.emptyList(), moreOk: 0, moreFailed: 0 };
           let byMethod = kindIndex.get(conn.serverName);
           if (byMethod === undefined) kindIndex.set(conn.serverName, (byMethod = new Map()));
           let byPath = byMethod.get(ex.method);
@@ -258,10 +249,8 @@ export const intermittent5xx: DetectorDefinition = {
           else kind.moreOk++;
           return;
         }
-        kind.answers.push({
-          flowId: conn.id, index: ex.index, client: conn.clientName, ts: ex.responseStart, frame: ex.responseFrame ?? 0,
-          status: ex.status, delay: ex.requestEnd !== null ? Math.max(0, ex.responseStart - ex.requestEnd) : null, failed,
-        });
+        const delay = ex.requestEnd !== null ? Math.max(0, ex.responseStart - ex.requestEnd) : null;
+        log.add(kind.answers, conn.id, ex.index, conn.clientName, ex.responseStart, ex.responseFrame ?? 0, ex.status, delay, failed);
       },
 
       onFinish() {
@@ -270,6 +259,7 @@ export const intermittent5xx: DetectorDefinition = {
         for (const [server, summaries] of byServer) diagnose(server, summaries);
         kinds.length = 0;
         kindIndex.clear();
+        log.clear();
       },
     };
   },
