@@ -117,7 +117,6 @@ export interface AnalysisResult {
   diagnoses: Diagnosis[];
 }
 
-
 /** Released connections' sessions and attachments kept for reuse; more are left to the GC. */
 const SPARE_KEPT = 1024;
 
@@ -385,14 +384,16 @@ export class Analyzer {
           if (this.collect) this.flows.push(record);
         }
         if (app) {
-          // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
           const session = app.session;
           app.session = null;
-          app.exchangeCount = 0;
-          app.recent.length = 0;
           if (this.reuseObjects) {
+            // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
+            app.exchangeCount = 0;
+            app.recent.length = 0;
             if (session !== null && this.spareSessions.length < SPARE_KEPT) this.spareSessions.push(session);
             if (this.spareApps.length < SPARE_KEPT) this.spareApps.push(app);
+          } else {
+            app.recent = [];
           }
         }
       },
