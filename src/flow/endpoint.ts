@@ -192,8 +192,8 @@ export class Endpoint {
 
   /**
    * Back to the state of a new endpoint (the connection is reused for another 4-tuple, see
-   * TcpTracker's connection pool). Every field set at construction is set here again, in the same
-   * order; test/flow/connection-reuse.test.ts compares a reset endpoint with a new one.
+   * TrackerOptions.reuseConnections). Every field set at construction is set here again;
+   * test/flow/connection-reuse.test.ts compares a reset endpoint with a new one.
    */
   reset(): void {
     const f = this.f;
