@@ -59,8 +59,8 @@ const CONNECTION_SLOTS = 4;
 export class Connection<T> {
   // Field order is memory order: what every packet touches (the flow table's lookup, the
   // endpoints, the activity list) comes first, in the object's first cache lines.
-  readonly hash: number;
-  readonly ipVersion: 4 | 6;
+  readonly hash: number = 0;
+  readonly ipVersion: 4 | 6 = 4;
   /** Client address words and port (used to tell directions apart). */
   c0 = 0; c1 = 0; c2 = 0; c3 = 0; cPort = 0;
   s0 = 0; s1 = 0; s2 = 0; s3 = 0; sPort = 0;
@@ -76,20 +76,20 @@ export class Connection<T> {
   listPrev: Connection<T> | null = null;
   listNext: Connection<T> | null = null;
   list: ConnectionList = ConnectionList.None;
-  lastFrame: number;
+  lastFrame = 0;
   /** Zeek-style history string (upper case: client, lower case: server). */
   history = '';
   /** Letters already recorded, as bits (client bits 0-15, server bits 16-31). */
   historySeen = 0;
   app: T | null = null;
 
-  readonly id: number;
-  clientName: string;
-  serverName: string;
+  readonly id: number = 0;
+  clientName = '';
+  serverName = '';
   /** Host parts of the names, made at first use (many detectors ask for them). */
   private clientHostText: string | null = null;
   private serverHostText: string | null = null;
-  directionInferred: boolean;
+  directionInferred = false;
 
   /** The client's address without port ("10.0.0.1", "::1"). */
   get clientHost(): string {
@@ -114,7 +114,7 @@ export class Connection<T> {
    */
   get lastClock(): number { return this.f[Slot.LastClock]; }
   set lastClock(v: number) { this.f[Slot.LastClock] = v; }
-  firstFrame: number;
+  firstFrame = 0;
 
   /** Counters for the letters Zeek repeats at 1, 10, 100... occurrences (retransmission, zero window, gap). */
   historyRepeats: number[] | null = null;
@@ -145,27 +145,16 @@ export class Connection<T> {
     ts: number,
     frame: number,
   ) {
-    this.id = id;
-    this.hash = hash;
-    this.ipVersion = v.ipVersion;
-    this.clientName = clientName;
-    this.serverName = serverName;
-    this.placeEndpoints(v, srcIsClient);
-    this.directionInferred = directionInferred;
-    this.startTs = ts;
-    this.lastTs = ts;
-    this.lastClock = ts;
-    this.handshakeAckTs = -1;
-    this.firstFrame = frame;
-    this.lastFrame = frame;
+    // One place sets what a connection starts with, for a new object and a reused one alike.
+    this.reset(id, hash, v, srcIsClient, clientName, serverName, directionInferred, ts, frame);
   }
 
   /**
    * Makes this object a new connection, as the constructor with the same arguments would (the
    * flow stage reuses released connections: a connection's objects outlived many young-generation
    * collections, and allocating them anew for every connection made the garbage collector copy
-   * them twice each). Every field is set again; test/flow/connection-reuse.test.ts compares a
-   * reused connection with a new one field by field.
+   * them twice each). The constructor runs it too. Every field is set again;
+   * test/flow/connection-reuse.test.ts compares a reused connection with a new one field by field.
    */
   reset(
     id: number,

@@ -299,7 +299,7 @@ export class HttpSession {
   /** The response message being parsed is the final one (not 1xx, or 101). */
   private respFinal = false;
 
-  private lastResponseEnd: number | null;
+  private lastResponseEnd: number | null = null;
   private serverUnseenLoss = false;
   private pipeliningSeen = false;
   private lastClientTs = 0;
@@ -307,7 +307,7 @@ export class HttpSession {
   private lastServerFrame = 0;
   /** Start of the latest response without a request, until a client-side gap claims it. */
   private lastOrphanStart: number | null = null;
-  private lastActivity: number;
+  private lastActivity = 0;
   private emitted = 0;
   private done = false;
   private tunnel = false;
@@ -325,11 +325,16 @@ export class HttpSession {
   ) {
     this.counters = options.counters ?? null;
     this.budget = options.budget ?? null;
-    this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
-    this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
     const parserOptions = options.midstream === true ? MIDSTREAM : FROM_START;
     this.req = new MessageParser('request', new RequestEvents(this), parserOptions);
     this.resp = new MessageParser('response', new ResponseEvents(this), parserOptions);
+    this.startAt(establishedAt);
+  }
+
+  /** The idle clock starts at the handshake when it was seen (the first request's idle gap). */
+  private startAt(establishedAt: number): void {
+    this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
+    this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
   }
 
   /**
@@ -358,14 +363,13 @@ export class HttpSession {
     this.reqHead = null;
     this.respTarget = null;
     this.respFinal = false;
-    this.lastResponseEnd = Number.isFinite(establishedAt) ? establishedAt : null;
     this.serverUnseenLoss = false;
     this.pipeliningSeen = false;
     this.lastClientTs = 0;
     this.lastServerTs = 0;
     this.lastServerFrame = 0;
     this.lastOrphanStart = null;
-    this.lastActivity = Number.isFinite(establishedAt) ? establishedAt : 0;
+    this.startAt(establishedAt);
     this.emitted = 0;
     this.done = false;
     this.tunnel = false;
