@@ -1,3 +1,5 @@
+import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
+
 /**
  * How a server answered requests, remembered for a judgement at the end of the capture: one
  * entry per answer in typed-array columns, chained per list (e.g. per kind of request).
@@ -34,16 +36,16 @@ const INITIAL_CAPACITY = 1024;
 export class AnswerLog {
   private capacity = INITIAL_CAPACITY;
   private size = 0;
-  private flowId = new Float64Array(INITIAL_CAPACITY);
-  private index = new Float64Array(INITIAL_CAPACITY);
-  private ts = new Float64Array(INITIAL_CAPACITY);
-  private frame = new Float64Array(INITIAL_CAPACITY);
+  private flowId: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private index: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private ts: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private frame: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** NaN for none. */
-  private delay = new Float64Array(INITIAL_CAPACITY);
-  private status = new Int32Array(INITIAL_CAPACITY);
-  private failed = new Uint8Array(INITIAL_CAPACITY);
+  private delay: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private failed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** Next entry of the same list, -1 at its end. */
-  private next = new Int32Array(INITIAL_CAPACITY);
+  private next: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private client: string[] = [];
 
   static emptyList(): AnswerList {
@@ -96,25 +98,14 @@ export class AnswerLog {
 
   private grow(): void {
     const capacity = this.capacity * 2;
-    const f64 = (old: Float64Array): Float64Array<ArrayBuffer> => {
-      const next = new Float64Array(capacity);
-      next.set(old);
-      return next;
-    };
-    this.flowId = f64(this.flowId);
-    this.index = f64(this.index);
-    this.ts = f64(this.ts);
-    this.frame = f64(this.frame);
-    this.delay = f64(this.delay);
-    const status = new Int32Array(capacity);
-    status.set(this.status);
-    this.status = status;
-    const failed = new Uint8Array(capacity);
-    failed.set(this.failed);
-    this.failed = failed;
-    const next = new Int32Array(capacity);
-    next.set(this.next);
-    this.next = next;
+    this.flowId = grownColumn(this.flowId, capacity, float64Column);
+    this.index = grownColumn(this.index, capacity, float64Column);
+    this.ts = grownColumn(this.ts, capacity, float64Column);
+    this.frame = grownColumn(this.frame, capacity, float64Column);
+    this.delay = grownColumn(this.delay, capacity, float64Column);
+    this.status = grownColumn(this.status, capacity, int32Column);
+    this.failed = grownColumn(this.failed, capacity, uint8Column);
+    this.next = grownColumn(this.next, capacity, int32Column);
     this.capacity = capacity;
   }
 }

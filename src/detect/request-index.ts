@@ -1,3 +1,4 @@
+import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 
@@ -244,28 +245,21 @@ export class RequestIndex {
   /** Doubles the ring before it first wraps (entries still sit at their own number) and rebuilds the chains. */
   private grow(): void {
     const capacity = this.capacity * 2;
-    const widen = <A extends Float64Array | Int32Array | Uint8Array>(old: A, make: (n: number) => A): A => {
-      const next = make(capacity);
-      next.set(old);
-      return next;
-    };
     const widenStrings = (old: string[]): string[] => {
       const next = new Array<string>(capacity).fill('');
       for (let i = 0; i < old.length; i++) next[i] = old[i];
       return next;
     };
-    const f64 = (n: number): Float64Array => new Float64Array(n);
-    const i32 = (n: number): Int32Array => new Int32Array(n);
-    this.hash = widen(this.hash, i32);
-    this.prev = widen(this.prev, f64);
-    this.flowId = widen(this.flowId, f64);
-    this.ts = widen(this.ts, f64);
-    this.frame = widen(this.frame, f64);
-    this.index = widen(this.index, f64);
-    this.bodyBytes = widen(this.bodyBytes, f64);
-    this.connectionStart = widen(this.connectionStart, f64);
-    this.status = widen(this.status, i32);
-    this.claimed = widen(this.claimed, (n) => new Uint8Array(n));
+    this.hash = grownColumn(this.hash, capacity, int32Column);
+    this.prev = grownColumn(this.prev, capacity, float64Column);
+    this.flowId = grownColumn(this.flowId, capacity, float64Column);
+    this.ts = grownColumn(this.ts, capacity, float64Column);
+    this.frame = grownColumn(this.frame, capacity, float64Column);
+    this.index = grownColumn(this.index, capacity, float64Column);
+    this.bodyBytes = grownColumn(this.bodyBytes, capacity, float64Column);
+    this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
+    this.status = grownColumn(this.status, capacity, int32Column);
+    this.claimed = grownColumn(this.claimed, capacity, uint8Column);
     this.client = widenStrings(this.client);
     this.server = widenStrings(this.server);
     this.method = widenStrings(this.method);
