@@ -30,6 +30,11 @@ interface HistoryHolder {
   historyRepeats: number[] | null;
 }
 
+/** Whether a letter that is recorded once per direction (S H A D F R) is already in the history. */
+export function hasHistory(holder: HistoryHolder, letter: HistoryLetter, fromClient: boolean): boolean {
+  return (holder.historySeen & (1 << (letter + (fromClient ? 0 : 16)))) !== 0;
+}
+
 /** Records a history letter for one direction; allocates only when a letter is appended. */
 export function recordHistory(holder: HistoryHolder, letter: HistoryLetter, fromClient: boolean): void {
   if (letter >= HistoryLetter.Retransmission) {

@@ -5,7 +5,7 @@ import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } fro
 import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
 import { EndpointState } from './endpoint-state';
 import { FlowTable } from './flow-table';
-import { HistoryLetter, recordHistory } from './history';
+import { hasHistory, HistoryLetter, recordHistory } from './history';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq';
 
 /** What the rest of the pipeline hears from the flow stage. */
@@ -54,6 +54,11 @@ export interface TrackerStats {
   peakConnections: number;
   /** Out-of-order segments this tracker could not hold (a reassembly bound was reached): each became a gap. */
   reassemblyRefused: number;
+}
+
+/** Past the handshake (or seen mid-stream) and not closed (no FIN or RST sent): where a plain ACK changes no state. */
+function carriesData(state: EndpointState): boolean {
+  return state === EndpointState.Established || state === EndpointState.Partial;
 }
 
 /** Released connections kept for reuse (see TrackerOptions.reuseConnections); more are left to the GC. */
@@ -126,7 +131,7 @@ export class TcpTracker<T> {
         fromClient = !srcIsServer;
       }
     }
-    this.update(conn, fromClient, v, data, ts, frame, origLen);
+    if (!this.updateEstablished(conn, fromClient, v, data, ts, frame, origLen)) this.update(conn, fromClient, v, data, ts, frame, origLen);
   }
 
   /**
@@ -190,6 +195,60 @@ export class TcpTracker<T> {
       this.serverNames.set(key, name);
     }
     return name;
+  }
+
+  /**
+   * Most packets of a capture are the plain case: an ACK, alone or with the next in-order bytes,
+   * on a connection whose two sides are established (or seen mid-stream), with no zero window,
+   * no probe and nothing held out of order. This handles exactly that case in a few steps,
+   * leaving the state `update` would leave; for anything else it changes nothing and returns
+   * false, and `update` handles the packet. (One small function that V8 compiles whole: the
+   * general path's size kept it from inlining its helpers, and the plain case paid for every
+   * branch of it.)
+   * test/flow/established-path.test.ts runs captures through both paths and compares every field.
+   */
+  protected updateEstablished(conn: Connection<T>, fromClient: boolean, v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): boolean {
+    if ((v.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST | TcpFlag.ACK)) !== TcpFlag.ACK) return false;
+    const ep = fromClient ? conn.client : conn.server;
+    const peer = fromClient ? conn.server : conn.client;
+    if (!carriesData(ep.state) || !carriesData(peer.state)) return false;
+    // (A side that sent a FIN or RST is no longer in such a state: data after a FIN takes the general path.)
+    if (ep.openZeroWindow !== null || peer.openZeroWindow !== null || ep.holding || peer.holding) return false;
+    const window = v.window << ep.windowShift;
+    if (window === 0) return false;
+    const payloadLen = v.payloadLen;
+    const nextSeq = ep.nextSeq;
+    if (payloadLen > 0 ? v.seq !== nextSeq || v.capturedPayloadLen !== payloadLen : v.seq === seqAdd(nextSeq, -1)) return false;
+
+    ep.packets++;
+    ep.wireBytes += origLen;
+    ep.lastTs = ts;
+    if (ts > conn.lastTs) conn.lastTs = ts;
+    conn.lastClock = this.now;
+    conn.lastFrame = frame;
+    if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
+      ep.highestAck = v.ack;
+      ep.hasAck = true;
+    }
+    ep.window = window;
+    if (payloadLen > 0) {
+      if (!hasHistory(conn, HistoryLetter.Data, fromClient)) recordHistory(conn, HistoryLetter.Data, fromClient);
+      const end = seqAdd(nextSeq, payloadLen);
+      if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
+      if (ep.firstDataTs < 0) {
+        ep.firstDataTs = ts;
+        ep.firstDataFrame = frame;
+      }
+      ep.lastDataTs = ts;
+      ep.lastDataFrame = frame;
+      ep.payloadBytes += payloadLen;
+      ep.nextSeq = end;
+      this.observer.onPayload(conn, fromClient, data, v.payloadOffset, payloadLen, ts, frame);
+    } else if (!hasHistory(conn, HistoryLetter.Ack, fromClient)) {
+      recordHistory(conn, HistoryLetter.Ack, fromClient);
+    }
+    this.table.touch(conn, ConnectionList.Active);
+    return true;
   }
 
   private update(conn: Connection<T>, fromClient: boolean, v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): void {
