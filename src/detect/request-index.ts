@@ -126,10 +126,14 @@ export class RequestIndex {
   /** HTTP status, -1 for none. */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
-  private client: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
-  private server: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
-  private method: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
-  private uri: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+  /**
+   * Text columns start empty and grow by appending while the ring fills (slot === length): no
+   * pre-filled copy per doubling, and the collector traces only the slots in use.
+   */
+  private client: string[] = [];
+  private server: string[] = [];
+  private method: string[] = [];
+  private uri: string[] = [];
 
   private lastExchange: HttpExchange | null = null;
   private lastEntry = -1;
@@ -245,11 +249,6 @@ export class RequestIndex {
   /** Doubles the ring before it first wraps (entries still sit at their own number) and rebuilds the chains. */
   private grow(): void {
     const capacity = this.capacity * 2;
-    const widenStrings = (old: string[]): string[] => {
-      const next = new Array<string>(capacity).fill('');
-      for (let i = 0; i < old.length; i++) next[i] = old[i];
-      return next;
-    };
     this.hash = grownColumn(this.hash, capacity, int32Column);
     this.prev = grownColumn(this.prev, capacity, float64Column);
     this.flowId = grownColumn(this.flowId, capacity, float64Column);
@@ -260,10 +259,6 @@ export class RequestIndex {
     this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
     this.status = grownColumn(this.status, capacity, int32Column);
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
-    this.client = widenStrings(this.client);
-    this.server = widenStrings(this.server);
-    this.method = widenStrings(this.method);
-    this.uri = widenStrings(this.uri);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;
     this.heads = new Float64Array(2 * capacity).fill(-1);

@@ -38,6 +38,9 @@ interface Kind {
   /** Answers beyond the remembered ones. */
   moreOk: number;
   moreFailed: number;
+  /** Every 5xx and 2xx answer counted, remembered or not. */
+  failedCount: number;
+  okCount: number;
 }
 
 type Pattern = 'per-connection' | 'one-period' | 'within-connections';
@@ -79,6 +82,15 @@ export const intermittent5xx: DetectorDefinition = {
         }
       }
       return keys;
+    }
+
+    /**
+     * Whether a kind has enough of both answers to be judged at all. Leaving out explained failures
+     * only lowers the failures, so a kind short of them here stays short: most kinds of healthy
+     * traffic never failed, and are passed over without materialising their answers.
+     */
+    function mayBeIntermittent(kind: Kind): boolean {
+      return kind.failedCount >= MIN_FAILURES && kind.okCount >= MIN_SUCCESSES;
     }
 
     function analyse(kind: Kind, explained: Set<string>): void {
@@ -236,7 +248,7 @@ export const intermittent5xx: DetectorDefinition = {
         let kind = kindIndex.get(conn.serverName)?.get(ex.method)?.get(path);
         if (kind === undefined) {
           if (kinds.length >= MAX_KINDS) return;
-          kind = { server: conn.serverName, method: ex.method, path, answers: AnswerLog.emptyList(), moreOk: 0, moreFailed: 0 };
+          kind = { server: conn.serverName, method: ex.method, path, answers: AnswerLog.emptyList(), moreOk: 0, moreFailed: 0, failedCount: 0, okCount: 0 };
           let byMethod = kindIndex.get(conn.serverName);
           if (byMethod === undefined) kindIndex.set(conn.serverName, (byMethod = new Map()));
           let byPath = byMethod.get(ex.method);
@@ -244,6 +256,8 @@ export const intermittent5xx: DetectorDefinition = {
           byPath.set(path, kind);
           kinds.push(kind);
         }
+        if (failed) kind.failedCount++;
+        else kind.okCount++;
         if (kind.answers.length >= MAX_RECORDS_PER_KIND) {
           if (failed) kind.moreFailed++;
           else kind.moreOk++;
@@ -255,7 +269,7 @@ export const intermittent5xx: DetectorDefinition = {
 
       onFinish() {
         const explained = explainedElsewhere();
-        for (const kind of kinds) analyse(kind, explained);
+        for (const kind of kinds) if (mayBeIntermittent(kind)) analyse(kind, explained);
         for (const [server, summaries] of byServer) diagnose(server, summaries);
         kinds.length = 0;
         kindIndex.clear();
