@@ -235,8 +235,11 @@ export class MessageParser {
         return;
       }
     }
-    let pos = offset;
-    const end = offset + length;
+    // Positions as small integers: a caller's arithmetic can box an integral position as a double
+    // (offset + -0 is one), and once such a value reaches the loops below their feedback turns to
+    // doubles for good, so that every byte access pays a conversion. Buffers are far below 2 GiB.
+    let pos = offset | 0;
+    const end = pos + (length | 0);
     while (pos < end) {
       switch (this.state) {
         case S_START: {
