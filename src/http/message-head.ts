@@ -83,6 +83,10 @@ export class MessageHead {
   /** Decided at the end of the header block. */
   framing: BodyFraming = 'none';
 
+  constructor() {
+    this.reset(); // every field written twice from the first head on (see the MessageParser constructor)
+  }
+
   /** Back to the state of a new head (every field above, with its initial value). */
   reset(): this {
     this.startTs = 0;

@@ -175,12 +175,11 @@ export class MessageParser {
     this.isRequest = mode === 'request';
     this.methodOfNextResponse = options.methodOfNextResponse ?? null;
     this.reuseHead = options.reuseHead === true;
-    if (options.midstream === true) {
-      this.state = S_RESYNC;
-      this.resyncing = true;
-    } else {
-      this.state = S_START;
-    }
+    this.state = S_START;
+    // Every field is written a second time here, before any code runs optimized: V8 takes a field
+    // written only once for a constant, and the code optimized on that belief is thrown away (and
+    // compiled again) the first time a reused parser's reset() writes the field.
+    this.reset(options.midstream === true);
   }
 
   /** Nothing more will be parsed: closed, not HTTP, given up, or a tunnel. */
@@ -235,8 +234,11 @@ export class MessageParser {
         return;
       }
     }
-    let pos = offset;
-    const end = offset + length;
+    // Positions as small integers: a caller's arithmetic can box an integral position as a double
+    // (offset + -0 is one), and once such a value reaches the loops below their feedback turns to
+    // doubles for good, so that every byte access pays a conversion. Buffers are far below 2 GiB.
+    let pos = offset | 0;
+    const end = pos + (length | 0);
     while (pos < end) {
       switch (this.state) {
         case S_START: {
@@ -818,8 +820,8 @@ export class MessageParser {
 
   /**
    * Back to the state of a new parser with the same mode and listener, for another connection
-   * (`midstream` as in ParserOptions). Every field set at construction is set here again;
-   * test/http/session-reuse.test.ts compares a reset parser with a new one.
+   * (`midstream` as in ParserOptions); the constructor runs it too. Every field set at construction
+   * is set here again; test/http/session-reuse.test.ts compares a reset parser with a new one.
    */
   reset(midstream: boolean): void {
     this.dropHead();

@@ -102,6 +102,10 @@ class PendingExchange {
   responseBodyBytes = 0;
   uncertain = false;
 
+  constructor() {
+    this.reset(); // every field written twice from the first object on (see the MessageParser constructor)
+  }
+
   /** When the request began, for ordering against responses (placeholders: when the gap was noticed). */
   get startTs(): number {
     return this.hasRequest ? this.requestStart : this.orderTs;
@@ -328,7 +332,9 @@ export class HttpSession {
     const parserOptions = options.midstream === true ? MIDSTREAM : FROM_START;
     this.req = new MessageParser('request', new RequestEvents(this), parserOptions);
     this.resp = new MessageParser('response', new ResponseEvents(this), parserOptions);
-    this.startAt(establishedAt);
+    // One place sets what a session starts with; and every field is written twice before any code
+    // runs optimized (see the MessageParser constructor for why).
+    this.reset(flowId, establishedAt, onExchange, options);
   }
 
   /** The idle clock starts at the handshake when it was seen (the first request's idle gap). */
