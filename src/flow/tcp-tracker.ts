@@ -430,7 +430,7 @@ export class TcpTracker<T> {
         ep.gapBytes += payloadLen - v.capturedPayloadLen;
       }
     } else {
-      const skip = -ahead;
+      const skip = 0 - ahead; // not -ahead: for an in-order segment that is -0, which V8 must keep as a double
       this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
       if (ep.holding) this.drainHeld(conn, ep, fromClient);
     }
