@@ -1,0 +1,57 @@
+/**
+ * The analysis of one capture file with no event loop in the way, for counting instructions:
+ *
+ *   valgrind --tool=cachegrind --cache-sim=no node --predictable --max-semi-space-size=32 \
+ *     --heap-growing-percent=100 dist/bench/replay.js FILE [all|none]
+ *
+ * The CLI and the benchmark read files asynchronously, so when the garbage collector runs (and
+ * so how much it does) depends on I/O timing: the same build measured under cachegrind varied
+ * by several percent between runs on a busy machine. Here the file is read synchronously in
+ * fixed 1 MiB chunks into the same parsers and analysis, and with V8's `--predictable` the count
+ * repeats to about 0.01 %: a change of 0.5 % is real. Wall time is printed but means little
+ * under cachegrind. Uncompressed pcap or pcapng only.
+ */
+import * as fs from 'node:fs';
+import { Analyzer } from '../analyze';
+import { detectContainer } from '../source/capture-format';
+import { PcapReader } from '../source/pcap-reader';
+import { PcapngReader } from '../source/pcapng-reader';
+import type { RawPacket } from '../source/raw-packet';
+
+const CHUNK = 1 << 20;
+
+function main(): void {
+  const [file, mode = 'all'] = process.argv.slice(2);
+  if (file === undefined || (mode !== 'all' && mode !== 'none')) {
+    console.error('usage: node dist/bench/replay.js FILE [all|none]');
+    process.exit(2);
+  }
+  const analyzer = new Analyzer({ collect: false, detectors: mode === 'none' ? [] : undefined });
+  const onPacket = (p: RawPacket): void => analyzer.packet(p);
+  const fd = fs.openSync(file, 'r');
+  const chunk = new Uint8Array(CHUNK);
+  let n = fs.readSync(fd, chunk, 0, CHUNK, null);
+  const kind = detectContainer(chunk.subarray(0, n));
+  if (kind !== 'pcap' && kind !== 'pcapng') {
+    console.error(`${file}: not an uncompressed pcap or pcapng file`);
+    process.exit(2);
+  }
+  const options = { name: file, firstFrame: 1, reorder: true };
+  const parser = kind === 'pcap' ? new PcapReader(options, onPacket) : new PcapngReader(options, onPacket);
+  const started = process.hrtime.bigint();
+  while (n > 0 && !parser.stopped) {
+    parser.push(n === CHUNK ? chunk : chunk.subarray(0, n));
+    n = fs.readSync(fd, chunk, 0, CHUNK, null);
+  }
+  fs.closeSync(fd);
+  analyzer.addFile(parser.finish());
+  const result = analyzer.finish();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const s = result.stats;
+  console.log(
+    `${mode}: ${s.packets} packets, ${s.connections} connections, ${s.exchanges} exchanges, ` +
+      `${result.anomalies.length} findings, ${seconds.toFixed(2)} s`,
+  );
+}
+
+main();
