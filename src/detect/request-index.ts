@@ -39,6 +39,8 @@ export interface RememberedRequest extends RequestSignature {
   index: number;
   /** When its connection opened (SYN, or first packet mid-stream). */
   connectionStart: number;
+  /** When the request before it on its connection started; -1 when it was the first or that is no longer known. */
+  previousStart: number;
   status: number | null;
   /** Already reported as the retry of a failure (a request retries at most one failure). */
   claimed: boolean;
@@ -106,6 +108,21 @@ export function signatureHash(conn: EndpointWords, method: string, uri: string, 
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
+/**
+ * When the request before `ex` on its connection started, from the connection's recent exchanges
+ * (the analysis adds `ex` to them before the detectors hear of it); -1 for a connection's first
+ * request, or when the one before has scrolled out of them.
+ */
+function previousRequestStart(ex: HttpExchange, conn: AnalyzedConnection): number {
+  const recent = conn.app?.recent;
+  if (recent === undefined || ex.index <= 1) return -1;
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const other = recent[i];
+    if (other.index === ex.index - 1) return other.requestStart ?? -1;
+  }
+  return -1;
+}
+
 export class RequestIndex {
   private capacity = INITIAL_CAPACITY;
   /** Entries written so far; entry n sits in slot n % capacity while n >= written - capacity. */
@@ -123,6 +140,7 @@ export class RequestIndex {
   private index: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private bodyBytes: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private connectionStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private previousStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** HTTP status, -1 for none. */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
@@ -164,6 +182,7 @@ export class RequestIndex {
     this.index[slot] = ex.index;
     this.bodyBytes[slot] = ex.requestBodyBytes;
     this.connectionStart[slot] = conn.startTs;
+    this.previousStart[slot] = previousRequestStart(ex, conn);
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
     this.client[slot] = conn.clientName;
@@ -192,6 +211,7 @@ export class RequestIndex {
       frame: this.frame[slot],
       index: this.index[slot],
       connectionStart: this.connectionStart[slot],
+      previousStart: this.previousStart[slot],
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
     };
@@ -219,8 +239,22 @@ export class RequestIndex {
   }
 
   /**
+   * Whether an entry's request was the first on its connection since `since`: no other request
+   * started on that connection between `since` and it. A client that retries a failed request
+   * sends it as soon as it has a connection; a connection that carried other requests first
+   * after the failure (the next round of a periodic job, say) was not carrying a retry.
+   */
+  firstOnItsConnectionSince(entry: number, since: number): boolean {
+    if (!this.holds(entry)) return false;
+    const previous = this.previousStart[entry % this.capacity];
+    return previous < 0 || previous <= since;
+  }
+
+  /**
    * The earliest request with this signature (and its hash, see signatureHash) on another
-   * connection that started within [from, to].
+   * connection that started within [from, to] — the next attempt at the request after `from` —
+   * provided it was the first request on its connection since `from` (see
+   * firstOnItsConnectionSince); null when there is none or when it was not.
    */
   firstBetween(
     sig: RequestSignature, h: number, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean,
@@ -239,7 +273,7 @@ export class RequestIndex {
       }
       e = this.prev[slot];
     }
-    return best < 0 ? null : this.request(best);
+    return best < 0 || !this.firstOnItsConnectionSince(best, from) ? null : this.request(best);
   }
 
   private holds(entry: number): boolean {
@@ -257,6 +291,7 @@ export class RequestIndex {
     this.index = grownColumn(this.index, capacity, float64Column);
     this.bodyBytes = grownColumn(this.bodyBytes, capacity, float64Column);
     this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
+    this.previousStart = grownColumn(this.previousStart, capacity, float64Column);
     this.status = grownColumn(this.status, capacity, int32Column);
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
     this.capacity = capacity;

@@ -72,7 +72,47 @@ describe('retried-request: synthetic connections', () => {
     expect(f.evidence).toMatchObject({ failure: 'client-reset', keepaliveRace: null });
   });
 
+  test('a server that closed before the request and then read and dropped it (lingering close, no RST): the failure is its close', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, get('/warmup'));
+    c.fin(5.011, 's');
+    c.request(5.0112, get('/b'), { sawFin: false });
+    c.fin(5.012, 'c');
+    cap.connection().handshake(5.025).exchange(5.0252, get('/b'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ failure: 'server-closed-before' });
+    expect(f.summary).toContain('the server had closed the connection before the request reached it');
+  });
+
+  test('a retry on a pooled connection that carried nothing since the failure is still a retry', () => {
+    const cap = new Capture();
+    const pooled = cap.connection();
+    pooled.handshake(0).exchange(1, get('/other'));
+    race(cap, get('/b'));
+    pooled.exchange(5.03, get('/b'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ request: 'GET /b', newConnection: false });
+  });
+
   describe('stays silent', () => {
+    test('the next attempt went on a connection that first carried another request after the failure (the next round of a job, not a retry)', () => {
+      const cap = new Capture();
+      race(cap, post('/orders', '{"n":1}'));
+      const next = cap.connection();
+      next.handshake(6).exchange(6.01, get('/cart')).exchange(6.5, post('/orders', '{"n":1}'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a later attempt does not stand in for a next attempt that was not a retry', () => {
+      const cap = new Capture();
+      race(cap, post('/orders', '{"n":1}'));
+      const next = cap.connection();
+      next.handshake(6).exchange(6.01, get('/cart')).exchange(6.5, post('/orders', '{"n":1}'));
+      cap.connection().handshake(7).exchange(7.01, post('/orders', '{"n":1}'));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
     test('the same request on another connection before the failure (concurrent, not a retry)', () => {
       const cap = new Capture();
       cap.connection().handshake(4.9).exchange(5.0, get('/b'));

@@ -22,7 +22,7 @@ export interface RequestFailure {
   /** First close (RST or FIN, either side) at or after the request; the last packet when there was none. */
   at: number;
   frame: number;
-  how: 'server-reset' | 'server-closed' | 'client-reset' | 'client-closed' | 'connection-died';
+  how: 'server-reset' | 'server-closed' | 'server-closed-before' | 'client-reset' | 'client-closed' | 'connection-died';
 }
 
 /**
@@ -33,20 +33,30 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
   if (ex.requestStart === null || ex.uncertain) return null;
   if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return null;
   const t = ex.requestStart;
-  let best: RequestFailure | null = null;
-  const consider = (ts: number, frame: number, how: RequestFailure['how']): void => {
-    if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how };
-  };
   const s = conn.server;
   const c = conn.client;
-  consider(s.rstTs, s.rstFrame, 'server-reset');
-  consider(s.finTs, s.finFrame, 'server-closed');
-  consider(c.rstTs, c.rstFrame, 'client-reset');
-  consider(c.finTs, c.finFrame, 'client-closed');
-  // A server that closed before the request (keep-alive race) and then reset it: the RST decides.
-  if (best !== null) return best;
-  if (!conn.ended || conn.endReason === 'capture-end') return null; // still open: not (yet) a failure
-  return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
+  // The first close (RST or FIN, either side) at or after the request. A server that closed
+  // before the request (keep-alive race) and then reset it: the RST decides.
+  const closes: Array<[number, number, RequestFailure['how']]> = [
+    [s.rstTs, s.rstFrame, 'server-reset'],
+    [s.finTs, s.finFrame, 'server-closed'],
+    [c.rstTs, c.rstFrame, 'client-reset'],
+    [c.finTs, c.finFrame, 'client-closed'],
+  ];
+  let best: RequestFailure | null = null;
+  for (const [ts, frame, how] of closes) {
+    if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how };
+  }
+  if (best === null) {
+    if (!conn.ended || conn.endReason === 'capture-end') return null; // still open: not (yet) a failure
+    return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
+  }
+  // A server that closed before the request and then read and dropped it (a lingering close, no
+  // RST) left the client only its own close to find: the failure is still the server's close.
+  if ((best.how === 'client-closed' || best.how === 'client-reset') && s.finTs >= 0 && s.finTs < t) {
+    return { at: best.at, frame: best.frame, how: 'server-closed-before' };
+  }
+  return best;
 }
 
 interface PendingFailure {
@@ -68,6 +78,7 @@ const MAX_UNANSWERED_PER_CONNECTION = 8;
 const FAILURE_TEXT: Record<RequestFailure['how'], string> = {
   'server-reset': 'the server reset the connection',
   'server-closed': 'the server closed the connection',
+  'server-closed-before': 'the server had closed the connection before the request reached it',
   'client-reset': 'the client reset the connection',
   'client-closed': 'the client closed the connection',
   'connection-died': 'the connection went silent',
@@ -173,7 +184,8 @@ export const retriedRequest: DetectorDefinition = {
         list.splice(i, 1);
         pendingCount--;
         if (list.length === 0) pending.delete(hash);
-        report(failed, request);
+        // The next attempt at the request: a retry only if it was its connection's first request since the failure.
+        if (index.firstOnItsConnectionSince(entry, failed.failure.at)) report(failed, request);
         return;
       }
     };
