@@ -490,6 +490,21 @@ export class TcpTracker<T> {
     this.observer.onGap(conn, fromClient, length);
   }
 
+  /**
+   * Bytes of `ep` its peer acknowledged but the capture never showed, at the end of a connection:
+   * lost at the capture point (a kernel or tap drop), not on the network, since the peer had them.
+   * They become a gap, so that the HTTP stage does not read a response lost from the capture as no
+   * response at all (Zeek counts the same bytes as missed). Judged only at the end, when every
+   * segment the capture holds has arrived (an ACK may be captured before the data it covers).
+   * The acknowledgement may also cover a FIN the capture missed, so one sequence number is left
+   * for it: the gap is a lower bound, and an ACK one past the last byte seen is no gap at all.
+   */
+  private gapForUnseenAcked(conn: Connection<T>, fromClient: boolean, ep: Endpoint, peer: Endpoint): void {
+    if (!ep.hasNextSeq || !peer.hasAck || ep.finTs >= 0 || ep.rstTs >= 0) return;
+    const unseen = seqDiff(ep.nextSeq, peer.highestAck) - 1;
+    if (unseen > 0) this.gap(conn, fromClient, ep, unseen);
+  }
+
   private onFin(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {
     const finSeq = seqAdd(v.seq, v.payloadLen);
     ep.finCount++;
@@ -567,6 +582,8 @@ export class TcpTracker<T> {
     // Deliver what was held behind a hole: the consumer should see every byte the capture had.
     while (conn.client.holding) this.fillHole(conn, true, conn.client);
     while (conn.server.holding) this.fillHole(conn, false, conn.server);
+    this.gapForUnseenAcked(conn, true, conn.client, conn.server);
+    this.gapForUnseenAcked(conn, false, conn.server, conn.client);
     conn.client.clearHeld();
     conn.server.clearHeld();
     for (const ep of [conn.client, conn.server]) {

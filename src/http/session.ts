@@ -490,6 +490,11 @@ export class HttpSession {
     if (this.done) return;
     if (ts > this.lastActivity) this.lastActivity = ts;
     this.done = true;
+    // Server bytes the capture lost (a gap between responses) and no response after them: the
+    // lost bytes may have answered the requests still waiting, which cannot be called unanswered.
+    if (this.serverUnseenLoss) {
+      for (let p = this.qFirst; p !== null; p = p.next) if (p.respState === R_NONE && !this.isOrphan(p)) p.uncertain = true;
+    }
     if (this.isHttp) this.flush();
     for (let p = this.qFirst; p !== null; p = p.next) this.release(p);
     this.qFirst = null;

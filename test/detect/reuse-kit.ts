@@ -121,6 +121,13 @@ export class Conn {
     return this;
   }
 
+  /** A segment the capture missed (dropped at the capture point): its sender's sequence moves on, nothing is written. */
+  unseen(from: Side, text: string): this {
+    if (from === 'c') this.cSeq += text.length;
+    else this.sSeq += text.length;
+    return this;
+  }
+
   /** A bare ACK from one side. */
   ack(ts: number, from: Side, options: SegmentOptions = {}): this {
     this.emit(ts, from, 0, '', this.ackOf(from, options));

@@ -118,6 +118,17 @@ describe('unanswered-request on synthetic connections', () => {
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 
+    test('on a request whose response the capture lost (the client ACKed bytes the capture never showed)', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.01, get('/index.html'));
+      conn.unseen('s', ok('x'.repeat(150))); // dropped by the capturing kernel, received by the client
+      conn.fin(0.02, 'c');
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(r.exchanges[0]).toMatchObject({ state: 'no-response', uncertain: true });
+    });
+
     test('on a keep-alive race: the request follows the server FIN and meets a RST', () => {
       const cap = new Capture();
       const conn = cap.connection();

@@ -126,6 +126,33 @@ describe('TCP tracker: sequence space', () => {
     expect(flows[0].history).toContain('G');
   });
 
+  test('bytes the peer ACKed at the end that the capture never showed at all become a gap when the connection ends', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0.01 },
+      // The server's 216-byte response and its FIN were lost at the capture point; the client ACKs both and closes.
+      { from: 'c', flags: F.ACK | F.FIN, seq: 1019, ack: 5218, ts: 0.02 },
+    ]);
+    expect(rec.gaps).toEqual([[1, false, 216]]); // the FIN's sequence number is not counted as a byte
+    expect(flows[0].gapBytes.server).toBe(216);
+    expect(flows[0].history).toContain('g');
+  });
+
+  test('an ACK one past the last byte seen (a FIN the capture missed) or covering a FIN it saw is no gap', () => {
+    const unseenFin = record([
+      ...handshake(),
+      { from: 's', flags: F.ACK | F.PSH, seq: 5001, ack: 1001, len: 100, ts: 0.01 },
+      { from: 'c', flags: F.ACK | F.FIN, seq: 1001, ack: 5102, ts: 0.02 },
+    ]);
+    expect(unseenFin.rec.gaps).toEqual([]);
+    const seenFin = record([
+      ...handshake(),
+      { from: 's', flags: F.ACK | F.PSH | F.FIN, seq: 5001, ack: 1001, len: 100, ts: 0.01 },
+      { from: 'c', flags: F.ACK | F.FIN, seq: 1001, ack: 5102, ts: 0.02 },
+    ]);
+    expect(seenFin.rec.gaps).toEqual([]);
+  });
+
   test('sequence numbers wrap past 2^32', () => {
     const isn = 0xfffffff0;
     const { rec, flows } = record([
