@@ -34,6 +34,14 @@ export function ms(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
 }
 
+/**
+ * A short interval for evidence where a fraction of a millisecond tells the story (how long after
+ * a FIN a request came): to the microsecond, like capture times, where `ms` would round it to 0.
+ */
+export function fineDuration(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
+}
+
 /** A capture time (epoch seconds) for evidence: to the microsecond, like every time in the JSON. */
 export function at(ts: number): number {
   return Math.round(ts * 1e6) / 1e6;

@@ -12,6 +12,9 @@ export interface KnownTimeout {
 export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server' },
   { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server' },
+  { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server' },
+  { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
+  { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
   { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server' },
   { seconds: 60, name: 'AWS ALB / nginx upstream idle timeout (60 s)', side: 'proxy' },
   { seconds: 350, name: 'AWS NAT gateway / GCP LB idle timeout (350 s)', side: 'proxy' },
@@ -26,6 +29,10 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 30, name: 'HAProxy / many clients 30 s timeout', side: 'proxy' },
   { seconds: 300, name: 'Node.js http.Server requestTimeout (300 s default since Node 18)', side: 'server' },
   { seconds: 50, name: 'HAProxy timeout server / client as often configured (50 s)', side: 'proxy' },
+  { seconds: 60, name: 'Apache httpd Timeout / ProxyTimeout (60 s default)', side: 'proxy' },
+  { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy' },
+  { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy' },
+  { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy' },
 ];
 
 /** Known values within 2 % (or 50 ms) of an inferred one. */

@@ -89,6 +89,16 @@ describe('connection-refused on synthetic handshakes', () => {
     const [d] = cap.analyze(only).diagnoses;
     expect(d.explanation).toContain('stopped or crashed');
   });
+
+  test('diagnosis: accepted before and after the refusals — down in between, not "in the same period"', () => {
+    const cap = new Capture();
+    accepted(cap, 41002, 0);
+    refused(cap, 41000, [2]);
+    refused(cap, 41001, [2.5]);
+    accepted(cap, 41003, 3);
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).toContain('It accepted 2 connections from 2 s before the first refusal to 0.5 s after the last: the listener was down in between');
+  });
 });
 
 const SAMPLE = path.join(SAMPLES_DIR, 'refused-connection.pcap');

@@ -33,6 +33,17 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.remedy).toContain('proxy_read_timeout');
   });
 
+  test('read timeouts too spread to share one value (a timer on a coarse tick): no value inferred, and none claimed', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 2.28, upstream: 'read', uri: '/hang/1' });
+    scene(cap, 0.1, { delay: 2.48, upstream: 'read', uri: '/hang/2' });
+    scene(cap, 0.2, { delay: 2.9, upstream: 'read', uri: '/hang/3' });
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).not.toMatch(/timeout is [\d.]+ s/);
+    expect(d.explanation).toMatch(/fired after [\d.]+–[\d.]+ s, waits too spread to name one value/);
+  });
+
   test('upstream not in the capture: clustered 502/503/504 delays reveal an upstream timeout', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 3, upstream: 'none', answer: '502 Bad Gateway' });

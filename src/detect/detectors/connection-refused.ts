@@ -97,6 +97,8 @@ export const connectionRefused: DetectorDefinition = {
             story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal: the service stopped or crashed.`;
           } else if (ok && ok.first > last) {
             story += ` It accepted connections from ${ms(ok.first - last)} s after the last refusal: the service was not listening yet (starting or restarting) while clients already connected.`;
+          } else if (ok && ok.first <= first && ok.last >= last) {
+            story += ` It accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} from ${ms(first - ok.first)} s before the first refusal to ${ms(ok.last - last)} s after the last: the listener was down in between (a restart), or the address is shared by hosts where only some listen.`;
           } else if (ok) {
             story += ` It also accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} in the same period: the listener was restarting, or the address is shared by hosts where only some listen.`;
           } else {

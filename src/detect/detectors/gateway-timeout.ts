@@ -132,6 +132,12 @@ export const gatewayTimeout: DetectorDefinition = {
       const hi = ms(Math.max(...delays));
       const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
       const value = inferred !== null ? ms(inferred.value) : hi;
+      // Without one shared delay there is no single value to name: the waits only bound it.
+      const timeoutClause = (what: string, settings: string): string =>
+        inferred !== null
+          ? `its upstream ${what} timeout is ${value} s (${settings})`
+          : `its upstream ${what} timeout (${settings}) fired after ${range}, waits too spread to name one value ` +
+            `(a timer checked on a coarse tick, as Squid's are, or different timeouts for different requests)`;
       const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
       const requests = [...new Set(reported.map((r) => r.finding.evidence.method !== null ? `${String(r.finding.evidence.method)} ${String(r.finding.evidence.uri ?? '')}`.trim() : null))]
         .filter((x): x is string => x !== null)
@@ -152,7 +158,8 @@ export const gatewayTimeout: DetectorDefinition = {
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. The proxy had forwarded each to ${backends.join(', ')}, ` +
           `which had not answered when the proxy gave up` +
           (closedTogether > 0 ? `, closing ${closedTogether === n ? 'every' : `${closedTogether} of the`} upstream connection(s) at the same moment as the error` : '') +
-          `: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout). The backend hung or was too slow for these requests.${knownNote}`;
+          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout, Varnish first_byte_timeout, Squid read_timeout')}. ` +
+          `The backend hung or was too slow for these requests.${knownNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
           `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow. ` +
@@ -160,7 +167,7 @@ export const gatewayTimeout: DetectorDefinition = {
       } else if (phase === 'connect') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): its upstream connect timeout is ${value} s (nginx proxy_connect_timeout, HAProxy timeout connect).${knownNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Varnish connect_timeout')}.${knownNote}`;
         remedy =
           `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
           `and remove dead backends from the proxy's pool (health checks).`;

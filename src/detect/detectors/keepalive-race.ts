@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
+import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -211,7 +211,7 @@ export const keepaliveRace: DetectorDefinition = {
           idleGap: t.idle === null ? null : ms(t.idle),
           finTs: at(s.finTs),
           requestTs: at(t.reqTs),
-          delta: ms(delta),
+          delta: fineDuration(delta),
           requestAcksFin: t.acksFin,
           rstTs: reset ? at(s.rstTs) : null,
           outcome: reset ? 'reset' : 'closed',
