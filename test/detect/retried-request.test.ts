@@ -95,7 +95,29 @@ describe('retried-request: synthetic connections', () => {
     expect(f.evidence).toMatchObject({ request: 'GET /b', newConnection: false });
   });
 
+  test('a client seen with requests in flight together may send others before its retry: still a retry', () => {
+    const cap = new Capture();
+    const a = cap.connection();
+    const b = cap.connection();
+    a.handshake(0).request(0.01, get('/slow')).response(0.5, ok()); // in flight while b's request is
+    b.handshake(0.1).exchange(0.2, get('/fast'));
+    race(cap, post('/orders', '{"n":1}'));
+    cap.connection().handshake(5.1).exchange(5.11, get('/other'));
+    cap.connection().handshake(5.3).exchange(5.31, post('/orders', '{"n":1}'));
+    expect(ofKind(cap.analyze(only), KIND)).toHaveLength(1);
+  });
+
   describe('stays silent', () => {
+    test('a client that sends one request at a time sent another request before the next attempt: it had moved on', () => {
+      const cap = new Capture();
+      race(cap, post('/orders', '{"n":1}'));
+      cap.connection().handshake(5.5).exchange(5.51, get('/cart')).close(6, 's'); // the next round; its connection closes idle
+      cap.connection().handshake(6.5).exchange(6.51, post('/orders', '{"n":1}'));
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'keepalive-race')[0].evidence.retried).toBe(false);
+    });
+
     test('the next attempt went on a connection that first carried another request after the failure (the next round of a job, not a retry)', () => {
       const cap = new Capture();
       race(cap, post('/orders', '{"n":1}'));

@@ -6,6 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
+import { CLIENT_CADENCE, ClientCadence } from '../client-cadence';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 
@@ -148,6 +149,7 @@ export const keepaliveRace: DetectorDefinition = {
     const servers = new Map<string, ServerRaces>();
     // The recent-request index retried-request keeps too: built once per analysis.
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    const cadence = ctx.shared(CLIENT_CADENCE, () => new ClientCadence());
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -170,7 +172,9 @@ export const keepaliveRace: DetectorDefinition = {
       if (ex === null || ex.method === null) return null;
       const signature = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri ?? '', bodyBytes: ex.requestBodyBytes };
       const hash = signatureHash(conn, signature.method, signature.uri, signature.bodyBytes);
-      return index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
+      const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
+      // Like retried-request: a sequential client that sent other requests first had moved on.
+      return next !== null && !cadence.movedOnBetween(conn.clientHost, conn.serverName, failedAt, next.ts) ? next : null;
     };
 
     const raceFinding = (
@@ -267,6 +271,7 @@ export const keepaliveRace: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
+        cadence.note(ex, conn);
         index.offer(ex, conn);
       },
 

@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, isIdempotent, ms } from '../facts';
+import { CLIENT_CADENCE, ClientCadence } from '../client-cadence';
+import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
@@ -97,6 +98,10 @@ export const retriedRequest: DetectorDefinition = {
   create(ctx) {
     const window = ctx.options.retryWindow;
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    const cadence = ctx.shared(CLIENT_CADENCE, () => new ClientCadence());
+    /** A sequential client that sent other requests between the failure and the next attempt had moved on: no retry. */
+    const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest): boolean =>
+      cadence.movedOnBetween(hostOf(failed.client), failed.server, failedAt, next.ts);
     const pending = new Map<number, PendingFailure[]>();
     let pendingCount = 0;
     /**
@@ -150,7 +155,7 @@ export const retriedRequest: DetectorDefinition = {
       const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId };
       const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
       if (retry !== null) {
-        report(failed, retry);
+        if (!movedOn(request, failure.at, retry)) report(failed, retry);
         return;
       }
       const list = pending.get(hash);
@@ -185,7 +190,7 @@ export const retriedRequest: DetectorDefinition = {
         pendingCount--;
         if (list.length === 0) pending.delete(hash);
         // The next attempt at the request: a retry only if it was its connection's first request since the failure.
-        if (index.firstOnItsConnectionSince(entry, failed.failure.at)) report(failed, request);
+        if (index.firstOnItsConnectionSince(entry, failed.failure.at) && !movedOn(failed.request, failed.failure.at, request)) report(failed, request);
         return;
       }
     };
@@ -201,6 +206,7 @@ export const retriedRequest: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
+        cadence.note(ex, conn);
         const entry = index.offer(ex, conn);
         if (entry < 0) return;
         if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn.id, ex.requestStart);
