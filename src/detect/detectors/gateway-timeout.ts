@@ -183,7 +183,9 @@ export const gatewayTimeout: DetectorDefinition = {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
           (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
-          `. The capture does not show the proxy's upstream connections, so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
+          `. The capture does not show the proxy's upstream connections (they may go to another interface, or to a local process over a Unix socket: ` +
+          `CGI, FastCGI, PHP-FPM, whose timeout — Apache Timeout, fastcgi_read_timeout — gives the same 5xx), ` +
+          `so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
         remedy =
           `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
           `raise the proxy's upstream timeout only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
