@@ -16,8 +16,10 @@ import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
  * never got in (path loss, a closed window, a full accept queue).
  *
  * Left to other detectors: a request sent after the server's FIN or after a `Connection: close`
- * response (keepalive-race, request-after-close-notice), a request that met a closed socket (the
- * server's FIN, then its RST), and a server reset with no FIN first (reset-before-response).
+ * response (keepalive-race, request-after-close-notice), a request on a reused connection that the
+ * server's idle close met on arrival (keepalive-race, form closed-on-arrival: claimed by flow), a
+ * request that met a closed socket (the server's FIN, then its RST), and a server reset with no
+ * FIN first (reset-before-response).
  *
  * Across connections, the waits until the close cluster at the closer's timeout: the client's own
  * request timeout, or a proxy's upstream read timeout when the closer is itself a server of other
