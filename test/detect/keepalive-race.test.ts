@@ -458,3 +458,24 @@ describe.each(firing)('keepalive-race on sample %s', (name) => {
 test.each(silent)('keepalive-race stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
+
+describe('keepalive-race on sample keepalive-race-arrival (lighttpd closes as the request arrives)', () => {
+  const name = 'keepalive-race-arrival';
+  const has = samples.has(name);
+  (has ? test : test.skip)('one closed-on-arrival finding per request the meta recorded, and no unanswered-request', async () => {
+    const meta = samples.get(name)!.meta!;
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      const ev = e.evidence as Record<string, number | string>;
+      expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'FIN', method: ev.method, uri: ev.uri, retryClient: ev.retryClient });
+      expect(Math.abs((f.evidence.idleBeforeRequest as number) - (ev.idleBeforeRequest as number))).toBeLessThanOrEqual(0.002);
+      expect(Math.abs((f.evidence.closeAfterRequestMs as number) - (ev.closeAfterRequestMs as number))).toBeLessThanOrEqual(0.01);
+      expect(f.frames).toEqual(expect.arrayContaining([ev.requestFrame as number, ev.finFrame as number]));
+    }
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
+});

@@ -252,9 +252,9 @@ function fmt(seconds: number): string {
 
 function reusedText(gaps: readonly number[]): string {
   if (gaps.length === 0) return '';
-  const lo = Math.min(...gaps);
-  const hi = Math.max(...gaps);
-  return lo === hi ? ` (reused after ${fmt(lo)} s idle)` : ` (reused after ${fmt(lo)}-${fmt(hi)} s idle)`;
+  const lo = fmt(Math.min(...gaps));
+  const hi = fmt(Math.max(...gaps));
+  return lo === hi ? ` (reused after ${lo} s idle)` : ` (reused after ${lo}-${hi} s idle)`;
 }
 
 /** A client idle timeout safely below the server's. */
