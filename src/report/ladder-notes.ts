@@ -67,6 +67,11 @@ const keepaliveRace: NoteRule = (p, ev, f, _index, packets) => {
   if (!p.fromClient && isFin(p)) return `server idle ${dur(num(ev, 'idleGap'))} → FIN`;
   if (p.fromClient && hasData(p)) {
     // The packets' own times are exact; the evidence is rounded to the millisecond.
+    if (str(ev, 'form') === 'closed-on-arrival') {
+      const close = findPacket(f, packets, (q) => !q.fromClient && (isFin(q) || isRst(q)));
+      const when = close === null ? '' : `, ${dur(close.ts - p.ts)} before the server's ${isRst(close) ? 'RST' : 'FIN'}`;
+      return `request${when}: its idle close met it on arrival`;
+    }
     const fin = findPacket(f, packets, (q) => !q.fromClient && isFin(q));
     const delta = fin ? p.ts - fin.ts : num(ev, 'delta');
     const when = delta === null ? 'after the FIN' : `${dur(Math.abs(delta))} ${delta >= 0 ? 'after' : 'before'} the FIN`;

@@ -1,4 +1,5 @@
-import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { judgeArrivalClose, keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { DETECTORS } from '../../src/detect/registry';
 import { analyzeSample, listSamples } from '../samples';
 import { Capture, get, ofKind, ok, post } from './reuse-kit';
 
@@ -246,6 +247,172 @@ test('diagnosis: a server that closes right after its responses without saying s
   expect(d.remedy).toContain('Connection: close');
 });
 
+// ------------------------------------------------------------------------------ closed on arrival
+
+/**
+ * A reused connection idle since its response ended at 0.011, then a request at `at` that the
+ * server ACKs (0.1 ms later); the server closes `closeAfter` seconds after the request (FIN, whose
+ * ACK covers the request, or RST), and the client closes after the EOF.
+ */
+function arrival(cap: Capture, start: number, at: number, closeAfter: number, close: 'FIN' | 'RST' = 'FIN', uri = '/b') {
+  const c = cap.connection();
+  c.handshake(start).exchange(start + 0.01, get('/a'), ok('first'));
+  c.request(start + at, get(uri));
+  if (close === 'FIN') c.fin(start + at + closeAfter, 's').fin(start + at + closeAfter + 0.0005, 'c').ack(start + at + closeAfter + 0.0006, 's');
+  else c.rst(start + at + closeAfter, 's');
+  return c;
+}
+
+/** Connections the server closes idle `idle` seconds after their only response (its idle timeout). */
+function idleCloses(cap: Capture, starts: readonly number[], idle: number): void {
+  for (const t of starts) {
+    const c = cap.connection();
+    c.handshake(t).exchange(t + 0.01, get('/warm'), ok('warm'));
+    c.close(t + 0.011 + idle, 's');
+  }
+}
+
+describe('keepalive-race: closed on arrival (the request reached the server as its idle timer fired)', () => {
+  test('no idle timeout known: a FIN 0.15 ms after a request that came after 1.7 s idle is the idle timer', () => {
+    const cap = new Capture();
+    const c = arrival(cap, 0, 1.711, 0.00015);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({
+      form: 'closed-on-arrival',
+      basis: 'instant-close',
+      closedWith: 'FIN',
+      serverIdleTimeout: null,
+      idleBeforeRequest: 1.7,
+      closeAfterRequestMs: 0.15,
+      requestAcksFin: false,
+      requestAcked: true,
+      outcome: 'closed',
+      exchangeIndex: 2,
+      method: 'GET',
+      idempotent: true,
+    });
+    expect(f.evidence.delta as number).toBeLessThanOrEqual(0);
+    // last response end, request, FIN
+    expect(f.frames).toHaveLength(3);
+    expect(f.summary).toContain('GET /b reached');
+    expect(f.summary).toContain('closed-on-arrival');
+  });
+
+  test('idle timeout learned from other connections: a close 80 ms after a request that came after the timeout', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.0);
+    const c = arrival(cap, 20, 1.041, 0.08);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'learned-idle-timeout', serverIdleTimeout: 1, idleBeforeRequest: 1.03 });
+    expect(found[0].summary).toContain('~1 s from its other idle closes');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.count).toBe(1);
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1, 3);
+    expect(d.explanation).toContain('closed on arrival');
+  });
+
+  test('a tick-driven server (1 s tick) closes before its usual idle close: within the timer granularity', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 3, 6], 2.0);
+    const c = arrival(cap, 20, 1.511, 0.0002);
+    expect(ofKind(cap.analyze(only), KIND).map((f) => [f.client, f.evidence.basis])).toEqual([[c.clientName, 'learned-idle-timeout']]);
+  });
+
+  test('a RST instead of a FIN (the server closed with the request unread) is the same race', () => {
+    const cap = new Capture();
+    const c = arrival(cap, 0, 2.011, 0.0003, 'RST');
+    const r = cap.analyze(DETECTORS);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'RST', outcome: 'reset', finTs: null });
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('unanswered-request does not report the exchange keepalive-race explains', () => {
+    const cap = new Capture();
+    arrival(cap, 0, 1.711, 0.00015);
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
+
+  describe('stays silent (unanswered-request speaks instead)', () => {
+    test('no idle timeout known, and the server closed 80 ms after the request: an application decision', () => {
+      const cap = new Capture();
+      arrival(cap, 0, 1.711, 0.08);
+      const r = cap.analyze(DETECTORS);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'unanswered-request')).toHaveLength(1);
+    });
+
+    test('a fast close on a server whose idle timeout (5 s) was far from due', () => {
+      const cap = new Capture();
+      idleCloses(cap, [0, 6, 12], 5.0);
+      arrival(cap, 30, 1.011, 0.0002);
+      const r = cap.analyze(DETECTORS);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'unanswered-request')).toHaveLength(1);
+    });
+
+    test('a close long after the learned idle timeout: the server worked on the request, then gave up', () => {
+      const cap = new Capture();
+      idleCloses(cap, [0, 2, 4], 1.0);
+      arrival(cap, 20, 1.011, 3);
+      const r = cap.analyze(DETECTORS);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'unanswered-request')).toHaveLength(1);
+    });
+
+    test('the first request on a new connection, closed at once', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(1.7, get('/first'));
+      c.fin(1.7002, 's').fin(1.7007, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a request right after the previous response (no idle gap worth the name), closed at once', () => {
+      const cap = new Capture();
+      arrival(cap, 0, 0.05, 0.0001);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('the server sent part of an answer before closing', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01, get('/a'), ok('first'));
+      c.request(1.711, get('/b')).send(1.7111, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');
+      c.fin(1.7112, 's').fin(1.712, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
+
+describe('judgeArrivalClose', () => {
+  const at = (idleBeforeRequest: number, closeAfterRequest: number) => ({ idleBeforeRequest, closeAfterRequest, idleAtClose: idleBeforeRequest + closeAfterRequest });
+  test.each([
+    // [idle before the request, close after it, learned idle timeout, verdict]
+    [1.7, 0.00015, null, 'instant-close'],
+    [1.7, 0.02, null, null], // 20 ms: more than the 10 ms cap
+    [0.5, 0.006, null, null], // 6 ms after 0.5 s: more than 1 % of the gap
+    [0.05, 0.0001, null, null], // below minIdleTimeout
+    [1.032, 0.081, 1.001, 'learned-idle-timeout'],
+    [1.703, 0.0001, 2.004, 'learned-idle-timeout'], // 1 s tick: up to 1 s early
+    [0.9, 0.0001, 2.004, null], // more than the granularity early
+    [1.0, 3, 1.0, null], // the close came 3 s after the timeout
+    [30, 0.0001, 60, null], // granularity is capped at 1 s
+    [59.2, 0.0001, 60, 'learned-idle-timeout'],
+    [1.7, 0.00015, 0.05, 'instant-close'], // a close-after-response server: no idle timeout to lean on
+  ] as const)('idle %p s, close %p s later, learned %p → %p', (idle, close, learned, verdict) => {
+    expect(judgeArrivalClose(at(idle, close), learned, 0.1)).toBe(verdict);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------- samples
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
@@ -290,4 +457,25 @@ describe.each(firing)('keepalive-race on sample %s', (name) => {
 
 test.each(silent)('keepalive-race stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+describe('keepalive-race on sample keepalive-race-arrival (lighttpd closes as the request arrives)', () => {
+  const name = 'keepalive-race-arrival';
+  const has = samples.has(name);
+  (has ? test : test.skip)('one closed-on-arrival finding per request the meta recorded, and no unanswered-request', async () => {
+    const meta = samples.get(name)!.meta!;
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      const ev = e.evidence as Record<string, number | string>;
+      expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'FIN', method: ev.method, uri: ev.uri, retryClient: ev.retryClient });
+      expect(Math.abs((f.evidence.idleBeforeRequest as number) - (ev.idleBeforeRequest as number))).toBeLessThanOrEqual(0.002);
+      expect(Math.abs((f.evidence.closeAfterRequestMs as number) - (ev.closeAfterRequestMs as number))).toBeLessThanOrEqual(0.01);
+      expect(f.frames).toEqual(expect.arrayContaining([ev.requestFrame as number, ev.finFrame as number]));
+    }
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
-import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { closeBursts, unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { DETECTORS } from '../../src/detect/registry';
 import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
@@ -230,4 +230,95 @@ const silent = [
 
 test.each(silent)('silent on %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+// ---------------------------------------------------------------------- closes at one moment (events)
+
+describe('unanswered-request: closes at one moment are an event, not a timeout', () => {
+  /** Requests sent at `starts` (s), all closed by `closer` at the moment `closeAt` (0.8 ms apart). */
+  function burst(cap: Capture, starts: readonly number[], closeAt: number, closer: 'c' | 's', options: { client?: string; server?: string } = {}) {
+    starts.forEach((at, i) => hung(cap, at, closeAt + i * 0.0008 - at - 0.001, { closer, ...options }));
+  }
+
+  test('a server that closes four requests of different ages within 2.4 ms: a restart, no serverTimeout', () => {
+    const cap = new Capture();
+    burst(cap, [0, 0.05, 0.1, 0.15], 0.6, 's');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(4);
+    const ds = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].count).toBe(4);
+    expect(ds[0].anomalyIds).toHaveLength(4);
+    expect(ds[0].explanation).toContain('closed all their connections at once');
+    expect(ds[0].explanation).toContain('within 2.4 ms');
+    expect(ds[0].explanation).toMatch(/restart, reload or crash/);
+    expect(ds[0].remedy).toContain('graceful');
+  });
+
+  test('a server timeout: equal ages, closes spread in time, keeps its timeout', () => {
+    const cap = new Capture();
+    for (const at of [0, 0.3, 0.7, 1.2]) hung(cap, at, 2, { closer: 's' });
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred.serverTimeout.value).toBeCloseTo(2, 3);
+  });
+
+  test('concurrent requests timed out together (equal ages, one moment) are still a timeout', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) hung(cap, 0.0002 * i, 1.5);
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred.clientTimeout.value).toBeCloseTo(1.5, 3);
+  });
+
+  test('a proxy closing at one tick requests 0.1 s apart in age (a tick-checked timeout): neither an event nor an invented timeout', () => {
+    const cap = new Capture();
+    // The proxy 10.0.0.2 is a server of other flows.
+    cap.connection({ client: '10.0.0.9', server: '10.0.0.2', sport: 3128 }).handshake(0).exchange(0.01);
+    burst(cap, [0, 0.1, 0.2], 2.5, 'c', { client: '10.0.0.2', server: '10.0.0.3' });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    expect(r.diagnoses.filter((d) => d.kind === KIND)).toEqual([]);
+  });
+
+  test('a client that drops requests of ages 0.5-3.5 s at one moment: it exited, no clientTimeout', () => {
+    const cap = new Capture();
+    burst(cap, [0, 1.5, 3], 3.5, 'c');
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].explanation).toContain('their client');
+    expect(ds[0].explanation).toContain('closed all their connections at once');
+  });
+
+  describe('closeBursts', () => {
+    const opts = { fraction: 0.02, absolute: 0.05 };
+    const w = (closeTs: number, wait: number) => ({ closeTs, wait });
+    test('one moment, ages apart: a burst', () => {
+      const items = [w(10, 0.6), w(10.0006, 0.56), w(10.0015, 0.45), w(10.0024, 0.5)];
+      expect(closeBursts(items, opts)).toEqual({ bursts: [items.slice().sort((a, b) => a.closeTs - b.closeTs)], rest: [] });
+    });
+    test('equal ages closed at one moment: one timeout, no burst', () => {
+      const items = [w(10, 1.5), w(10.0002, 1.5), w(10.0004, 1.501)];
+      expect(closeBursts(items, opts)).toEqual({ bursts: [], rest: items });
+    });
+    test('closes spread over time: no burst', () => {
+      const items = [w(10, 0.5), w(11, 0.9), w(12.5, 0.3)];
+      expect(closeBursts(items, opts).bursts).toEqual([]);
+    });
+    test('closes 40 ms apart with ages only 100 ms apart: not ten times wider, no burst', () => {
+      const items = [w(10, 0.5), w(10.04, 0.6)];
+      expect(closeBursts(items, opts).bursts).toEqual([]);
+    });
+    test('a burst among other closes: only the burst is taken, the rest keep their order', () => {
+      const a = w(20, 2);
+      const b = w(10, 0.3);
+      const c = w(10.001, 0.9);
+      const d = w(30, 2.001);
+      const { bursts, rest } = closeBursts([a, b, c, d], opts);
+      expect(bursts).toEqual([[b, c]]);
+      expect(rest).toEqual([a, d]);
+    });
+  });
 });

@@ -1,10 +1,10 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
-import type { Finding } from '../finding';
+import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
-import { seqLt } from '../../flow/seq';
+import { seqGe, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { CLIENT_CADENCE, ClientCadence } from '../client-cadence';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
@@ -21,9 +21,17 @@ import { failureOf } from './retried-request';
  *    acknowledge it);
  *  - stale reuse: the client's kernel had the FIN (the request ACKs it) but the pool still handed
  *    the connection out.
+ *  - closed on arrival: the request reached the server (its close ACKs the request) just as the
+ *    server's idle timer fired, and the server closed without reading it (the request sat in its
+ *    socket buffer: an event loop that runs its timers before reading, or a timer tick that
+ *    had already expired the connection). Seen alone this looks like an application that took a
+ *    request and hung up; what makes it an idle close is its timing — see judgeArrivalClose.
  * Not a race: a request after a response that said Connection: close (request-after-close-notice),
- * a server that closes with a request outstanding, a client that closed first.
+ * a server that closes with a request outstanding after working on it, a client that closed first.
  */
+
+/** How the request met the server's idle close (evidence `form`). */
+export type RaceForm = 'crossing' | 'stale-reuse' | 'closed-on-arrival';
 
 /** What the server's FIN closed: an idle connection, and when it had last been busy. */
 export interface ServerIdleClose {
@@ -96,6 +104,127 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest };
 }
 
+/** A request on a reused connection that the server closed, unanswered, while the request was in its buffer. */
+export interface ArrivalClose {
+  request: HttpExchange;
+  closeTs: number;
+  closeFrame: number;
+  closedWith: 'FIN' | 'RST';
+  /** End of the previous response: the start of the idle gap. */
+  lastActivityTs: number;
+  lastActivityFrame: number;
+  /** requestStart − lastActivityTs: how long the connection had been idle when the request arrived. */
+  idleBeforeRequest: number;
+  /** closeTs − lastActivityTs: how long it had been idle (as far as the server's timer knew) when it closed. */
+  idleAtClose: number;
+  /** closeTs − requestStart. */
+  closeAfterRequest: number;
+}
+
+/**
+ * The server's first close (FIN, or RST with no FIN before it) ended a reused connection whose
+ * last request it had completely received (the FIN acknowledges it, or the request was ACKed
+ * before the RST) and never answered — not one byte after the previous response, which was a
+ * complete keep-alive response. Null otherwise. Whether it was an idle close is judgeArrivalClose's
+ * call: this only says the signature is there.
+ */
+export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
+  const s = conn.server;
+  const c = conn.client;
+  const app = conn.app;
+  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > 0) return null;
+  let closeTs: number;
+  let closeFrame: number;
+  let closedWith: 'FIN' | 'RST';
+  if (s.finTs >= 0 && (s.rstTs < 0 || s.finFrame < s.rstFrame)) {
+    closeTs = s.finTs;
+    closeFrame = s.finFrame;
+    closedWith = 'FIN';
+  } else if (s.rstTs >= 0) {
+    closeTs = s.rstTs;
+    closeFrame = s.rstFrame;
+    closedWith = 'RST';
+  } else {
+    return null;
+  }
+  // The server closed first: a client that had closed or reset is not waiting for anything.
+  if ((c.finTs >= 0 && c.finFrame < closeFrame) || (c.rstTs >= 0 && c.rstFrame < closeFrame)) return null;
+  const recent = app.recent;
+  const ex = recent[recent.length - 1];
+  // A first request on a new connection was never idle on a reused connection: not this race.
+  if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
+  if (ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
+  if (ex.requestFrame >= closeFrame || ex.requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
+  // The server had every byte of the request when it closed; a FIN that misses some is a crossing.
+  if (closedWith === 'FIN' ? !(s.finHasAck && seqGe(s.finAck, c.maxSeqEnd)) : !peerAckedAll(c, s)) return null;
+  const prev = recent.find((e) => e.index === ex.index - 1);
+  if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
+  if (prev.responseClose || prev.responseFraming === 'close') return null; // the close was announced
+  if (prev.responseEnd > ex.requestStart) return null; // pipelined: the connection was not idle
+  // Nothing from the server after the previous response: no answer, not even a partial one.
+  const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
+  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
+  const idleBeforeRequest = ex.requestStart - prev.responseEnd;
+  if (idleBeforeRequest <= 0) return null;
+  return {
+    request: ex,
+    closeTs,
+    closeFrame,
+    closedWith,
+    lastActivityTs: prev.responseEnd,
+    lastActivityFrame: prevEndFrame ?? 0,
+    idleBeforeRequest,
+    idleAtClose: closeTs - prev.responseEnd,
+    closeAfterRequest: closeTs - ex.requestStart,
+  };
+}
+
+/**
+ * How late a server's idle close may come, and how early against the idle timeout inferred from
+ * its other closes: timer wheels and ticks (lighttpd checks once a second; Apache's event MPM
+ * sweeps its keep-alive queue periodically) make a close land anywhere within one granularity of
+ * the configured value, and the inferred value itself may sit at either end of that range.
+ */
+const MAX_TIMER_GRANULARITY = 1;
+const TIMER_GRANULARITY_FRACTION = 0.5;
+/**
+ * Without an inferred idle timeout, only a close this fast after the request counts as a timer
+ * that fired as the request arrived: at most this many seconds, and at most this fraction of the
+ * idle gap before the request. An application reads, parses and decides before closing; an idle
+ * timer that was due closes in the same loop iteration that sees the request.
+ */
+const INSTANT_CLOSE_MAX = 0.01;
+const INSTANT_CLOSE_FRACTION = 0.01;
+
+export type ArrivalBasis = 'learned-idle-timeout' | 'instant-close';
+
+/**
+ * Whether a close on arrival is the server's idle close (a keep-alive race) rather than an
+ * application that took the request and hung up. With the server's idle timeout T inferred from
+ * its idle closes on other connections: the request came when the timer was due or nearly
+ * (idle ≥ T − granularity) and the close came no later than one granularity past T. Without T:
+ * the close followed the request far faster than an application decides, after a real idle gap.
+ */
+export function judgeArrivalClose(
+  a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest'>,
+  serverIdleTimeout: number | null,
+  minIdleTimeout: number,
+): ArrivalBasis | null {
+  if (a.idleBeforeRequest < minIdleTimeout) return null; // not idle: the previous response had just ended
+  if (serverIdleTimeout !== null && serverIdleTimeout >= minIdleTimeout) {
+    const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * serverIdleTimeout);
+    const due = a.idleBeforeRequest >= serverIdleTimeout - granularity && a.idleAtClose <= serverIdleTimeout + granularity;
+    return due ? 'learned-idle-timeout' : null;
+  }
+  const instant = a.closeAfterRequest <= Math.min(INSTANT_CLOSE_MAX, INSTANT_CLOSE_FRACTION * a.idleBeforeRequest);
+  return instant ? 'instant-close' : null;
+}
+
+/** Seconds as milliseconds with microsecond precision (a close on arrival can follow the request by 0.1 ms). */
+function microsAsMs(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1000;
+}
+
 /** A TLS close_notify alert record is under this size; a request is larger (non-HTTP connections only). */
 const MIN_OPAQUE_REQUEST_BYTES = 64;
 
@@ -110,6 +239,7 @@ interface ServerRaces {
   raceIds: string[];
   crossing: number;
   stale: number;
+  arrival: number;
   nonIdempotent: number;
   retried: number;
   reset: number;
@@ -123,9 +253,9 @@ function fmt(seconds: number): string {
 
 function reusedText(gaps: readonly number[]): string {
   if (gaps.length === 0) return '';
-  const lo = Math.min(...gaps);
-  const hi = Math.max(...gaps);
-  return lo === hi ? ` (reused after ${fmt(lo)} s idle)` : ` (reused after ${fmt(lo)}-${fmt(hi)} s idle)`;
+  const lo = fmt(Math.min(...gaps));
+  const hi = fmt(Math.max(...gaps));
+  return lo === hi ? ` (reused after ${lo} s idle)` : ` (reused after ${lo}-${hi} s idle)`;
 }
 
 /** A client idle timeout safely below the server's. */
@@ -137,12 +267,14 @@ export const keepaliveRace: DetectorDefinition = {
   id: 'keepalive-race',
   meta: {
     description:
-      'A request sent on a keep-alive connection the server had just closed for idleness (its FIN crossed the request, or the pool reused a connection whose FIN had already arrived); the request gets no response, usually a RST.',
+      'A request sent on a keep-alive connection the server had just closed for idleness (its FIN crossed the request, the pool reused a connection whose FIN had already arrived, or the request arrived just as the idle timer closed the connection); the request gets no response, usually a RST.',
     severity: 'error',
     messages: {
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceOpaque: '{bytes} bytes (not HTTP: TLS?) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
+      raceArrival:
+        '{request} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later without answering ({form}: {why}); {outcome}',
     },
   },
   create(ctx) {
@@ -156,7 +288,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0 };
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0 };
         servers.set(server, entry);
       }
       return entry;
@@ -179,12 +311,14 @@ export const keepaliveRace: DetectorDefinition = {
 
     const raceFinding = (
       conn: AnalyzedConnection,
-      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: 'crossing' | 'stale-reuse'; neverUsed: boolean; bytes?: number },
+      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
+      arrival: { close: ArrivalClose; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
     ): Finding => {
       const s = conn.server;
       const c = conn.client;
-      const delta = t.reqTs - s.finTs;
+      const closeTs = arrival !== null ? arrival.close.closeTs : s.finTs;
+      const delta = t.reqTs - closeTs;
       const reset = s.rstTs >= 0 && s.rstFrame > t.reqFrame;
       const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
       const retry = retryOf(conn, ex, failedAt);
@@ -194,13 +328,34 @@ export const keepaliveRace: DetectorDefinition = {
       const outcome = reset
         ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
         : 'it got no response before the connection ended';
+      const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
+      const arrivalEvidence: Record<string, EvidenceValue> =
+        arrival === null
+          ? {}
+          : {
+              closedWith: arrival.close.closedWith,
+              idleBeforeRequest: ms(arrival.close.idleBeforeRequest),
+              closeAfterRequestMs: microsAsMs(arrival.close.closeAfterRequest),
+              serverIdleTimeout: arrival.serverIdleTimeout === null ? null : ms(arrival.serverIdleTimeout),
+              basis: arrival.basis,
+            };
+      const why =
+        arrival === null
+          ? ''
+          : arrival.basis === 'learned-idle-timeout' && arrival.serverIdleTimeout !== null
+            ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s from its other idle closes, fired as the request arrived`
+            : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application`;
       return ctx.report({
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
         ts: t.reqTs,
-        message: ex === null ? 'raceOpaque' : t.neverUsed ? 'raceNeverUsed' : 'race',
+        message: ex === null ? 'raceOpaque' : arrival !== null ? 'raceArrival' : t.neverUsed ? 'raceNeverUsed' : 'race',
         data: {
+          idleBefore: arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
+          closedWith: arrival === null ? '' : arrival.close.closedWith,
+          closeAfter: arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
+          why,
           request: line ?? 'A request',
           bytes: t.bytes ?? 0,
           server: conn.serverName,
@@ -213,7 +368,7 @@ export const keepaliveRace: DetectorDefinition = {
         evidence: {
           form: t.form,
           idleGap: t.idle === null ? null : ms(t.idle),
-          finTs: at(s.finTs),
+          finTs: fin ? at(s.finTs) : null,
           requestTs: at(t.reqTs),
           delta: fineDuration(delta),
           requestAcksFin: t.acksFin,
@@ -232,22 +387,51 @@ export const keepaliveRace: DetectorDefinition = {
           retryDelay: retry === null ? null : ms(retry.ts - failedAt),
           // Where Δ was measured: on a client-side capture a crossing request may precede the FIN.
           capturedNear: capturedNear(conn),
+          // Only on the closed-on-arrival form: how the close and its timing were judged.
+          ...arrivalEvidence,
         },
-        frames: [t.lastFrame, s.finFrame, t.reqFrame, reset ? s.rstFrame : 0],
+        frames: [t.lastFrame, fin ? s.finFrame : 0, t.reqFrame, reset ? s.rstFrame : 0],
       });
     };
 
-    const record = (conn: AnalyzedConnection, finding: Finding, form: 'crossing' | 'stale-reuse', neverUsed: boolean, ex: HttpExchange | null): void => {
+    const record = (conn: AnalyzedConnection, finding: Finding, form: RaceForm, neverUsed: boolean, ex: HttpExchange | null): void => {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
       entry.raceIds.push(finding.id);
       if (form === 'crossing') entry.crossing++;
-      else entry.stale++;
+      else if (form === 'stale-reuse') entry.stale++;
+      else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
       if (ex?.method && !isIdempotent(ex.method)) entry.nonIdempotent++;
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
+    };
+
+    /** The server's idle timeout as its idle closes seen so far tell it, or null. */
+    const learnedIdleTimeout = (server: string): number | null => {
+      const gaps = servers.get(server)?.idleGaps;
+      if (gaps === undefined || gaps.length === 0) return null;
+      const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
+      return inferred === null ? null : inferred.value;
+    };
+
+    /** A request the server's idle close met on arrival (decided with the idle closes seen so far, so a stream and a file agree). */
+    const arrivalRace = (conn: AnalyzedConnection): void => {
+      const close = arrivalClose(conn);
+      if (close === null) return;
+      const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
+      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
+      if (basis === null) return;
+      const ex = close.request;
+      const reqTs = ex.requestStart ?? close.closeTs;
+      const finding = raceFinding(
+        conn,
+        { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleAtClose, lastFrame: close.lastActivityFrame, acksFin: false, form: 'closed-on-arrival', neverUsed: false },
+        ex,
+        { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
+      );
+      record(conn, finding, 'closed-on-arrival', false, ex);
     };
 
     /** Non-HTTP (e.g. TLS): the same TCP signature, without request lines or idle gap. */
@@ -282,7 +466,10 @@ export const keepaliveRace: DetectorDefinition = {
           return;
         }
         const close = serverIdleClose(conn);
-        if (close === null) return;
+        if (close === null) {
+          arrivalRace(conn);
+          return;
+        }
         const neverUsed = close.lastExchange === null;
         if (!neverUsed) {
           const entry = serverEntry(conn.serverName);
@@ -319,6 +506,9 @@ export const keepaliveRace: DetectorDefinition = {
           const forms = [
             entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
             entry.stale > 0 ? `${entry.stale} were sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
+            entry.arrival > 0
+              ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
+              : '',
           ].filter((x) => x !== '').join(', ');
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',

@@ -10,7 +10,8 @@ import { firstCloseOf } from '../proxy-legs';
  * server's FIN is a keep-alive race, and a request after a `Connection: close` response is
  * request-after-close-notice: both are left to those detectors (the FIN, or the notice, comes
  * first). A client that gave up first (its FIN or RST before the server's RST) is
- * unanswered-request's case.
+ * unanswered-request's case. A reset that met a request on arrival on a reused connection, when
+ * its timing says it was the server's idle close, is keepalive-race's closed-on-arrival form.
  *
  * A server process that dies (crash, OOM kill, kill -9, a restart that does not drain) makes its
  * kernel reset every connection with unread or unanswered data in the same instant, and close its
@@ -190,6 +191,9 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (first === null || first.byClient || !first.rst) return; // the client gave up (or closed) first
         const ex = t.ex;
         if ((ex.requestStart ?? Infinity) >= s.rstTs) return; // sent after the reset: not outstanding
+        // A reused connection reset by the server's idle close as the request arrived: keepalive-race
+        // (closed-on-arrival) has spoken for it (it runs first, see the registry).
+        if (ctx.findings('keepalive-race').some((f) => f.flowId === conn.id)) return;
         if (candidates.length >= MAX_CANDIDATES) {
           // Bound memory: report what is held (a burst straddling this moment is split in two).
           reportAll(candidates);

@@ -16,13 +16,72 @@ import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
  * never got in (path loss, a closed window, a full accept queue).
  *
  * Left to other detectors: a request sent after the server's FIN or after a `Connection: close`
- * response (keepalive-race, request-after-close-notice), a request that met a closed socket (the
- * server's FIN, then its RST), and a server reset with no FIN first (reset-before-response).
+ * response (keepalive-race, request-after-close-notice), a request on a reused connection that the
+ * server's idle close met on arrival (keepalive-race, form closed-on-arrival: claimed by flow), a
+ * request that met a closed socket (the server's FIN, then its RST), and a server reset with no
+ * FIN first (reset-before-response).
  *
  * Across connections, the waits until the close cluster at the closer's timeout: the client's own
  * request timeout, or a proxy's upstream read timeout when the closer is itself a server of other
  * flows (the proxy's address receives connections from other addresses).
+ *
+ * A timeout closes requests at a constant *age* (close − request ≈ T, whenever they were sent); an
+ * event — a restart, reload, crash or kill of the closing process — closes them at a constant
+ * *moment* (the closes fall together on the capture clock while the ages spread). Closes that fall
+ * together while their ages differ by far more than the closes do are such an event
+ * (closeBursts): reported as one, never as a timeout.
  */
+
+/** Closes less than this apart (seconds) are one moment: a process closing its sockets as it exits or reloads. */
+const BURST_LINK_GAP = 0.05;
+/** A burst's requests' ages must spread at least this many times more than its closes do. */
+const BURST_AGE_RATIO = 10;
+/**
+ * Some timeouts are checked on a periodic tick (Squid, lighttpd: once a second), which closes
+ * every request older than T at the same tick: ages within one tick of each other, closed at one
+ * moment. A proxy or a client closing together requests whose ages differ by less than this is
+ * therefore not claimed as an event (a server doing it is: the restart, reload or crash this
+ * looks for); wider apart, no tick explains it.
+ */
+const MAX_TIMER_TICK = 1;
+
+/**
+ * Groups of at least two closes that happened together (each within BURST_LINK_GAP of the next)
+ * while the requests they ended were of clearly different ages: spread of the ages ≥
+ * BURST_AGE_RATIO × spread of the closes, and too wide to be one timeout (beyond
+ * max(spreadFraction × age, spreadAbsolute), the agreement inferTimeout asks for). The rest are
+ * returned as they came.
+ */
+export function closeBursts<T extends { closeTs: number; wait: number }>(
+  items: readonly T[],
+  options: { fraction: number; absolute: number },
+): { bursts: T[][]; rest: T[] } {
+  const sorted = [...items].sort((a, b) => a.closeTs - b.closeTs);
+  const bursts: T[][] = [];
+  let run: T[] = [];
+  const flush = (): void => {
+    if (run.length >= 2) {
+      const closeSpread = run[run.length - 1].closeTs - run[0].closeTs;
+      const ages = run.map((x) => x.wait);
+      const lo = Math.min(...ages);
+      const hi = Math.max(...ages);
+      const ageSpread = hi - lo;
+      const oneTimeout = ageSpread <= Math.max(options.fraction * hi, options.absolute);
+      if (!oneTimeout && ageSpread >= BURST_AGE_RATIO * closeSpread) {
+        bursts.push(run);
+      }
+    }
+    run = [];
+  };
+  for (const x of sorted) {
+    if (run.length > 0 && x.closeTs - run[run.length - 1].closeTs > BURST_LINK_GAP) flush();
+    run.push(x);
+  }
+  flush();
+  // The rest in the order given (the timeout diagnoses list them as before).
+  const inBurst = new Set<T>(bursts.flat());
+  return { bursts, rest: items.filter((x) => !inBurst.has(x)) };
+}
 
 /**
  * A client FIN this soon after its request is a half-close (the client says it sends nothing more,
@@ -66,6 +125,8 @@ type CloserRole = 'client' | 'proxy' | 'server';
 interface Wait {
   finding: Finding;
   wait: number;
+  closeTs: number;
+  closeFrame: number;
   request: string | null;
   serverAcked: boolean;
   closedBy: 'client' | 'server';
@@ -144,7 +205,7 @@ export const unansweredRequest: DetectorDefinition = {
       const closerIp = (close.by === 'client' ? conn.clientHost : conn.serverHost);
       let waits = waitsByServer.get(conn.serverName);
       if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(conn.serverName, (waits = []));
-      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, request: line, serverAcked, closedBy: close.by, closerIp });
+      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp });
     }
 
     /**
@@ -185,11 +246,63 @@ export const unansweredRequest: DetectorDefinition = {
       }
       const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
       for (const group of groups) {
+        // Closes at one moment are an event, not a timeout: they infer none.
+        const { bursts, rest } = closeBursts(group.waits, options);
+        for (const burst of bursts) {
+          const ages = burst.map((w) => w.wait);
+          // A proxy's or client's tick-checked timeout can look like this (MAX_TIMER_TICK): neither an event nor a timeout is claimed.
+          if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK) diagnoseBurst(group.server, group.role, burst);
+        }
         // Each set of waits that agree is one timeout at work (a client may have several).
-        for (const cluster of clusterByDelay(group.waits.map((w) => ({ ...w, delay: w.wait })), options).groups) {
+        for (const cluster of clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options).groups) {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
       }
+    }
+
+    function diagnoseBurst(server: string, role: CloserRole, members: readonly Wait[]): void {
+      const first = members[0].closeTs;
+      const spread = members[members.length - 1].closeTs - first;
+      const lo = ms(Math.min(...members.map((w) => w.wait)));
+      const hi = ms(Math.max(...members.map((w) => w.wait)));
+      const acked = members.filter((w) => w.serverAcked).length;
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const frames = members.map((w) => w.closeFrame).join(', ');
+      const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
+      const moment = `at ${new Date(first * 1000).toISOString()}, all within ${Math.round(spread * 1e6) / 1000} ms (frames ${frames})`;
+      const ageNote =
+        `although the requests had waited from ${lo} to ${hi} s: a timeout closes requests at a constant age after they were sent, ` +
+        `an event closes them at one moment, whatever their age`;
+      const ackNote =
+        acked === members.length
+          ? ' The server had ACKed every one of them: they were in progress, not lost on the way.'
+          : acked === 0
+            ? ' The server had ACKed none of them.'
+            : ` The server had ACKed ${acked} of them.`;
+      let explanation: string;
+      let remedy: string;
+      if (role === 'server') {
+        explanation =
+          `${members.length} requests to ${server}${about} got no response: the server closed all their connections at once, ${moment}, ${ageNote}. ` +
+          `The server process dropped its in-flight requests: a restart, reload or crash (a deploy, a kill, an OOM kill).${ackNote}`;
+        remedy =
+          `Check ${server}'s logs and process history at that moment (restart, reload, exit status, \`dmesg\` for the OOM killer). ` +
+          `Make restarts and reloads graceful: stop accepting, let in-flight requests finish, then exit (Apache \`apachectl -k graceful\` / \`graceful-stop\`, ` +
+          `nginx \`nginx -s reload\` / \`quit\`, an application that handles SIGTERM by draining). Clients can retry idempotent requests that failed this way.`;
+      } else if (role === 'proxy') {
+        explanation =
+          `${members.length} requests to ${server}${about} got no response: the proxy that sent them (${closers}) closed all those upstream connections at once, ${moment}, ${ageNote}. ` +
+          `The proxy dropped its in-flight requests: it was restarted, reloaded or crashed, or its own clients went away together.${ackNote}`;
+        remedy =
+          `Check the proxy's logs at that moment. Make its reloads graceful (let in-flight requests finish before old workers exit), and let clients retry idempotent requests that failed this way.`;
+      } else {
+        explanation =
+          `${members.length} requests to ${server}${about} got no response: their client (${closers}) closed all their connections at once, ${moment}, ${ageNote}. ` +
+          `The client gave up on them together: its process exited or was killed, or it cancelled them in one go (a shutdown, a cancelled batch).${ackNote}`;
+        remedy = `Look at what the client did at that moment (exit, restart, cancellation). If it was shutting down, let it wait for in-flight requests before exiting.`;
+      }
+      ctx.diagnose({ server, count: members.length, inferred: {}, explanation, remedy, anomalyIds: members.map((w) => w.finding.id) });
     }
 
     function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[]): void {
