@@ -330,7 +330,7 @@ export const unansweredRequest: DetectorDefinition = {
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${closers}, itself a server of other connections) ` +
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
-          `${where}. The proxy's clients got an error (typically 504) at that moment.${knownNote}`;
+          `${where}. The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, 503 from Varnish).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
           `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
