@@ -56,6 +56,9 @@ const INITIAL_CAPACITY = 1 << 10;
  * hung for minutes arrives long after its start.
  */
 const MAX_CHAIN_STEPS = 4096;
+/** Newest entries scanned, and requests of one client host and server kept, to judge a client's cadence. */
+const MAX_CADENCE_STEPS = 8192;
+const MAX_CADENCE_REQUESTS = 64;
 
 /** The part of "ip:port" / "[v6]:port" before the port separator. */
 function hostLength(endpoint: string): number {
@@ -141,6 +144,8 @@ export class RequestIndex {
   private bodyBytes: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private connectionStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private previousStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  /** When the exchange ended: its response's end, else its connection's last packet (it is emitted when that ends). */
+  private end: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** HTTP status, -1 for none. */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
@@ -183,6 +188,7 @@ export class RequestIndex {
     this.bodyBytes[slot] = ex.requestBodyBytes;
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
+    this.end[slot] = ex.responseEnd ?? Math.max(conn.lastTs, ex.requestStart);
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
     this.client[slot] = conn.clientName;
@@ -251,6 +257,37 @@ export class RequestIndex {
   }
 
   /**
+   * Whether the client host of `r`, seen sending one request at a time to r's server, started
+   * another request to it after `from` and before `to`: it had moved on from what failed at
+   * `from`, so a later copy of the failed request is its next round (a periodic job), not a
+   * retry. Judged on the newest remembered requests of that client host and server; a client seen
+   * with two requests in flight at once on different connections there (a pool, threads) is
+   * never judged this way: another of its threads may have sent the request in between.
+   * Asked only for a failure's next attempt, so it scans rather than keeping state per client.
+   */
+  movedOnBetween(r: Pick<RequestSignature, 'client' | 'server'>, from: number, to: number): boolean {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const flows: number[] = [];
+    const oldest = Math.max(0, this.written - this.capacity, this.written - MAX_CADENCE_STEPS);
+    for (let e = this.written - 1; e >= oldest && starts.length < MAX_CADENCE_REQUESTS; e--) {
+      const slot = e % this.capacity;
+      if (this.server[slot] !== r.server || !sameHost(this.client[slot], r.client)) continue;
+      starts.push(this.ts[slot]);
+      ends.push(this.end[slot]);
+      flows.push(this.flowId[slot]);
+    }
+    let movedOn = false;
+    for (let i = 0; i < starts.length; i++) {
+      if (starts[i] > from && starts[i] < to) movedOn = true;
+      for (let j = i + 1; j < starts.length; j++) {
+        if (flows[i] !== flows[j] && starts[i] < ends[j] && starts[j] < ends[i]) return false; // concurrent
+      }
+    }
+    return movedOn;
+  }
+
+  /**
    * The earliest request with this signature (and its hash, see signatureHash) on another
    * connection that started within [from, to] — the next attempt at the request after `from` —
    * provided it was the first request on its connection since `from` (see
@@ -292,6 +329,7 @@ export class RequestIndex {
     this.bodyBytes = grownColumn(this.bodyBytes, capacity, float64Column);
     this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
     this.previousStart = grownColumn(this.previousStart, capacity, float64Column);
+    this.end = grownColumn(this.end, capacity, float64Column);
     this.status = grownColumn(this.status, capacity, int32Column);
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
     this.capacity = capacity;

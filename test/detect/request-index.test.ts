@@ -114,3 +114,41 @@ describe('RequestIndex', () => {
     expect(signatureHash(a, 'GET', '/a', 2 ** 32)).not.toBe(h1);
   });
 });
+
+describe('RequestIndex.movedOnBetween: had a client that sends one request at a time moved on?', () => {
+  const who = { client: '10.0.0.9:4000', server: '10.0.0.1:80' };
+  const answered = (start: number, end: number) => exchange('GET', '/x', start, { responseEnd: end });
+
+  test('a sequential client that sent a request between two moments moved on', () => {
+    const index = new RequestIndex();
+    index.offer(answered(1, 1.1), conn(1, '10.0.0.9:5000'));
+    index.offer(answered(2, 2.1), conn(2, '10.0.0.9:5001'));
+    expect(index.movedOnBetween(who, 1.5, 3)).toBe(true);
+    expect(index.movedOnBetween(who, 2.5, 3)).toBe(false); // nothing in between
+    expect(index.movedOnBetween({ ...who, client: '10.0.0.8:4000' }, 1.5, 3)).toBe(false); // another host: unknown
+  });
+
+  test('two requests in flight at once on different connections: never judged', () => {
+    const index = new RequestIndex();
+    index.offer(answered(1, 3), conn(1, '10.0.0.9:5000'));
+    index.offer(answered(2, 2.1), conn(2, '10.0.0.9:5001'));
+    expect(index.movedOnBetween(who, 1.5, 3)).toBe(false);
+  });
+
+  test('pipelined requests on one connection are not concurrency between connections', () => {
+    const index = new RequestIndex();
+    index.offer(answered(1, 3), conn(1, '10.0.0.9:5000'));
+    index.offer(answered(1.5, 3.1), conn(1, '10.0.0.9:5000'));
+    index.offer(answered(4, 4.1), conn(2, '10.0.0.9:5001'));
+    expect(index.movedOnBetween(who, 3.5, 5)).toBe(true);
+  });
+
+  test('an exchange without a response was in flight until its connection ended', () => {
+    const index = new RequestIndex();
+    const hung = conn(1, '10.0.0.9:5000');
+    (hung as unknown as { lastTs: number }).lastTs = 1.5;
+    index.offer(exchange('GET', '/x', 1, { responseEnd: null, responseStart: null, status: null, state: 'no-response' }), hung);
+    index.offer(answered(1.2, 1.3), conn(2, '10.0.0.9:5001'));
+    expect(index.movedOnBetween(who, 1.1, 2)).toBe(false);
+  });
+});

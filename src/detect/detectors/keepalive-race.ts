@@ -6,7 +6,6 @@ import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
 import { seqGe, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
-import { CLIENT_CADENCE, ClientCadence } from '../client-cadence';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 
@@ -281,7 +280,6 @@ export const keepaliveRace: DetectorDefinition = {
     const servers = new Map<string, ServerRaces>();
     // The recent-request index retried-request keeps too: built once per analysis.
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
-    const cadence = ctx.shared(CLIENT_CADENCE, () => new ClientCadence());
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -306,7 +304,7 @@ export const keepaliveRace: DetectorDefinition = {
       const hash = signatureHash(conn, signature.method, signature.uri, signature.bodyBytes);
       const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
       // Like retried-request: a sequential client that sent other requests first had moved on.
-      return next !== null && !cadence.movedOnBetween(conn.clientHost, conn.serverName, failedAt, next.ts) ? next : null;
+      return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) ? next : null;
     };
 
     const raceFinding = (
@@ -455,7 +453,6 @@ export const keepaliveRace: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
-        cadence.note(ex, conn);
         index.offer(ex, conn);
       },
 

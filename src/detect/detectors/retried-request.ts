@@ -1,7 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { CLIENT_CADENCE, ClientCadence } from '../client-cadence';
-import { at, hostOf, isIdempotent, ms } from '../facts';
+import { at, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
@@ -98,10 +97,9 @@ export const retriedRequest: DetectorDefinition = {
   create(ctx) {
     const window = ctx.options.retryWindow;
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
-    const cadence = ctx.shared(CLIENT_CADENCE, () => new ClientCadence());
     /** A sequential client that sent other requests between the failure and the next attempt had moved on: no retry. */
     const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest): boolean =>
-      cadence.movedOnBetween(hostOf(failed.client), failed.server, failedAt, next.ts);
+      index.movedOnBetween(failed, failedAt, next.ts);
     const pending = new Map<number, PendingFailure[]>();
     let pendingCount = 0;
     /**
@@ -206,7 +204,6 @@ export const retriedRequest: DetectorDefinition = {
 
     return {
       onExchange(ex, conn) {
-        cadence.note(ex, conn);
         const entry = index.offer(ex, conn);
         if (entry < 0) return;
         if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn.id, ex.requestStart);
