@@ -134,11 +134,11 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
 
 const samples = new Map(listSamples().map((s) => [s.name, s]));
 
-const firing = ['idle-timeout-mismatch', 'keepalive-race-crossing', 'keepalive-race-python'].filter((n) => samples.has(n));
+const firing = ['idle-timeout-mismatch', 'keepalive-race-crossing', 'keepalive-race-python', 'keepalive-race-apache-java'].filter((n) => samples.has(n));
 const silent = [
   'keepalive-race-stale', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',
   'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining',
-  'chunked-responses', 'connection-churn', 'port-reuse', 'request-after-close-notice',
+  'chunked-responses', 'connection-churn', 'port-reuse', 'request-after-close-notice', 'healthy-apache-lighttpd-java',
 ].filter((n) => samples.has(n));
 
 describe.each(firing)('idle-timeout-mismatch on sample %s', (name) => {

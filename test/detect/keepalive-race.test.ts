@@ -422,6 +422,7 @@ const silent = [
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl', 'half-close',
   'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining', 'chunked-responses',
   'request-after-close-notice', 'idle-timeout-mismatch', 'retransmitted-fin', 'rst-on-close', 'reset-before-response',
+  'healthy-apache-lighttpd-java',
 ].filter((n) => samples.has(n));
 
 describe.each(firing)('keepalive-race on sample %s', (name) => {
@@ -477,5 +478,33 @@ describe('keepalive-race on sample keepalive-race-arrival (lighttpd closes as th
       expect(f.frames).toEqual(expect.arrayContaining([ev.requestFrame as number, ev.finFrame as number]));
     }
     expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
+});
+
+describe('keepalive-race on sample keepalive-race-apache-java (Apache lingering close, Java HttpClient)', () => {
+  const name = 'keepalive-race-apache-java';
+  const has = samples.has(name);
+  (has ? test : test.skip)('one finding per raced connection: the recorded form, method, frames, outcome closed, and GETs only retried', async () => {
+    const meta = samples.get(name)!.meta!;
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+    const found = ofKind(await analyzeSample(name), KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      const ev = e.evidence as Record<string, number | string | boolean | null>;
+      // Apache's lingering close drops the late request without a reset: the connection just closes.
+      expect(f.evidence).toMatchObject({ form: ev.form, method: ev.method, idempotent: ev.idempotent, outcome: 'closed', retried: ev.retried });
+      expect(f.evidence.retryClient ?? null).toBe(ev.retryClient);
+      expect(Math.abs((f.evidence.delta as number) * 1000 - (ev.requestAfterFinMs as number))).toBeLessThanOrEqual(0.01);
+      expect(Math.abs((f.evidence.idleGap as number) - (ev.idleGapSeconds as number))).toBeLessThanOrEqual(0.002);
+      expect(f.frames).toEqual(expect.arrayContaining([ev.requestFrame as number, ev.finFrame as number]));
+    }
+    expect(found.filter((f) => f.evidence.method === 'POST').every((f) => f.evidence.retried === false)).toBe(true);
+  });
+
+  (has ? test : test.skip)('the diagnosis infers KeepAliveTimeout 1 from the idle closes', async () => {
+    const configured = samples.get(name)!.meta!.configured?.serverIdleTimeout as number;
+    const d = (await analyzeSample(name)).diagnoses.find((x) => x.kind === KIND)!;
+    expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(Math.max(0.02 * configured, 0.02));
   });
 });

@@ -195,6 +195,7 @@ const silent = [
   'keepalive-race-crossing', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',
   'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining',
   'chunked-responses', 'connection-churn', 'port-reuse', 'request-after-close-notice', 'idle-timeout-mismatch',
+  'healthy-apache-lighttpd-java',
 ].filter((n) => samples.has(n));
 
 test.each(firing)('sample %s: each retry names the connection it failed on and cites its keep-alive race', async (name) => {
@@ -214,4 +215,36 @@ test.each(firing)('sample %s: each retry names the connection it failed on and c
 
 test.each(silent)('retried-request stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+describe('sample keepalive-race-apache-java: Java HttpClient retries GETs silently, never POSTs', () => {
+  const name = 'keepalive-race-apache-java';
+  const has = samples.has(name);
+  (has ? test : test.skip)('each GET retry names the connection it failed on (Apache closed before the request) and cites its race', async () => {
+    const r = await analyzeSample(name);
+    const expected = (samples.get(name)!.meta!.expect ?? []).filter((e) => e.kind === KIND);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    const races = ofKind(r, 'keepalive-race');
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      const ev = e.evidence as Record<string, string | number | boolean>;
+      expect(f.evidence).toMatchObject({ method: 'GET', uri: ev.uri, failedOn: ev.failedOn, idempotent: true, failure: 'server-closed-before' });
+      expect(f.severity).toBe('info');
+      expect(f.frames).toContain(ev.requestFrame as number);
+      expect(races.find((x) => x.id === f.evidence.keepaliveRace)?.client).toBe(ev.failedOn);
+    }
+  });
+
+  // The regression this sample guards: a periodic job's next POST (same bytes, first on a fresh
+  // connection a second after a POST failed in a race) was once reported as a blind retry.
+  (has ? test : test.skip)('no retried-request cites a POST, and the next round\'s POST has no finding', async () => {
+    const r = await analyzeSample(name);
+    const meta = samples.get(name)!.meta!;
+    const postRaces = (meta.expect ?? []).filter((e) => e.kind === 'keepalive-race' && (e.evidence as Record<string, unknown>).method === 'POST');
+    expect(postRaces.length).toBeGreaterThanOrEqual(2);
+    expect(ofKind(r, KIND).filter((f) => f.evidence.method === 'POST').map((f) => f.summary)).toEqual([]);
+    const nextPost = (meta.expect ?? []).find((e) => e.kind === null)!;
+    expect(r.anomalies.filter((f) => f.client === nextPost.client).map((f) => f.summary)).toEqual([]);
+  });
 });
