@@ -174,6 +174,7 @@ const SAMPLE = path.join(SAMPLES_DIR, 'accept-queue-overflow.pcap');
     'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
     'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'syn-unanswered', 'reset-before-response',
     'unanswered-request-timeout', 'zero-window-stall', 'rst-on-close',
+    'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
   ])('silent on %s', async (name) => {
     const file = path.join(SAMPLES_DIR, `${name}.pcap`);
     if (!fs.existsSync(file)) return;

@@ -97,6 +97,7 @@ const silent = [
   'connection-close-curl', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close',
   'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining', 'chunked-responses',
   'port-reuse', 'keepalive-race-crossing', 'keepalive-race-python', 'keepalive-race-stale', 'request-after-close-notice',
+  'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter((n) => samples.has(n));
 
 (samples.has('connection-churn') ? test : test.skip)('sample connection-churn: every connection carries one request', async () => {

@@ -127,6 +127,7 @@ const SAMPLE = path.join(SAMPLES_DIR, 'refused-connection.pcap');
     'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
     'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'reset-before-response', 'rst-on-close',
     'syn-unanswered', 'accept-queue-overflow',
+    'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
   ])('silent on %s', async (name) => {
     const file = path.join(SAMPLES_DIR, `${name}.pcap`);
     if (!fs.existsSync(file)) return;

@@ -158,7 +158,7 @@ const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
 const silent = [
   'no-upstream-connect-haproxy', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
-  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses',
+  'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses', 'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter(has);
 
 test.each(silent)('silent on %s', async (name) => {

@@ -71,6 +71,7 @@ const silent = [
   'connection-churn', 'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'connection-close-curl',
   'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close', 'tcp-keepalive-probes', 'pipelining',
   'chunked-responses', 'syn-unanswered', 'retransmitted-fin', 'keepalive-race-crossing', 'keepalive-race-python',
+  'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter((n) => samples.has(n));
 
 (samples.has('port-reuse') ? test : test.skip)('sample port-reuse: each reuse with its gap and the side holding TIME_WAIT', async () => {

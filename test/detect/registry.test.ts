@@ -41,7 +41,7 @@ test('the registry lists every detector file, once', () => {
 
 test('silent samples cover the catalogue traps', () => {
   const silent = samples.filter((s) => s.meta?.silent).map((s) => s.name);
-  for (const trap of ['half-close', 'tcp-keepalive-probes', 'retransmitted-fin', 'abortive-close-after-response', 'midstream-start', 'client-closes-idle-first', 'clean-keepalive-reuse', 'http10-keepalive-and-close', 'connection-close-curl']) {
+  for (const trap of ['half-close', 'tcp-keepalive-probes', 'retransmitted-fin', 'abortive-close-after-response', 'midstream-start', 'client-closes-idle-first', 'clean-keepalive-reuse', 'http10-keepalive-and-close', 'connection-close-curl', 'healthy-apache-lighttpd-java']) {
     expect(silent).toContain(trap);
   }
 });

@@ -91,7 +91,7 @@ const samples = new Map(listSamples().map((s) => [s.name, s]));
 const silent = [
   'keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python', 'keepalive-node-agent', 'clean-keepalive-reuse',
   'client-closes-idle-first', 'connection-close-curl', 'half-close', 'abortive-close-after-response', 'http10-keepalive-and-close',
-  'tcp-keepalive-probes', 'pipelining', 'chunked-responses', 'port-reuse',
+  'tcp-keepalive-probes', 'pipelining', 'chunked-responses', 'port-reuse', 'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter((n) => samples.has(n));
 
 (samples.has('request-after-close-notice') ? test : test.skip)('sample request-after-close-notice: each late request, with when it came relative to the FIN', async () => {

@@ -137,6 +137,7 @@ const SAMPLE = path.join(SAMPLES_DIR, 'rst-on-close.pcap');
     'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
     'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'request-after-close-notice',
     'keepalive-race-crossing', 'keepalive-race-stale', 'keepalive-race-python', 'pipelining',
+    'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
   ])('silent on %s', async (name) => {
     const file = path.join(SAMPLES_DIR, `${name}.pcap`);
     if (!fs.existsSync(file)) return;

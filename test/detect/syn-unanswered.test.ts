@@ -224,6 +224,7 @@ const sampleMeta = (name: string): RecordedMeta | null => {
   test.each([
     'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
     'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'refused-connection', 'zero-window-stall', 'rst-on-close',
+    'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
   ])('silent on %s', async (name) => {
     const file = path.join(SAMPLES_DIR, `${name}.pcap`);
     if (!fs.existsSync(file)) return;
