@@ -189,7 +189,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (risky.length > 0) {
             parts.push(
               `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} came after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter): ` +
-                `such a request can cross the server's FIN and be reset${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
+                `such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
             );
           }
           if (overAdvertised) {
