@@ -154,7 +154,11 @@ export class ProxyLegs {
     this.lastOpenedId = conn.id;
     const clientIp = conn.clientHost;
     const serverIp = conn.serverHost;
-    if (clientIp !== serverIp && this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
+    // An address that serves connections, even from itself (a proxy tested on 127.0.0.1, a sidecar):
+    // its own outgoing connections are its possible upstream legs. A connection from that address
+    // to the very endpoint a failure came from is the proxy's own downstream leg, never an
+    // upstream one: pairing sets those aside (see upstreamOf).
+    if (this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
     if (this.serverIps.has(clientIp)) this.startLeg(conn, clientIp);
   }
 
@@ -210,21 +214,15 @@ export class ProxyLegs {
     this.addFailure(ex, conn, close.ts, close.frame, close.rst ? 'RST' : 'FIN');
   }
 
-  /** Upstream connections opened and requests sent by `ip` during [from, to]. */
-  activityDuring(ip: string, from: number, to: number): { connections: number; requests: number } {
-    const record = this.proxies.get(ip);
+  /** Upstream connections opened and requests sent by the proxy listening at `proxy` ("ip:port") during [from, to]. */
+  activityDuring(proxy: string, from: number, to: number): { connections: number; requests: number } {
+    const record = this.proxies.get(hostOf(proxy));
     if (record === undefined) return { connections: 0, requests: 0 };
     let connections = 0;
     let requests = 0;
-    for (const leg of record.legs) if (leg.openTs >= from && leg.openTs <= to) connections++;
-    for (const r of record.requests) if (r.start >= from && r.start <= to) requests++;
+    for (const leg of record.legs) if (upstreamOf(leg, proxy) && leg.openTs >= from && leg.openTs <= to) connections++;
+    for (const r of record.requests) if (upstreamOf(r.leg, proxy) && r.start >= from && r.start <= to) requests++;
     return { connections, requests };
-  }
-
-  /** Whether the capture shows upstream connections from this address. */
-  hasUpstream(ip: string): boolean {
-    const record = this.proxies.get(ip);
-    return record !== undefined && record.legs.length > 0;
   }
 
   /**
@@ -242,13 +240,12 @@ export class ProxyLegs {
     for (const [ip, failures] of byIp) {
       failures.sort((a, b) => a.requestStart - b.requestStart || a.flowId - b.flowId);
       const record = this.proxies.get(ip);
-      if (record === undefined || record.legs.length === 0) {
-        for (const failure of failures) out.push(unpaired(failure, 'invisible'));
-        continue;
-      }
       const used = new Set<LegRequest>();
       const usedLegs = new Set<UpstreamLeg>();
-      for (const failure of failures) out.push(this.pairOne(failure, record, used, usedLegs));
+      for (const failure of failures) {
+        const visible = record !== undefined && record.legs.some((leg) => upstreamOf(leg, failure.server));
+        out.push(visible ? this.pairOne(failure, record, used, usedLegs) : unpaired(failure, 'invisible'));
+      }
     }
     return out;
   }
@@ -259,7 +256,7 @@ export class ProxyLegs {
     let strict: LegRequest | null = null;
     let loose: LegRequest | null = null;
     for (const r of record.requests) {
-      if (used.has(r) || r.start < from || r.start > to) continue;
+      if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
       if (r.method === f.method && r.uri === f.uri && f.method !== null) {
         if (strict === null || r.start < strict.start) strict = r;
       } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start)) {
@@ -267,7 +264,7 @@ export class ProxyLegs {
       }
     }
     const chosen = strict ?? loose;
-    const [atRequest, maxDuring] = concurrency(record.legs, from, to);
+    const [atRequest, maxDuring] = concurrency(record.legs.filter((leg) => upstreamOf(leg, f.server)), from, to);
     if (chosen !== null) {
       used.add(chosen);
       usedLegs.add(chosen.leg);
@@ -282,7 +279,7 @@ export class ProxyLegs {
     // A backend connection opened during the wait that never carried a byte: a connect attempt.
     let connect: UpstreamLeg | null = null;
     for (const leg of record.legs) {
-      if (usedLegs.has(leg) || leg.requestCount > 0) continue;
+      if (usedLegs.has(leg) || leg.requestCount > 0 || !upstreamOf(leg, f.server)) continue;
       if (leg.proxyBytes > 0) {
         const active = (leg.openTs >= from && leg.openTs <= to) || (leg.proxyDataFrom <= to && leg.proxyDataTo >= from);
         if (active && (opaque === null || leg.openTs < opaque.openTs)) opaque = leg;
@@ -354,6 +351,15 @@ function answeredBefore(r: LegRequest, ts: number): boolean {
 }
 
 /** Established backend connections open at `from`, and the most open at once during [from, to]. */
+/**
+ * Whether a connection from the proxy's address is one of its upstream legs as seen from the
+ * endpoint `proxy` it listens on: not a connection to that endpoint itself (a client that shares
+ * the proxy's address, e.g. everything on 127.0.0.1, is on the downstream side).
+ */
+function upstreamOf(leg: UpstreamLeg, proxy: string): boolean {
+  return leg.server !== proxy;
+}
+
 function concurrency(legs: readonly UpstreamLeg[], from: number, to: number): [number, number] {
   let atFrom = 0;
   const events: Array<[number, number]> = [];

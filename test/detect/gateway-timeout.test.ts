@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { busySlot, PROXY_ENDPOINT, scene } from './proxy-scenes';
-import { Capture, ofKind } from './reuse-kit';
+import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const only = [gatewayTimeout];
 const KIND = 'gateway-timeout';
@@ -42,6 +42,35 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.inferred).toEqual({});
     expect(d.explanation).not.toMatch(/timeout is [\d.]+ s/);
     expect(d.explanation).toMatch(/fired after [\d.]+–[\d.]+ s, waits too spread to name one value/);
+  });
+
+  test('a proxy that shares its address with its clients (everything on 127.0.0.1): the upstream leg is told by its endpoint', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 8080 });
+      down.handshake(at).request(at + 0.001, get('/hang'));
+      const up = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 9001 });
+      up.handshake(at + 0.0015).request(at + 0.002, get('/hang'));
+      up.close(at + 1.0008, 'c');
+      down.response(at + 1.001, ok('', [], 'HTTP/1.1', '504 Gateway Time-out')).close(at + 1.002, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['read', 'read']);
+    expect(found.every((f) => f.evidence.upstreamServer === '127.0.0.1:9001')).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+  });
+
+  test('a server on 127.0.0.1 whose only other connections are its own clients has no visible upstream', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 8080 });
+      down.handshake(at).request(at + 0.001, get('/hang')).response(at + 2.001, ok('', [], 'HTTP/1.1', '504 Gateway Time-out')).close(at + 2.002, 's');
+    }
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['invisible', 'invisible']);
   });
 
   test('upstream not in the capture: clustered 502/503/504 delays reveal an upstream timeout', () => {
@@ -156,7 +185,7 @@ const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
 });
 
 const silent = [
-  'no-upstream-connect-haproxy', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
+  'no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
   'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses', 'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter(has);

@@ -116,11 +116,14 @@ function meta(name: string): SampleMeta {
 }
 const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
 
-(has('no-upstream-connect-haproxy') ? test : test.skip)('no-upstream-connect-haproxy: the queued requests, the single busy slot, timeout queue inferred', async () => {
-  const m = meta('no-upstream-connect-haproxy');
-  const configured = m.configured?.proxyQueueTimeout as number;
+/** HAProxy on its own addresses, and with clients, proxy and backend all on 127.0.0.1 (the upstream leg told by its endpoint). */
+const firing = ['no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback'].filter(has);
+
+test.each(firing)('%s: the queued requests, the single busy slot, timeout queue inferred', async (name) => {
+  const m = meta(name);
+  const configured = (m.configured?.proxyQueueTimeout ?? m.configured?.queueTimeout) as number;
   const maxconn = m.configured?.serverMaxconn as number;
-  const r = await analyzeSample('no-upstream-connect-haproxy');
+  const r = await analyzeSample(name);
   const found = ofKind(r, KIND);
   const expected = (m.expect ?? []).filter((e) => e.kind === KIND);
   expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());

@@ -845,11 +845,24 @@ def sc_no_upstream_connect_haproxy(conns, log, opt):
             "HAProxy 127.0.0.2 (source) -> backend 127.0.0.3:9001. HAProxy keeps both backend connections open "
             "(idle) until the capture ends."),
         "software": versions("haproxy", "node", "curl") + ["node http server (backend)"],
-        "configured": {"queueTimeout": 1.0, "upstreamTimeout": 1.0, "serverMaxconn": 1, "backendDelaySeconds": 2.5},
-        "configuredNotes": "upstreamTimeout = HAProxy timeout queue (the only timeout that fires here).",
+        "configured": {"queueTimeout": 1.0, "proxyQueueTimeout": 1.0, "upstreamTimeout": 1.0, "serverMaxconn": 1, "backendDelaySeconds": 2.5},
+        "configuredNotes": "upstreamTimeout = HAProxy timeout queue (the only timeout that fires here). proxyQueueTimeout = the same HAProxy timeout queue, under the name no-upstream-connect infers it.",
         "observed": {"queue503DelaySeconds": sorted(r3(x) for x in delays), "backendConnections": len(back)},
         "expect": expect, "silent": False,
     }
+
+
+def sc_no_upstream_connect_haproxy_loopback(conns, log, opt):
+    body = sc_no_upstream_connect_haproxy(conns, log, opt)
+    body["description"] = (
+        "No upstream connect with everything on one address, as when a proxy is tried out on one host: HAProxy "
+        "127.0.0.1:8080 in front of a slow Node backend 127.0.0.1:9001 (/slow answers after 2.5 s) limited to one "
+        "concurrent connection (server maxconn 1, timeout queue 1s); the curl clients also come from 127.0.0.1. Four "
+        "clients at once: one is forwarded, the three others wait in HAProxy's queue and get 503 after 1.0 s without "
+        "any backend connection opened for them (its log: be/<NOSRV> 503 sQ--); a fifth, 1.8 s later, is served after "
+        "a shorter wait. The proxy's upstream connections come from the address its clients use: only the endpoint "
+        "they go to (9001, not 8080) tells the upstream leg from the downstream one.")
+    return body
 
 
 SCENARIOS = {
@@ -863,6 +876,7 @@ SCENARIOS = {
     "unanswered-request-timeout": sc_unanswered_request_timeout,
     "gateway-timeout-nginx": sc_gateway_timeout_nginx,
     "no-upstream-connect-haproxy": sc_no_upstream_connect_haproxy,
+    "no-upstream-connect-haproxy-loopback": sc_no_upstream_connect_haproxy_loopback,
 }
 
 

@@ -1,5 +1,5 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, hostOf, ms } from '../facts';
+import { at, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { clusterByDelay, PairedFailure, PROXY_LEGS, ProxyLegs } from '../proxy-legs';
@@ -45,7 +45,7 @@ export const noUpstreamConnect: DetectorDefinition = {
     function report(p: Candidate, clustered: boolean): Finding {
       const f = p.failure;
       const request = f.method !== null ? `${f.method} ${f.uri ?? ''}`.trim() : 'a request';
-      const meanwhile = legs.activityDuring(hostOf(f.server), f.requestStart, f.failTs);
+      const meanwhile = legs.activityDuring(f.server, f.requestStart, f.failTs);
       return ctx.report({
         flowId: f.flowId,
         client: f.client,
