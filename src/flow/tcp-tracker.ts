@@ -235,15 +235,7 @@ export class TcpTracker<T> {
       if (!hasHistory(conn, HistoryLetter.Data, fromClient)) recordHistory(conn, HistoryLetter.Data, fromClient);
       const end = seqAdd(nextSeq, payloadLen);
       if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
-      if (ep.firstDataTs < 0) {
-        ep.firstDataTs = ts;
-        ep.firstDataFrame = frame;
-      }
-      ep.lastDataTs = ts;
-      ep.lastDataFrame = frame;
-      ep.payloadBytes += payloadLen;
-      ep.nextSeq = end;
-      this.observer.onPayload(conn, fromClient, data, v.payloadOffset, payloadLen, ts, frame);
+      this.deliver(conn, ep, fromClient, data, v.payloadOffset, payloadLen, payloadLen, 0, ts, frame);
     } else if (!hasHistory(conn, HistoryLetter.Ack, fromClient)) {
       recordHistory(conn, HistoryLetter.Ack, fromClient);
     }
