@@ -2,7 +2,7 @@
  * The analysis of one capture file with no event loop in the way, for counting instructions:
  *
  *   valgrind --tool=cachegrind --cache-sim=no node --predictable --max-semi-space-size=32 \
- *     --heap-growing-percent=100 dist/bench/replay.js FILE [all|none]
+ *     --heap-growing-percent=100 dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]
  *
  * The CLI and the benchmark read files asynchronously, so when the garbage collector runs (and
  * so how much it does) depends on I/O timing: the same build measured under cachegrind varied
@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import { Analyzer } from '../analyze';
+import { DETECTORS } from '../detect/registry';
 import { detectContainer } from '../source/capture-format';
 import { PcapReader } from '../source/pcap-reader';
 import { PcapngReader } from '../source/pcapng-reader';
@@ -22,11 +23,14 @@ const CHUNK = 1 << 20;
 
 function main(): void {
   const [file, mode = 'all'] = process.argv.slice(2);
-  if (file === undefined || (mode !== 'all' && mode !== 'none')) {
-    console.error('usage: node dist/bench/replay.js FILE [all|none]');
+  // A list of detector ids runs only those: what each detector costs is its count minus none's.
+  const ids = mode === 'all' || mode === 'none' ? [] : mode.split(',');
+  const detectors = mode === 'all' ? DETECTORS : DETECTORS.filter((d) => ids.includes(d.id));
+  if (file === undefined || ids.some((id) => !DETECTORS.some((d) => d.id === id))) {
+    console.error('usage: node dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]');
     process.exit(2);
   }
-  const analyzer = new Analyzer({ collect: false, detectors: mode === 'none' ? [] : undefined });
+  const analyzer = new Analyzer({ collect: false, detectors });
   const onPacket = (p: RawPacket): void => analyzer.packet(p);
   const fd = fs.openSync(file, 'r');
   const chunk = new Uint8Array(CHUNK);
