@@ -1,8 +1,11 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
+import type { DetectContext } from './detector';
 import { hostOf } from './facts';
 import type { InferredValue } from './finding';
 import { inferTimeout, median } from './infer-timeout';
+import { OtherConnections } from './other-connections';
+import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
 
 /**
  * The two legs of a proxy, as far as one capture shows them. A proxy is an address that is a
@@ -21,8 +24,16 @@ import { inferTimeout, median } from './infer-timeout';
  *   timeout: no-upstream-connect);
  * - `invisible`: the capture shows no upstream traffic from that address: the leg cannot be told.
  *
- * gateway-timeout and no-upstream-connect each keep an instance (detector state lives inside the
- * detector) and run the same pairing, so they agree on which failures belong to whom.
+ * A proxy may connect to its backends from another address than the one it listens on (a host
+ * with a client-facing and a backend-facing interface, two network namespaces joined by a
+ * router). That address is learned from what it sends: its requests copy the requests the
+ * proxy received — same method and URI, sent while the client's request was waiting, by a host
+ * other than that client, to another server (see upstreamAddressOf). For that, the connections
+ * of addresses that serve nothing are remembered (OtherConnections), and the requests of all
+ * connections are those of the shared RequestIndex.
+ *
+ * gateway-timeout, no-upstream-connect and unanswered-request share one instance per analysis
+ * (sharedProxyLegs) and hand it every event, so they agree on which failures belong to whom.
  * Everything kept is bounded: legs and requests per proxy address, proxy addresses, failures.
  */
 
@@ -110,6 +121,13 @@ const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
 const MAX_REQUESTS_PER_PROXY = 20_000;
 const MAX_FAILURES = 20_000;
+/**
+ * Requests of the proxy an address must be seen copying to be taken for its upstream address;
+ * it must also copy at least half of the requests the proxy answered itself with another status
+ * than 502/503/504 (a proxy forwards most of what it answers; a client that happens to ask another
+ * server for the same URIs at the same moments copies only some).
+ */
+const MIN_COPIED_REQUESTS = 2;
 
 interface ProxyRecord {
   legs: UpstreamLeg[];
@@ -129,6 +147,11 @@ function pushBounded<T>(list: T[], item: T, cap: number): void {
 /** The name under which detectors share one ProxyLegs per analysis (`ctx.shared`). */
 export const PROXY_LEGS = 'proxy-legs';
 
+/** The analysis's ProxyLegs, made at the first detector that asks (with the shared request index). */
+export function sharedProxyLegs(ctx: Pick<DetectContext, 'shared'>): ProxyLegs {
+  return ctx.shared(PROXY_LEGS, () => new ProxyLegs(ctx.shared(REQUEST_INDEX, () => new RequestIndex())));
+}
+
 export class ProxyLegs {
   /** Addresses seen as a server to a client on another address. */
   private readonly serverIps = new Set<string>();
@@ -138,6 +161,12 @@ export class ProxyLegs {
   /** First unanswered request per live connection, resolved when the connection ends. */
   private readonly pending = new Map<number, PendingNoResponse>();
   private readonly failures: DownstreamFailure[] = [];
+  /** Ended connections from addresses that serve nothing: candidates for a proxy's other address. */
+  private readonly others = new OtherConnections();
+  /** Upstream legs learned for a proxy address that connects from another address (null: none), by proxy address. */
+  private readonly viaOtherAddress = new Map<string, ProxyRecord | null>();
+  /** Answers of proxyForwardingFrom, by address. */
+  private readonly forwarders = new Map<string, string | null>();
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /**
@@ -148,6 +177,9 @@ export class ProxyLegs {
   private lastOpenedId = 0;
   private lastExchange: HttpExchange | null = null;
   private lastEndedId = 0;
+
+  /** `index`: every request of the analysis (offered here too; it keeps each once). */
+  constructor(private readonly index: RequestIndex = new RequestIndex()) {}
 
   onOpen(conn: AnalyzedConnection): void {
     if (conn.id === this.lastOpenedId) return;
@@ -160,11 +192,14 @@ export class ProxyLegs {
     // upstream one: pairing sets those aside (see upstreamOf).
     if (this.serverIps.size < MAX_SERVER_IPS) this.serverIps.add(serverIp);
     if (this.serverIps.has(clientIp)) this.startLeg(conn, clientIp);
+    this.forgetLearned(); // learned from less traffic than there now is
   }
 
   onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
     if (ex === this.lastExchange) return;
     this.lastExchange = ex;
+    this.index.offer(ex, conn);
+    this.forgetLearned();
     const leg = this.live.get(conn.id);
     if (leg !== undefined) this.addLegRequest(leg, ex);
     if (ex.uncertain || ex.requestStart === null) return;
@@ -185,6 +220,8 @@ export class ProxyLegs {
       // Known as a proxy only since this connection opened: take its requests from the recent ones.
       leg = this.startLeg(conn, conn.clientHost);
       if (leg !== undefined) for (const ex of conn.app?.recent ?? []) this.addLegRequest(leg, ex);
+    } else if (leg === undefined) {
+      this.others.add(conn);
     }
     if (leg !== undefined) {
       this.live.delete(conn.id);
@@ -216,8 +253,8 @@ export class ProxyLegs {
 
   /** Upstream connections opened and requests sent by the proxy listening at `proxy` ("ip:port") during [from, to]. */
   activityDuring(proxy: string, from: number, to: number): { connections: number; requests: number } {
-    const record = this.proxies.get(hostOf(proxy));
-    if (record === undefined) return { connections: 0, requests: 0 };
+    const record = this.upstreamRecord(hostOf(proxy), proxy);
+    if (record === null) return { connections: 0, requests: 0 };
     let connections = 0;
     let requests = 0;
     for (const leg of record.legs) if (upstreamOf(leg, proxy) && leg.openTs >= from && leg.openTs <= to) connections++;
@@ -239,12 +276,11 @@ export class ProxyLegs {
     const out: PairedFailure[] = [];
     for (const [ip, failures] of byIp) {
       failures.sort((a, b) => a.requestStart - b.requestStart || a.flowId - b.flowId);
-      const record = this.proxies.get(ip);
       const used = new Set<LegRequest>();
       const usedLegs = new Set<UpstreamLeg>();
       for (const failure of failures) {
-        const visible = record !== undefined && record.legs.some((leg) => upstreamOf(leg, failure.server));
-        out.push(visible ? this.pairOne(failure, record, used, usedLegs) : unpaired(failure, 'invisible'));
+        const record = this.upstreamRecord(ip, failure.server);
+        out.push(record !== null ? this.pairOne(failure, record, used, usedLegs) : unpaired(failure, 'invisible'));
       }
     }
     return out;
@@ -296,6 +332,148 @@ export class ProxyLegs {
     };
   }
 
+  /**
+   * The upstream legs of the proxy at `ip` as seen from its endpoint `proxy`: its own connections to
+   * other endpoints, else those of the address it connects upstream from when that is another
+   * one (learned once per proxy address); null when the capture shows neither.
+   */
+  private upstreamRecord(ip: string, proxy: string): ProxyRecord | null {
+    const own = this.proxies.get(ip);
+    if (own !== undefined && own.legs.some((leg) => upstreamOf(leg, proxy))) return own;
+    let record = this.viaOtherAddress.get(ip);
+    if (record === undefined) {
+      const address = this.upstreamAddressOf(ip);
+      record = address === null ? null : this.recordOf(address);
+      this.viaOtherAddress.set(ip, record);
+    }
+    return record;
+  }
+
+  /**
+   * The other address the proxy at `ip` connects to its backends from, or null. An address is
+   * taken for it when its requests copy the proxy's: each copy has the method and URI of a
+   * request the proxy received, was sent while that request waited for its answer, by a host
+   * other than the one that sent it, to another server. It must copy at least
+   * MIN_COPIED_REQUESTS of them and at least half of those the proxy answered with a status other
+   * than 502/503/504 (which a proxy may give without going upstream), and copy more than any other
+   * address does.
+   */
+  private upstreamAddressOf(ip: string): string | null {
+    const hosts = new HostCache();
+    const received: RememberedRequest[] = [];
+    const copies = new Map<string, RememberedRequest[]>();
+    for (const r of this.index.all()) {
+      if (hosts.of(r.server) === ip) {
+        if (r.responseStart !== null) received.push(r);
+      } else if (hosts.of(r.client) !== ip) {
+        const key = requestKey(r);
+        const list = copies.get(key);
+        if (list === undefined) copies.set(key, [r]);
+        else list.push(r);
+      }
+    }
+    const copied = new Map<string, number>();
+    let forwardable = 0;
+    for (const down of received) {
+      if (!isGatewayStatus(down.status)) forwardable++;
+      const answeredAt = down.responseStart ?? down.ts;
+      const from = hosts.of(down.client);
+      const seen = new Set<string>();
+      for (const up of copies.get(requestKey(down)) ?? []) {
+        if (up.ts < down.ts || up.ts > answeredAt) continue;
+        const address = hosts.of(up.client);
+        if (address === from || seen.has(address)) continue;
+        seen.add(address);
+        copied.set(address, (copied.get(address) ?? 0) + 1);
+      }
+    }
+    let best: string | null = null;
+    let bestCount = 0;
+    let tie = false;
+    for (const [address, count] of copied) {
+      if (count > bestCount) {
+        best = address;
+        bestCount = count;
+        tie = false;
+      } else if (count === bestCount) {
+        tie = true;
+      }
+    }
+    if (best === null || tie || bestCount < MIN_COPIED_REQUESTS || bestCount * 2 < forwardable) return null;
+    return best;
+  }
+
+  /**
+   * The proxy address whose upstream address `address` is (see upstreamAddressOf), when it is not
+   * the proxy's own: the proxy its requests copy most, if that proxy's upstream address is indeed
+   * `address`. Null otherwise.
+   */
+  proxyForwardingFrom(address: string): string | null {
+    const cached = this.forwarders.get(address);
+    if (cached !== undefined) return cached;
+    const hosts = new HostCache();
+    const sent = new Map<string, RememberedRequest[]>();
+    const all = this.index.all();
+    for (const r of all) {
+      if (hosts.of(r.client) !== address) continue;
+      const key = requestKey(r);
+      const list = sent.get(key);
+      if (list === undefined) sent.set(key, [r]);
+      else list.push(r);
+    }
+    const copied = new Map<string, number>();
+    if (sent.size > 0) {
+      for (const down of all) {
+        const copies = down.responseStart === null ? undefined : sent.get(requestKey(down));
+        if (copies === undefined) continue;
+        const proxy = hosts.of(down.server);
+        if (proxy === address || hosts.of(down.client) === address) continue;
+        const answeredAt = down.responseStart ?? down.ts;
+        if (copies.some((up) => up.ts >= down.ts && up.ts <= answeredAt && hosts.of(up.server) !== proxy)) {
+          copied.set(proxy, (copied.get(proxy) ?? 0) + 1);
+        }
+      }
+    }
+    let best: string | null = null;
+    for (const [proxy, count] of copied) if (best === null || count > (copied.get(best) ?? 0)) best = proxy;
+    const proxy = best !== null && this.upstreamAddressOf(best) === address ? best : null;
+    this.forwarders.set(address, proxy);
+    return proxy;
+  }
+
+  /** Every connection (and its requests) from `address`: as a proxy's own, and as one of the others. */
+  private recordOf(address: string): ProxyRecord {
+    const own = this.proxies.get(address);
+    const legs: UpstreamLeg[] = own !== undefined ? [...own.legs] : [];
+    const requests: LegRequest[] = own !== undefined ? [...own.requests] : [];
+    const taken = new Set(legs.map((leg) => leg.flowId));
+    const added = new Map<number, UpstreamLeg>();
+    for (const c of this.others.from(address)) {
+      if (taken.has(c.flowId)) continue;
+      const leg: UpstreamLeg = {
+        flowId: c.flowId, client: c.client, server: c.server, openTs: c.openTs, openFrame: c.openFrame,
+        established: c.established, closeTs: c.closeTs, closeFrame: c.closeFrame, closedBy: c.closedBy, closedWith: c.closedWith,
+        requestCount: c.requestCount, proxyBytes: c.clientBytes, proxyDataFrom: c.clientDataFrom, proxyDataTo: c.clientDataTo,
+      };
+      legs.push(leg);
+      added.set(c.flowId, leg);
+    }
+    for (const r of this.index.all()) {
+      const leg = added.get(r.flowId);
+      if (leg === undefined) continue;
+      requests.push({
+        leg, index: r.index, method: r.method, uri: r.uri, start: r.ts, end: r.requestEnd,
+        frame: r.frame, responseStart: r.responseStart, status: r.status,
+      });
+    }
+    return { legs, requests };
+  }
+
+  private forgetLearned(): void {
+    if (this.viaOtherAddress.size > 0) this.viaOtherAddress.clear();
+    if (this.forwarders.size > 0) this.forwarders.clear();
+  }
+
   private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
     if (ex.requestStart === null) return;
     leg.requestCount++;
@@ -340,6 +518,25 @@ export class ProxyLegs {
       failTs, failFrame, how, status: how === 'status' ? ex.status : null, delay: Math.max(0, failTs - base),
     });
   }
+}
+
+/** Host parts of "ip:port" texts, each made once per search. */
+class HostCache {
+  private readonly hosts = new Map<string, string>();
+
+  of(endpoint: string): string {
+    let host = this.hosts.get(endpoint);
+    if (host === undefined) {
+      host = hostOf(endpoint);
+      this.hosts.set(endpoint, host);
+    }
+    return host;
+  }
+}
+
+/** What a copy of a request repeats: its method and URI. */
+function requestKey(r: Pick<RememberedRequest, 'method' | 'uri'>): string {
+  return `${r.method} ${r.uri}`;
 }
 
 function unpaired(failure: DownstreamFailure, phase: LegPhase): PairedFailure {

@@ -41,6 +41,9 @@ export interface RememberedRequest extends RequestSignature {
   connectionStart: number;
   /** When the request before it on its connection started; -1 when it was the first or that is no longer known. */
   previousStart: number;
+  /** When its last byte was seen, and its response's first byte (null: none). */
+  requestEnd: number | null;
+  responseStart: number | null;
   status: number | null;
   /** Already reported as the retry of a failure (a request retries at most one failure). */
   claimed: boolean;
@@ -146,6 +149,9 @@ export class RequestIndex {
   private previousStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** When the exchange ended: its response's end, else its connection's last packet (it is emitted when that ends). */
   private end: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  /** The request's last byte and the response's first, -1 for none. */
+  private requestEnd: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private responseStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** HTTP status, -1 for none. */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
@@ -160,6 +166,8 @@ export class RequestIndex {
 
   private lastExchange: HttpExchange | null = null;
   private lastEntry = -1;
+  /** Every held request, materialised for a search over all of them (kept while no request is added). */
+  private snapshot: RememberedRequest[] | null = null;
 
   /**
    * Remembers the exchange's request once (several detectors offer each exchange); returns its
@@ -189,6 +197,8 @@ export class RequestIndex {
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
     this.end[slot] = ex.responseEnd ?? Math.max(conn.lastTs, ex.requestStart);
+    this.requestEnd[slot] = ex.requestEnd ?? -1;
+    this.responseStart[slot] = ex.responseStart ?? -1;
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
     this.client[slot] = conn.clientName;
@@ -196,7 +206,24 @@ export class RequestIndex {
     this.method[slot] = ex.method;
     this.uri[slot] = uri;
     this.lastEntry = entry;
+    this.snapshot = null;
     return entry;
+  }
+
+  /**
+   * Every request still remembered, oldest first, as objects: for searches that go through all of
+   * them at the end of an analysis (which address copies a proxy's requests, see ProxyLegs).
+   */
+  all(): readonly RememberedRequest[] {
+    if (this.snapshot === null) {
+      const out: RememberedRequest[] = [];
+      for (let e = Math.max(0, this.written - this.capacity); e < this.written; e++) {
+        const r = this.request(e);
+        if (r !== null) out.push(r);
+      }
+      this.snapshot = out;
+    }
+    return this.snapshot;
   }
 
   /** The request of an entry, or null when it was forgotten. */
@@ -204,6 +231,8 @@ export class RequestIndex {
     if (!this.holds(entry)) return null;
     const slot = entry % this.capacity;
     const status = this.status[slot];
+    const requestEnd = this.requestEnd[slot];
+    const responseStart = this.responseStart[slot];
     return {
       entry,
       hash: this.hash[slot],
@@ -218,6 +247,8 @@ export class RequestIndex {
       index: this.index[slot],
       connectionStart: this.connectionStart[slot],
       previousStart: this.previousStart[slot],
+      requestEnd: requestEnd < 0 ? null : requestEnd,
+      responseStart: responseStart < 0 ? null : responseStart,
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
     };
@@ -330,6 +361,8 @@ export class RequestIndex {
     this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
     this.previousStart = grownColumn(this.previousStart, capacity, float64Column);
     this.end = grownColumn(this.end, capacity, float64Column);
+    this.requestEnd = grownColumn(this.requestEnd, capacity, float64Column);
+    this.responseStart = grownColumn(this.responseStart, capacity, float64Column);
     this.status = grownColumn(this.status, capacity, int32Column);
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
     this.capacity = capacity;

@@ -33,14 +33,16 @@ export interface SceneOptions {
   /** The proxy's answer: a status line ("504 Gateway Time-out"), or 'FIN' to close without one. */
   answer?: string;
   backendStatus?: string;
+  /** The address the proxy connects to the backend from (default: PROXY, the one it listens on). */
+  via?: string;
 }
 
 export function downstream(cap: Capture): Conn {
   return cap.connection({ client: CLIENT, server: PROXY, sport: 80 });
 }
 
-export function upstream(cap: Capture): Conn {
-  return cap.connection({ client: PROXY, server: BACKEND, sport: 8080 });
+export function upstream(cap: Capture, via = PROXY): Conn {
+  return cap.connection({ client: via, server: BACKEND, sport: 8080 });
 }
 
 /** One client request failed (or answered) by the proxy after `delay`; returns the client's connection. */
@@ -50,15 +52,15 @@ export function scene(cap: Capture, at: number, options: SceneOptions): Conn {
   down.handshake(at).request(at + 0.001, get(uri));
   const answerAt = at + 0.001 + options.delay;
   if (options.upstream === 'read' || options.upstream === 'answered') {
-    const up = upstream(cap);
+    const up = upstream(cap, options.via);
     up.handshake(at + 0.0015).request(at + 0.002, get(uri));
     if (options.upstream === 'answered') up.response(answerAt - 0.0005, ok('', [], 'HTTP/1.1', options.backendStatus ?? '503 Service Unavailable'));
     up.close(answerAt - 0.0002, 'c');
   } else if (options.upstream === 'tls') {
-    tlsLeg(cap, at + 0.0015, answerAt - 0.0002);
+    tlsLeg(cap, at + 0.0015, answerAt - 0.0002, [], options.via);
   } else if (options.upstream === 'connect') {
     const port = 50000 + Math.round(at * 10);
-    cap.add(at + 0.0015, buildTcpPacket({ src: PROXY, dst: BACKEND, sport: port, dport: 8080, seq: 7000, flags: TCP_SYN }));
+    cap.add(at + 0.0015, buildTcpPacket({ src: options.via ?? PROXY, dst: BACKEND, sport: port, dport: 8080, seq: 7000, flags: TCP_SYN }));
   }
   if (options.answer === 'FIN') {
     down.close(answerAt, 's');
@@ -70,16 +72,16 @@ export function scene(cap: Capture, at: number, options: SceneOptions): Conn {
 }
 
 /** A backend connection the proxy holds open (busy with a slow request) from `from` to `to`: the proxy's upstream is visible. */
-export function busySlot(cap: Capture, from: number, to: number): Conn {
-  const up = upstream(cap);
+export function busySlot(cap: Capture, from: number, to: number, via = PROXY): Conn {
+  const up = upstream(cap, via);
   up.handshake(from).request(from + 0.001, get('/busy'));
   up.response(to, ok());
   return up;
 }
 
 /** TLS-looking bytes (a handshake record header, then noise) both ways on a proxy→backend connection. */
-export function tlsLeg(cap: Capture, from: number, to: number, chatterAt: number[] = []): Conn {
-  const up = upstream(cap);
+export function tlsLeg(cap: Capture, from: number, to: number, chatterAt: number[] = [], via = PROXY): Conn {
+  const up = upstream(cap, via);
   const record = '\x16\x03\x01\x00\x20' + 'x'.repeat(32);
   up.handshake(from).send(from + 0.0005, 'c', record).send(from + 0.001, 's', record);
   for (const t of chatterAt) up.send(t, 'c', '\x17\x03\x03\x00\x10' + 'y'.repeat(16));

@@ -38,6 +38,20 @@ function exchange(method: string, uri: string, ts: number, extra: Partial<HttpEx
 const sig = (client: string, uri = '/a', method = 'GET', bodyBytes = 0) => ({ client, server: '10.0.0.1:80', method, uri, bodyBytes });
 
 describe('RequestIndex', () => {
+  test('all(): every remembered request as an object, with its request end and response start, renewed after each offer', () => {
+    const index = new RequestIndex();
+    index.offer(exchange('GET', '/a', 1.0, { requestEnd: 1.01, responseStart: 1.5 }), conn(1, '10.0.0.9:5000'));
+    index.offer(exchange('POST', '/b', 2.0, { requestEnd: null, responseStart: null, status: null, state: 'no-response' }), conn(2, '10.0.0.8:5001'));
+    const first = index.all();
+    expect(first.map((r) => [r.method, r.uri, r.client, r.requestEnd, r.responseStart, r.status])).toEqual([
+      ['GET', '/a', '10.0.0.9:5000', 1.01, 1.5, 200],
+      ['POST', '/b', '10.0.0.8:5001', null, null, null],
+    ]);
+    expect(index.all()).toBe(first);
+    index.offer(exchange('GET', '/c', 3.0), conn(3, '10.0.0.9:5002'));
+    expect(index.all().map((r) => r.uri)).toEqual(['/a', '/b', '/c']);
+  });
+
   test('finds the earliest request with the same signature on another connection within the window', () => {
     const index = new RequestIndex();
     index.offer(exchange('GET', '/a', 1.0), conn(1, '10.0.0.9:5000'));

@@ -3,7 +3,7 @@ import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
-import { clusterByDelay, PairedFailure, PROXY_LEGS, ProxyLegs } from '../proxy-legs';
+import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
@@ -64,7 +64,7 @@ export const gatewayTimeout: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
-    const legs = ctx.shared(PROXY_LEGS, () => new ProxyLegs());
+    const legs = sharedProxyLegs(ctx);
 
     function report(p: Candidate, clustered: boolean): Finding {
       const phase = p.phase;

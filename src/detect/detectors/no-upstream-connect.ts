@@ -2,7 +2,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
-import { clusterByDelay, PairedFailure, PROXY_LEGS, ProxyLegs } from '../proxy-legs';
+import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * no-upstream-connect: at a proxy whose two legs are both in the capture, a client's request
@@ -40,7 +40,7 @@ export const noUpstreamConnect: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
-    const legs = ctx.shared(PROXY_LEGS, () => new ProxyLegs());
+    const legs = sharedProxyLegs(ctx);
 
     function report(p: Candidate, clustered: boolean): Finding {
       const f = p.failure;

@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { clusterByDelay } from '../proxy-legs';
+import { clusterByDelay, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 
 /**
@@ -152,9 +152,30 @@ export const unansweredRequest: DetectorDefinition = {
     const waitsByServer = new Map<string, Wait[]>();
     let captureEnd = -Infinity;
 
+    /** Shared with gateway-timeout and no-upstream-connect: which address a proxy connects upstream from. */
+    const legs = sharedProxyLegs(ctx);
+
     /** Who closed: the server side, the client, or a client that is itself a server of other flows (a proxy). */
     const roleOf = (closedBy: 'client' | 'server', clientIp: string): CloserRole =>
       closedBy === 'server' ? 'server' : serverIps.has(clientIp) ? 'proxy' : 'client';
+
+    /**
+     * The same, with what the whole capture showed (for the diagnoses, at its end): a client that
+     * serves nothing itself may be the address a proxy connects to its backends from.
+     */
+    const finalRoleOf = (closedBy: 'client' | 'server', clientIp: string): CloserRole => {
+      const role = roleOf(closedBy, clientIp);
+      return role === 'client' && legs.proxyForwardingFrom(clientIp) !== null ? 'proxy' : role;
+    };
+
+    /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
+    const proxyCloserText = (closerIps: readonly string[]): string =>
+      closerIps
+        .map((ip) => {
+          const proxy = serverIps.has(ip) ? null : legs.proxyForwardingFrom(ip);
+          return proxy === null ? `${ip}, itself a server of other connections` : `${ip}, the address proxy ${proxy} connects to its backends from`;
+        })
+        .join('; ');
 
     const ackNote = (acked: boolean, zeroWindow: boolean): string =>
       acked
@@ -240,7 +261,7 @@ export const unansweredRequest: DetectorDefinition = {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
       for (const [server, waits] of waitsByServer) {
         for (const role of ['client', 'proxy', 'server'] as const) {
-          const mine = waits.filter((w) => roleOf(w.closedBy, w.closerIp) === role);
+          const mine = waits.filter((w) => finalRoleOf(w.closedBy, w.closerIp) === role);
           if (mine.length > 0) groups.push({ server, role, waits: mine });
         }
       }
@@ -310,7 +331,8 @@ export const unansweredRequest: DetectorDefinition = {
       const hi = Math.max(...members.map((w) => w.wait));
       const acked = members.filter((w) => w.serverAcked).length;
       const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
+      const closerIps = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
+      const closers = closerIps.join(', ');
       const value = ms(cluster.value);
       const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
       const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name);
@@ -328,7 +350,7 @@ export const unansweredRequest: DetectorDefinition = {
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         explanation =
-          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${closers}, itself a server of other connections) ` +
+          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
           `${where}. The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, 503 from Varnish).${knownNote}`;
         remedy =
@@ -363,12 +385,14 @@ export const unansweredRequest: DetectorDefinition = {
 
     return {
       onOpen(conn) {
+        legs.onOpen(conn);
         const clientIp = conn.clientHost;
         const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
       },
 
       onExchange(ex, conn) {
+        legs.onExchange(ex, conn);
         if (ex.state !== 'no-response' || ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
@@ -380,6 +404,7 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onConnectionEnd(conn) {
+        legs.onConnectionEnd(conn);
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
         const t = tracked.get(conn.id);
         if (t === undefined) return;
