@@ -5,8 +5,10 @@
 # without any backend connection being opened for them; a fifth, later, waits < 1 s in the
 # queue and is served. Clients 127.0.0.1 -> HAProxy 127.0.0.2:8080; HAProxy 127.0.0.2
 # (source) -> backend 127.0.0.3:9001. Writes samples/no-upstream-connect-haproxy.pcap + meta.
-# no-upstream-connect-haproxy-loopback.sh runs this with every address set to 127.0.0.1
-# (NUC_SCENARIO, NUC_NETNS, NUC_PROXY_IP, NUC_BACKEND_IP).
+# no-upstream-connect-haproxy-loopback.sh runs this with every address set to 127.0.0.1, and
+# no-upstream-connect-haproxy-other-address.sh with HAProxy connecting to the backend from
+# another address than it listens on (NUC_SCENARIO, NUC_NETNS, NUC_PROXY_IP, NUC_SOURCE_IP,
+# NUC_BACKEND_IP).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
@@ -15,6 +17,7 @@ cc_require node python3 tcpdump tshark ip haproxy curl
 
 SCENARIO=${NUC_SCENARIO:-no-upstream-connect-haproxy}
 PROXY_IP=${NUC_PROXY_IP:-127.0.0.2}
+SOURCE_IP=${NUC_SOURCE_IP:-$PROXY_IP}
 BACKEND_IP=${NUC_BACKEND_IP:-127.0.0.3}
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 cc_netns_up "${NUC_NETNS:-cc-b-nuch}"
@@ -35,7 +38,7 @@ frontend fe
   bind $PROXY_IP:8080
   default_backend be
 backend be
-  server s1 $BACKEND_IP:9001 maxconn 1 source $PROXY_IP
+  server s1 $BACKEND_IP:9001 maxconn 1 source $SOURCE_IP
 CONF
 
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host "$BACKEND_IP" --port 9001 2>"$WORK/backend.log"

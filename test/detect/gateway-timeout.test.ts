@@ -185,7 +185,7 @@ const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
 });
 
 const silent = [
-  'no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
+  'no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback', 'no-upstream-connect-haproxy-other-address', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
   'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses', 'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter(has);

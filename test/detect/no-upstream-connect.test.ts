@@ -116,8 +116,12 @@ function meta(name: string): SampleMeta {
 }
 const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
 
-/** HAProxy on its own addresses, and with clients, proxy and backend all on 127.0.0.1 (the upstream leg told by its endpoint). */
-const firing = ['no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback'].filter(has);
+/**
+ * HAProxy on its own addresses; with clients, proxy and backend all on 127.0.0.1 (the upstream leg
+ * told by its endpoint); and connecting to the backend from another address than it listens on
+ * (that address learned from the requests it forwards).
+ */
+const firing = ['no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback', 'no-upstream-connect-haproxy-other-address'].filter(has);
 
 test.each(firing)('%s: the queued requests, the single busy slot, timeout queue inferred', async (name) => {
   const m = meta(name);

@@ -865,6 +865,20 @@ def sc_no_upstream_connect_haproxy_loopback(conns, log, opt):
     return body
 
 
+def sc_no_upstream_connect_haproxy_other_address(conns, log, opt):
+    body = sc_no_upstream_connect_haproxy(conns, log, opt)
+    body["description"] = (
+        "No upstream connect from a proxy that connects to its backend from another address than it listens on, "
+        "as one with a client-facing and a backend-facing interface does: curl clients 127.0.0.1 -> HAProxy "
+        "127.0.0.2:8080; HAProxy 127.0.0.4 (server ... source 127.0.0.4) -> slow Node backend 127.0.0.3:9001 "
+        "(/slow answers after 2.5 s), limited to one concurrent connection (server maxconn 1, timeout queue 1s). Four "
+        "clients at once: one is forwarded, the three others wait in HAProxy's queue and get 503 after 1.0 s without "
+        "any backend connection opened for them (its log: be/<NOSRV> 503 sQ--); a fifth, 1.8 s later, is served after "
+        "a shorter wait. Nothing in the packets says 127.0.0.4 belongs to the proxy: the analysis learns it from the "
+        "two forwarded requests, which 127.0.0.4 sent to the backend while the clients' copies waited at 127.0.0.2.")
+    return body
+
+
 SCENARIOS = {
     "keepalive-race-crossing": sc_keepalive_race_crossing,
     "keepalive-race-stale": sc_keepalive_race_stale,
@@ -877,6 +891,7 @@ SCENARIOS = {
     "gateway-timeout-nginx": sc_gateway_timeout_nginx,
     "no-upstream-connect-haproxy": sc_no_upstream_connect_haproxy,
     "no-upstream-connect-haproxy-loopback": sc_no_upstream_connect_haproxy_loopback,
+    "no-upstream-connect-haproxy-other-address": sc_no_upstream_connect_haproxy_other_address,
 }
 
 
