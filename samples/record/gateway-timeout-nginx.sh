@@ -4,16 +4,19 @@
 # after get 200. Both legs on the namespace's loopback: clients 127.0.0.1 -> nginx
 # 127.0.0.2:8080; nginx 127.0.0.2 (proxy_bind) -> backend 127.0.0.3:9001, so the proxy's
 # address is a server in the client legs and a client in the upstream legs.
-# Writes samples/gateway-timeout-nginx.pcap and .meta.json.
+# Writes samples/gateway-timeout-nginx.pcap and .meta.json. gateway-timeout-nginx-other-address.sh
+# runs it with nginx connecting to the backend from another address (GTN_SCENARIO, GTN_NETNS,
+# GTN_BIND_IP).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 source "$HERE/lib-b.sh"
 cc_require node python3 tcpdump tshark ip nginx curl
 
-SCENARIO=gateway-timeout-nginx
+SCENARIO=${GTN_SCENARIO:-gateway-timeout-nginx}
+BIND_IP=${GTN_BIND_IP:-127.0.0.2}
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-cc_netns_up cc-b-gwnx
+cc_netns_up "${GTN_NETNS:-cc-b-gwnx}"
 ccb_workdir
 WORK="$CCB_WORK"
 mkdir -p "$WORK/tmp"
@@ -36,7 +39,7 @@ http {
     listen 127.0.0.2:8080;
     location / {
       proxy_pass http://backend;
-      proxy_bind 127.0.0.2;
+      proxy_bind $BIND_IP;
       proxy_connect_timeout 1s;
       proxy_read_timeout 1s;
     }

@@ -164,10 +164,13 @@ function meta(name: string): SampleMeta {
 }
 const tolerance = (value: number): number => Math.max(0.02 * value, 0.02);
 
-(has('gateway-timeout-nginx') ? test : test.skip)('gateway-timeout-nginx: each 504 paired with its abandoned upstream leg; proxy_read_timeout inferred', async () => {
-  const m = meta('gateway-timeout-nginx');
+/** nginx connecting to its backend from the address it listens on, and from another one (learned from the requests it forwards). */
+const nginx = ['gateway-timeout-nginx', 'gateway-timeout-nginx-other-address'].filter(has);
+
+test.each(nginx)('%s: each 504 paired with its abandoned upstream leg; proxy_read_timeout inferred', async (name) => {
+  const m = meta(name);
   const configured = m.configured?.proxyReadTimeout as number;
-  const r = await analyzeSample('gateway-timeout-nginx');
+  const r = await analyzeSample(name);
   const found = ofKind(r, KIND);
   const expected = (m.expect ?? []).filter((e) => e.kind === KIND);
   expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());

@@ -125,7 +125,7 @@ function meta(name: string): SampleMeta & { measured?: { failureRatio?: number; 
 });
 
 const silent = [
-  'gateway-timeout-nginx', 'no-upstream-connect-haproxy', 'unanswered-request-timeout', 'reset-before-response',
+  'gateway-timeout-nginx', 'gateway-timeout-nginx-other-address', 'no-upstream-connect-haproxy', 'unanswered-request-timeout', 'reset-before-response',
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',
   'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses', 'keepalive-race-apache-java', 'healthy-apache-lighttpd-java',
 ].filter(has);

@@ -131,7 +131,7 @@ function meta(name: string): SampleMeta {
 
 const silent = [
   'keepalive-race-crossing', 'keepalive-race-python', 'keepalive-race-stale', 'request-after-close-notice', 'rst-on-close',
-  'abortive-close-after-response', 'unanswered-request-timeout', 'gateway-timeout-nginx', 'no-upstream-connect-haproxy',
+  'abortive-close-after-response', 'unanswered-request-timeout', 'gateway-timeout-nginx', 'gateway-timeout-nginx-other-address', 'no-upstream-connect-haproxy',
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close',
   'http10-keepalive-and-close', 'connection-close-curl', 'pipelining', 'chunked-responses', 'intermittent-5xx-reuseport',
   // Apache's lingering close reads and drops the raced requests: no RST at all.

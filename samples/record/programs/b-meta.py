@@ -865,6 +865,19 @@ def sc_no_upstream_connect_haproxy_loopback(conns, log, opt):
     return body
 
 
+def sc_gateway_timeout_nginx_other_address(conns, log, opt):
+    body = sc_gateway_timeout_nginx(conns, log, opt)
+    body["description"] = (
+        "Gateway timeout from a proxy that connects to its backend from another address than it listens on, as one "
+        "with a client-facing and a backend-facing interface does: nginx (proxy_read_timeout 1s) listens on "
+        "127.0.0.2:8080 and connects from 127.0.0.4 (proxy_bind) to a Node http backend 127.0.0.3:9001 that never "
+        "answers /hang. Three curl clients 127.0.0.1 request /hang at once and get 504 Gateway Time-out after 1.0 s; "
+        "nginx closes each upstream connection at the same moment. Fast requests to /fast before and after are "
+        "proxied and answered 200. Nothing in the packets says 127.0.0.4 belongs to the proxy: the analysis learns it "
+        "from the requests 127.0.0.4 sent to the backend while the clients' copies waited at 127.0.0.2.")
+    return body
+
+
 def sc_no_upstream_connect_haproxy_other_address(conns, log, opt):
     body = sc_no_upstream_connect_haproxy(conns, log, opt)
     body["description"] = (
@@ -892,6 +905,7 @@ SCENARIOS = {
     "no-upstream-connect-haproxy": sc_no_upstream_connect_haproxy,
     "no-upstream-connect-haproxy-loopback": sc_no_upstream_connect_haproxy_loopback,
     "no-upstream-connect-haproxy-other-address": sc_no_upstream_connect_haproxy_other_address,
+    "gateway-timeout-nginx-other-address": sc_gateway_timeout_nginx_other_address,
 }
 
 
