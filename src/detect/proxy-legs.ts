@@ -167,6 +167,9 @@ export class ProxyLegs {
   private readonly viaOtherAddress = new Map<string, ProxyRecord | null>();
   /** Answers of proxyForwardingFrom, by address. */
   private readonly forwarders = new Map<string, string | null>();
+  /** requestsByKey's map, and the index snapshot it was made from. */
+  private byKey = new Map<string, RememberedRequest[]>();
+  private byKeyOf: readonly RememberedRequest[] | null = null;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /**
@@ -439,6 +442,40 @@ export class ProxyLegs {
     const proxy = best !== null && this.upstreamAddressOf(best) === address ? best : null;
     this.forwarders.set(address, proxy);
     return proxy;
+  }
+
+  /**
+   * Whether a request was its sender forwarding a request it had received itself: a server on the
+   * sender's own host (another endpoint than the request's server) had received one with the same
+   * method and URI, from another endpoint than the request's sender, and had not begun answering it
+   * when this one started. This tells a proxy's upstream request even where the proxy shares its
+   * address with its clients (everything on 127.0.0.1, a sidecar), which the address alone cannot.
+   */
+  forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
+    if (r.method === null || r.uri === null) return false;
+    const host = hostOf(r.client);
+    for (const down of this.requestsByKey().get(requestKey({ method: r.method, uri: r.uri })) ?? []) {
+      if (down.server === r.server || down.client === r.client || down.ts > r.start) continue;
+      if (down.responseStart !== null && down.responseStart < r.start) continue;
+      if (hostOf(down.server) === host) return true;
+    }
+    return false;
+  }
+
+  /** The index's requests by method and URI (made again when the index has changed). */
+  private requestsByKey(): Map<string, RememberedRequest[]> {
+    const all = this.index.all();
+    if (this.byKeyOf !== all) {
+      this.byKey = new Map();
+      for (const r of all) {
+        const key = requestKey(r);
+        const list = this.byKey.get(key);
+        if (list === undefined) this.byKey.set(key, [r]);
+        else list.push(r);
+      }
+      this.byKeyOf = all;
+    }
+    return this.byKey;
   }
 
   /** Every connection (and its requests) from `address`: as a proxy's own, and as one of the others. */

@@ -65,6 +65,36 @@ describe('a proxy that connects upstream from another address', () => {
     expect(d.explanation).toContain(`${VIA}, the address proxy ${PROXY} connects to its backends from`);
   });
 
+  test('unanswered-request: a proxy that shares its address with its clients (everything on 127.0.0.1) is told by the request it forwarded', () => {
+    const cap = new Capture();
+    for (const [i, at] of [0, 3].entries()) {
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 8080 });
+      down.handshake(at).request(at + 0.001, get(`/hang/${i}`));
+      const up = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 9001 });
+      up.handshake(at + 0.0015).request(at + 0.002, get(`/hang/${i}`));
+      up.close(at + 1.0008, 'c');
+      down.response(at + 1.001, ok('', [], 'HTTP/1.1', '504 Gateway Time-out')).close(at + 1.002, 's');
+    }
+    const r = cap.analyze([unansweredRequest]);
+    expect(ofKind(r, 'unanswered-request').map((f) => f.server)).toEqual(['127.0.0.1:9001', '127.0.0.1:9001']);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+    expect(d.explanation).toContain('127.0.0.1, forwarding requests it had received itself');
+  });
+
+  test('unanswered-request: a client on a server\'s host that gives up on its own requests is still a client', () => {
+    const cap = new Capture();
+    for (const [i, at] of [0, 3].entries()) {
+      // The local server at :8080 had already answered the same request when the one to :9001 left: not a forward.
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 8080 });
+      down.handshake(at).request(at + 0.001, get(`/hang/${i}`)).response(at + 0.0015, ok()).close(at + 0.02, 'c');
+      const c = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 9001 });
+      c.handshake(at + 0.0015).request(at + 0.002, get(`/hang/${i}`)).close(at + 1.0008, 'c');
+    }
+    const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(Object.keys(d.inferred)).toEqual(['clientTimeout']);
+  });
+
   test('unanswered-request still calls a plain client a client', () => {
     const cap = new Capture();
     for (const at of [0, 3]) {

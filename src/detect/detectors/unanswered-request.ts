@@ -131,6 +131,12 @@ interface Wait {
   serverAcked: boolean;
   closedBy: 'client' | 'server';
   closerIp: string;
+  /** The connection's endpoints and the request, to tell whether its client was forwarding it. */
+  client: string;
+  server: string;
+  method: string | null;
+  uri: string | null;
+  requestStart: number;
 }
 
 export const unansweredRequest: DetectorDefinition = {
@@ -161,19 +167,22 @@ export const unansweredRequest: DetectorDefinition = {
 
     /**
      * The same, with what the whole capture showed (for the diagnoses, at its end): a client that
-     * serves nothing itself may be the address a proxy connects to its backends from.
+     * serves nothing itself may be the address a proxy connects to its backends from, and a client
+     * that shares its address with servers may have been forwarding the very request it gave up on.
      */
-    const finalRoleOf = (closedBy: 'client' | 'server', clientIp: string): CloserRole => {
-      const role = roleOf(closedBy, clientIp);
-      return role === 'client' && legs.proxyForwardingFrom(clientIp) !== null ? 'proxy' : role;
+    const finalRoleOf = (w: Wait): CloserRole => {
+      const role = roleOf(w.closedBy, w.closerIp);
+      if (role !== 'client') return role;
+      return legs.proxyForwardingFrom(w.closerIp) !== null || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
     };
 
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
     const proxyCloserText = (closerIps: readonly string[]): string =>
       closerIps
         .map((ip) => {
-          const proxy = serverIps.has(ip) ? null : legs.proxyForwardingFrom(ip);
-          return proxy === null ? `${ip}, itself a server of other connections` : `${ip}, the address proxy ${proxy} connects to its backends from`;
+          if (serverIps.has(ip)) return `${ip}, itself a server of other connections`;
+          const proxy = legs.proxyForwardingFrom(ip);
+          return proxy === null ? `${ip}, forwarding requests it had received itself` : `${ip}, the address proxy ${proxy} connects to its backends from`;
         })
         .join('; ');
 
@@ -226,7 +235,12 @@ export const unansweredRequest: DetectorDefinition = {
       const closerIp = (close.by === 'client' ? conn.clientHost : conn.serverHost);
       let waits = waitsByServer.get(conn.serverName);
       if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(conn.serverName, (waits = []));
-      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp });
+      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) {
+        waits.push({
+          finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp,
+          client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
+        });
+      }
     }
 
     /**
@@ -261,7 +275,7 @@ export const unansweredRequest: DetectorDefinition = {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
       for (const [server, waits] of waitsByServer) {
         for (const role of ['client', 'proxy', 'server'] as const) {
-          const mine = waits.filter((w) => finalRoleOf(w.closedBy, w.closerIp) === role);
+          const mine = waits.filter((w) => finalRoleOf(w) === role);
           if (mine.length > 0) groups.push({ server, role, waits: mine });
         }
       }
