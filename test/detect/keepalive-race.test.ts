@@ -333,6 +333,37 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(ofKind(r, 'reset-before-response')).toEqual([]);
   });
 
+  test('a RST that arrives before any ACK but acknowledges the request (Node: the idle timer closed the socket with the request unread)', () => {
+    // Node's http server destroys the socket when its keep-alive timer fires; a request already in
+    // the receive buffer makes the kernel reset at once, and the RST's ACK is the only proof the
+    // server had the request (no delayed ACK had left yet).
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.3);
+    const c = cap.connection();
+    c.handshake(20).exchange(20.01, get('/a'), ok('first'));
+    c.request(20.011 + 1.3014, post('/items', '{"i":1}'), { noAck: true });
+    c.rstAck(20.011 + 1.3015, 's');
+    const r = cap.analyze(DETECTORS);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'RST', basis: 'learned-idle-timeout', requestAcked: false, outcome: 'reset', method: 'POST' });
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('a RST without the ACK flag and no earlier ACK does not prove the server had the request', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.3);
+    const c = cap.connection();
+    c.handshake(20).exchange(20.01, get('/a'), ok('first'));
+    c.request(20.011 + 1.3014, post('/items', '{"i":1}'), { noAck: true });
+    c.rst(20.011 + 1.3015, 's');
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toEqual([]);
+    const [reset] = ofKind(r, 'reset-before-response');
+    expect(reset.evidence).toMatchObject({ requestAcked: false, requestAckedByReset: false });
+    expect(reset.summary).toContain('had not even ACKed');
+  });
+
   test('unanswered-request does not report the exchange keepalive-race explains', () => {
     const cap = new Capture();
     arrival(cap, 0, 1.711, 0.00015);

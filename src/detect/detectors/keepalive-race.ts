@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
+import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -155,7 +155,10 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   if (ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
   if (ex.requestFrame >= closeFrame || ex.requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
   // The server had every byte of the request when it closed; a FIN that misses some is a crossing.
-  if (closedWith === 'FIN' ? !(s.finHasAck && seqGe(s.finAck, c.maxSeqEnd)) : !peerAckedAll(c, s)) return null;
+  // A RST proves it by an earlier ACK, or by its own ACK number (a socket closed with the request
+  // unread in its buffer resets with ACK = what it had received, often before any delayed ACK).
+  const had = closedWith === 'FIN' ? s.finHasAck && seqGe(s.finAck, c.maxSeqEnd) : peerAckedAll(c, s) || peerResetAfterReceivingAll(c, s);
+  if (!had) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
   if (prev.responseClose || prev.responseFraming === 'close') return null; // the close was announced
