@@ -372,6 +372,42 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(ofKind(r, 'unanswered-request')).toEqual([]);
   });
 
+  describe('a proxy that closes the client connection after forwarding the request (HAProxy, a POST that failed upstream)', () => {
+    /**
+     * Client 10.0.0.1 → proxy 10.0.0.2:80 → backend 10.0.0.3:8080, both connections kept alive.
+     * After 1 s idle the client POSTs; the proxy forwards it on its pooled upstream connection,
+     * which the backend's idle close (1 s) crossed: the backend resets it, and the proxy, unable
+     * to retry a POST, closes the client connection 1.5 ms after the request arrived.
+     */
+    function scene(forward: 'same-request' | 'other-request') {
+      const cap = new Capture();
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      down.handshake(0).request(0.01, get('/a'));
+      up.handshake(0.0105).exchange(0.011, get('/a'), ok('first'));
+      down.response(0.0125, ok('first'));
+      down.request(1.0126, post('/items', '{"i":1}'));
+      up.fin(1.0125, 's');
+      up.request(1.0131, forward === 'same-request' ? post('/items', '{"i":1}') : get('/other'), { sawFin: false, noAck: true });
+      up.rst(1.0132, 's');
+      down.fin(1.0141, 's').fin(1.0142, 'c').ack(1.0143, 's');
+      return { down, up, r: cap.analyze(DETECTORS) };
+    }
+
+    test('the client leg is no idle close: only the upstream race is a keepalive-race', () => {
+      const { up, r } = scene('same-request');
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.client, f.evidence.form])).toEqual([[up.clientName, 'crossing']]);
+      // The client's request is still reported as failed (the proxy closed without an answer).
+      expect(ofKind(r, 'unanswered-request').map((f) => f.server)).toEqual(['10.0.0.2:80']);
+    });
+
+    test('another request forwarded meanwhile does not explain the close: the close on arrival stands', () => {
+      const { down, r } = scene('other-request');
+      expect(ofKind(r, KIND).map((f) => f.client)).toContain(down.clientName);
+    });
+  });
+
   describe('stays silent (unanswered-request speaks instead)', () => {
     test('no idle timeout known, and the server closed 80 ms after the request: an application decision', () => {
       const cap = new Capture();

@@ -8,6 +8,7 @@ import { seqGe, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
+import { PROXY_LEGS, ProxyLegs } from '../proxy-legs';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -283,6 +284,9 @@ export const keepaliveRace: DetectorDefinition = {
     const servers = new Map<string, ServerRaces>();
     // The recent-request index retried-request keeps too: built once per analysis.
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    // What proxies sent upstream (shared with gateway-timeout and no-upstream-connect): a close on
+    // arrival at a proxy that had forwarded the request is not an idle close.
+    const legs = ctx.shared(PROXY_LEGS, () => new ProxyLegs());
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -421,6 +425,11 @@ export const keepaliveRace: DetectorDefinition = {
     const arrivalRace = (conn: AnalyzedConnection): void => {
       const close = arrivalClose(conn);
       if (close === null) return;
+      // A proxy that forwarded the request to a backend before closing had read it and worked on
+      // it: its close is the end of that attempt (HAProxy closes the client connection when a
+      // request it cannot retry failed upstream), not an idle timer that met the request.
+      const req = close.request;
+      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
@@ -455,11 +464,17 @@ export const keepaliveRace: DetectorDefinition = {
     };
 
     return {
+      onOpen(conn) {
+        legs.onOpen(conn);
+      },
+
       onExchange(ex, conn) {
         index.offer(ex, conn);
+        legs.onExchange(ex, conn);
       },
 
       onConnectionEnd(conn) {
+        legs.onConnectionEnd(conn);
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app !== null && app.exchangeCount === 0) opaqueRace(conn);
