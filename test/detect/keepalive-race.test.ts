@@ -398,8 +398,14 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       const { up, r } = scene('same-request');
       const found = ofKind(r, KIND);
       expect(found.map((f) => [f.client, f.evidence.form])).toEqual([[up.clientName, 'crossing']]);
-      // The client's request is still reported as failed (the proxy closed without an answer).
-      expect(ofKind(r, 'unanswered-request').map((f) => f.server)).toEqual(['10.0.0.2:80']);
+      // The client's request is still reported as failed (the proxy closed without an answer),
+      // saying where it went rather than that the proxy's application sat on it.
+      const [unanswered, ...more] = ofKind(r, 'unanswered-request');
+      expect(more).toEqual([]);
+      expect(unanswered.server).toBe('10.0.0.2:80');
+      expect(unanswered.evidence).toMatchObject({ forwardedTo: up.serverName, forwardedOnFlow: found[0].flowId });
+      expect(unanswered.summary).toContain(`the proxy had forwarded it to ${up.serverName}`);
+      expect(unanswered.summary).not.toContain('the application did not answer');
     });
 
     test('another request forwarded meanwhile does not explain the close: the close on arrival stands', () => {
