@@ -66,8 +66,23 @@ describe('keepalive-race: synthetic connections', () => {
     c.ack(5.0111, 'c');
     c.request(5.041, post('/orders', '{"n":1}'), { noAck: true });
     c.rst(5.0411, 's');
-    const [f] = ofKind(cap.analyze(only), KIND);
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
     expect(f.evidence).toMatchObject({ form: 'stale-reuse', requestAcksFin: true, delta: 0.03, method: 'POST', idempotent: false, requestBodyBytes: 7 });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('1 was sent on connections whose FIN the client had already received');
+    // No crossing: nothing a pool could not have avoided, so no word of pools without an idle timeout.
+    expect(d.remedy).not.toContain('urllib3');
+  });
+
+  test('a crossing: the diagnosis says a pool without an idle timeout (Python requests/urllib3) cannot avoid it', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('Python requests/urllib3');
   });
 
   test('a request that dies without a RST (the connection just ends) is still a race', () => {

@@ -520,7 +520,7 @@ export const keepaliveRace: DetectorDefinition = {
           let remedy: string;
           const forms = [
             entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
-            entry.stale > 0 ? `${entry.stale} were sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
+            entry.stale > 0 ? `${entry.stale} ${entry.stale === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
             entry.arrival > 0
               ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
               : '',
@@ -557,6 +557,9 @@ export const keepaliveRace: DetectorDefinition = {
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
           }
           if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
+          // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
+          // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
+          if (entry.crossing > 0) remedy += ' A pool without an idle timeout (Python requests/urllib3, which only checks for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection (urllib3 `Retry`).';
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`
