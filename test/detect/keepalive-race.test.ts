@@ -362,6 +362,9 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     const found = ofKind(r, KIND);
     expect(found.map((f) => f.client)).toEqual([c.clientName]);
     expect(found[0].evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'RST', basis: 'learned-idle-timeout', requestAcked: false, outcome: 'reset', method: 'POST' });
+    // The RST is the close: said once, not again as "the server answered RST … later".
+    expect(found[0].summary).toContain('closed it (RST) 0.1 ms later');
+    expect(found[0].summary).not.toContain('answered RST');
     expect(ofKind(r, 'reset-before-response')).toEqual([]);
   });
 

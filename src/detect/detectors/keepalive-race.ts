@@ -330,9 +330,12 @@ export const keepaliveRace: DetectorDefinition = {
       const line = requestLine(ex);
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
-      const outcome = reset
-        ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
-        : 'it got no response before the connection ended';
+      const outcome =
+        arrival !== null && arrival.close.closedWith === 'RST'
+          ? 'the reset was its only answer' // the summary already says when the RST came
+          : reset
+            ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
+            : 'it got no response before the connection ended';
       const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
       const arrivalEvidence: Record<string, EvidenceValue> =
         arrival === null
