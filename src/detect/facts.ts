@@ -24,6 +24,17 @@ export function peerAckedAll(ep: Endpoint, peer: Endpoint): boolean {
   return peer.hasAck && seqGe(peer.highestAck, ep.maxSeqEnd);
 }
 
+/**
+ * True when `peer`'s RST acknowledged every payload byte `ep` sent: the peer's socket had received
+ * them when it reset. Linux resets a socket that is closed with unread data in its receive buffer
+ * with ACK = everything it received (a request that met a server's idle close on arrival), and
+ * answers a segment for a socket that is gone with a RST that has no ACK flag.
+ */
+export function peerResetAfterReceivingAll(ep: Endpoint, peer: Endpoint): boolean {
+  if (ep.payloadBytes === 0 || peer.rstTs < 0 || !peer.rstHasAck) return false;
+  return seqGe(peer.rstAck, ep.maxSeqEnd);
+}
+
 /** The IP part of "ip:port" / "[v6]:port". */
 export function hostOf(endpoint: string): string {
   return hostOfEndpoint(endpoint);

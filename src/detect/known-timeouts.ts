@@ -21,7 +21,8 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 240, name: 'Azure load balancer idle timeout (4 min)', side: 'proxy' },
   { seconds: 90, name: 'Go http.Transport IdleConnTimeout (90 s default)', side: 'client' },
   { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
-  { seconds: 15, name: 'Node.js undici keepAliveTimeout / HAProxy timeout http-keep-alive', side: 'client' },
+  { seconds: 4, name: "Node.js fetch / undici Agent keepAliveTimeout (4 s default, used when the server sends no Keep-Alive hint)", side: 'client' },
+  { seconds: 15, name: 'HAProxy timeout http-keep-alive', side: 'client' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [

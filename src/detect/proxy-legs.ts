@@ -266,6 +266,22 @@ export class ProxyLegs {
   }
 
   /**
+   * The first request with this method and URI that the proxy listening at `proxy` ("ip:port")
+   * sent to a backend during [from, to], or null: the client's request was forwarded upstream (the
+   * proxy read it and worked on it). Only upstream legs whose exchanges were decided by now count.
+   */
+  forwardedDuring(proxy: string, method: string, uri: string | null, from: number, to: number): LegRequest | null {
+    const record = this.proxies.get(hostOf(proxy));
+    if (record === undefined) return null;
+    let first: LegRequest | null = null;
+    for (const r of record.requests) {
+      if (r.method !== method || r.uri !== uri || r.start < from || r.start > to || !upstreamOf(r.leg, proxy)) continue;
+      if (first === null || r.start < first.start) first = r;
+    }
+    return first;
+  }
+
+  /**
    * Pairs every failure with the proxy's upstream activity during it (see the class comment).
    * Failures are taken in request order; an upstream request or connection pairs with one failure.
    */

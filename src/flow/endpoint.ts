@@ -49,10 +49,11 @@ const enum Slot {
   RstTs,
   FirstDataTs,
   LastDataTs,
+  RstAck,
 }
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 12;
+export const ENDPOINT_SLOTS = 13;
 
 /**
  * An array of `length` doubles, V8's packed-double kind: its elements are stored unboxed and
@@ -166,6 +167,16 @@ export class Endpoint {
   set rstTs(v: number) { this.f[this.base + Slot.RstTs] = v; }
   rstFrame = 0;
   rstCount = 0;
+  /**
+   * Acknowledgement number the first RST carried (when it had the ACK flag). It is not taken into
+   * highestAck (a reset ends the stream, and a RST's ACK is no promise of delivery to the
+   * application), but it tells how much of the peer's data this endpoint's socket had received
+   * when it reset: Linux resets a socket closed with unread data (ACK = what it had received),
+   * and answers a segment for a socket that is gone with a RST without the ACK flag.
+   */
+  rstHasAck = false;
+  get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
+  set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
 
   get firstTs(): number { return this.f[this.base + Slot.FirstTs]; }
   set firstTs(v: number) { this.f[this.base + Slot.FirstTs] = v; }
@@ -233,6 +244,7 @@ export class Endpoint {
     this.finCount = 0;
     this.rstFrame = 0;
     this.rstCount = 0;
+    this.rstHasAck = false;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

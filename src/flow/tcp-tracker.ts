@@ -299,7 +299,7 @@ export class TcpTracker<T> {
     }
 
     if (fin && !syn) this.onFin(conn, ep, fromClient, v, ts, frame);
-    if (rst) this.onRst(conn, ep, fromClient, ts, frame);
+    if (rst) this.onRst(conn, ep, fromClient, v, ts, frame);
 
     const list = this.listFor(conn);
     this.table.touch(conn, list);
@@ -512,11 +512,13 @@ export class TcpTracker<T> {
     if (seqGe(ep.nextSeq, finSeq)) ep.nextSeq = seqAdd(finSeq, 1);
   }
 
-  private onRst(conn: Connection<T>, ep: Endpoint, fromClient: boolean, ts: number, frame: number): void {
+  private onRst(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {
     ep.rstCount++;
     if (ep.rstTs >= 0) return;
     ep.rstTs = ts;
     ep.rstFrame = frame;
+    ep.rstHasAck = (v.flags & TcpFlag.ACK) !== 0;
+    ep.rstAck = v.ack;
     recordHistory(conn, HistoryLetter.Rst, fromClient);
     const hadFin = ep.finTs >= 0;
     ep.state = EndpointState.Reset;

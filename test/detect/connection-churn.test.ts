@@ -48,6 +48,23 @@ describe('connection-churn: synthetic connections', () => {
     expect(d.remedy).toContain('keepAlive: true');
   });
 
+  test('a Keep-Alive hint of 2 s or less: clients that subtract a margin (undici: 2 s) close at once; the diagnosis says so', () => {
+    const cap = new Capture();
+    churn(cap, 12, { response: ok('x', ['Keep-Alive: timeout=2']) });
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('Keep-Alive: timeout=2');
+    expect(d.explanation).toContain('undici');
+    expect(d.remedy).toMatch(/^Server: advertise a Keep-Alive timeout well above 2 s/);
+  });
+
+  test('a longer hint (5 s) is not blamed', () => {
+    const cap = new Capture();
+    churn(cap, 12);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('undici');
+    expect(d.remedy).not.toContain('Server:');
+  });
+
   test('per client host: two hosts, only the churning one is reported', () => {
     const cap = new Capture();
     churn(cap, 10, { client: '10.0.0.5' });

@@ -4,6 +4,7 @@ import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { intermittent5xx } from '../../src/detect/detectors/intermittent-5xx';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { PROXY_ENDPOINT, scene } from './proxy-scenes';
+import { DETECTORS } from '../../src/detect/registry';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const only = [intermittent5xx];
@@ -132,4 +133,52 @@ const silent = [
 
 test.each(silent)('silent on %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+describe('intermittent-5xx: a proxy relaying its upstream keep-alive races as 502', () => {
+  /**
+   * Client 10.0.0.1 → proxy 10.0.0.2:80 (one keep-alive connection) → backend 10.0.0.3:8080. Each
+   * POST /items is forwarded on its own upstream connection that had served a GET 1 s before.
+   * For `races` of them the backend's idle close crosses the forwarded POST (FIN, then RST), and
+   * the proxy answers 502 (nginx does, it does not retry a POST); the rest are answered 200.
+   */
+  function relay(races: readonly number[], n = 6) {
+    const cap = new Capture();
+    const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    down.handshake(0);
+    for (let i = 0; i < n; i++) {
+      const t = 2 + i * 2;
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(t - 1.01).exchange(t - 1.0, get('/warm'), ok('warm'));
+      down.request(t, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+      if (races.includes(i)) {
+        up.fin(t + 0.0002, 's');
+        up.request(t + 0.0003, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`, { sawFin: false, noAck: true });
+        up.rst(t + 0.0004, 's');
+        down.response(t + 0.0006, ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway'));
+      } else {
+        up.exchange(t + 0.0003, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`, ok('created'));
+        down.response(t + 0.002, ok('created'));
+        up.close(t + 0.5, 'c');
+      }
+    }
+    return cap;
+  }
+
+  test('502s explained by keepalive-race on the proxy\'s upstream connections are not intermittent failures', () => {
+    const r = relay([1, 4]).analyze(DETECTORS);
+    expect(ofKind(r, 'keepalive-race')).toHaveLength(2);
+    expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
+  });
+
+  test('with no upstream failure behind them, the same 502s are still reported', () => {
+    const cap = new Capture();
+    const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    down.handshake(0);
+    for (let i = 0; i < 6; i++) {
+      down.request(2 + i * 2, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+      down.response(2 + i * 2 + 0.001, i === 1 || i === 4 ? ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway') : ok('created'));
+    }
+    expect(ofKind(cap.analyze(DETECTORS), 'intermittent-5xx')).toHaveLength(1);
+  });
 });

@@ -66,8 +66,23 @@ describe('keepalive-race: synthetic connections', () => {
     c.ack(5.0111, 'c');
     c.request(5.041, post('/orders', '{"n":1}'), { noAck: true });
     c.rst(5.0411, 's');
-    const [f] = ofKind(cap.analyze(only), KIND);
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
     expect(f.evidence).toMatchObject({ form: 'stale-reuse', requestAcksFin: true, delta: 0.03, method: 'POST', idempotent: false, requestBodyBytes: 7 });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('1 was sent on connections whose FIN the client had already received');
+    // No crossing: nothing a pool could not have avoided, so no word of pools without an idle timeout.
+    expect(d.remedy).not.toContain('urllib3');
+  });
+
+  test('a crossing: the diagnosis says a pool without an idle timeout (Python requests/urllib3) cannot avoid it', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('Python requests/urllib3');
   });
 
   test('a request that dies without a RST (the connection just ends) is still a race', () => {
@@ -333,12 +348,88 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(ofKind(r, 'reset-before-response')).toEqual([]);
   });
 
+  test('a RST that arrives before any ACK but acknowledges the request (Node: the idle timer closed the socket with the request unread)', () => {
+    // Node's http server destroys the socket when its keep-alive timer fires; a request already in
+    // the receive buffer makes the kernel reset at once, and the RST's ACK is the only proof the
+    // server had the request (no delayed ACK had left yet).
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.3);
+    const c = cap.connection();
+    c.handshake(20).exchange(20.01, get('/a'), ok('first'));
+    c.request(20.011 + 1.3014, post('/items', '{"i":1}'), { noAck: true });
+    c.rstAck(20.011 + 1.3015, 's');
+    const r = cap.analyze(DETECTORS);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'RST', basis: 'learned-idle-timeout', requestAcked: false, outcome: 'reset', method: 'POST' });
+    // The RST is the close: said once, not again as "the server answered RST … later".
+    expect(found[0].summary).toContain('closed it (RST) 0.1 ms later');
+    expect(found[0].summary).not.toContain('answered RST');
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('a RST without the ACK flag and no earlier ACK does not prove the server had the request', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.3);
+    const c = cap.connection();
+    c.handshake(20).exchange(20.01, get('/a'), ok('first'));
+    c.request(20.011 + 1.3014, post('/items', '{"i":1}'), { noAck: true });
+    c.rst(20.011 + 1.3015, 's');
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toEqual([]);
+    const [reset] = ofKind(r, 'reset-before-response');
+    expect(reset.evidence).toMatchObject({ requestAcked: false, requestAckedByReset: false });
+    expect(reset.summary).toContain('had not even ACKed');
+  });
+
   test('unanswered-request does not report the exchange keepalive-race explains', () => {
     const cap = new Capture();
     arrival(cap, 0, 1.711, 0.00015);
     const r = cap.analyze(DETECTORS);
     expect(ofKind(r, KIND)).toHaveLength(1);
     expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
+
+  describe('a proxy that closes the client connection after forwarding the request (HAProxy, a POST that failed upstream)', () => {
+    /**
+     * Client 10.0.0.1 → proxy 10.0.0.2:80 → backend 10.0.0.3:8080, both connections kept alive.
+     * After 1 s idle the client POSTs; the proxy forwards it on its pooled upstream connection,
+     * which the backend's idle close (1 s) crossed: the backend resets it, and the proxy, unable
+     * to retry a POST, closes the client connection 1.5 ms after the request arrived.
+     */
+    function scene(forward: 'same-request' | 'other-request') {
+      const cap = new Capture();
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      down.handshake(0).request(0.01, get('/a'));
+      up.handshake(0.0105).exchange(0.011, get('/a'), ok('first'));
+      down.response(0.0125, ok('first'));
+      down.request(1.0126, post('/items', '{"i":1}'));
+      up.fin(1.0125, 's');
+      up.request(1.0131, forward === 'same-request' ? post('/items', '{"i":1}') : get('/other'), { sawFin: false, noAck: true });
+      up.rst(1.0132, 's');
+      down.fin(1.0141, 's').fin(1.0142, 'c').ack(1.0143, 's');
+      return { down, up, r: cap.analyze(DETECTORS) };
+    }
+
+    test('the client leg is no idle close: only the upstream race is a keepalive-race', () => {
+      const { up, r } = scene('same-request');
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.client, f.evidence.form])).toEqual([[up.clientName, 'crossing']]);
+      // The client's request is still reported as failed (the proxy closed without an answer),
+      // saying where it went rather than that the proxy's application sat on it.
+      const [unanswered, ...more] = ofKind(r, 'unanswered-request');
+      expect(more).toEqual([]);
+      expect(unanswered.server).toBe('10.0.0.2:80');
+      expect(unanswered.evidence).toMatchObject({ forwardedTo: up.serverName, forwardedOnFlow: found[0].flowId });
+      expect(unanswered.summary).toContain(`the proxy had forwarded it to ${up.serverName}`);
+      expect(unanswered.summary).not.toContain('the application did not answer');
+    });
+
+    test('another request forwarded meanwhile does not explain the close: the close on arrival stands', () => {
+      const { down, r } = scene('other-request');
+      expect(ofKind(r, KIND).map((f) => f.client)).toContain(down.clientName);
+    });
   });
 
   describe('stays silent (unanswered-request speaks instead)', () => {

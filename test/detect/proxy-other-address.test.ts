@@ -59,7 +59,7 @@ describe('a proxy that connects upstream from another address', () => {
     scene(cap, 0, { delay: 1, upstream: 'read', uri: '/hang/1', via: VIA });
     scene(cap, 3, { delay: 1.002, upstream: 'read', uri: '/hang/2', via: VIA });
     const r = cap.analyze([unansweredRequest]);
-    expect(ofKind(r, 'unanswered-request').map((f) => f.client.split(':')[0])).toEqual([VIA, VIA]);
+    expect(ofKind(r, 'unanswered-request').map((f) => (f.client ?? '').split(':')[0])).toEqual([VIA, VIA]);
     const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
     expect(d.explanation).toContain(`${VIA}, the address proxy ${PROXY} connects to its backends from`);

@@ -29,6 +29,17 @@ describe('reset-before-response on synthetic connections', () => {
     expect(r.diagnoses.filter((d) => d.kind === KIND)).toEqual([]); // one reset is no burst
   });
 
+  test('a RST whose ACK covers the request says the server had it, though nothing ACKed it before', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/work'), { noAck: true });
+    conn.rstAck(0.5, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ requestAcked: false, requestAckedByReset: true });
+    expect(f.summary).toContain('the RST acknowledged the request');
+    expect(f.summary).not.toContain('had not even ACKed');
+  });
+
   test('a response cut short by the reset', () => {
     const cap = new Capture();
     const conn = cap.connection();

@@ -152,6 +152,15 @@ export class Conn {
     return this;
   }
 
+  /**
+   * A RST with the ACK flag, acknowledging everything the peer sent: what Linux sends when its
+   * application closes a socket with unread data in the receive buffer.
+   */
+  rstAck(ts: number, from: Side): this {
+    this.emit(ts, from, TCP_RST, '', this.ackOf(from, {}));
+    return this;
+  }
+
   /** A request, and the server's ACK of it 0.1 ms later unless `noAck`. */
   request(ts: number, text: string, options: SegmentOptions & { noAck?: boolean } = {}): this {
     this.send(ts, 'c', text, options);

@@ -50,6 +50,15 @@ function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: n
   return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout };
 }
 
+/**
+ * Clients that honour a server's `Keep-Alive: timeout=N` hint keep the connection for N less a
+ * safety margin: Node's fetch (undici 6) subtracts 2 s (keepAliveTimeoutThreshold), Node's
+ * http.Agent 1 s. A hint of this many seconds or less leaves undici nothing: it closes each
+ * connection after its response (seen with a Python server sending timeout=2), so the churn is
+ * the hint's doing, not a client without a pool.
+ */
+const HINT_MARGIN_UNDICI = 2;
+
 export const connectionChurn: DetectorDefinition = {
   id: 'connection-churn',
   meta: {
@@ -144,6 +153,17 @@ export const connectionChurn: DetectorDefinition = {
           const connections = list.reduce((n, x) => n + x.pair.churned, 0);
           const rate = list.reduce((n, x) => n + x.rate, 0);
           const hosts = list.map((x) => x.pair.client).join(', ');
+          const hints = list.map((x) => x.pair.advertised);
+          const shortHint = hints.every((h): h is number => h !== null && h <= HINT_MARGIN_UNDICI) ? Math.max(...(hints as number[])) : null;
+          const hintText =
+            shortHint === null
+              ? ''
+              : ` The responses advertise Keep-Alive: timeout=${shortHint}: a client that honours the hint less a safety margin keeps nothing ` +
+                `(Node's fetch/undici subtracts ${HINT_MARGIN_UNDICI} s, Node's http.Agent 1 s), so such a client closes each connection although it pools.`;
+          const hintRemedy =
+            shortHint === null
+              ? ''
+              : `Server: advertise a Keep-Alive timeout well above ${HINT_MARGIN_UNDICI} s (and keep idle connections that long), or send no hint. `;
           ctx.diagnose({
             server,
             count: connections,
@@ -151,8 +171,9 @@ export const connectionChurn: DetectorDefinition = {
             explanation:
               `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
               `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and because the client closes first each connection stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ` +
-              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).`,
+              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).${hintText}`,
             remedy:
+              hintRemedy +
               'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
               "with an idle timeout below the server's.",
             anomalyIds: list.map((x) => x.finding.id),

@@ -194,7 +194,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (overAdvertised) {
             parts.push(
-              `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s: a client that trusts the hint (e.g. a Node http.Agent, which keeps a socket until the hint minus 1 s) will reuse connections the server has already closed.`,
+              `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s: a client that trusts the hint (a Node http.Agent keeps a socket until the hint minus 1 s, Node's fetch (undici) until the hint minus 2 s) will reuse connections the server has already closed.`,
             );
           }
           if (clientTimeout !== null) parts.push(`Clients themselves closed ${clientTimeout.samples} idle connections after ${fmt(clientTimeout.value)} s.`);
@@ -203,7 +203,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (overAdvertised) remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`), ` +
                 `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`).`,
             );
           }

@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
 import type { Finding } from '../finding';
 import { median } from '../infer-timeout';
+import { sharedProxyLegs } from '../proxy-legs';
 
 /**
  * intermittent-5xx: one server endpoint answers the same kind of request (method + path, query
@@ -17,7 +18,14 @@ import { median } from '../infer-timeout';
  *
  * 5xx answers already explained as a proxy's upstream timeout (gateway-timeout) or a request the
  * proxy never sent upstream (no-upstream-connect) are left out: those detectors run before this one.
+ * So are a proxy's 5xx whose forwarded request failed on its upstream connection in a way another
+ * detector names (keepalive-race, reset-before-response): nginx answers 502 to a POST its pooled
+ * upstream connection lost to the backend's idle close, and those 502s alternate with successes on
+ * the client's connection like a flaky handler's would.
  */
+
+/** Kinds of finding on a proxy's upstream connection that explain the 5xx it answered meanwhile. */
+const UPSTREAM_FAILURE_KINDS = ['keepalive-race', 'reset-before-response'] as const;
 
 /** A kind of request needs this many failed and this many successful answers to be intermittent. */
 const MIN_FAILURES = 2;
@@ -72,9 +80,19 @@ export const intermittent5xx: DetectorDefinition = {
     const log = new AnswerLog();
     /** Kinds by server, method and path: lookups with strings the exchange already has, no key built per exchange. */
     const kindIndex = new Map<string, Map<string, Map<string, Kind>>>();
+    /** What proxies did upstream (shared with the detectors that pair proxy legs). */
+    const legs = sharedProxyLegs(ctx);
 
     function explainedElsewhere(): Set<string> {
       const keys = new Set<string>();
+      const failedUpstream = new Set<number>();
+      for (const kind of UPSTREAM_FAILURE_KINDS) for (const f of ctx.findings(kind)) if (f.flowId !== null) failedUpstream.add(f.flowId);
+      if (failedUpstream.size > 0) {
+        for (const p of legs.pair()) {
+          // The 5xx came while the request the proxy forwarded for it failed on that upstream connection.
+          if (p.failure.how === 'status' && p.phase === 'read' && p.leg !== null && failedUpstream.has(p.leg.flowId)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
+        }
+      }
       for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
         for (const f of ctx.findings(kind)) {
           const index = f.evidence.exchangeIndex;
@@ -240,7 +258,16 @@ export const intermittent5xx: DetectorDefinition = {
     }
 
     return {
+      onOpen(conn) {
+        legs.onOpen(conn);
+      },
+
+      onConnectionEnd(conn) {
+        legs.onConnectionEnd(conn);
+      },
+
       onExchange(ex, conn) {
+        legs.onExchange(ex, conn);
         if (ex.uncertain || ex.status === null || ex.method === null || ex.uri === null || ex.responseStart === null) return;
         const failed = ex.status >= 500 && ex.status <= 599;
         if (!failed && (ex.status < 200 || ex.status > 299)) return;

@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, requestLine } from '../facts';
+import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -8,6 +8,7 @@ import { seqGe, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
+import { sharedProxyLegs } from '../proxy-legs';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -155,7 +156,10 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   if (ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
   if (ex.requestFrame >= closeFrame || ex.requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
   // The server had every byte of the request when it closed; a FIN that misses some is a crossing.
-  if (closedWith === 'FIN' ? !(s.finHasAck && seqGe(s.finAck, c.maxSeqEnd)) : !peerAckedAll(c, s)) return null;
+  // A RST proves it by an earlier ACK, or by its own ACK number (a socket closed with the request
+  // unread in its buffer resets with ACK = what it had received, often before any delayed ACK).
+  const had = closedWith === 'FIN' ? s.finHasAck && seqGe(s.finAck, c.maxSeqEnd) : peerAckedAll(c, s) || peerResetAfterReceivingAll(c, s);
+  if (!had) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
   if (prev.responseClose || prev.responseFraming === 'close') return null; // the close was announced
@@ -280,6 +284,9 @@ export const keepaliveRace: DetectorDefinition = {
     const servers = new Map<string, ServerRaces>();
     // The recent-request index retried-request keeps too: built once per analysis.
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    // What proxies sent upstream (shared with gateway-timeout and no-upstream-connect): a close on
+    // arrival at a proxy that had forwarded the request is not an idle close.
+    const legs = sharedProxyLegs(ctx);
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -323,9 +330,12 @@ export const keepaliveRace: DetectorDefinition = {
       const line = requestLine(ex);
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
-      const outcome = reset
-        ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
-        : 'it got no response before the connection ended';
+      const outcome =
+        arrival !== null && arrival.close.closedWith === 'RST'
+          ? 'the reset was its only answer' // the summary already says when the RST came
+          : reset
+            ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
+            : 'it got no response before the connection ended';
       const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
       const arrivalEvidence: Record<string, EvidenceValue> =
         arrival === null
@@ -418,6 +428,11 @@ export const keepaliveRace: DetectorDefinition = {
     const arrivalRace = (conn: AnalyzedConnection): void => {
       const close = arrivalClose(conn);
       if (close === null) return;
+      // A proxy that forwarded the request to a backend before closing had read it and worked on
+      // it: its close is the end of that attempt (HAProxy closes the client connection when a
+      // request it cannot retry failed upstream), not an idle timer that met the request.
+      const req = close.request;
+      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
@@ -452,11 +467,17 @@ export const keepaliveRace: DetectorDefinition = {
     };
 
     return {
+      onOpen(conn) {
+        legs.onOpen(conn);
+      },
+
       onExchange(ex, conn) {
         index.offer(ex, conn);
+        legs.onExchange(ex, conn);
       },
 
       onConnectionEnd(conn) {
+        legs.onConnectionEnd(conn);
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app !== null && app.exchangeCount === 0) opaqueRace(conn);
@@ -502,7 +523,7 @@ export const keepaliveRace: DetectorDefinition = {
           let remedy: string;
           const forms = [
             entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
-            entry.stale > 0 ? `${entry.stale} were sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
+            entry.stale > 0 ? `${entry.stale} ${entry.stale === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
             entry.arrival > 0
               ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
               : '',
@@ -531,7 +552,7 @@ export const keepaliveRace: DetectorDefinition = {
             const safer = saferClientIdleTimeout(timeout.value);
             remedy =
               `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
-              `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; ` +
+              `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
               `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`), or raise the server's idle timeout above the client's ` +
               `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`).`;
           } else {
@@ -539,6 +560,9 @@ export const keepaliveRace: DetectorDefinition = {
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
           }
           if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
+          // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
+          // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
+          if (entry.crossing > 0) remedy += ' A pool without an idle timeout (Python requests/urllib3, which only checks for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection (urllib3 `Retry`).';
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`

@@ -1,6 +1,6 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms, peerAckedAll, requestLine } from '../facts';
+import { at, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 
@@ -44,6 +44,8 @@ interface Candidate {
   rstTs: number;
   rstFrame: number;
   requestAcked: boolean;
+  /** The RST's own ACK number covered the request (the socket had it when it reset). */
+  resetAcked: boolean;
 }
 
 export const resetBeforeResponse: DetectorDefinition = {
@@ -101,7 +103,9 @@ export const resetBeforeResponse: DetectorDefinition = {
         ? `after its response had begun (status ${ex.status ?? '?'}) but before it was complete`
         : c.requestAcked
           ? 'before any response (the server had ACKed the request)'
-          : 'before any response (the server had not even ACKed the request)';
+          : c.resetAcked
+            ? 'before any response (the RST acknowledged the request: the server\'s socket had received it, unread)'
+            : 'before any response (the server had not even ACKed the request)';
       const burst = burstSize >= 2 ? `; one of ${burstSize} such resets by this server within ${microsAsMs(burstSpread)} ms` : '';
       return ctx.report({
         flowId: c.flowId,
@@ -120,6 +124,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           resetTs: at(c.rstTs),
           waitSeconds: ms(wait),
           requestAcked: c.requestAcked,
+          requestAckedByReset: c.resetAcked,
           responseStarted,
           status: ex.status,
           burstSize,
@@ -202,6 +207,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         candidates.push({
           flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: s.rstTs, rstFrame: s.rstFrame,
           requestAcked: peerAckedAll(conn.client, s),
+          resetAcked: peerResetAfterReceivingAll(conn.client, s),
         });
       },
 

@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { clusterByDelay, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 
 /**
@@ -186,6 +186,19 @@ export const unansweredRequest: DetectorDefinition = {
         })
         .join('; ');
 
+    /**
+     * A server that closed without answering after it had forwarded the request upstream is a proxy
+     * whose upstream attempt failed (HAProxy closes the client connection when a request it cannot
+     * retry fails on a reused backend connection): say where the request went, not that the
+     * application sat on it.
+     */
+    const forwardedBy = (conn: AnalyzedConnection, ex: HttpExchange, closeTs: number): LegRequest | null =>
+      ex.method === null || ex.requestStart === null ? null : legs.forwardedDuring(conn.serverName, ex.method, ex.uri, ex.requestStart, closeTs);
+
+    const forwardNote = (r: LegRequest): string =>
+      `the proxy had forwarded it to ${r.leg.server} (flow ${r.leg.flowId}), ` +
+      (r.responseStart === null ? 'which did not answer it: that upstream connection tells why' : `which answered ${r.status ?? '?'}`);
+
     const ackNote = (acked: boolean, zeroWindow: boolean): string =>
       acked
         ? 'the server ACKed it (its TCP stack had the request; the application did not answer)'
@@ -200,6 +213,7 @@ export const unansweredRequest: DetectorDefinition = {
       const serverAcked = peerAckedAll(conn.client, conn.server);
       const zeroWindow = conn.server.zeroWindowCount > 0;
       const line = requestLine(ex);
+      const forwarded = close.by === 'server' ? forwardedBy(conn, ex, close.ts) : null;
       const frames = [ex.requestFrame ?? 0, close.frame];
       // The other side's close, when it followed: the user sees how the connection ended.
       const peer = close.by === 'client' ? conn.server : conn.client;
@@ -211,7 +225,7 @@ export const unansweredRequest: DetectorDefinition = {
         server: conn.serverName,
         ts: close.ts,
         message: 'closed',
-        data: { request: line ?? 'a request', closedBy: close.by, closedWith: close.with, wait: ms(wait), acked: ackNote(serverAcked, zeroWindow) },
+        data: { request: line ?? 'a request', closedBy: close.by, closedWith: close.with, wait: ms(wait), acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow) },
         evidence: {
           method: ex.method,
           uri: ex.uri,
@@ -229,6 +243,8 @@ export const unansweredRequest: DetectorDefinition = {
           serverAcked,
           serverZeroWindow: zeroWindow,
           open: false,
+          forwardedOnFlow: forwarded?.leg.flowId ?? null,
+          forwardedTo: forwarded?.leg.server ?? null,
         },
         frames,
       });
