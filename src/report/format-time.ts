@@ -8,6 +8,8 @@ export function formatUtc(ts: number | null): string {
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '-';
   const abs = Math.abs(seconds);
+  // No spread at all (every sample alike, or a count taken as is) reads as zero, not as a tiny time.
+  if (seconds === 0) return '0 s';
   if (abs < 1e-3) return `${(seconds * 1e6).toFixed(0)} µs`;
   if (abs < 1) return `${(seconds * 1e3).toFixed(abs < 0.01 ? 2 : 1)} ms`;
   if (abs < 120) return `${seconds.toFixed(3)} s`;
