@@ -80,6 +80,11 @@ export interface DetectContext {
   /** Findings reported so far, optionally of one kind (read-only; for cross-references in onFinish). */
   findings(kind?: AnomalyKind): readonly Finding[];
   /**
+   * Whether a finding of `kind` was reported on connection `flowId` so far. Constant time: asked
+   * as each connection ends, where a scan of the findings would make a failure storm quadratic.
+   */
+  reportedOn(kind: AnomalyKind, flowId: number): boolean;
+  /**
    * One instance per analysis of a helper several detectors need (e.g. the index of recent
    * requests): the first caller's `make` creates it, later callers get the same object.
    */

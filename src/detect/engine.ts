@@ -8,6 +8,8 @@ function fillMessage(template: string, data: Record<string, string | number> | u
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in data ? String(data[name]) : whole));
 }
 
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
 /**
  * Runs the registered detectors: hands each connection event to every detector and keeps
  * what they report. Detectors see one context each, which stamps their id and severity.
@@ -22,6 +24,9 @@ export class DetectionEngine {
   private readonly exchangeHandlers: Array<(exchange: HttpExchange, conn: AnalyzedConnection) => void> = [];
   private readonly endHandlers: Array<(conn: AnalyzedConnection) => void> = [];
   private readonly all: Finding[] = [];
+  /** The same findings by kind, and the connections each kind was reported on (see reportedOn). */
+  private readonly byKind = new Map<AnomalyKind, Finding[]>();
+  private readonly flowsByKind = new Map<AnomalyKind, Set<number>>();
   private readonly diagnoses: Diagnosis[] = [];
   private readonly counters = new Map<AnomalyKind, number>();
   private readonly services = new Map<string, unknown>();
@@ -60,13 +65,23 @@ export class DetectionEngine {
           frames: [...new Set(input.frames.filter((f) => f > 0))].sort((a, b) => a - b),
         };
         this.all.push(finding);
+        const ofKind = this.byKind.get(def.id);
+        if (ofKind === undefined) this.byKind.set(def.id, [finding]);
+        else ofKind.push(finding);
+        if (finding.flowId !== null) {
+          const flows = this.flowsByKind.get(def.id);
+          if (flows === undefined) this.flowsByKind.set(def.id, new Set([finding.flowId]));
+          else flows.add(finding.flowId);
+        }
         this.onFinding(finding);
         return finding;
       },
       diagnose: (input): void => {
         this.diagnoses.push({ ...input, kind: def.id, severity: input.severity ?? def.meta.severity });
       },
-      findings: (kind?: AnomalyKind): readonly Finding[] => (kind ? this.all.filter((f) => f.kind === kind) : this.all),
+      // A copy: a detector may report more of the same kind while it goes through them.
+      findings: (kind?: AnomalyKind): readonly Finding[] => (kind ? (this.byKind.get(kind) ?? NO_FINDINGS).slice() : this.all),
+      reportedOn: (kind: AnomalyKind, flowId: number): boolean => this.flowsByKind.get(kind)?.has(flowId) ?? false,
       shared: <T>(name: string, make: () => T): T => {
         if (!this.services.has(name)) this.services.set(name, make());
         return this.services.get(name) as T;

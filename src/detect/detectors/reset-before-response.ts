@@ -198,7 +198,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         if ((ex.requestStart ?? Infinity) >= s.rstTs) return; // sent after the reset: not outstanding
         // A reused connection reset by the server's idle close as the request arrived: keepalive-race
         // (closed-on-arrival) has spoken for it (it runs first, see the registry).
-        if (ctx.findings('keepalive-race').some((f) => f.flowId === conn.id)) return;
+        if (ctx.reportedOn('keepalive-race', conn.id)) return;
         if (candidates.length >= MAX_CANDIDATES) {
           // Bound memory: report what is held (a burst straddling this moment is split in two).
           reportAll(candidates);

@@ -282,8 +282,7 @@ export const unansweredRequest: DetectorDefinition = {
 
     function claimedElsewhere(flowId: number): boolean {
       return (
-        ctx.findings('keepalive-race').some((f) => f.flowId === flowId) ||
-        ctx.findings('request-after-close-notice').some((f) => f.flowId === flowId)
+        ctx.reportedOn('keepalive-race', flowId) || ctx.reportedOn('request-after-close-notice', flowId)
       );
     }
 
