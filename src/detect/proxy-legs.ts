@@ -5,6 +5,7 @@ import { hostOf } from './facts';
 import type { InferredValue } from './finding';
 import { inferTimeout, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
+import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
 
 /**
@@ -28,7 +29,7 @@ import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index'
  * with a client-facing and a backend-facing interface, two network namespaces joined by a
  * router). That address is learned from what it sends: its requests copy the requests the
  * proxy received — same method and URI, sent while the client's request was waiting, by a host
- * other than that client, to another server (see upstreamAddressOf). For that, the connections
+ * other than that client, to another server (see RequestCopies). For that, the connections
  * of addresses that serve nothing are remembered (OtherConnections), and the requests of all
  * connections are those of the shared RequestIndex.
  *
@@ -121,13 +122,6 @@ const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
 const MAX_REQUESTS_PER_PROXY = 20_000;
 const MAX_FAILURES = 20_000;
-/**
- * Requests of the proxy an address must be seen copying to be taken for its upstream address;
- * it must also copy at least half of the requests the proxy answered itself with another status
- * than 502/503/504 (a proxy forwards most of what it answers; a client that happens to ask another
- * server for the same URIs at the same moments copies only some).
- */
-const MIN_COPIED_REQUESTS = 2;
 
 interface ProxyRecord {
   legs: UpstreamLeg[];
@@ -165,11 +159,9 @@ export class ProxyLegs {
   private readonly others = new OtherConnections();
   /** Upstream legs learned for a proxy address that connects from another address (null: none), by proxy address. */
   private readonly viaOtherAddress = new Map<string, ProxyRecord | null>();
-  /** Answers of proxyForwardingFrom, by address. */
-  private readonly forwarders = new Map<string, string | null>();
-  /** requestsByKey's map, and the index snapshot it was made from. */
-  private byKey = new Map<string, RememberedRequest[]>();
-  private byKeyOf: readonly RememberedRequest[] | null = null;
+  /** What copies what among the requests of the index, and the index snapshot it was made from. */
+  private requestCopies: RequestCopies | null = null;
+  private copiesOf: readonly RememberedRequest[] | null = null;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /**
@@ -361,7 +353,7 @@ export class ProxyLegs {
     if (own !== undefined && own.legs.some((leg) => upstreamOf(leg, proxy))) return own;
     let record = this.viaOtherAddress.get(ip);
     if (record === undefined) {
-      const address = this.upstreamAddressOf(ip);
+      const address = this.copies().upstreamAddressOf(ip);
       record = address === null ? null : this.recordOf(address);
       this.viaOtherAddress.set(ip, record);
     }
@@ -369,129 +361,26 @@ export class ProxyLegs {
   }
 
   /**
-   * The other address the proxy at `ip` connects to its backends from, or null. An address is
-   * taken for it when its requests copy the proxy's: each copy has the method and URI of a
-   * request the proxy received, was sent while that request waited for its answer, by a host
-   * other than the one that sent it, to another server. It must copy at least
-   * MIN_COPIED_REQUESTS of them and at least half of those the proxy answered with a status other
-   * than 502/503/504 (which a proxy may give without going upstream), and copy more than any other
-   * address does.
-   */
-  private upstreamAddressOf(ip: string): string | null {
-    const hosts = new HostCache();
-    const received: RememberedRequest[] = [];
-    const copies = new Map<string, RememberedRequest[]>();
-    for (const r of this.index.all()) {
-      if (hosts.of(r.server) === ip) {
-        if (r.responseStart !== null) received.push(r);
-      } else if (hosts.of(r.client) !== ip) {
-        const key = requestKey(r);
-        const list = copies.get(key);
-        if (list === undefined) copies.set(key, [r]);
-        else list.push(r);
-      }
-    }
-    const copied = new Map<string, number>();
-    let forwardable = 0;
-    for (const down of received) {
-      if (!isGatewayStatus(down.status)) forwardable++;
-      const answeredAt = down.responseStart ?? down.ts;
-      const from = hosts.of(down.client);
-      const seen = new Set<string>();
-      for (const up of copies.get(requestKey(down)) ?? []) {
-        if (up.ts < down.ts || up.ts > answeredAt) continue;
-        const address = hosts.of(up.client);
-        if (address === from || seen.has(address)) continue;
-        seen.add(address);
-        copied.set(address, (copied.get(address) ?? 0) + 1);
-      }
-    }
-    let best: string | null = null;
-    let bestCount = 0;
-    let tie = false;
-    for (const [address, count] of copied) {
-      if (count > bestCount) {
-        best = address;
-        bestCount = count;
-        tie = false;
-      } else if (count === bestCount) {
-        tie = true;
-      }
-    }
-    if (best === null || tie || bestCount < MIN_COPIED_REQUESTS || bestCount * 2 < forwardable) return null;
-    return best;
-  }
-
-  /**
-   * The proxy address whose upstream address `address` is (see upstreamAddressOf), when it is not
-   * the proxy's own: the proxy its requests copy most, if that proxy's upstream address is indeed
-   * `address`. Null otherwise.
+   * The proxy address whose other upstream address `address` is (see RequestCopies), when it is
+   * not the proxy's own; null otherwise.
    */
   proxyForwardingFrom(address: string): string | null {
-    const cached = this.forwarders.get(address);
-    if (cached !== undefined) return cached;
-    const hosts = new HostCache();
-    const sent = new Map<string, RememberedRequest[]>();
-    const all = this.index.all();
-    for (const r of all) {
-      if (hosts.of(r.client) !== address) continue;
-      const key = requestKey(r);
-      const list = sent.get(key);
-      if (list === undefined) sent.set(key, [r]);
-      else list.push(r);
-    }
-    const copied = new Map<string, number>();
-    if (sent.size > 0) {
-      for (const down of all) {
-        const copies = down.responseStart === null ? undefined : sent.get(requestKey(down));
-        if (copies === undefined) continue;
-        const proxy = hosts.of(down.server);
-        if (proxy === address || hosts.of(down.client) === address) continue;
-        const answeredAt = down.responseStart ?? down.ts;
-        if (copies.some((up) => up.ts >= down.ts && up.ts <= answeredAt && hosts.of(up.server) !== proxy)) {
-          copied.set(proxy, (copied.get(proxy) ?? 0) + 1);
-        }
-      }
-    }
-    let best: string | null = null;
-    for (const [proxy, count] of copied) if (best === null || count > (copied.get(best) ?? 0)) best = proxy;
-    const proxy = best !== null && this.upstreamAddressOf(best) === address ? best : null;
-    this.forwarders.set(address, proxy);
-    return proxy;
+    return this.copies().proxyForwardingFrom(address);
   }
 
-  /**
-   * Whether a request was its sender forwarding a request it had received itself: a server on the
-   * sender's own host (another endpoint than the request's server) had received one with the same
-   * method and URI, from another endpoint than the request's sender, and had not begun answering it
-   * when this one started. This tells a proxy's upstream request even where the proxy shares its
-   * address with its clients (everything on 127.0.0.1, a sidecar), which the address alone cannot.
-   */
+  /** Whether a request was its sender forwarding a request a server on its own host had received (see RequestCopies). */
   forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
-    if (r.method === null || r.uri === null) return false;
-    const host = hostOf(r.client);
-    for (const down of this.requestsByKey().get(requestKey({ method: r.method, uri: r.uri })) ?? []) {
-      if (down.server === r.server || down.client === r.client || down.ts > r.start) continue;
-      if (down.responseStart !== null && down.responseStart < r.start) continue;
-      if (hostOf(down.server) === host) return true;
-    }
-    return false;
+    return this.copies().forwardedByItsSender(r);
   }
 
-  /** The index's requests by method and URI (made again when the index has changed). */
-  private requestsByKey(): Map<string, RememberedRequest[]> {
+  /** What copies what among the remembered requests (made again when the index has changed). */
+  private copies(): RequestCopies {
     const all = this.index.all();
-    if (this.byKeyOf !== all) {
-      this.byKey = new Map();
-      for (const r of all) {
-        const key = requestKey(r);
-        const list = this.byKey.get(key);
-        if (list === undefined) this.byKey.set(key, [r]);
-        else list.push(r);
-      }
-      this.byKeyOf = all;
+    if (this.copiesOf !== all || this.requestCopies === null) {
+      this.requestCopies = new RequestCopies(all);
+      this.copiesOf = all;
     }
-    return this.byKey;
+    return this.requestCopies;
   }
 
   /** Every connection (and its requests) from `address`: as a proxy's own, and as one of the others. */
@@ -524,7 +413,6 @@ export class ProxyLegs {
 
   private forgetLearned(): void {
     if (this.viaOtherAddress.size > 0) this.viaOtherAddress.clear();
-    if (this.forwarders.size > 0) this.forwarders.clear();
   }
 
   private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
@@ -571,25 +459,6 @@ export class ProxyLegs {
       failTs, failFrame, how, status: how === 'status' ? ex.status : null, delay: Math.max(0, failTs - base),
     });
   }
-}
-
-/** Host parts of "ip:port" texts, each made once per search. */
-class HostCache {
-  private readonly hosts = new Map<string, string>();
-
-  of(endpoint: string): string {
-    let host = this.hosts.get(endpoint);
-    if (host === undefined) {
-      host = hostOf(endpoint);
-      this.hosts.set(endpoint, host);
-    }
-    return host;
-  }
-}
-
-/** What a copy of a request repeats: its method and URI. */
-function requestKey(r: Pick<RememberedRequest, 'method' | 'uri'>): string {
-  return `${r.method} ${r.uri}`;
 }
 
 function unpaired(failure: DownstreamFailure, phase: LegPhase): PairedFailure {

@@ -1,0 +1,167 @@
+import { hostOfEndpoint } from '../decode/address';
+import type { RememberedRequest } from './request-index';
+
+/**
+ * Which requests of a capture copy which: a proxy forwards the requests it receives, so a request
+ * it sends upstream has the method and URI of one it received and leaves while that one waits
+ * for its answer. From this, made once over all remembered requests (at the end of an analysis):
+ *
+ * - the other address a proxy connects to its backends from, when that is not the address it
+ *   listens on (upstreamAddressOf);
+ * - whether one request was its sender forwarding a request a server on its own host had
+ *   received (forwardedByItsSender), which tells a proxy's upstream request even where the proxy
+ *   shares its address with its clients.
+ *
+ * Requests are grouped by method and URI and sorted by start, so each search is a window of one
+ * group; windows are bounded (MAX_CANDIDATES) so a popular URI cannot make it quadratic.
+ */
+
+/**
+ * Requests of the proxy an address must be seen copying to be taken for its upstream address;
+ * it must also copy at least half of the requests the proxy answered itself with another status
+ * than 502/503/504 (a proxy forwards most of what it answers; a client that happens to ask another
+ * server for the same URIs at the same moments copies only some).
+ */
+export const MIN_COPIED_REQUESTS = 2;
+
+/** Same-method-and-URI requests looked at per search, nearest in time first. */
+const MAX_CANDIDATES = 1024;
+
+function isGatewayStatus(status: number | null): boolean {
+  return status === 502 || status === 503 || status === 504;
+}
+
+export class RequestCopies {
+  private readonly hosts = new Map<string, string>();
+  /** Requests by method and URI, each group by start time. */
+  private readonly groups = new Map<string, RememberedRequest[]>();
+  /** Proxy address → the other address it connects upstream from. */
+  private readonly upstream = new Map<string, string>();
+  /** That address → its proxy. */
+  private readonly proxyOf = new Map<string, string>();
+
+  constructor(requests: readonly RememberedRequest[]) {
+    for (const r of requests) {
+      const key = `${r.method} ${r.uri}`;
+      const group = this.groups.get(key);
+      if (group === undefined) this.groups.set(key, [r]);
+      else group.push(r);
+    }
+    for (const group of this.groups.values()) group.sort((a, b) => a.ts - b.ts);
+    this.learnUpstreamAddresses();
+  }
+
+  /** The other address the proxy at `ip` connects to its backends from, or null. */
+  upstreamAddressOf(ip: string): string | null {
+    return this.upstream.get(ip) ?? null;
+  }
+
+  /** The proxy whose other upstream address `address` is, or null. */
+  proxyForwardingFrom(address: string): string | null {
+    return this.proxyOf.get(address) ?? null;
+  }
+
+  /**
+   * Whether a request was its sender forwarding one it had received: a server on the sender's own
+   * host (another endpoint than the request's server) had received a request with the same method
+   * and URI, from another endpoint than the request's sender, and had not begun answering it when
+   * this one started.
+   */
+  forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
+    if (r.method === null || r.uri === null) return false;
+    const group = this.groups.get(`${r.method} ${r.uri}`);
+    if (group === undefined) return false;
+    const host = this.host(r.client);
+    // Received before it: walk back from its start, nearest first.
+    let looked = 0;
+    for (let i = upperBound(group, r.start) - 1; i >= 0 && looked < MAX_CANDIDATES; i--, looked++) {
+      const down = group[i];
+      if (down.server === r.server || down.client === r.client) continue;
+      if (down.responseStart !== null && down.responseStart < r.start) continue;
+      if (this.host(down.server) === host) return true;
+    }
+    return false;
+  }
+
+  /**
+   * For each proxy address, the address whose requests copy its own (see MIN_COPIED_REQUESTS):
+   * each copy sent while the proxy's request waited, by a host other than the proxy and than the
+   * one that sent it, to another server. The address copying the most wins; a tie names none.
+   */
+  private learnUpstreamAddresses(): void {
+    const copied = new Map<string, Map<string, number>>();
+    const forwardable = new Map<string, number>();
+    for (const group of this.groups.values()) {
+      for (const down of group) {
+        if (down.responseStart === null) continue;
+        const proxy = this.host(down.server);
+        if (!isGatewayStatus(down.status)) forwardable.set(proxy, (forwardable.get(proxy) ?? 0) + 1);
+        const from = this.host(down.client);
+        let counted: string[] | null = null;
+        let looked = 0;
+        for (let i = lowerBound(group, down.ts); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
+          const up = group[i];
+          if (up.ts > down.responseStart) break;
+          const address = this.host(up.client);
+          if (address === proxy || address === from || this.host(up.server) === proxy) continue;
+          if (counted !== null && counted.includes(address)) continue;
+          (counted ??= []).push(address);
+          let byAddress = copied.get(proxy);
+          if (byAddress === undefined) copied.set(proxy, (byAddress = new Map()));
+          byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
+        }
+      }
+    }
+    for (const [proxy, byAddress] of copied) {
+      let best: string | null = null;
+      let bestCount = 0;
+      let tie = false;
+      for (const [address, count] of byAddress) {
+        if (count > bestCount) {
+          best = address;
+          bestCount = count;
+          tie = false;
+        } else if (count === bestCount) {
+          tie = true;
+        }
+      }
+      if (best === null || tie || bestCount < MIN_COPIED_REQUESTS || bestCount * 2 < (forwardable.get(proxy) ?? 0)) continue;
+      this.upstream.set(proxy, best);
+      // An address serving two proxies' upstream legs keeps the first; its other proxy is still paired by upstreamAddressOf.
+      if (!this.proxyOf.has(best)) this.proxyOf.set(best, proxy);
+    }
+  }
+
+  private host(endpoint: string): string {
+    let host = this.hosts.get(endpoint);
+    if (host === undefined) {
+      host = hostOfEndpoint(endpoint);
+      this.hosts.set(endpoint, host);
+    }
+    return host;
+  }
+}
+
+/** First index whose request started at or after `ts` (group sorted by start). */
+function lowerBound(group: readonly RememberedRequest[], ts: number): number {
+  let lo = 0;
+  let hi = group.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (group[mid].ts < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose request started after `ts`. */
+function upperBound(group: readonly RememberedRequest[], ts: number): number {
+  let lo = 0;
+  let hi = group.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (group[mid].ts <= ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
