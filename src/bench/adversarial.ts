@@ -7,7 +7,8 @@
  * Cases (full scale): a SYN flood / port scan of 2 M half-open connections; one connection with
  * 1 M segments at random sequence numbers; 20 000 connections sending out-of-order segments
  * behind a hole that never fills, and 50 000 sending one-byte ones; never-ending chunked bodies; header blocks of megabytes; 5 000
- * connections pipelining 3 000 requests each that are never answered. Each child runs the whole
+ * connections pipelining 3 000 requests each that are never answered; a storm of 200 000 failed
+ * requests (findings by the hundred thousand must not make the analysis quadratic). Each child runs the whole
  * analysis as `conncheck analyze FILE` (table output, written to /dev/null) does: flows and
  * exchanges streamed into the endpoint summary, not collected.
  *
@@ -350,6 +351,45 @@ const CASES: Case[] = [
           c.serverAck(ts);
         }
       }
+    },
+  },
+  {
+    name: 'failure-storm',
+    what: '200 000 connections over 10 minutes, each with one request the server ACKs and never answers: half given up by the client (FIN after 2 s), half reset by the server (after 1 s)',
+    build(out, scale) {
+      const count = n(200_000, scale);
+      const request = text('POST /api/orders HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n');
+      // Opened in order, each closed a few seconds later: written as two interleaved streams in time order.
+      const spacing = 600 / count;
+      const closing: Array<{ at: number; c: Conn; byServer: boolean }> = [];
+      let next = 0;
+      const flushUntil = (ts: number): void => {
+        while (next < closing.length && closing[next].at <= ts) {
+          const { at, c, byServer } = closing[next++];
+          if (byServer) {
+            out.tcp(at, c.server, c.client, c.dport, c.sport, c.sSeq, c.cSeq, F.RST | F.ACK, null);
+          } else {
+            out.tcp(at, c.client, c.server, c.sport, c.dport, c.cSeq, c.sSeq, F.FIN | F.ACK, null);
+            c.cSeq = (c.cSeq + 1) >>> 0;
+            out.tcp(at + 1e-4, c.server, c.client, c.dport, c.sport, c.sSeq, c.cSeq, F.FIN | F.ACK, null);
+            c.sSeq = (c.sSeq + 1) >>> 0;
+            out.tcp(at + 2e-4, c.client, c.server, c.sport, c.dport, c.cSeq, c.sSeq, F.ACK, null);
+          }
+        }
+      };
+      for (let i = 0; i < count; i++) {
+        const ts = T0 + i * spacing;
+        flushUntil(ts);
+        const c = new Conn(out, ip(10, 5 + (i >> 16), (i >> 8) & 0xff, i & 0xff), 20000 + (i % 40000));
+        c.handshake(ts);
+        c.sendClient(ts + 1e-4, request);
+        c.serverAck(ts + 2e-4);
+        const byServer = i % 2 === 1;
+        closing.push({ at: ts + (byServer ? 1 : 2), c, byServer });
+        // The list is in closing-time order per kind; keep it sorted as the two kinds interleave.
+        for (let k = closing.length - 1; k > next && closing[k].at < closing[k - 1].at; k--) [closing[k], closing[k - 1]] = [closing[k - 1], closing[k]];
+      }
+      flushUntil(Infinity);
     },
   },
 ];
