@@ -126,6 +126,40 @@ const MAX_FAILURES = 20_000;
 interface ProxyRecord {
   legs: UpstreamLeg[];
   requests: LegRequest[];
+  /**
+   * The same requests by method and URI, kept beside them once asked for (forwardedDuring is
+   * asked as connections end: a scan of every request each time made a failure storm quadratic).
+   */
+  byKey?: Map<string, LegRequest[]>;
+}
+
+/** Appends a request to a proxy's record, bounded like pushBounded, keeping its byKey view. */
+function addRecordRequest(record: ProxyRecord, r: LegRequest, cap: number): void {
+  const dropping = record.requests.length >= cap;
+  pushBounded(record.requests, r, cap);
+  if (record.byKey === undefined) return;
+  if (dropping) {
+    record.byKey = undefined; // made again at the next question
+    return;
+  }
+  const key = `${r.method} ${r.uri}`;
+  const list = record.byKey.get(key);
+  if (list === undefined) record.byKey.set(key, [r]);
+  else list.push(r);
+}
+
+function requestsByKey(record: ProxyRecord): Map<string, LegRequest[]> {
+  if (record.byKey === undefined) {
+    const byKey = new Map<string, LegRequest[]>();
+    for (const r of record.requests) {
+      const key = `${r.method} ${r.uri}`;
+      const list = byKey.get(key);
+      if (list === undefined) byKey.set(key, [r]);
+      else list.push(r);
+    }
+    record.byKey = byKey;
+  }
+  return record.byKey;
 }
 
 interface PendingNoResponse {
@@ -266,8 +300,8 @@ export class ProxyLegs {
     const record = this.proxies.get(hostOf(proxy));
     if (record === undefined) return null;
     let first: LegRequest | null = null;
-    for (const r of record.requests) {
-      if (r.method !== method || r.uri !== uri || r.start < from || r.start > to || !upstreamOf(r.leg, proxy)) continue;
+    for (const r of requestsByKey(record).get(`${method} ${uri}`) ?? []) {
+      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy)) continue;
       if (first === null || r.start < first.start) first = r;
     }
     return first;
@@ -420,7 +454,7 @@ export class ProxyLegs {
     leg.requestCount++;
     const record = this.proxies.get(hostOf(leg.client));
     if (record === undefined) return;
-    pushBounded(record.requests, {
+    addRecordRequest(record, {
       leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
       frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status,
     }, MAX_REQUESTS_PER_PROXY);

@@ -426,6 +426,28 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       expect(unanswered.summary).not.toContain('the application did not answer');
     });
 
+    test('each of several such failures is matched with its own forwarded request (asked as each connection ends)', () => {
+      const cap = new Capture();
+      const ups = [];
+      for (const [i, t] of [0, 5, 10].entries()) {
+        const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+        const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+        down.handshake(t).request(t + 0.01, get(`/a${i}`));
+        up.handshake(t + 0.0105).exchange(t + 0.011, get(`/a${i}`), ok('first'));
+        down.response(t + 0.0125, ok('first'));
+        down.request(t + 1.0126, post('/items', `{"i":${i}}`));
+        up.fin(t + 1.0125, 's');
+        up.request(t + 1.0131, post('/items', `{"i":${i}}`), { sawFin: false, noAck: true });
+        up.rst(t + 1.0132, 's');
+        down.fin(t + 1.0141, 's').fin(t + 1.0142, 'c').ack(t + 1.0143, 's');
+        ups.push(up);
+      }
+      const r = cap.analyze(DETECTORS);
+      const races = ofKind(r, KIND);
+      expect(races.map((f) => f.client)).toEqual(ups.map((u) => u.clientName));
+      expect(ofKind(r, 'unanswered-request').map((f) => f.evidence.forwardedOnFlow)).toEqual(races.map((f) => f.flowId));
+    });
+
     test('another request forwarded meanwhile does not explain the close: the close on arrival stands', () => {
       const { down, r } = scene('other-request');
       expect(ofKind(r, KIND).map((f) => f.client)).toContain(down.clientName);
