@@ -228,8 +228,16 @@ function microsAsMs(seconds: number): number {
   return Math.round(seconds * 1e6) / 1000;
 }
 
-/** A TLS close_notify alert record is under this size; a request is larger (non-HTTP connections only). */
+/**
+ * A TLS 1.3 close_notify is disguised as application data but is 24 bytes (a 2-byte alert, the
+ * inner content type and a 16-byte AEAD tag); a request is larger (non-HTTP connections only).
+ */
 const MIN_OPAQUE_REQUEST_BYTES = 64;
+/**
+ * TLS ≤ 1.2 says what a record is in its first byte: 21 is an alert. The client's close_notify,
+ * answering the server's, is one whatever its size (a CBC suite with SHA-384 makes it 85 bytes).
+ */
+const TLS_ALERT_RECORD = 0x15;
 
 /** Idle-close samples kept per server for the diagnosis. */
 const MAX_SAMPLES_PER_SERVER = 4096;
@@ -453,6 +461,8 @@ export const keepaliveRace: DetectorDefinition = {
       const c = conn.client;
       const after = conn.clientDataAfterServerFin;
       if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return;
+      // The client's alert (its own close_notify) is how a TLS client closes, not a reuse.
+      if (after.firstByte === TLS_ALERT_RECORD) return;
       if ((c.finTs >= 0 && c.finFrame < after.frame) || (c.rstTs >= 0 && c.rstFrame < after.frame) || (s.rstTs >= 0 && s.rstFrame < s.finFrame)) return;
       // Without request framing, demand the proof that the server was gone: it reset the data.
       if (s.rstTs < 0 || s.rstFrame < after.frame) return;
