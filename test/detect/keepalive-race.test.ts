@@ -134,6 +134,25 @@ describe('keepalive-race: synthetic connections', () => {
     expect(f.summary).toContain('283 bytes (not HTTP');
   });
 
+  test('TLS: whether the opaque request was retried or idempotent is unknown, not "no"', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 443 });
+    const record = (n: number): string => '\x17\x03\x03' + 'x'.repeat(n);
+    c.handshake(0).send(0.01, 'c', record(300)).send(0.012, 's', record(900)).ack(0.0121, 'c');
+    c.fin(5.012, 's');
+    c.send(5.017, 'c', record(280), { sawFin: false });
+    c.rst(5.0171, 's');
+    // The client's library retries on a new connection: the same TLS bytes cannot be matched.
+    const retry = cap.connection({ sport: 443 });
+    retry.handshake(5.02).send(5.021, 'c', record(280)).send(5.022, 's', record(900)).close(5.03, 'c');
+    const result = cap.analyze(only);
+    const [f] = ofKind(result, KIND);
+    expect(f.evidence).toMatchObject({ retried: null, retryClient: null, idempotent: null });
+    const [d] = result.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.remedy).toContain('cannot be read from their encrypted (TLS) requests');
+    expect(d.remedy).not.toContain('can be retried safely');
+  });
+
   test('TLS application data as small as a CBC suite\'s close_notify is still a request', () => {
     const cap = new Capture();
     const c = cap.connection({ sport: 443 });

@@ -256,6 +256,8 @@ interface ServerRaces {
   reset: number;
   reusedAfter: number[];
   neverUsed: number;
+  /** Races whose request could not be read (TLS): its method, and so a retry of it, are unknown. */
+  opaque: number;
 }
 
 function fmt(seconds: number): string {
@@ -301,7 +303,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0 };
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0 };
         servers.set(server, entry);
       }
       return entry;
@@ -397,7 +399,8 @@ export const keepaliveRace: DetectorDefinition = {
           idempotent,
           exchangeIndex: ex?.index ?? null,
           requestAcked: peerAckedAll(c, s),
-          retried: retry !== null,
+          // An opaque (TLS) request has no method and URI to find again on a new connection: unknown, not "no".
+          retried: ex === null ? null : retry !== null,
           retriedOnFlow: retry?.flowId ?? null,
           retryClient: retry?.client ?? null,
           retryDelay: retry === null ? null : ms(retry.ts - failedAt),
@@ -418,6 +421,7 @@ export const keepaliveRace: DetectorDefinition = {
       else if (form === 'stale-reuse') entry.stale++;
       else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
+      if (ex === null) entry.opaque++;
       if (ex?.method && !isIdempotent(ex.method)) entry.nonIdempotent++;
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
@@ -576,7 +580,9 @@ export const keepaliveRace: DetectorDefinition = {
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`
-              : ' Failed idempotent requests can be retried safely on a new connection.';
+              : entry.opaque > 0
+                ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
+                : ' Failed idempotent requests can be retried safely on a new connection.';
           ctx.diagnose({ server, count, inferred, explanation, remedy, anomalyIds: entry.raceIds });
         }
       },
