@@ -29,6 +29,11 @@ export interface DataAfterPeerFin {
   /** The segment's ACK covers the peer's FIN: the sender's kernel had already received it (stale reuse). */
   acksFin: boolean;
   length: number;
+  /**
+   * The segment's first payload byte, -1 when the capture cut it off. On TLS it is the record's
+   * content type (21: an alert such as close_notify, which answers a close and is no request).
+   */
+  firstByte: number;
 }
 
 /** Which list of the flow table a connection sits in (each ordered by last activity). */

@@ -431,6 +431,7 @@ export class TcpTracker<T> {
         ts, frame,
         acksFin: (v.flags & TcpFlag.ACK) !== 0 && seqGt(v.ack, peer.finSeq),
         length: payloadLen,
+        firstByte: v.capturedPayloadLen > 0 ? data[v.payloadOffset] : -1,
       };
       if (fromClient) conn.clientDataAfterServerFin = after;
       else conn.serverDataAfterClientFin = after;

@@ -134,6 +134,36 @@ describe('keepalive-race: synthetic connections', () => {
     expect(f.summary).toContain('283 bytes (not HTTP');
   });
 
+  test('TLS: whether the opaque request was retried or idempotent is unknown, not "no"', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 443 });
+    const record = (n: number): string => '\x17\x03\x03' + 'x'.repeat(n);
+    c.handshake(0).send(0.01, 'c', record(300)).send(0.012, 's', record(900)).ack(0.0121, 'c');
+    c.fin(5.012, 's');
+    c.send(5.017, 'c', record(280), { sawFin: false });
+    c.rst(5.0171, 's');
+    // The client's library retries on a new connection: the same TLS bytes cannot be matched.
+    const retry = cap.connection({ sport: 443 });
+    retry.handshake(5.02).send(5.021, 'c', record(280)).send(5.022, 's', record(900)).close(5.03, 'c');
+    const result = cap.analyze(only);
+    const [f] = ofKind(result, KIND);
+    expect(f.evidence).toMatchObject({ retried: null, retryClient: null, idempotent: null });
+    const [d] = result.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.remedy).toContain('cannot be read from their encrypted (TLS) requests');
+    expect(d.remedy).not.toContain('can be retried safely');
+  });
+
+  test('TLS application data as small as a CBC suite\'s close_notify is still a request', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 443 });
+    c.handshake(0).send(0.01, 'c', '\x17\x03\x03' + 'x'.repeat(300)).send(0.012, 's', '\x17\x03\x03' + 'y'.repeat(900)).ack(0.0121, 'c');
+    c.send(5.011, 's', '\x15\x03\x03\x00\x50' + 'z'.repeat(80)).fin(5.012, 's');
+    c.send(5.03, 'c', '\x17\x03\x03\x00\x50' + 'w'.repeat(80));
+    c.rst(5.0301, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ form: 'stale-reuse', request: null, outcome: 'reset' });
+  });
+
   describe('stays silent', () => {
     test('the response said Connection: close (request-after-close-notice, not a race)', () => {
       const cap = new Capture();
@@ -200,6 +230,17 @@ describe('keepalive-race: synthetic connections', () => {
       c.send(5.011, 's', '\x15\x03\x03' + 'z'.repeat(28)).fin(5.012, 's');
       c.send(5.017, 'c', '\x15\x03\x03' + 'w'.repeat(28));
       c.rst(5.0171, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a TLS 1.2 close_notify of a CBC-SHA384 suite (85 bytes) answered after the server closed is not a request', () => {
+      // The alert record's size depends on the cipher suite (IV, MAC, padding), its type does not.
+      const cap = new Capture();
+      const c = cap.connection({ sport: 443 });
+      c.handshake(0).send(0.01, 'c', '\x17\x03\x03' + 'x'.repeat(300)).send(0.012, 's', '\x17\x03\x03' + 'y'.repeat(900)).ack(0.0121, 'c');
+      c.send(5.011, 's', '\x15\x03\x03\x00\x50' + 'z'.repeat(80)).fin(5.012, 's');
+      c.send(5.03, 'c', '\x15\x03\x03\x00\x50' + 'w'.repeat(80));
+      c.rst(5.0301, 's');
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 

@@ -259,7 +259,7 @@ describe('TCP tracker: connections and the capture clock', () => {
       { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5002, text: 'POST / HTTP/1.1\r\n\r\n', ts: 5.04 },
       { from: 's', flags: F.RST, seq: 5002, ts: 5.041 },
     ]);
-    expect(rec.closed[0].clientDataAfterServerFin).toEqual({ ts: 5.04, frame: 5, acksFin: true, length: 19 });
+    expect(rec.closed[0].clientDataAfterServerFin).toEqual({ ts: 5.04, frame: 5, acksFin: true, length: 19, firstByte: 0x50 });
   });
 });
 

@@ -228,8 +228,16 @@ function microsAsMs(seconds: number): number {
   return Math.round(seconds * 1e6) / 1000;
 }
 
-/** A TLS close_notify alert record is under this size; a request is larger (non-HTTP connections only). */
+/**
+ * A TLS 1.3 close_notify is disguised as application data but is 24 bytes (a 2-byte alert, the
+ * inner content type and a 16-byte AEAD tag); a request is larger (non-HTTP connections only).
+ */
 const MIN_OPAQUE_REQUEST_BYTES = 64;
+/**
+ * TLS ≤ 1.2 says what a record is in its first byte: 21 is an alert. The client's close_notify,
+ * answering the server's, is one whatever its size (a CBC suite with SHA-384 makes it 85 bytes).
+ */
+const TLS_ALERT_RECORD = 0x15;
 
 /** Idle-close samples kept per server for the diagnosis. */
 const MAX_SAMPLES_PER_SERVER = 4096;
@@ -248,6 +256,8 @@ interface ServerRaces {
   reset: number;
   reusedAfter: number[];
   neverUsed: number;
+  /** Races whose request could not be read (TLS): its method, and so a retry of it, are unknown. */
+  opaque: number;
 }
 
 function fmt(seconds: number): string {
@@ -293,7 +303,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0 };
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0 };
         servers.set(server, entry);
       }
       return entry;
@@ -389,7 +399,8 @@ export const keepaliveRace: DetectorDefinition = {
           idempotent,
           exchangeIndex: ex?.index ?? null,
           requestAcked: peerAckedAll(c, s),
-          retried: retry !== null,
+          // An opaque (TLS) request has no method and URI to find again on a new connection: unknown, not "no".
+          retried: ex === null ? null : retry !== null,
           retriedOnFlow: retry?.flowId ?? null,
           retryClient: retry?.client ?? null,
           retryDelay: retry === null ? null : ms(retry.ts - failedAt),
@@ -410,6 +421,7 @@ export const keepaliveRace: DetectorDefinition = {
       else if (form === 'stale-reuse') entry.stale++;
       else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
+      if (ex === null) entry.opaque++;
       if (ex?.method && !isIdempotent(ex.method)) entry.nonIdempotent++;
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
@@ -453,6 +465,8 @@ export const keepaliveRace: DetectorDefinition = {
       const c = conn.client;
       const after = conn.clientDataAfterServerFin;
       if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return;
+      // The client's alert (its own close_notify) is how a TLS client closes, not a reuse.
+      if (after.firstByte === TLS_ALERT_RECORD) return;
       if ((c.finTs >= 0 && c.finFrame < after.frame) || (c.rstTs >= 0 && c.rstFrame < after.frame) || (s.rstTs >= 0 && s.rstFrame < s.finFrame)) return;
       // Without request framing, demand the proof that the server was gone: it reset the data.
       if (s.rstTs < 0 || s.rstFrame < after.frame) return;
@@ -566,7 +580,9 @@ export const keepaliveRace: DetectorDefinition = {
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`
-              : ' Failed idempotent requests can be retried safely on a new connection.';
+              : entry.opaque > 0
+                ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
+                : ' Failed idempotent requests can be retried safely on a new connection.';
           ctx.diagnose({ server, count, inferred, explanation, remedy, anomalyIds: entry.raceIds });
         }
       },
