@@ -21,6 +21,7 @@ import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
 import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
 import { startsLikeRequest, startsLikeResponse } from './http/sniff';
+import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
 
@@ -152,6 +153,7 @@ export class Analyzer {
    */
   private readonly spareSessions: HttpSession[] = [];
   private readonly spareApps: ConnectionHttp[] = [];
+  private readonly spareTls: TlsRecords[] = [];
   private readonly reuseObjects: boolean;
   private readonly collect: boolean;
   private readonly sample: number;
@@ -312,7 +314,8 @@ export class Analyzer {
       if (this.collect) this.exchanges.push(exchange);
     };
     /**
-     * The HTTP session of a connection, created at its first payload. A connection seen mid-stream
+     * The HTTP session of a connection, created at its first payload (and its TLS record reader, when
+     * that payload is the client's ClientHello). A connection seen mid-stream
      * had its roles guessed from the ports; when the guessed server sends a request line first (or
      * the guessed client a status line), the guess was backwards and the roles are swapped here,
      * before any byte is parsed. Returns whether `fromClient` must be read the other way round
@@ -333,6 +336,9 @@ export class Analyzer {
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
       const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
+      // TLS record headers are read only on connections whose first bytes were a ClientHello (a TLS
+      // client speaks first): decided here, once per connection, so other connections pay nothing more.
+      if ((swapped ? !fromClient : fromClient) && startsLikeClientHello(data, offset, length)) app.tls = this.spareTls.pop()?.reset() ?? new TlsRecords();
       const deliver = (ex: HttpExchange): void => onExchange(conn, ex);
       const spare = this.spareSessions.pop();
       app.session =
@@ -344,18 +350,25 @@ export class Analyzer {
     return {
       onOpen: (conn) => {
         const app = this.spareApps.pop();
-        conn.app = app ?? { session: null, exchangeCount: 0, recent: [] };
+        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null };
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
         const swapped = ensureSession(conn, fromClient, data, offset, length);
-        const session = conn.app?.session;
+        const app = conn.app;
+        if (app === null) return;
+        const clientSide = swapped ? !fromClient : fromClient;
+        if (app.tls !== null) app.tls.data(clientSide, data, offset, length, ts, frame);
+        const session = app.session;
         if (!session) return;
-        if (swapped ? !fromClient : fromClient) session.clientData(data, offset, length, ts, frame);
+        if (clientSide) session.clientData(data, offset, length, ts, frame);
         else session.serverData(data, offset, length, ts, frame);
       },
       onGap: (conn, fromClient, length) => {
-        const session = conn.app?.session;
+        const app = conn.app;
+        if (app === null) return;
+        if (app.tls !== null) app.tls.gap(fromClient);
+        const session = app.session;
         if (!session) return;
         if (fromClient) session.clientGap(length);
         else session.serverGap(length);
@@ -385,11 +398,14 @@ export class Analyzer {
         }
         if (app) {
           const session = app.session;
+          const tls = app.tls;
           app.session = null;
+          app.tls = null;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
             app.exchangeCount = 0;
             app.recent.length = 0;
+            if (tls !== null && this.spareTls.length < SPARE_KEPT) this.spareTls.push(tls);
             if (session !== null && this.spareSessions.length < SPARE_KEPT) this.spareSessions.push(session);
             if (this.spareApps.length < SPARE_KEPT) this.spareApps.push(app);
           } else {
