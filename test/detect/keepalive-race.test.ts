@@ -852,3 +852,22 @@ describe('keepalive-race on TLS: what the record headers tell', () => {
     expect(f.evidence.idleGap).toBeNull();
   });
 });
+
+describe('keepalive-race on sample keepalive-race-tls-nginx (nginx ssl, TLS 1.2, keepalive_timeout 2s)', () => {
+  const name = 'keepalive-race-tls-nginx';
+  const has = samples.has(name);
+  (has ? test : test.skip)('the record headers give each race its idle gap, and the diagnosis the idle timeout', async () => {
+    const meta = samples.get(name)!.meta!;
+    const observed = (meta.observed as { serverIdleCloseSeconds: number[] }).serverIdleCloseSeconds;
+    const result = await analyzeSample(name);
+    const found = ofKind(result, KIND);
+    expect(found).toHaveLength(2);
+    for (const f of found) {
+      const gap = f.evidence.idleGap as number;
+      expect(observed.some((o) => Math.abs(o - gap) <= 0.002)).toBe(true);
+    }
+    const configured = meta.configured?.serverIdleTimeout as number;
+    const d = result.diagnoses.find((x) => x.kind === KIND)!;
+    expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(0.02 * configured);
+  });
+});

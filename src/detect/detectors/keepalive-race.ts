@@ -192,6 +192,7 @@ export interface TlsServerIdleClose {
   /** End of the server's last application data (not the records it sent with its close, see TlsDirection.lastActivityBefore). */
   lastActivityTs: number;
   lastActivityFrame: number;
+  /** From the last activity to the start of the server's close: its first alert, or its FIN when no alert came before it. */
   idleGap: number;
   /** The client had sent application data that the server answered (else: idle since the handshake). */
   used: boolean;
@@ -226,7 +227,9 @@ export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose
   if (!turnAfterFin && client.turns > 0 && client.turnStartFrame > server.turnStartFrame) return null;
   if (server.turns > 0 && lastActivityFrame < server.turnStartFrame) return null;
   const used = turnsBeforeFin > 0 && server.turnAnswers;
-  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, used };
+  // Measured to the start of the close: the alert is the idle timer's act; the FIN may follow it by
+  // a few milliseconds (nginx: 4 ms in samples/keepalive-race-tls-nginx).
+  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: closingTs - lastActivityTs, used };
 }
 
 /** A TLS request (the client's latest turn of application data) that the server's close met on arrival. */
