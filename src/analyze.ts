@@ -296,6 +296,12 @@ export class Analyzer {
     return this.finished;
   }
 
+  /** A TLS record reader for a new connection (a released one's when there is one). */
+  private tlsRecords(): TlsRecords {
+    const spare = this.spareTls.pop();
+    return spare !== undefined ? spare.reset() : new TlsRecords();
+  }
+
   private countIssue(issue: DecodeIssue): void {
     this.issueCounts.set(issue, (this.issueCounts.get(issue) ?? 0) + 1);
   }
@@ -338,7 +344,7 @@ export class Analyzer {
       const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
       // TLS record headers are read only on connections whose first bytes were a ClientHello (a TLS
       // client speaks first): decided here, once per connection, so other connections pay nothing more.
-      if ((swapped ? !fromClient : fromClient) && startsLikeClientHello(data, offset, length)) app.tls = this.spareTls.pop()?.reset() ?? new TlsRecords();
+      if ((swapped ? !fromClient : fromClient) && startsLikeClientHello(data, offset, length)) app.tls = this.tlsRecords();
       const deliver = (ex: HttpExchange): void => onExchange(conn, ex);
       const spare = this.spareSessions.pop();
       app.session =
