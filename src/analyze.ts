@@ -320,8 +320,7 @@ export class Analyzer {
       if (this.collect) this.exchanges.push(exchange);
     };
     /**
-     * The HTTP session of a connection, created at its first payload (and its TLS record reader, when
-     * that payload is the client's ClientHello). A connection seen mid-stream
+     * The HTTP session of a connection, created at its first payload. A connection seen mid-stream
      * had its roles guessed from the ports; when the guessed server sends a request line first (or
      * the guessed client a status line), the guess was backwards and the roles are swapped here,
      * before any byte is parsed. Returns whether `fromClient` must be read the other way round
@@ -342,9 +341,6 @@ export class Analyzer {
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
       const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
-      // TLS record headers are read only on connections whose first bytes were a ClientHello (a TLS
-      // client speaks first): decided here, once per connection, so other connections pay nothing more.
-      if ((swapped ? !fromClient : fromClient) && startsLikeClientHello(data, offset, length)) app.tls = this.tlsRecords();
       const deliver = (ex: HttpExchange): void => onExchange(conn, ex);
       const spare = this.spareSessions.pop();
       app.session =
@@ -356,7 +352,7 @@ export class Analyzer {
     return {
       onOpen: (conn) => {
         const app = this.spareApps.pop();
-        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null };
+        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, tlsSniffed: false };
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
@@ -364,6 +360,12 @@ export class Analyzer {
         const app = conn.app;
         if (app === null) return;
         const clientSide = swapped ? !fromClient : fromClient;
+        // TLS record headers are read only on connections whose first bytes were a ClientHello
+        // (a TLS client speaks first); on any other, this test is all the cost.
+        if (!app.tlsSniffed) {
+          app.tlsSniffed = true;
+          if (clientSide && startsLikeClientHello(data, offset, length)) app.tls = this.tlsRecords();
+        }
         if (app.tls !== null) app.tls.data(clientSide, data, offset, length, ts, frame);
         const session = app.session;
         if (!session) return;
@@ -407,6 +409,7 @@ export class Analyzer {
           const tls = app.tls;
           app.session = null;
           app.tls = null;
+          app.tlsSniffed = false;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
             app.exchangeCount = 0;

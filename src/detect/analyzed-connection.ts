@@ -14,6 +14,8 @@ export interface ConnectionHttp {
   recent: HttpExchange[];
   /** TLS record headers of both directions, when the client's first bytes were a ClientHello (else null). */
   tls: TlsRecords | null;
+  /** Whether the client's first bytes were looked at for a ClientHello yet. */
+  tlsSniffed: boolean;
 }
 
 /** A connection as detectors see it: TCP facts from the flow stage plus its HTTP memory. */
