@@ -21,6 +21,7 @@ import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
 import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
 import { startsLikeRequest, startsLikeResponse } from './http/sniff';
+import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
 
@@ -152,6 +153,7 @@ export class Analyzer {
    */
   private readonly spareSessions: HttpSession[] = [];
   private readonly spareApps: ConnectionHttp[] = [];
+  private readonly spareTls: TlsRecords[] = [];
   private readonly reuseObjects: boolean;
   private readonly collect: boolean;
   private readonly sample: number;
@@ -294,6 +296,12 @@ export class Analyzer {
     return this.finished;
   }
 
+  /** A TLS record reader for a new connection (a released one's when there is one). */
+  private tlsRecords(): TlsRecords {
+    const spare = this.spareTls.pop();
+    return spare !== undefined ? spare.reset() : new TlsRecords();
+  }
+
   private countIssue(issue: DecodeIssue): void {
     this.issueCounts.set(issue, (this.issueCounts.get(issue) ?? 0) + 1);
   }
@@ -344,18 +352,31 @@ export class Analyzer {
     return {
       onOpen: (conn) => {
         const app = this.spareApps.pop();
-        conn.app = app ?? { session: null, exchangeCount: 0, recent: [] };
+        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, tlsSniffed: false };
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
         const swapped = ensureSession(conn, fromClient, data, offset, length);
-        const session = conn.app?.session;
+        const app = conn.app;
+        if (app === null) return;
+        const clientSide = swapped ? !fromClient : fromClient;
+        // TLS record headers are read only on connections whose first bytes were a ClientHello
+        // (a TLS client speaks first); on any other, this test is all the cost.
+        if (!app.tlsSniffed) {
+          app.tlsSniffed = true;
+          if (clientSide && startsLikeClientHello(data, offset, length)) app.tls = this.tlsRecords();
+        }
+        if (app.tls !== null) app.tls.data(clientSide, data, offset, length, ts, frame);
+        const session = app.session;
         if (!session) return;
-        if (swapped ? !fromClient : fromClient) session.clientData(data, offset, length, ts, frame);
+        if (clientSide) session.clientData(data, offset, length, ts, frame);
         else session.serverData(data, offset, length, ts, frame);
       },
       onGap: (conn, fromClient, length) => {
-        const session = conn.app?.session;
+        const app = conn.app;
+        if (app === null) return;
+        if (app.tls !== null) app.tls.gap(fromClient);
+        const session = app.session;
         if (!session) return;
         if (fromClient) session.clientGap(length);
         else session.serverGap(length);
@@ -385,11 +406,15 @@ export class Analyzer {
         }
         if (app) {
           const session = app.session;
+          const tls = app.tls;
           app.session = null;
+          app.tls = null;
+          app.tlsSniffed = false;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
             app.exchangeCount = 0;
             app.recent.length = 0;
+            if (tls !== null && this.spareTls.length < SPARE_KEPT) this.spareTls.push(tls);
             if (session !== null && this.spareSessions.length < SPARE_KEPT) this.spareSessions.push(session);
             if (this.spareApps.length < SPARE_KEPT) this.spareApps.push(app);
           } else {

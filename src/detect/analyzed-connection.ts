@@ -1,6 +1,7 @@
 import type { Connection } from '../flow/connection';
 import type { HttpExchange } from '../http/exchange';
 import type { HttpSession } from '../http/session';
+import type { TlsRecords } from '../http/tls-records';
 
 /** Most recent exchanges remembered per connection for detectors (the rest are streamed out). */
 export const RECENT_EXCHANGES_KEPT = 4;
@@ -11,6 +12,10 @@ export interface ConnectionHttp {
   exchangeCount: number;
   /** The last few exchanges, oldest first. */
   recent: HttpExchange[];
+  /** TLS record headers of both directions, when the client's first bytes were a ClientHello (else null). */
+  tls: TlsRecords | null;
+  /** Whether the client's first bytes were looked at for a ClientHello yet. */
+  tlsSniffed: boolean;
 }
 
 /** A connection as detectors see it: TCP facts from the flow stage plus its HTTP memory. */

@@ -662,3 +662,213 @@ describe('keepalive-race on sample keepalive-race-apache-java (Apache lingering 
     expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(Math.max(0.02 * configured, 0.02));
   });
 });
+
+describe('keepalive-race on TLS: what the record headers tell', () => {
+  /** One TLS record as the test kit sends it (as UTF-8: each length byte must stay below 0x80). */
+  const rec = (type: number, length: number, minor = 3): string => {
+    if ((length & 0x80) !== 0 || length >= 0x8000) throw new Error(`length ${length} does not fit the test kit`);
+    return String.fromCharCode(type, 3, minor, length >> 8, length & 0xff) + 'x'.repeat(length);
+  };
+  const REQUEST = rec(23, 120);
+  const RESPONSE = rec(23, 356);
+  type Version = '1.2' | '1.3';
+  /** The server's close_notify: a type-21 record in TLS 1.2, a 19-byte application-data record in 1.3. */
+  const alert = (v: Version): string => (v === '1.2' ? rec(21, 26) : rec(23, 19));
+
+  /** A TLS connection to port 443 through its handshake (TLS 1.3: with two session tickets after it). */
+  function tlsConnection(cap: Capture, v: Version, at = 0) {
+    const c = cap.connection({ sport: 443 });
+    c.handshake(at).send(at + 0.001, 'c', rec(22, 300, 1)).ack(at + 0.0011, 's');
+    if (v === '1.2') {
+      c.send(at + 0.002, 's', rec(22, 80) + rec(22, 600) + rec(22, 100) + rec(22, 4)).ack(at + 0.0021, 'c');
+      c.send(at + 0.003, 'c', rec(22, 37) + rec(20, 1) + rec(22, 40)).ack(at + 0.0031, 's');
+      c.send(at + 0.004, 's', rec(20, 1) + rec(22, 40)).ack(at + 0.0041, 'c');
+    } else {
+      c.send(at + 0.002, 's', rec(22, 90) + rec(20, 1) + rec(23, 30) + rec(23, 600) + rec(23, 100) + rec(23, 53)).ack(at + 0.0021, 'c');
+      c.send(at + 0.003, 'c', rec(20, 1) + rec(23, 53)).ack(at + 0.0031, 's');
+      c.send(at + 0.004, 's', rec(23, 100) + rec(23, 100)).ack(at + 0.0041, 'c');
+    }
+    return c;
+  }
+
+  /** Request at t, response 1 ms later. */
+  function exchange(c: ReturnType<typeof tlsConnection>, t: number): void {
+    c.request(t, REQUEST).response(t + 0.001, RESPONSE);
+  }
+
+  /** Used once at `at` + 0.01, closed idle by the server `idle` seconds after the response (alert + FIN); the client answers with its alert and FIN. */
+  function idleClosed(cap: Capture, v: Version, idle: number, at = 0) {
+    const c = tlsConnection(cap, v, at);
+    exchange(c, at + 0.01);
+    const closeAt = at + 0.011 + idle;
+    c.send(closeAt, 's', alert(v)).fin(closeAt + 0.00001, 's').ack(closeAt + 0.0001, 'c');
+    c.send(closeAt + 0.0002, 'c', alert(v)).fin(closeAt + 0.00021, 'c').ack(closeAt + 0.0003, 's');
+    return c;
+  }
+
+  /** Used once at `at` + 0.01; the server's idle close after `idle` s; the client's pool reuses it 5 ms later and gets a RST. */
+  function staleReuse(cap: Capture, v: Version, idle: number, at = 0) {
+    const c = tlsConnection(cap, v, at);
+    exchange(c, at + 0.01);
+    const closeAt = at + 0.011 + idle;
+    c.send(closeAt, 's', alert(v)).fin(closeAt + 0.00001, 's').ack(closeAt + 0.0001, 'c');
+    c.send(closeAt + 0.005, 'c', REQUEST);
+    c.rst(closeAt + 0.0051, 's');
+    return c;
+  }
+
+  describe.each(['1.2', '1.3'] as const)('TLS %s', (v) => {
+    test('a stale reuse says how long the connection was idle, measured from the server\'s last application data, not its alert', () => {
+      const cap = new Capture();
+      idleClosed(cap, v, 2, 0);
+      idleClosed(cap, v, 2.001, 1);
+      staleReuse(cap, v, 1.999, 3);
+      const result = cap.analyze(only);
+      const [f, ...rest] = ofKind(result, KIND);
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ form: 'stale-reuse', request: null, outcome: 'reset' });
+      expect(f.evidence.idleGap).toBeCloseTo(1.999, 3);
+      expect(f.summary).toContain('closed after 1.999 s idle');
+      // The first frame of the evidence is the end of the response, the connection's last activity.
+      const [lastFrame, finFrame] = f.frames;
+      expect(lastFrame).toBeGreaterThan(0);
+      expect(finFrame - lastFrame).toBeGreaterThan(2); // the client's ACK and the alert come between
+      const [d] = result.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.serverIdleTimeout.samples).toBe(3);
+      expect(d.inferred.serverIdleTimeout.value).toBeGreaterThan(1.99);
+      expect(d.inferred.serverIdleTimeout.value).toBeLessThan(2.01);
+    });
+
+    test('closed on arrival: the request reached the server as its idle timer fired (alert + RST, no answer)', () => {
+      const cap = new Capture();
+      idleClosed(cap, v, 2, 0);
+      const c = tlsConnection(cap, v, 3);
+      exchange(c, 3.01);
+      c.request(5.0105, REQUEST, { noAck: true });
+      c.send(5.0106, 's', alert(v));
+      c.rstAck(5.01061, 's');
+      const result = cap.analyze(only);
+      const [f, ...rest] = ofKind(result, KIND);
+      expect(rest).toEqual([]);
+      expect(f.client).toBe(c.clientName);
+      expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'RST', basis: 'learned-idle-timeout', request: null, retried: null });
+      expect(f.evidence.idleBeforeRequest).toBeCloseTo(1.9995, 3);
+      expect(f.evidence.serverIdleTimeout).toBeCloseTo(2, 2);
+      expect(f.summary).toContain('125 bytes of TLS application data reached');
+    });
+
+    test('closed on arrival with no idle timeout learned: only an instant close counts', () => {
+      const cap = new Capture();
+      const c = tlsConnection(cap, v);
+      exchange(c, 0.01);
+      c.request(2.0105, REQUEST);
+      c.send(2.0106, 's', alert(v)).fin(2.01061, 's');
+      c.rst(2.0107, 'c');
+      const [f] = ofKind(cap.analyze(only), KIND);
+      expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', closedWith: 'FIN', basis: 'instant-close', serverIdleTimeout: null });
+
+      // The same close 300 ms after the request: the application decided, not an idle timer.
+      const slow = new Capture();
+      const d = tlsConnection(slow, v);
+      exchange(d, 0.01);
+      d.request(2.0105, REQUEST);
+      d.send(2.3105, 's', alert(v)).fin(2.31051, 's');
+      d.rst(2.3106, 'c');
+      expect(ofKind(slow.analyze(only), KIND)).toEqual([]);
+    });
+
+    describe('stays silent', () => {
+      test('the client closes first, with its own alert', () => {
+        const cap = new Capture();
+        const c = tlsConnection(cap, v);
+        exchange(c, 0.01);
+        c.send(1, 'c', alert(v)).fin(1.00001, 'c').ack(1.0001, 's');
+        c.send(1.0002, 's', alert(v)).fin(1.00021, 's').ack(1.0003, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('a normal exchange, then the server\'s idle close with no reuse', () => {
+        const cap = new Capture();
+        idleClosed(cap, v, 2);
+        const result = cap.analyze(only);
+        expect(ofKind(result, KIND)).toEqual([]);
+        expect(result.diagnoses.filter((x) => x.kind === KIND)).toEqual([]);
+      });
+
+      test('a request after idleness answered normally, then the server closes at once', () => {
+        const cap = new Capture();
+        idleClosed(cap, v, 2, 0);
+        const c = tlsConnection(cap, v, 3);
+        exchange(c, 3.01);
+        exchange(c, 5.0105);
+        c.send(5.0116, 's', alert(v)).fin(5.01161, 's');
+        c.send(5.012, 'c', alert(v)).fin(5.01201, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('the first request on a new connection, closed at once (session tickets are no answer to a request)', () => {
+        const cap = new Capture();
+        const c = tlsConnection(cap, v);
+        c.request(2.0105, REQUEST);
+        c.send(2.0106, 's', alert(v)).fin(2.01061, 's');
+        c.rst(2.0107, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('server application data sent unasked (HTTP/2 PING, GOAWAY) answers no request', () => {
+        const cap = new Capture();
+        const c = tlsConnection(cap, v);
+        exchange(c, 0.01);
+        c.send(1, 's', rec(23, 40)).ack(1.0001, 'c'); // a PING the client's stack answers
+        c.send(1.0002, 'c', rec(23, 40)).ack(1.0003, 's');
+        c.request(2.0105, REQUEST);
+        c.send(2.0106, 's', rec(23, 50) + alert(v)).fin(2.01061, 's'); // GOAWAY, then the close
+        c.rst(2.0107, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+    });
+  });
+
+  test('the closing burst: data the server sends with its close (a GOAWAY) is not its last activity', () => {
+    const cap = new Capture();
+    const c = tlsConnection(cap, '1.2');
+    exchange(c, 0.01);
+    c.send(2.011, 's', rec(23, 50) + alert('1.2')).fin(2.01101, 's').ack(2.0111, 'c');
+    c.send(2.016, 'c', REQUEST);
+    c.rst(2.0161, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.idleGap).toBeCloseTo(2, 3);
+  });
+
+  test('a capture that lost server bytes: no idle gap is guessed', () => {
+    const cap = new Capture();
+    const c = tlsConnection(cap, '1.2');
+    exchange(c, 0.01);
+    c.unseen('s', rec(23, 100));
+    c.send(2.011, 's', alert('1.2')).fin(2.01101, 's').ack(2.0111, 'c');
+    c.send(2.016, 'c', REQUEST);
+    c.rst(2.0161, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.idleGap).toBeNull();
+  });
+});
+
+describe('keepalive-race on sample keepalive-race-tls-nginx (nginx ssl, TLS 1.2, keepalive_timeout 2s)', () => {
+  const name = 'keepalive-race-tls-nginx';
+  const has = samples.has(name);
+  (has ? test : test.skip)('the record headers give each race its idle gap, and the diagnosis the idle timeout', async () => {
+    const meta = samples.get(name)!.meta!;
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+    const result = await analyzeSample(name);
+    const found = ofKind(result, KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      const recorded = (e.evidence as Record<string, number>).idleCloseSeconds;
+      expect(Math.abs((f.evidence.idleGap as number) - recorded)).toBeLessThanOrEqual(0.002);
+    }
+    const configured = meta.configured?.serverIdleTimeout as number;
+    const d = result.diagnoses.find((x) => x.kind === KIND)!;
+    expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(0.02 * configured);
+  });
+});

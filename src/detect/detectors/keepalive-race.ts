@@ -4,7 +4,7 @@ import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerRes
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
-import { seqGe, seqLt } from '../../flow/seq';
+import { seqAdd, seqGe, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
@@ -121,6 +121,9 @@ export interface ArrivalClose {
   closeAfterRequest: number;
 }
 
+/** A close on arrival's timing, whatever the request was (an HTTP exchange, or opaque TLS records). */
+export type ArrivalTiming = Omit<ArrivalClose, 'request'>;
+
 /**
  * The server's first close (FIN, or RST with no FIN before it) ended a reused connection whose
  * last request it had completely received (the FIN acknowledges it, or the request was ACKed
@@ -179,6 +182,123 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     idleBeforeRequest,
     idleAtClose: closeTs - prev.responseEnd,
     closeAfterRequest: closeTs - ex.requestStart,
+  };
+}
+
+/** What the server's FIN closed on a TLS connection, as the record headers tell it. */
+export interface TlsServerIdleClose {
+  finTs: number;
+  finFrame: number;
+  /** End of the server's last application data (not the records it sent with its close, see TlsDirection.lastActivityBefore). */
+  lastActivityTs: number;
+  lastActivityFrame: number;
+  /** From the last activity to the start of the server's close: its first alert, or its FIN when no alert came before it. */
+  idleGap: number;
+  /** The client had sent application data that the server answered (else: idle since the handshake). */
+  used: boolean;
+}
+
+/**
+ * The server's FIN closed an idle TLS connection: it closed first, and its last application data
+ * came after the client's last application data before the FIN (every client turn answered, none
+ * since). Null otherwise, or when the connection's records were not read whole as TLS.
+ */
+export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose | null {
+  const tls = conn.app?.tls;
+  const s = conn.server;
+  const c = conn.client;
+  if (tls === null || tls === undefined || !tls.ok || s.finTs < 0 || s.gapBytes > 0) return null;
+  const finTs = s.finTs;
+  const finFrame = s.finFrame;
+  if ((c.finTs >= 0 && c.finFrame < finFrame) || (c.rstTs >= 0 && c.rstFrame < finFrame) || (s.rstTs >= 0 && s.rstFrame < finFrame)) return null;
+  const server = tls.server;
+  const client = tls.client;
+  // The server began to close with its first alert (when it came before the FIN), else with the FIN.
+  const closingTs = server.firstAlertTs >= 0 && server.firstAlertFrame < finFrame ? server.firstAlertTs : finTs;
+  const lastActivityTs = server.lastActivityBefore(closingTs);
+  const lastActivityFrame = server.activityFrame;
+  if (lastActivityTs < 0 || lastActivityFrame > finFrame) return null;
+  // A client turn that began after the FIN is the race itself; turns alternate, so the one before
+  // it was answered by the server's latest turn.
+  const turnAfterFin = client.turns > 0 && client.turnStartFrame > finFrame;
+  const turnsBeforeFin = client.turns - (turnAfterFin ? 1 : 0);
+  // The client's last data before the FIN was answered: the server's latest turn began after it
+  // and the server's last activity lies in that turn (not only in the burst sent with its close).
+  if (!turnAfterFin && client.turns > 0 && client.turnStartFrame > server.turnStartFrame) return null;
+  if (server.turns > 0 && lastActivityFrame < server.turnStartFrame) return null;
+  const used = turnsBeforeFin > 0 && server.turnAnswers;
+  // Measured to the start of the close: the alert is the idle timer's act; the FIN may follow it by
+  // a few milliseconds (nginx: 4 ms in samples/keepalive-race-tls-nginx).
+  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: closingTs - lastActivityTs, used };
+}
+
+/** A TLS request (the client's latest turn of application data) that the server's close met on arrival. */
+export interface TlsArrivalClose extends ArrivalTiming {
+  requestTs: number;
+  requestFrame: number;
+  /** Bytes of the client's turn (record headers included). */
+  requestBytes: number;
+}
+
+/**
+ * arrivalClose on a TLS connection: the server's first close (FIN, or RST with no FIN before it)
+ * ended a reused connection (the client's latest turn of application data follows a turn the
+ * server answered) after that turn had completely reached it (the close's ACK covers it), and
+ * the server sent no application data after the turn began (its close alert is no answer).
+ */
+export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | null {
+  const tls = conn.app?.tls;
+  const s = conn.server;
+  const c = conn.client;
+  if (tls === null || tls === undefined || !tls.ok || s.gapBytes > 0 || c.gapBytes > 0 || !c.hasIsn) return null;
+  let closeTs: number;
+  let closeFrame: number;
+  let closedWith: 'FIN' | 'RST';
+  if (s.finTs >= 0 && (s.rstTs < 0 || s.finFrame < s.rstFrame)) {
+    closeTs = s.finTs;
+    closeFrame = s.finFrame;
+    closedWith = 'FIN';
+  } else if (s.rstTs >= 0) {
+    closeTs = s.rstTs;
+    closeFrame = s.rstFrame;
+    closedWith = 'RST';
+  } else {
+    return null;
+  }
+  if ((c.finTs >= 0 && c.finFrame < closeFrame) || (c.rstTs >= 0 && c.rstFrame < closeFrame)) return null;
+  const server = tls.server;
+  const client = tls.client;
+  // Reused: an earlier client turn was answered by the server (turns alternate).
+  if (client.turns < 2 || server.turns === 0 || !server.turnAnswers) return null;
+  const requestTs = client.turnStartTs;
+  const requestFrame = client.turnStartFrame;
+  if (requestFrame >= closeFrame || client.lastAppEndTs > closeTs || client.lastAppEndFrame > closeFrame) return null; // sent after the close
+  // Not one byte of application data from the server since the request, and no close begun before it.
+  if (server.lastAppStartFrame > requestFrame) return null;
+  if (server.firstAlertTs >= 0 && server.firstAlertFrame < requestFrame) return null;
+  if (server.lastAppEndTs < 0) return null;
+  // The server had the whole request when it closed: the close (or an ACK before a RST) covers its last byte.
+  const requestEndSeq = seqAdd(c.isn, 1 + client.lastAppEndOffset);
+  const had =
+    closedWith === 'FIN'
+      ? s.finHasAck && seqGe(s.finAck, requestEndSeq)
+      : (s.hasAck && seqGe(s.highestAck, requestEndSeq)) || (s.rstHasAck && seqGe(s.rstAck, requestEndSeq));
+  if (!had) return null;
+  const lastActivityTs = server.lastAppEndTs;
+  const idleBeforeRequest = requestTs - lastActivityTs;
+  if (idleBeforeRequest <= 0) return null;
+  return {
+    closeTs,
+    closeFrame,
+    closedWith,
+    lastActivityTs,
+    lastActivityFrame: server.lastAppEndFrame,
+    idleBeforeRequest,
+    idleAtClose: closeTs - lastActivityTs,
+    closeAfterRequest: closeTs - requestTs,
+    requestTs,
+    requestFrame,
+    requestBytes: client.lastAppEndOffset - client.turnStartOffset,
   };
 }
 
@@ -286,8 +406,11 @@ export const keepaliveRace: DetectorDefinition = {
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceOpaque: '{bytes} bytes (not HTTP: TLS?) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
+      raceOpaqueIdle: '{bytes} bytes of TLS application data sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
       raceArrival:
         '{request} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later without answering ({form}: {why}); {outcome}',
+      raceArrivalOpaque:
+        '{bytes} bytes of TLS application data reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later with no application data in answer ({form}: {why}); {outcome}',
     },
   },
   create(ctx) {
@@ -328,7 +451,7 @@ export const keepaliveRace: DetectorDefinition = {
       conn: AnalyzedConnection,
       t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
-      arrival: { close: ArrivalClose; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
+      arrival: { close: ArrivalTiming; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
     ): Finding => {
       const s = conn.server;
       const c = conn.client;
@@ -368,7 +491,18 @@ export const keepaliveRace: DetectorDefinition = {
         client: conn.clientName,
         server: conn.serverName,
         ts: t.reqTs,
-        message: ex === null ? 'raceOpaque' : arrival !== null ? 'raceArrival' : t.neverUsed ? 'raceNeverUsed' : 'race',
+        message:
+          ex === null
+            ? arrival !== null
+              ? 'raceArrivalOpaque'
+              : t.idle !== null
+                ? 'raceOpaqueIdle'
+                : 'raceOpaque'
+            : arrival !== null
+              ? 'raceArrival'
+              : t.neverUsed
+                ? 'raceNeverUsed'
+                : 'race',
         data: {
           idleBefore: arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
           closedWith: arrival === null ? '' : arrival.close.closedWith,
@@ -459,25 +593,64 @@ export const keepaliveRace: DetectorDefinition = {
       record(conn, finding, 'closed-on-arrival', false, ex);
     };
 
-    /** Non-HTTP (e.g. TLS): the same TCP signature, without request lines or idle gap. */
-    const opaqueRace = (conn: AnalyzedConnection): void => {
+    /**
+     * Non-HTTP (e.g. TLS): the same TCP signature, without request lines; the idle gap when the
+     * TLS record headers tell it. Returns whether a race was reported.
+     */
+    const opaqueRace = (conn: AnalyzedConnection, tlsClose: TlsServerIdleClose | null): boolean => {
       const s = conn.server;
       const c = conn.client;
       const after = conn.clientDataAfterServerFin;
-      if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return;
+      if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return false;
       // The client's alert (its own close_notify) is how a TLS client closes, not a reuse.
-      if (after.firstByte === TLS_ALERT_RECORD) return;
-      if ((c.finTs >= 0 && c.finFrame < after.frame) || (c.rstTs >= 0 && c.rstFrame < after.frame) || (s.rstTs >= 0 && s.rstFrame < s.finFrame)) return;
+      if (after.firstByte === TLS_ALERT_RECORD) return false;
+      if ((c.finTs >= 0 && c.finFrame < after.frame) || (c.rstTs >= 0 && c.rstFrame < after.frame) || (s.rstTs >= 0 && s.rstFrame < s.finFrame)) return false;
       // Without request framing, demand the proof that the server was gone: it reset the data.
-      if (s.rstTs < 0 || s.rstFrame < after.frame) return;
-      // No idle gap: in an opaque stream the server's last bytes may be a close alert sent with the FIN.
+      if (s.rstTs < 0 || s.rstFrame < after.frame) return false;
+      // The idle gap only from TLS record headers: in an opaque stream the server's last bytes may be
+      // a close alert sent with the FIN, not activity.
       const form = after.acksFin ? 'stale-reuse' : 'crossing';
       const finding = raceFinding(
         conn,
-        { reqTs: after.ts, reqFrame: after.frame, idle: null, lastFrame: s.lastDataFrame, acksFin: after.acksFin, form, neverUsed: false, bytes: after.length },
+        {
+          reqTs: after.ts,
+          reqFrame: after.frame,
+          idle: tlsClose !== null ? tlsClose.idleGap : null,
+          lastFrame: tlsClose !== null ? tlsClose.lastActivityFrame : s.lastDataFrame,
+          acksFin: after.acksFin,
+          form,
+          neverUsed: false,
+          bytes: after.length,
+        },
         null,
       );
       record(conn, finding, form, false, null);
+      return true;
+    };
+
+    /** A TLS request the server's idle close met on arrival (judged as arrivalRace judges an HTTP one). */
+    const tlsArrivalRace = (conn: AnalyzedConnection): void => {
+      const close = tlsArrivalClose(conn);
+      if (close === null) return;
+      const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
+      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
+      if (basis === null) return;
+      const finding = raceFinding(
+        conn,
+        {
+          reqTs: close.requestTs,
+          reqFrame: close.requestFrame,
+          idle: close.idleAtClose,
+          lastFrame: close.lastActivityFrame,
+          acksFin: false,
+          form: 'closed-on-arrival',
+          neverUsed: false,
+          bytes: close.requestBytes,
+        },
+        null,
+        { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
+      );
+      record(conn, finding, 'closed-on-arrival', false, null);
     };
 
     return {
@@ -494,7 +667,14 @@ export const keepaliveRace: DetectorDefinition = {
         legs.onConnectionEnd(conn);
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
-          if (app !== null && app.exchangeCount === 0) opaqueRace(conn);
+          if (app === null || app.exchangeCount !== 0) return;
+          const tlsClose = app.tls !== null ? tlsServerIdleClose(conn) : null;
+          // The server's idle closes of used TLS connections tell its idle timeout, as HTTP ones do.
+          if (tlsClose !== null && tlsClose.used) {
+            const entry = serverEntry(conn.serverName);
+            if (entry !== null) addSample(entry, tlsClose.idleGap);
+          }
+          if (!opaqueRace(conn, tlsClose) && app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
           return;
         }
         const close = serverIdleClose(conn);

@@ -1,0 +1,339 @@
+/**
+ * TLS record headers of a connection, read as the bytes come (RFC 8446 §5.1, RFC 5246 §6.2): the
+ * content is encrypted, but every record says in clear what it is (5 bytes: content type, version,
+ * length). That is enough to tell when each side sent application data and when it began to close,
+ * which is what the keep-alive race needs on HTTPS: the idle gap before the server's close, and a
+ * request (client application data) that met that close.
+ *
+ * Nothing here allocates per packet or per record: the facts are fields, overwritten as records
+ * complete, and the readers are reset and reused for the next connection.
+ *
+ * What the record layer cannot say, and what was chosen instead:
+ *  - TLS 1.3 encrypts alerts as application data (outer type 23). A close_notify is then a record of
+ *    19 bytes (2 bytes of alert, the inner type, a 16-byte AEAD tag); a record that small carries
+ *    at most 3 bytes, which no HTTP message (nor an HTTP/2 frame, 9 bytes of header) fits in, so an
+ *    application-data record of at most TLS13_ALERT_MAX_LENGTH bytes is taken for an alert. A padded
+ *    TLS 1.3 alert is not recognized (no common implementation pads by default).
+ *  - TLS 1.3 also sends the server's handshake after its ServerHello, and the client's Finished, as
+ *    application data. The server's are harmless (they are activity, and answer no client turn); the
+ *    client's Finished is its first application-data record whenever the server had sent application
+ *    data before it (TLS 1.2 servers send none before the client's first: their Finished is a
+ *    handshake record), and is not counted as data. A TLS 1.2 server that speaks first (not HTTP)
+ *    would have the client's first record taken for a Finished: one client turn fewer.
+ *  - A server may send application data of its own just before it closes (an HTTP/2 GOAWAY, a last
+ *    PING). The server's last activity before a close is therefore the end of its last application
+ *    data that was followed by a silence of at least CLOSING_BURST_GAP (see `lastActivityBefore`),
+ *    not of the records it sent together with its close.
+ */
+
+export const enum TlsContentType {
+  ChangeCipherSpec = 20,
+  Alert = 21,
+  Handshake = 22,
+  ApplicationData = 23,
+  Heartbeat = 24,
+}
+
+/** Largest record length a peer may send (TLS 1.2 allows 2^14 + 2048 of ciphertext). */
+export const TLS_MAX_RECORD_LENGTH = 16384 + 2048;
+/** An application-data record this small is a TLS 1.3 alert (see the file comment). */
+export const TLS13_ALERT_MAX_LENGTH = 19;
+/**
+ * Records one side sends within this many seconds of each other belong to one burst: a server that
+ * closes sends its GOAWAY, close_notify and FIN in one go, microseconds apart.
+ */
+export const CLOSING_BURST_GAP = 0.05;
+
+const HEADER_LENGTH = 5;
+
+/** Why a direction stopped being read. */
+export const enum TlsStop {
+  None = 0,
+  /** Its bytes are not TLS records (first bytes, or a header later on). */
+  NotTls = 1,
+  /** Bytes are missing from the capture: record boundaries are lost. */
+  Gap = 2,
+}
+
+/**
+ * True when the bytes start like a TLS ClientHello record: a handshake record (22) of version
+ * 3.1–3.3 (TLS 1.3 ClientHellos say 3.1 or 3.3 in the record layer), with a plausible length.
+ * With fewer than 5 bytes, what there is must match.
+ */
+export function startsLikeClientHello(data: Uint8Array, offset: number, length: number): boolean {
+  if (length < 3) return false;
+  if (data[offset] !== TlsContentType.Handshake || data[offset + 1] !== 3) return false;
+  const minor = data[offset + 2];
+  if (minor < 1 || minor > 3) return false;
+  if (length < HEADER_LENGTH) return true;
+  const recordLength = (data[offset + 3] << 8) | data[offset + 4];
+  return recordLength > 0 && recordLength <= TLS_MAX_RECORD_LENGTH;
+}
+
+/** The record headers of one direction. Times are capture times, frames capture frames. */
+export class TlsDirection {
+  stop: TlsStop = TlsStop.None;
+  /** Payload bytes read so far (the stream offset of the next byte). */
+  bytes = 0;
+  /** Complete records. */
+  records = 0;
+  /** Complete application-data records before the first alert (a TLS 1.3 client's Finished not counted). */
+  appRecords = 0;
+
+  /** The record being read: its header bytes so far, its type, length, and how much body is left. */
+  private headerHave = 0;
+  private headerType = 0;
+  private headerMinor = 0;
+  private headerLengthHigh = 0;
+  private bodyLeft = 0;
+  private recordLength = 0;
+  private recordStartTs = 0;
+  private recordStartFrame = 0;
+  private recordStartOffset = 0;
+
+  /** The last complete record of any type: its type, version (minor byte), length and end. */
+  lastType = 0;
+  lastMinor = 0;
+  lastLength = 0;
+  lastEndTs = -1;
+  lastEndFrame = 0;
+
+  /** The last application-data record before the first alert. */
+  lastAppStartTs = -1;
+  lastAppStartFrame = 0;
+  lastAppEndTs = -1;
+  lastAppEndFrame = 0;
+  /** Stream offset just past that record. */
+  lastAppEndOffset = 0;
+  /** The last application-data record followed by CLOSING_BURST_GAP or more of silence from this side. */
+  settledAppEndTs = -1;
+  settledAppEndFrame = 0;
+
+  /** The first alert (type 21, or a TLS 1.3 alert-sized application-data record): where it started. */
+  firstAlertTs = -1;
+  firstAlertFrame = 0;
+  /** The first alert's record type (21, or 23 for a TLS 1.3 one). */
+  firstAlertType = 0;
+
+  /**
+   * Turns: a turn begins with this side's first application data after the peer's (or its first
+   * ever). `turnStart…` is where the latest turn began; `turnAnswers` says whether the peer had
+   * had a turn before it (a response, rather than data of its own, such as TLS 1.3 handshake
+   * records or HTTP/2 settings sent unasked).
+   */
+  turns = 0;
+  turnStartTs = -1;
+  turnStartFrame = 0;
+  /** Stream offset where the latest turn began (its first record's header). */
+  turnStartOffset = 0;
+  turnAnswers = false;
+  /** This side sent application data since the peer last did. */
+  private turnOpen = false;
+
+  /** Its first application-data record was a TLS 1.3 client's Finished (client side only). */
+  sawTls13Finished = false;
+
+  peer: TlsDirection = this;
+
+  constructor(readonly isClient: boolean) {}
+
+  reset(): void {
+    this.stop = TlsStop.None;
+    this.bytes = 0;
+    this.records = 0;
+    this.appRecords = 0;
+    this.headerHave = 0;
+    this.headerType = 0;
+    this.headerMinor = 0;
+    this.headerLengthHigh = 0;
+    this.bodyLeft = 0;
+    this.recordLength = 0;
+    this.recordStartTs = 0;
+    this.recordStartFrame = 0;
+    this.recordStartOffset = 0;
+    this.lastType = 0;
+    this.lastMinor = 0;
+    this.lastLength = 0;
+    this.lastEndTs = -1;
+    this.lastEndFrame = 0;
+    this.lastAppStartTs = -1;
+    this.lastAppStartFrame = 0;
+    this.lastAppEndTs = -1;
+    this.lastAppEndFrame = 0;
+    this.lastAppEndOffset = 0;
+    this.settledAppEndTs = -1;
+    this.settledAppEndFrame = 0;
+    this.firstAlertTs = -1;
+    this.firstAlertFrame = 0;
+    this.firstAlertType = 0;
+    this.turns = 0;
+    this.turnStartTs = -1;
+    this.turnStartFrame = 0;
+    this.turnStartOffset = 0;
+    this.turnAnswers = false;
+    this.turnOpen = false;
+    this.sawTls13Finished = false;
+  }
+
+  /** Still reading: no gap, every header so far looked like TLS. */
+  get ok(): boolean {
+    return this.stop === TlsStop.None;
+  }
+
+  /**
+   * The end of this side's last activity before it began to close at `closingTs`: its last
+   * application data, unless that came less than CLOSING_BURST_GAP before the close (data sent
+   * with the close, such as a GOAWAY), then the last application data followed by a silence.
+   * Returns the time (or -1: none), and leaves its frame in `activityFrame`.
+   */
+  lastActivityBefore(closingTs: number): number {
+    if (this.lastAppEndTs < 0) return -1;
+    if (closingTs - this.lastAppEndTs >= CLOSING_BURST_GAP) {
+      this.activityFrame = this.lastAppEndFrame;
+      return this.lastAppEndTs;
+    }
+    this.activityFrame = this.settledAppEndFrame;
+    return this.settledAppEndTs;
+  }
+  /** Frame of what lastActivityBefore returned. */
+  activityFrame = 0;
+
+  /** In-order payload bytes of this direction. */
+  push(data: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
+    if (this.stop !== TlsStop.None) return;
+    const end = offset + length;
+    let i = offset;
+    while (i < end) {
+      if (this.bodyLeft > 0) {
+        const take = Math.min(this.bodyLeft, end - i);
+        this.bodyLeft -= take;
+        i += take;
+        if (this.bodyLeft === 0) this.complete(ts, frame, this.bytes + (i - offset));
+        continue;
+      }
+      const b = data[i++];
+      switch (this.headerHave++) {
+        case 0:
+          // A silence before this record ends a burst: the last application data before it is settled.
+          if (this.records > 0 && ts - this.lastEndTs >= CLOSING_BURST_GAP && this.lastAppEndTs >= 0) {
+            this.settledAppEndTs = this.lastAppEndTs;
+            this.settledAppEndFrame = this.lastAppEndFrame;
+          }
+          this.recordStartTs = ts;
+          this.recordStartFrame = frame;
+          this.recordStartOffset = this.bytes + (i - 1 - offset);
+          this.headerType = b;
+          if (b < TlsContentType.ChangeCipherSpec || b > TlsContentType.Heartbeat || (this.records === 0 && b === TlsContentType.Heartbeat)) {
+            this.stop = TlsStop.NotTls;
+            return;
+          }
+          break;
+        case 1:
+          if (b !== 3) {
+            this.stop = TlsStop.NotTls;
+            return;
+          }
+          break;
+        case 2:
+          this.headerMinor = b;
+          if (b > 4) {
+            this.stop = TlsStop.NotTls;
+            return;
+          }
+          break;
+        case 3:
+          this.headerLengthHigh = b;
+          break;
+        default: {
+          const recordLength = (this.headerLengthHigh << 8) | b;
+          if (recordLength > TLS_MAX_RECORD_LENGTH) {
+            this.stop = TlsStop.NotTls;
+            return;
+          }
+          this.headerHave = 0;
+          this.recordLength = recordLength;
+          this.bodyLeft = recordLength;
+          if (recordLength === 0) this.complete(ts, frame, this.bytes + (i - offset));
+        }
+      }
+    }
+    this.bytes += length;
+  }
+
+  /** Bytes are missing from the capture: record boundaries are lost, nothing more is read. */
+  gap(): void {
+    if (this.stop === TlsStop.None) this.stop = TlsStop.Gap;
+  }
+
+  /** A record ended in the segment at (ts, frame), `endOffset` bytes into the stream. */
+  private complete(ts: number, frame: number, endOffset: number): void {
+    const type = this.headerType;
+    const length = this.recordLength;
+    this.records++;
+    this.lastType = type;
+    this.lastMinor = this.headerMinor;
+    this.lastLength = length;
+    this.lastEndTs = ts;
+    this.lastEndFrame = frame;
+    if (this.firstAlertTs >= 0) return; // closing: what follows the first alert is not data
+    const alertSized = type === TlsContentType.ApplicationData && length <= TLS13_ALERT_MAX_LENGTH;
+    if (type === TlsContentType.Alert || alertSized) {
+      this.firstAlertTs = this.recordStartTs;
+      this.firstAlertFrame = this.recordStartFrame;
+      this.firstAlertType = type;
+      return;
+    }
+    if (type !== TlsContentType.ApplicationData) return;
+    const peer = this.peer;
+    if (this.isClient && this.appRecords === 0 && !this.sawTls13Finished && peer.appRecords > 0) {
+      // TLS 1.3: the server's handshake went as application data before this, the client's Finished.
+      this.sawTls13Finished = true;
+      return;
+    }
+    this.appRecords++;
+    this.lastAppStartTs = this.recordStartTs;
+    this.lastAppStartFrame = this.recordStartFrame;
+    this.lastAppEndTs = ts;
+    this.lastAppEndFrame = frame;
+    this.lastAppEndOffset = endOffset;
+    if (!this.turnOpen) {
+      this.turns++;
+      this.turnStartTs = this.recordStartTs;
+      this.turnStartFrame = this.recordStartFrame;
+      this.turnStartOffset = this.recordStartOffset;
+      this.turnAnswers = peer.turns > 0;
+      this.turnOpen = true;
+      peer.turnOpen = false;
+    }
+  }
+}
+
+/** Both directions of a TLS connection (the client's first bytes were a ClientHello). */
+export class TlsRecords {
+  readonly client = new TlsDirection(true);
+  readonly server = new TlsDirection(false);
+
+  constructor() {
+    this.client.peer = this.server;
+    this.server.peer = this.client;
+  }
+
+  reset(): this {
+    this.client.reset();
+    this.server.reset();
+    return this;
+  }
+
+  /** Both directions were read whole, as TLS. */
+  get ok(): boolean {
+    return this.client.ok && this.server.ok && this.client.records > 0;
+  }
+
+  data(fromClient: boolean, data: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
+    (fromClient ? this.client : this.server).push(data, offset, length, ts, frame);
+  }
+
+  gap(fromClient: boolean): void {
+    (fromClient ? this.client : this.server).gap();
+  }
+}

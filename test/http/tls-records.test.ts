@@ -1,0 +1,200 @@
+import { CLOSING_BURST_GAP, startsLikeClientHello, TlsRecords, TlsStop } from '../../src/http/tls-records';
+
+/** One TLS record: type, version 3.minor, a body of `length` bytes. */
+function record(type: number, length: number, minor = 3): Uint8Array {
+  const r = new Uint8Array(5 + length).fill(0xaa);
+  r.set([type, 3, minor, length >> 8, length & 0xff]);
+  return r;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const CLIENT_HELLO = record(22, 200, 1);
+
+describe('startsLikeClientHello', () => {
+  test('a handshake record of version 3.1-3.3 with a plausible length', () => {
+    expect(startsLikeClientHello(CLIENT_HELLO, 0, CLIENT_HELLO.length)).toBe(true);
+    expect(startsLikeClientHello(record(22, 512, 3), 0, 517)).toBe(true);
+    // Offsets inside a larger buffer.
+    const inside = concat(new Uint8Array(7), CLIENT_HELLO);
+    expect(startsLikeClientHello(inside, 7, CLIENT_HELLO.length)).toBe(true);
+  });
+
+  test('anything else is not', () => {
+    expect(startsLikeClientHello(record(23, 100), 0, 105)).toBe(false); // application data first: mid-stream
+    expect(startsLikeClientHello(record(22, 100, 0), 0, 105)).toBe(false); // SSL 3.0
+    expect(startsLikeClientHello(record(22, 20000, 1), 0, 100)).toBe(false); // too long
+    const get = new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n');
+    expect(startsLikeClientHello(get, 0, get.length)).toBe(false);
+    expect(startsLikeClientHello(CLIENT_HELLO, 0, 2)).toBe(false);
+  });
+});
+
+describe('TlsRecords', () => {
+  test('headers split across segments at every byte give the same records', () => {
+    const stream = concat(CLIENT_HELLO, record(20, 1), record(22, 40), record(23, 160), record(23, 60), record(21, 26));
+    for (let cut = 1; cut < stream.length; cut++) {
+      const tls = new TlsRecords();
+      tls.data(true, stream, 0, cut, 1, 1);
+      tls.data(true, stream, cut, stream.length - cut, 2, 2);
+      const c = tls.client;
+      expect(c.ok).toBe(true);
+      expect(c.records).toBe(6);
+      expect(c.appRecords).toBe(2);
+      expect(c.bytes).toBe(stream.length);
+      // The last application-data record ends in the second segment unless the cut came after it.
+      const appEnd = CLIENT_HELLO.length + 6 + 45 + 165 + 65;
+      expect(c.lastAppEndFrame).toBe(cut >= appEnd ? 1 : 2);
+      expect(c.lastAppEndOffset).toBe(appEnd);
+      const alertStart = appEnd;
+      expect(c.firstAlertFrame).toBe(cut > alertStart ? 1 : 2);
+      expect(c.firstAlertType).toBe(21);
+    }
+  });
+
+  test('one byte per segment', () => {
+    const stream = concat(CLIENT_HELLO, record(23, 30), record(23, 30));
+    const tls = new TlsRecords();
+    for (let i = 0; i < stream.length; i++) tls.data(true, stream, i, 1, i, i + 1);
+    expect(tls.client.records).toBe(3);
+    expect(tls.client.appRecords).toBe(2);
+    expect(tls.client.lastAppStartFrame).toBe(CLIENT_HELLO.length + 35 + 1);
+    expect(tls.client.lastAppEndFrame).toBe(stream.length);
+  });
+
+  test('many records in one segment', () => {
+    const parts = [CLIENT_HELLO];
+    for (let i = 0; i < 50; i++) parts.push(record(23, 100 + i));
+    const stream = concat(...parts);
+    const tls = new TlsRecords();
+    tls.data(true, stream, 0, stream.length, 1, 1);
+    expect(tls.client.records).toBe(51);
+    expect(tls.client.appRecords).toBe(50);
+    expect(tls.client.turns).toBe(1);
+  });
+
+  test('a gap stops the direction for good', () => {
+    const tls = new TlsRecords();
+    tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+    tls.gap(true);
+    const more = record(23, 50);
+    tls.data(true, more, 0, more.length, 2, 2);
+    expect(tls.client.stop).toBe(TlsStop.Gap);
+    expect(tls.client.appRecords).toBe(0);
+    expect(tls.ok).toBe(false);
+  });
+
+  test('bytes that are not TLS records stop the direction', () => {
+    const tls = new TlsRecords();
+    const http = new TextEncoder().encode('HTTP/1.1 200 OK\r\n\r\n');
+    tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+    tls.data(false, http, 0, http.length, 2, 2);
+    expect(tls.server.stop).toBe(TlsStop.NotTls);
+    expect(tls.ok).toBe(false);
+    // A later header that is not TLS (desynchronized) stops too.
+    const t2 = new TlsRecords();
+    const bad = concat(CLIENT_HELLO, record(23, 40), new Uint8Array([0x17, 0x03, 0x03, 0xff, 0xff]));
+    t2.data(true, bad, 0, bad.length, 1, 1);
+    expect(t2.client.stop).toBe(TlsStop.NotTls);
+    expect(t2.client.appRecords).toBe(1);
+  });
+
+  test('reset() makes a used reader as new', () => {
+    const tls = new TlsRecords();
+    const s = concat(CLIENT_HELLO, record(23, 10), record(21, 2));
+    tls.data(true, s, 0, s.length, 1, 1);
+    tls.gap(false);
+    tls.reset();
+    expect(tls.client.records).toBe(0);
+    expect(tls.client.firstAlertTs).toBe(-1);
+    expect(tls.server.stop).toBe(TlsStop.None);
+    tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+    expect(tls.ok).toBe(true);
+  });
+
+  describe('TLS 1.2 and 1.3 shapes', () => {
+    /** A TLS 1.2 full handshake, a request and a response, then the server's close_notify (type 21). */
+    function tls12(): TlsRecords {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 0.001, 1);
+      const hello = concat(record(22, 80), record(22, 900), record(22, 100), record(22, 4));
+      tls.data(false, hello, 0, hello.length, 0.002, 2);
+      const finished = concat(record(22, 37), record(20, 1), record(22, 40));
+      tls.data(true, finished, 0, finished.length, 0.003, 3);
+      const serverFinished = concat(record(20, 1), record(22, 40));
+      tls.data(false, serverFinished, 0, serverFinished.length, 0.004, 4);
+      return tls;
+    }
+
+    test('TLS 1.2: the alert is a type-21 record, application data are turns', () => {
+      const tls = tls12();
+      const req = record(23, 160);
+      const resp = record(23, 240);
+      tls.data(true, req, 0, req.length, 0.01, 5);
+      tls.data(false, resp, 0, resp.length, 0.011, 6);
+      const alert = record(21, 26);
+      tls.data(false, alert, 0, alert.length, 2.011, 8);
+      expect(tls.client.sawTls13Finished).toBe(false);
+      expect(tls.client.turns).toBe(1);
+      expect(tls.server.turns).toBe(1);
+      expect(tls.server.turnAnswers).toBe(true);
+      expect(tls.server.lastAppEndFrame).toBe(6);
+      expect(tls.server.firstAlertFrame).toBe(8);
+      expect(tls.server.lastActivityBefore(2.011)).toBe(0.011);
+      expect(tls.server.activityFrame).toBe(6);
+    });
+
+    test('TLS 1.3: the client\'s Finished is no data; a 19-byte application-data record is the alert', () => {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 0.001, 1);
+      const flight = concat(record(22, 90), record(20, 1), record(23, 30), record(23, 800), record(23, 280), record(23, 53));
+      tls.data(false, flight, 0, flight.length, 0.002, 2);
+      const finished = concat(record(20, 1), record(23, 53));
+      tls.data(true, finished, 0, finished.length, 0.003, 3);
+      const tickets = concat(record(23, 250), record(23, 250));
+      tls.data(false, tickets, 0, tickets.length, 0.004, 4);
+      expect(tls.client.sawTls13Finished).toBe(true);
+      expect(tls.client.appRecords).toBe(0);
+      expect(tls.client.turns).toBe(0);
+      // The server's handshake and tickets: application data that answered no client turn.
+      expect(tls.server.turns).toBe(1);
+      expect(tls.server.turnAnswers).toBe(false);
+      const req = record(23, 160);
+      tls.data(true, req, 0, req.length, 0.01, 5);
+      const resp = record(23, 240);
+      tls.data(false, resp, 0, resp.length, 0.011, 6);
+      expect(tls.client.turns).toBe(1);
+      expect(tls.server.turns).toBe(2);
+      expect(tls.server.turnAnswers).toBe(true);
+      const alert = record(23, 19);
+      tls.data(false, alert, 0, alert.length, 2.011, 8);
+      expect(tls.server.firstAlertType).toBe(23);
+      expect(tls.server.firstAlertFrame).toBe(8);
+      expect(tls.server.appRecords).toBe(7);
+      expect(tls.server.lastAppEndFrame).toBe(6);
+    });
+
+    test('data sent with the close (an HTTP/2 GOAWAY) is not the last activity', () => {
+      const tls = tls12();
+      const req = record(23, 160);
+      const resp = record(23, 240);
+      tls.data(true, req, 0, req.length, 0.01, 5);
+      tls.data(false, resp, 0, resp.length, 0.011, 6);
+      const goaway = record(23, 50);
+      tls.data(false, goaway, 0, goaway.length, 3, 7);
+      const alert = record(21, 26);
+      tls.data(false, alert, 0, alert.length, 3 + CLOSING_BURST_GAP / 10, 8);
+      expect(tls.server.lastAppEndFrame).toBe(7);
+      expect(tls.server.lastActivityBefore(tls.server.firstAlertTs)).toBe(0.011);
+      expect(tls.server.activityFrame).toBe(6);
+    });
+  });
+});
