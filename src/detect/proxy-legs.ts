@@ -33,8 +33,9 @@ import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index'
  * of addresses that serve nothing are remembered (OtherConnections), and the requests of all
  * connections are those of the shared RequestIndex.
  *
- * gateway-timeout, no-upstream-connect and unanswered-request share one instance per analysis
- * (sharedProxyLegs) and hand it every event, so they agree on which failures belong to whom.
+ * Every detector that asks about proxies (gateway-timeout, no-upstream-connect, unanswered-request,
+ * keepalive-race, intermittent-5xx) shares one instance per analysis (sharedProxyLegs) and hands
+ * it every event; each event counts once, so they agree on which failures belong to whom.
  * Everything kept is bounded: legs and requests per proxy address, proxy addresses, failures.
  */
 

@@ -158,7 +158,7 @@ export const unansweredRequest: DetectorDefinition = {
     const waitsByServer = new Map<string, Wait[]>();
     let captureEnd = -Infinity;
 
-    /** Shared with gateway-timeout and no-upstream-connect: which address a proxy connects upstream from. */
+    /** Shared with the other detectors that ask about proxies: which address a proxy connects upstream from. */
     const legs = sharedProxyLegs(ctx);
 
     /** Who closed: the server side, the client, or a client that is itself a server of other flows (a proxy). */
@@ -289,8 +289,9 @@ export const unansweredRequest: DetectorDefinition = {
     function diagnose(): void {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
       for (const [server, waits] of waitsByServer) {
+        const roles = waits.map(finalRoleOf);
         for (const role of ['client', 'proxy', 'server'] as const) {
-          const mine = waits.filter((w) => finalRoleOf(w) === role);
+          const mine = waits.filter((_, i) => roles[i] === role);
           if (mine.length > 0) groups.push({ server, role, waits: mine });
         }
       }
