@@ -12,7 +12,7 @@ import { DecodeStatus, PacketView } from './decode/packet-view';
 import { AnalyzedConnection, ConnectionHttp, RECENT_EXCHANGES_KEPT } from './detect/analyzed-connection';
 import { DEFAULT_DETECT_OPTIONS, DetectOptions, DetectorDefinition } from './detect/detector';
 import { DetectionEngine } from './detect/engine';
-import type { AnomalyKind, Diagnosis, Finding } from './detect/finding';
+import type { AnomalyKind, Diagnosis, Finding, Severity } from './detect/finding';
 import { DETECTORS } from './detect/registry';
 import { ConnStateLabel, connState } from './flow/conn-state';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
@@ -107,6 +107,10 @@ export interface AnalysisStats {
   httpConnections: number;
   /** What the HTTP stage could not parse or pair, by kind (give-ups, gaps, resyncs, tunnels). */
   http: HttpCounters;
+  /** Every finding reported, by severity, including those past the bound of findings kept. */
+  findingsBySeverity: Record<Severity, number>;
+  /** Findings reported but not kept in `anomalies` (past `maxFindingsKept`), by kind; streamed all the same. */
+  findingsNotKept: Record<string, number>;
 }
 
 export interface AnalysisResult {
@@ -128,6 +132,7 @@ function emptyStats(): AnalysisStats {
     decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0,
     connections: 0, connectionsByState: {}, peakLiveConnections: 0, connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
+    findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
   };
 }
 
@@ -270,6 +275,8 @@ export class Analyzer {
     stats.peakLiveConnections = this.tracker.stats.peakConnections;
     stats.connectionsEvicted = this.tracker.stats.evicted;
     stats.reassemblyRefused = this.tracker.stats.reassemblyRefused;
+    stats.findingsBySeverity = { ...this.engine.reportedBySeverity };
+    stats.findingsNotKept = { ...this.engine.notKept };
     const issues: Record<string, number> = {};
     for (const [issue, n] of [...this.issueCounts].sort((a, b) => a[0].localeCompare(b[0]))) issues[issue] = n;
     stats.decodeIssues = issues;

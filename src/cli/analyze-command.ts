@@ -62,7 +62,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, ladders });
   out.close();
-  return reachesFailOn(result.anomalies, args.failOn) ? EXIT_FINDINGS : EXIT_OK;
+  return reachesFailOn(result.anomalies, args.failOn, result.stats.findingsBySeverity) ? EXIT_FINDINGS : EXIT_OK;
 }
 
 /** Packets drawn per connection in the HTML report: enough context around each finding's frames. */

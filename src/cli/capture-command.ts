@@ -141,5 +141,5 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn });
   out.close();
   await metrics?.close();
-  return reachesFailOn(result.anomalies, args.failOn) ? EXIT_FINDINGS : EXIT_OK;
+  return reachesFailOn(result.anomalies, args.failOn, result.stats.findingsBySeverity) ? EXIT_FINDINGS : EXIT_OK;
 }

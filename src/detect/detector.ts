@@ -31,6 +31,12 @@ export interface DetectOptions {
   churnCloseDelay: number;
   /** Server resets of connections with outstanding requests less than this apart form one burst (seconds). */
   resetBurstWindow: number;
+  /**
+   * Findings kept for the final report and JSON; later ones are still streamed (live views,
+   * ndjson) and counted, by kind and severity, but not held: a failure storm over a night of live
+   * capture would otherwise grow memory without bound (about 2 KB a finding).
+   */
+  maxFindingsKept: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -45,6 +51,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   churnMinConnections: 10,
   churnCloseDelay: 1,
   resetBurstWindow: 1,
+  maxFindingsKept: 100_000,
 };
 
 export interface DetectorMeta {

@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, DetectOptions, DetectorDefinition, DetectorHooks, FindingInput } from './detector';
-import type { AnomalyKind, Diagnosis, Finding } from './finding';
+import type { AnomalyKind, Diagnosis, Finding, Severity } from './finding';
 
 function fillMessage(template: string, data: Record<string, string | number> | undefined): string {
   if (!data) return template;
@@ -27,6 +27,10 @@ export class DetectionEngine {
   /** The same findings by kind, and the connections each kind was reported on (see reportedOn). */
   private readonly byKind = new Map<AnomalyKind, Finding[]>();
   private readonly flowsByKind = new Map<AnomalyKind, Set<number>>();
+  /** Every finding reported, kept or not, by severity; and those not kept (maxFindingsKept), by kind. */
+  readonly reportedBySeverity: Record<Severity, number> = { info: 0, warning: 0, error: 0 };
+  readonly notKept: Record<string, number> = {};
+  private readonly maxKept: number;
   private readonly diagnoses: Diagnosis[] = [];
   private readonly counters = new Map<AnomalyKind, number>();
   private readonly services = new Map<string, unknown>();
@@ -36,6 +40,7 @@ export class DetectionEngine {
     options: DetectOptions,
     private readonly onFinding: (finding: Finding) => void = () => undefined,
   ) {
+    this.maxKept = options.maxFindingsKept;
     for (const def of detectors) {
       const hooks = def.create(this.contextFor(def, options));
       this.hooks.push(hooks);
@@ -64,10 +69,15 @@ export class DetectionEngine {
           evidence: input.evidence,
           frames: [...new Set(input.frames.filter((f) => f > 0))].sort((a, b) => a - b),
         };
-        this.all.push(finding);
-        const ofKind = this.byKind.get(def.id);
-        if (ofKind === undefined) this.byKind.set(def.id, [finding]);
-        else ofKind.push(finding);
+        this.reportedBySeverity[finding.severity]++;
+        if (this.all.length < this.maxKept) {
+          this.all.push(finding);
+          const ofKind = this.byKind.get(def.id);
+          if (ofKind === undefined) this.byKind.set(def.id, [finding]);
+          else ofKind.push(finding);
+        } else {
+          this.notKept[def.id] = (this.notKept[def.id] ?? 0) + 1;
+        }
         if (finding.flowId !== null) {
           const flows = this.flowsByKind.get(def.id);
           if (flows === undefined) this.flowsByKind.set(def.id, new Set([finding.flowId]));
@@ -89,8 +99,9 @@ export class DetectionEngine {
     };
   }
 
+  /** Findings reported so far, kept or not. */
   get findingCount(): number {
-    return this.all.length;
+    return this.reportedBySeverity.info + this.reportedBySeverity.warning + this.reportedBySeverity.error;
   }
 
   onOpen(conn: AnalyzedConnection): void {

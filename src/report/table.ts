@@ -135,6 +135,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   const skipped = skippedPackets(stats);
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
+  const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
+  if (notKept > 0) out.push(`warning: ${notKept} findings past the first ${result.anomalies.length} were counted and streamed, not kept for this report (${Object.entries(stats.findingsNotKept).map(([k, n]) => `${k} ${n}`).join(', ')})`);
   out.push('');
 
   if (result.diagnoses.length === 0 && result.anomalies.length === 0) {
