@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { acceptQueueOverflow } from '../../src/detect/detectors/accept-queue-overflow';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
-import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../helpers/packet-builder';
+import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
 
@@ -55,6 +55,11 @@ class Script {
 
   response(ts: number): this {
     return this.seg(ts, 's', TCP_ACK | TCP_PSH, S_ISN + 1, C_ISN + 1 + REQUEST.length, ok());
+  }
+
+  /** The kernel's RST answering a segment with no socket behind it: RST alone, seq = the segment's ACK number. */
+  serverRst(ts: number): this {
+    return this.seg(ts, 's', TCP_RST, S_ISN + 1, 0);
   }
 
   clientFin(ts: number): this {
@@ -118,6 +123,44 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
   test('silent: a request retransmitted once before its ACK (ordinary loss)', () => {
     const cap = new Capture();
     new Script(cap).handshake().request(0.3).request(0.5).serverAcks(0.5001).response(0.6);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  // net.ipv4.tcp_abort_on_overflow = 1: the kernel answers the handshake's last ACK with a RST.
+  test('RST answering the handshake ACK, nothing sent or ACKed: the reset-after-handshake signal', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().serverRst(0.20002);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', synAckRepeats: 0, clientDataBytes: 0, outcome: 'reset-by-server' });
+    expect(f.summary).toContain('tcp_abort_on_overflow = 1');
+    expect(f.ts).toBeCloseTo(T0 + 0.20002, 6);
+    const d = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d[0].explanation).toContain('answers the handshake');
+  });
+
+  // Without the RST's flags an application aborting right after reading the request looks the same (suricata-verify tcp-rst-unacked-stream-*).
+  test('silent: a RST right after the client\'s first data (the application may have read and aborted it)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.2001).serverRst(0.2002);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a RST long after the handshake of an unused connection (a header or idle timeout)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().serverRst(10.2);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a RST after the request was ACKed (the application had the connection)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).serverAcks(0.3001).serverRst(0.31);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: the server resets after the client closed (answering its FIN)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().clientFin(0.25).serverRst(0.2501);
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 

@@ -63,6 +63,19 @@ describe('intermittent-5xx on synthetic traffic', () => {
     expect(f.evidence).toMatchObject({ pattern: 'one-period', interleavedInTime: false, failuresFollowConnections: null });
   });
 
+  test('an API addressed by id: /items/<n> is one kind of request, each id answered once', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 6; i++) connection(cap, i, [i % 2 === 0 ? 'fail' : 'ok'], `/api/items/${1000 + i}`);
+    connection(cap, 6, ['ok'], '/api/items/3f2a9c1e-0b4d-4e5f-8a6b-7c8d9e0f1a2b');
+    connection(cap, 7, ['fail'], '/api/orders/5f1b2c3d4e5f60718293a4b5/lines');
+    connection(cap, 8, ['ok'], '/api/orders/5f1b2c3d4e5f60718293a4b6/lines');
+    connection(cap, 9, ['fail'], '/api/orders/6a1b2c3d4e5f60718293a4b7/lines');
+    connection(cap, 10, ['ok'], '/api/orders/6a1b2c3d4e5f60718293a4b8/lines');
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.evidence.path)).toEqual(['/api/items/{id}', '/api/orders/{id}/lines']);
+    expect(found[0].evidence).toMatchObject({ responses: 7, failures: 3, successes: 4 });
+  });
+
   describe('stays silent', () => {
     test('when every answer fails, or a single one does', () => {
       const cap = new Capture();
@@ -70,6 +83,13 @@ describe('intermittent-5xx on synthetic traffic', () => {
       connection(cap, 1, ['fail']);
       connection(cap, 2, ['ok', 'ok'], '/other');
       connection(cap, 3, ['fail'], '/other');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('when only names with digits differ (v1 and v2 are not ids)', () => {
+      const cap = new Capture();
+      connection(cap, 0, ['fail', 'fail'], '/api/v1/items');
+      connection(cap, 1, ['ok', 'ok'], '/api/v2/items');
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 

@@ -44,6 +44,33 @@ function keepCaptureRunning(cap: Capture, until: number): void {
 }
 
 describe('syn-unanswered on synthetic handshakes', () => {
+  // Linux ≥ 6.5 (net.ipv4.tcp_syn_linear_timeouts = 4) retries at the initial RTO several times, then doubles.
+  test.each([
+    [[0, 1, 2, 3, 4, 5, 7, 11], 'linear-then-exponential'],
+    [[0, 1, 2, 3], 'linear'],
+    [[0, 1, 3, 7], 'exponential'],
+    [[0, 1, 3, 4], 'irregular'],
+    [[0, 1, 2, 4, 5], 'irregular'],
+  ])('SYNs at %j: backoff %s', (times, backoff) => {
+    const cap = new Capture();
+    syns(cap, 41000, times);
+    answer(cap, 41000, times[times.length - 1] + 0.2);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.backoff).toBe(backoff);
+  });
+
+  test('constant-then-doubling retries: the diagnosis names the linear SYN timeouts, not a plain doubling', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 1, 2, 3, 4, 5, 7]);
+    answer(cap, 41000, 7.2);
+    syns(cap, 41001, [0.01, 1.01, 2.01, 3.01, 4.01, 5.01, 7.01]);
+    answer(cap, 41001, 7.3);
+    const d = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toHaveLength(1);
+    expect(d[0].explanation).toContain('tcp_syn_linear_timeouts');
+    expect(d[0].explanation).not.toContain('1 s, doubling');
+  });
+
   test('SYN retried at 1 s and 3 s, never answered, capture goes on: abandoned, exponential backoff', () => {
     const cap = new Capture();
     syns(cap, 41000, [0, 1, 3]);

@@ -16,6 +16,15 @@ const MIN_UNACKED_RETRANSMISSIONS = 2;
  */
 const DUPLICATE_COPY_WINDOW = 0.2;
 
+/**
+ * A server RST "answers" a client segment when it comes within this many handshake round trips
+ * of it (at least MIN_ANSWER_WINDOW: scheduling on the capturing host): the kernel replies at once,
+ * wherever the capture was taken, whereas a timer-driven reset (an idle or header timeout) comes
+ * seconds later.
+ */
+const ANSWER_ROUND_TRIPS = 2;
+const MIN_ANSWER_WINDOW = 0.2;
+
 type Outcome = 'accepted-later' | 'reset-by-server' | 'client-gave-up' | 'unresolved-at-capture-end' | 'released-unresolved';
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
@@ -32,6 +41,11 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
  * connection stays half-open on the server: it retransmits its SYN-ACK although the client ACKed
  * it, and drops the client's data too (so the request is never ACKed). A single SYN-ACK repeat
  * with no data sent before it may be one lost ACK, so it needs a second repeat or dropped data.
+ *
+ * With net.ipv4.tcp_abort_on_overflow = 1 the kernel answers that final ACK with a RST instead:
+ * the server resets a connection it never sent a byte on, right after the handshake and before
+ * the client's first data (see resetAnswersHandshake). An idle or header timeout resets seconds
+ * later, not in answer to the client's ACK.
  */
 export const acceptQueueOverflow: DetectorDefinition = {
   id: 'accept-queue-overflow',
@@ -44,6 +58,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
     messages: {
       repeated: '{server} retransmitted its SYN-ACK {repeats}× after {client} ACKed it{data}: its accept queue was full',
       unacked: '{server} never ACKed the {bytes} bytes {client} sent after the handshake ({retransmissions} retransmissions): its accept queue was likely full',
+      reset: '{server} reset the connection from {client} {after} after the handshake completed, before any data: its accept queue was likely full (tcp_abort_on_overflow = 1)',
     },
   },
   create(ctx: DetectContext) {
@@ -59,7 +74,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
         const clientSentData = c.payloadBytes > 0;
         // Neither signal is possible (no repeated SYN-ACK, no unacknowledged data): the common case,
         // decided before anything is allocated for it.
-        if (conn.synAckRepeatsAfterAck === 0 && !(clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS)) return;
+        const resetAtHandshake = resetAnswersHandshake(conn, dataAcked);
+        if (conn.synAckRepeatsAfterAck === 0 && !resetAtHandshake && !(clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS)) return;
         const firstSynAck = s.synAckTimes[0];
         const repeatTimes: number[] = [];
         const repeatFrames: number[] = [];
@@ -78,7 +94,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
         const unacked =
           !repeated && clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS &&
           s.payloadBytes === 0 && s.finTs < 0 && s.rstTs < 0;
-        if (!repeated && !unacked) return;
+        if (!repeated && !unacked && !resetAtHandshake) return;
 
         let outcome: Outcome;
         if (dataAcked || s.payloadBytes > 0) outcome = 'accepted-later';
@@ -88,7 +104,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
         else outcome = 'released-unresolved';
 
         const evidence = {
-          signal: repeated ? 'synack-repeated-after-ack' : 'data-not-acked',
+          signal: repeated ? 'synack-repeated-after-ack' : unacked ? 'data-not-acked' : 'reset-after-handshake',
           synAckRepeats: repeats,
           synAckOffsets: s.synAckTimes.map((t) => ms(t - firstSynAck)),
           clientDataBytes: c.payloadBytes,
@@ -109,6 +125,15 @@ export const acceptQueueOverflow: DetectorDefinition = {
             },
             evidence,
             frames,
+          });
+        } else if (!unacked) {
+          ctx.report({
+            flowId: conn.id, client: conn.clientName, server: conn.serverName,
+            ts: s.rstTs,
+            message: 'reset',
+            data: { server: conn.serverName, client: conn.clientName, after: s.rstTs - conn.handshakeAckTs < 0.001 ? 'at once' : `${ms(s.rstTs - conn.handshakeAckTs)} s` },
+            evidence: { ...evidence, resetAfterHandshake: ms(s.rstTs - conn.handshakeAckTs) },
+            frames: [...frames, s.rstFrame],
           });
         } else {
           ctx.report({
@@ -138,6 +163,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
           for (const i of items) outcomes.set(i.outcome, (outcomes.get(i.outcome) ?? 0) + 1);
           const outcomeText = [...outcomes].map(([o, k]) => `${k} ${OUTCOME_WORDS[o as Outcome] ?? o}`).join(', ');
           const onlyUnacked = items.every((i) => i.signal === 'data-not-acked');
+          const onlyReset = items.every((i) => i.signal === 'reset-after-handshake');
+          const resets = items.filter((i) => i.signal === 'reset-after-handshake').length;
           const drops = synDrops.get(server) ?? 0;
           const port = server.slice(server.lastIndexOf(':') + 1);
           ctx.diagnose({
@@ -146,14 +173,18 @@ export const acceptQueueOverflow: DetectorDefinition = {
             inferred: {},
             explanation:
               `${n} connection${n === 1 ? '' : 's'} to ${server} completed the handshake on the client's side, but ` +
-              (onlyUnacked
-                ? "the server never acknowledged the client's data (retransmitted without an ACK)"
-                : 'the server kept retransmitting its SYN-ACK although the client had ACKed it') +
-              ` (${outcomeText}). A Linux listener whose accept queue is full drops the handshake's last ACK ` +
-              '(net.ipv4.tcp_abort_on_overflow = 0) and then the data, leaving the connection half-open: the application ' +
-              'is not calling accept() fast enough (blocked event loop, too few workers, a backlog too small for bursts).' +
+              signalText(items) +
+              ` (${outcomeText}). ` +
+              (onlyReset
+                ? "A Linux listener whose accept queue is full answers the handshake's last ACK with a RST when " +
+                  'net.ipv4.tcp_abort_on_overflow = 1 (and drops it, leaving the connection half-open, when it is 0)'
+                : "A Linux listener whose accept queue is full drops the handshake's last ACK " +
+                  '(net.ipv4.tcp_abort_on_overflow = 0) and then the data, leaving the connection half-open' +
+                  (resets > 0 ? ` (or, with net.ipv4.tcp_abort_on_overflow = 1, resets it at once: ${resets} here)` : '')) +
+              ': the application is not calling accept() fast enough (blocked event loop, too few workers, a backlog too small for bursts).' +
               (drops > 0 ? ` ${drops} other attempt${drops === 1 ? '' : 's'} to it had SYNs go unanswered (syn-unanswered): a full accept queue drops new SYNs too.` : '') +
-              (onlyUnacked ? ' Without SYN-ACK repeats, a path dropping data after the handshake (MTU black hole, stateful firewall) would look the same.' : ''),
+              (onlyUnacked ? ' Without SYN-ACK repeats, a path dropping data after the handshake (MTU black hole, stateful firewall) would look the same.' : '') +
+              (onlyReset ? ' An application that accepts and aborts connections at once (SO_LINGER 0, a connection limit) would look the same when the client sent no data.' : ''),
             remedy:
               `On ${hostOf(server)}: confirm with \`nstat -az TcpExtListenOverflows\` (growing) and \`ss -ltn 'sport = :${port}'\` ` +
               '(Recv-Q at the Send-Q backlog). Make the application accept faster — unblock its event loop or accept thread, ' +
@@ -167,3 +198,40 @@ export const acceptQueueOverflow: DetectorDefinition = {
     };
   },
 };
+
+/**
+ * Whether the server's RST answers the client's handshake ACK: the server sent nothing, did not
+ * FIN, the client had sent no data and had not closed, and the RST came within
+ * ANSWER_ROUND_TRIPS handshake round trips of that ACK.
+ *
+ * A RST after client data is left out although the kernel resets that way too when the data
+ * follows the ACK closely (a capture on the client's side shows ACK, data, RST): an application
+ * that reads a request and aborts the connection at once (SO_LINGER 0) within the delayed-ACK
+ * time looks the same on these fields. Only the RST's flags tell them apart — the listener's
+ * reset to an ACK carries no ACK bit, an established socket's abort does — and the flow stage
+ * does not keep them.
+ */
+function resetAnswersHandshake(conn: AnalyzedConnection, dataAcked: boolean): boolean {
+  const c = conn.client;
+  const s = conn.server;
+  if (s.rstTs < 0 || conn.handshakeAckTs < 0 || s.rstTs < conn.handshakeAckTs) return false;
+  if (dataAcked || s.payloadBytes > 0 || s.finTs >= 0) return false;
+  if ((c.finTs >= 0 && c.finTs <= s.rstTs) || (c.rstTs >= 0 && c.rstTs <= s.rstTs)) return false;
+  if (c.firstDataTs >= 0 && c.firstDataTs <= s.rstTs) return false;
+  const roundTrip = c.synTimes.length > 0 ? Math.max(0, conn.handshakeAckTs - c.synTimes[c.synTimes.length - 1]) : 0;
+  return s.rstTs - conn.handshakeAckTs <= Math.max(ANSWER_ROUND_TRIPS * roundTrip, MIN_ANSWER_WINDOW);
+}
+
+const SIGNAL_WORDS: Record<string, string> = {
+  'synack-repeated-after-ack': 'the server kept retransmitting its SYN-ACK although the client had ACKed it',
+  'data-not-acked': "the server never acknowledged the client's data (retransmitted without an ACK)",
+  'reset-after-handshake': 'the server reset the connection right after the handshake, before any data',
+};
+
+/** What the server did, per signal seen, with counts when the signals are mixed. */
+function signalText(items: ReadonlyArray<{ signal: string }>): string {
+  const counts = new Map<string, number>();
+  for (const i of items) counts.set(i.signal, (counts.get(i.signal) ?? 0) + 1);
+  if (counts.size === 1) return SIGNAL_WORDS[items[0].signal] ?? items[0].signal;
+  return [...counts].map(([signal, k]) => `${SIGNAL_WORDS[signal] ?? signal} (${k})`).join('; ');
+}

@@ -58,9 +58,22 @@ function millis(seconds: number): number {
   return Math.round(seconds * 1e6) / 1000;
 }
 
+/** Path segments that name one resource rather than a kind of request: numbers, UUIDs, long hex ids. */
+const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=[a-f]*\d)[0-9a-f]{16,})$/i;
+
+/**
+ * The kind of request a URI is: its path without the query, with identifier segments replaced
+ * by `{id}`. An API addressed by id (`/items/17`, `/orders/3f2a…`) sends each path once or twice,
+ * so a backend failing every other request would never gather enough answers on one exact path.
+ */
 function pathOf(uri: string): string {
   const q = uri.indexOf('?');
-  return q < 0 ? uri : uri.slice(0, q);
+  const path = q < 0 ? uri : uri.slice(0, q);
+  if (!/\d/.test(path)) return path; // no digit, no id: the common case, nothing allocated
+  return path
+    .split('/')
+    .map((segment) => (ID_SEGMENT.test(segment) ? '{id}' : segment))
+    .join('/');
 }
 
 export const intermittent5xx: DetectorDefinition = {

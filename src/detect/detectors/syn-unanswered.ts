@@ -46,17 +46,27 @@ interface Attempt {
   exchanges: number;
 }
 
-/** "exponential" when each retry interval is about double the previous, "linear" when about equal. */
+/**
+ * How the retry intervals grow: "exponential" when each is about double the previous, "linear"
+ * when about equal, "linear-then-exponential" when a run of equal intervals is followed by
+ * doubling ones. The last is Linux's default since 6.5 (net.ipv4.tcp_syn_linear_timeouts = 4:
+ * the first retries at the initial RTO, 1 s, then doubling), so it is what most current clients
+ * show once they retry more than a few times; calling it "irregular" would suggest a path problem.
+ */
 function backoffOf(intervals: readonly number[]): string | null {
   if (intervals.length < 2) return null;
-  let doubling = true;
-  let constant = true;
+  let constantRun = 0; // ratios ≈ 1 before the first doubling
+  let doublingRun = 0; // ratios ≈ 2 after the constant run
   for (let i = 1; i < intervals.length; i++) {
     const ratio = intervals[i] / intervals[i - 1];
-    if (Math.abs(ratio - DOUBLING) > 0.25 * DOUBLING) doubling = false;
-    if (Math.abs(ratio - 1) > 0.25) constant = false;
+    const doubled = Math.abs(ratio - DOUBLING) <= 0.25 * DOUBLING;
+    const constant = Math.abs(ratio - 1) <= 0.25;
+    if (doublingRun === 0 && constant) constantRun++;
+    else if (doubled) doublingRun++;
+    else return 'irregular';
   }
-  return doubling ? 'exponential' : constant ? 'linear' : 'irregular';
+  if (constantRun === 0) return 'exponential';
+  return doublingRun === 0 ? 'linear' : 'linear-then-exponential';
 }
 
 /** The SYNs a client sent before any SYN-ACK, without capture duplicates. */
@@ -222,6 +232,11 @@ function peakConcurrent(items: ReadonlyArray<{ attempt: Attempt }>): { peak: num
   return { peak, from, to: at };
 }
 
+/** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
+function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
+  return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
+}
+
 function diagnose(
   ctx: DetectContext,
   reported: ReadonlyArray<{ finding: Finding; attempt: Attempt }>,
@@ -269,7 +284,7 @@ function diagnose(
       inferred: rto ? { clientSynRetransmitTimeout: rto } : {},
       explanation:
         `${share} to ${server} had to retransmit their SYN because no SYN-ACK came (${outcomeText}). ` +
-        (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, doubling). ` : '') +
+        (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, ${linearRetries(items) ? 'repeated for the first retries since Linux 6.5 — net.ipv4.tcp_syn_linear_timeouts — then doubling' : 'doubling'}). ` : '') +
         cause,
       remedy:
         `On ${hostOf(server)}: compare \`ss -ltn 'sport = :${port}'\` Recv-Q with the listener's backlog (Send-Q) and watch ` +
