@@ -326,7 +326,15 @@ export class ProxyLegs {
       const usedLegs = new Set<UpstreamLeg>();
       for (const failure of failures) {
         const record = this.upstreamRecord(ip, failure.server);
-        out.push(record !== null ? this.pairOne(failure, record, used, usedLegs) : unpaired(failure, 'invisible'));
+        let paired = record !== null ? this.pairOne(failure, record, used, usedLegs) : unpaired(failure, 'invisible');
+        // "Nothing upstream meanwhile" is a claim about the proxy's upstream legs: its own outgoing
+        // connections are those only if it was seen forwarding on them. An address that serves and
+        // also connects out is otherwise an application calling its own dependencies, or sharing its
+        // host with a test client: what it did upstream cannot be told.
+        if (paired.phase === 'none' && record === this.proxies.get(ip) && !this.copies().forwardsFromItsOwnAddress(failure.server)) {
+          paired = unpaired(failure, 'invisible');
+        }
+        out.push(paired);
       }
     }
     return out;

@@ -39,6 +39,8 @@ export class RequestCopies {
   private readonly upstream = new Map<string, string>();
   /** That address → its proxy. */
   private readonly proxyOf = new Map<string, string>();
+  /** Answers of forwardsFromItsOwnAddress, by endpoint. */
+  private readonly ownForwarders = new Map<string, boolean>();
 
   constructor(requests: readonly RememberedRequest[]) {
     for (const r of requests) {
@@ -54,6 +56,39 @@ export class RequestCopies {
   /** The other address the proxy at `ip` connects to its backends from, or null. */
   upstreamAddressOf(ip: string): string | null {
     return this.upstream.get(ip) ?? null;
+  }
+
+  /**
+   * Whether the server at `endpoint` ("ip:port") was seen forwarding from its own address: a request
+   * it received was copied (same method and URI, while it waited for its answer) by a request from
+   * its own host, from another endpoint than its sender, to another server. An address that serves
+   * and also opens connections of its own is not a proxy by that alone: an application server calls
+   * its database and other services, and a test client may share the host.
+   */
+  forwardsFromItsOwnAddress(endpoint: string): boolean {
+    let known = this.ownForwarders.get(endpoint);
+    if (known === undefined) {
+      known = this.findOwnForward(endpoint);
+      this.ownForwarders.set(endpoint, known);
+    }
+    return known;
+  }
+
+  private findOwnForward(endpoint: string): boolean {
+    const host = this.host(endpoint);
+    for (const group of this.groups.values()) {
+      for (const down of group) {
+        // Only a request it answered bounds the wait in which a copy must leave.
+        if (down.server !== endpoint || down.responseStart === null) continue;
+        let looked = 0;
+        for (let i = lowerBound(group, down.ts); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
+          const up = group[i];
+          if (up.ts > down.responseStart) break;
+          if (up.server !== endpoint && up.client !== down.client && this.host(up.client) === host) return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** The proxy whose other upstream address `address` is, or null. */

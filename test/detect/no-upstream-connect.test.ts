@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connect';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
-import { busySlot, PROXY_ENDPOINT, scene, tlsLeg } from './proxy-scenes';
-import { Capture, ofKind } from './reuse-kit';
+import { BACKEND, busySlot, PROXY, PROXY_ENDPOINT, scene, tlsLeg } from './proxy-scenes';
+import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const only = [gatewayTimeout, noUpstreamConnect];
 const KIND = 'no-upstream-connect';
@@ -95,6 +95,21 @@ describe('no-upstream-connect on synthetic proxies', () => {
       scene(cap, 2, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
       scene(cap, 2.5, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a server that also connects out but was never seen forwarding (an application calling its own dependencies)', () => {
+      const cap = new Capture();
+      // The server's own calls to another service: requests that copy none it received.
+      for (const at of [0, 0.3]) {
+        const call = cap.connection({ client: PROXY, server: BACKEND, sport: 5000 });
+        call.handshake(at).exchange(at + 0.001, get('/config'), ok('{}'));
+      }
+      busySlot(cap, 0.5, 4);
+      scene(cap, 1, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(cap, 1.2, { delay: 1.001, upstream: 'none', answer: '503 Service Unavailable' });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'gateway-timeout').map((f) => f.evidence.upstreamPhase)).toEqual(['invisible', 'invisible']);
     });
 
     test('on answers the proxy gives itself (2xx) without going upstream', () => {
