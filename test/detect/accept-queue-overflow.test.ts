@@ -62,6 +62,11 @@ class Script {
     return this.seg(ts, 's', TCP_RST, S_ISN + 1, 0);
   }
 
+  /** A RST with the ACK flag, acknowledging the client's request: an application's abort. */
+  serverRstAck(ts: number): this {
+    return this.seg(ts, 's', TCP_RST | TCP_ACK, S_ISN + 1, C_ISN + 1 + REQUEST.length);
+  }
+
   clientFin(ts: number): this {
     return this.seg(ts, 'c', TCP_FIN | TCP_ACK, C_ISN + 1 + REQUEST.length, S_ISN + 1);
   }
@@ -139,11 +144,20 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     expect(d[0].explanation).toContain('answers the handshake');
   });
 
-  // Without the RST's flags an application aborting right after reading the request looks the same (suricata-verify tcp-rst-unacked-stream-*).
-  test('silent: a RST right after the client\'s first data (the application may have read and aborted it)', () => {
+  // An application aborting right after reading the request sends RST+ACK (suricata-verify tcp-rst-unacked-stream-*).
+  test('silent: a RST+ACK right after the client\'s first data (the application read and aborted it)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.2001).serverRstAck(0.2002);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  // A client-side capture: the client's request leaves before the listener's reset (no ACK flag) arrives.
+  test('a RST without ACK just after the client\'s first data is still the listener\'s reset', () => {
     const cap = new Capture();
     new Script(cap).handshake().request(0.2001).serverRst(0.2002);
-    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', outcome: 'reset-by-server' });
   });
 
   test('silent: a RST long after the handshake of an unused connection (a header or idle timeout)', () => {

@@ -217,7 +217,11 @@ function resetAnswersHandshake(conn: AnalyzedConnection, dataAcked: boolean): bo
   if (s.rstTs < 0 || conn.handshakeAckTs < 0 || s.rstTs < conn.handshakeAckTs) return false;
   if (dataAcked || s.payloadBytes > 0 || s.finTs >= 0) return false;
   if ((c.finTs >= 0 && c.finTs <= s.rstTs) || (c.rstTs >= 0 && c.rstTs <= s.rstTs)) return false;
-  if (c.firstDataTs >= 0 && c.firstDataTs <= s.rstTs) return false;
+  // Client data before the RST: on a client-side capture the client's first bytes leave before the
+  // listener's reset arrives. The kernel resets a segment for a connection it never accepted
+  // without the ACK flag (it answers the handshake's ACK, taking its sequence number from it); an
+  // application that read the data and aborted sends RST+ACK. Only the former is this signal.
+  if (c.firstDataTs >= 0 && c.firstDataTs <= s.rstTs && s.rstHasAck) return false;
   const roundTrip = c.synTimes.length > 0 ? Math.max(0, conn.handshakeAckTs - c.synTimes[c.synTimes.length - 1]) : 0;
   return s.rstTs - conn.handshakeAckTs <= Math.max(ANSWER_ROUND_TRIPS * roundTrip, MIN_ANSWER_WINDOW);
 }
