@@ -125,6 +125,21 @@ export interface ArrivalClose {
 export type ArrivalTiming = Omit<ArrivalClose, 'request'>;
 
 /**
+ * The server's first close (FIN, or RST when that came first), provided the client had neither
+ * closed nor reset before it (a client that had is not waiting for anything); null otherwise.
+ */
+function serverClosedFirst(conn: AnalyzedConnection): { ts: number; frame: number; closedWith: 'FIN' | 'RST' } | null {
+  const s = conn.server;
+  const c = conn.client;
+  let close: { ts: number; frame: number; closedWith: 'FIN' | 'RST' };
+  if (s.finTs >= 0 && (s.rstTs < 0 || s.finFrame < s.rstFrame)) close = { ts: s.finTs, frame: s.finFrame, closedWith: 'FIN' };
+  else if (s.rstTs >= 0) close = { ts: s.rstTs, frame: s.rstFrame, closedWith: 'RST' };
+  else return null;
+  if ((c.finTs >= 0 && c.finFrame < close.frame) || (c.rstTs >= 0 && c.rstFrame < close.frame)) return null;
+  return close;
+}
+
+/**
  * The server's first close (FIN, or RST with no FIN before it) ended a reused connection whose
  * last request it had completely received (the FIN acknowledges it, or the request was ACKed
  * before the RST) and never answered — not one byte after the previous response, which was a
@@ -136,22 +151,9 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const c = conn.client;
   const app = conn.app;
   if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > 0) return null;
-  let closeTs: number;
-  let closeFrame: number;
-  let closedWith: 'FIN' | 'RST';
-  if (s.finTs >= 0 && (s.rstTs < 0 || s.finFrame < s.rstFrame)) {
-    closeTs = s.finTs;
-    closeFrame = s.finFrame;
-    closedWith = 'FIN';
-  } else if (s.rstTs >= 0) {
-    closeTs = s.rstTs;
-    closeFrame = s.rstFrame;
-    closedWith = 'RST';
-  } else {
-    return null;
-  }
-  // The server closed first: a client that had closed or reset is not waiting for anything.
-  if ((c.finTs >= 0 && c.finFrame < closeFrame) || (c.rstTs >= 0 && c.rstFrame < closeFrame)) return null;
+  const close = serverClosedFirst(conn);
+  if (close === null) return null;
+  const { ts: closeTs, frame: closeFrame, closedWith } = close;
   const recent = app.recent;
   const ex = recent[recent.length - 1];
   // A first request on a new connection was never idle on a reused connection: not this race.
@@ -251,21 +253,9 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
   const s = conn.server;
   const c = conn.client;
   if (tls === null || tls === undefined || !tls.ok || s.gapBytes > 0 || c.gapBytes > 0 || !c.hasIsn) return null;
-  let closeTs: number;
-  let closeFrame: number;
-  let closedWith: 'FIN' | 'RST';
-  if (s.finTs >= 0 && (s.rstTs < 0 || s.finFrame < s.rstFrame)) {
-    closeTs = s.finTs;
-    closeFrame = s.finFrame;
-    closedWith = 'FIN';
-  } else if (s.rstTs >= 0) {
-    closeTs = s.rstTs;
-    closeFrame = s.rstFrame;
-    closedWith = 'RST';
-  } else {
-    return null;
-  }
-  if ((c.finTs >= 0 && c.finFrame < closeFrame) || (c.rstTs >= 0 && c.rstFrame < closeFrame)) return null;
+  const close = serverClosedFirst(conn);
+  if (close === null) return null;
+  const { ts: closeTs, frame: closeFrame, closedWith } = close;
   const server = tls.server;
   const client = tls.client;
   // Reused: an earlier client turn was answered by the server (turns alternate).
