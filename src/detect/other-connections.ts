@@ -1,6 +1,7 @@
 import { hostOfEndpoint } from '../decode/address';
 import type { AnalyzedConnection } from './analyzed-connection';
 import { float64Column, grownColumn, uint8Column } from './grown-column';
+import type { UpstreamLeg } from './proxy-legs';
 
 /**
  * The last connections, once ended, from addresses that serve nothing: the candidates for the
@@ -10,24 +11,6 @@ import { float64Column, grownColumn, uint8Column } from './grown-column';
  * arrays of shared strings) rather than an object each; objects are made only for the
  * connections of the address asked for.
  */
-
-/** What one of these connections did, as ProxyLegs needs it for an upstream leg. */
-export interface OtherConnection {
-  flowId: number;
-  client: string;
-  server: string;
-  openTs: number;
-  openFrame: number;
-  established: boolean;
-  closeTs: number;
-  closeFrame: number;
-  closedBy: 'proxy' | 'backend' | null;
-  closedWith: 'FIN' | 'RST' | null;
-  requestCount: number;
-  clientBytes: number;
-  clientDataFrom: number;
-  clientDataTo: number;
-}
 
 const MAX_CAPACITY = 1 << 15;
 const INITIAL_CAPACITY = 1 << 10;
@@ -103,9 +86,9 @@ export class OtherConnections {
     }
   }
 
-  /** The remembered connections from `address` (an IP, no port), oldest first. */
-  from(address: string): OtherConnection[] {
-    const out: OtherConnection[] = [];
+  /** The remembered connections from `address` (an IP, no port), oldest first, as the upstream legs they would be. */
+  from(address: string): UpstreamLeg[] {
+    const out: UpstreamLeg[] = [];
     for (let n = Math.max(0, this.written - this.capacity); n < this.written; n++) {
       const slot = n % this.capacity;
       if (hostOfEndpoint(this.client[slot]) !== address) continue;
@@ -123,9 +106,9 @@ export class OtherConnections {
         closedBy: by === BY_CLIENT ? 'proxy' : by === BY_SERVER ? 'backend' : null,
         closedWith: how === WITH_FIN ? 'FIN' : how === WITH_RST ? 'RST' : null,
         requestCount: this.requestCount[slot],
-        clientBytes: this.clientBytes[slot],
-        clientDataFrom: this.clientDataFrom[slot],
-        clientDataTo: this.clientDataTo[slot],
+        proxyBytes: this.clientBytes[slot],
+        proxyDataFrom: this.clientDataFrom[slot],
+        proxyDataTo: this.clientDataTo[slot],
       });
     }
     return out;

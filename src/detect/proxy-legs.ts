@@ -433,15 +433,10 @@ export class ProxyLegs {
     const requests: LegRequest[] = own !== undefined ? [...own.requests] : [];
     const taken = new Set(legs.map((leg) => leg.flowId));
     const added = new Map<number, UpstreamLeg>();
-    for (const c of this.others.from(address)) {
-      if (taken.has(c.flowId)) continue;
-      const leg: UpstreamLeg = {
-        flowId: c.flowId, client: c.client, server: c.server, openTs: c.openTs, openFrame: c.openFrame,
-        established: c.established, closeTs: c.closeTs, closeFrame: c.closeFrame, closedBy: c.closedBy, closedWith: c.closedWith,
-        requestCount: c.requestCount, proxyBytes: c.clientBytes, proxyDataFrom: c.clientDataFrom, proxyDataTo: c.clientDataTo,
-      };
+    for (const leg of this.others.from(address)) {
+      if (taken.has(leg.flowId)) continue;
       legs.push(leg);
-      added.set(c.flowId, leg);
+      added.set(leg.flowId, leg);
     }
     for (const r of this.index.all()) {
       const leg = added.get(r.flowId);

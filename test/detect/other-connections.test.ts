@@ -29,7 +29,7 @@ describe('OtherConnections', () => {
     expect(got.map((c) => c.flowId)).toEqual([1, 3, 4]);
     expect(got[0]).toMatchObject({
       client: '10.0.1.2:40001', server: '10.0.0.3:8080', openTs: 1, openFrame: 10, established: true,
-      closeTs: 5, closeFrame: 50, closedBy: 'proxy', closedWith: 'FIN', requestCount: 2, clientBytes: 100, clientDataFrom: 11, clientDataTo: 12,
+      closeTs: 5, closeFrame: 50, closedBy: 'proxy', closedWith: 'FIN', requestCount: 2, proxyBytes: 100, proxyDataFrom: 11, proxyDataTo: 12,
     });
     expect(got[1]).toMatchObject({ established: false, closeTs: 7, closeFrame: 70, closedBy: 'backend', closedWith: 'FIN' });
     expect(got[2]).toMatchObject({ closeTs: Infinity, closedBy: null, closedWith: null });
