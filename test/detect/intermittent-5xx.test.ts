@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
-import { intermittent5xx } from '../../src/detect/detectors/intermittent-5xx';
+import { intermittent5xx, requestKindPath } from '../../src/detect/detectors/intermittent-5xx';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { PROXY_ENDPOINT, scene } from './proxy-scenes';
 import { DETECTORS } from '../../src/detect/registry';
@@ -200,5 +200,45 @@ describe('intermittent-5xx: a proxy relaying its upstream keep-alive races as 50
       down.response(2 + i * 2 + 0.001, i === 1 || i === 4 ? ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway') : ok('created'));
     }
     expect(ofKind(cap.analyze(DETECTORS), 'intermittent-5xx')).toHaveLength(1);
+  });
+});
+
+describe('requestKindPath', () => {
+  /** The rule written as regular expressions, as it was first implemented: the reference. */
+  const ID = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=[a-f]*\d)[0-9a-f]{16,})$/i;
+  function reference(uri: string): string {
+    const q = uri.indexOf('?');
+    const path = q < 0 ? uri : uri.slice(0, q);
+    return path
+      .split('/')
+      .map((s) => (ID.test(s) ? '{id}' : s))
+      .join('/');
+  }
+
+  it.each([
+    ['/api/items/17', '/api/items/{id}'],
+    ['/api/v2/search?q=1', '/api/v2/search'],
+    ['/orders/3f2a9c1e-0b7d-4e5f-a1b2-c3d4e5f60718/lines', '/orders/{id}/lines'],
+    ['/blobs/0123456789abcdef0', '/blobs/{id}'],
+    ['/blobs/deadbeefcafebabe', '/blobs/deadbeefcafebabe'],
+    ['/42/', '/{id}/'],
+    ['/', '/'],
+    ['*', '*'],
+  ])('%s is %s', (uri, kind) => {
+    expect(requestKindPath(uri)).toBe(kind);
+  });
+
+  it('agrees with the regular-expression rule on random paths', () => {
+    const pieces = ['api', 'v2', '17', '', '0123456789abcdef', 'ABCDEF0123456789', 'abcdefabcdefabcd', '3F2A9C1E-0B7D-4E5F-A1B2-C3D4E5F60718', '3f2a9c1e-0b7d-4e5f-a1b2-c3d4e5f6071', 'x1', '1x', 'g123456789012345'];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 2000; round++) {
+      const segments = Array.from({ length: 1 + next(5) }, () => pieces[next(pieces.length)]);
+      const uri = '/' + segments.join('/') + (next(3) === 0 ? '?page=' + next(100) : '');
+      expect(requestKindPath(uri)).toBe(reference(uri));
+    }
   });
 });

@@ -58,22 +58,66 @@ function millis(seconds: number): number {
   return Math.round(seconds * 1e6) / 1000;
 }
 
-/** Path segments that name one resource rather than a kind of request: numbers, UUIDs, long hex ids. */
-const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=[a-f]*\d)[0-9a-f]{16,})$/i;
+/**
+ * Whether `uri[start, end)` is a path segment that names one resource rather than a kind of
+ * request: all digits, a UUID, or 16 or more hex digits among which at least one digit (so that
+ * a word made of the letters a–f is not taken for an id). Read char by char: this runs for every
+ * answered request, and a regular expression over a split path cost more than the rest of the
+ * detector together.
+ */
+function isIdSegment(uri: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length === 0) return false;
+  if (length === 36 && isUuid(uri, start)) return true;
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    const c = uri.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) digits++;
+    else if (!isHexLetter(c)) return false;
+  }
+  return digits === length || (length >= 16 && digits > 0);
+}
+
+/** a–f or A–F. */
+function isHexLetter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+/** 8-4-4-4-12 hex digits. */
+function isUuid(uri: string, start: number): boolean {
+  for (let at = 0; at < 36; at++) {
+    const c = uri.charCodeAt(start + at);
+    if (at === 8 || at === 13 || at === 18 || at === 23) {
+      if (c !== 0x2d) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || isHexLetter(c))) {
+      return false;
+    }
+  }
+  return true;
+}
 
 /**
  * The kind of request a URI is: its path without the query, with identifier segments replaced
  * by `{id}`. An API addressed by id (`/items/17`, `/orders/3f2a…`) sends each path once or twice,
  * so a backend failing every other request would never gather enough answers on one exact path.
+ * Builds a string only when the URI has a query or an id segment.
  */
-function pathOf(uri: string): string {
-  const q = uri.indexOf('?');
-  const path = q < 0 ? uri : uri.slice(0, q);
-  if (!/\d/.test(path)) return path; // no digit, no id: the common case, nothing allocated
-  return path
-    .split('/')
-    .map((segment) => (ID_SEGMENT.test(segment) ? '{id}' : segment))
-    .join('/');
+export function requestKindPath(uri: string): string {
+  const query = uri.indexOf('?');
+  const end = query < 0 ? uri.length : query;
+  let kind: string | null = null;
+  let copiedUpTo = 0;
+  let segmentStart = 0;
+  for (let i = 0; i <= end; i++) {
+    if (i < end && uri.charCodeAt(i) !== 0x2f) continue;
+    if (isIdSegment(uri, segmentStart, i)) {
+      kind = (kind ?? '') + uri.slice(copiedUpTo, segmentStart) + '{id}';
+      copiedUpTo = i;
+    }
+    segmentStart = i + 1;
+  }
+  if (kind === null) return query < 0 ? uri : uri.slice(0, query);
+  return kind + uri.slice(copiedUpTo, end);
 }
 
 export const intermittent5xx: DetectorDefinition = {
@@ -284,7 +328,7 @@ export const intermittent5xx: DetectorDefinition = {
         if (ex.uncertain || ex.status === null || ex.method === null || ex.uri === null || ex.responseStart === null) return;
         const failed = ex.status >= 500 && ex.status <= 599;
         if (!failed && (ex.status < 200 || ex.status > 299)) return;
-        const path = pathOf(ex.uri);
+        const path = requestKindPath(ex.uri);
         let kind = kindIndex.get(conn.serverName)?.get(ex.method)?.get(path);
         if (kind === undefined) {
           if (kinds.length >= MAX_KINDS) return;
