@@ -15,7 +15,8 @@ import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
  * upstream meanwhile (see proxy-legs.ts): a forwarded request left unanswered (read timeout) or a
  * backend connection that never carried it (connect timeout). A proxy that sent nothing upstream
  * at all is no-upstream-connect's case, and a backend's own error relayed by the proxy is not a
- * proxy timeout: both are left out here.
+ * proxy timeout: both are left out here, and so is an error the proxy gave right after the backend
+ * closed or refused the upstream connection (it relayed that close; no timer of its own fired).
  */
 
 type Phase = 'read' | 'connect' | 'opaque' | 'invisible';
@@ -212,6 +213,11 @@ export const gatewayTimeout: DetectorDefinition = {
           if (!isGatewayPhase(p.phase)) continue;
           // An error at once is not a timeout (a refused backend, no server available).
           if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
+          // The backend closed (or refused) the upstream connection before the proxy's error: the
+          // proxy relayed the backend's failure (Go's ReverseProxy answers 502 on the EOF of a
+          // backend that died or hit its own WriteTimeout), no timer of its own fired. The upstream
+          // leg is unanswered-request's (or reset-before-response's) to report.
+          if (p.leg !== null && p.leg.closedBy === 'backend' && p.leg.closeTs <= p.failure.failTs) continue;
           let list = byServer.get(p.failure.server);
           if (list === undefined) byServer.set(p.failure.server, (list = []));
           list.push({ ...p, phase: p.phase, delay: p.failure.delay });
