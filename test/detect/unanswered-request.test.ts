@@ -366,6 +366,15 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     expect(ds[0].inferred.clientTimeout.value).toBeCloseTo(1.5, 3);
   });
 
+  test("server closes at one age also name Go's WriteTimeout (a handler that outlives it has its response dropped, the connection closed)", () => {
+    const cap = new Capture();
+    for (const at of [0, 2, 4]) hung(cap, at, 1.5, { closer: 's' });
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverTimeout.value).toBeCloseTo(1.5, 3);
+    expect(d.explanation).toContain('outlives its WriteTimeout');
+    expect(d.remedy).toContain('http.TimeoutHandler');
+  });
+
   test('concurrent requests timed out together (equal ages, one moment) are still a timeout', () => {
     const cap = new Capture();
     for (let i = 0; i < 3; i++) hung(cap, 0.0002 * i, 1.5);

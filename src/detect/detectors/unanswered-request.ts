@@ -478,10 +478,13 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'serverTimeout';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the server side closed the connection ${range} after each request: ` +
-          `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them. ${where}.${knownNote}`;
+          `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them, ` +
+          `or its handlers ran that long and their responses were dropped (Go's http.Server closes the connection without a response when a handler outlives its WriteTimeout, which is then shorter). ` +
+          `${where}.${knownNote}`;
         remedy =
           `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
-          `raise that timeout only if such slow requests are expected.`;
+          `raise that timeout only if such slow requests are expected. For a Go server: keep http.Server WriteTimeout above the slowest handler, ` +
+          `or bound handlers with http.TimeoutHandler, which answers 503 in time instead of closing.`;
       }
       ctx.diagnose({
         server,
