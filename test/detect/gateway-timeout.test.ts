@@ -49,6 +49,21 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(r.diagnoses.filter((d) => d.kind === KIND)).toEqual([]);
   });
 
+  test('502s sent only after the client had closed (its own timeout, which the proxy followed upstream): no proxy timeout', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      const down = downstream(cap);
+      down.handshake(at).request(at + 0.001, get('/slow'));
+      down.fin(at + 1.501, 'c').ack(at + 1.5011, 's');
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      up.close(at + 1.5012, 'c');
+      down.send(at + 1.5013, 's', ok('', [], 'HTTP/1.1', '502 Bad Gateway')).rst(at + 1.5014, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toEqual([]);
+  });
+
   test('read timeouts too spread to share one value (a timer on a coarse tick): no value inferred, and none claimed', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 2.28, upstream: 'read', uri: '/hang/1' });

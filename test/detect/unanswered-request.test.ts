@@ -90,6 +90,32 @@ describe('unanswered-request on synthetic connections', () => {
     expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(2, 3);
   });
 
+  test('a proxy that closed upstream right after its own client gave up followed the client: no proxyReadTimeout', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      // client → proxy: the client gives up (FIN) after 1.5 s; the proxy answers 502 into the closed socket (Go's ReverseProxy).
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      down.handshake(at).request(at + 0.001, get('/slow'));
+      down.fin(at + 1.501, 'c').ack(at + 1.5011, 's');
+      down.send(at + 1.5013, 's', ok('', [], 'HTTP/1.1', '502 Bad Gateway')).rst(at + 1.5014, 'c');
+      // proxy → backend: the proxy cancels the forwarded request 0.2 ms after its client's FIN; the backend answers later.
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      up.fin(at + 1.5012, 'c').ack(at + 1.5013, 's');
+      up.send(at + 2.5, 's', ok('late')).rst(at + 2.5001, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.server).sort()).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.3:8080', '10.0.0.3:8080']);
+    const up = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.3:8080')!;
+    expect(up.inferred).toEqual({});
+    expect(up.explanation).toContain('after its own client (10.0.0.1) had closed the connection carrying the same request');
+    expect(up.explanation).toContain('No proxy timeout is at work here');
+    const down = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.2:80')!;
+    expect(down.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
+    // The 502 right behind the client's FIN is the proxy reacting to it: no "slower than the timeout" claim.
+    expect(down.explanation).not.toContain('response later');
+  });
+
   test('still waiting at capture end: reported as open (warning) only once older than openRequestAge', () => {
     const build = (until: number): Capture => {
       const cap = new Capture();

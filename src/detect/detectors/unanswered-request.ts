@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms, peerAckedAll, requestLine } from '../facts';
+import { at, hostOf, ms, peerAckedAll, requestLine } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
@@ -59,6 +59,14 @@ const MAX_TIMER_TICK = 1;
  */
 const REFUSED_SOON_AFTER = 1;
 const MAX_REFUSALS_PER_SERVER = 1024;
+/**
+ * A proxy that closes its upstream connection this soon (seconds) after its own client closed the
+ * connection that carried the same request followed its client: it cancelled the forwarded request
+ * because the client gave up (Go's ReverseProxy cancels it with the client's context; nginx closes
+ * the upstream connection when the client goes away). The wait is the client's timeout, not one of
+ * the proxy's.
+ */
+const CLIENT_FOLLOW_GAP = 0.05;
 
 /**
  * Groups of at least two closes that happened together (each within BURST_LINK_GAP of the next)
@@ -348,12 +356,50 @@ export const unansweredRequest: DetectorDefinition = {
       );
     }
 
+    /** Client-closed waits by request (method and URI), to find the one a proxy's upstream close followed. */
+    function clientClosesByRequest(): Map<string, Wait[]> {
+      const byRequest = new Map<string, Wait[]>();
+      for (const waits of waitsByServer.values()) {
+        for (const w of waits) {
+          if (w.closedBy !== 'client' || w.method === null) continue;
+          const key = `${w.method} ${w.uri ?? ''}`;
+          const list = byRequest.get(key);
+          if (list === undefined) byRequest.set(key, [w]);
+          else list.push(w);
+        }
+      }
+      return byRequest;
+    }
+
+    /** The downstream wait whose client's close the proxy followed when it closed upstream wait `w`, or null. */
+    function followedClient(w: Wait, byRequest: Map<string, Wait[]>): Wait | null {
+      if (w.method === null) return null;
+      const proxyHosts = [w.closerIp, legs.proxyForwardingFrom(w.closerIp)];
+      for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) {
+        if (d === w || d.requestStart > w.requestStart || d.closeTs > w.closeTs || w.closeTs - d.closeTs > CLIENT_FOLLOW_GAP) continue;
+        if (proxyHosts.includes(hostOf(d.server))) return d;
+      }
+      return null;
+    }
+
     function diagnose(): void {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
+      const byRequest = clientClosesByRequest();
       for (const [server, waits] of waitsByServer) {
         const roles = waits.map(finalRoleOf);
+        const followed: Array<{ wait: Wait; downstream: Wait }> = [];
+        for (let i = 0; i < waits.length; i++) {
+          if (roles[i] !== 'proxy') continue;
+          const downstream = followedClient(waits[i], byRequest);
+          if (downstream !== null) {
+            followed.push({ wait: waits[i], downstream });
+            roles[i] = 'client'; // taken out of the proxy's waits below; diagnosed as its client's doing
+          }
+        }
+        if (followed.length > 0) diagnoseFollowed(server, followed);
+        const inFollowed = new Set(followed.map((x) => x.wait));
         for (const role of ['client', 'proxy', 'server'] as const) {
-          const mine = waits.filter((_, i) => roles[i] === role);
+          const mine = waits.filter((w, i) => roles[i] === role && !inFollowed.has(w));
           if (mine.length > 0) groups.push({ server, role, waits: mine });
         }
       }
@@ -373,6 +419,33 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
       }
+    }
+
+    /** Upstream requests a proxy abandoned because its own client gave up on them first. */
+    function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>): void {
+      const members = followed.map((x) => x.wait);
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const proxies = [...new Set(followed.map((x) => x.downstream.server))].slice(0, 3).join(', ');
+      const clients = [...new Set(followed.map((x) => hostOf(x.downstream.client)))].slice(0, 3).join(', ');
+      const gaps = followed.map((x) => x.wait.closeTs - x.downstream.closeTs);
+      const waits = followed.map((x) => x.downstream.wait);
+      const lo = ms(Math.min(...waits));
+      const hi = ms(Math.max(...waits));
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${members.length} request(s) to ${server}${about} got no response, and the proxy that sent them (${proxies}) closed its upstream connection ` +
+          `within ${ms(Math.max(...gaps) * 1000)} ms after its own client (${clients}) had closed the connection carrying the same request, ` +
+          `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: the client gave up (its timeout), and the proxy cancelled the forwarded request with it ` +
+          `(Go's httputil.ReverseProxy cancels it with the client's context; nginx closes the upstream connection when the client goes away unless proxy_ignore_client_abort is on). ` +
+          `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`,
+        remedy:
+          `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
     }
 
     function diagnoseBurst(server: string, role: CloserRole, members: readonly Wait[]): void {
@@ -446,7 +519,9 @@ export const unansweredRequest: DetectorDefinition = {
             ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
             : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
       const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
-      const lateAfters = members.map((w) => w.lateAfter).filter((x): x is number => x !== null);
+      // An answer right behind the client's close is the server reacting to it (a proxy's 502 as it
+      // cancels upstream), which tells nothing of how slow it was.
+      const lateAfters = members.flatMap((w) => (w.lateAfter !== null && w.lateAfter - w.wait > CLIENT_FOLLOW_GAP ? [w.lateAfter] : []));
       const lateNote =
         lateAfters.length === 0
           ? ''
