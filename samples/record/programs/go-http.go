@@ -5,7 +5,7 @@
 //
 //	go-http server -addr IP:PORT [-idle D] [-write D]
 //	    GET/POST any path; ?sleep=MS delays the answer (the handler sleeps, then answers 200).
-//	go-http client -url BASE [-timeout D] [-par N] -steps METHOD:PATH:GAPMS,...
+//	go-http client -url BASE [-timeout D] [-par N] [-maxidle N] -steps METHOD:PATH:GAPMS,...
 //	    runs the steps in N goroutines at once (each sleeps GAPMS before its request).
 //	go-http proxy -addr IP:PORT -backend URL [-bind IP] [-respheader D]
 //	    httputil.ReverseProxy (its default error handler answers 502 to any upstream error).
@@ -52,6 +52,7 @@ func main() {
 	timeout := fs.Duration("timeout", 0, "client: http.Client Timeout")
 	par := fs.Int("par", 1, "client: goroutines running the steps at once")
 	steps := fs.String("steps", "GET:/:0", "client: METHOD:PATH:GAPMS,...")
+	maxIdle := fs.Int("maxidle", 8, "client: Transport MaxIdleConnsPerHost (0: Go's default, 2)")
 	backend := fs.String("backend", "http://127.0.0.1:8081", "proxy: backend URL")
 	bind := fs.String("bind", "", "proxy: local address of upstream connections")
 	respHeader := fs.Duration("respheader", 0, "proxy: Transport ResponseHeaderTimeout")
@@ -61,7 +62,7 @@ func main() {
 	case "server":
 		serve(*addr, *idle, *write)
 	case "client":
-		runClient(*base, *timeout, *par, *steps)
+		runClient(*base, *timeout, *par, *steps, *maxIdle)
 	case "proxy":
 		runProxy(*addr, *backend, *bind, *respHeader)
 	default:
@@ -82,8 +83,8 @@ func serve(addr string, idle, write time.Duration) {
 	log.Fatal(srv.ListenAndServe())
 }
 
-func runClient(base string, timeout time.Duration, par int, steps string) {
-	client := &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+func runClient(base string, timeout time.Duration, par int, steps string, maxIdle int) {
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: maxIdle}}
 	var wg sync.WaitGroup
 	for g := 0; g < par; g++ {
 		wg.Add(1)

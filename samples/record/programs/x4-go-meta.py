@@ -5,6 +5,9 @@ Usage:
   x4-go-meta.py client-timeout --capture F --meta OUT --client-log F --server-log F --server IP:PORT --timeout S --software NAME...
   x4-go-meta.py backend-killed --capture F --meta OUT --client-log F --proxy-log F --server-log F --killed-at EPOCH
                                --proxy IP:PORT --server IP:PORT --software NAME...
+  x4-go-meta.py proxy-client-timeout --capture F --meta OUT --client-log F --proxy-log F --server-log F
+                               --proxy IP:PORT --server IP:PORT --timeout S --software NAME...
+  x4-go-meta.py churn --capture F --meta OUT --client-log F --server-log F --server IP:PORT --software NAME...
 
 Everything is measured with tshark; the logs (one JSON line per request) say what each program saw.
 Any failed check prints why and exits 1 without writing the meta.
@@ -216,8 +219,120 @@ def backend_killed(args):
           f'{len(proxy_502)} 502s; wrote {args.meta}')
 
 
+def proxy_client_timeout(args):
+    conns = connections(args.capture)
+    clients = read_log(args.client_log)
+    proxied = read_log(args.proxy_log)
+    served = read_log(args.server_log)
+    up = {c['client']: c for c in conns if c['server'] == args.server}
+    down = {c['client']: c for c in conns if c['server'] == args.proxy}
+    timed_out = [e for e in clients if e['outcome'] == 'error']
+    if len(timed_out) != 3 or not all('Client.Timeout exceeded' in e['error'] for e in timed_out):
+        fail(f"expected 3 client timeouts: {[(e['uri'], e.get('error')) for e in timed_out]}")
+    if len([e for e in clients if e.get('status') == 200]) != 2:
+        fail('expected the 2 fast requests answered 200')
+    expect, waits, follow_gaps = [], [], []
+    for e in timed_out:
+        port = e['conns'][-1].rsplit(':', 1)[1]
+        d = down.get(f'127.0.0.1:{port}') or fail(f'no client connection from port {port}')
+        req = next((r for r in d['requests'] if r['uri'] == e['uri']), None) or fail(f"{d['client']}: {e['uri']} not in the capture")
+        fin = d['clientFin'] or fail(f"{d['client']}: the client did not close at its timeout")
+        answer = next((p for p in d['serverData'] if p['t'] > req['t']), None)
+        if answer is None or answer['t'] < fin['t'] or d['clientRst'] is None:
+            fail(f"{d['client']}: expected the proxy's answer after the client's FIN, reset by the client")
+        logged = next((p for p in proxied if p['uri'] == e['uri']), None) or fail(f"the proxy did not log {e['uri']}")
+        if logged['status'] != 502 or 'context canceled' not in logged.get('error', ''):
+            fail(f"the proxy answered {e['uri']} {logged['status']} ({logged.get('error')}), expected 502 context canceled")
+        # The upstream connection that carried the same request, closed by the proxy right after the client's FIN.
+        u = next((c for c in up.values() if any(r['uri'] == e['uri'] and r['t'] >= req['t'] for r in c['requests'])), None) \
+            or fail(f"{e['uri']} was not forwarded upstream")
+        ureq = next(r for r in u['requests'] if r['uri'] == e['uri'])
+        ufin = u['clientFin'] or fail(f"{u['client']}: the proxy did not close the upstream connection")
+        gap = ufin['t'] - fin['t']
+        if not 0 <= gap < 0.05:
+            fail(f"{u['client']}: the proxy closed upstream {gap * 1000:.2f} ms after its client's FIN (expected within 50 ms after)")
+        if not any(p['t'] > ufin['t'] for p in u['serverData']) or not any(s['uri'] == e['uri'] for s in served):
+            fail(f"{u['client']}: the backend did not answer {e['uri']} late")
+        waits.append(round(fin['t'] - req['t'], 3))
+        follow_gaps.append(round(gap * 1000, 3))
+        expect.append({
+            'kind': 'unanswered-request', 'client': d['client'], 'server': args.proxy,
+            'notes': f"{req['method']} {e['uri']}: the client gave up and closed (FIN) {fin['t'] - req['t']:.3f} s after the request "
+                     f"(its Timeout); the proxy's 502 (context canceled) came {1000 * (answer['t'] - fin['t']):.2f} ms later and was reset.",
+        })
+        expect.append({
+            'kind': 'unanswered-request', 'client': u['client'], 'server': args.server,
+            'notes': f"the forwarded {ureq['method']} {e['uri']}: the proxy closed the upstream connection {gap * 1000:.3f} ms after its "
+                     "client's FIN (it cancelled the request with the client's context; no proxy timeout); the backend's late 200 was reset.",
+        })
+    named = {x['client'] for x in expect}
+    for c in list(down.values()) + list(up.values()):
+        if c['client'] not in named:
+            expect.append({'kind': None, 'client': c['client'], 'server': c['server'], 'notes': 'fast requests, answered in time.'})
+    meta = {
+        'scenario': 'client-timeout-go-reverseproxy',
+        'description': (
+            f"A client's timeout through Go's httputil.ReverseProxy, which has none of its own: client 127.0.0.1 (Go http.Client, Timeout "
+            f"{args.timeout:g} s) -> proxy {args.proxy} (connecting upstream from 127.0.0.2, no ResponseHeaderTimeout) -> Go http.Server "
+            f"{args.server} answering slow requests after 2.2-3 s. At {args.timeout:g} s the client closes its connection; the proxy cancels "
+            'the forwarded request with the client\'s context (it closes the upstream connection within a millisecond) and answers 502 '
+            '(context canceled) into the closed connection, which the client resets; the backend\'s late 200 is reset too. Before, conncheck '
+            'took the 502s for a proxy read timeout of 1.5 s (gateway-timeout); the upstream requests are not a proxy timeout either.'),
+        'software': args.software,
+        'configured': {'clientTimeout': args.timeout},
+        'configuredNotes': 'clientTimeout is http.Client.Timeout; the proxy has no timeout of its own (no proxyReadTimeout may be inferred).',
+        'observed': {'clientWaitSeconds': sorted(waits), 'upstreamCloseAfterClientFinMs': sorted(follow_gaps),
+                     'proxyErrors': sorted({p.get('error', '') for p in proxied if p['status'] == 502})},
+        'expect': expect,
+        'silent': False,
+    }
+    write(args.meta, meta)
+    print(f'x4-go-meta: 3 client timeouts at {sorted(waits)} s, upstream closed {sorted(follow_gaps)} ms after the client; wrote {args.meta}')
+
+
+def churn(args):
+    conns = connections(args.capture)
+    log = read_log(args.client_log)
+    served = read_log(args.server_log)
+    if any(e['outcome'] != 'response' or e['status'] != 200 for e in log) or len(served) != len(log):
+        fail('every request must be answered 200 (and logged by the server)')
+    one_shot = [c for c in conns if len(c['requests']) == 1 and c['clientFin'] is not None
+                and (c['serverFin'] is None or c['clientFin']['frame'] < c['serverFin']['frame'])]
+    pooled = [c for c in conns if len(c['requests']) >= 2]
+    if len(one_shot) < 10 or len(one_shot) * 2 < len(conns) or not pooled:
+        fail(f'{len(one_shot)} one-request connections closed by the client of {len(conns)}, {len(pooled)} pooled (expected most one-shot, some pooled)')
+    for c in one_shot:
+        resp = c['responses'][0] if c['responses'] else fail(f"{c['client']}: no response")
+        if c['clientFin']['t'] - resp['t'] > 0.05:
+            fail(f"{c['client']}: the client closed {c['clientFin']['t'] - resp['t']:.3f} s after the response (expected right after)")
+    reused = sum(1 for e in log if e['reused'][-1])
+    expect = [{
+        'kind': 'connection-churn', 'client': '127.0.0.1', 'server': args.server,
+        'notes': f"{len(one_shot)} of {len(conns)} connections carried one request and were closed by the client right after its response "
+                 f"(Go's Transport had no idle room for them: MaxIdleConnsPerHost 2 with 8 requests at once); {len(pooled)} connections "
+                 f"carried {sum(len(c['requests']) for c in pooled)} requests ({reused} requests reported reused by the client's trace).",
+    }]
+    meta = {
+        'scenario': 'connection-churn-go-maxidleconns',
+        'description': (
+            "Connection churn from a Go client that does pool: 8 workers share one http.Client whose Transport keeps Go's default "
+            'MaxIdleConnsPerHost (2) idle connections per host, against a Go http.Server that keeps connections alive. Each round the '
+            '8 requests run at once; after their responses the Transport keeps 2 connections idle and closes the others, so most '
+            'requests pay a new connection while a few connections carry many. Before, conncheck reported the churn but told the '
+            'user to use a shared client and read bodies to EOF, which this client already does.'),
+        'software': args.software,
+        'configured': {},
+        'observed': {'connections': len(conns), 'oneRequestClientClosed': len(one_shot), 'pooledConnections': len(pooled),
+                     'requests': len(log), 'requestsOnReusedConnections': reused},
+        'expect': expect,
+        'silent': False,
+    }
+    write(args.meta, meta)
+    print(f'x4-go-meta: {len(one_shot)} one-shot connections of {len(conns)}, {len(pooled)} pooled; wrote {args.meta}')
+
+
 ap = argparse.ArgumentParser()
-ap.add_argument('scenario', choices=['client-timeout', 'backend-killed'])
+ap.add_argument('scenario', choices=['client-timeout', 'backend-killed', 'proxy-client-timeout', 'churn'])
 ap.add_argument('--capture', required=True)
 ap.add_argument('--meta', required=True)
 ap.add_argument('--client-log', required=True)
@@ -229,4 +344,4 @@ ap.add_argument('--timeout', type=float)
 ap.add_argument('--killed-at', type=float)
 ap.add_argument('--software', nargs='+', default=[])
 a = ap.parse_args()
-client_timeout(a) if a.scenario == 'client-timeout' else backend_killed(a)
+{'client-timeout': client_timeout, 'backend-killed': backend_killed, 'proxy-client-timeout': proxy_client_timeout, 'churn': churn}[a.scenario](a)
