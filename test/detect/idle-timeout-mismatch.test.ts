@@ -51,6 +51,7 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(d.anomalyIds).toEqual([f.id]);
     expect(d.explanation).toContain('none did in this capture');
     expect(d.remedy).toMatch(/^Client: close pooled connections idle for more than/);
+    expect(d.remedy).toContain('Go `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`');
   });
 
   test('the server advertises a longer Keep-Alive timeout than it keeps', () => {
