@@ -30,11 +30,30 @@ class ActivityList<T> {
   }
 }
 
+/**
+ * The table's own symmetric hash of a packet's 4-tuple: both directions give the same value.
+ * Each endpoint is folded to one word (address words XORed, port spread by a multiply), the two
+ * are added (order-free), and the sum is mixed once so that the low bits the buckets use depend
+ * on every input bit. It is not decode/flow-hash.ts's flowHash, which `--sample` and sharding
+ * need stable and well spread and which costs ten multiply-and-rotate rounds: that was a tenth
+ * of the flow stage's instructions, spent on every packet for a value that only picks a bucket.
+ * A collision costs a longer chain (connections are told apart by their endpoints), never a
+ * wrong answer. The result keeps 30 bits: a small integer in V8, never a boxed number.
+ */
+export function bucketHash(v: PacketView): number {
+  const src = ((v.src0 ^ v.src1 ^ v.src2 ^ v.src3) + Math.imul(v.srcPort, 0x9e3779b1)) | 0;
+  const dst = ((v.dst0 ^ v.dst1 ^ v.dst2 ^ v.dst3) + Math.imul(v.dstPort, 0x9e3779b1)) | 0;
+  let h = (src + dst) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h ^= h >>> 13;
+  return h & 0x3fffffff;
+}
+
 /** Buckets of the hash table at first; doubled whenever connections outnumber them. */
 const INITIAL_BUCKETS = 1024;
 
 /**
- * Live connections keyed by a symmetric hash of the 4-tuple, with collisions chained through
+ * Live connections keyed by a symmetric hash of the 4-tuple (bucketHash), with collisions chained through
  * the connections themselves, so a lookup allocates nothing. The buckets are a plain array
  * indexed by the hash's low bits (a Map lookup cost as much as the rest of a packet's update).
  * Each connection also sits in one of three activity lists, which make expiry on the capture

@@ -1,10 +1,9 @@
 import { EndpointSide, formatEndpoint } from '../decode/address';
-import { flowHash } from '../decode/flow-hash';
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
 import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
 import { EndpointState } from './endpoint-state';
-import { FlowTable } from './flow-table';
+import { bucketHash, FlowTable } from './flow-table';
 import { hasHistory, HistoryLetter, recordHistory } from './history';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq';
 
@@ -99,7 +98,7 @@ export class TcpTracker<T> {
       this.now = ts;
       if (ts >= this.nextSweep) this.sweep();
     }
-    const hash = flowHash(v);
+    const hash = bucketHash(v);
     let conn = this.table.find(hash, v);
     let fromClient = this.table.lastFromClient;
     const flags = v.flags;
