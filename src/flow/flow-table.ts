@@ -65,8 +65,13 @@ const INITIAL_BUCKETS = 1024;
  * clock a walk from the oldest end.
  */
 export class FlowTable<T> {
-  private buckets: Array<Connection<T> | null> = new Array<Connection<T> | null>(INITIAL_BUCKETS).fill(null);
-  private mask = INITIAL_BUCKETS - 1;
+  /**
+   * Bucket heads. One array for the table's life, grown in place, and the mask derived from its
+   * length: V8 treats a field written once as a constant and compiles the lookup around its value,
+   * so replacing the array (or a mask field) at the first growth threw away the compiled packet
+   * path, which was then compiled again.
+   */
+  private readonly buckets: Array<Connection<T> | null> = new Array<Connection<T> | null>(INITIAL_BUCKETS).fill(null);
   private readonly opening = new ActivityList<T>(ConnectionList.Opening);
   private readonly active = new ActivityList<T>(ConnectionList.Active);
   private readonly closing = new ActivityList<T>(ConnectionList.Closing);
@@ -76,7 +81,8 @@ export class FlowTable<T> {
 
   /** The connection a packet belongs to (either direction), or null. Sets `lastFromClient`. */
   find(hash: number, v: PacketView): Connection<T> | null {
-    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.bucketNext) {
+    const buckets = this.buckets;
+    for (let c = buckets[hash & (buckets.length - 1)]; c !== null; c = c.bucketNext) {
       if (c.hash !== hash || c.ipVersion !== v.ipVersion) continue;
       if (
         c.cPort === v.srcPort && c.sPort === v.dstPort &&
@@ -99,17 +105,19 @@ export class FlowTable<T> {
   }
 
   insert(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
-    if (this.size >= this.buckets.length) this.grow();
-    const i = conn.hash & this.mask;
-    conn.bucketNext = this.buckets[i];
-    this.buckets[i] = conn;
+    const buckets = this.buckets;
+    if (this.size >= buckets.length) this.grow();
+    const i = conn.hash & (buckets.length - 1);
+    conn.bucketNext = buckets[i];
+    buckets[i] = conn;
     this.lists(list).append(conn);
     this.size++;
   }
 
   remove(conn: Connection<T>): void {
-    const i = conn.hash & this.mask;
-    let c = this.buckets[i];
+    const buckets = this.buckets;
+    const i = conn.hash & (buckets.length - 1);
+    let c = buckets[i];
     let prev: Connection<T> | null = null;
     while (c !== null && c !== conn) {
       prev = c;
@@ -117,7 +125,7 @@ export class FlowTable<T> {
     }
     if (c === null) return;
     if (prev) prev.bucketNext = conn.bucketNext;
-    else this.buckets[i] = conn.bucketNext;
+    else buckets[i] = conn.bucketNext;
     conn.bucketNext = null;
     if (conn.list !== NO_LIST) this.lists(conn.list).remove(conn);
     this.size--;
@@ -134,15 +142,17 @@ export class FlowTable<T> {
 
   /** Doubles the buckets and rechains every connection (amortised: rare, and only as the table grows). */
   private grow(): void {
-    const old = this.buckets;
-    this.buckets = new Array<Connection<T> | null>(old.length * 2).fill(null);
-    this.mask = this.buckets.length - 1;
-    for (let head of old) {
+    const buckets = this.buckets;
+    const chains = buckets.slice();
+    buckets.length = chains.length * 2;
+    buckets.fill(null);
+    const mask = buckets.length - 1;
+    for (let head of chains) {
       while (head !== null) {
         const next: Connection<T> | null = head.bucketNext;
-        const i = head.hash & this.mask;
-        head.bucketNext = this.buckets[i];
-        this.buckets[i] = head;
+        const i = head.hash & mask;
+        head.bucketNext = buckets[i];
+        buckets[i] = head;
         head = next;
       }
     }
