@@ -26,12 +26,34 @@ function dirtyView(): PacketView {
   return v;
 }
 
-function bothWays(linkType: number, data: Uint8Array, caplen: number, origLen: number, start = 0): [Record<string, unknown>, Record<string, unknown>] {
+/**
+ * The plain path takes packets that lie in a buffer shared with others (a reader's chunk, at least
+ * 32 KiB); a packet in a short buffer of its own goes the layered way. Each comparison is made
+ * with the packet inside such a chunk, and in its own short buffer.
+ */
+const chunk = new Uint8Array(64 * 1024);
+const AT = 1000;
+
+function bothWays(linkType: number, frame: Uint8Array, caplen: number, origLen: number): [Record<string, unknown>, Record<string, unknown>] {
+  chunk.fill(0x5a, AT - 64, AT + frame.length + 64);
+  chunk.set(frame, AT);
   const a = dirtyView();
   const b = dirtyView();
-  const plain = snapshot(decodePacket(linkType, data, caplen, origLen, a, start), a);
-  const layered = snapshot(decodePacketLayered(linkType, data, caplen, origLen, b, start), b);
+  const plain = snapshot(decodePacket(linkType, chunk, caplen, origLen, a, AT), a);
+  // Past the packet the chunk holds other bytes: caplen must bound every read, as in a real chunk.
+  const layered = snapshot(decodePacketLayered(linkType, chunk, caplen, origLen, b, AT), b);
+  if (!(caplen > frame.length)) {
+    // The same packet in a short buffer of its own (a larger caplen would reach other bytes in the chunk).
+    const own = dirtyView();
+    const alone = snapshot(decodePacket(linkType, frame, caplen, origLen, own), own);
+    expect(shiftedBack(alone)).toEqual(shiftedBack(layered, AT));
+  }
   return [plain, layered];
+}
+
+/** A snapshot with its payload offset as a position in the packet rather than in the buffer. */
+function shiftedBack(s: Record<string, unknown>, at = 0): Record<string, unknown> {
+  return s.status === DecodeStatus.Tcp ? { ...s, payloadOffset: (s.payloadOffset as number) - at } : s;
 }
 
 const SHAPES: Array<[string, TcpPacketSpec]> = [
@@ -57,15 +79,15 @@ describe('the plain path and the layered path decode alike', () => {
     }
   });
 
-  test.each(SHAPES)('%s, with origLen below, at and beyond the capture, and at an offset in a larger buffer', (_name, spec) => {
+  test.each(SHAPES)('%s, with origLen below, at and beyond the capture, and odd caplens', (_name, spec) => {
     const frame = buildTcpPacket(spec);
-    const buffer = new Uint8Array(frame.length + 9);
-    buffer.set(frame, 5);
     for (const origLen of [0, 20, frame.length - 1, frame.length, frame.length + 100, NaN]) {
       const [plain, layered] = bothWays(LINKTYPE_ETHERNET, frame, frame.length, origLen);
       expect({ origLen, ...plain }).toEqual({ origLen, ...layered });
-      const [plainAt, layeredAt] = bothWays(LINKTYPE_ETHERNET, buffer, frame.length, origLen, 5);
-      expect({ origLen, ...plainAt }).toEqual({ origLen, ...layeredAt });
+    }
+    for (const caplen of [NaN, -1, frame.length + 0.5, frame.length + 1000]) {
+      const [plain, layered] = bothWays(LINKTYPE_ETHERNET, frame, caplen, frame.length);
+      expect({ caplen, ...plain }).toEqual({ caplen, ...layered });
     }
   });
 
