@@ -39,7 +39,15 @@ export function decodePacket(
   const captured = capturedLength(data, caplen, start);
   const wire = wireLength(origLen, captured);
   // Offsets (and view.payloadOffset) are positions in `data`: the packet is decoded where it lies.
-  if ((linkType & 0xffff) === ETHERNET && decodePlainEthernetIpv4Tcp(data, start, start + captured, start + wire, view)) return TCP;
+  if ((linkType & 0xffff) === ETHERNET) {
+    try {
+      if (decodePlainEthernetIpv4Tcp(data, start, start + captured, start + wire, view)) return TCP;
+    } catch {
+      // Only a DataView left stale by a resizable buffer that changed size could throw here
+      // (readers never hand over one): forget it, and decode the packet the layered way.
+      viewedBytes = null;
+    }
+  }
   return decodeLayers(linkType, data, start, captured, wire, view);
 }
 

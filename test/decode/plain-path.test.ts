@@ -117,4 +117,22 @@ describe('the plain path and the layered path decode alike', () => {
     // The mutations must leave enough good packets for the comparison to mean something.
     expect(plainTaken).toBeGreaterThan(2000);
   });
+
+  test('a length-tracking view of a resizable buffer that shrank after a packet is still decoded, not thrown on', () => {
+    const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
+    const buffer = new Resizable(64 * 1024, { maxByteLength: 128 * 1024 });
+    const data = new Uint8Array(buffer);
+    const frame = buildTcpPacket(SHAPES[1][1]);
+    data.set(frame, 100);
+    const first = dirtyView();
+    expect(decodePacket(LINKTYPE_ETHERNET, data, frame.length, frame.length, first, 100)).toBe(DecodeStatus.Tcp);
+    // The same Uint8Array now covers fewer bytes: a DataView made over the old length would throw.
+    buffer.resize(40 * 1024);
+    const again = dirtyView();
+    const layered = dirtyView();
+    const status = decodePacket(LINKTYPE_ETHERNET, data, frame.length, frame.length, again, 100);
+    const expected = decodePacketLayered(LINKTYPE_ETHERNET, data, frame.length, frame.length, layered, 100);
+    expect(snapshot(status, again)).toEqual(snapshot(expected, layered));
+    expect(snapshot(status, again)).toEqual(snapshot(DecodeStatus.Tcp, first));
+  });
 });
