@@ -20,10 +20,17 @@ import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
 import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
-import { startsLikeRequest, startsLikeResponse } from './http/sniff';
+import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
+
+/**
+ * Where the look at a connection's first bytes stands (ConnectionHttp.firstBytes). A frozen object,
+ * not an enum: compiled with isolatedModules, an enum is an object read at run time, while a frozen
+ * one's members fold into the compiled code; this is read for every payload segment.
+ */
+const FirstBytes = Object.freeze({ NotYet: 0, ServerSpokeFirst: 1, Decided: 2 } as const);
 
 export interface AnalyzeOptions {
   tracker?: Partial<TrackerOptions>;
@@ -359,7 +366,7 @@ export class Analyzer {
     return {
       onOpen: (conn) => {
         const app = this.spareApps.pop();
-        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, tlsSniffed: false };
+        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet };
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
@@ -367,11 +374,22 @@ export class Analyzer {
         const app = conn.app;
         if (app === null) return;
         const clientSide = swapped ? !fromClient : fromClient;
-        // TLS record headers are read only on connections whose first bytes were a ClientHello
-        // (a TLS client speaks first); on any other, this test is all the cost.
-        if (!app.tlsSniffed) {
-          app.tlsSniffed = true;
-          if (clientSide && startsLikeClientHello(data, offset, length)) app.tls = this.tlsRecords();
+        // The client's first bytes say what it speaks. A ClientHello: TLS, whose record headers are
+        // then read; only when the client spoke first, as a TLS client does. HTTP/2's cleartext
+        // preface (gRPC without TLS): counted, not parsed; its server may send its SETTINGS first.
+        // Anything else is the HTTP session's to judge. Once decided, this test is all the cost.
+        if (app.firstBytes !== FirstBytes.Decided) {
+          if (!clientSide) {
+            app.firstBytes = FirstBytes.ServerSpokeFirst;
+          } else {
+            if (app.firstBytes === FirstBytes.NotYet && startsLikeClientHello(data, offset, length)) {
+              app.tls = this.tlsRecords();
+              this.httpCounters.tlsConnections++;
+            } else if (startsLikeHttp2Preface(data, offset, length)) {
+              this.httpCounters.http2Connections++;
+            }
+            app.firstBytes = FirstBytes.Decided;
+          }
         }
         if (app.tls !== null) app.tls.data(clientSide, data, offset, length, ts, frame);
         const session = app.session;
@@ -416,7 +434,7 @@ export class Analyzer {
           const tls = app.tls;
           app.session = null;
           app.tls = null;
-          app.tlsSniffed = false;
+          app.firstBytes = FirstBytes.NotYet;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
             app.exchangeCount = 0;
