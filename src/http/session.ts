@@ -897,6 +897,13 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
   const rq = p.hasRequest;
   const line = p.hasResponseLine;
   const rs = p.hasResponseHead;
+  // A message in one segment starts and ends at the same instant: both fields then refer to one
+  // boxed number, so the record that detectors keep for a while holds one box less for the
+  // garbage collector to copy. (requestEnd holds its number boxed already; requestStart, a double
+  // field, would need a new box.)
+  const requestEnd = p.requestEnd;
+  const requestStart = !rq ? null : requestEnd === p.requestStart ? requestEnd : p.requestStart;
+  const responseEnd = p.responseEnd === p.responseStart ? p.responseStart : p.responseEnd;
   return {
     flowId,
     index,
@@ -905,8 +912,8 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     host: p.host,
     requestVersion: p.requestVersion,
     requestConnection: p.requestConnection,
-    requestStart: rq ? p.requestStart : null,
-    requestEnd: p.requestEnd,
+    requestStart,
+    requestEnd,
     requestFrame: rq ? p.requestFrame : null,
     requestBodyBytes: p.requestBodyBytes,
     status: line ? p.status : null,
@@ -914,7 +921,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseVersion: p.responseVersion,
     interim: p.interim ?? NO_INTERIM,
     responseStart: p.responseStart,
-    responseEnd: p.responseEnd,
+    responseEnd,
     responseFrame: p.responseFrame,
     responseEndFrame: p.responseEndFrame,
     responseBodyBytes: p.responseBodyBytes,
@@ -953,7 +960,6 @@ function settleExchangeShape(): void {
   p.idleBefore = 0.5;
   exchangeRecord(0, 0, p, false);
 }
-settleExchangeShape();
 
 function isRealGiveUp(reason: GiveUpReason | null): boolean {
   return reason !== null && reason !== 'not-http';
@@ -984,3 +990,6 @@ function closesConnection(p: PendingExchange): boolean {
   }
   return false;
 }
+
+// Last, once everything it uses is defined.
+settleExchangeShape();
