@@ -981,14 +981,42 @@ function stateOf(p: PendingExchange): ExchangeState {
 function closesConnection(p: PendingExchange): boolean {
   if (p.hasResponseHead) {
     if (p.responseFraming === 'tunnel') return false;
-    if (hasToken(p.responseConnection, 'close') || p.responseFraming === 'close') return true;
-    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !hasToken(p.responseConnection, 'keep-alive')) return true;
+    if (saysClose(p.responseConnection) || p.responseFraming === 'close') return true;
+    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !saysKeepAlive(p.responseConnection)) return true;
   }
   if (p.hasRequest) {
-    if (hasToken(p.requestConnection, 'close')) return true;
-    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !hasToken(p.requestConnection, 'keep-alive')) return true;
+    if (saysClose(p.requestConnection)) return true;
+    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !saysKeepAlive(p.requestConnection)) return true;
   }
   return false;
+}
+
+// Connection values are interned when parsed (see header-fields), so the same few strings come
+// back exchange after exchange: the last answer for each token is kept rather than searching
+// the list again every time.
+let closeList: string | null = null;
+let closeListHas = false;
+let keepAliveList: string | null = null;
+let keepAliveListHas = false;
+
+/** hasToken(list, 'close'). */
+function saysClose(list: string | null): boolean {
+  if (list === null) return false;
+  if (list !== closeList) {
+    closeList = list;
+    closeListHas = hasToken(list, 'close');
+  }
+  return closeListHas;
+}
+
+/** hasToken(list, 'keep-alive'). */
+function saysKeepAlive(list: string | null): boolean {
+  if (list === null) return false;
+  if (list !== keepAliveList) {
+    keepAliveList = list;
+    keepAliveListHas = hasToken(list, 'keep-alive');
+  }
+  return keepAliveListHas;
 }
 
 // Last, once everything it uses is defined.
