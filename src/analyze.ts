@@ -333,18 +333,24 @@ export class Analyzer {
       this.options.onExchange?.(exchange, { client: conn.clientName, server: conn.serverName });
       if (this.collect) this.exchanges.push(exchange);
     };
+    /** The session's exchange callback for one connection (a closure per connection, made only here). */
+    const deliverTo =
+      (conn: AnalyzedConnection) =>
+      (ex: HttpExchange): void =>
+        onExchange(conn, ex);
     /**
      * The HTTP session of a connection, created at its first payload. A connection seen mid-stream
      * had its roles guessed from the ports; when the guessed server sends a request line first (or
      * the guessed client a status line), the guess was backwards and the roles are swapped here,
      * before any byte is parsed. Returns whether `fromClient` must be read the other way round
-     * for this one packet (the tracker computed it before the swap).
+     * for this one packet (the tracker computed it before the swap). Called only while the
+     * connection has no session; it creates no closure itself (deliverTo does), since a function
+     * whose parameters an inner closure captures allocates a context at every call, and this
+     * used to run for every payload segment.
      */
     const fromStartSession: HttpSessionOptions = { midstream: false, counters: this.httpCounters, budget: this.pendingBudget };
     const midstreamSession: HttpSessionOptions = { ...fromStartSession, midstream: true };
-    const ensureSession = (conn: AnalyzedConnection, fromClient: boolean, data: Uint8Array, offset: number, length: number): boolean => {
-      const app = conn.app;
-      if (app === null || app.session !== null) return false;
+    const startSession = (conn: AnalyzedConnection, app: ConnectionHttp, fromClient: boolean, data: Uint8Array, offset: number, length: number): boolean => {
       let swapped = false;
       if (conn.directionInferred) {
         const backwards = fromClient ? startsLikeResponse(data, offset, length) : startsLikeRequest(data, offset, length);
@@ -355,12 +361,11 @@ export class Analyzer {
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
       const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
-      const deliver = (ex: HttpExchange): void => onExchange(conn, ex);
       const spare = this.spareSessions.pop();
       app.session =
         spare !== undefined
-          ? spare.reset(conn.id, establishedAt, deliver, sessionOptions)
-          : new HttpSession(conn.id, establishedAt, deliver, sessionOptions);
+          ? spare.reset(conn.id, establishedAt, deliverTo(conn), sessionOptions)
+          : new HttpSession(conn.id, establishedAt, deliverTo(conn), sessionOptions);
       return swapped;
     };
     return {
@@ -370,10 +375,9 @@ export class Analyzer {
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
-        const swapped = ensureSession(conn, fromClient, data, offset, length);
         const app = conn.app;
         if (app === null) return;
-        const clientSide = swapped ? !fromClient : fromClient;
+        const clientSide = app.session === null && startSession(conn, app, fromClient, data, offset, length) ? !fromClient : fromClient;
         // The client's first bytes say what it speaks. A ClientHello: TLS, whose record headers are
         // then read; only when the client spoke first, as a TLS client does. HTTP/2's cleartext
         // preface (gRPC without TLS): counted, not parsed; its server may send its SETTINGS first.
