@@ -32,6 +32,21 @@ import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
  */
 const FirstBytes = Object.freeze({ NotYet: 0, ServerSpokeFirst: 1, Decided: 2 } as const);
 
+/**
+ * A connection's HTTP attachment, every field written twice: V8 takes a field written only once
+ * for a constant and compiles the packet path on that belief, then throws the code away at the
+ * field's first change (the first released connection's `tls = null`, the first session) and
+ * compiles it again.
+ */
+function newConnectionHttp(): ConnectionHttp {
+  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet };
+  app.session = null;
+  app.exchangeCount = 0;
+  app.tls = null;
+  app.firstBytes = FirstBytes.NotYet;
+  return app;
+}
+
 export interface AnalyzeOptions {
   tracker?: Partial<TrackerOptions>;
   detect?: Partial<DetectOptions>;
@@ -371,7 +386,7 @@ export class Analyzer {
     return {
       onOpen: (conn) => {
         const app = this.spareApps.pop();
-        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet };
+        conn.app = app ?? newConnectionHttp();
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
