@@ -547,6 +547,35 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
   });
 });
 
+describe('keepalive-race: closed on arrival seen away from the server (the round trip to it is in every delay)', () => {
+  /** A reused connection captured `rtt` (round trip) from the server: the FIN comes back `rtt` after the request left. */
+  function farArrival(cap: Capture, rtt: number, closeAtServer: number) {
+    const c = cap.connection();
+    c.handshake(0, rtt).request(rtt + 0.01, get('/a')).response(2 * rtt + 0.01, ok('first'));
+    c.request(1.711, get('/b'));
+    c.fin(1.711 + rtt + closeAtServer, 's').fin(1.711 + rtt + closeAtServer + 0.0005, 'c').ack(1.711 + 2 * rtt + closeAtServer + 0.0005, 's');
+    return c;
+  }
+
+  test.each([0.04, 0.15])('client-side capture, round trip %p s: a FIN 0.15 ms after the request reached the server is the idle timer', (rtt) => {
+    const cap = new Capture();
+    const c = farArrival(cap, rtt, 0.00015);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'instant-close', closedWith: 'FIN', capturedNear: 'client', serverRttMs: rtt * 1000 });
+    // As seen at the capture point: the round trip, then the server's 0.15 ms.
+    expect(f.evidence.closeAfterRequestMs as number).toBeCloseTo(rtt * 1000 + 0.15, 2);
+    expect(f.evidence.idleBeforeRequest as number).toBeCloseTo(1.711 - (2 * rtt + 0.01), 3);
+  });
+
+  test('client-side capture, round trip 40 ms: a close 20 ms after the request reached the server is no idle timer', () => {
+    const cap = new Capture();
+    farArrival(cap, 0.04, 0.02);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+});
+
 describe('judgeArrivalClose', () => {
   const at = (idleBeforeRequest: number, closeAfterRequest: number) => ({ idleBeforeRequest, closeAfterRequest, idleAtClose: idleBeforeRequest + closeAfterRequest });
   test.each([
@@ -564,6 +593,17 @@ describe('judgeArrivalClose', () => {
     [1.7, 0.00015, 0.05, 'instant-close'], // a close-after-response server: no idle timeout to lean on
   ] as const)('idle %p s, close %p s later, learned %p → %p', (idle, close, learned, verdict) => {
     expect(judgeArrivalClose(at(idle, close), learned, 0.1)).toBe(verdict);
+  });
+  test.each([
+    // [idle before the request, close after it, as the capture saw them; round trip to the server; learned; verdict]
+    [1.66, 0.04015, 0.04, null, 'instant-close'], // client side: 0.15 ms at the server
+    [1.66, 0.06, 0.04, null, null], // 20 ms at the server
+    [1.5, 0.15015, 0.15, null, 'instant-close'],
+    [0.05, 0.10015, 0.1, null, 'instant-close'], // idle 0.15 s at the server (above minIdleTimeout)
+    [0.25, 0.3001, 0.3, 0.6, 'learned-idle-timeout'], // 0.55 s at the server: within the 0.3 s granularity of 0.6
+    [0.25, 0.3001, 0.01, 0.6, null], // the same seen at the server: 0.26 s idle is not due
+  ] as const)('seen: idle %p s, close %p s later, round trip %p s, learned %p → %p', (idle, close, rtt, learned, verdict) => {
+    expect(judgeArrivalClose({ ...at(idle, close), serverRtt: rtt }, learned, 0.1)).toBe(verdict);
   });
 });
 

@@ -9,6 +9,7 @@ import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
+import { handshakeCapturePosition } from '../../flow/capture-point';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -119,6 +120,17 @@ export interface ArrivalClose {
   idleAtClose: number;
   /** closeTs − requestStart. */
   closeAfterRequest: number;
+  /**
+   * Round trip between the capture point and the server (the handshake's SYN → SYN-ACK; 0 when
+   * unknown). The two times above are as the capture saw them; judgeArrivalClose brings them to the
+   * server with it.
+   */
+  serverRtt: number;
+}
+
+/** The round trip between the capture point and the server, from the handshake (0 when unknown). */
+function serverRttOf(conn: AnalyzedConnection): number {
+  return handshakeCapturePosition(conn)?.serverRtt ?? 0;
 }
 
 /** A close on arrival's timing, whatever the request was (an HTTP exchange, or opaque TLS records). */
@@ -184,6 +196,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     idleBeforeRequest,
     idleAtClose: closeTs - prev.responseEnd,
     closeAfterRequest: closeTs - ex.requestStart,
+    serverRtt: serverRttOf(conn),
   };
 }
 
@@ -286,6 +299,7 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
     idleBeforeRequest,
     idleAtClose: closeTs - lastActivityTs,
     closeAfterRequest: closeTs - requestTs,
+    serverRtt: serverRttOf(conn),
     requestTs,
     requestFrame,
     requestBytes: client.lastAppEndOffset - client.turnStartOffset,
@@ -319,19 +333,30 @@ export type ArrivalBasis = 'learned-idle-timeout' | 'instant-close';
  * the close followed the request far faster than an application decides, after a real idle gap.
  */
 export function judgeArrivalClose(
-  a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest'>,
+  a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest'> & { serverRtt?: number },
   serverIdleTimeout: number | null,
   minIdleTimeout: number,
 ): ArrivalBasis | null {
-  if (a.idleBeforeRequest < minIdleTimeout) return null; // not idle: the previous response had just ended
+  // As the server lived them. Away from the server (a client-side capture, a router), the request
+  // reached it half the round trip after the capture saw it and the close took the other half
+  // back, so the close trails the request by the round trip; and the idle gap before the request
+  // (the response going out, the request coming in) looks that much shorter. idleAtClose runs
+  // between two packets of the server's: the capture sees it as the server did.
+  const rtt = a.serverRtt ?? 0;
+  const idleBeforeRequest = a.idleBeforeRequest + rtt;
+  const closeAfterRequest = Math.max(0, a.closeAfterRequest - rtt);
+  if (idleBeforeRequest < minIdleTimeout) return null; // not idle: the previous response had just ended
   if (serverIdleTimeout !== null && serverIdleTimeout >= minIdleTimeout) {
     const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * serverIdleTimeout);
-    const due = a.idleBeforeRequest >= serverIdleTimeout - granularity && a.idleAtClose <= serverIdleTimeout + granularity;
+    const due = idleBeforeRequest >= serverIdleTimeout - granularity && a.idleAtClose <= serverIdleTimeout + granularity;
     return due ? 'learned-idle-timeout' : null;
   }
-  const instant = a.closeAfterRequest <= Math.min(INSTANT_CLOSE_MAX, INSTANT_CLOSE_FRACTION * a.idleBeforeRequest);
+  const instant = closeAfterRequest <= Math.min(INSTANT_CLOSE_MAX, INSTANT_CLOSE_FRACTION * idleBeforeRequest);
   return instant ? 'instant-close' : null;
 }
+
+/** A round trip to the server from which a close on arrival's summary says how much of its delay it is (seconds). */
+const SHOWN_RTT = 0.001;
 
 /** Seconds as milliseconds with microsecond precision (a close on arrival can follow the request by 0.1 ms). */
 function microsAsMs(seconds: number): number {
@@ -467,6 +492,9 @@ export const keepaliveRace: DetectorDefinition = {
               closedWith: arrival.close.closedWith,
               idleBeforeRequest: ms(arrival.close.idleBeforeRequest),
               closeAfterRequestMs: microsAsMs(arrival.close.closeAfterRequest),
+              // The round trip from the capture point to the server, in both values above as seen
+              // here (the judgment takes it out: see judgeArrivalClose).
+              serverRttMs: microsAsMs(arrival.close.serverRtt),
               serverIdleTimeout: arrival.serverIdleTimeout === null ? null : ms(arrival.serverIdleTimeout),
               basis: arrival.basis,
             };
@@ -475,7 +503,10 @@ export const keepaliveRace: DetectorDefinition = {
           ? ''
           : arrival.basis === 'learned-idle-timeout' && arrival.serverIdleTimeout !== null
             ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s from its other idle closes, fired as the request arrived`
-            : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application`;
+            : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
+              (arrival.close.serverRtt >= SHOWN_RTT
+                ? ` (of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server)`
+                : '');
       return ctx.report({
         flowId: conn.id,
         client: conn.clientName,
