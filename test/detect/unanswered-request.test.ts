@@ -335,3 +335,25 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     });
   });
 });
+
+describe('unanswered-request: a server timeout seen from the client, 40 ms from the server', () => {
+  test("the server's timer is the wait seen less the round trip to it; a client's own timeout is not shifted", () => {
+    const cap = new Capture();
+    for (const t of [0, 3, 6]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/slow')).ack(t + 0.081, 's');
+      c.close(t + 0.041 + 0.04 + 1.5, 's');
+    }
+    for (const t of [10, 13, 16]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/slow')).ack(t + 0.081, 's');
+      c.close(t + 0.041 + 2, 'c');
+    }
+    const r = cap.analyze([unansweredRequest]);
+    const waits = ofKind(r, 'unanswered-request').map((f) => [f.evidence.closedBy, f.evidence.waitSeconds]);
+    expect(waits).toEqual([...Array(3).fill(['server', 1.5]), ...Array(3).fill(['client', 2])]);
+    const inferred = r.diagnoses.filter((d) => d.kind === 'unanswered-request').map((d) => d.inferred);
+    expect(inferred).toEqual(expect.arrayContaining([expect.objectContaining({ serverTimeout: expect.objectContaining({ value: expect.closeTo(1.5, 3) }) })]));
+    expect(inferred).toEqual(expect.arrayContaining([expect.objectContaining({ clientTimeout: expect.objectContaining({ value: expect.closeTo(2, 3) }) })]));
+  });
+});

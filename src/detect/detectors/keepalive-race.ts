@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -9,7 +9,6 @@ import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
-import { handshakeCapturePosition } from '../../flow/capture-point';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -128,10 +127,6 @@ export interface ArrivalClose {
   serverRtt: number;
 }
 
-/** The round trip between the capture point and the server, from the handshake (0 when unknown). */
-function serverRttOf(conn: AnalyzedConnection): number {
-  return handshakeCapturePosition(conn)?.serverRtt ?? 0;
-}
 
 /** A close on arrival's timing, whatever the request was (an HTTP exchange, or opaque TLS records). */
 export type ArrivalTiming = Omit<ArrivalClose, 'request'>;
@@ -196,7 +191,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     idleBeforeRequest,
     idleAtClose: closeTs - prev.responseEnd,
     closeAfterRequest: closeTs - ex.requestStart,
-    serverRtt: serverRttOf(conn),
+    serverRtt: roundTripToServer(conn),
   };
 }
 
@@ -299,7 +294,7 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
     idleBeforeRequest,
     idleAtClose: closeTs - lastActivityTs,
     closeAfterRequest: closeTs - requestTs,
-    serverRtt: serverRttOf(conn),
+    serverRtt: roundTripToServer(conn),
     requestTs,
     requestFrame,
     requestBytes: client.lastAppEndOffset - client.turnStartOffset,

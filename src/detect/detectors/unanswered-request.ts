@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms, peerAckedAll, requestLine } from '../facts';
+import { at, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
@@ -209,7 +209,8 @@ export const unansweredRequest: DetectorDefinition = {
     function report(conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean): void {
       const ex = t.ex;
       const requestEnd = ex.requestEnd ?? 0;
-      const wait = close.ts - requestEnd;
+      // A server's close is timed by the server: away from it, the round trip to it is taken out.
+      const wait = close.ts - requestEnd - (close.by === 'server' ? Math.min(roundTripToServer(conn), close.ts - requestEnd) : 0);
       const serverAcked = peerAckedAll(conn.client, conn.server);
       const zeroWindow = conn.server.zeroWindowCount > 0;
       const line = requestLine(ex);
