@@ -63,6 +63,7 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(rest).toEqual([]);
     // Reported as seen; judged against the timeout as the server lived it.
     expect(f.evidence).toMatchObject({ clientReuseMaxIdle: 1.7, reusesNearTimeout: 1, margin: 0.2 });
+    expect(far.analyze(only).diagnoses.find((x) => x.kind === KIND)!.explanation).toMatch(/1 reuse reached the server after ≥ 1\.80\d s idle .*plus the round trip from the capture point to the server, up to 150 ms/);
     // The same reuses next to the server (round trip 0.1 ms): 1.7 s is below the timeout less the margin.
     const near = new Capture();
     serverCloses(near, 4, 2.0);

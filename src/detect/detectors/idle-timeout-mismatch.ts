@@ -154,6 +154,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
           const maxReuse = e.topReuses.length > 0 ? e.topReuses[0] : null;
           const risky = e.topReuses.filter((r) => r.atServer >= T - margin);
+          const riskyRtt = risky.reduce((m, r) => Math.max(m, r.atServer - r.gap), 0);
           // The advertised hint clients trust: the most common value.
           let advertised: number | null = null;
           let advertisedCount = 0;
@@ -194,7 +195,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           ];
           if (risky.length > 0) {
             parts.push(
-              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} came after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter): ` +
+              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
                 `such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
             );
           }

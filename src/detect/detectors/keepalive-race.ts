@@ -500,7 +500,7 @@ export const keepaliveRace: DetectorDefinition = {
             ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s from its other idle closes, fired as the request arrived`
             : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
               (arrival.close.serverRtt >= SHOWN_RTT
-                ? ` (of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server)`
+                ? `; of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server`
                 : '');
       return ctx.report({
         flowId: conn.id,
