@@ -5,6 +5,7 @@ import { at, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
+import { inferTimeout } from '../infer-timeout';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -137,6 +138,12 @@ interface Wait {
   method: string | null;
   uri: string | null;
   requestStart: number;
+  /**
+   * close − the client's first SYN, when the request was its connection's first and the client
+   * closed: a client whose timeout covers the connect (curl --max-time, fetch with
+   * AbortSignal.timeout) started its timer there, a handshake (one round trip) before the request.
+   */
+  sinceConnect: number | null;
 }
 
 export const unansweredRequest: DetectorDefinition = {
@@ -256,6 +263,7 @@ export const unansweredRequest: DetectorDefinition = {
         waits.push({
           finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp,
           client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
+          sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         });
       }
     }
@@ -378,6 +386,7 @@ export const unansweredRequest: DetectorDefinition = {
       let name: string;
       let explanation: string;
       let remedy: string;
+      const extra: Record<string, InferredValue> = {};
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         explanation =
@@ -389,9 +398,20 @@ export const unansweredRequest: DetectorDefinition = {
           `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
+        // Each its connection's first request: the timer may have started at the connect instead.
+        // Counted from where it really started, the waits agree more closely: from the other point
+        // they also carry the handshake's varying time (round trips, a repeated SYN).
+        const sinceConnect = members.every((w) => w.sinceConnect !== null)
+          ? inferTimeout(members.map((w) => w.sinceConnect ?? 0), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: members.length })
+          : null;
+        const connectNote =
+          sinceConnect !== null && sinceConnect.spread < cluster.spread && ms(sinceConnect.value) !== value
+            ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
+            : '';
+        if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         explanation =
           `${members.length} requests to ${server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s. ${where}.${knownNote}`;
+          `its request timeout is ${value} s.${connectNote} ${where}.${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
           `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
@@ -407,7 +427,7 @@ export const unansweredRequest: DetectorDefinition = {
       ctx.diagnose({
         server,
         count: members.length,
-        inferred: { [name]: cluster },
+        inferred: { [name]: cluster, ...extra },
         explanation,
         remedy,
         anomalyIds: members.map((w) => w.finding.id),
