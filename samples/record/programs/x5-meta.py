@@ -16,6 +16,8 @@ Scenarios:
     captured at the server: SYN, SYN-ACK, SYN again, SYN-ACK again, ACK.
   idle-timeout-mismatch-far-client: nginx closes idle connections after keepalive_timeout; the client
     reuses one after an idle just under it, which reaches nginx a round trip later, closer to it.
+  unanswered-request-curl-max-time-far-client: curl --max-time gives up on requests a server never
+    answers; each must be its connection's only request, unanswered, closed by the client.
 """
 import argparse
 import json
@@ -169,6 +171,26 @@ elif args.scenario == 'idle-timeout-mismatch-far-client':
     meta['expect'].append({'kind': 'idle-timeout-mismatch', 'server': spec['server'],
                            'notes': f'{client} reused its connection after {idle:.3f} s idle as seen here; {rtt * 1000:.1f} ms away from nginx, the request reached it after '
                                     f'{idle + rtt:.3f} s, {spec["configured"]["serverIdleTimeout"] - idle - rtt:.3f} s before its keepalive_timeout: within the margin (10 % of the timeout) that races need.'})
+elif args.scenario == 'unanswered-request-curl-max-time-far-client':
+    curl = [x.split() for x in open(spec['curlLog']) if x.startswith('curl ')]
+    if len(curl) != 3 or any(c[2] != '000' for c in curl):
+        fail('3 requests given up by curl (status 000) expected')
+    waits = []
+    for _, port, _code, total, uri in curl:
+        client = f'{spec["clientIp"]}:{port}'
+        syn = [r for r in rows if r['src'] == client and r['syn']]
+        req = [r for r in rows if r['src'] == client and r['method']]
+        answer = [r for r in rows if r['dst'] == client and r['len'] > 0]
+        fin = [r for r in rows if r['src'] == client and r['fin']]
+        if len(req) != 1 or answer or not fin or not syn:
+            fail(f'{client}: expected one request, no answer, a client FIN')
+        rtt = handshake_rtt(rows, client)
+        w = {'client': client, 'fromRequest': round(fin[0]['ts'] - req[0]['ts'], 4), 'fromSyn': round(fin[0]['ts'] - syn[0]['ts'], 4), 'handshakeRttMs': round(rtt * 1000, 3)}
+        waits.append(w)
+        meta['expect'].append({'kind': 'unanswered-request', 'client': client, 'server': spec['server'],
+                               'notes': f'GET {uri} never answered (the server hangs it); curl --max-time {spec["configured"]["clientTimeoutFromConnect"]} gave up {w["fromSyn"]} s after its SYN, '
+                                        f'{w["fromRequest"]} s after the request (the handshake took {w["handshakeRttMs"]} ms): client FIN.'})
+    meta['observed']['waits'] = waits
 else:
     fail('unknown scenario')
 
