@@ -912,3 +912,53 @@ describe('keepalive-race on sample keepalive-race-tls-nginx (nginx ssl, TLS 1.2,
     expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(0.02 * configured);
   });
 });
+
+describe('keepalive-race: the server closed an idle connection and its FIN was lost before the capture point', () => {
+  /** A connection 40 ms (round trip) from the server, reused after `idle` s; the server's FIN never seen; its answer to the request: a RST. */
+  function lostFin(cap: Capture, start: number, idle: number, reset: 'bare' | 'ack', serverRtt = 0.04, clientRtt = 0.0001) {
+    const c = cap.connection();
+    c.handshake(start, serverRtt, clientRtt).request(start + serverRtt + 0.001, get('/a')).response(start + 2 * serverRtt + 0.001, ok('first'));
+    const reqTs = start + 2 * serverRtt + 0.001 + idle;
+    c.request(reqTs, post('/items', '{"i":1}'), { noAck: true });
+    if (reset === 'bare') c.rst(reqTs + serverRtt, 's');
+    else c.rstAck(reqTs + serverRtt, 's');
+    return c;
+  }
+
+  test('seen from the client: a RST without ACK answers the request after 2.2 s idle, no FIN anywhere: a crossing whose FIN was lost', () => {
+    const cap = new Capture();
+    const c = lostFin(cap, 0, 2.2, 'bare');
+    const r = cap.analyze(DETECTORS);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'crossing', finSeen: false, finTs: null, idleBeforeRequest: 2.2, serverRttMs: 40, outcome: 'reset', method: 'POST', capturedNear: 'client' });
+    expect(f.summary).toContain('its FIN never reached this capture point');
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('a RST whose ACK covers the request: the socket had it (closed on arrival, as before), not a lost FIN', () => {
+    const cap = new Capture();
+    lostFin(cap, 0, 2.2, 'ack');
+    const found = ofKind(cap.analyze(DETECTORS), KIND);
+    expect(found.map((f) => [f.evidence.form, f.evidence.finSeen])).toEqual([['closed-on-arrival', undefined]]);
+  });
+
+  test('seen next to the server: no path between them to lose a FIN on', () => {
+    const cap = new Capture();
+    lostFin(cap, 0, 2.2, 'bare', 0.0001, 0.04);
+    expect(ofKind(cap.analyze(DETECTORS), KIND)).toEqual([]);
+  });
+
+  test("with the server's idle timeout learned (5 s), a request after 1 s idle is no idle close", () => {
+    const cap = new Capture();
+    for (const t of [0, 10, 20]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/warm')).response(t + 0.081, ok('warm'));
+      c.close(t + 0.081 + 5, 's');
+    }
+    lostFin(cap, 40, 1.0, 'bare');
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toEqual([]);
+  });
+});

@@ -9,6 +9,7 @@ import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
+import { handshakeCapturePosition } from '../../flow/capture-point';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -191,6 +192,71 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     idleBeforeRequest,
     idleAtClose: closeTs - prev.responseEnd,
     closeAfterRequest: closeTs - ex.requestStart,
+    serverRtt: roundTripToServer(conn),
+  };
+}
+
+/**
+ * A round trip from the capture point to the server below which no FIN is taken for lost between
+ * them: the capture is then on the server's host or its switch (loopback: tens of µs; a LAN hop:
+ * a few hundred µs), where a RST without a FIN before it means something else.
+ */
+const MIN_PATH_RTT = 0.001;
+
+/** A request on a reused idle connection that the server answered with the reset of a socket it had already closed. */
+export interface UnseenFinReset {
+  request: HttpExchange;
+  rstTs: number;
+  rstFrame: number;
+  /** End of the previous response. */
+  lastActivityTs: number;
+  lastActivityFrame: number;
+  /** requestStart − lastActivityTs, as the capture saw it. */
+  idleBeforeRequest: number;
+  /** Round trip from the capture point to the server (0 when unknown). */
+  serverRtt: number;
+}
+
+/**
+ * The server answered the last request of a reused connection with a RST without the ACK flag, and
+ * no FIN of its was seen: the request had been idle-free keep-alive traffic until then (the
+ * previous response complete, no close announced, nothing from the server since). Linux answers
+ * data with such a RST when the socket it is for was closed to receiving, or is gone: the server
+ * had closed the connection before the request arrived. Its FIN, sent then, never reached the
+ * capture point (lost on the path: the client never saw it either, so it reused the connection).
+ * An application that resets a connection it holds (SO_LINGER 0, a process dying with the request
+ * unread) sends RST with ACK. Null otherwise.
+ */
+export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null {
+  const s = conn.server;
+  const c = conn.client;
+  const app = conn.app;
+  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > 0) return null;
+  if (s.finTs >= 0 || s.rstTs < 0 || s.rstHasAck) return null;
+  if ((c.finTs >= 0 && c.finFrame < s.rstFrame) || (c.rstTs >= 0 && c.rstFrame < s.rstFrame)) return null;
+  const recent = app.recent;
+  const ex = recent[recent.length - 1];
+  if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
+  if (ex.requestStart === null || ex.requestFrame === null || ex.requestFrame >= s.rstFrame) return null;
+  const prev = recent.find((e) => e.index === ex.index - 1);
+  if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
+  if (prev.responseClose || prev.responseFraming === 'close') return null; // the close was announced
+  const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
+  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
+  const idleBeforeRequest = ex.requestStart - prev.responseEnd;
+  if (idleBeforeRequest <= 0) return null;
+  // The server never had the request (it ACKed none of it): its socket was closed to it.
+  if (peerAckedAll(c, s)) return null;
+  // A FIN lost on its way needs a path to be lost on: away from the server, by more than a host's turnaround.
+  const position = handshakeCapturePosition(conn);
+  if (position === null || position.near === 'server' || position.serverRtt < MIN_PATH_RTT) return null;
+  return {
+    request: ex,
+    rstTs: s.rstTs,
+    rstFrame: s.rstFrame,
+    lastActivityTs: prev.responseEnd,
+    lastActivityFrame: prevEndFrame ?? 0,
+    idleBeforeRequest,
     serverRtt: roundTripToServer(conn),
   };
 }
@@ -417,6 +483,8 @@ export const keepaliveRace: DetectorDefinition = {
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceOpaque: '{bytes} bytes (not HTTP: TLS?) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
       raceOpaqueIdle: '{bytes} bytes of TLS application data sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
+      raceUnseenFin:
+        '{request} was sent after {idleBefore} s idle on a connection {server} had already closed: it answered with a RST without ACK {closeAfter} ms later, the reset of a socket closed before the request reached it (or of a middlebox in front that had dropped the connection), and its FIN never reached this capture point (lost on the way, so the client never saw it either); {outcome}',
       raceArrival:
         '{request} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later without answering ({form}: {why}); {outcome}',
       raceArrivalOpaque:
@@ -462,10 +530,12 @@ export const keepaliveRace: DetectorDefinition = {
       t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
       arrival: { close: ArrivalTiming; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
+      unseenFin: UnseenFinReset | null = null,
     ): Finding => {
       const s = conn.server;
       const c = conn.client;
-      const closeTs = arrival !== null ? arrival.close.closeTs : s.finTs;
+      // Without a FIN in the capture, Δ is measured to the RST that proved the close.
+      const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.rstTs : s.finTs;
       const delta = t.reqTs - closeTs;
       const reset = s.rstTs >= 0 && s.rstFrame > t.reqFrame;
       const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
@@ -474,14 +544,16 @@ export const keepaliveRace: DetectorDefinition = {
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
       const outcome =
-        arrival !== null && arrival.close.closedWith === 'RST'
+        (arrival !== null && arrival.close.closedWith === 'RST') || unseenFin !== null
           ? 'the reset was its only answer' // the summary already says when the RST came
           : reset
             ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
             : 'it got no response before the connection ended';
       const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
       const arrivalEvidence: Record<string, EvidenceValue> =
-        arrival === null
+        unseenFin !== null
+          ? { finSeen: false, idleBeforeRequest: ms(unseenFin.idleBeforeRequest), serverRttMs: microsAsMs(unseenFin.serverRtt) }
+          : arrival === null
           ? {}
           : {
               closedWith: arrival.close.closedWith,
@@ -508,7 +580,9 @@ export const keepaliveRace: DetectorDefinition = {
         server: conn.serverName,
         ts: t.reqTs,
         message:
-          ex === null
+          unseenFin !== null
+            ? 'raceUnseenFin'
+            : ex === null
             ? arrival !== null
               ? 'raceArrivalOpaque'
               : t.idle !== null
@@ -520,9 +594,9 @@ export const keepaliveRace: DetectorDefinition = {
                 ? 'raceNeverUsed'
                 : 'race',
         data: {
-          idleBefore: arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
+          idleBefore: unseenFin !== null ? fmt(unseenFin.idleBeforeRequest) : arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
           closedWith: arrival === null ? '' : arrival.close.closedWith,
-          closeAfter: arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
+          closeAfter: unseenFin !== null ? String(microsAsMs(unseenFin.rstTs - t.reqTs)) : arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
           why,
           request: line ?? 'A request',
           bytes: t.bytes ?? 0,
@@ -607,6 +681,36 @@ export const keepaliveRace: DetectorDefinition = {
         { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
       );
       record(conn, finding, 'closed-on-arrival', false, ex);
+    };
+
+    /**
+     * A request the server met with the reset of a connection it had closed, its FIN lost before
+     * the capture point (a crossing the capture could not see). Judged as an idle close: with the
+     * server's idle timeout learned from its other closes, the request came when the timer was due
+     * (as judgeArrivalClose asks); without it, any real idle gap, the bare RST being the proof of a
+     * close before the request. Returns whether a race was reported.
+     */
+    const unseenFinRace = (conn: AnalyzedConnection): boolean => {
+      const r = unseenFinReset(conn);
+      if (r === null) return false;
+      const atServer = r.idleBeforeRequest + r.serverRtt;
+      if (atServer < ctx.options.minIdleTimeout) return false;
+      const learned = learnedIdleTimeout(conn.serverName);
+      if (learned !== null && learned >= ctx.options.minIdleTimeout) {
+        const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * learned);
+        if (atServer < learned - granularity) return false;
+      }
+      const ex = r.request;
+      const reqTs = ex.requestStart ?? r.rstTs;
+      const finding = raceFinding(
+        conn,
+        { reqTs, reqFrame: ex.requestFrame ?? 0, idle: null, lastFrame: r.lastActivityFrame, acksFin: false, form: 'crossing', neverUsed: false },
+        ex,
+        null,
+        r,
+      );
+      record(conn, finding, 'crossing', false, ex);
+      return true;
     };
 
     /**
@@ -695,7 +799,7 @@ export const keepaliveRace: DetectorDefinition = {
         }
         const close = serverIdleClose(conn);
         if (close === null) {
-          arrivalRace(conn);
+          if (!unseenFinRace(conn)) arrivalRace(conn);
           return;
         }
         const neverUsed = close.lastExchange === null;
