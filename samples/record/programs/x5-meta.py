@@ -16,6 +16,8 @@ Scenarios:
     captured at the server: SYN, SYN-ACK, SYN again, SYN-ACK again, ACK.
   idle-timeout-mismatch-far-client: nginx closes idle connections after keepalive_timeout; the client
     reuses one after an idle just under it, which reaches nginx a round trip later, closer to it.
+  keepalive-race-lost-fin-client-side: nginx closes an idle connection, its FIN is lost on the path;
+    the client reuses the connection and gets a RST without ACK; captured at the client.
   unanswered-request-curl-max-time-far-client: curl --max-time gives up on requests a server never
     answers; each must be its connection's only request, unanswered, closed by the client.
 """
@@ -191,6 +193,29 @@ elif args.scenario == 'unanswered-request-curl-max-time-far-client':
                                'notes': f'GET {uri} never answered (the server hangs it); curl --max-time {spec["configured"]["clientTimeoutFromConnect"]} gave up {w["fromSyn"]} s after its SYN, '
                                         f'{w["fromRequest"]} s after the request (the handshake took {w["handshakeRttMs"]} ms): client FIN.'})
     meta['observed']['waits'] = waits
+elif args.scenario == 'keepalive-race-lost-fin-client-side':
+    events = [json.loads(x) for x in open(spec['clientLog']) if x.strip()]
+    failed = [e for e in events if 'error' in e['outcome']]
+    if len(failed) != 1 or failed[0]['outcome']['error'] != 'ECONNRESET':
+        fail('exactly one request failing with ECONNRESET expected')
+    client = f'{spec["clientIp"]}:{failed[0]["localPort"]}'
+    if any(r['fin'] and r['src'] == spec['server'] and r['dst'] == client for r in rows):
+        fail(f'{client}: the server FIN reached the client (it was to be lost)')
+    req = [r for r in rows if r['src'] == client and r['method']][-1]
+    rst = [r for r in rows if r['src'] == spec['server'] and r['dst'] == client and r['rst']]
+    if len(rst) != 1 or rst[0]['frame'] < req['frame'] or rst[0]['ack']:
+        fail(f'{client}: expected one RST without ACK after the request')
+    prev = [r for r in rows if r['dst'] == client and r['len'] > 0 and r['frame'] < req['frame']][-1]
+    wires = [json.loads(x) for x in open(spec['wiresLog']) if x.strip().startswith('{')]
+    meta['observed'] = {'idleBeforeRequestSeen': round(req['ts'] - prev['ts'], 4), 'rstAfterRequestMs': round((rst[0]['ts'] - req['ts']) * 1000, 3),
+                        'finsDroppedByTheWire': sum(w.get('finsDropped', 0) for w in wires), 'nginxAccessLogLines': len(open(spec['accessLog']).read().splitlines())}
+    meta['expect'].append({'kind': 'keepalive-race', 'client': client, 'server': spec['server'],
+                           'notes': f'nginx closed the connection after {spec["configured"]["serverKeepaliveTimeout"]} s idle; its FIN was dropped on the path (the wire next to the server), so neither this capture '
+                                    f'nor the client saw it; the client (a Node http.Agent) reused the connection after {req["ts"] - prev["ts"]:.3f} s and nginx\'s kernel answered with a RST without ACK '
+                                    f'{(rst[0]["ts"] - req["ts"]) * 1000:.1f} ms later (one round trip); the client got ECONNRESET. A crossing whose FIN the capture never saw.'})
+    for e in events:
+        if 'error' not in e['outcome'] and e['localPort'] != failed[0]['localPort']:
+            meta['expect'].append({'kind': None, 'client': f'{spec["clientIp"]}:{e["localPort"]}', 'server': spec['server'], 'notes': f'request {e["i"]} answered {e["outcome"]["status"]}; clean.'})
 else:
     fail('unknown scenario')
 

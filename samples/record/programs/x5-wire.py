@@ -13,7 +13,7 @@ interface. Chain two wires through a router namespace for a capture point in bet
 
 Usage: x5-wire.py --tun-a NAME --netns-b /run/netns/NS --tun-b NAME --delay-ms 10
          [--jitter-ms 2] [--loss 1] [--reorder 0.5] [--seed 1] [--max-seconds 300]
-         [--no-syn-loss] [--drop-synacks N]
+         [--no-syn-loss] [--drop-synacks N] [--drop-fins N [--drop-fin-sport PORT]]
 Prints "ready" once both devices are attached, and on exit one JSON line of counts on stderr.
 Ends on SIGTERM/SIGINT or after --max-seconds.
 """
@@ -62,6 +62,14 @@ def tcp_flags(pkt: bytes) -> int:
     return pkt[ihl + 13] if len(pkt) >= ihl + 14 else 0
 
 
+def tcp_sport(pkt: bytes) -> int:
+    """TCP source port of an IPv4 TCP segment, else 0."""
+    if len(pkt) < 20 or pkt[0] >> 4 != 4 or pkt[9] != 6:
+        return 0
+    ihl = (pkt[0] & 0x0F) * 4
+    return int.from_bytes(pkt[ihl:ihl + 2], "big") if len(pkt) >= ihl + 2 else 0
+
+
 def is_tcp_syn(pkt: bytes) -> bool:
     """IPv4 TCP segment with SYN set (handshakes are kept loss-free with --no-syn-loss)."""
     return (tcp_flags(pkt) & 0x02) != 0
@@ -78,6 +86,8 @@ def main() -> int:
     ap.add_argument("--reorder", type=float, default=0.0, help="percent of packets sent at once")
     ap.add_argument("--no-syn-loss", action="store_true", help="never drop SYN / SYN-ACK")
     ap.add_argument("--drop-synacks", type=int, default=0, help="drop the first N SYN-ACKs (a handshake that must repeat)")
+    ap.add_argument("--drop-fins", type=int, default=0, help="drop the first N segments carrying FIN (a close that is lost)")
+    ap.add_argument("--drop-fin-sport", type=int, default=0, help="only FINs from this TCP source port count for --drop-fins")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-seconds", type=float, default=300.0)
     args = ap.parse_args()
@@ -89,7 +99,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     delay = args.delay_ms / 1000.0
     jitter = args.jitter_ms / 1000.0
-    counts = {"forwarded": 0, "dropped": 0, "reordered": 0, "synAcksDropped": 0}
+    counts = {"forwarded": 0, "dropped": 0, "reordered": 0, "synAcksDropped": 0, "finsDropped": 0}
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -119,6 +129,9 @@ def main() -> int:
                     pkt = os.read(fd, MAX_PACKET)
                 except (BlockingIOError, OSError):
                     break
+                if counts["finsDropped"] < args.drop_fins and (tcp_flags(pkt) & 0x01) != 0 and (args.drop_fin_sport == 0 or tcp_sport(pkt) == args.drop_fin_sport):
+                    counts["finsDropped"] += 1
+                    continue
                 if counts["synAcksDropped"] < args.drop_synacks and (tcp_flags(pkt) & 0x12) == 0x12:
                     counts["synAcksDropped"] += 1
                     continue
