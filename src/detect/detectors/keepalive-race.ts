@@ -128,7 +128,6 @@ export interface ArrivalClose {
   serverRtt: number;
 }
 
-
 /** A close on arrival's timing, whatever the request was (an HTTP exchange, or opaque TLS records). */
 export type ArrivalTiming = Omit<ArrivalClose, 'request'>;
 
@@ -219,7 +218,7 @@ export interface UnseenFinReset {
 
 /**
  * The server answered the last request of a reused connection with a RST without the ACK flag, and
- * no FIN of its was seen: the request had been idle-free keep-alive traffic until then (the
+ * no FIN of its was seen; the connection had carried complete keep-alive exchanges until then (the
  * previous response complete, no close announced, nothing from the server since). Linux answers
  * data with such a RST when the socket it is for was closed to receiving, or is gone: the server
  * had closed the connection before the request arrived. Its FIN, sent then, never reached the
