@@ -20,10 +20,17 @@ import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
 import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
-import { startsLikeRequest, startsLikeResponse } from './http/sniff';
+import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
+
+/**
+ * Where the look at a connection's first bytes stands (ConnectionHttp.firstBytes). A frozen object,
+ * not an enum: compiled with isolatedModules, an enum is an object read at run time, while a frozen
+ * one's members fold into the compiled code; this is read for every payload segment.
+ */
+const FirstBytes = Object.freeze({ NotYet: 0, ServerSpokeFirst: 1, Decided: 2 } as const);
 
 export interface AnalyzeOptions {
   tracker?: Partial<TrackerOptions>;
@@ -326,18 +333,24 @@ export class Analyzer {
       this.options.onExchange?.(exchange, { client: conn.clientName, server: conn.serverName });
       if (this.collect) this.exchanges.push(exchange);
     };
+    /** The session's exchange callback for one connection (a closure per connection, made only here). */
+    const deliverTo =
+      (conn: AnalyzedConnection) =>
+      (ex: HttpExchange): void =>
+        onExchange(conn, ex);
     /**
      * The HTTP session of a connection, created at its first payload. A connection seen mid-stream
      * had its roles guessed from the ports; when the guessed server sends a request line first (or
      * the guessed client a status line), the guess was backwards and the roles are swapped here,
      * before any byte is parsed. Returns whether `fromClient` must be read the other way round
-     * for this one packet (the tracker computed it before the swap).
+     * for this one packet (the tracker computed it before the swap). Called only while the
+     * connection has no session; it creates no closure itself (deliverTo does), since a function
+     * whose parameters an inner closure captures allocates a context at every call, and this
+     * used to run for every payload segment.
      */
     const fromStartSession: HttpSessionOptions = { midstream: false, counters: this.httpCounters, budget: this.pendingBudget };
     const midstreamSession: HttpSessionOptions = { ...fromStartSession, midstream: true };
-    const ensureSession = (conn: AnalyzedConnection, fromClient: boolean, data: Uint8Array, offset: number, length: number): boolean => {
-      const app = conn.app;
-      if (app === null || app.session !== null) return false;
+    const startSession = (conn: AnalyzedConnection, app: ConnectionHttp, fromClient: boolean, data: Uint8Array, offset: number, length: number): boolean => {
       let swapped = false;
       if (conn.directionInferred) {
         const backwards = fromClient ? startsLikeResponse(data, offset, length) : startsLikeRequest(data, offset, length);
@@ -348,30 +361,39 @@ export class Analyzer {
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
       const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
-      const deliver = (ex: HttpExchange): void => onExchange(conn, ex);
       const spare = this.spareSessions.pop();
       app.session =
         spare !== undefined
-          ? spare.reset(conn.id, establishedAt, deliver, sessionOptions)
-          : new HttpSession(conn.id, establishedAt, deliver, sessionOptions);
+          ? spare.reset(conn.id, establishedAt, deliverTo(conn), sessionOptions)
+          : new HttpSession(conn.id, establishedAt, deliverTo(conn), sessionOptions);
       return swapped;
     };
     return {
       onOpen: (conn) => {
         const app = this.spareApps.pop();
-        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, tlsSniffed: false };
+        conn.app = app ?? { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet };
         this.engine.onOpen(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
-        const swapped = ensureSession(conn, fromClient, data, offset, length);
         const app = conn.app;
         if (app === null) return;
-        const clientSide = swapped ? !fromClient : fromClient;
-        // TLS record headers are read only on connections whose first bytes were a ClientHello
-        // (a TLS client speaks first); on any other, this test is all the cost.
-        if (!app.tlsSniffed) {
-          app.tlsSniffed = true;
-          if (clientSide && startsLikeClientHello(data, offset, length)) app.tls = this.tlsRecords();
+        const clientSide = app.session === null && startSession(conn, app, fromClient, data, offset, length) ? !fromClient : fromClient;
+        // The client's first bytes say what it speaks. A ClientHello: TLS, whose record headers are
+        // then read; only when the client spoke first, as a TLS client does. HTTP/2's cleartext
+        // preface (gRPC without TLS): counted, not parsed; its server may send its SETTINGS first.
+        // Anything else is the HTTP session's to judge. Once decided, this test is all the cost.
+        if (app.firstBytes !== FirstBytes.Decided) {
+          if (!clientSide) {
+            app.firstBytes = FirstBytes.ServerSpokeFirst;
+          } else {
+            if (app.firstBytes === FirstBytes.NotYet && startsLikeClientHello(data, offset, length)) {
+              app.tls = this.tlsRecords();
+              this.httpCounters.tlsConnections++;
+            } else if (startsLikeHttp2Preface(data, offset, length)) {
+              this.httpCounters.http2Connections++;
+            }
+            app.firstBytes = FirstBytes.Decided;
+          }
         }
         if (app.tls !== null) app.tls.data(clientSide, data, offset, length, ts, frame);
         const session = app.session;
@@ -416,7 +438,7 @@ export class Analyzer {
           const tls = app.tls;
           app.session = null;
           app.tls = null;
-          app.tlsSniffed = false;
+          app.firstBytes = FirstBytes.NotYet;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
             app.exchangeCount = 0;

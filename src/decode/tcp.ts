@@ -13,6 +13,15 @@ const MIN_HEADER = 20;
  */
 const USABLE_HEADER = 16;
 
+/** Option bytes of the layout NOP (1), NOP (1), Timestamps (kind 8, length 10). */
+const TIMESTAMP_LAYOUT = 12;
+/** Its first four bytes, big-endian: NOP, NOP, kind 8, length 10. */
+const TIMESTAMP_LAYOUT_START = 0x0101080a;
+
+function isTimestampLayout(data: Uint8Array, at: number): boolean {
+  return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) === TIMESTAMP_LAYOUT_START;
+}
+
 /**
  * TCP header at `offset`; the segment ends at `ipEnd` (by the IP lengths), the capture at `limit`.
  * payloadLen comes from the IP lengths (what the sender sent: sequence accounting);
@@ -50,7 +59,13 @@ export function decodeTcp(
     view.headerTruncated = true;
     view.issue = 'tcp-options-truncated';
   }
-  if (headerLength > MIN_HEADER) {
+  if (headerLength === MIN_HEADER + TIMESTAMP_LAYOUT && capturedEnd >= payloadOffset && isTimestampLayout(data, offset + MIN_HEADER)) {
+    // Past the handshake Linux sends exactly NOP, NOP, Timestamps: read here, that layout costs
+    // what the option walk spends on one of its three rounds.
+    view.hasTimestamp = true;
+    view.tsVal = u32(data, offset + MIN_HEADER + 4);
+    view.tsEcr = u32(data, offset + MIN_HEADER + 8);
+  } else if (headerLength > MIN_HEADER) {
     decodeTcpOptions(data, offset + MIN_HEADER, payloadOffset, capturedEnd, view);
   }
   return DecodeStatus.Tcp;

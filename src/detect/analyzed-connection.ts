@@ -14,8 +14,8 @@ export interface ConnectionHttp {
   recent: HttpExchange[];
   /** TLS record headers of both directions, when the client's first bytes were a ClientHello (else null). */
   tls: TlsRecords | null;
-  /** Whether the client's first bytes were looked at for a ClientHello yet. */
-  tlsSniffed: boolean;
+  /** How far the look at the client's first bytes got (see FirstBytes in analyze.ts). */
+  firstBytes: number;
 }
 
 /** A connection as detectors see it: TCP facts from the flow stage plus its HTTP memory. */

@@ -52,13 +52,16 @@ export const enum ConnectionList {
  * (or, mid-stream, the side inferred to be the client). `T` is what the analysis
  * attaches to it (the HTTP session); the flow stage never looks inside.
  */
-/** Slots of the connection's own times in its array of doubles; the two endpoints' numbers follow. */
-const enum Slot {
-  StartTs = 0,
-  LastTs,
-  LastClock,
-  HandshakeAckTs,
-}
+/**
+ * Slots of the connection's own times in its array of doubles; the two endpoints' numbers follow.
+ * A frozen object rather than an enum, for the reason endpoint.ts gives for its own slots.
+ */
+const Slot = Object.freeze({
+  StartTs: 0,
+  LastTs: 1,
+  LastClock: 2,
+  HandshakeAckTs: 3,
+} as const);
 const CONNECTION_SLOTS = 4;
 
 export class Connection<T> {
@@ -120,6 +123,14 @@ export class Connection<T> {
   get lastClock(): number { return this.f[Slot.LastClock]; }
   set lastClock(v: number) { this.f[Slot.LastClock] = v; }
   firstFrame = 0;
+
+  /** A packet at `ts`, when the capture clock read `clock`: what every packet updates on its connection. */
+  noteActivity(ts: number, clock: number, frame: number): void {
+    const f = this.f;
+    if (ts > f[Slot.LastTs]) f[Slot.LastTs] = ts;
+    f[Slot.LastClock] = clock;
+    this.lastFrame = frame;
+  }
 
   /** Counters for the letters Zeek repeats at 1, 10, 100... occurrences (retransmission, zero window, gap). */
   historyRepeats: number[] | null = null;

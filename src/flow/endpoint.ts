@@ -35,22 +35,26 @@ export function appendEvent<T>(list: T[], item: T): T[] {
  * object in its own heap box; with thousands of live connections those boxes are scattered
  * through memory and each packet's update paid a cache miss per field. In one array of doubles
  * they sit together, next to the connection's own times (see Connection).
+ *
+ * A frozen object, not an enum: with `isolatedModules` TypeScript emits even a `const enum` as a
+ * mutable object whose members are read at run time on every use (a load and a map check per
+ * access, on every packet); V8 folds a frozen constant's members into the compiled code.
  */
-const enum Slot {
-  Isn = 0,
-  NextSeq,
-  MaxSeqEnd,
-  FinSeq,
-  FinAck,
-  HighestAck,
-  FirstTs,
-  LastTs,
-  FinTs,
-  RstTs,
-  FirstDataTs,
-  LastDataTs,
-  RstAck,
-}
+const Slot = Object.freeze({
+  Isn: 0,
+  NextSeq: 1,
+  MaxSeqEnd: 2,
+  FinSeq: 3,
+  FinAck: 4,
+  HighestAck: 5,
+  FirstTs: 6,
+  LastTs: 7,
+  FinTs: 8,
+  RstTs: 9,
+  FirstDataTs: 10,
+  LastDataTs: 11,
+  RstAck: 12,
+} as const);
 
 /** Numbers per endpoint in the shared array. */
 export const ENDPOINT_SLOTS = 13;
@@ -190,6 +194,43 @@ export class Endpoint {
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
   get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
   set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
+
+  /**
+   * What a plain segment (see TcpTracker.updateEstablished) changes on its sender: counts, time,
+   * acknowledgement (kept when it moves forward) and window. One method reading the array of
+   * numbers once, rather than a getter or setter call per field on every packet.
+   */
+  countPlainSegment(ack: number, window: number, ts: number, origLen: number): void {
+    const f = this.f;
+    const b = this.base;
+    this.packets++;
+    this.wireBytes += origLen;
+    f[b + Slot.LastTs] = ts;
+    if (!this.hasAck || ((ack - f[b + Slot.HighestAck]) | 0) > 0) {
+      f[b + Slot.HighestAck] = ack;
+      this.hasAck = true;
+    }
+    this.window = window;
+  }
+
+  /**
+   * `length` bytes that start at nextSeq, all captured, delivered in order: the accounting that
+   * precedes handing them on (TcpTracker.deliver does the same for the general case).
+   */
+  deliverInOrder(length: number, ts: number, frame: number): void {
+    const f = this.f;
+    const b = this.base;
+    const end = (f[b + Slot.NextSeq] + length) >>> 0;
+    if (((end - f[b + Slot.MaxSeqEnd]) | 0) > 0) f[b + Slot.MaxSeqEnd] = end;
+    if (f[b + Slot.FirstDataTs] < 0) {
+      f[b + Slot.FirstDataTs] = ts;
+      this.firstDataFrame = frame;
+    }
+    f[b + Slot.LastDataTs] = ts;
+    this.lastDataFrame = frame;
+    this.payloadBytes += length;
+    f[b + Slot.NextSeq] = end;
+  }
 
   get reassembly(): Reassembler {
     if (this.heldSegments === null) this.heldSegments = new Reassembler();

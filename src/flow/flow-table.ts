@@ -1,6 +1,11 @@
 import type { PacketView } from '../decode/packet-view';
 import { Connection, ConnectionList } from './connection';
 
+/** Enum members as module constants (see tcp-tracker.ts: enum members are read at run time). */
+const NO_LIST = ConnectionList.None;
+const LIST_ACTIVE = ConnectionList.Active;
+const LIST_CLOSING = ConnectionList.Closing;
+
 /** An intrusive doubly linked list of connections ordered by last activity (oldest first). */
 class ActivityList<T> {
   head: Connection<T> | null = null;
@@ -25,36 +30,59 @@ class ActivityList<T> {
     if (conn.listNext) conn.listNext.listPrev = conn.listPrev;
     else this.tail = conn.listPrev;
     conn.listPrev = conn.listNext = null;
-    conn.list = ConnectionList.None;
+    conn.list = NO_LIST;
     this.size--;
   }
+}
+
+/**
+ * The table's own symmetric hash of a packet's 4-tuple: both directions give the same value.
+ * Each endpoint is folded to one word (address words XORed, port spread by a multiply), the two
+ * are added (order-free), and the sum is mixed once so that the low bits the buckets use depend
+ * on every input bit. It is not decode/flow-hash.ts's flowHash, which `--sample` and sharding
+ * need stable and well spread and which costs ten multiply-and-rotate rounds: that was a tenth
+ * of the flow stage's instructions, spent on every packet for a value that only picks a bucket.
+ * A collision costs a longer chain (connections are told apart by their endpoints), never a
+ * wrong answer. The result keeps 30 bits: a small integer in V8, never a boxed number.
+ */
+export function bucketHash(v: PacketView): number {
+  const src = ((v.src0 ^ v.src1 ^ v.src2 ^ v.src3) + Math.imul(v.srcPort, 0x9e3779b1)) | 0;
+  const dst = ((v.dst0 ^ v.dst1 ^ v.dst2 ^ v.dst3) + Math.imul(v.dstPort, 0x9e3779b1)) | 0;
+  let h = (src + dst) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h ^= h >>> 13;
+  return h & 0x3fffffff;
 }
 
 /** Buckets of the hash table at first; doubled whenever connections outnumber them. */
 const INITIAL_BUCKETS = 1024;
 
 /**
- * Live connections keyed by a symmetric hash of the 4-tuple, with collisions chained through
+ * Live connections keyed by a symmetric hash of the 4-tuple (bucketHash), with collisions chained through
  * the connections themselves, so a lookup allocates nothing. The buckets are a plain array
  * indexed by the hash's low bits (a Map lookup cost as much as the rest of a packet's update).
  * Each connection also sits in one of three activity lists, which make expiry on the capture
  * clock a walk from the oldest end.
  */
 export class FlowTable<T> {
-  private buckets: Array<Connection<T> | null> = new Array<Connection<T> | null>(INITIAL_BUCKETS).fill(null);
-  private mask = INITIAL_BUCKETS - 1;
-  private readonly lists: Record<ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, ActivityList<T>> = {
-    [ConnectionList.Opening]: new ActivityList<T>(ConnectionList.Opening),
-    [ConnectionList.Active]: new ActivityList<T>(ConnectionList.Active),
-    [ConnectionList.Closing]: new ActivityList<T>(ConnectionList.Closing),
-  };
+  /**
+   * Bucket heads. One array for the table's life, grown in place, and the mask derived from its
+   * length: V8 treats a field written once as a constant and compiles the lookup around its value,
+   * so replacing the array (or a mask field) at the first growth threw away the compiled packet
+   * path, which was then compiled again.
+   */
+  private readonly buckets: Array<Connection<T> | null> = new Array<Connection<T> | null>(INITIAL_BUCKETS).fill(null);
+  private readonly opening = new ActivityList<T>(ConnectionList.Opening);
+  private readonly active = new ActivityList<T>(ConnectionList.Active);
+  private readonly closing = new ActivityList<T>(ConnectionList.Closing);
   size = 0;
   /** Direction of the packet of the last successful `find`: true when it came from the client. */
   lastFromClient = false;
 
   /** The connection a packet belongs to (either direction), or null. Sets `lastFromClient`. */
   find(hash: number, v: PacketView): Connection<T> | null {
-    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.bucketNext) {
+    const buckets = this.buckets;
+    for (let c = buckets[hash & (buckets.length - 1)]; c !== null; c = c.bucketNext) {
       if (c.hash !== hash || c.ipVersion !== v.ipVersion) continue;
       if (
         c.cPort === v.srcPort && c.sPort === v.dstPort &&
@@ -77,17 +105,19 @@ export class FlowTable<T> {
   }
 
   insert(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
-    if (this.size >= this.buckets.length) this.grow();
-    const i = conn.hash & this.mask;
-    conn.bucketNext = this.buckets[i];
-    this.buckets[i] = conn;
-    this.lists[list].append(conn);
+    const buckets = this.buckets;
+    if (this.size >= buckets.length) this.grow();
+    const i = conn.hash & (buckets.length - 1);
+    conn.bucketNext = buckets[i];
+    buckets[i] = conn;
+    this.lists(list).append(conn);
     this.size++;
   }
 
   remove(conn: Connection<T>): void {
-    const i = conn.hash & this.mask;
-    let c = this.buckets[i];
+    const buckets = this.buckets;
+    const i = conn.hash & (buckets.length - 1);
+    let c = buckets[i];
     let prev: Connection<T> | null = null;
     while (c !== null && c !== conn) {
       prev = c;
@@ -95,23 +125,34 @@ export class FlowTable<T> {
     }
     if (c === null) return;
     if (prev) prev.bucketNext = conn.bucketNext;
-    else this.buckets[i] = conn.bucketNext;
+    else buckets[i] = conn.bucketNext;
     conn.bucketNext = null;
-    if (conn.list !== ConnectionList.None) this.lists[conn.list].remove(conn);
+    if (conn.list !== NO_LIST) this.lists(conn.list).remove(conn);
     this.size--;
+  }
+
+  /**
+   * The activity list of a kind. Three fields and a test rather than an object keyed by kind:
+   * called with a constant kind, V8 folds this to the one field, where a keyed lookup was paid on
+   * every packet.
+   */
+  private lists(kind: ConnectionList): ActivityList<T> {
+    return kind === LIST_ACTIVE ? this.active : kind === LIST_CLOSING ? this.closing : this.opening;
   }
 
   /** Doubles the buckets and rechains every connection (amortised: rare, and only as the table grows). */
   private grow(): void {
-    const old = this.buckets;
-    this.buckets = new Array<Connection<T> | null>(old.length * 2).fill(null);
-    this.mask = this.buckets.length - 1;
-    for (let head of old) {
+    const buckets = this.buckets;
+    const chains = buckets.slice();
+    buckets.length = chains.length * 2;
+    buckets.fill(null);
+    const mask = buckets.length - 1;
+    for (let head of chains) {
       while (head !== null) {
         const next: Connection<T> | null = head.bucketNext;
-        const i = head.hash & this.mask;
-        head.bucketNext = this.buckets[i];
-        this.buckets[i] = head;
+        const i = head.hash & mask;
+        head.bucketNext = buckets[i];
+        buckets[i] = head;
         head = next;
       }
     }
@@ -119,18 +160,19 @@ export class FlowTable<T> {
 
   /** Marks activity: moves the connection to the newest end of `list` (which may be a new list). */
   touch(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
-    if (conn.list === list && this.lists[list].tail === conn) return;
-    if (conn.list !== ConnectionList.None) this.lists[conn.list].remove(conn);
-    this.lists[list].append(conn);
+    const to = this.lists(list);
+    if (to.tail === conn) return; // already the newest of that list
+    if (conn.list !== NO_LIST) this.lists(conn.list).remove(conn);
+    to.append(conn);
   }
 
   /** The least recently active connection of a list, or null. */
   oldest(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): Connection<T> | null {
-    return this.lists[list].head;
+    return this.lists(list).head;
   }
 
   listSize(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): number {
-    return this.lists[list].size;
+    return this.lists(list).size;
   }
 
   /** Every connection still in the table, in creation order. */

@@ -18,9 +18,12 @@ export const enum HistoryLetter {
 
 const LETTERS = 'SHADFRTWG';
 
+/** The first repeating letter as a module constant (see tcp-tracker.ts: enum members are read at run time). */
+const FIRST_REPEATING = HistoryLetter.Retransmission;
+
 /** Index into Connection.historyRepeats for the letters that repeat (T, W, G), per direction. */
 function repeatSlot(letter: HistoryLetter, fromClient: boolean): number {
-  return (letter - HistoryLetter.Retransmission) * 2 + (fromClient ? 0 : 1);
+  return (letter - FIRST_REPEATING) * 2 + (fromClient ? 0 : 1);
 }
 
 interface HistoryHolder {
@@ -37,7 +40,7 @@ export function hasHistory(holder: HistoryHolder, letter: HistoryLetter, fromCli
 
 /** Records a history letter for one direction; allocates only when a letter is appended. */
 export function recordHistory(holder: HistoryHolder, letter: HistoryLetter, fromClient: boolean): void {
-  if (letter >= HistoryLetter.Retransmission) {
+  if (letter >= FIRST_REPEATING) {
     const slot = repeatSlot(letter, fromClient);
     if (holder.historyRepeats === null) holder.historyRepeats = [0, 0, 0, 0, 0, 0];
     const count = ++holder.historyRepeats[slot];

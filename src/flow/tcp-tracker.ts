@@ -1,12 +1,44 @@
 import { EndpointSide, formatEndpoint } from '../decode/address';
-import { flowHash } from '../decode/flow-hash';
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
 import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
 import { EndpointState } from './endpoint-state';
-import { FlowTable } from './flow-table';
+import { bucketHash, FlowTable } from './flow-table';
 import { hasHistory, HistoryLetter, recordHistory } from './history';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq';
+
+/**
+ * The enum members this file tests, as frozen module constants. With `isolatedModules`
+ * TypeScript emits every enum, `const enum` included, as an object read at run time: each
+ * `TcpFlag.ACK` in the per-packet path was a load of the exporting module's property and of
+ * the member, with map checks. V8 folds a frozen module constant's members into compiled code.
+ */
+const Flag = Object.freeze({ FIN: TcpFlag.FIN, SYN: TcpFlag.SYN, RST: TcpFlag.RST, ACK: TcpFlag.ACK } as const);
+const State = Object.freeze({
+  Inactive: EndpointState.Inactive,
+  SynSent: EndpointState.SynSent,
+  SynAckSent: EndpointState.SynAckSent,
+  Partial: EndpointState.Partial,
+  Established: EndpointState.Established,
+  Closed: EndpointState.Closed,
+  Reset: EndpointState.Reset,
+} as const);
+const List = Object.freeze({
+  Opening: ConnectionList.Opening,
+  Active: ConnectionList.Active,
+  Closing: ConnectionList.Closing,
+} as const);
+const Letter = Object.freeze({
+  Syn: HistoryLetter.Syn,
+  SynAck: HistoryLetter.SynAck,
+  Ack: HistoryLetter.Ack,
+  Data: HistoryLetter.Data,
+  Fin: HistoryLetter.Fin,
+  Rst: HistoryLetter.Rst,
+  Retransmission: HistoryLetter.Retransmission,
+  ZeroWindow: HistoryLetter.ZeroWindow,
+  Gap: HistoryLetter.Gap,
+} as const);
 
 /** What the rest of the pipeline hears from the flow stage. */
 export interface ConnectionObserver<T> {
@@ -58,7 +90,7 @@ export interface TrackerStats {
 
 /** Past the handshake (or seen mid-stream) and not closed (no FIN or RST sent): where a plain ACK changes no state. */
 function carriesData(state: EndpointState): boolean {
-  return state === EndpointState.Established || state === EndpointState.Partial;
+  return state === State.Established || state === State.Partial;
 }
 
 /** Released connections kept for reuse (see TrackerOptions.reuseConnections); more are left to the GC. */
@@ -99,12 +131,12 @@ export class TcpTracker<T> {
       this.now = ts;
       if (ts >= this.nextSweep) this.sweep();
     }
-    const hash = flowHash(v);
+    const hash = bucketHash(v);
     let conn = this.table.find(hash, v);
     let fromClient = this.table.lastFromClient;
     const flags = v.flags;
-    const syn = (flags & TcpFlag.SYN) !== 0;
-    const ack = (flags & TcpFlag.ACK) !== 0;
+    const syn = (flags & Flag.SYN) !== 0;
+    const ack = (flags & Flag.ACK) !== 0;
 
     if (conn !== null && syn && !ack) {
       const sender = fromClient ? conn.client : conn.server;
@@ -113,7 +145,7 @@ export class TcpTracker<T> {
       // a server that has sent nothing yet is a simultaneous open or split handshake (like tshark).
       if (!retransmittedSyn && sender.hasNextSeq) {
         // A SYN with a new ISN on a 4-tuple in use: the port was reused for a new connection.
-        const previous = { id: conn.id, lastTs: conn.lastTs, closed: conn.list === ConnectionList.Closing };
+        const previous = { id: conn.id, lastTs: conn.lastTs, closed: conn.list === List.Closing };
         this.release(conn, 'superseded');
         conn = this.open(hash, v, ts, frame, true, false, previous);
         fromClient = true;
@@ -174,7 +206,7 @@ export class TcpTracker<T> {
         : new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
     if (this.table.size >= this.options.maxConnections) this.evictOne();
-    this.table.insert(conn, inferred ? ConnectionList.Active : ConnectionList.Opening);
+    this.table.insert(conn, inferred ? List.Active : List.Opening);
     this.stats.connections++;
     if (this.table.size > this.stats.peakConnections) this.stats.peakConnections = this.table.size;
     this.observer.onOpen(conn);
@@ -208,7 +240,7 @@ export class TcpTracker<T> {
    * test/flow/established-path.test.ts runs captures through both paths and compares every field.
    */
   protected updateEstablished(conn: Connection<T>, fromClient: boolean, v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): boolean {
-    if ((v.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST | TcpFlag.ACK)) !== TcpFlag.ACK) return false;
+    if ((v.flags & (Flag.SYN | Flag.FIN | Flag.RST | Flag.ACK)) !== Flag.ACK) return false;
     const ep = fromClient ? conn.client : conn.server;
     const peer = fromClient ? conn.server : conn.client;
     if (!carriesData(ep.state) || !carriesData(peer.state)) return false;
@@ -218,28 +250,19 @@ export class TcpTracker<T> {
     if (window === 0) return false;
     const payloadLen = v.payloadLen;
     const nextSeq = ep.nextSeq;
-    if (payloadLen > 0 ? v.seq !== nextSeq || v.capturedPayloadLen !== payloadLen : v.seq === seqAdd(nextSeq, -1)) return false;
+    // In order and whole, or (no payload) anything but seq = next − 1, a keep-alive probe.
+    if (payloadLen > 0 ? v.seq !== nextSeq || v.capturedPayloadLen !== payloadLen : seqDiff(v.seq, nextSeq) === 1) return false;
 
-    ep.packets++;
-    ep.wireBytes += origLen;
-    ep.lastTs = ts;
-    if (ts > conn.lastTs) conn.lastTs = ts;
-    conn.lastClock = this.now;
-    conn.lastFrame = frame;
-    if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
-      ep.highestAck = v.ack;
-      ep.hasAck = true;
-    }
-    ep.window = window;
+    ep.countPlainSegment(v.ack, window, ts, origLen);
+    conn.noteActivity(ts, this.now, frame);
     if (payloadLen > 0) {
-      if (!hasHistory(conn, HistoryLetter.Data, fromClient)) recordHistory(conn, HistoryLetter.Data, fromClient);
-      const end = seqAdd(nextSeq, payloadLen);
-      if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
-      this.deliver(conn, ep, fromClient, data, v.payloadOffset, payloadLen, payloadLen, 0, ts, frame);
-    } else if (!hasHistory(conn, HistoryLetter.Ack, fromClient)) {
-      recordHistory(conn, HistoryLetter.Ack, fromClient);
+      if (!hasHistory(conn, Letter.Data, fromClient)) recordHistory(conn, Letter.Data, fromClient);
+      ep.deliverInOrder(payloadLen, ts, frame);
+      this.observer.onPayload(conn, fromClient, data, v.payloadOffset, payloadLen, ts, frame);
+    } else if (!hasHistory(conn, Letter.Ack, fromClient)) {
+      recordHistory(conn, Letter.Ack, fromClient);
     }
-    this.table.touch(conn, ConnectionList.Active);
+    this.table.touch(conn, List.Active);
     return true;
   }
 
@@ -247,21 +270,19 @@ export class TcpTracker<T> {
     const ep = fromClient ? conn.client : conn.server;
     const peer = fromClient ? conn.server : conn.client;
     const flags = v.flags;
-    const syn = (flags & TcpFlag.SYN) !== 0;
-    const ackFlag = (flags & TcpFlag.ACK) !== 0;
-    const fin = (flags & TcpFlag.FIN) !== 0;
-    const rst = (flags & TcpFlag.RST) !== 0;
+    const syn = (flags & Flag.SYN) !== 0;
+    const ackFlag = (flags & Flag.ACK) !== 0;
+    const fin = (flags & Flag.FIN) !== 0;
+    const rst = (flags & Flag.RST) !== 0;
 
     ep.packets++;
     ep.wireBytes += origLen;
     if (ep.firstTs < 0) ep.firstTs = ts;
     ep.lastTs = ts;
-    if (ts > conn.lastTs) conn.lastTs = ts;
-    conn.lastClock = this.now;
-    conn.lastFrame = frame;
+    conn.noteActivity(ts, this.now, frame);
 
     if (syn) this.onSyn(conn, ep, peer, fromClient, v, ts, frame, ackFlag);
-    else if (ep.state === EndpointState.Inactive) ep.state = EndpointState.Partial;
+    else if (ep.state === State.Inactive) ep.state = State.Partial;
 
     if (ackFlag && !rst) {
       if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
@@ -269,9 +290,9 @@ export class TcpTracker<T> {
         ep.hasAck = true;
       }
       // The final ACK of the handshake establishes both sides.
-      if (!syn && ep.state === EndpointState.SynSent && peer.state === EndpointState.SynAckSent) {
-        ep.state = EndpointState.Established;
-        peer.state = EndpointState.Established;
+      if (!syn && ep.state === State.SynSent && peer.state === State.SynAckSent) {
+        ep.state = State.Established;
+        peer.state = State.Established;
         if (fromClient) conn.handshakeAckTs = ts;
       }
       // The peer acknowledged bytes the capture never showed: give up waiting for them.
@@ -291,11 +312,11 @@ export class TcpTracker<T> {
     } else if (payloadLen > 0 && syn && ep.hasIsn && ep.isn === v.seq) {
       // Data on the SYN itself (TCP Fast Open): it starts after the ISN, which takes one sequence number.
       this.onPayloadSegment(conn, ep, peer, fromClient, v, seqAdd(v.seq, 1), data, ts, frame, fin, rst);
-    } else if (!syn && !fin && !rst && payloadLen === 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, -1) && ep.state >= EndpointState.Established) {
+    } else if (!syn && !fin && !rst && payloadLen === 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, -1) && ep.state >= State.Established) {
       // seq = next − 1 with no byte: a keep-alive probe, unless the peer's window is zero (a window probe).
       if (peer.openZeroWindow === null) ep.keepAliveProbes++;
     } else if (!syn && !fin && !rst) {
-      recordHistory(conn, HistoryLetter.Ack, fromClient);
+      recordHistory(conn, Letter.Ack, fromClient);
     }
 
     if (fin && !syn) this.onFin(conn, ep, fromClient, v, ts, frame);
@@ -313,20 +334,20 @@ export class TcpTracker<T> {
         ep.synAckFrames = appendEvent(ep.synAckFrames, frame);
       }
       // A SYN-ACK repeated after the client acknowledged one: the server never accepted.
-      if (ep.synAckCount > 1 && peer.hasAck && peer.state !== EndpointState.SynSent && ep.hasIsn && peer.highestAck === seqAdd(ep.isn, 1)) {
+      if (ep.synAckCount > 1 && peer.hasAck && peer.state !== State.SynSent && ep.hasIsn && peer.highestAck === seqAdd(ep.isn, 1)) {
         conn.synAckRepeatsAfterAck++;
         if (conn.synAckRepeatFrames.length < MAX_EVENTS_KEPT) conn.synAckRepeatFrames = appendEvent(conn.synAckRepeatFrames, frame);
       }
-      recordHistory(conn, HistoryLetter.SynAck, fromClient);
-      if (ep.state === EndpointState.Inactive || ep.state === EndpointState.SynSent) ep.state = EndpointState.SynAckSent;
+      recordHistory(conn, Letter.SynAck, fromClient);
+      if (ep.state === State.Inactive || ep.state === State.SynSent) ep.state = State.SynAckSent;
     } else {
       ep.synCount++;
       if (ep.synTimes.length < MAX_EVENTS_KEPT) {
         ep.synTimes = appendEvent(ep.synTimes, ts);
         ep.synFrames = appendEvent(ep.synFrames, frame);
       }
-      recordHistory(conn, HistoryLetter.Syn, fromClient);
-      if (ep.state === EndpointState.Inactive) ep.state = EndpointState.SynSent;
+      recordHistory(conn, Letter.Syn, fromClient);
+      if (ep.state === State.Inactive) ep.state = State.SynSent;
     }
     if (!ep.hasIsn) {
       ep.hasIsn = true;
@@ -352,7 +373,7 @@ export class TcpTracker<T> {
     if (window === 0) {
       if (ep.openZeroWindow === null) {
         ep.zeroWindowCount++;
-        recordHistory(conn, HistoryLetter.ZeroWindow, fromClient);
+        recordHistory(conn, Letter.ZeroWindow, fromClient);
         const episode = { startTs: ts, startFrame: frame, endTs: -1, endFrame: 0, probes: 0 };
         ep.openZeroWindow = episode;
         if (ep.zeroWindowEpisodes.length < MAX_EVENTS_KEPT) ep.zeroWindowEpisodes = appendEvent(ep.zeroWindowEpisodes, episode);
@@ -395,10 +416,10 @@ export class TcpTracker<T> {
     }
     if (seqLe(end, ep.nextSeq)) {
       ep.retransmissions++;
-      recordHistory(conn, HistoryLetter.Retransmission, fromClient);
+      recordHistory(conn, Letter.Retransmission, fromClient);
       return;
     }
-    recordHistory(conn, HistoryLetter.Data, fromClient);
+    recordHistory(conn, Letter.Data, fromClient);
     if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
     const ahead = seqDiff(ep.nextSeq, seq);
     if (ahead > 0) {
@@ -429,7 +450,7 @@ export class TcpTracker<T> {
     if (peer.finTs >= 0 && !(fromClient ? conn.clientDataAfterServerFin : conn.serverDataAfterClientFin)) {
       const after: DataAfterPeerFin = {
         ts, frame,
-        acksFin: (v.flags & TcpFlag.ACK) !== 0 && seqGt(v.ack, peer.finSeq),
+        acksFin: (v.flags & Flag.ACK) !== 0 && seqGt(v.ack, peer.finSeq),
         length: payloadLen,
         firstByte: v.capturedPayloadLen > 0 ? data[v.payloadOffset] : -1,
       };
@@ -479,7 +500,7 @@ export class TcpTracker<T> {
   private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true): void {
     ep.gapBytes += length;
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
-    recordHistory(conn, HistoryLetter.Gap, fromClient);
+    recordHistory(conn, Letter.Gap, fromClient);
     this.observer.onGap(conn, fromClient, length);
   }
 
@@ -505,10 +526,10 @@ export class TcpTracker<T> {
     ep.finTs = ts;
     ep.finFrame = frame;
     ep.finSeq = finSeq;
-    ep.finHasAck = (v.flags & TcpFlag.ACK) !== 0;
+    ep.finHasAck = (v.flags & Flag.ACK) !== 0;
     ep.finAck = v.ack;
-    recordHistory(conn, HistoryLetter.Fin, fromClient);
-    if (ep.state !== EndpointState.Reset) ep.state = EndpointState.Closed;
+    recordHistory(conn, Letter.Fin, fromClient);
+    if (ep.state !== State.Reset) ep.state = State.Closed;
     this.endStream(conn, ep, fromClient, finSeq, ts, frame);
     if (seqGe(ep.nextSeq, finSeq)) ep.nextSeq = seqAdd(finSeq, 1);
   }
@@ -518,11 +539,11 @@ export class TcpTracker<T> {
     if (ep.rstTs >= 0) return;
     ep.rstTs = ts;
     ep.rstFrame = frame;
-    ep.rstHasAck = (v.flags & TcpFlag.ACK) !== 0;
+    ep.rstHasAck = (v.flags & Flag.ACK) !== 0;
     ep.rstAck = v.ack;
-    recordHistory(conn, HistoryLetter.Rst, fromClient);
+    recordHistory(conn, Letter.Rst, fromClient);
     const hadFin = ep.finTs >= 0;
-    ep.state = EndpointState.Reset;
+    ep.state = State.Reset;
     if (!hadFin) this.endStream(conn, ep, fromClient, ep.maxSeqEnd, ts, frame);
   }
 
@@ -536,21 +557,21 @@ export class TcpTracker<T> {
   private listFor(conn: Connection<T>): ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing {
     const c = conn.client;
     const s = conn.server;
-    if (c.state === EndpointState.Reset || s.state === EndpointState.Reset) return ConnectionList.Closing;
-    if (c.finTs >= 0 && s.finTs >= 0) return ConnectionList.Closing;
+    if (c.state === State.Reset || s.state === State.Reset) return List.Closing;
+    if (c.finTs >= 0 && s.finTs >= 0) return List.Closing;
     if (c.payloadBytes === 0 && s.payloadBytes === 0 && c.finTs < 0 && s.finTs < 0 &&
-        (c.state === EndpointState.SynSent || s.state === EndpointState.SynAckSent)) {
-      return ConnectionList.Opening;
+        (c.state === State.SynSent || s.state === State.SynAckSent)) {
+      return List.Opening;
     }
-    return ConnectionList.Active;
+    return List.Active;
   }
 
   /** Releases connections whose time is up on the capture clock. */
   private sweep(): void {
     this.nextSweep = this.now + SWEEP_INTERVAL;
-    this.expire(ConnectionList.Closing, this.options.closedLinger, 'closed');
-    this.expire(ConnectionList.Opening, this.options.openingTimeout, 'idle');
-    this.expire(ConnectionList.Active, this.options.idleTimeout, 'idle');
+    this.expire(List.Closing, this.options.closedLinger, 'closed');
+    this.expire(List.Opening, this.options.openingTimeout, 'idle');
+    this.expire(List.Active, this.options.idleTimeout, 'idle');
   }
 
   private expire(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, timeout: number, reason: ConnectionEndReason): void {
@@ -563,12 +584,12 @@ export class TcpTracker<T> {
 
   private evictOne(): void {
     const victim =
-      this.table.oldest(ConnectionList.Closing) ??
-      this.table.oldest(ConnectionList.Opening) ??
-      this.table.oldest(ConnectionList.Active);
+      this.table.oldest(List.Closing) ??
+      this.table.oldest(List.Opening) ??
+      this.table.oldest(List.Active);
     if (victim) {
       this.stats.evicted++;
-      this.release(victim, victim.list === ConnectionList.Closing ? 'closed' : 'evicted');
+      this.release(victim, victim.list === List.Closing ? 'closed' : 'evicted');
     }
   }
 

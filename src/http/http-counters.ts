@@ -26,4 +26,12 @@ export class HttpCounters {
   lostRequests = 0;
   /** Connections that were tunnels after CONNECT or 101 Switching Protocols. */
   tunnels = 0;
+  /** Connections whose client opened with a TLS ClientHello: only their record headers are read. */
+  tlsConnections = 0;
+  /**
+   * Connections whose client opened with HTTP/2's cleartext preface (h2c with prior knowledge,
+   * e.g. gRPC without TLS): not parsed, conncheck reads HTTP/1.x. Counted so that a capture of
+   * such traffic says why it shows no exchanges.
+   */
+  http2Connections = 0;
 }

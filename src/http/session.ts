@@ -838,41 +838,12 @@ export class HttpSession {
       if (p.respState === R_NONE) return; // nothing answered it: no evidence a request was there
       if (this.counters !== null) this.counters.lostRequests++;
     }
-    const rq = p.hasRequest;
-    const line = p.hasResponseLine;
-    const rs = p.hasResponseHead;
     // A side whose parser stopped cannot vouch for what it did not parse.
     const reqStopped = this.req.giveUpReason !== null;
     const respStopped = this.resp.giveUpReason !== null;
-    const ex: HttpExchange = {
-      flowId: this.flowId,
-      index: ++this.emitted,
-      method: p.method,
-      uri: p.uri,
-      host: p.host,
-      requestVersion: p.requestVersion,
-      requestConnection: p.requestConnection,
-      requestStart: rq ? p.requestStart : null,
-      requestEnd: p.requestEnd,
-      requestFrame: rq ? p.requestFrame : null,
-      requestBodyBytes: p.requestBodyBytes,
-      status: line ? p.status : null,
-      reason: p.reason,
-      responseVersion: p.responseVersion,
-      interim: p.interim ?? NO_INTERIM,
-      responseStart: p.responseStart,
-      responseEnd: p.responseEnd,
-      responseFrame: p.responseFrame,
-      responseEndFrame: p.responseEndFrame,
-      responseBodyBytes: p.responseBodyBytes,
-      responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
-      responseClose: closesConnection(p),
-      keepAliveTimeout: p.keepAliveTimeout,
-      idleBefore: p.idleBefore,
-      state: stateOf(p),
-      uncertain: p.uncertain || (p.respState < R_DONE && respStopped) || (p.reqState !== Q_DONE && p.reqState !== Q_LOST && reqStopped),
-    };
-    this.onExchange(ex);
+    const uncertain =
+      p.uncertain || (p.respState < R_DONE && respStopped) || (p.reqState !== Q_DONE && p.reqState !== Q_LOST && reqStopped);
+    this.onExchange(exchangeRecord(this.flowId, ++this.emitted, p, uncertain));
   }
 
   private charge(p: PendingExchange, bytes: number): void {
@@ -918,6 +889,78 @@ function headerStringBytes(head: MessageHead): number {
   return (head.host?.length ?? 0) + (head.connection?.length ?? 0) + (head.transferEncoding?.length ?? 0);
 }
 
+/**
+ * The record of an emitted exchange, in the JSON contract's key order. Made in this one place so
+ * that settleExchangeShape can run it before any real exchange: see there.
+ */
+function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncertain: boolean): HttpExchange {
+  const rq = p.hasRequest;
+  const line = p.hasResponseLine;
+  const rs = p.hasResponseHead;
+  // A message in one segment starts and ends at the same instant: both fields then refer to one
+  // boxed number, so the record that detectors keep for a while holds one box less for the
+  // garbage collector to copy. (requestEnd holds its number boxed already; requestStart, a double
+  // field, would need a new box.)
+  const requestEnd = p.requestEnd;
+  const requestStart = !rq ? null : requestEnd === p.requestStart ? requestEnd : p.requestStart;
+  const responseEnd = p.responseEnd === p.responseStart ? p.responseStart : p.responseEnd;
+  return {
+    flowId,
+    index,
+    method: p.method,
+    uri: p.uri,
+    host: p.host,
+    requestVersion: p.requestVersion,
+    requestConnection: p.requestConnection,
+    requestStart,
+    requestEnd,
+    requestFrame: rq ? p.requestFrame : null,
+    requestBodyBytes: p.requestBodyBytes,
+    status: line ? p.status : null,
+    reason: p.reason,
+    responseVersion: p.responseVersion,
+    interim: p.interim ?? NO_INTERIM,
+    responseStart: p.responseStart,
+    responseEnd,
+    responseFrame: p.responseFrame,
+    responseEndFrame: p.responseEndFrame,
+    responseBodyBytes: p.responseBodyBytes,
+    responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
+    responseClose: closesConnection(p),
+    keepAliveTimeout: p.keepAliveTimeout,
+    idleBefore: p.idleBefore,
+    state: stateOf(p),
+    uncertain,
+  };
+}
+
+/**
+ * Makes two throwaway records, one with every nullable field null and one with numbers there, at
+ * module load. V8 gives each field of the records' shared shape the narrowest representation it
+ * has seen (small integer, double, object): on ordinary traffic the first records have numbers
+ * everywhere, so a time field was a double field, which needs a box of its own in every record
+ * even when the pending exchange's field already holds that very number boxed; and the first
+ * exchange without a response (status null) changed the shape, which threw away the optimized
+ * emission code (compiled again). Fields that have seen both hold either as a plain reference.
+ */
+function settleExchangeShape(): void {
+  const p = new PendingExchange();
+  exchangeRecord(0, 0, p, false);
+  p.hasRequest = true;
+  p.hasResponseLine = true;
+  p.hasResponseHead = true;
+  p.responseFraming = 'length';
+  p.requestEnd = 0.5;
+  p.status = 200;
+  p.responseStart = 0.5;
+  p.responseEnd = 0.5;
+  p.responseFrame = 1;
+  p.responseEndFrame = 1;
+  p.keepAliveTimeout = 0.5;
+  p.idleBefore = 0.5;
+  exchangeRecord(0, 0, p, false);
+}
+
 function isRealGiveUp(reason: GiveUpReason | null): boolean {
   return reason !== null && reason !== 'not-http';
 }
@@ -938,12 +981,43 @@ function stateOf(p: PendingExchange): ExchangeState {
 function closesConnection(p: PendingExchange): boolean {
   if (p.hasResponseHead) {
     if (p.responseFraming === 'tunnel') return false;
-    if (hasToken(p.responseConnection, 'close') || p.responseFraming === 'close') return true;
-    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !hasToken(p.responseConnection, 'keep-alive')) return true;
+    if (saysClose(p.responseConnection) || p.responseFraming === 'close') return true;
+    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !saysKeepAlive(p.responseConnection)) return true;
   }
   if (p.hasRequest) {
-    if (hasToken(p.requestConnection, 'close')) return true;
-    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !hasToken(p.requestConnection, 'keep-alive')) return true;
+    if (saysClose(p.requestConnection)) return true;
+    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !saysKeepAlive(p.requestConnection)) return true;
   }
   return false;
 }
+
+// Connection values are interned when parsed (see header-fields), so the same few strings come
+// back exchange after exchange: the last answer for each token is kept rather than searching
+// the list again every time.
+let closeList: string | null = null;
+let closeListHas = false;
+let keepAliveList: string | null = null;
+let keepAliveListHas = false;
+
+/** hasToken(list, 'close'). */
+function saysClose(list: string | null): boolean {
+  if (list === null) return false;
+  if (list !== closeList) {
+    closeList = list;
+    closeListHas = hasToken(list, 'close');
+  }
+  return closeListHas;
+}
+
+/** hasToken(list, 'keep-alive'). */
+function saysKeepAlive(list: string | null): boolean {
+  if (list === null) return false;
+  if (list !== keepAliveList) {
+    keepAliveList = list;
+    keepAliveListHas = hasToken(list, 'keep-alive');
+  }
+  return keepAliveListHas;
+}
+
+// Last, once everything it uses is defined.
+settleExchangeShape();

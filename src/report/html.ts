@@ -15,6 +15,7 @@ import { STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
 import { skippedPackets } from './skipped-packets';
+import { unreadTraffic } from './unread-traffic';
 
 export interface HtmlOptions {
   /** Ladder diagrams by finding id (those drawn; see MAX_LADDERS). */
@@ -317,7 +318,7 @@ function connectionsSection(result: AnalysisResult, options: HtmlOptions): strin
   }
   return (
     '<section id="connections"><h2>Connections</h2>' +
-    `<p>${plural(stats.connections, 'connection')} (peak ${stats.peakLiveConnections} live), ${stats.httpConnections} carrying HTTP, ${plural(stats.exchanges, 'HTTP exchange')}.</p>` +
+    `<p>${plural(stats.connections, 'connection')} (peak ${stats.peakLiveConnections} live), ${x([`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', '))}, ${plural(stats.exchanges, 'HTTP exchange')}.</p>` +
     (states ? `<table><thead><tr><th>state</th><th class="num">connections</th><th>meaning</th></tr></thead><tbody>${states}</tbody></table>` : '') +
     endpoints +
     '</section>'

@@ -7,6 +7,7 @@ import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { formatDuration, formatUtc } from './format-time';
 import { STATE_MEANING } from './table';
+import { unreadTraffic } from './unread-traffic';
 
 /** Rows of the findings table: a PR comment must stay well under GitHub's 65,536 characters. */
 const MAX_FINDING_ROWS = 100;
@@ -95,7 +96,7 @@ export function renderMarkdown(result: AnalysisResult): string {
     out.push(`Draw one: ${code(`conncheck explain ${file} ${example}`)}; frames are Wireshark's frame numbers.`, '');
   }
   out.push('### Connections', '');
-  out.push(`${plural(stats.connections, 'connection')} (peak ${stats.peakLiveConnections} live), ${stats.httpConnections} carrying HTTP, ${plural(stats.exchanges, 'HTTP exchange')}.`, '');
+  out.push(`${plural(stats.connections, 'connection')} (peak ${stats.peakLiveConnections} live), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${plural(stats.exchanges, 'HTTP exchange')}.`, '');
   const states = Object.entries(stats.connectionsByState).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0) || a[0].localeCompare(b[0]));
   if (states.length > 0) {
     out.push('| state | connections | meaning |', '| --- | ---: | --- |');

@@ -5,6 +5,7 @@ import type { FlowRecord } from '../flow/flow-record';
 import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
+import { unreadTraffic } from './unread-traffic';
 
 /** Zeek's conn_state meanings, for the summary. */
 export const STATE_MEANING: Record<string, string> = {
@@ -159,7 +160,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   for (const [state, n] of Object.entries(stats.connectionsByState).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) {
     states.push([state, String(n), STATE_MEANING[state] ?? '']);
   }
-  out.push(`CONNECTIONS: ${stats.connections} (peak ${stats.peakLiveConnections} live), ${stats.httpConnections} carrying HTTP, ${stats.exchanges} HTTP exchanges`);
+  out.push(`CONNECTIONS: ${stats.connections} (peak ${stats.peakLiveConnections} live), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${stats.exchanges} HTTP exchanges`);
   if (stats.connections) out.push(states.toString());
 
   const top = options.endpoints.top(options.top);

@@ -48,6 +48,32 @@ describe('connection-churn: synthetic connections', () => {
     expect(d.remedy).toContain('keepAlive: true');
   });
 
+  test("a client that also keeps a few connections for many requests pools, with too little idle room (Go's MaxIdleConnsPerHost 2)", () => {
+    const cap = new Capture();
+    churn(cap, 12);
+    // Two connections the same client kept for 6 requests each (its pool's idle room), open meanwhile.
+    for (const at of [0, 0.01]) {
+      const c = cap.connection();
+      c.handshake(at);
+      for (let k = 0; k < 6; k++) c.exchange(at + 0.002 + k * 0.1, get(`/kept/${k}`), ok('x', ['Keep-Alive: timeout=5']));
+      c.close(at + 0.7, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('The same client kept 2 other connections for 12 requests');
+    expect(d.explanation).toContain('MaxIdleConnsPerHost');
+    expect(d.remedy).toMatch(/^Let the pool keep as many idle connections as requests run at once/);
+  });
+
+  test('a client that pools nothing is not told about idle room', () => {
+    const cap = new Capture();
+    churn(cap, 12);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('MaxIdleConnsPerHost');
+    expect(d.remedy).not.toContain('MaxIdleConnsPerHost');
+  });
+
   test('a Keep-Alive hint of 2 s or less: clients that subtract a margin (undici: 2 s) close at once; the diagnosis says so', () => {
     const cap = new Capture();
     churn(cap, 12, { response: ok('x', ['Keep-Alive: timeout=2']) });

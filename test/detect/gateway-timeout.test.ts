@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
-import { busySlot, PROXY_ENDPOINT, scene } from './proxy-scenes';
+import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const only = [gatewayTimeout];
@@ -31,6 +31,37 @@ describe('gateway-timeout on synthetic proxies', () => {
     // Timed on the upstream leg, request to the backend → the proxy's close: 0.9988 and 1.0008 s.
     expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(0.9998, 4);
     expect(d.remedy).toContain('proxy_read_timeout');
+  });
+
+  test("a backend that closed the forwarded request's connection itself (died, or its own write timeout): the proxy relayed it, no proxy timeout", () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      const down = downstream(cap);
+      down.handshake(at).request(at + 0.001, get('/inflight'));
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, get('/inflight'));
+      // The backend's FIN 0.49 s later, and Go's ReverseProxy's 502 right behind it.
+      up.close(at + 0.492, 's');
+      down.response(at + 0.4923, ok('', [], 'HTTP/1.1', '502 Bad Gateway')).close(at + 0.5, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(r.diagnoses.filter((d) => d.kind === KIND)).toEqual([]);
+  });
+
+  test('502s sent only after the client had closed (its own timeout, which the proxy followed upstream): no proxy timeout', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      const down = downstream(cap);
+      down.handshake(at).request(at + 0.001, get('/slow'));
+      down.fin(at + 1.501, 'c').ack(at + 1.5011, 's');
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      up.close(at + 1.5012, 'c');
+      down.send(at + 1.5013, 's', ok('', [], 'HTTP/1.1', '502 Bad Gateway')).rst(at + 1.5014, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toEqual([]);
   });
 
   test('read timeouts too spread to share one value (a timer on a coarse tick): no value inferred, and none claimed', () => {

@@ -282,6 +282,8 @@ describe('keepalive-race: synthetic connections', () => {
     expect(d.anomalyIds).toEqual([ofKind(r, KIND)[0].id]);
     expect(d.explanation).toMatch(/after ~5(\.\d+)? s/);
     expect(d.remedy).toMatch(/idle timeout below/);
+    // Go closes idle connections at ReadTimeout, else ReadHeaderTimeout, when IdleTimeout is unset (seen on Go 1.19).
+    expect(d.remedy).toContain('Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`');
   });
 });
 

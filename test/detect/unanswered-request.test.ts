@@ -4,6 +4,7 @@ import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { closeBursts, unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { DETECTORS } from '../../src/detect/registry';
 import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
+import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
 
 const only = [unansweredRequest];
@@ -16,6 +17,12 @@ function hung(cap: Capture, at: number, wait: number, options: { client?: string
   if (options.rst === true) conn.rst(closeAt, options.closer ?? 'c');
   else conn.close(closeAt, options.closer ?? 'c');
   return conn;
+}
+
+/** A connection attempt to the default server endpoint refused (SYN answered by RST+ACK). */
+function refuse(cap: Capture, at: number): void {
+  cap.add(at, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40999, dport: 80, seq: 500, flags: TCP_SYN }));
+  cap.add(at + 0.0001, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40999, seq: 0, ack: 501, flags: TCP_RST | TCP_ACK }));
 }
 
 describe('unanswered-request on synthetic connections', () => {
@@ -83,6 +90,32 @@ describe('unanswered-request on synthetic connections', () => {
     expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(2, 3);
   });
 
+  test('a proxy that closed upstream right after its own client gave up followed the client: no proxyReadTimeout', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      // client → proxy: the client gives up (FIN) after 1.5 s; the proxy answers 502 into the closed socket (Go's ReverseProxy).
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      down.handshake(at).request(at + 0.001, get('/slow'));
+      down.fin(at + 1.501, 'c').ack(at + 1.5011, 's');
+      down.send(at + 1.5013, 's', ok('', [], 'HTTP/1.1', '502 Bad Gateway')).rst(at + 1.5014, 'c');
+      // proxy → backend: the proxy cancels the forwarded request 0.2 ms after its client's FIN; the backend answers later.
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      up.fin(at + 1.5012, 'c').ack(at + 1.5013, 's');
+      up.send(at + 2.5, 's', ok('late')).rst(at + 2.5001, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.server).sort()).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.3:8080', '10.0.0.3:8080']);
+    const up = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.3:8080')!;
+    expect(up.inferred).toEqual({});
+    expect(up.explanation).toContain('after its own client (10.0.0.1) had closed the connection carrying the same request');
+    expect(up.explanation).toContain('No proxy timeout is at work here');
+    const down = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.2:80')!;
+    expect(down.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
+    // The 502 right behind the client's FIN is the proxy reacting to it: no "slower than the timeout" claim.
+    expect(down.explanation).not.toContain('response later');
+  });
+
   test('still waiting at capture end: reported as open (warning) only once older than openRequestAge', () => {
     const build = (until: number): Capture => {
       const cap = new Capture();
@@ -109,12 +142,63 @@ describe('unanswered-request on synthetic connections', () => {
     expect(f.evidence.waitSeconds).toBeCloseTo(3.999, 3);
   });
 
+  /** A client that closes (FIN) `wait` s after its request; the server answers at `answer` s and the client's closed socket resets it. */
+  function answeredTooLate(cap: Capture, at: number, wait: number, answer: number, uri = '/slow') {
+    const conn = cap.connection();
+    conn.handshake(at).request(at + 0.001, get(uri));
+    conn.fin(at + 0.001 + wait, 'c').ack(at + 0.001 + wait + 0.0001, 's');
+    conn.send(at + 0.001 + answer, 's', ok('late')).rst(at + 0.001 + answer + 0.0001, 'c');
+    return conn;
+  }
+
+  test('a client timeout on a slow server that answers later: the late response is reset by the closed socket', () => {
+    const cap = new Capture();
+    const conn = answeredTooLate(cap, 0, 1.5, 3);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(conn.clientName);
+    expect(f.evidence).toMatchObject({ closedBy: 'client', closedWith: 'FIN', waitSeconds: 1.5, serverAcked: true, lateResponseStatus: 200, lateResponseAfter: 3 });
+    expect(f.summary).toContain('got no response in time');
+    expect(f.summary).toContain('answered 200 only 3 s after the request');
+    // The request, the client's FIN, then the late response and the client's RST of it.
+    expect(f.frames).toHaveLength(4);
+  });
+
+  test('client timeouts on a slow server cluster at the client timeout, and say the server was slow, not hung', () => {
+    const cap = new Capture();
+    answeredTooLate(cap, 0, 1.5, 3);
+    answeredTooLate(cap, 4, 1.501, 2.2);
+    answeredTooLate(cap, 8, 1.499, 4);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
+    expect(d.explanation).toContain('response later, 2.2–4 s after the request');
+    expect(d.explanation).toContain('slower than the timeout, not hung');
+  });
+
   describe('stays silent', () => {
     test('on an answered request (and on a half-closed one that is answered)', () => {
       const cap = new Capture();
       cap.connection().handshake(0).exchange(0.01).close(1, 'c');
       const half = cap.connection();
       half.handshake(2).request(2.001, get('/')).fin(2.0012, 'c').response(2.5, ok()).fin(2.6, 's').ack(2.6001, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a client that half-closed late but still read the response (ACKed it, no RST)', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/')).fin(0.5, 'c').ack(0.5001, 's');
+      conn.response(2, ok()).fin(2.1, 's').ack(2.1001, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a client that closed right behind its request (a half-close) and reset the answer: it never waited', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/')).fin(0.0012, 'c').ack(0.0013, 's');
+      conn.send(1, 's', ok()).rst(1.0001, 'c');
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 
@@ -277,6 +361,46 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     expect(ds[0].inferred.serverTimeout.value).toBeCloseTo(2, 3);
   });
 
+  test('requests sent together, closed together by the server, which then refuses a connection: it went away, no serverTimeout', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) hung(cap, 0.0002 * i, 0.49, { closer: 's' });
+    refuse(cap, 0.4935);
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].count).toBe(3);
+    expect(ds[0].explanation).toContain('which alone would look like a timeout');
+    expect(ds[0].explanation).toContain('refused a new connection');
+    expect(ds[0].explanation).toContain('restart, reload or crash');
+  });
+
+  test('the same closes with the refusal long after (a restart later on): still a server timeout', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) hung(cap, 0.0002 * i, 0.49, { closer: 's' });
+    refuse(cap, 3);
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred.serverTimeout.value).toBeCloseTo(0.49, 2);
+  });
+
+  test('a client timeout followed by a refusal is still the client timeout (only server closes are the server going away)', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) hung(cap, 0.0002 * i, 1.5);
+    refuse(cap, 1.6);
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred.clientTimeout.value).toBeCloseTo(1.5, 3);
+  });
+
+  test("server closes at one age also name Go's WriteTimeout (a handler that outlives it has its response dropped, the connection closed)", () => {
+    const cap = new Capture();
+    for (const at of [0, 2, 4]) hung(cap, at, 1.5, { closer: 's' });
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverTimeout.value).toBeCloseTo(1.5, 3);
+    expect(d.explanation).toContain('outlives its WriteTimeout');
+    expect(d.remedy).toContain('http.TimeoutHandler');
+  });
+
   test('concurrent requests timed out together (equal ages, one moment) are still a timeout', () => {
     const cap = new Capture();
     for (let i = 0; i < 3; i++) hung(cap, 0.0002 * i, 1.5);
@@ -323,6 +447,12 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     test('closes 40 ms apart with ages only 100 ms apart: not ten times wider, no burst', () => {
       const items = [w(10, 0.5), w(10.04, 0.6)];
       expect(closeBursts(items, opts).bursts).toEqual([]);
+    });
+    test('equal ages closed at one moment, with other proof of an event (a refusal after): a burst', () => {
+      const items = [w(10, 1.5), w(10.0002, 1.5), w(10.0004, 1.501)];
+      const sorted = items.slice().sort((a, b) => a.closeTs - b.closeTs);
+      expect(closeBursts(items, opts, (run) => run.length === 3)).toEqual({ bursts: [sorted], rest: [] });
+      expect(closeBursts(items, opts, () => false)).toEqual({ bursts: [], rest: items });
     });
     test('a burst among other closes: only the burst is taken, the rest keep their order', () => {
       const a = w(20, 2);

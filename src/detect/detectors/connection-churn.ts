@@ -33,6 +33,9 @@ interface Pair {
   thresholdFrame: number;
   ports: Set<number>;
   advertised: number | null;
+  /** Connections of the same pair that carried several requests (the client does pool), and their requests. */
+  pooled: number;
+  pooledRequests: number;
 }
 
 /** The connection carried one request answered with keep-alive allowed, then the client closed it within `maxDelay`. */
@@ -86,7 +89,7 @@ export const connectionChurn: DetectorDefinition = {
           if (pairs.length >= MAX_PAIRS) return;
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
-            firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null,
+            firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0,
           };
           if (byClient === undefined) pairsByServer.set(conn.serverName, (byClient = new Map()));
           byClient.set(client, pair);
@@ -94,6 +97,10 @@ export const connectionChurn: DetectorDefinition = {
         }
         pair.connections++;
         pair.requests += app.exchangeCount;
+        if (app.exchangeCount >= 2) {
+          pair.pooled++;
+          pair.pooledRequests += app.exchangeCount;
+        }
         const one = churned(conn, ctx.options.churnCloseDelay);
         if (one === null) return;
         pair.churned++;
@@ -164,6 +171,20 @@ export const connectionChurn: DetectorDefinition = {
             shortHint === null
               ? ''
               : `Server: advertise a Keep-Alive timeout well above ${HINT_MARGIN_UNDICI} s (and keep idle connections that long), or send no hint. `;
+          // The same client also kept some connections for many requests: it pools, but closes what
+          // its pool has no idle room for (more requests at once than idle connections it keeps).
+          const pooled = list.reduce((n, x) => n + x.pair.pooled, 0);
+          const pooledRequests = list.reduce((n, x) => n + x.pair.pooledRequests, 0);
+          const poolText =
+            pooled === 0 || shortHint !== null
+              ? ''
+              : ` The same client${list.length > 1 ? 's' : ''} kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests: ` +
+                `${list.length > 1 ? 'they pool' : 'it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
+                `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets).`;
+          const poolRemedy =
+            poolText === ''
+              ? ''
+              : 'Let the pool keep as many idle connections as requests run at once (Go: http.Transport MaxIdleConnsPerHost, default 2; Node: http.Agent maxFreeSockets). ';
           ctx.diagnose({
             server,
             count: connections,
@@ -171,9 +192,10 @@ export const connectionChurn: DetectorDefinition = {
             explanation:
               `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
               `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and because the client closes first each connection stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ` +
-              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).${hintText}`,
+              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).${hintText}${poolText}`,
             remedy:
               hintRemedy +
+              poolRemedy +
               'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
               "with an idle timeout below the server's.",
             anomalyIds: list.map((x) => x.finding.id),

@@ -3,7 +3,7 @@ import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
-import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
@@ -15,7 +15,9 @@ import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
  * upstream meanwhile (see proxy-legs.ts): a forwarded request left unanswered (read timeout) or a
  * backend connection that never carried it (connect timeout). A proxy that sent nothing upstream
  * at all is no-upstream-connect's case, and a backend's own error relayed by the proxy is not a
- * proxy timeout: both are left out here.
+ * proxy timeout: both are left out here, and so is an error the proxy gave right after the backend
+ * closed or refused the upstream connection (it relayed that close; no timer of its own fired), or
+ * after its own client had closed the connection (the client's timeout; the proxy only followed).
  */
 
 type Phase = 'read' | 'connect' | 'opaque' | 'invisible';
@@ -30,6 +32,9 @@ const TIMEOUT_NAME: Record<Phase, string> = {
   opaque: 'upstreamTimeout',
   invisible: 'upstreamTimeout',
 };
+
+/** Gateway errors remembered as sent after their client had closed (flow id → exchange indexes). */
+const MAX_ANSWERED_AFTER_CLIENT_CLOSED = 20_000;
 
 /** A 5xx the proxy gave after a real wait, in a phase this detector owns. */
 type Candidate = PairedFailure & { phase: Phase; delay: number };
@@ -65,6 +70,14 @@ export const gatewayTimeout: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
+    /**
+     * 5xx the proxy sent only after its client had closed the connection (FIN or RST after the
+     * request): the client gave up first, and the proxy, cancelling the upstream request with it
+     * (Go's ReverseProxy cancels it with the client's context), answered into a closed connection.
+     * Its delay is the client's timeout, not the proxy's.
+     */
+    const answeredAfterClientClosed = new Map<number, Set<number>>();
+    let rememberedAfterClose = 0;
 
     function report(p: Candidate, clustered: boolean): Finding {
       const phase = p.phase;
@@ -202,7 +215,17 @@ export const gatewayTimeout: DetectorDefinition = {
 
     return {
       onOpen: (conn) => legs.onOpen(conn),
-      onExchange: (ex, conn) => legs.onExchange(ex, conn),
+      onExchange(ex, conn) {
+        legs.onExchange(ex, conn);
+        if (!isGatewayStatus(ex.status) || ex.responseStart === null || ex.requestEnd === null) return;
+        const c = conn.client;
+        const closedAt = Math.min(c.finTs >= ex.requestEnd ? c.finTs : Infinity, c.rstTs >= ex.requestEnd ? c.rstTs : Infinity);
+        if (closedAt >= ex.responseStart || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
+        let indexes = answeredAfterClientClosed.get(conn.id);
+        if (indexes === undefined) answeredAfterClientClosed.set(conn.id, (indexes = new Set()));
+        indexes.add(ex.index);
+        rememberedAfterClose++;
+      },
       onConnectionEnd: (conn) => legs.onConnectionEnd(conn),
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
@@ -212,6 +235,13 @@ export const gatewayTimeout: DetectorDefinition = {
           if (!isGatewayPhase(p.phase)) continue;
           // An error at once is not a timeout (a refused backend, no server available).
           if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
+          // The backend closed (or refused) the upstream connection before the proxy's error: the
+          // proxy relayed the backend's failure (Go's ReverseProxy answers 502 on the EOF of a
+          // backend that died or hit its own WriteTimeout), no timer of its own fired. The upstream
+          // leg is unanswered-request's (or reset-before-response's) to report.
+          if (p.leg !== null && p.leg.closedBy === 'backend' && p.leg.closeTs <= p.failure.failTs) continue;
+          // The client had closed before the 5xx: its own timeout, which the proxy followed (see above).
+          if (answeredAfterClientClosed.get(p.failure.flowId)?.has(p.failure.index) === true) continue;
           let list = byServer.get(p.failure.server);
           if (list === undefined) byServer.set(p.failure.server, (list = []));
           list.push({ ...p, phase: p.phase, delay: p.failure.delay });

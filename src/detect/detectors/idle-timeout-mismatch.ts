@@ -211,7 +211,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (risky.length > 0) {
             remedies.push(
               `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`), ` +
-                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`).`,
+                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`).`,
             );
           }
           const explanation = parts.join(' ');

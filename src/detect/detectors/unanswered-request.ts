@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
+import { at, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
@@ -15,6 +15,12 @@ import { inferTimeout } from '../infer-timeout';
  * Whether the server's TCP stack ACKed the request tells where it got stuck: ACKed means the
  * server's application had it and did not answer (a hang, a slow handler); not ACKed means it
  * never got in (path loss, a closed window, a full accept queue).
+ *
+ * A response that only began after the client had closed (FIN past the half-close grace, or RST)
+ * and that the client's kernel reset on arrival (its socket was gone, nothing read it) counts too:
+ * the client gave up at its timeout and the server answered too late (Go's http.Client Timeout,
+ * any client that closes a request it stops waiting for). A client that only half-closed ACKs and
+ * reads the response instead: that stays silent.
  *
  * Left to other detectors: a request sent after the server's FIN or after a `Connection: close`
  * response (keepalive-race, request-after-close-notice), a request on a reused connection that the
@@ -30,7 +36,10 @@ import { inferTimeout } from '../infer-timeout';
  * event — a restart, reload, crash or kill of the closing process — closes them at a constant
  * *moment* (the closes fall together on the capture clock while the ages spread). Closes that fall
  * together while their ages differ by far more than the closes do are such an event
- * (closeBursts): reported as one, never as a timeout.
+ * (closeBursts): reported as one, never as a timeout. So are server-side closes that fall together
+ * when the server then refuses a new connection (SYN answered by RST) right after: its listener was
+ * gone, its process died or was stopped — even if the requests were sent together, so that their
+ * ages agree as a timeout's would.
  */
 
 /** Closes less than this apart (seconds) are one moment: a process closing its sockets as it exits or reloads. */
@@ -45,6 +54,20 @@ const BURST_AGE_RATIO = 10;
  * looks for); wider apart, no tick explains it.
  */
 const MAX_TIMER_TICK = 1;
+/**
+ * A refused connection this soon (seconds) after server-side closes shows that nothing listened
+ * on the port any more when it closed them: the process went away (a kill, a crash, a stop).
+ */
+const REFUSED_SOON_AFTER = 1;
+const MAX_REFUSALS_PER_SERVER = 1024;
+/**
+ * A proxy that closes its upstream connection this soon (seconds) after its own client closed the
+ * connection that carried the same request followed its client: it cancelled the forwarded request
+ * because the client gave up (Go's ReverseProxy cancels it with the client's context; nginx closes
+ * the upstream connection when the client goes away). The wait is the client's timeout, not one of
+ * the proxy's.
+ */
+const CLIENT_FOLLOW_GAP = 0.05;
 
 /**
  * Groups of at least two closes that happened together (each within BURST_LINK_GAP of the next)
@@ -56,6 +79,8 @@ const MAX_TIMER_TICK = 1;
 export function closeBursts<T extends { closeTs: number; wait: number }>(
   items: readonly T[],
   options: { fraction: number; absolute: number },
+  /** Other proof that a run of closes was an event (the server refused connections right after). */
+  eventAfter?: (run: readonly T[]) => boolean,
 ): { bursts: T[][]; rest: T[] } {
   const sorted = [...items].sort((a, b) => a.closeTs - b.closeTs);
   const bursts: T[][] = [];
@@ -68,7 +93,7 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
       const hi = Math.max(...ages);
       const ageSpread = hi - lo;
       const oneTimeout = ageSpread <= Math.max(options.fraction * hi, options.absolute);
-      if (!oneTimeout && ageSpread >= BURST_AGE_RATIO * closeSpread) {
+      if ((!oneTimeout && ageSpread >= BURST_AGE_RATIO * closeSpread) || eventAfter?.(run) === true) {
         bursts.push(run);
       }
     }
@@ -101,6 +126,8 @@ interface Tracked {
   afterCloseNotice: boolean;
   /** Server bytes after this moment are not accounted for by earlier responses. */
   answeredUntil: number;
+  /** The response began only after the client had closed: when, and with which status (null: it came in time, or never). */
+  lateAnswer: { ts: number; frame: number; status: number | null } | null;
 }
 
 interface OpenRequest {
@@ -144,6 +171,24 @@ interface Wait {
    * AbortSignal.timeout) started its timer there, a handshake (one round trip) before the request.
    */
   sinceConnect: number | null;
+  /** Seconds from the request to a response that came after the client had closed, or null. */
+  lateAfter: number | null;
+}
+
+/**
+ * A response that began only after the client had closed the connection (a FIN past the half-close
+ * grace, or a RST, between the end of the request and the response's first byte): its start, frame
+ * and status. Whether the client then refused it is decided when the connection ends.
+ */
+function answeredAfterClientClosed(ex: HttpExchange, conn: AnalyzedConnection): Tracked['lateAnswer'] {
+  if (ex.responseStart === null || ex.requestEnd === null) return null;
+  const c = conn.client;
+  const closedAt = Math.min(
+    c.finTs > ex.requestEnd + HALF_CLOSE_GRACE ? c.finTs : Infinity,
+    c.rstTs >= ex.requestEnd ? c.rstTs : Infinity,
+  );
+  if (closedAt >= ex.responseStart) return null;
+  return { ts: ex.responseStart, frame: ex.responseFrame ?? 0, status: ex.status };
 }
 
 export const unansweredRequest: DetectorDefinition = {
@@ -155,6 +200,9 @@ export const unansweredRequest: DetectorDefinition = {
     messages: {
       closed: '{request} got no response: the {closedBy} closed the connection ({closedWith}) {wait} s after the request; {acked}',
       open: '{request} still had no response when {when}, {wait} s after it was sent; {acked}',
+      late:
+        '{request} got no response in time: the client closed the connection ({closedWith}) {wait} s after the request; ' +
+        'the server answered {status} only {late} s after the request, and the client, which had closed its socket, reset it',
     },
   },
   create(ctx: DetectContext) {
@@ -163,7 +211,18 @@ export const unansweredRequest: DetectorDefinition = {
     /** Addresses that are servers to clients on other addresses (a closer at one of them is a proxy). */
     const serverIps = new Set<string>();
     const waitsByServer = new Map<string, Wait[]>();
+    /** When each server endpoint refused a connection (SYN answered by RST), in the order seen. */
+    const refusalsByServer = new Map<string, number[]>();
     let captureEnd = -Infinity;
+
+    /** The first refusal by `server` at or after `ts` and within REFUSED_SOON_AFTER of it, or null. */
+    const refusedSoonAfter = (server: string, ts: number): number | null => {
+      let first: number | null = null;
+      for (const r of refusalsByServer.get(server) ?? []) {
+        if (r >= ts && r - ts <= REFUSED_SOON_AFTER && (first === null || r < first)) first = r;
+      }
+      return first;
+    };
 
     /** Shared with the other detectors that ask about proxies: which address a proxy connects upstream from. */
     const legs = sharedProxyLegs(ctx);
@@ -227,13 +286,21 @@ export const unansweredRequest: DetectorDefinition = {
       const peer = close.by === 'client' ? conn.server : conn.client;
       if (peer.finTs >= close.ts) frames.push(peer.finFrame);
       if (peer.rstTs >= close.ts) frames.push(peer.rstFrame);
+      const late = t.lateAnswer;
+      const lateAfter = late === null ? null : late.ts - requestEnd;
+      // The late response, and the client's reset of it.
+      if (late !== null) frames.push(late.frame, conn.client.rstFrame);
       const finding = ctx.report({
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
         ts: close.ts,
-        message: 'closed',
-        data: { request: line ?? 'a request', closedBy: close.by, closedWith: close.with, wait: ms(wait), acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow) },
+        message: late !== null ? 'late' : 'closed',
+        data: {
+          request: line ?? 'a request', closedBy: close.by, closedWith: close.with, wait: ms(wait),
+          acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
+          status: late?.status ?? 'a response', late: lateAfter === null ? '' : ms(lateAfter),
+        },
         evidence: {
           method: ex.method,
           uri: ex.uri,
@@ -253,6 +320,8 @@ export const unansweredRequest: DetectorDefinition = {
           open: false,
           forwardedOnFlow: forwarded?.leg.flowId ?? null,
           forwardedTo: forwarded?.leg.server ?? null,
+          // Only on a response that came after the client had closed (absent otherwise).
+          ...(late !== null && lateAfter !== null ? { lateResponseStatus: late.status, lateResponseAfter: ms(lateAfter) } : {}),
         },
         frames,
       });
@@ -263,6 +332,7 @@ export const unansweredRequest: DetectorDefinition = {
         waits.push({
           finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp,
           client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
+          lateAfter,
           sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         });
       }
@@ -295,19 +365,59 @@ export const unansweredRequest: DetectorDefinition = {
       );
     }
 
+    /** Client-closed waits by request (method and URI), to find the one a proxy's upstream close followed. */
+    function clientClosesByRequest(): Map<string, Wait[]> {
+      const byRequest = new Map<string, Wait[]>();
+      for (const waits of waitsByServer.values()) {
+        for (const w of waits) {
+          if (w.closedBy !== 'client' || w.method === null) continue;
+          const key = `${w.method} ${w.uri ?? ''}`;
+          const list = byRequest.get(key);
+          if (list === undefined) byRequest.set(key, [w]);
+          else list.push(w);
+        }
+      }
+      return byRequest;
+    }
+
+    /** The downstream wait whose client's close the proxy followed when it closed upstream wait `w`, or null. */
+    function followedClient(w: Wait, byRequest: Map<string, Wait[]>): Wait | null {
+      if (w.method === null) return null;
+      const proxyHosts = [w.closerIp, legs.proxyForwardingFrom(w.closerIp)];
+      for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) {
+        if (d === w || d.requestStart > w.requestStart || d.closeTs > w.closeTs || w.closeTs - d.closeTs > CLIENT_FOLLOW_GAP) continue;
+        if (proxyHosts.includes(hostOf(d.server))) return d;
+      }
+      return null;
+    }
+
     function diagnose(): void {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
+      const byRequest = clientClosesByRequest();
       for (const [server, waits] of waitsByServer) {
         const roles = waits.map(finalRoleOf);
+        const followed: Array<{ wait: Wait; downstream: Wait }> = [];
+        for (let i = 0; i < waits.length; i++) {
+          if (roles[i] !== 'proxy') continue;
+          const downstream = followedClient(waits[i], byRequest);
+          if (downstream !== null) {
+            followed.push({ wait: waits[i], downstream });
+            roles[i] = 'client'; // taken out of the proxy's waits below; diagnosed as its client's doing
+          }
+        }
+        if (followed.length > 0) diagnoseFollowed(server, followed);
+        const inFollowed = new Set(followed.map((x) => x.wait));
         for (const role of ['client', 'proxy', 'server'] as const) {
-          const mine = waits.filter((_, i) => roles[i] === role);
+          const mine = waits.filter((w, i) => roles[i] === role && !inFollowed.has(w));
           if (mine.length > 0) groups.push({ server, role, waits: mine });
         }
       }
       const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
       for (const group of groups) {
         // Closes at one moment are an event, not a timeout: they infer none.
-        const { bursts, rest } = closeBursts(group.waits, options);
+        const eventAfter =
+          group.role === 'server' ? (run: readonly Wait[]): boolean => refusedSoonAfter(group.server, run[run.length - 1].closeTs) !== null : undefined;
+        const { bursts, rest } = closeBursts(group.waits, options, eventAfter);
         for (const burst of bursts) {
           const ages = burst.map((w) => w.wait);
           // A proxy's or client's tick-checked timeout can look like this (MAX_TIMER_TICK): neither an event nor a timeout is claimed.
@@ -318,6 +428,33 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
       }
+    }
+
+    /** Upstream requests a proxy abandoned because its own client gave up on them first. */
+    function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>): void {
+      const members = followed.map((x) => x.wait);
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const proxies = [...new Set(followed.map((x) => x.downstream.server))].slice(0, 3).join(', ');
+      const clients = [...new Set(followed.map((x) => hostOf(x.downstream.client)))].slice(0, 3).join(', ');
+      const gaps = followed.map((x) => x.wait.closeTs - x.downstream.closeTs);
+      const waits = followed.map((x) => x.downstream.wait);
+      const lo = ms(Math.min(...waits));
+      const hi = ms(Math.max(...waits));
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${members.length} request(s) to ${server}${about} got no response, and the proxy that sent them (${proxies}) closed its upstream connection ` +
+          `within ${ms(Math.max(...gaps) * 1000)} ms after its own client (${clients}) had closed the connection carrying the same request, ` +
+          `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: the client gave up (its timeout), and the proxy cancelled the forwarded request with it ` +
+          `(Go's httputil.ReverseProxy cancels it with the client's context; nginx closes the upstream connection when the client goes away unless proxy_ignore_client_abort is on). ` +
+          `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`,
+        remedy:
+          `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
     }
 
     function diagnoseBurst(server: string, role: CloserRole, members: readonly Wait[]): void {
@@ -331,9 +468,17 @@ export const unansweredRequest: DetectorDefinition = {
       const frames = members.map((w) => w.closeFrame).join(', ');
       const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
       const moment = `at ${new Date(first * 1000).toISOString()}, all within ${Math.round(spread * 1e6) / 1000} ms (frames ${frames})`;
+      const last = members[members.length - 1].closeTs;
+      const refused = role === 'server' ? refusedSoonAfter(server, last) : null;
+      const ages = members.map((w) => w.wait);
+      const agesAgree = Math.max(...ages) - Math.min(...ages) <= Math.max(ctx.options.spreadFraction * Math.max(...ages), ctx.options.spreadAbsolute);
       const ageNote =
-        `although the requests had waited from ${lo} to ${hi} s: a timeout closes requests at a constant age after they were sent, ` +
-        `an event closes them at one moment, whatever their age`;
+        refused !== null && agesAgree
+          ? `the requests had all waited about as long (${lo === hi ? `${lo} s` : `${lo} to ${hi} s`}: they were sent together), which alone would look like a timeout, ` +
+            `but ${server} refused a new connection ${ms(refused - last)} s later: nothing listened on it any more`
+          : `although the requests had waited from ${lo} to ${hi} s: a timeout closes requests at a constant age after they were sent, ` +
+            `an event closes them at one moment, whatever their age` +
+            (refused !== null ? `; and ${server} refused a new connection ${ms(refused - last)} s later: nothing listened on it any more` : '');
       const ackNote =
         acked === members.length
           ? ' The server had ACKed every one of them: they were in progress, not lost on the way.'
@@ -383,6 +528,16 @@ export const unansweredRequest: DetectorDefinition = {
             ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
             : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
       const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      // An answer right behind the client's close is the server reacting to it (a proxy's 502 as it
+      // cancels upstream), which tells nothing of how slow it was.
+      const lateAfters = members.flatMap((w) => (w.lateAfter !== null && w.lateAfter - w.wait > CLIENT_FOLLOW_GAP ? [w.lateAfter] : []));
+      const lateNote =
+        lateAfters.length === 0
+          ? ''
+          : ` ${lateAfters.length === members.length ? (members.length === 1 ? 'It' : 'Every one') : `${lateAfters.length} of them`} ` +
+            `${lateAfters.length === members.length ? 'got its' : `got ${lateAfters.length === 1 ? 'its' : 'their'}`} response later, ` +
+            `${ms(Math.min(...lateAfters))}${ms(Math.min(...lateAfters)) !== ms(Math.max(...lateAfters)) ? `–${ms(Math.max(...lateAfters))}` : ''} s after the request, ` +
+            `when the connection was already closed, and was reset: the server was slower than the timeout, not hung.`;
       let name: string;
       let explanation: string;
       let remedy: string;
@@ -392,7 +547,7 @@ export const unansweredRequest: DetectorDefinition = {
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
-          `${where}. The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, 503 from Varnish).${knownNote}`;
+          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy and Go's httputil.ReverseProxy, 503 from Varnish).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
           `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
@@ -411,7 +566,7 @@ export const unansweredRequest: DetectorDefinition = {
         if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         explanation =
           `${members.length} requests to ${server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote} ${where}.${knownNote}`;
+          `its request timeout is ${value} s.${connectNote} ${where}.${lateNote}${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
           `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
@@ -419,10 +574,13 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'serverTimeout';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the server side closed the connection ${range} after each request: ` +
-          `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them. ${where}.${knownNote}`;
+          `a timeout of ${value} s on the server or a middlebox in front of it (request timeout, load-balancer idle timeout) cut them, ` +
+          `or its handlers ran that long and their responses were dropped (Go's http.Server closes the connection without a response when a handler outlives its WriteTimeout, which is then shorter). ` +
+          `${where}.${knownNote}`;
         remedy =
           `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
-          `raise that timeout only if such slow requests are expected.`;
+          `raise that timeout only if such slow requests are expected. For a Go server: keep http.Server WriteTimeout above the slowest handler, ` +
+          `or bound handlers with http.TimeoutHandler, which answers 503 in time instead of closing.`;
       }
       ctx.diagnose({
         server,
@@ -444,19 +602,36 @@ export const unansweredRequest: DetectorDefinition = {
 
       onExchange(ex, conn) {
         legs.onExchange(ex, conn);
-        if (ex.state !== 'no-response' || ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
+        if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
+        const late = ex.state === 'no-response' ? null : answeredAfterClientClosed(ex, conn);
+        if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,
           answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
+          lateAnswer: late,
         });
       },
 
       onConnectionEnd(conn) {
         legs.onConnectionEnd(conn);
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        {
+          // A refused connection (as connection-refused tells it): the server's listener was gone then.
+          const c = conn.client;
+          const s = conn.server;
+          if (c.synTimes.length > 0 && s.synAckCount === 0 && s.rstTs >= c.synTimes[0] && s.payloadBytes === 0) {
+            let list = refusalsByServer.get(conn.serverName);
+            if (list === undefined && refusalsByServer.size < MAX_SERVERS) refusalsByServer.set(conn.serverName, (list = []));
+            if (list !== undefined) {
+              // The most recent ones matter (each is judged against the closes just before it): drop the older half when full.
+              if (list.length >= MAX_REFUSALS_PER_SERVER) list.splice(0, MAX_REFUSALS_PER_SERVER >> 1);
+              list.push(s.rstTs);
+            }
+          }
+        }
         const t = tracked.get(conn.id);
         if (t === undefined) return;
         tracked.delete(conn.id);
@@ -467,10 +642,17 @@ export const unansweredRequest: DetectorDefinition = {
         // What the capture cannot vouch for: a one-sided capture (nothing from the server at all),
         // server bytes it missed (the response may be in them), or server bytes after the request
         // that did not parse as a response (something did answer).
-        if (s.packets === 0 || s.gapBytes > 0 || s.lastDataTs > t.answeredUntil) return;
+        // (A late answer is such bytes: it is judged by the client's reset of it below.)
+        if (s.packets === 0 || s.gapBytes > 0 || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         const { close, halfClosed } = closeAfter(conn, requestEnd);
+        if (t.lateAnswer !== null) {
+          // The client must have closed first, and then refused the response: a client that had
+          // only half-closed ACKs it and reads it (silent), one whose socket is gone resets it.
+          if (close === null || close.by !== 'client' || close.ts >= t.lateAnswer.ts) return;
+          if (conn.client.rstTs < t.lateAnswer.ts) return;
+        }
         if (close === null) {
           if (open.length < MAX_OPEN_KEPT) {
             open.push({
