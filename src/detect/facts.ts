@@ -58,6 +58,17 @@ export function at(ts: number): number {
   return Math.round(ts * 1e6) / 1e6;
 }
 
+/**
+ * The round trip from the capture point to the server and back (the handshake's SYN → SYN-ACK), 0
+ * without a handshake. A wait the server timed from a client packet to its own answer or close
+ * (a request timeout, a proxy's upstream timeout, an idle timer that met a request) looks this
+ * much longer on a capture away from the server: the request reached the server half of it after
+ * the capture saw it, and the answer took the other half back.
+ */
+export function roundTripToServer<T>(conn: Connection<T>): number {
+  return handshakeCapturePosition(conn)?.serverRtt ?? 0;
+}
+
 /** Which side of the path the capture was taken near ('client', 'server', 'between'), or null without a handshake. */
 export function capturedNear<T>(conn: Connection<T>): string | null {
   return handshakeCapturePosition(conn)?.near ?? null;

@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext } from './detector';
-import { hostOf } from './facts';
+import { hostOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
 import { inferTimeout, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
@@ -490,7 +490,9 @@ export class ProxyLegs {
       return;
     }
     const requestStart = ex.requestStart ?? failTs;
-    const base = ex.requestEnd ?? requestStart;
+    // The proxy's wait, as it timed it: its answer (or close) trails the request by the round trip
+    // from the capture point to the proxy as well (a client-side capture).
+    const base = (ex.requestEnd ?? requestStart) + roundTripToServer(conn);
     this.failures.push({
       flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, serverIp: conn.serverHost,
       method: ex.method, uri: ex.uri, requestStart, requestEnd: ex.requestEnd, requestFrame: ex.requestFrame,

@@ -36,13 +36,28 @@ export function capturePosition(t: HandshakeTiming): CapturePosition | null {
   return { serverRtt, clientRtt, near };
 }
 
-/** The capture position of a connection, from its last SYN, first SYN-ACK and the handshake's ACK. */
+/**
+ * The capture position of a connection, from its last SYN, the SYN-ACK that answered it and the
+ * handshake's ACK. On a lossy path a handshake repeats itself: a SYN-ACK lost on its way to the
+ * client makes the client send its SYN again, and the server answers that one (a capture next to
+ * the server sees SYN, SYN-ACK, SYN, SYN-ACK); a lost ACK makes the server repeat its SYN-ACK. So
+ * the server's leg runs from the last SYN to the first SYN-ACK after it, and the client's leg from
+ * the last SYN-ACK before the ACK to the ACK.
+ */
 export function handshakeCapturePosition<T>(conn: Connection<T>): CapturePosition | null {
-  const c = conn.client;
-  const s = conn.server;
-  return capturePosition({
-    synTs: c.synTimes.length > 0 ? c.synTimes[c.synTimes.length - 1] : -1,
-    synAckTs: s.synAckTimes.length > 0 ? s.synAckTimes[0] : -1,
-    ackTs: conn.handshakeAckTs,
-  });
+  const syns = conn.client.synTimes;
+  const synAcks = conn.server.synAckTimes;
+  const ackTs = conn.handshakeAckTs;
+  if (syns.length === 0 || synAcks.length === 0 || ackTs < 0) return null;
+  const synTs = syns[syns.length - 1];
+  let answer = -1;
+  let lastBeforeAck = -1;
+  for (let i = 0; i < synAcks.length; i++) {
+    const t = synAcks[i];
+    if (answer < 0 && t >= synTs) answer = t;
+    if (t <= ackTs) lastBeforeAck = t;
+  }
+  if (answer < 0 || lastBeforeAck < answer) return null;
+  // The client's leg shifted to follow the answering SYN-ACK (the same one when nothing repeated).
+  return capturePosition({ synTs, synAckTs: answer, ackTs: answer + (ackTs - lastBeforeAck) });
 }

@@ -227,3 +227,20 @@ const silent = [
 test.each(silent)('silent on %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
+
+describe('gateway-timeout seen from the client, a round trip of 40 ms from the proxy', () => {
+  test("the proxy's timer is the delay seen less the round trip to it (the request reached it, and the 504 came back, 20 ms each way)", () => {
+    const cap = new Capture();
+    const waits: Array<[number, number]> = [[0, 1.0], [3, 1.001], [6, 1.0005]];
+    for (const [t, wait] of waits) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/hang'));
+      c.response(t + 0.041 + 0.04 + wait, ok('', [], 'HTTP/1.1', '504 Gateway Time-out')).close(t + 0.041 + 0.04 + wait + 0.001, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.upstreamTimeout.value).toBeCloseTo(1.0005, 3);
+    for (const f of ofKind(r, KIND)) expect(f.evidence.delaySeconds as number).toBeLessThan(1.002);
+  });
+});

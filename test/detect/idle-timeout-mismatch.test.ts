@@ -16,11 +16,13 @@ function serverCloses(cap: Capture, n: number, idle: number, keepAlive: string[]
   }
 }
 
-/** One connection reused after each of `gaps` (idle seconds), then closed by the client. */
-function reuses(cap: Capture, gaps: number[], keepAlive: string[] = []): void {
+/** One connection reused after each of `gaps` (idle seconds), then closed by the client; `serverRtt`: the capture's round trip to the server. */
+function reuses(cap: Capture, gaps: number[], keepAlive: string[] = [], serverRtt?: number): void {
   const c = cap.connection();
   let t = 0.5;
-  c.handshake(t).exchange(t + 0.01, get('/r'), ok('x', keepAlive));
+  c.handshake(t, serverRtt);
+  t += serverRtt ?? 0;
+  c.exchange(t + 0.01, get('/r'), ok('x', keepAlive));
   t += 0.0111;
   for (const gap of gaps) {
     t += gap;
@@ -52,6 +54,22 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(d.explanation).toContain('none did in this capture');
     expect(d.remedy).toMatch(/^Client: close pooled connections idle for more than/);
     expect(d.remedy).toContain('Go `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`');
+  });
+
+  test('seen from a client 150 ms from the server: a reuse after 1.7 s idle here reaches the 2 s server after 1.85 s', () => {
+    const far = new Capture();
+    serverCloses(far, 4, 2.0);
+    reuses(far, [0.3, 1.7], [], 0.15);
+    const [f, ...rest] = ofKind(far.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    // Reported as seen; judged against the timeout as the server lived it.
+    expect(f.evidence).toMatchObject({ clientReuseMaxIdle: 1.7, reusesNearTimeout: 1, margin: 0.2 });
+    expect(far.analyze(only).diagnoses.find((x) => x.kind === KIND)!.explanation).toMatch(/1 reuse reached the server after ≥ 1\.80\d s idle .*plus the round trip from the capture point to the server, up to 150 ms/);
+    // The same reuses next to the server (round trip 0.1 ms): 1.7 s is below the timeout less the margin.
+    const near = new Capture();
+    serverCloses(near, 4, 2.0);
+    reuses(near, [0.3, 1.7]);
+    expect(ofKind(near.analyze(only), KIND)).toEqual([]);
   });
 
   test('the server advertises a longer Keep-Alive timeout than it keeps', () => {

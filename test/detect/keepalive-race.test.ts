@@ -549,6 +549,35 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
   });
 });
 
+describe('keepalive-race: closed on arrival seen away from the server (the round trip to it is in every delay)', () => {
+  /** A reused connection captured `rtt` (round trip) from the server: the FIN comes back `rtt` after the request left. */
+  function farArrival(cap: Capture, rtt: number, closeAtServer: number) {
+    const c = cap.connection();
+    c.handshake(0, rtt).request(rtt + 0.01, get('/a')).response(2 * rtt + 0.01, ok('first'));
+    c.request(1.711, get('/b'));
+    c.fin(1.711 + rtt + closeAtServer, 's').fin(1.711 + rtt + closeAtServer + 0.0005, 'c').ack(1.711 + 2 * rtt + closeAtServer + 0.0005, 's');
+    return c;
+  }
+
+  test.each([0.04, 0.15])('client-side capture, round trip %p s: a FIN 0.15 ms after the request reached the server is the idle timer', (rtt) => {
+    const cap = new Capture();
+    const c = farArrival(cap, rtt, 0.00015);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'instant-close', closedWith: 'FIN', capturedNear: 'client', serverRttMs: rtt * 1000 });
+    // As seen at the capture point: the round trip, then the server's 0.15 ms.
+    expect(f.evidence.closeAfterRequestMs as number).toBeCloseTo(rtt * 1000 + 0.15, 2);
+    expect(f.evidence.idleBeforeRequest as number).toBeCloseTo(1.711 - (2 * rtt + 0.01), 3);
+  });
+
+  test('client-side capture, round trip 40 ms: a close 20 ms after the request reached the server is no idle timer', () => {
+    const cap = new Capture();
+    farArrival(cap, 0.04, 0.02);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+});
+
 describe('judgeArrivalClose', () => {
   const at = (idleBeforeRequest: number, closeAfterRequest: number) => ({ idleBeforeRequest, closeAfterRequest, idleAtClose: idleBeforeRequest + closeAfterRequest });
   test.each([
@@ -566,6 +595,17 @@ describe('judgeArrivalClose', () => {
     [1.7, 0.00015, 0.05, 'instant-close'], // a close-after-response server: no idle timeout to lean on
   ] as const)('idle %p s, close %p s later, learned %p → %p', (idle, close, learned, verdict) => {
     expect(judgeArrivalClose(at(idle, close), learned, 0.1)).toBe(verdict);
+  });
+  test.each([
+    // [idle before the request, close after it, as the capture saw them; round trip to the server; learned; verdict]
+    [1.66, 0.04015, 0.04, null, 'instant-close'], // client side: 0.15 ms at the server
+    [1.66, 0.06, 0.04, null, null], // 20 ms at the server
+    [1.5, 0.15015, 0.15, null, 'instant-close'],
+    [0.05, 0.10015, 0.1, null, 'instant-close'], // idle 0.15 s at the server (above minIdleTimeout)
+    [0.25, 0.3001, 0.3, 0.6, 'learned-idle-timeout'], // 0.55 s at the server: within the 0.3 s granularity of 0.6
+    [0.25, 0.3001, 0.01, 0.6, null], // the same seen at the server: 0.26 s idle is not due
+  ] as const)('seen: idle %p s, close %p s later, round trip %p s, learned %p → %p', (idle, close, rtt, learned, verdict) => {
+    expect(judgeArrivalClose({ ...at(idle, close), serverRtt: rtt }, learned, 0.1)).toBe(verdict);
   });
 });
 
@@ -872,5 +912,55 @@ describe('keepalive-race on sample keepalive-race-tls-nginx (nginx ssl, TLS 1.2,
     const configured = meta.configured?.serverIdleTimeout as number;
     const d = result.diagnoses.find((x) => x.kind === KIND)!;
     expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(0.02 * configured);
+  });
+});
+
+describe('keepalive-race: the server closed an idle connection and its FIN was lost before the capture point', () => {
+  /** A connection 40 ms (round trip) from the server, reused after `idle` s; the server's FIN never seen; its answer to the request: a RST. */
+  function lostFin(cap: Capture, start: number, idle: number, reset: 'bare' | 'ack', serverRtt = 0.04, clientRtt = 0.0001) {
+    const c = cap.connection();
+    c.handshake(start, serverRtt, clientRtt).request(start + serverRtt + 0.001, get('/a')).response(start + 2 * serverRtt + 0.001, ok('first'));
+    const reqTs = start + 2 * serverRtt + 0.001 + idle;
+    c.request(reqTs, post('/items', '{"i":1}'), { noAck: true });
+    if (reset === 'bare') c.rst(reqTs + serverRtt, 's');
+    else c.rstAck(reqTs + serverRtt, 's');
+    return c;
+  }
+
+  test('seen from the client: a RST without ACK answers the request after 2.2 s idle, no FIN anywhere: a crossing whose FIN was lost', () => {
+    const cap = new Capture();
+    const c = lostFin(cap, 0, 2.2, 'bare');
+    const r = cap.analyze(DETECTORS);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'crossing', finSeen: false, finTs: null, idleBeforeRequest: 2.2, serverRttMs: 40, outcome: 'reset', method: 'POST', capturedNear: 'client' });
+    expect(f.summary).toContain('its FIN never reached this capture point');
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('a RST whose ACK covers the request: the socket had it (closed on arrival, as before), not a lost FIN', () => {
+    const cap = new Capture();
+    lostFin(cap, 0, 2.2, 'ack');
+    const found = ofKind(cap.analyze(DETECTORS), KIND);
+    expect(found.map((f) => [f.evidence.form, f.evidence.finSeen])).toEqual([['closed-on-arrival', undefined]]);
+  });
+
+  test('seen next to the server: no path between them to lose a FIN on', () => {
+    const cap = new Capture();
+    lostFin(cap, 0, 2.2, 'bare', 0.0001, 0.04);
+    expect(ofKind(cap.analyze(DETECTORS), KIND)).toEqual([]);
+  });
+
+  test("with the server's idle timeout learned (5 s), a request after 1 s idle is no idle close", () => {
+    const cap = new Capture();
+    for (const t of [0, 10, 20]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/warm')).response(t + 0.081, ok('warm'));
+      c.close(t + 0.081 + 5, 's');
+    }
+    lostFin(cap, 40, 1.0, 'bare');
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toEqual([]);
   });
 });

@@ -33,7 +33,8 @@ describe('no-upstream-connect on synthetic proxies', () => {
     expect(found[0].frames).toHaveLength(2);
     expect(ofKind(r, 'gateway-timeout')).toEqual([]);
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
-    expect(d.inferred.proxyQueueTimeout.value).toBeCloseTo(1.0005, 4);
+    // The median delay, 1.0005 s as captured, less the kit's 0.1 ms handshake round trip to the proxy (the proxy's own timer).
+    expect(d.inferred.proxyQueueTimeout.value).toBeCloseTo(1.0004, 4);
     expect(d.explanation).toContain('exactly 1 connection');
     expect(d.remedy).toContain('maxconn');
   });

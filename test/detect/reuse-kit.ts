@@ -105,10 +105,11 @@ export class Conn {
   }
 
   /** SYN, SYN-ACK, ACK at ts (1 ms apart). */
-  handshake(ts: number): this {
+  handshake(ts: number, serverRtt = 0.0001, clientRtt = 0.0001): this {
+    // serverRtt / clientRtt: the round trips from the capture point to each side (where the capture was taken).
     this.emit(ts, 'c', TCP_SYN, '', null, this.cSeq - 1);
-    this.emit(ts + 0.0001, 's', TCP_SYN, '', this.cSeq, this.sSeq - 1);
-    this.emit(ts + 0.0002, 'c', 0, '', this.sSeq);
+    this.emit(ts + serverRtt, 's', TCP_SYN, '', this.cSeq, this.sSeq - 1);
+    this.emit(ts + serverRtt + clientRtt, 'c', 0, '', this.sSeq);
     return this;
   }
 

@@ -465,3 +465,67 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     });
   });
 });
+
+describe('unanswered-request: a server timeout seen from the client, 40 ms from the server', () => {
+  test("the server's timer is the wait seen less the round trip to it; a client's own timeout is not shifted", () => {
+    const cap = new Capture();
+    for (const t of [0, 3, 6]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/slow')).ack(t + 0.081, 's');
+      c.close(t + 0.041 + 0.04 + 1.5, 's');
+    }
+    for (const t of [10, 13, 16]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.041, get('/slow')).ack(t + 0.081, 's');
+      c.close(t + 0.041 + 2, 'c');
+    }
+    const r = cap.analyze([unansweredRequest]);
+    const waits = ofKind(r, 'unanswered-request').map((f) => [f.evidence.closedBy, f.evidence.waitSeconds]);
+    expect(waits).toEqual([...Array(3).fill(['server', 1.5]), ...Array(3).fill(['client', 2])]);
+    const inferred = r.diagnoses.filter((d) => d.kind === 'unanswered-request').map((d) => d.inferred);
+    expect(inferred).toEqual(expect.arrayContaining([expect.objectContaining({ serverTimeout: expect.objectContaining({ value: expect.closeTo(1.5, 3) }) })]));
+    expect(inferred).toEqual(expect.arrayContaining([expect.objectContaining({ clientTimeout: expect.objectContaining({ value: expect.closeTo(2, 3) }) })]));
+  });
+});
+
+describe('unanswered-request: a client timeout that covers the connect (curl --max-time, fetch with AbortSignal.timeout)', () => {
+  test('first requests on connections opened for them, 40 ms away: the wait from the SYN is named too', () => {
+    const cap = new Capture();
+    for (const [t, rtt] of [[0, 0.03], [3, 0.04], [6, 0.05]]) {
+      const c = cap.connection();
+      // The timer starts before the SYN; the request leaves one round trip later; the client gives up 1 s after the SYN.
+      c.handshake(t, rtt).request(t + rtt + 0.0002, get('/slow')).ack(t + 2 * rtt + 0.0002, 's');
+      c.close(t + 1.0, 'c');
+    }
+    const r = cap.analyze([unansweredRequest]);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(0.96, 2);
+    expect(d.inferred.clientTimeoutFromConnect.value).toBeCloseTo(1.0, 3);
+    expect(d.explanation).toContain('the client gave up 1 s after it began to connect');
+  });
+
+  test('first requests whose timer started at the request (the waits from the SYN spread with the round trips): only the wait from the request', () => {
+    const cap = new Capture();
+    for (const [t, rtt] of [[0, 0.03], [3, 0.04], [6, 0.05]]) {
+      const c = cap.connection();
+      c.handshake(t, rtt).request(t + rtt + 0.0002, get('/slow')).ack(t + 2 * rtt + 0.0002, 's');
+      c.close(t + rtt + 0.0002 + 1.0, 'c');
+    }
+    const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(1.0, 3);
+    expect(d.inferred.clientTimeoutFromConnect).toBeUndefined();
+  });
+
+  test('requests on reused connections: only the wait from the request', () => {
+    const cap = new Capture();
+    for (const t of [0, 3, 6]) {
+      const c = cap.connection();
+      c.handshake(t, 0.04).request(t + 0.0402, get('/a')).response(t + 0.0805, ok());
+      c.request(t + 0.5, get('/slow')).ack(t + 0.54, 's');
+      c.close(t + 1.5, 'c');
+    }
+    const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(1.0, 3);
+    expect(d.inferred.clientTimeoutFromConnect).toBeUndefined();
+  });
+});

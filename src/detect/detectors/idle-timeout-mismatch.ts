@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { ms } from '../facts';
+import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown } from '../known-timeouts';
@@ -34,7 +34,13 @@ interface ServerIdle {
   clientCloses: Sample[];
   nextClientClose: number;
   /** Longest reuse gaps, descending. */
-  topReuses: Array<Sample & { client: string }>;
+  /**
+   * The longest reuses, idle as the capture saw it (gap), and as the server lived it (atServer: the
+   * response went out, the request came in, so a capture away from the server sees the gap shorter
+   * by its round trip to the server). The timeout is compared with atServer: a client 150 ms away
+   * that reuses after 1.9 s hands a 2 s server its request after 2.05 s.
+   */
+  topReuses: Array<Sample & { client: string; atServer: number }>;
   reuses: number;
   minReuse: number;
   advertised: Map<number, { count: number; frame: number }>;
@@ -115,7 +121,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (ex.idleBefore < e.minReuse) e.minReuse = ex.idleBefore;
         const top = e.topReuses;
         if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
-          const sample = { gap: ex.idleBefore, ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName };
+          const sample = { gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName };
           let i = top.length;
           while (i > 0 && top[i - 1].gap < sample.gap) i--;
           top.splice(i, 0, sample);
@@ -147,7 +153,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
           const maxReuse = e.topReuses.length > 0 ? e.topReuses[0] : null;
-          const risky = e.topReuses.filter((r) => r.gap >= T - margin);
+          const risky = e.topReuses.filter((r) => r.atServer >= T - margin);
+          const riskyRtt = risky.reduce((m, r) => Math.max(m, r.atServer - r.gap), 0);
           // The advertised hint clients trust: the most common value.
           let advertised: number | null = null;
           let advertisedCount = 0;
@@ -188,7 +195,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           ];
           if (risky.length > 0) {
             parts.push(
-              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} came after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter): ` +
+              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
                 `such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
             );
           }

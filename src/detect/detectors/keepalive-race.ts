@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
@@ -9,6 +9,7 @@ import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
+import { handshakeCapturePosition } from '../../flow/capture-point';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -119,6 +120,12 @@ export interface ArrivalClose {
   idleAtClose: number;
   /** closeTs − requestStart. */
   closeAfterRequest: number;
+  /**
+   * Round trip between the capture point and the server (the handshake's SYN → SYN-ACK; 0 when
+   * unknown). The two times above are as the capture saw them; judgeArrivalClose brings them to the
+   * server with it.
+   */
+  serverRtt: number;
 }
 
 /** A close on arrival's timing, whatever the request was (an HTTP exchange, or opaque TLS records). */
@@ -184,6 +191,72 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     idleBeforeRequest,
     idleAtClose: closeTs - prev.responseEnd,
     closeAfterRequest: closeTs - ex.requestStart,
+    serverRtt: roundTripToServer(conn),
+  };
+}
+
+/**
+ * A round trip from the capture point to the server below which no FIN is taken for lost between
+ * them: the capture is then on the server's host or its switch (loopback: tens of µs; a LAN hop:
+ * a few hundred µs), where a RST without a FIN before it means something else.
+ */
+const MIN_PATH_RTT = 0.001;
+
+/** A request on a reused idle connection that the server answered with the reset of a socket it had already closed. */
+export interface UnseenFinReset {
+  request: HttpExchange;
+  rstTs: number;
+  rstFrame: number;
+  /** End of the previous response. */
+  lastActivityTs: number;
+  lastActivityFrame: number;
+  /** requestStart − lastActivityTs, as the capture saw it. */
+  idleBeforeRequest: number;
+  /** Round trip from the capture point to the server (0 when unknown). */
+  serverRtt: number;
+}
+
+/**
+ * The server answered the last request of a reused connection with a RST without the ACK flag, and
+ * no FIN of its was seen; the connection had carried complete keep-alive exchanges until then (the
+ * previous response complete, no close announced, nothing from the server since). Linux answers
+ * data with such a RST when the socket it is for was closed to receiving, or is gone: the server
+ * had closed the connection before the request arrived. Its FIN, sent then, never reached the
+ * capture point (lost on the path: the client never saw it either, so it reused the connection).
+ * An application that resets a connection it holds (SO_LINGER 0, a process dying with the request
+ * unread) sends RST with ACK. Null otherwise.
+ */
+export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null {
+  const s = conn.server;
+  const c = conn.client;
+  const app = conn.app;
+  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > 0) return null;
+  if (s.finTs >= 0 || s.rstTs < 0 || s.rstHasAck) return null;
+  if ((c.finTs >= 0 && c.finFrame < s.rstFrame) || (c.rstTs >= 0 && c.rstFrame < s.rstFrame)) return null;
+  const recent = app.recent;
+  const ex = recent[recent.length - 1];
+  if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
+  if (ex.requestStart === null || ex.requestFrame === null || ex.requestFrame >= s.rstFrame) return null;
+  const prev = recent.find((e) => e.index === ex.index - 1);
+  if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
+  if (prev.responseClose || prev.responseFraming === 'close') return null; // the close was announced
+  const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
+  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
+  const idleBeforeRequest = ex.requestStart - prev.responseEnd;
+  if (idleBeforeRequest <= 0) return null;
+  // The server never had the request (it ACKed none of it): its socket was closed to it.
+  if (peerAckedAll(c, s)) return null;
+  // A FIN lost on its way needs a path to be lost on: away from the server, by more than a host's turnaround.
+  const position = handshakeCapturePosition(conn);
+  if (position === null || position.near === 'server' || position.serverRtt < MIN_PATH_RTT) return null;
+  return {
+    request: ex,
+    rstTs: s.rstTs,
+    rstFrame: s.rstFrame,
+    lastActivityTs: prev.responseEnd,
+    lastActivityFrame: prevEndFrame ?? 0,
+    idleBeforeRequest,
+    serverRtt: roundTripToServer(conn),
   };
 }
 
@@ -286,6 +359,7 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
     idleBeforeRequest,
     idleAtClose: closeTs - lastActivityTs,
     closeAfterRequest: closeTs - requestTs,
+    serverRtt: roundTripToServer(conn),
     requestTs,
     requestFrame,
     requestBytes: client.lastAppEndOffset - client.turnStartOffset,
@@ -319,19 +393,30 @@ export type ArrivalBasis = 'learned-idle-timeout' | 'instant-close';
  * the close followed the request far faster than an application decides, after a real idle gap.
  */
 export function judgeArrivalClose(
-  a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest'>,
+  a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest'> & { serverRtt?: number },
   serverIdleTimeout: number | null,
   minIdleTimeout: number,
 ): ArrivalBasis | null {
-  if (a.idleBeforeRequest < minIdleTimeout) return null; // not idle: the previous response had just ended
+  // As the server lived them. Away from the server (a client-side capture, a router), the request
+  // reached it half the round trip after the capture saw it and the close took the other half
+  // back, so the close trails the request by the round trip; and the idle gap before the request
+  // (the response going out, the request coming in) looks that much shorter. idleAtClose runs
+  // between two packets of the server's: the capture sees it as the server did.
+  const rtt = a.serverRtt ?? 0;
+  const idleBeforeRequest = a.idleBeforeRequest + rtt;
+  const closeAfterRequest = Math.max(0, a.closeAfterRequest - rtt);
+  if (idleBeforeRequest < minIdleTimeout) return null; // not idle: the previous response had just ended
   if (serverIdleTimeout !== null && serverIdleTimeout >= minIdleTimeout) {
     const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * serverIdleTimeout);
-    const due = a.idleBeforeRequest >= serverIdleTimeout - granularity && a.idleAtClose <= serverIdleTimeout + granularity;
+    const due = idleBeforeRequest >= serverIdleTimeout - granularity && a.idleAtClose <= serverIdleTimeout + granularity;
     return due ? 'learned-idle-timeout' : null;
   }
-  const instant = a.closeAfterRequest <= Math.min(INSTANT_CLOSE_MAX, INSTANT_CLOSE_FRACTION * a.idleBeforeRequest);
+  const instant = closeAfterRequest <= Math.min(INSTANT_CLOSE_MAX, INSTANT_CLOSE_FRACTION * idleBeforeRequest);
   return instant ? 'instant-close' : null;
 }
+
+/** A round trip to the server from which a close on arrival's summary says how much of its delay it is (seconds). */
+const SHOWN_RTT = 0.001;
 
 /** Seconds as milliseconds with microsecond precision (a close on arrival can follow the request by 0.1 ms). */
 function microsAsMs(seconds: number): number {
@@ -397,6 +482,8 @@ export const keepaliveRace: DetectorDefinition = {
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceOpaque: '{bytes} bytes (not HTTP: TLS?) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
       raceOpaqueIdle: '{bytes} bytes of TLS application data sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
+      raceUnseenFin:
+        '{request} was sent after {idleBefore} s idle on a connection {server} had already closed: it answered with a RST without ACK {closeAfter} ms later, the reset of a socket closed before the request reached it (or of a middlebox in front that had dropped the connection), and its FIN never reached this capture point (lost on the way, so the client never saw it either); {outcome}',
       raceArrival:
         '{request} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later without answering ({form}: {why}); {outcome}',
       raceArrivalOpaque:
@@ -442,10 +529,12 @@ export const keepaliveRace: DetectorDefinition = {
       t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
       arrival: { close: ArrivalTiming; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
+      unseenFin: UnseenFinReset | null = null,
     ): Finding => {
       const s = conn.server;
       const c = conn.client;
-      const closeTs = arrival !== null ? arrival.close.closeTs : s.finTs;
+      // Without a FIN in the capture, Δ is measured to the RST that proved the close.
+      const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.rstTs : s.finTs;
       const delta = t.reqTs - closeTs;
       const reset = s.rstTs >= 0 && s.rstFrame > t.reqFrame;
       const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
@@ -454,19 +543,24 @@ export const keepaliveRace: DetectorDefinition = {
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
       const outcome =
-        arrival !== null && arrival.close.closedWith === 'RST'
+        (arrival !== null && arrival.close.closedWith === 'RST') || unseenFin !== null
           ? 'the reset was its only answer' // the summary already says when the RST came
           : reset
             ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
             : 'it got no response before the connection ended';
       const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
       const arrivalEvidence: Record<string, EvidenceValue> =
-        arrival === null
+        unseenFin !== null
+          ? { finSeen: false, idleBeforeRequest: ms(unseenFin.idleBeforeRequest), serverRttMs: microsAsMs(unseenFin.serverRtt) }
+          : arrival === null
           ? {}
           : {
               closedWith: arrival.close.closedWith,
               idleBeforeRequest: ms(arrival.close.idleBeforeRequest),
               closeAfterRequestMs: microsAsMs(arrival.close.closeAfterRequest),
+              // The round trip from the capture point to the server, in both values above as seen
+              // here (the judgment takes it out: see judgeArrivalClose).
+              serverRttMs: microsAsMs(arrival.close.serverRtt),
               serverIdleTimeout: arrival.serverIdleTimeout === null ? null : ms(arrival.serverIdleTimeout),
               basis: arrival.basis,
             };
@@ -475,14 +569,19 @@ export const keepaliveRace: DetectorDefinition = {
           ? ''
           : arrival.basis === 'learned-idle-timeout' && arrival.serverIdleTimeout !== null
             ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s from its other idle closes, fired as the request arrived`
-            : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application`;
+            : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
+              (arrival.close.serverRtt >= SHOWN_RTT
+                ? `; of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server`
+                : '');
       return ctx.report({
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
         ts: t.reqTs,
         message:
-          ex === null
+          unseenFin !== null
+            ? 'raceUnseenFin'
+            : ex === null
             ? arrival !== null
               ? 'raceArrivalOpaque'
               : t.idle !== null
@@ -494,9 +593,9 @@ export const keepaliveRace: DetectorDefinition = {
                 ? 'raceNeverUsed'
                 : 'race',
         data: {
-          idleBefore: arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
+          idleBefore: unseenFin !== null ? fmt(unseenFin.idleBeforeRequest) : arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
           closedWith: arrival === null ? '' : arrival.close.closedWith,
-          closeAfter: arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
+          closeAfter: unseenFin !== null ? String(microsAsMs(unseenFin.rstTs - t.reqTs)) : arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
           why,
           request: line ?? 'A request',
           bytes: t.bytes ?? 0,
@@ -581,6 +680,36 @@ export const keepaliveRace: DetectorDefinition = {
         { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
       );
       record(conn, finding, 'closed-on-arrival', false, ex);
+    };
+
+    /**
+     * A request the server met with the reset of a connection it had closed, its FIN lost before
+     * the capture point (a crossing the capture could not see). Judged as an idle close: with the
+     * server's idle timeout learned from its other closes, the request came when the timer was due
+     * (as judgeArrivalClose asks); without it, any real idle gap, the bare RST being the proof of a
+     * close before the request. Returns whether a race was reported.
+     */
+    const unseenFinRace = (conn: AnalyzedConnection): boolean => {
+      const r = unseenFinReset(conn);
+      if (r === null) return false;
+      const atServer = r.idleBeforeRequest + r.serverRtt;
+      if (atServer < ctx.options.minIdleTimeout) return false;
+      const learned = learnedIdleTimeout(conn.serverName);
+      if (learned !== null && learned >= ctx.options.minIdleTimeout) {
+        const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * learned);
+        if (atServer < learned - granularity) return false;
+      }
+      const ex = r.request;
+      const reqTs = ex.requestStart ?? r.rstTs;
+      const finding = raceFinding(
+        conn,
+        { reqTs, reqFrame: ex.requestFrame ?? 0, idle: null, lastFrame: r.lastActivityFrame, acksFin: false, form: 'crossing', neverUsed: false },
+        ex,
+        null,
+        r,
+      );
+      record(conn, finding, 'crossing', false, ex);
+      return true;
     };
 
     /**
@@ -669,7 +798,7 @@ export const keepaliveRace: DetectorDefinition = {
         }
         const close = serverIdleClose(conn);
         if (close === null) {
-          arrivalRace(conn);
+          if (!unseenFinRace(conn)) arrivalRace(conn);
           return;
         }
         const neverUsed = close.lastExchange === null;

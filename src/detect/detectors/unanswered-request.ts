@@ -1,10 +1,11 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, hostOf, ms, peerAckedAll, requestLine } from '../facts';
+import { at, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
+import { inferTimeout } from '../infer-timeout';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -164,6 +165,12 @@ interface Wait {
   method: string | null;
   uri: string | null;
   requestStart: number;
+  /**
+   * close − the client's first SYN, when the request was its connection's first and the client
+   * closed: a client whose timeout covers the connect (curl --max-time, fetch with
+   * AbortSignal.timeout) started its timer there, a handshake (one round trip) before the request.
+   */
+  sinceConnect: number | null;
   /** Seconds from the request to a response that came after the client had closed, or null. */
   lateAfter: number | null;
 }
@@ -268,7 +275,8 @@ export const unansweredRequest: DetectorDefinition = {
     function report(conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean): void {
       const ex = t.ex;
       const requestEnd = ex.requestEnd ?? 0;
-      const wait = close.ts - requestEnd;
+      // A server's close is timed by the server: away from it, the round trip to it is taken out.
+      const wait = close.ts - requestEnd - (close.by === 'server' ? Math.min(roundTripToServer(conn), close.ts - requestEnd) : 0);
       const serverAcked = peerAckedAll(conn.client, conn.server);
       const zeroWindow = conn.server.zeroWindowCount > 0;
       const line = requestLine(ex);
@@ -325,6 +333,7 @@ export const unansweredRequest: DetectorDefinition = {
           finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp,
           client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
           lateAfter,
+          sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         });
       }
     }
@@ -532,6 +541,7 @@ export const unansweredRequest: DetectorDefinition = {
       let name: string;
       let explanation: string;
       let remedy: string;
+      const extra: Record<string, InferredValue> = {};
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         explanation =
@@ -543,9 +553,20 @@ export const unansweredRequest: DetectorDefinition = {
           `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
+        // Each its connection's first request: the timer may have started at the connect instead.
+        // Counted from where it really started, the waits agree more closely: from the other point
+        // they also carry the handshake's varying time (round trips, a repeated SYN).
+        const sinceConnect = members.every((w) => w.sinceConnect !== null)
+          ? inferTimeout(members.map((w) => w.sinceConnect ?? 0), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: members.length })
+          : null;
+        const connectNote =
+          sinceConnect !== null && sinceConnect.spread < cluster.spread && ms(sinceConnect.value) !== value
+            ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
+            : '';
+        if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         explanation =
           `${members.length} requests to ${server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s. ${where}.${lateNote}${knownNote}`;
+          `its request timeout is ${value} s.${connectNote} ${where}.${lateNote}${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
           `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
@@ -564,7 +585,7 @@ export const unansweredRequest: DetectorDefinition = {
       ctx.diagnose({
         server,
         count: members.length,
-        inferred: { [name]: cluster },
+        inferred: { [name]: cluster, ...extra },
         explanation,
         remedy,
         anomalyIds: members.map((w) => w.finding.id),
