@@ -2,14 +2,15 @@
  * The analysis of one capture file with no event loop in the way, for counting instructions:
  *
  *   valgrind --tool=cachegrind --cache-sim=no node --predictable --max-semi-space-size=32 \
- *     --heap-growing-percent=100 dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]
+ *     --heap-growing-percent=100 --no-incremental-marking dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]
  *
  * The CLI and the benchmark read files asynchronously, so when the garbage collector runs (and
  * so how much it does) depends on I/O timing: the same build measured under cachegrind varied
  * by several percent between runs on a busy machine. Here the file is read synchronously in
- * fixed 1 MiB chunks into the same parsers and analysis, and with V8's `--predictable` the count
- * repeats to about 0.01 %: a change of 0.5 % is real. Wall time is printed but means little
- * under cachegrind. Uncompressed pcap or pcapng only.
+ * fixed 1 MiB chunks into the same parsers and analysis, and with V8's `--predictable` and
+ * `--no-incremental-marking` (incremental marking's steps follow wall time) the count repeats
+ * exactly. Wall time is printed but means little under cachegrind. Uncompressed pcap or pcapng
+ * only.
  */
 import * as fs from 'node:fs';
 import { Analyzer } from '../analyze';
