@@ -11,7 +11,8 @@ import { F, fillView, handshake, Seg } from './segments';
 
 /**
  * The tracker handles the plain packet (an ACK, alone or with in-order bytes, on an established
- * connection) in `updateEstablished`, and everything else in the general `update`. The two must
+ * connection) in `updateEstablished`, an ordinary connection's handshake and close packets in
+ * `updateOpenClose`, and everything else in the general `update`. The two must
  * leave exactly the same state and tell the observer exactly the same things. These tests run
  * the same packets through a normal tracker and through one whose plain-case path is switched
  * off, and compare every event and every field of every connection when it is released.
@@ -22,14 +23,23 @@ class GeneralPathTracker<T> extends TcpTracker<T> {
   protected override updateEstablished(): boolean {
     return false;
   }
+  protected override updateOpenClose(): boolean {
+    return false;
+  }
 }
 
-/** A normal tracker that counts the packets its plain-case path took. */
+/** A normal tracker that counts the packets its plain-case path and its handshake-and-close path took. */
 class CountingTracker<T> extends TcpTracker<T> {
   plain = 0;
+  openClose = 0;
   protected override updateEstablished(...args: Parameters<TcpTracker<T>['updateEstablished']>): boolean {
     const taken = super.updateEstablished(...args);
     if (taken) this.plain++;
+    return taken;
+  }
+  protected override updateOpenClose(...args: Parameters<TcpTracker<T>['updateOpenClose']>): boolean {
+    const taken = super.updateOpenClose(...args);
+    if (taken) this.openClose++;
     return taken;
   }
 }
@@ -91,7 +101,7 @@ function recordingRun(general: boolean, options: Partial<TrackerOptions> = {}): 
 }
 
 /** Runs a capture file through both trackers; returns both event logs and how many packets took the plain path. */
-async function bothPaths(file: string): Promise<{ general: string[]; plain: string[]; plainPackets: number; packets: number }> {
+async function bothPaths(file: string): Promise<{ general: string[]; plain: string[]; plainPackets: number; openClosePackets: number; packets: number }> {
   const general = recordingRun(true);
   const plain = recordingRun(false);
   const view = new PacketView();
@@ -106,10 +116,11 @@ async function bothPaths(file: string): Promise<{ general: string[]; plain: stri
   });
   general.tracker.finish();
   plain.tracker.finish();
-  return { general: general.events, plain: plain.events, plainPackets: (plain.tracker as CountingTracker<null>).plain, packets };
+  const counting = plain.tracker as CountingTracker<null>;
+  return { general: general.events, plain: plain.events, plainPackets: counting.plain, openClosePackets: counting.openClose, packets };
 }
 
-function bothPathsOnSegments(segs: Seg[], cut?: (s: Seg, view: PacketView) => void): { general: string[]; plain: string[]; plainPackets: number } {
+function bothPathsOnSegments(segs: Seg[], cut?: (s: Seg, view: PacketView) => void): { general: string[]; plain: string[]; plainPackets: number; openClosePackets: number } {
   const general = recordingRun(true);
   const plain = recordingRun(false);
   const view = new PacketView();
@@ -123,7 +134,8 @@ function bothPathsOnSegments(segs: Seg[], cut?: (s: Seg, view: PacketView) => vo
   }
   general.tracker.finish();
   plain.tracker.finish();
-  return { general: general.events, plain: plain.events, plainPackets: (plain.tracker as CountingTracker<null>).plain };
+  const counting = plain.tracker as CountingTracker<null>;
+  return { general: general.events, plain: plain.events, plainPackets: counting.plain, openClosePackets: counting.openClose };
 }
 
 describe('TCP tracker: the plain-packet path leaves what the general path leaves', () => {
@@ -161,6 +173,13 @@ describe('TCP tracker: the plain-packet path leaves what the general path leaves
     expect(plainPackets / packets).toBeGreaterThan(0.3);
   });
 
+  test('the handshake and close packets of short connections take the handshake-and-close path', async () => {
+    const sample = samples.find((s) => s.name === 'connection-churn');
+    expect(sample).toBeDefined();
+    const { openClosePackets, packets } = await bothPaths(sample!.file);
+    expect(openClosePackets / packets).toBeGreaterThan(0.3);
+  });
+
   /**
    * Seeded random traffic on a few established connections, with the cases at the edge of the
    * plain path mixed in: keep-alive probes, zero windows, out-of-order and repeated segments,
@@ -181,7 +200,17 @@ describe('TCP tracker: the plain-packet path leaves what the general path leaves
       const cport = 40000 + c;
       const cIsn = c === 0 ? 0xfffff000 : 1000 + c * 100000; // connection 0 wraps past 2^32
       const sIsn = 5000 + c * 100000;
-      for (const s of handshake(ts, cIsn, sIsn)) segs.push({ ...s, cport });
+      // The handshake, with repeated SYNs and SYN-ACKs, and an ACK that is a probe or a zero window, at random.
+      const [syn, synAck, hsAck] = handshake(ts, cIsn, sIsn).map((s) => ({ ...s, cport }));
+      segs.push(syn);
+      if (random() < 0.2) segs.push({ ...syn, wscale: 7 });
+      segs.push(synAck);
+      if (random() < 0.2) segs.push(synAck);
+      const h = random();
+      if (h < 0.1) segs.push({ ...hsAck, seq: cIsn });
+      else if (h < 0.2) segs.push({ ...hsAck, win: 0 });
+      segs.push(hsAck);
+      if (random() < 0.1) segs.push(synAck);
       let cNext = (cIsn + 1) >>> 0;
       let sNext = (sIsn + 1) >>> 0;
       for (let i = 0; i < 60; i++) {
@@ -215,15 +244,48 @@ describe('TCP tracker: the plain-packet path leaves what the general path leaves
           segs.push({ ...base, flags: F.ACK, seq: next, win: 1000 + Math.floor(random() * 1000) });
         }
       }
-      ts += 0.001;
-      segs.push({ from: 'c', flags: F.FIN | F.ACK, seq: cNext, ack: sNext, ts, cport });
-      segs.push({ from: 's', flags: F.ACK, seq: sNext, ack: (cNext + 1) >>> 0, ts: ts + 0.0001, cport });
-      segs.push({ from: 's', flags: F.ACK | F.PSH, seq: sNext, ack: (cNext + 1) >>> 0, len: 10, ts: ts + 0.0002, cport });
+      // The close: FINs (in sequence, ahead of a hole, repeated, with data), the ACKs around them
+      // (probes and zero windows among them), data after a FIN, and now and then a RST.
+      let cFin = false;
+      let sFin = false;
+      for (let i = 0; i < 8; i++) {
+        ts += 0.0001;
+        const fromClient = random() < 0.5;
+        const next = fromClient ? cNext : sNext;
+        const ack = fromClient ? sNext : cNext;
+        const base = { from: fromClient ? 'c' as const : 's' as const, ack, ts, cport };
+        const r = random();
+        if (r < 0.3) {
+          const ahead = random() < 0.15 ? 30 : 0;
+          const len = random() < 0.15 ? 5 : 0;
+          const seq = (next + ahead) >>> 0;
+          segs.push({ ...base, flags: F.FIN | F.ACK, seq, len });
+          const after = (seq + len + 1) >>> 0;
+          if (fromClient) { if (!cFin) cNext = after; cFin = true; } else { if (!sFin) sNext = after; sFin = true; }
+        } else if (r < 0.7) {
+          segs.push({ ...base, flags: F.ACK, seq: next });
+        } else if (r < 0.77) {
+          segs.push({ ...base, flags: F.ACK, seq: (next - 1) >>> 0 }); // keep-alive probe
+        } else if (r < 0.84) {
+          segs.push({ ...base, flags: F.ACK, seq: next, win: 0 }); // zero window
+        } else if (r < 0.94) {
+          segs.push({ ...base, flags: F.ACK | F.PSH, seq: next, len: 10 }); // data, after a FIN or not
+          if (fromClient) cNext = (cNext + 10) >>> 0;
+          else sNext = (sNext + 10) >>> 0;
+        } else if (r < 0.97) {
+          segs.push({ ...base, flags: F.ACK, seq: (next + 40) >>> 0 }); // beyond what was seen
+        } else {
+          segs.push({ ...base, flags: F.RST | F.ACK, seq: next });
+        }
+      }
     }
-    const { general, plain, plainPackets } = bothPathsOnSegments(segs, (s, view) => {
+    const result = bothPathsOnSegments(segs, (s, view) => {
       if (cuts.has(s)) view.capturedPayloadLen = Math.floor(view.payloadLen / 2);
     });
+    const { general, plain, plainPackets } = result;
+    const { openClosePackets } = result;
     expect(plainPackets).toBeGreaterThan(20);
+    expect(openClosePackets).toBeGreaterThan(10);
     expect(plain).toEqual(general);
   });
 });
