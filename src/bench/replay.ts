@@ -2,7 +2,11 @@
  * The analysis of one capture file with no event loop in the way, for counting instructions:
  *
  *   valgrind --tool=cachegrind --cache-sim=no node --predictable --max-semi-space-size=32 \
- *     --heap-growing-percent=100 --no-incremental-marking dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]
+ *     --heap-growing-percent=100 --no-allocation-site-pretenuring --no-incremental-marking \
+ *     dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]
+ *
+ * (the heap flags of src/cli/heap-tuning.ts, which the CLI and the benchmark apply, and
+ * --no-incremental-marking for a count that repeats).
  *
  * The CLI and the benchmark read files asynchronously, so when the garbage collector runs (and
  * so how much it does) depends on I/O timing: the same build measured under cachegrind varied
