@@ -9,6 +9,12 @@ import {
   StartLineValidator,
 } from './start-line';
 
+// Module-local copies of the other modules' frozen constants: an imported one is read as a
+// property of that module's exports at each use, a local const folds into the compiled code.
+const LINE_OK = HeaderLineResult.Ok;
+const STRICT_LINE = RequestLineShape.Strict;
+const LENIENT_LINE = RequestLineShape.Lenient;
+
 export type ParserMode = 'request' | 'response';
 
 /** What a parser reports, in stream order. */
@@ -502,7 +508,7 @@ export class MessageParser {
       }
     } else if (e === s) {
       this.finishHead(ts, frame);
-    } else if (applyHeaderLine(buf, s, e, this.head as MessageHead, truncated) !== HeaderLineResult.Ok) {
+    } else if (applyHeaderLine(buf, s, e, this.head as MessageHead, truncated) !== LINE_OK) {
       this.giveUp('line-too-long');
     }
     return i + 1;
@@ -617,7 +623,7 @@ export class MessageParser {
     let ok: boolean;
     if (this.isRequest) {
       const shape = parseRequestLine(buf, s, e, head);
-      ok = shape === RequestLineShape.Strict || (shape === RequestLineShape.Lenient && !this.resyncing);
+      ok = shape === STRICT_LINE || (shape === LENIENT_LINE && !this.resyncing);
     } else {
       ok = parseStatusLine(buf, s, e, head);
     }
