@@ -878,19 +878,39 @@ function releaseHead(head: MessageHead): void {
 }
 
 /**
- * Index of the first LF in bytes[pos, end), or `end`. The native indexOf is fast per byte but
- * does not stop at `end`; it is used only when what lies beyond `end` in the view is short, so a
- * line without LF never costs a scan of a whole read buffer. Inside a large read buffer (a reader
- * handing out its buffer with offsets) lines are scanned four bytes at a time instead.
+ * Index of the first LF in bytes[pos, end), or `end`. Inside a large read buffer (a reader handing
+ * out its buffer with offsets) lines are scanned four bytes at a time; a short view (a copy of
+ * reassembled bytes, one packet's buffer) is scanned byte by byte by the same final loop, which
+ * the word scan runs for every line: code that only a short view reached (Node's indexOf, as it
+ * was) ran first late in a capture and threw away the compiled header loop it was inlined in.
  */
 function findLF(bytes: Uint8Array, pos: number, end: number): number {
-  if (bytes.length - end <= NATIVE_SCAN_SLACK) {
-    const at = bytes.indexOf(LF, pos);
-    return at >= 0 && at < end ? at : end;
+  let i = pos;
+  if (bytes.length > WORD_SCAN_MIN) {
+    if (bytes !== wordsFor) {
+      wordsFor = bytes;
+      words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+      wordsBase = bytes.byteOffset;
+    }
+    const base = wordsBase;
+    while (i < end && ((base + i) & 3) !== 0) {
+      if (bytes[i] === LF) return i;
+      i++;
+    }
+    // Whole aligned words, each tested for an LF byte without a branch per byte (the classic
+    // "has zero byte" test on the word XOR 0x0a0a0a0a; byte order does not matter for the test).
+    const w = words;
+    while (i + 4 <= end) {
+      const x = w[(base + i) >>> 2] ^ 0x0a0a0a0a;
+      if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break; // an LF in these four bytes
+      i += 4;
+    }
   }
-  return findLFByWords(bytes, pos, end);
+  while (i < end && bytes[i] !== LF) i++;
+  return i;
 }
-const NATIVE_SCAN_SLACK = 64 * 1024;
+/** Views at least this large are scanned by words (a 32-bit view over their buffer is made once). */
+const WORD_SCAN_MIN = 64 * 1024;
 
 /**
  * A 32-bit view over the buffer of the last large view scanned. Readers hand out the same view of
@@ -901,33 +921,6 @@ let wordsFor: Uint8Array | null = null;
 let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 /** wordsFor.byteOffset (a view's offset never changes; reading it is a builtin call). */
 let wordsBase = 0;
-
-/**
- * findLF over a large view: bytes one by one up to a 4-byte boundary of the underlying buffer,
- * then whole aligned words, testing each for an LF byte without a branch per byte (the classic
- * "has zero byte" test on the word XOR 0x0a0a0a0a; byte order does not matter for the test).
- */
-function findLFByWords(bytes: Uint8Array, pos: number, end: number): number {
-  if (bytes !== wordsFor) {
-    wordsFor = bytes;
-    words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-    wordsBase = bytes.byteOffset;
-  }
-  const base = wordsBase;
-  let i = pos;
-  while (i < end && ((base + i) & 3) !== 0) {
-    if (bytes[i] === LF) return i;
-    i++;
-  }
-  const w = words;
-  while (i + 4 <= end) {
-    const x = w[(base + i) >>> 2] ^ 0x0a0a0a0a;
-    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break; // an LF in these four bytes
-    i += 4;
-  }
-  while (i < end && bytes[i] !== LF) i++;
-  return i;
-}
 
 /**
  * False when a field name of this length starting with this byte cannot be one that
