@@ -147,6 +147,18 @@ export interface AnalysisResult {
 /** Released connections' sessions and attachments kept for reuse; more are left to the GC. */
 const SPARE_KEPT = 1024;
 
+/**
+ * An empty array V8 already knows to hold objects. A `[]` starts out as an array of small
+ * integers: the spare lists' `pop()` was compiled on that map while they stayed empty (the first
+ * connections), and the first release that pushed into one changed its map and threw the
+ * compiled code of every new connection's path away.
+ */
+function objectList<T extends object>(): T[] {
+  const list: object[] = [{}];
+  list.pop();
+  return list as T[];
+}
+
 /** A zeroed statistics block. */
 function emptyStats(): AnalysisStats {
   return {
@@ -171,6 +183,12 @@ export class Analyzer {
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
+  /**
+   * Connections by final state, in the order states were first seen (the order of
+   * stats.connectionsByState's keys). A Map: each new key added to a plain object changed its
+   * map under onClose's compiled code, which was thrown away at a state's first connection.
+   */
+  private readonly stateCounts = new Map<ConnStateLabel, number>();
   private readonly httpCounters = new HttpCounters();
   /** What all HTTP sessions of this analysis may hold in pending exchanges. */
   private readonly pendingBudget = new PendingBudget();
@@ -178,9 +196,9 @@ export class Analyzer {
    * Sessions and attachments of released connections, reused for new ones (bounded): made anew
    * for every connection, they lived long enough for the garbage collector to copy each twice.
    */
-  private readonly spareSessions: HttpSession[] = [];
-  private readonly spareApps: ConnectionHttp[] = [];
-  private readonly spareTls: TlsRecords[] = [];
+  private readonly spareSessions: HttpSession[] = objectList();
+  private readonly spareApps: ConnectionHttp[] = objectList();
+  private readonly spareTls: TlsRecords[] = objectList();
   private readonly reuseObjects: boolean;
   private readonly collect: boolean;
   private readonly sample: number;
@@ -302,6 +320,9 @@ export class Analyzer {
     const issues: Record<string, number> = {};
     for (const [issue, n] of [...this.issueCounts].sort((a, b) => a[0].localeCompare(b[0]))) issues[issue] = n;
     stats.decodeIssues = issues;
+    const byState: AnalysisStats['connectionsByState'] = {};
+    for (const [state, n] of this.stateCounts) byState[state] = n;
+    stats.connectionsByState = byState;
     stats.http = this.httpCounters;
     const hasPackets = stats.packets > 0;
     const keep = this.flowIds;
@@ -376,11 +397,11 @@ export class Analyzer {
       }
       const establishedAt = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : conn.startTs;
       const sessionOptions = conn.client.synCount === 0 && conn.server.synAckCount === 0 ? midstreamSession : fromStartSession;
-      const spare = this.spareSessions.pop();
-      app.session =
-        spare !== undefined
-          ? spare.reset(conn.id, establishedAt, deliverTo(conn), sessionOptions)
-          : new HttpSession(conn.id, establishedAt, deliverTo(conn), sessionOptions);
+      // reset() runs on new sessions too: had it run only on reused ones, the first reuse (once
+      // connections start being released) would have thrown this compiled path away.
+      const deliver = deliverTo(conn);
+      const session = this.spareSessions.pop() ?? new HttpSession(conn.id, establishedAt, deliver, sessionOptions);
+      app.session = session.reset(conn.id, establishedAt, deliver, sessionOptions);
       return swapped;
     };
     return {
@@ -442,8 +463,7 @@ export class Analyzer {
         // The full record only when someone keeps or hears it; the statistics need just the state.
         const record = shown && (this.collect || this.options.onFlow) ? toFlowRecord(conn, app?.exchangeCount ?? 0) : null;
         const state = record !== null ? record.state : connState(conn.client, conn.server, conn.history);
-        const byState = this.stats.connectionsByState;
-        byState[state] = (byState[state] ?? 0) + 1;
+        this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + 1);
         if (record !== null) {
           this.options.onFlow?.(record);
           if (this.collect) this.flows.push(record);

@@ -115,7 +115,8 @@ export interface PairedFailure {
 
 /** Statuses a proxy gives when it could not get an answer from upstream. */
 export function isGatewayStatus(status: number | null): boolean {
-  return status === 502 || status === 503 || status === 504;
+  // null first: compiled on statuses, a comparison of null with a number threw the code away.
+  return status !== null && (status === 502 || status === 503 || status === 504);
 }
 
 const MAX_PROXIES = 1_000;

@@ -51,7 +51,12 @@ export interface RememberedRequest extends RequestSignature {
 
 /** Requests remembered at most (the oldest are forgotten first), and at first. */
 const MAX_CAPACITY = 1 << 16;
-const INITIAL_CAPACITY = 1 << 10;
+/**
+ * Small, so that the ring first grows within the first requests, before V8 compiles the code that
+ * adds to it: grown first later, the call to grow() had never run, and the compiled code was
+ * thrown away (and compiled again) at that point.
+ */
+const INITIAL_CAPACITY = 1 << 6;
 /**
  * Entries looked at per search, newest first. Searches are rare (one per failed request), but a
  * busy signature (a health check) can chain thousands of entries. The walk cannot stop at the

@@ -16,12 +16,19 @@ const TIMEOUT = ascii('timeout');
 /** Content-Length digits accepted: 15 decimal digits stay below 2^53. */
 const MAX_LENGTH_DIGITS = 15;
 
-/** Outcome of one header line. */
-export enum HeaderLineResult {
-  Ok = 0,
+/**
+ * Outcome of one header line. A frozen object, not an enum: compiled with isolatedModules, an enum
+ * is an object read at run time on every use (a load and a map check per header line), while a
+ * frozen module constant's members fold into the compiled code. Used in this file through the
+ * module-local name (an exported const is read as a property of `exports`).
+ */
+const LineResult = Object.freeze({
+  Ok: 0,
   /** The line was cut by the line bound and it carries a field that decides framing. */
-  FramingFieldTooLong = 1,
-}
+  FramingFieldTooLong: 1,
+} as const);
+export const HeaderLineResult = LineResult;
+export type HeaderLineResult = (typeof LineResult)[keyof typeof LineResult];
 
 /**
  * Applies one header line bytes[s, e) (no CR/LF) to the head: the fields that decide framing
@@ -40,13 +47,13 @@ export function applyHeaderLine(
   if (first === SP || first === HT) {
     // obs-fold continuation (RFC 9112 §5.2): deprecated; its text is not added to the kept value.
     head.malformedHeaders++;
-    return HeaderLineResult.Ok;
+    return LineResult.Ok;
   }
   let colon = s;
   while (colon < e && bytes[colon] !== COLON) colon++;
   if (colon === e || colon === s) {
     head.malformedHeaders++;
-    return HeaderLineResult.Ok;
+    return LineResult.Ok;
   }
   return applyField(bytes, s, colon, e, head, truncated);
 }
@@ -73,38 +80,38 @@ export function applyField(
     case 4:
       if (bytesEqualFold(bytes, s, colon, HOST)) {
         if (head.host === null) head.host = latin1Interned(bytes, vs, ve);
-        return HeaderLineResult.Ok;
+        return LineResult.Ok;
       }
       break;
     case 10:
       if (bytesEqualFold(bytes, s, colon, CONNECTION)) {
-        if (truncated) return HeaderLineResult.FramingFieldTooLong;
+        if (truncated) return LineResult.FramingFieldTooLong;
         head.connection = joinList(head.connection, latin1LowerInterned(bytes, vs, ve));
-        return HeaderLineResult.Ok;
+        return LineResult.Ok;
       }
       if (bytesEqualFold(bytes, s, colon, KEEP_ALIVE)) {
         const timeout = parseKeepAliveTimeout(bytes, vs, ve);
         if (timeout !== null) head.keepAliveTimeout = timeout;
-        return HeaderLineResult.Ok;
+        return LineResult.Ok;
       }
       break;
     case 14:
       if (bytesEqualFold(bytes, s, colon, CONTENT_LENGTH)) {
-        if (truncated) return HeaderLineResult.FramingFieldTooLong;
+        if (truncated) return LineResult.FramingFieldTooLong;
         applyContentLength(bytes, vs, ve, head);
-        return HeaderLineResult.Ok;
+        return LineResult.Ok;
       }
       break;
     case 17:
       if (bytesEqualFold(bytes, s, colon, TRANSFER_ENCODING)) {
-        if (truncated) return HeaderLineResult.FramingFieldTooLong;
+        if (truncated) return LineResult.FramingFieldTooLong;
         head.transferEncoding = joinList(head.transferEncoding, latin1LowerInterned(bytes, vs, ve));
-        return HeaderLineResult.Ok;
+        return LineResult.Ok;
       }
       break;
   }
   head.otherHeaders++;
-  return HeaderLineResult.Ok;
+  return LineResult.Ok;
 }
 
 function joinList(prev: string | null, value: string): string {

@@ -9,6 +9,12 @@ import {
   StartLineValidator,
 } from './start-line';
 
+// Module-local copies of the other modules' frozen constants: an imported one is read as a
+// property of that module's exports at each use, a local const folds into the compiled code.
+const LINE_OK = HeaderLineResult.Ok;
+const STRICT_LINE = RequestLineShape.Strict;
+const LENIENT_LINE = RequestLineShape.Lenient;
+
 export type ParserMode = 'request' | 'response';
 
 /** What a parser reports, in stream order. */
@@ -502,7 +508,7 @@ export class MessageParser {
       }
     } else if (e === s) {
       this.finishHead(ts, frame);
-    } else if (applyHeaderLine(buf, s, e, this.head as MessageHead, truncated) !== HeaderLineResult.Ok) {
+    } else if (applyHeaderLine(buf, s, e, this.head as MessageHead, truncated) !== LINE_OK) {
       this.giveUp('line-too-long');
     }
     return i + 1;
@@ -617,7 +623,7 @@ export class MessageParser {
     let ok: boolean;
     if (this.isRequest) {
       const shape = parseRequestLine(buf, s, e, head);
-      ok = shape === RequestLineShape.Strict || (shape === RequestLineShape.Lenient && !this.resyncing);
+      ok = shape === STRICT_LINE || (shape === LENIENT_LINE && !this.resyncing);
     } else {
       ok = parseStatusLine(buf, s, e, head);
     }
@@ -872,19 +878,39 @@ function releaseHead(head: MessageHead): void {
 }
 
 /**
- * Index of the first LF in bytes[pos, end), or `end`. The native indexOf is fast per byte but
- * does not stop at `end`; it is used only when what lies beyond `end` in the view is short, so a
- * line without LF never costs a scan of a whole read buffer. Inside a large read buffer (a reader
- * handing out its buffer with offsets) lines are scanned four bytes at a time instead.
+ * Index of the first LF in bytes[pos, end), or `end`. Inside a large read buffer (a reader handing
+ * out its buffer with offsets) lines are scanned four bytes at a time; a short view (a copy of
+ * reassembled bytes, one packet's buffer) is scanned byte by byte by the same final loop, which
+ * the word scan runs for every line: code that only a short view reached (Node's indexOf, as it
+ * was) ran first late in a capture and threw away the compiled header loop it was inlined in.
  */
 function findLF(bytes: Uint8Array, pos: number, end: number): number {
-  if (bytes.length - end <= NATIVE_SCAN_SLACK) {
-    const at = bytes.indexOf(LF, pos);
-    return at >= 0 && at < end ? at : end;
+  let i = pos;
+  if (bytes.length > WORD_SCAN_MIN) {
+    if (bytes !== wordsFor) {
+      wordsFor = bytes;
+      words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+      wordsBase = bytes.byteOffset;
+    }
+    const base = wordsBase;
+    while (i < end && ((base + i) & 3) !== 0) {
+      if (bytes[i] === LF) return i;
+      i++;
+    }
+    // Whole aligned words, each tested for an LF byte without a branch per byte (the classic
+    // "has zero byte" test on the word XOR 0x0a0a0a0a; byte order does not matter for the test).
+    const w = words;
+    while (i + 4 <= end) {
+      const x = w[(base + i) >>> 2] ^ 0x0a0a0a0a;
+      if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break; // an LF in these four bytes
+      i += 4;
+    }
   }
-  return findLFByWords(bytes, pos, end);
+  while (i < end && bytes[i] !== LF) i++;
+  return i;
 }
-const NATIVE_SCAN_SLACK = 64 * 1024;
+/** Views at least this large are scanned by words (a 32-bit view over their buffer is made once). */
+const WORD_SCAN_MIN = 64 * 1024;
 
 /**
  * A 32-bit view over the buffer of the last large view scanned. Readers hand out the same view of
@@ -897,31 +923,20 @@ let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 let wordsBase = 0;
 
 /**
- * findLF over a large view: bytes one by one up to a 4-byte boundary of the underlying buffer,
- * then whole aligned words, testing each for an LF byte without a branch per byte (the classic
- * "has zero byte" test on the word XOR 0x0a0a0a0a; byte order does not matter for the test).
+ * Runs findLF's switch to a new large view a few times at load, over two throwaway views. V8
+ * records what code meets (the feedback it compiles on) only after a function's first calls: the
+ * switch, run at the first line of the capture, had met nothing, and the next read buffer threw
+ * away the compiled header loop findLF is inlined in.
  */
-function findLFByWords(bytes: Uint8Array, pos: number, end: number): number {
-  if (bytes !== wordsFor) {
-    wordsFor = bytes;
-    words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-    wordsBase = bytes.byteOffset;
-  }
-  const base = wordsBase;
-  let i = pos;
-  while (i < end && ((base + i) & 3) !== 0) {
-    if (bytes[i] === LF) return i;
-    i++;
-  }
-  const w = words;
-  while (i + 4 <= end) {
-    const x = w[(base + i) >>> 2] ^ 0x0a0a0a0a;
-    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break; // an LF in these four bytes
-    i += 4;
-  }
-  while (i < end && bytes[i] !== LF) i++;
-  return i;
+function settleWordScan(): void {
+  const buffer = new ArrayBuffer(WORD_SCAN_MIN + 8);
+  const views = [new Uint8Array(buffer, 0, WORD_SCAN_MIN + 4), new Uint8Array(buffer, 4, WORD_SCAN_MIN + 4)];
+  for (let k = 0; k < 32; k++) findLF(views[k & 1], 0, 16);
+  wordsFor = null;
+  words = new Uint32Array(0);
+  wordsBase = 0;
 }
+settleWordScan();
 
 /**
  * False when a field name of this length starting with this byte cannot be one that

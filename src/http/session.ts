@@ -901,9 +901,14 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
   // boxed number, so the record that detectors keep for a while holds one box less for the
   // garbage collector to copy. (requestEnd holds its number boxed already; requestStart, a double
   // field, would need a new box.)
+  // Each comparison is made only between numbers: compiled on ordinary traffic, a comparison
+  // takes its operands for numbers, and the first null (a request or response never finished)
+  // threw the emission code away.
   const requestEnd = p.requestEnd;
-  const requestStart = !rq ? null : requestEnd === p.requestStart ? requestEnd : p.requestStart;
-  const responseEnd = p.responseEnd === p.responseStart ? p.responseStart : p.responseEnd;
+  const requestStart = !rq ? null : requestEnd !== null && requestEnd === p.requestStart ? requestEnd : p.requestStart;
+  const responseStart = p.responseStart;
+  const responseEndSeen = p.responseEnd;
+  const responseEnd = responseEndSeen !== null && responseEndSeen === responseStart ? responseStart : responseEndSeen;
   return {
     flowId,
     index,
@@ -920,7 +925,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     reason: p.reason,
     responseVersion: p.responseVersion,
     interim: p.interim ?? NO_INTERIM,
-    responseStart: p.responseStart,
+    responseStart,
     responseEnd,
     responseFrame: p.responseFrame,
     responseEndFrame: p.responseEndFrame,
@@ -965,12 +970,27 @@ function isRealGiveUp(reason: GiveUpReason | null): boolean {
   return reason !== null && reason !== 'not-http';
 }
 
+/**
+ * An exchange's state by its request's and response's progress: EXCHANGE_STATES[reqState *
+ * RESP_STATES + respState]. A table rather than a chain of tests: compiled on complete exchanges,
+ * the chain's later tests had never run, and the first exchange without a response threw the
+ * emission code away.
+ */
+const RESP_STATES = 4;
+const EXCHANGE_STATES: readonly ExchangeState[] = Object.freeze(
+  [Q_HEAD, Q_BODY, Q_DONE, Q_LOST, Q_ABSENT].flatMap((q) =>
+    [R_NONE, R_STARTED, R_DONE, R_LOST].map((r): ExchangeState => {
+      if (q === Q_ABSENT) return 'no-request';
+      if (q === Q_HEAD || q === Q_BODY) return 'request-incomplete';
+      if (r === R_DONE) return 'complete';
+      if (r === R_NONE) return 'no-response';
+      return 'response-incomplete';
+    }),
+  ),
+);
+
 function stateOf(p: PendingExchange): ExchangeState {
-  if (p.reqState === Q_ABSENT) return 'no-request';
-  if (p.reqState === Q_HEAD || p.reqState === Q_BODY) return 'request-incomplete';
-  if (p.respState === R_DONE) return 'complete';
-  if (p.respState === R_NONE) return 'no-response';
-  return 'response-incomplete';
+  return EXCHANGE_STATES[p.reqState * RESP_STATES + p.respState];
 }
 
 /**

@@ -129,13 +129,18 @@ function methodString(bytes: Uint8Array, s: number, e: number): string {
   return latin1Interned(bytes, s, e);
 }
 
-/** Result of parsing a complete request line. */
-export enum RequestLineShape {
-  Invalid = 0,
+/**
+ * Result of parsing a complete request line. A frozen object, not an enum (see HeaderLineResult),
+ * used in this file through the module-local name.
+ */
+const Shape = Object.freeze({
+  Invalid: 0,
   /** Method and target, but the version is missing or malformed (`GET /x`, `GET / HTTP/1.`). */
-  Lenient = 1,
-  Strict = 2,
-}
+  Lenient: 1,
+  Strict: 2,
+} as const);
+export const RequestLineShape = Shape;
+export type RequestLineShape = (typeof Shape)[keyof typeof Shape];
 
 /**
  * Parses a complete request line (CR already stripped) that passed the validator: method, then
@@ -145,14 +150,14 @@ export enum RequestLineShape {
 export function parseRequestLine(bytes: Uint8Array, s: number, e: number, head: MessageHead): RequestLineShape {
   let sp = s;
   while (sp < e && bytes[sp] !== SP) sp++;
-  if (sp === s) return RequestLineShape.Invalid;
+  if (sp === s) return Shape.Invalid;
   if (sp === e) {
     // A method alone (`OPTIONS`): kept as lenient, with an empty target, if it is a method token.
-    for (let i = s; i < e; i++) if (!isMethodByte(bytes[i])) return RequestLineShape.Invalid;
-    if (e - s > METHOD_MAX) return RequestLineShape.Invalid;
+    for (let i = s; i < e; i++) if (!isMethodByte(bytes[i])) return Shape.Invalid;
+    if (e - s > METHOD_MAX) return Shape.Invalid;
     head.method = methodString(bytes, s, e);
     head.uri = '';
-    return RequestLineShape.Lenient;
+    return Shape.Lenient;
   }
   head.method = methodString(bytes, s, sp);
   let last = e - 1;
@@ -161,17 +166,17 @@ export function parseRequestLine(bytes: Uint8Array, s: number, e: number, head: 
     // No second space: `OPTIONS HTTP/1.1`, `GET /HTTP/1.1`: everything is the target.
     head.uri = latin1(bytes, sp + 1, e);
     head.version = null;
-    return RequestLineShape.Lenient;
+    return Shape.Lenient;
   }
   head.uri = latin1(bytes, sp + 1, last);
   if (parseVersion(bytes, last + 1, e, head) && last > sp + 1) {
     head.strict = true;
-    return RequestLineShape.Strict;
+    return Shape.Strict;
   }
   head.version = last + 1 < e ? latin1(bytes, last + 1, e) : null;
   head.versionMajor = -1;
   head.versionMinor = -1;
-  return RequestLineShape.Lenient;
+  return Shape.Lenient;
 }
 
 /** `HTTP/d.d` at bytes[s, s + 8) (the caller knows the bytes exist). */

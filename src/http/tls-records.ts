@@ -26,13 +26,19 @@
  *    not of the records it sent together with its close.
  */
 
-export const enum TlsContentType {
-  ChangeCipherSpec = 20,
-  Alert = 21,
-  Handshake = 22,
-  ApplicationData = 23,
-  Heartbeat = 24,
-}
+/**
+ * Record content types. Frozen objects, not enums (see HeaderLineResult): with isolatedModules even
+ * a const enum is an object read at run time; these module-local names fold into compiled code.
+ */
+const ContentType = Object.freeze({
+  ChangeCipherSpec: 20,
+  Alert: 21,
+  Handshake: 22,
+  ApplicationData: 23,
+  Heartbeat: 24,
+} as const);
+export const TlsContentType = ContentType;
+export type TlsContentType = (typeof ContentType)[keyof typeof ContentType];
 
 /** Largest record length a peer may send (TLS 1.2 allows 2^14 + 2048 of ciphertext). */
 export const TLS_MAX_RECORD_LENGTH = 16384 + 2048;
@@ -47,13 +53,15 @@ export const CLOSING_BURST_GAP = 0.05;
 const HEADER_LENGTH = 5;
 
 /** Why a direction stopped being read. */
-export const enum TlsStop {
-  None = 0,
+const Stop = Object.freeze({
+  None: 0,
   /** Its bytes are not TLS records (first bytes, or a header later on). */
-  NotTls = 1,
+  NotTls: 1,
   /** Bytes are missing from the capture: record boundaries are lost. */
-  Gap = 2,
-}
+  Gap: 2,
+} as const);
+export const TlsStop = Stop;
+export type TlsStop = (typeof Stop)[keyof typeof Stop];
 
 /**
  * True when the bytes start like a TLS ClientHello record: a handshake record (22) of version
@@ -62,7 +70,7 @@ export const enum TlsStop {
  */
 export function startsLikeClientHello(data: Uint8Array, offset: number, length: number): boolean {
   if (length < 3) return false;
-  if (data[offset] !== TlsContentType.Handshake || data[offset + 1] !== 3) return false;
+  if (data[offset] !== ContentType.Handshake || data[offset + 1] !== 3) return false;
   const minor = data[offset + 2];
   if (minor < 1 || minor > 3) return false;
   if (length < HEADER_LENGTH) return true;
@@ -72,7 +80,7 @@ export function startsLikeClientHello(data: Uint8Array, offset: number, length: 
 
 /** The record headers of one direction. Times are capture times, frames capture frames. */
 export class TlsDirection {
-  stop: TlsStop = TlsStop.None;
+  stop: TlsStop = Stop.None;
   /** Payload bytes read so far (the stream offset of the next byte). */
   bytes = 0;
   /** Complete records. */
@@ -138,7 +146,7 @@ export class TlsDirection {
   constructor(readonly isClient: boolean) {}
 
   reset(): void {
-    this.stop = TlsStop.None;
+    this.stop = Stop.None;
     this.bytes = 0;
     this.records = 0;
     this.appRecords = 0;
@@ -177,7 +185,7 @@ export class TlsDirection {
 
   /** Still reading: no gap, every header so far looked like TLS. */
   get ok(): boolean {
-    return this.stop === TlsStop.None;
+    return this.stop === Stop.None;
   }
 
   /**
@@ -200,7 +208,7 @@ export class TlsDirection {
 
   /** In-order payload bytes of this direction. */
   push(data: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
-    if (this.stop !== TlsStop.None) return;
+    if (this.stop !== Stop.None) return;
     const end = offset + length;
     let i = offset;
     while (i < end) {
@@ -223,21 +231,21 @@ export class TlsDirection {
           this.recordStartFrame = frame;
           this.recordStartOffset = this.bytes + (i - 1 - offset);
           this.headerType = b;
-          if (b < TlsContentType.ChangeCipherSpec || b > TlsContentType.Heartbeat || (this.records === 0 && b === TlsContentType.Heartbeat)) {
-            this.stop = TlsStop.NotTls;
+          if (b < ContentType.ChangeCipherSpec || b > ContentType.Heartbeat || (this.records === 0 && b === ContentType.Heartbeat)) {
+            this.stop = Stop.NotTls;
             return;
           }
           break;
         case 1:
           if (b !== 3) {
-            this.stop = TlsStop.NotTls;
+            this.stop = Stop.NotTls;
             return;
           }
           break;
         case 2:
           this.headerMinor = b;
           if (b > 4) {
-            this.stop = TlsStop.NotTls;
+            this.stop = Stop.NotTls;
             return;
           }
           break;
@@ -247,7 +255,7 @@ export class TlsDirection {
         default: {
           const recordLength = (this.headerLengthHigh << 8) | b;
           if (recordLength > TLS_MAX_RECORD_LENGTH) {
-            this.stop = TlsStop.NotTls;
+            this.stop = Stop.NotTls;
             return;
           }
           this.headerHave = 0;
@@ -262,7 +270,7 @@ export class TlsDirection {
 
   /** Bytes are missing from the capture: record boundaries are lost, nothing more is read. */
   gap(): void {
-    if (this.stop === TlsStop.None) this.stop = TlsStop.Gap;
+    if (this.stop === Stop.None) this.stop = Stop.Gap;
   }
 
   /** A record ended in the segment at (ts, frame), `endOffset` bytes into the stream. */
@@ -276,14 +284,14 @@ export class TlsDirection {
     this.lastEndTs = ts;
     this.lastEndFrame = frame;
     if (this.firstAlertTs >= 0) return; // closing: what follows the first alert is not data
-    const alertSized = type === TlsContentType.ApplicationData && length <= TLS13_ALERT_MAX_LENGTH;
-    if (type === TlsContentType.Alert || alertSized) {
+    const alertSized = type === ContentType.ApplicationData && length <= TLS13_ALERT_MAX_LENGTH;
+    if (type === ContentType.Alert || alertSized) {
       this.firstAlertTs = this.recordStartTs;
       this.firstAlertFrame = this.recordStartFrame;
       this.firstAlertType = type;
       return;
     }
-    if (type !== TlsContentType.ApplicationData) return;
+    if (type !== ContentType.ApplicationData) return;
     const peer = this.peer;
     if (this.isClient && this.appRecords === 0 && !this.sawTls13Finished && peer.appRecords > 0) {
       // TLS 1.3: the server's handshake went as application data before this, the client's Finished.
