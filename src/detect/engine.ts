@@ -10,67 +10,6 @@ function fillMessage(template: string, data: Record<string, string | number> | u
 
 const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
-type ConnectionHandler = (conn: AnalyzedConnection) => void;
-type ExchangeHandler = (exchange: HttpExchange, conn: AnalyzedConnection) => void;
-
-const NOOP = (): void => undefined;
-
-/** Handlers called from a call site of their own each (see fanOutConnection); the rest go through a loop. */
-const UNROLLED = 16;
-
-/**
- * One function that calls every handler in turn, from sixteen call sites of its own rather than
- * from one in a loop: a loop's call site sees every detector's handler, and V8 compiles it as a
- * generic call; here each site sees one handler for the whole analysis (or the no-op, inlined to
- * nothing), which V8 calls directly or inlines. (Analyses with other detectors in the same process
- * make the sites generic again: no worse than the loop.) There is one such function per event, each its own
- * function literal: closures of one literal share what V8 learns at their call sites. No handler:
- * the no-op itself, so an analysis without detectors calls nothing.
- */
-function fanOutConnection(handlers: readonly ConnectionHandler[]): ConnectionHandler {
-  if (handlers.length === 0) return NOOP;
-  const h = (i: number): ConnectionHandler => handlers[i] ?? NOOP;
-  const [h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15] = [
-    h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), h(8), h(9), h(10), h(11), h(12), h(13), h(14), h(15),
-  ];
-  const rest = handlers.slice(UNROLLED);
-  return (conn) => {
-    h0(conn); h1(conn); h2(conn); h3(conn); h4(conn); h5(conn); h6(conn); h7(conn);
-    h8(conn); h9(conn); h10(conn); h11(conn); h12(conn); h13(conn); h14(conn); h15(conn);
-    for (let i = 0; i < rest.length; i++) rest[i](conn);
-  };
-}
-
-/** fanOutConnection for connection ends: a literal of its own (see there). */
-function fanOutEnd(handlers: readonly ConnectionHandler[]): ConnectionHandler {
-  if (handlers.length === 0) return NOOP;
-  const h = (i: number): ConnectionHandler => handlers[i] ?? NOOP;
-  const [h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15] = [
-    h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), h(8), h(9), h(10), h(11), h(12), h(13), h(14), h(15),
-  ];
-  const rest = handlers.slice(UNROLLED);
-  return (conn) => {
-    h0(conn); h1(conn); h2(conn); h3(conn); h4(conn); h5(conn); h6(conn); h7(conn);
-    h8(conn); h9(conn); h10(conn); h11(conn); h12(conn); h13(conn); h14(conn); h15(conn);
-    for (let i = 0; i < rest.length; i++) rest[i](conn);
-  };
-}
-
-/** fanOutConnection for exchanges. */
-function fanOutExchange(handlers: readonly ExchangeHandler[]): ExchangeHandler {
-  if (handlers.length === 0) return NOOP;
-  const h = (i: number): ExchangeHandler => handlers[i] ?? NOOP;
-  const [h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15] = [
-    h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), h(8), h(9), h(10), h(11), h(12), h(13), h(14), h(15),
-  ];
-  const rest = handlers.slice(UNROLLED);
-  return (ex, conn) => {
-    h0(ex, conn); h1(ex, conn); h2(ex, conn); h3(ex, conn); h4(ex, conn); h5(ex, conn); h6(ex, conn); h7(ex, conn);
-    h8(ex, conn); h9(ex, conn); h10(ex, conn); h11(ex, conn); h12(ex, conn); h13(ex, conn); h14(ex, conn); h15(ex, conn);
-    for (let i = 0; i < rest.length; i++) rest[i](ex, conn);
-  };
-}
-
 /**
  * Runs the registered detectors: hands each connection event to every detector and keeps
  * what they report. Detectors see one context each, which stamps their id and severity.
@@ -81,9 +20,9 @@ export class DetectionEngine {
    * Per event, only the detectors that handle it. Events come for every connection and exchange:
    * looking each hook up on sixteen differently shaped objects made every call site megamorphic.
    */
-  private readonly openAll: ConnectionHandler;
-  private readonly exchangeAll: ExchangeHandler;
-  private readonly endAll: ConnectionHandler;
+  private readonly openHandlers: Array<(conn: AnalyzedConnection) => void> = [];
+  private readonly exchangeHandlers: Array<(exchange: HttpExchange, conn: AnalyzedConnection) => void> = [];
+  private readonly endHandlers: Array<(conn: AnalyzedConnection) => void> = [];
   private readonly all: Finding[] = [];
   /** The same findings by kind, and the connections each kind was reported on (see reportedOn). */
   private readonly byKind = new Map<AnomalyKind, Finding[]>();
@@ -102,19 +41,13 @@ export class DetectionEngine {
     private readonly onFinding: (finding: Finding) => void = () => undefined,
   ) {
     this.maxKept = options.maxFindingsKept;
-    const openHandlers: ConnectionHandler[] = [];
-    const exchangeHandlers: ExchangeHandler[] = [];
-    const endHandlers: ConnectionHandler[] = [];
     for (const def of detectors) {
       const hooks = def.create(this.contextFor(def, options));
       this.hooks.push(hooks);
-      if (hooks.onOpen) openHandlers.push(hooks.onOpen.bind(hooks));
-      if (hooks.onExchange) exchangeHandlers.push(hooks.onExchange.bind(hooks));
-      if (hooks.onConnectionEnd) endHandlers.push(hooks.onConnectionEnd.bind(hooks));
+      if (hooks.onOpen) this.openHandlers.push(hooks.onOpen.bind(hooks));
+      if (hooks.onExchange) this.exchangeHandlers.push(hooks.onExchange.bind(hooks));
+      if (hooks.onConnectionEnd) this.endHandlers.push(hooks.onConnectionEnd.bind(hooks));
     }
-    this.openAll = fanOutConnection(openHandlers);
-    this.exchangeAll = fanOutExchange(exchangeHandlers);
-    this.endAll = fanOutEnd(endHandlers);
   }
 
   private contextFor(def: DetectorDefinition, options: DetectOptions): DetectContext {
@@ -172,15 +105,18 @@ export class DetectionEngine {
   }
 
   onOpen(conn: AnalyzedConnection): void {
-    this.openAll(conn);
+    const handlers = this.openHandlers;
+    for (let i = 0; i < handlers.length; i++) handlers[i](conn);
   }
 
   onExchange(exchange: HttpExchange, conn: AnalyzedConnection): void {
-    this.exchangeAll(exchange, conn);
+    const handlers = this.exchangeHandlers;
+    for (let i = 0; i < handlers.length; i++) handlers[i](exchange, conn);
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
-    this.endAll(conn);
+    const handlers = this.endHandlers;
+    for (let i = 0; i < handlers.length; i++) handlers[i](conn);
   }
 
   finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {

@@ -923,22 +923,6 @@ let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 let wordsBase = 0;
 
 /**
- * Runs findLF's switch to a new large view a few times at load, over two throwaway views. V8
- * records what code meets (the feedback it compiles on) only after a function's first calls: the
- * switch, run at the first line of the capture, had met nothing, and the next read buffer threw
- * away the compiled header loop findLF is inlined in.
- */
-function settleWordScan(): void {
-  const buffer = new ArrayBuffer(WORD_SCAN_MIN + 8);
-  const views = [new Uint8Array(buffer, 0, WORD_SCAN_MIN + 4), new Uint8Array(buffer, 4, WORD_SCAN_MIN + 4)];
-  for (let k = 0; k < 32; k++) findLF(views[k & 1], 0, 16);
-  wordsFor = null;
-  words = new Uint32Array(0);
-  wordsBase = 0;
-}
-settleWordScan();
-
-/**
  * False when a field name of this length starting with this byte cannot be one that
  * applyHeaderLine keeps (Host, Connection, Keep-Alive, Content-Length, Transfer-Encoding): those
  * lines are only counted. Keep in step with applyHeaderLine's switch.
