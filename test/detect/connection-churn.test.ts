@@ -60,6 +60,9 @@ describe('connection-churn: synthetic connections', () => {
     }
     const r = cap.analyze(only);
     expect(ofKind(r, KIND)).toHaveLength(1);
+    // The finding counts the one-request connections among all, rather than saying "each".
+    expect(ofKind(r, KIND)[0].summary).toContain('opened 14 connections to 10.0.0.2:80 for 24 requests');
+    expect(ofKind(r, KIND)[0].summary).toContain('closed 12 of them right after their one response');
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('The same client kept 2 other connections for 12 requests');
     expect(d.explanation).toContain('MaxIdleConnsPerHost');
@@ -69,7 +72,9 @@ describe('connection-churn: synthetic connections', () => {
   test('a client that pools nothing is not told about idle room', () => {
     const cap = new Capture();
     churn(cap, 12);
-    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)[0].summary).toContain('and closed each right after its response');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).not.toContain('MaxIdleConnsPerHost');
     expect(d.remedy).not.toContain('MaxIdleConnsPerHost');
   });

@@ -70,6 +70,8 @@ export const connectionChurn: DetectorDefinition = {
     severity: 'info',
     messages: {
       churn: '{client} opened {connections} connections to {server} for {requests} requests ({rate} new connections/s) and closed each right after its response, although the server allowed keep-alive',
+      churnSome:
+        '{client} opened {connections} connections to {server} for {requests} requests ({rate} new connections/s) and closed {churned} of them right after their one response, although the server allowed keep-alive',
     },
   },
   create(ctx) {
@@ -129,13 +131,16 @@ export const connectionChurn: DetectorDefinition = {
             client: pair.client,
             server: pair.server,
             ts: pair.thresholdTs,
-            message: 'churn',
+            // "each" only when every connection was one of them: a client that pools but keeps too
+            // few idle connections also kept some for many requests.
+            message: pair.churned === pair.connections ? 'churn' : 'churnSome',
             data: {
               client: pair.client,
               server: pair.server,
               connections: pair.connections,
               requests: pair.requests,
               rate: Math.round(rate * 10) / 10,
+              churned: pair.churned,
             },
             evidence: {
               connections: pair.connections,
