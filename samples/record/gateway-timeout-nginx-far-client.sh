@@ -15,8 +15,8 @@ SCENARIO=gateway-timeout-nginx-far-client
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 ONE_WAY_MS=20
 
-x5_workdir
-WORK="$X5_WORK"
+ccb_workdir
+WORK="$CCB_WORK"
 x5_topology_up "${RECORD_NS:-x5-gwfar}" "$ONE_WAY_MS"
 S="$X5_SERVER_IP"
 cat >"$WORK/nginx.conf" <<NG
@@ -26,10 +26,10 @@ http { access_log $WORK/access.log; client_body_temp_path $WORK; proxy_temp_path
   server { listen $S:8090;
     location / { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 1s; } } }
 NG
-x5_bg "$X5_S" node "$X5_PROGRAMS/b-http-server.js" --host 127.0.0.1 --port 9001 2>"$WORK/backend.log"
-x5_wait_port "$X5_S" 9001
-x5_bg "$X5_S" nginx -c "$WORK/nginx.conf"
-x5_wait_port "$X5_S" 8090
+ccb_bg "$X5_S" node "$X5_PROGRAMS/b-http-server.js" --host 127.0.0.1 --port 9001 2>"$WORK/backend.log"
+ccb_wait_port "$X5_S" 9001
+ccb_bg "$X5_S" nginx -c "$WORK/nginx.conf"
+ccb_wait_port "$X5_S" 8090
 x5_capture_start "$X5_C" x5c "$OUT" "tcp port 8090"
 : >"$WORK/curl.log"
 for uri in /fast/1 /hang/1 /hang/2 /hang/3; do

@@ -16,12 +16,12 @@ SCENARIO=handshake-synack-lost-server-side
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 ONE_WAY_MS=20
 
-x5_workdir
-WORK="$X5_WORK"
+ccb_workdir
+WORK="$CCB_WORK"
 X5_SERVER_WIRE_ARGS="--drop-synacks 1"
 x5_topology_up "${RECORD_NS:-x5-synack}" "$ONE_WAY_MS"
-x5_bg "$X5_S" node "$X5_PROGRAMS/b-http-server.js" --host "$X5_SERVER_IP" --port 8080 --keep-alive-timeout 5000 2>"$WORK/server.log"
-x5_wait_port "$X5_S" 8080
+ccb_bg "$X5_S" node "$X5_PROGRAMS/b-http-server.js" --host "$X5_SERVER_IP" --port 8080 --keep-alive-timeout 5000 2>"$WORK/server.log"
+ccb_wait_port "$X5_S" 8080
 x5_capture_start "$X5_S" x5s "$OUT" "tcp port 8080"
 ip netns exec "$X5_C" timeout 20 node "$X5_PROGRAMS/x5-agent-client.js" --host "$X5_SERVER_IP" --port 8080 --gaps 200,200 >"$WORK/client.log"
 ip netns exec "$X5_C" sleep 0.2

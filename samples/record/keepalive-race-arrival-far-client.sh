@@ -20,8 +20,8 @@ OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 ONE_WAY_MS=20
 IDLE_S=1
 
-x5_workdir
-WORK="$X5_WORK"
+ccb_workdir
+WORK="$CCB_WORK"
 x5_topology_up "${RECORD_NS:-x5-arrfar}" "$ONE_WAY_MS"
 mkdir -p "$WORK/www/cgi-bin"
 printf '{"cart":7,"items":[1,2]}\n' >"$WORK/www/cart.json"
@@ -41,8 +41,8 @@ cgi.assign = ( ".sh" => "/bin/sh" )
 server.max-keep-alive-idle = $IDLE_S
 server.max-keep-alive-requests = 100
 CONF
-x5_bg "$X5_S" lighttpd -D -f "$WORK/lighttpd.conf"
-x5_wait_port "$X5_S" 8082
+ccb_bg "$X5_S" lighttpd -D -f "$WORK/lighttpd.conf"
+ccb_wait_port "$X5_S" 8082
 # Whether the request lands in the sweep's pass depends on lighttpd's own wake-ups: the whole
 # recording is redone (at most 3 times) until the capture shows both closes on arrival.
 for attempt in 1 2 3; do

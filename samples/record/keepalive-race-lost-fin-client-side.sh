@@ -17,8 +17,8 @@ SCENARIO=keepalive-race-lost-fin-client-side
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 ONE_WAY_MS=20
 
-x5_workdir
-WORK="$X5_WORK"
+ccb_workdir
+WORK="$CCB_WORK"
 X5_SERVER_WIRE_ARGS="--drop-fins 1 --drop-fin-sport 8080"
 x5_topology_up "${RECORD_NS:-x5-lostfin}" "$ONE_WAY_MS"
 S="$X5_SERVER_IP"
@@ -30,8 +30,8 @@ events { worker_connections 64; }
 http { access_log $WORK/access.log; client_body_temp_path $WORK; keepalive_timeout 2s;
   server { listen $S:8080; location / { return 200 "ok\n"; } } }
 NG
-x5_bg "$X5_S" nginx -c "$WORK/nginx.conf"
-x5_wait_port "$X5_S" 8080
+ccb_bg "$X5_S" nginx -c "$WORK/nginx.conf"
+ccb_wait_port "$X5_S" 8080
 x5_capture_start "$X5_C" x5c "$OUT" "tcp port 8080"
 ip netns exec "$X5_C" timeout 20 node "$X5_PROGRAMS/x5-agent-client.js" --host "$S" --port 8080 --gaps 1000,2200,500 >"$WORK/client.log"
 x5_capture_stop_all

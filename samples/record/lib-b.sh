@@ -18,6 +18,9 @@ CCB_CLIENT_IP=10.99.0.1
 CCB_SERVER_IP=10.99.0.2
 
 ccb_cleanup() {
+  # A recorder's library may stop its own things first (lib-x5.sh: its tcpdumps, which must
+  # flush before their namespaces go).
+  if declare -F ccb_before_cleanup >/dev/null; then ccb_before_cleanup || true; fi
   cc_cleanup || true
   [ -n "$CCB_WORK" ] && rm -rf "$CCB_WORK"
   local ns

@@ -8,50 +8,23 @@
 #       PREFIX-s (server 10.55.2.2); each wire carries half the one-way delay and jitter, and
 #       half the loss and reordering, so the router sits in the middle of the path.
 #       Sets X5_C, X5_R, X5_S (namespace names), X5_CLIENT_IP, X5_SERVER_IP.
-#   x5_bg NS CMD...                 background process in NS, ended by PID on exit
-#   x5_wait_port NS PORT            bounded wait for a listener
 #   x5_capture_start NS IFACE OUT FILTER   one more tcpdump (several may run at once)
 #   x5_capture_stop_all             stop every tcpdump started (SIGINT flushes the files)
-#   x5_workdir                      scratch directory X5_WORK, removed on exit
+# Namespaces, background processes, waits for a listener and the scratch directory are
+# lib-b.sh's (ccb_netns_add, ccb_bg, ccb_wait_port, ccb_workdir / CCB_WORK), sourced here; its
+# cleanup on exit stops this library's tcpdumps first (ccb_before_cleanup).
 set -euo pipefail
 
-X5_NS=()
+declare -F ccb_cleanup >/dev/null || . "$CC_RECORD_DIR/lib-b.sh"
+
 X5_TCPDUMPS=()
-X5_WORK=""
 X5_PROGRAMS="$CC_RECORD_DIR/programs"
 X5_CLIENT_IP=10.55.1.1
 X5_SERVER_IP=10.55.2.2
 
-x5_cleanup() {
-  x5_capture_stop_all || true
-  cc_cleanup || true
-  local ns
-  for ns in "${X5_NS[@]:-}"; do
-    [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
-  done
-  [ -n "$X5_WORK" ] && rm -rf "$X5_WORK"
-  return 0
-}
-
-x5_workdir() {
-  X5_WORK="$(mktemp -d)"
-  trap x5_cleanup EXIT
-}
-
-x5_netns_add() {
-  local ns="$1"
-  ip netns del "$ns" 2>/dev/null || true
-  ip netns add "$ns"
-  ip netns exec "$ns" ip link set lo up
-  X5_NS+=("$ns")
-  trap x5_cleanup EXIT
-}
-
-x5_bg() {
-  local ns="$1"; shift
-  ip netns exec "$ns" "$@" &
-  CC_PIDS+=("$!")
-  CC_LAST_PID="$!"
+# Run by lib-b.sh's cleanup on exit, before it ends processes and deletes namespaces.
+ccb_before_cleanup() {
+  x5_capture_stop_all
 }
 
 # x5_wire NS_A TUN_A NS_B TUN_B ONE_WAY_MS JITTER_MS LOSS REORDER SEED [EXTRA WIRE ARGS...]
@@ -60,10 +33,10 @@ x5_wire() {
   shift 9
   ip netns exec "$nsa" ip tuntap add dev "$tuna" mode tun
   ip netns exec "$nsb" ip tuntap add dev "$tunb" mode tun
-  ready="$(mktemp "${X5_WORK:-/tmp}/wire.XXXXXX")"
-  x5_bg "$nsa" python3 "$X5_PROGRAMS/x5-wire.py" --tun-a "$tuna" --netns-b "/run/netns/$nsb" --tun-b "$tunb" \
+  ready="$(mktemp "${CCB_WORK:-/tmp}/wire.XXXXXX")"
+  ccb_bg "$nsa" python3 "$X5_PROGRAMS/x5-wire.py" --tun-a "$tuna" --netns-b "/run/netns/$nsb" --tun-b "$tunb" \
     --delay-ms "$delay" --jitter-ms "$jitter" --loss "$loss" --reorder "$reorder" --seed "$seed" \
-    --max-seconds 600 "$@" >"$ready" 2>>"${X5_WORK:-/tmp}/wires.log"
+    --max-seconds 600 "$@" >"$ready" 2>>"${CCB_WORK:-/tmp}/wires.log"
   for i in $(seq 1 100); do
     grep -q ready "$ready" 2>/dev/null && break
     sleep 0.05
@@ -77,7 +50,7 @@ x5_topology_up() {
   half="$(python3 -c "print($oneway/2)")"; hj="$(python3 -c "print($jitter/2)")"
   hl="$(python3 -c "print($loss/2)")"; hr="$(python3 -c "print($reorder/2)")"
   X5_C="$p-c"; X5_R="$p-r"; X5_S="$p-s"
-  x5_netns_add "$X5_C"; x5_netns_add "$X5_R"; x5_netns_add "$X5_S"
+  ccb_netns_add "$X5_C"; ccb_netns_add "$X5_R"; ccb_netns_add "$X5_S"
   x5_wire "$X5_C" x5c "$X5_R" x5r1 "$half" "$hj" "$hl" "$hr" "$seed"
   # shellcheck disable=SC2086
   x5_wire "$X5_R" x5r2 "$X5_S" x5s "$half" "$hj" "$hl" "$hr" "$((seed + 1))" ${X5_SERVER_WIRE_ARGS:-}
@@ -94,15 +67,6 @@ x5_topology_up() {
   ip netns exec "$X5_S" ip route add 10.55.1.0/24 dev x5s
 }
 
-x5_wait_port() {
-  local ns="$1" port="$2" i
-  for i in $(seq 1 100); do
-    if ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -q .; then return 0; fi
-    sleep 0.05
-  done
-  echo "record: nothing listens on port $port in $ns" >&2; exit 1
-}
-
 # x5_path_check NS IP PORT: a TCP connect through the path (bounded, 5 s) before recording.
 x5_path_check() {
   ip netns exec "$1" timeout 5 bash -c "exec 3<>/dev/tcp/$2/$3" || { echo "record: no path to $2:$3" >&2; exit 1; }
@@ -110,7 +74,7 @@ x5_path_check() {
 
 x5_capture_start() {
   local ns="$1" iface="$2" out="$3" filter="$4" log i
-  log="$(mktemp "${X5_WORK:-/tmp}/tcpdump.XXXXXX")"
+  log="$(mktemp "${CCB_WORK:-/tmp}/tcpdump.XXXXXX")"
   ip netns exec "$ns" tcpdump -i "$iface" --immediate-mode -U -n --time-stamp-precision=nano -s 0 -w "$out" "$filter" 2>"$log" &
   X5_TCPDUMPS+=("$!")
   for i in $(seq 1 100); do

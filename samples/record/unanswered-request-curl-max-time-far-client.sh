@@ -17,11 +17,11 @@ ONE_WAY_MS=20
 JITTER_MS=12
 MAX_TIME=1.5
 
-x5_workdir
-WORK="$X5_WORK"
+ccb_workdir
+WORK="$CCB_WORK"
 x5_topology_up "${RECORD_NS:-x5-curlmt}" "$ONE_WAY_MS" "$JITTER_MS"
-x5_bg "$X5_S" node "$X5_PROGRAMS/b-http-server.js" --host "$X5_SERVER_IP" --port 8080 2>"$WORK/server.log"
-x5_wait_port "$X5_S" 8080
+ccb_bg "$X5_S" node "$X5_PROGRAMS/b-http-server.js" --host "$X5_SERVER_IP" --port 8080 2>"$WORK/server.log"
+ccb_wait_port "$X5_S" 8080
 x5_capture_start "$X5_C" x5c "$OUT" "tcp port 8080"
 : >"$WORK/curl.log"
 for i in 1 2 3; do
