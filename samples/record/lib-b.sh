@@ -5,6 +5,7 @@
 #   ccb_netns_add NAME          a second namespace (removed on exit with the first)
 #   ccb_bg NS CMD...            background process in namespace NS, ended by PID on exit
 #   ccb_wait_port NS PORT       bounded wait for a listener in namespace NS
+#   ccb_wire NS_A TUN_A NS_B TUN_B ARGS...   two namespaces joined by programs/x5-wire.py
 #   ccb_delay_link NSC NSS MS   a point-to-point link with MS ms one-way latency between
 #                               namespaces NSC (10.99.0.1, tun ccbc) and NSS (10.99.0.2, tun ccbs)
 #   ccb_capture_start NS IFACE OUT FILTER   tcpdump on IFACE in NS (stopped by cc_capture_stop)
@@ -64,20 +65,30 @@ ccb_wait_port() {
   echo "record: nothing listens on port $port in $ns" >&2; exit 1
 }
 
-# ccb_delay_link NSC NSS DELAY_MS: the two namespaces joined by a user-space wire with a
-# fixed one-way latency (b-delayline.py); client side 10.99.0.1, server side 10.99.0.2.
-ccb_delay_link() {
-  local nsc="$1" nss="$2" delay="$3" ready i
-  ip netns exec "$nsc" ip tuntap add dev ccbc mode tun
-  ip netns exec "$nss" ip tuntap add dev ccbs mode tun
-  ready="$(mktemp "${CCB_WORK:-/tmp}/delayline.XXXXXX")"
-  ccb_bg "$nsc" python3 "$CCB_PROGRAMS/b-delayline.py" --tun-a ccbc --netns-b "/run/netns/$nss" \
-    --tun-b ccbs --delay-ms "$delay" --max-seconds 120 >"$ready"
+# ccb_wire NS_A TUN_A NS_B TUN_B WIRE_ARGS...: a tun device in each namespace, joined by
+# programs/x5-wire.py with WIRE_ARGS (a one-way delay, and optionally jitter, loss, reordering:
+# this kernel has no netem); returns once the wire is up. Its counts on exit go to
+# $CCB_WORK/wires.log.
+ccb_wire() {
+  local nsa="$1" tuna="$2" nsb="$3" tunb="$4" ready i
+  shift 4
+  ip netns exec "$nsa" ip tuntap add dev "$tuna" mode tun
+  ip netns exec "$nsb" ip tuntap add dev "$tunb" mode tun
+  ready="$(mktemp "${CCB_WORK:-/tmp}/wire.XXXXXX")"
+  ccb_bg "$nsa" python3 "$CCB_PROGRAMS/x5-wire.py" --tun-a "$tuna" --netns-b "/run/netns/$nsb" --tun-b "$tunb" "$@" \
+    >"$ready" 2>>"${CCB_WORK:-/tmp}/wires.log"
   for i in $(seq 1 100); do
     grep -q ready "$ready" 2>/dev/null && break
     sleep 0.05
   done
-  grep -q ready "$ready" || { echo "record: delay line did not start" >&2; exit 1; }
+  grep -q ready "$ready" || { echo "record: wire $tuna-$tunb did not start" >&2; exit 1; }
+}
+
+# ccb_delay_link NSC NSS DELAY_MS: the two namespaces joined by a wire with a fixed one-way
+# latency and nothing else; client side 10.99.0.1, server side 10.99.0.2.
+ccb_delay_link() {
+  local nsc="$1" nss="$2" delay="$3"
+  ccb_wire "$nsc" ccbc "$nss" ccbs --delay-ms "$delay" --max-seconds 120
   ip netns exec "$nsc" ip addr add "$CCB_CLIENT_IP" peer "$CCB_SERVER_IP" dev ccbc
   ip netns exec "$nsc" ip link set ccbc up
   ip netns exec "$nss" ip addr add "$CCB_SERVER_IP" peer "$CCB_CLIENT_IP" dev ccbs

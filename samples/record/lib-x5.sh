@@ -29,19 +29,10 @@ ccb_before_cleanup() {
 
 # x5_wire NS_A TUN_A NS_B TUN_B ONE_WAY_MS JITTER_MS LOSS REORDER SEED [EXTRA WIRE ARGS...]
 x5_wire() {
-  local nsa="$1" tuna="$2" nsb="$3" tunb="$4" delay="$5" jitter="$6" loss="$7" reorder="$8" seed="$9" ready i
+  local nsa="$1" tuna="$2" nsb="$3" tunb="$4" delay="$5" jitter="$6" loss="$7" reorder="$8" seed="$9"
   shift 9
-  ip netns exec "$nsa" ip tuntap add dev "$tuna" mode tun
-  ip netns exec "$nsb" ip tuntap add dev "$tunb" mode tun
-  ready="$(mktemp "${CCB_WORK:-/tmp}/wire.XXXXXX")"
-  ccb_bg "$nsa" python3 "$X5_PROGRAMS/x5-wire.py" --tun-a "$tuna" --netns-b "/run/netns/$nsb" --tun-b "$tunb" \
-    --delay-ms "$delay" --jitter-ms "$jitter" --loss "$loss" --reorder "$reorder" --seed "$seed" \
-    --max-seconds 600 "$@" >"$ready" 2>>"${CCB_WORK:-/tmp}/wires.log"
-  for i in $(seq 1 100); do
-    grep -q ready "$ready" 2>/dev/null && break
-    sleep 0.05
-  done
-  grep -q ready "$ready" || { echo "record: wire $tuna-$tunb did not start" >&2; exit 1; }
+  ccb_wire "$nsa" "$tuna" "$nsb" "$tunb" --delay-ms "$delay" --jitter-ms "$jitter" --loss "$loss" \
+    --reorder "$reorder" --seed "$seed" --max-seconds 600 "$@"
 }
 
 x5_topology_up() {
