@@ -256,7 +256,7 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
     lastActivityTs: prev.responseEnd,
     lastActivityFrame: prevEndFrame ?? 0,
     idleBeforeRequest,
-    serverRtt: roundTripToServer(conn),
+    serverRtt: position.serverRtt,
   };
 }
 
