@@ -69,6 +69,25 @@ export function roundTripToServer<T>(conn: Connection<T>): number {
   return handshakeCapturePosition(conn)?.serverRtt ?? 0;
 }
 
+/**
+ * A client FIN this soon after its request is a half-close (the client says it sends nothing more,
+ * as some HTTP/1.0 clients do) rather than giving up: the wait is decided by what comes next.
+ * A client's own timer never fires this fast; its kernel sends such a FIN right behind the request.
+ */
+export const HALF_CLOSE_GRACE = 0.005;
+
+/**
+ * Whether the client closed the connection (a FIN past the half-close grace, or a RST) after its
+ * request and before the response's first byte: it gave up waiting, and whatever answered came
+ * too late for it (its own timeout, which a proxy in between may have followed upstream).
+ */
+export function answeredAfterClientClosed<T>(ex: Pick<HttpExchange, 'requestEnd' | 'responseStart'>, conn: Connection<T>): boolean {
+  if (ex.responseStart === null || ex.requestEnd === null) return false;
+  const c = conn.client;
+  const closedAt = Math.min(c.finTs > ex.requestEnd + HALF_CLOSE_GRACE ? c.finTs : Infinity, c.rstTs >= ex.requestEnd ? c.rstTs : Infinity);
+  return closedAt < ex.responseStart;
+}
+
 /** Which side of the path the capture was taken near ('client', 'server', 'between'), or null without a handshake. */
 export function capturedNear<T>(conn: Connection<T>): string | null {
   return handshakeCapturePosition(conn)?.near ?? null;

@@ -64,6 +64,23 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(ofKind(r, KIND)).toEqual([]);
   });
 
+  test('a client that half-closed right behind its request (it sends nothing more) still waited: the proxy timeout is found', () => {
+    const cap = new Capture();
+    for (const at of [0, 3]) {
+      const down = downstream(cap);
+      down.handshake(at).request(at + 0.001, get('/slow'));
+      down.fin(at + 0.0012, 'c').ack(at + 0.0013, 's');
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      up.close(at + 1.0008, 'c');
+      down.send(at + 1.001, 's', ok('', [], 'HTTP/1.1', '504 Gateway Time-out')).fin(at + 1.0011, 's').ack(at + 1.0012, 'c');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(2);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(1, 2);
+  });
+
   test('read timeouts too spread to share one value (a timer on a coarse tick): no value inferred, and none claimed', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 2.28, upstream: 'read', uri: '/hang/1' });

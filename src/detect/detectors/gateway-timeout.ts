@@ -1,6 +1,6 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { at, ms } from '../facts';
+import { answeredAfterClientClosed, at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
 import { clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
@@ -71,12 +71,13 @@ export const gatewayTimeout: DetectorDefinition = {
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
     /**
-     * 5xx the proxy sent only after its client had closed the connection (FIN or RST after the
-     * request): the client gave up first, and the proxy, cancelling the upstream request with it
-     * (Go's ReverseProxy cancels it with the client's context), answered into a closed connection.
-     * Its delay is the client's timeout, not the proxy's.
+     * 5xx the proxy sent only after its client had closed the connection (answeredAfterClientClosed:
+     * a half-close right behind the request is not giving up): the client gave up first, and the
+     * proxy, cancelling the upstream request with it (Go's ReverseProxy cancels it with the
+     * client's context), answered into a closed connection. Its delay is the client's timeout, not
+     * the proxy's.
      */
-    const answeredAfterClientClosed = new Map<number, Set<number>>();
+    const afterClientClosed = new Map<number, Set<number>>();
     let rememberedAfterClose = 0;
 
     function report(p: Candidate, clustered: boolean): Finding {
@@ -217,12 +218,9 @@ export const gatewayTimeout: DetectorDefinition = {
       onOpen: (conn) => legs.onOpen(conn),
       onExchange(ex, conn) {
         legs.onExchange(ex, conn);
-        if (!isGatewayStatus(ex.status) || ex.responseStart === null || ex.requestEnd === null) return;
-        const c = conn.client;
-        const closedAt = Math.min(c.finTs >= ex.requestEnd ? c.finTs : Infinity, c.rstTs >= ex.requestEnd ? c.rstTs : Infinity);
-        if (closedAt >= ex.responseStart || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
-        let indexes = answeredAfterClientClosed.get(conn.id);
-        if (indexes === undefined) answeredAfterClientClosed.set(conn.id, (indexes = new Set()));
+        if (!isGatewayStatus(ex.status) || !answeredAfterClientClosed(ex, conn) || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
+        let indexes = afterClientClosed.get(conn.id);
+        if (indexes === undefined) afterClientClosed.set(conn.id, (indexes = new Set()));
         indexes.add(ex.index);
         rememberedAfterClose++;
       },
@@ -241,7 +239,7 @@ export const gatewayTimeout: DetectorDefinition = {
           // leg is unanswered-request's (or reset-before-response's) to report.
           if (p.leg !== null && p.leg.closedBy === 'backend' && p.leg.closeTs <= p.failure.failTs) continue;
           // The client had closed before the 5xx: its own timeout, which the proxy followed (see above).
-          if (answeredAfterClientClosed.get(p.failure.flowId)?.has(p.failure.index) === true) continue;
+          if (afterClientClosed.get(p.failure.flowId)?.has(p.failure.index) === true) continue;
           let list = byServer.get(p.failure.server);
           if (list === undefined) byServer.set(p.failure.server, (list = []));
           list.push({ ...p, phase: p.phase, delay: p.failure.delay });

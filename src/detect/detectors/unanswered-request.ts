@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
+import { answeredAfterClientClosed, at, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
@@ -109,12 +109,6 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
   return { bursts, rest: items.filter((x) => !inBurst.has(x)) };
 }
 
-/**
- * A client FIN this soon after its request is a half-close (the client says it sends nothing more,
- * as some HTTP/1.0 clients do) rather than giving up: the wait is decided by what comes next.
- * A client's own timer never fires this fast; its kernel sends such a FIN right behind the request.
- */
-const HALF_CLOSE_GRACE = 0.005;
 const MAX_OPEN_KEPT = 10_000;
 const MAX_WAITS_PER_SERVER = 10_000;
 const MAX_SERVERS = 10_000;
@@ -176,18 +170,12 @@ interface Wait {
 }
 
 /**
- * A response that began only after the client had closed the connection (a FIN past the half-close
- * grace, or a RST, between the end of the request and the response's first byte): its start, frame
- * and status. Whether the client then refused it is decided when the connection ends.
+ * A response that began only after the client had closed the connection (see
+ * answeredAfterClientClosed): its start, frame and status. Whether the client then refused it is
+ * decided when the connection ends.
  */
-function answeredAfterClientClosed(ex: HttpExchange, conn: AnalyzedConnection): Tracked['lateAnswer'] {
-  if (ex.responseStart === null || ex.requestEnd === null) return null;
-  const c = conn.client;
-  const closedAt = Math.min(
-    c.finTs > ex.requestEnd + HALF_CLOSE_GRACE ? c.finTs : Infinity,
-    c.rstTs >= ex.requestEnd ? c.rstTs : Infinity,
-  );
-  if (closedAt >= ex.responseStart) return null;
+function lateAnswerOf(ex: HttpExchange, conn: AnalyzedConnection): Tracked['lateAnswer'] {
+  if (!answeredAfterClientClosed(ex, conn) || ex.responseStart === null) return null;
   return { ts: ex.responseStart, frame: ex.responseFrame ?? 0, status: ex.status };
 }
 
@@ -603,7 +591,7 @@ export const unansweredRequest: DetectorDefinition = {
       onExchange(ex, conn) {
         legs.onExchange(ex, conn);
         if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
-        const late = ex.state === 'no-response' ? null : answeredAfterClientClosed(ex, conn);
+        const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
