@@ -115,6 +115,11 @@ export interface AnalysisStats {
   snaplenCut: number;
   /** Packets whose timestamp is earlier than one before them. */
   timestampsBackwards: number;
+  /**
+   * TCP packets the capture held twice (the same segment on two interfaces: `tcpdump -i any` on a
+   * host that bridges or routes the traffic): counted in their flow's packets, not tracked again.
+   */
+  duplicates: number;
   connections: number;
   connectionsByState: Partial<Record<ConnStateLabel, number>>;
   peakLiveConnections: number;
@@ -163,7 +168,7 @@ function objectList<T extends object>(): T[] {
 function emptyStats(): AnalysisStats {
   return {
     packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
-    decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0,
+    decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
     connections: 0, connectionsByState: {}, peakLiveConnections: 0, connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
     findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
@@ -315,6 +320,7 @@ export class Analyzer {
     stats.peakLiveConnections = this.tracker.stats.peakConnections;
     stats.connectionsEvicted = this.tracker.stats.evicted;
     stats.reassemblyRefused = this.tracker.stats.reassemblyRefused;
+    stats.duplicates = this.tracker.stats.captureCopies;
     stats.findingsBySeverity = { ...this.engine.reportedBySeverity };
     stats.findingsNotKept = { ...this.engine.notKept };
     const issues: Record<string, number> = {};

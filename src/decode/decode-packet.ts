@@ -196,6 +196,7 @@ function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, 
 
   resetView(view);
   view.ipVersion = 4;
+  view.ipId = bytes.getUint16(ip + 4);
   view.src0 = bytes.getInt32(ip + 12);
   view.src1 = 0;
   view.src2 = 0;
@@ -210,6 +211,7 @@ function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, 
   view.ack = bytes.getUint32(tcp + 8);
   view.flags = data[tcp + 13];
   view.window = bytes.getUint16(tcp + 14);
+  view.tcpChecksum = bytes.getUint16(tcp + 16);
   const payloadOffset = tcp + headerLength;
   view.payloadOffset = payloadOffset;
   view.payloadLen = segmentLength - headerLength;

@@ -45,6 +45,7 @@ export function decodeIpv4(data: Uint8Array, cur: DecodeCursor, view: PacketView
   if ((u16(data, o + 6) & FRAGMENT_MASK) !== 0) return stop(view, DecodeStatus.Fragment, 'ipv4-fragment');
 
   view.ipVersion = 4;
+  view.ipId = u16(data, o + 4);
   view.src0 = i32(data, o + 12);
   view.src1 = 0;
   view.src2 = 0;

@@ -22,6 +22,14 @@ export class PacketView {
   flags = 0;
   /** Window field as on the wire, before scaling. */
   window = 0;
+  /**
+   * IPv4 identification, or -1 (IPv6 has none), and the TCP checksum as captured, or -1 when
+   * snaplen cut it. Never verified (checksum offload makes them wrong on the capturing host): with
+   * the other header fields they tell a capture's second copy of a packet from a retransmission,
+   * which a sender sends with a new identification and timestamp (flow/capture-copies.ts).
+   */
+  ipId = -1;
+  tcpChecksum = -1;
   /** Payload length by the IP header (what the sender put on the wire), for sequence accounting. */
   payloadLen = 0;
   /** Offset of the TCP payload within the packet data. */

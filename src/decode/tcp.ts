@@ -12,6 +12,8 @@ const MIN_HEADER = 20;
  * worse than none: a guessed 0 would look like a zero-window event.
  */
 const USABLE_HEADER = 16;
+/** Captured bytes that include the checksum. */
+const CHECKSUM_END = 18;
 
 /** Option bytes of the layout NOP (1), NOP (1), Timestamps (kind 8, length 10). */
 const TIMESTAMP_LAYOUT = 12;
@@ -49,6 +51,7 @@ export function decodeTcp(
   view.ack = u32(data, offset + 8);
   view.flags = data[offset + 13];
   view.window = u16(data, offset + 14);
+  view.tcpChecksum = captured >= CHECKSUM_END ? u16(data, offset + 16) : -1;
 
   const payloadOffset = offset + headerLength;
   view.payloadOffset = payloadOffset;

@@ -133,6 +133,8 @@ export class Endpoint {
   set maxSeqEnd(v: number) { this.f[this.base + Slot.MaxSeqEnd] = v; }
 
   retransmissions = 0;
+  /** Packets the capture held twice (see capture-copies.ts): in `packets`, otherwise ignored. */
+  captureCopies = 0;
   keepAliveProbes = 0;
   outOfOrder = 0;
   /** Payload bytes never seen although the peer acknowledged them (loss at the capture point). */
@@ -266,6 +268,7 @@ export class Endpoint {
     this.lastDataFrame = 0;
     this.hasIsn = false;
     this.retransmissions = 0;
+    this.captureCopies = 0;
     this.keepAliveProbes = 0;
     this.outOfOrder = 0;
     this.gapBytes = 0;

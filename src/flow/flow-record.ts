@@ -26,6 +26,12 @@ export interface FlowRecord {
   bytes: PerSide<number>;
   requests: number;
   retransmissions: PerSide<number>;
+  /**
+   * Packets the capture held twice (the same segment seen on two interfaces: `tcpdump -i any` on a
+   * host that bridges or routes the traffic, a SPAN session of two ports). Included in `packets`;
+   * not retransmissions, and not tracked twice.
+   */
+  duplicates: PerSide<number>;
   zeroWindows: PerSide<number>;
   /** Payload bytes missing from the capture. */
   gapBytes: PerSide<number>;
@@ -65,6 +71,7 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
     bytes: { client: c.payloadBytes, server: s.payloadBytes },
     requests,
     retransmissions: { client: c.retransmissions, server: s.retransmissions },
+    duplicates: { client: c.captureCopies, server: s.captureCopies },
     zeroWindows: { client: c.zeroWindowCount, server: s.zeroWindowCount },
     gapBytes: { client: c.gapBytes, server: s.gapBytes },
     syns: c.synCount,

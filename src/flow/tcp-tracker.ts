@@ -1,6 +1,7 @@
 import { EndpointSide, formatEndpoint } from '../decode/address';
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
+import { CaptureCopies } from './capture-copies';
 import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
 import { EndpointState } from './endpoint-state';
 import { bucketHash, FlowTable } from './flow-table';
@@ -86,6 +87,8 @@ export interface TrackerStats {
   peakConnections: number;
   /** Out-of-order segments this tracker could not hold (a reassembly bound was reached): each became a gap. */
   reassemblyRefused: number;
+  /** Packets the capture held twice (capture-copies.ts): counted in their connection's packets, not tracked again. */
+  captureCopies: number;
 }
 
 /** Past the handshake (or seen mid-stream) and not closed (no FIN or RST sent): where a plain ACK changes no state. */
@@ -119,7 +122,8 @@ export class TcpTracker<T> {
   private readonly serverNames = new Map<number, string>();
   /** Released connections waiting to be reused, when the options allow it. */
   private readonly spare: Connection<T>[] = [];
-  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0 };
+  private readonly copies = new CaptureCopies();
+  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0 };
 
   constructor(
     private readonly observer: ConnectionObserver<T>,
@@ -167,6 +171,15 @@ export class TcpTracker<T> {
         conn = this.open(hash, v, ts, frame, !srcIsServer, true);
         fromClient = !srcIsServer;
       }
+    }
+    const peer = fromClient ? conn.server : conn.client;
+    if (this.copies.isCopy(conn.id, fromClient, v, ts, peer.packets - peer.captureCopies)) {
+      const sender = fromClient ? conn.client : conn.server;
+      sender.packets++;
+      sender.wireBytes += origLen;
+      sender.captureCopies++;
+      this.stats.captureCopies++;
+      return;
     }
     if (!this.updateEstablished(conn, fromClient, v, data, ts, frame, origLen) && !this.updateOpenClose(conn, fromClient, v, ts, frame, origLen)) {
       this.update(conn, fromClient, v, data, ts, frame, origLen);

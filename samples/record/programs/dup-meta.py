@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Check a capture made with "tcpdump -i any" on a bridging host and write its meta.json.
+
+Usage: dup-meta.py --capture FILE --one-interface-meta FILE --scenario NAME --meta OUT
+
+The scenario itself was checked by b-meta.py on the packets of one interface (written to
+--one-interface-meta). This checks, with tshark, what the capture adds: every TCP packet of the
+one interface appears exactly twice, each time on a different interface, identical in every
+header field a sender changes between transmissions (IP identification, TCP sequence and
+acknowledgement numbers, flags, window, length, checksum), the second copy within 2 ms of the
+first. It then writes the scenario's meta (same expectations: the copies must change no finding)
+with the copy counts as facts. Fails (exit 1, nothing written) when the capture shows otherwise.
+"""
+import argparse
+import json
+import subprocess
+import sys
+from collections import defaultdict
+
+FIELDS = ["frame.time_epoch", "sll.ifindex", "ip.id", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags",
+          "tcp.window_size_value", "tcp.len", "tcp.checksum", "tcp.srcport", "tcp.dstport"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--capture", required=True)
+    ap.add_argument("--one-interface-meta", required=True)
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--meta", required=True)
+    a = ap.parse_args()
+    cmd = ["tshark", "-r", a.capture, "-T", "fields", "-E", "separator=\t"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    copies = defaultdict(list)
+    frames = 0
+    for line in out.splitlines():
+        v = line.split("\t")
+        if len(v) < len(FIELDS) or not v[3]:
+            continue
+        frames += 1
+        copies[tuple(v[2:])].append((float(v[0]), v[1]))
+    problems = []
+    gaps = []
+    for key, seen in copies.items():
+        if len(seen) != 2:
+            problems.append(f"{key}: seen {len(seen)} times")
+            continue
+        (t1, if1), (t2, if2) = seen
+        if if1 == if2:
+            problems.append(f"{key}: both copies on interface {if1}")
+        gaps.append(abs(t2 - t1))
+    if problems or not copies:
+        print(f"dup-meta: {a.capture} is not a capture of every packet twice: " + "; ".join(problems[:5]), file=sys.stderr)
+        return 1
+    if max(gaps) >= 0.002:
+        print(f"dup-meta: copies up to {max(gaps) * 1000:.3f} ms apart (expected < 2 ms)", file=sys.stderr)
+        return 1
+    with open(a.one_interface_meta) as f:
+        meta = json.load(f)
+    meta["scenario"] = a.scenario
+    meta["description"] = (
+        "tcpdump -i any (LINUX_SLL2) on a host that bridges the traffic, as on a container host or a Kubernetes "
+        "node: client and server namespaces on veth pairs off a Linux bridge, captured in the bridging namespace, "
+        "so every packet is in the capture twice, once per veth. The copies are not retransmissions, duplicate ACKs "
+        "or repeated SYNs (Wireshark marks them so): conncheck must count them as copies and find what it finds on "
+        "one interface. The traffic: " + meta["description"].replace(" on loopback", "")
+    )
+    meta["software"] = meta.get("software", []) + ["tcpdump -i any", "Linux bridge with veth pairs"]
+    meta["facts"]["captureFile"] = a.capture.rsplit("/", 1)[-1]
+    meta["facts"]["framesInCapture"] = frames
+    meta["facts"]["packetsCapturedTwice"] = len(copies)
+    meta["facts"]["largestCopyGapMicroseconds"] = round(max(gaps) * 1e6, 1)
+    with open(a.meta, "w") as f:
+        f.write(json.dumps(meta, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
