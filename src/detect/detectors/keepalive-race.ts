@@ -667,7 +667,7 @@ export const keepaliveRace: DetectorDefinition = {
       // it: its close is the end of that attempt (HAProxy closes the client connection when a
       // request it cannot retry failed upstream), not an idle timer that met the request.
       const req = close.request;
-      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs) !== null) return;
+      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs, conn.clientName) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
