@@ -176,7 +176,7 @@ export const gatewayTimeout: DetectorDefinition = {
           `The backend hung or was too slow for these requests.${knownNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${value} s, so that they see the ${statuses} instead of cancelling on their own.`;
       } else if (phase === 'connect') {
         explanation =

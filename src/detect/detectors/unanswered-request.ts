@@ -575,7 +575,7 @@ export const unansweredRequest: DetectorDefinition = {
           `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy and Go's httputil.ReverseProxy, 503 from Varnish).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
         // Each its connection's first request: the timer may have started at the connect instead.
