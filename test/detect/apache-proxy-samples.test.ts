@@ -34,5 +34,8 @@ describe('Apache mod_proxy samples', () => {
     const r = await analyzeSample('backend-down-apache-proxy');
     expect(r.diagnoses.map((d) => d.kind)).toEqual(['connection-refused']);
     expect(r.diagnoses.flatMap((d) => Object.keys(d.inferred))).toEqual([]);
+    const [refused] = r.diagnoses;
+    expect(refused.explanation).toContain('it failed 1 of its clients\' request(s) with 503 when its connect was refused, and 5 more with 503');
+    expect(refused.explanation).toContain('No timeout is at work');
   });
 });
