@@ -31,6 +31,16 @@ describe('remedies name Apache mod_proxy settings', () => {
     expect(mismatch?.remedy).toContain('Apache mod_proxy ProxyPass `ttl=`');
   });
 
+  test('gateway timeout in the connect phase: Apache ProxyPass connectiontimeout=', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1, upstream: 'connect', uri: '/x/1', answer: '503 Service Unavailable' });
+    scene(cap, 3, { delay: 1.001, upstream: 'connect', uri: '/x/2', answer: '503 Service Unavailable' });
+    const r = cap.analyze(DETECTORS);
+    const d = r.diagnoses.find((x) => x.kind === 'gateway-timeout');
+    expect(d?.inferred.proxyConnectTimeout).toBeDefined();
+    expect(d?.explanation).toContain('Apache ProxyPass connectiontimeout=');
+  });
+
   test('gateway timeout: Apache ProxyTimeout or ProxyPass timeout=', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 1, upstream: 'read', uri: '/hang/1', answer: '502 Proxy Error' });
