@@ -6,7 +6,7 @@ Usage: apache-proxy-meta.py SCENARIO --capture FILE --meta OUT --error-log FILE 
                             [--set key=value ...]
 
 SCENARIO is one of keepalive-race-apache-proxy, gateway-timeout-apache-proxy,
-backend-down-apache-proxy, healthy-apache-proxy. The capture is rebuilt with b-meta.py's tshark
+connect-timeout-apache-proxy, backend-down-apache-proxy, healthy-apache-proxy. The capture is rebuilt with b-meta.py's tshark
 reader; Apache's error log (AH codes, with the client's port) and access log (status, time taken,
 client port) say what Apache did with each request, and every failure they name must be the one
 the capture shows, and the other way round. Any failing check prints why and exits 1 without
@@ -214,6 +214,44 @@ def gateway_timeout(conns, downs, ups, access, errors, client_log, opt):
     return desc, expect, {"waits": [bm.r3(w) for w in waits]}, {"proxyReadTimeout": opt.timeout}
 
 
+def connect_timeout(conns, downs, ups, access, errors, client_log, opt):
+    timeouts = [e for e in ah(errors, "AH00957") if "(70007)" in e[2]]
+    failed = ah(errors, "AH01114")
+    check(len(timeouts) >= 2 and len(failed) == len(timeouts), f"{len(timeouts)} connect timeouts (AH00957), {len(failed)} AH01114")
+    dead = [u for u in ups if u.server[1] == opt.down_port]
+    check(len(dead) == len(timeouts), f"{len(dead)} connection attempts to port {opt.down_port} for {len(timeouts)} connect timeouts")
+    for u in dead:
+        check(not [p for p in u.packets if not p[1]], f"{u.cid}: the backend answered a SYN")
+        check(not u.requests, f"{u.cid}: carried a request")
+    expect, waits = [], []
+    for code, port, line in failed:
+        d = by_client_port(downs, port)
+        logged = [a for a in access if a["clientPort"] == port and a["status"] == 503]
+        check(len(logged) == 1, f"client port {port}: {len(logged)} 503s in the access log")
+        r = d.requests[-1]
+        resp = [x for x in d.responses if x["t"] > r["t"]]
+        check(resp and resp[0]["status"] == 503, f"{d.cid}: no 503")
+        wait = resp[0]["t"] - r["t"]
+        check(abs(wait - opt.timeout) < 0.05, f"{d.cid}: 503 after {wait} s")
+        syn = [u for u in dead if r["t"] <= u.syn_t <= resp[0]["t"]]
+        check(len(syn) >= 1, f"{d.cid}: no SYN to the backend during the wait")
+        waits.append(wait)
+        expect.append(bm.entry("gateway-timeout", d, f"GET {r['uri']}: Apache's SYN to port {opt.down_port} was never answered; at its ProxyPass connectiontimeout=1 "
+                               f"it gave up (AH00957 '(70007) The timeout specified has expired', AH01114) and answered 503 after {bm.r3(wait)} s.",
+                               uri=r["uri"], requestAt=bm.r3(r["t"]), status503At=bm.r3(resp[0]["t"]), waitSeconds=bm.r3(wait),
+                               synFrom=syn[0].cid, synsSent=syn[0].syns, apacheTookUs=logged[0]["tookUs"]))
+    for d in downs:
+        if not any(e[1] == d.client[1] for e in failed):
+            check(all(x["status"] == 200 for x in d.responses) and last_unanswered(d) is None, f"{d.cid}: not all answered 200")
+            expect.append(bm.entry(None, d, "answered 200 by the working backend."))
+    desc = (f"Connect timeout from Apache mod_proxy: Apache 2.4 (event MPM) on 127.0.0.2:8080 (ProxySourceAddress 127.0.0.2) proxies /ok/ to a Node http "
+            f"server on 127.0.0.3:9001 and /x/ to http://127.0.0.3:{opt.down_port}/x/ with connectiontimeout=1 timeout=5; an nftables rule drops every SYN to "
+            f"port {opt.down_port}. curl asks /ok/1 (200), then /x/1..3 at once and /x/4, /x/5 one after the other: for each, Apache sends a SYN that is never "
+            f"answered and after {bm.r3(statistics.median(waits))} s logs AH00957 '(70007) The timeout specified has expired' and AH01114, and answers 503 "
+            f"(a standalone worker is not put in error state: every request tries again).")
+    return desc, expect, {"waits": [bm.r3(w) for w in waits]}, {"proxyConnectTimeout": opt.timeout}
+
+
 def backend_down(conns, downs, ups, access, errors, client_log, opt):
     refused = ah(errors, "AH00957")
     check(len(refused) == 1 and len(ah(errors, "AH00959")) == 1, f"{len(refused)} refused connects (expected one, then the worker in error state)")
@@ -271,6 +309,7 @@ SCENARIOS = {
     "keepalive-race-apache-proxy": keepalive_race,
     "gateway-timeout-apache-proxy": gateway_timeout,
     "backend-down-apache-proxy": backend_down,
+    "connect-timeout-apache-proxy": connect_timeout,
     "healthy-apache-proxy": healthy,
 }
 
