@@ -92,27 +92,39 @@ export class OtherConnections {
     const out: UpstreamLeg[] = [];
     for (let n = Math.max(0, this.written - this.capacity); n < this.written; n++) {
       const slot = n % this.capacity;
-      if (hostOfEndpoint(this.client[slot]) !== address) continue;
-      const by = this.closedBy[slot];
-      const how = this.closedWith[slot];
-      out.push({
-        flowId: this.flowId[slot],
-        client: this.client[slot],
-        server: this.server[slot],
-        openTs: this.openTs[slot],
-        openFrame: this.openFrame[slot],
-        established: this.established[slot] === 1,
-        closeTs: this.closeTs[slot],
-        closeFrame: this.closeFrame[slot],
-        closedBy: by === BY_CLIENT ? 'proxy' : by === BY_SERVER ? 'backend' : null,
-        closedWith: how === WITH_FIN ? 'FIN' : how === WITH_RST ? 'RST' : null,
-        requestCount: this.requestCount[slot],
-        proxyBytes: this.clientBytes[slot],
-        proxyDataFrom: this.clientDataFrom[slot],
-        proxyDataTo: this.clientDataTo[slot],
-      });
+      if (hostOfEndpoint(this.client[slot]) === address) out.push(this.legAt(slot));
     }
     return out;
+  }
+
+  /** The remembered connection with this flow id (the newest, should ids repeat), as an upstream leg, or null. */
+  byFlow(flowId: number): UpstreamLeg | null {
+    for (let n = this.written - 1; n >= Math.max(0, this.written - this.capacity); n--) {
+      const slot = n % this.capacity;
+      if (this.flowId[slot] === flowId) return this.legAt(slot);
+    }
+    return null;
+  }
+
+  private legAt(slot: number): UpstreamLeg {
+    const by = this.closedBy[slot];
+    const how = this.closedWith[slot];
+    return {
+      flowId: this.flowId[slot],
+      client: this.client[slot],
+      server: this.server[slot],
+      openTs: this.openTs[slot],
+      openFrame: this.openFrame[slot],
+      established: this.established[slot] === 1,
+      closeTs: this.closeTs[slot],
+      closeFrame: this.closeFrame[slot],
+      closedBy: by === BY_CLIENT ? 'proxy' : by === BY_SERVER ? 'backend' : null,
+      closedWith: how === WITH_FIN ? 'FIN' : how === WITH_RST ? 'RST' : null,
+      requestCount: this.requestCount[slot],
+      proxyBytes: this.clientBytes[slot],
+      proxyDataFrom: this.clientDataFrom[slot],
+      proxyDataTo: this.clientDataTo[slot],
+    };
   }
 
   /** Doubles the ring before it first wraps (connections still sit at their own number). */

@@ -298,15 +298,41 @@ export class ProxyLegs {
    * sent to a backend during [from, to], or null: the client's request was forwarded upstream (the
    * proxy read it and worked on it). Only upstream legs whose exchanges were decided by now count.
    */
-  forwardedDuring(proxy: string, method: string, uri: string | null, from: number, to: number): LegRequest | null {
+  forwardedDuring(proxy: string, method: string, uri: string | null, from: number, to: number, client: string | null = null): LegRequest | null {
     const record = this.proxies.get(hostOf(proxy));
-    if (record === undefined) return null;
     let first: LegRequest | null = null;
-    for (const r of requestsByKey(record).get(`${method} ${uri}`) ?? []) {
+    for (const r of record === undefined ? [] : requestsByKey(record).get(`${method} ${uri}`) ?? []) {
       if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy)) continue;
       if (first === null || r.start < first.start) first = r;
     }
-    return first;
+    if (first !== null || client === null) return first;
+    return this.failedCopyFromOtherAddress(proxy, client, method, uri, from, to);
+  }
+
+  /**
+   * A proxy that connects to its backends from another address than the one it listens on (a
+   * backend-facing interface) forwards from an address that serves nothing, so its upstream legs
+   * are not among its own; which address that is, is learned only from the whole capture
+   * (RequestCopies). A request the proxy closed without answering is then told forwarded by a
+   * copy of it that failed upstream meanwhile: same method and URI, sent during the wait from an
+   * address that serves nothing (not another client's request to the proxy itself, nor its
+   * client's to a second server) to neither the proxy's host nor its client's, and not answered
+   * by the time the proxy closed (Apache mod_proxy closes the client connection when a request
+   * fails on a reused backend connection).
+   */
+  private failedCopyFromOtherAddress(proxy: string, client: string, method: string, uri: string | null, from: number, to: number): LegRequest | null {
+    const copy = this.index.unansweredCopy(method, uri, from, to, [proxy, client], (sender) => !this.serverIps.has(hostOf(sender)));
+    if (copy === null) return null;
+    const leg: UpstreamLeg = this.others.byFlow(copy.flowId) ?? {
+      // Still open: what the copy itself tells.
+      flowId: copy.flowId, client: copy.client, server: copy.server, openTs: copy.connectionStart, openFrame: 0,
+      established: true, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: copy.index,
+      proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
+    };
+    return {
+      leg, index: copy.index, method: copy.method, uri: copy.uri, start: copy.ts, end: copy.requestEnd, frame: copy.frame,
+      responseStart: copy.responseStart, status: copy.status,
+    };
   }
 
   /**

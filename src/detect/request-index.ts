@@ -324,6 +324,34 @@ export class RequestIndex {
   }
 
   /**
+   * The earliest request with this method and URI that started within [from, to], was sent by
+   * none of the hosts of `notHosts` (endpoints; their host parts count) to none of them, by a
+   * sender that `senderOk` accepts, and had no response by `to`: a copy of a request that failed
+   * upstream, looked for among the newest entries only (asked once per request a server closed
+   * without answering).
+   */
+  unansweredCopy(
+    method: string, uri: string | null, from: number, to: number, notHosts: readonly string[], senderOk: (client: string) => boolean,
+  ): RememberedRequest | null {
+    const u = uri ?? '';
+    let best = -1;
+    const oldest = Math.max(0, this.written - this.capacity, this.written - MAX_CADENCE_STEPS);
+    for (let e = this.written - 1; e >= oldest; e--) {
+      const slot = e % this.capacity;
+      const ts = this.ts[slot];
+      if (ts < from || ts > to || this.method[slot] !== method || this.uri[slot] !== u) continue;
+      const answeredAt = this.responseStart[slot];
+      if (answeredAt >= 0 && answeredAt <= to) continue;
+      if (best >= 0 && ts >= this.ts[best % this.capacity]) continue;
+      const client = this.client[slot];
+      const server = this.server[slot];
+      if (notHosts.some((h) => sameHost(client, h) || sameHost(server, h)) || !senderOk(client)) continue;
+      best = e;
+    }
+    return best < 0 ? null : this.request(best);
+  }
+
+  /**
    * The earliest request with this signature (and its hash, see signatureHash) on another
    * connection that started within [from, to] — the next attempt at the request after `from` —
    * provided it was the first request on its connection since `from` (see

@@ -1,9 +1,16 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
+import { isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
 const MAX_SERVERS_TRACKED = 65_536;
+
+/**
+ * How long after a refusal a proxy's immediate failures are taken for its having marked the
+ * backend down (Apache mod_proxy's `retry=` defaults to 60 s, nginx's `fail_timeout` to 10 s).
+ */
+const MARKED_DOWN_WINDOW = 300;
 
 /** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
 interface Accepted {
@@ -29,9 +36,57 @@ export const connectionRefused: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const accepted = new Map<string, Accepted>();
+    /** Shared with the other detectors that ask about proxies: what a refused connect's proxy answered its clients. */
+    const legs = sharedProxyLegs(ctx);
+
+    /**
+     * When the refused client is a proxy (the failures of its own clients are known): the requests
+     * it failed because this connect was refused, and those it failed at once, without any SYN or
+     * request upstream, after the first refusal — a proxy that marks a refusing backend down
+     * answers at once until it tries again (Apache mod_proxy: a balancer member in error state for
+     * `retry=` seconds; nginx: `max_fails` / `fail_timeout`; HAProxy: a server down by health
+     * check). Those are no timeout: saying so keeps a reader from looking for one.
+     */
+    const proxyNote = (items: ReadonlyArray<{ ts: number; client: string | null; flowId: number | null }>, pairs: readonly PairedFailure[]): string => {
+      const refusedFlows = new Set(items.map((i) => i.flowId));
+      const proxies = new Set<string>();
+      for (const i of items) {
+        if (i.client === null) continue;
+        const host = hostOf(i.client);
+        proxies.add(legs.proxyForwardingFrom(host) ?? host);
+      }
+      const first = Math.min(...items.map((i) => i.ts));
+      const last = Math.max(...items.map((i) => i.ts));
+      const onRefusal: PairedFailure[] = [];
+      const atOnce: PairedFailure[] = [];
+      for (const p of pairs) {
+        const f = p.failure;
+        if (!proxies.has(f.serverIp) || (f.how === 'status' && !isGatewayStatus(f.status))) continue;
+        if (p.phase === 'connect' && p.leg !== null && refusedFlows.has(p.leg.flowId)) onRefusal.push(p);
+        else if (p.phase === 'none' && f.delay <= ctx.options.spreadAbsolute && f.requestStart >= first && f.requestStart <= last + MARKED_DOWN_WINDOW) atOnce.push(p);
+      }
+      if (onRefusal.length + atOnce.length === 0) return '';
+      const outcomes = (list: readonly PairedFailure[]): string =>
+        [...new Set(list.map((p) => (p.failure.how === 'status' ? String(p.failure.status) : `a ${p.failure.how}`)))].join('/');
+      const servers = [...new Set([...onRefusal, ...atOnce].map((p) => p.failure.server))].slice(0, 3).join(', ');
+      let note = ` The refused client is a proxy (${servers}):`;
+      if (onRefusal.length > 0) note += ` it failed ${onRefusal.length} of its clients' request(s) with ${outcomes(onRefusal)} when its connect was refused`;
+      if (atOnce.length > 0) {
+        const slowest = Math.max(...atOnce.map((p) => p.failure.delay));
+        note +=
+          `${onRefusal.length > 0 ? ', and' : ''} ${atOnce.length} ${onRefusal.length > 0 ? 'more ' : ''}with ${outcomes(atOnce)} within ${ms(slowest * 1000)} ms, ` +
+          `without any SYN or request upstream: it had marked the backend down after the refusal and answered at once ` +
+          `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks). ` +
+          `No timeout is at work in those failures`;
+      }
+      return `${note}.`;
+    };
 
     return {
+      onOpen: (conn) => legs.onOpen(conn),
+      onExchange: (ex, conn) => legs.onExchange(ex, conn),
       onConnectionEnd(conn: AnalyzedConnection): void {
+        legs.onConnectionEnd(conn);
         const c = conn.client;
         const s = conn.server;
         if (s.synAckCount > 0) {
@@ -77,10 +132,11 @@ export const connectionRefused: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null }>>();
+        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null }>>();
+        const pairs = legs.pair();
         for (const f of ctx.findings('connection-refused')) {
           const list = byServer.get(f.server) ?? [];
-          list.push({ id: f.id, ts: f.ts, client: f.client });
+          list.push({ id: f.id, ts: f.ts, client: f.client, flowId: f.flowId });
           byServer.set(f.server, list);
         }
         for (const [server, items] of byServer) {
@@ -104,6 +160,7 @@ export const connectionRefused: DetectorDefinition = {
           } else {
             story += ' No connection to it succeeded in the capture.';
           }
+          story += proxyNote(items, pairs);
           ctx.diagnose({
             server,
             count: n,

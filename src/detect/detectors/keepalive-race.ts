@@ -667,7 +667,7 @@ export const keepaliveRace: DetectorDefinition = {
       // it: its close is the end of that attempt (HAProxy closes the client connection when a
       // request it cannot retry failed upstream), not an idle timer that met the request.
       const req = close.request;
-      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs) !== null) return;
+      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs, conn.clientName) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
@@ -866,7 +866,7 @@ export const keepaliveRace: DetectorDefinition = {
             remedy =
               `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
               `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
-              `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`), or raise the server's idle timeout above the client's ` +
+              `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds), or raise the server's idle timeout above the client's ` +
               `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`).`;
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
@@ -875,7 +875,7 @@ export const keepaliveRace: DetectorDefinition = {
           if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
-          if (entry.crossing > 0) remedy += ' A pool without an idle timeout (Python requests/urllib3, which only checks for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection (urllib3 `Retry`).';
+          if (entry.crossing > 0) remedy += ' A pool without an idle timeout (Python requests/urllib3, or Apache mod_proxy without `ttl=`: both only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection (urllib3 `Retry`).';
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`

@@ -167,6 +167,11 @@ interface Wait {
   sinceConnect: number | null;
   /** Seconds from the request to a response that came after the client had closed, or null. */
   lateAfter: number | null;
+  /**
+   * The server is a proxy that had forwarded the request and closed without answering while that
+   * upstream copy was still unanswered: its attempt failed upstream (null otherwise).
+   */
+  failedUpstream: LegRequest | null;
 }
 
 /**
@@ -247,7 +252,7 @@ export const unansweredRequest: DetectorDefinition = {
      * application sat on it.
      */
     const forwardedBy = (conn: AnalyzedConnection, ex: HttpExchange, closeTs: number): LegRequest | null =>
-      ex.method === null || ex.requestStart === null ? null : legs.forwardedDuring(conn.serverName, ex.method, ex.uri, ex.requestStart, closeTs);
+      ex.method === null || ex.requestStart === null ? null : legs.forwardedDuring(conn.serverName, ex.method, ex.uri, ex.requestStart, closeTs, conn.clientName);
 
     const forwardNote = (r: LegRequest): string =>
       `the proxy had forwarded it to ${r.leg.server} (flow ${r.leg.flowId}), ` +
@@ -321,6 +326,7 @@ export const unansweredRequest: DetectorDefinition = {
           finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp,
           client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
           lateAfter,
+          failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
           sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         });
       }
@@ -382,7 +388,12 @@ export const unansweredRequest: DetectorDefinition = {
     function diagnose(): void {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
       const byRequest = clientClosesByRequest();
-      for (const [server, waits] of waitsByServer) {
+      for (const [server, all] of waitsByServer) {
+        // A proxy's close after its forwarded request failed upstream ends the attempt, whenever
+        // that failure came: its delay is no timer of the proxy's, and infers none.
+        const failedUpstream = all.filter((w) => w.failedUpstream !== null);
+        if (failedUpstream.length > 0) diagnoseFailedUpstream(server, failedUpstream);
+        const waits = all.filter((w) => w.failedUpstream === null);
         const roles = waits.map(finalRoleOf);
         const followed: Array<{ wait: Wait; downstream: Wait }> = [];
         for (let i = 0; i < waits.length; i++) {
@@ -416,6 +427,32 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
       }
+    }
+
+    /** Requests a proxy closed the client's connection on, without an answer, when it had forwarded them and they failed upstream. */
+    function diagnoseFailedUpstream(server: string, members: readonly Wait[]): void {
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const backends = [...new Set(members.map((w) => w.failedUpstream?.leg.server ?? '?'))].slice(0, 3).join(', ');
+      const flows = [...new Set(members.map((w) => w.failedUpstream?.leg.flowId ?? 0))].slice(0, 10).join(', ');
+      const waits = members.map((w) => w.wait);
+      const lo = ms(Math.min(...waits));
+      const hi = ms(Math.max(...waits));
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${members.length} request(s) to ${server}${about} got no response: the proxy had forwarded each to ${backends} (flows ${flows}), ` +
+          `the backend had not answered it, and the proxy closed its client's connection without an answer ${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after the request. ` +
+          `Its upstream attempt failed (see the findings on those upstream connections, e.g. a keep-alive race on a reused backend connection); ` +
+          `no timeout of the proxy's is at work. Apache mod_proxy closes the client connection this way when a request fails on a reused backend connection ` +
+          `(its error log: AH01102 "error reading status line from remote server", then AH01104 "Closing connection to client"), so that the client may retry; ` +
+          `HAProxy does the same with a request it cannot retry.`,
+        remedy:
+          `Fix the upstream failure (see the findings on the proxy's backend connections). Clients of the proxy should retry idempotent requests on a new connection when it closes without answering.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
     }
 
     /** Upstream requests a proxy abandoned because its own client gave up on them first. */
@@ -538,7 +575,7 @@ export const unansweredRequest: DetectorDefinition = {
           `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy and Go's httputil.ReverseProxy, 503 from Varnish).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (proxy_read_timeout / timeout server) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
         // Each its connection's first request: the timer may have started at the connect instead.

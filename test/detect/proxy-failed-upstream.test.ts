@@ -1,0 +1,79 @@
+/**
+ * A proxy that closes its client's connection without an answer because the request it forwarded
+ * failed upstream (Apache mod_proxy after a keep-alive race on a reused backend connection:
+ * AH01102, then AH01104 "Closing connection to client"), when the proxy connects to its backends
+ * from another address than the one it listens on (a backend-facing interface). Which address
+ * that is can be learned only from the whole capture; the close is told forwarded by the failed
+ * copy of the request itself.
+ */
+import { DETECTORS } from '../../src/detect/registry';
+import { Capture, Conn, get, ofKind, ok, post } from './reuse-kit';
+
+const CLIENT = '10.0.0.1';
+const PROXY = '10.0.0.2';
+const VIA = '10.0.1.2';
+const BACKEND = '10.0.0.3';
+
+/**
+ * At `t`: the client's first request is forwarded and answered on a new backend connection; 1 s
+ * later the client POSTs on its kept-alive connection, the proxy forwards it on the pooled backend
+ * connection just as the backend's idle FIN crosses it; the backend resets, and the proxy closes
+ * the client's connection `closeAfter` s after the request.
+ */
+function failedUpstream(cap: Capture, t: number, i: number, closeAfter: number, via = VIA): { down: Conn; up: Conn } {
+  const down = cap.connection({ client: CLIENT, server: PROXY, sport: 80 });
+  const up = cap.connection({ client: via, server: BACKEND, sport: 8080 });
+  down.handshake(t).request(t + 0.01, get(`/a${i}`));
+  up.handshake(t + 0.0105).exchange(t + 0.011, get(`/a${i}`), ok('first'));
+  down.response(t + 0.0125, ok('first'));
+  down.request(t + 1.0126, post('/items', `{"i":${i}}`));
+  up.fin(t + 1.0125, 's');
+  up.request(t + 1.0131, post('/items', `{"i":${i}}`), { sawFin: false, noAck: true });
+  up.rst(t + 1.0132, 's');
+  down.fin(t + 1.0126 + closeAfter, 's').fin(t + 1.0127 + closeAfter, 'c').ack(t + 1.0128 + closeAfter, 's');
+  return { down, up };
+}
+
+describe('a proxy that closes the client connection after its forwarded request failed upstream, from another address', () => {
+  test('only the upstream legs are keep-alive races; the client requests are unanswered, forwarded, and infer no proxy timeout', () => {
+    const cap = new Capture();
+    // Close delays that agree closely: they would otherwise make a "server timeout" of ~2 ms.
+    const scenes = [0, 5, 10].map((t, i) => failedUpstream(cap, t, i, 0.002 + i * 0.0001));
+    const r = cap.analyze(DETECTORS);
+    const races = ofKind(r, 'keepalive-race');
+    expect(races.map((f) => f.client)).toEqual(scenes.map((s) => s.up.clientName));
+    const unanswered = ofKind(r, 'unanswered-request');
+    expect(unanswered.map((f) => f.client)).toEqual(scenes.map((s) => s.down.clientName));
+    expect(unanswered.map((f) => f.evidence.forwardedOnFlow)).toEqual(races.map((f) => f.flowId));
+    expect(unanswered.map((f) => f.evidence.forwardedTo)).toEqual(scenes.map((s) => s.up.serverName));
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(more).toEqual([]);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('no timeout of the proxy');
+  });
+
+  test('a copy the backend answered before the proxy closed does not explain the close', () => {
+    const cap = new Capture();
+    const down = cap.connection({ client: CLIENT, server: PROXY, sport: 80 });
+    const up = cap.connection({ client: VIA, server: BACKEND, sport: 8080 });
+    down.handshake(0).request(0.01, get('/x'));
+    up.handshake(0.0105).exchange(0.011, get('/x'), ok('answered'));
+    down.fin(0.05, 's').fin(0.0501, 'c').ack(0.0502, 's');
+    up.close(0.06, 'c');
+    const r = cap.analyze(DETECTORS);
+    const [unanswered] = ofKind(r, 'unanswered-request');
+    expect(unanswered.client).toBe(down.clientName);
+    expect(unanswered.evidence.forwardedOnFlow).toBeNull();
+  });
+
+  test("a copy sent by the client's own host (a client asking two servers) does not explain the close", () => {
+    const cap = new Capture();
+    const { down } = failedUpstream(cap, 0, 0, 0.002, CLIENT);
+    const r = cap.analyze(DETECTORS);
+    // The close stays the server's own doing: reported on the client's leg (as a close on arrival
+    // or an unanswered request), and never as forwarded.
+    const onDown = r.anomalies.filter((f) => f.client === down.clientName);
+    expect(onDown.map((f) => f.kind)).not.toEqual([]);
+    expect(onDown.filter((f) => f.evidence.forwardedOnFlow !== undefined && f.evidence.forwardedOnFlow !== null)).toEqual([]);
+  });
+});
