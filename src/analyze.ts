@@ -3,6 +3,7 @@
  * source → decode → flow → http → detect → result.
  */
 import * as path from 'node:path';
+import { hostOfEndpoint } from './decode/address';
 import { DECODE_ISSUES, DecodeIssue } from './decode/decode-issue';
 import { decodePacket } from './decode/decode-packet';
 import { flowHash } from './decode/flow-hash';
@@ -123,6 +124,16 @@ export interface AnalysisStats {
   connections: number;
   connectionsByState: Partial<Record<ConnStateLabel, number>>;
   peakLiveConnections: number;
+  /**
+   * Connections seen a second time after address translation (`tcpdump -i any` on a host that
+   * NATs, e.g. a Kubernetes node): listed, with `sameConnectionAs`, not analyzed again.
+   */
+  natTwins: number;
+  /**
+   * Which addresses were seen translated to which ("client host → server endpoint"), and on how
+   * many connections (the first NAT_TRANSLATIONS_KEPT pairs).
+   */
+  natTranslations: Array<{ seenAs: string; translatedTo: string; connections: number }>;
   /** Connections released early because the connection cap was reached. */
   connectionsEvicted: number;
   /** Out-of-order segments not buffered because a reassembly bound was reached. */
@@ -149,6 +160,9 @@ export interface AnalysisResult {
   diagnoses: Diagnosis[];
 }
 
+/** Pairs of addresses kept in stats.natTranslations; further pairs are counted in natTwins only. */
+const NAT_TRANSLATIONS_KEPT = 32;
+
 /** Released connections' sessions and attachments kept for reuse; more are left to the GC. */
 const SPARE_KEPT = 1024;
 
@@ -169,7 +183,7 @@ function emptyStats(): AnalysisStats {
   return {
     packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
     decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
-    connections: 0, connectionsByState: {}, peakLiveConnections: 0, connectionsEvicted: 0, reassemblyRefused: 0,
+    connections: 0, connectionsByState: {}, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
     findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
   };
@@ -321,6 +335,7 @@ export class Analyzer {
     stats.connectionsEvicted = this.tracker.stats.evicted;
     stats.reassemblyRefused = this.tracker.stats.reassemblyRefused;
     stats.duplicates = this.tracker.stats.captureCopies;
+    stats.natTwins = this.tracker.stats.natTwins;
     stats.findingsBySeverity = { ...this.engine.reportedBySeverity };
     stats.findingsNotKept = { ...this.engine.notKept };
     const issues: Record<string, number> = {};
@@ -356,6 +371,17 @@ export class Analyzer {
   private tlsRecords(): TlsRecords {
     const spare = this.spareTls.pop();
     return spare !== undefined ? spare.reset() : new TlsRecords();
+  }
+
+  /**
+   * One more connection seen as `seenAs` and again, translated, as `translatedTo` ("client host →
+   * server endpoint": a DNAT changes the server, a masquerade the client; bounded list of pairs).
+   */
+  private noteTranslation(seenAs: string, translatedTo: string): void {
+    const list = this.stats.natTranslations;
+    const known = list.find((t) => t.seenAs === seenAs && t.translatedTo === translatedTo);
+    if (known !== undefined) known.connections++;
+    else if (list.length < NAT_TRANSLATIONS_KEPT) list.push({ seenAs, translatedTo, connections: 1 });
   }
 
   private countIssue(issue: DecodeIssue): void {
@@ -412,6 +438,12 @@ export class Analyzer {
     };
     return {
       onOpen: (conn) => {
+        if (conn.natTwinOf !== null) {
+          // The same connection seen again after address translation: analyzed once, as first seen.
+          const first = conn.natTwinOf;
+          this.noteTranslation(`${hostOfEndpoint(first.clientName)} → ${first.serverName}`, `${conn.clientHost} → ${conn.serverName}`);
+          return;
+        }
         const app = this.spareApps.pop();
         conn.app = app ?? newConnectionHttp();
         this.engine.onOpen(conn);
@@ -464,7 +496,7 @@ export class Analyzer {
           app.session.finish(conn.lastTs);
           if (app.session.isHttp) this.stats.httpConnections++;
         }
-        this.engine.onConnectionEnd(conn);
+        if (conn.natTwinOf === null) this.engine.onConnectionEnd(conn);
         const shown = !this.flowIds || this.flowIds.has(conn.id);
         // The full record only when someone keeps or hears it; the statistics need just the state.
         const record = shown && (this.collect || this.options.onFlow) ? toFlowRecord(conn, app?.exchangeCount ?? 0) : null;

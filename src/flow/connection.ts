@@ -1,6 +1,7 @@
 import { hostOfEndpoint } from '../decode/address';
 import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
+import type { NatTwin } from './nat-twins';
 
 /** A connection's identity fields, writable by reset() only. */
 type Mutable<C> = { -readonly [K in keyof C]: C[K] };
@@ -145,6 +146,11 @@ export class Connection<T> {
   set handshakeAckTs(v: number) { this.f[Slot.HandshakeAckTs] = v; }
   /** The connection that had this 4-tuple before, when a SYN reused it while still in the table. */
   previous: { id: number; lastTs: number; closed: boolean } | null = null;
+  /**
+   * The connection this one is, seen again after address translation (nat-twins.ts): set before
+   * the observers hear of it, which analyze only the first view. Null for most connections.
+   */
+  natTwinOf: NatTwin | null = null;
 
   ended = false;
   endReason: ConnectionEndReason | null = null;
@@ -216,6 +222,7 @@ export class Connection<T> {
     this.synAckRepeatFrames = NO_FRAMES;
     this.handshakeAckTs = -1;
     this.previous = null;
+    this.natTwinOf = null;
     this.ended = false;
     this.endReason = null;
     return this;

@@ -44,6 +44,12 @@ export interface FlowRecord {
   rst: PerSide<number | null>;
   endReason: ConnectionEndReason | null;
   /**
+   * The id of the connection this one is, seen again after address translation (a NAT on the
+   * capturing host: the same initial sequence number, IPv4 identification and timestamp): this view
+   * is listed, not analyzed (no exchanges, no findings). Null for most connections.
+   */
+  sameConnectionAs: number | null;
+  /**
    * Where the capture was taken, from the handshake's two round trips (null without a complete
    * handshake): `near` is client, server or between.
    */
@@ -79,6 +85,7 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
     fin: { client: c.finTs >= 0 ? c.finTs : null, server: s.finTs >= 0 ? s.finTs : null },
     rst: { client: c.rstTs >= 0 ? c.rstTs : null, server: s.rstTs >= 0 ? s.rstTs : null },
     endReason: conn.endReason,
+    sameConnectionAs: conn.natTwinOf !== null ? conn.natTwinOf.connectionId : null,
     capture: handshakeCapturePosition(conn),
   };
 }

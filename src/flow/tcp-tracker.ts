@@ -3,6 +3,7 @@ import { PacketView, TcpFlag } from '../decode/packet-view';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
 import { CaptureCopies } from './capture-copies';
 import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
+import { NatTwins } from './nat-twins';
 import { EndpointState } from './endpoint-state';
 import { bucketHash, FlowTable } from './flow-table';
 import { hasHistory, HistoryLetter, recordHistory } from './history';
@@ -89,6 +90,8 @@ export interface TrackerStats {
   reassemblyRefused: number;
   /** Packets the capture held twice (capture-copies.ts): counted in their connection's packets, not tracked again. */
   captureCopies: number;
+  /** Connections seen a second time after address translation (nat-twins.ts). */
+  natTwins: number;
 }
 
 /** Past the handshake (or seen mid-stream) and not closed (no FIN or RST sent): where a plain ACK changes no state. */
@@ -123,7 +126,8 @@ export class TcpTracker<T> {
   /** Released connections waiting to be reused, when the options allow it. */
   private readonly spare: Connection<T>[] = [];
   private readonly copies = new CaptureCopies();
-  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0 };
+  private readonly natTwins = new NatTwins();
+  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0 };
 
   constructor(
     private readonly observer: ConnectionObserver<T>,
@@ -225,6 +229,11 @@ export class TcpTracker<T> {
         ? reused.reset(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame)
         : new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
+    // A client's SYN: the same connection may already be open under the addresses before a NAT.
+    if (!inferred && srcIsClient && (v.flags & (Flag.SYN | Flag.ACK)) === Flag.SYN) {
+      conn.natTwinOf = this.natTwins.twinOf(v, ts, conn.id, clientName, serverName);
+      if (conn.natTwinOf !== null) this.stats.natTwins++;
+    }
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? List.Active : List.Opening);
     this.stats.connections++;

@@ -5,7 +5,7 @@ import type { FlowRecord } from '../flow/flow-record';
 import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
-import { unreadTraffic } from './unread-traffic';
+import { translatedAddresses, unreadTraffic } from './unread-traffic';
 
 /** Zeek's conn_state meanings, for the summary. */
 export const STATE_MEANING: Record<string, string> = {
@@ -161,6 +161,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     states.push([state, String(n), STATE_MEANING[state] ?? '']);
   }
   out.push(`CONNECTIONS: ${stats.connections} (peak ${stats.peakLiveConnections} live), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${stats.exchanges} HTTP exchanges`);
+  const translated = translatedAddresses(stats);
+  if (translated !== null) out.push(translated);
   if (stats.connections) out.push(states.toString());
 
   const top = options.endpoints.top(options.top);

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Check a capture made with "tcpdump -i any" on a host that DNATs, and write its meta.json.
+
+Usage: nat-meta.py --capture FILE --client-side-meta FILE --scenario NAME
+                   --seen-as IP:PORT --translated-to IP:PORT --meta OUT
+
+The scenario itself was checked by b-meta.py on the client side's packets (--client-side-meta).
+This checks, with tshark, what the capture adds: every connection to --seen-as is in the capture a
+second time, to --translated-to, on another interface: its SYN with the same initial sequence
+number and IPv4 identification, moments later; and each interface holds the same number of
+packets. It then writes the scenario's meta (the expectations of the client side: the translated
+view must add no finding) with those counts as facts. Fails (exit 1, nothing written) otherwise.
+"""
+import argparse
+import json
+import subprocess
+import sys
+from collections import defaultdict
+
+FIELDS = ["frame.time_epoch", "sll.ifindex", "ip.dst", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "ip.id"]
+SYN, ACK = 0x02, 0x10
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--capture", required=True)
+    ap.add_argument("--client-side-meta", required=True)
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--seen-as", required=True)
+    ap.add_argument("--translated-to", required=True)
+    ap.add_argument("--meta", required=True)
+    a = ap.parse_args()
+    cmd = ["tshark", "-r", a.capture, "-T", "fields", "-E", "separator=\t"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    per_interface = defaultdict(int)
+    syns = defaultdict(list)
+    for line in out.splitlines():
+        v = line.split("\t")
+        if len(v) < len(FIELDS) or not v[4]:
+            continue
+        per_interface[v[1]] += 1
+        if int(v[4], 16) & (SYN | ACK) == SYN:
+            syns[(v[5], v[6])].append((float(v[0]), v[1], f"{v[2]}:{v[3]}"))
+    problems = []
+    if len(per_interface) != 2 or len(set(per_interface.values())) != 1:
+        problems.append(f"packets per interface {dict(per_interface)} (expected the same count on two)")
+    gaps = []
+    for (isn, ipid), seen in syns.items():
+        targets = {s[2] for s in seen}
+        if targets != {a.seen_as, a.translated_to} or len({s[1] for s in seen}) != 2:
+            problems.append(f"SYN isn {isn} id {ipid}: seen as {sorted(targets)}")
+            continue
+        times = [s[0] for s in seen]
+        gaps.append(max(times) - min(times))
+    if problems or not gaps:
+        print(f"nat-meta: {a.capture} does not show each connection before and after the NAT: " + "; ".join(problems[:5]), file=sys.stderr)
+        return 1
+    with open(a.client_side_meta) as f:
+        meta = json.load(f)
+    meta["scenario"] = a.scenario
+    meta["description"] = (
+        "tcpdump -i any (LINUX_SLL2) on a host that translates addresses, as on a Kubernetes node where kube-proxy DNATs a "
+        f"Service address to a pod: the client connects to {a.seen_as}, nftables in the routing namespace between client "
+        f"and server rewrites it to {a.translated_to}, and tcpdump there sees every connection twice, once per veth, with "
+        "the same sequence numbers and IP identifications. conncheck must analyze each connection once (under the first "
+        "addresses seen, the client's) and find what it finds on the client side alone. The traffic: "
+        + meta["description"].replace(" on loopback", "")
+    )
+    meta["software"] = meta.get("software", []) + ["tcpdump -i any", "nftables dnat", "Linux routing between veth pairs"]
+    meta["facts"]["captureFile"] = a.capture.rsplit("/", 1)[-1]
+    meta["facts"]["framesPerInterface"] = sorted(per_interface.values())
+    meta["facts"]["connectionsSeenTwice"] = len(gaps)
+    meta["facts"]["translation"] = {"seenAs": a.seen_as, "translatedTo": a.translated_to}
+    meta["facts"]["largestSynGapMicroseconds"] = round(max(gaps) * 1e6, 1)
+    with open(a.meta, "w") as f:
+        f.write(json.dumps(meta, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+/**
+ * One connection captured before and after address translation (tcpdump -i any on a host that
+ * NATs, e.g. a Kubernetes node) is analyzed once: the second view is listed with
+ * `sameConnectionAs` and gets no exchanges and no findings. Connections that only look alike stay
+ * two. Real frames through the whole analysis; samples/keepalive-race-nat-any.pcap is the recorded case.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AnalysisResult, analyzeFiles } from '../../src/analyze';
+import { NAT_TWIN_WINDOW } from '../../src/flow/nat-twins';
+import { buildPcapFile, buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, tcpOption } from '../helpers/packet-builder';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-nat-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+interface Frame {
+  data: Uint8Array;
+  ts: number;
+}
+
+interface Addresses {
+  client: string;
+  server: string;
+  sport: number;
+  dport: number;
+}
+
+const T = 1_700_000_000;
+const SERVICE: Addresses = { client: '10.0.0.1', server: '10.96.0.10', sport: 40000, dport: 80 };
+const POD: Addresses = { client: '10.0.0.1', server: '10.1.0.2', sport: 40000, dport: 8080 };
+
+/**
+ * One keep-alive exchange and a close, as seen with the given addresses, `delay` after the
+ * moments of the first view; `ipId` numbers the client's packets (the server's follow 0x900).
+ */
+function view(a: Addresses, delay: number, ipId = 0x100, isn = 1000, t0 = T, timestamps = true): Frame[] {
+  const frames: Frame[] = [];
+  const seq = { c: isn, s: 5000 };
+  const ids = { c: ipId, s: 0x900 };
+  const send = (from: 'c' | 's', ts: number, flags: number, payload = ''): void => {
+    const c = from === 'c';
+    frames.push({
+      data: buildTcpPacket({
+        src: c ? a.client : a.server, dst: c ? a.server : a.client, sport: c ? a.sport : a.dport, dport: c ? a.dport : a.sport,
+        seq: seq[from], ack: flags === TCP_SYN ? 0 : seq[c ? 's' : 'c'], flags, payload, ipId: ids[from]++,
+        // Linux's timestamp clock: the same on both views, since a NAT leaves options alone.
+        options: timestamps ? [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(77_000 + Math.round((ts - T) * 1000), 0)] : [],
+      }),
+      ts: ts + delay,
+    });
+    seq[from] += payload.length + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0);
+  };
+  send('c', t0, TCP_SYN);
+  send('s', t0 + 0.001, TCP_SYN | TCP_ACK);
+  send('c', t0 + 0.002, TCP_ACK);
+  send('c', t0 + 0.01, TCP_ACK | TCP_PSH, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+  send('s', t0 + 0.02, TCP_ACK | TCP_PSH, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  send('c', t0 + 0.5, TCP_ACK | TCP_FIN);
+  send('s', t0 + 0.501, TCP_ACK | TCP_FIN);
+  send('c', t0 + 0.502, TCP_ACK);
+  return frames;
+}
+
+async function analyze(...views: Frame[][]): Promise<AnalysisResult> {
+  const frames = views.flat().sort((x, y) => x.ts - y.ts);
+  const file = path.join(dir, `case-${files++}.pcap`);
+  fs.writeFileSync(file, buildPcapFile(LINKTYPE_ETHERNET, frames.map((f) => ({ data: f.data, ts: f.ts }))));
+  return analyzeFiles([file]);
+}
+
+describe('a connection seen before and after address translation', () => {
+  test('DNAT: analyzed once, the second view listed as the same connection', async () => {
+    const r = await analyze(view(SERVICE, 0), view(POD, 30e-6));
+    expect(r.flows.map((f) => [f.server, f.sameConnectionAs])).toEqual([['10.96.0.10:80', null], ['10.1.0.2:8080', 1]]);
+    expect(r.exchanges.map((e) => [e.flowId, e.uri])).toEqual([[1, '/a']]);
+    expect(r.flows[1].requests).toBe(0);
+    expect(r.stats.natTwins).toBe(1);
+    expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '10.0.0.1 → 10.1.0.2:8080', connections: 1 }]);
+    expect(r.stats.httpConnections).toBe(1);
+    // Its own TCP facts are still there.
+    expect(r.flows[1].state).toBe('SF');
+    expect(r.flows[1].packets).toEqual(r.flows[0].packets);
+  });
+
+  test('masquerade as well: the client address and port translated too', async () => {
+    const r = await analyze(view(SERVICE, 0), view({ client: '192.168.5.5', server: '10.1.0.2', sport: 61000, dport: 8080 }, 40e-6));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
+    expect(r.exchanges).toHaveLength(1);
+    expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '192.168.5.5 → 10.1.0.2:8080', connections: 1 }]);
+  });
+
+  test('several connections through the NAT: each pair found, the pairs of addresses counted', async () => {
+    const views: Frame[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = T + i;
+      views.push(view({ ...SERVICE, sport: 40000 + i }, 0, 0x100 + 16 * i, 7000 + 100_000 * i, t0));
+      views.push(view({ ...POD, sport: 40000 + i }, 20e-6, 0x100 + 16 * i, 7000 + 100_000 * i, t0));
+    }
+    const r = await analyze(...views);
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1, null, 3, null, 5]);
+    expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '10.0.0.1 → 10.1.0.2:8080', connections: 3 }]);
+    expect(r.exchanges).toHaveLength(3);
+  });
+
+  describe('connections that only look alike stay two', () => {
+    test('the same initial sequence number with another IP identification', async () => {
+      const r = await analyze(view(SERVICE, 0), view(POD, 30e-6, 0x7777));
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+      expect(r.exchanges).toHaveLength(2);
+      expect(r.stats.natTwins).toBe(0);
+    });
+
+    test('the same SYN, but later than a NAT forwards', async () => {
+      const r = await analyze(view(SERVICE, 0), view(POD, NAT_TWIN_WINDOW + 0.05));
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    });
+
+    test('SYNs without the timestamp option are never matched (fixed sequence numbers of some stacks and generators)', async () => {
+      const r = await analyze(view(SERVICE, 0, 0x100, 1000, T, false), view(POD, 30e-6, 0x100, 1000, T, false));
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+      expect(r.exchanges).toHaveLength(2);
+    });
+
+    test('another initial sequence number (a proxy opens its own connection)', async () => {
+      const r = await analyze(view(SERVICE, 0), view(POD, 30e-6, 0x100, 99_999));
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    });
+
+    test('a SYN sent again on the same 4-tuple is that connection\'s', async () => {
+      const first = view(SERVICE, 0);
+      // 10 ms later: past the copy window, inside the NAT's.
+      const r = await analyze(first, [{ data: first[0].data, ts: T + 0.01 }]);
+      expect(r.flows).toHaveLength(1);
+      expect(r.flows[0].syns).toBe(2);
+      expect(r.flows[0].sameConnectionAs).toBeNull();
+      expect(r.stats.natTwins).toBe(0);
+    });
+  });
+});
