@@ -19,18 +19,10 @@ import type { PacketView } from '../decode/packet-view';
  * and test generators send fixed ones, which would hide a real second connection from analysis.
  * Without it the two views stay two connections, reported each under its own addresses.
  */
-export const NAT_TWIN_WINDOW = 0.1; // seconds: a NAT forwards within microseconds; a SYN flood stays cheap
+export const NAT_TWIN_WINDOW = 0.1; // seconds: a NAT forwards within microseconds
 
-/** A client's SYN, remembered for NAT_TWIN_WINDOW seconds. */
-interface OpeningSyn {
-  connectionId: number;
-  /** With serverName, its 4-tuple: a SYN repeated on the same 4-tuple is that connection's, not a twin. */
-  clientName: string;
-  serverName: string;
-  ts: number;
-  ipId: number;
-  tsVal: number;
-}
+const SLOT_BITS = 12;
+const SLOTS = 1 << SLOT_BITS;
 
 export interface NatTwin {
   connectionId: number;
@@ -38,9 +30,19 @@ export interface NatTwin {
   serverName: string;
 }
 
+/**
+ * Recent opening SYNs in a direct-mapped table by initial sequence number: a SYN's slot is taken
+ * by the next SYN whose number maps there, which costs at worst a twin reported twice, as it would
+ * be without this. Nothing is allocated per SYN.
+ */
 export class NatTwins {
-  /** By initial sequence number, oldest first (insertion order). */
-  private readonly syns = new Map<number, OpeningSyn>();
+  private readonly isn = new Float64Array(SLOTS).fill(-1);
+  private readonly ipId = new Int32Array(SLOTS);
+  private readonly tsVal = new Float64Array(SLOTS);
+  private readonly ts = new Float64Array(SLOTS);
+  private readonly connectionId = new Float64Array(SLOTS);
+  private readonly clientName: string[] = new Array<string>(SLOTS).fill('');
+  private readonly serverName: string[] = new Array<string>(SLOTS).fill('');
 
   /**
    * The connection whose opening SYN `v` repeats through a NAT (another 4-tuple, same ISN, IPv4
@@ -49,22 +51,22 @@ export class NatTwins {
    */
   twinOf(v: PacketView, ts: number, connectionId: number, clientName: string, serverName: string): NatTwin | null {
     if (!v.hasTimestamp) return null;
-    this.forgetBefore(ts - NAT_TWIN_WINDOW);
-    const tsVal = v.tsVal;
-    const seen = this.syns.get(v.seq);
-    if (seen !== undefined && (seen.clientName !== clientName || seen.serverName !== serverName) && seen.ipId === v.ipId && seen.tsVal === tsVal && Math.abs(ts - seen.ts) <= NAT_TWIN_WINDOW) {
+    const isn = v.seq;
+    const slot = Math.imul(isn | 0, 0x9e3779b1) >>> (32 - SLOT_BITS);
+    if (
+      this.isn[slot] === isn && this.ipId[slot] === v.ipId && this.tsVal[slot] === v.tsVal && Math.abs(ts - this.ts[slot]) <= NAT_TWIN_WINDOW &&
+      (this.clientName[slot] !== clientName || this.serverName[slot] !== serverName)
+    ) {
       // The first view stays the one remembered: a third view is a twin of it too.
-      return { connectionId: seen.connectionId, clientName: seen.clientName, serverName: seen.serverName };
+      return { connectionId: this.connectionId[slot], clientName: this.clientName[slot], serverName: this.serverName[slot] };
     }
-    this.syns.delete(v.seq);
-    this.syns.set(v.seq, { connectionId, clientName, serverName, ts, ipId: v.ipId, tsVal });
+    this.isn[slot] = isn;
+    this.ipId[slot] = v.ipId;
+    this.tsVal[slot] = v.tsVal;
+    this.ts[slot] = ts;
+    this.connectionId[slot] = connectionId;
+    this.clientName[slot] = clientName;
+    this.serverName[slot] = serverName;
     return null;
-  }
-
-  private forgetBefore(oldest: number): void {
-    for (const [isn, syn] of this.syns) {
-      if (syn.ts >= oldest) return;
-      this.syns.delete(isn);
-    }
   }
 }
