@@ -106,22 +106,32 @@ function renderFindings(findings: Finding[], width: number): string {
 
 function renderFlows(flows: FlowRecord[]): string {
   const t = plainTable(['id', 'start (UTC)', 'client', 'server', 'state', 'history', 'closed', 'pkts c/s', 'bytes c/s', 'req', 'duration']);
+  let copies = false;
+  let twins = false;
   for (const f of flows) {
+    // Results written before copies and translated views were told apart have neither field.
+    const sameAs = typeof f.sameConnectionAs === 'number' ? f.sameConnectionAs : null;
+    const copied = f.duplicates !== undefined && f.duplicates.client + f.duplicates.server > 0;
+    copies ||= copied;
+    twins ||= sameAs !== null;
     t.push([
-      String(f.id) + (f.directionInferred ? '*' : ''),
+      String(f.id) + (f.directionInferred ? '*' : '') + (sameAs !== null ? ` =${sameAs}` : ''),
       formatUtc(f.start),
       f.client,
       f.server,
       f.state,
       f.history,
       f.closedBy ? `${f.closedBy} ${f.close}` : 'open',
-      `${f.packets.client}/${f.packets.server}`,
+      `${f.packets.client}/${f.packets.server}` + (copied ? `\n(${f.duplicates.client}/${f.duplicates.server} twice)` : ''),
       `${f.bytes.client}/${f.bytes.server}`,
       String(f.requests),
       formatDuration(f.duration),
     ]);
   }
-  return t.toString() + '\n(* direction inferred: no SYN seen)';
+  const notes = ['(* direction inferred: no SYN seen)'];
+  if (twins) notes.push('(=N: the same connection as N, seen again after address translation: not analyzed again)');
+  if (copies) notes.push('(twice: packets the capture holds twice, on two interfaces; counted in pkts, not as retransmissions)');
+  return `${t.toString()}\n${notes.join('\n')}`;
 }
 
 /** The default human summary: capture facts, diagnoses and findings first, then connections, HTTP and endpoints. */

@@ -26,6 +26,28 @@ describe('table report', () => {
     expect(text).not.toContain('more connection-refused');
   });
 
+  test('a capture through a NAT: the translation named, the second views marked, endpoints counted once', async () => {
+    const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-nat-any.pcap')]);
+    const endpoints = new EndpointSummary();
+    for (const f of result.flows) endpoints.addFlow(f);
+    const text = renderTable(result, { flows: true, endpoints, top: 5, width: 160 });
+    expect(text).toContain('4 seen again after address translation (analyzed once)');
+    expect(text).toContain('address translation seen: 10.98.0.1 → 10.96.0.10:80 seen as 10.98.0.1 → 10.98.1.2:8080 (4 connections)');
+    expect(text).toMatch(/│ 2 =1 +│/);
+    expect(text).toContain('(=N: the same connection as N');
+    expect(text).toContain('TOP SERVER ENDPOINTS (1 of 1)');
+    expect(text).not.toContain('twice: packets the capture holds twice');
+  });
+
+  test('a capture holding every packet twice: said on the skipped line and per flow', async () => {
+    const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-bridge-any.pcap')]);
+    const text = renderTable(result, { flows: true, endpoints: new EndpointSummary(), top: 5, width: 160 });
+    expect(text).toContain(`skipped: ${result.stats.duplicates} captured twice (the same packet on two interfaces)`);
+    expect(text).toContain('(5/5 twice)');
+    expect(text).toContain('(twice: packets the capture holds twice');
+    expect(text).not.toContain('(=N:');
+  });
+
   test('a capture with nothing wrong says so in one line', async () => {
     const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-node-agent.pcap')]);
     const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5 });
