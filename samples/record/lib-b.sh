@@ -8,7 +8,7 @@
 #   ccb_wire NS_A TUN_A NS_B TUN_B ARGS...   two namespaces joined by programs/x5-wire.py
 #   ccb_delay_link NSC NSS MS   a point-to-point link with MS ms one-way latency between
 #                               namespaces NSC (10.99.0.1, tun ccbc) and NSS (10.99.0.2, tun ccbs)
-#   ccb_capture_start NS IFACE OUT FILTER   tcpdump on IFACE in NS (stopped by cc_capture_stop)
+#   ccb_capture_start NS IFACE OUT FILTER [ARGS]   tcpdump on IFACE in NS (stopped by cc_capture_stop)
 #   ccb_meta SCENARIO ARGS...   measure the capture and write samples/SCENARIO.meta.json
 set -euo pipefail
 
@@ -95,11 +95,13 @@ ccb_delay_link() {
   ip netns exec "$nss" ip link set ccbs up
 }
 
-# ccb_capture_start NS IFACE OUT FILTER: tcpdump with nanosecond timestamps on IFACE in NS.
+# ccb_capture_start NS IFACE OUT FILTER [TCPDUMP ARGS...]: tcpdump with nanosecond timestamps on
+# IFACE in NS.
 ccb_capture_start() {
   local ns="$1" iface="$2" out="$3" filter="$4"
+  shift 4
   local log; log="$(mktemp "${CCB_WORK:-/tmp}/tcpdump.XXXXXX")"
-  ip netns exec "$ns" tcpdump -i "$iface" --immediate-mode -U -n --time-stamp-precision=nano -s 0 -w "$out" "$filter" 2>"$log" &
+  ip netns exec "$ns" tcpdump -i "$iface" --immediate-mode -U -n --time-stamp-precision=nano -s 0 "$@" -w "$out" "$filter" 2>"$log" &
   CC_TCPDUMP_PID="$!"
   local i
   for i in $(seq 1 100); do

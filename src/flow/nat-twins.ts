@@ -31,9 +31,9 @@ export interface NatTwin {
 }
 
 /**
- * Recent opening SYNs in a direct-mapped table by initial sequence number: a SYN's slot is taken
- * by the next SYN whose number maps there, which costs at worst a twin reported twice, as it would
- * be without this. Nothing is allocated per SYN.
+ * Recent client SYNs in a direct-mapped table by initial sequence number: a slot is taken by the
+ * next SYN whose number maps there, which costs at worst a twin reported twice, as it would be
+ * without this. Nothing is allocated per SYN.
  */
 export class NatTwins {
   private readonly isn = new Float64Array(SLOTS).fill(-1);
@@ -45,28 +45,48 @@ export class NatTwins {
   private readonly serverName: string[] = new Array<string>(SLOTS).fill('');
 
   /**
-   * The connection whose opening SYN `v` repeats through a NAT (another 4-tuple, same ISN, IPv4
-   * identification and timestamp, within NAT_TWIN_WINDOW), or null; then remembers `v` as the
-   * opening SYN of connection `connectionId`. Null for a SYN without the timestamp option.
+   * The connection that `v`, the segment opening another 4-tuple than `clientName` →
+   * `serverName`, belongs to through a NAT, or null:
+   * - a client SYN repeating a remembered SYN (sequence number, IPv4 identification and timestamp);
+   * - a SYN-ACK answering a remembered SYN (acknowledging its sequence number, echoing its
+   *   timestamp): a view that starts with the server's answer, such as a bridge's, where the server's
+   *   packets are seen with one translation undone and not yet the other.
+   * Within NAT_TWIN_WINDOW; null for a segment without the timestamp option.
    */
-  twinOf(v: PacketView, ts: number, connectionId: number, clientName: string, serverName: string): NatTwin | null {
+  find(v: PacketView, ts: number, clientName: string, serverName: string): NatTwin | null {
     if (!v.hasTimestamp) return null;
-    const isn = v.seq;
-    const slot = Math.imul(isn | 0, 0x9e3779b1) >>> (32 - SLOT_BITS);
+    const synAck = (v.flags & ACK) !== 0;
+    const isn = synAck ? (v.ack - 1) >>> 0 : v.seq;
+    const slot = slotOf(isn);
     if (
-      this.isn[slot] === isn && this.ipId[slot] === v.ipId && this.tsVal[slot] === v.tsVal && Math.abs(ts - this.ts[slot]) <= NAT_TWIN_WINDOW &&
-      (this.clientName[slot] !== clientName || this.serverName[slot] !== serverName)
+      this.isn[slot] === isn && (synAck ? this.tsVal[slot] === v.tsEcr : this.ipId[slot] === v.ipId && this.tsVal[slot] === v.tsVal) &&
+      Math.abs(ts - this.ts[slot]) <= NAT_TWIN_WINDOW && (this.clientName[slot] !== clientName || this.serverName[slot] !== serverName)
     ) {
-      // The first view stays the one remembered: a third view is a twin of it too.
       return { connectionId: this.connectionId[slot], clientName: this.clientName[slot], serverName: this.serverName[slot] };
     }
-    this.isn[slot] = isn;
+    return null;
+  }
+
+  /**
+   * Remembers the client SYN `v` as opening the connection `connectionId` (a twin's first view's:
+   * a third view is a twin of the first too), named as that connection is.
+   */
+  remember(v: PacketView, ts: number, connectionId: number, clientName: string, serverName: string): void {
+    if (!v.hasTimestamp) return;
+    const slot = slotOf(v.seq);
+    this.isn[slot] = v.seq;
     this.ipId[slot] = v.ipId;
     this.tsVal[slot] = v.tsVal;
     this.ts[slot] = ts;
     this.connectionId[slot] = connectionId;
     this.clientName[slot] = clientName;
     this.serverName[slot] = serverName;
-    return null;
   }
+}
+
+/** The ACK flag (a SYN-ACK, among opening segments). */
+const ACK = 0x10;
+
+function slotOf(isn: number): number {
+  return Math.imul(isn | 0, 0x9e3779b1) >>> (32 - SLOT_BITS);
 }

@@ -229,10 +229,13 @@ export class TcpTracker<T> {
         ? reused.reset(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame)
         : new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
-    // A client's SYN: the same connection may already be open under the addresses before a NAT.
-    if (!inferred && srcIsClient && (v.flags & (Flag.SYN | Flag.ACK)) === Flag.SYN) {
-      conn.natTwinOf = this.natTwins.twinOf(v, ts, conn.id, clientName, serverName);
-      if (conn.natTwinOf !== null) this.stats.natTwins++;
+    // A connection opened by a SYN, or by a SYN-ACK whose SYN the capture does not hold, may already
+    // be open under the addresses before a NAT (nat-twins.ts).
+    if (!inferred && (v.flags & Flag.SYN) !== 0) {
+      const twin = this.natTwins.find(v, ts, clientName, serverName);
+      conn.natTwinOf = twin;
+      if (twin !== null) this.stats.natTwins++;
+      if (srcIsClient) this.natTwins.remember(v, ts, twin?.connectionId ?? conn.id, twin?.clientName ?? clientName, twin?.serverName ?? serverName);
     }
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? List.Active : List.Opening);

@@ -45,8 +45,9 @@ function view(a: Addresses, delay: number, ipId = 0x100, isn = 1000, t0 = T, tim
       data: buildTcpPacket({
         src: c ? a.client : a.server, dst: c ? a.server : a.client, sport: c ? a.sport : a.dport, dport: c ? a.dport : a.sport,
         seq: seq[from], ack: flags === TCP_SYN ? 0 : seq[c ? 's' : 'c'], flags, payload, ipId: ids[from]++,
-        // Linux's timestamp clock: the same on both views, since a NAT leaves options alone.
-        options: timestamps ? [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(77_000 + Math.round((ts - T) * 1000), 0)] : [],
+        // Each side's timestamp clock, echoing the other's: the same on every view, since a NAT
+        // leaves options alone.
+        options: timestamps ? [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp((c ? 77_000 : 99_000) + Math.round((ts - t0) * 1000), flags === TCP_SYN ? 0 : c ? 99_000 : 77_000)] : [],
       }),
       ts: ts + delay,
     });
@@ -91,6 +92,23 @@ describe('a connection seen before and after address translation', () => {
     expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '192.168.5.5 → 10.1.0.2:8080', connections: 1 }]);
   });
 
+  test('a view of the server\'s packets only, half translated (a bridge between DNAT and masquerade): the same connection', async () => {
+    // Docker-style port publishing captured with -i any: the client's view, the bridge's view
+    // (both translations done), and on the bridge's ingress the server's packets with the
+    // masquerade undone but not yet the DNAT, which starts with a SYN-ACK.
+    const masqueraded = { client: '192.168.5.5', server: '10.1.0.2', sport: 61000, dport: 8080 };
+    const half = view({ client: '10.0.0.1', server: '10.1.0.2', sport: 40000, dport: 8080 }, 50e-6);
+    const serverPackets = half.filter((_, i) => [1, 4, 6].includes(i)); // SYN-ACK, response, FIN
+    const r = await analyze(view(SERVICE, 0), view(masqueraded, 30e-6), serverPackets);
+    expect(r.flows.map((f) => [f.client, f.server, f.sameConnectionAs])).toEqual([
+      ['10.0.0.1:40000', '10.96.0.10:80', null],
+      ['192.168.5.5:61000', '10.1.0.2:8080', 1],
+      ['10.0.0.1:40000', '10.1.0.2:8080', 1],
+    ]);
+    expect(r.exchanges.map((e) => [e.flowId, e.uri, e.status])).toEqual([[1, '/a', 200]]);
+    expect(r.stats.natTwins).toBe(2);
+  });
+
   test('several connections through the NAT: each pair found, the pairs of addresses counted', async () => {
     const views: Frame[][] = [];
     for (let i = 0; i < 3; i++) {
@@ -121,6 +139,21 @@ describe('a connection seen before and after address translation', () => {
       const r = await analyze(view(SERVICE, 0, 0x100, 1000, T, false), view(POD, 30e-6, 0x100, 1000, T, false));
       expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
       expect(r.exchanges).toHaveLength(2);
+    });
+
+    test('a SYN-ACK acknowledging the same number without echoing the SYN\'s timestamp', async () => {
+      const synAck = buildTcpPacket({
+        src: '10.1.0.2', dst: '10.0.0.1', sport: 8080, dport: 40000, seq: 5000, ack: 1001, flags: TCP_SYN | TCP_ACK, ipId: 0,
+        options: [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(99_000, 12_345)],
+      });
+      const r = await analyze(view(SERVICE, 0), [{ data: synAck, ts: T + 0.001 }]);
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+      const echoing = buildTcpPacket({
+        src: '10.1.0.2', dst: '10.0.0.1', sport: 8080, dport: 40000, seq: 5000, ack: 1001, flags: TCP_SYN | TCP_ACK, ipId: 0,
+        options: [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(99_000, 77_000)],
+      });
+      const r2 = await analyze(view(SERVICE, 0), [{ data: echoing, ts: T + 0.001 }]);
+      expect(r2.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
     });
 
     test('another initial sequence number (a proxy opens its own connection)', async () => {

@@ -5,11 +5,12 @@ Usage: nat-meta.py --capture FILE --client-side-meta FILE --scenario NAME
                    --seen-as IP:PORT --translated-to IP:PORT --meta OUT
 
 The scenario itself was checked by b-meta.py on the client side's packets (--client-side-meta).
-This checks, with tshark, what the capture adds: every connection to --seen-as is in the capture a
-second time, to --translated-to, on another interface: its SYN with the same initial sequence
-number and IPv4 identification, moments later; and each interface holds the same number of
-packets. It then writes the scenario's meta (the expectations of the client side: the translated
-view must add no finding) with those counts as facts. Fails (exit 1, nothing written) otherwise.
+This checks, with tshark, what the capture adds: every connection to --seen-as is in the capture
+again, to --translated-to, on --interfaces interfaces in all: its SYN with the same initial
+sequence number and IPv4 identification, moments later; and each interface holds the same
+number of packets. It then writes the scenario's meta (the expectations of the client side: the
+translated views must add no finding) with those counts as facts, and the description given or
+the routed DNAT one. Fails (exit 1, nothing written) otherwise.
 """
 import argparse
 import json
@@ -29,6 +30,9 @@ def main():
     ap.add_argument("--seen-as", required=True)
     ap.add_argument("--translated-to", required=True)
     ap.add_argument("--meta", required=True)
+    ap.add_argument("--interfaces", type=int, default=2)
+    ap.add_argument("--description", help="what the capture shows (default: a routed DNAT)")
+    ap.add_argument("--software", action="append", default=[])
     a = ap.parse_args()
     cmd = ["tshark", "-r", a.capture, "-T", "fields", "-E", "separator=\t"]
     for f in FIELDS:
@@ -44,12 +48,12 @@ def main():
         if int(v[4], 16) & (SYN | ACK) == SYN:
             syns[(v[5], v[6])].append((float(v[0]), v[1], f"{v[2]}:{v[3]}"))
     problems = []
-    if len(per_interface) != 2 or len(set(per_interface.values())) != 1:
-        problems.append(f"packets per interface {dict(per_interface)} (expected the same count on two)")
+    if len(per_interface) != a.interfaces or len(set(per_interface.values())) != 1:
+        problems.append(f"packets per interface {dict(per_interface)} (expected the same count on {a.interfaces})")
     gaps = []
     for (isn, ipid), seen in syns.items():
         targets = {s[2] for s in seen}
-        if targets != {a.seen_as, a.translated_to} or len({s[1] for s in seen}) != 2:
+        if targets != {a.seen_as, a.translated_to} or len({s[1] for s in seen}) != len(seen):
             problems.append(f"SYN isn {isn} id {ipid}: seen as {sorted(targets)}")
             continue
         times = [s[0] for s in seen]
@@ -60,15 +64,16 @@ def main():
     with open(a.client_side_meta) as f:
         meta = json.load(f)
     meta["scenario"] = a.scenario
-    meta["description"] = (
+    described = a.description or (
         "tcpdump -i any (LINUX_SLL2) on a host that translates addresses, as on a Kubernetes node where kube-proxy DNATs a "
         f"Service address to a pod: the client connects to {a.seen_as}, nftables in the routing namespace between client "
         f"and server rewrites it to {a.translated_to}, and tcpdump there sees every connection twice, once per veth, with "
-        "the same sequence numbers and IP identifications. conncheck must analyze each connection once (under the first "
-        "addresses seen, the client's) and find what it finds on the client side alone. The traffic: "
-        + meta["description"].replace(" on loopback", "")
+        "the same sequence numbers and IP identifications.")
+    meta["description"] = (
+        described + " conncheck must analyze each connection once (under the first addresses seen, the client's) and find "
+        "what it finds on the client side alone. The traffic: " + meta["description"].replace(" on loopback", "")
     )
-    meta["software"] = meta.get("software", []) + ["tcpdump -i any", "nftables dnat", "Linux routing between veth pairs"]
+    meta["software"] = meta.get("software", []) + ["tcpdump -i any"] + (a.software or ["nftables dnat", "Linux routing between veth pairs"])
     meta["facts"]["captureFile"] = a.capture.rsplit("/", 1)[-1]
     meta["facts"]["framesPerInterface"] = sorted(per_interface.values())
     meta["facts"]["connectionsSeenTwice"] = len(gaps)
