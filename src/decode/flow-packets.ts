@@ -28,6 +28,10 @@ export interface FlowPacket {
   window: number;
   /** Payload length by the IP header. */
   payloadLen: number;
+  /** IPv4 identification (-1 for IPv6), TCP checksum (-1 when cut) and timestamp value (-1 when none): what tells a capture's copy of a packet (flow/capture-copies.ts). */
+  ipId: number;
+  tcpChecksum: number;
+  tsVal: number;
   /** Packets of this connection left out just before this one. */
   skippedBefore: number;
 }
@@ -91,7 +95,7 @@ function isDestination(view: PacketView, e: Endpoint): boolean {
 }
 
 function blankPacket(): FlowPacket {
-  return { frame: 0, ts: 0, prevTs: null, fromClient: false, flags: 0, seq: 0, ack: 0, window: 0, payloadLen: 0, skippedBefore: 0 };
+  return { frame: 0, ts: 0, prevTs: null, fromClient: false, flags: 0, seq: 0, ack: 0, window: 0, payloadLen: 0, ipId: -1, tcpChecksum: -1, tsVal: -1, skippedBefore: 0 };
 }
 
 /** Collection state of one connection. */
@@ -132,6 +136,9 @@ class Wanted {
     p.ack = view.ack;
     p.window = view.window;
     p.payloadLen = view.payloadLen;
+    p.ipId = view.ipId;
+    p.tcpChecksum = view.tcpChecksum;
+    p.tsVal = view.hasTimestamp ? view.tsVal : -1;
     p.skippedBefore = 0;
     this.lastTs = ts;
     if (this.focus.has(frame)) {

@@ -60,7 +60,8 @@ function flowHeader(p: Paint, ladder: Ladder): string[] {
     formatDuration(f.duration),
     closed,
   ];
-  const shown = ladder.drawnPackets < ladder.totalPackets ? [`${ladder.drawnPackets} of ${ladder.totalPackets} packets drawn`] : [];
+  const shown = ladder.drawnPackets + ladder.copies < ladder.totalPackets ? [`${ladder.drawnPackets} of ${ladder.totalPackets} packets drawn`] : [];
+  if (ladder.copies > 0) shown.push(`${ladder.copies} captured twice (on two interfaces), not drawn again`);
   return [
     ...wrapText(`flow ${f.id}${f.directionInferred ? ' (roles inferred: no SYN seen)' : ''}: client ${f.client} → server ${f.server}`, WIDTH).map((l) => p.bold(l)),
     ...indented(`started ${formatUtc(f.start)}; ${[...facts, ...shown].join(' · ')}`, '  '),

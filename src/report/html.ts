@@ -262,7 +262,9 @@ function findingSection(f: Finding, ladders: readonly Ladder[] | undefined, stat
     body = ladders
       .map((l) => {
         const notes = l.unplaced.map((u) => `<p class="muted">${x(u)}</p>`).join('');
-        const drawnOf = l.drawnPackets < l.totalPackets ? `; ${l.drawnPackets} of ${l.totalPackets} packets drawn` : '';
+        const drawnOf =
+          (l.drawnPackets + l.copies < l.totalPackets ? `; ${l.drawnPackets} of ${l.totalPackets} packets drawn` : '') +
+          (l.copies > 0 ? `; ${l.copies} captured twice, not drawn again` : '');
         return (
           `<div class="ladder-wrap"><p class="muted">flow ${l.flow.id}: ${x(l.flow.state)} (${x(STATE_MEANING[l.flow.state] ?? '')}), history <code>${x(l.flow.history || '-')}</code>, ` +
           `${plural(l.totalPackets, 'packet')}, ${x(formatDuration(l.flow.duration))}${drawnOf}</p>` +

@@ -5,6 +5,7 @@
  */
 import type { FlowPacket, FlowPackets } from '../decode/flow-packets';
 import type { Finding } from '../detect/finding';
+import { COPY_WINDOW } from '../flow/capture-copies';
 import type { FlowRecord } from '../flow/flow-record';
 import type { HttpExchange } from '../http/exchange';
 import { formatBytes } from './format-time';
@@ -55,6 +56,8 @@ export interface Ladder {
   /** Packets of the connection in the capture, and how many are drawn. */
   totalPackets: number;
   drawnPackets: number;
+  /** Packets the capture holds twice, not drawn (counted in totalPackets, not in drawnPackets). */
+  copies: number;
 }
 
 export interface LadderSource {
@@ -116,6 +119,8 @@ function httpNotes(exchanges: readonly HttpExchange[], flowId: number): Map<numb
 
 interface Classified {
   p: FlowPacket;
+  /** A capture's second copy of the packet before it (see flow/capture-copies.ts): not drawn. */
+  copy: boolean;
   retransmission: boolean;
   zeroWindow: boolean;
   tone: ArrowTone;
@@ -125,7 +130,12 @@ function classify(packets: readonly FlowPacket[]): Classified[] {
   // Highest sequence end seen per direction, to tell a retransmission (seq numbers wrap: compare signed).
   let clientEnd: number | null = null;
   let serverEnd: number | null = null;
+  let previous: FlowPacket | null = null;
   return packets.map((p) => {
+    // The tracker's rule, for the packet just before only (nothing from the peer in between).
+    const copy = previous !== null && p.skippedBefore === 0 && isCopyOf(p, previous);
+    if (!copy) previous = p;
+    if (copy) return { p, copy, retransmission: false, zeroWindow: false, tone: 'ack' as ArrowTone };
     const rst = (p.flags & 0x04) !== 0;
     const syn = (p.flags & 0x02) !== 0;
     const fin = (p.flags & 0x01) !== 0;
@@ -139,8 +149,17 @@ function classify(packets: readonly FlowPacket[]): Classified[] {
     }
     const zeroWindow = p.window === 0 && !rst && !syn;
     const tone: ArrowTone = rst ? 'rst' : syn ? 'syn' : fin ? 'fin' : zeroWindow ? 'zero' : p.payloadLen > 0 ? 'data' : 'ack';
-    return { p, retransmission, zeroWindow, tone };
+    return { p, copy, retransmission, zeroWindow, tone };
   });
+}
+
+function isCopyOf(p: FlowPacket, original: FlowPacket): boolean {
+  const apart = p.ts - original.ts;
+  return (
+    p.tcpChecksum >= 0 && p.fromClient === original.fromClient && p.seq === original.seq && p.ack === original.ack && p.flags === original.flags &&
+    p.window === original.window && p.payloadLen === original.payloadLen && p.ipId === original.ipId && p.tcpChecksum === original.tcpChecksum &&
+    p.tsVal === original.tsVal && apart < COPY_WINDOW && apart > -COPY_WINDOW
+  );
 }
 
 function singleLabel(c: Classified): string {
@@ -233,8 +252,13 @@ export function buildLadder(source: LadderSource): Ladder {
     }
     run = [];
   };
+  let copies = 0;
   for (const c of classified) {
     const p = c.p;
+    if (c.copy) {
+      copies++;
+      continue;
+    }
     if (p.skippedBefore > 0) {
       flushRun();
       rows.push({ type: 'gap', skipped: p.skippedBefore });
@@ -252,7 +276,7 @@ export function buildLadder(source: LadderSource): Ladder {
     run.push(c);
   }
   flushRun();
-  return { flow, rows, unplaced, totalPackets: packets.total, drawnPackets: packets.packets.length };
+  return { flow, rows, unplaced, totalPackets: packets.total, drawnPackets: packets.packets.length - copies, copies };
 }
 
 function formatSpan(seconds: number): string {

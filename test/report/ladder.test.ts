@@ -96,12 +96,33 @@ function packets(list: Array<[boolean, number, number, number?, number?]>): Flow
   const out: FlowPacket[] = list.map(([fromClient, flags, len, seq = 0, skipped = 0], i) => {
     const prev = i === 0 ? null : ts;
     ts += 0.001;
-    return { frame: i + 1, ts, prevTs: prev, fromClient, flags, seq, ack: 0, window: 512, payloadLen: len, skippedBefore: skipped };
+    return { frame: i + 1, ts, prevTs: prev, fromClient, flags, seq, ack: 0, window: 512, payloadLen: len, ipId: -1, tcpChecksum: -1, tsVal: -1, skippedBefore: skipped };
   });
   return { flowId: 1, packets: out, total: out.length + out.reduce((s, p) => s + p.skippedBefore, 0) };
 }
 
 describe('buildLadder', () => {
+  test('a capture\'s copies of packets are counted, not drawn as retransmissions', () => {
+    // Each packet twice, 20 µs apart, identical but for the link layer (tcpdump -i any on a bridge).
+    const once = packets([[true, SYN, 0, 1], [false, SYN | ACK, 0, 9], [true, PSH | ACK, 10, 2], [false, PSH | ACK, 20, 10], [true, FIN | ACK, 0, 12]]);
+    const doubled: FlowPacket[] = [];
+    once.packets.forEach((p, i) => {
+      const original = { ...p, frame: 2 * i + 1, ipId: 100 + i, tcpChecksum: 0x1000 + i, tsVal: 5 };
+      doubled.push(original, { ...original, frame: 2 * i + 2, ts: p.ts + 20e-6, prevTs: p.ts });
+    });
+    const ladder = buildLadder({ flow: FLOW, packets: { flowId: 1, packets: doubled, total: doubled.length }, exchanges: [], findings: [] });
+    const arrows = ladder.rows.filter((r): r is LadderArrow => r.type === 'packet');
+    expect(arrows.map((a) => a.frame)).toEqual([1, 3, 5, 7, 9]);
+    expect(arrows.some((a) => a.label.includes('retx'))).toBe(false);
+    expect([ladder.copies, ladder.drawnPackets, ladder.totalPackets]).toEqual([5, 5, 10]);
+    // Sent again with a new identification: a retransmission, drawn.
+    const resent = [...doubled.slice(0, 6), { ...doubled[4], frame: 7, ts: doubled[5].ts + 1e-6, ipId: 999 }];
+    const again = buildLadder({ flow: FLOW, packets: { flowId: 1, packets: resent, total: resent.length }, exchanges: [], findings: [] });
+    const labels = again.rows.filter((r): r is LadderArrow => r.type === 'packet').map((a) => a.label);
+    expect(labels[labels.length - 1]).toContain('retx');
+    expect(again.copies).toBe(3);
+  });
+
   test('a bulk transfer folds into one row with its ACKs; handshake and close stay single', () => {
     const list: Array<[boolean, number, number, number?]> = [[true, SYN, 0], [false, SYN | ACK, 0], [true, ACK, 0]];
     for (let i = 0; i < 10; i++) list.push([false, PSH | ACK, 1000, 1 + i * 1000], [true, ACK, 0]);
