@@ -123,6 +123,17 @@ describe('whole-line fast paths agree with the general path', () => {
     expectSamePaths('request', 'GET /' + 'a'.repeat(httpLimits.maxLineBytes) + ' HTTP/1.1\r\n' + FIELDS);
   });
 
+  test('a head longer than the text window of the header loop, the window ending in every place of a line', () => {
+    // readFields reads 512 bytes of a segment as text at a time: a line across the window's end
+    // goes through the general path, and the loop goes on with the next window.
+    const lines = Array.from({ length: 40 }, (_, k) => (k % 7 === 3 ? 'Connection: keep-alive\r\n' : k % 11 === 5 ? 'NoColon\r\n' : `X-Field-${k}: value ${k}\r\n`));
+    for (let pad = 0; pad < 48; pad++) {
+      const fields = `X-Pad: ${'p'.repeat(pad)}\r\n${lines.join('')}Host: late.example\r\nContent-Length: 2\r\n`;
+      const events = expectSamePaths('request', `POST /p HTTP/1.1\r\n${fields}\r\nokGET /next HTTP/1.1\r\n\r\n`);
+      expect(events).toContain('head length cl=2 conn=keep-alive, keep-alive, keep-alive, keep-alive, keep-alive, keep-alive host=late.example other=32 malformed=3');
+    }
+  });
+
   test('a header block over the head bound', () => {
     const field = `X-F: ${'f'.repeat(1000)}\r\n`;
     expectSamePaths('request', 'GET / HTTP/1.1\r\n' + field.repeat(70) + '\r\n');
