@@ -11,7 +11,8 @@ import type { PacketView } from '../decode/packet-view';
  * - Every header field a sender changes between two transmissions is the same: sequence and
  *   acknowledgement numbers, flags, window, length, the TCP checksum (over the payload and the
  *   options, timestamps included), and for IPv4 the identification, which Linux and Windows
- *   advance with every packet they send, retransmissions included.
+ *   advance with every packet of a connection they send, retransmissions included (Linux sends
+ *   SYN-ACKs with identification 0; one sent again a second later has a new timestamp).
  * - The peer sent nothing in between: a copy is taken on its way to the peer, so the peer cannot
  *   have answered it yet, while a fast retransmission follows the peer's duplicate ACKs.
  * - It follows the first copy by less than COPY_WINDOW.

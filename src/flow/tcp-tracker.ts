@@ -1,12 +1,12 @@
 import { EndpointSide, formatEndpoint } from '../decode/address';
 import { PacketView, TcpFlag } from '../decode/packet-view';
-import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
 import { CaptureCopies } from './capture-copies';
+import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
 import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
-import { NatTwins } from './nat-twins';
 import { EndpointState } from './endpoint-state';
 import { bucketHash, FlowTable } from './flow-table';
 import { hasHistory, HistoryLetter, recordHistory } from './history';
+import { NatTwins } from './nat-twins';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq';
 
 /**
