@@ -38,7 +38,7 @@ export class EndpointSummary {
 
   addFlow(flow: FlowRecord): void {
     // A connection seen again after address translation is already counted under its first address.
-    if (typeof flow.sameConnectionAs === 'number') return;
+    if (flow.sameConnectionAs !== null) return;
     const t = this.entry(flow.server);
     t.connections++;
     t.bytes += flow.bytes.client + flow.bytes.server;

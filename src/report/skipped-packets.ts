@@ -7,7 +7,6 @@ export function skippedPackets(stats: AnalysisStats): string[] {
   if (stats.fragments) skipped.push(`${stats.fragments} IP fragments`);
   if (stats.truncated) skipped.push(`${stats.truncated} truncated`);
   if (stats.malformed) skipped.push(`${stats.malformed} malformed`);
-  // Old JSON results (conncheck report) have no such count.
   if (stats.duplicates) skipped.push(`${stats.duplicates} captured twice (the same packet on two interfaces)`);
   if (stats.unsupportedLink) skipped.push(`${stats.unsupportedLink} of an unsupported link type`);
   if (stats.sampledOut) skipped.push(`${stats.sampledOut} sampled out`);

@@ -109,9 +109,8 @@ function renderFlows(flows: FlowRecord[]): string {
   let copies = false;
   let twins = false;
   for (const f of flows) {
-    // Results written before copies and translated views were told apart have neither field.
-    const sameAs = typeof f.sameConnectionAs === 'number' ? f.sameConnectionAs : null;
-    const copied = f.duplicates !== undefined && f.duplicates.client + f.duplicates.server > 0;
+    const sameAs = f.sameConnectionAs;
+    const copied = f.duplicates.client + f.duplicates.server > 0;
     copies ||= copied;
     twins ||= sameAs !== null;
     t.push([

@@ -9,7 +9,6 @@ export function unreadTraffic(stats: AnalysisStats): string[] {
   const parts: string[] = [];
   if (stats.http.tlsConnections) parts.push(`${stats.http.tlsConnections} TLS (record headers only)`);
   if (stats.http.http2Connections) parts.push(`${stats.http.http2Connections} HTTP/2 without TLS (not parsed: conncheck reads HTTP/1.x)`);
-  // Results written before NAT twins were told apart have no such count.
   if (stats.natTwins) parts.push(`${stats.natTwins} seen again after address translation (analyzed once)`);
   return parts;
 }
@@ -19,7 +18,7 @@ export function unreadTraffic(stats: AnalysisStats): string[] {
  * seen as 10.98.0.1 → 10.98.1.2:8080 (4 connections)", or null when there were none.
  */
 export function translatedAddresses(stats: AnalysisStats): string | null {
-  const pairs = stats.natTranslations ?? [];
+  const pairs = stats.natTranslations;
   if (pairs.length === 0) return null;
   const listed = pairs.map((t) => `${t.seenAs} seen as ${t.translatedTo} (${t.connections} connection${t.connections === 1 ? '' : 's'})`).join('; ');
   const listedCount = pairs.reduce((n, t) => n + t.connections, 0);
