@@ -27,6 +27,15 @@ import type { PacketView } from '../decode/packet-view';
  * packet has both. A checksum that is that pseudo-header sum tells nothing about the payload, so it
  * is not compared; the identification and the timestamp still are.
  *
+ * A copy may also come cut in pieces. A sender with segmentation offload (a container's veth)
+ * hands over one segment of up to 64 KiB; before a device without it (`tso off`, a tun or VPN
+ * device) the kernel cuts it into segments of the path's MSS, and that device's capture holds those.
+ * A piece is taken for a copy when it lies within the last data segment of its direction, less
+ * than COPY_WINDOW before, with nothing from the peer in between, and carries what the cutting
+ * copies into every piece: the acknowledgement number, window and timestamp, and for IPv4 the
+ * identification, one more per piece (Linux's inet_gso_segment). Only in that order: the kernel
+ * never joins the pieces again on the way out (GRO joins them on the way in, before the capture).
+ *
  * The table is direct-mapped and bounded: a packet's slot is overwritten by the next packet that
  * hashes there. A copy arrives within a few packets of its original, so a lost slot costs at worst
  * a copy counted as a retransmission, as before this existed.
@@ -48,8 +57,21 @@ const TIME = 7;
 const PEER_SEGMENTS = 8; // segments the other side had sent when this one was seen
 const FIELDS = 9;
 
+// The fields of a direction's last data segment (a table by direction, for the pieces of a copy).
+const WHOLE_OWNER = 0;
+const WHOLE_SEQ = 1;
+const WHOLE_LEN = 2;
+const WHOLE_ACK = 3;
+const WHOLE_WINDOW = 4;
+const WHOLE_IP_ID = 5;
+const WHOLE_TS_VAL = 6;
+const WHOLE_TIME = 7;
+const WHOLE_PEER_SEGMENTS = 8;
+const WHOLE_FIELDS = 9;
+
 export class CaptureCopies {
   private readonly slots = new Float64Array((SLOT_MASK + 1) * FIELDS);
+  private readonly wholes = new Float64Array((SLOT_MASK + 1) * WHOLE_FIELDS);
 
   /**
    * True when `v` is a copy of a segment seen just before on the same connection, in the same
@@ -78,6 +100,21 @@ export class CaptureCopies {
       // The slot stays: a packet crossing three interfaces leaves two copies.
       if (apart < COPY_WINDOW && apart > -COPY_WINDOW) return true;
     }
+    const len = v.payloadLen;
+    if (len > 0 && (v.flags & (SYN | RST)) === 0) {
+      const w = ((Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS);
+      const wholes = this.wholes;
+      if (wholes[w + WHOLE_OWNER] === owner && this.isPiece(w, v, seq, len, ipId, tsVal, ts, peerSegments)) return true;
+      wholes[w + WHOLE_OWNER] = owner;
+      wholes[w + WHOLE_SEQ] = seq;
+      wholes[w + WHOLE_LEN] = len;
+      wholes[w + WHOLE_ACK] = v.ack;
+      wholes[w + WHOLE_WINDOW] = v.window;
+      wholes[w + WHOLE_IP_ID] = ipId;
+      wholes[w + WHOLE_TS_VAL] = tsVal;
+      wholes[w + WHOLE_TIME] = ts;
+      wholes[w + WHOLE_PEER_SEGMENTS] = peerSegments;
+    }
     slots[at + OWNER] = owner;
     slots[at + SEQ] = seq;
     slots[at + ACK] = v.ack;
@@ -89,7 +126,28 @@ export class CaptureCopies {
     slots[at + PEER_SEGMENTS] = peerSegments;
     return false;
   }
+
+  /** True when `v` is a piece, cut by segmentation offload, of the data segment at `w`. */
+  private isPiece(w: number, v: PacketView, seq: number, len: number, ipId: number, tsVal: number, ts: number, peerSegments: number): boolean {
+    const wholes = this.wholes;
+    const wholeLen = wholes[w + WHOLE_LEN];
+    if (len >= wholeLen) return false;
+    const offset = (seq - wholes[w + WHOLE_SEQ]) >>> 0; // sequence space wraps
+    if (offset + len > wholeLen) return false;
+    if (wholes[w + WHOLE_ACK] !== v.ack || wholes[w + WHOLE_WINDOW] !== v.window || wholes[w + WHOLE_TS_VAL] !== tsVal) return false;
+    if (wholes[w + WHOLE_PEER_SEGMENTS] !== peerSegments) return false;
+    const apart = ts - wholes[w + WHOLE_TIME];
+    if (!(apart < COPY_WINDOW && apart > -COPY_WINDOW)) return false;
+    if (ipId < 0) return wholes[w + WHOLE_IP_ID] < 0;
+    // Piece k (k × MSS bytes in) has the whole's identification plus k; pieces are no longer than the MSS.
+    const k = (ipId - wholes[w + WHOLE_IP_ID]) & 0xffff;
+    return offset === 0 ? k === 0 : k > 0 && k * len <= offset;
+  }
 }
+
+/** TCP flags that open or end a connection: never cut by segmentation offload. */
+const SYN = 0x02;
+const RST = 0x04;
 
 /**
  * True when `checksum` is what a sender using checksum offload leaves in the segment `v` for the

@@ -118,6 +118,28 @@ function withPseudoHeaderSum(frame: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * conversation() with 'GET /a' followed by three pieces of it (10, 10 and 8 bytes), as software
+ * segmentation cuts it: the whole's identification plus the piece's index, plus `idShift`.
+ */
+function withPiecesOfGetA(idShift: number): Frame[] {
+  const frames = conversation();
+  const get = label(frames, 'GET /a');
+  const text = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
+  expect(text.length).toBe(28);
+  const wholeId = read16(get.data, 14 + 4);
+  const pieces = [0, 10, 20].map((offset, k) => ({
+    ...get,
+    ts: get.ts + 10e-6 * (k + 1),
+    data: buildTcpPacket({
+      src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80, seq: 1001 + offset, ack: 5001,
+      flags: k === 2 ? TCP_ACK | TCP_PSH : TCP_ACK, payload: text.slice(offset, offset + 10), ipId: (wholeId + k + idShift) & 0xffff,
+    }),
+  }));
+  const at = frames.indexOf(get);
+  return [...frames.slice(0, at + 1), ...pieces, ...frames.slice(at + 1)];
+}
+
 describe('capture copies', () => {
   test('every packet twice: same connection, exchanges and state as once, copies counted apart', async () => {
     const once = await analyze(conversation());
@@ -180,6 +202,16 @@ describe('capture copies', () => {
     expect(only(reversed).duplicates).toEqual({ client: 7, server: 5 });
   });
 
+  test('a copy cut in pieces by segmentation offload (one identification more per piece)', async () => {
+    // The whole segment from a container's veth, then the pieces the kernel cut it into before a
+    // device without segmentation offload.
+    const once = await analyze(conversation());
+    const r = await analyze(withPiecesOfGetA(0));
+    expect(only(r).duplicates).toEqual({ client: 3, server: 0 });
+    expect(only(r).retransmissions).toEqual({ client: 0, server: 0 });
+    expect(withoutCounts(only(r))).toEqual(withoutCounts(only(once)));
+  });
+
   describe('what stays a retransmission', () => {
     test('the same segment with a new IP identification (sent again by the stack)', async () => {
       const frames = conversation();
@@ -231,6 +263,12 @@ describe('capture copies', () => {
       const at = frames.indexOf(get);
       const r = await analyze([...frames.slice(0, at + 1), { ...get, data: other, ts: get.ts + 20e-6 }, ...frames.slice(at + 1)]);
       expect(only(r).retransmissions.client).toBe(1);
+      expect(only(r).duplicates.client).toBe(0);
+    });
+
+    test('pieces of a segment sent again with new identifications', async () => {
+      const r = await analyze(withPiecesOfGetA(0x40));
+      expect(only(r).retransmissions.client).toBe(3);
       expect(only(r).duplicates.client).toBe(0);
     });
 
