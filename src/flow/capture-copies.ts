@@ -19,6 +19,23 @@ import type { PacketView } from '../decode/packet-view';
  * A real retransmission identical in every byte (IPv6 without TCP timestamps) comes no sooner than
  * Linux's tail-loss probe, twice the round trip plus 2 ms.
  *
+ * The TCP checksum of one copy may not be the other's: a packet sent with checksum offload holds
+ * only the sum of its pseudo-header (addresses, protocol, length) until a device computes the rest,
+ * and the kernel computes it in software before a device without transmit checksum offload (a tun
+ * or VPN device, a NIC or a VXLAN device with `tx-checksum-ip-generic off`, a common workaround).
+ * Captured on its way in from a container's veth and on its way out of such a device, the same
+ * packet has both. A checksum that is that pseudo-header sum tells nothing about the payload, so it
+ * is not compared; the identification and the timestamp still are.
+ *
+ * A copy may also come cut in pieces. A sender with segmentation offload (a container's veth)
+ * hands over one segment of up to 64 KiB; before a device without it (`tso off`, a tun or VPN
+ * device) the kernel cuts it into segments of the path's MSS, and that device's capture holds those.
+ * A piece is taken for a copy when it lies within the last data segment of its direction, less
+ * than COPY_WINDOW before, with nothing from the peer in between, and carries what the cutting
+ * copies into every piece: the acknowledgement number, window and timestamp, and for IPv4 the
+ * identification, one more per piece (Linux's inet_gso_segment). Only in that order: the kernel
+ * never joins the pieces again on the way out (GRO joins them on the way in, before the capture).
+ *
  * The table is direct-mapped and bounded: a packet's slot is overwritten by the next packet that
  * hashes there. A copy arrives within a few packets of its original, so a lost slot costs at worst
  * a copy counted as a retransmission, as before this existed.
@@ -33,14 +50,28 @@ const OWNER = 0; // connection id × 2 + direction (0: empty slot; connection id
 const SEQ = 1;
 const ACK = 2;
 const SHAPE = 3; // flags, window and payload length
-const IDENTITY = 4; // IPv4 identification and TCP checksum
-const TS_VAL = 5; // TCP timestamp value, or -1
-const TIME = 6;
-const PEER_SEGMENTS = 7; // segments the other side had sent when this one was seen
-const FIELDS = 8;
+const IP_ID = 4; // IPv4 identification, or -1
+const CHECKSUM = 5; // TCP checksum as captured
+const TS_VAL = 6; // TCP timestamp value, or -1
+const TIME = 7;
+const PEER_SEGMENTS = 8; // segments the other side had sent when this one was seen
+const FIELDS = 9;
+
+// The fields of a direction's last data segment (a table by direction, for the pieces of a copy).
+const WHOLE_OWNER = 0;
+const WHOLE_SEQ = 1;
+const WHOLE_LEN = 2;
+const WHOLE_ACK = 3;
+const WHOLE_WINDOW = 4;
+const WHOLE_IP_ID = 5;
+const WHOLE_TS_VAL = 6;
+const WHOLE_TIME = 7;
+const WHOLE_PEER_SEGMENTS = 8;
+const WHOLE_FIELDS = 9;
 
 export class CaptureCopies {
   private readonly slots = new Float64Array((SLOT_MASK + 1) * FIELDS);
+  private readonly wholes = new Float64Array((SLOT_MASK + 1) * WHOLE_FIELDS);
 
   /**
    * True when `v` is a copy of a segment seen just before on the same connection, in the same
@@ -51,30 +82,99 @@ export class CaptureCopies {
     const checksum = v.tcpChecksum;
     if (checksum < 0) return false; // snaplen cut it: nothing to tell the two apart by
     const seq = v.seq;
-    const at = ((Math.imul(seq ^ v.ack, 0x9e3779b1) ^ Math.imul(checksum + 1, 0x85ebca6b)) >>> (32 - SLOT_BITS)) * FIELDS;
+    const ipId = v.ipId;
+    const tsVal = v.hasTimestamp ? v.tsVal : -1;
+    // Not by the checksum: the copies of a packet do not always carry the same (see above).
+    const at = ((Math.imul(seq ^ v.ack, 0x9e3779b1) ^ Math.imul(ipId ^ tsVal, 0x85ebca6b)) >>> (32 - SLOT_BITS)) * FIELDS;
     const owner = fromClient ? connectionId * 2 : connectionId * 2 + 1;
     // Below 2^53: flags < 2^8, window < 2^16, payload length < 2^29.
     const shape = v.flags + v.window * 0x100 + v.payloadLen * 0x1000000;
-    const identity = (v.ipId + 1) * 0x10000 + checksum;
-    const tsVal = v.hasTimestamp ? v.tsVal : -1;
     const slots = this.slots;
     if (
       slots[at + OWNER] === owner && slots[at + SEQ] === seq && slots[at + ACK] === v.ack && slots[at + SHAPE] === shape &&
-      slots[at + IDENTITY] === identity && slots[at + TS_VAL] === tsVal && slots[at + PEER_SEGMENTS] === peerSegments
+      slots[at + IP_ID] === ipId && slots[at + TS_VAL] === tsVal && slots[at + PEER_SEGMENTS] === peerSegments &&
+      (slots[at + CHECKSUM] === checksum || isPseudoHeaderSum(v, slots[at + CHECKSUM]) || isPseudoHeaderSum(v, checksum))
     ) {
       // Either order: copies from several interfaces are not always in time order.
       const apart = ts - slots[at + TIME];
       // The slot stays: a packet crossing three interfaces leaves two copies.
       if (apart < COPY_WINDOW && apart > -COPY_WINDOW) return true;
     }
+    const len = v.payloadLen;
+    if (len > 0 && (v.flags & (SYN | RST)) === 0) {
+      const w = ((Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS);
+      const wholes = this.wholes;
+      if (wholes[w + WHOLE_OWNER] === owner && this.isPiece(w, v, seq, len, ipId, tsVal, ts, peerSegments)) return true;
+      wholes[w + WHOLE_OWNER] = owner;
+      wholes[w + WHOLE_SEQ] = seq;
+      wholes[w + WHOLE_LEN] = len;
+      wholes[w + WHOLE_ACK] = v.ack;
+      wholes[w + WHOLE_WINDOW] = v.window;
+      wholes[w + WHOLE_IP_ID] = ipId;
+      wholes[w + WHOLE_TS_VAL] = tsVal;
+      wholes[w + WHOLE_TIME] = ts;
+      wholes[w + WHOLE_PEER_SEGMENTS] = peerSegments;
+    }
     slots[at + OWNER] = owner;
     slots[at + SEQ] = seq;
     slots[at + ACK] = v.ack;
     slots[at + SHAPE] = shape;
-    slots[at + IDENTITY] = identity;
+    slots[at + IP_ID] = ipId;
+    slots[at + CHECKSUM] = checksum;
     slots[at + TS_VAL] = tsVal;
     slots[at + TIME] = ts;
     slots[at + PEER_SEGMENTS] = peerSegments;
     return false;
   }
+
+  /** True when `v` is a piece, cut by segmentation offload, of the data segment at `w`. */
+  private isPiece(w: number, v: PacketView, seq: number, len: number, ipId: number, tsVal: number, ts: number, peerSegments: number): boolean {
+    const wholes = this.wholes;
+    const wholeLen = wholes[w + WHOLE_LEN];
+    if (len >= wholeLen) return false;
+    const offset = (seq - wholes[w + WHOLE_SEQ]) >>> 0; // sequence space wraps
+    if (offset + len > wholeLen) return false;
+    if (wholes[w + WHOLE_ACK] !== v.ack || wholes[w + WHOLE_WINDOW] !== v.window || wholes[w + WHOLE_TS_VAL] !== tsVal) return false;
+    if (wholes[w + WHOLE_PEER_SEGMENTS] !== peerSegments) return false;
+    const apart = ts - wholes[w + WHOLE_TIME];
+    if (!(apart < COPY_WINDOW && apart > -COPY_WINDOW)) return false;
+    if (ipId < 0) return wholes[w + WHOLE_IP_ID] < 0;
+    // Piece k (k × MSS bytes in) has the whole's identification plus k; pieces are no longer than the MSS.
+    const k = (ipId - wholes[w + WHOLE_IP_ID]) & 0xffff;
+    return offset === 0 ? k === 0 : k > 0 && k * len <= offset;
+  }
+}
+
+/** TCP flags that open or end a connection: never cut by segmentation offload. */
+const SYN = 0x02;
+const RST = 0x04;
+
+/**
+ * True when `checksum` is what a sender using checksum offload leaves in the segment `v` for the
+ * device to complete: the ones' complement sum, folded to 16 bits, of its pseudo-header (RFC 9293
+ * 3.1; RFC 8200 8.1 for IPv6), as Linux's tcp_v4_send_check and tcp_v6_send_check write it. The
+ * TCP header's length is not in the view: each of the 11 it can have (20 to 60 bytes) is tried, on
+ * this path only when two copies' checksums differ. A full checksum equal to one of them by chance
+ * (11 in 65 536) costs nothing: the other fields must still match.
+ */
+function isPseudoHeaderSum(v: PacketView, checksum: number): boolean {
+  let sum = halves(v.src0) + halves(v.dst0) + TCP_PROTOCOL + v.payloadLen;
+  if (v.ipVersion === 6) sum += halves(v.src1) + halves(v.src2) + halves(v.src3) + halves(v.dst1) + halves(v.dst2) + halves(v.dst3);
+  for (let headerLength = 20; headerLength <= 60; headerLength += 4) {
+    if (fold(sum + headerLength) === checksum) return true;
+  }
+  return false;
+}
+
+const TCP_PROTOCOL = 6;
+
+/** The two 16-bit halves of a 32-bit address word, added. */
+function halves(word: number): number {
+  return (word >>> 16) + (word & 0xffff);
+}
+
+/** A ones' complement sum folded to 16 bits (a sum of 16-bit words stays far below 2^32 here). */
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
 }

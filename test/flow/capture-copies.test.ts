@@ -93,6 +93,53 @@ function label(frames: Frame[], name: string): Frame {
   return f;
 }
 
+/** Where conversation()'s frames (Ethernet, IPv4 without options) hold the TCP header. */
+const TCP_AT = 14 + 20;
+
+function read16(b: Uint8Array, at: number): number {
+  return (b[at] << 8) | b[at + 1];
+}
+
+function put16(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >> 8;
+  b[at + 1] = value & 0xff;
+}
+
+/**
+ * The frame as a sender using checksum offload leaves it for the device: the TCP checksum holds
+ * the folded sum of the pseudo-header (addresses, protocol 6, TCP length), as Linux writes it.
+ */
+function withPseudoHeaderSum(frame: Uint8Array): Uint8Array {
+  const out = frame.slice();
+  let sum = 6 + (out.length - TCP_AT);
+  for (let at = 14 + 12; at < 14 + 20; at += 2) sum += read16(out, at); // source and destination
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  put16(out, TCP_AT + 16, sum);
+  return out;
+}
+
+/**
+ * conversation() with 'GET /a' followed by three pieces of it (10, 10 and 8 bytes), as software
+ * segmentation cuts it: the whole's identification plus the piece's index, plus `idShift`.
+ */
+function withPiecesOfGetA(idShift: number): Frame[] {
+  const frames = conversation();
+  const get = label(frames, 'GET /a');
+  const text = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
+  expect(text.length).toBe(28);
+  const wholeId = read16(get.data, 14 + 4);
+  const pieces = [0, 10, 20].map((offset, k) => ({
+    ...get,
+    ts: get.ts + 10e-6 * (k + 1),
+    data: buildTcpPacket({
+      src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80, seq: 1001 + offset, ack: 5001,
+      flags: k === 2 ? TCP_ACK | TCP_PSH : TCP_ACK, payload: text.slice(offset, offset + 10), ipId: (wholeId + k + idShift) & 0xffff,
+    }),
+  }));
+  const at = frames.indexOf(get);
+  return [...frames.slice(0, at + 1), ...pieces, ...frames.slice(at + 1)];
+}
+
 describe('capture copies', () => {
   test('every packet twice: same connection, exchanges and state as once, copies counted apart', async () => {
     const once = await analyze(conversation());
@@ -141,6 +188,30 @@ describe('capture copies', () => {
     expect(r.exchanges.map((e) => e.uri)).toEqual(['/a', '/b', '/c']);
   });
 
+  test('one copy with the checksum offload left (its pseudo-header sum), the other with the full one', async () => {
+    // A container's packet captured on its veth (checksum not yet computed) and again on its way
+    // out of a device without transmit checksum offload (computed in software before it).
+    const once = await analyze(conversation());
+    const r = await analyze(conversation().flatMap((f) => [{ ...f, data: withPseudoHeaderSum(f.data) }, { ...f, ts: f.ts + 20e-6 }]));
+    expect(only(r).duplicates).toEqual({ client: 7, server: 5 });
+    expect(only(r).retransmissions).toEqual({ client: 0, server: 0 });
+    expect(only(r).syns).toBe(1);
+    expect(withoutCounts(only(r))).toEqual(withoutCounts(only(once)));
+    // The full checksum first: the same.
+    const reversed = await analyze(conversation().flatMap((f) => [f, { ...f, data: withPseudoHeaderSum(f.data), ts: f.ts + 20e-6 }]));
+    expect(only(reversed).duplicates).toEqual({ client: 7, server: 5 });
+  });
+
+  test('a copy cut in pieces by segmentation offload (one identification more per piece)', async () => {
+    // The whole segment from a container's veth, then the pieces the kernel cut it into before a
+    // device without segmentation offload.
+    const once = await analyze(conversation());
+    const r = await analyze(withPiecesOfGetA(0));
+    expect(only(r).duplicates).toEqual({ client: 3, server: 0 });
+    expect(only(r).retransmissions).toEqual({ client: 0, server: 0 });
+    expect(withoutCounts(only(r))).toEqual(withoutCounts(only(once)));
+  });
+
   describe('what stays a retransmission', () => {
     test('the same segment with a new IP identification (sent again by the stack)', async () => {
       const frames = conversation();
@@ -182,6 +253,23 @@ describe('capture copies', () => {
       expect(only(r).syns).toBe(2);
       const copied = await analyze([syn, { ...syn, ts: syn.ts + 1e-6 }, ...frames.slice(1)]);
       expect(only(copied).syns).toBe(1);
+    });
+
+    test('a second checksum that is neither the first nor the pseudo-header sum (another payload)', async () => {
+      const frames = conversation();
+      const get = label(frames, 'GET /a');
+      const other = withPseudoHeaderSum(get.data);
+      put16(other, TCP_AT + 16, (read16(other, TCP_AT + 16) + 1) & 0xffff);
+      const at = frames.indexOf(get);
+      const r = await analyze([...frames.slice(0, at + 1), { ...get, data: other, ts: get.ts + 20e-6 }, ...frames.slice(at + 1)]);
+      expect(only(r).retransmissions.client).toBe(1);
+      expect(only(r).duplicates.client).toBe(0);
+    });
+
+    test('pieces of a segment sent again with new identifications', async () => {
+      const r = await analyze(withPiecesOfGetA(0x40));
+      expect(only(r).retransmissions.client).toBe(3);
+      expect(only(r).duplicates.client).toBe(0);
     });
 
     test('snaplen cut the checksum: nothing to tell a copy by', async () => {
