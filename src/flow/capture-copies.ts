@@ -104,7 +104,18 @@ export class CaptureCopies {
     if (len > 0 && (v.flags & (SYN | RST)) === 0) {
       const w = ((Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS);
       const wholes = this.wholes;
-      if (wholes[w + WHOLE_OWNER] === owner && this.isPiece(w, v, seq, len, ipId, tsVal, ts, peerSegments)) return true;
+      // Cheap tests first: most data segments come long after their direction's last long one.
+      const sinceWhole = ts - wholes[w + WHOLE_TIME];
+      if (
+        wholes[w + WHOLE_OWNER] === owner && sinceWhole < COPY_WINDOW && sinceWhole > -COPY_WINDOW &&
+        this.isPiece(w, v, seq, len, ipId, tsVal, peerSegments)
+      ) {
+        return true;
+      }
+    }
+    if (len > LONGEST_UNCUT && (v.flags & (SYN | RST)) === 0) {
+      const w = ((Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS);
+      const wholes = this.wholes;
       wholes[w + WHOLE_OWNER] = owner;
       wholes[w + WHOLE_SEQ] = seq;
       wholes[w + WHOLE_LEN] = len;
@@ -127,8 +138,8 @@ export class CaptureCopies {
     return false;
   }
 
-  /** True when `v` is a piece, cut by segmentation offload, of the data segment at `w`. */
-  private isPiece(w: number, v: PacketView, seq: number, len: number, ipId: number, tsVal: number, ts: number, peerSegments: number): boolean {
+  /** True when `v`, less than COPY_WINDOW after the data segment at `w`, is a piece of it cut by segmentation offload. */
+  private isPiece(w: number, v: PacketView, seq: number, len: number, ipId: number, tsVal: number, peerSegments: number): boolean {
     const wholes = this.wholes;
     const wholeLen = wholes[w + WHOLE_LEN];
     if (len >= wholeLen) return false;
@@ -136,14 +147,21 @@ export class CaptureCopies {
     if (offset + len > wholeLen) return false;
     if (wholes[w + WHOLE_ACK] !== v.ack || wholes[w + WHOLE_WINDOW] !== v.window || wholes[w + WHOLE_TS_VAL] !== tsVal) return false;
     if (wholes[w + WHOLE_PEER_SEGMENTS] !== peerSegments) return false;
-    const apart = ts - wholes[w + WHOLE_TIME];
-    if (!(apart < COPY_WINDOW && apart > -COPY_WINDOW)) return false;
     if (ipId < 0) return wholes[w + WHOLE_IP_ID] < 0;
     // Piece k (k × MSS bytes in) has the whole's identification plus k; pieces are no longer than the MSS.
     const k = (ipId - wholes[w + WHOLE_IP_ID]) & 0xffff;
     return offset === 0 ? k === 0 : k > 0 && k * len <= offset;
   }
 }
+
+/**
+ * Only a segment longer than one Ethernet MSS (1 460 bytes) is remembered as a whole that may come
+ * again in pieces: segmentation offload hands over super-segments of several MSS, and any segment
+ * a device receives whole is no longer than its path's MSS. (Pieces of a super-segment no longer
+ * than this, a path MSS below 730 bytes, stay retransmissions; remembering every data segment cost
+ * 2 % of all instructions.)
+ */
+const LONGEST_UNCUT = 1460;
 
 /** TCP flags that open or end a connection: never cut by segmentation offload. */
 const SYN = 0x02;

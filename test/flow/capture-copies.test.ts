@@ -31,7 +31,11 @@ const T = 1_700_000_000;
  * One keep-alive connection with two exchanges (three, the last two pipelined), each side
  * numbering its IP identifications as Linux does (one more per packet sent).
  */
-function conversation(pipelined = false): Frame[] {
+/** GET /a's request: a 28-byte head, or with a long header a segment offload would hand over whole (3 028 bytes). */
+const GET_A = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
+const LONG_GET_A = `GET /a HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(2991)}\r\n\r\n`;
+
+function conversation(pipelined = false, longGet = false): Frame[] {
   const frames: Frame[] = [];
   const seq = { c: 1000, s: 5000 };
   const ipId = { c: 0x100, s: 0x900 };
@@ -47,7 +51,7 @@ function conversation(pipelined = false): Frame[] {
   send('c', T, TCP_SYN, 'syn');
   send('s', T + 0.0001, TCP_SYN | TCP_ACK, 'syn-ack');
   send('c', T + 0.0002, TCP_ACK, 'ack');
-  send('c', T + 0.01, TCP_ACK | TCP_PSH, 'GET /a', 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+  send('c', T + 0.01, TCP_ACK | TCP_PSH, 'GET /a', longGet ? LONG_GET_A : GET_A);
   send('s', T + 0.011, TCP_ACK, 'ack /a');
   send('s', T + 0.02, TCP_ACK | TCP_PSH, 'response /a', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   send('c', T + 0.021, TCP_ACK, 'ack response /a');
@@ -119,21 +123,22 @@ function withPseudoHeaderSum(frame: Uint8Array): Uint8Array {
 }
 
 /**
- * conversation() with 'GET /a' followed by three pieces of it (10, 10 and 8 bytes), as software
- * segmentation cuts it: the whole's identification plus the piece's index, plus `idShift`.
+ * conversation() with a long 'GET /a' followed by the three pieces of it (1 448, 1 448 and 132
+ * bytes) software segmentation cuts it into for a 1 500-byte MTU: the whole's identification plus
+ * the piece's index, plus `idShift`.
  */
 function withPiecesOfGetA(idShift: number): Frame[] {
-  const frames = conversation();
+  const frames = conversation(false, true);
   const get = label(frames, 'GET /a');
-  const text = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
-  expect(text.length).toBe(28);
+  const text = LONG_GET_A;
+  expect(text.length).toBe(3028);
   const wholeId = read16(get.data, 14 + 4);
-  const pieces = [0, 10, 20].map((offset, k) => ({
+  const pieces = [0, 1448, 2896].map((offset, k) => ({
     ...get,
     ts: get.ts + 10e-6 * (k + 1),
     data: buildTcpPacket({
       src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80, seq: 1001 + offset, ack: 5001,
-      flags: k === 2 ? TCP_ACK | TCP_PSH : TCP_ACK, payload: text.slice(offset, offset + 10), ipId: (wholeId + k + idShift) & 0xffff,
+      flags: k === 2 ? TCP_ACK | TCP_PSH : TCP_ACK, payload: text.slice(offset, offset + 1448), ipId: (wholeId + k + idShift) & 0xffff,
     }),
   }));
   const at = frames.indexOf(get);
@@ -205,7 +210,7 @@ describe('capture copies', () => {
   test('a copy cut in pieces by segmentation offload (one identification more per piece)', async () => {
     // The whole segment from a container's veth, then the pieces the kernel cut it into before a
     // device without segmentation offload.
-    const once = await analyze(conversation());
+    const once = await analyze(conversation(false, true));
     const r = await analyze(withPiecesOfGetA(0));
     expect(only(r).duplicates).toEqual({ client: 3, server: 0 });
     expect(only(r).retransmissions).toEqual({ client: 0, server: 0 });
