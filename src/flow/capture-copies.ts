@@ -30,8 +30,8 @@ import type { PacketView } from '../decode/packet-view';
  * A copy may also come cut in pieces. A sender with segmentation offload (a container's veth)
  * hands over one segment of up to 64 KiB; before a device without it (`tso off`, a tun or VPN
  * device) the kernel cuts it into segments of the path's MSS, and that device's capture holds those.
- * A piece is taken for a copy when it lies within the last data segment of its direction, less
- * than COPY_WINDOW before, with nothing from the peer in between, and carries what the cutting
+ * A piece is taken for a copy when it lies within the last long data segment of its direction
+ * (LONGEST_UNCUT), less than COPY_WINDOW before, with nothing from the peer in between, and carries what the cutting
  * copies into every piece: the acknowledgement number, window and timestamp, and for IPv4 the
  * identification, one more per piece (Linux's inet_gso_segment). Only in that order: the kernel
  * never joins the pieces again on the way out (GRO joins them on the way in, before the capture).
@@ -57,7 +57,7 @@ const TIME = 7;
 const PEER_SEGMENTS = 8; // segments the other side had sent when this one was seen
 const FIELDS = 9;
 
-// The fields of a direction's last data segment (a table by direction, for the pieces of a copy).
+// The fields of a direction's last long data segment (a table by direction, for the pieces of a copy).
 const WHOLE_OWNER = 0;
 const WHOLE_SEQ = 1;
 const WHOLE_LEN = 2;
@@ -102,7 +102,7 @@ export class CaptureCopies {
     }
     const len = v.payloadLen;
     if (len > 0 && (v.flags & (SYN | RST)) === 0) {
-      const w = ((Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS);
+      const w = (Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS;
       const wholes = this.wholes;
       // Cheap tests first: most data segments come long after their direction's last long one.
       const sinceWhole = ts - wholes[w + WHOLE_TIME];
@@ -112,19 +112,7 @@ export class CaptureCopies {
       ) {
         return true;
       }
-    }
-    if (len > LONGEST_UNCUT && (v.flags & (SYN | RST)) === 0) {
-      const w = ((Math.imul(owner, 0x9e3779b1) >>> (32 - SLOT_BITS)) * WHOLE_FIELDS);
-      const wholes = this.wholes;
-      wholes[w + WHOLE_OWNER] = owner;
-      wholes[w + WHOLE_SEQ] = seq;
-      wholes[w + WHOLE_LEN] = len;
-      wholes[w + WHOLE_ACK] = v.ack;
-      wholes[w + WHOLE_WINDOW] = v.window;
-      wholes[w + WHOLE_IP_ID] = ipId;
-      wholes[w + WHOLE_TS_VAL] = tsVal;
-      wholes[w + WHOLE_TIME] = ts;
-      wholes[w + WHOLE_PEER_SEGMENTS] = peerSegments;
+      if (len > LONGEST_UNCUT) this.rememberWhole(w, owner, v, len, ipId, tsVal, ts, peerSegments);
     }
     slots[at + OWNER] = owner;
     slots[at + SEQ] = seq;
@@ -136,6 +124,20 @@ export class CaptureCopies {
     slots[at + TIME] = ts;
     slots[at + PEER_SEGMENTS] = peerSegments;
     return false;
+  }
+
+  /** Remembers the data segment `v` as its direction's last whole, which may come again in pieces. */
+  private rememberWhole(w: number, owner: number, v: PacketView, len: number, ipId: number, tsVal: number, ts: number, peerSegments: number): void {
+    const wholes = this.wholes;
+    wholes[w + WHOLE_OWNER] = owner;
+    wholes[w + WHOLE_SEQ] = v.seq;
+    wholes[w + WHOLE_LEN] = len;
+    wholes[w + WHOLE_ACK] = v.ack;
+    wholes[w + WHOLE_WINDOW] = v.window;
+    wholes[w + WHOLE_IP_ID] = ipId;
+    wholes[w + WHOLE_TS_VAL] = tsVal;
+    wholes[w + WHOLE_TIME] = ts;
+    wholes[w + WHOLE_PEER_SEGMENTS] = peerSegments;
   }
 
   /** True when `v`, less than COPY_WINDOW after the data segment at `w`, is a piece of it cut by segmentation offload. */
