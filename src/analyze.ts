@@ -15,6 +15,7 @@ import { DEFAULT_DETECT_OPTIONS, DetectOptions, DetectorDefinition } from './det
 import { DetectionEngine } from './detect/engine';
 import type { AnomalyKind, Diagnosis, Finding, Severity } from './detect/finding';
 import { DETECTORS } from './detect/registry';
+import { CaptureCopies } from './flow/capture-copies';
 import { ConnStateLabel, connState } from './flow/conn-state';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
@@ -575,7 +576,8 @@ export async function collectFlowPackets(
   requests: readonly FlowPacketRequest[],
   limits: Partial<CollectLimits> = {},
 ): Promise<Map<number, FlowPackets>> {
-  const collector = new FlowPacketCollector(requests, limits);
+  const copies = new CaptureCopies();
+  const collector = new FlowPacketCollector(requests, limits, (flowId, fromClient, view, ts, peerSegments) => copies.isCopy(flowId, fromClient, view, ts, peerSegments));
   if (requests.length > 0) await forEachTcpPacket(inputs, (view, frame, ts) => collector.offer(view, frame, ts));
   return collector.finish();
 }

@@ -28,10 +28,8 @@ export interface FlowPacket {
   window: number;
   /** Payload length by the IP header. */
   payloadLen: number;
-  /** IPv4 identification (-1 for IPv6), TCP checksum (-1 when cut) and timestamp value (-1 when none): what tells a capture's copy of a packet (flow/capture-copies.ts). */
-  ipId: number;
-  tcpChecksum: number;
-  tsVal: number;
+  /** A capture's second copy of a packet of this connection (as the analysis counts them: flow/capture-copies.ts). */
+  copy: boolean;
   /** Packets of this connection left out just before this one. */
   skippedBefore: number;
 }
@@ -42,6 +40,12 @@ export interface FlowPackets {
   /** Packets of the connection seen in the capture (kept or not). */
   total: number;
 }
+
+/**
+ * Whether a packet of flow `flowId` is a capture's copy of one before it; `peerSegments` counts the
+ * segments (copies aside) the other side has sent so far. Remembers the packet otherwise.
+ */
+export type CopyCheck = (flowId: number, fromClient: boolean, view: PacketView, ts: number, peerSegments: number) => boolean;
 
 /** A connection to collect, as the analysis reported it. */
 export interface FlowPacketRequest {
@@ -95,7 +99,7 @@ function isDestination(view: PacketView, e: Endpoint): boolean {
 }
 
 function blankPacket(): FlowPacket {
-  return { frame: 0, ts: 0, prevTs: null, fromClient: false, flags: 0, seq: 0, ack: 0, window: 0, payloadLen: 0, ipId: -1, tcpChecksum: -1, tsVal: -1, skippedBefore: 0 };
+  return { frame: 0, ts: 0, prevTs: null, fromClient: false, flags: 0, seq: 0, ack: 0, window: 0, payloadLen: 0, copy: false, skippedBefore: 0 };
 }
 
 /** Collection state of one connection. */
@@ -113,11 +117,15 @@ class Wanted {
   private readonly focus: Set<number>;
   private readonly scratch = blankPacket();
 
+  /** Segments each side sent, copies aside: client, server. */
+  private readonly segments = [0, 0];
+
   constructor(
     readonly request: FlowPacketRequest,
     readonly client: Endpoint,
     readonly server: Endpoint,
     private readonly limits: CollectLimits,
+    private readonly isCopy: CopyCheck | null,
   ) {
     this.focus = new Set(request.focusFrames ?? []);
     const size = Math.max(limits.around, limits.tail, 1);
@@ -136,9 +144,8 @@ class Wanted {
     p.ack = view.ack;
     p.window = view.window;
     p.payloadLen = view.payloadLen;
-    p.ipId = view.ipId;
-    p.tcpChecksum = view.tcpChecksum;
-    p.tsVal = view.hasTimestamp ? view.tsVal : -1;
+    p.copy = this.isCopy !== null && this.isCopy(this.request.id, fromClient, view, ts, this.segments[fromClient ? 1 : 0]);
+    if (!p.copy) this.segments[fromClient ? 0 : 1]++;
     p.skippedBefore = 0;
     this.lastTs = ts;
     if (this.focus.has(frame)) {
@@ -193,13 +200,17 @@ export class FlowPacketCollector {
   private readonly byHash = new Map<number, Wanted[]>();
   private readonly all: Wanted[] = [];
 
-  constructor(requests: readonly FlowPacketRequest[], limits: Partial<CollectLimits> = {}) {
+  /**
+   * `isCopy` tells the packets the capture holds twice, by the analysis's own rule (the flow stage's
+   * CaptureCopies, handed in by analyze.ts): drawings then leave out what the analysis did not count.
+   */
+  constructor(requests: readonly FlowPacketRequest[], limits: Partial<CollectLimits> = {}, isCopy: CopyCheck | null = null) {
     const full: CollectLimits = { ...DEFAULT_COLLECT_LIMITS, ...limits };
     for (const r of requests) {
       const client = parseEndpoint(r.client);
       const server = parseEndpoint(r.server);
       if (!client || !server) continue;
-      const wanted = new Wanted(r, client, server, full);
+      const wanted = new Wanted(r, client, server, full, isCopy);
       const key = combineEndpointHashes(endpointKey(client), endpointKey(server));
       const list = this.byHash.get(key);
       if (list) list.push(wanted);

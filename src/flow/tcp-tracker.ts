@@ -183,6 +183,9 @@ export class TcpTracker<T> {
       sender.wireBytes += origLen;
       sender.captureCopies++;
       this.stats.captureCopies++;
+      // The connection's span covers its copies, as its packet count does (a drawing collects its
+      // packets by it); its last frame stays the original's, which evidence names.
+      if (ts > conn.lastTs) conn.lastTs = ts;
       return;
     }
     if (!this.updateEstablished(conn, fromClient, v, data, ts, frame, origLen) && !this.updateOpenClose(conn, fromClient, v, ts, frame, origLen)) {

@@ -5,7 +5,6 @@
  */
 import type { FlowPacket, FlowPackets } from '../decode/flow-packets';
 import type { Finding } from '../detect/finding';
-import { COPY_WINDOW } from '../flow/capture-copies';
 import type { FlowRecord } from '../flow/flow-record';
 import type { HttpExchange } from '../http/exchange';
 import { formatBytes } from './format-time';
@@ -119,7 +118,7 @@ function httpNotes(exchanges: readonly HttpExchange[], flowId: number): Map<numb
 
 interface Classified {
   p: FlowPacket;
-  /** A capture's second copy of the packet before it (see flow/capture-copies.ts): not drawn. */
+  /** A capture's second copy of a packet (see flow/capture-copies.ts): not drawn. */
   copy: boolean;
   retransmission: boolean;
   zeroWindow: boolean;
@@ -130,11 +129,8 @@ function classify(packets: readonly FlowPacket[]): Classified[] {
   // Highest sequence end seen per direction, to tell a retransmission (seq numbers wrap: compare signed).
   let clientEnd: number | null = null;
   let serverEnd: number | null = null;
-  let previous: FlowPacket | null = null;
   return packets.map((p) => {
-    // The tracker's rule, for the packet just before only (nothing from the peer in between).
-    const copy = previous !== null && p.skippedBefore === 0 && isCopyOf(p, previous);
-    if (!copy) previous = p;
+    const copy = p.copy;
     if (copy) return { p, copy, retransmission: false, zeroWindow: false, tone: 'ack' as ArrowTone };
     const rst = (p.flags & 0x04) !== 0;
     const syn = (p.flags & 0x02) !== 0;
@@ -151,15 +147,6 @@ function classify(packets: readonly FlowPacket[]): Classified[] {
     const tone: ArrowTone = rst ? 'rst' : syn ? 'syn' : fin ? 'fin' : zeroWindow ? 'zero' : p.payloadLen > 0 ? 'data' : 'ack';
     return { p, copy, retransmission, zeroWindow, tone };
   });
-}
-
-function isCopyOf(p: FlowPacket, original: FlowPacket): boolean {
-  const apart = p.ts - original.ts;
-  return (
-    p.tcpChecksum >= 0 && p.fromClient === original.fromClient && p.seq === original.seq && p.ack === original.ack && p.flags === original.flags &&
-    p.window === original.window && p.payloadLen === original.payloadLen && p.ipId === original.ipId && p.tcpChecksum === original.tcpChecksum &&
-    p.tsVal === original.tsVal && apart < COPY_WINDOW && apart > -COPY_WINDOW
-  );
 }
 
 function singleLabel(c: Classified): string {

@@ -3,6 +3,8 @@
  * head / focus / tail bounds with the left-out packets counted, runs of alike packets, bulk
  * transfers with their ACKs folded in, retransmissions, gaps.
  */
+import * as path from 'node:path';
+import { analyzeFiles, collectFlowPackets } from '../../src/analyze';
 import { FlowPacket, FlowPacketCollector, FlowPackets, parseEndpoint } from '../../src/decode/flow-packets';
 import { PacketView } from '../../src/decode/packet-view';
 import type { Finding } from '../../src/detect/finding';
@@ -96,31 +98,25 @@ function packets(list: Array<[boolean, number, number, number?, number?]>): Flow
   const out: FlowPacket[] = list.map(([fromClient, flags, len, seq = 0, skipped = 0], i) => {
     const prev = i === 0 ? null : ts;
     ts += 0.001;
-    return { frame: i + 1, ts, prevTs: prev, fromClient, flags, seq, ack: 0, window: 512, payloadLen: len, ipId: -1, tcpChecksum: -1, tsVal: -1, skippedBefore: skipped };
+    return { frame: i + 1, ts, prevTs: prev, fromClient, flags, seq, ack: 0, window: 512, payloadLen: len, copy: false, skippedBefore: skipped };
   });
   return { flowId: 1, packets: out, total: out.length + out.reduce((s, p) => s + p.skippedBefore, 0) };
 }
 
 describe('buildLadder', () => {
   test('a capture\'s copies of packets are counted, not drawn as retransmissions', () => {
-    // Each packet twice, 20 µs apart, identical but for the link layer (tcpdump -i any on a bridge).
+    // Each packet twice, 20 µs apart (tcpdump -i any on a bridge), the second marked a copy.
     const once = packets([[true, SYN, 0, 1], [false, SYN | ACK, 0, 9], [true, PSH | ACK, 10, 2], [false, PSH | ACK, 20, 10], [true, FIN | ACK, 0, 12]]);
     const doubled: FlowPacket[] = [];
     once.packets.forEach((p, i) => {
-      const original = { ...p, frame: 2 * i + 1, ipId: 100 + i, tcpChecksum: 0x1000 + i, tsVal: 5 };
-      doubled.push(original, { ...original, frame: 2 * i + 2, ts: p.ts + 20e-6, prevTs: p.ts });
+      const original = { ...p, frame: 2 * i + 1 };
+      doubled.push(original, { ...original, frame: 2 * i + 2, ts: p.ts + 20e-6, prevTs: p.ts, copy: true });
     });
     const ladder = buildLadder({ flow: FLOW, packets: { flowId: 1, packets: doubled, total: doubled.length }, exchanges: [], findings: [] });
     const arrows = ladder.rows.filter((r): r is LadderArrow => r.type === 'packet');
     expect(arrows.map((a) => a.frame)).toEqual([1, 3, 5, 7, 9]);
     expect(arrows.some((a) => a.label.includes('retx'))).toBe(false);
     expect([ladder.copies, ladder.drawnPackets, ladder.totalPackets]).toEqual([5, 5, 10]);
-    // Sent again with a new identification: a retransmission, drawn.
-    const resent = [...doubled.slice(0, 6), { ...doubled[4], frame: 7, ts: doubled[5].ts + 1e-6, ipId: 999 }];
-    const again = buildLadder({ flow: FLOW, packets: { flowId: 1, packets: resent, total: resent.length }, exchanges: [], findings: [] });
-    const labels = again.rows.filter((r): r is LadderArrow => r.type === 'packet').map((a) => a.label);
-    expect(labels[labels.length - 1]).toContain('retx');
-    expect(again.copies).toBe(3);
   });
 
   test('a bulk transfer folds into one row with its ACKs; handshake and close stay single', () => {
@@ -168,5 +164,22 @@ describe('buildLadder', () => {
     expect(svg.match(/<polygon /g)).toHaveLength(4);
     expect(svg).toContain('class="decisive"');
     expect(svg).not.toContain('\u001b');
+  });
+});
+
+describe('copies in the packets collected for drawing', () => {
+  // The analysis's own rule marks them: per flow, as many as flows[].duplicates counts, whether
+  // the copies are identical (a bridge) or differ in their checksum (checksum offload off on one
+  // device), and none where the capture holds none.
+  test.each(['keepalive-race-bridge-any', 'keepalive-race-txcsum-any', 'keepalive-race-stale'])('%s', async (name) => {
+    const file = path.resolve(__dirname, `../../samples/${name}.pcap`);
+    const result = await analyzeFiles([file]);
+    const collected = await collectFlowPackets([file], result.flows);
+    for (const flow of result.flows) {
+      const got = collected.get(flow.id) as FlowPackets;
+      expect(got.total).toBe(flow.packets.client + flow.packets.server);
+      const marked = got.packets.filter((p) => p.copy).length;
+      expect({ flow: flow.id, marked }).toEqual({ flow: flow.id, marked: flow.duplicates.client + flow.duplicates.server });
+    }
   });
 });
