@@ -12,6 +12,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 source "$HERE/lib-b.sh"
+source "$HERE/lib-any.sh"
 cc_require node python3 tcpdump tshark ip
 
 SCENARIO=keepalive-race-bridge-any
@@ -26,27 +27,15 @@ ccb_netns_add cc-dup-c
 ccb_netns_add cc-dup-s
 cc_in ip link add br0 type bridge
 cc_in ip link set br0 up
-for side in c s; do
-  cc_in ip link add "veth-$side" type veth peer name eth0 netns "cc-dup-$side"
-  cc_in ip link set "veth-$side" master br0
-  cc_in ip link set "veth-$side" up
-  ip netns exec "cc-dup-$side" ip link set eth0 up
-done
-ip netns exec cc-dup-c ip addr add "$CLIENT_IP/24" dev eth0
-ip netns exec cc-dup-s ip addr add "$SERVER_IP/24" dev eth0
+ccany_veth cc-dup-c veth-c "$CLIENT_IP/24"
+ccany_veth cc-dup-s veth-s "$SERVER_IP/24"
+cc_in ip link set veth-c master br0
+cc_in ip link set veth-s master br0
 
-ccb_bg cc-dup-s node "$CCB_PROGRAMS/b-http-server.js" --host "$SERVER_IP" --port 8080 --keep-alive-timeout 1000 2>"$WORK/server.log"
-ccb_wait_port cc-dup-s 8080
-ccb_capture_start cc-dup-hub any "$OUT" "tcp port 8080"
-ip netns exec cc-dup-c node "$CCB_PROGRAMS/b-race-client.js" --host "$SERVER_IP" --port 8080 --mode stale \
-  --nominal-idle-ms 2000 --stale-delays 25,50 --log "$WORK/client.log"
-cc_capture_stop
+ccany_stale_race cc-dup-s "$SERVER_IP" cc-dup-c "$SERVER_IP" 8080 "tcp port 8080"
 
 # The packets as the client's veth saw them: one copy of each.
-client_if="$(cc_in cat /sys/class/net/veth-c/ifindex)"
-tshark -r "$OUT" -Y "sll.ifindex == $client_if" -w "$WORK/one-interface.pcap" 2>/dev/null
-python3 "$CCB_PROGRAMS/b-meta.py" keepalive-race-stale --capture "$WORK/one-interface.pcap" \
-  --meta "$WORK/one-interface.meta.json" --client-log "$WORK/client.log" --set 'staleDelays=[25,50]'
-python3 "$CCB_PROGRAMS/dup-meta.py" --capture "$OUT" --one-interface-meta "$WORK/one-interface.meta.json" \
+ccany_client_side 8080
+python3 "$CCB_PROGRAMS/dup-meta.py" --capture "$OUT" --client-side-meta "$WORK/client-side.meta.json" \
   --scenario "$SCENARIO" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json"
 cat "$WORK/client.log"

@@ -13,6 +13,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 source "$HERE/lib-b.sh"
+source "$HERE/lib-any.sh"
 cc_require node python3 tcpdump tshark ip nft
 
 SCENARIO=keepalive-race-docker-any
@@ -26,21 +27,13 @@ WORK="$CCB_WORK"
 ccb_netns_add cc-dock-c
 ccb_netns_add cc-dock-s
 cc_in sysctl -qw net.ipv4.ip_forward=1
-cc_in ip link add veth-c type veth peer name eth0 netns cc-dock-c
+ccany_veth cc-dock-c veth-c 10.98.0.1/24 "$HOST_IP"
 cc_in ip addr add "$HOST_IP/24" dev veth-c
-cc_in ip link set veth-c up
 cc_in ip link add br0 type bridge
 cc_in ip addr add 172.17.0.1/16 dev br0
 cc_in ip link set br0 up
-cc_in ip link add veth-s type veth peer name eth0 netns cc-dock-s
+ccany_veth cc-dock-s veth-s "$CONTAINER_IP/16" 172.17.0.1
 cc_in ip link set veth-s master br0
-cc_in ip link set veth-s up
-ip netns exec cc-dock-c ip addr add 10.98.0.1/24 dev eth0
-ip netns exec cc-dock-c ip link set eth0 up
-ip netns exec cc-dock-c ip route add default via "$HOST_IP"
-ip netns exec cc-dock-s ip addr add "$CONTAINER_IP/16" dev eth0
-ip netns exec cc-dock-s ip link set eth0 up
-ip netns exec cc-dock-s ip route add default via 172.17.0.1
 cc_in nft -f - <<NFT
 table ip cc_docker {
   chain prerouting {
@@ -54,19 +47,11 @@ table ip cc_docker {
 }
 NFT
 
-ccb_bg cc-dock-s node "$CCB_PROGRAMS/b-http-server.js" --host "$CONTAINER_IP" --port 8080 --keep-alive-timeout 1000 2>"$WORK/server.log"
-ccb_wait_port cc-dock-s 8080
 # A 32 MiB buffer: three copies of each burst must not overflow it (a dropped packet is a gap).
-ccb_capture_start cc-dock-host any "$OUT" "tcp port 18080 or tcp port 8080" -B 32768
-ip netns exec cc-dock-c node "$CCB_PROGRAMS/b-race-client.js" --host "$HOST_IP" --port 18080 --mode stale \
-  --nominal-idle-ms 2000 --stale-delays 25,50 --log "$WORK/client.log"
-cc_capture_stop
+ccany_stale_race cc-dock-s "$CONTAINER_IP" cc-dock-c "$HOST_IP" 18080 "tcp port 18080 or tcp port 8080" -B 32768
 
 # The packets as the client's veth saw them: the client's view, with the host's address.
-client_if="$(cc_in cat /sys/class/net/veth-c/ifindex)"
-tshark -r "$OUT" -Y "sll.ifindex == $client_if" -w "$WORK/client-side.pcap" 2>/dev/null
-python3 "$CCB_PROGRAMS/b-meta.py" keepalive-race-stale --capture "$WORK/client-side.pcap" --http-port 18080 \
-  --meta "$WORK/client-side.meta.json" --client-log "$WORK/client.log" --set 'staleDelays=[25,50]'
+ccany_client_side 18080
 python3 "$CCB_PROGRAMS/nat-meta.py" --capture "$OUT" --client-side-meta "$WORK/client-side.meta.json" \
   --scenario "$SCENARIO" --seen-as "$HOST_IP:18080" --translated-to "$CONTAINER_IP:8080" --interfaces 3 \
   --software "nftables dnat and masquerade" --software "Linux bridge with veth pairs" \

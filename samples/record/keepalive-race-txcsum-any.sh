@@ -15,6 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 source "$HERE/lib-b.sh"
+source "$HERE/lib-any.sh"
 cc_require node python3 tcpdump tshark ip
 
 SCENARIO=keepalive-race-txcsum-any
@@ -28,34 +29,18 @@ WORK="$CCB_WORK"
 ccb_netns_add cc-csum-c
 ccb_netns_add cc-csum-s
 cc_in sysctl -qw net.ipv4.ip_forward=1
-cc_in ip link add veth-c type veth peer name eth0 netns cc-csum-c
-cc_in ip link add veth-s type veth peer name eth0 netns cc-csum-s
+ccany_veth cc-csum-c veth-c "$CLIENT_IP/24" 10.98.0.254
+ccany_veth cc-csum-s veth-s "$SERVER_IP/24" 10.98.1.254
 cc_in ip addr add 10.98.0.254/24 dev veth-c
 cc_in ip addr add 10.98.1.254/24 dev veth-s
 cc_in python3 "$CCB_PROGRAMS/tx-checksum-off.py" veth-s
-cc_in ip link set veth-c up
-cc_in ip link set veth-s up
-ip netns exec cc-csum-c ip addr add "$CLIENT_IP/24" dev eth0
-ip netns exec cc-csum-c ip link set eth0 up
-ip netns exec cc-csum-c ip route add default via 10.98.0.254
-ip netns exec cc-csum-s ip addr add "$SERVER_IP/24" dev eth0
-ip netns exec cc-csum-s ip link set eth0 up
-ip netns exec cc-csum-s ip route add default via 10.98.1.254
 
-ccb_bg cc-csum-s node "$CCB_PROGRAMS/b-http-server.js" --host "$SERVER_IP" --port 8080 --keep-alive-timeout 1000 2>"$WORK/server.log"
-ccb_wait_port cc-csum-s 8080
-ccb_capture_start cc-csum-node any "$OUT" "tcp port 8080"
-ip netns exec cc-csum-c node "$CCB_PROGRAMS/b-race-client.js" --host "$SERVER_IP" --port 8080 --mode stale \
-  --nominal-idle-ms 2000 --stale-delays 25,50 --log "$WORK/client.log"
-cc_capture_stop
+ccany_stale_race cc-csum-s "$SERVER_IP" cc-csum-c "$SERVER_IP" 8080 "tcp port 8080"
 
 # The packets as the client's veth saw them: one copy of each.
-client_if="$(cc_in cat /sys/class/net/veth-c/ifindex)"
-tshark -r "$OUT" -Y "sll.ifindex == $client_if" -w "$WORK/one-interface.pcap" 2>/dev/null
-python3 "$CCB_PROGRAMS/b-meta.py" keepalive-race-stale --capture "$WORK/one-interface.pcap" \
-  --meta "$WORK/one-interface.meta.json" --client-log "$WORK/client.log" --set 'staleDelays=[25,50]'
-python3 "$CCB_PROGRAMS/dup-meta.py" --capture "$OUT" --one-interface-meta "$WORK/one-interface.meta.json" \
+ccany_client_side 8080
+python3 "$CCB_PROGRAMS/dup-meta.py" --capture "$OUT" --client-side-meta "$WORK/client-side.meta.json" \
   --scenario "$SCENARIO" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" --checksum-offload \
-  --software "tcpdump -i any" --software "Linux routing between veth pairs, transmit checksum offload off on one" \
+  --software "Linux routing between veth pairs, transmit checksum offload off on one" \
   --description "tcpdump -i any (LINUX_SLL2) on a host that routes the traffic out of a device without transmit checksum offload (ethtool -K veth-s tx off): each packet is in the capture twice, once per veth, and the client's packets arrive with only the pseudo-header sum in their TCP checksum (offload) and leave with the checksum the kernel computed. The copies are not retransmissions or repeated SYNs: conncheck must count them as copies and find what it finds on one interface."
 cat "$WORK/client.log"

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Check a capture made with "tcpdump -i any" on a bridging host and write its meta.json.
 
-Usage: dup-meta.py --capture FILE --one-interface-meta FILE --scenario NAME --meta OUT
+Usage: dup-meta.py --capture FILE --client-side-meta FILE --scenario NAME --meta OUT
                    [--checksum-offload --description TEXT --software NAME]
 
 The scenario itself was checked by b-meta.py on the packets of one interface (written to
---one-interface-meta). This checks, with tshark, what the capture adds: every TCP packet of the
+--client-side-meta). This checks, with tshark, what the capture adds: every TCP packet of the
 one interface appears exactly twice, each time on a different interface, identical in every
 header field a sender changes between transmissions (IP identification, TCP sequence and
 acknowledgement numbers, flags, window, length, checksum), the second copy within 2 ms of the
@@ -17,11 +17,11 @@ only the sum of the pseudo-header (what checksum offload leaves for the device; 
 taken after the kernel computed it for a device without transmit checksum offload), and some must.
 """
 import argparse
-import json
 import socket
-import subprocess
 import sys
 from collections import defaultdict
+
+from any_capture import add_common_arguments, tshark_fields, write_meta
 
 FIELDS = ["frame.time_epoch", "sll.ifindex", "ip.id", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags",
           "tcp.window_size_value", "tcp.len", "tcp.srcport", "tcp.dstport", "tcp.checksum", "ip.src", "ip.dst",
@@ -43,22 +43,12 @@ def pseudo_header_sum(src, dst, tcp_length):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--capture", required=True)
-    ap.add_argument("--one-interface-meta", required=True)
-    ap.add_argument("--scenario", required=True)
-    ap.add_argument("--meta", required=True)
+    add_common_arguments(ap)
     ap.add_argument("--checksum-offload", action="store_true")
-    ap.add_argument("--description", help="what the capture shows (default: a bridging host)")
-    ap.add_argument("--software", action="append", default=[])
     a = ap.parse_args()
-    cmd = ["tshark", "-r", a.capture, "-T", "fields", "-E", "separator=\t"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     copies = defaultdict(list)
     frames = 0
-    for line in out.splitlines():
-        v = line.split("\t")
+    for v in tshark_fields(a.capture, FIELDS):
         if len(v) < len(FIELDS) or not v[3]:
             continue
         frames += 1
@@ -89,25 +79,20 @@ def main():
     if a.checksum_offload and offloaded == 0:
         print("dup-meta: no copy differs in its checksum (expected some, with --checksum-offload)", file=sys.stderr)
         return 1
-    with open(a.one_interface_meta) as f:
-        meta = json.load(f)
-    meta["scenario"] = a.scenario
-    meta["description"] = (a.description + " The traffic: " + meta["description"].replace(" on loopback", "")) if a.description else (
-        "tcpdump -i any (LINUX_SLL2) on a host that bridges the traffic, as on a container host or a Kubernetes "
-        "node: client and server namespaces on veth pairs off a Linux bridge, captured in the bridging namespace, "
-        "so every packet is in the capture twice, once per veth. The copies are not retransmissions, duplicate ACKs "
-        "or repeated SYNs (Wireshark marks them so): conncheck must count them as copies and find what it finds on "
-        "one interface. The traffic: " + meta["description"].replace(" on loopback", "")
-    )
-    meta["software"] = meta.get("software", []) + (a.software or ["tcpdump -i any", "Linux bridge with veth pairs"])
-    meta["facts"]["captureFile"] = a.capture.rsplit("/", 1)[-1]
-    meta["facts"]["framesInCapture"] = frames
-    meta["facts"]["packetsCapturedTwice"] = len(copies)
-    meta["facts"]["largestCopyGapMicroseconds"] = round(max(gaps) * 1e6, 1)
+    facts = {"framesInCapture": frames, "packetsCapturedTwice": len(copies), "largestCopyGapMicroseconds": round(max(gaps) * 1e6, 1)}
     if a.checksum_offload:
-        meta["facts"]["copiesWithPseudoHeaderChecksum"] = offloaded
-    with open(a.meta, "w") as f:
-        f.write(json.dumps(meta, indent=2) + "\n")
+        facts["copiesWithPseudoHeaderChecksum"] = offloaded
+    write_meta(
+        a,
+        a.description or (
+            "tcpdump -i any (LINUX_SLL2) on a host that bridges the traffic, as on a container host or a Kubernetes "
+            "node: client and server namespaces on veth pairs off a Linux bridge, captured in the bridging namespace, "
+            "so every packet is in the capture twice, once per veth. The copies are not retransmissions, duplicate ACKs "
+            "or repeated SYNs (Wireshark marks them so): conncheck must count them as copies and find what it finds on "
+            "one interface."),
+        a.software or ["Linux bridge with veth pairs"],
+        facts,
+    )
     return 0
 
 

@@ -13,10 +13,10 @@ translated views must add no finding) with those counts as facts, and the descri
 the routed DNAT one. Fails (exit 1, nothing written) otherwise.
 """
 import argparse
-import json
-import subprocess
 import sys
 from collections import defaultdict
+
+from any_capture import add_common_arguments, tshark_fields, write_meta
 
 FIELDS = ["frame.time_epoch", "sll.ifindex", "ip.dst", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "ip.id"]
 SYN, ACK = 0x02, 0x10
@@ -24,24 +24,14 @@ SYN, ACK = 0x02, 0x10
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--capture", required=True)
-    ap.add_argument("--client-side-meta", required=True)
-    ap.add_argument("--scenario", required=True)
+    add_common_arguments(ap)
     ap.add_argument("--seen-as", required=True)
     ap.add_argument("--translated-to", required=True)
-    ap.add_argument("--meta", required=True)
     ap.add_argument("--interfaces", type=int, default=2)
-    ap.add_argument("--description", help="what the capture shows (default: a routed DNAT)")
-    ap.add_argument("--software", action="append", default=[])
     a = ap.parse_args()
-    cmd = ["tshark", "-r", a.capture, "-T", "fields", "-E", "separator=\t"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     per_interface = defaultdict(int)
     syns = defaultdict(list)
-    for line in out.splitlines():
-        v = line.split("\t")
+    for v in tshark_fields(a.capture, FIELDS):
         if len(v) < len(FIELDS) or not v[4]:
             continue
         per_interface[v[1]] += 1
@@ -61,26 +51,23 @@ def main():
     if problems or not gaps:
         print(f"nat-meta: {a.capture} does not show each connection before and after the NAT: " + "; ".join(problems[:5]), file=sys.stderr)
         return 1
-    with open(a.client_side_meta) as f:
-        meta = json.load(f)
-    meta["scenario"] = a.scenario
     described = a.description or (
         "tcpdump -i any (LINUX_SLL2) on a host that translates addresses, as on a Kubernetes node where kube-proxy DNATs a "
         f"Service address to a pod: the client connects to {a.seen_as}, nftables in the routing namespace between client "
         f"and server rewrites it to {a.translated_to}, and tcpdump there sees every connection twice, once per veth, with "
         "the same sequence numbers and IP identifications.")
-    meta["description"] = (
+    write_meta(
+        a,
         described + " conncheck must analyze each connection once (under the first addresses seen, the client's) and find "
-        "what it finds on the client side alone. The traffic: " + meta["description"].replace(" on loopback", "")
+        "what it finds on the client side alone.",
+        a.software or ["nftables dnat", "Linux routing between veth pairs"],
+        {
+            "framesPerInterface": sorted(per_interface.values()),
+            "connectionsSeenTwice": len(gaps),
+            "translation": {"seenAs": a.seen_as, "translatedTo": a.translated_to},
+            "largestSynGapMicroseconds": round(max(gaps) * 1e6, 1),
+        },
     )
-    meta["software"] = meta.get("software", []) + ["tcpdump -i any"] + (a.software or ["nftables dnat", "Linux routing between veth pairs"])
-    meta["facts"]["captureFile"] = a.capture.rsplit("/", 1)[-1]
-    meta["facts"]["framesPerInterface"] = sorted(per_interface.values())
-    meta["facts"]["connectionsSeenTwice"] = len(gaps)
-    meta["facts"]["translation"] = {"seenAs": a.seen_as, "translatedTo": a.translated_to}
-    meta["facts"]["largestSynGapMicroseconds"] = round(max(gaps) * 1e6, 1)
-    with open(a.meta, "w") as f:
-        f.write(json.dumps(meta, indent=2) + "\n")
     return 0
 
 
