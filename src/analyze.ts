@@ -10,6 +10,7 @@ import { flowHash } from './decode/flow-hash';
 import { CollectLimits, FlowPacketCollector, FlowPacketRequest, FlowPackets, FrameLocation, FrameLocator } from './decode/flow-packets';
 import { PacketFilter } from './decode/packet-filter';
 import { DecodeStatus, PacketView } from './decode/packet-view';
+import { TUNNEL_NAMES, TUNNEL_NONE } from './decode/tunnel';
 import { AnalyzedConnection, ConnectionHttp, RECENT_EXCHANGES_KEPT } from './detect/analyzed-connection';
 import { DEFAULT_DETECT_OPTIONS, DetectOptions, DetectorDefinition } from './detect/detector';
 import { DetectionEngine } from './detect/engine';
@@ -113,6 +114,11 @@ export interface AnalysisStats {
   unsupportedLink: number;
   /** Packets per decode issue id (see decode/decode-issue.ts). */
   decodeIssues: Record<string, number>;
+  /**
+   * TCP packets found inside a tunnel, by encapsulation (`vxlan`, `geneve`, `gre`, `erspan`,
+   * `ip-in-ip`; the outermost when they nest): analyzed under their inner addresses. Empty when none.
+   */
+  tunneled: Record<string, number>;
   /** Records whose capture was cut by snaplen. */
   snaplenCut: number;
   /** Packets whose timestamp is earlier than one before them. */
@@ -183,7 +189,7 @@ function objectList<T extends object>(): T[] {
 function emptyStats(): AnalysisStats {
   return {
     packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
-    decodeIssues: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
+    decodeIssues: {}, tunneled: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
     connections: 0, connectionsByState: {}, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
     findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
@@ -203,6 +209,8 @@ export class Analyzer {
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
+  /** TCP packets per encapsulation (decode/tunnel.ts TUNNEL_*), for stats.tunneled. */
+  private readonly tunneledCounts = new Float64Array(TUNNEL_NAMES.length);
   /**
    * Connections by final state, in the order states were first seen (the order of
    * stats.connectionsByState's keys). A Map: each new key added to a plain object changed its
@@ -283,6 +291,7 @@ export class Analyzer {
     }
     if (view.issue !== 'none') this.countIssue(view.issue);
     stats.tcpPackets++;
+    if (view.tunnel !== TUNNEL_NONE) this.tunneledCounts[view.tunnel]++;
     if (filter !== null && !filter.matches(view)) {
       stats.filteredOut++;
       return;
@@ -342,6 +351,9 @@ export class Analyzer {
     const issues: Record<string, number> = {};
     for (const [issue, n] of [...this.issueCounts].sort((a, b) => a[0].localeCompare(b[0]))) issues[issue] = n;
     stats.decodeIssues = issues;
+    const tunneled: Record<string, number> = {};
+    for (let kind = 1; kind < TUNNEL_NAMES.length; kind++) if (this.tunneledCounts[kind] > 0) tunneled[TUNNEL_NAMES[kind]] = this.tunneledCounts[kind];
+    stats.tunneled = tunneled;
     const byState: AnalysisStats['connectionsByState'] = {};
     for (const [state, n] of this.stateCounts) byState[state] = n;
     stats.connectionsByState = byState;

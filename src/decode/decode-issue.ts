@@ -11,6 +11,7 @@ export const DECODE_ISSUES = {
   'ipv4-header-truncated': 'capture ends inside the IPv4 header',
   'ipv6-header-truncated': 'capture ends inside the IPv6 header or its extension headers',
   'ip-ah-header-truncated': 'capture ends inside an IP Authentication Header',
+  'tunnel-header-truncated': 'capture ends inside a tunnel header (GRE, ERSPAN, VXLAN, GENEVE)',
   'tcp-header-truncated': 'capture ends before the TCP window field (ports, sequence numbers, flags, window)',
   // Tcp, with a reservation (the PacketView is filled).
   'tcp-options-truncated': 'TCP segment usable, but snaplen cut the end of its header: checksum, urgent pointer or options (headerTruncated)',
@@ -23,15 +24,16 @@ export const DECODE_ISSUES = {
   'ipv4-total-length-invalid': 'IPv4 total length smaller than its header length',
   'ipv6-header-invalid': 'packet on the wire shorter than a fixed IPv6 header',
   'ip-extension-header-invalid': 'IPv6 extension header or IP AH runs beyond the datagram, or the chain is too long',
+  'tunnel-header-invalid': 'tunnel header (GRE, ERSPAN, VXLAN, GENEVE) runs beyond its packet, or leaves no room for the frame it carries',
   'tcp-segment-too-short': 'IP lengths leave fewer than 20 bytes for the TCP header',
   'tcp-data-offset-invalid': 'TCP data offset below 5 (20 bytes)',
   'tcp-header-beyond-segment': 'TCP data offset points beyond the end of the segment given by the IP lengths',
   'decoder-error': 'internal decoder error (a bug: please report the packet)',
   // NotTcp
   'not-ip': 'link layer carries something other than IPv4/IPv6 (ARP, LLDP, unknown family, ...)',
-  'not-tcp': 'IP carries something other than TCP (UDP, ICMP, ESP, GRE, ...)',
+  'not-tcp': 'IP carries something other than TCP (UDP, ICMP, ESP, ...), or a tunnel carries something other than IP',
   'ipv6-no-next-header': 'IPv6 next header 59: no payload',
-  'ip-tunnel-too-deep': 'more nested IP-in-IP headers than conncheck follows',
+  'ip-tunnel-too-deep': 'more nested tunnels (IP-in-IP, GRE, VXLAN, GENEVE) than conncheck follows',
   // Fragment
   'ipv4-fragment': 'IPv4 fragment (not reassembled)',
   'ipv6-fragment': 'IPv6 fragment (not reassembled)',

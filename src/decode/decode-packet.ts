@@ -9,12 +9,13 @@ import { DecodeStatus, PacketView } from './packet-view';
 import { decodeRawIp, looksLikeRawIp, rawAs } from './raw-ip';
 import { decodeTcp } from './tcp';
 import { decodeTcpOptions } from './tcp-options';
+import { decodeGre, decodeUdpTunnel, IPPROTO_GRE, IPPROTO_UDP, TUNNEL_IP_IN_IP, TUNNEL_NONE } from './tunnel';
 
 const IPPROTO_IPIP = 4;
 const IPPROTO_TCP = 6;
 const IPPROTO_IPV6 = 41;
-/** Outer IP plus up to three nested IP-in-IP / 6in4 headers. */
-const MAX_IP_HEADERS = 4;
+/** Outer IP plus up to five nested ones (IP-in-IP, 6in4, GRE, VXLAN, GENEVE: see tunnel.ts). */
+const MAX_IP_HEADERS = 6;
 
 /** The decoder's only state: reset per packet, so decoding allocates nothing. */
 const cursor = new DecodeCursor();
@@ -120,24 +121,36 @@ function decodeLinkLayer(linkType: number, data: Uint8Array, view: PacketView): 
 }
 
 /**
- * IP header(s) then TCP. IP-in-IP (protocol 4) and 6in4 / IPv6-in-IPv6 (41) are followed to the
- * innermost header, whose addresses the view keeps (as tshark does: the header right in front of
- * TCP names the connection). The inner datagram is bounded by the outer one.
+ * IP header(s) then TCP. IP-in-IP (protocol 4), 6in4 / IPv6-in-IPv6 (41), GRE (47) and VXLAN or
+ * GENEVE over UDP (17) are followed to the innermost IP header, whose addresses the view keeps (as
+ * tshark does: the header right in front of TCP names the connection). An inner packet is bounded
+ * by the outer one.
  */
 function decodeIpChain(data: Uint8Array, view: PacketView): DecodeStatus {
   for (let depth = 0; depth < MAX_IP_HEADERS; depth++) {
     const step = cursor.network === ETHERTYPE_IPV6 ? decodeIpv6(data, cursor, view) : decodeIpv4(data, cursor, view);
     if (step !== Step.Continue) return step;
+    let inner: DecodeStatus | Step;
     switch (cursor.protocol) {
       case IPPROTO_TCP:
         return decodeTcp(data, cursor.offset, cursor.ipEnd, cursor.limit, view);
       case IPPROTO_IPIP:
+        if (view.tunnel === TUNNEL_NONE) view.tunnel = TUNNEL_IP_IN_IP;
         cursor.network = ETHERTYPE_IPV4;
         cursor.wireEnd = cursor.ipEnd;
         break;
       case IPPROTO_IPV6:
+        if (view.tunnel === TUNNEL_NONE) view.tunnel = TUNNEL_IP_IN_IP;
         cursor.network = ETHERTYPE_IPV6;
         cursor.wireEnd = cursor.ipEnd;
+        break;
+      case IPPROTO_UDP:
+        inner = decodeUdpTunnel(data, cursor, view);
+        if (inner !== Step.Continue) return inner;
+        break;
+      case IPPROTO_GRE:
+        inner = decodeGre(data, cursor, view);
+        if (inner !== Step.Continue) return inner;
         break;
       default:
         return stop(view, DecodeStatus.NotTcp, 'not-tcp');
@@ -268,5 +281,6 @@ function resetView(view: PacketView): void {
   view.optionsMalformed = false;
   view.outerVlan = -1;
   view.innerVlan = -1;
+  view.tunnel = TUNNEL_NONE;
   view.issue = 'none';
 }

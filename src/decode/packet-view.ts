@@ -50,6 +50,11 @@ export class PacketView {
   /** 802.1Q/802.1ad VLAN IDs of the outermost and second tag (-1 = no such tag), as Zeek's vlan / inner_vlan. */
   outerVlan = -1;
   innerVlan = -1;
+  /**
+   * The encapsulation the TCP packet was found in (decode/tunnel.ts TUNNEL_*: IP-in-IP, GRE, ERSPAN,
+   * VXLAN, GENEVE; the outermost when they nest), or 0 (TUNNEL_NONE). The addresses are the inner ones.
+   */
+  tunnel = 0;
   /** Why the packet was not Tcp, or the reservation on a Tcp packet; 'none' when clean. Valid for every status. */
   issue: DecodeIssue = 'none';
 }

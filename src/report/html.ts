@@ -15,6 +15,7 @@ import { STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
 import { skippedPackets } from './skipped-packets';
+import { tcpPacketsText } from './tunneled-packets';
 import { unreadTraffic } from './unread-traffic';
 
 export interface HtmlOptions {
@@ -340,7 +341,7 @@ function captureSection(result: AnalysisResult): string {
   const issues = Object.entries(stats.decodeIssues).map(([k, v]) => `${k}: ${v}`);
   return (
     '<section id="capture"><h2>Capture</h2>' +
-    `<p>${x(formatUtc(input.firstTs))} → ${x(formatUtc(input.lastTs))} (${x(formatDuration(input.duration))}), ${plural(stats.packets, 'packet')}, ${stats.tcpPackets} TCP` +
+    `<p>${x(formatUtc(input.firstTs))} → ${x(formatUtc(input.lastTs))} (${x(formatDuration(input.duration))}), ${plural(stats.packets, 'packet')}, ${x(tcpPacketsText(stats))}` +
     `${skipped.length ? `; skipped: ${x(skipped.join(', '))}` : ''}${issues.length ? `; decode issues: ${x(issues.join(', '))}` : ''}.</p>` +
     `<table><thead><tr><th>file</th><th>format</th><th class="num">packets</th><th>link types</th><th>timestamps</th><th>warnings</th></tr></thead><tbody>${files}</tbody></table>` +
     '</section>'

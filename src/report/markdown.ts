@@ -7,6 +7,7 @@ import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { formatDuration, formatUtc } from './format-time';
 import { STATE_MEANING } from './table';
+import { tcpPacketsText } from './tunneled-packets';
 import { unreadTraffic } from './unread-traffic';
 
 /** Rows of the findings table: a PR comment must stay well under GitHub's 65,536 characters. */
@@ -104,7 +105,7 @@ export function renderMarkdown(result: AnalysisResult): string {
     out.push('');
   }
   out.push('### Capture', '');
-  out.push(`${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${plural(stats.packets, 'packet')}, ${stats.tcpPackets} TCP.`, '');
+  out.push(`${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${plural(stats.packets, 'packet')}, ${tcpPacketsText(stats)}.`, '');
   out.push('| file | format | packets | link types | timestamps |', '| --- | --- | ---: | --- | --- |');
   for (const f of input.files) {
     out.push(`| ${code(f.name)} | ${f.format}${f.gzip ? ' (gzip)' : ''} | ${f.records} | ${f.linkTypes.join('/')} | ${f.tsResolution.join('/')} |`);

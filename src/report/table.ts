@@ -5,6 +5,7 @@ import type { FlowRecord } from '../flow/flow-record';
 import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
+import { tcpPacketsText } from './tunneled-packets';
 import { translatedAddresses, unreadTraffic } from './unread-traffic';
 
 /** Zeek's conn_state meanings, for the summary. */
@@ -141,7 +142,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     out.push(`${file.name}: ${file.format}${file.gzip ? ' (gzip)' : ''}, ${file.records} packets, link ${file.linkTypes.join('/')}, timestamps ${file.tsResolution.join('/')}`);
     for (const w of file.warnings) out.push(`  warning: ${w}`);
   }
-  out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${stats.tcpPackets} TCP`);
+  out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${tcpPacketsText(stats)}`);
   const skipped = skippedPackets(stats);
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);

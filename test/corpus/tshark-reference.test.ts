@@ -126,11 +126,6 @@ const TCP_EXCEPTIONS: Record<string, { reason: string; differences: string[] }> 
     reason: 'NFLOG link type (239) is not among the link types conncheck decodes (its packets are counted as unsupported link)',
     differences: ['stream 0 (10.0.2.15:49762 -> 93.184.216.34:80, first frame 1): no matching connection (tshark: 8/5 frames)'],
   },
-  'zeek/tunnels/vxlan-encapsulated-http.pcap': {
-    reason:
-      'VXLAN (UDP 4789) is not decapsulated: a host capturing on "any" also sees the decapsulated copies on the VXLAN device, so decoding both would count every segment twice',
-    differences: ['stream 0 (172.16.11.201:40354 -> 54.86.237.188:80, first frame 1): no matching connection (tshark: 7/5 frames)'],
-  },
   'pcapplusplus/tcp-reassembly.pcap': {
     reason: 'frame 66 is an sFlow datagram (UDP) quoting sampled packet headers, which tshark dissects as TCP; for conncheck it is UDP',
     differences: ['stream 1 (216.115.217.198:443 -> 172.16.133.57:59187, first frame 66): no matching connection (tshark: 1/0 frames)'],
@@ -315,7 +310,6 @@ const HTTP_EXCEPTIONS: Record<string, { reason: string; requests: number; respon
   'libpcap/AH-IPcomp-IPv4.pcap': { reason: IPCOMP, requests: 0, responses: 0 },
   'libpcap/AH-IPcomp-IPv6.pcap': { reason: IPCOMP, requests: 0, responses: 0 },
   'zeek/nflog-http.pcap': { reason: 'NFLOG link type: see TCP_EXCEPTIONS', requests: 0, responses: 0 },
-  'zeek/tunnels/vxlan-encapsulated-http.pcap': { reason: 'VXLAN not decapsulated: see TCP_EXCEPTIONS', requests: 0, responses: 0 },
   'pcapplusplus/frag_http_req.pcap': { reason: FRAGMENTS, requests: 0, responses: 0 },
 };
 

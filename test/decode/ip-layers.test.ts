@@ -1,6 +1,7 @@
 import { formatEndpoint } from '../../src/decode/address';
 import { decodePacket } from '../../src/decode/decode-packet';
 import { DecodeStatus } from '../../src/decode/packet-view';
+import { TUNNEL_NAMES } from '../../src/decode/tunnel';
 import {
   buildIpPacket,
   buildTcpPacket,
@@ -236,14 +237,16 @@ describe('IP-in-IP tunnels: the innermost header names the connection', () => {
     expect(view.payloadLen).toBe(100);
   });
 
-  test('nesting deeper than four IP headers stops', () => {
+  test('nesting deeper than six IP headers stops', () => {
     let ip = buildIpPacket(V4, 6, buildTcpSegment(BASE, V4.src, V4.dst));
-    for (let i = 0; i < 3; i++) ip = buildIpPacket(V4, 4, ip);
-    expect(decode(LINKTYPE_RAW, ip).status).toBe(DecodeStatus.Tcp); // four headers: fine
+    for (let i = 0; i < 5; i++) ip = buildIpPacket(V4, 4, ip);
+    const six = decode(LINKTYPE_RAW, ip);
+    expect(six.status).toBe(DecodeStatus.Tcp); // six headers: fine
+    expect(TUNNEL_NAMES[six.view.tunnel]).toBe('ip-in-ip');
     ip = buildIpPacket(V4, 4, ip);
-    const five = decode(LINKTYPE_RAW, ip);
-    expect(five.status).toBe(DecodeStatus.NotTcp);
-    expect(five.view.issue).toBe('ip-tunnel-too-deep');
+    const seven = decode(LINKTYPE_RAW, ip);
+    expect(seven.status).toBe(DecodeStatus.NotTcp);
+    expect(seven.view.issue).toBe('ip-tunnel-too-deep');
   });
 
   test('the inner datagram is bounded by the outer one', () => {
