@@ -167,6 +167,9 @@ export interface AnalysisResult {
   diagnoses: Diagnosis[];
 }
 
+/** TUNNEL_NONE as a module constant, which V8 folds into the packet path (an imported one is a property read). */
+const NOT_TUNNELED = TUNNEL_NONE;
+
 /** Pairs of addresses kept in stats.natTranslations; further pairs are counted in natTwins only. */
 const NAT_TRANSLATIONS_KEPT = 32;
 
@@ -291,7 +294,7 @@ export class Analyzer {
     }
     if (view.issue !== 'none') this.countIssue(view.issue);
     stats.tcpPackets++;
-    if (view.tunnel !== TUNNEL_NONE) this.tunneledCounts[view.tunnel]++;
+    if (view.tunnel !== NOT_TUNNELED) this.tunneledCounts[view.tunnel]++;
     if (filter !== null && !filter.matches(view)) {
       stats.filteredOut++;
       return;

@@ -4,6 +4,7 @@ import { decodeIpv4 } from './ipv4';
 import { decodeIpv6 } from './ipv6';
 import { LinkType } from './link-type';
 import { decodeLinuxSll, decodeLinuxSll2 } from './linux-cooked';
+import { decodeNflog } from './nflog';
 import { decodeNullLoop } from './null-loop';
 import { DecodeStatus, PacketView } from './packet-view';
 import { decodeRawIp, looksLikeRawIp, rawAs } from './raw-ip';
@@ -115,6 +116,8 @@ function decodeLinkLayer(linkType: number, data: Uint8Array, view: PacketView): 
       return rawAs(ETHERTYPE_IPV4, cursor);
     case LinkType.IPV6:
       return rawAs(ETHERTYPE_IPV6, cursor);
+    case LinkType.NFLOG:
+      return decodeNflog(data, cursor, view);
     default:
       return stop(view, DecodeStatus.UnsupportedLink, 'unsupported-link-type');
   }
@@ -167,6 +170,7 @@ function decodeIpChain(data: Uint8Array, view: PacketView): DecodeStatus {
 const ETHERNET = LinkType.ETHERNET;
 const TCP = DecodeStatus.Tcp;
 const ETHERTYPE_IPV4_VALUE = ETHERTYPE_IPV4;
+const NOT_TUNNELED = TUNNEL_NONE;
 
 const ETHERNET_HEADER = 14;
 /** Version 4, header length 5 words: an IPv4 header without options. */
@@ -281,6 +285,6 @@ function resetView(view: PacketView): void {
   view.optionsMalformed = false;
   view.outerVlan = -1;
   view.innerVlan = -1;
-  view.tunnel = TUNNEL_NONE;
+  view.tunnel = NOT_TUNNELED;
   view.issue = 'none';
 }

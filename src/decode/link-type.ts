@@ -21,5 +21,7 @@ export const LinkType = {
   LINUX_SLL: 113,
   IPV4: 228,
   IPV6: 229,
+  /** Linux netfilter NFLOG (`tcpdump -i nflog:GROUP`): a family header and type-length-value attributes. */
+  NFLOG: 239,
   LINUX_SLL2: 276,
 } as const;

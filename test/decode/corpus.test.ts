@@ -31,7 +31,6 @@ const EXCEPTIONS: Record<string, { tcpFrames: number; reason: string }> = {
   'pcapplusplus/tcp-malformed.pcap': { tcpFrames: 0, reason: 'TCP data offset beyond the segment: Malformed here; tshark still assigns a stream index (but marks the frames malformed and leaves them out of its conversation table)' },
   'pcapplusplus/tcp-reassembly.pcap': { tcpFrames: 65, reason: 'frame 66 is an sFlow datagram (UDP) quoting sampled packet headers, which tshark dissects as TCP' },
   'suricata-verify/tcp-session-decode-malformed-ipv4.pcap': { tcpFrames: 11, reason: 'an IPv4 Security option of length 2: tshark throws (it wants 11 bytes); the option list is well-formed TLV and Linux accepts such packets, so the segment is counted' },
-  'zeek/nflog-http.pcap': { tcpFrames: 0, reason: 'NFLOG link type (239) is outside the decoded link types: UnsupportedLink' },
 };
 
 /** Robustness-set files where we see TCP that tshark 4.0 does not. */

@@ -94,7 +94,7 @@ describe('frames that are not TCP, or not decodable', () => {
     ['LINKTYPE_IPV4 carrying IPv6', LINKTYPE_IPV4, buildIpPacket(V6, 6, buildTcpSegment(BASE, V6.src, V6.dst)), DecodeStatus.Malformed, 'ip-version-invalid'],
     ['raw IP with version 5', LINKTYPE_RAW, concat([0x55], tcp4.subarray(1)), DecodeStatus.Malformed, 'ip-version-invalid'],
     ['IEEE 802.11 (105)', 105, tcp4, DecodeStatus.UnsupportedLink, 'unsupported-link-type'],
-    ['NFLOG (239)', 239, tcp4, DecodeStatus.UnsupportedLink, 'unsupported-link-type'],
+    ['NFLOG (239) without its header (an IPv4 header read as family 0x45)', 239, tcp4, DecodeStatus.NotTcp, 'not-ip'],
     ['PPP (9)', 9, tcp4, DecodeStatus.UnsupportedLink, 'unsupported-link-type'],
     ['link type 65535', 65535, tcp4, DecodeStatus.UnsupportedLink, 'unsupported-link-type'],
     ['empty Ethernet frame', LINKTYPE_ETHERNET, new Uint8Array(0), DecodeStatus.Truncated, 'link-header-truncated'],
