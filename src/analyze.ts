@@ -24,6 +24,7 @@ import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
 import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
 import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from './http/sniff';
+import { readProxyHeader } from './http/proxy-protocol';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
@@ -42,11 +43,13 @@ const FirstBytes = Object.freeze({ NotYet: 0, ServerSpokeFirst: 1, Decided: 2 } 
  * compiles it again.
  */
 function newConnectionHttp(): ConnectionHttp {
-  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet };
+  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet, proxyHeader: null, proxyHeaderLeft: 0 };
   app.session = null;
   app.exchangeCount = 0;
   app.tls = null;
   app.firstBytes = FirstBytes.NotYet;
+  app.proxyHeader = null;
+  app.proxyHeaderLeft = 0;
   return app;
 }
 
@@ -383,6 +386,23 @@ export class Analyzer {
     return this.finished;
   }
 
+  /**
+   * How many of these client bytes (at the start of the client's stream) are a PROXY protocol
+   * header, reading it at the first segment and skipping the rest of a long one in later ones.
+   */
+  private proxyHeaderBytes(app: ConnectionHttp, data: Uint8Array, offset: number, length: number): number {
+    if (app.proxyHeader === null) {
+      const header = readProxyHeader(data, offset, length);
+      if (header === null) return 0;
+      app.proxyHeader = header;
+      app.proxyHeaderLeft = header.length;
+      this.httpCounters.proxyProtocolConnections++;
+    }
+    const skip = app.proxyHeaderLeft < length ? app.proxyHeaderLeft : length;
+    app.proxyHeaderLeft -= skip;
+    return skip;
+  }
+
   /** A TLS record reader for a new connection (a released one's when there is one). */
   private tlsRecords(): TlsRecords {
     const spare = this.spareTls.pop();
@@ -476,6 +496,13 @@ export class Analyzer {
           if (!clientSide) {
             app.firstBytes = FirstBytes.ServerSpokeFirst;
           } else {
+            // A proxy's PROXY protocol header comes before anything the client it serves sent.
+            const header = app.firstBytes === FirstBytes.NotYet ? this.proxyHeaderBytes(app, data, offset, length) : 0;
+            if (header > 0) {
+              if (header === length) return; // the header alone (or its continuation): nothing for the session
+              offset += header;
+              length -= header;
+            }
             if (app.firstBytes === FirstBytes.NotYet && startsLikeClientHello(data, offset, length)) {
               app.tls = this.tlsRecords();
               this.httpCounters.tlsConnections++;
@@ -519,6 +546,8 @@ export class Analyzer {
         const state = record !== null ? record.state : connState(conn.client, conn.server, conn.history);
         this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + 1);
         if (record !== null) {
+          const header = app?.proxyHeader ?? null;
+          if (header !== null) record.proxyProtocol = { version: header.version, source: header.source, destination: header.destination };
           this.options.onFlow?.(record);
           if (this.collect) this.flows.push(record);
         }
@@ -528,6 +557,8 @@ export class Analyzer {
           app.session = null;
           app.tls = null;
           app.firstBytes = FirstBytes.NotYet;
+          app.proxyHeader = null;
+          app.proxyHeaderLeft = 0;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.
             app.exchangeCount = 0;

@@ -2,6 +2,7 @@ import type { Connection } from '../flow/connection';
 import type { HttpExchange } from '../http/exchange';
 import type { HttpSession } from '../http/session';
 import type { TlsRecords } from '../http/tls-records';
+import type { ProxyHeader } from '../http/proxy-protocol';
 
 /** Most recent exchanges remembered per connection for detectors (the rest are streamed out). */
 export const RECENT_EXCHANGES_KEPT = 4;
@@ -16,6 +17,10 @@ export interface ConnectionHttp {
   tls: TlsRecords | null;
   /** How far the look at the client's first bytes got (see FirstBytes in analyze.ts). */
   firstBytes: number;
+  /** The PROXY protocol header the client (a proxy or load balancer) opened with, or null. */
+  proxyHeader: ProxyHeader | null;
+  /** Bytes of that header still to come in later segments (a long version 2 header). */
+  proxyHeaderLeft: number;
 }
 
 /** A connection as detectors see it: TCP facts from the flow stage plus its HTTP memory. */

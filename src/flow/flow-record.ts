@@ -50,6 +50,13 @@ export interface FlowRecord {
    */
   sameConnectionAs: number | null;
   /**
+   * The PROXY protocol header (HAProxy send-proxy, AWS NLB, nginx proxy_protocol) the client opened
+   * the connection with: the client is a proxy or load balancer, `source` the client it serves
+   * (null for a health check's LOCAL or UNKNOWN header). Null for most connections. Set by the
+   * analysis, which reads the header off the client's first bytes.
+   */
+  proxyProtocol: { version: 1 | 2; source: string | null; destination: string | null } | null;
+  /**
    * Where the capture was taken, from the handshake's two round trips (null without a complete
    * handshake): `near` is client, server or between.
    */
@@ -86,6 +93,7 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
     rst: { client: c.rstTs >= 0 ? c.rstTs : null, server: s.rstTs >= 0 ? s.rstTs : null },
     endReason: conn.endReason,
     sameConnectionAs: conn.natTwinOf !== null ? conn.natTwinOf.connectionId : null,
+    proxyProtocol: null,
     capture: handshakeCapturePosition(conn),
   };
 }

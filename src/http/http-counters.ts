@@ -34,4 +34,9 @@ export class HttpCounters {
    * such traffic says why it shows no exchanges.
    */
   http2Connections = 0;
+  /**
+   * Connections whose client opened with a PROXY protocol header (a proxy or load balancer naming
+   * the client it serves): the header is read off, the HTTP after it parsed.
+   */
+  proxyProtocolConnections = 0;
 }

@@ -109,7 +109,10 @@ function renderFlows(flows: FlowRecord[]): string {
   const t = plainTable(['id', 'start (UTC)', 'client', 'server', 'state', 'history', 'closed', 'pkts c/s', 'bytes c/s', 'req', 'duration']);
   let copies = false;
   let twins = false;
+  let proxied = false;
   for (const f of flows) {
+    const serving = f.proxyProtocol?.source ?? null;
+    proxied ||= serving !== null;
     const sameAs = f.sameConnectionAs;
     const copied = f.duplicates.client + f.duplicates.server > 0;
     copies ||= copied;
@@ -117,7 +120,7 @@ function renderFlows(flows: FlowRecord[]): string {
     t.push([
       String(f.id) + (f.directionInferred ? '*' : '') + (sameAs !== null ? ` =${sameAs}` : ''),
       formatUtc(f.start),
-      f.client,
+      serving !== null ? `${f.client}\n(for ${serving})` : f.client,
       f.server,
       f.state,
       f.history,
@@ -131,6 +134,7 @@ function renderFlows(flows: FlowRecord[]): string {
   const notes = ['(* direction inferred: no SYN seen)'];
   if (twins) notes.push('(=N: the same connection as N, seen again after address translation: not analyzed again)');
   if (copies) notes.push('(twice: packets the capture holds twice, on two interfaces; counted in pkts, not as retransmissions)');
+  if (proxied) notes.push('(for X: the client is a proxy or load balancer whose PROXY protocol header names the client X it serves)');
   return `${t.toString()}\n${notes.join('\n')}`;
 }
 
