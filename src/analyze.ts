@@ -26,6 +26,8 @@ import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
 import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { readProxyHeader } from './http/proxy-protocol';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
+import { formatDuration } from './report/format-time';
+import { inCaptureOrder } from './source/capture-order';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
 
@@ -94,6 +96,11 @@ export interface InputSummary {
   firstTs: number | null;
   lastTs: number | null;
   duration: number;
+  /**
+   * True when several files were read in the order of their first packets rather than as given
+   * (see source/capture-order.ts); `files` lists them in the order read, frames numbered so.
+   */
+  filesReordered: boolean;
   /** Present for live captures: the interface, filter and the capture engine's own counters. */
   live?: LiveInputInfo;
 }
@@ -212,6 +219,8 @@ export class Analyzer {
   private readonly engine: DetectionEngine;
   private readonly stats = emptyStats();
   private readonly files: InputSummary['files'] = [];
+  /** Set by analyzeFiles when it read the files in capture order rather than as given. */
+  filesReordered = false;
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
@@ -372,6 +381,7 @@ export class Analyzer {
     this.finished = {
       input: {
         files: this.files,
+        filesReordered: this.filesReordered,
         packets: stats.packets,
         firstTs: hasPackets ? this.firstTs : null,
         lastTs: hasPackets ? this.lastTs : null,
@@ -579,18 +589,39 @@ export class Analyzer {
 export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const analyzer = new Analyzer(options);
   const onProgress = options.onProgress;
+  const order = await inCaptureOrder(inputs);
+  analyzer.filesReordered = order.reordered;
   let nextFrame = 1;
-  for (let index = 0; index < inputs.length; index++) {
-    const input = inputs[index];
+  /** The latest packet of the files read so far, to tell when a file overlaps them in time. */
+  let latest = -Infinity;
+  for (let index = 0; index < order.inputs.length; index++) {
+    const input = order.inputs[index];
     const progress =
       onProgress && input !== '-' ? (bytesRead: number) => onProgress({ input, index, bytesRead, packets: analyzer.packets }) : undefined;
     let info: CaptureFileInfo;
+    let first = Infinity;
+    let last = -Infinity;
     try {
-      info = await readCapture(input, (p) => analyzer.packet(p), { firstFrame: nextFrame, onProgress: progress });
+      info = await readCapture(
+        input,
+        (p) => {
+          if (p.ts < first) first = p.ts;
+          if (p.ts > last) last = p.ts;
+          analyzer.packet(p);
+        },
+        { firstFrame: nextFrame, onProgress: progress },
+      );
     } catch (err) {
       analyzer.abandon();
       throw err;
     }
+    if (first < latest) {
+      // Files are concatenated, not merged: the overlap's packets reach the analysis out of time order.
+      info.warnings.push(
+        `starts ${formatDuration(latest - first)} before the files read before it end: overlapping captures are read one after the other, not merged, and connections in the overlap may be misread (merge them first: mergecap -w merged.pcap FILES)`,
+      );
+    }
+    if (last > latest) latest = last;
     nextFrame += info.records;
     analyzer.addFile(info);
   }
@@ -601,7 +632,7 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
 async function forEachTcpPacket(inputs: readonly string[], onTcp: (view: PacketView, frame: number, ts: number) => void): Promise<void> {
   const view = new PacketView();
   let nextFrame = 1;
-  for (const input of inputs) {
+  for (const input of (await inCaptureOrder(inputs)).inputs) {
     const info = await readCapture(
       input,
       (p) => {

@@ -106,6 +106,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   }
   out.push('### Capture', '');
   out.push(`${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${plural(stats.packets, 'packet')}, ${tcpPacketsText(stats)}.`, '');
+  if (input.filesReordered) out.push('Files read in the order of their first packets, not as given (frames are numbered in this order).', '');
   out.push('| file | format | packets | link types | timestamps |', '| --- | --- | ---: | --- | --- |');
   for (const f of input.files) {
     out.push(`| ${code(f.name)} | ${f.format}${f.gzip ? ' (gzip)' : ''} | ${f.records} | ${f.linkTypes.join('/')} | ${f.tsResolution.join('/')} |`);

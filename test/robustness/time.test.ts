@@ -69,11 +69,12 @@ describe('out of time order', () => {
     }
   });
 
-  test('two pcap files merged end to end, the second one earlier: both connections whole, frames continue', async () => {
+  test('two pcap files given the later one first: read in capture order, both connections whole, frames continue', async () => {
     const late = Conversation.keepAlive(T + 3600, [T + 3601, T + 3700], T + 3800, 40001);
     const early = Conversation.keepAlive(T, [T + 1, T + 2000], T + 2100, 40002);
     const r = await analyze([pcap(late.packets), pcap(early.packets)]);
-    expect(r.stats.timestampsBackwards).toBe(1);
+    expect(r.input.filesReordered).toBe(true); // source/capture-order.ts
+    expect(r.stats.timestampsBackwards).toBe(0);
     expect(r.input.firstTs).toBe(T);
     expect(r.input.duration).toBeCloseTo(3800, 3);
     const [a] = flowOn(r, 40001);
@@ -86,7 +87,7 @@ describe('out of time order', () => {
     const second = r.exchanges.filter((x) => x.flowId === b[0].id);
     expect(second.map((x) => x.state)).toEqual(['complete', 'complete']);
     expect(second[1].idleBefore).toBeCloseTo(1998.99, 3);
-    const labels = labelsByFrame([...late.packets, ...early.packets]);
+    const labels = labelsByFrame([...early.packets, ...late.packets]);
     for (const x of r.exchanges) expect(labels.get(x.requestFrame as number)).toBe(`GET ${x.uri}`);
   });
 

@@ -1,0 +1,38 @@
+import { readCapture } from './open-capture';
+
+/**
+ * Capture files in the order their traffic was captured. A capture rotated by `tcpdump -C` is
+ * written as cap.pcap, cap.pcap1, ... cap.pcap10, which a shell's glob lists as cap.pcap,
+ * cap.pcap1, cap.pcap10, cap.pcap11, cap.pcap2: read in that order, the capture clock jumps back
+ * and forth, connections are split or joined wrongly, and findings appear that the traffic does
+ * not hold. So the files are read in the order of their first packets (a stable sort: files that
+ * start at the same moment, or hold no packet, keep their order; unreadable ones fail in turn).
+ * Standard input cannot be looked at twice: with `-` among the inputs the order given is kept.
+ */
+export async function inCaptureOrder(inputs: readonly string[]): Promise<{ inputs: string[]; reordered: boolean }> {
+  if (inputs.length < 2 || inputs.includes('-')) return { inputs: [...inputs], reordered: false };
+  const starts: (number | null)[] = [];
+  for (const input of inputs) starts.push(await firstPacketTime(input)); // one file open at a time
+  const order = inputs.map((input, index) => ({ input, index, start: starts[index] ?? Infinity }));
+  order.sort((a, b) => a.start - b.start || a.index - b.index);
+  return { inputs: order.map((o) => o.input), reordered: order.some((o, i) => o.index !== i) };
+}
+
+/** Thrown by the look at a file's first packet to stop the read there. */
+class FirstPacketSeen extends Error {
+  constructor(readonly ts: number) {
+    super('first packet seen');
+  }
+}
+
+/** The capture time of a file's first packet, or null (no packet, or a file that cannot be read: its real read reports why). */
+async function firstPacketTime(input: string): Promise<number | null> {
+  try {
+    await readCapture(input, (p) => {
+      throw new FirstPacketSeen(p.ts);
+    }, { reorder: false });
+    return null;
+  } catch (err) {
+    return err instanceof FirstPacketSeen ? err.ts : null;
+  }
+}

@@ -1,0 +1,98 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AnalysisResult, analyzeFiles, locateFrames } from '../../src/analyze';
+import { inCaptureOrder } from '../../src/source/capture-order';
+import { SAMPLES_DIR } from '../samples';
+
+/**
+ * Several capture files are read in the order of their first packets (source/capture-order.ts):
+ * a capture rotated by `tcpdump -C` (cap.pcap, cap.pcap1, ... cap.pcap10) comes out of a shell
+ * glob out of order, and read so it produced connections and findings the traffic does not hold.
+ * The sample is cut into three files at record boundaries, here, from its bytes.
+ */
+
+const SAMPLE = path.join(SAMPLES_DIR, 'keepalive-race-nginx-upstream.pcap');
+let dir: string;
+let parts: string[];
+let whole: AnalysisResult;
+
+/** The classic pcap's file header and records, as byte ranges. */
+function splitPcap(file: string, pieces: number): Buffer[] {
+  const data = fs.readFileSync(file);
+  const le = data.readUInt32LE(0) === 0xa1b2c3d4 || data.readUInt32LE(0) === 0xa1b23c4d;
+  const records: Buffer[] = [];
+  for (let o = 24; o + 16 <= data.length; ) {
+    const caplen = le ? data.readUInt32LE(o + 8) : data.readUInt32BE(o + 8);
+    records.push(data.subarray(o, o + 16 + caplen));
+    o += 16 + caplen;
+  }
+  const per = Math.ceil(records.length / pieces);
+  const out: Buffer[] = [];
+  for (let i = 0; i < pieces; i++) out.push(Buffer.concat([data.subarray(0, 24), ...records.slice(i * per, (i + 1) * per)]));
+  return out;
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-order-'));
+  // Named as tcpdump -C names its files, so that name order is not time order: cap.pcap, cap.pcap1, cap.pcap10.
+  const names = ['cap.pcap', 'cap.pcap1', 'cap.pcap10'];
+  parts = splitPcap(SAMPLE, 3).map((bytes, i) => {
+    const file = path.join(dir, names[i]);
+    fs.writeFileSync(file, bytes);
+    return file;
+  });
+  whole = await analyzeFiles([SAMPLE]);
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const findings = (r: AnalysisResult): unknown => r.anomalies.map((a) => [a.kind, a.client, a.server, a.frames]);
+const flows = (r: AnalysisResult): unknown => r.flows.map((f) => [f.client, f.server, f.state, f.history, f.packets]);
+
+test('files given out of time order are read in capture order: the analysis of the whole file', async () => {
+  const given = [parts[2], parts[0], parts[1]];
+  const result = await analyzeFiles(given);
+  expect(result.input.filesReordered).toBe(true);
+  expect(result.input.files.map((f) => f.name)).toEqual(['cap.pcap', 'cap.pcap1', 'cap.pcap10']);
+  expect(result.stats.timestampsBackwards).toBe(0);
+  expect(flows(result)).toEqual(flows(whole));
+  expect(findings(result)).toEqual(findings(whole));
+  expect(result.anomalies.length).toBeGreaterThan(0);
+});
+
+test('files given in time order are read as given', async () => {
+  const result = await analyzeFiles(parts);
+  expect(result.input.filesReordered).toBe(false);
+  expect(findings(result)).toEqual(findings(whole));
+});
+
+test('a second read (explain, ladders) numbers frames as the analysis did', async () => {
+  const frames = whole.anomalies[0].frames;
+  const inOrder = await locateFrames(parts, frames);
+  const outOfOrder = await locateFrames([parts[1], parts[2], parts[0]], frames);
+  expect([...outOfOrder.entries()]).toEqual([...inOrder.entries()]);
+  expect(inOrder.size).toBe(frames.length);
+});
+
+test('a file that overlaps the ones before it in time is read after them, with a warning', async () => {
+  const overlap = path.join(dir, 'other-interface.pcap');
+  fs.copyFileSync(parts[1], overlap);
+  const result = await analyzeFiles([parts[0], parts[1], overlap, parts[2]]);
+  const warned = result.input.files.filter((f) => f.warnings.length > 0).map((f) => [f.name, f.warnings[0]]);
+  expect(warned).toEqual([['other-interface.pcap', expect.stringMatching(/^starts .* before the files read before it end: .*mergecap/)]]);
+});
+
+test('standard input keeps the order given (it cannot be looked at twice); so does a single file', async () => {
+  expect(await inCaptureOrder(['-', parts[2], parts[0]])).toEqual({ inputs: ['-', parts[2], parts[0]], reordered: false });
+  expect(await inCaptureOrder([parts[2]])).toEqual({ inputs: [parts[2]], reordered: false });
+});
+
+test('an empty capture goes last; a file that is no capture still fails the run', async () => {
+  const empty = path.join(dir, 'empty.pcap');
+  fs.writeFileSync(empty, fs.readFileSync(SAMPLE).subarray(0, 24));
+  expect((await inCaptureOrder([empty, parts[1], parts[0]])).inputs).toEqual([parts[0], parts[1], empty]);
+  const junk = path.join(dir, 'notes.txt');
+  fs.writeFileSync(junk, 'not a capture\n');
+  await expect(analyzeFiles([parts[1], junk, parts[0]])).rejects.toThrow(/notes\.txt/);
+});
