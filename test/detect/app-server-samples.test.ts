@@ -1,0 +1,123 @@
+/**
+ * Application servers and clients checked in round 9 (gunicorn, Tomcat, Python requests/urllib3):
+ * what conncheck says on the recorded samples (samples/record/*-gunicorn.sh, *-tomcat.sh, checked
+ * against the programs' own logs while recording), and the mechanisms behind it on synthetic
+ * traffic: a server timeout checked on a periodic tick (gunicorn's arbiter kills a sync worker whose
+ * request outlived --timeout on its once-a-second check) closes requests at ages spread over up to
+ * a second; no single value is inferred, and it is diagnosed as such rather than not at all.
+ */
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { KNOWN_IDLE_TIMEOUTS, KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../../src/detect/known-timeouts';
+import { analyzeSample } from '../samples';
+import { Capture, get, ofKind } from './reuse-kit';
+
+const KIND = 'unanswered-request';
+
+/** A request the server ACKs and never answers; the server (or the client) closes `wait` s after it. */
+function hung(cap: Capture, at: number, wait: number, closer: 'c' | 's' = 's', uri = '/slow'): void {
+  const conn = cap.connection({});
+  conn.handshake(at).request(at + 0.001, get(uri));
+  conn.close(at + 0.001 + wait, closer);
+}
+
+function diagnosesOf(cap: Capture) {
+  return cap.analyze([unansweredRequest]).diagnoses.filter((d) => d.kind === KIND);
+}
+
+describe('server closes checked on a periodic tick (synthetic)', () => {
+  test('ages 2.1-2.9 s, closes spread in time: one tick-checked timeout, at most the shortest age, no value inferred', () => {
+    const cap = new Capture();
+    [2.1, 2.5, 2.9, 2.3].forEach((wait, i) => hung(cap, i * 4, wait));
+    const r = cap.analyze([unansweredRequest]);
+    expect(ofKind(r, KIND)).toHaveLength(4);
+    const ds = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].count).toBe(4);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].explanation).toContain('periodic tick');
+    expect(ds[0].explanation).toContain('at most 2.1 s');
+    expect(ds[0].explanation).toContain('at least 1.9 s');
+    expect(ds[0].explanation).toContain('WORKER TIMEOUT');
+    expect(ds[0].remedy).toContain('--timeout');
+  });
+
+  test('a precise timer with one odd close keeps its serverTimeout (the cluster holds 3 of 4)', () => {
+    const cap = new Capture();
+    [2, 2.001, 2.002, 2.8].forEach((wait, i) => hung(cap, i * 4, wait));
+    const ds = diagnosesOf(cap);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred.serverTimeout.value).toBeCloseTo(2.001, 3);
+    expect(ds[0].count).toBe(3);
+  });
+
+  test('ages spread over more than a tick are no tick-checked timeout (nothing is claimed)', () => {
+    const cap = new Capture();
+    [2, 3.5, 5].forEach((wait, i) => hung(cap, i * 6, wait));
+    expect(diagnosesOf(cap)).toEqual([]);
+  });
+
+  test('two closes are too few to tell a tick', () => {
+    const cap = new Capture();
+    [2.1, 2.7].forEach((wait, i) => hung(cap, i * 4, wait));
+    expect(diagnosesOf(cap)).toEqual([]);
+  });
+
+  test('a spread wider than the shortest age is no tick (a 1 s tick does not check a 0.2 s timeout)', () => {
+    const cap = new Capture();
+    [0.2, 0.6, 0.9].forEach((wait, i) => hung(cap, i * 2, wait));
+    expect(diagnosesOf(cap)).toEqual([]);
+  });
+
+  test('clients that give up at spread ages are not claimed as a server tick', () => {
+    const cap = new Capture();
+    [2.1, 2.5, 2.9].forEach((wait, i) => hung(cap, i * 4, wait, 'c'));
+    expect(diagnosesOf(cap).filter((d) => d.explanation.includes('periodic tick'))).toEqual([]);
+  });
+});
+
+describe('known defaults of application servers', () => {
+  test('gunicorn --keep-alive 2 s and --timeout 30 s, Tomcat keepAliveTimeout 20 s', () => {
+    expect(matchKnown(2.002, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/gunicorn --keep-alive/);
+    expect(matchKnown(20.01, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/Tomcat keepAliveTimeout/);
+    expect(matchKnown(30, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/gunicorn --timeout/);
+  });
+});
+
+describe('gunicorn samples', () => {
+  test('keep-alive race against gthread workers: every crossing named, urllib3 retries found, gunicorn --keep-alive named', async () => {
+    const r = await analyzeSample('keepalive-race-gunicorn');
+    const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
+    expect(races).toHaveLength(7);
+    for (const f of races) expect(f.evidence.form).toBe('crossing');
+    expect(races.filter((f) => f.evidence.method === 'POST')).toHaveLength(3);
+    expect(r.anomalies.filter((f) => f.kind === 'retried-request')).toHaveLength(2);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 1);
+    expect(d.explanation).toContain('gunicorn --keep-alive');
+    expect(d.remedy).toContain('Python requests/urllib3');
+  });
+
+  test('worker killed at --timeout: each request unanswered (server FIN, ACKed), one tick-checked timeout, no invented value', async () => {
+    const r = await analyzeSample('worker-timeout-gunicorn');
+    const found = r.anomalies.filter((f) => f.kind === KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.evidence).toMatchObject({ closedBy: 'server', closedWith: 'FIN', serverAcked: true });
+    const ds = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].count).toBe(3);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].explanation).toContain('WORKER TIMEOUT');
+  });
+
+  test('behind nginx: the findings are on the upstream connections, nginx\'s 502s are not called a gateway timeout', async () => {
+    const r = await analyzeSample('worker-timeout-gunicorn-nginx');
+    const found = r.anomalies.filter((f) => f.kind === KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.server).toBe('127.0.0.1:8081');
+    expect(r.anomalies.filter((f) => f.kind === 'gateway-timeout')).toEqual([]);
+    const ds = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].explanation).toContain('periodic tick');
+  });
+});
