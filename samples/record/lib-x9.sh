@@ -70,3 +70,53 @@ CONF
   cc_bg nginx -p "$X9_WORK" -e "$X9_WORK/nginx-error.log" -c "$X9_WORK/nginx.conf"
   cc_wait_port "${listen##*:}"
 }
+
+# x9_tomcat NS ADDR PORT CONNECTOR_ATTRIBUTES: Tomcat 10 (Debian's, /usr/share/tomcat10) in NS with
+# a scratch CATALINA_BASE ($X9_WORK/tomcat): one HTTP/1.1 (NIO) connector on ADDR:PORT with the
+# given attributes (e.g. 'keepAliveTimeout="2000" maxKeepAliveRequests="5"'), the servlet
+# programs/x9-items-servlet.java on /items/* and /sleep/*, and an access log
+# ($X9_WORK/tomcat/logs/access.log: begin time in ms, client address:port, request, status, bytes,
+# %D processing time in µs, %X connection status: + kept alive, - closed, X aborted).
+x9_tomcat() {
+  local ns="$1" addr="$2" port="$3" attrs="$4"
+  local base="$X9_WORK/tomcat" home=/usr/share/tomcat10
+  mkdir -p "$base/conf" "$base/logs" "$base/temp" "$base/work" "$base/webapps/ROOT/WEB-INF/classes" "$X9_WORK/src"
+  cp /etc/tomcat10/web.xml "$base/conf/web.xml"
+  cp "$X9_PROGRAMS/x9-items-servlet.java" "$X9_WORK/src/X9ItemsServlet.java"
+  javac -nowarn -cp "$home/lib/servlet-api.jar" -d "$base/webapps/ROOT/WEB-INF/classes" "$X9_WORK/src/X9ItemsServlet.java"
+  cat >"$base/webapps/ROOT/WEB-INF/web.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<web-app xmlns="https://jakarta.ee/xml/ns/jakartaee" version="6.0" metadata-complete="true">
+  <servlet><servlet-name>items</servlet-name><servlet-class>X9ItemsServlet</servlet-class><load-on-startup>1</load-on-startup></servlet>
+  <servlet-mapping><servlet-name>items</servlet-name><url-pattern>/items/*</url-pattern><url-pattern>/sleep/*</url-pattern></servlet-mapping>
+</web-app>
+XML
+  cat >"$base/conf/server.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<Server port="-1" shutdown="SHUTDOWN">
+  <Service name="Catalina">
+    <Connector address="$addr" port="$port" protocol="HTTP/1.1" $attrs />
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false">
+        <Valve className="org.apache.catalina.valves.AccessLogValve" directory="logs" prefix="access" suffix=".log"
+               rotatable="false" buffered="false"
+               pattern="%{begin:yyyy-MM-dd'T'HH:mm:ss.SSS}t %a:%{remote}p &quot;%r&quot; %s %b %Dus %X" />
+      </Host>
+    </Engine>
+  </Service>
+</Server>
+XML
+  CATALINA_HOME="$home" CATALINA_BASE="$base" CATALINA_TMPDIR="$base/temp" JAVA_OPTS="-Xms64m -Xmx128m -XX:TieredStopAtLevel=1 -Duser.timezone=UTC" \
+    ccb_bg "$ns" "$home/bin/catalina.sh" run >"$X9_WORK/catalina.out" 2>&1
+  local i
+  for i in $(seq 1 300); do   # a JVM on a busy machine: up to 30 s
+    ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -q . && break
+    sleep 0.1
+  done
+  ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -q . || { tail -20 "$X9_WORK/catalina.out" >&2; echo "record: Tomcat did not start" >&2; exit 1; }
+}
+
+x9_software_tomcat() {
+  echo "Apache Tomcat $(unzip -p /usr/share/tomcat10/lib/catalina.jar META-INF/MANIFEST.MF | sed -n 's/^Bundle-Version: *//p' | tr -d '\r') (Debian, NIO connector) on OpenJDK $(java -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p')"
+  python3 -c 'import sys, urllib3, requests; print(f"Python {sys.version.split()[0]} requests {requests.__version__} urllib3 {urllib3.__version__}")'
+}

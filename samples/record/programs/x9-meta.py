@@ -33,6 +33,9 @@ ap.add_argument('--proxy-access-log')
 ap.add_argument('--set', action='append', default=[])
 ap.add_argument('--software', nargs='*', default=[])
 ap.add_argument('--description', default='')
+ap.add_argument('--max-keepalive', type=int, default=0, help='healthy: the server closes after this many requests per connection')
+ap.add_argument('--close-every-response', action='store_true', help='healthy: one request per connection, Connection: close')
+ap.add_argument('--expect-idle-closes', type=int, default=0, help='healthy: at least this many server idle closes')
 args = ap.parse_args()
 
 FIN, SYN, RST = 0x01, 0x02, 0x04
@@ -300,7 +303,56 @@ def worker_timeout():
     write(desc, expect, False, {'workerKilledAfterSeconds': waits, 'workerTimeoutLogLines': len(kills)}, facts_common())
 
 
+def healthy():
+    events = jsonl(args.client_log)
+    errors = [e for e in events if e['event'] == 'error']
+    if errors:
+        fail(f'the client saw errors: {errors}')
+    sent = [e for e in events if e['event'] == 'send']
+    answered = [e for e in events if e['event'] == 'response' and e.get('lib') != 'curl']
+    if len(sent) != len(answered):
+        fail(f'{len(sent)} requests sent, {len(answered)} answered')
+    notes_by_client = {}
+    closing = 0
+    for c in conns.values():
+        statuses = [r['status'] for r in c['responses']]
+        if len(statuses) != len(c['requests']) or any(not st.startswith('2') for st in statuses):
+            fail(f'{c["client"]}: requests {len(c["requests"])}, responses {statuses}')
+        close_at = [i for i, r in enumerate(c['responses']) if r['connection'] == 'close']
+        if args.max_keepalive:
+            if len(c['requests']) > args.max_keepalive:
+                fail(f'{c["client"]}: {len(c["requests"])} requests, more than maxKeepAliveRequests')
+            if len(c['requests']) == args.max_keepalive:
+                if close_at != [args.max_keepalive - 1]:
+                    fail(f'{c["client"]}: the {args.max_keepalive}th response does not say Connection: close')
+                closing += 1
+                notes_by_client[c['client']] = (f'{args.max_keepalive} requests, the last response with Connection: close '
+                                                f'(maxKeepAliveRequests); the connection closed after it.')
+        if args.close_every_response:
+            if len(c['requests']) != 1 or close_at != [0]:
+                fail(f'{c["client"]}: not one request answered with Connection: close')
+            notes_by_client[c['client']] = 'one request, answered with Connection: close; the server closed.'
+        first_fin = min((p for p in (c['serverFin'], c['clientFin']) if p), key=lambda p: p['frame'], default=None)
+        if c['client'] not in notes_by_client:
+            who = 'the server (idle)' if first_fin and first_fin is c['serverFin'] else 'the client'
+            notes_by_client[c['client']] = f'{len(c["requests"])} requests answered 2xx; closed first by {who}.'
+    gaps = idle_closes()
+    if len(gaps) < args.expect_idle_closes:
+        fail(f'{len(gaps)} idle closes, expected {args.expect_idle_closes}')
+    observed = {'serverIdleCloseSeconds': gaps, 'connectionsClosedAtMaxKeepAlive': closing,
+                'urllib3DroppedConnectionResets': sum(1 for e in events if e['event'] == 'urllib3' and 'dropped connection' in e['text'])}
+    if args.access_log and args.max_keepalive:
+        status = [l.rsplit(' ', 1)[-1].strip() for l in open(args.access_log) if l.strip()]
+        observed['tomcatAccessLogConnectionStatus'] = {k: status.count(k) for k in sorted(set(status))}
+        if status.count('-') != closing:
+            fail(f'Tomcat logged {status.count("-")} closing responses (%X -), the capture shows {closing}')
+    expect = [{'kind': None, 'client': c, 'server': server, 'notes': n} for c, n in notes_by_client.items()]
+    write(args.description, expect, True, observed, facts_common())
+
+
 if args.kind == 'keepalive-race':
     keepalive_race()
+elif args.kind == 'healthy':
+    healthy()
 elif args.kind == 'worker-timeout':
     worker_timeout()
