@@ -35,7 +35,7 @@ for attempt in 1 2 3; do
     --log "$X9_WORK/client.log" || true
   cc_capture_stop
   if python3 "$X9_PROGRAMS/x9-meta.py" keepalive-race --capture "$OUT" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" \
-      --client-log "$X9_WORK/client.log" --app-log "$X9_WORK/app.log" --access-log "$X9_WORK/access.log" \
+      --client-log "$X9_WORK/client.log" --app-log "$X9_WORK/app.log" --access-log "$X9_WORK/access.log" --require-retry \
       --set serverIdleTimeout="$KEEPALIVE_S" --set oneWayDelayMs="$DELAY_MS" --software "${SOFTWARE[@]}"; then break; fi
   [ "$attempt" = 3 ] && { echo "record: $SCENARIO: no usable recording in 3 attempts" >&2; exit 1; }
 done

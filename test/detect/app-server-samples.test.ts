@@ -6,10 +6,11 @@
  * request outlived --timeout on its once-a-second check) closes requests at ages spread over up to
  * a second; no single value is inferred, and it is diagnosed as such rather than not at all.
  */
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { KNOWN_IDLE_TIMEOUTS, KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../../src/detect/known-timeouts';
 import { analyzeSample } from '../samples';
-import { Capture, get, ofKind } from './reuse-kit';
+import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const KIND = 'unanswered-request';
 
@@ -75,11 +76,67 @@ describe('server closes checked on a periodic tick (synthetic)', () => {
   });
 });
 
+describe('keep-alive races some with RST, some without (synthetic)', () => {
+  /** A connection used once, idle-closed by the server (FIN) after 2 s, reused just as the FIN left. */
+  function crossing(cap: Capture, at: number, reset: boolean): void {
+    const c = cap.connection({});
+    c.handshake(at).exchange(at + 0.01, get('/a'), ok('first'));
+    c.fin(at + 2.011, 's');
+    c.request(at + 2.016, get('/b'), { sawFin: false, noAck: reset });
+    if (reset) c.rst(at + 2.0161, 's');
+    else c.fin(at + 2.02, 'c');
+  }
+
+  test('the diagnosis says what the ones without a RST got (Tomcat ACKs and drops some): EOF, not only the RST of the others', () => {
+    const cap = new Capture();
+    crossing(cap, 0, true);
+    crossing(cap, 3, false);
+    crossing(cap, 6, false);
+    const r = cap.analyze([keepaliveRace]);
+    expect(ofKind(r, 'keepalive-race')).toHaveLength(3);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain('The server answered 1 with RST');
+    expect(d.explanation).toContain('The other 2 got neither a RST nor a response');
+  });
+
+  test('all reset: no word of others', () => {
+    const cap = new Capture();
+    crossing(cap, 0, true);
+    crossing(cap, 3, true);
+    const [d] = cap.analyze([keepaliveRace]).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain('The server answered each with RST');
+    expect(d.explanation).not.toContain('The other');
+  });
+});
+
 describe('known defaults of application servers', () => {
   test('gunicorn --keep-alive 2 s and --timeout 30 s, Tomcat keepAliveTimeout 20 s', () => {
     expect(matchKnown(2.002, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/gunicorn --keep-alive/);
     expect(matchKnown(20.01, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/Tomcat keepAliveTimeout/);
     expect(matchKnown(30, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/gunicorn --timeout/);
+  });
+});
+
+describe('Tomcat samples', () => {
+  test('maxKeepAliveRequests closes (Connection: close on the 5th response) and idle closes are healthy: nothing reported', async () => {
+    const r = await analyzeSample('healthy-tomcat');
+    expect(r.anomalies).toEqual([]);
+    expect(r.diagnoses).toEqual([]);
+  });
+
+  test('keep-alive race: every crossing named, with or without Tomcat\'s RST; the idle timeout and its Keep-Alive hint inferred', async () => {
+    const r = await analyzeSample('keepalive-race-tomcat');
+    const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
+    expect(races).toHaveLength(4);
+    for (const f of races) expect(f.evidence.form).toBe('crossing');
+    const outcomes = races.map((f) => f.evidence.outcome).sort();
+    expect(outcomes).toContain('reset');
+    expect(outcomes).toContain('closed');
+    const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 1);
+    expect(d.explanation).toContain('got neither a RST nor a response');
+    const [m] = r.diagnoses.filter((x) => x.kind === 'idle-timeout-mismatch');
+    expect(m.inferred.advertisedKeepAliveTimeout.value).toBe(2);
   });
 });
 
