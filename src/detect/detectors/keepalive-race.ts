@@ -847,8 +847,8 @@ export const keepaliveRace: DetectorDefinition = {
           ].filter((x) => x !== '').join('; ');
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
             ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (a proxy in front turns it into a 502).` +
-              // A server that has closed only its sending side when the request lands (Tomcat's NIO close
-              // does so at times) ACKs it and drops it: no RST, the connection just ends.
+              // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
+              // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python: RemoteDisconnected).` : '')
             : 'The requests got no response: the client saw the connection end (EOF).');
           if (timeout !== null && timeout.value < ctx.options.minIdleTimeout) {
