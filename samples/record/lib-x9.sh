@@ -120,3 +120,15 @@ x9_software_tomcat() {
   echo "Apache Tomcat $(unzip -p /usr/share/tomcat10/lib/catalina.jar META-INF/MANIFEST.MF | sed -n 's/^Bundle-Version: *//p' | tr -d '\r') (Debian, NIO connector) on OpenJDK $(java -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p')"
   python3 -c 'import sys, urllib3, requests; print(f"Python {sys.version.split()[0]} requests {requests.__version__} urllib3 {urllib3.__version__}")'
 }
+
+# x9_uwsgi NS ADDR:PORT ARGS...: uWSGI (Debian's, python3 plugin) serving programs/x9-wsgi-app.py
+# on a native HTTP socket, master and workers, log with dates in $X9_WORK/uwsgi.log, the
+# application's own log in $X9_WORK/app.log.
+x9_uwsgi() {
+  local ns="$1" addr="$2"
+  shift 2
+  : >"$X9_WORK/app.log"
+  X9_APP_LOG="$X9_WORK/app.log" ccb_bg "$ns" uwsgi --plugin python3 --http-socket "$addr" --chdir "$X9_PROGRAMS" \
+    --wsgi-file x9-wsgi-app.py --callable app --master --logto "$X9_WORK/uwsgi.log" --log-date "$@"
+  ccb_wait_port "$ns" "${addr##*:}"
+}

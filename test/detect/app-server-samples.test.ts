@@ -37,7 +37,7 @@ describe('server closes checked on a periodic tick (synthetic)', () => {
     expect(ds[0].inferred).toEqual({});
     expect(ds[0].explanation).toContain('periodic tick');
     expect(ds[0].explanation).toContain('at most 2.1 s');
-    expect(ds[0].explanation).toContain('at least 1.9 s');
+    expect(ds[0].explanation).toContain('HARAKIRI');
     expect(ds[0].explanation).toContain('WORKER TIMEOUT');
     expect(ds[0].remedy).toContain('--timeout');
   });
@@ -140,7 +140,7 @@ describe('Tomcat samples', () => {
   });
 });
 
-describe('gunicorn samples', () => {
+describe("gunicorn and uWSGI samples", () => {
   test('keep-alive race against gthread workers: every crossing named, urllib3 retries found, gunicorn --keep-alive named', async () => {
     const r = await analyzeSample('keepalive-race-gunicorn');
     const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
@@ -176,5 +176,16 @@ describe('gunicorn samples', () => {
     expect(ds).toHaveLength(1);
     expect(ds[0].inferred).toEqual({});
     expect(ds[0].explanation).toContain('periodic tick');
+  });
+
+  test('uWSGI harakiri (whole seconds, the master\'s 1 s check, SIGKILL): the same tick-checked diagnosis, no invented value', async () => {
+    const r = await analyzeSample('worker-timeout-uwsgi');
+    const found = r.anomalies.filter((f) => f.kind === KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.evidence).toMatchObject({ closedBy: 'server', closedWith: 'FIN', serverAcked: true });
+    const ds = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].explanation).toContain('harakiri');
   });
 });

@@ -566,8 +566,9 @@ export const unansweredRequest: DetectorDefinition = {
       const acked = members.filter((w) => w.serverAcked).length;
       const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
       const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
-      // The timeout T lies in [hi − tick, lo]: each request was cut between T and T + one tick after it began.
-      const known = KNOWN_REQUEST_TIMEOUTS.filter((k) => k.side === 'server' && k.seconds >= hi - MAX_TIMER_TICK - 0.05 && k.seconds <= lo + 0.05).map((k) => k.name);
+      // The timeout is at most the shortest age, and not much shorter than the longest (gunicorn cuts
+      // within a second of it, uWSGI's harakiri within two): known defaults in that range are hints.
+      const known = KNOWN_REQUEST_TIMEOUTS.filter((k) => k.side === 'server' && k.seconds >= hi - 2 * MAX_TIMER_TICK - 0.05 && k.seconds <= lo + 0.05).map((k) => k.name);
       const knownNote = known.length > 0 ? ` This fits ${known.join('; ')}.` : '';
       const where =
         acked === members.length
@@ -580,13 +581,14 @@ export const unansweredRequest: DetectorDefinition = {
         explanation:
           `${members.length} requests to ${server}${about} got no response, and the server side closed each connection ${ms(lo)}–${ms(hi)} s after its request: ` +
           `not at one age, as a precise timer does, but within ${ms(hi - lo)} s of each other. That is a timeout checked on a periodic tick (about once a second): ` +
-          `a request is cut between the timeout and one tick after it, so the timeout is at most ${ms(lo)} s (at least ${ms(Math.max(0, hi - MAX_TIMER_TICK))} s if the tick is 1 s); no single value is inferred. ` +
+          `a request is cut some time after the timeout, at the next check, so the timeout is at most ${ms(lo)} s; no single value is inferred. ` +
           `gunicorn's worker timeout works this way: its arbiter checks the workers' heartbeats once a second and kills a sync worker whose request runs longer than \`--timeout\` ` +
           `(30 s by default), counted from the worker's last heartbeat (taken as it accepted the connection): "[CRITICAL] WORKER TIMEOUT (pid:N)" in its error log, ` +
-          `and the worker's connection closes without a response (nginx in front logs "upstream prematurely closed connection" and answers 502). ${where}.${knownNote}`,
+          `0 to 1 s after the timeout; and so does uWSGI's \`harakiri\` (whole seconds, checked by the master once a second: "HARAKIRI ON WORKER" in its log, ` +
+          `the worker SIGKILLed up to 2 s after the timeout). The worker's connection closes without a response (nginx in front logs "upstream prematurely closed connection" and answers 502). ${where}.${knownNote}`,
         remedy:
-          `Find which component cuts requests after about ${ms(lo)} s (the server's error log at those moments) and why they take longer: the handler's own timings, a slow dependency. ` +
-          `For gunicorn: make the handler faster, or raise \`--timeout\` above the slowest legitimate request (sync workers; gthread workers keep their heartbeat while a handler runs and are not cut by it); ` +
+          `Find which component cuts requests after at most ${ms(lo)} s (the server's error log at those moments) and why they take longer: the handler's own timings, a slow dependency. ` +
+          `For gunicorn: make the handler faster, or raise \`--timeout\` above the slowest legitimate request (sync workers; gthread workers keep their heartbeat while a handler runs and are not cut by it); for uWSGI, \`harakiri\`; ` +
           `clients (and proxies, e.g. nginx \`proxy_next_upstream\`) can retry idempotent requests that failed this way.`,
         anomalyIds: members.map((w) => w.finding.id),
       });
