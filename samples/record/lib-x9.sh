@@ -122,13 +122,14 @@ x9_software_tomcat() {
 }
 
 # x9_uwsgi NS ADDR:PORT ARGS...: uWSGI (Debian's, python3 plugin) serving programs/x9-wsgi-app.py
-# on a native HTTP socket, master and workers, log with dates in $X9_WORK/uwsgi.log, the
+# on a native HTTP socket, master and workers, log with dates in $X9_WORK/uwsgi.log (--die-on-term:
+# uWSGI reloads on SIGTERM otherwise, and the cleanup by PID would leave it running), the
 # application's own log in $X9_WORK/app.log.
 x9_uwsgi() {
   local ns="$1" addr="$2"
   shift 2
   : >"$X9_WORK/app.log"
   X9_APP_LOG="$X9_WORK/app.log" ccb_bg "$ns" uwsgi --plugin python3 --http-socket "$addr" --chdir "$X9_PROGRAMS" \
-    --wsgi-file x9-wsgi-app.py --callable app --master --logto "$X9_WORK/uwsgi.log" --log-date "$@"
+    --wsgi-file x9-wsgi-app.py --callable app --master --die-on-term --logto "$X9_WORK/uwsgi.log" --log-date "$@"
   ccb_wait_port "$ns" "${addr##*:}"
 }

@@ -29,14 +29,19 @@ CCB_SERVER_IP=127.0.0.1
 x9_gunicorn "ccx9-wt$NGINX" 8081 -w 1 -k sync --timeout "$TIMEOUT_S"
 BASE=http://127.0.0.1:8081
 FILTER="tcp port 8081"
+CLIENT_ARGS=()
 if [ "$NGINX" = 1 ]; then
+  # nginx listens on 127.0.0.2 and reaches gunicorn from 127.0.0.1; the client connects from
+  # 127.0.0.3, as a remote client would (a client on the proxy's own outgoing address is not
+  # told apart from the proxy's upstream requests).
   x9_nginx_proxy 127.0.0.2:8080 127.0.0.1:8081
   BASE=http://127.0.0.2:8080
+  CLIENT_ARGS=(--source 127.0.0.3)
   FILTER="tcp port 8081 or tcp port 8080"
 fi
 mapfile -t SOFTWARE < <(x9_software_gunicorn | grep -v 'delay line'; [ "$NGINX" = 1 ] && nginx -v 2>&1 | sed 's/.*: //')
 cc_capture_start "$OUT" "$FILTER"
-cc_in timeout 40 python3 "$X9_PROGRAMS/x9-timeout-client.py" --base "$BASE" --log "$X9_WORK/client.log" --pause 0.5 \
+cc_in timeout 40 python3 "$X9_PROGRAMS/x9-timeout-client.py" --base "$BASE" --log "$X9_WORK/client.log" --pause 0.5 "${CLIENT_ARGS[@]}" \
   GET:/items/a GET:/sleep/6/s1 GET:/items/b POST:/sleep/6/s2 GET:/items/c GET:/sleep/6/s3 GET:/items/d
 cc_capture_stop
 ARGS=(--capture "$OUT" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" --client-log "$X9_WORK/client.log"

@@ -24,6 +24,7 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 4, name: "Node.js fetch / undici Agent keepAliveTimeout (4 s default, used when the server sends no Keep-Alive hint)", side: 'client' },
   { seconds: 15, name: 'HAProxy timeout http-keep-alive', side: 'client' },
   { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server' },
+  { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server' },
   { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },
 ];
 

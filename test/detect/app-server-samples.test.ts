@@ -6,6 +6,7 @@
  * request outlived --timeout on its once-a-second check) closes requests at ages spread over up to
  * a second; no single value is inferred, and it is diagnosed as such rather than not at all.
  */
+import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { KNOWN_IDLE_TIMEOUTS, KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../../src/detect/known-timeouts';
@@ -117,6 +118,38 @@ describe('keep-alive races some with RST, some without (synthetic)', () => {
     const [d] = cap.analyze([keepaliveRace]).diagnoses.filter((x) => x.kind === 'keepalive-race');
     expect(d.explanation).toContain('The server answered each with RST');
     expect(d.explanation).not.toContain('The other');
+  });
+});
+
+describe('client closes right after use are no client idle timeout (synthetic)', () => {
+  /** Server idle closes after 2 s, reuses near them (so the mismatch is reported), and `n` connections the client closes `after` s after their response. */
+  function scene(after: number, n = 3): Capture {
+    const cap = new Capture();
+    for (let i = 0; i < 4; i++) {
+      const c = cap.connection({});
+      c.handshake(i * 0.1).exchange(i * 0.1 + 0.01, get('/p'), ok('x'));
+      c.close(i * 0.1 + 2.0111 + i * 0.001, 's');
+    }
+    const r = cap.connection({});
+    r.handshake(0.5).exchange(0.51, get('/r'), ok('x')).exchange(2.45, get('/r'), ok('x'));
+    r.close(2.47, 'c');
+    for (let i = 0; i < n; i++) {
+      const c = cap.connection({});
+      c.handshake(3 + i * 3).exchange(3.01 + i * 3, get('/q'), ok('x'));
+      c.close(3.0111 + i * 3 + after + i * 0.0005, 'c');
+    }
+    return cap;
+  }
+
+  test('a session closed 11 ms after its last response (requests.Session.close, a process done) infers no clientIdleTimeout', () => {
+    const [d] = scene(0.011).analyze([keepaliveRace, idleTimeoutMismatch]).diagnoses.filter((x) => x.kind === 'idle-timeout-mismatch');
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 1);
+    expect(d.inferred.clientIdleTimeout).toBeUndefined();
+  });
+
+  test('a pool that closes connections idle for 1 s still infers clientIdleTimeout', () => {
+    const [d] = scene(1.0).analyze([keepaliveRace, idleTimeoutMismatch]).diagnoses.filter((x) => x.kind === 'idle-timeout-mismatch');
+    expect(d.inferred.clientIdleTimeout.value).toBeCloseTo(1.0, 2);
   });
 });
 

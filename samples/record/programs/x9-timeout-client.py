@@ -5,7 +5,7 @@ server's own timeout, gunicorn --timeout), or with --shared all on one Session (
 connections; `sleep:SECONDS` items idle it). What the client saw is written as JSON lines to
 --log (send, response with status, Connection header and local port, error with the exception
 class and text), with urllib3's own log lines (new connections, dropped connections reset).
-Usage: x9-timeout-client.py --base http://H:P --log F --pause 0.3 [--timeout 10] [--shared]
+Usage: x9-timeout-client.py --base http://H:P --log F --pause 0.3 [--timeout 10] [--shared] [--source ADDR]
                             METHOD:URI|sleep:SECONDS ...
 """
 import argparse
@@ -22,6 +22,7 @@ ap.add_argument('--pause', type=float, default=0.3)
 ap.add_argument('--timeout', type=float, default=10.0)
 ap.add_argument('--header', action='append', default=[])
 ap.add_argument('--shared', action='store_true')
+ap.add_argument('--source', default=None, help='local address to connect from')
 ap.add_argument('requests', nargs='+')
 args = ap.parse_args()
 LOG = open(args.log, 'a', buffering=1)
@@ -52,14 +53,27 @@ def local_port(session):
     return None
 
 
+class _SourceAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *a, **kw):
+        kw['source_address'] = (args.source, 0)
+        super().init_poolmanager(*a, **kw)
+
+
+def new_session():
+    s = requests.Session()
+    if args.source:
+        s.mount('http://', _SourceAdapter())
+    return s
+
+
 headers = dict(h.split(':', 1) for h in args.header)
-shared = requests.Session() if args.shared else None
+shared = new_session() if args.shared else None
 for i, spec in enumerate(args.requests[:40]):   # bounded
     method, uri = spec.split(':', 1)
     if method == 'sleep':
         time.sleep(min(float(uri), 10.0))
         continue
-    s = shared or requests.Session()
+    s = shared or new_session()
     body = json.dumps({'n': i}).encode() if method == 'POST' else None
     t0 = time.monotonic()
     log('send', method=method, uri=uri)
