@@ -23,6 +23,9 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
   { seconds: 4, name: "Node.js fetch / undici Agent keepAliveTimeout (4 s default, used when the server sends no Keep-Alive hint)", side: 'client' },
   { seconds: 15, name: 'HAProxy timeout http-keep-alive', side: 'client' },
+  { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server' },
+  { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server' },
+  { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
@@ -34,6 +37,7 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy' },
   { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy' },
   { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy' },
+  { seconds: 30, name: 'gunicorn --timeout (30 s default: a sync worker whose request runs longer is killed, WORKER TIMEOUT)', side: 'server' },
 ];
 
 /** Known values within 2 % (or 50 ms) of an inferred one. */

@@ -141,7 +141,10 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           return;
         }
         const clientClose = clientIdleClose(conn);
-        if (clientClose !== null) e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
+        // A client that closes right after its last response (a session closed, a process done, a
+        // connection used once) closes after use; like the server's, only an idle of at least
+        // minIdleTimeout tells an idle timeout.
+        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
       },
 
       onFinish() {

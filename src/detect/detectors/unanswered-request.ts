@@ -55,6 +55,15 @@ const BURST_AGE_RATIO = 10;
  */
 const MAX_TIMER_TICK = 1;
 /**
+ * Server closes of unanswered requests whose ages spread over up to one tick (MAX_TIMER_TICK, and
+ * no more than the shortest age) without agreeing as one timer's would are a timeout checked on a
+ * periodic tick (gunicorn's arbiter kills a sync worker whose request outlived --timeout on its
+ * once-a-second check, counted from the worker's last heartbeat): unless a tight cluster holds at
+ * least this share of them, in which case the cluster is the timeout and the others are something else.
+ */
+const TICK_CLUSTER_SHARE = 0.75;
+const TICK_MIN_SAMPLES = 3;
+/**
  * A refused connection this soon (seconds) after server-side closes shows that nothing listened
  * on the port any more when it closed them: the process went away (a kill, a crash, a stop).
  */
@@ -422,6 +431,10 @@ export const unansweredRequest: DetectorDefinition = {
           // A proxy's or client's tick-checked timeout can look like this (MAX_TIMER_TICK): neither an event nor a timeout is claimed.
           if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK) diagnoseBurst(group.server, group.role, burst);
         }
+        if (group.role === 'server' && tickChecked(rest, options)) {
+          diagnoseTick(group.server, rest);
+          continue;
+        }
         // Each set of waits that agree is one timeout at work (a client may have several).
         for (const cluster of clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options).groups) {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
@@ -535,6 +548,52 @@ export const unansweredRequest: DetectorDefinition = {
       ctx.diagnose({ server, count: members.length, inferred: {}, explanation, remedy, anomalyIds: members.map((w) => w.finding.id) });
     }
 
+    /** See TICK_CLUSTER_SHARE: ages within one tick that do not agree as one precise timer's. */
+    function tickChecked(waits: readonly Wait[], options: { fraction: number; absolute: number; minSamples: number }): boolean {
+      if (waits.length < TICK_MIN_SAMPLES) return false;
+      const ages = waits.map((w) => w.wait);
+      const lo = Math.min(...ages);
+      const hi = Math.max(...ages);
+      if (hi - lo > Math.min(MAX_TIMER_TICK, lo) || hi - lo <= Math.max(options.fraction * hi, options.absolute)) return false;
+      const tight = inferTimeout(ages, options);
+      return tight === null || tight.samples < TICK_CLUSTER_SHARE * ages.length;
+    }
+
+    function diagnoseTick(server: string, members: readonly Wait[]): void {
+      const ages = members.map((w) => w.wait);
+      const lo = Math.min(...ages);
+      const hi = Math.max(...ages);
+      const acked = members.filter((w) => w.serverAcked).length;
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      // The timeout is at most the shortest age, and not much shorter than the longest (gunicorn cuts
+      // within a second of it, uWSGI's harakiri within two): known defaults in that range are hints.
+      const known = KNOWN_REQUEST_TIMEOUTS.filter((k) => k.side === 'server' && k.seconds >= hi - 2 * MAX_TIMER_TICK - 0.05 && k.seconds <= lo + 0.05).map((k) => k.name);
+      const knownNote = known.length > 0 ? ` This fits ${known.join('; ')}.` : '';
+      const where =
+        acked === members.length
+          ? 'The server ACKed every one of them: its TCP stack had the requests; the application was still working on them, or hung'
+          : `The server ACKed ${acked} of them`;
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${members.length} requests to ${server}${about} got no response, and the server side closed each connection ${ms(lo)}–${ms(hi)} s after its request: ` +
+          `not at one age, as a precise timer does, but within ${ms(hi - lo)} s of each other. That is a timeout checked on a periodic tick (about once a second): ` +
+          `a request is cut some time after the timeout, at the next check, so the timeout is at most ${ms(lo)} s; no single value is inferred. ` +
+          `gunicorn's worker timeout works this way: its arbiter checks the workers' heartbeats once a second and kills a sync worker whose request runs longer than \`--timeout\` ` +
+          `(30 s by default), counted from the worker's last heartbeat (taken as it accepted the connection): "[CRITICAL] WORKER TIMEOUT (pid:N)" in its error log, ` +
+          `0 to 1 s after the timeout; and so does uWSGI's \`harakiri\` (whole seconds, checked by the master once a second: "HARAKIRI ON WORKER" in its log, ` +
+          `the worker SIGKILLed up to 2 s after the timeout). The worker's connection closes without a response (nginx in front logs "upstream prematurely closed connection" and answers 502). ${where}.${knownNote}`,
+        remedy:
+          `Find which component cuts requests after at most ${ms(lo)} s (the server's error log at those moments) and why they take longer: the handler's own timings, a slow dependency. ` +
+          `For gunicorn: make the handler faster, or raise \`--timeout\` above the slowest legitimate request (sync workers; gthread workers keep their heartbeat while a handler runs and are not cut by it); for uWSGI, \`harakiri\`; ` +
+          `clients (and proxies, e.g. nginx \`proxy_next_upstream\`) can retry idempotent requests that failed this way.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
     function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[]): void {
       const lo = Math.min(...members.map((w) => w.wait));
       const hi = Math.max(...members.map((w) => w.wait));
@@ -605,7 +664,8 @@ export const unansweredRequest: DetectorDefinition = {
         remedy =
           `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
           `raise that timeout only if such slow requests are expected. For a Go server: keep http.Server WriteTimeout above the slowest handler, ` +
-          `or bound handlers with http.TimeoutHandler, which answers 503 in time instead of closing.`;
+          `or bound handlers with http.TimeoutHandler, which answers 503 in time instead of closing. ` +
+          `A gunicorn sync worker killed at its \`--timeout\` ("[CRITICAL] WORKER TIMEOUT" in its error log) closes this way too, between the timeout and a second later.`;
       }
       ctx.diagnose({
         server,
