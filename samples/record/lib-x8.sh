@@ -8,6 +8,7 @@
 #                      (builtin VCL otherwise: GETs are cached, POSTs passed), each PARAM given as
 #                      `-p PARAM`; a varnishlog (raw grouping, every transaction) writes
 #                      $CCB_WORK/varnishlog.txt. Sets X8_VARNISH_PID and X8_VARNISHLOG_PID.
+#   x8_varnish_start_vcl NS VCL LISTEN PARAM...   the same with the recorder's own VCL file
 #   x8_varnish_stop    stops both (varnishlog first, after a moment to drain the log)
 #   x8_squid_conf OUT LISTEN BACKEND_HOST BACKEND_PORT [PEER_OPTIONS] -- DIRECTIVE...
 #                      a squid.conf in accelerator mode (http_port LISTEN accel, one cache_peer
@@ -24,8 +25,6 @@ X8_SQUID_PID=""
 
 x8_varnish_start() {
   local ns="$1" bhost="$2" bport="$3" listen="$4"; shift 4
-  local vdir="$CCB_WORK/varnish" params=() p
-  mkdir -p "$vdir"
   cat >"$CCB_WORK/default.vcl" <<VCL
 vcl 4.1;
 backend origin {
@@ -33,8 +32,16 @@ backend origin {
   .port = "$bport";
 }
 VCL
+  x8_varnish_start_vcl "$ns" "$CCB_WORK/default.vcl" "$listen" "$@"
+}
+
+# x8_varnish_start_vcl NS VCL LISTEN PARAM...: the same with a VCL file of the recorder's own.
+x8_varnish_start_vcl() {
+  local ns="$1" vcl="$2" listen="$3"; shift 3
+  local vdir="$CCB_WORK/varnish" params=() p
+  mkdir -p "$vdir"
   for p in "$@"; do params+=(-p "$p"); done
-  ccb_bg "$ns" varnishd -F -j none -n "$vdir" -a "$listen" -f "$CCB_WORK/default.vcl" -s malloc,16m \
+  ccb_bg "$ns" varnishd -F -j none -n "$vdir" -a "$listen" -f "$vcl" -s malloc,16m \
     -p thread_pools=1 -p thread_pool_min=5 "${params[@]}" >"$CCB_WORK/varnishd.out" 2>&1
   X8_VARNISH_PID="$CC_LAST_PID"
   local i

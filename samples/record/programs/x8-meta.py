@@ -274,6 +274,7 @@ def sc_connect_timeout(conns, downs, ups, plog, clog, opt):
     expect, fails = [], []
     want_status = 503
     dead = [u for u in ups if not any(p[2] & 0x12 == 0x12 for p in u.packets)]
+    syn_reported, syn_taken = set(), set()
     check(dead, "no unanswered SYN on the backend leg")
     for dc in downs:
         for dr in dc.requests:
@@ -282,7 +283,8 @@ def sc_connect_timeout(conns, downs, ups, plog, clog, opt):
             if resp["status"] < 500:
                 continue
             check(resp["status"] in (503, 504), f"{dr['uri']}: status {resp['status']}")
-            syns = [u for u in dead if dr["t"] <= u.syn_t <= resp["t"]]
+            syns = [u for u in dead if dr["t"] <= u.syn_t <= resp["t"] and u.cid not in syn_taken][:1]
+            syn_taken.update(u.cid for u in syns)
             check(syns, f"{dr['uri']}: no SYN toward the backend while it waited")
             delay = resp["t"] - dr["t"]
             info = {"uri": dr["uri"], "status": resp["status"], "delay": r3(delay),
@@ -300,7 +302,8 @@ def sc_connect_timeout(conns, downs, ups, plog, clog, opt):
                                 f"{dr['method']} {dr['uri']}: the proxy's SYNs to the backend were never answered; at its "
                                 f"connect timeout it answered {resp['status']} after {r3(delay)} s."))
             for u in syns:
-                if u.syns > 1:
+                if u.syns > 1 and u.cid not in syn_reported:
+                    syn_reported.add(u.cid)
                     expect.append(entry("syn-unanswered", u,
                                         f"the proxy's SYN for {dr['uri']} was sent {u.syns} times, never answered (dropped by "
                                         f"an nftables rule), and abandoned at the proxy's connect timeout."))
@@ -330,6 +333,7 @@ def main():
     ap.add_argument("--client-log")
     ap.add_argument("--listen", required=True)
     ap.add_argument("--backend", required=True)
+    ap.add_argument("--ok-backend", help="a second, working backend (its connections are upstream too)")
     ap.add_argument("--configured", nargs="*", default=[])
     ap.add_argument("--require-race-outcomes", default="")
     ap.add_argument("--description", default="")
@@ -337,7 +341,8 @@ def main():
     opt = ap.parse_args()
     opt.require_race_outcomes = [int(x) for x in opt.require_race_outcomes.split(",") if x]
     listen, backend = ipport(opt.listen), ipport(opt.backend)
-    conns = bm.load(opt.capture, sorted({listen[1], backend[1]}))
+    ports = {listen[1], backend[1]} | ({ipport(opt.ok_backend)[1]} if opt.ok_backend else set())
+    conns = bm.load(opt.capture, sorted(ports))
     downs = [c for c in conns if c.server == listen]
     ups = [c for c in conns if c.server != listen]
     plog = read_varnishlog(opt.proxy_log) if opt.proxy == "varnish" else read_squid(opt.proxy_log)

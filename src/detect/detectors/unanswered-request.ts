@@ -232,7 +232,10 @@ export const unansweredRequest: DetectorDefinition = {
     const finalRoleOf = (w: Wait): CloserRole => {
       const role = roleOf(w.closedBy, w.closerIp);
       if (role !== 'client') return role;
-      return legs.proxyForwardingFrom(w.closerIp) !== null || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
+      // An upstream address the proxy's clients use too tells nothing by itself: the request must
+      // be a copy of one the proxy had received.
+      const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp);
+      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
     };
 
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
