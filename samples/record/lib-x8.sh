@@ -70,6 +70,7 @@ x8_squid_conf() {
   [ "$#" -gt 0 ] && [ "$1" = "--" ] && shift
   local sdir="$CCB_WORK/squid"
   mkdir -p "$sdir"
+  chmod a+rx "$CCB_WORK"            # squid runs as its cache_effective_user (proxy)
   chmod 0777 "$sdir"
   {
     echo "http_port $listen accel defaultsite=origin.test no-vhost"
@@ -82,6 +83,7 @@ x8_squid_conf() {
     echo "logformat x8 %ts.%03tu %>a:%>p %rm %ru %>Hs %<st %tr %Ss/%Sh %<a:%<p"
     echo "access_log stdio:$sdir/access.log x8"
     echo "cache_store_log none"
+    echo "strip_query_terms off"
     echo "coredump_dir $sdir"
     echo "cache_mem 8 MB"
     echo "pinger_enable off"

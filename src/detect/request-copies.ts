@@ -115,9 +115,14 @@ export class RequestCopies {
    * this one started.
    */
   forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
-    if (r.method === null || r.uri === null) return false;
+    return this.forwardedFrom(r) !== null;
+  }
+
+  /** The request `r` was its sender forwarding (see forwardedByItsSender), nearest first, or null. */
+  forwardedFrom(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): RememberedRequest | null {
+    if (r.method === null || r.uri === null) return null;
     const group = this.groups.get(`${r.method} ${r.uri}`);
-    if (group === undefined) return false;
+    if (group === undefined) return null;
     const host = this.host(r.client);
     // Received before it: walk back from its start, nearest first.
     let looked = 0;
@@ -127,9 +132,9 @@ export class RequestCopies {
       if (down.responseStart !== null && down.responseStart < r.start) continue;
       const server = this.host(down.server);
       // A server on its own host, or a proxy that connects upstream from the sender's host.
-      if (server === host || this.upstream.get(server) === host) return true;
+      if (server === host || this.upstream.get(server) === host) return down;
     }
-    return false;
+    return null;
   }
 
   /**

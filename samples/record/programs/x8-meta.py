@@ -224,7 +224,15 @@ def sc_keepalive_race(conns, downs, ups, plog, clog, opt):
     expect.append(bm.endpoint_entry("idle-timeout-mismatch", ups[0].sid,
                                     f"the backend closes idle connections after {r3(med)} s and the proxy reuses its pooled "
                                     f"connections after about as long (its own backend pool idle timeout is longer)."))
-    observed = {"races": races, "backendIdleCloses": len(idle), "backendIdleCloseMedian": r3(med),
+    # Requests that were not the first on their backend connection, by method (Squid opens a new
+    # connection for a request it could not retry: no POST is ever sent on a reused one).
+    reused = {}
+    for u in ups:
+        for r in u.requests[1:]:
+            reused[r["method"]] = reused.get(r["method"], 0) + 1
+    if opt.proxy == "squid":
+        check("POST" not in reused, f"Squid sent {reused.get('POST')} POSTs on reused backend connections")
+    observed = {"requestsOnReusedBackendConnections": reused, "races": races, "backendIdleCloses": len(idle), "backendIdleCloseMedian": r3(med),
                 "raceOutcomes": {str(s): sum(1 for r in races if r["clientStatus"] == s) for s in sorted(outcomes)},
                 "retried": sum(1 for r in races if r["retried"])}
     return expect, observed, False
