@@ -14,7 +14,9 @@
 #                      a squid.conf in accelerator mode (http_port LISTEN accel, one cache_peer
 #                      parent originserver), memory cache only, pid/logs in $CCB_WORK/squid
 #                      (access.log with request start, duration, status, hierarchy code; cache.log
-#                      at debug_options ALL,1 11,2 17,3 (HTTP and forwarding: retries)).
+#                      at debug_options ALL,1 11,2 17,3 (HTTP and forwarding: retries)). Lines in the
+#                      array X8_SQUID_PRE go before the origin peer's cache_peer_access (acls, a
+#                      second peer), whose rule is X8_SQUID_ORIGIN_ACCESS (default "allow all").
 #   x8_squid_start NS CONF   squid -N (no daemon) in NS; sets X8_SQUID_PID
 #   x8_squid_stop      SIGINT and a bounded wait (squid waits shutdown_lifetime, set to 0 here)
 set -euo pipefail
@@ -75,7 +77,8 @@ x8_squid_conf() {
   {
     echo "http_port $listen accel defaultsite=origin.test no-vhost"
     echo "cache_peer $bhost parent $bport 0 no-query no-digest originserver name=origin $peeropts"
-    echo "cache_peer_access origin allow all"
+    printf '%s\n' "${X8_SQUID_PRE[@]:-}"
+    echo "cache_peer_access origin ${X8_SQUID_ORIGIN_ACCESS:-allow all}"
     echo "never_direct allow all"
     echo "http_access allow all"
     echo "pid_filename $sdir/squid.pid"
