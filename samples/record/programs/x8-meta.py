@@ -330,6 +330,33 @@ def sc_connect_timeout(conns, downs, ups, plog, clog, opt):
     return expect, {"timeouts": fails}, False
 
 
+def sc_client_idle_race(conns, downs, ups, plog, clog, opt):
+    """The proxy's own idle close of a client connection met the client's next request."""
+    expect, races = [], []
+    acc = plog[0]
+    for d in downs:
+        fin = d.first_fin(False)
+        r = unanswered_last(d)
+        if fin is None or r is None or len(d.requests) < 2:
+            continue
+        prev = max(x["t"] for x in d.responses)
+        got = [x for x in clog if x["uri"] == r["uri"]]
+        check(len(got) == 1 and "error" in got[0], f"{r['uri']}: client log {got}")
+        check(not any(a["uri"] == r["uri"] for a in acc), f"{r['uri']}: in Squid's access log (it was read)")
+        rst = [x for x in d.rsts[False] if x[0] >= r["t"]]
+        info = {"method": r["method"], "uri": r["uri"], "idleBeforeRequest": r3(r["t"] - prev),
+                "proxyFinAfterRequestMs": bm.r1ms(fin[0] - r["t"]), "requestAcksFin": bm.covers(r["ack"], fin[1]) if fin[0] < r["t"] else False,
+                "proxyRstAfterRequestMs": bm.r1ms(rst[0][0] - r["t"]) if rst else None, "clientSaw": got[0]["error"]}
+        races.append(info)
+        expect.append(entry("keepalive-race", d,
+                            f"{r['method']} {r['uri']}: sent after {info['idleBeforeRequest']} s idle; Squid closed this client "
+                            f"connection {info['proxyFinAfterRequestMs']} ms after the request arrived without reading it "
+                            f"(its client_idle_pconn_timeout, counted in whole seconds, had expired: closed on arrival); "
+                            f"not in Squid's access log; the client saw {got[0]['error']}."))
+    check(len(races) >= 2, f"only {len(races)} client-side idle races")
+    return expect, {"races": races}, False
+
+
 def sc_healthy(conns, downs, ups, plog, clog, opt):
     for c in conns:
         for r in c.requests:
@@ -367,7 +394,9 @@ def main():
     plog = read_varnishlog(opt.proxy_log) if opt.proxy == "varnish" else read_squid(opt.proxy_log)
     clog = bm.read_log(opt.client_log) if opt.client_log else []
     kind = opt.scenario.rsplit("-", 1)[0]
-    fn = {"keepalive-race": sc_keepalive_race, "gateway-timeout": sc_gateway_timeout,
+    if opt.scenario.endswith("-client-idle"):
+        kind = "client-idle-race"
+    fn = {"client-idle-race": sc_client_idle_race, "keepalive-race": sc_keepalive_race, "gateway-timeout": sc_gateway_timeout,
           "connect-timeout": sc_connect_timeout, "healthy": sc_healthy}[kind]
     try:
         expect, observed, silent = fn(conns, downs, ups, plog, clog, opt)
