@@ -23,6 +23,11 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
   { seconds: 4, name: "Node.js fetch / undici Agent keepAliveTimeout (4 s default, used when the server sends no Keep-Alive hint)", side: 'client' },
   { seconds: 15, name: 'HAProxy timeout http-keep-alive', side: 'client' },
+  // Checked in varnishd -x parameter (Varnish 7.1) and Squid 5.7's squid.conf.documented.
+  { seconds: 5, name: 'Varnish timeout_idle (5 s default, client connections)', side: 'server' },
+  { seconds: 60, name: 'Varnish backend_idle_timeout (60 s default, its backend pool)', side: 'client' },
+  { seconds: 120, name: 'Squid client_idle_pconn_timeout (2 min default, counted in whole seconds)', side: 'server' },
+  { seconds: 60, name: 'Squid server_idle_pconn_timeout (1 min default, its backend pool)', side: 'client' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
@@ -34,6 +39,8 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy' },
   { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy' },
   { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy' },
+  { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy' },
+  { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy' },
 ];
 
 /** Known values within 2 % (or 50 ms) of an inferred one. */
