@@ -14,6 +14,7 @@ import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connect';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
+import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 import { analyzeSample } from '../samples';
@@ -288,5 +289,32 @@ describe('a keep-alive race on a proxy\'s backend leg', () => {
     const d = r.diagnoses.find((x) => x.kind === 'keepalive-race');
     expect(d?.explanation).not.toContain('The client here is a proxy');
     expect(d?.explanation).toContain('a proxy in front turns it into a 502');
+  });
+});
+
+describe('syn-unanswered when no attempt to a server is ever answered', () => {
+  /** An attempt from port `sport` at `at`: SYN, retransmitted after 1 s, never answered. */
+  function attempt(cap: Capture, at: number, sport: number): void {
+    for (const t of [at, at + 1]) cap.add(t, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.3', sport, dport: 9009, seq: 1000 + sport, flags: TCP_SYN }));
+  }
+
+  test('bursts and lone attempts all unanswered: a dead or filtered server, not a burst overflowing a backlog', () => {
+    const cap = new Capture();
+    [0, 0.001, 0.002].forEach((t, i) => attempt(cap, t, 50001 + i));
+    attempt(cap, 3, 50010);
+    attempt(cap, 6, 50011);
+    cap.add(12, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.9', sport: 40000, dport: 80, seq: 1, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered]);
+    const d = r.diagnoses.find((x) => x.kind === 'syn-unanswered');
+    expect(d?.explanation).toContain('No attempt to 10.0.0.3:9009 in the capture was answered');
+    expect(d?.explanation).not.toContain('while many connections arrived at once');
+  });
+
+  test('a burst alone keeps the backlog reading', () => {
+    const cap = new Capture();
+    [0, 0.001, 0.002].forEach((t, i) => attempt(cap, t, 50001 + i));
+    cap.add(12, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.9', sport: 40000, dport: 80, seq: 1, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered]);
+    expect(r.diagnoses.find((x) => x.kind === 'syn-unanswered')?.explanation).toContain('while many connections arrived at once');
   });
 });
