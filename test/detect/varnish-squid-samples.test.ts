@@ -10,6 +10,8 @@
  * - timeouts checked on a coarse tick (Squid: once a second, on a clock of whole seconds) spread
  *   their waits: a few that agree by chance name no value, and each failure is still reported.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connect';
@@ -22,6 +24,16 @@ import { Capture, get, ofKind, ok, post } from './reuse-kit';
 
 type Result = Awaited<ReturnType<typeof analyzeSample>>;
 
+/** What the recorder found in the proxy's log (programs/x8-meta.py): the counts to expect if the sample is recorded again. */
+interface Observed {
+  races?: Array<{ method: string; clientStatus?: number; retried?: boolean }>;
+  timeouts?: unknown[];
+}
+
+function observed(name: string): Observed {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'samples', `${name}.meta.json`), 'utf8')) as { observed: Observed }).observed;
+}
+
 function diagnosis(r: Result, kind: string, server: string) {
   const found = r.diagnoses.filter((d) => d.kind === kind && d.server === server);
   expect(found).toHaveLength(1);
@@ -33,19 +45,26 @@ function kinds(r: Result, server: string): string[] {
 }
 
 describe('Varnish 7.1 samples', () => {
-  test('backend keep-alive race: 7 crossings on the backend leg; Varnish retried the GET (its client got 200) and answered the POSTs 503', async () => {
+  test('backend keep-alive race: crossings on the backend leg; Varnish retried the GETs (its client got 200) and answered the POSTs 503', async () => {
     const r = await analyzeSample('keepalive-race-varnish');
+    const logged = observed('keepalive-race-varnish').races ?? [];
     const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
-    expect(races).toHaveLength(7);
+    expect(races).toHaveLength(logged.length);
     expect(races.every((f) => f.server === '10.99.0.2:9001' && f.evidence.form === 'crossing')).toBe(true);
-    expect(races.filter((f) => f.evidence.retried === true).map((f) => f.evidence.method)).toEqual(['GET']);
-    expect(ofKind(r, 'retried-request')).toHaveLength(1);
+    // Varnish retried the GETs (each once, on a new connection), never a POST (its streamed body).
+    const retried = races.filter((f) => f.evidence.retried === true).map((f) => f.evidence.method);
+    expect(retried).toEqual(logged.filter((x) => x.retried === true).map((x) => x.method));
+    expect(new Set(retried)).toEqual(new Set(['GET']));
+    expect(ofKind(r, 'retried-request')).toHaveLength(retried.length);
+    const n503 = logged.filter((x) => x.clientStatus === 503).length;
+    const n200 = logged.filter((x) => x.clientStatus === 200).length;
     // The client leg: the 503s came within milliseconds (no timer) and the retried GET was answered 200.
     expect(kinds(r, '127.0.0.2:8080')).toEqual([]);
     const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
     expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1.3, 1);
     expect(d.explanation).toContain('The client here is a proxy (127.0.0.2:8080)');
-    expect(d.explanation).toContain('answered 503 for 6, answered 200 for 1 (retried on a new connection)');
+    expect(d.explanation).toContain(`answered 503 for ${n503}`);
+    expect(d.explanation).toContain(`answered 200 for ${n200} (retried on a new connection)`);
     expect(d.explanation).not.toContain('turns it into a 502');
     expect(d.remedy).toContain('Varnish: `backend_idle_timeout`');
     expect(d.remedy).toContain('std.cache_req_body()');
@@ -54,8 +73,9 @@ describe('Varnish 7.1 samples', () => {
   test('first_byte_timeout 1 s: the 503s are paired with the unanswered upstream requests (read phase, proxyReadTimeout)', async () => {
     const r = await analyzeSample('gateway-timeout-varnish');
     const found = ofKind(r, 'gateway-timeout');
-    expect(found).toHaveLength(3);
-    expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase])).toEqual(Array(3).fill([503, 'read']));
+    const n = observed('gateway-timeout-varnish').timeouts?.length ?? 0;
+    expect(found).toHaveLength(n);
+    expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase])).toEqual(Array(n).fill([503, 'read']));
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(Math.abs(d.inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.02);
     expect(d.explanation).toContain('Varnish first_byte_timeout');
@@ -68,10 +88,10 @@ describe('Varnish 7.1 samples', () => {
   test('connect_timeout 2 s against a blackholed backend: connect phase, proxyConnectTimeout ≈ 2 s, and the unanswered SYNs', async () => {
     const r = await analyzeSample('connect-timeout-varnish');
     const found = ofKind(r, 'gateway-timeout');
-    expect(found).toHaveLength(5);
+    expect(found).toHaveLength(observed('connect-timeout-varnish').timeouts?.length ?? 0);
     expect(found.every((f) => f.evidence.upstreamPhase === 'connect')).toBe(true);
     expect(Math.abs(diagnosis(r, 'gateway-timeout', '127.0.0.2:8080').inferred.proxyConnectTimeout.value - 2)).toBeLessThan(0.02);
-    expect(ofKind(r, 'syn-unanswered')).toHaveLength(5);
+    expect(ofKind(r, 'syn-unanswered')).toHaveLength(found.length);
   });
 
   test('healthy keep-alive on both legs (Varnish closing idle connections itself, a cache hit): silent', async () => {
@@ -84,30 +104,31 @@ describe('Varnish 7.1 samples', () => {
 describe('Squid 5.7 samples', () => {
   test('backend keep-alive race: every raced GET was retried by Squid and answered 200; no POST rode a reused connection', async () => {
     const r = await analyzeSample('keepalive-race-squid');
+    const n = observed('keepalive-race-squid').races?.length ?? 0;
     const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
-    expect(races).toHaveLength(5);
+    expect(races).toHaveLength(n);
     expect(races.every((f) => f.evidence.method === 'GET' && f.evidence.retried === true)).toBe(true);
-    expect(ofKind(r, 'retried-request')).toHaveLength(5);
+    expect(ofKind(r, 'retried-request')).toHaveLength(n);
     expect(kinds(r, '127.0.0.2:8080')).toEqual([]);
     const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
-    expect(d.explanation).toContain('answered 200 for 5 (retried on a new connection)');
+    expect(d.explanation).toContain(`answered 200 for ${n} (retried on a new connection)`);
     expect(d.remedy).toContain('Squid: `server_idle_pconn_timeout`');
   });
 
-  test('read_timeout 1 s on a whole-second tick: five 504s 0.16-1.94 s after their requests, all reported, no value named', async () => {
+  test('read_timeout 1 s on a whole-second tick: 504s anywhere from ~0 to ~2 s after their requests, all reported, no value named', async () => {
     const r = await analyzeSample('gateway-timeout-squid');
     const found = ofKind(r, 'gateway-timeout');
-    expect(found).toHaveLength(5);
+    expect(found).toHaveLength(observed('gateway-timeout-squid').timeouts?.length ?? 0);
     expect(found.every((f) => f.evidence.status === 504 && f.evidence.upstreamPhase === 'read')).toBe(true);
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(d.inferred).toEqual({});
     expect(d.explanation).toContain('waits too spread to name one value');
   });
 
-  test('cache_peer connect-timeout=2 on a whole-second tick: five 503s 2.13-2.85 s after their requests, all reported, no value named', async () => {
+  test('cache_peer connect-timeout=2 on a whole-second tick: 503s spread over the second after 2 s, all reported, no value named', async () => {
     const r = await analyzeSample('connect-timeout-squid');
     const found = ofKind(r, 'gateway-timeout');
-    expect(found).toHaveLength(5);
+    expect(found).toHaveLength(observed('connect-timeout-squid').timeouts?.length ?? 0);
     expect(found.every((f) => f.evidence.status === 503 && f.evidence.upstreamPhase === 'connect')).toBe(true);
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(d.inferred).toEqual({});
@@ -117,7 +138,7 @@ describe('Squid 5.7 samples', () => {
   test('client_idle_pconn_timeout 3 s: Squid closes an idle client connection as the next request arrives (closed on arrival)', async () => {
     const r = await analyzeSample('keepalive-race-squid-client-idle');
     const races = ofKind(r, 'keepalive-race');
-    expect(races).toHaveLength(2);
+    expect(races).toHaveLength(observed('keepalive-race-squid-client-idle').races?.length ?? 0);
     expect(races.every((f) => f.server === '127.0.0.2:8080' && f.evidence.form === 'closed-on-arrival')).toBe(true);
     expect(diagnosis(r, 'keepalive-race', '127.0.0.2:8080').remedy).toContain('Squid `client_idle_pconn_timeout`');
   });
