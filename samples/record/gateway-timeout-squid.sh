@@ -4,7 +4,7 @@
 # one loopback, so Squid connects from 127.0.0.1, the clients' address. curl asks two fast URLs on
 # one keep-alive connection, then five /slow?ms=3000 0.23 s apart, then two fast ones again. Squid
 # gives up on each slow one at its read timeout, checked once a second on a clock of whole seconds
-# (so the waits range from ~0 to ~2 s, all 504s at one phase of the second), closes that backend connection and answers 504
+# (so the waits range from a fraction of a second to ~3 s, all 504s at one phase of the second), closes that backend connection and answers 504
 # Gateway Timeout (access log TCP_MISS/504). Writes samples/gateway-timeout-squid.pcap and
 # .meta.json (only when programs/x8-meta.py finds capture and access log agree).
 set -euo pipefail
@@ -15,7 +15,7 @@ source "$HERE/lib-x8.sh"
 cc_require squid node curl python3 tcpdump tshark ip
 
 SCENARIO=gateway-timeout-squid
-DESCRIPTION="Backend too slow behind Squid 5.7: Squid in accelerator mode on 127.0.0.2:8080 with read_timeout 1 s in front of a Node http server on 127.0.0.3:9001 (all on one loopback: Squid connects from 127.0.0.1, the clients' address). curl fetches two fast URLs on one keep-alive connection, then five /slow?ms=3000 0.23 s apart, then two fast ones. Squid checks its timeouts once a second on a clock of whole seconds, so its 1 s read_timeout fired on the next ticks, 0.16 to 1.94 s after the requests, all 504s at one phase of the second; for each it closes the backend connection and answers 504 Gateway Timeout (access log TCP_MISS/504)."
+DESCRIPTION="Backend too slow behind Squid 5.7: Squid in accelerator mode on 127.0.0.2:8080 with read_timeout 1 s in front of a Node http server on 127.0.0.3:9001 (all on one loopback: Squid connects from 127.0.0.1, the clients' address). curl fetches two fast URLs on one keep-alive connection, then five /slow?ms=3000 0.23 s apart, then two fast ones. Squid checks its timeouts once a second on a clock of whole seconds, so its 1 s read_timeout fires at shared ticks, all 504s at one phase of the second, anywhere from a fraction of a second to about 3 s after the requests (0.16-1.94 s in one recording, 1.97-2.89 s in another: see observed.waitRange); for each it closes the backend connection and answers 504 Gateway Timeout (access log TCP_MISS/504)."
 cc_netns_up ccx8-sgt
 ccb_workdir
 WORK="$CCB_WORK"

@@ -113,6 +113,7 @@ describe('Squid 5.7 samples', () => {
     const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
     expect(d.explanation).toContain(`answered 200 for ${n} (retried on a new connection)`);
     expect(d.remedy).toContain('Squid: `server_idle_pconn_timeout`');
+    expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain('Squid `server_idle_pconn_timeout`');
   });
 
   test('read_timeout 1 s on a whole-second tick: 504s anywhere from ~0 to ~2 s after their requests, all reported, no value named', async () => {
