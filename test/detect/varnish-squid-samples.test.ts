@@ -66,8 +66,22 @@ describe('Varnish 7.1 samples', () => {
     expect(d.explanation).toContain(`answered 503 for ${n503}`);
     expect(d.explanation).toContain(`answered 200 for ${n200} (retried on a new connection)`);
     expect(d.explanation).not.toContain('turns it into a 502');
+    expect(d.explanation).not.toContain('None of its clients saw a failure');
     expect(d.remedy).toContain('Varnish: `backend_idle_timeout`');
     expect(d.remedy).toContain('std.cache_req_body()');
+  });
+
+  test('with std.cache_req_body() Varnish retries the POSTs too: every race absorbed, and the diagnosis says no client saw a failure', async () => {
+    const r = await analyzeSample('keepalive-race-varnish-cached-body');
+    const logged = observed('keepalive-race-varnish-cached-body').races ?? [];
+    const races = r.anomalies.filter((f) => f.kind === 'keepalive-race');
+    expect(races).toHaveLength(logged.length);
+    expect(races.every((f) => f.evidence.retried === true)).toBe(true);
+    expect(new Set(races.map((f) => f.evidence.method))).toEqual(new Set(['GET', 'POST']));
+    expect(kinds(r, '127.0.0.2:8080')).toEqual([]);
+    const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
+    expect(d.explanation).toContain('None of its clients saw a failure');
+    expect(d.explanation).not.toContain('answered 503');
   });
 
   test('first_byte_timeout 1 s: the 503s are paired with the unanswered upstream requests (read phase, proxyReadTimeout)', async () => {

@@ -393,7 +393,7 @@ def main():
     ups = [c for c in conns if c.server != listen]
     plog = read_varnishlog(opt.proxy_log) if opt.proxy == "varnish" else read_squid(opt.proxy_log)
     clog = bm.read_log(opt.client_log) if opt.client_log else []
-    kind = opt.scenario.rsplit("-", 1)[0]
+    kind = next(k for k in ("keepalive-race", "gateway-timeout", "connect-timeout", "healthy") if opt.scenario.startswith(k))
     if opt.scenario.endswith("-client-idle"):
         kind = "client-idle-race"
     fn = {"client-idle-race": sc_client_idle_race, "keepalive-race": sc_keepalive_race, "gateway-timeout": sc_gateway_timeout,

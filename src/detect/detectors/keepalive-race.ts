@@ -475,10 +475,12 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
   const proxies = new Set<string>();
   const byOutcome = new Map<string, { count: number; retried: number }>();
   let forwarded = 0;
+  let failedDownstream = 0;
   for (const r of raced) {
     const down = downstreamOf(r);
     if (down === null) continue;
     forwarded++;
+    if (down.status === null || down.status >= 500) failedDownstream++;
     proxies.add(down.server);
     const key = down.status !== null ? String(down.status) : down.responseStart === null ? 'none' : '?';
     const o = byOutcome.get(key) ?? { count: 0, retried: 0 };
@@ -495,7 +497,8 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
     });
   const who = [...proxies].slice(0, 3).join(', ');
   return {
-    text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}.`,
+    text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}.` +
+      (failedDownstream === 0 && forwarded === raced.length ? ' None of its clients saw a failure: each race cost a retry (a second backend connection and its latency).' : ''),
     forwarded,
   };
 }
