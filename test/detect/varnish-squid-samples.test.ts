@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
+import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connect';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
@@ -128,6 +129,8 @@ describe('Squid 5.7 samples', () => {
     expect(d.explanation).toContain(`answered 200 for ${n} (retried on a new connection)`);
     expect(d.remedy).toContain('Squid: `server_idle_pconn_timeout`');
     expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain('Squid `server_idle_pconn_timeout`');
+    // Squid closes an idle pooled connection as it opens a new one for a POST: no idle timer of its own.
+    expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').inferred.clientIdleTimeout).toBeUndefined();
   });
 
   test('read_timeout 1 s on a whole-second tick: 504s anywhere from ~0 to ~2 s after their requests, all reported, no value named', async () => {
@@ -352,5 +355,38 @@ describe('syn-unanswered when no attempt to a server is ever answered', () => {
     cap.add(12, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.9', sport: 40000, dport: 80, seq: 1, flags: TCP_SYN }));
     const r = cap.analyze([synUnanswered]);
     expect(r.diagnoses.find((x) => x.kind === 'syn-unanswered')?.explanation).toContain('while many connections arrived at once');
+  });
+});
+
+describe('idle-timeout-mismatch: a client that closes an idle connection as it opens another to the same server', () => {
+  function scene(replace: boolean): Capture {
+    const cap = new Capture();
+    // The server's own idle closes (5 s), three of them: its idle timeout is known.
+    for (let i = 0; i < 3; i++) {
+      const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.3', sport: 8080 });
+      c.handshake(i * 0.01).exchange(i * 0.01 + 0.001, get(`/s${i}`), ok()).close(i * 0.01 + 5.002, 's');
+    }
+    // A reuse after 4.95 s idle, close to the server's 5 s: the diagnosis is made.
+    cap.connection({ client: '10.0.0.1', server: '10.0.0.3', sport: 8080 }).handshake(30).exchange(30.001, get('/r1'), ok()).exchange(34.95, get('/r2'), ok()).close(35, 'c');
+    // The client's closes of idle connections after 1.3 s; with `replace`, each as it opens the next one (Squid, for a POST).
+    for (let i = 0; i < 3; i++) {
+      const at = 10 + i * 2;
+      const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.3', sport: 8080 });
+      c.handshake(at).exchange(at + 0.001, get(`/c${i}`), ok());
+      c.close(at + 1.302, 'c');
+      if (replace) cap.connection({ client: '10.0.0.1', server: '10.0.0.3', sport: 8080 }).handshake(at + 1.3023).exchange(at + 1.304, post(`/p${i}`, '{}'), ok());
+    }
+    return cap;
+  }
+
+  test('closes that replace the connection are no idle timer: no clientIdleTimeout', () => {
+    const d = scene(true).analyze([idleTimeoutMismatch]).diagnoses.find((x) => x.kind === 'idle-timeout-mismatch');
+    expect(d?.inferred.clientIdleTimeout).toBeUndefined();
+  });
+
+  test('the same closes alone infer the client\'s idle timeout', () => {
+    const r = scene(false).analyze([idleTimeoutMismatch]);
+    const d = r.diagnoses.find((x) => x.kind === 'idle-timeout-mismatch');
+    expect(d?.inferred.clientIdleTimeout?.value).toBeCloseTo(1.301, 2);
   });
 });

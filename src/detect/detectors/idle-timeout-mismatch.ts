@@ -27,6 +27,9 @@ interface Sample {
 const TOP_REUSES = 32;
 const MAX_SAMPLES = 4096;
 const MAX_SERVERS = 10_000;
+/** New connections remembered per client host and server (a ring), and client host/server pairs at most. */
+const OPENS_PER_PAIR = 256;
+const MAX_PAIRS = 100_000;
 
 interface ServerIdle {
   closes: Sample[];
@@ -93,6 +96,18 @@ export const idleTimeoutMismatch: DetectorDefinition = {
   },
   create(ctx) {
     const servers = new Map<string, ServerIdle>();
+    /**
+     * When each client host opened connections to each server (its SYNs), the last OPENS_PER_PAIR:
+     * a pool that closes an idle connection as it opens another to the same server (Squid does,
+     * for a request it will not send on a reused connection) replaces it; no idle timer fired.
+     */
+    const opens = new Map<string, { times: number[]; next: number }>();
+    const replacedAt = (conn: AnalyzedConnection, ts: number): boolean => {
+      const ring = opens.get(`${conn.clientHost} ${conn.serverName}`);
+      if (ring === undefined) return false;
+      const window = ctx.options.spreadAbsolute;
+      return ring.times.some((t) => t >= ts - window && t <= ts + window);
+    };
 
     const entryFor = (server: string): ServerIdle | null => {
       let e = servers.get(server);
@@ -105,6 +120,19 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     };
 
     return {
+      onOpen(conn) {
+        // Called at the connection's first packet (its SYN), before the flow stage records it.
+        const opened = conn.startTs;
+        const key = `${conn.clientHost} ${conn.serverName}`;
+        let ring = opens.get(key);
+        if (ring === undefined) {
+          if (opens.size >= MAX_PAIRS) return;
+          opens.set(key, (ring = { times: [], next: 0 }));
+        }
+        if (ring.times.length < OPENS_PER_PAIR) ring.times.push(opened);
+        else ring.times[ring.next++ % OPENS_PER_PAIR] = opened;
+      },
+
       onExchange(ex, conn) {
         if (ex.uncertain) return;
         const e = entryFor(conn.serverName);
@@ -141,7 +169,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           return;
         }
         const clientClose = clientIdleClose(conn);
-        if (clientClose !== null) e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
+        if (clientClose !== null && !replacedAt(conn, clientClose.ts)) e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
       },
 
       onFinish() {
