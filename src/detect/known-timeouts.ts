@@ -26,6 +26,11 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server' },
   { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server' },
   { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },
+  // Checked in varnishd -x parameter (Varnish 7.1) and Squid 5.7's squid.conf.documented.
+  { seconds: 5, name: 'Varnish timeout_idle (5 s default, client connections)', side: 'server' },
+  { seconds: 60, name: 'Varnish backend_idle_timeout (60 s default, its backend pool)', side: 'client' },
+  { seconds: 120, name: 'Squid client_idle_pconn_timeout (2 min default, counted in whole seconds)', side: 'server' },
+  { seconds: 60, name: 'Squid server_idle_pconn_timeout (1 min default, its backend pool)', side: 'client' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
@@ -38,6 +43,8 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy' },
   { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy' },
   { seconds: 30, name: 'gunicorn --timeout (30 s default: a sync worker whose request runs longer is killed, WORKER TIMEOUT)', side: 'server' },
+  { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy' },
+  { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy' },
 ];
 
 /** Known values within 2 % (or 50 ms) of an inferred one. */

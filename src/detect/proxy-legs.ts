@@ -438,6 +438,19 @@ export class ProxyLegs {
     return this.copies().proxyForwardingFrom(address);
   }
 
+  /** Whether the other upstream address `address` is also an address the proxy's clients use (see RequestCopies). */
+  upstreamAddressSharedWithClients(address: string): boolean {
+    return this.copies().sharedWithClients(address);
+  }
+
+  /**
+   * The request a proxy had received and `r` forwards (its sender is that proxy, on the same host
+   * or at its learned upstream address), or null: what the proxy's own client got for it.
+   */
+  downstreamOf(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): RememberedRequest | null {
+    return this.copies().forwardedFrom(r);
+  }
+
   /** Whether a request was its sender forwarding a request a server on its own host had received (see RequestCopies). */
   forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
     return this.copies().forwardedByItsSender(r);

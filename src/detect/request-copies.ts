@@ -39,6 +39,8 @@ export class RequestCopies {
   private readonly upstream = new Map<string, string>();
   /** That address → its proxy. */
   private readonly proxyOf = new Map<string, string>();
+  /** Upstream addresses that also sent requests to their proxy (see sharedWithClients). */
+  private readonly shared = new Set<string>();
   /** Answers of forwardsFromItsOwnAddress, by endpoint. */
   private readonly ownForwarders = new Map<string, boolean>();
 
@@ -91,6 +93,16 @@ export class RequestCopies {
     return false;
   }
 
+  /**
+   * Whether the proxy whose other upstream address `address` is was also seen getting requests
+   * from that address (it shares its backend-facing address with its clients: a proxy on
+   * 127.0.0.2 connecting from 127.0.0.1, a sidecar): that address's requests are then its
+   * clients' as well as the proxy's, and each must be told by what it copies (forwardedByItsSender).
+   */
+  sharedWithClients(address: string): boolean {
+    return this.shared.has(address);
+  }
+
   /** The proxy whose other upstream address `address` is, or null. */
   proxyForwardingFrom(address: string): string | null {
     return this.proxyOf.get(address) ?? null;
@@ -103,9 +115,14 @@ export class RequestCopies {
    * this one started.
    */
   forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
-    if (r.method === null || r.uri === null) return false;
+    return this.forwardedFrom(r) !== null;
+  }
+
+  /** The request `r` was its sender forwarding (see forwardedByItsSender), nearest first, or null. */
+  forwardedFrom(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): RememberedRequest | null {
+    if (r.method === null || r.uri === null) return null;
     const group = this.groups.get(`${r.method} ${r.uri}`);
-    if (group === undefined) return false;
+    if (group === undefined) return null;
     const host = this.host(r.client);
     // Received before it: walk back from its start, nearest first.
     let looked = 0;
@@ -113,9 +130,11 @@ export class RequestCopies {
       const down = group[i];
       if (down.server === r.server || down.client === r.client) continue;
       if (down.responseStart !== null && down.responseStart < r.start) continue;
-      if (this.host(down.server) === host) return true;
+      const server = this.host(down.server);
+      // A server on its own host, or a proxy that connects upstream from the sender's host.
+      if (server === host || this.upstream.get(server) === host) return down;
     }
-    return false;
+    return null;
   }
 
   /**
@@ -138,7 +157,13 @@ export class RequestCopies {
           const up = group[i];
           if (up.ts > down.responseStart) break;
           const address = this.host(up.client);
-          if (address === proxy || address === from || this.host(up.server) === proxy) continue;
+          if (address === proxy || this.host(up.server) === proxy) continue;
+          // From the client's own address: a client that asks two servers the same, unless both
+          // the proxy and that address are loopback addresses, which are all one host's: a proxy
+          // listening on 127.0.0.2 connects to a backend on 127.0.0.3 from 127.0.0.1, its local
+          // clients' address too (Varnish, which cannot choose its source address). Such a copy
+          // must nest in the client's exchange as a forward does.
+          if (address === from && !(isLoopback(proxy) && isLoopback(address) && nestsAsForward(down, up))) continue;
           if (counted !== null && counted.includes(address)) continue;
           (counted ??= []).push(address);
           let byAddress = copied.get(proxy);
@@ -165,6 +190,12 @@ export class RequestCopies {
       // An address serving two proxies' upstream legs keeps the first; its other proxy is still paired by upstreamAddressOf.
       if (!this.proxyOf.has(best)) this.proxyOf.set(best, proxy);
     }
+    for (const group of this.groups.values()) {
+      for (const r of group) {
+        const address = this.host(r.client);
+        if (this.upstream.get(this.host(r.server)) === address) this.shared.add(address);
+      }
+    }
   }
 
   private host(endpoint: string): string {
@@ -175,6 +206,21 @@ export class RequestCopies {
     }
     return host;
   }
+}
+
+/** Whether an address is a loopback one (127.0.0.0/8, ::1, or IPv4-mapped 127/8): all of them are one host's. */
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+}
+
+/**
+ * Whether `up` nests in `down` as the proxy's forward of it: sent by another endpoint than down's
+ * client, at or after down began, and answered no later than down was (a proxy answers after its
+ * backend does; the caller has checked that up began before down's answer).
+ */
+function nestsAsForward(down: RememberedRequest, up: RememberedRequest): boolean {
+  return up.client !== down.client && up.ts >= down.ts && up.responseStart !== null && down.responseStart !== null &&
+    up.responseStart <= down.responseStart;
 }
 
 /** First index whose request started at or after `ts` (group sorted by start). */

@@ -33,6 +33,12 @@ const TIMEOUT_NAME: Record<Phase, string> = {
   invisible: 'upstreamTimeout',
 };
 
+/**
+ * How far (a fraction of a cluster's value) waits of the same phase left out of it may lie and
+ * still make it chance when they outnumber it (see onFinish).
+ */
+const SPREAD_AROUND_CLUSTER = 0.5;
+
 /** Gateway errors remembered as sent after their client had closed (flow id → exchange indexes). */
 const MAX_ANSWERED_AFTER_CLIENT_CLOSED = 20_000;
 
@@ -176,12 +182,12 @@ export const gatewayTimeout: DetectorDefinition = {
           `The backend hung or was too slow for these requests.${knownNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`) only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${value} s, so that they see the ${statuses} instead of cancelling on their own.`;
       } else if (phase === 'connect') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout')}.${knownNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout')}.${knownNote}`;
         remedy =
           `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
           `and remove dead backends from the proxy's pool (health checks).`;
@@ -245,7 +251,17 @@ export const gatewayTimeout: DetectorDefinition = {
           list.push({ ...p, phase: p.phase, delay: p.failure.delay });
         }
         for (const [server, candidates] of byServer) {
-          const { groups, rest } = clusterByDelay(candidates, clusterOptions);
+          const clustered = clusterByDelay(candidates, clusterOptions);
+          const rest = clustered.rest;
+          // A few waits that happen to agree among more of the same kind spread around them are
+          // chance, not a timer's value: a timer checked on a coarse tick (Squid's, once a second
+          // on a clock of whole seconds) ends waits anywhere within a second or more of its value.
+          const groups = clustered.groups.filter((g) => {
+            const near = rest.filter((p) => g.members.some((m) => m.phase === p.phase) && Math.abs(p.delay - g.value.value) <= SPREAD_AROUND_CLUSTER * g.value.value);
+            if (near.length <= g.members.length) return true;
+            rest.push(...g.members);
+            return false;
+          });
           const lone: Reported[] = [];
           for (const g of groups) {
             const byPhase = new Map<Phase, Reported[]>();
@@ -269,7 +285,11 @@ export const gatewayTimeout: DetectorDefinition = {
             }
           }
           for (const p of rest) {
-            if (p.failure.status !== 504) continue;
+            // Alone, a delay proves no timer: a 504 says "timeout" itself, and so do the packets of
+            // a proxy that gave up on its own upstream attempt: a backend connection whose handshake
+            // never completed (connect), or a forwarded request it closed unanswered (read).
+            const upstreamProof = p.phase === 'connect' || (p.phase === 'read' && p.leg !== null && p.leg.closedBy === 'proxy');
+            if (p.failure.status !== 504 && !upstreamProof) continue;
             lone.push({ paired: p, finding: report(p, false) });
           }
           for (const phase of ['read', 'connect', 'opaque', 'invisible'] as const) {

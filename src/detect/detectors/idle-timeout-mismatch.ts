@@ -27,6 +27,9 @@ interface Sample {
 const TOP_REUSES = 32;
 const MAX_SAMPLES = 4096;
 const MAX_SERVERS = 10_000;
+/** New connections remembered per client host and server (a ring), and client host/server pairs at most. */
+const OPENS_PER_PAIR = 256;
+const MAX_PAIRS = 100_000;
 
 interface ServerIdle {
   closes: Sample[];
@@ -93,6 +96,18 @@ export const idleTimeoutMismatch: DetectorDefinition = {
   },
   create(ctx) {
     const servers = new Map<string, ServerIdle>();
+    /**
+     * When each client host opened connections to each server (its SYNs), the last OPENS_PER_PAIR:
+     * a pool that closes an idle connection as it opens another to the same server (Squid does,
+     * for a request it will not send on a reused connection) replaces it; no idle timer fired.
+     */
+    const opens = new Map<string, { times: number[]; next: number }>();
+    const replacedAt = (conn: AnalyzedConnection, ts: number): boolean => {
+      const ring = opens.get(`${conn.clientHost} ${conn.serverName}`);
+      if (ring === undefined) return false;
+      const window = ctx.options.spreadAbsolute;
+      return ring.times.some((t) => t >= ts - window && t <= ts + window);
+    };
 
     const entryFor = (server: string): ServerIdle | null => {
       let e = servers.get(server);
@@ -105,6 +120,19 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     };
 
     return {
+      onOpen(conn) {
+        // Called at the connection's first packet (its SYN), before the flow stage records it.
+        const opened = conn.startTs;
+        const key = `${conn.clientHost} ${conn.serverName}`;
+        let ring = opens.get(key);
+        if (ring === undefined) {
+          if (opens.size >= MAX_PAIRS) return;
+          opens.set(key, (ring = { times: [], next: 0 }));
+        }
+        if (ring.times.length < OPENS_PER_PAIR) ring.times.push(opened);
+        else ring.times[ring.next++ % OPENS_PER_PAIR] = opened;
+      },
+
       onExchange(ex, conn) {
         if (ex.uncertain) return;
         const e = entryFor(conn.serverName);
@@ -143,8 +171,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         const clientClose = clientIdleClose(conn);
         // A client that closes right after its last response (a session closed, a process done, a
         // connection used once) closes after use; like the server's, only an idle of at least
-        // minIdleTimeout tells an idle timeout.
-        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
+        // minIdleTimeout tells an idle timeout. Nor does a close that comes with a new connection
+        // to the same server (replacedAt: Squid before a POST).
+        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout && !replacedAt(conn, clientClose.ts)) {
+          e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
+        }
       },
 
       onFinish() {
@@ -213,8 +244,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (overAdvertised) remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`), ` +
-                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`).`,
+              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`), ` +
+                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; Varnish \`timeout_idle\`, Squid \`client_idle_pconn_timeout\`).`,
             );
           }
           const explanation = parts.join(' ');

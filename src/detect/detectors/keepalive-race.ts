@@ -453,6 +453,54 @@ interface ServerRaces {
   neverUsed: number;
   /** Races whose request could not be read (TLS): its method, and so a retry of it, are unknown. */
   opaque: number;
+  /** The failed requests (up to MAX_SAMPLES_PER_SERVER), to find at the end whether a proxy sent them and what it answered its client. */
+  requests: RacedRequest[];
+}
+
+interface RacedRequest {
+  client: string;
+  server: string;
+  method: string | null;
+  uri: string | null;
+  start: number;
+  retried: boolean;
+}
+
+/**
+ * What a proxy that sent raced requests answered its own clients for them, in words, or '' when
+ * none of them was a proxy's forward: "its client is a proxy (127.0.0.2:8080) that forwarded 7 of
+ * them; to its own clients it answered 503 for 6, answered 200 for 1 (retried on a new connection)".
+ */
+function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: RacedRequest) => RememberedRequest | null): { text: string; forwarded: number } {
+  const proxies = new Set<string>();
+  const byOutcome = new Map<string, { count: number; retried: number }>();
+  let forwarded = 0;
+  let failedDownstream = 0;
+  for (const r of raced) {
+    const down = downstreamOf(r);
+    if (down === null) continue;
+    forwarded++;
+    if (down.status === null || down.status >= 500) failedDownstream++;
+    proxies.add(down.server);
+    const key = down.status !== null ? String(down.status) : down.responseStart === null ? 'none' : '?';
+    const o = byOutcome.get(key) ?? { count: 0, retried: 0 };
+    o.count++;
+    if (r.retried) o.retried++;
+    byOutcome.set(key, o);
+  }
+  if (forwarded === 0) return { text: '', forwarded };
+  const parts = [...byOutcome.entries()]
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([status, o]) => {
+      const head = status === 'none' ? `closed the client's connection without a response for ${o.count}` : `answered ${status} for ${o.count}`;
+      return o.retried === 0 ? head : `${head} (${o.retried === o.count ? '' : `${o.retried} `}retried on a new connection)`;
+    });
+  const who = [...proxies].slice(0, 3).join(', ');
+  return {
+    text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}.` +
+      (failedDownstream === 0 && forwarded === raced.length ? ' None of its clients saw a failure: each race cost a retry (a second backend connection and its latency).' : ''),
+    forwarded,
+  };
 }
 
 function fmt(seconds: number): string {
@@ -503,7 +551,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0 };
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
         servers.set(server, entry);
       }
       return entry;
@@ -649,6 +697,9 @@ export const keepaliveRace: DetectorDefinition = {
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
+      if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
+        entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
+      }
     };
 
     /** The server's idle timeout as its idle closes seen so far tell it, or null. */
@@ -845,12 +896,15 @@ export const keepaliveRace: DetectorDefinition = {
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
             entry.retried > 0 ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request)` : '',
           ].filter((x) => x !== '').join('; ');
+          // A proxy sent them (its upstream leg): what its own clients got decides whether the race
+          // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
+          const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r));
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (a proxy in front turns it into a 502).` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF${viaProxy.forwarded > 0 ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python: RemoteDisconnected).` : '')
-            : 'The requests got no response: the client saw the connection end (EOF).');
+            : 'The requests got no response: the client saw the connection end (EOF).') + (viaProxy.text !== '' ? ` ${viaProxy.text}` : '');
           if (timeout !== null && timeout.value < ctx.options.minIdleTimeout) {
             inferred.serverCloseAfterResponse = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
             explanation =
@@ -869,11 +923,20 @@ export const keepaliveRace: DetectorDefinition = {
             remedy =
               `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
               `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
-              `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds), or raise the server's idle timeout above the client's ` +
-              `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`).`;
+              `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
+              `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default)), or raise the server's idle timeout above the client's ` +
+              `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; ` +
+              `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early).`;
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
+          }
+          if (viaProxy.forwarded > 0) {
+            remedy +=
+              ' The client is a proxy: its backend pool setting is the one to lower. A proxy retries a request that failed on a reused connection' +
+              ' before any response byte only when it may send it again: Varnish once, but not a request whose body it streamed (a POST or PUT, unless' +
+              ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
+              ' request with a body) unless server_pconn_for_nonretriable allows reuse.';
           }
           if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN

@@ -232,6 +232,12 @@ function peakConcurrent(items: ReadonlyArray<{ attempt: Attempt }>): { peak: num
   return { peak, from, to: at };
 }
 
+/** How many attempts overlapped no other attempt (from the first SYN to the answer or the last SYN). */
+function aloneCount(items: ReadonlyArray<{ attempt: Attempt }>): number {
+  const spans = items.map(({ attempt: a }) => [a.synTimes[0], a.answerTs >= 0 ? a.answerTs : a.synTimes[a.synTimes.length - 1]] as const);
+  return spans.filter(([s0, e0], i) => spans.every(([s1, e1], j) => i === j || e1 < s0 || s1 > e0)).length;
+}
+
 /** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
 function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
   return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
@@ -271,6 +277,13 @@ function diagnose(
       cause =
         `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
+    } else if (total !== undefined && count === total && count >= 2 && !outcomes.has('answered-late') && !outcomes.has('answered-unseen') && !outcomes.has('refused') && aloneCount(items) > 0) {
+      // Every attempt failed, and some met no other attempt: not a burst overflowing a backlog.
+      cause =
+        `No attempt to ${server} in the capture was answered, ${peak >= 2 ? `whether ${peak} were waiting at once or ` : ''}one came alone: ` +
+        'nothing completes a handshake there — a host that is down or unreachable, a firewall dropping every SYN to the port, or a listener ' +
+        'whose accept queue stays full because the server is hung. A client that is a proxy gives up at its connect timeout ' +
+        '(see gateway-timeout, phase connect).';
     } else if (peak >= 2) {
       cause =
         `${peak} attempts were waiting at the same moment (first SYNs within ${ms(to - from)} s): the listener dropped SYNs ` +

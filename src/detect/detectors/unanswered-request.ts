@@ -241,7 +241,10 @@ export const unansweredRequest: DetectorDefinition = {
     const finalRoleOf = (w: Wait): CloserRole => {
       const role = roleOf(w.closedBy, w.closerIp);
       if (role !== 'client') return role;
-      return legs.proxyForwardingFrom(w.closerIp) !== null || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
+      // An upstream address the proxy's clients use too tells nothing by itself: the request must
+      // be a copy of one the proxy had received.
+      const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp);
+      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
     };
 
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
@@ -630,11 +633,11 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'proxyReadTimeout';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
-          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, an ALB idle timeout). ` +
-          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy and Go's httputil.ReverseProxy, 503 from Varnish).${knownNote}`;
+          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, an ALB idle timeout). ` +
+          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy and Go's httputil.ReverseProxy, 503 from Varnish, 504 from Squid).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
         // Each its connection's first request: the timer may have started at the connect instead.
