@@ -25,14 +25,7 @@ cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-
 cc_wait_port 9001
 cc_bg apache2 -f "$WORK/apache.conf" -DFOREGROUND
 cc_wait_port 8080
-cc_in nft -f - <<NFT
-table inet cc_x6_act {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 9009 tcp flags & (syn | ack) == syn drop
-  }
-}
-NFT
+ccb_drop_syns "$CC_NS" cc_x6_act 9009
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"

@@ -36,14 +36,7 @@ x8_squid_start "$CC_NS" "$WORK/squid.conf"
 cc_wait_port 8080
 sleep 1
 kill "$BACKEND_X_PID"; wait "$BACKEND_X_PID" 2>/dev/null || true
-cc_in nft -f - <<NFT
-table inet ccx8_sct {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 9009 tcp flags & (syn | ack) == syn drop
-  }
-}
-NFT
+ccb_drop_syns "$CC_NS" ccx8_sct 9009
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"

@@ -30,14 +30,7 @@ sub vcl_recv {
 }
 VCL
 x8_varnish_start_vcl "$CC_NS" "$WORK/two-backends.vcl" 127.0.0.2:8080 connect_timeout=2
-cc_in nft -f - <<NFT
-table inet ccx8_vct {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 9009 tcp flags & (syn | ack) == syn drop
-  }
-}
-NFT
+ccb_drop_syns "$CC_NS" ccx8_vct 9009
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"

@@ -20,20 +20,8 @@ cc_netns_up "${GTN_NETNS:-cc-b-gwnx}"
 ccb_workdir
 WORK="$CCB_WORK"
 mkdir -p "$WORK/tmp"
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
-http {
+ccb_nginx_conf "$WORK/nginx.conf" <<CONF
   access_log $WORK/access.log;
-  client_body_temp_path $WORK/tmp/body;
-  proxy_temp_path $WORK/tmp/proxy;
-  fastcgi_temp_path $WORK/tmp/fastcgi;
-  uwsgi_temp_path $WORK/tmp/uwsgi;
-  scgi_temp_path $WORK/tmp/scgi;
   upstream backend { server 127.0.0.3:9001; }
   server {
     listen 127.0.0.2:8080;
@@ -44,7 +32,6 @@ http {
       proxy_read_timeout 1s;
     }
   }
-}
 CONF
 
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 2>"$WORK/backend.log"

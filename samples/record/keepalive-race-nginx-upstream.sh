@@ -27,21 +27,9 @@ cc_netns_up cc-x-nup
 ccb_workdir
 WORK="$CCB_WORK"
 mkdir -p "$WORK/tmp"
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
-http {
+ccb_nginx_conf "$WORK/nginx.conf" <<CONF
   log_format up '\$msec \$remote_port "\$request" \$status ust=\$upstream_status';
   access_log $WORK/access.log up;
-  client_body_temp_path $WORK/tmp/body;
-  proxy_temp_path $WORK/tmp/proxy;
-  fastcgi_temp_path $WORK/tmp/fastcgi;
-  uwsgi_temp_path $WORK/tmp/uwsgi;
-  scgi_temp_path $WORK/tmp/scgi;
   upstream be { server 127.0.0.3:9001; keepalive 8; }
   server {
     listen 127.0.0.2:8080;
@@ -52,7 +40,6 @@ http {
       proxy_bind 127.0.0.2;
     }
   }
-}
 CONF
 
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout "$KEEPALIVE_MS" 2>"$WORK/backend.log"

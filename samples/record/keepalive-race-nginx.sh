@@ -22,20 +22,8 @@ ccb_workdir
 WORK="$CCB_WORK"
 mkdir -p "$WORK/www" "$WORK/tmp"
 printf '{"cart":7,"items":[{"sku":"widget","qty":1}]}\n' >"$WORK/www/cart-7.json"
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
-http {
+ccb_nginx_conf "$WORK/nginx.conf" <<CONF
   access_log $WORK/access.log;
-  client_body_temp_path $WORK/tmp/body;
-  proxy_temp_path $WORK/tmp/proxy;
-  fastcgi_temp_path $WORK/tmp/fastcgi;
-  uwsgi_temp_path $WORK/tmp/uwsgi;
-  scgi_temp_path $WORK/tmp/scgi;
   keepalive_timeout ${KEEPALIVE_S}s;
   server {
     listen 127.0.0.1:8080;
@@ -43,7 +31,6 @@ http {
     location = /cart/7 { alias $WORK/www/cart-7.json; }
     location = /cart/7/items { return 201 '{"added":true}\n'; }
   }
-}
 CONF
 
 cc_bg nginx -p "$WORK" -e "$WORK/error.log" -c "$WORK/nginx.conf"

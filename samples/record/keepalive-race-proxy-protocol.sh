@@ -19,23 +19,11 @@ OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 cc_netns_up cc-pp-race
 ccb_workdir
 WORK="$CCB_WORK"
-mkdir -p "$WORK/tmp" "$WORK/www"
+mkdir -p "$WORK/www"
 echo '{"id":7,"items":[]}' > "$WORK/www/cart-7.json"
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
-http {
+ccb_nginx_conf "$WORK/nginx.conf" <<CONF
   log_format pp '\$proxy_protocol_addr:\$proxy_protocol_port \$remote_addr:\$remote_port "\$request" \$status \$connection \$connection_requests';
   access_log $WORK/access.log pp;
-  client_body_temp_path $WORK/tmp/body;
-  proxy_temp_path $WORK/tmp/proxy;
-  fastcgi_temp_path $WORK/tmp/fastcgi;
-  uwsgi_temp_path $WORK/tmp/uwsgi;
-  scgi_temp_path $WORK/tmp/scgi;
   keepalive_timeout 2s;
   server {
     listen 127.0.0.3:9001 proxy_protocol;
@@ -43,7 +31,6 @@ http {
     location = /cart/7 { alias $WORK/www/cart-7.json; }
     location = /cart/7/items { return 201 '{"added":true}\n'; }
   }
-}
 CONF
 cat >"$WORK/haproxy.cfg" <<CONF
 defaults

@@ -10,6 +10,10 @@
 #                               namespaces NSC (10.99.0.1, tun ccbc) and NSS (10.99.0.2, tun ccbs)
 #   ccb_capture_start NS IFACE OUT FILTER [ARGS]   tcpdump on IFACE in NS (stopped by cc_capture_stop)
 #   ccb_meta SCENARIO ARGS...   measure the capture and write samples/SCENARIO.meta.json
+#   ccb_nginx_conf OUT          an nginx config (foreground, one worker, files in CCB_WORK) whose
+#                               http block holds the lines read from stdin
+#   ccb_drop_syns NS TABLE PORT an nftables table TABLE in NS that drops SYNs to PORT: a backend
+#                               whose handshakes are never answered (firewalled, host down)
 set -euo pipefail
 
 CCB_EXTRA_NS=()
@@ -117,4 +121,43 @@ ccb_meta() {
   local scenario="$1"; shift
   python3 "$CCB_PROGRAMS/b-meta.py" "$scenario" --capture "$CC_SAMPLES_DIR/$scenario.pcap" \
     --meta "$CC_SAMPLES_DIR/$scenario.meta.json" "$@"
+}
+
+# ccb_nginx_conf OUT: an nginx configuration to run with `nginx -p "$CCB_WORK" -c OUT` (no daemon,
+# no master, one worker; pid, error log and temporary files in CCB_WORK); its http block holds the
+# lines read from stdin (servers, access log, keep-alive settings).
+ccb_nginx_conf() {
+  local out="$1"
+  mkdir -p "$CCB_WORK/tmp"
+  {
+    cat <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $CCB_WORK/nginx.pid;
+error_log $CCB_WORK/error.log info;
+events { worker_connections 64; }
+http {
+  client_body_temp_path $CCB_WORK/tmp/body;
+  proxy_temp_path $CCB_WORK/tmp/proxy;
+  fastcgi_temp_path $CCB_WORK/tmp/fastcgi;
+  uwsgi_temp_path $CCB_WORK/tmp/uwsgi;
+  scgi_temp_path $CCB_WORK/tmp/scgi;
+CONF
+    cat
+    echo "}"
+  } >"$out"
+}
+
+# ccb_drop_syns NS TABLE PORT: nftables in NS drops every SYN to PORT (its handshakes go unanswered).
+ccb_drop_syns() {
+  local ns="$1" table="$2" port="$3"
+  ip netns exec "$ns" nft -f - <<NFT
+table inet $table {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport $port tcp flags & (syn | ack) == syn drop
+  }
+}
+NFT
 }
