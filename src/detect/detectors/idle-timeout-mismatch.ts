@@ -6,6 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown } from '../known-timeouts';
 import type { HttpExchange } from '../../http/exchange';
 import { saferClientIdleTimeout, serverIdleClose } from './keepalive-race';
+import { RecentOpens } from '../recent-opens';
 
 /**
  * idle-timeout-mismatch: across the connections to one server, the idle time after which the
@@ -27,9 +28,6 @@ interface Sample {
 const TOP_REUSES = 32;
 const MAX_SAMPLES = 4096;
 const MAX_SERVERS = 10_000;
-/** New connections remembered per client host and server (a ring), and client host/server pairs at most. */
-const OPENS_PER_PAIR = 256;
-const MAX_PAIRS = 100_000;
 
 interface ServerIdle {
   closes: Sample[];
@@ -97,17 +95,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
   create(ctx) {
     const servers = new Map<string, ServerIdle>();
     /**
-     * When each client host opened connections to each server (its SYNs), the last OPENS_PER_PAIR:
-     * a pool that closes an idle connection as it opens another to the same server (Squid does,
-     * for a request it will not send on a reused connection) replaces it; no idle timer fired.
+     * When each client host opened connections to each server (their SYNs): a pool that closes an
+     * idle connection as it opens another to the same server (Squid does, for a request it will not
+     * send on a reused connection) replaces it; no idle timer fired.
      */
-    const opens = new Map<string, { times: number[]; next: number }>();
-    const replacedAt = (conn: AnalyzedConnection, ts: number): boolean => {
-      const ring = opens.get(`${conn.clientHost} ${conn.serverName}`);
-      if (ring === undefined) return false;
-      const window = ctx.options.spreadAbsolute;
-      return ring.times.some((t) => t >= ts - window && t <= ts + window);
-    };
+    const opens = new RecentOpens();
+    const replacedAt = (conn: AnalyzedConnection, ts: number): boolean => opens.openedNear(conn, ts, ctx.options.spreadAbsolute);
 
     const entryFor = (server: string): ServerIdle | null => {
       let e = servers.get(server);
@@ -122,15 +115,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     return {
       onOpen(conn) {
         // Called at the connection's first packet (its SYN), before the flow stage records it.
-        const opened = conn.startTs;
-        const key = `${conn.clientHost} ${conn.serverName}`;
-        let ring = opens.get(key);
-        if (ring === undefined) {
-          if (opens.size >= MAX_PAIRS) return;
-          opens.set(key, (ring = { times: [], next: 0 }));
-        }
-        if (ring.times.length < OPENS_PER_PAIR) ring.times.push(opened);
-        else ring.times[ring.next++ % OPENS_PER_PAIR] = opened;
+        opens.add(conn, conn.startTs);
       },
 
       onExchange(ex, conn) {
