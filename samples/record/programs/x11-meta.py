@@ -293,11 +293,15 @@ def client_timeout():
         if len(on) != 1:
             fail(f'{uri}: on {len(on)} connections')
         c = on[0]
-        req = next(p for p in c['packets'] if p['fromClient'] and p['len'] > 0 and p['frame'] >= next(r for r in c['requests'] if r['uri'] == uri)['frame'] - 5)
+        named = next(r for r in c['requests'] if r['uri'] == uri)
+        before = [r['frame'] for r in c['responses'] if r['frame'] < named['frame']]
+        # The request's first segment: the first client data after the previous response.
+        req = next(p for p in c['packets'] if p['fromClient'] and p['len'] > 0 and p['frame'] > max(before, default=0))
         close = min((p for p in (c['clientFin'], c['clientRst']) if p), key=lambda p: p['frame'], default=None)
-        if close is None or (c['responses'] and c['responses'][-1]['frame'] < close['frame'] and
-                             any(r['uri'] == uri for r in c['requests'][-1:]) and c['responses'][-1]['frame'] > req['frame']):
-            fail(f'{uri}: the client did not close before the response')
+        if c['requests'][-1]['uri'] != uri or close is None or close['frame'] < named['frame']:
+            fail(f'{uri}: not the last request on {c["client"]}, or the client did not close after it')
+        if any(r['frame'] > named['frame'] and r['frame'] < close['frame'] for r in c['responses']):
+            fail(f'{uri}: answered before the client closed')
         wait = close['t'] - req['t']
         waits.append(round(wait, 3))
         first = c['requests'][0]['uri'] == uri
@@ -306,7 +310,8 @@ def client_timeout():
                        'notes': f'{e["method"]} {uri}: the server answers after 2.5 s; the client gave up after {e["elapsed"]:.3f} s '
                                 f'({"the first request on its connection" if first else "on a reused connection"}) and closed it '
                                 f'({"RST" if close["flags"] & RST else "FIN"}) {wait:.3f} s after the request left; it saw: {why}. '
-                                f'The server\'s late answer met the closed socket.',
+                                + ('The server\'s late answer met the closed socket (RST).' if c['clientRst'] or any(r['frame'] > close['frame'] for r in c['responses'])
+                                   else 'The server closed its side at once (FIN): its answer was never sent.'),
                        'evidence': {'waitSeconds': round(wait, 3), 'firstOnConnection': first}})
     bad = {e['client'] for e in expect}
     for c in conns.values():
