@@ -459,6 +459,8 @@ interface ServerRaces {
   staleInFlight: number;
   arrival: number;
   nonIdempotent: number;
+  /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
+  keyed: number;
   retried: number;
   reset: number;
   reusedAfter: number[];
@@ -563,7 +565,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
         servers.set(server, entry);
       }
       return entry;
@@ -718,7 +720,10 @@ export const keepaliveRace: DetectorDefinition = {
       } else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
-      if (ex?.method && !isIdempotent(ex.method)) entry.nonIdempotent++;
+      if (ex?.method && !isIdempotent(ex.method)) {
+        entry.nonIdempotent++;
+        if (ex.idempotencyKey === true) entry.keyed++;
+      }
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
@@ -978,7 +983,10 @@ export const keepaliveRace: DetectorDefinition = {
           }
           remedy +=
             entry.nonIdempotent > 0
-              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`
+              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}` +
+                (entry.keyed > 0
+                  ? ` (${entry.keyed === entry.nonIdempotent ? (entry.keyed === 1 ? 'it' : 'all') : entry.keyed} carried an Idempotency-Key header: a retry of ${entry.keyed === 1 ? 'it' : 'those'} is safe if the server applies each key only once).`
+                  : '.')
               : entry.opaque > 0
                 ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
                 : ' Failed idempotent requests can be retried safely on a new connection.';
