@@ -51,7 +51,7 @@ describe('Node 20 fetch (undici)', () => {
     // A stale reuse by the ACK number, written as the FIN came in: undici drops sockets on 'end', so
     // the remedy must not tell it to.
     const stale = races.filter((f) => f.evidence.form === 'stale-reuse');
-    const inFlight = stale.filter((f) => typeof f.evidence.finHeldByClientMs === 'number' && f.evidence.finHeldByClientMs < 10);
+    const inFlight = stale.filter((f) => typeof f.evidence.finHeldByClient === 'number' && f.evidence.finHeldByClient < 0.01);
     if (inFlight.length > 0) expect(d.explanation).toContain(`${inFlight.length} left the client less than 10 ms after the FIN reached it`);
     if (inFlight.length === stale.length) expect(d.remedy).not.toContain('must check the socket before reuse');
   });

@@ -84,7 +84,7 @@ describe('keepalive-race: synthetic connections', () => {
     c.rst(5.0411, 's');
     const r = cap.analyze(only);
     const [f] = ofKind(r, KIND);
-    expect(f.evidence.finHeldByClientMs).toBeCloseTo(30, 0);
+    expect(f.evidence.finHeldByClient).toBeCloseTo(0.03, 3);
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.remedy).toContain('must check the socket before reuse');
     expect(d.explanation).not.toContain('in effect a crossing');
@@ -99,7 +99,7 @@ describe('keepalive-race: synthetic connections', () => {
     const r = cap.analyze(only);
     const [f] = ofKind(r, KIND);
     expect(f.evidence).toMatchObject({ form: 'stale-reuse', requestAcksFin: true });
-    expect(f.evidence.finHeldByClientMs).toBeCloseTo(3, 0);
+    expect(f.evidence.finHeldByClient).toBeCloseTo(0.003, 3);
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('1 left the client less than 10 ms after the FIN reached it');
     expect(d.explanation).not.toContain('the pool did not notice the close');
@@ -122,8 +122,8 @@ describe('keepalive-race: synthetic connections', () => {
     late.rst(15.0651, 's');
     const r = cap.analyze(only);
     const byClient = new Map(ofKind(r, KIND).map((f) => [f.client, f]));
-    expect(byClient.get(near.clientName)!.evidence.finHeldByClientMs).toBeCloseTo(5, 0);
-    expect(byClient.get(late.clientName)!.evidence.finHeldByClientMs).toBeCloseTo(35, 0);
+    expect(byClient.get(near.clientName)!.evidence.finHeldByClient).toBeCloseTo(0.005, 3);
+    expect(byClient.get(late.clientName)!.evidence.finHeldByClient).toBeCloseTo(0.035, 3);
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('1 was sent on connections whose FIN the client had already received');
     expect(d.explanation).toContain('1 left the client less than 10 ms after the FIN reached it');

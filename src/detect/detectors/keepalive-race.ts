@@ -618,7 +618,7 @@ export const keepaliveRace: DetectorDefinition = {
       const position = handshakeCapturePosition(conn);
       const finHeldEvidence: Record<string, EvidenceValue> =
         t.form === 'stale-reuse' && fin
-          ? { finHeldByClientMs: position === null ? null : microsAsMs(Math.max(0, delta - position.clientRtt)) }
+          ? { finHeldByClient: position === null ? null : fineDuration(Math.max(0, delta - position.clientRtt)) }
           : {};
       const arrivalEvidence: Record<string, EvidenceValue> =
         unseenFin !== null
@@ -715,8 +715,8 @@ export const keepaliveRace: DetectorDefinition = {
       if (form === 'crossing') entry.crossing++;
       else if (form === 'stale-reuse') {
         entry.stale++;
-        const held = finding.evidence.finHeldByClientMs;
-        if (typeof held === 'number' && held < STALE_IN_FLIGHT * 1000) entry.staleInFlight++;
+        const held = finding.evidence.finHeldByClient;
+        if (typeof held === 'number' && held < STALE_IN_FLIGHT) entry.staleInFlight++;
       } else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
