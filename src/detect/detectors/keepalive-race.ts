@@ -929,7 +929,9 @@ export const keepaliveRace: DetectorDefinition = {
           ].filter((x) => x !== '').join(', ');
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
-            entry.retried > 0 ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request)` : '',
+            entry.retried > 0
+              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport and urllib3's Retry do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
+              : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
