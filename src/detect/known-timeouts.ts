@@ -37,6 +37,8 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 60, name: 'nginx proxy_read_timeout / proxy_connect_timeout (60 s default)', side: 'proxy' },
   { seconds: 30, name: 'HAProxy / many clients 30 s timeout', side: 'proxy' },
   { seconds: 300, name: 'Node.js http.Server requestTimeout (300 s default since Node 18)', side: 'server' },
+  // undici 6.24 (Node 20's fetch): Client headersTimeout and bodyTimeout default to 3e5 ms.
+  { seconds: 300, name: "Node.js fetch / undici headersTimeout and bodyTimeout (300 s default: UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT)", side: 'client' },
   { seconds: 50, name: 'HAProxy timeout server / client as often configured (50 s)', side: 'proxy' },
   { seconds: 60, name: 'Apache httpd Timeout / ProxyTimeout (60 s default)', side: 'proxy' },
   { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy' },

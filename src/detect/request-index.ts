@@ -47,6 +47,8 @@ export interface RememberedRequest extends RequestSignature {
   status: number | null;
   /** Already reported as the retry of a failure (a request retries at most one failure). */
   claimed: boolean;
+  /** The request carried an Idempotency-Key header (see HttpExchange.idempotencyKey). */
+  idempotencyKey: boolean;
 }
 
 /** Requests remembered at most (the oldest are forgotten first), and at first. */
@@ -160,6 +162,7 @@ export class RequestIndex {
   /** HTTP status, -1 for none. */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
    * pre-filled copy per doubling, and the collector traces only the slots in use.
@@ -206,6 +209,7 @@ export class RequestIndex {
     this.responseStart[slot] = ex.responseStart ?? -1;
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
+    this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
     this.client[slot] = conn.clientName;
     this.server[slot] = conn.serverName;
     this.method[slot] = ex.method;
@@ -256,6 +260,7 @@ export class RequestIndex {
       responseStart: responseStart < 0 ? null : responseStart,
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
+      idempotencyKey: this.keyed[slot] === 1,
     };
   }
 
@@ -398,6 +403,7 @@ export class RequestIndex {
     this.responseStart = grownColumn(this.responseStart, capacity, float64Column);
     this.status = grownColumn(this.status, capacity, int32Column);
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
+    this.keyed = grownColumn(this.keyed, capacity, uint8Column);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;
     this.heads = new Float64Array(2 * capacity).fill(-1);

@@ -29,6 +29,12 @@ export interface HttpExchange {
   requestEnd: number | null;
   requestFrame: number | null;
   requestBodyBytes: number;
+  /**
+   * The request carried an `Idempotency-Key` (or `X-Idempotency-Key`) header: its client asks the
+   * server to apply it once however often it is sent, and may retry it like an idempotent one (Go's
+   * Transport does). `undefined` when absent, so the JSON output names it only where it was seen.
+   */
+  idempotencyKey?: true;
   status: number | null;
   reason: string | null;
   responseVersion: string | null;

@@ -12,6 +12,8 @@ const KEEP_ALIVE = ascii('keep-alive');
 const CONTENT_LENGTH = ascii('content-length');
 const TRANSFER_ENCODING = ascii('transfer-encoding');
 const TIMEOUT = ascii('timeout');
+const IDEMPOTENCY_KEY = ascii('idempotency-key');
+const X_IDEMPOTENCY_KEY = ascii('x-idempotency-key');
 
 /** Content-Length digits accepted: 15 decimal digits stay below 2^53. */
 const MAX_LENGTH_DIGITS = 15;
@@ -95,6 +97,12 @@ export function applyField(
         return LineResult.Ok;
       }
       break;
+    case 15:
+      if (bytesEqualFold(bytes, s, colon, IDEMPOTENCY_KEY)) {
+        head.idempotencyKey = true;
+        return LineResult.Ok;
+      }
+      break;
     case 14:
       if (bytesEqualFold(bytes, s, colon, CONTENT_LENGTH)) {
         if (truncated) return LineResult.FramingFieldTooLong;
@@ -106,6 +114,10 @@ export function applyField(
       if (bytesEqualFold(bytes, s, colon, TRANSFER_ENCODING)) {
         if (truncated) return LineResult.FramingFieldTooLong;
         head.transferEncoding = joinList(head.transferEncoding, latin1LowerInterned(bytes, vs, ve));
+        return LineResult.Ok;
+      }
+      if (bytesEqualFold(bytes, s, colon, X_IDEMPOTENCY_KEY)) {
+        head.idempotencyKey = true;
         return LineResult.Ok;
       }
       break;

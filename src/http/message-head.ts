@@ -73,6 +73,8 @@ export class MessageHead {
   transferEncoding: string | null = null;
   /** First `Host` field value. */
   host: string | null = null;
+  /** An `Idempotency-Key` or `X-Idempotency-Key` field was present (requests). */
+  idempotencyKey = false;
   /** Fields not kept (counted only). */
   otherHeaders = 0;
   /** Lines in the header block without a colon, and obs-fold continuation lines (tolerated, counted). */
@@ -107,6 +109,7 @@ export class MessageHead {
     this.contentLengthInvalid = false;
     this.transferEncoding = null;
     this.host = null;
+    this.idempotencyKey = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;
     this.headBytes = 0;

@@ -946,8 +946,9 @@ let wordsBase = 0;
 
 /**
  * False when a field name of this length starting with this byte cannot be one that
- * applyHeaderLine keeps (Host, Connection, Keep-Alive, Content-Length, Transfer-Encoding): those
- * lines are only counted. Keep in step with applyHeaderLine's switch.
+ * applyHeaderLine keeps (Host, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
+ * Idempotency-Key, X-Idempotency-Key): those lines are only counted. Keep in step with
+ * applyHeaderLine's switch.
  */
 function mayBeKeptField(first: number, nameLength: number): boolean {
   const f = first | 0x20; // ASCII lower case (only 'X' and 'x' fold to 'x')
@@ -958,8 +959,10 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
       return f === 0x63 || f === 0x6b; // c, k
     case 14:
       return f === 0x63; // c
+    case 15:
+      return f === 0x69; // i
     case 17:
-      return f === 0x74; // t
+      return f === 0x74 || f === 0x78; // t, x
     default:
       return false;
   }

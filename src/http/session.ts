@@ -70,6 +70,7 @@ class PendingExchange {
   /** Kept request header fields; copied when the head completes or its parse stops (partial then). */
   host: string | null = null;
   requestConnection: string | null = null;
+  idempotencyKey = false;
   requestEnd: number | null = null;
   requestBodyBytes = 0;
   /** Stands for a request presumed lost in a client-side gap; `orderTs` is when the gap was noticed. */
@@ -125,6 +126,7 @@ class PendingExchange {
     this.requestFrame = 0;
     this.host = null;
     this.requestConnection = null;
+    this.idempotencyKey = false;
     this.requestEnd = null;
     this.requestBodyBytes = 0;
     this.placeholder = false;
@@ -167,6 +169,7 @@ class PendingExchange {
   takeRequestFields(head: MessageHead): void {
     this.host = head.host;
     this.requestConnection = head.connection;
+    this.idempotencyKey = head.idempotencyKey;
   }
 
   /** The final response's start-line fields. */
@@ -921,6 +924,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     requestEnd,
     requestFrame: rq ? p.requestFrame : null,
     requestBodyBytes: p.requestBodyBytes,
+    idempotencyKey: p.idempotencyKey ? true : undefined,
     status: line ? p.status : null,
     reason: p.reason,
     responseVersion: p.responseVersion,

@@ -75,6 +75,60 @@ describe('keepalive-race: synthetic connections', () => {
     expect(d.remedy).not.toContain('urllib3');
   });
 
+  test('a stale reuse 30 ms after the FIN reached the client: the pool did not check, and the remedy says so', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.ack(5.0111, 'c');
+    c.request(5.041, get('/b'), { noAck: true });
+    c.rst(5.0411, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence.finHeldByClient).toBeCloseTo(0.03, 3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('must check the socket before reuse');
+    expect(d.explanation).not.toContain('in effect a crossing');
+  });
+
+  test('a stale reuse whose request left 3 ms after the FIN reached the client is in effect a crossing (an event loop reads the FIN after the write under way)', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.014, post('/orders', '{"n":1}'), { noAck: true });
+    c.rst(5.0141, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ form: 'stale-reuse', requestAcksFin: true });
+    expect(f.evidence.finHeldByClient).toBeCloseTo(0.003, 3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('1 left the client less than 10 ms after the FIN reached it');
+    expect(d.explanation).not.toContain('the pool did not notice the close');
+    expect(d.remedy).not.toContain('must check the socket before reuse');
+    expect(d.remedy).toContain('cannot avoid a crossing');
+  });
+
+  test('seen from the server, the round trip to the client is not the time the client held the FIN', () => {
+    const cap = new Capture();
+    // Capture next to the server, 10 ms round trip to the client.
+    const near = cap.connection();
+    near.handshake(0, 0.0001, 0.01).exchange(0.02, get('/a'), ok('first'));
+    near.fin(5.02, 's');
+    near.request(5.035, get('/b'), { noAck: true }); // 15 ms after the FIN here: held 5 ms at the client
+    near.rst(5.0351, 's');
+    const late = cap.connection();
+    late.handshake(10, 0.0001, 0.01).exchange(10.02, get('/a'), ok('first'));
+    late.fin(15.02, 's');
+    late.request(15.065, get('/c'), { noAck: true }); // 45 ms here: held 35 ms
+    late.rst(15.0651, 's');
+    const r = cap.analyze(only);
+    const byClient = new Map(ofKind(r, KIND).map((f) => [f.client, f]));
+    expect(byClient.get(near.clientName)!.evidence.finHeldByClient).toBeCloseTo(0.005, 3);
+    expect(byClient.get(late.clientName)!.evidence.finHeldByClient).toBeCloseTo(0.035, 3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('1 was sent on connections whose FIN the client had already received');
+    expect(d.explanation).toContain('1 left the client less than 10 ms after the FIN reached it');
+  });
+
   test('a crossing: the diagnosis says a pool without an idle timeout (Python requests/urllib3) cannot avoid it', () => {
     const cap = new Capture();
     const { c } = idleConnection(cap);

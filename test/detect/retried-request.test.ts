@@ -50,6 +50,38 @@ describe('retried-request: synthetic connections', () => {
     expect(f.summary).toContain('not idempotent');
   });
 
+  test('a retried POST with an Idempotency-Key header (as Go\'s Transport retries it) is info, and says the key must be honoured', () => {
+    const cap = new Capture();
+    const key = ['Idempotency-Key: 8e03978e-40d5-43e8-bc93-6894a57f9324'];
+    race(cap, post('/orders', '{"n":1}', key));
+    cap.connection().handshake(5.03).exchange(5.0302, post('/orders', '{"n":1}', key));
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.severity).toBe('info');
+    expect(f.evidence).toMatchObject({ method: 'POST', idempotent: false, idempotencyKey: true });
+    expect(f.summary).toContain('Idempotency-Key');
+    expect(f.summary).not.toContain('blind retry');
+    const d = r.diagnoses.find((x) => x.kind === 'keepalive-race')!;
+    expect(d.remedy).toContain('carried an Idempotency-Key header');
+  });
+
+  test('X-Idempotency-Key counts too; a key on another request of the connection does not', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, post('/warm', '{}', ['X-Idempotency-Key: k1']));
+    c.fin(5.011, 's');
+    c.request(5.016, post('/orders', '{"n":1}'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    cap.connection().handshake(5.03).exchange(5.0302, post('/orders', '{"n":1}'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.severity).toBe('warning');
+    expect(f.evidence.idempotencyKey).toBe(false);
+    const keyed = new Capture();
+    race(keyed, post('/orders', '{"n":1}', ['x-idempotency-key: k2']));
+    keyed.connection().handshake(5.03).exchange(5.0302, post('/orders', '{"n":1}', ['x-idempotency-key: k2']));
+    expect(ofKind(keyed.analyze(only), KIND)[0].evidence.idempotencyKey).toBe(true);
+  });
+
   test('found in both orders: the failed connection released before the retry is decided', () => {
     const cap = new Capture();
     race(cap, get('/b'));

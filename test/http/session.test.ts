@@ -63,6 +63,21 @@ describe('HttpSession: keep-alive and pipelining', () => {
     expect(d.session.outstandingRequests()).toBe(0);
   });
 
+  test('Idempotency-Key and X-Idempotency-Key are kept as a flag, in one segment or cut across two; absent, the field is not there', () => {
+    const d = new SessionDriver();
+    d.client(req('POST', '/k', ['Content-Length: 2', 'Idempotency-Key: "8e03978e"'], '{}'));
+    d.server(res(200, 'a'));
+    const cut = req('POST', '/x', ['Content-Length: 2', 'x-idempotency-key: 42'], '{}');
+    d.client(cut.slice(0, 50));
+    d.client(cut.slice(50));
+    d.server(res(200, 'b'));
+    d.client(req('POST', '/plain', ['Content-Length: 2', 'Idempotency-Keys: no'], '{}'));
+    d.server(res(200, 'c'));
+    expect(d.exchanges.map((e) => e.idempotencyKey)).toEqual([true, true, undefined]);
+    expect('idempotencyKey' in d.exchanges[2] ? d.exchanges[2].idempotencyKey : undefined).toBeUndefined();
+    expect(JSON.stringify(d.exchanges[2])).not.toContain('idempotencyKey');
+  });
+
   test('a request line still arriving counts as outstanding', () => {
     const d = new SessionDriver();
     d.client('GET /slow HT');

@@ -436,6 +436,16 @@ const TLS_ALERT_RECORD = 0x15;
 
 /** Idle-close samples kept per server for the diagnosis. */
 const MAX_SAMPLES_PER_SERVER = 4096;
+
+/**
+ * A stale reuse whose request left the client less than this long after the server's FIN reached
+ * it (seconds) was already on its way out when the FIN came in: an event-driven client (Node's
+ * fetch/undici, Node's http.Agent, Go's Transport) drops a pooled connection when it reads the FIN,
+ * but the read comes on a later turn of its event loop than the write already under way (Node's
+ * fetch took 3 ms from the call to the write of a small POST, keepalive-race-node-fetch). The ACK
+ * number says stale; no check before reuse could have seen it, as in a crossing.
+ */
+const STALE_IN_FLIGHT = 0.01;
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
 
@@ -445,8 +455,12 @@ interface ServerRaces {
   raceIds: string[];
   crossing: number;
   stale: number;
+  /** Stale reuses whose request left within STALE_IN_FLIGHT of the FIN's arrival at the client. */
+  staleInFlight: number;
   arrival: number;
   nonIdempotent: number;
+  /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
+  keyed: number;
   retried: number;
   reset: number;
   reusedAfter: number[];
@@ -551,7 +565,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, arrival: 0, nonIdempotent: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
+        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
         servers.set(server, entry);
       }
       return entry;
@@ -597,6 +611,15 @@ export const keepaliveRace: DetectorDefinition = {
             ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
             : 'it got no response before the connection ended';
       const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
+      // A stale reuse: how long the client had held the FIN when its request left. Seen from the
+      // capture point, the FIN went on to the client and the request came back: the round trip to
+      // the client (SYN-ACK to ACK of the handshake; about 0 on a capture next to the client) is not
+      // the client's.
+      const position = handshakeCapturePosition(conn);
+      const finHeldEvidence: Record<string, EvidenceValue> =
+        t.form === 'stale-reuse' && fin
+          ? { finHeldByClient: position === null ? null : fineDuration(Math.max(0, delta - position.clientRtt)) }
+          : {};
       const arrivalEvidence: Record<string, EvidenceValue> =
         unseenFin !== null
           ? { finSeen: false, idleBeforeRequest: ms(unseenFin.idleBeforeRequest), serverRttMs: microsAsMs(unseenFin.serverRtt) }
@@ -679,6 +702,7 @@ export const keepaliveRace: DetectorDefinition = {
           capturedNear: capturedNear(conn),
           // Only on the closed-on-arrival form: how the close and its timing were judged.
           ...arrivalEvidence,
+          ...finHeldEvidence,
         },
         frames: [t.lastFrame, fin ? s.finFrame : 0, t.reqFrame, reset ? s.rstFrame : 0],
       });
@@ -689,11 +713,17 @@ export const keepaliveRace: DetectorDefinition = {
       if (entry === null) return;
       entry.raceIds.push(finding.id);
       if (form === 'crossing') entry.crossing++;
-      else if (form === 'stale-reuse') entry.stale++;
-      else entry.arrival++;
+      else if (form === 'stale-reuse') {
+        entry.stale++;
+        const held = finding.evidence.finHeldByClient;
+        if (typeof held === 'number' && held < STALE_IN_FLIGHT) entry.staleInFlight++;
+      } else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
-      if (ex?.method && !isIdempotent(ex.method)) entry.nonIdempotent++;
+      if (ex?.method && !isIdempotent(ex.method)) {
+        entry.nonIdempotent++;
+        if (ex.idempotencyKey === true) entry.keyed++;
+      }
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
@@ -887,20 +917,27 @@ export const keepaliveRace: DetectorDefinition = {
           let remedy: string;
           const forms = [
             entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
-            entry.stale > 0 ? `${entry.stale} ${entry.stale === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)` : '',
+            entry.stale > entry.staleInFlight
+              ? `${entry.stale - entry.staleInFlight} ${entry.stale - entry.staleInFlight === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)`
+              : '',
+            entry.staleInFlight > 0
+              ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number, but the request was already being written when the FIN came in: a pool that drops connections on their FIN, as Node's fetch, Node's http.Agent and Go do, reads it a moment too late; in effect a crossing)`
+              : '',
             entry.arrival > 0
               ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
               : '',
           ].filter((x) => x !== '').join(', ');
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
-            entry.retried > 0 ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request)` : '',
+            entry.retried > 0
+              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport and urllib3's Retry do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
+              : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
           const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r));
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF${viaProxy.forwarded > 0 ? '.' : ' (a proxy in front turns it into a 502).'}` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF)${viaProxy.forwarded > 0 ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python: RemoteDisconnected).` : '')
@@ -938,13 +975,20 @@ export const keepaliveRace: DetectorDefinition = {
               ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
               ' request with a body) unless server_pconn_for_nonretriable allows reuse.';
           }
-          if (entry.stale > 0) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
+          if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
-          if (entry.crossing > 0) remedy += ' A pool without an idle timeout (Python requests/urllib3, or Apache mod_proxy without `ttl=`: both only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection (urllib3 `Retry`).';
+          if (entry.crossing + entry.staleInFlight > 0) {
+            remedy +=
+              ' A pool without an idle timeout (Python requests/urllib3, or Apache mod_proxy without `ttl=`: both only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection' +
+              ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
+          }
           remedy +=
             entry.nonIdempotent > 0
-              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}.`
+              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}` +
+                (entry.keyed > 0
+                  ? ` (${entry.keyed === entry.nonIdempotent ? (entry.keyed === 1 ? 'it' : 'all') : entry.keyed} carried an Idempotency-Key header: a retry of ${entry.keyed === 1 ? 'it' : 'those'} is safe if the server applies each key only once).`
+                  : '.')
               : entry.opaque > 0
                 ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
                 : ' Failed idempotent requests can be retried safely on a new connection.';

@@ -112,6 +112,10 @@ export const retriedRequest: DetectorDefinition = {
     const report = (failed: PendingFailure, retry: RememberedRequest): Finding => {
       index.claim(retry);
       const idempotent = isIdempotent(retry.method);
+      // A request with an Idempotency-Key header asks the server to apply it once however often it
+      // comes: its client retries it on that contract (Go's Transport does, transparently), which
+      // is no blind retry, but holds only if the server honours the key.
+      const keyed = !idempotent && retry.idempotencyKey;
       const after = retry.ts - failed.failure.at;
       return ctx.report({
         flowId: retry.flowId,
@@ -124,15 +128,20 @@ export const retriedRequest: DetectorDefinition = {
           after: ms(after),
           failedOn: failed.client,
           failure: FAILURE_TEXT[failed.failure.how],
-          risk: idempotent ? '' : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
+          risk: idempotent
+            ? ''
+            : keyed
+              ? `; ${retry.method} is not idempotent, but it carried an Idempotency-Key header: the client retried it counting on the server to apply a key only once (Go's Transport retries such requests by itself); that holds only if the server honours the key`
+              : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
         },
-        severity: idempotent ? 'info' : 'warning',
+        severity: idempotent || keyed ? 'info' : 'warning',
         evidence: {
           request: `${retry.method} ${retry.uri}`,
           method: retry.method,
           uri: retry.uri,
           requestBodyBytes: retry.bodyBytes,
           idempotent,
+          idempotencyKey: retry.idempotencyKey,
           failedFlowId: failed.flowId,
           failedOn: failed.client,
           failure: failed.failure.how,

@@ -656,7 +656,8 @@ export const unansweredRequest: DetectorDefinition = {
           `its request timeout is ${value} s.${connectNote} ${where}.${lateNote}${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
-          `Raise the client's timeout only if the server is legitimately that slow; if the client retries, make sure the method is safe to repeat.`;
+          `Raise the client's timeout only if the server is legitimately that slow (Node's fetch: the AbortSignal.timeout(ms) passed as \`signal\`, or an undici Agent's \`headersTimeout\`/\`bodyTimeout\`, 300 s by default; ` +
+          `Go: http.Client \`Timeout\` (none by default), Transport \`ResponseHeaderTimeout\`; curl \`--max-time\`; Python requests: \`timeout=\`); if the client retries, make sure the method is safe to repeat.`;
       } else {
         name = 'serverTimeout';
         explanation =
