@@ -187,10 +187,14 @@ def sc_gateway_timeout(conns, downs, ups, plog, clog, opt):
             expect.append(bm.entry("gateway-timeout", dc,
                                    f"{dr['method']} {dr['uri']}: the proxy answered {resp['status']} after {r3(delay)} s "
                                    f"(its backend read timeout) after {len(copies)} upstream attempt(s)."))
-            for u, ur in copies:
+            for k, (u, ur) in enumerate(copies):
                 expect.append(bm.entry("unanswered-request", u,
                                        f"{dr['method']} {dr['uri']}: the backend did not answer before the proxy gave up "
-                                       f"and closed this upstream connection."))
+                                       f"and closed this upstream connection (attempt {k + 1} of {len(copies)})."))
+                if k > 0:
+                    expect.append(bm.entry("retried-request", u,
+                                           f"{dr['method']} {dr['uri']}: the proxy's own retry (attempt {k + 1}) after its "
+                                           f"previous attempt on {copies[k - 1][0].cid} timed out."))
     check(len(fails) >= 3, f"only {len(fails)} timeouts")
     check(bm.spread_ok([f["delay"] for f in fails], 0.05, 0.05), f"timeout delays spread: {[f['delay'] for f in fails]}")
     return expect, {"timeouts": fails}, False
@@ -198,36 +202,51 @@ def sc_gateway_timeout(conns, downs, ups, plog, clog, opt):
 
 def sc_connect_timeout(conns, downs, ups, plog, clog, opt):
     expect, fails = [], []
-    dead = [u for u in ups if not any(p[2] & 0x12 == 0x12 for p in u.packets)]
-    taken = set()
+    dead = sorted((u for u in ups if not any(p[2] & 0x12 == 0x12 for p in u.packets)), key=lambda u: u.syn_t)
     check(dead, "no unanswered SYN on the backend leg")
+    failed = []
     for dc in downs:
         for dr in dc.requests:
             resp = x8.first_response_after(dc, dr["t"])
             check(resp is not None, f"{dr['uri']}: no response")
             e = logged(plog, dr["uri"])
             check(e["status"] == resp["status"], f"{dr['uri']}: log {e['status']} vs capture {resp['status']}")
-            if resp["status"] < 500:
-                continue
-            syns = [u for u in dead if dr["t"] <= u.syn_t <= resp["t"] and u.cid not in taken]
-            taken.update(u.cid for u in syns)
-            delay = resp["t"] - dr["t"]
-            info = {"uri": dr["uri"], "status": resp["status"], "delay": r3(delay), "proxyLog": summary_line(opt, e),
-                    "synAttempts": [{"client": u.cid, "syns": u.syns, "at": r3(u.syn_t - dr["t"])} for u in syns]}
-            fails.append(info)
-            if syns:
-                expect.append(bm.entry("gateway-timeout", dc,
-                                       f"{dr['method']} {dr['uri']}: the proxy's SYNs to the backend ({len(syns)} connection "
-                                       f"attempts) were never answered; it answered {resp['status']} after {r3(delay)} s."))
-            else:
-                expect.append(bm.entry("no-upstream-connect", dc,
-                                       f"{dr['method']} {dr['uri']}: the proxy sent no SYN (it had marked the backend down) "
-                                       f"and answered {resp['status']} after {r3(delay)} s."))
-            for u in syns:
-                if u.syns > 1:
-                    expect.append(bm.entry("syn-unanswered", u,
-                                           f"the proxy's SYN for {dr['uri']} was sent {u.syns} times, never answered "
-                                           f"(dropped by an nftables rule), and abandoned at the proxy's connect timeout."))
+            if resp["status"] >= 500:
+                failed.append((dc, dr, resp, e))
+    failed.sort(key=lambda x: x[1]["t"])
+    # Each failure's first connection attempt: the first unanswered SYN during its wait; then its
+    # retries: each opened after the previous attempt's last packet (its last SYN), before the answer.
+    taken, chains = set(), []
+    for dc, dr, resp, e in failed:
+        first = [u for u in dead if dr["t"] <= u.syn_t <= resp["t"] and u.cid not in taken][:1]
+        taken.update(u.cid for u in first)
+        chains.append(first)
+    for (dc, dr, resp, e), chain in zip(failed, chains):
+        while chain:
+            last = chain[-1].packets[-1][0]
+            nxt = [u for u in dead if last < u.syn_t <= resp["t"] and u.cid not in taken][:1]
+            if not nxt:
+                break
+            taken.add(nxt[0].cid)
+            chain.append(nxt[0])
+    for (dc, dr, resp, e), syns in zip(failed, chains):
+        delay = resp["t"] - dr["t"]
+        info = {"uri": dr["uri"], "status": resp["status"], "delay": r3(delay), "proxyLog": summary_line(opt, e),
+                "attempts": [{"client": u.cid, "syns": u.syns, "at": r3(u.syn_t - dr["t"])} for u in syns]}
+        fails.append(info)
+        if syns:
+            expect.append(bm.entry("gateway-timeout", dc,
+                                   f"{dr['method']} {dr['uri']}: the proxy's SYNs to the backend ({len(syns)} connection "
+                                   f"attempt(s), one after the other) were never answered; it answered {resp['status']} after {r3(delay)} s."))
+        else:
+            expect.append(bm.entry("no-upstream-connect", dc,
+                                   f"{dr['method']} {dr['uri']}: the proxy sent no SYN (it had marked the backend down) "
+                                   f"and answered {resp['status']} after {r3(delay)} s."))
+        for u in syns:
+            if u.syns > 1:
+                expect.append(bm.entry("syn-unanswered", u,
+                                       f"the proxy's SYN for {dr['uri']} was sent {u.syns} times, never answered "
+                                       f"(dropped by an nftables rule), and abandoned at the proxy's connect timeout."))
     check(len(fails) >= 3, f"only {len(fails)} connect timeouts")
     return expect, {"timeouts": fails}, False
 
