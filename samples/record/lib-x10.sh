@@ -9,6 +9,7 @@
 #                      http://LISTEN with `log { output file $CCB_WORK/caddy-access.log; format json }`
 #                      and `reverse_proxy BACKEND { transport http { TRANSPORT_LINES } }`
 #                      (SITE_LINES go into the reverse_proxy block too: lb_try_duration, ...).
+#                      X10_CADDY_SERVERS: lines for the global `servers { timeouts { } }` (idle 3s).
 #                      Sets X10_CADDY_PID.
 #   x10_caddy_stop     SIGINT, bounded wait
 #   x10_ats_start NS PORT RECORDS_LINES REMAP_LINES
@@ -33,6 +34,11 @@ x10_caddy_start() {
   auto_https off
   admin off
   storage file_system $dir/data
+  servers {
+    timeouts {
+      ${X10_CADDY_SERVERS:-}
+    }
+  }
 }
 http://$listen {
   log {
