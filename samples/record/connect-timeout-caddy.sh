@@ -13,7 +13,7 @@ source "$HERE/lib-x10.sh"
 cc_require caddy node curl nft python3 tcpdump tshark ip
 
 SCENARIO=connect-timeout-caddy
-DESCRIPTION="Backend connect timeout behind Caddy 2.6: Caddy reverse_proxy on 127.0.0.2:8080 with transport http { dial_timeout 2s } in front of two backends: /x/* goes to 127.0.0.3:9009, where an nftables rule drops every SYN, anything else to a Node http server on 127.0.0.3:9001 (all on one loopback: Caddy connects from 127.0.0.1, the clients' address). curl fetches /ok/1 and /ok/2 on one connection, then /x/1..3 at once, then /x/4 and /x/5."
+DESCRIPTION="Backend connect timeout behind Caddy 2.6: Caddy reverse_proxy on 127.0.0.2:8080 with transport http { dial_timeout 2s } in front of two backends: /x/* goes to 127.0.0.3:9009, where an nftables rule drops every SYN, anything else to a Node http server on 127.0.0.3:9001 (all on one loopback: Caddy connects from 127.0.0.1, the clients' address). curl fetches /ok/1 and /ok/2 on one connection, then /x/1..3 at once, then /x/4 and /x/5. Each time Caddy's SYN is sent, retransmitted by the kernel after 1 s, never answered; at 2 s Caddy gives up (debug log: 'dial tcp 127.0.0.3:9009: i/o timeout') and answers 502."
 cc_netns_up ccx10-cct
 ccb_workdir
 WORK="$CCB_WORK"

@@ -14,7 +14,7 @@ source "$HERE/lib-x10.sh"
 cc_require caddy node curl python3 tcpdump tshark ip
 
 SCENARIO=gateway-timeout-caddy
-DESCRIPTION="Backend too slow behind Caddy 2.6: Caddy reverse_proxy on 127.0.0.2:8080 with transport http { response_header_timeout 1s } in front of a Node http server on 127.0.0.3:9001 (all on one loopback: Caddy connects from 127.0.0.1, the clients' address). curl fetches two fast URLs on one keep-alive connection, then three /slow?ms=2500 at once, then two fast ones."
+DESCRIPTION="Backend too slow behind Caddy 2.6: Caddy reverse_proxy on 127.0.0.2:8080 with transport http { response_header_timeout 1s } in front of a Node http server on 127.0.0.3:9001 (all on one loopback: Caddy connects from 127.0.0.1, the clients' address). curl fetches two fast URLs on one keep-alive connection, then three /slow?ms=2500 at once, then two fast ones. For each slow one Caddy gives up after 1 s (debug log: upstream roundtrip error 'net/http: timeout awaiting response headers'), closes the backend connection (FIN) and answers 504."
 cc_netns_up ccx10-cgt
 ccb_workdir
 WORK="$CCB_WORK"

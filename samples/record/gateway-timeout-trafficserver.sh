@@ -13,7 +13,7 @@ source "$HERE/lib-x10.sh"
 cc_require traffic_server node curl python3 tcpdump tshark ip
 
 SCENARIO=gateway-timeout-trafficserver
-DESCRIPTION="Backend too slow behind Apache Traffic Server 9.2: traffic_server on 127.0.0.2:8080 (reverse proxy, no cache) with proxy.config.http.transaction_no_activity_timeout_out 1 in front of a Node http server on 127.0.0.3:9001 (all on one loopback: ATS connects from 127.0.0.1, the clients' address). curl fetches two fast URLs on one keep-alive connection, then three /slow?ms=2500 at once, then two fast ones."
+DESCRIPTION="Backend too slow behind Apache Traffic Server 9.2: traffic_server on 127.0.0.2:8080 (reverse proxy, no cache) with proxy.config.http.transaction_no_activity_timeout_out 1 in front of a Node http server on 127.0.0.3:9001 (all on one loopback: ATS connects from 127.0.0.1, the clients' address). curl fetches two fast URLs on one keep-alive connection, then three /slow?ms=2500 at once, then two fast ones. ATS tries each slow request 4 times (connect_attempts_max_retries, 3 by default), each attempt on a new backend connection that it closes 1.8-2.0 s after the request (its inactivity timeouts are checked once a second: the first attempts at a random phase, the retries right after a check), and answers 504 after 7.8 s (access log ERR_READ_TIMEOUT, 3 connect attempts, proxy finish TIMEOUT)."
 cc_netns_up ccx10-tgt
 ccb_workdir
 WORK="$CCB_WORK"

@@ -18,7 +18,7 @@ source "$HERE/lib-x10.sh"
 cc_require caddy node python3 tcpdump tshark ip
 
 SCENARIO=keepalive-race-caddy
-DESCRIPTION="Keep-alive race on Caddy 2.6's backend leg: Caddy reverse_proxy on 127.0.0.2:8080 (transport http, keepalive 10 s) in front of a Node http server (keepAliveTimeout 300 ms: it closes idle connections after 1.3 s) 5 ms one way away, Caddy connecting from 10.99.0.1. A Node http.Agent client (keepAlive, maxSockets 1) sends 16 requests (every third one a POST) with think times of 1.288-1.300 s, so Caddy reuses its pooled backend connection as the backend's idle FIN is on its way (crossings: Go's transport drops pooled connections whose FIN it has read)."
+DESCRIPTION="Keep-alive race on Caddy 2.6's backend leg: Caddy reverse_proxy on 127.0.0.2:8080 (transport http, keepalive 10 s) in front of a Node http server (keepAliveTimeout 300 ms: it closes idle connections after 1.3 s) 5 ms one way away, Caddy connecting from 10.99.0.1. A Node http.Agent client (keepAlive, maxSockets 1) sends 16 requests (every third one a POST) with think times of 1.288-1.300 s, so Caddy reuses its pooled backend connection as the backend's idle FIN is on its way (crossings: Go's transport drops pooled connections whose FIN it has read). The backend resets each raced request. Go's transport sends a raced GET (no body) again on a new connection by itself (Caddy's debug log shows one successful upstream round trip, its access log 200); a raced POST is answered 502 within milliseconds (debug log: upstream roundtrip error EOF; access log 502)."
 REQUESTS=16
 
 cc_netns_up ccx10-ckr-p            # client and Caddy (CC_NS)

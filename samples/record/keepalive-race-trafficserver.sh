@@ -19,7 +19,7 @@ source "$HERE/lib-x10.sh"
 cc_require traffic_server node python3 tcpdump tshark ip
 
 SCENARIO=keepalive-race-trafficserver
-DESCRIPTION="Keep-alive race on Apache Traffic Server 9.2's backend leg: traffic_server on 127.0.0.2:8080 (reverse proxy, one remap rule, no cache, keep_alive_no_activity_timeout_out 10 s) in front of a Node http server (keepAliveTimeout 300 ms: it closes idle connections after 1.3 s) 5 ms one way away, ATS connecting from 10.99.0.1. A Node http.Agent client (keepAlive, maxSockets 1) sends 16 requests (every third one a POST) with think times of 1.288-1.300 s, so ATS reuses its pooled backend connection as the backend's idle FIN is on its way."
+DESCRIPTION="Keep-alive race on Apache Traffic Server 9.2's backend leg: traffic_server on 127.0.0.2:8080 (reverse proxy, one remap rule, no cache, keep_alive_no_activity_timeout_out 10 s) in front of a Node http server (keepAliveTimeout 300 ms: it closes idle connections after 1.3 s) 5 ms one way away, ATS connecting from 10.99.0.1. A Node http.Agent client (keepAlive, maxSockets 1) sends 16 requests (every third one a POST) with think times of 1.288-1.300 s, so ATS reuses its pooled backend connection as the backend's idle FIN is on its way. The backend resets each raced request. ATS sends a raced GET again on a new connection (access log: 200, one more server connect attempt); a raced POST is answered 502 within milliseconds (access log ERR_CONNECT_FAIL, backend status 000) and ATS then closes that client connection."
 REQUESTS=16
 
 cc_netns_up ccx10-tkr-p            # client and ATS (CC_NS)
