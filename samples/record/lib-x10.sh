@@ -19,10 +19,19 @@
 #                      error.log, diags.log). RECORDS_LINES are extra records.config lines.
 #                      Sets X10_ATS_PID.
 #   x10_ats_stop       SIGTERM, bounded wait
+#   x10_h2o_start NS HOST PORT BACKEND_URL GLOBAL_LINES
+#                      h2o (2.2) in NS listening on HOST:PORT, one path / with proxy.reverse.url
+#                      BACKEND_URL, GLOBAL_LINES (proxy.timeout.keepalive, proxy.timeout.io, in ms)
+#                      at the top level; error log $CCB_WORK/h2o-error.log, access log
+#                      $CCB_WORK/h2o-access.log in the x10 format (request time s.ms, client
+#                      address:port, request line, status, duration, h2o's error). Sets X10_H2O_PID.
+#                      X10_H2O_PATHS: more path entries (YAML, 6 spaces in) before the one for /.
+#   x10_h2o_stop       SIGTERM, bounded wait
 set -euo pipefail
 
 X10_CADDY_PID=""
 X10_ATS_PID=""
+X10_H2O_PID=""
 
 x10_caddy_start() {
   local ns="$1" listen="$2" backend="$3" transport="$4" site="${5:-}"
@@ -140,4 +149,40 @@ x10_ats_stop() {
   kill -KILL "$X10_ATS_PID" 2>/dev/null || true
   wait "$X10_ATS_PID" 2>/dev/null || true
   X10_ATS_PID=""
+}
+
+x10_h2o_start() {
+  local ns="$1" host="$2" port="$3" url="$4" lines="$5"
+  cat >"$CCB_WORK/h2o.conf" <<H2O
+user: root
+pid-file: $CCB_WORK/h2o.pid
+error-log: $CCB_WORK/h2o-error.log
+access-log:
+  path: $CCB_WORK/h2o-access.log
+  format: "%{%s}t.%{msec_frac}t %h:%{remote}p \\"%r\\" %s %{duration}x %{error}x"
+$lines
+listen:
+  host: $host
+  port: $port
+hosts:
+  default:
+    paths:
+${X10_H2O_PATHS:-}
+      /:
+        proxy.reverse.url: $url
+H2O
+  ccb_bg "$ns" h2o -c "$CCB_WORK/h2o.conf"
+  X10_H2O_PID="$CC_LAST_PID"
+  ccb_wait_port "$ns" "$port"
+}
+
+x10_h2o_stop() {
+  [ -n "$X10_H2O_PID" ] || return 0
+  sleep 0.3
+  kill -TERM "$X10_H2O_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do kill -0 "$X10_H2O_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$X10_H2O_PID" 2>/dev/null || true
+  wait "$X10_H2O_PID" 2>/dev/null || true
+  X10_H2O_PID=""
 }

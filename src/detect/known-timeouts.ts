@@ -36,6 +36,7 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 300, name: 'Caddy servers timeouts idle (5 min default, client connections)', side: 'server' },
   { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_out (120 s, its backend pool)', side: 'client' },
   { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_in (120 s, client connections)', side: 'server' },
+  { seconds: 2, name: 'h2o proxy.timeout.keepalive (2 s default in h2o 2.2, its backend pool)', side: 'client' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
@@ -51,6 +52,7 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy' },
   { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy' },
   { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy' },
+  { seconds: 30, name: 'h2o proxy.timeout.io (30 s default)', side: 'proxy' },
   { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy' },
 ];
 

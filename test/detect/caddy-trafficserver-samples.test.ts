@@ -1,6 +1,6 @@
 /**
- * Caddy 2.6 and Apache Traffic Server 9.2 as reverse proxies (cross-check round 10): the recorded
- * samples (samples/record/*-caddy.sh, *-trafficserver.sh, each checked against the proxy's own
+ * Caddy 2.6, Apache Traffic Server 9.2 and h2o 2.2 as reverse proxies (cross-check round 10): the recorded
+ * samples (samples/record/*-caddy.sh, *-trafficserver.sh, *-h2o.sh, each checked against the proxy's own
  * logs while recording by programs/x10-meta.py), and the mechanism they showed, on synthetic traffic:
  *
  * - a proxy that tries a request again upstream after its timeout cut an attempt (Traffic Server
@@ -256,6 +256,46 @@ describe('Traffic Server 9.2 samples', () => {
 
   test('healthy keep-alive on both legs: silent', async () => {
     const r = await analyzeSample('healthy-trafficserver');
+    expect(r.anomalies).toEqual([]);
+    expect(r.diagnoses).toEqual([]);
+  });
+});
+
+describe('h2o 2.2 samples', () => {
+  test('backend keep-alive race: h2o retried nothing, every raced request (GET or POST) answered 502', async () => {
+    const r = await analyzeSample('keepalive-race-h2o');
+    const logged = observed('keepalive-race-h2o').races ?? [];
+    const races = ofKind(r, 'keepalive-race');
+    expect(races).toHaveLength(logged.length);
+    expect(races.every((f) => f.evidence.retried === false)).toBe(true);
+    expect(ofKind(r, 'retried-request')).toEqual([]);
+    expect(r.anomalies.filter((f) => f.server === '127.0.0.2:8080')).toEqual([]);
+    const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
+    expect(d.explanation).toContain(`answered 502 for ${logged.length}`);
+    expect(d.remedy).toContain('h2o: `proxy.timeout.keepalive`');
+  });
+
+  test('proxy.timeout.io 1 s: 502s paired with the unanswered upstream requests, proxyReadTimeout ≈ 1 s', async () => {
+    const r = await analyzeSample('gateway-timeout-h2o');
+    const found = ofKind(r, 'gateway-timeout');
+    const n = observed('gateway-timeout-h2o').timeouts?.length ?? 0;
+    expect(found).toHaveLength(n);
+    expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase])).toEqual(Array(n).fill([502, 'read']));
+    const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
+    expect(Math.abs(d.inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.02);
+    expect(d.explanation).toContain('h2o proxy.timeout.io');
+  });
+
+  test('proxy.timeout.io 2 s against a blackholed backend: 502s, connect phase, proxyConnectTimeout ≈ 2 s', async () => {
+    const r = await analyzeSample('connect-timeout-h2o');
+    const found = ofKind(r, 'gateway-timeout');
+    expect(found).toHaveLength(observed('connect-timeout-h2o').timeouts?.length ?? 0);
+    expect(found.every((f) => f.evidence.status === 502 && f.evidence.upstreamPhase === 'connect')).toBe(true);
+    expect(Math.abs(diagnosis(r, 'gateway-timeout', '127.0.0.2:8080').inferred.proxyConnectTimeout.value - 2)).toBeLessThan(0.02);
+  });
+
+  test('healthy keep-alive on both legs: silent', async () => {
+    const r = await analyzeSample('healthy-h2o');
     expect(r.anomalies).toEqual([]);
     expect(r.diagnoses).toEqual([]);
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Check a Caddy 2.6 / Apache Traffic Server 9.2 reverse-proxy sample against the proxy's own logs and write its meta.json.
+"""Check a Caddy 2.6 / Apache Traffic Server 9.2 / h2o 2.2 reverse-proxy sample against the proxy's own logs and write its meta.json.
 
-Usage: x10-meta.py SCENARIO --proxy caddy|trafficserver --capture FILE --meta OUT --proxy-log FILE
+Usage: x10-meta.py SCENARIO --proxy caddy|trafficserver|h2o --capture FILE --meta OUT --proxy-log FILE
                    [--debug-log FILE] --listen IP:PORT --backend IP:PORT [--ok-backend IP:PORT]
                    [--client-log FILE] [--configured key=seconds ...] [--software S ...]
 
@@ -14,7 +14,9 @@ truth for what it answered each request:
                  its error (EOF, timeouts, dial errors) or the backend's status;
   trafficserver: access.log in lib-x10.sh's format (`%<cqtq> %<chi>:%<chp> %<cqhm> %<cquc> %<pssc>
                  %<sssc> %<ttms> %<crc> %<sca> %<sstc> %<cfsc> %<pfsc>`) and, beside it,
-                 traffic.out's http_ss / http_connect debug lines (kept as counts).
+                 traffic.out's http_ss / http_connect debug lines (kept as counts);
+  h2o:           the access log in lib-x10.sh's format (request time, client address:port, request
+                 line, status, duration, %{error}x: h2o's own reason, e.g. "I/O timeout").
 Every failure the logs name must be the one the capture shows and the other way round; any failing
 check prints why and exits 1 without writing the meta.
 """
@@ -85,6 +87,21 @@ def read_ats(access, debug):
     return out
 
 
+H2O = re.compile(r'^(\d+\.\d+) ([\d.]+):(\d+) "(\S+) (\S+) [^"]*" (\d+) (\S+) ?(.*)$')
+
+
+def read_h2o(access, debug):
+    out = []
+    for line in open(access):
+        m = H2O.match(line.rstrip("\n"))
+        check(m, f"h2o access log line not understood: {line.strip()}")
+        dur = m.group(7)
+        out.append({"t": float(m.group(1)), "clientPort": int(m.group(3)), "method": m.group(4), "uri": m.group(5),
+                    "status": int(m.group(6)), "ms": round(float(dur) * 1000) if dur != "-" else None,
+                    "error": m.group(8).strip()})
+    return out
+
+
 def logged(plog, uri):
     hits = [e for e in plog if e["uri"] == uri]
     check(len(hits) == 1, f"{uri}: {len(hits)} lines in the proxy's access log")
@@ -94,6 +111,8 @@ def logged(plog, uri):
 def summary_line(opt, e):
     if opt.proxy == "caddy":
         return f"{e['status']} after {e['ms']} ms; upstream round trips: {e['upstream']}"
+    if opt.proxy == "h2o":
+        return f"{e['status']} after {e['ms']} ms; error: {e['error'] or '-'}"
     return (f"{e['status']} (backend {e['backendStatus']}) after {e['ms']} ms, {e['result']}, connect attempts "
             f"{e['connectAttempts']}, finish {e['clientFinish']}/{e['proxyFinish']}")
 
@@ -267,7 +286,7 @@ def sc_healthy(conns, downs, ups, plog, clog, opt):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario")
-    ap.add_argument("--proxy", required=True, choices=["caddy", "trafficserver"])
+    ap.add_argument("--proxy", required=True, choices=["caddy", "trafficserver", "h2o"])
     ap.add_argument("--capture", required=True)
     ap.add_argument("--meta", required=True)
     ap.add_argument("--proxy-log", required=True)
@@ -286,7 +305,7 @@ def main():
         conns = bm.load(opt.capture, sorted(ports))
         downs = [c for c in conns if c.server == listen]
         ups = [c for c in conns if c.server != listen]
-        plog = (read_caddy if opt.proxy == "caddy" else read_ats)(opt.proxy_log, opt.debug_log)
+        plog = {"caddy": read_caddy, "trafficserver": read_ats, "h2o": read_h2o}[opt.proxy](opt.proxy_log, opt.debug_log)
         clog = bm.read_log(opt.client_log) if opt.client_log else []
         kind = next(k for k in ("keepalive-race", "gateway-timeout", "connect-timeout", "healthy") if opt.scenario.startswith(k))
         fn = {"keepalive-race": sc_keepalive_race, "gateway-timeout": sc_gateway_timeout,

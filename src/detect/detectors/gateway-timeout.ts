@@ -212,16 +212,16 @@ export const gatewayTimeout: DetectorDefinition = {
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. The proxy had forwarded each to ${backends.join(', ')}, ` +
           `which had not answered when the proxy gave up` +
           (closedTogether > 0 ? `, closing ${closedTogether === n ? 'every' : `${closedTogether} of the`} upstream connection(s) at the same moment as the error` : '') +
-          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out')}. ` +
+          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io')}. ` +
           `The backend hung or was too slow for these requests.${knownNote}${retryNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out) only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Traffic Server proxy.config.http.connect_attempts_timeout')}.${knownNote}${retryNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io')}.${knownNote}${retryNote}`;
         remedy =
           `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
           `and remove dead backends from the proxy's pool (health checks).${retryRemedy}`;
