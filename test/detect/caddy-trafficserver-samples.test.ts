@@ -141,6 +141,17 @@ describe('a proxy that retries a timed-out request upstream', () => {
     expect(u.explanation).toContain('checked on a periodic tick');
   });
 
+  test('two read timeouts for different URIs, 0.5 s apart, stay two values (no tick: no request was cut at both ages)', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1, upstream: 'read', uri: '/a?1' });
+    scene(cap, 3, { delay: 1, upstream: 'read', uri: '/a?2' });
+    scene(cap, 6, { delay: 1.5, upstream: 'read', uri: '/b?1' });
+    scene(cap, 9, { delay: 1.5, upstream: 'read', uri: '/b?2' });
+    const r = cap.analyze(detectors);
+    const values = diagnoses(r, 'unanswered-request', `${BACKEND}:8080`).map((d) => d.inferred.proxyReadTimeout?.value ?? 0);
+    expect(values.map((v) => Math.round(v * 10) / 10).sort()).toEqual([1, 1.5]);
+  });
+
   test('stays as it was for one attempt per request: concurrent connect timeouts are not taken for each other\'s retries', () => {
     const cap = new Capture();
     // Each first SYN opens after the previous request's (its last packet): only the pairing of every

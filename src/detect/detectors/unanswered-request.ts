@@ -441,12 +441,23 @@ export const unansweredRequest: DetectorDefinition = {
         const clusters = clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options).groups;
         // A proxy's timeout checked on a periodic tick (Traffic Server's, once a second) gives
         // several sets of agreeing waits within one tick of each other: the first attempts, started at
-        // any moment, and the retries it starts right after a tick. One timer, no value.
+        // any moment, and the retries it starts right after a tick. One timer, no value. The same
+        // request cut at two of those ages tells it from two timeouts for different URIs.
         if (group.role === 'proxy' && clusters.length >= 2) {
           const ages = rest.map((w) => w.wait);
           const lo = Math.min(...ages);
           const hi = Math.max(...ages);
-          if (hi - lo <= Math.min(MAX_TIMER_TICK, lo)) {
+          const clusterOf = new Map<string, number>();
+          let sameRequestTwice = false;
+          clusters.forEach((c, i) => {
+            for (const w of c.members) {
+              if (w.request === null) continue;
+              const seen = clusterOf.get(w.request);
+              if (seen !== undefined && seen !== i) sameRequestTwice = true;
+              clusterOf.set(w.request, i);
+            }
+          });
+          if (sameRequestTwice && hi - lo <= Math.min(MAX_TIMER_TICK, lo)) {
             diagnoseProxyTick(group.server, rest);
             continue;
           }
