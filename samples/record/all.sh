@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-records every sample (root; tcpdump, tshark, nginx, haproxy, nftables, node, python3, apache2, varnish,
-# squid, gunicorn, uwsgi + its python3 plugin, tomcat10,
+# squid, caddy, trafficserver, h2o, gunicorn, uwsgi + its python3 plugin, tomcat10,
 # lighttpd, a JDK 17+, Go for the net/http samples).
 # Each recorder works in its own network namespace and checks its capture with tshark before
 # writing the meta.json; a failed check stops here. Review `git diff samples/` afterwards and

@@ -31,6 +31,12 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 60, name: 'Varnish backend_idle_timeout (60 s default, its backend pool)', side: 'client' },
   { seconds: 120, name: 'Squid client_idle_pconn_timeout (2 min default, counted in whole seconds)', side: 'server' },
   { seconds: 60, name: 'Squid server_idle_pconn_timeout (1 min default, its backend pool)', side: 'client' },
+  // Checked on Caddy 2.6 and Traffic Server 9.2 (its shipped records.config).
+  { seconds: 120, name: "Caddy reverse_proxy transport http keepalive (2 min default, its backend pool's idle timeout)", side: 'client' },
+  { seconds: 300, name: 'Caddy servers timeouts idle (5 min default, client connections)', side: 'server' },
+  { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_out (120 s, its backend pool)', side: 'client' },
+  { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_in (120 s, client connections)', side: 'server' },
+  { seconds: 2, name: 'h2o proxy.timeout.keepalive (2 s default in h2o 2.2, its backend pool)', side: 'client' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
@@ -47,6 +53,9 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 30, name: 'gunicorn --timeout (30 s default: a sync worker whose request runs longer is killed, WORKER TIMEOUT)', side: 'server' },
   { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy' },
   { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy' },
+  { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy' },
+  { seconds: 30, name: 'h2o proxy.timeout.io (30 s default)', side: 'proxy' },
+  { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy' },
 ];
 
 /** Known values within 2 % (or 50 ms) of an inferred one. */

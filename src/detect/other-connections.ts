@@ -36,6 +36,8 @@ export class OtherConnections {
   private clientBytes: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private clientDataFrom: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private clientDataTo: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  /** The connection's last packet (a retry of a connect attempt follows it: proxy-legs.ts). */
+  private lastTs: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private established: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private closedBy: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private closedWith: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
@@ -57,6 +59,7 @@ export class OtherConnections {
     this.clientBytes[slot] = c.payloadBytes;
     this.clientDataFrom[slot] = c.firstDataTs;
     this.clientDataTo[slot] = c.lastDataTs;
+    this.lastTs[slot] = conn.lastTs;
     // The first FIN or RST from either side (ties: client FIN, client RST, server FIN, server RST).
     let by = NONE;
     let how = NONE;
@@ -124,6 +127,7 @@ export class OtherConnections {
       proxyBytes: this.clientBytes[slot],
       proxyDataFrom: this.clientDataFrom[slot],
       proxyDataTo: this.clientDataTo[slot],
+      lastTs: this.lastTs[slot],
     };
   }
 
@@ -139,6 +143,7 @@ export class OtherConnections {
     this.clientBytes = grownColumn(this.clientBytes, capacity, float64Column);
     this.clientDataFrom = grownColumn(this.clientDataFrom, capacity, float64Column);
     this.clientDataTo = grownColumn(this.clientDataTo, capacity, float64Column);
+    this.lastTs = grownColumn(this.lastTs, capacity, float64Column);
     this.established = grownColumn(this.established, capacity, uint8Column);
     this.closedBy = grownColumn(this.closedBy, capacity, uint8Column);
     this.closedWith = grownColumn(this.closedWith, capacity, uint8Column);

@@ -72,6 +72,15 @@ export interface UpstreamLeg {
   proxyBytes: number;
   proxyDataFrom: number;
   proxyDataTo: number;
+  /** The connection's last packet, known once it ended (not kept for connections from another address). */
+  lastTs?: number;
+}
+
+/** One more attempt upstream for the same client request, after the previous one gave up. */
+export interface UpstreamAttempt {
+  leg: UpstreamLeg;
+  /** The copy of the request it carried (read phase), or null for a connection that never carried it (connect phase). */
+  request: LegRequest | null;
 }
 
 /** How the proxy failed a client's request. */
@@ -111,6 +120,12 @@ export interface PairedFailure {
   /** Established proxy→backend connections open when the client's request arrived, and at most during the wait. */
   concurrentAtRequest: number;
   concurrentMaxDuringWait: number;
+  /**
+   * The proxy's further attempts for this request after the paired one gave up, in order: each on a
+   * new upstream connection opened after the previous attempt ended (Traffic Server retries a
+   * request whose connect or read timed out, `connect_attempts_max_retries` times). Empty: one attempt.
+   */
+  retries: UpstreamAttempt[];
 }
 
 /** Statuses a proxy gives when it could not get an answer from upstream. */
@@ -260,6 +275,7 @@ export class ProxyLegs {
       leg.proxyBytes = c.payloadBytes;
       leg.proxyDataFrom = c.firstDataTs;
       leg.proxyDataTo = c.lastDataTs;
+      leg.lastTs = conn.lastTs;
       const close = firstCloseOf(conn);
       if (close !== null) {
         leg.closeTs = close.ts;
@@ -363,6 +379,13 @@ export class ProxyLegs {
         }
         out.push(paired);
       }
+      // Then the proxy's further attempts, from what no failure took as its first: a retry of one
+      // request must not take the first attempt of another made meanwhile.
+      for (const paired of out) {
+        if (paired.failure.serverIp !== ip || paired.leg === null) continue;
+        const record = this.upstreamRecord(ip, paired.failure.server);
+        if (record !== null) paired.retries = this.retriesOf(paired, record, used, usedLegs);
+      }
     }
     return out;
   }
@@ -385,9 +408,10 @@ export class ProxyLegs {
     if (chosen !== null) {
       used.add(chosen);
       usedLegs.add(chosen.leg);
+      const phase = answeredBefore(chosen, to) ? 'answered' : 'read';
       return {
-        failure: f, phase: answeredBefore(chosen, to) ? 'answered' : 'read', leg: chosen.leg, legRequest: chosen,
-        uriMatched: chosen === strict, concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,
+        failure: f, phase, leg: chosen.leg, legRequest: chosen,
+        uriMatched: chosen === strict, concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
       };
     }
     // Upstream traffic that is not readable HTTP (TLS to the backend, another protocol) during the
@@ -409,8 +433,58 @@ export class ProxyLegs {
     if (opaque === null && connect !== null) usedLegs.add(connect);
     return {
       failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
-      concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring,
+      concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
     };
+  }
+
+  /**
+   * The proxy's further attempts for a paired failure (see PairedFailure.retries), among the
+   * upstream requests and connections no failure has taken: each opened after the previous attempt
+   * ended and before the proxy's answer.
+   */
+  private retriesOf(p: PairedFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>): UpstreamAttempt[] {
+    const f = p.failure;
+    const from = f.requestStart;
+    const to = f.failTs;
+    const retries: UpstreamAttempt[] = [];
+    if (p.phase === 'read' && p.uriMatched && p.legRequest !== null) {
+      // Copies of the same request sent again, none answered meanwhile. A copy that another client's
+      // identical request may explain (it reached the proxy since) ends the chain.
+      let prev = p.legRequest;
+      for (;;) {
+        const since = attemptEnd(prev.leg);
+        let next: LegRequest | null = null;
+        for (const r of record.requests) {
+          if (used.has(r) || r.start < since || r.start > to || r.method !== f.method || r.uri !== f.uri || answeredBefore(r, to) || !upstreamOf(r.leg, f.server)) continue;
+          if (next === null || r.start < next.start) next = r;
+        }
+        if (next === null) break;
+        const candidate = next;
+        if (this.failures.some((o) => o !== f && o.method === f.method && o.uri === f.uri && o.requestStart >= from && o.requestStart <= candidate.start)) break;
+        used.add(candidate);
+        usedLegs.add(candidate.leg);
+        retries.push({ leg: candidate.leg, request: candidate });
+        prev = candidate;
+      }
+    } else if (p.phase === 'connect' && p.leg !== null) {
+      // More connection attempts that never carried a byte, each opened after the previous one's
+      // last packet (its last SYN: a retry follows the attempt it replaces).
+      let prev = p.leg;
+      for (;;) {
+        const since = attemptEnd(prev);
+        let next: UpstreamLeg | null = null;
+        for (const leg of record.legs) {
+          if (usedLegs.has(leg) || leg.requestCount > 0 || leg.proxyBytes > 0 || leg.established || !upstreamOf(leg, f.server)) continue;
+          if (leg.openTs <= since || leg.openTs > to) continue;
+          if (next === null || leg.openTs < next.openTs) next = leg;
+        }
+        if (next === null) break;
+        usedLegs.add(next);
+        retries.push({ leg: next, request: null });
+        prev = next;
+      }
+    }
+    return retries;
   }
 
   /**
@@ -542,7 +616,32 @@ export class ProxyLegs {
 }
 
 function unpaired(failure: DownstreamFailure, phase: LegPhase): PairedFailure {
-  return { failure, phase, leg: null, legRequest: null, uriMatched: false, concurrentAtRequest: 0, concurrentMaxDuringWait: 0 };
+  return { failure, phase, leg: null, legRequest: null, uriMatched: false, concurrentAtRequest: 0, concurrentMaxDuringWait: 0, retries: [] };
+}
+
+/** When an upstream attempt ended: its close, else its last packet (a SYN never answered), else its opening. */
+function attemptEnd(leg: UpstreamLeg): number {
+  if (Number.isFinite(leg.closeTs)) return leg.closeTs;
+  return leg.lastTs !== undefined && Number.isFinite(leg.lastTs) ? leg.lastTs : leg.openTs;
+}
+
+/**
+ * How long each attempt of a paired failure lasted before the proxy gave up on it: a read attempt
+ * from the end of its request to the proxy's close of that connection, a connect attempt from its
+ * opening to the next attempt's (the last one to the proxy's answer). Null for an attempt whose end
+ * the capture does not show.
+ */
+export function attemptWaits(p: PairedFailure): Array<number | null> {
+  if (p.leg === null) return [];
+  const attempts: UpstreamAttempt[] = [{ leg: p.leg, request: p.legRequest }, ...p.retries];
+  return attempts.map((a, i) => {
+    if (a.request !== null) {
+      const leg = a.leg;
+      return leg.closedBy === 'proxy' && Number.isFinite(leg.closeTs) ? leg.closeTs - (a.request.end ?? a.request.start) : null;
+    }
+    const end = i + 1 < attempts.length ? attempts[i + 1].leg.openTs : p.failure.failTs;
+    return end - a.leg.openTs;
+  });
 }
 
 function answeredBefore(r: LegRequest, ts: number): boolean {

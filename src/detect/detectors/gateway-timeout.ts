@@ -3,7 +3,7 @@ import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
-import { clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
@@ -39,11 +39,20 @@ const TIMEOUT_NAME: Record<Phase, string> = {
  */
 const SPREAD_AROUND_CLUSTER = 0.5;
 
+/** The share of a retrying proxy's attempts that must agree to name its per-attempt timeout. */
+const ATTEMPTS_AGREEING = 0.9;
+
 /** Gateway errors remembered as sent after their client had closed (flow id → exchange indexes). */
 const MAX_ANSWERED_AFTER_CLIENT_CLOSED = 20_000;
 
 /** A 5xx the proxy gave after a real wait, in a phase this detector owns. */
 type Candidate = PairedFailure & { phase: Phase; delay: number };
+
+/** The waits of a paired failure's upstream attempts that the capture shows the end of. */
+function knownAttemptWaits(p: PairedFailure): number[] {
+  return attemptWaits(p).filter((w): w is number => w !== null);
+}
+
 
 /** Seconds from the end of the upstream request to the proxy closing that connection, when it did. */
 function upstreamWait(p: PairedFailure): number | null {
@@ -105,6 +114,11 @@ export const gatewayTimeout: DetectorDefinition = {
         upstreamServer: p.leg?.server ?? null,
       };
       const frames = [f.requestFrame ?? 0, f.failFrame];
+      if (p.retries.length > 0) {
+        evidence.upstreamAttempts = 1 + p.retries.length;
+        evidence.upstreamAttemptWaits = attemptWaits(p).map((w) => (w === null ? -1 : ms(w)));
+        evidence.upstreamRetryFlowIds = p.retries.map((a) => a.leg.flowId);
+      }
       if (p.leg !== null) {
         const leg = p.leg;
         const closed = Number.isFinite(leg.closeTs);
@@ -147,17 +161,37 @@ export const gatewayTimeout: DetectorDefinition = {
     }
 
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
+      const rangeOf = (values: readonly number[]): string => {
+        const a = ms(Math.min(...values));
+        const b = ms(Math.max(...values));
+        return a === b ? `${a} s` : `${a}–${b} s`;
+      };
       const delays = reported.map((r) => r.paired.failure.delay);
-      const lo = ms(Math.min(...delays));
-      const hi = ms(Math.max(...delays));
-      const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
-      const value = inferred !== null ? ms(inferred.value) : hi;
+      const range = rangeOf(delays);
+      // A proxy that tried again upstream after each attempt gave up: its timer is per attempt.
+      const retried = reported.filter((r) => r.paired.retries.length > 0);
+      const attemptValues = retried.length > 0 ? reported.flatMap((r) => knownAttemptWaits(r.paired)) : [];
+      const timerRange = attemptValues.length > 0 ? rangeOf(attemptValues) : range;
+      const value = inferred !== null ? ms(inferred.value) : ms(Math.max(...(attemptValues.length > 0 ? attemptValues : delays)));
+      const counts = [...new Set(retried.map((r) => 1 + r.paired.retries.length))].sort((a, b) => a - b);
+      const retryNote =
+        retried.length === 0
+          ? ''
+          : ` The proxy did not give up after one attempt: it tried ${retried.length === reported.length ? 'each' : `${retried.length} of them`} ` +
+            `${counts.join(' or ')} times upstream, each attempt on a new connection once the previous one had timed out after ${timerRange}, ` +
+            `so its clients waited the attempts' sum (${rangeOf(retried.map((r) => r.paired.failure.delay))}): the proxy's timeout applies to each attempt.`;
+      const retryRemedy =
+        retried.length === 0
+          ? ''
+          : ` The proxy's retries multiply its timeout: lower the number of attempts for requests that time out ` +
+            `(Traffic Server: proxy.config.http.connect_attempts_max_retries, 3 by default, and connect_attempts_max_retries_dead_server; ` +
+            `nginx: proxy_next_upstream_tries; HAProxy: retries) or the per-attempt timeout, so that clients get an answer within their own timeout.`;
       // Without one shared delay there is no single value to name: the waits only bound it.
       const timeoutClause = (what: string, settings: string): string =>
         inferred !== null
           ? `its upstream ${what} timeout is ${value} s (${settings})`
-          : `its upstream ${what} timeout (${settings}) fired after ${range}, waits too spread to name one value ` +
-            `(a timer checked on a coarse tick, as Squid's are, or different timeouts for different requests)`;
+          : `its upstream ${what} timeout (${settings}) fired after ${timerRange}, waits too spread to name one value ` +
+            `(a timer checked on a coarse tick, as Squid's and Traffic Server's are, or different timeouts for different requests)`;
       const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
       const requests = [...new Set(reported.map((r) => r.finding.evidence.method !== null ? `${String(r.finding.evidence.method)} ${String(r.finding.evidence.uri ?? '')}`.trim() : null))]
         .filter((x): x is string => x !== null)
@@ -178,19 +212,19 @@ export const gatewayTimeout: DetectorDefinition = {
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. The proxy had forwarded each to ${backends.join(', ')}, ` +
           `which had not answered when the proxy gave up` +
           (closedTogether > 0 ? `, closing ${closedTogether === n ? 'every' : `${closedTogether} of the`} upstream connection(s) at the same moment as the error` : '') +
-          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout')}. ` +
-          `The backend hung or was too slow for these requests.${knownNote}`;
+          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io')}. ` +
+          `The backend hung or was too slow for these requests.${knownNote}${retryNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout) only if the backend is legitimately that slow. ` +
-          `Keep the clients' own timeouts longer than the proxy's ${value} s, so that they see the ${statuses} instead of cancelling on their own.`;
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io) only if the backend is legitimately that slow. ` +
+          `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout')}.${knownNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io')}.${knownNote}${retryNote}`;
         remedy =
           `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
-          `and remove dead backends from the proxy's pool (health checks).`;
+          `and remove dead backends from the proxy's pool (health checks).${retryRemedy}`;
       } else if (phase === 'opaque') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
@@ -250,7 +284,22 @@ export const gatewayTimeout: DetectorDefinition = {
           if (list === undefined) byServer.set(p.failure.server, (list = []));
           list.push({ ...p, phase: p.phase, delay: p.failure.delay });
         }
-        for (const [server, candidates] of byServer) {
+        for (const [server, all] of byServer) {
+          // Requests the proxy tried several times upstream, each attempt given up in turn: their
+          // chain of attempts proves its timer, and every attempt is a sample of it (per phase, one
+          // diagnosis: the attempts of one proxy share one timer, whatever the clients waited).
+          const candidates = all.filter((p) => p.retries.length === 0);
+          for (const phase of ['read', 'connect'] as const) {
+            const retried = all.filter((p) => p.retries.length > 0 && p.phase === phase);
+            if (retried.length === 0) continue;
+            const reported = retried.map((p) => ({ paired: p, finding: report(p, true) }));
+            const attempts = retried.flatMap((p) => knownAttemptWaits(p));
+            // A value needs nearly every attempt behind it: a timer checked on a coarse tick (Traffic
+            // Server's, once a second) ends attempts anywhere within a second of it, and the retries it
+            // starts right after a tick then agree with each other (not with the first attempts).
+            const perAttempt = inferTimeout(attempts, clusterOptions);
+            diagnose(server, phase, reported, perAttempt !== null && perAttempt.samples >= ATTEMPTS_AGREEING * attempts.length ? perAttempt : null);
+          }
           const clustered = clusterByDelay(candidates, clusterOptions);
           const rest = clustered.rest;
           // A few waits that happen to agree among more of the same kind spread around them are

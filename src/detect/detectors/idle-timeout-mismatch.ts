@@ -229,8 +229,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (overAdvertised) remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`), ` +
-                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; Varnish \`timeout_idle\`, Squid \`client_idle_pconn_timeout\`).`,
+              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`, Caddy reverse_proxy \`transport http { keepalive }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_out\`, h2o \`proxy.timeout.keepalive\`), ` +
+                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; Varnish \`timeout_idle\`, Squid \`client_idle_pconn_timeout\`, Caddy \`servers { timeouts { idle } }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`,
             );
           }
           const explanation = parts.join(' ');

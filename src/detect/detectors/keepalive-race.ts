@@ -961,9 +961,11 @@ export const keepaliveRace: DetectorDefinition = {
               `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
               `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
               `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
-              `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default)), or raise the server's idle timeout above the client's ` +
+              `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default); Caddy: \`keepalive\` in reverse_proxy's \`transport http\` (2 min by default); ` +
+              `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default)), or raise the server's idle timeout above the client's ` +
               `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; ` +
-              `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early).`;
+              `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early; Caddy \`servers { timeouts { idle } }\`; ` +
+              `Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`;
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
@@ -973,7 +975,8 @@ export const keepaliveRace: DetectorDefinition = {
               ' The client is a proxy: its backend pool setting is the one to lower. A proxy retries a request that failed on a reused connection' +
               ' before any response byte only when it may send it again: Varnish once, but not a request whose body it streamed (a POST or PUT, unless' +
               ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
-              ' request with a body) unless server_pconn_for_nonretriable allows reuse.';
+              ' request with a body) unless server_pconn_for_nonretriable allows reuse; Caddy (Go\'s transport) and Traffic Server send a GET again on a new' +
+              ' connection and answer a POST 502; h2o 2.2 retries nothing (502).';
           }
           if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN

@@ -438,8 +438,32 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseTick(group.server, rest);
           continue;
         }
+        const clusters = clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options).groups;
+        // A proxy's timeout checked on a periodic tick (Traffic Server's, once a second) gives
+        // several sets of agreeing waits within one tick of each other: the first attempts, started at
+        // any moment, and the retries it starts right after a tick. One timer, no value. The same
+        // request cut at two of those ages tells it from two timeouts for different URIs.
+        if (group.role === 'proxy' && clusters.length >= 2) {
+          const ages = rest.map((w) => w.wait);
+          const lo = Math.min(...ages);
+          const hi = Math.max(...ages);
+          const clusterOf = new Map<string, number>();
+          let sameRequestTwice = false;
+          clusters.forEach((c, i) => {
+            for (const w of c.members) {
+              if (w.request === null) continue;
+              const seen = clusterOf.get(w.request);
+              if (seen !== undefined && seen !== i) sameRequestTwice = true;
+              clusterOf.set(w.request, i);
+            }
+          });
+          if (sameRequestTwice && hi - lo <= Math.min(MAX_TIMER_TICK, lo)) {
+            diagnoseProxyTick(group.server, rest);
+            continue;
+          }
+        }
         // Each set of waits that agree is one timeout at work (a client may have several).
-        for (const cluster of clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options).groups) {
+        for (const cluster of clusters) {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
       }
@@ -597,6 +621,32 @@ export const unansweredRequest: DetectorDefinition = {
       });
     }
 
+    /** A proxy's upstream closes at ages in several tight sets within one tick: see diagnose(). */
+    function diagnoseProxyTick(server: string, members: readonly Wait[]): void {
+      const ages = members.map((w) => w.wait);
+      const lo = ms(Math.min(...ages));
+      const hi = ms(Math.max(...ages));
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const closerIps = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
+          `closed its upstream connection ${lo}–${hi} s after each request: not at one age, but in groups that each agree, within ${ms(hi - lo)} s of each other. ` +
+          `That is a proxy read timeout checked on a periodic tick (Traffic Server checks its inactivity timeouts once a second, ` +
+          `proxy.config.http.transaction_no_activity_timeout_out; Squid's read_timeout too): a request is cut at the first check after the timeout, so the timeout ` +
+          `is at most ${lo} s and more than ${ms(Math.max(0, hi - MAX_TIMER_TICK))} s; no single value is inferred. A proxy that tries the request again ` +
+          `right after a check (Traffic Server retries it, proxy.config.http.connect_attempts_max_retries) gives retries that all wait the same.`,
+        remedy:
+          `Find why ${server} does not answer these requests within ${lo} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
+          `Raise the proxy's read timeout only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's (times its attempts, when it retries).`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
     function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[]): void {
       const lo = Math.min(...members.map((w) => w.wait));
       const hi = Math.max(...members.map((w) => w.wait));
@@ -633,8 +683,8 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'proxyReadTimeout';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
-          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, an ALB idle timeout). ` +
-          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy and Go's httputil.ReverseProxy, 503 from Varnish, 504 from Squid).${knownNote}`;
+          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, an ALB idle timeout). ` +
+          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, Go's httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy and Traffic Server).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
           `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
