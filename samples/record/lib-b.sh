@@ -14,6 +14,8 @@
 #                               http block holds the lines read from stdin
 #   ccb_drop_syns NS TABLE PORT an nftables table TABLE in NS that drops SYNs to PORT: a backend
 #                               whose handshakes are never answered (firewalled, host down)
+#   ccb_blackhole_clients BASE [MAX_S]  the connect-timeout recorders' clients: two requests
+#                               answered through BASE/ok/, then five to BASE/x/ (three at once, two alone)
 set -euo pipefail
 
 CCB_EXTRA_NS=()
@@ -160,4 +162,20 @@ table inet $table {
   }
 }
 NFT
+}
+
+# ccb_blackhole_clients BASE [MAX_S]: curl in CC_NS fetches BASE/ok/1 and BASE/ok/2 on one connection (a
+# working backend), then BASE/x/1..3 at once and BASE/x/4 and BASE/x/5 one after the other (the
+# proxy routes /x/ to a backend whose SYNs are dropped), each given MAX_S seconds (default 10);
+# each prints its status and time.
+ccb_blackhole_clients() {
+  local base="$1" max="${2:-10}" i
+  local clients=()
+  cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/ok/1" -o /dev/null "$base/ok/2"
+  for i in 1 2 3; do
+    cc_in curl -s -o /dev/null -m "$max" -w '%{http_code} %{time_total}\n' "$base/x/$i" &
+    clients+=("$!")
+  done
+  wait "${clients[@]}"
+  for i in 4 5; do cc_in curl -s -o /dev/null -m "$max" -w '%{http_code} %{time_total}\n' "$base/x/$i"; done
 }
