@@ -17,9 +17,7 @@ DESCRIPTION="Backend connect timeout behind Caddy 2.6: Caddy reverse_proxy on 12
 cc_netns_up ccx10-cct
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 # Two routes: the site block's reverse_proxy goes to the working backend; /x/* to the dead one.
 x10_caddy_start "$CC_NS" 127.0.0.2:8080 127.0.0.3:9001 "dial_timeout 2s" \
   "}

@@ -18,9 +18,7 @@ DESCRIPTION="Backend connect timeout behind Apache Traffic Server 9.2: traffic_s
 cc_netns_up ccx10-tct
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x10_ats_start "$CC_NS" 8080 "CONFIG proxy.config.http.connect_attempts_timeout INT 2" \
   "map http://127.0.0.2:8080/x/ http://127.0.0.3:9009/x/
 map http://127.0.0.2:8080/ http://127.0.0.3:9001/"

@@ -18,9 +18,7 @@ DESCRIPTION="Backend connect timeout behind Varnish Cache 7.1: varnishd on 127.0
 cc_netns_up ccx8-vct
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 cat >"$WORK/two-backends.vcl" <<VCL
 vcl 4.1;
 backend ok { .host = "127.0.0.3"; .port = "9001"; }

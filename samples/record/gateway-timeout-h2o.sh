@@ -17,9 +17,7 @@ DESCRIPTION="Backend too slow behind h2o 2.2: h2o on 127.0.0.2:8080 with proxy.t
 cc_netns_up ccx10-hgt
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x10_h2o_start "$CC_NS" 127.0.0.2 8080 http://127.0.0.3:9001/ "proxy.timeout.io: 1000"
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"

@@ -17,9 +17,7 @@ DESCRIPTION="Backend too slow behind Apache Traffic Server 9.2: traffic_server o
 cc_netns_up ccx10-tgt
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x10_ats_start "$CC_NS" 8080 "CONFIG proxy.config.http.transaction_no_activity_timeout_out INT 1" "map http://127.0.0.2:8080/ http://127.0.0.3:9001/"
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"

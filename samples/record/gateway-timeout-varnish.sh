@@ -19,9 +19,7 @@ DESCRIPTION="Backend too slow behind Varnish Cache 7.1: varnishd on 127.0.0.2:80
 cc_netns_up ccx8-vgt
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x8_varnish_start "$CC_NS" 127.0.0.3 9001 127.0.0.2:8080 first_byte_timeout=1
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
