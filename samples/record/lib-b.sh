@@ -19,6 +19,8 @@
 #   ccb_healthy_clients BASE [Q Q Q Q]  the healthy proxy recorders' clients: a paced Node agent
 #                               (think times 0.05-3.5 s, every third request a POST), then curl
 #                               fetching BASE/get?i=Q for four Q (a b c d) on one connection
+#   ccb_slow_clients BASE [MAX_S]  the gateway-timeout recorders' clients: two quick requests,
+#                               three BASE/slow?ms=2500 at once, two quick ones again
 #   ccb_blackhole_clients BASE [MAX_S]  the connect-timeout recorders' clients: two requests
 #                               answered through BASE/ok/, then five to BASE/x/ (three at once, two alone)
 set -euo pipefail
@@ -204,4 +206,19 @@ ccb_healthy_clients() {
     --gaps-ms 50,300,800,1500,2500,200,3500,100,400,1200 --post-every 3 --log "$CCB_WORK/client.log"
   cc_in curl -s -w '%{http_code}\n' -o /dev/null "$base/get?i=${q[0]}" -o /dev/null "$base/get?i=${q[1]}" \
     -o /dev/null "$base/get?i=${q[2]}" -o /dev/null "$base/get?i=${q[3]}"
+}
+
+# ccb_slow_clients BASE [MAX_S]: curl in CC_NS fetches BASE/get?i=1 and i=2 on one connection, then
+# BASE/slow?ms=2500&i=1..3 at once (a backend answer slower than the proxy's read timeout), each
+# given MAX_S seconds (default 10), then BASE/get?i=3 and i=4; each prints its status and time.
+ccb_slow_clients() {
+  local base="$1" max="${2:-10}" i
+  local clients=()
+  cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/get?i=1" -o /dev/null "$base/get?i=2"
+  for i in 1 2 3; do
+    cc_in curl -s -o /dev/null -m "$max" -w '%{http_code} %{time_total}\n' "$base/slow?ms=2500&i=$i" &
+    clients+=("$!")
+  done
+  wait "${clients[@]}"
+  cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/get?i=3" -o /dev/null "$base/get?i=4"
 }
