@@ -27,6 +27,10 @@ def measure(capture, port):
     for stream, sport, t, frame in fins:
         (server_fin if int(sport) == port else client_fin).setdefault(stream, (float(t), int(frame)))
     ports = {s: int(p) for s, p in syns}
+    close_responses = {s for s, in tshark(capture, ['tcp.stream'], 'http.response && http.connection contains "close"')}
+    # The server closed first without announcing it (no "Connection: close"): an idle close.
+    idle_closes = [s for s, (t, _) in server_fin.items()
+                   if s not in close_responses and (s not in client_fin or t < client_fin[s][0])]
     # A request sent after the server's FIN on the same connection: the keep-alive race signature.
     after_fin = collections.Counter()
     for stream, t in reqs:
@@ -42,6 +46,7 @@ def measure(capture, port):
         'serverFins': len(server_fin),
         'clientFins': len(client_fin),
         'requestsAfterServerFin': {f'127.0.0.1:{ports.get(s, 0)}': n for s, n in after_fin.items()},
+        'idleCloses': len(idle_closes),
         'streamsWithoutFin': len([s for s in ports if s not in server_fin and s not in client_fin]),
     }
 
@@ -114,6 +119,11 @@ def main():
     races = cap['requestsAfterServerFin']
     if len(races) > read_errors:
         problems.append(f"{len(races)} requests after a server FIN but wrk counted only {read_errors} read errors")
+    # wrk counts a read error when it reads a FIN with no response outstanding (read() returns 0
+    # and its parser is between messages), so every unannounced server close is one read error,
+    # and a race (request after the FIN) is one too: the same connection, not two.
+    if gens and all(g['tool'] == 'wrk' for g in gens) and read_errors != cap['idleCloses']:
+        problems.append(f"wrk counted {read_errors} read errors, the capture shows {cap['idleCloses']} unannounced server closes")
     if problems:
         print('x13-meta: refusing to write the meta:\n  ' + '\n  '.join(problems), file=sys.stderr)
         sys.exit(1)
@@ -134,6 +144,7 @@ def main():
             'resets': cap['resets'],
             'serverFins': cap['serverFins'],
             'clientFins': cap['clientFins'],
+            'idleCloses': cap['idleCloses'],
             'readErrorsNotRaces': read_errors - len(races),
         },
         'groundTruth': {'loadGenerator': gens, 'accessLog': access},
