@@ -9,7 +9,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Analyzer } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
+import { snaplenFramingWarning } from '../../src/report/unread-traffic';
+import { LINKTYPE_ETHERNET } from '../helpers/packet-builder';
 import { analyzeSample, SAMPLES_DIR } from '../samples';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -119,5 +122,34 @@ describe('load-shaped synthetic traffic', () => {
     expect(races.map((f) => f.evidence.form)).toEqual(['closed-on-arrival', 'closed-on-arrival']);
     expect(ofKind(r, 'reset-before-response')).toEqual([]);
     expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
+
+  test('a snaplen shorter than the response headers: framing is lost, and the text report says so instead of reading as clean', () => {
+    // nginx's response headers are ~240 bytes: tcpdump -s 256 keeps 190 bytes of TCP payload, so
+    // every response is cut inside its headers. The race below is then not judged (its previous
+    // response has no known end or keep-alive terms); the warning says why.
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0);
+    const padded = ok('{"ok":true}', ['Server: nginx/1.22.1', `X-Pad: ${'p'.repeat(200)}`]);
+    c.exchange(0.01, get('/item'), padded);
+    c.exchange(0.05, get('/item'), padded);
+    c.request(1.0503, get('/item'), { noAck: true });
+    c.rstAck(1.0506, 's');
+    const run = (snaplen: number) => {
+      const analyzer = new Analyzer({ detectors: DETECTORS });
+      const sorted = [...cap.packets].sort((a, b) => a.ts - b.ts || a.order - b.order);
+      sorted.forEach((p, i) => {
+        const caplen = Math.min(p.data.length, snaplen);
+        analyzer.packet({ frame: i + 1, ts: p.ts, caplen, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data.subarray(0, caplen) });
+      });
+      return analyzer.finish();
+    };
+    const whole = run(65535);
+    expect(snaplenFramingWarning(whole.stats)).toBeNull();
+    expect(ofKind(whole, 'keepalive-race').map((f) => f.client)).toEqual([c.clientName]);
+    const cut = run(200);
+    expect(cut.stats.snaplenCut).toBeGreaterThan(0);
+    expect(snaplenFramingWarning(cut.stats)).toMatch(/framing was lost \d+ times/);
   });
 });
