@@ -151,5 +151,36 @@ describe('load-shaped synthetic traffic', () => {
     const cut = run(200);
     expect(cut.stats.snaplenCut).toBeGreaterThan(0);
     expect(snaplenFramingWarning(cut.stats)).toMatch(/framing was lost \d+ times/);
+    // Nor is the reset taken for a dying server: the idle gap before the request is unknown.
+    expect(ofKind(cut, 'reset-before-response')).toEqual([]);
+  });
+
+  test('a snaplen that cuts bodies, not headers: the exchanges stay certain and the race is found', () => {
+    // tcpdump -s 256 keeps the headers of a small response but cuts a 600-byte body. The cut bytes
+    // belong to captured segments (their sequence numbers and lengths are known), so the response
+    // still ends where Content-Length says: not an uncertain exchange, not lost server traffic.
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0);
+    const big = ok('x'.repeat(600));
+    c.exchange(0.01, get('/item'), big);
+    c.exchange(0.05, get('/item'), big);
+    c.request(1.0503, get('/item'), { noAck: true });
+    c.rstAck(1.0506, 's');
+    const analyzer = new Analyzer({ detectors: DETECTORS });
+    [...cap.packets].sort((a, b) => a.ts - b.ts || a.order - b.order).forEach((p, i) => {
+      const caplen = Math.min(p.data.length, 200);
+      analyzer.packet({ frame: i + 1, ts: p.ts, caplen, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data.subarray(0, caplen) });
+    });
+    const r = analyzer.finish();
+    expect(r.stats.snaplenCut).toBeGreaterThan(0);
+    expect(r.exchanges.slice(0, 2).map((e) => [e.state, e.uncertain])).toEqual([['complete', false], ['complete', false]]);
+    expect(r.flows[0].gapBytes.server).toBeGreaterThan(0); // still reported as bytes the capture does not hold
+    const [race, ...more] = ofKind(r, 'keepalive-race');
+    expect(more).toEqual([]);
+    expect(race.client).toBe(c.clientName);
+    expect(race.evidence.form).toBe('closed-on-arrival');
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+    expect(snaplenFramingWarning(r.stats)).toBeNull();
   });
 });
