@@ -27,7 +27,7 @@ function metaOf(name: string): LoadMeta {
   return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as LoadMeta;
 }
 
-const SAMPLES = ['healthy-load-nginx-wrk', 'healthy-load-node-ab', 'load-with-idle-closes', 'load-with-keepalive-races'];
+const SAMPLES = ['healthy-load-apache-ab', 'healthy-load-nginx-wrk', 'healthy-load-node-ab', 'load-with-idle-closes', 'load-with-keepalive-races'];
 
 describe.each(SAMPLES)('%s (recorded load)', (name) => {
   const meta = metaOf(name);
