@@ -530,14 +530,14 @@ export class Analyzer {
         if (clientSide) session.clientData(data, offset, length, ts, frame);
         else session.serverData(data, offset, length, ts, frame);
       },
-      onGap: (conn, fromClient, length) => {
+      onGap: (conn, fromClient, length, cut) => {
         const app = conn.app;
         if (app === null) return;
         if (app.tls !== null) app.tls.gap(fromClient);
         const session = app.session;
         if (!session) return;
-        if (fromClient) session.clientGap(length);
-        else session.serverGap(length);
+        if (fromClient) session.clientGap(length, cut);
+        else session.serverGap(length, cut);
       },
       onEndOfStream: (conn, fromClient, ts, frame) => {
         const session = conn.app?.session;
