@@ -962,7 +962,11 @@ export const keepaliveRace: DetectorDefinition = {
               `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
               `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
               `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default); Caddy: \`keepalive\` in reverse_proxy's \`transport http\` (2 min by default); ` +
-              `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default)), or raise the server's idle timeout above the client's ` +
+              `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default); ` +
+              // HAProxy has no idle timeout of its own for backend connections: what bounds their idle
+              // life is the purge of the idle pool and, for one kept for a client's session, that
+              // client's keep-alive wait (keepalive-race-haproxy: the backend's FIN crossed the reuse).
+              `HAProxy: no idle timeout for backend connections: \`pool-purge-delay\` on the server line (5 s by default: each period it closes half of the idle ones), and a backend connection kept for a client's session lives as long as that client's idle keep-alive connection (\`timeout http-keep-alive\`)), or raise the server's idle timeout above the client's ` +
               `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; ` +
               `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early; Caddy \`servers { timeouts { idle } }\`; ` +
               `Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`;
@@ -976,7 +980,10 @@ export const keepaliveRace: DetectorDefinition = {
               ' before any response byte only when it may send it again: Varnish once, but not a request whose body it streamed (a POST or PUT, unless' +
               ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
               ' request with a body) unless server_pconn_for_nonretriable allows reuse; Caddy (Go\'s transport) and Traffic Server send a GET again on a new' +
-              ' connection and answer a POST 502; h2o 2.2 retries nothing (502).';
+              ' connection and answer a POST 502; h2o 2.2 retries nothing (502); HAProxy 2.6 by default (\`retry-on conn-failure\`)' +
+              ' does not send it again: it closes its client\'s connection without an answer when the request was not the first on it (so that the client' +
+              ' may retry; it logs nothing for it), else answers 502; with \`retry-on empty-response\` (or \`all-retryable-errors\`) and \`retries\` it' +
+              ' sends the request again on another connection, whatever its method.';
           }
           if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
