@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Helpers for the recorders of the HAProxy 2.6 `mode http` samples (cross-check round 12).
 # Source after lib.sh and lib-b.sh, and call ccb_workdir first (everything goes to CCB_WORK).
-#   x12_haproxy_start NS LISTEN SERVER_LINE DEFAULTS_LINES
+#   x12_haproxy_start NS LISTEN SERVER_LINE DEFAULTS_LINES [MORE_SECTIONS]
 #                      haproxy -db (foreground) in NS: one frontend on LISTEN, one backend with
 #                      SERVER_LINE (`server s1 ...`), DEFAULTS_LINES added to `defaults` (timeouts,
-#                      retries, retry-on, http-reuse). Its log goes to stderr → $CCB_WORK/haproxy.log
+#                      retries, retry-on, http-reuse); MORE_SECTIONS go at the end (another
+#                      backend) and X12_FRONTEND lines into the frontend (use_backend). Its log goes to stderr → $CCB_WORK/haproxy.log
 #                      in the X12 format below (one line per client request). Sets X12_HAPROXY_PID.
 #   x12_haproxy_stop   SIGUSR1 (soft stop), bounded wait
 set -euo pipefail
@@ -15,7 +16,7 @@ X12_HAPROXY_PID=""
 X12_LOG_FORMAT='%Ts.%ms %ci:%cp %HM %HU %ST %Tc/%Tw/%Tr/%Ta %tsc %rc %bp %B'
 
 x12_haproxy_start() {
-  local ns="$1" listen="$2" server="$3" defaults="$4"
+  local ns="$1" listen="$2" server="$3" defaults="$4" more="${5:-}"
   cat >"$CCB_WORK/haproxy.cfg" <<CONF
 global
   log stderr format raw local0 info
@@ -28,12 +29,14 @@ defaults
 $defaults
 frontend fe
   bind $listen
+${X12_FRONTEND:-}
   default_backend be
 backend be
   # Node's \`Keep-Alive: timeout=0\` (its keepAliveTimeout rounded down) would make the clients'
   # agents close after each response: HAProxy passes the header on.
   http-response del-header keep-alive
   $server
+$more
 CONF
   ccb_bg "$ns" haproxy -db -f "$CCB_WORK/haproxy.cfg" 2>"$CCB_WORK/haproxy.log"
   X12_HAPROXY_PID="$CC_LAST_PID"
