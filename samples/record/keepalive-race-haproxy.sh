@@ -9,8 +9,9 @@
 # own log (status, termination state SH--, retries). Writes samples/keepalive-race-haproxy.pcap and
 # .meta.json (only when programs/x10-meta.py finds the capture and HAProxy's log agree and at least
 # one race; at most 4 attempts).
-# keepalive-race-haproxy-retry-on.sh runs this with `retry-on all-retryable-errors` (X12_SCENARIO,
-# X12_RETRY_ON, X12_NETNS).
+# keepalive-race-haproxy-retry-on.sh runs this with `retry-on all-retryable-errors`, and
+# keepalive-race-haproxy-always.sh with `http-reuse always` and a new client connection per request
+# (X12_SCENARIO, X12_RETRY_ON, X12_REUSE, X12_CLIENT_ARGS, X12_NETNS).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
@@ -20,13 +21,19 @@ cc_require haproxy node python3 tcpdump tshark ip
 
 SCENARIO=${X12_SCENARIO:-keepalive-race-haproxy}
 RETRY_ON=${X12_RETRY_ON:-}
+REUSE=${X12_REUSE:-safe}
+CLIENT_ARGS=${X12_CLIENT_ARGS:-}
+CLIENT_TEXT="keepAlive, maxSockets 1"
+[ -n "$CLIENT_ARGS" ] && CLIENT_TEXT="no keep-alive: a new connection for every request"
 NS=${X12_NETNS:-ccx12-kr}
-if [ -n "$RETRY_ON" ]; then
+if [ "$REUSE" = always ]; then
+  RETRY_TEXT="With \`http-reuse always\` and a new client connection for every request (Node http.Agent without keep-alive), HAProxy sends each request, the first on its client connection, on its pooled backend connection; with the default \`retry-on conn-failure\` a raced one is not sent again and its client gets 502 (log: termination SH--)."
+elif [ -n "$RETRY_ON" ]; then
   RETRY_TEXT="With \`retry-on $RETRY_ON\` and \`retries 3\`, HAProxy resends a raced request on a new connection (log: retries +1)."
 else
   RETRY_TEXT="With HAProxy 2.6's default \`retry-on conn-failure\` a raced request is not sent again: the client gets 502 (log: termination SH--)."
 fi
-DESCRIPTION="Keep-alive race on HAProxy 2.6's backend leg: HAProxy (mode http, http-reuse safe, timeout server 10s) on 127.0.0.2:8080 in front of a Node http server (keepAliveTimeout 300 ms: it closes idle connections after 1.3 s) 5 ms one way away, HAProxy connecting from 10.99.0.1. A Node http.Agent client (keepAlive, maxSockets 1) sends 16 requests (every third one a POST) with think times of 1.288-1.300 s, so HAProxy reuses its backend connection as the backend's idle FIN is on its way. $RETRY_TEXT"
+DESCRIPTION="Keep-alive race on HAProxy 2.6's backend leg: HAProxy (mode http, http-reuse $REUSE, timeout server 10s) on 127.0.0.2:8080 in front of a Node http server (keepAliveTimeout 300 ms: it closes idle connections after 1.3 s) 5 ms one way away, HAProxy connecting from 10.99.0.1. A Node http.Agent client ($CLIENT_TEXT) sends 16 requests (every third one a POST) with think times of 1.288-1.300 s, so HAProxy reuses its backend connection as the backend's idle FIN is on its way. $RETRY_TEXT"
 REQUESTS=16
 
 cc_netns_up "$NS-p"                # client and HAProxy
@@ -40,7 +47,8 @@ ccb_wait_port "$NS-b" 9001
 DEFAULTS="  timeout connect 1s
   timeout server 10s
   timeout http-keep-alive 10s
-  retries 3"
+  retries 3
+  http-reuse $REUSE"
 [ -n "$RETRY_ON" ] && DEFAULTS="$DEFAULTS
   retry-on $RETRY_ON"
 OUT="$WORK/$SCENARIO.pcap"
@@ -51,7 +59,7 @@ for attempt in 1 2 3 4; do
   ccb_capture_start "$NS-p" any "$OUT" "tcp port 8080 or tcp port 9001"
   GAPS=$(python3 -c "import random; random.seed($attempt); print(','.join(str(random.randint(1288, 1300)) for _ in range($REQUESTS - 1)))")
   cc_in timeout 60 node "$CCB_PROGRAMS/paced-keepalive-client.js" --base http://127.0.0.2:8080 --gaps-ms "$GAPS" \
-    --post-every 3 --log "$WORK/client.log"
+    --post-every 3 $CLIENT_ARGS --log "$WORK/client.log"
   sleep 1.5                       # the backend's idle close of the last pooled connection
   cc_capture_stop
   x12_haproxy_stop

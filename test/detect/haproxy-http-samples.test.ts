@@ -7,7 +7,7 @@
  * What HAProxy showed: with its default `retry-on conn-failure` a request that met the backend's idle
  * FIN on a reused connection is not sent again, and HAProxy closes its client's connection without an
  * answer (http-reuse safe: the request was not the first on it, so the client may retry) and logs
- * nothing; with `retry-on all-retryable-errors` it resends every raced request, POSTs too. It spends
+ * nothing, or answers 502 (SH--) when it was the first (http-reuse always); with `retry-on all-retryable-errors` it resends every raced request, POSTs too. It spends
  * `retries` (3) on connect timeouts: 4 attempts of `timeout connect` each.
  */
 import * as fs from 'node:fs';
@@ -76,6 +76,22 @@ describe('HAProxy 2.6 mode http samples', () => {
       if (n > 0) expect(d.explanation).toContain(`answered ${status} for ${n} (retried on a new connection)`);
     }
     expect(d.explanation).toContain('None of its clients saw a failure');
+  });
+
+  test('backend keep-alive race, http-reuse always, one request per client connection: each raced request answered 502 (SH--), not resent', async () => {
+    const r = await analyzeSample('keepalive-race-haproxy-always');
+    const logged = observed('keepalive-race-haproxy-always').races ?? [];
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.every((x) => x.clientStatus === 502 && !x.retried)).toBe(true);
+    const races = ofKind(r, 'keepalive-race');
+    expect(races.map((f) => f.evidence.uri).sort()).toEqual(logged.map((x) => x.uri).sort());
+    expect(ofKind(r, 'retried-request')).toEqual([]);
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+    const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
+    expect(d.explanation).toContain(`to its own clients it answered 502 for ${logged.length}`);
+    expect(d.remedy).toContain('else answers 502');
+    // The client opened a connection per request (the recorder's choice): that is all the proxy side shows.
+    expect(r.anomalies.filter((f) => f.server === PROXY).map((f) => f.kind)).toEqual(['connection-churn']);
   });
 
   test('timeout server 1 s: 504s paired with the unanswered upstream requests, proxyReadTimeout ≈ 1 s named as HAProxy timeout server', async () => {
