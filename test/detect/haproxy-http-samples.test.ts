@@ -52,12 +52,13 @@ describe('HAProxy 2.6 mode http samples', () => {
     const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
     expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1.3, 1);
     expect(d.explanation).toContain(`closed the client's connection without a response for ${logged.length}`);
-    expect(d.remedy).toContain('HAProxy: no idle timeout for backend connections: `pool-purge-delay`');
+    expect(d.remedy).toContain('HAProxy: none, only `pool-purge-delay` on the server line');
+    expect(d.remedy).toContain('Apache mod_proxy without `ttl=`, HAProxy: they only check for an arrived FIN before reuse');
     expect(d.remedy).toContain('HAProxy 2.6 by default (`retry-on conn-failure`)');
     const u = diagnosis(r, 'unanswered-request', PROXY);
     expect(u.explanation).toContain('HAProxy 2.6 does the same, and logs nothing for it');
     expect(u.remedy).toContain('retry-on empty-response');
-    expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain('HAProxy: no idle timeout for backend connections');
+    expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain('HAProxy: none, only `pool-purge-delay`');
   });
 
   test('backend keep-alive race, retry-on all-retryable-errors: every raced request (GET and POST) resent; no client saw a failure', async () => {

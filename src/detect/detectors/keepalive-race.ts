@@ -963,10 +963,9 @@ export const keepaliveRace: DetectorDefinition = {
               `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
               `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default); Caddy: \`keepalive\` in reverse_proxy's \`transport http\` (2 min by default); ` +
               `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default); ` +
-              // HAProxy has no idle timeout of its own for backend connections: what bounds their idle
-              // life is the purge of the idle pool and, for one kept for a client's session, that
-              // client's keep-alive wait (keepalive-race-haproxy: the backend's FIN crossed the reuse).
-              `HAProxy: no idle timeout for backend connections: \`pool-purge-delay\` on the server line (5 s by default: each period it closes half of the idle ones), and a backend connection kept for a client's session lives as long as that client's idle keep-alive connection (\`timeout http-keep-alive\`)), or raise the server's idle timeout above the client's ` +
+              // HAProxy has no idle timeout of its own for backend connections: only the purge of the
+              // idle pool closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
+              `HAProxy: none, only \`pool-purge-delay\` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it), or raise the server's idle timeout above the client's ` +
               `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; ` +
               `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early; Caddy \`servers { timeouts { idle } }\`; ` +
               `Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`;
@@ -990,7 +989,7 @@ export const keepaliveRace: DetectorDefinition = {
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
           if (entry.crossing + entry.staleInFlight > 0) {
             remedy +=
-              ' A pool without an idle timeout (Python requests/urllib3, or Apache mod_proxy without `ttl=`: both only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection' +
+              ' A pool without an idle timeout (Python requests/urllib3, Apache mod_proxy without `ttl=`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection' +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
           }
           remedy +=
