@@ -45,12 +45,13 @@ const FirstBytes = Object.freeze({ NotYet: 0, ServerSpokeFirst: 1, Decided: 2 } 
  * compiles it again.
  */
 function newConnectionHttp(): ConnectionHttp {
-  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet, proxyHeader: null, proxyHeaderLeft: 0 };
+  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet, proxyHeader: null, proxyHeaderFrame: 0, proxyHeaderLeft: 0 };
   app.session = null;
   app.exchangeCount = 0;
   app.tls = null;
   app.firstBytes = FirstBytes.NotYet;
   app.proxyHeader = null;
+  app.proxyHeaderFrame = 0;
   app.proxyHeaderLeft = 0;
   return app;
 }
@@ -400,11 +401,12 @@ export class Analyzer {
    * How many of these client bytes (at the start of the client's stream) are a PROXY protocol
    * header, reading it at the first segment and skipping the rest of a long one in later ones.
    */
-  private proxyHeaderBytes(app: ConnectionHttp, data: Uint8Array, offset: number, length: number): number {
+  private proxyHeaderBytes(app: ConnectionHttp, data: Uint8Array, offset: number, length: number, frame: number): number {
     if (app.proxyHeader === null) {
       const header = readProxyHeader(data, offset, length);
       if (header === null) return 0;
       app.proxyHeader = header;
+      app.proxyHeaderFrame = frame;
       app.proxyHeaderLeft = header.length;
       this.httpCounters.proxyProtocolConnections++;
     }
@@ -507,7 +509,7 @@ export class Analyzer {
             app.firstBytes = FirstBytes.ServerSpokeFirst;
           } else {
             // A proxy's PROXY protocol header comes before anything the client it serves sent.
-            const header = app.firstBytes === FirstBytes.NotYet ? this.proxyHeaderBytes(app, data, offset, length) : 0;
+            const header = app.firstBytes === FirstBytes.NotYet ? this.proxyHeaderBytes(app, data, offset, length, frame) : 0;
             if (header > 0) {
               if (header === length) return; // the header alone (or its continuation): nothing for the session
               offset += header;
@@ -528,14 +530,14 @@ export class Analyzer {
         if (clientSide) session.clientData(data, offset, length, ts, frame);
         else session.serverData(data, offset, length, ts, frame);
       },
-      onGap: (conn, fromClient, length) => {
+      onGap: (conn, fromClient, length, cut) => {
         const app = conn.app;
         if (app === null) return;
         if (app.tls !== null) app.tls.gap(fromClient);
         const session = app.session;
         if (!session) return;
-        if (fromClient) session.clientGap(length);
-        else session.serverGap(length);
+        if (fromClient) session.clientGap(length, cut);
+        else session.serverGap(length, cut);
       },
       onEndOfStream: (conn, fromClient, ts, frame) => {
         const session = conn.app?.session;
@@ -557,7 +559,9 @@ export class Analyzer {
         this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + 1);
         if (record !== null) {
           const header = app?.proxyHeader ?? null;
-          if (header !== null) record.proxyProtocol = { version: header.version, source: header.source, destination: header.destination };
+          if (header !== null && app !== null) {
+            record.proxyProtocol = { version: header.version, source: header.source, destination: header.destination, frame: app.proxyHeaderFrame };
+          }
           this.options.onFlow?.(record);
           if (this.collect) this.flows.push(record);
         }
@@ -568,6 +572,7 @@ export class Analyzer {
           app.tls = null;
           app.firstBytes = FirstBytes.NotYet;
           app.proxyHeader = null;
+          app.proxyHeaderFrame = 0;
           app.proxyHeaderLeft = 0;
           if (this.reuseObjects) {
             // Nothing refers to them past this point (see TrackerOptions.reuseConnections): reused.

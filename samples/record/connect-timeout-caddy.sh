@@ -17,9 +17,7 @@ DESCRIPTION="Backend connect timeout behind Caddy 2.6: Caddy reverse_proxy on 12
 cc_netns_up ccx10-cct
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 # Two routes: the site block's reverse_proxy goes to the working backend; /x/* to the dead one.
 x10_caddy_start "$CC_NS" 127.0.0.2:8080 127.0.0.3:9001 "dial_timeout 2s" \
   "}
@@ -27,25 +25,11 @@ x10_caddy_start "$CC_NS" 127.0.0.2:8080 127.0.0.3:9001 "dial_timeout 2s" \
     transport http {
       dial_timeout 2s
     }"
-cc_in nft -f - <<NFT
-table inet ccx10_cct {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 9009 tcp flags & (syn | ack) == syn drop
-  }
-}
-NFT
+ccb_drop_syns "$CC_NS" ccx10_cct 9009
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"
-cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' http://127.0.0.2:8080/ok/1 -o /dev/null http://127.0.0.2:8080/ok/2
-CLIENTS=()
-for i in 1 2 3; do
-  cc_in curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "http://127.0.0.2:8080/x/$i" &
-  CLIENTS+=("$!")
-done
-wait "${CLIENTS[@]}"
-for i in 4 5; do cc_in curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "http://127.0.0.2:8080/x/$i"; done
+ccb_blackhole_clients http://127.0.0.2:8080
 cc_capture_stop
 x10_caddy_stop
 cc_in nft delete table inet ccx10_cct

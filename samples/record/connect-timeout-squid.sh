@@ -20,9 +20,7 @@ DESCRIPTION="Backend connect timeout behind Squid 5.7: Squid in accelerator mode
 cc_netns_up ccx8-sct
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 X8_SQUID_PRE=("acl xpath urlpath_regex ^/x/"
   "cache_peer 127.0.0.3 parent 9009 0 no-query no-digest originserver name=down connect-timeout=2"
   "cache_peer_access down allow xpath" "cache_peer_access down deny all" "cache_peer_access origin deny xpath")

@@ -18,9 +18,7 @@ DESCRIPTION="Backend connect timeout behind Varnish Cache 7.1: varnishd on 127.0
 cc_netns_up ccx8-vct
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 cat >"$WORK/two-backends.vcl" <<VCL
 vcl 4.1;
 backend ok { .host = "127.0.0.3"; .port = "9001"; }
@@ -34,14 +32,7 @@ ccb_drop_syns "$CC_NS" ccx8_vct 9009
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"
-cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' http://127.0.0.2:8080/ok/1 -o /dev/null http://127.0.0.2:8080/ok/2
-CLIENTS=()
-for i in 1 2 3; do
-  cc_in curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "http://127.0.0.2:8080/x/$i" &
-  CLIENTS+=("$!")
-done
-wait "${CLIENTS[@]}"
-for i in 4 5; do cc_in curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "http://127.0.0.2:8080/x/$i"; done
+ccb_blackhole_clients http://127.0.0.2:8080
 cc_capture_stop
 x8_varnish_stop
 cc_in nft delete table inet ccx8_vct

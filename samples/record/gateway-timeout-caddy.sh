@@ -18,21 +18,12 @@ DESCRIPTION="Backend too slow behind Caddy 2.6: Caddy reverse_proxy on 127.0.0.2
 cc_netns_up ccx10-cgt
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x10_caddy_start "$CC_NS" 127.0.0.2:8080 127.0.0.3:9001 "response_header_timeout 1s"
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001"
-cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' http://127.0.0.2:8080/get?i=1 -o /dev/null http://127.0.0.2:8080/get?i=2
-CLIENTS=()
-for i in 1 2 3; do
-  cc_in curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "http://127.0.0.2:8080/slow?ms=2500&i=$i" &
-  CLIENTS+=("$!")
-done
-wait "${CLIENTS[@]}"
-cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' http://127.0.0.2:8080/get?i=3 -o /dev/null http://127.0.0.2:8080/get?i=4
+ccb_slow_clients http://127.0.0.2:8080
 sleep 1.8                          # the backend's late answers to the closed connections
 cc_capture_stop
 x10_caddy_stop

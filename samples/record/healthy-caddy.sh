@@ -19,17 +19,12 @@ DESCRIPTION="Healthy traffic through Caddy 2.6 with keep-alive on both legs: Cad
 cc_netns_up ccx10-cok
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 X10_CADDY_SERVERS="idle 3s" x10_caddy_start "$CC_NS" 127.0.0.2:8080 127.0.0.3:9001 "keepalive 2s"
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001"
-cc_in timeout 60 node "$CCB_PROGRAMS/paced-keepalive-client.js" --base http://127.0.0.2:8080 \
-  --gaps-ms 50,300,800,1500,2500,200,3500,100,400,1200 --post-every 3 --log "$WORK/client.log"
-cc_in curl -s -w '%{http_code}\n' -o /dev/null http://127.0.0.2:8080/get?i=a -o /dev/null http://127.0.0.2:8080/get?i=b \
-  -o /dev/null http://127.0.0.2:8080/get?i=c -o /dev/null http://127.0.0.2:8080/get?i=d
+ccb_healthy_clients http://127.0.0.2:8080
 sleep 0.5
 cc_capture_stop
 x10_caddy_stop

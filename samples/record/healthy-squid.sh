@@ -18,9 +18,7 @@ DESCRIPTION="Healthy traffic through Squid 5.7 in accelerator mode with keep-ali
 cc_netns_up ccx8-sok
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x8_squid_conf "$WORK/squid.conf" 127.0.0.2:8080 127.0.0.3 9001 -- "server_idle_pconn_timeout 2 seconds" "client_idle_pconn_timeout 5 seconds"
 x8_squid_start "$CC_NS" "$WORK/squid.conf"
 cc_wait_port 8080

@@ -19,18 +19,13 @@ DESCRIPTION="Healthy traffic through Apache Traffic Server 9.2 with keep-alive o
 cc_netns_up ccx10-tok
 ccb_workdir
 WORK="$CCB_WORK"
-cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$WORK/backend.log"
-cc_wait_port 9001
+ccb_proxy_backend 5000
 x10_ats_start "$CC_NS" 8080 "CONFIG proxy.config.http.keep_alive_no_activity_timeout_out INT 2
 CONFIG proxy.config.http.keep_alive_no_activity_timeout_in INT 3" "map http://127.0.0.2:8080/ http://127.0.0.3:9001/"
 OUT="$WORK/$SCENARIO.pcap"
 META="$WORK/$SCENARIO.meta.json"
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001"
-cc_in timeout 60 node "$CCB_PROGRAMS/paced-keepalive-client.js" --base http://127.0.0.2:8080 \
-  --gaps-ms 50,300,800,1500,2500,200,3500,100,400,1200 --post-every 3 --log "$WORK/client.log"
-cc_in curl -s -w '%{http_code}\n' -o /dev/null http://127.0.0.2:8080/get?i=a -o /dev/null http://127.0.0.2:8080/get?i=b \
-  -o /dev/null http://127.0.0.2:8080/get?i=c -o /dev/null http://127.0.0.2:8080/get?i=d
+ccb_healthy_clients http://127.0.0.2:8080
 sleep 0.5
 cc_capture_stop
 x10_ats_stop

@@ -14,6 +14,15 @@
 #                               http block holds the lines read from stdin
 #   ccb_drop_syns NS TABLE PORT an nftables table TABLE in NS that drops SYNs to PORT: a backend
 #                               whose handshakes are never answered (firewalled, host down)
+#   ccb_proxy_backend KEEPALIVE_MS  the proxy recorders' backend: a Node http server on
+#                               127.0.0.3:9001 (and 127.0.0.2 added to lo for the proxy)
+#   ccb_healthy_clients BASE [Q Q Q Q]  the healthy proxy recorders' clients: a paced Node agent
+#                               (think times 0.05-3.5 s, every third request a POST), then curl
+#                               fetching BASE/get?i=Q for four Q (a b c d) on one connection
+#   ccb_slow_clients BASE [MAX_S]  the gateway-timeout recorders' clients: two quick requests,
+#                               three BASE/slow?ms=2500 at once, two quick ones again
+#   ccb_blackhole_clients BASE [MAX_S]  the connect-timeout recorders' clients: two requests
+#                               answered through BASE/ok/, then five to BASE/x/ (three at once, two alone)
 set -euo pipefail
 
 CCB_EXTRA_NS=()
@@ -160,4 +169,56 @@ table inet $table {
   }
 }
 NFT
+}
+
+# ccb_blackhole_clients BASE [MAX_S]: curl in CC_NS fetches BASE/ok/1 and BASE/ok/2 on one connection (a
+# working backend), then BASE/x/1..3 at once and BASE/x/4 and BASE/x/5 one after the other (the
+# proxy routes /x/ to a backend whose SYNs are dropped), each given MAX_S seconds (default 10);
+# each prints its status and time.
+ccb_blackhole_clients() {
+  local base="$1" max="${2:-10}" i
+  local clients=()
+  cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/ok/1" -o /dev/null "$base/ok/2"
+  for i in 1 2 3; do
+    cc_in curl -s -o /dev/null -m "$max" -w '%{http_code} %{time_total}\n' "$base/x/$i" &
+    clients+=("$!")
+  done
+  wait "${clients[@]}"
+  for i in 4 5; do cc_in curl -s -o /dev/null -m "$max" -w '%{http_code} %{time_total}\n' "$base/x/$i"; done
+}
+
+# ccb_proxy_backend KEEPALIVE_MS: in CC_NS, 127.0.0.2 on lo (where the proxy listens) and a Node
+# http server on 127.0.0.3:9001 with keepAliveTimeout KEEPALIVE_MS (its log: $CCB_WORK/backend.log).
+ccb_proxy_backend() {
+  cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
+  cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout "$1" 2>"$CCB_WORK/backend.log"
+  cc_wait_port 9001
+}
+
+# ccb_healthy_clients BASE [Q1 Q2 Q3 Q4]: a Node http.Agent (keepAlive, maxSockets 1) sends 11
+# requests to BASE, every third a POST, with think times of 0.05-3.5 s (log: $CCB_WORK/client.log);
+# then curl fetches BASE/get?i=Q for the four Q given (default a b c d) on one connection.
+ccb_healthy_clients() {
+  local base="$1"; shift
+  local q=(a b c d)
+  [ $# -eq 4 ] && q=("$@")
+  cc_in timeout 60 node "$CCB_PROGRAMS/paced-keepalive-client.js" --base "$base" \
+    --gaps-ms 50,300,800,1500,2500,200,3500,100,400,1200 --post-every 3 --log "$CCB_WORK/client.log"
+  cc_in curl -s -w '%{http_code}\n' -o /dev/null "$base/get?i=${q[0]}" -o /dev/null "$base/get?i=${q[1]}" \
+    -o /dev/null "$base/get?i=${q[2]}" -o /dev/null "$base/get?i=${q[3]}"
+}
+
+# ccb_slow_clients BASE [MAX_S]: curl in CC_NS fetches BASE/get?i=1 and i=2 on one connection, then
+# BASE/slow?ms=2500&i=1..3 at once (a backend answer slower than the proxy's read timeout), each
+# given MAX_S seconds (default 10), then BASE/get?i=3 and i=4; each prints its status and time.
+ccb_slow_clients() {
+  local base="$1" max="${2:-10}" i
+  local clients=()
+  cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/get?i=1" -o /dev/null "$base/get?i=2"
+  for i in 1 2 3; do
+    cc_in curl -s -o /dev/null -m "$max" -w '%{http_code} %{time_total}\n' "$base/slow?ms=2500&i=$i" &
+    clients+=("$!")
+  done
+  wait "${clients[@]}"
+  cc_in curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/get?i=3" -o /dev/null "$base/get?i=4"
 }

@@ -19,6 +19,8 @@ export interface ConnectionHttp {
   firstBytes: number;
   /** The PROXY protocol header the client (a proxy or load balancer) opened with, or null. */
   proxyHeader: ProxyHeader | null;
+  /** The frame that carried (the start of) that header. */
+  proxyHeaderFrame: number;
   /** Bytes of that header still to come in later segments (a long version 2 header). */
   proxyHeaderLeft: number;
 }

@@ -139,6 +139,12 @@ export class Endpoint {
   outOfOrder = 0;
   /** Payload bytes never seen although the peer acknowledged them (loss at the capture point). */
   gapBytes = 0;
+  /**
+   * Of gapBytes, the bytes of segments the capture did see but cut short (snaplen): their times,
+   * sequence numbers and lengths are known, so no segment is missing — only its content. A capture
+   * of load taken with a small snaplen cuts every response; that must not read as lost traffic.
+   */
+  cutBytes = 0;
 
   /** Window scale shift this endpoint announced in its SYN, -1 when none. */
   windowShiftOffered = -1;
@@ -272,6 +278,7 @@ export class Endpoint {
     this.keepAliveProbes = 0;
     this.outOfOrder = 0;
     this.gapBytes = 0;
+    this.cutBytes = 0;
     this.windowShiftOffered = -1;
     this.mss = 0;
     // Event lists are replaced, never emptied in place: a finding may still hold the old one.

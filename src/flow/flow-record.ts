@@ -52,10 +52,11 @@ export interface FlowRecord {
   /**
    * The PROXY protocol header (HAProxy send-proxy, AWS NLB, nginx proxy_protocol) the client opened
    * the connection with: the client is a proxy or load balancer, `source` the client it serves
-   * (null for a health check's LOCAL or UNKNOWN header). Null for most connections. Set by the
-   * analysis, which reads the header off the client's first bytes.
+   * (null for a health check's LOCAL or UNKNOWN header), `frame` the packet that carried (the
+   * start of) the header. Null for most connections. Set by the analysis, which reads the header
+   * off the client's first bytes.
    */
-  proxyProtocol: { version: 1 | 2; source: string | null; destination: string | null } | null;
+  proxyProtocol: { version: 1 | 2; source: string | null; destination: string | null; frame: number } | null;
   /**
    * Where the capture was taken, from the handshake's two round trips (null without a complete
    * handshake): `near` is client, server or between.

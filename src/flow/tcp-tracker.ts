@@ -48,8 +48,12 @@ export interface ConnectionObserver<T> {
   onOpen(conn: Connection<T>): void;
   /** In-order payload of one direction. `data` is only valid during the call. */
   onPayload(conn: Connection<T>, fromClient: boolean, data: Uint8Array, offset: number, length: number, ts: number, frame: number): void;
-  /** `length` bytes of one direction will never be seen (capture loss, buffer bound). */
-  onGap(conn: Connection<T>, fromClient: boolean, length: number): void;
+  /**
+   * `length` bytes of one direction will never be seen (capture loss, buffer bound). `cut`: they
+   * belong to a segment the capture did see, cut short by the snaplen — its place and length are
+   * known, so a message whose framing counts them (a Content-Length body) still ends for certain.
+   */
+  onGap(conn: Connection<T>, fromClient: boolean, length: number, cut: boolean): void;
   /** One direction ended (its first FIN or RST, after all its earlier payload was delivered). */
   onEndOfStream(conn: Connection<T>, fromClient: boolean, ts: number, frame: number): void;
   /** The connection leaves the table; its state is final. */
@@ -532,6 +536,7 @@ export class TcpTracker<T> {
       } else if (v.capturedPayloadLen < payloadLen) {
         // The held copy is short of the segment: account the missing tail when it is drained.
         ep.gapBytes += payloadLen - v.capturedPayloadLen;
+        ep.cutBytes += payloadLen - v.capturedPayloadLen;
       }
     } else {
       const skip = 0 - ahead; // not -ahead: for an in-order segment that is -0, which V8 must keep as a double
@@ -566,7 +571,7 @@ export class TcpTracker<T> {
     ep.nextSeq = seqAdd(ep.nextSeq, newBytes);
     const available = captured - skip;
     if (available > 0) this.observer.onPayload(conn, fromClient, data, offset + skip, available, ts, frame);
-    if (available < newBytes) this.gap(conn, fromClient, ep, newBytes - Math.max(available, 0), false);
+    if (available < newBytes) this.gap(conn, fromClient, ep, newBytes - Math.max(available, 0), false, true);
   }
 
   private drainHeld(conn: Connection<T>, ep: Endpoint, fromClient: boolean): void {
@@ -587,12 +592,16 @@ export class TcpTracker<T> {
     this.drainHeld(conn, ep, fromClient);
   }
 
-  /** `advance`: the missing bytes also move the expected sequence number (false when `deliver` already did). */
-  private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true): void {
+  /**
+   * `advance`: the missing bytes also move the expected sequence number (false when `deliver` already did).
+   * `cut`: they are the part of a captured segment the snaplen cut off (see Endpoint.cutBytes).
+   */
+  private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true, cut = false): void {
     ep.gapBytes += length;
+    if (cut) ep.cutBytes += length;
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
     recordHistory(conn, Letter.Gap, fromClient);
-    this.observer.onGap(conn, fromClient, length);
+    this.observer.onGap(conn, fromClient, length, cut);
   }
 
   /**

@@ -366,29 +366,34 @@ export class MessageParser {
 
   /**
    * `length` bytes of this direction are missing from the capture at the current position
-   * (0 = an unknown amount). See the class comment for what is recovered.
+   * (0 = an unknown amount). See the class comment for what is recovered. `cut`: the bytes are the
+   * tail of a captured segment cut by the snaplen; inside a body of known length (or one that ends
+   * at close) the message's end is then as certain as if they had been captured — only their
+   * content is unseen — so they do not make the message uncertain. A capture of load taken with
+   * -s 256 cuts every body longer than ~190 bytes: otherwise no exchange in it would be certain.
    */
-  gap(length: number): void {
+  gap(length: number, cut = false): void {
     if (this.ended || this.state >= S_PAUSED) return;
     this.gapEvents++;
     this.gapBytes += length;
+    const uncertain = cut ? 0 : 1;
     switch (this.state) {
       case S_BODY_CLOSE:
         // The body ends at close whatever it contains: just count (an unknown-size gap counts 1).
         this.bodyBytes += length;
-        this.msgGapBytes += length > 0 ? length : 1;
+        this.msgGapBytes += (length > 0 ? length : 1) * uncertain;
         return;
       case S_BODY_LENGTH:
         if (length > 0) {
           if (length < this.remaining) {
             this.remaining -= length;
             this.bodyBytes += length;
-            this.msgGapBytes += length;
+            this.msgGapBytes += length * uncertain;
             return;
           }
           const inBody = this.remaining;
           this.bodyBytes += inBody;
-          this.msgGapBytes += inBody;
+          this.msgGapBytes += inBody * uncertain;
           this.remaining = 0;
           this.endMessage(this.lastTs, this.lastFrame);
           if (length === inBody) return;
@@ -402,7 +407,7 @@ export class MessageParser {
         if (length > 0 && length <= this.remaining) {
           this.remaining -= length;
           this.bodyBytes += length;
-          this.msgGapBytes += length;
+          this.msgGapBytes += length * uncertain;
           if (this.remaining === 0) this.state = S_CHUNK_DATA_END;
           return;
         }

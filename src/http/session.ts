@@ -459,16 +459,16 @@ export class HttpSession {
     this.flush();
   }
 
-  /** `length` client bytes are missing from the capture here (0: an unknown amount). */
-  clientGap(length: number): void {
+  /** `length` client bytes are missing from the capture here (0: an unknown amount); `cut`: by the snaplen, see MessageParser.gap. */
+  clientGap(length: number, cut = false): void {
     if (this.done) return;
-    this.req.gap(length);
+    this.req.gap(length, cut);
     this.flush();
   }
 
-  serverGap(length: number): void {
+  serverGap(length: number, cut = false): void {
     if (this.done) return;
-    this.resp.gap(length);
+    this.resp.gap(length, cut);
     this.flush();
   }
 

@@ -208,6 +208,12 @@ export function buildLadder(source: LadderSource): Ladder {
   for (const p of packets.packets) byFrame.set(p.frame, p);
 
   const notes = httpNotes(source.exchanges, flow.id);
+  const proxied = flow.proxyProtocol;
+  if (proxied !== null && proxied !== undefined) {
+    // The PROXY protocol header a proxy or load balancer opened with (http/proxy-protocol.ts).
+    const text = `PROXY v${proxied.version} header${proxied.source !== null ? `: for ${proxied.source}` : ''}`;
+    notes.set(proxied.frame, [{ text: printable(text), tone: 'http' }, ...(notes.get(proxied.frame) ?? [])]);
+  }
   const unplaced: string[] = [];
   for (const finding of source.findings) {
     const { placed, unplaced: elsewhere } = findingNotes(finding, byFrame);

@@ -6,7 +6,7 @@ import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
-import { translatedAddresses, unreadTraffic } from './unread-traffic';
+import { snaplenFramingWarning, translatedAddresses, unreadTraffic } from './unread-traffic';
 
 /** Zeek's conn_state meanings, for the summary. */
 export const STATE_MEANING: Record<string, string> = {
@@ -150,6 +150,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${tcpPacketsText(stats)}`);
   const skipped = skippedPackets(stats);
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
+  const framing = snaplenFramingWarning(stats);
+  if (framing !== null) out.push(framing);
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
   if (notKept > 0) out.push(`warning: ${notKept} findings past the first ${result.anomalies.length} were counted and streamed, not kept for this report (${Object.entries(stats.findingsNotKept).map(([k, n]) => `${k} ${n}`).join(', ')})`);

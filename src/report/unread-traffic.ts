@@ -25,3 +25,19 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
   const more = stats.natTwins > listedCount ? `, and ${stats.natTwins - listedCount} more` : '';
   return `address translation seen: ${listed}${more}; each connection is analyzed once, under the addresses seen first`;
 }
+
+/**
+ * A warning when the capture's snaplen cut packets and the HTTP stage lost its framing (it hunted
+ * for the next start line) — or null. A snaplen shorter than a response's headers (tcpdump -s 256
+ * against nginx, whose headers alone are ~240 bytes) cuts every response before its end is known:
+ * its length and its keep-alive terms are unseen, so no exchange there is certain and no race on
+ * those connections can be judged. Without this line such a capture reads as clean.
+ */
+export function snaplenFramingWarning(stats: AnalysisStats): string | null {
+  if (stats.snaplenCut === 0 || stats.http.resyncs === 0) return null;
+  return (
+    `warning: ${stats.snaplenCut} packets cut by the capture's snaplen, and the HTTP framing was lost ${stats.http.resyncs} times: ` +
+    'messages cut inside their headers have no known end or keep-alive terms, so connections carrying them are not judged for races — ' +
+    'capture with a snaplen that holds whole headers (tcpdump -s 0, or -s 1024)'
+  );
+}

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { analyzeFiles } from '../../src/analyze';
+import { analyzeFiles, collectFlowPackets } from '../../src/analyze';
+import { buildLadder } from '../../src/report/ladder-model';
 import { readProxyHeader } from '../../src/http/proxy-protocol';
 import { Capture, get, ok } from '../detect/reuse-kit';
 import { SAMPLES_DIR } from '../samples';
@@ -63,7 +64,8 @@ describe('the analysis reads the header off and parses the HTTP after it', () =>
     conn.request(0.01, `PROXY TCP4 198.51.100.7 10.0.0.2 51234 80\r\n${get('/a')}`).response(0.02, ok());
     const result = cap.analyze([]);
     expect(result.exchanges.map((e) => [e.method, e.uri, e.status])).toEqual([['GET', '/a', 200]]);
-    expect(result.flows[0].proxyProtocol).toEqual({ version: 1, source: '198.51.100.7:51234', destination: '10.0.0.2:80' });
+    // Frames 1-3 are the handshake: the header came with the request, in frame 4.
+    expect(result.flows[0].proxyProtocol).toEqual({ version: 1, source: '198.51.100.7:51234', destination: '10.0.0.2:80', frame: 4 });
     expect(result.stats.http.proxyProtocolConnections).toBe(1);
   });
 
@@ -74,7 +76,7 @@ describe('the analysis reads the header off and parses the HTTP after it', () =>
     conn.request(0.01, get('/a')).response(0.02, ok()).request(1.01, get('/b')).response(1.02, ok());
     const result = cap.analyze([]);
     expect(result.exchanges.map((e) => [e.uri, e.state])).toEqual([['/a', 'complete'], ['/b', 'complete']]);
-    expect(result.flows[0].proxyProtocol).toEqual({ version: 2, source: '10.1.2.3:4660', destination: '10.9.8.7:80' });
+    expect(result.flows[0].proxyProtocol).toEqual({ version: 2, source: '10.1.2.3:4660', destination: '10.9.8.7:80', frame: 4 });
     expect(result.stats.http.notHttpDirections).toBe(0);
   });
 
@@ -87,6 +89,7 @@ describe('the analysis reads the header off and parses the HTTP after it', () =>
     const result = cap.analyze([]);
     expect(result.exchanges.map((e) => [e.uri, e.state])).toEqual([['/split', 'complete']]);
     expect(result.flows[0].proxyProtocol?.source).toBe('10.1.2.3:4660');
+    expect(result.flows[0].proxyProtocol?.frame).toBe(4); // where the header starts, not where it ends
   });
 
   test('TLS after the header is still recognised (a load balancer passing TLS through)', () => {
@@ -119,4 +122,18 @@ test('keepalive-race-proxy-protocol: each backend connection names the front-leg
   // Every backend request parsed (version 2 used to make the whole direction "not HTTP").
   expect(result.stats.http.giveUps['not-http']).toBe(0);
   expect(result.anomalies.filter((a) => a.kind === 'keepalive-race' && a.server === '127.0.0.3:9001').length).toBe(2);
+  // The header's own segment (HAProxy writes it alone) is the frame named.
+  for (const f of back) expect(f.proxyProtocol?.frame).toBeGreaterThan(0);
+});
+
+test('the ladder of a backend connection labels the PROXY header\'s packet with the client it names', async () => {
+  const file = path.join(SAMPLES_DIR, 'keepalive-race-proxy-protocol.pcap');
+  const result = await analyzeFiles([file]);
+  const flow = result.flows.find((f) => f.proxyProtocol !== null);
+  if (flow === undefined || flow.proxyProtocol === null) throw new Error('no proxied flow');
+  const packets = (await collectFlowPackets([file], [{ id: flow.id, client: flow.client, server: flow.server, start: flow.start, end: flow.end }])).get(flow.id);
+  if (packets === undefined) throw new Error('no packets');
+  const ladder = buildLadder({ flow, packets, exchanges: result.exchanges, findings: [] });
+  const row = ladder.rows.find((r) => r.type === 'packet' && r.frame === flow.proxyProtocol?.frame);
+  expect(JSON.stringify(row)).toContain(`PROXY v2 header: for ${flow.proxyProtocol.source}`);
 });

@@ -157,7 +157,8 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
-  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > 0) return null;
+  // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
+  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > s.cutBytes) return null;
   const close = serverClosedFirst(conn);
   if (close === null) return null;
   const { ts: closeTs, frame: closeFrame, closedWith } = close;
@@ -230,7 +231,8 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
-  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > 0) return null;
+  // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
+  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > s.cutBytes) return null;
   if (s.finTs >= 0 || s.rstTs < 0 || s.rstHasAck) return null;
   if ((c.finTs >= 0 && c.finFrame < s.rstFrame) || (c.rstTs >= 0 && c.rstFrame < s.rstFrame)) return null;
   const recent = app.recent;

@@ -162,6 +162,11 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
         if (tracked.has(conn.id)) return;
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
+        // A reused connection whose previous response was not read whole (its headers cut by the
+        // snaplen, or lost): when it ended, hence how long the connection idled, is unknown, so a
+        // reset here may be the server's idle timer meeting the request (a keep-alive race, which
+        // keepalive-race cannot judge either) as well as a dying server. Neither is said.
+        if (previous !== undefined && (previous.uncertain || previous.state !== 'complete')) return;
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,
@@ -191,7 +196,8 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (t.afterCloseNotice || s.rstTs < 0) return;
         // Server bytes the capture missed, or unparsed server bytes after an unanswered request:
         // the capture cannot vouch that nothing was answered.
-        if (s.gapBytes > 0 || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
+        // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
+        if (s.gapBytes > s.cutBytes || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
         if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // FIN first: a close, then a reset of late data
         if (first === null || first.byClient || !first.rst) return; // the client gave up (or closed) first
         const ex = t.ex;

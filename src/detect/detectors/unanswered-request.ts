@@ -783,7 +783,8 @@ export const unansweredRequest: DetectorDefinition = {
         // server bytes it missed (the response may be in them), or server bytes after the request
         // that did not parse as a response (something did answer).
         // (A late answer is such bytes: it is judged by the client's reset of it below.)
-        if (s.packets === 0 || s.gapBytes > 0 || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
+        // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
+        if (s.packets === 0 || s.gapBytes > s.cutBytes || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         const { close, halfClosed } = closeAfter(conn, requestEnd);

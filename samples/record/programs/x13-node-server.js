@@ -1,0 +1,36 @@
+'use strict';
+// A Node http server for the round-13 load recordings: answers every request 200 with a
+// small JSON body and writes an access log line per request ("client_port status
+// request_number_on_this_connection") so the meta checker can compare the capture with
+// what the server saw.
+// Usage: node x13-node-server.js --host 127.0.0.1 --port 8080 --keep-alive-timeout 5000 --log FILE
+const http = require('node:http');
+const fs = require('node:fs');
+
+const opts = { host: '127.0.0.1', port: 8080, keepAliveTimeout: 5000, log: '/dev/null' };
+for (let i = 2; i < process.argv.length; i += 2) {
+  const key = process.argv[i];
+  const value = process.argv[i + 1];
+  if (key === '--host') opts.host = value;
+  else if (key === '--port') opts.port = Number(value);
+  else if (key === '--keep-alive-timeout') opts.keepAliveTimeout = Number(value);
+  else if (key === '--log') opts.log = value;
+  else throw new Error(`unknown option ${key}`);
+}
+const logFd = fs.openSync(opts.log, 'w');
+const perSocket = new WeakMap();
+const body = JSON.stringify({ item: 7, ok: true }) + '\n';
+const server = http.createServer((req, res) => {
+  const n = (perSocket.get(req.socket) || 0) + 1;
+  perSocket.set(req.socket, n);
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    // Synchronous on purpose: the log must be complete when the recorder stops the server.
+    fs.writeSync(logFd, `${req.socket.remotePort} 200 ${n}\n`);
+  });
+});
+server.keepAliveTimeout = opts.keepAliveTimeout;
+server.listen(opts.port, opts.host);
+process.on('SIGTERM', () => { fs.closeSync(logFd); process.exit(0); });
