@@ -2,11 +2,12 @@
 // One keep-alive connection's worth of sequential requests, paced by given think times, so that a
 // proxy in front reuses its pooled upstream connections right when the backend closes them.
 // Usage: node paced-keepalive-client.js --base http://H:P --gaps-ms 1297,1301,... [--post-every N]
-//          [--tag T] --log FILE
+//          [--tag T] [--new-connections] --log FILE
 // Request i is POST /items?i=<i>&c=<T> when i % N === N - 1 (JSON body), else GET /get?i=<i>&c=<T>
 // (the tag tells several clients' requests apart in the logs). An http.Agent
 // with keepAlive and maxSockets 1 carries them (Node does not retry on its own). One JSON line per
-// request: {i, method, uri, status} or {i, method, uri, error}.
+// request: {i, method, uri, status} or {i, method, uri, error}. --new-connections: a new connection
+// for every request instead (no keep-alive), so that each is the first on its connection.
 const http = require('http');
 const fs = require('fs');
 
@@ -20,7 +21,7 @@ const gaps = arg('--gaps-ms', '').split(',').filter((x) => x !== '').map(Number)
 const postEvery = Number(arg('--post-every', '0'));
 const logFile = arg('--log', '/dev/stdout');
 const tag = arg('--tag', 'a');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const agent = new http.Agent({ keepAlive: !process.argv.includes('--new-connections'), maxSockets: 1 });
 
 function log(entry) {
   fs.appendFileSync(logFile, JSON.stringify({ t: Date.now() / 1000, ...entry }) + '\n');

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check a Caddy 2.6 / Apache Traffic Server 9.2 / h2o 2.2 reverse-proxy sample against the proxy's own logs and write its meta.json.
 
-Usage: x10-meta.py SCENARIO --proxy caddy|trafficserver|h2o --capture FILE --meta OUT --proxy-log FILE
+Usage: x10-meta.py SCENARIO --proxy caddy|trafficserver|h2o|haproxy --capture FILE --meta OUT --proxy-log FILE
                    [--debug-log FILE] --listen IP:PORT --backend IP:PORT [--ok-backend IP:PORT]
                    [--client-log FILE] [--configured key=seconds ...] [--software S ...]
 
@@ -16,7 +16,9 @@ truth for what it answered each request:
                  %<sssc> %<ttms> %<crc> %<sca> %<sstc> %<cfsc> %<pfsc>`) and, beside it,
                  traffic.out's http_ss / http_connect debug lines (kept as counts);
   h2o:           the access log in lib-x10.sh's format (request time, client address:port, request
-                 line, status, duration, %{error}x: h2o's own reason, e.g. "I/O timeout").
+                 line, status, duration, %{error}x: h2o's own reason, e.g. "I/O timeout");
+  haproxy:       HAProxy 2.6's log (stderr) in lib-x12.sh's log-format: status, Tc/Tw/Tr/Ta, the
+                 termination state (SH--, sH--, sC--, ...) and the retries count (cross-check round 12).
 Every failure the logs name must be the one the capture shows and the other way round; any failing
 check prints why and exits 1 without writing the meta.
 """
@@ -102,6 +104,23 @@ def read_h2o(access, debug):
     return out
 
 
+HAP = re.compile(r"^(\d+\.\d+) ([\d.]+):(\d+) (\S+) (\S+) (-?\d+) (-?\d+)/(-?\d+)/(-?\d+)/(-?\d+) (\S{4}) (\+?\d+) (\S+) (\d+)$")
+
+
+def read_haproxy(access, debug):
+    """HAProxy 2.6's log in lib-x12.sh's format: one line per client request."""
+    out = []
+    for line in open(access):
+        m = HAP.match(line.strip())
+        if not m:
+            continue                      # startup / stop notices
+        out.append({"t": float(m.group(1)), "clientPort": int(m.group(3)), "method": m.group(4), "uri": m.group(5),
+                    "status": int(m.group(6)), "Tc": int(m.group(7)), "Tw": int(m.group(8)), "Tr": int(m.group(9)),
+                    "ms": int(m.group(10)), "termination": m.group(11), "retries": m.group(12),
+                    "backendPort": m.group(13)})
+    return out
+
+
 def logged(plog, uri):
     hits = [e for e in plog if e["uri"] == uri]
     check(len(hits) == 1, f"{uri}: {len(hits)} lines in the proxy's access log")
@@ -111,6 +130,9 @@ def logged(plog, uri):
 def summary_line(opt, e):
     if opt.proxy == "caddy":
         return f"{e['status']} after {e['ms']} ms; upstream round trips: {e['upstream']}"
+    if opt.proxy == "haproxy":
+        return (f"{e['status']} after {e['ms']} ms, Tc/Tw/Tr {e['Tc']}/{e['Tw']}/{e['Tr']}, termination "
+                f"{e['termination']}, retries {e['retries']}, backend source port {e['backendPort']}")
     if opt.proxy == "h2o":
         return f"{e['status']} after {e['ms']} ms; error: {e['error'] or '-'}"
     return (f"{e['status']} (backend {e['backendStatus']}) after {e['ms']} ms, {e['result']}, connect attempts "
@@ -126,19 +148,44 @@ def sc_keepalive_race(conns, downs, ups, plog, clog, opt):
         if rc is None:
             continue
         dc, dr, dresp = x8.client_request(downs, rc["uri"])
-        check(dresp is not None, f"{rc['uri']}: the client got no response")
-        e = logged(plog, rc["uri"])
-        check(e["status"] == dresp["status"], f"{rc['uri']}: log {e['status']} vs capture {dresp['status']}")
         copies = x8.upstream_copies(ups, rc["uri"])
         retry = [(c2, r2) for c2, r2 in copies if c2 is not u and r2["t"] > rc["requestAt"] - 1e-9]
         retry_resp = x8.first_response_after(retry[0][0], retry[0][1]["t"]) if retry else None
         info = dict(rc)
+        if dresp is None:
+            # HAProxy (http-reuse safe) closes its client's connection without an answer when a request
+            # that is not the first on it fails on the backend: the client may retry. No log line.
+            check(opt.proxy == "haproxy", f"{rc['uri']}: the client got no response")
+            check(not retry, f"{rc['uri']}: retried on {retry[0][0].cid if retry else ''} yet no answer to the client")
+            check(not [e for e in plog if e["uri"] == rc["uri"]], f"{rc['uri']}: unanswered yet in HAProxy's log")
+            close = x8.close_after(dc, False, dr["t"])
+            check(close is not None, f"{rc['uri']}: the proxy neither answered nor closed its client's connection")
+            info.update({"clientStatus": None, "clientConnection": dc.cid, "proxyClosedClientAfterMs":
+                         bm.r1ms(close[0] - dr["t"]), "proxyClose": close[1], "retried": False, "retriedOn": None,
+                         "retryStatus": None, "proxyLog": "no line (HAProxy logs nothing for a request it drops so)"})
+            if clog:
+                got = [x for x in clog if x["uri"] == rc["uri"]]
+                check(len(got) == 1 and "error" in got[0], f"{rc['uri']}: client log {got}")
+            races.append(info)
+            expect.append(bm.entry("keepalive-race", u,
+                                   f"{rc['method']} {rc['uri']}: the proxy sent it on a reused backend connection "
+                                   f"{rc['idleGapSeconds']} s after that connection's last response as the backend closed it "
+                                   f"({rc['form']}); the proxy did not retry it and closed its client's connection without "
+                                   f"an answer ({close[1]} {info['proxyClosedClientAfterMs']} ms after the request).", **info))
+            expect.append(bm.entry("unanswered-request", dc,
+                                   f"{rc['method']} {rc['uri']}: the proxy closed this client connection without an answer "
+                                   f"after its backend connection failed (keep-alive race on {u.cid})."))
+            continue
+        e = logged(plog, rc["uri"])
+        check(e["status"] == dresp["status"], f"{rc['uri']}: log {e['status']} vs capture {dresp['status']}")
         info.update({"clientStatus": dresp["status"], "clientConnection": dc.cid,
                      "proxyAnsweredAfterMs": bm.r1ms(dresp["t"] - dr["t"]), "retried": bool(retry),
                      "retriedOn": retry[0][0].cid if retry else None,
                      "retryStatus": retry_resp["status"] if retry_resp else None, "proxyLog": summary_line(opt, e)})
         if opt.proxy == "caddy" and not retry:
             check(any(isinstance(x, str) for x in e["upstream"]), f"{rc['uri']}: no failed round trip in Caddy's debug log")
+        if opt.proxy == "haproxy" and retry:
+            check(e["retries"].lstrip("+") != "0", f"{rc['uri']}: retried on the wire, retries 0 in HAProxy's log")
         if clog:
             got = [x for x in clog if x["uri"] == rc["uri"]]
             check(len(got) == 1 and got[0].get("status") == dresp["status"], f"{rc['uri']}: client log {got}")
@@ -155,9 +202,15 @@ def sc_keepalive_race(conns, downs, ups, plog, clog, opt):
                                    f"{rc['method']} {rc['uri']}: the proxy's automatic retry on a new backend connection "
                                    f"after the race on {u.cid}."))
     check(races, "no keep-alive race on the backend leg in this recording")
+    if clog:
+        # Every request that failed at the client is one of those races (a connection the capture
+        # lost the SYN of is not rebuilt here: record again).
+        failed = sorted(x["uri"] for x in clog if "error" in x or (x.get("status") or 0) >= 500)
+        check(failed == sorted(r["uri"] for r in races if r["clientStatus"] is None or r["clientStatus"] >= 500),
+              f"failed at the client {failed} vs races {[r['uri'] for r in races]}")
     # Every 5xx in the proxy's log is one of those races.
     fails = sorted(e["uri"] for e in plog if e["status"] >= 500)
-    check(fails == sorted(r["uri"] for r in races if r["clientStatus"] >= 500), f"5xx in the log {fails} vs races")
+    check(fails == sorted(r["uri"] for r in races if (r["clientStatus"] or 0) >= 500), f"5xx in the log {fails} vs races")
     idle = []
     for u in ups:
         fin, cfin = u.first_fin(False), u.first_fin(True)
@@ -169,14 +222,19 @@ def sc_keepalive_race(conns, downs, ups, plog, clog, opt):
     expect.append(bm.endpoint_entry("idle-timeout-mismatch", ups[0].sid,
                                     f"the backend closes idle connections after {r3(med)} s and the proxy reuses its pooled "
                                     f"connections after about as long (its own pool idle timeout is longer)."))
+    if len(downs) >= 8 and all(len(d.requests) == 1 for d in downs):
+        # A client that opened a new connection for every request (keepalive-race-haproxy-always).
+        expect.append({"kind": "connection-churn", "client": downs[0].client[0], "server": downs[0].sid,
+                       "notes": f"the client opened a new connection for each of its {len(downs)} requests, though the "
+                                f"proxy keeps connections alive (by design: each request is the first on its connection)."})
     reused = {}
     for u in ups:
         for r in u.requests[1:]:
             reused[r["method"]] = reused.get(r["method"], 0) + 1
-    outcomes = sorted({r["clientStatus"] for r in races})
+    outcomes = sorted({r["clientStatus"] for r in races}, key=lambda x: x or 0)
     observed = {"requestsOnReusedBackendConnections": reused, "races": races, "backendIdleCloses": len(idle),
                 "backendIdleCloseMedian": r3(med),
-                "raceOutcomes": {str(s): sum(1 for r in races if r["clientStatus"] == s) for s in outcomes},
+                "raceOutcomes": {str(s) if s else "closed without an answer": sum(1 for r in races if r["clientStatus"] == s) for s in outcomes},
                 "retried": sum(1 for r in races if r["retried"])}
     return expect, observed, False
 
@@ -286,7 +344,7 @@ def sc_healthy(conns, downs, ups, plog, clog, opt):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario")
-    ap.add_argument("--proxy", required=True, choices=["caddy", "trafficserver", "h2o"])
+    ap.add_argument("--proxy", required=True, choices=["caddy", "trafficserver", "h2o", "haproxy"])
     ap.add_argument("--capture", required=True)
     ap.add_argument("--meta", required=True)
     ap.add_argument("--proxy-log", required=True)
@@ -305,7 +363,7 @@ def main():
         conns = bm.load(opt.capture, sorted(ports))
         downs = [c for c in conns if c.server == listen]
         ups = [c for c in conns if c.server != listen]
-        plog = {"caddy": read_caddy, "trafficserver": read_ats, "h2o": read_h2o}[opt.proxy](opt.proxy_log, opt.debug_log)
+        plog = {"caddy": read_caddy, "trafficserver": read_ats, "h2o": read_h2o, "haproxy": read_haproxy}[opt.proxy](opt.proxy_log, opt.debug_log)
         clog = bm.read_log(opt.client_log) if opt.client_log else []
         kind = next(k for k in ("keepalive-race", "gateway-timeout", "connect-timeout", "healthy") if opt.scenario.startswith(k))
         fn = {"keepalive-race": sc_keepalive_race, "gateway-timeout": sc_gateway_timeout,

@@ -185,7 +185,7 @@ export const gatewayTimeout: DetectorDefinition = {
           ? ''
           : ` The proxy's retries multiply its timeout: lower the number of attempts for requests that time out ` +
             `(Traffic Server: proxy.config.http.connect_attempts_max_retries, 3 by default, and connect_attempts_max_retries_dead_server; ` +
-            `nginx: proxy_next_upstream_tries; HAProxy: retries) or the per-attempt timeout, so that clients get an answer within their own timeout.`;
+            `nginx: proxy_next_upstream_tries; HAProxy: retries, 3 by default, which it spends on connect failures whatever its retry-on) or the per-attempt timeout, so that clients get an answer within their own timeout.`;
       // Without one shared delay there is no single value to name: the waits only bound it.
       const timeoutClause = (what: string, settings: string): string =>
         inferred !== null

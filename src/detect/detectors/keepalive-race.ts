@@ -964,7 +964,10 @@ export const keepaliveRace: DetectorDefinition = {
               `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
               `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
               `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default); Caddy: \`keepalive\` in reverse_proxy's \`transport http\` (2 min by default); ` +
-              `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default)), or raise the server's idle timeout above the client's ` +
+              `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default); ` +
+              // HAProxy has no idle timeout of its own for backend connections: only the purge of the
+              // idle pool closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
+              `HAProxy: none, only \`pool-purge-delay\` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it), or raise the server's idle timeout above the client's ` +
               `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; ` +
               `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early; Caddy \`servers { timeouts { idle } }\`; ` +
               `Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`;
@@ -978,14 +981,17 @@ export const keepaliveRace: DetectorDefinition = {
               ' before any response byte only when it may send it again: Varnish once, but not a request whose body it streamed (a POST or PUT, unless' +
               ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
               ' request with a body) unless server_pconn_for_nonretriable allows reuse; Caddy (Go\'s transport) and Traffic Server send a GET again on a new' +
-              ' connection and answer a POST 502; h2o 2.2 retries nothing (502).';
+              ' connection and answer a POST 502; h2o 2.2 retries nothing (502); HAProxy 2.6 by default (\`retry-on conn-failure\`)' +
+              ' does not send it again: it closes its client\'s connection without an answer when the request was not the first on it (so that the client' +
+              ' may retry; it logs nothing for it), else answers 502; with \`retry-on empty-response\` (or \`all-retryable-errors\`) and \`retries\` it' +
+              ' sends the request again on another connection, whatever its method.';
           }
           if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
           if (entry.crossing + entry.staleInFlight > 0) {
             remedy +=
-              ' A pool without an idle timeout (Python requests/urllib3, or Apache mod_proxy without `ttl=`: both only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection' +
+              ' A pool without an idle timeout (Python requests/urllib3, Apache mod_proxy without `ttl=`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection' +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
           }
           remedy +=

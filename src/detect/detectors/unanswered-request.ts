@@ -488,9 +488,10 @@ export const unansweredRequest: DetectorDefinition = {
           `Its upstream attempt failed (see the findings on those upstream connections, e.g. a keep-alive race on a reused backend connection); ` +
           `no timeout of the proxy's is at work. Apache mod_proxy closes the client connection this way when a request fails on a reused backend connection ` +
           `(its error log: AH01102 "error reading status line from remote server", then AH01104 "Closing connection to client"), so that the client may retry; ` +
-          `HAProxy does the same with a request it cannot retry.`,
+          `HAProxy 2.6 does the same, and logs nothing for it, when the request was not the first on its client's connection and it may not resend it (its default \`retry-on conn-failure\`).`,
         remedy:
-          `Fix the upstream failure (see the findings on the proxy's backend connections). Clients of the proxy should retry idempotent requests on a new connection when it closes without answering.`,
+          `Fix the upstream failure (see the findings on the proxy's backend connections). Clients of the proxy should retry idempotent requests on a new connection when it closes without answering ` +
+          `(or let the proxy resend them: HAProxy \`retry-on empty-response\` with \`retries\`, for requests that are safe to replay).`,
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
