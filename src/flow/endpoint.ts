@@ -133,6 +133,12 @@ export class Endpoint {
   set maxSeqEnd(v: number) { this.f[this.base + Slot.MaxSeqEnd] = v; }
 
   retransmissions = 0;
+  /**
+   * Retransmitted data segments sent before the peer had acknowledged any of this side's data: a
+   * listener whose accept queue is full drops a new connection's first data until it accepts it,
+   * so the client resends its request until then (accept-queue-overflow reads it).
+   */
+  retransmissionsBeforePeerAck = 0;
   /** Packets the capture held twice (see capture-copies.ts): in `packets`, otherwise ignored. */
   captureCopies = 0;
   keepAliveProbes = 0;
@@ -274,6 +280,7 @@ export class Endpoint {
     this.lastDataFrame = 0;
     this.hasIsn = false;
     this.retransmissions = 0;
+    this.retransmissionsBeforePeerAck = 0;
     this.captureCopies = 0;
     this.keepAliveProbes = 0;
     this.outOfOrder = 0;

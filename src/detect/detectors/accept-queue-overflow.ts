@@ -42,6 +42,13 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
  * it, and drops the client's data too (so the request is never ACKed). A single SYN-ACK repeat
  * with no data sent before it may be one lost ACK, so it needs a second repeat or dropped data.
  *
+ * With SYN cookies (net.ipv4.tcp_syncookies = 1 sends them once the SYN queue holds `backlog`
+ * requests: a small listen backlog does that under any burst) the listener keeps no state for the
+ * handshake, so nothing re-sends the SYN-ACK: the only trace is the client's first data being
+ * retransmitted, unacknowledged, until a copy of it (which also carries the handshake ACK) finds
+ * room in the queue and is ACKed - the `data-acked-late` signal. The same happens without cookies
+ * when the client's retransmission comes before the server's SYN-ACK timer (1 s).
+ *
  * With net.ipv4.tcp_abort_on_overflow = 1 the kernel answers that final ACK with a RST instead:
  * the server resets a connection it never sent a byte on, right after the handshake and before
  * the client's first data (see resetAnswersHandshake). An idle or header timeout resets seconds
@@ -58,6 +65,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
     messages: {
       repeated: '{server} retransmitted its SYN-ACK {repeats}× after {client} ACKed it{data}: its accept queue was full',
       unacked: '{server} never ACKed the {bytes} bytes {client} sent after the handshake ({retransmissions} retransmissions): its accept queue was likely full',
+      late: "{server} ACKed the {bytes} bytes {client} sent after the handshake only after {retransmissions} retransmissions, having sent nothing: its accept queue was likely full (the listener drops a new connection's data until it accepts it)",
       reset: '{server} reset the connection from {client} {after} after the handshake completed, before any data: its accept queue was likely full (tcp_abort_on_overflow = 1)',
     },
   },
@@ -75,7 +83,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
         // Neither signal is possible (no repeated SYN-ACK, no unacknowledged data): the common case,
         // decided before anything is allocated for it.
         const resetAtHandshake = resetAnswersHandshake(conn, dataAcked);
-        if (conn.synAckRepeatsAfterAck === 0 && !resetAtHandshake && !(clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS)) return;
+        // Retransmissions of the client's data before the server acknowledged any of it: the listener
+        // dropping it (the request is acked later, or never).
+        const earlyRetransmissions = c.retransmissionsBeforePeerAck;
+        if (conn.synAckRepeatsAfterAck === 0 && !resetAtHandshake && !(clientSentData && earlyRetransmissions >= MIN_UNACKED_RETRANSMISSIONS)) return;
         const firstSynAck = s.synAckTimes[0];
         const repeatTimes: number[] = [];
         const repeatFrames: number[] = [];
@@ -94,7 +105,12 @@ export const acceptQueueOverflow: DetectorDefinition = {
         const unacked =
           !repeated && clientSentData && !dataAcked && c.retransmissions >= MIN_UNACKED_RETRANSMISSIONS &&
           s.payloadBytes === 0 && s.finTs < 0 && s.rstTs < 0;
-        if (!repeated && !unacked && !resetAtHandshake) return;
+        // Acknowledged in the end, after the server had ignored MIN_UNACKED_RETRANSMISSIONS copies. A
+        // server that FINs or resets before acknowledging anything is refusing, not queueing.
+        const late =
+          !repeated && !unacked && clientSentData && dataAcked && earlyRetransmissions >= MIN_UNACKED_RETRANSMISSIONS &&
+          !(s.rstTs >= 0 && s.payloadBytes === 0) && !(s.finTs >= 0 && s.payloadBytes === 0);
+        if (!repeated && !unacked && !late && !resetAtHandshake) return;
 
         let outcome: Outcome;
         if (dataAcked || s.payloadBytes > 0) outcome = 'accepted-later';
@@ -104,12 +120,13 @@ export const acceptQueueOverflow: DetectorDefinition = {
         else outcome = 'released-unresolved';
 
         const evidence = {
-          signal: repeated ? 'synack-repeated-after-ack' : unacked ? 'data-not-acked' : 'reset-after-handshake',
+          signal: repeated ? 'synack-repeated-after-ack' : unacked ? 'data-not-acked' : late ? 'data-acked-late' : 'reset-after-handshake',
           synAckRepeats: repeats,
           synAckOffsets: s.synAckTimes.map((t) => ms(t - firstSynAck)),
           clientDataBytes: c.payloadBytes,
           firstDataOffset: clientSentData ? ms(c.firstDataTs - firstSynAck) : null,
           dataRetransmissions: c.retransmissions,
+          dataRetransmissionsBeforeAck: earlyRetransmissions,
           dataAcked,
           outcome,
         };
@@ -123,6 +140,15 @@ export const acceptQueueOverflow: DetectorDefinition = {
               server: conn.serverName, client: conn.clientName, repeats,
               data: clientSentData ? (dataAcked ? '; its data was ACKed only later' : `; its ${c.payloadBytes} bytes of data were never ACKed`) : '',
             },
+            evidence,
+            frames,
+          });
+        } else if (late) {
+          ctx.report({
+            flowId: conn.id, client: conn.clientName, server: conn.serverName,
+            ts: c.firstDataTs,
+            message: 'late',
+            data: { server: conn.serverName, client: conn.clientName, bytes: c.payloadBytes, retransmissions: earlyRetransmissions },
             evidence,
             frames,
           });
@@ -162,7 +188,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
           const outcomes = new Map<string, number>();
           for (const i of items) outcomes.set(i.outcome, (outcomes.get(i.outcome) ?? 0) + 1);
           const outcomeText = [...outcomes].map(([o, k]) => `${k} ${OUTCOME_WORDS[o as Outcome] ?? o}`).join(', ');
-          const onlyUnacked = items.every((i) => i.signal === 'data-not-acked');
+          const onlyUnacked = items.every((i) => i.signal === 'data-not-acked' || i.signal === 'data-acked-late');
           const onlyReset = items.every((i) => i.signal === 'reset-after-handshake');
           const resets = items.filter((i) => i.signal === 'reset-after-handshake').length;
           const drops = synDrops.get(server) ?? 0;
@@ -228,6 +254,9 @@ function resetAnswersHandshake(conn: AnalyzedConnection, dataAcked: boolean): bo
 
 const SIGNAL_WORDS: Record<string, string> = {
   'synack-repeated-after-ack': 'the server kept retransmitting its SYN-ACK although the client had ACKed it',
+  'data-acked-late':
+    "the server ignored the client's first data (retransmitted without an ACK) and ACKed it only later, without re-sending its SYN-ACK " +
+    "(a SYN-cookie handshake keeps no state to re-send, and a client retransmitting before the server's 1 s SYN-ACK timer shows none either)",
   'data-not-acked': "the server never acknowledged the client's data (retransmitted without an ACK)",
   'reset-after-handshake': 'the server reset the connection right after the handshake, before any data',
 };
