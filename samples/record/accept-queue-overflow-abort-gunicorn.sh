@@ -13,5 +13,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 X15_ABORT=1; X15_COOKIES=0
 . "$here/lib-x15.sh"
 cc_require tcpdump tshark curl ip gunicorn python3
-x15_backlog_run accept-queue-overflow-abort-gunicorn \
+x15_record accept-queue-overflow-abort-gunicorn \
   "gunicorn (sync, one worker, --backlog 2, every request sleeping 0.4 s) 25 ms (one way) from six curl clients: three at 0 s, three 0.1 s later. net.ipv4.tcp_abort_on_overflow=1, tcp_syncookies=0. A second-wave handshake completing on the client's side while the accept queue is full is answered with a RST (curl: Connection reset by peer) although gunicorn listens; without cookies, a SYN arriving with the SYN queue at the backlog would be dropped and retried 1 s later."

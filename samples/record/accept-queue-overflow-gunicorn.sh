@@ -15,5 +15,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 X15_ABORT=0; X15_COOKIES=1
 . "$here/lib-x15.sh"
 cc_require tcpdump tshark curl ip gunicorn python3
-x15_backlog_run accept-queue-overflow-gunicorn \
+x15_record accept-queue-overflow-gunicorn \
   "gunicorn (sync, one worker, --backlog 2, every request sleeping 0.4 s) 25 ms (one way) from six curl clients: three at 0 s, three 0.1 s later. net.ipv4.tcp_abort_on_overflow=0, tcp_syncookies=1 (the defaults). Second-wave handshakes that complete on the client's side while the accept queue is full: the server's kernel drops their ACKs and GETs, re-sends the SYN-ACK when its 1 s timer fires first (nothing to re-send for a SYN-cookie handshake), and the GETs are retransmitted until a copy finds room in the queue; all are served in the end."

@@ -9,5 +9,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 X15_BACKLOG=64; X15_COOKIES=2; X15_MAX_SYN_BACKLOG=8; X15_WAVES=10; X15_SLEEP=0.1
 . "$here/lib-x15.sh"
 cc_require tcpdump tshark curl ip gunicorn python3
-x15_backlog_run syn-backlog-cookies-gunicorn \
+x15_record syn-backlog-cookies-gunicorn \
   "gunicorn (sync, one worker, --backlog 64, every request sleeping 0.1 s) 25 ms (one way) from ten curl clients starting at once; net.ipv4.tcp_syncookies=2 (always) and tcp_max_syn_backlog=8 in the server's namespace. Every SYN is answered with a SYN cookie (no request state), so none is dropped and everyone is served: nothing for conncheck to report."

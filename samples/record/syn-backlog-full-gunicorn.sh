@@ -12,5 +12,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 X15_BACKLOG=64; X15_COOKIES=0; X15_MAX_SYN_BACKLOG=8; X15_WAVES=10; X15_SLEEP=0.1
 . "$here/lib-x15.sh"
 cc_require tcpdump tshark curl ip gunicorn python3
-x15_backlog_run syn-backlog-full-gunicorn \
+x15_record syn-backlog-full-gunicorn \
   "gunicorn (sync, one worker, --backlog 64, every request sleeping 0.1 s) 25 ms (one way) from ten curl clients starting at once; net.ipv4.tcp_syncookies=0 and tcp_max_syn_backlog=8 in the server's namespace. Without SYN cookies the kernel drops new SYNs once the SYN queue nears max_syn_backlog (fewer than a quarter of its slots free): the last clients' SYNs go unanswered and are retried 1 s later, then served."

@@ -127,6 +127,9 @@ def main():
     problems = []
     if len(conns) != a.clients or len(curl) != a.clients:
         problems.append(f'{len(conns)} connections in the capture, {len(curl)} curl results, {a.clients} clients started')
+    missing_syn = sorted(p for p, c in conns.items() if not c['syns'])
+    if missing_syn:
+        problems.append(f'connections without their SYN in the capture (capture started late): {missing_syn}')
     # Every refusal by a full accept queue increments ListenOverflows (and ListenDrops) once: a dropped
     # SYN, a dropped/reset handshake ACK, a dropped data segment carrying that ACK.
     traces = sum(c['synackAfterAck'] + int(c['rstAtHandshake']) + c['retransBeforeAck'] for c in conns.values())
