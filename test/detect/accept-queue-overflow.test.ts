@@ -131,6 +131,32 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  // A SYN-cookie handshake (no state to re-send a SYN-ACK from), or a request retransmitted before the
+  // server's 1 s SYN-ACK timer: the only trace of the dropped ACK is the request ignored until later.
+  test('request ignored twice, then ACKed and answered, no SYN-ACK repeat: the data-acked-late signal', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).request(0.5).request(0.9).serverAcks(0.9001).response(1.3);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({
+      signal: 'data-acked-late', synAckRepeats: 0, dataRetransmissions: 2, dataRetransmissionsBeforeAck: 2, dataAcked: true, outcome: 'accepted-later',
+    });
+    expect(f.summary).toContain('only after 2 retransmissions');
+    expect(f.ts).toBeCloseTo(T0 + 0.3, 6);
+  });
+
+  test('silent: the same retransmissions after the server had ACKed the request (spurious, not a dropped request)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).serverAcks(0.3001).request(0.5).request(0.9).response(1.3);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a server that resets after ignoring the request is refusing, not queueing (left to other kinds)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).request(0.5).request(0.9).serverRstAck(1.0);
+    expect(ofKind(cap.analyze(only), KIND).filter((f) => f.evidence.signal === 'data-acked-late')).toEqual([]);
+  });
+
   // net.ipv4.tcp_abort_on_overflow = 1: the kernel answers the handshake's last ACK with a RST.
   test('RST answering the handshake ACK, nothing sent or ACKed: the reset-after-handshake signal', () => {
     const cap = new Capture();

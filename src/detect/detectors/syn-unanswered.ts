@@ -303,7 +303,9 @@ function diagnose(
         `On ${hostOf(server)}: compare \`ss -ltn 'sport = :${port}'\` Recv-Q with the listener's backlog (Send-Q) and watch ` +
         '`nstat -az TcpExtListenOverflows TcpExtListenDrops`; if they grow, make the application accept faster (more ' +
         'workers/threads, nothing blocking the accept loop) and raise the listen() backlog together with ' +
-        'net.core.somaxconn and net.ipv4.tcp_max_syn_backlog. If they do not, look for a firewall (iptables/nftables, ' +
+        'net.core.somaxconn and net.ipv4.tcp_max_syn_backlog. ListenDrops growing without ListenOverflows is the SYN ' +
+        'queue itself: keep net.ipv4.tcp_syncookies = 1 (with 0 the kernel drops SYNs once that queue nears ' +
+        'tcp_max_syn_backlog). If they do not grow, look for a firewall (iptables/nftables, ' +
         'security group, full conntrack table) dropping SYNs to this port. Clients that connect in bursts can spread ' +
         'their connects or reuse connections (keep-alive pools) so fewer handshakes hit the listener at once.',
       anomalyIds: items.map((i) => i.finding.id),
