@@ -1,3 +1,4 @@
+import { hostOfEndpoint } from '../decode/address';
 import type { PacketView } from '../decode/packet-view';
 
 /**
@@ -109,7 +110,7 @@ export class NatTwins<C extends { id: number } = { id: number }> {
     if (
       this.plain[slot] === 1 && this.isn[slot] === v.seq && this.ipId[slot] === v.ipId && this.window[slot] === v.window &&
       this.synOptions[slot] === optionSignature(v) && this.candidateId[slot] === -1 && this.synAckIsn[slot] === -1 &&
-      Math.abs(ts - this.ts[slot]) <= NAT_TWIN_WINDOW && (this.clientName[slot] !== clientName || this.serverName[slot] !== serverName)
+      Math.abs(ts - this.ts[slot]) <= NAT_TWIN_WINDOW && natShaped(this.clientName[slot], this.serverName[slot], clientName, serverName)
     ) {
       return { connectionId: this.connectionId[slot], clientName: this.clientName[slot], serverName: this.serverName[slot], pending: true };
     }
@@ -194,6 +195,19 @@ export class NatTwins<C extends { id: number } = { id: number }> {
 
 /** The ACK flag (a SYN-ACK, among opening segments). */
 const ACK = 0x10;
+
+/**
+ * Whether a view can be another's after one translation: a DNAT changes the server's address or
+ * port and keeps the client's; a masquerade or SNAT changes the client's address (and maybe its
+ * port) and keeps the server. Only the client's port differing is one client opening two
+ * connections to one server, and both sides differing two unrelated connections (a proxy's
+ * two legs): what a generator or test kit with fixed sequence numbers on both sides (both ISNs,
+ * identifications and windows alike) opens at one moment. So a view translated twice (DNAT and
+ * masquerade at once, as Docker's published ports) is matched only with the timestamp option.
+ */
+function natShaped(firstClient: string, firstServer: string, client: string, server: string): boolean {
+  return firstClient === client ? firstServer !== server : firstServer === server && hostOfEndpoint(firstClient) !== hostOfEndpoint(client);
+}
 
 /** MSS, window scale and SACK-permitted of an opening segment, as one number (a NAT keeps them). */
 function optionSignature(v: PacketView): number {

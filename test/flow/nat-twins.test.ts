@@ -191,6 +191,23 @@ describe('SYNs without the timestamp option (Windows clients by default): a cand
     expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '10.0.0.1 → 10.1.0.2:8080', connections: 1 }]);
   });
 
+  test('a masquerade (the client address translated, the server kept): one connection', async () => {
+    const r = await analyze(plain(POD, 0), plain({ ...POD, client: '192.168.5.5', sport: 61000 }, 30e-6));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
+    expect(r.exchanges).toHaveLength(1);
+  });
+
+  test('views not one translation apart stay two, even with every number alike (a test kit\'s fixed numbers on both sides)', async () => {
+    // Another client port to the same server: one client's two connections.
+    const r1 = await analyze(plain(SERVICE, 0), plain({ ...SERVICE, sport: 40001 }, 30e-6));
+    expect(r1.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r1.exchanges).toHaveLength(2);
+    // Both ends differ: a proxy's two legs opened at one moment (or DNAT and masquerade at once).
+    const r2 = await analyze(plain(SERVICE, 0), plain({ client: '192.168.5.5', server: '10.1.0.2', sport: 61000, dport: 8080 }, 30e-6));
+    expect(r2.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r2.exchanges).toHaveLength(2);
+  });
+
   test('the translated view\'s SYN-ACK seen first (routed DNAT, captured nearer the server): one connection', async () => {
     // The translated view 30 µs later, but its SYN-ACK 0.5 ms before the first view's.
     const second = plain(POD, 30e-6);
