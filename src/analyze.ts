@@ -18,7 +18,9 @@ import type { AnomalyKind, Diagnosis, Finding, Severity } from './detect/finding
 import { DETECTORS } from './detect/registry';
 import { CaptureCopies } from './flow/capture-copies';
 import { ConnStateLabel, connState } from './flow/conn-state';
+import type { Connection } from './flow/connection';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
+import type { NatTwin } from './flow/nat-twins';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
@@ -484,17 +486,27 @@ export class Analyzer {
       app.session = session.reset(conn.id, establishedAt, deliver, sessionOptions);
       return swapped;
     };
+    const analyzeConnection = (conn: Connection<ConnectionHttp>): void => {
+      const app = this.spareApps.pop();
+      conn.app = app ?? newConnectionHttp();
+      this.engine.onOpen(conn);
+    };
+    const noteTwin = (conn: Connection<ConnectionHttp>, first: NatTwin): void => {
+      this.noteTranslation(`${hostOfEndpoint(first.clientName)} → ${first.serverName}`, `${conn.clientHost} → ${conn.serverName}`);
+    };
     return {
       onOpen: (conn) => {
         if (conn.natTwinOf !== null) {
-          // The same connection seen again after address translation: analyzed once, as first seen.
-          const first = conn.natTwinOf;
-          this.noteTranslation(`${hostOfEndpoint(first.clientName)} → ${first.serverName}`, `${conn.clientHost} → ${conn.serverName}`);
+          // The same connection seen again after address translation: analyzed once, as first
+          // seen. A candidate waits for the server's confirmation (onNatTwinDecided).
+          if (!conn.natTwinPending) noteTwin(conn, conn.natTwinOf);
           return;
         }
-        const app = this.spareApps.pop();
-        conn.app = app ?? newConnectionHttp();
-        this.engine.onOpen(conn);
+        analyzeConnection(conn);
+      },
+      onNatTwinDecided: (conn, twin) => {
+        if (twin && conn.natTwinOf !== null) noteTwin(conn, conn.natTwinOf);
+        else if (!twin) analyzeConnection(conn);
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
         const app = conn.app;

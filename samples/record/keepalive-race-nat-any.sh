@@ -16,19 +16,22 @@ source "$HERE/lib-b.sh"
 source "$HERE/lib-any.sh"
 cc_require node python3 tcpdump tshark ip nft
 
-SCENARIO=keepalive-race-nat-any
+SCENARIO=keepalive-race-nat-any${CCANY_VARIANT:-}
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 SERVICE_IP=10.96.0.10
 POD_IP=10.98.1.2
 
-cc_netns_up cc-nat-node           # the translating host, where tcpdump runs (CC_NS)
+cc_netns_up cc-nat-node${CCANY_VARIANT:+-v}          # the translating host, where tcpdump runs (CC_NS)
 ccb_workdir
 WORK="$CCB_WORK"
-ccb_netns_add cc-nat-c
-ccb_netns_add cc-nat-s
+C_NS=cc-nat-c${CCANY_VARIANT:+-v}
+S_NS=cc-nat-s${CCANY_VARIANT:+-v}
+ccb_netns_add "$C_NS"
+ccb_netns_add "$S_NS"
+ccany_client_timestamps "$C_NS"
 cc_in sysctl -qw net.ipv4.ip_forward=1
-ccany_veth cc-nat-c veth-c 10.98.0.1/24 10.98.0.254
-ccany_veth cc-nat-s veth-s "$POD_IP/24" 10.98.1.254
+ccany_veth "$C_NS" veth-c 10.98.0.1/24 10.98.0.254
+ccany_veth "$S_NS" veth-s "$POD_IP/24" 10.98.1.254
 cc_in ip addr add 10.98.0.254/24 dev veth-c
 cc_in ip addr add 10.98.1.254/24 dev veth-s
 cc_in nft -f - <<NFT
@@ -40,10 +43,10 @@ table ip cc_nat {
 }
 NFT
 
-ccany_stale_race cc-nat-s "$POD_IP" cc-nat-c "$SERVICE_IP" 80 "tcp port 80 or tcp port 8080"
+ccany_stale_race "$S_NS" "$POD_IP" "$C_NS" "$SERVICE_IP" 80 "tcp port 80 or tcp port 8080"
 
 # The packets as the client's veth saw them: the client's view, with the Service address.
 ccany_client_side 80
 python3 "$CCB_PROGRAMS/nat-meta.py" --capture "$OUT" --client-side-meta "$WORK/client-side.meta.json" \
-  --scenario "$SCENARIO" --seen-as "$SERVICE_IP:80" --translated-to "$POD_IP:8080" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json"
+  --scenario "$SCENARIO" --seen-as "$SERVICE_IP:80" --translated-to "$POD_IP:8080" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" $(ccany_meta_args)
 cat "$WORK/client.log"

@@ -40,3 +40,17 @@ ccany_client_side() {
   python3 "$CCB_PROGRAMS/b-meta.py" keepalive-race-stale --capture "$CCB_WORK/client-side.pcap" --http-port "$1" \
     --meta "$CCB_WORK/client-side.meta.json" --client-log "$CCB_WORK/client.log" --set 'staleDelays=[25,50]'
 }
+
+# Variants (CCANY_VARIANT=-no-timestamps or -ipv6-no-timestamps, set by the
+# keepalive-race-*-any-*no-timestamps.sh wrappers): the client's kernel sends no TCP timestamp option, as Windows does by default
+# (Tcp1323Opts: window scaling only) and some embedded stacks and load balancers do. The sysctl is
+# per namespace and covers IPv4 and IPv6.
+#   ccany_client_timestamps CLIENT_NS   turns the client's timestamps off for that variant
+#   ccany_meta_args                     the meta checker's arguments for the variant
+ccany_client_timestamps() {
+  case "${CCANY_VARIANT:-}" in *-no-timestamps) ip netns exec "$1" sysctl -qw net.ipv4.tcp_timestamps=0 ;; esac
+}
+
+ccany_meta_args() {
+  case "${CCANY_VARIANT:-}" in *-no-timestamps) echo "--client-without-timestamps" ;; esac
+}

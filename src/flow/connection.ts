@@ -151,6 +151,12 @@ export class Connection<T> {
    * the observers hear of it, which analyze only the first view. Null for most connections.
    */
   natTwinOf: NatTwin | null = null;
+  /**
+   * A view whose SYN had no timestamp option, waiting for the server's SYN-ACKs to say whether
+   * it is `natTwinOf`'s connection (nat-twins.ts): not analyzed meanwhile; the tracker decides
+   * before its first payload, FIN or RST, and at its release at the latest.
+   */
+  natTwinPending = false;
 
   ended = false;
   endReason: ConnectionEndReason | null = null;
@@ -223,6 +229,7 @@ export class Connection<T> {
     this.handshakeAckTs = -1;
     this.previous = null;
     this.natTwinOf = null;
+    this.natTwinPending = false;
     this.ended = false;
     this.endReason = null;
     return this;

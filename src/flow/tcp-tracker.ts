@@ -58,6 +58,12 @@ export interface ConnectionObserver<T> {
   onEndOfStream(conn: Connection<T>, fromClient: boolean, ts: number, frame: number): void;
   /** The connection leaves the table; its state is final. */
   onClose(conn: Connection<T>): void;
+  /**
+   * A view opened as a candidate NAT twin (`natTwinPending`, onOpen already told) is decided:
+   * `twin` true, it is `natTwinOf`'s connection; false, a connection of its own (`natTwinOf` now
+   * null), to analyze from its start. Before any of its payload, FIN or RST was delivered.
+   */
+  onNatTwinDecided?(conn: Connection<T>, twin: boolean): void;
 }
 
 export interface TrackerOptions {
@@ -130,7 +136,7 @@ export class TcpTracker<T> {
   /** Released connections waiting to be reused, when the options allow it. */
   private readonly spare: Connection<T>[] = [];
   private readonly copies = new CaptureCopies();
-  private readonly natTwins = new NatTwins();
+  private readonly natTwins = new NatTwins<Connection<T>>();
   readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0 };
 
   constructor(
@@ -179,6 +185,14 @@ export class TcpTracker<T> {
         conn = this.open(hash, v, ts, frame, !srcIsServer, true);
         fromClient = !srcIsServer;
       }
+    }
+    // A SYN-ACK may decide a candidate NAT twin (its own view's or the first view's); anything a
+    // candidate carries that must be analyzed decides it first: a connection of its own.
+    if ((flags & (Flag.SYN | Flag.ACK)) === (Flag.SYN | Flag.ACK)) {
+      const decision = this.natTwins.onSynAck(v, ts, conn);
+      if (decision !== null && decision.view.natTwinPending) this.decideNatTwin(decision.view, decision.twin);
+    } else if (conn.natTwinPending && (v.payloadLen > 0 || (flags & (Flag.FIN | Flag.RST)) !== 0)) {
+      this.abandonNatTwin(conn);
     }
     const peer = fromClient ? conn.server : conn.client;
     if (this.copies.isCopy(conn.id, fromClient, v, ts, peer.packets - peer.captureCopies)) {
@@ -241,8 +255,13 @@ export class TcpTracker<T> {
     if (!inferred && (v.flags & Flag.SYN) !== 0) {
       const twin = this.natTwins.find(v, ts, clientName, serverName);
       conn.natTwinOf = twin;
-      if (twin !== null) this.stats.natTwins++;
-      if (srcIsClient) this.natTwins.remember(v, ts, twin?.connectionId ?? conn.id, twin?.clientName ?? clientName, twin?.serverName ?? serverName);
+      if (twin !== null && twin.pending) {
+        conn.natTwinPending = true; // counted once the server confirms it
+        this.natTwins.hold(v, conn);
+      } else {
+        if (twin !== null) this.stats.natTwins++;
+        if (srcIsClient) this.natTwins.remember(v, ts, twin?.connectionId ?? conn.id, twin?.clientName ?? clientName, twin?.serverName ?? serverName);
+      }
     }
     if (this.table.size >= this.options.maxConnections) this.evictOne();
     this.table.insert(conn, inferred ? List.Active : List.Opening);
@@ -694,7 +713,21 @@ export class TcpTracker<T> {
     }
   }
 
+  /** A candidate NAT twin the server never confirmed: a connection of its own, as without the rule. */
+  private abandonNatTwin(conn: Connection<T>): void {
+    this.natTwins.abandon(conn, conn.client.isn);
+    this.decideNatTwin(conn, false);
+  }
+
+  private decideNatTwin(conn: Connection<T>, twin: boolean): void {
+    conn.natTwinPending = false;
+    if (twin) this.stats.natTwins++;
+    else conn.natTwinOf = null;
+    this.observer.onNatTwinDecided?.(conn, twin);
+  }
+
   private release(conn: Connection<T>, reason: ConnectionEndReason): void {
+    if (conn.natTwinPending) this.abandonNatTwin(conn);
     this.table.remove(conn);
     // Deliver what was held behind a hole: the consumer should see every byte the capture had.
     while (conn.client.holding) this.fillHole(conn, true, conn.client);

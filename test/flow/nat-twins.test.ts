@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AnalysisResult, analyzeFiles } from '../../src/analyze';
 import { NAT_TWIN_WINDOW } from '../../src/flow/nat-twins';
-import { buildPcapFile, buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, tcpOption } from '../helpers/packet-builder';
+import { buildPcapFile, buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, tcpOption } from '../helpers/packet-builder';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-nat-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -35,9 +35,9 @@ const POD: Addresses = { client: '10.0.0.1', server: '10.1.0.2', sport: 40000, d
  * One keep-alive exchange and a close, as seen with the given addresses, `delay` after the
  * moments of the first view; `ipId` numbers the client's packets (the server's follow 0x900).
  */
-function view(a: Addresses, delay: number, ipId = 0x100, isn = 1000, t0 = T, timestamps = true): Frame[] {
+function view(a: Addresses, delay: number, ipId = 0x100, isn = 1000, t0 = T, timestamps = true, serverIsn = 5000, synWindow = 65535): Frame[] {
   const frames: Frame[] = [];
-  const seq = { c: isn, s: 5000 };
+  const seq = { c: isn, s: serverIsn };
   const ids = { c: ipId, s: 0x900 };
   const send = (from: 'c' | 's', ts: number, flags: number, payload = ''): void => {
     const c = from === 'c';
@@ -45,6 +45,7 @@ function view(a: Addresses, delay: number, ipId = 0x100, isn = 1000, t0 = T, tim
       data: buildTcpPacket({
         src: c ? a.client : a.server, dst: c ? a.server : a.client, sport: c ? a.sport : a.dport, dport: c ? a.dport : a.sport,
         seq: seq[from], ack: flags === TCP_SYN ? 0 : seq[c ? 's' : 'c'], flags, payload, ipId: ids[from]++,
+        window: flags === TCP_SYN ? synWindow : 65535,
         // Each side's timestamp clock, echoing the other's: the same on every view, since a NAT
         // leaves options alone.
         options: timestamps ? [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp((c ? 77_000 : 99_000) + Math.round((ts - t0) * 1000), flags === TCP_SYN ? 0 : c ? 99_000 : 77_000)] : [],
@@ -135,12 +136,6 @@ describe('a connection seen before and after address translation', () => {
       expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
     });
 
-    test('SYNs without the timestamp option are never matched (fixed sequence numbers of some stacks and generators)', async () => {
-      const r = await analyze(view(SERVICE, 0, 0x100, 1000, T, false), view(POD, 30e-6, 0x100, 1000, T, false));
-      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
-      expect(r.exchanges).toHaveLength(2);
-    });
-
     test('a SYN-ACK acknowledging the same number without echoing the SYN\'s timestamp', async () => {
       const synAck = buildTcpPacket({
         src: '10.1.0.2', dst: '10.0.0.1', sport: 8080, dport: 40000, seq: 5000, ack: 1001, flags: TCP_SYN | TCP_ACK, ipId: 0,
@@ -170,5 +165,139 @@ describe('a connection seen before and after address translation', () => {
       expect(r.flows[0].sameConnectionAs).toBeNull();
       expect(r.stats.natTwins).toBe(0);
     });
+  });
+});
+
+/** A bare segment of one view (no timestamp option: the candidate rule's traps). */
+function seg(a: Addresses, fromClient: boolean, ts: number, flags: number, seq: number, ack: number, ipId: number, payload = ''): Frame {
+  return {
+    data: buildTcpPacket({
+      src: fromClient ? a.client : a.server, dst: fromClient ? a.server : a.client, sport: fromClient ? a.sport : a.dport,
+      dport: fromClient ? a.dport : a.sport, seq, ack, flags, payload, ipId,
+    }),
+    ts,
+  };
+}
+
+describe('SYNs without the timestamp option (Windows clients by default): a candidate the server must confirm', () => {
+  const plain = (a: Addresses, delay: number, ipId = 0x100, isn = 1000, serverIsn = 5000, synWindow = 65535): Frame[] =>
+    view(a, delay, ipId, isn, T, false, serverIsn, synWindow);
+
+  test('the same SYN on another 4-tuple, answered in both views by the same SYN-ACK: one connection', async () => {
+    const r = await analyze(plain(SERVICE, 0), plain(POD, 30e-6));
+    expect(r.flows.map((f) => [f.server, f.sameConnectionAs])).toEqual([['10.96.0.10:80', null], ['10.1.0.2:8080', 1]]);
+    expect(r.exchanges.map((e) => [e.flowId, e.uri])).toEqual([[1, '/a']]);
+    expect(r.stats.natTwins).toBe(1);
+    expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '10.0.0.1 → 10.1.0.2:8080', connections: 1 }]);
+  });
+
+  test('a masquerade (the client address translated, the server kept): one connection', async () => {
+    const r = await analyze(plain(POD, 0), plain({ ...POD, client: '192.168.5.5', sport: 61000 }, 30e-6));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
+    expect(r.exchanges).toHaveLength(1);
+  });
+
+  test('views not one translation apart stay two, even with every number alike (a test kit\'s fixed numbers on both sides)', async () => {
+    // Another client port to the same server: one client's two connections.
+    const r1 = await analyze(plain(SERVICE, 0), plain({ ...SERVICE, sport: 40001 }, 30e-6));
+    expect(r1.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r1.exchanges).toHaveLength(2);
+    // Both ends differ: a proxy's two legs opened at one moment (or DNAT and masquerade at once).
+    const r2 = await analyze(plain(SERVICE, 0), plain({ client: '192.168.5.5', server: '10.1.0.2', sport: 61000, dport: 8080 }, 30e-6));
+    expect(r2.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r2.exchanges).toHaveLength(2);
+  });
+
+  test('the translated view\'s SYN-ACK seen first (routed DNAT, captured nearer the server): one connection', async () => {
+    // The translated view 30 µs later, but its SYN-ACK 0.5 ms before the first view's.
+    const second = plain(POD, 30e-6);
+    second[1] = { ...second[1], ts: T + 0.0005 };
+    const r = await analyze(plain(SERVICE, 0), second);
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
+    expect(r.exchanges).toHaveLength(1);
+  });
+
+  test('two connections that share ISN, IP identification, window and options: the servers\' ISNs differ, two connections', async () => {
+    const r = await analyze(plain(SERVICE, 0), plain(POD, 30e-6, 0x100, 1000, 77_777));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.exchanges.map((e) => e.flowId)).toEqual([1, 2]);
+    expect(r.stats.natTwins).toBe(0);
+    expect(r.stats.natTranslations).toEqual([]);
+  });
+
+  test('the same SYN-ACK number but another server IP identification: two connections', async () => {
+    const second = plain(POD, 30e-6);
+    const synAck = seg(POD, false, T + 0.001 + 30e-6, TCP_SYN | TCP_ACK, 5000, 1001, 0x4444);
+    const r = await analyze(plain(SERVICE, 0), [second[0], synAck, ...second.slice(2)]);
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.exchanges).toHaveLength(2);
+  });
+
+  test('another SYN window (or options): never a candidate', async () => {
+    const r = await analyze(plain(SERVICE, 0), plain(POD, 30e-6, 0x100, 1000, 5000, 29_200));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.exchanges).toHaveLength(2);
+  });
+
+  test('a scanner sending one fixed SYN to many ports: every port a connection of its own', async () => {
+    // Ports 80 and 82 answer with their own ISNs, 81 resets, 83 stays silent.
+    const to = (port: number): Addresses => ({ ...SERVICE, dport: port });
+    const frames: Frame[] = [];
+    for (let i = 0; i < 4; i++) frames.push(seg(to(80 + i), true, T + i * 1e-4, TCP_SYN, 1000, 0, 0x100));
+    frames.push(seg(to(80), false, T + 0.001, TCP_SYN | TCP_ACK, 5000, 1001, 0));
+    frames.push(seg(to(81), false, T + 0.0011, TCP_RST | TCP_ACK, 0, 1001, 0));
+    frames.push(seg(to(82), false, T + 0.0012, TCP_SYN | TCP_ACK, 9000, 1001, 0));
+    frames.push(seg(to(80), true, T + 0.002, TCP_RST, 1001, 0, 0x101));
+    frames.push(seg(to(82), true, T + 0.0021, TCP_RST, 1001, 0, 0x102));
+    const r = await analyze(frames);
+    expect(r.flows.map((f) => [f.server, f.sameConnectionAs])).toEqual([
+      ['10.96.0.10:80', null], ['10.96.0.10:81', null], ['10.96.0.10:82', null], ['10.96.0.10:83', null],
+    ]);
+    expect(r.stats.natTwins).toBe(0);
+  });
+
+  test('a scanner whose ports all answer with one fixed ISN, but with their own IP identifications: still connections of their own', async () => {
+    const to = (port: number): Addresses => ({ ...SERVICE, dport: port });
+    const r = await analyze([
+      seg(to(80), true, T, TCP_SYN, 1000, 0, 0x100),
+      seg(to(81), true, T + 1e-4, TCP_SYN, 1000, 0, 0x100),
+      seg(to(80), false, T + 0.001, TCP_SYN | TCP_ACK, 5000, 1001, 0x2000),
+      seg(to(81), false, T + 0.0011, TCP_SYN | TCP_ACK, 5000, 1001, 0x2001),
+    ]);
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+  });
+
+  test('a candidate never answered (both views\' SYNs unanswered): analyzed as a connection of its own, as before the rule', async () => {
+    const r = await analyze([seg(SERVICE, true, T, TCP_SYN, 1000, 0, 0x100)], [seg(POD, true, T + 30e-6, TCP_SYN, 1000, 0, 0x100)]);
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.stats.natTwins).toBe(0);
+  });
+
+  test('payload on a candidate before any confirmation (its SYN-ACK not captured): analyzed from its start', async () => {
+    const second = plain(POD, 30e-6).filter((_, i) => i !== 1);
+    const r = await analyze(plain(SERVICE, 0), second);
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.exchanges.map((e) => [e.flowId, e.uri, e.status])).toEqual([[1, '/a', 200], [2, '/a', 200]]);
+  });
+
+  test('a SYN retransmitted in both views before the answer: one connection, two SYNs each', async () => {
+    const late = 1; // the client's first SYN retransmission, 1 s later
+    const first = plain(SERVICE, 0);
+    const second = plain(POD, 30e-6);
+    const shift = (f: Frame): Frame => ({ ...f, ts: f.ts + late });
+    const r = await analyze(
+      [first[0], { data: seg(SERVICE, true, 0, TCP_SYN, 1000, 0, 0x180).data, ts: T + late - 0.001 }, ...first.slice(1).map(shift)],
+      [second[0], { data: seg(POD, true, 0, TCP_SYN, 1000, 0, 0x180).data, ts: T + late - 0.001 + 30e-6 }, ...second.slice(1).map(shift)],
+    );
+    expect(r.flows.map((f) => [f.syns, f.sameConnectionAs])).toEqual([[2, null], [2, 1]]);
+    expect(r.exchanges).toHaveLength(1);
+  });
+
+  test('a SYN sent again on the same 4-tuple is that connection\'s', async () => {
+    const first = plain(SERVICE, 0);
+    const r = await analyze(first, [{ data: first[0].data, ts: T + 0.01 }]);
+    expect(r.flows).toHaveLength(1);
+    expect(r.flows[0].syns).toBe(2);
+    expect(r.stats.natTwins).toBe(0);
   });
 });

@@ -30,6 +30,11 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
 IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 
 
+def endpoint_name(host, port):
+    """ip:port as conncheck names it: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class CheckFailed(Exception):
     pass
 
@@ -52,11 +57,11 @@ class Conn:
 
     @property
     def cid(self):
-        return f"{self.client[0]}:{self.client[1]}"
+        return endpoint_name(*self.client)
 
     @property
     def sid(self):
-        return f"{self.server[0]}:{self.server[1]}"
+        return endpoint_name(*self.server)
 
     def payload(self, from_client):
         return [p for p in self.packets if p[1] == from_client and p[5] > 0 and not p[6]]

@@ -25,7 +25,7 @@ from any_capture import add_common_arguments, tshark_fields, write_meta
 
 FIELDS = ["frame.time_epoch", "sll.ifindex", "ip.id", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags",
           "tcp.window_size_value", "tcp.len", "tcp.srcport", "tcp.dstport", "tcp.checksum", "ip.src", "ip.dst",
-          "tcp.hdr_len"]
+          "tcp.hdr_len", "ipv6.src", "ipv6.dst"]
 KEY_END = 10  # the fields after the interface that copies share, whatever the checksum
 CHECKSUM = 10
 

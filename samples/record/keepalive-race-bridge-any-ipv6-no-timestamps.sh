@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# keepalive-race-bridge-any.sh over IPv6 (fd00:98::/64) with a client whose kernel sends no TCP timestamp option
+# (net.ipv4.tcp_timestamps=0 in the client's namespace), as Windows clients do by default.
+# Writes samples/keepalive-race-bridge-any-ipv6-no-timestamps.pcap and .meta.json.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CCANY_VARIANT=-ipv6-no-timestamps exec "$HERE/keepalive-race-bridge-any.sh"
