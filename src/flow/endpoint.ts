@@ -152,6 +152,11 @@ export class Endpoint {
    */
   cutBytes = 0;
 
+  /** Payload bytes the capture really lost: gapBytes less what the snaplen only cut short. */
+  get lostBytes(): number {
+    return this.gapBytes - this.cutBytes;
+  }
+
   /** Window scale shift this endpoint announced in its SYN, -1 when none. */
   windowShiftOffered = -1;
   mss = 0;

@@ -16,23 +16,13 @@ import {
   TCP_PSH,
   TcpPacketSpec,
   wrapLink,
+  concat,
 } from '../helpers/packet-builder';
 import { decode, STATUS_NAMES } from './decode-helpers';
 
 const V4 = { src: '192.0.2.1', dst: '198.51.100.2' };
 const V6 = { src: '2001:db8::1', dst: '2001:db8:0:1::2' };
 const BASE: TcpPacketSpec = { sport: 51000, dport: 8080, seq: 0xfffffff0, ack: 0x80000001, flags: TCP_PSH | TCP_ACK, window: 513, payload: 'GET / HTTP/1.1\r\n\r\n' };
-
-function concat(...parts: Array<Uint8Array | number[]>): Uint8Array {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 describe('link layers carrying IPv4 and IPv6 TCP', () => {
   const cases: Array<[string, number, TcpPacketSpec]> = [];

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { formatEndpoint } from '../../src/decode/address';
 import { DecodeStatus } from '../../src/decode/packet-view';
 import { TUNNEL_NAMES } from '../../src/decode/tunnel';
-import { buildIpPacket, buildTcpPacket, buildTcpSegment, LINKTYPE_ETHERNET, LINKTYPE_RAW, TCP_ACK, TcpPacketSpec, wrapLink } from '../helpers/packet-builder';
+import { buildIpPacket, buildTcpPacket, buildTcpSegment, concat, LINKTYPE_ETHERNET, LINKTYPE_RAW, TCP_ACK, TcpPacketSpec, wrapLink } from '../helpers/packet-builder';
 import { readCaptureSync } from '../helpers/mini-reader';
 import { decode, STATUS_NAMES, tcpInvariantViolations } from './decode-helpers';
 
@@ -25,15 +25,7 @@ const GRE = 47;
 const innerFrame = (): Uint8Array => buildTcpPacket({ ...BASE, ...INNER }); // Ethernet + IPv4 + TCP
 const innerIp = (): Uint8Array => buildIpPacket(INNER, 6, buildTcpSegment(BASE, INNER.src, INNER.dst));
 
-const bytes = (...parts: (Uint8Array | number[])[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const bytes = concat;
 const be16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
 
 function udp(dport: number, body: Uint8Array, lengthField?: number): Uint8Array {

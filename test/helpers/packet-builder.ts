@@ -372,3 +372,14 @@ function put32(buf: Uint8Array, offset: number, value: number): void {
   buf[offset + 2] = (value >>> 8) & 0xff;
   buf[offset + 3] = value & 0xff;
 }
+
+/** The bytes of several parts one after the other. */
+export function concat(...parts: Array<Uint8Array | number[]>): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
 import { CLOSING_BURST_GAP, startsLikeClientHello, TlsRecords, TlsStop } from '../../src/http/tls-records';
+import { concat } from '../helpers/packet-builder';
 
 /** One TLS record: type, version 3.minor, a body of `length` bytes. */
 function record(type: number, length: number, minor = 3): Uint8Array {
@@ -7,15 +8,6 @@ function record(type: number, length: number, minor = 3): Uint8Array {
   return r;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const CLIENT_HELLO = record(22, 200, 1);
 

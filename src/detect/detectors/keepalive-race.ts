@@ -158,7 +158,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const c = conn.client;
   const app = conn.app;
   // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > s.cutBytes) return null;
+  if (app === null || app.session === null || !app.session.isHttp || s.lostBytes > 0) return null;
   const close = serverClosedFirst(conn);
   if (close === null) return null;
   const { ts: closeTs, frame: closeFrame, closedWith } = close;
@@ -232,7 +232,7 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   const c = conn.client;
   const app = conn.app;
   // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-  if (app === null || app.session === null || !app.session.isHttp || s.gapBytes > s.cutBytes) return null;
+  if (app === null || app.session === null || !app.session.isHttp || s.lostBytes > 0) return null;
   if (s.finTs >= 0 || s.rstTs < 0 || s.rstHasAck) return null;
   if ((c.finTs >= 0 && c.finFrame < s.rstFrame) || (c.rstTs >= 0 && c.rstFrame < s.rstFrame)) return null;
   const recent = app.recent;

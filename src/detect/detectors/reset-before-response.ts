@@ -197,7 +197,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         // Server bytes the capture missed, or unparsed server bytes after an unanswered request:
         // the capture cannot vouch that nothing was answered.
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-        if (s.gapBytes > s.cutBytes || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
+        if (s.lostBytes > 0 || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
         if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // FIN first: a close, then a reset of late data
         if (first === null || first.byClient || !first.rst) return; // the client gave up (or closed) first
         const ex = t.ex;

@@ -784,7 +784,7 @@ export const unansweredRequest: DetectorDefinition = {
         // that did not parse as a response (something did answer).
         // (A late answer is such bytes: it is judged by the client's reset of it below.)
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-        if (s.packets === 0 || s.gapBytes > s.cutBytes || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
+        if (s.packets === 0 || s.lostBytes > 0 || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         const { close, halfClosed } = closeAfter(conn, requestEnd);
