@@ -73,6 +73,13 @@ export interface AnalyzeOptions {
   flowIds?: readonly number[];
   /** Keep flows and exchanges in the result (false streams them through the callbacks only). */
   collect?: boolean;
+  /**
+   * false: payload is not read at all (no HTTP, TLS or PROXY protocol parsing, so no exchanges and
+   * no findings that rest on them); connections, handshakes, closes, resets and windows are still
+   * analyzed. For TCP-level use, and for `npm run bench`, which measures the stages with and
+   * without the HTTP stage. Default true.
+   */
+  http?: boolean;
   onFlow?: (flow: FlowRecord) => void;
   /** Each exchange as it is decided, with the connection's endpoints. */
   onExchange?: (exchange: HttpExchange, endpoints: { client: string; server: string }) => void;
@@ -247,6 +254,8 @@ export class Analyzer {
   private readonly spareTls: TlsRecords[] = objectList();
   private readonly reuseObjects: boolean;
   private readonly collect: boolean;
+  /** AnalyzeOptions.http. */
+  private readonly parseHttp: boolean;
   private readonly sample: number;
   private firstTs = Infinity;
   private lastTs = -Infinity;
@@ -257,6 +266,7 @@ export class Analyzer {
 
   constructor(private readonly options: AnalyzeOptions = {}) {
     this.collect = options.collect ?? true;
+    this.parseHttp = options.http ?? true;
     this.sample = Math.max(1, Math.floor(options.sample ?? 1));
     this.filter = options.filter && !options.filter.isEmpty ? options.filter : null;
     this.flowIds = options.flowIds && options.flowIds.length > 0 ? new Set(options.flowIds) : null;
@@ -510,7 +520,7 @@ export class Analyzer {
       },
       onPayload: (conn, fromClient, data, offset, length, ts, frame) => {
         const app = conn.app;
-        if (app === null) return;
+        if (app === null || !this.parseHttp) return;
         const clientSide = app.session === null && startSession(conn, app, fromClient, data, offset, length) ? !fromClient : fromClient;
         // The client's first bytes say what it speaks. A ClientHello: TLS, whose record headers are
         // then read; only when the client spoke first, as a TLS client does. HTTP/2's cleartext

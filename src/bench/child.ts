@@ -1,9 +1,11 @@
 /**
  * One measurement of the benchmark, run in a fresh process so that its peak RSS is its own:
  *
- *   node dist/bench/child.js analyze|analyze-core|live-heap|read|pcap-parser FILE
+ *   node dist/bench/child.js analyze|analyze-core|analyze-tcp|live-heap|read|pcap-parser FILE
  *
- * analyze-core runs the analysis without detectors (source, decode, flow and HTTP stages only).
+ * analyze-core runs the analysis without detectors (source, decode, flow and HTTP stages only);
+ * analyze-tcp without detectors and without the HTTP stage (source, decode and flow: what the
+ * HTTP stage costs is the difference from analyze-core).
  * live-heap (run with --expose-gc) reads the whole file, then forces a full GC before the
  * analysis releases its connections: the note gives the live heap at that point, what memory
  * really holds (peak RSS also counts garbage V8 had not collected yet).
@@ -31,8 +33,8 @@ interface PcapParserModule {
   parse(input: string): EventEmitter;
 }
 
-async function analyze(file: string, detect = true): Promise<{ packets: number; note: string }> {
-  const result = await analyzeFiles([file], { collect: false, detectors: detect ? undefined : [] });
+async function analyze(file: string, detect = true, http = true): Promise<{ packets: number; note: string }> {
+  const result = await analyzeFiles([file], { collect: false, detectors: detect ? undefined : [], http });
   const s = result.stats;
   return {
     packets: s.packets,
@@ -79,17 +81,18 @@ async function main(): Promise<void> {
   const run =
     mode === 'analyze' ? analyze
     : mode === 'analyze-core' ? (f: string) => analyze(f, false)
+    : mode === 'analyze-tcp' ? (f: string) => analyze(f, false, false)
     : mode === 'live-heap' ? liveHeap
     : mode === 'read' ? read
     : mode === 'pcap-parser' ? pcapParser
     : null;
   if (run === null || !file) {
-    console.error('usage: node dist/bench/child.js analyze|analyze-core|live-heap|read|pcap-parser FILE');
+    console.error('usage: node dist/bench/child.js analyze|analyze-core|analyze-tcp|live-heap|read|pcap-parser FILE');
     process.exitCode = 2;
     return;
   }
   // The heap settings of bin/conncheck, so the library figures are the CLI's.
-  if (mode === 'analyze' || mode === 'analyze-core' || mode === 'live-heap') tuneHeap();
+  if (mode === 'analyze' || mode === 'analyze-core' || mode === 'analyze-tcp' || mode === 'live-heap') tuneHeap();
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   try {

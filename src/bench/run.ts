@@ -97,7 +97,7 @@ function failed(tool: string, packets: number, reason: string): Measurement {
   return { tool, packets, seconds: null, cpuSeconds: null, rssMb: null, note: `failed: ${reason}` };
 }
 
-function runChild(mode: 'analyze' | 'analyze-core' | 'live-heap' | 'read' | 'pcap-parser', capture: Capture, tool: string, nodeArgs: string[] = []): Measurement {
+function runChild(mode: 'analyze' | 'analyze-core' | 'analyze-tcp' | 'live-heap' | 'read' | 'pcap-parser', capture: Capture, tool: string, nodeArgs: string[] = []): Measurement {
   const run = spawnSync(process.execPath, [...nodeArgs, CHILD, mode, capture.file], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 15 * 60_000 });
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -254,6 +254,9 @@ function main(): void {
   const rows: Measurement[] = [];
   rows.push(runChild('analyze', full, 'conncheck analyzeFiles (library, collect:false)'));
   rows.push(runChild('analyze-core', full, 'conncheck analyzeFiles, no detectors (core stages)'));
+  // An ablation, not a way to use the tool: what the stages before HTTP cost (the HTTP stage's
+  // cost is the difference from the row above).
+  rows.push(runChild('analyze-tcp', full, 'conncheck analyzeFiles, no detectors, no HTTP (read, decode, TCP)'));
   rows.push(runCli(full));
   rows.push(runChild('read', full, 'conncheck source reader alone (readCapture)'));
   rows.push(runChild('pcap-parser', full, 'pcap-parser 0.2 (count packet events)'));
@@ -278,6 +281,8 @@ function main(): void {
     console.log(`  ${label}: >= ${TARGET_PPS / 1e6} M packets/s on one core : ${rate(m)} wall, ${rate(m, true)} CPU — ${m.packets / best >= TARGET_PPS ? 'met' : 'NOT met'}`);
     console.log(`  ${label}: peak RSS < ${TARGET_RSS_MB} MB              : ${m.rssMb?.toFixed(0) ?? '-'} MB — ${m.rssMb !== null && m.rssMb < TARGET_RSS_MB ? 'met' : 'NOT met'}`);
   }
+  const tcp = rows[2];
+  console.log(`  no HTTP stage (an ablation)    : ${rate(tcp)} wall, ${rate(tcp, true)} CPU — the HTTP stage costs the difference from the core stages`);
   console.log(`  RSS flat as the file grows     : ${rssValues.map((v) => v.toFixed(0)).join(' → ')} MB (+${growth.toFixed(0)} MB from ${flat[0].packets} to ${full.packets} packets)`);
   // A run's time includes a fixed part (start-up, compiling the analysis, its first data
   // structures) that a longer capture dilutes: the rate over the packets a longer prefix adds is

@@ -544,7 +544,7 @@ export const keepaliveRace: DetectorDefinition = {
     messages: {
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
-      raceOpaque: '{bytes} bytes (not HTTP: TLS?) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
+      raceOpaque: '{bytes} bytes ({payload}) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
       raceOpaqueIdle: '{bytes} bytes of TLS application data sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
       raceUnseenFin:
         '{request} was sent after {idleBefore} s idle on a connection {server} had already closed: it answered with a RST without ACK {closeAfter} ms later, the reset of a socket closed before the request reached it (or of a middlebox in front that had dropped the connection), and its FIN never reached this capture point (lost on the way, so the client never saw it either); {outcome}',
@@ -672,6 +672,8 @@ export const keepaliveRace: DetectorDefinition = {
           why,
           request: line ?? 'A request',
           bytes: t.bytes ?? 0,
+          // No HTTP session: the analysis did not read payload at all (AnalyzeOptions.http false).
+          payload: conn.app === null || conn.app.session === null ? 'payload not parsed' : 'not HTTP: TLS?',
           server: conn.serverName,
           idle: t.idle === null ? '?' : fmt(t.idle),
           form: t.form,
