@@ -3,10 +3,11 @@
  *
  *   valgrind --tool=cachegrind --cache-sim=no node --predictable --max-semi-space-size=32 \
  *     --heap-growing-percent=100 --no-allocation-site-pretenuring --no-incremental-marking \
- *     dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]
+ *     dist/bench/replay.js FILE [all|none|tcp|DETECTOR-ID,...]
  *
  * (the heap flags of src/cli/heap-tuning.ts, which the CLI and the benchmark apply, and
- * --no-incremental-marking for a count that repeats).
+ * --no-incremental-marking for a count that repeats). `tcp` runs no detector and no HTTP stage
+ * (AnalyzeOptions.http false): the HTTP stage's count is none's minus tcp's.
  *
  * The CLI and the benchmark read files asynchronously, so when the garbage collector runs (and
  * so how much it does) depends on I/O timing: the same build measured under cachegrind varied
@@ -29,13 +30,13 @@ const CHUNK = 1 << 20;
 function main(): void {
   const [file, mode = 'all'] = process.argv.slice(2);
   // A list of detector ids runs only those: what each detector costs is its count minus none's.
-  const ids = mode === 'all' || mode === 'none' ? [] : mode.split(',');
+  const ids = mode === 'all' || mode === 'none' || mode === 'tcp' ? [] : mode.split(',');
   const detectors = mode === 'all' ? DETECTORS : DETECTORS.filter((d) => ids.includes(d.id));
   if (file === undefined || ids.some((id) => !DETECTORS.some((d) => d.id === id))) {
-    console.error('usage: node dist/bench/replay.js FILE [all|none|DETECTOR-ID,...]');
+    console.error('usage: node dist/bench/replay.js FILE [all|none|tcp|DETECTOR-ID,...]');
     process.exit(2);
   }
-  const analyzer = new Analyzer({ collect: false, detectors });
+  const analyzer = new Analyzer({ collect: false, detectors, http: mode !== 'tcp' });
   const onPacket = (p: RawPacket): void => analyzer.packet(p);
   const fd = fs.openSync(file, 'r');
   const chunk = new Uint8Array(CHUNK);
