@@ -550,6 +550,11 @@ export class MessageParser {
     const stop = end - pos > HEADER_TEXT_WINDOW ? pos + HEADER_TEXT_WINDOW : end;
     const text = latin1(bytes, pos, stop);
     const base = pos;
+    // Bounds read once, and the head's byte count kept in a local (stored before anything that
+    // reads it): per line, the loop then touches no object but the head it counts into.
+    const maxLine = httpLimits.maxLineBytes;
+    const headRoom = httpLimits.maxHeadBytes;
+    let headBytes = this.headBytes;
     /** The first colon at or after `pos` (found once per line at most; `stop` when none). */
     let colon = -1;
     while (pos < stop) {
@@ -562,19 +567,22 @@ export class MessageParser {
       }
       if (i === stop) break; // the line continues past this segment or window
       const n = i - pos;
-      if (n > httpLimits.maxLineBytes) {
+      if (n > maxLine) {
         // Cut to the line bound (and a framing field may give up): the general path. (Only with a
         // line bound below the window; push's loop brings the next lines back here.)
+        this.headBytes = headBytes;
         return this.readLine(bytes, pos, end, ts, frame);
       }
-      this.headBytes += n + 1;
-      if (this.headBytes > httpLimits.maxHeadBytes) {
+      headBytes += n + 1;
+      if (headBytes > headRoom) {
+        this.headBytes = headBytes;
         this.giveUp('header-too-large');
         return end;
       }
       if (colon > i) {
         // No colon: the blank line that ends the head, or a malformed line (counted).
         if (n === 0 || (n === 1 && first === CR)) {
+          this.headBytes = headBytes;
           this.finishHead(ts, frame);
           return i + 1;
         }
@@ -588,6 +596,7 @@ export class MessageParser {
       }
       pos = i + 1;
     }
+    this.headBytes = headBytes;
     return pos < end ? this.readLine(bytes, pos, end, ts, frame) : pos;
   }
 
