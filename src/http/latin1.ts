@@ -89,17 +89,6 @@ export function bytesEqual(bytes: Uint8Array, start: number, end: number, lit: U
   return true;
 }
 
-/** True when bytes[start, end) equal the lower-case ASCII literal `lit`, ignoring ASCII case. */
-export function bytesEqualFold(bytes: Uint8Array, start: number, end: number, lit: Uint8Array): boolean {
-  if (end - start !== lit.length) return false;
-  for (let i = 0; i < lit.length; i++) {
-    const b = bytes[start + i];
-    const folded = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
-    if (folded !== lit[i]) return false;
-  }
-  return true;
-}
-
 export function ascii(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
