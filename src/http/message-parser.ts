@@ -572,12 +572,8 @@ export class MessageParser {
     while (pos < stop) {
       const first = bytes[pos];
       const at = text.indexOf('\n', pos - base);
-      const i = at < 0 ? stop : at + base;
-      if (colon < pos) {
-        const c = text.indexOf(':', pos - base);
-        colon = c < 0 ? stop : c + base;
-      }
-      if (i === stop) break; // the line continues past this segment or window
+      if (at < 0) break; // the line continues past this segment or window
+      const i = at + base;
       const n = i - pos;
       if (n > maxLine) {
         // Cut to the line bound (and a framing field may give up): the general path. (Only with a
@@ -591,14 +587,19 @@ export class MessageParser {
         this.giveUp('header-too-large');
         return end;
       }
+      if (n === 0 || (n === 1 && first === CR)) {
+        // The blank line that ends the head (no colon to look for: the search would run on
+        // into the body).
+        this.headBytes = headBytes;
+        this.finishHead(ts, frame);
+        return i + 1;
+      }
+      if (colon < pos) {
+        const c = text.indexOf(':', pos - base);
+        colon = c < 0 ? stop : c + base;
+      }
       if (colon > i) {
-        // No colon: the blank line that ends the head, or a malformed line (counted).
-        if (n === 0 || (n === 1 && first === CR)) {
-          this.headBytes = headBytes;
-          this.finishHead(ts, frame);
-          return i + 1;
-        }
-        head.malformedHeaders++;
+        head.malformedHeaders++; // no colon
       } else if (first === SP || first === HT || colon === pos) {
         head.malformedHeaders++; // obs-fold continuation, or an empty name
       } else if (mayBeKeptField(first, colon - pos)) {
