@@ -65,6 +65,28 @@ export function applyField(
   head: MessageHead,
   truncated: boolean,
 ): HeaderLineResult {
+  const result = applyKeptField(bytes, s, colon, e, head, truncated);
+  if (result !== NOT_KEPT) return result;
+  head.otherHeaders++;
+  return LineResult.Ok;
+}
+
+/** What applyKeptField returns for a field it does not keep (and does not count). */
+export const NOT_KEPT = -1;
+
+/**
+ * applyField for a field the caller expects to be a kept one, with the same contract, except that
+ * a field that is not kept is not counted: NOT_KEPT is returned and the caller decides (the
+ * parser's header loop calls it on a guessed colon, and NOT_KEPT sends it to its colon search).
+ */
+export function applyKeptField(
+  bytes: Uint8Array,
+  s: number,
+  colon: number,
+  e: number,
+  head: MessageHead,
+  truncated: boolean,
+): HeaderLineResult | typeof NOT_KEPT {
   let vs = colon + 1;
   let ve = e;
   while (vs < ve && (bytes[vs] === SP || bytes[vs] === HT)) vs++;
@@ -114,8 +136,7 @@ export function applyField(
       }
       break;
   }
-  head.otherHeaders++;
-  return LineResult.Ok;
+  return NOT_KEPT;
 }
 
 /*

@@ -1,4 +1,4 @@
-import { applyField, applyHeaderLine, HeaderLineResult, isChunkedLast } from './header-fields';
+import { applyField, applyHeaderLine, applyKeptField, HeaderLineResult, isChunkedLast, NOT_KEPT } from './header-fields';
 import { latin1 } from './latin1';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
 import {
@@ -13,6 +13,7 @@ import {
 // Module-local copies of the other modules' frozen constants: an imported one is read as a
 // property of that module's exports at each use, a local const folds into the compiled code.
 const LINE_OK = HeaderLineResult.Ok;
+const NOT_KEPT_FIELD = NOT_KEPT;
 const STRICT_LINE = RequestLineShape.Strict;
 const LENIENT_LINE = RequestLineShape.Lenient;
 
@@ -75,6 +76,7 @@ const CR = 0x0d;
 const SP = 0x20;
 const HT = 0x09;
 const SEMI = 0x3b;
+const COLON = 0x3a;
 
 /**
  * Bytes of a segment that readFields reads as text at a time: the head at once, without copying
@@ -594,6 +596,13 @@ export class MessageParser {
         this.finishHead(ts, frame);
         return i + 1;
       }
+      // A kept field's name has a known length: when the byte after it is a colon and the name is
+      // the kept one, that colon is the line's first, found without a search.
+      const guess = keptColonGuess(bytes, first, pos, i);
+      if (guess > 0 && applyKeptField(bytes, pos, guess, bytes[i - 1] === CR ? i - 1 : i, head, false) !== NOT_KEPT_FIELD) {
+        pos = i + 1;
+        continue;
+      }
       if (colon < pos) {
         const c = text.indexOf(':', pos - base);
         colon = c < 0 ? stop : c + base;
@@ -995,6 +1004,36 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * Where the colon of a kept field (see mayBeKeptField) would be on the line bytes[pos, lf) that
+ * starts with `first`, when a colon is there; 0 otherwise. Only a guess: the name must still be
+ * compared.
+ */
+function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: number): number {
+  let at: number;
+  switch (first | 0x20) {
+    case 0x68: // host
+      at = pos + 4;
+      break;
+    case 0x63: // connection, content-length
+      at = pos + 10 < lf && bytes[pos + 10] === COLON ? pos + 10 : pos + 14;
+      break;
+    case 0x6b: // keep-alive
+      at = pos + 10;
+      break;
+    case 0x69: // idempotency-key
+      at = pos + 15;
+      break;
+    case 0x74: // transfer-encoding
+    case 0x78: // x-idempotency-key
+      at = pos + 17;
+      break;
+    default:
+      return 0;
+  }
+  return at < lf && bytes[at] === COLON ? at : 0;
 }
 
 function hexValue(b: number): number {
