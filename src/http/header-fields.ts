@@ -1,4 +1,4 @@
-import { ascii, bytesEqualFold, latin1Interned, latin1LowerInterned } from './latin1';
+import { latin1Interned, latin1LowerInterned } from './latin1';
 import type { MessageHead } from './message-head';
 
 const SP = 0x20;
@@ -6,14 +6,6 @@ const HT = 0x09;
 const COLON = 0x3a;
 const COMMA = 0x2c;
 
-const HOST = ascii('host');
-const CONNECTION = ascii('connection');
-const KEEP_ALIVE = ascii('keep-alive');
-const CONTENT_LENGTH = ascii('content-length');
-const TRANSFER_ENCODING = ascii('transfer-encoding');
-const TIMEOUT = ascii('timeout');
-const IDEMPOTENCY_KEY = ascii('idempotency-key');
-const X_IDEMPOTENCY_KEY = ascii('x-idempotency-key');
 
 /** Content-Length digits accepted: 15 decimal digits stay below 2^53. */
 const MAX_LENGTH_DIGITS = 15;
@@ -73,6 +65,28 @@ export function applyField(
   head: MessageHead,
   truncated: boolean,
 ): HeaderLineResult {
+  const result = applyKeptField(bytes, s, colon, e, head, truncated);
+  if (result !== NOT_KEPT) return result;
+  head.otherHeaders++;
+  return LineResult.Ok;
+}
+
+/** What applyKeptField returns for a field it does not keep (and does not count). */
+export const NOT_KEPT = -1;
+
+/**
+ * applyField for a field the caller expects to be a kept one, with the same contract, except that
+ * a field that is not kept is not counted: NOT_KEPT is returned and the caller decides (the
+ * parser's header loop calls it on a guessed colon, and NOT_KEPT sends it to its colon search).
+ */
+export function applyKeptField(
+  bytes: Uint8Array,
+  s: number,
+  colon: number,
+  e: number,
+  head: MessageHead,
+  truncated: boolean,
+): HeaderLineResult | typeof NOT_KEPT {
   let vs = colon + 1;
   let ve = e;
   while (vs < ve && (bytes[vs] === SP || bytes[vs] === HT)) vs++;
@@ -80,50 +94,126 @@ export function applyField(
 
   switch (colon - s) {
     case 4:
-      if (bytesEqualFold(bytes, s, colon, HOST)) {
+      if (isHostName(bytes, s)) {
         if (head.host === null) head.host = latin1Interned(bytes, vs, ve);
         return LineResult.Ok;
       }
       break;
     case 10:
-      if (bytesEqualFold(bytes, s, colon, CONNECTION)) {
+      if (isConnectionName(bytes, s)) {
         if (truncated) return LineResult.FramingFieldTooLong;
-        head.connection = joinList(head.connection, latin1LowerInterned(bytes, vs, ve));
+        head.connection = joinList(head.connection, connectionValue(bytes, vs, ve));
         return LineResult.Ok;
       }
-      if (bytesEqualFold(bytes, s, colon, KEEP_ALIVE)) {
+      if (isKeepAliveName(bytes, s)) {
         const timeout = parseKeepAliveTimeout(bytes, vs, ve);
         if (timeout !== null) head.keepAliveTimeout = timeout;
         return LineResult.Ok;
       }
       break;
     case 15:
-      if (bytesEqualFold(bytes, s, colon, IDEMPOTENCY_KEY)) {
+      if (isIdempotencyKeyName(bytes, s)) {
         head.idempotencyKey = true;
         return LineResult.Ok;
       }
       break;
     case 14:
-      if (bytesEqualFold(bytes, s, colon, CONTENT_LENGTH)) {
+      if (isContentLengthName(bytes, s)) {
         if (truncated) return LineResult.FramingFieldTooLong;
         applyContentLength(bytes, vs, ve, head);
         return LineResult.Ok;
       }
       break;
     case 17:
-      if (bytesEqualFold(bytes, s, colon, TRANSFER_ENCODING)) {
+      if (isTransferEncodingName(bytes, s)) {
         if (truncated) return LineResult.FramingFieldTooLong;
         head.transferEncoding = joinList(head.transferEncoding, latin1LowerInterned(bytes, vs, ve));
         return LineResult.Ok;
       }
-      if (bytesEqualFold(bytes, s, colon, X_IDEMPOTENCY_KEY)) {
+      if (lower(bytes, s) === 0x78 /* x */ && bytes[s + 1] === 0x2d && isIdempotencyKeyName(bytes, s + 2)) {
         head.idempotencyKey = true;
         return LineResult.Ok;
       }
       break;
   }
-  head.otherHeaders++;
-  return LineResult.Ok;
+  return NOT_KEPT;
+}
+
+/*
+ * The kept field names, compared byte by byte with constants, ignoring ASCII case (the caller has
+ * checked the name's length). A loop over a literal's bytes (as this file had) cost some 36
+ * instructions per byte: the literal's typed array is loaded and checked at every step; these
+ * cost a load and a compare. `lower(b, i) === letter` is the case-insensitive test for a letter:
+ * only the letter and its upper case give it. Non-letters ('-') are compared exactly.
+ */
+function lower(bytes: Uint8Array, i: number): number {
+  return bytes[i] | 0x20;
+}
+function isHostName(b: Uint8Array, s: number): boolean {
+  return lower(b, s) === 0x68 && lower(b, s + 1) === 0x6f && lower(b, s + 2) === 0x73 && lower(b, s + 3) === 0x74;
+}
+/** `con` + `nection`, `tent-length`. */
+function isConnectionName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x63 && lower(b, s + 1) === 0x6f && lower(b, s + 2) === 0x6e && lower(b, s + 3) === 0x6e &&
+    lower(b, s + 4) === 0x65 && lower(b, s + 5) === 0x63 && lower(b, s + 6) === 0x74 && lower(b, s + 7) === 0x69 &&
+    lower(b, s + 8) === 0x6f && lower(b, s + 9) === 0x6e
+  );
+}
+function isKeepAliveName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x6b && lower(b, s + 1) === 0x65 && lower(b, s + 2) === 0x65 && lower(b, s + 3) === 0x70 &&
+    b[s + 4] === 0x2d && lower(b, s + 5) === 0x61 && lower(b, s + 6) === 0x6c && lower(b, s + 7) === 0x69 &&
+    lower(b, s + 8) === 0x76 && lower(b, s + 9) === 0x65
+  );
+}
+function isContentLengthName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x63 && lower(b, s + 1) === 0x6f && lower(b, s + 2) === 0x6e && lower(b, s + 3) === 0x74 &&
+    lower(b, s + 4) === 0x65 && lower(b, s + 5) === 0x6e && lower(b, s + 6) === 0x74 && b[s + 7] === 0x2d &&
+    lower(b, s + 8) === 0x6c && lower(b, s + 9) === 0x65 && lower(b, s + 10) === 0x6e && lower(b, s + 11) === 0x67 &&
+    lower(b, s + 12) === 0x74 && lower(b, s + 13) === 0x68
+  );
+}
+function isTransferEncodingName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x74 && lower(b, s + 1) === 0x72 && lower(b, s + 2) === 0x61 && lower(b, s + 3) === 0x6e &&
+    lower(b, s + 4) === 0x73 && lower(b, s + 5) === 0x66 && lower(b, s + 6) === 0x65 && lower(b, s + 7) === 0x72 &&
+    b[s + 8] === 0x2d && lower(b, s + 9) === 0x65 && lower(b, s + 10) === 0x6e && lower(b, s + 11) === 0x63 &&
+    lower(b, s + 12) === 0x6f && lower(b, s + 13) === 0x64 && lower(b, s + 14) === 0x69 && lower(b, s + 15) === 0x6e &&
+    lower(b, s + 16) === 0x67
+  );
+}
+/** `idempotency-key` (and, after `x-`, the rest of `x-idempotency-key`). */
+function isIdempotencyKeyName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x69 && lower(b, s + 1) === 0x64 && lower(b, s + 2) === 0x65 && lower(b, s + 3) === 0x6d &&
+    lower(b, s + 4) === 0x70 && lower(b, s + 5) === 0x6f && lower(b, s + 6) === 0x74 && lower(b, s + 7) === 0x65 &&
+    lower(b, s + 8) === 0x6e && lower(b, s + 9) === 0x63 && lower(b, s + 10) === 0x79 && b[s + 11] === 0x2d &&
+    lower(b, s + 12) === 0x6b && lower(b, s + 13) === 0x65 && lower(b, s + 14) === 0x79
+  );
+}
+
+/** `timeout`, the Keep-Alive parameter. */
+function isTimeoutName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x74 && lower(b, s + 1) === 0x69 && lower(b, s + 2) === 0x6d && lower(b, s + 3) === 0x65 &&
+    lower(b, s + 4) === 0x6f && lower(b, s + 5) === 0x75 && lower(b, s + 6) === 0x74
+  );
+}
+
+/**
+ * A Connection value, lower-cased. `close` and `keep-alive` (nearly every one) are recognised in
+ * place and given as constants: no interning lookup, whose check of the cached string against
+ * the bytes costs more than this compare.
+ */
+function connectionValue(b: Uint8Array, s: number, e: number): string {
+  const n = e - s;
+  if (n === 5 && lower(b, s) === 0x63 && lower(b, s + 1) === 0x6c && lower(b, s + 2) === 0x6f && lower(b, s + 3) === 0x73 && lower(b, s + 4) === 0x65) {
+    return 'close';
+  }
+  if (n === 10 && isKeepAliveName(b, s)) return 'keep-alive';
+  return latin1LowerInterned(b, s, e);
 }
 
 function joinList(prev: string | null, value: string): string {
@@ -172,7 +262,7 @@ export function parseKeepAliveTimeout(bytes: Uint8Array, s: number, e: number): 
     while (i < e && bytes[i] !== 0x3d /* = */ && bytes[i] !== COMMA && bytes[i] !== 0x3b) i++;
     let nameEnd = i;
     while (nameEnd > nameStart && (bytes[nameEnd - 1] === SP || bytes[nameEnd - 1] === HT)) nameEnd--;
-    if (i < e && bytes[i] === 0x3d && bytesEqualFold(bytes, nameStart, nameEnd, TIMEOUT)) {
+    if (i < e && bytes[i] === 0x3d && nameEnd - nameStart === 7 && isTimeoutName(bytes, nameStart)) {
       i++;
       while (i < e && (bytes[i] === SP || bytes[i] === HT || bytes[i] === 0x22 /* " */)) i++;
       let value = 0;

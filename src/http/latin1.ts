@@ -45,6 +45,12 @@ function internSlot(bytes: Uint8Array, start: number, n: number): number {
   return (h ^ (h >>> 9)) & (INTERN_SLOTS - 1);
 }
 
+/**
+ * The bytes of each internedExact string, INTERN_MAX_BYTES per slot: a hit is checked against
+ * these rather than the string, whose every charCodeAt dispatches on the string's representation.
+ */
+const internedExactBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
+
 /** latin1(), from the cache when these bytes were seen recently. */
 export function latin1Interned(bytes: Uint8Array, start: number, end: number): string {
   const n = end - start;
@@ -52,13 +58,15 @@ export function latin1Interned(bytes: Uint8Array, start: number, end: number): s
   if (n > INTERN_MAX_BYTES) return latin1(bytes, start, end);
   const slot = internSlot(bytes, start, n);
   const cached = internedExact[slot];
+  const at = slot * INTERN_MAX_BYTES;
   if (cached.length === n) {
     let i = 0;
-    while (i < n && cached.charCodeAt(i) === bytes[start + i]) i++;
+    while (i < n && internedExactBytes[at + i] === bytes[start + i]) i++;
     if (i === n) return cached;
   }
   const s = latin1(bytes, start, end);
   internedExact[slot] = s;
+  for (let i = 0; i < n; i++) internedExactBytes[at + i] = bytes[start + i];
   return s;
 }
 
@@ -86,17 +94,6 @@ export function latin1LowerInterned(bytes: Uint8Array, start: number, end: numbe
 export function bytesEqual(bytes: Uint8Array, start: number, end: number, lit: Uint8Array): boolean {
   if (end - start !== lit.length) return false;
   for (let i = 0; i < lit.length; i++) if (bytes[start + i] !== lit[i]) return false;
-  return true;
-}
-
-/** True when bytes[start, end) equal the lower-case ASCII literal `lit`, ignoring ASCII case. */
-export function bytesEqualFold(bytes: Uint8Array, start: number, end: number, lit: Uint8Array): boolean {
-  if (end - start !== lit.length) return false;
-  for (let i = 0; i < lit.length; i++) {
-    const b = bytes[start + i];
-    const folded = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
-    if (folded !== lit[i]) return false;
-  }
   return true;
 }
 
