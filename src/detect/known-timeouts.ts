@@ -7,15 +7,62 @@ export interface KnownTimeout {
   name: string;
   /** Which side this setting belongs to. */
   side: 'server' | 'client' | 'proxy';
+  /** The product's `Server` header, when it sends one (see serverProduct). */
+  software?: RegExp;
+}
+
+/** Server products known by their `Server` header, with the setting that closes idle client connections. */
+export interface ServerProduct {
+  software: RegExp;
+  /** The setting, named as its documentation names it, with its default. */
+  idleSetting: string;
+}
+
+// Each checked against the product's documentation or a running server (the samples' nginx 1.22,
+// Apache 2.4, lighttpd 1.4, gunicorn, Caddy 2.6, Squid 5.7, Traffic Server 9.2 send these values).
+const NGINX = /^(nginx|openresty)\b/i;
+const APACHE = /^Apache\b/i;
+const LIGHTTPD = /^lighttpd\b/i;
+const GUNICORN = /^gunicorn\b/i;
+const JETTY = /^Jetty\b/i;
+const VARNISH = /^Varnish\b/i;
+const SQUID = /^squid\b/i;
+const CADDY = /^Caddy\b/i;
+const TRAFFIC_SERVER = /^ATS\b/;
+const UVICORN = /^uvicorn\b/i;
+const KESTREL = /^Kestrel\b/i;
+const IIS = /^Microsoft-IIS\b/i;
+const ENVOY = /^envoy\b/i;
+
+export const SERVER_PRODUCTS: readonly ServerProduct[] = [
+  { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
+  { software: APACHE, idleSetting: 'Apache `KeepAliveTimeout` (5 s by default)' },
+  { software: LIGHTTPD, idleSetting: 'lighttpd `server.max-keep-alive-idle` (5 s by default)' },
+  { software: GUNICORN, idleSetting: 'gunicorn `--keep-alive` (2 s by default)' },
+  { software: JETTY, idleSetting: 'Jetty: the connector\'s `idleTimeout` (30 s by default)' },
+  { software: VARNISH, idleSetting: 'Varnish `timeout_idle` (5 s by default)' },
+  { software: SQUID, idleSetting: 'Squid `client_idle_pconn_timeout` (2 min by default, counted in whole seconds: Squid may close up to a second early)' },
+  { software: CADDY, idleSetting: 'Caddy `servers { timeouts { idle } }` (5 min by default)' },
+  { software: TRAFFIC_SERVER, idleSetting: 'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in` (120 s in its records.config)' },
+  { software: UVICORN, idleSetting: 'uvicorn `--timeout-keep-alive` (5 s by default)' },
+  { software: KESTREL, idleSetting: 'Kestrel `Limits.KeepAliveTimeout` (130 s by default)' },
+  { software: IIS, idleSetting: 'IIS `connectionTimeout` (120 s by default)' },
+  { software: ENVOY, idleSetting: 'Envoy `common_http_protocol_options.idle_timeout` (1 h by default)' },
+];
+
+/** The known product a `Server` value names, or null (no value, or a product not listed). */
+export function serverProduct(software: string | null): ServerProduct | null {
+  if (software === null) return null;
+  return SERVER_PRODUCTS.find((p) => p.software.test(software)) ?? null;
 }
 
 export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server' },
-  { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server' },
-  { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server' },
+  { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server', software: APACHE },
+  { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server', software: LIGHTTPD },
   { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
   { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
-  { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server' },
+  { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server', software: NGINX },
   { seconds: 60, name: 'AWS ALB / nginx upstream idle timeout (60 s)', side: 'proxy' },
   { seconds: 350, name: 'AWS NAT gateway / GCP LB idle timeout (350 s)', side: 'proxy' },
   { seconds: 240, name: 'Azure load balancer idle timeout (4 min)', side: 'proxy' },
@@ -23,20 +70,24 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
   { seconds: 4, name: "Node.js fetch / undici Agent keepAliveTimeout (4 s default, used when the server sends no Keep-Alive hint)", side: 'client' },
   { seconds: 15, name: 'HAProxy timeout http-keep-alive', side: 'client' },
-  { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server' },
-  { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server' },
+  { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server', software: GUNICORN },
+  { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server', software: JETTY },
   { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },
   // Checked in varnishd -x parameter (Varnish 7.1) and Squid 5.7's squid.conf.documented.
-  { seconds: 5, name: 'Varnish timeout_idle (5 s default, client connections)', side: 'server' },
+  { seconds: 5, name: 'Varnish timeout_idle (5 s default, client connections)', side: 'server', software: VARNISH },
   { seconds: 60, name: 'Varnish backend_idle_timeout (60 s default, its backend pool)', side: 'client' },
-  { seconds: 120, name: 'Squid client_idle_pconn_timeout (2 min default, counted in whole seconds)', side: 'server' },
+  { seconds: 120, name: 'Squid client_idle_pconn_timeout (2 min default, counted in whole seconds)', side: 'server', software: SQUID },
   { seconds: 60, name: 'Squid server_idle_pconn_timeout (1 min default, its backend pool)', side: 'client' },
   // Checked on Caddy 2.6 and Traffic Server 9.2 (its shipped records.config).
   { seconds: 120, name: "Caddy reverse_proxy transport http keepalive (2 min default, its backend pool's idle timeout)", side: 'client' },
-  { seconds: 300, name: 'Caddy servers timeouts idle (5 min default, client connections)', side: 'server' },
+  { seconds: 300, name: 'Caddy servers timeouts idle (5 min default, client connections)', side: 'server', software: CADDY },
   { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_out (120 s, its backend pool)', side: 'client' },
-  { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_in (120 s, client connections)', side: 'server' },
+  { seconds: 120, name: 'Traffic Server proxy.config.http.keep_alive_no_activity_timeout_in (120 s, client connections)', side: 'server', software: TRAFFIC_SERVER },
   { seconds: 2, name: 'h2o proxy.timeout.keepalive (2 s default in h2o 2.2, its backend pool)', side: 'client' },
+  { seconds: 5, name: 'uvicorn --timeout-keep-alive (5 s default)', side: 'server', software: UVICORN },
+  { seconds: 130, name: 'Kestrel Limits.KeepAliveTimeout (130 s default)', side: 'server', software: KESTREL },
+  { seconds: 120, name: 'IIS connectionTimeout (120 s default)', side: 'server', software: IIS },
+  { seconds: 3600, name: 'Envoy idle_timeout (1 h default)', side: 'server', software: ENVOY },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
@@ -58,7 +109,33 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy' },
 ];
 
-/** Known values within 2 % (or 50 ms) of an inferred one. */
-export function matchKnown(seconds: number, table: readonly KnownTimeout[]): KnownTimeout[] {
-  return table.filter((k) => Math.abs(k.seconds - seconds) <= Math.max(0.02 * k.seconds, 0.05));
+/**
+ * Known values within 2 % (or 50 ms) of an inferred one. `software`, the server's `Server` value:
+ * when it names a known product, server settings of other products are left out (a 2 s idle
+ * timeout on a server that says nginx is nginx's setting, not gunicorn's default).
+ */
+export function matchKnown(seconds: number, table: readonly KnownTimeout[], software: string | null = null): KnownTimeout[] {
+  const product = serverProduct(software);
+  return table.filter(
+    (k) =>
+      Math.abs(k.seconds - seconds) <= Math.max(0.02 * k.seconds, 0.05) &&
+      (product === null || k.side !== 'server' || k.software === product.software),
+  );
+}
+
+/**
+ * The server settings that close idle client connections, in parentheses: the one of the product
+ * the server's `Server` header names when it is known (with the caveat that a proxy may pass its
+ * backend's header on), else those of the common servers.
+ */
+export function serverIdleSettings(serverSays: string | null): string {
+  const product = serverProduct(serverSays);
+  if (product !== null) {
+    return `(its responses say \`Server: ${serverSays}\`: ${product.idleSetting}; unless a proxy in front of it passes that header on from its backend)`;
+  }
+  return (
+    '(Node http.Server `keepAliveTimeout`, nginx `keepalive_timeout`, Apache `KeepAliveTimeout`, Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; ' +
+    'Varnish `timeout_idle`; Squid `client_idle_pconn_timeout`, counted in whole seconds: Squid may close up to a second early; Caddy `servers { timeouts { idle } }`; ' +
+    'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`)'
+  );
 }

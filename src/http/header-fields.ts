@@ -7,6 +7,12 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 
 
+/**
+ * Characters of a `Server` value kept: product and version (`nginx/1.22.1`, `Apache/2.4.71
+ * (Debian)`) are at its start; the rest is not needed to name the software.
+ */
+export const MAX_SERVER_CHARS = 64;
+
 /** Content-Length digits accepted: 15 decimal digits stay below 2^53. */
 const MAX_LENGTH_DIGITS = 15;
 
@@ -93,6 +99,13 @@ export function applyKeptField(
   while (ve > vs && (bytes[ve - 1] === SP || bytes[ve - 1] === HT)) ve--;
 
   switch (colon - s) {
+    case 6:
+      if (isServerName(bytes, s)) {
+        // Interned: one server answers with the same value on every connection.
+        if (head.server === null && ve > vs) head.server = latin1Interned(bytes, vs, ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve);
+        return LineResult.Ok;
+      }
+      break;
     case 4:
       if (isHostName(bytes, s)) {
         if (head.host === null) head.host = latin1Interned(bytes, vs, ve);
@@ -148,6 +161,12 @@ export function applyKeptField(
  */
 function lower(bytes: Uint8Array, i: number): number {
   return bytes[i] | 0x20;
+}
+function isServerName(b: Uint8Array, s: number): boolean {
+  return (
+    lower(b, s) === 0x73 && lower(b, s + 1) === 0x65 && lower(b, s + 2) === 0x72 && lower(b, s + 3) === 0x76 &&
+    lower(b, s + 4) === 0x65 && lower(b, s + 5) === 0x72
+  );
 }
 function isHostName(b: Uint8Array, s: number): boolean {
   return lower(b, s) === 0x68 && lower(b, s + 1) === 0x6f && lower(b, s + 2) === 0x73 && lower(b, s + 3) === 0x74;

@@ -75,6 +75,8 @@ export class MessageHead {
   host: string | null = null;
   /** An `Idempotency-Key` or `X-Idempotency-Key` field was present (requests). */
   idempotencyKey = false;
+  /** First `Server` field value (responses), cut to MAX_SERVER_CHARS: what software answered. */
+  server: string | null = null;
   /** Fields not kept (counted only). */
   otherHeaders = 0;
   /** Lines in the header block without a colon, and obs-fold continuation lines (tolerated, counted). */
@@ -110,6 +112,7 @@ export class MessageHead {
     this.transferEncoding = null;
     this.host = null;
     this.idempotencyKey = false;
+    this.server = null;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;
     this.headBytes = 0;

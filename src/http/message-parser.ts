@@ -984,7 +984,7 @@ let wordsBase = 0;
 
 /**
  * False when a field name of this length starting with this byte cannot be one that
- * applyHeaderLine keeps (Host, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
+ * applyHeaderLine keeps (Host, Server, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
  * Idempotency-Key, X-Idempotency-Key): those lines are only counted. Keep in step with
  * applyHeaderLine's switch.
  */
@@ -993,6 +993,8 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
   switch (nameLength) {
     case 4:
       return f === 0x68; // h
+    case 6:
+      return f === 0x73; // s
     case 10:
       return f === 0x63 || f === 0x6b; // c, k
     case 14:
@@ -1016,6 +1018,9 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
   switch (first | 0x20) {
     case 0x68: // host
       at = pos + 4;
+      break;
+    case 0x73: // server
+      at = pos + 6;
       break;
     case 0x63: // connection, content-length
       at = pos + 10 < lf && bytes[pos + 10] === COLON ? pos + 10 : pos + 14;

@@ -319,6 +319,12 @@ export class HttpSession {
   private done = false;
   private tunnel = false;
 
+  /**
+   * The `Server` value of the connection's first final response that had one: what software
+   * answered (a proxy that passes its backend's header on shows the backend's). Null: none seen.
+   */
+  serverSoftware: string | null = null;
+
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
   private serverSniffed = false;
@@ -382,6 +388,7 @@ export class HttpSession {
     this.emitted = 0;
     this.done = false;
     this.tunnel = false;
+    this.serverSoftware = null;
     this.clientSniffed = false;
     this.clientLooksLikeResponse = false;
     this.serverSniffed = false;
@@ -644,6 +651,7 @@ export class HttpSession {
       return;
     }
     this.respFinal = true;
+    if (this.serverSoftware === null) this.serverSoftware = head.server;
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));
     if (head.framing === 'tunnel') {

@@ -1,4 +1,6 @@
-import { KNOWN_IDLE_TIMEOUTS, matchKnown } from '../../src/detect/known-timeouts';
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
+import { KNOWN_IDLE_TIMEOUTS, matchKnown, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
 
 describe('known idle timeouts', () => {
   // Node 20's fetch (undici 6): keepAliveTimeout 4e3 ms unless the server sends a Keep-Alive hint
@@ -7,5 +9,74 @@ describe('known idle timeouts', () => {
   test('Node fetch (undici) keeps idle connections 4 s by default, not 15 s', () => {
     expect(matchKnown(4, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/undici/);
     expect(matchKnown(15, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).not.toMatch(/undici/);
+  });
+});
+
+describe('the Server header narrows server settings to the product that answered', () => {
+  const names = (seconds: number, software: string | null) => matchKnown(seconds, KNOWN_IDLE_TIMEOUTS, software).map((k) => k.name).join('\n');
+
+  test('a 2 s idle close is gunicorn\'s default only on a server that could be gunicorn', () => {
+    expect(names(2, null)).toMatch(/gunicorn/);
+    expect(names(2, 'gunicorn')).toMatch(/gunicorn/);
+    expect(names(2, 'nginx/1.22.1')).not.toMatch(/gunicorn/);
+    // A product not listed (or no header) narrows nothing: the hint stays a hint.
+    expect(names(2, 'h2o/2.2.5')).toMatch(/gunicorn/);
+  });
+
+  test('5 s on Apache names Apache, not Node or lighttpd; client-side entries are kept', () => {
+    expect(names(5, 'Apache/2.4.71 (Debian)')).toMatch(/Apache/);
+    expect(names(5, 'Apache/2.4.71 (Debian)')).not.toMatch(/Node.js http.Server|lighttpd|Varnish/);
+    expect(names(5, 'Apache/2.4.71 (Debian)')).toMatch(/HttpURLConnection/);
+    expect(names(75, 'openresty/1.21')).toMatch(/nginx keepalive_timeout/);
+  });
+
+  test('products are told apart by the start of the value, not a word inside it', () => {
+    expect(serverProduct('nginx')?.idleSetting).toMatch(/keepalive_timeout/);
+    expect(serverProduct('Microsoft-IIS/10.0')?.idleSetting).toMatch(/connectionTimeout/);
+    expect(serverProduct('ATS/9.2.9')?.idleSetting).toMatch(/keep_alive_no_activity_timeout_in/);
+    expect(serverProduct('my-nginx-clone')).toBeNull();
+    expect(serverProduct('nginxish')).toBeNull();
+    expect(serverProduct(null)).toBeNull();
+  });
+
+  test('the remedy names the one setting when the product is known, every common one otherwise', () => {
+    const known = serverIdleSettings('Caddy');
+    expect(known).toMatch(/`Server: Caddy`: Caddy `servers \{ timeouts \{ idle \} \}`/);
+    expect(known).toMatch(/unless a proxy in front of it passes that header on/);
+    expect(known).not.toMatch(/nginx/);
+    for (const unknown of [null, 'h2o/2.2.5']) {
+      const list = serverIdleSettings(unknown);
+      expect(list).toMatch(/nginx `keepalive_timeout`/);
+      expect(list).toMatch(/Apache `KeepAliveTimeout`/);
+    }
+  });
+});
+
+describe('diagnoses on recorded servers name the software that answered', () => {
+  const diagnosis = async (sample: string, kind: string) => {
+    const r = await analyzeFiles([path.resolve(__dirname, '../../samples', sample)]);
+    const found = r.diagnoses.filter((d) => d.kind === kind);
+    expect(found.length).toBeGreaterThan(0);
+    return found[0];
+  };
+
+  test('nginx with keepalive_timeout 2s: nginx\'s setting, not gunicorn\'s 2 s default', async () => {
+    const d = await diagnosis('keepalive-race-nginx.pcap', 'keepalive-race');
+    expect(d.explanation).toContain('(Server: nginx/1.22.1) closes idle keep-alive connections after ~2.001 s,');
+    expect(d.explanation).not.toMatch(/gunicorn/);
+    expect(d.remedy).toContain('nginx `keepalive_timeout`');
+    expect(d.remedy).not.toMatch(/Apache `KeepAliveTimeout`|Caddy `servers/);
+  });
+
+  test('gunicorn at its default: still matched', async () => {
+    const d = await diagnosis('keepalive-race-gunicorn.pcap', 'idle-timeout-mismatch');
+    expect(d.explanation).toMatch(/\(Server: gunicorn\) closed \d+ idle keep-alive connections .*matches gunicorn --keep-alive/);
+    expect(d.remedy).toContain('gunicorn `--keep-alive`');
+  });
+
+  test('a server that sends no Server field gets the list of common settings', async () => {
+    const d = await diagnosis('keepalive-race-caddy.pcap', 'keepalive-race');
+    expect(d.explanation).not.toContain('(Server:');
+    expect(d.remedy).toMatch(/nginx `keepalive_timeout`.*Apache `KeepAliveTimeout`/);
   });
 });

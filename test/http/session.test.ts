@@ -78,6 +78,29 @@ describe('HttpSession: keep-alive and pipelining', () => {
     expect(JSON.stringify(d.exchanges[2])).not.toContain('idempotencyKey');
   });
 
+  test('the first final response with a Server field names the software; case, spacing and length handled', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/a'));
+    d.server(res(100, '', [], 'HTTP/1.1', 'Continue').replace('Content-Length: 0\r\n', 'Server: interim/1\r\n'));
+    expect(d.session.serverSoftware).toBeNull(); // an interim response does not count
+    d.server(res(200, 'a', ['sERVER:   nginx/1.22.1  ']));
+    d.client(req('GET', '/b'));
+    d.server(res(200, 'b', ['Server: other/2']));
+    expect(d.session.serverSoftware).toBe('nginx/1.22.1');
+    // Only a field named exactly Server (not X-Server, Servers) is read.
+    const e = new SessionDriver();
+    e.client(req('GET', '/'));
+    e.server(res(200, '', ['X-Server: no', 'Servers: no', `Server: ${'x'.repeat(200)}`]));
+    expect(e.session.serverSoftware).toBe('x'.repeat(64));
+    // A request's Server field (nonsense) is not the server's software; reset forgets it.
+    const f = new SessionDriver();
+    f.client(req('GET', '/', ['Server: client-said']));
+    f.server(res(200));
+    expect(f.session.serverSoftware).toBeNull();
+    e.session.reset(8, 100, () => undefined);
+    expect(e.session.serverSoftware).toBeNull();
+  });
+
   test('a request line still arriving counts as outstanding', () => {
     const d = new SessionDriver();
     d.client('GET /slow HT');

@@ -3,7 +3,8 @@ import type { DetectorDefinition } from '../detector';
 import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown } from '../known-timeouts';
+import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, serverIdleSettings } from '../known-timeouts';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
 import { saferClientIdleTimeout, serverIdleClose } from './keepalive-race';
 import { RecentOpens } from '../recent-opens';
@@ -94,6 +95,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
   },
   create(ctx) {
     const servers = new Map<string, ServerIdle>();
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     /**
      * When each client host opened connections to each server (their SYNs): a pool that closes an
      * idle connection as it opens another to the same server (Squid does, for a request it will not
@@ -143,6 +145,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       },
 
       onConnectionEnd(conn) {
+        software.note(conn);
         const app = conn.app;
         if (app === null || app.exchangeCount === 0) return;
         const e = entryFor(conn.serverName);
@@ -190,7 +193,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const clientTimeout = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
-          const knownServer = matchKnown(T, KNOWN_IDLE_TIMEOUTS).filter((k) => k.side !== 'client');
+          const serverSays = software.of(server);
+          const knownServer = matchKnown(T, KNOWN_IDLE_TIMEOUTS, serverSays).filter((k) => k.side !== 'client');
           const nodeLike = advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
           const knownText =
             (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
@@ -210,7 +214,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const parts: string[] = [
-            `${server} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
+            `${server}${serverSays !== null ? ` (Server: ${serverSays})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
           ];
           if (risky.length > 0) {
             parts.push(
@@ -230,7 +234,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (risky.length > 0) {
             remedies.push(
               `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`, Caddy reverse_proxy \`transport http { keepalive }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_out\`, h2o \`proxy.timeout.keepalive\`, HAProxy: none, only \`pool-purge-delay\`, 5 s by default, closing half of the idle backend connections each period), ` +
-                `or raise the server's idle timeout above the clients' (Node \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; Varnish \`timeout_idle\`, Squid \`client_idle_pconn_timeout\`, Caddy \`servers { timeouts { idle } }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`,
+                `or raise the server's idle timeout above the clients' ${serverIdleSettings(serverSays)}.`,
             );
           }
           const explanation = parts.join(' ');

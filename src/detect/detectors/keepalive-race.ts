@@ -3,7 +3,8 @@ import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { matchKnown, KNOWN_IDLE_TIMEOUTS } from '../known-timeouts';
+import { matchKnown, KNOWN_IDLE_TIMEOUTS, serverIdleSettings } from '../known-timeouts';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
@@ -561,6 +562,7 @@ export const keepaliveRace: DetectorDefinition = {
     // What proxies sent upstream (shared with gateway-timeout and no-upstream-connect): a close on
     // arrival at a proxy that had forwarded the request is not an idle close.
     const legs = sharedProxyLegs(ctx);
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -869,6 +871,7 @@ export const keepaliveRace: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         legs.onConnectionEnd(conn);
+        software.note(conn);
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app === null || app.exchangeCount !== 0) return;
@@ -954,11 +957,12 @@ export const keepaliveRace: DetectorDefinition = {
             remedy = 'Server: send Connection: close on a response after which it closes the connection (RFC 9112 §9.6), or keep the connection open. Client: treat a connection as dead once its FIN arrived.';
           } else if (timeout !== null) {
             inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
-            const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS).filter((k) => k.side !== 'client');
+            const serverSays = software.of(server);
+            const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, serverSays).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
             const support = timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
             explanation =
-              `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ` +
+              `${server}${serverSays !== null ? ` (Server: ${serverSays})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ` +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(timeout.value);
             remedy =
@@ -970,9 +974,7 @@ export const keepaliveRace: DetectorDefinition = {
               // HAProxy has no idle timeout of its own for backend connections: only the purge of the
               // idle pool closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
               `HAProxy: none, only \`pool-purge-delay\` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it), or raise the server's idle timeout above the client's ` +
-              `(Node http.Server \`keepAliveTimeout\`, nginx \`keepalive_timeout\`, Apache \`KeepAliveTimeout\`, Go http.Server \`IdleTimeout\`, which when unset is \`ReadTimeout\`, else \`ReadHeaderTimeout\`; ` +
-              `Varnish \`timeout_idle\`; Squid \`client_idle_pconn_timeout\`, counted in whole seconds: Squid may close up to a second early; Caddy \`servers { timeouts { idle } }\`; ` +
-              `Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_in\`).`;
+              serverIdleSettings(serverSays) + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
