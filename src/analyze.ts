@@ -449,12 +449,18 @@ export class Analyzer {
   }
 
   private observer(): ConnectionObserver<ConnectionHttp> {
+    // Only detectors read a connection's recent exchanges. Kept there, every exchange outlived the
+    // young generation (its connection lives on) and the collector copied and promoted it; an
+    // analysis without detectors keeps none, and its exchanges die young.
+    const keepRecent = this.engine.hasDetectors;
     const onExchange = (conn: AnalyzedConnection, exchange: HttpExchange): void => {
       const app = conn.app;
       if (app === null) return;
       app.exchangeCount++;
-      app.recent.push(exchange);
-      if (app.recent.length > RECENT_EXCHANGES_KEPT) app.recent.shift();
+      if (keepRecent) {
+        app.recent.push(exchange);
+        if (app.recent.length > RECENT_EXCHANGES_KEPT) app.recent.shift();
+      }
       this.stats.exchanges++;
       this.engine.onExchange(exchange, conn);
       if (this.flowIds && !this.flowIds.has(conn.id)) return;

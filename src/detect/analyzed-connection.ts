@@ -11,7 +11,7 @@ export const RECENT_EXCHANGES_KEPT = 4;
 export interface ConnectionHttp {
   session: HttpSession | null;
   exchangeCount: number;
-  /** The last few exchanges, oldest first. */
+  /** The last few exchanges, oldest first (kept only when detectors run: nothing else reads them). */
   recent: HttpExchange[];
   /** TLS record headers of both directions, when the client's first bytes were a ClientHello (else null). */
   tls: TlsRecords | null;

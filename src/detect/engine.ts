@@ -99,6 +99,11 @@ export class DetectionEngine {
     };
   }
 
+  /** Whether any detector runs at all: without one, nothing reads a connection's recent exchanges. */
+  get hasDetectors(): boolean {
+    return this.hooks.length > 0;
+  }
+
   /** Findings reported so far, kept or not. */
   get findingCount(): number {
     return this.reportedBySeverity.info + this.reportedBySeverity.warning + this.reportedBySeverity.error;
