@@ -27,6 +27,7 @@ export class EventLog implements MessageListener {
     if (head.connection !== null) parts.push(`conn=${head.connection}`);
     if (head.keepAliveTimeout !== null) parts.push(`ka=${head.keepAliveTimeout}`);
     if (head.host !== null) parts.push(`host=${head.host}`);
+    if (head.server !== null) parts.push(`server=${head.server}`);
     parts.push(`other=${head.otherHeaders}`);
     if (head.malformedHeaders > 0) parts.push(`malformed=${head.malformedHeaders}`);
     this.lines.push(parts.join(' '));

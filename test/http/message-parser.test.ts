@@ -145,7 +145,7 @@ const CASES: Case[] = [
     name: 'response with Content-Length',
     mode: 'response',
     data: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: t\r\n\r\nhello',
-    expected: ['begin 200 "OK" HTTP/1.1', 'head length cl=5 other=1', 'end body=5'],
+    expected: ['begin 200 "OK" HTTP/1.1', 'head length cl=5 server=t other=0', 'end body=5'],
   },
   {
     name: 'chunked response with extension and trailers, then a pipelined response',
