@@ -17,12 +17,18 @@ const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 export class DetectionEngine {
   private readonly hooks: DetectorHooks[] = [];
   /**
-   * Per event, only the detectors that handle it. Events come for every connection and exchange:
-   * looking each hook up on sixteen differently shaped objects made every call site megamorphic.
+   * Per event, only the detectors that handle it: each handler with the hooks object it belongs to
+   * (its `this`), at the same index. Events come for every connection and exchange: looking each
+   * hook up on sixteen differently shaped objects made every call site megamorphic; and a bound
+   * function (`hook.bind(hooks)`) costs a trampoline per call that `handler.call(hooks, ...)` does
+   * not (the optimizing compiler makes that a plain call with the given receiver).
    */
-  private readonly openHandlers: Array<(conn: AnalyzedConnection) => void> = [];
-  private readonly exchangeHandlers: Array<(exchange: HttpExchange, conn: AnalyzedConnection) => void> = [];
-  private readonly endHandlers: Array<(conn: AnalyzedConnection) => void> = [];
+  private readonly openHandlers: Array<(this: DetectorHooks, conn: AnalyzedConnection) => void> = [];
+  private readonly openOwners: DetectorHooks[] = [];
+  private readonly exchangeHandlers: Array<(this: DetectorHooks, exchange: HttpExchange, conn: AnalyzedConnection) => void> = [];
+  private readonly exchangeOwners: DetectorHooks[] = [];
+  private readonly endHandlers: Array<(this: DetectorHooks, conn: AnalyzedConnection) => void> = [];
+  private readonly endOwners: DetectorHooks[] = [];
   private readonly all: Finding[] = [];
   /** The same findings by kind, and the connections each kind was reported on (see reportedOn). */
   private readonly byKind = new Map<AnomalyKind, Finding[]>();
@@ -44,9 +50,18 @@ export class DetectionEngine {
     for (const def of detectors) {
       const hooks = def.create(this.contextFor(def, options));
       this.hooks.push(hooks);
-      if (hooks.onOpen) this.openHandlers.push(hooks.onOpen.bind(hooks));
-      if (hooks.onExchange) this.exchangeHandlers.push(hooks.onExchange.bind(hooks));
-      if (hooks.onConnectionEnd) this.endHandlers.push(hooks.onConnectionEnd.bind(hooks));
+      if (hooks.onOpen) {
+        this.openHandlers.push(hooks.onOpen);
+        this.openOwners.push(hooks);
+      }
+      if (hooks.onExchange) {
+        this.exchangeHandlers.push(hooks.onExchange);
+        this.exchangeOwners.push(hooks);
+      }
+      if (hooks.onConnectionEnd) {
+        this.endHandlers.push(hooks.onConnectionEnd);
+        this.endOwners.push(hooks);
+      }
     }
   }
 
@@ -111,17 +126,20 @@ export class DetectionEngine {
 
   onOpen(conn: AnalyzedConnection): void {
     const handlers = this.openHandlers;
-    for (let i = 0; i < handlers.length; i++) handlers[i](conn);
+    const owners = this.openOwners;
+    for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], conn);
   }
 
   onExchange(exchange: HttpExchange, conn: AnalyzedConnection): void {
     const handlers = this.exchangeHandlers;
-    for (let i = 0; i < handlers.length; i++) handlers[i](exchange, conn);
+    const owners = this.exchangeOwners;
+    for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], exchange, conn);
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
     const handlers = this.endHandlers;
-    for (let i = 0; i < handlers.length; i++) handlers[i](conn);
+    const owners = this.endOwners;
+    for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], conn);
   }
 
   finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {
