@@ -101,8 +101,12 @@ export function applyKeptField(
   switch (colon - s) {
     case 6:
       if (isServerName(bytes, s)) {
-        // Interned: one server answers with the same value on every connection.
-        if (head.server === null && ve > vs) head.server = latin1Interned(bytes, vs, ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve);
+        if (head.server === null && ve > vs) {
+          const end = ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve;
+          // Interned: one server answers with the same value on every connection. Only plain text
+          // is kept: the value goes into explanations printed on terminals and pages.
+          if (isPlainText(bytes, vs, end)) head.server = latin1Interned(bytes, vs, end);
+        }
         return LineResult.Ok;
       }
       break;
@@ -161,6 +165,14 @@ export function applyKeptField(
  */
 function lower(bytes: Uint8Array, i: number): number {
   return bytes[i] | 0x20;
+}
+/** Printable ASCII only (no control byte, no byte above 0x7e, no backquote that would break the quoting around it). */
+function isPlainText(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c < 0x20 || c > 0x7e || c === 0x60) return false;
+  }
+  return true;
 }
 function isServerName(b: Uint8Array, s: number): boolean {
   return (

@@ -99,6 +99,13 @@ describe('HttpSession: keep-alive and pipelining', () => {
     expect(f.session.serverSoftware).toBeNull();
     e.session.reset(8, 100, () => undefined);
     expect(e.session.serverSoftware).toBeNull();
+    // Control bytes (a terminal escape) or bytes beyond ASCII: not kept, never printed.
+    for (const value of ['evil\u001b[31m', 'caf\u00e9/1', 'a`b']) {
+      const g = new SessionDriver();
+      g.client(req('GET', '/'));
+      g.server(res(200, '', [`Server: ${value}`]));
+      expect(g.session.serverSoftware).toBeNull();
+    }
   });
 
   test('a request line still arriving counts as outstanding', () => {
