@@ -28,7 +28,7 @@ const JETTY = /^Jetty\b/i;
 const VARNISH = /^Varnish\b/i;
 const SQUID = /^squid\b/i;
 const CADDY = /^Caddy\b/i;
-const TRAFFIC_SERVER = /^ATS\b/;
+const TRAFFIC_SERVER = /^(ATS|ApacheTrafficServer)\b/;
 const UVICORN = /^uvicorn\b/i;
 const KESTREL = /^Kestrel\b/i;
 const IIS = /^Microsoft-IIS\b/i;
@@ -50,7 +50,20 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: ENVOY, idleSetting: 'Envoy `common_http_protocol_options.idle_timeout` (1 h by default)' },
 ];
 
-/** The known product a `Server` value names, or null (no value, or a product not listed). */
+/**
+ * What a server's responses say about the software that answered: its `Server` header, or, when
+ * they came through a proxy, the `Via` entry of the proxy nearest the client (whose connection it
+ * is: its `Server` header may be its backend's).
+ */
+export interface ServerIdentity {
+  /** As the response says it: `Server: nginx/1.22.1`, `Via: 1.1 varnish (Varnish/7.1)`. */
+  says: string;
+  /** What names the product (the `Server` value, or the comment of the `Via` entry), or null. */
+  software: string | null;
+  fromVia: boolean;
+}
+
+/** The known product a `Server` value (or a `Via` comment) names, or null (no value, or a product not listed). */
 export function serverProduct(software: string | null): ServerProduct | null {
   if (software === null) return null;
   return SERVER_PRODUCTS.find((p) => p.software.test(software)) ?? null;
@@ -125,13 +138,14 @@ export function matchKnown(seconds: number, table: readonly KnownTimeout[], soft
 
 /**
  * The server settings that close idle client connections, in parentheses: the one of the product
- * the server's `Server` header names when it is known (with the caveat that a proxy may pass its
- * backend's header on), else those of the common servers.
+ * the server's responses name when it is known (with the caveat, for a `Server` header, that a
+ * proxy may pass its backend's header on), else those of the common servers.
  */
-export function serverIdleSettings(serverSays: string | null): string {
-  const product = serverProduct(serverSays);
-  if (product !== null) {
-    return `(its responses say \`Server: ${serverSays}\`: ${product.idleSetting}; unless a proxy in front of it passes that header on from its backend)`;
+export function serverIdleSettings(identity: ServerIdentity | null): string {
+  const product = serverProduct(identity?.software ?? null);
+  if (identity !== null && product !== null) {
+    const caveat = identity.fromVia ? '' : '; unless a proxy in front of it passes that header on from its backend';
+    return `(its responses say \`${identity.says}\`: ${product.idleSetting}${caveat})`;
   }
   return (
     '(Node http.Server `keepAliveTimeout`, nginx `keepalive_timeout`, Apache `KeepAliveTimeout`, Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; ' +

@@ -1,30 +1,44 @@
 import type { AnalyzedConnection } from './analyzed-connection';
+import type { ServerIdentity } from './known-timeouts';
 
-/** Server endpoints whose software is remembered (one string each; more are not named). */
+/** Server endpoints whose software is remembered (one each; more are not named). */
 const SERVERS_KEPT = 4096;
 
 /**
- * What software answered on each server endpoint, from the `Server` header of its responses
- * (HttpSession.serverSoftware), so that a diagnosis names that server's own setting rather than
- * every server's. Noted at each connection's end, while its HTTP session is still there. One per
- * analysis (ctx.shared); several detectors note the same connection: the second is a no-op.
+ * What software answered on each server endpoint, from its responses (HttpSession.serverSoftware
+ * and serverVia), so that a diagnosis names that server's own setting rather than every server's.
+ * A response that came through a proxy names the proxy by its `Via` entry: the `Server` header a
+ * proxy passes on is its backend's (Varnish, Squid and Traffic Server add a `Via` entry; HAProxy
+ * adds none, see known-timeouts.ts's caveat). Noted at each connection's end, while its HTTP
+ * session is still there. One per analysis (ctx.shared); several detectors note the same
+ * connection: the second is a no-op.
  */
 export class ServerSoftware {
-  private readonly byServer = new Map<string, string>();
+  private readonly byServer = new Map<string, ServerIdentity>();
   private lastNoted = -1;
 
   note(conn: AnalyzedConnection): void {
     if (conn.id === this.lastNoted) return;
     this.lastNoted = conn.id;
-    const software = conn.app?.session?.serverSoftware ?? null;
-    if (software === null || this.byServer.size >= SERVERS_KEPT || this.byServer.has(conn.serverName)) return;
-    this.byServer.set(conn.serverName, software);
+    const session = conn.app?.session ?? null;
+    if (session === null || this.byServer.size >= SERVERS_KEPT || this.byServer.has(conn.serverName)) return;
+    const via = session.serverVia;
+    const server = session.serverSoftware;
+    if (via !== null) this.byServer.set(conn.serverName, { says: `Via: ${via}`, software: viaComment(via), fromVia: true });
+    else if (server !== null) this.byServer.set(conn.serverName, { says: `Server: ${server}`, software: server, fromVia: false });
   }
 
-  /** The `Server` value `server` ("ip:port") answered with first, or null. */
-  of(server: string): string | null {
+  /** What `server` ("ip:port") said it was in its first final response that said anything, or null. */
+  of(server: string): ServerIdentity | null {
     return this.byServer.get(server) ?? null;
   }
+}
+
+/** The comment of a `Via` entry (`1.1 varnish (Varnish/7.1)` → `Varnish/7.1`), which names the proxy's software; null without one. */
+export function viaComment(entry: string): string | null {
+  const open = entry.indexOf('(');
+  const close = entry.lastIndexOf(')');
+  return open >= 0 && close > open + 1 ? entry.slice(open + 1, close).trim() : null;
 }
 
 export const SERVER_SOFTWARE = 'server-software';

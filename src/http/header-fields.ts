@@ -99,6 +99,17 @@ export function applyKeptField(
   while (ve > vs && (bytes[ve - 1] === SP || bytes[ve - 1] === HT)) ve--;
 
   switch (colon - s) {
+    case 3:
+      if (isViaName(bytes, s)) {
+        // A proxy appends its entry: the last one (of the last field) is the nearest the client.
+        let from = ve;
+        while (from > vs && bytes[from - 1] !== COMMA) from--;
+        while (from < ve && (bytes[from] === SP || bytes[from] === HT)) from++;
+        const end = ve - from > MAX_SERVER_CHARS ? from + MAX_SERVER_CHARS : ve;
+        if (end > from && isPlainText(bytes, from, end)) head.via = latin1Interned(bytes, from, end);
+        return LineResult.Ok;
+      }
+      break;
     case 6:
       if (isServerName(bytes, s)) {
         if (head.server === null && ve > vs) {
@@ -173,6 +184,9 @@ function isPlainText(b: Uint8Array, s: number, e: number): boolean {
     if (c < 0x20 || c > 0x7e || c === 0x60) return false;
   }
   return true;
+}
+function isViaName(b: Uint8Array, s: number): boolean {
+  return lower(b, s) === 0x76 && lower(b, s + 1) === 0x69 && lower(b, s + 2) === 0x61;
 }
 function isServerName(b: Uint8Array, s: number): boolean {
   return (

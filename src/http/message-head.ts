@@ -77,6 +77,11 @@ export class MessageHead {
   idempotencyKey = false;
   /** First `Server` field value (responses), cut to MAX_SERVER_CHARS: what software answered. */
   server: string | null = null;
+  /**
+   * The last entry of the last `Via` field (responses), e.g. `1.1 varnish (Varnish/7.1)`: the proxy
+   * nearest the client, which answered this connection (its `Server` may be its backend's).
+   */
+  via: string | null = null;
   /** Fields not kept (counted only). */
   otherHeaders = 0;
   /** Lines in the header block without a colon, and obs-fold continuation lines (tolerated, counted). */
@@ -113,6 +118,7 @@ export class MessageHead {
     this.host = null;
     this.idempotencyKey = false;
     this.server = null;
+    this.via = null;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;
     this.headBytes = 0;

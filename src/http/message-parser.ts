@@ -984,13 +984,15 @@ let wordsBase = 0;
 
 /**
  * False when a field name of this length starting with this byte cannot be one that
- * applyHeaderLine keeps (Host, Server, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
+ * applyHeaderLine keeps (Host, Server, Via, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
  * Idempotency-Key, X-Idempotency-Key): those lines are only counted. Keep in step with
  * applyHeaderLine's switch.
  */
 function mayBeKeptField(first: number, nameLength: number): boolean {
   const f = first | 0x20; // ASCII lower case (only 'X' and 'x' fold to 'x')
   switch (nameLength) {
+    case 3:
+      return f === 0x76; // v
     case 4:
       return f === 0x68; // h
     case 6:
@@ -1021,6 +1023,9 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
       break;
     case 0x73: // server
       at = pos + 6;
+      break;
+    case 0x76: // via
+      at = pos + 3;
       break;
     case 0x63: // connection, content-length
       at = pos + 10 < lf && bytes[pos + 10] === COLON ? pos + 10 : pos + 14;

@@ -324,6 +324,8 @@ export class HttpSession {
    * answered (a proxy that passes its backend's header on shows the backend's). Null: none seen.
    */
   serverSoftware: string | null = null;
+  /** The last `Via` entry of that same response (see MessageHead.via), or null. */
+  serverVia: string | null = null;
 
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
@@ -389,6 +391,7 @@ export class HttpSession {
     this.done = false;
     this.tunnel = false;
     this.serverSoftware = null;
+    this.serverVia = null;
     this.clientSniffed = false;
     this.clientLooksLikeResponse = false;
     this.serverSniffed = false;
@@ -651,7 +654,10 @@ export class HttpSession {
       return;
     }
     this.respFinal = true;
-    if (this.serverSoftware === null) this.serverSoftware = head.server;
+    if (this.serverSoftware === null && this.serverVia === null) {
+      this.serverSoftware = head.server;
+      this.serverVia = head.via;
+    }
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));
     if (head.framing === 'tunnel') {

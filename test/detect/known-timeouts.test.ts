@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { analyzeFiles } from '../../src/analyze';
 import { KNOWN_IDLE_TIMEOUTS, matchKnown, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
+import { viaComment } from '../../src/detect/server-software';
 
 describe('known idle timeouts', () => {
   // Node 20's fetch (undici 6): keepAliveTimeout 4e3 ms unless the server sends a Keep-Alive hint
@@ -40,11 +41,18 @@ describe('the Server header narrows server settings to the product that answered
   });
 
   test('the remedy names the one setting when the product is known, every common one otherwise', () => {
-    const known = serverIdleSettings('Caddy');
+    const known = serverIdleSettings({ says: 'Server: Caddy', software: 'Caddy', fromVia: false });
     expect(known).toMatch(/`Server: Caddy`: Caddy `servers \{ timeouts \{ idle \} \}`/);
     expect(known).toMatch(/unless a proxy in front of it passes that header on/);
     expect(known).not.toMatch(/nginx/);
-    for (const unknown of [null, 'h2o/2.2.5']) {
+    // Through a proxy that says so in Via: the proxy's setting, and no caveat about passed-on headers.
+    const via = serverIdleSettings({ says: 'Via: 1.1 varnish (Varnish/7.1)', software: viaComment('1.1 varnish (Varnish/7.1)'), fromVia: true });
+    expect(via).toMatch(/`Via: 1\.1 varnish \(Varnish\/7\.1\)`: Varnish `timeout_idle`/);
+    expect(via).not.toMatch(/unless a proxy/);
+    expect(serverProduct(viaComment('http/1.1 edge (ApacheTrafficServer/9.2.9 [uScMs f p eN:t cCMi p s ])'))?.idleSetting).toMatch(/keep_alive_no_activity_timeout_in/);
+    expect(serverProduct(viaComment('1.1 vm (squid/5.7)'))?.idleSetting).toMatch(/client_idle_pconn_timeout/);
+    expect(viaComment('1.1 corp-proxy')).toBeNull();
+    for (const unknown of [null, { says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false }, { says: 'Via: 1.1 corp-proxy', software: null, fromVia: true }]) {
       const list = serverIdleSettings(unknown);
       expect(list).toMatch(/nginx `keepalive_timeout`/);
       expect(list).toMatch(/Apache `KeepAliveTimeout`/);

@@ -99,6 +99,11 @@ describe('HttpSession: keep-alive and pipelining', () => {
     expect(f.session.serverSoftware).toBeNull();
     e.session.reset(8, 100, () => undefined);
     expect(e.session.serverSoftware).toBeNull();
+    // Through proxies: the last Via entry (of the last field) is the proxy nearest the client.
+    const v = new SessionDriver();
+    v.client(req('GET', '/'));
+    v.server(res(200, '', ['Server: nginx/1.22.1', 'Via: 1.1 edge (squid/5.7)', 'VIA: 1.1 a, 1.1 varnish (Varnish/7.1) ']));
+    expect([v.session.serverSoftware, v.session.serverVia]).toEqual(['nginx/1.22.1', '1.1 varnish (Varnish/7.1)']);
     // Control bytes (a terminal escape) or bytes beyond ASCII: not kept, never printed.
     for (const value of ['evil\u001b[31m', 'caf\u00e9/1', 'a`b']) {
       const g = new SessionDriver();

@@ -193,8 +193,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const clientTimeout = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
-          const serverSays = software.of(server);
-          const knownServer = matchKnown(T, KNOWN_IDLE_TIMEOUTS, serverSays).filter((k) => k.side !== 'client');
+          const identity = software.of(server);
+          const knownServer = matchKnown(T, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
           const nodeLike = advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
           const knownText =
             (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
@@ -214,7 +214,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const parts: string[] = [
-            `${server}${serverSays !== null ? ` (Server: ${serverSays})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
+            `${server}${identity !== null ? ` (${identity.says})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
           ];
           if (risky.length > 0) {
             parts.push(
@@ -234,7 +234,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (risky.length > 0) {
             remedies.push(
               `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`, Caddy reverse_proxy \`transport http { keepalive }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_out\`, h2o \`proxy.timeout.keepalive\`, HAProxy: none, only \`pool-purge-delay\`, 5 s by default, closing half of the idle backend connections each period), ` +
-                `or raise the server's idle timeout above the clients' ${serverIdleSettings(serverSays)}.`,
+                `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`,
             );
           }
           const explanation = parts.join(' ');

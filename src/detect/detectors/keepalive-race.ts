@@ -957,12 +957,12 @@ export const keepaliveRace: DetectorDefinition = {
             remedy = 'Server: send Connection: close on a response after which it closes the connection (RFC 9112 §9.6), or keep the connection open. Client: treat a connection as dead once its FIN arrived.';
           } else if (timeout !== null) {
             inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
-            const serverSays = software.of(server);
-            const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, serverSays).filter((k) => k.side !== 'client');
+            const identity = software.of(server);
+            const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
             const support = timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
             explanation =
-              `${server}${serverSays !== null ? ` (Server: ${serverSays})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ` +
+              `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ` +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(timeout.value);
             remedy =
@@ -974,7 +974,7 @@ export const keepaliveRace: DetectorDefinition = {
               // HAProxy has no idle timeout of its own for backend connections: only the purge of the
               // idle pool closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
               `HAProxy: none, only \`pool-purge-delay\` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it), or raise the server's idle timeout above the client's ` +
-              serverIdleSettings(serverSays) + '.';
+              serverIdleSettings(identity) + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
