@@ -101,7 +101,9 @@ export function applyKeptField(
   switch (colon - s) {
     case 3:
       if (isViaName(bytes, s)) {
-        // A proxy appends its entry: the last one (of the last field) is the nearest the client.
+        // A proxy appends its entry: the last one (of the last field) is the nearest the client;
+        // a line cut by the line bound has lost it.
+        if (truncated) return LineResult.Ok;
         let from = ve;
         while (from > vs && bytes[from - 1] !== COMMA) from--;
         while (from < ve && (bytes[from] === SP || bytes[from] === HT)) from++;
