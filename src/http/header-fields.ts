@@ -103,7 +103,7 @@ export function applyKeptField(
       if (isViaName(bytes, s)) {
         // A proxy appends its entry: the last one (of the last field) is the nearest the client;
         // a line cut by the line bound has lost it.
-        if (truncated) return LineResult.Ok;
+        if (truncated || !head.readsServerIdentity) return LineResult.Ok;
         let from = ve;
         while (from > vs && bytes[from - 1] !== COMMA) from--;
         while (from < ve && (bytes[from] === SP || bytes[from] === HT)) from++;
@@ -114,7 +114,7 @@ export function applyKeptField(
       break;
     case 6:
       if (isServerName(bytes, s)) {
-        if (head.server === null && ve > vs) {
+        if (head.readsServerIdentity && head.server === null && ve > vs) {
           const end = ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve;
           // Interned: one server answers with the same value on every connection. Only plain text
           // is kept: the value goes into explanations printed on terminals and pages.

@@ -82,6 +82,8 @@ export class MessageHead {
    * nearest the client, which answered this connection (its `Server` may be its backend's).
    */
   via: string | null = null;
+  /** Whether `server` and `via` are read into this head (MessageParser.readsServerIdentity). */
+  readsServerIdentity = false;
   /** Fields not kept (counted only). */
   otherHeaders = 0;
   /** Lines in the header block without a colon, and obs-fold continuation lines (tolerated, counted). */
@@ -119,6 +121,7 @@ export class MessageHead {
     this.idempotencyKey = false;
     this.server = null;
     this.via = null;
+    this.readsServerIdentity = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;
     this.headBytes = 0;

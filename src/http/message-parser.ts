@@ -186,6 +186,12 @@ export class MessageParser {
 
   /** A start line was accepted on this direction at least once. */
   confirmed = false;
+  /**
+   * Whether heads read what a response says of the server's software (`Server`, `Via`): only the
+   * response parser's, and only until the session has it (its first final response that says
+   * any), so that later responses on a keep-alive connection make no string for it.
+   */
+  readsServerIdentity = false;
   /** A strict start line was accepted at least once (proof that the direction speaks HTTP). */
   strictSeen = false;
   giveUpReason: GiveUpReason | null = null;
@@ -696,6 +702,7 @@ export class MessageParser {
 
   /** A start line was accepted into `head`: the message begins. */
   private acceptHead(head: MessageHead): void {
+    head.readsServerIdentity = this.readsServerIdentity;
     head.startTs = this.msgStartTs;
     head.startFrame = this.msgStartFrame;
     this.head = head;
@@ -913,6 +920,7 @@ export class MessageParser {
     this.lastTs = 0;
     this.lastFrame = 0;
     this.confirmed = false;
+    this.readsServerIdentity = !this.isRequest;
     this.strictSeen = false;
     this.giveUpReason = null;
     this.messages = 0;

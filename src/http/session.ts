@@ -657,6 +657,8 @@ export class HttpSession {
     if (this.serverSoftware === null && this.serverVia === null) {
       this.serverSoftware = head.server;
       this.serverVia = head.via;
+      // Known now: later responses' heads need not read it again.
+      if (head.server !== null || head.via !== null) this.resp.readsServerIdentity = false;
     }
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));

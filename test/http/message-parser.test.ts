@@ -523,3 +523,23 @@ describe('MessageParser: the body path does not scan', () => {
     expect(log.lines).toEqual(['begin 200 "OK" HTTP/1.1', 'head length cl=104857600 other=0', 'end body=104857600']);
   });
 });
+
+describe('MessageParser: what a response says of the server software', () => {
+  test('read by a response parser until the session has it; never by a request parser', () => {
+    const withIdentity = 'HTTP/1.1 204 No Content\r\nServer: nginx/1.22.1\r\nVia: 1.1 a, 1.1 edge (squid/5.7)\r\n\r\n';
+    const { log, parser } = makeParser('response');
+    parser.push(bytes(withIdentity), 0, withIdentity.length, 1, 1);
+    parser.readsServerIdentity = false; // as the session sets it once it has the identity
+    parser.push(bytes(withIdentity), 0, withIdentity.length, 1, 2);
+    expect(log.heads.map((h) => [h.server, h.via])).toEqual([['nginx/1.22.1', '1.1 edge (squid/5.7)'], [null, null]]);
+    // A reset (the parser reused for another connection) reads it again.
+    parser.reset(false);
+    parser.push(bytes(withIdentity), 0, withIdentity.length, 1, 3);
+    expect(log.heads[2].server).toBe('nginx/1.22.1');
+
+    const request = 'GET / HTTP/1.1\r\nHost: h\r\nServer: x\r\nVia: 1.1 client-side-proxy\r\n\r\n';
+    const req = makeParser('request');
+    req.parser.push(bytes(request), 0, request.length, 1, 1);
+    expect([req.log.heads[0].server, req.log.heads[0].via]).toEqual([null, null]);
+  });
+});
