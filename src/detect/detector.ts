@@ -109,6 +109,21 @@ export interface DetectorHooks {
   onFinish?(): void;
 }
 
+/**
+ * A helper several detectors share (`DetectContext.shared`) that follows connection events itself
+ * (the proxy legs tracker). The engine hands it each event once, in the place of the first detector
+ * that made it: its handlers run right before that detector's, as if that detector passed each
+ * event on first thing. Its detectors' own handlers then need not pass events on, and an exchange
+ * no longer goes through a handler (and a compiled copy of the helper's code) per detector.
+ */
+export interface EventFollower extends DetectorHooks {
+  readonly followsEvents: true;
+}
+
+export function followsEvents(service: unknown): service is EventFollower {
+  return typeof service === 'object' && service !== null && (service as Partial<EventFollower>).followsEvents === true;
+}
+
 export interface DetectorDefinition {
   id: AnomalyKind;
   meta: DetectorMeta;

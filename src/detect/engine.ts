@@ -1,5 +1,6 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
+import { followsEvents } from './detector';
 import type { DetectContext, DetectOptions, DetectorDefinition, DetectorHooks, FindingInput } from './detector';
 import type { AnomalyKind, Diagnosis, Finding, Severity } from './finding';
 
@@ -47,21 +48,27 @@ export class DetectionEngine {
     private readonly onFinding: (finding: Finding) => void = () => undefined,
   ) {
     this.maxKept = options.maxFindingsKept;
-    for (const def of detectors) {
-      const hooks = def.create(this.contextFor(def, options));
-      this.hooks.push(hooks);
-      if (hooks.onOpen) {
-        this.openHandlers.push(hooks.onOpen);
-        this.openOwners.push(hooks);
-      }
-      if (hooks.onExchange) {
-        this.exchangeHandlers.push(hooks.onExchange);
-        this.exchangeOwners.push(hooks);
-      }
-      if (hooks.onConnectionEnd) {
-        this.endHandlers.push(hooks.onConnectionEnd);
-        this.endOwners.push(hooks);
-      }
+    for (const def of detectors) this.follow(def.create(this.contextFor(def, options)));
+  }
+
+  /**
+   * Hands `hooks` every later event, after the handlers registered before. A detector's hooks come
+   * in registry order; a shared helper that follows events comes when made, within the `create` of
+   * the first detector that asks for it: before that detector's own hooks.
+   */
+  private follow(hooks: DetectorHooks): void {
+    this.hooks.push(hooks);
+    if (hooks.onOpen) {
+      this.openHandlers.push(hooks.onOpen);
+      this.openOwners.push(hooks);
+    }
+    if (hooks.onExchange) {
+      this.exchangeHandlers.push(hooks.onExchange);
+      this.exchangeOwners.push(hooks);
+    }
+    if (hooks.onConnectionEnd) {
+      this.endHandlers.push(hooks.onConnectionEnd);
+      this.endOwners.push(hooks);
     }
   }
 
@@ -108,7 +115,11 @@ export class DetectionEngine {
       findings: (kind?: AnomalyKind): readonly Finding[] => (kind ? (this.byKind.get(kind) ?? NO_FINDINGS).slice() : this.all),
       reportedOn: (kind: AnomalyKind, flowId: number): boolean => this.flowsByKind.get(kind)?.has(flowId) ?? false,
       shared: <T>(name: string, make: () => T): T => {
-        if (!this.services.has(name)) this.services.set(name, make());
+        if (!this.services.has(name)) {
+          const service = make();
+          this.services.set(name, service);
+          if (followsEvents(service)) this.follow(service);
+        }
         return this.services.get(name) as T;
       },
     };

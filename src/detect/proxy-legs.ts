@@ -1,6 +1,6 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
-import type { DetectContext } from './detector';
+import type { DetectContext, EventFollower } from './detector';
 import { hostOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
 import { inferTimeout, median } from './infer-timeout';
@@ -34,8 +34,9 @@ import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index'
  * connections are those of the shared RequestIndex.
  *
  * Every detector that asks about proxies (gateway-timeout, no-upstream-connect, unanswered-request,
- * keepalive-race, intermittent-5xx) shares one instance per analysis (sharedProxyLegs) and hands
- * it every event; each event counts once, so they agree on which failures belong to whom.
+ * keepalive-race, intermittent-5xx, connection-refused) shares one instance per analysis
+ * (sharedProxyLegs), which the engine hands every event once (it follows events: see
+ * EventFollower), so they agree on which failures belong to whom.
  * Everything kept is bounded: legs and requests per proxy address, proxy addresses, failures.
  */
 
@@ -197,7 +198,7 @@ export function sharedProxyLegs(ctx: Pick<DetectContext, 'shared'>): ProxyLegs {
   return ctx.shared(PROXY_LEGS, () => new ProxyLegs(ctx.shared(REQUEST_INDEX, () => new RequestIndex())));
 }
 
-export class ProxyLegs {
+export class ProxyLegs implements EventFollower {
   /** Addresses seen as a server to a client on another address. */
   private readonly serverIps = new Set<string>();
   private readonly proxies = new Map<string, ProxyRecord>();
@@ -215,21 +216,13 @@ export class ProxyLegs {
   private copiesOf: readonly RememberedRequest[] | null = null;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
-  /**
-   * The last event of each kind: gateway-timeout and no-upstream-connect share one tracker
-   * (`ctx.shared`) and both hand it every event, which must count once. Connections are told by
-   * id, not by object: the flow stage reuses a released connection's object for a new one.
-   */
-  private lastOpenedId = 0;
-  private lastExchange: HttpExchange | null = null;
-  private lastEndedId = 0;
+  /** The engine hands this tracker each event itself (see EventFollower), once. */
+  readonly followsEvents = true;
 
   /** `index`: every request of the analysis (offered here too; it keeps each once). */
   constructor(private readonly index: RequestIndex = new RequestIndex()) {}
 
   onOpen(conn: AnalyzedConnection): void {
-    if (conn.id === this.lastOpenedId) return;
-    this.lastOpenedId = conn.id;
     const clientIp = conn.clientHost;
     const serverIp = conn.serverHost;
     // An address that serves connections, even from itself (a proxy tested on 127.0.0.1, a sidecar):
@@ -242,8 +235,6 @@ export class ProxyLegs {
   }
 
   onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
-    if (ex === this.lastExchange) return;
-    this.lastExchange = ex;
     this.index.offer(ex, conn);
     this.forgetLearned();
     const leg = this.live.get(conn.id);
@@ -257,8 +248,6 @@ export class ProxyLegs {
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
-    if (conn.id === this.lastEndedId) return;
-    this.lastEndedId = conn.id;
     const c = conn.client;
     const s = conn.server;
     let leg = this.live.get(conn.id);

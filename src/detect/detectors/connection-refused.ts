@@ -83,10 +83,7 @@ export const connectionRefused: DetectorDefinition = {
     };
 
     return {
-      onOpen: (conn) => legs.onOpen(conn),
-      onExchange: (ex, conn) => legs.onExchange(ex, conn),
       onConnectionEnd(conn: AnalyzedConnection): void {
-        legs.onConnectionEnd(conn);
         const c = conn.client;
         const s = conn.server;
         if (s.synAckCount > 0) {

@@ -255,16 +255,13 @@ export const gatewayTimeout: DetectorDefinition = {
     }
 
     return {
-      onOpen: (conn) => legs.onOpen(conn),
       onExchange(ex, conn) {
-        legs.onExchange(ex, conn);
         if (!isGatewayStatus(ex.status) || !answeredAfterClientClosed(ex, conn) || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
         let indexes = afterClientClosed.get(conn.id);
         if (indexes === undefined) afterClientClosed.set(conn.id, (indexes = new Set()));
         indexes.add(ex.index);
         rememberedAfterClose++;
       },
-      onConnectionEnd: (conn) => legs.onConnectionEnd(conn),
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();

@@ -315,16 +315,7 @@ export const intermittent5xx: DetectorDefinition = {
     }
 
     return {
-      onOpen(conn) {
-        legs.onOpen(conn);
-      },
-
-      onConnectionEnd(conn) {
-        legs.onConnectionEnd(conn);
-      },
-
       onExchange(ex, conn) {
-        legs.onExchange(ex, conn);
         if (ex.uncertain || ex.status === null || ex.method === null || ex.uri === null || ex.responseStart === null) return;
         const failed = ex.status >= 500 && ex.status <= 599;
         if (!failed && (ex.status < 200 || ex.status > 299)) return;

@@ -860,17 +860,9 @@ export const keepaliveRace: DetectorDefinition = {
     };
 
     return {
-      onOpen(conn) {
-        legs.onOpen(conn);
-      },
-
-      onExchange(ex, conn) {
-        index.offer(ex, conn);
-        legs.onExchange(ex, conn);
-      },
-
+      // The shared proxy legs tracker, made above, hears every event before these hooks and offers
+      // every exchange to the request index.
       onConnectionEnd(conn) {
-        legs.onConnectionEnd(conn);
         software.note(conn);
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {

@@ -115,9 +115,6 @@ export const noUpstreamConnect: DetectorDefinition = {
     }
 
     return {
-      onOpen: (conn) => legs.onOpen(conn),
-      onExchange: (ex, conn) => legs.onExchange(ex, conn),
-      onConnectionEnd: (conn) => legs.onConnectionEnd(conn),
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();

@@ -734,14 +734,12 @@ export const unansweredRequest: DetectorDefinition = {
 
     return {
       onOpen(conn) {
-        legs.onOpen(conn);
         const clientIp = conn.clientHost;
         const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
       },
 
       onExchange(ex, conn) {
-        legs.onExchange(ex, conn);
         if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         if (ex.state !== 'no-response' && late === null) return;
@@ -756,7 +754,6 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onConnectionEnd(conn) {
-        legs.onConnectionEnd(conn);
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
         {
           // A refused connection (as connection-refused tells it): the server's listener was gone then.
