@@ -76,6 +76,18 @@ describe('intermittent-5xx on synthetic traffic', () => {
     expect(found[0].evidence).toMatchObject({ responses: 7, failures: 3, successes: 4 });
   });
 
+  test('answers past the 256 remembered per kind still count, failures and successes alike', () => {
+    const cap = new Capture();
+    connection(cap, 0, ['fail', 'fail']);
+    for (let i = 1; i <= 20; i++) connection(cap, i, Array<'ok'>(15).fill('ok'));
+    connection(cap, 21, ['fail']);
+    connection(cap, 22, ['ok', 'fail']);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    // Remembered: the first 256 answers (2 failures, 254 successes); the other 48 are only counted.
+    expect(f.evidence).toMatchObject({ responses: 305, failures: 4, successes: 301, connections: 18 });
+  });
+
   describe('stays silent', () => {
     test('when every answer fails, or a single one does', () => {
       const cap = new Capture();

@@ -37,16 +37,17 @@ const FAIL_FRAMES_SHOWN = 5;
 const OK_FRAMES_SHOWN = 3;
 const CLIENTS_LISTED = 10;
 
-interface Kind {
+/**
+ * A kind is also the list of its remembered answers in the detector's answer log (the first
+ * MAX_RECORDS_PER_KIND). With a list object of its own, reached through the kind for every
+ * answer, the compiled handler met a list of another shape (map) than it was compiled for, and
+ * was thrown away and compiled again.
+ */
+interface Kind extends AnswerList {
   server: string;
   method: string;
   path: string;
-  /** Its remembered answers, in the detector's answer log. */
-  answers: AnswerList;
-  /** Answers beyond the remembered ones. */
-  moreOk: number;
-  moreFailed: number;
-  /** Every 5xx and 2xx answer counted, remembered or not. */
+  /** Every 5xx and 2xx answer counted, remembered or not (those beyond the remembered ones are these less the remembered). */
   failedCount: number;
   okCount: number;
 }
@@ -169,11 +170,15 @@ export const intermittent5xx: DetectorDefinition = {
     }
 
     function analyse(kind: Kind, explained: Set<string>): void {
-      const answers = log.answers(kind.answers).filter((a) => !(a.failed && explained.has(`${a.flowId}#${a.index}`)));
+      const remembered = log.answers(kind);
+      const rememberedFailed = remembered.reduce((n, a) => (a.failed ? n + 1 : n), 0);
+      const moreFailed = kind.failedCount - rememberedFailed;
+      const moreOk = kind.okCount - (remembered.length - rememberedFailed);
+      const answers = remembered.filter((a) => !(a.failed && explained.has(`${a.flowId}#${a.index}`)));
       const failed = answers.filter((a) => a.failed);
       const ok = answers.filter((a) => !a.failed);
-      const failedTotal = failed.length + kind.moreFailed;
-      const okTotal = ok.length + kind.moreOk;
+      const failedTotal = failed.length + moreFailed;
+      const okTotal = ok.length + moreOk;
       if (failedTotal < MIN_FAILURES || okTotal < MIN_SUCCESSES || failed.length === 0) return;
 
       const perConnection = new Map<number, { client: string; ok: number; failed: number }>();
@@ -323,7 +328,7 @@ export const intermittent5xx: DetectorDefinition = {
         let kind = kindIndex.get(conn.serverName)?.get(ex.method)?.get(path);
         if (kind === undefined) {
           if (kinds.length >= MAX_KINDS) return;
-          kind = { server: conn.serverName, method: ex.method, path, answers: AnswerLog.emptyList(), moreOk: 0, moreFailed: 0, failedCount: 0, okCount: 0 };
+          kind = { server: conn.serverName, method: ex.method, path, first: -1, last: -1, length: 0, failedCount: 0, okCount: 0 };
           let byMethod = kindIndex.get(conn.serverName);
           if (byMethod === undefined) kindIndex.set(conn.serverName, (byMethod = new Map()));
           let byPath = byMethod.get(ex.method);
@@ -333,13 +338,12 @@ export const intermittent5xx: DetectorDefinition = {
         }
         if (failed) kind.failedCount++;
         else kind.okCount++;
-        if (kind.answers.length >= MAX_RECORDS_PER_KIND) {
-          if (failed) kind.moreFailed++;
-          else kind.moreOk++;
-          return;
-        }
+        // Answers past the bound are only counted (above), with no counter of their own: the first kind
+        // to reach the bound comes long after this handler was compiled, and a step it had never taken
+        // threw the compiled code away.
+        if (kind.length >= MAX_RECORDS_PER_KIND) return;
         const delay = ex.requestEnd !== null ? Math.max(0, ex.responseStart - ex.requestEnd) : null;
-        log.add(kind.answers, conn.id, ex.index, conn.clientName, ex.responseStart, ex.responseFrame ?? 0, ex.status, delay, failed);
+        log.add(kind, conn.id, ex.index, conn.clientName, ex.responseStart, ex.responseFrame ?? 0, ex.status, delay, failed);
       },
 
       onFinish() {
