@@ -682,7 +682,14 @@ export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): {
     }
   }
   if (best < 0) return null;
-  const frame = best === 0 ? c.finFrame : best === 1 ? c.rstFrame : best === 2 ? s.finFrame : s.rstFrame;
+  // The four frames are read on every call, the choice only picks one: a first close by another side
+  // than the earlier ones, coming after a caller was compiled, would be a read it had never made,
+  // and threw its compiled code away.
+  const cFinFrame = c.finFrame;
+  const cRstFrame = c.rstFrame;
+  const sFinFrame = s.finFrame;
+  const sRstFrame = s.rstFrame;
+  const frame = best === 0 ? cFinFrame : best === 1 ? cRstFrame : best === 2 ? sFinFrame : sRstFrame;
   return { ts: bestTs, frame, byClient: best < 2, rst: best === 1 || best === 3 };
 }
 

@@ -204,7 +204,10 @@ export class RequestIndex {
     this.bodyBytes[slot] = ex.requestBodyBytes;
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
-    this.end[slot] = ex.responseEnd ?? Math.max(conn.lastTs, ex.requestStart);
+    // The end of an unanswered request is computed for every request: the first one, long after
+    // this was compiled, would otherwise be a step never taken, and threw the compiled code away.
+    const endIfUnanswered = Math.max(conn.lastTs, ex.requestStart);
+    this.end[slot] = ex.responseEnd ?? endIfUnanswered;
     this.requestEnd[slot] = ex.requestEnd ?? -1;
     this.responseStart[slot] = ex.responseStart ?? -1;
     this.status[slot] = ex.status ?? -1;

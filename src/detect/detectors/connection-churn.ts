@@ -93,16 +93,23 @@ export const connectionChurn: DetectorDefinition = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0,
           };
-          if (byClient === undefined) pairsByServer.set(conn.serverName, (byClient = new Map()));
+          // Every new pair takes the same steps, a server's first one included (its client map is made
+          // for each new pair and kept only for a new server; setting a known server again keeps its
+          // place): a new server coming after this handler was compiled was a step it had never
+          // taken, and threw its compiled code away.
+          const clients = new Map<string, Pair>();
+          if (byClient === undefined) byClient = clients;
+          pairsByServer.set(conn.serverName, byClient);
           byClient.set(client, pair);
           pairs.push(pair);
         }
         pair.connections++;
         pair.requests += app.exchangeCount;
-        if (app.exchangeCount >= 2) {
-          pair.pooled++;
-          pair.pooledRequests += app.exchangeCount;
-        }
+        // Counted with no branch: a connection of several requests after single-request ones was a
+        // step this handler had never taken when compiled (adding 0 is the same count).
+        const pooled = app.exchangeCount >= 2 ? 1 : 0;
+        pair.pooled += pooled;
+        pair.pooledRequests += pooled * app.exchangeCount;
         const one = churned(conn, ctx.options.churnCloseDelay);
         if (one === null) return;
         pair.churned++;

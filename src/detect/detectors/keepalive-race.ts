@@ -139,12 +139,24 @@ export type ArrivalTiming = Omit<ArrivalClose, 'request'>;
 function serverClosedFirst(conn: AnalyzedConnection): { ts: number; frame: number; closedWith: 'FIN' | 'RST' } | null {
   const s = conn.server;
   const c = conn.client;
-  let close: { ts: number; frame: number; closedWith: 'FIN' | 'RST' };
-  if (s.finTs >= 0 && (s.rstTs < 0 || s.finFrame < s.rstFrame)) close = { ts: s.finTs, frame: s.finFrame, closedWith: 'FIN' };
-  else if (s.rstTs >= 0) close = { ts: s.rstTs, frame: s.rstFrame, closedWith: 'RST' };
-  else return null;
-  if ((c.finTs >= 0 && c.finFrame < close.frame) || (c.rstTs >= 0 && c.rstFrame < close.frame)) return null;
-  return close;
+  // Every field is read and every test made on each call, and the branches only choose between
+  // them: a server that reset with no FIN, or a client that reset, comes long after the end
+  // handlers were compiled, and a step they had never taken threw their compiled code away.
+  const finTs = s.finTs;
+  const finFrame = s.finFrame;
+  const rstTs = s.rstTs;
+  const rstFrame = s.rstFrame;
+  const hasRst = rstTs >= 0;
+  const finBeforeRst = finFrame < rstFrame;
+  const byFin = finTs >= 0 && (!hasRst || finBeforeRst);
+  if (!byFin && !hasRst) return null;
+  const frame = byFin ? finFrame : rstFrame;
+  const clientFin = c.finTs >= 0;
+  const clientFinBefore = c.finFrame < frame;
+  const clientRst = c.rstTs >= 0;
+  const clientRstBefore = c.rstFrame < frame;
+  if ((clientFin && clientFinBefore) || (clientRst && clientRstBefore)) return null;
+  return { ts: byFin ? finTs : rstTs, frame, closedWith: byFin ? 'FIN' : 'RST' };
 }
 
 /**

@@ -22,7 +22,22 @@ import { firstCloseOf } from '../proxy-legs';
 
 const MAX_CANDIDATES = 10_000;
 const MAX_IDLE_CLOSES_PER_SERVER = 1_000;
+/** Computed here, not where it is used: a shift there would be an operation the end handler had never run. */
+const IDLE_CLOSES_DROPPED = MAX_IDLE_CLOSES_PER_SERVER >> 1;
 const MAX_SERVERS = 10_000;
+
+/**
+ * A server's idle closes, the most recent ones: a ring in `times`, `count` of them from `start`.
+ * The older half is dropped when it is full (the most recent matter: a burst is judged against its
+ * own moment). It is updated with no branch of its own: the first list to fill comes long after the
+ * end handler was compiled, and a step that handler had never taken (the splice that dropped the
+ * older half) threw its compiled code away.
+ */
+interface IdleCloses {
+  times: number[];
+  start: number;
+  count: number;
+}
 
 /** Seconds as milliseconds with microsecond precision (bursts of a dying process are sub-millisecond). */
 function microsAsMs(seconds: number): number {
@@ -62,7 +77,7 @@ export const resetBeforeResponse: DetectorDefinition = {
     const tracked = new Map<number, Tracked>();
     const candidates: Candidate[] = [];
     /** Per server, when it closed connections that had nothing outstanding (FIN or RST, first). */
-    const idleCloses = new Map<string, number[]>();
+    const idleCloses = new Map<string, IdleCloses>();
 
     function reportAll(list: Candidate[]): void {
       const byServer = new Map<string, Candidate[]>();
@@ -81,12 +96,16 @@ export const resetBeforeResponse: DetectorDefinition = {
           if (last !== undefined && r.rstTs - last[last.length - 1].rstTs <= window) last.push(r);
           else bursts.push([r]);
         }
-        const closes = idleCloses.get(server) ?? [];
+        const closes = idleCloses.get(server) ?? { times: [], start: 0, count: 0 };
         for (const burst of bursts) {
           const first = burst[0].rstTs;
           const lastTs = burst[burst.length - 1].rstTs;
           const spread = lastTs - first;
-          const idle = closes.filter((t) => t >= first - window && t <= lastTs + window).length;
+          let idle = 0;
+          for (let i = 0; i < closes.count; i++) {
+            const t = closes.times[(closes.start + i) % MAX_IDLE_CLOSES_PER_SERVER];
+            if (t >= first - window && t <= lastTs + window) idle++;
+          }
           const findings: Finding[] = burst.map((c) => report(c, burst.length, spread, idle));
           if (burst.length >= 2) diagnose(server, burst, findings, spread, idle);
         }
@@ -185,11 +204,15 @@ export const resetBeforeResponse: DetectorDefinition = {
             let list = idleCloses.get(conn.serverName);
             if (list === undefined) {
               if (idleCloses.size >= MAX_SERVERS) return;
-              idleCloses.set(conn.serverName, (list = []));
+              idleCloses.set(conn.serverName, (list = { times: [], start: 0, count: 0 }));
             }
-            // The most recent ones matter (a burst is judged against its own moment): drop the older half when full.
-            if (list.length >= MAX_IDLE_CLOSES_PER_SERVER) list.splice(0, MAX_IDLE_CLOSES_PER_SERVER >> 1);
-            list.push(first.ts);
+            // Full: the older half goes (see IdleCloses), by arithmetic every call runs. Until the
+            // ring is full the store appends (start 0, index count = length).
+            const dropped = list.count >= MAX_IDLE_CLOSES_PER_SERVER ? IDLE_CLOSES_DROPPED : 0;
+            list.start = (list.start + dropped) % MAX_IDLE_CLOSES_PER_SERVER;
+            list.count -= dropped;
+            list.times[(list.start + list.count) % MAX_IDLE_CLOSES_PER_SERVER] = first.ts;
+            list.count++;
           }
           return;
         }

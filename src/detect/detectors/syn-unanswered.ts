@@ -156,7 +156,9 @@ export const synUnanswered: DetectorDefinition = {
         const c = conn.client;
         const s = conn.server;
         if (c.synCount === 0) return;
-        if (attemptsPerServer.has(conn.serverName) || attemptsPerServer.size < MAX_SERVERS_COUNTED) {
+        // The size first: every call then takes the same steps, and the first server seen after this
+        // handler was compiled does not throw its compiled code away (has() runs only once the map is full).
+        if (attemptsPerServer.size < MAX_SERVERS_COUNTED || attemptsPerServer.has(conn.serverName)) {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
         if (c.synCount < 2) return;
