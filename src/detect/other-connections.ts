@@ -81,13 +81,11 @@ export class OtherConnections {
     this.closedWith[slot] = how;
     this.closeTs[slot] = ts;
     this.closeFrame[slot] = frame;
-    if (slot === this.client.length) {
-      this.client.push(conn.clientName);
-      this.server.push(conn.serverName);
-    } else {
-      this.client[slot] = conn.clientName;
-      this.server[slot] = conn.serverName;
-    }
+    // One store whether it appends (slot = length, while the ring fills) or overwrites: the first
+    // overwrite, when the ring wraps long after this was compiled, was a step never taken that
+    // threw the compiled code away.
+    this.client[slot] = conn.clientName;
+    this.server[slot] = conn.serverName;
   }
 
   /** The remembered connections from `address` (an IP, no port), oldest first, as the upstream legs they would be. */

@@ -246,7 +246,12 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   const app = conn.app;
   // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
   if (app === null || app.session === null || !app.session.isHttp || s.lostBytes > 0) return null;
-  if (s.finTs >= 0 || s.rstTs < 0 || s.rstHasAck) return null;
+  // All three read on each call: a server that closed with neither FIN nor RST was a read this
+  // (inlined in the end handler) had never made when compiled, and threw the compiled code away.
+  const serverFin = s.finTs >= 0;
+  const noServerRst = s.rstTs < 0;
+  const rstHasAck = s.rstHasAck;
+  if (serverFin || noServerRst || rstHasAck) return null;
   if ((c.finTs >= 0 && c.finFrame < s.rstFrame) || (c.rstTs >= 0 && c.rstFrame < s.rstFrame)) return null;
   const recent = app.recent;
   const ex = recent[recent.length - 1];
