@@ -609,10 +609,20 @@ export class MessageParser {
         pos = i + 1;
         continue;
       }
+      // Not a kept field (see colonOffsets): a line with a colon is only counted. Where a colon was
+      // on the last line of this length and first byte is checked first, in place of a search.
+      const slot = (n * 31 + first) & (COLON_OFFSET_SLOTS - 1);
+      const known = colonOffsets[slot];
+      if (known > 0 && known < n && bytes[pos + known] === COLON && first !== SP && first !== HT && first !== COLON) {
+        head.otherHeaders++;
+        pos = i + 1;
+        continue;
+      }
       if (colon < pos) {
         const c = text.indexOf(':', pos - base);
         colon = c < 0 ? stop : c + base;
       }
+      if (colon < i) colonOffsets[slot] = colon - pos;
       if (colon > i) {
         head.malformedHeaders++; // no colon
       } else if (first === SP || first === HT || colon === pos) {
@@ -989,6 +999,19 @@ let wordsFor: Uint8Array | null = null;
 let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 /** wordsFor.byteOffset (a view's offset never changes; reading it is a builtin call). */
 let wordsBase = 0;
+
+/**
+ * Where a colon was on recent header lines that are not kept fields, by line length and first byte
+ * (a direct-mapped table; a stale or colliding entry only costs the search it would have saved).
+ * Past the kept-field attempt in readFields, a line's fate no longer depends on where its first
+ * colon is: a line of a kept field always has its colon where keptColonGuess looks, so a line that
+ * failed there is counted as another field if it has any colon (and does not start with a space,
+ * a tab or the colon), and as malformed otherwise. So any colon found inside the line will do, and
+ * the same headers come back message after message with the same lengths (User-Agent, Accept,
+ * Date, Content-Type...): one compare instead of a native search, some 130 instructions a line.
+ */
+const COLON_OFFSET_SLOTS = 1024; // a power of two
+const colonOffsets = new Int32Array(COLON_OFFSET_SLOTS);
 
 /**
  * False when a field name of this length starting with this byte cannot be one that

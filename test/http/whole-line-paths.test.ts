@@ -161,4 +161,37 @@ describe('whole-line fast paths agree with the general path', () => {
     }
     expect(compared).toBe(300);
   });
+
+  test('lines of one length and first byte whose colon moves, comes earlier or is missing (remembered colon offsets)', () => {
+    // The header loop remembers where a colon was on the last line of each length and first byte;
+    // every line here has 13 bytes, so each one meets what an earlier one left there.
+    const lines = [
+      'X-Aa: 1234567', 'X-Aaaa: 12345', 'X-Aaaaaaaaaaa', 'X:Aa: 1234567', 'X-Aa:12:45:67', 'Xa-Aa-Aa-Aa-A',
+      ':X-Aa: 123456', ' X-Aa: 123456', '\tX-Aa: 12345', 'Cookie: 12345', 'Cookie1234567', 'Cookie:123456', 'C:nnection: 1',
+      'Vary: 1234567', 'Vary12345:678', 'Host12345:678',
+    ];
+    const random = rng(77);
+    for (let round = 0; round < 40; round++) {
+      let text = '';
+      for (let m = 0; m < 12; m++) {
+        text += 'GET /m HTTP/1.1\r\n';
+        const k = 1 + Math.floor(random() * 4);
+        for (let j = 0; j < k; j++) text += `${lines[Math.floor(random() * lines.length)]}\r\n`;
+        text += '\r\n';
+      }
+      expectSamePaths('request', text);
+    }
+    const events = expectSamePaths('request', lines.map((l) => `GET /m HTTP/1.1\r\n${l}\r\n${l}\r\n\r\n`).join(''));
+    expect(events.filter((e) => e.startsWith('head')).join('|')).toBe(
+      'head none other=2|head none other=2|head none other=0 malformed=2|head none other=2|head none other=2|' +
+        'head none other=0 malformed=2|head none other=0 malformed=2|head none other=0 malformed=2|head none other=0 malformed=2|' +
+        'head none other=2|head none other=0 malformed=2|head none other=2|head none other=2|head none other=2|head none other=2|' +
+        'head none other=2',
+    );
+    // A line 33 bytes longer whose first byte is one more shares the table slot: its colon offset
+    // lies past the end of the shorter line, on the next line's colon.
+    const far = `Y${'a'.repeat(11)}: ${'v'.repeat(29)}`;
+    const crossing = expectSamePaths('request', `GET /a HTTP/1.1\r\n${far}\r\nX-Aaaaaaaa\r\n:bad\r\n\r\n`);
+    expect(crossing).toContain('head none other=1 malformed=2');
+  });
 });
