@@ -306,8 +306,9 @@ export class Analyzer {
     const view = this.view;
     // Decode in place inside the reader's buffer when it offers it: no view object per packet.
     const bytes = p.bytes ?? p.data;
-    const start = p.bytes !== undefined ? (p.offset ?? 0) : 0;
-    const status = decodePacket(p.linkType, bytes, p.caplen, p.origLen, view, start);
+    const inPlace = p.bytes !== undefined;
+    const start = inPlace ? (p.offset ?? 0) : 0;
+    const status = decodePacket(p.linkType, bytes, p.caplen, p.origLen, view, start, inPlace ? p.dataView : undefined);
     if (status !== DecodeStatus.Tcp) {
       this.countIssue(view.issue);
       if (status === DecodeStatus.NotTcp) stats.notTcp++;

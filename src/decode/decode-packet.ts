@@ -29,6 +29,7 @@ const cursor = new DecodeCursor();
  * @param data     the captured bytes (only the first `caplen` are read)
  * @param caplen   bytes captured
  * @param origLen  length of the packet on the wire (>= caplen when snaplen cut it)
+ * @param dataView a DataView over exactly `data` (same buffer, offset and length), when the caller has one
  */
 export function decodePacket(
   linkType: number,
@@ -37,16 +38,17 @@ export function decodePacket(
   origLen: number,
   view: PacketView,
   start = 0,
+  dataView?: DataView,
 ): DecodeStatus {
   const captured = capturedLength(data, caplen, start);
   const wire = wireLength(origLen, captured);
   // Offsets (and view.payloadOffset) are positions in `data`: the packet is decoded where it lies.
   if ((linkType & 0xffff) === ETHERNET) {
     try {
-      if (decodePlainEthernetIpv4Tcp(data, start, start + captured, start + wire, view)) return TCP;
+      if (decodePlainEthernetIpv4Tcp(data, start, start + captured, start + wire, view, dataView)) return TCP;
     } catch {
       // Only a DataView left stale by a resizable buffer that changed size could throw here
-      // (readers never hand over one): forget it, and decode the packet the layered way.
+      // (readers never hand over one): forget the one kept here, and decode the packet the layered way.
       viewedBytes = null;
     }
   }
@@ -193,15 +195,22 @@ const TIMESTAMP_LAYOUT_START = 0x0101080a;
  * none of them: about half of the decode stage's instructions.
  * test/decode/plain-path.test.ts compares the two paths on generated and mutated packets.
  */
-function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, wireEnd: number, view: PacketView): boolean {
+function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, wireEnd: number, view: PacketView, given: DataView | undefined): boolean {
   const ip = b + ETHERNET_HEADER;
   const tcp = ip + IPV4_HEADER;
   // Ethernet and IPv4 headers captured, with the TCP header's first 13 bytes (its data offset).
   // Every read below stays under `limit` (or, past the TCP check, under the captured header's end).
   if (tcp + 13 > limit) return false;
-  // A short buffer is one packet's own copy: no DataView for it (see dataViewOf), the layered way.
-  if (data !== viewedBytes && data.length < SHARED_BUFFER_BYTES) return false;
-  const bytes = dataViewOf(data);
+  // The readers hand over their chunk's DataView with every record (and the carry buffer's with a
+  // record a chunk boundary cut). Kept here instead (dataViewOf), it was made again at every
+  // change of buffer, a path no packet had taken since the first when V8 compiled this function:
+  // the first record cut by a chunk boundary threw the compiled code away.
+  let bytes = given;
+  if (bytes === undefined) {
+    // A short buffer is one packet's own copy: no DataView for it (see dataViewOf), the layered way.
+    if (data !== viewedBytes && data.length < SHARED_BUFFER_BYTES) return false;
+    bytes = dataViewOf(data);
+  }
   if (bytes.getUint16(b + 12) !== ETHERTYPE_IPV4_VALUE || data[ip] !== IPV4_NO_OPTIONS) return false;
   const totalLength = bytes.getUint16(ip + 2);
   if (totalLength < IPV4_HEADER || (bytes.getUint16(ip + 6) & IPV4_FRAGMENT_MASK) !== 0 || data[ip + 9] !== IPPROTO_TCP) return false;

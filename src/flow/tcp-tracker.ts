@@ -114,6 +114,13 @@ function acksAroundClose(state: EndpointState): boolean {
   return state === State.Established || state === State.Partial || state === State.Closed;
 }
 
+/** An empty array V8 already knows to hold objects (an elements kind that pushing a connection keeps). */
+function objectList<T extends object>(): T[] {
+  const list: object[] = [{}];
+  list.pop();
+  return list as T[];
+}
+
 /** Released connections kept for reuse (see TrackerOptions.reuseConnections); more are left to the GC. */
 const SPARE_CONNECTIONS_KEPT = 1024;
 
@@ -133,8 +140,13 @@ export class TcpTracker<T> {
   private now = -Infinity;
   private nextSweep = -Infinity;
   private readonly serverNames = new Map<number, string>();
-  /** Released connections waiting to be reused, when the options allow it. */
-  private readonly spare: Connection<T>[] = [];
+  /**
+   * Released connections waiting to be reused, when the options allow it. Made as a list of
+   * objects (see objectList): a `[]` starts as a list of small integers, and the first release
+   * that pushed a connection into it changed its map under `open`'s compiled `pop()`, which V8
+   * threw away and compiled again.
+   */
+  private readonly spare: Connection<T>[] = objectList();
   private readonly copies = new CaptureCopies();
   private readonly natTwins = new NatTwins<Connection<T>>();
   readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0 };
@@ -244,11 +256,13 @@ export class TcpTracker<T> {
   ): Connection<T> {
     const clientName = formatEndpoint(v, srcIsClient ? 'src' : 'dst');
     const serverName = this.serverName(v, srcIsClient ? 'dst' : 'src');
-    const reused = this.spare.pop();
-    const conn =
-      reused !== undefined
-        ? reused.reset(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame)
-        : new Connection<T>(this.nextId++, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
+    const id = this.nextId++;
+    // Every connection goes through the one reset() call below, a new one too (its constructor ran
+    // reset already; a second run sets the same fields to the same values). A call made only for
+    // reused connections had no type feedback while none had been released yet, and the first
+    // reuse threw away the compiled code of `open`.
+    const conn = this.spare.pop() ?? new Connection<T>(id, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
+    conn.reset(id, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
     // A connection opened by a SYN, or by a SYN-ACK whose SYN the capture does not hold, may already
     // be open under the addresses before a NAT (nat-twins.ts).
@@ -634,9 +648,14 @@ export class TcpTracker<T> {
    * for it: the gap is a lower bound, and an ACK one past the last byte seen is no gap at all.
    */
   private gapForUnseenAcked(conn: Connection<T>, fromClient: boolean, ep: Endpoint, peer: Endpoint): void {
-    if (!ep.hasNextSeq || !peer.hasAck || ep.finTs >= 0 || ep.rstTs >= 0) return;
+    // Every field is read and compared on every call, not behind a test that short-circuits: the
+    // first connections released all ended with a FIN, so the reads behind it had no type feedback
+    // when V8 compiled `release`, and the first connection released without one threw the code away.
     const unseen = seqDiff(ep.nextSeq, peer.highestAck) - 1;
-    if (unseen > 0) this.gap(conn, fromClient, ep, unseen);
+    const finished = ep.finTs >= 0;
+    const reset = ep.rstTs >= 0;
+    const missing = unseen > 0;
+    if (ep.hasNextSeq && peer.hasAck && !finished && !reset && missing) this.gap(conn, fromClient, ep, unseen);
   }
 
   private onFin(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {

@@ -232,7 +232,7 @@ export class PcapReader implements CaptureParser {
     p.ts = sec + frac / this.fracPerSecond;
     p.caplen = caplen;
     p.origLen = origLen;
-    p.point(bytes, at + RECORD_HEADER_BYTES);
+    p.point(bytes, at + RECORD_HEADER_BYTES, view);
     this.records++;
     this.onPacket(p);
   }

@@ -329,7 +329,7 @@ export class PcapngReader implements CaptureParser {
       this.beforeEpoch++;
       ts = 0;
     }
-    this.emit(bytes, at + 28, caplen, view.getUint32(at + 24, le), ts, iface.linkType);
+    this.emit(bytes, view, at + 28, caplen, view.getUint32(at + 24, le), ts, iface.linkType);
   }
 
   private simplePacket(bytes: Uint8Array, view: DataView, at: number, length: number, fileOffset: number): void {
@@ -342,10 +342,10 @@ export class PcapngReader implements CaptureParser {
     // The block holds min(original length, interface snaplen) bytes plus padding.
     let caplen = Math.min(origLen, length - MIN_SPB_LENGTH);
     if (iface.snaplen > 0 && caplen > iface.snaplen) caplen = iface.snaplen;
-    this.emit(bytes, at + 12, caplen, origLen, this.lastTs, iface.linkType);
+    this.emit(bytes, view, at + 12, caplen, origLen, this.lastTs, iface.linkType);
   }
 
-  private emit(bytes: Uint8Array, dataAt: number, caplen: number, origLen: number, ts: number, linkType: number): void {
+  private emit(bytes: Uint8Array, view: DataView, dataAt: number, caplen: number, origLen: number, ts: number, linkType: number): void {
     if (origLen < caplen) {
       this.caplenOverOrigLen++;
       origLen = caplen;
@@ -358,7 +358,7 @@ export class PcapngReader implements CaptureParser {
     p.caplen = caplen;
     p.origLen = origLen;
     p.linkType = linkType;
-    p.point(bytes, dataAt);
+    p.point(bytes, dataAt, view);
     this.lastTs = ts;
     this.records++;
     this.deliver(p);

@@ -23,6 +23,12 @@ export interface RawPacket {
    */
   bytes?: Uint8Array;
   offset?: number;
+  /**
+   * A DataView over exactly `bytes` (same buffer, offset and length), when the source has one (the
+   * readers make one per chunk): the decoder reads header fields through it instead of making and
+   * caching its own.
+   */
+  dataView?: DataView;
 }
 
 export type PacketHandler = (packet: RawPacket) => void;
