@@ -182,7 +182,8 @@ export class PcapReader implements CaptureParser {
     carry.append(chunk, pos, pos + take);
     pos += take;
     if (carry.length < total) return this.chunkExhausted(chunk);
-    this.emit(carry.bytes, carry.view, 0, caplen);
+    this.packet.rebase(carry.bytes, carry.view);
+    this.emit(carry.view, 0, caplen);
     carry.clear();
     return pos;
   }
@@ -198,6 +199,8 @@ export class PcapReader implements CaptureParser {
     const end = chunk.length;
     const le = this.littleEndian;
     const maxCaplen = this.maxCaplen;
+    // Once per chunk, not per record (see ReusedRawPacket.rebase).
+    this.packet.rebase(chunk, view);
     let pos = start;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
@@ -207,13 +210,14 @@ export class PcapReader implements CaptureParser {
       }
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
-      this.emit(chunk, view, pos, caplen);
+      this.emit(view, pos, caplen);
       pos = next;
     }
     return pos;
   }
 
-  private emit(bytes: Uint8Array, view: DataView, at: number, caplen: number): void {
+  /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer). */
+  private emit(view: DataView, at: number, caplen: number): void {
     const le = this.littleEndian;
     const sec = view.getUint32(at, le);
     const frac = view.getUint32(at + 4, le);
@@ -232,7 +236,7 @@ export class PcapReader implements CaptureParser {
     p.ts = sec + frac / this.fracPerSecond;
     p.caplen = caplen;
     p.origLen = origLen;
-    p.point(bytes, at + RECORD_HEADER_BYTES, view);
+    p.seek(at + RECORD_HEADER_BYTES);
     this.records++;
     this.onPacket(p);
   }

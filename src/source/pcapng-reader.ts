@@ -156,6 +156,7 @@ export class PcapngReader implements CaptureParser {
     carry.append(chunk, pos, pos + take);
     pos += take;
     if (carry.length < length) return this.chunkExhausted(chunk);
+    this.packet.rebase(carry.bytes, carry.view);
     this.processBlock(carry.bytes, carry.view, 0, length, blockStart);
     carry.clear();
     return this.damaged ? -1 : pos;
@@ -170,6 +171,8 @@ export class PcapngReader implements CaptureParser {
   private walk(chunk: Uint8Array, start: number): number {
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = chunk.length;
+    // Once per chunk, not per record (see ReusedRawPacket.rebase).
+    this.packet.rebase(chunk, view);
     let pos = start;
     while (pos + BLOCK_PEEK_BYTES <= end) {
       const length = this.blockLength(chunk, view, pos, this.chunkBase + pos);
@@ -329,7 +332,7 @@ export class PcapngReader implements CaptureParser {
       this.beforeEpoch++;
       ts = 0;
     }
-    this.emit(bytes, view, at + 28, caplen, view.getUint32(at + 24, le), ts, iface.linkType);
+    this.emit(at + 28, caplen, view.getUint32(at + 24, le), ts, iface.linkType);
   }
 
   private simplePacket(bytes: Uint8Array, view: DataView, at: number, length: number, fileOffset: number): void {
@@ -342,10 +345,11 @@ export class PcapngReader implements CaptureParser {
     // The block holds min(original length, interface snaplen) bytes plus padding.
     let caplen = Math.min(origLen, length - MIN_SPB_LENGTH);
     if (iface.snaplen > 0 && caplen > iface.snaplen) caplen = iface.snaplen;
-    this.emit(bytes, view, at + 12, caplen, origLen, this.lastTs, iface.linkType);
+    this.emit(at + 12, caplen, origLen, this.lastTs, iface.linkType);
   }
 
-  private emit(bytes: Uint8Array, view: DataView, dataAt: number, caplen: number, origLen: number, ts: number, linkType: number): void {
+  /** The record at `dataAt` of the buffer the packet was last rebased on. */
+  private emit(dataAt: number, caplen: number, origLen: number, ts: number, linkType: number): void {
     if (origLen < caplen) {
       this.caplenOverOrigLen++;
       origLen = caplen;
@@ -358,7 +362,7 @@ export class PcapngReader implements CaptureParser {
     p.caplen = caplen;
     p.origLen = origLen;
     p.linkType = linkType;
-    p.point(bytes, dataAt, view);
+    p.seek(dataAt);
     this.lastTs = ts;
     this.records++;
     this.deliver(p);
