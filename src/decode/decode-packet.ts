@@ -198,9 +198,10 @@ const TIMESTAMP_LAYOUT_START = 0x0101080a;
 function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, wireEnd: number, view: PacketView, given: DataView | undefined): boolean {
   const ip = b + ETHERNET_HEADER;
   const tcp = ip + IPV4_HEADER;
-  // Ethernet and IPv4 headers captured, with the TCP header's first 13 bytes (its data offset).
-  // Every read below stays under `limit` (or, past the TCP check, under the captured header's end).
-  if (tcp + 13 > limit) return false;
+  // Ethernet and IPv4 headers captured, with the TCP header's fixed 20 bytes (a packet with fewer
+  // fails the header length test below anyway). Every read below stays under `limit` (or, past the
+  // TCP check, under the captured header's end).
+  if (tcp + TCP_HEADER > limit) return false;
   // The readers hand over their chunk's DataView with every record (and the carry buffer's with a
   // record a chunk boundary cut). Kept here instead (dataViewOf), it was made again at every
   // change of buffer, a path no packet had taken since the first when V8 compiled this function:
@@ -211,18 +212,25 @@ function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, 
     if (data !== viewedBytes && data.length < SHARED_BUFFER_BYTES) return false;
     bytes = dataViewOf(data);
   }
-  if (bytes.getUint16(b + 12) !== ETHERTYPE_IPV4_VALUE || data[ip] !== IPV4_NO_OPTIONS) return false;
-  const totalLength = bytes.getUint16(ip + 2);
-  if (totalLength < IPV4_HEADER || (bytes.getUint16(ip + 6) & IPV4_FRAGMENT_MASK) !== 0 || data[ip + 9] !== IPPROTO_TCP) return false;
+  // Neighbouring fields are read as one 32-bit word (each read costs a bounds check): the EtherType
+  // with IPv4's version and header length; IPv4's total length and identification; its flags and
+  // fragment offset with the protocol; TCP's ports; its data offset, flags and window.
+  const linkWord = bytes.getInt32(b + 12);
+  const lengthWord = bytes.getInt32(ip + 2);
+  const fragmentWord = bytes.getInt32(ip + 6);
+  if (linkWord >>> 16 !== ETHERTYPE_IPV4_VALUE || ((linkWord >>> 8) & 0xff) !== IPV4_NO_OPTIONS) return false;
+  const totalLength = lengthWord >>> 16;
+  if (totalLength < IPV4_HEADER || ((fragmentWord >>> 16) & IPV4_FRAGMENT_MASK) !== 0 || (fragmentWord & 0xff) !== IPPROTO_TCP) return false;
   const ipEnd = ip + totalLength < wireEnd ? ip + totalLength : wireEnd;
   const segmentLength = ipEnd - tcp;
-  const headerLength = (data[tcp + 12] >> 4) * 4;
+  const tcpWord3 = bytes.getInt32(tcp + 12);
+  const headerLength = (tcpWord3 >>> 28) * 4;
   const capturedEnd = limit < ipEnd ? limit : ipEnd;
   if (headerLength < TCP_HEADER || headerLength > segmentLength || capturedEnd - tcp < headerLength) return false;
 
   resetView(view);
   view.ipVersion = 4;
-  view.ipId = bytes.getUint16(ip + 4);
+  view.ipId = lengthWord & 0xffff;
   view.src0 = bytes.getInt32(ip + 12);
   view.src1 = 0;
   view.src2 = 0;
@@ -231,12 +239,13 @@ function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, 
   view.dst1 = 0;
   view.dst2 = 0;
   view.dst3 = 0;
-  view.srcPort = bytes.getUint16(tcp);
-  view.dstPort = bytes.getUint16(tcp + 2);
+  const ports = bytes.getInt32(tcp);
+  view.srcPort = ports >>> 16;
+  view.dstPort = ports & 0xffff;
   view.seq = bytes.getUint32(tcp + 4);
   view.ack = bytes.getUint32(tcp + 8);
-  view.flags = data[tcp + 13];
-  view.window = bytes.getUint16(tcp + 14);
+  view.flags = (tcpWord3 >>> 16) & 0xff;
+  view.window = tcpWord3 & 0xffff;
   view.tcpChecksum = bytes.getUint16(tcp + 16);
   const payloadOffset = tcp + headerLength;
   view.payloadOffset = payloadOffset;
