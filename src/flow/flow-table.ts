@@ -44,10 +44,12 @@ class ActivityList<T> {
  * of the flow stage's instructions, spent on every packet for a value that only picks a bucket.
  * A collision costs a longer chain (connections are told apart by their endpoints), never a
  * wrong answer. The result keeps 30 bits: a small integer in V8, never a boxed number.
+ * An IPv4 view's words 1-3 are zero (the decoder writes them so), so only word 0 is read for it.
  */
 export function bucketHash(v: PacketView): number {
-  const src = ((v.src0 ^ v.src1 ^ v.src2 ^ v.src3) + Math.imul(v.srcPort, 0x9e3779b1)) | 0;
-  const dst = ((v.dst0 ^ v.dst1 ^ v.dst2 ^ v.dst3) + Math.imul(v.dstPort, 0x9e3779b1)) | 0;
+  const v4 = v.ipVersion === 4;
+  const src = ((v4 ? v.src0 : v.src0 ^ v.src1 ^ v.src2 ^ v.src3) + Math.imul(v.srcPort, 0x9e3779b1)) | 0;
+  const dst = ((v4 ? v.dst0 : v.dst0 ^ v.dst1 ^ v.dst2 ^ v.dst3) + Math.imul(v.dstPort, 0x9e3779b1)) | 0;
   let h = (src + dst) | 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h ^= h >>> 13;
@@ -79,23 +81,26 @@ export class FlowTable<T> {
   /** Direction of the packet of the last successful `find`: true when it came from the client. */
   lastFromClient = false;
 
-  /** The connection a packet belongs to (either direction), or null. Sets `lastFromClient`. */
+  /**
+   * The connection a packet belongs to (either direction), or null. Sets `lastFromClient`.
+   * Words 1-3 of IPv4 addresses are zero in views and connections alike (the decoder writes them
+   * so, and a connection copies its first packet's): they are compared for IPv6 only.
+   */
   find(hash: number, v: PacketView): Connection<T> | null {
     const buckets = this.buckets;
+    const v4 = v.ipVersion === 4;
     for (let c = buckets[hash & (buckets.length - 1)]; c !== null; c = c.bucketNext) {
       if (c.hash !== hash || c.ipVersion !== v.ipVersion) continue;
       if (
-        c.cPort === v.srcPort && c.sPort === v.dstPort &&
-        c.c0 === v.src0 && c.s0 === v.dst0 && c.c1 === v.src1 && c.s1 === v.dst1 &&
-        c.c2 === v.src2 && c.s2 === v.dst2 && c.c3 === v.src3 && c.s3 === v.dst3
+        c.cPort === v.srcPort && c.sPort === v.dstPort && c.c0 === v.src0 && c.s0 === v.dst0 &&
+        (v4 || (c.c1 === v.src1 && c.s1 === v.dst1 && c.c2 === v.src2 && c.s2 === v.dst2 && c.c3 === v.src3 && c.s3 === v.dst3))
       ) {
         this.lastFromClient = true;
         return c;
       }
       if (
-        c.cPort === v.dstPort && c.sPort === v.srcPort &&
-        c.c0 === v.dst0 && c.s0 === v.src0 && c.c1 === v.dst1 && c.s1 === v.src1 &&
-        c.c2 === v.dst2 && c.s2 === v.src2 && c.c3 === v.dst3 && c.s3 === v.src3
+        c.cPort === v.dstPort && c.sPort === v.srcPort && c.c0 === v.dst0 && c.s0 === v.src0 &&
+        (v4 || (c.c1 === v.dst1 && c.s1 === v.src1 && c.c2 === v.dst2 && c.s2 === v.src2 && c.c3 === v.dst3 && c.s3 === v.src3))
       ) {
         this.lastFromClient = false;
         return c;
