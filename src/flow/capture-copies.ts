@@ -86,7 +86,8 @@ export class CaptureCopies {
     const tsVal = v.hasTimestamp ? v.tsVal : -1;
     // Not by the checksum: the copies of a packet do not always carry the same (see above).
     const at = ((Math.imul(seq ^ v.ack, 0x9e3779b1) ^ Math.imul(ipId ^ tsVal, 0x85ebca6b)) >>> (32 - SLOT_BITS)) * FIELDS;
-    const owner = fromClient ? connectionId * 2 : connectionId * 2 + 1;
+    // Compared with `true`: tested for truthiness, a parameter costs a ten-instruction test.
+    const owner = fromClient === true ? connectionId * 2 : connectionId * 2 + 1;
     // Below 2^53: flags < 2^8, window < 2^16, payload length < 2^29.
     const shape = v.flags + v.window * 0x100 + v.payloadLen * 0x1000000;
     const slots = this.slots;

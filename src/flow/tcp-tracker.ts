@@ -206,9 +206,10 @@ export class TcpTracker<T> {
     } else if (conn.natTwinPending && (v.payloadLen > 0 || (flags & (Flag.FIN | Flag.RST)) !== 0)) {
       this.abandonNatTwin(conn);
     }
-    const peer = fromClient ? conn.server : conn.client;
-    if (this.copies.isCopy(conn.id, fromClient, v, ts, peer.packets - peer.captureCopies)) {
-      const sender = fromClient ? conn.client : conn.server;
+    const client = fromClient === true; // see updateEstablished
+    const peer = client ? conn.server : conn.client;
+    if (this.copies.isCopy(conn.id, client, v, ts, peer.packets - peer.captureCopies)) {
+      const sender = client ? conn.client : conn.server;
       sender.packets++;
       sender.wireBytes += origLen;
       sender.captureCopies++;
@@ -218,8 +219,8 @@ export class TcpTracker<T> {
       if (ts > conn.lastTs) conn.lastTs = ts;
       return;
     }
-    if (!this.updateEstablished(conn, fromClient, v, data, ts, frame, origLen) && !this.updateOpenClose(conn, fromClient, v, ts, frame, origLen)) {
-      this.update(conn, fromClient, v, data, ts, frame, origLen);
+    if (!this.updateEstablished(conn, client, v, data, ts, frame, origLen) && !this.updateOpenClose(conn, client, v, ts, frame, origLen)) {
+      this.update(conn, client, v, data, ts, frame, origLen);
     }
   }
 
@@ -313,8 +314,11 @@ export class TcpTracker<T> {
    */
   protected updateEstablished(conn: Connection<T>, fromClient: boolean, v: PacketView, data: Uint8Array, ts: number, frame: number, origLen: number): boolean {
     if ((v.flags & (Flag.SYN | Flag.FIN | Flag.RST | Flag.ACK)) !== Flag.ACK) return false;
-    const ep = fromClient ? conn.client : conn.server;
-    const peer = fromClient ? conn.server : conn.client;
+    // A parameter V8 cannot know to be a boolean: tested as such, it costs a full truthiness test
+    // (ten instructions) at each use; compared with `true`, one.
+    const client = fromClient === true;
+    const ep = client ? conn.client : conn.server;
+    const peer = client ? conn.server : conn.client;
     if (!carriesData(ep.state) || !carriesData(peer.state)) return false;
     // (A side that sent a FIN or RST is no longer in such a state: data after a FIN takes the general path.)
     if (ep.openZeroWindow !== null || peer.openZeroWindow !== null || ep.holding || peer.holding) return false;
@@ -328,11 +332,11 @@ export class TcpTracker<T> {
     ep.countPlainSegment(v.ack, window, ts, origLen);
     conn.noteActivity(ts, this.now, frame);
     if (payloadLen > 0) {
-      if (!hasHistory(conn, Letter.Data, fromClient)) recordHistory(conn, Letter.Data, fromClient);
+      if (!hasHistory(conn, Letter.Data, client)) recordHistory(conn, Letter.Data, client);
       ep.deliverInOrder(payloadLen, ts, frame);
-      this.observer.onPayload(conn, fromClient, data, v.payloadOffset, payloadLen, ts, frame);
-    } else if (!hasHistory(conn, Letter.Ack, fromClient)) {
-      recordHistory(conn, Letter.Ack, fromClient);
+      this.observer.onPayload(conn, client, data, v.payloadOffset, payloadLen, ts, frame);
+    } else if (!hasHistory(conn, Letter.Ack, client)) {
+      recordHistory(conn, Letter.Ack, client);
     }
     this.table.touch(conn, List.Active);
     return true;
@@ -351,8 +355,9 @@ export class TcpTracker<T> {
     // Data on a SYN (TCP Fast Open), after a FIN or with it goes the general way.
     if (v.payloadLen !== 0) return false;
     const flags = v.flags & (Flag.SYN | Flag.FIN | Flag.RST | Flag.ACK);
-    const ep = fromClient ? conn.client : conn.server;
-    const peer = fromClient ? conn.server : conn.client;
+    const client = fromClient === true; // see updateEstablished
+    const ep = client ? conn.client : conn.server;
+    const peer = client ? conn.server : conn.client;
     if (flags === Flag.SYN || flags === (Flag.SYN | Flag.ACK)) {
       const ackFlag = flags !== Flag.SYN;
       // An ACK covering bytes held behind a hole gives the hole up: the general path does that.
@@ -362,7 +367,7 @@ export class TcpTracker<T> {
       if (ep.firstTs < 0) ep.firstTs = ts;
       ep.lastTs = ts;
       conn.noteActivity(ts, this.now, frame);
-      this.onSyn(conn, ep, peer, fromClient, v, ts, frame, ackFlag);
+      this.onSyn(conn, ep, peer, client, v, ts, frame, ackFlag);
       if (ackFlag && (!ep.hasAck || seqGt(v.ack, ep.highestAck))) {
         ep.highestAck = v.ack;
         ep.hasAck = true;
@@ -385,10 +390,10 @@ export class TcpTracker<T> {
       if (handshakeAck) {
         ep.state = State.Established;
         peer.state = State.Established;
-        if (fromClient) conn.handshakeAckTs = ts;
+        if (client) conn.handshakeAckTs = ts;
       }
-      if (fin) this.onFin(conn, ep, fromClient, v, ts, frame);
-      else recordHistory(conn, Letter.Ack, fromClient);
+      if (fin) this.onFin(conn, ep, client, v, ts, frame);
+      else recordHistory(conn, Letter.Ack, client);
     }
     this.table.touch(conn, this.listFor(conn));
     return true;
