@@ -83,7 +83,7 @@ export class CaptureCopies {
     if (checksum < 0) return false; // snaplen cut it: nothing to tell the two apart by
     const seq = v.seq;
     const ipId = v.ipId;
-    const tsVal = v.hasTimestamp ? v.tsVal : -1;
+    const tsVal = v.hasTimestamp === true ? v.tsVal : -1; // compared with true: see the owner below
     // Not by the checksum: the copies of a packet do not always carry the same (see above).
     const at = ((Math.imul(seq ^ v.ack, 0x9e3779b1) ^ Math.imul(ipId ^ tsVal, 0x85ebca6b)) >>> (32 - SLOT_BITS)) * FIELDS;
     // Compared with `true`: tested for truthiness, a parameter costs a ten-instruction test.

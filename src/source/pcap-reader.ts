@@ -183,7 +183,7 @@ export class PcapReader implements CaptureParser {
     pos += take;
     if (carry.length < total) return this.chunkExhausted(chunk);
     this.packet.rebase(carry.bytes, carry.view);
-    this.emit(carry.view, 0, caplen);
+    this.emit(carry.view, 0, caplen, this.littleEndian === true);
     carry.clear();
     return pos;
   }
@@ -197,7 +197,9 @@ export class PcapReader implements CaptureParser {
   private walk(chunk: Uint8Array, start: number): number {
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = chunk.length;
-    const le = this.littleEndian;
+    // Compared with true: a field V8 does not know to be a boolean costs a full truthiness test
+    // (about ten instructions) at every DataView read it is passed to.
+    const le = this.littleEndian === true;
     const maxCaplen = this.maxCaplen;
     // Once per chunk, not per record (see ReusedRawPacket.rebase).
     this.packet.rebase(chunk, view);
@@ -210,15 +212,14 @@ export class PcapReader implements CaptureParser {
       }
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
-      this.emit(view, pos, caplen);
+      this.emit(view, pos, caplen, le);
       pos = next;
     }
     return pos;
   }
 
-  /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer). */
-  private emit(view: DataView, at: number, caplen: number): void {
-    const le = this.littleEndian;
+  /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer); `le`: the file's byte order. */
+  private emit(view: DataView, at: number, caplen: number, le: boolean): void {
     const sec = view.getUint32(at, le);
     const frac = view.getUint32(at + 4, le);
     let origLen = view.getUint32(at + 12, le);
