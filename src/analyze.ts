@@ -189,6 +189,8 @@ export interface AnalysisResult {
 
 /** TUNNEL_NONE as a module constant, which V8 folds into the packet path (an imported one is a property read). */
 const NOT_TUNNELED = TUNNEL_NONE;
+/** DecodeStatus.Tcp likewise (an enum member, even a const enum's, is two property reads here). */
+const DECODED_TCP = DecodeStatus.Tcp;
 
 /** Pairs of addresses kept in stats.natTranslations; further pairs are counted in natTwins only. */
 const NAT_TRANSLATIONS_KEPT = 32;
@@ -309,7 +311,7 @@ export class Analyzer {
     const inPlace = p.bytes !== undefined;
     const start = inPlace ? (p.offset ?? 0) : 0;
     const status = decodePacket(p.linkType, bytes, p.caplen, p.origLen, view, start, inPlace ? p.dataView : undefined);
-    if (status !== DecodeStatus.Tcp) {
+    if (status !== DECODED_TCP) {
       this.countIssue(view.issue);
       if (status === DecodeStatus.NotTcp) stats.notTcp++;
       else if (status === DecodeStatus.Fragment) stats.fragments++;

@@ -219,7 +219,8 @@ export class TcpTracker<T> {
       if (ts > conn.lastTs) conn.lastTs = ts;
       return;
     }
-    if (!this.updateEstablished(conn, client, v, data, ts, frame, origLen) && !this.updateOpenClose(conn, client, v, ts, frame, origLen)) {
+    // Their results compared with true (see updateEstablished): true on most packets.
+    if (this.updateEstablished(conn, client, v, data, ts, frame, origLen) !== true && this.updateOpenClose(conn, client, v, ts, frame, origLen) !== true) {
       this.update(conn, client, v, data, ts, frame, origLen);
     }
   }
@@ -379,7 +380,7 @@ export class TcpTracker<T> {
       // (A plain ACK on an established connection that updateEstablished declined is a probe,
       // a zero window or the like: it fails the checks below too.)
       if (fin ? !carriesData(ep.state) : !handshakeAck && !(acksAroundClose(ep.state) && acksAroundClose(peer.state))) return false;
-      if (ep.holding || peer.holding || ep.openZeroWindow !== null || peer.openZeroWindow !== null || !ep.hasNextSeq) return false;
+      if (ep.holding || peer.holding || ep.openZeroWindow !== null || peer.openZeroWindow !== null || ep.hasNextSeq !== true) return false;
       const window = v.window << ep.windowShift;
       if (window === 0) return false;
       // A FIN exactly at the next byte (else a gap or a retransmission); an ACK that is no keep-alive probe (seq = next − 1).
