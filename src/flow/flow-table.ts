@@ -167,10 +167,29 @@ export class FlowTable<T> {
 
   /** Marks activity: moves the connection to the newest end of `list` (which may be a new list). */
   touch(conn: Connection<T>, list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing): void {
-    const to = this.lists(list);
+    const to = list === LIST_ACTIVE ? this.active : list === LIST_CLOSING ? this.closing : this.opening;
     if (to.tail === conn) return; // already the newest of that list
-    if (conn.list !== NO_LIST) this.lists(conn.list).remove(conn);
-    to.append(conn);
+    // ActivityList.remove and append, written out: half of all packets move their connection, and
+    // in the packet path's functions, their inlining budget spent, V8 left lists(), remove() and
+    // append() as three calls.
+    const from = conn.list;
+    if (from !== NO_LIST) {
+      const old = from === LIST_ACTIVE ? this.active : from === LIST_CLOSING ? this.closing : this.opening;
+      const prev = conn.listPrev;
+      const next = conn.listNext;
+      if (prev !== null) prev.listNext = next;
+      else old.head = next;
+      if (next !== null) next.listPrev = prev;
+      else old.tail = prev;
+      old.size--;
+    }
+    conn.list = to.kind;
+    conn.listPrev = to.tail;
+    conn.listNext = null;
+    if (to.tail !== null) to.tail.listNext = conn;
+    else to.head = conn;
+    to.tail = conn;
+    to.size++;
   }
 
   /** The least recently active connection of a list, or null. */

@@ -332,12 +332,13 @@ export class TcpTracker<T> {
 
     ep.countPlainSegment(v.ack, window, ts, origLen);
     conn.noteActivity(ts, this.now, frame);
+    // One test of the history for both kinds of segment: with two call sites, V8 (its inlining
+    // budget spent) left one as a call.
+    const letter = payloadLen > 0 ? Letter.Data : Letter.Ack;
+    if (hasHistory(conn, letter, client) !== true) recordHistory(conn, letter, client);
     if (payloadLen > 0) {
-      if (!hasHistory(conn, Letter.Data, client)) recordHistory(conn, Letter.Data, client);
       ep.deliverInOrder(payloadLen, ts, frame);
       this.observer.onPayload(conn, client, data, v.payloadOffset, payloadLen, ts, frame);
-    } else if (!hasHistory(conn, Letter.Ack, client)) {
-      recordHistory(conn, Letter.Ack, client);
     }
     this.table.touch(conn, List.Active);
     return true;
