@@ -222,6 +222,20 @@ export class Endpoint {
   set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
 
   /**
+   * What every segment changes on its sender first: count, bytes on the wire, first and last time.
+   * One method over the array of numbers (see countPlainSegment), where the getters and setters
+   * of the times were left as calls on the handshake path.
+   */
+  countSegment(ts: number, origLen: number): void {
+    const f = this.f;
+    const b = this.base;
+    this.packets++;
+    this.wireBytes += origLen;
+    if (f[b + Slot.FirstTs] < 0) f[b + Slot.FirstTs] = ts;
+    f[b + Slot.LastTs] = ts;
+  }
+
+  /**
    * What a plain segment (see TcpTracker.updateEstablished) changes on its sender: counts, time,
    * acknowledgement (kept when it moves forward) and window. One method reading the array of
    * numbers once, rather than a getter or setter call per field on every packet.
