@@ -58,8 +58,12 @@ export function bucketHash(v: PacketView): number {
   return h & 0x3fffffff;
 }
 
-/** Buckets of the hash table at first; doubled whenever connections outnumber them. */
-const INITIAL_BUCKETS = 1024;
+/**
+ * Buckets of the hash table at first; doubled whenever connections outnumber them. 8 192 (64 KB)
+ * holds the live connections of most captures without growing: the first growth, a rare path run
+ * late, threw away the compiled code of `insert` and its callers, which V8 then compiled again.
+ */
+export const INITIAL_BUCKETS = 8192;
 
 /**
  * Live connections keyed by a symmetric hash of the 4-tuple (bucketHash), with collisions chained through
@@ -75,13 +79,18 @@ export class FlowTable<T> {
    * so replacing the array (or a mask field) at the first growth threw away the compiled packet
    * path, which was then compiled again.
    */
-  private readonly buckets: Array<Connection<T> | null> = new Array<Connection<T> | null>(INITIAL_BUCKETS).fill(null);
+  private readonly buckets: Array<Connection<T> | null>;
   private readonly opening = new ActivityList<T>(ConnectionList.Opening);
   private readonly active = new ActivityList<T>(ConnectionList.Active);
   private readonly closing = new ActivityList<T>(ConnectionList.Closing);
   size = 0;
   /** Direction of the packet of the last successful `find`: true when it came from the client. */
   lastFromClient = false;
+
+  /** `initialBuckets`: a power of two (tests pass a small one to exercise growth). */
+  constructor(initialBuckets: number = INITIAL_BUCKETS) {
+    this.buckets = new Array<Connection<T> | null>(initialBuckets).fill(null);
+  }
 
   /**
    * The connection a packet belongs to (either direction), or null. Sets `lastFromClient`.

@@ -23,8 +23,8 @@ function connection(i: number): Connection<null> {
 
 describe('FlowTable', () => {
   test('finds connections from either direction across growth of its buckets, and forgets removed ones', () => {
-    const table = new FlowTable<null>();
-    const n = 5000; // several doublings past the initial 1 024 buckets
+    const table = new FlowTable<null>(1024);
+    const n = 5000; // several doublings past 1 024 initial buckets
     const conns: Connection<null>[] = [];
     for (let i = 0; i < n; i++) {
       const c = connection(i);
