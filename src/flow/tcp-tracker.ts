@@ -132,6 +132,9 @@ const SERVER_NAMES_KEPT = 4096;
 
 const SWEEP_INTERVAL = 1; // seconds of capture time between expiry sweeps
 
+/** Clock advances after the first sweep that call `sweep` to do nothing (see sweep). */
+const SWEEP_WARMUPS = 64;
+
 /**
  * Rebuilds TCP connections from decoded segments: who is client and server, each endpoint's
  * state and sequence space, in-order payload delivery, and release on the capture clock.
@@ -141,7 +144,12 @@ export class TcpTracker<T> {
   private nextId = 1;
   /** The capture clock: the latest timestamp seen (never goes backwards). */
   private now = -Infinity;
+  /** When the clock reaching it calls `sweep` (a warm-up or a due sweep: see sweep). */
   private nextSweep = -Infinity;
+  /** When the next expiry sweep is due (one SWEEP_INTERVAL after the last). */
+  private sweepDue = -Infinity;
+  /** Calls of `sweep` left that only warm its call site up (see sweep). */
+  private sweepWarmups = SWEEP_WARMUPS;
   private readonly serverNames = new Map<number, string>();
   /**
    * Released connections waiting to be reused, when the options allow it. Made as a list of
@@ -252,7 +260,9 @@ export class TcpTracker<T> {
 
   /** Releases every connection still in the table (end of capture). */
   finish(): void {
-    for (const conn of this.table.all()) this.release(conn, 'capture-end');
+    const conns = this.table.all();
+    this.table.detachLists(); // see detachLists
+    for (const conn of conns) this.release(conn, 'capture-end');
   }
 
   private open(
@@ -712,9 +722,21 @@ export class TcpTracker<T> {
     return List.Active;
   }
 
-  /** Releases connections whose time is up on the capture clock. */
+  /**
+   * Releases connections whose time is up on the capture clock. The first SWEEP_WARMUPS clock
+   * advances after the first sweep call it too, and it returns at once: the first sweep runs at
+   * the first packet, before V8 keeps type feedback for `segment` (it does from about the eighth
+   * call), and the next one a second of capture time later, after `segment` was compiled. Compiled
+   * with no feedback for the call, `segment` was thrown away at that second sweep and compiled
+   * again. The warm-up calls give the call feedback; a sweep runs exactly when it would without them.
+   */
   private sweep(): void {
-    this.nextSweep = this.now + SWEEP_INTERVAL;
+    if (this.now < this.sweepDue) {
+      if (--this.sweepWarmups <= 0) this.nextSweep = this.sweepDue;
+      return;
+    }
+    this.sweepDue = this.now + SWEEP_INTERVAL;
+    this.nextSweep = this.sweepWarmups > 0 ? -Infinity : this.sweepDue;
     this.expire(List.Closing, this.options.closedLinger, 'closed');
     this.expire(List.Opening, this.options.openingTimeout, 'idle');
     this.expire(List.Active, this.options.idleTimeout, 'idle');
