@@ -2,22 +2,31 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * V8 heap settings for an analysis, applied before it starts (bin/conncheck, the benchmark).
+ * `setFlagsFromString` runs after V8 has set its heap up, so only flags V8 reads at run time
+ * belong here; each of these is read at every collection.
  *
- * - A 32 MiB young generation (V8's default is 16): HTTP exchanges and connection state live for
- *   milliseconds to seconds, and with the default many of them were promoted and then collected
- *   by costly old-generation GCs (measured ~15 % of the analysis time).
- * - The old generation may grow to twice what was live after the last full GC before the next
- *   one (V8's own factor goes up to 4): live state is bounded by live connections, but dead
- *   objects promoted in between let peak RSS grow with the file (measured on 2 M packets:
- *   ~290 MB with V8's factor, ~200 MB with 2, the analysis no slower within the noise).
+ * - The old generation may grow to 1.25 times what was live after the last full GC before the
+ *   next one (V8's own factor goes up to 4). Live state is bounded by live connections, but the
+ *   dead objects promoted in between, and the pages V8 keeps committed for them, let peak RSS grow
+ *   with the file. Measured with the CLI on the benchmark's traffic (its live connections level
+ *   off after ~4 M packets), peak RSS at 2 M / 6 M / 12 M packets: V8's factor ~290 MB on 2 M;
+ *   2 (the setting until round 11) 189–195 / 215–217 / 219 MB; 1.5 172–178 / 189–197 /
+ *   202 MB; 1.25 (this) 165–169 / 182–187 / 186–187 MB, flat once live connections are. Each step
+ *   down adds full GCs (5, 7 and 10 on 2 M packets): 1.25 costs +2.1 % instructions against 2.
  * - No allocation-site pretenuring. V8 watches which allocation sites' objects survive and then
  *   allocates theirs straight in the old generation, throwing away the code compiled for those
  *   sites; here that decision is wrong more often than right (a connection's arrays and an
  *   exchange's records mostly die young, with their connection) and each change of mind
  *   recompiles the packet path. Measured on the benchmark: −3.6 % instructions with every
  *   detector, and peak RSS on 2 M packets 177–178 MB where it was 177–201 MB.
+ *
+ * Not here: the young generation's size. `--max-semi-space-size` is read only when the heap is
+ * set up, so set here it did nothing (until round 11 it was listed, and the CLI ran with V8's
+ * default 16 MiB semi-spaces all along). Given on node's command line, 32 MiB semi-spaces save
+ * about 4 % of the instructions but add ~25 MB of peak RSS (214 MB on 2 M packets), over the
+ * 200 MB this tool keeps to.
  */
-export const HEAP_FLAGS = ['--max-semi-space-size=32', '--heap-growing-percent=100', '--no-allocation-site-pretenuring'];
+export const HEAP_FLAGS = ['--heap-growing-percent=25', '--no-allocation-site-pretenuring'];
 
 export function tuneHeap(): void {
   for (const flag of HEAP_FLAGS) setFlagsFromString(flag);
