@@ -9,8 +9,9 @@
  * behind a hole that never fills, and 50 000 sending one-byte ones; never-ending chunked bodies; header blocks of megabytes; 5 000
  * connections pipelining 3 000 requests each that are never answered; a storm of 200 000 failed
  * requests (findings by the hundred thousand must not make the analysis quadratic). Each child runs the whole
- * analysis as `conncheck analyze FILE` (table output, written to /dev/null) does: flows and
- * exchanges streamed into the endpoint summary, not collected.
+ * analysis as `conncheck analyze FILE` (table output, written to /dev/null) does, with the CLI's
+ * heap settings (heap-tuning.ts): flows and exchanges streamed into the endpoint summary, not
+ * collected.
  *
  * Memory must stay under the cap (default 1200 MiB, see README "Limits"); what the bounds dropped
  * is printed from the result's counters. Exits 1 when a case goes over the cap, fails or times out.
@@ -23,6 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyzeFiles } from '../analyze';
+import { tuneHeap } from '../cli/heap-tuning';
 import { openOutput, streamingCallbacks, writeFinalReport } from '../cli/output';
 import { EndpointSummary } from '../report/endpoint-summary';
 
@@ -405,6 +407,7 @@ interface ChildReport {
 }
 
 async function child(file: string): Promise<void> {
+  tuneHeap(); // the CLI's heap settings, as bin/conncheck applies them
   const t0 = process.hrtime.bigint();
   let findings = 0;
   const out = openOutput('/dev/null');
