@@ -8,6 +8,7 @@ import { PcapReader } from './pcap-reader';
 import { PcapngReader } from './pcapng-reader';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { ChunkSource, FileChunks } from './file-chunks';
+import { DescriptorChunks } from './stdin-chunks';
 import { StreamChunks } from './stream-chunks';
 
 export interface ReadCaptureOptions {
@@ -32,8 +33,26 @@ const READ_CHUNK_BYTES = 1 << 20;
  * resolves normally with what was read and a warning.
  */
 export async function readCapture(input: string, onPacket: PacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureFileInfo> {
-  if (input === '-') return readCaptureStream(process.stdin, input, onPacket, options);
+  if (input === '-') return readCaptureDescriptor(STDIN_FD, input, onPacket, options, () => process.stdin);
   return readChunkSource(new FileChunks(input, READ_CHUNK_BYTES, options.onProgress), input, onPacket, options);
+}
+
+const STDIN_FD = 0;
+
+/**
+ * Read a capture from an inherited descriptor (stdin), into reused buffers rather than through a
+ * stream (see FileChunks); `openStream` gives the stream to go on with if the descriptor turns out
+ * to be non-blocking (see DescriptorChunks). The descriptor is left open.
+ */
+export async function readCaptureDescriptor(
+  fd: number,
+  name: string,
+  onPacket: PacketHandler,
+  options: ReadCaptureOptions,
+  openStream: () => NodeJS.ReadableStream,
+): Promise<CaptureFileInfo> {
+  const chunks = new DescriptorChunks(new FileChunks(fd, READ_CHUNK_BYTES, options.onProgress), openStream);
+  return readChunkSource(chunks, name, onPacket, options);
 }
 
 /**
@@ -198,6 +217,8 @@ function describeReadError(err: unknown, code: string | undefined): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory, not a capture file';
+    case 'EBADF':
+      return 'not open for reading';
     default:
       return `cannot read (${code !== undefined ? `${code}: ` : ''}${messageOf(err)})`;
   }

@@ -55,6 +55,16 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     expect(piped.exchanges).toEqual(direct.exchanges);
   });
 
+  test('stdin ("-") holding more than a pipe does at once gives the same analysis as the file', () => {
+    const big = 'samples/load-with-keepalive-races.pcap';
+    expect(fs.statSync(big).size).toBeGreaterThan(4 * 65536); // read in many pieces through the pipe
+    const direct = JSON.parse(run(['analyze', big, '--format', 'json']).stdout) as { flows: unknown; exchanges: unknown; anomalies: unknown };
+    const piped = JSON.parse(run(['analyze', '-', '--format', 'json'], fs.readFileSync(big)).stdout) as { flows: unknown; exchanges: unknown; anomalies: unknown };
+    expect(piped.flows).toEqual(direct.flows);
+    expect(piped.exchanges).toEqual(direct.exchanges);
+    expect(piped.anomalies).toEqual(direct.anomalies);
+  });
+
   test('-o writes the report to a file', () => {
     const out = path.join(tmp, 'report.json');
     const r = run(['analyze', SAMPLE, '--format', 'json', '-o', out]);

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, mkdtempSync, mkdirSync, openSync, rmSync, write, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { constants, gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { CaptureError } from '../../src/source/capture-error';
-import { readCapture, readCaptureStream } from '../../src/source/open-capture';
+import { readCapture, readCaptureDescriptor, readCaptureStream } from '../../src/source/open-capture';
 import { fakePacket, ngTime, writePcap, writePcapng, type PcapRecord } from '../helpers/pcap-writer';
 import { copyPacket, readBytes, readChunks, splitInto, type CopiedPacket } from './collect';
 
@@ -78,7 +80,7 @@ describe('readCapture on files', () => {
     expect(info.gzip).toBe(true);
     expect(info.truncated).toBe(true);
     // Everything zlib could decompress before the cut is delivered: count the whole records in it.
-    const available = gunzipSync(compressed.subarray(0, Math.floor(compressed.length / 2)), { finishFlush: constants.Z_SYNC_FLUSH });
+    const available = gunzipSync(compressed.subarray(0, Math.floor(compressed.length / 2)), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
     expect(packets.length).toBe(Math.floor((available.length - 24) / (16 + 200)));
     expect(info.records).toBe(packets.length);
     expect(info.warnings).toContain('gzip data cut short; packets up to the cut were read');
@@ -111,16 +113,50 @@ describe('readCapture on files', () => {
     expect(Buffer.compare(packets[12345].data, Buffer.from(fakePacket(12345, 60 + (12345 % 1000))))).toBe(0);
   });
 
-  it('reads "-" from stdin', async () => {
-    const original = Object.getOwnPropertyDescriptor(process, 'stdin');
-    Object.defineProperty(process, 'stdin', { value: Readable.from([pcap.subarray(0, 100), pcap.subarray(100)]), configurable: true });
+  it('reads a descriptor from where it stands (stdin) and leaves it open', async () => {
+    const fd = openSync(file('fd.pcap', pcap), 'r');
     try {
-      const { info } = await readFile('-');
+      const packets: CopiedPacket[] = [];
+      let streamed = false;
+      const info = await readCaptureDescriptor(fd, '-', (pk) => packets.push(copyPacket(pk)), {}, () => {
+        streamed = true;
+        return Readable.from([]);
+      });
+      expect(streamed).toBe(false);
       expect(info.name).toBe('-');
       expect(info.records).toBe(20);
+      expect(packets.map((p) => p.data)).toEqual((await readFile(file('fd-direct.pcap', pcap))).packets.map((p) => p.data));
+      expect(fstatSync(fd).size).toBe(pcap.length); // still open
     } finally {
-      if (original !== undefined) Object.defineProperty(process, 'stdin', original);
+      closeSync(fd);
     }
+  });
+
+  it('goes on with a stream when a read of the descriptor fails with EAGAIN (a non-blocking pipe)', async () => {
+    // Only where mkfifo exists (coreutils): a named pipe gives a non-blocking descriptor to read.
+    const fifo = path.join(dir, 'nonblocking.fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) {
+      console.warn('skipped: mkfifo is not available, so no non-blocking pipe to read');
+      return;
+    }
+    const many = writePcap({ linkType: 1 }, Array.from({ length: 3000 }, (_, i) => ({ sec: i, data: fakePacket(i, 60 + (i % 500)) })));
+    expect(many.length).toBeGreaterThan(4 * 65536); // more than the pipe holds at once
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, 'w'); // a writer that has written nothing yet: the first read fails with EAGAIN
+    const writeAll = async (): Promise<void> => {
+      for (let at = 0; at < many.length; ) at += await new Promise<number>((resolve, reject) => write(writer, many, at, many.length - at, null, (e, n) => (e ? reject(e) : resolve(n))));
+      closeSync(writer);
+    };
+    let writing: Promise<void> | null = null;
+    let count = 0;
+    const info = await readCaptureDescriptor(reader, 'pipe', () => count++, {}, () => {
+      writing = writeAll(); // only now: the reads before this one found the pipe empty
+      return new Socket({ fd: reader, readable: true, writable: false });
+    });
+    expect(writing).not.toBeNull();
+    await writing;
+    expect(info.records).toBe(3000);
+    expect(count).toBe(3000);
   });
 });
 
