@@ -1,7 +1,7 @@
 import { read } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-/** What the capture readers take chunks from: a stream (StreamChunks) or a file (FileChunks). */
+/** What the capture readers take chunks from: a stream (StreamChunks), or a file or descriptor (FileChunks). */
 export interface ChunkSource {
   /** The next chunk, or null at the end; rejects with the read error once earlier chunks are taken. */
   next(): Promise<Uint8Array | string | null>;
@@ -28,7 +28,7 @@ export interface ChunkSource {
  * threads, and one still waiting after the analysis stopped early (a damaged record) would keep
  * the process alive until the writer wrote again. The pipe's own buffer lets the writer run ahead.
  * A descriptor in non-blocking mode fails its reads with EAGAIN when the pipe is empty; the
- * caller then goes on with a stream (see open-capture.ts).
+ * caller then goes on with a stream (see descriptor-chunks.ts).
  */
 export class FileChunks implements ChunkSource {
   private handle: FileHandle | null = null;

@@ -8,7 +8,7 @@ import { PcapReader } from './pcap-reader';
 import { PcapngReader } from './pcapng-reader';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { ChunkSource, FileChunks } from './file-chunks';
-import { DescriptorChunks } from './stdin-chunks';
+import { DescriptorChunks } from './descriptor-chunks';
 import { StreamChunks } from './stream-chunks';
 
 export interface ReadCaptureOptions {
@@ -56,7 +56,7 @@ export async function readCaptureDescriptor(
 }
 
 /**
- * Read a capture from a byte stream (a file, stdin, or tcpdump's stdout during live capture).
+ * Read a capture from a byte stream (tcpdump's stdout during live capture, or any other stream).
  * `name` is used in messages and in the returned info.
  */
 export async function readCaptureStream(
