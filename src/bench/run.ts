@@ -11,7 +11,7 @@
  * the most self time.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildResult } from './child';
 import { CaptureMade, makeCapture } from './make-capture';
@@ -140,6 +140,40 @@ function runCli(capture: Capture): Measurement {
   return { tool, packets: capture.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMb: r.rssMb, note: 'times incl. start-up and report' };
 }
 
+/** The CLI reading the capture from a pipe (`cat FILE | conncheck analyze -`): stdin's own path. */
+function runCliStdin(capture: Capture): Measurement {
+  const tool = 'conncheck analyze - (CLI, stdin from a pipe)';
+  const r = runTimed('sh', ['-c', 'cat "$1" | "$2" "$3" analyze - --format table', 'sh', capture.file, process.execPath, CLI], 15 * 60);
+  if (!r.ok) return failed(tool, capture.packets, r.why);
+  return { tool, packets: capture.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMb: r.rssMb, note: 'peak RSS of the larger of cat and conncheck; CPU of both' };
+}
+
+/** The capture compressed by `gzip -1` (made once beside it), and null where gzip is missing. */
+function gzipped(capture: Capture): Capture | null {
+  const file = `${capture.file}.gz`;
+  if (!existsSync(file) || statSync(file).mtimeMs < statSync(capture.file).mtimeMs) {
+    const out = openSync(`${file}.part`, 'w');
+    const made = spawnSync('gzip', ['-1', '-c', capture.file], { stdio: ['ignore', out, 'inherit'] });
+    closeSync(out);
+    if (made.status !== 0) {
+      rmSync(`${file}.part`, { force: true });
+      return null;
+    }
+    renameSync(`${file}.part`, file);
+  }
+  return { file, packets: capture.packets, bytes: statSync(file).size };
+}
+
+/** The CLI reading a gzipped capture (decompressed by zlib's stream). */
+function runCliGzip(capture: Capture): Measurement {
+  const tool = 'conncheck analyze FILE.gz (CLI, gzip -1)';
+  const gz = gzipped(capture);
+  if (gz === null) return { tool, packets: capture.packets, seconds: null, cpuSeconds: null, rssMb: null, note: 'skipped: no gzip to compress the capture with' };
+  const r = runTimed(process.execPath, [CLI, 'analyze', gz.file, '--format', 'table'], 15 * 60);
+  if (!r.ok) return failed(tool, capture.packets, r.why);
+  return { tool, packets: capture.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMb: r.rssMb, note: `${(gz.bytes / 2 ** 20).toFixed(0)} MiB compressed` };
+}
+
 function hasTshark(): boolean {
   return spawnSync('tshark', ['-v'], { encoding: 'utf8' }).status === 0;
 }
@@ -258,6 +292,8 @@ function main(): void {
   // cost is the difference from the row above).
   rows.push(runChild('analyze-tcp', full, 'conncheck analyzeFiles, no detectors, no HTTP (read, decode, TCP)'));
   rows.push(runCli(full));
+  const cliRows = [rows[rows.length - 1], runCliStdin(full), runCliGzip(full)];
+  rows.push(cliRows[1], cliRows[2]);
   rows.push(runChild('read', full, 'conncheck source reader alone (readCapture)'));
   rows.push(runChild('pcap-parser', full, 'pcap-parser 0.2 (count packet events)'));
   if (options.skipTshark) rows.push({ tool: 'tshark -q -z conv,tcp', packets: full.packets, seconds: null, cpuSeconds: null, rssMb: null, note: 'skipped (--skip-tshark)' });
@@ -280,6 +316,10 @@ function main(): void {
     const best = Math.min(m.seconds ?? Infinity, m.cpuSeconds ?? Infinity);
     console.log(`  ${label}: >= ${TARGET_PPS / 1e6} M packets/s on one core : ${rate(m)} wall, ${rate(m, true)} CPU — ${m.packets / best >= TARGET_PPS ? 'met' : 'NOT met'}`);
     console.log(`  ${label}: peak RSS < ${TARGET_RSS_MB} MB              : ${m.rssMb?.toFixed(0) ?? '-'} MB — ${m.rssMb !== null && m.rssMb < TARGET_RSS_MB ? 'met' : 'NOT met'}`);
+  }
+  for (const m of cliRows) {
+    if (m.rssMb === null) continue;
+    console.log(`  ${m.tool}: peak RSS < ${TARGET_RSS_MB} MB : ${m.rssMb.toFixed(0)} MB — ${m.rssMb < TARGET_RSS_MB ? 'met' : 'NOT met'}`);
   }
   const tcp = rows[2];
   console.log(`  no HTTP stage (an ablation)    : ${rate(tcp)} wall, ${rate(tcp, true)} CPU — the HTTP stage costs the difference from the core stages`);
