@@ -1,4 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { collectSpentChunksWith } from '../source/stream-chunks';
 
 /**
  * V8 heap settings for an analysis, applied before it starts (bin/conncheck, the benchmark).
@@ -30,4 +32,18 @@ export const HEAP_FLAGS = ['--heap-growing-percent=25', '--no-allocation-site-pr
 
 export function tuneHeap(): void {
   for (const flag of HEAP_FLAGS) setFlagsFromString(flag);
+  collectSpentChunksWith(youngGenerationCollector());
+}
+
+/**
+ * A young-generation collection on demand, for the buffers streams hand over (stream-chunks.ts
+ * says why and what it measured). `--expose-gc` set at run time gives V8's `gc` to the contexts
+ * made after it, not to this one: a new context hands it over. Null if V8 did not.
+ */
+function youngGenerationCollector(): (() => void) | null {
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') return null;
+  const collect = gc as (options: { type: 'minor' | 'major' }) => void;
+  return () => collect({ type: 'minor' });
 }
