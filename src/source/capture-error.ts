@@ -8,3 +8,12 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 }
+
+/** The `code` of a Node system error (ENOENT, EAGAIN, Z_BUF_ERROR…), or undefined. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}

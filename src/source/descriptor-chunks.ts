@@ -1,3 +1,4 @@
+import { errorCode } from './capture-error';
 import type { ChunkSource } from './file-chunks';
 import { FileChunks } from './file-chunks';
 import { StreamChunks } from './stream-chunks';
@@ -22,7 +23,7 @@ export class DescriptorChunks implements ChunkSource {
     try {
       return await this.direct.next();
     } catch (err) {
-      if ((err as { code?: unknown } | null)?.code !== 'EAGAIN') throw err;
+      if (errorCode(err) !== 'EAGAIN') throw err;
       // Nothing was read by the failed call: the stream starts where the reads stopped.
       this.direct.close();
       this.stream = new StreamChunks(this.openStream());

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { CaptureError } from './capture-error';
+import { CaptureError, errorCode } from './capture-error';
 import { detectContainer, MAGIC_BYTES, unsupportedVariantHint } from './capture-format';
 import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
 import { PcapReader } from './pcap-reader';
@@ -222,14 +222,6 @@ function describeReadError(err: unknown, code: string | undefined): string {
     default:
       return `cannot read (${code !== undefined ? `${code}: ` : ''}${messageOf(err)})`;
   }
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
 }
 
 function messageOf(err: unknown): string {
