@@ -29,7 +29,8 @@ import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from '.
 import { readProxyHeader } from './http/proxy-protocol';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { formatDuration } from './report/format-time';
-import { inCaptureOrder } from './source/capture-order';
+import { MergeResult, readCapturesMerged } from './source/capture-merge';
+import { CaptureOrder, inCaptureOrder } from './source/capture-order';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
 
@@ -111,6 +112,12 @@ export interface InputSummary {
    * (see source/capture-order.ts); `files` lists them in the order read, frames numbered so.
    */
   filesReordered: boolean;
+  /**
+   * True when files overlapped in time (two interfaces or two hosts captured at once) and their
+   * packets were merged by time (see source/capture-merge.ts): frames number the merged capture,
+   * as `mergecap -w merged.pcap` of `files` in this order numbers it. Not with stdin among the inputs.
+   */
+  filesMerged: boolean;
   /** Present for live captures: the interface, filter and the capture engine's own counters. */
   live?: LiveInputInfo;
 }
@@ -233,6 +240,8 @@ export class Analyzer {
   private readonly files: InputSummary['files'] = [];
   /** Set by analyzeFiles when it read the files in capture order rather than as given. */
   filesReordered = false;
+  /** Set by analyzeFiles when it merged overlapping files by time. */
+  filesMerged = false;
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
@@ -398,6 +407,7 @@ export class Analyzer {
       input: {
         files: this.files,
         filesReordered: this.filesReordered,
+        filesMerged: this.filesMerged,
         packets: stats.packets,
         firstTs: hasPackets ? this.firstTs : null,
         lastTs: hasPackets ? this.lastTs : null,
@@ -621,17 +631,39 @@ export class Analyzer {
   }
 }
 
-/** Analyzes capture files (paths, or "-" for stdin) in order, as one capture. */
+/**
+ * Analyzes capture files (paths, or "-" for stdin) as one capture: files in the order of their
+ * first packets, merged by time where they overlap (see source/capture-order.ts and capture-merge.ts).
+ */
 export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const analyzer = new Analyzer(options);
   const onProgress = options.onProgress;
   const order = await inCaptureOrder(inputs);
   analyzer.filesReordered = order.reordered;
+  if (mergeable(order)) {
+    let merged: MergeResult;
+    try {
+      merged = await readCapturesMerged(
+        order.inputs.map((input, i) => ({ input, start: order.starts[i] })),
+        (p) => analyzer.packet(p),
+        {
+          onProgress: onProgress && ((i, bytesRead) => onProgress({ input: order.inputs[i], index: order.given[i], bytesRead, packets: analyzer.packets })),
+        },
+      );
+    } catch (err) {
+      analyzer.abandon();
+      throw err;
+    }
+    analyzer.filesMerged = merged.interleaved;
+    for (const info of merged.files) analyzer.addFile(info);
+    return analyzer.finish();
+  }
   let nextFrame = 1;
   /** The latest packet of the files read so far, to tell when a file overlaps them in time. */
   let latest = -Infinity;
-  for (let index = 0; index < order.inputs.length; index++) {
-    const input = order.inputs[index];
+  for (let i = 0; i < order.inputs.length; i++) {
+    const input = order.inputs[i];
+    const index = order.given[i];
     const progress =
       onProgress && input !== '-' ? (bytesRead: number) => onProgress({ input, index, bytesRead, packets: analyzer.packets }) : undefined;
     let info: CaptureFileInfo;
@@ -656,9 +688,9 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
     }
     const { first, last } = span;
     if (first < latest) {
-      // Files are concatenated, not merged: the overlap's packets reach the analysis out of time order.
+      // With stdin among the inputs files are concatenated, not merged: the overlap's packets reach the analysis out of time order.
       info.warnings.push(
-        `starts ${formatDuration(latest - first)} before the files read before it end: overlapping captures are read one after the other, not merged, and connections in the overlap may be misread (merge them first: mergecap -w merged.pcap FILES)`,
+        `starts ${formatDuration(latest - first)} before the inputs read before it end: with standard input among the inputs, overlapping captures are read one after the other, not merged, and connections in the overlap may be misread (merge them first: mergecap -w merged.pcap FILES)`,
       );
     }
     if (last > latest) latest = last;
@@ -668,20 +700,24 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
   return analyzer.finish();
 }
 
+/** Several files and no stdin: read merged by time. One file, or stdin among them (it cannot wait its turn), one after the other. */
+function mergeable(order: CaptureOrder): boolean {
+  return order.inputs.length > 1 && !order.inputs.includes('-');
+}
+
 /** Reads capture files again (frames numbered as analyzeFiles numbers them), calling `onTcp` for every TCP packet. */
 async function forEachTcpPacket(inputs: readonly string[], onTcp: (view: PacketView, frame: number, ts: number) => void): Promise<void> {
   const view = new PacketView();
-  let nextFrame = 1;
-  for (const input of (await inCaptureOrder(inputs)).inputs) {
-    const info = await readCapture(
-      input,
-      (p) => {
-        if (decodePacket(p.linkType, p.data, p.caplen, p.origLen, view) === DecodeStatus.Tcp) onTcp(view, p.frame, p.ts);
-      },
-      { firstFrame: nextFrame },
-    );
-    nextFrame += info.records;
+  const onPacket = (p: RawPacket): void => {
+    if (decodePacket(p.linkType, p.data, p.caplen, p.origLen, view) === DecodeStatus.Tcp) onTcp(view, p.frame, p.ts);
+  };
+  const order = await inCaptureOrder(inputs);
+  if (mergeable(order)) {
+    await readCapturesMerged(order.inputs.map((input, i) => ({ input, start: order.starts[i] })), onPacket);
+    return;
   }
+  let nextFrame = 1;
+  for (const input of order.inputs) nextFrame += (await readCapture(input, onPacket, { firstFrame: nextFrame })).records;
 }
 
 /**

@@ -107,6 +107,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   out.push('### Capture', '');
   out.push(`${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${plural(stats.packets, 'packet')}, ${tcpPacketsText(stats)}.`, '');
   if (input.filesReordered) out.push('Files read in the order of their first packets, not as given (frames are numbered in this order).', '');
+  if (input.filesMerged) out.push('Files overlapping in time were merged by time; frames number the merge (`mergecap -w merged.pcap` with the files in this order).', '');
   out.push('| file | format | packets | link types | timestamps |', '| --- | --- | ---: | --- | --- |');
   for (const f of input.files) {
     out.push(`| ${code(f.name)} | ${f.format}${f.gzip ? ' (gzip)' : ''} | ${f.records} | ${f.linkTypes.join('/')} | ${f.tsResolution.join('/')} |`);

@@ -29,8 +29,9 @@ export class ProgressDisplay {
   private readonly now: () => number;
   private readonly delayMs: number;
   private readonly intervalMs: number;
-  /** Bytes of the inputs before each one (null past an input of unknown size). */
-  private readonly before: Array<number | null>;
+  /** Bytes read of each input so far: files merged by time are read at the same time. */
+  private readonly read: number[];
+  /** Bytes of all inputs (null when one's size is unknown: stdin). */
   private readonly total: number | null;
 
   /**
@@ -46,17 +47,13 @@ export class ProgressDisplay {
     this.delayMs = options.delayMs ?? 1000;
     this.intervalMs = options.intervalMs ?? 250;
     this.start = this.now();
-    let sum: number | null = 0;
-    this.before = sizes.map((size) => {
-      const at = sum;
-      sum = sum === null || size === null ? null : sum + size;
-      return at;
-    });
-    this.total = sum;
+    this.read = sizes.map(() => 0);
+    this.total = sizes.every((size) => size !== null) ? sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) : null;
   }
 
   /** Called after each chunk read (AnalyzeOptions.onProgress). */
   readonly update = (p: ReadProgress): void => {
+    this.note(p);
     const t = this.now();
     if (t - this.start < this.delayMs || t - this.lastDraw < this.intervalMs) return;
     this.lastDraw = t;
@@ -64,13 +61,17 @@ export class ProgressDisplay {
     this.write(`\r${this.line(p, (t - this.start) / 1000)}\u001b[K`);
   };
 
-  /** The text of the progress line. */
+  /** Takes note of an input's bytes read so far. */
+  note(p: ReadProgress): void {
+    if (p.index >= 0 && p.index < this.read.length) this.read[p.index] = p.bytesRead;
+  }
+
+  /** The text of the progress line, after `p` was noted. */
   line(p: ReadProgress, elapsedSeconds: number): string {
     const rate = elapsedSeconds > 0 ? Math.round(p.packets / elapsedSeconds) : 0;
-    const offset = this.before[p.index] ?? null;
     const parts: string[] = [];
-    if (offset !== null && this.total !== null && this.total > 0) {
-      const done = offset + p.bytesRead;
+    if (this.total !== null && this.total > 0) {
+      const done = this.read.reduce((sum, bytes) => sum + bytes, 0);
       const fraction = Math.min(1, done / this.total);
       parts.push(`reading ${Math.floor(fraction * 100)}%`, `${formatBytes(done)} of ${formatBytes(this.total)}`);
       parts.push(`${rate.toLocaleString('en-US')} packets/s`);
@@ -79,7 +80,7 @@ export class ProgressDisplay {
     } else {
       parts.push(`reading ${formatBytes(p.bytesRead)}`, `${rate.toLocaleString('en-US')} packets/s`);
     }
-    if (this.before.length > 1) parts.push(`file ${p.index + 1} of ${this.before.length}`);
+    if (this.read.length > 1) parts.push(`file ${p.index + 1} of ${this.read.length}`);
     return `conncheck: ${parts.join(' · ')}`;
   }
 

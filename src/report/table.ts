@@ -143,6 +143,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   const out: string[] = [];
   const { input, stats } = result;
   if (input.filesReordered) out.push('files read in the order of their first packets, not as given (frames are numbered in this order):');
+  if (input.filesMerged) out.push('files overlapping in time merged by time; frames number the merge (mergecap -w merged.pcap with the files in this order):');
   for (const file of input.files) {
     out.push(`${file.name}: ${file.format}${file.gzip ? ' (gzip)' : ''}, ${file.records} packets, link ${file.linkTypes.join('/')}, timestamps ${file.tsResolution.join('/')}`);
     for (const w of file.warnings) out.push(`  warning: ${w}`);

@@ -1,5 +1,15 @@
 import { readCapture } from './open-capture';
 
+export interface CaptureOrder {
+  inputs: string[];
+  /** Whether that order differs from the order given. */
+  reordered: boolean;
+  /** The position among the inputs given of each input, in the same order. */
+  given: number[];
+  /** The time of each input's first packet, in the same order (null: no packet, unreadable, or not looked at: stdin, a single file). */
+  starts: (number | null)[];
+}
+
 /**
  * Capture files in the order their traffic was captured. A capture rotated by `tcpdump -C` is
  * written as cap.pcap, cap.pcap1, ... cap.pcap10, which a shell's glob lists as cap.pcap,
@@ -9,13 +19,18 @@ import { readCapture } from './open-capture';
  * start at the same moment, or hold no packet, keep their order; unreadable ones fail in turn).
  * Standard input cannot be looked at twice: with `-` among the inputs the order given is kept.
  */
-export async function inCaptureOrder(inputs: readonly string[]): Promise<{ inputs: string[]; reordered: boolean }> {
-  if (inputs.length < 2 || inputs.includes('-')) return { inputs: [...inputs], reordered: false };
+export async function inCaptureOrder(inputs: readonly string[]): Promise<CaptureOrder> {
+  if (inputs.length < 2 || inputs.includes('-')) return { inputs: [...inputs], reordered: false, given: inputs.map((_, i) => i), starts: inputs.map(() => null) };
   const starts: (number | null)[] = [];
   for (const input of inputs) starts.push(await firstPacketTime(input)); // one file open at a time
   const order = inputs.map((input, index) => ({ input, index, start: starts[index] ?? Infinity }));
   order.sort((a, b) => a.start - b.start || a.index - b.index);
-  return { inputs: order.map((o) => o.input), reordered: order.some((o, i) => o.index !== i) };
+  return {
+    inputs: order.map((o) => o.input),
+    reordered: order.some((o, i) => o.index !== i),
+    given: order.map((o) => o.index),
+    starts: order.map((o) => starts[o.index]),
+  };
 }
 
 /** Thrown by the look at a file's first packet to stop the read there. */

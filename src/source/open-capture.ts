@@ -21,6 +21,12 @@ export interface ReadCaptureOptions {
   reorder?: boolean;
   /** Called after each chunk read from the input with the bytes read so far (compressed bytes for gzip): progress displays. */
   onProgress?: (bytesRead: number) => void;
+  /**
+   * Awaited before each read after the first (when it returns a promise): lets a caller holding
+   * packets back (the merge of several files, source/capture-merge.ts) stop the read until it has
+   * spent them. May throw to abandon the read.
+   */
+  pace?: () => Promise<void> | undefined;
 }
 
 /** Large reads: the parsers walk records in place, so fewer, bigger chunks mean fewer carried tails. */
@@ -80,7 +86,7 @@ async function readChunkSource(
   }
   const parserOptions: ParserOptions = { name, firstFrame, reorder: options.reorder ?? true };
   try {
-    return await readChunks(chunks, parserOptions, onPacket, false);
+    return await readChunks(chunks, parserOptions, onPacket, false, options.pace);
   } finally {
     // Stops the underlying stream when we leave early (damage, error in the handler).
     chunks.close();
@@ -92,6 +98,7 @@ async function readChunks(
   options: ParserOptions,
   onPacket: PacketHandler,
   gzip: boolean,
+  pace: ReadCaptureOptions['pace'],
 ): Promise<CaptureFileInfo> {
   const name = options.name;
   const head: Uint8Array[] = [];
@@ -112,7 +119,7 @@ async function readChunks(
   if (headBytes === 0) throw new CaptureError(gzip ? `${name}: gzip data holds no capture (empty after decompression)` : `${name}: empty file`);
   const start = Buffer.concat(head).subarray(0, 16);
   const kind = detectContainer(start);
-  if (kind === 'gzip' && !gzip) return readGzipped(head, chunks, options, onPacket);
+  if (kind === 'gzip' && !gzip) return readGzipped(head, chunks, options, onPacket, pace);
   if (kind === null || kind === 'gzip') {
     const after = gzip ? ' after gunzip' : '';
     throw new CaptureError(
@@ -123,6 +130,8 @@ async function readChunks(
   for (const chunk of head) parser.push(chunk);
   let gzipProblem: GzipError | null = null;
   while (!parser.stopped) {
+    const wait = pace?.();
+    if (wait !== undefined) await wait;
     let chunk: Uint8Array | null;
     try {
       chunk = await nextChunk(chunks, name, gzip);
@@ -154,6 +163,7 @@ async function readGzipped(
   rest: ChunkSource,
   options: ParserOptions,
   onPacket: PacketHandler,
+  pace: ReadCaptureOptions['pace'],
 ): Promise<CaptureFileInfo> {
   const name = options.name;
   async function* compressed(): AsyncGenerator<Uint8Array> {
@@ -172,7 +182,7 @@ async function readGzipped(
   pipeline(source, gunzip).catch((): void => undefined);
   const plain = new StreamChunks(gunzip);
   try {
-    return await readChunks(plain, options, onPacket, true);
+    return await readChunks(plain, options, onPacket, true, pace);
   } finally {
     plain.close();
     source.destroy();

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -52,7 +53,10 @@ const flows = (r: AnalysisResult): unknown => r.flows.map((f) => [f.client, f.se
 
 test('files given out of time order are read in capture order: the analysis of the whole file', async () => {
   const given = [parts[2], parts[0], parts[1]];
-  const result = await analyzeFiles(given);
+  const progress = new Map<string, number>();
+  const result = await analyzeFiles(given, { onProgress: (p) => progress.set(p.input, p.index) });
+  // Progress names each input by its place among those given (the CLI's sizes are in that order).
+  expect([...progress].sort()).toEqual(given.map((input, index) => [input, index]).sort());
   expect(result.input.filesReordered).toBe(true);
   expect(result.input.files.map((f) => f.name)).toEqual(['cap.pcap', 'cap.pcap1', 'cap.pcap10']);
   expect(result.stats.timestampsBackwards).toBe(0);
@@ -75,17 +79,32 @@ test('a second read (explain, ladders) numbers frames as the analysis did', asyn
   expect(inOrder.size).toBe(frames.length);
 });
 
-test('a file that overlaps the ones before it in time is read after them, with a warning', async () => {
+test('a file that overlaps the ones before it in time is merged with them by time, not read after them', async () => {
   const overlap = path.join(dir, 'other-interface.pcap');
   fs.copyFileSync(parts[1], overlap);
   const result = await analyzeFiles([parts[0], parts[1], overlap, parts[2]]);
-  const warned = result.input.files.filter((f) => f.warnings.length > 0).map((f) => [f.name, f.warnings[0]]);
-  expect(warned).toEqual([['other-interface.pcap', expect.stringMatching(/^starts .* before the files read before it end: .*mergecap/)]]);
+  expect(result.input.filesMerged).toBe(true);
+  expect(result.input.files.flatMap((f) => f.warnings)).toEqual([]);
+  expect(result.stats.timestampsBackwards).toBe(0);
+  // Files that only follow each other are not "merged".
+  expect((await analyzeFiles(parts)).input.filesMerged).toBe(false);
+});
+
+test('with standard input among the inputs files are read one after the other: an overlap is warned about', () => {
+  const bin = path.resolve(__dirname, '../../bin/conncheck');
+  // stdin (the middle part) first, as given; then the first part, which starts before it ends.
+  const r = spawnSync(process.execPath, [bin, 'analyze', '-', parts[0], '--format', 'json'], { input: fs.readFileSync(parts[1]), timeout: 60_000 });
+  const result = JSON.parse(r.stdout.toString()) as AnalysisResult;
+  expect(result.input.filesMerged).toBe(false);
+  expect(result.input.files.map((f) => [f.name, f.warnings])).toEqual([
+    ['-', []],
+    ['cap.pcap', [expect.stringMatching(/^starts .* before the inputs read before it end: with standard input among the inputs, .*mergecap/)]],
+  ]);
 });
 
 test('standard input keeps the order given (it cannot be looked at twice); so does a single file', async () => {
-  expect(await inCaptureOrder(['-', parts[2], parts[0]])).toEqual({ inputs: ['-', parts[2], parts[0]], reordered: false });
-  expect(await inCaptureOrder([parts[2]])).toEqual({ inputs: [parts[2]], reordered: false });
+  expect(await inCaptureOrder(['-', parts[2], parts[0]])).toEqual({ inputs: ['-', parts[2], parts[0]], reordered: false, given: [0, 1, 2], starts: [null, null, null] });
+  expect(await inCaptureOrder([parts[2]])).toEqual({ inputs: [parts[2]], reordered: false, given: [0], starts: [null] });
 });
 
 test('an empty capture goes last; a file that is no capture still fails the run', async () => {

@@ -13,7 +13,7 @@ export function hostileResult(): AnalysisResult {
   return {
     input: {
       files: [{ name: 'x<b>.pcap', format: 'pcap', gzip: false, linkTypes: [1], tsResolution: ['us'], snaplen: 65535, records: 4, snaplenCut: 0, warnings: [], truncated: false }],
-      filesReordered: false, packets: 4, firstTs: 1_700_000_000, lastTs: 1_700_000_001, duration: 1,
+      filesReordered: false, filesMerged: false, packets: 4, firstTs: 1_700_000_000, lastTs: 1_700_000_001, duration: 1,
     },
     stats: {
       packets: 4, tcpPackets: 4, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0, decodeIssues: {}, tunneled: {}, snaplenCut: 0,

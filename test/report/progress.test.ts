@@ -35,9 +35,16 @@ describe('ProgressDisplay', () => {
     expect(written[written.length - 1]).toBe('\r\u001b[K');
   });
 
-  test('several files: position over all of them; unknown size: no percentage', () => {
+  test('several files: position over all of them, read one after the other or merged; unknown size: no percentage', () => {
     const p = new ProgressDisplay([1000, 3000], () => undefined);
+    p.note(at(0, 1000, 5));
+    p.note(at(1, 1000, 10));
     expect(p.line(at(1, 1000, 10), 1)).toMatch(/reading 50% · 2000 B of 4000 B · 10 packets\/s · ETA 1 s · file 2 of 2/);
+    // Files merged by time are read together: what each has read counts.
+    const merged = new ProgressDisplay([1000, 3000], () => undefined);
+    merged.note(at(1, 1500, 10));
+    merged.note(at(0, 500, 20));
+    expect(merged.line(at(0, 500, 20), 1)).toMatch(/reading 50% · 2000 B of 4000 B · 20 packets\/s · ETA 1 s · file 1 of 2/);
     const stdin = new ProgressDisplay([null], () => undefined);
     expect(stdin.line(at(0, 5000, 20), 2)).toBe('conncheck: reading 5000 B · 10 packets/s');
   });
