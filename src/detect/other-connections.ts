@@ -41,6 +41,8 @@ export class OtherConnections {
   private established: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private closedBy: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private closedWith: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /** 1: a response among its last exchanges had its Connection field cut off (UpstreamLeg.closeTermsUnseen). */
+  private closeTermsUnseen: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** Text columns grow by appending while the ring fills (see RequestIndex). */
   private client: string[] = [];
   private server: string[] = [];
@@ -60,6 +62,7 @@ export class OtherConnections {
     this.clientDataFrom[slot] = c.firstDataTs;
     this.clientDataTo[slot] = c.lastDataTs;
     this.lastTs[slot] = conn.lastTs;
+    this.closeTermsUnseen[slot] = conn.app?.recent.some((ex) => ex.responseCloseUnknown === true) ? 1 : 0;
     // The first FIN or RST from either side (ties: client FIN, client RST, server FIN, server RST).
     let by = NONE;
     let how = NONE;
@@ -122,6 +125,7 @@ export class OtherConnections {
       closedBy: by === BY_CLIENT ? 'proxy' : by === BY_SERVER ? 'backend' : null,
       closedWith: how === WITH_FIN ? 'FIN' : how === WITH_RST ? 'RST' : null,
       requestCount: this.requestCount[slot],
+      closeTermsUnseen: this.closeTermsUnseen[slot] === 1,
       proxyBytes: this.clientBytes[slot],
       proxyDataFrom: this.clientDataFrom[slot],
       proxyDataTo: this.clientDataTo[slot],
@@ -145,6 +149,7 @@ export class OtherConnections {
     this.established = grownColumn(this.established, capacity, uint8Column);
     this.closedBy = grownColumn(this.closedBy, capacity, uint8Column);
     this.closedWith = grownColumn(this.closedWith, capacity, uint8Column);
+    this.closeTermsUnseen = grownColumn(this.closeTermsUnseen, capacity, uint8Column);
     this.capacity = capacity;
   }
 }

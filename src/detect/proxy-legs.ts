@@ -69,6 +69,11 @@ export interface UpstreamLeg {
   closedBy: 'proxy' | 'backend' | null;
   closedWith: 'FIN' | 'RST' | null;
   requestCount: number;
+  /**
+   * A response on it had its Connection field cut off by the snaplen (HttpExchange.responseCloseUnknown):
+   * whether the backend closed it idle or as announced cannot be judged.
+   */
+  closeTermsUnseen: boolean;
   /** Payload bytes the proxy sent on it, and when (first/last), known once the connection ended. */
   proxyBytes: number;
   proxyDataFrom: number;
@@ -332,7 +337,7 @@ export class ProxyLegs implements EventFollower {
       // Still open: what the copy itself tells.
       flowId: copy.flowId, client: copy.client, server: copy.server, openTs: copy.connectionStart, openFrame: 0,
       established: true, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: copy.index,
-      proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
+      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
     };
     return {
       leg, index: copy.index, method: copy.method, uri: copy.uri, start: copy.ts, end: copy.requestEnd, frame: copy.frame,
@@ -557,6 +562,7 @@ export class ProxyLegs implements EventFollower {
   }
 
   private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
+    if (ex.responseCloseUnknown) leg.closeTermsUnseen = true;
     if (ex.requestStart === null) return;
     leg.requestCount++;
     const record = this.proxies.get(hostOf(leg.client));
@@ -580,7 +586,7 @@ export class ProxyLegs implements EventFollower {
       openTs: c.synTimes.length > 0 ? c.synTimes[0] : conn.startTs,
       openFrame: c.synFrames.length > 0 ? c.synFrames[0] : conn.firstFrame,
       established: false, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: 0,
-      proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
+      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
     };
     pushBounded(record.legs, leg, MAX_LEGS_PER_PROXY);
     this.live.set(conn.id, leg);

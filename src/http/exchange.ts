@@ -45,10 +45,20 @@ export interface HttpExchange {
   responseFrame: number | null;
   responseEndFrame: number | null;
   responseBodyBytes: number;
-  /** How the response body was framed. */
-  responseFraming: 'none' | 'length' | 'chunked' | 'close' | null;
+  /**
+   * How the response body was framed. `cut`: the capture's snaplen cut the response inside its
+   * head, so its end was taken where the next response began or the server's side closed.
+   */
+  responseFraming: 'none' | 'length' | 'chunked' | 'close' | 'cut' | null;
   /** The response asked to close the connection (Connection: close, or HTTP/1.0 without keep-alive). */
   responseClose: boolean;
+  /**
+   * The capture's snaplen cut the response's head before any Connection field: whether it asked
+   * to close is unseen (`responseClose` says what the rest showed). Detectors that judge a
+   * server's close (idle or announced) leave such a connection alone. `undefined` otherwise, so the
+   * JSON output names it only where it applies.
+   */
+  responseCloseUnknown?: true;
   /** `Keep-Alive: timeout=N` advertised by the response, seconds, or null. */
   keepAliveTimeout: number | null;
   /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */

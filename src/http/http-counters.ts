@@ -17,6 +17,11 @@ export class HttpCounters {
   badStartLines = 0;
   /** Successful resynchronisations on a start line after a gap or a bad start line. */
   resyncs = 0;
+  /**
+   * Messages the capture's snaplen cut inside their head (or chunk framing): each ended where the
+   * next message of its direction began, or where that direction closed (not counted in resyncs).
+   */
+  cutMessages = 0;
   /** Capture gaps reported to the HTTP stage, and their bytes. */
   gaps = 0;
   gapBytes = 0;

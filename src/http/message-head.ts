@@ -1,5 +1,6 @@
 /** How a message body is delimited (RFC 9112 §6.3), plus `tunnel` when the stream stops being HTTP. */
-export type BodyFraming = 'none' | 'length' | 'chunked' | 'close' | 'tunnel';
+/** `cut`: the snaplen cut the head before its end (the message ended where the next began, or at its direction's close). */
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close' | 'tunnel' | 'cut';
 
 /** Why a parser stopped parsing its direction for good. */
 export type GiveUpReason =

@@ -181,6 +181,19 @@ export class MessageParser {
   private resyncing = false;
   private resyncScanned = 0;
 
+  /**
+   * A message whose head (or chunk framing) the snaplen cut is open: it ends where the next start
+   * line begins, or where its direction closes, at the last segment that carried its bytes (see
+   * gap). `cutEndTs`/`cutEndFrame`: that segment so far; `cutBodyBytes`: its Content-Length when
+   * its head showed one, else the body bytes counted before the cut.
+   */
+  private cutOpen = false;
+  private cutEndTs = 0;
+  private cutEndFrame = 0;
+  private cutBodyBytes = 0;
+  /** Bytes of the current segment went to the open cut message (before any start line in it). */
+  private cutTouched = false;
+
   private lastTs = 0;
   private lastFrame = 0;
 
@@ -202,6 +215,8 @@ export class MessageParser {
   resyncs = 0;
   gapEvents = 0;
   gapBytes = 0;
+  /** Messages whose head or framing the snaplen cut, ended where the next began or their direction closed. */
+  cutEnds = 0;
 
   constructor(
     readonly mode: ParserMode,
@@ -262,6 +277,7 @@ export class MessageParser {
     }
     this.lastTs = ts;
     this.lastFrame = frame;
+    this.cutTouched = false;
     if (this.state === S_RESYNC_SKIP) this.state = S_RESYNC; // a segment start is a candidate position
     if (!this.confirmed && (this.resyncing || this.state === S_RESYNC)) {
       this.resyncScanned += length;
@@ -360,15 +376,22 @@ export class MessageParser {
           const validator = this.startLineValidator();
           validator.reset();
           if (validator.accept(b)) {
+            if (this.cutOpen && this.cutTouched) {
+              // The cut message's bytes reach into this segment, before this candidate.
+              this.cutEndTs = ts;
+              this.cutEndFrame = frame;
+            }
             this.resyncing = true;
             this.beginMessage(ts, frame); // a candidate; the start line decides
           } else {
             this.state = S_RESYNC_SKIP;
+            this.cutTouched = true;
             pos++;
           }
           break;
         }
         case S_RESYNC_SKIP: {
+          this.cutTouched = true;
           let i = findLF(bytes, pos, end);
           if (i < end) {
             this.state = S_RESYNC;
@@ -380,6 +403,10 @@ export class MessageParser {
         default:
           return; // paused, tunnel, off, gave up
       }
+    }
+    if (this.cutOpen && this.cutTouched) {
+      this.cutEndTs = ts;
+      this.cutEndFrame = frame;
     }
   }
 
@@ -395,6 +422,11 @@ export class MessageParser {
     if (this.ended || this.state >= S_PAUSED) return;
     this.gapEvents++;
     this.gapBytes += length;
+    if (this.cutOpen && !cut) {
+      // Bytes really missing: where the cut message ended can no longer be told.
+      this.cutOpen = false;
+      this.listener.onLoss(false);
+    }
     const uncertain = cut ? 0 : 1;
     switch (this.state) {
       case S_BODY_CLOSE:
@@ -453,13 +485,53 @@ export class MessageParser {
         return;
     }
     // Inside a head, a chunk-size line, trailers, or past a known length: framing is lost.
+    if (cut && this.inMessage && this.head !== null) {
+      this.openCut();
+      return;
+    }
     this.startResync();
     this.listener.onLoss(false);
+  }
+
+  /**
+   * The snaplen cut the message inside its head or its chunk framing: its end is unseen, but not
+   * lost. Every byte after the cut is still accounted for (the segment's length is known), so the
+   * message ends where the next start line begins, or where its direction closes: at the last
+   * segment before, as surely as if its end had been parsed, unless another message began in the
+   * cut bytes themselves (two messages in one segment). A head is reported with what it showed
+   * (framing `cut`) and the parser hunts for the next start line.
+   */
+  private openCut(): void {
+    const head = this.head as MessageHead;
+    if (this.state === S_HEADER) {
+      head.headEndTs = this.lastTs;
+      head.headEndFrame = this.lastFrame;
+      head.headBytes = this.headBytes;
+      head.framing = 'cut';
+      this.listener.onMessageHead(head);
+      if (this.state !== S_HEADER) return; // the listener stopped this direction
+      this.cutBodyBytes = head.contentLength >= 0 ? head.contentLength : 0;
+    } else {
+      this.cutBodyBytes = this.bodyBytes;
+    }
+    this.cutOpen = true;
+    this.cutEndTs = this.lastTs;
+    this.cutEndFrame = this.lastFrame;
+    this.startResync();
+  }
+
+  /** The open cut message ends, at the last segment that carried its bytes. */
+  private closeCut(): void {
+    this.cutOpen = false;
+    this.cutEnds++;
+    this.messages++;
+    this.listener.onMessageEnd(this.cutEndTs, this.cutEndFrame, this.cutBodyBytes, 0);
   }
 
   /** The direction closed (FIN or RST): a close-delimited body completes; anything else stays incomplete. */
   end(ts: number, frame: number): void {
     if (this.ended) return;
+    if (this.cutOpen) this.closeCut();
     if (this.state === S_BODY_CLOSE) this.endMessage(ts, frame);
     this.ended = true;
   }
@@ -720,7 +792,9 @@ export class MessageParser {
     if (head.strict) this.strictSeen = true;
     if (this.resyncing) {
       this.resyncing = false;
-      this.resyncs++;
+      // The next message after a cut one: it ended before this start line (not a resync after a loss).
+      if (this.cutOpen) this.closeCut();
+      else this.resyncs++;
     }
     this.state = S_HEADER;
     this.listener.onMessageBegin(head);
@@ -729,6 +803,7 @@ export class MessageParser {
   /** A start line failed (mid-line when `atLineEnd` is false: the rest of the line is skipped). */
   private rejectStartLine(atLineEnd: boolean): void {
     this.inMessage = false;
+    this.cutTouched = true; // a candidate that was none: its bytes were the cut message's
     this.resetLine();
     if (!this.resyncing) {
       if (!this.confirmed) {
@@ -893,6 +968,7 @@ export class MessageParser {
   }
 
   private giveUp(reason: GiveUpReason): void {
+    this.cutOpen = false; // abandoned with the rest
     this.state = reason === 'not-http' ? S_OFF : S_GAVE_UP;
     this.giveUpReason = reason;
     this.inMessage = false;
@@ -927,6 +1003,11 @@ export class MessageParser {
     this.lineEndsCR = false;
     this.resyncing = midstream;
     this.resyncScanned = 0;
+    this.cutOpen = false;
+    this.cutEndTs = 0;
+    this.cutEndFrame = 0;
+    this.cutBodyBytes = 0;
+    this.cutTouched = false;
     this.lastTs = 0;
     this.lastFrame = 0;
     this.confirmed = false;
@@ -938,6 +1019,7 @@ export class MessageParser {
     this.resyncs = 0;
     this.gapEvents = 0;
     this.gapBytes = 0;
+    this.cutEnds = 0;
   }
 }
 

@@ -64,6 +64,8 @@ class PendingExchange {
   uri: string | null = null;
   requestVersion: string | null = null;
   requestVersionMajor = -1;
+  /** The snaplen cut the request's head before its end (MessageParser.openCut): fields after the cut are unseen. */
+  requestHeadCut = false;
   requestVersionMinor = -1;
   requestStart = 0;
   requestFrame = 0;
@@ -121,6 +123,7 @@ class PendingExchange {
     this.uri = null;
     this.requestVersion = null;
     this.requestVersionMajor = -1;
+    this.requestHeadCut = false;
     this.requestVersionMinor = -1;
     this.requestStart = 0;
     this.requestFrame = 0;
@@ -169,6 +172,7 @@ class PendingExchange {
   takeRequestFields(head: MessageHead): void {
     this.host = head.host;
     this.requestConnection = head.connection;
+    this.requestHeadCut = head.framing === 'cut';
     this.idempotencyKey = head.idempotencyKey;
   }
 
@@ -894,6 +898,7 @@ function addParserCounters(c: HttpCounters, parser: MessageParser): void {
   }
   c.badStartLines += parser.badStartLines;
   c.resyncs += parser.resyncs;
+  c.cutMessages += parser.cutEnds;
   c.gaps += parser.gapEvents;
   c.gapBytes += parser.gapBytes;
 }
@@ -952,6 +957,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseBodyBytes: p.responseBodyBytes,
     responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
     responseClose: closesConnection(p),
+    responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,
     keepAliveTimeout: p.keepAliveTimeout,
     idleBefore: p.idleBefore,
     state: stateOf(p),
@@ -1018,15 +1024,27 @@ function stateOf(p: PendingExchange): ExchangeState {
  * says `Connection: close`, or is HTTP/1.0 without `keep-alive`, or is delimited by the close;
  * or the request said `close`, or was HTTP/1.0 without `keep-alive` (the server then closes).
  */
+/**
+ * Whether the snaplen cut off what would say if the connection closes after this exchange: a
+ * response head cut before any Connection field, or an HTTP/1.0 request's (whose default is to
+ * close). An HTTP/1.1 request's cut head is taken as what it showed: most clients send no
+ * Connection field on a connection they keep.
+ */
+function closeUnseen(p: PendingExchange): boolean {
+  if (p.hasResponseHead && p.responseFraming === 'cut' && p.responseConnection === null) return true;
+  return p.hasRequest && p.requestHeadCut && p.requestConnection === null && p.requestVersionMajor === 1 && p.requestVersionMinor === 0;
+}
+
 function closesConnection(p: PendingExchange): boolean {
   if (p.hasResponseHead) {
     if (p.responseFraming === 'tunnel') return false;
     if (saysClose(p.responseConnection) || p.responseFraming === 'close') return true;
-    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !saysKeepAlive(p.responseConnection)) return true;
+    // HTTP/1.0 closes unless it says keep-alive: not concluded from a head cut before its end.
+    if (p.responseVersionMajor === 1 && p.responseVersionMinor === 0 && !saysKeepAlive(p.responseConnection) && p.responseFraming !== 'cut') return true;
   }
   if (p.hasRequest) {
     if (saysClose(p.requestConnection)) return true;
-    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !saysKeepAlive(p.requestConnection)) return true;
+    if (p.requestVersionMajor === 1 && p.requestVersionMinor === 0 && !saysKeepAlive(p.requestConnection) && !p.requestHeadCut) return true;
   }
   return false;
 }

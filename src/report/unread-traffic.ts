@@ -27,17 +27,24 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
 }
 
 /**
- * A warning when the capture's snaplen cut packets and the HTTP stage lost its framing (it hunted
- * for the next start line) — or null. A snaplen shorter than a response's headers (tcpdump -s 256
- * against nginx, whose headers alone are ~240 bytes) cuts every response before its end is known:
- * its length and its keep-alive terms are unseen, so no exchange there is certain and no race on
- * those connections can be judged. Without this line such a capture reads as clean.
+ * A warning when the capture's snaplen cut packets inside HTTP headers, or the HTTP framing was
+ * lost (it hunted for the next start line) — or null. A snaplen shorter than a response's headers
+ * (tcpdump -s 256 against nginx, whose headers alone are ~240 bytes) cuts every response inside
+ * its head: each is taken to end where the next begins or its connection closes (HttpCounters.
+ * cutMessages), but where the cut took the Connection field, whether the server meant to keep the
+ * connection is unseen and races on it are not judged. Without this line such a capture reads as clean.
  */
 export function snaplenFramingWarning(stats: AnalysisStats): string | null {
-  if (stats.snaplenCut === 0 || stats.http.resyncs === 0) return null;
-  return (
-    `warning: ${stats.snaplenCut} packets cut by the capture's snaplen, and the HTTP framing was lost ${stats.http.resyncs} times: ` +
-    'messages cut inside their headers have no known end or keep-alive terms, so connections carrying them are not judged for races — ' +
-    'capture with a snaplen that holds whole headers (tcpdump -s 0, or -s 1024)'
-  );
+  const cut = stats.http.cutMessages;
+  const lost = stats.http.resyncs;
+  if (stats.snaplenCut === 0 || (lost === 0 && cut === 0)) return null;
+  const what: string[] = [];
+  if (cut > 0) {
+    what.push(
+      `${cut} HTTP messages were cut inside their headers (each taken to end where the next began or its connection closed; ` +
+        'where the Connection field was cut off, whether the server meant to close is unknown, and those connections are not judged for races)',
+    );
+  }
+  if (lost > 0) what.push(`the HTTP framing was lost ${lost} times`);
+  return `warning: ${stats.snaplenCut} packets cut by the capture's snaplen: ${what.join(', and ')} — capture with a snaplen that holds whole headers (tcpdump -s 0, or -s 1024)`;
 }

@@ -274,11 +274,6 @@ const HTTP_EXCEPTIONS: Record<string, { reason: string; requests: number; respon
     requests: 0,
     responses: 0,
   },
-  'zeek/communityid/tcp.pcap': {
-    reason: 'bytes are missing in both directions (gaps of 466 and 1671 bytes) inside the response: conncheck leaves the exchange incomplete and uncertain; tshark lists the response by its head',
-    requests: 1,
-    responses: 0,
-  },
   'zeek/http/concurrent-range-requests.pcap': {
     reason: 'a segment of one 206 response is lost and retransmitted: tshark\'s reassembly gives up on that response, conncheck puts the retransmission in place and completes it (no byte missing)',
     requests: 3,

@@ -14,7 +14,7 @@ function ended(id: number, client: string, c: Side = {}, s: Side = {}): Analyzed
   });
   return {
     id, startTs: id, firstFrame: id * 10, clientName: `${client}:${40000 + id}`, serverName: '10.0.0.3:8080',
-    client: side(c), server: side(s), app: { exchangeCount: 2 },
+    client: side(c), server: side(s), app: { exchangeCount: 2, recent: [] },
   } as unknown as AnalyzedConnection;
 }
 

@@ -543,3 +543,71 @@ describe('MessageParser: what a response says of the server software', () => {
     expect([req.log.heads[0].server, req.log.heads[0].via]).toEqual([null, null]);
   });
 });
+
+describe('MessageParser: heads cut by the snaplen', () => {
+  /** Steps: bytes pushed (segment i at ts 10 + i, frame i + 1), {cut: n} a snaplen cut of n bytes, {lost: n} bytes really missing, 'end'. */
+  type Step = string | { cut: number } | { lost: number } | 'end';
+  function run(mode: ParserMode, steps: Step[]): { lines: string[]; cutEnds: number; resyncs: number } {
+    const { log, parser } = makeParser(mode, [], {}, true);
+    let segment = 0;
+    for (const s of steps) {
+      if (s === 'end') parser.end(99, 99);
+      else if (typeof s === 'string') {
+        const d = bytes(s);
+        parser.push(d, 0, d.length, 10 + segment, segment + 1);
+        segment++;
+      } else if ('cut' in s) parser.gap(s.cut, true);
+      else parser.gap(s.lost);
+    }
+    return { lines: log.lines, cutEnds: parser.cutEnds, resyncs: parser.resyncs };
+  }
+
+  test('the message ends at its last segment before the next start line, reported before it', () => {
+    const r = run('response', [
+      'HTTP/1.1 200 OK\r\nContent-Length: 46\r\nConnection: keep-alive\r\nETag: "6b0', { cut: 80 },
+      'HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n',
+    ]);
+    expect(r.lines).toEqual([
+      'begin 200 "OK" HTTP/1.1 @10#1', 'head cut cl=46 conn=keep-alive other=0', 'end body=46 @10#1',
+      'begin 201 "Created" HTTP/1.1 @11#2', 'head length cl=0 other=0', 'end body=0 @11#2',
+    ]);
+    expect(r.cutEnds).toBe(1);
+    expect(r.resyncs).toBe(0); // not a loss
+  });
+
+  test('its body in later segments (themselves cut) belongs to it: it ends at the last of them', () => {
+    const r = run('response', [
+      'HTTP/1.1 200 OK\r\nServer: x\r\nX-Pad: ppppp', { cut: 1200 },
+      'body body body body', { cut: 1300 },
+      'more body', { cut: 400 },
+      'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+    ]);
+    expect(r.lines.slice(0, 3)).toEqual(['begin 200 "OK" HTTP/1.1 @10#1', 'head cut server=x other=0', 'end body=0 @12#3']);
+    expect(r.lines[3]).toBe('begin 200 "OK" HTTP/1.1 @13#4');
+  });
+
+  test('a start line after a LF in a later segment: the message reaches into that segment', () => {
+    const r = run('response', ['HTTP/1.1 200 OK\r\nX-Pad: pp', { cut: 300 }, 'tail of body\nHTTP/1.1 204 No Content\r\n\r\n']);
+    expect(r.lines.slice(0, 4)).toEqual(['begin 200 "OK" HTTP/1.1 @10#1', 'head cut other=0', 'end body=0 @11#2', 'begin 204 "No Content" HTTP/1.1 @11#2']);
+  });
+
+  test('the direction closing ends it at its last segment, not at the close', () => {
+    const r = run('request', ['POST /items HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nCookie: aaaa', { cut: 500 }, 'end']);
+    expect(r.lines).toEqual(['begin POST /items HTTP/1.1 @10#1', 'head cut cl=5 host=h other=0', 'end body=5 @10#1']);
+  });
+
+  test('bytes really missing after the cut: its end can no longer be told, it is abandoned', () => {
+    const r = run('response', ['HTTP/1.1 200 OK\r\nX-Pad: pp', { cut: 300 }, { lost: 1000 }, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n']);
+    expect(r.lines).toEqual([
+      'begin 200 "OK" HTTP/1.1 @10#1', 'head cut other=0', 'loss',
+      'begin 200 "OK" HTTP/1.1 @11#2', 'head length cl=0 other=0', 'end body=0 @11#2',
+    ]);
+    expect(r.cutEnds).toBe(0);
+  });
+
+  test('a chunked body whose chunk framing the snaplen cut ends where the next message begins', () => {
+    const r = run('response', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n40', { cut: 100 }, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n']);
+    expect(r.lines.slice(0, 3)).toEqual(['begin 200 "OK" HTTP/1.1 @10#1', 'head chunked te=chunked other=0', 'end body=5 @10#1']);
+    expect(r.cutEnds).toBe(1);
+  });
+});

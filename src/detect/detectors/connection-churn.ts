@@ -43,7 +43,7 @@ function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: n
   const app = conn.app;
   if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1) return null;
   const ex = app.recent[0];
-  if (ex.state !== 'complete' || ex.uncertain || ex.responseClose || ex.responseEnd === null) return null;
+  if (ex.state !== 'complete' || ex.uncertain || ex.responseClose || ex.responseCloseUnknown || ex.responseEnd === null) return null;
   if (ex.requestConnection !== null && /\bclose\b/.test(ex.requestConnection)) return null; // the client asked to close: a deliberate one-shot, not a pool that fails to pool
   const closed = firstClose(conn.client, conn.server);
   if (closed.by !== 'client') return null;

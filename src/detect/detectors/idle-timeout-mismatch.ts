@@ -77,7 +77,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   if (closeTs < 0) return null;
   if ((s.finTs >= 0 && s.finTs <= closeTs) || (s.rstTs >= 0 && s.rstTs <= closeTs)) return null;
   const last: HttpExchange = app.recent[app.recent.length - 1];
-  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || last.responseClose) return null;
+  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || last.responseClose || last.responseCloseUnknown) return null;
   if (last.responseEnd > closeTs) return null;
   return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame };
 }

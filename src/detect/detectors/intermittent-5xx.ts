@@ -21,7 +21,10 @@ import { sharedProxyLegs } from '../proxy-legs';
  * So are a proxy's 5xx whose forwarded request failed on its upstream connection in a way another
  * detector names (keepalive-race, reset-before-response): nginx answers 502 to a POST its pooled
  * upstream connection lost to the backend's idle close, and those 502s alternate with successes on
- * the client's connection like a flaky handler's would.
+ * the client's connection like a flaky handler's would. Likewise when those detectors cannot judge
+ * it because the snaplen cut the backend's Connection field off its responses: a forwarded request
+ * the backend closed its connection on without answering is the upstream failure, not a flaky
+ * handler (the proxy's 502s of a capture taken with -s 128 are the races of the whole capture).
  */
 
 /** Kinds of finding on a proxy's upstream connection that explain the 5xx it answered meanwhile. */
@@ -150,6 +153,11 @@ export const intermittent5xx: DetectorDefinition = {
           // The 5xx came while the request the proxy forwarded for it failed on that upstream connection.
           if (p.failure.how === 'status' && p.phase === 'read' && p.leg !== null && failedUpstream.has(p.leg.flowId)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
         }
+      }
+      for (const p of legs.pair()) {
+        const leg = p.leg;
+        if (p.failure.how !== 'status' || p.phase !== 'read' || leg === null || !leg.closeTermsUnseen) continue;
+        if (leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null) keys.add(`${p.failure.flowId}#${p.failure.index}`);
       }
       for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
         for (const f of ctx.findings(kind)) {

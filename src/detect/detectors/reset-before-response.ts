@@ -181,11 +181,12 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
         if (tracked.has(conn.id)) return;
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
-        // A reused connection whose previous response was not read whole (its headers cut by the
-        // snaplen, or lost): when it ended, hence how long the connection idled, is unknown, so a
-        // reset here may be the server's idle timer meeting the request (a keep-alive race, which
-        // keepalive-race cannot judge either) as well as a dying server. Neither is said.
-        if (previous !== undefined && (previous.uncertain || previous.state !== 'complete')) return;
+        // A reused connection whose previous response was not read whole (lost bytes), or whose
+        // Connection field the snaplen cut off: when it ended, or whether the server meant to keep
+        // the connection, is unknown, so a reset here may be the server's idle timer meeting the
+        // request (a keep-alive race, which keepalive-race cannot judge either) as well as a dying
+        // server. Neither is said.
+        if (previous !== undefined && (previous.uncertain || previous.state !== 'complete' || previous.responseCloseUnknown)) return;
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,

@@ -127,6 +127,8 @@ interface Tracked {
   ex: HttpExchange;
   /** The previous response on the connection asked to close it. */
   afterCloseNotice: boolean;
+  /** The previous response's Connection field was cut off by the snaplen (HttpExchange.responseCloseUnknown). */
+  afterCloseUnseen: boolean;
   /** Server bytes after this moment are not accounted for by earlier responses. */
   answeredUntil: number;
   /** The response began only after the client had closed: when, and with which status (null: it came in time, or never). */
@@ -748,6 +750,7 @@ export const unansweredRequest: DetectorDefinition = {
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,
+          afterCloseUnseen: previous?.responseCloseUnknown === true,
           answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
           lateAnswer: late,
         });
@@ -801,6 +804,11 @@ export const unansweredRequest: DetectorDefinition = {
           return;
         }
         if (close.by === 'server') {
+          // The server closed a reused connection whose previous response's Connection field the
+          // snaplen cut off, without having forwarded the request (as a proxy): its idle timer
+          // meeting the request (a keep-alive race, which keepalive-race cannot judge either) or an
+          // announced close. Not an unanswered request.
+          if (t.afterCloseUnseen && forwardedBy(conn, ex, close.ts) === null) return;
           if (close.with === 'RST') return; // reset-before-response
           if (s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket
           if (!peerAckedAll(conn.client, s)) return; // closed without having the request: a crossing
