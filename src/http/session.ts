@@ -850,6 +850,10 @@ export class HttpSession {
         if (this.respFinal) p.responseBodyBytes = this.resp.partialBodyBytes;
         this.respTarget = null;
       }
+      // Server bytes the capture lost, and no response seen after them: they may have answered
+      // it (as finish() says of the exchanges it emits; this one goes out first, at the server's
+      // close, when the lost bytes were those just before its FIN).
+      if (this.serverUnseenLoss && p.respState === R_NONE && !this.isOrphan(p)) p.uncertain = true;
       this.emit(p);
       this.recycle(p);
       p = this.qFirst;

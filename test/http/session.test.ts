@@ -306,6 +306,19 @@ describe('HttpSession: capture gaps', () => {
     expect(d.exchanges[0].responseBodyBytes).toBe(3000);
   });
 
+  test('the last response lost just before the server closes: the request is not called unanswered', () => {
+    // The capture dropped the segment carrying the response; the server's FIN after it shows the
+    // bytes were sent. The exchange goes out at that close, before finish(): uncertain already.
+    const d = new SessionDriver();
+    d.client(req('GET', '/1')).server(res(200, 'one'));
+    d.client(req('GET', '/2'));
+    d.session.serverGap(148);
+    d.serverEnd();
+    expect(d.summary()).toEqual(['1 GET /1 -> 200 complete', '2 GET /2 -> - no-response uncertain']);
+    d.clientEnd().finish();
+    expect(d.summary()).toHaveLength(2);
+  });
+
   test('a whole response lost (zeek 1000-requests-one-dropped-response): pairing re-synchronises', () => {
     const d = new SessionDriver();
     d.client(req('GET', '/')); // R1
