@@ -205,6 +205,13 @@ export class Endpoint {
    * and answers a segment for a socket that is gone with a RST without the ACK flag.
    */
   rstHasAck = false;
+  /**
+   * This endpoint sent a FIN the capture missed (dropped at the capture point, or lost before it):
+   * none was seen, but a RST of its carried the sequence number one past its last byte, or its
+   * peer acknowledged that number. Only a FIN takes it. Its RST then answered data that reached a
+   * socket already closed, not a connection it was serving.
+   */
+  finUnseen = false;
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
 
@@ -331,6 +338,7 @@ export class Endpoint {
     this.rstFrame = 0;
     this.rstCount = 0;
     this.rstHasAck = false;
+    this.finUnseen = false;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

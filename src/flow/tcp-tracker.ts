@@ -672,6 +672,8 @@ export class TcpTracker<T> {
     const finished = ep.finTs >= 0;
     const reset = ep.rstTs >= 0;
     const missing = unseen > 0;
+    const finAcked = unseen === 0; // one past the last byte: the number a FIN takes
+    if (ep.hasNextSeq && peer.hasAck && !finished && finAcked) ep.finUnseen = true;
     if (ep.hasNextSeq && peer.hasAck && !finished && !reset && missing) this.gap(conn, fromClient, ep, unseen);
   }
 
@@ -692,6 +694,9 @@ export class TcpTracker<T> {
 
   private onRst(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {
     ep.rstCount++;
+    // Any RST one past the data sent, and no FIN seen: the FIN took that sequence number (a socket
+    // resets first at its FIN's number while the FIN is unacknowledged, then one past it).
+    if (ep.finTs < 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, 1)) ep.finUnseen = true;
     if (ep.rstTs >= 0) return;
     ep.rstTs = ts;
     ep.rstFrame = frame;

@@ -266,9 +266,11 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   if (idleBeforeRequest <= 0) return null;
   // The server never had the request (it ACKed none of it): its socket was closed to it.
   if (peerAckedAll(c, s)) return null;
-  // A FIN lost on its way needs a path to be lost on: away from the server, by more than a host's turnaround.
+  // A FIN lost on its way needs a path to be lost on: away from the server, by more than a host's
+  // turnaround. Unless a sequence number shows the FIN was sent (Endpoint.finUnseen): then the
+  // capture itself missed it (a drop at the capture point), wherever it was taken.
   const position = handshakeCapturePosition(conn);
-  if (position === null || position.near === 'server' || position.serverRtt < MIN_PATH_RTT) return null;
+  if (!s.finUnseen && (position === null || position.near === 'server' || position.serverRtt < MIN_PATH_RTT)) return null;
   return {
     request: ex,
     rstTs: s.rstTs,
@@ -276,7 +278,7 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
     lastActivityTs: prev.responseEnd,
     lastActivityFrame: prevEndFrame ?? 0,
     idleBeforeRequest,
-    serverRtt: position.serverRtt,
+    serverRtt: position?.serverRtt ?? 0,
   };
 }
 

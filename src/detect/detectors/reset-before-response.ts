@@ -223,6 +223,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
         if (s.lostBytes > 0 || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
         if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // FIN first: a close, then a reset of late data
+        if (s.finUnseen) return; // so too after a FIN the capture missed (Endpoint.finUnseen)
         if (first === null || first.byClient || !first.rst) return; // the client gave up (or closed) first
         const ex = t.ex;
         if ((ex.requestStart ?? Infinity) >= s.rstTs) return; // sent after the reset: not outstanding
