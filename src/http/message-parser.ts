@@ -504,6 +504,7 @@ export class MessageParser {
   private openCut(): void {
     const head = this.head as MessageHead;
     if (this.state === S_HEADER) {
+      if (head.connection === null && this.lineLen > 0) head.connection = cutConnectionValue(this.lineBuf, this.lineLen);
       head.headEndTs = this.lastTs;
       head.headEndFrame = this.lastFrame;
       head.headBytes = this.headBytes;
@@ -1021,6 +1022,27 @@ export class MessageParser {
     this.gapBytes = 0;
     this.cutEnds = 0;
   }
+}
+
+const CONNECTION_FIELD = 'connection:';
+const HTAB = 0x09;
+
+/**
+ * The Connection field a snaplen cut inside its value (`Connection: keep` at the end of the
+ * captured bytes, as tcpdump -s 256 leaves nginx's): what its first letters can only begin.
+ * "keep"… is keep-alive, "clo"… close; fewer letters, or any other field, stay unknown (null).
+ */
+function cutConnectionValue(line: Uint8Array | null, length: number): string | null {
+  const nameLength = CONNECTION_FIELD.length;
+  if (line === null || length <= nameLength) return null;
+  for (let i = 0; i < nameLength; i++) if ((line[i] | 0x20) !== CONNECTION_FIELD.charCodeAt(i)) return null;
+  let i = nameLength;
+  while (i < length && (line[i] === SP || line[i] === HTAB)) i++;
+  let value = '';
+  for (; i < length && line[i] !== CR && value.length < 10; i++) value += String.fromCharCode(line[i] | 0x20);
+  if (value.length >= 4 && 'keep-alive'.startsWith(value)) return 'keep-alive';
+  if (value.length >= 3 && 'close'.startsWith(value)) return 'close';
+  return null;
 }
 
 /** Heads released by reuseHead parsers, for the next start line of any of them (bounded). */

@@ -596,6 +596,17 @@ describe('MessageParser: heads cut by the snaplen', () => {
     expect(r.lines).toEqual(['begin POST /items HTTP/1.1 @10#1', 'head cut cl=5 host=h other=0', 'end body=5 @10#1']);
   });
 
+  test('a Connection field cut inside its value: what its first letters can only begin, else unknown', () => {
+    const head = (partial: string): string => run('response', [`HTTP/1.1 200 OK\r\nContent-Length: 4\r\n${partial}`, { cut: 40 }, 'end']).lines[1];
+    expect(head('Connection: keep')).toBe('head cut cl=4 conn=keep-alive other=0'); // nginx at -s 256
+    expect(head('connection:Keep-Al')).toBe('head cut cl=4 conn=keep-alive other=0');
+    expect(head('Connection: clo')).toBe('head cut cl=4 conn=close other=0');
+    expect(head('Connection: close\r')).toBe('head cut cl=4 conn=close other=0');
+    expect(head('Connection: ke')).toBe('head cut cl=4 other=0'); // too few letters to tell
+    expect(head('Connection: Upgr')).toBe('head cut cl=4 other=0');
+    expect(head('Connect')).toBe('head cut cl=4 other=0');
+  });
+
   test('bytes really missing after the cut: its end can no longer be told, it is abandoned', () => {
     const r = run('response', ['HTTP/1.1 200 OK\r\nX-Pad: pp', { cut: 300 }, { lost: 1000 }, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n']);
     expect(r.lines).toEqual([
