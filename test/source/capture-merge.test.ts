@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -141,7 +141,7 @@ test('what the consumer throws fails the merge, wherever the packet was handed o
 
 test('a file cut short in an overlap keeps what it held, with its warning, and the merge goes on', async () => {
   const whole = capture('cut-src.pcap', 2, [2, 4, 6]);
-  const bytes = require('node:fs').readFileSync(whole) as Buffer;
+  const bytes = readFileSync(whole);
   const cut = path.join(dir, 'cut.pcap');
   writeFileSync(cut, bytes.subarray(0, bytes.length - 10));
   const a = capture('cut-a.pcap', 1, [1, 3, 5, 7]);
