@@ -29,7 +29,7 @@ import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from '.
 import { readProxyHeader } from './http/proxy-protocol';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { formatDuration } from './report/format-time';
-import { MergeResult, readCapturesMerged } from './source/capture-merge';
+import { MergeInput, MergeResult, readCapturesMerged } from './source/capture-merge';
 import { CaptureOrder, inCaptureOrder } from './source/capture-order';
 import { readCapture } from './source/open-capture';
 import type { CaptureFileInfo, RawPacket } from './source/raw-packet';
@@ -644,7 +644,7 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
     let merged: MergeResult;
     try {
       merged = await readCapturesMerged(
-        order.inputs.map((input, i) => ({ input, start: order.starts[i] })),
+        mergeInputs(order),
         (p) => analyzer.packet(p),
         {
           onProgress: onProgress && ((i, bytesRead) => onProgress({ input: order.inputs[i], index: order.given[i], bytesRead, packets: analyzer.packets })),
@@ -705,6 +705,11 @@ function mergeable(order: CaptureOrder): boolean {
   return order.inputs.length > 1 && !order.inputs.includes('-');
 }
 
+/** The files in capture order, each with the time of its first packet, for the merge. */
+function mergeInputs(order: CaptureOrder): MergeInput[] {
+  return order.inputs.map((input, i) => ({ input, start: order.starts[i] }));
+}
+
 /** Reads capture files again (frames numbered as analyzeFiles numbers them), calling `onTcp` for every TCP packet. */
 async function forEachTcpPacket(inputs: readonly string[], onTcp: (view: PacketView, frame: number, ts: number) => void): Promise<void> {
   const view = new PacketView();
@@ -713,7 +718,7 @@ async function forEachTcpPacket(inputs: readonly string[], onTcp: (view: PacketV
   };
   const order = await inCaptureOrder(inputs);
   if (mergeable(order)) {
-    await readCapturesMerged(order.inputs.map((input, i) => ({ input, start: order.starts[i] })), onPacket);
+    await readCapturesMerged(mergeInputs(order), onPacket);
     return;
   }
   let nextFrame = 1;

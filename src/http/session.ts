@@ -64,9 +64,9 @@ class PendingExchange {
   uri: string | null = null;
   requestVersion: string | null = null;
   requestVersionMajor = -1;
+  requestVersionMinor = -1;
   /** The snaplen cut the request's head before its end (MessageParser.openCut): fields after the cut are unseen. */
   requestHeadCut = false;
-  requestVersionMinor = -1;
   requestStart = 0;
   requestFrame = 0;
   /** Kept request header fields; copied when the head completes or its parse stops (partial then). */
@@ -123,8 +123,8 @@ class PendingExchange {
     this.uri = null;
     this.requestVersion = null;
     this.requestVersionMajor = -1;
-    this.requestHeadCut = false;
     this.requestVersionMinor = -1;
+    this.requestHeadCut = false;
     this.requestStart = 0;
     this.requestFrame = 0;
     this.host = null;
@@ -1024,11 +1024,6 @@ function stateOf(p: PendingExchange): ExchangeState {
 }
 
 /**
- * The connection cannot carry another exchange after this one (RFC 9112 §9.3, §9.6): the response
- * says `Connection: close`, or is HTTP/1.0 without `keep-alive`, or is delimited by the close;
- * or the request said `close`, or was HTTP/1.0 without `keep-alive` (the server then closes).
- */
-/**
  * Whether the snaplen cut off what would say if the connection closes after this exchange: a
  * response head cut before any Connection field, or an HTTP/1.0 request's (whose default is to
  * close). An HTTP/1.1 request's cut head is taken as what it showed: most clients send no
@@ -1039,6 +1034,11 @@ function closeUnseen(p: PendingExchange): boolean {
   return p.hasRequest && p.requestHeadCut && p.requestConnection === null && p.requestVersionMajor === 1 && p.requestVersionMinor === 0;
 }
 
+/**
+ * The connection cannot carry another exchange after this one (RFC 9112 §9.3, §9.6): the response
+ * says `Connection: close`, or is HTTP/1.0 without `keep-alive`, or is delimited by the close;
+ * or the request said `close`, or was HTTP/1.0 without `keep-alive` (the server then closes).
+ */
 function closesConnection(p: PendingExchange): boolean {
   if (p.hasResponseHead) {
     if (p.responseFraming === 'tunnel') return false;

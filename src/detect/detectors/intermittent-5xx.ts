@@ -148,16 +148,15 @@ export const intermittent5xx: DetectorDefinition = {
       const keys = new Set<string>();
       const failedUpstream = new Set<number>();
       for (const kind of UPSTREAM_FAILURE_KINDS) for (const f of ctx.findings(kind)) if (f.flowId !== null) failedUpstream.add(f.flowId);
-      if (failedUpstream.size > 0) {
-        for (const p of legs.pair()) {
-          // The 5xx came while the request the proxy forwarded for it failed on that upstream connection.
-          if (p.failure.how === 'status' && p.phase === 'read' && p.leg !== null && failedUpstream.has(p.leg.flowId)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
-        }
-      }
+      // One pairing of the proxies' failures with their upstream legs (it is not cheap) for both tests.
       for (const p of legs.pair()) {
         const leg = p.leg;
-        if (p.failure.how !== 'status' || p.phase !== 'read' || leg === null || !leg.closeTermsUnseen) continue;
-        if (leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null) keys.add(`${p.failure.flowId}#${p.failure.index}`);
+        if (p.failure.how !== 'status' || p.phase !== 'read' || leg === null) continue;
+        // The 5xx came while the request the proxy forwarded for it failed on that upstream connection,
+        const namedUpstream = failedUpstream.has(leg.flowId);
+        // or when the backend closed that connection unanswered after responses whose Connection field the snaplen cut.
+        const unjudgedUpstream = leg.closeTermsUnseen && leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null;
+        if (namedUpstream || unjudgedUpstream) keys.add(`${p.failure.flowId}#${p.failure.index}`);
       }
       for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
         for (const f of ctx.findings(kind)) {

@@ -50,6 +50,11 @@ export interface ServerIdleClose {
   lateRequest: HttpExchange | null;
 }
 
+/** The exchange's response announced the close (Connection: close, a close-delimited body), or the snaplen cut off whether it did. */
+function closeMayBeAnnounced(ex: HttpExchange): boolean {
+  return ex.responseClose || ex.responseFraming === 'close' || ex.responseCloseUnknown === true;
+}
+
 /**
  * The server's FIN closed an idle HTTP connection: it closed first, every request it had received
  * was completely answered (the last without Connection: close, and not a close-delimited body), or
@@ -90,7 +95,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   if (known >= 0) {
     const ex = recent[known];
     if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null; // a request outstanding
-    if (ex.responseClose || ex.responseFraming === 'close' || ex.responseCloseUnknown) return null; // the close was announced, or may have been
+    if (closeMayBeAnnounced(ex)) return null;
     if (ex.responseEnd > finTs || (ex.responseEndFrame ?? 0) > finFrame) return null;
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
@@ -188,7 +193,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   if (!had) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
-  if (prev.responseClose || prev.responseFraming === 'close' || prev.responseCloseUnknown) return null; // the close was announced, or may have been
+  if (closeMayBeAnnounced(prev)) return null;
   if (prev.responseEnd > ex.requestStart) return null; // pipelined: the connection was not idle
   // Nothing from the server after the previous response: no answer, not even a partial one.
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
@@ -259,7 +264,7 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   if (ex.requestStart === null || ex.requestFrame === null || ex.requestFrame >= s.rstFrame) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
-  if (prev.responseClose || prev.responseFraming === 'close' || prev.responseCloseUnknown) return null; // the close was announced, or may have been
+  if (closeMayBeAnnounced(prev)) return null;
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
   if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
   const idleBeforeRequest = ex.requestStart - prev.responseEnd;
