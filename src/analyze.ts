@@ -511,8 +511,8 @@ export class Analyzer {
       // reset() runs on new sessions too: had it run only on reused ones, the first reuse (once
       // connections start being released) would have thrown this compiled path away.
       const deliver = deliverTo(conn);
-      const session = this.spareSessions.pop() ?? new HttpSession(conn.id, establishedAt, deliver, sessionOptions);
-      app.session = session.reset(conn.id, establishedAt, deliver, sessionOptions);
+      const session = this.spareSessions.pop() ?? new HttpSession(conn.id, establishedAt, deliver, sessionOptions, conn);
+      app.session = session.reset(conn.id, establishedAt, deliver, sessionOptions, conn);
       return swapped;
     };
     const analyzeConnection = (conn: Connection<ConnectionHttp>): void => {

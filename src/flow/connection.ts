@@ -249,6 +249,14 @@ export class Connection<T> {
    * Exchanges the client and server roles (a mid-stream guess turned out wrong, e.g. the
    * "server" sent an HTTP request line). History letters are re-cased to match.
    */
+  /**
+   * Client bytes the server has acknowledged beyond those the capture delivered so far (see
+   * Endpoint.peerBytesAckedUnseen; HttpSession's AcknowledgementSource). After swapRoles too.
+   */
+  clientBytesAckedUnseen(): number {
+    return this.server.peerBytesAckedUnseen(this.client);
+  }
+
   swapRoles(): void {
     [this.c0, this.s0] = [this.s0, this.c0];
     [this.c1, this.s1] = [this.s1, this.c1];

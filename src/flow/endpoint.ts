@@ -1,5 +1,6 @@
 import { EndpointState } from './endpoint-state';
 import { Reassembler } from './reassembly';
+import { seqDiff } from './seq';
 
 /** A stretch of time during which an endpoint advertised a zero receive window. */
 export interface ZeroWindowEpisode {
@@ -227,6 +228,17 @@ export class Endpoint {
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
   get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
   set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
+
+  /**
+   * Bytes of `peer` this endpoint has acknowledged beyond those the capture delivered so far (0:
+   * none, or unknown). They were sent, since this endpoint had them: lost at the capture point, or
+   * not captured yet (an ACK can be captured just before the data it covers).
+   */
+  peerBytesAckedUnseen(peer: Endpoint): number {
+    if (this.hasAck !== true || peer.hasNextSeq !== true) return 0;
+    const unseen = seqDiff(peer.nextSeq, this.highestAck);
+    return unseen > 0 ? unseen : 0;
+  }
 
   /**
    * What every segment changes on its sender first: count, bytes on the wire, first and last time.

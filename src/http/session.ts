@@ -267,6 +267,18 @@ export interface HttpSessionOptions {
 }
 
 /**
+ * What the TCP stage knows of the connection's acknowledgements, asked only when a response is
+ * resynchronised after a server-side capture loss (so the per-segment path pays nothing for it).
+ */
+export interface AcknowledgementSource {
+  /**
+   * Client bytes the server has acknowledged (its highest acknowledgement yet, the segment being
+   * delivered included) beyond those the capture delivered so far: 0 when none, or unknown.
+   */
+  clientBytesAckedUnseen(): number;
+}
+
+/**
  * The HTTP/1.x view of one TCP connection: a request parser on the client's bytes, a response
  * parser on the server's, and in-order pairing of their messages (pipelining included).
  * Exchanges are emitted in order, each as soon as both of its halves are decided.
@@ -278,7 +290,10 @@ export interface HttpSessionOptions {
  * from timing. A client that does not pipeline sends a request only after the previous response,
  * so the new response belongs to the latest request that started before it and every earlier
  * one lost its response; if the connection showed pipelining before, exactly one response is
- * presumed lost. Those exchanges are emitted `response-incomplete` and `uncertain`. When a
+ * presumed lost. The server's acknowledgement number comes first, when it covers client bytes the
+ * capture has not shown: the request they carried was lost too (its gap not noticed yet, as the
+ * client's next bytes have not come), the response answers it, and every request seen waited in
+ * vain. Those exchanges are emitted `response-incomplete` and `uncertain`. When a
  * response without any request arrived after the last client bytes before a client-side gap,
  * that response already stands for the lost request and no placeholder is added.
  *
@@ -312,6 +327,8 @@ export class HttpSession {
 
   private lastResponseEnd: number | null = null;
   private serverUnseenLoss = false;
+  /** The TCP stage's acknowledgements (see AcknowledgementSource), or null when unknown. */
+  private acks: AcknowledgementSource | null = null;
   private pipeliningSeen = false;
   private lastClientTs = 0;
   private lastServerTs = 0;
@@ -341,6 +358,7 @@ export class HttpSession {
     readonly establishedAt: number,
     private onExchange: (ex: HttpExchange) => void,
     options: HttpSessionOptions = {},
+    acks: AcknowledgementSource | null = null,
   ) {
     this.counters = options.counters ?? null;
     this.budget = options.budget ?? null;
@@ -349,7 +367,7 @@ export class HttpSession {
     this.resp = new MessageParser('response', new ResponseEvents(this), parserOptions);
     // One place sets what a session starts with; and every field is written twice before any code
     // runs optimized (see the MessageParser constructor for why).
-    this.reset(flowId, establishedAt, onExchange, options);
+    this.reset(flowId, establishedAt, onExchange, options, acks);
   }
 
   /** The idle clock starts at the handshake when it was seen (the first request's idle gap). */
@@ -366,7 +384,7 @@ export class HttpSession {
    * an unfinished one drops what it holds without emitting it. Every field is set again;
    * test/http/session-reuse.test.ts compares a reset session with a new one.
    */
-  reset(flowId: number, establishedAt: number, onExchange: (ex: HttpExchange) => void, options: HttpSessionOptions = {}): this {
+  reset(flowId: number, establishedAt: number, onExchange: (ex: HttpExchange) => void, options: HttpSessionOptions = {}, acks: AcknowledgementSource | null = null): this {
     for (let p = this.qFirst; p !== null; p = p.next) this.release(p);
     const self = this as { flowId: number; establishedAt: number };
     self.flowId = flowId;
@@ -385,6 +403,7 @@ export class HttpSession {
     this.respTarget = null;
     this.respFinal = false;
     this.serverUnseenLoss = false;
+    this.acks = acks;
     this.pipeliningSeen = false;
     this.lastClientTs = 0;
     this.lastServerTs = 0;
@@ -520,6 +539,7 @@ export class HttpSession {
     this.reqCurrent = null;
     this.reqHead = null;
     this.respTarget = null;
+    this.acks = null; // the connection is released: not held by a spare session
     this.addCounters();
   }
 
@@ -743,7 +763,8 @@ export class HttpSession {
         break;
       }
     }
-    if (first !== null && this.serverUnseenLoss) {
+    const afterLoss = this.serverUnseenLoss;
+    if (first !== null && afterLoss) {
       this.serverUnseenLoss = false;
       first = this.skipLostResponses(first, ts);
     }
@@ -751,7 +772,7 @@ export class HttpSession {
     const orphan = this.newPending();
     orphan.reqState = Q_ABSENT;
     this.lastOrphanStart = ts;
-    orphan.uncertain = this.serverUnseenLoss || isRealGiveUp(this.req.giveUpReason);
+    orphan.uncertain = afterLoss || isRealGiveUp(this.req.giveUpReason);
     this.serverUnseenLoss = false;
     this.charge(orphan, PENDING_BASE_BYTES);
     this.enqueue(orphan);
@@ -766,13 +787,23 @@ export class HttpSession {
   /**
    * After a server-side gap swallowed the start of at least one response: which waiting exchange
    * does the response resynchronised on answer? Marks the skipped ones lost (see class comment).
+   * Null: none of them, the response answers a request the capture lost too.
    */
-  private skipLostResponses(first: PendingExchange, ts: number): PendingExchange {
+  private skipLostResponses(first: PendingExchange, ts: number): PendingExchange | null {
     const waiting: PendingExchange[] = [];
     for (let p: PendingExchange | null = first; p !== null; p = p.next) {
       if (p.respState === R_NONE && !this.isOrphan(p)) waiting.push(p);
     }
     let chosen = 0;
+    if (!this.pipeliningSeen && waiting[waiting.length - 1] !== this.reqCurrent && this.acks !== null && this.acks.clientBytesAckedUnseen() > 0) {
+      // The server had received client bytes after the last request seen, which had ended: a
+      // request the capture lost (or has not shown yet). A client that does not pipeline sent it
+      // after the responses to the earlier ones, so this response answers it, and theirs were
+      // lost. Timing alone would pair it with the latest request seen and shift every later
+      // pairing by one, until the connection's last request looked unanswered.
+      for (const p of waiting) this.markResponseLost(p);
+      return null;
+    }
     if (this.pipeliningSeen) {
       if (waiting.length > 1 && waiting[1].startTs <= ts) chosen = 1;
     } else {
@@ -783,13 +814,14 @@ export class HttpSession {
         }
       }
     }
-    for (let k = 0; k < chosen; k++) {
-      const p = waiting[k];
-      p.respState = R_LOST;
-      p.uncertain = true;
-      if (this.counters !== null) this.counters.lostResponses++;
-    }
+    for (let k = 0; k < chosen; k++) this.markResponseLost(waiting[k]);
     return waiting[chosen];
+  }
+
+  private markResponseLost(p: PendingExchange): void {
+    p.respState = R_LOST;
+    p.uncertain = true;
+    if (this.counters !== null) this.counters.lostResponses++;
   }
 
   // ---- queue -------------------------------------------------------------------------------

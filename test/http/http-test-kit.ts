@@ -101,8 +101,11 @@ export class SessionDriver {
   ts = 100;
   frame = 1;
 
+  /** Client bytes the server has acknowledged beyond those delivered, as the TCP stage would tell it (AcknowledgementSource). */
+  unseenClientBytes = 0;
+
   constructor(options: HttpSessionOptions = {}, establishedAt = 100) {
-    this.session = new HttpSession(7, establishedAt, (ex) => this.exchanges.push(ex), options);
+    this.session = new HttpSession(7, establishedAt, (ex) => this.exchanges.push(ex), options, { clientBytesAckedUnseen: () => this.unseenClientBytes });
   }
   /** Advances the clock by `dt` seconds and returns the next frame number. */
   private step(dt: number): number {

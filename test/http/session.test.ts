@@ -349,6 +349,51 @@ describe('HttpSession: capture gaps', () => {
     expect(counters.lostResponses).toBe(2);
   });
 
+  test('a response and the next request both lost: the server acknowledgement pairs the response after them with the unseen request', () => {
+    // ab's case under 2 % loss: the capture dropped /2's response and then /3, and /3's response
+    // arrived before /4 showed the client-side gap. The server's ACK covers /3's bytes.
+    const lost = req('GET', '/3').length;
+    const counters = new HttpCounters();
+    const d = new SessionDriver({ counters });
+    d.client(req('GET', '/1')).server(res(200, 'one'));
+    d.client(req('GET', '/2'));
+    d.session.serverGap(150); // /2's response
+    d.unseenClientBytes = lost; // the server's ACK on its next response
+    d.server(res(200, 'three'));
+    d.session.clientGap(lost); // noticed when /4 comes
+    d.unseenClientBytes = 0;
+    d.client(req('GET', '/4')).server(res(200, 'four')).finish();
+    expect(d.summary()).toEqual([
+      '1 GET /1 -> 200 complete',
+      '2 GET /2 -> - response-incomplete uncertain',
+      '3 - - -> 200 no-request uncertain',
+      '4 GET /4 -> 200 complete',
+    ]);
+    expect(counters.lostResponses).toBe(1);
+    expect(counters.lostRequests).toBe(1);
+  });
+
+  test('the same without the acknowledgement: timing pairs the response with the request seen (what the ACK corrects)', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/1')).server(res(200, 'one'));
+    d.client(req('GET', '/2'));
+    d.session.serverGap(150);
+    d.server(res(200, 'three'));
+    expect(d.summary()).toEqual(['1 GET /1 -> 200 complete', '2 GET /2 -> 200 complete']);
+  });
+
+  test('unseen client bytes while a request is still being read (its body): the response answers it', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/1')).server(res(200, 'one'));
+    d.client('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n' + 'a'.repeat(400));
+    d.session.serverGap(100); // an interim or earlier bytes lost
+    d.unseenClientBytes = 600; // the body's tail the capture has not shown
+    d.server(res(413, 'too large'));
+    d.session.clientGap(600);
+    d.finish();
+    expect(d.summary()).toEqual(['1 GET /1 -> 200 complete', '2 POST /upload -> 413 complete uncertain']);
+  });
+
   test('pipelining client: exactly one lost response is assumed', () => {
     const d = new SessionDriver();
     d.client(req('GET', '/1') + req('GET', '/2'));
