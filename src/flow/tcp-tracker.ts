@@ -212,6 +212,10 @@ export class TcpTracker<T> {
     // A SYN-ACK may decide a candidate NAT twin (its own view's or the first view's); anything a
     // candidate carries that must be analyzed decides it first: a connection of its own.
     if ((flags & (Flag.SYN | Flag.ACK)) === (Flag.SYN | Flag.ACK)) {
+      if (fromClient !== true) {
+        const reused = this.reusedBySynAck(conn, hash, v, ts, frame);
+        if (reused !== null) conn = reused;
+      }
       const decision = this.natTwins.onSynAck(v, ts, conn);
       if (decision !== null && decision.view.natTwinPending) this.decideNatTwin(decision.view, decision.twin);
     } else if (conn.natTwinPending && (v.payloadLen > 0 || (flags & (Flag.FIN | Flag.RST)) !== 0)) {
@@ -234,6 +238,25 @@ export class TcpTracker<T> {
     if (this.updateEstablished(conn, client, v, data, ts, frame, origLen) !== true && this.updateOpenClose(conn, client, v, ts, frame, origLen) !== true) {
       this.update(conn, client, v, data, ts, frame, origLen);
     }
+  }
+
+  /**
+   * A SYN-ACK with a new ISN on a closed connection's 4-tuple, acknowledging a SYN that
+   * connection never had: the port was reused and the capture missed the new SYN (left to the old
+   * connection, its request would look like one sent on a closed connection). The old connection
+   * is released and the new one returned; null when the SYN-ACK belongs to it. Out of `segment`,
+   * which every packet runs.
+   */
+  private reusedBySynAck(conn: Connection<T>, hash: number, v: PacketView, ts: number, frame: number): Connection<T> | null {
+    const server = conn.server;
+    // A connection's own SYN-ACK (its server has no ISN yet), or a retransmission of it: most come here.
+    if (server.hasIsn !== true || server.isn === v.seq) return null;
+    const client = conn.client;
+    const closed = server.finTs >= 0 || server.rstTs >= 0 || client.finTs >= 0 || client.rstTs >= 0;
+    if (!closed || !client.hasIsn || v.ack === seqAdd(client.isn, 1)) return null;
+    const previous = { id: conn.id, lastTs: conn.lastTs, closed: true };
+    this.release(conn, 'superseded');
+    return this.open(hash, v, ts, frame, false, false, previous);
   }
 
   /**

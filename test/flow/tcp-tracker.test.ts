@@ -206,6 +206,33 @@ describe('TCP tracker: connections and the capture clock', () => {
     expect(rec.closed[1].previous).toEqual({ id: 1, lastTs: 1.002, closed: true });
   });
 
+  test('a SYN-ACK with a new ISN on a closed 4-tuple starts a new connection: the capture missed its SYN', () => {
+    const { rec, flows } = record([
+      ...handshake(0),
+      { from: 's', flags: F.FIN | F.ACK, seq: 5001, ack: 1001, ts: 1 },
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5002, ts: 1.001 },
+      // The client's FIN and its new SYN (ISN 90000) were not captured.
+      { from: 's', flags: F.SYN | F.ACK, seq: 70000, ack: 90001, ts: 2 },
+      { from: 'c', flags: F.ACK, seq: 90001, ack: 70001, ts: 2.001 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: 90001, ack: 70001, text: 'GET / HTTP/1.1\r\n\r\n', ts: 2.002 },
+    ]);
+    expect(flows).toHaveLength(2);
+    expect(rec.closed[1].previous).toEqual({ id: 1, lastTs: 1.001, closed: true });
+    expect(flows[1].history).toBe('hAD');
+    expect(rec.closed[1].client.payloadBytes).toBe(18);
+  });
+
+  test('a retransmitted SYN-ACK, or one on a connection that has not closed, stays the same connection', () => {
+    const retransmitted = record([
+      ...handshake(0),
+      { from: 's', flags: F.FIN | F.ACK, seq: 5001, ack: 1001, ts: 1 },
+      { from: 's', flags: F.SYN | F.ACK, seq: 5000, ack: 1001, ts: 1.5 },
+    ]);
+    expect(retransmitted.flows).toHaveLength(1);
+    const open = record([...handshake(0), { from: 's', flags: F.SYN | F.ACK, seq: 70000, ack: 90001, ts: 2 }]);
+    expect(open.flows).toHaveLength(1);
+  });
+
   test('a retransmitted SYN (same ISN) stays the same connection', () => {
     const { flows } = record([
       { from: 'c', flags: F.SYN, seq: 1000, ts: 0 },
