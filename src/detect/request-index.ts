@@ -69,6 +69,8 @@ const MAX_CHAIN_STEPS = 4096;
 /** Newest entries scanned, and requests of one client host and server kept, to judge a client's cadence. */
 const MAX_CADENCE_STEPS = 8192;
 const MAX_CADENCE_REQUESTS = 64;
+/** Uncertain requests kept (newest), only to tell that a client had moved on (see movedOnBetween). */
+const UNCERTAIN_KEPT = 256;
 
 /** The part of "ip:port" / "[v6]:port" before the port separator. */
 function hostLength(endpoint: string): number {
@@ -172,6 +174,16 @@ export class RequestIndex {
   private method: string[] = [];
   private uri: string[] = [];
 
+  /**
+   * Requests of uncertain exchanges (capture loss: a lost response, a lost request head), not
+   * remembered above: no detector may take them for a copy or a retry. That they were sent, and
+   * when, still tells that their client had moved on (movedOnBetween). A ring of the newest.
+   */
+  private uncertainTs: Float64Array = new Float64Array(UNCERTAIN_KEPT);
+  private uncertainClient: string[] = [];
+  private uncertainServer: string[] = [];
+  private uncertainWritten = 0;
+
   private lastExchange: HttpExchange | null = null;
   private lastEntry = -1;
   /** Every held request, materialised for a search over all of them (kept while no request is added). */
@@ -185,6 +197,7 @@ export class RequestIndex {
     if (ex === this.lastExchange) return this.lastEntry;
     this.lastExchange = ex;
     if (ex.method === null || ex.requestStart === null || ex.uncertain) {
+      if (ex.method !== null && ex.requestStart !== null) this.rememberUncertain(ex.requestStart, conn);
       this.lastEntry = -1;
       return -1;
     }
@@ -322,6 +335,12 @@ export class RequestIndex {
       flows.push(this.flowId[slot]);
     }
     let movedOn = false;
+    const uncertainOldest = Math.max(0, this.uncertainWritten - UNCERTAIN_KEPT);
+    for (let e = this.uncertainWritten - 1; e >= uncertainOldest && !movedOn; e--) {
+      const slot = e % UNCERTAIN_KEPT;
+      const t = this.uncertainTs[slot];
+      if (t > from && t < to && this.uncertainServer[slot] === r.server && sameHost(this.uncertainClient[slot], r.client)) movedOn = true;
+    }
     for (let i = 0; i < starts.length; i++) {
       if (starts[i] > from && starts[i] < to) movedOn = true;
       for (let j = i + 1; j < starts.length; j++) {
@@ -383,6 +402,13 @@ export class RequestIndex {
       e = this.prev[slot];
     }
     return best < 0 || !this.firstOnItsConnectionSince(best, from) ? null : this.request(best);
+  }
+
+  private rememberUncertain(requestStart: number, conn: AnalyzedConnection): void {
+    const slot = this.uncertainWritten++ % UNCERTAIN_KEPT;
+    this.uncertainTs[slot] = requestStart;
+    this.uncertainClient[slot] = conn.clientName;
+    this.uncertainServer[slot] = conn.serverName;
   }
 
   private holds(entry: number): boolean {

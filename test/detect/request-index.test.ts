@@ -157,6 +157,16 @@ describe('RequestIndex.movedOnBetween: had a client that sends one request at a 
     expect(index.movedOnBetween(who, 3.5, 5)).toBe(true);
   });
 
+  test('a request whose exchange is uncertain (the capture lost its response) still shows the client moved on', () => {
+    const index = new RequestIndex();
+    index.offer(answered(1, 1.1), conn(1, '10.0.0.9:5000'));
+    index.offer(exchange('GET', '/next', 2, { responseEnd: null, responseStart: null, status: null, state: 'response-incomplete', uncertain: true }), conn(2, '10.0.0.9:5001'));
+    expect(index.movedOnBetween(who, 1.5, 3)).toBe(true);
+    expect(index.movedOnBetween(who, 2.5, 3)).toBe(false);
+    // Never remembered as a request of its own (no copy, no retry is taken from it).
+    expect(index.all().map((r) => r.uri)).toEqual(['/x']);
+  });
+
   test('an exchange without a response was in flight until its connection ended', () => {
     const index = new RequestIndex();
     const hung = conn(1, '10.0.0.9:5000');

@@ -70,8 +70,28 @@ describe('reset-before-response on synthetic connections', () => {
     expect(d.count).toBe(3);
     expect(d.anomalyIds).toEqual(found.slice(0, 3).map((f) => f.id));
     expect(d.explanation).toContain('1 idle connection');
+    // Two requests the kernel had (ACKed); one a bare RST met before it ever ACKed it.
+    expect(found.slice(0, 3).map((f) => f.evidence.socketClosedBefore)).toEqual([false, false, true]);
+    expect(d.explanation).toContain('2 of the requests had been received');
+    expect(d.explanation).toContain('1 of them met a RST without ACK');
+    expect(d.explanation).toContain('when the process that owns them dies');
     // The burst window is an option.
     expect(ofKind(cap.analyze(only, { detect: { resetBurstWindow: 0.00001 } }), KIND).map((f) => f.evidence.burstSize)).toEqual([1, 1, 1, 1]);
+  });
+
+  test('a burst of RSTs without ACK that acknowledged no request: sockets closed before the requests came, not a process dying with them unread', () => {
+    const cap = new Capture();
+    resetWhileWaiting(cap, 0, 2, { uri: '/a', noAck: true });
+    resetWhileWaiting(cap, 0.1, 2.00002, { uri: '/b', noAck: true });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.socketClosedBefore)).toEqual([true, true]);
+    expect(found[0].summary).toContain('socket was already closed when the request came');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('2 of them met a RST without ACK');
+    expect(d.explanation).not.toContain('had been received');
+    expect(d.explanation).not.toContain('when the process that owns them dies');
+    expect(d.remedy).toContain('dropped by kernel');
   });
 
   describe('stays silent', () => {

@@ -15,16 +15,27 @@ import { analyzeSample, listSamples } from '../samples';
 
 const SAMPLES = listSamples();
 
-/** The sample without the packets `drop` picks, analyzed as the CLI would (frames renumbered as in the file left). */
-async function analyzeWithout(name: string, drop: (view: PacketView) => boolean): Promise<AnalysisResult> {
+/**
+ * The sample without the packets `drop` picks, analyzed as the CLI would (frames renumbered as in
+ * the file left). `kept` hears each packet left, with its new frame number.
+ */
+async function analyzeWithout(
+  name: string,
+  drop: (view: PacketView, data: Uint8Array, originalFrame: number) => boolean,
+  kept?: (frame: number, view: PacketView) => void,
+): Promise<AnalysisResult> {
   const sample = SAMPLES.find((s) => s.name === name);
   if (sample === undefined) throw new Error(`no sample ${name}`);
   const analyzer = new Analyzer({ detectors: DETECTORS });
   const view = new PacketView();
   let frame = 0;
+  let originalFrame = 0;
   const info = await readCapture(sample.file, (p) => {
-    if (decodePacket(p.linkType, p.data, p.caplen, p.origLen, view) === DecodeStatus.Tcp && drop(view)) return;
+    originalFrame++;
+    const tcp = decodePacket(p.linkType, p.data, p.caplen, p.origLen, view) === DecodeStatus.Tcp;
+    if (tcp && drop(view, p.data, originalFrame)) return;
     analyzer.packet({ frame: ++frame, ts: p.ts, caplen: p.caplen, origLen: p.origLen, linkType: p.linkType, data: p.data });
+    if (tcp) kept?.(frame, view);
   });
   analyzer.addFile(info);
   return analyzer.finish();
@@ -32,10 +43,35 @@ async function analyzeWithout(name: string, drop: (view: PacketView) => boolean)
 
 const ofKind = (r: AnalysisResult, kind: string): string[] => r.anomalies.filter((f) => f.kind === kind).map((f) => f.client ?? '');
 
-describe.each(['keepalive-race-gunicorn', 'keepalive-race-go-client', 'keepalive-race-node-fetch', 'keepalive-race-nginx', 'keepalive-race-stale'])(
+/**
+ * Findings of the lossy capture that the whole one does not have, by kind and connection (its
+ * client; a server's for a server-wide kind). A retry by the request that failed: a load of
+ * identical requests offers several new connections' first requests as its retry, and the
+ * capture losing the first one's response moves the choice to the next.
+ */
+function beyondWhole(lossy: AnalysisResult, whole: AnalysisResult): string[] {
+  const key = (f: AnalysisResult['anomalies'][number]): string =>
+    `${f.kind} ${f.kind === 'retried-request' ? `after ${String(f.evidence.failedOn)}` : f.client ?? f.server ?? ''}`;
+  const seen = new Set(whole.anomalies.map(key));
+  return lossy.anomalies.map(key).filter((k) => !seen.has(k));
+}
+
+/**
+ * Every server FIN gone (the harshest case: no idle close of any server is left to learn its
+ * timeout from). Samples whose races are then told only by a learned timeout, or not at all, are
+ * left to the one-FIN-at-a-time test below.
+ */
+describe.each([
+  'keepalive-race-gunicorn', 'keepalive-race-go-client', 'keepalive-race-node-fetch', 'keepalive-race-nginx', 'keepalive-race-stale',
+  // Proxies that close their backend connection on the backend's FIN (the FIN then shows in their acknowledgement)
+  // and their clients' connections after the failure (a forwarded request: not a race).
+  'keepalive-race-h2o', 'keepalive-race-haproxy', 'keepalive-race-haproxy-retry-on', 'keepalive-race-apache-proxy', 'keepalive-race-varnish', 'keepalive-race-squid',
+  // Closes on arrival, the client's FIN right behind the server's: an instant close.
+  'keepalive-race-arrival',
+])(
   '%s without the servers\' FINs',
   (name) => {
-    test('the same keep-alive races, none taken for a dying server', async () => {
+    test('the same keep-alive races, and nothing the whole capture does not show', async () => {
       const whole = await analyzeSample(name);
       const serverPorts = new Set(whole.flows.map((f) => Number(f.server.slice(f.server.lastIndexOf(':') + 1))));
       let dropped = 0;
@@ -47,7 +83,129 @@ describe.each(['keepalive-race-gunicorn', 'keepalive-race-go-client', 'keepalive
       expect(dropped).toBeGreaterThan(0);
       expect(ofKind(whole, 'keepalive-race').length).toBeGreaterThan(0);
       expect(ofKind(lossy, 'keepalive-race').sort()).toEqual(ofKind(whole, 'keepalive-race').sort());
-      expect(ofKind(lossy, 'reset-before-response')).toEqual([]);
+      expect(beyondWhole(lossy, whole)).toEqual([]);
     });
   },
 );
+
+/** Whether the segment's payload starts with `text`. */
+function payloadStarts(view: PacketView, data: Uint8Array, text: string): boolean {
+  if (view.payloadLen < text.length) return false;
+  for (let i = 0; i < text.length; i++) if (data[view.payloadOffset + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * A response and then the next request of the same keep-alive connection, both lost by the
+ * capture: the response after them can arrive before the client's next bytes show the request
+ * missing. Paired by timing alone, it went to the request whose response was lost, and every later
+ * response of the connection shifted by one (the last request then looked unanswered, and the next
+ * connection's copy of it looked like a retry). The server's acknowledgement says it had received
+ * more than the capture showed (HttpSession.skipLostResponses). Checked here against the TCP
+ * numbers: every response paired with a request acknowledges that request's first byte and not
+ * the next request's.
+ */
+describe.each(['healthy-load-node-ab', 'healthy-load-apache-ab', 'load-with-idle-closes', 'load-with-keepalive-races'])(
+  '%s without a response and the request after it, now and then',
+  (name) => {
+    test('every response is paired with the request its acknowledgement covers; nothing found beyond the whole', async () => {
+      const whole = await analyzeSample(name);
+      const serverPorts = new Set(whole.flows.map((f) => Number(f.server.slice(f.server.lastIndexOf(':') + 1))));
+      const dropNextRequest = new Set<number>(); // client ports whose next request goes
+      let responses = 0;
+      let dropped = 0;
+      const seqOf = new Map<number, { seq: number; ack: number }>();
+      const lossy = await analyzeWithout(
+        name,
+        (v, data) => {
+          if (serverPorts.has(v.srcPort) && payloadStarts(v, data, 'HTTP/1.') && ++responses % 7 === 0) {
+            dropNextRequest.add(v.dstPort);
+            dropped++;
+            return true;
+          }
+          if (serverPorts.has(v.dstPort) && v.payloadLen > 0 && dropNextRequest.delete(v.srcPort)) {
+            dropped++;
+            return true;
+          }
+          return false;
+        },
+        (frame, v) => seqOf.set(frame, { seq: v.seq, ack: v.ack }),
+      );
+      expect(dropped).toBeGreaterThan(20);
+      const byFlow = new Map<number, typeof lossy.exchanges>();
+      for (const e of lossy.exchanges) byFlow.set(e.flowId, [...(byFlow.get(e.flowId) ?? []), e]);
+      let checked = 0;
+      const mispaired: string[] = [];
+      for (const list of byFlow.values()) {
+        list.forEach((e, i) => {
+          if (e.requestFrame === null || e.responseFrame === null) return;
+          const request = seqOf.get(e.requestFrame);
+          const response = seqOf.get(e.responseFrame);
+          if (request === undefined || response === undefined) throw new Error('frame not kept');
+          const next = list.slice(i + 1).find((n) => n.requestFrame !== null);
+          const nextRequest = next?.requestFrame != null ? seqOf.get(next.requestFrame) : undefined;
+          const coversRequest = ((response.ack - request.seq) | 0) > 0;
+          const beforeNext = nextRequest === undefined || ((nextRequest.seq - response.ack) | 0) >= 0;
+          checked++;
+          if (!coversRequest || !beforeNext) mispaired.push(`flow ${e.flowId} #${e.index}: request frame ${e.requestFrame}, response frame ${e.responseFrame}`);
+        });
+      }
+      expect(checked).toBeGreaterThan(100);
+      expect(mispaired).toEqual([]);
+      expect(beyondWhole(lossy, whole)).toEqual([]);
+    });
+  },
+);
+
+/**
+ * One keep-alive race's server FIN at a time, as a capture that drops now and then would lose it:
+ * the race is still found, from the reset's sequence number or the client's acknowledgement of the
+ * FIN (keepalive-race's unseenFinClose), with the timing the server's other closes taught or the
+ * bound the client's FIN sets; nothing is found on any connection that the whole capture does not
+ * show (a proxy's close of its client's connection after an upstream failure is no race).
+ */
+describe('every keep-alive race with its server FIN dropped from the capture', () => {
+  /** Races that cannot be told without their FIN, by sample: checked to stay so, so that a fix shows. */
+  const UNJUDGED: Record<string, { lost: number; why: string }> = {
+    // The server's RST sits at its FIN's own number (the client had not acknowledged the FIN): no
+    // number proves the FIN, and on a capture next to the server a bare RST without one is a
+    // socket gone (reset-before-response), not a FIN lost on a path.
+    'keepalive-race-crossing': { lost: 6, why: 'RST at the FIN number, capture next to the server' },
+    'keepalive-race-python': { lost: 5, why: 'RST at the FIN number, capture next to the server' },
+    // No RST (the proxy drains the closed connection). The first: the client's FIN came 11 ms
+    // after the request, above the bound of an instant close, and no idle close of that server was
+    // seen yet. The second: the proxy forwarded the request upstream, so it had read it, and
+    // without the FIN nothing says the close came first (the request acknowledged the FIN, but
+    // which segment first acknowledged it is not kept).
+    'keepalive-race-proxy-protocol': { lost: 2, why: 'no reset: no timing learned yet; a forwarded request' },
+
+    // TLS: the opaque path reads the close from the record headers and the FIN, not from a request.
+    'keepalive-race-tls-nginx': { lost: 2, why: 'TLS' },
+  };
+  // (keepalive-race-lost-fin-client-side has no server FIN at all.)
+  const raceSamples = SAMPLES.filter((s) => s.name.startsWith('keepalive-race-') && s.name !== 'keepalive-race-lost-fin-client-side');
+  test.each(raceSamples.map((s) => s.name))('%s', async (name) => {
+    const whole = await analyzeSample(name);
+    // Each server's first FIN to a client port (a race's connection: its client port and server).
+    const finFrames = new Map<string, number>();
+    await analyzeWithout(name, () => false, (frame, v) => {
+      const key = `${v.dstPort} ${v.srcPort}`;
+      if ((v.flags & TcpFlag.FIN) !== 0 && !finFrames.has(key)) finFrames.set(key, frame);
+    });
+    const portOf = (endpoint: string): number => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+    const finOf = (f: { client: string | null; server: string | null }): number | undefined => finFrames.get(`${portOf(f.client ?? '')} ${portOf(f.server ?? '')}`);
+    // Races whose server FIN the capture holds (not those it never had, and not a NAT view's other side).
+    const races = whole.anomalies.filter((f) => f.kind === 'keepalive-race' && finOf(f) !== undefined);
+    const lost: string[] = [];
+    const beyond: string[] = [];
+    for (const race of races) {
+      const finFrame = finOf(race) ?? 0;
+      const lossy = await analyzeWithout(name, (_v, _d, original) => original === finFrame);
+      if (!ofKind(lossy, 'keepalive-race').includes(race.client ?? '')) lost.push(`${race.client} (FIN frame ${finFrame})`);
+      beyond.push(...beyondWhole(lossy, whole).filter((k) => !k.startsWith('reset-before-response') || UNJUDGED[name] === undefined));
+    }
+    expect(races.length).toBeGreaterThan(0);
+    expect(beyond).toEqual([]);
+    expect(lost).toHaveLength(UNJUDGED[name]?.lost ?? 0);
+  });
+});

@@ -5,7 +5,7 @@ import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import { seqAdd, seqGe, seqLt } from '../../flow/seq';
+import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
@@ -221,11 +221,26 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
  */
 const MIN_PATH_RTT = 0.001;
 
-/** A request on a reused idle connection that the server answered with the reset of a socket it had already closed. */
-export interface UnseenFinReset {
+/**
+ * A request on a reused idle connection that the server had closed, where the capture holds no FIN
+ * of the server's: the server answered with the reset of a socket it had already closed, or (the
+ * FIN proven by sequence numbers) closed without answering.
+ */
+export interface UnseenFinClose {
   request: HttpExchange;
-  rstTs: number;
-  rstFrame: number;
+  /**
+   * What shows the close: the server's RST without ACK, or the client's FIN acknowledging the
+   * server's missing FIN (no RST came).
+   */
+  shownBy: 'reset' | 'client-ack';
+  /** Capture time and frame of that packet. */
+  shownTs: number;
+  shownFrame: number;
+  /**
+   * A sequence number proves the FIN was sent (Endpoint.finUnseen): the capture dropped it, and
+   * the client may well have had it. False: only the bare RST tells of it (lost on the path).
+   */
+  finProven: boolean;
   /** End of the previous response. */
   lastActivityTs: number;
   lastActivityFrame: number;
@@ -236,16 +251,24 @@ export interface UnseenFinReset {
 }
 
 /**
- * The server answered the last request of a reused connection with a RST without the ACK flag, and
- * no FIN of its was seen; the connection had carried complete keep-alive exchanges until then (the
- * previous response complete, no close announced, nothing from the server since). Linux answers
- * data with such a RST when the socket it is for was closed to receiving, or is gone: the server
- * had closed the connection before the request arrived. Its FIN, sent then, never reached the
- * capture point (lost on the path: the client never saw it either, so it reused the connection).
- * An application that resets a connection it holds (SO_LINGER 0, a process dying with the request
- * unread) sends RST with ACK. Null otherwise.
+ * The server closed a reused connection, no FIN of its in the capture, without answering its last
+ * request; the connection had carried complete keep-alive exchanges until then (the previous
+ * response complete, no close announced, nothing from the server since). Null otherwise. Two ways
+ * show such a close:
+ *
+ * - The server answered the request with a RST without the ACK flag. Linux answers data with such
+ *   a RST when the socket it is for was closed to receiving, or is gone: the server had closed the
+ *   connection before the request arrived. Its FIN, sent then, never reached the capture point:
+ *   lost on the path (the client never saw it either, so it reused the connection), or dropped by
+ *   the capture, which a sequence number then proves (Endpoint.finUnseen). An application that
+ *   resets a connection it holds (SO_LINGER 0, a process dying with the request unread) sends RST
+ *   with ACK.
+ * - No RST, but the client's FIN acknowledged the server's FIN that the capture dropped (a server
+ *   that drains a half-closed connection, as Apache's lingering close does, resets nothing). When
+ *   the FIN came against the request is unknown: unseenFinRace asks the server's idle timer to
+ *   have been due.
  */
-export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null {
+export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null {
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
@@ -256,12 +279,19 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   const serverFin = s.finTs >= 0;
   const noServerRst = s.rstTs < 0;
   const rstHasAck = s.rstHasAck;
-  if (serverFin || noServerRst || rstHasAck) return null;
-  if ((c.finTs >= 0 && c.finFrame < s.rstFrame) || (c.rstTs >= 0 && c.rstFrame < s.rstFrame)) return null;
+  if (serverFin || rstHasAck) return null;
+  // The client's FIN acknowledged the server's FIN that the capture missed: it answered that close
+  // (as a proxy does that reads the FIN of a backend connection it has just sent a request on).
+  const clientAckedFin = s.finUnseen && c.finTs >= 0 && c.finHasAck && seqGt(c.finAck, s.nextSeq);
+  if (noServerRst && !clientAckedFin) return null;
+  const shownTs = noServerRst ? c.finTs : s.rstTs;
+  const shownFrame = noServerRst ? c.finFrame : s.rstFrame;
+  // A client that closed before the reset closed first (the reset answered its close).
+  if ((c.finTs >= 0 && c.finFrame < shownFrame && !clientAckedFin) || (c.rstTs >= 0 && c.rstFrame < shownFrame)) return null;
   const recent = app.recent;
   const ex = recent[recent.length - 1];
   if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
-  if (ex.requestStart === null || ex.requestFrame === null || ex.requestFrame >= s.rstFrame) return null;
+  if (ex.requestStart === null || ex.requestFrame === null || ex.requestFrame >= shownFrame) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
   if (closeMayBeAnnounced(prev)) return null;
@@ -269,8 +299,9 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
   const idleBeforeRequest = ex.requestStart - prev.responseEnd;
   if (idleBeforeRequest <= 0) return null;
-  // The server never had the request (it ACKed none of it): its socket was closed to it.
-  if (peerAckedAll(c, s)) return null;
+  // A reset: the server never had the request (it ACKed none of it), its socket was closed to it.
+  // (Without one, a server draining its half-closed connection ACKs what it discards.)
+  if (!noServerRst && peerAckedAll(c, s)) return null;
   // A FIN lost on its way needs a path to be lost on: away from the server, by more than a host's
   // turnaround. Unless a sequence number shows the FIN was sent (Endpoint.finUnseen): then the
   // capture itself missed it (a drop at the capture point), wherever it was taken.
@@ -278,8 +309,10 @@ export function unseenFinReset(conn: AnalyzedConnection): UnseenFinReset | null 
   if (!s.finUnseen && (position === null || position.near === 'server' || position.serverRtt < MIN_PATH_RTT)) return null;
   return {
     request: ex,
-    rstTs: s.rstTs,
-    rstFrame: s.rstFrame,
+    shownBy: noServerRst ? 'client-ack' : 'reset',
+    shownTs,
+    shownFrame,
+    finProven: s.finUnseen,
     lastActivityTs: prev.responseEnd,
     lastActivityFrame: prevEndFrame ?? 0,
     idleBeforeRequest,
@@ -573,6 +606,10 @@ export const keepaliveRace: DetectorDefinition = {
       raceOpaqueIdle: '{bytes} bytes of TLS application data sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
       raceUnseenFin:
         '{request} was sent after {idleBefore} s idle on a connection {server} had already closed: it answered with a RST without ACK {closeAfter} ms later, the reset of a socket closed before the request reached it (or of a middlebox in front that had dropped the connection), and its FIN never reached this capture point (lost on the way, so the client never saw it either); {outcome}',
+      raceMissedFin:
+        '{request} was sent after {idleBefore} s idle on a connection {server} had already closed: it answered with a RST without ACK {closeAfter} ms later, the reset of a socket closed before the request reached it; its FIN is missing from this capture, but the sequence numbers show it was sent (the capture dropped it); {outcome}',
+      raceMissedFinNoReset:
+        '{request} was sent after {idleBefore} s idle, and {server} closed the connection without answering it: its FIN is missing from this capture, but the client\'s FIN {closeAfter} ms after the request acknowledged it (the capture dropped it), so the server closed at most that long after the request came, its idle timer firing about then; {outcome}',
       raceArrival:
         '{request} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later without answering ({form}: {why}); {outcome}',
       raceArrivalOpaque:
@@ -619,12 +656,12 @@ export const keepaliveRace: DetectorDefinition = {
       t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
       arrival: { close: ArrivalTiming; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
-      unseenFin: UnseenFinReset | null = null,
+      unseenFin: UnseenFinClose | null = null,
     ): Finding => {
       const s = conn.server;
       const c = conn.client;
-      // Without a FIN in the capture, Δ is measured to the RST that proved the close.
-      const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.rstTs : s.finTs;
+      // Without a FIN in the capture, Δ is measured to the packet that showed the close.
+      const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.shownTs : s.finTs;
       const delta = t.reqTs - closeTs;
       const reset = s.rstTs >= 0 && s.rstFrame > t.reqFrame;
       const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
@@ -633,7 +670,7 @@ export const keepaliveRace: DetectorDefinition = {
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
       const outcome =
-        (arrival !== null && arrival.close.closedWith === 'RST') || unseenFin !== null
+        (arrival !== null && arrival.close.closedWith === 'RST') || (unseenFin !== null && unseenFin.shownBy === 'reset')
           ? 'the reset was its only answer' // the summary already says when the RST came
           : reset
             ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
@@ -650,7 +687,14 @@ export const keepaliveRace: DetectorDefinition = {
           : {};
       const arrivalEvidence: Record<string, EvidenceValue> =
         unseenFin !== null
-          ? { finSeen: false, idleBeforeRequest: ms(unseenFin.idleBeforeRequest), serverRttMs: microsAsMs(unseenFin.serverRtt) }
+          ? {
+              finSeen: false,
+              // The FIN's sequence number shows it was sent: the capture dropped it (else lost on the path).
+              finProven: unseenFin.finProven,
+              closeShownBy: unseenFin.shownBy,
+              idleBeforeRequest: ms(unseenFin.idleBeforeRequest),
+              serverRttMs: microsAsMs(unseenFin.serverRtt),
+            }
           : arrival === null
           ? {}
           : {
@@ -679,7 +723,11 @@ export const keepaliveRace: DetectorDefinition = {
         ts: t.reqTs,
         message:
           unseenFin !== null
-            ? 'raceUnseenFin'
+            ? unseenFin.shownBy === 'client-ack'
+              ? 'raceMissedFinNoReset'
+              : unseenFin.finProven
+                ? 'raceMissedFin'
+                : 'raceUnseenFin'
             : ex === null
             ? arrival !== null
               ? 'raceArrivalOpaque'
@@ -694,7 +742,7 @@ export const keepaliveRace: DetectorDefinition = {
         data: {
           idleBefore: unseenFin !== null ? fmt(unseenFin.idleBeforeRequest) : arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
           closedWith: arrival === null ? '' : arrival.close.closedWith,
-          closeAfter: unseenFin !== null ? String(microsAsMs(unseenFin.rstTs - t.reqTs)) : arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
+          closeAfter: unseenFin !== null ? String(microsAsMs(unseenFin.shownTs - t.reqTs)) : arrival === null ? '' : String(microsAsMs(arrival.close.closeAfterRequest)),
           why,
           request: line ?? 'A request',
           bytes: t.bytes ?? 0,
@@ -734,7 +782,7 @@ export const keepaliveRace: DetectorDefinition = {
           ...arrivalEvidence,
           ...finHeldEvidence,
         },
-        frames: [t.lastFrame, fin ? s.finFrame : 0, t.reqFrame, reset ? s.rstFrame : 0],
+        frames: [t.lastFrame, fin ? s.finFrame : 0, t.reqFrame, reset ? s.rstFrame : unseenFin !== null ? unseenFin.shownFrame : 0],
       });
     };
 
@@ -794,24 +842,36 @@ export const keepaliveRace: DetectorDefinition = {
     };
 
     /**
-     * A request the server met with the reset of a connection it had closed, its FIN lost before
-     * the capture point (a crossing the capture could not see). Judged as an idle close: with the
-     * server's idle timeout learned from its other closes, the request came when the timer was due
-     * (as judgeArrivalClose asks); without it, any real idle gap, the bare RST being the proof of a
-     * close before the request. Returns whether a race was reported.
+     * A request the server met with the close of a connection, its FIN not in the capture (see
+     * unseenFinClose). Judged as an idle close. After a bare RST: with the server's idle timeout
+     * learned from its other closes, the request came when the timer was due (as judgeArrivalClose
+     * asks); without it, any real idle gap, the RST being the proof of a close before the request.
+     * Without a RST nothing orders the close and the request, but the client's FIN that
+     * acknowledged the server's bounds when it came: judged as a close on arrival with that bound
+     * (the timer due, or a close that fast after a real idle gap). Returns whether a race was
+     * reported.
      */
     const unseenFinRace = (conn: AnalyzedConnection): boolean => {
-      const r = unseenFinReset(conn);
+      const r = unseenFinClose(conn);
       if (r === null) return false;
-      const atServer = r.idleBeforeRequest + r.serverRtt;
-      if (atServer < ctx.options.minIdleTimeout) return false;
+      // A proxy that forwarded the request upstream had read it: its close ended that attempt (as arrivalRace says).
+      const req = r.request;
+      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, r.shownTs, conn.clientName) !== null) return false;
       const learned = learnedIdleTimeout(conn.serverName);
-      if (learned !== null && learned >= ctx.options.minIdleTimeout) {
-        const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * learned);
-        if (atServer < learned - granularity) return false;
+      if (r.shownBy === 'client-ack') {
+        const requestStart = r.request.requestStart ?? r.shownTs;
+        const bound = { idleBeforeRequest: r.idleBeforeRequest, idleAtClose: r.shownTs - r.lastActivityTs, closeAfterRequest: r.shownTs - requestStart, serverRtt: r.serverRtt };
+        if (judgeArrivalClose(bound, learned, ctx.options.minIdleTimeout) === null) return false;
+      } else {
+        const atServer = r.idleBeforeRequest + r.serverRtt;
+        if (atServer < ctx.options.minIdleTimeout) return false;
+        if (learned !== null && learned >= ctx.options.minIdleTimeout) {
+          const granularity = Math.min(MAX_TIMER_GRANULARITY, TIMER_GRANULARITY_FRACTION * learned);
+          if (atServer < learned - granularity) return false;
+        }
       }
-      const ex = r.request;
-      const reqTs = ex.requestStart ?? r.rstTs;
+      const ex = req;
+      const reqTs = ex.requestStart ?? r.shownTs;
       const finding = raceFinding(
         conn,
         { reqTs, reqFrame: ex.requestFrame ?? 0, idle: null, lastFrame: r.lastActivityFrame, acksFin: false, form: 'crossing', neverUsed: false },

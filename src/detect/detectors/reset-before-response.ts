@@ -61,6 +61,14 @@ interface Candidate {
   requestAcked: boolean;
   /** The RST's own ACK number covered the request (the socket had it when it reset). */
   resetAcked: boolean;
+  /**
+   * A RST without the ACK flag, the request acknowledged neither before nor by it: the kernel's
+   * answer to data for a socket already closed to receiving, or gone. A process that dies with a
+   * request unread resets with ACK, after its kernel had ACKed the request; one whose connection
+   * was idle closes it with a FIN, and resets without ACK only what arrives after. So the socket
+   * was closed before the request came, and its FIN (if it sent one) is not in the capture.
+   */
+  closedBefore: boolean;
 }
 
 export const resetBeforeResponse: DetectorDefinition = {
@@ -124,7 +132,9 @@ export const resetBeforeResponse: DetectorDefinition = {
           ? 'before any response (the server had ACKed the request)'
           : c.resetAcked
             ? 'before any response (the RST acknowledged the request: the server\'s socket had received it, unread)'
-            : 'before any response (the server had not even ACKed the request)';
+            : c.closedBefore
+              ? 'before any response, with a RST without ACK that did not acknowledge it: the server\'s socket was already closed when the request came, and its FIN is not in this capture (dropped by it or lost on the path, or the socket went without one)'
+              : 'before any response (the server had not even ACKed the request)';
       const burst = burstSize >= 2 ? `; one of ${burstSize} such resets by this server within ${microsAsMs(burstSpread)} ms` : '';
       return ctx.report({
         flowId: c.flowId,
@@ -144,6 +154,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           waitSeconds: ms(wait),
           requestAcked: c.requestAcked,
           requestAckedByReset: c.resetAcked,
+          socketClosedBefore: c.closedBefore,
           responseStarted,
           status: ex.status,
           burstSize,
@@ -155,22 +166,34 @@ export const resetBeforeResponse: DetectorDefinition = {
     }
 
     function diagnose(server: string, burst: Candidate[], findings: Finding[], spread: number, idle: number): void {
-      const acked = burst.filter((c) => c.requestAcked).length;
+      const acked = burst.filter((c) => c.requestAcked || c.resetAcked).length;
+      const closedBefore = burst.filter((c) => c.closedBefore).length;
       const idleNote =
         idle > 0 ? ` In the same moment it closed ${idle} idle connection(s) that had nothing outstanding: the kernel closing every socket of a process that exited.` : '';
       const spreadText = `${microsAsMs(spread)} ms`;
+      const counts =
+        (acked > 0 ? ` ${acked} of the requests had been received: the server's kernel had them, its application never answered.` : '') +
+        (closedBefore > 0
+          ? ` ${closedBefore} of them met a RST without ACK that did not acknowledge them: the socket was already closed when the request came,` +
+            ` and its FIN is not in this capture (a process that exits closes its idle connections with FIN and resets what arrives after;` +
+            ` the FIN may have been dropped by the capture or lost on the path, or the socket went without one: a host, container or middlebox state gone).`
+          : '') +
+        (burst.length - acked - closedBefore > 0 ? ` ${burst.length - acked - closedBefore} of the requests had not been acknowledged.` : '');
       ctx.diagnose({
         server,
         count: burst.length,
         inferred: {},
         explanation:
-          `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText} ` +
-          `(${acked} of the requests had been ACKed: the server's kernel had them, its application never answered).${idleNote} ` +
-          `Resets of many connections at once, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
-          `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).`,
+          `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText}.${counts}${idleNote} ` +
+          (closedBefore < burst.length
+            ? `Resets of many connections at once, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
+              `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).`
+            : `Sockets closed before requests came, many at once: a restart whose FINs this capture does not show, or idle closes meeting reused connections ` +
+              `(keep-alive races) with their FINs missing.`),
         remedy:
           `Check ${server}'s process at that time: its logs and exit status, \`dmesg\` for the OOM killer, the service manager's restart history. ` +
-          `Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.`,
+          `Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.` +
+          (closedBefore > 0 ? ` Where the sockets were closed before the requests came, check whether the capture dropped packets (tcpdump's "dropped by kernel"): a FIN it missed makes a keep-alive race look like this.` : ''),
         anomalyIds: findings.map((f) => f.id),
       });
     }
@@ -230,6 +253,8 @@ export const resetBeforeResponse: DetectorDefinition = {
         // A reused connection reset by the server's idle close as the request arrived: keepalive-race
         // (closed-on-arrival) has spoken for it (it runs first, see the registry).
         if (ctx.reportedOn('keepalive-race', conn.id)) return;
+        const requestAcked = peerAckedAll(conn.client, s);
+        const resetAcked = peerResetAfterReceivingAll(conn.client, s);
         if (candidates.length >= MAX_CANDIDATES) {
           // Bound memory: report what is held (a burst straddling this moment is split in two).
           reportAll(candidates);
@@ -237,8 +262,9 @@ export const resetBeforeResponse: DetectorDefinition = {
         }
         candidates.push({
           flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: s.rstTs, rstFrame: s.rstFrame,
-          requestAcked: peerAckedAll(conn.client, s),
-          resetAcked: peerResetAfterReceivingAll(conn.client, s),
+          requestAcked,
+          resetAcked,
+          closedBefore: !s.rstHasAck && !requestAcked && !resetAcked,
         });
       },
 

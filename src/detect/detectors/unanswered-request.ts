@@ -787,6 +787,9 @@ export const unansweredRequest: DetectorDefinition = {
         if (s.packets === 0 || s.lostBytes > 0 || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
+        // A FIN the capture dropped, which sequence numbers prove (Endpoint.finUnseen): when the
+        // server closed, against the request, cannot be told (before it: a race; after: unanswered).
+        if (s.finTs < 0 && s.finUnseen) return;
         const { close, halfClosed } = closeAfter(conn, requestEnd);
         if (t.lateAnswer !== null) {
           // The client must have closed first, and then refused the response: a client that had
