@@ -35,6 +35,21 @@ export function peerResetAfterReceivingAll(ep: Endpoint, peer: Endpoint): boolea
   return seqGe(peer.rstAck, ep.maxSeqEnd);
 }
 
+/**
+ * When bytes of the connection that the capture lost were sent, either way (Endpoint.lossFromTs):
+ * the earliest possible moment, -1 for none.
+ */
+export function lossFromOf<T>(conn: Connection<T>): number {
+  const c = conn.client.lossFromTs;
+  const s = conn.server.lossFromTs;
+  return c < 0 ? s : s < 0 ? c : Math.min(c, s);
+}
+
+/** The latest moment those bytes can have been sent (Endpoint.lossToTs), -1 for none. */
+export function lossToOf<T>(conn: Connection<T>): number {
+  return Math.max(conn.client.lossToTs, conn.server.lossToTs);
+}
+
 /** The IP part of "ip:port" / "[v6]:port". */
 export function hostOf(endpoint: string): string {
   return hostOfEndpoint(endpoint);

@@ -1,6 +1,7 @@
 import { hostOfEndpoint } from '../decode/address';
 import type { AnalyzedConnection } from './analyzed-connection';
 import { float64Column, grownColumn, uint8Column } from './grown-column';
+import { lossFromOf, lossToOf } from './facts';
 import type { UpstreamLeg } from './proxy-legs';
 
 /**
@@ -38,6 +39,9 @@ export class OtherConnections {
   private clientDataTo: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** The connection's last packet (a retry of a connect attempt follows it: proxy-legs.ts). */
   private lastTs: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  /** When bytes the capture lost were sent (UpstreamLeg.lossFrom/lossTo; -1: none). */
+  private lossFrom: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private lossTo: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private established: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private closedBy: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private closedWith: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
@@ -62,6 +66,8 @@ export class OtherConnections {
     this.clientDataFrom[slot] = c.firstDataTs;
     this.clientDataTo[slot] = c.lastDataTs;
     this.lastTs[slot] = conn.lastTs;
+    this.lossFrom[slot] = lossFromOf(conn);
+    this.lossTo[slot] = lossToOf(conn);
     this.closeTermsUnseen[slot] = conn.app?.recent.some((ex) => ex.responseCloseUnknown === true) ? 1 : 0;
     // The first FIN or RST from either side (ties: client FIN, client RST, server FIN, server RST).
     let by = NONE;
@@ -130,6 +136,8 @@ export class OtherConnections {
       proxyDataFrom: this.clientDataFrom[slot],
       proxyDataTo: this.clientDataTo[slot],
       lastTs: this.lastTs[slot],
+      lossFrom: this.lossFrom[slot],
+      lossTo: this.lossTo[slot],
     };
   }
 
@@ -146,6 +154,8 @@ export class OtherConnections {
     this.clientDataFrom = grownColumn(this.clientDataFrom, capacity, float64Column);
     this.clientDataTo = grownColumn(this.clientDataTo, capacity, float64Column);
     this.lastTs = grownColumn(this.lastTs, capacity, float64Column);
+    this.lossFrom = grownColumn(this.lossFrom, capacity, float64Column);
+    this.lossTo = grownColumn(this.lossTo, capacity, float64Column);
     this.established = grownColumn(this.established, capacity, uint8Column);
     this.closedBy = grownColumn(this.closedBy, capacity, uint8Column);
     this.closedWith = grownColumn(this.closedWith, capacity, uint8Column);

@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
-import { hostOf, roundTripToServer } from './facts';
+import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
 import { inferTimeout, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
@@ -78,6 +78,13 @@ export interface UpstreamLeg {
   proxyBytes: number;
   proxyDataFrom: number;
   proxyDataTo: number;
+  /**
+   * When bytes of it that the capture lost were sent, either way (Endpoint.lossFromTs/lossToTs of
+   * both ends; -1, -1: none), known once the connection ended: what the proxy did on it then,
+   * a request forwarded or answered, cannot be told.
+   */
+  lossFrom: number;
+  lossTo: number;
   /** The connection's last packet, known once it ended (not kept for connections from another address). */
   lastTs?: number;
 }
@@ -113,7 +120,14 @@ export interface DownstreamFailure {
   delay: number;
 }
 
-export type LegPhase = 'read' | 'connect' | 'answered' | 'opaque' | 'none' | 'invisible';
+/**
+ * What the proxy was doing upstream for a failed request: waiting for an answer to the request it
+ * forwarded (read), for a connection (connect), nothing after an answer (answered), traffic that
+ * is not HTTP (opaque), nothing at all (none); its upstream side not in the capture (invisible),
+ * or in it but with bytes the capture lost while the request waited (lost: a forwarded request or
+ * its answer may be among them, so "nothing upstream" cannot be said).
+ */
+export type LegPhase = 'read' | 'connect' | 'answered' | 'opaque' | 'none' | 'invisible' | 'lost';
 
 export interface PairedFailure {
   failure: DownstreamFailure;
@@ -270,6 +284,8 @@ export class ProxyLegs implements EventFollower {
       leg.proxyDataFrom = c.firstDataTs;
       leg.proxyDataTo = c.lastDataTs;
       leg.lastTs = conn.lastTs;
+      leg.lossFrom = lossFromOf(conn);
+      leg.lossTo = lossToOf(conn);
       const close = firstCloseOf(conn);
       if (close !== null) {
         leg.closeTs = close.ts;
@@ -337,7 +353,7 @@ export class ProxyLegs implements EventFollower {
       // Still open: what the copy itself tells.
       flowId: copy.flowId, client: copy.client, server: copy.server, openTs: copy.connectionStart, openFrame: 0,
       established: true, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: copy.index,
-      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
+      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
     };
     return {
       leg, index: copy.index, method: copy.method, uri: copy.uri, start: copy.ts, end: copy.requestEnd, frame: copy.frame,
@@ -425,8 +441,18 @@ export class ProxyLegs implements EventFollower {
     const chosenLeg = opaque ?? connect;
     // A connect attempt serves one request; an opaque connection may carry many (keep-alive).
     if (opaque === null && connect !== null) usedLegs.add(connect);
+    // Nothing seen upstream, but an upstream connection lost bytes from the capture meanwhile.
+    let lost = false;
+    if (chosenLeg === null) {
+      for (const leg of record.legs) {
+        if (leg.lossFrom >= 0 && leg.lossFrom <= to && leg.lossTo >= from && upstreamOf(leg, f.server)) {
+          lost = true;
+          break;
+        }
+      }
+    }
     return {
-      failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
+      failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : lost ? 'lost' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
       concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
     };
   }
@@ -586,7 +612,7 @@ export class ProxyLegs implements EventFollower {
       openTs: c.synTimes.length > 0 ? c.synTimes[0] : conn.startTs,
       openFrame: c.synFrames.length > 0 ? c.synFrames[0] : conn.firstFrame,
       established: false, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: 0,
-      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1,
+      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
     };
     pushBounded(record.legs, leg, MAX_LEGS_PER_PROXY);
     this.live.set(conn.id, leg);

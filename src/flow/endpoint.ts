@@ -165,6 +165,15 @@ export class Endpoint {
     return this.gapBytes - this.cutBytes;
   }
 
+  /**
+   * When bytes the capture lost were sent, at the most: from this endpoint's last data before the
+   * first loss to the packet that showed the last one (-1, -1: none). The bytes counted in
+   * lostBytes, and data a peer's RST answered that the capture never showed (TcpTracker.onRst). A
+   * detector that says nothing happened meanwhile cannot say it across this span.
+   */
+  lossFromTs = -1;
+  lossToTs = -1;
+
   /** Window scale shift this endpoint announced in its SYN, -1 when none. */
   windowShiftOffered = -1;
   mss = 0;
@@ -333,6 +342,8 @@ export class Endpoint {
     this.outOfOrder = 0;
     this.gapBytes = 0;
     this.cutBytes = 0;
+    this.lossFromTs = -1;
+    this.lossToTs = -1;
     this.windowShiftOffered = -1;
     this.mss = 0;
     // Event lists are replaced, never emptied in place: a finding may still hold the old one.

@@ -673,6 +673,11 @@ export class TcpTracker<T> {
   private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true, cut = false): void {
     ep.gapBytes += length;
     if (cut) ep.cutBytes += length;
+    else {
+      // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
+      if (ep.lossFromTs < 0) ep.lossFromTs = ep.lastDataTs >= 0 ? ep.lastDataTs : ep.firstTs;
+      ep.lossToTs = conn.lastTs;
+    }
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
     recordHistory(conn, Letter.Gap, fromClient);
     this.observer.onGap(conn, fromClient, length, cut);
@@ -729,6 +734,17 @@ export class TcpTracker<T> {
     const hadFin = ep.finTs >= 0;
     ep.state = State.Reset;
     if (!hadFin) this.endStream(conn, ep, fromClient, ep.maxSeqEnd, ts, frame);
+    // A RST without ACK after this side's FIN answers data of the peer's it never acknowledged (a
+    // socket closed to receiving resets data, and answers a bare acknowledgement or a FIN with an
+    // ACK). None seen (no data after the FIN, all before it acknowledged): the capture lost it,
+    // sent between the FIN and this RST.
+    const peer = fromClient ? conn.server : conn.client;
+    const dataAfterFin = fromClient ? conn.serverDataAfterClientFin : conn.clientDataAfterServerFin;
+    const peerDataAcked = peer.payloadBytes === 0 || (ep.hasAck && seqGe(ep.highestAck, peer.maxSeqEnd));
+    if (hadFin && !ep.rstHasAck && dataAfterFin === null && peerDataAcked && peer.lossToTs < ts) {
+      if (peer.lossFromTs < 0) peer.lossFromTs = ep.finTs;
+      peer.lossToTs = ts;
+    }
   }
 
   /** A direction ends: whatever is still held before its end is given up as a gap, then consumers hear of the end. */

@@ -126,6 +126,44 @@ describe('TCP tracker: sequence space', () => {
     expect(flows[0].history).toContain('G');
   });
 
+  test('when lost bytes were sent: from the last data before the loss to the packet that showed it', () => {
+    const { rec } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'aaaa', ts: 0.01 },
+      { from: 'c', flags: F.ACK, seq: 1009, ack: 5001, text: 'cccc', ts: 0.02 }, // 1005..1008 lost
+      { from: 's', flags: F.ACK, seq: 5001, ack: 1013, ts: 0.03 }, // ...given up when the server ACKs past them
+    ]);
+    expect([rec.closed[0].client.lossFromTs, rec.closed[0].client.lossToTs]).toEqual([0.01, 0.03]);
+    expect([rec.closed[0].server.lossFromTs, rec.closed[0].server.lossToTs]).toEqual([-1, -1]);
+  });
+
+  test('a RST without ACK after the FIN, all data before it acknowledged and none after: the data it answered was lost', () => {
+    // A reused connection whose request the capture dropped: the server had closed (FIN), the
+    // client's request after it is missing, the server's bare RST answered it.
+    const { rec } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0.01 },
+      { from: 's', flags: F.ACK | F.PSH, seq: 5001, ack: 1019, text: 'HTTP/1.1 204 No Content\r\n\r\n', ts: 0.02 },
+      { from: 's', flags: F.ACK | F.FIN, seq: 5028, ack: 1019, ts: 2 },
+      { from: 'c', flags: F.ACK, seq: 1019, ack: 5029, ts: 2.001 },
+      { from: 's', flags: F.RST, seq: 5029, ts: 2.5 },
+    ]);
+    expect([rec.closed[0].client.lossFromTs, rec.closed[0].client.lossToTs]).toEqual([2, 2.5]);
+    expect(rec.closed[0].client.lostBytes).toBe(0); // how many bytes is unknown
+  });
+
+  test('a RST without ACK that answers data the capture showed (a crossing seen near the client) marks no loss', () => {
+    const { rec } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0.01 },
+      { from: 's', flags: F.ACK | F.PSH, seq: 5001, ack: 1019, text: 'HTTP/1.1 204 No Content\r\n\r\n', ts: 0.02 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1019, ack: 5028, text: 'GET /2 HTTP/1.1\r\n\r\n', ts: 2 },
+      { from: 's', flags: F.ACK | F.FIN, seq: 5028, ack: 1019, ts: 2.001 },
+      { from: 's', flags: F.RST, seq: 5029, ts: 2.002 },
+    ]);
+    expect([rec.closed[0].client.lossFromTs, rec.closed[0].client.lossToTs]).toEqual([-1, -1]);
+  });
+
   test('bytes the peer ACKed at the end that the capture never showed at all become a gap when the connection ends', () => {
     const { rec, flows } = record([
       ...handshake(),

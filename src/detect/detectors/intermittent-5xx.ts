@@ -25,6 +25,8 @@ import { sharedProxyLegs } from '../proxy-legs';
  * it because the snaplen cut the backend's Connection field off its responses: a forwarded request
  * the backend closed its connection on without answering is the upstream failure, not a flaky
  * handler (the proxy's 502s of a capture taken with -s 128 are the races of the whole capture).
+ * And when nothing upstream is seen for a 5xx but an upstream connection of the proxy lost bytes
+ * from the capture meanwhile (phase `lost`): the forwarded request and its failure may be there.
  */
 
 /** Kinds of finding on a proxy's upstream connection that explain the 5xx it answered meanwhile. */
@@ -151,6 +153,9 @@ export const intermittent5xx: DetectorDefinition = {
       // One pairing of the proxies' failures with their upstream legs (it is not cheap) for both tests.
       for (const p of legs.pair()) {
         const leg = p.leg;
+        // Nothing seen upstream for it, while an upstream connection lost bytes from the capture:
+        // the request the proxy forwarded, and how it failed, may be among them.
+        if (p.failure.how === 'status' && p.phase === 'lost') keys.add(`${p.failure.flowId}#${p.failure.index}`);
         if (p.failure.how !== 'status' || p.phase !== 'read' || leg === null) continue;
         // The 5xx came while the request the proxy forwarded for it failed on that upstream connection,
         const namedUpstream = failedUpstream.has(leg.flowId);
