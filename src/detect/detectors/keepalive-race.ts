@@ -265,8 +265,8 @@ export interface UnseenFinClose {
  *   with ACK.
  * - No RST, but the client's FIN acknowledged the server's FIN that the capture dropped (a server
  *   that drains a half-closed connection, as Apache's lingering close does, resets nothing). When
- *   the FIN came against the request is unknown: unseenFinRace asks the server's idle timer to
- *   have been due.
+ *   the FIN came against the request is unknown, but no later than that client FIN: unseenFinRace
+ *   judges it as a close on arrival with that bound.
  */
 export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null {
   const s = conn.server;
