@@ -336,6 +336,15 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
+   * The copy of `ex` that the proxy serving `conn` sent upstream before `closeTs` (see
+   * forwardedDuring), or null: the proxy had read the request and worked on it before it closed.
+   */
+  forwardedBefore(conn: AnalyzedConnection, ex: HttpExchange, closeTs: number): LegRequest | null {
+    if (ex.method === null || ex.requestStart === null) return null;
+    return this.forwardedDuring(conn.serverName, ex.method, ex.uri, ex.requestStart, closeTs, conn.clientName);
+  }
+
+  /**
    * A proxy that connects to its backends from another address than the one it listens on (a
    * backend-facing interface) forwards from an address that serves nothing, so its upstream legs
    * are not among its own; which address that is, is learned only from the whole capture

@@ -825,8 +825,7 @@ export const keepaliveRace: DetectorDefinition = {
       // A proxy that forwarded the request to a backend before closing had read it and worked on
       // it: its close is the end of that attempt (HAProxy closes the client connection when a
       // request it cannot retry failed upstream), not an idle timer that met the request.
-      const req = close.request;
-      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, close.closeTs, conn.clientName) !== null) return;
+      if (legs.forwardedBefore(conn, close.request, close.closeTs) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
@@ -855,12 +854,12 @@ export const keepaliveRace: DetectorDefinition = {
       const r = unseenFinClose(conn);
       if (r === null) return false;
       // A proxy that forwarded the request upstream had read it: its close ended that attempt (as arrivalRace says).
-      const req = r.request;
-      if (req.method !== null && req.requestStart !== null && legs.forwardedDuring(conn.serverName, req.method, req.uri, req.requestStart, r.shownTs, conn.clientName) !== null) return false;
+      const ex = r.request;
+      if (legs.forwardedBefore(conn, ex, r.shownTs) !== null) return false;
+      const reqTs = ex.requestStart ?? r.shownTs;
       const learned = learnedIdleTimeout(conn.serverName);
       if (r.shownBy === 'client-ack') {
-        const requestStart = r.request.requestStart ?? r.shownTs;
-        const bound = { idleBeforeRequest: r.idleBeforeRequest, idleAtClose: r.shownTs - r.lastActivityTs, closeAfterRequest: r.shownTs - requestStart, serverRtt: r.serverRtt };
+        const bound = { idleBeforeRequest: r.idleBeforeRequest, idleAtClose: r.shownTs - r.lastActivityTs, closeAfterRequest: r.shownTs - reqTs, serverRtt: r.serverRtt };
         if (judgeArrivalClose(bound, learned, ctx.options.minIdleTimeout) === null) return false;
       } else {
         const atServer = r.idleBeforeRequest + r.serverRtt;
@@ -870,8 +869,6 @@ export const keepaliveRace: DetectorDefinition = {
           if (atServer < learned - granularity) return false;
         }
       }
-      const ex = req;
-      const reqTs = ex.requestStart ?? r.shownTs;
       const finding = raceFinding(
         conn,
         { reqTs, reqFrame: ex.requestFrame ?? 0, idle: null, lastFrame: r.lastActivityFrame, acksFin: false, form: 'crossing', neverUsed: false },

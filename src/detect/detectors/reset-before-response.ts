@@ -264,7 +264,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: s.rstTs, rstFrame: s.rstFrame,
           requestAcked,
           resetAcked,
-          closedBefore: !s.rstHasAck && !requestAcked && !resetAcked,
+          closedBefore: !s.rstHasAck && !requestAcked, // (a reset that acknowledged the request has ACK)
         });
       },
 

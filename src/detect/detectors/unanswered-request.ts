@@ -265,8 +265,6 @@ export const unansweredRequest: DetectorDefinition = {
      * retry fails on a reused backend connection): say where the request went, not that the
      * application sat on it.
      */
-    const forwardedBy = (conn: AnalyzedConnection, ex: HttpExchange, closeTs: number): LegRequest | null =>
-      ex.method === null || ex.requestStart === null ? null : legs.forwardedDuring(conn.serverName, ex.method, ex.uri, ex.requestStart, closeTs, conn.clientName);
 
     const forwardNote = (r: LegRequest): string =>
       `the proxy had forwarded it to ${r.leg.server} (flow ${r.leg.flowId}), ` +
@@ -287,7 +285,7 @@ export const unansweredRequest: DetectorDefinition = {
       const serverAcked = peerAckedAll(conn.client, conn.server);
       const zeroWindow = conn.server.zeroWindowCount > 0;
       const line = requestLine(ex);
-      const forwarded = close.by === 'server' ? forwardedBy(conn, ex, close.ts) : null;
+      const forwarded = close.by === 'server' ? legs.forwardedBefore(conn, ex, close.ts) : null;
       const frames = [ex.requestFrame ?? 0, close.frame];
       // The other side's close, when it followed: the user sees how the connection ended.
       const peer = close.by === 'client' ? conn.server : conn.client;
@@ -811,7 +809,7 @@ export const unansweredRequest: DetectorDefinition = {
           // snaplen cut off, without having forwarded the request (as a proxy): its idle timer
           // meeting the request (a keep-alive race, which keepalive-race cannot judge either) or an
           // announced close. Not an unanswered request.
-          if (t.afterCloseUnseen && forwardedBy(conn, ex, close.ts) === null) return;
+          if (t.afterCloseUnseen && legs.forwardedBefore(conn, ex, close.ts) === null) return;
           if (close.with === 'RST') return; // reset-before-response
           if (s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket
           if (!peerAckedAll(conn.client, s)) return; // closed without having the request: a crossing
