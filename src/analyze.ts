@@ -157,6 +157,14 @@ export interface AnalysisStats {
   duplicates: number;
   connections: number;
   connectionsByState: Partial<Record<ConnStateLabel, number>>;
+  /**
+   * Connections the capture holds one direction of (flow/unseen-side.ts): `clientOnly`, only the
+   * client's packets, though they acknowledged the server's (a filter such as `dst port 8080`, a
+   * tap or mirror port that sees one direction, replies routed another way); `serverOnly`, the
+   * reverse. Nothing the unseen side did can be judged on them. Address-translated second
+   * sightings (natTwins) are not counted.
+   */
+  oneWay: { clientOnly: number; serverOnly: number };
   peakLiveConnections: number;
   /**
    * Connections seen a second time after address translation (`tcpdump -i any` on a host that
@@ -222,7 +230,7 @@ function emptyStats(): AnalysisStats {
   return {
     packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
     decodeIssues: {}, tunneled: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
-    connections: 0, connectionsByState: {}, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
+    connections: 0, connectionsByState: {}, oneWay: { clientOnly: 0, serverOnly: 0 }, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
     findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
   };
@@ -598,6 +606,11 @@ export class Analyzer {
         const record = shown && (this.collect || this.options.onFlow) ? toFlowRecord(conn, app?.exchangeCount ?? 0) : null;
         const state = record !== null ? record.state : connState(conn.client, conn.server, conn.history);
         this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + 1);
+        if (conn.natTwinOf === null) {
+          const unseen = conn.unseenSide();
+          if (unseen === 'server') this.stats.oneWay.clientOnly++;
+          else if (unseen === 'client') this.stats.oneWay.serverOnly++;
+        }
         if (record !== null) {
           const header = app?.proxyHeader ?? null;
           if (header !== null && app !== null) {

@@ -2,6 +2,7 @@ import { hostOfEndpoint } from '../decode/address';
 import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 import type { NatTwin } from './nat-twins';
+import { unseenSide } from './unseen-side';
 
 /** A connection's identity fields, writable by reset() only. */
 type Mutable<C> = { -readonly [K in keyof C]: C[K] };
@@ -255,6 +256,19 @@ export class Connection<T> {
    */
   clientBytesAckedUnseen(): number {
     return this.server.peerBytesAckedUnseen(this.client);
+  }
+
+  /**
+   * Which side the capture holds no packet of though the other acknowledged it (a capture of one
+   * direction: see unseen-side.ts), or null. Final only once the connection is released.
+   */
+  unseenSide(): 'client' | 'server' | null {
+    return unseenSide(this.client, this.server);
+  }
+
+  /** The server side is unseen (HttpSession's AcknowledgementSource: its requests' answers cannot show). */
+  serverUnseen(): boolean {
+    return unseenSide(this.client, this.server) === 'server';
   }
 
   swapRoles(): void {

@@ -276,6 +276,11 @@ export interface AcknowledgementSource {
    * delivered included) beyond those the capture delivered so far: 0 when none, or unknown.
    */
   clientBytesAckedUnseen(): number;
+  /**
+   * The capture holds none of the server's packets though the client acknowledged the server's
+   * (a capture of one direction): whatever the server answered, the capture cannot show it.
+   */
+  serverUnseen(): boolean;
 }
 
 /**
@@ -528,7 +533,9 @@ export class HttpSession {
     this.done = true;
     // Server bytes the capture lost (a gap between responses) and no response after them: the
     // lost bytes may have answered the requests still waiting, which cannot be called unanswered.
-    if (this.serverUnseenLoss) {
+    // Or the capture holds no byte of the server at all, though the client acknowledged it (one
+    // direction captured): its requests were not unanswered, their answers are just not here.
+    if (this.serverUnseenLoss || (this.acks !== null && this.acks.serverUnseen())) {
       for (let p = this.qFirst; p !== null; p = p.next) if (p.respState === R_NONE && !this.isOrphan(p)) p.uncertain = true;
     }
     if (this.isHttp) this.flush();

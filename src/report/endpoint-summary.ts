@@ -8,7 +8,7 @@ export interface EndpointTotals {
   requests: number;
   /** Responses with status >= 500. */
   serverErrors: number;
-  /** Requests that never got a response. */
+  /** Requests that never got a response (not those whose response the capture may have missed: `uncertain`). */
   unanswered: number;
   resets: number;
   bytes: number;
@@ -49,7 +49,8 @@ export class EndpointSummary {
     const t = this.entry(server);
     if (ex.method !== null) t.requests++;
     if (ex.status !== null && ex.status >= 500) t.serverErrors++;
-    if (ex.state === 'no-response') t.unanswered++;
+    // Not one whose answer the capture may have lost (a gap, the server side not captured): uncertain.
+    if (ex.state === 'no-response' && !ex.uncertain) t.unanswered++;
   }
 
   /** The busiest endpoints by connections, then requests. */

@@ -14,6 +14,7 @@ import { histogramSvg, Marker, timelineSvg } from './svg-charts';
 import { STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
+import { noFindingsText, oneWayWarning } from './one-way-capture';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
 import { unreadTraffic } from './unread-traffic';
@@ -52,6 +53,7 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, mo
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 .card .v { font-size: 22px; font-weight: 600; }
 .card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.capture-warning { color: #ef6c00; }
 .card.bad .v { color: #c62828; } .card.warn .v { color: #ef6c00; } .card.good .v { color: #2e7d32; }
 .diag { background: var(--card); border: 1px solid var(--line); border-left: 5px solid var(--sev); border-radius: 8px; padding: 14px 18px; margin: 12px 0; }
 .diag p { margin: 6px 0; }
@@ -352,14 +354,15 @@ function captureSection(result: AnalysisResult): string {
 export function renderHtml(result: AnalysisResult, options: HtmlOptions = {}): string {
   const names = result.input.files.map((f) => f.name).join(', ') || 'capture';
   const problems = result.anomalies.length;
+  const oneWay = oneWayWarning(result.stats);
   const headline =
     problems === 0
-      ? 'No connection-reuse problems found.'
+      ? noFindingsText(result.stats)
       : `${result.diagnoses.length} diagnos${result.diagnoses.length === 1 ? 'is' : 'es'} from ${plural(problems, 'finding')}.`;
   const diagnoses =
     result.diagnoses.length > 0
       ? result.diagnoses.map(diagnosisHtml).join('')
-      : `<p>${problems === 0 ? 'No connection-reuse problems found.' : 'No diagnosis across connections; see the findings below.'}</p>`;
+      : `<p>${problems === 0 ? x(noFindingsText(result.stats)) : 'No diagnosis across connections; see the findings below.'}</p>`;
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
@@ -367,7 +370,7 @@ export function renderHtml(result: AnalysisResult, options: HtmlOptions = {}): s
     `<header><h1>conncheck: ${x(names)}</h1><p class="sub">${x(formatUtc(result.input.firstTs))} → ${x(formatUtc(result.input.lastTs))} · ${x(headline)}</p></header>` +
     '<main>' +
     summaryCards(result) +
-    `<section id="diagnoses"><h2>Diagnoses</h2>${diagnoses}</section>` +
+    `<section id="diagnoses"><h2>Diagnoses</h2>${oneWay !== null ? `<p class="capture-warning">${x(oneWay)}</p>` : ''}${diagnoses}</section>` +
     timelineSection(result) +
     idleSection(result) +
     responseSection(result) +

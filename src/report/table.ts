@@ -6,6 +6,7 @@ import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
+import { noFindingsText, oneWayWarning } from './one-way-capture';
 import { snaplenFramingWarning, translatedAddresses, unreadTraffic } from './unread-traffic';
 
 /** Zeek's conn_state meanings, for the summary. */
@@ -153,13 +154,15 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
   const framing = snaplenFramingWarning(stats);
   if (framing !== null) out.push(framing);
+  const oneWay = oneWayWarning(stats);
+  if (oneWay !== null) out.push(oneWay);
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
   if (notKept > 0) out.push(`warning: ${notKept} findings past the first ${result.anomalies.length} were counted and streamed, not kept for this report (${Object.entries(stats.findingsNotKept).map(([k, n]) => `${k} ${n}`).join(', ')})`);
   out.push('');
 
   if (result.diagnoses.length === 0 && result.anomalies.length === 0) {
-    out.push('No connection-reuse problems found.');
+    out.push(noFindingsText(stats));
   } else {
     if (result.diagnoses.length) {
       out.push('DIAGNOSES');

@@ -103,9 +103,11 @@ export class SessionDriver {
 
   /** Client bytes the server has acknowledged beyond those delivered, as the TCP stage would tell it (AcknowledgementSource). */
   unseenClientBytes = 0;
+  /** What the connection answers when asked whether the server side is missing from the capture. */
+  serverUnseen = false;
 
   constructor(options: HttpSessionOptions = {}, establishedAt = 100) {
-    this.session = new HttpSession(7, establishedAt, (ex) => this.exchanges.push(ex), options, { clientBytesAckedUnseen: () => this.unseenClientBytes });
+    this.session = new HttpSession(7, establishedAt, (ex) => this.exchanges.push(ex), options, { clientBytesAckedUnseen: () => this.unseenClientBytes, serverUnseen: () => this.serverUnseen });
   }
   /** Advances the clock by `dt` seconds and returns the next frame number. */
   private step(dt: number): number {

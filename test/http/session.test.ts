@@ -373,6 +373,21 @@ describe('HttpSession: capture gaps', () => {
     expect(counters.lostRequests).toBe(1);
   });
 
+  test('a connection whose server side the capture does not hold at all: its requests are uncertain, not unanswered', () => {
+    // A capture of one direction (dst port 8080): the client acknowledged the server, whose packets are not there.
+    const d = new SessionDriver();
+    d.client(req('GET', '/1')).client(req('GET', '/2'), 0.5).clientEnd();
+    d.serverUnseen = true;
+    d.finish();
+    expect(d.summary()).toEqual(['1 GET /1 -> - no-response uncertain', '2 GET /2 -> - no-response uncertain']);
+  });
+
+  test('the same with the server side in the capture and silent: the requests are unanswered', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/1')).client(req('GET', '/2'), 0.5).clientEnd().finish();
+    expect(d.summary()).toEqual(['1 GET /1 -> - no-response', '2 GET /2 -> - no-response']);
+  });
+
   test('the same without the acknowledgement: timing pairs the response with the request seen (what the ACK corrects)', () => {
     const d = new SessionDriver();
     d.client(req('GET', '/1')).server(res(200, 'one'));

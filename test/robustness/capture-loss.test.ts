@@ -1,9 +1,7 @@
-import { AnalysisResult, Analyzer } from '../../src/analyze';
-import { decodePacket } from '../../src/decode/decode-packet';
-import { DecodeStatus, PacketView, TcpFlag } from '../../src/decode/packet-view';
-import { DETECTORS } from '../../src/detect/registry';
-import { readCapture } from '../../src/source/open-capture';
+import { AnalysisResult } from '../../src/analyze';
+import { PacketView, TcpFlag } from '../../src/decode/packet-view';
 import { analyzeSample, listSamples } from '../samples';
+import { analyzeWithout, beyondWhole } from './sample-without';
 
 /**
  * Packets a capture misses (a busy host's tcpdump drops them: "packets dropped by kernel"). Here
@@ -13,48 +11,8 @@ import { analyzeSample, listSamples } from '../samples';
  * then still races, not resets by a dying server (reset-before-response), as they were before.
  */
 
-const SAMPLES = listSamples();
-
-/**
- * The sample without the packets `drop` picks, analyzed as the CLI would (frames renumbered as in
- * the file left). `kept` hears each packet left, with its new frame number.
- */
-async function analyzeWithout(
-  name: string,
-  drop: (view: PacketView, data: Uint8Array, originalFrame: number) => boolean,
-  kept?: (frame: number, view: PacketView) => void,
-): Promise<AnalysisResult> {
-  const sample = SAMPLES.find((s) => s.name === name);
-  if (sample === undefined) throw new Error(`no sample ${name}`);
-  const analyzer = new Analyzer({ detectors: DETECTORS });
-  const view = new PacketView();
-  let frame = 0;
-  let originalFrame = 0;
-  const info = await readCapture(sample.file, (p) => {
-    originalFrame++;
-    const tcp = decodePacket(p.linkType, p.data, p.caplen, p.origLen, view) === DecodeStatus.Tcp;
-    if (tcp && drop(view, p.data, originalFrame)) return;
-    analyzer.packet({ frame: ++frame, ts: p.ts, caplen: p.caplen, origLen: p.origLen, linkType: p.linkType, data: p.data });
-    if (tcp) kept?.(frame, view);
-  });
-  analyzer.addFile(info);
-  return analyzer.finish();
-}
-
 const ofKind = (r: AnalysisResult, kind: string): string[] => r.anomalies.filter((f) => f.kind === kind).map((f) => f.client ?? '');
 
-/**
- * Findings of the lossy capture that the whole one does not have, by kind and connection (its
- * client; a server's for a server-wide kind). A retry by the request that failed: a load of
- * identical requests offers several new connections' first requests as its retry, and the
- * capture losing the first one's response moves the choice to the next.
- */
-function beyondWhole(lossy: AnalysisResult, whole: AnalysisResult): string[] {
-  const key = (f: AnalysisResult['anomalies'][number]): string =>
-    `${f.kind} ${f.kind === 'retried-request' ? `after ${String(f.evidence.failedOn)}` : f.client ?? f.server ?? ''}`;
-  const seen = new Set(whole.anomalies.map(key));
-  return lossy.anomalies.map(key).filter((k) => !seen.has(k));
-}
 
 /**
  * Every server FIN gone (the harshest case: no idle close of any server is left to learn its
@@ -183,7 +141,7 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     'keepalive-race-tls-nginx': { lost: 2, why: 'TLS' },
   };
   // (keepalive-race-lost-fin-client-side has no server FIN at all.)
-  const raceSamples = SAMPLES.filter((s) => s.name.startsWith('keepalive-race-') && s.name !== 'keepalive-race-lost-fin-client-side');
+  const raceSamples = listSamples().filter((s) => s.name.startsWith('keepalive-race-') && s.name !== 'keepalive-race-lost-fin-client-side');
   test.each(raceSamples.map((s) => s.name))('%s', async (name) => {
     const whole = await analyzeSample(name);
     // Each server's first FIN to a client port (a race's connection: its client port and server).

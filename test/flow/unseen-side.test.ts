@@ -1,0 +1,36 @@
+import { F, Seg, handshake, track } from './segments';
+
+/**
+ * Which side of a connection the capture never holds though the other acknowledged it
+ * (Connection.unseenSide), over synthetic segments through the tracker: the segments one
+ * direction of a capture filter leaves, and the shapes that are not one-way and must not be
+ * counted so (a SYN nobody answered, a client's reset of its own SYN, both sides seen).
+ */
+
+const GET = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
+const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+
+const [syn, synAck, ack] = handshake();
+
+const cases: Array<[string, Seg[], 'client' | 'server' | null]> = [
+  ['the client side of a whole exchange (dst port filter)', [syn, ack, { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 }], 'server'],
+  ['the client side, handshake only', [syn, ack], 'server'],
+  ['the server side of a whole exchange (src port filter)', [synAck, { from: 's', flags: F.ACK | F.PSH, seq: 5001, ack: 1001 + GET.length, text: OK, ts: 0.02 }], 'client'],
+  ['the server side: a SYN-ACK alone', [synAck], 'client'],
+  ['the server side of a refusal: its RST with ACK acknowledged a SYN', [{ from: 's', flags: F.RST | F.ACK, seq: 0, ack: 1001, ts: 0.001 }], 'client'],
+  ['a SYN nobody answered, sent again', [syn, { ...syn, ts: 1 }], null],
+  ['a SYN, then the client reset it without ACK', [syn, { from: 'c', flags: F.RST, seq: 1001, ts: 0.5 }], null],
+  ['a RST without ACK alone (no acknowledgement of the peer)', [{ from: 's', flags: F.RST, seq: 9000, ts: 0.5 }], null],
+  ['both sides seen', [syn, synAck, ack, { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 }], null],
+  ['a refusal seen both ways', [syn, { from: 's', flags: F.RST | F.ACK, seq: 0, ack: 1001, ts: 0.001 }], null],
+];
+
+describe('Connection.unseenSide', () => {
+  test.each(cases)('%s', (_what, segs, unseen) => {
+    const rec = track(segs);
+    expect(rec.closed).toHaveLength(1);
+    const conn = rec.closed[0];
+    expect(conn.unseenSide()).toBe(unseen);
+    expect(conn.serverUnseen()).toBe(unseen === 'server');
+  });
+});
