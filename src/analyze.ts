@@ -165,6 +165,15 @@ export interface AnalysisStats {
    * sightings (natTwins) are not counted.
    */
   oneWay: { clientOnly: number; serverOnly: number };
+  /**
+   * Payload bytes sent that the capture does not hold (acknowledged by their receiver, or shown
+   * missing by the data after them), and the connections they were on: packets the capture dropped
+   * (tcpdump's "packets dropped by kernel", a mirror port past its rate). Bytes a snaplen cut off
+   * captured segments are not counted (snaplenCut); out-of-order bytes past the reassembly bound
+   * are (reassemblyRefused). Exchanges they touched are `uncertain`. Address-translated second
+   * sightings are not counted.
+   */
+  captureLoss: { connections: number; bytes: number };
   peakLiveConnections: number;
   /**
    * Connections seen a second time after address translation (`tcpdump -i any` on a host that
@@ -230,7 +239,7 @@ function emptyStats(): AnalysisStats {
   return {
     packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
     decodeIssues: {}, tunneled: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
-    connections: 0, connectionsByState: {}, oneWay: { clientOnly: 0, serverOnly: 0 }, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
+    connections: 0, connectionsByState: {}, oneWay: { clientOnly: 0, serverOnly: 0 }, captureLoss: { connections: 0, bytes: 0 }, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
     findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
   };
@@ -610,6 +619,11 @@ export class Analyzer {
           const unseen = conn.unseenSide();
           if (unseen === 'server') this.stats.oneWay.clientOnly++;
           else if (unseen === 'client') this.stats.oneWay.serverOnly++;
+          const lost = conn.client.lostBytes + conn.server.lostBytes;
+          if (lost > 0) {
+            this.stats.captureLoss.connections++;
+            this.stats.captureLoss.bytes += lost;
+          }
         }
         if (record !== null) {
           const header = app?.proxyHeader ?? null;

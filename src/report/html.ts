@@ -14,7 +14,7 @@ import { histogramSvg, Marker, timelineSvg } from './svg-charts';
 import { STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
-import { noFindingsText, oneWayWarning } from './one-way-capture';
+import { captureLossWarning, noFindingsText, oneWayWarning } from './capture-coverage';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
 import { unreadTraffic } from './unread-traffic';
@@ -354,7 +354,9 @@ function captureSection(result: AnalysisResult): string {
 export function renderHtml(result: AnalysisResult, options: HtmlOptions = {}): string {
   const names = result.input.files.map((f) => f.name).join(', ') || 'capture';
   const problems = result.anomalies.length;
-  const oneWay = oneWayWarning(result.stats);
+  const coverage = [oneWayWarning(result.stats), captureLossWarning(result.stats)]
+    .map((w) => (w !== null ? `<p class="capture-warning">${x(w)}</p>` : ''))
+    .join('');
   const headline =
     problems === 0
       ? noFindingsText(result.stats)
@@ -370,7 +372,7 @@ export function renderHtml(result: AnalysisResult, options: HtmlOptions = {}): s
     `<header><h1>conncheck: ${x(names)}</h1><p class="sub">${x(formatUtc(result.input.firstTs))} → ${x(formatUtc(result.input.lastTs))} · ${x(headline)}</p></header>` +
     '<main>' +
     summaryCards(result) +
-    `<section id="diagnoses"><h2>Diagnoses</h2>${oneWay !== null ? `<p class="capture-warning">${x(oneWay)}</p>` : ''}${diagnoses}</section>` +
+    `<section id="diagnoses"><h2>Diagnoses</h2>${coverage}${diagnoses}</section>` +
     timelineSection(result) +
     idleSection(result) +
     responseSection(result) +

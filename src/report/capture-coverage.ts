@@ -1,4 +1,5 @@
 import type { AnalysisStats } from '../analyze';
+import { formatBytes } from './format-time';
 
 /** Connections the capture holds one direction of (AnalysisStats.oneWay). */
 function oneWayCount(stats: AnalysisStats): number {
@@ -40,4 +41,20 @@ export function noFindingsText(stats: AnalysisStats): string {
   const judged = analyzedCount(stats) - n;
   if (judged <= 0) return 'No connection-reuse problems found, but none could be: every connection is in the capture one way only (see the warning).';
   return `No connection-reuse problems found on the ${judged} connection${judged === 1 ? '' : 's'} captured both ways; the ${n} captured one way only could not be judged.`;
+}
+
+/**
+ * A warning when the capture dropped packets that carried data (AnalysisStats.captureLoss), or
+ * null. The exchanges such bytes belonged to are uncertain and the detectors do not take them as
+ * evidence, so a lossy capture can read as clean where its losses were.
+ */
+export function captureLossWarning(stats: AnalysisStats): string | null {
+  const { connections, bytes } = stats.captureLoss;
+  if (connections === 0) return null;
+  return (
+    `warning: the capture misses ${formatBytes(bytes)} of data sent on ${connections} of ${analyzedCount(stats)} connections ` +
+    '(their receivers acknowledged them, or the bytes after them show them missing): it dropped packets, as tcpdump does when it reports ' +
+    '"packets dropped by kernel". The exchanges those bytes belonged to are not taken as evidence, so a failure there may go unreported: ' +
+    'capture with a larger buffer (tcpdump -B 16384) and a filter on the port'
+  );
 }
