@@ -5,6 +5,17 @@ import type { Endpoint } from '../flow/endpoint';
 import { seqGe } from '../flow/seq';
 import type { HttpExchange } from '../http/exchange';
 
+/**
+ * Whether the packet stamped `aTs` in frame `aFrame` was read before the one stamped `bTs` in frame
+ * `bFrame`: by time, then by frame. The readers hand packets on in time order (a file's packets
+ * stamped a little out of order are put back, source/jitter-window.ts) and keep the frame numbers
+ * Wireshark shows, so frame numbers alone no longer give the order of two packets microseconds
+ * apart: a request and the FIN it crossed can be written to the file the other way round.
+ */
+export function readBefore(aTs: number, aFrame: number, bTs: number, bFrame: number): boolean {
+  return aTs < bTs || (aTs === bTs && aFrame < bFrame);
+}
+
 /** Methods that are safe to retry automatically (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 

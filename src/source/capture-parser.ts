@@ -11,6 +11,12 @@ export interface CaptureParser {
   readonly stopped: boolean;
   /** End of input: flush held packets and report. Throws CaptureError if not even the header was complete. */
   finish(): CaptureFileInfo;
+  /**
+   * Hands on every packet held to be put in time order, now (between chunks). For a live capture
+   * gone quiet: otherwise its last few milliseconds of packets, a FIN or a RST among them, would
+   * wait for the next packet.
+   */
+  releaseHeld(): void;
 }
 
 /** What every reader is told when it is created. */

@@ -5,6 +5,9 @@ import { CaptureError } from './capture-error';
 import { readCaptureStream } from './open-capture';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 
+/** Wall time without new data after which a live capture's packets held for time order are handed on. */
+const LIVE_RELEASE_HELD_MS = 100;
+
 /**
  * Live capture through tcpdump as a child process writing pcap to its stdout, parsed by the same
  * reader as files. Why tcpdump and not the `cap` addon: kernel timestamps in nanoseconds, the
@@ -122,7 +125,8 @@ export class LiveCapture {
     }
     let info: CaptureFileInfo;
     try {
-      info = await Promise.race([readCaptureStream(source, `live:${this.options.iface}`, onPacket), spawnError]);
+      // A quiet link must not keep its last packets back for ordering (jitter-window.ts): 0.1 s without data releases them.
+      info = await Promise.race([readCaptureStream(source, `live:${this.options.iface}`, onPacket, { releaseHeldAfterMs: LIVE_RELEASE_HELD_MS }), spawnError]);
     } catch (e) {
       await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
       if (e instanceof CaptureError && /empty file/.test(e.message)) {

@@ -27,6 +27,12 @@ export interface ReadCaptureOptions {
    * spent them. May throw to abandon the read.
    */
   pace?: () => Promise<void> | undefined;
+  /**
+   * When the next chunk takes longer than this (milliseconds of wall time), the packets held to be
+   * put in time order are handed on meanwhile (CaptureParser.releaseHeld): a live capture that went
+   * quiet. Unset for files, whose next chunk is a read away.
+   */
+  releaseHeldAfterMs?: number;
 }
 
 /** Large reads: the parsers walk records in place, so fewer, bigger chunks mean fewer carried tails. */
@@ -86,7 +92,7 @@ async function readChunkSource(
   }
   const parserOptions: ParserOptions = { name, firstFrame, reorder: options.reorder ?? true };
   try {
-    return await readChunks(chunks, parserOptions, onPacket, false, options.pace);
+    return await readChunks(chunks, parserOptions, onPacket, false, options.pace, options.releaseHeldAfterMs);
   } finally {
     // Stops the underlying stream when we leave early (damage, error in the handler).
     chunks.close();
@@ -99,6 +105,7 @@ async function readChunks(
   onPacket: PacketHandler,
   gzip: boolean,
   pace: ReadCaptureOptions['pace'],
+  releaseHeldAfterMs?: number,
 ): Promise<CaptureFileInfo> {
   const name = options.name;
   const head: Uint8Array[] = [];
@@ -134,7 +141,8 @@ async function readChunks(
     if (wait !== undefined) await wait;
     let chunk: Uint8Array | null;
     try {
-      chunk = await nextChunk(chunks, name, gzip);
+      const next = nextChunk(chunks, name, gzip);
+      chunk = releaseHeldAfterMs === undefined ? await next : await whileWaiting(next, releaseHeldAfterMs, () => parser.releaseHeld());
     } catch (err) {
       // The capture started fine; a gzip stream that breaks later keeps what came before.
       if (!(err instanceof GzipError)) throw err;
@@ -155,6 +163,20 @@ async function readChunks(
     }
   }
   return info;
+}
+
+/** `pending`'s value; `idle` runs once if it has not settled within `ms`. */
+async function whileWaiting<T>(pending: Promise<T>, ms: number, idle: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = new Promise<'quiet'>((resolve) => {
+    timer = setTimeout(() => resolve('quiet'), ms);
+  });
+  try {
+    if ((await Promise.race([pending, quiet])) === 'quiet') idle();
+    return await pending;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Put gunzip in front of the rest of the input and detect the container again. */

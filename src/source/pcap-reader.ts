@@ -3,9 +3,17 @@ import { CaptureError } from './capture-error';
 import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { maxPcapCaplen } from './record-limits';
+import { JitterWindow, jitterWarnings } from './jitter-window';
 import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 
 const FILE_HEADER_BYTES = 24;
+/**
+ * Most packets at the end of a chunk in time order that go through the jitter window (fewer when
+ * the window's 5 ms hold fewer). In a dense capture 5 ms is more than a chunk; cores' stamps are
+ * out of order by microseconds, tens of packets at most (a NAPI poll takes 64), so the next chunk
+ * cannot start with packets older than these.
+ */
+const TAIL_PACKETS_HELD = 256;
 const RECORD_HEADER_BYTES = 16;
 
 /** The four classic pcap magics, as read big-endian from the first four bytes. */
@@ -50,12 +58,20 @@ export class PcapReader implements CaptureParser {
   private caplenOverOrigLen = 0;
   private readonly warnings: string[] = [];
   private damaged = false;
+  /** Puts packets stamped slightly out of order back in time order (see jitter-window.ts); null: file order. */
+  private readonly jitter: JitterWindow | null;
+  /** Records of the current chunk still to hand on past the jitter window (see directRecords). */
+  private directLeft = 0;
+  /** The times of the current chunk's whole records, as directRecords read them, and their count. */
+  private scanTimes = new Float64Array(4096);
+  private scanCount = 0;
 
   constructor(
     private readonly options: ParserOptions,
     private readonly onPacket: PacketHandler,
   ) {
     this.nextFrame = options.firstFrame;
+    this.jitter = options.reorder ? new JitterWindow(onPacket) : null;
   }
 
   get stopped(): boolean {
@@ -77,10 +93,18 @@ export class PcapReader implements CaptureParser {
     pos = this.walk(chunk, pos);
     if (!this.damaged && pos < chunk.length) this.carry.append(chunk, pos, chunk.length);
     this.chunkBase += chunk.length;
+    this.jitter?.chunkEnd();
+  }
+
+  releaseHeld(): void {
+    this.jitter?.flush();
   }
 
   finish(): CaptureFileInfo {
+    const jitter = this.jitter;
+    if (jitter !== null) jitter.flush();
     const warnings = this.warnings.slice();
+    if (jitter !== null) warnings.push(...jitterWarnings(jitter));
     let truncated = false;
     if (!this.headerDone) {
       throw new CaptureError(
@@ -203,6 +227,15 @@ export class PcapReader implements CaptureParser {
     const maxCaplen = this.maxCaplen;
     // Once per chunk, not per record (see ReusedRawPacket.rebase).
     this.packet.rebase(chunk, view);
+    const jitter = this.jitter;
+    let direct = 0;
+    if (jitter !== null) {
+      jitter.beginChunk(chunk, view);
+      direct = this.directRecords(view, start, end, jitter);
+      // The packets held are older than every one of this chunk's (it checked): they go first.
+      if (direct > 0) jitter.flush();
+      this.directLeft = direct;
+    }
     let pos = start;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
@@ -215,7 +248,52 @@ export class PcapReader implements CaptureParser {
       this.emit(view, pos, caplen, le);
       pos = next;
     }
+    if (jitter !== null && direct > 0) jitter.passedBy(this.scanTimes[direct - 1], this.nextFrame - this.scanCount + direct - 1);
     return pos;
+  }
+
+  /**
+   * How many of the chunk's first whole records can be handed on at once, past the jitter
+   * window. When the chunk's times never go back (from the newest time the window has seen),
+   * every record older than the chunk's last by more than the window's bound is safe: no later
+   * packet can be put before it. Those newer go through the window, in case the next chunk
+   * starts with packets stamped before them. A chunk whose times go back goes through the window
+   * whole. So a capture in time order costs a scan of its record headers and the window's work
+   * for the last few milliseconds of each chunk; every packet through the window cost 0.3 G
+   * instructions more on 500 000 packets.
+   */
+  private directRecords(view: DataView, start: number, end: number, jitter: JitterWindow): number {
+    const le = this.littleEndian === true;
+    const maxCaplen = this.maxCaplen;
+    const fracPerSecond = this.fracPerSecond;
+    let times = this.scanTimes;
+    let previous = jitter.newest;
+    let pos = start;
+    let n = 0;
+    let monotone = true;
+    while (pos + RECORD_HEADER_BYTES <= end) {
+      const caplen = view.getUint32(pos + 8, le);
+      if (caplen > maxCaplen) break;
+      const next = pos + RECORD_HEADER_BYTES + caplen;
+      if (next > end) break;
+      // As emit computes it, so that equal stamps compare equal.
+      const ts = view.getUint32(pos, le) + view.getUint32(pos + 4, le) / fracPerSecond;
+      if (ts < previous) monotone = false;
+      previous = ts;
+      if (n === times.length) {
+        const grown = new Float64Array(2 * times.length);
+        grown.set(times);
+        this.scanTimes = times = grown;
+      }
+      times[n++] = ts;
+      pos = next;
+    }
+    this.scanCount = n;
+    if (!monotone || n === 0) return 0;
+    const cut = times[n - 1] - jitter.maxSeconds;
+    let direct = n;
+    while (direct > 0 && direct > n - TAIL_PACKETS_HELD && times[direct - 1] > cut) direct--;
+    return direct;
   }
 
   /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer); `le`: the file's byte order. */
@@ -239,7 +317,14 @@ export class PcapReader implements CaptureParser {
     p.origLen = origLen;
     p.seek(at + RECORD_HEADER_BYTES);
     this.records++;
-    this.onPacket(p);
+    if (this.directLeft > 0) {
+      this.directLeft--;
+      this.onPacket(p);
+    } else if (this.jitter === null) {
+      this.onPacket(p);
+    } else {
+      this.jitter.push(p);
+    }
   }
 
   private stopDamaged(caplen: number, fileOffset: number): void {

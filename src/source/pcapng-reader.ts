@@ -2,8 +2,9 @@ import { CarryBuffer } from './carry-buffer';
 import { CaptureError } from './capture-error';
 import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
 import { DEFAULT_SCALE, pcapngSeconds, scaleFromTsresol, type TimestampScale } from './pcapng-timestamp';
-import type { CaptureFileInfo, PacketHandler, RawPacket } from './raw-packet';
+import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { MAX_PCAPNG_BLOCK } from './record-limits';
+import { JitterWindow, jitterWarnings } from './jitter-window';
 import { ReorderWindow } from './reorder-window';
 import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 
@@ -63,17 +64,25 @@ export class PcapngReader implements CaptureParser {
   private readonly warnings: string[] = [];
   private damaged = false;
   private window: ReorderWindow | null = null;
-  private readonly deliver: PacketHandler;
+  /**
+   * One interface's packets stamped slightly out of order (see jitter-window.ts), put back in time
+   * order; every packet goes through it (pcap files skip it for runs in order, PcapReader.walk).
+   * Once a second interface makes the ReorderWindow needed, that one orders everything.
+   */
+  private readonly jitter: JitterWindow | null;
 
   constructor(
     private readonly options: ParserOptions,
     private readonly onPacket: PacketHandler,
   ) {
     this.nextFrame = options.firstFrame;
-    this.deliver = (p: RawPacket): void => {
-      if (this.window === null) this.onPacket(p);
-      else this.window.push(p);
-    };
+    this.jitter = options.reorder ? new JitterWindow(onPacket) : null;
+  }
+
+  private deliver(p: ReusedRawPacket): void {
+    if (this.window !== null) this.window.push(p);
+    else if (this.jitter !== null) this.jitter.push(p);
+    else this.onPacket(p);
   }
 
   get stopped(): boolean {
@@ -91,6 +100,12 @@ export class PcapngReader implements CaptureParser {
     pos = this.walk(chunk, pos);
     if (!this.damaged && pos < chunk.length) this.carry.append(chunk, pos, chunk.length);
     this.chunkBase += chunk.length;
+    this.jitter?.chunkEnd();
+  }
+
+  releaseHeld(): void {
+    this.jitter?.flush();
+    this.window?.flush();
   }
 
   finish(): CaptureFileInfo {
@@ -109,6 +124,11 @@ export class PcapngReader implements CaptureParser {
         const need = this.carry.view.getUint32(4, this.littleEndian);
         warnings.push(`file cut short in a block at byte ${this.chunkBase - have} (${have} of ${need} bytes present); block dropped`);
       }
+    }
+    const jitter = this.jitter;
+    if (jitter !== null) {
+      jitter.flush();
+      warnings.push(...jitterWarnings(jitter));
     }
     if (this.window !== null) {
       this.window.flush();
@@ -173,6 +193,7 @@ export class PcapngReader implements CaptureParser {
     const end = chunk.length;
     // Once per chunk, not per record (see ReusedRawPacket.rebase).
     this.packet.rebase(chunk, view);
+    this.jitter?.beginChunk(chunk, view);
     let pos = start;
     while (pos + BLOCK_PEEK_BYTES <= end) {
       const length = this.blockLength(chunk, view, pos, this.chunkBase + pos);
@@ -302,6 +323,8 @@ export class PcapngReader implements CaptureParser {
     if (!this.resolutions.includes(scale.label)) this.resolutions.push(scale.label);
     if (snaplen > this.maxSnaplen) this.maxSnaplen = snaplen;
     if (this.interfaces.length > 1 && this.window === null && this.options.reorder) {
+      // The packets held for jitter go first; the interfaces' window orders what follows.
+      this.jitter?.flush();
       this.window = new ReorderWindow(this.onPacket);
     }
   }

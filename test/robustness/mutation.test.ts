@@ -114,7 +114,9 @@ describe('pcap cut at record boundaries and inside records', () => {
       expectSound(boundary, `${input.name} cut before record ${i + 1}`);
       const clean = resultOf(boundary, `cut before record ${i + 1}`);
       // A cut exactly between records is an ordinary shorter capture: nothing to warn about.
-      expect({ i, packets: clean.stats.packets, truncated: clean.input.files[0].truncated, warnings: clean.input.files[0].warnings })
+      // (A note that packets were put back in time order is about the packets, not the cut.)
+      const warnings = clean.input.files[0].warnings.filter((w) => !w.includes('were analyzed in time order'));
+      expect({ i, packets: clean.stats.packets, truncated: clean.input.files[0].truncated, warnings })
         .toEqual({ i, packets: i, truncated: false, warnings: [] });
 
       const next = i + 1 < layout.records.length ? layout.records[i + 1] : layout.end;

@@ -299,3 +299,23 @@ describe('readCaptureStream', () => {
     expect(bytewise.info).toEqual(whole.info);
   });
 });
+
+describe('a stream that goes quiet (live capture)', () => {
+  // Three packets 1 s apart: the last is held after its chunk, in case the next chunk has older ones (jitter-window.ts).
+  const three = writePcap({ linkType: 1 }, records.slice(0, 3));
+
+  test.each([
+    [50, 3],
+    [undefined, 2],
+  ])('with releaseHeldAfterMs %p, %i packets are handed on while the stream waits', async (ms, expected) => {
+    const stream = new PassThrough();
+    const frames: number[] = [];
+    const done = readCaptureStream(stream, 'live', (p) => frames.push(p.frame), ms === undefined ? {} : { releaseHeldAfterMs: ms });
+    stream.write(three);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(frames).toHaveLength(expected);
+    stream.end();
+    await done;
+    expect(frames).toEqual([1, 2, 3]);
+  });
+});

@@ -17,6 +17,8 @@ function pushAll(bytes: Uint8Array, chunkSizes: number[], firstFrame = 1): { pac
   const packets: CopiedPacket[] = [];
   const reader = new PcapReader({ name: 'x.pcap', firstFrame, reorder: true }, (p: RawPacket) => packets.push(copyPacket(p)));
   for (const chunk of splitInto(bytes, chunkSizes)) reader.push(chunk);
+  // The end of input: the last packets, held in case the next chunk had older ones (jitter-window.ts).
+  reader.finish();
   return { packets, reader };
 }
 
@@ -148,7 +150,7 @@ describe('pcap reader: records', () => {
   it('hands out a data view into the read buffer (no copy) that matches caplen', () => {
     const bytes = writePcap({ linkType: ETHERNET }, records(2));
     const seen: Array<{ sameBuffer: boolean; length: number }> = [];
-    const reader = new PcapReader({ name: 'x', firstFrame: 1, reorder: true }, (p) => {
+    const reader = new PcapReader({ name: 'x', firstFrame: 1, reorder: false }, (p) => {
       seen.push({ sameBuffer: p.data.buffer === bytes.buffer, length: p.data.length });
     });
     reader.push(bytes);
@@ -157,6 +159,20 @@ describe('pcap reader: records', () => {
       { sameBuffer: true, length: records(2)[0].data.length },
       { sameBuffer: true, length: records(2)[1].data.length },
     ]);
+  });
+
+  it('in time order, only the packets of the last 5 ms of a chunk are copied (held for the next chunk), the rest read in place', () => {
+    // records() are a second apart: the first is handed on from the chunk, the last is held.
+    const recs = records(3);
+    const bytes = writePcap({ linkType: ETHERNET }, recs);
+    const seen: Array<{ frame: number; sameBuffer: boolean }> = [];
+    const reader = new PcapReader({ name: 'x', firstFrame: 1, reorder: true }, (p) => {
+      seen.push({ frame: p.frame, sameBuffer: p.data.buffer === bytes.buffer });
+    });
+    reader.push(bytes);
+    expect(seen).toEqual([{ frame: 1, sameBuffer: true }, { frame: 2, sameBuffer: true }]);
+    reader.finish();
+    expect(seen).toEqual([{ frame: 1, sameBuffer: true }, { frame: 2, sameBuffer: true }, { frame: 3, sameBuffer: false }]);
   });
 });
 
@@ -237,5 +253,30 @@ describe('pcap reader: cut and damaged files', () => {
     const { info } = await readBytes(writePcap({ linkType: ETHERNET, snaplen: 65535 }, [{ sec: 1, data: fakePacket(1, 300_000) }]));
     expect(info.records).toBe(0);
     expect(info.warnings[0]).toMatch(/^damaged file: .* claims 300000 captured bytes \(limit 262144\)/);
+  });
+});
+
+describe('pcap reader: packets written out of time order (jitter-window.ts)', () => {
+  // 300 records 2 ms apart; every 7th from the 8th on stamped 0.5 ms before the record written before it.
+  const recs: PcapRecord[] = Array.from({ length: 300 }, (_, i) => ({ sec: 1_700_000_000, frac: i * 2000, data: fakePacket(i + 1, 40 + (i % 50)) }));
+  for (let i = 6; i + 1 < recs.length; i += 7) recs[i + 1] = { ...recs[i + 1], frac: (recs[i].frac ?? 0) - 500 };
+  const file = writePcap({ linkType: ETHERNET }, recs);
+  const inTimeOrder = recs.map((r, i) => ({ frame: i + 1, frac: r.frac ?? 0 })).sort((a, b) => a.frac - b.frac || a.frame - b.frame);
+
+  it.each([1, 2, 3])('hands every packet on once, in time order with its own bytes, whatever the chunks (seed %i)', (seed) => {
+    const { packets, reader } = pushAll(file, randomSizes(seed, 700, 900));
+    expect(packets.map((p) => p.frame)).toEqual(inTimeOrder.map((p) => p.frame));
+    expect(packets.every((p, k) => p.data.equals(Buffer.from(recs[p.frame - 1].data)) && k >= 0)).toBe(true);
+    expect(reader.finish().warnings).toEqual([
+      "42 packet(s) written to the file after packets stamped later (by at most 5 ms, as packets stamped on different CPU cores are) were analyzed in time order; frame numbers are the file's",
+    ]);
+  });
+
+  it('with reordering off, file order', () => {
+    const packets: number[] = [];
+    const reader = new PcapReader({ name: 'x', firstFrame: 1, reorder: false }, (p) => packets.push(p.frame));
+    reader.push(file);
+    reader.finish();
+    expect(packets).toEqual(recs.map((_, i) => i + 1));
   });
 });

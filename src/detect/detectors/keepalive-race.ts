@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { matchKnown, KNOWN_IDLE_TIMEOUTS, serverIdleSettings } from '../known-timeouts';
@@ -67,8 +67,12 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
-  // The server closed first: no earlier close or reset from either side (capture order: frames).
-  if ((c.finTs >= 0 && c.finFrame < finFrame) || (c.rstTs >= 0 && c.rstFrame < finFrame) || (s.rstTs >= 0 && s.rstFrame < finFrame)) return null;
+  // The server closed first: no earlier close or reset from either side (in the order read: readBefore).
+  if (
+    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
+    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
+    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
+  ) return null;
 
   // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
   const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
@@ -78,7 +82,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   for (let i = 0; i < recent.length; i++) {
     const ex = recent[i];
     if (ex.requestStart === null) return null; // a response without a request: unknown history
-    const after = ex.requestFrame !== null ? ex.requestFrame > finFrame : ex.requestStart >= finTs;
+    const after = ex.requestFrame !== null ? readBefore(finTs, finFrame, ex.requestStart, ex.requestFrame) : ex.requestStart >= finTs;
     const crossed = after || (finMissedClientBytes && i === recent.length - 1);
     if (crossed) {
       late = i;
@@ -96,7 +100,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     const ex = recent[known];
     if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null; // a request outstanding
     if (closeMayBeAnnounced(ex)) return null;
-    if (ex.responseEnd > finTs || (ex.responseEndFrame ?? 0) > finFrame) return null;
+    if (ex.responseEnd > finTs || (ex.responseEndFrame !== null && readBefore(finTs, finFrame, ex.responseEnd, ex.responseEndFrame))) return null;
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
     lastActivityFrame = ex.responseEndFrame ?? ex.responseFrame ?? 0;
@@ -152,16 +156,17 @@ function serverClosedFirst(conn: AnalyzedConnection): { ts: number; frame: numbe
   const rstTs = s.rstTs;
   const rstFrame = s.rstFrame;
   const hasRst = rstTs >= 0;
-  const finBeforeRst = finFrame < rstFrame;
+  const finBeforeRst = readBefore(finTs, finFrame, rstTs, rstFrame);
   const byFin = finTs >= 0 && (!hasRst || finBeforeRst);
   if (!byFin && !hasRst) return null;
   const frame = byFin ? finFrame : rstFrame;
+  const ts = byFin ? finTs : rstTs;
   const clientFin = c.finTs >= 0;
-  const clientFinBefore = c.finFrame < frame;
+  const clientFinBefore = readBefore(c.finTs, c.finFrame, ts, frame);
   const clientRst = c.rstTs >= 0;
-  const clientRstBefore = c.rstFrame < frame;
+  const clientRstBefore = readBefore(c.rstTs, c.rstFrame, ts, frame);
   if ((clientFin && clientFinBefore) || (clientRst && clientRstBefore)) return null;
-  return { ts: byFin ? finTs : rstTs, frame, closedWith: byFin ? 'FIN' : 'RST' };
+  return { ts, frame, closedWith: byFin ? 'FIN' : 'RST' };
 }
 
 /**
@@ -185,7 +190,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   // A first request on a new connection was never idle on a reused connection: not this race.
   if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
   if (ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
-  if (ex.requestFrame >= closeFrame || ex.requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
+  if (!readBefore(ex.requestStart, ex.requestFrame, closeTs, closeFrame) || ex.requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
   // The server had every byte of the request when it closed; a FIN that misses some is a crossing.
   // A RST proves it by an earlier ACK, or by its own ACK number (a socket closed with the request
   // unread in its buffer resets with ACK = what it had received, often before any delayed ACK).
@@ -197,7 +202,8 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   if (prev.responseEnd > ex.requestStart) return null; // pipelined: the connection was not idle
   // Nothing from the server after the previous response: no answer, not even a partial one.
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
-  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
+  const prevEndTs = prev.responseEndFrame !== null ? prev.responseEnd : prev.responseStart ?? prev.responseEnd;
+  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : readBefore(prevEndTs, prevEndFrame, s.lastDataTs, s.lastDataFrame)) return null;
   const idleBeforeRequest = ex.requestStart - prev.responseEnd;
   if (idleBeforeRequest <= 0) return null;
   return {
@@ -287,16 +293,17 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   const shownTs = noServerRst ? c.finTs : s.rstTs;
   const shownFrame = noServerRst ? c.finFrame : s.rstFrame;
   // A client that closed before the reset closed first (the reset answered its close).
-  if ((c.finTs >= 0 && c.finFrame < shownFrame && !clientAckedFin) || (c.rstTs >= 0 && c.rstFrame < shownFrame)) return null;
+  if ((c.finTs >= 0 && readBefore(c.finTs, c.finFrame, shownTs, shownFrame) && !clientAckedFin) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, shownTs, shownFrame))) return null;
   const recent = app.recent;
   const ex = recent[recent.length - 1];
   if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
-  if (ex.requestStart === null || ex.requestFrame === null || ex.requestFrame >= shownFrame) return null;
+  if (ex.requestStart === null || ex.requestFrame === null || !readBefore(ex.requestStart, ex.requestFrame, shownTs, shownFrame)) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
   if (closeMayBeAnnounced(prev)) return null;
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
-  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : s.lastDataFrame > prevEndFrame) return null;
+  const prevEndTs = prev.responseEndFrame !== null ? prev.responseEnd : prev.responseStart ?? prev.responseEnd;
+  if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : readBefore(prevEndTs, prevEndFrame, s.lastDataTs, s.lastDataFrame)) return null;
   const idleBeforeRequest = ex.requestStart - prev.responseEnd;
   if (idleBeforeRequest <= 0) return null;
   // A reset: the server never had the request (it ACKed none of it), its socket was closed to it.
@@ -345,22 +352,26 @@ export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose
   if (tls === null || tls === undefined || !tls.ok || s.finTs < 0 || s.gapBytes > 0) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
-  if ((c.finTs >= 0 && c.finFrame < finFrame) || (c.rstTs >= 0 && c.rstFrame < finFrame) || (s.rstTs >= 0 && s.rstFrame < finFrame)) return null;
+  if (
+    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
+    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
+    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
+  ) return null;
   const server = tls.server;
   const client = tls.client;
   // The server began to close with its first alert (when it came before the FIN), else with the FIN.
-  const closingTs = server.firstAlertTs >= 0 && server.firstAlertFrame < finFrame ? server.firstAlertTs : finTs;
+  const closingTs = server.firstAlertTs >= 0 && readBefore(server.firstAlertTs, server.firstAlertFrame, finTs, finFrame) ? server.firstAlertTs : finTs;
   const lastActivityTs = server.lastActivityBefore(closingTs);
   const lastActivityFrame = server.activityFrame;
-  if (lastActivityTs < 0 || lastActivityFrame > finFrame) return null;
+  if (lastActivityTs < 0 || readBefore(finTs, finFrame, lastActivityTs, lastActivityFrame)) return null;
   // A client turn that began after the FIN is the race itself; turns alternate, so the one before
   // it was answered by the server's latest turn.
-  const turnAfterFin = client.turns > 0 && client.turnStartFrame > finFrame;
+  const turnAfterFin = client.turns > 0 && readBefore(finTs, finFrame, client.turnStartTs, client.turnStartFrame);
   const turnsBeforeFin = client.turns - (turnAfterFin ? 1 : 0);
   // The client's last data before the FIN was answered: the server's latest turn began after it
   // and the server's last activity lies in that turn (not only in the burst sent with its close).
-  if (!turnAfterFin && client.turns > 0 && client.turnStartFrame > server.turnStartFrame) return null;
-  if (server.turns > 0 && lastActivityFrame < server.turnStartFrame) return null;
+  if (!turnAfterFin && client.turns > 0 && readBefore(server.turnStartTs, server.turnStartFrame, client.turnStartTs, client.turnStartFrame)) return null;
+  if (server.turns > 0 && readBefore(lastActivityTs, lastActivityFrame, server.turnStartTs, server.turnStartFrame)) return null;
   const used = turnsBeforeFin > 0 && server.turnAnswers;
   // Measured to the start of the close: the alert is the idle timer's act; the FIN may follow it by
   // a few milliseconds (nginx: 4 ms in samples/keepalive-race-tls-nginx).
@@ -395,10 +406,10 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
   if (client.turns < 2 || server.turns === 0 || !server.turnAnswers) return null;
   const requestTs = client.turnStartTs;
   const requestFrame = client.turnStartFrame;
-  if (requestFrame >= closeFrame || client.lastAppEndTs > closeTs || client.lastAppEndFrame > closeFrame) return null; // sent after the close
+  if (!readBefore(requestTs, requestFrame, closeTs, closeFrame) || readBefore(closeTs, closeFrame, client.lastAppEndTs, client.lastAppEndFrame)) return null; // sent after the close
   // Not one byte of application data from the server since the request, and no close begun before it.
-  if (server.lastAppStartFrame > requestFrame) return null;
-  if (server.firstAlertTs >= 0 && server.firstAlertFrame < requestFrame) return null;
+  if (readBefore(requestTs, requestFrame, server.lastAppStartTs, server.lastAppStartFrame)) return null;
+  if (server.firstAlertTs >= 0 && readBefore(server.firstAlertTs, server.firstAlertFrame, requestTs, requestFrame)) return null;
   if (server.lastAppEndTs < 0) return null;
   // The server had the whole request when it closed: the close (or an ACK before a RST) covers its last byte.
   const requestEndSeq = seqAdd(c.isn, 1 + client.lastAppEndOffset);
@@ -663,7 +674,7 @@ export const keepaliveRace: DetectorDefinition = {
       // Without a FIN in the capture, Δ is measured to the packet that showed the close.
       const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.shownTs : s.finTs;
       const delta = t.reqTs - closeTs;
-      const reset = s.rstTs >= 0 && s.rstFrame > t.reqFrame;
+      const reset = s.rstTs >= 0 && readBefore(t.reqTs, t.reqFrame, s.rstTs, s.rstFrame);
       const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
       const retry = retryOf(conn, ex, failedAt);
       const line = requestLine(ex);
@@ -891,9 +902,13 @@ export const keepaliveRace: DetectorDefinition = {
       if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return false;
       // The client's alert (its own close_notify) is how a TLS client closes, not a reuse.
       if (after.firstByte === TLS_ALERT_RECORD) return false;
-      if ((c.finTs >= 0 && c.finFrame < after.frame) || (c.rstTs >= 0 && c.rstFrame < after.frame) || (s.rstTs >= 0 && s.rstFrame < s.finFrame)) return false;
+      if (
+        (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, after.ts, after.frame)) ||
+        (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, after.ts, after.frame)) ||
+        (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, s.finTs, s.finFrame))
+      ) return false;
       // Without request framing, demand the proof that the server was gone: it reset the data.
-      if (s.rstTs < 0 || s.rstFrame < after.frame) return false;
+      if (s.rstTs < 0 || readBefore(s.rstTs, s.rstFrame, after.ts, after.frame)) return false;
       // The idle gap only from TLS record headers: in an opaque stream the server's last bytes may be
       // a close alert sent with the FIN, not activity.
       const form = after.acksFin ? 'stale-reuse' : 'crossing';
@@ -972,9 +987,9 @@ export const keepaliveRace: DetectorDefinition = {
         const c = conn.client;
         const reqTs = ex.requestStart;
         const reqFrame = ex.requestFrame ?? 0;
-        if ((c.finTs >= 0 && c.finFrame < reqFrame) || (c.rstTs >= 0 && c.rstFrame < reqFrame)) return; // the client had closed
+        if ((c.finTs >= 0 && readBefore(c.finTs, c.finFrame, reqTs, reqFrame)) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, reqTs, reqFrame))) return; // the client had closed
         const after = conn.clientDataAfterServerFin;
-        const beforeFin = reqFrame < close.finFrame;
+        const beforeFin = readBefore(reqTs, reqFrame, close.finTs, close.finFrame);
         const acksFin = beforeFin ? false : after !== null ? after.acksFin : null;
         const form = acksFin === true ? 'stale-reuse' : 'crossing';
         const finding = raceFinding(
