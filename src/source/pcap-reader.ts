@@ -9,11 +9,12 @@ import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 const FILE_HEADER_BYTES = 24;
 /**
  * Most packets at the end of a chunk in time order that go through the jitter window (fewer when
- * the window's 5 ms hold fewer). In a dense capture 5 ms is more than a chunk; cores' stamps are
- * out of order by microseconds, tens of packets at most (a NAPI poll takes 64), so the next chunk
- * cannot start with packets older than these.
+ * the window's 2 ms hold fewer). In a dense capture 2 ms is much of a chunk, and every packet
+ * through the window costs (128 of them per chunk: about +7 % wall time on the benchmark's capture).
+ * Cores' stamps are out of order by microseconds, a few packets, so the next chunk cannot start
+ * with packets older than these; one that does is counted late (a warning).
  */
-const TAIL_PACKETS_HELD = 256;
+const TAIL_PACKETS_HELD = 32;
 const RECORD_HEADER_BYTES = 16;
 
 /** The four classic pcap magics, as read big-endian from the first four bytes. */
@@ -62,9 +63,11 @@ export class PcapReader implements CaptureParser {
   private readonly jitter: JitterWindow | null;
   /** Records of the current chunk still to hand on past the jitter window (see directRecords). */
   private directLeft = 0;
-  /** The times of the current chunk's whole records, as directRecords read them, and their count. */
-  private scanTimes = new Float64Array(4096);
+  /** Where the current chunk's whole records start, as directRecords read them, and their count. */
+  private scanOffsets = new Int32Array(4096);
   private scanCount = 0;
+  /** The time of the last record directRecords allowed past the window. */
+  private lastDirectTs = -Infinity;
 
   constructor(
     private readonly options: ParserOptions,
@@ -248,7 +251,7 @@ export class PcapReader implements CaptureParser {
       this.emit(view, pos, caplen, le);
       pos = next;
     }
-    if (jitter !== null && direct > 0) jitter.passedBy(this.scanTimes[direct - 1], this.nextFrame - this.scanCount + direct - 1);
+    if (jitter !== null && direct > 0) jitter.passedBy(this.lastDirectTs, this.nextFrame - this.scanCount + direct - 1);
     return pos;
   }
 
@@ -259,42 +262,49 @@ export class PcapReader implements CaptureParser {
    * packet can be put before it. Those newer go through the window, in case the next chunk
    * starts with packets stamped before them. A chunk whose times go back goes through the window
    * whole. So a capture in time order costs a scan of its record headers and the window's work
-   * for the last few milliseconds of each chunk; every packet through the window cost 0.3 G
-   * instructions more on 500 000 packets.
+   * for the last 2 ms (at most 32 packets) of each chunk; every packet through the window cost about
+   * 0.3 G instructions more on the benchmark's first 500 000 packets.
    */
   private directRecords(view: DataView, start: number, end: number, jitter: JitterWindow): number {
     const le = this.littleEndian === true;
     const maxCaplen = this.maxCaplen;
-    const fracPerSecond = this.fracPerSecond;
-    let times = this.scanTimes;
-    let previous = jitter.newest;
+    let offsets = this.scanOffsets;
     let pos = start;
     let n = 0;
+    // Stamps compared as (seconds, fraction) integers: no division per record.
+    let sec = -1;
+    let frac = 0;
     let monotone = true;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
       if (caplen > maxCaplen) break;
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
-      // As emit computes it, so that equal stamps compare equal.
-      const ts = view.getUint32(pos, le) + view.getUint32(pos + 4, le) / fracPerSecond;
-      if (ts < previous) monotone = false;
-      previous = ts;
-      if (n === times.length) {
-        const grown = new Float64Array(2 * times.length);
-        grown.set(times);
-        this.scanTimes = times = grown;
+      const s = view.getUint32(pos, le);
+      const f = view.getUint32(pos + 4, le);
+      if (s < sec || (s === sec && f < frac)) monotone = false;
+      sec = s;
+      frac = f;
+      if (n === offsets.length) {
+        const grown = new Int32Array(2 * offsets.length);
+        grown.set(offsets);
+        this.scanOffsets = offsets = grown;
       }
-      times[n++] = ts;
+      offsets[n++] = pos;
       pos = next;
     }
     this.scanCount = n;
-    if (!monotone || n === 0) return 0;
-    const cut = times[n - 1] - jitter.maxSeconds;
+    // As emit computes it, so that equal stamps compare equal.
+    const fracPerSecond = this.fracPerSecond;
+    const stamp = (k: number): number => view.getUint32(offsets[k], le) + view.getUint32(offsets[k] + 4, le) / fracPerSecond;
+    if (!monotone || n === 0 || stamp(0) < jitter.newest) return 0;
+    const cut = stamp(n - 1) - jitter.maxSeconds;
     let direct = n;
-    while (direct > 0 && direct > n - TAIL_PACKETS_HELD && times[direct - 1] > cut) direct--;
+    while (direct > 0 && direct > n - TAIL_PACKETS_HELD && stamp(direct - 1) > cut) direct--;
+    this.lastDirectTs = direct > 0 ? stamp(direct - 1) : -Infinity;
     return direct;
   }
+
 
   /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer); `le`: the file's byte order. */
   private emit(view: DataView, at: number, caplen: number, le: boolean): void {

@@ -83,7 +83,7 @@ test('files that follow each other are read one after the other, their packets p
   expect(result.interleaved).toBe(false);
   expect(result.maxQueued).toBe(0);
   // In the reader's buffer, after the file header: the reader's own packet, not a copy. Each file's
-  // last packet is the exception: held at the end of its chunk for the 5 ms jitter window, and
+  // last packet is the exception: held at the end of its chunk for the 2 ms jitter window, and
   // copied into the window's own buffer then (jitter-window.ts).
   const notLast = seen.filter((s, i) => i + 1 < seen.length && seen[i + 1].file === s.file);
   expect(notLast).toHaveLength(4);

@@ -161,7 +161,7 @@ describe('pcap reader: records', () => {
     ]);
   });
 
-  it('in time order, only the packets of the last 5 ms of a chunk are copied (held for the next chunk), the rest read in place', () => {
+  it('in time order, only the packets of the last 2 ms of a chunk are copied (held for the next chunk), the rest read in place', () => {
     // records() are a second apart: the first is handed on from the chunk, the last is held.
     const recs = records(3);
     const bytes = writePcap({ linkType: ETHERNET }, recs);
@@ -268,7 +268,7 @@ describe('pcap reader: packets written out of time order (jitter-window.ts)', ()
     expect(packets.map((p) => p.frame)).toEqual(inTimeOrder.map((p) => p.frame));
     expect(packets.every((p, k) => p.data.equals(Buffer.from(recs[p.frame - 1].data)) && k >= 0)).toBe(true);
     expect(reader.finish().warnings).toEqual([
-      "42 packet(s) written to the file after packets stamped later (by at most 5 ms, as packets stamped on different CPU cores are) were analyzed in time order; frame numbers are the file's",
+      "42 packet(s) written to the file after packets stamped later (by at most 2 ms, as packets stamped on different CPU cores are) were analyzed in time order; frame numbers are the file's",
     ]);
   });
 
