@@ -6,6 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
+import { captureLossWarning, noFindingsText, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -79,17 +80,34 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   }
   if (cases.length === 0) {
     const { stats } = result;
-    const facts = `${stats.packets} packets, ${stats.connections} connections, ${stats.exchanges} HTTP exchanges: no connection-reuse problems found.`;
+    const facts = `${stats.packets} packets, ${stats.connections} connections, ${stats.exchanges} HTTP exchanges. ${noFindingsText(stats)}`;
     body.push('    <testcase classname="conncheck" name="no connection-reuse problems" time="0">', `      <system-out>${escapeXmlText(facts)}</system-out>`, '    </testcase>');
   }
-  const tests = Math.max(1, cases.length);
-  const counts = `tests="${tests}" failures="${failures}" errors="0" skipped="0" time="0"`;
+  // What the capture does not hold, as its own case: skipped (CI shows it, and does not fail) when
+  // connections were captured one way only and so could not be judged; passing with the warning
+  // when packets were dropped.
+  const oneWay = oneWayWarning(result.stats);
+  const loss = captureLossWarning(result.stats);
+  let skipped = 0;
+  if (oneWay !== null || loss !== null) {
+    const text = [oneWay, loss].filter((w): w is string => w !== null).join('\n');
+    body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
+    if (oneWay !== null) {
+      skipped++;
+      body.push(`      <skipped message="${x(truncate(oneWay, 500))}"/>`);
+    }
+    body.push(`      <system-out>${escapeXmlText(text)}</system-out>`, '    </testcase>');
+  }
+  const tests = Math.max(1, cases.length) + (oneWay !== null || loss !== null ? 1 : 0);
+  const counts = `tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="0"`;
   const properties = [
     ['files', names],
     ['packets', String(result.stats.packets)],
     ['connections', String(result.stats.connections)],
     ['exchanges', String(result.stats.exchanges)],
     ['findings', String(result.anomalies.length)],
+    ['one-way-connections', String(result.stats.oneWay.clientOnly + result.stats.oneWay.serverOnly)],
+    ['capture-loss-bytes', String(result.stats.captureLoss.bytes)],
     ['fail-on', failOn],
     ['capture-start', formatUtc(result.input.firstTs)],
     ['capture-end', formatUtc(result.input.lastTs)],

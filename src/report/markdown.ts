@@ -5,6 +5,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
+import { captureLossWarning, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { STATE_MEANING } from './table';
 import { tcpPacketsText } from './tunneled-packets';
@@ -48,7 +49,10 @@ const SEVERITY_WORD: Record<Severity, string> = { error: '**ERROR**', warning: '
 
 function headline(result: AnalysisResult, names: string): string {
   const count = (s: Severity): number => result.anomalies.filter((a) => a.severity === s).length;
-  if (result.anomalies.length === 0) return `## conncheck: no connection-reuse problems in ${escapeMarkdown(names)}`;
+  if (result.anomalies.length === 0) {
+    const coverage = oneWayWarning(result.stats) === null ? '' : ' (none could be seen on connections captured one way only)';
+    return `## conncheck: no connection-reuse problems in ${escapeMarkdown(names)}${coverage}`;
+  }
   const parts = [plural(count('error'), 'error'), plural(count('warning'), 'warning')];
   if (count('info') > 0) parts.push(`${count('info')} info`);
   return `## conncheck: ${parts.join(', ')} in ${escapeMarkdown(names)}`;
@@ -85,6 +89,9 @@ export function renderMarkdown(result: AnalysisResult): string {
   const { input, stats } = result;
   const names = input.files.map((f) => f.name).join(', ') || 'capture';
   const out: string[] = [headline(result, names), ''];
+  // What the capture does not hold comes first: it bounds what the rest can say.
+  const coverage = [oneWayWarning(result.stats), captureLossWarning(result.stats)].filter((w): w is string => w !== null);
+  for (const w of coverage) out.push(`> **Capture:** ${escapeMarkdown(w.replace(/^warning: /, ''))}`, '');
   if (result.diagnoses.length > 0) {
     out.push(...result.diagnoses.flatMap(diagnosisBlock));
   } else if (result.anomalies.length > 0) {

@@ -1,6 +1,8 @@
 import type { AnalysisStats } from '../../src/analyze';
 import { captureLossWarning, noFindingsText, oneWayWarning } from '../../src/report/capture-coverage';
 import { renderHtml } from '../../src/report/html';
+import { renderJunit } from '../../src/report/junit';
+import { renderMarkdown } from '../../src/report/markdown';
 import { hostileResult } from './hostile-result';
 
 /** What the reports say about traffic the capture does not hold: one direction missing, packets dropped. */
@@ -33,6 +35,32 @@ describe('capture coverage in the reports', () => {
     const stats = statsWith({ captureLoss: { connections: 3, bytes: 2048 } });
     expect(captureLossWarning(stats)).toMatch(/^warning: the capture misses 2048 B of data sent on 3 of 8 connections /);
     expect(noFindingsText(stats)).toBe('No connection-reuse problems found.');
+  });
+
+  test('JUnit: a capture-coverage case, skipped when connections were captured one way (CI shows it), passing with a loss only', () => {
+    const oneWay = hostileResult();
+    oneWay.stats = statsWith({ oneWay: { clientOnly: 8, serverOnly: 0 } });
+    const xml = renderJunit(oneWay, 'error');
+    expect(xml).toContain('<testsuites name="conncheck" tests="3" failures="1" errors="0" skipped="1" time="0">');
+    expect(xml).toMatch(/<testcase classname="conncheck.capture" name="capture coverage" time="0">\n {6}<skipped message="warning: 8 of 8 connections are in the capture one way only/);
+    expect(xml).toContain('<property name="one-way-connections" value="8"/>');
+    const lossOnly = hostileResult();
+    lossOnly.stats = statsWith({ captureLoss: { connections: 1, bytes: 100 } });
+    const lossXml = renderJunit(lossOnly, 'error');
+    expect(lossXml).toContain('skipped="0"');
+    expect(lossXml).toMatch(/name="capture coverage" time="0">\n {6}<system-out>warning: the capture misses 100 B/);
+    expect(lossXml).toContain('<property name="capture-loss-bytes" value="100"/>');
+  });
+
+  test('Markdown: the capture warnings first, and no clean bill for a capture of one direction', () => {
+    const result = hostileResult();
+    result.anomalies = [];
+    result.diagnoses = [];
+    result.stats = statsWith({ oneWay: { clientOnly: 2, serverOnly: 0 }, captureLoss: { connections: 1, bytes: 5 } });
+    const md = renderMarkdown(result).split('\n');
+    expect(md[0]).toMatch(/^## conncheck: no connection-reuse problems in .* \(none could be seen on connections captured one way only\)$/);
+    expect(md[2]).toMatch(/^> \*\*Capture:\*\* 2 of 8 connections are in the capture one way only/);
+    expect(md[4]).toMatch(/^> \*\*Capture:\*\* the capture misses 5 B of data/);
   });
 
   test('the HTML report shows both warnings at the top of its diagnoses', () => {
