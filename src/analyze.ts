@@ -384,6 +384,16 @@ export class Analyzer {
     return this.tracker.liveConnections;
   }
 
+  /** Connections finished so far that the capture held one way only (live metrics). */
+  get oneWayConnections(): number {
+    return this.stats.oneWay.clientOnly + this.stats.oneWay.serverOnly;
+  }
+
+  /** Data bytes the capture missed on connections finished so far (live metrics). */
+  get captureLossBytes(): number {
+    return this.stats.captureLoss.bytes;
+  }
+
   /**
    * Gives up on an analysis whose input failed part-way: frees what the process shares with other
    * analyses (held out-of-order bytes count against one reassembly budget). Nothing is reported.

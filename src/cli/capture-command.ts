@@ -79,6 +79,8 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
       packets: () => analyzer.packets,
       liveConnections: () => analyzer.liveConnections,
       kernelDrops: () => capture.counters?.droppedByKernel ?? 0,
+      oneWayConnections: () => analyzer.oneWayConnections,
+      captureLossBytes: () => analyzer.captureLossBytes,
     });
     try {
       await metrics.listen(metricsAddress.host, metricsAddress.port);

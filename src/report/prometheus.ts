@@ -8,6 +8,10 @@ export interface LiveReadings {
   packets(): number;
   liveConnections(): number;
   kernelDrops(): number;
+  /** Connections finished so far that the capture held one way only (AnalysisStats.oneWay). */
+  oneWayConnections(): number;
+  /** Data bytes the capture missed on finished connections (AnalysisStats.captureLoss). */
+  captureLossBytes(): number;
 }
 
 /**
@@ -42,6 +46,14 @@ export class CaptureMetrics {
     new Gauge({
       name: 'conncheck_connections_live', help: 'TCP connections currently tracked', registers,
       collect(this: Gauge) { this.set(readings.liveConnections()); },
+    });
+    new Gauge({
+      name: 'conncheck_connections_one_way', help: 'Finished connections the capture held one direction of (a mirror or filter that sees one way): not judged', registers,
+      collect(this: Gauge) { this.set(readings.oneWayConnections()); },
+    });
+    new Gauge({
+      name: 'conncheck_capture_loss_bytes', help: 'Data bytes sent on finished connections that the capture does not hold (acknowledged, never seen)', registers,
+      collect(this: Gauge) { this.set(readings.captureLossBytes()); },
     });
     this.closed = new Counter({ name: 'conncheck_connections_closed_total', help: 'Connections finished, by Zeek conn_state', labelNames: ['state'], registers });
     this.findings = new Counter({ name: 'conncheck_findings_total', help: 'Findings by kind and server endpoint', labelNames: ['kind', 'severity', 'server'], registers });

@@ -68,6 +68,7 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
   let exitCode: number | null = null;
   let metricsText = '';
   const pcap = path.join(tmp, 'live.pcap');
+  const oneWayJson = path.join(tmp, 'one-way.json');
   let raceClientPorts: number[] = [];
   let cleanOutput = '';
   let streamedBeforeEnd = 0;
@@ -87,6 +88,11 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     const metricsUp = () => spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', 'sport = :9464']).stdout.toString().trim() !== '';
     await waitFor(metricsUp, 5000);
     await waitFor(() => captureErr.includes('listening on'), 10_000);
+    // The same traffic through a filter that keeps one direction, as a mirror port that sees one way would.
+    const oneWayCapture = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp dst port 8080', '--duration', '20', '--format', 'json'], { stdout: oneWayJson });
+    let oneWayErr = '';
+    oneWayCapture.stderr?.on('data', (d: Buffer) => (oneWayErr += d.toString()));
+    await waitFor(() => oneWayErr.includes('listening on'), 10_000);
 
     // Clean traffic: a keep-alive pool reusing well within the server's idle time, then closing itself.
     const clean = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', `
@@ -120,8 +126,10 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
 
     // SIGTERM stops the capture; it still prints its final report and exit code.
     if (capture.exitCode === null && capture.pid) capture.kill('SIGTERM');
+    if (oneWayCapture.exitCode === null && oneWayCapture.pid) oneWayCapture.kill('SIGTERM');
     exitCode = await exited(capture, 30_000);
     if (exitCode === null) capture.kill('SIGKILL');
+    if ((await exited(oneWayCapture, 30_000)) === null) oneWayCapture.kill('SIGKILL');
     lines = fs.readFileSync(ndjson, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
     if (lines.length === 0) console.warn(`capture printed nothing; stderr: ${captureErr}`);
   }, 90_000);
@@ -155,9 +163,20 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     expect(offRace).toEqual([]);
   });
 
+  test('a capture filtered to one direction counts its connections one way and finds nothing on them', () => {
+    const doc = JSON.parse(fs.readFileSync(oneWayJson, 'utf8')) as { stats: { connections: number; oneWay: { clientOnly: number; serverOnly: number } }; anomalies: Array<{ kind: string }> };
+    expect(doc.stats.connections).toBeGreaterThanOrEqual(3);
+    expect(doc.stats.oneWay).toEqual({ clientOnly: doc.stats.connections, serverOnly: 0 });
+    // Without the server's packets neither the race nor any failure can be seen; before, every request read as unanswered.
+    expect(doc.anomalies.map((a) => a.kind)).toEqual([]);
+  });
+
   test('the metrics endpoint answers in Prometheus text format', () => {
     expect(metricsText).toMatch(/^# HELP conncheck_packets_total/m);
     expect(metricsText).toMatch(/^conncheck_connections_live \d+/m);
+    // Both directions captured, nothing dropped: no connection one way, no bytes missed.
+    expect(metricsText).toMatch(/^conncheck_connections_one_way 0$/m);
+    expect(metricsText).toMatch(/^conncheck_capture_loss_bytes 0$/m);
     // Scraped after the race was decided: the counter by kind and server endpoint shows it.
     expect(metricsText).toMatch(/^conncheck_findings_total\{kind="keepalive-race",severity="error",server="127\.0\.0\.1:8080"\} [1-9]/m);
   });
