@@ -171,6 +171,8 @@ async function whileWaiting<T>(pending: Promise<T>, ms: number, idle: () => void
   const quiet = new Promise<'quiet'>((resolve) => {
     timer = setTimeout(() => resolve('quiet'), ms);
   });
+  // Should idle() throw while the chunk is still coming, the chunk's own failure must not go unhandled.
+  pending.catch((): void => undefined);
   try {
     if ((await Promise.race([pending, quiet])) === 'quiet') idle();
     return await pending;

@@ -271,20 +271,19 @@ export class PcapReader implements CaptureParser {
     let offsets = this.scanOffsets;
     let pos = start;
     let n = 0;
-    // Stamps compared as (seconds, fraction) integers: no division per record.
-    let sec = -1;
-    let frac = 0;
+    const fracPerSecond = this.fracPerSecond;
+    // The time as emit computes it: equal stamps compare equal, an out-of-range fraction orders as it is read.
+    const stamp = (at: number): number => view.getUint32(at, le) + view.getUint32(at + 4, le) / fracPerSecond;
+    let previous = jitter.newest;
     let monotone = true;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
       if (caplen > maxCaplen) break;
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
-      const s = view.getUint32(pos, le);
-      const f = view.getUint32(pos + 4, le);
-      if (s < sec || (s === sec && f < frac)) monotone = false;
-      sec = s;
-      frac = f;
+      const ts = stamp(pos);
+      if (ts < previous) monotone = false;
+      previous = ts;
       if (n === offsets.length) {
         const grown = new Int32Array(2 * offsets.length);
         grown.set(offsets);
@@ -294,17 +293,13 @@ export class PcapReader implements CaptureParser {
       pos = next;
     }
     this.scanCount = n;
-    // As emit computes it, so that equal stamps compare equal.
-    const fracPerSecond = this.fracPerSecond;
-    const stamp = (k: number): number => view.getUint32(offsets[k], le) + view.getUint32(offsets[k] + 4, le) / fracPerSecond;
-    if (!monotone || n === 0 || stamp(0) < jitter.newest) return 0;
-    const cut = stamp(n - 1) - jitter.maxSeconds;
+    if (!monotone || n === 0) return 0;
+    const cut = stamp(offsets[n - 1]) - jitter.maxSeconds;
     let direct = n;
-    while (direct > 0 && direct > n - TAIL_PACKETS_HELD && stamp(direct - 1) > cut) direct--;
-    this.lastDirectTs = direct > 0 ? stamp(direct - 1) : -Infinity;
+    while (direct > 0 && direct > n - TAIL_PACKETS_HELD && stamp(offsets[direct - 1]) > cut) direct--;
+    this.lastDirectTs = direct > 0 ? stamp(offsets[direct - 1]) : -Infinity;
     return direct;
   }
-
 
   /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer); `le`: the file's byte order. */
   private emit(view: DataView, at: number, caplen: number, le: boolean): void {
