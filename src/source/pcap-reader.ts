@@ -3,18 +3,10 @@ import { CaptureError } from './capture-error';
 import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { maxPcapCaplen } from './record-limits';
-import { JitterWindow, jitterWarnings } from './jitter-window';
+import { JitterWindow, jitterWarnings, packetsPastWindow, roomFor } from './jitter-window';
 import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 
 const FILE_HEADER_BYTES = 24;
-/**
- * Most packets at the end of a chunk in time order that go through the jitter window (fewer when
- * the window's 2 ms hold fewer). In a dense capture 2 ms is much of a chunk, and every packet
- * through the window costs (128 of them per chunk: about +7 % wall time on the benchmark's capture).
- * Cores' stamps are out of order by microseconds, a few packets, so the next chunk cannot start
- * with packets older than these; one that does is counted late (a warning).
- */
-const TAIL_PACKETS_HELD = 32;
 const RECORD_HEADER_BYTES = 16;
 
 /** The four classic pcap magics, as read big-endian from the first four bytes. */
@@ -63,11 +55,9 @@ export class PcapReader implements CaptureParser {
   private readonly jitter: JitterWindow | null;
   /** Records of the current chunk still to hand on past the jitter window (see directRecords). */
   private directLeft = 0;
-  /** Where the current chunk's whole records start, as directRecords read them, and their count. */
-  private scanOffsets = new Int32Array(4096);
+  /** The times of the current chunk's whole records, as directRecords read them, and their count. */
+  private scanTimes = new Float64Array(4096);
   private scanCount = 0;
-  /** The time of the last record directRecords allowed past the window. */
-  private lastDirectTs = -Infinity;
 
   constructor(
     private readonly options: ParserOptions,
@@ -251,54 +241,41 @@ export class PcapReader implements CaptureParser {
       this.emit(view, pos, caplen, le);
       pos = next;
     }
-    if (jitter !== null && direct > 0) jitter.passedBy(this.lastDirectTs, this.nextFrame - this.scanCount + direct - 1);
+    if (jitter !== null && direct > 0) jitter.passedBy(this.scanTimes[direct - 1], this.nextFrame - this.scanCount + direct - 1);
     return pos;
   }
 
   /**
-   * How many of the chunk's first whole records can be handed on at once, past the jitter
-   * window. When the chunk's times never go back (from the newest time the window has seen),
-   * every record older than the chunk's last by more than the window's bound is safe: no later
-   * packet can be put before it. Those newer go through the window, in case the next chunk
-   * starts with packets stamped before them. A chunk whose times go back goes through the window
-   * whole. So a capture in time order costs a scan of its record headers and the window's work
-   * for the last 2 ms (at most 32 packets) of each chunk; every packet through the window cost about
-   * 0.3 G instructions more on the benchmark's first 500 000 packets.
+   * How many of the chunk's first whole records can be handed on at once, past the jitter window
+   * (packetsPastWindow). So a capture in time order costs a scan of its record headers and the
+   * window's work for the last 2 ms (at most 32 packets) of each chunk; every packet through the
+   * window cost about 0.3 G instructions more on the benchmark's first 500 000 packets.
    */
   private directRecords(view: DataView, start: number, end: number, jitter: JitterWindow): number {
     const le = this.littleEndian === true;
     const maxCaplen = this.maxCaplen;
-    let offsets = this.scanOffsets;
+    const fracPerSecond = this.fracPerSecond;
+    let times = this.scanTimes;
+    let previous = jitter.newest;
+    let inOrder = true;
     let pos = start;
     let n = 0;
-    const fracPerSecond = this.fracPerSecond;
-    // The time as emit computes it: equal stamps compare equal, an out-of-range fraction orders as it is read.
-    const stamp = (at: number): number => view.getUint32(at, le) + view.getUint32(at + 4, le) / fracPerSecond;
-    let previous = jitter.newest;
-    let monotone = true;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
       if (caplen > maxCaplen) break;
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
-      const ts = stamp(pos);
-      if (ts < previous) monotone = false;
+      // The time as emit computes it: equal stamps compare equal, an out-of-range fraction orders as it is read.
+      const ts = view.getUint32(pos, le) + view.getUint32(pos + 4, le) / fracPerSecond;
+      if (ts < previous) inOrder = false;
       previous = ts;
-      if (n === offsets.length) {
-        const grown = new Int32Array(2 * offsets.length);
-        grown.set(offsets);
-        this.scanOffsets = offsets = grown;
-      }
-      offsets[n++] = pos;
+      times = roomFor(times, n);
+      times[n++] = ts;
       pos = next;
     }
+    this.scanTimes = times;
     this.scanCount = n;
-    if (!monotone || n === 0) return 0;
-    const cut = stamp(offsets[n - 1]) - jitter.maxSeconds;
-    let direct = n;
-    while (direct > 0 && direct > n - TAIL_PACKETS_HELD && stamp(offsets[direct - 1]) > cut) direct--;
-    this.lastDirectTs = direct > 0 ? stamp(offsets[direct - 1]) : -Infinity;
-    return direct;
+    return packetsPastWindow(times, n, inOrder, jitter);
   }
 
   /** The record at `at` of the buffer the packet was last rebased on (`view` spans that buffer); `le`: the file's byte order. */

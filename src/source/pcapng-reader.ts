@@ -4,7 +4,7 @@ import { hexBytes, type CaptureParser, type ParserOptions } from './capture-pars
 import { DEFAULT_SCALE, pcapngSeconds, scaleFromTsresol, type TimestampScale } from './pcapng-timestamp';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { MAX_PCAPNG_BLOCK } from './record-limits';
-import { JitterWindow, jitterWarnings } from './jitter-window';
+import { JitterWindow, jitterWarnings, packetsPastWindow, roomFor } from './jitter-window';
 import { ReorderWindow } from './reorder-window';
 import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 
@@ -66,10 +66,14 @@ export class PcapngReader implements CaptureParser {
   private window: ReorderWindow | null = null;
   /**
    * One interface's packets stamped slightly out of order (see jitter-window.ts), put back in time
-   * order; every packet goes through it (pcap files skip it for runs in order, PcapReader.walk).
-   * Once a second interface makes the ReorderWindow needed, that one orders everything.
+   * order; a chunk in time order hands most of its packets on past it (directPackets). Once a
+   * second interface makes the ReorderWindow needed, that one orders everything.
    */
   private readonly jitter: JitterWindow | null;
+  /** Packets of the current chunk still to hand on past the jitter window (see directPackets). */
+  private directLeft = 0;
+  /** The times of the current chunk's packets, as directPackets read them. */
+  private scanTimes = new Float64Array(4096);
 
   constructor(
     private readonly options: ParserOptions,
@@ -81,7 +85,10 @@ export class PcapngReader implements CaptureParser {
 
   private deliver(p: ReusedRawPacket): void {
     if (this.window !== null) this.window.push(p);
-    else if (this.jitter !== null) this.jitter.push(p);
+    else if (this.directLeft > 0) {
+      this.directLeft--;
+      this.onPacket(p);
+    } else if (this.jitter !== null) this.jitter.push(p);
     else this.onPacket(p);
   }
 
@@ -193,7 +200,18 @@ export class PcapngReader implements CaptureParser {
     const end = chunk.length;
     // Once per chunk, not per record (see ReusedRawPacket.rebase).
     this.packet.rebase(chunk, view);
-    this.jitter?.beginChunk(chunk, view);
+    const jitter = this.jitter;
+    const firstFrame = this.nextFrame;
+    let direct = 0;
+    if (jitter !== null) {
+      jitter.beginChunk(chunk, view);
+      if (this.window === null) {
+        direct = this.directPackets(view, start, end, jitter);
+        // The packets held are older than every one of this chunk's (it checked): they go first.
+        if (direct > 0) jitter.flush();
+        this.directLeft = direct;
+      }
+    }
     let pos = start;
     while (pos + BLOCK_PEEK_BYTES <= end) {
       const length = this.blockLength(chunk, view, pos, this.chunkBase + pos);
@@ -203,7 +221,52 @@ export class PcapngReader implements CaptureParser {
       if (this.damaged) return pos;
       pos += length;
     }
+    if (jitter !== null && direct > 0) jitter.passedBy(this.scanTimes[direct - 1], firstFrame + direct - 1);
     return pos;
+  }
+
+  /**
+   * How many of the chunk's first packets can be handed on at once, past the jitter window
+   * (packetsPastWindow), as PcapReader.directRecords does for pcap: their times as packetBlock and
+   * simplePacket will compute them. None in a chunk with a section header or an interface
+   * description (a new section, or a second interface and so the ReorderWindow); the scan stops
+   * at anything the walk would call damaged, and what follows goes through the window.
+   */
+  private directPackets(view: DataView, start: number, end: number, jitter: JitterWindow): number {
+    const le = this.littleEndian;
+    let times = this.scanTimes;
+    let previous = jitter.newest;
+    let lastTs = this.lastTs;
+    let inOrder = true;
+    let pos = start;
+    let n = 0;
+    while (pos + BLOCK_PEEK_BYTES <= end) {
+      const type = view.getUint32(pos, le);
+      if (type === SHB_TYPE || type === IDB_TYPE) return 0;
+      const length = view.getUint32(pos + 4, le);
+      if (length < BLOCK_PEEK_BYTES || length % 4 !== 0 || pos + length > end) break;
+      if (type === EPB_TYPE || type === OBSOLETE_PACKET_TYPE) {
+        if (length < MIN_EPB_LENGTH) break;
+        const iface = this.interfaces[type === EPB_TYPE ? view.getUint32(pos + 8, le) : view.getUint16(pos + 8, le)];
+        if (iface === undefined) break;
+        const scale = iface.scale;
+        const ts = pcapngSeconds(view.getUint32(pos + 12, le), view.getUint32(pos + 16, le), scale.unitsPerSecond) + scale.offsetSeconds;
+        lastTs = ts < 0 ? 0 : ts;
+      } else if (type !== SPB_TYPE) {
+        pos += length; // no packet: statistics, names, custom blocks
+        continue;
+      } else if (this.interfaces[0] === undefined) {
+        break;
+      }
+      // A simple packet block has no time of its own: the one before it (simplePacket).
+      if (lastTs < previous) inOrder = false;
+      previous = lastTs;
+      times = roomFor(times, n);
+      times[n++] = lastTs;
+      pos += length;
+    }
+    this.scanTimes = times;
+    return packetsPastWindow(times, n, inOrder, jitter);
   }
 
   /**

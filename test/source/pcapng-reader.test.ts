@@ -343,3 +343,38 @@ function epbBodyClaiming(caplen: number): Buffer {
   body.writeUInt32LE(caplen, 16);
   return body;
 }
+
+describe('pcapng reader: packets written out of time order (jitter-window.ts)', () => {
+  // One interface, 300 packets 2 ms apart; every 7th from the 8th on stamped 0.5 ms before the one written before it.
+  const stamps = Array.from({ length: 300 }, (_, i) => i * 2000);
+  for (let i = 6; i + 1 < stamps.length; i += 7) stamps[i + 1] = stamps[i] - 500;
+  const blocks: PcapngBlock[] = [
+    { type: 'shb' },
+    { type: 'idb', linkType: 1 },
+    ...stamps.map((us, i) => ({ type: 'epb' as const, interfaceId: 0, timestamp: ngTime(T0, us, US), data: fakePacket(i + 1, 40 + (i % 50)) })),
+  ];
+  const file = writePcapng(blocks);
+  const inTimeOrder = stamps.map((us, i) => ({ frame: i + 1, us })).sort((a, b) => a.us - b.us || a.frame - b.frame).map((p) => p.frame);
+
+  it.each([1, 2, 3])('hands every packet on once, in time order with its own bytes, whatever the chunks (seed %i)', (seed) => {
+    const packets = pushAll(file, randomSizes(seed, 700, 900));
+    expect(packets.map((p) => p.frame)).toEqual(inTimeOrder);
+    expect(packets.every((p) => p.data.equals(fakePacket(p.frame, 40 + ((p.frame - 1) % 50))))).toBe(true);
+  });
+
+  it('in time order, a chunk hands its packets on from the read buffer but for the last 2 ms', async () => {
+    const ordered = writePcapng([
+      { type: 'shb' },
+      { type: 'idb', linkType: 1 },
+      ...[0, 1000, 2000, 3000, 4000].map((us, i) => ({ type: 'epb' as const, interfaceId: 0, timestamp: ngTime(T0, us, US), data: fakePacket(i + 1, 60) })),
+    ]);
+    const seen: Array<{ frame: number; inPlace: boolean }> = [];
+    const reader = new PcapngReader({ name: 'x', firstFrame: 1, reorder: true }, (p) => seen.push({ frame: p.frame, inPlace: p.data.buffer === ordered.buffer }));
+    reader.push(ordered);
+    // Stamped more than 2 ms before the last: handed on at once, from the file's bytes.
+    expect(seen).toEqual([{ frame: 1, inPlace: true }, { frame: 2, inPlace: true }]);
+    const info = reader.finish();
+    expect(seen.map((s) => s.frame)).toEqual([1, 2, 3, 4, 5]);
+    expect(info.warnings).toEqual([]);
+  });
+});
