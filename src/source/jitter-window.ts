@@ -195,7 +195,7 @@ export class JitterWindow {
     this.lastEmittedFrame = frame;
   }
 
-  /** End of input: everything held, in order. */
+  /** Everything held, in order, now: at the end of input, a clock step, a chunk that follows in order, a live capture gone quiet. */
   flush(): void {
     while (this.count > 0) this.emitOldest();
     this.arenaUsed = 0;
