@@ -2,7 +2,7 @@ import type { AnalysisStats } from '../analyze';
 import { formatBytes } from './format-time';
 
 /** Connections the capture holds one direction of (AnalysisStats.oneWay). */
-function oneWayCount(stats: AnalysisStats): number {
+export function oneWayCount(stats: AnalysisStats): number {
   return stats.oneWay.clientOnly + stats.oneWay.serverOnly;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { captureLossWarning, noFindingsText, oneWayWarning } from './capture-coverage';
+import { captureLossWarning, noFindingsText, oneWayCount, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -106,7 +106,7 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
     ['connections', String(result.stats.connections)],
     ['exchanges', String(result.stats.exchanges)],
     ['findings', String(result.anomalies.length)],
-    ['one-way-connections', String(result.stats.oneWay.clientOnly + result.stats.oneWay.serverOnly)],
+    ['one-way-connections', String(oneWayCount(result.stats))],
     ['capture-loss-bytes', String(result.stats.captureLoss.bytes)],
     ['fail-on', failOn],
     ['capture-start', formatUtc(result.input.firstTs)],
