@@ -7,7 +7,7 @@
 export const DECODE_ISSUES = {
   none: 'decoded cleanly',
   // Truncated: the capture (snaplen, cut record) ends before the headers needed.
-  'link-header-truncated': 'capture ends inside the link-layer header (Ethernet, VLAN, MPLS, PPPoE, SLL, NULL, NFLOG), or an empty raw-IP packet',
+  'link-header-truncated': 'capture ends inside the link-layer header (Ethernet, VLAN, MPLS, PPPoE, SLL, NULL, NFLOG, PKTAP), or an empty raw-IP packet',
   'ipv4-header-truncated': 'capture ends inside the IPv4 header',
   'ipv6-header-truncated': 'capture ends inside the IPv6 header or its extension headers',
   'ip-ah-header-truncated': 'capture ends inside an IP Authentication Header',
@@ -17,7 +17,7 @@ export const DECODE_ISSUES = {
   'tcp-options-truncated': 'TCP segment usable, but snaplen cut the end of its header: checksum, urgent pointer or options (headerTruncated)',
   'tcp-options-malformed': 'TCP segment usable, but an option has an impossible length (optionsMalformed)',
   // Malformed: header fields that contradict each other or the packet length on the wire.
-  'link-header-invalid': 'link-layer header makes no sense (too many VLAN tags or MPLS labels, NFLOG attributes that overrun the packet)',
+  'link-header-invalid': 'link-layer header makes no sense (too many VLAN tags or MPLS labels, NFLOG attributes that overrun the packet, a PKTAP header length out of range)',
   'ip-version-invalid': 'IP version field does not match the link layer (or is neither 4 nor 6)',
   'ipv4-header-length-invalid': 'IPv4 header length below 20 bytes or beyond the packet',
   'ipv4-options-invalid': 'IPv4 option list does not parse (option length below 2 or past the header)',
@@ -30,7 +30,7 @@ export const DECODE_ISSUES = {
   'tcp-header-beyond-segment': 'TCP data offset points beyond the end of the segment given by the IP lengths',
   'decoder-error': 'internal decoder error (a bug: please report the packet)',
   // NotTcp
-  'not-ip': 'link layer carries something other than IPv4/IPv6 (ARP, LLDP, unknown family, ...)',
+  'not-ip': 'link layer carries something other than IPv4/IPv6 (ARP, LLDP, unknown family, a PKTAP record without a packet, ...)',
   'not-tcp': 'IP carries something other than TCP (UDP, ICMP, ESP, ...), or a tunnel carries something other than IP',
   'ipv6-no-next-header': 'IPv6 next header 59: no payload',
   'ip-tunnel-too-deep': 'more nested tunnels (IP-in-IP, GRE, VXLAN, GENEVE) than conncheck follows',

@@ -6,6 +6,7 @@ import { LinkType } from './link-type';
 import { decodeLinuxSll, decodeLinuxSll2 } from './linux-cooked';
 import { decodeNflog } from './nflog';
 import { decodeNullLoop } from './null-loop';
+import { decodePktap } from './pktap';
 import { DecodeStatus, PacketView } from './packet-view';
 import { decodeRawIp, looksLikeRawIp, rawAs } from './raw-ip';
 import { decodeTcp } from './tcp';
@@ -122,6 +123,8 @@ function decodeLinkLayer(linkType: number, data: Uint8Array, view: PacketView): 
       return rawAs(ETHERTYPE_IPV6, cursor);
     case LinkType.NFLOG:
       return decodeNflog(data, cursor, view);
+    case LinkType.PKTAP:
+      return decodePktap(data, cursor, view, decodeLinkLayer);
     default:
       return stop(view, DecodeStatus.UnsupportedLink, 'unsupported-link-type');
   }

@@ -23,5 +23,7 @@ export const LinkType = {
   IPV6: 229,
   /** Linux netfilter NFLOG (`tcpdump -i nflog:GROUP`): a family header and type-length-value attributes. */
   NFLOG: 239,
+  /** Apple PKTAP (macOS `tcpdump` without `-i`, or `-i pktap`): a header naming interface and process, then the interface's own link type. */
+  PKTAP: 258,
   LINUX_SLL2: 276,
 } as const;

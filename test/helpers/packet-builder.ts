@@ -383,3 +383,36 @@ export function concat(...parts: Array<Uint8Array | number[]>): Uint8Array {
   }
   return out;
 }
+
+export interface PktapSpec {
+  /** The inner link type (a DLT value); default Ethernet. */
+  dlt?: number;
+  /** Record type: 1 a packet follows (default), 0 nothing does. */
+  recordType?: number;
+  /** The header's length field; default 108, the fixed part. The header is padded to it when larger. */
+  headerLength?: number;
+  ifname?: string;
+  command?: string;
+}
+
+/**
+ * A frame behind Apple's PKTAP header (LINKTYPE_PKTAP, 258), laid out as macOS writes it (see
+ * src/decode/pktap.ts): little-endian length, record type, DLT, interface name, flags, protocol
+ * family, link header and trailer lengths, pid, command name, service class, interface type and
+ * unit, effective pid and command name.
+ */
+export function wrapPktap(frame: Uint8Array, spec: PktapSpec = {}): Uint8Array {
+  const length = spec.headerLength ?? 108;
+  const header = new Uint8Array(Math.max(length, 108));
+  const view = new DataView(header.buffer);
+  view.setUint32(0, length, true);
+  view.setUint32(4, spec.recordType ?? 1, true);
+  view.setUint32(8, spec.dlt ?? LINKTYPE_ETHERNET, true);
+  header.set(Buffer.from(spec.ifname ?? 'en0', 'latin1').subarray(0, 23), 12);
+  view.setUint32(40, 2, true); // protocol family AF_INET
+  view.setUint32(44, 14, true); // link-layer header length
+  view.setUint32(52, 4242, true); // pid
+  header.set(Buffer.from(spec.command ?? 'curl', 'latin1').subarray(0, 19), 56);
+  view.setInt32(84, -1, true); // effective pid unknown, as in tcpdump's LINKTYPE_PKTAP.pcap
+  return concat(header, frame);
+}
