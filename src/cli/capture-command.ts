@@ -128,6 +128,8 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   }
   const result = analyzer.finish();
   const counters = capture.counters;
+  // tcpdump's own count, the one a saved pcapng file would carry in its interface statistics.
+  for (const file of result.input.files) file.droppedByCapture = counters?.droppedByKernel ?? null;
   result.input.live = {
     interface: args.iface,
     filter: args.filter ?? null,

@@ -1,4 +1,4 @@
-import type { AnalysisStats } from '../analyze';
+import type { AnalysisResult, AnalysisStats } from '../analyze';
 import { formatBytes } from './format-time';
 
 /** Connections the capture holds one direction of (AnalysisStats.oneWay). */
@@ -34,13 +34,47 @@ export function oneWayWarning(stats: AnalysisStats): string | null {
   );
 }
 
-/** The headline when nothing was found: qualified when connections seen one way only could not be judged. */
-export function noFindingsText(stats: AnalysisStats): string {
+/**
+ * The headline when nothing was found: qualified when connections seen one way only could not be
+ * judged, or when the capturing tool recorded that it dropped packets.
+ */
+export function noFindingsText(stats: AnalysisStats, input?: AnalysisResult['input']): string {
+  const dropped = input === undefined ? null : droppedByCapture(input);
+  const tail = dropped !== null && dropped > 0 ? ` The capturing tool dropped ${dropped} packet${dropped === 1 ? '' : 's'}, so this covers only what it kept (see the warning).` : '';
   const n = oneWayCount(stats);
-  if (n === 0) return 'No connection-reuse problems found.';
+  if (n === 0) return `No connection-reuse problems found.${tail}`;
   const judged = analyzedCount(stats) - n;
   if (judged <= 0) return 'No connection-reuse problems found, but none could be: every connection is in the capture one way only (see the warning).';
-  return `No connection-reuse problems found on the ${judged} connection${judged === 1 ? '' : 's'} captured both ways; the ${n} captured one way only could not be judged.`;
+  return `No connection-reuse problems found on the ${judged} connection${judged === 1 ? '' : 's'} captured both ways; the ${n} captured one way only could not be judged.${tail}`;
+}
+
+/** Packets the capturing tool recorded as dropped, over the files that record a count (CaptureFileInfo.droppedByCapture); null when none does. */
+export function droppedByCapture(input: AnalysisResult['input']): number | null {
+  let total: number | null = null;
+  for (const file of input.files) if (file.droppedByCapture !== null) total = (total ?? 0) + file.droppedByCapture;
+  return total;
+}
+
+/**
+ * A warning when the capturing tool recorded dropped packets (a pcapng file's interface
+ * statistics, as dumpcap and Wireshark write them; a live capture's kernel drops), or null. The
+ * count says nothing of which packets: a connection whose every later packet was dropped looks
+ * open and quiet, and its last request unanswered, with no trace of the loss in what is left.
+ */
+export function recordedDropsWarning(input: AnalysisResult['input']): string | null {
+  const dropped = droppedByCapture(input);
+  if (dropped === null || dropped === 0) return null;
+  return (
+    `warning: the capturing tool recorded ${dropped} packet${dropped === 1 ? '' : 's'} dropped while capturing (${
+      input.live !== undefined ? "tcpdump's kernel drop count" : 'the file\'s interface statistics'
+    }), and the file does not say which: a connection may miss its answers, closes or resets, so a failure there may go unreported ` +
+    'and a request may read as unanswered. Capture with a larger buffer (dumpcap -B, tcpdump -B) and a filter on the port'
+  );
+}
+
+/** Every warning about what the capture does not hold, in the order the reports lead with them. */
+export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
+  return [oneWayWarning(result.stats), captureLossWarning(result.stats), recordedDropsWarning(result.input)].filter((w): w is string => w !== null);
 }
 
 /**

@@ -14,7 +14,7 @@ import { histogramSvg, Marker, timelineSvg } from './svg-charts';
 import { STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
-import { captureLossWarning, noFindingsText, oneWayWarning } from './capture-coverage';
+import { coverageWarnings, noFindingsText } from './capture-coverage';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
 import { unreadTraffic } from './unread-traffic';
@@ -354,17 +354,17 @@ function captureSection(result: AnalysisResult): string {
 export function renderHtml(result: AnalysisResult, options: HtmlOptions = {}): string {
   const names = result.input.files.map((f) => f.name).join(', ') || 'capture';
   const problems = result.anomalies.length;
-  const coverage = [oneWayWarning(result.stats), captureLossWarning(result.stats)]
-    .map((w) => (w !== null ? `<p class="capture-warning">${x(w)}</p>` : ''))
+  const coverage = coverageWarnings(result)
+    .map((w) => `<p class="capture-warning">${x(w)}</p>`)
     .join('');
   const headline =
     problems === 0
-      ? noFindingsText(result.stats)
+      ? noFindingsText(result.stats, result.input)
       : `${result.diagnoses.length} diagnos${result.diagnoses.length === 1 ? 'is' : 'es'} from ${plural(problems, 'finding')}.`;
   const diagnoses =
     result.diagnoses.length > 0
       ? result.diagnoses.map(diagnosisHtml).join('')
-      : `<p>${problems === 0 ? x(noFindingsText(result.stats)) : 'No diagnosis across connections; see the findings below.'}</p>`;
+      : `<p>${problems === 0 ? x(noFindingsText(result.stats, result.input)) : 'No diagnosis across connections; see the findings below.'}</p>`;
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +

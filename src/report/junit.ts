@@ -6,7 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { captureLossWarning, noFindingsText, oneWayCount, oneWayWarning } from './capture-coverage';
+import { captureLossWarning, droppedByCapture, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -80,7 +80,7 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   }
   if (cases.length === 0) {
     const { stats } = result;
-    const facts = `${stats.packets} packets, ${stats.connections} connections, ${stats.exchanges} HTTP exchanges. ${noFindingsText(stats)}`;
+    const facts = `${stats.packets} packets, ${stats.connections} connections, ${stats.exchanges} HTTP exchanges. ${noFindingsText(stats, result.input)}`;
     body.push('    <testcase classname="conncheck" name="no connection-reuse problems" time="0">', `      <system-out>${escapeXmlText(facts)}</system-out>`, '    </testcase>');
   }
   // What the capture does not hold, as its own case: skipped (CI shows it, and does not fail) when
@@ -88,9 +88,11 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   // when packets were dropped.
   const oneWay = oneWayWarning(result.stats);
   const loss = captureLossWarning(result.stats);
+  const drops = recordedDropsWarning(result.input);
+  const incomplete = loss !== null || drops !== null;
   let skipped = 0;
-  if (oneWay !== null || loss !== null) {
-    const text = [oneWay, loss].filter((w): w is string => w !== null).join('\n');
+  if (oneWay !== null || incomplete) {
+    const text = [oneWay, loss, drops].filter((w): w is string => w !== null).join('\n');
     body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
     if (oneWay !== null) {
       skipped++;
@@ -98,7 +100,7 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
     }
     body.push(`      <system-out>${escapeXmlText(text)}</system-out>`, '    </testcase>');
   }
-  const tests = Math.max(1, cases.length) + (oneWay !== null || loss !== null ? 1 : 0);
+  const tests = Math.max(1, cases.length) + (oneWay !== null || incomplete ? 1 : 0);
   const counts = `tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="0"`;
   const properties = [
     ['files', names],
@@ -108,6 +110,7 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
     ['findings', String(result.anomalies.length)],
     ['one-way-connections', String(oneWayCount(result.stats))],
     ['capture-loss-bytes', String(result.stats.captureLoss.bytes)],
+    ['capture-dropped-packets', String(droppedByCapture(result.input) ?? 'unknown')],
     ['fail-on', failOn],
     ['capture-start', formatUtc(result.input.firstTs)],
     ['capture-end', formatUtc(result.input.lastTs)],

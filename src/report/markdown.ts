@@ -5,7 +5,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { captureLossWarning, oneWayWarning } from './capture-coverage';
+import { coverageWarnings, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { STATE_MEANING } from './table';
 import { tcpPacketsText } from './tunneled-packets';
@@ -90,7 +90,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   const names = input.files.map((f) => f.name).join(', ') || 'capture';
   const out: string[] = [headline(result, names), ''];
   // What the capture does not hold comes first: it bounds what the rest can say.
-  const coverage = [oneWayWarning(result.stats), captureLossWarning(result.stats)].filter((w): w is string => w !== null);
+  const coverage = coverageWarnings(result);
   for (const w of coverage) out.push(`> **Capture:** ${escapeMarkdown(w.replace(/^warning: /, ''))}`, '');
   if (result.diagnoses.length > 0) {
     out.push(...result.diagnoses.flatMap(diagnosisBlock));

@@ -6,7 +6,7 @@ import type { EndpointSummary } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
-import { captureLossWarning, noFindingsText, oneWayWarning } from './capture-coverage';
+import { coverageWarnings, noFindingsText } from './capture-coverage';
 import { snaplenFramingWarning, translatedAddresses, unreadTraffic } from './unread-traffic';
 
 /** Zeek's conn_state meanings, for the summary. */
@@ -154,17 +154,14 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
   const framing = snaplenFramingWarning(stats);
   if (framing !== null) out.push(framing);
-  const oneWay = oneWayWarning(stats);
-  if (oneWay !== null) out.push(oneWay);
-  const loss = captureLossWarning(stats);
-  if (loss !== null) out.push(loss);
+  out.push(...coverageWarnings(result));
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
   if (notKept > 0) out.push(`warning: ${notKept} findings past the first ${result.anomalies.length} were counted and streamed, not kept for this report (${Object.entries(stats.findingsNotKept).map(([k, n]) => `${k} ${n}`).join(', ')})`);
   out.push('');
 
   if (result.diagnoses.length === 0 && result.anomalies.length === 0) {
-    out.push(noFindingsText(stats));
+    out.push(noFindingsText(stats, input));
   } else {
     if (result.diagnoses.length) {
       out.push('DIAGNOSES');

@@ -131,6 +131,8 @@ export class PcapReader implements CaptureParser {
       snaplen: this.snaplen,
       records: this.records,
       snaplenCut: this.snaplenCut,
+      // The pcap format has no field for drops (tcpdump prints its count on stderr only).
+      droppedByCapture: null,
       warnings,
       truncated,
     };

@@ -13,6 +13,7 @@ export const SHB_TYPE = 0x0a0d0d0a;
 const IDB_TYPE = 0x00000001;
 const OBSOLETE_PACKET_TYPE = 0x00000002;
 const SPB_TYPE = 0x00000003;
+const ISB_TYPE = 0x00000005;
 const EPB_TYPE = 0x00000006;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const BYTE_ORDER_MAGIC_SWAPPED = 0x4d3c2b1a;
@@ -23,10 +24,16 @@ const MIN_SHB_LENGTH = 28;
 const MIN_IDB_LENGTH = 20;
 const MIN_EPB_LENGTH = 32;
 const MIN_SPB_LENGTH = 16;
+const MIN_ISB_LENGTH = 24;
 
 const OPT_END = 0;
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
+/** Interface statistics: packets dropped by the interface (dumpcap writes libpcap's kernel drops here) and by the OS. */
+const OPT_ISB_IFDROP = 5;
+const OPT_ISB_OSDROP = 7;
+/** An obsolete packet block's drop count when the capturing system did not know it. */
+const DROPS_UNKNOWN = 0xffff;
 
 interface Interface {
   linkType: number;
@@ -60,6 +67,15 @@ export class PcapngReader implements CaptureParser {
   private snaplenCut = 0;
   private caplenOverOrigLen = 0;
   private badOptions = 0;
+  /**
+   * Packets the capturing tool recorded as dropped: per interface of the current section, the
+   * largest count its statistics blocks gave (they are running totals, written at the end and
+   * sometimes along the way); those of earlier sections, and obsolete packet blocks' counts,
+   * summed. Null until the file records a count at all.
+   */
+  private sectionDrops: number[] = [];
+  private earlierDrops = 0;
+  private dropsRecorded = false;
   private beforeEpoch = 0;
   private readonly warnings: string[] = [];
   private damaged = false;
@@ -152,6 +168,8 @@ export class PcapngReader implements CaptureParser {
     if (this.badOptions > 0) {
       warnings.push(`${this.badOptions} interface description(s) with options running past the block; options ignored`);
     }
+    // Reported with the capture's other coverage warnings (report/capture-coverage.ts), not here.
+    const droppedByCapture = this.dropsRecorded ? this.earlierDrops + sumOf(this.sectionDrops) : null;
     return {
       name,
       format: 'pcapng',
@@ -161,6 +179,7 @@ export class PcapngReader implements CaptureParser {
       snaplen: this.maxSnaplen,
       records: this.records,
       snaplenCut: this.snaplenCut,
+      droppedByCapture,
       warnings,
       truncated,
     };
@@ -317,12 +336,22 @@ export class PcapngReader implements CaptureParser {
       case SPB_TYPE:
         this.simplePacket(bytes, view, at, length, fileOffset);
         return;
-      case OBSOLETE_PACKET_TYPE:
-        // Same layout as an EPB except a 16-bit interface id followed by a 16-bit drop count.
+      case OBSOLETE_PACKET_TYPE: {
+        // Same layout as an EPB except a 16-bit interface id followed by a 16-bit drop count:
+        // the packets lost between this one and the one before.
+        const drops = view.getUint16(at + 10, this.littleEndian);
+        if (length >= MIN_EPB_LENGTH && drops !== DROPS_UNKNOWN) {
+          this.earlierDrops += drops;
+          this.dropsRecorded = true;
+        }
         this.packetBlock(bytes, view, at, length, fileOffset, view.getUint16(at + 8, this.littleEndian));
         return;
+      }
+      case ISB_TYPE:
+        this.interfaceStatistics(view, at, length);
+        return;
       default:
-        // Statistics, name resolution, decryption secrets, custom and unknown blocks: nothing for us.
+        // Name resolution, decryption secrets, custom and unknown blocks: nothing for us.
         return;
     }
   }
@@ -346,6 +375,8 @@ export class PcapngReader implements CaptureParser {
     this.littleEndian = le;
     this.sections++;
     this.interfaces = [];
+    this.earlierDrops += sumOf(this.sectionDrops);
+    this.sectionDrops = [];
   }
 
   private interfaceDescription(view: DataView, at: number, length: number, fileOffset: number): void {
@@ -390,6 +421,34 @@ export class PcapngReader implements CaptureParser {
       this.jitter?.flush();
       this.window = new ReorderWindow(this.onPacket);
     }
+  }
+
+  /**
+   * An interface statistics block: what dumpcap (Wireshark's capture engine) writes at the end of
+   * a capture, with the packets libpcap reported dropped (isb_ifdrop); other writers add the OS's
+   * drops (isb_osdrop). A block that makes no sense is passed over: it carries no packet.
+   */
+  private interfaceStatistics(view: DataView, at: number, length: number): void {
+    const le = this.littleEndian;
+    if (length < MIN_ISB_LENGTH) return;
+    const interfaceId = view.getUint32(at + 8, le);
+    if (interfaceId >= this.interfaces.length) return;
+    const optionsEnd = at + length - 4;
+    let dropped = -1;
+    let o = at + 20;
+    while (o + 4 <= optionsEnd) {
+      const code = view.getUint16(o, le);
+      const optionLength = view.getUint16(o + 2, le);
+      if (code === OPT_END || o + 4 + optionLength > optionsEnd) break;
+      if ((code === OPT_ISB_IFDROP || code === OPT_ISB_OSDROP) && optionLength === 8) {
+        const count = uint64(view, o + 4, le);
+        if (count >= 0) dropped = (dropped < 0 ? 0 : dropped) + count;
+      }
+      o += 4 + ((optionLength + 3) & ~3);
+    }
+    if (dropped < 0) return;
+    this.dropsRecorded = true;
+    if (!(dropped <= (this.sectionDrops[interfaceId] ?? 0))) this.sectionDrops[interfaceId] = dropped;
   }
 
   /** Enhanced (type 6) and obsolete (type 2) packet blocks. */
@@ -464,4 +523,18 @@ export class PcapngReader implements CaptureParser {
     this.carry.clear();
     this.warnings.push(`damaged file: ${what} at byte ${fileOffset}; stopped reading there, ${this.records} record(s) before it kept`);
   }
+}
+
+function sumOf(counts: number[]): number {
+  let sum = 0;
+  for (const n of counts) if (n !== undefined) sum += n;
+  return sum;
+}
+
+/** An unsigned 64-bit option value, or -1 when it is past what a double holds exactly (all ones: unknown). */
+function uint64(view: DataView, at: number, le: boolean): number {
+  const high = view.getUint32(le ? at + 4 : at, le);
+  const low = view.getUint32(le ? at : at + 4, le);
+  if (high >= 0x200000) return -1;
+  return high * 4294967296 + low;
 }

@@ -47,6 +47,13 @@ export interface CaptureFileInfo {
   records: number;
   /** Records whose caplen < origLen (snaplen cut). */
   snaplenCut: number;
+  /**
+   * Packets the capturing tool recorded as dropped: a pcapng file's interface statistics
+   * (isb_ifdrop + isb_osdrop, the last count of each interface; dumpcap and Wireshark write the
+   * kernel's drops there) and obsolete packet blocks' drop counts; for a live capture, tcpdump's
+   * "dropped by kernel". Null when the input records no count: classic pcap never does.
+   */
+  droppedByCapture: number | null;
   /** Non-fatal problems met while reading (one line each), e.g. a cut last record. */
   warnings: string[];
   /** True when the file ended in the middle of a record or block. */

@@ -88,7 +88,9 @@ export type PcapngBlock =
     }
   | { type: 'spb'; data: Uint8Array; origLen?: number }
   /** Obsolete Packet Block (type 2). */
-  | { type: 'opb'; interfaceId: number; timestamp: bigint; data: Uint8Array; origLen?: number }
+  | { type: 'opb'; interfaceId: number; timestamp: bigint; data: Uint8Array; origLen?: number; dropCount?: number }
+  /** Interface Statistics Block (type 5) with the counters given, as 64-bit options (ifrecv 4, ifdrop 5, osdrop 7). */
+  | { type: 'isb'; interfaceId: number; ifrecv?: bigint; ifdrop?: bigint; osdrop?: bigint }
   /** Any block by number; lengths may be overridden to fake damage. */
   | { type: 'raw'; blockType: number; body: Uint8Array; totalLength?: number; trailingLength?: number };
 
@@ -137,7 +139,10 @@ export function pcapngBlock(block: PcapngBlock, le: boolean): Buffer {
     case 'opb': {
       const head = Buffer.alloc(20);
       if (block.type === 'epb') writeU32(head, 0, block.interfaceId, le);
-      else writeU16(head, 0, block.interfaceId, le);
+      else {
+        writeU16(head, 0, block.interfaceId, le);
+        writeU16(head, 2, block.dropCount ?? 0, le);
+      }
       writeU32(head, 4, Number(block.timestamp >> 32n), le);
       writeU32(head, 8, Number(block.timestamp & 0xffffffffn), le);
       writeU32(head, 12, block.data.length, le);
@@ -149,6 +154,19 @@ export function pcapngBlock(block: PcapngBlock, le: boolean): Buffer {
       const head = Buffer.alloc(4);
       writeU32(head, 0, block.origLen ?? block.data.length, le);
       return frame(3, Buffer.concat([head, padded(block.data)]), le);
+    }
+    case 'isb': {
+      const head = Buffer.alloc(12);
+      writeU32(head, 0, block.interfaceId, le);
+      const counter = (code: number, value: bigint | undefined): PcapngOption[] => {
+        if (value === undefined) return [];
+        const v = Buffer.alloc(8);
+        if (le) v.writeBigUInt64LE(value);
+        else v.writeBigUInt64BE(value);
+        return [{ code, value: v }];
+      };
+      const opts = [...counter(4, block.ifrecv), ...counter(5, block.ifdrop), ...counter(7, block.osdrop)];
+      return frame(5, Buffer.concat([head, options(opts, le)]), le);
     }
     case 'raw':
       return frame(block.blockType, Buffer.from(block.body), le, block.totalLength, block.trailingLength);

@@ -186,8 +186,12 @@ interface Line { type: string; kind?: string; client?: string; server?: string; 
     const quiet = inNs(process.execPath, [BIN, 'capture', 'lo', '-f', 'tcp port 9', '--duration', '1', '--format', 'json'], { stdout: path.join(tmp, 'quiet.json') });
     expect(await exited(quiet, 15_000)).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
-    const doc = JSON.parse(fs.readFileSync(path.join(tmp, 'quiet.json'), 'utf8')) as { input: { live: { interface: string; droppedByKernel: number } } };
+    const doc = JSON.parse(fs.readFileSync(path.join(tmp, 'quiet.json'), 'utf8')) as {
+      input: { live: { interface: string; droppedByKernel: number }; files: Array<{ droppedByCapture: number | null }> };
+    };
     expect(doc.input.live).toMatchObject({ interface: 'lo', droppedByKernel: 0 });
+    // tcpdump's count is the input's recorded drops, as a saved pcapng's statistics would be.
+    expect(doc.input.files.map((f) => f.droppedByCapture)).toEqual([0]);
   });
 
   test('stops on --count; -w FILE.pcapng saves what it analyzed', async () => {

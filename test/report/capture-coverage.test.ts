@@ -1,8 +1,14 @@
-import type { AnalysisStats } from '../../src/analyze';
-import { captureLossWarning, noFindingsText, oneWayWarning } from '../../src/report/capture-coverage';
+import * as fs from 'node:fs';
+import type { AnalysisResult, AnalysisStats } from '../../src/analyze';
+import { analyzeFiles } from '../../src/analyze';
+import { DETECTORS } from '../../src/detect/registry';
+import { EndpointSummary } from '../../src/report/endpoint-summary';
+import { captureLossWarning, droppedByCapture, noFindingsText, oneWayWarning, recordedDropsWarning } from '../../src/report/capture-coverage';
 import { renderHtml } from '../../src/report/html';
 import { renderJunit } from '../../src/report/junit';
 import { renderMarkdown } from '../../src/report/markdown';
+import { renderTable } from '../../src/report/table';
+import { listSamples } from '../samples';
 import { hostileResult } from './hostile-result';
 
 /** What the reports say about traffic the capture does not hold: one direction missing, packets dropped. */
@@ -69,5 +75,48 @@ describe('capture coverage in the reports', () => {
     const html = renderHtml(result);
     const diagnoses = html.slice(html.indexOf('<section id="diagnoses">'));
     expect(diagnoses).toMatch(/^<section id="diagnoses"><h2>Diagnoses<\/h2><p class="capture-warning">warning: 1 of 8 connections .*<\/p><p class="capture-warning">warning: the capture misses 10 B /);
+  });
+
+  test('drops the capturing tool recorded: summed over the files that record a count, none when no file does', () => {
+    const file = hostileResult().input.files[0];
+    const input = (...counts: Array<number | null>): AnalysisResult['input'] => ({
+      ...hostileResult().input,
+      files: counts.map((droppedByCapture, i) => ({ ...file, name: `f${i}`, droppedByCapture })),
+    });
+    expect(droppedByCapture(input(null))).toBeNull();
+    expect(recordedDropsWarning(input(null))).toBeNull();
+    expect(droppedByCapture(input(0))).toBe(0);
+    expect(recordedDropsWarning(input(0, null))).toBeNull();
+    expect(droppedByCapture(input(3, null, 4))).toBe(7);
+    expect(recordedDropsWarning(input(3, null, 4))).toMatch(/^warning: the capturing tool recorded 7 packets dropped while capturing \(the file's interface statistics\), and the file does not say which/);
+    expect(noFindingsText(statsWith({}), input(1))).toBe('No connection-reuse problems found. The capturing tool dropped 1 packet, so this covers only what it kept (see the warning).');
+    const live = { ...input(5), live: { interface: 'eth0', filter: null, captured: 10, receivedByFilter: 15, droppedByKernel: 5 } };
+    expect(recordedDropsWarning(live)).toMatch(/\(tcpdump's kernel drop count\)/);
+  });
+
+  test('JUnit, Markdown and HTML carry recorded drops like a measured loss: a passing capture-coverage case and a property', () => {
+    const result = hostileResult();
+    result.input.files[0].droppedByCapture = 12;
+    const xml = renderJunit(result, 'error');
+    expect(xml).toContain('skipped="0"');
+    expect(xml).toMatch(/name="capture coverage" time="0">\n {6}<system-out>warning: the capturing tool recorded 12 packets dropped/);
+    expect(xml).toContain('<property name="capture-dropped-packets" value="12"/>');
+    expect(renderMarkdown(result)).toContain('> **Capture:** the capturing tool recorded 12 packets dropped');
+    expect(renderHtml(result)).toContain('<p class="capture-warning">warning: the capturing tool recorded 12 packets dropped');
+    result.input.files[0].droppedByCapture = null;
+    expect(renderJunit(result, 'error')).toContain('<property name="capture-dropped-packets" value="unknown"/>');
+  });
+
+  const recorded = listSamples().find((s) => s.name === 'capture-drops-dumpcap');
+  test('the recorded dumpcap capture that dropped packets: its count read from the file, the warning and a qualified headline, nothing found', async () => {
+    if (recorded === undefined) throw new Error('samples/capture-drops-dumpcap.pcapng is missing (samples/record/capture-drops-dumpcap.sh)');
+    const meta = JSON.parse(fs.readFileSync(recorded.file.replace(/\.pcapng$/, '.meta.json'), 'utf8')) as { facts: { droppedByDumpcap: number } };
+    const result = await analyzeFiles([recorded.file], { detectors: DETECTORS });
+    expect(meta.facts.droppedByDumpcap).toBeGreaterThan(0);
+    expect(result.input.files[0].droppedByCapture).toBe(meta.facts.droppedByDumpcap);
+    expect(result.anomalies).toEqual([]);
+    const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(text).toContain(`warning: the capturing tool recorded ${meta.facts.droppedByDumpcap} packets dropped while capturing`);
+    expect(text).toContain(`No connection-reuse problems found. The capturing tool dropped ${meta.facts.droppedByDumpcap} packets, so this covers only what it kept`);
   });
 });

@@ -40,6 +40,7 @@ describe('pcapng reader: sections and interfaces', () => {
       snaplen: 65535,
       records: 3,
       snaplenCut: 0,
+      droppedByCapture: null,
       warnings: [],
       truncated: false,
     });
@@ -184,6 +185,48 @@ describe('pcapng reader: packet blocks', () => {
     ]);
     const { info } = await readBytes(bytes);
     expect(info.records).toBe(2);
+    expect(info.warnings).toEqual([]);
+  });
+
+  it('no drop count in the file: droppedByCapture null', async () => {
+    const { info } = await readBytes(basicFile(false).bytes);
+    expect(info.droppedByCapture).toBeNull();
+  });
+
+  it.each([false, true])('drops recorded by the capturing tool (big-endian %s): the last count of each interface, summed over interfaces and sections', async (bigEndian) => {
+    const bytes = writePcapng([
+      { type: 'shb', bigEndian },
+      { type: 'idb', linkType: 1 },
+      { type: 'idb', linkType: 1 },
+      { type: 'epb', interfaceId: 0, timestamp: 1n, data: fakePacket(1, 60) },
+      // dumpcap's running totals: an early block, then the final one; osdrop adds to ifdrop.
+      { type: 'isb', interfaceId: 0, ifrecv: 10n, ifdrop: 3n },
+      { type: 'isb', interfaceId: 0, ifrecv: 25n, ifdrop: 7n },
+      { type: 'isb', interfaceId: 1, ifrecv: 5n, ifdrop: 1n, osdrop: 2n },
+      // A statistics block for an interface never described is passed over.
+      { type: 'isb', interfaceId: 9, ifdrop: 1000n },
+      { type: 'shb', bigEndian },
+      { type: 'idb', linkType: 1 },
+      { type: 'isb', interfaceId: 0, ifdrop: 0n },
+      { type: 'opb', interfaceId: 0, timestamp: 2n, data: fakePacket(2, 60), dropCount: 4 },
+      { type: 'opb', interfaceId: 0, timestamp: 3n, data: fakePacket(3, 60), dropCount: 0xffff },
+    ]);
+    const { info } = await readBytes(bytes);
+    expect(info.records).toBe(3);
+    expect(info.droppedByCapture).toBe(7 + 3 + 4);
+    // The reports warn (report/capture-coverage.ts); the reader only counts.
+    expect(info.warnings).toEqual([]);
+  });
+
+  it('a statistics block that counts no drop: droppedByCapture 0', async () => {
+    const bytes = writePcapng([
+      { type: 'shb' },
+      { type: 'idb', linkType: 1 },
+      { type: 'epb', interfaceId: 0, timestamp: 1n, data: fakePacket(1, 60) },
+      { type: 'isb', interfaceId: 0, ifrecv: 1n, ifdrop: 0n },
+    ]);
+    const { info } = await readBytes(bytes);
+    expect(info.droppedByCapture).toBe(0);
     expect(info.warnings).toEqual([]);
   });
 
