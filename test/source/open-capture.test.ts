@@ -179,7 +179,25 @@ describe('readCapture errors: one line each', () => {
 
   it('an HTML page', async () => {
     const p = file('page.pcap', '<!DOCTYPE html><html></html>');
-    await expectCaptureError(readFile(p), `${p}: not a pcap or pcapng file (starts with 3c 21 44 4f)`);
+    await expectCaptureError(
+      readFile(p),
+      `${p}: not a pcap or pcapng file (starts with 3c 21 44 4f); a web page or XML document, not a capture: did a download save an error or login page instead of the file?`,
+    );
+  });
+
+  it.each([
+    ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x04, 0, 0]), '28 b5 2f fd', 'zstd-compressed: decompress it first (zstd -d FILE, or zstdcat FILE | conncheck analyze -)'],
+    ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 4]), 'fd 37 7a 58', 'xz-compressed: decompress it first (xz -d FILE, or xzcat FILE | conncheck analyze -)'],
+    ['bzip2', Buffer.from('BZh91AY&SY'), '42 5a 68 39', 'bzip2-compressed: decompress it first (bunzip2 FILE, or bzcat FILE | conncheck analyze -)'],
+    ['lz4', Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7]), '04 22 4d 18', 'lz4-compressed: decompress it first (lz4 -d FILE, or lz4cat FILE | conncheck analyze -)'],
+    ['zip', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0]), '50 4b 03 04', 'a zip archive: unzip it and analyze the capture inside'],
+    ['snoop', Buffer.from('snoop\0\0\0\0\0\0\x02\0\0\0\x04'), '73 6e 6f 6f', 'Solaris snoop format: convert it with "editcap -F pcap FILE out.pcap"'],
+    ['Network Monitor 2', Buffer.from('GMBU\x00\x02\x01\x00'), '47 4d 42 55', 'Microsoft Network Monitor format: convert it with "editcap -F pcapng FILE out.pcapng"'],
+    ["tcpdump's text", Buffer.from('14:02:11.123456 IP 10.0.0.1.5555 > 10.0.0.2.80: Flags [S]'), '31 34 3a 30', 'the text tcpdump or tshark prints, not a capture: capture with "tcpdump -w FILE" (or tshark -w FILE) and analyze that file'],
+    ["tshark's text", Buffer.from('    1 0.000000000    10.0.0.1 → 10.0.0.2 TCP'), '20 20 20 20', 'the text tcpdump or tshark prints, not a capture: capture with "tcpdump -w FILE" (or tshark -w FILE) and analyze that file'],
+  ])('a %s file: named, with what to do', async (name, bytes, hex, hint) => {
+    const p = file(`${name.replace(/\W/g, '-')}.pcap`, bytes);
+    await expectCaptureError(readFile(p), `${p}: not a pcap or pcapng file (starts with ${hex}); ${hint}`);
   });
 
   it('a file shorter than any magic', async () => {
