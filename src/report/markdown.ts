@@ -5,7 +5,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { coverageWarnings, oneWayWarning } from './capture-coverage';
+import { coverageWarnings, droppedByCapture, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { STATE_MEANING } from './table';
 import { tcpPacketsText } from './tunneled-packets';
@@ -50,7 +50,13 @@ const SEVERITY_WORD: Record<Severity, string> = { error: '**ERROR**', warning: '
 function headline(result: AnalysisResult, names: string): string {
   const count = (s: Severity): number => result.anomalies.filter((a) => a.severity === s).length;
   if (result.anomalies.length === 0) {
-    const coverage = oneWayWarning(result.stats) === null ? '' : ' (none could be seen on connections captured one way only)';
+    const dropped = droppedByCapture(result.input) ?? 0;
+    const coverage =
+      oneWayWarning(result.stats) !== null
+        ? ' (none could be seen on connections captured one way only)'
+        : dropped > 0
+          ? ` (in what the capture kept: it dropped ${dropped} packet${dropped === 1 ? '' : 's'})`
+          : '';
     return `## conncheck: no connection-reuse problems in ${escapeMarkdown(names)}${coverage}`;
   }
   const parts = [plural(count('error'), 'error'), plural(count('warning'), 'warning')];

@@ -102,6 +102,8 @@ describe('capture coverage in the reports', () => {
     expect(xml).toMatch(/name="capture coverage" time="0">\n {6}<system-out>warning: the capturing tool recorded 12 packets dropped/);
     expect(xml).toContain('<property name="capture-dropped-packets" value="12"/>');
     expect(renderMarkdown(result)).toContain('> **Capture:** the capturing tool recorded 12 packets dropped');
+    const clean = { ...result, anomalies: [], diagnoses: [] };
+    expect(renderMarkdown(clean).split('\n')[0]).toMatch(/^## conncheck: no connection-reuse problems in .* \(in what the capture kept: it dropped 12 packets\)$/);
     expect(renderHtml(result)).toContain('<p class="capture-warning">warning: the capturing tool recorded 12 packets dropped');
     result.input.files[0].droppedByCapture = null;
     expect(renderJunit(result, 'error')).toContain('<property name="capture-dropped-packets" value="unknown"/>');
