@@ -83,6 +83,9 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
   { seconds: 4, name: "Node.js fetch / undici Agent keepAliveTimeout (4 s default, used when the server sends no Keep-Alive hint)", side: 'client' },
   { seconds: 15, name: 'HAProxy timeout http-keep-alive', side: 'client' },
+  // Checked on Debian 12's aiohttp 3.8 and httpx 0.23 (the keepalive-race-uvicorn-* samples).
+  { seconds: 15, name: 'Python aiohttp TCPConnector keepalive_timeout (15 s default)', side: 'client' },
+  { seconds: 5, name: 'Python httpx Limits keepalive_expiry (5 s default)', side: 'client' },
   { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server', software: GUNICORN },
   { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server', software: JETTY },
   { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },

@@ -1025,17 +1025,17 @@ export const keepaliveRace: DetectorDefinition = {
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
             entry.retried > 0
-              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport and urllib3's Retry do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
+              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry and Java's HttpClient (for GET) do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
               : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
           const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r));
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF)${viaProxy.forwarded > 0 ? '.' : ' (a proxy in front turns it into a 502).'}` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError)${viaProxy.forwarded > 0 ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
-              (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python: RemoteDisconnected).` : '')
+              (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes").` : '')
             : 'The requests got no response: the client saw the connection end (EOF).') + (viaProxy.text !== '' ? ` ${viaProxy.text}` : '');
           if (timeout !== null && timeout.value < ctx.options.minIdleTimeout) {
             inferred.serverCloseAfterResponse = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
@@ -1056,7 +1056,7 @@ export const keepaliveRace: DetectorDefinition = {
             remedy =
               `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
               `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
-              `Go http.Transport: \`IdleConnTimeout\`; nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
+              `Go http.Transport: \`IdleConnTimeout\`; Java HttpClient: the \`jdk.httpclient.keepalive.timeout\` system property, in seconds (1200 s by default); Python aiohttp: \`TCPConnector(keepalive_timeout=…)\` (15 s by default); httpx: \`Limits(keepalive_expiry=…)\` (5 s by default); nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
               `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default); Caddy: \`keepalive\` in reverse_proxy's \`transport http\` (2 min by default); ` +
               `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default); ` +
               // HAProxy has no idle timeout of its own for backend connections: only the purge of the

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Round-16 meta writer for the uvicorn / aiohttp / httpx samples: reads the capture with tshark,
+rebuilds each connection (requests, responses, the server's idle-close FIN, requests sent after
+it, RSTs), checks it against the client's JSON-lines log (x16-aiohttp-client.py,
+x16-httpx-client.py) and uvicorn's log (x16-asgi-server.py), and writes samples/<scenario>.meta.json
+only when they agree. Exit 1 (no meta) when they disagree, or with --need-races N when fewer than
+N connections raced (the recorder then records again). Exit 3 (meta written) when the recording is
+usable but has no race of a --want-form form (the recorder may then try once more, keeping this one).
+
+Usage: x16-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-log F --server-log F
+         --configured JSON --description TEXT --software S... [--healthy] [--need-races N]
+         [--need-post-races N] [--capture-side TEXT] [--want-form FORM...]
+
+A race is a connection on which, after the server's FIN (sent with no request outstanding, after
+idling), the client sent a request: "crossing" when that request does not acknowledge the FIN (it
+left the client before the FIN arrived there), "stale-reuse" when it does; or "closed-on-arrival":
+a reused connection's request with no FIN before it, answered within 5 ms by the server's RST (or
+FIN) and never by a response (it reached the server as its idle timer closed the connection).
+Every race must match a client error on its port and have no line in uvicorn's access log.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+
+def packets(capture):
+    fields = ['frame.number', 'frame.time_epoch', 'frame.time_relative', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport',
+              'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', 'tcp.seq', 'tcp.ack', 'tcp.len', 'tcp.payload']
+    cmd = ['tshark', '-r', capture, '-T', 'fields', '-E', 'separator=|', '-o', 'tcp.relative_sequence_numbers:TRUE'] + sum((['-e', f] for f in fields), [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    flag = lambda v: v in ('1', 'True')
+    rows = []
+    for line in out.splitlines():
+        n, te, tr, src, sp, dst, dp, syn, ack, fin, rst, seq, acknum, ln, payload = line.split('|')
+        rows.append({'frame': int(n), 'epoch': float(te), 't': float(tr), 'src': src, 'sport': int(sp), 'dst': dst, 'dport': int(dp),
+                     'syn': flag(syn), 'ack': flag(ack), 'fin': flag(fin), 'rst': flag(rst), 'seq': int(seq or 0),
+                     'acknum': int(acknum or 0), 'len': int(ln or 0), 'payload': bytes.fromhex(payload.replace(':', '')) if payload else b''})
+    return rows
+
+
+def connections(rows, server_port):
+    conns = {}
+    for p in rows:
+        from_server = p['sport'] == server_port
+        cport = p['dport'] if from_server else p['sport']
+        c = conns.setdefault(cport, {'client': None, 'server': None, 'pk': []})
+        if c['client'] is None:
+            c['client'] = f"{p['dst'] if from_server else p['src']}:{cport}"
+            c['server'] = f"{p['src'] if from_server else p['dst']}:{server_port}"
+        p['fromServer'] = from_server
+        c['pk'].append(p)
+    for c in conns.values():
+        reqs, resps = [], []
+        c['serverFin'] = c['clientFin'] = None
+        c['rsts'] = []
+        seen_client_seq = set()
+        for p in c['pk']:
+            if p['fromServer']:
+                if p['len'] and p['payload'].startswith(b'HTTP/1.'):
+                    resps.append({'frame': p['frame'], 't': p['t'], 'status': int(p['payload'].split(b' ')[1])})
+                if p['len']:
+                    c['lastServerData'] = p
+                if p['fin'] and c['serverFin'] is None:
+                    c['serverFin'] = p
+                if p['rst']:
+                    c['rsts'].append(('server', p))
+            else:
+                if p['len'] and p['seq'] not in seen_client_seq and p['payload'][:8].split(b' ')[0] in (b'GET', b'POST', b'PUT', b'HEAD', b'DELETE'):
+                    seen_client_seq.add(p['seq'])
+                    line = p['payload'].split(b'\r\n')[0].decode()
+                    method, uri = line.split(' ')[:2]
+                    reqs.append({'frame': p['frame'], 't': p['t'], 'epoch': p['epoch'], 'method': method, 'uri': uri, 'bytes': p['len'],
+                                 'acknum': p['acknum'], 'pkt': p})
+                if p['fin'] and c['clientFin'] is None:
+                    c['clientFin'] = p
+                if p['rst']:
+                    c['rsts'].append(('client', p))
+        c['requests'], c['responses'] = reqs, resps
+        # the server closed first, idle (everything asked was answered before its FIN)
+        fin = c['serverFin']
+        c['idleClose'] = None
+        c['race'] = None
+        if fin is not None and (c['clientFin'] is None or c['clientFin']['t'] > fin['t']):
+            before = [r for r in reqs if r['t'] < fin['t']]
+            answered = len([r for r in resps if r['t'] < fin['t']])
+            if len(before) == answered and before:
+                last = c['lastServerDataBefore'] = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < fin['t']), key=lambda p: p['t'])
+                first_resp = max(r['t'] for r in resps if r['t'] < fin['t'])
+                c['idleClose'] = {'finFrame': fin['frame'], 'finAt': round(fin['t'], 6), 'idleFromLastByte': round(fin['t'] - last['t'], 4),
+                                  'idleFromResponseStart': round(fin['t'] - first_resp, 4)}
+                after = [r for r in reqs if r['t'] > fin['t']]
+                if after:
+                    r = after[0]
+                    rst = next((p for side, p in c['rsts'] if side == 'server' and p['t'] >= r['t']), None)
+                    syn_ack = next(p for p in c['pk'] if p['fromServer'] and p['syn'])
+                    syn_ack_ack = next(p for p in c['pk'] if not p['fromServer'] and not p['syn'] and p['ack'])
+                    c['race'] = {
+                        'form': 'stale-reuse' if r['acknum'] > fin['seq'] else 'crossing',
+                        'method': r['method'], 'uri': r['uri'], 'requestBytes': r['bytes'], 'requestFrame': r['frame'],
+                        'idempotent': r['method'] in ('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'),
+                        'idleGapSeconds': round(fin['t'] - last['t'], 4),
+                        'finFrame': fin['frame'], 'finAt': round(fin['t'], 6), 'requestAt': round(r['t'], 6), 'requestEpoch': r['epoch'],
+                        'deltaMs': round((r['t'] - fin['t']) * 1000, 1), 'requestAcksFin': r['acknum'] > fin['seq'],
+                        'rstFrame': rst['frame'] if rst else None, 'rstAt': round(rst['t'], 6) if rst else None,
+                        'rstAfterRequestMs': round((rst['t'] - r['t']) * 1000, 2) if rst else None,
+                        'responseToRequest': any(x['t'] > r['t'] for x in resps),
+                        'handshakeRttMs': round((syn_ack_ack['t'] - syn_ack['t']) * 1000, 1),
+                        'reuseIdleSeconds': round(r['t'] - last['t'], 4),
+                    }
+        if c['race'] is None and len(reqs) >= 2:
+            # closed on arrival: a reused connection's request reaches the server just as its idle timer
+            # closes the connection (no FIN before it; the server's RST or FIN within 5 ms after it, no
+            # response). uvicorn's asyncio transport closes with the request unread in the socket's
+            # receive buffer, so the kernel sends RST (with an ACK covering the request), not FIN.
+            r = reqs[-1]
+            close = next((p for p in c['pk'] if p['fromServer'] and (p['rst'] or p['fin']) and p['t'] >= r['t']), None)
+            answered = any(x['t'] > r['t'] for x in resps)
+            if close is not None and not answered and (fin is None or fin['t'] >= r['t']) and close['t'] - r['t'] < 0.005:
+                last = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < r['t']), key=lambda p: p['t'])
+                c['race'] = {
+                    'form': 'closed-on-arrival',
+                    'method': r['method'], 'uri': r['uri'], 'requestBytes': r['bytes'], 'requestFrame': r['frame'],
+                    'idempotent': r['method'] in ('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'),
+                    'idleBeforeRequest': round(r['t'] - last['t'], 4), 'requestAt': round(r['t'], 6), 'requestEpoch': r['epoch'],
+                    'closeFrame': close['frame'], 'closeWith': 'RST' if close['rst'] else 'FIN',
+                    'closeAfterRequestMs': round((close['t'] - r['t']) * 1000, 2),
+                    'closeAcksRequest': close['ack'] and close['acknum'] >= r['pkt']['seq'] + r['bytes'],
+                    'responseToRequest': False,
+                    'reuseIdleSeconds': round(r['t'] - last['t'], 4),
+                }
+    return conns
+
+
+def read_jsonl(path):
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith('{'):
+            out.append(json.loads(line))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('scenario')
+    ap.add_argument('--capture', required=True)
+    ap.add_argument('--meta', required=True)
+    ap.add_argument('--server-port', type=int, required=True)
+    ap.add_argument('--client-log', required=True)
+    ap.add_argument('--server-log', required=True)
+    ap.add_argument('--configured', required=True)
+    ap.add_argument('--configured-notes', default=None)
+    ap.add_argument('--description', required=True)
+    ap.add_argument('--software', nargs='+', required=True)
+    ap.add_argument('--healthy', action='store_true')
+    ap.add_argument('--need-races', type=int, default=0)
+    ap.add_argument('--need-post-races', type=int, default=0)
+    ap.add_argument('--capture-side', default=None)
+    ap.add_argument('--want-form', action='append', default=[],
+                    help='a race form wished for (repeatable): when no race has any of them, the meta is still written, exit 3')
+    a = ap.parse_args()
+
+    configured = json.loads(a.configured)
+    rows = packets(a.capture)
+    t0 = rows[0]['epoch']
+    conns = connections(rows, a.server_port)
+    clog = read_jsonl(a.client_log)
+    slog = read_jsonl(a.server_log)
+    problems = []
+
+    # ground truth: the client's errors, each on the wire as a race on its port, and nothing else
+    errors = [e for e in clog if e.get('event') == 'error']
+    responses = [e for e in clog if e.get('event') == 'response']
+    races = {p: c for p, c in conns.items() if c['race']}
+    err_ports = {}
+    for e in errors:
+        if e.get('port') is None:
+            problems.append(f"client error with no known connection: {e}")
+            continue
+        err_ports[e['port']] = e
+        c = conns.get(e['port'])
+        if c is None or not c['race']:
+            problems.append(f"client error on port {e['port']} ({e['method']} {e['uri']}: {e['error']}) is not a race on the wire")
+        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
+            problems.append(f"port {e['port']}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
+    for p, c in races.items():
+        if p not in err_ports:
+            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but no client error")
+        if c['race']['responseToRequest']:
+            problems.append(f"race on port {p} was answered")
+    access_uris = [e['msg'] for e in slog if e.get('logger') == 'uvicorn.access']
+    for p, c in races.items():
+        if any(f" {c['race']['uri']} HTTP/" in m for m in access_uris):
+            problems.append(f"race on port {p}: uvicorn's access log has {c['race']['uri']}")
+    wire_resps = sum(len(c['responses']) for c in conns.values())
+    if wire_resps != len(responses):
+        problems.append(f"client logged {len(responses)} responses, wire has {wire_resps}")
+    wire_reqs = sum(len(c['requests']) for c in conns.values())
+    if wire_reqs != len(responses) + len(errors):
+        problems.append(f"client logged {len(responses) + len(errors)} requests, wire has {wire_reqs}")
+    if a.healthy and (errors or races or any(c['rsts'] for c in conns.values())):
+        problems.append('healthy sample with an error, a race or a reset')
+    post_races = [c for c in races.values() if c['race']['method'] == 'POST']
+    if len(races) < a.need_races or len(post_races) < a.need_post_races:
+        problems.append(f"only {len(races)} races ({len(post_races)} POST); need {a.need_races} ({a.need_post_races} POST)")
+    if problems:
+        for p in problems:
+            print('x16-meta: ' + p, file=sys.stderr)
+        sys.exit(1)
+
+    server = next(iter(conns.values()))['server']
+    idle = [c['idleClose'] for c in conns.values() if c['idleClose']]
+    idle_gaps = sorted(i['idleFromLastByte'] for i in idle)
+    reuse_ok = [e for e in responses if e.get('kind') == 'reuse' and (e.get('reused') or (e.get('port') == e.get('prevPort')))]
+    reuse_new = [e for e in responses if e.get('kind') == 'reuse' and e.get('port') != e.get('prevPort')]
+
+    expect = []
+    for port in sorted(conns):
+        c = conns[port]
+        r = c['race']
+        if r:
+            e = err_ports[port]
+            if r['form'] == 'closed-on-arrival':
+                notes = (f"closed on arrival: {r['method']} {r['uri']} reached the server {r['idleBeforeRequest']} s after the previous "
+                         f"response's last byte (server side), just as uvicorn's {configured.get('serverIdleTimeout')} s keep-alive timer closed "
+                         f"the connection: no FIN before it, and {r['closeAfterRequestMs']} ms after it (frame {r['requestFrame']}) a "
+                         f"{r['closeWith']} (frame {r['closeFrame']}{', its ACK covering the request' if r['closeAcksRequest'] else ''}): the asyncio "
+                         "transport was closed with the request unread in the socket buffer, so the kernel reset instead of a FIN. uvicorn "
+                         f"never read it (no access-log line). The client ({e['lib']}) raised {e['error']}: {e['message']!r} after an idle "
+                         f"pause of {e.get('idleMeasured')} s; not retried.")
+                if not r['idempotent']:
+                    notes += ' Non-idempotent method: a blind retry could duplicate it.'
+                ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
+                ev.update(retried=False, clientError=e['error'])
+                expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev})
+                continue
+            kind_text = ('left the client before the server\'s idle-timeout FIN reached it (its ACK does not cover the FIN; '
+                         f"on this server-side capture it arrives {r['deltaMs']} ms after the FIN left)") if r['form'] == 'crossing' else \
+                        f"was sent after the client's kernel had the FIN (it ACKs it), {r['deltaMs']} ms after the FIN on this capture"
+            notes = (f"{r['method']} {r['uri']} on a connection idle {r['idleGapSeconds']} s (server-side, last response byte to FIN) "
+                     f"{kind_text}; uvicorn had closed (frame {r['finFrame']}) and the kernel answered RST (frame {r['rstFrame']}) "
+                     f"{r['rstAfterRequestMs']} ms after the request arrived. The client ({e['lib']}) raised {e['error']}: {e['message']!r} "
+                     f"after an idle pause of {e.get('idleMeasured')} s; not retried.")
+            if not r['idempotent']:
+                notes += ' Non-idempotent method: a blind retry could duplicate it.'
+            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
+            ev.update(retried=False, clientError=e['error'])
+            expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev})
+        else:
+            n = len(c['requests'])
+            if c['idleClose']:
+                how = f"then uvicorn's idle close after {c['idleClose']['idleFromLastByte']} s (frame {c['idleClose']['finFrame']}); the client closed its side"
+            elif c['clientFin'] is not None and (c['serverFin'] is None or c['clientFin']['t'] < c['serverFin']['t']):
+                how = 'then the client closed the connection (FIN first from the client)'
+            else:
+                how = 'then the connection closed'
+            gaps = []
+            for i in range(1, n):
+                prev = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < c['requests'][i]['t']), key=lambda p: p['t'])
+                gaps.append(round(c['requests'][i]['t'] - prev['t'], 3))
+            reuse = f"; reused after idle gaps {gaps} s (server side)" if gaps else ''
+            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
+                           'notes': f"{n} request(s), all answered{reuse}; {how}. Clean."})
+    if not a.healthy and races:
+        reuse_gaps = sorted(r['race']['reuseIdleSeconds'] for r in races.values())
+        expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
+                       'notes': f"uvicorn closes idle connections after {statistics.median(idle_gaps):.3f} s (timeout_keep_alive = "
+                                f"{configured.get('serverIdleTimeout')}; {len(idle_gaps)} idle closes, {idle_gaps[0]}-{idle_gaps[-1]} s) and the "
+                                f"client pool keeps them longer and reuses them after ~the same idle time (raced reuses at {reuse_gaps[0]}-{reuse_gaps[-1]} s "
+                                "server-side): the races are the consequence.",
+                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps),
+                                    'racedReuseIdleSeconds': reuse_gaps}})
+    if a.healthy:
+        expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
+
+    close_states = {}
+    for c in conns.values():
+        if any(side == 'server' for side, _ in c['rsts']):
+            st = 'RST'
+        elif c['serverFin'] and c['clientFin']:
+            st = 'FIN-both (server first)' if c['serverFin']['t'] < c['clientFin']['t'] else 'FIN-both (client first)'
+        else:
+            st = 'open'
+        close_states[st] = close_states.get(st, 0) + 1
+
+    def rel(t):
+        return round(t - t0, 6)
+
+    made = [e for e in slog if 'HTTP connection made' in e.get('msg', '')]
+    lost = [e for e in slog if 'HTTP connection lost' in e.get('msg', '')]
+    access = [e for e in slog if e.get('logger') == 'uvicorn.access']
+    meta = {
+        'scenario': a.scenario,
+        'description': a.description,
+        'software': a.software,
+        'configured': configured,
+    }
+    if a.configured_notes:
+        meta['configuredNotes'] = a.configured_notes
+    meta['observed'] = {
+        'serverIdleCloseSeconds': idle_gaps,
+        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
+        'raceDeltaMs': {conns[p]['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
+        'forms': {conns[p]['client']: c['race']['form'] for p, c in sorted(races.items())},
+    }
+    meta['expect'] = expect
+    meta['silent'] = bool(a.healthy)
+    if a.capture_side:
+        meta['captureSide'] = a.capture_side
+    meta['facts'] = {
+        'connections': len(conns),
+        'requests': wire_reqs,
+        'responses': wire_resps,
+        'races': len(races),
+        'postRaces': len(post_races),
+        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
+        'serverIdleCloses': len(idle),
+        'closeStates': close_states,
+        'captureFile': a.capture.rsplit('/', 1)[-1],
+    }
+    meta['groundTruth'] = {
+        'clientLog': {
+            'library': sorted({e['lib'] for e in clog}),
+            'versions': next((e['versions'] for e in clog if e.get('event') == 'start'), None),
+            'requests': len(responses) + len(errors),
+            'responses': len(responses),
+            'reuseAnsweredOnPooledConnection': len(reuse_ok),
+            'reuseOnNewConnectionBecausePoolSawClose': len(reuse_new),
+            'errors': [{'captureTime': rel(e['sentAt']), 'port': e['port'], 'method': e['method'], 'uri': e['uri'],
+                        'error': e['error'], 'message': e['message'], 'idleMeasured': e.get('idleMeasured'),
+                        'gapAsked': e.get('gapAsked'), 'elapsedMs': e['elapsedMs']} for e in errors],
+            'reusesOnNewConnection': [{'captureTime': rel(e['t']), 'idleMeasured': e.get('idleMeasured'), 'oldPort': e.get('prevPort'),
+                                       'newPort': e.get('port'), 'method': e['method'], 'uri': e['uri']} for e in reuse_new],
+        },
+        'serverLog': {
+            'server': 'uvicorn (h11, asyncio), log level trace',
+            'connectionsMade': len(made),
+            'connectionsLost': len(lost),
+            'accessLogLines': len(access),
+            'statuses': {s: sum(1 for e in access if e['msg'].endswith(' ' + s)) for s in sorted({e['msg'].rsplit(' ', 1)[-1] for e in access})},
+        },
+        'timesNote': 'captureTime: the client\'s wall clock minus the capture\'s first packet (same host clock)',
+    }
+    with open(a.meta, 'w') as f:
+        json.dump(meta, f, indent=2)
+        f.write('\n')
+    forms = sorted({c['race']['form'] for c in races.values()})
+    print(f"x16-meta: {a.scenario}: race forms {forms}")
+    if a.want_form and not set(a.want_form) & set(forms):
+        print(f"x16-meta: {a.scenario}: usable, but no race of the forms wished for ({', '.join(a.want_form)})", file=sys.stderr)
+        sys.exit(3)
+    print(f"x16-meta: {a.scenario}: {len(conns)} connections, {wire_reqs} requests, {len(races)} races ({len(post_races)} POST), "
+          f"idle closes {idle_gaps[:1]}..{idle_gaps[-1:]}")
+
+
+if __name__ == '__main__':
+    main()
