@@ -67,7 +67,7 @@ export function recordedDropsWarning(input: AnalysisResult['input']): string | n
   return (
     `warning: the capturing tool recorded ${dropped} packet${dropped === 1 ? '' : 's'} dropped while capturing (${
       input.live !== undefined ? "tcpdump's kernel drop count" : 'the file\'s interface statistics'
-    }), and the file does not say which: a connection may miss its answers, closes or resets, so a failure there may go unreported ` +
+    }), and not which ones: a connection may miss its answers, closes or resets, so a failure there may go unreported ` +
     'and a request may read as unanswered. Capture with a larger buffer (dumpcap -B, tcpdump -B) and a filter on the port'
   );
 }

@@ -73,7 +73,7 @@ export class PcapngReader implements CaptureParser {
    * sometimes along the way); those of earlier sections, and obsolete packet blocks' counts,
    * summed. Null until the file records a count at all.
    */
-  private sectionDrops: number[] = [];
+  private sectionDrops = new Map<number, number>();
   private earlierDrops = 0;
   private dropsRecorded = false;
   private beforeEpoch = 0;
@@ -376,7 +376,7 @@ export class PcapngReader implements CaptureParser {
     this.sections++;
     this.interfaces = [];
     this.earlierDrops += sumOf(this.sectionDrops);
-    this.sectionDrops = [];
+    this.sectionDrops.clear();
   }
 
   private interfaceDescription(view: DataView, at: number, length: number, fileOffset: number): void {
@@ -448,7 +448,7 @@ export class PcapngReader implements CaptureParser {
     }
     if (dropped < 0) return;
     this.dropsRecorded = true;
-    if (!(dropped <= (this.sectionDrops[interfaceId] ?? 0))) this.sectionDrops[interfaceId] = dropped;
+    if (dropped > (this.sectionDrops.get(interfaceId) ?? 0)) this.sectionDrops.set(interfaceId, dropped);
   }
 
   /** Enhanced (type 6) and obsolete (type 2) packet blocks. */
@@ -525,9 +525,9 @@ export class PcapngReader implements CaptureParser {
   }
 }
 
-function sumOf(counts: number[]): number {
+function sumOf(counts: Map<number, number>): number {
   let sum = 0;
-  for (const n of counts) if (n !== undefined) sum += n;
+  for (const n of counts.values()) sum += n;
   return sum;
 }
 

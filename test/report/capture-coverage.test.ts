@@ -88,7 +88,7 @@ describe('capture coverage in the reports', () => {
     expect(droppedByCapture(input(0))).toBe(0);
     expect(recordedDropsWarning(input(0, null))).toBeNull();
     expect(droppedByCapture(input(3, null, 4))).toBe(7);
-    expect(recordedDropsWarning(input(3, null, 4))).toMatch(/^warning: the capturing tool recorded 7 packets dropped while capturing \(the file's interface statistics\), and the file does not say which/);
+    expect(recordedDropsWarning(input(3, null, 4))).toMatch(/^warning: the capturing tool recorded 7 packets dropped while capturing \(the file's interface statistics\), and not which ones/);
     expect(noFindingsText(statsWith({}), input(1))).toBe('No connection-reuse problems found. The capturing tool dropped 1 packet, so this covers only what it kept (see the warning).');
     const live = { ...input(5), live: { interface: 'eth0', filter: null, captured: 10, receivedByFilter: 15, droppedByKernel: 5 } };
     expect(recordedDropsWarning(live)).toMatch(/\(tcpdump's kernel drop count\)/);
