@@ -77,7 +77,8 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
   { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server', software: NGINX },
   { seconds: 60, name: 'AWS ALB / nginx upstream idle timeout (60 s)', side: 'proxy' },
-  { seconds: 350, name: 'AWS NAT gateway / GCP LB idle timeout (350 s)', side: 'proxy' },
+  { seconds: 350, name: 'AWS NLB / NAT gateway / GCP LB idle timeout (350 s)', side: 'proxy' },
+  { seconds: 600, name: 'nginx stream proxy_timeout (10 min default)', side: 'proxy' },
   { seconds: 240, name: 'Azure load balancer idle timeout (4 min)', side: 'proxy' },
   { seconds: 90, name: 'Go http.Transport IdleConnTimeout (90 s default)', side: 'client' },
   { seconds: 4, name: 'Node.js http.Agent freeSocketTimeout in agentkeepalive (4 s default)', side: 'client' },
@@ -86,6 +87,9 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   // Checked on Debian 12's aiohttp 3.8 and httpx 0.23 (the keepalive-race-uvicorn-* samples).
   { seconds: 15, name: 'Python aiohttp TCPConnector keepalive_timeout (15 s default)', side: 'client' },
   { seconds: 5, name: 'Python httpx Limits keepalive_expiry (5 s default)', side: 'client' },
+  // Checked on Debian 12's Ruby 3.1 (Net::HTTP 0.3) and Puma 5.6 (the *-puma-ruby samples; Puma sends no Server header).
+  { seconds: 2, name: 'Ruby Net::HTTP keep_alive_timeout (2 s default)', side: 'client' },
+  { seconds: 20.2, name: 'Puma persistent_timeout (20 s default; Puma 5 closes about 0.2 s after it)', side: 'server' },
   { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server', software: GUNICORN },
   { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server', software: JETTY },
   { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },
@@ -140,6 +144,14 @@ export function matchKnown(seconds: number, table: readonly KnownTimeout[], soft
 }
 
 /**
+ * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an
+ * idle one, on both legs at once, in parentheses.
+ */
+export const RELAYING_PROXY_IDLE_SETTINGS =
+  '(HAProxy in `mode tcp`: `timeout client` and `timeout server`, or `timeout tunnel` when set; nginx `stream`: `proxy_timeout`, 10 min by default; ' +
+  "a cloud layer-4 load balancer's idle timeout: AWS NLB 350 s, Azure Load Balancer 4 min by default)";
+
+/**
  * The server settings that close idle client connections, in parentheses: the one of the product
  * the server's responses name when it is known (with the caveat, for a `Server` header, that a
  * proxy may pass its backend's header on), else those of the common servers.
@@ -153,6 +165,7 @@ export function serverIdleSettings(identity: ServerIdentity | null): string {
   return (
     '(Node http.Server `keepAliveTimeout`, nginx `keepalive_timeout`, Apache `KeepAliveTimeout`, Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; ' +
     'Varnish `timeout_idle`; Squid `client_idle_pconn_timeout`, counted in whole seconds: Squid may close up to a second early; Caddy `servers { timeouts { idle } }`; ' +
-    'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`)'
+    'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`; uvicorn `--timeout-keep-alive`; Jetty the connector\'s `idleTimeout`; ' +
+    'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request)'
   );
 }

@@ -336,6 +336,22 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
+   * An upstream leg of the proxy listening at `proxy` ("ip:port") that the proxy itself closed
+   * within `within` s of `ts` and that carried a copy of the given request (same method and URI,
+   * sent during [from, to]): the proxy closed its client's connection and that one together
+   * (relayed-closes.ts). Null when there is none, or the capture shows no upstream leg of it.
+   */
+  closedTogether(proxy: string, ts: number, within: number, copyOf: { method: string; uri: string | null; from: number; to: number }): UpstreamLeg | null {
+    const record = this.upstreamRecord(hostOf(proxy), proxy);
+    if (record === null) return null;
+    for (const r of requestsByKey(record).get(`${copyOf.method} ${copyOf.uri}`) ?? []) {
+      if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy)) continue;
+      if (r.leg.closedBy === 'proxy' && Math.abs(r.leg.closeTs - ts) <= within) return r.leg;
+    }
+    return null;
+  }
+
+  /**
    * The copy of `ex` that the proxy serving `conn` sent upstream before `closeTs` (see
    * forwardedDuring), or null: the proxy had read the request and worked on it before it closed.
    */

@@ -3,7 +3,9 @@ import type { DetectorDefinition } from '../detector';
 import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, serverIdleSettings } from '../known-timeouts';
+import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import { sharedProxyLegs } from '../proxy-legs';
+import { IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
 import { saferClientIdleTimeout, serverIdleClose } from './keepalive-race';
@@ -31,7 +33,8 @@ const MAX_SAMPLES = 4096;
 const MAX_SERVERS = 10_000;
 
 interface ServerIdle {
-  closes: Sample[];
+  /** The server's idle closes, with the last request before each (a relaying proxy's closes are told by it: relayed-closes.ts). */
+  closes: Array<Sample & IdleCloseSample>;
   nextClose: number;
   clientCloses: Sample[];
   nextClientClose: number;
@@ -49,7 +52,7 @@ interface ServerIdle {
   clientHosts: Set<string>;
 }
 
-function push(list: Sample[], next: number, sample: Sample): number {
+function push<T extends Sample>(list: T[], next: number, sample: T): number {
   if (list.length < MAX_SAMPLES) {
     list.push(sample);
     return next;
@@ -96,6 +99,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
   create(ctx) {
     const servers = new Map<string, ServerIdle>();
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    // What proxies did on their backend legs: a relaying proxy closes both legs at its own timeout.
+    const legs = sharedProxyLegs(ctx);
     /**
      * When each client host opened connections to each server (their SYNs): a pool that closes an
      * idle connection as it opens another to the same server (Squid does, for a request it will not
@@ -153,7 +158,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
-          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });
+          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame, ...idleCloseSample(close.finTs, close.finFrame, close.lastExchange) });
           return;
         }
         const clientClose = clientIdleClose(conn);
@@ -194,8 +199,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const clientTimeout = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
           const identity = software.of(server);
-          const knownServer = matchKnown(T, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
-          const nodeLike = advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
+          // A proxy relaying the connections closed them: its responses' headers are the backend's.
+          const relay = relayedProxyOf(legs, server, e.closes);
+          const knownServer = relay !== null
+            ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
+            : matchKnown(T, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
+          const nodeLike = relay === null && advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
           const knownText =
             (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
             (nodeLike ? ` (= the advertised ${advertised} s + 1 s: the pattern of a Node.js server, whose keepAliveTimeoutBuffer adds 1 s to keepAliveTimeout)` : '');
@@ -214,8 +223,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const parts: string[] = [
-            `${server}${identity !== null ? ` (${identity.says})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
+            `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
           ];
+          if (relay !== null) {
+            const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);
+            parts.push(relayedProxyText(server, relay, headers.length > 0 ? headers.join(' and ') : null));
+          }
           if (risky.length > 0) {
             parts.push(
               `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the timeout minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
@@ -224,17 +237,28 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (overAdvertised) {
             parts.push(
-              `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s: a client that trusts the hint (a Node http.Agent keeps a socket until the hint minus 1 s, Node's fetch (undici) until the hint minus 2 s) will reuse connections the server has already closed.`,
+              (relay !== null
+                ? `The responses advertise Keep-Alive: timeout=${advertised}, the backend's hint passed on by the proxy, but the proxy closes after ${fmt(T)} s`
+                : `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s`) +
+                `: a client that trusts the hint (a Node http.Agent keeps a socket until the hint minus 1 s, Node's fetch (undici) until the hint minus 2 s) will reuse connections the ${relay !== null ? 'proxy' : 'server'} has already closed.`,
             );
           }
           if (clientTimeout !== null) parts.push(`Clients themselves closed ${clientTimeout.samples} idle connections after ${fmt(clientTimeout.value)} s.`);
 
           const remedies: string[] = [];
-          if (overAdvertised) remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
+          if (overAdvertised && relay !== null) {
+            remedies.push(
+              `Proxy: keep idle connections for at least ${advertised} s ${RELAYING_PROXY_IDLE_SETTINGS}, or backend: apply and advertise an idle timeout below the proxy's (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less).`,
+            );
+          } else if (overAdvertised) {
+            remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
+          }
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, Java HttpClient \`-Djdk.httpclient.keepalive.timeout\`, Python aiohttp \`TCPConnector(keepalive_timeout=…)\`, httpx \`Limits(keepalive_expiry=…)\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`, Caddy reverse_proxy \`transport http { keepalive }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_out\`, h2o \`proxy.timeout.keepalive\`, HAProxy: none, only \`pool-purge-delay\`, 5 s by default, closing half of the idle backend connections each period), ` +
-                `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`,
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, Java HttpClient \`-Djdk.httpclient.keepalive.timeout\`, Python aiohttp \`TCPConnector(keepalive_timeout=…)\`, httpx \`Limits(keepalive_expiry=…)\`, Ruby Net::HTTP \`keep_alive_timeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`, Caddy reverse_proxy \`transport http { keepalive }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_out\`, h2o \`proxy.timeout.keepalive\`, HAProxy: none, only \`pool-purge-delay\`, 5 s by default, closing half of the idle backend connections each period), ` +
+                (relay !== null
+                  ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
+                  : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`),
             );
           }
           const explanation = parts.join(' ');
@@ -260,6 +284,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               serverIdleCloses: timeout.samples,
               serverIdleSpread: ms(timeout.spread),
               knownServerDefault: knownServer.length > 0 ? knownServer.map((k) => k.name) : null,
+              // A relaying proxy's closes (relayed-closes.ts): its backend, and how many of the idle closes were relayed.
+              relayedToBackend: relay === null ? null : relay.backend,
+              relayedCloses: relay === null ? null : relay.relayed,
               clientReuseMaxIdle: maxReuse === null ? null : ms(maxReuse.gap),
               clientReuses: e.reuses,
               reusesNearTimeout: risky.length,

@@ -3,13 +3,14 @@ import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { matchKnown, KNOWN_IDLE_TIMEOUTS, serverIdleSettings } from '../known-timeouts';
+import { matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
+import { IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 
 /**
@@ -522,6 +523,8 @@ const MAX_SERVERS = 10_000;
 
 interface ServerRaces {
   idleGaps: number[];
+  /** The same idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
+  idleCloses: IdleCloseSample[];
   nextSample: number;
   raceIds: string[];
   crossing: number;
@@ -599,6 +602,19 @@ function reusedText(gaps: readonly number[]): string {
   return lo === hi ? ` (reused after ${lo} s idle)` : ` (reused after ${lo}-${hi} s idle)`;
 }
 
+/**
+ * Where each common client and proxy pool sets how long it keeps an idle connection, for remedies
+ * that tell the client to drop idle connections first.
+ */
+const CLIENT_IDLE_SETTINGS =
+  "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: `freeSocketTimeout`; Node fetch: an undici Agent's `keepAliveTimeout` (undici also honours the hint, less 2 s); " +
+  'Go http.Transport: `IdleConnTimeout`; Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default); Python aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default); httpx: `Limits(keepalive_expiry=…)` (5 s by default); Ruby Net::HTTP: `keep_alive_timeout` (2 s by default); nginx upstream: `keepalive_timeout`; Apache mod_proxy: the ProxyPass `ttl=` parameter, in whole seconds; ' +
+  "Varnish: `backend_idle_timeout` (60 s by default); Squid: `server_idle_pconn_timeout` (1 min by default); Caddy: `keepalive` in reverse_proxy's `transport http` (2 min by default); " +
+  'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config); h2o: `proxy.timeout.keepalive` (2 s by default); ' +
+  // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
+  // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
+  "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it";
+
 /** A client idle timeout safely below the server's. */
 export function saferClientIdleTimeout(serverTimeout: number): number {
   return Math.round(Math.max(serverTimeout / 2, serverTimeout - Math.max(1, 0.1 * serverTimeout)) * 10) / 10;
@@ -641,15 +657,21 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
+        entry = { idleGaps: [], idleCloses: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
         servers.set(server, entry);
       }
       return entry;
     };
 
-    const addSample = (entry: ServerRaces, gap: number): void => {
-      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) entry.idleGaps.push(gap);
-      else entry.idleGaps[entry.nextSample++ % MAX_SAMPLES_PER_SERVER] = gap;
+    const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample): void => {
+      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
+        entry.idleGaps.push(gap);
+        entry.idleCloses.push(close);
+      } else {
+        const slot = entry.nextSample++ % MAX_SAMPLES_PER_SERVER;
+        entry.idleGaps[slot] = gap;
+        entry.idleCloses[slot] = close;
+      }
     };
 
     /** The same request sent again on another connection of the same client host soon after the failure. */
@@ -967,7 +989,7 @@ export const keepaliveRace: DetectorDefinition = {
           // The server's idle closes of used TLS connections tell its idle timeout, as HTTP ones do.
           if (tlsClose !== null && tlsClose.used) {
             const entry = serverEntry(conn.serverName);
-            if (entry !== null) addSample(entry, tlsClose.idleGap);
+            if (entry !== null) addSample(entry, tlsClose.idleGap, idleCloseSample(tlsClose.finTs, tlsClose.finFrame, null));
           }
           if (!opaqueRace(conn, tlsClose) && app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
           return;
@@ -980,7 +1002,7 @@ export const keepaliveRace: DetectorDefinition = {
         const neverUsed = close.lastExchange === null;
         if (!neverUsed) {
           const entry = serverEntry(conn.serverName);
-          if (entry !== null) addSample(entry, close.idleGap);
+          if (entry !== null) addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
         }
         const ex = close.lateRequest;
         if (ex === null || ex.requestStart === null) return;
@@ -1025,14 +1047,16 @@ export const keepaliveRace: DetectorDefinition = {
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
             entry.retried > 0
-              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry and Java's HttpClient (for GET) do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
+              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry, Ruby's Net::HTTP and Java's HttpClient (for GET) do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
               : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
           const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r));
+          // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
+          const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses) : null;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw ECONNRESET / "socket hang up" / EOF (Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError)${viaProxy.forwarded > 0 ? '.' : ' (a proxy in front turns it into a 502).'}` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes").` : '')
@@ -1046,23 +1070,25 @@ export const keepaliveRace: DetectorDefinition = {
           } else if (timeout !== null) {
             inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
             const identity = software.of(server);
-            const known = matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
+            // A relaying proxy's responses are its backend's: their Server header names the wrong software.
+            const known = relay !== null
+              ? matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
+              : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
             const support = timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
             explanation =
-              `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ` +
+              (relay !== null
+                ? `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
+                : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. `) +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(timeout.value);
-            remedy =
-              `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
-              `(Node http.Agent: the \`timeout\` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: \`freeSocketTimeout\`; Node fetch: an undici Agent's \`keepAliveTimeout\` (undici also honours the hint, less 2 s); ` +
-              `Go http.Transport: \`IdleConnTimeout\`; Java HttpClient: the \`jdk.httpclient.keepalive.timeout\` system property, in seconds (1200 s by default); Python aiohttp: \`TCPConnector(keepalive_timeout=…)\` (15 s by default); httpx: \`Limits(keepalive_expiry=…)\` (5 s by default); nginx upstream: \`keepalive_timeout\`; Apache mod_proxy: the ProxyPass \`ttl=\` parameter, in whole seconds; ` +
-              `Varnish: \`backend_idle_timeout\` (60 s by default); Squid: \`server_idle_pconn_timeout\` (1 min by default); Caddy: \`keepalive\` in reverse_proxy's \`transport http\` (2 min by default); ` +
-              `Traffic Server: \`proxy.config.http.keep_alive_no_activity_timeout_out\` (120 s in its records.config); h2o: \`proxy.timeout.keepalive\` (2 s by default); ` +
-              // HAProxy has no idle timeout of its own for backend connections: only the purge of the
-              // idle pool closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
-              `HAProxy: none, only \`pool-purge-delay\` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it), or raise the server's idle timeout above the client's ` +
-              serverIdleSettings(identity) + '.';
+            remedy = relay !== null
+              ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
+                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${CLIENT_IDLE_SETTINGS}). ` +
+                'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
+              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
+                `(${CLIENT_IDLE_SETTINGS}), or raise the server's idle timeout above the client's ` +
+                serverIdleSettings(identity) + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
@@ -1083,7 +1109,7 @@ export const keepaliveRace: DetectorDefinition = {
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
           if (entry.crossing + entry.staleInFlight > 0) {
             remedy +=
-              ' A pool without an idle timeout (Python requests/urllib3, Apache mod_proxy without `ttl=`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the server\'s idle timeout, or retry on a new connection' +
+              ` A pool without an idle timeout (Python requests/urllib3, Apache mod_proxy without \`ttl=\`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the ${relay !== null ? 'proxy' : 'server'}'s idle timeout, or retry on a new connection` +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
           }
           remedy +=

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Meta writer for the Puma / Ruby Net::HTTP samples (healthy-puma-ruby, keepalive-race-puma-ruby).
+
+Rebuilds each connection of the capture with x16-meta.py's tshark reader (requests, responses, the
+server's idle-close FIN, a request sent after it, RSTs; see there for the race forms), checks it
+against the client's JSON-lines log (x17r-net-http-client.rb) and the Rack app's log (x17r-app.ru),
+and writes samples/<scenario>.meta.json only when they agree. Exit 1 (no meta) when they disagree,
+or when fewer than --need-races connections raced (or fewer POST / retried-GET races than asked):
+the recorder then records again.
+
+Ground truth used: a Net::HTTP request whose debug messages say "... and retry" failed on its
+persistent connection before any response and was sent again on the new connection it opened
+(its `connects`); a request that raised (EOFError, Errno::ECONNRESET...) failed on `port`.
+Every race on the wire must be one of those two, and every one of those a race on the wire; a
+raced request never reaches the Rack app on its raced connection.
+
+Usage: x17r-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-log F --server-log F
+         --configured JSON [--configured-notes TEXT] --description TEXT --software S... [--healthy]
+         [--need-races N] [--need-post-races N] [--need-retries N] [--capture-side TEXT]
+"""
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+
+_spec = importlib.util.spec_from_file_location('x16meta', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x16-meta.py'))
+x16 = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(x16)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('scenario')
+    ap.add_argument('--capture', required=True)
+    ap.add_argument('--meta', required=True)
+    ap.add_argument('--server-port', type=int, required=True)
+    ap.add_argument('--client-log', required=True)
+    ap.add_argument('--server-log', required=True)
+    ap.add_argument('--configured', required=True)
+    ap.add_argument('--configured-notes', default=None)
+    ap.add_argument('--description', required=True)
+    ap.add_argument('--software', nargs='+', required=True)
+    ap.add_argument('--healthy', action='store_true')
+    ap.add_argument('--need-races', type=int, default=0)
+    ap.add_argument('--need-post-races', type=int, default=0)
+    ap.add_argument('--need-retries', type=int, default=0)
+    ap.add_argument('--capture-side', default=None)
+    a = ap.parse_args()
+
+    configured = json.loads(a.configured)
+    rows = x16.packets(a.capture)
+    t0 = rows[0]['epoch']
+    conns = x16.connections(rows, a.server_port)
+    clog = x16.read_jsonl(a.client_log)
+    slog = x16.read_jsonl(a.server_log)
+    problems = []
+
+    reqs = [e for e in clog if e.get('event') in ('response', 'error')]
+    errors = [e for e in reqs if e['event'] == 'error']
+    retried = [e for e in reqs if e.get('retried')]
+    responses = [e for e in reqs if e['event'] == 'response']
+    races = {p: c for p, c in conns.items() if c['race']}
+    # each failure the client saw: the port it failed on -> (event, outcome)
+    failed_on = {}
+    for e in reqs:
+        if e.get('retried'):
+            # sent on the pooled connection (or on the one opened after an EOF check), failed, sent again on connects[-1]
+            first = e['connects'][-2] if len(e['connects']) >= 2 else e['pooledPort']
+            failed_on[first] = (e, 'retried')
+        elif e['event'] == 'error':
+            failed_on[e['port']] = (e, 'error')
+    for port, (e, how) in failed_on.items():
+        c = conns.get(port)
+        if c is None or not c['race']:
+            problems.append(f"client {how} on port {port} ({e['method']} {e['uri']}: {e.get('error') or e['netHttp']}) is not a race on the wire")
+        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
+            problems.append(f"port {port}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
+        if how == 'retried' and e['method'] not in ('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE'):
+            problems.append(f"Net::HTTP retried a {e['method']} on port {port}")
+    for p, c in races.items():
+        if p not in failed_on:
+            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but the client saw neither an error nor a retry")
+        if c['race']['responseToRequest']:
+            problems.append(f"race on port {p} was answered")
+    app_seen = {(e['port'], e['uri']) for e in slog if e.get('event') == 'request'}
+    for p, c in races.items():
+        if (p, c['race']['uri']) in app_seen:
+            problems.append(f"race on port {p}: the Rack app saw {c['race']['uri']} on that connection")
+    wire_resps = sum(len(c['responses']) for c in conns.values())
+    if wire_resps != len(responses):
+        problems.append(f"client logged {len(responses)} responses, wire has {wire_resps}")
+    wire_reqs = sum(len(c['requests']) for c in conns.values())
+    if wire_reqs != len(reqs) + len(retried):
+        problems.append(f"client logged {len(reqs)} requests + {len(retried)} retries, wire has {wire_reqs}")
+    if len([e for e in slog if e.get('event') == 'request']) != len(responses):
+        problems.append('the Rack app logged a different number of requests than the client got responses')
+    if a.healthy and (errors or races or retried or any(c['rsts'] for c in conns.values())):
+        problems.append('healthy sample with an error, a race, a retry or a reset')
+    post_races = [c for c in races.values() if c['race']['method'] == 'POST']
+    if len(races) < a.need_races or len(post_races) < a.need_post_races or len(retried) < a.need_retries:
+        problems.append(f"only {len(races)} races ({len(post_races)} POST, {len(retried)} retried); "
+                        f"need {a.need_races} ({a.need_post_races} POST, {a.need_retries} retried)")
+    if problems:
+        for p in problems:
+            print('x17r-meta: ' + p, file=sys.stderr)
+        sys.exit(1)
+
+    server = next(iter(conns.values()))['server']
+    idle = [c['idleClose'] for c in conns.values() if c['idleClose']]
+    idle_gaps = sorted(i['idleFromLastByte'] for i in idle)
+    port_client = {p: c['client'] for p, c in conns.items()}
+    retry_on = {}   # retry connection port -> the request event
+    expect = []
+    for port in sorted(conns):
+        c = conns[port]
+        r = c['race']
+        if r:
+            e, how = failed_on[port]
+            rst = f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after the request arrived" \
+                if r.get('rstFrame') else 'no RST'
+            if r['form'] == 'closed-on-arrival':
+                what = (f"closed on arrival: {r['method']} {r['uri']} reached Puma {r['idleBeforeRequest']} s after the previous response's last "
+                        f"byte, just as its idle timer closed the connection: no FIN before it, {r['closeWith']} (frame {r['closeFrame']}) "
+                        f"{r['closeAfterRequestMs']} ms after it (frame {r['requestFrame']})")
+            else:
+                what = (f"{r['method']} {r['uri']} (frame {r['requestFrame']}) on a connection Puma closed (FIN, frame {r['finFrame']}) after "
+                        f"{r['idleGapSeconds']} s idle (server side, last response byte to FIN); "
+                        + ("crossing: the request left the client before that FIN reached it (its ACK does not cover the FIN), "
+                           if r['form'] == 'crossing' else "stale reuse: the request ACKs the FIN, ")
+                        + f"it reached the server {r['deltaMs']} ms after the FIN left; {rst}")
+            if how == 'retried':
+                new = e['connects'][-1]
+                retry_on[new] = e
+                outcome = (f"Net::HTTP ('{next(m for m in e['netHttp'] if 'and retry' in m)}') sent it again on a new connection "
+                           f"({port_client.get(new, new)}), answered {e.get('status')}: the application saw no error.")
+            else:
+                outcome = (f"Net::HTTP raised {e['error']}: {e['message']!r} after an idle pause of {e.get('idleMeasured')} s; not retried"
+                           + (' (POST is not idempotent: Net::HTTP retries only GET, HEAD, PUT, DELETE, OPTIONS, TRACE).' if e['method'] == 'POST' else '.'))
+            notes = f"{what}. The Rack app never saw it on this connection. {outcome}"
+            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
+            ev.update(retried=how == 'retried', clientError=e.get('error'))
+            if how == 'retried':
+                ev['retriedOn'] = port_client.get(e['connects'][-1])
+            expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev})
+    for port in sorted(conns):
+        c = conns[port]
+        if port in retry_on:   # a retry's connection (it may have raced later itself: then it has both findings)
+            e = retry_on[port]
+            old = e['connects'][-2] if len(e['connects']) >= 2 else e['pooledPort']
+            expect.append({'kind': 'retried-request', 'client': c['client'], 'server': c['server'],
+                           'notes': f"Net::HTTP's automatic retry (max_retries 1, idempotent methods): {e['method']} {e['uri']} sent again on this new "
+                                    f"connection after it failed on {port_client.get(old)} (EOF before any response byte: the keep-alive race "
+                                    f"there); answered {e.get('status')}."
+                                    + (" Later this connection raced too (keepalive-race above)." if c['race'] else '')})
+            continue
+        if c['race']:
+            continue
+        n = len(c['requests'])
+        if c['idleClose']:
+            how = f"then Puma's idle close after {c['idleClose']['idleFromLastByte']} s (frame {c['idleClose']['finFrame']}); the client closed its side"
+        elif c['clientFin'] is not None and (c['serverFin'] is None or c['clientFin']['t'] < c['serverFin']['t']):
+            how = 'then the client closed the connection (FIN first from the client)'
+        else:
+            how = 'then the connection closed'
+        gaps = []
+        for i in range(1, n):
+            prev = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < c['requests'][i]['t']), key=lambda p: p['t'])
+            gaps.append(round(c['requests'][i]['t'] - prev['t'], 3))
+        reuse = f"; reused after idle gaps {gaps} s (server side)" if gaps else ''
+        expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
+                       'notes': f"{n} request(s), all answered{reuse}; {how}. Clean."})
+    eof_reconnects = [e for e in reqs if any(m == 'Conn close because of EOF' for m in e.get('netHttp', []))]
+    if not a.healthy and races:
+        reuse_gaps = sorted(r['race']['reuseIdleSeconds'] for r in races.values())
+        expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
+                       'notes': f"Puma closes idle connections after {statistics.median(idle_gaps):.3f} s ({len(idle_gaps)} idle closes, "
+                                f"{idle_gaps[0]}-{idle_gaps[-1]} s: persistent_timeout {configured.get('persistentTimeout')} s counted from the end of "
+                                "its 0.2 s fast-track wait for a next request) while Net::HTTP (keep_alive_timeout raised to "
+                                f"{configured.get('clientKeepAliveTimeout')} s) reuses connections idle ~2.2 s: raced reuses at "
+                                f"{reuse_gaps[0]}-{reuse_gaps[-1]} s server side. The races above are the consequence.",
+                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse_gaps}})
+    if a.healthy:
+        expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
+
+    close_states = {}
+    for c in conns.values():
+        if any(side == 'server' for side, _ in c['rsts']):
+            st = 'RST'
+        elif c['serverFin'] and c['clientFin']:
+            st = 'FIN-both (server first)' if c['serverFin']['t'] < c['clientFin']['t'] else 'FIN-both (client first)'
+        else:
+            st = 'open'
+        close_states[st] = close_states.get(st, 0) + 1
+
+    def rel(t):
+        return round(t - t0, 6)
+
+    meta = {'scenario': a.scenario, 'description': a.description, 'software': a.software, 'configured': configured}
+    if a.configured_notes:
+        meta['configuredNotes'] = a.configured_notes
+    meta['observed'] = {
+        'serverIdleCloseSeconds': idle_gaps,
+        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
+        'raceDeltaMs': {conns[p]['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
+        'forms': {conns[p]['client']: c['race']['form'] for p, c in sorted(races.items())},
+    }
+    meta['expect'] = expect
+    meta['silent'] = bool(a.healthy)
+    if a.capture_side:
+        meta['captureSide'] = a.capture_side
+    meta['facts'] = {
+        'connections': len(conns),
+        'requests': wire_reqs,
+        'responses': wire_resps,
+        'races': len(races),
+        'postRaces': len(post_races),
+        'retriedByNetHttp': len(retried),
+        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
+        'serverIdleCloses': len(idle),
+        'closeStates': close_states,
+        'captureFile': a.capture.rsplit('/', 1)[-1],
+    }
+    start = next((e for e in clog if e.get('event') == 'start'), {})
+    meta['groundTruth'] = {
+        'clientLog': {
+            'library': 'Ruby Net::HTTP',
+            'versions': start.get('versions'),
+            'keepAliveTimeout': start.get('keepAliveTimeout'),
+            'maxRetries': start.get('maxRetries'),
+            'requests': len(reqs),
+            'responses': len(responses),
+            'errors': [{'captureTime': rel(e['sentAt']), 'port': e['port'], 'method': e['method'], 'uri': e['uri'], 'error': e['error'],
+                        'message': e['message'], 'idleMeasured': e.get('idleMeasured'), 'gapAsked': e.get('gapAsked'),
+                        'elapsedMs': e['elapsedMs'], 'netHttp': e['netHttp']} for e in errors],
+            'retried': [{'captureTime': rel(e['sentAt']), 'failedOn': e['connects'][-2] if len(e['connects']) >= 2 else e['pooledPort'],
+                         'retriedOn': e['connects'][-1], 'method': e['method'], 'uri': e['uri'], 'status': e.get('status'),
+                         'idleMeasured': e.get('idleMeasured'), 'gapAsked': e.get('gapAsked'), 'elapsedMs': e['elapsedMs'],
+                         'netHttp': e['netHttp']} for e in retried],
+            'reconnectedAfterSeeingFin': [{'captureTime': rel(e['sentAt']), 'oldPort': e['pooledPort'], 'newPort': e['connects'][0],
+                                           'method': e['method'], 'uri': e['uri'], 'idleMeasured': e.get('idleMeasured')}
+                                          for e in eof_reconnects],
+            'reconnectedAfterSeeingFinNote': ("Net::HTTP#begin_transport checks `wait_readable(0) && eof?` before each reuse: when the "
+                                              "server's FIN has arrived it logs 'Conn close because of EOF', closes, and connects anew: no race."),
+        },
+        'serverLog': {
+            'server': 'Rack app (x17r-app.ru) under Puma: one line per request it handled',
+            'requests': len([e for e in slog if e.get('event') == 'request']),
+            'statuses': {str(s): sum(1 for e in slog if e.get('status') == s) for s in sorted({e.get('status') for e in slog if e.get('event') == 'request'})},
+        },
+        'timesNote': "captureTime: the client's wall clock minus the capture's first packet (same host clock)",
+    }
+    with open(a.meta, 'w') as f:
+        json.dump(meta, f, indent=2)
+        f.write('\n')
+    print(f"x17r-meta: {a.scenario}: {len(conns)} connections, {wire_reqs} requests, {len(races)} races ({len(post_races)} POST, "
+          f"{len(retried)} retried by Net::HTTP), race forms {sorted({c['race']['form'] for c in races.values()})}, idle closes "
+          f"{idle_gaps[:1]}..{idle_gaps[-1:]}")
+
+
+if __name__ == '__main__':
+    main()
