@@ -9,9 +9,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
-source "$HERE/lib-b.sh"
 source "$HERE/programs/x17r-lib.sh"
-cc_require /usr/bin/ruby /usr/bin/puma tcpdump tshark ip python3
+x17r_require
 
 SCENARIO=healthy-puma-ruby
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"

@@ -11,27 +11,23 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
-source "$HERE/lib-b.sh"
-cc_require /usr/bin/python3 python3 tcpdump tshark ip
-/usr/bin/python3 -c 'import uvicorn, httpx' 2>/dev/null || { echo "record: apt-get install -y python3-uvicorn python3-httpx" >&2; exit 2; }
+source "$HERE/programs/x16-lib.sh"
+x16_require httpx
 
 SCENARIO=healthy-uvicorn-httpx
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
-PORT=8000
+PORT="$X16_PORT"
 cc_netns_up ccx16u-hh
 ccb_workdir
 WORK="$CCB_WORK"
-cc_bg /usr/bin/python3 "$CCB_PROGRAMS/x16-asgi-server.py" --host 127.0.0.1 --port "$PORT" --log "$WORK/server.log"
-SERVER_PID="$CC_LAST_PID"
-cc_wait_port "$PORT"
+x16_uvicorn 127.0.0.1
 cc_capture_start "$OUT" "tcp port $PORT"
 cc_in timeout 30 /usr/bin/python3 "$CCB_PROGRAMS/x16-httpx-client.py" healthy --base "http://127.0.0.1:$PORT" --log "$WORK/client.log" \
   --steps 'GET:/items/a1,0.05,POST:/orders?n=a2,0.8,GET:/items/a3,2.5,POST:/orders?n=a4,0.3,GET:/items/a5,3.0,GET:/items/a6' \
   --steps 'GET:/items/b1,0.2,GET:/items/b2,1.5,POST:/orders?n=b3,0.1,POST:/orders?n=b4,2.0,GET:/items/b5'
 cc_capture_stop
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-SOFTWARE=("uvicorn $(/usr/bin/python3 -c 'import uvicorn; print(uvicorn.__version__)') (Debian python3-uvicorn; h11 $(/usr/bin/python3 -c 'import h11; print(h11.__version__)'), asyncio loop; /usr/bin/python3 $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))"
-          "httpx $(/usr/bin/python3 -c 'import httpx; print(httpx.__version__)') (Debian python3-httpx), httpcore $(/usr/bin/python3 -c 'import httpcore; print(httpcore.__version__)')")
+x16_uvicorn_stop
+mapfile -t SOFTWARE < <(x16_software httpx)
 python3 "$CCB_PROGRAMS/x16-meta.py" "$SCENARIO" --capture "$OUT" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" --healthy \
   --server-port "$PORT" --client-log "$WORK/client.log" --server-log "$WORK/server.log" \
   --configured '{"serverIdleTimeout": 5}' \

@@ -17,42 +17,14 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
-source "$HERE/lib-b.sh"
 source "$HERE/programs/x17p-lib.sh"
-cc_require haproxy node /usr/bin/python3 python3 tcpdump tshark ip
-/usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "record: apt-get install -y python3-requests" >&2; exit 2; }
+x17p_require haproxy
 
 SCENARIO=keepalive-race-haproxy-tcp
 x17p_setup ccx17p-ht
-WORK="$CCB_WORK"
-OUT="$WORK/$SCENARIO.pcap"
-META="$WORK/$SCENARIO.meta.json"
-SOFTWARE=("$(haproxy -v | head -1 | cut -d' ' -f1-3) (Debian haproxy)" "node $(node -v) (backend: http.Server; clients: http.Agent)"
-          "python requests $(/usr/bin/python3 -c 'import requests; print(requests.__version__)') (Debian python3-requests; urllib3 $(/usr/bin/python3 -c 'import urllib3; print(urllib3.__version__)'), /usr/bin/python3 $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))"
-          "user-space delay line (python3, tun) for path latency")
+mapfile -t SOFTWARE < <(echo "$(haproxy -v | head -1 | cut -d' ' -f1-3) (Debian haproxy)"; x17p_software)
 DESCRIPTION="The keep-alive race through a layer-4 proxy. ${SOFTWARE[0]%% (*} in mode tcp (timeout connect 1s, timeout client 2s, timeout server 2s) listens on 10.99.0.2:8080 and relays each client connection, bytes as they come, to its own connection from 127.0.0.2 to a Node $(node -v) http server on 127.0.0.3:9001 whose keepAliveTimeout is 10 s: every relayed response carries the backend's Connection: keep-alive and Keep-Alive: timeout=10 (HAProxy adds nothing), but after 2 s without a byte either way HAProxy's timeout fires (log: termination cD) and it closes both connections: on the backend leg a FIN and ~0.05 ms later an RST (only a FIN when the backend's own FIN got in between), on the client leg a FIN (~0.1-0.7 ms after the backend-leg FIN). The backend never closes first. Clients 5 ms one way away: 4 Node http.Agent lanes (keepAlive, maxSockets 1) and 4 python requests lanes (one Session each), each reusing its pooled connection after pauses swept from 1.95 to 2.05 s (dense 1.982-2.007 s), GET and POST alternating; neither retries. A reuse sent in the last ~10 ms before HAProxy's FIN reached the client crosses it: the request reaches a closed socket, the proxy host's kernel answers RST, the request never reaches the backend; Node reports ECONNRESET (socket hang up), requests ConnectionError (RemoteDisconnected). A reuse after the FIN arrived is safe: both pools see the close and open a new connection."
-for attempt in 1 2 3; do
-  rm -f "$WORK/client.log" "$WORK/backend.log" "$WORK"/tcpdump.*
-  x17p_backend
-  x17p_haproxy_start
-  ccb_capture_start "$CC_NS" any "$OUT" "tcp port 8080 or tcp port 9001" -B 32768
-  x17p_clients
-  sleep 2.5                       # HAProxy's idle close of the last connections
-  cc_capture_stop
-  x17p_proxy_stop
-  x17p_backend_stop
-  cat "$WORK"/tcpdump.* >"$WORK/tcpdump.log"
-  if python3 "$CCB_PROGRAMS/x17p-meta.py" "$SCENARIO" --capture "$OUT" --meta "$META" \
-      --proxy "$CCB_SERVER_IP:8080" --backend 127.0.0.3:9001 --proxy-kind haproxy \
-      --client-log "$WORK/client.log" --backend-log "$WORK/backend.log" --proxy-log "$WORK/proxy.log" \
-      --tcpdump-log "$WORK/tcpdump.log" --need-races 3 \
-      --configured "{\"serverIdleTimeout\": 2, \"proxyTimeoutClient\": 2, \"proxyTimeoutServer\": 2, \"proxyTimeoutConnect\": 1, \"backendKeepAliveTimeout\": 10, \"oneWayDelayMs\": $X17P_DELAY_MS}" \
-      --configured-notes "serverIdleTimeout is the idle timeout of the server the clients talk to, HAProxy on 10.99.0.2:8080 (mode tcp: timeout client 2s / timeout server 2s, whichever fires first; on the wire its FIN follows the last relayed byte by about 2.000-2.005 s). backendKeepAliveTimeout is the Node backend's keepAliveTimeout (advertised as Keep-Alive: timeout=10 in every relayed response): it never fires, HAProxy closes first. On the backend leg HAProxy is the client and closes idle connections after the same 2 s." \
-      --description "$DESCRIPTION" --software "${SOFTWARE[@]}"; then
-    break
-  fi
-  [ "$attempt" = 3 ] && { echo "record: $SCENARIO: no usable recording in 3 attempts" >&2; exit 1; }
-done
-cp "$OUT" "$META" "$CC_SAMPLES_DIR/"
-grep '"error"' "$WORK/client.log" | cut -c1-220 || true
-grep -c . "$WORK/proxy.log" || true
+x17p_record "$SCENARIO" x17p_haproxy_start --proxy-kind haproxy \
+  --configured "{\"serverIdleTimeout\": 2, \"proxyTimeoutClient\": 2, \"proxyTimeoutServer\": 2, \"proxyTimeoutConnect\": 1, \"backendKeepAliveTimeout\": 10, \"oneWayDelayMs\": $X17P_DELAY_MS}" \
+  --configured-notes "serverIdleTimeout is the idle timeout of the server the clients talk to, HAProxy on 10.99.0.2:8080 (mode tcp: timeout client 2s / timeout server 2s, whichever fires first; on the wire its FIN follows the last relayed byte by about 2.000-2.005 s). backendKeepAliveTimeout is the Node backend's keepAliveTimeout (advertised as Keep-Alive: timeout=10 in every relayed response): it never fires, HAProxy closes first. On the backend leg HAProxy is the client and closes idle connections after the same 2 s." \
+  --description "$DESCRIPTION" --software "${SOFTWARE[@]}"

@@ -13,9 +13,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
-source "$HERE/lib-b.sh"
 source "$HERE/programs/x16j-lib.sh"
-cc_require tcpdump tshark ip java javac "$X16J_PY"
+x16j_require
 
 SCENARIO=keepalive-race-jetty
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"

@@ -6,18 +6,9 @@
 // Usage: node x13-node-server.js --host 127.0.0.1 --port 8080 --keep-alive-timeout 5000 --log FILE
 const http = require('node:http');
 const fs = require('node:fs');
+const { serverOptions, listen } = require('./node-server-setup.js');
 
-const opts = { host: '127.0.0.1', port: 8080, keepAliveTimeout: 5000, log: '/dev/null' };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i];
-  const value = process.argv[i + 1];
-  if (key === '--host') opts.host = value;
-  else if (key === '--port') opts.port = Number(value);
-  else if (key === '--keep-alive-timeout') opts.keepAliveTimeout = Number(value);
-  else if (key === '--log') opts.log = value;
-  else throw new Error(`unknown option ${key}`);
-}
-const logFd = fs.openSync(opts.log, 'w');
+const opts = serverOptions({ host: '127.0.0.1', port: 8080, keepAliveTimeout: 5000 });
 const perSocket = new WeakMap();
 const body = JSON.stringify({ item: 7, ok: true }) + '\n';
 const server = http.createServer((req, res) => {
@@ -28,9 +19,7 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
     // Synchronous on purpose: the log must be complete when the recorder stops the server.
-    fs.writeSync(logFd, `${req.socket.remotePort} 200 ${n}\n`);
+    fs.writeSync(opts.logFd, `${req.socket.remotePort} 200 ${n}\n`);
   });
 });
-server.keepAliveTimeout = opts.keepAliveTimeout;
-server.listen(opts.port, opts.host);
-process.on('SIGTERM', () => { fs.closeSync(logFd); process.exit(0); });
+listen(server, opts);

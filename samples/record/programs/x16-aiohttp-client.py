@@ -29,6 +29,8 @@ import time
 
 import aiohttp
 
+import reuse_lanes
+
 LOG = None
 
 
@@ -81,24 +83,19 @@ async def lane_run(lane, gaps, base, start_delay):
         port, released = None, None
         for rnd, gap in enumerate(gaps):
             if port is None:
-                port, released = await request(session, base, lane, rnd, "warm", "GET", f"/warm/l{lane}-r{rnd}", None, {})
+                port, released = await request(session, base, lane, rnd, "warm", "GET", reuse_lanes.warm_path(lane, rnd), None, {})
                 if port is None:
                     continue
             await asyncio.sleep(max(0.0, gap - (time.monotonic() - released)))
             idle = time.monotonic() - released
-            if (lane + rnd) % 2 == 0:
-                method, path = "POST", f"/orders?attempt=l{lane}-r{rnd}"
-                body = json.dumps({"lane": lane, "round": rnd, "item": "x" * 40}).encode()
-            else:
-                method, path, body = "GET", f"/items/l{lane}-r{rnd}", None
+            method, path, body = reuse_lanes.round_request(lane, rnd)
             port, released = await request(session, base, lane, rnd, "reuse", method, path, body,
                                            {"gapAsked": gap, "idleMeasured": round(idle, 6), "prevPort": port})
         log(event="lane-done", lane=lane)
 
 
 async def main_async(a):
-    gaps = [float(g) for g in a.gaps.split(",")]
-    lanes = [gaps[i::a.lanes][: a.rounds] for i in range(a.lanes)]
+    lanes = reuse_lanes.deal(a.gaps, a.lanes, a.rounds)
     await asyncio.wait_for(asyncio.gather(*(lane_run(i, lanes[i], a.base, i * a.stagger) for i in range(a.lanes))),
                            a.max_seconds)
 
@@ -106,13 +103,7 @@ async def main_async(a):
 def main():
     global LOG
     ap = argparse.ArgumentParser()
-    ap.add_argument("--base", required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--lanes", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--gaps", required=True)
-    ap.add_argument("--stagger", type=float, default=0.11)
-    ap.add_argument("--max-seconds", type=float, default=25)
+    reuse_lanes.add_lane_arguments(ap, lanes=8, rounds=6, stagger=0.11, max_seconds=25)
     a = ap.parse_args()
     LOG = open(a.log, "a")
     log(event="start", versions={"aiohttp": aiohttp.__version__, "python": sys.version.split()[0]})

@@ -21,6 +21,7 @@ the pooled connection's state is logged: pooledExpired true means httpcore saw t
 readable (the server's FIN arrived) and will open a new connection instead.
 """
 import argparse
+import functools
 import json
 import sys
 import threading
@@ -28,6 +29,8 @@ import time
 
 import httpcore
 import httpx
+
+import reuse_lanes
 
 LOG = None
 LOCK = threading.Lock()
@@ -91,51 +94,24 @@ def healthy(a):
         log(event="client-closed", client=ci)
 
 
-def lane_run(a, lane, gaps, start_delay):
-    time.sleep(start_delay)
-    with httpx.Client() as client:
-        port, released = None, None
-        for rnd, gap in enumerate(gaps):
-            if port is None:
-                port, released = request(client, a.base, {"lane": lane, "round": rnd, "kind": "warm"}, "GET", f"/warm/l{lane}-r{rnd}", None)
-                if port is None:
-                    continue
-            time.sleep(max(0.0, gap - (time.monotonic() - released)))
-            idle = time.monotonic() - released
-            if (lane + rnd) % 2 == 0:
-                method, path = "POST", f"/orders?attempt=l{lane}-r{rnd}"
-                body = json.dumps({"lane": lane, "round": rnd, "item": "x" * 40}).encode()
-            else:
-                method, path, body = "GET", f"/items/l{lane}-r{rnd}", None
-            port, released = request(client, a.base, {"lane": lane, "round": rnd, "kind": "reuse", "gapAsked": gap,
-                                                      "idleMeasured": round(idle, 6), "prevPort": port}, method, path, body)
-    log(event="lane-done", lane=lane)
-
-
 def race(a):
-    gaps = [float(g) for g in a.gaps.split(",")]
-    threads = []
-    for i in range(a.lanes):
-        t = threading.Thread(target=lane_run, args=(a, i, gaps[i::a.lanes][: a.rounds], i * a.stagger), daemon=True)
-        t.start()
-        threads.append(t)
-    deadline = time.monotonic() + a.max_seconds
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+    lanes = reuse_lanes.deal(a.gaps, a.lanes, a.rounds)
+
+    def lane_run(lane, start_delay):
+        time.sleep(start_delay)
+        with httpx.Client() as client:
+            reuse_lanes.run_lane(functools.partial(request, client, a.base), lane, lanes[lane])
+        log(event="lane-done", lane=lane)
+
+    reuse_lanes.run_threads(lane_run, a.lanes, a.stagger, a.max_seconds)
 
 
 def main():
     global LOG
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["healthy", "race"])
-    ap.add_argument("--base", required=True)
-    ap.add_argument("--log", required=True)
     ap.add_argument("--steps", action="append", default=[])
-    ap.add_argument("--gaps", default="")
-    ap.add_argument("--lanes", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--stagger", type=float, default=0.11)
-    ap.add_argument("--max-seconds", type=float, default=25)
+    reuse_lanes.add_lane_arguments(ap, lanes=8, rounds=6, stagger=0.11, max_seconds=25, gaps_required=False)
     a = ap.parse_args()
     LOG = open(a.log, "a")
     log(event="start", versions={"httpx": httpx.__version__, "httpcore": httpcore.__version__, "python": sys.version.split()[0]})

@@ -142,8 +142,11 @@ def read_jsonl(path):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
+# Shared with x17r-meta.py (Puma / Ruby Net::HTTP), which reads its captures with packets() and
+# connections() above.
+
+def add_common_arguments(ap):
+    """The options of both meta writers (x16-meta.py, x17r-meta.py)."""
     ap.add_argument('scenario')
     ap.add_argument('--capture', required=True)
     ap.add_argument('--meta', required=True)
@@ -158,6 +161,105 @@ def main():
     ap.add_argument('--need-races', type=int, default=0)
     ap.add_argument('--need-post-races', type=int, default=0)
     ap.add_argument('--capture-side', default=None)
+
+
+def refuse_if(problems, prog):
+    """Exit 1 (no meta) when the capture and the logs disagree: each problem on stderr."""
+    if problems:
+        for p in problems:
+            print(f'{prog}: {p}', file=sys.stderr)
+        sys.exit(1)
+
+
+def idle_closes(conns):
+    """The server's idle closes (connections' idleClose) and their idle times, sorted."""
+    idle = [c['idleClose'] for c in conns.values() if c['idleClose']]
+    return idle, sorted(i['idleFromLastByte'] for i in idle)
+
+
+def race_finding(c, notes, **evidence):
+    """The expected keepalive-race finding of connection c: its race (less requestEpoch) and EVIDENCE."""
+    ev = {k: v for k, v in c['race'].items() if k not in ('requestEpoch',)}
+    ev.update(evidence)
+    return {'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev}
+
+
+def clean_finding(c, server_name):
+    """A connection with no race: its requests, all answered, the idle gaps it was reused after, how it ended."""
+    n = len(c['requests'])
+    if c['idleClose']:
+        how = f"then {server_name}'s idle close after {c['idleClose']['idleFromLastByte']} s (frame {c['idleClose']['finFrame']}); the client closed its side"
+    elif c['clientFin'] is not None and (c['serverFin'] is None or c['clientFin']['t'] < c['serverFin']['t']):
+        how = 'then the client closed the connection (FIN first from the client)'
+    else:
+        how = 'then the connection closed'
+    gaps = []
+    for i in range(1, n):
+        prev = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < c['requests'][i]['t']), key=lambda p: p['t'])
+        gaps.append(round(c['requests'][i]['t'] - prev['t'], 3))
+    reuse = f"; reused after idle gaps {gaps} s (server side)" if gaps else ''
+    return {'kind': None, 'client': c['client'], 'server': c['server'],
+            'notes': f"{n} request(s), all answered{reuse}; {how}. Clean."}
+
+
+def close_states(conns):
+    """How many connections ended how: RST (from the server), FIN-both (who first), open."""
+    states = {}
+    for c in conns.values():
+        if any(side == 'server' for side, _ in c['rsts']):
+            st = 'RST'
+        elif c['serverFin'] and c['clientFin']:
+            st = 'FIN-both (server first)' if c['serverFin']['t'] < c['clientFin']['t'] else 'FIN-both (client first)'
+        else:
+            st = 'open'
+        states[st] = states.get(st, 0) + 1
+    return states
+
+
+def meta_head(a, configured, conns, races, idle_gaps, expect):
+    """The meta up to its facts: scenario, description, software, configured (and notes), observed,
+    expect, silent, captureSide."""
+    meta = {'scenario': a.scenario, 'description': a.description, 'software': a.software, 'configured': configured}
+    if a.configured_notes:
+        meta['configuredNotes'] = a.configured_notes
+    meta['observed'] = {
+        'serverIdleCloseSeconds': idle_gaps,
+        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
+        'raceDeltaMs': {conns[p]['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
+        'forms': {conns[p]['client']: c['race']['form'] for p, c in sorted(races.items())},
+    }
+    meta['expect'] = expect
+    meta['silent'] = bool(a.healthy)
+    if a.capture_side:
+        meta['captureSide'] = a.capture_side
+    return meta
+
+
+def wire_facts(a, conns, races, post_races, idle, **more):
+    """meta['facts']: what the capture holds (MORE after the POST races)."""
+    return {
+        'connections': len(conns),
+        'requests': sum(len(c['requests']) for c in conns.values()),
+        'responses': sum(len(c['responses']) for c in conns.values()),
+        'races': len(races),
+        'postRaces': len(post_races),
+        **more,
+        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
+        'serverIdleCloses': len(idle),
+        'closeStates': close_states(conns),
+        'captureFile': a.capture.rsplit('/', 1)[-1],
+    }
+
+
+def write_meta(path, meta):
+    with open(path, 'w') as f:
+        json.dump(meta, f, indent=2)
+        f.write('\n')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    add_common_arguments(ap)
     ap.add_argument('--want-form', action='append', default=[],
                     help='a race form wished for (repeatable): when no race has any of them, the meta is still written, exit 3')
     a = ap.parse_args()
@@ -205,14 +307,10 @@ def main():
     post_races = [c for c in races.values() if c['race']['method'] == 'POST']
     if len(races) < a.need_races or len(post_races) < a.need_post_races:
         problems.append(f"only {len(races)} races ({len(post_races)} POST); need {a.need_races} ({a.need_post_races} POST)")
-    if problems:
-        for p in problems:
-            print('x16-meta: ' + p, file=sys.stderr)
-        sys.exit(1)
+    refuse_if(problems, 'x16-meta')
 
     server = next(iter(conns.values()))['server']
-    idle = [c['idleClose'] for c in conns.values() if c['idleClose']]
-    idle_gaps = sorted(i['idleFromLastByte'] for i in idle)
+    idle, idle_gaps = idle_closes(conns)
     reuse_ok = [e for e in responses if e.get('kind') == 'reuse' and (e.get('reused') or (e.get('port') == e.get('prevPort')))]
     reuse_new = [e for e in responses if e.get('kind') == 'reuse' and e.get('port') != e.get('prevPort')]
 
@@ -230,39 +328,19 @@ def main():
                          "transport was closed with the request unread in the socket buffer, so the kernel reset instead of a FIN. uvicorn "
                          f"never read it (no access-log line). The client ({e['lib']}) raised {e['error']}: {e['message']!r} after an idle "
                          f"pause of {e.get('idleMeasured')} s; not retried.")
-                if not r['idempotent']:
-                    notes += ' Non-idempotent method: a blind retry could duplicate it.'
-                ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
-                ev.update(retried=False, clientError=e['error'])
-                expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev})
-                continue
-            kind_text = ('left the client before the server\'s idle-timeout FIN reached it (its ACK does not cover the FIN; '
-                         f"on this server-side capture it arrives {r['deltaMs']} ms after the FIN left)") if r['form'] == 'crossing' else \
-                        f"was sent after the client's kernel had the FIN (it ACKs it), {r['deltaMs']} ms after the FIN on this capture"
-            notes = (f"{r['method']} {r['uri']} on a connection idle {r['idleGapSeconds']} s (server-side, last response byte to FIN) "
-                     f"{kind_text}; uvicorn had closed (frame {r['finFrame']}) and the kernel answered RST (frame {r['rstFrame']}) "
-                     f"{r['rstAfterRequestMs']} ms after the request arrived. The client ({e['lib']}) raised {e['error']}: {e['message']!r} "
-                     f"after an idle pause of {e.get('idleMeasured')} s; not retried.")
+            else:
+                kind_text = ('left the client before the server\'s idle-timeout FIN reached it (its ACK does not cover the FIN; '
+                             f"on this server-side capture it arrives {r['deltaMs']} ms after the FIN left)") if r['form'] == 'crossing' else \
+                            f"was sent after the client's kernel had the FIN (it ACKs it), {r['deltaMs']} ms after the FIN on this capture"
+                notes = (f"{r['method']} {r['uri']} on a connection idle {r['idleGapSeconds']} s (server-side, last response byte to FIN) "
+                         f"{kind_text}; uvicorn had closed (frame {r['finFrame']}) and the kernel answered RST (frame {r['rstFrame']}) "
+                         f"{r['rstAfterRequestMs']} ms after the request arrived. The client ({e['lib']}) raised {e['error']}: {e['message']!r} "
+                         f"after an idle pause of {e.get('idleMeasured')} s; not retried.")
             if not r['idempotent']:
                 notes += ' Non-idempotent method: a blind retry could duplicate it.'
-            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
-            ev.update(retried=False, clientError=e['error'])
-            expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev})
+            expect.append(race_finding(c, notes, retried=False, clientError=e['error']))
         else:
-            n = len(c['requests'])
-            if c['idleClose']:
-                how = f"then uvicorn's idle close after {c['idleClose']['idleFromLastByte']} s (frame {c['idleClose']['finFrame']}); the client closed its side"
-            elif c['clientFin'] is not None and (c['serverFin'] is None or c['clientFin']['t'] < c['serverFin']['t']):
-                how = 'then the client closed the connection (FIN first from the client)'
-            else:
-                how = 'then the connection closed'
-            gaps = []
-            for i in range(1, n):
-                prev = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < c['requests'][i]['t']), key=lambda p: p['t'])
-                gaps.append(round(c['requests'][i]['t'] - prev['t'], 3))
-            reuse = f"; reused after idle gaps {gaps} s (server side)" if gaps else ''
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                           'notes': f"{n} request(s), all answered{reuse}; {how}. Clean."})
+            expect.append(clean_finding(c, 'uvicorn'))
     if not a.healthy and races:
         reuse_gaps = sorted(r['race']['reuseIdleSeconds'] for r in races.values())
         expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
@@ -275,51 +353,14 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
 
-    close_states = {}
-    for c in conns.values():
-        if any(side == 'server' for side, _ in c['rsts']):
-            st = 'RST'
-        elif c['serverFin'] and c['clientFin']:
-            st = 'FIN-both (server first)' if c['serverFin']['t'] < c['clientFin']['t'] else 'FIN-both (client first)'
-        else:
-            st = 'open'
-        close_states[st] = close_states.get(st, 0) + 1
-
     def rel(t):
         return round(t - t0, 6)
 
     made = [e for e in slog if 'HTTP connection made' in e.get('msg', '')]
     lost = [e for e in slog if 'HTTP connection lost' in e.get('msg', '')]
     access = [e for e in slog if e.get('logger') == 'uvicorn.access']
-    meta = {
-        'scenario': a.scenario,
-        'description': a.description,
-        'software': a.software,
-        'configured': configured,
-    }
-    if a.configured_notes:
-        meta['configuredNotes'] = a.configured_notes
-    meta['observed'] = {
-        'serverIdleCloseSeconds': idle_gaps,
-        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
-        'raceDeltaMs': {conns[p]['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
-        'forms': {conns[p]['client']: c['race']['form'] for p, c in sorted(races.items())},
-    }
-    meta['expect'] = expect
-    meta['silent'] = bool(a.healthy)
-    if a.capture_side:
-        meta['captureSide'] = a.capture_side
-    meta['facts'] = {
-        'connections': len(conns),
-        'requests': wire_reqs,
-        'responses': wire_resps,
-        'races': len(races),
-        'postRaces': len(post_races),
-        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
-        'serverIdleCloses': len(idle),
-        'closeStates': close_states,
-        'captureFile': a.capture.rsplit('/', 1)[-1],
-    }
+    meta = meta_head(a, configured, conns, races, idle_gaps, expect)
+    meta['facts'] = wire_facts(a, conns, races, post_races, idle)
     meta['groundTruth'] = {
         'clientLog': {
             'library': sorted({e['lib'] for e in clog}),
@@ -343,9 +384,7 @@ def main():
         },
         'timesNote': 'captureTime: the client\'s wall clock minus the capture\'s first packet (same host clock)',
     }
-    with open(a.meta, 'w') as f:
-        json.dump(meta, f, indent=2)
-        f.write('\n')
+    write_meta(a.meta, meta)
     forms = sorted({c['race']['form'] for c in races.values()})
     print(f"x16-meta: {a.scenario}: race forms {forms}")
     if a.want_form and not set(a.want_form) & set(forms):

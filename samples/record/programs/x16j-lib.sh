@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Helpers of the x16j recorders (Eclipse Jetty 9.4 from Debian's libjetty9-java; clients: python
 # requests from Debian's python3-requests, run by /usr/bin/python3, and Java 17's
-# java.net.http.HttpClient). Source after lib.sh and lib-b.sh.
+# java.net.http.HttpClient). Source after lib.sh (it sources lib-b.sh when that is not loaded yet).
+#   x16j_require                 cc_require of the tools the recorders and these helpers run
 #   x16j_compile                 compile programs/x16j-jetty-server.java and x16j-java-pool-client.java
 #                                into $CCB_WORK/classes (never into the repository)
 #   x16j_jetty NS ADDR PORT MS   the embedded Jetty (one ServerConnector, idleTimeout MS) in NS, its log
@@ -9,10 +10,16 @@
 #   x16j_software                the versions, one a line, for the meta
 set -euo pipefail
 
+declare -F ccb_cleanup >/dev/null || . "$CC_RECORD_DIR/lib-b.sh"
+
 X16J_PROGRAMS="$CC_RECORD_DIR/programs"
 X16J_PY=/usr/bin/python3   # Debian's python3 with python3-requests / python3-urllib3
 X16J_JARS=/usr/share/java
 X16J_JETTY_CP="$X16J_JARS/jetty9-server.jar:$X16J_JARS/jetty9-http.jar:$X16J_JARS/jetty9-io.jar:$X16J_JARS/jetty9-util.jar:$X16J_JARS/servlet-api.jar"
+
+x16j_require() {
+  cc_require tcpdump tshark ip java javac "$X16J_PY"
+}
 
 x16j_compile() {
   mkdir -p "$CCB_WORK/src" "$CCB_WORK/classes"

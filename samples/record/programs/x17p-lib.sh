@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Helpers for the recorders of the layer-4 (TCP-mode) proxy samples (round 17p):
-# keepalive-race-haproxy-tcp.sh and keepalive-race-nginx-stream.sh. Source after lib.sh and lib-b.sh.
+# keepalive-race-haproxy-tcp.sh and keepalive-race-nginx-stream.sh. Source after lib.sh (it sources
+# lib-b.sh when that is not loaded yet).
+#   x17p_require PROXY    cc_require of PROXY (haproxy, nginx) and the other tools; python3-requests
 #   x17p_setup PREFIX     namespaces PREFIX-s (server side: proxy and backend; CC_NS) and PREFIX-c
 #                         (clients), joined by ccb_delay_link (X17P_DELAY_MS one way; client
 #                         10.99.0.1, server side 10.99.0.2); a scratch dir CCB_WORK.
@@ -16,7 +18,16 @@
 #   x17p_proxy_stop       stop the proxy (HAProxy: SIGUSR1 then SIGTERM; nginx: SIGQUIT then SIGTERM).
 #   x17p_clients          in PREFIX-c, at once: x17p-node-lanes.js (4 lanes) and x17p-requests-lanes.py
 #                         (4 lanes), 7 rounds each, pauses X17P_GAPS; log $CCB_WORK/client.log.
+#   x17p_software         the versions of the backend's and the clients' software and the delay line,
+#                         one a line, for the meta (after the proxy's own line)
+#   x17p_record SCENARIO START META_ARGS...   the recording, after x17p_setup: backend, START (the
+#                         proxy: x17p_haproxy_start or x17p_nginx_start), a capture of both legs on all
+#                         interfaces of the server namespace, the clients, and programs/x17p-meta.py with
+#                         the logs and META_ARGS (--proxy-kind, --configured, --description...), wanting
+#                         3 races; at most 3 attempts. Copies the capture and the meta to the samples.
 set -euo pipefail
+
+declare -F ccb_cleanup >/dev/null || . "$CC_RECORD_DIR/lib-b.sh"
 
 X17P_DELAY_MS=${X17P_DELAY_MS:-5}
 X17P_BACKEND_KA_MS=${X17P_BACKEND_KA_MS:-10000}
@@ -32,6 +43,11 @@ import random
 v = [1.95, 1.965, 1.975, 2.025, 2.05] + [round(1.982 + 0.0005 * k, 4) for k in range(51)]
 random.Random(17).shuffle(v)
 print(','.join(map(str, v)))")
+
+x17p_require() {
+  cc_require "$1" node /usr/bin/python3 python3 tcpdump tshark ip
+  /usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "record: apt-get install -y python3-requests" >&2; exit 2; }
+}
 
 x17p_setup() {
   local prefix="$1"
@@ -143,4 +159,38 @@ x17p_clients() {
   local py_pid=$!
   wait "$node_pid" || true
   wait "$py_pid" || true
+}
+
+x17p_software() {
+  echo "node $(node -v) (backend: http.Server; clients: http.Agent)"
+  echo "python requests $(/usr/bin/python3 -c 'import requests; print(requests.__version__)') (Debian python3-requests; urllib3 $(/usr/bin/python3 -c 'import urllib3; print(urllib3.__version__)'), /usr/bin/python3 $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))"
+  echo "user-space delay line (python3, tun) for path latency"
+}
+
+x17p_record() {
+  local scenario="$1" start="$2" attempt
+  shift 2
+  local out="$CCB_WORK/$scenario.pcap" meta="$CCB_WORK/$scenario.meta.json"
+  for attempt in 1 2 3; do
+    rm -f "$CCB_WORK/client.log" "$CCB_WORK/backend.log" "$CCB_WORK"/tcpdump.*
+    x17p_backend
+    "$start"
+    ccb_capture_start "$CC_NS" any "$out" "tcp port 8080 or tcp port 9001" -B 32768
+    x17p_clients
+    sleep 2.5                       # the proxy's idle close of the last connections
+    cc_capture_stop
+    x17p_proxy_stop
+    x17p_backend_stop
+    cat "$CCB_WORK"/tcpdump.* >"$CCB_WORK/tcpdump.log"
+    if python3 "$CCB_PROGRAMS/x17p-meta.py" "$scenario" --capture "$out" --meta "$meta" \
+        --proxy "$CCB_SERVER_IP:8080" --backend 127.0.0.3:9001 \
+        --client-log "$CCB_WORK/client.log" --backend-log "$CCB_WORK/backend.log" --proxy-log "$CCB_WORK/proxy.log" \
+        --tcpdump-log "$CCB_WORK/tcpdump.log" --need-races 3 "$@"; then
+      break
+    fi
+    [ "$attempt" = 3 ] && { echo "record: $scenario: no usable recording in 3 attempts" >&2; exit 1; }
+  done
+  cp "$out" "$meta" "$CC_SAMPLES_DIR/"
+  grep '"error"' "$CCB_WORK/client.log" | cut -c1-220 || true
+  grep -c . "$CCB_WORK/proxy.log" || true
 }

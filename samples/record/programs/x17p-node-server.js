@@ -9,20 +9,11 @@
 // Usage: node x17p-node-server.js --host 127.0.0.3 --port 9001 --keep-alive-timeout 10000 --log FILE
 const http = require('node:http');
 const fs = require('node:fs');
+const { serverOptions, listen } = require('./node-server-setup.js');
 
-const opts = { host: '127.0.0.3', port: 9001, keepAliveTimeout: 10000, log: '/dev/null' };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i];
-  const value = process.argv[i + 1];
-  if (key === '--host') opts.host = value;
-  else if (key === '--port') opts.port = Number(value);
-  else if (key === '--keep-alive-timeout') opts.keepAliveTimeout = Number(value);
-  else if (key === '--log') opts.log = value;
-  else throw new Error(`unknown option ${key}`);
-}
-const logFd = fs.openSync(opts.log, 'w');
+const opts = serverOptions({ host: '127.0.0.3', port: 9001, keepAliveTimeout: 10000 });
 // Synchronous on purpose: the log must be complete when the recorder stops the server.
-const log = (ev) => fs.writeSync(logFd, JSON.stringify({ t: Date.now() / 1000, ...ev }) + '\n');
+const log = (ev) => fs.writeSync(opts.logFd, JSON.stringify({ t: Date.now() / 1000, ...ev }) + '\n');
 const perSocket = new WeakMap();
 const server = http.createServer((req, res) => {
   const n = (perSocket.get(req.socket) || 0) + 1;
@@ -42,6 +33,4 @@ server.on('connection', (socket) => {
   socket.on('end', () => log({ event: 'end', port }));
   socket.on('close', (hadError) => log({ event: 'close', port, hadError }));
 });
-server.keepAliveTimeout = opts.keepAliveTimeout;
-server.listen(opts.port, opts.host);
-process.on('SIGTERM', () => { fs.closeSync(logFd); process.exit(0); });
+listen(server, opts);

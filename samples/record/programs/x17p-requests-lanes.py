@@ -21,6 +21,7 @@ connection that was already open (reused). One JSON line per event in FILE (t: w
 s): "response" (status, port, reused) and "error" (exception class and message, port, reused).
 """
 import argparse
+import functools
 import json
 import sys
 import threading
@@ -29,6 +30,8 @@ import time
 import requests
 import urllib3
 import urllib3.connection
+
+import reuse_lanes
 
 LOG = None
 LOCK = threading.Lock()
@@ -85,47 +88,21 @@ def request(session, base, ev, method, path, body):
 def lane(l, gaps, base, tag, start_delay):
     time.sleep(start_delay)
     with requests.Session() as s:
-        port, released = None, None
-        for r, gap in enumerate(gaps):
-            if port is None:
-                port, released = request(s, base, {"lane": l, "round": r, "kind": "warm"}, "GET", f"/warm/{tag}l{l}-r{r}", None)
-                if port is None:
-                    continue
-            time.sleep(max(0.0, gap - (time.monotonic() - released)))
-            idle = time.monotonic() - released
-            if (l + r) % 2 == 0:
-                method, path = "POST", f"/orders?attempt={tag}l{l}-r{r}"
-                body = json.dumps({"lane": l, "round": r, "item": "x" * 40}).encode()
-            else:
-                method, path, body = "GET", f"/items/{tag}l{l}-r{r}", None
-            port, released = request(s, base, {"lane": l, "round": r, "kind": "reuse", "gapAsked": gap,
-                                               "idleMeasured": round(idle, 6), "prevPort": port}, method, path, body)
+        reuse_lanes.run_lane(functools.partial(request, s, base), l, gaps, tag)
     log(event="lane-done", lane=l)
 
 
 def main():
     global LOG
     ap = argparse.ArgumentParser()
-    ap.add_argument("--base", required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--lanes", type=int, default=4)
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--gaps", required=True)
-    ap.add_argument("--stagger", type=float, default=0.13)
+    reuse_lanes.add_lane_arguments(ap, lanes=4, rounds=7, stagger=0.13, max_seconds=40)
     ap.add_argument("--tag", default="p")
-    ap.add_argument("--max-seconds", type=float, default=40)
     a = ap.parse_args()
     LOG = open(a.log, "a")
-    gaps = [float(g) for g in a.gaps.split(",")]
-    lanes = [gaps[i::a.lanes][: a.rounds] for i in range(a.lanes)]
+    lanes = reuse_lanes.deal(a.gaps, a.lanes, a.rounds)
     log(event="start", lanes=a.lanes, rounds=a.rounds, python=sys.version.split()[0])
-    threads = [threading.Thread(target=lane, args=(i, lanes[i], a.base, a.tag, i * a.stagger), daemon=True) for i in range(a.lanes)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + a.max_seconds
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    if any(t.is_alive() for t in threads):
+    if not reuse_lanes.run_threads(lambda i, start_delay: lane(i, lanes[i], a.base, a.tag, start_delay),
+                                   a.lanes, a.stagger, a.max_seconds):
         log(event="max-seconds")
         sys.exit(4)
     log(event="done")

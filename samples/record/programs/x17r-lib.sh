@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Shared by the Puma / Ruby Net::HTTP recorders (healthy-puma-ruby.sh, keepalive-race-puma-ruby.sh).
-# Source after lib.sh and lib-b.sh.
+# Source after lib.sh (it sources lib-b.sh when that is not loaded yet).
+#   x17r_require       cc_require of the tools the recorders and these helpers run
 #   x17r_puma NS HOST PORT PERSISTENT_TIMEOUT|"" LOG   Puma 5.6 (Debian puma, single mode, 16 threads)
 #       serving programs/x17r-app.ru in namespace NS; the app logs each request to LOG; ended by PID.
 #   x17r_software      one line per piece of software (Puma, Ruby / Net::HTTP)
+
+declare -F ccb_cleanup >/dev/null || . "$CC_RECORD_DIR/lib-b.sh"
+
 X17R_PROGRAMS="$CC_RECORD_DIR/programs"
+
+x17r_require() {
+  cc_require /usr/bin/ruby /usr/bin/puma tcpdump tshark ip python3
+}
 
 x17r_puma() {
   local ns="$1" host="$2" port="$3" pt="$4" log="$5"

@@ -4,7 +4,8 @@
 Rebuilds each connection of the capture with x16-meta.py's tshark reader (requests, responses, the
 server's idle-close FIN, a request sent after it, RSTs; see there for the race forms), checks it
 against the client's JSON-lines log (x17r-net-http-client.rb) and the Rack app's log (x17r-app.ru),
-and writes samples/<scenario>.meta.json only when they agree. Exit 1 (no meta) when they disagree,
+and writes samples/<scenario>.meta.json only when they agree (its options, clean and race findings,
+observed, facts: x16-meta.py's shared pieces). Exit 1 (no meta) when they disagree,
 or when fewer than --need-races connections raced (or fewer POST / retried-GET races than asked):
 the recorder then records again.
 
@@ -23,7 +24,6 @@ import importlib.util
 import json
 import os
 import statistics
-import sys
 
 _spec = importlib.util.spec_from_file_location('x16meta', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x16-meta.py'))
 x16 = importlib.util.module_from_spec(_spec)
@@ -32,21 +32,8 @@ _spec.loader.exec_module(x16)
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('scenario')
-    ap.add_argument('--capture', required=True)
-    ap.add_argument('--meta', required=True)
-    ap.add_argument('--server-port', type=int, required=True)
-    ap.add_argument('--client-log', required=True)
-    ap.add_argument('--server-log', required=True)
-    ap.add_argument('--configured', required=True)
-    ap.add_argument('--configured-notes', default=None)
-    ap.add_argument('--description', required=True)
-    ap.add_argument('--software', nargs='+', required=True)
-    ap.add_argument('--healthy', action='store_true')
-    ap.add_argument('--need-races', type=int, default=0)
-    ap.add_argument('--need-post-races', type=int, default=0)
+    x16.add_common_arguments(ap)
     ap.add_argument('--need-retries', type=int, default=0)
-    ap.add_argument('--capture-side', default=None)
     a = ap.parse_args()
 
     configured = json.loads(a.configured)
@@ -102,14 +89,10 @@ def main():
     if len(races) < a.need_races or len(post_races) < a.need_post_races or len(retried) < a.need_retries:
         problems.append(f"only {len(races)} races ({len(post_races)} POST, {len(retried)} retried); "
                         f"need {a.need_races} ({a.need_post_races} POST, {a.need_retries} retried)")
-    if problems:
-        for p in problems:
-            print('x17r-meta: ' + p, file=sys.stderr)
-        sys.exit(1)
+    x16.refuse_if(problems, 'x17r-meta')
 
     server = next(iter(conns.values()))['server']
-    idle = [c['idleClose'] for c in conns.values() if c['idleClose']]
-    idle_gaps = sorted(i['idleFromLastByte'] for i in idle)
+    idle, idle_gaps = x16.idle_closes(conns)
     port_client = {p: c['client'] for p, c in conns.items()}
     retry_on = {}   # retry connection port -> the request event
     expect = []
@@ -139,11 +122,8 @@ def main():
                 outcome = (f"Net::HTTP raised {e['error']}: {e['message']!r} after an idle pause of {e.get('idleMeasured')} s; not retried"
                            + (' (POST is not idempotent: Net::HTTP retries only GET, HEAD, PUT, DELETE, OPTIONS, TRACE).' if e['method'] == 'POST' else '.'))
             notes = f"{what}. The Rack app never saw it on this connection. {outcome}"
-            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
-            ev.update(retried=how == 'retried', clientError=e.get('error'))
-            if how == 'retried':
-                ev['retriedOn'] = port_client.get(e['connects'][-1])
-            expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': notes, 'evidence': ev})
+            retried_on = {'retriedOn': port_client.get(e['connects'][-1])} if how == 'retried' else {}
+            expect.append(x16.race_finding(c, notes, retried=how == 'retried', clientError=e.get('error'), **retried_on))
     for port in sorted(conns):
         c = conns[port]
         if port in retry_on:   # a retry's connection (it may have raced later itself: then it has both findings)
@@ -155,22 +135,8 @@ def main():
                                     f"there); answered {e.get('status')}."
                                     + (" Later this connection raced too (keepalive-race above)." if c['race'] else '')})
             continue
-        if c['race']:
-            continue
-        n = len(c['requests'])
-        if c['idleClose']:
-            how = f"then Puma's idle close after {c['idleClose']['idleFromLastByte']} s (frame {c['idleClose']['finFrame']}); the client closed its side"
-        elif c['clientFin'] is not None and (c['serverFin'] is None or c['clientFin']['t'] < c['serverFin']['t']):
-            how = 'then the client closed the connection (FIN first from the client)'
-        else:
-            how = 'then the connection closed'
-        gaps = []
-        for i in range(1, n):
-            prev = max((p for p in c['pk'] if p['fromServer'] and p['len'] and p['t'] < c['requests'][i]['t']), key=lambda p: p['t'])
-            gaps.append(round(c['requests'][i]['t'] - prev['t'], 3))
-        reuse = f"; reused after idle gaps {gaps} s (server side)" if gaps else ''
-        expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                       'notes': f"{n} request(s), all answered{reuse}; {how}. Clean."})
+        if not c['race']:
+            expect.append(x16.clean_finding(c, 'Puma'))
     eof_reconnects = [e for e in reqs if any(m == 'Conn close because of EOF' for m in e.get('netHttp', []))]
     if not a.healthy and races:
         reuse_gaps = sorted(r['race']['reuseIdleSeconds'] for r in races.values())
@@ -184,44 +150,11 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
 
-    close_states = {}
-    for c in conns.values():
-        if any(side == 'server' for side, _ in c['rsts']):
-            st = 'RST'
-        elif c['serverFin'] and c['clientFin']:
-            st = 'FIN-both (server first)' if c['serverFin']['t'] < c['clientFin']['t'] else 'FIN-both (client first)'
-        else:
-            st = 'open'
-        close_states[st] = close_states.get(st, 0) + 1
-
     def rel(t):
         return round(t - t0, 6)
 
-    meta = {'scenario': a.scenario, 'description': a.description, 'software': a.software, 'configured': configured}
-    if a.configured_notes:
-        meta['configuredNotes'] = a.configured_notes
-    meta['observed'] = {
-        'serverIdleCloseSeconds': idle_gaps,
-        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
-        'raceDeltaMs': {conns[p]['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
-        'forms': {conns[p]['client']: c['race']['form'] for p, c in sorted(races.items())},
-    }
-    meta['expect'] = expect
-    meta['silent'] = bool(a.healthy)
-    if a.capture_side:
-        meta['captureSide'] = a.capture_side
-    meta['facts'] = {
-        'connections': len(conns),
-        'requests': wire_reqs,
-        'responses': wire_resps,
-        'races': len(races),
-        'postRaces': len(post_races),
-        'retriedByNetHttp': len(retried),
-        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
-        'serverIdleCloses': len(idle),
-        'closeStates': close_states,
-        'captureFile': a.capture.rsplit('/', 1)[-1],
-    }
+    meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
+    meta['facts'] = x16.wire_facts(a, conns, races, post_races, idle, retriedByNetHttp=len(retried))
     start = next((e for e in clog if e.get('event') == 'start'), {})
     meta['groundTruth'] = {
         'clientLog': {
@@ -251,9 +184,7 @@ def main():
         },
         'timesNote': "captureTime: the client's wall clock minus the capture's first packet (same host clock)",
     }
-    with open(a.meta, 'w') as f:
-        json.dump(meta, f, indent=2)
-        f.write('\n')
+    x16.write_meta(a.meta, meta)
     print(f"x17r-meta: {a.scenario}: {len(conns)} connections, {wire_reqs} requests, {len(races)} races ({len(post_races)} POST, "
           f"{len(retried)} retried by Net::HTTP), race forms {sorted({c['race']['form'] for c in races.values()})}, idle closes "
           f"{idle_gaps[:1]}..{idle_gaps[-1:]}")

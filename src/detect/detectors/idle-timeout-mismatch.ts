@@ -5,7 +5,7 @@ import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
-import { IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
+import { IdleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
 import { saferClientIdleTimeout, serverIdleClose } from './keepalive-race';
@@ -158,7 +158,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
-          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame, ...idleCloseSample(close.finTs, close.finFrame, close.lastExchange) });
+          // One literal of fixed shape: an object spread here cost about 0.15 G instructions on the benchmark's first 500 000 packets.
+          const last = close.lastExchange;
+          e.nextClose = push(e.closes, e.nextClose, {
+            gap: close.idleGap, ts: close.finTs, frame: close.finFrame, finTs: close.finTs, finFrame: close.finFrame,
+            method: last?.method ?? null, uri: last?.uri ?? null, requestStart: last?.requestStart ?? null,
+          });
           return;
         }
         const clientClose = clientIdleClose(conn);
