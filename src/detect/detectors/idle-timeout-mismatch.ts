@@ -245,7 +245,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               (relay !== null
                 ? `The responses advertise Keep-Alive: timeout=${advertised}, the backend's hint passed on by the proxy, but the proxy closes after ${fmt(T)} s`
                 : `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s`) +
-                `: a client that trusts the hint (a Node http.Agent keeps a socket until the hint minus 1 s, Node's fetch (undici) until the hint minus 2 s) will reuse connections the ${relay !== null ? 'proxy' : 'server'} has already closed.`,
+                `: a client that trusts the hint (a Node http.Agent keeps a socket until the hint minus 1 s, Node's fetch (undici) until the hint minus 2 s) will reuse connections the ${relay !== null ? 'proxy' : 'server'} has already closed.` +
+                // Without the proxy's backend leg in the capture a relaying proxy cannot be told; its closes look like this.
+                (relay === null ? ' (A proxy that relays connections byte for byte, such as HAProxy in mode tcp, nginx stream or a cloud layer-4 load balancer, passes its backend\'s hint on and closes at its own idle timeout: if one is in front, its timeout is the one that fired.)' : ''),
             );
           }
           if (clientTimeout !== null) parts.push(`Clients themselves closed ${clientTimeout.samples} idle connections after ${fmt(clientTimeout.value)} s.`);
