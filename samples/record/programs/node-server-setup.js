@@ -1,0 +1,32 @@
+'use strict';
+// The command line and the lifetime shared by the recorders' small Node http servers
+// (x13-node-server.js, x17p-node-server.js):
+//   serverOptions(defaults)  --host, --port, --keep-alive-timeout (ms), --log FILE over the defaults
+//                            (log: /dev/null unless given); opens the log (truncated) as opts.logFd
+//   listen(server, opts)     the server's keepAliveTimeout, listen on host:port; on SIGTERM the log is
+//                            closed and the process exits 0 (the recorder ends the server by its PID)
+// Both servers write their log synchronously, so that it is complete when the recorder stops them.
+const fs = require('node:fs');
+
+function serverOptions(defaults) {
+  const opts = { log: '/dev/null', ...defaults };
+  for (let i = 2; i < process.argv.length; i += 2) {
+    const key = process.argv[i];
+    const value = process.argv[i + 1];
+    if (key === '--host') opts.host = value;
+    else if (key === '--port') opts.port = Number(value);
+    else if (key === '--keep-alive-timeout') opts.keepAliveTimeout = Number(value);
+    else if (key === '--log') opts.log = value;
+    else throw new Error(`unknown option ${key}`);
+  }
+  opts.logFd = fs.openSync(opts.log, 'w');
+  return opts;
+}
+
+function listen(server, opts) {
+  server.keepAliveTimeout = opts.keepAliveTimeout;
+  server.listen(opts.port, opts.host);
+  process.on('SIGTERM', () => { fs.closeSync(opts.logFd); process.exit(0); });
+}
+
+module.exports = { serverOptions, listen };

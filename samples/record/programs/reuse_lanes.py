@@ -1,0 +1,71 @@
+"""The lanes of the keep-alive race clients (x16-aiohttp-client.py, x16-httpx-client.py,
+x17p-requests-lanes.py): each lane has one pooled connection; it sends a "warm" GET (a new
+connection), then for each round sleeps GAP seconds (measured from the moment the previous response
+was fully read) and sends the round's request on the pooled connection: POST /orders?attempt=...
+(JSON body) on alternate rounds, else GET /items/...; after a failure, a new warm GET (another URI)
+before the next pause. The GAPS are dealt to the lanes round-robin in the order given.
+"""
+import json
+import threading
+import time
+
+
+def add_lane_arguments(ap, lanes, rounds, stagger, max_seconds, gaps_required=True):
+    """--base, --log, --lanes, --rounds, --gaps, --stagger, --max-seconds (with these defaults)."""
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--lanes", type=int, default=lanes)
+    ap.add_argument("--rounds", type=int, default=rounds)
+    if gaps_required:
+        ap.add_argument("--gaps", required=True)
+    else:
+        ap.add_argument("--gaps", default="")
+    ap.add_argument("--stagger", type=float, default=stagger)
+    ap.add_argument("--max-seconds", type=float, default=max_seconds)
+
+
+def deal(gaps, lanes, rounds):
+    """The pauses (a comma-separated string) dealt round-robin: one list of at most ROUNDS per lane."""
+    v = [float(g) for g in gaps.split(",")]
+    return [v[i::lanes][:rounds] for i in range(lanes)]
+
+
+def warm_path(lane, rnd, tag=""):
+    return f"/warm/{tag}l{lane}-r{rnd}"
+
+
+def round_request(lane, rnd, tag=""):
+    """(method, path, body) of a round's reuse: a POST with a JSON body on alternate rounds, else a GET."""
+    if (lane + rnd) % 2 == 0:
+        return ("POST", f"/orders?attempt={tag}l{lane}-r{rnd}",
+                json.dumps({"lane": lane, "round": rnd, "item": "x" * 40}).encode())
+    return "GET", f"/items/{tag}l{lane}-r{rnd}", None
+
+
+def run_lane(send, lane, gaps, tag=""):
+    """One lane of a threaded client. send(ev, method, path, body) makes a request on the lane's
+    client (ev: the fields to log with it) and returns (local port or None on failure, the
+    time.monotonic() when the response was read or the request failed)."""
+    port, released = None, None
+    for rnd, gap in enumerate(gaps):
+        if port is None:
+            port, released = send({"lane": lane, "round": rnd, "kind": "warm"}, "GET", warm_path(lane, rnd, tag), None)
+            if port is None:
+                continue
+        time.sleep(max(0.0, gap - (time.monotonic() - released)))
+        idle = time.monotonic() - released
+        method, path, body = round_request(lane, rnd, tag)
+        port, released = send({"lane": lane, "round": rnd, "kind": "reuse", "gapAsked": gap,
+                               "idleMeasured": round(idle, 6), "prevPort": port}, method, path, body)
+
+
+def run_threads(target, lanes, stagger, max_seconds):
+    """target(lane, start_delay) in one daemon thread per lane, lane i starting i * STAGGER s later;
+    waits at most MAX_SECONDS in all. Returns True when every lane finished."""
+    threads = [threading.Thread(target=target, args=(i, i * stagger), daemon=True) for i in range(lanes)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + max_seconds
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
