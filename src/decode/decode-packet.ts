@@ -236,6 +236,7 @@ function decodePlainEthernetIpv4Tcp(data: Uint8Array, b: number, limit: number, 
   resetView(view);
   view.ipVersion = 4;
   view.ipId = lengthWord & 0xffff;
+  view.ttl = (fragmentWord >>> 8) & 0xff;
   view.src0 = bytes.getInt32(ip + 12);
   view.src1 = 0;
   view.src2 = 0;

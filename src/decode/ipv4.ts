@@ -46,6 +46,7 @@ export function decodeIpv4(data: Uint8Array, cur: DecodeCursor, view: PacketView
 
   view.ipVersion = 4;
   view.ipId = u16(data, o + 4);
+  view.ttl = data[o + 8];
   view.src0 = i32(data, o + 12);
   view.src1 = 0;
   view.src2 = 0;

@@ -42,6 +42,7 @@ export function decodeIpv6(data: Uint8Array, cur: DecodeCursor, view: PacketView
 
   view.ipVersion = 6;
   view.ipId = -1;
+  view.ttl = data[o + 7];
   view.src0 = i32(data, o + 8);
   view.src1 = i32(data, o + 12);
   view.src2 = i32(data, o + 16);

@@ -30,6 +30,12 @@ export class PacketView {
    */
   ipId = -1;
   tcpChecksum = -1;
+  /**
+   * IPv4 TTL or IPv6 hop limit of the IP header in front of TCP (the innermost), as captured. Each
+   * router takes one off, so the packets of one sender reach a capture point with one TTL; a reset
+   * with another TTL than its side's other packets was sent from somewhere else (a middlebox).
+   */
+  ttl = 0;
   /** Payload length by the IP header (what the sender put on the wire), for sequence accounting. */
   payloadLen = 0;
   /** Offset of the TCP payload within the packet data. */

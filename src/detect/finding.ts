@@ -3,6 +3,7 @@ export type Severity = 'error' | 'warning' | 'info';
 /** The anomaly kinds of the catalogue (shared/design/anomalies.md). Stable ids: never rename. */
 export type AnomalyKind =
   | 'keepalive-race'
+  | 'middlebox-idle-timeout'
   | 'idle-timeout-mismatch'
   | 'request-after-close-notice'
   | 'retried-request'

@@ -6,6 +6,7 @@ import { portReuse } from './detectors/port-reuse';
 import { zeroWindowStall } from './detectors/zero-window-stall';
 import { rstOnClose } from './detectors/rst-on-close';
 import { keepaliveRace } from './detectors/keepalive-race';
+import { middleboxIdleTimeout } from './detectors/middlebox-idle-timeout';
 import { requestAfterCloseNotice } from './detectors/request-after-close-notice';
 import { unansweredRequest } from './detectors/unanswered-request';
 import { resetBeforeResponse } from './detectors/reset-before-response';
@@ -30,6 +31,7 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   zeroWindowStall,
   rstOnClose,
   keepaliveRace,
+  middleboxIdleTimeout,
   requestAfterCloseNotice,
   unansweredRequest,
   resetBeforeResponse,

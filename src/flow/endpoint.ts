@@ -222,6 +222,14 @@ export class Endpoint {
    * socket already closed, not a connection it was serving.
    */
   finUnseen = false;
+  /**
+   * IP TTL (hop limit) of this endpoint's first packet in the capture and of its first RST, or -1.
+   * A sender's packets all reach the capture point with one TTL; a RST with another was sent by
+   * something else on the path, a NAT gateway, firewall or load balancer that forgot the connection
+   * (PacketView.ttl). Kept at the handshake and the reset only: nothing per packet.
+   */
+  firstTtl = -1;
+  rstTtl = -1;
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
 
@@ -362,6 +370,8 @@ export class Endpoint {
     this.rstCount = 0;
     this.rstHasAck = false;
     this.finUnseen = false;
+    this.firstTtl = -1;
+    this.rstTtl = -1;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

@@ -445,7 +445,10 @@ export class TcpTracker<T> {
 
     ep.packets++;
     ep.wireBytes += origLen;
-    if (ep.firstTs < 0) ep.firstTs = ts;
+    if (ep.firstTs < 0) {
+      ep.firstTs = ts;
+      ep.firstTtl = v.ttl;
+    }
     ep.lastTs = ts;
     conn.noteActivity(ts, this.now, frame);
 
@@ -495,6 +498,8 @@ export class TcpTracker<T> {
   }
 
   private onSyn(conn: Connection<T>, ep: Endpoint, peer: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number, ackFlag: boolean): void {
+    // The handshake path counted the segment without the general path's first-packet step.
+    if (ep.firstTtl < 0) ep.firstTtl = v.ttl;
     if (ackFlag) {
       ep.synAckCount++;
       if (ep.synAckTimes.length < MAX_EVENTS_KEPT) {
@@ -728,6 +733,7 @@ export class TcpTracker<T> {
     if (ep.rstTs >= 0) return;
     ep.rstTs = ts;
     ep.rstFrame = frame;
+    ep.rstTtl = v.ttl;
     ep.rstHasAck = (v.flags & Flag.ACK) !== 0;
     ep.rstAck = v.ack;
     recordHistory(conn, Letter.Rst, fromClient);

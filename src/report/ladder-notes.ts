@@ -195,7 +195,14 @@ const resetBeforeResponse: NoteRule = (p, ev) => {
   return null;
 };
 
+const middleboxIdleTimeout: NoteRule = (p, ev) => {
+  if (p.fromClient && hasData(p)) return `request after ${dur(num(ev, 'idleBefore'))} idle${ev.form === 'dropped' ? ': never answered' : ''}`;
+  if (isRst(p)) return `RST in the server's name, IP TTL ${num(ev, 'rstTtl') ?? '?'} (the server's: ${num(ev, 'serverTtl') ?? '?'}): a middlebox`;
+  return null;
+};
+
 const RULES: Partial<Record<Finding['kind'], NoteRule>> = {
+  'middlebox-idle-timeout': middleboxIdleTimeout,
   'gateway-timeout': gatewayTimeout,
   'no-upstream-connect': noUpstreamConnect,
   'reset-before-response': resetBeforeResponse,

@@ -253,6 +253,8 @@ export const resetBeforeResponse: DetectorDefinition = {
         // A reused connection reset by the server's idle close as the request arrived: keepalive-race
         // (closed-on-arrival) has spoken for it (it runs first, see the registry).
         if (ctx.reportedOn('keepalive-race', conn.id)) return;
+        // A reset in the server's name from a middlebox that forgot the connection (another IP TTL).
+        if (ctx.reportedOn('middlebox-idle-timeout', conn.id)) return;
         const requestAcked = peerAckedAll(conn.client, s);
         const resetAcked = peerResetAfterReceivingAll(conn.client, s);
         if (candidates.length >= MAX_CANDIDATES) {

@@ -367,7 +367,7 @@ export const unansweredRequest: DetectorDefinition = {
 
     function claimedElsewhere(flowId: number): boolean {
       return (
-        ctx.reportedOn('keepalive-race', flowId) || ctx.reportedOn('request-after-close-notice', flowId)
+        ctx.reportedOn('keepalive-race', flowId) || ctx.reportedOn('request-after-close-notice', flowId) || ctx.reportedOn('middlebox-idle-timeout', flowId)
       );
     }
 
@@ -823,7 +823,7 @@ export const unansweredRequest: DetectorDefinition = {
           const ex = o.ex;
           const requestEnd = ex.requestEnd ?? 0;
           const age = captureEnd - requestEnd;
-          if (age < ctx.options.openRequestAge) continue;
+          if (age < ctx.options.openRequestAge || claimedElsewhere(o.flowId)) continue;
           const line = requestLine(ex);
           ctx.report({
             flowId: o.flowId,

@@ -1,0 +1,89 @@
+'use strict';
+// Node http.Agent clients of the middlebox-idle-* recordings (round 18m), with their ground truth.
+// Usage: node x18m-node-client.js --base http://10.77.2.2:8080 --log FILE [--pause 5] [--timeout-ms 4000]
+//          [--keepalive-msecs 30000] [--tag n]
+// Four lanes at once, each with its own http.Agent({keepAlive: true, maxSockets: 1}), so each lane
+// has exactly one pooled connection; no agent-level timeout. Each lane sends three warm GETs
+// (/warm/<tag>-<lane>-<i>, 0.2 s apart: the first opens the connection), then:
+//   stale-get   sleeps PAUSE s (longer than the middlebox's idle timeout), GET /items/<tag>-stale-get on
+//               the pooled connection, then GET /after/<tag>-stale-get (a new connection when it failed);
+//   stale-post  the same with POST /orders?attempt=<tag>-stale-post (a small JSON body);
+//   control     sleeps 1 s, GET /items/<tag>-control-1, sleeps 2 s, GET /items/<tag>-control-2 (both
+//               shorter than the middlebox's idle timeout: must work);
+//   tcpka       like stale-get, but its Agent keeps Node's default keepAliveMsecs (1000): the Agent
+//               turns on TCP keep-alive (SO_KEEPALIVE, first probe after 1 s idle) on a pooled socket,
+//               and the probes refresh the middlebox's state. The other lanes' Agents use
+//               KEEPALIVE_MSECS (default 30000, longer than the pause), so no probe is sent.
+// Every request has a client-side timeout of TIMEOUT_MS of socket inactivity (req.setTimeout, then
+// destroy). Node does not retry a failed request, nor does this program.
+// One JSON line per request in FILE (t: wall clock epoch s when it ended): event "response" (status,
+// local port, reused = req.reusedSocket) or "error" (code, message, local port, reused), sentAt, elapsedMs.
+const http = require('node:http');
+const fs = require('node:fs');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const base = arg('--base', 'http://127.0.0.1:8080');
+const logFile = arg('--log', '/dev/stdout');
+const pause = Number(arg('--pause', '5'));
+const timeoutMs = Number(arg('--timeout-ms', '4000'));
+const kaMsecs = Number(arg('--keepalive-msecs', '30000'));
+const tag = arg('--tag', 'n');
+
+function log(ev) {
+  fs.appendFileSync(logFile, JSON.stringify({ t: Date.now() / 1000, client: 'node', lib: `node ${process.version} http.Agent`, ...ev }) + '\n');
+}
+const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
+
+function request(agent, lane, method, uri, body) {
+  return new Promise((resolve) => {
+    const t0 = Date.now() / 1000;
+    const headers = body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {};
+    const req = http.request(base + uri, { agent, method, headers });
+    let port = null;
+    req.on('socket', (s) => {
+      if (s.localPort !== undefined) port = s.localPort;
+      else s.once('connect', () => { port = s.localPort; });
+    });
+    const ms = () => Math.round((Date.now() / 1000 - t0) * 1e6) / 1e3;
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => {
+        log({ lane, event: 'response', method, uri, status: res.statusCode, port, reused: req.reusedSocket, sentAt: t0, elapsedMs: ms() });
+        resolve(true);
+      });
+    });
+    req.on('error', (e) => {
+      log({ lane, event: 'error', method, uri, error: e.code || e.name || null, message: e.message, port, reused: req.reusedSocket, sentAt: t0, elapsedMs: ms() });
+      resolve(false);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`client timeout ${timeoutMs} ms`), { code: 'CLIENT_TIMEOUT' })));
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+async function lane(name) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1, ...(name === 'tcpka' ? {} : { keepAliveMsecs: kaMsecs }) });
+  for (let i = 1; i <= 3; i++) {
+    if (i > 1) await sleep(0.2);
+    await request(agent, name, 'GET', `/warm/${tag}-${name}-${i}`, null);
+  }
+  if (name === 'control') {
+    await sleep(1);
+    await request(agent, name, 'GET', `/items/${tag}-control-1`, null);
+    await sleep(2);
+    await request(agent, name, 'GET', `/items/${tag}-control-2`, null);
+  } else {
+    await sleep(pause);
+    if (name === 'stale-post') await request(agent, name, 'POST', `/orders?attempt=${tag}-stale-post`, JSON.stringify({ sku: 'x18m', qty: 1 }));
+    else await request(agent, name, 'GET', `/items/${tag}-${name}`, null);
+    await request(agent, name, 'GET', `/after/${tag}-${name}`, null);
+  }
+  agent.destroy();
+}
+
+Promise.all(['stale-get', 'stale-post', 'control', 'tcpka'].map(lane)).then(() => process.exit(0));
+setTimeout(() => { log({ event: 'gave-up' }); process.exit(3); }, 30000).unref();

@@ -1,0 +1,211 @@
+import type { HttpExchange } from '../../http/exchange';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectorDefinition } from '../detector';
+import { at, ms, requestLine } from '../facts';
+import type { Finding } from '../finding';
+
+/**
+ * middlebox-idle-timeout: a NAT gateway, stateful firewall or load balancer between client and
+ * server forgot a connection that stayed idle longer than its own timeout (AWS NAT gateway: 350 s;
+ * Azure Load Balancer: 4 min by default; a Linux conntrack's established timeout), and told
+ * neither end. The server never closed it: no FIN, no RST of its own. When the client reuses the
+ * connection, the middlebox either
+ *
+ * - resets it in the server's name: a RST from the server's address whose IP TTL is not that of
+ *   the server's own packets (PacketView.ttl: each router takes one off, so the server's packets
+ *   all reach the capture point with one TTL; the middlebox is fewer hops away, or starts from
+ *   another value), or
+ * - drops what the client sends: the request retransmitted again and again, with nothing at all
+ *   from the server after it.
+ *
+ * keepalive-race is the server closing first (its FIN, seen or proven); reset-before-response a
+ * server's own reset (same TTL); unanswered-request a request the server received or that a path
+ * delayed. Connections claimed here are left alone by the last two. Recorded in
+ * middlebox-idle-reset-nat and middlebox-idle-drop-nat (client, NAT router with a 3 s conntrack
+ * timeout, server in network namespaces).
+ */
+
+/** NAT and load-balancer idle timeouts are seconds to hours: a reuse sooner than this is not judged. */
+const MIN_IDLE = 1;
+/** A dropped request: retransmitted at least this often, over at least this long, with no packet back. */
+const MIN_RETRANSMISSIONS = 2;
+const MIN_SILENCE = 1;
+const MAX_PER_SERVER = 4096;
+const MAX_SERVERS = 10_000;
+
+type Form = 'reset' | 'dropped';
+
+interface Failure {
+  finding: Finding;
+  form: Form;
+  idle: number;
+  requestTs: number;
+  rstTtl: number;
+  serverTtl: number;
+}
+
+interface ServerPath {
+  failures: Failure[];
+  /** The longest idle gap after which a reuse of a connection to this server was answered. */
+  longestAnsweredReuse: number;
+  /** The last packet the server sent on any of its connections (it was alive and reachable then). */
+  lastServerPacket: number;
+}
+
+/** The request a reused connection ended on, unanswered, after an idle gap of at least MIN_IDLE; null otherwise. */
+function lastIdleReuse(conn: AnalyzedConnection): HttpExchange | null {
+  const recent = conn.app?.recent;
+  if (recent === undefined || recent.length === 0) return null;
+  const ex = recent[recent.length - 1];
+  if (ex.requestStart === null || ex.responseStart !== null || ex.idleBefore === null || ex.idleBefore < MIN_IDLE) return null;
+  return ex;
+}
+
+export const middleboxIdleTimeout: DetectorDefinition = {
+  id: 'middlebox-idle-timeout',
+  meta: {
+    description:
+      'A connection reused after a long idle gap met a middlebox (NAT gateway, firewall, load balancer) that had forgotten it, while the server never closed it: a RST in the server\'s name with another IP TTL than the server\'s packets, or the request dropped and retransmitted with no answer.',
+    severity: 'error',
+    messages: {
+      reset:
+        '{request} sent after {idle} s idle was reset {wait} ms later by a RST in the server\'s name with IP TTL {rstTtl}, where the server\'s packets have {serverTtl}: a middlebox on the path had forgotten the connection (the server never closed it)',
+      dropped:
+        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: a middlebox on the path had forgotten it and drops its packets',
+    },
+  },
+  create(ctx) {
+    const servers = new Map<string, ServerPath>();
+    const pathTo = (server: string): ServerPath | null => {
+      let p = servers.get(server);
+      if (p === undefined) {
+        if (servers.size >= MAX_SERVERS) return null;
+        p = { failures: [], longestAnsweredReuse: 0, lastServerPacket: -1 };
+        servers.set(server, p);
+      }
+      return p;
+    };
+
+    return {
+      onExchange(ex, conn) {
+        // An answered reuse bounds the middlebox's timeout from below; not one whose idle TCP
+        // keep-alive probes crossed (they keep a middlebox's state alive: Node's http.Agent sends
+        // them after 1 s by default, and its reuses after 5 s went through the 3 s NAT).
+        if (ex.index < 2 || ex.idleBefore === null || ex.responseStart === null || ex.idleBefore < MIN_IDLE) return;
+        if (conn.client.keepAliveProbes > 0 || conn.server.keepAliveProbes > 0) return;
+        const p = pathTo(conn.serverName);
+        if (p !== null && ex.idleBefore > p.longestAnsweredReuse) p.longestAnsweredReuse = ex.idleBefore;
+      },
+
+      onConnectionEnd(conn) {
+        const s = conn.server;
+        const c = conn.client;
+        const p = s.packets > 0 ? pathTo(conn.serverName) : null;
+        if (p !== null && s.lastTs > p.lastServerPacket) p.lastServerPacket = s.lastTs;
+        if (p === null || p.failures.length >= MAX_PER_SERVER) return;
+        const ex = lastIdleReuse(conn);
+        if (ex === null || ex.requestStart === null || ex.idleBefore === null) return;
+        const requestTs = ex.requestStart;
+        // The server closed first (its FIN, seen or proven by a sequence number): keepalive-race's case.
+        if (s.finUnseen || (s.finTs >= 0 && s.finTs <= requestTs)) return;
+        // The client closed or reset before reusing the connection.
+        if ((c.finTs >= 0 && c.finTs < requestTs) || (c.rstTs >= 0 && c.rstTs < requestTs)) return;
+        if (ctx.reportedOn('keepalive-race', conn.id)) return;
+        const line = requestLine(ex) ?? 'a request';
+        const idle = ex.idleBefore;
+        let form: Form;
+        let finding: Finding;
+        if (s.rstTs >= requestTs && s.rstTtl >= 0 && s.firstTtl >= 0 && s.rstTtl !== s.firstTtl && (s.finTs < 0 || s.finTs > s.rstTs)) {
+          form = 'reset';
+          finding = ctx.report({
+            flowId: conn.id,
+            client: conn.clientName,
+            server: conn.serverName,
+            ts: s.rstTs,
+            message: 'reset',
+            data: { request: line, idle: ms(idle), wait: ms((s.rstTs - requestTs) * 1000), rstTtl: s.rstTtl, serverTtl: s.firstTtl },
+            evidence: evidenceOf(ex, 'reset', { resetTs: at(s.rstTs), rstTtl: s.rstTtl, serverTtl: s.firstTtl, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null }),
+            frames: [ex.requestFrame ?? 0, s.rstFrame],
+          });
+        } else if (s.rstTs < 0 && s.finTs < 0 && s.lastTs < requestTs && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
+          // Nothing from the server after the request, while the client sent it again and again.
+          form = 'dropped';
+          const span = c.lastTs - requestTs;
+          finding = ctx.report({
+            flowId: conn.id,
+            client: conn.clientName,
+            server: conn.serverName,
+            ts: requestTs,
+            message: 'dropped',
+            data: { request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span) },
+            evidence: evidenceOf(ex, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) }),
+            frames: [ex.requestFrame ?? 0, c.lastDataFrame],
+          });
+        } else {
+          return;
+        }
+        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: s.firstTtl });
+      },
+
+      onFinish() {
+        for (const [server, p] of servers) {
+          if (p.failures.length === 0) continue;
+          const idles = p.failures.map((f) => f.idle);
+          const shortest = Math.min(...idles);
+          const longest = Math.max(...idles);
+          const resets = p.failures.filter((f) => f.form === 'reset');
+          const dropped = p.failures.length - resets.length;
+          // Answered reuses idle as long as a failed one: other paths, or timers coarser than the gaps; no lower bound then.
+          const answered = p.longestAnsweredReuse < shortest ? p.longestAnsweredReuse : 0;
+          // The server still answered (on any connection) after the dropped requests: it was up and reachable.
+          const aliveAfter = p.failures.filter((f) => f.form === 'dropped' && p.lastServerPacket > f.requestTs).length;
+          const ttls = resets.length > 0 ? ` (IP TTL ${[...new Set(resets.map((f) => f.rstTtl))].join('/')}, where the server's packets have ${[...new Set(resets.map((f) => f.serverTtl))].join('/')})` : '';
+          const what = [
+            resets.length > 0 ? `${resets.length} ${resets.length === 1 ? 'was' : 'were'} reset in the server's name from elsewhere on the path${ttls}` : '',
+            dropped > 0 ? `${dropped} ${dropped === 1 ? 'was' : 'were'} dropped: retransmitted with nothing back${aliveAfter > 0 ? `, while the server went on answering${aliveAfter < dropped ? ` (after ${aliveAfter} of them)` : ''}` : ''}` : '',
+          ].filter((t) => t !== '').join('; ');
+          const bound = answered > 0 ? `between ${ms(answered)} and ${ms(shortest)} s` : `at most ${ms(shortest)} s`;
+          const inferred: Record<string, { value: number; samples: number; spread: number }> = {
+            middleboxIdleTimeoutAtMost: { value: ms(shortest), samples: p.failures.length, spread: ms(longest - shortest) },
+          };
+          if (answered > 0) inferred.middleboxIdleTimeoutAtLeast = { value: ms(answered), samples: 1, spread: 0 };
+          const keepBelow = answered > 0 ? answered : shortest;
+          ctx.diagnose({
+            server,
+            count: p.failures.length,
+            inferred,
+            explanation:
+              `${p.failures.length} request${p.failures.length === 1 ? '' : 's'} to ${server} on connections reused after ${ms(shortest)}${longest > shortest ? `-${ms(longest)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${what}. ` +
+              (answered > 0 ? `Reuses after up to ${ms(answered)} s idle were answered. ` : '') +
+              `A NAT gateway, stateful firewall or load balancer between the client and the server forgets connections idle longer than its timeout, here ${bound}, and tells neither end; ` +
+              'the client learns it only when it reuses the connection: ECONNRESET at once where the middlebox resets, a timeout where it drops.',
+            remedy:
+              `Keep pooled connections idle for less than the middlebox's timeout (below ${ms(keepBelow)} s here): a client pool idle timeout below it, or TCP keep-alive probes more often than it ` +
+              '(SO_KEEPALIVE with `tcp_keepalive_time` below it; Node http.Agent `keepAliveMsecs`, 1 s by default; Go net.Dialer `KeepAlive`, 15 s by default); ' +
+              'or raise the middlebox\'s idle timeout (AWS NAT gateway: 350 s, fixed; Azure Load Balancer: 4 min by default, up to 100 min, and its TCP reset option makes clients fail at once instead of timing out; ' +
+              'Linux conntrack: `net.netfilter.nf_conntrack_tcp_timeout_established`). Retry idempotent requests that fail this way on a new connection.',
+            anomalyIds: p.failures.map((f) => f.finding.id),
+          });
+        }
+      },
+    };
+  },
+};
+
+function evidenceOf(
+  ex: HttpExchange,
+  form: Form,
+  more: { resetTs: number | null; rstTtl: number | null; serverTtl: number | null; rstHasAck: boolean | null; retransmissions: number | null; silentSeconds: number | null },
+): Record<string, number | string | boolean | null> {
+  return {
+    form,
+    method: ex.method,
+    uri: ex.uri,
+    requestLine: requestLine(ex),
+    exchangeIndex: ex.index,
+    idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+    requestStart: at(ex.requestStart ?? 0),
+    requestComplete: ex.state !== 'request-incomplete',
+    ...more,
+  };
+}
