@@ -230,6 +230,8 @@ export class Endpoint {
    */
   firstTtl = -1;
   rstTtl = -1;
+  /** The TTL of its first data packet: a SYN proxy answers the handshake from another hop than the server's data (-1: no data). */
+  firstDataTtl = -1;
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
 
@@ -372,6 +374,7 @@ export class Endpoint {
     this.finUnseen = false;
     this.firstTtl = -1;
     this.rstTtl = -1;
+    this.firstDataTtl = -1;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

@@ -371,7 +371,11 @@ export class TcpTracker<T> {
     // One test of the history for both kinds of segment: with two call sites, V8 (its inlining
     // budget spent) left one as a call.
     const letter = payloadLen > 0 ? Letter.Data : Letter.Ack;
-    if (hasHistory(conn, letter, client) !== true) recordHistory(conn, letter, client);
+    if (hasHistory(conn, letter, client) !== true) {
+      recordHistory(conn, letter, client);
+      // This side's first data (its history letter is new): its TTL, once (Endpoint.firstDataTtl).
+      if (payloadLen > 0 && ep.firstDataTtl < 0) ep.firstDataTtl = v.ttl;
+    }
     if (payloadLen > 0) {
       ep.deliverInOrder(payloadLen, ts, frame);
       this.observer.onPayload(conn, client, data, v.payloadOffset, payloadLen, ts, frame);
@@ -449,6 +453,7 @@ export class TcpTracker<T> {
       ep.firstTs = ts;
       ep.firstTtl = v.ttl;
     }
+    if (v.payloadLen > 0 && ep.firstDataTtl < 0) ep.firstDataTtl = v.ttl;
     ep.lastTs = ts;
     conn.noteActivity(ts, this.now, frame);
 

@@ -115,7 +115,9 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         const idle = ex.idleBefore;
         let form: Form;
         let finding: Finding;
-        if (s.rstTs >= requestTs && s.rstTtl >= 0 && s.firstTtl >= 0 && s.rstTtl !== s.firstTtl && (s.finTs < 0 || s.finTs > s.rstTs)) {
+        // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake from elsewhere).
+        const serverTtl = s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl;
+        if (s.rstTs >= requestTs && s.rstTtl >= 0 && serverTtl >= 0 && s.rstTtl !== serverTtl && s.rstTtl !== s.firstTtl && (s.finTs < 0 || s.finTs > s.rstTs)) {
           form = 'reset';
           finding = ctx.report({
             flowId: conn.id,
@@ -123,8 +125,8 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             server: conn.serverName,
             ts: s.rstTs,
             message: 'reset',
-            data: { request: line, idle: ms(idle), wait: ms((s.rstTs - requestTs) * 1000), rstTtl: s.rstTtl, serverTtl: s.firstTtl },
-            evidence: evidenceOf(ex, 'reset', { resetTs: at(s.rstTs), rstTtl: s.rstTtl, serverTtl: s.firstTtl, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null }),
+            data: { request: line, idle: ms(idle), wait: ms((s.rstTs - requestTs) * 1000), rstTtl: s.rstTtl, serverTtl },
+            evidence: evidenceOf(ex, 'reset', { resetTs: at(s.rstTs), rstTtl: s.rstTtl, serverTtl, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null }),
             frames: [ex.requestFrame ?? 0, s.rstFrame],
           });
         } else if (s.rstTs < 0 && s.finTs < 0 && s.lastTs < requestTs && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
@@ -144,7 +146,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         } else {
           return;
         }
-        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: s.firstTtl });
+        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl });
       },
 
       onFinish() {
