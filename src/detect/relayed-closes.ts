@@ -34,6 +34,19 @@ export interface IdleCloseSample {
   requestStart: number | null;
 }
 
+/**
+ * The idle closes kept per server to tell a relaying proxy: the most recent ones. A proxy relays
+ * all its connections or none, so a few dozen decide; every server of a capture keeps these.
+ */
+export const RELAY_SAMPLES = 64;
+
+/** Adds a sample to a server's ring of at most RELAY_SAMPLES (`next`: how many were ever added). */
+export function addRelaySample(ring: IdleCloseSample[], next: number, sample: IdleCloseSample): number {
+  if (ring.length < RELAY_SAMPLES) ring.push(sample);
+  else ring[next % RELAY_SAMPLES] = sample;
+  return next + 1;
+}
+
 /** The sample of a server's idle close that serverIdleClose (keepalive-race.ts) found, with what it needs here. */
 export function idleCloseSample(finTs: number, finFrame: number, lastExchange: HttpExchange | null): IdleCloseSample {
   return {
@@ -48,7 +61,9 @@ export function idleCloseSample(finTs: number, finFrame: number, lastExchange: H
 /** A server whose idle closes were a relaying proxy's: how many of them, and one pair of frames to open. */
 export interface RelayedProxy {
   relayed: number;
+  /** Idle closes examined (the last RELAY_SAMPLES at most), of `total` seen. */
   of: number;
+  total: number;
   /** The backend the proxy relays to, its address upstream (when it connects from another one), and the two closes of one example. */
   backend: string;
   upstreamFrom: string;
@@ -61,7 +76,7 @@ export interface RelayedProxy {
  * at least two of them, or the only one, and at least half, each with its backend connection closed
  * by the proxy together. Null otherwise, and when the capture shows no backend leg of it.
  */
-export function relayedProxyOf(legs: ProxyLegs, server: string, closes: readonly IdleCloseSample[]): RelayedProxy | null {
+export function relayedProxyOf(legs: ProxyLegs, server: string, closes: readonly IdleCloseSample[], total: number): RelayedProxy | null {
   if (closes.length === 0) return null;
   let relayed = 0;
   let example: { close: IdleCloseSample; leg: UpstreamLeg } | null = null;
@@ -81,6 +96,7 @@ export function relayedProxyOf(legs: ProxyLegs, server: string, closes: readonly
   return {
     relayed,
     of: closes.length,
+    total,
     backend: example.leg.server,
     upstreamFrom: hostOf(example.leg.client),
     clientFinFrame: example.close.finFrame,
@@ -92,8 +108,15 @@ export function relayedProxyOf(legs: ProxyLegs, server: string, closes: readonly
 export function relayedProxyText(server: string, relay: RelayedProxy, backendHeaders: string | null): string {
   const from = relay.upstreamFrom !== hostOf(server) ? ` from ${relay.upstreamFrom}` : '';
   return (
-    `${server} is a proxy that relays these connections: at ${relay.relayed === relay.of ? `each of its ${relay.of}` : `${relay.relayed} of its ${relay.of}`} idle close${relay.of === 1 ? '' : 's'} ` +
+    `${server} is a proxy that relays these connections: at ${whichCloses(relay)} ` +
     `it also closed its own connection${from} to the backend ${relay.backend} at the same moment (e.g. frames ${relay.backendCloseFrame} and ${relay.clientFinFrame}), ` +
     `so the idle timeout is the proxy's, not the backend's${backendHeaders !== null ? ` (the ${backendHeaders} in its responses ${backendHeaders.includes(' and ') ? 'are' : 'is'} the backend's)` : ''}.`
   );
+}
+
+/** "each of its 37 idle closes", "30 of the last 64 of its 200 idle closes", "its idle close". */
+function whichCloses(relay: RelayedProxy): string {
+  if (relay.total === 1) return 'its idle close';
+  const share = relay.relayed === relay.of ? 'each of' : `${relay.relayed} of`;
+  return relay.of === relay.total ? `${share} its ${relay.total} idle closes` : `${share} the last ${relay.of} of its ${relay.total} idle closes`;
 }

@@ -10,7 +10,7 @@ import type { HttpExchange } from '../../http/exchange';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
-import { IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
+import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 
 /**
@@ -523,8 +523,9 @@ const MAX_SERVERS = 10_000;
 
 interface ServerRaces {
   idleGaps: number[];
-  /** The same idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
+  /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
   idleCloses: IdleCloseSample[];
+  idleClosesAdded: number;
   nextSample: number;
   raceIds: string[];
   crossing: number;
@@ -657,21 +658,16 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleCloses: [], nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
+        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
         servers.set(server, entry);
       }
       return entry;
     };
 
     const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample): void => {
-      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
-        entry.idleGaps.push(gap);
-        entry.idleCloses.push(close);
-      } else {
-        const slot = entry.nextSample++ % MAX_SAMPLES_PER_SERVER;
-        entry.idleGaps[slot] = gap;
-        entry.idleCloses[slot] = close;
-      }
+      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) entry.idleGaps.push(gap);
+      else entry.idleGaps[entry.nextSample++ % MAX_SAMPLES_PER_SERVER] = gap;
+      entry.idleClosesAdded = addRelaySample(entry.idleCloses, entry.idleClosesAdded, close);
     };
 
     /** The same request sent again on another connection of the same client host soon after the failure. */
@@ -1054,7 +1050,7 @@ export const keepaliveRace: DetectorDefinition = {
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
           const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r));
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
-          const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses) : null;
+          const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
             ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
