@@ -1,11 +1,15 @@
 'use strict';
 // The command line and the lifetime shared by the recorders' small Node http servers
-// (x13-node-server.js, x17p-node-server.js):
+// (x13-node-server.js, x17p-node-server.js, x18m-node-server.js):
 //   serverOptions(defaults)  --host, --port, --keep-alive-timeout (ms), --log FILE over the defaults
 //                            (log: /dev/null unless given); opens the log (truncated) as opts.logFd
+//   okServer(opts, body, line)  an http server answering every request 200 with the JSON BODY (after
+//                            reading the request body), then writing line(req, n) to the log (n: the
+//                            request's number on its connection)
 //   listen(server, opts)     the server's keepAliveTimeout, listen on host:port; on SIGTERM the log is
 //                            closed and the process exits 0 (the recorder ends the server by its PID)
-// Both servers write their log synchronously, so that it is complete when the recorder stops them.
+// The servers write their log synchronously, so that it is complete when the recorder stops them.
+const http = require('node:http');
 const fs = require('node:fs');
 
 function serverOptions(defaults) {
@@ -23,10 +27,25 @@ function serverOptions(defaults) {
   return opts;
 }
 
+function okServer(opts, body, line) {
+  const perSocket = new WeakMap();
+  return http.createServer((req, res) => {
+    const n = (perSocket.get(req.socket) || 0) + 1;
+    perSocket.set(req.socket, n);
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      // Synchronous on purpose: the log must be complete when the recorder stops the server.
+      fs.writeSync(opts.logFd, line(req, n));
+    });
+  });
+}
+
 function listen(server, opts) {
   server.keepAliveTimeout = opts.keepAliveTimeout;
   server.listen(opts.port, opts.host);
   process.on('SIGTERM', () => { fs.closeSync(opts.logFd); process.exit(0); });
 }
 
-module.exports = { serverOptions, listen };
+module.exports = { serverOptions, okServer, listen };

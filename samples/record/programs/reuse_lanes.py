@@ -4,6 +4,8 @@ connection), then for each round sleeps GAP seconds (measured from the moment th
 was fully read) and sends the round's request on the pooled connection: POST /orders?attempt=...
 (JSON body) on alternate rounds, else GET /items/...; after a failure, a new warm GET (another URI)
 before the next pause. The GAPS are dealt to the lanes round-robin in the order given.
+Also the ground truth of the python requests clients (x17p-requests-lanes.py,
+x18m-requests-client.py): track_urllib3_requests().
 """
 import json
 import threading
@@ -69,3 +71,32 @@ def run_threads(target, lanes, stagger, max_seconds):
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     return not any(t.is_alive() for t in threads)
+
+
+def track_urllib3_requests():
+    """Wraps urllib3's HTTPConnection (connect, request) to learn each request's local port and
+    whether it went on a connection that was already open. Returns a threading.local: set its port
+    and reused to None before a request; after it, port is the local port of the connection the
+    request went on (None when it never connected) and reused is True when that connection was
+    already open (None when no request was sent)."""
+    import urllib3.connection
+
+    tl = threading.local()
+    conn = urllib3.connection.HTTPConnection
+    orig_connect, orig_request = conn.connect, conn.request
+
+    def connect(self):
+        orig_connect(self)
+        self._lane_port = self.sock.getsockname()[1]
+
+    def request(self, *a, **k):
+        tl.reused = self.sock is not None
+        tl.port = getattr(self, "_lane_port", None) if tl.reused else None
+        try:
+            return orig_request(self, *a, **k)
+        finally:
+            tl.port = getattr(self, "_lane_port", None)
+
+    conn.connect = connect
+    conn.request = request
+    return tl

@@ -4,22 +4,9 @@
 // request_number_on_this_connection") so the meta checker can compare the capture with
 // what the server saw.
 // Usage: node x13-node-server.js --host 127.0.0.1 --port 8080 --keep-alive-timeout 5000 --log FILE
-const http = require('node:http');
-const fs = require('node:fs');
-const { serverOptions, listen } = require('./node-server-setup.js');
+const { serverOptions, okServer, listen } = require('./node-server-setup.js');
 
 const opts = serverOptions({ host: '127.0.0.1', port: 8080, keepAliveTimeout: 5000 });
-const perSocket = new WeakMap();
 const body = JSON.stringify({ item: 7, ok: true }) + '\n';
-const server = http.createServer((req, res) => {
-  const n = (perSocket.get(req.socket) || 0) + 1;
-  perSocket.set(req.socket, n);
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-    // Synchronous on purpose: the log must be complete when the recorder stops the server.
-    fs.writeSync(opts.logFd, `${req.socket.remotePort} 200 ${n}\n`);
-  });
-});
+const server = okServer(opts, body, (req, n) => `${req.socket.remotePort} 200 ${n}\n`);
 listen(server, opts);

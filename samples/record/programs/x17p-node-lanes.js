@@ -14,12 +14,8 @@
 // Node's req.reusedSocket) and "error" (code, message, the local port of the socket it was sent on,
 // reused), with for reuse rounds the gap asked and the idle time measured.
 const http = require('node:http');
-const fs = require('node:fs');
+const { arg, jsonLog, send } = require('./node-lanes-common.js');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const base = arg('--base', 'http://127.0.0.1:8080');
 const logFile = arg('--log', '/dev/stdout');
 const lanes = Number(arg('--lanes', '4'));
@@ -29,38 +25,16 @@ const stagger = Number(arg('--stagger', '0.13'));
 const tag = arg('--tag', 'n');
 const maxSeconds = Number(arg('--max-seconds', '40'));
 
-function log(ev) {
-  fs.appendFileSync(logFile, JSON.stringify({ t: Date.now() / 1000, lib: `node ${process.version} http.Agent`, ...ev }) + '\n');
-}
+const log = jsonLog(logFile, { lib: `node ${process.version} http.Agent` });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function request(agent, ev, method, uri, body) {
-  return new Promise((resolve) => {
-    const t0 = Date.now() / 1000;
-    const headers = body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {};
-    const req = http.request(base + uri, { agent, method, headers });
-    let port = null;
-    req.on('socket', (s) => {
-      if (s.localPort !== undefined) port = s.localPort;
-      else s.once('connect', () => { port = s.localPort; });
+  return send({ agent, url: base + uri, method, body, timeoutMs: 10000, timeoutError: () => new Error('client timeout') },
+    ({ res, error, port, reused, t0, elapsedMs }) => {
+      if (res) log({ ...ev, event: 'response', method, uri, status: res.statusCode, port, reused, keepAlive: res.headers['keep-alive'] || null, elapsedMs });
+      else log({ ...ev, event: 'error', method, uri, error: error.code || null, message: error.message, port, reused, sentAt: t0, elapsedMs });
+      return { port: res ? port : null, at: process.hrtime.bigint() };
     });
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => {
-        log({ ...ev, event: 'response', method, uri, status: res.statusCode, port, reused: req.reusedSocket,
-              keepAlive: res.headers['keep-alive'] || null, elapsedMs: Math.round((Date.now() / 1000 - t0) * 1e6) / 1e3 });
-        resolve({ port, at: process.hrtime.bigint() });
-      });
-    });
-    req.on('error', (e) => {
-      log({ ...ev, event: 'error', method, uri, error: e.code || null, message: e.message, port, reused: req.reusedSocket,
-            sentAt: t0, elapsedMs: Math.round((Date.now() / 1000 - t0) * 1e6) / 1e3 });
-      resolve({ port: null, at: process.hrtime.bigint() });
-    });
-    req.setTimeout(10000, () => req.destroy(new Error('client timeout')));
-    if (body) req.write(body);
-    req.end();
-  });
 }
 
 async function lane(l, laneGaps) {

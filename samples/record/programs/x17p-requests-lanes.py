@@ -16,9 +16,10 @@ connection opened). requests' default adapter does not retry (max_retries 0), no
 program: after a failure the lane sends a new warm GET before the next pause.
 The GAPS are dealt to the lanes round-robin in the order given.
 
-urllib3's HTTPConnection is wrapped to learn each request's local port and whether it went on a
-connection that was already open (reused). One JSON line per event in FILE (t: wall clock, epoch
-s): "response" (status, port, reused) and "error" (exception class and message, port, reused).
+urllib3's HTTPConnection is wrapped (reuse_lanes.track_urllib3_requests) to learn each request's
+local port and whether it went on a connection that was already open (reused). One JSON line per
+event in FILE (t: wall clock, epoch s): "response" (status, port, reused) and "error" (exception
+class and message, port, reused).
 """
 import argparse
 import functools
@@ -29,34 +30,12 @@ import time
 
 import requests
 import urllib3
-import urllib3.connection
 
 import reuse_lanes
 
 LOG = None
 LOCK = threading.Lock()
-TL = threading.local()
-
-_orig_connect = urllib3.connection.HTTPConnection.connect
-_orig_request = urllib3.connection.HTTPConnection.request
-
-
-def _connect(self):
-    _orig_connect(self)
-    self._x17p_port = self.sock.getsockname()[1]
-
-
-def _request(self, *a, **k):
-    TL.reused = self.sock is not None
-    TL.port = getattr(self, "_x17p_port", None) if TL.reused else None
-    try:
-        return _orig_request(self, *a, **k)
-    finally:
-        TL.port = getattr(self, "_x17p_port", None)
-
-
-urllib3.connection.HTTPConnection.connect = _connect
-urllib3.connection.HTTPConnection.request = _request
+TL = reuse_lanes.track_urllib3_requests()
 
 
 def log(**ev):

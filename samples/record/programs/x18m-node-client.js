@@ -19,12 +19,8 @@
 // One JSON line per request in FILE (t: wall clock epoch s when it ended): event "response" (status,
 // local port, reused = req.reusedSocket) or "error" (code, message, local port, reused), sentAt, elapsedMs.
 const http = require('node:http');
-const fs = require('node:fs');
+const { arg, jsonLog, send } = require('./node-lanes-common.js');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const base = arg('--base', 'http://127.0.0.1:8080');
 const logFile = arg('--log', '/dev/stdout');
 const pause = Number(arg('--pause', '5'));
@@ -32,36 +28,15 @@ const timeoutMs = Number(arg('--timeout-ms', '4000'));
 const kaMsecs = Number(arg('--keepalive-msecs', '30000'));
 const tag = arg('--tag', 'n');
 
-function log(ev) {
-  fs.appendFileSync(logFile, JSON.stringify({ t: Date.now() / 1000, client: 'node', lib: `node ${process.version} http.Agent`, ...ev }) + '\n');
-}
+const log = jsonLog(logFile, { client: 'node', lib: `node ${process.version} http.Agent` });
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
+const timeoutError = () => Object.assign(new Error(`client timeout ${timeoutMs} ms`), { code: 'CLIENT_TIMEOUT' });
 
 function request(agent, lane, method, uri, body) {
-  return new Promise((resolve) => {
-    const t0 = Date.now() / 1000;
-    const headers = body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {};
-    const req = http.request(base + uri, { agent, method, headers });
-    let port = null;
-    req.on('socket', (s) => {
-      if (s.localPort !== undefined) port = s.localPort;
-      else s.once('connect', () => { port = s.localPort; });
-    });
-    const ms = () => Math.round((Date.now() / 1000 - t0) * 1e6) / 1e3;
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => {
-        log({ lane, event: 'response', method, uri, status: res.statusCode, port, reused: req.reusedSocket, sentAt: t0, elapsedMs: ms() });
-        resolve(true);
-      });
-    });
-    req.on('error', (e) => {
-      log({ lane, event: 'error', method, uri, error: e.code || e.name || null, message: e.message, port, reused: req.reusedSocket, sentAt: t0, elapsedMs: ms() });
-      resolve(false);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`client timeout ${timeoutMs} ms`), { code: 'CLIENT_TIMEOUT' })));
-    if (body) req.write(body);
-    req.end();
+  return send({ agent, url: base + uri, method, body, timeoutMs, timeoutError }, ({ res, error, port, reused, t0, elapsedMs }) => {
+    if (res) log({ lane, event: 'response', method, uri, status: res.statusCode, port, reused, sentAt: t0, elapsedMs });
+    else log({ lane, event: 'error', method, uri, error: error.code || error.name || null, message: error.message, port, reused, sentAt: t0, elapsedMs });
+    return !!res;
   });
 }
 

@@ -6,22 +6,9 @@
 // "<epoch s> <client port> <method> <url> <request number on this connection>"
 // so the meta checker can tell which requests reached it.
 // Usage: node x18m-node-server.js --host 10.77.2.2 --port 8080 --keep-alive-timeout 60000 --log FILE
-const http = require('node:http');
-const fs = require('node:fs');
-const { serverOptions, listen } = require('./node-server-setup.js');
+const { serverOptions, okServer, listen } = require('./node-server-setup.js');
 
 const opts = serverOptions({ host: '127.0.0.1', port: 8080, keepAliveTimeout: 60000 });
-const perSocket = new WeakMap();
 const body = JSON.stringify({ item: 18, ok: true }) + '\n';
-const server = http.createServer((req, res) => {
-  const n = (perSocket.get(req.socket) || 0) + 1;
-  perSocket.set(req.socket, n);
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-    // Synchronous on purpose: the log must be complete when the recorder stops the server.
-    fs.writeSync(opts.logFd, `${(Date.now() / 1000).toFixed(6)} ${req.socket.remotePort} ${req.method} ${req.url} ${n}\n`);
-  });
-});
+const server = okServer(opts, body, (req, n) => `${(Date.now() / 1000).toFixed(6)} ${req.socket.remotePort} ${req.method} ${req.url} ${n}\n`);
 listen(server, opts);

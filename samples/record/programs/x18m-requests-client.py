@@ -13,9 +13,10 @@ urllib3 does not turn on TCP keep-alive). Each lane sends three warm GETs (/warm
 Every request: timeout=(3, TIMEOUT) (connect, read). Before reusing a pooled connection urllib3 checks
 it (is_connection_dropped: readable means the peer's FIN arrived); requests' default adapter does not
 retry (max_retries 0), nor does this program.
-urllib3's HTTPConnection is wrapped to learn each request's local port and whether it went on an
-already open connection. One JSON line per request in FILE: event "response" (status, port, reused)
-or "error" (exception class, message, port, reused), sentAt, elapsedMs.
+urllib3's HTTPConnection is wrapped (reuse_lanes.track_urllib3_requests) to learn each request's
+local port and whether it went on an already open connection. One JSON line per request in FILE:
+event "response" (status, port, reused) or "error" (exception class, message, port, reused), sentAt,
+elapsedMs.
 """
 import argparse
 import json
@@ -24,30 +25,11 @@ import time
 
 import requests
 import urllib3
-import urllib3.connection
+
+import reuse_lanes
 
 LOCK = threading.Lock()
-TL = threading.local()
-_orig_connect = urllib3.connection.HTTPConnection.connect
-_orig_request = urllib3.connection.HTTPConnection.request
-
-
-def _connect(self):
-    _orig_connect(self)
-    self._x18m_port = self.sock.getsockname()[1]
-
-
-def _request(self, *a, **k):
-    TL.reused = self.sock is not None
-    TL.port = getattr(self, "_x18m_port", None) if TL.reused else None
-    try:
-        return _orig_request(self, *a, **k)
-    finally:
-        TL.port = getattr(self, "_x18m_port", None)
-
-
-urllib3.connection.HTTPConnection.connect = _connect
-urllib3.connection.HTTPConnection.request = _request
+TL = reuse_lanes.track_urllib3_requests()
 
 
 def main():
