@@ -1,7 +1,7 @@
 import { judgeArrivalClose, keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { DETECTORS } from '../../src/detect/registry';
 import { analyzeSample, listSamples } from '../samples';
-import { Capture, get, ofKind, ok, post } from './reuse-kit';
+import { Capture, get, ofKind, ok, post, tlsConnection, tlsRecord, TlsVersion } from './reuse-kit';
 
 const KIND = 'keepalive-race';
 const only = [keepaliveRace];
@@ -761,32 +761,13 @@ describe('keepalive-race on sample keepalive-race-apache-java (Apache lingering 
 });
 
 describe('keepalive-race on TLS: what the record headers tell', () => {
-  /** One TLS record as the test kit sends it (as UTF-8: each length byte must stay below 0x80). */
-  const rec = (type: number, length: number, minor = 3): string => {
-    if ((length & 0x80) !== 0 || length >= 0x8000) throw new Error(`length ${length} does not fit the test kit`);
-    return String.fromCharCode(type, 3, minor, length >> 8, length & 0xff) + 'x'.repeat(length);
-  };
+  const rec = tlsRecord;
   const REQUEST = rec(23, 120);
   const RESPONSE = rec(23, 356);
-  type Version = '1.2' | '1.3';
+  type Version = TlsVersion;
   /** The server's close_notify: a type-21 record in TLS 1.2, a 19-byte application-data record in 1.3. */
   const alert = (v: Version): string => (v === '1.2' ? rec(21, 26) : rec(23, 19));
 
-  /** A TLS connection to port 443 through its handshake (TLS 1.3: with two session tickets after it). */
-  function tlsConnection(cap: Capture, v: Version, at = 0) {
-    const c = cap.connection({ sport: 443 });
-    c.handshake(at).send(at + 0.001, 'c', rec(22, 300, 1)).ack(at + 0.0011, 's');
-    if (v === '1.2') {
-      c.send(at + 0.002, 's', rec(22, 80) + rec(22, 600) + rec(22, 100) + rec(22, 4)).ack(at + 0.0021, 'c');
-      c.send(at + 0.003, 'c', rec(22, 37) + rec(20, 1) + rec(22, 40)).ack(at + 0.0031, 's');
-      c.send(at + 0.004, 's', rec(20, 1) + rec(22, 40)).ack(at + 0.0041, 'c');
-    } else {
-      c.send(at + 0.002, 's', rec(22, 90) + rec(20, 1) + rec(23, 30) + rec(23, 600) + rec(23, 100) + rec(23, 53)).ack(at + 0.0021, 'c');
-      c.send(at + 0.003, 'c', rec(20, 1) + rec(23, 53)).ack(at + 0.0031, 's');
-      c.send(at + 0.004, 's', rec(23, 100) + rec(23, 100)).ack(at + 0.0041, 'c');
-    }
-    return c;
-  }
 
   /** Request at t, response 1 ms later. */
   function exchange(c: ReturnType<typeof tlsConnection>, t: number): void {

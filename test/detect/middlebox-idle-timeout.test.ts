@@ -3,6 +3,8 @@ import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
 import { pcapLayout, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
+import { middleboxIdleTimeout } from '../../src/detect/detectors/middlebox-idle-timeout';
+import { Capture, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
 
 /**
  * middlebox-idle-timeout on the recorded NAT (client, router with a 3 s conntrack timeout and
@@ -77,5 +79,76 @@ describe('middlebox-idle-timeout', () => {
   const others = listSamples().filter((s) => !s.name.startsWith('middlebox-idle-'));
   test.each(others.map((s) => s.name))('%s: no middlebox claimed', async (name) => {
     expect(ofKind(await analyzeSample(name), 'middlebox-idle-timeout')).toEqual([]);
+  });
+
+  describe('synthetic connections', () => {
+    const only = [middleboxIdleTimeout];
+
+    test('HTTP: a reuse after 5 s reset at once by a RST with TTL 60 where the server sends 64; one after 1.5 s answered: the bounds', () => {
+      const cap = new Capture();
+      const a = cap.connection();
+      a.handshake(0).exchange(0.01, get('/a'), ok());
+      a.exchange(1.52, get('/b'), ok());
+      const b = cap.connection();
+      b.handshake(0).exchange(0.01, get('/a'), ok());
+      b.request(5.02, post('/orders', 'x=1'), { noAck: true });
+      b.rst(5.0201, 's', 60);
+      const r = cap.analyze(only);
+      const [f, ...rest] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.client).toBe(b.clientName);
+      expect(f.evidence).toMatchObject({ form: 'reset', rstTtl: 60, serverTtl: 64, method: 'POST', requestComplete: true });
+      const [d] = r.diagnoses;
+      expect(d.inferred.middleboxIdleTimeoutAtLeast.value).toBeCloseTo(1.51, 2);
+      expect(d.inferred.middleboxIdleTimeoutAtMost.value).toBeCloseTo(5.01, 2);
+    });
+
+    test('HTTP: a reuse after 5 s retransmitted with nothing back: dropped; the same request answered after a retransmission is no finding', () => {
+      const cap = new Capture();
+      const b = cap.connection();
+      b.handshake(0).exchange(0.01, get('/a'), ok());
+      const request = get('/b');
+      b.request(5.02, request, { noAck: true });
+      b.resend(5.22, 'c', request).resend(5.62, 'c', request).resend(6.42, 'c', request);
+      const answered = cap.connection();
+      answered.handshake(0).exchange(0.01, get('/a'), ok());
+      answered.request(5.02, request, { noAck: true });
+      answered.resend(5.22, 'c', request).resend(5.62, 'c', request);
+      answered.ack(5.63, 's').response(5.64, ok());
+      const r = cap.analyze(only);
+      const found = findingsOf(r, 'middlebox-idle-timeout');
+      expect(found.map((f) => f.client)).toEqual([b.clientName]);
+      expect(found[0].evidence).toMatchObject({ form: 'dropped', retransmissions: 3, silentSeconds: 1.4 });
+    });
+
+    test('TLS: a reused connection reset in the server\'s name from elsewhere is named too, its request unread', () => {
+      const cap = new Capture();
+      const c = tlsConnection(cap, '1.3');
+      c.request(0.01, tlsRecord(23, 120)).response(0.011, tlsRecord(23, 356));
+      c.request(6.02, tlsRecord(23, 120), { noAck: true });
+      c.rst(6.0201, 's', 63);
+      const [f, ...rest] = findingsOf(cap.analyze(only), 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ form: 'reset', method: null, requestComplete: null, rstTtl: 63, serverTtl: 64 });
+      expect(f.summary).toMatch(/^an encrypted \(TLS\) request sent after 6\.009 s idle was reset/);
+    });
+
+    test('a RST with the server\'s own TTL, a server FIN before the request, or a reuse after less than 1 s: not a middlebox', () => {
+      const cap = new Capture();
+      const own = cap.connection();
+      own.handshake(0).exchange(0.01, get('/a'), ok());
+      own.request(5.02, get('/b'), { noAck: true });
+      own.rst(5.0201, 's');
+      const fin = cap.connection();
+      fin.handshake(0).exchange(0.01, get('/a'), ok());
+      fin.fin(5, 's').ack(5.0001, 'c');
+      fin.request(5.02, get('/b'), { noAck: true });
+      fin.rst(5.0201, 's', 60);
+      const soon = cap.connection();
+      soon.handshake(0).exchange(0.01, get('/a'), ok());
+      soon.request(0.5, get('/b'), { noAck: true });
+      soon.rst(0.5001, 's', 60);
+      expect(findingsOf(cap.analyze(only), 'middlebox-idle-timeout')).toEqual([]);
+    });
   });
 });

@@ -81,7 +81,7 @@ export class Conn {
     return `${this.server}:${this.sport}`;
   }
 
-  private emit(ts: number, from: Side, flags: number, payload: string, ack: number | null, seq?: number): void {
+  private emit(ts: number, from: Side, flags: number, payload: string, ack: number | null, seq?: number, ttl?: number): void {
     const fromClient = from === 'c';
     const data = buildTcpPacket({
       src: fromClient ? this.client : this.server,
@@ -92,6 +92,7 @@ export class Conn {
       ack: (ack ?? 0) >>> 0,
       flags: ack === null ? flags : flags | TCP_ACK,
       payload,
+      ttl,
     });
     this.cap.add(ts, data);
   }
@@ -122,6 +123,13 @@ export class Conn {
     return this;
   }
 
+  /** The same payload sent again from where `from`'s last `text` began (a retransmission: the sequence does not move). */
+  resend(ts: number, from: Side, text: string): this {
+    const seq = (from === 'c' ? this.cSeq : this.sSeq) - text.length;
+    this.emit(ts, from, TCP_PSH, text, this.ackOf(from, {}), seq);
+    return this;
+  }
+
   /** A segment the capture missed (dropped at the capture point): its sender's sequence moves on, nothing is written. */
   unseen(from: Side, text: string): this {
     if (from === 'c') this.cSeq += text.length;
@@ -147,9 +155,9 @@ export class Conn {
     return this;
   }
 
-  /** A RST (as a closed socket sends it: no ACK flag). */
-  rst(ts: number, from: Side): this {
-    this.emit(ts, from, TCP_RST, '', null);
+  /** A RST (as a closed socket sends it: no ACK flag); `ttl`: its IP TTL, as a middlebox in the sender's name sends it (default 64, every packet's). */
+  rst(ts: number, from: Side, ttl?: number): this {
+    this.emit(ts, from, TCP_RST, '', null, undefined, ttl);
     return this;
   }
 
@@ -205,4 +213,29 @@ export function ok(body = 'ok', headers: string[] = [], version = 'HTTP/1.1', st
 
 export function ofKind(result: AnalysisResult, kind: string): Finding[] {
   return result.anomalies.filter((f) => f.kind === kind);
+}
+
+/** One TLS record as the test kit sends it (as UTF-8: each length byte must stay below 0x80). */
+export function tlsRecord(type: number, length: number, minor = 3): string {
+  if ((length & 0x80) !== 0 || length >= 0x8000) throw new Error(`length ${length} does not fit the test kit`);
+  return String.fromCharCode(type, 3, minor, length >> 8, length & 0xff) + 'x'.repeat(length);
+}
+
+export type TlsVersion = '1.2' | '1.3';
+
+/** A TLS connection to port 443 through its handshake (TLS 1.3: with two session tickets after it). */
+export function tlsConnection(cap: Capture, v: TlsVersion, at = 0): Conn {
+  const rec = tlsRecord;
+  const c = cap.connection({ sport: 443 });
+  c.handshake(at).send(at + 0.001, 'c', rec(22, 300, 1)).ack(at + 0.0011, 's');
+  if (v === '1.2') {
+    c.send(at + 0.002, 's', rec(22, 80) + rec(22, 600) + rec(22, 100) + rec(22, 4)).ack(at + 0.0021, 'c');
+    c.send(at + 0.003, 'c', rec(22, 37) + rec(20, 1) + rec(22, 40)).ack(at + 0.0031, 's');
+    c.send(at + 0.004, 's', rec(20, 1) + rec(22, 40)).ack(at + 0.0041, 'c');
+  } else {
+    c.send(at + 0.002, 's', rec(22, 90) + rec(20, 1) + rec(23, 30) + rec(23, 600) + rec(23, 100) + rec(23, 53)).ack(at + 0.0021, 'c');
+    c.send(at + 0.003, 'c', rec(20, 1) + rec(23, 53)).ack(at + 0.0031, 's');
+    c.send(at + 0.004, 's', rec(23, 100) + rec(23, 100)).ack(at + 0.0041, 'c');
+  }
+  return c;
 }

@@ -52,13 +52,39 @@ interface ServerPath {
   lastServerPacket: number;
 }
 
-/** The request a reused connection ended on, unanswered, after an idle gap of at least MIN_IDLE; null otherwise. */
-function lastIdleReuse(conn: AnalyzedConnection): HttpExchange | null {
-  const recent = conn.app?.recent;
-  if (recent === undefined || recent.length === 0) return null;
-  const ex = recent[recent.length - 1];
-  if (ex.requestStart === null || ex.responseStart !== null || ex.idleBefore === null || ex.idleBefore < MIN_IDLE) return null;
-  return ex;
+/** A request a reused connection ended on, unanswered, after an idle gap: its HTTP exchange, or (TLS) none. */
+interface IdleReuse {
+  requestTs: number;
+  requestFrame: number;
+  idle: number;
+  ex: HttpExchange | null;
+}
+
+/**
+ * The request a reused connection ended on, unanswered, after an idle gap of at least MIN_IDLE;
+ * null otherwise. On HTTPS it is the client's last turn of TLS application data, after a turn the
+ * server answered, with no application data from the server since (the calls that go out through
+ * a NAT gateway to other companies' APIs are mostly HTTPS).
+ */
+function lastIdleReuse(conn: AnalyzedConnection): IdleReuse | null {
+  const app = conn.app;
+  if (app === null) return null;
+  if (app.session !== null && app.session.isHttp) {
+    const recent = app.recent;
+    if (recent.length === 0) return null;
+    const ex = recent[recent.length - 1];
+    if (ex.requestStart === null || ex.responseStart !== null || ex.idleBefore === null || ex.idleBefore < MIN_IDLE) return null;
+    return { requestTs: ex.requestStart, requestFrame: ex.requestFrame ?? 0, idle: ex.idleBefore, ex };
+  }
+  const tls = app.tls;
+  if (tls === null || !tls.ok) return null;
+  const client = tls.client;
+  const server = tls.server;
+  if (client.turns < 2 || server.turns === 0 || !server.turnAnswers || server.lastAppEndTs < 0) return null;
+  const requestTs = client.turnStartTs;
+  if (server.lastAppStartTs >= requestTs) return null; // answered
+  const idle = requestTs - server.lastAppEndTs;
+  return idle >= MIN_IDLE ? { requestTs, requestFrame: client.turnStartFrame, idle, ex: null } : null;
 }
 
 export const middleboxIdleTimeout: DetectorDefinition = {
@@ -103,16 +129,15 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         const p = s.packets > 0 ? pathTo(conn.serverName) : null;
         if (p !== null && s.lastTs > p.lastServerPacket) p.lastServerPacket = s.lastTs;
         if (p === null || p.failures.length >= MAX_PER_SERVER) return;
-        const ex = lastIdleReuse(conn);
-        if (ex === null || ex.requestStart === null || ex.idleBefore === null) return;
-        const requestTs = ex.requestStart;
+        const reuse = lastIdleReuse(conn);
+        if (reuse === null) return;
+        const { requestTs, idle, ex } = reuse;
         // The server closed first (its FIN, seen or proven by a sequence number): keepalive-race's case.
         if (s.finUnseen || (s.finTs >= 0 && s.finTs <= requestTs)) return;
         // The client closed or reset before reusing the connection.
         if ((c.finTs >= 0 && c.finTs < requestTs) || (c.rstTs >= 0 && c.rstTs < requestTs)) return;
         if (ctx.reportedOn('keepalive-race', conn.id)) return;
-        const line = requestLine(ex) ?? 'a request';
-        const idle = ex.idleBefore;
+        const line = ex === null ? 'an encrypted (TLS) request' : requestLine(ex) ?? 'a request';
         let form: Form;
         let finding: Finding;
         // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake from elsewhere).
@@ -126,8 +151,8 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             ts: s.rstTs,
             message: 'reset',
             data: { request: line, idle: ms(idle), wait: ms((s.rstTs - requestTs) * 1000), rstTtl: s.rstTtl, serverTtl },
-            evidence: evidenceOf(ex, 'reset', { resetTs: at(s.rstTs), rstTtl: s.rstTtl, serverTtl, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null }),
-            frames: [ex.requestFrame ?? 0, s.rstFrame],
+            evidence: evidenceOf(reuse, 'reset', { resetTs: at(s.rstTs), rstTtl: s.rstTtl, serverTtl, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null }),
+            frames: [reuse.requestFrame, s.rstFrame],
           });
         } else if (s.rstTs < 0 && s.finTs < 0 && s.lastTs < requestTs && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
           // Nothing from the server after the request, while the client sent it again and again.
@@ -140,8 +165,8 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             ts: requestTs,
             message: 'dropped',
             data: { request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span) },
-            evidence: evidenceOf(ex, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) }),
-            frames: [ex.requestFrame ?? 0, c.lastDataFrame],
+            evidence: evidenceOf(reuse, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) }),
+            frames: [reuse.requestFrame, c.lastDataFrame],
           });
         } else {
           return;
@@ -195,19 +220,21 @@ export const middleboxIdleTimeout: DetectorDefinition = {
 };
 
 function evidenceOf(
-  ex: HttpExchange,
+  reuse: IdleReuse,
   form: Form,
   more: { resetTs: number | null; rstTtl: number | null; serverTtl: number | null; rstHasAck: boolean | null; retransmissions: number | null; silentSeconds: number | null },
 ): Record<string, number | string | boolean | null> {
+  const ex = reuse.ex;
   return {
     form,
-    method: ex.method,
-    uri: ex.uri,
-    requestLine: requestLine(ex),
-    exchangeIndex: ex.index,
-    idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-    requestStart: at(ex.requestStart ?? 0),
-    requestComplete: ex.state !== 'request-incomplete',
+    method: ex?.method ?? null,
+    uri: ex?.uri ?? null,
+    requestLine: ex === null ? null : requestLine(ex),
+    exchangeIndex: ex?.index ?? null,
+    idleBefore: ms(reuse.idle),
+    requestStart: at(reuse.requestTs),
+    // An encrypted request's end cannot be told from its records alone: null.
+    requestComplete: ex === null ? null : ex.state !== 'request-incomplete',
     ...more,
   };
 }
