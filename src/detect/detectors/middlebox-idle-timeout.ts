@@ -97,7 +97,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
       reset:
         '{request} sent after {idle} s idle was reset {wait} ms later by a RST in the server\'s name with IP TTL {rstTtl}, where the server\'s packets have {serverTtl}: a middlebox on the path had forgotten the connection (the server never closed it)',
       dropped:
-        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: a middlebox on the path had forgotten it and drops its packets',
+        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: the path drops it (a middlebox that forgot the connection, unless the server\'s host became unreachable)',
     },
   },
   create(ctx) {
@@ -205,7 +205,10 @@ export const middleboxIdleTimeout: DetectorDefinition = {
               `${p.failures.length} request${p.failures.length === 1 ? '' : 's'} to ${server} on connections reused after ${ms(shortest)}${longest > shortest ? `-${ms(longest)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${what}. ` +
               (answered > 0 ? `Reuses after up to ${ms(answered)} s idle were answered. ` : '') +
               `A NAT gateway, stateful firewall or load balancer between the client and the server forgets connections idle longer than its timeout, here ${bound}, and tells neither end; ` +
-              'the client learns it only when it reuses the connection: ECONNRESET at once where the middlebox resets, a timeout where it drops.',
+              'the client learns it only when it reuses the connection: ECONNRESET at once where the middlebox resets, a timeout where it drops.' +
+              (dropped > aliveAfter
+                ? ` After ${dropped - aliveAfter === dropped ? 'the' : `${dropped - aliveAfter} of the`} dropped request${dropped - aliveAfter === 1 ? '' : 's'} the server sent nothing more on any connection in this capture: a server host that became unreachable would look the same.`
+                : ''),
             remedy:
               `Keep pooled connections idle for less than the middlebox's timeout (below ${ms(keepBelow)} s here): a client pool idle timeout below it, or TCP keep-alive probes more often than it ` +
               '(SO_KEEPALIVE with `tcp_keepalive_time` below it; Node http.Agent `keepAliveMsecs`, 1 s by default; Go net.Dialer `KeepAlive`, 15 s by default); ' +
