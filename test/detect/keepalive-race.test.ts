@@ -412,6 +412,19 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(f.summary).toContain('closed-on-arrival');
   });
 
+  test('a POST whose body had not left yet (its head only, as httpx sends it): the server reset it with ACK covering the head, on arrival', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 3, 6], 2.0);
+    const c = cap.connection();
+    c.handshake(10).exchange(10.01, get('/a'), ok('first'));
+    c.send(12.0115, 'c', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n');
+    c.rstAck(12.01184, 's');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'learned-idle-timeout', method: 'POST', idempotent: false });
+  });
+
   test('idle timeout learned from other connections: a close 80 ms after a request that came after the timeout', () => {
     const cap = new Capture();
     idleCloses(cap, [0, 2, 4], 1.0);

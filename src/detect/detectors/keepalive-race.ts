@@ -189,9 +189,15 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const recent = app.recent;
   const ex = recent[recent.length - 1];
   // A first request on a new connection was never idle on a reused connection: not this race.
-  if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
-  if (ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
-  if (!readBefore(ex.requestStart, ex.requestFrame, closeTs, closeFrame) || ex.requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
+  if (ex === undefined || ex.index < 2 || ex.uncertain) return null;
+  // A request whose body had not all left when the server closed counts too (httpx sends a POST's
+  // body after its head, held by Nagle until the head's ACK: uvicorn reset it first, in a fresh
+  // recording of keepalive-race-uvicorn-httpx): the server had all there was.
+  const bodyUnsent = ex.state === 'request-incomplete' && ex.method !== null;
+  if (ex.state !== 'no-response' && !bodyUnsent) return null;
+  const requestEnd = ex.requestEnd ?? (bodyUnsent ? c.lastDataTs : null);
+  if (ex.requestStart === null || requestEnd === null || ex.requestFrame === null) return null;
+  if (!readBefore(ex.requestStart, ex.requestFrame, closeTs, closeFrame) || requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
   // The server had every byte of the request when it closed; a FIN that misses some is a crossing.
   // A RST proves it by an earlier ACK, or by its own ACK number (a socket closed with the request
   // unread in its buffer resets with ACK = what it had received, often before any delayed ACK).
