@@ -70,6 +70,14 @@ describe('middlebox-idle-timeout', () => {
     expect(ofKind(r, 'reset-before-response').length).toBeGreaterThan(0);
   });
 
+  test('HTTPS through the same NAT (middlebox-idle-reset-nat-tls): each stale reuse named from its TLS records, its request unread', async () => {
+    const r = await analyzeSample('middlebox-idle-reset-nat-tls');
+    const found = r.anomalies.filter((f) => f.kind === 'middlebox-idle-timeout');
+    expect(found).toHaveLength(4);
+    expect(found.every((f) => f.evidence.form === 'reset' && f.evidence.method === null && f.evidence.rstTtl === 64 && f.evidence.serverTtl === 63)).toBe(true);
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
   test('the server-side captures show nothing to judge: silent', async () => {
     for (const name of ['middlebox-idle-reset-nat-server-side', 'middlebox-idle-drop-nat-server-side']) {
       expect((await analyzeSample(name)).anomalies).toEqual([]);

@@ -3,7 +3,7 @@
 //   arg(name, fallback)        the value after NAME on the command line, else FALLBACK
 //   jsonLog(file, fields)      a log(ev) appending one JSON line to FILE: { t (wall clock, epoch s),
 //                              ...FIELDS, ...ev }, synchronously (complete when the process ends)
-//   send(req, done)            one request: req = { agent, url, method, body (a string or null: a JSON
+//   send(req, done)            one request (https for an https: URL, with an https.Agent): req = { agent, url, method, body (a string or null: a JSON
 //                              body), timeoutMs, timeoutError() (the error the request is destroyed
 //                              with after TIMEOUT_MS of socket inactivity) }; once the response has
 //                              been read, or the request failed, calls done({ res or error, port (the
@@ -11,6 +11,7 @@
 //                              (req.reusedSocket), t0 (epoch s when it was sent), elapsedMs }) and
 //                              resolves with what done returned.
 const http = require('node:http');
+const https = require('node:https');
 const fs = require('node:fs');
 
 function arg(name, fallback) {
@@ -26,7 +27,7 @@ function send({ agent, url, method, body, timeoutMs, timeoutError }, done) {
   return new Promise((resolve) => {
     const t0 = Date.now() / 1000;
     const headers = body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {};
-    const req = http.request(url, { agent, method, headers });
+    const req = (url.startsWith('https:') ? https : http).request(url, { agent, method, headers });
     let port = null;
     req.on('socket', (s) => {
       if (s.localPort !== undefined) port = s.localPort;

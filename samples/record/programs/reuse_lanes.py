@@ -78,25 +78,37 @@ def track_urllib3_requests():
     whether it went on a connection that was already open. Returns a threading.local: set its port
     and reused to None before a request; after it, port is the local port of the connection the
     request went on (None when it never connected) and reused is True when that connection was
-    already open (None when no request was sent)."""
+    already open (None when no request was sent). HTTPSConnection's own connect (urllib3 1.26 does
+    not call HTTPConnection.connect for https) is wrapped the same way; as urllib3 connects an https
+    connection before its request (_validate_conn), a connection opened for this request is told
+    apart by a mark its connect sets (cleared after each request), not by its open socket."""
     import urllib3.connection
 
     tl = threading.local()
     conn = urllib3.connection.HTTPConnection
-    orig_connect, orig_request = conn.connect, conn.request
+    orig_request = conn.request
 
-    def connect(self):
-        orig_connect(self)
-        self._lane_port = self.sock.getsockname()[1]
+    def wrap_connect(cls):
+        orig_connect = cls.connect
+
+        def connect(self):
+            orig_connect(self)
+            self._lane_port = self.sock.getsockname()[1]
+            self._lane_fresh = True
+        cls.connect = connect
 
     def request(self, *a, **k):
-        tl.reused = self.sock is not None
+        tl.reused = self.sock is not None and not getattr(self, "_lane_fresh", False)
         tl.port = getattr(self, "_lane_port", None) if tl.reused else None
         try:
             return orig_request(self, *a, **k)
         finally:
             tl.port = getattr(self, "_lane_port", None)
+            self._lane_fresh = False
 
-    conn.connect = connect
+    wrap_connect(conn)
+    https = getattr(urllib3.connection, "HTTPSConnection", None)
+    if https is not None and "connect" in https.__dict__:
+        wrap_connect(https)
     conn.request = request
     return tl

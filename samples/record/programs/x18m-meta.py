@@ -16,10 +16,20 @@ masquerade address) -> 10.77.2.2:8080), pairs each connection with the clients' 
   - every other request (warm, control after 1 and 2 s, the tcpka lane, the requests after the
     failures on new connections) was answered 200 and is in the server's log.
 Exit 1 (no files written) when it does not. Otherwise copies the captures to
-samples/SCENARIO.pcap and samples/SCENARIO-server-side.pcap and writes their meta.json files.
+samples/SCENARIO.pcap and samples/SCENARIO-server-side.pcap and writes their meta.json files
+(--client-side-only: only samples/SCENARIO.pcap and its meta.json; the server-side capture is still
+checked).
+
+--tls (middlebox-idle-reset-nat-tls: HTTPS on --port 8443): the requests are encrypted, so nothing is
+read from the payloads. Each request of the clients' logs is found on the wire by its local port (the
+connection) and its send time (sentAt): the first segment of TLS application data the client sent on
+that connection at or after it (tshark decodes the port as TLS). The stale connections are those
+whose stale reuse failed in the clients' logs; a connection reached the server when the server's log
+(its remote port: the masquerade keeps the client's port) has its requests.
 
 Usage: x18m-meta.py SCENARIO --work DIR --samples DIR --started EPOCH --invalid reset|drop
-         --ct-timeout S --pause S --client-timeout S --server-ka-ms MS --description TEXT
+         --ct-timeout S --pause S --client-timeout S --server-ka-ms MS [--port 8080] [--tls]
+         [--client-side-only] --description TEXT
 """
 import argparse
 import json
@@ -32,9 +42,11 @@ import sys
 SERVER = '10.77.2.2:8080'
 CLIENT_IP = '10.77.1.2'
 NAT_IP = '10.77.2.1'
+TLS = False
 FIELDS = ['frame.number', 'frame.time_epoch', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport', 'ip.ttl', 'ip.id',
           'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len',
-          'tcp.options.timestamp.tsval', 'tcp.analysis.retransmission', 'tcp.analysis.keep_alive', 'tcp.payload']
+          'tcp.options.timestamp.tsval', 'tcp.analysis.retransmission', 'tcp.analysis.keep_alive', 'tcp.payload',
+          'tls.record.content_type', 'tls.record.opaque_type']
 REQ_RE = re.compile(rb'^(GET|POST) (\S+) HTTP/1\.1\r\n')
 
 
@@ -44,18 +56,47 @@ def fail(msg):
 
 
 def packets(capture):
+    port = SERVER.split(':')[1]
     cmd = ['tshark', '-r', capture, '-T', 'fields', '-E', 'separator=|'] + sum((['-e', f] for f in FIELDS), [])
+    if TLS:
+        cmd += ['-d', f'tcp.port=={port},tls']
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     on = lambda v: v in ('1', 'True')
     rows = []
     for line in out.splitlines():
-        (n, te, src, sp, dst, dp, ttl, ipid, syn, ack, fin, rst, seq, acknum, ln, tsval, retr, ka, pl) = line.split('|')
+        (n, te, src, sp, dst, dp, ttl, ipid, syn, ack, fin, rst, seq, acknum, ln, tsval, retr, ka, pl, ctype, otype) = line.split('|')
         rows.append({'frame': int(n), 't': float(te), 'src': f'{src}:{sp}', 'dst': f'{dst}:{dp}', 'ttl': int(ttl),
                      'ipId': int(ipid, 16) if ipid.startswith('0x') else int(ipid or 0), 'syn': on(syn), 'ack': on(ack),
                      'fin': on(fin), 'rst': on(rst), 'seq': int(seq), 'acknum': int(acknum), 'len': int(ln or 0),
                      'ts': tsval != '', 'retr': retr != '', 'keepAlive': ka != '',
-                     'payload': bytes.fromhex(pl.replace(':', '')) if pl else b''})
+                     'payload': bytes.fromhex(pl.replace(':', '')) if pl else b'',
+                     # TLS records by (outer) content type; TLS 1.3's encrypted records have an opaque type (23).
+                     'tlsRecords': [int(x) for x in ctype.split(',') + otype.split(',') if x]})
     return rows
+
+
+def request_at(pkts, sent_at):
+    """(TLS) The request the client sent at SENT_AT on this connection: its first segment of TLS
+    application data (content type 23) at or after that time."""
+    for p in pkts:
+        if not p['fromServer'] and p['len'] > 0 and not p['retr'] and p['t'] >= sent_at - 0.002 and 23 in p['tlsRecords']:
+            return p
+    return None
+
+
+def tls_sessions(capture):
+    """(TLS) The protocol versions and cipher suites the server chose (its ServerHellos)."""
+    port = SERVER.split(':')[1]
+    out = subprocess.run(['tshark', '-r', capture, '-d', f'tcp.port=={port},tls', '-Y', 'tls.handshake.type == 2', '-T', 'fields',
+                          '-E', 'separator=|', '-e', 'tls.handshake.extensions.supported_version', '-e', 'tls.handshake.version',
+                          '-e', 'tls.handshake.ciphersuite'], check=True, capture_output=True, text=True).stdout
+    names = {'0x0304': 'TLS 1.3', '0x0303': 'TLS 1.2'}
+    seen = {}
+    for line in out.splitlines():
+        sv, hv, cs = line.split('|')
+        v = names.get((sv or hv).split(',')[0], sv or hv)
+        seen[f'{v} {cs}'] = seen.get(f'{v} {cs}', 0) + 1
+    return [f'{k} x{n}' for k, n in sorted(seen.items())]
 
 
 def by_conn(rows):
@@ -88,12 +129,14 @@ def software():
     nft = run(['nft', '--version'])
     ct = run(['conntrack', '--version'])
     return [
+        (f'node {node} (server: https.Server, keepAliveTimeout 60 s, a self-signed ECDSA P-256 certificate made at run time; '
+         'client: https.Agent keepAlive, maxSockets 1, rejectUnauthorized false)') if TLS else
         f'node {node} (server: http.Server, keepAliveTimeout 60 s; client: http.Agent keepAlive, maxSockets 1)',
-        f'python requests {req[0]} (Debian python3-requests; urllib3 {req[1]}, /usr/bin/python3 {req[2]})',
+        f'python requests {req[0]} (Debian python3-requests; urllib3 {req[1]}, /usr/bin/python3 {req[2]}' + (', verify=False)' if TLS else ')'),
         f'{nft.split(" (")[0]} (Debian nftables) and Linux {os.uname().release} netfilter conntrack (the middlebox: a router namespace with masquerade)',
         f'{ct} (router conntrack table snapshots)',
         'tcpdump ' + run(['tcpdump', '--version']).splitlines()[0].split()[-1],
-    ]
+    ] + ([run(['openssl', 'version']).split(' (')[0] + ' (the throwaway certificate: openssl req -x509 -newkey ec)'] if TLS else [])
 
 
 def main():
@@ -107,8 +150,14 @@ def main():
     ap.add_argument('--pause', type=float, required=True)
     ap.add_argument('--client-timeout', type=float, required=True)
     ap.add_argument('--server-ka-ms', type=int, required=True)
+    ap.add_argument('--port', type=int, default=8080)
+    ap.add_argument('--tls', action='store_true')
+    ap.add_argument('--client-side-only', action='store_true')
     ap.add_argument('--description', required=True)
     a = ap.parse_args()
+    global SERVER, TLS
+    SERVER = f'10.77.2.2:{a.port}'
+    TLS = a.tls
     w = a.work
     reset = a.invalid == 'reset'
 
@@ -141,6 +190,9 @@ def main():
         if e['uri'] not in stale_uris:
             continue
         want = ('ECONNRESET', 'requests.exceptions.ConnectionError') if reset else ('CLIENT_TIMEOUT', 'requests.exceptions.ReadTimeout')
+        if reset and TLS:
+            # requests' SSLError is a ConnectionError (the reset met inside the ssl module).
+            want += ('requests.exceptions.SSLError',)
         if e['event'] != 'error' or e['error'] not in want or e['reused'] is not True or e['port'] is None:
             fail(f'stale reuse {e["uri"]} did not fail as expected on its pooled connection: {e}')
         if e['uri'] in server_uris:
@@ -149,7 +201,10 @@ def main():
         pk = cconns.get(key)
         if not pk:
             fail(f'no connection {key} in the client-side capture')
-        req, method, uri = first_request(pk, e['uri'])
+        if TLS:
+            req, method, uri = request_at(pk, e['sentAt']), e['method'], e['uri']
+        else:
+            req, method, uri = first_request(pk, e['uri'])
         if req is None:
             fail(f'{key}: {e["uri"]} not in the client-side capture')
         before = [p for p in pk if p['frame'] < req['frame']]
@@ -166,7 +221,9 @@ def main():
             'method': method, 'uri': uri, 'requestFrame': req['frame'],
             'idleGap': round(req['t'] - prev['t'], 4),
             'idleSinceLastResponse': round(req['t'] - last_resp['t'], 4),
-            'requestSegmentBytes': req['len'], 'warmRequests': sum(1 for p in before if not p['fromServer'] and REQ_RE.match(p['payload'] or b'')),
+            'requestSegmentBytes': req['len'],
+            'warmRequests': (sum(1 for x in log if x['port'] == e['port'] and x['uri'].startswith('/warm/') and x['event'] == 'response')
+                             if TLS else sum(1 for p in before if not p['fromServer'] and REQ_RE.match(p['payload'] or b''))),
             'serverFinOrRstBefore': False,
             'clientLog': {k: e[k] for k in ('event', 'error', 'message', 'elapsedMs') if k in e} | ({'cause': e['cause']} if 'cause' in e else {}),
         }
@@ -186,7 +243,11 @@ def main():
                 'serverSegmentsTcpTimestamps': all(p['ts'] for p in pk if p['fromServer'] and not p['rst']),
             }
             c['requestBytesSentBeforeReset'] = req['len'] + sum(p['len'] for p in sent_before_rst)
-            if method == 'POST':
+            if TLS:
+                # Encrypted: what left is counted in TLS records, not read.
+                c['tlsRecordsSentBeforeReset'] = len(req['tlsRecords']) + sum(len(p['tlsRecords']) for p in sent_before_rst)
+                c['requestComplete'] = None
+            elif method == 'POST':
                 hdr_end = req['payload'].find(b'\r\n\r\n')
                 m = re.search(rb'(?i)content-length: *(\d+)', req['payload'])
                 c['requestComplete'] = m is not None and len(req['payload']) - hdr_end - 4 >= int(m.group(1))
@@ -212,7 +273,11 @@ def main():
         if not sp:
             fail(f'{skey} not in the server-side capture')
         warm_uri = f'/warm/{"n" if e["client"] == "node" else "p"}-{e["lane"]}-3'
-        if first_request(sp, warm_uri)[0] is None:
+        if TLS:
+            warm_seen = any(l[1] == str(e['port']) and l[3] == warm_uri for l in server_log)
+        else:
+            warm_seen = first_request(sp, warm_uri)[0] is not None
+        if not warm_seen:
             fail(f'{skey}: its last warm request {warm_uri} is not on the server side (port not kept?)')
         late = [p for p in sp if p['t'] > req['t'] - 0.5]
         if late:
@@ -234,8 +299,16 @@ def main():
             if key in stale_keys:
                 continue
             pk = cconns.get(key, [])
-            reqs = [p for p in pk if not p['fromServer'] and REQ_RE.match(p['payload'] or b'') and not p['retr']]
-            gaps = [round(reqs[i]['t'] - [p for p in pk if p['frame'] < reqs[i]['frame']][-1]['t'], 3) for i in range(1, len(reqs))]
+            if TLS:
+                on_port = sorted((x for x in evs if x['port'] == port), key=lambda x: x['sentAt'])
+                reqs = [request_at(pk, x['sentAt']) for x in on_port]
+                if any(r is None for r in reqs):
+                    fail(f'{key}: a request of the clients\' log is not in the client-side capture')
+                reused = [r for r, x in zip(reqs, on_port) if x['reused']]
+                gaps = [round(r['t'] - [p for p in pk if p['frame'] < r['frame']][-1]['t'], 3) for r in reused]
+            else:
+                reqs = [p for p in pk if not p['fromServer'] and REQ_RE.match(p['payload'] or b'') and not p['retr']]
+                gaps = [round(reqs[i]['t'] - [p for p in pk if p['frame'] < reqs[i]['frame']][-1]['t'], 3) for i in range(1, len(reqs))]
             item = {'client': key, 'lane': f'{cl} {lane}', 'requests': len(reqs), 'answered': len(reqs),
                     'longestIdleBeforeReuse': max(gaps) if gaps else None,
                     'closedBy': 'client FIN' if any(p['fin'] and not p['fromServer'] for p in pk) else 'open at capture end'}
@@ -272,6 +345,8 @@ def main():
         'middleboxIdleTimeout': a.ct_timeout,
         'serverClosedAnything': False,
     }
+    if TLS:
+        facts_common['tlsSessions'] = tls_sessions(f'{w}/client-side.pcap')
     if reset:
         facts_common['resetFrom'] = sorted({c['reset']['from'] for c in stale})
         facts_common['resetIpTtl'] = sorted({c['reset']['ipTtl'] for c in stale})
@@ -279,7 +354,10 @@ def main():
         facts_common['resetSeqEqualsRequestAck'] = all(c['reset']['seqEqualsRequestAck'] for c in stale)
         facts_common['resetFlags'] = sorted({c['reset']['flags'] for c in stale})
         facts_common['resetHasTcpTimestamps'] = any(c['reset']['tcpTimestamps'] for c in stale)
-        facts_common['incompleteRequestsReset'] = [c['client'] for c in stale if not c['requestComplete']]
+        if TLS:
+            facts_common['tlsRecordsSentBeforeReset'] = {c['client']: c['tlsRecordsSentBeforeReset'] for c in stale}
+        else:
+            facts_common['incompleteRequestsReset'] = [c['client'] for c in stale if not c['requestComplete']]
     else:
         facts_common['retransmissions'] = {c['client']: c['retransmissions'] for c in stale}
         facts_common['packetsBackAfterStaleRequests'] = 0
@@ -308,7 +386,8 @@ def main():
 
     conn_notes_stale = (
         'stale reuse after {gap} s idle (> the middlebox\'s {ct:g} s): the router\'s conntrack had forgotten the connection, ' +
-        ('its reject rule answered the request with a RST spoofed from 10.77.2.2:8080 (RST without ACK, seq = the request\'s ACK number, IP TTL 64 '
+        ('its reject rule answered the request' + (' (its first TLS application-data segment)' if TLS else '') +
+         f' with a RST spoofed from {SERVER} (RST without ACK, seq = the request\'s ACK number, IP TTL 64 '
          'where the server\'s own segments arrive with {sttl}, no TCP timestamps). ' if reset else
          'its forward chain dropped the request and every retransmission ({retr}); nothing came back; the client gave up after its {ct2:g} s timeout, but its FIN, queued behind the unacknowledged request, never left: the connection is still open, the request unanswered, when the capture ends. ') +
         'The server never received it, never closed the connection (still open on the server side) and its keepAliveTimeout (60 s) never fired.')
@@ -318,7 +397,7 @@ def main():
         for c in stale:
             note = conn_notes_stale.format(gap=c['idleGap'], ct=a.ct_timeout, sttl='/'.join(map(str, server_ttls)),
                                            retr=c.get('retransmissions'), ct2=a.client_timeout)
-            if reset and not c['requestComplete']:
+            if reset and c['requestComplete'] is False:
                 note += (' Only the POST\'s headers left the client before the RST (its body was never sent): the request is incomplete '
                          'on the wire, but it is still the request that failed.')
             ex.append({'kind': 'middlebox-idle-timeout', 'client': c['client'], 'server': SERVER,
@@ -354,6 +433,9 @@ def main():
     }
     client_meta = dict(base_meta)
     client_meta['captureSide'] = 'client namespace, the client\'s veth x18mc (10.77.1.2): every connection as the client sees it, before the masquerade'
+    if TLS:
+        client_meta['captureSide'] += (f'; HTTPS on {SERVER}: every request and response is TLS application data (no key log), '
+                                       'the requests were found by the clients\' logs (local port, send time)')
     client_meta['silent'] = False
     client_meta['expect'] = expect_client()
     client_meta['facts'] = {**facts_common, 'tcpdump': tcpdump['client-side']}
@@ -375,13 +457,16 @@ def main():
 
     dst = a.samples
     shutil.copyfile(f'{w}/client-side.pcap', f'{dst}/{a.scenario}.pcap')
-    shutil.copyfile(f'{w}/server-side.pcap', f'{dst}/{a.scenario}-server-side.pcap')
-    for name, meta in ((a.scenario, client_meta), (a.scenario + '-server-side', server_meta)):
+    written = [(a.scenario, client_meta)]
+    if not a.client_side_only:
+        shutil.copyfile(f'{w}/server-side.pcap', f'{dst}/{a.scenario}-server-side.pcap')
+        written.append((a.scenario + '-server-side', server_meta))
+    for name, meta in written:
         with open(f'{dst}/{name}.meta.json', 'w') as f:
             json.dump(meta, f, indent=2)
             f.write('\n')
-    print(f'x18m-meta: wrote {a.scenario}.pcap/.meta.json and {a.scenario}-server-side.pcap/.meta.json '
-          f'({len(stale)} stale reuses, idle gaps {sorted(gaps)})')
+    print(f'x18m-meta: wrote ' + ' and '.join(f'{n}.pcap/.meta.json' for n, _ in written) +
+          f' ({len(stale)} stale reuses, idle gaps {sorted(gaps)})')
 
 
 if __name__ == '__main__':

@@ -3,7 +3,9 @@
 // Usage: node x18m-node-client.js --base http://10.77.2.2:8080 --log FILE [--pause 5] [--timeout-ms 4000]
 //          [--keepalive-msecs 30000] [--tag n]
 // Four lanes at once, each with its own http.Agent({keepAlive: true, maxSockets: 1}), so each lane
-// has exactly one pooled connection; no agent-level timeout. Each lane sends three warm GETs
+// has exactly one pooled connection; no agent-level timeout. With an https: base each lane has an
+// https.Agent instead (same options, rejectUnauthorized false: the server's certificate is a
+// self-signed one made for the recording), and its pooled connection is a TLS session. Each lane sends three warm GETs
 // (/warm/<tag>-<lane>-<i>, 0.2 s apart: the first opens the connection), then:
 //   stale-get   sleeps PAUSE s (longer than the middlebox's idle timeout), GET /items/<tag>-stale-get on
 //               the pooled connection, then GET /after/<tag>-stale-get (a new connection when it failed);
@@ -19,6 +21,7 @@
 // One JSON line per request in FILE (t: wall clock epoch s when it ended): event "response" (status,
 // local port, reused = req.reusedSocket) or "error" (code, message, local port, reused), sentAt, elapsedMs.
 const http = require('node:http');
+const https = require('node:https');
 const { arg, jsonLog, send } = require('./node-lanes-common.js');
 
 const base = arg('--base', 'http://127.0.0.1:8080');
@@ -28,7 +31,8 @@ const timeoutMs = Number(arg('--timeout-ms', '4000'));
 const kaMsecs = Number(arg('--keepalive-msecs', '30000'));
 const tag = arg('--tag', 'n');
 
-const log = jsonLog(logFile, { client: 'node', lib: `node ${process.version} http.Agent` });
+const tls = base.startsWith('https:');
+const log = jsonLog(logFile, { client: 'node', lib: `node ${process.version} ${tls ? 'https' : 'http'}.Agent` });
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 const timeoutError = () => Object.assign(new Error(`client timeout ${timeoutMs} ms`), { code: 'CLIENT_TIMEOUT' });
 
@@ -41,7 +45,8 @@ function request(agent, lane, method, uri, body) {
 }
 
 async function lane(name) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1, ...(name === 'tcpka' ? {} : { keepAliveMsecs: kaMsecs }) });
+  const agent = new (tls ? https : http).Agent({ keepAlive: true, maxSockets: 1, ...(name === 'tcpka' ? {} : { keepAliveMsecs: kaMsecs }),
+    ...(tls ? { rejectUnauthorized: false } : {}) });
   for (let i = 1; i <= 3; i++) {
     if (i > 1) await sleep(0.2);
     await request(agent, name, 'GET', `/warm/${tag}-${name}-${i}`, null);

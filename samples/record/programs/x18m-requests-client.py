@@ -10,7 +10,9 @@ urllib3 does not turn on TCP keep-alive). Each lane sends three warm GETs (/warm
               then GET /after/<tag>-stale-get (a new connection when it failed);
   stale-post  the same with POST /orders?attempt=<tag>-stale-post (a small JSON body);
   control     sleeps 1 s, GET /items/<tag>-control-1, sleeps 2 s, GET /items/<tag>-control-2.
-Every request: timeout=(3, TIMEOUT) (connect, read). Before reusing a pooled connection urllib3 checks
+With an https:// base the sessions use verify=False (the server's certificate is a self-signed one
+made for the recording; urllib3's InsecureRequestWarning is silenced) and each pooled connection is a
+TLS session. Every request: timeout=(3, TIMEOUT) (connect, read). Before reusing a pooled connection urllib3 checks
 it (is_connection_dropped: readable means the peer's FIN arrived); requests' default adapter does not
 retry (max_retries 0), nor does this program.
 urllib3's HTTPConnection is wrapped (reuse_lanes.track_urllib3_requests) to learn each request's
@@ -41,6 +43,9 @@ def main():
     ap.add_argument("--tag", default="p")
     a = ap.parse_args()
     lib = f"python requests {requests.__version__} (urllib3 {urllib3.__version__})"
+    tls = a.base.startswith("https:")
+    if tls:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def log(ev):
         with LOCK, open(a.log, "a") as f:
@@ -50,11 +55,13 @@ def main():
         TL.port = None
         TL.reused = None
         t0 = time.time()
+        # verify=False on each request: a Session's verify is overridden by REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
+        kw = {"verify": False} if tls else {}
         try:
             if body is None:
-                r = session.request(method, a.base + uri, timeout=(3, a.timeout))
+                r = session.request(method, a.base + uri, timeout=(3, a.timeout), **kw)
             else:
-                r = session.request(method, a.base + uri, json=body, timeout=(3, a.timeout))
+                r = session.request(method, a.base + uri, json=body, timeout=(3, a.timeout), **kw)
             log({"lane": lane, "event": "response", "method": method, "uri": uri, "status": r.status_code,
                  "port": TL.port, "reused": TL.reused, "sentAt": t0, "elapsedMs": round((time.time() - t0) * 1e3, 3)})
             return True
