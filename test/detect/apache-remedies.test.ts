@@ -28,7 +28,7 @@ describe('remedies name Apache mod_proxy settings', () => {
     expect(race?.remedy).toContain('Apache mod_proxy: the ProxyPass `ttl=` parameter');
     expect(race?.remedy).toContain('Apache mod_proxy without `ttl=`');
     const mismatch = r.diagnoses.find((d) => d.kind === 'idle-timeout-mismatch');
-    expect(mismatch?.remedy).toContain('Apache mod_proxy ProxyPass `ttl=`');
+    expect(mismatch?.remedy).toContain('Apache mod_proxy: the ProxyPass `ttl=`');
   });
 
   test('gateway timeout in the connect phase: Apache ProxyPass connectiontimeout=', () => {

@@ -186,7 +186,7 @@ describe('Caddy 2.6 samples', () => {
     expect(d.explanation).toContain(`answered 200 for ${n200} (retried on a new connection)`);
     expect(d.explanation).toContain(`answered 502 for ${n502}`);
     expect(d.remedy).toContain("Caddy: `keepalive` in reverse_proxy's `transport http`");
-    expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain('Caddy reverse_proxy `transport http { keepalive }`');
+    expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain("Caddy: `keepalive` in reverse_proxy's `transport http`");
   });
 
   test('response_header_timeout 1 s: 504s paired with the unanswered upstream requests, proxyReadTimeout ≈ 1 s', async () => {

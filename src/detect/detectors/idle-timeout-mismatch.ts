@@ -3,7 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import { CLIENT_IDLE_SETTINGS, KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -260,7 +260,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; Node http.Agent \`timeout\`, agentkeepalive \`freeSocketTimeout\`, Node fetch: an undici Agent's \`keepAliveTimeout\`, Go http.Transport \`IdleConnTimeout\`, Java HttpClient \`-Djdk.httpclient.keepalive.timeout\`, Python aiohttp \`TCPConnector(keepalive_timeout=…)\`, httpx \`Limits(keepalive_expiry=…)\`, Ruby Net::HTTP \`keep_alive_timeout\`, nginx upstream \`keepalive_timeout\`, Apache mod_proxy ProxyPass \`ttl=\`, Varnish \`backend_idle_timeout\`, Squid \`server_idle_pconn_timeout\`, Caddy reverse_proxy \`transport http { keepalive }\`, Traffic Server \`proxy.config.http.keep_alive_no_activity_timeout_out\`, h2o \`proxy.timeout.keepalive\`, HAProxy: none, only \`pool-purge-delay\`, 5 s by default, closing half of the idle backend connections each period), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${CLIENT_IDLE_SETTINGS}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
                   : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`),

@@ -3,7 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
@@ -608,19 +608,6 @@ function reusedText(gaps: readonly number[]): string {
   const hi = fmt(Math.max(...gaps));
   return lo === hi ? ` (reused after ${lo} s idle)` : ` (reused after ${lo}-${hi} s idle)`;
 }
-
-/**
- * Where each common client and proxy pool sets how long it keeps an idle connection, for remedies
- * that tell the client to drop idle connections first.
- */
-const CLIENT_IDLE_SETTINGS =
-  "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: `freeSocketTimeout`; Node fetch: an undici Agent's `keepAliveTimeout` (undici also honours the hint, less 2 s); " +
-  'Go http.Transport: `IdleConnTimeout`; Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default); Python aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default); httpx: `Limits(keepalive_expiry=…)` (5 s by default); Ruby Net::HTTP: `keep_alive_timeout` (2 s by default); nginx upstream: `keepalive_timeout`; Apache mod_proxy: the ProxyPass `ttl=` parameter, in whole seconds; ' +
-  "Varnish: `backend_idle_timeout` (60 s by default); Squid: `server_idle_pconn_timeout` (1 min by default); Caddy: `keepalive` in reverse_proxy's `transport http` (2 min by default); " +
-  'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config); h2o: `proxy.timeout.keepalive` (2 s by default); ' +
-  // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
-  // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
-  "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it";
 
 /** A client idle timeout safely below the server's. */
 export function saferClientIdleTimeout(serverTimeout: number): number {
