@@ -94,7 +94,44 @@ describe('reset-before-response on synthetic connections', () => {
     expect(d.remedy).toContain('dropped by kernel');
   });
 
+  test('an upload still arriving when the server reset: the request never completed, no response began', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).send(0.001, 'c', 'POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n');
+    conn.send(0.2, 'c', 'x'.repeat(1000)).ack(0.2001, 's');
+    conn.rstAck(0.9, 's');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(conn.clientName);
+    expect(f.evidence).toMatchObject({ method: 'POST', uri: '/upload', requestComplete: false, responseStarted: false, waitSeconds: 0.899 });
+    expect(f.summary).toContain('0.899 s after it began, while the request was still arriving (1000 body bytes seen, the body unfinished)');
+  });
+
+  test('uploads and waiting requests reset in one burst are counted apart in the diagnosis', () => {
+    const cap = new Capture();
+    resetWhileWaiting(cap, 0, 2, { uri: '/a' });
+    const upload = cap.connection();
+    upload.handshake(0.1).send(0.101, 'c', 'POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n' + 'x'.repeat(100));
+    upload.rstAck(2.00002, 's');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => [f.evidence.uri, f.evidence.requestComplete, f.evidence.burstSize])).toEqual([['/a', true, 2], ['/up', false, 2]]);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('1 of the requests had been received');
+    expect(d.explanation).toContain('1 of them were still arriving');
+    expect(d.explanation).not.toContain('had not been acknowledged');
+  });
+
   describe('stays silent', () => {
+    test('on an upload the server answered before it reset (an early 413: rst-on-close)', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).send(0.001, 'c', 'POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(500));
+      conn.send(0.01, 's', 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      conn.send(0.02, 'c', 'x'.repeat(500)).rstAck(0.021, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
     test('on a keep-alive race: server FIN first, then a RST for the late request', () => {
       const cap = new Capture();
       const conn = cap.connection();
@@ -158,6 +195,23 @@ function meta(name: string): SampleMeta {
   }
   const [d] = r.diagnoses.filter((x) => x.kind === KIND);
   expect(d.count).toBe(stuck);
+});
+
+(has('reset-before-response-upload') ? test : test.skip)('reset-before-response-upload: uploads cut off by a killed server, in one burst', async () => {
+  const m = meta('reset-before-response-upload');
+  const r = await analyzeSample('reset-before-response-upload');
+  const found = ofKind(r, KIND);
+  const expected = (m.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client);
+  expect(found.map((f) => f.client).sort()).toEqual([...expected].sort());
+  expect(found).toHaveLength(m.configured?.uploads as number);
+  for (const f of found) {
+    expect(f.evidence).toMatchObject({ method: 'POST', requestComplete: false, responseStarted: false, burstSize: found.length });
+    expect(f.summary).toContain('while the request was still arriving');
+  }
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(d.explanation).toContain(`${found.length} of them were still arriving`);
+  // Nothing else: the served GET closed by curl is clean.
+  expect(r.anomalies.filter((a) => a.kind !== KIND)).toEqual([]);
 });
 
 const silent = [

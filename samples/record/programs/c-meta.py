@@ -362,6 +362,52 @@ def reset_before_response(conns, cfg):
     return desc, False, expect, measured
 
 
+def reset_before_response_upload(conns, cfg):
+    expect, measured = [], {}
+    rst_times = []
+    for c in conns:
+        rsts = c.rsts("server")
+        reqs, resps = c.requests(), c.responses()
+        if rsts:
+            check(not c.fins("server"), f"{c.client}: server FIN before its RST")
+            check(len(reqs) == 1 and not resps, f"{c.client}: expected one request and no response")
+            req = reqs[0]
+            check(req.method == "POST" and req.content_length, f"{c.client}: not an upload with a Content-Length")
+            sent = sum(p.len for p in c.c2s() if p.t <= rsts[0].t)
+            head = req.len  # curl sends the head in a segment of its own before the body
+            body_sent = sent - head
+            check(0 < body_sent < req.content_length, f"{c.client}: body {body_sent} of {req.content_length}: not cut")
+            rst_times.append(rsts[0].t)
+            measured[c.client] = {"requestStarted": r3(req.t), "rst": r3(rsts[0].t), "bodyBytesSent": body_sent,
+                                  "contentLength": req.content_length}
+            expect.append(entry("reset-before-response", c,
+                f"POST {req.uri} began at {r3(req.t)} s, a {req.content_length}-byte upload at a limited rate; "
+                f"{body_sent} body bytes had left when the server process was killed: its kernel reset the "
+                f"connection at {r3(rsts[0].t)} s with no FIN first (unread request bytes make it a RST), before any "
+                f"response, the body unfinished"))
+        else:
+            check(reqs and len(reqs) == len(resps), f"{c.client}: unanswered request on the clean connection")
+            fin = c.first_close()
+            check(fin and fin[0] == "client", f"{c.client}: expected the client to close first")
+            measured[c.client] = {"requests": len(reqs), "clientClose": r3(fin[2].t)}
+            expect.append(entry(None, c, f"{len(reqs)} request answered 200; curl closes it itself: no finding"))
+    check(len(rst_times) == cfg["uploads"], f"{len(rst_times)} resets, expected {cfg['uploads']}")
+    burst_ms = round((max(rst_times) - min(rst_times)) * 1000, 3)
+    check(burst_ms < 50, f"resets spread over {burst_ms} ms: not a burst")
+    measured["rstBurstSpreadMs"] = burst_ms
+    for e in expect:
+        if e["kind"]:
+            e["notes"] += f"; {len(rst_times)} such resets within {burst_ms} ms: a burst, as from a crashing server"
+    desc = ("A python server serves its first connection (a GET from curl) and then its workers get stuck: later "
+            "connections are accepted but never read. Two curl uploads (POST, "
+            f"{cfg['uploadBytes']} bytes each, --limit-rate {cfg['limitRate']}, no Expect: 100-continue) start at once; "
+            f"{cfg['serverKilledAfter']} s later the server is killed with SIGKILL while both bodies are still arriving: "
+            "its kernel resets both connections in the same instant (unread request bytes make it a RST) and curl "
+            "reports the reset. A server that dies during an upload: the requests never completed, and no response "
+            "began.")
+    return desc, False, expect, measured
+
+
 def intermittent_5xx_reuseport(conns, cfg):
     check(len(conns) == cfg["connections"], f"{len(conns)} connections, expected {cfg['connections']}")
     expect, measured = [], {}
@@ -624,6 +670,7 @@ SCENARIOS = {
     "syn-unanswered": syn_unanswered,
     "accept-queue-overflow": accept_queue_overflow,
     "reset-before-response": reset_before_response,
+    "reset-before-response-upload": reset_before_response_upload,
     "intermittent-5xx-reuseport": intermittent_5xx_reuseport,
     "rst-on-close": rst_on_close,
     "zero-window-stall": zero_window_stall,

@@ -78,7 +78,7 @@ export const resetBeforeResponse: DetectorDefinition = {
       'The server reset (RST, no FIN first) a connection carrying a request it had not answered; bursts across connections point at a server process that died or was restarted.',
     severity: 'error',
     messages: {
-      reset: '{request} was reset by the server {wait} s after it was sent, {progress}{burst}',
+      reset: '{request} was reset by the server {wait} s after it {began}, {progress}{burst}',
     },
   },
   create(ctx: DetectContext) {
@@ -126,15 +126,19 @@ export const resetBeforeResponse: DetectorDefinition = {
       const sent = ex.requestEnd ?? ex.requestStart ?? c.rstTs;
       const wait = c.rstTs - sent;
       const responseStarted = ex.responseStart !== null;
+      const arriving = ex.state === 'request-incomplete';
       const progress = responseStarted
         ? `after its response had begun (status ${ex.status ?? '?'}) but before it was complete`
-        : c.requestAcked
-          ? 'before any response (the server had ACKed the request)'
-          : c.resetAcked
-            ? 'before any response (the RST acknowledged the request: the server\'s socket had received it, unread)'
-            : c.closedBefore
-              ? 'before any response, with a RST without ACK that did not acknowledge it: the server\'s socket was already closed when the request came, and its FIN is not in this capture (dropped by it or lost on the path, or the socket went without one)'
-              : 'before any response (the server had not even ACKed the request)';
+        : arriving
+          ? `while the request was still arriving (${ex.method === null ? 'its head unfinished' : `${ex.requestBodyBytes} body bytes seen, the body unfinished`}), ` +
+            `before any response${c.requestAcked ? ' (the server had ACKed what had arrived)' : ''}`
+          : c.requestAcked
+            ? 'before any response (the server had ACKed the request)'
+            : c.resetAcked
+              ? 'before any response (the RST acknowledged the request: the server\'s socket had received it, unread)'
+              : c.closedBefore
+                ? 'before any response, with a RST without ACK that did not acknowledge it: the server\'s socket was already closed when the request came, and its FIN is not in this capture (dropped by it or lost on the path, or the socket went without one)'
+                : 'before any response (the server had not even ACKed the request)';
       const burst = burstSize >= 2 ? `; one of ${burstSize} such resets by this server within ${microsAsMs(burstSpread)} ms` : '';
       return ctx.report({
         flowId: c.flowId,
@@ -142,7 +146,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         server: c.server,
         ts: c.rstTs,
         message: 'reset',
-        data: { request: line ?? 'a request', wait: ms(wait), progress, burst },
+        data: { request: line ?? 'a request', wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, burst },
         evidence: {
           method: ex.method,
           uri: ex.uri,
@@ -152,6 +156,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           requestStart: ex.requestStart === null ? null : at(ex.requestStart),
           resetTs: at(c.rstTs),
           waitSeconds: ms(wait),
+          requestComplete: !arriving,
           requestAcked: c.requestAcked,
           requestAckedByReset: c.resetAcked,
           socketClosedBefore: c.closedBefore,
@@ -166,19 +171,24 @@ export const resetBeforeResponse: DetectorDefinition = {
     }
 
     function diagnose(server: string, burst: Candidate[], findings: Finding[], spread: number, idle: number): void {
-      const acked = burst.filter((c) => c.requestAcked || c.resetAcked).length;
-      const closedBefore = burst.filter((c) => c.closedBefore).length;
+      // Each reset counted once: uploads still arriving, then requests received, closed before, unacknowledged.
+      const arriving = burst.filter((c) => c.ex.state === 'request-incomplete').length;
+      const whole = burst.filter((c) => c.ex.state !== 'request-incomplete');
+      const acked = whole.filter((c) => c.requestAcked || c.resetAcked).length;
+      const closedBefore = whole.filter((c) => c.closedBefore).length;
+      const unacked = whole.length - acked - closedBefore;
       const idleNote =
         idle > 0 ? ` In the same moment it closed ${idle} idle connection(s) that had nothing outstanding: the kernel closing every socket of a process that exited.` : '';
       const spreadText = `${microsAsMs(spread)} ms`;
       const counts =
         (acked > 0 ? ` ${acked} of the requests had been received: the server's kernel had them, its application never answered.` : '') +
+        (arriving > 0 ? ` ${arriving} of them were still arriving, their bodies not all sent: uploads cut off in the middle.` : '') +
         (closedBefore > 0
           ? ` ${closedBefore} of them met a RST without ACK that did not acknowledge them: the socket was already closed when the request came,` +
             ` and its FIN is not in this capture (a process that exits closes its idle connections with FIN and resets what arrives after;` +
             ` the FIN may have been dropped by the capture or lost on the path, or the socket went without one: a host, container or middlebox state gone).`
           : '') +
-        (burst.length - acked - closedBefore > 0 ? ` ${burst.length - acked - closedBefore} of the requests had not been acknowledged.` : '');
+        (unacked > 0 ? ` ${unacked} of the requests had not been acknowledged.` : '');
       ctx.diagnose({
         server,
         count: burst.length,
@@ -201,7 +211,11 @@ export const resetBeforeResponse: DetectorDefinition = {
     return {
       onExchange(ex, conn) {
         if (ex.uncertain || ex.requestStart === null) return;
-        if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
+        // A request still arriving (its head or body unfinished) when the server reset counts too: a
+        // server that dies during an upload resets it like any other. One the server had answered
+        // already (an early 413 or 401 to an upload) is rst-on-close's case.
+        const arriving = ex.state === 'request-incomplete' && ex.responseStart === null;
+        if (ex.state !== 'no-response' && ex.state !== 'response-incomplete' && !arriving) return;
         if (tracked.has(conn.id)) return;
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
         // A reused connection whose previous response was not read whole (lost bytes), or whose
