@@ -44,6 +44,7 @@ export const COPY_WINDOW = 0.002;
 
 const SLOT_BITS = 12;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;
+const COPIED_MASK = (1 << 14) - 1;
 
 // The fields of a slot.
 const OWNER = 0; // connection id × 2 + direction (0: empty slot; connection ids start at 1)
@@ -72,6 +73,8 @@ const WHOLE_FIELDS = 9;
 export class CaptureCopies {
   private readonly slots = new Float64Array((SLOT_MASK + 1) * FIELDS);
   private readonly wholes = new Float64Array((SLOT_MASK + 1) * WHOLE_FIELDS);
+  /** Connections with a copy found, direct-mapped by id (a lost entry: a bare RST's copy counted as a RST). */
+  private readonly copied = new Float64Array(COPIED_MASK + 1);
 
   /**
    * True when `v` is a copy of a segment seen just before on the same connection, in the same
@@ -99,7 +102,17 @@ export class CaptureCopies {
       // Either order: copies from several interfaces are not always in time order.
       const apart = ts - slots[at + TIME];
       // The slot stays: a packet crossing three interfaces leaves two copies.
-      if (apart < COPY_WINDOW && apart > -COPY_WINDOW) return true;
+      if (apart < COPY_WINDOW && apart > -COPY_WINDOW) {
+        if ((v.flags & (RST | TCP_ACK)) !== RST || tsVal !== -1) {
+          this.copied[connectionId & COPIED_MASK] = connectionId;
+          return true;
+        }
+        // A RST without ACK and without timestamps is a kernel's answer to one segment for a socket
+        // it no longer has, and its answer to the next segment is the same in every field (Linux: IP
+        // identification 0, the sequence number that segment's ACK). Two of them are a copy only on
+        // a connection whose other packets were captured twice (a capture on several interfaces).
+        if (this.copied[connectionId & COPIED_MASK] === connectionId) return true;
+      }
     }
     const len = v.payloadLen;
     if (len > 0 && (v.flags & (SYN | RST)) === 0) {
@@ -169,6 +182,7 @@ const LONGEST_UNCUT = 1460;
 /** TCP flags that open or end a connection: never cut by segmentation offload. */
 const SYN = 0x02;
 const RST = 0x04;
+const TCP_ACK = 0x10;
 
 /**
  * True when `checksum` is what a sender using checksum offload leaves in the segment `v` for the

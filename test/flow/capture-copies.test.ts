@@ -12,7 +12,7 @@ import { decodePacket } from '../../src/decode/decode-packet';
 import { DecodeStatus, PacketView } from '../../src/decode/packet-view';
 import { COPY_WINDOW } from '../../src/flow/capture-copies';
 import { FlowRecord } from '../../src/flow/flow-record';
-import { buildPcapFile, buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../helpers/packet-builder';
+import { buildPcapFile, buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-copies-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -283,6 +283,48 @@ describe('capture copies', () => {
       expect(only(r).duplicates).toEqual({ client: 0, server: 0 });
       expect(r.stats.duplicates).toBe(0);
     });
+  });
+});
+
+/**
+ * A client that closed, then the server's late answer in two segments: the client's kernel, which no
+ * longer has the socket, answers each with a RST without ACK, IP identification 0 and no options,
+ * the same in every field (recorded so in unanswered-request-client-timeouts, and in
+ * keepalive-race-caddy's and keepalive-race-trafficserver's single-interface captures).
+ */
+function lateAnswerResetTwice(): Frame[] {
+  const frames = conversation().filter((f) => !['fin s', 'last ack'].includes(f.label));
+  const at = T + 0.61;
+  const server = (ts: number, label: string, seq: number, payload: string, flags = TCP_ACK | TCP_PSH): Frame => ({
+    ts, from: 's', label,
+    data: buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40000, seq, ack: 1057, flags, payload, ipId: 0x920 + Math.round((ts - T) * 1e5) }),
+  });
+  const reset = (ts: number, label: string): Frame => ({
+    ts, from: 'c', label,
+    data: buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80, seq: 1057, ack: 0, flags: TCP_RST, ipId: 0 }),
+  });
+  return [
+    ...frames,
+    server(at, 'late head', 5080, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n'),
+    server(at + 0.00001, 'late body', 5118, 'ok'),
+    reset(at + 0.01, 'rst 1'),
+    reset(at + 0.010085, 'rst 2'),
+  ];
+}
+
+describe('resets a kernel sends for a socket it no longer has', () => {
+  test('two identical bare RSTs answering two segments are two resets, not a copy, on a capture without copies', async () => {
+    const r = await analyze(lateAnswerResetTwice());
+    expect(only(r).duplicates).toEqual({ client: 0, server: 0 });
+    expect(r.stats.duplicates).toBe(0);
+  });
+
+  test('on a connection whose packets were captured twice, the copies of a bare RST are copies', async () => {
+    const r = await analyze(withCopies(lateAnswerResetTwice()));
+    const frames = lateAnswerResetTwice();
+    const count = (from: 'c' | 's'): number => frames.filter((f) => f.from === from).length;
+    // Every frame's copy; and the second reset with them, which nothing tells from a copy of the first there.
+    expect(only(r).duplicates).toEqual({ client: count('c') + 1, server: count('s') });
   });
 });
 
