@@ -31,3 +31,36 @@ export function median(sorted: readonly number[]): number {
   if (n === 0) return NaN;
   return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
+
+/** Idle closes spread around an inferred timeout, as a periodic timer check leaves them (tickedSpread). */
+export interface TickedSpread {
+  /** Samples within a tick of the inferred value, the cluster's included. */
+  count: number;
+  lo: number;
+  hi: number;
+}
+
+/** The longest tick of the idle timer checks known: lighttpd and Squid check once a second. */
+const TIMER_TICK = 1.05;
+
+/**
+ * The samples around an inferred value when they spread much wider than its cluster: a server that
+ * checks its idle timers on a periodic tick (lighttpd, Squid: once a second) closes a connection at
+ * the first check after its timeout, anywhere within a tick after it, so the densest cluster is a
+ * part of its closes and the shortest close, not the cluster, is what a client must stay below
+ * (keepalive-race-lighttpd: 15 idle closes from 5.02 to 5.83 s, the densest 5 within 92 ms).
+ * Null when the samples within a tick are the cluster or barely more.
+ */
+export function tickedSpread(samples: readonly number[], inferred: InferredValue): TickedSpread | null {
+  let count = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of samples) {
+    if (!(Math.abs(v - inferred.value) <= TIMER_TICK)) continue;
+    count++;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (count < inferred.samples + 2 || hi - lo <= Math.max(4 * inferred.spread, 0.25)) return null;
+  return { count, lo, hi };
+}

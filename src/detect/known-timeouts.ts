@@ -9,6 +9,8 @@ export interface KnownTimeout {
   side: 'server' | 'client' | 'proxy';
   /** The product's `Server` header, when it sends one (see serverProduct). */
   software?: RegExp;
+  /** A connect timeout: it cannot be what ended an established connection's wait for an answer. */
+  connectOnly?: true;
 }
 
 /** Server products known by their `Server` header, with the setting that closes idle client connections. */
@@ -37,7 +39,7 @@ const ENVOY = /^envoy\b/i;
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
   { software: APACHE, idleSetting: 'Apache `KeepAliveTimeout` (5 s by default)' },
-  { software: LIGHTTPD, idleSetting: 'lighttpd `server.max-keep-alive-idle` (5 s by default)' },
+  { software: LIGHTTPD, idleSetting: 'lighttpd `server.max-keep-alive-idle` (5 s by default, checked once a second: it closes 4 to 6 s after the response)' },
   { software: GUNICORN, idleSetting: 'gunicorn `--keep-alive` (2 s by default)' },
   { software: JETTY, idleSetting: 'Jetty: the connector\'s `idleTimeout` (30 s by default)' },
   { software: VARNISH, idleSetting: 'Varnish `timeout_idle` (5 s by default)' },
@@ -73,6 +75,8 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server' },
   { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server', software: APACHE },
   { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server', software: LIGHTTPD },
+  // Starman sends no Server header. Starman/Server.pm: keepalive_timeout 1 unless given.
+  { seconds: 1, name: 'Starman --keepalive-timeout (1 s default)', side: 'server' },
   { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
   { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
   { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server', software: NGINX },
@@ -119,12 +123,12 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 50, name: 'HAProxy timeout server / client as often configured (50 s)', side: 'proxy' },
   { seconds: 60, name: 'Apache httpd Timeout / ProxyTimeout (60 s default)', side: 'proxy' },
   { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy' },
-  { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy' },
+  { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy', connectOnly: true },
   { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy' },
   { seconds: 30, name: 'gunicorn --timeout (30 s default: a sync worker whose request runs longer is killed, WORKER TIMEOUT)', side: 'server' },
-  { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy' },
-  { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy' },
-  { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy' },
+  { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy', connectOnly: true },
+  { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy', connectOnly: true },
+  { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy', connectOnly: true },
   { seconds: 30, name: 'h2o proxy.timeout.io (30 s default)', side: 'proxy' },
   { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy' },
 ];
@@ -179,6 +183,7 @@ export function serverIdleSettings(identity: ServerIdentity | null): string {
     '(Node http.Server `keepAliveTimeout`, nginx `keepalive_timeout`, Apache `KeepAliveTimeout`, Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; ' +
     'Varnish `timeout_idle`; Squid `client_idle_pconn_timeout`, counted in whole seconds: Squid may close up to a second early; Caddy `servers { timeouts { idle } }`; ' +
     'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`; uvicorn `--timeout-keep-alive`; Jetty the connector\'s `idleTimeout`; ' +
-    'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request)'
+    'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +
+    'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it)'
   );
 }

@@ -11,6 +11,13 @@ describe('known idle timeouts', () => {
     expect(matchKnown(4, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/undici/);
     expect(matchKnown(15, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).not.toMatch(/undici/);
   });
+
+  // Starman/Server.pm: keepalive_timeout 1 unless given; it sends no Server header
+  // (keepalive-race-starman: 51 idle closes at 1.0005-1.0117 s).
+  test('a 1 s idle close names Starman\'s --keepalive-timeout default', () => {
+    expect(matchKnown(1.001, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/Starman --keepalive-timeout/);
+    expect(serverIdleSettings(null)).toMatch(/Starman `--keepalive-timeout`/);
+  });
 });
 
 describe('the Server header narrows server settings to the product that answered', () => {

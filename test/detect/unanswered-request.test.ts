@@ -55,6 +55,22 @@ describe('unanswered-request on synthetic connections', () => {
     expect(f.evidence).toMatchObject({ closedBy: 'server', closedWith: 'FIN', serverAcked: true, waitSeconds: 3, closerRole: 'server' });
   });
 
+  test('a client timeout is matched against client and proxy read timeouts only: no connect timeout, no server setting', () => {
+    // 3 s: Caddy's dial_timeout default, a connect timeout, which cannot end a wait for an answer
+    // (unanswered-request-client-timeouts: requests, curl and Node clients at 3 s).
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) hung(cap, i * 5, 3.001);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(3.001, 3);
+    expect(d.explanation).not.toMatch(/dial_timeout/);
+    // 30 s: gunicorn's --timeout is the server's, not what a client gave up after; the 30 s client/proxy default stays.
+    const cap30 = new Capture();
+    for (let i = 0; i < 3; i++) hung(cap30, i * 40, 30.001);
+    const [d30] = cap30.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d30.explanation).toMatch(/HAProxy \/ many clients 30 s timeout/);
+    expect(d30.explanation).not.toMatch(/gunicorn|peer_connect_timeout/);
+  });
+
   test('waits that agree reveal the client timeout; an odd one is reported but left out of it', () => {
     const cap = new Capture();
     hung(cap, 0, 1.5);

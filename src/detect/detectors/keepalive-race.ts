@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
-import { inferTimeout } from '../infer-timeout';
+import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
@@ -610,6 +610,14 @@ function reusedText(gaps: readonly number[]): string {
 }
 
 /** A client idle timeout safely below the server's. */
+/** What a diagnosis says of idle closes spread over a timer's tick (see tickedSpread). */
+export function tickedText(t: TickedSpread): string {
+  return (
+    `Its idle closes spread wider: ${t.count} between ${fmt(t.lo)} and ${fmt(t.hi)} s, the mark of an idle timer checked on a periodic tick ` +
+    `(lighttpd and Squid check once a second) that closes a connection anywhere in that range; a client must stay below the shortest. `
+  );
+}
+
 export function saferClientIdleTimeout(serverTimeout: number): number {
   return Math.round(Math.max(serverTimeout / 2, serverTimeout - Math.max(1, 0.1 * serverTimeout)) * 10) / 10;
 }
@@ -733,7 +741,8 @@ export const keepaliveRace: DetectorDefinition = {
         arrival === null
           ? ''
           : arrival.basis === 'learned-idle-timeout' && arrival.serverIdleTimeout !== null
-            ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s from its other idle closes, fired as the request arrived`
+            ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s by its idle closes before this one, had run out when it closed (${fmt(arrival.close.idleAtClose)} s idle): ` +
+              `the idle timer closed it as the request arrived, not the application`
             : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
               (arrival.close.serverRtt >= SHOWN_RTT
                 ? `; of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server`
@@ -1045,11 +1054,11 @@ export const keepaliveRace: DetectorDefinition = {
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes").` : '')
-            : 'The requests got no response: the client saw the connection end (EOF).') + (viaProxy.text !== '' ? ` ${viaProxy.text}` : '');
+            : 'The requests got no response: the client saw the connection end (EOF; Node: ECONNRESET "socket hang up"; Python requests: ConnectionError with RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes").') + (viaProxy.text !== '' ? ` ${viaProxy.text}` : '');
           if (timeout !== null && timeout.value < ctx.options.minIdleTimeout) {
             inferred.serverCloseAfterResponse = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
             explanation =
@@ -1065,17 +1074,21 @@ export const keepaliveRace: DetectorDefinition = {
               : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
             const support = timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+            const ticked = tickedSpread(entry.idleGaps, timeout);
             explanation =
               (relay !== null
                 ? `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
                 : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. `) +
+              (ticked !== null ? tickedText(ticked) : '') +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
-            const safer = saferClientIdleTimeout(timeout.value);
+            // Below the shortest close when the closes spread over a timer's tick.
+            const below = ticked !== null ? Math.min(ticked.lo, timeout.value) : timeout.value;
+            const safer = saferClientIdleTimeout(below);
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
-                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${CLIENT_IDLE_SETTINGS}). ` +
+                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(below)} s, e.g. ${safer} s (${CLIENT_IDLE_SETTINGS}). ` +
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
-              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
+              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(below)} s, e.g. ${safer} s ` +
                 `(${CLIENT_IDLE_SETTINGS}), or raise the server's idle timeout above the client's ` +
                 serverIdleSettings(identity) + '.';
           } else {

@@ -657,7 +657,11 @@ export const unansweredRequest: DetectorDefinition = {
       const closers = closerIps.join(', ');
       const value = ms(cluster.value);
       const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
-      const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name);
+      // The connection was up and the request sent: no connect timeout ended this wait, and a
+      // client's own timeout is no server's setting.
+      const known = matchKnown(cluster.value, KNOWN_REQUEST_TIMEOUTS)
+        .filter((k) => k.connectOnly !== true && (role !== 'client' || k.side !== 'server'))
+        .map((k) => k.name);
       const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
       const where =
         acked === members.length
@@ -708,7 +712,7 @@ export const unansweredRequest: DetectorDefinition = {
         remedy =
           `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
           `Raise the client's timeout only if the server is legitimately that slow (Node's fetch: the AbortSignal.timeout(ms) passed as \`signal\`, or an undici Agent's \`headersTimeout\`/\`bodyTimeout\`, 300 s by default; ` +
-          `Go: http.Client \`Timeout\` (none by default), Transport \`ResponseHeaderTimeout\`; curl \`--max-time\`; Python requests: \`timeout=\`); if the client retries, make sure the method is safe to repeat.`;
+          `Node http.request: the \`timeout\` option or \`req.setTimeout(ms)\` (none by default); Go: http.Client \`Timeout\` (none by default), Transport \`ResponseHeaderTimeout\`; curl \`--max-time\`; Python requests: \`timeout=\`); if the client retries, make sure the method is safe to repeat.`;
       } else {
         name = 'serverTimeout';
         explanation =
