@@ -40,23 +40,30 @@ export interface TickedSpread {
   hi: number;
 }
 
-/** The longest tick of the idle timer checks known: lighttpd and Squid check once a second. */
+/**
+ * How far from an inferred value a periodic check may spread closes: a second (lighttpd and Squid
+ * check once a second), or a quarter of the value (waitress checks every `cleanup_interval`, 30 s
+ * by default, against `channel_timeout`, 120 s: closes from 120 to 150 s).
+ */
 const TIMER_TICK = 1.05;
+const TIMER_TICK_FRACTION = 0.25;
 
 /**
  * The samples around an inferred value when they spread much wider than its cluster: a server that
  * checks its idle timers on a periodic tick (lighttpd, Squid: once a second) closes a connection at
  * the first check after its timeout, anywhere within a tick after it, so the densest cluster is a
  * part of its closes and the shortest close, not the cluster, is what a client must stay below
- * (keepalive-race-lighttpd: 15 idle closes from 5.02 to 5.83 s, the densest 5 within 92 ms).
+ * (keepalive-race-lighttpd: 15 idle closes from 5.02 to 5.83 s, the densest 5 within 92 ms, for lighttpd's
+ * 5 s; keepalive-race-waitress-php-curl: 50 from 2.006 to 2.887 s, the densest 8 around 2.08 s, for waitress's 2 s).
  * Null when the samples within a tick are the cluster or barely more.
  */
 export function tickedSpread(samples: readonly number[], inferred: InferredValue): TickedSpread | null {
   let count = 0;
   let lo = Infinity;
   let hi = -Infinity;
+  const reach = Math.max(TIMER_TICK, TIMER_TICK_FRACTION * inferred.value);
   for (const v of samples) {
-    if (!(Math.abs(v - inferred.value) <= TIMER_TICK)) continue;
+    if (!(Math.abs(v - inferred.value) <= reach)) continue;
     count++;
     if (v < lo) lo = v;
     if (v > hi) hi = v;

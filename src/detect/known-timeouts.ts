@@ -11,6 +11,8 @@ export interface KnownTimeout {
   software?: RegExp;
   /** A connect timeout: it cannot be what ended an established connection's wait for an answer. */
   connectOnly?: true;
+  /** The product sends no `Server` header (Node, Starman, Puma, Tomcat): a response that names software is not its. */
+  noServerHeader?: true;
 }
 
 /** Server products known by their `Server` header, with the setting that closes idle client connections. */
@@ -35,6 +37,10 @@ const UVICORN = /^uvicorn\b/i;
 const KESTREL = /^Kestrel\b/i;
 const IIS = /^Microsoft-IIS\b/i;
 const ENVOY = /^envoy\b/i;
+const WAITRESS = /^waitress\b/i;
+const TORNADO = /^TornadoServer\b/;
+const MOJOLICIOUS = /^Mojolicious\b/;
+const CHERRYPY = /^CherryPy\b/i;
 
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
@@ -50,6 +56,14 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: KESTREL, idleSetting: 'Kestrel `Limits.KeepAliveTimeout` (130 s by default)' },
   { software: IIS, idleSetting: 'IIS `connectionTimeout` (120 s by default)' },
   { software: ENVOY, idleSetting: 'Envoy `common_http_protocol_options.idle_timeout` (1 h by default)' },
+  // waitress 2.1 server.py: maintenance() every cleanup_interval marks channels idle beyond channel_timeout.
+  { software: WAITRESS, idleSetting: 'waitress `channel_timeout` (120 s by default), checked every `cleanup_interval` (30 s by default): it closes between the two summed' },
+  // tornado/httpserver.py: idle_connection_timeout, 3600 s when None.
+  { software: TORNADO, idleSetting: 'Tornado `HTTPServer(idle_connection_timeout=…)` (3600 s by default)' },
+  // Mojo/Server/Daemon.pm: keep_alive_timeout, $ENV{MOJO_KEEP_ALIVE_TIMEOUT} // 5.
+  { software: MOJOLICIOUS, idleSetting: 'Mojolicious `keep_alive_timeout` (5 s by default; the daemon\'s attribute or MOJO_KEEP_ALIVE_TIMEOUT)' },
+  // cherrypy/_cpserver.py socket_timeout 10 → cheroot HTTPServer.timeout, expired by its selector loop every 0.5 s.
+  { software: CHERRYPY, idleSetting: 'CherryPy `server.socket_timeout` (10 s by default; cheroot checks it every 0.5 s)' },
 ];
 
 /**
@@ -72,11 +86,11 @@ export function serverProduct(software: string | null): ServerProduct | null {
 }
 
 export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
-  { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server' },
+  { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server', noServerHeader: true },
   { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server', software: APACHE },
   { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server', software: LIGHTTPD },
   // Starman sends no Server header. Starman/Server.pm: keepalive_timeout 1 unless given.
-  { seconds: 1, name: 'Starman --keepalive-timeout (1 s default)', side: 'server' },
+  { seconds: 1, name: 'Starman --keepalive-timeout (1 s default)', side: 'server', noServerHeader: true },
   { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
   { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
   { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server', software: NGINX },
@@ -93,10 +107,10 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 5, name: 'Python httpx Limits keepalive_expiry (5 s default)', side: 'client' },
   // Checked on Debian 12's Ruby 3.1 (Net::HTTP 0.3) and Puma 5.6 (the *-puma-ruby samples; Puma sends no Server header).
   { seconds: 2, name: 'Ruby Net::HTTP keep_alive_timeout (2 s default)', side: 'client' },
-  { seconds: 20.2, name: 'Puma persistent_timeout (20 s default; Puma 5 closes about 0.2 s after it)', side: 'server' },
+  { seconds: 20.2, name: 'Puma persistent_timeout (20 s default; Puma 5 closes about 0.2 s after it)', side: 'server', noServerHeader: true },
   { seconds: 2, name: 'gunicorn --keep-alive (2 s default)', side: 'server', software: GUNICORN },
   { seconds: 30, name: 'Jetty 9 connector idleTimeout (jetty.http.idleTimeout, 30 s default)', side: 'server', software: JETTY },
-  { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server' },
+  { seconds: 20, name: 'Tomcat keepAliveTimeout (= connectionTimeout: 20 s in the server.xml Tomcat ships; 60 s when that is unset too)', side: 'server', noServerHeader: true },
   // Checked in varnishd -x parameter (Varnish 7.1) and Squid 5.7's squid.conf.documented.
   { seconds: 5, name: 'Varnish timeout_idle (5 s default, client connections)', side: 'server', software: VARNISH },
   { seconds: 60, name: 'Varnish backend_idle_timeout (60 s default, its backend pool)', side: 'client' },
@@ -112,12 +126,20 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 130, name: 'Kestrel Limits.KeepAliveTimeout (130 s default)', side: 'server', software: KESTREL },
   { seconds: 120, name: 'IIS connectionTimeout (120 s default)', side: 'server', software: IIS },
   { seconds: 3600, name: 'Envoy idle_timeout (1 h default)', side: 'server', software: ENVOY },
+  { seconds: 120, name: 'waitress channel_timeout (120 s default, checked every cleanup_interval, 30 s: closes 120-150 s)', side: 'server', software: WAITRESS },
+  { seconds: 10, name: 'CherryPy server.socket_timeout (10 s default)', side: 'server', software: CHERRYPY },
+  { seconds: 3600, name: 'Tornado idle_connection_timeout (3600 s default)', side: 'server', software: TORNADO },
+  { seconds: 5, name: 'Mojolicious keep_alive_timeout (5 s default)', side: 'server', software: MOJOLICIOUS },
+  // okhttp3.ConnectionPool(): 5 idle connections, kept 5 minutes.
+  { seconds: 300, name: 'OkHttp ConnectionPool keep-alive (5 min default)', side: 'client' },
+  // libcurl 7.65+: connections idle longer than this are not reused (whole seconds).
+  { seconds: 118, name: 'libcurl CURLOPT_MAXAGE_CONN (118 s default)', side: 'client' },
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 60, name: 'nginx proxy_read_timeout / proxy_connect_timeout (60 s default)', side: 'proxy' },
   { seconds: 30, name: 'HAProxy / many clients 30 s timeout', side: 'proxy' },
-  { seconds: 300, name: 'Node.js http.Server requestTimeout (300 s default since Node 18)', side: 'server' },
+  { seconds: 300, name: 'Node.js http.Server requestTimeout (300 s default since Node 18)', side: 'server', noServerHeader: true },
   // undici 6.24 (Node 20's fetch): Client headersTimeout and bodyTimeout default to 3e5 ms.
   { seconds: 300, name: "Node.js fetch / undici headersTimeout and bodyTimeout (300 s default: UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT)", side: 'client' },
   { seconds: 50, name: 'HAProxy timeout server / client as often configured (50 s)', side: 'proxy' },
@@ -136,14 +158,19 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
 /**
  * Known values within 2 % (or 50 ms) of an inferred one. `software`, the server's `Server` value:
  * when it names a known product, server settings of other products are left out (a 2 s idle
- * timeout on a server that says nginx is nginx's setting, not gunicorn's default).
+ * timeout on a server that says nginx is nginx's setting, not gunicorn's default); when it names
+ * another product, so are the settings of every product known by its header or known to send none
+ * (a 2 s close by `Server: TornadoServer/6.2` is not gunicorn's default). Without a `Server` value
+ * every server setting stays a hint.
  */
 export function matchKnown(seconds: number, table: readonly KnownTimeout[], software: string | null = null): KnownTimeout[] {
   const product = serverProduct(software);
   return table.filter(
     (k) =>
       Math.abs(k.seconds - seconds) <= Math.max(0.02 * k.seconds, 0.05) &&
-      (product === null || k.side !== 'server' || k.software === product.software),
+      (k.side !== 'server' ||
+        software === null ||
+        (product !== null ? k.software === product.software : k.software === undefined && k.noServerHeader !== true)),
   );
 }
 
@@ -158,7 +185,12 @@ export const CLIENT_IDLE_SETTINGS =
   'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config); h2o: `proxy.timeout.keepalive` (2 s by default); ' +
   // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
   // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
-  "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it";
+  "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it; " +
+  // Measured with PHP 8.2 and libcurl 7.88.1: MAXAGE_CONN 1 still reused a connection idle 1.95 s.
+  'libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds and checked as such: set it to the server\'s timeout rounded down, less one; ' +
+  'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones; ' +
+  'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default); ' +
+  'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`';
 
 /**
  * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an
@@ -184,6 +216,7 @@ export function serverIdleSettings(identity: ServerIdentity | null): string {
     'Varnish `timeout_idle`; Squid `client_idle_pconn_timeout`, counted in whole seconds: Squid may close up to a second early; Caddy `servers { timeouts { idle } }`; ' +
     'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`; uvicorn `--timeout-keep-alive`; Jetty the connector\'s `idleTimeout`; ' +
     'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +
-    'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it)'
+    'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it; ' +
+    'Tornado `idle_connection_timeout`; Mojolicious `keep_alive_timeout`; waitress `channel_timeout`; CherryPy `server.socket_timeout`)'
   );
 }

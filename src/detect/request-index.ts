@@ -318,14 +318,18 @@ export class RequestIndex {
    * another request to it after `from` and before `to`: it had moved on from what failed at
    * `from`, so a later copy of the failed request is its next round (a periodic job), not a
    * retry. Judged on the newest remembered requests of that client host and server; a client seen
-   * with two requests in flight at once on different connections there (a pool, threads) is
-   * never judged this way: another of its threads may have sent the request in between.
-   * Asked only for a failure's next attempt, so it scans rather than keeping state per client.
+   * with two requests in flight at once on different connections there (a pool, threads), or
+   * sending a request on one connection while another, opened before it, carried requests after it
+   * (threads whose requests are too quick to overlap: a server-side capture of a fast server,
+   * keepalive-race-tornado-httpclient5-stale's 12 threads), is never judged this way: another of
+   * its threads may have sent the request in between. Asked only for a failure's next attempt, so
+   * it scans rather than keeping state per client.
    */
   movedOnBetween(r: Pick<RequestSignature, 'client' | 'server'>, from: number, to: number): boolean {
     const starts: number[] = [];
     const ends: number[] = [];
     const flows: number[] = [];
+    const opened: number[] = [];
     const oldest = Math.max(0, this.written - this.capacity, this.written - MAX_CADENCE_STEPS);
     for (let e = this.written - 1; e >= oldest && starts.length < MAX_CADENCE_REQUESTS; e--) {
       const slot = e % this.capacity;
@@ -333,6 +337,7 @@ export class RequestIndex {
       starts.push(this.ts[slot]);
       ends.push(this.end[slot]);
       flows.push(this.flowId[slot]);
+      opened.push(this.connectionStart[slot]);
     }
     let movedOn = false;
     const uncertainOldest = Math.max(0, this.uncertainWritten - UNCERTAIN_KEPT);
@@ -343,8 +348,11 @@ export class RequestIndex {
     }
     for (let i = 0; i < starts.length; i++) {
       if (starts[i] > from && starts[i] < to) movedOn = true;
-      for (let j = i + 1; j < starts.length; j++) {
-        if (flows[i] !== flows[j] && starts[i] < ends[j] && starts[j] < ends[i]) return false; // concurrent
+      for (let j = 0; j < starts.length; j++) {
+        if (flows[i] === flows[j]) continue;
+        if (j > i && starts[i] < ends[j] && starts[j] < ends[i]) return false; // concurrent
+        // Request i went while j's connection, open since before it, had a request still to come.
+        if (opened[j] < starts[i] && starts[i] < starts[j]) return false;
       }
     }
     return movedOn;

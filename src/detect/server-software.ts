@@ -1,6 +1,9 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { ServerIdentity } from './known-timeouts';
 
+/** An IPv4 or IPv6 address, with a port or not. */
+const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:.]*\]?)(:\d+)?$/i;
+
 /** Server endpoints whose software is remembered (one each; more are not named). */
 const SERVERS_KEPT = 4096;
 
@@ -25,7 +28,8 @@ export class ServerSoftware {
     const via = session.serverVia;
     const server = session.serverSoftware;
     if (via !== null) this.byServer.set(conn.serverName, { says: `Via: ${via}`, software: viaComment(via), fromVia: true });
-    else if (server !== null) this.byServer.set(conn.serverName, { says: `Server: ${server}`, software: server, fromVia: false });
+    // An address is no software: a WSGI app under CherryPy answers `Server: <its socket_host>`.
+    else if (server !== null && !ADDRESS.test(server)) this.byServer.set(conn.serverName, { says: `Server: ${server}`, software: server, fromVia: false });
   }
 
   /** What `server` ("ip:port") said it was in its first final response that said anything, or null. */

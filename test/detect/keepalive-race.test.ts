@@ -437,8 +437,23 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     const r = cap.analyze(only);
     expect(ofKind(r, KIND).map((f) => f.client)).toEqual([race.clientName]);
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
-    expect(d.explanation).toContain(`Its idle closes spread wider: ${gaps.length + 1} between 5.019 and 5.829 s`);
+    expect(d.explanation).toContain('closes idle keep-alive connections after ~5.019 s');
+    expect(d.explanation).toContain(`inferred from ${gaps.length + 1} idle closes between 5.019 and 5.829 s, the shortest taken for the timeout`);
+    expect(d.inferred.serverIdleTimeout).toEqual({ value: 5.019, samples: gaps.length + 1, spread: 0.81 });
     expect(d.remedy).toContain('a client idle timeout below 5.019 s, e.g. 4 s');
+  });
+
+  test('a Server header that is an address names no software', () => {
+    // A WSGI app under CherryPy answers with its socket_host.
+    const cap = new Capture();
+    const withAddress = ok('ok', ['Server: 10.0.0.2']);
+    [0, 10, 20].forEach((t) => cap.connection().handshake(t).exchange(t + 0.01, get('/'), withAddress).close(t + 2.011, 's'));
+    const race = cap.connection();
+    race.handshake(30).exchange(30.01, get('/'), withAddress).fin(32.011, 's');
+    race.send(32.02, 'c', get('/late'), { sawFin: false }).rst(32.0201, 's');
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).not.toContain('Server: 10.0.0.2');
+    expect(d.explanation).toMatch(/matches .*gunicorn --keep-alive/);
   });
 
   test('idle timeout learned from other connections: a close 80 ms after a request that came after the timeout', () => {

@@ -27,8 +27,25 @@ describe('the Server header narrows server settings to the product that answered
     expect(names(2, null)).toMatch(/gunicorn/);
     expect(names(2, 'gunicorn')).toMatch(/gunicorn/);
     expect(names(2, 'nginx/1.22.1')).not.toMatch(/gunicorn/);
-    // A product not listed (or no header) narrows nothing: the hint stays a hint.
-    expect(names(2, 'h2o/2.2.5')).toMatch(/gunicorn/);
+    // No header narrows nothing: the hint stays a hint.
+    expect(names(5, null)).toMatch(/Node.js http.Server keepAliveTimeout/);
+    // A product not listed is none of the listed ones (keepalive-race-tornado-okhttp: a 2 s close by
+    // TornadoServer/6.2 was called gunicorn's default), nor one that sends no Server header.
+    expect(names(2, 'TornadoServer/6.2')).not.toMatch(/gunicorn/);
+    expect(names(5, 'h2o/2.2.5')).not.toMatch(/Node.js http.Server|Apache|lighttpd|Varnish|uvicorn/);
+    expect(names(1, 'h2o/2.2.5')).not.toMatch(/Starman/);
+    // Client and proxy settings do not depend on what the server says it is.
+    expect(names(4, 'h2o/2.2.5')).toMatch(/undici/);
+  });
+
+  test('Tornado, Mojolicious, waitress and CherryPy by their headers', () => {
+    expect(names(5, 'Mojolicious (Perl)')).toMatch(/^Mojolicious keep_alive_timeout/m);
+    expect(names(5, 'Mojolicious (Perl)')).not.toMatch(/Apache|Node.js http.Server/);
+    expect(names(3600, 'TornadoServer/6.2')).toMatch(/Tornado idle_connection_timeout/);
+    expect(names(120, 'waitress')).toMatch(/waitress channel_timeout/);
+    expect(names(120, 'waitress')).not.toMatch(/Squid|IIS|Traffic Server proxy.config.http.keep_alive_no_activity_timeout_in/);
+    expect(names(10, 'CherryPy/18.8.0')).toMatch(/CherryPy server.socket_timeout/);
+    expect(serverProduct('waitress')?.idleSetting).toMatch(/cleanup_interval/);
   });
 
   test('5 s on Apache names Apache, not Node or lighttpd; client-side entries are kept', () => {

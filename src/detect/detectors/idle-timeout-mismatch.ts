@@ -8,7 +8,7 @@ import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
-import { saferClientIdleTimeout, serverIdleClose, tickedText } from './keepalive-race';
+import { saferClientIdleTimeout, serverIdleClose, tickedText, tickedTimeout } from './keepalive-race';
 import { RecentOpens } from '../recent-opens';
 
 /**
@@ -178,15 +178,16 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         const fraction = ctx.options.spreadFraction;
         const absolute = ctx.options.spreadAbsolute;
         for (const [server, e] of servers) {
-          const timeout = inferTimeout(e.closes.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
-          if (timeout === null) continue;
+          const gaps = e.closes.map((s) => s.gap);
+          const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
+          if (cluster === null) continue;
+          // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
+          const ticked = tickedSpread(gaps, cluster);
+          const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
           const maxReuse = e.topReuses.length > 0 ? e.topReuses[0] : null;
-          // Closes spread over a timer's tick: the shortest is where the risk starts.
-          const ticked = tickedSpread(e.closes.map((c) => c.gap), timeout);
-          const below = ticked !== null ? Math.min(ticked.lo, T) : T;
-          const risky = e.topReuses.filter((r) => r.atServer >= below - margin);
+          const risky = e.topReuses.filter((r) => r.atServer >= T - margin);
           const riskyRtt = risky.reduce((m, r) => Math.max(m, r.atServer - r.gap), 0);
           // The advertised hint clients trust: the most common value.
           let advertised: number | null = null;
@@ -218,7 +219,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           let closeSample = e.closes[0];
           for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
           const decisive = risky.length > 0 ? risky[0] : null;
-          const safer = saferClientIdleTimeout(below);
+          const safer = saferClientIdleTimeout(T);
 
           const inferred: Record<string, InferredValue> = {
             serverIdleTimeout: { value: ms(T), samples: timeout.samples, spread: ms(timeout.spread) },
@@ -229,8 +230,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const parts: string[] = [
-            `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.` +
-              (ticked !== null ? ` ${tickedText(ticked).trimEnd()}` : ''),
+            ticked !== null
+              ? `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''} closed idle keep-alive connections after ${fmt(T)} s at the shortest${knownText}: ${tickedText(ticked)}; ${reuseText}.`
+              : `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
           ];
           if (relay !== null) {
             const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);
@@ -238,7 +240,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (risky.length > 0) {
             parts.push(
-              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(below - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
+              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
                 `such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
             );
           }
@@ -264,7 +266,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(below)} s; ${CLIENT_IDLE_SETTINGS}), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${CLIENT_IDLE_SETTINGS}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
                   : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`),
@@ -292,10 +294,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               serverIdleTimeout: ms(T),
               serverIdleCloses: timeout.samples,
               serverIdleSpread: ms(timeout.spread),
-              // Closes spread over a timer's tick (tickedSpread): how many, and the shortest and longest.
-              serverIdleClosesInTick: ticked === null ? null : ticked.count,
-              serverIdleShortestClose: ticked === null ? null : ms(ticked.lo),
-              serverIdleLongestClose: ticked === null ? null : ms(ticked.hi),
+              // The closes spread over a timer's tick (tickedSpread): the timeout is the shortest.
+              serverIdleTicked: ticked !== null,
               knownServerDefault: knownServer.length > 0 ? knownServer.map((k) => k.name) : null,
               // A relaying proxy's closes (relayed-closes.ts): its backend, and how many of the idle closes were relayed.
               relayedToBackend: relay === null ? null : relay.backend,

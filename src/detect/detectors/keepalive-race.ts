@@ -610,11 +610,20 @@ function reusedText(gaps: readonly number[]): string {
 }
 
 /** A client idle timeout safely below the server's. */
-/** What a diagnosis says of idle closes spread over a timer's tick (see tickedSpread). */
+/**
+ * Idle closes spread over a timer's tick (tickedSpread) as an inferred timeout: the shortest close,
+ * its spread the whole range. A timer checked on a tick closes at the first check after the timeout.
+ */
+export function tickedTimeout(t: TickedSpread): { value: number; samples: number; spread: number } {
+  return { value: t.lo, samples: t.count, spread: t.hi - t.lo };
+}
+
+/** What a diagnosis says of idle closes spread over a timer's tick: the support of tickedTimeout. */
 export function tickedText(t: TickedSpread): string {
   return (
-    `Its idle closes spread wider: ${t.count} between ${fmt(t.lo)} and ${fmt(t.hi)} s, the mark of an idle timer checked on a periodic tick ` +
-    `(lighttpd and Squid check once a second) that closes a connection anywhere in that range; a client must stay below the shortest. `
+    `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s, the shortest taken for the timeout: an idle timer checked on a periodic tick ` +
+    `closes a connection at its first check after the timeout, anywhere in such a range (lighttpd and Squid check once a second, waitress every ` +
+    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s), as do several timeouts behind one address; a client must stay below the shortest`
   );
 }
 
@@ -1026,7 +1035,10 @@ export const keepaliveRace: DetectorDefinition = {
         for (const [server, entry] of servers) {
           const count = entry.raceIds.length;
           if (count === 0) continue;
-          const timeout = inferTimeout(entry.idleGaps, { fraction, absolute, minSamples: 1 });
+          const cluster = inferTimeout(entry.idleGaps, { fraction, absolute, minSamples: 1 });
+          // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
+          const ticked = cluster !== null ? tickedSpread(entry.idleGaps, cluster) : null;
+          const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
           let explanation: string;
           let remedy: string;
@@ -1036,7 +1048,8 @@ export const keepaliveRace: DetectorDefinition = {
               ? `${entry.stale - entry.staleInFlight} ${entry.stale - entry.staleInFlight === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)`
               : '',
             entry.staleInFlight > 0
-              ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number, but the request was already being written when the FIN came in: a pool that drops connections on their FIN, as Node's fetch, Node's http.Agent and Go do, reads it a moment too late; in effect a crossing)`
+              ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number: a pool that drops connections on their FIN, as Node's fetch, Node's http.Agent and Go do, may read it a moment too late, the request already being written, in effect a crossing; ` +
+                `one that does not look, as OkHttp for a GET and Apache HttpClient 5 within \`validateAfterInactivity\` (2 s by default), sends it on the dead connection however long after)`
               : '',
             entry.arrival > 0
               ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
@@ -1045,7 +1058,7 @@ export const keepaliveRace: DetectorDefinition = {
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
             entry.retried > 0
-              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry, Ruby's Net::HTTP and Java's HttpClient (for GET) do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
+              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry, Ruby's Net::HTTP, Java's java.net.http HttpClient and Apache HttpClient 5 (for GET), OkHttp (any method with a body it can send again; \`retryOnConnectionFailure(false)\` stops it) and libcurl (any method, a POST's body sent again) do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
               : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
@@ -1054,7 +1067,7 @@ export const keepaliveRace: DetectorDefinition = {
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET; OkHttp: IOException "unexpected end of stream on Connection{…}"; Apache HttpClient 5: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"; libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56); Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}` +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes").` : '')
@@ -1073,22 +1086,21 @@ export const keepaliveRace: DetectorDefinition = {
               ? matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
-            const support = timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
-            const ticked = tickedSpread(entry.idleGaps, timeout);
+            const support =
+              ticked !== null
+                ? tickedText(ticked)
+                : timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
             explanation =
               (relay !== null
                 ? `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
                 : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. `) +
-              (ticked !== null ? tickedText(ticked) : '') +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
-            // Below the shortest close when the closes spread over a timer's tick.
-            const below = ticked !== null ? Math.min(ticked.lo, timeout.value) : timeout.value;
-            const safer = saferClientIdleTimeout(below);
+            const safer = saferClientIdleTimeout(timeout.value);
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
-                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(below)} s, e.g. ${safer} s (${CLIENT_IDLE_SETTINGS}). ` +
+                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${CLIENT_IDLE_SETTINGS}). ` +
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
-              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(below)} s, e.g. ${safer} s ` +
+              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
                 `(${CLIENT_IDLE_SETTINGS}), or raise the server's idle timeout above the client's ` +
                 serverIdleSettings(identity) + '.';
           } else {
@@ -1111,12 +1123,15 @@ export const keepaliveRace: DetectorDefinition = {
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
           if (entry.crossing + entry.staleInFlight > 0) {
             remedy +=
-              ` A pool without an idle timeout (Python requests/urllib3, Apache mod_proxy without \`ttl=\`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the ${relay !== null ? 'proxy' : 'server'}'s idle timeout, or retry on a new connection` +
+              ` A pool without an idle timeout (Python requests/urllib3, Perl LWP, Apache mod_proxy without \`ttl=\`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the ${relay !== null ? 'proxy' : 'server'}'s idle timeout, or retry on a new connection` +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
           }
           remedy +=
             entry.nonIdempotent > 0
-              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent, so a blind retry may duplicate ${entry.nonIdempotent === 1 ? 'it' : 'them'}` +
+              ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent. ` +
+                `${entry.nonIdempotent === 1 ? 'It' : 'They'} met the server's idle close and never reached its application, so sending ${entry.nonIdempotent === 1 ? 'it' : 'them'} again was safe here; ` +
+                `but a client cannot tell such a failure from a server failing in the middle of a request, where a blind retry applies it twice ` +
+                `(libcurl sends any request again by itself when a reused connection fails so, a POST's body included)` +
                 (entry.keyed > 0
                   ? ` (${entry.keyed === entry.nonIdempotent ? (entry.keyed === 1 ? 'it' : 'all') : entry.keyed} carried an Idempotency-Key header: a retry of ${entry.keyed === 1 ? 'it' : 'those'} is safe if the server applies each key only once).`
                   : '.')

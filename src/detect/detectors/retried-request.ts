@@ -116,6 +116,10 @@ export const retriedRequest: DetectorDefinition = {
       // comes: its client retries it on that contract (Go's Transport does, transparently), which
       // is no blind retry, but holds only if the server honours the key.
       const keyed = !idempotent && retry.idempotencyKey;
+      // A first attempt that met the server's idle close (keepalive-race: it came after the server's
+      // FIN, or as its idle timer closed the connection without reading it) never reached the
+      // server's application: the retry applied it once (libcurl replays a POST so by itself).
+      const raced = !idempotent && !keyed && failed.raceId !== null;
       const after = retry.ts - failed.failure.at;
       return ctx.report({
         flowId: retry.flowId,
@@ -132,9 +136,11 @@ export const retriedRequest: DetectorDefinition = {
             ? ''
             : keyed
               ? `; ${retry.method} is not idempotent, but it carried an Idempotency-Key header: the client retried it counting on the server to apply a key only once (Go's Transport retries such requests by itself); that holds only if the server honours the key`
-              : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
+              : raced
+                ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, so this retry applied it once`
+                : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
         },
-        severity: idempotent || keyed ? 'info' : 'warning',
+        severity: idempotent || keyed || raced ? 'info' : 'warning',
         evidence: {
           request: `${retry.method} ${retry.uri}`,
           method: retry.method,
