@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Re-records every sample (root; tcpdump, tshark, nginx, haproxy, nftables, node, python3, apache2, varnish,
 # squid, caddy, trafficserver, h2o, gunicorn, uwsgi + its python3 plugin, tomcat10,
-# lighttpd, a JDK 17+, Go for the net/http samples).
+# lighttpd, a JDK 17+, Go for the net/http samples; round 19: python3-waitress, python3-cherrypy3,
+# python3-tornado, libmojolicious-perl, starman, php-cli + php-curl, libwww-perl, libokhttp-java,
+# libhttpclient5-java).
 # Each recorder works in its own network namespace and checks its capture with tshark before
 # writing the meta.json; a failed check stops here. Review `git diff samples/` afterwards and
 # regenerate the golden outputs (npm run golden) after reading what changed.

@@ -169,6 +169,9 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     'keepalive-race-puma-ruby': { lost: 2, why: 'RST at the FIN number, capture next to the server' },
     'keepalive-race-haproxy-tcp': { lost: 1, why: 'RST at the FIN number, capture next to the proxy' },
     'keepalive-race-nginx-stream': { lost: 3, why: 'RST at the FIN number, capture next to the proxy' },
+    'keepalive-race-starman': { lost: 2, why: 'RST at the FIN number, capture next to the server' },
+    'keepalive-race-tornado-okhttp': { lost: 5, why: 'RST at the FIN number, capture next to the server' },
+    'keepalive-race-mojolicious-httpclient5': { lost: 1, why: 'RST at the FIN number, capture next to the server' },
     // No RST (the proxy drains the closed connection). The first: the client's FIN came 11 ms
     // after the request, above the bound of an instant close, and no idle close of that server was
     // seen yet. The second: the proxy forwarded the request upstream, so it had read it, and
