@@ -192,6 +192,50 @@ export const CLIENT_IDLE_SETTINGS =
   'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default); ' +
   'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`';
 
+/** Client software known by its `User-Agent`, with the setting that closes its idle pooled connections. */
+export interface ClientProduct {
+  agent: RegExp;
+  /** The setting, named as its documentation names it, with its default. */
+  idleSetting: string;
+}
+
+/**
+ * Each agent as these clients send it by default (recorded in the samples: okhttp/3.13.1,
+ * Apache-HttpClient/5.2.1 (Java/17.0.15), Java-http-client/17.0.15, Go-http-client/1.1,
+ * python-requests/2.28.1, python-httpx/0.23.3, Python/3.11 aiohttp/3.8.4, Ruby, libwww-perl/6.68,
+ * node (Node 20's fetch), curl/7.88.1). Node's http module and PHP's curl send none.
+ */
+export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
+  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)' },
+  {
+    agent: /^Apache-HttpClient\/5\./,
+    idleSetting: 'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`',
+  },
+  {
+    agent: /^Apache-HttpClient\/4\./,
+    idleSetting: 'Apache HttpClient 4: `HttpClientBuilder.evictIdleConnections(…)`, or the pool\'s `setValidateAfterInactivity` (2 s by default)',
+  },
+  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)' },
+  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)' },
+  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)' },
+  {
+    agent: /^python-(requests|urllib3)\//,
+    idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
+  },
+  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)' },
+  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)' },
+  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)' },
+  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)" },
+  { agent: /^curl\//, idleSetting: 'libcurl: `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds: the server\'s timeout rounded down, less one' },
+  { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones' },
+];
+
+/** The known client product a `User-Agent` value names, or null. */
+export function clientProduct(agent: string | null): ClientProduct | null {
+  if (agent === null) return null;
+  return CLIENT_PRODUCTS.find((p) => p.agent.test(agent)) ?? null;
+}
+
 /**
  * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an
  * idle one, on both legs at once, in parentheses.

@@ -12,6 +12,8 @@ const COMMA = 0x2c;
  * (Debian)`) are at its start; the rest is not needed to name the software.
  */
 export const MAX_SERVER_CHARS = 64;
+/** A `User-Agent` is kept to this many characters: enough for `Apache-HttpClient/5.2.1 (Java/17.0.15)`. */
+export const MAX_AGENT_CHARS = 40;
 
 /** Content-Length digits accepted: 15 decimal digits stay below 2^53. */
 const MAX_LENGTH_DIGITS = 15;
@@ -103,7 +105,7 @@ export function applyKeptField(
       if (isViaName(bytes, s)) {
         // A proxy appends its entry: the last one (of the last field) is the nearest the client;
         // a line cut by the line bound has lost it.
-        if (truncated || !head.readsServerIdentity) return LineResult.Ok;
+        if (truncated || !head.readsIdentity) return LineResult.Ok;
         let from = ve;
         while (from > vs && bytes[from - 1] !== COMMA) from--;
         while (from < ve && (bytes[from] === SP || bytes[from] === HT)) from++;
@@ -114,7 +116,8 @@ export function applyKeptField(
       break;
     case 6:
       if (isServerName(bytes, s)) {
-        if (head.readsServerIdentity && head.server === null && ve > vs) {
+        // A response's field (a request's head has its method).
+        if (head.readsIdentity && head.server === null && head.method === null && ve > vs) {
           const end = ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve;
           // Interned: one server answers with the same value on every connection. Only plain text
           // is kept: the value goes into explanations printed on terminals and pages.
@@ -140,10 +143,32 @@ export function applyKeptField(
         if (timeout !== null) head.keepAliveTimeout = timeout;
         return LineResult.Ok;
       }
+      if (isUserAgentName(bytes, s)) {
+        head.otherHeaders++; // still counted with the fields not kept: only a first request's is read
+        if (head.readsIdentity && head.userAgent === null && ve > vs) {
+          // Its start names the client (a browser's runs on for 100 bytes and more): cut short, so
+          // that every connection of one client shares one interned string, made in few steps.
+          const end = ve - vs > MAX_AGENT_CHARS ? vs + MAX_AGENT_CHARS : ve;
+          if (isPlainText(bytes, vs, end)) head.userAgent = latin1Interned(bytes, vs, end);
+        }
+        return LineResult.Ok;
+      }
+      break;
+    case 9:
+      if (isForwardedName(bytes, s)) {
+        head.otherHeaders++;
+        head.forwarded = true;
+        return LineResult.Ok;
+      }
       break;
     case 15:
       if (isIdempotencyKeyName(bytes, s)) {
         head.idempotencyKey = true;
+        return LineResult.Ok;
+      }
+      if (lower(bytes, s) === 0x78 /* x */ && bytes[s + 1] === 0x2d && isForwardedName(bytes, s + 2) && bytes[s + 11] === 0x2d && isForName(bytes, s + 12)) {
+        head.otherHeaders++;
+        head.forwarded = true;
         return LineResult.Ok;
       }
       break;
@@ -254,6 +279,19 @@ function isIdempotencyKeyName(b: Uint8Array, s: number): boolean {
     lowerWord(b, s) === 0x6d656469 && lowerWord(b, s + 4) === 0x65746f70 && (word(b, s + 8) | 0x00202020) === 0x2d79636e &&
     (word(b, s + 11) | 0x20202000) === 0x79656b2d
   );
+}
+
+/** `user`, `-age`, `gent`. */
+function isUserAgentName(b: Uint8Array, s: number): boolean {
+  return lowerWord(b, s) === 0x72657375 && (word(b, s + 4) | 0x20202000) === 0x6567612d && lowerWord(b, s + 6) === 0x746e6567;
+}
+/** `forw`, `arde`, `rded`: `forwarded` (and, after `x-`, `x-forwarded`). */
+function isForwardedName(b: Uint8Array, s: number): boolean {
+  return lowerWord(b, s) === 0x77726f66 && lowerWord(b, s + 4) === 0x65647261 && lowerWord(b, s + 5) === 0x64656472;
+}
+/** `for`, the end of `x-forwarded-for`. */
+function isForName(b: Uint8Array, s: number): boolean {
+  return lower(b, s) === 0x66 && lower(b, s + 1) === 0x6f && lower(b, s + 2) === 0x72;
 }
 
 /** `time`, `eout`: `timeout`, the Keep-Alive parameter. */

@@ -83,8 +83,18 @@ export class MessageHead {
    * nearest the client, which answered this connection (its `Server` may be its backend's).
    */
   via: string | null = null;
-  /** Whether `server` and `via` are read into this head (MessageParser.readsServerIdentity). */
-  readsServerIdentity = false;
+  /**
+   * First `User-Agent` field value (requests), cut to MAX_SERVER_CHARS: what software sent it (a
+   * proxy passes its client's on: see `forwarded`).
+   */
+  userAgent: string | null = null;
+  /** An `X-Forwarded-For` or `Forwarded` field (requests): a proxy sent it on behalf of another client. */
+  forwarded = false;
+  /**
+   * Whether the fields that name software are read into this head (MessageParser.readsIdentity):
+   * `server` and `via` of a response, `userAgent`, `via` and `forwarded` of a request.
+   */
+  readsIdentity = false;
   /** Fields not kept (counted only). */
   otherHeaders = 0;
   /** Lines in the header block without a colon, and obs-fold continuation lines (tolerated, counted). */
@@ -122,7 +132,9 @@ export class MessageHead {
     this.idempotencyKey = false;
     this.server = null;
     this.via = null;
-    this.readsServerIdentity = false;
+    this.userAgent = null;
+    this.forwarded = false;
+    this.readsIdentity = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;
     this.headBytes = 0;

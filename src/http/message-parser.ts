@@ -200,11 +200,12 @@ export class MessageParser {
   /** A start line was accepted on this direction at least once. */
   confirmed = false;
   /**
-   * Whether heads read what a response says of the server's software (`Server`, `Via`): only the
-   * response parser's, and only until the session has it (its first final response that says
-   * any), so that later responses on a keep-alive connection make no string for it.
+   * Whether heads read the fields that name software: a response's `Server` and `Via` until the
+   * session has one (its first final response that says any), a request's `User-Agent` (and
+   * whether a proxy forwarded it) on the first request only, so that later messages on a
+   * keep-alive connection make no string for them.
    */
-  readsServerIdentity = false;
+  readsIdentity = false;
   /** A strict start line was accepted at least once (proof that the direction speaks HTTP). */
   strictSeen = false;
   giveUpReason: GiveUpReason | null = null;
@@ -677,7 +678,7 @@ export class MessageParser {
       }
       // A kept field's name has a known length: when the byte after it is a colon and the name is
       // the kept one, that colon is the line's first, found without a search.
-      const guess = keptColonGuess(bytes, first, pos, i);
+      const guess = keptColonGuess(bytes, first, pos, i, head.readsIdentity);
       if (guess > 0 && applyKeptField(bytes, pos, guess, bytes[i - 1] === CR ? i - 1 : i, head, false) !== NOT_KEPT_FIELD) {
         pos = i + 1;
         continue;
@@ -785,7 +786,7 @@ export class MessageParser {
 
   /** A start line was accepted into `head`: the message begins. */
   private acceptHead(head: MessageHead): void {
-    head.readsServerIdentity = this.readsServerIdentity;
+    head.readsIdentity = this.readsIdentity;
     head.startTs = this.msgStartTs;
     head.startFrame = this.msgStartFrame;
     this.head = head;
@@ -1012,7 +1013,7 @@ export class MessageParser {
     this.lastTs = 0;
     this.lastFrame = 0;
     this.confirmed = false;
-    this.readsServerIdentity = !this.isRequest;
+    this.readsIdentity = true;
     this.strictSeen = false;
     this.giveUpReason = null;
     this.messages = 0;
@@ -1132,12 +1133,14 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
       return f === 0x68; // h
     case 6:
       return f === 0x73; // s
+    case 9:
+      return f === 0x66; // f
     case 10:
-      return f === 0x63 || f === 0x6b; // c, k
+      return f === 0x63 || f === 0x6b || f === 0x75; // c, k, u
     case 14:
       return f === 0x63; // c
     case 15:
-      return f === 0x69; // i
+      return f === 0x69 || f === 0x78; // i, x
     case 17:
       return f === 0x74 || f === 0x78; // t, x
     default:
@@ -1148,9 +1151,10 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
 /**
  * Where the colon of a kept field (see mayBeKeptField) would be on the line bytes[pos, lf) that
  * starts with `first`, when a colon is there; 0 otherwise. Only a guess: the name must still be
- * compared.
+ * compared. The fields that name a request's client are guessed only while `identity` (the head
+ * reads them): on a keep-alive connection's later requests their lines take the cheaper count.
  */
-function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: number): number {
+function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: number, identity: boolean): number {
   let at: number;
   switch (first | 0x20) {
     case 0x68: // host
@@ -1171,9 +1175,19 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
     case 0x69: // idempotency-key
       at = pos + 15;
       break;
+    case 0x75: // user-agent
+      if (identity !== true) return 0; // compared with true: see updateEstablished's note in the tracker
+      at = pos + 10;
+      break;
+    case 0x66: // forwarded
+      if (identity !== true) return 0;
+      at = pos + 9;
+      break;
     case 0x74: // transfer-encoding
-    case 0x78: // x-idempotency-key
       at = pos + 17;
+      break;
+    case 0x78: // x-forwarded-for, x-idempotency-key
+      at = identity === true && pos + 15 < lf && bytes[pos + 15] === COLON ? pos + 15 : pos + 17;
       break;
     default:
       return 0;

@@ -352,6 +352,12 @@ export class HttpSession {
   serverSoftware: string | null = null;
   /** The last `Via` entry of that same response (see MessageHead.via), or null. */
   serverVia: string | null = null;
+  /**
+   * The `User-Agent` of the connection's first request, or null (none, or a request a proxy
+   * forwarded: its `Via`, `Forwarded` or `X-Forwarded-For` says so, and the agent is the proxy's
+   * client, not the software that holds this connection).
+   */
+  clientSoftware: string | null = null;
 
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
@@ -420,6 +426,7 @@ export class HttpSession {
     this.tunnel = false;
     this.serverSoftware = null;
     this.serverVia = null;
+    this.clientSoftware = null;
     this.clientSniffed = false;
     this.clientLooksLikeResponse = false;
     this.serverSniffed = false;
@@ -576,6 +583,11 @@ export class HttpSession {
     p.reqState = Q_BODY;
     p.takeRequestFields(head);
     this.reqHead = null;
+    if (this.req.readsIdentity === true) {
+      // The first request names its client; later ones need not read it again.
+      if (head.via === null && !head.forwarded) this.clientSoftware = head.userAgent;
+      this.req.readsIdentity = false;
+    }
     // The start line was charged at its beginning; the header strings are known now.
     this.charge(p, headerStringBytes(head));
   }
@@ -689,7 +701,7 @@ export class HttpSession {
       this.serverSoftware = head.server;
       this.serverVia = head.via;
       // Known now: later responses' heads need not read it again.
-      if (head.server !== null || head.via !== null) this.resp.readsServerIdentity = false;
+      if (head.server !== null || head.via !== null) this.resp.readsIdentity = false;
     }
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));

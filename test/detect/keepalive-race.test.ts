@@ -443,6 +443,33 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(d.remedy).toContain('a client idle timeout below 5.019 s, e.g. 4 s');
   });
 
+  test('the remedy names the setting of the client its User-Agent names, unless a proxy forwarded the request', () => {
+    const raceWith = (cap: Capture, at: number, headers: string[]): void => {
+      const c = cap.connection();
+      c.handshake(at).exchange(at + 0.01, get('/', headers)).fin(at + 2.011, 's');
+      c.send(at + 2.02, 'c', get('/late', headers), { sawFin: false }).rst(at + 2.0201, 's');
+    };
+    const remedyOf = (headersByRace: string[][]): string => {
+      const cap = new Capture();
+      headersByRace.forEach((h, i) => raceWith(cap, i * 10, h));
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.remedy;
+    };
+    const okhttp = remedyOf([['User-Agent: okhttp/3.13.1'], ['User-Agent: okhttp/3.13.1']]);
+    expect(okhttp).toContain('their User-Agent says `okhttp/3.13.1`');
+    expect(okhttp).toContain('OkHttp: `new ConnectionPool(');
+    expect(okhttp).not.toContain('Go http.Transport');
+    // A client that names none: every common client's setting after the named ones.
+    const mixed = remedyOf([['User-Agent: Go-http-client/1.1'], []]);
+    expect(mixed).toContain('their User-Agent says `Go-http-client/1.1`');
+    expect(mixed).toMatch(/other clients: Node http\.Agent/);
+    // A proxy's upstream request carries its client's agent: not the pool's.
+    for (const forwarded of ['X-Forwarded-For: 10.0.0.9', 'Via: 1.1 edge']) {
+      const r = remedyOf([['User-Agent: okhttp/3.13.1', forwarded]]);
+      expect(r).not.toContain('their User-Agent');
+      expect(r).toContain('Go http.Transport');
+    }
+  });
+
   test('a Server header that is an address names no software', () => {
     // A WSGI app under CherryPy answers with its socket_host.
     const cap = new Capture();

@@ -27,7 +27,7 @@ function headsOf(line: string): MessageHead[] {
   ].map(({ size, at }) => {
     const { b, s, e } = placed(line, size, at);
     const head = new MessageHead();
-    head.readsServerIdentity = true;
+    head.readsIdentity = true;
     applyHeaderLine(b, s, e, head, false);
     return head;
   });
@@ -74,7 +74,7 @@ function expectedFor(name: string, value: string): string {
     return kept(head);
   }
   const b = bytes(`${lowerName}: ${value}`);
-  head.readsServerIdentity = true;
+  head.readsIdentity = true;
   applyHeaderLine(b, 0, b.length, head, false);
   return kept(head);
 }

@@ -525,11 +525,11 @@ describe('MessageParser: the body path does not scan', () => {
 });
 
 describe('MessageParser: what a response says of the server software', () => {
-  test('read by a response parser until the session has it; never by a request parser', () => {
+  test('read by a response parser until the session has it; a request names its client instead', () => {
     const withIdentity = 'HTTP/1.1 204 No Content\r\nServer: nginx/1.22.1\r\nVia: 1.1 a, 1.1 edge (squid/5.7)\r\n\r\n';
     const { log, parser } = makeParser('response');
     parser.push(bytes(withIdentity), 0, withIdentity.length, 1, 1);
-    parser.readsServerIdentity = false; // as the session sets it once it has the identity
+    parser.readsIdentity = false; // as the session sets it once it has the identity
     parser.push(bytes(withIdentity), 0, withIdentity.length, 1, 2);
     expect(log.heads.map((h) => [h.server, h.via])).toEqual([['nginx/1.22.1', '1.1 edge (squid/5.7)'], [null, null]]);
     // A reset (the parser reused for another connection) reads it again.
@@ -537,10 +537,23 @@ describe('MessageParser: what a response says of the server software', () => {
     parser.push(bytes(withIdentity), 0, withIdentity.length, 1, 3);
     expect(log.heads[2].server).toBe('nginx/1.22.1');
 
-    const request = 'GET / HTTP/1.1\r\nHost: h\r\nServer: x\r\nVia: 1.1 client-side-proxy\r\n\r\n';
+    const request = 'GET / HTTP/1.1\r\nHost: h\r\nServer: x\r\nUser-Agent: okhttp/3.13.1\r\nVia: 1.1 client-side-proxy\r\n\r\n';
     const req = makeParser('request');
     req.parser.push(bytes(request), 0, request.length, 1, 1);
-    expect([req.log.heads[0].server, req.log.heads[0].via]).toEqual([null, null]);
+    const head = req.log.heads[0];
+    // Server is a response's field; the agent, and the Via that says a proxy forwarded it, are read.
+    expect([head.server, head.userAgent, head.via, head.forwarded]).toEqual([null, 'okhttp/3.13.1', '1.1 client-side-proxy', false]);
+    for (const name of ['X-Forwarded-For', 'x-forwarded-for', 'Forwarded']) {
+      const forwarded = `GET / HTTP/1.1\r\nHost: h\r\n${name}: 10.0.0.1\r\nUser-Agent: curl/7.88.1\r\n\r\n`;
+      const f = makeParser('request');
+      f.parser.push(bytes(forwarded), 0, forwarded.length, 1, 1);
+      expect([f.log.heads[0].forwarded, f.log.heads[0].userAgent, f.log.heads[0].otherHeaders]).toEqual([true, 'curl/7.88.1', 2]);
+    }
+    // Names of those lengths and first letters that are none of them stay other fields.
+    const lookalikes = 'GET / HTTP/1.1\r\nUser-Agenx: a\r\nForwardex: b\r\nX-Forwarded-Fox: c\r\nuser_agent: d\r\n\r\n';
+    const l = makeParser('request');
+    l.parser.push(bytes(lookalikes), 0, lookalikes.length, 1, 1);
+    expect([l.log.heads[0].userAgent, l.log.heads[0].forwarded, l.log.heads[0].otherHeaders]).toEqual([null, false, 4]);
   });
 });
 

@@ -3,7 +3,8 @@ import type { DetectorDefinition } from '../detector';
 import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, tickedSpread } from '../infer-timeout';
-import { CLIENT_IDLE_SETTINGS, KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import { ClientAgents } from '../client-agents';
+import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -52,6 +53,8 @@ interface ServerIdle {
   minReuse: number;
   advertised: Map<number, { count: number; frame: number }>;
   clientHosts: Set<string>;
+  /** The clients of its reused connections, by their User-Agent: whose pool setting to name. */
+  agents: ClientAgents;
 }
 
 function push(list: Sample[], next: number, sample: Sample): number {
@@ -115,7 +118,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       let e = servers.get(server);
       if (e === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        e = { closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity, advertised: new Map(), clientHosts: new Set() };
+        e = { closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity, advertised: new Map(), clientHosts: new Set(), agents: new ClientAgents() };
         servers.set(server, e);
       }
       return e;
@@ -158,6 +161,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         const e = entryFor(conn.serverName);
         if (e === null) return;
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
+        if (app.exchangeCount >= 2) e.agents.note(conn);
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });
@@ -266,7 +270,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${CLIENT_IDLE_SETTINGS}), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${e.agents.settings()}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
                   : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`),

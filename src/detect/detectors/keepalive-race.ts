@@ -3,6 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
+import { ClientAgents } from '../client-agents';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
@@ -550,6 +551,8 @@ interface ServerRaces {
   opaque: number;
   /** The failed requests (up to MAX_SAMPLES_PER_SERVER), to find at the end whether a proxy sent them and what it answered its client. */
   requests: RacedRequest[];
+  /** The clients of the raced connections, by their User-Agent: whose pool setting to name. */
+  agents: ClientAgents;
 }
 
 interface RacedRequest {
@@ -668,7 +671,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [] };
+        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents() };
         servers.set(server, entry);
       }
       return entry;
@@ -830,6 +833,7 @@ export const keepaliveRace: DetectorDefinition = {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
       entry.raceIds.push(finding.id);
+      entry.agents.note(conn);
       if (form === 'crossing') entry.crossing++;
       else if (form === 'stale-reuse') {
         entry.stale++;
@@ -1096,12 +1100,14 @@ export const keepaliveRace: DetectorDefinition = {
                 : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. `) +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(timeout.value);
+            // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
+            const clientSettings = viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
-                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${CLIENT_IDLE_SETTINGS}). ` +
+                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${clientSettings}). ` +
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
               : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
-                `(${CLIENT_IDLE_SETTINGS}), or raise the server's idle timeout above the client's ` +
+                `(${clientSettings}), or raise the server's idle timeout above the client's ` +
                 serverIdleSettings(identity) + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
