@@ -191,6 +191,14 @@ export class Endpoint {
   get finTs(): number { return this.f[this.base + Slot.FinTs]; }
   set finTs(v: number) { this.f[this.base + Slot.FinTs] = v; }
   finFrame = 0;
+  /**
+   * When the peer last sent data before this endpoint's FIN, and in which frame (-1, 0: it had sent
+   * none). The peer's last data overall may be a request that crossed the FIN; the idle gap that
+   * ended in the FIN is measured from the data before it (keepalive-race, on protocols it does not
+   * parse).
+   */
+  peerDataBeforeFinTs = -1;
+  peerDataBeforeFinFrame = 0;
   /** Sequence number the FIN occupies. */
   get finSeq(): number { return this.f[this.base + Slot.FinSeq]; }
   set finSeq(v: number) { this.f[this.base + Slot.FinSeq] = v; }
@@ -366,6 +374,8 @@ export class Endpoint {
     this.synAckTimes = NONE;
     this.synAckFrames = NONE;
     this.finFrame = 0;
+    this.peerDataBeforeFinTs = -1;
+    this.peerDataBeforeFinFrame = 0;
     this.finHasAck = false;
     this.finCount = 0;
     this.rstFrame = 0;

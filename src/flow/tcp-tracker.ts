@@ -721,6 +721,9 @@ export class TcpTracker<T> {
     if (ep.finTs >= 0) return; // a retransmitted FIN is not a second close
     ep.finTs = ts;
     ep.finFrame = frame;
+    const peer = fromClient ? conn.server : conn.client;
+    ep.peerDataBeforeFinTs = peer.lastDataTs;
+    ep.peerDataBeforeFinFrame = peer.lastDataFrame;
     ep.finSeq = finSeq;
     ep.finHasAck = (v.flags & Flag.ACK) !== 0;
     ep.finAck = v.ack;

@@ -57,10 +57,6 @@ const TCP_EXCEPTIONS: Record<string, { reason: string; differences: string[] }> 
       'stream 20 (127.0.0.1:55249 -> 127.0.0.1:8000): fin b 3 (tshark 4)',
     ],
   },
-  'suricata-verify/tcp-fastopen-11-reject-syn-data.pcap': {
-    reason: `${COPIES}: the client's last RST (frame 28) again 58 µs later`,
-    differences: ['stream 0 (192.168.0.44:57282 -> 17.253.144.10:443): rst a 1 (tshark 2)'],
-  },
   'tcpdump/pptp.pcap': {
     reason: `${COPIES}: every packet of the server twice, about 0.1 ms apart (a router's capture of both its interfaces)`,
     differences: [

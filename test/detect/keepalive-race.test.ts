@@ -175,6 +175,67 @@ describe('keepalive-race: synthetic connections', () => {
     expect(f.summary).toContain(`retried on ${retry.clientName}`);
   });
 
+  describe('protocols conncheck does not parse: a database\'s or a cache\'s pool (keepalive-race-redis, keepalive-race-postgres)', () => {
+    const PING = '*1\r\n$4\r\nPING\r\n'; // 14 bytes: short requests count (the TLS close_notify bound is TLS's)
+    const PONG = '+PONG\r\n';
+
+    test('Redis: a short command crossing the server\'s silent idle close, reset; idle gap from the last reply', () => {
+      const cap = new Capture();
+      for (const at of [0, 10, 20]) cap.connection({ sport: 6379 }).handshake(at).send(at + 0.01, 'c', PING).send(at + 0.0102, 's', PONG).close(at + 2.0102 + at / 10000, 's');
+      const c = cap.connection({ sport: 6379 });
+      c.handshake(30).send(30.01, 'c', PING).send(30.0102, 's', PONG).fin(32.0105, 's');
+      c.send(32.012, 'c', PING, { sawFin: false }).rst(32.0121, 's');
+      const r = cap.analyze(only);
+      const [f, ...rest] = ofKind(r, KIND);
+      expect(rest).toEqual([]);
+      expect(f.client).toBe(c.clientName);
+      expect(f.evidence).toMatchObject({ form: 'crossing', protocol: 'Redis', idleGap: 2, outcome: 'reset', request: null });
+      expect(f.summary).toContain('14 bytes of a Redis command sent on a connection 10.0.0.2:6379 closed after 2 s idle');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 2);
+      expect(d.explanation).toContain('1 Redis request (as the server\'s port says) was sent');
+      expect(d.explanation).toContain('redis-py: ConnectionError "Connection closed by server."');
+      expect(d.remedy).toContain('Redis `timeout`');
+      // No HTTP server's default or client's setting is offered for it.
+      expect(`${d.explanation} ${d.remedy}`).not.toMatch(/gunicorn|Node http\.Agent|keepalive_timeout/);
+    });
+
+    test('PostgreSQL: the idle gap runs to the notice the server sends with its close, not to its FIN', () => {
+      const cap = new Capture();
+      const query = 'Q\x00\x00\x00\x0dSELECT 1\x00';
+      const answer = 'T' + 'x'.repeat(40) + 'Z\x00\x00\x00\x05I';
+      const fatal = 'E' + 'y'.repeat(115);
+      const c = cap.connection({ sport: 5432 });
+      c.handshake(0).send(0.01, 'c', query).send(0.0105, 's', answer);
+      c.send(2.0105, 's', fatal).fin(2.0135, 's'); // the FATAL notice 3 ms before the FIN
+      c.send(2.014, 'c', query, { sawFin: false }).rst(2.0141, 's');
+      const [f] = ofKind(cap.analyze(only), KIND);
+      // From the client's last query to the notice (its answer is not told from later data: 0.5 ms more).
+      expect(f.evidence).toMatchObject({ form: 'crossing', protocol: 'PostgreSQL', idleGap: 2 }); // to the ms: 2.0005 s
+      expect(f.summary).toContain('14 bytes of a PostgreSQL message');
+    });
+
+    test('another port: data neither HTTP nor TLS, no protocol named', () => {
+      const cap = new Capture();
+      const c = cap.connection({ sport: 7000 });
+      c.handshake(0).send(0.01, 'c', 'hello\n').send(0.011, 's', 'world\n').fin(3.011, 's');
+      c.send(3.02, 'c', 'again\n', { sawFin: false }).rst(3.0201, 's');
+      const r = cap.analyze(only);
+      const [f] = ofKind(r, KIND);
+      expect(f.evidence).toMatchObject({ protocol: null, idleGap: 3 });
+      expect(f.summary).toContain('6 bytes of data neither HTTP nor TLS');
+      expect(r.diagnoses.find((x) => x.kind === KIND)!.remedy).toContain('cannot be read from a protocol conncheck does not parse');
+    });
+
+    test('stays silent when the client\'s data after the FIN is not reset (its own goodbye, answered by a FIN)', () => {
+      const cap = new Capture();
+      const c = cap.connection({ sport: 6379 });
+      c.handshake(0).send(0.01, 'c', PING).send(0.0102, 's', PONG).fin(2.0105, 's');
+      c.send(2.012, 'c', '*1\r\n$4\r\nQUIT\r\n').fin(2.0121, 'c').ack(2.0122, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+
   test('TLS-like opaque traffic: the same TCP signature, no request line', () => {
     const cap = new Capture();
     const c = cap.connection({ sport: 443 });
@@ -184,8 +245,10 @@ describe('keepalive-race: synthetic connections', () => {
     c.send(5.017, 'c', record(280), { sawFin: false });
     c.rst(5.0171, 's');
     const [f] = ofKind(cap.analyze(only), KIND);
-    expect(f.evidence).toMatchObject({ form: 'crossing', request: null, idempotent: null, outcome: 'reset', idleGap: null });
-    expect(f.summary).toContain('283 bytes (not HTTP');
+    // No ClientHello seen (a capture that began mid-stream): the records are not read, and the idle
+    // gap runs from the server's last data to its FIN.
+    expect(f.evidence).toMatchObject({ form: 'crossing', request: null, idempotent: null, outcome: 'reset', idleGap: 5, protocol: null });
+    expect(f.summary).toContain('283 bytes of data that looks like TLS records sent on a connection');
   });
 
   test('TLS: whether the opaque request was retried or idempotent is unknown, not "no"', () => {

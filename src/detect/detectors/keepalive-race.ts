@@ -4,6 +4,7 @@ import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerRes
 import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
+import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
@@ -386,6 +387,79 @@ export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose
   return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: closingTs - lastActivityTs, used };
 }
 
+/** TLS record content types: change_cipher_spec, alert, handshake, application_data. */
+const TLS_FIRST_TYPE = 0x14;
+const TLS_LAST_TYPE = 0x17;
+
+/**
+ * Whether a connection's client data after the server's FIN is TLS: its ClientHello was seen, or
+ * (a capture that began mid-stream) that data starts as a TLS record does.
+ */
+function looksLikeTls(conn: AnalyzedConnection): boolean {
+  if (conn.app !== null && conn.app.tls !== null) return true;
+  const first = conn.clientDataAfterServerFin?.firstByte ?? -1;
+  return first >= TLS_FIRST_TYPE && first <= TLS_LAST_TYPE;
+}
+
+/** A race whose request was neither HTTP nor TLS (a database's, a cache's): its payload was read and given up. */
+function isPlainRace(conn: AnalyzedConnection, ex: HttpExchange | null): boolean {
+  return ex === null && conn.app !== null && conn.app.session !== null && !looksLikeTls(conn);
+}
+
+/** The plain protocol (plain-protocols.ts) of a race whose request is neither HTTP nor TLS, or null. */
+function plainProtocolOfRace(conn: AnalyzedConnection, ex: HttpExchange | null): PlainProtocol | null {
+  if (!isPlainRace(conn, ex)) return null;
+  return plainProtocolOf(conn.sPort, conn.clientDataAfterServerFin?.firstByte ?? -1);
+}
+
+/** What the server's FIN closed on a connection whose payload is neither HTTP nor TLS (opaqueServerIdleClose). */
+export interface OpaqueServerIdleClose {
+  finTs: number;
+  finFrame: number;
+  /** The start of the idle gap: the server's last data before its FIN, or the client's last request before a goodbye. */
+  lastActivityTs: number;
+  lastActivityFrame: number;
+  idleGap: number;
+  /** The server sent data of its own just before its FIN, long after the client's last: a close notice (PostgreSQL's FATAL 57P05). */
+  goodbye: boolean;
+}
+
+/** A server's data this close before its FIN, unasked, is sent with the close (as a TLS close alert is). */
+const GOODBYE_BEFORE_FIN = 0.05;
+
+/**
+ * The server's FIN closed an idle connection of a protocol conncheck does not parse (a database's,
+ * a cache's): it closed first, after the client's last data before the FIN had been answered (the
+ * server sent data after it), and it had been used. The idle gap runs from the server's last data
+ * to the FIN; when that data came just before the FIN, long after the client's last request, it is
+ * the server's notice of its close (PostgreSQL sends FATAL 57P05 2-4 ms before its FIN in
+ * keepalive-race-postgres) and the gap runs from that request to the notice. No turns are read:
+ * that request's own answer is not told from later data, so the gap is then longer by its
+ * response time. Null otherwise.
+ */
+export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number): OpaqueServerIdleClose | null {
+  const s = conn.server;
+  const c = conn.client;
+  if (s.finTs < 0 || s.gapBytes > 0 || c.gapBytes > 0) return null;
+  const finTs = s.finTs;
+  const finFrame = s.finFrame;
+  if (
+    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
+    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
+    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
+  ) return null;
+  const clientTs = s.peerDataBeforeFinTs;
+  const clientFrame = s.peerDataBeforeFinFrame;
+  const serverTs = s.lastDataTs;
+  const serverFrame = s.lastDataFrame;
+  // Used, and answered: the server's last data came after the client's last before the FIN.
+  if (clientTs < 0 || serverTs < 0 || !readBefore(clientTs, clientFrame, serverTs, serverFrame)) return null;
+  const goodbye = finTs - serverTs <= GOODBYE_BEFORE_FIN && serverTs - clientTs >= minIdle;
+  return goodbye
+    ? { finTs, finFrame, lastActivityTs: clientTs, lastActivityFrame: clientFrame, idleGap: serverTs - clientTs, goodbye }
+    : { finTs, finFrame, lastActivityTs: serverTs, lastActivityFrame: serverFrame, idleGap: finTs - serverTs, goodbye };
+}
+
 /** A TLS request (the client's latest turn of application data) that the server's close met on arrival. */
 export interface TlsArrivalClose extends ArrivalTiming {
   requestTs: number;
@@ -553,6 +627,9 @@ interface ServerRaces {
   requests: RacedRequest[];
   /** The clients of the raced connections, by their User-Agent: whose pool setting to name. */
   agents: ClientAgents;
+  /** Races whose requests were neither HTTP nor TLS (a database's, a cache's), and the protocol the first suggested. */
+  plain: number;
+  plainProtocol: PlainProtocol | null;
 }
 
 interface RacedRequest {
@@ -644,7 +721,7 @@ export const keepaliveRace: DetectorDefinition = {
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceOpaque: '{bytes} bytes ({payload}) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
-      raceOpaqueIdle: '{bytes} bytes of TLS application data sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
+      raceOpaqueIdle: '{bytes} bytes of {payload} sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
       raceUnseenFin:
         '{request} was sent after {idleBefore} s idle on a connection {server} had already closed: it answered with a RST without ACK {closeAfter} ms later, the reset of a socket closed before the request reached it (or of a middlebox in front that had dropped the connection), and its FIN never reached this capture point (lost on the way, so the client never saw it either); {outcome}',
       raceMissedFin:
@@ -671,7 +748,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents() };
+        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
         servers.set(server, entry);
       }
       return entry;
@@ -711,6 +788,7 @@ export const keepaliveRace: DetectorDefinition = {
       const line = requestLine(ex);
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
+      const protocol = plainProtocolOfRace(conn, ex);
       const outcome =
         (arrival !== null && arrival.close.closedWith === 'RST') || (unseenFin !== null && unseenFin.shownBy === 'reset')
           ? 'the reset was its only answer' // the summary already says when the RST came
@@ -790,7 +868,16 @@ export const keepaliveRace: DetectorDefinition = {
           request: line ?? 'A request',
           bytes: t.bytes ?? 0,
           // No HTTP session: the analysis did not read payload at all (AnalyzeOptions.http false).
-          payload: conn.app === null || conn.app.session === null ? 'payload not parsed' : 'not HTTP: TLS?',
+          payload:
+            conn.app === null || conn.app.session === null
+              ? 'payload not parsed'
+              : conn.app.tls !== null
+                ? 'TLS application data'
+                : looksLikeTls(conn)
+                  ? 'data that looks like TLS records'
+                  : protocol !== null
+                    ? protocol.request
+                    : 'data neither HTTP nor TLS',
           server: conn.serverName,
           idle: t.idle === null ? '?' : fmt(t.idle),
           form: t.form,
@@ -808,6 +895,8 @@ export const keepaliveRace: DetectorDefinition = {
           rstTs: reset ? at(s.rstTs) : null,
           outcome: reset ? 'reset' : 'closed',
           request: line,
+          // Neither HTTP nor TLS: the protocol the server's port and the request's first byte suggest.
+          protocol: protocol?.name ?? null,
           method,
           uri: ex?.uri ?? null,
           requestBodyBytes: ex?.requestBodyBytes ?? null,
@@ -842,6 +931,10 @@ export const keepaliveRace: DetectorDefinition = {
       } else entry.arrival++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
+      if (isPlainRace(conn, ex)) {
+        entry.plain++;
+        entry.plainProtocol ??= plainProtocolOfRace(conn, ex);
+      }
       if (ex?.method && !isIdempotent(ex.method)) {
         entry.nonIdempotent++;
         if (ex.idempotencyKey === true) entry.keyed++;
@@ -925,16 +1018,20 @@ export const keepaliveRace: DetectorDefinition = {
     };
 
     /**
-     * Non-HTTP (e.g. TLS): the same TCP signature, without request lines; the idle gap when the
-     * TLS record headers tell it. Returns whether a race was reported.
+     * Non-HTTP (TLS, or a protocol conncheck does not parse: a database's, a cache's): the same TCP
+     * signature, without request lines; the idle gap when the TLS record headers tell it, or when
+     * each side's last data before the FIN does (opaqueServerIdleClose). Returns whether a race was
+     * reported.
      */
-    const opaqueRace = (conn: AnalyzedConnection, tlsClose: TlsServerIdleClose | null): boolean => {
+    const opaqueRace = (conn: AnalyzedConnection, close: { idleGap: number; lastActivityFrame: number } | null): boolean => {
       const s = conn.server;
       const c = conn.client;
       const after = conn.clientDataAfterServerFin;
-      if (s.finTs < 0 || after === null || after.length < MIN_OPAQUE_REQUEST_BYTES) return false;
-      // The client's alert (its own close_notify) is how a TLS client closes, not a reuse.
-      if (after.firstByte === TLS_ALERT_RECORD) return false;
+      if (s.finTs < 0 || after === null) return false;
+      // TLS: a close_notify is no request (TLS 1.3's is 24 bytes of application data; the client's
+      // alert answering the server's is how a TLS client closes). Other protocols' requests are as
+      // short as they come (a 14-byte `SELECT 1`, a 24-byte Redis INCR).
+      if (looksLikeTls(conn) && (after.length < MIN_OPAQUE_REQUEST_BYTES || after.firstByte === TLS_ALERT_RECORD)) return false;
       if (
         (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, after.ts, after.frame)) ||
         (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, after.ts, after.frame)) ||
@@ -942,16 +1039,14 @@ export const keepaliveRace: DetectorDefinition = {
       ) return false;
       // Without request framing, demand the proof that the server was gone: it reset the data.
       if (s.rstTs < 0 || readBefore(s.rstTs, s.rstFrame, after.ts, after.frame)) return false;
-      // The idle gap only from TLS record headers: in an opaque stream the server's last bytes may be
-      // a close alert sent with the FIN, not activity.
       const form = after.acksFin ? 'stale-reuse' : 'crossing';
       const finding = raceFinding(
         conn,
         {
           reqTs: after.ts,
           reqFrame: after.frame,
-          idle: tlsClose !== null ? tlsClose.idleGap : null,
-          lastFrame: tlsClose !== null ? tlsClose.lastActivityFrame : s.lastDataFrame,
+          idle: close !== null ? close.idleGap : null,
+          lastFrame: close !== null ? close.lastActivityFrame : s.lastDataFrame,
           acksFin: after.acksFin,
           form,
           neverUsed: false,
@@ -988,6 +1083,38 @@ export const keepaliveRace: DetectorDefinition = {
       record(conn, finding, 'closed-on-arrival', false, null);
     };
 
+    /**
+     * The diagnosis of a server whose raced requests were all neither HTTP nor TLS (a database's, a
+     * cache's): what HTTP's words and settings would get wrong is left out, and the protocol the
+     * server's port suggests (plain-protocols.ts) gives the settings and the clients' errors.
+     */
+    const diagnosePlain = (
+      server: string, entry: ServerRaces, timeout: { value: number; samples: number; spread: number } | null, ticked: TickedSpread | null, forms: string,
+    ): void => {
+      const count = entry.raceIds.length;
+      const p = entry.plainProtocol;
+      const what = p !== null ? `${p.name} request${count === 1 ? '' : 's'} (as the server's port says)` : `request${count === 1 ? '' : 's'} neither HTTP nor TLS`;
+      const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
+      const outcome =
+        (entry.reset > 0 ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` : 'The connections ended without an answer') +
+        `: the client saw the connection closed or reset${p !== null ? ` (${p.clientErrors})` : ''}.`;
+      const support = timeout === null ? '' : ticked !== null ? tickedText(ticked) : timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+      let explanation = `${count} ${what} ${count === 1 ? 'was' : 'were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
+      let below = '';
+      if (timeout !== null && timeout.value >= ctx.options.minIdleTimeout) {
+        inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
+        explanation =
+          `${server} closes idle connections after ~${fmt(timeout.value)} s (idle since either side's last data before its FIN, or before a notice of the close it sent with it), ` +
+          `inferred from ${support}. ${explanation}`;
+        below = ` below ${fmt(timeout.value)} s, e.g. ${saferClientIdleTimeout(timeout.value)} s`;
+      }
+      const remedy =
+        `Make the client's pool drop or check idle connections before the server closes them: an idle limit${below} (${p !== null ? p.clientSettings : 'the pool\'s idle limit or a check before reuse'}), ` +
+        `or raise the server's idle timeout above the pool's longest idle (${p !== null ? p.idleSetting : 'the server\'s idle timeout for this protocol'}). ` +
+        'Whether the failed requests were idempotent (safe to retry) cannot be read from a protocol conncheck does not parse: retry automatically only idempotent ones.';
+      ctx.diagnose({ server, count, inferred, explanation, remedy, anomalyIds: entry.raceIds });
+    };
+
     return {
       // The shared proxy legs tracker, made above, hears every event before these hooks and offers
       // every exchange to the request index.
@@ -997,12 +1124,15 @@ export const keepaliveRace: DetectorDefinition = {
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app === null || app.exchangeCount !== 0) return;
           const tlsClose = app.tls !== null ? tlsServerIdleClose(conn) : null;
-          // The server's idle closes of used TLS connections tell its idle timeout, as HTTP ones do.
-          if (tlsClose !== null && tlsClose.used) {
+          // Payload neither HTTP nor TLS (the HTTP stage read it and gave up): each side's last data.
+          const plainClose = app.tls === null && app.session !== null ? opaqueServerIdleClose(conn, ctx.options.minIdleTimeout) : null;
+          // The server's idle closes of used TLS and plain connections tell its idle timeout, as HTTP ones do.
+          const used = tlsClose !== null && tlsClose.used ? tlsClose : plainClose;
+          if (used !== null) {
             const entry = serverEntry(conn.serverName);
-            if (entry !== null) addSample(entry, tlsClose.idleGap, idleCloseSample(tlsClose.finTs, tlsClose.finFrame, null));
+            if (entry !== null) addSample(entry, used.idleGap, idleCloseSample(used.finTs, used.finFrame, null));
           }
-          if (!opaqueRace(conn, tlsClose) && app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
+          if (!opaqueRace(conn, tlsClose ?? plainClose) && app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
           return;
         }
         const close = serverIdleClose(conn);
@@ -1059,6 +1189,10 @@ export const keepaliveRace: DetectorDefinition = {
               ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
               : '',
           ].filter((x) => x !== '').join(', ');
+          if (entry.plain === count) {
+            diagnosePlain(server, entry, timeout, ticked, forms);
+            continue;
+          }
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
             entry.retried > 0

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Shared by the database / cache connection-pool recorders (keepalive-race-redis.sh,
+# keepalive-race-postgres.sh, healthy-redis.sh). Source after lib.sh (it sources lib-b.sh when that
+# is not loaded yet).
+#   x19d_require PROTO         cc_require of the tools the recorders and these helpers run
+#   x19d_redis NS HOST PORT TIMEOUT LOG    redis-server (Debian redis-server) in namespace NS, no
+#       persistence, `timeout TIMEOUT` (its idle client timeout), hz 100, loglevel verbose (it logs
+#       "Closing idle client"); ended by PID (X19D_SERVER_PID)
+#   x19d_postgres NS HOST PORT IDLE LOG    a private PostgreSQL 15 cluster (initdb in CCB_WORK, run as
+#       the postgres user with setpriv, the postmaster itself in the background) listening on HOST,
+#       idle_session_timeout IDLE, connections and disconnections logged with the client's port;
+#       ended by PID (x19d_postgres_stop: SIGINT, fast shutdown)
+#   x19d_client NS ARGS...     programs/x19d-pool-client.py (Debian python3), bounded by timeout 60
+#   x19d_software PROTO        one line per piece of software
+#   x19d_record SCENARIO PROTO META_ARGS...   the attempt loop shared by the recorders: start the
+#       server (X19D_SERVER_CMD), capture, run the client (X19D_CLIENT_ARGS), stop, and write the
+#       meta with x19d-meta.py (at most 3 attempts; the meta writer refuses a recording that does
+#       not show what is asked)
+
+declare -F ccb_cleanup >/dev/null || . "$CC_RECORD_DIR/lib-b.sh"
+
+X19D_PROGRAMS="$CC_RECORD_DIR/programs"
+X19D_PY=/usr/bin/python3
+X19D_PG_BIN=/usr/lib/postgresql/15/bin
+
+x19d_require() {
+  cc_require tcpdump tshark ip python3 setpriv "$X19D_PY"
+  case "$1" in
+    redis) cc_require /usr/bin/redis-server
+      "$X19D_PY" -c 'import redis' 2>/dev/null || { echo "record: apt-get install python3-redis" >&2; exit 2; } ;;
+    postgres) cc_require "$X19D_PG_BIN/initdb" "$X19D_PG_BIN/postgres"
+      "$X19D_PY" -c 'import psycopg2' 2>/dev/null || { echo "record: apt-get install python3-psycopg2" >&2; exit 2; } ;;
+  esac
+}
+
+x19d_redis() {
+  local ns="$1" host="$2" port="$3" timeout="$4" log="$5"
+  ccb_bg "$ns" /usr/bin/redis-server --bind "$host" --port "$port" --timeout "$timeout" --hz 100 \
+    --save '' --appendonly no --protected-mode no --daemonize no --dir "$CCB_WORK" \
+    --loglevel verbose --logfile "$log"
+  X19D_SERVER_PID="$CC_LAST_PID"
+  ccb_wait_port "$ns" "$port"
+}
+
+x19d_postgres() {
+  local ns="$1" host="$2" port="$3" idle="$4" log="$5"
+  local d="$CCB_WORK/pg"
+  if [ ! -d "$d/data" ]; then
+    chmod 711 "$CCB_WORK"
+    mkdir -p "$d"
+    chown postgres: "$d"
+    setpriv --reuid=postgres --regid=postgres --init-groups "$X19D_PG_BIN/initdb" -D "$d/data" -U postgres \
+      --auth=trust -E UTF8 --no-locale --no-sync >"$CCB_WORK/initdb.log" 2>&1 \
+      || { cat "$CCB_WORK/initdb.log" >&2; echo "record: initdb failed" >&2; exit 1; }
+    echo "host all all $CCB_CLIENT_IP/32 trust" >>"$d/data/pg_hba.conf"
+  fi
+  : >"$log"
+  chown postgres: "$log"
+  ccb_bg "$ns" setpriv --reuid=postgres --regid=postgres --init-groups "$X19D_PG_BIN/postgres" -D "$d/data" \
+    -c listen_addresses="$host" -c port="$port" -c unix_socket_directories="$d" \
+    -c idle_session_timeout="$idle" -c log_connections=on -c log_disconnections=on \
+    -c "log_line_prefix=%m [%p] %r %a " -c log_destination=stderr -c logging_collector=off \
+    -c fsync=off -c synchronous_commit=off -c shared_buffers=16MB -c max_connections=20 -c autovacuum=off \
+    -c max_wal_senders=0 -c wal_level=minimal -c jit=off 2>"$log"
+  X19D_SERVER_PID="$CC_LAST_PID"
+  ccb_wait_port "$ns" "$port"
+}
+
+x19d_postgres_stop() {
+  kill -INT "$X19D_SERVER_PID" 2>/dev/null || true
+  wait "$X19D_SERVER_PID" 2>/dev/null || true
+}
+
+x19d_client() {
+  local ns="$1"; shift
+  ip netns exec "$ns" timeout 60 "$X19D_PY" "$X19D_PROGRAMS/x19d-pool-client.py" "$@"
+}
+
+x19d_software() {
+  case "$1" in
+    redis)
+      echo "Redis $(/usr/bin/redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') (Debian redis-server $(dpkg-query -W -f='${Version}' redis-server)), timeout set, hz 100, no persistence"
+      echo "redis-py $("$X19D_PY" -c 'import redis; print(redis.__version__)') (Debian python3-redis $(dpkg-query -W -f='${Version}' python3-redis)) on Python $("$X19D_PY" -c 'import platform; print(platform.python_version())'), its PythonParser (no hiredis)" ;;
+    postgres)
+      echo "PostgreSQL $("$X19D_PG_BIN/postgres" --version | awk '{print $3}') (Debian postgresql-15 $(dpkg-query -W -f='${Version}' postgresql-15)), private cluster (initdb), idle_session_timeout set"
+      echo "psycopg2 $("$X19D_PY" -c 'import psycopg2; print(psycopg2.__version__.split()[0])') (Debian python3-psycopg2 $(dpkg-query -W -f='${Version}' python3-psycopg2)) with libpq $("$X19D_PY" -c 'import psycopg2.extensions as e; print(e.libpq_version())') on Python $("$X19D_PY" -c 'import platform; print(platform.python_version())'), psycopg2.pool.SimpleConnectionPool" ;;
+  esac
+  echo "user-space delay line (samples/record/programs/x5-wire.py, tun) for path latency"
+}
+
+# x19d_record SCENARIO PROTO: namespaces, the delay link, then up to 3 attempts. The recorder sets
+# X19D_PORT, X19D_DELAY_MS, X19D_IDLE (the server's idle setting), X19D_CLIENT_ARGS (array) and
+# X19D_META_ARGS (array: x19d-meta.py's scenario-specific options).
+x19d_record() {
+  local scenario="$1" proto="$2" attempt
+  local out="$CC_SAMPLES_DIR/$scenario.pcap"
+  cc_netns_up ccx19d-s
+  ccb_workdir
+  ccb_netns_add ccx19d-c
+  ccb_delay_link ccx19d-c ccx19d-s "$X19D_DELAY_MS"
+  mapfile -t X19D_SOFTWARE < <(x19d_software "$proto")
+  for attempt in 1 2 3; do
+    rm -f "$CCB_WORK/client.log" "$CCB_WORK/server.log"
+    if [ "$proto" = redis ]; then
+      x19d_redis ccx19d-s "$CCB_SERVER_IP" "$X19D_PORT" "$X19D_IDLE" "$CCB_WORK/server.log"
+    else
+      x19d_postgres ccx19d-s "$CCB_SERVER_IP" "$X19D_PORT" "${X19D_IDLE}s" "$CCB_WORK/server.log"
+    fi
+    ccb_capture_start ccx19d-s ccbs "$out" "tcp port $X19D_PORT"
+    x19d_client ccx19d-c --proto "$proto" --host "$CCB_SERVER_IP" --port "$X19D_PORT" --owd-ms "$X19D_DELAY_MS" \
+      --log "$CCB_WORK/client.log" "${X19D_CLIENT_ARGS[@]}" || true
+    cc_capture_stop
+    if [ "$proto" = redis ]; then
+      kill -TERM "$X19D_SERVER_PID"; wait "$X19D_SERVER_PID" 2>/dev/null || true
+    else
+      x19d_postgres_stop
+    fi
+    if "$X19D_PY" "$X19D_PROGRAMS/x19d-meta.py" "$scenario" --proto "$proto" --capture "$out" \
+        --meta "$CC_SAMPLES_DIR/$scenario.meta.json" --server-port "$X19D_PORT" \
+        --client-log "$CCB_WORK/client.log" --server-log "$CCB_WORK/server.log" \
+        --server-idle-setting "$X19D_IDLE" --one-way-delay-ms "$X19D_DELAY_MS" \
+        --capture-side "server (tun ccbs in the server namespace)" \
+        --software "${X19D_SOFTWARE[@]}" "${X19D_META_ARGS[@]}"; then break; fi
+    [ "$attempt" = 3 ] && { echo "record: $scenario: no usable recording in 3 attempts" >&2; exit 1; }
+  done
+  grep -h '"error"' "$CCB_WORK/client.log" || true
+  # X19D_LOG_DIR=DIR keeps the programs' logs (they are summarised in the meta).
+  if [ -n "${X19D_LOG_DIR:-}" ]; then mkdir -p "$X19D_LOG_DIR"; cp "$CCB_WORK"/*.log "$X19D_LOG_DIR/"; fi
+  return 0
+}

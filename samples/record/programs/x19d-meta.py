@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""Meta writer for the database / cache pool samples (keepalive-race-redis, keepalive-race-postgres,
+healthy-redis).
+
+Reads the capture with tshark (x16-meta.py's packet reader), rebuilds each connection's two byte
+streams and splits them into protocol messages (RESP for Redis; PostgreSQL's frontend / backend
+messages), finds the server's idle close (its FIN, sent with every command answered) and a client
+command sent after it (the race: "crossing" when that segment does not acknowledge the FIN, it left
+the client before the FIN arrived there; "stale-reuse" when it does), and the server's RST. Checks
+it all against the client's JSON-lines log (x19d-pool-client.py) and the server's own log (Redis:
+"Closing idle client" lines; PostgreSQL: "FATAL: terminating connection due to idle-session timeout"
+lines with the client's port), and writes samples/<scenario>.meta.json only when they agree. Exit 1
+(no meta) when they disagree or when fewer than --need-races connections raced (or fewer of a form /
+of a short command than asked): the recorder then records again.
+
+Ground truth used: a command whose client log says error failed on `port`; every such failure must be
+a race on the wire, and every race such a failure; the server never answered a raced command.
+
+Usage: x19d-meta.py SCENARIO --proto redis|postgres --capture PCAP --meta OUT --server-port P
+         --client-log F --server-log F --server-idle-setting S --one-way-delay-ms MS
+         --description TEXT --software S... [--healthy] [--need-races N] [--need-forms FORM...]
+         [--need-short-races N] [--configured-notes TEXT] [--capture-side TEXT]
+"""
+import argparse
+import importlib.util
+import json
+import os
+import re
+import statistics
+import struct
+from datetime import datetime, timezone
+
+_spec = importlib.util.spec_from_file_location('x16meta', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x16-meta.py'))
+x16 = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(x16)
+
+# conncheck's opaque race path ignores data after the FIN shorter than this (a TLS 1.3 close_notify
+# is 24 bytes): recorded so that the meta says which raced commands are below it.
+OPAQUE_MIN = 64
+
+
+def stream(pk, from_server):
+    """The direction's bytes in sequence order (first copy of each sequence number), with the frame,
+    time and relative offset of each segment."""
+    segs, seen = [], set()
+    for p in pk:
+        if p['fromServer'] != from_server or not p['len'] or p['seq'] in seen:
+            continue
+        seen.add(p['seq'])
+        segs.append(p)
+    segs.sort(key=lambda p: p['seq'])
+    return segs
+
+
+def messages(segs, proto, from_server):
+    """Split a direction's segments into messages: (frame, t, kind, bytes, text)."""
+    buf = b''
+    starts = []   # (offset in buf, packet)
+    for p in segs:
+        starts.append((len(buf), p))
+        buf += p['payload']
+
+    def at(off):
+        return max((s for s in starts if s[0] <= off), key=lambda s: s[0])[1]
+
+    out = []
+    off = 0
+    if proto == 'postgres':
+        # libpq's SSLRequest / GSSENCRequest (8 bytes, no type byte), each answered by one byte ('N': no)
+        skipped = 0
+        while not from_server and len(buf) >= off + 8 and struct.unpack('>II', buf[off:off + 8]) in ((8, 80877103), (8, 80877104)):
+            p = at(off)
+            out.append({'frame': p['frame'], 't': p['t'], 'type': 'SSLRequest', 'bytes': 8, 'text': ''})
+            off += 8
+        if from_server:
+            while off < len(buf) and buf[off:off + 1] in (b'N', b'G') and (len(buf) == off + 1 or buf[off + 1:off + 2] in (b'R', b'N', b'G', b'E')):
+                p = at(off)
+                out.append({'frame': p['frame'], 't': p['t'], 'type': 'SSLAnswer', 'bytes': 1, 'text': buf[off:off + 1].decode()})
+                off += 1
+        if not from_server and len(buf) >= off + 8:   # startup packet: no type byte
+            n = struct.unpack('>I', buf[off:off + 4])[0]
+            p = at(off)
+            out.append({'frame': p['frame'], 't': p['t'], 'type': 'Startup', 'bytes': n, 'text': ''})
+            off += n
+        while off + 5 <= len(buf):
+            typ = chr(buf[off])
+            n = struct.unpack('>I', buf[off + 1:off + 5])[0]
+            body = buf[off + 5:off + 1 + n]
+            p = at(off)
+            text = ''
+            if typ == 'Q' and not from_server:
+                text = body.rstrip(b'\0').decode(errors='replace')
+            elif typ == 'E' and from_server:
+                fields = {chr(f[0]): f[1:].decode(errors='replace') for f in body.split(b'\0') if f}
+                text = f"{fields.get('S', '?')} {fields.get('C', '?')} {fields.get('M', '')}"
+            out.append({'frame': p['frame'], 't': p['t'], 'type': typ, 'bytes': 1 + n, 'text': text})
+            off += 1 + n
+    else:
+        # RESP: a client command is an array of bulk strings; a reply one RESP value (these commands
+        # get ':n' or '+OK' single lines)
+        while off < len(buf):
+            p = at(off)
+            if buf[off:off + 1] == b'*' and not from_server:
+                end = off
+                count = int(buf[off + 1:buf.index(b'\r\n', off)])
+                end = buf.index(b'\r\n', off) + 2
+                parts = []
+                for _ in range(count):
+                    ln = int(buf[end + 1:buf.index(b'\r\n', end)])
+                    end = buf.index(b'\r\n', end) + 2
+                    parts.append(buf[end:end + ln].decode(errors='replace'))
+                    end += ln + 2
+                text = parts[0].upper() + (f' {parts[1]}' if len(parts) > 1 else '') + (f' <{len(parts[2])} bytes>' if len(parts) > 2 else '')
+                out.append({'frame': p['frame'], 't': p['t'], 'type': 'command', 'bytes': end - off, 'text': text})
+                off = end
+            else:
+                end = buf.index(b'\r\n', off) + 2
+                out.append({'frame': p['frame'], 't': p['t'], 'type': 'reply', 'bytes': end - off,
+                            'text': buf[off:end - 2].decode(errors='replace')})
+                off = end
+    return out
+
+
+def is_request(m, proto):
+    return m['type'] == ('Q' if proto == 'postgres' else 'command')
+
+
+def is_answer_end(m, proto):
+    return m['type'] == ('Z' if proto == 'postgres' else 'reply')   # ReadyForQuery ends an answer
+
+
+def analyse(conns, proto):
+    for c in conns.values():
+        c['server_msgs'] = messages(stream(c['pk'], True), proto, True)
+        c['client_msgs'] = messages(stream(c['pk'], False), proto, False)
+        c['requests'] = [m for m in c['client_msgs'] if is_request(m, proto)]
+        c['answers'] = [m for m in c['server_msgs'] if is_answer_end(m, proto)]
+        if proto == 'postgres' and any(m['type'] == 'Startup' for m in c['client_msgs']):
+            c['startupEnd'] = c['answers'][:1]   # the ReadyForQuery that ends the startup answers no query
+            c['answers'] = c['answers'][1:]
+        c['race'] = c['idleClose'] = None
+        fin = c['serverFin']
+        srst = next((q for q in c['pk'] if q['fromServer'] and q['rst']), None)
+        # the server's close: its FIN, or its RST when it closed with unread data (no FIN then)
+        close = fin if fin is not None and (srst is None or fin['t'] <= srst['t']) else srst
+        if close is None or (c['clientFin'] is not None and c['clientFin']['t'] < close['t']):
+            continue
+        answered = [a for a in c['answers'] if a['t'] < close['t']]
+        last_answer = answered[-1] if answered else (c.get('startupEnd') or [None])[0]
+        # what the server sent after its last answer, up to its close: its goodbye (PostgreSQL's FATAL)
+        goodbye = [m for m in c['server_msgs'] if m['t'] <= close['t'] and (last_answer is None or m['t'] > last_answer['t'])
+                   and m['frame'] != (last_answer or {}).get('frame')]
+        close_start = goodbye[0]['t'] if goodbye else close['t']
+        before = [r for r in c['requests'] if r['t'] < close_start]
+        if len(before) != len([a for a in answered if a['t'] < close_start]):
+            continue
+        idle_from = last_answer['t'] if last_answer else None
+        closed_with = 'FIN' if close is fin else 'RST'
+        c['idleClose'] = {
+            'closedWith': closed_with, 'closeFrame': close['frame'], 'closeAt': round(close['t'], 6),
+            'finFrame': fin['frame'] if fin is not None else None, 'finAt': round(fin['t'], 6) if fin is not None else None,
+            'lastAnswerFrame': last_answer['frame'] if last_answer else None,
+            'idleGapSeconds': round(close_start - idle_from, 4) if idle_from is not None else None,
+            'goodbye': [{'frame': m['frame'], 'type': m['type'], 'bytes': m['bytes'], 'text': m['text'],
+                         'beforeCloseMs': round((close['t'] - m['t']) * 1000, 3)} for m in goodbye],
+            'used': bool(answered),
+        }
+        after = [p for p in c['pk'] if not p['fromServer'] and p['len'] and p['t'] > close_start]
+        if not after:
+            continue
+        p = after[0]
+        req = next((r for r in c['requests'] if r['frame'] == p['frame']), None)
+        rst = next((q for q in c['pk'] if q['fromServer'] and q['rst'] and q['t'] >= p['t']), None)
+        race = {
+            'command': req['text'] if req else None,
+            'requestBytes': p['len'],
+            'belowOpaqueMinimum': p['len'] < OPAQUE_MIN,
+            'requestFrame': p['frame'],
+            'idleGapSeconds': c['idleClose']['idleGapSeconds'],
+            'goodbye': c['idleClose']['goodbye'],
+            'lastAnswerFrame': c['idleClose']['lastAnswerFrame'],
+            'requestAt': round(p['t'], 6), 'requestEpoch': p['epoch'],
+        }
+        if goodbye:
+            g = goodbye[-1]
+            gend = max(q['seq'] + q['len'] for q in c['pk'] if q['fromServer'] and q['len'] and q['t'] <= close['t'])
+            race.update(goodbyeFrame=goodbye[0]['frame'], requestAfterGoodbyeMs=round((p['t'] - goodbye[0]['t']) * 1000, 3),
+                        requestAcksGoodbye=p['acknum'] >= gend)
+        if fin is not None and close is fin and p['t'] > fin['t']:
+            race.update(form='stale-reuse' if p['acknum'] > fin['seq'] else 'crossing',
+                        finFrame=fin['frame'], finAt=round(fin['t'], 6),
+                        deltaMs=round((p['t'] - fin['t']) * 1000, 3), requestAcksFin=p['acknum'] > fin['seq'])
+        elif p['t'] < close['t']:
+            # the command arrived after the goodbye left, before the server closed its socket: closed with
+            # the command unread, the kernel sends RST instead of FIN
+            race.update(form='closed-on-arrival', finFrame=None, closedWith=closed_with,
+                        closeAfterRequestMs=round((close['t'] - p['t']) * 1000, 3),
+                        closeAcksRequest=close['ack'] and close['acknum'] >= p['seq'] + p['len'])
+        else:
+            continue
+        race.update({
+            'rstFrame': rst['frame'] if rst else None, 'rstAt': round(rst['t'], 6) if rst else None,
+            'rstAfterRequestMs': round((rst['t'] - p['t']) * 1000, 3) if rst else None,
+            'answered': any(m['t'] > p['t'] for m in c['answers']),
+            'reuseIdleSeconds': round(p['t'] - idle_from, 4) if idle_from is not None else None,
+        })
+        c['race'] = race
+
+
+def server_log_events(path, proto):
+    """Redis: times of 'Closing idle client'; PostgreSQL: client port -> time of its idle-session FATAL."""
+    lines = open(path, errors='replace').read().splitlines()
+    if proto == 'redis':
+        out = []
+        for ln in lines:
+            m = re.match(r'\d+:\w (\d+ \w+ \d+ [\d:.]+) - Closing idle client', ln)
+            if m:
+                out.append(datetime.strptime(m.group(1), '%d %b %Y %H:%M:%S.%f').replace(tzinfo=timezone.utc).timestamp())
+        return out
+    out = {}
+    for ln in lines:
+        m = re.match(r'([\d-]+ [\d:.]+) UTC \[\d+\] [\d.]+\((\d+)\) \S* ?FATAL:  terminating connection due to idle-session timeout', ln)
+        if m:
+            out[int(m.group(2))] = datetime.strptime(m.group(1), '%Y-%m-%d %H:%M:%S.%f').replace(tzinfo=timezone.utc).timestamp()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('scenario')
+    ap.add_argument('--proto', choices=('redis', 'postgres'), required=True)
+    ap.add_argument('--capture', required=True)
+    ap.add_argument('--meta', required=True)
+    ap.add_argument('--server-port', type=int, required=True)
+    ap.add_argument('--client-log', required=True)
+    ap.add_argument('--server-log', required=True)
+    ap.add_argument('--server-idle-setting', type=float, required=True)
+    ap.add_argument('--one-way-delay-ms', type=float, required=True)
+    ap.add_argument('--description', required=True)
+    ap.add_argument('--configured-notes')
+    ap.add_argument('--software', nargs='+', required=True)
+    ap.add_argument('--capture-side')
+    ap.add_argument('--healthy', action='store_true')
+    ap.add_argument('--need-races', type=int, default=0)
+    ap.add_argument('--need-forms', nargs='*', default=[])
+    ap.add_argument('--need-short-races', type=int, default=0)
+    a = ap.parse_args()
+    proto = a.proto
+    name = 'Redis' if proto == 'redis' else 'PostgreSQL'
+    setting = f"timeout {int(a.server_idle_setting)}" if proto == 'redis' else f"idle_session_timeout = {a.server_idle_setting:g}s"
+
+    rows = x16.packets(a.capture)
+    t0 = rows[0]['epoch']
+    conns = x16.connections(rows, a.server_port)   # the TCP bookkeeping (FINs, RSTs); HTTP parts unused
+    analyse(conns, proto)
+    clog = x16.read_jsonl(a.client_log)
+    cmds = [e for e in clog if e.get('event') == 'command']
+    errors = [e for e in cmds if e['outcome'] == 'error']
+    oks = [e for e in cmds if e['outcome'] == 'ok']
+    races = {p: c for p, c in conns.items() if c['race']}
+    slog = server_log_events(a.server_log, proto)
+    problems = []
+
+    err_by_port = {}
+    for e in errors:
+        if e['port'] in err_by_port:
+            problems.append(f"two errors on port {e['port']}")
+        err_by_port[e['port']] = e
+    for port, e in err_by_port.items():
+        if port not in races:
+            problems.append(f"client error on port {port} ({e['command'][:30]}: {e['message'][:60]!r}) is not a race on the wire")
+    for p, c in races.items():
+        if p not in err_by_port:
+            problems.append(f"race on port {p} ({c['race']['command']}) but the client logged no error")
+        if c['race']['answered']:
+            problems.append(f"race on port {p} was answered")
+        if c['race']['rstFrame'] is None:
+            problems.append(f"race on port {p}: no RST")
+    wire_reqs = sum(len(c['requests']) for c in conns.values())
+    if wire_reqs != len(cmds):
+        problems.append(f"client logged {len(cmds)} commands, wire has {wire_reqs}")
+    wire_answers = sum(len(c['answers']) for c in conns.values())
+    if wire_answers != len(oks):
+        problems.append(f"client logged {len(oks)} answers, wire has {wire_answers} answer ends")
+    idle = {p: c for p, c in conns.items() if c['idleClose']}
+    if proto == 'redis':
+        if len(slog) != len(idle):
+            problems.append(f"Redis logged {len(slog)} idle closes, wire has {len(idle)}")
+    else:
+        if set(slog) != set(idle):
+            problems.append(f"PostgreSQL logged idle-session FATALs for ports {sorted(slog)}, wire has idle closes on {sorted(idle)}")
+        for p, c in idle.items():
+            g = c['idleClose']['goodbye']
+            if not g or g[0]['type'] != 'E' or '57P05' not in g[0]['text']:
+                problems.append(f"port {p}: idle close without the FATAL 57P05 ErrorResponse before its FIN")
+    if a.healthy and (errors or races or any(side == 'server' for c in conns.values() for side, _ in c['rsts'])):
+        problems.append('healthy sample with an error, a race or a reset')
+    forms = {c['race']['form'] for c in races.values()}
+    short = [c for c in races.values() if c['race']['belowOpaqueMinimum']]
+    if len(races) < a.need_races or not set(a.need_forms) <= forms or len(short) < a.need_short_races:
+        problems.append(f"only {len(races)} races (forms {sorted(forms)}, {len(short)} under {OPAQUE_MIN} bytes); need {a.need_races} "
+                        f"(forms {a.need_forms}, {a.need_short_races} short)")
+    x16.refuse_if(problems, 'x19d-meta')
+
+    server = next(iter(conns.values()))['server']
+    idle_gaps = sorted(c['idleClose']['idleGapSeconds'] for c in idle.values() if c['idleClose']['used'])
+    expect = []
+    for port in sorted(conns):
+        c = conns[port]
+        r = c['race']
+        if r:
+            e = err_by_port[port]
+            if r['goodbye']:
+                g = r['goodbye'][0]
+                bye = (f"{name}'s idle timer fired {r['idleGapSeconds']} s after its last answer (frame {r['lastAnswerFrame']}, ReadyForQuery): "
+                       f"it sent a {g['bytes']}-byte ErrorResponse '{g['text']}' (frame {g['frame']}) {g['beforeCloseMs']} ms before its "
+                       + (f"FIN (frame {r['finFrame']}); " if r['finFrame'] else f"close; "))
+            else:
+                bye = (f"{name} closed the idle connection silently (FIN, frame {r['finFrame']}, no data before it) {r['idleGapSeconds']} s after "
+                       f"its last reply (frame {r['lastAnswerFrame']}); ")
+            if r['form'] == 'closed-on-arrival':
+                what = (bye + f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) crossed that ErrorResponse (its ACK does not cover it) "
+                        f"and reached the server {r['requestAfterGoodbyeMs']} ms after it left, before the exiting backend closed its socket: closed with "
+                        f"the query unread, the kernel sent RST (frame {r['rstFrame']}, {r['rstAfterRequestMs']} ms after the query) and no FIN at all.")
+            else:
+                what = (bye + ("crossing: the command left the client before that FIN reached it (its ACK does not cover the FIN); "
+                               if r['form'] == 'crossing' else "stale reuse: the command acknowledges the FIN (the client had it, and the goodbye before it); ")
+                        + f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) reached the server {r['deltaMs']} ms after the FIN left; "
+                        + f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after it.")
+            lib = 'redis-py' if proto == 'redis' else 'psycopg2'
+            outcome = (f" {lib} raised {e['module']}.{e['error']}: {e['message'].strip()!r} after an idle pause of {e['idleMeasured']} s; "
+                       + ("not retried (redis-py 4.3 retries only with retry_on_error / retry_on_timeout set; default Retry(NoBackoff(), 0))."
+                          if proto == 'redis' else "not retried (psycopg2 and its pool never retry; the pool handed out the closed connection unchecked)."))
+            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
+            ev.update(clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'], retried=False)
+            entry = {'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': what + outcome, 'evidence': ev}
+            if r['form'] == 'closed-on-arrival':
+                # Ground truth all the same; conncheck does not judge it yet (test/detect/sample-expectations.test.ts).
+                entry['knownMiss'] = ('no FIN: the server\'s notice, then the request, then a RST; on a protocol conncheck does not parse, '
+                                      'nothing tells that notice from an answer without each side\'s data before it')
+            expect.append(entry)
+        else:
+            n = len(c['requests'])
+            ic = c['idleClose']
+            if ic:
+                bye = f"; an ErrorResponse '{ic['goodbye'][0]['text']}' (frame {ic['goodbye'][0]['frame']}) and" if ic['goodbye'] else ';'
+                how = f"{bye} {name}'s idle close ({ic['closedWith']}, frame {ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; the client closed its side later, unused"
+            elif c['clientFin'] is not None:
+                how = '; the client closed it (FIN first from the client)'
+            else:
+                how = '; open at the end of the capture'
+            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
+                           'notes': f"{n} command(s), all answered{how}. Clean."})
+    if races:
+        reuse = sorted(c['race']['reuseIdleSeconds'] for c in races.values())
+        expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
+                       'notes': f"{name} closes idle connections ({setting}): {len(idle_gaps)} idle closes after {idle_gaps[0]}-{idle_gaps[-1]} s "
+                                f"(median {statistics.median(idle_gaps):.3f} s) while the client's pool has no idle limit and reuses "
+                                f"connections idle {reuse[0]}-{reuse[-1]} s (raced reuses, server side). The races above are the consequence.",
+                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse},
+                       'knownMiss': 'idle-timeout-mismatch reads reuse gaps from HTTP exchanges only; keepalive-race infers this timeout'})
+    if a.healthy:
+        expect.insert(0, {'kind': None, 'notes': 'healthy pooled reuse: every command answered, no race, no reset'})
+
+    def rel(t):
+        return round(t - t0, 6)
+
+    meta = {'scenario': a.scenario, 'description': a.description, 'software': a.software,
+            'configured': {'protocol': proto, 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
+                           'oneWayDelayMs': a.one_way_delay_ms}}
+    if a.configured_notes:
+        meta['configuredNotes'] = a.configured_notes
+    meta['observed'] = {
+        'serverIdleCloseSeconds': idle_gaps,
+        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
+        'raceDeltaMs': {c['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
+        'forms': {c['client']: c['race']['form'] for p, c in sorted(races.items())},
+        'racedCommandBytes': {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())},
+    }
+    if proto == 'postgres':
+        gb = [c['idleClose']['goodbye'][0] for c in idle.values() if c['idleClose']['goodbye']]
+        meta['observed']['goodbyeBeforeFin'] = {
+            'message': gb[0]['text'] if gb else None, 'bytes': sorted({g['bytes'] for g in gb}),
+            'beforeCloseMs': sorted(g['beforeCloseMs'] for g in gb)}
+    meta['expect'] = expect
+    meta['silent'] = bool(a.healthy)
+    if a.capture_side:
+        meta['captureSide'] = a.capture_side
+    meta['facts'] = {
+        'connections': len(conns), 'commands': wire_reqs, 'answers': len(oks), 'races': len(races),
+        'racesUnderOpaqueMinimum': len(short),
+        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
+        'serverIdleCloses': len(idle), 'closeStates': x16.close_states(conns),
+        'captureFile': os.path.basename(a.capture),
+    }
+    start = next((e for e in clog if e.get('event') == 'start'), {})
+    reconnects = [e for e in cmds if e['pooledPort'] is not None and e['connects'] and e['outcome'] == 'ok']
+    meta['groundTruth'] = {
+        'clientLog': {
+            'library': 'redis-py' if proto == 'redis' else 'psycopg2',
+            'versions': start.get('versions'),
+            'commands': len(cmds), 'ok': len(oks),
+            'errors': [{'captureTime': rel(e['sentAt']), 'port': e['port'], 'command': e['command'][:60], 'error': f"{e['module']}.{e['error']}",
+                        'message': e['message'], 'pgcode': e.get('pgcode'), 'idleMeasured': e['idleMeasured'], 'gapAsked': e['gapAsked'],
+                        'elapsedMs': e['elapsedMs']} for e in errors],
+            'reconnectedAfterSeeingFin': [{'captureTime': rel(e['sentAt']), 'oldPort': e['pooledPort'], 'newPort': e['connects'][0],
+                                           'command': e['command'][:30], 'idleAsked': e['gapAsked']} for e in reconnects],
+        },
+        'serverLog': ({'server': 'redis-server (loglevel verbose)', 'closingIdleClient': [rel(t) for t in slog]} if proto == 'redis' else
+                      {'server': 'postgres (log_connections, log_disconnections; log_line_prefix with the client port)',
+                       'idleSessionTimeoutFatal': {str(p): rel(t) for p, t in sorted(slog.items())}}),
+        'timesNote': "captureTime: the client's or server's wall clock minus the capture's first packet (same host clock)",
+    }
+    if proto == 'redis':
+        meta['groundTruth']['clientLog']['reconnectedAfterSeeingFinNote'] = (
+            "redis-py's ConnectionPool.get_connection calls can_read() on the pooled connection; when the server's FIN has arrived "
+            "that read raises ConnectionError, the pool disconnects and connects anew: no race (only crossings can race).")
+    x16.write_meta(a.meta, meta)
+    print(f"x19d-meta: {a.scenario}: {len(conns)} connections, {wire_reqs} commands, {len(races)} races (forms {sorted(forms)}, "
+          f"{len(short)} under {OPAQUE_MIN} bytes), idle closes {idle_gaps[:1]}..{idle_gaps[-1:]}")
+
+
+if __name__ == '__main__':
+    main()

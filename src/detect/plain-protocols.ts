@@ -1,0 +1,85 @@
+/**
+ * Protocols conncheck does not parse whose connections are pooled as HTTP's are, and race as
+ * HTTP's do when the server closes an idle one (databases and caches). Known by the server's port
+ * and, where it tells, the first byte of a client's request: words for a finding and the settings
+ * for its remedy. A hint, as the port is: a server on another port is described as data neither
+ * HTTP nor TLS.
+ *
+ * Recorded: keepalive-race-redis (Redis 7.0 `timeout 2`, redis-py 4.3) and keepalive-race-postgres
+ * (PostgreSQL 15 `idle_session_timeout = 2s`, psycopg2 2.9).
+ */
+export interface PlainProtocol {
+  name: string;
+  /** What one request of it is, for a finding ("a Redis command"). */
+  request: string;
+  ports: readonly number[];
+  /** The bytes a client's request may start with (RESP arrays, PostgreSQL frontend message types); null: any. */
+  firstBytes: string | null;
+  /** The server setting that closes idle client connections, with its default. */
+  idleSetting: string;
+  /** The pool settings of common clients that drop or check idle connections first. */
+  clientSettings: string;
+  /** What those clients report when the server's close meets a request. */
+  clientErrors: string;
+}
+
+export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
+  {
+    name: 'Redis',
+    request: 'a Redis command',
+    ports: [6379, 6380],
+    firstBytes: '*',
+    // redis.conf: "Close the connection after a client is idle for N seconds (0 to disable)";
+    // checked in whole seconds: keepalive-race-redis's closes for timeout 2 came 2.004-3.005 s idle.
+    idleSetting: 'Redis `timeout` (0, never, by default; counted in whole seconds, so it closes between N and N + 1 s idle)',
+    clientSettings:
+      'redis-py: its pool has no idle limit: `health_check_interval` (a PING before reusing a connection idle that long) or ' +
+      '`retry_on_error=[ConnectionError]` for idempotent commands; go-redis: `ConnMaxIdleTime` (`IdleTimeout` before v9); ' +
+      'Jedis: the pool\'s `testOnBorrow`, or `minEvictableIdleTime` with `timeBetweenEvictionRuns`',
+    clientErrors: 'redis-py: ConnectionError "Connection closed by server."; go-redis: EOF or "connection reset by peer"; Jedis: JedisConnectionException "Unexpected end of stream"',
+  },
+  {
+    name: 'PostgreSQL',
+    request: 'a PostgreSQL message',
+    ports: [5432, 6432],
+    firstBytes: 'QPBEDSXFCHdcfp',
+    // idle_session_timeout (PostgreSQL 14+): the backend sends FATAL 57P05 and exits.
+    idleSetting:
+      'PostgreSQL `idle_session_timeout` (0, off, by default: its documentation warns against it for connections that pooling software holds; ' +
+      'per role: `ALTER ROLE … SET idle_session_timeout = 0`), PgBouncer `server_idle_timeout` (600 s by default) and `client_idle_timeout` (0)',
+    clientSettings:
+      'HikariCP: `idleTimeout` and `maxLifetime`, some seconds below every database and network idle limit; SQLAlchemy: `pool_recycle` or `pool_pre_ping`; ' +
+      'Go database/sql: `SetConnMaxIdleTime`; node-postgres Pool: `idleTimeoutMillis` (10 s by default); psycopg2\'s pool: none (it hands a connection out unchecked)',
+    clientErrors:
+      'psycopg2: OperationalError "server closed the connection unexpectedly"; JDBC: PSQLException "An I/O error occurred while sending to the backend"; ' +
+      'Go database/sql: driver.ErrBadConn, which it retries on another connection when nothing was sent',
+  },
+  {
+    name: 'MySQL',
+    request: 'a MySQL packet',
+    ports: [3306],
+    firstBytes: null,
+    idleSetting: 'MySQL and MariaDB `wait_timeout` (28 800 s by default; `interactive_timeout` for interactive clients)',
+    clientSettings:
+      'HikariCP: `maxLifetime` and `idleTimeout`, some seconds below `wait_timeout`; Go database/sql: `SetConnMaxLifetime` and `SetConnMaxIdleTime`; SQLAlchemy: `pool_recycle` or `pool_pre_ping`',
+    clientErrors: 'MySQL clients: "MySQL server has gone away" (2006) or "Lost connection to MySQL server during query" (2013); Go: "invalid connection" or driver.ErrBadConn',
+  },
+  {
+    name: 'memcached',
+    request: 'a memcached command',
+    ports: [11211],
+    firstBytes: null,
+    idleSetting: 'memcached `-o idle_timeout` (0, off, by default)',
+    clientSettings: 'the client\'s pool idle limit',
+    clientErrors: 'the client sees the connection closed or reset',
+  },
+];
+
+/** The protocol a request to `serverPort` starting with `firstByte` (-1: unknown) is taken for, or null. */
+export function plainProtocolOf(serverPort: number, firstByte: number): PlainProtocol | null {
+  for (const p of PLAIN_PROTOCOLS) {
+    if (!p.ports.includes(serverPort)) continue;
+    if (p.firstBytes === null || firstByte < 0 || p.firstBytes.includes(String.fromCharCode(firstByte))) return p;
+  }
+  return null;
+}
