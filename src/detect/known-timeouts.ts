@@ -174,24 +174,6 @@ export function matchKnown(seconds: number, table: readonly KnownTimeout[], soft
   );
 }
 
-/**
- * Where each common client and proxy pool sets how long it keeps an idle connection, for remedies
- * that tell the client to drop idle connections first (keepalive-race, idle-timeout-mismatch).
- */
-export const CLIENT_IDLE_SETTINGS =
-  "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint; agentkeepalive: `freeSocketTimeout`; Node fetch: an undici Agent's `keepAliveTimeout` (undici also honours the hint, less 2 s); " +
-  'Go http.Transport: `IdleConnTimeout`; Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default); Python aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default); httpx: `Limits(keepalive_expiry=…)` (5 s by default); Ruby Net::HTTP: `keep_alive_timeout` (2 s by default); nginx upstream: `keepalive_timeout`; Apache mod_proxy: the ProxyPass `ttl=` parameter, in whole seconds; ' +
-  "Varnish: `backend_idle_timeout` (60 s by default); Squid: `server_idle_pconn_timeout` (1 min by default); Caddy: `keepalive` in reverse_proxy's `transport http` (2 min by default); " +
-  'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config); h2o: `proxy.timeout.keepalive` (2 s by default); ' +
-  // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
-  // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
-  "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it; " +
-  // Measured with PHP 8.2 and libcurl 7.88.1: MAXAGE_CONN 1 still reused a connection idle 1.95 s.
-  'libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds and checked as such: set it to the server\'s timeout rounded down, less one; ' +
-  'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones; ' +
-  'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default); ' +
-  'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`';
-
 /** Client software known by its `User-Agent`, with the setting that closes its idle pooled connections. */
 export interface ClientProduct {
   agent: RegExp;
@@ -226,7 +208,11 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
   { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)' },
   { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)' },
   { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)" },
-  { agent: /^curl\//, idleSetting: 'libcurl: `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds: the server\'s timeout rounded down, less one' },
+  // Measured with PHP 8.2 and libcurl 7.88.1: MAXAGE_CONN 1 still reused a connection idle 1.95 s.
+  {
+    agent: /^curl\//,
+    idleSetting: 'libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds and checked as such: set it to the server\'s timeout rounded down, less one',
+  },
   { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones' },
 ];
 
@@ -235,6 +221,28 @@ export function clientProduct(agent: string | null): ClientProduct | null {
   if (agent === null) return null;
   return CLIENT_PRODUCTS.find((p) => p.agent.test(agent)) ?? null;
 }
+
+/**
+ * Where each common client and proxy pool sets how long it keeps an idle connection, for remedies
+ * that tell the client to drop idle connections first (keepalive-race, idle-timeout-mismatch):
+ * every client product's (CLIENT_PRODUCTS), and those of the clients and proxies that send no agent
+ * of their own.
+ */
+export const CLIENT_IDLE_SETTINGS = [
+  "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint",
+  'agentkeepalive: `freeSocketTimeout`',
+  ...CLIENT_PRODUCTS.map((p) => p.idleSetting),
+  'nginx upstream: `keepalive_timeout`',
+  'Apache mod_proxy: the ProxyPass `ttl=` parameter, in whole seconds',
+  'Varnish: `backend_idle_timeout` (60 s by default)',
+  'Squid: `server_idle_pconn_timeout` (1 min by default)',
+  "Caddy: `keepalive` in reverse_proxy's `transport http` (2 min by default)",
+  'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config)',
+  'h2o: `proxy.timeout.keepalive` (2 s by default)',
+  // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
+  // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
+  "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it",
+].join('; ');
 
 /**
  * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an

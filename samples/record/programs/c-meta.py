@@ -321,6 +321,17 @@ def accept_queue_overflow(conns, cfg):
     return desc, False, expect, measured
 
 
+def reset_burst(expect, measured, rst_times, wanted):
+    """The server's resets, `wanted` of them, must come in one burst (a killed process): measured and noted."""
+    check(len(rst_times) == wanted, f"{len(rst_times)} resets, expected {wanted}")
+    burst_ms = round((max(rst_times) - min(rst_times)) * 1000, 3)
+    check(burst_ms < 50, f"resets spread over {burst_ms} ms: not a burst")
+    measured["rstBurstSpreadMs"] = burst_ms
+    for e in expect:
+        if e["kind"]:
+            e["notes"] += f"; {len(rst_times)} such resets within {burst_ms} ms: a burst, as from a crashing server"
+
+
 def reset_before_response(conns, cfg):
     expect, measured = [], {}
     rst_times = []
@@ -346,13 +357,7 @@ def reset_before_response(conns, cfg):
             expect.append(entry(None, c,
                 f"{len(reqs)} requests all answered 200; idle in the pool when the server dies, so its kernel closes it "
                 f"with a plain FIN at {r3(fin[2].t)} s (nothing unread) and the client closes too: no finding"))
-    check(len(rst_times) == cfg["stuckConnections"], f"{len(rst_times)} resets, expected {cfg['stuckConnections']}")
-    burst_ms = round((max(rst_times) - min(rst_times)) * 1000, 3)
-    check(burst_ms < 50, f"resets spread over {burst_ms} ms: not a burst")
-    measured["rstBurstSpreadMs"] = burst_ms
-    for e in expect:
-        if e["kind"]:
-            e["notes"] += f"; {len(rst_times)} such resets within {burst_ms} ms: a burst, as from a crashing server"
+    reset_burst(expect, measured, rst_times, cfg["stuckConnections"])
     desc = ("A python server serves its first connection (HTTP/1.1 keep-alive) and then its workers get stuck: later "
             "connections are accepted but their requests stay unread in the kernel. A Node http.Agent (keepAlive) sends "
             "one request, then four at once: one reuses the pooled connection and is answered, three open new connections "
@@ -391,13 +396,7 @@ def reset_before_response_upload(conns, cfg):
             check(fin and fin[0] == "client", f"{c.client}: expected the client to close first")
             measured[c.client] = {"requests": len(reqs), "clientClose": r3(fin[2].t)}
             expect.append(entry(None, c, f"{len(reqs)} request answered 200; curl closes it itself: no finding"))
-    check(len(rst_times) == cfg["uploads"], f"{len(rst_times)} resets, expected {cfg['uploads']}")
-    burst_ms = round((max(rst_times) - min(rst_times)) * 1000, 3)
-    check(burst_ms < 50, f"resets spread over {burst_ms} ms: not a burst")
-    measured["rstBurstSpreadMs"] = burst_ms
-    for e in expect:
-        if e["kind"]:
-            e["notes"] += f"; {len(rst_times)} such resets within {burst_ms} ms: a burst, as from a crashing server"
+    reset_burst(expect, measured, rst_times, cfg["uploads"])
     desc = ("A python server serves its first connection (a GET from curl) and then its workers get stuck: later "
             "connections are accepted but never read. Two curl uploads (POST, "
             f"{cfg['uploadBytes']} bytes each, --limit-rate {cfg['limitRate']}, no Expect: 100-continue) start at once; "

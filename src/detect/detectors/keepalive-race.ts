@@ -59,6 +59,22 @@ function closeMayBeAnnounced(ex: HttpExchange): boolean {
 }
 
 /**
+ * The server's FIN (it has one) was the connection's first close: no close or reset of either side
+ * came before it, in the order read (readBefore).
+ */
+function serverFinFirst(conn: AnalyzedConnection): boolean {
+  const s = conn.server;
+  const c = conn.client;
+  const finTs = s.finTs;
+  const finFrame = s.finFrame;
+  return !(
+    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
+    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
+    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
+  );
+}
+
+/**
  * The server's FIN closed an idle HTTP connection: it closed first, every request it had received
  * was completely answered (the last without Connection: close, and not a close-delimited body), or
  * none had come since the handshake. Null otherwise (or when the connection is not HTTP).
@@ -70,12 +86,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
-  // The server closed first: no earlier close or reset from either side (in the order read: readBefore).
-  if (
-    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
-    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
-    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
-  ) return null;
+  if (!serverFinFirst(conn)) return null;
 
   // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
   const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
@@ -357,15 +368,10 @@ export interface TlsServerIdleClose {
 export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose | null {
   const tls = conn.app?.tls;
   const s = conn.server;
-  const c = conn.client;
   if (tls === null || tls === undefined || !tls.ok || s.finTs < 0 || s.gapBytes > 0) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
-  if (
-    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
-    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
-    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
-  ) return null;
+  if (!serverFinFirst(conn)) return null;
   const server = tls.server;
   const client = tls.client;
   // The server began to close with its first alert (when it came before the FIN), else with the FIN.
@@ -443,11 +449,7 @@ export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number)
   if (s.finTs < 0 || s.gapBytes > 0 || c.gapBytes > 0) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
-  if (
-    (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, finTs, finFrame)) ||
-    (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
-    (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
-  ) return null;
+  if (!serverFinFirst(conn)) return null;
   const clientTs = s.peerDataBeforeFinTs;
   const clientFrame = s.peerDataBeforeFinFrame;
   const serverTs = s.lastDataTs;
