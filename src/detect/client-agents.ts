@@ -5,6 +5,22 @@ import { CLIENT_IDLE_SETTINGS, ClientProduct, clientProduct } from './known-time
 const MAX_AGENTS = 8;
 
 /**
+ * clientProduct by agent, remembered: noted once per reused connection, and a client sends the same
+ * agent on every connection (interned by the HTTP stage), where clientProduct tries a dozen patterns.
+ */
+const PRODUCT_OF_AGENT = new Map<string, ClientProduct | null>();
+const AGENTS_REMEMBERED = 256;
+
+function productOf(agent: string | null): ClientProduct | null {
+  if (agent === null) return null;
+  const known = PRODUCT_OF_AGENT.get(agent);
+  if (known !== undefined) return known;
+  const product = clientProduct(agent);
+  if (PRODUCT_OF_AGENT.size < AGENTS_REMEMBERED) PRODUCT_OF_AGENT.set(agent, product);
+  return product;
+}
+
+/**
  * The clients of a set of connections (a server's races, say) as their first requests name them
  * (HttpSession.clientSoftware: `User-Agent`, unless a proxy forwarded the request), so that a
  * remedy names the setting of the client that holds the pool rather than every client's.
@@ -16,7 +32,7 @@ export class ClientAgents {
 
   note(conn: AnalyzedConnection): void {
     const agent = conn.app?.session?.clientSoftware ?? null;
-    const product = clientProduct(agent);
+    const product = productOf(agent);
     if (agent === null || product === null || (!this.agents.has(agent) && this.agents.size >= MAX_AGENTS)) {
       this.unnamed++;
       return;

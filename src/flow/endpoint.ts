@@ -55,10 +55,11 @@ const Slot = Object.freeze({
   FirstDataTs: 10,
   LastDataTs: 11,
   RstAck: 12,
+  PeerDataBeforeFinTs: 13,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 13;
+export const ENDPOINT_SLOTS = 14;
 
 /** Packed doubles to slice slot arrays from (see doubleSlots); pushed one by one, so packed. */
 const DOUBLES: number[] = [];
@@ -86,6 +87,7 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.RstTs] = -1;
   f[base + Slot.FirstDataTs] = -1;
   f[base + Slot.LastDataTs] = -1;
+  f[base + Slot.PeerDataBeforeFinTs] = -1;
 }
 
 /**
@@ -195,9 +197,10 @@ export class Endpoint {
    * When the peer last sent data before this endpoint's FIN, and in which frame (-1, 0: it had sent
    * none). The peer's last data overall may be a request that crossed the FIN; the idle gap that
    * ended in the FIN is measured from the data before it (keepalive-race, on protocols it does not
-   * parse).
+   * parse). A time, so in the slots (a double in an object field is a boxed number).
    */
-  peerDataBeforeFinTs = -1;
+  get peerDataBeforeFinTs(): number { return this.f[this.base + Slot.PeerDataBeforeFinTs]; }
+  set peerDataBeforeFinTs(v: number) { this.f[this.base + Slot.PeerDataBeforeFinTs] = v; }
   peerDataBeforeFinFrame = 0;
   /** Sequence number the FIN occupies. */
   get finSeq(): number { return this.f[this.base + Slot.FinSeq]; }
@@ -374,7 +377,6 @@ export class Endpoint {
     this.synAckTimes = NONE;
     this.synAckFrames = NONE;
     this.finFrame = 0;
-    this.peerDataBeforeFinTs = -1;
     this.peerDataBeforeFinFrame = 0;
     this.finHasAck = false;
     this.finCount = 0;
