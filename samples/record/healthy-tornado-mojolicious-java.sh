@@ -24,11 +24,7 @@ MOJO_PORT=3000
 NSS=ccx19t-hs
 NSC=ccx19t-hc
 
-cc_netns_up "$NSS"
-ccb_workdir
-ccb_netns_add "$NSC"
-ccb_delay_link "$NSC" "$NSS" "$DELAY_MS"
-x19t_compile
+x19t_setup
 x19t_tornado "$NSS" "$CCB_SERVER_IP" "$TORNADO_PORT" 2
 x19t_mojo "$NSS" "$CCB_SERVER_IP" "$MOJO_PORT" default
 mapfile -t SOFTWARE < <(x19t_software)

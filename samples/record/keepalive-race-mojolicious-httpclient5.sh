@@ -27,15 +27,10 @@ PORT=3000
 NSS=ccx19t-ms
 NSC=ccx19t-mc
 
-cc_netns_up "$NSS"
-ccb_workdir
-ccb_netns_add "$NSC"
-ccb_delay_link "$NSC" "$NSS" "$DELAY_MS"
-x19t_compile
+x19t_setup
 x19t_mojo "$NSS" "$CCB_SERVER_IP" "$PORT" default
 grep -q '"keepAliveTimeout":5,' "$CCB_WORK/mojo.log" || { echo "record: Mojolicious' keep_alive_timeout is not 5 s (MOJO_KEEP_ALIVE_TIMEOUT set?)" >&2; exit 1; }
-GAPS="$(for g in $(seq 4978 2 5010) 5030 5060; do printf '%s,%s,' "$g" "$g"; done)"
-x19t_race "$SCENARIO" "$PORT" "$IDLE_S" hc5 12 "${GAPS%,}" \
+x19t_race "$SCENARIO" "$PORT" "$IDLE_S" hc5 12 "$(x19t_gaps 4978 2 5010 5030 5060)" \
   --mismatch-note "HttpClient 5's pool has no idle timeout of its own by default (no evictIdleConnections, no time to live); it only checks a connection idle more than 2 s (validateAfterInactivity) for an arrived close before reuse." \
   --description "The keep-alive race against Mojolicious 9.31 (Debian libmojolicious-perl; Mojo::Server::Daemon with its default keep_alive_timeout of 5 s, reactor EV) with Apache HttpClient 5.2.1 (Debian libhttpclient5-java; defaults: a fresh client per round, PoolingHttpClientConnectionManager with validateAfterInactivity 2 s, DefaultHttpRequestRetryStrategy: 1 retry, idempotent methods only, not after ConnectionClosedException). 5 ms one-way latency, captured on the server side. Each round: a warm GET, then after a pause of 4.978-5.010 s (2 ms steps, each gap with a GET and a POST) or 5.03/5.06 s a GET or a POST on the pooled connection. Mojolicious closes an idle connection 5 s after its last response (Daemon._finish sets the stream's timeout to keep_alive_timeout; when the IOLoop stream's timer fires it emits timeout and close()s the handle: FIN), and its kernel answers a request arriving after that with RST. HttpClient 5 checks a connection idle more than 2 s for a close before reuse (a 1 ms read: an arrived FIN makes it open a new connection, no error), so only requests that crossed the FIN fail: a GET is retried once on a new connection (NoHttpResponseException 'The target server failed to respond', or SocketException 'Connection reset'), a POST is not (the application gets the exception)."
 exit 0

@@ -25,14 +25,9 @@ PORT=8888
 NSS=ccx19t-ts
 NSC=ccx19t-tc
 
-cc_netns_up "$NSS"
-ccb_workdir
-ccb_netns_add "$NSC"
-ccb_delay_link "$NSC" "$NSS" "$DELAY_MS"
-x19t_compile
+x19t_setup
 x19t_tornado "$NSS" "$CCB_SERVER_IP" "$PORT" "$IDLE_S"
-GAPS="$(for g in $(seq 1975 2 2015) 2030 2045 2060; do printf '%s,%s,' "$g" "$g"; done)"
-x19t_race "$SCENARIO" "$PORT" "$IDLE_S" okhttp 8 "${GAPS%,}" \
+x19t_race "$SCENARIO" "$PORT" "$IDLE_S" okhttp 8 "$(x19t_gaps 1975 2 2015 2030 2045 2060)" \
   --mismatch-note "OkHttp's ConnectionPool keeps idle connections 5 min by default (ConnectionPool(5, 5, MINUTES)), far longer." \
   --description "The keep-alive race against Tornado 6.2 (Debian python3-tornado; tornado.httpserver.HTTPServer(idle_connection_timeout=2)) with OkHttp 3.13.1 (Debian libokhttp-java; defaults: a fresh OkHttpClient per round, ConnectionPool of 5 idle connections kept 5 min, retryOnConnectionFailure=true). 5 ms one-way latency, captured on the server side. Each round: a warm GET, then after a pause of 1.975-2.015 s (2 ms steps, each gap with a GET and a POST) or 2.03-2.06 s a GET or a POST on the pooled connection. Tornado closes an idle connection 2.000 s after its last response (HTTP1Connection's wait for the next request's headers is bounded by idle_connection_timeout; then it closes the socket: FIN), and its kernel answers a request that arrives after that with RST. OkHttp sends a request that failed so (IOException 'unexpected end of stream on Connection{...}' or SocketException 'Connection reset') again on a new connection whatever its method, POST included (RetryAndFollowUpInterceptor.recover: only an UnrepeatableRequestBody is exempt): the application sees no error. Before a POST (any method but GET) OkHttp checks a pooled connection for EOF (RealConnection.isHealthy(doExtensiveChecks)), so a POST sent after the FIN arrived goes on a new connection; a GET is not checked, and goes out on the closed connection (stale reuse)."
 exit 0

@@ -4,10 +4,13 @@
 #   ccb_workdir                 scratch directory CCB_WORK, removed on exit
 #   ccb_netns_add NAME          a second namespace (removed on exit with the first)
 #   ccb_bg NS CMD...            background process in namespace NS, ended by PID on exit
+#   ccb_stop PID [SIGNAL]       end a process this recorder started, by PID (SIGTERM), and wait for it
 #   ccb_wait_port NS PORT       bounded wait for a listener in namespace NS
 #   ccb_wire NS_A TUN_A NS_B TUN_B ARGS...   two namespaces joined by programs/x5-wire.py
 #   ccb_delay_link NSC NSS MS   a point-to-point link with MS ms one-way latency between
 #                               namespaces NSC (10.99.0.1, tun ccbc) and NSS (10.99.0.2, tun ccbs)
+#   ccb_delay_namespaces NSS NSC MS   the server's namespace NSS (CC_NS), CCB_WORK, the client's
+#                               namespace NSC and the delay link between them
 #   ccb_capture_start NS IFACE OUT FILTER [ARGS]   tcpdump on IFACE in NS (stopped by cc_capture_stop)
 #   ccb_meta SCENARIO ARGS...   measure the capture and write samples/SCENARIO.meta.json
 #   ccb_nginx_conf OUT          an nginx config (foreground, one worker, files in CCB_WORK) whose
@@ -68,6 +71,13 @@ ccb_bg() {
   CC_LAST_PID="$!"
 }
 
+# ccb_stop PID [SIGNAL]: send SIGNAL (TERM by default) to a process this recorder started, by its
+# PID, and wait for it to end.
+ccb_stop() {
+  kill "-${2:-TERM}" "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 # ccb_wait_port NS PORT: bounded (5 s) wait until something listens on PORT in NS.
 ccb_wait_port() {
   local ns="$1" port="$2" i
@@ -106,6 +116,16 @@ ccb_delay_link() {
   ip netns exec "$nsc" ip link set ccbc up
   ip netns exec "$nss" ip addr add "$CCB_SERVER_IP" peer "$CCB_CLIENT_IP" dev ccbs
   ip netns exec "$nss" ip link set ccbs up
+}
+
+# ccb_delay_namespaces NSS NSC DELAY_MS: the server's namespace NSS (CC_NS, removed on exit), the
+# scratch directory CCB_WORK, the client's namespace NSC, and ccb_delay_link between them.
+ccb_delay_namespaces() {
+  local nss="$1" nsc="$2" delay="$3"
+  cc_netns_up "$nss"
+  ccb_workdir
+  ccb_netns_add "$nsc"
+  ccb_delay_link "$nsc" "$nss" "$delay"
 }
 
 # ccb_capture_start NS IFACE OUT FILTER [TCPDUMP ARGS...]: tcpdump with nanosecond timestamps on

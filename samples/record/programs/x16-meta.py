@@ -142,25 +142,132 @@ def read_jsonl(path):
     return out
 
 
-# Shared with x17r-meta.py (Puma / Ruby Net::HTTP), which reads its captures with packets() and
-# connections() above.
+# Shared with x17r-meta.py (Puma / Ruby Net::HTTP) and the x19 meta writers (x19w: waitress /
+# CherryPy; x19l: lighttpd / Starman; x19d: Redis / PostgreSQL), which read their captures with
+# packets() and connections() above.
 
-def add_common_arguments(ap):
-    """The options of both meta writers (x16-meta.py, x17r-meta.py)."""
+def add_capture_arguments(ap):
+    """The options of every meta writer that reads its capture with connections() (x19l-meta.py's)."""
     ap.add_argument('scenario')
     ap.add_argument('--capture', required=True)
     ap.add_argument('--meta', required=True)
     ap.add_argument('--server-port', type=int, required=True)
-    ap.add_argument('--client-log', required=True)
     ap.add_argument('--server-log', required=True)
     ap.add_argument('--configured', required=True)
     ap.add_argument('--configured-notes', default=None)
     ap.add_argument('--description', required=True)
     ap.add_argument('--software', nargs='+', required=True)
+    ap.add_argument('--capture-side', default=None)
+
+
+def add_common_arguments(ap):
+    """The options of the meta writers with one client log (x16-meta.py, x17r-meta.py, x19w-meta.py)."""
+    add_capture_arguments(ap)
+    ap.add_argument('--client-log', required=True)
     ap.add_argument('--healthy', action='store_true')
     ap.add_argument('--need-races', type=int, default=0)
     ap.add_argument('--need-post-races', type=int, default=0)
-    ap.add_argument('--capture-side', default=None)
+
+
+def read_capture(a):
+    """(the capture's first packet's epoch, its connections on a.server_port)."""
+    rows = packets(a.capture)
+    return rows[0]['epoch'], connections(rows, a.server_port)
+
+
+TIMES_NOTE = "captureTime: the client's wall clock minus the capture's first packet (same host clock)"
+
+
+def read_inputs(a):
+    """What a meta writer with one client log reads: (configured, the capture's first packet's epoch,
+    its connections, the client's log, the server's log)."""
+    t0, conns = read_capture(a)
+    return json.loads(a.configured), t0, conns, read_jsonl(a.client_log), read_jsonl(a.server_log)
+
+
+def client_requests(clog):
+    """The client log's requests (response and error lines): all, the errors, those sent again by the
+    client library (retried), the responses."""
+    reqs = [e for e in clog if e.get('event') in ('response', 'error')]
+    return (reqs, [e for e in reqs if e['event'] == 'error'], [e for e in reqs if e.get('retried')],
+            [e for e in reqs if e['event'] == 'response'])
+
+
+def since(t0):
+    """rel(t): a client's or server's wall-clock time T as seconds into the capture (same host clock)."""
+    return lambda t: round(t - t0, 6)
+
+
+def error_ports(errors, problems):
+    """The port -> event of each client error (one logged without a port is a problem)."""
+    err_ports = {}
+    for e in errors:
+        if e.get('port') is None:
+            problems.append(f"client error with no known connection: {e}")
+            continue
+        err_ports[e['port']] = e
+    return err_ports
+
+
+def check_failures(failed_on, conns, races, problems, describe=lambda e: e['error'], missing='no client error'):
+    """Every failure the client logged (FAILED_ON: port -> (event, 'error' or 'retried'); DESCRIBE(event):
+    its error) is a race on the wire of the same request, and every race on the wire is such a
+    failure (else "but MISSING"), never answered."""
+    for port, (e, how) in failed_on.items():
+        c = conns.get(port)
+        if c is None or not c['race']:
+            problems.append(f"client {how} on port {port} ({e['method']} {e['uri']}: {describe(e)}) is not a race on the wire")
+        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
+            problems.append(f"port {port}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
+    for p, c in races.items():
+        if p not in failed_on:
+            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but {missing}")
+        if c['race']['responseToRequest']:
+            problems.append(f"race on port {p} was answered")
+
+
+def check_app_never_saw(races, app_seen, app, problems):
+    """No raced request reached the application (APP_SEEN: its (port, uri) pairs) on its raced connection."""
+    for p, c in races.items():
+        if (p, c['race']['uri']) in app_seen:
+            problems.append(f"race on port {p}: {app} saw {c['race']['uri']} on that connection")
+
+
+def check_wire_counts(conns, responses, requests, problems, who='client', retries=None):
+    """The client logged as many responses and requests (+ RETRIES sent again) as the wire has; returns
+    the wire's request count."""
+    wire_resps = sum(len(c['responses']) for c in conns.values())
+    if wire_resps != responses:
+        problems.append(f"{who} logged {responses} responses, wire has {wire_resps}")
+    wire_reqs = sum(len(c['requests']) for c in conns.values())
+    if retries is None and wire_reqs != requests:
+        problems.append(f"{who} logged {requests} requests, wire has {wire_reqs}")
+    if retries is not None and wire_reqs != requests + retries:
+        problems.append(f"{who} logged {requests} requests + {retries} retries, wire has {wire_reqs}")
+    return wire_reqs
+
+
+def post_races_or_problem(a, races, problems):
+    """The POST races; a problem when fewer races or POST races than a.need_races / a.need_post_races."""
+    post_races = [c for c in races.values() if c['race']['method'] == 'POST']
+    if len(races) < a.need_races or len(post_races) < a.need_post_races:
+        problems.append(f"only {len(races)} races ({len(post_races)} POST); need {a.need_races} ({a.need_post_races} POST)")
+    return post_races
+
+
+def race_what(r, server, closer='idle timer'):
+    """What happened on the wire to race R against SERVER (its idle CLOSER), for a finding's notes."""
+    rst = f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after the request arrived" \
+        if r.get('rstFrame') else 'no RST'
+    if r['form'] == 'closed-on-arrival':
+        return (f"closed on arrival: {r['method']} {r['uri']} reached {server} {r['idleBeforeRequest']} s after the previous response's "
+                f"last byte, just as its {closer} closed the connection: no FIN before it, {r['closeWith']} (frame {r['closeFrame']}) "
+                f"{r['closeAfterRequestMs']} ms after it (frame {r['requestFrame']})")
+    return (f"{r['method']} {r['uri']} (frame {r['requestFrame']}) on a connection {server} closed (FIN, frame {r['finFrame']}) after "
+            f"{r['idleGapSeconds']} s idle (server side, last response byte to FIN); "
+            + ("crossing: the request left the client before that FIN reached it (its ACK does not cover the FIN), "
+               if r['form'] == 'crossing' else "stale reuse: the request ACKs the FIN, ")
+            + f"it reached the server {r['deltaMs']} ms after the FIN left; {rst}")
 
 
 def refuse_if(problems, prog):
@@ -264,49 +371,23 @@ def main():
                     help='a race form wished for (repeatable): when no race has any of them, the meta is still written, exit 3')
     a = ap.parse_args()
 
-    configured = json.loads(a.configured)
-    rows = packets(a.capture)
-    t0 = rows[0]['epoch']
-    conns = connections(rows, a.server_port)
-    clog = read_jsonl(a.client_log)
-    slog = read_jsonl(a.server_log)
+    configured, t0, conns, clog, slog = read_inputs(a)
     problems = []
 
     # ground truth: the client's errors, each on the wire as a race on its port, and nothing else
     errors = [e for e in clog if e.get('event') == 'error']
     responses = [e for e in clog if e.get('event') == 'response']
     races = {p: c for p, c in conns.items() if c['race']}
-    err_ports = {}
-    for e in errors:
-        if e.get('port') is None:
-            problems.append(f"client error with no known connection: {e}")
-            continue
-        err_ports[e['port']] = e
-        c = conns.get(e['port'])
-        if c is None or not c['race']:
-            problems.append(f"client error on port {e['port']} ({e['method']} {e['uri']}: {e['error']}) is not a race on the wire")
-        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
-            problems.append(f"port {e['port']}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
-    for p, c in races.items():
-        if p not in err_ports:
-            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but no client error")
-        if c['race']['responseToRequest']:
-            problems.append(f"race on port {p} was answered")
+    err_ports = error_ports(errors, problems)
+    check_failures({p: (e, 'error') for p, e in err_ports.items()}, conns, races, problems)
     access_uris = [e['msg'] for e in slog if e.get('logger') == 'uvicorn.access']
     for p, c in races.items():
         if any(f" {c['race']['uri']} HTTP/" in m for m in access_uris):
             problems.append(f"race on port {p}: uvicorn's access log has {c['race']['uri']}")
-    wire_resps = sum(len(c['responses']) for c in conns.values())
-    if wire_resps != len(responses):
-        problems.append(f"client logged {len(responses)} responses, wire has {wire_resps}")
-    wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_reqs != len(responses) + len(errors):
-        problems.append(f"client logged {len(responses) + len(errors)} requests, wire has {wire_reqs}")
+    wire_reqs = check_wire_counts(conns, len(responses), len(responses) + len(errors), problems)
     if a.healthy and (errors or races or any(c['rsts'] for c in conns.values())):
         problems.append('healthy sample with an error, a race or a reset')
-    post_races = [c for c in races.values() if c['race']['method'] == 'POST']
-    if len(races) < a.need_races or len(post_races) < a.need_post_races:
-        problems.append(f"only {len(races)} races ({len(post_races)} POST); need {a.need_races} ({a.need_post_races} POST)")
+    post_races = post_races_or_problem(a, races, problems)
     refuse_if(problems, 'x16-meta')
 
     server = next(iter(conns.values()))['server']
@@ -353,9 +434,7 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
 
-    def rel(t):
-        return round(t - t0, 6)
-
+    rel = since(t0)
     made = [e for e in slog if 'HTTP connection made' in e.get('msg', '')]
     lost = [e for e in slog if 'HTTP connection lost' in e.get('msg', '')]
     access = [e for e in slog if e.get('logger') == 'uvicorn.access']
@@ -382,7 +461,7 @@ def main():
             'accessLogLines': len(access),
             'statuses': {s: sum(1 for e in access if e['msg'].endswith(' ' + s)) for s in sorted({e['msg'].rsplit(' ', 1)[-1] for e in access})},
         },
-        'timesNote': 'captureTime: the client\'s wall clock minus the capture\'s first packet (same host clock)',
+        'timesNote': TIMES_NOTE,
     }
     write_meta(a.meta, meta)
     forms = sorted({c['race']['form'] for c in races.values()})

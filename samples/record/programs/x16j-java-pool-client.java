@@ -76,6 +76,43 @@ public class X16jJavaPoolClient {
     }
   }
 
+  /** One round of a sweep: round N (GET when even, POST when odd: METHOD), its pause GAP ms, EXTRA
+   *  (its round and gap, for the log lines). */
+  public interface Round {
+    void run(int n, int gap, String method, String extra) throws InterruptedException;
+  }
+
+  /**
+   * The sweep shared with x19t-java-clients.java: the rounds (each gap in GAPS from index FIRST, numbered
+   * from 0) dealt to THREADS threads named TAG0, TAG1..., started STAGGER ms apart, each taking the next
+   * round until none is left or the DEADLINE (System.nanoTime) has passed; returns when all are done.
+   */
+  public static void sweep(String[] gaps, int first, int threads, String tag, long stagger, long deadline, Round round)
+      throws InterruptedException {
+    ArrayDeque<int[]> rounds = new ArrayDeque<>();
+    for (int i = first; i < gaps.length; i++) rounds.add(new int[] {i - first, Integer.parseInt(gaps[i])});
+    List<Thread> ts = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      Thread th = new Thread(() -> {
+        while (System.nanoTime() < deadline) {
+          int[] r;
+          synchronized (rounds) { r = rounds.poll(); }
+          if (r == null) return;
+          int n = r[0], gap = r[1];
+          try {
+            round.run(n, gap, n % 2 == 1 ? "POST" : "GET", ",\"round\":" + n + ",\"gapMs\":" + gap);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, tag + t);
+      th.start();
+      ts.add(th);
+      Thread.sleep(stagger);
+    }
+    for (Thread th : ts) th.join();
+  }
+
   public static void main(String[] a) throws Exception {
     String mode = a[0], base = a[1];
     out = new PrintStream(new FileOutputStream(a[2], true), true, "UTF-8");
@@ -97,29 +134,12 @@ public class X16jJavaPoolClient {
     // application 100 ms and more after it arrived, which would shift the measured gaps.
     HttpClient warm = newClient();
     for (int i = 0; i < 30; i++) one(warm, base, "GET", "/items/" + tag + "-jit-" + i, "", -1);
-    ArrayDeque<int[]> rounds = new ArrayDeque<>();
-    for (int i = 5; i < a.length; i++) rounds.add(new int[] {i - 5, Integer.parseInt(a[i])});
-    List<Thread> ts = new ArrayList<>();
-    for (int t = 0; t < threads; t++) {
-      Thread th = new Thread(() -> {
-        while (System.nanoTime() < deadline) {
-          int[] r;
-          synchronized (rounds) { r = rounds.poll(); }
-          if (r == null) return;
-          int n = r[0], gap = r[1];
-          String method = n % 2 == 1 ? "POST" : "GET";
-          String extra = ",\"round\":" + n + ",\"gapMs\":" + gap;
-          HttpClient c = newClient();
-          int port = one(c, base, "GET", "/items/" + tag + "-" + n + "-warm", extra, -1);
-          try { Thread.sleep(gap); } catch (InterruptedException e) { return; }
-          one(c, base, method, "/items/" + tag + "-" + n + "-" + method.toLowerCase() + "-gap" + gap, extra, port);
-        }
-      }, tag + t);
-      th.start();
-      ts.add(th);
-      Thread.sleep(151);
-    }
-    for (Thread th : ts) th.join();
+    sweep(a, 5, threads, tag, 151, deadline, (n, gap, method, extra) -> {
+      HttpClient c = newClient();
+      int port = one(c, base, "GET", "/items/" + tag + "-" + n + "-warm", extra, -1);
+      Thread.sleep(gap);
+      one(c, base, method, "/items/" + tag + "-" + n + "-" + method.toLowerCase() + "-gap" + gap, extra, port);
+    });
     log("done", "");
     System.exit(0);
   }

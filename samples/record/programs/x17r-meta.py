@@ -21,7 +21,6 @@ Usage: x17r-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-
 """
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 
@@ -36,18 +35,10 @@ def main():
     ap.add_argument('--need-retries', type=int, default=0)
     a = ap.parse_args()
 
-    configured = json.loads(a.configured)
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
-    conns = x16.connections(rows, a.server_port)
-    clog = x16.read_jsonl(a.client_log)
-    slog = x16.read_jsonl(a.server_log)
+    configured, t0, conns, clog, slog = x16.read_inputs(a)
     problems = []
 
-    reqs = [e for e in clog if e.get('event') in ('response', 'error')]
-    errors = [e for e in reqs if e['event'] == 'error']
-    retried = [e for e in reqs if e.get('retried')]
-    responses = [e for e in reqs if e['event'] == 'response']
+    reqs, errors, retried, responses = x16.client_requests(clog)
     races = {p: c for p, c in conns.items() if c['race']}
     # each failure the client saw: the port it failed on -> (event, outcome)
     failed_on = {}
@@ -59,28 +50,13 @@ def main():
         elif e['event'] == 'error':
             failed_on[e['port']] = (e, 'error')
     for port, (e, how) in failed_on.items():
-        c = conns.get(port)
-        if c is None or not c['race']:
-            problems.append(f"client {how} on port {port} ({e['method']} {e['uri']}: {e.get('error') or e['netHttp']}) is not a race on the wire")
-        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
-            problems.append(f"port {port}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
         if how == 'retried' and e['method'] not in ('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE'):
             problems.append(f"Net::HTTP retried a {e['method']} on port {port}")
-    for p, c in races.items():
-        if p not in failed_on:
-            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but the client saw neither an error nor a retry")
-        if c['race']['responseToRequest']:
-            problems.append(f"race on port {p} was answered")
+    x16.check_failures(failed_on, conns, races, problems, describe=lambda e: e.get('error') or e['netHttp'],
+                       missing='the client saw neither an error nor a retry')
     app_seen = {(e['port'], e['uri']) for e in slog if e.get('event') == 'request'}
-    for p, c in races.items():
-        if (p, c['race']['uri']) in app_seen:
-            problems.append(f"race on port {p}: the Rack app saw {c['race']['uri']} on that connection")
-    wire_resps = sum(len(c['responses']) for c in conns.values())
-    if wire_resps != len(responses):
-        problems.append(f"client logged {len(responses)} responses, wire has {wire_resps}")
-    wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_reqs != len(reqs) + len(retried):
-        problems.append(f"client logged {len(reqs)} requests + {len(retried)} retries, wire has {wire_reqs}")
+    x16.check_app_never_saw(races, app_seen, 'the Rack app', problems)
+    wire_reqs = x16.check_wire_counts(conns, len(responses), len(reqs), problems, retries=len(retried))
     if len([e for e in slog if e.get('event') == 'request']) != len(responses):
         problems.append('the Rack app logged a different number of requests than the client got responses')
     if a.healthy and (errors or races or retried or any(c['rsts'] for c in conns.values())):
@@ -101,18 +77,7 @@ def main():
         r = c['race']
         if r:
             e, how = failed_on[port]
-            rst = f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after the request arrived" \
-                if r.get('rstFrame') else 'no RST'
-            if r['form'] == 'closed-on-arrival':
-                what = (f"closed on arrival: {r['method']} {r['uri']} reached Puma {r['idleBeforeRequest']} s after the previous response's last "
-                        f"byte, just as its idle timer closed the connection: no FIN before it, {r['closeWith']} (frame {r['closeFrame']}) "
-                        f"{r['closeAfterRequestMs']} ms after it (frame {r['requestFrame']})")
-            else:
-                what = (f"{r['method']} {r['uri']} (frame {r['requestFrame']}) on a connection Puma closed (FIN, frame {r['finFrame']}) after "
-                        f"{r['idleGapSeconds']} s idle (server side, last response byte to FIN); "
-                        + ("crossing: the request left the client before that FIN reached it (its ACK does not cover the FIN), "
-                           if r['form'] == 'crossing' else "stale reuse: the request ACKs the FIN, ")
-                        + f"it reached the server {r['deltaMs']} ms after the FIN left; {rst}")
+            what = x16.race_what(r, 'Puma')
             if how == 'retried':
                 new = e['connects'][-1]
                 retry_on[new] = e
@@ -150,9 +115,7 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
 
-    def rel(t):
-        return round(t - t0, 6)
-
+    rel = x16.since(t0)
     meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
     meta['facts'] = x16.wire_facts(a, conns, races, post_races, idle, retriedByNetHttp=len(retried))
     start = next((e for e in clog if e.get('event') == 'start'), {})
@@ -182,7 +145,7 @@ def main():
             'requests': len([e for e in slog if e.get('event') == 'request']),
             'statuses': {str(s): sum(1 for e in slog if e.get('status') == s) for s in sorted({e.get('status') for e in slog if e.get('event') == 'request'})},
         },
-        'timesNote': "captureTime: the client's wall clock minus the capture's first packet (same host clock)",
+        'timesNote': x16.TIMES_NOTE,
     }
     x16.write_meta(a.meta, meta)
     print(f"x17r-meta: {a.scenario}: {len(conns)} connections, {wire_reqs} requests, {len(races)} races ({len(post_races)} POST, "

@@ -67,8 +67,7 @@ x19d_postgres() {
 }
 
 x19d_postgres_stop() {
-  kill -INT "$X19D_SERVER_PID" 2>/dev/null || true
-  wait "$X19D_SERVER_PID" 2>/dev/null || true
+  ccb_stop "$X19D_SERVER_PID" INT
 }
 
 x19d_client() {
@@ -94,10 +93,7 @@ x19d_software() {
 x19d_record() {
   local scenario="$1" proto="$2" attempt
   local out="$CC_SAMPLES_DIR/$scenario.pcap"
-  cc_netns_up ccx19d-s
-  ccb_workdir
-  ccb_netns_add ccx19d-c
-  ccb_delay_link ccx19d-c ccx19d-s "$X19D_DELAY_MS"
+  ccb_delay_namespaces ccx19d-s ccx19d-c "$X19D_DELAY_MS"
   mapfile -t X19D_SOFTWARE < <(x19d_software "$proto")
   for attempt in 1 2 3; do
     rm -f "$CCB_WORK/client.log" "$CCB_WORK/server.log"
@@ -111,7 +107,7 @@ x19d_record() {
       --log "$CCB_WORK/client.log" "${X19D_CLIENT_ARGS[@]}" || true
     cc_capture_stop
     if [ "$proto" = redis ]; then
-      kill -TERM "$X19D_SERVER_PID"; wait "$X19D_SERVER_PID" 2>/dev/null || true
+      ccb_stop "$X19D_SERVER_PID"
     else
       x19d_postgres_stop
     fi

@@ -249,9 +249,7 @@ def main():
     name = 'Redis' if proto == 'redis' else 'PostgreSQL'
     setting = f"timeout {int(a.server_idle_setting)}" if proto == 'redis' else f"idle_session_timeout = {a.server_idle_setting:g}s"
 
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
-    conns = x16.connections(rows, a.server_port)   # the TCP bookkeeping (FINs, RSTs); HTTP parts unused
+    t0, conns = x16.read_capture(a)   # the TCP bookkeeping (FINs, RSTs); HTTP parts unused
     analyse(conns, proto)
     clog = x16.read_jsonl(a.client_log)
     cmds = [e for e in clog if e.get('event') == 'command']
@@ -362,30 +360,16 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy pooled reuse: every command answered, no race, no reset'})
 
-    def rel(t):
-        return round(t - t0, 6)
-
-    meta = {'scenario': a.scenario, 'description': a.description, 'software': a.software,
-            'configured': {'protocol': proto, 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
-                           'oneWayDelayMs': a.one_way_delay_ms}}
-    if a.configured_notes:
-        meta['configuredNotes'] = a.configured_notes
-    meta['observed'] = {
-        'serverIdleCloseSeconds': idle_gaps,
-        'serverIdleCloseMedianSeconds': statistics.median(idle_gaps) if idle_gaps else None,
-        'raceDeltaMs': {c['client']: c['race']['deltaMs'] for p, c in sorted(races.items()) if 'deltaMs' in c['race']},
-        'forms': {c['client']: c['race']['form'] for p, c in sorted(races.items())},
-        'racedCommandBytes': {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())},
-    }
+    rel = x16.since(t0)
+    configured = {'protocol': proto, 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
+                  'oneWayDelayMs': a.one_way_delay_ms}
+    meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
+    meta['observed']['racedCommandBytes'] = {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())}
     if proto == 'postgres':
         gb = [c['idleClose']['goodbye'][0] for c in idle.values() if c['idleClose']['goodbye']]
         meta['observed']['goodbyeBeforeFin'] = {
             'message': gb[0]['text'] if gb else None, 'bytes': sorted({g['bytes'] for g in gb}),
             'beforeCloseMs': sorted(g['beforeCloseMs'] for g in gb)}
-    meta['expect'] = expect
-    meta['silent'] = bool(a.healthy)
-    if a.capture_side:
-        meta['captureSide'] = a.capture_side
     meta['facts'] = {
         'connections': len(conns), 'commands': wire_reqs, 'answers': len(oks), 'races': len(races),
         'racesUnderOpaqueMinimum': len(short),

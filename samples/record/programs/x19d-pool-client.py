@@ -95,10 +95,28 @@ def local_port_of_fd(fd):
         s.close()
 
 
+def lane_rounds(a, my_gaps, deadline, state, send_at=None):
+    """A lane's rounds: yields (round, the pause before it). At most 2 * ROUNDS + 1 rounds and ROUNDS
+    pauses, none begun after the deadline; no pause before the first round, nor after a failed one
+    (state['failed']: a new connection at once). send_at(gap): the time to send at instead of
+    pausing gap seconds (None: pause)."""
+    gi = 0
+    for rnd in range(2 * a.rounds + 1):
+        if time.time() > deadline or gi >= a.rounds:
+            break
+        gap = None
+        if rnd > 0 and not state['failed']:   # after a failure: a new connection at once, no pause
+            gap = my_gaps[gi % len(my_gaps)]
+            gi += 1
+            at = send_at(gap) if send_at is not None else None
+            time.sleep(gap if at is None else max(0.0, at - time.time()))
+        yield rnd, gap
+
+
 def redis_lane(a, k, log):
     import redis
 
-    state = {'connects': [], 'sentPort': None}
+    state = {'connects': [], 'sentPort': None, 'failed': False}
 
     class LoggingConnection(redis.Connection):
         def connect(self):
@@ -120,19 +138,13 @@ def redis_lane(a, k, log):
     def run(my_gaps, deadline):
         last_reply = {}   # port -> reply time
         last_read = None  # estimated time Redis read the last command
-        gi, failed = 0, False
-        for rnd in range(2 * a.rounds + 1):
-            if time.time() > deadline or gi >= a.rounds:
-                break
-            gap = None
-            if rnd > 0 and not failed:   # after a failure: a new connection at once, no pause
-                gap = my_gaps[gi % len(my_gaps)]
-                gi += 1
-                if a.align_redis_timeout is not None and last_read is not None:
-                    target = math.floor(last_read) + a.align_redis_timeout + 1 + gap
-                    time.sleep(max(0.0, target - time.time()))
-                else:
-                    time.sleep(gap)
+
+        def send_at(gap):
+            if a.align_redis_timeout is not None and last_read is not None:
+                return math.floor(last_read) + a.align_redis_timeout + 1 + gap
+            return None
+
+        for rnd, gap in lane_rounds(a, my_gaps, deadline, state, send_at):
             avail = list(pool._available_connections)
             pooled = avail[0]._sock.getsockname()[1] if avail and avail[0]._sock is not None else None
             state['connects'] = []
@@ -159,7 +171,7 @@ def redis_lane(a, k, log):
             else:
                 last_read = None
             log(ev)
-            failed = ev['outcome'] == 'error'
+            state['failed'] = ev['outcome'] == 'error'
         if a.linger:
             time.sleep(a.linger)
         pool.disconnect()
@@ -176,15 +188,8 @@ def postgres_lane(a, k, log):
 
     def run(my_gaps, deadline):
         last_reply = {}
-        gi, failed = 0, False
-        for rnd in range(2 * a.rounds + 1):
-            if time.time() > deadline or gi >= a.rounds:
-                break
-            gap = None
-            if rnd > 0 and not failed:   # after a failure: a new connection at once, no pause
-                gap = my_gaps[gi % len(my_gaps)]
-                gi += 1
-                time.sleep(gap)
+        state = {'failed': False}
+        for rnd, gap in lane_rounds(a, my_gaps, deadline, state):
             had = bool(pool._pool)
             pooled = local_port_of_fd(pool._pool[0].fileno()) if had else None
             conn = pool.getconn()
@@ -218,7 +223,7 @@ def postgres_lane(a, k, log):
             if ok:
                 last_reply[port] = t1
             log(ev)
-            failed = not ok
+            state['failed'] = not ok
             # psycopg2's pool does not check a connection it hands out; a broken one is discarded here
             pool.putconn(conn, close=not ok or bool(conn.closed))
         if a.linger:

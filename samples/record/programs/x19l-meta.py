@@ -31,19 +31,6 @@ x16 = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(x16)
 
 
-def common(ap):
-    ap.add_argument('scenario')
-    ap.add_argument('--capture', required=True)
-    ap.add_argument('--meta', required=True)
-    ap.add_argument('--server-port', type=int, required=True)
-    ap.add_argument('--server-log', required=True)
-    ap.add_argument('--configured', required=True)
-    ap.add_argument('--configured-notes', default=None)
-    ap.add_argument('--description', required=True)
-    ap.add_argument('--software', nargs='+', required=True)
-    ap.add_argument('--capture-side', default=None)
-
-
 # ---------------------------------------------------------------------------------------------- races
 
 def server_seen(a):
@@ -59,7 +46,7 @@ def server_seen(a):
 
 def races_main(argv):
     ap = argparse.ArgumentParser(prog='x19l-meta.py races')
-    common(ap)
+    x16.add_capture_arguments(ap)
     ap.add_argument('--client-log', required=True)
     ap.add_argument('--access-log', default=None, help="lighttpd's access log (GETs); the server log then has the POST CGI's lines")
     ap.add_argument('--server-name', required=True)
@@ -67,39 +54,19 @@ def races_main(argv):
     ap.add_argument('--need-races', type=int, default=1)
     a = ap.parse_args(argv)
     configured = json.loads(a.configured)
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
-    conns = x16.connections(rows, a.server_port)
+    t0, conns = x16.read_capture(a)
     clog = x16.read_jsonl(a.client_log)
     seen = server_seen(a)
     problems = []
     errors = [e for e in clog if e.get('event') == 'error']
     responses = [e for e in clog if e.get('event') == 'response']
     races = {p: c for p, c in conns.items() if c['race']}
-    err_ports = {}
-    for e in errors:
-        if e.get('port') is None:
-            problems.append(f"client error with no known connection: {e}")
-            continue
-        err_ports[e['port']] = e
-        c = conns.get(e['port'])
-        if c is None or not c['race']:
-            problems.append(f"client error on port {e['port']} ({e['method']} {e['uri']}: {e['error']}) is not a race on the wire")
-        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
-            problems.append(f"port {e['port']}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
+    err_ports = x16.error_ports(errors, problems)
+    x16.check_failures({p: (e, 'error') for p, e in err_ports.items()}, conns, races, problems)
     for p, c in races.items():
-        if p not in err_ports:
-            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but no client error")
-        if c['race']['responseToRequest']:
-            problems.append(f"race on port {p} was answered")
         if any(u == c['race']['uri'] for _, _, u in seen):
             problems.append(f"race on port {p}: the server's application saw {c['race']['uri']}")
-    wire_resps = sum(len(c['responses']) for c in conns.values())
-    wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_resps != len(responses):
-        problems.append(f"client logged {len(responses)} responses, wire has {wire_resps}")
-    if wire_reqs != len(responses) + len(errors):
-        problems.append(f"client logged {len(responses) + len(errors)} requests, wire has {wire_reqs}")
+    wire_reqs = x16.check_wire_counts(conns, len(responses), len(responses) + len(errors), problems)
     if len(seen) != len(responses):
         problems.append(f"the server logged {len(seen)} requests, the clients {len(responses)} responses")
     if len(races) < a.need_races:
@@ -148,9 +115,7 @@ def races_main(argv):
                                 "server side. The races above are the consequence.",
                        'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse_gaps}})
 
-    def rel(t):
-        return round(t - t0, 6)
-
+    rel = x16.since(t0)
     class A:
         pass
     h = A()
@@ -174,7 +139,7 @@ def races_main(argv):
                                           "socket on its 'end'; urllib3 checks is_connection_dropped before reuse): no race"),
         },
         'serverLog': {'server': a.server_name, 'requestsHandled': len(seen)},
-        'timesNote': "captureTime: the client's wall clock minus the capture's first packet (same host clock)",
+        'timesNote': x16.TIMES_NOTE,
     }
     x16.write_meta(a.meta, meta)
     print(f"x19l-meta: {a.scenario}: written")
@@ -209,7 +174,7 @@ def client_events(a):
 
 def timeouts_main(argv):
     ap = argparse.ArgumentParser(prog='x19l-meta.py timeouts')
-    common(ap)
+    x16.add_capture_arguments(ap)
     ap.add_argument('--requests-log', required=True)
     ap.add_argument('--curl-log', required=True)
     ap.add_argument('--node-log', required=True)

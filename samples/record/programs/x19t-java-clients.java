@@ -4,7 +4,6 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -246,30 +245,14 @@ public class X19tJavaClients {
     Client warm = newClient();
     for (int i = 0; i < 30; i++) one(warm, base, "GET", "/items/" + tag + "-jit-" + i, "", -1);
     warm.close();
-    ArrayDeque<int[]> rounds = new ArrayDeque<>();
-    for (int i = 6; i < a.length; i++) rounds.add(new int[] {i - 6, Integer.parseInt(a[i])});
-    List<Thread> ts = new ArrayList<>();
-    for (int t = 0; t < threads; t++) {
-      Thread th = new Thread(() -> {
-        while (System.nanoTime() < deadline) {
-          int[] r;
-          synchronized (rounds) { r = rounds.poll(); }
-          if (r == null) return;
-          int n = r[0], gap = r[1];
-          String method = n % 2 == 1 ? "POST" : "GET";
-          String extra = ",\"round\":" + n + ",\"gapMs\":" + gap;
-          Client c = newClient();
-          int port = one(c, base, "GET", "/items/" + tag + "-" + n + "-warm", extra, -1);
-          try { Thread.sleep(gap); } catch (InterruptedException e) { return; }
-          one(c, base, method, "/items/" + tag + "-" + n + "-" + method.toLowerCase() + "-gap" + gap, extra, port);
-          c.close();   // not left to the garbage collector, whose socket cleaner closes many at once
-        }
-      }, tag + t);
-      th.start();
-      ts.add(th);
-      Thread.sleep(97);
-    }
-    for (Thread th : ts) th.join();
+    // the rounds' threads: X16jJavaPoolClient.sweep (x16j-java-pool-client.java, compiled with this file)
+    X16jJavaPoolClient.sweep(a, 6, threads, tag, 97, deadline, (n, gap, method, extra) -> {
+      Client c = newClient();
+      int port = one(c, base, "GET", "/items/" + tag + "-" + n + "-warm", extra, -1);
+      Thread.sleep(gap);
+      one(c, base, method, "/items/" + tag + "-" + n + "-" + method.toLowerCase() + "-gap" + gap, extra, port);
+      c.close();   // not left to the garbage collector, whose socket cleaner closes many at once
+    });
     log("done", "");
     System.exit(0);
   }

@@ -5,12 +5,17 @@
 # libhttpcore5-java, slf4j-nop) in one Java 17 program. Source after lib.sh (it sources lib-b.sh
 # when that is not loaded yet).
 #   x19t_require                  cc_require of the tools, and the Debian packages' files
-#   x19t_compile                  compile programs/x19t-java-clients.java into $CCB_WORK/classes
+#   x19t_setup                    the recorder's namespaces NSS (server) and NSC (client) joined by a
+#                                 DELAY_MS link (ccb_delay_namespaces), then x19t_compile
+#   x19t_compile                  compile programs/x19t-java-clients.java (with the sweep it shares,
+#                                 programs/x16j-java-pool-client.java) into $CCB_WORK/classes
 #   x19t_tornado NS ADDR PORT S   Tornado (idle_connection_timeout S) in NS, its log $CCB_WORK/tornado.log
 #   x19t_mojo NS ADDR PORT S      Mojolicious' daemon (keep_alive_timeout S, or "default") in NS,
 #                                 its log $CCB_WORK/mojo.log
 #   x19t_java NS ARGS...          the Java clients in NS (bounded, 55 s)
 #   x19t_software                 the versions, one a line, for the meta
+#   x19t_gaps FIRST STEP LAST MORE...   the sweep's pauses (ms): FIRST to LAST in steps of STEP,
+#                                 then MORE, each twice (a GET round and a POST round), comma-separated
 #   x19t_race SCENARIO PORT IDLE LIB THREADS GAPS META_ARGS...   the keep-alive race recording:
 #                                 up to 3 attempts of a capture of the client sweep (LIB: okhttp or
 #                                 hc5; GAPS: comma-separated ms) against the server already
@@ -34,10 +39,23 @@ x19t_require() {
   perl -MMojolicious -e1 2>/dev/null || { echo "record: apt-get install libmojolicious-perl" >&2; exit 2; }
 }
 
+x19t_setup() {
+  ccb_delay_namespaces "$NSS" "$NSC" "$DELAY_MS"
+  x19t_compile
+}
+
 x19t_compile() {
   mkdir -p "$CCB_WORK/src" "$CCB_WORK/classes"
   cp "$X19T_PROGRAMS/x19t-java-clients.java" "$CCB_WORK/src/X19tJavaClients.java"
-  javac -nowarn -cp "$X19T_CP" -d "$CCB_WORK/classes" "$CCB_WORK/src/X19tJavaClients.java"
+  cp "$X19T_PROGRAMS/x16j-java-pool-client.java" "$CCB_WORK/src/X16jJavaPoolClient.java"
+  javac -nowarn -cp "$X19T_CP" -d "$CCB_WORK/classes" "$CCB_WORK/src/X19tJavaClients.java" "$CCB_WORK/src/X16jJavaPoolClient.java"
+}
+
+x19t_gaps() {
+  local first="$1" step="$2" last="$3" g gaps=""
+  shift 3
+  for g in $(seq "$first" "$step" "$last") "$@"; do gaps+="$g,$g,"; done
+  echo "${gaps%,}"
 }
 
 # x19t_started LOG NAME: bounded wait (30 s) for a server's "started" line.

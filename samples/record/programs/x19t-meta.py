@@ -12,56 +12,27 @@ Usage: x19t-meta.py healthy|keepalive-race --capture F --meta OUT --server-log F
                     [--want-lib LIB ...] [--mismatch-note TEXT]
 """
 import argparse
-import json
+import importlib.util
 import os
 import subprocess
-import sys
+
+_spec = importlib.util.spec_from_file_location('x16jmeta', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x16j-meta.py'))
+x16j = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(x16j)
 
 ap = argparse.ArgumentParser()
-ap.add_argument('kind', choices=['healthy', 'keepalive-race'])
-ap.add_argument('--capture', required=True)
-ap.add_argument('--meta', required=True)
-ap.add_argument('--server-log', nargs='+', required=True)
-ap.add_argument('--client-log', nargs='+', required=True)
-ap.add_argument('--server-port', type=int, nargs='+', required=True)
-ap.add_argument('--set', action='append', default=[])
-ap.add_argument('--description', default='')
-ap.add_argument('--software', nargs='*', default=[])
-ap.add_argument('--capture-side', default='server')
+x16j.add_arguments(ap, several_servers=True)
 ap.add_argument('--want-lib', nargs='*', default=[])
 ap.add_argument('--mismatch-note', default='')
 args = ap.parse_args()
 
-FIN, SYN, RST = 0x01, 0x02, 0x04
 scenario = os.path.basename(args.meta).replace('.meta.json', '')
 LIBS = {'okhttp': 'OkHttp 3.13', 'hc5': 'Apache HttpClient 5.2'}
 SERVERS = {'tornado': 'Tornado', 'mojolicious': 'Mojolicious'}
+fail = x16j.failer('x19t-meta', scenario)
+jsonl = x16j.jsonl
 
-
-def fail(why):
-    print(f'x19t-meta: {scenario}: {why}', file=sys.stderr)
-    sys.exit(1)
-
-
-def jsonl(path):
-    return [json.loads(l) for l in open(path) if l.strip().startswith('{')] if os.path.exists(path) else []
-
-
-FIELDS = ['frame.number', 'frame.time_epoch', 'tcp.stream', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport',
-          'tcp.flags', 'tcp.seq', 'tcp.ack', 'tcp.len', 'http.request.method', 'http.request.uri', 'http.response.code']
-decode = sum([['-d', f'tcp.port=={p},http'] for p in args.server_port], [])
-out = subprocess.run(['tshark', '-r', args.capture, '-n', '-o', 'tcp.relative_sequence_numbers:TRUE'] + decode +
-                     ['-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'] + sum([['-e', f] for f in FIELDS], []),
-                     check=True, capture_output=True, text=True).stdout
-conns = {}
-for line in out.splitlines():
-    v = line.split('\t')
-    p = {'frame': int(v[0]), 't': float(v[1]), 'flags': int(v[7], 16), 'seq': int(v[8]), 'ack': int(v[9] or 0),
-         'len': int(v[10] or 0), 'method': v[11], 'uri': v[12], 'status': v[13]}
-    p['fromClient'] = int(v[6]) in args.server_port
-    c = conns.setdefault(int(v[2]), {'packets': []})
-    c['client'], c['server'] = (f'{v[3]}:{v[4]}', f'{v[5]}:{v[6]}') if p['fromClient'] else (f'{v[5]}:{v[6]}', f'{v[3]}:{v[4]}')
-    c['packets'].append(p)
+conns = x16j.http_connections(args.capture, args.server_port)
 if not conns:
     fail('an empty capture')
 # Segments the capture missed (tcpdump under load): the logs could not be checked against it.
@@ -69,17 +40,6 @@ lost = subprocess.run(['tshark', '-r', args.capture, '-n', '-Y', 'tcp.analysis.l
                        '-T', 'fields', '-e', 'frame.number'], check=True, capture_output=True, text=True).stdout.split()
 if lost:
     fail(f'the capture missed segments (frames {", ".join(lost[:8])} follow a gap)')
-
-for c in conns.values():
-    pk = c['packets']
-    c['port'] = int(c['client'].rsplit(':', 1)[1])
-    c['requests'] = [p for p in pk if p['method']]
-    c['responses'] = [p for p in pk if p['status']]
-    c['sfin'] = next((p for p in pk if not p['fromClient'] and p['flags'] & FIN), None)
-    c['cfin'] = next((p for p in pk if p['fromClient'] and p['flags'] & FIN), None)
-    c['srst'] = next((p for p in pk if not p['fromClient'] and p['flags'] & RST), None)
-    c['crst'] = next((p for p in pk if p['fromClient'] and p['flags'] & RST), None)
-    c['syn'] = any(p['flags'] & SYN for p in pk)
 by_port = {c['port']: c for c in conns.values()}
 
 server_log = [e for f in args.server_log for e in jsonl(f)]
@@ -99,12 +59,7 @@ for e in client_events:
 errors = [e for e in client_events if e['event'] == 'error']
 failed_attempts = [e for e in client_events if e['event'] == 'attempt-failed']
 
-if not all(c['syn'] for c in conns.values()):
-    fail('a connection without its handshake in the capture')
-configured = {}
-for kv in args.set:
-    k, val = kv.split('=', 1)
-    configured[k] = float(val)
+configured = x16j.checked_configured(conns, args.set, fail)
 
 
 def srv_of(c):
@@ -115,33 +70,18 @@ def srv_of(c):
     return '/'.join(server_name.values())
 
 
-# The servers' idle closes: a FIN from the server with no client data between its last response and it.
-idle_closes = []
+# The servers' idle closes, each logged by the server as one.
+idle_closes = x16j.find_idle_closes(conns)
 for c in conns.values():
-    f = c['sfin']
-    if f is None or not c['responses'] or (c['cfin'] is not None and c['cfin']['frame'] < f['frame']):
-        continue
-    before = [p for p in c['packets'] if p['frame'] < f['frame']]
-    last_out = max((p for p in before if not p['fromClient'] and p['len'] > 0), key=lambda p: p['frame'], default=None)
-    last_in = max((p for p in before if p['fromClient'] and p['len'] > 0), key=lambda p: p['frame'], default=None)
-    if last_out and (last_in is None or last_in['frame'] < last_out['frame']) and not c['responses'][-1]['frame'] > f['frame']:
-        c['idleClose'] = round(f['t'] - last_out['t'], 3)
-        idle_closes.append(c['idleClose'])
-        if c['client'] not in idle_close_log:
-            fail(f'{c["client"]}: an idle close in the capture that the server did not log as one')
+    if 'idleClose' in c and c['client'] not in idle_close_log:
+        fail(f'{c["client"]}: an idle close in the capture that the server did not log as one')
 
 expect, races, retries, arrival_closes = [], [], [], []
-for sid in sorted(conns, key=lambda s: conns[s]['packets'][0]['frame']):
-    c = conns[sid]
-    reqs, resps = c['requests'], c['responses']
-    unanswered = reqs[len(resps):]
-    if len(unanswered) > 1:
-        fail(f'{c["client"]}: {len(unanswered)} unanswered requests')
-    if not unanswered:
-        if not reqs:
-            fail(f'{c["client"]}: a connection without requests')
+for c in x16j.in_order(conns):
+    r = x16j.unanswered_request(c, fail)
+    if r is None:
         continue
-    r = unanswered[0]
+    resps = c['responses']
     f = c['sfin']
     uri = r['uri']
     closed_with = 'FIN'
@@ -163,18 +103,14 @@ for sid in sorted(conns, key=lambda s: conns[s]['packets'][0]['frame']):
     else:
         reaction = 'RST' if c['srst'] else ('ACK, no RST' if any(p['ack'] > r['seq'] for p in after) else 'no answer')
     reached_app = (c['client'], uri.split('?')[0]) in app_requests
-    ev = by_uri.get(uri, [])
-    err = next((e for e in ev if e['event'] == 'error'), None)
-    resp = next((e for e in ev if e['event'] == 'response'), None)
-    if err is None and resp is None:
-        fail(f'{uri}: no outcome in the client logs')
+    err, resp = x16j.client_outcome(by_uri, uri, fail)
     lib = (err or resp)['lib']
     attempt = next((e for e in failed_attempts if e['uri'] == uri and e['port'] == c['port']), None)
     if attempt is None:
         fail(f'{uri}: the client logged no failed attempt on {c["client"]}')
     retry = None
     if resp is not None:
-        other = [o for o in conns.values() if o is not c and any(q['uri'] == uri for q in o['requests'])]
+        other = x16j.other_connections(conns, c, uri)
         if len(other) != 1 or resp.get('port') != other[0]['port'] or not resp.get('retriedOnNewConnection'):
             fail(f'{uri}: answered on port {resp.get("port")} but the capture shows it on {[o["client"] for o in other]}')
         retry = other[0]
@@ -206,9 +142,7 @@ for sid in sorted(conns, key=lambda s: conns[s]['packets'][0]['frame']):
                   'clientError': (err['error'] + ': ' + err['text']) if err else None,
                   'retriedOn': retry['client'] if retry else None,
                   'serverIdleCloseLog': idle_close_log.get(c['client'])})
-    expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': text,
-                   'evidence': {'form': form, 'method': r['method'], 'uri': uri, 'idleGapSeconds': idle,
-                                'deltaMs': round(delta, 1), 'retried': retry is not None}})
+    expect.append(x16j.race_expect(c, r, form, idle, delta, retry, text))
     if retry is not None:
         retries.append((retry, r, c, resp, lib))
 
@@ -223,11 +157,9 @@ for retry, r, c, resp, lib in retries:
 fresh = [e for e in client_events if e.get('newConnectionWithoutError')]
 fresh_ports = {e['firstPort']: e for e in fresh}
 stale_resets = 0
-for sid in sorted(conns, key=lambda s: conns[s]['packets'][0]['frame']):
-    c = conns[sid]
+for c in x16j.in_order(conns):
     if len(c['requests']) > len(c['responses']) or id(c) in retry_ids:
         continue
-    n = len(c['requests'])
     idle_fin = c['sfin'] and (c['cfin'] is None or c['sfin']['frame'] < c['cfin']['frame'])
     if c['srst'] or c['crst']:
         # HttpClient 5 discards a pooled connection its stale check found closed with
@@ -243,8 +175,7 @@ for sid in sorted(conns, key=lambda s: conns[s]['packets'][0]['frame']):
         how = f'idle-closed by {srv_of(c)} (FIN {c.get("idleClose", 0):.3f} s after the last response), the client closed its side; not reused after it'
     else:
         how = 'closed first by the client'
-    expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                   'notes': f'{n} request{"s" if n != 1 else ""} answered 2xx; {how}.'})
+    expect.append(x16j.clean_expect(c, how))
 
 for e in fresh:
     c = by_port.get(e['firstPort'])
@@ -256,9 +187,7 @@ if args.kind == 'keepalive-race':
         fail('no race in this recording')
     if not any(r['method'] == 'POST' for r in races) or not any(r['method'] == 'GET' for r in races):
         fail(f'races only of {sorted({r["method"] for r in races})}')
-    for e in errors:
-        if not any(r['uri'] == e['uri'] for r in races):
-            fail(f'client error on {e["uri"]} without a race in the capture')
+    x16j.check_errors_raced(errors, races, fail)
     expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': next(iter(conns.values()))['server'],
                    'notes': f'{"/".join(server_name.values())} closes idle connections after {min(idle_closes):.3f}-{max(idle_closes):.3f} s '
                             f'(configured: {configured.get("serverIdleTimeout")} s); {args.mismatch_note} Every race above is the consequence.'})
@@ -270,14 +199,8 @@ else:
     if fresh:
         fail(f'{len(fresh)} requests went on new connections: the pauses were not well inside the idle timeout')
 
-meta = {
-    'scenario': scenario,
-    'description': args.description,
-    'software': args.software,
-    'configured': configured,
-    'expect': expect,
-    'silent': args.kind == 'healthy',
-    'captureSide': args.capture_side,
+meta = x16j.meta_head(args, scenario, configured, expect)
+meta.update({
     'observed': {
         'serverIdleCloseSeconds': sorted(idle_closes),
         'serverIdleCloseOnArrivalSeconds': sorted(arrival_closes),
@@ -289,15 +212,7 @@ meta = {
         'serverLoggedIdleCloses': len(idle_close_log),
         'clientResetsAfterStaleCheck': stale_resets,
     },
-    'facts': {
-        'connections': len(conns),
-        'requests': sum(len(c['requests']) for c in conns.values()),
-        'responses': sum(len(c['responses']) for c in conns.values()),
-        'closeStates': {k: v for k, v in {
-            'FIN-both': sum(1 for c in conns.values() if c['sfin'] and c['cfin'] and not (c['srst'] or c['crst'])),
-            'RST': sum(1 for c in conns.values() if c['srst'] or c['crst'])}.items() if v},
-        'captureFile': os.path.basename(args.capture),
-    },
+    'facts': x16j.facts(conns, args.capture),
     'groundTruth': {
         'clientLogs': 'x19t-java-clients.java logs every request: send, the connections it used (OkHttp EventListener.connectionAcquired; '
                       'HttpClient 5: its connection socket factory), each failed attempt (OkHttp: a network interceptor; HttpClient 5: its '
@@ -309,10 +224,8 @@ meta = {
         'failedAttemptLines': failed_attempts,
         'requestsReachingApplication': len(app_requests),
     },
-}
-with open(args.meta, 'w') as fh:
-    json.dump(meta, fh, indent=2)
-    fh.write('\n')
+})
+x16j.write_meta(args.meta, meta)
 print(f'x19t-meta: {scenario}: {len(conns)} connections, {len(races)} races '
       f'({", ".join(sorted({r["form"] for r in races}))}), {len(retries)} retries, {len(fresh)} new connections without error, '
       f'idle closes {min(idle_closes, default=0):.3f}-{max(idle_closes, default=0):.3f} s')

@@ -30,7 +30,6 @@ Usage: x19w-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-
 """
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 
@@ -58,46 +57,21 @@ def main():
     ap.add_argument('--server-name', required=True)
     a = ap.parse_args()
 
-    configured = json.loads(a.configured)
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
-    conns = x16.connections(rows, a.server_port)
-    clog = x16.read_jsonl(a.client_log)
-    slog = x16.read_jsonl(a.server_log)
+    configured, t0, conns, clog, slog = x16.read_inputs(a)
     problems = []
 
-    reqs = [e for e in clog if e.get('event') in ('response', 'error')]
-    errors = [e for e in reqs if e['event'] == 'error']
-    retried = [e for e in reqs if e.get('retried')]
-    responses = [e for e in reqs if e['event'] == 'response']
+    reqs, errors, retried, responses = x16.client_requests(clog)
     races = {p: c for p, c in conns.items() if c['race']}
     failed_on = {}
     for e in reqs:
         p = failure_port(e)
         if p is not None:
             failed_on[p] = (e, 'retried' if e.get('retried') else 'error')
-    for port, (e, how) in failed_on.items():
-        c = conns.get(port)
-        if c is None or not c['race']:
-            problems.append(f"client {how} on port {port} ({e['method']} {e['uri']}: {e.get('message') or e.get('curl')}) is not a race on the wire")
-        elif (c['race']['method'], c['race']['uri']) != (e['method'], e['uri']):
-            problems.append(f"port {port}: client failed {e['method']} {e['uri']}, wire raced {c['race']['method']} {c['race']['uri']}")
-    for p, c in races.items():
-        if p not in failed_on:
-            problems.append(f"race on port {p} ({c['race']['method']} {c['race']['uri']}) but the client saw neither an error nor a retry")
-        if c['race']['responseToRequest']:
-            problems.append(f"race on port {p} was answered")
+    x16.check_failures(failed_on, conns, races, problems, describe=lambda e: e.get('message') or e.get('curl'),
+                       missing='the client saw neither an error nor a retry')
     app_reqs = [e for e in slog if e.get('event') == 'request']
-    app_seen = {(e['port'], e['uri']) for e in app_reqs}
-    for p, c in races.items():
-        if (p, c['race']['uri']) in app_seen:
-            problems.append(f"race on port {p}: the WSGI app saw {c['race']['uri']} on that connection")
-    wire_resps = sum(len(c['responses']) for c in conns.values())
-    if wire_resps != len(responses):
-        problems.append(f"clients logged {len(responses)} responses, wire has {wire_resps}")
-    wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_reqs != len(reqs) + len(retried):
-        problems.append(f"clients logged {len(reqs)} requests + {len(retried)} retries, wire has {wire_reqs}")
+    x16.check_app_never_saw(races, {(e['port'], e['uri']) for e in app_reqs}, 'the WSGI app', problems)
+    wire_reqs = x16.check_wire_counts(conns, len(responses), len(reqs), problems, who='clients', retries=len(retried))
     if len(app_reqs) != len(responses):
         problems.append(f'the WSGI app logged {len(app_reqs)} requests, the clients got {len(responses)} responses')
     # every idle close the server logged is a close of that connection on the wire, from the server, first
@@ -108,9 +82,7 @@ def main():
             problems.append(f"server logged an idle close of port {e['port']}, not on the wire")
     if a.healthy and (errors or races or retried or any(c['rsts'] for c in conns.values())):
         problems.append('healthy sample with an error, a race, a retry or a reset')
-    post_races = [c for c in races.values() if c['race']['method'] == 'POST']
-    if len(races) < a.need_races or len(post_races) < a.need_post_races:
-        problems.append(f"only {len(races)} races ({len(post_races)} POST); need {a.need_races} ({a.need_post_races} POST)")
+    post_races = x16.post_races_or_problem(a, races, problems)
     x16.refuse_if(problems, 'x19w-meta')
 
     server = next(iter(conns.values()))['server']
@@ -125,19 +97,7 @@ def main():
         if not r:
             continue
         e, how = failed_on[port]
-        lib = LIB_NAME[e['lib']]
-        rst = f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after the request arrived" \
-            if r.get('rstFrame') else 'no RST'
-        if r['form'] == 'closed-on-arrival':
-            what = (f"closed on arrival: {r['method']} {r['uri']} reached {name} {r['idleBeforeRequest']} s after the previous response's "
-                    f"last byte, just as its idle check closed the connection: no FIN before it, {r['closeWith']} (frame {r['closeFrame']}) "
-                    f"{r['closeAfterRequestMs']} ms after it (frame {r['requestFrame']})")
-        else:
-            what = (f"{r['method']} {r['uri']} (frame {r['requestFrame']}) on a connection {name} closed (FIN, frame {r['finFrame']}) after "
-                    f"{r['idleGapSeconds']} s idle (server side, last response byte to FIN); "
-                    + ("crossing: the request left the client before that FIN reached it (its ACK does not cover the FIN), "
-                       if r['form'] == 'crossing' else "stale reuse: the request ACKs the FIN, ")
-                    + f"it reached the server {r['deltaMs']} ms after the FIN left; {rst}")
+        what = x16.race_what(r, name, closer='idle check')
         if how == 'retried':
             retry_on[e['port']] = (e, port)
             outcome = (f"libcurl ('Connection died, retrying a fresh connect') sent it again by itself on a new connection "
@@ -179,9 +139,7 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy keep-alive reuse: every request answered, no race, no reset'})
 
-    def rel(t):
-        return round(t - t0, 6)
-
+    rel = x16.since(t0)
     meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
     meta['facts'] = x16.wire_facts(a, conns, races, post_races, idle, retriedByLibcurl=len(retried))
     starts = [e for e in clog if e.get('event') == 'start']
@@ -215,7 +173,7 @@ def main():
             'idleCloseIdleNote': ("idle: the server's own clock, from its last-activity stamp (waitress: last_activity, set on the last send/recv; "
                                   "cheroot: last_used, set when the worker put the connection back after the response) to its idle check"),
         },
-        'timesNote': "captureTime: the client's wall clock minus the capture's first packet (same host clock)",
+        'timesNote': x16.TIMES_NOTE,
     }
     x16.write_meta(a.meta, meta)
     print(f"x19w-meta: {a.scenario}: {len(conns)} connections, {wire_reqs} requests, {len(races)} races ({len(post_races)} POST, "
