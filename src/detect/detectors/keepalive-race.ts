@@ -1184,8 +1184,11 @@ export const keepaliveRace: DetectorDefinition = {
               ? `${entry.stale - entry.staleInFlight} ${entry.stale - entry.staleInFlight === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)`
               : '',
             entry.staleInFlight > 0
-              ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number: a pool that drops connections on their FIN, as Node's fetch, Node's http.Agent and Go do, may read it a moment too late, the request already being written, in effect a crossing; ` +
-                `one that does not look, as OkHttp for a GET and Apache HttpClient 5 within \`validateAfterInactivity\` (2 s by default), sends it on the dead connection however long after)`
+              ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number: a pool that drops connections on their FIN` +
+                (entry.plain === count
+                  ? ' may read it a moment too late, the request already being written, in effect a crossing; one that does not look sends it on the dead connection however long after)'
+                  : ', as Node\'s fetch, Node\'s http.Agent and Go do, may read it a moment too late, the request already being written, in effect a crossing; ' +
+                    'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
               ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
