@@ -3,7 +3,8 @@
 # squid, caddy, trafficserver, h2o, gunicorn, uwsgi + its python3 plugin, tomcat10,
 # lighttpd, a JDK 17+, Go for the net/http samples; round 19: python3-waitress, python3-cherrypy3,
 # python3-tornado, libmojolicious-perl, starman, php-cli + php-curl, libwww-perl, libokhttp-java,
-# libhttpclient5-java, redis-server + python3-redis, postgresql + python3-psycopg2).
+# libhttpclient5-java, redis-server + python3-redis, postgresql + python3-psycopg2, pgbouncer,
+# mariadb-server + python3-pymysql).
 # Each recorder works in its own network namespace and checks its capture with tshark before
 # writing the meta.json; a failed check stops here. Review `git diff samples/` afterwards and
 # regenerate the golden outputs (npm run golden) after reading what changed.

@@ -21,6 +21,11 @@ export interface PlainProtocol {
   clientSettings: string;
   /** What those clients report when the server's close meets a request. */
   clientErrors: string;
+  /**
+   * The message a client sends to close (first byte and length), which is no request when it comes
+   * after the server's close: PostgreSQL's Terminate (`X`, 5 bytes), MySQL's COM_QUIT (5 bytes).
+   */
+  goodbye: { firstByte: number; length: number } | null;
 }
 
 export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
@@ -37,32 +42,57 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
       '`retry_on_error=[ConnectionError]` for idempotent commands; go-redis: `ConnMaxIdleTime` (`IdleTimeout` before v9); ' +
       'Jedis: the pool\'s `testOnBorrow`, or `minEvictableIdleTime` with `timeBetweenEvictionRuns`',
     clientErrors: 'redis-py: ConnectionError "Connection closed by server."; go-redis: EOF or "connection reset by peer"; Jedis: JedisConnectionException "Unexpected end of stream"',
+    goodbye: null,
+  },
+  {
+    name: 'PgBouncer',
+    request: 'a PostgreSQL message to PgBouncer',
+    ports: [6432],
+    firstBytes: 'QPBEDSXFCHdcfp',
+    // PgBouncer 1.18 (keepalive-race-pgbouncer): its janitor, every 1/3 s, closes a client idle beyond
+    // client_idle_timeout with "FATAL 08P01 client_idle_timeout", in transaction or statement mode.
+    idleSetting:
+      'PgBouncer `client_idle_timeout` (0, off, by default; its manual: larger than the clients\' connection lifetimes, for network problems only; ' +
+      'checked every 1/3 s, in transaction and statement pooling), not `server_idle_timeout`, which closes its own connections to the database',
+    clientSettings:
+      'HikariCP: `idleTimeout` and `maxLifetime`, some seconds below `client_idle_timeout`; SQLAlchemy: `pool_recycle` or `pool_pre_ping`; ' +
+      'Go database/sql: `SetConnMaxIdleTime`; node-postgres Pool: `idleTimeoutMillis` (10 s by default); psycopg2\'s pool: none (it hands a connection out unchecked)',
+    clientErrors:
+      'psycopg2: OperationalError "server closed the connection unexpectedly"; JDBC: PSQLException "An I/O error occurred while sending to the backend"; ' +
+      'Go database/sql: driver.ErrBadConn, which it retries on another connection when nothing was sent',
+    goodbye: { firstByte: 0x58, length: 5 },
   },
   {
     name: 'PostgreSQL',
     request: 'a PostgreSQL message',
-    ports: [5432, 6432],
+    ports: [5432],
     firstBytes: 'QPBEDSXFCHdcfp',
     // idle_session_timeout (PostgreSQL 14+): the backend sends FATAL 57P05 and exits.
     idleSetting:
       'PostgreSQL `idle_session_timeout` (0, off, by default: its documentation warns against it for connections that pooling software holds; ' +
-      'per role: `ALTER ROLE … SET idle_session_timeout = 0`), PgBouncer `server_idle_timeout` (600 s by default) and `client_idle_timeout` (0)',
+      'per role: `ALTER ROLE … SET idle_session_timeout = 0`); in front of it, PgBouncer\'s `server_idle_timeout` (600 s by default) closes its connections to the database',
     clientSettings:
       'HikariCP: `idleTimeout` and `maxLifetime`, some seconds below every database and network idle limit; SQLAlchemy: `pool_recycle` or `pool_pre_ping`; ' +
       'Go database/sql: `SetConnMaxIdleTime`; node-postgres Pool: `idleTimeoutMillis` (10 s by default); psycopg2\'s pool: none (it hands a connection out unchecked)',
     clientErrors:
       'psycopg2: OperationalError "server closed the connection unexpectedly"; JDBC: PSQLException "An I/O error occurred while sending to the backend"; ' +
       'Go database/sql: driver.ErrBadConn, which it retries on another connection when nothing was sent',
+    goodbye: { firstByte: 0x58, length: 5 },
   },
   {
     name: 'MySQL',
     request: 'a MySQL packet',
     ports: [3306],
     firstBytes: null,
-    idleSetting: 'MySQL and MariaDB `wait_timeout` (28 800 s by default; `interactive_timeout` for interactive clients)',
+    // MariaDB 10.11 (keepalive-race-mariadb) closes an idle connection at wait_timeout with SO_LINGER 0: a RST, no FIN.
+    idleSetting:
+      'MySQL and MariaDB `wait_timeout` (28 800 s by default; `interactive_timeout` for interactive clients; MariaDB closes with a RST, MySQL 8.0.24 and later send an error first)',
     clientSettings:
       'HikariCP: `maxLifetime` and `idleTimeout`, some seconds below `wait_timeout`; Go database/sql: `SetConnMaxLifetime` and `SetConnMaxIdleTime`; SQLAlchemy: `pool_recycle` or `pool_pre_ping`',
-    clientErrors: 'MySQL clients: "MySQL server has gone away" (2006) or "Lost connection to MySQL server during query" (2013); Go: "invalid connection" or driver.ErrBadConn',
+    clientErrors:
+      'MySQL clients: "Lost connection to MySQL server during query" (2013), or "MySQL server has gone away" (2006) when the reset had arrived before the query was written ' +
+      '(PyMySQL: OperationalError with ConnectionResetError); Go: "invalid connection" or driver.ErrBadConn',
+    goodbye: { firstByte: 0x01, length: 5 },
   },
   {
     name: 'memcached',
@@ -72,6 +102,7 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
     idleSetting: 'memcached `-o idle_timeout` (0, off, by default)',
     clientSettings: 'the client\'s pool idle limit',
     clientErrors: 'the client sees the connection closed or reset',
+    goodbye: null,
   },
 ];
 

@@ -139,6 +139,9 @@ export class Connection<T> {
 
   clientDataAfterServerFin: DataAfterPeerFin | null = null;
   serverDataAfterClientFin: DataAfterPeerFin | null = null;
+  /** The first data after the peer's RST when the peer sent no FIN (`acksFin` false). */
+  clientDataAfterServerReset: DataAfterPeerFin | null = null;
+  serverDataAfterClientReset: DataAfterPeerFin | null = null;
   /** SYN-ACKs the server repeated after the client had acknowledged one (accept queue full). */
   synAckRepeatsAfterAck = 0;
   synAckRepeatFrames: number[] = NO_FRAMES;
@@ -225,6 +228,8 @@ export class Connection<T> {
     this.historyRepeats = null;
     this.clientDataAfterServerFin = null;
     this.serverDataAfterClientFin = null;
+    this.clientDataAfterServerReset = null;
+    this.serverDataAfterClientReset = null;
     this.synAckRepeatsAfterAck = 0;
     this.synAckRepeatFrames = NO_FRAMES;
     this.handshakeAckTs = -1;
@@ -281,6 +286,7 @@ export class Connection<T> {
     [this.clientName, this.serverName] = [this.serverName, this.clientName];
     [this.clientHostText, this.serverHostText] = [this.serverHostText, this.clientHostText];
     [this.clientDataAfterServerFin, this.serverDataAfterClientFin] = [this.serverDataAfterClientFin, this.clientDataAfterServerFin];
+    [this.clientDataAfterServerReset, this.serverDataAfterClientReset] = [this.serverDataAfterClientReset, this.clientDataAfterServerReset];
     this.historySeen = ((this.historySeen & 0xffff) << 16) | (this.historySeen >>> 16);
     let swapped = '';
     for (const ch of this.history) swapped += ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase();

@@ -55,7 +55,7 @@ const Slot = Object.freeze({
   FirstDataTs: 10,
   LastDataTs: 11,
   RstAck: 12,
-  PeerDataBeforeFinTs: 13,
+  PeerDataBeforeCloseTs: 13,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
@@ -87,7 +87,7 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.RstTs] = -1;
   f[base + Slot.FirstDataTs] = -1;
   f[base + Slot.LastDataTs] = -1;
-  f[base + Slot.PeerDataBeforeFinTs] = -1;
+  f[base + Slot.PeerDataBeforeCloseTs] = -1;
 }
 
 /**
@@ -194,14 +194,15 @@ export class Endpoint {
   set finTs(v: number) { this.f[this.base + Slot.FinTs] = v; }
   finFrame = 0;
   /**
-   * When the peer last sent data before this endpoint's FIN, and in which frame (-1, 0: it had sent
-   * none). The peer's last data overall may be a request that crossed the FIN; the idle gap that
-   * ended in the FIN is measured from the data before it (keepalive-race, on protocols it does not
-   * parse). A time, so in the slots (a double in an object field is a boxed number).
+   * When the peer last sent data before this endpoint's first close (its FIN, or its RST when no FIN
+   * came first), and in which frame (-1, 0: it had sent none). The peer's last data overall may be a
+   * request that crossed the close; the idle gap that ended in the close is measured from the data
+   * before it (keepalive-race, on protocols it does not parse). A time, so in the slots (a double in
+   * an object field is a boxed number).
    */
-  get peerDataBeforeFinTs(): number { return this.f[this.base + Slot.PeerDataBeforeFinTs]; }
-  set peerDataBeforeFinTs(v: number) { this.f[this.base + Slot.PeerDataBeforeFinTs] = v; }
-  peerDataBeforeFinFrame = 0;
+  get peerDataBeforeCloseTs(): number { return this.f[this.base + Slot.PeerDataBeforeCloseTs]; }
+  set peerDataBeforeCloseTs(v: number) { this.f[this.base + Slot.PeerDataBeforeCloseTs] = v; }
+  peerDataBeforeCloseFrame = 0;
   /** Sequence number the FIN occupies. */
   get finSeq(): number { return this.f[this.base + Slot.FinSeq]; }
   set finSeq(v: number) { this.f[this.base + Slot.FinSeq] = v; }
@@ -377,7 +378,7 @@ export class Endpoint {
     this.synAckTimes = NONE;
     this.synAckFrames = NONE;
     this.finFrame = 0;
-    this.peerDataBeforeFinFrame = 0;
+    this.peerDataBeforeCloseFrame = 0;
     this.finHasAck = false;
     this.finCount = 0;
     this.rstFrame = 0;

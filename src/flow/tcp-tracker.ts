@@ -627,16 +627,28 @@ export class TcpTracker<T> {
       this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
       if (ep.holding) this.drainHeld(conn, ep, fromClient);
     }
-    if (peer.finTs >= 0 && !(fromClient ? conn.clientDataAfterServerFin : conn.serverDataAfterClientFin)) {
-      const after: DataAfterPeerFin = {
-        ts, frame,
-        acksFin: (v.flags & Flag.ACK) !== 0 && seqGt(v.ack, peer.finSeq),
-        length: payloadLen,
-        firstByte: v.capturedPayloadLen > 0 ? data[v.payloadOffset] : -1,
-      };
+    // Data after the peer closed (rare): a request that crossed a FIN, or met a socket that reset.
+    if (peer.finTs >= 0 || peer.rstTs >= 0) this.noteDataAfterPeerClose(conn, peer, fromClient, v, data, payloadLen, ts, frame);
+  }
+
+  /**
+   * The first data segment after the peer's FIN (clientDataAfterServerFin), or after its RST when it
+   * sent no FIN (clientDataAfterServerReset: a server that closes idle connections with SO_LINGER 0;
+   * its socket was gone, so the data had left before the reset arrived). Kept off the packet path.
+   */
+  private noteDataAfterPeerClose(conn: Connection<T>, peer: Endpoint, fromClient: boolean, v: PacketView, data: Uint8Array, payloadLen: number, ts: number, frame: number): void {
+    const firstByte = v.capturedPayloadLen > 0 ? data[v.payloadOffset] : -1;
+    if (peer.finTs >= 0) {
+      if (fromClient ? conn.clientDataAfterServerFin : conn.serverDataAfterClientFin) return;
+      const after: DataAfterPeerFin = { ts, frame, acksFin: (v.flags & Flag.ACK) !== 0 && seqGt(v.ack, peer.finSeq), length: payloadLen, firstByte };
       if (fromClient) conn.clientDataAfterServerFin = after;
       else conn.serverDataAfterClientFin = after;
+      return;
     }
+    if (fromClient ? conn.clientDataAfterServerReset : conn.serverDataAfterClientReset) return;
+    const after: DataAfterPeerFin = { ts, frame, acksFin: false, length: payloadLen, firstByte };
+    if (fromClient) conn.clientDataAfterServerReset = after;
+    else conn.serverDataAfterClientReset = after;
   }
 
   /** Delivers a segment's new bytes (from `skip` on), then accounts any part cut off by snaplen as a gap. */
@@ -721,9 +733,11 @@ export class TcpTracker<T> {
     if (ep.finTs >= 0) return; // a retransmitted FIN is not a second close
     ep.finTs = ts;
     ep.finFrame = frame;
-    const peer = fromClient ? conn.server : conn.client;
-    ep.peerDataBeforeFinTs = peer.lastDataTs;
-    ep.peerDataBeforeFinFrame = peer.lastDataFrame;
+    if (ep.rstTs < 0) {
+      const peer = fromClient ? conn.server : conn.client;
+      ep.peerDataBeforeCloseTs = peer.lastDataTs;
+      ep.peerDataBeforeCloseFrame = peer.lastDataFrame;
+    }
     ep.finSeq = finSeq;
     ep.finHasAck = (v.flags & Flag.ACK) !== 0;
     ep.finAck = v.ack;
@@ -746,6 +760,12 @@ export class TcpTracker<T> {
     ep.rstAck = v.ack;
     recordHistory(conn, Letter.Rst, fromClient);
     const hadFin = ep.finTs >= 0;
+    if (!hadFin) {
+      // Its first close: what the peer last sent before it (see Endpoint.peerDataBeforeCloseTs).
+      const peer = fromClient ? conn.server : conn.client;
+      ep.peerDataBeforeCloseTs = peer.lastDataTs;
+      ep.peerDataBeforeCloseFrame = peer.lastDataFrame;
+    }
     ep.state = State.Reset;
     if (!hadFin) this.endStream(conn, ep, fromClient, ep.maxSeqEnd, ts, frame);
     // A RST without ACK after this side's FIN answers data of the peer's it never acknowledged (a

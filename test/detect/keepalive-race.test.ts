@@ -227,6 +227,51 @@ describe('keepalive-race: synthetic connections', () => {
       expect(r.diagnoses.find((x) => x.kind === KIND)!.remedy).toContain('cannot be read from a protocol conncheck does not parse');
     });
 
+    test('MySQL: an idle close by RST with no FIN (MariaDB at wait_timeout), a query crossing it, and one it met on arrival', () => {
+      const cap = new Capture();
+      const query = '\x09\x00\x00\x00\x03SELECT 1';
+      const ok = '\x07\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00';
+      // Idle closes by RST: the timeout is learned from them as from FINs.
+      for (const at of [0, 10, 20]) cap.connection({ sport: 3306 }).handshake(at).send(at + 0.01, 'c', query).send(at + 0.0102, 's', ok).rstAck(at + 2.0112, 's');
+      const crossing = cap.connection({ sport: 3306 });
+      crossing.handshake(30).send(30.01, 'c', query).send(30.0102, 's', ok).rstAck(32.0112, 's');
+      crossing.send(32.013, 'c', query).rst(32.0131, 's');
+      const arrival = cap.connection({ sport: 3306 });
+      arrival.handshake(40).send(40.01, 'c', query).send(40.0102, 's', ok).send(42.0105, 'c', query).rstAck(42.0107, 's');
+      const r = cap.analyze(only);
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.client, f.evidence.form])).toEqual([[crossing.clientName, 'crossing'], [arrival.clientName, 'closed-on-arrival']]);
+      expect(found[0].evidence).toMatchObject({ closedWith: 'RST', protocol: 'MySQL', idleGap: 2.001, outcome: 'reset' });
+      expect(found[0].summary).toContain('13 bytes of a MySQL packet sent on a connection 10.0.0.2:3306 had reset after 2.001 s idle, with no FIN (crossing: 1.8 ms after the RST that closed it); the server\'s kernel answered it with another RST');
+      expect(found[1].summary).toContain('A request (a MySQL packet) reached 10.0.0.2:3306 after 2 s idle');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.001, 3);
+      expect(d.remedy).toContain('`wait_timeout`');
+    });
+
+    test('stays silent on a reset in the middle of a conversation (no idle gap before it)', () => {
+      const cap = new Capture();
+      const c = cap.connection({ sport: 3306 });
+      c.handshake(0).send(0.01, 'c', 'q1').send(0.0102, 's', 'a1').rstAck(0.02, 's');
+      c.send(0.0201, 'c', 'q2').rst(0.0202, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a client\'s goodbye after the server\'s close is no request (PostgreSQL Terminate to PgBouncer)', () => {
+      const cap = new Capture();
+      const c = cap.connection({ sport: 6432 });
+      c.handshake(0).send(0.01, 'c', 'Q\x00\x00\x00\x0dSELECT 1\x00').send(0.0105, 's', 'Z\x00\x00\x00\x05I');
+      c.send(2.01, 's', 'E' + 'y'.repeat(40)).fin(2.0101, 's');
+      c.send(2.021, 'c', 'X\x00\x00\x00\x04').rst(2.0211, 's'); // Terminate, answered by the kernel's RST
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      // The same 5 bytes of a query on another port are a request.
+      const other = new Capture();
+      const o = other.connection({ sport: 7001 });
+      o.handshake(0).send(0.01, 'c', 'hello').send(0.0105, 's', 'world').fin(2.0105, 's');
+      o.send(2.021, 'c', 'X\x00\x00\x00\x04', { sawFin: false }).rst(2.0211, 's');
+      expect(ofKind(other.analyze(only), KIND)).toHaveLength(1);
+    });
+
     test('stays silent when the client\'s data after the FIN is not reset (its own goodbye, answered by a FIN)', () => {
       const cap = new Capture();
       const c = cap.connection({ sport: 6379 });

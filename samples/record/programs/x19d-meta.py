@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """Meta writer for the database / cache pool samples (keepalive-race-redis, keepalive-race-postgres,
-healthy-redis).
+keepalive-race-mariadb, keepalive-race-pgbouncer, healthy-redis).
 
 Reads the capture with tshark (x16-meta.py's packet reader), rebuilds each connection's two byte
 streams and splits them into protocol messages (RESP for Redis; PostgreSQL's frontend / backend
-messages), finds the server's idle close (its FIN, sent with every command answered) and a client
+messages, also PgBouncer's; MySQL / MariaDB packets: COM_QUERY commands, result sets up to their closing
+EOF, OK or ERR), finds the server's idle close (its FIN, sent with every command answered) and a client
 command sent after it (the race: "crossing" when that segment does not acknowledge the FIN, it left
 the client before the FIN arrived there; "stale-reuse" when it does), and the server's RST. Checks
 it all against the client's JSON-lines log (x19d-pool-client.py) and the server's own log (Redis:
 "Closing idle client" lines; PostgreSQL: "FATAL: terminating connection due to idle-session timeout"
-lines with the client's port), and writes samples/<scenario>.meta.json only when they agree. Exit 1
+lines with the client's port; PgBouncer: "closing because: client_idle_timeout" lines with the client's
+port; MariaDB: "Aborted connection N ... (Got timeout reading communication packets)", N the connection
+id the client logged with each command), and writes samples/<scenario>.meta.json only when they agree. Exit 1
 (no meta) when they disagree or when fewer than --need-races connections raced (or fewer of a form /
 of a short command than asked): the recorder then records again.
 
 Ground truth used: a command whose client log says error failed on `port`; every such failure must be
 a race on the wire, and every race such a failure; the server never answered a raced command.
 
-Usage: x19d-meta.py SCENARIO --proto redis|postgres --capture PCAP --meta OUT --server-port P
+Usage: x19d-meta.py SCENARIO --proto redis|postgres|pgbouncer|mysql --capture PCAP --meta OUT --server-port P
          --client-log F --server-log F --server-idle-setting S --one-way-delay-ms MS
          --description TEXT --software S... [--healthy] [--need-races N] [--need-forms FORM...]
          [--need-short-races N] [--configured-notes TEXT] [--capture-side TEXT]
@@ -65,7 +68,7 @@ def messages(segs, proto, from_server):
 
     out = []
     off = 0
-    if proto == 'postgres':
+    if proto in ('postgres', 'pgbouncer'):
         # libpq's SSLRequest / GSSENCRequest (8 bytes, no type byte), each answered by one byte ('N': no)
         skipped = 0
         while not from_server and len(buf) >= off + 8 and struct.unpack('>II', buf[off:off + 8]) in ((8, 80877103), (8, 80877104)):
@@ -121,21 +124,115 @@ def messages(segs, proto, from_server):
     return out
 
 
+MYSQL_COMMANDS = {0x01: 'Quit', 0x03: 'Query', 0x0e: 'Ping'}
+
+
+def mysql_packets(segs):
+    """A direction's MySQL packets (3-byte length, sequence id, payload): (packet, seq, payload)."""
+    buf = b''
+    starts = []
+    for p in segs:
+        starts.append((len(buf), p))
+        buf += p['payload']
+    off = 0
+    while off + 4 <= len(buf):
+        n = int.from_bytes(buf[off:off + 3], 'little')
+        p = max((s for s in starts if s[0] <= off), key=lambda s: s[0])[1]
+        yield p, buf[off + 3], buf[off + 4:off + 4 + n]
+        off += 4 + n
+
+
+def mysql_err_text(payload):
+    code = int.from_bytes(payload[1:3], 'little')
+    rest = payload[3:]
+    state = rest[1:6].decode(errors='replace') if rest[:1] == b'#' else ''
+    msg = (rest[6:] if state else rest).decode(errors='replace')
+    return f"ERR {code} {state} {msg}".strip()
+
+
+def mysql_messages(c):
+    """(server messages, client messages) of a MySQL / MariaDB connection. Client: the handshake
+    response ('Auth'), then commands (sequence id 0: 'Query' for COM_QUERY, 'Quit', 'Ping').
+    Server: 'Greeting', the authentication's 'AuthOK', then each command's answer: OK, ERR, or a
+    result set (header, column definitions, EOF, rows) whose closing EOF (or ERR) is the message
+    'answer'; a server packet with no command outstanding is unsolicited ('ERR' as MySQL 8.0.24+
+    sends with its wait_timeout close, else 'Unsolicited')."""
+    client = []
+    for p, seq, pl in mysql_packets(stream(c['pk'], False)):
+        if seq == 0 and pl:
+            typ = MYSQL_COMMANDS.get(pl[0], 'Command')
+            text = pl[1:].decode(errors='replace') if typ == 'Query' else ''
+        else:
+            typ, text = 'Auth', ''
+        client.append({'frame': p['frame'], 't': p['t'], 'type': typ, 'bytes': 4 + len(pl), 'text': text})
+    commands = [m for m in client if m['type'] in ('Query', 'Ping', 'Command')]
+    server = []
+    state, asked, cols, rows = 'greeting', 0, 0, 0
+    for p, seq, pl in mysql_packets(stream(c['pk'], True)):
+        first = pl[0] if pl else -1
+        m = {'frame': p['frame'], 't': p['t'], 'bytes': 4 + len(pl), 'text': ''}
+        if state == 'greeting':
+            m['type'], state = 'Greeting', 'auth'
+        elif state == 'auth':
+            if first == 0x00:
+                m['type'], state = 'AuthOK', 'idle'
+            elif first == 0xff:
+                m['type'], m['text'] = 'ERR', mysql_err_text(pl)
+            else:
+                m['type'] = 'AuthMore'
+        elif state == 'idle':
+            outstanding = [x for x in commands if x['t'] <= p['t']]
+            if len(outstanding) > asked:
+                asked += 1
+                if first == 0x00:
+                    m['type'], m['text'] = 'answer', 'OK'
+                elif first == 0xff:
+                    m['type'], m['text'] = 'answer', mysql_err_text(pl)
+                else:
+                    m['type'], cols, rows, state = 'ResultHeader', first, 0, 'columns'
+            elif first == 0xff:
+                m['type'], m['text'] = 'ERR', mysql_err_text(pl)
+            else:
+                m['type'] = 'Unsolicited'
+        elif state == 'columns':
+            if cols > 0:
+                m['type'] = 'ColumnDef'
+                cols -= 1
+            else:
+                m['type'], state = 'ColumnsEOF', 'rows'
+        else:   # rows
+            if first == 0xfe and len(pl) < 9:
+                m['type'], m['text'], state = 'answer', f'result set, {rows} row(s)', 'idle'
+            elif first == 0xff:
+                m['type'], m['text'], state = 'answer', mysql_err_text(pl), 'idle'
+            else:
+                m['type'] = 'Row'
+                rows += 1
+        server.append(m)
+    return server, client
+
+
 def is_request(m, proto):
-    return m['type'] == ('Q' if proto == 'postgres' else 'command')
+    return m['type'] == {'postgres': 'Q', 'pgbouncer': 'Q', 'mysql': 'Query'}.get(proto, 'command')
 
 
 def is_answer_end(m, proto):
-    return m['type'] == ('Z' if proto == 'postgres' else 'reply')   # ReadyForQuery ends an answer
+    # ReadyForQuery ends a PostgreSQL answer; a result set's closing EOF (or OK / ERR) a MySQL one
+    return m['type'] == {'postgres': 'Z', 'pgbouncer': 'Z', 'mysql': 'answer'}.get(proto, 'reply')
 
 
 def analyse(conns, proto):
     for c in conns.values():
-        c['server_msgs'] = messages(stream(c['pk'], True), proto, True)
-        c['client_msgs'] = messages(stream(c['pk'], False), proto, False)
+        if proto == 'mysql':
+            c['server_msgs'], c['client_msgs'] = mysql_messages(c)
+        else:
+            c['server_msgs'] = messages(stream(c['pk'], True), proto, True)
+            c['client_msgs'] = messages(stream(c['pk'], False), proto, False)
         c['requests'] = [m for m in c['client_msgs'] if is_request(m, proto)]
         c['answers'] = [m for m in c['server_msgs'] if is_answer_end(m, proto)]
-        if proto == 'postgres' and any(m['type'] == 'Startup' for m in c['client_msgs']):
+        if proto == 'mysql':
+            c['startupEnd'] = [m for m in c['server_msgs'] if m['type'] == 'AuthOK'][:1]   # the handshake's OK answers no query
+        if proto in ('postgres', 'pgbouncer') and any(m['type'] == 'Startup' for m in c['client_msgs']):
             c['startupEnd'] = c['answers'][:1]   # the ReadyForQuery that ends the startup answers no query
             c['answers'] = c['answers'][1:]
         c['race'] = c['idleClose'] = None
@@ -152,7 +249,18 @@ def analyse(conns, proto):
                    and m['frame'] != (last_answer or {}).get('frame')]
         close_start = goodbye[0]['t'] if goodbye else close['t']
         before = [r for r in c['requests'] if r['t'] < close_start]
-        if len(before) != len([a for a in answered if a['t'] < close_start]):
+        n_answered = len([a for a in answered if a['t'] < close_start])
+        gap_to = close_start
+        if (len(before) == n_answered + 1 and close is srst and not goodbye and close['ack']
+                and close['t'] - before[-1]['t'] < 0.005
+                and close['acknum'] >= max(q['seq'] + q['len'] for q in c['pk'] if not q['fromServer'] and q['t'] <= before[-1]['t'])):
+            # the idle close (a RST: MariaDB's) came just after a command arrived, the RST's ACK covering it:
+            # the server's read timeout had expired and it closed with the command unread (closed on arrival);
+            # its idle gap runs to the close, the command is the race
+            gap_to = close['t']
+            close_start = before[-1]['t'] - 1e-9
+            before = before[:-1]
+        if len(before) != n_answered:
             continue
         idle_from = last_answer['t'] if last_answer else None
         closed_with = 'FIN' if close is fin else 'RST'
@@ -160,7 +268,7 @@ def analyse(conns, proto):
             'closedWith': closed_with, 'closeFrame': close['frame'], 'closeAt': round(close['t'], 6),
             'finFrame': fin['frame'] if fin is not None else None, 'finAt': round(fin['t'], 6) if fin is not None else None,
             'lastAnswerFrame': last_answer['frame'] if last_answer else None,
-            'idleGapSeconds': round(close_start - idle_from, 4) if idle_from is not None else None,
+            'idleGapSeconds': round(gap_to - idle_from, 4) if idle_from is not None else None,
             'goodbye': [{'frame': m['frame'], 'type': m['type'], 'bytes': m['bytes'], 'text': m['text'],
                          'beforeCloseMs': round((close['t'] - m['t']) * 1000, 3)} for m in goodbye],
             'used': bool(answered),
@@ -170,6 +278,15 @@ def analyse(conns, proto):
             continue
         p = after[0]
         req = next((r for r in c['requests'] if r['frame'] == p['frame']), None)
+        bye_msg = next((m for m in c['client_msgs'] if m['frame'] == p['frame'] and m['type'] in ('X', 'Quit')), None)
+        if req is None and bye_msg is not None:
+            # libpq's Terminate (PyMySQL's COM_QUIT) sent when the application closed a connection whose
+            # close it had not read: no request, not a race (the kernel resets it all the same)
+            rst = next((q for q in c['pk'] if q['fromServer'] and q['rst'] and q['t'] >= p['t']), None)
+            c['closeAfterClose'] = {'message': 'Terminate' if bye_msg['type'] == 'X' else 'COM_QUIT', 'frame': p['frame'], 'bytes': p['len'],
+                                    'afterFinMs': round((p['t'] - close['t']) * 1000, 3), 'rstFrame': rst['frame'] if rst else None,
+                                    'acksFin': fin is not None and p['acknum'] > fin['seq']}
+            continue
         rst = next((q for q in c['pk'] if q['fromServer'] and q['rst'] and q['t'] >= p['t']), None)
         race = {
             'command': req['text'] if req else None,
@@ -196,6 +313,12 @@ def analyse(conns, proto):
             race.update(form='closed-on-arrival', finFrame=None, closedWith=closed_with,
                         closeAfterRequestMs=round((close['t'] - p['t']) * 1000, 3),
                         closeAcksRequest=close['ack'] and close['acknum'] >= p['seq'] + p['len'])
+        elif closed_with == 'RST' and p['t'] > close['t']:
+            # the server closed the idle connection with a RST (MariaDB at wait_timeout: no data, no FIN),
+            # and the command left the client before that RST reached it (a client that has it cannot
+            # send: its write fails locally): it crossed the RST, and the kernel answered it with another
+            race.update(form='crossing', finFrame=None, closedWith='RST', idleRstFrame=close['frame'],
+                        idleRstAt=round(close['t'], 6), deltaMs=round((p['t'] - close['t']) * 1000, 3), requestAcksFin=None)
         else:
             continue
         race.update({
@@ -208,8 +331,24 @@ def analyse(conns, proto):
 
 
 def server_log_events(path, proto):
-    """Redis: times of 'Closing idle client'; PostgreSQL: client port -> time of its idle-session FATAL."""
+    """Redis: times of 'Closing idle client'; PostgreSQL: client port -> time of its idle-session FATAL;
+    PgBouncer: client port -> time of its client_idle_timeout close; MariaDB: connection id -> time of
+    its 'Aborted connection' for a read timeout (whole seconds)."""
     lines = open(path, errors='replace').read().splitlines()
+    if proto == 'pgbouncer':
+        out = {}
+        for ln in lines:
+            m = re.match(r'([\d-]+ [\d:.]+) \S+ \[\d+\] LOG C-\S+ \S+@[\d.]+:(\d+) closing because: client_idle_timeout', ln)
+            if m:
+                out[int(m.group(2))] = datetime.strptime(m.group(1), '%Y-%m-%d %H:%M:%S.%f').replace(tzinfo=timezone.utc).timestamp()
+        return out
+    if proto == 'mysql':
+        out = {}
+        for ln in lines:
+            m = re.match(r'([\d-]+ +[\d:]+) +\d+ \[Warning\] Aborted connection (\d+) to db: .*\(Got timeout reading communication packets\)', ln)
+            if m:
+                out[int(m.group(2))] = datetime.strptime(' '.join(m.group(1).split()), '%Y-%m-%d %H:%M:%S').replace(tzinfo=timezone.utc).timestamp()
+        return out
     if proto == 'redis':
         out = []
         for ln in lines:
@@ -228,7 +367,7 @@ def server_log_events(path, proto):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('scenario')
-    ap.add_argument('--proto', choices=('redis', 'postgres'), required=True)
+    ap.add_argument('--proto', choices=('redis', 'postgres', 'pgbouncer', 'mysql'), required=True)
     ap.add_argument('--capture', required=True)
     ap.add_argument('--meta', required=True)
     ap.add_argument('--server-port', type=int, required=True)
@@ -246,10 +385,15 @@ def main():
     ap.add_argument('--need-short-races', type=int, default=0)
     a = ap.parse_args()
     proto = a.proto
-    name = 'Redis' if proto == 'redis' else 'PostgreSQL'
-    setting = f"timeout {int(a.server_idle_setting)}" if proto == 'redis' else f"idle_session_timeout = {a.server_idle_setting:g}s"
-
-    t0, conns = x16.read_capture(a)   # the TCP bookkeeping (FINs, RSTs); HTTP parts unused
+    name = {'redis': 'Redis', 'postgres': 'PostgreSQL', 'pgbouncer': 'PgBouncer', 'mysql': 'MariaDB'}[proto]
+    setting = {'redis': f"timeout {int(a.server_idle_setting)}", 'postgres': f"idle_session_timeout = {a.server_idle_setting:g}s",
+               'pgbouncer': f"client_idle_timeout = {a.server_idle_setting:g}", 'mysql': f"wait_timeout = {a.server_idle_setting:g}"}[proto]
+    lib = {'redis': 'redis-py', 'mysql': 'PyMySQL'}.get(proto, 'psycopg2')
+    # the TCP bookkeeping (FINs, RSTs; HTTP parts unused) of the connections to the server port only (a
+    # capture may hold a proxy's other leg too)
+    rows = x16.packets(a.capture)
+    t0 = rows[0]['epoch']
+    conns = x16.connections([p for p in rows if a.server_port in (p['sport'], p['dport'])], a.server_port)
     analyse(conns, proto)
     clog = x16.read_jsonl(a.client_log)
     cmds = [e for e in clog if e.get('event') == 'command']
@@ -264,8 +408,17 @@ def main():
         if e['port'] in err_by_port:
             problems.append(f"two errors on port {e['port']}")
         err_by_port[e['port']] = e
+    # A command that failed before anything left the client: the server's idle RST had arrived, the
+    # write failed (PyMySQL: 2006 'MySQL server has gone away' with ConnectionResetError); on the wire
+    # only that RST, no command after it.
+    local = {}
     for port, e in err_by_port.items():
-        if port not in races:
+        c = conns.get(port)
+        ic = c['idleClose'] if c else None
+        if (port not in races and ic is not None and ic['closedWith'] == 'RST'
+                and not any(not q['fromServer'] and q['len'] and q['t'] > ic['closeAt'] for q in c['pk'])):
+            local[port] = e
+        elif port not in races:
             problems.append(f"client error on port {port} ({e['command'][:30]}: {e['message'][:60]!r}) is not a race on the wire")
     for p, c in races.items():
         if p not in err_by_port:
@@ -275,7 +428,7 @@ def main():
         if c['race']['rstFrame'] is None:
             problems.append(f"race on port {p}: no RST")
     wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_reqs != len(cmds):
+    if wire_reqs != len(cmds) - len(local):
         problems.append(f"client logged {len(cmds)} commands, wire has {wire_reqs}")
     wire_answers = sum(len(c['answers']) for c in conns.values())
     if wire_answers != len(oks):
@@ -284,6 +437,18 @@ def main():
     if proto == 'redis':
         if len(slog) != len(idle):
             problems.append(f"Redis logged {len(slog)} idle closes, wire has {len(idle)}")
+    elif proto == 'mysql':
+        port_of = {e['threadId']: e['port'] for e in cmds if e.get('threadId') is not None}
+        logged = {port_of.get(t, f'thread {t}') for t in slog}
+        if logged != set(idle):
+            problems.append(f"MariaDB logged read timeouts for ports {sorted(map(str, logged))}, wire has idle closes on {sorted(idle)}")
+    elif proto == 'pgbouncer':
+        if set(slog) != set(idle):
+            problems.append(f"PgBouncer logged client_idle_timeout closes for ports {sorted(slog)}, wire has idle closes on {sorted(idle)}")
+        for p, c in idle.items():
+            g = c['idleClose']['goodbye']
+            if not g or g[0]['type'] != 'E' or 'client_idle_timeout' not in g[0]['text']:
+                problems.append(f"port {p}: idle close without PgBouncer's client_idle_timeout ErrorResponse before its FIN")
     else:
         if set(slog) != set(idle):
             problems.append(f"PostgreSQL logged idle-session FATALs for ports {sorted(slog)}, wire has idle closes on {sorted(idle)}")
@@ -310,38 +475,73 @@ def main():
             e = err_by_port[port]
             if r['goodbye']:
                 g = r['goodbye'][0]
-                bye = (f"{name}'s idle timer fired {r['idleGapSeconds']} s after its last answer (frame {r['lastAnswerFrame']}, ReadyForQuery): "
-                       f"it sent a {g['bytes']}-byte ErrorResponse '{g['text']}' (frame {g['frame']}) {g['beforeCloseMs']} ms before its "
+                kind = 'ERR packet' if proto == 'mysql' else 'ErrorResponse'
+                bye = (f"{name}'s idle timer fired {r['idleGapSeconds']} s after its last answer (frame {r['lastAnswerFrame']}{'' if proto == 'mysql' else ', ReadyForQuery'}): "
+                       f"it sent a {g['bytes']}-byte {kind} '{g['text']}' (frame {g['frame']}) {g['beforeCloseMs']} ms before its "
                        + (f"FIN (frame {r['finFrame']}); " if r['finFrame'] else f"close; "))
+            elif r['form'] == 'closed-on-arrival':
+                bye = ''
+            elif r.get('closedWith') == 'RST':
+                bye = (f"{name} closed the idle connection with a RST (frame {r['idleRstFrame']}; no data and no FIN before it) {r['idleGapSeconds']} s after "
+                       f"its last answer (frame {r['lastAnswerFrame']}); ")
             else:
                 bye = (f"{name} closed the idle connection silently (FIN, frame {r['finFrame']}, no data before it) {r['idleGapSeconds']} s after "
                        f"its last reply (frame {r['lastAnswerFrame']}); ")
-            if r['form'] == 'closed-on-arrival':
+            if r['form'] == 'closed-on-arrival' and not r['goodbye']:
+                what = (f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) reached {name} {r['reuseIdleSeconds']} s after its last answer "
+                        f"(frame {r['lastAnswerFrame']}), just as its idle timer ({setting}) expired: {r['closeAfterRequestMs']} ms after the command arrived "
+                        f"it closed the connection with the command unread, by a {r['closedWith']} (frame {r['rstFrame']}) whose ACK "
+                        + ("covers" if r['closeAcksRequest'] else "does not cover") + f" the command; no data and no FIN before it ({r['idleGapSeconds']} s idle at the close).")
+            elif r['form'] == 'closed-on-arrival':
                 what = (bye + f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) crossed that ErrorResponse (its ACK does not cover it) "
                         f"and reached the server {r['requestAfterGoodbyeMs']} ms after it left, before the exiting backend closed its socket: closed with "
                         f"the query unread, the kernel sent RST (frame {r['rstFrame']}, {r['rstAfterRequestMs']} ms after the query) and no FIN at all.")
+            elif r.get('closedWith') == 'RST':
+                what = (bye + f"crossing: {r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) left the client before that RST reached it "
+                        f"(a client that has it cannot send) and reached the server {r['deltaMs']} ms after the RST left; the kernel answered it with "
+                        f"another RST (frame {r['rstFrame']}, no ACK) {r['rstAfterRequestMs']} ms after it.")
             else:
                 what = (bye + ("crossing: the command left the client before that FIN reached it (its ACK does not cover the FIN); "
                                if r['form'] == 'crossing' else "stale reuse: the command acknowledges the FIN (the client had it, and the goodbye before it); ")
                         + f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) reached the server {r['deltaMs']} ms after the FIN left; "
                         + f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after it.")
-            lib = 'redis-py' if proto == 'redis' else 'psycopg2'
             outcome = (f" {lib} raised {e['module']}.{e['error']}: {e['message'].strip()!r} after an idle pause of {e['idleMeasured']} s; "
                        + ("not retried (redis-py 4.3 retries only with retry_on_error / retry_on_timeout set; default Retry(NoBackoff(), 0))."
-                          if proto == 'redis' else "not retried (psycopg2 and its pool never retry; the pool handed out the closed connection unchecked)."))
+                          if proto == 'redis' else
+                          "not retried (PyMySQL has no pool and never retries; the lane reused its connection unchecked: no ping)."
+                          if proto == 'mysql' else
+                          "not retried (psycopg2 and its pool never retry; the pool handed out the closed connection unchecked)."))
             ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
             ev.update(clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'], retried=False)
             entry = {'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': what + outcome, 'evidence': ev}
-            if r['form'] == 'closed-on-arrival':
+            if r['form'] == 'closed-on-arrival' and r['goodbye']:
                 # Ground truth all the same; conncheck does not judge it yet (test/detect/sample-expectations.test.ts).
                 entry['knownMiss'] = ('no FIN: the server\'s notice, then the request, then a RST; on a protocol conncheck does not parse, '
                                       'nothing tells that notice from an answer without each side\'s data before it')
             expect.append(entry)
+        elif port in local:
+            e = local[port]
+            ic = c['idleClose']
+            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
+                           'notes': f"{len(c['requests'])} command(s), all answered; {name} closed the idle connection with a RST (frame {ic['closeFrame']}; "
+                                    f"no data, no FIN) {ic['idleGapSeconds']} s after its last answer. The RST reached the client before its next command: "
+                                    f"{lib} raised {e['module']}.{e['error']}: {e['message'].strip()!r} on the write (idle pause {e['idleMeasured']} s), "
+                                    "nothing was sent, not retried. A failed reuse the wire shows only as the server's idle RST.",
+                           'evidence': {'idleRstFrame': ic['closeFrame'], 'idleGapSeconds': ic['idleGapSeconds'], 'clientError': f"{e['module']}.{e['error']}",
+                                        'clientMessage': e['message'], 'sentOnWire': False, 'retried': False}})
         else:
             n = len(c['requests'])
             ic = c['idleClose']
-            if ic:
-                bye = f"; an ErrorResponse '{ic['goodbye'][0]['text']}' (frame {ic['goodbye'][0]['frame']}) and" if ic['goodbye'] else ';'
+            if ic and c.get('closeAfterClose'):
+                t = c['closeAfterClose']
+                how = (f"; an ErrorResponse '{ic['goodbye'][0]['text']}' (frame {ic['goodbye'][0]['frame']}) and {name}'s idle close ({ic['closedWith']}, frame "
+                       f"{ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; then the application closed the connection: libpq sent its "
+                       f"{t['bytes']}-byte {t['message']} message (frame {t['frame']}, {t['afterFinMs']} ms after the FIN, {'acknowledging' if t['acksFin'] else 'not acknowledging'} it) and the kernel "
+                       f"answered RST (frame {t['rstFrame']}). A goodbye, not a request: no race") if ic['goodbye'] else (
+                       f"; {name}'s idle close ({ic['closedWith']}, frame {ic['closeFrame']}), then the client's {t['message']} (frame {t['frame']}) and a RST "
+                       f"(frame {t['rstFrame']}): a goodbye, not a request: no race")
+            elif ic:
+                bye = f"; an {'ERR packet' if proto == 'mysql' else 'ErrorResponse'} '{ic['goodbye'][0]['text']}' (frame {ic['goodbye'][0]['frame']}) and" if ic['goodbye'] else ';'
                 how = f"{bye} {name}'s idle close ({ic['closedWith']}, frame {ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; the client closed its side later, unused"
             elif c['clientFin'] is not None:
                 how = '; the client closed it (FIN first from the client)'
@@ -365,7 +565,7 @@ def main():
                   'oneWayDelayMs': a.one_way_delay_ms}
     meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
     meta['observed']['racedCommandBytes'] = {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())}
-    if proto == 'postgres':
+    if proto != 'redis':
         gb = [c['idleClose']['goodbye'][0] for c in idle.values() if c['idleClose']['goodbye']]
         meta['observed']['goodbyeBeforeFin'] = {
             'message': gb[0]['text'] if gb else None, 'bytes': sorted({g['bytes'] for g in gb}),
@@ -381,9 +581,10 @@ def main():
     reconnects = [e for e in cmds if e['pooledPort'] is not None and e['connects'] and e['outcome'] == 'ok']
     meta['groundTruth'] = {
         'clientLog': {
-            'library': 'redis-py' if proto == 'redis' else 'psycopg2',
+            'library': lib,
             'versions': start.get('versions'),
             'commands': len(cmds), 'ok': len(oks),
+            'failedBeforeSending': sorted(local),
             'errors': [{'captureTime': rel(e['sentAt']), 'port': e['port'], 'command': e['command'][:60], 'error': f"{e['module']}.{e['error']}",
                         'message': e['message'], 'pgcode': e.get('pgcode'), 'idleMeasured': e['idleMeasured'], 'gapAsked': e['gapAsked'],
                         'elapsedMs': e['elapsedMs']} for e in errors],
@@ -391,6 +592,11 @@ def main():
                                            'command': e['command'][:30], 'idleAsked': e['gapAsked']} for e in reconnects],
         },
         'serverLog': ({'server': 'redis-server (loglevel verbose)', 'closingIdleClient': [rel(t) for t in slog]} if proto == 'redis' else
+                      {'server': 'pgbouncer (log_disconnections)', 'clientIdleTimeoutClose': {str(p): rel(t) for p, t in sorted(slog.items())}}
+                      if proto == 'pgbouncer' else
+                      {'server': 'mariadbd (log_warnings 3; times in whole seconds)',
+                       'abortedConnectionReadTimeout': {f"connection {t} (port {port_of.get(t)})": rel(s) for t, s in sorted(slog.items())}}
+                      if proto == 'mysql' else
                       {'server': 'postgres (log_connections, log_disconnections; log_line_prefix with the client port)',
                        'idleSessionTimeoutFatal': {str(p): rel(t) for p, t in sorted(slog.items())}}),
         'timesNote': "captureTime: the client's or server's wall clock minus the capture's first packet (same host clock)",

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Pooled database / cache client for the x19d samples (keepalive-race-redis, keepalive-race-postgres,
-healthy-redis): LANES threads, each with its own pool of one connection, each sending ROUNDS commands
+keepalive-race-mariadb, keepalive-race-pgbouncer, healthy-redis): LANES threads, each with its own pool of one connection, each sending ROUNDS commands
 and pausing between them, so that a pooled connection is reused after the pause. Run with Debian's
-/usr/bin/python3 (python3-redis, python3-psycopg2).
+/usr/bin/python3 (python3-redis, python3-psycopg2, python3-pymysql).
 
   --proto redis     redis-py (redis.ConnectionPool + redis.Redis, defaults: no retry, no health check);
                     commands alternate between a short INCR (< 64 bytes on the wire) and a SET with a
@@ -10,6 +10,11 @@ and pausing between them, so that a pooled connection is reused after the pause.
   --proto postgres  psycopg2 (psycopg2.pool.SimpleConnectionPool(1, 1), autocommit; a pool keeps at most
                     minconn idle connections and closes the others when they are put back); queries alternate
                     between a short "SELECT 1" and a longer SELECT with a 60-character literal.
+  --proto pgbouncer the same psycopg2 lanes, to PgBouncer (user and database postgres).
+  --proto mysql     PyMySQL (no pool of its own: each lane holds one connection, autocommit, and reuses
+                    it unchecked; after an error it closes it and connects anew); the same two queries
+                    ("SELECT 1": a 13-byte COM_QUERY packet; the longer one > 64 bytes). Logs the
+                    server's connection id (threadId: MariaDB's "Aborted connection N" log lines).
 
 Pauses (--gaps, seconds, comma separated) are dealt round-robin to the lanes' reuses. With
 --align-redis-timeout T a value is not a pause but the reuse's send time relative to the instant
@@ -17,6 +22,13 @@ Redis is expected to close the idle connection: Redis checks idleness in whole s
 (now - lastinteraction > timeout, both unix seconds, in clientsCron), so a connection whose last
 command reached Redis at time t is closed at floor(t) + T + 1 s (+ up to one cron tick): the pause
 is computed from that (the one-way delay --owd-ms added to the send time to get t).
+With --align-janitor T (PgBouncer's client_idle_timeout) a value is likewise the send time relative to
+the instant PgBouncer is expected to close the idle client: its janitor runs every 1/3 s
+(full_maint_period, src/janitor.c) and closes a client when now - request_time > T, request_time being
+when PgBouncer read the client's last query, so the close comes at the first janitor tick more than T
+after it. A probe thread learns the ticks: it opens a connection, sends "SELECT 1" (logged as lane
+"probe"), waits until PgBouncer's close notice arrives (tick = arrival - one-way delay), lets libpq read
+it (conn.poll()) so that closing sends nothing, and starts over; the lanes wait for its first tick.
 
 Each command is logged as one JSON line: lane, round, the pooled connection's local port before the
 call (pooledPort), the port it was sent on (port), the ports of connections opened during the call
@@ -38,13 +50,15 @@ LOCK = threading.Lock()
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--proto', choices=('redis', 'postgres'), required=True)
+    ap.add_argument('--proto', choices=('redis', 'postgres', 'pgbouncer', 'mysql'), required=True)
     ap.add_argument('--host', required=True)
     ap.add_argument('--port', type=int, required=True)
     ap.add_argument('--lanes', type=int, default=4)
     ap.add_argument('--rounds', type=int, default=6)
     ap.add_argument('--gaps', required=True)
     ap.add_argument('--align-redis-timeout', type=int, default=None)
+    ap.add_argument('--align-janitor', type=float, default=None)
+    ap.add_argument('--janitor-period', type=float, default=1 / 3)
     ap.add_argument('--owd-ms', type=float, default=5.0)
     ap.add_argument('--stagger', type=float, default=0.05)
     ap.add_argument('--linger', type=float, default=0.0, help='seconds to keep the pools open after the last command')
@@ -64,26 +78,42 @@ def main():
     if a.proto == 'redis':
         import redis
         versions['redis-py'] = redis.__version__
+    elif a.proto == 'mysql':
+        import pymysql
+        versions['PyMySQL'] = pymysql.__version__
     else:
         import psycopg2
         versions['psycopg2'] = psycopg2.__version__
     log({'event': 'start', 'proto': a.proto, 'versions': versions, 'lanes': a.lanes, 'rounds': a.rounds,
-         'alignRedisTimeout': a.align_redis_timeout, 'owdMs': a.owd_ms, 'at': time.time()})
+         'alignRedisTimeout': a.align_redis_timeout, 'alignJanitor': a.align_janitor, 'owdMs': a.owd_ms, 'at': time.time()})
+
+    janitor = Janitor(a, log) if a.align_janitor is not None else None
+    lanes_done = threading.Event()
 
     def lane(k):
         time.sleep(k * a.stagger)
         my_gaps = gaps[k::a.lanes]
         if a.proto == 'redis':
             run = redis_lane(a, k, log)
+        elif a.proto == 'mysql':
+            run = mysql_lane(a, k, log)
         else:
-            run = postgres_lane(a, k, log)
+            run = postgres_lane(a, k, log, janitor)
         run(my_gaps, deadline)
 
+    probe = None
+    if janitor is not None:
+        probe = threading.Thread(target=janitor.probe, args=(deadline, lanes_done))
+        probe.start()
+        janitor.first.wait(timeout=8)
     th = [threading.Thread(target=lane, args=(k,)) for k in range(a.lanes)]
     for t in th:
         t.start()
     for t in th:
         t.join()
+    lanes_done.set()
+    if probe is not None:
+        probe.join()
     log({'event': 'end', 'at': time.time()})
 
 
@@ -179,7 +209,129 @@ def redis_lane(a, k, log):
     return run
 
 
-def postgres_lane(a, k, log):
+class Janitor:
+    """PgBouncer's janitor ticks as a probe connection sees them (see --align-janitor)."""
+
+    def __init__(self, a, log):
+        self.a, self.log = a, log
+        self.ticks = []
+        self.lock = threading.Lock()
+        self.first = threading.Event()
+
+    def probe(self, deadline, lanes_done, max_probes=40):
+        import select
+        import psycopg2
+        a = self.a
+        for n in range(max_probes):
+            if lanes_done.is_set() or time.time() > deadline:
+                break
+            conn = psycopg2.connect(host=a.host, port=a.port, user='postgres', dbname='postgres', application_name='x19d-probe')
+            conn.autocommit = True
+            port = local_port_of_fd(conn.fileno())
+            ev = {'event': 'command', 'lane': 'probe', 'round': n, 'pooledPort': None, 'port': port, 'connects': [port],
+                  'command': 'SELECT 1', 'requestBytes': 14, 'gapAsked': None}
+            t0 = time.time()
+            cur = conn.cursor()
+            cur.execute('SELECT 1')
+            cur.fetchone()
+            cur.close()
+            t1 = time.time()
+            ev.update(outcome='ok', reply='1', sentAt=t0, elapsedMs=round((t1 - t0) * 1000, 2), idleMeasured=None)
+            self.log(ev)
+            # the close notice: readable within T + a tick (+ slack); bounded
+            r, _, _ = select.select([conn], [], [], a.align_janitor + 2)
+            seen = time.time()
+            notice = None
+            if r:
+                try:
+                    conn.poll()
+                except Exception as e:
+                    notice = f'{type(e).__name__}: {str(e).strip()}'
+                tick = seen - a.owd_ms / 1000
+                with self.lock:
+                    self.ticks.append(tick)
+                self.first.set()
+            self.log({'event': 'probe-close', 'port': port, 'queryAt': t0, 'closeSeenAt': seen if r else None,
+                      'tickEstimate': tick if r else None, 'idleAtClose': round(seen - t1, 4) if r else None,
+                      'notice': notice, 'closed': conn.closed})
+            conn.close()
+            if not r:
+                break
+
+    def period(self):
+        with self.lock:
+            t = list(self.ticks)
+        p0 = self.a.janitor_period
+        est = [(t[i + 1] - t[i]) / round((t[i + 1] - t[i]) / p0) for i in range(len(t) - 1) if round((t[i + 1] - t[i]) / p0) > 0]
+        return (sorted(est)[len(est) // 2] if est else p0), (t[-1] if t else None)
+
+    def close_at(self, request_at):
+        """The first janitor tick more than align_janitor after request_at (PgBouncer's read of the query)."""
+        p, last = self.period()
+        if last is None:
+            return None
+        k = math.floor((request_at + self.a.align_janitor - last) / p) + 1
+        return last + k * p
+
+
+def mysql_lane(a, k, log):
+    import pymysql
+
+    def connect():
+        return pymysql.connect(host=a.host, port=a.port, user='x19m', password='x19m', database='mysql', autocommit=True)
+
+    def run(my_gaps, deadline):
+        last_reply = {}
+        state = {'failed': False}
+        conn = None
+        for rnd, gap in lane_rounds(a, my_gaps, deadline, state):
+            pooled = conn._sock.getsockname()[1] if conn is not None and conn._sock is not None else None
+            connects = []
+            if conn is None:
+                conn = connect()
+                connects.append(conn._sock.getsockname()[1])
+            port = conn._sock.getsockname()[1]
+            if rnd % 2 == 0:
+                sql, params = 'SELECT 1', None
+            else:
+                sql, params = 'SELECT %s AS payload, 1 AS lane', (f'x19d-lane{k}-round{rnd}-' + 'p' * 40,)
+            cur = conn.cursor()
+            text = sql if params is None else cur.mogrify(sql, params)
+            ev = {'event': 'command', 'lane': k, 'round': rnd, 'pooledPort': pooled, 'port': port, 'connects': connects,
+                  'threadId': conn.thread_id(), 'command': text, 'requestBytes': 4 + 1 + len(text.encode()), 'gapAsked': gap}
+            t0 = time.time()
+            ok = True
+            try:
+                cur.execute(sql, params)
+                ev.update(outcome='ok', reply=str(cur.fetchone()[0]))
+                cur.close()
+            except Exception as e:
+                ok = False
+                ev.update(outcome='error', error=type(e).__name__, module=type(e).__module__, message=str(e),
+                          errno=e.args[0] if e.args and isinstance(e.args[0], int) else None, connOpen=conn.open)
+            t1 = time.time()
+            ev.update(sentAt=t0, elapsedMs=round((t1 - t0) * 1000, 2),
+                      idleMeasured=round(t0 - last_reply[port], 4) if port in last_reply else None)
+            if ok:
+                last_reply[port] = t1
+            log(ev)
+            state['failed'] = not ok
+            if not ok:
+                # PyMySQL has already closed the socket (its _force_close) on a connection error
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+                conn = None
+        if a.linger:
+            time.sleep(a.linger)
+        if conn is not None:
+            conn.close()   # COM_QUIT, then the client's FIN
+
+    return run
+
+
+def postgres_lane(a, k, log, janitor=None):
     import psycopg2
     import psycopg2.pool
 
@@ -189,7 +341,14 @@ def postgres_lane(a, k, log):
     def run(my_gaps, deadline):
         last_reply = {}
         state = {'failed': False}
-        for rnd, gap in lane_rounds(a, my_gaps, deadline, state):
+        last_read = [None]   # estimated time the server read the last query
+
+        def send_at(gap):
+            t = janitor.close_at(last_read[0]) if last_read[0] is not None else None
+            # no tick known yet: the timeout and half a period after now
+            return t + gap if t is not None else time.time() + max(0.0, a.align_janitor + a.janitor_period / 2 + gap)
+
+        for rnd, gap in lane_rounds(a, my_gaps, deadline, state, send_at if janitor is not None else None):
             had = bool(pool._pool)
             pooled = local_port_of_fd(pool._pool[0].fileno()) if had else None
             conn = pool.getconn()
@@ -222,6 +381,9 @@ def postgres_lane(a, k, log):
                       idleMeasured=round(t0 - last_reply[port], 4) if port in last_reply else None)
             if ok:
                 last_reply[port] = t1
+                last_read[0] = t0 + a.owd_ms / 1000
+            else:
+                last_read[0] = None
             log(ev)
             state['failed'] = not ok
             # psycopg2's pool does not check a connection it hands out; a broken one is discarded here

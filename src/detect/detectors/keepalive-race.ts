@@ -9,6 +9,7 @@ import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_I
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
+import type { DataAfterPeerFin } from '../../flow/connection';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
@@ -412,54 +413,115 @@ function isPlainRace(conn: AnalyzedConnection, ex: HttpExchange | null): boolean
   return ex === null && conn.app !== null && conn.app.session !== null && !looksLikeTls(conn);
 }
 
+/** Whether the client's data after the server's close is its protocol's goodbye (plain-protocols.ts). */
+function isGoodbye(conn: AnalyzedConnection, after: DataAfterPeerFin): boolean {
+  const bye = looksLikeTls(conn) ? null : plainProtocolOf(conn.sPort, after.firstByte)?.goodbye ?? null;
+  return bye !== null && after.firstByte === bye.firstByte && after.length === bye.length;
+}
+
 /** The plain protocol (plain-protocols.ts) of a race whose request is neither HTTP nor TLS, or null. */
 function plainProtocolOfRace(conn: AnalyzedConnection, ex: HttpExchange | null): PlainProtocol | null {
   if (!isPlainRace(conn, ex)) return null;
   return plainProtocolOf(conn.sPort, conn.clientDataAfterServerFin?.firstByte ?? -1);
 }
 
-/** What the server's FIN closed on a connection whose payload is neither HTTP nor TLS (opaqueServerIdleClose). */
+/** What the server's idle close ended on a connection whose payload is neither HTTP nor TLS (opaqueServerIdleClose). */
 export interface OpaqueServerIdleClose {
-  finTs: number;
-  finFrame: number;
-  /** The start of the idle gap: the server's last data before its FIN, or the client's last request before a goodbye. */
+  /** The close: the server's FIN, or its RST when it sent no FIN (MariaDB closes idle connections with SO_LINGER 0). */
+  closeTs: number;
+  closeFrame: number;
+  closedWith: 'FIN' | 'RST';
+  /** The start of the idle gap: the server's last data before its close, or the client's last request before a goodbye. */
   lastActivityTs: number;
   lastActivityFrame: number;
   idleGap: number;
-  /** The server sent data of its own just before its FIN, long after the client's last: a close notice (PostgreSQL's FATAL 57P05). */
+  /** The server sent data of its own just before its close, long after the client's last: a close notice (PostgreSQL's FATAL 57P05). */
   goodbye: boolean;
 }
 
-/** A server's data this close before its FIN, unasked, is sent with the close (as a TLS close alert is). */
-const GOODBYE_BEFORE_FIN = 0.05;
+/** A server's data this close before its close, unasked, is sent with the close (as a TLS close alert is). */
+const GOODBYE_BEFORE_CLOSE = 0.05;
 
 /**
- * The server's FIN closed an idle connection of a protocol conncheck does not parse (a database's,
- * a cache's): it closed first, after the client's last data before the FIN had been answered (the
- * server sent data after it), and it had been used. The idle gap runs from the server's last data
- * to the FIN; when that data came just before the FIN, long after the client's last request, it is
- * the server's notice of its close (PostgreSQL sends FATAL 57P05 2-4 ms before its FIN in
- * keepalive-race-postgres) and the gap runs from that request to the notice. No turns are read:
- * that request's own answer is not told from later data, so the gap is then longer by its
- * response time. Null otherwise.
+ * The server's first close (FIN, or RST with no FIN) was no answer to anything: the client had not
+ * closed or reset before it, and a FIN came before any server RST.
+ */
+function serverCloseFirst(conn: AnalyzedConnection): 'FIN' | 'RST' | null {
+  const s = conn.server;
+  const c = conn.client;
+  if (s.finTs >= 0) return serverFinFirst(conn) ? 'FIN' : null;
+  if (s.rstTs < 0) return null;
+  const byClient = (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, s.rstTs, s.rstFrame)) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, s.rstTs, s.rstFrame));
+  return byClient ? null : 'RST';
+}
+
+/**
+ * The server's idle close of a connection of a protocol conncheck does not parse (a database's, a
+ * cache's): it closed first (FIN, or RST without one), after the client's last data before the
+ * close had been answered (the server sent data after it), and it had been used. The idle gap runs
+ * from the server's last data to the close; when that data came just before the close, long after
+ * the client's last request, it is the server's notice of its close (PostgreSQL sends FATAL 57P05
+ * 2-4 ms before its FIN in keepalive-race-postgres) and the gap runs from that request to the
+ * notice. No turns are read: that request's own answer is not told from later data, so the gap is
+ * then longer by its response time. A RST counts only after at least `minIdle` of silence: a server
+ * that resets in the middle of a conversation is no idle close. Null otherwise.
  */
 export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number): OpaqueServerIdleClose | null {
   const s = conn.server;
   const c = conn.client;
-  if (s.finTs < 0 || s.gapBytes > 0 || c.gapBytes > 0) return null;
-  const finTs = s.finTs;
-  const finFrame = s.finFrame;
-  if (!serverFinFirst(conn)) return null;
-  const clientTs = s.peerDataBeforeFinTs;
-  const clientFrame = s.peerDataBeforeFinFrame;
+  if (s.gapBytes > 0 || c.gapBytes > 0) return null;
+  const closedWith = serverCloseFirst(conn);
+  if (closedWith === null) return null;
+  const closeTs = closedWith === 'FIN' ? s.finTs : s.rstTs;
+  const closeFrame = closedWith === 'FIN' ? s.finFrame : s.rstFrame;
+  const clientTs = s.peerDataBeforeCloseTs;
+  const clientFrame = s.peerDataBeforeCloseFrame;
   const serverTs = s.lastDataTs;
   const serverFrame = s.lastDataFrame;
-  // Used, and answered: the server's last data came after the client's last before the FIN.
+  // Used, and answered: the server's last data came after the client's last before the close.
   if (clientTs < 0 || serverTs < 0 || !readBefore(clientTs, clientFrame, serverTs, serverFrame)) return null;
-  const goodbye = finTs - serverTs <= GOODBYE_BEFORE_FIN && serverTs - clientTs >= minIdle;
-  return goodbye
-    ? { finTs, finFrame, lastActivityTs: clientTs, lastActivityFrame: clientFrame, idleGap: serverTs - clientTs, goodbye }
-    : { finTs, finFrame, lastActivityTs: serverTs, lastActivityFrame: serverFrame, idleGap: finTs - serverTs, goodbye };
+  const goodbye = closeTs - serverTs <= GOODBYE_BEFORE_CLOSE && serverTs - clientTs >= minIdle;
+  const close = goodbye
+    ? { closeTs, closeFrame, closedWith, lastActivityTs: clientTs, lastActivityFrame: clientFrame, idleGap: serverTs - clientTs, goodbye }
+    : { closeTs, closeFrame, closedWith, lastActivityTs: serverTs, lastActivityFrame: serverFrame, idleGap: closeTs - serverTs, goodbye };
+  return closedWith === 'RST' && close.idleGap < minIdle ? null : close;
+}
+
+/** A plain protocol's request (neither HTTP nor TLS) that the server's close met on arrival. */
+export interface PlainArrivalClose extends ArrivalTiming {
+  requestTs: number;
+  requestFrame: number;
+}
+
+/**
+ * arrivalClose on a connection of a protocol conncheck does not parse: the server's first close
+ * was a RST (with no FIN) whose ACK covers the client's data, the client's last data before it came
+ * after the server's last data (nothing answered it), and the connection had been used. Whether the
+ * close was the idle timer's is judgeArrivalClose's call. (With a FIN the client's data is not told
+ * from a request the server answered by closing; MariaDB closes idle connections with a RST.)
+ */
+export function plainArrivalClose(conn: AnalyzedConnection): PlainArrivalClose | null {
+  const s = conn.server;
+  const c = conn.client;
+  if (s.gapBytes > 0 || c.gapBytes > 0 || serverCloseFirst(conn) !== 'RST') return null;
+  const requestTs = s.peerDataBeforeCloseTs;
+  const requestFrame = s.peerDataBeforeCloseFrame;
+  const lastActivityTs = s.lastDataTs;
+  if (requestTs < 0 || lastActivityTs < 0 || !readBefore(lastActivityTs, s.lastDataFrame, requestTs, requestFrame)) return null;
+  if (!peerResetAfterReceivingAll(c, s)) return null;
+  return {
+    closeTs: s.rstTs,
+    closeFrame: s.rstFrame,
+    closedWith: 'RST',
+    lastActivityTs,
+    lastActivityFrame: s.lastDataFrame,
+    idleBeforeRequest: requestTs - lastActivityTs,
+    idleAtClose: s.rstTs - lastActivityTs,
+    closeAfterRequest: s.rstTs - requestTs,
+    serverRtt: roundTripToServer(conn),
+    requestTs,
+    requestFrame,
+  };
 }
 
 /** A TLS request (the client's latest turn of application data) that the server's close met on arrival. */
@@ -733,7 +795,11 @@ export const keepaliveRace: DetectorDefinition = {
       raceArrival:
         '{request} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later without answering ({form}: {why}); {outcome}',
       raceArrivalOpaque:
-        '{bytes} bytes of TLS application data reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later with no application data in answer ({form}: {why}); {outcome}',
+        '{bytes} bytes of {payload} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later with no data in answer ({form}: {why}); {outcome}',
+      raceArrivalPlain:
+        'A request ({payload}) reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later with no data in answer ({form}: {why}); {outcome}',
+      raceAfterReset:
+        '{bytes} bytes of {payload} sent on a connection {server} had reset after {idle} s idle, with no FIN (crossing: {delta} ms after the RST that closed it); {outcome}',
     },
   },
   create(ctx) {
@@ -853,7 +919,9 @@ export const keepaliveRace: DetectorDefinition = {
                 : 'raceUnseenFin'
             : ex === null
             ? arrival !== null
-              ? 'raceArrivalOpaque'
+              ? t.bytes === undefined
+                ? 'raceArrivalPlain'
+                : 'raceArrivalOpaque'
               : t.idle !== null
                 ? 'raceOpaqueIdle'
                 : 'raceOpaque'
@@ -1034,6 +1102,8 @@ export const keepaliveRace: DetectorDefinition = {
       // alert answering the server's is how a TLS client closes). Other protocols' requests are as
       // short as they come (a 14-byte `SELECT 1`, a 24-byte Redis INCR).
       if (looksLikeTls(conn) && (after.length < MIN_OPAQUE_REQUEST_BYTES || after.firstByte === TLS_ALERT_RECORD)) return false;
+      // Its own goodbye after the server's close (PostgreSQL's Terminate, MySQL's COM_QUIT) is no request.
+      if (isGoodbye(conn, after)) return false;
       if (
         (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, after.ts, after.frame)) ||
         (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, after.ts, after.frame)) ||
@@ -1058,6 +1128,82 @@ export const keepaliveRace: DetectorDefinition = {
       );
       record(conn, finding, form, false, null);
       return true;
+    };
+
+    /**
+     * A plain protocol's request sent on a connection the server had closed with a RST and no FIN
+     * after an idle gap (MariaDB at `wait_timeout`): the data left before the reset arrived (its
+     * socket was gone), a crossing; the server's kernel answers it with another RST.
+     */
+    const resetRace = (conn: AnalyzedConnection, close: OpaqueServerIdleClose): void => {
+      const s = conn.server;
+      const c = conn.client;
+      const after = conn.clientDataAfterServerReset;
+      if (after === null || !isPlainRace(conn, null)) return;
+      // Its own goodbye (PostgreSQL's Terminate, MySQL's COM_QUIT) is no request.
+      if (isGoodbye(conn, after)) return;
+      if (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, after.ts, after.frame)) return;
+      const protocol = plainProtocolOfRace(conn, null);
+      const delta = after.ts - close.closeTs;
+      const answered = s.rstCount > 1;
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: after.ts,
+        message: 'raceAfterReset',
+        data: {
+          bytes: after.length,
+          payload: protocol !== null ? protocol.request : 'data neither HTTP nor TLS',
+          server: conn.serverName,
+          idle: fmt(close.idleGap),
+          delta: fmt(delta * 1000),
+          outcome: answered ? 'the server\'s kernel answered it with another RST' : 'it got no answer',
+        },
+        evidence: {
+          form: 'crossing',
+          closedWith: 'RST',
+          idleGap: ms(close.idleGap),
+          closeTs: at(close.closeTs),
+          requestTs: at(after.ts),
+          delta: fineDuration(delta),
+          outcome: answered ? 'reset' : 'closed',
+          request: null,
+          protocol: protocol?.name ?? null,
+          method: null,
+          idempotent: null,
+          requestBytes: after.length,
+          retried: null,
+          capturedNear: capturedNear(conn),
+        },
+        frames: [close.lastActivityFrame, close.closeFrame, after.frame],
+      });
+      record(conn, finding, 'crossing', false, null);
+    };
+
+    /** A plain protocol's request the server's idle close (a RST) met on arrival (judged as arrivalRace judges an HTTP one). */
+    const plainArrivalRace = (conn: AnalyzedConnection): void => {
+      if (!isPlainRace(conn, null)) return;
+      const close = plainArrivalClose(conn);
+      if (close === null) return;
+      const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
+      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
+      if (basis === null) return;
+      const finding = raceFinding(
+        conn,
+        {
+          reqTs: close.requestTs,
+          reqFrame: close.requestFrame,
+          idle: close.idleAtClose,
+          lastFrame: close.lastActivityFrame,
+          acksFin: false,
+          form: 'closed-on-arrival',
+          neverUsed: false,
+        },
+        null,
+        { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
+      );
+      record(conn, finding, 'closed-on-arrival', false, null);
     };
 
     /** A TLS request the server's idle close met on arrival (judged as arrivalRace judges an HTTP one). */
@@ -1129,12 +1275,16 @@ export const keepaliveRace: DetectorDefinition = {
           // Payload neither HTTP nor TLS (the HTTP stage read it and gave up): each side's last data.
           const plainClose = app.tls === null && app.session !== null ? opaqueServerIdleClose(conn, ctx.options.minIdleTimeout) : null;
           // The server's idle closes of used TLS and plain connections tell its idle timeout, as HTTP ones do.
-          const used = tlsClose !== null && tlsClose.used ? tlsClose : plainClose;
-          if (used !== null) {
-            const entry = serverEntry(conn.serverName);
-            if (entry !== null) addSample(entry, used.idleGap, idleCloseSample(used.finTs, used.finFrame, null));
+          const entry = tlsClose !== null && tlsClose.used ? serverEntry(conn.serverName) : plainClose !== null ? serverEntry(conn.serverName) : null;
+          if (entry !== null && tlsClose !== null && tlsClose.used) addSample(entry, tlsClose.idleGap, idleCloseSample(tlsClose.finTs, tlsClose.finFrame, null));
+          else if (entry !== null && plainClose !== null) addSample(entry, plainClose.idleGap, idleCloseSample(plainClose.closeTs, plainClose.closeFrame, null));
+          if (plainClose !== null && plainClose.closedWith === 'RST') {
+            resetRace(conn, plainClose);
+            return;
           }
-          if (!opaqueRace(conn, tlsClose ?? plainClose) && app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
+          if (opaqueRace(conn, tlsClose ?? plainClose)) return;
+          if (app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
+          else if (app.tls === null && app.session !== null && plainClose === null) plainArrivalRace(conn);
           return;
         }
         const close = serverIdleClose(conn);
