@@ -1181,34 +1181,11 @@ export const keepaliveRace: DetectorDefinition = {
       record(conn, finding, 'crossing', false, null);
     };
 
-    /** A plain protocol's request the server's idle close (a RST) met on arrival (judged as arrivalRace judges an HTTP one). */
-    const plainArrivalRace = (conn: AnalyzedConnection): void => {
-      if (!isPlainRace(conn, null)) return;
-      const close = plainArrivalClose(conn);
-      if (close === null) return;
-      const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
-      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
-      if (basis === null) return;
-      const finding = raceFinding(
-        conn,
-        {
-          reqTs: close.requestTs,
-          reqFrame: close.requestFrame,
-          idle: close.idleAtClose,
-          lastFrame: close.lastActivityFrame,
-          acksFin: false,
-          form: 'closed-on-arrival',
-          neverUsed: false,
-        },
-        null,
-        { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
-      );
-      record(conn, finding, 'closed-on-arrival', false, null);
-    };
-
-    /** A TLS request the server's idle close met on arrival (judged as arrivalRace judges an HTTP one). */
-    const tlsArrivalRace = (conn: AnalyzedConnection): void => {
-      const close = tlsArrivalClose(conn);
+    /**
+     * A request without HTTP framing (TLS records, or a plain protocol's data) that the server's idle
+     * close met on arrival, judged as arrivalRace judges an HTTP one. `requestBytes` when known.
+     */
+    const opaqueArrivalRace = (conn: AnalyzedConnection, close: (ArrivalTiming & { requestTs: number; requestFrame: number; requestBytes?: number }) | null): void => {
       if (close === null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
@@ -1283,8 +1260,9 @@ export const keepaliveRace: DetectorDefinition = {
             return;
           }
           if (opaqueRace(conn, tlsClose ?? plainClose)) return;
-          if (app.tls !== null && tlsClose === null) tlsArrivalRace(conn);
-          else if (app.tls === null && app.session !== null && plainClose === null) plainArrivalRace(conn);
+          // A TLS request (its last turn of records), or a plain protocol's met by a RST (plainArrivalClose).
+          if (app.tls !== null && tlsClose === null) opaqueArrivalRace(conn, tlsArrivalClose(conn));
+          else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn));
           return;
         }
         const close = serverIdleClose(conn);
