@@ -29,11 +29,7 @@ X19D_NS_PREFIX=ccx19m
 X19D_PORT=3306
 X19D_DELAY_MS=5
 X19D_IDLE=2
-GAPS=$(python3 -c "
-import random
-v = [1.9, 2.05, 2.2] + [round(1.984 + 0.001 * k, 3) for k in range(21)]
-random.Random(19).shuffle(v)
-print(','.join(map(str, v)))")
+GAPS=$(x19d_gaps_fixed)
 X19D_CLIENT_ARGS=(--lanes 4 --rounds 6 --stagger 0.07 "--gaps=$GAPS" --max-seconds 40)
 X19D_META_ARGS=(--need-races 3 --need-forms crossing --need-short-races 1
   --configured-notes "serverIdleSetting is MariaDB's wait_timeout (2, passed as --wait-timeout 2; my.cnf [mysqld] wait_timeout in production; default 28800 s; interactive_timeout, also 28800, for clients that connect with CLIENT_INTERACTIVE). A connection thread (thread_handling one-thread-per-connection, the default) reads the next command with net_read's timeout set to wait_timeout (sql/sql_parse.cc do_command: my_net_set_read_timeout(net, thd->variables.net_wait_timeout)); on expiry it sets SO_LINGER {on, 0} and closes the socket (vio/viosocket.c: vio_set_linger(fd, 0) on a read timeout), a RST, and logs 'Aborted connection ... (Got timeout reading communication packets)' (log_warnings >= 2)."

@@ -27,11 +27,7 @@ X19D_NS_PREFIX=ccx19m
 X19D_PORT=6432
 X19D_DELAY_MS=5
 X19D_IDLE=2
-GAPS=$(python3 -c "
-import random
-v = [-0.4, -0.2, -0.012, 0.012, 0.03, 0.05, 0.08, -0.15] + [round(-0.009 + 0.001 * k, 3) for k in range(16)]
-random.Random(19).shuffle(v)
-print(','.join(map(str, v)))")
+GAPS=$(x19d_gaps_aligned)
 X19D_CLIENT_ARGS=(--lanes 4 --rounds 6 --stagger 0.07 --align-janitor "$X19D_IDLE" "--gaps=$GAPS" --max-seconds 45)
 X19D_META_ARGS=(--need-races 3 --need-forms crossing stale-reuse --need-short-races 1
   --configured-notes "serverIdleSetting is PgBouncer's client_idle_timeout (2; pgbouncer.ini [pgbouncer] section; default 0, disabled; its documentation: 'This should be larger than the client-side connection lifetime settings, and only used for network problems'). The janitor (src/janitor.c pool_client_maint, full_maint_period 1/3 s) disconnects a client with no server linked when now - request_time > client_idle_timeout, so the idle time before the close is 2.0-2.33 s; disconnect_client(client, true, 'client_idle_timeout') sends the client an ErrorResponse first. pool_mode transaction: in session mode the client stays linked to its server connection and is never idle-closed. server_idle_timeout (600 s by default) closes PgBouncer's idle server connections, not clients'."

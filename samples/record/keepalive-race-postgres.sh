@@ -22,11 +22,7 @@ SCENARIO=keepalive-race-postgres
 X19D_PORT=5432
 X19D_DELAY_MS=5
 X19D_IDLE=2
-GAPS=$(python3 -c "
-import random
-v = [1.9, 2.05, 2.2] + [round(1.984 + 0.001 * k, 3) for k in range(21)]
-random.Random(19).shuffle(v)
-print(','.join(map(str, v)))")
+GAPS=$(x19d_gaps_fixed)
 X19D_CLIENT_ARGS=(--lanes 4 --rounds 6 --stagger 0.07 "--gaps=$GAPS" --max-seconds 40)
 X19D_META_ARGS=(--need-races 3 --need-forms crossing stale-reuse --need-short-races 1
   --configured-notes "serverIdleSetting is PostgreSQL's idle_session_timeout (2s, passed with -c; postgresql.conf / ALTER ROLE ... SET in production; default 0, off). The backend arms the timer when it sends ReadyForQuery outside a transaction (src/backend/tcop/postgres.c); on expiry it reports FATAL 57P05 'terminating connection due to idle-session timeout' to the client and exits."

@@ -22,11 +22,7 @@ X19D_PORT=6379
 X19D_DELAY_MS=5
 X19D_IDLE=2
 # 24 send times relative to the expected close (s), shuffled, dealt round-robin to 4 lanes of 6 reuses.
-GAPS=$(python3 -c "
-import random
-v = [-0.4, -0.2, -0.012, 0.012, 0.03, 0.05, 0.08, -0.15] + [round(-0.009 + 0.001 * k, 3) for k in range(16)]
-random.Random(19).shuffle(v)
-print(','.join(map(str, v)))")
+GAPS=$(x19d_gaps_aligned)
 X19D_CLIENT_ARGS=(--lanes 4 --rounds 6 --stagger 0.07 --align-redis-timeout "$X19D_IDLE" "--gaps=$GAPS" --max-seconds 40)
 X19D_META_ARGS=(--need-races 2 --need-short-races 1
   --configured-notes "serverIdleSetting is redis.conf 'timeout 2' (passed as --timeout 2). Redis 7.0 closes a client when server.unixtime - c->lastinteraction > timeout, both whole unix seconds (src/timeout.c clientsCronHandleTimeout, from clientsCron in serverCron, run hz times a second: hz 100 here, default 10), so the actual idle time before the close is 2.0-3.0 s (+ one cron tick), not 2 s; the close is silent (freeClient: close(), no message). The client's pauses are aligned on that instant (--align-redis-timeout)."

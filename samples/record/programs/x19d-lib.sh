@@ -224,3 +224,24 @@ x19d_record() {
   if [ -n "${X19D_LOG_DIR:-}" ]; then mkdir -p "$X19D_LOG_DIR"; cp "$CCB_WORK"/*.log "$X19D_LOG_DIR/"; fi
   return 0
 }
+
+# x19d_gaps_fixed: the pauses (s) of the recorders whose server closes at a fixed idle time (PostgreSQL,
+# MariaDB): 3 outside the race window and 21 from 1.984 to 2.004 s, in a fixed shuffled order.
+x19d_gaps_fixed() {
+  python3 -c "
+import random
+v = [1.9, 2.05, 2.2] + [round(1.984 + 0.001 * k, 3) for k in range(21)]
+random.Random(19).shuffle(v)
+print(','.join(map(str, v)))"
+}
+
+# x19d_gaps_aligned: offsets (s) from each connection's predicted close, for servers whose idle check
+# runs on a tick (Redis in whole seconds, PgBouncer's janitor every 1/3 s): 8 away from it and 16 from
+# -9 to +6 ms, in a fixed shuffled order.
+x19d_gaps_aligned() {
+  python3 -c "
+import random
+v = [-0.4, -0.2, -0.012, 0.012, 0.03, 0.05, 0.08, -0.15] + [round(-0.009 + 0.001 * k, 3) for k in range(16)]
+random.Random(19).shuffle(v)
+print(','.join(map(str, v)))"
+}
