@@ -65,6 +65,12 @@ function findPacket(f: Finding, packets: ReadonlyMap<number, FlowPacket>, match:
 
 const keepaliveRace: NoteRule = (p, ev, f, _index, packets) => {
   if (!p.fromClient && isFin(p)) return `server idle ${dur(num(ev, 'idleGap'))} → FIN`;
+  // An idle close by RST with no FIN (MariaDB's SO_LINGER 0): the first RST is the close, a request crossed it.
+  if (str(ev, 'closedWith') === 'RST' && str(ev, 'form') === 'crossing') {
+    const close = findPacket(f, packets, (q) => !q.fromClient && isRst(q));
+    if (!p.fromClient && isRst(p)) return p === close ? `server idle ${dur(num(ev, 'idleGap'))} → RST, no FIN` : 'RST: no socket for the request';
+    if (p.fromClient && hasData(p)) return `request${close === null ? '' : ` ${dur(p.ts - close.ts)}`} after the RST that closed it: crossing`;
+  }
   if (p.fromClient && hasData(p)) {
     // The packets' own times are exact; the evidence is rounded to the millisecond.
     if (str(ev, 'form') === 'closed-on-arrival') {

@@ -1229,7 +1229,7 @@ export const keepaliveRace: DetectorDefinition = {
       if (timeout !== null && timeout.value >= ctx.options.minIdleTimeout) {
         inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
         explanation =
-          `${server} closes idle connections after ~${fmt(timeout.value)} s (idle since either side's last data before its FIN, or before a notice of the close it sent with it), ` +
+          `${server} closes idle connections after ~${fmt(timeout.value)} s (idle since either side's last data before its close, a FIN or a RST without one, or before a notice of the close it sent with it), ` +
           `inferred from ${support}. ${explanation}`;
         below = ` below ${fmt(timeout.value)} s, e.g. ${saferClientIdleTimeout(timeout.value)} s`;
       }
@@ -1307,7 +1307,7 @@ export const keepaliveRace: DetectorDefinition = {
           let explanation: string;
           let remedy: string;
           const forms = [
-            entry.crossing > 0 ? `${entry.crossing} crossed the server's FIN on the wire` : '',
+            entry.crossing > 0 ? `${entry.crossing} crossed the server's ${entry.plain === count ? 'close (its FIN, or its RST when it sent none)' : 'FIN'} on the wire` : '',
             entry.stale > entry.staleInFlight
               ? `${entry.stale - entry.staleInFlight} ${entry.stale - entry.staleInFlight === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)`
               : '',
