@@ -5,8 +5,10 @@
  * for its remedy. A hint, as the port is: a server on another port is described as data neither
  * HTTP nor TLS.
  *
- * Recorded: keepalive-race-redis (Redis 7.0 `timeout 2`, redis-py 4.3) and keepalive-race-postgres
- * (PostgreSQL 15 `idle_session_timeout = 2s`, psycopg2 2.9).
+ * Recorded: keepalive-race-redis (Redis 7.0 `timeout 2`, redis-py 4.3), keepalive-race-postgres
+ * (PostgreSQL 15 `idle_session_timeout = 2s`, psycopg2 2.9), keepalive-race-pgbouncer (PgBouncer 1.18
+ * `client_idle_timeout = 2`, psycopg2) and keepalive-race-mariadb (MariaDB 10.11 `wait_timeout = 2`,
+ * PyMySQL 1.0).
  */
 export interface PlainProtocol {
   name: string;
