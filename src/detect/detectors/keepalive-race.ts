@@ -443,19 +443,6 @@ export interface OpaqueServerIdleClose {
 const GOODBYE_BEFORE_CLOSE = 0.05;
 
 /**
- * The server's first close (FIN, or RST with no FIN) was no answer to anything: the client had not
- * closed or reset before it, and a FIN came before any server RST.
- */
-function serverCloseFirst(conn: AnalyzedConnection): 'FIN' | 'RST' | null {
-  const s = conn.server;
-  const c = conn.client;
-  if (s.finTs >= 0) return serverFinFirst(conn) ? 'FIN' : null;
-  if (s.rstTs < 0) return null;
-  const byClient = (c.finTs >= 0 && readBefore(c.finTs, c.finFrame, s.rstTs, s.rstFrame)) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, s.rstTs, s.rstFrame));
-  return byClient ? null : 'RST';
-}
-
-/**
  * The server's idle close of a connection of a protocol conncheck does not parse (a database's, a
  * cache's): it closed first (FIN, or RST without one), after the client's last data before the
  * close had been answered (the server sent data after it), and it had been used. The idle gap runs
@@ -470,10 +457,9 @@ export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number)
   const s = conn.server;
   const c = conn.client;
   if (s.gapBytes > 0 || c.gapBytes > 0) return null;
-  const closedWith = serverCloseFirst(conn);
-  if (closedWith === null) return null;
-  const closeTs = closedWith === 'FIN' ? s.finTs : s.rstTs;
-  const closeFrame = closedWith === 'FIN' ? s.finFrame : s.rstFrame;
+  const first = serverClosedFirst(conn);
+  if (first === null) return null;
+  const { ts: closeTs, frame: closeFrame, closedWith } = first;
   const clientTs = s.peerDataBeforeCloseTs;
   const clientFrame = s.peerDataBeforeCloseFrame;
   const serverTs = s.lastDataTs;
@@ -503,7 +489,7 @@ export interface PlainArrivalClose extends ArrivalTiming {
 export function plainArrivalClose(conn: AnalyzedConnection): PlainArrivalClose | null {
   const s = conn.server;
   const c = conn.client;
-  if (s.gapBytes > 0 || c.gapBytes > 0 || serverCloseFirst(conn) !== 'RST') return null;
+  if (s.gapBytes > 0 || c.gapBytes > 0 || serverClosedFirst(conn)?.closedWith !== 'RST') return null;
   const requestTs = s.peerDataBeforeCloseTs;
   const requestFrame = s.peerDataBeforeCloseFrame;
   const lastActivityTs = s.lastDataTs;
