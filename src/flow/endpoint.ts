@@ -56,10 +56,11 @@ const Slot = Object.freeze({
   LastDataTs: 11,
   RstAck: 12,
   PeerDataBeforeCloseTs: 13,
+  PrevDataTs: 14,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 14;
+export const ENDPOINT_SLOTS = 15;
 
 /** Packed doubles to slice slot arrays from (see doubleSlots); pushed one by one, so packed. */
 const DOUBLES: number[] = [];
@@ -88,6 +89,7 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.FirstDataTs] = -1;
   f[base + Slot.LastDataTs] = -1;
   f[base + Slot.PeerDataBeforeCloseTs] = -1;
+  f[base + Slot.PrevDataTs] = -1;
 }
 
 /**
@@ -130,6 +132,8 @@ export class Endpoint {
   private heldSegments: Reassembler | null = null;
   firstDataFrame = 0;
   lastDataFrame = 0;
+  /** The frame of the data segment before the last one (see prevDataTs). */
+  prevDataFrame = 0;
 
   /** Initial sequence number, from this endpoint's SYN. */
   hasIsn = false;
@@ -255,6 +259,23 @@ export class Endpoint {
   set firstDataTs(v: number) { this.f[this.base + Slot.FirstDataTs] = v; }
   get lastDataTs(): number { return this.f[this.base + Slot.LastDataTs]; }
   set lastDataTs(v: number) { this.f[this.base + Slot.LastDataTs] = v; }
+  /**
+   * When this endpoint's data segment before its last one came (-1: none): on a protocol conncheck
+   * does not parse, a notice a server sends as it closes (PostgreSQL's FATAL 57P05) and a request
+   * that crossed it are each one segment, and the idle gap before them runs from the data before
+   * (keepalive-race's plainArrivalClose).
+   */
+  get prevDataTs(): number { return this.f[this.base + Slot.PrevDataTs]; }
+
+  /** A data segment was delivered at `ts` in `frame`: the last one becomes the previous one. */
+  noteData(ts: number, frame: number): void {
+    const f = this.f;
+    const b = this.base;
+    f[b + Slot.PrevDataTs] = f[b + Slot.LastDataTs];
+    this.prevDataFrame = this.lastDataFrame;
+    f[b + Slot.LastDataTs] = ts;
+    this.lastDataFrame = frame;
+  }
 
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
   get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
@@ -318,6 +339,8 @@ export class Endpoint {
       f[b + Slot.FirstDataTs] = ts;
       this.firstDataFrame = frame;
     }
+    f[b + Slot.PrevDataTs] = f[b + Slot.LastDataTs];
+    this.prevDataFrame = this.lastDataFrame;
     f[b + Slot.LastDataTs] = ts;
     this.lastDataFrame = frame;
     this.payloadBytes += length;
@@ -356,6 +379,7 @@ export class Endpoint {
     this.heldSegments = null;
     this.firstDataFrame = 0;
     this.lastDataFrame = 0;
+    this.prevDataFrame = 0;
     this.hasIsn = false;
     this.retransmissions = 0;
     this.retransmissionsBeforePeerAck = 0;

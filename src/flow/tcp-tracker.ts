@@ -661,8 +661,7 @@ export class TcpTracker<T> {
       ep.firstDataTs = ts;
       ep.firstDataFrame = frame;
     }
-    ep.lastDataTs = ts;
-    ep.lastDataFrame = frame;
+    ep.noteData(ts, frame);
     ep.payloadBytes += newBytes;
     ep.nextSeq = seqAdd(ep.nextSeq, newBytes);
     const available = captured - skip;
@@ -675,8 +674,7 @@ export class TcpTracker<T> {
     const before = ep.nextSeq;
     ep.nextSeq = ep.reassembly.drain(ep.nextSeq, (d, off, len, ts, frame) => {
       this.observer.onPayload(conn, fromClient, d, off, len, ts, frame);
-      ep.lastDataTs = ts;
-      ep.lastDataFrame = frame;
+      ep.noteData(ts, frame);
     });
     ep.payloadBytes += seqDiff(before, ep.nextSeq);
   }

@@ -200,19 +200,70 @@ describe('keepalive-race: synthetic connections', () => {
       expect(`${d.explanation} ${d.remedy}`).not.toMatch(/gunicorn|Node http\.Agent|keepalive_timeout/);
     });
 
-    test('PostgreSQL: the idle gap runs to the notice the server sends with its close, not to its FIN', () => {
+    test('PostgreSQL: the idle gap runs from the last answer to the notice the server sends with its close, not to its FIN', () => {
       const cap = new Capture();
       const query = 'Q\x00\x00\x00\x0dSELECT 1\x00';
       const answer = 'T' + 'x'.repeat(40) + 'Z\x00\x00\x00\x05I';
       const fatal = 'E' + 'y'.repeat(115);
       const c = cap.connection({ sport: 5432 });
-      c.handshake(0).send(0.01, 'c', query).send(0.0105, 's', answer);
-      c.send(2.0105, 's', fatal).fin(2.0135, 's'); // the FATAL notice 3 ms before the FIN
-      c.send(2.014, 'c', query, { sawFin: false }).rst(2.0141, 's');
+      c.handshake(0).send(0.01, 'c', query).send(0.51, 's', answer); // a query that took 0.5 s
+      c.send(2.51, 's', fatal).fin(2.513, 's'); // the FATAL notice 3 ms before the FIN
+      c.send(2.514, 'c', query, { sawFin: false }).rst(2.5141, 's');
       const [f] = ofKind(cap.analyze(only), KIND);
-      // From the client's last query to the notice (its answer is not told from later data: 0.5 ms more).
-      expect(f.evidence).toMatchObject({ form: 'crossing', protocol: 'PostgreSQL', idleGap: 2 }); // to the ms: 2.0005 s
+      // From the answer, not from the query before it (2.5 s).
+      expect(f.evidence).toMatchObject({ form: 'crossing', protocol: 'PostgreSQL', idleGap: 2 });
       expect(f.summary).toContain('14 bytes of a PostgreSQL message');
+    });
+
+    describe('PostgreSQL: a query that crossed the notice and reached the exiting backend, reset with no FIN (keepalive-race-postgres)', () => {
+      const query = 'Q\x00\x00\x00\x0dSELECT 1\x00';
+      const answer = 'T' + 'x'.repeat(40) + 'Z\x00\x00\x00\x05I';
+      const fatal = 'E' + 'y'.repeat(115);
+      /** A used connection: query at `at`, answer 0.5 ms later. */
+      const used = (cap: Capture, at: number) => cap.connection({ sport: 5432 }).handshake(at).send(at + 0.01, 'c', query).send(at + 0.0105, 's', answer);
+
+      test('with the idle timeout learned from the idle closes before it', () => {
+        const cap = new Capture();
+        for (const at of [0, 10, 20]) used(cap, at).send(at + 2.0105, 's', fatal).fin(at + 2.0135, 's').ack(at + 2.014, 'c');
+        const c = used(cap, 30);
+        c.send(32.0105, 's', fatal); // the notice, 2 s after the answer
+        c.send(32.0136, 'c', query, { sawFin: false }); // crossed it: its ACK does not cover the notice
+        c.rstAck(32.0141, 's'); // the backend exits with the query unread: RST, no FIN
+        const r = cap.analyze(only);
+        const [f, ...rest] = ofKind(r, KIND);
+        expect(rest).toEqual([]);
+        expect(f.client).toBe(c.clientName);
+        expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', protocol: 'PostgreSQL', closedWith: 'RST', basis: 'learned-idle-timeout', idleGap: 2, idleBeforeRequest: 2.003 });
+        const notice = f.evidence.goodbyeFrame as number;
+        expect(notice).toBeGreaterThan(0);
+        expect(f.frames).toContain(notice);
+        expect(f.summary).toContain(`had run out when it sent its notice of the close (frame ${notice}, 2 s idle), which the request crossed`);
+        expect(r.diagnoses.find((d) => d.kind === KIND)!.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 3);
+      });
+
+      test('alone: the notice after a long silence, and a reset this fast after the request', () => {
+        const cap = new Capture();
+        const c = used(cap, 0);
+        c.send(2.0105, 's', fatal).send(2.0136, 'c', query, { sawFin: false }).rstAck(2.0141, 's');
+        const [f] = ofKind(cap.analyze(only), KIND);
+        expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'instant-close', idleGap: 2 });
+        expect(f.summary).toContain('a notice of the close (frame');
+      });
+
+      test('stays silent when the data before the request was a slow answer to the query before it, not a notice', () => {
+        const cap = new Capture();
+        const c = cap.connection({ sport: 5432 });
+        c.handshake(0).send(0.01, 'c', query).send(2.5, 's', answer); // answered after 2.49 s
+        c.send(2.501, 'c', query).rstAck(2.5012, 's'); // the next query, reset at once (a crash, not an idle timer)
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('stays silent when the reset comes long after the server\'s unasked data', () => {
+        const cap = new Capture();
+        const c = used(cap, 0);
+        c.send(2.0105, 's', fatal).send(2.09, 'c', query).rstAck(2.0902, 's'); // 80 ms after it
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
     });
 
     test('another port: data neither HTTP nor TLS, no protocol named', () => {

@@ -46,7 +46,7 @@ class CountingTracker<T> extends TcpTracker<T> {
 
 const ENDPOINT_GETTERS = [
   'isn', 'nextSeq', 'maxSeqEnd', 'finTs', 'finSeq', 'finAck', 'rstTs', 'firstTs', 'lastTs',
-  'firstDataTs', 'lastDataTs', 'highestAck', 'holding',
+  'firstDataTs', 'lastDataTs', 'prevDataTs', 'highestAck', 'holding',
 ] as const;
 const CONNECTION_GETTERS = ['startTs', 'lastTs', 'lastClock', 'handshakeAckTs', 'clientHost', 'serverHost'] as const;
 /** Fields that are links to other objects or the shared number block (read through the getters). */

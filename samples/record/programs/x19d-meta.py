@@ -514,10 +514,6 @@ def main():
             ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
             ev.update(clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'], retried=False)
             entry = {'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': what + outcome, 'evidence': ev}
-            if r['form'] == 'closed-on-arrival' and r['goodbye']:
-                # Ground truth all the same; conncheck does not judge it yet (test/detect/sample-expectations.test.ts).
-                entry['knownMiss'] = ('no FIN: the server\'s notice, then the request, then a RST; on a protocol conncheck does not parse, '
-                                      'nothing tells that notice from an answer without each side\'s data before it')
             expect.append(entry)
         elif port in local:
             e = local[port]

@@ -448,9 +448,9 @@ const GOODBYE_BEFORE_CLOSE = 0.05;
  * close had been answered (the server sent data after it), and it had been used. The idle gap runs
  * from the server's last data to the close; when that data came just before the close, long after
  * the client's last request, it is the server's notice of its close (PostgreSQL sends FATAL 57P05
- * 2-4 ms before its FIN in keepalive-race-postgres) and the gap runs from that request to the
- * notice. No turns are read: that request's own answer is not told from later data, so the gap is
- * then longer by its response time. A RST counts only after at least `minIdle` of silence: a server
+ * 2-4 ms before its FIN in keepalive-race-postgres) and the gap runs from the server's data before
+ * the notice (that request's answer, Endpoint.prevDataTs) to the notice, or from the request when
+ * the notice was the server's only data since. A RST counts only after at least `minIdle` of silence: a server
  * that resets in the middle of a conversation is no idle close. Null otherwise.
  */
 export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number): OpaqueServerIdleClose | null {
@@ -467,8 +467,12 @@ export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number)
   // Used, and answered: the server's last data came after the client's last before the close.
   if (clientTs < 0 || serverTs < 0 || !readBefore(clientTs, clientFrame, serverTs, serverFrame)) return null;
   const goodbye = closeTs - serverTs <= GOODBYE_BEFORE_CLOSE && serverTs - clientTs >= minIdle;
+  // Before a notice, the server's own data before it (the last answer) when that came after the request.
+  const answered = goodbye && s.prevDataTs >= 0 && readBefore(clientTs, clientFrame, s.prevDataTs, s.prevDataFrame);
+  const quietTs = answered ? s.prevDataTs : clientTs;
+  const quietFrame = answered ? s.prevDataFrame : clientFrame;
   const close = goodbye
-    ? { closeTs, closeFrame, closedWith, lastActivityTs: clientTs, lastActivityFrame: clientFrame, idleGap: serverTs - clientTs, goodbye }
+    ? { closeTs, closeFrame, closedWith, lastActivityTs: quietTs, lastActivityFrame: quietFrame, idleGap: serverTs - quietTs, goodbye }
     : { closeTs, closeFrame, closedWith, lastActivityTs: serverTs, lastActivityFrame: serverFrame, idleGap: closeTs - serverTs, goodbye };
   return closedWith === 'RST' && close.idleGap < minIdle ? null : close;
 }
@@ -477,6 +481,8 @@ export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number)
 export interface PlainArrivalClose extends ArrivalTiming {
   requestTs: number;
   requestFrame: number;
+  /** The server's notice of its close that the request crossed (its frame), 0 when none. */
+  goodbyeFrame: number;
 }
 
 /**
@@ -485,28 +491,48 @@ export interface PlainArrivalClose extends ArrivalTiming {
  * after the server's last data (nothing answered it), and the connection had been used. Whether the
  * close was the idle timer's is judgeArrivalClose's call. (With a FIN the client's data is not told
  * from a request the server answered by closing; MariaDB closes idle connections with a RST.)
+ *
+ * The server's last data may be the notice it sends as its idle timer fires (PostgreSQL's FATAL
+ * 57P05), which the request crossed: the backend then exits with the request unread, and its
+ * kernel resets instead of sending a FIN (keepalive-race-postgres). That data is a notice when the
+ * server's data before it answered the client's data before the request, at least `minIdle` before
+ * it (nothing asked for it), and the RST came within GOODBYE_BEFORE_CLOSE of it, each a single
+ * segment: the idle gap then runs from that answer to the notice, and the request came that long
+ * after the connection fell silent.
  */
-export function plainArrivalClose(conn: AnalyzedConnection): PlainArrivalClose | null {
+export function plainArrivalClose(conn: AnalyzedConnection, minIdle: number): PlainArrivalClose | null {
   const s = conn.server;
   const c = conn.client;
   if (s.gapBytes > 0 || c.gapBytes > 0 || serverClosedFirst(conn)?.closedWith !== 'RST') return null;
   const requestTs = s.peerDataBeforeCloseTs;
   const requestFrame = s.peerDataBeforeCloseFrame;
-  const lastActivityTs = s.lastDataTs;
-  if (requestTs < 0 || lastActivityTs < 0 || !readBefore(lastActivityTs, s.lastDataFrame, requestTs, requestFrame)) return null;
+  const serverTs = s.lastDataTs;
+  if (requestTs < 0 || serverTs < 0 || !readBefore(serverTs, s.lastDataFrame, requestTs, requestFrame)) return null;
   if (!peerResetAfterReceivingAll(c, s)) return null;
+  // A notice: the server's data before it answered the client's data before the request (the
+  // client's only when the request is its last data), and the notice came long after that answer,
+  // unasked. (A slow answer to the previous request is no notice: no server data came between.)
+  const clientBefore = c.lastDataTs === requestTs && c.lastDataFrame === requestFrame ? c.prevDataTs : -1;
+  const answerTs = s.prevDataTs;
+  const notice =
+    clientBefore >= 0 && answerTs >= 0 && readBefore(clientBefore, c.prevDataFrame, answerTs, s.prevDataFrame) &&
+    serverTs - answerTs >= minIdle && s.rstTs - serverTs <= GOODBYE_BEFORE_CLOSE;
+  const lastActivityTs = notice ? answerTs : serverTs;
+  const lastActivityFrame = notice ? s.prevDataFrame : s.lastDataFrame;
   return {
     closeTs: s.rstTs,
     closeFrame: s.rstFrame,
     closedWith: 'RST',
     lastActivityTs,
-    lastActivityFrame: s.lastDataFrame,
+    lastActivityFrame,
     idleBeforeRequest: requestTs - lastActivityTs,
-    idleAtClose: s.rstTs - lastActivityTs,
+    // The idle timer fired when the notice went out.
+    idleAtClose: (notice ? serverTs : s.rstTs) - lastActivityTs,
     closeAfterRequest: s.rstTs - requestTs,
     serverRtt: roundTripToServer(conn),
     requestTs,
     requestFrame,
+    goodbyeFrame: notice ? s.lastDataFrame : 0,
   };
 }
 
@@ -828,7 +854,7 @@ export const keepaliveRace: DetectorDefinition = {
       conn: AnalyzedConnection,
       t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
-      arrival: { close: ArrivalTiming; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
+      arrival: { close: ArrivalTiming & { goodbyeFrame?: number }; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
       unseenFin: UnseenFinClose | null = null,
     ): Finding => {
       const s = conn.server;
@@ -859,6 +885,7 @@ export const keepaliveRace: DetectorDefinition = {
         t.form === 'stale-reuse' && fin
           ? { finHeldByClient: position === null ? null : fineDuration(Math.max(0, delta - position.clientRtt)) }
           : {};
+      const goodbyeFrame = arrival?.close.goodbyeFrame ?? 0;
       const arrivalEvidence: Record<string, EvidenceValue> =
         unseenFin !== null
           ? {
@@ -880,14 +907,21 @@ export const keepaliveRace: DetectorDefinition = {
               serverRttMs: microsAsMs(arrival.close.serverRtt),
               serverIdleTimeout: arrival.serverIdleTimeout === null ? null : ms(arrival.serverIdleTimeout),
               basis: arrival.basis,
+              // The server's notice of its close, which the request crossed (plainArrivalClose).
+              ...(goodbyeFrame > 0 ? { goodbyeFrame } : {}),
             };
+      const closedWhen =
+        goodbyeFrame > 0
+          ? `when it sent its notice of the close (frame ${goodbyeFrame}, ${fmt(arrival !== null ? arrival.close.idleAtClose : 0)} s idle), which the request crossed: the server, on its way out, reset the connection with the request unread`
+          : `when it closed (${fmt(arrival !== null ? arrival.close.idleAtClose : 0)} s idle): the idle timer closed it as the request arrived, not the application`;
       const why =
         arrival === null
           ? ''
           : arrival.basis === 'learned-idle-timeout' && arrival.serverIdleTimeout !== null
-            ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s by its idle closes before this one, had run out when it closed (${fmt(arrival.close.idleAtClose)} s idle): ` +
-              `the idle timer closed it as the request arrived, not the application`
-            : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
+            ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s by its idle closes before this one, had run out ${closedWhen}`
+            : goodbyeFrame > 0
+              ? `a notice of the close (frame ${goodbyeFrame}) after ${fmt(arrival.close.idleAtClose)} s of silence, which the request crossed, and a reset this fast after the request are the idle timer's close, not the application's answer`
+              : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
               (arrival.close.serverRtt >= SHOWN_RTT
                 ? `; of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server`
                 : '');
@@ -970,7 +1004,7 @@ export const keepaliveRace: DetectorDefinition = {
           ...arrivalEvidence,
           ...finHeldEvidence,
         },
-        frames: [t.lastFrame, fin ? s.finFrame : 0, t.reqFrame, reset ? s.rstFrame : unseenFin !== null ? unseenFin.shownFrame : 0],
+        frames: [t.lastFrame, fin ? s.finFrame : 0, goodbyeFrame, t.reqFrame, reset ? s.rstFrame : unseenFin !== null ? unseenFin.shownFrame : 0],
       });
     };
 
@@ -1248,7 +1282,7 @@ export const keepaliveRace: DetectorDefinition = {
           if (opaqueRace(conn, tlsClose ?? plainClose)) return;
           // A TLS request (its last turn of records), or a plain protocol's met by a RST (plainArrivalClose).
           if (app.tls !== null && tlsClose === null) opaqueArrivalRace(conn, tlsArrivalClose(conn));
-          else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn));
+          else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn, ctx.options.minIdleTimeout));
           return;
         }
         const close = serverIdleClose(conn);
