@@ -3,6 +3,7 @@ import { hasToken } from './header-fields';
 import { HttpCounters } from './http-counters';
 import type { BodyFraming, GiveUpReason, MessageHead } from './message-head';
 import { MessageListener, MessageParser, ParserOptions } from './message-parser';
+import { OpaqueTurns } from './opaque-turns';
 import { startsLikeRequest, startsLikeResponse } from './sniff';
 
 /**
@@ -358,6 +359,11 @@ export class HttpSession {
    * client, not the software that holds this connection).
    */
   clientSoftware: string | null = null;
+  /**
+   * Who spoke when, once either parser found the payload is not HTTP (a database's, a cache's
+   * protocol, or TLS): the client's reuses of the connection (see OpaqueTurns). Null until then.
+   */
+  opaqueTurns: OpaqueTurns | null = null;
 
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
@@ -427,11 +433,17 @@ export class HttpSession {
     this.serverSoftware = null;
     this.serverVia = null;
     this.clientSoftware = null;
+    this.opaqueTurns = null;
     this.clientSniffed = false;
     this.clientLooksLikeResponse = false;
     this.serverSniffed = false;
     this.serverLooksLikeRequest = false;
     return this;
+  }
+
+  /** The payload is not HTTP: from now on only turns are read (opaqueTurns). */
+  private readTurns(): void {
+    if (this.opaqueTurns === null) this.opaqueTurns = new OpaqueTurns();
   }
 
   /** A strict request line or a status line was parsed on this connection. */
@@ -488,6 +500,8 @@ export class HttpSession {
       this.clientLooksLikeResponse = startsLikeResponse(bytes, offset, length);
     }
     this.req.push(bytes, offset, length, ts, frame);
+    const opaque = this.opaqueTurns;
+    if (opaque !== null) opaque.client(ts, frame, bytes[offset]);
     this.flush();
   }
 
@@ -501,6 +515,8 @@ export class HttpSession {
       this.serverLooksLikeRequest = startsLikeRequest(bytes, offset, length);
     }
     this.resp.push(bytes, offset, length, ts, frame);
+    const opaque = this.opaqueTurns;
+    if (opaque !== null) opaque.server(ts);
     this.flush();
   }
 
@@ -633,6 +649,7 @@ export class HttpSession {
 
   /** @internal */
   requestGaveUp(): void {
+    if (this.req.giveUpReason === 'not-http') this.readTurns();
     if (this.reqCurrent !== null) {
       this.keepPartialRequestFields();
       this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
@@ -752,6 +769,7 @@ export class HttpSession {
 
   /** @internal */
   responseGaveUp(reason: GiveUpReason): void {
+    if (reason === 'not-http') this.readTurns();
     if (this.respTarget !== null) this.respTarget.responseBodyBytes = this.resp.partialBodyBytes;
     this.respTarget = null;
     if (reason !== 'not-http') return;

@@ -1,3 +1,5 @@
+import { ReuseGaps } from './reuse-gaps';
+
 /**
  * TLS record headers of a connection, read as the bytes come (RFC 8446 §5.1, RFC 5246 §6.2): the
  * content is encrypted, but every record says in clear what it is (5 bytes: content type, version,
@@ -140,6 +142,8 @@ export class TlsDirection {
 
   /** Its first application-data record was a TLS 1.3 client's Finished (client side only). */
   sawTls13Finished = false;
+  /** Client side: each turn after its first, with the silence since the server's last application data. */
+  readonly reuses = new ReuseGaps();
 
   peer: TlsDirection = this;
 
@@ -181,6 +185,7 @@ export class TlsDirection {
     this.turnAnswers = false;
     this.turnOpen = false;
     this.sawTls13Finished = false;
+    this.reuses.reset();
   }
 
   /** Still reading: no gap, every header so far looked like TLS. */
@@ -312,6 +317,8 @@ export class TlsDirection {
       this.turnAnswers = peer.turns > 0;
       this.turnOpen = true;
       peer.turnOpen = false;
+      // The client reused the connection (a turn after its first) this long after the server's last data.
+      if (this.isClient && this.turns > 1 && peer.lastAppEndTs >= 0) this.reuses.add(this.recordStartTs - peer.lastAppEndTs, this.recordStartTs, this.recordStartFrame);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { analyzeSample, listSamples } from '../samples';
-import { Capture, get, ofKind, ok } from './reuse-kit';
+import { Capture, get, ofKind, ok, tlsConnection, tlsRecord } from './reuse-kit';
 
 const KIND = 'idle-timeout-mismatch';
 const only = [keepaliveRace, idleTimeoutMismatch];
@@ -146,6 +146,90 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
       }
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
+  });
+});
+
+describe('idle-timeout-mismatch: connections whose payload is not framed into requests (TLS, a database\'s, a cache\'s)', () => {
+  const PING = '*1\r\n$4\r\nPING\r\n';
+  const PONG = '+PONG\r\n';
+
+  /** Redis: `n` connections each used once, then closed by the server after `idle` s (a FIN, or a RST with no FIN). */
+  function redisCloses(cap: Capture, n: number, idle: number, port = 6379, by: 'fin' | 'rst' = 'fin'): void {
+    for (let i = 0; i < n; i++) {
+      const t = i * 0.1;
+      const c = cap.connection({ sport: port }).handshake(t).send(t + 0.01, 'c', PING).send(t + 0.0102, 's', PONG);
+      if (by === 'fin') c.close(t + 0.0102 + idle + i * 0.001, 's');
+      else c.rstAck(t + 0.0102 + idle + i * 0.001, 's');
+    }
+  }
+
+  /** One pooled connection: a command, then one after each of `gaps` (idle seconds), then closed by the client. */
+  function redisReuses(cap: Capture, gaps: number[], port = 6379): void {
+    const c = cap.connection({ sport: port });
+    let t = 0.5;
+    c.handshake(t).send(t + 0.01, 'c', PING).send(t + 0.0102, 's', PONG);
+    t += 0.0102;
+    for (const gap of gaps) {
+      t += gap;
+      c.send(t, 'c', PING).send(t + 0.0002, 's', PONG);
+      t += 0.0002;
+    }
+    c.close(t + 0.001, 'c');
+  }
+
+  test('Redis: the pool reuses connections after idling nearly as long as the server keeps them', () => {
+    const cap = new Capture();
+    redisCloses(cap, 4, 2.0);
+    redisReuses(cap, [0.3, 1.2, 1.9]);
+    const r = cap.analyze(only);
+    expect(ofKind(r, 'keepalive-race')).toEqual([]);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.server).toBe('10.0.0.2:6379');
+    expect(f.evidence.serverIdleTimeout).toBeCloseTo(2.0, 2);
+    expect(f.evidence).toMatchObject({ serverIdleCloses: 4, clientReuseMaxIdle: 1.9, clientReuses: 3, reusesNearTimeout: 1, knownServerDefault: null });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientReuseMaxIdle).toMatchObject({ value: 1.9, samples: 3, spread: 1.6 });
+    expect(d.explanation).toContain('10.0.0.2:6379 (Redis, as its port says) closed 4 idle connections after 2.0');
+    expect(d.explanation).toContain('such a request can cross the server\'s close and fail (a reset; redis-py: ConnectionError');
+    expect(d.remedy).toMatch(/^Client: close or check pooled connections idle for more than 1 s/);
+    expect(d.remedy).toContain('Redis `timeout`');
+    // No HTTP software's default or setting is offered for it.
+    expect(`${d.explanation} ${d.remedy}`).not.toMatch(/gunicorn|Node http\.Agent|keepalive_timeout|keep-alive/);
+  });
+
+  test('MySQL: idle closes by RST with no FIN (MariaDB at wait_timeout) count as the server\'s', () => {
+    const cap = new Capture();
+    redisCloses(cap, 3, 2.0, 3306, 'rst');
+    redisReuses(cap, [1.95], 3306);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ serverIdleCloses: 3, clientReuseMaxIdle: 1.95, clientReuses: 1 });
+  });
+
+  test('TLS: the reuses are read from the client\'s turns of application-data records', () => {
+    const cap = new Capture();
+    const rec = tlsRecord;
+    for (let i = 0; i < 3; i++) {
+      const t = i * 0.1;
+      const c = tlsConnection(cap, '1.2', t);
+      c.send(t + 0.01, 'c', rec(23, 100)).send(t + 0.011, 's', rec(23, 120)).ack(t + 0.0111, 'c');
+      c.send(t + 2.011, 's', rec(21, 26)).close(t + 2.0111, 's'); // close_notify, FIN
+    }
+    const pooled = tlsConnection(cap, '1.2', 1);
+    pooled.send(1.01, 'c', rec(23, 100)).send(1.011, 's', rec(23, 120));
+    pooled.send(1.511, 'c', rec(23, 100)).send(1.512, 's', rec(23, 120)); // reused after 0.5 s
+    pooled.send(3.412, 'c', rec(23, 100)).send(3.413, 's', rec(23, 120)); // after 1.9 s
+    pooled.close(3.5, 'c');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.server).toBe('10.0.0.2:443');
+    expect(f.evidence).toMatchObject({ serverIdleCloses: 3, clientReuseMaxIdle: 1.9, clientReuses: 2, reusesNearTimeout: 1 });
+  });
+
+  test('stays silent when the pool reuses well within the server\'s timeout', () => {
+    const cap = new Capture();
+    redisCloses(cap, 4, 2.0);
+    redisReuses(cap, [0.3, 1.0, 1.2]);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
 record types per packet) and the client's log. Ground truth per connection: when nginx's
 close_notify and FIN came after the last response record (its idle close), when the stale
 request left, whether it ACKed the FIN, the RST; the well-behaved connections' own close_notify."""
-import argparse, json, re, subprocess
+import argparse, json, re, statistics, subprocess
 from collections import defaultdict
 
 ap = argparse.ArgumentParser()
@@ -59,6 +59,14 @@ for r in log:
     elif r['role'] == 'answers-close':
         observed['clientCloseNotifyBytes'].append(f['clientBytesAfterFin'])
         expect.append({'kind': None, 'client': f'127.0.0.1:{port}', 'notes': f"healthy: the client answered nginx's close with its own close_notify ({f['clientBytesAfterFin']} bytes, record type {f['clientRecordTypesAfterFin']}) {f['deltaMs']} ms after the FIN, and nginx's kernel answered RST. Not a request."})
+stale = [r for r in log if r['role'] == 'stale']
+if stale:
+    # The pool reused connections idle longer than nginx keeps them: the mismatch, read from the TLS record turns.
+    expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': '127.0.0.1:8443',
+        'notes': f"nginx closes idle connections after keepalive_timeout {a.keepalive_timeout:g}s ({len(observed['serverIdleCloseSeconds'])} idle closes after "
+                 f"{min(observed['serverIdleCloseSeconds'])}-{max(observed['serverIdleCloseSeconds'])} s, record headers), while the pool reused {len(stale)} connection(s) "
+                 "after idling longer than that (the stale reuses above): clients reuse connections about as long idle as the server keeps them.",
+        'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(observed['serverIdleCloseSeconds']), 'staleReuses': len(stale)}})
 meta = {
   'scenario': 'keepalive-race-tls-nginx',
   'description': f"Keep-alive race over TLS, stale-reuse form, against nginx ssl on loopback. nginx (keepalive_timeout {a.keepalive_timeout:g}s, TLS 1.2, suite {a.cipher}, self-signed certificate made at record time) closes each idle keep-alive connection {a.keepalive_timeout:g} s after its response with a TLS close_notify alert and a FIN. A raw tls client acting as a pool that ignores 'end' hands the dead connection out anyway {a.stale_delays} ms after the close arrived (GET, then POST): nginx's kernel answers RST and the client retries on a new connection. A third connection behaves well: it answers nginx's close with its own close_notify (85 bytes with this CBC suite) and FIN, which nginx's kernel also answers with RST — not a race. conncheck sees only TLS records: no request line; the idle gap and the server's idle timeout come from the record headers (the end of nginx's last application data to its close_notify).",

@@ -551,8 +551,7 @@ def main():
                        'notes': f"{name} closes idle connections ({setting}): {len(idle_gaps)} idle closes after {idle_gaps[0]}-{idle_gaps[-1]} s "
                                 f"(median {statistics.median(idle_gaps):.3f} s) while the client's pool has no idle limit and reuses "
                                 f"connections idle {reuse[0]}-{reuse[-1]} s (raced reuses, server side). The races above are the consequence.",
-                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse},
-                       'knownMiss': 'idle-timeout-mismatch reads reuse gaps from HTTP exchanges only; keepalive-race infers this timeout'})
+                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse}})
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy pooled reuse: every command answered, no race, no reset'})
 

@@ -9,7 +9,9 @@ import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
-import { saferClientIdleTimeout, serverIdleClose, tickedText, tickedTimeout } from './keepalive-race';
+import { opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, tickedText, tickedTimeout, tlsServerIdleClose } from './keepalive-race';
+import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
+import type { ReuseGaps } from '../../http/reuse-gaps';
 import { RecentOpens } from '../recent-opens';
 
 /**
@@ -55,6 +57,12 @@ interface ServerIdle {
   clientHosts: Set<string>;
   /** The clients of its reused connections, by their User-Agent: whose pool setting to name. */
   agents: ClientAgents;
+  /** Connections that told something here, by payload: HTTP, TLS, or neither (a database's, a cache's). */
+  httpConnections: number;
+  tlsConnections: number;
+  plainConnections: number;
+  /** The protocol the server's port and its clients' first bytes name (plain-protocols.ts), when it is one of neither. */
+  plainProtocol: PlainProtocol | null;
 }
 
 function push(list: Sample[], next: number, sample: Sample): number {
@@ -118,10 +126,71 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       let e = servers.get(server);
       if (e === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        e = { closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity, advertised: new Map(), clientHosts: new Set(), agents: new ClientAgents() };
+        e = {
+          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity,
+          advertised: new Map(), clientHosts: new Set(), agents: new ClientAgents(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainProtocol: null,
+        };
         servers.set(server, e);
       }
       return e;
+    };
+
+    /** One of a server's longest reuses so far (the TOP_REUSES longest, descending). */
+    const addTopReuse = (e: ServerIdle, conn: AnalyzedConnection, gap: number, ts: number, frame: number): void => {
+      const top = e.topReuses;
+      if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
+      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName };
+      let i = top.length;
+      while (i > 0 && top[i - 1].gap < sample.gap) i--;
+      top.splice(i, 0, sample);
+      if (top.length > TOP_REUSES) top.pop();
+    };
+
+    /**
+     * A connection whose payload conncheck does not frame into requests: TLS (its record headers
+     * tell the turns) or neither HTTP nor TLS (a database's, a cache's: who spoke when). The server's
+     * idle close as keepalive-race finds it on such connections, and the client's reuses (each turn
+     * after its first, with the silence since the server's last data; only the longest is kept per
+     * connection, and the count).
+     */
+    const opaqueConnectionEnd = (conn: AnalyzedConnection): void => {
+      const app = conn.app;
+      if (app === null) return;
+      const minIdle = ctx.options.minIdleTimeout;
+      let reuses: ReuseGaps;
+      let close: Sample | null = null;
+      let protocol: PlainProtocol | null = null;
+      if (app.tls !== null) {
+        if (!app.tls.ok) return;
+        reuses = app.tls.client.reuses;
+        const c = tlsServerIdleClose(conn);
+        if (c !== null && c.used && c.idleGap >= minIdle) close = { gap: c.idleGap, ts: c.finTs, frame: c.finFrame };
+      } else {
+        const turns = app.session?.opaqueTurns ?? null;
+        if (turns === null || app.session === null || app.session.isHttp) return;
+        reuses = turns.reuses;
+        const c = opaqueServerIdleClose(conn, minIdle);
+        if (c !== null && c.idleGap >= minIdle) close = { gap: c.idleGap, ts: c.closeTs, frame: c.closeFrame };
+        protocol = plainProtocolOf(conn.sPort, turns.clientFirstByte);
+      }
+      if (reuses.count === 0 && close === null) return;
+      const e = entryFor(conn.serverName);
+      if (e === null) return;
+      if (app.tls !== null) e.tlsConnections++;
+      else {
+        e.plainConnections++;
+        e.plainProtocol ??= protocol;
+      }
+      if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
+      if (close !== null) {
+        e.nextClose = push(e.closes, e.nextClose, close);
+        e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, idleCloseSample(close.ts, close.frame, null));
+      }
+      if (reuses.count > 0) {
+        e.reuses += reuses.count;
+        if (reuses.shortest < e.minReuse) e.minReuse = reuses.shortest;
+        addTopReuse(e, conn, reuses.longest, reuses.longestTs, reuses.longestFrame);
+      }
     };
 
     return {
@@ -144,22 +213,20 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (ex.index < 2 || ex.idleBefore === null || ex.requestStart === null) return;
         e.reuses++;
         if (ex.idleBefore < e.minReuse) e.minReuse = ex.idleBefore;
-        const top = e.topReuses;
-        if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
-          const sample = { gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName };
-          let i = top.length;
-          while (i > 0 && top[i - 1].gap < sample.gap) i--;
-          top.splice(i, 0, sample);
-          if (top.length > TOP_REUSES) top.pop();
-        }
+        addTopReuse(e, conn, ex.idleBefore, ex.requestStart, ex.requestFrame ?? 0);
       },
 
       onConnectionEnd(conn) {
         software.note(conn);
         const app = conn.app;
-        if (app === null || app.exchangeCount === 0) return;
+        if (app === null) return;
+        if (app.exchangeCount === 0) {
+          opaqueConnectionEnd(conn);
+          return;
+        }
         const e = entryFor(conn.serverName);
         if (e === null) return;
+        e.httpConnections++;
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
         if (app.exchangeCount >= 2) e.agents.note(conn);
         const close = serverIdleClose(conn);
@@ -210,11 +277,16 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const clientTimeout = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
           const identity = software.of(server);
+          // Only connections of a protocol neither HTTP nor TLS told this: no HTTP software's words or settings apply.
+          const plainOnly = e.plainConnections > 0 && e.httpConnections === 0 && e.tlsConnections === 0;
+          const plain = plainOnly ? e.plainProtocol : null;
           // A proxy relaying the connections closed them: its responses' headers are the backend's.
           const relay = relayedProxyOf(legs, server, e.relaySamples, e.relaySamplesAdded);
-          const knownServer = relay !== null
-            ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
-            : matchKnown(T, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
+          const knownServer = plainOnly
+            ? []
+            : relay !== null
+              ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
+              : matchKnown(T, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
           const nodeLike = relay === null && advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
           const knownText =
             (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
@@ -233,10 +305,14 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (clientTimeout !== null) inferred.clientIdleTimeout = { value: ms(clientTimeout.value), samples: clientTimeout.samples, spread: ms(clientTimeout.spread) };
 
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
+          const who = plainOnly
+            ? `${server}${plain !== null ? ` (${plain.name}, as its port says)` : ' (neither HTTP nor TLS)'}`
+            : `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''}`;
+          const idleConnections = plainOnly ? 'idle connections' : 'idle keep-alive connections';
           const parts: string[] = [
             ticked !== null
-              ? `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''} closed idle keep-alive connections after ${fmt(T)} s at the shortest${knownText}: ${tickedText(ticked)}; ${reuseText}.`
-              : `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''} closed ${timeout.samples} idle keep-alive connections after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
+              ? `${who} closed ${idleConnections} after ${fmt(T)} s at the shortest${knownText}: ${tickedText(ticked)}; ${reuseText}.`
+              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
           ];
           if (relay !== null) {
             const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);
@@ -245,7 +321,10 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (risky.length > 0) {
             parts.push(
               `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
-                `such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
+                (plainOnly
+                  ? `such a request can cross the server's close and fail (a reset${plain !== null ? `; ${plain.clientErrors}` : ''})`
+                  : "such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)") +
+                `${races.length > 0 ? ` — ${races.length} did (keepalive-race)` : ', even though none did in this capture'}.`,
             );
           }
           if (overAdvertised) {
@@ -268,7 +347,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           } else if (overAdvertised) {
             remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
           }
-          if (risky.length > 0) {
+          if (risky.length > 0 && plainOnly) {
+            remedies.push(
+              `Client: close or check pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; ${plain !== null ? plain.clientSettings : 'the pool\'s idle limit, or a check before reuse'}), ` +
+                `or raise the server's idle timeout above the pool's longest idle (${plain !== null ? plain.idleSetting : 'the server\'s idle timeout for this protocol'}).`,
+            );
+          } else if (risky.length > 0) {
             remedies.push(
               `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${e.agents.settings()}), ` +
                 (relay !== null
