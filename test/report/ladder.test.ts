@@ -155,9 +155,9 @@ describe('buildLadder', () => {
     });
     expect(ladder.rows[1]).toEqual({ type: 'gap', skipped: 40 });
     const text = renderLadderText(ladder, { colour: false }).join('\n');
-    expect(text).toMatch(/FIN,ACK ─│ ◆ server idle 5\.000 s → FIN/);
+    expect(text).toMatch(/FIN,ACK ─│ ◆ server idle 5 s → FIN/);
     expect(text).toMatch(/GET \/x·\[31m/); // control characters never reach the terminal
-    expect(text).toMatch(/not ACKing it: crossing/);
+    expect(text).toMatch(/not(\s|│)+ACKing it: crossing/); // wherever the note wraps
     expect(text).toMatch(/RST: the request is lost/);
     expect(text).toContain('… 40 packets not shown …');
     const svg = renderLadderSvg(ladder, 'test');

@@ -28,9 +28,10 @@ import { handshakeCapturePosition } from '../../flow/capture-point';
  *  - stale reuse: the client's kernel had the FIN (the request ACKs it) but the pool still handed
  *    the connection out.
  *  - closed on arrival: the request reached the server (its close ACKs the request) just as the
- *    server's idle timer fired, and the server closed without reading it (the request sat in its
- *    socket buffer: an event loop that runs its timers before reading, or a timer tick that
- *    had already expired the connection). Seen alone this looks like an application that took a
+ *    server's idle timer fired, and the server closed without answering it: unread (the request
+ *    sat in its socket buffer: an event loop that runs its timers before reading, or a timer tick
+ *    that had already expired the connection; the kernel then resets), or read and dropped (a FIN
+ *    after it: Hypercorn in keepalive-race-hypercorn). Seen alone this looks like an application that took a
  *    request and hung up; what makes it an idle close is its timing — see judgeArrivalClose.
  * Not a race: a request after a response that said Connection: close (request-after-close-notice),
  * a server that closes with a request outstanding after working on it, a client that closed first.
@@ -690,6 +691,8 @@ interface ServerRaces {
   /** Stale reuses whose request left within STALE_IN_FLIGHT of the FIN's arrival at the client. */
   staleInFlight: number;
   arrival: number;
+  /** Of those, closed by a RST (the request unread), not a FIN (read and dropped). */
+  arrivalReset: number;
   nonIdempotent: number;
   /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
   keyed: number;
@@ -783,6 +786,19 @@ export function tickedText(t: TickedSpread): string {
   );
 }
 
+/**
+ * What the server did with requests its idle close met on arrival. A RST means it closed with the
+ * request unread. A FIN that acknowledges the request means it dropped the request: it read it and
+ * closed (a socket closed with data unread sends a RST instead), or shut its side down first.
+ */
+function arrivalText(entry: { arrival: number; arrivalReset: number }): string {
+  const read = 'the server had the request, its FIN acknowledges it, and dropped it unanswered';
+  const unread = 'the server closed with the request unread, and its kernel reset the connection';
+  if (entry.arrivalReset === 0) return read;
+  if (entry.arrivalReset === entry.arrival) return unread;
+  return `${entry.arrival - entry.arrivalReset} by a FIN: ${read}; ${entry.arrivalReset} by a RST: ${unread}`;
+}
+
 export function saferClientIdleTimeout(serverTimeout: number): number {
   return Math.round(Math.max(serverTimeout / 2, serverTimeout - Math.max(1, 0.1 * serverTimeout)) * 10) / 10;
 }
@@ -828,7 +844,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
+        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
         servers.set(server, entry);
       }
       return entry;
@@ -1018,7 +1034,10 @@ export const keepaliveRace: DetectorDefinition = {
         entry.stale++;
         const held = finding.evidence.finHeldByClient;
         if (typeof held === 'number' && held < STALE_IN_FLIGHT) entry.staleInFlight++;
-      } else entry.arrival++;
+      } else {
+        entry.arrival++;
+        if (finding.evidence.closedWith === 'RST') entry.arrivalReset++;
+      }
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
       if (isPlainRace(conn, ex)) {
@@ -1339,7 +1358,7 @@ export const keepaliveRace: DetectorDefinition = {
                     'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
-              ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: the server had the request and closed without reading it)`
+              ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: ${arrivalText(entry)})`
               : '',
           ].filter((x) => x !== '').join(', ');
           if (entry.plain === count) {
