@@ -41,6 +41,10 @@ const WAITRESS = /^waitress\b/i;
 const TORNADO = /^TornadoServer\b/;
 const MOJOLICIOUS = /^Mojolicious\b/;
 const CHERRYPY = /^CherryPy\b/i;
+const HYPERCORN = /^hypercorn\b/i;
+const TWISTED = /^TwistedWeb\b/;
+const YAWS = /^Yaws\b/;
+const NGHTTPX = /^nghttpx\b/;
 
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
@@ -64,6 +68,17 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: MOJOLICIOUS, idleSetting: 'Mojolicious `keep_alive_timeout` (5 s by default; the daemon\'s attribute or MOJO_KEEP_ALIVE_TIMEOUT)' },
   // cherrypy/_cpserver.py socket_timeout 10 → cheroot HTTPServer.timeout, expired by its selector loop every 0.5 s.
   { software: CHERRYPY, idleSetting: 'CherryPy `server.socket_timeout` (10 s by default; cheroot checks it every 0.5 s)' },
+  // Recorded (keepalive-race-hypercorn): Hypercorn 0.13.2 sends `Server: hypercorn-h11`; its asyncio
+  // worker never re-arms the timer once a request was served (only the trio worker closes idle connections).
+  {
+    software: HYPERCORN,
+    idleSetting: 'Hypercorn `keep_alive_timeout` (`--keep-alive`, 5 s by default; Hypercorn 0.13\'s asyncio worker closes no connection idle after a request, its trio worker does)',
+  },
+  // twisted.web.server.Site(resource, timeout=60 * 60 * 12): TwistedWeb/22.4.0 (keepalive-race-twisted).
+  { software: TWISTED, idleSetting: 'Twisted `Site(resource, timeout=…)` (12 h by default)' },
+  // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
+  { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
+  { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
 ];
 
 /**
@@ -130,6 +145,12 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 10, name: 'CherryPy server.socket_timeout (10 s default)', side: 'server', software: CHERRYPY },
   { seconds: 3600, name: 'Tornado idle_connection_timeout (3600 s default)', side: 'server', software: TORNADO },
   { seconds: 5, name: 'Mojolicious keep_alive_timeout (5 s default)', side: 'server', software: MOJOLICIOUS },
+  { seconds: 5, name: 'Hypercorn keep_alive_timeout (5 s default)', side: 'server', software: HYPERCORN },
+  { seconds: 43200, name: 'Twisted Site timeout (12 h default)', side: 'server', software: TWISTED },
+  { seconds: 30, name: 'Yaws keepalive_timeout (30 s default)', side: 'server', software: YAWS },
+  { seconds: 60, name: 'nghttpx --frontend-keep-alive-timeout (1 min default)', side: 'server', software: NGHTTPX },
+  // nghttpx 1.52 (keepalive-race-nghttpx): it drops a pooled backend connection at the backend's FIN when idle.
+  { seconds: 2, name: 'nghttpx --backend-keep-alive-timeout (2 s default, its backend pool)', side: 'client' },
   // okhttp3.ConnectionPool(): 5 idle connections, kept 5 minutes.
   { seconds: 300, name: 'OkHttp ConnectionPool keep-alive (5 min default)', side: 'client' },
   // libcurl 7.65+: connections idle longer than this are not reused (whole seconds).
@@ -153,15 +174,25 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy', connectOnly: true },
   { seconds: 30, name: 'h2o proxy.timeout.io (30 s default)', side: 'proxy' },
   { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy' },
+  { seconds: 60, name: 'nghttpx --backend-read-timeout (1 min default)', side: 'proxy' },
+  { seconds: 30, name: 'nghttpx --backend-connect-timeout (30 s default)', side: 'proxy', connectOnly: true },
+  // tinyproxy 1.11 (gateway-timeout-tinyproxy, connect-timeout-tinyproxy): Timeout bounds both its
+  // connect and its wait for the backend's response head.
+  { seconds: 600, name: 'tinyproxy Timeout (600 s default; its connect and its wait for the response alike)', side: 'proxy' },
 ];
+
+/** matchKnown's `software` for a server whose responses named no software (no `Server`, no `Via`). */
+export const NO_SERVER_HEADER = '';
 
 /**
  * Known values within 2 % (or 50 ms) of an inferred one. `software`, the server's `Server` value:
  * when it names a known product, server settings of other products are left out (a 2 s idle
  * timeout on a server that says nginx is nginx's setting, not gunicorn's default); when it names
  * another product, so are the settings of every product known by its header or known to send none
- * (a 2 s close by `Server: TornadoServer/6.2` is not gunicorn's default). Without a `Server` value
- * every server setting stays a hint.
+ * (a 2 s close by `Server: TornadoServer/6.2` is not gunicorn's default). NO_SERVER_HEADER, responses
+ * that named none: the settings of products known by their header are left out (gunicorn always
+ * says `Server: gunicorn`; a Node server, which says nothing, closed keepalive-race-nghttpx's backend
+ * connections after 1.95 s). Without any response (null) every server setting stays a hint.
  */
 export function matchKnown(seconds: number, table: readonly KnownTimeout[], software: string | null = null): KnownTimeout[] {
   const product = serverProduct(software);
@@ -170,7 +201,11 @@ export function matchKnown(seconds: number, table: readonly KnownTimeout[], soft
       Math.abs(k.seconds - seconds) <= Math.max(0.02 * k.seconds, 0.05) &&
       (k.side !== 'server' ||
         software === null ||
-        (product !== null ? k.software === product.software : k.software === undefined && k.noServerHeader !== true)),
+        (software === NO_SERVER_HEADER
+          ? k.software === undefined
+          : product !== null
+            ? k.software === product.software
+            : k.software === undefined && k.noServerHeader !== true)),
   );
 }
 
@@ -228,7 +263,7 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * every client product's (CLIENT_PRODUCTS), and those of the clients and proxies that send no agent
  * of their own.
  */
-export const CLIENT_IDLE_SETTINGS = [
+export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
   "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint",
   'agentkeepalive: `freeSocketTimeout`',
   ...CLIENT_PRODUCTS.map((p) => p.idleSetting),
@@ -239,10 +274,12 @@ export const CLIENT_IDLE_SETTINGS = [
   "Caddy: `keepalive` in reverse_proxy's `transport http` (2 min by default)",
   'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config)',
   'h2o: `proxy.timeout.keepalive` (2 s by default)',
+  'nghttpx: `--backend-keep-alive-timeout` (2 s by default)',
   // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
   // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
   "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it",
-].join('; ');
+];
+export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
 
 /**
  * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an
@@ -269,6 +306,7 @@ export function serverIdleSettings(identity: ServerIdentity | null): string {
     'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`; uvicorn `--timeout-keep-alive`; Jetty the connector\'s `idleTimeout`; ' +
     'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +
     'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it; ' +
-    'Tornado `idle_connection_timeout`; Mojolicious `keep_alive_timeout`; waitress `channel_timeout`; CherryPy `server.socket_timeout`)'
+    'Tornado `idle_connection_timeout`; Mojolicious `keep_alive_timeout`; waitress `channel_timeout`; CherryPy `server.socket_timeout`; ' +
+    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds)'
   );
 }

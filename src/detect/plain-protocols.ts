@@ -7,8 +7,8 @@
  *
  * Recorded: keepalive-race-redis (Redis 7.0 `timeout 2`, redis-py 4.3), keepalive-race-postgres
  * (PostgreSQL 15 `idle_session_timeout = 2s`, psycopg2 2.9), keepalive-race-pgbouncer (PgBouncer 1.18
- * `client_idle_timeout = 2`, psycopg2) and keepalive-race-mariadb (MariaDB 10.11 `wait_timeout = 2`,
- * PyMySQL 1.0).
+ * `client_idle_timeout = 2`, psycopg2), keepalive-race-mariadb (MariaDB 10.11 `wait_timeout = 2`,
+ * PyMySQL 1.0) and keepalive-race-memcached (memcached 1.6 `-o idle_timeout=2`, pymemcache 3.5).
  */
 export interface PlainProtocol {
   name: string;
@@ -101,9 +101,16 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
     request: 'a memcached command',
     ports: [11211],
     firstBytes: null,
-    idleSetting: 'memcached `-o idle_timeout` (0, off, by default)',
-    clientSettings: 'the client\'s pool idle limit',
-    clientErrors: 'the client sees the connection closed or reset',
+    // memcached 1.6.18 (keepalive-race-memcached, `-o idle_timeout=2`): a thread checks the
+    // connections on whole seconds, passes 2-4 s apart, and closes those idle beyond the setting by
+    // its whole-second clock: the closes came 2.98-3.98 s idle, 2.8-4.8 s in a trial run.
+    idleSetting:
+      'memcached `-o idle_timeout` (0, off, by default; in whole seconds, checked by a thread whose passes come seconds apart, so it closes from N to some N + 3 s idle)',
+    clientSettings:
+      'pymemcache: `PooledClient(pool_idle_timeout=…)` (0, never, by default); gomemcache: `MaxIdleConns` (idle connections are kept until they fail); ' +
+      'spymemcached and Xmemcached: none (reconnect on failure); libmemcached: `MEMCACHED_BEHAVIOR_RETRY_TIMEOUT` only after a failure',
+    clientErrors:
+      'pymemcache: MemcacheUnexpectedCloseError (no message) or ConnectionResetError; gomemcache: EOF or "connection reset by peer"; pylibmc: "CONNECTION FAILURE" or "UNKNOWN READ FAILURE"',
     goodbye: null,
   },
 ];

@@ -1,5 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
-import type { ServerIdentity } from './known-timeouts';
+import { NO_SERVER_HEADER, ServerIdentity } from './known-timeouts';
 
 /** An IPv4 or IPv6 address, with a port or not. */
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:.]*\]?)(:\d+)?$/i;
@@ -18,6 +18,8 @@ const SERVERS_KEPT = 4096;
  */
 export class ServerSoftware {
   private readonly byServer = new Map<string, ServerIdentity>();
+  /** Servers that answered without naming any software (no `Server`, no `Via`), until one names some. */
+  private readonly unnamed = new Set<string>();
   private lastNoted = -1;
 
   note(conn: AnalyzedConnection): void {
@@ -30,11 +32,23 @@ export class ServerSoftware {
     if (via !== null) this.byServer.set(conn.serverName, { says: `Via: ${via}`, software: viaComment(via), fromVia: true });
     // An address is no software: a WSGI app under CherryPy answers `Server: <its socket_host>`.
     else if (server !== null && !ADDRESS.test(server)) this.byServer.set(conn.serverName, { says: `Server: ${server}`, software: server, fromVia: false });
+    else if (server === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
   }
 
   /** What `server` ("ip:port") said it was in its first final response that said anything, or null. */
   of(server: string): ServerIdentity | null {
     return this.byServer.get(server) ?? null;
+  }
+
+  /**
+   * What names the software of `server` for matchKnown: the `Server` value (or `Via` comment) its
+   * responses gave, NO_SERVER_HEADER when it answered and never named any, null when unknown (no
+   * HTTP response seen: TLS, another protocol).
+   */
+  softwareOf(server: string): string | null {
+    const identity = this.byServer.get(server);
+    if (identity !== undefined) return identity.software;
+    return this.unnamed.has(server) ? NO_SERVER_HEADER : null;
   }
 }
 

@@ -353,6 +353,8 @@ export class HttpSession {
   serverSoftware: string | null = null;
   /** The last `Via` entry of that same response (see MessageHead.via), or null. */
   serverVia: string | null = null;
+  /** A final response was parsed: when serverSoftware and serverVia are still null, none named its software. */
+  answered = false;
   /**
    * The `User-Agent` of the connection's first request, or null (none, or a request a proxy
    * forwarded: its `Via`, `Forwarded` or `X-Forwarded-For` says so, and the agent is the proxy's
@@ -432,6 +434,7 @@ export class HttpSession {
     this.tunnel = false;
     this.serverSoftware = null;
     this.serverVia = null;
+    this.answered = false;
     this.clientSoftware = null;
     this.opaqueTurns = null;
     this.clientSniffed = false;
@@ -714,6 +717,7 @@ export class HttpSession {
       return;
     }
     this.respFinal = true;
+    this.answered = true;
     if (this.serverSoftware === null && this.serverVia === null) {
       this.serverSoftware = head.server;
       this.serverVia = head.via;

@@ -599,7 +599,20 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(d.explanation).toContain('closes idle keep-alive connections after ~5.019 s');
     expect(d.explanation).toContain(`inferred from ${gaps.length + 1} idle closes between 5.019 and 5.829 s, the shortest taken for the timeout`);
     expect(d.inferred.serverIdleTimeout).toEqual({ value: 5.019, samples: gaps.length + 1, spread: 0.81 });
-    expect(d.remedy).toContain('a client idle timeout below 5.019 s, e.g. 4 s');
+    expect(d.remedy).toContain('a client idle timeout below 5.019 s, e.g. 3.2 s'); // the setting may lie a tick (0.81 s) below the shortest
+  });
+
+  test('a product known by its Server header is not named for a server whose responses named none (keepalive-race-nghttpx: a Node backend taken for gunicorn)', () => {
+    const explanationOf = (headers: string[]): string => {
+      const cap = new Capture();
+      for (const at of [0, 10, 20]) cap.connection().handshake(at).exchange(at + 0.01, get('/'), ok('x', headers)).close(at + 1.963, 's');
+      const c = cap.connection();
+      c.handshake(30).exchange(30.01, get('/'), ok('x', headers)).fin(31.963, 's');
+      c.send(31.97, 'c', get('/late'), { sawFin: false }).rst(31.9701, 's');
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    expect(explanationOf([])).not.toContain('gunicorn');
+    expect(explanationOf(['Server: gunicorn'])).toContain('matches gunicorn --keep-alive (2 s default)');
   });
 
   test('the remedy names the setting of the client its User-Agent names, unless a proxy forwarded the request', () => {
@@ -620,7 +633,9 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     // A client that names none: every common client's setting after the named ones.
     const mixed = remedyOf([['User-Agent: Go-http-client/1.1'], []]);
     expect(mixed).toContain('their User-Agent says `Go-http-client/1.1`');
-    expect(mixed).toMatch(/other clients: Node http\.Agent/);
+    expect(mixed).toMatch(/1 of 2 connections named no client listed here \(Node's http module and PHP's curl send no User-Agent\), whose setting may be any of: Node http\.Agent/);
+    // The named client's setting is not repeated among the others.
+    expect(mixed.split('Go http.Transport: `IdleConnTimeout`')).toHaveLength(2);
     // A proxy's upstream request carries its client's agent: not the pool's.
     for (const forwarded of ['X-Forwarded-For: 10.0.0.9', 'Via: 1.1 edge']) {
       const r = remedyOf([['User-Agent: okhttp/3.13.1', forwarded]]);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { analyzeFiles } from '../../src/analyze';
-import { KNOWN_IDLE_TIMEOUTS, matchKnown, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
+import { KNOWN_IDLE_TIMEOUTS, matchKnown, NO_SERVER_HEADER, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
 import { viaComment } from '../../src/detect/server-software';
 
 describe('known idle timeouts', () => {
@@ -36,6 +36,23 @@ describe('the Server header narrows server settings to the product that answered
     expect(names(1, 'h2o/2.2.5')).not.toMatch(/Starman/);
     // Client and proxy settings do not depend on what the server says it is.
     expect(names(4, 'h2o/2.2.5')).toMatch(/undici/);
+  });
+
+  test('responses that named no software: only products that send no Server header, not gunicorn (keepalive-race-nghttpx: a Node backend)', () => {
+    expect(names(1.952, NO_SERVER_HEADER)).not.toMatch(/gunicorn/);
+    expect(names(5, NO_SERVER_HEADER)).toMatch(/Node.js http.Server keepAliveTimeout/);
+    expect(names(5, NO_SERVER_HEADER)).not.toMatch(/Apache|lighttpd|uvicorn|Hypercorn/);
+    expect(names(1.952, NO_SERVER_HEADER)).toMatch(/nghttpx --backend-keep-alive-timeout/); // a client's pool: kept
+  });
+
+  test('Hypercorn, Twisted, Yaws and nghttpx by their headers (recorded this round)', () => {
+    expect(names(5.001, 'hypercorn-h11')).toMatch(/^Hypercorn keep_alive_timeout/m);
+    expect(names(5.001, 'hypercorn-h11')).not.toMatch(/Node.js http.Server|Apache|uvicorn/);
+    expect(names(30, 'Yaws 2.1.1')).toMatch(/Yaws keepalive_timeout/);
+    expect(names(43200, 'TwistedWeb/22.4.0')).toMatch(/Twisted Site timeout/);
+    expect(names(60, 'nghttpx')).toMatch(/nghttpx --frontend-keep-alive-timeout/);
+    expect(serverProduct('Yaws 2.1.1')?.idleSetting).toMatch(/milliseconds/);
+    expect(serverIdleSettings(null)).toMatch(/Hypercorn `keep_alive_timeout`; Twisted `Site\(timeout=…\)`; Yaws `keepalive_timeout`/);
   });
 
   test('Tornado, Mojolicious, waitress and CherryPy by their headers', () => {

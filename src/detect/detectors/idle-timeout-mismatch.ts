@@ -286,7 +286,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             ? []
             : relay !== null
               ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
-              : matchKnown(T, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
+              : matchKnown(T, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
           const nodeLike = relay === null && advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
           const knownText =
             (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
@@ -295,7 +295,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           let closeSample = e.closes[0];
           for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
           const decisive = risky.length > 0 ? risky[0] : null;
-          const safer = saferClientIdleTimeout(T);
+          const safer = saferClientIdleTimeout(T, ticked);
 
           const inferred: Record<string, InferredValue> = {
             serverIdleTimeout: { value: ms(T), samples: timeout.samples, spread: ms(timeout.spread) },

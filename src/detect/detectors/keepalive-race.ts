@@ -782,7 +782,7 @@ export function tickedText(t: TickedSpread): string {
   return (
     `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s, the shortest taken for the timeout: an idle timer checked on a periodic tick ` +
     `closes a connection at its first check after the timeout, anywhere in such a range (lighttpd and Squid check once a second, waitress every ` +
-    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s), as do several timeouts behind one address; a client must stay below the shortest`
+    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, memcached's idle checks come seconds apart, Redis counts whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
   );
 }
 
@@ -799,8 +799,10 @@ function arrivalText(entry: { arrival: number; arrivalReset: number }): string {
   return `${entry.arrival - entry.arrivalReset} by a FIN: ${read}; ${entry.arrivalReset} by a RST: ${unread}`;
 }
 
-export function saferClientIdleTimeout(serverTimeout: number): number {
-  return Math.round(Math.max(serverTimeout / 2, serverTimeout - Math.max(1, 0.1 * serverTimeout)) * 10) / 10;
+export function saferClientIdleTimeout(serverTimeout: number, ticked: TickedSpread | null = null): number {
+  // Closes spread over a tick: the setting lies up to one tick (their spread) below the shortest.
+  const setting = ticked === null ? serverTimeout : Math.max(ticked.lo / 2, ticked.lo - (ticked.hi - ticked.lo));
+  return Math.round(Math.max(setting / 2, setting - Math.max(1, 0.1 * setting)) * 10) / 10;
 }
 
 export const keepaliveRace: DetectorDefinition = {
@@ -1270,7 +1272,7 @@ export const keepaliveRace: DetectorDefinition = {
         explanation =
           `${server} closes idle connections after ~${fmt(timeout.value)} s (idle since either side's last data before its close, a FIN or a RST without one, or before a notice of the close it sent with it), ` +
           `inferred from ${support}. ${explanation}`;
-        below = ` below ${fmt(timeout.value)} s, e.g. ${saferClientIdleTimeout(timeout.value)} s`;
+        below = ` below ${fmt(timeout.value)} s, e.g. ${saferClientIdleTimeout(timeout.value, ticked)} s`;
       }
       const remedy =
         `Make the client's pool drop or check idle connections before the server closes them: an idle limit${below} (${p !== null ? p.clientSettings : 'the pool\'s idle limit or a check before reuse'}), ` +
@@ -1394,7 +1396,7 @@ export const keepaliveRace: DetectorDefinition = {
             // A relaying proxy's responses are its backend's: their Server header names the wrong software.
             const known = relay !== null
               ? matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
-              : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, identity?.software ?? null).filter((k) => k.side !== 'client');
+              : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
             const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
             const support =
               ticked !== null
@@ -1405,7 +1407,7 @@ export const keepaliveRace: DetectorDefinition = {
                 ? `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
                 : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. `) +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
-            const safer = saferClientIdleTimeout(timeout.value);
+            const safer = saferClientIdleTimeout(timeout.value, ticked);
             // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
             const clientSettings = viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
             remedy = relay !== null
