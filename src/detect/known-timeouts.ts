@@ -45,6 +45,8 @@ const HYPERCORN = /^hypercorn\b/i;
 const TWISTED = /^TwistedWeb\b/;
 const YAWS = /^Yaws\b/;
 const NGHTTPX = /^nghttpx\b/;
+const TINYPROXY = /^tinyproxy\b/i;
+const H2O = /^h2o\b/i;
 
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
@@ -158,27 +160,27 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
 ];
 
 export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
-  { seconds: 60, name: 'nginx proxy_read_timeout / proxy_connect_timeout (60 s default)', side: 'proxy' },
+  { seconds: 60, name: 'nginx proxy_read_timeout / proxy_connect_timeout (60 s default)', side: 'proxy', software: NGINX },
   { seconds: 30, name: 'HAProxy / many clients 30 s timeout', side: 'proxy' },
   { seconds: 300, name: 'Node.js http.Server requestTimeout (300 s default since Node 18)', side: 'server', noServerHeader: true },
   // undici 6.24 (Node 20's fetch): Client headersTimeout and bodyTimeout default to 3e5 ms.
   { seconds: 300, name: "Node.js fetch / undici headersTimeout and bodyTimeout (300 s default: UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT)", side: 'client' },
   { seconds: 50, name: 'HAProxy timeout server / client as often configured (50 s)', side: 'proxy' },
-  { seconds: 60, name: 'Apache httpd Timeout / ProxyTimeout (60 s default)', side: 'proxy' },
-  { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy' },
-  { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy', connectOnly: true },
-  { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy' },
+  { seconds: 60, name: 'Apache httpd Timeout / ProxyTimeout (60 s default)', side: 'proxy', software: APACHE },
+  { seconds: 60, name: 'Varnish first_byte_timeout / between_bytes_timeout (60 s default)', side: 'proxy', software: VARNISH },
+  { seconds: 3.5, name: 'Varnish connect_timeout (3.5 s default)', side: 'proxy', connectOnly: true, software: VARNISH },
+  { seconds: 900, name: 'Squid read_timeout (15 min default)', side: 'proxy', software: SQUID },
   { seconds: 30, name: 'gunicorn --timeout (30 s default: a sync worker whose request runs longer is killed, WORKER TIMEOUT)', side: 'server' },
-  { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy', connectOnly: true },
-  { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy', connectOnly: true },
-  { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy', connectOnly: true },
-  { seconds: 30, name: 'h2o proxy.timeout.io (30 s default)', side: 'proxy' },
-  { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy' },
-  { seconds: 60, name: 'nghttpx --backend-read-timeout (1 min default)', side: 'proxy' },
-  { seconds: 30, name: 'nghttpx --backend-connect-timeout (30 s default)', side: 'proxy', connectOnly: true },
+  { seconds: 60, name: 'Squid connect_timeout (1 min default)', side: 'proxy', connectOnly: true, software: SQUID },
+  { seconds: 30, name: 'Squid peer_connect_timeout (30 s default, a cache_peer without connect-timeout=)', side: 'proxy', connectOnly: true, software: SQUID },
+  { seconds: 3, name: 'Caddy reverse_proxy transport http dial_timeout (3 s default)', side: 'proxy', connectOnly: true, software: CADDY },
+  { seconds: 30, name: 'h2o proxy.timeout.io (30 s default)', side: 'proxy', software: H2O },
+  { seconds: 30, name: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out / connect_attempts_timeout (30 s, per attempt: retried connect_attempts_max_retries times, 3 by default)', side: 'proxy', software: TRAFFIC_SERVER },
+  { seconds: 60, name: 'nghttpx --backend-read-timeout (1 min default)', side: 'proxy', software: NGHTTPX },
+  { seconds: 30, name: 'nghttpx --backend-connect-timeout (30 s default)', side: 'proxy', connectOnly: true, software: NGHTTPX },
   // tinyproxy 1.11 (gateway-timeout-tinyproxy, connect-timeout-tinyproxy): Timeout bounds both its
   // connect and its wait for the backend's response head.
-  { seconds: 600, name: 'tinyproxy Timeout (600 s default; its connect and its wait for the response alike)', side: 'proxy' },
+  { seconds: 600, name: 'tinyproxy Timeout (600 s default; its connect and its wait for the response alike)', side: 'proxy', software: TINYPROXY },
 ];
 
 /** matchKnown's `software` for a server whose responses named no software (no `Server`, no `Via`). */
@@ -199,13 +201,17 @@ export function matchKnown(seconds: number, table: readonly KnownTimeout[], soft
   return table.filter(
     (k) =>
       Math.abs(k.seconds - seconds) <= Math.max(0.02 * k.seconds, 0.05) &&
-      (k.side !== 'server' ||
-        software === null ||
-        (software === NO_SERVER_HEADER
-          ? k.software === undefined
-          : product !== null
-            ? k.software === product.software
-            : k.software === undefined && k.noServerHeader !== true)),
+      (software === null ||
+        (k.side === 'server'
+          ? software === NO_SERVER_HEADER
+            ? k.software === undefined
+            : product !== null
+              ? k.software === product.software
+              : k.software === undefined && k.noServerHeader !== true
+          : // A proxy's own setting only for the proxy that answered (a 3 s connect timeout by
+            // `Server: tinyproxy/1.11.1` is not Caddy's dial_timeout); settings of no product stay.
+            // (tinyproxy 1.11 sends `Server: tinyproxy/1.11.1` on its own answers.)
+            k.side === 'client' || k.software === undefined || (software !== NO_SERVER_HEADER && k.software.test(software)))),
   );
 }
 

@@ -154,6 +154,14 @@ export function isGatewayStatus(status: number | null): boolean {
   return status !== null && (status === 502 || status === 503 || status === 504);
 }
 
+/**
+ * tinyproxy 1.11 answers `500 Unable to connect` when its connect to the backend fails
+ * (connect-timeout-tinyproxy). A 500 is an application's error as often as not, so it counts as a
+ * proxy's failure only from an address seen connecting upstream, and only when pairing finds the
+ * proxy's connect attempt during the wait (phase connect).
+ */
+const CONNECT_FAILURE_STATUS = 500;
+
 const MAX_PROXIES = 1_000;
 const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
@@ -259,7 +267,7 @@ export class ProxyLegs implements EventFollower {
     const leg = this.live.get(conn.id);
     if (leg !== undefined) this.addLegRequest(leg, ex);
     if (ex.uncertain || ex.requestStart === null) return;
-    if (isGatewayStatus(ex.status) && ex.responseStart !== null) {
+    if ((isGatewayStatus(ex.status) || (ex.status === CONNECT_FAILURE_STATUS && this.proxies.has(conn.serverHost))) && ex.responseStart !== null) {
       this.addFailure(ex, conn, ex.responseStart, ex.responseFrame ?? 0, 'status');
     } else if (ex.state === 'no-response' && ex.requestEnd !== null && !this.pending.has(conn.id)) {
       this.pending.set(conn.id, { ex });
@@ -412,6 +420,7 @@ export class ProxyLegs implements EventFollower {
         if (paired.phase === 'none' && record === this.proxies.get(ip) && !this.copies().forwardsFromItsOwnAddress(failure.server)) {
           paired = unpaired(failure, 'invisible');
         }
+        if (failure.status === CONNECT_FAILURE_STATUS && paired.phase !== 'connect') continue;
         out.push(paired);
       }
       // Then the proxy's further attempts, from what no failure took as its first: a retry of one
@@ -751,11 +760,54 @@ export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): {
 }
 
 /**
+ * Groups whose delays together span at most this fraction of the shortest (and at most LATE_SPAN_MAX
+ * seconds) are one timer firing late by varying amounts: tinyproxy 1.11's `Timeout 3` ended waits
+ * 3.01-3.24 s after the request, more when requests were concurrent (gateway-timeout-tinyproxy,
+ * connect-timeout-tinyproxy), which the 2 % clusters cut in two.
+ */
+const LATE_SPAN_FRACTION = 0.1;
+const LATE_SPAN_MAX = 1.05;
+
+/**
  * Splits items into groups that share a delay (each found by inferTimeout — the tightest large
  * cluster first, then again among the rest): one group per timeout at work. Items in no group of
- * at least `minSamples` are returned as `rest`.
+ * at least `minSamples` are returned as `rest`. A group then takes the groups and the waits that a
+ * timer firing late explains (within LATE_SPAN_FRACTION after its shortest), and its value becomes
+ * its shortest delay: a timer fires at its timeout or after it, never before.
  */
 export function clusterByDelay<T extends { delay: number }>(
+  items: readonly T[],
+  options: { fraction: number; absolute: number; minSamples: number },
+): { groups: Array<{ value: InferredValue; members: T[] }>; rest: T[] } {
+  const { groups, rest } = tightClusters(items, options);
+  if (groups.length === 0) return { groups, rest };
+  const lowest = (g: { members: T[] }): number => Math.min(...g.members.map((m) => m.delay));
+  groups.sort((a, b) => lowest(a) - lowest(b));
+  const out: Array<{ value: InferredValue; members: T[] }> = [];
+  let left = rest;
+  for (let i = 0; i < groups.length; i++) {
+    const group = groups[i];
+    const lo = lowest(group);
+    const reach = lo + Math.min(LATE_SPAN_FRACTION * lo, LATE_SPAN_MAX);
+    let members = group.members;
+    // The next groups, and the waits in no group, that lie within the late reach of this one.
+    while (i + 1 < groups.length && Math.max(...groups[i + 1].members.map((m) => m.delay)) <= reach) members = [...members, ...groups[++i].members];
+    const late = left.filter((r) => r.delay >= lo && r.delay <= reach);
+    if (late.length > 0) {
+      members = [...members, ...late];
+      left = left.filter((r) => r.delay < lo || r.delay > reach);
+    }
+    if (members === group.members) {
+      out.push(group);
+      continue;
+    }
+    const hi = Math.max(...members.map((m) => m.delay));
+    out.push({ value: { value: lo, samples: members.length, spread: hi - lo }, members });
+  }
+  return { groups: out, rest: left };
+}
+
+function tightClusters<T extends { delay: number }>(
   items: readonly T[],
   options: { fraction: number; absolute: number; minSamples: number },
 ): { groups: Array<{ value: InferredValue; members: T[] }>; rest: T[] } {

@@ -33,6 +33,41 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.remedy).toContain('proxy_read_timeout');
   });
 
+  test('tinyproxy: 500 Unable to connect after its connect attempt timed out is a gateway timeout, connect phase; a 500 without one is not', () => {
+    const cap = new Capture();
+    // Waits of 3.01-3.22 s for a 3 s timeout that fires late by varying amounts: one timer, not two.
+    const waits = [3.011, 3.224, 3.173, 3.052, 3.061];
+    waits.forEach((delay, i) => scene(cap, i * 5, { delay, upstream: 'connect', uri: `/x/${i}`, answer: '500 Unable to connect' }));
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(5);
+    expect(found[0].evidence).toMatchObject({ status: 500, upstreamPhase: 'connect' });
+    const diagnoses = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(diagnoses).toHaveLength(1);
+    expect(diagnoses[0].inferred.proxyConnectTimeout.samples).toBe(5);
+    expect(diagnoses[0].inferred.proxyConnectTimeout.value).toBeCloseTo(3.011, 3); // the shortest wait
+    // A 500 from the same proxy that forwarded the request and got the backend's answer: an application error.
+    const app = new Capture();
+    for (const at of [0, 5]) scene(app, at, { delay: 3, upstream: 'answered', backendStatus: '500 Internal Server Error', answer: '500 Internal Server Error' });
+    expect(ofKind(app.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('a proxy setting is named only for the proxy that answered (a 3 s connect by tinyproxy is no Caddy dial_timeout)', () => {
+    const explanationOf = (server: string | null): string => {
+      const cap = new Capture();
+      // The proxy's answers: 504s with or without a Server header.
+      for (const [i, delay] of [3.001, 3.003].entries()) {
+        scene(cap, i * 5, { delay, upstream: 'connect', answer: server === null ? '504 Gateway Time-out' : `504 Gateway Time-out\r\nServer: ${server}` });
+      }
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      return d.explanation;
+    };
+    expect(explanationOf('Caddy')).toContain('This matches Caddy reverse_proxy transport http dial_timeout');
+    expect(explanationOf('tinyproxy/1.11.1')).not.toContain('This matches Caddy');
+    // Caddy names itself on its own answers: a proxy that named nothing (HAProxy's errors) is not Caddy either.
+    expect(explanationOf(null)).not.toContain('This matches Caddy');
+  });
+
   test("a backend that closed the forwarded request's connection itself (died, or its own write timeout): the proxy relayed it, no proxy timeout", () => {
     const cap = new Capture();
     for (const at of [0, 3]) {

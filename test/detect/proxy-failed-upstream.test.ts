@@ -77,3 +77,36 @@ describe('a proxy that closes the client connection after its forwarded request 
     expect(onDown.filter((f) => f.evidence.forwardedOnFlow !== undefined && f.evidence.forwardedOnFlow !== null)).toEqual([]);
   });
 });
+
+describe('a proxy that gives up on a backend that does not answer and closes its client connection with no status (tinyproxy at its Timeout)', () => {
+  /** At `t`: the request forwarded and acknowledged upstream; `wait` s later the proxy closes the backend connection, then its client's. */
+  function gaveUp(cap: Capture, t: number, i: number, wait: number): { down: Conn; up: Conn } {
+    const down = cap.connection({ client: CLIENT, server: PROXY, sport: 8080 });
+    const up = cap.connection({ client: PROXY, server: BACKEND, sport: 9001 }); // from the address it listens on, as tinyproxy did
+    down.handshake(t).request(t + 0.01, get(`/hang?i=${i}`));
+    up.handshake(t + 0.0105).request(t + 0.011, get(`/hang?i=${i}`));
+    up.close(t + 0.011 + wait, 'c');
+    down.close(t + 0.0112 + wait, 's');
+    return { down, up };
+  }
+
+  test('the proxy\'s read timeout fired (waits 3.04-3.23 s late for 3 s), no upstream failure', () => {
+    const cap = new Capture();
+    const waits = [3.228, 3.187, 3.144, 3.04, 3.058];
+    const scenes = waits.map((wait, i) => gaveUp(cap, i * 5, i, wait));
+    const r = cap.analyze(DETECTORS);
+    const onClients = ofKind(r, 'unanswered-request').filter((f) => f.server === `${PROXY}:8080`);
+    expect(onClients.map((f) => f.client)).toEqual(scenes.map((s) => s.down.clientName));
+    const d = r.diagnoses.find((x) => x.kind === 'unanswered-request' && x.server === `${PROXY}:8080`)!;
+    expect(d.explanation).toContain('got no response at all');
+    expect(d.explanation).toContain('its upstream read timeout fired');
+    expect(d.explanation).not.toContain('no timeout of the proxy');
+    expect(d.inferred.proxyReadTimeout.samples).toBe(5);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(3.04, 2);
+    // The backend legs: one timeout, its shortest wait, not two clusters of the late-firing timer.
+    const onBackend = r.diagnoses.filter((x) => x.kind === 'unanswered-request' && x.server === `${BACKEND}:9001`);
+    expect(onBackend).toHaveLength(1);
+    expect(onBackend[0].inferred.proxyReadTimeout.samples).toBe(5);
+    expect(onBackend[0].inferred.proxyReadTimeout.value).toBeCloseTo(3.04, 2);
+  });
+});

@@ -4,6 +4,7 @@ import { answeredAfterClientClosed, at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
@@ -84,6 +85,7 @@ export const gatewayTimeout: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     const legs = sharedProxyLegs(ctx);
     /**
      * 5xx the proxy sent only after its client had closed the connection (answeredAfterClientClosed:
@@ -198,7 +200,8 @@ export const gatewayTimeout: DetectorDefinition = {
         .slice(0, 5);
       const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
       const backends = [...new Set(reported.map((r) => r.paired.leg?.server).filter((s): s is string => s !== undefined))].slice(0, 3);
-      const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name) : [];
+      // The proxy's own setting, when its responses name it (tinyproxy's 3 s connect is no Caddy dial_timeout).
+      const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS, software.softwareOf(server)).map((k) => k.name) : [];
       const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
       const n = reported.length;
       let explanation: string;
@@ -255,6 +258,9 @@ export const gatewayTimeout: DetectorDefinition = {
     }
 
     return {
+      onConnectionEnd(conn) {
+        software.note(conn);
+      },
       onExchange(ex, conn) {
         if (!isGatewayStatus(ex.status) || !answeredAfterClientClosed(ex, conn) || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
         let indexes = afterClientClosed.get(conn.id);

@@ -403,7 +403,11 @@ export const unansweredRequest: DetectorDefinition = {
       for (const [server, all] of waitsByServer) {
         // A proxy's close after its forwarded request failed upstream ends the attempt, whenever
         // that failure came: its delay is no timer of the proxy's, and infers none.
-        const failedUpstream = all.filter((w) => w.failedUpstream !== null);
+        // Unless the proxy itself gave up upstream first (it closed the backend connection, the
+        // request unanswered): then its read timeout fired, and it answered its client nothing.
+        const gaveUp = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy === 'proxy');
+        if (gaveUp.length > 0) diagnoseProxyGaveUp(server, gaveUp);
+        const failedUpstream = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy !== 'proxy');
         if (failedUpstream.length > 0) diagnoseFailedUpstream(server, failedUpstream);
         const waits = all.filter((w) => w.failedUpstream === null);
         const roles = waits.map(finalRoleOf);
@@ -467,6 +471,42 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
       }
+    }
+
+    /**
+     * Requests a proxy forwarded and then gave up on: it closed the backend connection with the
+     * request unanswered and closed its client's without an answer, no error status at all
+     * (tinyproxy 1.11 at its `Timeout`: curl reports "Empty reply from server", gateway-timeout-tinyproxy).
+     */
+    function diagnoseProxyGaveUp(server: string, members: readonly Wait[]): void {
+      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
+      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const backends = [...new Set(members.map((w) => w.failedUpstream?.leg.server ?? '?'))].slice(0, 3).join(', ');
+      const upstreamWaits = members.map((w) => (w.failedUpstream !== null ? w.failedUpstream.leg.closeTs - w.failedUpstream.start : w.wait));
+      const waits = members.map((w) => w.wait);
+      const lo = ms(Math.min(...waits));
+      const hi = ms(Math.max(...waits));
+      const upLo = ms(Math.min(...upstreamWaits));
+      const upHi = ms(Math.max(...upstreamWaits));
+      const clusters = clusterByDelay(upstreamWaits.map((delay) => ({ delay })), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 }).groups;
+      const largest = clusters.reduce<(typeof clusters)[number] | null>((best, g) => (best === null || g.members.length > best.members.length ? g : best), null);
+      const value = largest !== null && 2 * largest.members.length >= upstreamWaits.length ? largest.value : null;
+      const inferred: Record<string, InferredValue> = value !== null ? { proxyReadTimeout: { value: ms(value.value), samples: value.samples, spread: ms(value.spread) } } : {};
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred,
+        explanation:
+          `${members.length} request(s) to ${server}${about} got no response at all: the proxy forwarded each to ${backends}, which acknowledged it and did not answer; ` +
+          `the proxy closed that backend connection ${upLo === upHi ? `${upLo} s` : `${upLo}–${upHi} s`} after the request, and its client's without an error status ` +
+          `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after it: its upstream read timeout fired (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, ` +
+          `Squid read_timeout, tinyproxy Timeout${value !== null ? `: about ${ms(value.value)} s here` : ''}), and it answered nothing where most proxies answer 504 ` +
+          `(tinyproxy 1.11 does so; curl then reports "Empty reply from server", 52; Node "socket hang up"; Python requests RemoteDisconnected).`,
+        remedy:
+          `Find why ${backends} does not answer within the proxy's read timeout (see the unanswered-request findings on those backend connections: a hung worker, a slow query); ` +
+          `raise that timeout only if the backend is legitimately that slow. A client cannot tell this empty reply from a crash: retry only idempotent requests.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
     }
 
     /** Requests a proxy closed the client's connection on, without an answer, when it had forwarded them and they failed upstream. */
