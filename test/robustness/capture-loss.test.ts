@@ -172,6 +172,8 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     'keepalive-race-starman': { lost: 2, why: 'RST at the FIN number, capture next to the server' },
     'keepalive-race-tornado-okhttp': { lost: 5, why: 'RST at the FIN number, capture next to the server' },
     'keepalive-race-mojolicious-httpclient5': { lost: 1, why: 'RST at the FIN number, capture next to the server' },
+    'keepalive-race-twisted': { lost: 1, why: 'RST at the FIN number, capture next to the server' },
+    'keepalive-race-yaws': { lost: 2, why: 'RST at the FIN number, capture next to the server' },
     // No RST (the proxy drains the closed connection). The first: the client's FIN came 11 ms
     // after the request, above the bound of an instant close, and no idle close of that server was
     // seen yet. The second: the proxy forwarded the request upstream, so it had read it, and
@@ -185,6 +187,7 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     'keepalive-race-redis': { lost: 6, why: 'not HTTP: Redis' },
     'keepalive-race-postgres': { lost: 16, why: 'not HTTP: PostgreSQL' },
     'keepalive-race-pgbouncer': { lost: 15, why: 'not HTTP: PgBouncer' },
+    'keepalive-race-memcached': { lost: 12, why: 'not HTTP: memcached' },
   };
   // (keepalive-race-lost-fin-client-side has no server FIN at all, nor keepalive-race-mariadb: MariaDB
   // closes idle connections with a RST.)
