@@ -14,6 +14,14 @@ export interface EndpointTotals {
   bytes: number;
 }
 
+/**
+ * A request column's cell: `-` for an endpoint that carried payload but no HTTP request (TLS, a
+ * database's or a cache's protocol), where a 0 would read as requests seen and all answered.
+ */
+export function requestCell(e: EndpointTotals, n: number): string {
+  return e.requests === 0 && e.bytes > 0 ? '-' : String(n);
+}
+
 /** Most server endpoints tracked; past it the rest are folded into one row, so memory stays bounded. */
 const MAX_ENDPOINTS = 10_000;
 const OTHER = '(other endpoints)';

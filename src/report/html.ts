@@ -6,7 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import type { EndpointSummary } from './endpoint-summary';
+import { EndpointSummary, requestCell } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import type { Ladder } from './ladder-model';
 import { renderLadderSvg } from './ladder-svg';
@@ -313,8 +313,8 @@ function connectionsSection(result: AnalysisResult, options: HtmlOptions): strin
     const rows = top
       .map(
         (e) =>
-          `<tr><td><code>${x(e.server)}</code></td><td class="num">${e.connections}</td><td class="num">${e.requests}</td><td class="num">${e.serverErrors}</td>` +
-          `<td class="num">${e.unanswered}</td><td class="num">${e.resets}</td><td class="num">${x(formatBytes(e.bytes))}</td></tr>`,
+          `<tr><td><code>${x(e.server)}</code></td><td class="num">${e.connections}</td><td class="num">${requestCell(e, e.requests)}</td><td class="num">${requestCell(e, e.serverErrors)}</td>` +
+          `<td class="num">${requestCell(e, e.unanswered)}</td><td class="num">${e.resets}</td><td class="num">${x(formatBytes(e.bytes))}</td></tr>`,
       )
       .join('');
     endpoints =

@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding } from '../detect/finding';
 import type { FlowRecord } from '../flow/flow-record';
-import type { EndpointSummary } from './endpoint-summary';
+import { EndpointSummary, requestCell } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
@@ -189,11 +189,12 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   if (top.length) {
     const t = plainTable(['server endpoint', 'connections', 'requests', '5xx', 'unanswered', 'resets', 'bytes']);
     for (const e of top) {
-      t.push([e.server, String(e.connections), String(e.requests), String(e.serverErrors), String(e.unanswered), String(e.resets), formatBytes(e.bytes)]);
+      t.push([e.server, String(e.connections), requestCell(e, e.requests), requestCell(e, e.serverErrors), requestCell(e, e.unanswered), String(e.resets), formatBytes(e.bytes)]);
     }
     out.push('');
     out.push(`TOP SERVER ENDPOINTS (${top.length} of ${options.endpoints.size})`);
     out.push(t.toString());
+    if (top.some((e) => requestCell(e, 0) === '-')) out.push('  -: no HTTP request seen (TLS, or a protocol conncheck does not parse)');
   }
   if (options.flows) {
     out.push('');

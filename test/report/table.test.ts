@@ -48,6 +48,23 @@ describe('table report', () => {
     expect(text).not.toContain('(=N:');
   });
 
+  test('an endpoint that carried no HTTP (memcached) shows no request counts, not zeros', async () => {
+    const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-memcached.pcap')]);
+    const endpoints = new EndpointSummary();
+    for (const f of result.flows) endpoints.addFlow(f);
+    const text = renderTable(result, { flows: false, endpoints, top: 5, width: 160 });
+    expect(text).toMatch(/│ 10\.99\.0\.2:11211 │ 13 +│ - +│ - +│ - +│ 12 +│/);
+    expect(text).toContain('-: no HTTP request seen (TLS, or a protocol conncheck does not parse)');
+    // An HTTP endpoint keeps its numbers.
+    const http = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-nginx.pcap')]);
+    const httpEndpoints = new EndpointSummary();
+    for (const f of http.flows) httpEndpoints.addFlow(f);
+    for (const ex of http.exchanges) httpEndpoints.addExchange(ex, '127.0.0.1:8080');
+    const httpText = renderTable(http, { flows: false, endpoints: httpEndpoints, top: 5, width: 160 });
+    expect(httpText).toMatch(/│ 127\.0\.0\.1:8080 +│ 4 +│ 6 +│ 0 +│ 2 +│/);
+    expect(httpText).not.toContain('no HTTP request seen');
+  });
+
   test('a capture with nothing wrong says so in one line', async () => {
     const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-node-agent.pcap')]);
     const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5 });
