@@ -8,7 +8,8 @@
  * Recorded: keepalive-race-redis (Redis 7.0 `timeout 2`, redis-py 4.3), keepalive-race-postgres
  * (PostgreSQL 15 `idle_session_timeout = 2s`, psycopg2 2.9), keepalive-race-pgbouncer (PgBouncer 1.18
  * `client_idle_timeout = 2`, psycopg2), keepalive-race-mariadb (MariaDB 10.11 `wait_timeout = 2`,
- * PyMySQL 1.0) and keepalive-race-memcached (memcached 1.6 `-o idle_timeout=2`, pymemcache 3.5).
+ * PyMySQL 1.0), keepalive-race-memcached (memcached 1.6 `-o idle_timeout=2`, pymemcache 3.5) and
+ * keepalive-race-ldap (OpenLDAP slapd 2.5 `idletimeout 2`, ldap3 2.9).
  */
 export interface PlainProtocol {
   name: string;
@@ -27,7 +28,7 @@ export interface PlainProtocol {
    * The message a client sends to close (first byte and length), which is no request when it comes
    * after the server's close: PostgreSQL's Terminate (`X`, 5 bytes), MySQL's COM_QUIT (5 bytes).
    */
-  goodbye: { firstByte: number; length: number } | null;
+  goodbye: { firstByte: number; lengths: readonly number[] } | null;
 }
 
 export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
@@ -62,7 +63,7 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
     clientErrors:
       'psycopg2: OperationalError "server closed the connection unexpectedly"; JDBC: PSQLException "An I/O error occurred while sending to the backend"; ' +
       'Go database/sql: driver.ErrBadConn, which it retries on another connection when nothing was sent',
-    goodbye: { firstByte: 0x58, length: 5 },
+    goodbye: { firstByte: 0x58, lengths: [5] },
   },
   {
     name: 'PostgreSQL',
@@ -79,7 +80,7 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
     clientErrors:
       'psycopg2: OperationalError "server closed the connection unexpectedly"; JDBC: PSQLException "An I/O error occurred while sending to the backend"; ' +
       'Go database/sql: driver.ErrBadConn, which it retries on another connection when nothing was sent',
-    goodbye: { firstByte: 0x58, length: 5 },
+    goodbye: { firstByte: 0x58, lengths: [5] },
   },
   {
     name: 'MySQL',
@@ -94,7 +95,7 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
     clientErrors:
       'MySQL clients: "Lost connection to MySQL server during query" (2013), or "MySQL server has gone away" (2006) when the reset had arrived before the query was written ' +
       '(PyMySQL: OperationalError with ConnectionResetError); Go: "invalid connection" or driver.ErrBadConn',
-    goodbye: { firstByte: 0x01, length: 5 },
+    goodbye: { firstByte: 0x01, lengths: [5] },
   },
   {
     name: 'memcached',
@@ -112,6 +113,27 @@ export const PLAIN_PROTOCOLS: readonly PlainProtocol[] = [
     clientErrors:
       'pymemcache: MemcacheUnexpectedCloseError (no message) or ConnectionResetError; gomemcache: EOF or "connection reset by peer"; pylibmc: "CONNECTION FAILURE" or "UNKNOWN READ FAILURE"',
     goodbye: null,
+  },
+  {
+    name: 'LDAP',
+    request: 'an LDAP operation',
+    ports: [389, 3268],
+    // Every LDAPMessage is a BER SEQUENCE.
+    firstBytes: '0',
+    // OpenLDAP 2.5 (keepalive-race-ldap, `idletimeout 2`): checked at most once a second of its
+    // clock, against whole seconds: closes came 2.45-3.0 s idle, a FIN and no Notice of Disconnection.
+    idleSetting:
+      'OpenLDAP slapd `idletimeout` (`olcIdleTimeout` under cn=config; 0, off, by default; checked once a second against whole seconds, so it closes up to 1.5 s late); ' +
+      'Active Directory `MaxConnIdleTime` (900 s by default)',
+    clientSettings:
+      'ldap3: none for a SYNC connection (reused unchecked; the RESTARTABLE strategy opens a new one after a failure); ' +
+      'JNDI\'s pool: `com.sun.jndi.ldap.connect.pool.timeout` (idle ms before a pooled connection is closed; none by default); ' +
+      'UnboundID LDAPConnectionPool: `setMaxConnectionAgeMillis`, or a health check on checkout',
+    clientErrors:
+      'ldap3: LDAPSessionTerminatedByServerError "session terminated by server"; python-ldap: SERVER_DOWN "Can\'t contact LDAP server"; JNDI: CommunicationException',
+    // UnbindRequest: SEQUENCE { messageID, [APPLICATION 2] NULL }, 7 bytes with a one-byte message
+    // id, 8 with two; sent on close, answered by nothing (ldap3's unbind() after slapd's FIN).
+    goodbye: { firstByte: 0x30, lengths: [7, 8] },
   },
 ];
 

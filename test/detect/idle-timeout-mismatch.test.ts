@@ -225,6 +225,20 @@ describe('idle-timeout-mismatch: connections whose payload is not framed into re
     expect(f.evidence).toMatchObject({ serverIdleCloses: 3, clientReuseMaxIdle: 1.9, clientReuses: 2, reusesNearTimeout: 1 });
   });
 
+  test('a protocol\'s goodbye after the server\'s close is no reuse (an LDAP UnbindRequest 4 s after the last operation)', () => {
+    const cap = new Capture();
+    const search = '\x30\x39\x02\x01\x05\x63' + 'x'.repeat(53);
+    const result = '\x30\x0c\x02\x01\x05\x65\x07' + 'y'.repeat(7);
+    for (let i = 0; i < 3; i++) cap.connection({ sport: 389 }).handshake(i * 0.1).send(i * 0.1 + 0.01, 'c', search).send(i * 0.1 + 0.0102, 's', result).close(i * 0.1 + 2.0102, 's');
+    const c = cap.connection({ sport: 389 });
+    c.handshake(1).send(1.01, 'c', search).send(1.0102, 's', result);
+    c.send(2.9102, 'c', search).send(2.9104, 's', result); // reused after 1.9 s
+    c.fin(4.9104, 's').ack(4.9105, 'c');
+    c.send(6.9104, 'c', '\x30\x05\x02\x01\x09\x42\x00').rst(6.9105, 's'); // the UnbindRequest, 4 s after the last answer
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ clientReuseMaxIdle: 1.9, clientReuses: 1 });
+  });
+
   test('stays silent when the pool reuses well within the server\'s timeout', () => {
     const cap = new Capture();
     redisCloses(cap, 4, 2.0);

@@ -323,6 +323,40 @@ describe('keepalive-race: synthetic connections', () => {
       expect(ofKind(other.analyze(only), KIND)).toHaveLength(1);
     });
 
+    describe('LDAP (keepalive-race-ldap: slapd at its idletimeout)', () => {
+      const search = '\x30\x39\x02\x01\x05\x63' + 'x'.repeat(53); // 59 bytes, as ldap3's base search
+      const result = '\x30\x0c\x02\x01\x05\x65\x07' + 'y'.repeat(7);
+      const unbind = '\x30\x05\x02\x01\x09\x42\x00'; // UnbindRequest, 7 bytes
+      const used = (cap: Capture, at: number) => cap.connection({ sport: 389 }).handshake(at).send(at + 0.01, 'c', search).send(at + 0.0105, 's', result);
+
+      test('a FIN that acknowledges an operation with the kernel\'s RST right behind it is a close on arrival', () => {
+        const cap = new Capture();
+        for (const at of [0, 10, 20]) used(cap, at).close(at + 2.5105 + at / 1000, 's');
+        const c = used(cap, 30);
+        c.send(32.5105, 'c', search).fin(32.51063, 's').rst(32.51066, 's'); // FIN 0.13 ms after the operation, RST 30 µs later
+        const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+        expect(rest).toEqual([]);
+        expect(f.client).toBe(c.clientName);
+        expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', protocol: 'LDAP', closedWith: 'FIN', basis: 'learned-idle-timeout' });
+      });
+
+      test('stays silent on an UnbindRequest after the server\'s close (the client closing, answered by a RST)', () => {
+        const cap = new Capture();
+        const c = used(cap, 0);
+        c.fin(2.5105, 's').ack(2.5106, 'c');
+        c.send(4.0, 'c', unbind).rst(4.0001, 's');
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('stays silent on a FIN that answers the operation without a RST (a server that read it, then closed)', () => {
+        const cap = new Capture();
+        for (const at of [0, 10, 20]) used(cap, at).close(at + 2.5105, 's');
+        const c = used(cap, 30);
+        c.send(32.5105, 'c', search).fin(32.51063, 's').ack(32.5107, 'c').fin(32.5108, 'c').ack(32.5109, 's');
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+    });
+
     test('stays silent when the client\'s data after the FIN is not reset (its own goodbye, answered by a FIN)', () => {
       const cap = new Capture();
       const c = cap.connection({ sport: 6379 });

@@ -60,3 +60,18 @@ describe('OpaqueTurns: data the server sends unasked', () => {
     expect(t.reuses.longest).toBeCloseTo(2.003, 9);
   });
 });
+
+describe('ReuseGaps: the longest before the last turn', () => {
+  test('a goodbye as the last turn is left out by longestBeforeLast', () => {
+    const g = new ReuseGaps();
+    g.add(1.5, 10, 7);
+    g.add(3.9, 20, 15);
+    g.add(4.2, 30, 21); // the client's goodbye after the server's close
+    expect(g.lastTs).toBe(30);
+    expect(g.longest).toBe(4.2);
+    expect(g.longestBeforeLast()).toEqual({ gap: 3.9, ts: 20, frame: 15 });
+    const one = new ReuseGaps();
+    one.add(2, 5, 3);
+    expect(one.longestBeforeLast()).toBeNull();
+  });
+});

@@ -9,7 +9,7 @@ import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
-import { opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, tickedText, tickedTimeout, tlsServerIdleClose } from './keepalive-race';
+import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, tickedText, tickedTimeout, tlsServerIdleClose } from './keepalive-race';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import type { ReuseGaps } from '../../http/reuse-gaps';
 import { RecentOpens } from '../recent-opens';
@@ -186,10 +186,16 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         e.nextClose = push(e.closes, e.nextClose, close);
         e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, idleCloseSample(close.ts, close.frame, null));
       }
-      if (reuses.count > 0) {
-        e.reuses += reuses.count;
+      // A protocol's goodbye after the server's close (an LDAP UnbindRequest, a PostgreSQL Terminate)
+      // was the client's last turn: no reuse.
+      const after = conn.clientDataAfterServerFin;
+      const goodbye = protocol !== null && after !== null && after.ts === reuses.lastTs && isGoodbye(conn, after);
+      const count = goodbye ? reuses.count - 1 : reuses.count;
+      const longest = goodbye ? reuses.longestBeforeLast() : { gap: reuses.longest, ts: reuses.longestTs, frame: reuses.longestFrame };
+      if (count > 0 && longest !== null) {
+        e.reuses += count;
         if (reuses.shortest < e.minReuse) e.minReuse = reuses.shortest;
-        addTopReuse(e, conn, reuses.longest, reuses.longestTs, reuses.longestFrame);
+        addTopReuse(e, conn, longest.gap, longest.ts, longest.frame);
       }
     };
 

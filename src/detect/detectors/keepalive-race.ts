@@ -415,9 +415,9 @@ function isPlainRace(conn: AnalyzedConnection, ex: HttpExchange | null): boolean
 }
 
 /** Whether the client's data after the server's close is its protocol's goodbye (plain-protocols.ts). */
-function isGoodbye(conn: AnalyzedConnection, after: DataAfterPeerFin): boolean {
+export function isGoodbye(conn: AnalyzedConnection, after: DataAfterPeerFin): boolean {
   const bye = looksLikeTls(conn) ? null : plainProtocolOf(conn.sPort, after.firstByte)?.goodbye ?? null;
-  return bye !== null && after.firstByte === bye.firstByte && after.length === bye.length;
+  return bye !== null && after.firstByte === bye.firstByte && bye.lengths.includes(after.length);
 }
 
 /** The plain protocol (plain-protocols.ts) of a race whose request is neither HTTP nor TLS, or null. */
@@ -488,7 +488,8 @@ export interface PlainArrivalClose extends ArrivalTiming {
 
 /**
  * arrivalClose on a connection of a protocol conncheck does not parse: the server's first close
- * was a RST (with no FIN) whose ACK covers the client's data, the client's last data before it came
+ * was a RST (with no FIN) whose ACK covers the client's data, or a FIN that covers it with the
+ * kernel's RST right behind it, the client's last data before it came
  * after the server's last data (nothing answered it), and the connection had been used. Whether the
  * close was the idle timer's is judgeArrivalClose's call. (With a FIN the client's data is not told
  * from a request the server answered by closing; MariaDB closes idle connections with a RST.)
@@ -504,12 +505,21 @@ export interface PlainArrivalClose extends ArrivalTiming {
 export function plainArrivalClose(conn: AnalyzedConnection, minIdle: number): PlainArrivalClose | null {
   const s = conn.server;
   const c = conn.client;
-  if (s.gapBytes > 0 || c.gapBytes > 0 || serverClosedFirst(conn)?.closedWith !== 'RST') return null;
+  if (s.gapBytes > 0 || c.gapBytes > 0) return null;
+  const first = serverClosedFirst(conn);
+  if (first === null) return null;
   const requestTs = s.peerDataBeforeCloseTs;
   const requestFrame = s.peerDataBeforeCloseFrame;
   const serverTs = s.lastDataTs;
   if (requestTs < 0 || serverTs < 0 || !readBefore(serverTs, s.lastDataFrame, requestTs, requestFrame)) return null;
-  if (!peerResetAfterReceivingAll(c, s)) return null;
+  if (first.closedWith === 'FIN') {
+    // A FIN that acknowledges the request, and the kernel's RST moments after it: the server closed
+    // with the request unread (slapd at its idletimeout in keepalive-race-ldap: 20-35 µs apart). A
+    // FIN alone may be the server's answer to a request it read (a QUIT).
+    if (!s.finHasAck || !seqGe(s.finAck, c.maxSeqEnd) || s.rstTs < 0 || s.rstTs - s.finTs > GOODBYE_BEFORE_CLOSE) return null;
+  } else if (!peerResetAfterReceivingAll(c, s)) {
+    return null;
+  }
   // A notice: the server's data before it answered the client's data before the request (the
   // client's only when the request is its last data), and the notice came long after that answer,
   // unasked. (A slow answer to the previous request is no notice: no server data came between.)
@@ -517,19 +527,19 @@ export function plainArrivalClose(conn: AnalyzedConnection, minIdle: number): Pl
   const answerTs = s.prevDataTs;
   const notice =
     clientBefore >= 0 && answerTs >= 0 && readBefore(clientBefore, c.prevDataFrame, answerTs, s.prevDataFrame) &&
-    serverTs - answerTs >= minIdle && s.rstTs - serverTs <= GOODBYE_BEFORE_CLOSE;
+    serverTs - answerTs >= minIdle && first.ts - serverTs <= GOODBYE_BEFORE_CLOSE;
   const lastActivityTs = notice ? answerTs : serverTs;
   const lastActivityFrame = notice ? s.prevDataFrame : s.lastDataFrame;
   return {
-    closeTs: s.rstTs,
-    closeFrame: s.rstFrame,
-    closedWith: 'RST',
+    closeTs: first.ts,
+    closeFrame: first.frame,
+    closedWith: first.closedWith,
     lastActivityTs,
     lastActivityFrame,
     idleBeforeRequest: requestTs - lastActivityTs,
     // The idle timer fired when the notice went out.
-    idleAtClose: (notice ? serverTs : s.rstTs) - lastActivityTs,
-    closeAfterRequest: s.rstTs - requestTs,
+    idleAtClose: (notice ? serverTs : first.ts) - lastActivityTs,
+    closeAfterRequest: first.ts - requestTs,
     serverRtt: roundTripToServer(conn),
     requestTs,
     requestFrame,
@@ -782,7 +792,7 @@ export function tickedText(t: TickedSpread): string {
   return (
     `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s, the shortest taken for the timeout: an idle timer checked on a periodic tick ` +
     `closes a connection at its first check after the timeout, anywhere in such a range (lighttpd and Squid check once a second, waitress every ` +
-    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, memcached's idle checks come seconds apart, Redis counts whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
+    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, memcached's idle checks come seconds apart, Redis and OpenLDAP's slapd count whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
   );
 }
 
