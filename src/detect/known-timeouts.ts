@@ -43,6 +43,9 @@ const MOJOLICIOUS = /^Mojolicious\b/;
 const CHERRYPY = /^CherryPy\b/i;
 const HYPERCORN = /^hypercorn\b/i;
 const TWISTED = /^TwistedWeb\b/;
+const DAPHNE = /^daphne\b/i;
+// aiohttp's server says `Python/3.11 aiohttp/3.8.4`.
+const AIOHTTP = /^Python\/[\d.]+ aiohttp\//;
 const YAWS = /^Yaws\b/;
 const NGHTTPX = /^nghttpx\b/;
 const TINYPROXY = /^tinyproxy\b/i;
@@ -76,8 +79,16 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
     software: HYPERCORN,
     idleSetting: 'Hypercorn `keep_alive_timeout` (`--keep-alive`, 5 s by default; Hypercorn 0.13\'s asyncio worker closes no connection idle after a request, its trio worker does)',
   },
-  // twisted.web.server.Site(resource, timeout=60 * 60 * 12): TwistedWeb/22.4.0 (keepalive-race-twisted).
-  { software: TWISTED, idleSetting: 'Twisted `Site(resource, timeout=…)` (12 h by default)' },
+  // twisted.web.http.HTTPFactory(timeout=_REQUEST_TIMEOUT), _REQUEST_TIMEOUT = 1 * 60 since Twisted
+  // 16.x (checked in Twisted 22.4): TwistedWeb/22.4.0 (keepalive-race-twisted).
+  { software: TWISTED, idleSetting: 'Twisted `Site(resource, timeout=…)` (60 s by default)' },
+  // Daphne 4.0's HTTPFactory keeps Twisted's 60 s and has no option for it (keepalive-race-daphne).
+  {
+    software: DAPHNE,
+    idleSetting: 'Daphne: none of its options (`--http-timeout` bounds a request\'s handling, not an idle connection): it keeps Twisted\'s 60 s (`_REQUEST_TIMEOUT`), so the clients must stay below it',
+  },
+  // aiohttp 3.8 web.run_app / AppRunner keepalive_timeout=75.0; once due, checked again every second (keepalive-race-aiohttp).
+  { software: AIOHTTP, idleSetting: 'aiohttp `web.run_app(…, keepalive_timeout=…)` or `AppRunner(…, keepalive_timeout=…)` (75 s by default; once due, checked again every second)' },
   // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
   { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
   { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
@@ -148,7 +159,9 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 3600, name: 'Tornado idle_connection_timeout (3600 s default)', side: 'server', software: TORNADO },
   { seconds: 5, name: 'Mojolicious keep_alive_timeout (5 s default)', side: 'server', software: MOJOLICIOUS },
   { seconds: 5, name: 'Hypercorn keep_alive_timeout (5 s default)', side: 'server', software: HYPERCORN },
-  { seconds: 43200, name: 'Twisted Site timeout (12 h default)', side: 'server', software: TWISTED },
+  { seconds: 60, name: 'Twisted Site timeout (60 s default)', side: 'server', software: TWISTED },
+  { seconds: 60, name: 'Daphne: Twisted\'s connection timeout (60 s, not configurable)', side: 'server', software: DAPHNE },
+  { seconds: 75, name: 'aiohttp server keepalive_timeout (75 s default)', side: 'server', software: AIOHTTP },
   { seconds: 30, name: 'Yaws keepalive_timeout (30 s default)', side: 'server', software: YAWS },
   { seconds: 60, name: 'nghttpx --frontend-keep-alive-timeout (1 min default)', side: 'server', software: NGHTTPX },
   // nghttpx 1.52 (keepalive-race-nghttpx): it drops a pooled backend connection at the backend's FIN when idle.
@@ -197,6 +210,15 @@ export const NO_SERVER_HEADER = '';
  * connections after 1.95 s). Without any response (null) every server setting stays a hint.
  */
 export function matchKnown(seconds: number, table: readonly KnownTimeout[], software: string | null = null): KnownTimeout[] {
+  const matched = matchEntries(seconds, table, software);
+  if (software === null || software === NO_SERVER_HEADER) return matched;
+  // The named product's own setting explains the value: settings of no product are left out
+  // (Daphne's 60 s is Twisted's default, not an ALB's idle timeout; keepalive-race-daphne).
+  const own = matched.filter((k) => k.software !== undefined && k.side !== 'client');
+  return own.length > 0 ? [...own, ...matched.filter((k) => k.side === 'client')] : matched;
+}
+
+function matchEntries(seconds: number, table: readonly KnownTimeout[], software: string | null): KnownTimeout[] {
   const product = serverProduct(software);
   return table.filter(
     (k) =>
@@ -313,6 +335,6 @@ export function serverIdleSettings(identity: ServerIdentity | null): string {
     'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +
     'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it; ' +
     'Tornado `idle_connection_timeout`; Mojolicious `keep_alive_timeout`; waitress `channel_timeout`; CherryPy `server.socket_timeout`; ' +
-    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds)'
+    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds; aiohttp `keepalive_timeout`)'
   );
 }

@@ -49,7 +49,13 @@ describe('the Server header narrows server settings to the product that answered
     expect(names(5.001, 'hypercorn-h11')).toMatch(/^Hypercorn keep_alive_timeout/m);
     expect(names(5.001, 'hypercorn-h11')).not.toMatch(/Node.js http.Server|Apache|uvicorn/);
     expect(names(30, 'Yaws 2.1.1')).toMatch(/Yaws keepalive_timeout/);
-    expect(names(43200, 'TwistedWeb/22.4.0')).toMatch(/Twisted Site timeout/);
+    expect(names(60, 'TwistedWeb/22.4.0')).toMatch(/Twisted Site timeout \(60 s default\)/);
+    // The product's own default explains the value: no ALB for a server that says daphne (keepalive-race-daphne).
+    expect(names(60.001, 'daphne')).toMatch(/Daphne: Twisted's connection timeout/);
+    expect(names(60.001, 'daphne')).not.toMatch(/ALB/);
+    expect(names(60.001, null)).toMatch(/ALB/);
+    expect(names(2.001, 'Python/3.11 aiohttp/3.8.4')).not.toMatch(/gunicorn|aiohttp server/);
+    expect(names(75, 'Python/3.11 aiohttp/3.8.4')).toMatch(/aiohttp server keepalive_timeout/);
     expect(names(60, 'nghttpx')).toMatch(/nghttpx --frontend-keep-alive-timeout/);
     expect(serverProduct('Yaws 2.1.1')?.idleSetting).toMatch(/milliseconds/);
     expect(serverIdleSettings(null)).toMatch(/Hypercorn `keep_alive_timeout`; Twisted `Site\(timeout=…\)`; Yaws `keepalive_timeout`/);

@@ -3,7 +3,7 @@
 twisted.web.server.Site(resource, timeout=TIMEOUT) on the default reactor, serving one leaf resource:
 GET -> 200 text/plain "ok <uri>", POST -> 201 application/json (Twisted reads the body into
 request.content before render). Nothing else is configured: HTTP/1.1 keep-alive is Twisted's
-default, and the Site's timeout (twisted.web.http.HTTPFactory timeout, 60*60*12 s by default) is
+default, and the Site's timeout (twisted.web.http.HTTPFactory timeout, 60 s by default (_REQUEST_TIMEOUT = 1 * 60)) is
 the idle timeout of its HTTPChannel (a TimeoutMixin): paused while a request is handled, restarted
 when the request is done (HTTPChannel.requestDone), and on expiry timeoutConnection logs "Timing out
 client: <peer>" and calls loseConnection (FIN).

@@ -797,9 +797,10 @@ export function tickedText(t: TickedSpread): string {
 }
 
 /**
- * What the server did with requests its idle close met on arrival. A RST means it closed with the
- * request unread. A FIN that acknowledges the request means it dropped the request: it read it and
- * closed (a socket closed with data unread sends a RST instead), or shut its side down first.
+ * What the server did with requests its idle close met on arrival. A RST, or a FIN with the kernel's
+ * RST right behind it, means it closed with the request unread. A FIN alone that acknowledges the
+ * request means it dropped the request: it read it and closed (a socket closed with data unread
+ * sends a RST instead), or shut its side down first.
  */
 function arrivalText(entry: { arrival: number; arrivalReset: number }): string {
   const read = 'the server had the request, its FIN acknowledges it, and dropped it unanswered';
@@ -1048,7 +1049,10 @@ export const keepaliveRace: DetectorDefinition = {
         if (typeof held === 'number' && held < STALE_IN_FLIGHT) entry.staleInFlight++;
       } else {
         entry.arrival++;
-        if (finding.evidence.closedWith === 'RST') entry.arrivalReset++;
+        // A RST, or a FIN with the kernel's RST right behind it (data unread at close: Twisted in keepalive-race-daphne).
+        const s = conn.server;
+        const resetAtClose = finding.evidence.closedWith === 'RST' || (s.finTs >= 0 && s.rstTs >= s.finTs && s.rstTs - s.finTs <= GOODBYE_BEFORE_CLOSE);
+        if (resetAtClose) entry.arrivalReset++;
       }
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
@@ -1366,7 +1370,7 @@ export const keepaliveRace: DetectorDefinition = {
               ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number: a pool that drops connections on their FIN` +
                 (entry.plain === count
                   ? ' may read it a moment too late, the request already being written, in effect a crossing; one that does not look sends it on the dead connection however long after)'
-                  : ', as Node\'s fetch, Node\'s http.Agent and Go do, may read it a moment too late, the request already being written, in effect a crossing; ' +
+                  : ', as Node\'s fetch, Node\'s http.Agent, Go and urllib3 (requests) do, may read it a moment too late, the request already being written, in effect a crossing; ' +
                     'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
