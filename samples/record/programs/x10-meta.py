@@ -23,7 +23,6 @@ Every failure the logs name must be the one the capture shows and the other way 
 check prints why and exits 1 without writing the meta.
 """
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -31,17 +30,9 @@ import statistics
 import sys
 from urllib.parse import urlsplit
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import sibling
 
-
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-x8 = _load("x8_meta", "x8-meta.py")
+x8 = sibling.load("x8_meta", "x8-meta.py")
 bm = x8.bm
 check, r3 = bm.check, bm.r3
 

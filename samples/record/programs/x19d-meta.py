@@ -55,8 +55,9 @@ def stream(pk, from_server):
     return segs
 
 
-def messages(segs, proto, from_server):
-    """Split a direction's segments into messages: (frame, t, kind, bytes, text)."""
+def joined(segs):
+    """A direction's segments (stream()) as one byte string, and at(offset): the segment the byte at
+    that offset came in (a message's frame and time are those of the segment it starts in)."""
     buf = b''
     starts = []   # (offset in buf, packet)
     for p in segs:
@@ -66,6 +67,19 @@ def messages(segs, proto, from_server):
     def at(off):
         return max((s for s in starts if s[0] <= off), key=lambda s: s[0])[1]
 
+    return buf, at
+
+
+# The message splitters of the protocols that the meta writers built on analyse() add (x20m-meta.py:
+# memcached; x21l-meta.py: LDAP): proto -> splitter(segs, from_server), giving messages as below.
+SPLITTERS = {}
+
+
+def messages(segs, proto, from_server):
+    """Split a direction's segments into messages: (frame, t, kind, bytes, text)."""
+    if proto in SPLITTERS:
+        return SPLITTERS[proto](segs, from_server)
+    buf, at = joined(segs)
     out = []
     off = 0
     if proto in ('postgres', 'pgbouncer'):
@@ -129,16 +143,11 @@ MYSQL_COMMANDS = {0x01: 'Quit', 0x03: 'Query', 0x0e: 'Ping'}
 
 def mysql_packets(segs):
     """A direction's MySQL packets (3-byte length, sequence id, payload): (packet, seq, payload)."""
-    buf = b''
-    starts = []
-    for p in segs:
-        starts.append((len(buf), p))
-        buf += p['payload']
+    buf, at = joined(segs)
     off = 0
     while off + 4 <= len(buf):
         n = int.from_bytes(buf[off:off + 3], 'little')
-        p = max((s for s in starts if s[0] <= off), key=lambda s: s[0])[1]
-        yield p, buf[off + 3], buf[off + 4:off + 4 + n]
+        yield at(off), buf[off + 3], buf[off + 4:off + 4 + n]
         off += 4 + n
 
 
@@ -364,41 +373,167 @@ def server_log_events(path, proto):
     return out
 
 
-def main():
+def pool_parser(protos=None, logs=(), healthy=True):
+    """The options of this meta writer, also those of the meta writers built on analyse() (x20m-meta.py,
+    x21l-meta.py): --proto when PROTOS are given (its choices), LOGS (more required log files) after
+    --server-log, --healthy unless HEALTHY is false (then a.healthy is False)."""
     ap = argparse.ArgumentParser()
     ap.add_argument('scenario')
-    ap.add_argument('--proto', choices=('redis', 'postgres', 'pgbouncer', 'mysql'), required=True)
+    if protos:
+        ap.add_argument('--proto', choices=protos, required=True)
     ap.add_argument('--capture', required=True)
     ap.add_argument('--meta', required=True)
     ap.add_argument('--server-port', type=int, required=True)
     ap.add_argument('--client-log', required=True)
     ap.add_argument('--server-log', required=True)
+    for opt in logs:
+        ap.add_argument(opt, required=True)
     ap.add_argument('--server-idle-setting', type=float, required=True)
     ap.add_argument('--one-way-delay-ms', type=float, required=True)
     ap.add_argument('--description', required=True)
     ap.add_argument('--configured-notes')
     ap.add_argument('--software', nargs='+', required=True)
     ap.add_argument('--capture-side')
-    ap.add_argument('--healthy', action='store_true')
+    if healthy:
+        ap.add_argument('--healthy', action='store_true')
+    else:
+        ap.set_defaults(healthy=False)
     ap.add_argument('--need-races', type=int, default=0)
     ap.add_argument('--need-forms', nargs='*', default=[])
     ap.add_argument('--need-short-races', type=int, default=0)
-    a = ap.parse_args()
+    return ap
+
+
+def races_or_refuse(a, races, problems, prog):
+    """A problem when the recording has fewer races than asked (a.need_races, of the forms a.need_forms,
+    a.need_short_races under OPAQUE_MIN bytes); then, on any problem, exit 1 (x16-meta.py's refuse_if,
+    as PROG). Returns the races' forms and the races under OPAQUE_MIN."""
+    forms = {c['race']['form'] for c in races.values()}
+    short = [c for c in races.values() if c['race']['belowOpaqueMinimum']]
+    if len(races) < a.need_races or not set(a.need_forms) <= forms or len(short) < a.need_short_races:
+        problems.append(f"only {len(races)} races (forms {sorted(forms)}, {len(short)} under {OPAQUE_MIN} bytes); need {a.need_races} "
+                        f"(forms {a.need_forms}, {a.need_short_races} short)")
+    x16.refuse_if(problems, prog)
+    return forms, short
+
+
+def capture_connections(a):
+    """(the capture's first packet's epoch, its connections to a.server_port): x16-meta.py's TCP
+    bookkeeping (FINs, RSTs; HTTP parts unused) of the connections to the server port only (a capture
+    may hold a proxy's other leg too)."""
+    rows = x16.packets(a.capture)
+    return rows[0]['epoch'], x16.connections([p for p in rows if a.server_port in (p['sport'], p['dport'])], a.server_port)
+
+
+def client_commands(path):
+    """The client's JSON-lines log: (all its events, its commands, those that failed, those answered)."""
+    clog = x16.read_jsonl(path)
+    cmds = [e for e in clog if e.get('event') == 'command']
+    return clog, cmds, [e for e in cmds if e['outcome'] == 'error'], [e for e in cmds if e['outcome'] == 'ok']
+
+
+def check_client_log(conns, races, cmds, problems, mismatch, what='commands'):
+    """The client's log against the wire, as the meta writers built on analyse() check it (x20m-meta.py,
+    x21l-meta.py; CMDS: the log's commands): every error is a race on the wire on the port it was sent
+    on (one error a port), every race such an error, of the same command (MISMATCH(port, race, error):
+    the problem when it is not, else None), never answered, reset; the wire has as many requests (WHAT)
+    and answers as the client logged. Returns (port -> the client's error, the wire's request count)."""
+    err_by_port = {}
+    for e in cmds:
+        if e['outcome'] != 'error':
+            continue
+        if e['port'] in err_by_port:
+            problems.append(f"two errors on port {e['port']}")
+        err_by_port[e['port']] = e
+        if e['port'] not in races:
+            problems.append(f"client error on port {e['port']} ({e['command'][:30]}: {e['message'][:60]!r}) is not a race on the wire")
+    for p, c in races.items():
+        if p not in err_by_port:
+            problems.append(f"race on port {p} ({c['race']['command']}) but the client logged no error")
+        else:
+            wrong = mismatch(p, c['race'], err_by_port[p])
+            if wrong:
+                problems.append(wrong)
+        if c['race']['answered']:
+            problems.append(f"race on port {p} was answered")
+        if c['race']['rstFrame'] is None:
+            problems.append(f"race on port {p}: no RST")
+    wire_reqs = sum(len(c['requests']) for c in conns.values())
+    if wire_reqs != len(cmds):
+        problems.append(f"client logged {len(cmds)} {what}, wire has {wire_reqs}")
+    wire_answers = sum(len(c['answers']) for c in conns.values())
+    oks = sum(1 for e in cmds if e['outcome'] == 'ok')
+    if wire_answers != oks:
+        problems.append(f"client logged {oks} answers, wire has {wire_answers}")
+    return err_by_port, wire_reqs
+
+
+def check_idle_closes(conns, logged, t0, problems, server, logged_as='idle closes', wire_close='FIN'):
+    """The server's log (LOGGED: port -> the time SERVER logged its idle close) against the wire, for
+    the meta writers built on analyse() (x20m-meta.py, x21l-meta.py): the same connections closed idle,
+    each close a FIN with nothing before it (a RST only when a command arrived as it closed), logged
+    within 5 ms of the close on the wire (capture times from T0). Returns the idle-closed connections
+    (port -> connection)."""
+    idle = {p: c for p, c in conns.items() if c['idleClose']}
+    if set(logged) != set(idle):
+        problems.append(f"{server} logged {logged_as} for ports {sorted(logged)}, wire has idle closes on {sorted(idle)}")
+    for p, c in idle.items():
+        ic = c['idleClose']
+        arrival = c['race'] and c['race']['form'] == 'closed-on-arrival'
+        if (ic['closedWith'] != 'FIN' and not arrival) or ic['goodbye']:
+            problems.append(f"port {p}: idle close {ic['closedWith']} with {len(ic['goodbye'])} message(s) before it")
+        if p in logged and abs(logged[p] - (t0 + ic['closeAt'])) > 0.005:
+            problems.append(f"port {p}: {server} logged its idle close {(logged[p] - t0 - ic['closeAt']) * 1000:.1f} ms from the wire's {wire_close}")
+    return idle
+
+
+def by_port(conns, err_by_port):
+    """Each connection in port order: (the connection, its race or None, the client's error on its
+    port or None), for the expectations of the meta writers built on analyse()."""
+    for port in sorted(conns):
+        c = conns[port]
+        yield c, c['race'], err_by_port.get(port)
+
+
+def clean_connection(c, how=None, what='command'):
+    """The expectation of connection C with no race: its requests (WHAT(s)), all answered, and HOW it
+    ended (by default: the client closed it, FIN first; or open at the end of the capture)."""
+    if how is None:
+        how = '; the client closed it (FIN first from the client)' if c['clientFin'] is not None else '; open at the end of the capture'
+    return {'kind': None, 'client': c['client'], 'server': c['server'], 'notes': f"{len(c['requests'])} {what}(s), all answered{how}. Clean."}
+
+
+def pool_meta_head(a, proto, setting, conns, races, idle_gaps, expect):
+    """x16-meta.py's meta_head, configured with the server's idle SETTING, and the raced commands' sizes."""
+    configured = {'protocol': proto, 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
+                  'oneWayDelayMs': a.one_way_delay_ms}
+    meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
+    meta['observed']['racedCommandBytes'] = {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())}
+    return meta
+
+
+def pool_facts(a, conns, wire_reqs, answers, races, short, idle, requests='commands', **more):
+    """meta['facts']: the wire's connections, requests (called REQUESTS), the ANSWERS the client had, races
+    (SHORT: those under OPAQUE_MIN), server resets, idle closes (IDLE), MORE, how connections ended."""
+    return {
+        'connections': len(conns), requests: wire_reqs, 'answers': answers, 'races': len(races),
+        'racesUnderOpaqueMinimum': len(short),
+        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
+        'serverIdleCloses': len(idle), **more, 'closeStates': x16.close_states(conns),
+        'captureFile': os.path.basename(a.capture),
+    }
+
+
+def main():
+    a = pool_parser(('redis', 'postgres', 'pgbouncer', 'mysql')).parse_args()
     proto = a.proto
     name = {'redis': 'Redis', 'postgres': 'PostgreSQL', 'pgbouncer': 'PgBouncer', 'mysql': 'MariaDB'}[proto]
     setting = {'redis': f"timeout {int(a.server_idle_setting)}", 'postgres': f"idle_session_timeout = {a.server_idle_setting:g}s",
                'pgbouncer': f"client_idle_timeout = {a.server_idle_setting:g}", 'mysql': f"wait_timeout = {a.server_idle_setting:g}"}[proto]
     lib = {'redis': 'redis-py', 'mysql': 'PyMySQL'}.get(proto, 'psycopg2')
-    # the TCP bookkeeping (FINs, RSTs; HTTP parts unused) of the connections to the server port only (a
-    # capture may hold a proxy's other leg too)
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
-    conns = x16.connections([p for p in rows if a.server_port in (p['sport'], p['dport'])], a.server_port)
+    t0, conns = capture_connections(a)
     analyse(conns, proto)
-    clog = x16.read_jsonl(a.client_log)
-    cmds = [e for e in clog if e.get('event') == 'command']
-    errors = [e for e in cmds if e['outcome'] == 'error']
-    oks = [e for e in cmds if e['outcome'] == 'ok']
+    clog, cmds, errors, oks = client_commands(a.client_log)
     races = {p: c for p, c in conns.items() if c['race']}
     slog = server_log_events(a.server_log, proto)
     problems = []
@@ -458,12 +593,7 @@ def main():
                 problems.append(f"port {p}: idle close without the FATAL 57P05 ErrorResponse before its FIN")
     if a.healthy and (errors or races or any(side == 'server' for c in conns.values() for side, _ in c['rsts'])):
         problems.append('healthy sample with an error, a race or a reset')
-    forms = {c['race']['form'] for c in races.values()}
-    short = [c for c in races.values() if c['race']['belowOpaqueMinimum']]
-    if len(races) < a.need_races or not set(a.need_forms) <= forms or len(short) < a.need_short_races:
-        problems.append(f"only {len(races)} races (forms {sorted(forms)}, {len(short)} under {OPAQUE_MIN} bytes); need {a.need_races} "
-                        f"(forms {a.need_forms}, {a.need_short_races} short)")
-    x16.refuse_if(problems, 'x19d-meta')
+    forms, short = races_or_refuse(a, races, problems, 'x19d-meta')
 
     server = next(iter(conns.values()))['server']
     idle_gaps = sorted(c['idleClose']['idleGapSeconds'] for c in idle.values() if c['idleClose']['used'])
@@ -511,10 +641,8 @@ def main():
                           "not retried (PyMySQL has no pool and never retries; the lane reused its connection unchecked: no ping)."
                           if proto == 'mysql' else
                           "not retried (psycopg2 and its pool never retry; the pool handed out the closed connection unchecked)."))
-            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
-            ev.update(clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'], retried=False)
-            entry = {'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': what + outcome, 'evidence': ev}
-            expect.append(entry)
+            expect.append(x16.race_finding(c, what + outcome, clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'],
+                                           retried=False))
         elif port in local:
             e = local[port]
             ic = c['idleClose']
@@ -526,7 +654,6 @@ def main():
                            'evidence': {'idleRstFrame': ic['closeFrame'], 'idleGapSeconds': ic['idleGapSeconds'], 'clientError': f"{e['module']}.{e['error']}",
                                         'clientMessage': e['message'], 'sentOnWire': False, 'retried': False}})
         else:
-            n = len(c['requests'])
             ic = c['idleClose']
             if ic and c.get('closeAfterClose'):
                 t = c['closeAfterClose']
@@ -539,12 +666,9 @@ def main():
             elif ic:
                 bye = f"; an {'ERR packet' if proto == 'mysql' else 'ErrorResponse'} '{ic['goodbye'][0]['text']}' (frame {ic['goodbye'][0]['frame']}) and" if ic['goodbye'] else ';'
                 how = f"{bye} {name}'s idle close ({ic['closedWith']}, frame {ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; the client closed its side later, unused"
-            elif c['clientFin'] is not None:
-                how = '; the client closed it (FIN first from the client)'
             else:
-                how = '; open at the end of the capture'
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                           'notes': f"{n} command(s), all answered{how}. Clean."})
+                how = None
+            expect.append(clean_connection(c, how))
     if races:
         reuse = sorted(c['race']['reuseIdleSeconds'] for c in races.values())
         expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
@@ -556,22 +680,13 @@ def main():
         expect.insert(0, {'kind': None, 'notes': 'healthy pooled reuse: every command answered, no race, no reset'})
 
     rel = x16.since(t0)
-    configured = {'protocol': proto, 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
-                  'oneWayDelayMs': a.one_way_delay_ms}
-    meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
-    meta['observed']['racedCommandBytes'] = {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())}
+    meta = pool_meta_head(a, proto, setting, conns, races, idle_gaps, expect)
     if proto != 'redis':
         gb = [c['idleClose']['goodbye'][0] for c in idle.values() if c['idleClose']['goodbye']]
         meta['observed']['goodbyeBeforeFin'] = {
             'message': gb[0]['text'] if gb else None, 'bytes': sorted({g['bytes'] for g in gb}),
             'beforeCloseMs': sorted(g['beforeCloseMs'] for g in gb)}
-    meta['facts'] = {
-        'connections': len(conns), 'commands': wire_reqs, 'answers': len(oks), 'races': len(races),
-        'racesUnderOpaqueMinimum': len(short),
-        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
-        'serverIdleCloses': len(idle), 'closeStates': x16.close_states(conns),
-        'captureFile': os.path.basename(a.capture),
-    }
+    meta['facts'] = pool_facts(a, conns, wire_reqs, len(oks), races, short, idle)
     start = next((e for e in clog if e.get('event') == 'start'), {})
     reconnects = [e for e in cmds if e['pooledPort'] is not None and e['connects'] and e['outcome'] == 'ok']
     meta['groundTruth'] = {

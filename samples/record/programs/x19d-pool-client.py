@@ -66,13 +66,8 @@ def main():
     ap.add_argument('--log', required=True)
     a = ap.parse_args()
     gaps = [float(x) for x in a.gaps.split(',')]
-    logf = open(a.log, 'w')
+    log = json_lines(a.log)
     deadline = time.time() + a.max_seconds
-
-    def log(ev):
-        with LOCK:
-            logf.write(json.dumps(ev) + '\n')
-            logf.flush()
 
     versions = {'python': sys.version.split()[0]}
     if a.proto == 'redis':
@@ -106,15 +101,47 @@ def main():
         probe = threading.Thread(target=janitor.probe, args=(deadline, lanes_done))
         probe.start()
         janitor.first.wait(timeout=8)
-    th = [threading.Thread(target=lane, args=(k,)) for k in range(a.lanes)]
-    for t in th:
-        t.start()
-    for t in th:
-        t.join()
+    run_lanes(a.lanes, lane)
     lanes_done.set()
     if probe is not None:
         probe.join()
     log({'event': 'end', 'at': time.time()})
+
+
+def json_lines(path):
+    """log(event): one JSON line per event in PATH (truncated first), whole lines from any thread."""
+    f = open(path, 'w')
+
+    def log(ev):
+        with LOCK:
+            f.write(json.dumps(ev) + '\n')
+            f.flush()
+
+    return log
+
+
+def run_lanes(n, lane):
+    """lane(k) for k = 0 .. N-1, each in a thread of its own, all at once; returns when all have ended."""
+    th = [threading.Thread(target=lane, args=(k,)) for k in range(n)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+
+
+def log_outcome(a, ev, log, state, last_reply, last_read, t0, t1):
+    """After a lane's call (sent at T0, ended at T1): on success, when the answer on ev['port'] came
+    (LAST_REPLY: the next reuse's idle time) and when the server read the command (LAST_READ[0]: T0 plus
+    one one-way delay, what the next send is aimed from); after an error no aim. Logs EV; a failed
+    call makes the lane's next round start at once (state['failed'])."""
+    ok = ev['outcome'] == 'ok'
+    if ok:
+        last_reply[ev['port']] = t1
+        last_read[0] = t0 + a.owd_ms / 1000
+    else:
+        last_read[0] = None
+    log(ev)
+    state['failed'] = not ok
 
 
 def local_port_of_fd(fd):
@@ -166,12 +193,12 @@ def redis_lane(a, k, log):
     r = redis.Redis(connection_pool=pool)
 
     def run(my_gaps, deadline):
-        last_reply = {}   # port -> reply time
-        last_read = None  # estimated time Redis read the last command
+        last_reply = {}     # port -> reply time
+        last_read = [None]  # estimated time Redis read the last command
 
         def send_at(gap):
-            if a.align_redis_timeout is not None and last_read is not None:
-                return math.floor(last_read) + a.align_redis_timeout + 1 + gap
+            if a.align_redis_timeout is not None and last_read[0] is not None:
+                return math.floor(last_read[0]) + a.align_redis_timeout + 1 + gap
             return None
 
         for rnd, gap in lane_rounds(a, my_gaps, deadline, state, send_at):
@@ -195,13 +222,7 @@ def redis_lane(a, k, log):
             ev.update(port=port, connects=list(state['connects']), sentAt=t0, elapsedMs=round((t1 - t0) * 1000, 2),
                       requestBytes=state.get('bytes'),
                       idleMeasured=round(t0 - last_reply[port], 4) if port in last_reply else None)
-            if ev['outcome'] == 'ok':
-                last_reply[port] = t1
-                last_read = t0 + a.owd_ms / 1000
-            else:
-                last_read = None
-            log(ev)
-            state['failed'] = ev['outcome'] == 'error'
+            log_outcome(a, ev, log, state, last_reply, last_read, t0, t1)
         if a.linger:
             time.sleep(a.linger)
         pool.disconnect()
@@ -379,13 +400,7 @@ def postgres_lane(a, k, log, janitor=None):
             t1 = time.time()
             ev.update(sentAt=t0, elapsedMs=round((t1 - t0) * 1000, 2),
                       idleMeasured=round(t0 - last_reply[port], 4) if port in last_reply else None)
-            if ok:
-                last_reply[port] = t1
-                last_read[0] = t0 + a.owd_ms / 1000
-            else:
-                last_read[0] = None
-            log(ev)
-            state['failed'] = not ok
+            log_outcome(a, ev, log, state, last_reply, last_read, t0, t1)
             # psycopg2's pool does not check a connection it hands out; a broken one is discarded here
             pool.putconn(conn, close=not ok or bool(conn.closed))
         if a.linger:

@@ -15,15 +15,19 @@
 #                          programs/x19l-app.psgi (log $CCB_WORK/server.log). Sets X19L_SERVER_PID.
 #   x19l_hang_start        programs/x19l-hang-server.py (log $CCB_WORK/server.log). Sets X19L_SERVER_PID.
 #   x19l_server_stop       SIGTERM the server, wait (by PID)
-#   x19l_lanes GAPS NODE_LANES PY_LANES ROUNDS   in X19L_NS_C at once: programs/x17p-node-lanes.js and
-#                          programs/x17p-requests-lanes.py (their reuse pauses: GAPS dealt alternately,
-#                          even-numbered to Node, odd-numbered to requests); log $CCB_WORK/client.log
+#   x19l_lanes GAPS NODE_LANES PY_LANES ROUNDS [MAX_S]   in X19L_NS_C at once: programs/x17p-node-lanes.js
+#                          and programs/x17p-requests-lanes.py (their reuse pauses: GAPS dealt alternately,
+#                          even-numbered to Node, odd-numbered to requests), each ending after MAX_S s
+#                          (50 by default); log $CCB_WORK/client.log
 #   x19l_client_software   the clients' versions and the delay line, one a line
 #   x19l_record_races SCENARIO START NEED_RACES GAPS NODE_LANES PY_LANES ROUNDS TAIL_S META_ARGS...
 #                          up to 3 attempts of: START (x19l_lighttpd_start or x19l_starman_start), a
-#                          server-side capture, x19l_lanes, TAIL_S s for the last idle closes, stop;
-#                          programs/x19l-meta.py races writes the meta when capture and logs agree and
-#                          there are NEED_RACES races. Copies the capture and meta to the samples.
+#                          server-side capture, x19l_lanes (MAX_S: $X19L_LANES_MAX_S), TAIL_S s for the
+#                          last idle closes, stop; the meta writer writes the meta when capture and logs
+#                          agree and there are NEED_RACES races. Copies the capture and meta to the samples.
+#                          The meta writer is X19L_META (array: the program and its first arguments;
+#                          programs/x19l-meta.py races when empty), which x20h_record_races and
+#                          x21a_record_races set.
 set -euo pipefail
 
 declare -F ccb_cleanup >/dev/null || . "$CC_RECORD_DIR/lib-b.sh"
@@ -32,6 +36,8 @@ X19L_PROGRAMS="$CC_RECORD_DIR/programs"
 X19L_PORT=8080
 X19L_NS_C=""
 X19L_SERVER_PID=""
+X19L_META=()
+X19L_LANES_MAX_S=50
 
 x19l_require() {
   cc_require "$@" node /usr/bin/python3 python3 tcpdump tshark ip
@@ -107,15 +113,15 @@ x19l_server_stop() {
 }
 
 x19l_lanes() {
-  local gaps="$1" node_lanes="$2" py_lanes="$3" rounds="$4" base="http://$CCB_SERVER_IP:$X19L_PORT" node_gaps py_gaps
+  local gaps="$1" node_lanes="$2" py_lanes="$3" rounds="$4" max_s="${5:-50}" base="http://$CCB_SERVER_IP:$X19L_PORT" node_gaps py_gaps
   node_gaps=$(python3 -c "import sys; v=sys.argv[1].split(','); print(','.join(v[0::2]))" "$gaps")
   py_gaps=$(python3 -c "import sys; v=sys.argv[1].split(','); print(','.join(v[1::2]))" "$gaps")
-  ip netns exec "$X19L_NS_C" timeout 55 node "$X19L_PROGRAMS/x17p-node-lanes.js" --base "$base" --log "$CCB_WORK/client.log" \
-    --lanes "$node_lanes" --rounds "$rounds" --gaps "$node_gaps" --stagger 0.13 --tag n --max-seconds 50 &
+  ip netns exec "$X19L_NS_C" timeout "$((max_s + 5))" node "$X19L_PROGRAMS/x17p-node-lanes.js" --base "$base" --log "$CCB_WORK/client.log" \
+    --lanes "$node_lanes" --rounds "$rounds" --gaps "$node_gaps" --stagger 0.13 --tag n --max-seconds "$max_s" &
   local node_pid=$!
   sleep 0.065
-  ip netns exec "$X19L_NS_C" timeout 55 /usr/bin/python3 "$X19L_PROGRAMS/x17p-requests-lanes.py" --base "$base" --log "$CCB_WORK/client.log" \
-    --lanes "$py_lanes" --rounds "$rounds" --gaps "$py_gaps" --stagger 0.13 --tag p --max-seconds 50 &
+  ip netns exec "$X19L_NS_C" timeout "$((max_s + 5))" /usr/bin/python3 "$X19L_PROGRAMS/x17p-requests-lanes.py" --base "$base" --log "$CCB_WORK/client.log" \
+    --lanes "$py_lanes" --rounds "$rounds" --gaps "$py_gaps" --stagger 0.13 --tag p --max-seconds "$max_s" &
   local py_pid=$!
   wait "$node_pid" || true
   wait "$py_pid" || true
@@ -130,19 +136,21 @@ x19l_client_software() {
 x19l_record_races() {
   local scenario="$1" start="$2" need="$3" gaps="$4" node_lanes="$5" py_lanes="$6" rounds="$7" tail_s="$8" attempt
   shift 8
-  local out="$CCB_WORK/$scenario.pcap" meta="$CCB_WORK/$scenario.meta.json"
+  local out="$CCB_WORK/$scenario.pcap" meta="$CCB_WORK/$scenario.meta.json" writer=("${X19L_META[@]}")
+  [ "${#writer[@]}" -gt 0 ] || writer=("$X19L_PROGRAMS/x19l-meta.py" races)
   for attempt in 1 2 3; do
     rm -f "$CCB_WORK/client.log" "$CCB_WORK/server.log"
     "$start"
     ccb_capture_start "$CC_NS" ccbs "$out" "tcp port $X19L_PORT"
-    x19l_lanes "$gaps" "$node_lanes" "$py_lanes" "$rounds"
-    sleep "$tail_s"     # the server's idle close of the connections used last
+    x19l_lanes "$gaps" "$node_lanes" "$py_lanes" "$rounds" "$X19L_LANES_MAX_S"
+    sleep "$tail_s"     # the server's idle close of the connections used last (or left open, if any)
     cc_capture_stop
     x19l_server_stop
-    if python3 "$X19L_PROGRAMS/x19l-meta.py" races "$scenario" --capture "$out" --meta "$meta" --server-port "$X19L_PORT" \
+    if python3 "${writer[@]}" "$scenario" --capture "$out" --meta "$meta" --server-port "$X19L_PORT" \
         --client-log "$CCB_WORK/client.log" --server-log "$CCB_WORK/server.log" --need-races "$need" "$@"; then
       break
     fi
+    echo "record: $scenario: attempt $attempt not usable" >&2
     [ "$attempt" = 3 ] && { echo "record: $scenario: no usable recording in 3 attempts" >&2; exit 1; }
   done
   cp "$out" "$meta" "$CC_SAMPLES_DIR/"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared by the round-20h recorders (keepalive-race-hypercorn.sh, keepalive-race-twisted.sh): Python
 # servers at their idle timeouts behind a delay line, raced by the round-17p lane clients. Built on
-# programs/x19l-lib.sh (its x19l_lanes, x19l_server_stop, x19l_client_software); source after lib.sh.
+# programs/x19l-lib.sh (its x19l_record_races, x19l_lanes, x19l_server_stop, x19l_client_software);
+# source after lib.sh.
 #   x20h_require TOOL...   x19l_require TOOL... and the Python modules of both servers' packages
 #   x20h_setup PREFIX MS WIRE_S   namespaces PREFIX-s (server; CC_NS) and PREFIX-c (clients; X19L_NS_C)
 #                          joined by programs/x5-wire.py with MS ms one way (client 10.99.0.1, server
@@ -60,26 +61,8 @@ x20h_twisted_start() {
 }
 
 x20h_record_races() {
-  local scenario="$1" start="$2" need="$3" gaps="$4" node_lanes="$5" py_lanes="$6" rounds="$7" tail_s="$8" attempt
-  shift 8
-  local out="$CCB_WORK/$scenario.pcap" meta="$CCB_WORK/$scenario.meta.json"
-  for attempt in 1 2 3; do
-    rm -f "$CCB_WORK/client.log" "$CCB_WORK/server.log"
-    "$start"
-    ccb_capture_start "$CC_NS" ccbs "$out" "tcp port $X19L_PORT"
-    x19l_lanes "$gaps" "$node_lanes" "$py_lanes" "$rounds"
-    sleep "$tail_s"     # the server's idle close of the connections used last
-    cc_capture_stop
-    x19l_server_stop
-    if python3 "$X19L_PROGRAMS/x20h-meta.py" "$scenario" --capture "$out" --meta "$meta" --server-port "$X19L_PORT" \
-        --client-log "$CCB_WORK/client.log" --server-log "$CCB_WORK/server.log" --need-races "$need" "$@"; then
-      break
-    fi
-    echo "record: $scenario: attempt $attempt not usable" >&2
-    [ "$attempt" = 3 ] && { echo "record: $scenario: no usable recording in 3 attempts" >&2; exit 1; }
-  done
-  cp "$out" "$meta" "$CC_SAMPLES_DIR/"
-  grep '"error"' "$CCB_WORK/client.log" | cut -c1-260 || true
+  local X19L_META=("$X19L_PROGRAMS/x20h-meta.py")
+  x19l_record_races "$@"
   # X20H_LOG_DIR=DIR keeps the programs' logs (they are summarised in the meta).
   if [ -n "${X20H_LOG_DIR:-}" ]; then mkdir -p "$X20H_LOG_DIR"; cp "$CCB_WORK"/*.log "$CCB_WORK"/*.err "$X20H_LOG_DIR/" 2>/dev/null || true; fi
 }

@@ -15,23 +15,17 @@ One JSON line per event in FILE (t: wall clock, epoch s), the format programs/x1
 rendered, "idle-timeout" (the client's port) for each of Twisted's own "Timing out client" log
 events, and "start" (versions, reactor, timeout).
 """
-import argparse
 import json
 import re
 import sys
-import time
 
 import twisted
 from twisted.internet import reactor
 from twisted.logger import globalLogBeginner
 from twisted.web import resource, server
 
-LOG = None
-
-
-def log(**ev):
-    LOG.write(json.dumps({'t': round(time.time(), 6), **ev}) + '\n')
-    LOG.flush()
+import event_log
+from event_log import log
 
 
 class Leaf(resource.Resource):
@@ -62,14 +56,10 @@ def observer(event):
 
 
 def main():
-    global LOG
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--host', default='127.0.0.1')
-    ap.add_argument('--port', type=int, default=8080)
-    ap.add_argument('--log', required=True)
+    ap = event_log.server_arguments()
     ap.add_argument('--timeout', type=float, default=2)
     a = ap.parse_args()
-    LOG = open(a.log, 'a')
+    event_log.open_log(a.log)
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
     site = server.Site(Leaf(), timeout=a.timeout)
     reactor.listenTCP(a.port, site, interface=a.host)

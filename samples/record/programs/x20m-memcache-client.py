@@ -29,19 +29,13 @@ previous reply on that port (idleMeasured), the asked gap and the aimed send tim
 ok (reply) or error (exception class, module, message, errno).
 """
 import argparse
-import importlib.util
-import json
 import math
-import os
 import sys
-import threading
 import time
 
-_spec = importlib.util.spec_from_file_location('x19dpool', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x19d-pool-client.py'))
-x19dpool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(x19dpool)
+import sibling
 
-LOCK = threading.Lock()
+x19dpool = sibling.load('x19dpool', 'x19d-pool-client.py')
 
 
 def main():
@@ -60,13 +54,8 @@ def main():
     ap.add_argument('--log', required=True)
     a = ap.parse_args()
     gaps = [float(x) for x in a.gaps.split(',')]
-    logf = open(a.log, 'w')
+    log = x19dpool.json_lines(a.log)
     deadline = time.time() + a.max_seconds
-
-    def log(ev):
-        with LOCK:
-            logf.write(json.dumps(ev) + '\n')
-            logf.flush()
 
     import pymemcache
     log({'event': 'start', 'proto': 'memcached', 'versions': {'python': sys.version.split()[0], 'pymemcache': pymemcache.__version__},
@@ -77,11 +66,7 @@ def main():
         time.sleep(k * a.stagger)
         memcache_lane(a, k, log)(gaps[k::a.lanes], deadline)
 
-    th = [threading.Thread(target=lane, args=(k,)) for k in range(a.lanes)]
-    for t in th:
-        t.start()
-    for t in th:
-        t.join()
+    x19dpool.run_lanes(a.lanes, lane)
     log({'event': 'end', 'at': time.time()})
 
 
@@ -152,13 +137,7 @@ def memcache_lane(a, k, log):
             port = state['sentPort']
             ev.update(port=port, connects=list(state['connects']), sentAt=t0, elapsedMs=round((t1 - t0) * 1000, 2),
                       idleMeasured=round(t0 - last_reply[port], 4) if port in last_reply else None)
-            if ev['outcome'] == 'ok':
-                last_reply[port] = t1
-                last_read[0] = t0 + a.owd_ms / 1000
-            else:
-                last_read[0] = None
-            log(ev)
-            state['failed'] = ev['outcome'] == 'error'
+            x19dpool.log_outcome(a, ev, log, state, last_reply, last_read, t0, t1)
         if a.linger:
             time.sleep(a.linger)
         mc.close()

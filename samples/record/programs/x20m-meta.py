@@ -23,24 +23,13 @@ Usage: x20m-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-
          [--need-races N] [--need-forms FORM...] [--need-short-races N] [--configured-notes TEXT]
          [--capture-side TEXT]
 """
-import argparse
-import importlib.util
-import os
 import re
 import statistics
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import sibling
 
-
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-x16 = _load('x16meta', 'x16-meta.py')
-x19d = _load('x19dmeta', 'x19d-meta.py')
+x16 = sibling.load('x16meta', 'x16-meta.py')
+x19d = sibling.load('x19dmeta', 'x19d-meta.py')
 
 STORAGE = (b'set', b'add', b'replace', b'append', b'prepend', b'cas')
 FINAL = (b'END', b'STORED', b'NOT_STORED', b'EXISTS', b'NOT_FOUND', b'DELETED', b'TOUCHED', b'OK', b'ERROR')
@@ -49,15 +38,7 @@ FINAL = (b'END', b'STORED', b'NOT_STORED', b'EXISTS', b'NOT_FOUND', b'DELETED', 
 def memcached_messages(segs, from_server):
     """A direction's memcached text-protocol messages: client 'command', server 'reply' (one whole
     answer), as x19d-meta.py's messages() gives them (frame and time of the segment a message starts in)."""
-    buf = b''
-    starts = []
-    for p in segs:
-        starts.append((len(buf), p))
-        buf += p['payload']
-
-    def at(off):
-        return max((s for s in starts if s[0] <= off), key=lambda s: s[0])[1]
-
+    buf, at = x19d.joined(segs)
     out = []
     off = 0
     while True:
@@ -101,16 +82,14 @@ def memcached_messages(segs, from_server):
     return out
 
 
-_x19d_messages = x19d.messages
+x19d.SPLITTERS['memcached'] = memcached_messages   # analyse() splits through it
 
 
-def _messages(segs, proto, from_server):
-    if proto == 'memcached':
-        return memcached_messages(segs, from_server)
-    return _x19d_messages(segs, proto, from_server)
-
-
-x19d.messages = _messages   # analyse() splits through it
+def command_mismatch(p, r, e):
+    """A problem when race R on port P is not the command the client failed (E), else None."""
+    if not r['command'] or r['command'].split(' <')[0] != e['command']:
+        return f"port {p}: the client failed {e['command']!r}, the wire raced {r['command']!r}"
+    return None
 
 
 def server_logs(server_log, watch_log):
@@ -169,83 +148,24 @@ def passes_of(times, within=0.05):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('scenario')
-    ap.add_argument('--capture', required=True)
-    ap.add_argument('--meta', required=True)
-    ap.add_argument('--server-port', type=int, required=True)
-    ap.add_argument('--client-log', required=True)
-    ap.add_argument('--server-log', required=True)
-    ap.add_argument('--watch-log', required=True)
-    ap.add_argument('--server-idle-setting', type=float, required=True)
-    ap.add_argument('--one-way-delay-ms', type=float, required=True)
-    ap.add_argument('--description', required=True)
-    ap.add_argument('--configured-notes')
-    ap.add_argument('--software', nargs='+', required=True)
-    ap.add_argument('--capture-side')
-    ap.add_argument('--need-races', type=int, default=0)
-    ap.add_argument('--need-forms', nargs='*', default=[])
-    ap.add_argument('--need-short-races', type=int, default=0)
-    a = ap.parse_args()
-    a.healthy = False
+    a = x19d.pool_parser(logs=('--watch-log',), healthy=False).parse_args()
     name, lib = 'memcached', 'pymemcache'
     setting = f"-o idle_timeout={int(a.server_idle_setting)}"
 
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
+    t0, conns = x19d.capture_connections(a)
     rel = x16.since(t0)
-    conns = x16.connections([p for p in rows if a.server_port in (p['sport'], p['dport'])], a.server_port)
     x19d.analyse(conns, 'memcached')
-    clog = x16.read_jsonl(a.client_log)
-    cmds = [e for e in clog if e.get('event') == 'command']
-    errors = [e for e in cmds if e['outcome'] == 'error']
-    oks = [e for e in cmds if e['outcome'] == 'ok']
+    clog, cmds, errors, oks = x19d.client_commands(a.client_log)
     races = {p: c for p, c in conns.items() if c['race']}
     problems = []
-
-    err_by_port = {}
-    for e in errors:
-        if e['port'] in err_by_port:
-            problems.append(f"two errors on port {e['port']}")
-        err_by_port[e['port']] = e
-        if e['port'] not in races:
-            problems.append(f"client error on port {e['port']} ({e['command']}: {e['message'][:60]!r}) is not a race on the wire")
-    for p, c in races.items():
-        if p not in err_by_port:
-            problems.append(f"race on port {p} ({c['race']['command']}) but the client logged no error")
-        elif not c['race']['command'] or c['race']['command'].split(' <')[0] != err_by_port[p]['command']:
-            problems.append(f"port {p}: the client failed {err_by_port[p]['command']!r}, the wire raced {c['race']['command']!r}")
-        if c['race']['answered']:
-            problems.append(f"race on port {p} was answered")
-        if c['race']['rstFrame'] is None:
-            problems.append(f"race on port {p}: no RST")
-    wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_reqs != len(cmds):
-        problems.append(f"client logged {len(cmds)} commands, wire has {wire_reqs}")
-    wire_answers = sum(len(c['answers']) for c in conns.values())
-    if wire_answers != len(oks):
-        problems.append(f"client logged {len(oks)} answers, wire has {wire_answers}")
+    err_by_port, wire_reqs = x19d.check_client_log(conns, races, cmds, problems, command_mismatch)
 
     read, closes, watched = server_logs(a.server_log, a.watch_log)
     slog = idle_close_ports(closes, watched, problems)
     if len(read) != len(oks):
         problems.append(f"memcached read {len(read)} commands (-vv), the client had {len(oks)} answered")
-    idle = {p: c for p, c in conns.items() if c['idleClose']}
-    if set(slog) != set(idle):
-        problems.append(f"memcached logged idle closes for ports {sorted(slog)}, wire has idle closes on {sorted(idle)}")
-    for p, c in idle.items():
-        ic = c['idleClose']
-        arrival = c['race'] and c['race']['form'] == 'closed-on-arrival'
-        if (ic['closedWith'] != 'FIN' and not arrival) or ic['goodbye']:
-            problems.append(f"port {p}: idle close {ic['closedWith']} with {len(ic['goodbye'])} message(s) before it")
-        if p in slog and abs(slog[p] - (t0 + ic['closeAt'])) > 0.005:
-            problems.append(f"port {p}: memcached logged its idle close {(slog[p] - t0 - ic['closeAt']) * 1000:.1f} ms from the wire's FIN")
-    forms = {c['race']['form'] for c in races.values()}
-    short = [c for c in races.values() if c['race']['belowOpaqueMinimum']]
-    if len(races) < a.need_races or not set(a.need_forms) <= forms or len(short) < a.need_short_races:
-        problems.append(f"only {len(races)} races (forms {sorted(forms)}, {len(short)} under {x19d.OPAQUE_MIN} bytes); need {a.need_races} "
-                        f"(forms {a.need_forms}, {a.need_short_races} short)")
-    x16.refuse_if(problems, 'x20m-meta')
+    idle = x19d.check_idle_closes(conns, slog, t0, problems, 'memcached')
+    forms, short = x19d.races_or_refuse(a, races, problems, 'x20m-meta')
 
     server = next(iter(conns.values()))['server']
     idle_gaps = sorted(c['idleClose']['idleGapSeconds'] for c in idle.values() if c['idleClose']['used'])
@@ -253,11 +173,8 @@ def main():
     pass_phase_ms = sorted(round((t % 1) * 1000, 1) for t, _ in passes)
     pass_intervals = [round(passes[i + 1][0] - passes[i][0], 3) for i in range(len(passes) - 1)]
     expect = []
-    for port in sorted(conns):
-        c = conns[port]
-        r = c['race']
+    for c, r, e in x19d.by_port(conns, err_by_port):
         if r:
-            e = err_by_port[port]
             if r['form'] == 'closed-on-arrival':
                 what = (f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) reached memcached {r['reuseIdleSeconds']} s after its "
                         f"last reply (frame {r['lastAnswerFrame']}), just as its idle-timeout thread found the connection idle: "
@@ -275,19 +192,13 @@ def main():
                       + f"the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after it.")
             outcome = (f" {lib} raised {e['module']}.{e['error']}: {e['message'].strip()!r} after an idle pause of {e['idleMeasured']} s; "
                        "not retried (pymemcache's PooledClient never retries; it destroys the failed client, the next command connects anew).")
-            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
-            ev.update(clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'], retried=False)
-            expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': what + outcome, 'evidence': ev})
+            expect.append(x16.race_finding(c, what + outcome, clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'],
+                                           retried=False))
         else:
-            n = len(c['requests'])
             ic = c['idleClose']
-            if ic:
-                how = f"; memcached's idle close (FIN, frame {ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; the client closed its side later, unused"
-            elif c['clientFin'] is not None:
-                how = '; the client closed it (FIN first from the client)'
-            else:
-                how = '; open at the end of the capture'
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'], 'notes': f"{n} command(s), all answered{how}. Clean."})
+            how = (f"; memcached's idle close (FIN, frame {ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; the client closed "
+                   "its side later, unused") if ic else None
+            expect.append(x19d.clean_connection(c, how))
     if races:
         reuse = sorted(c['race']['reuseIdleSeconds'] for c in races.values())
         expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
@@ -297,10 +208,7 @@ def main():
                                 f"{reuse[0]}-{reuse[-1]} s (raced reuses, server side). The races above are the consequence.",
                        'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse}})
 
-    configured = {'protocol': 'memcached', 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
-                  'oneWayDelayMs': a.one_way_delay_ms}
-    meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
-    meta['observed']['racedCommandBytes'] = {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())}
+    meta = x19d.pool_meta_head(a, 'memcached', setting, conns, races, idle_gaps, expect)
     meta['observed']['idleTimeoutPasses'] = {
         'count': len(passes), 'closesPerPass': [n for _, n in passes],
         'phaseInSecondMs': pass_phase_ms, 'intervalsSeconds': pass_intervals,
@@ -310,13 +218,7 @@ def main():
                  "1024 fds takes ~1.1 s, and the next starts on the whole second floor(its end) + sleep_time, sleep_time = "
                  "idle_timeout - (current_time - oldest last command) + 1, at least 1"),
     }
-    meta['facts'] = {
-        'connections': len(conns), 'commands': wire_reqs, 'answers': len(oks), 'races': len(races),
-        'racesUnderOpaqueMinimum': len(short),
-        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
-        'serverIdleCloses': len(idle), 'closeStates': x16.close_states(conns),
-        'captureFile': os.path.basename(a.capture),
-    }
+    meta['facts'] = x19d.pool_facts(a, conns, wire_reqs, len(oks), races, short, idle)
     start = next((e for e in clog if e.get('event') == 'start'), {})
     meta['groundTruth'] = {
         'clientLog': {

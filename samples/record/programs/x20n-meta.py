@@ -25,7 +25,6 @@ tinyproxy SCENARIO --mode gateway|connect ...   gateway-timeout-tinyproxy (a bac
     they disagree, the capture lost a packet, or with fewer than --need failures.
 """
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -33,17 +32,9 @@ import statistics
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import sibling
 
-
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-x16 = _load('x16meta', 'x16-meta.py')
+x16 = sibling.load('x16meta', 'x16-meta.py')
 IDEMPOTENT = ('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS')
 
 

@@ -26,20 +26,14 @@ loop's clock, the check's number on that connection) when a keep-alive check clo
 (logged just before transport.close()); "keepalive-check" (port, idle seconds, whether the handler was
 waiting for a request) for each check that did not close; "start" (versions, settings).
 """
-import argparse
-import json
 import sys
 import time
 
 import aiohttp
 from aiohttp import web, web_protocol
 
-LOG = None
-
-
-def log(**ev):
-    LOG.write(json.dumps({'t': round(time.time(), 6), **ev}) + '\n')
-    LOG.flush()
+import event_log
+from event_log import log
 
 
 def peer_port(transport):
@@ -69,8 +63,7 @@ def process_keepalive(self):
     n = _checks[id(self)] = _checks.get(id(self), 0) + 1
     _orig_process_keepalive(self)
     if self._force_close:
-        LOG.write(json.dumps({'t': round(t, 6), 'event': 'idle-timeout', 'port': port, 'peer': peer, 'idleSeconds': idle, 'check': n}) + '\n')
-        LOG.flush()
+        log(t=t, event='idle-timeout', port=port, peer=peer, idleSeconds=idle, check=n)
         _checks.pop(id(self), None)
     else:
         log(event='keepalive-check', port=port, idleSeconds=idle, waiting=waiting, check=n)
@@ -92,14 +85,10 @@ async def handle(request):
 
 
 def main():
-    global LOG
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--host', default='127.0.0.1')
-    ap.add_argument('--port', type=int, default=8080)
-    ap.add_argument('--log', required=True)
+    ap = event_log.server_arguments()
     ap.add_argument('--keepalive-timeout', type=float, default=2)
     a = ap.parse_args()
-    LOG = open(a.log, 'a')
+    event_log.open_log(a.log)
     app = web.Application()
     app.router.add_route('*', '/{tail:.*}', handle)
     log(event='start', aiohttp=aiohttp.__version__, python=sys.version.split()[0], keepaliveTimeout=a.keepalive_timeout,

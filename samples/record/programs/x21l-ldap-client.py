@@ -39,31 +39,18 @@ epoch), idle since the previous answer on that port (idleMeasured), the asked ga
 time, and the outcome: ok (result code) or error (exception class, module, message, errno).
 """
 import argparse
-import importlib.util
-import json
 import math
-import os
 import signal
 import sys
-import threading
 import time
 
-_spec = importlib.util.spec_from_file_location('x19dpool', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x19d-pool-client.py'))
-x19dpool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(x19dpool)
+import sibling
 
-LOCK = threading.Lock()
+x19dpool = sibling.load('x19dpool', 'x19d-pool-client.py')
+
 SUFFIX = 'dc=x21l,dc=test'
 ROOTDN = 'cn=admin,dc=x21l,dc=test'
 ROOTPW = 'x21l'
-
-
-def opener(a, log_fn):
-    def log(ev):
-        with LOCK:
-            log_fn.write(json.dumps(ev) + '\n')
-            log_fn.flush()
-    return log
 
 
 def connect(a, state, user=ROOTDN, password=ROOTPW):
@@ -92,18 +79,13 @@ def connect(a, state, user=ROOTDN, password=ROOTPW):
 def lanes(a):
     import ldap3
     gaps = [float(x) for x in a.gaps.split(',')]
-    logf = open(a.log, 'w')
-    log = opener(a, logf)
+    log = x19dpool.json_lines(a.log)
     deadline = time.time() + a.max_seconds
     log({'event': 'start', 'proto': 'ldap', 'versions': {'python': sys.version.split()[0], 'ldap3': ldap3.__version__,
                                                           'pyasn1': __import__('pyasn1').__version__},
          'lanes': a.lanes, 'rounds': a.rounds, 'alignIdleCheck': a.align_idle_check, 'phase': a.phase, 'owdMs': a.owd_ms,
          'at': time.time()})
-    th = [threading.Thread(target=lane, args=(a, k, gaps[k::a.lanes], deadline, log)) for k in range(a.lanes)]
-    for t in th:
-        t.start()
-    for t in th:
-        t.join()
+    x19dpool.run_lanes(a.lanes, lambda k: lane(a, k, gaps[k::a.lanes], deadline, log))
     log({'event': 'end', 'at': time.time()})
 
 
@@ -156,13 +138,7 @@ def lane(a, k, my_gaps, deadline, log):
         ev.update(port=port, connects=list(state['connects']), requestBytes=state.get('bytes'), messageId=state.get('messageId'),
                   sentAt=t0, elapsedMs=round((t1 - t0) * 1000, 2),
                   idleMeasured=round(t0 - last_answer[port], 4) if port in last_answer else None)
-        if ev['outcome'] == 'ok':
-            last_answer[port] = t1
-            last_read[0] = t0 + a.owd_ms / 1000
-        else:
-            last_read[0] = None
-        log(ev)
-        state['failed'] = ev['outcome'] == 'error'
+        x19dpool.log_outcome(a, ev, log, state, last_answer, last_read, t0, t1)
     if a.linger:
         time.sleep(a.linger)
     c = conn[0]
@@ -180,8 +156,7 @@ def lane(a, k, my_gaps, deadline, log):
 
 def metronome(a):
     import ldap3
-    logf = open(a.log, 'w')
-    log = opener(a, logf)
+    log = x19dpool.json_lines(a.log)
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     deadline = time.time() + a.max_seconds

@@ -27,24 +27,13 @@ Usage: x21l-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-
          [--healthy] [--need-races N] [--need-forms FORM...] [--need-short-races N]
          [--configured-notes TEXT] [--capture-side TEXT]
 """
-import argparse
-import importlib.util
-import os
 import re
 import statistics
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import sibling
 
-
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-x16 = _load('x16meta', 'x16-meta.py')
-x19d = _load('x19dmeta', 'x19d-meta.py')
+x16 = sibling.load('x16meta', 'x16-meta.py')
+x19d = sibling.load('x19dmeta', 'x19d-meta.py')
 
 # protocolOp tags (RFC 4511, [APPLICATION n]): constructed 0x60 | n, primitive 0x40 | n
 CLIENT_OPS = {0x60: 'bindRequest', 0x42: 'unbindRequest', 0x63: 'searchRequest', 0x66: 'modifyRequest', 0x68: 'addRequest',
@@ -99,15 +88,7 @@ def ldap_messages(segs, from_server):
     UnbindRequest; server: 'reply' for an operation's final response, 'entry' for a searchResEntry /
     searchResRef, 'BindOK' for a bindResponse, 'Notice' for an unsolicited notification), bytes,
     text, messageId, op."""
-    buf = b''
-    starts = []
-    for p in segs:
-        starts.append((len(buf), p))
-        buf += p['payload']
-
-    def at(off):
-        return max((s for s in starts if s[0] <= off), key=lambda s: s[0])[1]
-
+    buf, at = x19d.joined(segs)
     out = []
     off = 0
     while off + 2 <= len(buf) and buf[off] == 0x30:
@@ -153,16 +134,16 @@ def ldap_messages(segs, from_server):
     return out
 
 
-_x19d_messages = x19d.messages
+x19d.SPLITTERS['ldap'] = ldap_messages   # analyse() splits through it
 
 
-def _messages(segs, proto, from_server):
-    if proto == 'ldap':
-        return ldap_messages(segs, from_server)
-    return _x19d_messages(segs, proto, from_server)
-
-
-x19d.messages = _messages   # analyse() splits through it
+def operation_mismatch(p, r, e):
+    """A problem when race R on port P is not the operation the client failed (E), else None."""
+    if r['command'].split()[0] != e['command'].split()[0]:
+        return f"port {p}: the client failed {e['command']!r}, the wire raced {r['command']!r}"
+    if r['requestBytes'] != e['requestBytes']:
+        return f"port {p}: the client sent {e['requestBytes']} bytes, the wire has {r['requestBytes']}"
+    return None
 
 
 def closed_on_arrival_fin(c):
@@ -247,33 +228,15 @@ def slapd_log(path, client_ip):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('scenario')
-    ap.add_argument('--capture', required=True)
-    ap.add_argument('--meta', required=True)
-    ap.add_argument('--server-port', type=int, required=True)
-    ap.add_argument('--client-log', required=True)
-    ap.add_argument('--server-log', required=True)
-    ap.add_argument('--server-idle-setting', type=float, required=True)
-    ap.add_argument('--one-way-delay-ms', type=float, required=True)
-    ap.add_argument('--description', required=True)
-    ap.add_argument('--configured-notes')
-    ap.add_argument('--software', nargs='+', required=True)
-    ap.add_argument('--capture-side')
-    ap.add_argument('--healthy', action='store_true')
-    ap.add_argument('--need-races', type=int, default=0)
-    ap.add_argument('--need-forms', nargs='*', default=[])
-    ap.add_argument('--need-short-races', type=int, default=0)
+    ap = x19d.pool_parser()
     ap.add_argument('--client-ip', default='10.99.0.1')
     a = ap.parse_args()
     lib = 'ldap3'
     idle_setting = int(a.server_idle_setting)
     setting = f"idletimeout {idle_setting}" if idle_setting else "no idletimeout (slapd's default, 0: idle connections are never closed)"
 
-    rows = x16.packets(a.capture)
-    t0 = rows[0]['epoch']
+    t0, conns = x19d.capture_connections(a)
     rel = x16.since(t0)
-    conns = x16.connections([p for p in rows if a.server_port in (p['sport'], p['dport'])], a.server_port)
     for c in conns.values():
         binds = [m for m in ldap_messages(x19d.stream(c['pk'], True), True) if m['type'] == 'BindOK']
         c['startupEnd'] = binds[:1]   # the bind's answer answers no operation
@@ -283,39 +246,11 @@ def main():
             c['closeAfterClose']['message'] = 'UnbindRequest'
         if not c['race'] and not c['idleClose']:
             closed_on_arrival_fin(c)
-    clog = x16.read_jsonl(a.client_log)
-    cmds = [e for e in clog if e.get('event') == 'command']
-    errors = [e for e in cmds if e['outcome'] == 'error']
-    oks = [e for e in cmds if e['outcome'] == 'ok']
+    clog, cmds, errors, oks = x19d.client_commands(a.client_log)
     unbinds = [e for e in clog if e.get('event') == 'unbind']
     races = {p: c for p, c in conns.items() if c['race']}
     problems = []
-
-    err_by_port = {}
-    local = {}
-    for e in errors:
-        if e['port'] in err_by_port:
-            problems.append(f"two errors on port {e['port']}")
-        err_by_port[e['port']] = e
-        if e['port'] not in races:
-            problems.append(f"client error on port {e['port']} ({e['command'][:30]}: {e['message'][:60]!r}) is not a race on the wire")
-    for p, c in races.items():
-        if p not in err_by_port:
-            problems.append(f"race on port {p} ({c['race']['command']}) but the client logged no error")
-        elif c['race']['command'].split()[0] != err_by_port[p]['command'].split()[0]:
-            problems.append(f"port {p}: the client failed {err_by_port[p]['command']!r}, the wire raced {c['race']['command']!r}")
-        elif c['race']['requestBytes'] != err_by_port[p]['requestBytes']:
-            problems.append(f"port {p}: the client sent {err_by_port[p]['requestBytes']} bytes, the wire has {c['race']['requestBytes']}")
-        if c['race']['answered']:
-            problems.append(f"race on port {p} was answered")
-        if c['race']['rstFrame'] is None:
-            problems.append(f"race on port {p}: no RST")
-    wire_reqs = sum(len(c['requests']) for c in conns.values())
-    if wire_reqs != len(cmds):
-        problems.append(f"client logged {len(cmds)} operations, wire has {wire_reqs}")
-    wire_answers = sum(len(c['answers']) for c in conns.values())
-    if wire_answers != len(oks):
-        problems.append(f"client logged {len(oks)} answers, wire has {wire_answers}")
+    err_by_port, wire_reqs = x19d.check_client_log(conns, races, cmds, problems, operation_mismatch, what='operations')
     wire_binds = sum(1 for c in conns.values() for m in c['client_msgs'] if m['type'] == 'Bind')
     opened = sum(len(e['connects']) for e in cmds)
     if wire_binds != opened or len(conns) != opened:
@@ -330,35 +265,18 @@ def main():
     if slapd_ops != len(oks):
         problems.append(f"slapd executed {slapd_ops} operations, the client had {len(oks)} answered")
     idle_logged = {s['port']: s['closed'][0] for s in slog.values() if s['closed'] and s['closed'][1] == 'idletimeout'}
-    idle = {p: c for p, c in conns.items() if c['idleClose']}
-    if set(idle_logged) != set(idle):
-        problems.append(f"slapd logged idletimeout closes for ports {sorted(idle_logged)}, wire has idle closes on {sorted(idle)}")
-    for p, c in idle.items():
-        ic = c['idleClose']
-        arrival = c['race'] and c['race']['form'] == 'closed-on-arrival'
-        if (ic['closedWith'] != 'FIN' and not arrival) or ic['goodbye']:
-            problems.append(f"port {p}: idle close {ic['closedWith']} with {len(ic['goodbye'])} message(s) before it")
-        if p in idle_logged and abs(idle_logged[p] - (t0 + ic['closeAt'])) > 0.005:
-            problems.append(f"port {p}: slapd logged its idle close {(idle_logged[p] - t0 - ic['closeAt']) * 1000:.1f} ms from the wire's close")
+    idle = x19d.check_idle_closes(conns, idle_logged, t0, problems, 'slapd', 'idletimeout closes', 'close')
     if a.healthy and (errors or races or idle or any(side == 'server' for c in conns.values() for side, _ in c['rsts'])):
         problems.append('healthy sample with an error, a race, an idle close or a server reset')
-    forms = {c['race']['form'] for c in races.values()}
-    short = [c for c in races.values() if c['race']['belowOpaqueMinimum']]
-    if len(races) < a.need_races or not set(a.need_forms) <= forms or len(short) < a.need_short_races:
-        problems.append(f"only {len(races)} races (forms {sorted(forms)}, {len(short)} under {x19d.OPAQUE_MIN} bytes); need {a.need_races} "
-                        f"(forms {a.need_forms}, {a.need_short_races} short)")
-    x16.refuse_if(problems, 'x21l-meta')
+    forms, short = x19d.races_or_refuse(a, races, problems, 'x21l-meta')
 
     server = next(iter(conns.values()))['server']
     idle_gaps = sorted(c['idleClose']['idleGapSeconds'] for c in idle.values() if c['idleClose']['used'])
     close_phase_ms = sorted(round((t % 1) * 1000, 1) for t in idle_logged.values())
     check_seconds = sorted({int(t) for t in idle_logged.values()})
     expect = []
-    for port in sorted(conns):
-        c = conns[port]
-        r = c['race']
+    for c, r, e in x19d.by_port(conns, err_by_port):
         if r:
-            e = err_by_port[port]
             if r['form'] == 'closed-on-arrival':
                 what = (f"{r['command']} ({r['requestBytes']} bytes, frame {r['requestFrame']}) reached slapd {r['reuseIdleSeconds']} s after its "
                         f"last answer (frame {r['lastAnswerFrame']}), just as slapd's idle check ran: {r['closeAfterRequestMs']} ms after the "
@@ -382,11 +300,9 @@ def main():
                         f"left; the kernel answered RST (frame {r['rstFrame']}) {r['rstAfterRequestMs']} ms after it.")
             outcome = (f" {lib} raised {e['module']}.{e['error']}: {e['message'].strip()!r} after an idle pause of {e['idleMeasured']} s; "
                        "not retried (ldap3's SYNC strategy never retries; the lane opened and bound a new connection for its next operation).")
-            ev = {k: v for k, v in r.items() if k not in ('requestEpoch',)}
-            ev.update(clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'], retried=False)
-            expect.append({'kind': 'keepalive-race', 'client': c['client'], 'server': c['server'], 'notes': what + outcome, 'evidence': ev})
+            expect.append(x16.race_finding(c, what + outcome, clientError=f"{e['module']}.{e['error']}", clientMessage=e['message'],
+                                           retried=False))
         else:
-            n = len(c['requests'])
             ic = c['idleClose']
             if ic and c.get('closeAfterClose'):
                 t = c['closeAfterClose']
@@ -396,12 +312,11 @@ def main():
                        "A goodbye that expects no answer, not a request: no race")
             elif ic:
                 how = f"; slapd's idle close (FIN, frame {ic['closeFrame']}) {ic['idleGapSeconds']} s after its last answer; the client closed its side later, unused"
-            elif c['clientFin'] is not None:
-                bye = any(m['type'] == 'Quit' for m in c['client_msgs'])
-                how = '; the client unbound and closed it (UnbindRequest, FIN first from the client)' if bye else '; the client closed it (FIN first from the client)'
+            elif c['clientFin'] is not None and any(m['type'] == 'Quit' for m in c['client_msgs']):
+                how = '; the client unbound and closed it (UnbindRequest, FIN first from the client)'
             else:
-                how = '; open at the end of the capture'
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'], 'notes': f"{n} operation(s), all answered{how}. Clean."})
+                how = None
+            expect.append(x19d.clean_connection(c, how, 'operation'))
     if races:
         reuse = sorted(c['race']['reuseIdleSeconds'] for c in races.values())
         expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
@@ -413,10 +328,7 @@ def main():
     if a.healthy:
         expect.insert(0, {'kind': None, 'notes': 'healthy reuse of kept LDAP connections: every operation answered, no race, no reset'})
 
-    configured = {'protocol': 'ldap', 'serverIdleSetting': setting, 'serverIdleSeconds': a.server_idle_setting,
-                  'oneWayDelayMs': a.one_way_delay_ms}
-    meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
-    meta['observed']['racedCommandBytes'] = {c['client']: c['race']['requestBytes'] for p, c in sorted(races.items())}
+    meta = x19d.pool_meta_head(a, 'ldap', setting, conns, races, idle_gaps, expect)
     meta['observed']['idleCloseHow'] = ('FIN, no data before it (no Notice of Disconnection)' if idle else None)
     meta['observed']['noticesOfDisconnection'] = len(notices)
     meta['observed']['idleChecks'] = {
@@ -428,14 +340,8 @@ def main():
                  "The loop waits at most idletimeout/4 s (0.5 s) for an event; here a metronome connection on another listener makes it "
                  "turn ~0.1 s after each whole second, so the closes come at that phase"),
     } if idle else None
-    meta['facts'] = {
-        'connections': len(conns), 'operations': wire_reqs, 'answers': len(oks), 'races': len(races),
-        'racesUnderOpaqueMinimum': len(short),
-        'serverResets': sum(1 for c in conns.values() for side, _ in c['rsts'] if side == 'server'),
-        'serverIdleCloses': len(idle), 'unbindsAfterIdleClose': sum(1 for c in conns.values() if c.get('closeAfterClose')),
-        'closeStates': x16.close_states(conns),
-        'captureFile': os.path.basename(a.capture),
-    }
+    meta['facts'] = x19d.pool_facts(a, conns, wire_reqs, len(oks), races, short, idle, requests='operations',
+                                    unbindsAfterIdleClose=sum(1 for c in conns.values() if c.get('closeAfterClose')))
     start = next((e for e in clog if e.get('event') == 'start'), {})
     meta['groundTruth'] = {
         'clientLog': {
