@@ -135,7 +135,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       return e;
     };
 
-    /** One of a server's longest reuses so far (the TOP_REUSES longest, descending). */
+    /** One of a server's longest reuses so far (the TOP_REUSES longest, descending): those of connections not framed into requests. */
     const addTopReuse = (e: ServerIdle, conn: AnalyzedConnection, gap: number, ts: number, frame: number): void => {
       const top = e.topReuses;
       if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
@@ -219,7 +219,16 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (ex.index < 2 || ex.idleBefore === null || ex.requestStart === null) return;
         e.reuses++;
         if (ex.idleBefore < e.minReuse) e.minReuse = ex.idleBefore;
-        addTopReuse(e, conn, ex.idleBefore, ex.requestStart, ex.requestFrame ?? 0);
+        // Inline, not through addTopReuse: called for every exchange, the shared helper counted
+        // +140 M instructions on the first 500 000 benchmark packets with this detector alone.
+        const top = e.topReuses;
+        if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
+          const sample = { gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName };
+          let i = top.length;
+          while (i > 0 && top[i - 1].gap < sample.gap) i--;
+          top.splice(i, 0, sample);
+          if (top.length > TOP_REUSES) top.pop();
+        }
       },
 
       onConnectionEnd(conn) {
