@@ -196,6 +196,27 @@ export const KNOWN_REQUEST_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 600, name: 'tinyproxy Timeout (600 s default; its connect and its wait for the response alike)', side: 'proxy', software: TINYPROXY },
 ];
 
+/**
+ * Proxies whose upstream timers fire well after their setting, by the software their answers name:
+ * a note for the diagnosis of their timeouts. lighttpd 1.4.69 (gateway-timeout-lighttpd,
+ * connect-timeout-lighttpd) checks `proxy.server`'s "read-timeout" and "connect-timeout" once a
+ * second against whole-second clocks: 3 s gave waits of 4.0-5.6 s.
+ */
+const LATE_PROXY_TIMERS: ReadonlyArray<{ software: RegExp; note: string }> = [
+  {
+    software: LIGHTTPD,
+    note:
+      'its answers name lighttpd, which checks its proxy timeouts (`proxy.server` "read-timeout", "connect-timeout") once a second against whole-second clocks, ' +
+      'so its setting lies 1 to 2 s or more below these waits (3 s gave 4.0-5.6 s)',
+  },
+];
+
+/** The note on a proxy's late-firing upstream timers for the software its answers name, or null. */
+export function lateProxyTimerNote(software: string | null): string | null {
+  if (software === null || software === NO_SERVER_HEADER) return null;
+  return LATE_PROXY_TIMERS.find((p) => p.software.test(software))?.note ?? null;
+}
+
 /** matchKnown's `software` for a server whose responses named no software (no `Server`, no `Via`). */
 export const NO_SERVER_HEADER = '';
 

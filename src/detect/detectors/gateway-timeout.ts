@@ -1,7 +1,7 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
-import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
+import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -193,7 +193,7 @@ export const gatewayTimeout: DetectorDefinition = {
         inferred !== null
           ? `its upstream ${what} timeout is ${value} s (${settings})`
           : `its upstream ${what} timeout (${settings}) fired after ${timerRange}, waits too spread to name one value ` +
-            `(a timer checked on a coarse tick, as Squid's and Traffic Server's are, or different timeouts for different requests)`;
+            `(a timer checked on a coarse tick, as Squid's, Traffic Server's and lighttpd's are, or different timeouts for different requests)`;
       const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
       const requests = [...new Set(reported.map((r) => r.finding.evidence.method !== null ? `${String(r.finding.evidence.method)} ${String(r.finding.evidence.uri ?? '')}`.trim() : null))]
         .filter((x): x is string => x !== null)
@@ -202,7 +202,9 @@ export const gatewayTimeout: DetectorDefinition = {
       const backends = [...new Set(reported.map((r) => r.paired.leg?.server).filter((s): s is string => s !== undefined))].slice(0, 3);
       // The proxy's own setting, when its responses name it (tinyproxy's 3 s connect is no Caddy dial_timeout).
       const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS, software.softwareOf(server)).map((k) => k.name) : [];
-      const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
+      // A proxy whose timers fire well after their setting (lighttpd): the waits only bound it.
+      const late = lateProxyTimerNote(software.softwareOf(server));
+      const knownNote = (known.length > 0 ? ` This matches ${known.join('; ')}.` : '') + (late !== null ? ` ${late[0].toUpperCase()}${late.slice(1)}.` : '');
       const n = reported.length;
       let explanation: string;
       let remedy: string;
@@ -215,16 +217,16 @@ export const gatewayTimeout: DetectorDefinition = {
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. The proxy had forwarded each to ${backends.join(', ')}, ` +
           `which had not answered when the proxy gave up` +
           (closedTogether > 0 ? `, closing ${closedTogether === n ? 'every' : `${closedTogether} of the`} upstream connection(s) at the same moment as the error` : '') +
-          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout')}. ` +
+          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"')}. ` +
           `The backend hung or was too slow for these requests.${knownNote}${retryNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout) only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout") only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout')}.${knownNote}${retryNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}`;
         remedy =
           `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
           `and remove dead backends from the proxy's pool (health checks).${retryRemedy}`;

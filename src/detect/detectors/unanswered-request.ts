@@ -728,8 +728,8 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'proxyReadTimeout';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
-          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, an ALB idle timeout). ` +
-          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, Go's httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy and Traffic Server).${knownNote}`;
+          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout). ` +
+          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, Go's httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
           `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
