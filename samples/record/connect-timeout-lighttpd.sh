@@ -22,26 +22,16 @@ SCENARIO=connect-timeout-lighttpd
 TIMEOUT=3
 x22p_setup ccx22p-ct "$TIMEOUT" "$(x22p_rule /x/ 9009 "$TIMEOUT")" "$(x22p_rule "" 9001 "$TIMEOUT")"
 ccb_drop_syns "$CC_NS" ccx22p_ct 9009
-OUT="$CCB_WORK/$SCENARIO.pcap"
-META="$CCB_WORK/$SCENARIO.meta.json"
-cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"
+x20n_capture_begin "tcp port 8080 or tcp port 9001 or tcp port 9009"
 x20n_curl http://127.0.0.2:8080/ok/1
 x20n_curl http://127.0.0.2:8080/ok/2
-CLIENTS=()
-for i in 1 2 3; do
-  x20n_curl "http://127.0.0.2:8080/x/$i" &
-  CLIENTS+=("$!")
-  sleep 0.3
-done
-wait "${CLIENTS[@]}"
+x20n_curl_three http://127.0.0.2:8080/x/
 sleep 2.5                          # past lighttpd's disable-time (1 s, on whole-second ticks: 1.5 s was not always enough)
 x20n_curl http://127.0.0.2:8080/x/4
 sleep 2.5
 x20n_curl -d '{"item":5}' -H 'content-type: application/json' http://127.0.0.2:8080/x/5
 x20n_curl http://127.0.0.2:8080/x/6    # while the host is disabled: 503 at once
-sleep 0.5
-cc_capture_stop
-x20n_proxy_stop                    # lighttpd flushes its access log on exit
+x20n_capture_end                   # lighttpd flushes its access log on exit
 cc_in nft delete table inet ccx22p_ct
 cat "$CCB_WORK/curl.log"
 python3 "$CCB_PROGRAMS/x22p-meta.py" "$SCENARIO" --mode connect --capture "$OUT" --meta "$META" \

@@ -20,23 +20,13 @@ TIMEOUT=3
 # tinyproxy tries its ReversePath rules last first: the catch-all goes first.
 x20n_tinyproxy_setup ccx20n-ct "$TIMEOUT" 'ReversePath "/" "http://127.0.0.3:9001/"' 'ReversePath "/x/" "http://127.0.0.3:9009/"'
 ccb_drop_syns "$CC_NS" ccx20n_ct 9009
-OUT="$CCB_WORK/$SCENARIO.pcap"
-META="$CCB_WORK/$SCENARIO.meta.json"
-cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001 or tcp port 9009"
+x20n_capture_begin "tcp port 8080 or tcp port 9001 or tcp port 9009"
 x20n_curl http://127.0.0.2:8080/ok/1
 x20n_curl http://127.0.0.2:8080/ok/2
-CLIENTS=()
-for i in 1 2 3; do
-  x20n_curl "http://127.0.0.2:8080/x/$i" &
-  CLIENTS+=("$!")
-  sleep 0.3                        # apart, so that tinyproxy's log lines of each setup do not interleave
-done
-wait "${CLIENTS[@]}"
+x20n_curl_three http://127.0.0.2:8080/x/
 x20n_curl http://127.0.0.2:8080/x/4
 x20n_curl -d '{"item":5}' -H 'content-type: application/json' http://127.0.0.2:8080/x/5
-sleep 0.5
-cc_capture_stop
-x20n_proxy_stop
+x20n_capture_end
 cc_in nft delete table inet ccx20n_ct
 cat "$CCB_WORK/curl.log"
 python3 "$CCB_PROGRAMS/x20n-meta.py" tinyproxy "$SCENARIO" --mode connect --capture "$OUT" --meta "$META" \

@@ -20,24 +20,9 @@ cc_require lighttpd node curl python3 tcpdump tshark ip
 SCENARIO=gateway-timeout-lighttpd
 TIMEOUT=3
 x22p_setup ccx22p-gt "$TIMEOUT" "$(x22p_rule "" 9001 "$TIMEOUT")"
-OUT="$CCB_WORK/$SCENARIO.pcap"
-META="$CCB_WORK/$SCENARIO.meta.json"
-cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001"
-x20n_curl http://127.0.0.2:8080/get?i=1
-x20n_curl http://127.0.0.2:8080/get?i=2
-CLIENTS=()
-for i in 1 2 3; do
-  x20n_curl "http://127.0.0.2:8080/hang?i=$i" &
-  CLIENTS+=("$!")
-  sleep 0.3
-done
-wait "${CLIENTS[@]}"
-x20n_curl "http://127.0.0.2:8080/hang?i=4"
-x20n_curl -d '{"item":5}' -H 'content-type: application/json' "http://127.0.0.2:8080/hang?i=5"
-x20n_curl http://127.0.0.2:8080/get?i=3
-sleep 0.5
-cc_capture_stop
-x20n_proxy_stop                    # lighttpd flushes its access log on exit
+x20n_capture_begin "tcp port 8080 or tcp port 9001"
+x20n_gateway_requests
+x20n_capture_end                  # lighttpd flushes its access log on exit
 cat "$CCB_WORK/curl.log"
 python3 "$CCB_PROGRAMS/x22p-meta.py" "$SCENARIO" --mode gateway --capture "$OUT" --meta "$META" \
   --error-log "$CCB_WORK/lighttpd-error.log" --access-log "$CCB_WORK/access.log" --curl-log "$CCB_WORK/curl.log" \

@@ -19,24 +19,9 @@ cc_require tinyproxy node curl python3 tcpdump tshark ip
 SCENARIO=gateway-timeout-tinyproxy
 TIMEOUT=3
 x20n_tinyproxy_setup ccx20n-gt "$TIMEOUT" 'ReversePath "/" "http://127.0.0.3:9001/"'
-OUT="$CCB_WORK/$SCENARIO.pcap"
-META="$CCB_WORK/$SCENARIO.meta.json"
-cc_capture_start "$OUT" "tcp port 8080 or tcp port 9001"
-x20n_curl http://127.0.0.2:8080/get?i=1
-x20n_curl http://127.0.0.2:8080/get?i=2
-CLIENTS=()
-for i in 1 2 3; do
-  x20n_curl "http://127.0.0.2:8080/hang?i=$i" &
-  CLIENTS+=("$!")
-  sleep 0.3                        # apart, so that tinyproxy's log lines of each setup do not interleave
-done
-wait "${CLIENTS[@]}"
-x20n_curl "http://127.0.0.2:8080/hang?i=4"
-x20n_curl -d '{"item":5}' -H 'content-type: application/json' "http://127.0.0.2:8080/hang?i=5"
-x20n_curl http://127.0.0.2:8080/get?i=3
-sleep 0.5
-cc_capture_stop
-x20n_proxy_stop
+x20n_capture_begin "tcp port 8080 or tcp port 9001"
+x20n_gateway_requests
+x20n_capture_end
 cat "$CCB_WORK/curl.log"
 python3 "$CCB_PROGRAMS/x20n-meta.py" tinyproxy "$SCENARIO" --mode gateway --capture "$OUT" --meta "$META" \
   --proxy-log "$CCB_WORK/tinyproxy.log" --curl-log "$CCB_WORK/curl.log" --backend-log "$CCB_WORK/backend.log" --timeout "$TIMEOUT" \

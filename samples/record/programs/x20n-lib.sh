@@ -14,15 +14,24 @@
 #                          log $CCB_WORK/tinyproxy.log at LogLevel Info, no User/Group switch (runs
 #                          as root here: nobody could not write the scratch dir), MaxClients 50, and
 #                          the LINEs given (ReversePath, ReverseOnly ...)
-#   x20n_tinyproxy_setup NS TIMEOUT_S LINE...   the tinyproxy recorders' stage: namespace NS (CC_NS) on
-#                          its own loopback, 127.0.0.2 added to lo, a Node http server on 127.0.0.3:9001
-#                          (programs/b-http-server.js: /hang... read and never answered; log
-#                          $CCB_WORK/backend.log), and tinyproxy on 127.0.0.2:8080 with Timeout TIMEOUT_S,
+#   x20n_stage NS          the proxy-timeout recorders' stage (tinyproxy's here, lighttpd's in x22p-lib.sh):
+#                          namespace NS (CC_NS) on its own loopback, the work dir, 127.0.0.2 added to lo,
+#                          a Node http server on 127.0.0.3:9001 (programs/b-http-server.js: /hang... read
+#                          and never answered; log $CCB_WORK/backend.log)
+#   x20n_tinyproxy_setup NS TIMEOUT_S LINE...   the tinyproxy recorders' stage: x20n_stage NS and
+#                          tinyproxy on 127.0.0.2:8080 with Timeout TIMEOUT_S,
 #                          Bind 127.0.0.2 (its backend connections leave from its own address),
 #                          ViaProxyName "tinyproxy" (as Debian's shipped tinyproxy.conf), ReverseOnly Yes
 #                          and the LINEs given (ReversePath rules: tinyproxy tries the last one first)
 #   x20n_curl [CURL ARGS...] URL   curl in CC_NS (-s, -m 10, body discarded) appending one JSON line
 #                          (url, method, local port, code, time, exit code, error) to $CCB_WORK/curl.log
+#   x20n_curl_three URL    x20n_curl URL1, URL2 and URL3 at once, started 0.3 s apart (so that the proxy's
+#                          log lines of each setup do not interleave), and waits for the three
+#   x20n_gateway_requests  the gateway-timeout recorders' requests to 127.0.0.2:8080: /get?i=1 and /get?i=2,
+#                          /hang?i=1..3 (x20n_curl_three), /hang?i=4, a POST /hang?i=5, then /get?i=3
+#   x20n_capture_begin FILTER   OUT=$CCB_WORK/$SCENARIO.pcap, META=$CCB_WORK/$SCENARIO.meta.json and the
+#                          capture of FILTER into OUT started
+#   x20n_capture_end       0.5 s, the capture stopped, then the proxy (x20n_proxy_stop)
 #   x20n_proxy_stop        SIGTERM the proxy (by PID) and a bounded wait
 #   x20n_software_nghttpx / x20n_software_tinyproxy   version lines for the meta
 set -euo pipefail
@@ -61,13 +70,17 @@ x20n_tinyproxy_conf() {
   } >"$out"
 }
 
-x20n_tinyproxy_setup() {
-  local ns="$1" timeout="$2"; shift 2
-  cc_netns_up "$ns"
+x20n_stage() {
+  cc_netns_up "$1"
   ccb_workdir
   cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
   cc_bg node "$X20N_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$CCB_WORK/backend.log"
   cc_wait_port 9001
+}
+
+x20n_tinyproxy_setup() {
+  local ns="$1" timeout="$2"; shift 2
+  x20n_stage "$ns"
   x20n_tinyproxy_conf "$CCB_WORK/tinyproxy.conf" 127.0.0.2 8080 "$timeout" 'Bind 127.0.0.2' 'ViaProxyName "tinyproxy"' \
     'ReverseOnly Yes' "$@"
   x20n_tinyproxy_start "$CCB_WORK/tinyproxy.conf"
@@ -77,6 +90,37 @@ x20n_tinyproxy_setup() {
 X20N_CURL_W='{"url":"%{url_effective}","method":"%{method}","port":%{local_port},"code":"%{http_code}","time":%{time_total},"exit":%{exitcode},"error":"%{errormsg}"}\n'
 x20n_curl() {
   cc_in curl -s -o /dev/null -m 10 -w "$X20N_CURL_W" "$@" >>"$CCB_WORK/curl.log" || true
+}
+
+x20n_curl_three() {
+  local i clients=()
+  for i in 1 2 3; do
+    x20n_curl "$1$i" &
+    clients+=("$!")
+    sleep 0.3
+  done
+  wait "${clients[@]}"
+}
+
+x20n_gateway_requests() {
+  x20n_curl http://127.0.0.2:8080/get?i=1
+  x20n_curl http://127.0.0.2:8080/get?i=2
+  x20n_curl_three "http://127.0.0.2:8080/hang?i="
+  x20n_curl "http://127.0.0.2:8080/hang?i=4"
+  x20n_curl -d '{"item":5}' -H 'content-type: application/json' "http://127.0.0.2:8080/hang?i=5"
+  x20n_curl http://127.0.0.2:8080/get?i=3
+}
+
+x20n_capture_begin() {
+  OUT="$CCB_WORK/$SCENARIO.pcap"
+  META="$CCB_WORK/$SCENARIO.meta.json"
+  cc_capture_start "$OUT" "$1"
+}
+
+x20n_capture_end() {
+  sleep 0.5
+  cc_capture_stop
+  x20n_proxy_stop
 }
 
 x20n_tinyproxy_start() {

@@ -51,6 +51,12 @@ def capture_gaps(capture):
     return [int(x) for x in out.split()]
 
 
+def gap_problems(capture):
+    """The problem to refuse the capture with when it lost packets (capture_gaps), as a list (empty: none)."""
+    gaps = capture_gaps(capture)
+    return [f'the capture lost packets (tshark: unseen segment at frames {gaps})'] if gaps else []
+
+
 def covers(acknum, fin):
     """Whether a relative ACK number acknowledges the FIN packet fin (relative seq + len, +1)."""
     return acknum >= fin['seq'] + fin['len'] + 1
@@ -195,10 +201,7 @@ def nghttpx_main(argv):
     access = nghttpx_access_log(a.access_log)
     seen = backend_log(a.backend_log)
     clog = x16.read_jsonl(a.client_log)
-    problems = []
-    gaps = capture_gaps(a.capture)
-    if gaps:
-        problems.append(f'the capture lost packets (tshark: unseen segment at frames {gaps})')
+    problems = gap_problems(a.capture)
 
     # client-leg requests by URI (the client makes each URI unique)
     down_req = {}
@@ -441,42 +444,48 @@ def curl_log(path):
     return out
 
 
-def tinyproxy_main(argv):
-    ap = argparse.ArgumentParser(prog='x20n-meta.py tinyproxy')
-    common_arguments(ap)
+# ------------------------------------ shared by the proxy-timeout meta writers (tinyproxy; x22p-meta.py)
+
+CURL_KEYS = ('code', 'exit', 'error', 'time', 'port')
+
+
+def timeout_arguments(ap, proxy_logs, timeout_help, dead_port_help=None):
+    """The options after common_arguments of a gateway/connect timeout meta writer: --mode, the proxy's
+    own logs (PROXY_LOGS, option names, each required), curl's and the backend's logs, the ports and
+    the proxy's timeout setting."""
     ap.add_argument('--mode', required=True, choices=['gateway', 'connect'])
-    ap.add_argument('--proxy-log', required=True)
+    for name in proxy_logs:
+        ap.add_argument(name, required=True)
     ap.add_argument('--curl-log', required=True)
     ap.add_argument('--backend-log', required=True)
     ap.add_argument('--proxy-port', type=int, default=8080)
     ap.add_argument('--backend-port', type=int, default=9001)
-    ap.add_argument('--dead-port', type=int, default=9009, help='connect mode: the backend port whose SYNs are dropped')
-    ap.add_argument('--timeout', type=float, required=True, help="tinyproxy's Timeout (s)")
+    ap.add_argument('--dead-port', type=int, default=9009, help=dead_port_help)
+    ap.add_argument('--timeout', type=float, required=True, help=timeout_help)
     ap.add_argument('--need', type=int, default=3)
-    a = ap.parse_args(argv)
+
+
+def timeout_legs(a):
+    """(packets, client leg, backend leg, dead-port leg: connect mode only) of a timeout capture."""
     rows = x16.packets(a.capture)
-    downs = leg(rows, a.proxy_port)
-    ups = leg(rows, a.backend_port)
-    dead = leg(rows, a.dead_port) if a.mode == 'connect' else {}
-    recs, tp_notes = tinyproxy_log(a.proxy_log)
-    curls = curl_log(a.curl_log)
-    seen = backend_log(a.backend_log)
-    problems = []
-    gaps = capture_gaps(a.capture)
-    if gaps:
-        problems.append(f'the capture lost packets (tshark: unseen segment at frames {gaps})')
+    return rows, leg(rows, a.proxy_port), leg(rows, a.backend_port), leg(rows, a.dead_port) if a.mode == 'connect' else {}
 
-    def one(conns, uri, what):
-        hits = [(p, c, i, r) for p, c in conns.items() for i, r in enumerate(c['requests']) if r['uri'] == uri]
-        if len(hits) != 1:
-            problems.append(f'{uri}: {len(hits)} requests on the {what} leg')
-            return None
-        p, c, i, r = hits[0]
-        resp = next((x for x in c['responses'] if x['t'] > r['t']), None)
-        return p, c, r, resp
 
-    failed, expect, used_down, used_up = [], [], set(), set()
+def one_request(conns, uri, what, problems):
+    """(port, connection, request, response or None) of the one request for URI on a leg, or None (a
+    problem noted) when there is not exactly one."""
+    hits = [(p, c, r) for p, c in conns.items() for r in c['requests'] if r['uri'] == uri]
+    if len(hits) != 1:
+        problems.append(f'{uri}: {len(hits)} requests on the {what} leg')
+        return None
+    p, c, r = hits[0]
+    return p, c, r, next((x for x in c['responses'] if x['t'] > r['t']), None)
 
+
+def client_requests(curls, downs, problems, used_down):
+    """Each curl request in the order it was sent on the client leg, with its client-leg exchange:
+    (curl entry, URI, curl's status code, port, connection, request, response or None); its port is
+    marked used. One missing on the wire is a problem and skipped."""
     def sent_at(e):
         hits = [r['t'] for c in downs.values() for r in c['requests'] if r['uri'] == e['uri']]
         return min(hits) if hits else float('inf')
@@ -484,11 +493,118 @@ def tinyproxy_main(argv):
     for e in sorted(curls, key=sent_at):
         uri = e['uri']
         code = int(e['code'])
-        d = one(downs, uri, 'client')
+        d = one_request(downs, uri, 'client', problems)
         if d is None:
             continue
         dp, dc, dr, dresp = d
         used_down.add(dp)
+        yield e, uri, code, dp, dc, dr, dresp
+
+
+def answered_backend(ups, uri, problems, used_up):
+    """A request answered through the proxy: its backend-leg connection is marked used."""
+    u = one_request(ups, uri, 'backend', problems)
+    if u:
+        used_up.add(u[0])
+
+
+def request_info(e, dc, dr, **between):
+    """The evidence of a failed request that starts the same for every proxy: URI, method, client-leg
+    connection and request frame, BETWEEN (in order), then curl's view."""
+    return {'uri': e['uri'], 'method': dr['method'], 'clientConnection': dc['client'], 'clientRequestFrame': dr['frame'],
+            **between, 'curl': {k: e.get(k) for k in CURL_KEYS}}
+
+
+def unanswered_backend(ups, uri, problems, used_up):
+    """Gateway mode: the backend-leg exchange of URI, never answered and closed by the proxy: (port,
+    connection, request, the proxy's FIN), its port marked used; or None (a problem noted)."""
+    u = one_request(ups, uri, 'backend', problems)
+    if u is None:
+        return None
+    up, uc, ur, uresp = u
+    used_up.add(up)
+    pfin = uc['clientFin']
+    if uresp is not None or pfin is None:
+        problems.append(f'{uri}: backend leg: response {uresp is not None}, proxy FIN {pfin is not None}')
+        return None
+    return up, uc, ur, pfin
+
+
+def backend_close_info(uc, ur, pfin):
+    """Gateway mode: the backend-leg evidence of an unanswered request the proxy gave up on."""
+    return {'backendConnection': uc['client'], 'backendRequestFrame': ur['frame'],
+            'proxyClosedBackendAfter': round(pfin['t'] - ur['t'], 4), 'proxyBackendFinFrame': pfin['frame'],
+            'backendFinFrame': uc['serverFin']['frame'] if uc['serverFin'] else None}
+
+
+def backend_unanswered_expect(proxy, setting, a, uri, dr, uc, ur, pfin, info):
+    """Gateway mode: the expected finding on the backend leg of an unanswered request PROXY gave up on at
+    its SETTING (the name of its timeout)."""
+    return {'kind': 'unanswered-request', 'client': uc['client'], 'server': uc['server'],
+            'notes': f"{dr['method']} {uri} (frame {ur['frame']}) forwarded by {proxy}; the backend (Node, /hang: reads, never "
+                     f"answers) ACKed it and never answered; {proxy} gave up after {info['proxyClosedBackendAfter']} s "
+                     f"({setting} {a.timeout:g} s) and closed this connection (FIN, frame {pfin['frame']})."}
+
+
+def dead_attempts(dead, dr, dresp, used_up):
+    """Connect mode: the first attempt to the dead port not yet taken that started after the request
+    and no later than the proxy's answer (requests in the order sent), as a list of at most one (port,
+    connection)."""
+    return sorted(((p, c) for p, c in dead.items() if dr['t'] <= c['pk'][0]['t'] <= dresp['t'] and p not in used_up),
+                  key=lambda pc: pc[1]['pk'][0]['t'])[:1]
+
+
+def take_attempt(syn, uri, problems, used_up):
+    """Connect mode: (connection, the proxy's SYNs) of the one attempt in SYN (dead_attempts), its port
+    marked used; None (a problem noted) when there is none. An answer from the dead port is a problem."""
+    if len(syn) != 1:
+        problems.append(f'{uri}: {len(syn)} SYN attempts to the dead backend while it waited')
+        return None
+    sp, sc = syn[0]
+    used_up.add(sp)
+    syns = [p for p in sc['pk'] if p['syn'] and not p['fromServer']]
+    if any(p['fromServer'] for p in sc['pk']) or any(p['len'] for p in sc['pk']):
+        problems.append(f'{uri}: the dead backend answered')
+    return sc, syns
+
+
+def other_connections(proxy, client_tail, downs, used_down, backends, used_up, problems, expect):
+    """Every client-leg connection must be one the clients made and every backend-leg one (BACKENDS)
+    matched to a request; the fully answered ones are expected to be found healthy. CLIENT_TAIL ends
+    the client-leg notes."""
+    for p, c in sorted(downs.items()):
+        if p not in used_down:
+            problems.append(f'client-leg connection {c["client"]} not made by the clients')
+        elif c['requests'] and all(x['status'] < 500 for x in c['responses']) and len(c['responses']) == len(c['requests']):
+            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
+                           'notes': f"client leg: {', '.join(r['method'] + ' ' + r['uri'] for r in c['requests'])} answered "
+                                    f"{', '.join(str(x['status']) for x in c['responses'])} by {proxy}{client_tail}."})
+    for p, c in sorted(backends.items()):
+        if p not in used_up:
+            problems.append(f'backend-leg connection {c["client"]} not matched to a request')
+        elif c['requests'] and len(c['responses']) == len(c['requests']):
+            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
+                           'notes': f"backend leg: {', '.join(r['method'] + ' ' + r['uri'] for r in c['requests'])} answered "
+                                    f"({proxy} sends Connection: close; the backend closes after the response)."})
+
+
+def curl_ground(curls):
+    return [{k: e.get(k) for k in ('uri', 'method') + CURL_KEYS} for e in curls]
+
+
+def tinyproxy_main(argv):
+    ap = argparse.ArgumentParser(prog='x20n-meta.py tinyproxy')
+    common_arguments(ap)
+    timeout_arguments(ap, ['--proxy-log'], "tinyproxy's Timeout (s)", 'connect mode: the backend port whose SYNs are dropped')
+    a = ap.parse_args(argv)
+    rows, downs, ups, dead = timeout_legs(a)
+    recs, tp_notes = tinyproxy_log(a.proxy_log)
+    curls = curl_log(a.curl_log)
+    seen = backend_log(a.backend_log)
+    problems = gap_problems(a.capture)
+
+    failed, expect, used_down, used_up = [], [], set(), set()
+    for e, uri, code, dp, dc, dr, dresp in client_requests(curls, downs, problems, used_down):
         rec = [r for r in recs if r['uri'] == uri]
         if len(rec) != 1:
             problems.append(f'{uri}: {len(rec)} records in tinyproxy\'s log')
@@ -497,35 +613,25 @@ def tinyproxy_main(argv):
         if code == 200:
             if dresp is None or dresp['status'] != 200 or rec['outcome'] != 'relayed':
                 problems.append(f'{uri}: curl 200, wire {dresp and dresp["status"]}, tinyproxy {rec["outcome"]}')
-            u = one(ups, uri.replace('/ok/', '/ok/'), 'backend')
-            if u:
-                used_up.add(u[0])
+            answered_backend(ups, uri, problems, used_up)
             continue
-        info = {'uri': uri, 'method': dr['method'], 'clientConnection': dc['client'], 'clientRequestFrame': dr['frame'],
-                'curl': {k: e.get(k) for k in ('code', 'exit', 'error', 'time', 'port')},
-                'tinyproxyLog': rec['lines'], 'tinyproxyOutcome': rec['outcome'], 'tinyproxyGaveUpAfter': rec.get('proxyGaveUpAfter')}
+        info = request_info(e, dc, dr)
+        info.update({'tinyproxyLog': rec['lines'], 'tinyproxyOutcome': rec['outcome'], 'tinyproxyGaveUpAfter': rec.get('proxyGaveUpAfter')})
         if a.mode == 'gateway':
             fin = dc['serverFin']
             if dresp is not None or rec['outcome'] != 'server-headers-failed' or e['exit'] != 52 or fin is None:
                 problems.append(f'{uri}: expected an empty reply: wire response {dresp and dresp["status"]}, tinyproxy {rec["outcome"]}, curl exit {e["exit"]}, proxy FIN {fin is not None}')
                 continue
-            u = one(ups, uri, 'backend')
+            u = unanswered_backend(ups, uri, problems, used_up)
             if u is None:
                 continue
-            up, uc, ur, uresp = u
-            used_up.add(up)
-            pfin = uc['clientFin']
-            if uresp is not None or pfin is None:
-                problems.append(f'{uri}: backend leg: response {uresp is not None}, proxy FIN {pfin is not None}')
-                continue
+            up, uc, ur, pfin = u
             if not any(x.get('url') == uri for x in seen):
                 problems.append(f'{uri}: the backend did not log it')
             info.update({'proxyClosedClientAfter': round(fin['t'] - dr['t'], 4), 'proxyClientFinFrame': fin['frame'],
-                         'clientFinFrame': dc['clientFin']['frame'] if dc['clientFin'] else None,
-                         'backendConnection': uc['client'], 'backendRequestFrame': ur['frame'],
-                         'proxyClosedBackendAfter': round(pfin['t'] - ur['t'], 4), 'proxyBackendFinFrame': pfin['frame'],
-                         'backendFinFrame': uc['serverFin']['frame'] if uc['serverFin'] else None,
-                         'backendApplicationSaw': True,
+                         'clientFinFrame': dc['clientFin']['frame'] if dc['clientFin'] else None})
+            info.update(backend_close_info(uc, ur, pfin))
+            info.update({'backendApplicationSaw': True,
                          'backendRequestSegments': sum(1 for p in uc['pk'] if not p['fromServer'] and p['len'] and p['t'] <= ur['t'] + 0.05)})
             failed.append(info)
             expect.append({'kind': 'unanswered-request', 'client': dc['client'], 'server': dc['server'],
@@ -535,25 +641,15 @@ def tinyproxy_main(argv):
                                     f"connection without any response (FIN, frame {fin['frame']}): no 504, curl: exit 52 \"{e['error']}\". "
                                     "The proxy's upstream read timeout, seen as an unanswered request closed by the proxy.",
                            'evidence': info})
-            expect.append({'kind': 'unanswered-request', 'client': uc['client'], 'server': uc['server'],
-                           'notes': f"{dr['method']} {uri} (frame {ur['frame']}) forwarded by tinyproxy; the backend (Node, /hang: reads, never "
-                                    f"answers) ACKed it and never answered; tinyproxy gave up after {info['proxyClosedBackendAfter']} s "
-                                    f"(Timeout {a.timeout:g} s) and closed this connection (FIN, frame {pfin['frame']})."})
+            expect.append(backend_unanswered_expect('tinyproxy', 'Timeout', a, uri, dr, uc, ur, pfin, info))
         else:
             if dresp is None or dresp['status'] != 500 or rec['outcome'] != 'connect-failed' or code != 500:
                 problems.append(f'{uri}: expected 500: wire {dresp and dresp["status"]}, tinyproxy {rec["outcome"]}, curl {code}')
                 continue
-            # the first attempt not yet taken that started after the request (requests in the order sent)
-            syn = sorted(((p, c) for p, c in dead.items() if dr['t'] <= c['pk'][0]['t'] <= dresp['t'] and p not in used_up),
-                         key=lambda pc: pc[1]['pk'][0]['t'])[:1]
-            if len(syn) != 1:
-                problems.append(f'{uri}: {len(syn)} SYN attempts to the dead backend while it waited')
+            t = take_attempt(dead_attempts(dead, dr, dresp, used_up), uri, problems, used_up)
+            if t is None:
                 continue
-            sp, sc = syn[0]
-            used_up.add(sp)
-            syns = [p for p in sc['pk'] if p['syn'] and not p['fromServer']]
-            if any(p['fromServer'] for p in sc['pk']) or any(p['len'] for p in sc['pk']):
-                problems.append(f'{uri}: the dead backend answered')
+            sc, syns = t
             info.update({'status': 500, 'reason': 'Unable to connect', 'proxyAnsweredAfter': round(dresp['t'] - dr['t'], 4),
                          'clientResponseFrame': dresp['frame'],
                          'backendConnection': sc['client'], 'synFrames': [p['frame'] for p in syns],
@@ -576,24 +672,14 @@ def tinyproxy_main(argv):
                            'notes': f"tinyproxy's connection attempt for {uri}: {len(syns)} SYNs ({syns[-1]['t'] - syns[0]['t']:.3f} s from first "
                                     f"to last), never answered (dropped by an nftables rule: a backend gone dark), abandoned at tinyproxy's "
                                     f"Timeout ({a.timeout:g} s)."})
-    for p, c in sorted(downs.items()):
-        if p not in used_down:
-            problems.append(f'client-leg connection {c["client"]} not made by the clients')
-        elif all(x['status'] < 500 for x in c['responses']) and len(c['responses']) == len(c['requests']) and c['requests']:
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                           'notes': f"client leg: {', '.join(r['method'] + ' ' + r['uri'] for r in c['requests'])} answered "
-                                    f"{', '.join(str(x['status']) for x in c['responses'])} by tinyproxy, which then closed (it keeps no client connection alive)."})
-    for p, c in sorted(ups.items()):
-        if p not in used_up:
-            problems.append(f'backend-leg connection {c["client"]} not matched to a request')
-        elif c['requests'] and len(c['responses']) == len(c['requests']):
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                           'notes': f"backend leg: {', '.join(r['method'] + ' ' + r['uri'] for r in c['requests'])} answered "
-                                    f"(tinyproxy sends Connection: close; the backend closes after the response)."})
+    other_connections('tinyproxy', ', which then closed (it keeps no client connection alive)', downs, used_down, ups, used_up,
+                      problems, expect)
     waits = sorted((f['proxyClosedClientAfter'] if a.mode == 'gateway' else f['proxyAnsweredAfter']) for f in failed)
     if len(failed) < a.need:
         problems.append(f'only {len(failed)} failures; need {a.need}')
-    elif not (a.timeout <= waits[0] and waits[-1] <= a.timeout + 0.25):
+    # tinyproxy's Timeout fires late by up to a quarter second and more with concurrent requests
+    # (3.2508 and 3.2558 s were seen for Timeout 3): half a second of slack, or the recorder fails now and then.
+    elif not (a.timeout <= waits[0] and waits[-1] <= a.timeout + 0.5):
         problems.append(f'waits {waits} not at tinyproxy\'s Timeout {a.timeout}')
     print(f"x20n-meta: {len(downs)} client connections, {len(ups) + len(dead)} backend connections, {len(failed)} failures, waits {waits}",
           file=sys.stderr)
@@ -604,7 +690,7 @@ def tinyproxy_main(argv):
               'tinyproxyLog': {'records': len(recs), 'outcomes': {o: sum(1 for r in recs if r['outcome'] == o) for o in sorted({str(r['outcome']) for r in recs})},
                                'gaveUpAfter': sorted(r['proxyGaveUpAfter'] for r in recs if r['outcome'] in ('connect-failed', 'server-headers-failed')),
                                'notes': tp_notes},
-              'curl': [{k: e.get(k) for k in ('uri', 'method', 'code', 'exit', 'error', 'time', 'port')} for e in curls],
+              'curl': curl_ground(curls),
               'backendLog': {'requestsSeen': len(seen), 'uris': [x.get('url') for x in seen]}}
     facts = {'clientConnections': len(downs), 'backendConnections': len(ups) + len(dead), 'failures': len(failed),
              'clientCloseStates': x16.close_states(downs), 'backendCloseStates': x16.close_states(ups),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Shared by the round-22p recorders (gateway-timeout-lighttpd.sh, connect-timeout-lighttpd.sh):
 # lighttpd 1.4.69 (Debian lighttpd) as a reverse proxy (mod_proxy), which conncheck had only seen as an
-# origin server. Source after lib.sh (it sources x20n-lib.sh, whose x20n_curl and x20n_proxy_stop it
-# uses).
+# origin server. Source after lib.sh (it sources x20n-lib.sh, whose x20n_stage, x20n_curl,
+# x20n_curl_three, x20n_gateway_requests, x20n_capture_begin/_end and x20n_proxy_stop it and the
+# recorders use).
 #   x22p_lighttpd_conf OUT TIMEOUT_S RULE...   a lighttpd.conf: bind 127.0.0.2:8080, mod_proxy and
 #                          mod_accesslog, error log $CCB_WORK/lighttpd-error.log with proxy.debug = 1
 #                          (each backend pick, release, timeout), access log $CCB_WORK/access.log with the
@@ -11,10 +12,9 @@
 #                          given by x22p_rule
 #   x22p_rule PREFIX PORT TIMEOUT_S   one proxy.server entry: PREFIX to 127.0.0.3:PORT with
 #                          "connect-timeout", "read-timeout" and "write-timeout" all TIMEOUT_S
-#   x22p_setup NS TIMEOUT_S RULE...   the stage: namespace NS (CC_NS) on its own loopback, 127.0.0.2 added
-#                          to lo, a Node http server on 127.0.0.3:9001 (programs/b-http-server.js: /hang...
-#                          read and never answered; log $CCB_WORK/backend.log, one JSON line per request
-#                          with its client port), and lighttpd -D on 127.0.0.2:8080 (X20N_PROXY_PID)
+#   x22p_setup NS TIMEOUT_S RULE...   the stage: x20n_stage NS (namespace, 127.0.0.2 on lo, a Node http
+#                          server on 127.0.0.3:9001 whose log $CCB_WORK/backend.log has one JSON line per
+#                          request with its client port), and lighttpd -D on 127.0.0.2:8080 (X20N_PROXY_PID)
 #   x22p_software          lighttpd's version line for the meta
 set -euo pipefail
 
@@ -47,11 +47,7 @@ CONF
 
 x22p_setup() {
   local ns="$1" timeout="$2"; shift 2
-  cc_netns_up "$ns"
-  ccb_workdir
-  cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-  cc_bg node "$X20N_PROGRAMS/b-http-server.js" --host 127.0.0.3 --port 9001 --keep-alive-timeout 5000 2>"$CCB_WORK/backend.log"
-  cc_wait_port 9001
+  x20n_stage "$ns"
   x22p_lighttpd_conf "$CCB_WORK/lighttpd.conf" "$timeout" "$@"
   : >"$CCB_WORK/access.log"; : >"$CCB_WORK/lighttpd-error.log"; : >"$CCB_WORK/curl.log"
   cc_bg lighttpd -D -f "$CCB_WORK/lighttpd.conf" 2>"$CCB_WORK/lighttpd.err"

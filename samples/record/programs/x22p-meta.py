@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Meta writer of the round-22p samples (programs/x22p-lib.sh): lighttpd 1.4.69 mod_proxy as a reverse
 proxy, built on x20n-meta.py (imported, not copied: its leg reader, capture-gap check, curl and backend
-log readers and meta head).
+log readers, meta head, and the request matching and checks it shares with the tinyproxy samples:
+timeout_arguments, client_requests, unanswered_backend, dead_attempts, take_attempt, other_connections ...).
 
 x22p-meta.py SCENARIO --mode gateway|connect ...
   gateway: gateway-timeout-lighttpd (a backend that reads /hang... requests and never answers);
@@ -68,50 +69,17 @@ def error_log(path):
 def main(argv):
     ap = argparse.ArgumentParser(prog='x22p-meta.py')
     x20n.common_arguments(ap)
-    ap.add_argument('--mode', required=True, choices=['gateway', 'connect'])
-    ap.add_argument('--error-log', required=True)
-    ap.add_argument('--access-log', required=True)
-    ap.add_argument('--curl-log', required=True)
-    ap.add_argument('--backend-log', required=True)
-    ap.add_argument('--proxy-port', type=int, default=8080)
-    ap.add_argument('--backend-port', type=int, default=9001)
-    ap.add_argument('--dead-port', type=int, default=9009)
-    ap.add_argument('--timeout', type=float, required=True, help="the proxy.server host's read-timeout / connect-timeout (s)")
-    ap.add_argument('--need', type=int, default=3)
+    x20n.timeout_arguments(ap, ['--error-log', '--access-log'], "the proxy.server host's read-timeout / connect-timeout (s)")
     a = ap.parse_args(argv)
-    rows = x16.packets(a.capture)
-    downs = x20n.leg(rows, a.proxy_port)
-    ups = x20n.leg(rows, a.backend_port)
-    dead = x20n.leg(rows, a.dead_port) if a.mode == 'connect' else {}
+    rows, downs, ups, dead = x20n.timeout_legs(a)
     acc = access_log(a.access_log)
     errs = error_log(a.error_log)
     curls = x20n.curl_log(a.curl_log)
     seen = x20n.backend_log(a.backend_log)
-    problems = []
-    gaps = x20n.capture_gaps(a.capture)
-    if gaps:
-        problems.append(f'the capture lost packets (tshark: unseen segment at frames {gaps})')
-
-    def one(conns, uri, what):
-        hits = [(p, c, r) for p, c in conns.items() for r in c['requests'] if r['uri'] == uri]
-        if len(hits) != 1:
-            problems.append(f'{uri}: {len(hits)} requests on the {what} leg')
-            return None
-        p, c, r = hits[0]
-        return p, c, r, next((x for x in c['responses'] if x['t'] > r['t']), None)
-
-    def sent_at(e):
-        hits = [r['t'] for c in downs.values() for r in c['requests'] if r['uri'] == e['uri']]
-        return min(hits) if hits else float('inf')
+    problems = x20n.gap_problems(a.capture)
 
     timeouts, instant, expect, used_down, used_up = [], [], [], set(), set()
-    for e in sorted(curls, key=sent_at):
-        uri, code = e['uri'], int(e['code'])
-        d = one(downs, uri, 'client')
-        if d is None:
-            continue
-        dp, dc, dr, dresp = d
-        used_down.add(dp)
+    for e, uri, code, dp, dc, dr, dresp in x20n.client_requests(curls, downs, problems, used_down):
         al = [x for x in acc if x['uri'] == uri]
         if len(al) != 1 or al[0]['clientPort'] != dp or al[0]['status'] != code or e['port'] != dp:
             problems.append(f'{uri}: access log {al} vs client port {dp} / curl {e}')
@@ -121,38 +89,28 @@ def main(argv):
             problems.append(f'{uri}: curl {code}, wire {dresp and dresp["status"]}')
             continue
         if code == 200:
-            u = one(ups, uri, 'backend')
-            if u:
-                used_up.add(u[0])
+            x20n.answered_backend(ups, uri, problems, used_up)
             continue
         fin = dc['serverFin']
-        info = {'uri': uri, 'method': dr['method'], 'clientConnection': dc['client'], 'clientRequestFrame': dr['frame'],
-                'status': dresp['status'], 'clientResponseFrame': dresp['frame'], 'proxyAnsweredAfter': round(dresp['t'] - dr['t'], 4),
-                'proxyClosedClientConnection': bool(fin and fin['t'] >= dresp['t']),
-                'proxyClientFinFrame': fin['frame'] if fin and fin['t'] >= dresp['t'] else None,
-                'clientFinFrame': dc['clientFin']['frame'] if dc['clientFin'] else None,
-                'curl': {k: e.get(k) for k in ('code', 'exit', 'error', 'time', 'port')},
-                'accessLog': f"{al['clientPort']} \"{al['method']} {uri}\" {al['status']} {al['durationUs']} us"}
+        info = x20n.request_info(e, dc, dr, status=dresp['status'], clientResponseFrame=dresp['frame'],
+                                 proxyAnsweredAfter=round(dresp['t'] - dr['t'], 4),
+                                 proxyClosedClientConnection=bool(fin and fin['t'] >= dresp['t']),
+                                 proxyClientFinFrame=fin['frame'] if fin and fin['t'] >= dresp['t'] else None,
+                                 clientFinFrame=dc['clientFin']['frame'] if dc['clientFin'] else None)
+        info['accessLog'] = f"{al['clientPort']} \"{al['method']} {uri}\" {al['status']} {al['durationUs']} us"
         if a.mode == 'gateway':
             if code != 504:
                 problems.append(f'{uri}: expected 504, got {code}')
                 continue
-            u = one(ups, uri, 'backend')
+            u = x20n.unanswered_backend(ups, uri, problems, used_up)
             if u is None:
                 continue
-            up, uc, ur, uresp = u
-            used_up.add(up)
-            pfin = uc['clientFin']
-            if uresp is not None or pfin is None:
-                problems.append(f'{uri}: backend leg: response {uresp is not None}, proxy FIN {pfin is not None}')
-                continue
+            up, uc, ur, pfin = u
             bl = [x for x in seen if x.get('url') == uri]
             if len(bl) != 1 or bl[0]['port'] != up:
                 problems.append(f'{uri}: backend log {bl} vs backend-leg port {up}')
-            info.update({'backendConnection': uc['client'], 'backendRequestFrame': ur['frame'],
-                         'proxyClosedBackendAfter': round(pfin['t'] - ur['t'], 4), 'proxyBackendFinFrame': pfin['frame'],
-                         'backendFinFrame': uc['serverFin']['frame'] if uc['serverFin'] else None,
-                         'backendRstFrames': [p['frame'] for s, p in uc['rsts']],
+            info.update(x20n.backend_close_info(uc, ur, pfin))
+            info.update({'backendRstFrames': [p['frame'] for s, p in uc['rsts']],
                          'backendApplicationSaw': f"{bl[0]['method']} {bl[0]['url']} from port {bl[0]['port']}" if bl else None,
                          'backendFinAfterErrorMs': x20n.ms(pfin['t'] - dresp['t'])})
             timeouts.append(info)
@@ -169,16 +127,12 @@ def main(argv):
                                     f"closed the backend connection (FIN, frame {pfin['frame']}) and answered 504 Gateway Timeout "
                                     f"(frame {dresp['frame']}, Server: lighttpd/1.4.69), then {keep}.",
                            'evidence': info})
-            expect.append({'kind': 'unanswered-request', 'client': uc['client'], 'server': uc['server'],
-                           'notes': f"{dr['method']} {uri} (frame {ur['frame']}) forwarded by lighttpd; the backend (Node, /hang: reads, never "
-                                    f"answers) ACKed it and never answered; lighttpd gave up after {info['proxyClosedBackendAfter']} s "
-                                    f"(read-timeout {a.timeout:g} s) and closed this connection (FIN, frame {pfin['frame']})."})
+            expect.append(x20n.backend_unanswered_expect('lighttpd', 'read-timeout', a, uri, dr, uc, ur, pfin, info))
         else:
             if code != 503:
                 problems.append(f'{uri}: expected 503, got {code}')
                 continue
-            syn = sorted(((p, c) for p, c in dead.items() if dr['t'] <= c['pk'][0]['t'] <= dresp['t'] and p not in used_up),
-                         key=lambda pc: pc[1]['pk'][0]['t'])[:1]
+            syn = x20n.dead_attempts(dead, dr, dresp, used_up)
             if info['proxyAnsweredAfter'] < 0.5:
                 # the host was disabled (disable-time) after an earlier failure: 503 at once, no attempt
                 if syn and syn[0][1]['pk'][0]['t'] < dresp['t']:
@@ -192,14 +146,10 @@ def main(argv):
                                         "re-enabled on a whole-second tick). A proxy error answered at once, not a timeout.",
                                'evidence': info})
                 continue
-            if len(syn) != 1:
-                problems.append(f'{uri}: {len(syn)} SYN attempts to the dead backend while it waited')
+            t = x20n.take_attempt(syn, uri, problems, used_up)
+            if t is None:
                 continue
-            sp, sc = syn[0]
-            used_up.add(sp)
-            syns = [p for p in sc['pk'] if p['syn'] and not p['fromServer']]
-            if any(p['fromServer'] for p in sc['pk']) or any(p['len'] for p in sc['pk']):
-                problems.append(f'{uri}: the dead backend answered')
+            sc, syns = t
             info.update({'backendConnection': sc['client'], 'synFrames': [p['frame'] for p in syns], 'synsSent': len(syns),
                          'firstSynAfterRequestMs': x20n.ms(syns[0]['t'] - dr['t']), 'lastSynAfterRequest': round(syns[-1]['t'] - dr['t'], 4),
                          'proxyRstFrames': [p['frame'] for s, p in dc['rsts'] if s == 'server']})
@@ -214,20 +164,7 @@ def main(argv):
             expect.append({'kind': 'syn-unanswered', 'client': sc['client'], 'server': sc['server'],
                            'notes': f"lighttpd's connection attempt for {uri}: {len(syns)} SYNs ({syns[-1]['t'] - syns[0]['t']:.3f} s from first "
                                     f"to last), never answered (dropped by an nftables rule), abandoned at lighttpd's connect-timeout."})
-    for p, c in sorted(downs.items()):
-        if p not in used_down:
-            problems.append(f'client-leg connection {c["client"]} not made by the clients')
-        elif c['requests'] and all(x['status'] < 500 for x in c['responses']) and len(c['responses']) == len(c['requests']):
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                           'notes': f"client leg: {', '.join(r['method'] + ' ' + r['uri'] for r in c['requests'])} answered "
-                                    f"{', '.join(str(x['status']) for x in c['responses'])} by lighttpd."})
-    for p, c in sorted({**ups, **dead}.items()):
-        if p not in used_up:
-            problems.append(f'backend-leg connection {c["client"]} not matched to a request')
-        elif c['requests'] and len(c['responses']) == len(c['requests']):
-            expect.append({'kind': None, 'client': c['client'], 'server': c['server'],
-                           'notes': f"backend leg: {', '.join(r['method'] + ' ' + r['uri'] for r in c['requests'])} answered "
-                                    "(lighttpd sends Connection: close; the backend closes after the response)."})
+    x20n.other_connections('lighttpd', '', downs, used_down, {**ups, **dead}, used_up, problems, expect)
     kind = 'read-timeout' if a.mode == 'gateway' else 'connect-timed-out'
     logged = [x for x in errs if x['kind'] == kind]
     if len(logged) != len(timeouts):
@@ -249,7 +186,7 @@ def main(argv):
     ground = {'timeouts': timeouts, 'instant503s': instant,
               'lighttpdErrorLog': {'events': errs, 'counts': {k: sum(1 for x in errs if x['kind'] == k) for k in sorted({x['kind'] for x in errs})}},
               'accessLog': acc,
-              'curl': [{k: e.get(k) for k in ('uri', 'method', 'code', 'exit', 'error', 'time', 'port')} for e in curls],
+              'curl': x20n.curl_ground(curls),
               'backendLog': {'requestsSeen': len(seen), 'requests': [{k: x.get(k) for k in ('port', 'method', 'url')} for x in seen]}}
     facts = {'clientConnections': len(downs), 'backendConnections': len(ups) + len(dead), 'timeouts': len(timeouts),
              'clientCloseStates': x16.close_states(downs), 'backendCloseStates': x16.close_states({**ups, **dead}),
