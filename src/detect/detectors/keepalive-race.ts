@@ -7,6 +7,7 @@ import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import type { Endpoint } from '../../flow/endpoint';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
@@ -444,6 +445,14 @@ export interface OpaqueServerIdleClose {
 const GOODBYE_BEFORE_CLOSE = 0.05;
 
 /**
+ * The server's FIN had its kernel's RST right behind it (within GOODBYE_BEFORE_CLOSE): its socket
+ * was closed with data unread (slapd in keepalive-race-ldap: 20-35 µs apart; Twisted under Daphne).
+ */
+function resetBehindFin(s: Endpoint): boolean {
+  return s.finTs >= 0 && s.rstTs >= s.finTs && s.rstTs - s.finTs <= GOODBYE_BEFORE_CLOSE;
+}
+
+/**
  * The server's idle close of a connection of a protocol conncheck does not parse (a database's, a
  * cache's): it closed first (FIN, or RST without one), after the client's last data before the
  * close had been answered (the server sent data after it), and it had been used. The idle gap runs
@@ -498,7 +507,7 @@ export interface PlainArrivalClose extends ArrivalTiming {
  * 57P05), which the request crossed: the backend then exits with the request unread, and its
  * kernel resets instead of sending a FIN (keepalive-race-postgres). That data is a notice when the
  * server's data before it answered the client's data before the request, at least `minIdle` before
- * it (nothing asked for it), and the RST came within GOODBYE_BEFORE_CLOSE of it, each a single
+ * it (nothing asked for it), and the close came within GOODBYE_BEFORE_CLOSE of it, each a single
  * segment: the idle gap then runs from that answer to the notice, and the request came that long
  * after the connection fell silent.
  */
@@ -516,7 +525,7 @@ export function plainArrivalClose(conn: AnalyzedConnection, minIdle: number): Pl
     // A FIN that acknowledges the request, and the kernel's RST moments after it: the server closed
     // with the request unread (slapd at its idletimeout in keepalive-race-ldap: 20-35 µs apart). A
     // FIN alone may be the server's answer to a request it read (a QUIT).
-    if (!s.finHasAck || !seqGe(s.finAck, c.maxSeqEnd) || s.rstTs < 0 || s.rstTs - s.finTs > GOODBYE_BEFORE_CLOSE) return null;
+    if (!s.finHasAck || !seqGe(s.finAck, c.maxSeqEnd) || !resetBehindFin(s)) return null;
   } else if (!peerResetAfterReceivingAll(c, s)) {
     return null;
   }
@@ -1049,10 +1058,8 @@ export const keepaliveRace: DetectorDefinition = {
         if (typeof held === 'number' && held < STALE_IN_FLIGHT) entry.staleInFlight++;
       } else {
         entry.arrival++;
-        // A RST, or a FIN with the kernel's RST right behind it (data unread at close: Twisted in keepalive-race-daphne).
-        const s = conn.server;
-        const resetAtClose = finding.evidence.closedWith === 'RST' || (s.finTs >= 0 && s.rstTs >= s.finTs && s.rstTs - s.finTs <= GOODBYE_BEFORE_CLOSE);
-        if (resetAtClose) entry.arrivalReset++;
+        // A RST, or a FIN with the kernel's RST right behind it: closed with the request unread.
+        if (finding.evidence.closedWith === 'RST' || resetBehindFin(conn.server)) entry.arrivalReset++;
       }
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
