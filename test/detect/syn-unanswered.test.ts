@@ -248,6 +248,22 @@ const sampleMeta = (name: string): RecordedMeta | null => {
     expect(r.diagnoses.find((d) => d.kind === KIND)?.explanation).toContain('accept-queue-overflow');
   });
 
+  test('a proxy that gave up connecting (tinyproxy): abandoned, even when the capture ended right after its last SYN', async () => {
+    const file = path.join(SAMPLES_DIR, 'connect-timeout-tinyproxy.pcap');
+    if (!fs.existsSync(file)) return;
+    const r = await analyzeFiles([file]);
+    const attempts = ofKind(r, KIND);
+    const gaveUp = ofKind(r, 'gateway-timeout');
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.map((f) => f.evidence.outcome)).toEqual(attempts.map(() => 'abandoned'));
+    // The one the capture ended on: too soon for the silence to tell, the proxy's 500 to its client does.
+    const cut = attempts.filter((f) => (f.evidence.silenceAfterLastSyn as number) < 2 * (f.evidence.retryIntervals as number[]).at(-1)!);
+    expect(cut).toHaveLength(1);
+    const failure = gaveUp.find((g) => g.evidence.upstreamFlowId === cut[0].flowId)!;
+    expect(cut[0].evidence.proxyGaveUpFrame).toBe(failure.frames.at(-1));
+    expect(r.diagnoses.find((d) => d.kind === KIND)?.explanation).not.toContain('still unanswered');
+  });
+
   test.each([
     'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'tcp-keepalive-probes', 'abortive-close-after-response',
     'retransmitted-fin', 'http10-keepalive-and-close', 'keepalive-node-agent', 'refused-connection', 'zero-window-stall', 'rst-on-close',

@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
+import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
@@ -43,6 +44,11 @@ interface Attempt {
   answerFrame: number;
   /** Seconds from the last SYN to the end of the capture, when the capture ended on the attempt. */
   silence: number | null;
+  /**
+   * The frame of the failure a proxy answered its own client with once it stopped waiting for this
+   * connection (gateway-timeout, phase connect), when that is what ended the attempt; 0 otherwise.
+   */
+  proxyGaveUpFrame: number;
   exchanges: number;
 }
 
@@ -108,6 +114,7 @@ export const synUnanswered: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
+    const legs = sharedProxyLegs(ctx);
     /** Connection attempts (client SYN seen) per server endpoint, for the share that went unanswered. */
     const attemptsPerServer = new Map<string, number>();
     /** Attempts released at capture end wait for the capture's last timestamp to name their outcome. */
@@ -143,6 +150,7 @@ export const synUnanswered: DetectorDefinition = {
           waited: ms(span),
           answerFrame: answered ? a.answerFrame : null,
           silenceAfterLastSyn: a.silence,
+          proxyGaveUpFrame: a.proxyGaveUpFrame > 0 ? a.proxyGaveUpFrame : null,
           exchangesAfter: a.exchanges,
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
@@ -168,7 +176,7 @@ export const synUnanswered: DetectorDefinition = {
         const a: Attempt = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
           synTimes: times, synFrames: frames, unkeptRetries: unkept,
-          outcome: null, answerTs: -1, answerFrame: 0, silence: null, exchanges: conn.app?.exchangeCount ?? 0,
+          outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: conn.app?.exchangeCount ?? 0,
         };
         if (s.synAckTimes.length > 0) {
           a.outcome = 'answered-late';
@@ -189,6 +197,7 @@ export const synUnanswered: DetectorDefinition = {
       },
 
       onFinish(): void {
+        const givenUp = pending.length > 0 ? proxyGaveUp(legs.pair()) : null;
         for (const a of pending) {
           // Had the client still been trying, its next retry (after at least the last interval, doubled
           // by Linux) would be in the capture: silence for twice the last interval means it gave up.
@@ -196,7 +205,12 @@ export const synUnanswered: DetectorDefinition = {
           const lastInterval = a.synTimes[n - 1] - a.synTimes[n - 2];
           const silence = captureEnd - a.synTimes[n - 1];
           a.silence = ms(silence);
-          a.outcome = silence > DOUBLING * lastInterval ? 'abandoned' : 'unanswered-at-capture-end';
+          // A proxy's connect attempt ends without a packet when the proxy gives up on it (a socket
+          // closed in SYN-SENT sends nothing): its error to its own client, after the last SYN, is the
+          // proof, however soon the capture ended after it.
+          const failure = givenUp?.get(a.flowId);
+          if (failure !== undefined && failure.ts >= a.synTimes[n - 1]) a.proxyGaveUpFrame = failure.frame;
+          a.outcome = silence > DOUBLING * lastInterval || a.proxyGaveUpFrame > 0 ? 'abandoned' : 'unanswered-at-capture-end';
           report(a);
         }
         pending.length = 0;
@@ -205,6 +219,21 @@ export const synUnanswered: DetectorDefinition = {
     };
   },
 };
+
+/**
+ * The proxies' connect attempts they gave up on, by flow id: each upstream connection that never
+ * carried the request a proxy failed meanwhile (the first attempt and any retries), with the time
+ * and frame of that failure.
+ */
+function proxyGaveUp(paired: readonly PairedFailure[]): Map<number, { ts: number; frame: number }> {
+  const out = new Map<number, { ts: number; frame: number }>();
+  for (const p of paired) {
+    const failed = { ts: p.failure.failTs, frame: p.failure.failFrame };
+    if (p.phase === 'connect' && p.leg !== null) out.set(p.leg.flowId, failed);
+    for (const retry of p.retries) if (retry.request === null) out.set(retry.leg.flowId, failed);
+  }
+  return out;
+}
 
 /** The largest number of attempts to one server that were waiting for an answer at the same moment. */
 function peakConcurrent(items: ReadonlyArray<{ attempt: Attempt }>): { peak: number; from: number; to: number } {
