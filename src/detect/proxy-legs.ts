@@ -767,6 +767,15 @@ export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): {
  */
 const LATE_SPAN_FRACTION = 0.1;
 const LATE_SPAN_MAX = 1.05;
+/**
+ * A timer checked on a periodic tick ends, at one tick, every wait older than its setting: waits of
+ * different ages ended at one moment (within ONE_MOMENT of each other), spread over up to a tick
+ * (TICK_SPAN_MAX, lighttpd's and Squid's once-a-second checks). lighttpd 1.4.69's read timeout of
+ * 3 s ended three requests sent 0.3 s apart at one tick, 5.006, 5.309 and 5.612 s after each
+ * (gateway-timeout-lighttpd): beyond a late timer's 10 %, one timer all the same.
+ */
+const ONE_MOMENT = 0.05;
+const TICK_SPAN_MAX = 1.05;
 
 /**
  * Splits items into groups that share a delay (each found by inferTimeout — the tightest large
@@ -778,6 +787,11 @@ const LATE_SPAN_MAX = 1.05;
 export function clusterByDelay<T extends { delay: number }>(
   items: readonly T[],
   options: { fraction: number; absolute: number; minSamples: number },
+  /**
+   * When each wait ended: given, a group also takes the waits (and the groups) that ended at one
+   * moment with one of its members and are older by at most a tick (TICK_SPAN_MAX).
+   */
+  endOf?: (item: T) => number,
 ): { groups: Array<{ value: InferredValue; members: T[] }>; rest: T[] } {
   const { groups, rest } = tightClusters(items, options);
   if (groups.length === 0) return { groups, rest };
@@ -796,6 +810,17 @@ export function clusterByDelay<T extends { delay: number }>(
     if (late.length > 0) {
       members = [...members, ...late];
       left = left.filter((r) => r.delay < lo || r.delay > reach);
+    }
+    if (endOf !== undefined) {
+      const ticked = (r: T): boolean => r.delay >= lo && r.delay <= lo + TICK_SPAN_MAX && members.some((m) => Math.abs(endOf(m) - endOf(r)) <= ONE_MOMENT);
+      while (i + 1 < groups.length && groups[i + 1].members.some(ticked) && groups[i + 1].members.every((m) => m.delay <= lo + TICK_SPAN_MAX)) {
+        members = [...members, ...groups[++i].members];
+      }
+      // Taken one at a time: each one taken may share its moment with the next.
+      for (let r = left.find(ticked); r !== undefined; r = left.find(ticked)) {
+        members = [...members, r];
+        left = left.filter((x) => x !== r);
+      }
     }
     if (members === group.members) {
       out.push(group);

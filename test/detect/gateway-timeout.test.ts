@@ -296,3 +296,18 @@ describe('gateway-timeout seen from the client, a round trip of 40 ms from the p
     for (const f of ofKind(r, KIND)) expect(f.evidence.delaySeconds as number).toBeLessThan(1.002);
   });
 });
+
+describe('gateway-timeout and unanswered-request on lighttpd, whose read timeout is checked once a second', () => {
+  const file = path.join(SAMPLES_DIR, 'gateway-timeout-lighttpd.pcap');
+  (fs.existsSync(file) ? test : test.skip)('the waits one tick ended together are one timer, on both legs', async () => {
+    const r = await analyzeSample('gateway-timeout-lighttpd');
+    const proxy = r.diagnoses.filter((d) => d.kind === 'gateway-timeout');
+    expect(proxy).toHaveLength(1);
+    expect(proxy[0].count).toBe(r.anomalies.filter((a) => a.kind === 'gateway-timeout').length);
+    const backend = r.diagnoses.filter((d) => d.kind === 'unanswered-request');
+    expect(backend).toHaveLength(1);
+    expect(backend[0].anomalyIds.sort()).toEqual(r.anomalies.filter((a) => a.kind === 'unanswered-request').map((a) => a.id).sort());
+    // The value is the shortest wait: a timer fires at its timeout or after it.
+    expect(backend[0].inferred.proxyReadTimeout.value).toBeCloseTo(5.006, 2);
+  });
+});

@@ -305,7 +305,7 @@ export const gatewayTimeout: DetectorDefinition = {
             const perAttempt = inferTimeout(attempts, clusterOptions);
             diagnose(server, phase, reported, perAttempt !== null && perAttempt.samples >= ATTEMPTS_AGREEING * attempts.length ? perAttempt : null);
           }
-          const clustered = clusterByDelay(candidates, clusterOptions);
+          const clustered = clusterByDelay(candidates, clusterOptions, (p) => p.failure.failTs);
           const rest = clustered.rest;
           // A few waits that happen to agree among more of the same kind spread around them are
           // chance, not a timer's value: a timer checked on a coarse tick (Squid's, once a second

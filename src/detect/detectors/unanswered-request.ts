@@ -432,17 +432,20 @@ export const unansweredRequest: DetectorDefinition = {
         // Closes at one moment are an event, not a timeout: they infer none.
         const eventAfter =
           group.role === 'server' ? (run: readonly Wait[]): boolean => refusedSoonAfter(group.server, run[run.length - 1].closeTs) !== null : undefined;
-        const { bursts, rest } = closeBursts(group.waits, options, eventAfter);
-        for (const burst of bursts) {
+        const bursts = closeBursts(group.waits, options, eventAfter);
+        const rest = bursts.rest;
+        for (const burst of bursts.bursts) {
           const ages = burst.map((w) => w.wait);
-          // A proxy's or client's tick-checked timeout can look like this (MAX_TIMER_TICK): neither an event nor a timeout is claimed.
+          // A proxy's or client's tick-checked timeout looks like this (MAX_TIMER_TICK): no event is
+          // claimed, and the waits join the timeout of the others that ended at that moment, if any.
           if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK) diagnoseBurst(group.server, group.role, burst);
+          else rest.push(...burst);
         }
         if (group.role === 'server' && tickChecked(rest, options)) {
           diagnoseTick(group.server, rest);
           continue;
         }
-        const clusters = clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options).groups;
+        const clusters = clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options, (w) => w.closeTs).groups;
         // A proxy's timeout checked on a periodic tick (Traffic Server's, once a second) gives
         // several sets of agreeing waits within one tick of each other: the first attempts, started at
         // any moment, and the retries it starts right after a tick. One timer, no value. The same
