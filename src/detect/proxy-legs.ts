@@ -369,6 +369,18 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
+   * `request` with its upstream leg as the connection ended: one from another address (see
+   * failedCopyFromOtherAddress) taken while its connection was still open is looked up again, so
+   * that who closed it is known (the proxy closes both legs at once when it gives up, and the
+   * client's may end first).
+   */
+  settled(request: LegRequest): LegRequest {
+    if (request.leg.closeTs !== Infinity) return request;
+    const leg = this.others.byFlow(request.leg.flowId);
+    return leg === null ? request : { ...request, leg };
+  }
+
+  /**
    * A proxy that connects to its backends from another address than the one it listens on (a
    * backend-facing interface) forwards from an address that serves nothing, so its upstream legs
    * are not among its own; which address that is, is learned only from the whole capture

@@ -6,7 +6,11 @@
  * that is can be learned only from the whole capture; the close is told forwarded by the failed
  * copy of the request itself.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
+import { SAMPLES_DIR } from '../samples';
 import { Capture, Conn, get, ofKind, ok, post } from './reuse-kit';
 
 const CLIENT = '10.0.0.1';
@@ -80,9 +84,9 @@ describe('a proxy that closes the client connection after its forwarded request 
 
 describe('a proxy that gives up on a backend that does not answer and closes its client connection with no status (tinyproxy at its Timeout)', () => {
   /** At `t`: the request forwarded and acknowledged upstream; `wait` s later the proxy closes the backend connection, then its client's. */
-  function gaveUp(cap: Capture, t: number, i: number, wait: number): { down: Conn; up: Conn } {
+  function gaveUp(cap: Capture, t: number, i: number, wait: number, from = PROXY): { down: Conn; up: Conn } {
     const down = cap.connection({ client: CLIENT, server: PROXY, sport: 8080 });
-    const up = cap.connection({ client: PROXY, server: BACKEND, sport: 9001 }); // from the address it listens on, as tinyproxy did
+    const up = cap.connection({ client: from, server: BACKEND, sport: 9001 }); // tinyproxy's Bind: its own address by default
     down.handshake(t).request(t + 0.01, get(`/hang?i=${i}`));
     up.handshake(t + 0.0105).request(t + 0.011, get(`/hang?i=${i}`));
     up.close(t + 0.011 + wait, 'c');
@@ -90,10 +94,23 @@ describe('a proxy that gives up on a backend that does not answer and closes its
     return { down, up };
   }
 
-  test('the proxy\'s read timeout fired (waits 3.04-3.23 s late for 3 s), no upstream failure', () => {
+  test.each([
+    ['its own address', PROXY],
+    ['another address', VIA],
+  ])('connecting from %s: the proxy\'s read timeout fired (waits 3.04-3.23 s late for 3 s), no upstream failure', (_label, from) => {
     const cap = new Capture();
+    // First two requests it forwarded and relayed the answers of: what shows which address it forwards from.
+    for (let i = 0; i < 2; i++) {
+      const down = cap.connection({ client: CLIENT, server: PROXY, sport: 8080 });
+      const up = cap.connection({ client: from, server: BACKEND, sport: 9001 });
+      down.handshake(i).request(i + 0.01, get(`/get?i=${i}`));
+      up.handshake(i + 0.0105).exchange(i + 0.011, get(`/get?i=${i}`), ok('fine'));
+      down.response(i + 0.013, ok('fine'));
+      up.close(i + 0.014, 'c');
+      down.close(i + 0.015, 's');
+    }
     const waits = [3.228, 3.187, 3.144, 3.04, 3.058];
-    const scenes = waits.map((wait, i) => gaveUp(cap, i * 5, i, wait));
+    const scenes = waits.map((wait, i) => gaveUp(cap, 5 + i * 5, i, wait, from));
     const r = cap.analyze(DETECTORS);
     const onClients = ofKind(r, 'unanswered-request').filter((f) => f.server === `${PROXY}:8080`);
     expect(onClients.map((f) => f.client)).toEqual(scenes.map((s) => s.down.clientName));
@@ -108,5 +125,22 @@ describe('a proxy that gives up on a backend that does not answer and closes its
     expect(onBackend).toHaveLength(1);
     expect(onBackend[0].inferred.proxyReadTimeout.samples).toBe(5);
     expect(onBackend[0].inferred.proxyReadTimeout.value).toBeCloseTo(3.04, 2);
+  });
+});
+
+describe('tinyproxy recorded connecting to its backend from another address (Bind) than it listens on', () => {
+  const file = path.join(SAMPLES_DIR, 'gateway-timeout-tinyproxy-other-address.pcap');
+  (fs.existsSync(file) ? test : test.skip)('every empty reply is its read timeout, none an upstream failure, on both legs', async () => {
+    const r = await analyzeFiles([file]);
+    const atProxy = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.server === '127.0.0.2:8080');
+    expect(atProxy).toHaveLength(1);
+    expect(atProxy[0].count).toBe(5);
+    expect(atProxy[0].explanation).toContain('its upstream read timeout fired');
+    expect(atProxy[0].explanation).not.toContain('no timeout of the proxy');
+    expect(atProxy[0].inferred.proxyReadTimeout.value).toBeGreaterThanOrEqual(3);
+    expect(atProxy[0].inferred.proxyReadTimeout.value).toBeLessThan(3.1);
+    const atBackend = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.server === '127.0.0.3:9001');
+    expect(atBackend).toHaveLength(1);
+    expect(atBackend[0].explanation).toContain('the address proxy 127.0.0.2 connects to its backends from');
   });
 });

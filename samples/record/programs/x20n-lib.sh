@@ -19,8 +19,8 @@
 #                          a Node http server on 127.0.0.3:9001 (programs/b-http-server.js: /hang... read
 #                          and never answered; log $CCB_WORK/backend.log)
 #   x20n_tinyproxy_setup NS TIMEOUT_S LINE...   the tinyproxy recorders' stage: x20n_stage NS and
-#                          tinyproxy on 127.0.0.2:8080 with Timeout TIMEOUT_S,
-#                          Bind 127.0.0.2 (its backend connections leave from its own address),
+#                          tinyproxy on 127.0.0.2:8080 with Timeout TIMEOUT_S, Bind $X20N_TINYPROXY_BIND
+#                          (the backend connections' source address; 127.0.0.2 when unset),
 #                          ViaProxyName "tinyproxy" (as Debian's shipped tinyproxy.conf), ReverseOnly Yes
 #                          and the LINEs given (ReversePath rules: tinyproxy tries the last one first)
 #   x20n_curl [CURL ARGS...] URL   curl in CC_NS (-s, -m 10, body discarded) appending one JSON line
@@ -81,7 +81,7 @@ x20n_stage() {
 x20n_tinyproxy_setup() {
   local ns="$1" timeout="$2"; shift 2
   x20n_stage "$ns"
-  x20n_tinyproxy_conf "$CCB_WORK/tinyproxy.conf" 127.0.0.2 8080 "$timeout" 'Bind 127.0.0.2' 'ViaProxyName "tinyproxy"' \
+  x20n_tinyproxy_conf "$CCB_WORK/tinyproxy.conf" 127.0.0.2 8080 "$timeout" "Bind ${X20N_TINYPROXY_BIND:-127.0.0.2}" 'ViaProxyName "tinyproxy"' \
     'ReverseOnly Yes' "$@"
   x20n_tinyproxy_start "$CCB_WORK/tinyproxy.conf"
   cc_wait_port 8080

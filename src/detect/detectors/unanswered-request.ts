@@ -401,6 +401,7 @@ export const unansweredRequest: DetectorDefinition = {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
       const byRequest = clientClosesByRequest();
       for (const [server, all] of waitsByServer) {
+        for (const w of all) if (w.failedUpstream !== null) w.failedUpstream = legs.settled(w.failedUpstream);
         // A proxy's close after its forwarded request failed upstream ends the attempt, whenever
         // that failure came: its delay is no timer of the proxy's, and infers none.
         // Unless the proxy itself gave up upstream first (it closed the backend connection, the
