@@ -1,5 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
-import { CLIENT_IDLE_SETTING_LIST, CLIENT_IDLE_SETTINGS, ClientProduct, clientProduct } from './known-timeouts';
+import { CLIENT_IDLE_SETTINGS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, PROXY_POOL_IDLE_SETTING_TEXT } from './known-timeouts';
 
 /** Distinct agents kept per set (more are counted as unnamed). */
 const MAX_AGENTS = 8;
@@ -20,6 +20,9 @@ function productOf(agent: string | null): ClientProduct | null {
   return product;
 }
 
+/** Distinct agents not listed here kept per set, to be quoted. */
+const MAX_UNLISTED_KEPT = 3;
+
 /**
  * The clients of a set of connections (a server's races, say) as their first requests name them
  * (HttpSession.clientSoftware: `User-Agent`, unless a proxy forwarded the request), so that a
@@ -27,16 +30,44 @@ function productOf(agent: string | null): ClientProduct | null {
  */
 export class ClientAgents {
   private readonly agents = new Map<string, ClientProduct>();
-  /** Connections whose client is not named: no agent, a proxy's, one not listed, or encrypted. */
-  unnamed = 0;
+  /** Agents sent that no listed product matches (a few kept, to be quoted). */
+  private readonly unlistedAgents = new Set<string>();
   /** Connections whose client is named. */
   named = 0;
+  /** Connections whose first request sent no `User-Agent` (and said no proxy forwarded it). */
+  noAgent = 0;
+  /** Connections whose first request a proxy said it forwarded (`Via`, `X-Forwarded-For`): the proxy's pool. */
+  forwarded = 0;
+  /** Connections whose agent is not listed here (or beyond the agents kept). */
+  unlisted = 0;
+  /** Connections with no request read: encrypted, another protocol, or none sent. */
+  unread = 0;
+
+  /** Connections whose client is not named: no agent, a proxy's, one not listed, or none read. */
+  get unnamed(): number {
+    return this.noAgent + this.forwarded + this.unlisted + this.unread;
+  }
 
   note(conn: AnalyzedConnection): void {
-    const agent = conn.app?.session?.clientSoftware ?? null;
+    const session = conn.app?.session ?? null;
+    const forwarded = session === null ? null : session.clientForwarded;
+    if (forwarded === null) {
+      this.unread++;
+      return;
+    }
+    if (forwarded) {
+      this.forwarded++;
+      return;
+    }
+    const agent = session?.clientSoftware ?? null;
+    if (agent === null) {
+      this.noAgent++;
+      return;
+    }
     const product = productOf(agent);
-    if (agent === null || product === null || (!this.agents.has(agent) && this.agents.size >= MAX_AGENTS)) {
-      this.unnamed++;
+    if (product === null || (!this.agents.has(agent) && this.agents.size >= MAX_AGENTS)) {
+      if (this.unlistedAgents.size < MAX_UNLISTED_KEPT) this.unlistedAgents.add(agent);
+      this.unlisted++;
       return;
     }
     this.agents.set(agent, product);
@@ -45,19 +76,38 @@ export class ClientAgents {
 
   /**
    * The client idle settings for a remedy, without parentheses: those of the agents named (each
-   * product once), then, when some connections named none, how many, and every other common
-   * client's (keepalive-race-yaws: 15 of 23 races were Node's http.Agent, which sends no agent).
+   * product once), then, for the connections that named none, whose pools they may be: those of
+   * the clients that send no agent (keepalive-race-yaws: 15 of 23 races were Node's http.Agent),
+   * of the proxies that said they forwarded, or every common client's when nothing tells.
    */
   settings(): string {
-    if (this.agents.size === 0) return CLIENT_IDLE_SETTINGS;
-    const names = [...this.agents.keys()].map((a) => `\`${a}\``).join(', ');
-    const named = [...new Set(this.agents.values())].map((p) => p.idleSetting);
-    const text = `their User-Agent says ${names} (unless a proxy in front passed its client's on): ${named.join('; ')}`;
-    if (this.unnamed === 0) return text;
-    const others = CLIENT_IDLE_SETTING_LIST.filter((setting) => !named.includes(setting)).join('; ');
-    return (
-      `${text}; ${this.unnamed} of ${this.unnamed + this.named} connections named no client listed here ` +
-      `(Node's http module and PHP's curl send no User-Agent), whose setting may be any of: ${others}`
-    );
+    const total = this.named + this.unnamed;
+    const parts: string[] = [];
+    if (this.agents.size > 0) {
+      const names = [...this.agents.keys()].map((a) => `\`${a}\``).join(', ');
+      const named = [...new Set(this.agents.values())].map((p) => p.idleSetting);
+      parts.push(`their User-Agent says ${names} (unless a proxy in front passed its client's on): ${named.join('; ')}`);
+    }
+    if (this.noAgent > 0) {
+      parts.push(
+        `${this.noAgent} of ${total} connections sent no User-Agent (Node's http module and libcurl, as in PHP's curl or pycurl, send none unless given one, ` +
+          `and nginx and HAProxy pass such requests on without a word of their own by default): ${NO_AGENT_IDLE_SETTINGS}`,
+      );
+    }
+    if (this.forwarded > 0) {
+      parts.push(`${this.forwarded} of ${total} connections carried requests a proxy forwarded (Via or X-Forwarded-For), from its pool: ${PROXY_POOL_IDLE_SETTING_TEXT}`);
+    }
+    const unknown = this.unlisted + this.unread;
+    if (unknown > 0 || parts.length === 0) {
+      const quoted = this.unlistedAgents.size > 0 ? ` (${[...this.unlistedAgents].map((a) => `\`${a}\``).join(', ')})` : '';
+      const any = `whose setting may be any of: ${CLIENT_IDLE_SETTINGS}`;
+      if (parts.length === 0 && this.unlisted === 0) return CLIENT_IDLE_SETTINGS;
+      parts.push(
+        this.unlisted > 0 && this.unread === 0
+          ? `${this.unlisted} of ${total} connections named a client not listed here${quoted}: its own setting for idle pooled connections`
+          : `${unknown} of ${total} connections named no client that can be read${quoted}, ${any}`,
+      );
+    }
+    return parts.join('; ');
   }
 }

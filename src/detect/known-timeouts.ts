@@ -312,10 +312,13 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * every client product's (CLIENT_PRODUCTS), and those of the clients and proxies that send no agent
  * of their own.
  */
-export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
+const NODE_AGENT_IDLE_SETTINGS = [
   "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint",
   'agentkeepalive: `freeSocketTimeout`',
-  ...CLIENT_PRODUCTS.map((p) => p.idleSetting),
+];
+
+/** The idle settings of proxies' pools of connections to their backends. */
+const PROXY_POOL_IDLE_SETTINGS = [
   'nginx upstream: `keepalive_timeout`',
   'Apache mod_proxy: the ProxyPass `ttl=` parameter, in whole seconds',
   'Varnish: `backend_idle_timeout` (60 s by default)',
@@ -328,7 +331,30 @@ export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
   // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
   "HAProxy: none, only `pool-purge-delay` on the server line, 5 s by default, which closes half of the idle backend connections each period: keep the backend's idle timeout well above it",
 ];
+
+export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
+  ...NODE_AGENT_IDLE_SETTINGS,
+  ...CLIENT_PRODUCTS.map((p) => p.idleSetting),
+  ...PROXY_POOL_IDLE_SETTINGS,
+];
 export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
+
+/**
+ * Who holds a connection whose requests name no client (no `User-Agent`, `Via` or
+ * `X-Forwarded-For`), by default: Node's http module and libcurl (PHP's curl, pycurl) send no agent
+ * unless given one, and nginx (`proxy_pass` without `proxy_set_header`) and HAProxy (without
+ * `option forwardfor`) forward their clients' requests, agent and all, without saying so; their
+ * requests without an agent are their clients'. The other proxies listed add `Via` or
+ * `X-Forwarded-For` by default.
+ */
+export const NO_AGENT_IDLE_SETTINGS = [
+  ...NODE_AGENT_IDLE_SETTINGS,
+  ...CLIENT_PRODUCTS.filter((p) => p.agent.test('curl/8')).map((p) => p.idleSetting),
+  ...PROXY_POOL_IDLE_SETTINGS.filter((p) => p.startsWith('nginx') || p.startsWith('HAProxy')),
+].join('; ');
+
+/** The proxies' pool settings, for connections that carried requests a proxy said it forwarded. */
+export const PROXY_POOL_IDLE_SETTING_TEXT = PROXY_POOL_IDLE_SETTINGS.join('; ');
 
 /**
  * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an

@@ -362,6 +362,12 @@ export class HttpSession {
    */
   clientSoftware: string | null = null;
   /**
+   * Whether the connection's first request was one a proxy forwarded (its `Via`, `Forwarded` or
+   * `X-Forwarded-For`); null until a first request head was read. With clientSoftware null and
+   * this false, the client sent no `User-Agent`.
+   */
+  clientForwarded: boolean | null = null;
+  /**
    * Who spoke when, once either parser found the payload is not HTTP (a database's, a cache's
    * protocol, or TLS): the client's reuses of the connection (see OpaqueTurns). Null until then.
    */
@@ -436,6 +442,7 @@ export class HttpSession {
     this.serverVia = null;
     this.answered = false;
     this.clientSoftware = null;
+    this.clientForwarded = null;
     this.opaqueTurns = null;
     this.clientSniffed = false;
     this.clientLooksLikeResponse = false;
@@ -604,7 +611,8 @@ export class HttpSession {
     this.reqHead = null;
     if (this.req.readsIdentity === true) {
       // The first request names its client; later ones need not read it again.
-      if (head.via === null && !head.forwarded) this.clientSoftware = head.userAgent;
+      this.clientForwarded = head.via !== null || head.forwarded;
+      if (!this.clientForwarded) this.clientSoftware = head.userAgent;
       this.req.readsIdentity = false;
     }
     // The start line was charged at its beginning; the header strings are known now.

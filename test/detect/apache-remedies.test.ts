@@ -10,17 +10,19 @@ import { Capture, get, ok } from './reuse-kit';
 describe('remedies name Apache mod_proxy settings', () => {
   test('keep-alive race and idle-timeout mismatch: ProxyPass ttl=', () => {
     const cap = new Capture();
-    // Three idle closes after 1.3 s, then two requests that cross the server's FIN.
+    // Three idle closes after 1.3 s, then two requests that cross the server's FIN; the requests
+    // carry the X-Forwarded-For mod_proxy adds by default: the connections are a proxy's pool.
+    const forwarded = ['X-Forwarded-For: 10.0.0.9'];
     for (const t of [0, 3, 6]) {
       const c = cap.connection();
-      c.handshake(t).exchange(t + 0.01, get('/a'), ok());
+      c.handshake(t).exchange(t + 0.01, get('/a', forwarded), ok());
       c.fin(t + 0.011 + 1.3, 's').fin(t + 0.0115 + 1.3, 'c').ack(t + 0.012 + 1.3, 's');
     }
     for (const t of [10, 13]) {
       const c = cap.connection();
-      c.handshake(t).exchange(t + 0.01, get('/a'), ok());
+      c.handshake(t).exchange(t + 0.01, get('/a', forwarded), ok());
       c.fin(t + 0.011 + 1.3, 's');
-      c.request(t + 0.011 + 1.2995, get('/b'), { sawFin: false, noAck: true });
+      c.request(t + 0.011 + 1.2995, get('/b', forwarded), { sawFin: false, noAck: true });
       c.rst(t + 0.011 + 1.3003, 's');
     }
     const r = cap.analyze(DETECTORS);

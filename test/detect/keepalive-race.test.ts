@@ -664,17 +664,28 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(okhttp).toContain('their User-Agent says `okhttp/3.13.1`');
     expect(okhttp).toContain('OkHttp: `new ConnectionPool(');
     expect(okhttp).not.toContain('Go http.Transport');
-    // A client that names none: every common client's setting after the named ones.
+    // A client that sends no agent: the settings of those that send none by default (and of the
+    // proxies that pass such requests on unmarked), not every client's.
     const mixed = remedyOf([['User-Agent: Go-http-client/1.1'], []]);
     expect(mixed).toContain('their User-Agent says `Go-http-client/1.1`');
-    expect(mixed).toMatch(/1 of 2 connections named no client listed here \(Node's http module and PHP's curl send no User-Agent\), whose setting may be any of: Node http\.Agent/);
+    expect(mixed).toMatch(/1 of 2 connections sent no User-Agent \(Node's http module and libcurl.*\): Node http\.Agent: the `timeout` option/);
+    expect(mixed).toContain('libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN`');
+    expect(mixed).toContain('nginx upstream: `keepalive_timeout`');
+    expect(mixed).not.toContain('OkHttp');
+    expect(mixed).not.toContain('backend_idle_timeout');
     // The named client's setting is not repeated among the others.
     expect(mixed.split('Go http.Transport: `IdleConnTimeout`')).toHaveLength(2);
-    // A proxy's upstream request carries its client's agent: not the pool's.
+    // An agent not listed is quoted, and its own setting asked for.
+    const unlisted = remedyOf([['User-Agent: inventory-sync/4.2'], ['User-Agent: inventory-sync/4.2']]);
+    expect(unlisted).toContain('2 of 2 connections named a client not listed here (`inventory-sync/4.2`): its own setting for idle pooled connections');
+    expect(unlisted).not.toContain('Go http.Transport');
+    // A proxy's upstream request carries its client's agent: the pool is the proxy's.
     for (const forwarded of ['X-Forwarded-For: 10.0.0.9', 'Via: 1.1 edge']) {
       const r = remedyOf([['User-Agent: okhttp/3.13.1', forwarded]]);
       expect(r).not.toContain('their User-Agent');
-      expect(r).toContain('Go http.Transport');
+      expect(r).toContain('1 of 1 connections carried requests a proxy forwarded (Via or X-Forwarded-For), from its pool: nginx upstream');
+      expect(r).toContain('Apache mod_proxy: the ProxyPass `ttl=` parameter');
+      expect(r).not.toContain('Go http.Transport');
     }
   });
 

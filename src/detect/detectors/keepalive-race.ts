@@ -5,7 +5,7 @@ import type { EvidenceValue, Finding } from '../finding';
 import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
-import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
@@ -1434,7 +1434,10 @@ export const keepaliveRace: DetectorDefinition = {
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(timeout.value, ticked);
             // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
-            const clientSettings = viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
+            const clientSettings =
+              viaProxy.forwarded === count
+                ? `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
+                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
                 `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${clientSettings}). ` +
