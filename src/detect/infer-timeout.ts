@@ -47,6 +47,7 @@ export interface TickedSpread {
  */
 const TIMER_TICK = 1.05;
 const TIMER_TICK_FRACTION = 0.25;
+const TICKED_OUTSIDE_FRACTION = 0.2;
 
 /**
  * The samples around an inferred value when they spread much wider than its cluster: a server that
@@ -68,6 +69,8 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  if (count < inferred.samples + 2 || hi - lo <= Math.max(4 * inferred.spread, 0.25)) return null;
+  const wide = hi - lo > Math.max(4 * inferred.spread, 0.25);
+  const manyOutside = count - inferred.samples >= Math.max(2, TICKED_OUTSIDE_FRACTION * count) && hi - lo > 1.5 * inferred.spread;
+  if (count < inferred.samples + 2 || !(wide || manyOutside)) return null;
   return { count, lo, hi };
 }

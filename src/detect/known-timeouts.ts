@@ -50,6 +50,8 @@ const YAWS = /^Yaws\b/;
 const NGHTTPX = /^nghttpx\b/;
 const TINYPROXY = /^tinyproxy\b/i;
 const H2O = /^h2o\b/i;
+// WEBrick 1.8 says `WEBrick/1.8.1 (Ruby/3.1.7/2025-03-26)` (keepalive-race-webrick).
+const WEBRICK = /^WEBrick\b/;
 
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
@@ -92,7 +94,26 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
   { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
   { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
+  // webrick/httpserver.rb (1.8.1): HTTPServer#run waits for the next request in 0.5 s steps up to
+  // :RequestTimeout, from each response on, then closes (keepalive-race-webrick: 2.0 s for 2).
+  {
+    software: WEBRICK,
+    idleSetting: 'WEBrick `:RequestTimeout` (30 s by default, waited in 0.5 s steps; the same setting bounds the reading of a request)',
+  },
 ];
+
+/**
+ * The idle settings of the servers that send no `Server` header by default (each recorded: Node's
+ * http.Server, Go's net/http, Tomcat, Puma, Starman, the JDK's com.sun.net.httpserver), for a
+ * server whose responses named none.
+ */
+const NO_SERVER_HEADER_IDLE_SETTINGS =
+  "(its responses carry no Server header, as by default those of Node's http.Server: `keepAliveTimeout` (5 s by default); Go's http.Server: " +
+  '`IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; Tomcat: the connector\'s `keepAliveTimeout` (= `connectionTimeout`, ' +
+  '20 s in the server.xml Tomcat ships); Puma: `persistent_timeout` (20 s by default, applied about 0.2 s late); Starman: `--keepalive-timeout` ' +
+  '(1 s by default, each idle connection holding a worker: raise `--workers` with it); the JDK\'s com.sun.net.httpserver: the ' +
+  '`sun.net.httpserver.idleInterval` system property, in whole seconds (30 s by default), checked every `sun.net.httpserver.clockTick` ms ' +
+  '(10 000 by default: closes come up to that much later); another server set to send none: its own idle timeout)';
 
 /**
  * What a server's responses say about the software that answered: its `Server` header, or, when
@@ -119,6 +140,10 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server', software: LIGHTTPD },
   // Starman sends no Server header. Starman/Server.pm: keepalive_timeout 1 unless given.
   { seconds: 1, name: 'Starman --keepalive-timeout (1 s default)', side: 'server', noServerHeader: true },
+  // JDK 17's sun.net.httpserver.ServerImpl: an idle-timeout task every clockTick closes connections
+  // idle for idleInterval (keepalive-race-jdk-httpserver); no Server header.
+  { seconds: 30, name: 'JDK com.sun.net.httpserver sun.net.httpserver.idleInterval (30 s default, checked every clockTick, 10 s)', side: 'server', noServerHeader: true },
+  { seconds: 30, name: 'WEBrick :RequestTimeout (30 s default)', side: 'server', software: WEBRICK },
   { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
   { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
   { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server', software: NGINX },
@@ -369,12 +394,13 @@ export const RELAYING_PROXY_IDLE_SETTINGS =
  * the server's responses name when it is known (with the caveat, for a `Server` header, that a
  * proxy may pass its backend's header on), else those of the common servers.
  */
-export function serverIdleSettings(identity: ServerIdentity | null): string {
+export function serverIdleSettings(identity: ServerIdentity | null, software: string | null = null): string {
   const product = serverProduct(identity?.software ?? null);
   if (identity !== null && product !== null) {
     const caveat = identity.fromVia ? '' : '; unless a proxy in front of it passes that header on from its backend';
     return `(its responses say \`${identity.says}\`: ${product.idleSetting}${caveat})`;
   }
+  if (identity === null && software === NO_SERVER_HEADER) return NO_SERVER_HEADER_IDLE_SETTINGS;
   return (
     '(Node http.Server `keepAliveTimeout`, nginx `keepalive_timeout`, Apache `KeepAliveTimeout`, Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; ' +
     'Varnish `timeout_idle`; Squid `client_idle_pconn_timeout`, counted in whole seconds: Squid may close up to a second early; Caddy `servers { timeouts { idle } }`; ' +
@@ -382,6 +408,6 @@ export function serverIdleSettings(identity: ServerIdentity | null): string {
     'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +
     'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it; ' +
     'Tornado `idle_connection_timeout`; Mojolicious `keep_alive_timeout`; waitress `channel_timeout`; CherryPy `server.socket_timeout`; ' +
-    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds; aiohttp `keepalive_timeout`)'
+    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds; aiohttp `keepalive_timeout`; WEBrick `:RequestTimeout`)'
   );
 }

@@ -53,7 +53,7 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(d.anomalyIds).toEqual([f.id]);
     expect(d.explanation).toContain('none did in this capture');
     expect(d.remedy).toMatch(/^Client: close pooled connections idle for more than/);
-    expect(d.remedy).toContain('Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`');
+    expect(d.remedy).toContain("Go's http.Server: `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`");
   });
 
   test('seen from a client 150 ms from the server: a reuse after 1.7 s idle here reaches the 2 s server after 1.85 s', () => {

@@ -529,8 +529,11 @@ describe('keepalive-race: synthetic connections', () => {
     expect(d.anomalyIds).toEqual([ofKind(r, KIND)[0].id]);
     expect(d.explanation).toMatch(/after ~5(\.\d+)? s/);
     expect(d.remedy).toMatch(/idle timeout below/);
-    // Go closes idle connections at ReadTimeout, else ReadHeaderTimeout, when IdleTimeout is unset (seen on Go 1.19).
-    expect(d.remedy).toContain('Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`');
+    // No Server header: the servers that send none by default. Go closes idle connections at
+    // ReadTimeout, else ReadHeaderTimeout, when IdleTimeout is unset (seen on Go 1.19).
+    expect(d.remedy).toContain('its responses carry no Server header');
+    expect(d.remedy).toContain("Go's http.Server: `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`");
+    expect(d.remedy).not.toContain('nginx `keepalive_timeout`');
   });
 });
 

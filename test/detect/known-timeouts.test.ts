@@ -129,9 +129,21 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     expect(d.remedy).toContain('gunicorn `--keep-alive`');
   });
 
-  test('a server that sends no Server field gets the list of common settings', async () => {
+  test('a server that sends no Server field gets the settings of the servers that send none (Caddy\'s Node backend)', async () => {
     const d = await diagnosis('keepalive-race-caddy.pcap', 'keepalive-race');
     expect(d.explanation).not.toContain('(Server:');
+    expect(d.remedy).toContain("its responses carry no Server header, as by default those of Node's http.Server: `keepAliveTimeout`");
+    expect(d.remedy).not.toMatch(/nginx `keepalive_timeout`|Apache `KeepAliveTimeout`/);
+  });
+
+  test('a server whose answers were never read (TLS) gets the list of common settings', async () => {
+    const d = await diagnosis('keepalive-race-tls-nginx.pcap', 'keepalive-race');
     expect(d.remedy).toMatch(/nginx `keepalive_timeout`.*Apache `KeepAliveTimeout`/);
+  });
+
+  test('WEBrick by its Server header: its :RequestTimeout', async () => {
+    const d = await diagnosis('keepalive-race-webrick.pcap', 'keepalive-race');
+    expect(d.remedy).toContain('WEBrick `:RequestTimeout` (30 s by default');
+    expect(d.remedy).not.toContain('nginx `keepalive_timeout`');
   });
 });

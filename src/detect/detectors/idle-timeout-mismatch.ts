@@ -372,7 +372,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${e.agents.settings()}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
-                  : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity)}.`),
+                  : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity, software.softwareOf(server))}.`),
             );
           }
           const explanation = parts.join(' ');

@@ -801,7 +801,7 @@ export function tickedText(t: TickedSpread): string {
   return (
     `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s, the shortest taken for the timeout: an idle timer checked on a periodic tick ` +
     `closes a connection at its first check after the timeout, anywhere in such a range (lighttpd and Squid check once a second, waitress every ` +
-    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, memcached's idle checks come seconds apart, Redis and OpenLDAP's slapd count whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
+    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, the JDK's com.sun.net.httpserver every \`sun.net.httpserver.clockTick\`, memcached's idle checks come seconds apart, Redis and OpenLDAP's slapd count whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
   );
 }
 
@@ -1404,7 +1404,7 @@ export const keepaliveRace: DetectorDefinition = {
               // Every failed request was a proxy's (its upstream leg): what its own clients got follows, not what client libraries report.
               (viaProxy.forwarded === count
                 ? '.'
-                : ` (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET; OkHttp: IOException "unexpected end of stream on Connection{…}"; Apache HttpClient 5: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"; libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56); Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}`) +
+                : ` (Node: "socket hang up"; Node's fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET; OkHttp: IOException "unexpected end of stream on Connection{…}"; Apache HttpClient 5: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56); Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent)${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}`) +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes").` : '')
@@ -1444,7 +1444,7 @@ export const keepaliveRace: DetectorDefinition = {
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
               : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
                 `(${clientSettings}), or raise the server's idle timeout above the client's ` +
-                serverIdleSettings(identity) + '.';
+                serverIdleSettings(identity, software.softwareOf(server)) + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
