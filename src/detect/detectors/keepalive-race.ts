@@ -1377,7 +1377,7 @@ export const keepaliveRace: DetectorDefinition = {
               ? `${entry.staleInFlight} left the client less than ${fmt(STALE_IN_FLIGHT * 1000)} ms after the FIN reached it (stale by the ACK number: a pool that drops connections on their FIN` +
                 (entry.plain === count
                   ? ' may read it a moment too late, the request already being written, in effect a crossing; one that does not look sends it on the dead connection however long after)'
-                  : ', as Node\'s fetch, Node\'s http.Agent, Go and urllib3 (requests) do, may read it a moment too late, the request already being written, in effect a crossing; ' +
+                  : ', as Node\'s fetch, Node\'s http.Agent, Go, urllib3 (requests), Ruby\'s Net::HTTP and Java\'s HttpClient do, may read it a moment too late, the request already being written, in effect a crossing; ' +
                     'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
