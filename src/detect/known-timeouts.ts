@@ -50,6 +50,8 @@ const YAWS = /^Yaws\b/;
 const NGHTTPX = /^nghttpx\b/;
 const TINYPROXY = /^tinyproxy\b/i;
 const H2O = /^h2o\b/i;
+// OTP 25's inets httpd says `inets/8.2.2` (server_tokens minimal, keepalive-race-inets).
+const INETS = /^inets\b/;
 // WEBrick 1.8 says `WEBrick/1.8.1 (Ruby/3.1.7/2025-03-26)` (keepalive-race-webrick).
 const WEBRICK = /^WEBrick\b/;
 
@@ -94,6 +96,9 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
   { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
   { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
+  // inets httpd_request_handler: one timer per connection, started at accept and after each
+  // response's send returns (keepalive-race-inets).
+  { software: INETS, idleSetting: 'Erlang inets httpd `keep_alive_timeout` (whole seconds, 150 s by default)' },
   // webrick/httpserver.rb (1.8.1): HTTPServer#run waits for the next request in 0.5 s steps up to
   // :RequestTimeout, from each response on, then closes (keepalive-race-webrick: 2.0 s for 2).
   {
@@ -144,6 +149,9 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   // idle for idleInterval (keepalive-race-jdk-httpserver); no Server header.
   { seconds: 30, name: 'JDK com.sun.net.httpserver sun.net.httpserver.idleInterval (30 s default, checked every clockTick, 10 s)', side: 'server', noServerHeader: true },
   { seconds: 30, name: 'WEBrick :RequestTimeout (30 s default)', side: 'server', software: WEBRICK },
+  { seconds: 150, name: 'Erlang inets httpd keep_alive_timeout (150 s default)', side: 'server', software: INETS },
+  // httpc's profile option keep_alive_timeout, in milliseconds; it sends no User-Agent.
+  { seconds: 120, name: 'Erlang httpc keep_alive_timeout (120 000 ms default)', side: 'client' },
   { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
   { seconds: 1200, name: 'Java HttpClient jdk.httpclient.keepalive.timeout (1200 s default in JDK 11-17)', side: 'client' },
   { seconds: 75, name: 'nginx keepalive_timeout (75 s default)', side: 'server', software: NGINX },
@@ -337,9 +345,12 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * every client product's (CLIENT_PRODUCTS), and those of the clients and proxies that send no agent
  * of their own.
  */
-const NODE_AGENT_IDLE_SETTINGS = [
+/** Clients that send no `User-Agent` by default (libcurl's setting is its product's, below). */
+const NO_AGENT_CLIENT_IDLE_SETTINGS = [
   "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint",
   'agentkeepalive: `freeSocketTimeout`',
+  // OTP 25 (keepalive-race-inets): httpc never resends a request lost on a reused connection.
+  'Erlang httpc: `httpc:set_options([{keep_alive_timeout, Ms}])` (120 000 ms by default)',
 ];
 
 /** The idle settings of proxies' pools of connections to their backends. */
@@ -358,7 +369,7 @@ const PROXY_POOL_IDLE_SETTINGS = [
 ];
 
 export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
-  ...NODE_AGENT_IDLE_SETTINGS,
+  ...NO_AGENT_CLIENT_IDLE_SETTINGS,
   ...CLIENT_PRODUCTS.map((p) => p.idleSetting),
   ...PROXY_POOL_IDLE_SETTINGS,
 ];
@@ -366,14 +377,14 @@ export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
 
 /**
  * Who holds a connection whose requests name no client (no `User-Agent`, `Via` or
- * `X-Forwarded-For`), by default: Node's http module and libcurl (PHP's curl, pycurl) send no agent
- * unless given one, and nginx (`proxy_pass` without `proxy_set_header`) and HAProxy (without
+ * `X-Forwarded-For`), by default: Node's http module, Erlang's httpc and libcurl (PHP's curl,
+ * pycurl) send no agent unless given one, and nginx (`proxy_pass` without `proxy_set_header`) and HAProxy (without
  * `option forwardfor`) forward their clients' requests, agent and all, without saying so; their
  * requests without an agent are their clients'. The other proxies listed add `Via` or
  * `X-Forwarded-For` by default.
  */
 export const NO_AGENT_IDLE_SETTINGS = [
-  ...NODE_AGENT_IDLE_SETTINGS,
+  ...NO_AGENT_CLIENT_IDLE_SETTINGS,
   ...CLIENT_PRODUCTS.filter((p) => p.agent.test('curl/8')).map((p) => p.idleSetting),
   ...PROXY_POOL_IDLE_SETTINGS.filter((p) => p.startsWith('nginx') || p.startsWith('HAProxy')),
 ].join('; ');
@@ -408,6 +419,7 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
     'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +
     'Starman `--keepalive-timeout`, 1 s by default, each idle connection holding a worker: raise `--workers` with it; ' +
     'Tornado `idle_connection_timeout`; Mojolicious `keep_alive_timeout`; waitress `channel_timeout`; CherryPy `server.socket_timeout`; ' +
-    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds; aiohttp `keepalive_timeout`; WEBrick `:RequestTimeout`)'
+    'Hypercorn `keep_alive_timeout`; Twisted `Site(timeout=…)`; Yaws `keepalive_timeout`, in milliseconds; aiohttp `keepalive_timeout`; WEBrick `:RequestTimeout`; ' +
+    'Erlang inets httpd `keep_alive_timeout`, in whole seconds)'
   );
 }

@@ -141,6 +141,11 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     expect(d.remedy).toMatch(/nginx `keepalive_timeout`.*Apache `KeepAliveTimeout`/);
   });
 
+  test('Erlang inets httpd by its Server header: its keep_alive_timeout, in whole seconds', async () => {
+    const d = await diagnosis('keepalive-race-inets.pcap', 'idle-timeout-mismatch');
+    expect(d.remedy).toContain('its responses say `Server: inets/8.2.2`: Erlang inets httpd `keep_alive_timeout` (whole seconds, 150 s by default)');
+  });
+
   test('WEBrick by its Server header: its :RequestTimeout', async () => {
     const d = await diagnosis('keepalive-race-webrick.pcap', 'keepalive-race');
     expect(d.remedy).toContain('WEBrick `:RequestTimeout` (30 s by default');
