@@ -6,7 +6,7 @@
 # libhttpclient5-java, redis-server + python3-redis, postgresql + python3-psycopg2, pgbouncer,
 # mariadb-server + python3-pymysql; round 20: python3-hypercorn + python3-trio, python3-twisted, yaws,
 # memcached + python3-pymemcache, nghttp2-proxy, tinyproxy, slapd + python3-ldap3, python3-aiohttp, daphne;
-# round 21: ruby-webrick).
+# round 21: ruby-webrick, erlang-inets, webfs).
 # Each recorder works in its own network namespace and checks its capture with tshark before
 # writing the meta.json; a failed check stops here. Review `git diff samples/` afterwards and
 # regenerate the golden outputs (npm run golden) after reading what changed.

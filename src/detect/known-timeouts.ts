@@ -50,6 +50,8 @@ const YAWS = /^Yaws\b/;
 const NGHTTPX = /^nghttpx\b/;
 const TINYPROXY = /^tinyproxy\b/i;
 const H2O = /^h2o\b/i;
+// webfs 1.21 says `webfs/1.21` (keepalive-race-webfs-curl).
+const WEBFS = /^webfs\b/;
 // OTP 25's inets httpd says `inets/8.2.2` (server_tokens minimal, keepalive-race-inets).
 const INETS = /^inets\b/;
 // WEBrick 1.8 says `WEBrick/1.8.1 (Ruby/3.1.7/2025-03-26)` (keepalive-race-webrick).
@@ -96,6 +98,14 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
   { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
   { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
+  // webfsd.c 1.21: keepalive_time = 5, no option; checked against time(NULL) whenever select()
+  // returns, so at the first wake-up after whole second floor(last I/O) + 6 (keepalive-race-webfs-curl).
+  {
+    software: WEBFS,
+    idleSetting:
+      'webfs: none (its idle time, `keepalive_time`, is 5 s fixed in webfsd.c; `-t` is its network timeout): it closes 5-6 s after the response, ' +
+      'checked on whole seconds when another connection wakes it, up to about 10 s on a quiet server; the clients must stay below 5 s',
+  },
   // inets httpd_request_handler: one timer per connection, started at accept and after each
   // response's send returns (keepalive-race-inets).
   { software: INETS, idleSetting: 'Erlang inets httpd `keep_alive_timeout` (whole seconds, 150 s by default)' },
@@ -150,6 +160,7 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 30, name: 'JDK com.sun.net.httpserver sun.net.httpserver.idleInterval (30 s default, checked every clockTick, 10 s)', side: 'server', noServerHeader: true },
   { seconds: 30, name: 'WEBrick :RequestTimeout (30 s default)', side: 'server', software: WEBRICK },
   { seconds: 150, name: 'Erlang inets httpd keep_alive_timeout (150 s default)', side: 'server', software: INETS },
+  { seconds: 5, name: 'webfs keepalive_time (5 s, fixed; closes 5-6 s)', side: 'server', software: WEBFS },
   // httpc's profile option keep_alive_timeout, in milliseconds; it sends no User-Agent.
   { seconds: 120, name: 'Erlang httpc keep_alive_timeout (120 000 ms default)', side: 'client' },
   { seconds: 5, name: 'Java HttpURLConnection keep-alive cache (5 s when the server sends no Keep-Alive timeout)', side: 'client' },
@@ -302,7 +313,8 @@ export interface ClientProduct {
  * Each agent as these clients send it by default (recorded in the samples: okhttp/3.13.1,
  * Apache-HttpClient/5.2.1 (Java/17.0.15), Java-http-client/17.0.15, Go-http-client/1.1,
  * python-requests/2.28.1, python-httpx/0.23.3, Python/3.11 aiohttp/3.8.4, Ruby, libwww-perl/6.68,
- * node (Node 20's fetch), curl/7.88.1). Node's http module and PHP's curl send none.
+ * node (Node 20's fetch), curl/7.88.1 (the command line tool)). Node's http module, Erlang's httpc and
+ * libcurl (PHP's curl) send none.
  */
 export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
   { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)' },
@@ -325,10 +337,14 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
   { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)' },
   { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)' },
   { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)" },
-  // Measured with PHP 8.2 and libcurl 7.88.1: MAXAGE_CONN 1 still reused a connection idle 1.95 s.
+  // `curl/…` is the command line tool (libcurl sends no agent unless given one). curl 7.88 has no
+  // option for CURLOPT_MAXAGE_CONN; it resent every request that met a closed reused connection,
+  // POSTs included (keepalive-race-webfs-curl).
   {
     agent: /^curl\//,
-    idleSetting: 'libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds and checked as such: set it to the server\'s timeout rounded down, less one',
+    idleSetting:
+      'curl, the command line tool: no option for libcurl\'s `CURLOPT_MAXAGE_CONN` (118 s): keep its pauses between transfers below the server\'s timeout ' +
+      '(it sends a request that met a closed reused connection again by itself, "Connection died, retrying a fresh connect", a POST\'s body included)',
   },
   { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones' },
 ];
@@ -345,12 +361,15 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * every client product's (CLIENT_PRODUCTS), and those of the clients and proxies that send no agent
  * of their own.
  */
-/** Clients that send no `User-Agent` by default (libcurl's setting is its product's, below). */
+/** Clients that send no `User-Agent` by default. */
 const NO_AGENT_CLIENT_IDLE_SETTINGS = [
   "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint",
   'agentkeepalive: `freeSocketTimeout`',
   // OTP 25 (keepalive-race-inets): httpc never resends a request lost on a reused connection.
   'Erlang httpc: `httpc:set_options([{keep_alive_timeout, Ms}])` (120 000 ms by default)',
+  // Measured with PHP 8.2 and libcurl 7.88.1: MAXAGE_CONN 1 still reused a connection idle 1.95 s
+  // (libcurl compares whole seconds of idleness with it).
+  'libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds and checked as such (a connection idle less than the setting plus one second is still reused): keep the setting plus one second below the server\'s timeout',
 ];
 
 /** The idle settings of proxies' pools of connections to their backends. */
@@ -385,7 +404,6 @@ export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
  */
 export const NO_AGENT_IDLE_SETTINGS = [
   ...NO_AGENT_CLIENT_IDLE_SETTINGS,
-  ...CLIENT_PRODUCTS.filter((p) => p.agent.test('curl/8')).map((p) => p.idleSetting),
   ...PROXY_POOL_IDLE_SETTINGS.filter((p) => p.startsWith('nginx') || p.startsWith('HAProxy')),
 ].join('; ');
 

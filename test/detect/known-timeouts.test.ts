@@ -146,6 +146,14 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     expect(d.remedy).toContain('its responses say `Server: inets/8.2.2`: Erlang inets httpd `keep_alive_timeout` (whole seconds, 150 s by default)');
   });
 
+  test('webfs by its Server header: no setting, 5 s fixed; curl the command line tool by its agent, not libcurl', async () => {
+    const d = await diagnosis('keepalive-race-webfs-curl.pcap', 'keepalive-race');
+    expect(d.remedy).toContain('webfs: none (its idle time, `keepalive_time`, is 5 s fixed in webfsd.c');
+    expect(d.remedy).toContain("their User-Agent says `curl/7.88.1`");
+    expect(d.remedy).toContain("curl, the command line tool: no option for libcurl's `CURLOPT_MAXAGE_CONN`");
+    expect(d.remedy).not.toContain('libcurl (PHP curl, pycurl)');
+  });
+
   test('WEBrick by its Server header: its :RequestTimeout', async () => {
     const d = await diagnosis('keepalive-race-webrick.pcap', 'keepalive-race');
     expect(d.remedy).toContain('WEBrick `:RequestTimeout` (30 s by default');

@@ -801,7 +801,7 @@ export function tickedText(t: TickedSpread): string {
   return (
     `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s, the shortest taken for the timeout: an idle timer checked on a periodic tick ` +
     `closes a connection at its first check after the timeout, anywhere in such a range (lighttpd and Squid check once a second, waitress every ` +
-    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, the JDK's com.sun.net.httpserver every \`sun.net.httpserver.clockTick\`, memcached's idle checks come seconds apart, Redis and OpenLDAP's slapd count whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
+    `\`cleanup_interval\`, 30 s by default, cheroot every 0.5 s, the JDK's com.sun.net.httpserver every \`sun.net.httpserver.clockTick\`, webfs on whole seconds when another connection wakes it, memcached's idle checks come seconds apart, Redis and OpenLDAP's slapd count whole seconds), as do several timeouts behind one address; the setting may lie up to that spread below the shortest, and a client must stay below that`
   );
 }
 
@@ -956,7 +956,7 @@ export const keepaliveRace: DetectorDefinition = {
         arrival === null
           ? ''
           : arrival.basis === 'learned-idle-timeout' && arrival.serverIdleTimeout !== null
-            ? `its idle timeout, ~${fmt(arrival.serverIdleTimeout)} s by its idle closes before this one, had run out ${closedWhen}`
+            ? `its idle timeout, ${learnedIdleText(conn.serverName, arrival.serverIdleTimeout)}, had run out ${closedWhen}`
             : goodbyeFrame > 0
               ? `a notice of the close (frame ${goodbyeFrame}) after ${fmt(arrival.close.idleAtClose)} s of silence, which the request crossed, and a reset this fast after the request are the idle timer's close, not the application's answer`
               : `a close this fast after ${fmt(arrival.close.idleBeforeRequest)} s of silence is the idle timer that fired as the request arrived, not the application` +
@@ -1085,6 +1085,20 @@ export const keepaliveRace: DetectorDefinition = {
       if (gaps === undefined || gaps.length === 0) return null;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
       return inferred === null ? null : inferred.value;
+    };
+
+    /**
+     * The learned idle timeout as a close on arrival's explanation gives it: its value, or, when the
+     * closes so far spread over a timer's tick (tickedSpread), their range, which the diagnosis
+     * reports too (its value is the shortest; the judgment's granularity spans the range).
+     */
+    const learnedIdleText = (server: string, value: number): string => {
+      const gaps = servers.get(server)?.idleGaps ?? [];
+      const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred) : null;
+      return ticked !== null
+        ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
+        : `~${fmt(value)} s by its idle closes before this one`;
     };
 
     /** A request the server's idle close met on arrival (decided with the idle closes seen so far, so a stream and a file agree). */

@@ -118,7 +118,7 @@ export const retriedRequest: DetectorDefinition = {
       const keyed = !idempotent && retry.idempotencyKey;
       // A first attempt that met the server's idle close (keepalive-race: it came after the server's
       // FIN, or as its idle timer closed the connection without reading it) never reached the
-      // server's application: the retry applied it once (libcurl replays a POST so by itself).
+      // server's application: the retry was the only one to reach it (libcurl replays a POST so by itself).
       const raced = !idempotent && !keyed && failed.raceId !== null;
       const after = retry.ts - failed.failure.at;
       return ctx.report({
@@ -137,7 +137,7 @@ export const retriedRequest: DetectorDefinition = {
             : keyed
               ? `; ${retry.method} is not idempotent, but it carried an Idempotency-Key header: the client retried it counting on the server to apply a key only once (Go's Transport retries such requests by itself); that holds only if the server honours the key`
               : raced
-                ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, so this retry applied it once`
+                ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, so this retry was the only one to reach it`
                 : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
         },
         severity: idempotent || keyed || raced ? 'info' : 'warning',
