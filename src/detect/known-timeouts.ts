@@ -261,6 +261,52 @@ export function lateProxyTimerNote(software: string | null): string | null {
   return LATE_PROXY_TIMERS.find((p) => p.software.test(software))?.note ?? null;
 }
 
+/** What a proxy that queues requests for a free backend connection calls that queue's parts. */
+export interface ProxyQueueSettings {
+  /** The wait's timeout. */
+  timeout: string;
+  /** The connection limit the requests queued behind. */
+  limit: string;
+  /** How to raise the limit, for a remedy. */
+  raiseLimit: string;
+  /** How to raise the timeout, for a remedy. */
+  raiseTimeout: string;
+  /** How its log marks such a request. */
+  log: string;
+}
+
+const HAPROXY_QUEUE: ProxyQueueSettings = {
+  timeout: 'HAProxy timeout queue, or timeout connect when unset',
+  limit: 'HAProxy server maxconn, or dynamic maxconn = max(minconn, maxconn × load / fullconn)',
+  raiseLimit: 'HAProxy `maxconn` on the server line, or minconn/fullconn for dynamic limits',
+  raiseTimeout: '`timeout queue`',
+  log: 'HAProxy: <NOSRV> or termination state sQ',
+};
+
+/**
+ * Apache httpd 2.4's mod_proxy (no-upstream-connect-apache-acquire): a worker's pool holds at most
+ * `max=` connections per child process; a request waits at most `acquire=` for one to come free,
+ * then Apache logs AH00941 and answers 503 itself, before any connect.
+ */
+const APACHE_QUEUE: ProxyQueueSettings = {
+  timeout: 'Apache mod_proxy ProxyPass `acquire=`, in milliseconds; unset, a request waits for a free connection as long as it takes',
+  limit: 'Apache ProxyPass `max=`, per child process: `ThreadsPerChild` by default, so the whole limit is `max=` times the children',
+  raiseLimit: 'Apache ProxyPass `max=`, or the number of child processes',
+  raiseTimeout: '`acquire=`',
+  log: 'Apache: AH00941 "failed to acquire connection for (host:port)" in the error log, and no backend in the access log',
+};
+
+/**
+ * The queue settings of the proxy whose answers name it (`Server: Apache/…` on its own 503), else
+ * HAProxy's, which answers with no `Server` header, with Apache's beside them when nothing names it.
+ */
+export function proxyQueueSettings(software: string | null): { settings: ProxyQueueSettings; alsoApache: boolean } {
+  if (software !== null && software !== NO_SERVER_HEADER && APACHE.test(software)) return { settings: APACHE_QUEUE, alsoApache: false };
+  return { settings: HAPROXY_QUEUE, alsoApache: software === null || software === NO_SERVER_HEADER || !/^haproxy\b/i.test(software) };
+}
+
+export const APACHE_QUEUE_SETTINGS = APACHE_QUEUE;
+
 /** matchKnown's `software` for a server whose responses named no software (no `Server`, no `Via`). */
 export const NO_SERVER_HEADER = '';
 

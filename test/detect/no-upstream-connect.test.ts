@@ -169,3 +169,22 @@ const silent = [
 test.each(silent)('silent on %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
+
+describe('no-upstream-connect names the settings of the proxy whose answers name it', () => {
+  test('Apache mod_proxy (its 503 says Server: Apache): ProxyPass acquire= and max=, AH00941; no HAProxy', async () => {
+    const r = await analyzeSample('no-upstream-connect-apache-acquire');
+    const d = r.diagnoses.find((x) => x.kind === 'no-upstream-connect')!;
+    expect(d.inferred.proxyQueueTimeout.value).toBeCloseTo(1, 1);
+    expect(d.explanation).toContain('Apache mod_proxy ProxyPass `acquire=`, in milliseconds');
+    expect(d.explanation).toContain('Apache ProxyPass `max=`, per child process');
+    expect(d.remedy).toContain('AH00941');
+    expect(`${d.explanation} ${d.remedy}`).not.toContain('HAProxy');
+  });
+
+  test('HAProxy (its 503 names no software): HAProxy settings first, Apache beside them', async () => {
+    const r = await analyzeSample('no-upstream-connect-haproxy');
+    const d = r.diagnoses.find((x) => x.kind === 'no-upstream-connect')!;
+    expect(d.explanation).toMatch(/HAProxy timeout queue, or timeout connect when unset; Apache mod_proxy ProxyPass `acquire=`/);
+    expect(d.remedy).toContain('<NOSRV>');
+  });
+});

@@ -1,8 +1,9 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
+import { APACHE_QUEUE_SETTINGS, KNOWN_REQUEST_TIMEOUTS, matchKnown, proxyQueueSettings } from '../known-timeouts';
 import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /**
  * no-upstream-connect: at a proxy whose two legs are both in the capture, a client's request
@@ -41,6 +42,8 @@ export const noUpstreamConnect: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
+    // The proxy's own answers name it (Apache's 503 says `Server: Apache/…`; HAProxy's says nothing).
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
 
     function report(p: Candidate, clustered: boolean): Finding {
       const f = p.failure;
@@ -88,22 +91,25 @@ export const noUpstreamConnect: DetectorDefinition = {
       const counts = reported.flatMap((r) => [r.paired.concurrentAtRequest, r.paired.concurrentMaxDuringWait]);
       const cmin = Math.min(...counts);
       const cmax = Math.max(...counts);
+      const { settings: q, alsoApache } = proxyQueueSettings(software.softwareOf(server));
+      const apache = alsoApache ? `; ${APACHE_QUEUE_SETTINGS.timeout}` : '';
+      const apacheLimit = alsoApache ? `; ${APACHE_QUEUE_SETTINGS.limit}` : '';
       const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS).map((k) => k.name) : [];
       const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
       const limit =
         cmin === cmax && cmax > 0
-          ? ` Throughout, the proxy held exactly ${cmax} connection(s) to its backends: a connection limit (HAProxy server maxconn, or dynamic maxconn = max(minconn, maxconn × load / fullconn)) ` +
+          ? ` Throughout, the proxy held exactly ${cmax} connection(s) to its backends: a connection limit (${q.limit}${apacheLimit}) ` +
             `with every slot busy kept these requests queued.`
           : cmax === 0
             ? ` The proxy held no backend connection meanwhile: no server was available to it (all down, or a limit of zero).`
             : ` The proxy held ${cmin}–${cmax} connection(s) to its backends meanwhile.`;
       const explanation =
         `${n} request(s) to ${server}${about} were failed with ${outcomes} after ${range}, and the proxy sent no SYN and no request to any backend for them in the meantime: ` +
-        `they waited in its queue until a timeout of ${value} s (HAProxy timeout queue, or timeout connect when unset).${limit}${knownNote}`;
+        `they waited in its queue until a timeout of ${value} s (${q.timeout}${apache}).${limit}${knownNote}`;
       const remedy =
-        `If the backend can take more concurrent requests, raise the per-server connection limit (HAProxy \`maxconn\` on the server line, or minconn/fullconn for dynamic limits); ` +
-        `otherwise make the backend faster, since slow requests hold the slots; raise \`timeout queue\` only if clients can wait longer, and keep clients' timeouts above it. ` +
-        `The proxy's log marks these requests (HAProxy: <NOSRV> or termination state sQ).`;
+        `If the backend can take more concurrent requests, raise the per-server connection limit (${q.raiseLimit}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.raiseLimit}` : ''}); ` +
+        `otherwise make the backend faster, since slow requests hold the slots; raise ${q.raiseTimeout}${alsoApache ? ` (Apache: ${APACHE_QUEUE_SETTINGS.raiseTimeout})` : ''} only if clients can wait longer, and keep clients' timeouts above it. ` +
+        `The proxy's log marks these requests (${q.log}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.log}` : ''}).`;
       ctx.diagnose({
         server,
         count: n,
@@ -115,6 +121,9 @@ export const noUpstreamConnect: DetectorDefinition = {
     }
 
     return {
+      onConnectionEnd(conn) {
+        software.note(conn);
+      },
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();
