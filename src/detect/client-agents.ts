@@ -1,5 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
-import { CLIENT_IDLE_SETTINGS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, PROXY_POOL_IDLE_SETTING_TEXT } from './known-timeouts';
+import { CLIENT_IDLE_SETTINGS, CLIENT_RACE_ERRORS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, NO_AGENT_RACE_ERRORS, PROXY_POOL_IDLE_SETTING_TEXT } from './known-timeouts';
 
 /** Distinct agents kept per set (more are counted as unnamed). */
 const MAX_AGENTS = 8;
@@ -72,6 +72,20 @@ export class ClientAgents {
     }
     this.agents.set(agent, product);
     this.named++;
+  }
+
+  /**
+   * What the clients reported for a request that met the server's idle close, without parentheses:
+   * the named clients' (each product once), then those of the clients that send no agent, and every
+   * common client's when some connections named none that can be told (encrypted, or an agent not
+   * listed) or nothing was noted.
+   */
+  raceErrors(): string {
+    const parts = [...new Set([...this.agents.values()].map((p) => p.raceError))];
+    if (this.noAgent > 0) parts.push(NO_AGENT_RACE_ERRORS);
+    if (this.forwarded > 0) parts.push("a proxy's clients: its own error, often a 502");
+    if (this.unlisted + this.unread > 0 || parts.length === 0) return CLIENT_RACE_ERRORS;
+    return parts.join('; ');
   }
 
   /**

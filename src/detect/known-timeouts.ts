@@ -353,6 +353,8 @@ export interface ClientProduct {
   agent: RegExp;
   /** The setting, named as its documentation names it, with its default. */
   idleSetting: string;
+  /** What it reports for a request that met the server's idle close (EOF, or the RST). */
+  raceError: string;
 }
 
 /**
@@ -363,26 +365,29 @@ export interface ClientProduct {
  * libcurl (PHP's curl) send none.
  */
 export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
-  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)' },
+  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)', raceError: 'OkHttp: IOException "unexpected end of stream on Connection{…}"' },
   {
     agent: /^Apache-HttpClient\/5\./,
     idleSetting: 'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`',
+    raceError: 'Apache HttpClient 5: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
   },
   {
     agent: /^Apache-HttpClient\/4\./,
     idleSetting: 'Apache HttpClient 4: `HttpClientBuilder.evictIdleConnections(…)`, or the pool\'s `setValidateAfterInactivity` (2 s by default)',
+    raceError: 'Apache HttpClient 4: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
   },
-  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)' },
-  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)' },
-  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)' },
+  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"' },
+  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"' },
+  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF' },
   {
     agent: /^python-(requests|urllib3)\//,
     idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
+    raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError',
   },
-  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)' },
-  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)' },
-  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)' },
-  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)" },
+  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError' },
+  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError' },
+  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET' },
+  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"' },
   // `curl/…` is the command line tool (libcurl sends no agent unless given one). curl 7.88 has no
   // option for CURLOPT_MAXAGE_CONN; it resent every request that met a closed reused connection,
   // POSTs included (keepalive-race-webfs-curl).
@@ -391,8 +396,9 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     idleSetting:
       'curl, the command line tool: no option for libcurl\'s `CURLOPT_MAXAGE_CONN` (118 s): keep its pauses between transfers below the server\'s timeout ' +
       '(it sends a request that met a closed reused connection again by itself, "Connection died, retrying a fresh connect", a POST\'s body included)',
+    raceError: 'curl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
   },
-  { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones' },
+  { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones', raceError: 'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent' },
 ];
 
 /** The known client product a `User-Agent` value names, or null. */
@@ -407,6 +413,25 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * every client product's (CLIENT_PRODUCTS), and those of the clients and proxies that send no agent
  * of their own.
  */
+/**
+ * What the clients that send no `User-Agent` by default report for a request that met the server's
+ * idle close (keepalive-race's outcome, beside the named clients' ClientProduct.raceError).
+ */
+export const NO_AGENT_RACE_ERRORS = [
+  'Node: "socket hang up"',
+  'Erlang httpc: {error, socket_closed_remotely}',
+  'libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
+].join('; ');
+
+/** Every common client's report of a request that met the server's idle close, when none is named. */
+export const CLIENT_RACE_ERRORS =
+  'Node: "socket hang up"; Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." ' +
+  'with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" ' +
+  'or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET; OkHttp: IOException "unexpected end of stream on Connection{…}"; Apache HttpClient 5: NoHttpResponseException ' +
+  '"The target server failed to respond" or SocketException "Connection reset"; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: ' +
+  '{error, socket_closed_remotely}; libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56); ' +
+  'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent';
+
 /** Clients that send no `User-Agent` by default. */
 const NO_AGENT_CLIENT_IDLE_SETTINGS = [
   "Node http.Agent: the `timeout` option, which also lets the agent honour the server's Keep-Alive hint",

@@ -652,6 +652,24 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(explanationOf(['Server: gunicorn'])).toContain('matches gunicorn --keep-alive (2 s default)');
   });
 
+  test('the explanation gives the errors of the clients the connections name, every client\'s when one cannot be told', () => {
+    const explanationOf = (headersByRace: string[][]): string => {
+      const cap = new Capture();
+      headersByRace.forEach((headers, i) => {
+        const c = cap.connection();
+        c.handshake(i * 10).exchange(i * 10 + 0.01, get('/', headers)).fin(i * 10 + 2.011, 's');
+        c.send(i * 10 + 2.02, 'c', get('/late', headers), { sawFin: false }).rst(i * 10 + 2.0201, 's');
+      });
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    const mixed = explanationOf([['User-Agent: Go-http-client/1.1'], []]);
+    expect(mixed).toContain('(Go: EOF; Node: "socket hang up"; Erlang httpc: {error, socket_closed_remotely}; libcurl');
+    expect(mixed).not.toContain('OkHttp');
+    const unlisted = explanationOf([['User-Agent: inventory-sync/4.2']]);
+    expect(unlisted).toContain('OkHttp: IOException');
+    expect(unlisted).toContain('Go: EOF');
+  });
+
   test('the remedy names the setting of the client its User-Agent names, unless a proxy forwarded the request', () => {
     const raceWith = (cap: Capture, at: number, headers: string[]): void => {
       const c = cap.connection();
