@@ -1,5 +1,8 @@
 import type { AnalyzedConnection } from './analyzed-connection';
-import { CLIENT_IDLE_SETTINGS, CLIENT_RACE_ERRORS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, NO_AGENT_RACE_ERRORS, PROXY_POOL_IDLE_SETTING_TEXT } from './known-timeouts';
+import {
+  CLIENT_IDLE_SETTINGS, CLIENT_RACE_ERRORS, CLIENT_REQUEST_TIMEOUTS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, NO_AGENT_RACE_ERRORS,
+  NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT,
+} from './known-timeouts';
 
 /** Distinct agents kept per set (more are counted as unnamed). */
 const MAX_AGENTS = 8;
@@ -50,7 +53,14 @@ export class ClientAgents {
 
   note(conn: AnalyzedConnection): void {
     const session = conn.app?.session ?? null;
-    const forwarded = session === null ? null : session.clientForwarded;
+    this.noteIdentity(session?.clientSoftware ?? null, session === null ? null : session.clientForwarded);
+  }
+
+  /**
+   * One connection's client as its first request named it (HttpSession.clientSoftware and
+   * clientForwarded), for a detector that kept them past the connection's end.
+   */
+  noteIdentity(agent: string | null, forwarded: boolean | null): void {
     if (forwarded === null) {
       this.unread++;
       return;
@@ -59,7 +69,6 @@ export class ClientAgents {
       this.forwarded++;
       return;
     }
-    const agent = session?.clientSoftware ?? null;
     if (agent === null) {
       this.noAgent++;
       return;
@@ -86,6 +95,31 @@ export class ClientAgents {
     if (this.forwarded > 0) parts.push("a proxy's clients: its own error, often a 502");
     if (this.unlisted + this.unread > 0 || parts.length === 0) return CLIENT_RACE_ERRORS;
     return parts.join('; ');
+  }
+
+  /**
+   * The request timeouts of the clients, without parentheses, as raceErrors lists their errors: the
+   * named clients', those of the clients that send no agent, or every common client's.
+   */
+  requestTimeouts(): string {
+    const parts = [...new Set([...this.agents.values()].map((p) => p.requestTimeout))];
+    if (this.noAgent > 0) parts.push(NO_AGENT_REQUEST_TIMEOUTS);
+    if (this.unlisted + this.unread + this.forwarded > 0 || parts.length === 0) return CLIENT_REQUEST_TIMEOUTS;
+    return parts.join('; ');
+  }
+
+  /**
+   * Who the clients said they were, for an explanation: "its User-Agent says `Ruby`", "User-Agents
+   * `curl/7.88.1`, `python-requests/2.28.1`, and none on 3 connections", "it sent no User-Agent";
+   * '' when nothing was read.
+   */
+  describe(): string {
+    const names = [...this.agents.keys()].map((a) => `\`${a}\``);
+    const others = this.unnamed - this.noAgent;
+    if (names.length === 0) return this.noAgent > 0 && others === 0 ? 'it sent no User-Agent' : '';
+    if (names.length === 1 && this.unnamed === 0) return `its User-Agent says ${names[0]}`;
+    const none = this.noAgent > 0 ? `, and none on ${this.noAgent} connection${this.noAgent === 1 ? '' : 's'}` : '';
+    return `User-Agents ${names.join(', ')}${none}`;
   }
 
   /**

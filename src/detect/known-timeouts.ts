@@ -355,6 +355,8 @@ export interface ClientProduct {
   idleSetting: string;
   /** What it reports for a request that met the server's idle close (EOF, or the RST). */
   raceError: string;
+  /** The setting after which it gives up waiting for a response, with its default and what it reports. */
+  requestTimeout: string;
 }
 
 /**
@@ -365,29 +367,32 @@ export interface ClientProduct {
  * libcurl (PHP's curl) send none.
  */
 export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
-  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)', raceError: 'OkHttp: IOException "unexpected end of stream on Connection{…}"' },
+  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)', raceError: 'OkHttp: IOException "unexpected end of stream on Connection{…}"', requestTimeout: 'OkHttp: `readTimeout` (10 s by default, between reads), `callTimeout` (none by default)' },
   {
     agent: /^Apache-HttpClient\/5\./,
     idleSetting: 'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`',
     raceError: 'Apache HttpClient 5: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
+    requestTimeout: 'Apache HttpClient 5: `RequestConfig.custom().setResponseTimeout(…)`',
   },
   {
     agent: /^Apache-HttpClient\/4\./,
     idleSetting: 'Apache HttpClient 4: `HttpClientBuilder.evictIdleConnections(…)`, or the pool\'s `setValidateAfterInactivity` (2 s by default)',
     raceError: 'Apache HttpClient 4: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
+    requestTimeout: 'Apache HttpClient 4: `RequestConfig.custom().setSocketTimeout(…)`',
   },
-  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"' },
-  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"' },
-  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF' },
+  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
+  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
+  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`' },
   {
     agent: /^python-(requests|urllib3)\//,
     idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
     raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError',
+    requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout',
   },
-  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError' },
-  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError' },
-  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET' },
-  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"' },
+  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
+  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError' },
+  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET', requestTimeout: 'Ruby Net::HTTP: `read_timeout` (60 s by default, for each read): Net::ReadTimeout; with `max_retries` (1 by default) it sends a GET, HEAD, PUT, DELETE, OPTIONS or TRACE again once on a new connection, so its caller waits twice that' },
+  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default' },
   // `curl/…` is the command line tool (libcurl sends no agent unless given one). curl 7.88 has no
   // option for CURLOPT_MAXAGE_CONN; it resent every request that met a closed reused connection,
   // POSTs included (keepalive-race-webfs-curl).
@@ -397,8 +402,9 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
       'curl, the command line tool: no option for libcurl\'s `CURLOPT_MAXAGE_CONN` (118 s): keep its pauses between transfers below the server\'s timeout ' +
       '(it sends a request that met a closed reused connection again by itself, "Connection died, retrying a fresh connect", a POST\'s body included)',
     raceError: 'curl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
+    requestTimeout: 'curl `--max-time` (none by default, and it covers the connect)',
   },
-  { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones', raceError: 'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent' },
+  { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones', raceError: 'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent', requestTimeout: 'Perl LWP::UserAgent: `timeout` (180 s by default, between reads): a 500 "read timeout" it makes itself' },
 ];
 
 /** The known client product a `User-Agent` value names, or null. */
@@ -431,6 +437,19 @@ export const CLIENT_RACE_ERRORS =
   '"The target server failed to respond" or SocketException "Connection reset"; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: ' +
   '{error, socket_closed_remotely}; libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56); ' +
   'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent';
+
+/** The request timeouts of the clients that send no `User-Agent` by default. */
+export const NO_AGENT_REQUEST_TIMEOUTS = [
+  'Node http.request: the `timeout` option or `req.setTimeout(ms)` (none by default)',
+  // OTP 25 (unanswered-request-jvm-ruby-erlang-timeouts): {error, timeout}, the session closed with a FIN.
+  'Erlang httpc: `{timeout, Ms}` among httpc:request\'s HTTP options (infinity by default): {error, timeout}',
+  'libcurl: `CURLOPT_TIMEOUT` / `CURLOPT_TIMEOUT_MS` (none by default)',
+].join('; ');
+
+/** Every common client's request timeout, when none is named. */
+export const CLIENT_REQUEST_TIMEOUTS =
+  "Node's fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent's `headersTimeout`/`bodyTimeout`, 300 s by default; " +
+  'Node http.request: the `timeout` option or `req.setTimeout(ms)` (none by default); Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`; curl `--max-time`; Python requests: `timeout=`';
 
 /** Clients that send no `User-Agent` by default. */
 const NO_AGENT_CLIENT_IDLE_SETTINGS = [

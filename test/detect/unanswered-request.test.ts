@@ -545,3 +545,37 @@ describe('unanswered-request: a client timeout that covers the connect (curl --m
     expect(d.inferred.clientTimeoutFromConnect).toBeUndefined();
   });
 });
+
+describe('unanswered-request names the client that gave up by its User-Agent (Java HttpClient, Ruby Net::HTTP, Erlang httpc)', () => {
+  const byAgent = async (): Promise<Map<string, { explanation: string; remedy: string; value: number }>> => {
+    const r = await analyzeSample('unanswered-request-jvm-ruby-erlang-timeouts');
+    const out = new Map<string, { explanation: string; remedy: string; value: number }>();
+    for (const d of r.diagnoses.filter((x) => x.kind === 'unanswered-request')) {
+      const who = /their client \(([^)]*)\)/.exec(d.explanation)?.[1] ?? '';
+      out.set(who, { explanation: d.explanation, remedy: d.remedy, value: d.inferred.clientTimeout.value });
+    }
+    return out;
+  };
+
+  test('three timeouts, each with its own client and setting', async () => {
+    const d = await byAgent();
+    expect([...d.keys()].sort()).toEqual([
+      '10.99.0.1; it sent no User-Agent',
+      '10.99.0.1; its User-Agent says `Java-http-client/17.0.15`',
+      '10.99.0.1; its User-Agent says `Ruby`',
+    ]);
+    const java = d.get('10.99.0.1; its User-Agent says `Java-http-client/17.0.15`')!;
+    expect(java.value).toBeCloseTo(2.5, 1);
+    expect(java.remedy).toContain('`HttpRequest.Builder.timeout(Duration)`');
+    expect(java.remedy).not.toContain('Go: http.Client');
+    const ruby = d.get('10.99.0.1; its User-Agent says `Ruby`')!;
+    expect(ruby.value).toBeCloseTo(3, 1);
+    expect(ruby.remedy).toContain('Ruby Net::HTTP: `read_timeout`');
+    // Net::HTTP sent the GET again by itself after its read timeout: the caller waited twice.
+    expect(ruby.explanation).toContain('1 of them was the client sending a request again by itself');
+    const httpc = d.get('10.99.0.1; it sent no User-Agent')!;
+    expect(httpc.value).toBeCloseTo(3.5, 1);
+    expect(httpc.remedy).toContain('Erlang httpc: `{timeout, Ms}`');
+    expect(httpc.explanation).not.toContain('sending a request again');
+  });
+});

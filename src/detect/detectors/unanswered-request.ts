@@ -6,6 +6,7 @@ import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
 import { inferTimeout } from '../infer-timeout';
+import { ClientAgents } from '../client-agents';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -183,6 +184,9 @@ interface Wait {
    * upstream copy was still unanswered: its attempt failed upstream (null otherwise).
    */
   failedUpstream: LegRequest | null;
+  /** The connection's client as its first request named it (HttpSession.clientSoftware, clientForwarded). */
+  clientAgent: string | null;
+  clientForwarded: boolean | null;
 }
 
 /**
@@ -194,6 +198,30 @@ function lateAnswerOf(ex: HttpExchange, conn: AnalyzedConnection): Tracked['late
   if (!answeredAfterClientClosed(ex, conn) || ex.responseStart === null) return null;
   return { ts: ex.responseStart, frame: ex.responseFrame ?? 0, status: ex.status };
 }
+
+/**
+ * How many of a client's waits were that client sending a request again by itself right after it
+ * gave up on it: the same method and URI from the same host, on another connection, begun within
+ * RESEND_GAP of an earlier one's close (Ruby's Net::HTTP resends an idempotent request once after
+ * Net::ReadTimeout: unanswered-request-jvm-ruby-erlang-timeouts, 11 ms after its close).
+ */
+function resentAfterGivingUp(waits: readonly Wait[]): number {
+  let resent = 0;
+  for (const w of waits) {
+    if (w.method === null) continue;
+    const host = hostOf(w.client);
+    const again = waits.some(
+      (first) =>
+        first !== w && first.client !== w.client && first.method === w.method && first.uri === w.uri && hostOf(first.client) === host &&
+        w.requestStart >= first.closeTs && w.requestStart - first.closeTs <= RESEND_GAP,
+    );
+    if (again) resent++;
+  }
+  return resent;
+}
+
+/** A request sent again within this long (seconds) after its client gave up on it was resent by the client's library, not by a person. */
+const RESEND_GAP = 1;
 
 export const unansweredRequest: DetectorDefinition = {
   id: 'unanswered-request',
@@ -340,6 +368,8 @@ export const unansweredRequest: DetectorDefinition = {
           lateAfter,
           failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
           sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
+          clientAgent: conn.app?.session?.clientSoftware ?? null,
+          clientForwarded: conn.app?.session?.clientForwarded ?? null,
         });
       }
     }
@@ -750,13 +780,22 @@ export const unansweredRequest: DetectorDefinition = {
             ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
             : '';
         if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
+        // Who the client is, by its requests' User-Agent: its own setting, not every client's.
+        const agents = new ClientAgents();
+        for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
+        const named = agents.describe();
+        const resent = resentAfterGivingUp(members);
+        const resentNote =
+          resent > 0
+            ? ` ${resent} of them ${resent === 1 ? 'was' : 'were'} the client sending a request again by itself, on a new connection, right after it gave up on it ` +
+              `(as Ruby's Net::HTTP does once for an idempotent request, \`max_retries\`; see retried-request): its caller waited ${ms(2 * cluster.value)} s or more for one error.`
+            : '';
         explanation =
-          `${members.length} requests to ${server}${about} got no response, and their client (${closers}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote} ${where}.${lateNote}${knownNote}`;
+          `${members.length} requests to ${server}${about} got no response, and their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: ` +
+          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${lateNote}${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
-          `Raise the client's timeout only if the server is legitimately that slow (Node's fetch: the AbortSignal.timeout(ms) passed as \`signal\`, or an undici Agent's \`headersTimeout\`/\`bodyTimeout\`, 300 s by default; ` +
-          `Node http.request: the \`timeout\` option or \`req.setTimeout(ms)\` (none by default); Go: http.Client \`Timeout\` (none by default), Transport \`ResponseHeaderTimeout\`; curl \`--max-time\`; Python requests: \`timeout=\`); if the client retries, make sure the method is safe to repeat.`;
+          `Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
       } else {
         name = 'serverTimeout';
         explanation =
