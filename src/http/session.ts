@@ -705,12 +705,18 @@ export class HttpSession {
       p = this.pickResponseTarget(head.startTs);
       this.respTarget = p;
     }
+    const final = head.status >= 200 || head.status === 101;
     if (p.respState === R_NONE) {
       p.respState = R_STARTED;
       p.responseStart = head.startTs;
       p.responseFrame = head.startFrame;
+    } else if (final && p.interim !== null) {
+      // The final response after interim ones (a 100 Continue before an upload): the exchange's
+      // response is the final one, its start and frame too; the interim statuses stay in `interim`.
+      p.responseStart = head.startTs;
+      p.responseFrame = head.startFrame;
     }
-    if (head.status >= 200 || head.status === 101) p.takeResponseLine(head);
+    if (final) p.takeResponseLine(head);
     this.respFinal = false;
   }
 

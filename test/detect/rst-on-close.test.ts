@@ -144,3 +144,33 @@ const SAMPLE = path.join(SAMPLES_DIR, 'rst-on-close.pcap');
     expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
   });
 });
+
+describe('rst-on-close on uploads nginx refused with lingering_close off (uploads-expect-continue-nginx)', () => {
+  const file = path.join(SAMPLES_DIR, 'uploads-expect-continue-nginx.pcap');
+  (fs.existsSync(file) ? test : test.skip)('the two resets, timed against the 413 (not the 100 Continue before it), and nginx\'s own setting named', async () => {
+    const r = await analyzeFiles([file]);
+    const found = ofKind(r, 'rst-on-close');
+    expect(found).toHaveLength(2);
+    for (const f of found) {
+      expect(f.evidence.status).toBe(413);
+      expect(f.evidence.unread).toBe('request-body-incomplete');
+      // The client had stopped sending before the 413: measured from the 100 Continue it had not.
+      expect(f.evidence.clientStillSending).toBe(false);
+    }
+    // Every exchange's response frame is its final response's (the recorder's ground truth), a
+    // 100 Continue before it kept in `interim`.
+    type Truth = { index: number; status: number | null; responseFrame: number | null; interim: Array<{ frame: number }> };
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'uploads-expect-continue-nginx.meta.json'), 'utf8')) as {
+      groundTruth: Array<{ client: string; exchanges: Truth[] }>;
+    };
+    const flows = new Map(r.flows.map((f) => [f.id, f.client]));
+    const interimOnes = meta.groundTruth.flatMap((c) => c.exchanges.filter((e) => e.interim.length > 0).map((e) => ({ client: c.client, e })));
+    expect(interimOnes.length).toBe(6);
+    for (const { client, e } of interimOnes) {
+      const ex = r.exchanges.find((x) => flows.get(x.flowId) === client && x.index === e.index)!;
+      expect([ex.status, ex.responseFrame, ex.interim]).toEqual([e.status, e.responseFrame, [100]]);
+    }
+    const d = r.diagnoses.find((x) => x.kind === 'rst-on-close')!;
+    expect(d.remedy).toContain('set `lingering_close on`');
+  });
+});

@@ -2,6 +2,21 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { ms, peerAckedAll, requestLine } from '../facts';
 import type { HttpExchange } from '../../http/exchange';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+
+/**
+ * The lingering close of the server whose responses name it, for the remedy: nginx lingers by
+ * default (uploads-expect-continue-nginx: with `lingering_close off` it reset two refused uploads).
+ */
+function lingeringAdvice(software: string | null): string {
+  if (software !== null && /^(nginx|openresty)\b/i.test(software)) {
+    return (
+      'Its responses say nginx, which does so by default: here `lingering_close` is off, or the rest of the body outlasted ' +
+      '`lingering_time` (30 s by default) or a pause in it `lingering_timeout` (5 s): set `lingering_close on` (or `always`), or raise those. '
+    );
+  }
+  return '';
+}
 
 /** How the server left request bytes unread when it closed. */
 type Unread =
@@ -85,8 +100,10 @@ export const rstOnClose: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
+        software.note(conn);
         const s = conn.server;
         const c = conn.client;
         if (s.rstTs < 0 || s.lastDataTs < 0) return;
@@ -162,8 +179,10 @@ export const rstOnClose: DetectorDefinition = {
             remedy:
               'On the server, do a lingering close: after sending the response, shutdown(SHUT_WR) and keep reading (and ' +
               'discarding) the rest of the request for a bounded time before close() — as nginx lingering_close and Apache ' +
-              'do — or read the remaining body when it is small. Clients sending large uploads can send ' +
-              '`Expect: 100-continue` so that the server can refuse before the body is sent' +
+              'do — or read the remaining body when it is small. ' +
+              lingeringAdvice(software.softwareOf(server)) +
+              'Clients sending large uploads with a Content-Length can send `Expect: 100-continue` so that the server can refuse ' +
+              'before the body is sent (a chunked upload\'s size shows only as it arrives: nginx answered one 100 Continue, then 413)' +
               (pipelined ? '; clients should not pipeline requests behind one that may close the connection' : '') +
               '.',
             anomalyIds: agg.ids,
