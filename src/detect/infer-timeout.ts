@@ -74,3 +74,40 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   if (count < inferred.samples + 2 || !(wide || manyOutside)) return null;
   return { count, lo, hi };
 }
+
+/** Idle closes within this long of each other (seconds) happened at one moment. */
+const CLOSE_BURST_MOMENT = 0.005;
+/** How many idle closes at one moment make a burst. */
+const CLOSE_BURST_MIN = 3;
+/** A burst's longest idle age beyond this many times its shortest is no timer's. */
+const CLOSE_BURST_AGE_RATIO = 2;
+
+/**
+ * Whether each idle close (its idle age `gaps[i]`, its time `times[i]`) belongs to a burst that was
+ * an event, not an idle timer: at least CLOSE_BURST_MIN closes at one moment whose ages differ more
+ * than twofold. A timer, even one checked on a tick, closes only connections idle for at least its
+ * timeout, within a tick of each other (lighttpd's 5 s: 5.02-5.83 s); a reload or a shutdown closes
+ * every idle connection at once, whatever its age (reload-haproxy: HAProxy's old process closed 7 at
+ * one millisecond, idle 0.11-0.47 s, which were taken for a 0.11 s idle timeout).
+ */
+export function inCloseBurst(gaps: readonly number[], times: readonly number[]): boolean[] {
+  const n = Math.min(gaps.length, times.length);
+  const out = new Array<boolean>(gaps.length).fill(false);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => times[a] - times[b]);
+  let from = 0;
+  for (let to = 1; to <= n; to++) {
+    if (to < n && times[order[to]] - times[order[to - 1]] <= CLOSE_BURST_MOMENT) continue;
+    if (to - from >= CLOSE_BURST_MIN) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = from; k < to; k++) {
+        const g = gaps[order[k]];
+        if (g < lo) lo = g;
+        if (g > hi) hi = g;
+      }
+      if (hi > CLOSE_BURST_AGE_RATIO * lo) for (let k = from; k < to; k++) out[order[k]] = true;
+    }
+    from = to;
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { inferTimeout, tickedSpread } from '../../src/detect/infer-timeout';
+import { inCloseBurst, inferTimeout, tickedSpread } from '../../src/detect/infer-timeout';
 
 const options = { fraction: 0.02, absolute: 0.05, minSamples: 2 };
 
@@ -24,5 +24,18 @@ describe('tickedSpread: idle closes spread over a periodic check', () => {
   test('one timer with jitter: every close within the window, or a couple of late ones, is no tick', () => {
     expect(ticked(even(40, 2.0, 0.004))).toBeNull();
     expect(ticked([...even(40, 2.0, 0.004), 2.07, 2.09])).toBeNull();
+  });
+});
+
+describe('inCloseBurst: idle closes at one moment that no timer explains', () => {
+  test('a reload closing every idle connection at once, idle 0.11-0.47 s, is a burst; lighttpd\'s tick closing three idle 5.0-5.8 s is not', () => {
+    const reload = inCloseBurst([0.11, 0.133, 0.141, 0.468, 2.0], [10.0, 10.0001, 10.0001, 10.0001, 20]);
+    expect(reload).toEqual([true, true, true, true, false]);
+    expect(inCloseBurst([5.02, 5.4, 5.83], [30, 30.001, 30.002])).toEqual([false, false, false]);
+  });
+
+  test('two closes at one moment, or closes apart in time, are no burst', () => {
+    expect(inCloseBurst([0.1, 0.5], [1, 1])).toEqual([false, false]);
+    expect(inCloseBurst([0.1, 0.5, 0.9], [1, 2, 3])).toEqual([false, false, false]);
   });
 });

@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
-import { inferTimeout, tickedSpread } from '../infer-timeout';
+import { inCloseBurst, inferTimeout, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
@@ -32,6 +32,8 @@ interface Sample {
 
 /** Reuses remembered per server: only the longest matter against the timeout. */
 const TOP_REUSES = 32;
+/** Answered reuses after an idle longer than the server's closes that refute its idle timeout. */
+const REFUTING_REUSES = 3;
 const MAX_SAMPLES = 4096;
 const MAX_SERVERS = 10_000;
 
@@ -50,7 +52,8 @@ interface ServerIdle {
    * by its round trip to the server). The timeout is compared with atServer: a client 150 ms away
    * that reuses after 1.9 s hands a 2 s server its request after 2.05 s.
    */
-  topReuses: Array<Sample & { client: string; atServer: number }>;
+  /** `answered`: the reuse got a response (the connection was alive); false for TLS and other protocols, where that is not told. */
+  topReuses: Array<Sample & { client: string; atServer: number; answered: boolean }>;
   reuses: number;
   minReuse: number;
   advertised: Map<number, { count: number; frame: number }>;
@@ -139,7 +142,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     const addTopReuse = (e: ServerIdle, conn: AnalyzedConnection, gap: number, ts: number, frame: number): void => {
       const top = e.topReuses;
       if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
-      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName };
+      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false };
       let i = top.length;
       while (i > 0 && top[i - 1].gap < sample.gap) i--;
       top.splice(i, 0, sample);
@@ -223,7 +226,10 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         // +140 M instructions on the first 500 000 benchmark packets with this detector alone.
         const top = e.topReuses;
         if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
-          const sample = { gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName };
+          const sample = {
+            gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName,
+            answered: ex.responseStart !== null,
+          };
           let i = top.length;
           while (i > 0 && top[i - 1].gap < sample.gap) i--;
           top.splice(i, 0, sample);
@@ -264,7 +270,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         const fraction = ctx.options.spreadFraction;
         const absolute = ctx.options.spreadAbsolute;
         for (const [server, e] of servers) {
-          const gaps = e.closes.map((s) => s.gap);
+          // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
+          const burst = inCloseBurst(e.closes.map((s) => s.gap), e.closes.map((s) => s.ts));
+          const gaps = e.closes.filter((_, i) => !burst[i]).map((s) => s.gap);
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
@@ -272,6 +280,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
+          // Connections the server kept alive and answered after idling well past every close: the
+          // closes were no idle timer of the server's (a reload's drain closing whatever was idle at
+          // that moment: reload-haproxy, its closes 0.14-0.25 s idle, reuses answered after 0.5 s).
+          const keptLonger = e.topReuses.filter((r) => r.answered && r.atServer > T + timeout.spread + Math.max(margin, absolute)).length;
+          if (keptLonger >= REFUTING_REUSES) continue;
           const maxReuse = e.topReuses.length > 0 ? e.topReuses[0] : null;
           const risky = e.topReuses.filter((r) => r.atServer >= T - margin);
           const riskyRtt = risky.reduce((m, r) => Math.max(m, r.atServer - r.gap), 0);

@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
-import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
+import { inCloseBurst, inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
@@ -700,6 +700,8 @@ const MAX_SERVERS = 10_000;
 
 interface ServerRaces {
   idleGaps: number[];
+  /** When each idle close of idleGaps came (the same ring): a burst of them at one moment is no timer's (inCloseBurst). */
+  idleTs: number[];
   /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
   idleCloses: IdleCloseSample[];
   idleClosesAdded: number;
@@ -866,15 +868,21 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
+        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
         servers.set(server, entry);
       }
       return entry;
     };
 
     const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample): void => {
-      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) entry.idleGaps.push(gap);
-      else entry.idleGaps[entry.nextSample++ % MAX_SAMPLES_PER_SERVER] = gap;
+      if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
+        entry.idleGaps.push(gap);
+        entry.idleTs.push(close.finTs);
+      } else {
+        const slot = entry.nextSample++ % MAX_SAMPLES_PER_SERVER;
+        entry.idleGaps[slot] = gap;
+        entry.idleTs[slot] = close.finTs;
+      }
       entry.idleClosesAdded = addRelaySample(entry.idleCloses, entry.idleClosesAdded, close);
     };
 
@@ -1375,9 +1383,12 @@ export const keepaliveRace: DetectorDefinition = {
         for (const [server, entry] of servers) {
           const count = entry.raceIds.length;
           if (count === 0) continue;
-          const cluster = inferTimeout(entry.idleGaps, { fraction, absolute, minSamples: 1 });
+          // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
+          const burst = inCloseBurst(entry.idleGaps, entry.idleTs);
+          const idleGaps = entry.idleGaps.filter((_, i) => !burst[i]);
+          const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = cluster !== null ? tickedSpread(entry.idleGaps, cluster) : null;
+          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster) : null;
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
           let explanation: string;

@@ -27,6 +27,38 @@ interface Reported {
   finding: Finding;
 }
 
+/** Resets within this long of each other (seconds) came at one moment. */
+const RESET_MOMENT = 0.005;
+/** How many resets at one moment at one proxy endpoint make them an event. */
+const RESET_BURST_MIN = 3;
+
+/**
+ * The failures that were resets of several connections of one endpoint at one moment: HAProxy's
+ * reload without a socket hand-over closed its listener with 11 connections still in the accept
+ * queue, their requests sent, and the kernel reset them all within 0.11 ms (reload-haproxy). They
+ * agreed in age as a queue timeout's would, having arrived together.
+ */
+function resetBursts(paired: readonly PairedFailure[]): Set<PairedFailure['failure']> {
+  const out = new Set<PairedFailure['failure']>();
+  const byServer = new Map<string, Array<PairedFailure['failure']>>();
+  for (const p of paired) {
+    if (p.failure.how !== 'RST') continue;
+    const list = byServer.get(p.failure.server);
+    if (list === undefined) byServer.set(p.failure.server, [p.failure]);
+    else list.push(p.failure);
+  }
+  for (const resets of byServer.values()) {
+    resets.sort((a, b) => a.failTs - b.failTs);
+    let from = 0;
+    for (let to = 1; to <= resets.length; to++) {
+      if (to < resets.length && resets[to].failTs - resets[to - 1].failTs <= RESET_MOMENT) continue;
+      if (to - from >= RESET_BURST_MIN) for (let k = from; k < to; k++) out.add(resets[k]);
+      from = to;
+    }
+  }
+  return out;
+}
+
 export const noUpstreamConnect: DetectorDefinition = {
   id: 'no-upstream-connect',
   meta: {
@@ -127,8 +159,13 @@ export const noUpstreamConnect: DetectorDefinition = {
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();
-        for (const p of legs.pair()) {
+        const paired = legs.pair();
+        const resetTogether = resetBursts(paired);
+        for (const p of paired) {
           if (p.phase !== 'none') continue;
+          // Several connections reset at one moment are the listener or its process going away
+          // (reset-before-response): a proxy's queue timeout answers each request, 503 or a close.
+          if (resetTogether.has(p.failure)) continue;
           // An error at once is no timeout (no server available, a local answer).
           if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
           let list = byServer.get(p.failure.server);

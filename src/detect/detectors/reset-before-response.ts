@@ -170,6 +170,9 @@ export const resetBeforeResponse: DetectorDefinition = {
       });
     }
 
+    /** Each server's latest response start among connections that ended without a tracked failure. */
+    const lastAnswered = new Map<string, number>();
+
     function diagnose(server: string, burst: Candidate[], findings: Finding[], spread: number, idle: number): void {
       // Each reset counted once: uploads still arriving, then requests received, closed before, unacknowledged.
       const arriving = burst.filter((c) => c.ex.state === 'request-incomplete').length;
@@ -177,8 +180,23 @@ export const resetBeforeResponse: DetectorDefinition = {
       const acked = whole.filter((c) => c.requestAcked || c.resetAcked).length;
       const closedBefore = whole.filter((c) => c.closedBefore).length;
       const unacked = whole.length - acked - closedBefore;
+      const end = burst[burst.length - 1].rstTs;
+      const servedAfter = (lastAnswered.get(server) ?? -Infinity) > end;
       const idleNote =
-        idle > 0 ? ` In the same moment it closed ${idle} idle connection(s) that had nothing outstanding: the kernel closing every socket of a process that exited.` : '';
+        idle > 0
+          ? ` In the same moment it closed ${idle} idle connection(s) that had nothing outstanding: ` +
+            (servedAfter ? 'a process that stopped listening and closed what it held, or the kernel closing the sockets of one that exited.' : 'the kernel closing every socket of a process that exited.')
+          : '';
+      // The port went on answering: another process held it (a reload or a restart), and those that
+      // never got an answer were the old one's, some perhaps never accepted (reload-haproxy: HAProxy
+      // without a listening-socket hand-over closed its listener with 11 connections in its accept
+      // queue, their requests sent; the kernel reset them all).
+      const takenOver = servedAfter
+        ? ` ${server} went on answering new connections afterwards: another process held the port — a reload or a restart in which the old process ` +
+          'closed its listening socket with connections still in its accept queue (the kernel resets those, their requests sent and never read) or went away ' +
+          'with requests in hand; HAProxy does this on a reload without a hand-over of its listeners (`expose-fd listeners` on the stats socket and `-x`, or ' +
+          'a master-worker reload), any server on a restart that closes its listener before the new one takes over (SO_REUSEPORT listeners, `net.ipv4.tcp_migrate_req`).'
+        : '';
       const spreadText = `${microsAsMs(spread)} ms`;
       const counts =
         (acked > 0 ? ` ${acked} of the requests had been received: the server's kernel had them, its application never answered.` : '') +
@@ -194,14 +212,17 @@ export const resetBeforeResponse: DetectorDefinition = {
         count: burst.length,
         inferred: {},
         explanation:
-          `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText}.${counts}${idleNote} ` +
+          `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText}.${counts}${idleNote}${takenOver} ` +
           (closedBefore < burst.length
             ? `Resets of many connections at once, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
               `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).`
             : `Sockets closed before requests came, many at once: a restart whose FINs this capture does not show, or idle closes meeting reused connections ` +
               `(keep-alive races) with their FINs missing.`),
         remedy:
-          `Check ${server}'s process at that time: its logs and exit status, \`dmesg\` for the OOM killer, the service manager's restart history. ` +
+          (servedAfter
+            ? `Check what replaced ${server}'s process at that time: a reload (its log, the service manager's history) or a restart after a crash (the old process's exit status, \`dmesg\` for the OOM killer). ` +
+              'Reload with the listening sockets handed over (HAProxy: `expose-fd listeners` and `-x`, or master-worker mode), or drain the old listener before closing it. '
+            : `Check ${server}'s process at that time: its logs and exit status, \`dmesg\` for the OOM killer, the service manager's restart history. `) +
           `Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.` +
           (closedBefore > 0 ? ` Where the sockets were closed before the requests came, check whether the capture dropped packets (tcpdump's "dropped by kernel"): a FIN it missed makes a keep-alive race look like this.` : ''),
         anomalyIds: findings.map((f) => f.id),
@@ -237,6 +258,13 @@ export const resetBeforeResponse: DetectorDefinition = {
         tracked.delete(conn.id);
         const first = firstCloseOf(conn);
         if (t === undefined) {
+          // When the server last answered: after a burst of resets, it tells a listener taken over
+          // (a reload, a restart) from a service that stayed down. Bounded by the servers kept.
+          const recent = conn.app?.recent;
+          const answered = recent !== undefined && recent.length > 0 ? recent[recent.length - 1].responseStart : null;
+          if (answered !== null && answered !== undefined && (lastAnswered.has(conn.serverName) || lastAnswered.size < MAX_SERVERS)) {
+            if (answered > (lastAnswered.get(conn.serverName) ?? -Infinity)) lastAnswered.set(conn.serverName, answered);
+          }
           // A server close with nothing outstanding: context for bursts (a dying process closes these too).
           if (first !== null && !first.byClient) {
             let list = idleCloses.get(conn.serverName);
