@@ -1,4 +1,5 @@
 import { inCloseBurst, inferTimeout, tickedSpread } from '../../src/detect/infer-timeout';
+import { saferClientIdleTimeout } from '../../src/detect/detectors/keepalive-race';
 
 const options = { fraction: 0.02, absolute: 0.05, minSamples: 2 };
 
@@ -37,5 +38,16 @@ describe('inCloseBurst: idle closes at one moment that no timer explains', () =>
   test('two closes at one moment, or closes apart in time, are no burst', () => {
     expect(inCloseBurst([0.1, 0.5], [1, 1])).toEqual([false, false]);
     expect(inCloseBurst([0.1, 0.5, 0.9], [1, 2, 3])).toEqual([false, false, false]);
+  });
+});
+
+describe('saferClientIdleTimeout', () => {
+  test('below the server: tenths of a second, milliseconds for a sub-second timeout, never zero', () => {
+    expect(saferClientIdleTimeout(5)).toBe(4);
+    expect(saferClientIdleTimeout(2)).toBe(1);
+    expect(saferClientIdleTimeout(1.302)).toBe(0.7);
+    expect(saferClientIdleTimeout(0.4)).toBe(0.2);
+    expect(saferClientIdleTimeout(0.11, { count: 15, lo: 0.11, hi: 0.468 })).toBe(0.028);
+    expect(saferClientIdleTimeout(0.001)).toBeGreaterThan(0);
   });
 });

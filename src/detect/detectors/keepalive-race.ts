@@ -824,7 +824,9 @@ function arrivalText(entry: { arrival: number; arrivalReset: number }): string {
 export function saferClientIdleTimeout(serverTimeout: number, ticked: TickedSpread | null = null): number {
   // Closes spread over a tick: the setting lies up to one tick (their spread) below the shortest.
   const setting = ticked === null ? serverTimeout : Math.max(ticked.lo / 2, ticked.lo - (ticked.hi - ticked.lo));
-  return Math.round(Math.max(setting / 2, setting - Math.max(1, 0.1 * setting)) * 10) / 10;
+  const safer = Math.max(setting / 2, setting - Math.max(1, 0.1 * setting));
+  // Tenths of a second, milliseconds below a tenth: a timeout of 0.11 s was offered "0 s".
+  return safer >= 0.1 ? Math.round(safer * 10) / 10 : Math.max(0.001, Math.round(safer * 1000) / 1000);
 }
 
 export const keepaliveRace: DetectorDefinition = {
