@@ -10,6 +10,17 @@ import { seqAdd, seqGe, seqGt } from '../../flow/seq';
 const MIN_UNACKED_RETRANSMISSIONS = 2;
 
 /**
+ * A request ignored for one retransmission only (a SYN-cookie handshake leaves no SYN-ACK to repeat,
+ * and the client's next copy may find room) counts when the listener was dropping handshakes at the
+ * time: another overflow, or SYNs retransmitted to it (syn-unanswered), within this many seconds.
+ * accept-queue-overflow-node-blocked: 7 of 9 dropped handshake ACKs were retransmitted once, beside
+ * 25 connections whose SYNs the full queue dropped.
+ */
+const CORROBORATION_WINDOW = 5;
+/** Single-retransmission candidates kept at most (a lossy path could make many). */
+const MAX_SINGLES = 4096;
+
+/**
  * A SYN-ACK "repeat" sooner than this after the previous one is a copy of the same packet in the
  * capture (merged interfaces, VLAN copies), not the server's retransmission timer: no stack
  * retransmits sooner than its minimum RTO (Linux TCP_RTO_MIN 200 ms; SYN-ACKs start at 1 s).
@@ -70,6 +81,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
+    /** Requests ignored for one retransmission only, waiting for corroboration (CORROBORATION_WINDOW). */
+    const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number }> = [];
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         const c = conn.client;
@@ -86,7 +99,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
         // Retransmissions of the client's data before the server acknowledged any of it: the listener
         // dropping it (the request is acked later, or never).
         const earlyRetransmissions = c.retransmissionsBeforePeerAck;
-        if (conn.synAckRepeatsAfterAck === 0 && !resetAtHandshake && !(clientSentData && earlyRetransmissions >= MIN_UNACKED_RETRANSMISSIONS)) return;
+        if (conn.synAckRepeatsAfterAck === 0 && !resetAtHandshake && !(clientSentData && earlyRetransmissions >= 1)) return;
         const firstSynAck = s.synAckTimes[0];
         const repeatTimes: number[] = [];
         const repeatFrames: number[] = [];
@@ -107,10 +120,13 @@ export const acceptQueueOverflow: DetectorDefinition = {
           s.payloadBytes === 0 && s.finTs < 0 && s.rstTs < 0;
         // Acknowledged in the end, after the server had ignored MIN_UNACKED_RETRANSMISSIONS copies. A
         // server that FINs or resets before acknowledging anything is refusing, not queueing.
-        const late =
-          !repeated && !unacked && clientSentData && dataAcked && earlyRetransmissions >= MIN_UNACKED_RETRANSMISSIONS &&
+        const lateOnce =
+          !repeated && !unacked && clientSentData && dataAcked && earlyRetransmissions >= 1 &&
           !(s.rstTs >= 0 && s.payloadBytes === 0) && !(s.finTs >= 0 && s.payloadBytes === 0);
-        if (!repeated && !unacked && !late && !resetAtHandshake) return;
+        const late = lateOnce && earlyRetransmissions >= MIN_UNACKED_RETRANSMISSIONS;
+        // Once only: kept until the end, when what else the listener dropped meanwhile is known.
+        const single = lateOnce && !late;
+        if (!repeated && !unacked && !late && !resetAtHandshake && !single) return;
 
         let outcome: Outcome;
         if (dataAcked || s.payloadBytes > 0) outcome = 'accepted-later';
@@ -143,15 +159,17 @@ export const acceptQueueOverflow: DetectorDefinition = {
             evidence,
             frames,
           });
-        } else if (late) {
-          ctx.report({
+        } else if (late || single) {
+          const finding = {
             flowId: conn.id, client: conn.clientName, server: conn.serverName,
             ts: c.firstDataTs,
             message: 'late',
             data: { server: conn.serverName, client: conn.clientName, bytes: c.payloadBytes, retransmissions: earlyRetransmissions },
             evidence,
             frames,
-          });
+          };
+          if (late) ctx.report(finding);
+          else if (singles.length < MAX_SINGLES) singles.push({ finding, from: firstSynAck, to: c.firstDataTs });
         } else if (!unacked) {
           ctx.report({
             flowId: conn.id, client: conn.clientName, server: conn.serverName,
@@ -174,6 +192,14 @@ export const acceptQueueOverflow: DetectorDefinition = {
       },
 
       onFinish(): void {
+        // A single ignored retransmission is the listener's doing only beside its other drops then.
+        const dropsNear = (server: string, from: number, to: number): boolean =>
+          ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
+          ctx.findings('syn-unanswered').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
+        // Judged against the drops found so far, before any single is reported: singles do not vouch for each other.
+        const corroborated = singles.filter((single) => dropsNear(single.finding.server, single.from, single.to));
+        for (const single of corroborated) ctx.report(single.finding);
+        singles.length = 0;
         const byServer = new Map<string, Array<{ id: string; outcome: string; signal: string }>>();
         for (const f of ctx.findings('accept-queue-overflow')) {
           const list = byServer.get(f.server) ?? [];
