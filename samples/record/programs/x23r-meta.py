@@ -85,6 +85,14 @@ def body_lags_ms(conns):
     return lags
 
 
+def mismatch_expect(server, closes, idle_gaps, reuse_gaps):
+    """The idle-timeout-mismatch expected of a race recording (x23r, x24e): `closes` says how the server closes
+    idle connections and how long the clients keep them; the raced reuses and their consequence follow."""
+    return {'kind': 'idle-timeout-mismatch', 'client': None, 'server': server,
+            'notes': f"{closes}: raced reuses at {reuse_gaps[0]}-{reuse_gaps[-1]} s server side. The races above are the consequence.",
+            'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse_gaps}}
+
+
 def main():
     ap = argparse.ArgumentParser(prog='x23r-meta.py')
     x16.add_common_arguments(ap)
@@ -152,14 +160,14 @@ def main():
     lags = body_lags_ms(conns)
     if races:
         reuse_gaps = sorted(c['race']['reuseIdleSeconds'] for c in races.values())
-        expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': next(iter(conns.values()))['server'],
-                       'notes': f"WEBrick closes idle keep-alive connections after {statistics.median(idle_gaps):.3f} s (median of {len(idle_gaps)} "
-                                f"idle closes, {idle_gaps[0]}-{idle_gaps[-1]} s, last response byte to FIN; {from_start['median']} s from the "
-                                f"response's first byte: :RequestTimeout {a.request_timeout:g} s waited in 0.5 s steps from the moment WEBrick "
-                                "had written the response, whose body segment Nagle held one round trip behind its head) while Node's http.Agent (no idle limit) and Net::HTTP "
-                                f"(keep_alive_timeout raised to {configured.get('netHttpKeepAliveTimeout')} s) reuse connections idle about as long: "
-                                f"raced reuses at {reuse_gaps[0]}-{reuse_gaps[-1]} s server side. The races above are the consequence.",
-                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse_gaps}})
+        expect.append(mismatch_expect(
+            next(iter(conns.values()))['server'],
+            f"WEBrick closes idle keep-alive connections after {statistics.median(idle_gaps):.3f} s (median of {len(idle_gaps)} "
+            f"idle closes, {idle_gaps[0]}-{idle_gaps[-1]} s, last response byte to FIN; {from_start['median']} s from the "
+            f"response's first byte: :RequestTimeout {a.request_timeout:g} s waited in 0.5 s steps from the moment WEBrick "
+            "had written the response, whose body segment Nagle held one round trip behind its head) while Node's http.Agent (no idle limit) and Net::HTTP "
+            f"(keep_alive_timeout raised to {configured.get('netHttpKeepAliveTimeout')} s) reuse connections idle about as long",
+            idle_gaps, reuse_gaps))
 
     rel = x16.since(rows[0]['epoch'])
     meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)

@@ -148,15 +148,16 @@ def main():
     from_start = sorted(i['idleFromResponseStart'] for i in idle)
     if races:
         reuse_gaps = sorted(c['race']['reuseIdleSeconds'] for c in races.values())
-        expect.append({'kind': 'idle-timeout-mismatch', 'client': None, 'server': next(iter(conns.values()))['server'],
-                       'notes': f"inets httpd closes idle keep-alive connections after {statistics.median(idle_gaps):.3f} s (median of "
-                                f"{len(idle_gaps)} idle closes, {idle_gaps[0]}-{idle_gaps[-1]} s from the response's last byte; "
-                                f"{statistics.median(from_start)} s from its first byte: keep_alive_timeout {kat} s, a per-connection "
-                                "erlang:send_after timer armed when the response was handed to the socket, whose body segment Nagle "
-                                "held one round trip behind its head) while httpc (keep_alive_timeout "
-                                f"{configured.get('httpcKeepAliveTimeoutMs')} ms) and requests (no idle limit) reuse connections idle about "
-                                f"as long: raced reuses at {reuse_gaps[0]}-{reuse_gaps[-1]} s server side. The races above are the consequence.",
-                       'evidence': {'inferredServerIdleTimeoutSeconds': statistics.median(idle_gaps), 'racedReuseIdleSeconds': reuse_gaps}})
+        expect.append(x23r.mismatch_expect(
+            next(iter(conns.values()))['server'],
+            f"inets httpd closes idle keep-alive connections after {statistics.median(idle_gaps):.3f} s (median of "
+            f"{len(idle_gaps)} idle closes, {idle_gaps[0]}-{idle_gaps[-1]} s from the response's last byte; "
+            f"{statistics.median(from_start)} s from its first byte: keep_alive_timeout {kat} s, a per-connection "
+            "erlang:send_after timer armed when the response was handed to the socket, whose body segment Nagle "
+            "held one round trip behind its head) while httpc (keep_alive_timeout "
+            f"{configured.get('httpcKeepAliveTimeoutMs')} ms) and requests (no idle limit) reuse connections idle about "
+            "as long",
+            idle_gaps, reuse_gaps))
 
     rel = x16.since(rows[0]['epoch'])
     meta = x16.meta_head(a, configured, conns, races, idle_gaps, expect)
