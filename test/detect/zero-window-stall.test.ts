@@ -188,3 +188,21 @@ const MIME = path.resolve(__dirname, '../../../shared/corpus/public/suricata-ver
 (fs.existsSync(MIME) ? test : test.skip)('silent on a public capture whose zero windows last a few ms (suricata-verify http-mime-truncated)', async () => {
   expect(ofKind(await analyzeFiles([MIME], { detectors: only }), KIND)).toEqual([]);
 });
+
+describe('zero-window-stall when the sender gives up during the stall (nginx send_timeout, zero-window-nginx-send-timeout)', () => {
+  const file = path.join(SAMPLES_DIR, 'zero-window-nginx-send-timeout.pcap');
+  (fs.existsSync(file) ? test : test.skip)('a stall that recovered, one nginx closed behind the window (FIN), one it reset; its send timeout from the reset', async () => {
+    const r = await analyzeFiles([file]);
+    const stalls = r.anomalies.filter((a) => a.kind === 'zero-window-stall');
+    expect(stalls.map((f) => [f.evidence.senderGaveUp, f.evidence.transferResumed])).toEqual([
+      [null, true],
+      ['fin', false],
+      ['reset', false],
+    ]);
+    const d = r.diagnoses.find((x) => x.kind === 'zero-window-stall')!;
+    // nginx send_timeout 3s: it reset 3.05 s after the window closed.
+    expect(d.inferred.senderSendTimeout.value).toBeGreaterThanOrEqual(3);
+    expect(d.inferred.senderSendTimeout.value).toBeLessThan(3.1);
+    expect(d.explanation).toContain('the message was cut short');
+  });
+});

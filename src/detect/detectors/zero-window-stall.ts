@@ -1,10 +1,18 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { ms, requestLine } from '../facts';
+import { inferTimeout } from '../infer-timeout';
 import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
 import type { HttpExchange } from '../../http/exchange';
 
 type Side = 'client' | 'server';
+
+/**
+ * A FIN within this long (seconds) after the zero window reopened, on a message cut short, was
+ * queued behind the window: the sender had closed during the stall (its kernel flushes what the
+ * socket held, then the FIN).
+ */
+const FLUSH_AFTER_REOPEN = 1;
 
 /** A zero-window episode measured: an episode still open at the end lasts to the connection's last packet. */
 interface Stall {
@@ -76,6 +84,14 @@ export const zeroWindowStall: DetectorDefinition = {
       const open = e.endTs < 0;
       const ex = exchangeAt(conn, side, e.startTs);
       const peer = side === 'client' ? 'the server' : 'the client';
+      // The sender gave up during the stall (its send timeout): it reset the connection while the
+      // window was still zero, or closed it and its FIN, queued behind the zero window, left with the
+      // bytes its buffer held once the window reopened, the message cut short (nginx send_timeout,
+      // zero-window-nginx-send-timeout: a RST with reset_timedout_connection on, else such a FIN).
+      const resetDuring = sender.rstTs >= e.startTs && sender.rstTs <= longest.end;
+      const cutShort = side === 'client' ? ex !== null && ex.state === 'response-incomplete' : ex !== null && ex.state === 'request-incomplete';
+      const finBehind = !resetDuring && !open && cutShort && sender.finTs >= e.endTs && sender.finTs - e.endTs <= FLUSH_AFTER_REOPEN;
+      const gaveUp = resetDuring ? 'reset' : finBehind ? 'fin' : null;
       ctx.report({
         flowId: conn.id,
         client: conn.clientName,
@@ -90,14 +106,17 @@ export const zeroWindowStall: DetectorDefinition = {
           endFrame: open ? null : e.endFrame,
           openAtEnd: open,
           probes: e.probes,
-          transferResumed: !open && sender.lastDataTs >= e.endTs,
+          transferResumed: !open && gaveUp === null && sender.lastDataTs >= e.endTs,
+          senderGaveUp: gaveUp,
+          // From the last moment the sender could write (the window closing) to its reset: its send timeout.
+          senderGaveUpAfter: resetDuring ? ms(sender.rstTs - e.startTs) : null,
           stalls: stalls.length,
           totalStalled: ms(stalls.reduce((sum, s) => sum + s.duration, 0)),
           zeroWindowEpisodes: receiver.zeroWindowCount,
           request: requestLine(ex),
           status: ex?.status ?? null,
         },
-        frames: [e.startFrame, ...(open ? [] : [e.endFrame])],
+        frames: [e.startFrame, ...(open ? [] : [e.endFrame]), ...(resetDuring ? [sender.rstFrame] : finBehind ? [sender.finFrame] : [])],
       });
     };
 
@@ -108,10 +127,12 @@ export const zeroWindowStall: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number }>();
+        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number }>();
         for (const f of ctx.findings('zero-window-stall')) {
-          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0 };
+          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0 };
           agg.ids.push(f.id);
+          if (typeof f.evidence.senderGaveUpAfter === 'number') agg.resets.push(f.evidence.senderGaveUpAfter);
+          if (f.evidence.senderGaveUp === 'fin') agg.fins++;
           const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
           if (f.evidence.receiver === 'server') agg.server.push(duration);
           else agg.client.push(duration);
@@ -145,14 +166,27 @@ export const zeroWindowStall: DetectorDefinition = {
             );
           }
           const total = agg.ids.length;
+          const sendTimeout = agg.resets.length > 0 ? inferTimeout(agg.resets, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 }) : null;
+          const gaveUp =
+            (agg.resets.length > 0
+              ? ` On ${agg.resets.length} the sender gave up and reset the connection ${ms(Math.min(...agg.resets))}` +
+                `${ms(Math.min(...agg.resets)) !== ms(Math.max(...agg.resets)) ? `–${ms(Math.max(...agg.resets))}` : ''} s after the window closed: its send timeout ` +
+                '(nginx `send_timeout`, 60 s by default, with `reset_timedout_connection on`; a write deadline), what it held unsent lost.'
+              : '') +
+            (agg.fins > 0
+              ? ` On ${agg.fins} the sender gave up during the stall and closed the connection: once the window reopened only the bytes its socket ` +
+                'buffer held came, then its FIN, and the message was cut short (nginx at its `send_timeout`, 60 s by default, without ' +
+                '`reset_timedout_connection`; the client reads a truncated body, curl: "transfer closed with N bytes remaining to read", 18).'
+              : '');
           ctx.diagnose({
             server,
             count: total,
-            inferred: {},
+            inferred: sendTimeout !== null ? { senderSendTimeout: sendTimeout } : {},
             explanation:
               `Transfers stalled because a receiver's buffer was full and its application did not read: ${parts.join('; ')}. ` +
               "The sender's kernel could only probe the zero window until the reader caught up" +
-              (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.'),
+              (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.') +
+              gaveUp,
             remedy:
               `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; timeouts on the sending side ` +
               '(send_timeout, write deadlines) decide how long a stalled peer may hold a connection.',
