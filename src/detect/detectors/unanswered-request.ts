@@ -206,16 +206,36 @@ function lateAnswerOf(ex: HttpExchange, conn: AnalyzedConnection): Tracked['late
  * Net::ReadTimeout: unanswered-request-jvm-ruby-erlang-timeouts, 11 ms after its close).
  */
 function resentAfterGivingUp(waits: readonly Wait[]): number {
-  let resent = 0;
+  // By host, method and URI, each group by close time: a search per wait (a cluster holds up to
+  // MAX_WAITS_PER_SERVER, many with one URI).
+  const groups = new Map<string, Wait[]>();
   for (const w of waits) {
     if (w.method === null) continue;
-    const host = hostOf(w.client);
-    const again = waits.some(
-      (first) =>
-        first !== w && first.client !== w.client && first.method === w.method && first.uri === w.uri && hostOf(first.client) === host &&
-        w.requestStart >= first.closeTs && w.requestStart - first.closeTs <= RESEND_GAP,
-    );
-    if (again) resent++;
+    const key = `${hostOf(w.client)} ${w.method} ${w.uri ?? ''}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [w]);
+    else group.push(w);
+  }
+  let resent = 0;
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const byClose = [...group].sort((a, b) => a.closeTs - b.closeTs);
+    for (const w of group) {
+      // The first close at or after w.requestStart − RESEND_GAP, then those up to w.requestStart.
+      let lo = 0;
+      let hi = byClose.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (byClose[mid].closeTs < w.requestStart - RESEND_GAP) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < byClose.length && byClose[i].closeTs <= w.requestStart; i++) {
+        if (byClose[i] !== w && byClose[i].client !== w.client) {
+          resent++;
+          break;
+        }
+      }
+    }
   }
   return resent;
 }
