@@ -824,14 +824,31 @@ export function clusterByDelay<T extends { delay: number }>(
       left = left.filter((r) => r.delay < lo || r.delay > reach);
     }
     if (endOf !== undefined) {
-      const ticked = (r: T): boolean => r.delay >= lo && r.delay <= lo + TICK_SPAN_MAX && members.some((m) => Math.abs(endOf(m) - endOf(r)) <= ONE_MOMENT);
-      while (i + 1 < groups.length && groups[i + 1].members.some(ticked) && groups[i + 1].members.every((m) => m.delay <= lo + TICK_SPAN_MAX)) {
+      const atOneMoment = (group: readonly T[], r: T): boolean => group.some((m) => Math.abs(endOf(m) - endOf(r)) <= ONE_MOMENT);
+      while (
+        i + 1 < groups.length && groups[i + 1].members.every((m) => m.delay <= lo + TICK_SPAN_MAX) &&
+        groups[i + 1].members.some((r) => atOneMoment(members, r))
+      ) {
         members = [...members, ...groups[++i].members];
       }
-      // Taken one at a time: each one taken may share its moment with the next.
-      for (let r = left.find(ticked); r !== undefined; r = left.find(ticked)) {
-        members = [...members, r];
-        left = left.filter((x) => x !== r);
+      // The waits within a tick that ended at one moment with a member, or with one so taken:
+      // chains of ends at most ONE_MOMENT apart, sorted once (a burst of thousands stays linear).
+      const candidates = left.filter((r) => r.delay >= lo && r.delay <= lo + TICK_SPAN_MAX);
+      if (candidates.length > 0) {
+        const memberSet = new Set<T>(members);
+        const all = [...members, ...candidates].sort((a, b) => endOf(a) - endOf(b));
+        const taken = new Set<T>();
+        for (let from = 0; from < all.length; ) {
+          let to = from + 1;
+          while (to < all.length && endOf(all[to]) - endOf(all[to - 1]) <= ONE_MOMENT) to++;
+          const chain = all.slice(from, to);
+          if (chain.some((x) => memberSet.has(x))) for (const x of chain) if (!memberSet.has(x)) taken.add(x);
+          from = to;
+        }
+        if (taken.size > 0) {
+          members = [...members, ...candidates.filter((x) => taken.has(x))];
+          left = left.filter((x) => !taken.has(x));
+        }
       }
     }
     if (members === group.members) {
