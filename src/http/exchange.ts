@@ -59,6 +59,13 @@ export interface HttpExchange {
    * JSON output names it only where it applies.
    */
   responseCloseUnknown?: true;
+  /**
+   * The capture's snaplen cut the request inside its head: its body's length was unseen, so the
+   * request is taken to end where its direction's next message begins or its bytes stop, and
+   * whether it was all sent is unknown. `undefined` otherwise, so the JSON output names it only
+   * where it applies.
+   */
+  requestCut?: true;
   /** `Keep-Alive: timeout=N` advertised by the response, seconds, or null. */
   keepAliveTimeout: number | null;
   /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */

@@ -1051,6 +1051,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
     responseClose: closesConnection(p),
     responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,
+    requestCut: rq && p.requestHeadCut ? true : undefined,
     keepAliveTimeout: p.keepAliveTimeout,
     idleBefore: p.idleBefore,
     state: stateOf(p),

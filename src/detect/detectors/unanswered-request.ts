@@ -847,7 +847,9 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onExchange(ex, conn) {
-        if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
+        // A request whose head the snaplen cut may not have been all sent (slow-clients-server-timeouts:
+        // a PUT's body stalled, then the server's client_body_timeout): no complete request is proven.
+        if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null || ex.requestCut === true) return;
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
