@@ -85,6 +85,17 @@ def body_lags_ms(conns):
     return lags
 
 
+def server_log(server, handled, rows, port, idle_log, header_note):
+    """The meta's groundTruth.serverLog of a race recording (x23r, x24e): what the server's own log says,
+    beside the Server headers in the capture."""
+    log = {'server': server, 'requestsHandled': len(handled),
+           'statuses': {str(s): sum(1 for e in handled if e['status'] == s) for s in sorted({e['status'] for e in handled})},
+           'serverHeaders': x20h.server_headers(rows, port), 'idleTimeouts': idle_log}
+    if header_note:
+        log['serverHeadersNote'] = header_note
+    return log
+
+
 def mismatch_expect(server, closes, idle_gaps, reuse_gaps):
     """The idle-timeout-mismatch expected of a race recording (x23r, x24e): `closes` says how the server closes
     idle connections and how long the clients keep them; the raced reuses and their consequence follow."""
@@ -205,13 +216,9 @@ def main():
                                           "drops a pooled socket on its 'end'; Net::HTTP#begin_transport checks `wait_readable(0) && eof?` "
                                           "and logs 'Conn close because of EOF'. No race."),
         },
-        'serverLog': {'server': SERVER, 'requestsHandled': len(handled),
-                      'statuses': {str(s): sum(1 for e in handled if e['status'] == s) for s in sorted({e['status'] for e in handled})},
-                      'serverHeaders': x20h.server_headers(rows, a.server_port), 'idleTimeouts': idle_log},
+        'serverLog': server_log(SERVER, handled, rows, a.server_port, idle_log, a.header_note),
         'timesNote': x16.TIMES_NOTE,
     }
-    if a.header_note:
-        meta['groundTruth']['serverLog']['serverHeadersNote'] = a.header_note
     x16.write_meta(a.meta, meta)
     print(f"x23r-meta: {a.scenario}: written")
 

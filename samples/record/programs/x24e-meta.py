@@ -22,22 +22,17 @@ Usage: x24e-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-
          [--header-note TEXT]
 """
 import argparse
-import collections
 import copy
-import importlib.util
 import json
 import os
 import statistics
 import tempfile
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location('x20hmeta', os.path.join(_here, 'x20h-meta.py'))
-x20h = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(x20h)
+import sibling
+
+x20h = sibling.load('x20hmeta', 'x20h-meta.py')
 x16 = x20h.x16
-_spec = importlib.util.spec_from_file_location('x23rmeta', os.path.join(_here, 'x23r-meta.py'))
-x23r = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(x23r)
+x23r = sibling.load('x23rmeta', 'x23r-meta.py')
 
 SERVER = 'inets httpd'
 LIBS = {'httpc': 'Erlang httpc', 'requests': 'python requests'}
@@ -188,13 +183,9 @@ def main():
                                           "handler process (active once) gets tcp_closed while idle and stops, its session leaves the "
                                           "profile's table; urllib3 checks is_connection_dropped before reuse. No race."),
         },
-        'serverLog': {'server': SERVER, 'requestsHandled': len(handled),
-                      'statuses': dict(sorted(collections.Counter(str(e['status']) for e in handled).items())),
-                      'serverHeaders': x20h.server_headers(rows, a.server_port), 'idleTimeouts': idle_log},
+        'serverLog': x23r.server_log(SERVER, handled, rows, a.server_port, idle_log, a.header_note),
         'timesNote': x16.TIMES_NOTE,
     }
-    if a.header_note:
-        meta['groundTruth']['serverLog']['serverHeadersNote'] = a.header_note
     x16.write_meta(a.meta, meta)
     print(f"x24e-meta: {a.scenario}: written")
 

@@ -34,21 +34,17 @@ Usage: x24w-meta.py SCENARIO --capture PCAP --meta OUT --server-port P --client-
 import argparse
 import datetime
 import glob
-import importlib.util
 import json
 import math
 import os
 import re
 import statistics
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location('x20hmeta', os.path.join(_here, 'x20h-meta.py'))
-x20h = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(x20h)
+import sibling
+
+x20h = sibling.load('x20hmeta', 'x20h-meta.py')
 x16 = x20h.x16
-_spec = importlib.util.spec_from_file_location('x23rmeta', os.path.join(_here, 'x23r-meta.py'))
-x23r = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(x23r)
+x23r = sibling.load('x23rmeta', 'x23r-meta.py')
 spread = x23r.spread
 
 SERVER = 'webfsd'
