@@ -571,6 +571,23 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
+   * The request that the proxy whose backend connections leave from `address` sent to another
+   * backend than `refused` within `within` seconds after `ts`, when its connect there was refused
+   * then: the proxy moving the request on (nginx `proxy_next_upstream`, HAProxy `redispatch`), so
+   * that its client saw no error (dead-upstream-nginx). Null when none, or `address` is no proxy's.
+   */
+  movedOnAfter(address: string, refused: string, ts: number, within: number): LegRequest | null {
+    const record = this.proxies.get(address) ?? (this.proxyForwardingFrom(address) !== null ? this.recordOf(address) : undefined);
+    if (record === undefined) return null;
+    for (const r of record.requests) {
+      if (r.leg.server === refused || r.start < ts || r.start > ts + within) continue;
+      // A copy of a request the proxy had received, not its host's own client calling another server.
+      if (this.forwardedByItsSender({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start })) return r;
+    }
+    return null;
+  }
+
+  /**
    * The proxy address whose other upstream address `address` is (see RequestCopies), when it is
    * not the proxy's own; null otherwise.
    */

@@ -134,3 +134,20 @@ const SAMPLE = path.join(SAMPLES_DIR, 'refused-connection.pcap');
     expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
   });
 });
+
+describe('connection-refused when the refused client is a proxy that moved the request on', () => {
+  test('nginx sent each refused request to another upstream server (dead-upstream-nginx); curl on the same host as a server did not (refused-connection)', async () => {
+    const moved = "it sent the request on to another backend within 1 s";
+    const viaProxy = path.join(SAMPLES_DIR, 'dead-upstream-nginx.pcap');
+    if (fs.existsSync(viaProxy)) {
+      const d = (await analyzeFiles([viaProxy])).diagnoses.find((x) => x.kind === 'connection-refused')!;
+      expect(d.explanation).toContain(moved);
+      expect(d.explanation).toContain('`fail_timeout`');
+    }
+    const direct = path.join(SAMPLES_DIR, 'refused-connection.pcap');
+    if (fs.existsSync(direct)) {
+      const d = (await analyzeFiles([direct])).diagnoses.find((x) => x.kind === 'connection-refused')!;
+      expect(d.explanation).not.toContain('is a proxy');
+    }
+  });
+});

@@ -1,10 +1,15 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
-import { isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { isGatewayStatus, LegRequest, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
 const MAX_SERVERS_TRACKED = 65_536;
+
+/** How soon after a refused connect a proxy's request to another backend is its moving that request on (seconds). */
+const MOVED_ON_WITHIN = 1;
+/** Refusals looked at for it (each a scan of the proxy's kept requests). */
+const MOVED_ON_CHECKED = 64;
 
 /**
  * How long after a refusal a proxy's immediate failures are taken for its having marked the
@@ -47,7 +52,7 @@ export const connectionRefused: DetectorDefinition = {
      * `retry=` seconds; nginx: `max_fails` / `fail_timeout`; HAProxy: a server down by health
      * check). Those are no timeout: saying so keeps a reader from looking for one.
      */
-    const proxyNote = (items: ReadonlyArray<{ ts: number; client: string | null; flowId: number | null }>, pairs: readonly PairedFailure[]): string => {
+    const proxyNote = (items: ReadonlyArray<{ ts: number; client: string | null; flowId: number | null; server: string }>, pairs: readonly PairedFailure[]): string => {
       const refusedFlows = new Set(items.map((i) => i.flowId));
       const proxies = new Set<string>();
       for (const i of items) {
@@ -65,7 +70,7 @@ export const connectionRefused: DetectorDefinition = {
         if (p.phase === 'connect' && p.leg !== null && refusedFlows.has(p.leg.flowId)) onRefusal.push(p);
         else if (p.phase === 'none' && f.delay <= ctx.options.spreadAbsolute && f.requestStart >= first && f.requestStart <= last + MARKED_DOWN_WINDOW) atOnce.push(p);
       }
-      if (onRefusal.length + atOnce.length === 0) return '';
+      if (onRefusal.length + atOnce.length === 0) return movedOnNote(items);
       const outcomes = (list: readonly PairedFailure[]): string =>
         [...new Set(list.map((p) => (p.failure.how === 'status' ? String(p.failure.status) : `a ${p.failure.how}`)))].join('/');
       const servers = [...new Set([...onRefusal, ...atOnce].map((p) => p.failure.server))].slice(0, 3).join(', ');
@@ -80,6 +85,33 @@ export const connectionRefused: DetectorDefinition = {
           `No timeout is at work in those failures`;
       }
       return `${note}.`;
+    };
+
+    /**
+     * A proxy that failed none of its clients' requests over these refusals but sent each request on
+     * to another backend right after: its clients saw no error (nginx resends a request whose
+     * connect was refused to the next upstream server, a POST too, and marks the refusing one down
+     * for `fail_timeout`: dead-upstream-nginx). The backend is down all the same.
+     */
+    const movedOnNote = (items: ReadonlyArray<{ ts: number; client: string | null; server: string }>): string => {
+      let moved = 0;
+      let example: LegRequest | null = null;
+      for (const i of items.slice(0, MOVED_ON_CHECKED)) {
+        if (i.client === null) continue;
+        const r = legs.movedOnAfter(hostOf(i.client), i.server, i.ts, MOVED_ON_WITHIN);
+        if (r === null) continue;
+        moved++;
+        example ??= r;
+      }
+      if (example === null) return '';
+      const checked = Math.min(items.length, MOVED_ON_CHECKED);
+      return (
+        ` The refused client is a proxy that failed none of its clients' requests for it: after ${moved === checked ? (checked === 1 ? 'the refusal' : `each of the ${checked} refusals`) : `${moved} of ${checked} refusals`} ` +
+        `it sent the request on to another backend within ${ms(MOVED_ON_WITHIN)} s (${example.method ?? 'a request'} ${example.uri ?? ''} to ${example.leg.server}` +
+        `${example.frame !== null ? `, frame ${example.frame}` : ''}), so its clients need not have seen an error, and it stops trying this one for a while ` +
+        '(nginx: `max_fails`, 1, per `fail_timeout`, 10 s by default, and `proxy_next_upstream error`; HAProxy: `option redispatch` with health checks; ' +
+        'Apache mod_proxy: a balancer member in error state for `retry=` seconds). The backend is down all the same, and every request sent to it first waits one more round trip.'
+      );
     };
 
     return {
@@ -129,11 +161,11 @@ export const connectionRefused: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null }>>();
+        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null; server: string }>>();
         const pairs = legs.pair();
         for (const f of ctx.findings('connection-refused')) {
           const list = byServer.get(f.server) ?? [];
-          list.push({ id: f.id, ts: f.ts, client: f.client, flowId: f.flowId });
+          list.push({ id: f.id, ts: f.ts, client: f.client, flowId: f.flowId, server: f.server });
           byServer.set(f.server, list);
         }
         for (const [server, items] of byServer) {
