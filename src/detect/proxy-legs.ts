@@ -576,11 +576,16 @@ export class ProxyLegs implements EventFollower {
    * then: the proxy moving the request on (nginx `proxy_next_upstream`, HAProxy `redispatch`), so
    * that its client saw no error (dead-upstream-nginx). Null when none, or `address` is no proxy's.
    */
-  movedOnAfter(address: string, refused: string, ts: number, within: number): LegRequest | null {
+  movedOnAfter(
+    address: string, refused: string, ts: number, within: number,
+    /** The request that failed there, when one did: the one sent on is its copy (same method and URI). */
+    same: { method: string | null; uri: string | null } | null = null,
+  ): LegRequest | null {
     const record = this.proxies.get(address) ?? (this.proxyForwardingFrom(address) !== null ? this.recordOf(address) : undefined);
     if (record === undefined) return null;
     for (const r of record.requests) {
       if (r.leg.server === refused || r.start < ts || r.start > ts + within) continue;
+      if (same !== null && (r.method !== same.method || r.uri !== same.uri)) continue;
       // A copy of a request the proxy had received, not its host's own client calling another server.
       if (this.forwardedByItsSender({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start })) return r;
     }

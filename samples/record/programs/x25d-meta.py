@@ -250,10 +250,9 @@ def expect_entries(client_leg, upstream, refused, cut, access, killed_at):
         if x['retry'] is not None:
             rc, re_ = x['retry'][1], x['retry'][2]
             expect.append({'kind': 'retried-request', 'client': rc['client'], 'server': rc['server'],
-                           'knownMiss': ('nginx retried the request on another upstream server (proxy_next_upstream): '
-                                         'retried-request only pairs a failure with a retry to the same server endpoint'),
                            'notes': f"{ex['method']} {ex['uri']} sent again by nginx (frame {re_['frame']}) to {rc['server']} after the "
-                                    f"kill cut it on {c['client']} -> {c['server']}; answered {re_['status']}."})
+                                    f"kill cut it on {c['client']} -> {c['server']} (proxy_next_upstream; conncheck's retried-request "
+                                    f"with movedToServer); answered {re_['status']}."})
             done.add(rc['client'])
     # The same kind of request (method, path) answered 2xx on some client connections and 5xx on others:
     # conncheck's intermittent-5xx (at least 2 of each). Here only the POST /slow clients can be: the kill

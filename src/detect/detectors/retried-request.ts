@@ -1,8 +1,9 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, isIdempotent, ms } from '../facts';
+import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
+import { sharedProxyLegs } from '../proxy-legs';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /**
@@ -97,6 +98,7 @@ export const retriedRequest: DetectorDefinition = {
   create(ctx) {
     const window = ctx.options.retryWindow;
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
+    const legs = sharedProxyLegs(ctx);
     /** A sequential client that sent other requests between the failure and the next attempt had moved on: no retry. */
     const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest): boolean =>
       index.movedOnBetween(failed, failedAt, next.ts);
@@ -131,7 +133,7 @@ export const retriedRequest: DetectorDefinition = {
           request: `${retry.method} ${retry.uri}`,
           after: ms(after),
           failedOn: failed.client,
-          failure: FAILURE_TEXT[failed.failure.how],
+          failure: FAILURE_TEXT[failed.failure.how] + (retry.server !== failed.request.server ? `; a proxy sent it on to another backend, ${retry.server}` : ''),
           risk: idempotent
             ? ''
             : keyed
@@ -157,6 +159,8 @@ export const retriedRequest: DetectorDefinition = {
           newConnection: retry.index === 1,
           retryStatus: retry.status,
           keepaliveRace: failed.raceId,
+          // Only when the retry went to another server than the attempt: a proxy moving the request on.
+          ...(retry.server !== failed.request.server ? { movedToServer: retry.server } : {}),
         },
         frames: [failed.request.frame, failed.failure.frame, retry.frame],
       });
@@ -217,7 +221,38 @@ export const retriedRequest: DetectorDefinition = {
       return null;
     };
 
+    /**
+     * Failures no retry to the same server answered, at a proxy that sent the request on to another
+     * backend right after (nginx `proxy_next_upstream`: a GET whose backend died mid-request went to
+     * the next upstream server, dead-upstream-nginx). Their retry is a request to another server, which
+     * the signature (it includes the server) does not pair.
+     */
+    const movedToAnotherServer = (): void => {
+      let byConnection: Map<number, RememberedRequest[]> | null = null;
+      for (const list of pending.values()) {
+        for (const failed of list) {
+          const r = legs.movedOnAfter(hostOf(failed.client), failed.request.server, failed.failure.at, window, failed.request);
+          if (r === null) continue;
+          if (byConnection === null) {
+            byConnection = new Map();
+            for (const q of index.all()) {
+              const on = byConnection.get(q.flowId);
+              if (on === undefined) byConnection.set(q.flowId, [q]);
+              else on.push(q);
+            }
+          }
+          const retry = byConnection.get(r.leg.flowId)?.find((q) => q.index === r.index) ?? null;
+          if (retry !== null && retry.bodyBytes === failed.request.bodyBytes) report(failed, retry);
+        }
+      }
+      pending.clear();
+      pendingCount = 0;
+    };
+
     return {
+      onFinish() {
+        if (pendingCount > 0) movedToAnotherServer();
+      },
       onExchange(ex, conn) {
         const entry = index.offer(ex, conn);
         if (entry < 0) return;
