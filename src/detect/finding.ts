@@ -18,7 +18,8 @@ export type AnomalyKind =
   | 'reset-before-response'
   | 'intermittent-5xx'
   | 'rst-on-close'
-  | 'zero-window-stall';
+  | 'zero-window-stall'
+  | 'slow-client-timeout';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

@@ -16,6 +16,7 @@ import { intermittent5xx } from './detectors/intermittent-5xx';
 import { retriedRequest } from './detectors/retried-request';
 import { idleTimeoutMismatch } from './detectors/idle-timeout-mismatch';
 import { connectionChurn } from './detectors/connection-churn';
+import { slowClientTimeout } from './detectors/slow-client-timeout';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -41,4 +42,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   retriedRequest,
   idleTimeoutMismatch,
   connectionChurn,
+  slowClientTimeout,
 ];

@@ -140,26 +140,26 @@ def expect_slow(server, kind, conn, m, cfg):
         timer = (f'headersTimeout {cfg["nodeHeadersTimeout"]} s' if kind == 'slow-head' else f'requestTimeout {cfg["nodeRequestTimeout"]} s')
         sent = ('an unfinished request head, 4 bytes every 0.3 s' if kind == 'slow-head'
                 else f'a PUT head with Content-Length: 100000 and {m["bodyBytes"]} body bytes, then nothing')
-        return {**cmeta.entry('slow-client-timeout', conn,
-                              f'The client sent {sent}; Node answered 408 Request Timeout with Connection: close (frame {m["status408Frame"]}) '
-                              f'{m["wait"]:.3f} s after the {"SYN" if kind == "slow-head" else "request began"} ({timer}, checked every '
-                              f'{cfg["nodeConnectionsCheckingInterval"]} s) and closed (FIN, frame {m["serverFinFrame"]}): the server timed out a slow client.'),
-                'knownMiss': ('conncheck has no kind for a server timing out a slow client: the 408 is paired as '
-                              + ('a response without a request (exchange state no-request: the unfinished head is no request to it)'
-                                 if kind == 'slow-head' else 'the response to the incomplete PUT (exchange state request-incomplete, status 408)')
-                              + ', and no detector looks at it; unanswered-request wants a complete request with no response byte.')}
+        e = cmeta.entry('slow-client-timeout', conn,
+                        f'The client sent {sent}; Node answered 408 Request Timeout with Connection: close (frame {m["status408Frame"]}) '
+                        f'{m["wait"]:.3f} s after the {"SYN" if kind == "slow-head" else "request began"} ({timer}, checked every '
+                        f'{cfg["nodeConnectionsCheckingInterval"]} s) and closed (FIN, frame {m["serverFinFrame"]}): the server timed out a slow client.')
+        if kind == 'slow-head':
+            e['knownMiss'] = ('the 408 is paired as a response without a request (exchange state no-request: an unfinished '
+                              'request line is no request to conncheck), so slow-client-timeout has no request to judge')
+        return e
     timer = (f'client_header_timeout {cfg["nginxClientHeaderTimeout"]} s, counted from the accept' if kind == 'slow-head'
              else f'client_body_timeout {cfg["nginxClientBodyTimeout"]} s, between two reads of the body; {m["requestAge"]:.3f} s after the request began')
     sent = ('an unfinished request head, 4 bytes every 0.3 s (ACKed)' if kind == 'slow-head'
             else f'a PUT head with Content-Length: 100000 and {m["bodyBytes"]} body bytes (ACKed), then nothing')
-    return {**cmeta.entry('unanswered-request', conn,
-                          f'The client sent {sent}; nginx closed with a FIN (frame {m["serverFinFrame"]}) {m["wait"]:.3f} s after the '
-                          f'{"SYN" if kind == "slow-head" else "last body byte"} ({timer}) '
-                          'without sending a byte, and logged 408 in its access log: the server timed out a slow client, which got no response at all.'),
-            'knownMiss': ('unanswered-request only takes a complete request: '
-                          + ('the unfinished head is no request to conncheck (flow requests 0)' if kind == 'slow-head'
-                             else 'the PUT is request-incomplete (4000 of 100000 body bytes), so its server-side close without a response goes unreported')
-                          + '; the endpoint table shows it as 0 unanswered.')}
+    e = cmeta.entry('slow-client-timeout', conn,
+                    f'The client sent {sent}; nginx closed with a FIN (frame {m["serverFinFrame"]}) {m["wait"]:.3f} s after the '
+                    f'{"SYN" if kind == "slow-head" else "last body byte"} ({timer}) '
+                    'without sending a byte, and logged 408 in its access log: the server timed out a slow client, which got no response at all.')
+    if kind == 'slow-head':
+        e['knownMiss'] = ('the unfinished head is no request to conncheck (flow requests 0), so slow-client-timeout has no '
+                          'request to judge')
+    return e
 
 
 def main():

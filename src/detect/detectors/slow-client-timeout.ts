@@ -1,0 +1,156 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { at, ms, requestLine } from '../facts';
+import type { Finding } from '../finding';
+import { inferTimeout } from '../infer-timeout';
+import { firstCloseOf } from '../proxy-legs';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import type { HttpExchange } from '../../http/exchange';
+
+/**
+ * A client that had sent nothing for this long (seconds) when the server closed on its unfinished
+ * request had stalled: a server that closes while the bytes still flow is failing the upload for
+ * another reason (a crash, a refusal), not timing out a slow client.
+ */
+const MIN_CLIENT_SILENCE = 0.5;
+
+/** The server's setting, by the software its answers name, for the diagnosis. */
+function settingFor(software: string | null, answered408: boolean): string {
+  if (software !== null && /^(nginx|openresty)\b/i.test(software)) {
+    return 'nginx `client_body_timeout` (60 s by default, between two reads of the body) and `client_header_timeout` (60 s, from the accept, for the whole head); nginx closes without a byte and logs 408';
+  }
+  if (software !== null && /^Apache\b/i.test(software)) {
+    return 'Apache mod_reqtimeout `RequestReadTimeout` (by default header=20-40,MinRate=500 body=20,MinRate=500)';
+  }
+  if (answered408 && software === '') {
+    // Node.js 20 answers exactly `408 Request Timeout` with `Connection: close` and no Server header (slow-clients-server-timeouts).
+    return (
+      'Node.js http.Server `requestTimeout` (300 s by default, from the request\'s first byte) and `headersTimeout` (60 s, for the head), ' +
+      'both checked every `connectionsCheckingInterval` (30 s by default, so up to that much late); other servers: their request read timeout'
+    );
+  }
+  return 'its request read timeout (nginx `client_body_timeout` / `client_header_timeout`, Node.js `requestTimeout` / `headersTimeout`, Apache `RequestReadTimeout`)';
+}
+
+interface Stalled {
+  finding: Finding;
+  sinceRequest: number;
+  sinceClientData: number;
+}
+
+/**
+ * slow-client-timeout: the server gave up on a request the client was still sending, too slowly:
+ * it answered 408 Request Timeout, or closed (FIN) without a byte after the client had gone silent
+ * in the middle of its request. The client is the slow side (a stalled upload, a slow link, a
+ * slowloris), not the server.
+ */
+export const slowClientTimeout: DetectorDefinition = {
+  id: 'slow-client-timeout',
+  meta: {
+    description:
+      'The server gave up on a request the client was still sending: it answered 408 Request Timeout, or closed without a byte ' +
+      'after the client had gone silent mid-request. The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
+    severity: 'warning',
+    messages: {
+      timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began, {sinceData} s after the client last sent a byte of it',
+    },
+  },
+  create(ctx: DetectContext) {
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    const byServer = new Map<string, Stalled[]>();
+
+    /** The exchange the server timed out: a 408, or a request still arriving that got no response. */
+    const timedOut = (conn: AnalyzedConnection): HttpExchange | null => {
+      const recent = conn.app?.recent ?? [];
+      for (let i = recent.length - 1; i >= 0; i--) {
+        const ex = recent[i];
+        if (ex.uncertain || ex.requestStart === null || ex.requestCut === true) continue;
+        if (ex.status === 408 || (ex.state === 'request-incomplete' && ex.responseStart === null)) return ex;
+      }
+      return null;
+    };
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        software.note(conn);
+        const ex = timedOut(conn);
+        if (ex === null || ex.requestStart === null) return;
+        const close = firstCloseOf(conn, ex.requestStart);
+        if (close === null || close.byClient) return; // the client gave up, or nothing ended it
+        const answered408 = ex.status === 408 && ex.responseStart !== null;
+        // A reset of a request still arriving is a dying or refusing server's (reset-before-response).
+        if (!answered408 && close.rst) return;
+        const end = answered408 && ex.responseStart !== null ? ex.responseStart : close.ts;
+        const c = conn.client;
+        const sinceData = end - c.lastDataTs;
+        if (c.lastDataTs > end) return; // still sending when the server gave up: not a silence it timed
+        if (!answered408 && sinceData < MIN_CLIENT_SILENCE) return;
+        const sinceRequest = end - ex.requestStart;
+        const finding = ctx.report({
+          flowId: conn.id,
+          client: conn.clientName,
+          server: conn.serverName,
+          ts: end,
+          message: 'timedOut',
+          data: {
+            request: requestLine(ex) ?? 'a request',
+            how: answered408 ? ' (408 Request Timeout)' : ` (a ${close.rst ? 'RST' : 'FIN'} without a response)`,
+            sinceRequest: ms(sinceRequest),
+            sinceData: ms(sinceData),
+          },
+          evidence: {
+            method: ex.method,
+            uri: ex.uri,
+            requestLine: requestLine(ex),
+            status: ex.status,
+            requestComplete: ex.state !== 'request-incomplete',
+            requestBodyBytes: ex.requestBodyBytes,
+            requestStart: at(ex.requestStart),
+            timedOutAt: at(end),
+            sinceRequestStart: ms(sinceRequest),
+            sinceClientData: ms(sinceData),
+            closedWith: close.rst ? 'RST' : 'FIN',
+          },
+          frames: [ex.requestFrame ?? 0, ...(answered408 ? [ex.responseFrame ?? 0] : []), close.frame],
+        });
+        let list = byServer.get(conn.serverName);
+        if (list === undefined) byServer.set(conn.serverName, (list = []));
+        if (list.length < 10_000) list.push({ finding, sinceRequest, sinceClientData: sinceData });
+      },
+
+      onFinish(): void {
+        const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+        for (const [server, items] of byServer) {
+          const n = items.length;
+          // Which clock the server kept: from the request's start (Node's requestTimeout) or from the
+          // client's last byte (nginx's client_body_timeout): the one its waits agree on.
+          const fromStart = inferTimeout(items.map((i) => i.sinceRequest), options);
+          const fromData = inferTimeout(items.map((i) => i.sinceClientData), options);
+          const pick =
+            fromStart !== null && (fromData === null || fromStart.samples > fromData.samples || (fromStart.samples === fromData.samples && fromStart.spread <= fromData.spread))
+              ? { value: fromStart, clock: 'after each request began' }
+              : fromData !== null
+                ? { value: fromData, clock: 'after the client last sent a byte of it' }
+                : null;
+          const answered408 = items.some((i) => i.finding.evidence.status === 408);
+          const setting = settingFor(software.softwareOf(server), answered408);
+          ctx.diagnose({
+            server,
+            count: n,
+            inferred: pick !== null ? { serverClientTimeout: pick.value } : {},
+            explanation:
+              `${server} gave up on ${n} request${n === 1 ? '' : 's'} its client${n === 1 ? ' was' : 's were'} still sending ` +
+              `(${answered408 ? 'answered 408 Request Timeout' : 'closed without a response'}${pick !== null ? `, ${ms(pick.value.value)} s ${pick.clock}` : ''}): ` +
+              `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. ` +
+              `The setting at work is ${setting}.`,
+            remedy:
+              'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
+              'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
+              'and keep it for the rest: it is what frees the server of connections that never finish.',
+            anomalyIds: items.map((i) => i.finding.id),
+          });
+        }
+      },
+    };
+  },
+};

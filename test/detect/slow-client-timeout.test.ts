@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
+import { slowClientTimeout } from '../../src/detect/detectors/slow-client-timeout';
+import { SAMPLES_DIR } from '../samples';
+import { Capture, get, ofKind, ok } from './reuse-kit';
+
+const KIND = 'slow-client-timeout';
+const only = [slowClientTimeout];
+const putHead = 'PUT /upload HTTP/1.1\r\nHost: example\r\nContent-Length: 100000\r\n\r\n';
+const REQUEST_TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
+describe('slow-client-timeout on synthetic connections', () => {
+  test('a 408 to an upload that stalled (Node.js requestTimeout): the client was too slow', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, putHead).request(0.02, 'x'.repeat(4000));
+    c.response(3.01, REQUEST_TIMEOUT_408).fin(3.011, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ status: 408, requestComplete: false, requestBodyBytes: 4000, closedWith: 'FIN' });
+    expect(f.evidence.sinceRequestStart).toBeCloseTo(3, 2);
+    expect(f.evidence.sinceClientData).toBeCloseTo(2.99, 2);
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('the client was too slow');
+  });
+
+  test('a FIN without a response after the client went silent mid-body (nginx client_body_timeout)', () => {
+    const cap = new Capture();
+    // Bodies stalled at different moments, each closed 2 s after its last byte.
+    for (const [t, stall] of [[0, 1.2], [10, 0.5]]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.01, putHead).request(t + stall, 'x'.repeat(4000));
+      c.fin(t + stall + 2, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found.map((f) => f.evidence.closedWith)).toEqual(['FIN', 'FIN']);
+    // The server's clock: from the client's last byte (2.0 s), which agrees, not from the request's start.
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(2, 2);
+    expect(d.explanation).toContain('after the client last sent a byte of it');
+  });
+
+  test('silent: a server that closes while the upload still flows, one that resets it, and a complete request left unanswered', () => {
+    const cap = new Capture();
+    const flowing = cap.connection();
+    flowing.handshake(0).request(0.01, putHead).request(1.0, 'x'.repeat(4000)).fin(1.1, 's');
+    const reset = cap.connection();
+    reset.handshake(5).request(5.01, putHead).request(5.2, 'x'.repeat(4000)).rst(8, 's');
+    const complete = cap.connection();
+    complete.handshake(10).request(10.01, get('/slow')).fin(13, 's');
+    const answered = cap.connection();
+    answered.handshake(20).exchange(20.01, get('/'), ok()).fin(25, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+});
+
+describe('slow-client-timeout on the recorded sample (slow-clients-server-timeouts)', () => {
+  const file = path.join(SAMPLES_DIR, 'slow-clients-server-timeouts.pcap');
+  (fs.existsSync(file) ? test : test.skip)('Node\'s 408 and nginx\'s silent close of a stalled PUT, each server\'s setting named', async () => {
+    const r = await analyzeFiles([file]);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.uri).sort()).toEqual(['/upload/slow-body-nginx', '/upload/slow-body-node']);
+    const byServer = new Map(r.diagnoses.filter((d) => d.kind === KIND).map((d) => [d.server, d.explanation]));
+    expect([...byServer.values()].some((e) => e.includes('Node.js http.Server `requestTimeout`'))).toBe(true);
+    expect([...byServer.values()].some((e) => e.includes('nginx `client_body_timeout`'))).toBe(true);
+  });
+
+  test.each(['clean-keepalive-reuse', 'reset-before-response-upload', 'rst-on-close', 'uploads-expect-continue-nginx', 'unanswered-request-timeout', 'zero-window-stall'])(
+    'silent on %s',
+    async (name) => {
+      const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+      if (!fs.existsSync(file)) return;
+      expect(ofKind(await analyzeFiles([file], { detectors: only }), KIND)).toEqual([]);
+    },
+  );
+});
