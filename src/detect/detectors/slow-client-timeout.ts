@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
+import { NO_SERVER_HEADER } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
@@ -22,7 +23,7 @@ function settingFor(software: string | null, answered408: boolean): string {
   if (software !== null && /^Apache\b/i.test(software)) {
     return 'Apache mod_reqtimeout `RequestReadTimeout` (by default header=20-40,MinRate=500 body=20,MinRate=500)';
   }
-  if (answered408 && software === '') {
+  if (answered408 && software === NO_SERVER_HEADER) {
     // Node.js 20 answers exactly `408 Request Timeout` with `Connection: close` and no Server header (slow-clients-server-timeouts).
     return (
       'Node.js http.Server `requestTimeout` (300 s by default, from the request\'s first byte) and `headersTimeout` (60 s, for the head), ' +
