@@ -231,7 +231,8 @@ export const retriedRequest: DetectorDefinition = {
       let byConnection: Map<number, RememberedRequest[]> | null = null;
       for (const list of pending.values()) {
         for (const failed of list) {
-          const r = legs.movedOnAfter(hostOf(failed.client), failed.request.server, failed.failure.at, window, failed.request);
+          // A proxy on its own address only: one connecting from another is learned from every request kept, too dear for each failure.
+          const r = legs.movedOnAfter(hostOf(failed.client), failed.request.server, failed.failure.at, window, failed.request, false);
           if (r === null) continue;
           if (byConnection === null) {
             byConnection = new Map();
