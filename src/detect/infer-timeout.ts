@@ -91,23 +91,28 @@ const CLOSE_BURST_AGE_RATIO = 2;
  * one millisecond, idle 0.11-0.47 s, which were taken for a 0.11 s idle timeout).
  */
 export function inCloseBurst(gaps: readonly number[], times: readonly number[]): boolean[] {
-  const n = Math.min(gaps.length, times.length);
   const out = new Array<boolean>(gaps.length).fill(false);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => times[a] - times[b]);
-  let from = 0;
-  for (let to = 1; to <= n; to++) {
-    if (to < n && times[order[to]] - times[order[to - 1]] <= CLOSE_BURST_MOMENT) continue;
-    if (to - from >= CLOSE_BURST_MIN) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let k = from; k < to; k++) {
-        const g = gaps[order[k]];
-        if (g < lo) lo = g;
-        if (g > hi) hi = g;
-      }
-      if (hi > CLOSE_BURST_AGE_RATIO * lo) for (let k = from; k < to; k++) out[order[k]] = true;
-    }
-    from = to;
+  const indexes = Array.from({ length: Math.min(gaps.length, times.length) }, (_, i) => i);
+  for (const run of atOneMoment(indexes, (i) => times[i], CLOSE_BURST_MOMENT)) {
+    if (run.length < CLOSE_BURST_MIN) continue;
+    const ages = run.map((i) => gaps[i]);
+    if (Math.max(...ages) > CLOSE_BURST_AGE_RATIO * Math.min(...ages)) for (const i of run) out[i] = true;
   }
   return out;
+}
+
+/**
+ * `items` in runs of the same moment, sorted by `timeOf`: each item within `gap` seconds of the one
+ * before it joins its run (a chain: a burst spread by the capture's jitter stays one). Shared by the
+ * detectors that tell an event (a reload, a process going away, a timer's tick) from a timeout.
+ */
+export function atOneMoment<T>(items: readonly T[], timeOf: (item: T) => number, gap: number): T[][] {
+  const sorted = [...items].sort((a, b) => timeOf(a) - timeOf(b));
+  const runs: T[][] = [];
+  for (const item of sorted) {
+    const run = runs[runs.length - 1];
+    if (run !== undefined && timeOf(item) - timeOf(run[run.length - 1]) <= gap) run.push(item);
+    else runs.push([item]);
+  }
+  return runs;
 }

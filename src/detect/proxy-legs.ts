@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
 import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
-import { inferTimeout, median } from './infer-timeout';
+import { atOneMoment, inferTimeout, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
 import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
@@ -852,10 +852,10 @@ export function clusterByDelay<T extends { delay: number }>(
       left = left.filter((r) => r.delay < lo || r.delay > reach);
     }
     if (endOf !== undefined) {
-      const atOneMoment = (group: readonly T[], r: T): boolean => group.some((m) => Math.abs(endOf(m) - endOf(r)) <= ONE_MOMENT);
+      const sharesMoment = (group: readonly T[], r: T): boolean => group.some((m) => Math.abs(endOf(m) - endOf(r)) <= ONE_MOMENT);
       while (
         i + 1 < groups.length && groups[i + 1].members.every((m) => m.delay <= lo + TICK_SPAN_MAX) &&
-        groups[i + 1].members.some((r) => atOneMoment(members, r))
+        groups[i + 1].members.some((r) => sharesMoment(members, r))
       ) {
         members = [...members, ...groups[++i].members];
       }
@@ -864,14 +864,9 @@ export function clusterByDelay<T extends { delay: number }>(
       const candidates = left.filter((r) => r.delay >= lo && r.delay <= lo + TICK_SPAN_MAX);
       if (candidates.length > 0) {
         const memberSet = new Set<T>(members);
-        const all = [...members, ...candidates].sort((a, b) => endOf(a) - endOf(b));
         const taken = new Set<T>();
-        for (let from = 0; from < all.length; ) {
-          let to = from + 1;
-          while (to < all.length && endOf(all[to]) - endOf(all[to - 1]) <= ONE_MOMENT) to++;
-          const chain = all.slice(from, to);
+        for (const chain of atOneMoment([...members, ...candidates], endOf, ONE_MOMENT)) {
           if (chain.some((x) => memberSet.has(x))) for (const x of chain) if (!memberSet.has(x)) taken.add(x);
-          from = to;
         }
         if (taken.size > 0) {
           members = [...members, ...candidates.filter((x) => taken.has(x))];

@@ -2,6 +2,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { APACHE_QUEUE_SETTINGS, KNOWN_REQUEST_TIMEOUTS, matchKnown, proxyQueueSettings } from '../known-timeouts';
+import { atOneMoment } from '../infer-timeout';
 import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
@@ -48,13 +49,7 @@ function resetBursts(paired: readonly PairedFailure[]): Set<PairedFailure['failu
     else list.push(p.failure);
   }
   for (const resets of byServer.values()) {
-    resets.sort((a, b) => a.failTs - b.failTs);
-    let from = 0;
-    for (let to = 1; to <= resets.length; to++) {
-      if (to < resets.length && resets[to].failTs - resets[to - 1].failTs <= RESET_MOMENT) continue;
-      if (to - from >= RESET_BURST_MIN) for (let k = from; k < to; k++) out.add(resets[k]);
-      from = to;
-    }
+    for (const run of atOneMoment(resets, (f) => f.failTs, RESET_MOMENT)) if (run.length >= RESET_BURST_MIN) for (const f of run) out.add(f);
   }
   return out;
 }
