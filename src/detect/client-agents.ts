@@ -90,22 +90,25 @@ export class ClientAgents {
    * listed) or nothing was noted.
    */
   raceErrors(): string {
-    const parts = [...new Set([...this.agents.values()].map((p) => p.raceError))];
-    if (this.noAgent > 0) parts.push(NO_AGENT_RACE_ERRORS);
-    if (this.forwarded > 0) parts.push("a proxy's clients: its own error, often a 502");
-    if (this.unlisted + this.unread > 0 || parts.length === 0) return CLIENT_RACE_ERRORS;
-    return parts.join('; ');
+    return this.perClient((p) => p.raceError, NO_AGENT_RACE_ERRORS, "a proxy's clients: its own error, often a 502", CLIENT_RACE_ERRORS);
+  }
+
+  /** The request timeouts of the clients, without parentheses, listed as raceErrors lists their errors. */
+  requestTimeouts(): string {
+    return this.perClient((p) => p.requestTimeout, NO_AGENT_REQUEST_TIMEOUTS, null, CLIENT_REQUEST_TIMEOUTS);
   }
 
   /**
-   * The request timeouts of the clients, without parentheses, as raceErrors lists their errors: the
-   * named clients', those of the clients that send no agent, or every common client's.
+   * One fact per client: the named products' (`of`), the clients' that send no agent, the proxies'
+   * (`forwardedText`; null: unknown, so every client's), or `every` client's when some connection's
+   * client cannot be told.
    */
-  requestTimeouts(): string {
-    const parts = [...new Set([...this.agents.values()].map((p) => p.requestTimeout))];
-    if (this.noAgent > 0) parts.push(NO_AGENT_REQUEST_TIMEOUTS);
-    if (this.unlisted + this.unread + this.forwarded > 0 || parts.length === 0) return CLIENT_REQUEST_TIMEOUTS;
-    return parts.join('; ');
+  private perClient(of: (p: ClientProduct) => string, noAgent: string, forwardedText: string | null, every: string): string {
+    const parts = [...new Set([...this.agents.values()].map(of))];
+    if (this.noAgent > 0) parts.push(noAgent);
+    if (this.forwarded > 0 && forwardedText !== null) parts.push(forwardedText);
+    const unknown = this.unlisted + this.unread + (forwardedText === null ? this.forwarded : 0);
+    return unknown > 0 || parts.length === 0 ? every : parts.join('; ');
   }
 
   /**

@@ -24,8 +24,8 @@ export interface ServerProduct {
 
 // Each checked against the product's documentation or a running server (the samples' nginx 1.22,
 // Apache 2.4, lighttpd 1.4, gunicorn, Caddy 2.6, Squid 5.7, Traffic Server 9.2 send these values).
-const NGINX = /^(nginx|openresty)\b/i;
-const APACHE = /^Apache\b/i;
+export const NGINX = /^(nginx|openresty)\b/i;
+export const APACHE = /^Apache\b/i;
 const LIGHTTPD = /^lighttpd\b/i;
 const GUNICORN = /^gunicorn\b/i;
 const JETTY = /^Jetty\b/i;

@@ -2,6 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { ms, peerAckedAll, requestLine } from '../facts';
 import type { HttpExchange } from '../../http/exchange';
+import { NGINX } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /**
@@ -9,7 +10,7 @@ import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
  * default (uploads-expect-continue-nginx: with `lingering_close off` it reset two refused uploads).
  */
 function lingeringAdvice(software: string | null): string {
-  if (software !== null && /^(nginx|openresty)\b/i.test(software)) {
+  if (software !== null && NGINX.test(software)) {
     return (
       'Its responses say nginx, which does so by default: here `lingering_close` is off, or the rest of the body outlasted ' +
       '`lingering_time` (30 s by default) or a pause in it `lingering_timeout` (5 s): set `lingering_close on` (or `always`), or raise those. '

@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { NO_SERVER_HEADER } from '../known-timeouts';
+import { APACHE, NGINX, NO_SERVER_HEADER } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
@@ -17,10 +17,10 @@ const MIN_CLIENT_SILENCE = 0.5;
 
 /** The server's setting, by the software its answers name, for the diagnosis. */
 function settingFor(software: string | null, answered408: boolean): string {
-  if (software !== null && /^(nginx|openresty)\b/i.test(software)) {
+  if (software !== null && NGINX.test(software)) {
     return 'nginx `client_body_timeout` (60 s by default, between two reads of the body) and `client_header_timeout` (60 s, from the accept, for the whole head); nginx closes without a byte and logs 408';
   }
-  if (software !== null && /^Apache\b/i.test(software)) {
+  if (software !== null && APACHE.test(software)) {
     return 'Apache mod_reqtimeout `RequestReadTimeout` (by default header=20-40,MinRate=500 body=20,MinRate=500)';
   }
   if (answered408 && software === NO_SERVER_HEADER) {
