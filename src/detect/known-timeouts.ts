@@ -423,33 +423,34 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * What the clients that send no `User-Agent` by default report for a request that met the server's
  * idle close (keepalive-race's outcome, beside the named clients' ClientProduct.raceError).
  */
-export const NO_AGENT_RACE_ERRORS = [
+const NO_AGENT_RACE_ERROR_LIST = [
   'Node: "socket hang up"',
   'Erlang httpc: {error, socket_closed_remotely}',
   'libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
-].join('; ');
+];
+export const NO_AGENT_RACE_ERRORS = NO_AGENT_RACE_ERROR_LIST.join('; ');
 
 /** Every common client's report of a request that met the server's idle close, when none is named. */
-export const CLIENT_RACE_ERRORS =
-  'Node: "socket hang up"; Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"; Go: EOF; Python requests: ConnectionError "Connection aborted." ' +
-  'with RemoteDisconnected or ConnectionResetError; aiohttp: ServerDisconnectedError or ClientOSError, httpx: RemoteProtocolError "Server disconnected without sending a response" ' +
-  'or ReadError; Ruby Net::HTTP: EOFError or Errno::ECONNRESET; OkHttp: IOException "unexpected end of stream on Connection{…}"; Apache HttpClient 5: NoHttpResponseException ' +
-  '"The target server failed to respond" or SocketException "Connection reset"; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: ' +
-  '{error, socket_closed_remotely}; libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56); ' +
-  'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent';
+export const CLIENT_RACE_ERRORS = [...NO_AGENT_RACE_ERROR_LIST, ...CLIENT_PRODUCTS.map((p) => p.raceError)].join('; ');
 
-/** The request timeouts of the clients that send no `User-Agent` by default. */
-export const NO_AGENT_REQUEST_TIMEOUTS = [
+const NO_AGENT_REQUEST_TIMEOUT_LIST = [
   'Node http.request: the `timeout` option or `req.setTimeout(ms)` (none by default)',
   // OTP 25 (unanswered-request-jvm-ruby-erlang-timeouts): {error, timeout}, the session closed with a FIN.
   'Erlang httpc: `{timeout, Ms}` among httpc:request\'s HTTP options (infinity by default): {error, timeout}',
   'libcurl: `CURLOPT_TIMEOUT` / `CURLOPT_TIMEOUT_MS` (none by default)',
-].join('; ');
+];
+/** The request timeouts of the clients that send no `User-Agent` by default. */
+export const NO_AGENT_REQUEST_TIMEOUTS = NO_AGENT_REQUEST_TIMEOUT_LIST.join('; ');
 
-/** Every common client's request timeout, when none is named. */
-export const CLIENT_REQUEST_TIMEOUTS =
-  "Node's fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent's `headersTimeout`/`bodyTimeout`, 300 s by default; " +
-  'Node http.request: the `timeout` option or `req.setTimeout(ms)` (none by default); Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`; curl `--max-time`; Python requests: `timeout=`';
+/**
+ * The request timeouts of the most common clients, when none is named: Node's (fetch, http), Go's,
+ * curl's and Python requests', as their products and the agent-less clients give them.
+ */
+export const CLIENT_REQUEST_TIMEOUTS = [
+  clientProduct('node')?.requestTimeout,
+  NO_AGENT_REQUEST_TIMEOUT_LIST[0],
+  ...['Go-http-client/1.1', 'curl/8', 'python-requests/2'].map((agent) => clientProduct(agent)?.requestTimeout),
+].filter((t): t is string => t !== undefined).join('; ');
 
 /** Clients that send no `User-Agent` by default. */
 const NO_AGENT_CLIENT_IDLE_SETTINGS = [
