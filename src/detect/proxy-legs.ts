@@ -243,6 +243,10 @@ export class ProxyLegs implements EventFollower {
   private copiesOf: readonly RememberedRequest[] | null = null;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
+  /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
+  private events = 0;
+  private pairedAtEvent = -1;
+  private paired: PairedFailure[] | null = null;
   /** The engine hands this tracker each event itself (see EventFollower), once. */
   readonly followsEvents = true;
 
@@ -250,6 +254,7 @@ export class ProxyLegs implements EventFollower {
   constructor(private readonly index: RequestIndex = new RequestIndex()) {}
 
   onOpen(conn: AnalyzedConnection): void {
+    this.events++;
     const clientIp = conn.clientHost;
     const serverIp = conn.serverHost;
     // An address that serves connections, even from itself (a proxy tested on 127.0.0.1, a sidecar):
@@ -262,6 +267,7 @@ export class ProxyLegs implements EventFollower {
   }
 
   onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+    this.events++;
     this.index.offer(ex, conn);
     this.forgetLearned();
     const leg = this.live.get(conn.id);
@@ -275,6 +281,7 @@ export class ProxyLegs implements EventFollower {
   }
 
   onConnectionEnd(conn: AnalyzedConnection): void {
+    this.events++;
     const c = conn.client;
     const s = conn.server;
     let leg = this.live.get(conn.id);
@@ -410,7 +417,15 @@ export class ProxyLegs implements EventFollower {
    * Pairs every failure with the proxy's upstream activity during it (see the class comment).
    * Failures are taken in request order; an upstream request or connection pairs with one failure.
    */
-  pair(): PairedFailure[] {
+  pair(): readonly PairedFailure[] {
+    // Asked by five detectors at the end of an analysis: paired once per state of what was seen.
+    if (this.paired !== null && this.pairedAtEvent === this.events) return this.paired;
+    this.paired = this.pairNow();
+    this.pairedAtEvent = this.events;
+    return this.paired;
+  }
+
+  private pairNow(): PairedFailure[] {
     const byIp = new Map<string, DownstreamFailure[]>();
     for (const f of this.failures) {
       let list = byIp.get(f.serverIp);
