@@ -66,6 +66,18 @@ export interface HttpExchange {
    * where it applies.
    */
   requestCut?: true;
+  /**
+   * The request's head never completed: its client stopped sending it (a stalled client, a
+   * slowloris), or a response, the client's close or the end of the connection or capture came
+   * first. Its header fields are those that had arrived. `undefined` otherwise, so the JSON output
+   * names it only where it applies.
+   */
+  requestHeadUnfinished?: true;
+  /**
+   * Its request line did not complete either: `method` and `uri` are what had arrived (the target
+   * may be cut short) and `requestVersion` is null. `undefined` otherwise.
+   */
+  requestLineUnfinished?: true;
   /** `Keep-Alive: timeout=N` advertised by the response, seconds, or null. */
   keepAliveTimeout: number | null;
   /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */

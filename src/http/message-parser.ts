@@ -2,6 +2,7 @@ import { applyField, applyHeaderLine, applyKeptField, HeaderLineResult, isChunke
 import { latin1 } from './latin1';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
 import {
+  isUnfinishedRequestLine,
   parseRequestLine,
   parseStatusLine,
   parseWholeRequestLine,
@@ -262,6 +263,24 @@ export class MessageParser {
   /** The session stops this direction for a reason of its own (reported like a parser give-up). */
   stop(reason: GiveUpReason): void {
     if (this.state < S_OFF) this.giveUp(reason);
+  }
+
+  /**
+   * The request line in progress will not complete before something else happens: a response to
+   * it, the client's close, the end of the connection. A client that trickles its line (a
+   * slowloris, a stalled client) is answered 408 or closed on with it unfinished, and the server
+   * timed out a request all the same: the line is reported for what it shows (isUnfinishedRequestLine)
+   * as a message begun whose head never ends. True when a message began. Bytes the client still
+   * sends after it are read as its header lines (counted as malformed where they are not).
+   */
+  beginUnfinishedLine(): boolean {
+    if (!this.isRequest || !this.inStartLine || this.lineLen === 0) return false;
+    const buf = this.lineBuf as Uint8Array;
+    const len = this.lineEndsCR ? this.lineLen - 1 : this.lineLen;
+    if (!isUnfinishedRequestLine(buf, 0, len, this.strictSeen)) return false;
+    if (!this.startLine(buf, 0, len, true)) return false;
+    this.resetLine();
+    return true;
   }
 
   /** After a CONNECT that was refused, the client may send more requests. */

@@ -68,6 +68,8 @@ class PendingExchange {
   requestVersionMinor = -1;
   /** The snaplen cut the request's head before its end (MessageParser.openCut): fields after the cut are unseen. */
   requestHeadCut = false;
+  /** The request line itself never completed (MessageParser.beginUnfinishedLine): no version, the target as far as it came. */
+  requestLineUnfinished = false;
   requestStart = 0;
   requestFrame = 0;
   /** Kept request header fields; copied when the head completes or its parse stops (partial then). */
@@ -126,6 +128,7 @@ class PendingExchange {
     this.requestVersionMajor = -1;
     this.requestVersionMinor = -1;
     this.requestHeadCut = false;
+    this.requestLineUnfinished = false;
     this.requestStart = 0;
     this.requestFrame = 0;
     this.host = null;
@@ -345,6 +348,8 @@ export class HttpSession {
   private emitted = 0;
   private done = false;
   private tunnel = false;
+  /** A request line that never completed was taken for a request (takeUnfinishedRequestLine). */
+  private unfinishedLineTaken = false;
 
   /**
    * The `Server` value of the connection's first final response that had one: what software
@@ -438,6 +443,7 @@ export class HttpSession {
     this.emitted = 0;
     this.done = false;
     this.tunnel = false;
+    this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
     this.answered = false;
@@ -456,9 +462,9 @@ export class HttpSession {
     if (this.opaqueTurns === null) this.opaqueTurns = new OpaqueTurns();
   }
 
-  /** A strict request line or a status line was parsed on this connection. */
+  /** A strict request line or a status line was parsed on this connection (or a request line that never completed, see takeUnfinishedRequestLine). */
   get isHttp(): boolean {
-    return this.req.strictSeen || this.resp.confirmed;
+    return this.req.strictSeen || this.resp.confirmed || this.unfinishedLineTaken;
   }
 
   /** Exchanges emitted so far. */
@@ -547,6 +553,7 @@ export class HttpSession {
   clientEnd(ts: number, frame: number): void {
     if (this.done) return;
     this.lastActivity = ts;
+    if (this.req.inStartLine) this.takeUnfinishedRequestLine();
     this.req.end(ts, frame);
     this.flush();
   }
@@ -563,6 +570,7 @@ export class HttpSession {
   finish(ts: number): void {
     if (this.done) return;
     if (ts > this.lastActivity) this.lastActivity = ts;
+    if (this.req.inStartLine) this.takeUnfinishedRequestLine();
     this.done = true;
     // Server bytes the capture lost (a gap between responses) and no response after them: the
     // lost bytes may have answered the requests still waiting, which cannot be called unanswered.
@@ -666,6 +674,25 @@ export class HttpSession {
       this.reqCurrent.requestBodyBytes = this.req.partialBodyBytes;
     }
     this.reqCurrent = null; // stays request-incomplete
+  }
+
+  /**
+   * The client's request line stops short for good: a response came before it was complete, or
+   * the client closed, or the connection ended. A server that times out a slow client's head
+   * (Node's headersTimeout answers 408, nginx's client_header_timeout closes) does so while the
+   * line may still be arriving; what it shows is taken for the request the server gave up on
+   * (MessageParser.beginUnfinishedLine), its version unknown. True when it was.
+   */
+  private takeUnfinishedRequestLine(): boolean {
+    if (!this.req.beginUnfinishedLine()) return false;
+    const p = this.reqCurrent;
+    if (p === null) return false; // refused by the pending bound
+    p.requestLineUnfinished = true;
+    p.requestVersion = null;
+    p.requestVersionMajor = -1;
+    p.requestVersionMinor = -1;
+    this.unfinishedLineTaken = true;
+    return true;
   }
 
   /**
@@ -825,6 +852,9 @@ export class HttpSession {
       this.serverUnseenLoss = false;
       first = this.skipLostResponses(first, ts);
     }
+    // A response while the client's request line is still arriving answers that request (a 408 to
+    // a slowloris, a 414 to a target too long), not one the capture missed.
+    if (first === null && this.req.inStartLine && this.takeUnfinishedRequestLine()) first = this.reqCurrent;
     if (first !== null) return first;
     const orphan = this.newPending();
     orphan.reqState = Q_ABSENT;
@@ -1052,6 +1082,8 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseClose: closesConnection(p),
     responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,
     requestCut: rq && p.requestHeadCut ? true : undefined,
+    requestHeadUnfinished: rq && p.reqState === Q_HEAD ? true : undefined,
+    requestLineUnfinished: rq && p.requestLineUnfinished ? true : undefined,
     keepAliveTimeout: p.keepAliveTimeout,
     idleBefore: p.idleBefore,
     state: stateOf(p),

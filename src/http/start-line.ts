@@ -159,6 +159,28 @@ const Shape = Object.freeze({
 export const RequestLineShape = Shape;
 export type RequestLineShape = (typeof Shape)[keyof typeof Shape];
 
+/** Methods an unfinished request line is taken to begin with on a direction not yet proven HTTP (RFC 9110 §9, RFC 5789). */
+const REGISTERED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/**
+ * True when bytes[s, e), the beginning of a request line that never completed (its client stopped
+ * sending it, or a response or the end came first), shows enough to be taken for one: a method,
+ * its space and the first byte of a target. On a direction not yet proven HTTP (no strict request
+ * line before), the method must be a registered one and the target begin as an origin-form (`/`),
+ * absolute-form (`http`) or asterisk-form (`*`) target does, or be CONNECT's authority: a few bytes
+ * of another protocol are then not taken for a request.
+ */
+export function isUnfinishedRequestLine(bytes: Uint8Array, s: number, e: number, proven: boolean): boolean {
+  let sp = s;
+  while (sp < e && sp - s <= METHOD_MAX && bytes[sp] !== SP) sp++;
+  if (sp === s || sp >= e - 1 || bytes[sp] !== SP) return false; // no method, or nothing of a target after it
+  if (proven) return true;
+  const method = latin1(bytes, s, sp);
+  if (!REGISTERED_METHODS.has(method)) return false;
+  const first = bytes[sp + 1];
+  return method === 'CONNECT' || first === 0x2f /* / */ || first === 0x2a /* * */ || first === 0x68 /* h */;
+}
+
 /**
  * Parses a complete request line (CR already stripped) that passed the validator: method, then
  * target up to the last space, then the version. Servers answer malformed lines too (400), so

@@ -42,6 +42,45 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(d.explanation).toContain('after the client last sent a byte of it');
   });
 
+  test('a request line trickled until the server closed without a byte (nginx client_header_timeout, from the accept)', () => {
+    const cap = new Capture();
+    // Two slowloris heads, 4 bytes every 0.3 s, each closed 2 s after its accept while still arriving.
+    for (const t of [0, 10]) {
+      const c = cap.connection();
+      c.handshake(t);
+      const line = 'GET /slow-head HTTP/1.1';
+      for (let k = 0; k * 4 < line.length && 0.05 + 0.3 * k < 2; k++) c.request(t + 0.05 + 0.3 * k, line.slice(4 * k, 4 * k + 4));
+      c.fin(t + 2, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found[0].evidence).toMatchObject({ method: 'GET', status: null, requestComplete: false, headComplete: false, closedWith: 'FIN' });
+    expect(found[0].summary).toContain('its head unfinished');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverHeaderTimeout.value).toBeCloseTo(2, 1);
+    expect(d.explanation).toContain('after the connection was accepted');
+    expect(d.inferred.serverClientTimeout).toBeUndefined();
+  });
+
+  test('a 408 while the header lines still trickle (Node.js headersTimeout), the client sending on after it', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, 'GET /slow-headers HTTP/1.1\r\nHost: example\r\nX-Slow: ');
+    for (let k = 1; k <= 6; k++) c.request(0.01 + 0.3 * k, 'aaaa');
+    c.response(2.07, REQUEST_TIMEOUT_408).request(2.1, 'aaaa').fin(2.2, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ uri: '/slow-headers', status: 408, headComplete: false });
+    expect(f.evidence.sinceRequestStart).toBeCloseTo(2.06, 2);
+  });
+
+  test('silent: a head cut short by a close that came at once (a race with an idle close, not a slow client)', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, get('/'), ok()).request(5, 'POST /a HTTP/1.1\r\nHost: exa').fin(5.1, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('silent: a server that closes while the upload still flows, one that resets it, and a complete request left unanswered', () => {
     const cap = new Capture();
     const flowing = cap.connection();
@@ -58,10 +97,11 @@ describe('slow-client-timeout on synthetic connections', () => {
 
 describe('slow-client-timeout on the recorded sample (slow-clients-server-timeouts)', () => {
   const file = path.join(SAMPLES_DIR, 'slow-clients-server-timeouts.pcap');
-  (fs.existsSync(file) ? test : test.skip)('Node\'s 408 and nginx\'s silent close of a stalled PUT, each server\'s setting named', async () => {
+  (fs.existsSync(file) ? test : test.skip)('Node\'s 408s and nginx\'s silent closes of a stalled PUT and of a trickled head, each server\'s setting named', async () => {
     const r = await analyzeFiles([file]);
     const found = ofKind(r, KIND);
-    expect(found.map((f) => f.evidence.uri).sort()).toEqual(['/upload/slow-body-nginx', '/upload/slow-body-node']);
+    expect(found.map((f) => f.evidence.uri).sort()).toEqual(['/slow-head/nginx', '/slow-head/node', '/upload/slow-body-nginx', '/upload/slow-body-node']);
+    expect(found.filter((f) => f.evidence.headComplete === false).map((f) => f.evidence.uri).sort()).toEqual(['/slow-head/nginx', '/slow-head/node']);
     const byServer = new Map(r.diagnoses.filter((d) => d.kind === KIND).map((d) => [d.server, d.explanation]));
     expect([...byServer.values()].some((e) => e.includes('Node.js http.Server `requestTimeout`'))).toBe(true);
     expect([...byServer.values()].some((e) => e.includes('nginx `client_body_timeout`'))).toBe(true);

@@ -299,6 +299,78 @@ describe('HttpSession: unpaired and unfinished', () => {
   });
 });
 
+describe('HttpSession: request lines that never complete (slow clients)', () => {
+  const TIMEOUT_408 = res(408, '', ['Connection: close'], 'HTTP/1.1', 'Request Timeout');
+
+  test('a 408 while the request line trickles in answers that request: its line unfinished, its version unknown', () => {
+    const d = new SessionDriver();
+    d.client('GET /slo', 0.01).client('w-he', 0.3).client('ad/n', 0.3);
+    expect(d.exchanges).toHaveLength(0);
+    d.server(TIMEOUT_408, 1.4).serverEnd();
+    d.finish();
+    expect(d.summary()).toEqual(['1 GET /slow-head/n -> 408 request-incomplete']);
+    expect(d.exchanges[0]).toMatchObject({ requestVersion: null, requestHeadUnfinished: true, requestLineUnfinished: true, requestFrame: 1 });
+    expect(d.exchanges[0].requestStart).toBeCloseTo(100.01, 6);
+  });
+
+  test('a line left unfinished when the server closes without a byte is reported at the end, request-incomplete', () => {
+    const d = new SessionDriver();
+    d.client('POST /upload/a HTT', 0.01).serverEnd(2).finish();
+    expect(d.summary()).toEqual(['1 POST /upload/a -> - request-incomplete']);
+    expect(d.exchanges[0].requestLineUnfinished).toBe(true);
+  });
+
+  test('the client closing on its unfinished line reports it too', () => {
+    const d = new SessionDriver();
+    d.client('PUT /x', 0.01).clientEnd(1).serverEnd().finish();
+    expect(d.summary()).toEqual(['1 PUT /x -> - request-incomplete']);
+  });
+
+  test('headers that never complete: the head is unfinished, the line is not', () => {
+    const d = new SessionDriver();
+    d.client('GET /slow-headers HTTP/1.1\r\nHost: example.test\r\nX-Slow: aaa', 0.01).client('aaaa', 0.3).serverEnd(1.7).finish();
+    expect(d.summary()).toEqual(['1 GET /slow-headers -> - request-incomplete']);
+    expect(d.exchanges[0]).toMatchObject({ requestVersion: 'HTTP/1.1', requestHeadUnfinished: true, host: 'example.test' });
+    expect(d.exchanges[0].requestLineUnfinished).toBeUndefined();
+  });
+
+  test('complete exchanges carry neither flag', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/a')).server(res(200, 'ok')).finish();
+    expect(d.exchanges[0].requestHeadUnfinished).toBeUndefined();
+    expect(d.exchanges[0].requestLineUnfinished).toBeUndefined();
+  });
+
+  test.each([
+    ['a method cut short', 'GE'],
+    ['a method and no target', 'GET '],
+    ['an unregistered method', 'FETCH /x'],
+    ['a target that is no URI', 'GET key'],
+    ['lower case (a cache protocol)', 'get /x'],
+  ])('not taken for a request on a direction not proven HTTP: %s', (_name, text) => {
+    const d = new SessionDriver();
+    d.client(text, 0.01).serverEnd(2).finish();
+    expect(d.exchanges).toEqual([]);
+    expect(d.session.isHttp).toBe(false);
+  });
+
+  test('on a direction proven HTTP, any method and target are taken', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/1')).server(res(200, 'a'));
+    d.client('FETCH key', 1).serverEnd(2).finish();
+    expect(d.summary()).toEqual(['1 GET /1 -> 200 complete', '2 FETCH key -> - request-incomplete']);
+  });
+
+  test('a response to an earlier request goes to it, not to a line still arriving behind it', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/1') + 'GET /2 HT').server(res(200, 'a'));
+    expect(d.summary()).toEqual(['1 GET /1 -> 200 complete']);
+    d.client('TP/1.1\r\nHost: h\r\n\r\n').server(res(200, 'b')).finish();
+    expect(d.summary()).toEqual(['1 GET /1 -> 200 complete', '2 GET /2 -> 200 complete']);
+    expect(d.exchanges[1].requestLineUnfinished).toBeUndefined();
+  });
+});
+
 describe('HttpSession: capture gaps', () => {
   test('a gap inside a body: complete but uncertain', () => {
     const d = new SessionDriver();

@@ -15,6 +15,15 @@ import type { HttpExchange } from '../../http/exchange';
  */
 const MIN_CLIENT_SILENCE = 0.5;
 
+/**
+ * A request head still unfinished this long (seconds) after its first byte, when the server closed
+ * on it, was being trickled: a client writes its head at once, so it arrives within a round trip
+ * or two. A slowloris, or a client stalled inside its head, keeps sending a few bytes now and then,
+ * so no silence tells it apart; the head's own span does. The server's clock for a head (nginx's
+ * `client_header_timeout` from the accept, Node's `headersTimeout`) runs whether bytes come or not.
+ */
+const MIN_HEAD_SPAN = 0.5;
+
 /** The server's setting, by the software its answers name, for the diagnosis. */
 function settingFor(software: string | null, answered408: boolean): string {
   if (software !== null && NGINX.test(software)) {
@@ -35,22 +44,44 @@ function settingFor(software: string | null, answered408: boolean): string {
 
 interface Stalled {
   finding: Finding;
+  /** The request's head never completed: the server timed out a head, not a body. */
+  head: boolean;
   sinceRequest: number;
   sinceClientData: number;
+  /** Since the handshake completed (the server's accept): the clock of a first request's head. */
+  sinceAccept: number | null;
+}
+
+/** The clock of the server's timer that its waits agree on, among `clocks`, or null (see onFinish). */
+function agreedClock(
+  clocks: readonly { waits: number[]; label: string }[],
+  options: { fraction: number; absolute: number; minSamples: number },
+): { value: NonNullable<ReturnType<typeof inferTimeout>>; clock: string } | null {
+  let best: { value: NonNullable<ReturnType<typeof inferTimeout>>; clock: string } | null = null;
+  for (const c of clocks) {
+    const value = inferTimeout(c.waits, options);
+    if (value === null) continue;
+    if (best === null || value.samples > best.value.samples || (value.samples === best.value.samples && value.spread < best.value.spread)) {
+      best = { value, clock: c.label };
+    }
+  }
+  return best;
 }
 
 /**
  * slow-client-timeout: the server gave up on a request the client was still sending, too slowly:
  * it answered 408 Request Timeout, or closed (FIN) without a byte after the client had gone silent
- * in the middle of its request. The client is the slow side (a stalled upload, a slow link, a
- * slowloris), not the server.
+ * in the middle of its body, or while its head was still trickling in (a request line that never
+ * completed is a request here too: HttpSession.takeUnfinishedRequestLine). The client is the slow
+ * side (a stalled upload, a slow link, a slowloris), not the server.
  */
 export const slowClientTimeout: DetectorDefinition = {
   id: 'slow-client-timeout',
   meta: {
     description:
       'The server gave up on a request the client was still sending: it answered 408 Request Timeout, or closed without a byte ' +
-      'after the client had gone silent mid-request. The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
+      'after the client had gone silent mid-body or while its head was still trickling in (a request line or header lines spread over ' +
+      'half a second or more). The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began, {sinceData} s after the client last sent a byte of it',
@@ -83,10 +114,20 @@ export const slowClientTimeout: DetectorDefinition = {
         if (!answered408 && close.rst) return;
         const end = answered408 && ex.responseStart !== null ? ex.responseStart : close.ts;
         const c = conn.client;
-        const sinceData = end - c.lastDataTs;
-        if (c.lastDataTs > end) return; // still sending when the server gave up: not a silence it timed
-        if (!answered408 && sinceData < MIN_CLIENT_SILENCE) return;
+        const head = ex.requestHeadUnfinished === true;
         const sinceRequest = end - ex.requestStart;
+        if (head) {
+          // A head trickled: its client may send on after the server gave up (it has not seen the
+          // close yet), and no silence comes before; the head's span says it was slow.
+          if (!answered408 && sinceRequest < MIN_HEAD_SPAN) return;
+        } else {
+          if (c.lastDataTs > end) return; // still sending when the server gave up: not a silence it timed
+          if (!answered408 && c.lastDataTs > end - MIN_CLIENT_SILENCE) return;
+        }
+        // The client's last byte before the server gave up (a trickling head's may come after).
+        const lastData = c.lastDataTs <= end ? c.lastDataTs : ex.requestStart;
+        const sinceData = end - lastData;
+        const accept = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : null;
         const finding = ctx.report({
           flowId: conn.id,
           client: conn.clientName,
@@ -95,7 +136,7 @@ export const slowClientTimeout: DetectorDefinition = {
           message: 'timedOut',
           data: {
             request: requestLine(ex) ?? 'a request',
-            how: answered408 ? ' (408 Request Timeout)' : ` (a ${close.rst ? 'RST' : 'FIN'} without a response)`,
+            how: (answered408 ? ' (408 Request Timeout' : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
             sinceRequest: ms(sinceRequest),
             sinceData: ms(sinceData),
           },
@@ -105,6 +146,7 @@ export const slowClientTimeout: DetectorDefinition = {
             requestLine: requestLine(ex),
             status: ex.status,
             requestComplete: ex.state !== 'request-incomplete',
+            headComplete: !head,
             requestBodyBytes: ex.requestBodyBytes,
             requestStart: at(ex.requestStart),
             timedOutAt: at(end),
@@ -116,32 +158,55 @@ export const slowClientTimeout: DetectorDefinition = {
         });
         let list = byServer.get(conn.serverName);
         if (list === undefined) byServer.set(conn.serverName, (list = []));
-        if (list.length < 10_000) list.push({ finding, sinceRequest, sinceClientData: sinceData });
+        if (list.length < 10_000) list.push({ finding, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null });
       },
 
       onFinish(): void {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         for (const [server, items] of byServer) {
           const n = items.length;
-          // Which clock the server kept: from the request's start (Node's requestTimeout) or from the
-          // client's last byte (nginx's client_body_timeout): the one its waits agree on.
-          const fromStart = inferTimeout(items.map((i) => i.sinceRequest), options);
-          const fromData = inferTimeout(items.map((i) => i.sinceClientData), options);
-          const pick =
-            fromStart !== null && (fromData === null || fromStart.samples > fromData.samples || (fromStart.samples === fromData.samples && fromStart.spread <= fromData.spread))
-              ? { value: fromStart, clock: 'after each request began' }
-              : fromData !== null
-                ? { value: fromData, clock: 'after the client last sent a byte of it' }
-                : null;
+          const heads = items.filter((i) => i.head);
+          const bodies = items.filter((i) => !i.head);
+          // Which clock the server kept, the one its waits agree on. For a body: from the request's
+          // start (Node's requestTimeout) or from the client's last byte (nginx's client_body_timeout).
+          // For a head: from the accept (nginx's client_header_timeout, Node's headersTimeout on a
+          // first request) or from the head's first byte.
+          const body = agreedClock(
+            [
+              { waits: bodies.map((i) => i.sinceRequest), label: 'after each request began' },
+              { waits: bodies.map((i) => i.sinceClientData), label: 'after the client last sent a byte of it' },
+            ],
+            options,
+          );
+          const headClock = agreedClock(
+            [
+              { waits: heads.flatMap((i) => (i.sinceAccept !== null ? [i.sinceAccept] : [])), label: 'after the connection was accepted' },
+              { waits: heads.map((i) => i.sinceRequest), label: 'after each head began' },
+            ],
+            options,
+          );
+          const inferred: Record<string, NonNullable<ReturnType<typeof inferTimeout>>> = {};
+          if (body !== null) inferred.serverClientTimeout = body.value;
+          if (headClock !== null) inferred.serverHeaderTimeout = headClock.value;
           const answered408 = items.some((i) => i.finding.evidence.status === 408);
           const setting = settingFor(software.softwareOf(server), answered408);
+          const what =
+            heads.length === 0
+              ? `${n} request${n === 1 ? '' : 's'}`
+              : bodies.length === 0
+                ? `${n} request head${n === 1 ? '' : 's'}`
+                : `${n} requests (${heads.length} still in ${heads.length === 1 ? 'its head' : 'their heads'})`;
+          const timings = [
+            ...(body !== null ? [`${ms(body.value.value)} s ${body.clock}`] : []),
+            ...(headClock !== null ? [`${heads.length === n ? '' : 'heads '}${ms(headClock.value.value)} s ${headClock.clock}`] : []),
+          ];
           ctx.diagnose({
             server,
             count: n,
-            inferred: pick !== null ? { serverClientTimeout: pick.value } : {},
+            inferred,
             explanation:
-              `${server} gave up on ${n} request${n === 1 ? '' : 's'} its client${n === 1 ? ' was' : 's were'} still sending ` +
-              `(${answered408 ? 'answered 408 Request Timeout' : 'closed without a response'}${pick !== null ? `, ${ms(pick.value.value)} s ${pick.clock}` : ''}): ` +
+              `${server} gave up on ${what} ${n === 1 ? 'its client was' : 'their clients were'} still sending ` +
+              `(${answered408 ? 'answered 408 Request Timeout' : 'closed without a response'}${timings.length > 0 ? `, ${timings.join('; ')}` : ''}): ` +
               `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. ` +
               `The setting at work is ${setting}.`,
             remedy:
