@@ -92,13 +92,18 @@ const CLOSE_BURST_AGE_RATIO = 2;
  */
 export function inCloseBurst(gaps: readonly number[], times: readonly number[]): boolean[] {
   const out = new Array<boolean>(gaps.length).fill(false);
-  const indexes = Array.from({ length: Math.min(gaps.length, times.length) }, (_, i) => i);
-  for (const run of atOneMoment(indexes, (i) => times[i], CLOSE_BURST_MOMENT)) {
-    if (run.length < CLOSE_BURST_MIN) continue;
-    const ages = run.map((i) => gaps[i]);
-    if (Math.max(...ages) > CLOSE_BURST_AGE_RATIO * Math.min(...ages)) for (const i of run) out[i] = true;
-  }
+  for (const run of closeBurstRuns(gaps, times)) for (const i of run) out[i] = true;
   return out;
+}
+
+/** The bursts among idle closes (see inCloseBurst), each as the indexes of its closes, in time order. */
+export function closeBurstRuns(gaps: readonly number[], times: readonly number[]): number[][] {
+  const indexes = Array.from({ length: Math.min(gaps.length, times.length) }, (_, i) => i);
+  return atOneMoment(indexes, (i) => times[i], CLOSE_BURST_MOMENT).filter((run) => {
+    if (run.length < CLOSE_BURST_MIN) return false;
+    const ages = run.map((i) => gaps[i]);
+    return Math.max(...ages) > CLOSE_BURST_AGE_RATIO * Math.min(...ages);
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
 import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
-import { atOneMoment, inferTimeout, median } from './infer-timeout';
+import { atOneMoment, closeBurstRuns, inferTimeout, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
 import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
@@ -167,6 +167,15 @@ const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
 const MAX_REQUESTS_PER_PROXY = 20_000;
 const MAX_FAILURES = 20_000;
+/** Servers whose idle closes are kept (reloadDuring), and closes kept per server (the latest). */
+const MAX_IDLE_CLOSE_SERVERS = 1_000;
+const MAX_IDLE_CLOSES_PER_SERVER = 512;
+
+/** When a server closed idle connections (FIN after its last response, nothing from the client since), and how long each had been idle. */
+interface IdleCloses {
+  ts: number[];
+  age: number[];
+}
 
 interface ProxyRecord {
   legs: UpstreamLeg[];
@@ -241,6 +250,8 @@ export class ProxyLegs implements EventFollower {
   /** What copies what among the requests of the index, and the index snapshot it was made from. */
   private requestCopies: RequestCopies | null = null;
   private copiesOf: readonly RememberedRequest[] | null = null;
+  /** Idle closes by server endpoint ("ip:port"): a reload's burst of them (reloadDuring). */
+  private readonly idleCloses = new Map<string, IdleCloses>();
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
@@ -309,6 +320,7 @@ export class ProxyLegs implements EventFollower {
         leg.closedWith = close.rst ? 'RST' : 'FIN';
       }
     }
+    if (s.finTs >= 0) this.noteIdleClose(conn);
     const pending = this.pending.get(conn.id);
     if (pending === undefined) return;
     this.pending.delete(conn.id);
@@ -321,6 +333,58 @@ export class ProxyLegs implements EventFollower {
     if (close === null || close.byClient) return; // still open, or the client gave up first
     if (!close.rst && s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket (a race)
     this.addFailure(ex, conn, close.ts, close.frame, close.rst ? 'RST' : 'FIN');
+  }
+
+  /**
+   * A server that closed a connection idle after its last response (FIN first, nothing from the
+   * client after that response): remembered with its idle age, for reloadDuring.
+   */
+  private noteIdleClose(conn: AnalyzedConnection): void {
+    const recent = conn.app?.recent;
+    if (recent === undefined || recent.length === 0) return;
+    const last = recent[recent.length - 1];
+    const end = last.responseEnd;
+    if (end === null || last.state !== 'complete') return;
+    const finTs = conn.server.finTs;
+    const c = conn.client;
+    if (finTs < end || c.lastDataTs > end || (c.finTs >= 0 && c.finTs <= finTs) || (c.rstTs >= 0 && c.rstTs <= finTs)) return;
+    let closes = this.idleCloses.get(conn.serverName);
+    if (closes === undefined) {
+      if (this.idleCloses.size >= MAX_IDLE_CLOSE_SERVERS) return;
+      this.idleCloses.set(conn.serverName, (closes = { ts: [], age: [] }));
+    }
+    if (closes.ts.length >= MAX_IDLE_CLOSES_PER_SERVER) {
+      closes.ts.splice(0, MAX_IDLE_CLOSES_PER_SERVER >> 1);
+      closes.age.splice(0, MAX_IDLE_CLOSES_PER_SERVER >> 1);
+    }
+    closes.ts.push(finTs);
+    closes.age.push(finTs - end);
+  }
+
+  /**
+   * The moment within (from, to) at which `server` ("ip:port") closed idle connections in a burst
+   * that no idle timer makes (inCloseBurst: three or more at one moment, idle for ages more than
+   * twofold apart): a reload or restart, its old process letting go of every idle connection at
+   * once. The latest such moment, with how many it closed then; null when none.
+   */
+  reloadDuring(server: string, from: number, to: number): { ts: number; closes: number } | null {
+    const closes = this.idleCloses.get(server);
+    if (closes === undefined) return null;
+    const ts: number[] = [];
+    const age: number[] = [];
+    for (let i = 0; i < closes.ts.length; i++) {
+      // A burst spread by the capture's jitter is one moment: its closes a little before `from` count.
+      if (closes.ts[i] > from - 1 && closes.ts[i] < to) {
+        ts.push(closes.ts[i]);
+        age.push(closes.age[i]);
+      }
+    }
+    let found: { ts: number; closes: number } | null = null;
+    for (const run of closeBurstRuns(age, ts)) {
+      const at = ts[run[0]];
+      if (at > from && (found === null || at > found.ts)) found = { ts: at, closes: run.length };
+    }
+    return found;
   }
 
   /** Upstream connections opened and requests sent by the proxy listening at `proxy` ("ip:port") during [from, to]. */

@@ -202,6 +202,36 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.inferred.upstreamTimeout.value).toBeCloseTo(1.5, 3);
   });
 
+  test('a 502 cut by a reload (HAProxy hard-stop-after): the proxy closed its idle connections at one moment, the error came its grace later', () => {
+    const withIdleCloses = (ages: number[]): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      // Connections idle for different times, all closed by the proxy within 2 ms at 10.5 s.
+      ages.forEach((age, k) => {
+        const idle = downstream(cap);
+        idle.handshake(1 + k * 0.1).exchange(10.5 - age, get(`/idle/${k}`), ok());
+        idle.close(10.5 + k * 0.0005, 's');
+      });
+      // A request forwarded at 10 s, still waiting at the reload; the old process stops 1 s after it.
+      scene(cap, 10, { delay: 1.5, upstream: 'read', uri: '/slow/1', answer: '502 Bad Gateway' });
+      return cap.analyze(only);
+    };
+    const r = withIdleCloses([0.11, 0.3, 0.47, 2.5]);
+    const [f] = ofKind(r, KIND);
+    expect(f.summary).toContain('after it was reloaded or restarted (it closed 4 idle connections at one moment)');
+    expect(f.evidence).toMatchObject({ status: 502, upstreamPhase: 'read', idleClosesAtReload: 4 });
+    expect(f.evidence.sinceReload).toBeCloseTo(1.0, 2);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyHardStopAfter.value).toBeCloseTo(1.0, 2);
+    expect(d.inferred.proxyReadTimeout).toBeUndefined();
+    expect(d.explanation).toContain('Not an upstream read timeout');
+    expect(d.remedy).toContain('hard-stop-after');
+    // Idle closes at one moment of connections idle about as long: a timer on a tick, no reload.
+    const ticked = withIdleCloses([5.0, 5.2, 5.4]);
+    const [g] = ofKind(ticked, KIND);
+    expect(g.summary).toContain('gave up waiting for the answer');
+    expect(g.evidence.sinceReload).toBeUndefined();
+  });
+
   describe('stays silent', () => {
     test('on a lone 502 or 503 (no shared delay, no timeout status)', () => {
       const cap = new Capture();

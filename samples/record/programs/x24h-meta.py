@@ -248,7 +248,7 @@ def main():
         "configured": {
             "serverIdleTimeout": 10.0,
             "proxyQueueTimeout": 1.0,
-            "haproxyHardStopAfter": 1.0,
+            "proxyHardStopAfter": 1.0,
             "haproxyTimeoutClient": 10.0,
             "haproxyTimeoutServer": 10.0,
             "haproxyTimeoutConnect": 1.0,
@@ -258,7 +258,9 @@ def main():
         },
         "configuredNotes": "serverIdleTimeout is HAProxy's `timeout http-keep-alive 10s` on 127.0.0.2:8080 (no idle close "
                            "happens in 10 s here: every close by the proxy is a reload's); proxyQueueTimeout is `timeout "
-                           "queue`, unset, so `timeout connect` (1 s); no request ever waited in HAProxy's queue.",
+                           "queue`, unset, so `timeout connect` (1 s); no request ever waited in HAProxy's queue; "
+                           "proxyHardStopAfter is `hard-stop-after 1s` (global): how long the old process may run after "
+                           "a reload before it cuts what is still in flight.",
         "observed": {
             "capture": bm.summary(conns),
             "reloads": reload_info,

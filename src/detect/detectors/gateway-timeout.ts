@@ -19,6 +19,13 @@ import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
  * proxy timeout: both are left out here, and so is an error the proxy gave right after the backend
  * closed or refused the upstream connection (it relayed that close; no timer of its own fired), or
  * after its own client had closed the connection (the client's timeout; the proxy only followed).
+ *
+ * A reload is no timer either: a proxy that is reloaded or restarted closes its idle client
+ * connections at one moment (ProxyLegs.reloadDuring) and lets requests in flight finish, until its
+ * old process is stopped (HAProxy `hard-stop-after`, nginx `worker_shutdown_timeout`): a request
+ * still waiting for its backend then is answered 502 and its upstream connection closed, as a read
+ * timeout would, but at the reload's grace after that moment (reload-haproxy). Such an error is
+ * told as the reload's, with that grace.
  */
 
 type Phase = 'read' | 'connect' | 'opaque' | 'invisible';
@@ -68,6 +75,13 @@ interface Reported {
   finding: Finding;
 }
 
+/** A proxy's reload during a request it failed, and the failure's delay after it (ProxyLegs.reloadDuring). */
+interface CutAtReload {
+  paired: Candidate;
+  reloadTs: number;
+  idleCloses: number;
+}
+
 export const gatewayTimeout: DetectorDefinition = {
   id: 'gateway-timeout',
   meta: {
@@ -82,6 +96,9 @@ export const gatewayTimeout: DetectorDefinition = {
       opaque:
         "{request} answered {status} by the proxy after {delay} s, {why}; its upstream traffic meanwhile ({leg}, to {backend}) is not readable HTTP (TLS?)",
       invisible: '{request} answered {status} after {delay} s, {why}: an upstream timeout at the proxy',
+      reload:
+        '{request} answered {status} by the proxy {sinceReload} s after it was reloaded or restarted (it closed {closes} idle connections at one moment): ' +
+        'it had forwarded the request to {backend} ({leg}) and cut it when its old process stopped',
     },
   },
   create(ctx: DetectContext) {
@@ -159,6 +176,87 @@ export const gatewayTimeout: DetectorDefinition = {
         data,
         evidence,
         frames,
+      });
+    }
+
+    /** The reload the proxy went through while `p` waited for its backend, when the error came with the upstream connection's close. */
+    function cutAtReload(p: Candidate): CutAtReload | null {
+      const leg = p.leg;
+      const f = p.failure;
+      if (p.phase !== 'read' || leg === null || leg.closedBy !== 'proxy' || !(Math.abs(leg.closeTs - f.failTs) <= ctx.options.spreadAbsolute)) return null;
+      const reload = legs.reloadDuring(f.server, f.requestStart, f.failTs);
+      return reload === null ? null : { paired: p, reloadTs: reload.ts, idleCloses: reload.closes };
+    }
+
+    function reportReloadCut(cut: CutAtReload): Finding {
+      const p = cut.paired;
+      const f = p.failure;
+      const leg = p.leg;
+      const request = f.method !== null ? `${f.method} ${f.uri ?? ''}`.trim() : 'a request';
+      const frames = [f.requestFrame ?? 0, f.failFrame];
+      if (leg !== null) frames.push(leg.closeFrame);
+      return ctx.report({
+        flowId: f.flowId,
+        client: f.client,
+        server: f.server,
+        ts: f.failTs,
+        message: 'reload',
+        data: {
+          request,
+          status: f.status ?? '5xx',
+          sinceReload: ms(f.failTs - cut.reloadTs),
+          closes: cut.idleCloses,
+          backend: leg?.server ?? '',
+          leg: leg !== null ? `flow ${leg.flowId}, ${leg.client}` : '',
+        },
+        evidence: {
+          status: f.status,
+          method: f.method,
+          uri: f.uri,
+          exchangeIndex: f.index,
+          requestStart: at(f.requestStart),
+          responseStart: at(f.failTs),
+          delaySeconds: ms(f.delay),
+          delayClustered: false,
+          upstreamPhase: p.phase,
+          upstreamFlowId: leg?.flowId ?? null,
+          upstreamLeg: leg?.client ?? null,
+          upstreamServer: leg?.server ?? null,
+          proxyReloadedAt: at(cut.reloadTs),
+          sinceReload: ms(f.failTs - cut.reloadTs),
+          idleClosesAtReload: cut.idleCloses,
+        },
+        frames,
+      });
+    }
+
+    /** One diagnosis for the errors a proxy's reloads cut (see the module comment). */
+    function diagnoseReloadCuts(server: string, cuts: CutAtReload[]): void {
+      const findings = cuts.map(reportReloadCut);
+      const graces = cuts.map((c) => c.paired.failure.failTs - c.reloadTs);
+      const grace = inferTimeout(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
+      const lo = ms(Math.min(...graces));
+      const hi = ms(Math.max(...graces));
+      const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+      const statuses = [...new Set(cuts.map((c) => c.paired.failure.status))].join('/');
+      const backends = [...new Set(cuts.map((c) => c.paired.leg?.server).filter((b): b is string => b !== undefined))].slice(0, 3);
+      const n = cuts.length;
+      const settings =
+        'HAProxy `hard-stop-after`, nginx `worker_shutdown_timeout`, Envoy `--drain-time-s` and `--parent-shutdown-time-s`, Apache `GracefulShutdownTimeout`';
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: grace !== null && grace.samples === n ? { proxyHardStopAfter: grace } : {},
+        explanation:
+          `${n} request(s) to ${server} were answered ${statuses} ${range} after the proxy was reloaded or restarted: at that moment it closed ` +
+          `its idle client connections all at once, and ${n === 1 ? 'this request, forwarded to ' : 'these requests, forwarded to '}${backends.join(', ') || 'a backend'} before it, ` +
+          `${n === 1 ? 'was' : 'were'} still waiting for the answer. The old process cut ${n === 1 ? 'it' : 'them'} when it stopped, ${range} after the reload ` +
+          `(its grace for requests in flight: ${settings}), closing the upstream connection with the error. Not an upstream read timeout: ` +
+          `the backend was slower than the reload's grace, not than the proxy's timeout.`,
+        remedy:
+          `Give requests in flight at a reload the time they need: raise the old process's grace (${settings}) above the longest time the backend ` +
+          `legitimately takes, or reload less often (not at peak, not for every configuration change). Each reload turns the requests it finds waiting into errors for their clients.`,
+        anomalyIds: findings.map((f) => f.id),
       });
     }
 
@@ -289,7 +387,15 @@ export const gatewayTimeout: DetectorDefinition = {
           if (list === undefined) byServer.set(p.failure.server, (list = []));
           list.push({ ...p, phase: p.phase, delay: p.failure.delay });
         }
-        for (const [server, all] of byServer) {
+        for (const [server, failed] of byServer) {
+          // Errors a reload cut: told apart, and kept out of the proxy's timers' waits.
+          const cuts: CutAtReload[] = [];
+          const all = failed.filter((p) => {
+            const cut = cutAtReload(p);
+            if (cut !== null) cuts.push(cut);
+            return cut === null;
+          });
+          if (cuts.length > 0) diagnoseReloadCuts(server, cuts);
           // Requests the proxy tried several times upstream, each attempt given up in turn: their
           // chain of attempts proves its timer, and every attempt is a sample of it (per phase, one
           // diagnosis: the attempts of one proxy share one timer, whatever the clients waited).
