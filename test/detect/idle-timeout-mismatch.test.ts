@@ -33,6 +33,30 @@ function reuses(cap: Capture, gaps: number[], keepAlive: string[] = [], serverRt
 }
 
 describe('idle-timeout-mismatch: synthetic connections', () => {
+  test('a reload closing every idle connection at once, most of them idle less than 0.1 s, tells no idle timeout (reload-nginx)', () => {
+    const withCloses = (atOneMoment: boolean): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      // Two reloads, each closing 7 idle connections (6-150 ms idle: nginx's old worker); only the
+      // three idle 0.14-0.15 s are long enough to be samples of an idle timeout.
+      const ages = [0.006, 0.03, 0.047, 0.06, 0.14, 0.145, 0.15];
+      for (const at of [10, 20]) {
+        ages.forEach((age, k) => {
+          const closeAt = atOneMoment ? at + k * 0.0002 : at + k * 0.5;
+          const c = cap.connection();
+          c.handshake(closeAt - 1).exchange(closeAt - age - 0.001, get('/p'), ok());
+          c.close(closeAt, 's');
+        });
+      }
+      reuses(cap, [0.15, 0.2, 0.22, 0.21]);
+      return cap.analyze(only);
+    };
+    expect(ofKind(withCloses(true), KIND)).toEqual([]);
+    // The same closes one by one: an idle timeout of ~0.14 s, which the clients' reuses exceed.
+    const apart = withCloses(false);
+    expect(ofKind(apart, KIND)).toHaveLength(1);
+    expect(apart.diagnoses.find((d) => d.kind === KIND)!.inferred.serverIdleTimeout.value).toBeCloseTo(0.14, 1);
+  });
+
   test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
     const cap = new Capture();
     serverCloses(cap, 4, 2.0);

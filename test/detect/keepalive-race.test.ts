@@ -14,6 +14,31 @@ function idleConnection(cap: Capture, finAt = 5.011) {
 }
 
 describe('keepalive-race: synthetic connections', () => {
+  test('a crossing with a reload (every idle connection closed at one moment): told as the reload\'s, with advice that fits it', () => {
+    const withOthers = (atOneMoment: boolean): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      // The raced connection, idle since 0.01 s, closed at 5.011 s; three others idle 0.05-2 s closed with it, or at other times.
+      const { c } = idleConnection(cap);
+      c.fin(5.011, 's');
+      c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+      c.rst(5.0161, 's');
+      [0.05, 0.6, 2.0].forEach((age, k) => {
+        const closeAt = atOneMoment ? 5.0112 + k * 0.0003 : 7 + k * 2;
+        const other = cap.connection();
+        other.handshake(closeAt - 3).exchange(closeAt - age - 0.001, get('/o'), ok());
+        other.close(closeAt, 's');
+      });
+      return cap.analyze(only);
+    };
+    const [d] = withOthers(true).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('closed at a reload or restart: at one moment it closed every idle connection at once (4 in all');
+    expect(d.remedy).toContain('idle-close-on-response');
+    expect(d.remedy).not.toContain('raise the server\'s idle timeout');
+    const [e] = withOthers(false).diagnoses.filter((x) => x.kind === KIND);
+    expect(e.explanation).not.toContain('reload');
+    expect(e.remedy).not.toContain('idle-close-on-response');
+  });
+
   test('crossing: the request was on the wire when the FIN left (server-side capture, ACK misses the FIN)', () => {
     const cap = new Capture();
     const { c } = idleConnection(cap);

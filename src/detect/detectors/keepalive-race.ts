@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
-import { inCloseBurst, inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
+import { closeBurstRuns, inCloseBurst, inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
@@ -248,6 +248,17 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
  * them: the capture is then on the server's host or its switch (loopback: tens of µs; a LAN hop:
  * a few hundred µs), where a RST without a FIN before it means something else.
  */
+/** A race's FIN within this long (seconds) of a burst of idle closes was one of them (infer-timeout's moment). */
+const RELOAD_MOMENT = 0.005;
+
+/** What to do about races with a reload's closes (see racesAtReload). */
+const RELOAD_RACE_REMEDY =
+  'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, a server shutting down), ' +
+  'and a request already on its way on one of them fails whatever the idle timeouts: retry idempotent requests on a new connection ' +
+  '(urllib3 `Retry`; Go\'s Transport does so for GET, HEAD, OPTIONS, TRACE and requests with an `Idempotency-Key`; Node\'s http.Agent and fetch do not), ' +
+  'reload less often, or take the server out of its load balancer\'s rotation before a reload so that no request is on its way. ' +
+  'HAProxy\'s `option idle-close-on-response` keeps an idle connection through a soft stop until its next request, answered with `Connection: close`.';
+
 const MIN_PATH_RTT = 0.001;
 
 /**
@@ -1089,6 +1100,31 @@ export const keepaliveRace: DetectorDefinition = {
       }
     };
 
+    /**
+     * How many of a server's races met a burst of idle closes at one moment (closeBurstRuns: a
+     * reload or restart), at how many such moments, and how many idle closes those made.
+     */
+    const racesAtReload = (entry: ServerRaces): { races: number; moments: number; closes: number } => {
+      const runs = closeBurstRuns(entry.idleGaps, entry.idleTs);
+      if (runs.length === 0) return { races: 0, moments: 0, closes: 0 };
+      const spans = runs.map((run) => ({ from: Math.min(...run.map((i) => entry.idleTs[i])), to: Math.max(...run.map((i) => entry.idleTs[i])), closes: run.length }));
+      const ids = new Set(entry.raceIds);
+      const met = new Set<number>();
+      let races = 0;
+      for (const f of ctx.findings('keepalive-race')) {
+        if (!ids.has(f.id)) continue;
+        const fin = f.evidence.finTs;
+        if (typeof fin !== 'number') continue;
+        const k = spans.findIndex((sp) => fin >= sp.from - RELOAD_MOMENT && fin <= sp.to + RELOAD_MOMENT);
+        if (k < 0) continue;
+        races++;
+        met.add(k);
+      }
+      let closes = 0;
+      for (const k of met) closes += spans[k].closes;
+      return { races, moments: met.size, closes };
+    };
+
     /** The server's idle timeout as its idle closes seen so far tell it, or null. */
     const learnedIdleTimeout = (server: string): number | null => {
       const gaps = servers.get(server)?.idleGaps;
@@ -1476,6 +1512,19 @@ export const keepaliveRace: DetectorDefinition = {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
           }
+          // Races with a reload's closes (every idle connection closed at one moment): no idle
+          // timeout on either side avoids them.
+          const reload = racesAtReload(entry);
+          if (reload.races === count) {
+            explanation =
+              `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} closed at a reload or restart: ` +
+              `${reload.moments === 1 ? 'at one moment' : `at ${reload.moments} moments`} it closed every idle connection at once (${reload.closes} in all, whatever their idle age: no idle timer), ` +
+              `and ${forms}. ${outcome}`;
+            remedy = RELOAD_RACE_REMEDY;
+          } else if (reload.races > 0) {
+            explanation += ` ${reload.races} of them met a reload's or restart's closes (every idle connection closed at one moment), not an idle timeout.`;
+            remedy += ` ${RELOAD_RACE_REMEDY}`;
+          }
           if (viaProxy.forwarded > 0) {
             remedy +=
               ' The client is a proxy: its backend pool setting is the one to lower. A proxy retries a request that failed on a reused connection' +
@@ -1490,7 +1539,8 @@ export const keepaliveRace: DetectorDefinition = {
           if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
-          if (entry.crossing + entry.staleInFlight > 0) {
+          // (Not for races with a reload's closes only: no idle timeout helps there, see RELOAD_RACE_REMEDY.)
+          if (entry.crossing + entry.staleInFlight > 0 && reload.races < count) {
             remedy +=
               ` A pool without an idle timeout (Python requests/urllib3, Perl LWP, Apache mod_proxy without \`ttl=\`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the ${relay !== null ? 'proxy' : 'server'}'s idle timeout, or retry on a new connection` +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
