@@ -26,7 +26,7 @@ export interface ServerProduct {
 // Apache 2.4, lighttpd 1.4, gunicorn, Caddy 2.6, Squid 5.7, Traffic Server 9.2 send these values).
 export const NGINX = /^(nginx|openresty)\b/i;
 export const APACHE = /^Apache\b/i;
-const LIGHTTPD = /^lighttpd\b/i;
+export const LIGHTTPD = /^lighttpd\b/i;
 const GUNICORN = /^gunicorn\b/i;
 const JETTY = /^Jetty\b/i;
 const VARNISH = /^Varnish\b/i;

@@ -74,6 +74,39 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(f.evidence.sinceRequestStart).toBeCloseTo(2.06, 2);
   });
 
+  test('a 400 to a request line still trickling in (Go net/http at ReadHeaderTimeout) is a timeout; a 400 to a whole or quick request is not', () => {
+    const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+    const cap = new Capture();
+    const slow = cap.connection();
+    slow.handshake(0);
+    const line = 'GET /slow-head HTTP/1.1';
+    for (let k = 0; k < 6; k++) slow.request(0.01 + 0.3 * k, line.slice(4 * k, 4 * k + 4));
+    slow.response(2.0, BAD_REQUEST).fin(2.001, 's');
+    // A malformed request, whole: rejected at once.
+    const whole = cap.connection();
+    whole.handshake(10).request(10.01, 'GET /x HTTP/1.1\r\nBad header\r\n\r\n').response(10.012, BAD_REQUEST).fin(10.013, 's');
+    // An unfinished line answered 400 at once (a server that rejects its first bytes).
+    const quick = cap.connection();
+    quick.handshake(20).request(20.01, 'GET /a b c').response(20.05, BAD_REQUEST).fin(20.051, 's');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([slow.clientName]);
+    expect(found[0].evidence).toMatchObject({ status: 400, headComplete: false });
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('Go net/http `Server.ReadHeaderTimeout`');
+  });
+
+  test('a 408 Request Time-out without a Server header names HAProxy, a 408 Request Timeout Node.js', () => {
+    const settingOf = (reason: string): string => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.01, putHead).request(0.02, 'x'.repeat(4000));
+      c.response(2.01, `HTTP/1.1 408 ${reason}\r\nConnection: close\r\n\r\n`).fin(2.011, 's');
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    expect(settingOf('Request Time-out')).toContain('HAProxy `timeout http-request`');
+    expect(settingOf('Request Timeout')).toContain('Node.js http.Server `requestTimeout`');
+  });
+
   test('silent: a head cut short by a close that came at once (a race with an idle close, not a slow client)', () => {
     const cap = new Capture();
     const c = cap.connection();

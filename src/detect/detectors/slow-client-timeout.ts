@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { APACHE, NGINX, NO_SERVER_HEADER } from '../known-timeouts';
+import { APACHE, LIGHTTPD, NGINX, NO_SERVER_HEADER } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
@@ -24,26 +24,65 @@ const MIN_CLIENT_SILENCE = 0.5;
  */
 const MIN_HEAD_SPAN = 0.5;
 
-/** The server's setting, by the software its answers name, for the diagnosis. */
-function settingFor(software: string | null, answered408: boolean): string {
+/**
+ * A head this short (bytes) is never rejected for its length: a server that answers 400 to it,
+ * unfinished, had stopped waiting for the rest (Go's net/http parses what arrived by its
+ * ReadHeaderTimeout and rejects it: `GET /x HT`).
+ */
+const SHORT_HEAD_BYTES = 4096;
+
+/** How the server ended the request it gave up on, when it answered: what its answer tells of its software. */
+interface TimeoutAnswer {
+  status: number;
+  reason: string | null;
+}
+
+/** The server's setting, by the software its answers name (or, without a Server header, by how it answered), for the diagnosis. */
+function settingFor(software: string | null, answers: readonly TimeoutAnswer[]): string {
   if (software !== null && NGINX.test(software)) {
     return 'nginx `client_body_timeout` (60 s by default, between two reads of the body) and `client_header_timeout` (60 s, from the accept, for the whole head); nginx closes without a byte and logs 408';
   }
   if (software !== null && APACHE.test(software)) {
-    return 'Apache mod_reqtimeout `RequestReadTimeout` (by default header=20-40,MinRate=500 body=20,MinRate=500)';
+    return 'Apache mod_reqtimeout `RequestReadTimeout` (by default header=20-40,MinRate=500 body=20,MinRate=500; it notices a deadline only when a read returns, so a trickling client is closed on as its next bytes arrive)';
   }
-  if (answered408 && software === NO_SERVER_HEADER) {
-    // Node.js 20 answers exactly `408 Request Timeout` with `Connection: close` and no Server header (slow-clients-server-timeouts).
-    return (
-      'Node.js http.Server `requestTimeout` (300 s by default, from the request\'s first byte) and `headersTimeout` (60 s, for the head), ' +
-      'both checked every `connectionsCheckingInterval` (30 s by default, so up to that much late); other servers: their request read timeout'
-    );
+  if (software !== null && LIGHTTPD.test(software)) {
+    return 'lighttpd `server.max-read-idle` (60 s by default, between two reads: a client that trickles a few bytes now and then is never timed out)';
   }
-  return 'its request read timeout (nginx `client_body_timeout` / `client_header_timeout`, Node.js `requestTimeout` / `headersTimeout`, Apache `RequestReadTimeout`)';
+  if (software === NO_SERVER_HEADER && answers.length > 0) {
+    // Servers that send no Server header, told apart by the answer they give at the timeout.
+    if (answers.every((a) => a.status === 408 && a.reason === 'Request Time-out')) {
+      // HAProxy 2.6's own 408 (slow-clients-more-servers).
+      return 'HAProxy `timeout http-request` (for the whole head from the accept, and the body too with `option http-buffer-request`; when unset, `timeout client`)';
+    }
+    if (answers.every((a) => a.status === 408 && a.reason === 'Request Timeout')) {
+      // Node.js 20 answers exactly `408 Request Timeout` with `Connection: close` (slow-clients-server-timeouts).
+      return (
+        'Node.js http.Server `requestTimeout` (300 s by default, from the request\'s first byte) and `headersTimeout` (60 s, for the head), ' +
+        'both checked every `connectionsCheckingInterval` (30 s by default, so up to that much late); other servers: their request read timeout'
+      );
+    }
+    if (answers.every((a) => a.status === 400)) {
+      // Go's net/http parses a head cut by its deadline and rejects it (slow-clients-more-servers).
+      return 'Go net/http `Server.ReadHeaderTimeout` (unset by default: then `ReadTimeout`, itself unset: no limit), which ends the read of a head still arriving, answered 400';
+    }
+  }
+  return (
+    'its request read timeout (nginx `client_body_timeout` / `client_header_timeout`, Node.js `requestTimeout` / `headersTimeout`, Apache `RequestReadTimeout`, ' +
+    'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` / `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`)'
+  );
+}
+
+/** How a server's timeouts ended the requests, for the diagnosis: its answers, or its closes. */
+function answerText(answers: readonly TimeoutAnswer[], n: number): string {
+  if (answers.length === 0) return 'closed without a response';
+  const said = [...new Set(answers.map((a) => `${a.status}${a.reason !== null ? ` ${a.reason}` : ''}`))].join(', ');
+  return answers.length === n ? `answered ${said}` : `answered ${said} to ${answers.length}, closed on the others without a response`;
 }
 
 interface Stalled {
   finding: Finding;
+  /** The server's answer at the timeout, or null (it closed without one). */
+  answer: TimeoutAnswer | null;
   /** The request's head never completed: the server timed out a head, not a body. */
   head: boolean;
   sinceRequest: number;
@@ -97,7 +136,7 @@ export const slowClientTimeout: DetectorDefinition = {
       for (let i = recent.length - 1; i >= 0; i--) {
         const ex = recent[i];
         if (ex.uncertain || ex.requestStart === null || ex.requestCut === true) continue;
-        if (ex.status === 408 || (ex.state === 'request-incomplete' && ex.responseStart === null)) return ex;
+        if (ex.status === 408 || ex.status === 400 || (ex.state === 'request-incomplete' && ex.responseStart === null)) return ex;
       }
       return null;
     };
@@ -109,12 +148,16 @@ export const slowClientTimeout: DetectorDefinition = {
         if (ex === null || ex.requestStart === null) return;
         const close = firstCloseOf(conn, ex.requestStart);
         if (close === null || close.byClient) return; // the client gave up, or nothing ended it
-        const answered408 = ex.status === 408 && ex.responseStart !== null;
-        // A reset of a request still arriving is a dying or refusing server's (reset-before-response).
-        if (!answered408 && close.rst) return;
-        const end = answered408 && ex.responseStart !== null ? ex.responseStart : close.ts;
-        const c = conn.client;
         const head = ex.requestHeadUnfinished === true;
+        const answered408 = ex.status === 408 && ex.responseStart !== null;
+        // A 400 is a timeout's only on a short head still arriving (see SHORT_HEAD_BYTES; MIN_HEAD_SPAN below).
+        const answered400 = ex.status === 400 && ex.responseStart !== null;
+        if (answered400 && (!head || ex.index !== 1 || conn.client.payloadBytes >= SHORT_HEAD_BYTES)) return;
+        const answered = answered408 || answered400;
+        // A reset of a request still arriving is a dying or refusing server's (reset-before-response).
+        if (!answered && close.rst) return;
+        const end = answered && ex.responseStart !== null ? ex.responseStart : close.ts;
+        const c = conn.client;
         const sinceRequest = end - ex.requestStart;
         if (head) {
           // A head trickled: its client may send on after the server gave up (it has not seen the
@@ -136,7 +179,7 @@ export const slowClientTimeout: DetectorDefinition = {
           message: 'timedOut',
           data: {
             request: requestLine(ex) ?? 'a request',
-            how: (answered408 ? ' (408 Request Timeout' : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
+            how: (answered ? ` (${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()}` : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
             sinceRequest: ms(sinceRequest),
             sinceData: ms(sinceData),
           },
@@ -154,11 +197,11 @@ export const slowClientTimeout: DetectorDefinition = {
             sinceClientData: ms(sinceData),
             closedWith: close.rst ? 'RST' : 'FIN',
           },
-          frames: [ex.requestFrame ?? 0, ...(answered408 ? [ex.responseFrame ?? 0] : []), close.frame],
+          frames: [ex.requestFrame ?? 0, ...(answered ? [ex.responseFrame ?? 0] : []), close.frame],
         });
         let list = byServer.get(conn.serverName);
         if (list === undefined) byServer.set(conn.serverName, (list = []));
-        if (list.length < 10_000) list.push({ finding, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null });
+        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null });
       },
 
       onFinish(): void {
@@ -188,8 +231,8 @@ export const slowClientTimeout: DetectorDefinition = {
           const inferred: Record<string, NonNullable<ReturnType<typeof inferTimeout>>> = {};
           if (body !== null) inferred.serverClientTimeout = body.value;
           if (headClock !== null) inferred.serverHeaderTimeout = headClock.value;
-          const answered408 = items.some((i) => i.finding.evidence.status === 408);
-          const setting = settingFor(software.softwareOf(server), answered408);
+          const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
+          const setting = settingFor(software.softwareOf(server), answers);
           const what =
             heads.length === 0
               ? `${n} request${n === 1 ? '' : 's'}`
@@ -206,7 +249,7 @@ export const slowClientTimeout: DetectorDefinition = {
             inferred,
             explanation:
               `${server} gave up on ${what} ${n === 1 ? 'its client was' : 'their clients were'} still sending ` +
-              `(${answered408 ? 'answered 408 Request Timeout' : 'closed without a response'}${timings.length > 0 ? `, ${timings.join('; ')}` : ''}): ` +
+              `(${answerText(answers, n)}${timings.length > 0 ? `, ${timings.join('; ')}` : ''}): ` +
               `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. ` +
               `The setting at work is ${setting}.`,
             remedy:
