@@ -336,15 +336,16 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
-   * A server that closed a connection idle after its last response (FIN first, nothing from the
-   * client after that response): remembered with its idle age, for reloadDuring.
+   * A server that closed a connection idle after its last response (FIN first, unannounced, nothing
+   * from the client after that response): remembered with its idle age, for reloadDuring.
    */
   private noteIdleClose(conn: AnalyzedConnection): void {
     const recent = conn.app?.recent;
     if (recent === undefined || recent.length === 0) return;
     const last = recent[recent.length - 1];
     const end = last.responseEnd;
-    if (end === null || last.state !== 'complete') return;
+    // A close the response announced (Connection: close) is no idle close.
+    if (end === null || last.state !== 'complete' || last.responseClose) return;
     const finTs = conn.server.finTs;
     const c = conn.client;
     if (finTs < end || c.lastDataTs > end || (c.finTs >= 0 && c.finTs <= finTs) || (c.rstTs >= 0 && c.rstTs <= finTs)) return;
@@ -385,6 +386,19 @@ export class ProxyLegs implements EventFollower {
       if (at > from && (found === null || at > found.ts)) found = { ts: at, closes: run.length };
     }
     return found;
+  }
+
+  /**
+   * The moments at which servers on `host` (an address) closed idle connections in a reload's
+   * burst (see reloadDuring), in time order: a host's reloads, whatever it listens on.
+   */
+  reloadsOfHost(host: string): number[] {
+    const moments: number[] = [];
+    for (const [server, closes] of this.idleCloses) {
+      if (hostOf(server) !== host) continue;
+      for (const run of closeBurstRuns(closes.age, closes.ts)) moments.push(closes.ts[run[0]]);
+    }
+    return moments.sort((a, b) => a - b);
   }
 
   /** Upstream connections opened and requests sent by the proxy listening at `proxy` ("ip:port") during [from, to]. */

@@ -21,6 +21,28 @@ function churn(cap: Capture, n: number, options: { response?: string; perConnect
 }
 
 describe('connection-churn: synthetic connections', () => {
+  test('a proxy that churns its backend connections right after it was reloaded: told as the reloads\' churn, no pool advice', () => {
+    const withReload = (reloaded: boolean): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      // The proxy 10.0.0.5 serves :80; at 0.2 s it closes its idle client connections at one moment (idle 0.05-1 s).
+      [0.05, 0.3, 1.0].forEach((age, k) => {
+        const down = cap.connection({ client: '10.0.0.9', server: '10.0.0.5', sport: 80 });
+        const closeAt = reloaded ? 0.2 + k * 0.0002 : 0.2 + k * 0.4;
+        down.handshake(closeAt - age - 0.01).exchange(closeAt - age - 0.005, get(`/d/${k}`), ok());
+        down.close(closeAt, 's');
+      });
+      churn(cap, 12, { client: '10.0.0.5' });
+      return cap.analyze(only);
+    };
+    const [d] = withReload(true).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain("This churn is the reloads', not the pool's settings");
+    expect(d.remedy).toContain('Nothing to change in the pool');
+    expect(ofKind(withReload(true), KIND)[0].evidence.closedAfterClientReload).toBe(8);
+    const [e] = withReload(false).diagnoses.filter((x) => x.kind === KIND);
+    expect(e.explanation).not.toContain('reload');
+    expect(e.remedy).toContain('Reuse connections on the client');
+  });
+
   test('a new connection per request although the server keeps them alive', () => {
     const cap = new Capture();
     churn(cap, 12);

@@ -3,6 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { ms } from '../facts';
 import type { Finding } from '../finding';
 import { firstClose } from '../../flow/conn-state';
+import { sharedProxyLegs } from '../proxy-legs';
 
 /**
  * connection-churn: a client host opens a new connection for every request to a server that
@@ -36,10 +37,23 @@ interface Pair {
   /** Connections of the same pair that carried several requests (the client does pool), and their requests. */
   pooled: number;
   pooledRequests: number;
+  /** When the client closed its one-request connections (the first MAX_CLOSES_KEPT). */
+  closes: number[];
 }
 
+/** One-request connections whose close time is kept per pair (reloads are told from them). */
+const MAX_CLOSES_KEPT = 1000;
+
+/**
+ * A reload's old process lets go of its backend connections as their responses end, for as long as
+ * it drains (HAProxy's until `hard-stop-after`), and the new process opens its own: one-request
+ * connections closed within this long (seconds) after a reload of the client's host are the
+ * reload's churn (reload-haproxy: 23 of 27, 0.05-0.45 s after its three reloads).
+ */
+const RELOAD_DRAIN_WINDOW = 2;
+
 /** The connection carried one request answered with keep-alive allowed, then the client closed it within `maxDelay`. */
-function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null } | null {
+function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null; closeTs: number } | null {
   const app = conn.app;
   if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1) return null;
   const ex = app.recent[0];
@@ -50,7 +64,7 @@ function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: n
   const c = conn.client;
   const closeTs = closed.how === 'fin' ? c.finTs : c.rstTs;
   if (closeTs - ex.responseEnd > maxDelay) return null; // it idled first: a pool with a short idle timeout
-  return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout };
+  return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout, closeTs };
 }
 
 /**
@@ -79,6 +93,8 @@ export const connectionChurn: DetectorDefinition = {
     const pairsByServer = new Map<string, Map<string, Pair>>();
     const pairs: Pair[] = [];
     const minConnections = ctx.options.churnMinConnections;
+    // Reloads of a client host that also serves (a proxy): its idle closes in a burst (ProxyLegs).
+    const legs = sharedProxyLegs(ctx);
 
     return {
       onConnectionEnd(conn) {
@@ -91,7 +107,7 @@ export const connectionChurn: DetectorDefinition = {
           if (pairs.length >= MAX_PAIRS) return;
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
-            firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0,
+            firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -124,12 +140,15 @@ export const connectionChurn: DetectorDefinition = {
         }
         if (pair.ports.size < MAX_PORTS_COUNTED) pair.ports.add(conn.cPort);
         if (one.advertised !== null) pair.advertised = one.advertised;
+        if (pair.closes.length < MAX_CLOSES_KEPT) pair.closes.push(one.closeTs);
       },
 
       onFinish() {
-        const byServer = new Map<string, Array<{ pair: Pair; finding: Finding; rate: number }>>();
+        const byServer = new Map<string, Array<{ pair: Pair; finding: Finding; rate: number; afterReload: number; reloads: number }>>();
         for (const pair of pairs) {
           if (pair.churned < minConnections || pair.churned * 2 < pair.connections) continue;
+          const reloads = legs.reloadsOfHost(pair.client);
+          const afterReload = reloads.length === 0 ? 0 : pair.closes.filter((t) => reloads.some((m) => t >= m && t <= m + RELOAD_DRAIN_WINDOW)).length;
           const span = pair.lastSynTs - pair.firstSynTs;
           const rate = span > 0 ? (pair.churned - 1) / span : 0;
           const ports = [...pair.ports].sort((a, b) => a - b);
@@ -161,11 +180,12 @@ export const connectionChurn: DetectorDefinition = {
               distinctClientPorts: pair.ports.size >= MAX_PORTS_COUNTED ? `≥${MAX_PORTS_COUNTED}` : pair.ports.size,
               clientPorts: ports.slice(0, MAX_PORTS_LISTED),
               timeWaitEstimate: Math.round(rate * TIME_WAIT_SECONDS),
+              closedAfterClientReload: afterReload,
             },
             frames: [...pair.firstFrames, pair.thresholdFrame],
           });
           const list = byServer.get(pair.server) ?? [];
-          list.push({ pair, finding, rate });
+          list.push({ pair, finding, rate, afterReload, reloads: reloads.length });
           byServer.set(pair.server, list);
         }
         for (const [server, list] of byServer) {
@@ -185,7 +205,18 @@ export const connectionChurn: DetectorDefinition = {
               : `Server: advertise a Keep-Alive timeout well above ${HINT_MARGIN_UNDICI} s (and keep idle connections that long), or send no hint. `;
           // The same client also kept some connections for many requests: it pools, but closes what
           // its pool has no idle room for (more requests at once than idle connections it keeps).
-          const pooled = list.reduce((n, x) => n + x.pair.pooled, 0);
+          // Most of them ended right after the client host was reloaded: a proxy renewing its backend connections.
+          const afterReload = list.reduce((n, x) => n + x.afterReload, 0);
+          const byReload = afterReload * 2 >= connections;
+          const reloads = Math.max(...list.map((x) => x.reloads));
+          const reloadText = !byReload
+            ? ''
+            : ` ${afterReload} of them ended within ${RELOAD_DRAIN_WINDOW} s after ${hosts} was reloaded or restarted (${reloads === 1 ? 'once' : `${reloads} times`}: it closed every idle connection it served at one moment): ` +
+              `a proxy's old process lets go of its backend connections as their responses end while it drains, and the new one opens its own. This churn is the reloads', not the pool's settings.`;
+          const reloadRemedy = !byReload
+            ? ''
+            : 'Nothing to change in the pool: reload the proxy less often if the handshakes matter (each reload renews its backend connections).';
+          const pooled = byReload ? 0 : list.reduce((n, x) => n + x.pair.pooled, 0);
           const pooledRequests = list.reduce((n, x) => n + x.pair.pooledRequests, 0);
           const poolText =
             pooled === 0 || shortHint !== null
@@ -204,12 +235,14 @@ export const connectionChurn: DetectorDefinition = {
             explanation:
               `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
               `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and because the client closes first each connection stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ` +
-              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).${hintText}${poolText}`,
+              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).${hintText}${reloadText}${poolText}`,
             remedy:
-              hintRemedy +
-              poolRemedy +
-              'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
-              "with an idle timeout below the server's.",
+              byReload
+                ? reloadRemedy
+                : hintRemedy +
+                  poolRemedy +
+                  'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
+                  "with an idle timeout below the server's.",
             anomalyIds: list.map((x) => x.finding.id),
           });
         }
