@@ -90,19 +90,27 @@ const CLOSE_BURST_AGE_RATIO = 2;
  * every idle connection at once, whatever its age (reload-haproxy: HAProxy's old process closed 7 at
  * one millisecond, idle 0.11-0.47 s, which were taken for a 0.11 s idle timeout).
  */
-export function inCloseBurst(gaps: readonly number[], times: readonly number[]): boolean[] {
+export function inCloseBurst(gaps: readonly number[], times: readonly number[], keptLonger = 0): boolean[] {
   const out = new Array<boolean>(gaps.length).fill(false);
-  for (const run of closeBurstRuns(gaps, times)) for (const i of run) out[i] = true;
+  for (const run of closeBurstRuns(gaps, times, keptLonger)) for (const i of run) out[i] = true;
   return out;
 }
 
-/** The bursts among idle closes (see inCloseBurst), each as the indexes of its closes, in time order. */
-export function closeBurstRuns(gaps: readonly number[], times: readonly number[]): number[][] {
+/**
+ * The bursts among idle closes (see inCloseBurst), each as the indexes of its closes, in time order.
+ * `keptLonger` (0: none known): an idle age the server is known to have let connections outlive (several reuses
+ * answered after idling at least that long). A run at one moment whose every age is below it is a
+ * burst too, however alike its ages: no idle timer closes a connection younger than ones it keeps
+ * (Apache's graceful restart closed 7 connections idle 0.08-0.12 s at one moment while it answered
+ * reuses after 0.2 s: reload-apache-graceful).
+ */
+export function closeBurstRuns(gaps: readonly number[], times: readonly number[], keptLonger = 0): number[][] {
   const indexes = Array.from({ length: Math.min(gaps.length, times.length) }, (_, i) => i);
   return atOneMoment(indexes, (i) => times[i], CLOSE_BURST_MOMENT).filter((run) => {
     if (run.length < CLOSE_BURST_MIN) return false;
     const ages = run.map((i) => gaps[i]);
-    return Math.max(...ages) > CLOSE_BURST_AGE_RATIO * Math.min(...ages);
+    const longest = Math.max(...ages);
+    return longest > CLOSE_BURST_AGE_RATIO * Math.min(...ages) || longest < keptLonger;
   });
 }
 

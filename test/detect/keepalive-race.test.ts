@@ -14,6 +14,40 @@ function idleConnection(cap: Capture, finAt = 5.011) {
 }
 
 describe('keepalive-race: synthetic connections', () => {
+  test('a burst of closes of connections idle alike (0.08-0.12 s) while the server answered reuses after 0.2-0.25 s: a restart, no 0.1 s idle timeout (reload-apache-graceful)', () => {
+    const withReuses = (longest: number): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(4.9).exchange(4.92, get('/a'), ok());
+      c.fin(5.011, 's');
+      c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+      c.rst(5.0161, 's');
+      [0.08, 0.1, 0.12, 0.11].forEach((age, k) => {
+        const other = cap.connection();
+        other.handshake(4.5).exchange(5.0112 + k * 0.0003 - age - 0.001, get('/o'), ok());
+        other.close(5.0112 + k * 0.0003, 's');
+      });
+      // A kept-alive connection reused after idling up to `longest`, answered each time.
+      const kept = cap.connection();
+      kept.handshake(6).exchange(6.01, get('/k'), ok());
+      let t = 6.011;
+      for (const gap of [longest, longest * 0.95, longest * 0.9]) {
+        t += gap;
+        kept.exchange(t, get('/k'), ok());
+        t += 0.001;
+      }
+      kept.close(t + 0.01, 'c');
+      return cap.analyze(only);
+    };
+    const [d] = withReuses(0.25).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+    expect(d.explanation).toContain('closed at a reload or restart');
+    // Reuses no longer than the closes' ages: nothing refutes a timer of ~0.1 s (below minIdleTimeout: a close after responses).
+    const [e] = withReuses(0.1).diagnoses.filter((x) => x.kind === KIND);
+    expect(Object.keys(e.inferred)).toEqual(['serverCloseAfterResponse']);
+    expect(e.explanation).not.toContain('reload');
+  });
+
   test('a crossing with a reload (every idle connection closed at one moment): told as the reload\'s, with advice that fits it', () => {
     const withOthers = (atOneMoment: boolean): ReturnType<Capture['analyze']> => {
       const cap = new Capture();

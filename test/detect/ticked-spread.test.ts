@@ -35,6 +35,15 @@ describe('inCloseBurst: idle closes at one moment that no timer explains', () =>
     expect(inCloseBurst([5.02, 5.4, 5.83], [30, 30.001, 30.002])).toEqual([false, false, false]);
   });
 
+  test('closes at one moment of alike ages are a burst when the server kept connections idle longer (keptLonger), not otherwise', () => {
+    const ages = [0.08, 0.095, 0.1, 0.11, 0.12];
+    const times = [5, 5.0001, 5.0001, 5.0002, 5.0002];
+    expect(inCloseBurst(ages, times)).toEqual([false, false, false, false, false]);
+    expect(inCloseBurst(ages, times, 0.13)).toEqual([true, true, true, true, true]);
+    // Kept longer than some of them only: a timer may have closed the oldest.
+    expect(inCloseBurst(ages, times, 0.115)).toEqual([false, false, false, false, false]);
+  });
+
   test('two closes at one moment, or closes apart in time, are no burst', () => {
     expect(inCloseBurst([0.1, 0.5], [1, 1])).toEqual([false, false]);
     expect(inCloseBurst([0.1, 0.5, 0.9], [1, 2, 3])).toEqual([false, false, false]);

@@ -253,7 +253,7 @@ const RELOAD_MOMENT = 0.005;
 
 /** What to do about races with a reload's closes (see racesAtReload). */
 const RELOAD_RACE_REMEDY =
-  'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, a server shutting down), ' +
+  'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, Apache\'s children at a graceful restart, a server shutting down), ' +
   'and a request already on its way on one of them fails whatever the idle timeouts: retry idempotent requests on a new connection ' +
   '(urllib3 `Retry`; Go\'s Transport does so for GET, HEAD, OPTIONS, TRACE and requests with an `Idempotency-Key`; Node\'s http.Agent and fetch do not), ' +
   'reload less often, or take the server out of its load balancer\'s rotation before a reload so that no request is on its way. ' +
@@ -706,6 +706,29 @@ const MAX_SAMPLES_PER_SERVER = 4096;
  * number says stale; no check before reuse could have seen it, as in a crossing.
  */
 const STALE_IN_FLIGHT = 0.01;
+
+/** Answered reuses that, idle longer than a burst's closes, prove those closes no timer's (see keptLongerThan). */
+const REFUTING_REUSES = 3;
+/**
+ * How much longer than a run's idle closes (a factor) the server must have kept connections it
+ * answered: a timer checked on a tick answers a reuse a tick past its timeout (lighttpd: closes
+ * 5.02-5.83 s idle for 5 s), so only reuses well past every close refute it.
+ */
+const KEPT_LONGER_FACTOR = 1.5;
+
+/** The idle age below which a run of closes at one moment is no timer's: the server answered REFUTING_REUSES reuses idle KEPT_LONGER_FACTOR times longer (0: not known). */
+function keptLongerThan(entry: { longReuses: number[] }): number {
+  return entry.longReuses.length >= REFUTING_REUSES ? entry.longReuses[REFUTING_REUSES - 1] / KEPT_LONGER_FACTOR : 0;
+}
+
+/** Keeps the REFUTING_REUSES longest values in `top`, longest first. */
+function keepLongest(top: number[], value: number): void {
+  if (top.length >= REFUTING_REUSES && value <= top[top.length - 1]) return;
+  let i = top.length;
+  while (i > 0 && top[i - 1] < value) i--;
+  top.splice(i, 0, value);
+  if (top.length > REFUTING_REUSES) top.pop();
+}
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
 
@@ -731,6 +754,11 @@ interface ServerRaces {
   retried: number;
   reset: number;
   reusedAfter: number[];
+  /**
+   * The longest idle gaps after which the server answered a reuse (REFUTING_REUSES of them, longest
+   * first): closes of connections idle much less, all at one moment, were no idle timer's (keptLongerThan).
+   */
+  longReuses: number[];
   neverUsed: number;
   /** Races whose request could not be read (TLS): its method, and so a retry of it, are unknown. */
   opaque: number;
@@ -881,7 +909,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
+        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], longReuses: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
         servers.set(server, entry);
       }
       return entry;
@@ -1105,7 +1133,7 @@ export const keepaliveRace: DetectorDefinition = {
      * reload or restart), at how many such moments, and how many idle closes those made.
      */
     const racesAtReload = (entry: ServerRaces): { races: number; moments: number; closes: number } => {
-      const runs = closeBurstRuns(entry.idleGaps, entry.idleTs);
+      const runs = closeBurstRuns(entry.idleGaps, entry.idleTs, keptLongerThan(entry));
       if (runs.length === 0) return { races: 0, moments: 0, closes: 0 };
       const spans = runs.map((run) => ({ from: Math.min(...run.map((i) => entry.idleTs[i])), to: Math.max(...run.map((i) => entry.idleTs[i])), closes: run.length }));
       const ids = new Set(entry.raceIds);
@@ -1123,6 +1151,19 @@ export const keepaliveRace: DetectorDefinition = {
       let closes = 0;
       for (const k of met) closes += spans[k].closes;
       return { races, moments: met.size, closes };
+    };
+
+    /** The idle gaps after which the server answered reuses among the connection's last exchanges, for ServerRaces.longReuses. */
+    const noteAnsweredReuses = (conn: AnalyzedConnection): void => {
+      const recent = conn.app?.recent;
+      if (recent === undefined) return;
+      let entry: ServerRaces | null = null;
+      for (const ex of recent) {
+        if (ex.index < 2 || ex.state !== 'complete' || ex.uncertain || ex.idleBefore === null || ex.idleBefore <= 0) continue;
+        entry ??= serverEntry(conn.serverName);
+        if (entry === null) return;
+        keepLongest(entry.longReuses, ex.idleBefore);
+      }
     };
 
     /** The server's idle timeout as its idle closes seen so far tell it, or null. */
@@ -1387,6 +1428,7 @@ export const keepaliveRace: DetectorDefinition = {
           else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn, ctx.options.minIdleTimeout));
           return;
         }
+        noteAnsweredReuses(conn);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
@@ -1422,7 +1464,7 @@ export const keepaliveRace: DetectorDefinition = {
           const count = entry.raceIds.length;
           if (count === 0) continue;
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
-          const burst = inCloseBurst(entry.idleGaps, entry.idleTs);
+          const burst = inCloseBurst(entry.idleGaps, entry.idleTs, keptLongerThan(entry));
           const idleGaps = entry.idleGaps.filter((_, i) => !burst[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
