@@ -79,6 +79,25 @@ describe('reset-before-response on synthetic connections', () => {
     expect(ofKind(cap.analyze(only, { detect: { resetBurstWindow: 0.00001 } }), KIND).map((f) => f.evidence.burstSize)).toEqual([1, 1, 1, 1]);
   });
 
+  test('a burst on kept-alive connections while the port goes on answering: a restart that did not drain (Apache -k restart), not an accept queue', () => {
+    const burstOn = (reused: boolean): string => {
+      const cap = new Capture();
+      for (const [k, uri] of ['/a', '/b', '/c'].entries()) {
+        const conn = cap.connection();
+        conn.handshake(k * 0.1);
+        if (reused) conn.exchange(k * 0.1 + 0.01, get('/earlier'), ok());
+        conn.request(1.5 + k * 0.01, get(uri));
+        conn.rst(2 + k * 0.00002, 's');
+      }
+      // A new connection answered after the burst: another process holds the port.
+      cap.connection().handshake(3).exchange(3.01, get('/new'), ok()).close(3.1, 'c');
+      return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!.explanation;
+    };
+    expect(burstOn(true)).toContain('holding kept-alive connections with new requests it had not read');
+    expect(burstOn(true)).not.toContain('accept queue');
+    expect(burstOn(false)).toContain('accept queue');
+  });
+
   test('a burst of RSTs without ACK that acknowledged no request: sockets closed before the requests came, not a process dying with them unread', () => {
     const cap = new Capture();
     resetWhileWaiting(cap, 0, 2, { uri: '/a', noAck: true });

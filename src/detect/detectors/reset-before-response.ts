@@ -191,12 +191,21 @@ export const resetBeforeResponse: DetectorDefinition = {
       // never got an answer were the old one's, some perhaps never accepted (reload-haproxy: HAProxy
       // without a listening-socket hand-over closed its listener with 11 connections in its accept
       // queue, their requests sent; the kernel reset them all).
-      const takenOver = servedAfter
-        ? ` ${server} went on answering new connections afterwards: another process held the port — a reload or a restart in which the old process ` +
-          'closed its listening socket with connections still in its accept queue (the kernel resets those, their requests sent and never read) or went away ' +
-          'with requests in hand; HAProxy does this on a reload without a hand-over of its listeners (`expose-fd listeners` on the stats socket and `-x`, or ' +
-          'a master-worker reload), any server on a restart that closes its listener before the new one takes over (SO_REUSEPORT listeners, `net.ipv4.tcp_migrate_req`).'
-        : '';
+      // Every reset connection had carried earlier requests: the old process had accepted each long
+      // before, and went away holding it with a new request unread (reload-apache-graceful: Apache's
+      // `-k restart` closed kept-alive connections whose requests it had not read, and the kernel
+      // reset them), no accept queue involved.
+      const heldOnly = burst.every((c) => c.ex.index > 1);
+      const takenOver = !servedAfter
+        ? ''
+        : heldOnly
+          ? ` ${server} went on answering new connections afterwards: another process held the port — a restart or reload whose old process went away ` +
+            'holding kept-alive connections with new requests it had not read (a socket closed with unread data is reset): a restart that does not drain ' +
+            '(Apache `-k restart` or SIGHUP, where `-k graceful` lets children finish), or a stop that kills its workers before they are done.'
+          : ` ${server} went on answering new connections afterwards: another process held the port — a reload or a restart in which the old process ` +
+            'closed its listening socket with connections still in its accept queue (the kernel resets those, their requests sent and never read) or went away ' +
+            'with requests in hand; HAProxy does this on a reload without a hand-over of its listeners (`expose-fd listeners` on the stats socket and `-x`, or ' +
+            'a master-worker reload), any server on a restart that closes its listener before the new one takes over (SO_REUSEPORT listeners, `net.ipv4.tcp_migrate_req`).';
       const spreadText = `${microsAsMs(spread)} ms`;
       const counts =
         (acked > 0 ? ` ${acked} of the requests had been received: the server's kernel had them, its application never answered.` : '') +
@@ -221,7 +230,9 @@ export const resetBeforeResponse: DetectorDefinition = {
         remedy:
           (servedAfter
             ? `Check what replaced ${server}'s process at that time: a reload (its log, the service manager's history) or a restart after a crash (the old process's exit status, \`dmesg\` for the OOM killer). ` +
-              'Reload with the listening sockets handed over (HAProxy: `expose-fd listeners` and `-x`, or master-worker mode), or drain the old listener before closing it. '
+              (heldOnly
+                ? 'Restart gracefully, so that the old workers finish what their kept-alive connections brought (Apache: `apachectl -k graceful`, not `-k restart`). '
+                : 'Reload with the listening sockets handed over (HAProxy: `expose-fd listeners` and `-x`, or master-worker mode), or drain the old listener before closing it. ')
             : `Check ${server}'s process at that time: its logs and exit status, \`dmesg\` for the OOM killer, the service manager's restart history. `) +
           `Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.` +
           (closedBefore > 0 ? ` Where the sockets were closed before the requests came, check whether the capture dropped packets (tcpdump's "dropped by kernel"): a FIN it missed makes a keep-alive race look like this.` : ''),

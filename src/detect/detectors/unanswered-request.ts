@@ -79,6 +79,17 @@ const MAX_REFUSALS_PER_SERVER = 1024;
  */
 const CLIENT_FOLLOW_GAP = 0.05;
 
+/** The distinct requests of a group, for its diagnosis: ` (GET /a, POST /b, … and N more)`, or nothing when none was readable. */
+function requestsAbout(members: readonly { request: string | null }[]): string {
+  const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))];
+  if (requests.length === 0) return '';
+  const shown = requests.slice(0, MAX_REQUESTS_NAMED);
+  return ` (${shown.join(', ')}${requests.length > shown.length ? ` and ${requests.length - shown.length} more` : ''})`;
+}
+
+/** Requests named in a diagnosis at most. */
+const MAX_REQUESTS_NAMED = 5;
+
 /**
  * Groups of at least two closes that happened together (each within BURST_LINK_GAP of the next)
  * while the requests they ended were of clearly different ages: spread of the ages ≥
@@ -533,8 +544,7 @@ export const unansweredRequest: DetectorDefinition = {
      * (tinyproxy 1.11 at its `Timeout`: curl reports "Empty reply from server", gateway-timeout-tinyproxy).
      */
     function diagnoseProxyGaveUp(server: string, members: readonly Wait[]): void {
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       const backends = [...new Set(members.map((w) => w.failedUpstream?.leg.server ?? '?'))].slice(0, 3).join(', ');
       const upstreamWaits = members.map((w) => (w.failedUpstream !== null ? w.failedUpstream.leg.closeTs - w.failedUpstream.start : w.wait));
       const waits = members.map((w) => w.wait);
@@ -565,8 +575,7 @@ export const unansweredRequest: DetectorDefinition = {
 
     /** Requests a proxy closed the client's connection on, without an answer, when it had forwarded them and they failed upstream. */
     function diagnoseFailedUpstream(server: string, members: readonly Wait[]): void {
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       const backends = [...new Set(members.map((w) => w.failedUpstream?.leg.server ?? '?'))].slice(0, 3).join(', ');
       const flows = [...new Set(members.map((w) => w.failedUpstream?.leg.flowId ?? 0))].slice(0, 10).join(', ');
       const waits = members.map((w) => w.wait);
@@ -593,8 +602,7 @@ export const unansweredRequest: DetectorDefinition = {
     /** Upstream requests a proxy abandoned because its own client gave up on them first. */
     function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>): void {
       const members = followed.map((x) => x.wait);
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       const proxies = [...new Set(followed.map((x) => x.downstream.server))].slice(0, 3).join(', ');
       const clients = [...new Set(followed.map((x) => hostOf(x.downstream.client)))].slice(0, 3).join(', ');
       const gaps = followed.map((x) => x.wait.closeTs - x.downstream.closeTs);
@@ -623,8 +631,7 @@ export const unansweredRequest: DetectorDefinition = {
       const lo = ms(Math.min(...members.map((w) => w.wait)));
       const hi = ms(Math.max(...members.map((w) => w.wait)));
       const acked = members.filter((w) => w.serverAcked).length;
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       const frames = members.map((w) => w.closeFrame).join(', ');
       const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
       const moment = `at ${new Date(first * 1000).toISOString()}, all within ${Math.round(spread * 1e6) / 1000} ms (frames ${frames})`;
@@ -686,8 +693,7 @@ export const unansweredRequest: DetectorDefinition = {
       const lo = Math.min(...ages);
       const hi = Math.max(...ages);
       const acked = members.filter((w) => w.serverAcked).length;
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       // The timeout is at most the shortest age, and not much shorter than the longest (gunicorn cuts
       // within a second of it, uWSGI's harakiri within two): known defaults in that range are hints.
       const known = KNOWN_REQUEST_TIMEOUTS.filter((k) => k.side === 'server' && k.seconds >= hi - 2 * MAX_TIMER_TICK - 0.05 && k.seconds <= lo + 0.05).map((k) => k.name);
@@ -721,8 +727,7 @@ export const unansweredRequest: DetectorDefinition = {
       const ages = members.map((w) => w.wait);
       const lo = ms(Math.min(...ages));
       const hi = ms(Math.max(...ages));
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       const closerIps = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
       ctx.diagnose({
         server,
@@ -746,7 +751,6 @@ export const unansweredRequest: DetectorDefinition = {
       const lo = Math.min(...members.map((w) => w.wait));
       const hi = Math.max(...members.map((w) => w.wait));
       const acked = members.filter((w) => w.serverAcked).length;
-      const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))].slice(0, 5);
       const closerIps = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
       const closers = closerIps.join(', ');
       const value = ms(cluster.value);
@@ -763,7 +767,7 @@ export const unansweredRequest: DetectorDefinition = {
           : acked === 0
             ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
             : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
-      const about = requests.length > 0 ? ` (${requests.join(', ')})` : '';
+      const about = requestsAbout(members);
       // An answer right behind the client's close is the server reacting to it (a proxy's 502 as it
       // cancels upstream), which tells nothing of how slow it was.
       const lateAfters = members.flatMap((w) => (w.lateAfter !== null && w.lateAfter - w.wait > CLIENT_FOLLOW_GAP ? [w.lateAfter] : []));
