@@ -86,6 +86,26 @@ def read_clients(work):
     return reqs
 
 
+def match_attempts(conns, clients):
+    """Each client attempt with its request on the wire, by local port, method and URI (every URI is
+    unique but for a retry): (client entry, attempt index, connection, request index) tuples; refuses
+    a request on the wire twice, an attempt not on the wire, and a request on the wire no client logged."""
+    by_key = {}
+    for c in conns:
+        for i, q in enumerate(c.requests):
+            k = (c.client[1], q["method"], q["uri"])
+            check(k not in by_key, f"request {k} twice on the wire")
+            by_key[k] = (c, i)
+    attempts = []
+    for e in clients:
+        for j, att in enumerate(e["attempts"]):
+            k = (att["port"], e["method"], e["uri"])
+            check(k in by_key, f"{e['client']} attempt {k} not on the wire")
+            attempts.append((e, j, *by_key.pop(k)))
+    check(not by_key, f"requests on the wire no client logged: {list(by_key)[:5]}")
+    return attempts
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario")
@@ -132,19 +152,7 @@ def main():
     check(not [x for x in access if x["status"] >= 400], "nginx answered 4xx/5xx")
 
     # Client attempts <-> wire requests (by local port and URI: every URI is unique but for a retry).
-    by_key = {}
-    for c in conns:
-        for i, q in enumerate(c.requests):
-            k = (c.client[1], q["method"], q["uri"])
-            check(k not in by_key, f"request {k} twice on the wire")
-            by_key[k] = (c, i)
-    attempts = []
-    for e in clients:
-        for j, att in enumerate(e["attempts"]):
-            k = (att["port"], e["method"], e["uri"])
-            check(k in by_key, f"{e['client']} attempt {k} not on the wire")
-            attempts.append((e, j, *by_key.pop(k)))
-    check(not by_key, f"requests on the wire no client logged: {list(by_key)[:5]}")
+    attempts = match_attempts(conns, clients)
 
     # Wire responses <-> access log lines.
     acc_by_key = {}

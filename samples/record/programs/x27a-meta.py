@@ -141,19 +141,7 @@ def main():
     check(not [x for x in access if x["status"] >= 400], "Apache answered 4xx/5xx")
 
     # Client attempts <-> wire requests (by local port, method and URI: every URI is unique but for a retry).
-    by_key = {}
-    for c in conns:
-        for i, q in enumerate(c.requests):
-            k = (c.client[1], q["method"], q["uri"])
-            check(k not in by_key, f"request {k} twice on the wire")
-            by_key[k] = (c, i)
-    attempts = []
-    for e in clients:
-        for j, att in enumerate(e["attempts"]):
-            k = (att["port"], e["method"], e["uri"])
-            check(k in by_key, f"{e['client']} attempt {k} not on the wire")
-            attempts.append((e, j, *by_key.pop(k)))
-    check(not by_key, f"requests on the wire no client logged: {list(by_key)[:5]}")
+    attempts = x26n.match_attempts(conns, clients)
 
     # Wire responses <-> access log lines; a request without response: no line, or a line with %X = X (cut).
     acc_by_key = {}
