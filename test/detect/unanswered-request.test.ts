@@ -25,6 +25,32 @@ function refuse(cap: Capture, at: number): void {
   cap.add(at + 0.0001, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40999, seq: 0, ack: 501, flags: TCP_RST | TCP_ACK }));
 }
 
+describe('unanswered-request cut at a restart', () => {
+  test('a request the server closed on 1 s after a restart that came while it waited (Go Shutdown deadline): the grace, no request timeout', () => {
+    const withRestart = (restart: boolean): AnalysisResult => {
+      const cap = new Capture();
+      // Idle connections, idle 0.03-0.4 s, closed by the server at 5 s at one moment (a restart), or one by one.
+      [0.03, 0.1, 0.4].forEach((age, k) => {
+        const idle = cap.connection();
+        const closeAt = restart ? 5 + k * 0.0002 : 3 + k * 0.7;
+        idle.handshake(closeAt - 1).exchange(closeAt - age - 0.001, get(`/i/${k}`), ok());
+        idle.close(closeAt, 's');
+      });
+      const cut = cap.connection();
+      cut.handshake(4.7).request(4.78, get('/slow'));
+      cut.close(6.0012, 's');
+      return cap.analyze(only);
+    };
+    const d = withRestart(true).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('after it was restarted or reloaded while it waited');
+    expect(d.inferred.serverShutdownGrace.value).toBeCloseTo(1.0, 2);
+    expect(d.remedy).toContain('Shutdown');
+    // Without the restart, one lone close: no diagnosis claims a grace.
+    const none = withRestart(false).diagnoses.filter((x) => x.kind === KIND);
+    expect(none.some((x) => 'serverShutdownGrace' in x.inferred)).toBe(false);
+  });
+});
+
 describe('unanswered-request on synthetic connections', () => {
   test('a client that gives up (FIN) on an ACKed request: closed by client, application hang', () => {
     const cap = new Capture();

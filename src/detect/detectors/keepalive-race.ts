@@ -253,10 +253,10 @@ const RELOAD_MOMENT = 0.005;
 
 /** What to do about races with a reload's closes (see racesAtReload). */
 const RELOAD_RACE_REMEDY =
-  'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, Apache\'s children at a graceful restart, a server shutting down), ' +
+  'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, Apache\'s children at a graceful restart, Go\'s `http.Server.Shutdown`, a server shutting down), ' +
   'and a request already on its way on one of them fails whatever the idle timeouts: retry idempotent requests on a new connection ' +
   '(urllib3 `Retry`; Go\'s Transport does so for GET, HEAD, OPTIONS, TRACE and requests with an `Idempotency-Key`; Node\'s http.Agent and fetch do not), ' +
-  'reload less often, or take the server out of its load balancer\'s rotation before a reload so that no request is on its way. ' +
+  'reload less often, or take the server out of its load balancer\'s rotation before a reload so that no request is on its way (Kubernetes: a preStop delay before the SIGTERM). ' +
   'HAProxy\'s `option idle-close-on-response` keeps an idle connection through a soft stop until its next request, answered with `Connection: close`.';
 
 const MIN_PATH_RTT = 0.001;

@@ -491,6 +491,18 @@ export const unansweredRequest: DetectorDefinition = {
       }
       const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
       for (const group of groups) {
+        if (group.role === 'server') {
+          // Requests the server closed on after a restart or reload that came while they waited:
+          // the old process's grace ran out, no timer of the request's (see diagnoseCutAtRestart).
+          const cuts: Array<{ wait: Wait; restartTs: number }> = [];
+          group.waits = group.waits.filter((w) => {
+            const restart = legs.reloadDuring(group.server, w.requestStart, w.closeTs);
+            if (restart !== null) cuts.push({ wait: w, restartTs: restart.ts });
+            return restart === null;
+          });
+          if (cuts.length > 0) diagnoseCutAtRestart(group.server, cuts);
+          if (group.waits.length === 0) continue;
+        }
         // Closes at one moment are an event, not a timeout: they infer none.
         const eventAfter =
           group.role === 'server' ? (run: readonly Wait[]): boolean => refusedSoonAfter(group.server, run[run.length - 1].closeTs) !== null : undefined;
@@ -621,6 +633,39 @@ export const unansweredRequest: DetectorDefinition = {
           `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`,
         remedy:
           `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
+    /**
+     * Requests a server closed on without an answer some time after it was restarted or reloaded
+     * while they waited (ProxyLegs.reloadDuring: its idle connections closed at one moment): the old
+     * process let them run for its grace and then exited with them in hand (Go's
+     * `http.Server.Shutdown` returning at its context's deadline, restart-go-shutdown).
+     */
+    function diagnoseCutAtRestart(server: string, cuts: ReadonlyArray<{ wait: Wait; restartTs: number }>): void {
+      const members = cuts.map((c) => c.wait);
+      const graces = cuts.map((c) => c.wait.closeTs - c.restartTs);
+      const lo = ms(Math.min(...graces));
+      const hi = ms(Math.max(...graces));
+      const range = lo === hi ? `${lo} s` : `${lo}-${hi} s`;
+      const grace = inferTimeout(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
+      const n = members.length;
+      const settings =
+        'Go `http.Server.Shutdown` (the deadline of the context given to it), nginx `worker_shutdown_timeout`, HAProxy `hard-stop-after`, ' +
+        'Apache `GracefulShutdownTimeout`, Kubernetes `terminationGracePeriodSeconds` (30 s by default) before its SIGKILL';
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: grace !== null && grace.samples === n ? { serverShutdownGrace: grace } : {},
+        explanation:
+          `${n} request${n === 1 ? '' : 's'} to ${server}${requestsAbout(members)} got no response: the server closed ${n === 1 ? 'its connection' : 'their connections'} ` +
+          `${range} after it was restarted or reloaded while ${n === 1 ? 'it' : 'they'} waited (at that moment it closed every idle connection at once). ` +
+          `The old process let requests in flight run for its grace and then went away with ${n === 1 ? 'this one' : 'these'} unanswered (${settings}).`,
+        remedy:
+          `Give requests in flight at a restart the time they need: a grace longer than the slowest request (${settings}), ` +
+          `and stop sending the old process new requests before it stops (take it out of the load balancer's rotation first; Kubernetes: a preStop delay). ` +
+          `Clients can retry idempotent requests that failed this way.`,
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
