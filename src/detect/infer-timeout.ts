@@ -76,7 +76,7 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
 }
 
 /** Idle closes within this long of each other (seconds) happened at one moment. */
-const CLOSE_BURST_MOMENT = 0.005;
+export const CLOSE_BURST_MOMENT = 0.005;
 /** How many idle closes at one moment make a burst. */
 const CLOSE_BURST_MIN = 3;
 /** A burst's longest idle age beyond this many times its shortest is no timer's. */
@@ -112,6 +112,46 @@ export function closeBurstRuns(gaps: readonly number[], times: readonly number[]
     const longest = Math.max(...ages);
     return longest > CLOSE_BURST_AGE_RATIO * Math.min(...ages) || longest < keptLonger;
   });
+}
+
+/** A burst of idle closes as the span of capture time it took, and how many closes it made. */
+export interface BurstSpan {
+  from: number;
+  to: number;
+  closes: number;
+}
+
+/** The spans of closeBurstRuns' runs over closes at `times`. */
+export function burstSpans(runs: readonly number[][], times: readonly number[]): BurstSpan[] {
+  return runs.map((run) => ({ from: Math.min(...run.map((i) => times[i])), to: Math.max(...run.map((i) => times[i])), closes: run.length }));
+}
+
+/** The first of `spans` that `ts` falls in (within CLOSE_BURST_MOMENT), or -1. */
+export function spanAt(spans: readonly BurstSpan[], ts: number): number {
+  return spans.findIndex((sp) => ts >= sp.from - CLOSE_BURST_MOMENT && ts <= sp.to + CLOSE_BURST_MOMENT);
+}
+
+/** Answered reuses that, idle well past a run of closes, prove those closes no timer's (keptLongerThan). */
+const REFUTING_REUSES = 3;
+/**
+ * How much longer than a run's idle closes (a factor) the server must have kept connections it
+ * answered: a timer checked on a tick answers a reuse a tick past its timeout (lighttpd: closes
+ * 5.02-5.83 s idle for 5 s), so only reuses well past every close refute it.
+ */
+const KEPT_LONGER_FACTOR = 1.5;
+
+/** Keeps the REFUTING_REUSES longest idle gaps after which a server answered a reuse in `top`, longest first. */
+export function keepLongestReuse(top: number[], value: number): void {
+  if (top.length >= REFUTING_REUSES && value <= top[top.length - 1]) return;
+  let i = top.length;
+  while (i > 0 && top[i - 1] < value) i--;
+  top.splice(i, 0, value);
+  if (top.length > REFUTING_REUSES) top.pop();
+}
+
+/** The `keptLonger` of closeBurstRuns from the longest answered reuses (keepLongestReuse): 0 while fewer than REFUTING_REUSES. */
+export function keptLongerThan(longestReuses: readonly number[]): number {
+  return longestReuses.length >= REFUTING_REUSES ? longestReuses[REFUTING_REUSES - 1] / KEPT_LONGER_FACTOR : 0;
 }
 
 /**

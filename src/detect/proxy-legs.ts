@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
 import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
-import { atOneMoment, closeBurstRuns, inferTimeout, median } from './infer-timeout';
+import { atOneMoment, BurstSpan, burstSpans, closeBurstRuns, inferTimeout, keepLongestReuse, keptLongerThan, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
 import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
@@ -252,6 +252,8 @@ export class ProxyLegs implements EventFollower {
   private copiesOf: readonly RememberedRequest[] | null = null;
   /** Idle closes by server endpoint ("ip:port"): a reload's burst of them (reloadDuring). */
   private readonly idleCloses = new Map<string, IdleCloses>();
+  /** The longest idle gaps after which each server answered a reuse (keepLongestReuse): closes of younger connections at one moment were no timer's. */
+  private readonly longestReuses = new Map<string, number[]>();
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
@@ -321,6 +323,7 @@ export class ProxyLegs implements EventFollower {
       }
     }
     if (s.finTs >= 0) this.noteIdleClose(conn);
+    this.noteAnsweredReuses(conn);
     const pending = this.pending.get(conn.id);
     if (pending === undefined) return;
     this.pending.delete(conn.id);
@@ -362,6 +365,40 @@ export class ProxyLegs implements EventFollower {
     closes.age.push(finTs - end);
   }
 
+  /** The idle gaps after which the server answered reuses among the connection's last exchanges (longestReuses). */
+  private noteAnsweredReuses(conn: AnalyzedConnection): void {
+    const recent = conn.app?.recent;
+    if (recent === undefined) return;
+    let top: number[] | undefined;
+    for (const ex of recent) {
+      if (ex.index < 2 || ex.state !== 'complete' || ex.uncertain || ex.idleBefore === null || ex.idleBefore <= 0) continue;
+      if (top === undefined) {
+        top = this.longestReuses.get(conn.serverName);
+        if (top === undefined) {
+          if (this.longestReuses.size >= MAX_IDLE_CLOSE_SERVERS) return;
+          this.longestReuses.set(conn.serverName, (top = []));
+        }
+      }
+      keepLongestReuse(top, ex.idleBefore);
+    }
+  }
+
+  /** The idle age below which `server`'s closes at one moment were no timer's (keptLongerThan; 0: not known). */
+  keptLonger(server: string): number {
+    return keptLongerThan(this.longestReuses.get(server) ?? []);
+  }
+
+  /**
+   * Every burst of idle closes `server` made (see reloadDuring), as spans of capture time: a reload
+   * or restart each. Its idle closes are kept whatever the response said of the connection (a head the
+   * snaplen cut included), so the detectors that keep fewer ask here too.
+   */
+  reloadSpans(server: string): BurstSpan[] {
+    const closes = this.idleCloses.get(server);
+    if (closes === undefined) return [];
+    return burstSpans(closeBurstRuns(closes.age, closes.ts, this.keptLonger(server)), closes.ts);
+  }
+
   /**
    * The moment within (from, to) at which `server` ("ip:port") closed idle connections in a burst
    * that no idle timer makes (inCloseBurst: three or more at one moment, idle for ages more than
@@ -381,7 +418,7 @@ export class ProxyLegs implements EventFollower {
       }
     }
     let found: { ts: number; closes: number } | null = null;
-    for (const run of closeBurstRuns(age, ts)) {
+    for (const run of closeBurstRuns(age, ts, this.keptLonger(server))) {
       const at = ts[run[0]];
       if (at > from && (found === null || at > found.ts)) found = { ts: at, closes: run.length };
     }
@@ -396,7 +433,7 @@ export class ProxyLegs implements EventFollower {
     const moments: number[] = [];
     for (const [server, closes] of this.idleCloses) {
       if (hostOf(server) !== host) continue;
-      for (const run of closeBurstRuns(closes.age, closes.ts)) moments.push(closes.ts[run[0]]);
+      for (const run of closeBurstRuns(closes.age, closes.ts, this.keptLonger(server))) moments.push(closes.ts[run[0]]);
     }
     return moments.sort((a, b) => a - b);
   }

@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
-import { inCloseBurst, inferTimeout, tickedSpread } from '../infer-timeout';
+import { inCloseBurst, inferTimeout, spanAt, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
@@ -281,7 +281,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
           // Every idle close counts for a burst, the short ones too (see shortCloses).
           const all = e.closes.concat(e.shortCloses);
-          const burst = inCloseBurst(all.map((s) => s.gap), all.map((s) => s.ts));
+          // And the bursts among every idle close of the server the shared proxy legs keep (a
+          // snaplen-cut response's too), told with the reuses it answered after idling longer.
+          const own = inCloseBurst(all.map((s) => s.gap), all.map((s) => s.ts), legs.keptLonger(server));
+          const spans = legs.reloadSpans(server);
+          const burst = all.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0);
           const gaps = e.closes.filter((_, i) => !burst[i]).map((s) => s.gap);
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;

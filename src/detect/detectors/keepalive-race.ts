@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
-import { closeBurstRuns, inCloseBurst, inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
+import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
@@ -243,14 +243,6 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   };
 }
 
-/**
- * A round trip from the capture point to the server below which no FIN is taken for lost between
- * them: the capture is then on the server's host or its switch (loopback: tens of µs; a LAN hop:
- * a few hundred µs), where a RST without a FIN before it means something else.
- */
-/** A race's FIN within this long (seconds) of a burst of idle closes was one of them (infer-timeout's moment). */
-const RELOAD_MOMENT = 0.005;
-
 /** What to do about races with a reload's closes (see racesAtReload). */
 const RELOAD_RACE_REMEDY =
   'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, Apache\'s children at a graceful restart, Go\'s `http.Server.Shutdown`, a server shutting down), ' +
@@ -259,6 +251,11 @@ const RELOAD_RACE_REMEDY =
   'reload less often, or take the server out of its load balancer\'s rotation before a reload so that no request is on its way (Kubernetes: a preStop delay before the SIGTERM). ' +
   'HAProxy\'s `option idle-close-on-response` keeps an idle connection through a soft stop until its next request, answered with `Connection: close`.';
 
+/**
+ * A round trip from the capture point to the server below which no FIN is taken for lost between
+ * them: the capture is then on the server's host or its switch (loopback: tens of µs; a LAN hop:
+ * a few hundred µs), where a RST without a FIN before it means something else.
+ */
 const MIN_PATH_RTT = 0.001;
 
 /**
@@ -707,28 +704,6 @@ const MAX_SAMPLES_PER_SERVER = 4096;
  */
 const STALE_IN_FLIGHT = 0.01;
 
-/** Answered reuses that, idle longer than a burst's closes, prove those closes no timer's (see keptLongerThan). */
-const REFUTING_REUSES = 3;
-/**
- * How much longer than a run's idle closes (a factor) the server must have kept connections it
- * answered: a timer checked on a tick answers a reuse a tick past its timeout (lighttpd: closes
- * 5.02-5.83 s idle for 5 s), so only reuses well past every close refute it.
- */
-const KEPT_LONGER_FACTOR = 1.5;
-
-/** The idle age below which a run of closes at one moment is no timer's: the server answered REFUTING_REUSES reuses idle KEPT_LONGER_FACTOR times longer (0: not known). */
-function keptLongerThan(entry: { longReuses: number[] }): number {
-  return entry.longReuses.length >= REFUTING_REUSES ? entry.longReuses[REFUTING_REUSES - 1] / KEPT_LONGER_FACTOR : 0;
-}
-
-/** Keeps the REFUTING_REUSES longest values in `top`, longest first. */
-function keepLongest(top: number[], value: number): void {
-  if (top.length >= REFUTING_REUSES && value <= top[top.length - 1]) return;
-  let i = top.length;
-  while (i > 0 && top[i - 1] < value) i--;
-  top.splice(i, 0, value);
-  if (top.length > REFUTING_REUSES) top.pop();
-}
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
 
@@ -754,11 +729,6 @@ interface ServerRaces {
   retried: number;
   reset: number;
   reusedAfter: number[];
-  /**
-   * The longest idle gaps after which the server answered a reuse (REFUTING_REUSES of them, longest
-   * first): closes of connections idle much less, all at one moment, were no idle timer's (keptLongerThan).
-   */
-  longReuses: number[];
   neverUsed: number;
   /** Races whose request could not be read (TLS): its method, and so a retry of it, are unknown. */
   opaque: number;
@@ -909,7 +879,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], longReuses: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
+        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
         servers.set(server, entry);
       }
       return entry;
@@ -1132,10 +1102,8 @@ export const keepaliveRace: DetectorDefinition = {
      * How many of a server's races met a burst of idle closes at one moment (closeBurstRuns: a
      * reload or restart), at how many such moments, and how many idle closes those made.
      */
-    const racesAtReload = (entry: ServerRaces): { races: number; moments: number; closes: number } => {
-      const runs = closeBurstRuns(entry.idleGaps, entry.idleTs, keptLongerThan(entry));
-      if (runs.length === 0) return { races: 0, moments: 0, closes: 0 };
-      const spans = runs.map((run) => ({ from: Math.min(...run.map((i) => entry.idleTs[i])), to: Math.max(...run.map((i) => entry.idleTs[i])), closes: run.length }));
+    const racesAtReload = (entry: ServerRaces, spans: readonly BurstSpan[]): { races: number; moments: number; closes: number } => {
+      if (spans.length === 0) return { races: 0, moments: 0, closes: 0 };
       const ids = new Set(entry.raceIds);
       const met = new Set<number>();
       let races = 0;
@@ -1143,7 +1111,7 @@ export const keepaliveRace: DetectorDefinition = {
         if (!ids.has(f.id)) continue;
         const fin = f.evidence.finTs;
         if (typeof fin !== 'number') continue;
-        const k = spans.findIndex((sp) => fin >= sp.from - RELOAD_MOMENT && fin <= sp.to + RELOAD_MOMENT);
+        const k = spanAt(spans, fin);
         if (k < 0) continue;
         races++;
         met.add(k);
@@ -1153,18 +1121,15 @@ export const keepaliveRace: DetectorDefinition = {
       return { races, moments: met.size, closes };
     };
 
-    /** The idle gaps after which the server answered reuses among the connection's last exchanges, for ServerRaces.longReuses. */
-    const noteAnsweredReuses = (conn: AnalyzedConnection): void => {
-      const recent = conn.app?.recent;
-      if (recent === undefined) return;
-      let entry: ServerRaces | null = null;
-      for (const ex of recent) {
-        if (ex.index < 2 || ex.state !== 'complete' || ex.uncertain || ex.idleBefore === null || ex.idleBefore <= 0) continue;
-        entry ??= serverEntry(conn.serverName);
-        if (entry === null) return;
-        keepLongest(entry.longReuses, ex.idleBefore);
-      }
-    };
+    /**
+     * The server's reloads and restarts: the bursts among its idle closes kept here and among those
+     * the shared proxy legs keep (every idle close, a snaplen-cut response's too), told with the
+     * reuses it answered after idling longer (ProxyLegs.keptLonger).
+     */
+    const reloadSpans = (server: string, entry: ServerRaces): BurstSpan[] => [
+      ...burstSpans(closeBurstRuns(entry.idleGaps, entry.idleTs, legs.keptLonger(server)), entry.idleTs),
+      ...legs.reloadSpans(server),
+    ];
 
     /** The server's idle timeout as its idle closes seen so far tell it, or null. */
     const learnedIdleTimeout = (server: string): number | null => {
@@ -1428,7 +1393,6 @@ export const keepaliveRace: DetectorDefinition = {
           else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn, ctx.options.minIdleTimeout));
           return;
         }
-        noteAnsweredReuses(conn);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
@@ -1464,8 +1428,8 @@ export const keepaliveRace: DetectorDefinition = {
           const count = entry.raceIds.length;
           if (count === 0) continue;
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
-          const burst = inCloseBurst(entry.idleGaps, entry.idleTs, keptLongerThan(entry));
-          const idleGaps = entry.idleGaps.filter((_, i) => !burst[i]);
+          const spans = reloadSpans(server, entry);
+          const idleGaps = entry.idleGaps.filter((_, i) => spanAt(spans, entry.idleTs[i]) < 0);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
           const ticked = cluster !== null ? tickedSpread(idleGaps, cluster) : null;
@@ -1556,7 +1520,7 @@ export const keepaliveRace: DetectorDefinition = {
           }
           // Races with a reload's closes (every idle connection closed at one moment): no idle
           // timeout on either side avoids them.
-          const reload = racesAtReload(entry);
+          const reload = racesAtReload(entry, spans);
           if (reload.races === count) {
             explanation =
               `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} closed at a reload or restart: ` +
