@@ -254,6 +254,8 @@ export class ProxyLegs implements EventFollower {
   private readonly idleCloses = new Map<string, IdleCloses>();
   /** The longest idle gaps after which each server answered a reuse (keepLongestReuse): closes of younger connections at one moment were no timer's. */
   private readonly longestReuses = new Map<string, number[]>();
+  /** reloadSpans' result per server, and the count of events followed when it was made. */
+  private readonly spansMade = new Map<string, { atEvent: number; spans: BurstSpan[] }>();
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
@@ -389,52 +391,33 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
-   * Every burst of idle closes `server` made (see reloadDuring), as spans of capture time: a reload
-   * or restart each. Its idle closes are kept whatever the response said of the connection (a head the
-   * snaplen cut included), so the detectors that keep fewer ask here too.
+   * Every burst of idle closes `server` made (closeBurstRuns: three or more at one moment, idle for
+   * ages more than twofold apart, or all younger than connections it kept), as spans of capture
+   * time, in time order: a reload or restart each, its old process letting go of every idle
+   * connection at once. Its idle closes are kept whatever the response said of the connection (a
+   * head the snaplen cut included), so the detectors that keep fewer ask here too. Made once per
+   * server and state of what this followed (asked for each failure at the end).
    */
-  reloadSpans(server: string): BurstSpan[] {
+  reloadSpans(server: string): readonly BurstSpan[] {
+    const cached = this.spansMade.get(server);
+    if (cached !== undefined && cached.atEvent === this.events) return cached.spans;
     const closes = this.idleCloses.get(server);
-    if (closes === undefined) return [];
-    return burstSpans(closeBurstRuns(closes.age, closes.ts, this.keptLonger(server)), closes.ts);
+    const spans = closes === undefined ? [] : burstSpans(closeBurstRuns(closes.age, closes.ts, this.keptLonger(server)), closes.ts).sort((a, b) => a.from - b.from);
+    this.spansMade.set(server, { atEvent: this.events, spans });
+    return spans;
   }
 
-  /**
-   * The moment within (from, to) at which `server` ("ip:port") closed idle connections in a burst
-   * that no idle timer makes (inCloseBurst: three or more at one moment, idle for ages more than
-   * twofold apart): a reload or restart, its old process letting go of every idle connection at
-   * once. The latest such moment, with how many it closed then; null when none.
-   */
+  /** The latest reload of `server` (reloadSpans) that began within (from, to), with how many idle connections it closed; null when none. */
   reloadDuring(server: string, from: number, to: number): { ts: number; closes: number } | null {
-    const closes = this.idleCloses.get(server);
-    if (closes === undefined) return null;
-    const ts: number[] = [];
-    const age: number[] = [];
-    for (let i = 0; i < closes.ts.length; i++) {
-      // A burst spread by the capture's jitter is one moment: its closes a little before `from` count.
-      if (closes.ts[i] > from - 1 && closes.ts[i] < to) {
-        ts.push(closes.ts[i]);
-        age.push(closes.age[i]);
-      }
-    }
     let found: { ts: number; closes: number } | null = null;
-    for (const run of closeBurstRuns(age, ts, this.keptLonger(server))) {
-      const at = ts[run[0]];
-      if (at > from && (found === null || at > found.ts)) found = { ts: at, closes: run.length };
-    }
+    for (const span of this.reloadSpans(server)) if (span.from > from && span.from < to) found = { ts: span.from, closes: span.closes };
     return found;
   }
 
-  /**
-   * The moments at which servers on `host` (an address) closed idle connections in a reload's
-   * burst (see reloadDuring), in time order: a host's reloads, whatever it listens on.
-   */
+  /** The moments, in time order, at which servers on `host` (an address) were reloaded or restarted (reloadSpans), whatever they listen on. */
   reloadsOfHost(host: string): number[] {
     const moments: number[] = [];
-    for (const [server, closes] of this.idleCloses) {
-      if (hostOf(server) !== host) continue;
-      for (const run of closeBurstRuns(closes.age, closes.ts, this.keptLonger(server))) moments.push(closes.ts[run[0]]);
-    }
+    for (const server of this.idleCloses.keys()) if (hostOf(server) === host) for (const span of this.reloadSpans(server)) moments.push(span.from);
     return moments.sort((a, b) => a - b);
   }
 

@@ -43,13 +43,6 @@ interface ServerIdle {
   relaySamples: IdleCloseSample[];
   relaySamplesAdded: number;
   nextClose: number;
-  /**
-   * Idle closes too short to tell an idle timeout (below minIdleTimeout): no sample of one, but part
-   * of a reload's burst all the same (nginx closes every idle connection at once, 6-186 ms idle in
-   * reload-nginx: without them, the few above 0.1 s were no burst, and taken for a 0.14 s timeout).
-   */
-  shortCloses: Sample[];
-  nextShortClose: number;
   clientCloses: Sample[];
   nextClientClose: number;
   /** Longest reuse gaps, descending. */
@@ -137,7 +130,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       if (e === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
         e = {
-          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, shortCloses: [], nextShortClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity,
+          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity,
           advertised: new Map(), clientHosts: new Set(), agents: new ClientAgents(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainProtocol: null,
         };
         servers.set(server, e);
@@ -263,7 +256,6 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
           return;
         }
-        if (close !== null && close.lastExchange !== null) e.nextShortClose = push(e.shortCloses, e.nextShortClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });
         const clientClose = clientIdleClose(conn);
         // A client that closes right after its last response (a session closed, a process done, a
         // connection used once) closes after use; like the server's, only an idle of at least
@@ -279,13 +271,13 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         const absolute = ctx.options.spreadAbsolute;
         for (const [server, e] of servers) {
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
-          // Every idle close counts for a burst, the short ones too (see shortCloses).
-          const all = e.closes.concat(e.shortCloses);
-          // And the bursts among every idle close of the server the shared proxy legs keep (a
-          // snaplen-cut response's too), told with the reuses it answered after idling longer.
-          const own = inCloseBurst(all.map((s) => s.gap), all.map((s) => s.ts), legs.keptLonger(server));
+          // And the bursts among every idle close of the server the shared proxy legs keep: those too
+          // short to be samples here count (nginx closes every idle connection at once at a reload,
+          // 6-186 ms idle in reload-nginx: without them, the few above minIdleTimeout were no burst and
+          // taken for a 0.14 s timeout), and a snaplen-cut response's.
+          const own = inCloseBurst(e.closes.map((s) => s.gap), e.closes.map((s) => s.ts), legs.keptLonger(server));
           const spans = legs.reloadSpans(server);
-          const burst = all.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0);
+          const burst = e.closes.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0);
           const gaps = e.closes.filter((_, i) => !burst[i]).map((s) => s.gap);
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
