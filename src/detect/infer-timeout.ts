@@ -114,6 +114,15 @@ export function closeBurstRuns(gaps: readonly number[], times: readonly number[]
   });
 }
 
+/**
+ * The grace a reload gave requests in flight, from how long after it each was cut: a value only
+ * when every cut agrees (one timer), else null.
+ */
+export function agreedGrace(graces: readonly number[], options: { fraction: number; absolute: number }): InferredValue | null {
+  const grace = inferTimeout(graces, { ...options, minSamples: 1 });
+  return grace !== null && grace.samples === graces.length ? grace : null;
+}
+
 /** A burst of idle closes as the span of capture time it took, and how many closes it made. */
 export interface BurstSpan {
   from: number;

@@ -486,6 +486,15 @@ export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
 export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
 
 /**
+ * What sets how long a server's or proxy's old process lets requests in flight run after a reload,
+ * restart or stop before it goes away with them (gateway-timeout's and unanswered-request's cuts at
+ * a reload): its grace.
+ */
+export const SHUTDOWN_GRACE_SETTINGS =
+  'HAProxy `hard-stop-after`, nginx `worker_shutdown_timeout`, Go `http.Server.Shutdown` (the deadline of the context given to it), ' +
+  'Envoy `--drain-time-s` and `--parent-shutdown-time-s`, Apache `GracefulShutdownTimeout`, Kubernetes `terminationGracePeriodSeconds` (30 s by default) before its SIGKILL';
+
+/**
  * Who holds a connection whose requests name no client (no `User-Agent`, `Via` or
  * `X-Forwarded-For`), by default: Node's http module, Erlang's httpc and libcurl (PHP's curl,
  * pycurl) send no agent unless given one, and nginx (`proxy_pass` without `proxy_set_header`) and HAProxy (without

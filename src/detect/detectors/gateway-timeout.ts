@@ -1,8 +1,8 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
-import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, matchKnown } from '../known-timeouts';
-import { inferTimeout } from '../infer-timeout';
+import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
@@ -234,19 +234,18 @@ export const gatewayTimeout: DetectorDefinition = {
     function diagnoseReloadCuts(server: string, cuts: CutAtReload[]): void {
       const findings = cuts.map(reportReloadCut);
       const graces = cuts.map((c) => c.paired.failure.failTs - c.reloadTs);
-      const grace = inferTimeout(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
+      const grace = agreedGrace(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute });
       const lo = ms(Math.min(...graces));
       const hi = ms(Math.max(...graces));
       const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
       const statuses = [...new Set(cuts.map((c) => c.paired.failure.status))].join('/');
       const backends = [...new Set(cuts.map((c) => c.paired.leg?.server).filter((b): b is string => b !== undefined))].slice(0, 3);
       const n = cuts.length;
-      const settings =
-        'HAProxy `hard-stop-after`, nginx `worker_shutdown_timeout`, Envoy `--drain-time-s` and `--parent-shutdown-time-s`, Apache `GracefulShutdownTimeout`';
+      const settings = SHUTDOWN_GRACE_SETTINGS;
       ctx.diagnose({
         server,
         count: n,
-        inferred: grace !== null && grace.samples === n ? { proxyHardStopAfter: grace } : {},
+        inferred: grace !== null ? { proxyHardStopAfter: grace } : {},
         explanation:
           `${n} request(s) to ${server} were answered ${statuses} ${range} after the proxy was reloaded or restarted: at that moment it closed ` +
           `its idle client connections all at once, and ${n === 1 ? 'this request, forwarded to ' : 'these requests, forwarded to '}${backends.join(', ') || 'a backend'} before it, ` +

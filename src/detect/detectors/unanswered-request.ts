@@ -4,8 +4,8 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { answeredAfterClientClosed, at, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
-import { KNOWN_REQUEST_TIMEOUTS, matchKnown } from '../known-timeouts';
-import { inferTimeout } from '../infer-timeout';
+import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 
 /**
@@ -648,16 +648,14 @@ export const unansweredRequest: DetectorDefinition = {
       const graces = cuts.map((c) => c.wait.closeTs - c.restartTs);
       const lo = ms(Math.min(...graces));
       const hi = ms(Math.max(...graces));
-      const range = lo === hi ? `${lo} s` : `${lo}-${hi} s`;
-      const grace = inferTimeout(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
+      const range = lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+      const grace = agreedGrace(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute });
       const n = members.length;
-      const settings =
-        'Go `http.Server.Shutdown` (the deadline of the context given to it), nginx `worker_shutdown_timeout`, HAProxy `hard-stop-after`, ' +
-        'Apache `GracefulShutdownTimeout`, Kubernetes `terminationGracePeriodSeconds` (30 s by default) before its SIGKILL';
+      const settings = SHUTDOWN_GRACE_SETTINGS;
       ctx.diagnose({
         server,
         count: n,
-        inferred: grace !== null && grace.samples === n ? { serverShutdownGrace: grace } : {},
+        inferred: grace !== null ? { serverShutdownGrace: grace } : {},
         explanation:
           `${n} request${n === 1 ? '' : 's'} to ${server}${requestsAbout(members)} got no response: the server closed ${n === 1 ? 'its connection' : 'their connections'} ` +
           `${range} after it was restarted or reloaded while ${n === 1 ? 'it' : 'they'} waited (at that moment it closed every idle connection at once). ` +
