@@ -601,7 +601,11 @@ export class Analyzer {
       onGap: (conn, fromClient, length, cut) => {
         const app = conn.app;
         if (app === null) return;
-        if (app.tls !== null) app.tls.gap(fromClient);
+        if (app.tls !== null) {
+          // A cut tail follows the captured bytes of its segment, which the endpoint's last data is.
+          const ep = fromClient ? conn.client : conn.server;
+          app.tls.gap(fromClient, length, cut, ep.lastDataTs, ep.lastDataFrame);
+        }
         const session = app.session;
         if (!session) return;
         if (fromClient) session.clientGap(length, cut);

@@ -549,6 +549,15 @@ export class MessageParser {
     this.listener.onMessageEnd(this.cutEndTs, this.cutEndFrame, this.cutBodyBytes, 0);
   }
 
+  /**
+   * The message the snaplen cut is over although nothing of this direction said so: the connection
+   * ended, or (for a response) the client sent its next request, which a client that does not
+   * pipeline sends only once the response is in. It ended at the last segment that carried its bytes.
+   */
+  endOpenCut(): void {
+    if (this.cutOpen) this.closeCut();
+  }
+
   /** The direction closed (FIN or RST): a close-delimited body completes; anything else stays incomplete. */
   end(ts: number, frame: number): void {
     if (this.ended) return;

@@ -571,6 +571,9 @@ export class HttpSession {
     if (this.done) return;
     if (ts > this.lastActivity) this.lastActivity = ts;
     if (this.req.inStartLine) this.takeUnfinishedRequestLine();
+    // Messages the snaplen cut, still open: nothing more comes, so each ended at its last bytes.
+    this.req.endOpenCut();
+    this.resp.endOpenCut();
     this.done = true;
     // Server bytes the capture lost (a gap between responses) and no response after them: the
     // lost bytes may have answered the requests still waiting, which cannot be called unanswered.
@@ -601,6 +604,9 @@ export class HttpSession {
       this.req.stop('too-many-pending');
       return;
     }
+    // A response whose head the snaplen cut has no known end: the next request bounds it (a client
+    // that pipelines may lose the rest of such a response; Ethernet captures at -s 128 cut every one).
+    this.resp.endOpenCut();
     const p = this.newPending();
     p.takeRequestLine(head);
     p.idleBefore = this.idleBefore(head.startTs);

@@ -278,6 +278,24 @@ export class TlsDirection {
     if (this.stop === Stop.None) this.stop = Stop.Gap;
   }
 
+  /**
+   * The snaplen cut the last `length` bytes off the segment at (ts, frame), whose captured bytes
+   * were just pushed. Bytes still inside the current record's body are only unseen: the record's
+   * length says where it ends, so they are counted as read (a capture taken with -s 128 cuts every
+   * record longer than its first segment). A record header inside them is lost, and with it the
+   * record boundaries.
+   */
+  cut(length: number, ts: number, frame: number): void {
+    if (this.stop !== Stop.None) return;
+    if (this.headerHave !== 0 || this.bodyLeft < length) {
+      this.stop = Stop.Gap;
+      return;
+    }
+    this.bodyLeft -= length;
+    if (this.bodyLeft === 0) this.complete(ts, frame, this.bytes + length);
+    this.bytes += length;
+  }
+
   /** A record ended in the segment at (ts, frame), `endOffset` bytes into the stream. */
   private complete(ts: number, frame: number, endOffset: number): void {
     const type = this.headerType;
@@ -348,7 +366,10 @@ export class TlsRecords {
     (fromClient ? this.client : this.server).push(data, offset, length, ts, frame);
   }
 
-  gap(fromClient: boolean): void {
-    (fromClient ? this.client : this.server).gap();
+  /** `length` bytes of one direction missing; `cut`: the tail of the segment at (ts, frame), cut by the snaplen. */
+  gap(fromClient: boolean, length: number, cut: boolean, ts: number, frame: number): void {
+    const side = fromClient ? this.client : this.server;
+    if (cut) side.cut(length, ts, frame);
+    else side.gap();
   }
 }

@@ -32,7 +32,8 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
  * (tcpdump -s 256 against nginx, whose headers alone are ~240 bytes) cuts every response inside
  * its head: each is taken to end where the next begins or its connection closes (HttpCounters.
  * cutMessages), but where the cut took the Connection field, whether the server meant to keep the
- * connection is unseen and races on it are not judged. Without this line such a capture reads as clean.
+ * connection is unseen: a close right behind the response may be one it announced, and races on
+ * such connections are not judged (facts.closeMayBeAnnounced). Without this line such a capture reads as clean.
  */
 export function snaplenFramingWarning(stats: AnalysisStats): string | null {
   const cut = stats.http.cutMessages;
@@ -42,7 +43,8 @@ export function snaplenFramingWarning(stats: AnalysisStats): string | null {
   if (cut > 0) {
     what.push(
       `${cut} HTTP messages were cut inside their headers (each taken to end where the next began or its connection closed; ` +
-        'where the Connection field was cut off, whether the server meant to close is unknown, and those connections are not judged for races)',
+        'where the Connection field was cut off, whether the server meant to close is judged by when the server closed: ' +
+        'right behind the response, it may have said so, and those connections are not judged for races)',
     );
   }
   if (lost > 0) what.push(`the HTTP framing was lost ${lost} times`);

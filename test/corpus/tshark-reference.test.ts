@@ -269,16 +269,6 @@ const HTTP_EXCEPTIONS: Record<string, { reason: string; requests: number; respon
     requests: 0,
     responses: 0,
   },
-  'pcapplusplus/SllPacket.pcap': {
-    reason: 'a single response segment without its request (capture started mid-connection): an uncertain exchange for conncheck, not counted here; tshark lists it',
-    requests: 0,
-    responses: 0,
-  },
-  'pcapplusplus/pcapng-example.pcapng': {
-    reason: 'a response without its request (that connection started before the capture): uncertain for conncheck, not counted here; tshark lists it',
-    requests: 0,
-    responses: 0,
-  },
   'zeek/http/concurrent-range-requests.pcap': {
     reason: 'a segment of one 206 response is lost and retransmitted: tshark\'s reassembly gives up on that response, conncheck puts the retransmission in place and completes it (no byte missing)',
     requests: 3,

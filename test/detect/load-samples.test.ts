@@ -147,12 +147,13 @@ describe('load-shaped synthetic traffic', () => {
     return { cap, client: c.clientName };
   };
 
-  test('a snaplen that cuts the response headers before Connection: each response ends where the next begins, but the race is not judged, and the report says why', () => {
+  test('a snaplen that cuts the response headers before Connection: a close long after the response was not announced, and the race is found', () => {
     // nginx's response headers are ~240 bytes: tcpdump -s 256 keeps 190 bytes of TCP payload, so
-    // every response is cut inside its headers. Where the cut took the Connection field, whether
-    // the server meant to keep the connection is unseen: its reset of the third request may be an
-    // idle close meeting it, or the close it had announced. Neither is said.
-    const { cap, client } = raceWith(ok('{"ok":true}', ['Server: nginx/1.22.1', `X-Pad: ${'p'.repeat(200)}`, 'Connection: keep-alive']));
+    // every response is cut inside its headers, and the cut takes the Connection field. A server that
+    // announced its close closes right behind the response; one whose close comes a second later,
+    // as the next request arrives, was idle: its timer met the request (closeMayBeAnnounced).
+    const nginxLike = ok('{"ok":true}', ['Server: nginx/1.22.1', `X-Pad: ${'p'.repeat(200)}`, 'Connection: keep-alive']);
+    const { cap, client } = raceWith(nginxLike);
     const whole = cutTo(cap, 65535);
     expect(snaplenFramingWarning(whole.stats)).toBeNull();
     expect(ofKind(whole, 'keepalive-race').map((f) => f.client)).toEqual([client]);
@@ -163,11 +164,51 @@ describe('load-shaped synthetic traffic', () => {
       ['complete', false, 'cut', true],
       ['complete', false, 'cut', true],
     ]);
-    expect(snaplenFramingWarning(cut.stats)).toMatch(/HTTP messages were cut inside their headers .* not judged for races/);
-    expect(ofKind(cut, 'keepalive-race')).toEqual([]);
-    // Nor is the reset taken for a dying server, or the request for one the server left unanswered.
+    // Each response ended at its last segment, as in the whole capture: the next request bounds it.
+    expect(cut.exchanges.map((e) => [e.responseEnd, e.responseEndFrame, e.idleBefore])).toEqual(whole.exchanges.map((e) => [e.responseEnd, e.responseEndFrame, e.idleBefore]));
+    expect(snaplenFramingWarning(cut.stats)).toMatch(/HTTP messages were cut inside their headers .* judged by when the server closed/);
+    expect(ofKind(cut, 'keepalive-race').map((f) => [f.client, f.frames, f.evidence.form])).toEqual(ofKind(whole, 'keepalive-race').map((f) => [f.client, f.frames, f.evidence.form]));
     expect(ofKind(cut, 'reset-before-response')).toEqual([]);
     expect(ofKind(cut, 'unanswered-request')).toEqual([]);
+
+    // The same server resetting a request 10 ms after a cut response: that may be the close it
+    // announced in the field the cut took (and the client's reuse a bug), or its idle timer: neither is said.
+    const quick = new Capture();
+    const q = quick.connection();
+    q.handshake(0);
+    q.exchange(0.01, get('/item'), nginxLike);
+    q.exchange(0.05, get('/item'), nginxLike);
+    q.request(0.0603, get('/item'), { noAck: true });
+    q.rstAck(0.0606, 's');
+    const quickCut = cutTo(quick, 200);
+    expect(quickCut.exchanges.slice(0, 2).map((e) => e.responseCloseUnknown)).toEqual([true, true]);
+    expect(ofKind(quickCut, 'keepalive-race')).toEqual([]);
+    expect(ofKind(quickCut, 'reset-before-response')).toEqual([]);
+    expect(ofKind(quickCut, 'unanswered-request')).toEqual([]);
+  });
+
+  test('a request whose head the snaplen cut: unanswered when the client gave up and closed; not judged when the server closed, as its head may not have been all sent', () => {
+    // A browser-like request (~300 bytes of headers) cut at -s 200; the server ACKs it and never answers.
+    const heavy = get('/report', ['User-Agent: Mozilla/5.0 (X11; Linux x86_64)', `Cookie: ${'c'.repeat(200)}`, 'Accept: */*']);
+    const waitThen = (closer: 'c' | 's'): Capture => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0);
+      c.exchange(0.01, get('/item'), ok());
+      c.request(0.5, heavy);
+      c.close(10.5, closer);
+      return cap;
+    };
+    const gaveUp = cutTo(waitThen('c'), 200);
+    expect(gaveUp.exchanges.map((e) => [e.state, e.requestCut])).toEqual([
+      ['complete', undefined],
+      ['no-response', true],
+    ]);
+    expect(ofKind(gaveUp, 'unanswered-request').map((f) => f.frames)).toEqual(ofKind(cutTo(waitThen('c'), 65535), 'unanswered-request').map((f) => f.frames));
+    expect(ofKind(gaveUp, 'unanswered-request')).toHaveLength(1);
+    // The server's close 10 s into a cut head may be its header timeout meeting a slow client.
+    expect(ofKind(cutTo(waitThen('s'), 65535), 'unanswered-request')).toHaveLength(1);
+    expect(ofKind(cutTo(waitThen('s'), 200), 'unanswered-request')).toEqual([]);
   });
 
   test('a snaplen that cuts the response headers after Connection: each response ends where the next begins, and the race is found', () => {

@@ -76,11 +76,32 @@ describe('TlsRecords', () => {
   test('a gap stops the direction for good', () => {
     const tls = new TlsRecords();
     tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
-    tls.gap(true);
+    tls.gap(true, 10, false, 2, 2);
     const more = record(23, 50);
     tls.data(true, more, 0, more.length, 2, 2);
     expect(tls.client.stop).toBe(TlsStop.Gap);
     expect(tls.client.appRecords).toBe(0);
+    expect(tls.ok).toBe(false);
+  });
+
+  test('bytes the snaplen cut off inside a record are counted as read; a record header among them stops the direction', () => {
+    const tls = new TlsRecords();
+    tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+    // A 1000-byte record whose segment was cut after 60 of its bytes (header included), then the next record whole.
+    const long = record(23, 1000);
+    tls.data(true, long, 0, 60, 2, 2);
+    tls.gap(true, long.length - 60, true, 2, 2);
+    expect(tls.client.stop).toBe(TlsStop.None);
+    expect(tls.client.appRecords).toBe(1);
+    expect(tls.client.lastEndFrame).toBe(2);
+    const next = record(23, 30);
+    tls.data(true, next, 0, next.length, 3, 3);
+    expect(tls.client.appRecords).toBe(2);
+    // Cut bytes reaching past the record's end hold the next header: boundaries are lost.
+    const two = concat(record(23, 40), record(23, 500));
+    tls.data(true, two, 0, 10, 4, 4);
+    tls.gap(true, two.length - 10, true, 4, 4);
+    expect(tls.client.stop).toBe(TlsStop.Gap);
     expect(tls.ok).toBe(false);
   });
 
@@ -103,7 +124,7 @@ describe('TlsRecords', () => {
     const tls = new TlsRecords();
     const s = concat(CLIENT_HELLO, record(23, 10), record(21, 2));
     tls.data(true, s, 0, s.length, 1, 1);
-    tls.gap(false);
+    tls.gap(false, 10, false, 2, 2);
     tls.reset();
     expect(tls.client.records).toBe(0);
     expect(tls.client.firstAlertTs).toBe(-1);

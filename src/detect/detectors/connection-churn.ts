@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { ms } from '../facts';
+import { closeMayBeAnnounced, ms } from '../facts';
 import type { Finding } from '../finding';
 import { firstClose } from '../../flow/conn-state';
 import { sharedProxyLegs } from '../proxy-legs';
@@ -57,7 +57,7 @@ function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: n
   const app = conn.app;
   if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1) return null;
   const ex = app.recent[0];
-  if (ex.state !== 'complete' || ex.uncertain || ex.responseClose || ex.responseCloseUnknown || ex.responseEnd === null) return null;
+  if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null || closeMayBeAnnounced(ex, conn)) return null;
   if (ex.requestConnection !== null && /\bclose\b/.test(ex.requestConnection)) return null; // the client asked to close: a deliberate one-shot, not a pool that fails to pool
   const closed = firstClose(conn.client, conn.server);
   if (closed.by !== 'client') return null;

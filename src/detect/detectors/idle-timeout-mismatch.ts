@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { ms, roundTripToServer } from '../facts';
+import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inCloseBurst, inferTimeout, spanAt, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
@@ -96,7 +96,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   if (closeTs < 0) return null;
   if ((s.finTs >= 0 && s.finTs <= closeTs) || (s.rstTs >= 0 && s.rstTs <= closeTs)) return null;
   const last: HttpExchange = app.recent[app.recent.length - 1];
-  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || last.responseClose || last.responseCloseUnknown) return null;
+  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
   if (last.responseEnd > closeTs) return null;
   return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame };
 }

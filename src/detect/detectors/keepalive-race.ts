@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, capturedNear, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
@@ -54,11 +54,6 @@ export interface ServerIdleClose {
   lastExchange: HttpExchange | null;
   /** The first request the server had not received when it closed (the race), if any. */
   lateRequest: HttpExchange | null;
-}
-
-/** The exchange's response announced the close (Connection: close, a close-delimited body), or the snaplen cut off whether it did. */
-function closeMayBeAnnounced(ex: HttpExchange): boolean {
-  return ex.responseClose || ex.responseFraming === 'close' || ex.responseCloseUnknown === true;
 }
 
 /**
@@ -116,7 +111,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   if (known >= 0) {
     const ex = recent[known];
     if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null; // a request outstanding
-    if (closeMayBeAnnounced(ex)) return null;
+    if (closeMayBeAnnounced(ex, conn)) return null;
     if (ex.responseEnd > finTs || (ex.responseEndFrame !== null && readBefore(finTs, finFrame, ex.responseEnd, ex.responseEndFrame))) return null;
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
@@ -221,7 +216,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   if (!had) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
-  if (closeMayBeAnnounced(prev)) return null;
+  if (closeMayBeAnnounced(prev, conn)) return null;
   if (prev.responseEnd > ex.requestStart) return null; // pipelined: the connection was not idle
   // Nothing from the server after the previous response: no answer, not even a partial one.
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
@@ -331,7 +326,7 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   if (ex.requestStart === null || ex.requestFrame === null || !readBefore(ex.requestStart, ex.requestFrame, shownTs, shownFrame)) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
-  if (closeMayBeAnnounced(prev)) return null;
+  if (closeMayBeAnnounced(prev, conn)) return null;
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
   const prevEndTs = prev.responseEndFrame !== null ? prev.responseEnd : prev.responseStart ?? prev.responseEnd;
   if (prevEndFrame === null ? s.lastDataTs > prev.responseEnd : readBefore(prevEndTs, prevEndFrame, s.lastDataTs, s.lastDataFrame)) return null;
@@ -379,7 +374,7 @@ export interface TlsServerIdleClose {
 export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose | null {
   const tls = conn.app?.tls;
   const s = conn.server;
-  if (tls === null || tls === undefined || !tls.ok || s.finTs < 0 || s.gapBytes > 0) return null;
+  if (tls === null || tls === undefined || !tls.ok || s.finTs < 0 || s.lostBytes > 0) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
   if (!serverFinFirst(conn)) return null;
@@ -474,7 +469,7 @@ function resetBehindFin(s: Endpoint): boolean {
 export function opaqueServerIdleClose(conn: AnalyzedConnection, minIdle: number): OpaqueServerIdleClose | null {
   const s = conn.server;
   const c = conn.client;
-  if (s.gapBytes > 0 || c.gapBytes > 0) return null;
+  if (s.lostBytes > 0 || c.lostBytes > 0) return null;
   const first = serverClosedFirst(conn);
   if (first === null) return null;
   const { ts: closeTs, frame: closeFrame, closedWith } = first;
@@ -522,7 +517,7 @@ export interface PlainArrivalClose extends ArrivalTiming {
 export function plainArrivalClose(conn: AnalyzedConnection, minIdle: number): PlainArrivalClose | null {
   const s = conn.server;
   const c = conn.client;
-  if (s.gapBytes > 0 || c.gapBytes > 0) return null;
+  if (s.lostBytes > 0 || c.lostBytes > 0) return null;
   const first = serverClosedFirst(conn);
   if (first === null) return null;
   const requestTs = s.peerDataBeforeCloseTs;
@@ -582,7 +577,7 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
   const tls = conn.app?.tls;
   const s = conn.server;
   const c = conn.client;
-  if (tls === null || tls === undefined || !tls.ok || s.gapBytes > 0 || c.gapBytes > 0 || !c.hasIsn) return null;
+  if (tls === null || tls === undefined || !tls.ok || s.lostBytes > 0 || c.lostBytes > 0 || !c.hasIsn) return null;
   const close = serverClosedFirst(conn);
   if (close === null) return null;
   const { ts: closeTs, frame: closeFrame, closedWith } = close;

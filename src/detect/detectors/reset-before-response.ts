@@ -1,6 +1,6 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 
@@ -251,11 +251,12 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (tracked.has(conn.id)) return;
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
         // A reused connection whose previous response was not read whole (lost bytes), or whose
-        // Connection field the snaplen cut off: when it ended, or whether the server meant to keep
-        // the connection, is unknown, so a reset here may be the server's idle timer meeting the
-        // request (a keep-alive race, which keepalive-race cannot judge either) as well as a dying
-        // server. Neither is said.
-        if (previous !== undefined && (previous.uncertain || previous.state !== 'complete' || previous.responseCloseUnknown)) return;
+        // Connection field the snaplen cut off with the server's close right behind it
+        // (closeMayBeAnnounced): when it ended, or whether the server meant to keep the connection,
+        // is unknown, so a reset here may be the server's idle timer meeting the request (a
+        // keep-alive race, which keepalive-race cannot judge either) as well as a dying server.
+        // Neither is said.
+        if (previous !== undefined && (previous.uncertain || previous.state !== 'complete' || (previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn)))) return;
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,

@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { answeredAfterClientClosed, at, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
+import { answeredAfterClientClosed, at, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
@@ -139,8 +139,8 @@ interface Tracked {
   ex: HttpExchange;
   /** The previous response on the connection asked to close it. */
   afterCloseNotice: boolean;
-  /** The previous response's Connection field was cut off by the snaplen (HttpExchange.responseCloseUnknown). */
-  afterCloseUnseen: boolean;
+  /** The exchange before it on the connection, if kept (its close notice may have been cut off by the snaplen). */
+  previous: HttpExchange | undefined;
   /** Server bytes after this moment are not accounted for by earlier responses. */
   answeredUntil: number;
   /** The response began only after the client had closed: when, and with which status (null: it came in time, or never). */
@@ -894,9 +894,7 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onExchange(ex, conn) {
-        // A request whose head the snaplen cut may not have been all sent (slow-clients-server-timeouts:
-        // a PUT's body stalled, then the server's client_body_timeout): no complete request is proven.
-        if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null || ex.requestCut === true) return;
+        if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
@@ -904,7 +902,7 @@ export const unansweredRequest: DetectorDefinition = {
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,
-          afterCloseUnseen: previous?.responseCloseUnknown === true,
+          previous,
           answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
           lateAnswer: late,
         });
@@ -945,6 +943,11 @@ export const unansweredRequest: DetectorDefinition = {
         // server closed, against the request, cannot be told (before it: a race; after: unanswered).
         if (s.finTs < 0 && s.finUnseen) return;
         const { close, halfClosed } = closeAfter(conn, requestEnd);
+        // A request whose head the snaplen cut may not have been all sent (slow-clients-server-timeouts:
+        // a PUT's body stalled, then the server's client_body_timeout; a slow client's head). A client
+        // that gave up and closed had sent what it meant to (clients write a request whole): only a
+        // wait the client ended is proven.
+        if (ex.requestCut === true && (close === null || close.by !== 'client')) return;
         if (t.lateAnswer !== null) {
           // The client must have closed first, and then refused the response: a client that had
           // only half-closed ACKs it and reads it (silent), one whose socket is gone resets it.
@@ -965,7 +968,9 @@ export const unansweredRequest: DetectorDefinition = {
           // snaplen cut off, without having forwarded the request (as a proxy): its idle timer
           // meeting the request (a keep-alive race, which keepalive-race cannot judge either) or an
           // announced close. Not an unanswered request.
-          if (t.afterCloseUnseen && legs.forwardedBefore(conn, ex, close.ts) === null) return;
+          const previous = t.previous;
+          const closeUnseen = previous !== undefined && previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn);
+          if (closeUnseen && legs.forwardedBefore(conn, ex, close.ts) === null) return;
           if (close.with === 'RST') return; // reset-before-response
           if (s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket
           if (!peerAckedAll(conn.client, s)) return; // closed without having the request: a crossing
