@@ -19,7 +19,8 @@ export type AnomalyKind =
   | 'intermittent-5xx'
   | 'rst-on-close'
   | 'zero-window-stall'
-  | 'slow-client-timeout';
+  | 'slow-client-timeout'
+  | 'tunnel-idle-timeout';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

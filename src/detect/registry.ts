@@ -17,6 +17,7 @@ import { retriedRequest } from './detectors/retried-request';
 import { idleTimeoutMismatch } from './detectors/idle-timeout-mismatch';
 import { connectionChurn } from './detectors/connection-churn';
 import { slowClientTimeout } from './detectors/slow-client-timeout';
+import { tunnelIdleTimeout } from './detectors/tunnel-idle-timeout';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -43,4 +44,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   idleTimeoutMismatch,
   connectionChurn,
   slowClientTimeout,
+  tunnelIdleTimeout,
 ];

@@ -55,7 +55,8 @@ const RELOAD_DRAIN_WINDOW = 2;
 /** The connection carried one request answered with keep-alive allowed, then the client closed it within `maxDelay`. */
 function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null; closeTs: number } | null {
   const app = conn.app;
-  if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1) return null;
+  // A tunnel (a WebSocket, CONNECT) carries one request by design.
+  if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1 || app.session?.isTunnel === true) return null;
   const ex = app.recent[0];
   if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null || closeMayBeAnnounced(ex, conn)) return null;
   if (ex.requestConnection !== null && /\bclose\b/.test(ex.requestConnection)) return null; // the client asked to close: a deliberate one-shot, not a pool that fails to pool

@@ -90,7 +90,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const c = conn.client;
   const s = conn.server;
   const app = conn.app;
-  if (app === null || app.recent.length === 0) return null;
+  if (app === null || app.recent.length === 0 || app.session?.isTunnel === true) return null; // a tunnel's close is no idle close
   const closeTs = c.finTs >= 0 && (c.rstTs < 0 || c.finTs <= c.rstTs) ? c.finTs : c.rstTs;
   const closeFrame = closeTs === c.finTs ? c.finFrame : c.rstFrame;
   if (closeTs < 0) return null;

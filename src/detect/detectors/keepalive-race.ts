@@ -81,7 +81,8 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
-  if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp) return null;
+  // A tunnel (a WebSocket, CONNECT) is no kept-alive connection: its close ends what it carried (tunnel-idle-timeout).
+  if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp || app.session.isTunnel) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
   if (!serverFinFirst(conn)) return null;

@@ -1,0 +1,255 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectorDefinition } from '../detector';
+import { at, ms } from '../facts';
+import { inferTimeout } from '../infer-timeout';
+import { NGINX } from '../known-timeouts';
+import { firstCloseOf } from '../proxy-legs';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import type { HttpExchange } from '../../http/exchange';
+
+/**
+ * A proxy's two legs of one tunnel closed within this long of each other (seconds) were closed
+ * together: nginx closed its upstream leg 0.1-3 ms before its client leg at `proxy_read_timeout`,
+ * HAProxy its client leg 0.3-1 ms before it reset its server leg at `timeout tunnel`
+ * (websocket-idle-proxy-timeout).
+ */
+const LEGS_TOGETHER = 0.1;
+const MAX_SERVERS = 10_000;
+
+/** Seconds as milliseconds to a tenth, for text. */
+function millis(seconds: number): number {
+  return Math.round(seconds * 10_000) / 10;
+}
+const MAX_CLOSES = 10_000;
+
+/** A tunnel closed by one side without a word, after both sides had been silent for `silence` seconds. */
+interface SilentClose {
+  flowId: number;
+  client: string;
+  server: string;
+  /** The request that opened the tunnel (an Upgrade GET, a CONNECT), as a line, and when it began. */
+  request: string;
+  requestStart: number;
+  /** What opened it: an upgrade (a WebSocket) or a CONNECT. */
+  carried: 'WebSocket' | 'CONNECT tunnel';
+  openedTs: number;
+  openedFrame: number;
+  lastDataTs: number;
+  lastDataFrame: number;
+  closeTs: number;
+  closeFrame: number;
+  rst: boolean;
+  silence: number;
+}
+
+/** The exchange that made the connection a tunnel: a 101 Switching Protocols, or a 2xx to CONNECT. */
+function tunnelExchange(conn: AnalyzedConnection): HttpExchange | null {
+  const recent = conn.app?.recent ?? [];
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const ex = recent[i];
+    if (ex.status === 101 || (ex.method === 'CONNECT' && ex.status !== null && ex.status >= 200 && ex.status < 300)) return ex;
+  }
+  return null;
+}
+
+/**
+ * The first close of a tunnel, when it came after both sides had been silent at least `minSilence`
+ * and without a goodbye: a WebSocket close frame or a TLS close_notify is data, sent right before
+ * the FIN, so a tunnel its ends closed themselves shows no silence before its close. Null otherwise.
+ */
+function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: number): (SilentClose & { byClient: boolean }) | null {
+  const opened = ex.responseStart;
+  if (opened === null || ex.requestStart === null) return null;
+  const close = firstCloseOf(conn, opened);
+  if (close === null) return null;
+  const closer = close.byClient ? conn.client : conn.server;
+  // The last data before the close, from either side: the closer sends none after its own close.
+  const own = closer.lastDataTs >= 0 && closer.lastDataTs <= close.ts ? closer.lastDataTs : -1;
+  const peer = closer.peerDataBeforeCloseTs;
+  const responseEnd = ex.responseEnd ?? opened;
+  const ownFrame = closer.lastDataFrame;
+  const peerFrame = closer.peerDataBeforeCloseFrame;
+  let lastDataTs = responseEnd;
+  let lastDataFrame = ex.responseEndFrame ?? ex.responseFrame ?? 0;
+  if (own > lastDataTs) {
+    lastDataTs = own;
+    lastDataFrame = ownFrame;
+  }
+  if (peer > lastDataTs) {
+    lastDataTs = peer;
+    lastDataFrame = peerFrame;
+  }
+  const silence = close.ts - lastDataTs;
+  if (silence < minSilence) return null;
+  return {
+    flowId: conn.id,
+    client: conn.clientName,
+    server: conn.serverName,
+    request: `${ex.method ?? '?'} ${ex.uri ?? ''}`.trimEnd(),
+    requestStart: ex.requestStart,
+    carried: ex.method === 'CONNECT' ? 'CONNECT tunnel' : 'WebSocket',
+    openedTs: opened,
+    openedFrame: ex.responseFrame ?? 0,
+    lastDataTs,
+    lastDataFrame,
+    closeTs: close.ts,
+    closeFrame: close.frame,
+    rst: close.rst,
+    silence,
+    byClient: close.byClient,
+  };
+}
+
+/** The setting that closes idle tunnels, by the software the server named. */
+function settingFor(software: string | null): string {
+  if (software !== null && NGINX.test(software)) {
+    return 'nginx `proxy_read_timeout` (60 s by default; on an upgraded connection it times the silence in either direction, and ingress-nginx sets it per Ingress with `nginx.ingress.kubernetes.io/proxy-read-timeout`) and `proxy_send_timeout`';
+  }
+  return (
+    'the proxy\'s tunnel idle timeout: nginx `proxy_read_timeout` (60 s by default), HAProxy `timeout tunnel` (when unset, `timeout client` and `timeout server`), ' +
+    'Envoy `idle_timeout` (1 h), an AWS Application Load Balancer\'s idle timeout (60 s), Cloudflare\'s (100 s), Squid `read_timeout` for CONNECT (15 min)'
+  );
+}
+
+/**
+ * tunnel-idle-timeout: tunnels (WebSockets after 101 Switching Protocols, CONNECT tunnels) closed by
+ * the server, or the proxy in front of it, after the same silence, without a close frame or any
+ * other goodbye: a tunnel idle timeout, not the application. Clients see the connection drop (a
+ * WebSocket's 1006), the classic "my WebSocket disconnects every 60 seconds".
+ */
+export const tunnelIdleTimeout: DetectorDefinition = {
+  id: 'tunnel-idle-timeout',
+  meta: {
+    description:
+      'WebSocket or CONNECT tunnels closed by the server or a proxy in front of it after the same silence on both sides (at least two agreeing), ' +
+      'without a close frame or other goodbye: its tunnel idle timeout (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`, a load balancer\'s idle timeout), ' +
+      'not the application. Clients see the connection drop (WebSocket close code 1006).',
+    severity: 'warning',
+    messages: {
+      closed:
+        'A {carried} ({request}) closed by {server} with a {how} after {silence} s of silence on both sides, {goodbye}{upstream}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    const byServer = new Map<string, SilentClose[]>();
+    /**
+     * Tunnels closed silently by their client, by the request that opened them: a proxy closing the
+     * upstream legs of the tunnels it times out (from its own address or another one).
+     */
+    const byClientByRequest = new Map<string, SilentClose[]>();
+
+    const keep = (map: Map<string, SilentClose[]>, key: string, close: SilentClose): void => {
+      let list = map.get(key);
+      if (list === undefined) {
+        if (map.size >= MAX_SERVERS) return;
+        map.set(key, (list = []));
+      }
+      if (list.length < MAX_CLOSES) list.push(close);
+    };
+
+    /**
+     * The proxy's upstream leg of the same tunnel, closed by the proxy at the same moment: the same
+     * request, forwarded while the client waited for the tunnel to open. Null when not in the capture.
+     */
+    const upstreamOf = (c: SilentClose): SilentClose | null => {
+      let best: SilentClose | null = null;
+      for (const u of byClientByRequest.get(c.request) ?? []) {
+        const apart = Math.abs(u.closeTs - c.closeTs);
+        if (apart > LEGS_TOGETHER || u.flowId === c.flowId || u.requestStart < c.requestStart || u.requestStart > c.openedTs) continue;
+        if (best === null || apart < Math.abs(best.closeTs - c.closeTs)) best = u;
+      }
+      return best;
+    };
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        software.note(conn);
+        if (conn.app?.session?.isTunnel !== true) return;
+        const ex = tunnelExchange(conn);
+        if (ex === null) return;
+        const close = silentClose(conn, ex, ctx.options.minIdleTimeout);
+        if (close === null) return;
+        if (close.byClient) keep(byClientByRequest, close.request, close);
+        else keep(byServer, conn.serverName, close);
+      },
+
+      onFinish(): void {
+        const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+        for (const [server, closes] of byServer) {
+          const inferred = inferTimeout(
+            closes.map((c) => c.silence),
+            options,
+          );
+          if (inferred === null) continue;
+          // The closes of that timer: at the inferred silence, late by no more than the cluster's spread (timers never fire early).
+          const tolerance = Math.max(options.fraction * inferred.value, options.absolute);
+          const ofTimer = closes.filter((c) => c.silence >= inferred.value - tolerance && c.silence <= inferred.value + inferred.spread + tolerance);
+          const ids: string[] = [];
+          let withUpstream = 0;
+          let relayedSoftware = false;
+          const soft = software.softwareOf(server);
+          for (const c of ofTimer) {
+            const up = upstreamOf(c);
+            if (up !== null) withUpstream++;
+            // A proxy that passes its backend's Server header on (HAProxy does) does not name itself.
+            if (up !== null && soft !== null && software.softwareOf(up.server) === soft) relayedSoftware = true;
+            const finding = ctx.report({
+              flowId: c.flowId,
+              client: c.client,
+              server: c.server,
+              ts: c.closeTs,
+              message: 'closed',
+              data: {
+                carried: c.carried,
+                goodbye: c.carried === 'WebSocket' ? 'without a close frame' : 'with no goodbye from either end',
+                request: c.request,
+                server: c.server,
+                how: c.rst ? 'RST' : 'FIN',
+                silence: ms(c.silence),
+                upstream: up !== null ? `; its upstream leg to ${up.server} was closed ${millis(Math.abs(up.closeTs - c.closeTs))} ms ${up.closeTs <= c.closeTs ? 'before' : 'after'} (${up.rst ? 'RST' : 'FIN'})` : '',
+              },
+              evidence: {
+                request: c.request,
+                tunnel: c.carried === 'WebSocket' ? 'websocket' : 'connect',
+                openedAt: at(c.openedTs),
+                lastDataAt: at(c.lastDataTs),
+                closedAt: at(c.closeTs),
+                silence: ms(c.silence),
+                closedWith: c.rst ? 'RST' : 'FIN',
+                tunnelSeconds: ms(c.closeTs - c.openedTs),
+                upstreamFlowId: up?.flowId ?? null,
+                upstreamServer: up?.server ?? null,
+                upstreamClosedWith: up === null ? null : up.rst ? 'RST' : 'FIN',
+              },
+              frames: [...new Set([c.openedFrame, c.lastDataFrame, c.closeFrame, ...(up !== null ? [up.closeFrame] : [])])].sort((a, b) => a - b),
+            });
+            ids.push(finding.id);
+          }
+          const n = ofTimer.length;
+          const webSockets = ofTimer.filter((c) => c.carried === 'WebSocket').length;
+          const named = soft !== null && soft !== '' && !relayedSoftware ? soft : null;
+          ctx.diagnose({
+            server,
+            count: n,
+            inferred: { tunnelIdleTimeout: inferred },
+            explanation:
+              `${server}${named !== null ? ` (${named})` : withUpstream > 0 ? ' (a proxy)' : ''} closed ${n} ${webSockets === n ? 'WebSocket' : webSockets === 0 ? 'CONNECT tunnel' : 'tunnel'}${n === 1 ? '' : 's'} ` +
+              `after ${ms(inferred.value)} s without a byte in either direction (spread ${millis(inferred.spread)} ms), with a bare ` +
+              `${ofTimer.every((c) => c.rst) ? 'RST' : ofTimer.every((c) => !c.rst) ? 'FIN' : 'FIN or RST'} and ${webSockets > 0 ? 'no close frame' : 'no goodbye from either end'}` +
+              (withUpstream > 0 ? `, and closed the upstream leg of ${withUpstream === n ? 'each' : `${withUpstream} of them`} at the same moment` : '') +
+              `: a tunnel idle timeout of the server or of the proxy in front of it, not the application, which would have said goodbye. ` +
+              (webSockets > 0 ? 'WebSocket clients see the connection drop with close code 1006 (abnormal closure). ' : 'Clients see the connection through the tunnel drop. ') +
+              `The setting at work is ${settingFor(named)}.`,
+            remedy:
+              `Keep the tunnels from falling silent that long: send WebSocket pings or application heartbeats well inside ${ms(inferred.value)} s ` +
+              `(at most half of it; Socket.IO's pingInterval is 25 s, the ws library leaves pings to the application), from the server or the client. ` +
+              `Or raise the timeout for these routes only (nginx: \`proxy_read_timeout\` and \`proxy_send_timeout\` in the WebSocket location; HAProxy: \`timeout tunnel\`; ` +
+              `a load balancer's idle timeout), and let clients reconnect with backoff when a tunnel drops.`,
+            anomalyIds: ids,
+          });
+        }
+      },
+    };
+  },
+};

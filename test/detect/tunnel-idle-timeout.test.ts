@@ -1,0 +1,166 @@
+import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { tunnelIdleTimeout } from '../../src/detect/detectors/tunnel-idle-timeout';
+import { DETECTORS } from '../../src/detect/registry';
+import { analyzeSample } from '../samples';
+import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
+
+const KIND = 'tunnel-idle-timeout';
+const only = [tunnelIdleTimeout];
+
+const upgrade = (uri: string): string =>
+  `GET ${uri} HTTP/1.1\r\nHost: example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+const SWITCHING =
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+/** A small WebSocket frame (unmasked text from the server, masked from the client: the bytes do not matter here). */
+const frame = (n: number): string => `\x81${String.fromCharCode(n)}${'m'.repeat(n)}`;
+const CLOSE_FRAME = '\x88\x02\x03\xe8';
+
+/** A WebSocket opened at `t`, a message each way, then silent; closed by `closer` after `silence` s (a close frame first when `goodbye`). */
+function webSocket(cap: Capture, t: number, silence: number, options: { closer?: 'c' | 's'; goodbye?: boolean; server?: string; client?: string; uri?: string } = {}): Conn {
+  const c = cap.connection({ server: options.server, client: options.client });
+  c.handshake(t).request(t + 0.01, upgrade(options.uri ?? '/ws')).response(t + 0.011, SWITCHING);
+  c.send(t + 0.2, 'c', frame(10)).ack(t + 0.2001, 's');
+  c.send(t + 0.3, 's', frame(20)).ack(t + 0.3001, 'c');
+  const end = t + 0.3 + silence;
+  if (options.goodbye === true) {
+    c.send(end - 0.001, options.closer ?? 's', CLOSE_FRAME);
+    c.send(end - 0.0005, options.closer === 'c' ? 's' : 'c', CLOSE_FRAME);
+  }
+  c.close(end, options.closer ?? 's');
+  return c;
+}
+
+describe('tunnel-idle-timeout on synthetic connections', () => {
+  test('WebSockets closed by the server with a bare FIN after the same silence: its tunnel idle timeout, inferred', () => {
+    const cap = new Capture();
+    webSocket(cap, 0, 3.0);
+    webSocket(cap, 1, 3.004);
+    webSocket(cap, 2.5, 3.002);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ tunnel: 'websocket', request: 'GET /ws', closedWith: 'FIN', silence: 3 });
+    expect(found[0].summary).toContain('without a close frame');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeout.value).toBeCloseTo(3.002, 3);
+    expect(d.explanation).toContain('1006');
+  });
+
+  test('the silence counts from the last byte either way, not from the upgrade: a tunnel busy for a while, then idle, is timed from its last frame', () => {
+    const cap = new Capture();
+    for (const t of [0, 20, 40]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.01, upgrade('/ws')).response(t + 0.011, SWITCHING);
+      // Busy for a varying time (a frame every second), then silent 3 s.
+      const busy = t === 0 ? 2 : t === 20 ? 5 : 9;
+      for (let k = 1; k <= busy; k++) c.send(t + k, k % 2 === 0 ? 's' : 'c', frame(8)).ack(t + k + 0.0001, k % 2 === 0 ? 'c' : 's');
+      c.close(t + busy + 3, 's');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.tunnelIdleTimeout.value).toBeCloseTo(3, 3);
+  });
+
+  test('silent: tunnels their ends closed with a close frame, whatever their lengths (the goodbye is data right before the FIN)', () => {
+    const cap = new Capture();
+    webSocket(cap, 0, 3.0, { goodbye: true });
+    webSocket(cap, 1, 3.0, { goodbye: true });
+    webSocket(cap, 2, 3.0, { goodbye: true, closer: 'c' });
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: one silent close, or silences that do not agree, infer no timer', () => {
+    const one = new Capture();
+    webSocket(one, 0, 3.0);
+    expect(ofKind(one.analyze(only), KIND)).toEqual([]);
+    const spread = new Capture();
+    webSocket(spread, 0, 2.0);
+    webSocket(spread, 1, 4.5);
+    webSocket(spread, 2, 9.0);
+    expect(ofKind(spread.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: idle tunnels the clients closed are not the server\'s timeout', () => {
+    const cap = new Capture();
+    webSocket(cap, 0, 3.0, { closer: 'c' });
+    webSocket(cap, 1, 3.0, { closer: 'c' });
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('a proxy closing both legs: the upstream leg of each tunnel (same request, forwarded while the client waited) is in the finding', () => {
+    const cap = new Capture();
+    for (const t of [0, 1]) {
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2' });
+      const up = cap.connection({ client: '10.0.0.5', server: '10.0.0.3', sport: 9001 });
+      down.handshake(t).request(t + 0.01, upgrade('/chat'));
+      up.handshake(t + 0.011).request(t + 0.012, upgrade('/chat')).response(t + 0.013, SWITCHING);
+      down.response(t + 0.014, SWITCHING);
+      up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
+      down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+      // nginx: the upstream leg first, then the client's, 3 s after the last frame.
+      up.close(t + 3.2002, 'c');
+      down.close(t + 3.2005, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.server)).toEqual(['10.0.0.2:80', '10.0.0.2:80']);
+    expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.3:9001', upstreamClosedWith: 'FIN' });
+    expect(found[0].summary).toMatch(/its upstream leg to 10\.0\.0\.3:9001 was closed 0\.3 ms before \(FIN\)/);
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('closed the upstream leg of each at the same moment');
+  });
+
+  test('a CONNECT tunnel timed out the same way is told as one', () => {
+    const cap = new Capture();
+    for (const t of [0, 2]) {
+      const c = cap.connection({ sport: 3128 });
+      c.handshake(t).request(t + 0.01, 'CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n');
+      c.response(t + 0.05, 'HTTP/1.1 200 Connection established\r\n\r\n');
+      c.send(t + 0.06, 'c', '\x16\x03\x01\x00\x05hello').ack(t + 0.0601, 's');
+      c.send(t + 0.07, 's', '\x16\x03\x03\x00\x05world').ack(t + 0.0701, 'c');
+      c.close(t + 0.07 + 4, 's');
+    }
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(2);
+    expect(found[0].evidence).toMatchObject({ tunnel: 'connect', request: 'CONNECT api.example:443', silence: 4 });
+    expect(found[0].summary).toContain('with no goodbye from either end');
+  });
+
+  test('WebSockets are no idle keep-alive connections: their closes infer no idle timeout (websocket-fixed-length-sessions)', () => {
+    // Before tunnels were left out, sessions of one length read as idle closes timed from the 101,
+    // and idle-timeout-mismatch inferred a server idle timeout from them, against the keep-alive
+    // its plain responses advertise.
+    const cap = new Capture();
+    for (const t of [0, 1, 2, 3]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.01, upgrade('/ws')).response(t + 0.011, SWITCHING);
+      c.send(t + 0.2, 'c', 'abc').ack(t + 0.2001, 's');
+      c.close(t + 2.5, 's');
+    }
+    const plain = cap.connection();
+    plain.handshake(0);
+    for (const t of [0.1, 1.1, 2.1, 3.1]) plain.exchange(t, get('/p'), ok('x', ['Keep-Alive: timeout=30']));
+    plain.close(4, 'c');
+    expect(cap.analyze([keepaliveRace, idleTimeoutMismatch]).anomalies.map((f) => f.summary)).toEqual([]);
+  });
+});
+
+describe('tunnel-idle-timeout on recorded WebSockets', () => {
+  test('websocket-idle-proxy-timeout: nginx proxy_read_timeout 3s and HAProxy timeout tunnel 3s, each tunnel with its upstream leg', async () => {
+    const r = await analyzeSample('websocket-idle-proxy-timeout');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.server).sort()).toEqual([...Array(4).fill('127.0.0.2:8080'), ...Array(3).fill('127.0.0.2:8081')]);
+    // nginx closes the upstream leg with a FIN, HAProxy resets it.
+    expect(new Set(found.filter((f) => f.server === '127.0.0.2:8080').map((f) => f.evidence.upstreamClosedWith))).toEqual(new Set(['FIN']));
+    expect(new Set(found.filter((f) => f.server === '127.0.0.2:8081').map((f) => f.evidence.upstreamClosedWith))).toEqual(new Set(['RST']));
+    for (const d of r.diagnoses.filter((x) => x.kind === KIND)) expect(d.inferred.tunnelIdleTimeout.value).toBeCloseTo(3, 1);
+    // HAProxy passes its backend's Server header on: the proxy is not named by it.
+    expect(r.diagnoses.find((x) => x.server === '127.0.0.2:8081')!.explanation).toContain('127.0.0.2:8081 (a proxy)');
+  });
+
+  test.each(['websocket-healthy', 'websocket-fixed-length-sessions'])('%s: silent', async (name) => {
+    const r = await analyzeSample(name);
+    expect(r.anomalies.map((f) => `${f.kind} ${f.summary}`)).toEqual([]);
+    expect(DETECTORS.some((d) => d.id === KIND)).toBe(true);
+  });
+});
