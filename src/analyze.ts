@@ -644,6 +644,8 @@ export class Analyzer {
           if (header !== null && app !== null) {
             record.proxyProtocol = { version: header.version, source: header.source, destination: header.destination, frame: app.proxyHeaderFrame };
           }
+          const tunnel = app?.session?.tunnelKind ?? null;
+          if (tunnel !== null) record.tunnel = tunnel;
           this.options.onFlow?.(record);
           if (this.collect) this.flows.push(record);
         }

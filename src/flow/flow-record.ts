@@ -58,6 +58,11 @@ export interface FlowRecord {
    */
   proxyProtocol: { version: 1 | 2; source: string | null; destination: string | null; frame: number } | null;
   /**
+   * Present only on a connection that became a tunnel: `upgrade` after a 101 Switching Protocols
+   * (a WebSocket), `connect` after a 2xx to CONNECT. Its bytes after that were not read as HTTP.
+   */
+  tunnel?: 'upgrade' | 'connect';
+  /**
    * Where the capture was taken, from the handshake's two round trips (null without a complete
    * handshake): `near` is client, server or between.
    */

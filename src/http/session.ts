@@ -348,6 +348,8 @@ export class HttpSession {
   private emitted = 0;
   private done = false;
   private tunnel = false;
+  /** What made it a tunnel, once it is one: a 101 (an Upgrade: WebSocket, h2c…) or a 2xx to CONNECT. */
+  private tunnelOpenedBy: 'upgrade' | 'connect' | null = null;
   /** A request line that never completed was taken for a request (takeUnfinishedRequestLine). */
   private unfinishedLineTaken = false;
 
@@ -443,6 +445,7 @@ export class HttpSession {
     this.emitted = 0;
     this.done = false;
     this.tunnel = false;
+    this.tunnelOpenedBy = null;
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
@@ -488,6 +491,11 @@ export class HttpSession {
   /** The connection became a tunnel (CONNECT 2xx or 101 Switching Protocols): nothing more is parsed. */
   get isTunnel(): boolean {
     return this.tunnel;
+  }
+
+  /** What made the connection a tunnel (see isTunnel), or null. */
+  get tunnelKind(): 'upgrade' | 'connect' | null {
+    return this.tunnelOpenedBy;
   }
 
   /** Requests started whose final response has not completed (a request line still arriving counts). */
@@ -777,6 +785,7 @@ export class HttpSession {
     this.charge(p, stringBytes(head) + headerStringBytes(head));
     if (head.framing === 'tunnel') {
       this.tunnel = true;
+      this.tunnelOpenedBy = p.method === 'CONNECT' ? 'connect' : 'upgrade';
       this.req.enterTunnel();
     } else if (p.method === 'CONNECT') {
       this.req.resume(); // refused CONNECT: the client may go on with requests

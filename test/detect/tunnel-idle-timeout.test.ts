@@ -145,6 +145,22 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
   });
 });
 
+describe('flows[].tunnel', () => {
+  test('a 101 makes the flow an upgrade tunnel, a 2xx to CONNECT a connect tunnel; a refused CONNECT and plain requests are no tunnel', () => {
+    const cap = new Capture();
+    webSocket(cap, 0, 0.5, { goodbye: true });
+    const connect = cap.connection({ sport: 3128 });
+    connect.handshake(1).request(1.01, 'CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n');
+    connect.response(1.05, 'HTTP/1.1 200 Connection established\r\n\r\n').close(1.5, 'c');
+    const refused = cap.connection({ sport: 3128 });
+    refused.handshake(2).request(2.01, 'CONNECT blocked.example:443 HTTP/1.1\r\nHost: blocked.example:443\r\n\r\n');
+    refused.response(2.02, ok('denied', [], 'HTTP/1.1', '403 Forbidden')).exchange(2.1, get('/'), ok()).close(2.5, 'c');
+    const r = cap.analyze(only);
+    expect(r.flows.map((f) => f.tunnel)).toEqual(['upgrade', 'connect', undefined]);
+    expect(JSON.parse(JSON.stringify(r.flows[2]))).not.toHaveProperty('tunnel');
+  });
+});
+
 describe('tunnel-idle-timeout on recorded WebSockets', () => {
   test('websocket-idle-proxy-timeout: nginx proxy_read_timeout 3s and HAProxy timeout tunnel 3s, each tunnel with its upstream leg', async () => {
     const r = await analyzeSample('websocket-idle-proxy-timeout');
