@@ -239,6 +239,16 @@ export class Endpoint {
    */
   finUnseen = false;
   /**
+   * A FIN that came before bytes it follows (-1: none): its sequence number, time and frame. On a
+   * path that reorders, a FIN can overtake the last data sent before it (Node writes a
+   * `Connection: close` response and its FIN 0.3 ms apart: healthy-lossy-path-client-side); the
+   * stream ends once those bytes arrive, or when something says they will not (the peer's data,
+   * a reset, the connection's end), and only then are the missing ones a gap.
+   */
+  pendingEndSeq = -1;
+  pendingEndTs = -1;
+  pendingEndFrame = 0;
+  /**
    * IP TTL (hop limit) of this endpoint's first packet in the capture and of its first RST, or -1.
    * A sender's packets all reach the capture point with one TTL; a RST with another was sent by
    * something else on the path, a NAT gateway, firewall or load balancer that forgot the connection
@@ -409,6 +419,9 @@ export class Endpoint {
     this.rstCount = 0;
     this.rstHasAck = false;
     this.finUnseen = false;
+    this.pendingEndSeq = -1;
+    this.pendingEndTs = -1;
+    this.pendingEndFrame = 0;
     this.firstTtl = -1;
     this.rstTtl = -1;
     this.firstDataTtl = -1;

@@ -585,6 +585,8 @@ export class TcpTracker<T> {
     conn: Connection<T>, ep: Endpoint, peer: Endpoint, fromClient: boolean, v: PacketView, seq: number,
     data: Uint8Array, ts: number, frame: number, fin: boolean, rst: boolean,
   ): void {
+    // The peer's data after its FIN came ahead of bytes it follows: those will not come now.
+    if (peer.pendingEndSeq >= 0) this.endPendingStream(conn, peer, !fromClient);
     const payloadLen = v.payloadLen;
     const end = seqAdd(seq, payloadLen);
     // A keep-alive probe carrying one garbage byte (seq = next − 1) is not data.
@@ -627,6 +629,8 @@ export class TcpTracker<T> {
       this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
       if (ep.holding) this.drainHeld(conn, ep, fromClient);
     }
+    // The bytes a FIN had overtaken are in: the direction ends.
+    if (ep.pendingEndSeq >= 0 && seqGe(ep.nextSeq, ep.pendingEndSeq)) this.endPendingStream(conn, ep, fromClient);
     // Data after the peer closed (rare): a request that crossed a FIN, or met a socket that reset.
     if (peer.finTs >= 0 || peer.rstTs >= 0) this.noteDataAfterPeerClose(conn, peer, fromClient, v, data, payloadLen, ts, frame);
   }
@@ -741,12 +745,28 @@ export class TcpTracker<T> {
     ep.finAck = v.ack;
     recordHistory(conn, Letter.Fin, fromClient);
     if (ep.state !== State.Reset) ep.state = State.Closed;
+    if (ep.rstTs < 0 && ep.hasNextSeq && seqGt(finSeq, ep.nextSeq)) {
+      // Bytes before the FIN have not arrived: it may have overtaken them (Endpoint.pendingEndSeq).
+      ep.pendingEndSeq = finSeq;
+      ep.pendingEndTs = ts;
+      ep.pendingEndFrame = frame;
+      return;
+    }
     this.endStream(conn, ep, fromClient, finSeq, ts, frame);
+    if (seqGe(ep.nextSeq, finSeq)) ep.nextSeq = seqAdd(finSeq, 1);
+  }
+
+  /** Ends a direction whose FIN came before bytes it follows (see Endpoint.pendingEndSeq): whatever is still missing is a gap. */
+  private endPendingStream(conn: Connection<T>, ep: Endpoint, fromClient: boolean): void {
+    const finSeq = ep.pendingEndSeq;
+    ep.pendingEndSeq = -1;
+    this.endStream(conn, ep, fromClient, finSeq, ep.pendingEndTs, ep.pendingEndFrame);
     if (seqGe(ep.nextSeq, finSeq)) ep.nextSeq = seqAdd(finSeq, 1);
   }
 
   private onRst(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {
     ep.rstCount++;
+    if (ep.pendingEndSeq >= 0) this.endPendingStream(conn, ep, fromClient);
     // Any RST one past the data sent, and no FIN seen: the FIN took that sequence number (a socket
     // resets first at its FIN's number while the FIN is unacknowledged, then one past it).
     if (ep.finTs < 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, 1)) ep.finUnseen = true;
@@ -856,6 +876,8 @@ export class TcpTracker<T> {
     // Deliver what was held behind a hole: the consumer should see every byte the capture had.
     while (conn.client.holding) this.fillHole(conn, true, conn.client);
     while (conn.server.holding) this.fillHole(conn, false, conn.server);
+    if (conn.client.pendingEndSeq >= 0) this.endPendingStream(conn, conn.client, true);
+    if (conn.server.pendingEndSeq >= 0) this.endPendingStream(conn, conn.server, false);
     this.gapForUnseenAcked(conn, true, conn.client, conn.server);
     this.gapForUnseenAcked(conn, false, conn.server, conn.client);
     conn.client.clearHeld();

@@ -40,6 +40,22 @@ describe('retried-request: synthetic connections', () => {
     expect(f.frames).toHaveLength(3); // failed request, RST, retry
   });
 
+  test('silent: a client that reset after the head of an error answer had its answer; its next attempt is no retry of a request without one', () => {
+    // tinyproxy answers a failed CONNECT with a close-delimited 500; curl resets after the head
+    // (connect-tunnel-failures): the exchange is response-incomplete, but the client knew the status.
+    const cap = new Capture();
+    const first = cap.connection({ sport: 8888 });
+    first.handshake(0).request(0.01, 'CONNECT target.test:8445 HTTP/1.1\r\nHost: target.test:8445\r\n\r\n');
+    first.send(3.01, 's', 'HTTP/1.0 500 Unable to connect\r\nContent-Type: text/html\r\n\r\n<html>');
+    first.rstAck(3.011, 'c');
+    const next = cap.connection({ sport: 8888 });
+    next.handshake(3.4).request(3.41, 'CONNECT target.test:8445 HTTP/1.1\r\nHost: target.test:8445\r\n\r\n');
+    next.response(6.41, 'HTTP/1.0 500 Unable to connect\r\nContent-Length: 0\r\n\r\n').close(6.42, 'c');
+    const r = cap.analyze(only);
+    expect(r.exchanges[0].state).toBe('response-incomplete');
+    expect(ofKind(r, KIND)).toEqual([]);
+  });
+
   test('a retried POST is a warning (non-idempotent) when the server may have read the first attempt', () => {
     // The server had the POST (ACKed) for half a second and reset: it may have applied it.
     const cap = new Capture();

@@ -122,8 +122,27 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     }
     const found = ofKind(cap.analyze(only), KIND);
     expect(found).toHaveLength(2);
-    expect(found[0].evidence).toMatchObject({ tunnel: 'connect', request: 'CONNECT api.example:443', silence: 4 });
+    expect(found[0].evidence).toMatchObject({ tunnel: 'connect', request: 'CONNECT api.example:443', silence: 4, clientWroteAfterClose: null });
     expect(found[0].summary).toContain('with no goodbye from either end');
+  });
+
+  test('a client that wrote into a tunnel after the close was reset: named in the finding (a TLS close_notify answering the close is not)', () => {
+    const cap = new Capture();
+    for (const [t, late] of [[0, '\x17\x03\x03\x00\x20request'], [10, '\x15\x03\x03\x00\x1aalert']] as const) {
+      const c = cap.connection({ sport: 8888 });
+      c.handshake(t).request(t + 0.01, 'CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n');
+      c.response(t + 0.02, 'HTTP/1.0 200 Connection established\r\n\r\n');
+      c.send(t + 0.03, 'c', '\x17\x03\x03\x00\x05hello').ack(t + 0.0301, 's');
+      c.fin(t + 3.03, 's').ack(t + 3.0301, 'c');
+      const wrote = t === 0 ? 2 : 0.001; // a stale reuse 2 s later; Node's close_notify within a millisecond
+      c.send(t + 3.03 + wrote, 'c', late);
+      c.rst(t + 3.03 + wrote + 0.0001, 's');
+    }
+    const [stale, alert] = ofKind(cap.analyze(only), KIND);
+    expect(stale.evidence.clientWroteAfterClose).toBe(2);
+    expect(stale.summary).toContain('the client wrote into the closed tunnel 2 s later and was reset');
+    expect(stale.frames).toHaveLength(5);
+    expect(alert.evidence.clientWroteAfterClose).toBeNull();
   });
 
   test('WebSockets are no idle keep-alive connections: their closes infer no idle timeout (websocket-fixed-length-sessions)', () => {

@@ -2,6 +2,7 @@ import { AnalysisResult } from '../../src/analyze';
 import { PacketView, TcpFlag } from '../../src/decode/packet-view';
 import { analyzeSample, listSamples } from '../samples';
 import { analyzeWithout, beyondWhole } from './sample-without';
+import { Capture, get, ok } from '../detect/reuse-kit';
 
 /**
  * Packets a capture misses (a busy host's tcpdump drops them: "packets dropped by kernel"). Here
@@ -244,3 +245,60 @@ describe.each(['keepalive-race-h2o', 'keepalive-race-caddy', 'keepalive-race-squ
     });
   },
 );
+
+/**
+ * Reordering is not loss. On a path that reorders (healthy-lossy-path-client-side: jitter of ±4 ms
+ * per wire), a FIN sent 0.3 ms after the response it follows (Node's `Connection: close`) can arrive
+ * before it; and a window of a megabyte in flight can hold hundreds of segments behind one hole.
+ */
+describe('reordered segments are no capture loss', () => {
+  test('a FIN that overtook the response it follows: the response completes, nothing is missing', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, get('/s/g1-12', ['Connection: close']));
+    // Sent 0.3 ms apart; the FIN (stamped earlier) reaches the capture point 8.9 ms before the data.
+    c.send(0.0209, 's', ok('{"ok":true}', ['Connection: close']));
+    c.fin(0.012, 's');
+    c.ack(0.0121, 'c');
+    c.ack(0.021, 'c');
+    c.fin(0.022, 'c').ack(0.0221, 's');
+    const r = cap.analyze([]);
+    expect(r.exchanges.map((e) => [e.status, e.state, e.uncertain])).toEqual([[200, 'complete', false]]);
+    expect(r.flows[0].gapBytes).toEqual({ client: 0, server: 0 });
+    expect(r.stats.captureLoss).toEqual({ connections: 0, bytes: 0 });
+  });
+
+  test('a FIN after a hole whose bytes never come: the hole is lost at the end, as before', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, get('/x'));
+    c.unseen('s', ok('x'.repeat(100)));
+    c.fin(0.02, 's').ack(0.0201, 'c');
+    c.fin(0.03, 'c').ack(0.0301, 's');
+    const r = cap.analyze([]);
+    expect(r.flows[0].gapBytes.server).toBeGreaterThan(100);
+    expect(r.exchanges[0].uncertain).toBe(true);
+  });
+
+  test('three hundred segments held behind one hole (a 1 MB response over a lossy path) are all delivered once it fills', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, get('/big'));
+    const body = 'b'.repeat(1448 * 300);
+    const head = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`;
+    c.send(0.02, 's', head);
+    // The first body segment is lost on the path and resent after the other 299 arrived.
+    const first = body.slice(0, 1448);
+    c.unseen('s', first);
+    for (let i = 1; i < 300; i++) c.send(0.02 + i * 0.0001, 's', body.slice(i * 1448, (i + 1) * 1448));
+    const end = c.sSeq;
+    c.sSeq -= body.length;
+    c.send(0.06, 's', first);
+    c.sSeq = end;
+    c.ack(0.061, 'c');
+    c.close(0.1, 'c');
+    const r = cap.analyze([]);
+    expect(r.exchanges.map((e) => [e.status, e.state, e.uncertain, e.responseBodyBytes])).toEqual([[200, 'complete', false, body.length]]);
+    expect(r.stats.captureLoss).toEqual({ connections: 0, bytes: 0 });
+  });
+});

@@ -52,6 +52,10 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
     if (!conn.ended || conn.endReason === 'capture-end') return null; // still open: not (yet) a failure
     return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
   }
+  // A client that closed after the response's head had come had its answer (a status): what it does
+  // next is its answer to that, not a retry of a request that got none (tinyproxy's close-delimited
+  // 500, which curl resets after reading the head: connect-tunnel-failures).
+  if ((best.how === 'client-closed' || best.how === 'client-reset') && ex.status !== null && ex.responseStart !== null && ex.responseStart <= best.at) return null;
   // A server that closed before the request and then read and dropped it (a lingering close, no
   // RST) left the client only its own close to find: the failure is still the server's close.
   if ((best.how === 'client-closed' || best.how === 'client-reset') && s.finTs >= 0 && s.finTs < t) {

@@ -40,7 +40,15 @@ interface SilentClose {
   closeFrame: number;
   rst: boolean;
   silence: number;
+  /**
+   * The client's write into the tunnel after the server had closed it, and the server's reset of
+   * it (the client's pool handed out a dead tunnel: a stale reuse one layer down), when it came.
+   */
+  lateWrite: { ts: number; frame: number; resetFrame: number } | null;
 }
+
+/** TLS's alert record type: a close_notify answering the close is no write into the tunnel. */
+const TLS_ALERT = 21;
 
 /** The exchange that made the connection a tunnel: a 101 Switching Protocols, or a 2xx to CONNECT. */
 function tunnelExchange(conn: AnalyzedConnection): HttpExchange | null {
@@ -81,6 +89,10 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
   }
   const silence = close.ts - lastDataTs;
   if (silence < minSilence) return null;
+  const after = close.byClient ? null : conn.clientDataAfterServerFin;
+  const s = conn.server;
+  const lateWrite =
+    after !== null && after.firstByte !== TLS_ALERT && s.rstTs >= after.ts ? { ts: after.ts, frame: after.frame, resetFrame: s.rstFrame } : null;
   return {
     flowId: conn.id,
     client: conn.clientName,
@@ -96,6 +108,7 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
     closeFrame: close.frame,
     rst: close.rst,
     silence,
+    lateWrite,
     byClient: close.byClient,
   };
 }
@@ -127,7 +140,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     severity: 'warning',
     messages: {
       closed:
-        'A {carried} ({request}) closed by {server} with a {how} after {silence} s of silence on both sides, {goodbye}{upstream}',
+        'A {carried} ({request}) closed by {server} with a {how} after {silence} s of silence on both sides, {goodbye}{upstream}{lateWrite}',
     },
   },
   create(ctx: DetectContext) {
@@ -207,6 +220,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
                 server: c.server,
                 how: c.rst ? 'RST' : 'FIN',
                 silence: ms(c.silence),
+                lateWrite:
+                  c.lateWrite !== null ? `; the client wrote into the closed tunnel ${ms(c.lateWrite.ts - c.closeTs)} s later and was reset` : '',
                 upstream: up !== null ? `; its upstream leg to ${up.server} was closed ${millis(Math.abs(up.closeTs - c.closeTs))} ms ${up.closeTs <= c.closeTs ? 'before' : 'after'} (${up.rst ? 'RST' : 'FIN'})` : '',
               },
               evidence: {
@@ -218,11 +233,14 @@ export const tunnelIdleTimeout: DetectorDefinition = {
                 silence: ms(c.silence),
                 closedWith: c.rst ? 'RST' : 'FIN',
                 tunnelSeconds: ms(c.closeTs - c.openedTs),
+                clientWroteAfterClose: c.lateWrite !== null ? ms(c.lateWrite.ts - c.closeTs) : null,
                 upstreamFlowId: up?.flowId ?? null,
                 upstreamServer: up?.server ?? null,
                 upstreamClosedWith: up === null ? null : up.rst ? 'RST' : 'FIN',
               },
-              frames: [...new Set([c.openedFrame, c.lastDataFrame, c.closeFrame, ...(up !== null ? [up.closeFrame] : [])])].sort((a, b) => a - b),
+              frames: [
+                ...new Set([c.openedFrame, c.lastDataFrame, c.closeFrame, ...(up !== null ? [up.closeFrame] : []), ...(c.lateWrite !== null ? [c.lateWrite.frame, c.lateWrite.resetFrame] : [])]),
+              ].sort((a, b) => a - b),
             });
             ids.push(finding.id);
           }
