@@ -189,6 +189,13 @@ export class Endpoint {
 
   synCount = 0;
   synTimes: number[] = NONE;
+  /** The TCP timestamp value of each kept SYN (-1: none), beside synTimes. */
+  synTsVals: number[] = NONE;
+  /**
+   * The timestamp echo of this side's first SYN-ACK (-1: none): the TSval of the SYN it answered. A
+   * SYN-ACK answering an earlier SYN than the client's last proves that SYN arrived (the SYN-ACK was lost).
+   */
+  synAckTsEcr = -1;
   synFrames: number[] = NONE;
   synAckCount = 0;
   synAckTimes: number[] = NONE;
@@ -407,6 +414,8 @@ export class Endpoint {
     this.zeroWindowCount = 0;
     this.synCount = 0;
     this.synTimes = NONE;
+    this.synTsVals = NONE;
+    this.synAckTsEcr = -1;
     this.synFrames = NONE;
     this.synAckCount = 0;
     this.synAckTimes = NONE;

@@ -507,6 +507,7 @@ export class TcpTracker<T> {
     if (ep.firstTtl < 0) ep.firstTtl = v.ttl;
     if (ackFlag) {
       ep.synAckCount++;
+      if (ep.synAckCount === 1 && v.hasTimestamp === true) ep.synAckTsEcr = v.tsEcr;
       if (ep.synAckTimes.length < MAX_EVENTS_KEPT) {
         ep.synAckTimes = appendEvent(ep.synAckTimes, ts);
         ep.synAckFrames = appendEvent(ep.synAckFrames, frame);
@@ -523,6 +524,7 @@ export class TcpTracker<T> {
       if (ep.synTimes.length < MAX_EVENTS_KEPT) {
         ep.synTimes = appendEvent(ep.synTimes, ts);
         ep.synFrames = appendEvent(ep.synFrames, frame);
+        ep.synTsVals = appendEvent(ep.synTsVals, v.hasTimestamp === true ? v.tsVal : -1);
       }
       recordHistory(conn, Letter.Syn, fromClient);
       if (ep.state === State.Inactive) ep.state = State.SynSent;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { acceptQueueOverflow } from '../../src/detect/detectors/accept-queue-overflow';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
-import { buildTcpPacket, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
+import { buildTcpPacket, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, tcpOption } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
 
@@ -42,6 +42,65 @@ function keepCaptureRunning(cap: Capture, until: number): void {
   const other = cap.connection({ client: '10.0.0.9', server: '10.0.0.3' });
   other.handshake(until - 0.01).exchange(until - 0.005);
 }
+
+/** A SYN or SYN-ACK with TCP timestamps. */
+function stamped(cap: Capture, ts: number, from: 'c' | 's', cport: number, tsVal: number, tsEcr: number): void {
+  const c = from === 'c';
+  cap.add(ts, buildTcpPacket({
+    src: c ? CLIENT : SERVER, dst: c ? SERVER : CLIENT, sport: c ? cport : 80, dport: c ? 80 : cport,
+    seq: c ? ISN : SERVER_ISN, ack: c ? 0 : ISN + 1, flags: c ? TCP_SYN : TCP_SYN | TCP_ACK,
+    options: [tcpOption.timestamp(tsVal, tsEcr)],
+  }));
+}
+
+describe('syn-unanswered: what was lost, the SYN or its answer, and where', () => {
+  test('a SYN-ACK that echoes the first SYN answered it: the SYN-ACK was lost on the way back, the listener dropped nothing', () => {
+    const cap = new Capture();
+    // The client's SYN at 0 (TSval 1000) and its retry at 1 s (TSval 2000).
+    stamped(cap, 0, 'c', 40001, 1000, 0);
+    stamped(cap, 1.0, 'c', 40001, 2000, 0);
+    stamped(cap, 1.01, 's', 40001, 7000, 1000); // answers the first SYN: its first answer was lost
+    stamped(cap, 5, 'c', 40002, 5000, 0);
+    stamped(cap, 6.0, 'c', 40002, 6000, 0);
+    stamped(cap, 6.01, 's', 40002, 9000, 6000); // answers the retry: the first SYN went unanswered
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.client)).toEqual([`${CLIENT}:40002`]);
+  });
+
+  /** Connections between the two hosts whose established data was retransmitted (a lossy path). */
+  function lossyPath(cap: Capture, from: number): void {
+    for (const t of [from, from + 1]) {
+      const c = cap.connection({ client: CLIENT, server: SERVER });
+      c.handshake(t).request(t + 0.01, get('/a'));
+      const body = ok('x'.repeat(500));
+      c.send(t + 0.02, 's', body).resend(t + 0.25, 's', body).ack(t + 0.2501, 'c');
+      c.close(t + 0.3, 'c');
+    }
+  }
+
+  test('a lone SYN retried once and answered at once, on a path whose connections retransmit: lost on the path, not reported', () => {
+    const cap = new Capture();
+    lossyPath(cap, 10);
+    syns(cap, 40001, [0, 1.0]);
+    answer(cap, 40001, 1.02);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('the same retry on a clean path, or beside other retried SYNs to the listener, is the listener\'s', () => {
+    const clean = new Capture();
+    syns(clean, 40001, [0, 1.0]);
+    answer(clean, 40001, 1.02);
+    keepCaptureRunning(clean, 12);
+    expect(ofKind(clean.analyze(only), KIND)).toHaveLength(1);
+    const burst = new Capture();
+    lossyPath(burst, 10);
+    syns(burst, 40001, [0, 1.0]);
+    answer(burst, 40001, 1.02);
+    syns(burst, 40002, [0.3, 1.3]);
+    answer(burst, 40002, 1.31);
+    expect(ofKind(burst.analyze(only), KIND)).toHaveLength(2);
+  });
+});
 
 describe('syn-unanswered on synthetic handshakes', () => {
   // Linux ≥ 6.5 (net.ipv4.tcp_syn_linear_timeouts = 4) retries at the initial RTO several times, then doubles.

@@ -24,6 +24,16 @@ const SAMPLES = listSamples().map((s) => s.name);
  */
 const SHOWN_ONE_WAY: Record<string, string[]> = {
   'handshake-synack-lost-server-side': ['syn-unanswered 10.55.1.1:50688'],
+  // Over a lossy path (2 % loss per wire): SYN-ACKs lost on the way back, and, next to the clients,
+  // SYNs lost on the way out, whose lone retry the whole capture tells from a listener's drop by the
+  // SYN-ACK's timestamp echo and by the path's other retransmissions, neither of which the clients'
+  // packets alone hold.
+  'healthy-lossy-path-client-side': ['syn-unanswered 10.55.1.1:34220', 'syn-unanswered 10.55.1.1:47828', 'syn-unanswered 10.55.1.1:55716'],
+  'healthy-lossy-path-server-side': ['syn-unanswered 10.55.1.1:47828'],
+  'healthy-lossy-path-heavy': [
+    'syn-unanswered 10.55.1.1:58736', 'syn-unanswered 10.55.1.1:58744', 'syn-unanswered 10.55.1.1:37998',
+    'syn-unanswered 10.55.1.1:38038', 'syn-unanswered 10.55.1.1:44214', 'syn-unanswered 10.55.1.1:44102',
+  ],
 };
 
 describe.each(SAMPLES)('%s captured one way', (name) => {

@@ -136,7 +136,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
         else outcome = 'released-unresolved';
 
         const evidence = {
-          signal: repeated ? 'synack-repeated-after-ack' : unacked ? 'data-not-acked' : late ? 'data-acked-late' : 'reset-after-handshake',
+          signal: repeated ? 'synack-repeated-after-ack' : unacked ? 'data-not-acked' : late || single ? 'data-acked-late' : 'reset-after-handshake',
           synAckRepeats: repeats,
           synAckOffsets: s.synAckTimes.map((t) => ms(t - firstSynAck)),
           clientDataBytes: c.payloadBytes,

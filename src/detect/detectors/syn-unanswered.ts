@@ -16,6 +16,20 @@ const DUPLICATE_COPY_WINDOW = 0.2;
 /** Server endpoints whose connection attempts are counted (for "k of n attempts"); more are not tracked. */
 const MAX_SERVERS_COUNTED = 65_536;
 
+/**
+ * A retried SYN answered within this long (seconds) after the retry was answered at once: the
+ * listener took the retry as it came (a listener that drops SYNs while its queue is full drops
+ * retries too, and answers late once it drains).
+ */
+const ANSWERED_AT_ONCE = 0.2;
+/**
+ * Segments of established connections between the same two hosts retransmitted this many times or
+ * more show a path that loses packets: a lone SYN retried once there was most likely lost on the way
+ * (healthy-lossy-path-client-side: 2 % loss per wire, SYNs not spared).
+ */
+const PATH_LOSS_EVIDENCE = 2;
+const MAX_HOST_PAIRS = 65_536;
+
 /** Consecutive retry intervals that grow by this factor (± 25 %) are an exponential backoff. */
 const DOUBLING = 2;
 
@@ -75,6 +89,35 @@ function backoffOf(intervals: readonly number[]): string | null {
   return doublingRun === 0 ? 'linear' : 'linear-then-exponential';
 }
 
+/**
+ * Whether the server's first SYN-ACK answered an earlier SYN than the client's last one before it:
+ * its timestamp echo is that SYN's TSval. The SYN arrived and was answered at once; the SYN-ACK was
+ * lost on the way back (handshake-synack-lost-server-side shows it from the server's side), so the
+ * listener dropped nothing. Linux echoes the TSval of the SYN it keeps, the first, also when it
+ * answers a retransmission of it.
+ */
+function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
+  const c = conn.client;
+  const echo = conn.server.synAckTsEcr;
+  if (echo < 0 || c.synTsVals.length < 2) return false;
+  const answerTs = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : Infinity;
+  let last = -1;
+  for (let i = 0; i < c.synTimes.length && c.synTimes[i] < answerTs; i++) last = i;
+  if (last < 1 || c.synTsVals[last] === echo) return false;
+  for (let i = 0; i < last; i++) if (c.synTsVals[i] === echo && c.synTsVals[i] >= 0) return true;
+  return false;
+}
+
+/**
+ * Data a connection's ends sent again that no listener dropped: the server's (a listener drops only
+ * what comes to it), and the client's once the server had acknowledged some of its data (a full
+ * accept queue drops a new connection's first data: accept-queue-overflow).
+ */
+function midstreamRetransmissions(conn: AnalyzedConnection): number {
+  const c = conn.client;
+  return c.retransmissions - c.retransmissionsBeforePeerAck + conn.server.retransmissions;
+}
+
 /** The SYNs a client sent before any SYN-ACK, without capture duplicates. */
 function attemptsBeforeAnswer(conn: AnalyzedConnection): { times: number[]; frames: number[]; unkept: number } {
   const c = conn.client;
@@ -122,6 +165,13 @@ export const synUnanswered: DetectorDefinition = {
     /** The latest packet of any connection: the capture's end once every connection is released. */
     let captureEnd = -Infinity;
     const reported: Array<{ finding: Finding; attempt: Attempt }> = [];
+    /**
+     * Attempts retried once and answered at once, kept until the end: a lone one on a path that lost
+     * other segments too is the path's loss, not the listener's (see onFinish).
+     */
+    const lone: Array<{ attempt: Attempt; hosts: string }> = [];
+    /** Retransmitted segments of established connections, by client and server host. */
+    const pathLoss = new Map<string, number>();
 
     const report = (a: Attempt): void => {
       const outcome = a.outcome ?? 'abandoned';
@@ -169,9 +219,13 @@ export const synUnanswered: DetectorDefinition = {
         if (attemptsPerServer.size < MAX_SERVERS_COUNTED || attemptsPerServer.has(conn.serverName)) {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
+        const lost = midstreamRetransmissions(conn);
+        const hosts = lost > 0 || c.synCount >= 2 ? `${conn.clientHost} ${conn.serverHost}` : '';
+        if (lost > 0 && (pathLoss.size < MAX_HOST_PAIRS || pathLoss.has(hosts))) pathLoss.set(hosts, (pathLoss.get(hosts) ?? 0) + lost);
         if (c.synCount < 2) return;
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
         if (times.length < 2) return;
+        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
 
         const a: Attempt = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
@@ -182,6 +236,10 @@ export const synUnanswered: DetectorDefinition = {
           a.outcome = 'answered-late';
           a.answerTs = s.synAckTimes[0];
           a.answerFrame = s.synAckFrames[0];
+          if (times.length === 2 && unkept === 0 && a.answerTs - times[1] <= ANSWERED_AT_ONCE) {
+            lone.push({ attempt: a, hosts });
+            return;
+          }
         } else if (s.rstTs >= 0) {
           a.outcome = 'refused';
           a.answerTs = s.rstTs;
@@ -197,6 +255,17 @@ export const synUnanswered: DetectorDefinition = {
       },
 
       onFinish(): void {
+        // A lone retry on a lossy path: no other attempt to the server overlapped it, and established
+        // connections between the same hosts retransmitted segments too. Anything else (a burst of
+        // retried SYNs, a clean path) is the listener's, as before.
+        const spans = [...reported.map((r) => r.attempt), ...pending, ...lone.map((l) => l.attempt)];
+        for (const { attempt: a, hosts } of lone) {
+          const end = a.answerTs;
+          const overlapped = spans.some((o) => o !== a && o.server === a.server && o.synTimes[0] <= end && (o.answerTs >= 0 ? o.answerTs : o.synTimes[o.synTimes.length - 1]) >= a.synTimes[0]);
+          if (!overlapped && (pathLoss.get(hosts) ?? 0) >= PATH_LOSS_EVIDENCE) continue;
+          report(a);
+        }
+        lone.length = 0;
         const givenUp = pending.length > 0 ? proxyGaveUp(legs.pair()) : null;
         for (const a of pending) {
           // Had the client still been trying, its next retry (after at least the last interval, doubled
