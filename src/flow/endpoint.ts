@@ -256,6 +256,12 @@ export class Endpoint {
   pendingEndTs = -1;
   pendingEndFrame = 0;
   /**
+   * ACKs this side sent that repeated its acknowledgement of the peer's SYN while the peer's first
+   * data was out (duplicate ACKs: a data segment lost on the path, the rest arriving). A listener
+   * whose accept queue is full drops a new connection's data without a word: none.
+   */
+  synOnlyDupAcks = 0;
+  /**
    * IP TTL (hop limit) of this endpoint's first packet in the capture and of its first RST, or -1.
    * A sender's packets all reach the capture point with one TTL; a RST with another was sent by
    * something else on the path, a NAT gateway, firewall or load balancer that forgot the connection
@@ -431,6 +437,7 @@ export class Endpoint {
     this.pendingEndSeq = -1;
     this.pendingEndTs = -1;
     this.pendingEndFrame = 0;
+    this.synOnlyDupAcks = 0;
     this.firstTtl = -1;
     this.rstTtl = -1;
     this.firstDataTtl = -1;

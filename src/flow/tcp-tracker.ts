@@ -366,6 +366,7 @@ export class TcpTracker<T> {
     // In order and whole, or (no payload) anything but seq = next − 1, a keep-alive probe.
     if (payloadLen > 0 ? v.seq !== nextSeq || v.capturedPayloadLen !== payloadLen : seqDiff(v.seq, nextSeq) === 1) return false;
 
+    if (payloadLen === 0 && v.ack === ep.highestAck) this.noteDupAck(ep, peer, v.ack);
     ep.countPlainSegment(v.ack, window, ts, origLen);
     conn.noteActivity(ts, this.now, frame);
     // One test of the history for both kinds of segment: with two call sites, V8 (its inlining
@@ -424,6 +425,7 @@ export class TcpTracker<T> {
       // A FIN exactly at the next byte (else a gap or a retransmission); an ACK that is no keep-alive probe (seq = next − 1).
       if (fin ? v.seq !== ep.nextSeq || ep.finTs >= 0 : seqDiff(v.seq, ep.nextSeq) === 1) return false;
       // The sender has sent before (its SYN, or a first segment mid-stream): its first time is set.
+      if (v.ack === ep.highestAck) this.noteDupAck(ep, peer, v.ack);
       ep.countPlainSegment(v.ack, window, ts, origLen);
       conn.noteActivity(ts, this.now, frame);
       if (handshakeAck) {
@@ -461,6 +463,7 @@ export class TcpTracker<T> {
     else if (ep.state === State.Inactive) ep.state = State.Partial;
 
     if (ackFlag && !rst) {
+      if (!syn && ep.hasAck && v.ack === ep.highestAck && v.payloadLen === 0) this.noteDupAck(ep, peer, v.ack);
       if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
         ep.highestAck = v.ack;
         ep.hasAck = true;
@@ -756,6 +759,11 @@ export class TcpTracker<T> {
     }
     this.endStream(conn, ep, fromClient, finSeq, ts, frame);
     if (seqGe(ep.nextSeq, finSeq)) ep.nextSeq = seqAdd(finSeq, 1);
+  }
+
+  /** A repeated acknowledgement of only the peer's SYN while the peer's data is out (Endpoint.synOnlyDupAcks). */
+  private noteDupAck(ep: Endpoint, peer: Endpoint, ack: number): void {
+    if (peer.payloadBytes > 0 && peer.hasIsn && ack === seqAdd(peer.isn, 1)) ep.synOnlyDupAcks++;
   }
 
   /** Ends a direction whose FIN came before bytes it follows (see Endpoint.pendingEndSeq): whatever is still missing is a gap. */

@@ -67,6 +67,16 @@ class Script {
     return this.seg(ts, 's', TCP_RST | TCP_ACK, S_ISN + 1, C_ISN + 1 + REQUEST.length);
   }
 
+  /** A second data segment after the request (an upload's next bytes). */
+  more(ts: number, text: string): this {
+    return this.seg(ts, 'c', TCP_ACK, C_ISN + 1 + REQUEST.length, S_ISN + 1, text);
+  }
+
+  /** The server acknowledging only the handshake: a duplicate ACK for data it is missing. */
+  serverDupAck(ts: number): this {
+    return this.seg(ts, 's', TCP_ACK, S_ISN + 1, C_ISN + 1);
+  }
+
   clientFin(ts: number): this {
     return this.seg(ts, 'c', TCP_FIN | TCP_ACK, C_ISN + 1 + REQUEST.length, S_ISN + 1);
   }
@@ -143,6 +153,18 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     });
     expect(f.summary).toContain('only after 2 retransmissions');
     expect(f.ts).toBeCloseTo(T0 + 0.3, 6);
+  });
+
+  test('silent: the first data lost on the path while the server acknowledged the rest with duplicate ACKs (its TCP had the connection)', () => {
+    // healthy-lossy-path-client-side: an upload's first segment lost after the capture point; the
+    // server answered the segments behind it with ACKs of the handshake alone until the loss was repaired.
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).more(0.3001, 'x'.repeat(500)).serverDupAck(0.32).request(0.5).request(0.9).serverAcks(0.9001).response(1.3);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    // Without the duplicate ACK, the same retransmissions are the listener's.
+    const dropped = new Capture();
+    new Script(dropped).handshake().request(0.3).more(0.3001, 'x'.repeat(500)).request(0.5).request(0.9).serverAcks(0.9001).response(1.3);
+    expect(ofKind(dropped.analyze(only), KIND).map((f) => f.evidence.signal)).toEqual(['data-acked-late']);
   });
 
   test('silent: the same retransmissions after the server had ACKed the request (spurious, not a dropped request)', () => {

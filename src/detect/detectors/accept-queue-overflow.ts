@@ -120,8 +120,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
           s.payloadBytes === 0 && s.finTs < 0 && s.rstTs < 0;
         // Acknowledged in the end, after the server had ignored MIN_UNACKED_RETRANSMISSIONS copies. A
         // server that FINs or resets before acknowledging anything is refusing, not queueing.
+        // A server that kept acknowledging only the handshake while the data was out (duplicate ACKs)
+        // had the connection: a data segment was lost on the path (healthy-lossy-path-client-side).
         const lateOnce =
-          !repeated && !unacked && clientSentData && dataAcked && earlyRetransmissions >= 1 &&
+          !repeated && !unacked && clientSentData && dataAcked && earlyRetransmissions >= 1 && s.synOnlyDupAcks === 0 &&
           !(s.rstTs >= 0 && s.payloadBytes === 0) && !(s.finTs >= 0 && s.payloadBytes === 0);
         const late = lateOnce && earlyRetransmissions >= MIN_UNACKED_RETRANSMISSIONS;
         // Once only: kept until the end, when what else the listener dropped meanwhile is known.
