@@ -57,10 +57,13 @@ const Slot = Object.freeze({
   RstAck: 12,
   PeerDataBeforeCloseTs: 13,
   PrevDataTs: 14,
+  PendingEndSeq: 15,
+  PendingEndTs: 16,
+  SynAckTsEcr: 17,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 15;
+export const ENDPOINT_SLOTS = 18;
 
 /** Packed doubles to slice slot arrays from (see doubleSlots); pushed one by one, so packed. */
 const DOUBLES: number[] = [];
@@ -90,6 +93,9 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.LastDataTs] = -1;
   f[base + Slot.PeerDataBeforeCloseTs] = -1;
   f[base + Slot.PrevDataTs] = -1;
+  f[base + Slot.PendingEndSeq] = -1;
+  f[base + Slot.PendingEndTs] = -1;
+  f[base + Slot.SynAckTsEcr] = -1;
 }
 
 /**
@@ -195,7 +201,8 @@ export class Endpoint {
    * The timestamp echo of this side's first SYN-ACK (-1: none): the TSval of the SYN it answered. A
    * SYN-ACK answering an earlier SYN than the client's last proves that SYN arrived (the SYN-ACK was lost).
    */
-  synAckTsEcr = -1;
+  get synAckTsEcr(): number { return this.f[this.base + Slot.SynAckTsEcr]; }
+  set synAckTsEcr(v: number) { this.f[this.base + Slot.SynAckTsEcr] = v; }
   synFrames: number[] = NONE;
   synAckCount = 0;
   synAckTimes: number[] = NONE;
@@ -252,8 +259,10 @@ export class Endpoint {
    * stream ends once those bytes arrive, or when something says they will not (the peer's data,
    * a reset, the connection's end), and only then are the missing ones a gap.
    */
-  pendingEndSeq = -1;
-  pendingEndTs = -1;
+  get pendingEndSeq(): number { return this.f[this.base + Slot.PendingEndSeq]; }
+  set pendingEndSeq(v: number) { this.f[this.base + Slot.PendingEndSeq] = v; }
+  get pendingEndTs(): number { return this.f[this.base + Slot.PendingEndTs]; }
+  set pendingEndTs(v: number) { this.f[this.base + Slot.PendingEndTs] = v; }
   pendingEndFrame = 0;
   /**
    * ACKs this side sent that repeated its acknowledgement of the peer's SYN while the peer's first
@@ -421,7 +430,6 @@ export class Endpoint {
     this.synCount = 0;
     this.synTimes = NONE;
     this.synTsVals = NONE;
-    this.synAckTsEcr = -1;
     this.synFrames = NONE;
     this.synAckCount = 0;
     this.synAckTimes = NONE;
@@ -434,8 +442,6 @@ export class Endpoint {
     this.rstCount = 0;
     this.rstHasAck = false;
     this.finUnseen = false;
-    this.pendingEndSeq = -1;
-    this.pendingEndTs = -1;
     this.pendingEndFrame = 0;
     this.synOnlyDupAcks = 0;
     this.firstTtl = -1;

@@ -4,7 +4,7 @@
 #   bash x28l-lossy-run.sh SERVER_SCENARIO [CLIENT_SCENARIO]
 # Settings (environment): X28L_NETNS (namespace prefix), X28L_DELAY_MS / X28L_JITTER_MS / X28L_LOSS /
 # X28L_REORDER (per wire and per direction: the path has two wires, client-router and router-server),
-# X28L_OUT_DIR (where the samples go: samples/ by default), X28L_WIRE (the wire program in programs/: x5-wire.py by default, x28l-wire.py for bursts of loss),
+# X28L_OUT_DIR (where the samples go: samples/ by default), X28L_WIRE (the wire program in programs/: x5-wire.py by default; X28L_WIRE_ARGS="--burst-rate …" for bursts of loss),
 # X28L_WIRE_ARGS (more options for both wires), X28L_SEED, X28L_NEED_HANDSHAKE_REPEATS (a recording whose
 # server-side capture shows fewer repeated SYNs or SYN-ACKs is refused; default 1).
 # Topology (lib-x5.sh's addresses): client namespace PREFIX-c (10.55.1.1, tun x5c), router PREFIX-r,
@@ -62,7 +62,7 @@ PY_PLAN="1:12:big:200000,0:9:up,0:20:close,1:5:close,2:17:close"
 GO_PLAN="1:5:big:150000,0:7:up,1:12:close"
 
 # x28l_wire NS_A TUN_A NS_B TUN_B SEED: lib-b.sh's ccb_wire with the wire program WIRE (x5-wire.py, or
-# x28l-wire.py for bursts of loss), DELAY ± JITTER ms, LOSS % and REORDER % each way; its counts on exit
+# x5-wire.py --burst-rate for bursts of loss), DELAY ± JITTER ms, LOSS % and REORDER % each way; its counts on exit
 # are appended to WORK/wires.log
 x28l_wire() {
   local ready i

@@ -6,7 +6,17 @@ IP packet read from one tun device is written to the other one after a one-way d
 optional jitter (uniform, +/- JITTER ms: packets may then overtake each other, as on a real
 path with several queues), loss (each packet dropped with probability LOSS %) and reordering
 (with probability REORDER %, a packet skips the delay and overtakes those in flight). The
-random draws are seeded (--seed) so a run's impairments can be told again. The two tun devices
+random draws are seeded (--seed) so a run's impairments can be told again.
+
+Bursts of loss (healthy-lossy-path-heavy), off unless --burst-rate: per direction, bursts that come
+and go in time, as on a congested or fading link, start at random (exponential gaps, --burst-rate per
+second on average, measured from the end of the last one), each lasts --burst-ms-min to --burst-ms-max
+ms (uniform), and while one lasts every packet in that direction is dropped with probability
+--burst-loss % (instead of --loss %). The bursts are laid out in time (a packet is in one only if it
+arrives while it lasts), so a path is as bad for a lone retransmission as for a busy transfer. They draw
+from their own generator: without them, a seed's other impairments are what they always were. The counts
+on exit add "bursts" (laid out, per direction, whether a packet met them or not) and "burstDropped"
+(packets dropped inside bursts, also counted in "dropped"). The two tun devices
 live in two namespaces created by the recorder: this process opens the first one in the
 namespace it starts in, then joins the second (setns) for the other. It touches no other
 interface. Chain two wires through a router namespace for a capture point in between.
@@ -14,6 +24,7 @@ interface. Chain two wires through a router namespace for a capture point in bet
 Usage: x5-wire.py --tun-a NAME --netns-b /run/netns/NS --tun-b NAME --delay-ms 10
          [--jitter-ms 2] [--loss 1] [--reorder 0.5] [--seed 1] [--max-seconds 300]
          [--no-syn-loss] [--drop-synacks N] [--drop-fins N [--drop-fin-sport PORT]]
+         [--burst-rate PER_S [--burst-ms-min 20] [--burst-ms-max 80] [--burst-loss 70]]
 Prints "ready" once both devices are attached, and on exit one JSON line of counts on stderr.
 Ends on SIGTERM/SIGINT or after --max-seconds.
 """
@@ -90,6 +101,10 @@ def main() -> int:
     ap.add_argument("--drop-fin-sport", type=int, default=0, help="only FINs from this TCP source port count for --drop-fins")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-seconds", type=float, default=300.0)
+    ap.add_argument("--burst-rate", type=float, default=0.0, help="bursts of loss per second, per direction")
+    ap.add_argument("--burst-ms-min", type=float, default=20.0)
+    ap.add_argument("--burst-ms-max", type=float, default=80.0)
+    ap.add_argument("--burst-loss", type=float, default=70.0, help="percent of packets dropped during a burst")
     args = ap.parse_args()
 
     fd_a = open_tun(args.tun_a)
@@ -99,7 +114,11 @@ def main() -> int:
     rng = random.Random(args.seed)
     delay = args.delay_ms / 1000.0
     jitter = args.jitter_ms / 1000.0
-    counts = {"forwarded": 0, "dropped": 0, "reordered": 0, "synAcksDropped": 0, "finsDropped": 0}
+    counts = {"forwarded": 0, "dropped": 0, "reordered": 0, "synAcksDropped": 0, "finsDropped": 0, "bursts": 0, "burstDropped": 0}
+    brng = random.Random(args.seed * 7919 + 1)  # its own draws: the bursts do not shift the other impairments
+    start = time.monotonic()
+    burst_end = {fd_a: 0.0, fd_b: 0.0}
+    next_burst = {fd: start + (brng.expovariate(args.burst_rate) if args.burst_rate > 0 else float("inf")) for fd in (fd_a, fd_b)}
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -135,7 +154,19 @@ def main() -> int:
                 if counts["synAcksDropped"] < args.drop_synacks and (tcp_flags(pkt) & 0x12) == 0x12:
                     counts["synAcksDropped"] += 1
                     continue
-                if args.loss > 0 and rng.random() * 100 < args.loss and not (args.no_syn_loss and is_tcp_syn(pkt)):
+                now_p = time.monotonic()
+                # bursts are laid out in time, whether packets meet them or not: a packet is in one only if
+                # it arrives between its start and its end (a lone retransmission seconds later is not)
+                while now_p >= next_burst[fd]:
+                    burst_end[fd] = next_burst[fd] + brng.uniform(args.burst_ms_min, args.burst_ms_max) / 1000.0
+                    next_burst[fd] = burst_end[fd] + brng.expovariate(args.burst_rate)
+                    counts["bursts"] += 1
+                if now_p < burst_end[fd]:
+                    if brng.random() * 100 < args.burst_loss and not (args.no_syn_loss and is_tcp_syn(pkt)):
+                        counts["dropped"] += 1
+                        counts["burstDropped"] += 1
+                        continue
+                elif args.loss > 0 and rng.random() * 100 < args.loss and not (args.no_syn_loss and is_tcp_syn(pkt)):
                     counts["dropped"] += 1
                     continue
                 d = delay
