@@ -425,7 +425,7 @@ export class TcpTracker<T> {
       // A FIN exactly at the next byte (else a gap or a retransmission); an ACK that is no keep-alive probe (seq = next − 1).
       if (fin ? v.seq !== ep.nextSeq || ep.finTs >= 0 : seqDiff(v.seq, ep.nextSeq) === 1) return false;
       // The sender has sent before (its SYN, or a first segment mid-stream): its first time is set.
-      if (v.ack === ep.highestAck) this.noteDupAck(ep, peer, v.ack);
+      // (No duplicate ACKs of the handshake are counted here: data came between, or the peer closes.)
       ep.countPlainSegment(v.ack, window, ts, origLen);
       conn.noteActivity(ts, this.now, frame);
       if (handshakeAck) {
@@ -463,7 +463,7 @@ export class TcpTracker<T> {
     else if (ep.state === State.Inactive) ep.state = State.Partial;
 
     if (ackFlag && !rst) {
-      if (!syn && ep.hasAck && v.ack === ep.highestAck && v.payloadLen === 0) this.noteDupAck(ep, peer, v.ack);
+      if (!syn && !fin && ep.hasAck && v.ack === ep.highestAck && v.payloadLen === 0) this.noteDupAck(ep, peer, v.ack);
       if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
         ep.highestAck = v.ack;
         ep.hasAck = true;
@@ -524,10 +524,14 @@ export class TcpTracker<T> {
       if (ep.state === State.Inactive || ep.state === State.SynSent) ep.state = State.SynAckSent;
     } else {
       ep.synCount++;
+      if (v.hasTimestamp === true && peer.synAckCount === 0) {
+        if (ep.synCount === 1) ep.firstSynTsVal = v.tsVal;
+        ep.lastSynTsVal = v.tsVal;
+      }
       if (ep.synTimes.length < MAX_EVENTS_KEPT) {
         ep.synTimes = appendEvent(ep.synTimes, ts);
         ep.synFrames = appendEvent(ep.synFrames, frame);
-        ep.synTsVals = appendEvent(ep.synTsVals, v.hasTimestamp === true ? v.tsVal : -1);
+
       }
       recordHistory(conn, Letter.Syn, fromClient);
       if (ep.state === State.Inactive) ep.state = State.SynSent;

@@ -99,13 +99,8 @@ function backoffOf(intervals: readonly number[]): string | null {
 function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
   const c = conn.client;
   const echo = conn.server.synAckTsEcr;
-  if (echo < 0 || c.synTsVals.length < 2) return false;
-  const answerTs = conn.server.synAckTimes.length > 0 ? conn.server.synAckTimes[0] : Infinity;
-  let last = -1;
-  for (let i = 0; i < c.synTimes.length && c.synTimes[i] < answerTs; i++) last = i;
-  if (last < 1 || c.synTsVals[last] === echo) return false;
-  for (let i = 0; i < last; i++) if (c.synTsVals[i] === echo && c.synTsVals[i] >= 0) return true;
-  return false;
+  // The first SYN's value, and the last one's before the answer: answered the first, not the last.
+  return echo >= 0 && c.synCount >= 2 && echo === c.firstSynTsVal && echo !== c.lastSynTsVal;
 }
 
 /**
