@@ -531,7 +531,6 @@ export class TcpTracker<T> {
       if (ep.synTimes.length < MAX_EVENTS_KEPT) {
         ep.synTimes = appendEvent(ep.synTimes, ts);
         ep.synFrames = appendEvent(ep.synFrames, frame);
-
       }
       recordHistory(conn, Letter.Syn, fromClient);
       if (ep.state === State.Inactive) ep.state = State.SynSent;
@@ -697,6 +696,8 @@ export class TcpTracker<T> {
     const missing = ep.reassembly.holeBefore(ep.nextSeq);
     if (missing > 0) this.gap(conn, fromClient, ep, missing);
     this.drainHeld(conn, ep, fromClient);
+    // A FIN held back for bytes before it (Endpoint.pendingEndSeq) that are now delivered or given up.
+    if (ep.pendingEndSeq >= 0 && seqGe(ep.nextSeq, ep.pendingEndSeq)) this.endPendingStream(conn, ep, fromClient);
   }
 
   /**

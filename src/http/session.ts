@@ -347,8 +347,7 @@ export class HttpSession {
   private lastActivity = 0;
   private emitted = 0;
   private done = false;
-  private tunnel = false;
-  /** What made it a tunnel, once it is one: a 101 (an Upgrade: WebSocket, h2c…) or a 2xx to CONNECT. */
+  /** What made the connection a tunnel, once it is one: a 101 (an Upgrade: WebSocket, h2c…) or a 2xx to CONNECT. */
   private tunnelOpenedBy: 'upgrade' | 'connect' | null = null;
   /** A request line that never completed was taken for a request (takeUnfinishedRequestLine). */
   private unfinishedLineTaken = false;
@@ -444,7 +443,6 @@ export class HttpSession {
     this.startAt(establishedAt);
     this.emitted = 0;
     this.done = false;
-    this.tunnel = false;
     this.tunnelOpenedBy = null;
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
@@ -490,7 +488,7 @@ export class HttpSession {
 
   /** The connection became a tunnel (CONNECT 2xx or 101 Switching Protocols): nothing more is parsed. */
   get isTunnel(): boolean {
-    return this.tunnel;
+    return this.tunnelOpenedBy !== null;
   }
 
   /** What made the connection a tunnel (see isTunnel), or null. */
@@ -784,7 +782,6 @@ export class HttpSession {
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));
     if (head.framing === 'tunnel') {
-      this.tunnel = true;
       this.tunnelOpenedBy = p.method === 'CONNECT' ? 'connect' : 'upgrade';
       this.req.enterTunnel();
     } else if (p.method === 'CONNECT') {
@@ -1024,7 +1021,7 @@ export class HttpSession {
     c.responses += this.resp.messages;
     addParserCounters(c, this.req);
     addParserCounters(c, this.resp);
-    if (this.tunnel) c.tunnels++;
+    if (this.tunnelOpenedBy !== null) c.tunnels++;
   }
 }
 

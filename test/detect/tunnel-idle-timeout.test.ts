@@ -110,6 +110,25 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('closed the upstream leg of each at the same moment');
   });
 
+  test('a backend that closed its tunnels itself, relayed by the proxy: the timeout is the backend\'s, not the proxy\'s', () => {
+    const cap = new Capture();
+    for (const t of [0, 1]) {
+      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2' });
+      const up = cap.connection({ client: '10.0.0.5', server: '10.0.0.3', sport: 9001 });
+      down.handshake(t).request(t + 0.01, upgrade('/chat'));
+      up.handshake(t + 0.011).request(t + 0.012, upgrade('/chat')).response(t + 0.013, SWITCHING);
+      down.response(t + 0.014, SWITCHING);
+      up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
+      down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+      // The backend's own idle timer (a bare FIN, 5 s), and the proxy passing the close on.
+      up.close(t + 5.2, 's');
+      down.close(t + 5.2008, 's');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.server)).toEqual(['10.0.0.3:9001', '10.0.0.3:9001']);
+    expect(r.diagnoses.filter((x) => x.kind === KIND).map((x) => x.server)).toEqual(['10.0.0.3:9001']);
+  });
+
   test('a CONNECT tunnel timed out the same way is told as one', () => {
     const cap = new Capture();
     for (const t of [0, 2]) {

@@ -151,6 +151,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
      * upstream legs of the tunnels it times out (from its own address or another one).
      */
     const byClientByRequest = new Map<string, SilentClose[]>();
+    /** Tunnels closed silently by their server, by the request that opened them: a backend's, that a proxy in front relays. */
+    const byServerByRequest = new Map<string, SilentClose[]>();
 
     const keep = (map: Map<string, SilentClose[]>, key: string, close: SilentClose): void => {
       let list = map.get(key);
@@ -161,18 +163,30 @@ export const tunnelIdleTimeout: DetectorDefinition = {
       if (list.length < MAX_CLOSES) list.push(close);
     };
 
+    /** The other leg of the tunnel `c` among `legs`: the same request, forwarded while the client waited, closed within `within` s. */
+    const legOf = (legs: Map<string, SilentClose[]>, c: SilentClose, within: number): SilentClose | null => {
+      let best: SilentClose | null = null;
+      for (const u of legs.get(c.request) ?? []) {
+        const apart = Math.abs(u.closeTs - c.closeTs);
+        if (apart > within || u.flowId === c.flowId || u.requestStart < c.requestStart || u.requestStart > c.openedTs) continue;
+        if (best === null || apart < Math.abs(best.closeTs - c.closeTs)) best = u;
+      }
+      return best;
+    };
+
     /**
      * The proxy's upstream leg of the same tunnel, closed by the proxy at the same moment: the same
      * request, forwarded while the client waited for the tunnel to open. Null when not in the capture.
      */
-    const upstreamOf = (c: SilentClose): SilentClose | null => {
-      let best: SilentClose | null = null;
-      for (const u of byClientByRequest.get(c.request) ?? []) {
-        const apart = Math.abs(u.closeTs - c.closeTs);
-        if (apart > LEGS_TOGETHER || u.flowId === c.flowId || u.requestStart < c.requestStart || u.requestStart > c.openedTs) continue;
-        if (best === null || apart < Math.abs(best.closeTs - c.closeTs)) best = u;
-      }
-      return best;
+    const upstreamOf = (c: SilentClose): SilentClose | null => legOf(byClientByRequest, c, LEGS_TOGETHER);
+
+    /**
+     * The upstream leg of the same tunnel that its backend closed first, just before: the proxy only
+     * relayed that close (a backend's own idle timeout), and the timeout is the backend's, told there.
+     */
+    const relayedFrom = (c: SilentClose): SilentClose | null => {
+      const up = legOf(byServerByRequest, c, LEGS_TOGETHER);
+      return up !== null && up.closeTs <= c.closeTs ? up : null;
     };
 
     return {
@@ -183,13 +197,18 @@ export const tunnelIdleTimeout: DetectorDefinition = {
         if (ex === null) return;
         const close = silentClose(conn, ex, ctx.options.minIdleTimeout);
         if (close === null) return;
-        if (close.byClient) keep(byClientByRequest, close.request, close);
-        else keep(byServer, conn.serverName, close);
+        if (close.byClient) {
+          keep(byClientByRequest, close.request, close);
+        } else {
+          keep(byServer, conn.serverName, close);
+          keep(byServerByRequest, close.request, close);
+        }
       },
 
       onFinish(): void {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
-        for (const [server, closes] of byServer) {
+        for (const [server, all] of byServer) {
+          const closes = all.filter((c) => relayedFrom(c) === null);
           const inferred = inferTimeout(
             closes.map((c) => c.silence),
             options,
