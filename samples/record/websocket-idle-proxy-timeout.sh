@@ -39,6 +39,7 @@ KNOWN_MISS="${X28W_KNOWN_MISS:-$KNOWN_MISS}"
 
 NG=ws://127.0.0.2:8080
 HA=ws://127.0.0.2:8081
+x28w_proxy_software
 for attempt in 1 2 3; do
   rm -f "$WORK"/*.log "$WORK"/*.err "$WORK"/plans.jsonl "$OUT"
   x28w_backends
@@ -68,11 +69,7 @@ for attempt in 1 2 3; do
   fi
   if /usr/bin/python3 "$CCB_PROGRAMS/x28w-meta.py" "$SCENARIO" --mode timeout --timeout "$TIMEOUT" --capture "$OUT" --meta "$META" --work "$WORK" \
       --expect-kind "${X28W_EXPECT_KIND:-tunnel-idle-timeout}" --known-miss "$KNOWN_MISS" \
-      --software "$(nginx -v 2>&1 | sed 's/^nginx version: //') (Debian; one worker)" \
-        "$(haproxy -v | head -1 | cut -d' ' -f1-3)" \
-        "node $(node -v) (x28w-node-server.js and x28w-node-client.js: WebSocket written by hand on http/net; paced-keepalive-client.js: http.Agent keepAlive)" \
-        "aiohttp $(/usr/bin/python3 -c 'import aiohttp; print(aiohttp.__version__)') web server (x28w-aiohttp-server.py, /usr/bin/python3 $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))" \
-        "autobahn $(/usr/bin/python3 -c 'import autobahn; print(autobahn.__version__)') asyncio WebSocket client (x28w-autobahn-client.py)"; then
+      --software "${X28W_SOFTWARE[@]}"; then
     break
   fi
   echo "record: $SCENARIO: attempt $attempt not usable" >&2

@@ -125,3 +125,15 @@ x28w_http() {
     --log "$CCB_WORK/http-$2.log" &
   X28W_CLIENTS+=("$!")
 }
+
+# x28w_proxy_software: the versions the proxy recorders' metas name (nginx, HAProxy, Node, aiohttp,
+# autobahn), one per element of X28W_SOFTWARE.
+x28w_proxy_software() {
+  X28W_SOFTWARE=(
+    "$(nginx -v 2>&1 | sed 's/^nginx version: //') (Debian; one worker)"
+    "$(haproxy -v | head -1 | cut -d' ' -f1-3)"
+    "node $(node -v) (x28w-node-server.js and x28w-node-client.js: WebSocket written by hand on http/net; paced-keepalive-client.js: http.Agent keepAlive)"
+    "aiohttp $(/usr/bin/python3 -c 'import aiohttp; print(aiohttp.__version__)') web server (x28w-aiohttp-server.py, /usr/bin/python3 $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))"
+    "autobahn $(/usr/bin/python3 -c 'import autobahn; print(autobahn.__version__)') asyncio WebSocket client (x28w-autobahn-client.py)"
+  )
+}
