@@ -46,6 +46,12 @@ export interface HttpExchange {
   responseEndFrame: number | null;
   responseBodyBytes: number;
   /**
+   * The Content-Length a response declared whose body did not finish (`responseBodyBytes` of it
+   * came): what a client reading it was still owed. `undefined` otherwise, so the JSON output names
+   * it only where it applies.
+   */
+  responseLength?: number;
+  /**
    * How the response body was framed. `cut`: the capture's snaplen cut the response inside its
    * head, so its end was taken where the next response began or the server's side closed.
    */

@@ -192,6 +192,12 @@ export class MessageParser {
   private cutEndTs = 0;
   private cutEndFrame = 0;
   private cutBodyBytes = 0;
+  /**
+   * The cut took the framing of a body whose end its framing would have shown (chunk sizes, or
+   * bytes past a Content-Length's place): ended by its direction's close, whether it was whole is
+   * unknown (the close may have cut it), and it is emitted uncertain.
+   */
+  private cutInBody = false;
   /** Bytes of the current segment went to the open cut message (before any start line in it). */
   private cutTouched = false;
 
@@ -534,6 +540,7 @@ export class MessageParser {
       this.cutBodyBytes = head.contentLength >= 0 ? head.contentLength : 0;
     } else {
       this.cutBodyBytes = this.bodyBytes;
+      this.cutInBody = this.state !== S_BODY_CLOSE;
     }
     this.cutOpen = true;
     this.cutEndTs = this.lastTs;
@@ -541,27 +548,33 @@ export class MessageParser {
     this.startResync();
   }
 
-  /** The open cut message ends, at the last segment that carried its bytes. */
-  private closeCut(): void {
+  /**
+   * The open cut message ends, at the last segment that carried its bytes. `atClose`: because its
+   * direction closed, not because another message began after it.
+   */
+  private closeCut(atClose = false): void {
     this.cutOpen = false;
     this.cutEnds++;
     this.messages++;
-    this.listener.onMessageEnd(this.cutEndTs, this.cutEndFrame, this.cutBodyBytes, 0);
+    const unknownEnd = atClose && this.cutInBody;
+    this.cutInBody = false;
+    this.listener.onMessageEnd(this.cutEndTs, this.cutEndFrame, this.cutBodyBytes, unknownEnd ? 1 : 0);
   }
 
   /**
    * The message the snaplen cut is over although nothing of this direction said so: the connection
    * ended, or (for a response) the client sent its next request, which a client that does not
    * pipeline sends only once the response is in. It ended at the last segment that carried its bytes.
+   * `atEnd`: the connection ended (whether a body whose framing was cut was whole is then unknown).
    */
-  endOpenCut(): void {
-    if (this.cutOpen) this.closeCut();
+  endOpenCut(atEnd = false): void {
+    if (this.cutOpen) this.closeCut(atEnd);
   }
 
   /** The direction closed (FIN or RST): a close-delimited body completes; anything else stays incomplete. */
   end(ts: number, frame: number): void {
     if (this.ended) return;
-    if (this.cutOpen) this.closeCut();
+    if (this.cutOpen) this.closeCut(true);
     if (this.state === S_BODY_CLOSE) this.endMessage(ts, frame);
     this.ended = true;
   }
@@ -1037,6 +1050,7 @@ export class MessageParser {
     this.cutEndTs = 0;
     this.cutEndFrame = 0;
     this.cutBodyBytes = 0;
+    this.cutInBody = false;
     this.cutTouched = false;
     this.lastTs = 0;
     this.lastFrame = 0;

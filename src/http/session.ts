@@ -97,6 +97,8 @@ class PendingExchange {
   /** The final response's head completed: the fields below are set. */
   hasResponseHead = false;
   responseFraming: BodyFraming = 'none';
+  /** The final response's Content-Length, or -1 (none, or an invalid one). */
+  responseLength = -1;
   responseConnection: string | null = null;
   keepAliveTimeout: number | null = null;
   /** Interim statuses, created at the first one (most exchanges have none). */
@@ -149,6 +151,7 @@ class PendingExchange {
     this.responseVersionMinor = -1;
     this.hasResponseHead = false;
     this.responseFraming = 'none';
+    this.responseLength = -1;
     this.responseConnection = null;
     this.keepAliveTimeout = null;
     this.interim = null;
@@ -194,6 +197,7 @@ class PendingExchange {
   takeResponseHead(head: MessageHead): void {
     this.hasResponseHead = true;
     this.responseFraming = head.framing;
+    this.responseLength = head.contentLength;
     this.responseConnection = head.connection;
     this.keepAliveTimeout = head.keepAliveTimeout;
   }
@@ -578,8 +582,8 @@ export class HttpSession {
     if (ts > this.lastActivity) this.lastActivity = ts;
     if (this.req.inStartLine) this.takeUnfinishedRequestLine();
     // Messages the snaplen cut, still open: nothing more comes, so each ended at its last bytes.
-    this.req.endOpenCut();
-    this.resp.endOpenCut();
+    this.req.endOpenCut(true);
+    this.resp.endOpenCut(true);
     this.done = true;
     // Server bytes the capture lost (a gap between responses) and no response after them: the
     // lost bytes may have answered the requests still waiting, which cannot be called unanswered.
@@ -1090,6 +1094,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseFrame: p.responseFrame,
     responseEndFrame: p.responseEndFrame,
     responseBodyBytes: p.responseBodyBytes,
+    responseLength: rs && p.respState !== R_DONE && p.responseFraming === 'length' ? p.responseLength : undefined,
     responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
     responseClose: closesConnection(p),
     responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,
