@@ -47,6 +47,8 @@ export class OtherConnections {
   private closedWith: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** 1: a response among its last exchanges had its Connection field cut off (UpstreamLeg.closeTermsUnseen). */
   private closeTermsUnseen: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /** 1: a response among its last exchanges was still arriving when it ended (UpstreamLeg.cutMidResponse). */
+  private cutMidResponse: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** Text columns grow by appending while the ring fills (see RequestIndex). */
   private client: string[] = [];
   private server: string[] = [];
@@ -69,6 +71,7 @@ export class OtherConnections {
     this.lossFrom[slot] = lossFromOf(conn);
     this.lossTo[slot] = lossToOf(conn);
     this.closeTermsUnseen[slot] = conn.app?.recent.some((ex) => ex.responseCloseUnknown === true) ? 1 : 0;
+    this.cutMidResponse[slot] = conn.app?.recent.some((ex) => ex.state === 'response-incomplete') ? 1 : 0;
     // The first FIN or RST from either side (ties: client FIN, client RST, server FIN, server RST).
     let by = NONE;
     let how = NONE;
@@ -132,6 +135,7 @@ export class OtherConnections {
       closedWith: how === WITH_FIN ? 'FIN' : how === WITH_RST ? 'RST' : null,
       requestCount: this.requestCount[slot],
       closeTermsUnseen: this.closeTermsUnseen[slot] === 1,
+      cutMidResponse: this.cutMidResponse[slot] === 1,
       proxyBytes: this.clientBytes[slot],
       proxyDataFrom: this.clientDataFrom[slot],
       proxyDataTo: this.clientDataTo[slot],
@@ -160,6 +164,7 @@ export class OtherConnections {
     this.closedBy = grownColumn(this.closedBy, capacity, uint8Column);
     this.closedWith = grownColumn(this.closedWith, capacity, uint8Column);
     this.closeTermsUnseen = grownColumn(this.closeTermsUnseen, capacity, uint8Column);
+    this.cutMidResponse = grownColumn(this.cutMidResponse, capacity, uint8Column);
     this.capacity = capacity;
   }
 }

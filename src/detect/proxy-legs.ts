@@ -74,6 +74,12 @@ export interface UpstreamLeg {
    * whether the backend closed it idle or as announced cannot be judged.
    */
   closeTermsUnseen: boolean;
+  /**
+   * A response on it was still arriving when the connection ended (HttpExchange state
+   * `response-incomplete`): closed by the proxy, it gave up on that response (its read timeout
+   * while the backend stalled mid-body), which is no idle close of its own.
+   */
+  cutMidResponse: boolean;
   /** Payload bytes the proxy sent on it, and when (first/last), known once the connection ended. */
   proxyBytes: number;
   proxyDataFrom: number;
@@ -503,7 +509,7 @@ export class ProxyLegs implements EventFollower {
       // Still open: what the copy itself tells.
       flowId: copy.flowId, client: copy.client, server: copy.server, openTs: copy.connectionStart, openFrame: 0,
       established: true, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: copy.index,
-      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
+      closeTermsUnseen: false, cutMidResponse: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
     };
     return {
       leg, index: copy.index, method: copy.method, uri: copy.uri, start: copy.ts, end: copy.requestEnd, frame: copy.frame,
@@ -776,6 +782,7 @@ export class ProxyLegs implements EventFollower {
 
   private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
     if (ex.responseCloseUnknown) leg.closeTermsUnseen = true;
+    if (ex.state === 'response-incomplete') leg.cutMidResponse = true;
     if (ex.requestStart === null) return;
     leg.requestCount++;
     const record = this.proxies.get(hostOf(leg.client));
@@ -799,7 +806,7 @@ export class ProxyLegs implements EventFollower {
       openTs: c.synTimes.length > 0 ? c.synTimes[0] : conn.startTs,
       openFrame: c.synFrames.length > 0 ? c.synFrames[0] : conn.firstFrame,
       established: false, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: 0,
-      closeTermsUnseen: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
+      closeTermsUnseen: false, cutMidResponse: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
     };
     pushBounded(record.legs, leg, MAX_LEGS_PER_PROXY);
     this.live.set(conn.id, leg);

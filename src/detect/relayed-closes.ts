@@ -104,6 +104,24 @@ export function relayedProxyOf(legs: ProxyLegs, server: string, closes: readonly
   };
 }
 
+/**
+ * Whether a server's close that looked idle came with the proxy giving up on a response in
+ * progress on its backend leg of the same request (closed together, that response unfinished): a
+ * response cut off, not an idle close. On the client's leg it looks idle only where the snaplen
+ * cut the response's head before its framing fields, so that its end was taken where its bytes
+ * stopped (a proxy at -s 256 cutting event streams its backend stalled: taken for a 2 s idle timer).
+ */
+export function closedMidResponse(legs: ProxyLegs, server: string, close: IdleCloseSample): boolean {
+  if (close.method === null || close.requestStart === null) return false;
+  const leg = legs.closedTogether(server, close.finTs, CLOSED_TOGETHER, {
+    method: close.method,
+    uri: close.uri,
+    from: close.requestStart,
+    to: close.requestStart + MAX_FORWARD_DELAY,
+  });
+  return leg !== null && leg.cutMidResponse;
+}
+
 /** The sentence that says so, for a diagnosis's explanation. */
 export function relayedProxyText(server: string, relay: RelayedProxy, backendHeaders: string | null): string {
   const from = relay.upstreamFrom !== hostOf(server) ? ` from ${relay.upstreamFrom}` : '';

@@ -6,7 +6,7 @@ import { inCloseBurst, inferTimeout, spanAt, tickedSpread } from '../infer-timeo
 import { ClientAgents } from '../client-agents';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
-import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
+import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
 import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, tickedText, tickedTimeout, tlsServerIdleClose } from './keepalive-race';
@@ -28,6 +28,8 @@ interface Sample {
   gap: number;
   ts: number;
   frame: number;
+  /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null for an opaque connection's. */
+  copy?: IdleCloseSample | null;
 }
 
 /** Reuses remembered per server: only the longest matter against the timeout. */
@@ -98,7 +100,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const last: HttpExchange = app.recent[app.recent.length - 1];
   if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
   if (last.responseEnd > closeTs) return null;
-  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame };
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null };
 }
 
 export const idleTimeoutMismatch: DetectorDefinition = {
@@ -167,13 +169,13 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (!app.tls.ok) return;
         reuses = app.tls.client.reuses;
         const c = tlsServerIdleClose(conn);
-        if (c !== null && c.used && c.idleGap >= minIdle) close = { gap: c.idleGap, ts: c.finTs, frame: c.finFrame };
+        if (c !== null && c.used && c.idleGap >= minIdle) close = { gap: c.idleGap, ts: c.finTs, frame: c.finFrame, copy: null };
       } else {
         const turns = app.session?.opaqueTurns ?? null;
         if (turns === null || app.session === null || app.session.isHttp) return;
         reuses = turns.reuses;
         const c = opaqueServerIdleClose(conn, minIdle);
-        if (c !== null && c.idleGap >= minIdle) close = { gap: c.idleGap, ts: c.closeTs, frame: c.closeFrame };
+        if (c !== null && c.idleGap >= minIdle) close = { gap: c.idleGap, ts: c.closeTs, frame: c.closeFrame, copy: null };
         protocol = plainProtocolOf(conn.sPort, turns.clientFirstByte);
       }
       if (reuses.count === 0 && close === null) return;
@@ -252,8 +254,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (app.exchangeCount >= 2) e.agents.note(conn);
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
-          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame });
-          e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
+          const copy = idleCloseSample(close.finTs, close.finFrame, close.lastExchange);
+          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame, copy });
+          e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, copy);
           return;
         }
         const clientClose = clientIdleClose(conn);
@@ -277,7 +280,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // taken for a 0.14 s timeout), and a snaplen-cut response's.
           const own = inCloseBurst(e.closes.map((s) => s.gap), e.closes.map((s) => s.ts), legs.keptLonger(server));
           const spans = legs.reloadSpans(server);
-          const burst = e.closes.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0);
+          // And a proxy's close that gave up on its backend's response in progress was no idle close.
+          const burst = e.closes.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0 || (s.copy != null && closedMidResponse(legs, server, s.copy)));
           const gaps = e.closes.filter((_, i) => !burst[i]).map((s) => s.gap);
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
