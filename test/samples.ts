@@ -19,7 +19,12 @@ export interface SampleExpectation {
 export interface SampleMeta {
   scenario: string;
   description: string;
-  configured?: Record<string, number | string | boolean>;
+  /**
+   * Timeouts set in the recording, by the name a diagnosis infers them under: a number holds for
+   * every diagnosis that infers that name; `{ value, server }` for that server's only (a recording of
+   * several servers whose timers differ in kind).
+   */
+  configured?: Record<string, number | string | boolean | { value: number; server: string }>;
   expect?: SampleExpectation[];
   silent?: boolean;
   facts?: Record<string, unknown>;

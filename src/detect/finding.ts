@@ -20,7 +20,8 @@ export type AnomalyKind =
   | 'rst-on-close'
   | 'zero-window-stall'
   | 'slow-client-timeout'
-  | 'tunnel-idle-timeout';
+  | 'tunnel-idle-timeout'
+  | 'response-truncated';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

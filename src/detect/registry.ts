@@ -18,6 +18,7 @@ import { idleTimeoutMismatch } from './detectors/idle-timeout-mismatch';
 import { connectionChurn } from './detectors/connection-churn';
 import { slowClientTimeout } from './detectors/slow-client-timeout';
 import { tunnelIdleTimeout } from './detectors/tunnel-idle-timeout';
+import { responseTruncated } from './detectors/response-truncated';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -45,4 +46,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   connectionChurn,
   slowClientTimeout,
   tunnelIdleTimeout,
+  responseTruncated,
 ];

@@ -55,6 +55,8 @@ export interface SegmentOptions {
   ack?: number;
   /** For data sent after the peer's FIN: whether the sender had received that FIN (default true). */
   sawFin?: boolean;
+  /** The receive window the segment advertises (default 65535; 0: a zero window). */
+  window?: number;
 }
 
 /** One scripted connection; times are seconds from T0. */
@@ -81,7 +83,7 @@ export class Conn {
     return `${this.server}:${this.sport}`;
   }
 
-  private emit(ts: number, from: Side, flags: number, payload: string, ack: number | null, seq?: number, ttl?: number): void {
+  private emit(ts: number, from: Side, flags: number, payload: string, ack: number | null, seq?: number, ttl?: number, window?: number): void {
     const fromClient = from === 'c';
     const data = buildTcpPacket({
       src: fromClient ? this.client : this.server,
@@ -93,6 +95,7 @@ export class Conn {
       flags: ack === null ? flags : flags | TCP_ACK,
       payload,
       ttl,
+      window,
     });
     this.cap.add(ts, data);
   }
@@ -139,7 +142,7 @@ export class Conn {
 
   /** A bare ACK from one side. */
   ack(ts: number, from: Side, options: SegmentOptions = {}): this {
-    this.emit(ts, from, 0, '', this.ackOf(from, options));
+    this.emit(ts, from, 0, '', this.ackOf(from, options), undefined, undefined, options.window);
     return this;
   }
 

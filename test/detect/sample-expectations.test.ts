@@ -67,14 +67,21 @@ describe.each(samples.map((s) => [s.name, s] as const))('%s', (_name, sample) =>
     });
   }
 
-  const configured = Object.entries(meta.configured ?? {}).filter((kv): kv is [string, number] => typeof kv[1] === 'number');
+  // A number holds for every diagnosis inferring that name; { value, server } for that server's.
+  const configured = Object.entries(meta.configured ?? {}).flatMap(([name, v]): { name: string; value: number; server: string | null }[] =>
+    typeof v === 'number' ? [{ name, value: v, server: null }]
+    : typeof v === 'object' && v !== null && typeof v.value === 'number' && typeof v.server === 'string' ? [{ name, value: v.value, server: v.server }]
+    : [],
+  );
   if (configured.length > 0) {
     test('inferred timeouts match the configured values (2 % or 20 ms)', async () => {
       const r = await analyze(sample.file);
-      for (const [name, value] of configured) {
-        for (const d of r.diagnoses) {
+      for (const { name, value, server } of configured) {
+        const inferring = r.diagnoses.filter((d) => d.inferred[name] !== undefined && (server === null || d.server === server));
+        // A value set for one server must be inferred there, not only be left uncontradicted.
+        if (server !== null && inferring.length === 0) throw new Error(`no diagnosis inferred ${name} for ${server}`);
+        for (const d of inferring) {
           const inferred = d.inferred[name];
-          if (!inferred) continue;
           const error = Math.abs(inferred.value - value);
           const tolerance = Math.max(0.02 * value, 0.02);
           if (error > tolerance) throw new Error(`${d.kind} inferred ${name} = ${inferred.value} s, configured ${value} s (tolerance ${tolerance} s)`);

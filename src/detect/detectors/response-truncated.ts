@@ -1,0 +1,509 @@
+import type { HttpExchange } from '../../http/exchange';
+import type { AnalyzedConnection } from '../analyzed-connection';
+import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
+import { at, ms, requestLine } from '../facts';
+import type { InferredValue } from '../finding';
+import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
+import { APACHE, NGINX } from '../known-timeouts';
+import { firstCloseOf } from '../proxy-legs';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+
+/**
+ * A proxy's two legs of one exchange closed within this long of each other (seconds) were closed
+ * together: a proxy whose read timeout fires closes its upstream leg and its client leg in the
+ * same instant; one that relays a backend's cut closes its client leg right after the backend's FIN.
+ */
+const LEGS_TOGETHER = 0.1;
+const MAX_KEPT = 10_000;
+
+/** A response whose body the server (or a proxy in front of it) ended with a FIN before it was whole. */
+interface Truncation {
+  flowId: number;
+  client: string;
+  server: string;
+  request: string;
+  status: number;
+  /** The Content-Length declared, or -1 for a chunked body (its last chunk never came). */
+  declared: number;
+  received: number;
+  requestStart: number;
+  requestFrame: number;
+  responseStart: number;
+  responseFrame: number;
+  lastByteTs: number;
+  lastByteFrame: number;
+  finTs: number;
+  finFrame: number;
+  /** Seconds between the response's last byte and the FIN: how long the server sent nothing before it gave up. */
+  silence: number;
+  /** Seconds between the request's first byte and the FIN: a limit on the whole exchange shows here. */
+  sinceRequest: number;
+  /**
+   * The FIN came right behind data the client had been taking slowly (its window closed during the
+   * response): the server's kernel was still draining its send buffer when the application closed,
+   * so the FIN's time is not the close's (Go's WriteTimeout closed at 2.000 s, the FIN of a slow
+   * reader's download followed at 2.81-3.32 s).
+   */
+  drained: boolean;
+  /** The client kept writing (or reset) after the FIN: when its reset came, if it did. */
+  clientResetTs: number;
+  clientResetFrame: number;
+}
+
+/** An upstream leg its client (a proxy) abandoned mid-body: closed before the response was whole. */
+interface AbandonedLeg {
+  flowId: number;
+  server: string;
+  request: string;
+  requestStart: number;
+  received: number;
+  lastByteTs: number;
+  closeTs: number;
+  closeFrame: number;
+  rst: boolean;
+}
+
+/** The exchange whose response was still unfinished when the connection ended (the last such one). */
+function unfinishedResponse(conn: AnalyzedConnection): HttpExchange | null {
+  const recent = conn.app?.recent ?? [];
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const ex = recent[i];
+    if (ex.state === 'response-incomplete') return ex;
+  }
+  return null;
+}
+
+/**
+ * Whether the client's receive window held the response back: closed between its last byte and
+ * the close (the server could not send), or closed during the response for at least `stall`
+ * seconds (zero-window-stall's threshold). A server that gave up sending to a client that stopped
+ * reading (nginx `send_timeout`) is zero-window-stall's case: its kernel may even flush the last
+ * bytes and the FIN once the window reopens, so the cut shows no silence at all. Unknown episodes
+ * (more than the endpoint keeps) count as such.
+ */
+function windowHeldBack(conn: AnalyzedConnection, responseStart: number, lastByteTs: number, closeTs: number, stall: number): boolean {
+  const c = conn.client;
+  if (c.zeroWindowCount === 0) return false;
+  if (c.zeroWindowCount > c.zeroWindowEpisodes.length) return true;
+  for (const ep of c.zeroWindowEpisodes) {
+    if (ep.startTs > closeTs) continue;
+    const end = ep.endTs < 0 ? closeTs : ep.endTs;
+    if (end >= lastByteTs || (end >= responseStart && end - ep.startTs >= stall)) return true;
+  }
+  return false;
+}
+
+/** The truncation a connection ended with, or null (see the detector's comment for each condition). */
+/** Whether the client advertised a zero window at some time between `from` and `to` (unknown episodes count). */
+function windowClosedBetween(conn: AnalyzedConnection, from: number, to: number): boolean {
+  const c = conn.client;
+  if (c.zeroWindowCount === 0) return false;
+  if (c.zeroWindowCount > c.zeroWindowEpisodes.length) return true;
+  return c.zeroWindowEpisodes.some((ep) => ep.startTs <= to && (ep.endTs < 0 || ep.endTs >= from));
+}
+
+function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncation | null {
+  const ex = unfinishedResponse(conn);
+  if (ex === null || ex.uncertain || ex.status === null || ex.responseStart === null || ex.requestStart === null) return null;
+  // A body the close delimits ends with it; a head the snaplen cut has no known length.
+  if (ex.responseFraming !== 'length' && ex.responseFraming !== 'chunked') return null;
+  const close = firstCloseOf(conn, ex.responseStart);
+  if (close === null || close.byClient || close.rst) return null;
+  const c = conn.client;
+  // A client that gave up first (its FIN after the response began, or any reset) ended the transfer itself.
+  if ((c.finTs >= 0 && c.finTs >= ex.responseStart && c.finTs <= close.ts) || (c.rstTs >= 0 && c.rstTs <= close.ts)) return null;
+  const s = conn.server;
+  const lastByteTs = s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs : ex.responseStart;
+  const lastByteFrame = lastByteTs === s.lastDataTs ? s.lastDataFrame : (ex.responseFrame ?? 0);
+  if (windowHeldBack(conn, ex.responseStart, lastByteTs, close.ts, options.zeroWindowStall)) return null;
+  return {
+    flowId: conn.id,
+    client: conn.clientName,
+    server: conn.serverName,
+    request: requestLine(ex) ?? '?',
+    status: ex.status,
+    declared: ex.responseFraming === 'length' ? (ex.responseLength ?? -1) : -1,
+    received: ex.responseBodyBytes,
+    requestStart: ex.requestStart,
+    requestFrame: ex.requestFrame ?? 0,
+    responseStart: ex.responseStart,
+    responseFrame: ex.responseFrame ?? 0,
+    lastByteTs,
+    lastByteFrame,
+    finTs: close.ts,
+    finFrame: close.frame,
+    silence: close.ts - lastByteTs,
+    sinceRequest: close.ts - ex.requestStart,
+    drained: close.ts - lastByteTs < options.minIdleTimeout && windowClosedBetween(conn, ex.responseStart, close.ts),
+    clientResetTs: c.rstTs > close.ts ? c.rstTs : -1,
+    clientResetFrame: c.rstTs > close.ts ? c.rstFrame : 0,
+  };
+}
+
+/** The upstream leg a proxy (its client) closed before the response was whole, or null. */
+function abandonedLegOf(conn: AnalyzedConnection): AbandonedLeg | null {
+  const ex = unfinishedResponse(conn);
+  if (ex === null || ex.uncertain || ex.responseStart === null || ex.requestStart === null) return null;
+  const close = firstCloseOf(conn, ex.responseStart);
+  if (close === null || !close.byClient) return null;
+  const s = conn.server;
+  return {
+    flowId: conn.id,
+    server: conn.serverName,
+    request: requestLine(ex) ?? '?',
+    requestStart: ex.requestStart,
+    received: ex.responseBodyBytes,
+    lastByteTs: s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs : ex.responseStart,
+    closeTs: close.ts,
+    closeFrame: close.frame,
+    rst: close.rst,
+  };
+}
+
+/** How the body fell short, for text. */
+function shortfall(t: Truncation): string {
+  return t.declared >= 0
+    ? `${t.received} of its ${t.declared} body bytes (${t.declared - t.received} missing)`
+    : `${t.received} body bytes without the last chunk`;
+}
+
+/** A timer's closes spread over its tick, as an inferred value: the shortest, the spread the tick's. */
+function asInferred(t: TickedSpread): InferredValue {
+  return { value: t.lo, samples: t.count, spread: t.hi - t.lo };
+}
+
+/** Fewest cuts that show a timer's tick without a cluster among them (tickedOnly). */
+const TICK_ONLY_MIN = 3;
+/** A timer's tick: a periodic check (gunicorn's arbiter, Squid's and lighttpd's clocks) comes at least once a second. */
+const TICK = 1.05;
+
+/**
+ * Cuts that agree on no cluster but all lie within one tick above the first, at least TICK_ONLY_MIN of
+ * them, the first at least twice the spread past its start: a timer checked on a tick. Null otherwise.
+ */
+function tickedOnly(samples: readonly number[], minValue: number): TickedSpread | null {
+  if (samples.length < TICK_ONLY_MIN) return null;
+  const lo = Math.min(...samples);
+  const hi = Math.max(...samples);
+  if (lo < minValue || hi - lo > TICK || lo < 2 * (hi - lo)) return null;
+  return { count: samples.length, lo, hi };
+}
+
+/**
+ * How the closes agree on a timer, for text: a tight cluster, or closes spread over a periodic
+ * check's tick. `phrase` puts the seconds in their sentence.
+ */
+function agreement(value: InferredValue, ticked: TickedSpread | null, n: number, phrase: (seconds: string) => string): string {
+  if (ticked !== null) {
+    return (
+      `${ticked.count} of them ${phrase(`${ms(ticked.lo)}-${ms(ticked.hi)}`)} (a timer checked on a periodic tick, as gunicorn's arbiter checks its workers once a second, ` +
+      'fires anywhere in such a range: the shortest is taken for it, and the setting may lie up to that spread below)'
+    );
+  }
+  return `each ${phrase(String(ms(value.value)))} (${value.samples} of ${n} agree, spread ${ms(value.spread)} s)`;
+}
+
+/**
+ * Which timer the cuts show, from the tight clusters of their silences (`stall`) and of their times
+ * since the request (`limit`); null when neither. A cluster below `minIdleTimeout` is no timer. A
+ * cluster whose spread is within `spreadFraction` of its value is a timer's; one only as close as
+ * `spreadAbsolute` allows is not, beside one that is: a response streamed in pieces 0.1-0.2 s apart
+ * and cut by a worker timeout has silences that cluster loosely around 0.1 s, its times since the
+ * request tightly. Then the larger cluster; the silence when they are as large.
+ */
+function pickTimer(stall: InferredValue | null, limit: InferredValue | null, options: DetectOptions): 'stall' | 'time-limit' | null {
+  const usable = (c: InferredValue | null): c is InferredValue => c !== null && c.value >= options.minIdleTimeout;
+  const tight = (c: InferredValue): boolean => c.spread <= options.spreadFraction * c.value;
+  if (!usable(stall)) return usable(limit) ? 'time-limit' : null;
+  if (!usable(limit)) return 'stall';
+  if (tight(stall) !== tight(limit)) return tight(stall) ? 'stall' : 'time-limit';
+  return stall.samples >= limit.samples ? 'stall' : 'time-limit';
+}
+
+type Mechanism = 'stall' | 'time-limit' | 'either' | 'abrupt' | 'mixed';
+
+/** The settings that cut a response after a silence mid-body, by the software the server named. */
+function stallSettings(software: string | null): string {
+  if (software !== null && NGINX.test(software)) {
+    return 'nginx `proxy_read_timeout` (60 s by default: the longest silence between two reads from the backend; `fastcgi_read_timeout`, `uwsgi_read_timeout` for those backends)';
+  }
+  if (software !== null && APACHE.test(software)) return 'Apache `ProxyTimeout` (or `Timeout`, 60 s by default; `timeout=` on a `ProxyPass` worker)';
+  if (software !== null && /^haproxy\b/i.test(software)) return 'HAProxy `timeout server` (inactivity on the server side)';
+  if (software !== null && /^varnish\b/i.test(software)) return 'Varnish `between_bytes_timeout` (60 s by default)';
+  return (
+    'a proxy\'s read timeout between two reads from its backend (nginx `proxy_read_timeout`, 60 s by default; HAProxy `timeout server`; ' +
+    'Apache `ProxyTimeout`; Varnish `between_bytes_timeout`; Envoy `stream_idle_timeout`, 5 min) or a server\'s own inactivity timeout on the socket'
+  );
+}
+
+const TIME_LIMIT_SETTINGS =
+  'Go `http.Server.WriteTimeout` (timed from the end of the request head, it cuts any response still being written), ' +
+  'gunicorn `--timeout` and uWSGI `harakiri` (the worker is killed mid-response), Envoy\'s route `timeout` (15 s by default), ' +
+  'or a proxy\'s total response timeout';
+
+/** The settings that cut a response at a time since its request, by the software the server named. */
+function timeLimitSettings(software: string | null): string {
+  if (software !== null && /^gunicorn\b/i.test(software)) {
+    return 'gunicorn `--timeout` (30 s by default: its arbiter kills a worker still busy past it, checking about once a second; a streaming response needs a gthread or async worker, or a longer timeout)';
+  }
+  return TIME_LIMIT_SETTINGS;
+}
+
+/**
+ * response-truncated: a server, or a proxy in front of it, closed the connection (FIN) in the
+ * middle of a response body: fewer bytes than its Content-Length, or a chunked body without its
+ * last chunk. The client sees "unexpected EOF", curl's "(18) transfer closed with N bytes
+ * remaining", Python's ChunkedEncodingError / IncompleteRead, Node's 'aborted'. Across a server's
+ * truncations the timing says which timer: the same silence before the FIN is a read/inactivity
+ * timeout between bytes (the backend stalled mid-body and the proxy gave up on it), the same time
+ * since the request is a limit on the whole exchange (Go's WriteTimeout, a worker timeout), a FIN
+ * right after the last byte is the application ending the response early (an error mid-stream, a
+ * Content-Length larger than what it wrote).
+ *
+ * Left to other detectors: a server reset mid-response (reset-before-response), a client whose
+ * window was closed while the server waited (zero-window-stall: it stopped reading), a client
+ * that closed first (it gave up: its own choice), a body the close delimits (nothing is missing),
+ * a response whose bytes the capture lost (uncertain).
+ */
+export const responseTruncated: DetectorDefinition = {
+  id: 'response-truncated',
+  meta: {
+    description:
+      'A server, or a proxy in front of it, closed the connection (FIN) in the middle of a response body: fewer bytes than its Content-Length, or a chunked body without its last chunk. ' +
+      'The client sees "unexpected EOF" / "transfer closed with N bytes remaining". The same silence before the close across responses is a read timeout between bytes (a backend stalled mid-body), ' +
+      'the same time since the request is a limit on the whole exchange (Go WriteTimeout, a worker timeout).',
+    severity: 'error',
+    messages: {
+      truncated: '{request} ({status}): {server} closed the connection after {shortfall}, {silence} s after its last byte and {sinceRequest} s after the request{upstream}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    const truncations: Truncation[] = [];
+    /** Truncations by request line, to find the backend's cut a proxy only relayed. */
+    const truncationsByRequest = new Map<string, Truncation[]>();
+    /** Upstream legs their client (a proxy) abandoned mid-body, by request line. */
+    const abandonedByRequest = new Map<string, AbandonedLeg[]>();
+
+    const keep = <T>(map: Map<string, T[]>, key: string, item: T): void => {
+      let list = map.get(key);
+      if (list === undefined) {
+        if (map.size >= MAX_KEPT) return;
+        map.set(key, (list = []));
+      }
+      if (list.length < MAX_KEPT) list.push(item);
+    };
+
+    /**
+     * The same request's leg from a proxy to its backend, forwarded while the client waited for the
+     * response (at or after the client's request, before the proxy's response began), closed within
+     * LEGS_TOGETHER of the client leg's FIN: the nearest, or null.
+     */
+    const legOf = <L extends { flowId: number; requestStart: number }>(
+      legs: Map<string, L[]>,
+      t: Truncation,
+      closeOf: (l: L) => number,
+    ): L | null => {
+      let best: L | null = null;
+      for (const l of legs.get(t.request) ?? []) {
+        const apart = Math.abs(closeOf(l) - t.finTs);
+        if (l.flowId === t.flowId || apart > LEGS_TOGETHER || l.requestStart < t.requestStart || l.requestStart > t.responseStart) continue;
+        if (best === null || apart < Math.abs(closeOf(best) - t.finTs)) best = l;
+      }
+      return best;
+    };
+
+    /** The backend's own truncation that the proxy passed on: its upstream leg cut first. */
+    const relayedFrom = (t: Truncation): Truncation | null => {
+      const up = legOf(truncationsByRequest, t, (u) => u.finTs);
+      return up !== null && up.finTs <= t.finTs ? up : null;
+    };
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        software.note(conn);
+        if (conn.app?.session?.isTunnel === true) return;
+        if ((conn.app?.recent.length ?? 0) === 0) return;
+        const t = truncationOf(conn, ctx.options);
+        if (t !== null) {
+          if (truncations.length < MAX_KEPT) truncations.push(t);
+          keep(truncationsByRequest, t.request, t);
+          return;
+        }
+        const leg = abandonedLegOf(conn);
+        if (leg !== null) keep(abandonedByRequest, leg.request, leg);
+      },
+
+      onFinish(): void {
+        const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; id: string }[]>();
+        for (const t of truncations) {
+          const relayed = relayedFrom(t);
+          const upstream = relayed === null ? legOf(abandonedByRequest, t, (l) => l.closeTs) : null;
+          const upstreamText =
+            relayed !== null
+              ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${ms(t.finTs - relayed.finTs)} s before, after ${shortfall(relayed)}`
+              : upstream !== null
+                ? `; it closed its upstream leg to ${upstream.server} at the same moment (${upstream.rst ? 'RST' : 'FIN'}), where the backend had sent nothing for ${ms(upstream.closeTs - upstream.lastByteTs)} s`
+                : '';
+          const finding = ctx.report({
+            flowId: t.flowId,
+            client: t.client,
+            server: t.server,
+            ts: t.finTs,
+            message: 'truncated',
+            data: {
+              request: t.request,
+              status: t.status,
+              server: t.server,
+              shortfall: shortfall(t),
+              silence: ms(t.silence),
+              sinceRequest: ms(t.sinceRequest),
+              upstream: upstreamText,
+            },
+            evidence: {
+              request: t.request,
+              status: t.status,
+              framing: t.declared >= 0 ? 'content-length' : 'chunked',
+              bodyDeclared: t.declared >= 0 ? t.declared : null,
+              bodyReceived: t.received,
+              bodyMissing: t.declared >= 0 ? t.declared - t.received : null,
+              requestAt: at(t.requestStart),
+              responseAt: at(t.responseStart),
+              lastByteAt: at(t.lastByteTs),
+              closedAt: at(t.finTs),
+              silenceBeforeClose: ms(t.silence),
+              sinceRequest: ms(t.sinceRequest),
+              closedWith: 'FIN',
+              finBehindSlowReader: t.drained,
+              clientResetAfter: t.clientResetTs >= 0 ? ms(t.clientResetTs - t.finTs) : null,
+              relayedFromFlowId: relayed?.flowId ?? null,
+              upstreamFlowId: relayed?.flowId ?? upstream?.flowId ?? null,
+              upstreamServer: relayed?.server ?? upstream?.server ?? null,
+              upstreamSilence: upstream !== null ? ms(upstream.closeTs - upstream.lastByteTs) : null,
+            },
+            frames: [
+              ...new Set([
+                t.requestFrame,
+                t.responseFrame,
+                t.lastByteFrame,
+                t.finFrame,
+                ...(upstream !== null ? [upstream.closeFrame] : []),
+                ...(relayed !== null ? [relayed.finFrame] : []),
+                ...(t.clientResetTs >= 0 ? [t.clientResetFrame] : []),
+              ]),
+            ]
+              .filter((f) => f > 0)
+              .sort((a, b) => a - b),
+          });
+          let list = byServer.get(t.server);
+          if (list === undefined) byServer.set(t.server, (list = []));
+          list.push({ t, relayed, upstream, id: finding.id });
+        }
+
+        const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+        for (const [server, all] of byServer) {
+          const own = all.filter((x) => x.relayed === null);
+          if (own.length < 2) continue;
+          // The silence a proxy's read timer measured is the backend's, on the upstream leg when the
+          // capture has it: the client leg's last bytes can trail the backend's (HAProxy forwards an
+          // unfinished body with MSG_MORE, and its kernel held the last partial segment ~200 ms:
+          // 1.79-1.80 s of silence on the client legs for `timeout server 2s`).
+          const silences = own.map((x) => (x.upstream !== null ? x.upstream.closeTs - x.upstream.lastByteTs : x.t.silence));
+          // A FIN that waited behind a slow reader's data came after the close: no time of the timer's.
+          const waits = own.filter((x) => !x.t.drained).map((x) => x.t.sinceRequest);
+          const drained = own.length - waits.length;
+          const stallCluster = inferTimeout(silences, options);
+          const limitCluster = inferTimeout(waits, options);
+          // Closes spread over a timer's tick past the densest few (gunicorn's arbiter checks its
+          // workers once a second: cut 2.05-2.92 s after the request for `--timeout 2`): the timer is
+          // the shortest of them, the spread is the tick's.
+          const abrupt = own.every((x) => x.t.silence < ctx.options.minIdleTimeout);
+          // With no two cuts close enough for a cluster, a tick alone can still show: every cut within
+          // one tick above the first, long after the request (a worker timeout of 2 s checked once a
+          // second cut 2.006-2.899 s after four requests).
+          const picked = pickTimer(stallCluster, limitCluster, ctx.options);
+          const stallTicked =
+            stallCluster !== null ? tickedSpread(silences, stallCluster) : picked === null && !abrupt ? tickedOnly(silences, ctx.options.minIdleTimeout) : null;
+          const limitTicked =
+            limitCluster !== null ? tickedSpread(waits, limitCluster) : picked === null && stallTicked === null ? tickedOnly(waits, ctx.options.minIdleTimeout) : null;
+          const stall = stallTicked !== null ? asInferred(stallTicked) : stallCluster;
+          const limit = limitTicked !== null ? asInferred(limitTicked) : limitCluster;
+          // Responses sent whole at once and then held open: their silence is their time since the
+          // request, and either kind of timer fits.
+          // Which timer is decided by the tight clusters; a tick's spread only says where it lies.
+          const alike =
+            stallCluster !== null &&
+            limitCluster !== null &&
+            stallCluster.samples === limitCluster.samples &&
+            Math.abs(stallCluster.value - limitCluster.value) <= Math.max(ctx.options.spreadFraction * limitCluster.value, ctx.options.spreadAbsolute);
+          const mechanism: Mechanism =
+            alike && stallCluster.value >= ctx.options.minIdleTimeout ? 'either'
+            : (picked ?? (stallTicked !== null ? 'stall' : limitTicked !== null ? 'time-limit' : abrupt ? 'abrupt' : 'mixed'));
+          const soft = software.softwareOf(server);
+          // A proxy that passes its backend's Server header on (HAProxy does) does not name itself by it.
+          const passedOn = soft !== null && own.some((x) => x.upstream !== null && software.softwareOf(x.upstream.server) === soft);
+          const named = soft !== null && soft !== '' && !passedOn ? soft : null;
+          const withUpstream = own.filter((x) => x.upstream !== null).length;
+          const n = own.length;
+          const relayedCount = all.length - own.length;
+          const inferred: Record<string, InferredValue> = {};
+          if (mechanism === 'stall' && stall !== null) inferred.responseStallTimeout = stall;
+          if ((mechanism === 'time-limit' || mechanism === 'either') && limit !== null) inferred.responseTimeLimit = limit;
+          if (mechanism === 'either' && stall !== null) inferred.responseStallTimeout = stall;
+          const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n} responses in the middle of their bodies with a FIN`;
+          const clientView =
+            'Clients see the body end early: "unexpected EOF" (Go), curl\'s "(18) transfer closed with N bytes remaining", ' +
+            'Python\'s ChunkedEncodingError or IncompleteRead, Node\'s \'aborted\'; a proxy in front of them answers 502 or passes the cut on.';
+          let explanation: string;
+          let remedy: string;
+          if (mechanism === 'stall' && stall !== null) {
+            explanation =
+              `${head}, ${agreement(stall, stallTicked, n, (v) => `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${v} s mid-body`)}` +
+              (withUpstream > 0 ? `, and closed the upstream leg of ${withUpstream === n ? 'each' : `${withUpstream} of them`} at the same moment: its backend stalled mid-body` : '') +
+              `. A timer that measures silence between bytes gave up on a response still being produced: ${stallSettings(named)}. ${clientView}`;
+            remedy =
+              `Find why the backend pauses ${ms(stall.value)} s or more in the middle of a body (a slow query between chunks, a blocked stream, a lock). ` +
+              `If long pauses are expected (reports, exports, streaming endpoints), raise that read timeout for those routes only, or have the backend send data (or SSE comments) well inside it.`;
+          } else if (mechanism === 'time-limit' && limit !== null) {
+            explanation =
+              `${head}, ${agreement(limit, limitTicked, n, (v) => `${v} s after the request began`)}, however long it had been sending: ` +
+              `a limit on the whole exchange, not a stall: ${timeLimitSettings(named)}. Large or slow downloads, and slow clients, outlast it. ${clientView}`;
+            remedy =
+              `Raise that limit above the longest legitimate response (for a Go server, leave WriteTimeout at 0 and bound handlers with a context, or extend the deadline per request with http.ResponseController.SetWriteDeadline), ` +
+              `or move large transfers to a route or server without it (or serve them resumably, with Range requests).`;
+          } else if (mechanism === 'either' && limit !== null) {
+            explanation =
+              `${head}, each ${ms(limit.value)} s after its request began (${limit.samples} of ${n} agree, spread ${ms(limit.spread)} s), having sent nothing since its first bytes: ` +
+              `either a timer on the silence between bytes, ${stallSettings(named)}; or a limit on the whole exchange, ${timeLimitSettings(named)}. These responses cannot tell which. ${clientView}`;
+            remedy =
+              `Find what holds these responses ${ms(limit.value)} s after their first bytes (a backend stalled mid-body, a slow query), and which of the two timers the server or its proxy sets to that value; ` +
+              'raise it for these routes only if such responses are legitimate.';
+          } else if (mechanism === 'abrupt') {
+            explanation =
+              `${head}, each right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +
+              `An error while streaming (an exception, a handler panic, a worker killed, a backend connection lost), or a Content-Length larger than the body it wrote. ${clientView}`;
+            remedy =
+              'Look in the server\'s error log at these times for errors raised after the response headers were sent; check that the Content-Length it declares matches what it writes.';
+          } else {
+            explanation =
+              `${head}, at times that agree neither as a silence before the close nor as a time since the request: no single timer. ` +
+              `Server errors mid-stream, workers killed or restarted, or several timeouts at once. ${clientView}`;
+            remedy = 'Look in the server\'s error log at these times; the evidence gives each response\'s silence before the close and its time since the request.';
+          }
+          if (drained > 0 && (mechanism === 'time-limit' || mechanism === 'either')) {
+            explanation += ` ${drained === 1 ? 'One cut' : `${drained} cuts`} whose FIN came right behind data the client was taking slowly (its window closed) ${drained === 1 ? 'is' : 'are'} left out of the timing: the server's kernel was still sending what the application had written when it closed.`;
+          }
+          if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
+          ctx.diagnose({
+            server,
+            count: n,
+            inferred,
+            explanation,
+            remedy,
+            anomalyIds: own.map((x) => x.id),
+          });
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,294 @@
+import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
+import { responseTruncated } from '../../src/detect/detectors/response-truncated';
+import { Capture, Conn, get, ofKind } from './reuse-kit';
+
+const KIND = 'response-truncated';
+const only = [responseTruncated];
+
+/** A response head declaring `length` body bytes, with the first `sent` of them. */
+const partial = (length: number, sent: number): string =>
+  `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(sent)}`;
+const CHUNKED_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n';
+const chunk = (n: number): string => `${n.toString(16)}\r\n${'e'.repeat(n)}\r\n`;
+
+/**
+ * A download that sends `sent` of `length` bytes at t + 0.01 and 100 more `busy` s later, then
+ * nothing until the server's FIN `silence` s after that.
+ */
+function stalled(cap: Capture, t: number, silence: number, options: { busy?: number; uri?: string; length?: number; sent?: number } = {}): Conn {
+  const c = cap.connection();
+  const busy = options.busy ?? 0.5;
+  c.handshake(t).request(t + 0.001, get(options.uri ?? '/export')).response(t + 0.01, partial(options.length ?? 5000, options.sent ?? 1100));
+  c.response(t + 0.01 + busy, 'z'.repeat(100));
+  c.close(t + 0.01 + busy + silence, 's');
+  return c;
+}
+
+describe('response-truncated on synthetic connections', () => {
+  test('bodies the server closed after the same silence mid-body: a read timeout between bytes, inferred', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 2.0);
+    stalled(cap, 3, 2.002, { sent: 200, busy: 1.4 });
+    stalled(cap, 7, 2.001, { uri: '/report', busy: 0.1 });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({
+      request: 'GET /export',
+      status: 200,
+      framing: 'content-length',
+      bodyDeclared: 5000,
+      bodyReceived: 1200,
+      bodyMissing: 3800,
+      silenceBeforeClose: 2,
+      closedWith: 'FIN',
+    });
+    expect(found[0].summary).toContain('1200 of its 5000 body bytes (3800 missing)');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(2.001, 3);
+    expect(d.inferred.responseTimeLimit).toBeUndefined();
+    expect(d.explanation).toContain('silence between bytes');
+  });
+
+  test('bodies cut at the same time since the request, whatever their last silence: a limit on the whole exchange', () => {
+    const cap = new Capture();
+    for (const [t, pieces] of [
+      [0, 3],
+      [5, 6],
+      [10, 9],
+    ] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/download')).response(t + 0.01, partial(100_000, 1000));
+      // A piece every 0.2 s from a different start: the last one lands at a different distance from the cut.
+      for (let k = 0; k < pieces; k++) c.response(t + 2.0 - 0.07 * (10 - pieces) - 0.2 * k, 'y'.repeat(500));
+      c.close(t + 2.001, 's');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseTimeLimit.value).toBeCloseTo(2.0, 2);
+    expect(d.inferred.responseStallTimeout).toBeUndefined();
+    expect(d.explanation).toContain('WriteTimeout');
+  });
+
+  test('cuts spread over a periodic check past the request: the shortest is the limit (a worker timeout checked once a second)', () => {
+    const cap = new Capture();
+    for (const [t, wait] of [
+      [0, 2.054],
+      [4, 2.091],
+      [8, 2.327],
+      [12, 2.917],
+    ] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/stream')).response(t + 0.01, CHUNKED_HEAD + chunk(100));
+      // A chunk every 0.1 s until the worker is killed, 20 ms after the last one.
+      for (let k = 1; (k + 1) * 0.1 < wait; k++) c.response(t + 0.01 + k * 0.1, chunk(100));
+      c.close(t + 0.001 + wait, 's');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(4);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseTimeLimit.value).toBeCloseTo(2.054, 3);
+    expect(d.inferred.responseTimeLimit.spread).toBeCloseTo(0.863, 3);
+    expect(d.explanation).toContain('periodic tick');
+  });
+
+  test('cuts no two of which agree, all within one tick long after their requests: a timer checked on a tick, the shortest its value', () => {
+    const cap = new Capture();
+    for (const [t, wait] of [
+      [0, 2.006],
+      [4, 2.091],
+      [8, 2.365],
+      [12, 2.899],
+    ] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/stream')).response(t + 0.01, CHUNKED_HEAD + chunk(100));
+      c.response(t + 0.001 + wait - 0.05, chunk(100));
+      c.close(t + 0.001 + wait, 's');
+    }
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseTimeLimit.value).toBeCloseTo(2.006, 3);
+    expect(d.inferred.responseTimeLimit.samples).toBe(4);
+    expect(d.explanation).toContain('periodic tick');
+  });
+
+  test("a FIN right behind data a slow reader was taking (its window closed) is left out of the timing: the kernel drained the send buffer after the close", () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/stream')).response(t + 0.01, partial(400_000, 1000));
+      c.response(t + 1.99, 'y'.repeat(1000));
+      c.close(t + 2.011, 's');
+    }
+    for (const [t, drain] of [
+      [15, 0.81],
+      [20, 1.31],
+    ] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/file')).response(t + 0.01, partial(1_000_000, 1000));
+      c.ack(t + 0.5, 'c', { window: 0 });
+      c.ack(t + 0.9, 'c');
+      c.response(t + 2.0 + drain, 'y'.repeat(1000));
+      c.fin(t + 2.0 + drain + 0.00001, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(5);
+    expect(found.filter((f) => f.evidence.finBehindSlowReader === true)).toHaveLength(2);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseTimeLimit.value).toBeCloseTo(2.01, 2);
+    expect(d.inferred.responseTimeLimit.samples).toBe(3);
+    expect(d.explanation).toContain('2 cuts whose FIN came right behind data');
+  });
+
+  test('a chunked body without its last chunk is cut; the close right after the last byte is the application ending it (no timer inferred)', () => {
+    const cap = new Capture();
+    for (const t of [0, 4]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/events')).response(t + 0.01, CHUNKED_HEAD + chunk(20));
+      c.response(t + 0.5 + t / 10, chunk(30));
+      c.close(t + 0.5 + t / 10 + 0.002, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found[0].evidence).toMatchObject({ framing: 'chunked', bodyDeclared: null, bodyMissing: null });
+    expect(found[0].summary).toContain('without the last chunk');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('ended the response early');
+  });
+
+  test('bodies sent at once and then held until the close fit either timer: both are inferred, and the diagnosis says the timing cannot tell', () => {
+    const cap = new Capture();
+    for (const t of [0, 3, 6]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/dl')).response(t + 0.002, partial(100_000, 30_000));
+      c.close(t + 1.002 + t / 1000, 's');
+    }
+    const r = cap.analyze(only);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(1.0, 2);
+    expect(d.inferred.responseTimeLimit.value).toBeCloseTo(1.001, 2);
+    expect(d.explanation).toContain('cannot tell which');
+  });
+
+  test('one truncation is reported on its own, with no diagnosis', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 1.5);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    expect(r.diagnoses.filter((x) => x.kind === KIND)).toEqual([]);
+  });
+
+  test("a proxy's cut names its upstream leg, which it abandoned at the same moment", () => {
+    const cap = new Capture();
+    for (const t of [0, 4, 8]) {
+      const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 });
+      const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
+      front.handshake(t).request(t + 0.001, get('/slow'));
+      back.handshake(t + 0.002).request(t + 0.003, get('/slow')).response(t + 0.01, partial(5000, 700));
+      front.response(t + 0.011, partial(5000, 700));
+      // The backend sends more for a while (longer each time), then stalls; the proxy passes its
+      // last bytes on 0.2 s late (HAProxy's kernel holds a partial segment it sent with MSG_MORE).
+      const busy = 0.1 + t * 0.15;
+      back.response(t + 0.01 + busy, 'z'.repeat(300));
+      front.response(t + 0.211 + busy, 'z'.repeat(300));
+      back.close(t + 2.01 + busy, 'c');
+      front.close(t + 2.0101 + busy, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    // The upstream legs were closed by the proxy (their client): no truncation by their server.
+    expect(found.map((f) => f.server)).toEqual(['10.0.0.5:8080', '10.0.0.5:8080', '10.0.0.5:8080']);
+    expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.9:9000', upstreamSilence: 2 });
+    expect(found[0].summary).toContain('closed its upstream leg to 10.0.0.9:9000 at the same moment');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    // Timed on the upstream legs, where the proxy's timer ran: 1.8 s on the client legs.
+    expect(found[0].evidence.silenceBeforeClose).toBeCloseTo(1.8, 2);
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(2.0, 2);
+    expect(d.explanation).toContain('backend stalled mid-body');
+  });
+
+  test("a backend's cut that a proxy passed on is the backend's: the proxy's finding says so and infers no timer of its own", () => {
+    const cap = new Capture();
+    for (const t of [0, 4, 8]) {
+      const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 });
+      const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
+      front.handshake(t).request(t + 0.001, get('/dump'));
+      back.handshake(t + 0.002).request(t + 0.003, get('/dump')).response(t + 0.01, partial(5000, 700));
+      front.response(t + 0.011, partial(5000, 700));
+      back.close(t + 1.51, 's');
+      front.close(t + 1.5102, 's');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(6);
+    const front = found.filter((f) => f.server === '10.0.0.5:8080');
+    expect(front).toHaveLength(3);
+    expect(front[0].evidence.relayedFromFlowId).not.toBeNull();
+    expect(front[0].summary).toContain("passed on its backend's cut");
+    const diagnosed = r.diagnoses.filter((x) => x.kind === KIND).map((x) => x.server);
+    expect(diagnosed).toEqual(['10.0.0.9:9000']);
+  });
+
+  describe('silent', () => {
+    test('whole bodies, bodies the close delimits, HEAD and 304 heads with a Content-Length', () => {
+      const cap = new Capture();
+      const whole = cap.connection();
+      whole.handshake(0).request(0.001, get('/a')).response(0.01, partial(300, 300));
+      whole.close(0.02, 's');
+      const closeDelimited = cap.connection();
+      closeDelimited.handshake(1).request(1.001, get('/b')).response(1.01, 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nsome');
+      closeDelimited.response(2.0, 'more');
+      closeDelimited.close(3.5, 's');
+      const head = cap.connection();
+      head.handshake(4).request(4.001, 'HEAD /c HTTP/1.1\r\nHost: example\r\n\r\n').response(4.01, 'HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n');
+      head.close(6.5, 's');
+      const notModified = cap.connection();
+      notModified.handshake(7).request(7.001, get('/d', ['If-None-Match: "x"'])).response(7.01, 'HTTP/1.1 304 Not Modified\r\nContent-Length: 9000\r\n\r\n');
+      notModified.close(9.5, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a client that closed first mid-body gave up itself; a capture that ends mid-body is still open', () => {
+      const cap = new Capture();
+      for (const t of [0, 3]) {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.001, get('/big')).response(t + 0.01, partial(90_000, 2000));
+        c.close(t + 1.0, 'c');
+      }
+      const open = cap.connection();
+      open.handshake(6).request(6.001, get('/big')).response(6.01, partial(90_000, 2000));
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test("a server reset mid-body is reset-before-response's", () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/x')).response(0.01, partial(5000, 1000));
+      c.rstAck(2.01, 's');
+      const r = cap.analyze([responseTruncated, resetBeforeResponse]);
+      expect(ofKind(r, KIND)).toEqual([]);
+      expect(ofKind(r, 'reset-before-response')).toHaveLength(1);
+    });
+
+    test("a client whose window was closed while the server waited stopped reading: zero-window-stall's, not a cut", () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/x')).response(0.01, partial(500_000, 3000));
+      c.ack(0.02, 'c', { window: 0 });
+      c.close(60.02, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('bytes of the response the capture lost: what was sent is unknown', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/x')).response(0.01, partial(5000, 1000));
+      c.unseen('s', 'x'.repeat(4000));
+      c.close(0.5, 's');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+});
