@@ -29,9 +29,12 @@ import glob
 import json
 import os
 import re
-import subprocess
 import sys
 from collections import defaultdict
+
+sys.dont_write_bytecode = True  # no __pycache__ in programs/ for the module below
+import x29_capture  # noqa: E402
+from x29_capture import read_jsonl  # noqa: E402
 from urllib.parse import urlsplit, parse_qs
 
 SERVERS = {8080: 'go', 8081: 'gunicorn', 8082: 'node'}
@@ -41,15 +44,6 @@ problems = []
 def refuse(msg):
     problems.append(msg)
 
-
-def read_jsonl(path):
-    out = []
-    if os.path.exists(path):
-        for line in open(path):
-            line = line.strip()
-            if line.startswith('{'):
-                out.append(json.loads(line))
-    return out
 
 
 class Direction:
@@ -84,16 +78,9 @@ def load_capture(path):
     fields = ['frame.number', 'frame.time_epoch', 'tcp.stream', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport',
               'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', 'tcp.seq', 'tcp.len',
               'tcp.window_size', 'tcp.payload']
-    cmd = ['tshark', '-r', path, '-o', 'tcp.relative_sequence_numbers:TRUE', '-o', 'tcp.analyze_sequence_numbers:TRUE',
-           '-T', 'fields', '-E', 'separator=/t']
-    for f in fields:
-        cmd += ['-e', f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     streams = {}
     npackets = 0
-    for line in out.splitlines():
-        v = line.split('\t')
-        v += [''] * (len(fields) - len(v))
+    for v in x29_capture.tshark_rows(path, fields, ['-o', 'tcp.relative_sequence_numbers:TRUE', '-o', 'tcp.analyze_sequence_numbers:TRUE']):
         npackets += 1
         fr, t, st = int(v[0]), float(v[1]), int(v[2])
         src, dst = (v[3], int(v[4])), (v[5], int(v[6]))

@@ -27,9 +27,12 @@ import bisect
 import json
 import os
 import re
-import subprocess
 import sys
 from collections import defaultdict
+
+sys.dont_write_bytecode = True  # no __pycache__ in programs/ for the module below
+import x29_capture  # noqa: E402
+from x29_capture import read_jsonl  # noqa: E402
 from urllib.parse import parse_qs, urlsplit
 
 NGINX = ('127.0.0.2', 8080)
@@ -47,15 +50,6 @@ def refuse(msg):
 def addr(a):
     return f'{a[0]}:{a[1]}'
 
-
-def read_jsonl(path):
-    out = []
-    if os.path.exists(path):
-        for line in open(path):
-            line = line.strip()
-            if line.startswith('{'):
-                out.append(json.loads(line))
-    return out
 
 
 class Direction:
@@ -91,15 +85,9 @@ class Direction:
 def load_capture(path):
     fields = ['frame.number', 'frame.time_epoch', 'ip.src', 'tcp.srcport', 'ip.dst', 'tcp.dstport', 'tcp.flags.syn',
               'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', 'tcp.seq_raw', 'tcp.len', 'tcp.payload']
-    cmd = ['tshark', '-r', path, '-n', '--disable-protocol', 'http', '-T', 'fields', '-E', 'separator=/t']
-    for f in fields:
-        cmd += ['-e', f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     conns = {}
     npackets = 0
-    for line in out.splitlines():
-        v = line.split('\t')
-        v += [''] * (len(fields) - len(v))
+    for v in x29_capture.tshark_rows(path, fields, ['-n', '--disable-protocol', 'http']):
         npackets += 1
         fr, t = int(v[0]), float(v[1])
         src, dst = (v[2], int(v[3])), (v[4], int(v[5]))
