@@ -193,9 +193,9 @@ export class MessageParser {
   private cutEndFrame = 0;
   private cutBodyBytes = 0;
   /**
-   * The cut took the framing of a body whose end its framing would have shown (chunk sizes, or
-   * bytes past a Content-Length's place): ended by its direction's close, whether it was whole is
-   * unknown (the close may have cut it), and it is emitted uncertain.
+   * The cut took the framing of a body whose framing would have shown its end (a chunked body's
+   * chunk-size lines): ended by its direction's close, whether it was whole is unknown (the close
+   * may have cut it off), and it is emitted uncertain.
    */
   private cutInBody = false;
   /** Bytes of the current segment went to the open cut message (before any start line in it). */

@@ -28,7 +28,7 @@ interface Sample {
   gap: number;
   ts: number;
   frame: number;
-  /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null for an opaque connection's. */
+  /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null where no request is known (TLS, other protocols, a client's close). */
   copy?: IdleCloseSample | null;
 }
 

@@ -74,34 +74,33 @@ function unfinishedResponse(conn: AnalyzedConnection): HttpExchange | null {
 }
 
 /**
+ * The client's zero-window episodes that overlap [from, to] (one still open lasting to `to`), or
+ * null when the endpoint kept fewer episodes than it had (then any may have).
+ */
+function closedWindows(conn: AnalyzedConnection, from: number, to: number): { startTs: number; endTs: number }[] | null {
+  const c = conn.client;
+  if (c.zeroWindowCount === 0) return [];
+  if (c.zeroWindowCount > c.zeroWindowEpisodes.length) return null;
+  const out: { startTs: number; endTs: number }[] = [];
+  for (const ep of c.zeroWindowEpisodes) {
+    const endTs = ep.endTs < 0 ? to : ep.endTs;
+    if (ep.startTs <= to && endTs >= from) out.push({ startTs: ep.startTs, endTs });
+  }
+  return out;
+}
+
+/**
  * Whether the client's receive window held the response back: closed between its last byte and
  * the close (the server could not send), or closed during the response for at least `stall`
  * seconds (zero-window-stall's threshold). A server that gave up sending to a client that stopped
  * reading (nginx `send_timeout`) is zero-window-stall's case: its kernel may even flush the last
- * bytes and the FIN once the window reopens, so the cut shows no silence at all. Unknown episodes
- * (more than the endpoint keeps) count as such.
+ * bytes and the FIN once the window reopens, so the cut shows no silence at all.
  */
-function windowHeldBack(conn: AnalyzedConnection, responseStart: number, lastByteTs: number, closeTs: number, stall: number): boolean {
-  const c = conn.client;
-  if (c.zeroWindowCount === 0) return false;
-  if (c.zeroWindowCount > c.zeroWindowEpisodes.length) return true;
-  for (const ep of c.zeroWindowEpisodes) {
-    if (ep.startTs > closeTs) continue;
-    const end = ep.endTs < 0 ? closeTs : ep.endTs;
-    if (end >= lastByteTs || (end >= responseStart && end - ep.startTs >= stall)) return true;
-  }
-  return false;
+function windowHeldBack(windows: { startTs: number; endTs: number }[] | null, lastByteTs: number, stall: number): boolean {
+  return windows === null || windows.some((ep) => ep.endTs >= lastByteTs || ep.endTs - ep.startTs >= stall);
 }
 
 /** The truncation a connection ended with, or null (see the detector's comment for each condition). */
-/** Whether the client advertised a zero window at some time between `from` and `to` (unknown episodes count). */
-function windowClosedBetween(conn: AnalyzedConnection, from: number, to: number): boolean {
-  const c = conn.client;
-  if (c.zeroWindowCount === 0) return false;
-  if (c.zeroWindowCount > c.zeroWindowEpisodes.length) return true;
-  return c.zeroWindowEpisodes.some((ep) => ep.startTs <= to && (ep.endTs < 0 || ep.endTs >= from));
-}
-
 function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncation | null {
   const ex = unfinishedResponse(conn);
   if (ex === null || ex.uncertain || ex.status === null || ex.responseStart === null || ex.requestStart === null) return null;
@@ -115,7 +114,8 @@ function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncat
   const s = conn.server;
   const lastByteTs = s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs : ex.responseStart;
   const lastByteFrame = lastByteTs === s.lastDataTs ? s.lastDataFrame : (ex.responseFrame ?? 0);
-  if (windowHeldBack(conn, ex.responseStart, lastByteTs, close.ts, options.zeroWindowStall)) return null;
+  const windows = closedWindows(conn, ex.responseStart, close.ts);
+  if (windowHeldBack(windows, lastByteTs, options.zeroWindowStall)) return null;
   return {
     flowId: conn.id,
     client: conn.clientName,
@@ -134,7 +134,7 @@ function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncat
     finFrame: close.frame,
     silence: close.ts - lastByteTs,
     sinceRequest: close.ts - ex.requestStart,
-    drained: close.ts - lastByteTs < options.minIdleTimeout && windowClosedBetween(conn, ex.responseStart, close.ts),
+    drained: close.ts - lastByteTs < options.minIdleTimeout && windows !== null && windows.length > 0,
     clientResetTs: c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: c.rstTs > close.ts ? c.rstFrame : 0,
   };
@@ -428,9 +428,9 @@ export const responseTruncated: DetectorDefinition = {
             limitCluster !== null ? tickedSpread(waits, limitCluster) : picked === null && stallTicked === null ? tickedOnly(waits, ctx.options.minIdleTimeout) : null;
           const stall = stallTicked !== null ? asInferred(stallTicked) : stallCluster;
           const limit = limitTicked !== null ? asInferred(limitTicked) : limitCluster;
-          // Responses sent whole at once and then held open: their silence is their time since the
-          // request, and either kind of timer fits.
           // Which timer is decided by the tight clusters; a tick's spread only says where it lies.
+          // Responses sent whole at once and then held open have silences equal to their times since
+          // the request: either kind of timer fits.
           const alike =
             stallCluster !== null &&
             limitCluster !== null &&
