@@ -75,6 +75,45 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   return { count, lo, hi };
 }
 
+/**
+ * Idle closes spread over a timer's tick (tickedSpread, tickChecked) as an inferred timeout: the
+ * shortest, its spread the whole range. A timer checked on a tick fires at the first check after
+ * the timeout.
+ */
+export function tickedTimeout(t: TickedSpread): InferredValue {
+  return { value: t.lo, samples: t.count, spread: t.hi - t.lo };
+}
+
+/**
+ * Some timeouts are checked on a periodic tick (Squid, lighttpd: once a second), which closes
+ * every request older than T at the same tick: ages within one tick of each other, closed at one
+ * moment. Delays that differ by more than this fit no tick.
+ */
+export const MAX_TIMER_TICK = 1;
+/**
+ * Delays that spread over up to one tick (MAX_TIMER_TICK, and no more than the shortest) without
+ * agreeing as one timer's would are a timeout checked on a periodic tick (gunicorn's arbiter kills
+ * a sync worker whose request outlived --timeout on its once-a-second check, counted from the
+ * worker's last heartbeat): unless a tight cluster holds at least this share of them, in which
+ * case the cluster is the timeout and the others are something else.
+ */
+const TICK_CLUSTER_SHARE = 0.75;
+const TICK_MIN_SAMPLES = 3;
+
+/**
+ * Delays within one tick that do not agree as one precise timer's (see TICK_CLUSTER_SHARE), as
+ * their span; null otherwise. Where tickedSpread widens a cluster, this needs none: at least
+ * TICK_MIN_SAMPLES delays no two of which agree closely can still show a tick.
+ */
+export function tickChecked(samples: readonly number[], options: { fraction: number; absolute: number; minSamples: number }): TickedSpread | null {
+  if (samples.length < TICK_MIN_SAMPLES) return null;
+  const lo = Math.min(...samples);
+  const hi = Math.max(...samples);
+  if (hi - lo > Math.min(MAX_TIMER_TICK, lo) || hi - lo <= Math.max(options.fraction * hi, options.absolute)) return null;
+  const tight = inferTimeout(samples, options);
+  return tight === null || tight.samples < TICK_CLUSTER_SHARE * samples.length ? { count: samples.length, lo, hi } : null;
+}
+
 /** Idle closes within this long of each other (seconds) happened at one moment. */
 export const CLOSE_BURST_MOMENT = 0.005;
 /** How many idle closes at one moment make a burst. */

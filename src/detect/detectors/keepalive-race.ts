@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
-import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread } from '../infer-timeout';
+import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
@@ -795,14 +795,6 @@ function reusedText(gaps: readonly number[]): string {
 }
 
 /** A client idle timeout safely below the server's. */
-/**
- * Idle closes spread over a timer's tick (tickedSpread) as an inferred timeout: the shortest close,
- * its spread the whole range. A timer checked on a tick closes at the first check after the timeout.
- */
-export function tickedTimeout(t: TickedSpread): { value: number; samples: number; spread: number } {
-  return { value: t.lo, samples: t.count, spread: t.hi - t.lo };
-}
-
 /** What a diagnosis says of idle closes spread over a timer's tick: the support of tickedTimeout. */
 export function tickedText(t: TickedSpread): string {
   return (

@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
 import type { InferredValue } from '../finding';
-import { inferTimeout, TickedSpread, tickedSpread } from '../infer-timeout';
+import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -167,26 +167,10 @@ function shortfall(t: Truncation): string {
     : `${t.received} body bytes without the last chunk`;
 }
 
-/** A timer's closes spread over its tick, as an inferred value: the shortest, the spread the tick's. */
-function asInferred(t: TickedSpread): InferredValue {
-  return { value: t.lo, samples: t.count, spread: t.hi - t.lo };
-}
-
-/** Fewest cuts that show a timer's tick without a cluster among them (tickedOnly). */
-const TICK_ONLY_MIN = 3;
-/** A timer's tick: a periodic check (gunicorn's arbiter, Squid's and lighttpd's clocks) comes at least once a second. */
-const TICK = 1.05;
-
-/**
- * Cuts that agree on no cluster but all lie within one tick above the first, at least TICK_ONLY_MIN of
- * them, the first at least twice the spread past its start: a timer checked on a tick. Null otherwise.
- */
-function tickedOnly(samples: readonly number[], minValue: number): TickedSpread | null {
-  if (samples.length < TICK_ONLY_MIN) return null;
-  const lo = Math.min(...samples);
-  const hi = Math.max(...samples);
-  if (lo < minValue || hi - lo > TICK || lo < 2 * (hi - lo)) return null;
-  return { count: samples.length, lo, hi };
+/** tickChecked, for delays no shorter than `minValue` (shorter ones are no timer's). */
+function tickAbove(samples: readonly number[], options: { fraction: number; absolute: number; minSamples: number }, minValue: number): TickedSpread | null {
+  const ticked = tickChecked(samples, options);
+  return ticked !== null && ticked.lo >= minValue ? ticked : null;
 }
 
 /**
@@ -418,16 +402,16 @@ export const responseTruncated: DetectorDefinition = {
           // workers once a second: cut 2.05-2.92 s after the request for `--timeout 2`): the timer is
           // the shortest of them, the spread is the tick's.
           const abrupt = own.every((x) => x.t.silence < ctx.options.minIdleTimeout);
-          // With no two cuts close enough for a cluster, a tick alone can still show: every cut within
-          // one tick above the first, long after the request (a worker timeout of 2 s checked once a
-          // second cut 2.006-2.899 s after four requests).
+          // With no two cuts close enough for a cluster, a tick alone can still show (tickChecked:
+          // every cut within one tick, and no more than the shortest, above the first): a worker
+          // timeout of 2 s checked once a second cut 2.006-2.899 s after four requests.
           const picked = pickTimer(stallCluster, limitCluster, ctx.options);
           const stallTicked =
-            stallCluster !== null ? tickedSpread(silences, stallCluster) : picked === null && !abrupt ? tickedOnly(silences, ctx.options.minIdleTimeout) : null;
+            stallCluster !== null ? tickedSpread(silences, stallCluster) : picked === null && !abrupt ? tickAbove(silences, options, ctx.options.minIdleTimeout) : null;
           const limitTicked =
-            limitCluster !== null ? tickedSpread(waits, limitCluster) : picked === null && stallTicked === null ? tickedOnly(waits, ctx.options.minIdleTimeout) : null;
-          const stall = stallTicked !== null ? asInferred(stallTicked) : stallCluster;
-          const limit = limitTicked !== null ? asInferred(limitTicked) : limitCluster;
+            limitCluster !== null ? tickedSpread(waits, limitCluster) : picked === null && stallTicked === null ? tickAbove(waits, options, ctx.options.minIdleTimeout) : null;
+          const stall = stallTicked !== null ? tickedTimeout(stallTicked) : stallCluster;
+          const limit = limitTicked !== null ? tickedTimeout(limitTicked) : limitCluster;
           // Which timer is decided by the tight clusters; a tick's spread only says where it lies.
           // Responses sent whole at once and then held open have silences equal to their times since
           // the request: either kind of timer fits.

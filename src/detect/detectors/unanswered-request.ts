@@ -5,7 +5,7 @@ import { answeredAfterClientClosed, at, closeMayBeAnnounced, HALF_CLOSE_GRACE, h
 import type { Finding, InferredValue } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
-import { agreedGrace, inferTimeout } from '../infer-timeout';
+import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 
 /**
@@ -47,23 +47,6 @@ import { ClientAgents } from '../client-agents';
 const BURST_LINK_GAP = 0.05;
 /** A burst's requests' ages must spread at least this many times more than its closes do. */
 const BURST_AGE_RATIO = 10;
-/**
- * Some timeouts are checked on a periodic tick (Squid, lighttpd: once a second), which closes
- * every request older than T at the same tick: ages within one tick of each other, closed at one
- * moment. A proxy or a client closing together requests whose ages differ by less than this is
- * therefore not claimed as an event (a server doing it is: the restart, reload or crash this
- * looks for); wider apart, no tick explains it.
- */
-const MAX_TIMER_TICK = 1;
-/**
- * Server closes of unanswered requests whose ages spread over up to one tick (MAX_TIMER_TICK, and
- * no more than the shortest age) without agreeing as one timer's would are a timeout checked on a
- * periodic tick (gunicorn's arbiter kills a sync worker whose request outlived --timeout on its
- * once-a-second check, counted from the worker's last heartbeat): unless a tight cluster holds at
- * least this share of them, in which case the cluster is the timeout and the others are something else.
- */
-const TICK_CLUSTER_SHARE = 0.75;
-const TICK_MIN_SAMPLES = 3;
 /**
  * A refused connection this soon (seconds) after server-side closes shows that nothing listened
  * on the port any more when it closed them: the process went away (a kill, a crash, a stop).
@@ -515,7 +498,7 @@ export const unansweredRequest: DetectorDefinition = {
           if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK) diagnoseBurst(group.server, group.role, burst);
           else rest.push(...burst);
         }
-        if (group.role === 'server' && tickChecked(rest, options)) {
+        if (group.role === 'server' && tickChecked(rest.map((w) => w.wait), options) !== null) {
           diagnoseTick(group.server, rest);
           continue;
         }
@@ -718,17 +701,6 @@ export const unansweredRequest: DetectorDefinition = {
         remedy = `Look at what the client did at that moment (exit, restart, cancellation). If it was shutting down, let it wait for in-flight requests before exiting.`;
       }
       ctx.diagnose({ server, count: members.length, inferred: {}, explanation, remedy, anomalyIds: members.map((w) => w.finding.id) });
-    }
-
-    /** See TICK_CLUSTER_SHARE: ages within one tick that do not agree as one precise timer's. */
-    function tickChecked(waits: readonly Wait[], options: { fraction: number; absolute: number; minSamples: number }): boolean {
-      if (waits.length < TICK_MIN_SAMPLES) return false;
-      const ages = waits.map((w) => w.wait);
-      const lo = Math.min(...ages);
-      const hi = Math.max(...ages);
-      if (hi - lo > Math.min(MAX_TIMER_TICK, lo) || hi - lo <= Math.max(options.fraction * hi, options.absolute)) return false;
-      const tight = inferTimeout(ages, options);
-      return tight === null || tight.samples < TICK_CLUSTER_SHARE * ages.length;
     }
 
     function diagnoseTick(server: string, members: readonly Wait[]): void {
