@@ -5,6 +5,7 @@ import { at, ms, requestLine } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
+import { LegsByRequest, RequestLeg } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
@@ -265,41 +266,20 @@ export const responseTruncated: DetectorDefinition = {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     const truncations: Truncation[] = [];
     /** Truncations by request line, to find the backend's cut a proxy only relayed. */
-    const truncationsByRequest = new Map<string, Truncation[]>();
+    const truncationsByRequest = new LegsByRequest<Truncation>((t) => t.finTs);
     /** Upstream legs their client (a proxy) abandoned mid-body, by request line. */
-    const abandonedByRequest = new Map<string, AbandonedLeg[]>();
-
-    const keep = <T>(map: Map<string, T[]>, key: string, item: T): void => {
-      let list = map.get(key);
-      if (list === undefined) {
-        if (map.size >= MAX_KEPT) return;
-        map.set(key, (list = []));
-      }
-      if (list.length < MAX_KEPT) list.push(item);
-    };
+    const abandonedByRequest = new LegsByRequest<AbandonedLeg>((l) => l.closeTs);
 
     /**
      * The same request's leg from a proxy to its backend, forwarded while the client waited for the
-     * response (at or after the client's request, before the proxy's response began), closed within
-     * LEGS_TOGETHER of the client leg's FIN: the nearest, or null.
+     * response, closed within LEGS_TOGETHER of the client leg's FIN: the nearest, or null.
      */
-    const legOf = <L extends { flowId: number; requestStart: number }>(
-      legs: Map<string, L[]>,
-      t: Truncation,
-      closeOf: (l: L) => number,
-    ): L | null => {
-      let best: L | null = null;
-      for (const l of legs.get(t.request) ?? []) {
-        const apart = Math.abs(closeOf(l) - t.finTs);
-        if (l.flowId === t.flowId || apart > LEGS_TOGETHER || l.requestStart < t.requestStart || l.requestStart > t.responseStart) continue;
-        if (best === null || apart < Math.abs(closeOf(best) - t.finTs)) best = l;
-      }
-      return best;
-    };
+    const legOf = <L extends RequestLeg>(legs: LegsByRequest<L>, t: Truncation): L | null =>
+      legs.nearest(t.request, { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.finTs }, LEGS_TOGETHER);
 
     /** The backend's own truncation that the proxy passed on: its upstream leg cut first. */
     const relayedFrom = (t: Truncation): Truncation | null => {
-      const up = legOf(truncationsByRequest, t, (u) => u.finTs);
+      const up = legOf(truncationsByRequest, t);
       return up !== null && up.finTs <= t.finTs ? up : null;
     };
 
@@ -311,18 +291,18 @@ export const responseTruncated: DetectorDefinition = {
         const t = truncationOf(conn, ctx.options);
         if (t !== null) {
           if (truncations.length < MAX_KEPT) truncations.push(t);
-          keep(truncationsByRequest, t.request, t);
+          truncationsByRequest.add(t.request, t);
           return;
         }
         const leg = abandonedLegOf(conn);
-        if (leg !== null) keep(abandonedByRequest, leg.request, leg);
+        if (leg !== null) abandonedByRequest.add(leg.request, leg);
       },
 
       onFinish(): void {
         const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; id: string }[]>();
         for (const t of truncations) {
           const relayed = relayedFrom(t);
-          const upstream = relayed === null ? legOf(abandonedByRequest, t, (l) => l.closeTs) : null;
+          const upstream = relayed === null ? legOf(abandonedByRequest, t) : null;
           const upstreamText =
             relayed !== null
               ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${ms(t.finTs - relayed.finTs)} s before, after ${shortfall(relayed)}`

@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms } from '../facts';
 import { inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
+import { LegsByRequest } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
@@ -150,29 +151,22 @@ export const tunnelIdleTimeout: DetectorDefinition = {
      * Tunnels closed silently by their client, by the request that opened them: a proxy closing the
      * upstream legs of the tunnels it times out (from its own address or another one).
      */
-    const byClientByRequest = new Map<string, SilentClose[]>();
+    const byClientByRequest = new LegsByRequest<SilentClose>((c) => c.closeTs);
     /** Tunnels closed silently by their server, by the request that opened them: a backend's, that a proxy in front relays. */
-    const byServerByRequest = new Map<string, SilentClose[]>();
+    const byServerByRequest = new LegsByRequest<SilentClose>((c) => c.closeTs);
 
-    const keep = (map: Map<string, SilentClose[]>, key: string, close: SilentClose): void => {
-      let list = map.get(key);
+    const keepByServer = (server: string, close: SilentClose): void => {
+      let list = byServer.get(server);
       if (list === undefined) {
-        if (map.size >= MAX_SERVERS) return;
-        map.set(key, (list = []));
+        if (byServer.size >= MAX_SERVERS) return;
+        byServer.set(server, (list = []));
       }
       if (list.length < MAX_CLOSES) list.push(close);
     };
 
-    /** The other leg of the tunnel `c` among `legs`: the same request, forwarded while the client waited, closed within `within` s. */
-    const legOf = (legs: Map<string, SilentClose[]>, c: SilentClose, within: number): SilentClose | null => {
-      let best: SilentClose | null = null;
-      for (const u of legs.get(c.request) ?? []) {
-        const apart = Math.abs(u.closeTs - c.closeTs);
-        if (apart > within || u.flowId === c.flowId || u.requestStart < c.requestStart || u.requestStart > c.openedTs) continue;
-        if (best === null || apart < Math.abs(best.closeTs - c.closeTs)) best = u;
-      }
-      return best;
-    };
+    /** The other leg of the tunnel `c` among `legs`: the same request, forwarded while the client waited for the tunnel, closed within `within` s. */
+    const legOf = (legs: LegsByRequest<SilentClose>, c: SilentClose, within: number): SilentClose | null =>
+      legs.nearest(c.request, { flowId: c.flowId, requestStart: c.requestStart, answeredAt: c.openedTs, closeTs: c.closeTs }, within);
 
     /**
      * The proxy's upstream leg of the same tunnel, closed by the proxy at the same moment: the same
@@ -198,10 +192,10 @@ export const tunnelIdleTimeout: DetectorDefinition = {
         const close = silentClose(conn, ex, ctx.options.minIdleTimeout);
         if (close === null) return;
         if (close.byClient) {
-          keep(byClientByRequest, close.request, close);
+          byClientByRequest.add(close.request, close);
         } else {
-          keep(byServer, conn.serverName, close);
-          keep(byServerByRequest, close.request, close);
+          keepByServer(conn.serverName, close);
+          byServerByRequest.add(close.request, close);
         }
       },
 
