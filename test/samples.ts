@@ -22,12 +22,19 @@ export interface SampleMeta {
   /**
    * Timeouts set in the recording, by the name a diagnosis infers them under: a number holds for
    * every diagnosis that infers that name; `{ value, server }` for that server's only (a recording of
-   * several servers whose timers differ in kind).
+   * several servers whose timers differ in kind); a list of those where one name takes a value per
+   * server (clients whose timeouts differ, each talking to its own server).
    */
-  configured?: Record<string, number | string | boolean | { value: number; server: string }>;
+  configured?: Record<string, number | string | boolean | ConfiguredAt | ConfiguredAt[]>;
   expect?: SampleExpectation[];
   silent?: boolean;
   facts?: Record<string, unknown>;
+}
+
+/** A timeout configured on one server (each diagnosis of that server must infer it). */
+export interface ConfiguredAt {
+  value: number;
+  server: string;
 }
 
 export interface Sample {

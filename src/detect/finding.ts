@@ -21,7 +21,8 @@ export type AnomalyKind =
   | 'zero-window-stall'
   | 'slow-client-timeout'
   | 'tunnel-idle-timeout'
-  | 'response-truncated';
+  | 'response-truncated'
+  | 'response-abandoned';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

@@ -19,6 +19,7 @@ import { connectionChurn } from './detectors/connection-churn';
 import { slowClientTimeout } from './detectors/slow-client-timeout';
 import { tunnelIdleTimeout } from './detectors/tunnel-idle-timeout';
 import { responseTruncated } from './detectors/response-truncated';
+import { responseAbandoned } from './detectors/response-abandoned';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -47,4 +48,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   slowClientTimeout,
   tunnelIdleTimeout,
   responseTruncated,
+  responseAbandoned,
 ];

@@ -6,7 +6,7 @@
  */
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import type { Finding } from '../../src/detect/finding';
-import { listSamples, SampleExpectation } from '../samples';
+import { ConfiguredAt, listSamples, SampleExpectation } from '../samples';
 
 const samples = listSamples().filter((s) => s.meta !== null && !s.name.endsWith('.gz'));
 
@@ -68,10 +68,14 @@ describe.each(samples.map((s) => [s.name, s] as const))('%s', (_name, sample) =>
   }
 
   // A number holds for every diagnosis inferring that name; { value, server } for that server's.
+  const atServer = (name: string, v: unknown): { name: string; value: number; server: string }[] => {
+    const at = v as Partial<ConfiguredAt> | null;
+    return typeof at === 'object' && at !== null && typeof at.value === 'number' && typeof at.server === 'string' ? [{ name, value: at.value, server: at.server }] : [];
+  };
   const configured = Object.entries(meta.configured ?? {}).flatMap(([name, v]): { name: string; value: number; server: string | null }[] =>
     typeof v === 'number' ? [{ name, value: v, server: null }]
-    : typeof v === 'object' && v !== null && typeof v.value === 'number' && typeof v.server === 'string' ? [{ name, value: v.value, server: v.server }]
-    : [],
+    : Array.isArray(v) ? v.flatMap((one) => atServer(name, one))
+    : atServer(name, v),
   );
   if (configured.length > 0) {
     test('inferred timeouts match the configured values (2 % or 20 ms)', async () => {

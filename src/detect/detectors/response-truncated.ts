@@ -1,4 +1,3 @@
-import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
@@ -8,6 +7,7 @@ import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, RequestLeg } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { closedWindows, ClosedWindow, unfinishedResponse } from '../unfinished-response';
 
 /**
  * A proxy's two legs of one exchange closed within this long of each other (seconds) were closed
@@ -18,7 +18,7 @@ const LEGS_TOGETHER = 0.1;
 const MAX_KEPT = 10_000;
 
 /** A response whose body the server (or a proxy in front of it) ended with a FIN before it was whole. */
-interface Truncation {
+export interface Truncation {
   flowId: number;
   client: string;
   server: string;
@@ -64,32 +64,6 @@ interface AbandonedLeg {
   rst: boolean;
 }
 
-/** The exchange whose response was still unfinished when the connection ended (the last such one). */
-function unfinishedResponse(conn: AnalyzedConnection): HttpExchange | null {
-  const recent = conn.app?.recent ?? [];
-  for (let i = recent.length - 1; i >= 0; i--) {
-    const ex = recent[i];
-    if (ex.state === 'response-incomplete') return ex;
-  }
-  return null;
-}
-
-/**
- * The client's zero-window episodes that overlap [from, to] (one still open lasting to `to`), or
- * null when the endpoint kept fewer episodes than it had (then any may have).
- */
-function closedWindows(conn: AnalyzedConnection, from: number, to: number): { startTs: number; endTs: number }[] | null {
-  const c = conn.client;
-  if (c.zeroWindowCount === 0) return [];
-  if (c.zeroWindowCount > c.zeroWindowEpisodes.length) return null;
-  const out: { startTs: number; endTs: number }[] = [];
-  for (const ep of c.zeroWindowEpisodes) {
-    const endTs = ep.endTs < 0 ? to : ep.endTs;
-    if (ep.startTs <= to && endTs >= from) out.push({ startTs: ep.startTs, endTs });
-  }
-  return out;
-}
-
 /**
  * Whether the client's receive window held the response back: closed between its last byte and
  * the close (the server could not send), or closed during the response for at least `stall`
@@ -97,12 +71,12 @@ function closedWindows(conn: AnalyzedConnection, from: number, to: number): { st
  * reading (nginx `send_timeout`) is zero-window-stall's case: its kernel may even flush the last
  * bytes and the FIN once the window reopens, so the cut shows no silence at all.
  */
-function windowHeldBack(windows: { startTs: number; endTs: number }[] | null, lastByteTs: number, stall: number): boolean {
+function windowHeldBack(windows: ClosedWindow[] | null, lastByteTs: number, stall: number): boolean {
   return windows === null || windows.some((ep) => ep.endTs >= lastByteTs || ep.endTs - ep.startTs >= stall);
 }
 
 /** The truncation a connection ended with, or null (see the detector's comment for each condition). */
-function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncation | null {
+export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncation | null {
   const ex = unfinishedResponse(conn);
   if (ex === null || ex.uncertain || ex.status === null || ex.responseStart === null || ex.requestStart === null) return null;
   // A body the close delimits ends with it; a head the snaplen cut has no known length.

@@ -1,0 +1,447 @@
+import type { AnalyzedConnection } from '../analyzed-connection';
+import { ClientAgents } from '../client-agents';
+import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
+import { at, hostOf, ms, requestLine } from '../facts';
+import type { InferredValue } from '../finding';
+import { inferTimeout } from '../infer-timeout';
+import { firstCloseOf } from '../proxy-legs';
+import { closedWindows, unfinishedResponse } from '../unfinished-response';
+import { truncationOf, Truncation } from './response-truncated';
+
+/**
+ * A timer shows as the same delay on at least this many cuts of one client program, and on at
+ * least TIMER_SHARE of its cuts to the server: fewer agreeing cuts are as likely chance (people
+ * cancelling downloads, readers that stop after what they wanted).
+ */
+const MIN_CUTS = 3;
+const TIMER_SHARE = 0.5;
+/**
+ * No client timer shorter than this (seconds) is inferred: a client's close a fraction of a second
+ * into a response is its reaction to what it read (a status it rejects, the bytes it wanted), and
+ * the silences before closes mid-stream cluster at the stream's own cadence, below this.
+ */
+const MIN_CLIENT_TIMER = 0.5;
+/**
+ * A proxy closes its upstream leg of a request this soon (seconds) after its client closed the
+ * client leg: it followed its client (nginx notices at its next read or write on either leg; with
+ * `proxy_buffering off` that is the backend's next bytes).
+ */
+const PROXY_FOLLOWS_WITHIN = 1;
+/** A proxy's read timeout closes its two legs of one exchange within this long of each other (as response-truncated pairs them). */
+const LEGS_TOGETHER = 0.1;
+/** A proxy's upstream close this much before its client's still counts as following it (the two legs' packets can be stamped out of order). */
+const FOLLOW_ORDER_SLACK = 0.005;
+const MAX_KEPT = 10_000;
+
+/** A response its client ended by closing the connection while the body was still to come. */
+interface Abandon {
+  flowId: number;
+  client: string;
+  server: string;
+  /** The client's program as its connection's first request named it (null: none, or a proxy forwarded it). */
+  agent: string | null;
+  forwarded: boolean | null;
+  request: string;
+  status: number;
+  framing: 'length' | 'chunked' | 'close';
+  /** The Content-Length declared, -1 when none (chunked, or ended by the server's close). */
+  declared: number;
+  received: number;
+  requestStart: number;
+  requestFrame: number;
+  responseStart: number;
+  responseFrame: number;
+  lastByteTs: number;
+  lastByteFrame: number;
+  closeTs: number;
+  closeFrame: number;
+  rst: boolean;
+  /** Seconds from the request's first byte to the client's close: a total timeout shows here. */
+  sinceRequest: number;
+  /** Seconds from the server's last byte before the close to it: a read timeout between bytes shows here. */
+  silence: number;
+  /** From the client's SYN, for the first request of a connection opened for it (a timer that covers the connect). */
+  sinceConnect: number | null;
+  /** The client's window was closed after the server's last byte: the server could not send, so the silence is not the server's. */
+  windowClosed: boolean;
+  /** The server's RST after the close (its next write met the closed socket), -1 for none. */
+  serverResetTs: number;
+  serverResetFrame: number;
+}
+
+/** A proxy's upstream leg that followed its client's close, kept with the client leg it followed. */
+interface FollowedLeg {
+  flowId: number;
+  server: string;
+  closeTs: number;
+  closeFrame: number;
+  rst: boolean;
+}
+
+type Timer = 'total' | 'read' | 'either';
+
+/** The abandon a connection ended with, or null (see the detector's comment for each condition). */
+function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
+  const ex = unfinishedResponse(conn);
+  if (ex === null || ex.uncertain || ex.status === null || ex.responseStart === null || ex.requestStart === null) return null;
+  const framing = ex.responseFraming;
+  if (framing !== 'length' && framing !== 'chunked' && framing !== 'close') return null;
+  const close = firstCloseOf(conn, ex.responseStart);
+  if (close === null || !close.byClient) return null;
+  // A close right behind the response's head is the client's reaction to it (curl -f on an error
+  // status, a probe that wanted the status only), not a timer running out.
+  if (close.ts - ex.responseStart < options.minIdleTimeout) return null;
+  const c = conn.client;
+  const s = conn.server;
+  // A client that only half-closed and went on taking what the server sent (no reset for it) was
+  // still reading: the capture, not the client, ended the body.
+  if (!close.rst && conn.serverDataAfterClientFin !== null && !(c.rstTs >= close.ts)) return null;
+  const before = c.peerDataBeforeCloseTs;
+  const lastByteTs = before >= ex.responseStart && before <= close.ts ? before : ex.responseStart;
+  const lastByteFrame = lastByteTs === before ? c.peerDataBeforeCloseFrame : (ex.responseFrame ?? 0);
+  const windows = closedWindows(conn, ex.responseStart, close.ts);
+  const session = conn.app?.session ?? null;
+  return {
+    flowId: conn.id,
+    client: conn.clientName,
+    server: conn.serverName,
+    agent: session?.clientSoftware ?? null,
+    forwarded: session === null ? null : session.clientForwarded,
+    request: requestLine(ex) ?? '?',
+    status: ex.status,
+    framing,
+    declared: framing === 'length' ? (ex.responseLength ?? -1) : -1,
+    received: ex.responseBodyBytes,
+    requestStart: ex.requestStart,
+    requestFrame: ex.requestFrame ?? 0,
+    responseStart: ex.responseStart,
+    responseFrame: ex.responseFrame ?? 0,
+    lastByteTs,
+    lastByteFrame,
+    closeTs: close.ts,
+    closeFrame: close.frame,
+    rst: close.rst,
+    sinceRequest: close.ts - ex.requestStart,
+    silence: close.ts - lastByteTs,
+    sinceConnect: ex.index === 1 && c.synTimes.length > 0 ? close.ts - c.synTimes[0] : null,
+    windowClosed: windows === null || windows.some((ep) => ep.endTs >= lastByteTs),
+    serverResetTs: s.rstTs > close.ts ? s.rstTs : -1,
+    serverResetFrame: s.rstTs > close.ts ? s.rstFrame : 0,
+  };
+}
+
+/** How far the body had come, for text. */
+function progress(a: Abandon): string {
+  if (a.declared >= 0) return `${a.received} of its ${a.declared} body bytes`;
+  return a.framing === 'chunked' ? `${a.received} body bytes of a chunked body` : `${a.received} body bytes of a body only the server's close would end`;
+}
+
+/** The samples of `values` in the cluster `c` that inferTimeout found among them (its densest run, by value). */
+function clusterMembers(values: readonly number[], c: InferredValue): Set<number> {
+  const order = values.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]);
+  for (let from = 0; from + c.samples <= order.length; from++) {
+    const run = order.slice(from, from + c.samples);
+    if (run[run.length - 1][0] - run[0][0] !== c.spread) continue;
+    const mid = run.length % 2 === 1 ? run[(run.length - 1) / 2][0] : (run[run.length / 2 - 1][0] + run[run.length / 2][0]) / 2;
+    if (mid === c.value) return new Set(run.map(([, i]) => i));
+  }
+  return new Set();
+}
+
+/**
+ * Whether two request lines can be one request on both sides of a proxy: the same method, and the
+ * same target or one the other's tail (a proxy that strips or adds a path prefix: nginx
+ * `location /stream/ { proxy_pass http://backend/; }` sends `/stream/x` on as `/x`).
+ */
+function sameRequestThroughProxy(a: string, b: string): boolean {
+  if (a === b) return true;
+  const sa = a.indexOf(' ');
+  const sb = b.indexOf(' ');
+  if (sa < 0 || sb < 0 || a.slice(0, sa) !== b.slice(0, sb)) return false;
+  const ua = a.slice(sa + 1);
+  const ub = b.slice(sb + 1);
+  const [shorter, longer] = ua.length <= ub.length ? [ua, ub] : [ub, ua];
+  return shorter.length > 1 && shorter.startsWith('/') && longer.endsWith(shorter);
+}
+
+/** A client leg of a proxy: its request, when its answer began, its close. */
+interface ClientLeg {
+  flowId: number;
+  server: string;
+  request: string;
+  requestStart: number;
+  responseStart: number;
+}
+
+/**
+ * The proxy's upstream leg of `leg`'s request among the abandons (sorted by close): forwarded to
+ * another server after the client's request and before the client's answer began, abandoned
+ * (closed by the proxy, its client there) between `from` and `to`; the nearest to `from`, or null.
+ */
+function upstreamLeg(byClose: readonly Abandon[], leg: ClientLeg, from: number, to: number): Abandon | null {
+  let lo = 0;
+  let hi = byClose.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byClose[mid].closeTs < from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < byClose.length && byClose[i].closeTs <= to; i++) {
+    const up = byClose[i];
+    if (up.flowId === leg.flowId || up.server === leg.server || up.requestStart < leg.requestStart || up.requestStart > leg.responseStart) continue;
+    if (sameRequestThroughProxy(up.request, leg.request)) return up;
+  }
+  return null;
+}
+
+/** Which timer the cuts show: the tight cluster, else the larger; as tight and as large, either (a response that stalled from its first bytes). */
+function pickTimer(total: InferredValue | null, read: InferredValue | null, options: DetectOptions): Timer | null {
+  if (total === null) return read === null ? null : 'read';
+  if (read === null) return 'total';
+  if (read.samples === total.samples && Math.abs(read.value - total.value) <= Math.max(options.spreadFraction * total.value, options.spreadAbsolute)) return 'either';
+  const tight = (c: InferredValue): boolean => c.spread <= options.spreadFraction * c.value;
+  if (tight(total) !== tight(read)) return tight(total) ? 'total' : 'read';
+  return read.samples >= total.samples ? 'read' : 'total';
+}
+
+const TOTAL_TIMEOUT_SETTINGS =
+  'Go `http.Client.Timeout` (it covers reading the body: "context deadline exceeded (Client.Timeout or context cancellation while reading body)"), curl `--max-time` (exit 28 "Operation timed out"; it covers the connect), ' +
+  'fetch with `AbortSignal.timeout(ms)`, axios `timeout`, aiohttp `ClientTimeout(total=…)`, OkHttp `callTimeout`, .NET `HttpClient.Timeout` (100 s by default)';
+
+const READ_TIMEOUT_SETTINGS =
+  'Python requests `timeout=(connect, read)` (mid-body a ConnectionError "Read timed out."), Node `req.setTimeout(ms)` or http.request\'s `timeout` option (socket inactivity), ' +
+  'Java `setReadTimeout`, OkHttp `readTimeout` (10 s by default), Apache HttpClient `setSocketTimeout`/`setResponseTimeout`, Ruby Net::HTTP `read_timeout` (60 s by default), ' +
+  'aiohttp `ClientTimeout(sock_read=…)`, undici `bodyTimeout` (300 s by default); or, when the client is itself a proxy, its read timeout from its backend (nginx `proxy_read_timeout`, HAProxy `timeout server`)';
+
+const SERVER_VIEW =
+  'The server sees its client go away mid-response: its writes fail ("broken pipe", "connection reset by peer", EPIPE), nginx logs "client prematurely closed connection" ' +
+  '(with status 499 when the head had not been sent yet), and a proxy in front cancels its upstream request.';
+
+/**
+ * response-abandoned: clients that closed their connection (FIN or RST) while a response body was
+ * still arriving, at a delay that repeats across one client program's cuts: the same time since
+ * the request is a total timeout that also covers reading the body (Go's http.Client.Timeout:
+ * "Client.Timeout or context cancellation while reading body"; curl --max-time), the same silence since the
+ * server's last byte is a read timeout between bytes (Python requests' read timeout, Node's
+ * socket timeout). Slow downloads and stalled streams then fail for the client however healthy
+ * the server; the server logs broken pipes, nginx "client prematurely closed connection".
+ *
+ * Cuts whose delays agree by no timer are the clients' own choices (someone cancelled, a reader
+ * stopped after the bytes it wanted) and stay silent, as does a close right behind the response
+ * head (a reaction to the status), a half-closed client that went on reading, and a proxy's
+ * upstream leg it closed because its own client had gone (reported on the client's leg) or
+ * because its read timeout cut the response (response-truncated). A server that closed first is
+ * response-truncated's; a response that never began, unanswered-request's.
+ */
+export const responseAbandoned: DetectorDefinition = {
+  id: 'response-abandoned',
+  meta: {
+    description:
+      'Clients closed their connections while response bodies were still arriving, after a delay that repeats across one client\'s cuts: the same time since the request is a total timeout that covers reading the body ' +
+      '(Go http.Client.Timeout, curl --max-time), the same silence since the server\'s last byte a read timeout between bytes (Python requests, Node socket timeouts). Slow downloads and stalled streams fail for the client; the server logs broken pipes.',
+    severity: 'warning',
+    messages: {
+      abandoned: '{request} ({status}): the client closed the connection ({closedWith}) after {progress}, {sinceRequest} s after the request and {silence} s after the server\'s last byte{upstream}',
+    },
+  },
+  create(ctx: DetectContext) {
+    const abandons: Abandon[] = [];
+    const truncations: Truncation[] = [];
+
+    return {
+      onConnectionEnd(conn: AnalyzedConnection): void {
+        if (conn.app?.session?.isTunnel === true) return;
+        if ((conn.app?.recent.length ?? 0) === 0) return;
+        const a = abandonOf(conn, ctx.options);
+        if (a !== null) {
+          if (abandons.length < MAX_KEPT) abandons.push(a);
+          return;
+        }
+        const t = truncationOf(conn, ctx.options);
+        if (t !== null && truncations.length < MAX_KEPT) truncations.push(t);
+      },
+
+      onFinish(): void {
+        // A proxy's upstream legs: closed with its client's (it followed), or cut by its read timeout
+        // (response-truncated names them). Their client is the proxy, not a program with a timer.
+        const byClose = [...abandons].sort((x, y) => x.closeTs - y.closeTs);
+        const upstreamOf = new Map<number, FollowedLeg>();
+        const proxyLegs = new Set<number>();
+        for (const d of abandons) {
+          if (proxyLegs.has(d.flowId)) continue;
+          const up = upstreamLeg(byClose, d, d.closeTs - FOLLOW_ORDER_SLACK, d.closeTs + PROXY_FOLLOWS_WITHIN);
+          if (up === null) continue;
+          proxyLegs.add(up.flowId);
+          upstreamOf.set(d.flowId, { flowId: up.flowId, server: up.server, closeTs: up.closeTs, closeFrame: up.closeFrame, rst: up.rst });
+        }
+        for (const t of truncations) {
+          const up = upstreamLeg(byClose, t, t.finTs - LEGS_TOGETHER, t.finTs + LEGS_TOGETHER);
+          if (up !== null) proxyLegs.add(up.flowId);
+        }
+
+        // One client program (host and User-Agent) and the server it talked to.
+        const groups = new Map<string, Abandon[]>();
+        for (const a of abandons) {
+          if (proxyLegs.has(a.flowId)) continue;
+          const key = `${a.server} ${hostOf(a.client)} ${a.forwarded === true ? '' : (a.agent ?? '')}`;
+          let list = groups.get(key);
+          if (list === undefined) groups.set(key, (list = []));
+          list.push(a);
+        }
+
+        for (const all of groups.values()) {
+          if (all.length < MIN_CUTS) continue;
+          const options = {
+            fraction: ctx.options.spreadFraction,
+            absolute: ctx.options.spreadAbsolute,
+            minSamples: Math.max(MIN_CUTS, Math.ceil(TIMER_SHARE * all.length)),
+          };
+          const ages = all.map((a) => a.sinceRequest);
+          // A silence while the client's own window was closed was the client's doing: no read timer's.
+          const readable = all.filter((a) => !a.windowClosed);
+          const silences = readable.map((a) => a.silence);
+          const usable = (c: InferredValue | null): InferredValue | null => (c !== null && c.value >= MIN_CLIENT_TIMER ? c : null);
+          const total = usable(inferTimeout(ages, options));
+          const read = usable(inferTimeout(silences, options));
+          const timer = pickTimer(total, read, ctx.options);
+          if (timer === null) continue;
+          const members =
+            timer === 'read' && read !== null
+              ? [...clusterMembers(silences, read)].map((i) => readable[i])
+              : total !== null
+                ? [...clusterMembers(ages, total)].map((i) => all[i])
+                : [];
+          if (members.length === 0) continue;
+          members.sort((x, y) => x.closeTs - y.closeTs);
+          diagnoseGroup(ctx, members, all.length, timer, total, read, upstreamOf);
+        }
+      },
+    };
+  },
+};
+
+/** Reports one client program's cuts that its timer explains, and the timer. */
+function diagnoseGroup(
+  ctx: DetectContext, members: readonly Abandon[], cuts: number, timer: Timer,
+  total: InferredValue | null, read: InferredValue | null, upstreamOf: ReadonlyMap<number, FollowedLeg>,
+): void {
+  const ids: string[] = [];
+  for (const a of members) {
+    const up = upstreamOf.get(a.flowId) ?? null;
+    const finding = ctx.report({
+      flowId: a.flowId,
+      client: a.client,
+      server: a.server,
+      ts: a.closeTs,
+      message: 'abandoned',
+      data: {
+        request: a.request,
+        status: a.status,
+        closedWith: a.rst ? 'RST' : 'FIN',
+        progress: progress(a),
+        sinceRequest: ms(a.sinceRequest),
+        silence: ms(a.silence),
+        upstream: up !== null ? `; the proxy closed its upstream leg to ${up.server} ${ms(up.closeTs - a.closeTs)} s later (${up.rst ? 'RST' : 'FIN'}): it followed its client` : '',
+      },
+      evidence: {
+        request: a.request,
+        status: a.status,
+        framing: a.framing === 'length' ? 'content-length' : a.framing,
+        bodyDeclared: a.declared >= 0 ? a.declared : null,
+        bodyReceived: a.received,
+        bodyMissing: a.declared >= 0 ? a.declared - a.received : null,
+        requestAt: at(a.requestStart),
+        responseAt: at(a.responseStart),
+        lastByteAt: at(a.lastByteTs),
+        closedAt: at(a.closeTs),
+        closedWith: a.rst ? 'RST' : 'FIN',
+        sinceRequest: ms(a.sinceRequest),
+        silenceBeforeClose: ms(a.silence),
+        sinceConnect: a.sinceConnect !== null ? ms(a.sinceConnect) : null,
+        clientWindowClosed: a.windowClosed,
+        clientAgent: a.agent,
+        timer,
+        serverResetAfter: a.serverResetTs >= 0 ? ms(a.serverResetTs - a.closeTs) : null,
+        upstreamFlowId: up?.flowId ?? null,
+        upstreamServer: up?.server ?? null,
+        upstreamClosedAfter: up !== null ? ms(up.closeTs - a.closeTs) : null,
+      },
+      frames: [
+        ...new Set([
+          a.requestFrame,
+          a.responseFrame,
+          a.lastByteFrame,
+          a.closeFrame,
+          ...(a.serverResetTs >= 0 ? [a.serverResetFrame] : []),
+          ...(up !== null ? [up.closeFrame] : []),
+        ]),
+      ]
+        .filter((f) => f > 0)
+        .sort((x, y) => x - y),
+    });
+    ids.push(finding.id);
+  }
+
+  const first = members[0];
+  const n = members.length;
+  const agents = new ClientAgents();
+  for (const a of members) agents.noteIdentity(a.agent, a.forwarded);
+  const named = agents.describe();
+  const who = `${hostOf(first.client)}${named !== '' ? ` (${named})` : ''}`;
+  const others = cuts - n;
+  const othersNote =
+    others > 0 ? ` It ended ${others} other transfer${others === 1 ? '' : 's'} to this server at other moments, which no timer explains (cancelled, or read as far as it wanted): not counted.` : '';
+  const followed = members.filter((a) => upstreamOf.has(a.flowId)).length;
+  const followedNote =
+    followed > 0
+      ? ` A proxy between them closed its upstream leg right after ${followed === n ? 'each' : `${followed} of them`}: it cancelled the request it had forwarded when its client went away.`
+      : '';
+  // A client that named itself (or that sent no User-Agent, as few clients do) has its own settings
+  // to name; one that cannot be told, every common client's.
+  const identified = agents.named + agents.noAgent > 0 && agents.unnamed === agents.noAgent;
+  const totalSettings = identified ? agents.requestTimeouts() : TOTAL_TIMEOUT_SETTINGS;
+  const readSettings = identified ? agents.requestTimeouts() : READ_TIMEOUT_SETTINGS;
+  const inferred: Record<string, InferredValue> = {};
+  let explanation: string;
+  let remedy: string;
+  const head = `${who} closed ${n} connection${n === 1 ? '' : 's'} to ${first.server} while the response body was still arriving`;
+  if (timer === 'total' && total !== null) {
+    inferred.clientTimeout = total;
+    // Timers that cover the connect agree more closely counted from the SYN.
+    const sinceConnect = members.every((a) => a.sinceConnect !== null)
+      ? inferTimeout(members.map((a) => a.sinceConnect ?? 0), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: n })
+      : null;
+    const connectNote =
+      sinceConnect !== null && sinceConnect.spread < total.spread && ms(sinceConnect.value) !== ms(total.value)
+        ? ` Counted from each connection's SYN they agree more closely, ${ms(sinceConnect.value)} s: a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
+        : '';
+    if (connectNote !== '' && sinceConnect !== null) inferred.clientTimeoutFromConnect = sinceConnect;
+    explanation =
+      `${head}, each ${ms(total.value)} s after its request (${total.samples} of ${cuts} agree, spread ${ms(total.spread)} s), whether bytes were still flowing or not: ` +
+      `a total timeout on the whole request, reading the body included, ran out: ${totalSettings}.${connectNote} ` +
+      `Any response that takes longer to arrive (a large download, a slow stream) fails for this client however healthy the server.${followedNote}${othersNote} ${SERVER_VIEW}`;
+    remedy =
+      `Find why these responses take ${ms(total.value)} s or more to arrive in full. If they legitimately do (large or streamed bodies), raise this client's total timeout for these requests, ` +
+      `or bound the wait for the response head and the silence between reads instead of the whole transfer (Go: Transport.ResponseHeaderTimeout and a per-read deadline, not Client.Timeout; ` +
+      `curl: --speed-limit/--speed-time instead of --max-time).`;
+  } else if (timer === 'read' && read !== null) {
+    inferred.clientReadTimeout = read;
+    explanation =
+      `${head}, each after the server had sent nothing for ${ms(read.value)} s mid-body (${read.samples} of ${cuts} agree, spread ${ms(read.spread)} s), at various times since the request: ` +
+      `a read timeout between bytes ran out while the server (or its backend) paused: ${readSettings}.${followedNote}${othersNote} ${SERVER_VIEW}`;
+    remedy =
+      `Find why ${first.server} pauses ${ms(read.value)} s or more in the middle of these bodies (a slow query between chunks, a stalled backend, a lock). ` +
+      `If such pauses are expected (reports, exports, streams), raise this client's read timeout for these requests, or have the server send data (or SSE comments) well inside it.`;
+  } else {
+    const value = total ?? read;
+    if (total !== null) inferred.clientTimeout = total;
+    if (read !== null) inferred.clientReadTimeout = read;
+    explanation =
+      `${head}, each ${value !== null ? ms(value.value) : '?'} s after its request, the server having sent nothing since its first bytes: either a total timeout on the request ` +
+      `(${totalSettings}) or a read timeout between bytes (${readSettings}); these responses cannot tell which.${followedNote}${othersNote} ${SERVER_VIEW}`;
+    remedy =
+      `Find why ${first.server} stops sending right after the start of these responses, and which of the client's timers is set to ${value !== null ? ms(value.value) : 'that'} s; ` +
+      'raise it for these requests only if such responses are legitimate.';
+  }
+  ctx.diagnose({ server: first.server, count: n, inferred, explanation, remedy, anomalyIds: ids });
+}

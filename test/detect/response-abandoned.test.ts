@@ -1,0 +1,202 @@
+import { responseAbandoned } from '../../src/detect/detectors/response-abandoned';
+import { responseTruncated } from '../../src/detect/detectors/response-truncated';
+import { Capture, Conn, get, ofKind } from './reuse-kit';
+
+const KIND = 'response-abandoned';
+const only = [responseAbandoned];
+
+const partial = (length: number, sent: number): string =>
+  `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(sent)}`;
+const CHUNKED_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n';
+const chunk = (n: number): string => `${n.toString(16)}\r\n${'e'.repeat(n)}\r\n`;
+
+interface Download {
+  uri?: string;
+  agent?: string;
+  client?: string;
+  server?: string;
+  sport?: number;
+  /** Seconds the body flows (a piece every `every` s from the head on). */
+  flows: number;
+  every?: number;
+  /** Seconds from the request to the client's close. */
+  closeAt: number;
+  rst?: boolean;
+}
+
+/** A request at t + 0.001 whose Content-Length body flows for `flows` s, then nothing until the client closes at t + 0.001 + closeAt. */
+function download(cap: Capture, t: number, d: Download): Conn {
+  const c = cap.connection({ client: d.client, server: d.server, sport: d.sport });
+  const every = d.every ?? 0.25;
+  c.handshake(t).request(t + 0.001, get(d.uri ?? '/download', d.agent !== undefined ? [`User-Agent: ${d.agent}`] : [])).response(t + 0.011, partial(1_000_000, 500));
+  for (let k = 1; 0.01 + k * every <= d.flows && 0.01 + k * every < d.closeAt; k++) c.response(t + 0.011 + k * every, 'y'.repeat(1000));
+  if (d.rst === true) c.rstAck(t + 0.001 + d.closeAt, 'c');
+  else c.close(t + 0.001 + d.closeAt, 'c');
+  return c;
+}
+
+describe('response-abandoned on synthetic connections', () => {
+  test('bodies still flowing, each closed by the client at the same time since its request: a total timeout, inferred', () => {
+    const cap = new Capture();
+    for (const [t, every] of [[0, 0.25], [5, 0.3], [10, 0.17], [15, 0.22]] as const) download(cap, t, { flows: 5, every, closeAt: 2.0, agent: 'Go-http-client/1.1' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(4);
+    expect(found[0].severity).toBe('warning');
+    expect(found[0].evidence).toMatchObject({ request: 'GET /download', status: 200, framing: 'content-length', bodyDeclared: 1_000_000, closedWith: 'FIN', sinceRequest: 2, timer: 'total', clientAgent: 'Go-http-client/1.1' });
+    expect(found[0].summary).toContain('the client closed the connection (FIN)');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(2.0, 3);
+    expect(d.inferred.clientReadTimeout).toBeUndefined();
+    expect(d.explanation).toContain('total timeout');
+    expect(d.explanation).toContain('Go-http-client/1.1');
+    expect(d.explanation).toContain('http.Client `Timeout`');
+  });
+
+  test('bodies that stalled, each closed by the client the same silence after the last byte: a read timeout between bytes, inferred', () => {
+    const cap = new Capture();
+    for (const [t, flows] of [[0, 0.2], [5, 0.6], [10, 1.0], [15, 1.4]] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/report', ['User-Agent: python-requests/2.28.1'])).response(t + 0.011, partial(50_000, 500));
+      c.response(t + 0.011 + flows, 'y'.repeat(1000));
+      c.rstAck(t + 0.011 + flows + 1.5, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(4);
+    expect(found[0].evidence).toMatchObject({ closedWith: 'RST', silenceBeforeClose: 1.5, timer: 'read' });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientReadTimeout.value).toBeCloseTo(1.5, 3);
+    expect(d.inferred.clientTimeout).toBeUndefined();
+    expect(d.explanation).toContain('read timeout between bytes');
+    expect(d.explanation).toContain('Python requests');
+    expect(d.explanation).not.toContain('OkHttp');
+  });
+
+  test('responses that stalled right after their first bytes: silence and age agree, either timer is named', () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/stream')).response(t + 0.002, CHUNKED_HEAD + chunk(100));
+      c.close(t + 3.002, 'c');
+    }
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(3.001, 3);
+    expect(d.inferred.clientReadTimeout.value).toBeCloseTo(3.0, 3);
+    expect(d.explanation).toContain('cannot tell which');
+  });
+
+  test('two client programs on one host with different total timeouts: one diagnosis each, told apart by User-Agent', () => {
+    const cap = new Capture();
+    for (let k = 0; k < 3; k++) download(cap, 10 * k, { flows: 6, closeAt: 2.0, agent: 'Go-http-client/1.1' });
+    for (let k = 0; k < 3; k++) download(cap, 10 * k + 3, { flows: 6, closeAt: 3.0, agent: 'curl/7.88.1' });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(6);
+    const values = r.diagnoses.filter((x) => x.kind === KIND).map((x) => Math.round(x.inferred.clientTimeout.value * 1000) / 1000).sort();
+    expect(values).toEqual([2.0, 3.0]);
+  });
+
+  test('a timeout among other cancels: reported when it explains at least half of the cuts, the rest named as not counted', () => {
+    const cap = new Capture();
+    for (let k = 0; k < 4; k++) download(cap, 10 * k, { flows: 6, closeAt: 2.0 });
+    for (const [k, at] of [[0, 0.7], [1, 1.3], [2, 3.4], [3, 4.6]] as const) download(cap, 10 * k + 5, { flows: 6, closeAt: at });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(4);
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('4 other transfers');
+  });
+
+  test('a proxy that closes its upstream leg right after its client gave up: one finding, on the client leg, naming the upstream leg; the URI the proxy rewrote still pairs', () => {
+    const cap = new Capture();
+    for (let k = 0; k < 3; k++) {
+      const t = 10 * k;
+      const down = cap.connection({ server: '10.0.0.2', sport: 8080 });
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9000 });
+      down.handshake(t).request(t + 0.001, get(`/api/export?id=${k}`, ['User-Agent: curl/7.88.1']));
+      up.handshake(t + 0.002).request(t + 0.003, get(`/export?id=${k}`, ['User-Agent: curl/7.88.1']));
+      up.response(t + 0.01, partial(1_000_000, 500));
+      down.response(t + 0.011, partial(1_000_000, 500));
+      for (let j = 1; j < 12; j++) {
+        up.response(t + 0.01 + 0.25 * j, 'y'.repeat(1000));
+        down.response(t + 0.011 + 0.25 * j, 'y'.repeat(1000));
+      }
+      down.close(t + 3.001, 'c');
+      up.close(t + 3.006, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found.every((f) => f.server === '10.0.0.2:8080')).toBe(true);
+    expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.3:9000', upstreamClosedAfter: 0.005 });
+    expect(r.diagnoses.filter((x) => x.kind === KIND)).toHaveLength(1);
+    expect(r.diagnoses[0].explanation).toContain('cancelled the request it had forwarded');
+  });
+
+  test("a proxy's read timeout that cut the client's response and abandoned its backend: left to response-truncated", () => {
+    const cap = new Capture();
+    for (let k = 0; k < 3; k++) {
+      const t = 10 * k;
+      const down = cap.connection({ server: '10.0.0.2', sport: 8080 });
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9000 });
+      down.handshake(t).request(t + 0.001, get(`/export?id=${k}`));
+      up.handshake(t + 0.002).request(t + 0.003, get(`/export?id=${k}`));
+      up.response(t + 0.01 + 0.1 * k, partial(1_000_000, 500));
+      down.response(t + 0.011 + 0.1 * k, partial(1_000_000, 500));
+      up.close(t + 2.01 + 0.1 * k, 'c');
+      down.close(t + 2.011 + 0.1 * k, 's');
+    }
+    const r = cap.analyze([responseTruncated, responseAbandoned]);
+    expect(ofKind(r, 'response-truncated')).toHaveLength(3);
+    expect(ofKind(r, KIND)).toHaveLength(0);
+  });
+
+  describe('silent', () => {
+    test('cancels at scattered moments: no timer', () => {
+      const cap = new Capture();
+      for (const [k, at] of [[0, 0.7], [1, 1.6], [2, 2.9], [3, 3.4], [4, 1.1], [5, 4.3]] as const) download(cap, 10 * k, { flows: 6, every: 0.2, closeAt: at, rst: k % 2 === 0 });
+      const r = cap.analyze(only);
+      expect(r.anomalies).toHaveLength(0);
+      expect(r.diagnoses).toHaveLength(0);
+    });
+
+    test('only two cuts agree: too few to tell a timer from chance', () => {
+      const cap = new Capture();
+      download(cap, 0, { flows: 6, closeAt: 2.0 });
+      download(cap, 10, { flows: 6, closeAt: 2.0 });
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('closes right behind the response head, at the same time since the request: the client reacting to what it read', () => {
+      const cap = new Capture();
+      for (const t of [0, 5, 10, 15]) {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.001, get('/health', ['User-Agent: curl/7.88.1'])).response(t + 1.2, partial(100_000, 1000));
+        c.rstAck(t + 1.2005, 'c');
+      }
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('a client that half-closed and went on reading until the capture ended', () => {
+      const cap = new Capture();
+      for (const t of [0, 5, 10]) {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.001, get('/download')).response(t + 0.011, partial(1_000_000, 500));
+        for (let k = 1; k <= 10; k++) c.response(t + 0.011 + 0.2 * k, 'y'.repeat(1000));
+        c.fin(t + 2.001, 'c');
+        for (let k = 1; k <= 10; k++) c.response(t + 2.011 + 0.2 * k, 'y'.repeat(1000));
+      }
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('silences while the client kept its own window closed are no read timeout', () => {
+      const cap = new Capture();
+      for (const [t, flows] of [[0, 0.2], [5, 0.6], [10, 1.0]] as const) {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.001, get('/download')).response(t + 0.011, partial(1_000_000, 500));
+        c.send(t + 0.011 + flows, 's', 'y'.repeat(1000));
+        c.ack(t + 0.012 + flows, 'c', { window: 0 });
+        c.close(t + 0.011 + flows + 1.5, 'c');
+      }
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+  });
+});
