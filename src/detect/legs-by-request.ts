@@ -1,3 +1,5 @@
+import { requestLineKey, sameRequestLine } from './request-target';
+
 /** Keys (request lines) and legs per key kept at most: a failure storm must not grow memory without bound. */
 const MAX_KEYS = 10_000;
 const MAX_PER_KEY = 10_000;
@@ -22,29 +24,36 @@ export interface LegOf {
  * copy of a client's request the proxy forwarded while the client waited (at or after the client's
  * request, before the proxy's answer began), on another connection closed at about the same moment.
  * Shared by the detectors that tell a proxy's close from its backend's (tunnel-idle-timeout,
- * response-truncated). Keys are whole request lines: a proxy that rewrites the URI is not paired.
+ * response-truncated, response-abandoned). A proxy that strips or adds a path prefix still pairs
+ * (request-target.ts); one that rewrites the target otherwise does not.
  */
 export class LegsByRequest<L extends RequestLeg> {
-  private readonly byRequest = new Map<string, L[]>();
+  /** Legs by requestLineKey, each with its own request line. */
+  private readonly byRequest = new Map<string, { request: string; leg: L }[]>();
 
   constructor(private readonly closeOf: (leg: L) => number) {}
 
   add(request: string, leg: L): void {
-    let list = this.byRequest.get(request);
+    const key = requestLineKey(request);
+    let list = this.byRequest.get(key);
     if (list === undefined) {
       if (this.byRequest.size >= MAX_KEYS) return;
-      this.byRequest.set(request, (list = []));
+      this.byRequest.set(key, (list = []));
     }
-    if (list.length < MAX_PER_KEY) list.push(leg);
+    if (list.length < MAX_PER_KEY) list.push({ request, leg });
   }
 
-  /** The leg of `request` paired with `of` (see the class comment) closed within `within` s of it, the nearest; null when none. */
-  nearest(request: string, of: LegOf, within: number): L | null {
+  /**
+   * The leg of `request` paired with `of` (see the class comment) closed within `within` s of it,
+   * among those `accept` takes, the nearest; null when none.
+   */
+  nearest(request: string, of: LegOf, within: number, accept: (leg: L) => boolean = () => true): L | null {
     let best: L | null = null;
     let bestApart = Infinity;
-    for (const leg of this.byRequest.get(request) ?? []) {
+    for (const { request: line, leg } of this.byRequest.get(requestLineKey(request)) ?? []) {
       const apart = Math.abs(this.closeOf(leg) - of.closeTs);
       if (apart > within || leg.flowId === of.flowId || leg.requestStart < of.requestStart || leg.requestStart > of.answeredAt) continue;
+      if (!sameRequestLine(line, request) || !accept(leg)) continue;
       if (apart < bestApart) {
         best = leg;
         bestApart = apart;

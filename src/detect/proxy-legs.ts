@@ -7,6 +7,7 @@ import { atOneMoment, BurstSpan, burstSpans, closeBurstRuns, inferTimeout, keepL
 import { OtherConnections } from './other-connections';
 import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
+import { proxyKey, sameTarget } from './request-target';
 
 /**
  * The two legs of a proxy, as far as one capture shows them. A proxy is an address that is a
@@ -202,7 +203,7 @@ function addRecordRequest(record: ProxyRecord, r: LegRequest, cap: number): void
     record.byKey = undefined; // made again at the next question
     return;
   }
-  const key = `${r.method} ${r.uri}`;
+  const key = proxyKey(r.method, r.uri);
   const list = record.byKey.get(key);
   if (list === undefined) record.byKey.set(key, [r]);
   else list.push(r);
@@ -212,7 +213,7 @@ function requestsByKey(record: ProxyRecord): Map<string, LegRequest[]> {
   if (record.byKey === undefined) {
     const byKey = new Map<string, LegRequest[]>();
     for (const r of record.requests) {
-      const key = `${r.method} ${r.uri}`;
+      const key = proxyKey(r.method, r.uri);
       const list = byKey.get(key);
       if (list === undefined) byKey.set(key, [r]);
       else list.push(r);
@@ -446,8 +447,8 @@ export class ProxyLegs implements EventFollower {
   forwardedDuring(proxy: string, method: string, uri: string | null, from: number, to: number, client: string | null = null): LegRequest | null {
     const record = this.proxies.get(hostOf(proxy));
     let first: LegRequest | null = null;
-    for (const r of record === undefined ? [] : requestsByKey(record).get(`${method} ${uri}`) ?? []) {
-      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy)) continue;
+    for (const r of record === undefined ? [] : requestsByKey(record).get(proxyKey(method, uri)) ?? []) {
+      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, uri)) continue;
       if (first === null || r.start < first.start) first = r;
     }
     if (first !== null || client === null) return first;
@@ -463,8 +464,8 @@ export class ProxyLegs implements EventFollower {
   closedTogether(proxy: string, ts: number, within: number, copyOf: { method: string; uri: string | null; from: number; to: number }): UpstreamLeg | null {
     const record = this.upstreamRecord(hostOf(proxy), proxy);
     if (record === null) return null;
-    for (const r of requestsByKey(record).get(`${copyOf.method} ${copyOf.uri}`) ?? []) {
-      if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy)) continue;
+    for (const r of requestsByKey(record).get(proxyKey(copyOf.method, copyOf.uri)) ?? []) {
+      if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, copyOf.uri)) continue;
       if (r.leg.closedBy === 'proxy' && Math.abs(r.leg.closeTs - ts) <= within) return r.leg;
     }
     return null;
@@ -572,7 +573,7 @@ export class ProxyLegs implements EventFollower {
     let loose: LegRequest | null = null;
     for (const r of record.requests) {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
-      if (r.method === f.method && r.uri === f.uri && f.method !== null) {
+      if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
         if (strict === null || r.start < strict.start) strict = r;
       } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start)) {
         loose = r;
@@ -640,7 +641,7 @@ export class ProxyLegs implements EventFollower {
         const since = attemptEnd(prev.leg);
         let next: LegRequest | null = null;
         for (const r of record.requests) {
-          if (used.has(r) || r.start < since || r.start > to || r.method !== f.method || r.uri !== f.uri || answeredBefore(r, to) || !upstreamOf(r.leg, f.server)) continue;
+          if (used.has(r) || r.start < since || r.start > to || r.method !== f.method || !sameTarget(r.uri, f.uri) || answeredBefore(r, to) || !upstreamOf(r.leg, f.server)) continue;
           if (next === null || r.start < next.start) next = r;
         }
         if (next === null) break;
@@ -710,7 +711,7 @@ export class ProxyLegs implements EventFollower {
     if (record === undefined) return null;
     for (const r of record.requests) {
       if (r.leg.server === refused || r.start < ts || r.start > ts + within) continue;
-      if (same !== null && (r.method !== same.method || r.uri !== same.uri)) continue;
+      if (same !== null && (r.method !== same.method || !sameTarget(r.uri, same.uri))) continue;
       // A copy of a request the proxy had received, not its host's own client calling another server.
       if (this.forwardedByItsSender({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start })) return r;
     }

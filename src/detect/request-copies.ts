@@ -1,5 +1,6 @@
 import { hostOfEndpoint } from '../decode/address';
 import type { RememberedRequest } from './request-index';
+import { proxyKey, sameTarget } from './request-target';
 
 /**
  * Which requests of a capture copy which: a proxy forwards the requests it receives, so a request
@@ -12,8 +13,8 @@ import type { RememberedRequest } from './request-index';
  *   received (forwardedByItsSender), which tells a proxy's upstream request even where the proxy
  *   shares its address with its clients.
  *
- * Requests are grouped by method and URI and sorted by start, so each search is a window of one
- * group; windows are bounded (MAX_CANDIDATES) so a popular URI cannot make it quadratic.
+ * Requests are grouped by method and URI tail (a proxy may strip or add a path prefix, see
+ * request-target.ts) and sorted by start, so each search is a window of one group; windows are bounded (MAX_CANDIDATES) so a popular URI cannot make it quadratic.
  */
 
 /**
@@ -46,7 +47,7 @@ export class RequestCopies {
 
   constructor(requests: readonly RememberedRequest[]) {
     for (const r of requests) {
-      const key = `${r.method} ${r.uri}`;
+      const key = proxyKey(r.method, r.uri);
       const group = this.groups.get(key);
       if (group === undefined) this.groups.set(key, [r]);
       else group.push(r);
@@ -86,7 +87,7 @@ export class RequestCopies {
         for (let i = lowerBound(group, down.ts); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
           if (up.ts > down.responseStart) break;
-          if (up.server !== endpoint && up.client !== down.client && this.host(up.client) === host) return true;
+          if (up.server !== endpoint && up.client !== down.client && this.host(up.client) === host && sameTarget(up.uri, down.uri)) return true;
         }
       }
     }
@@ -121,7 +122,7 @@ export class RequestCopies {
   /** The request `r` was its sender forwarding (see forwardedByItsSender), nearest first, or null. */
   forwardedFrom(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): RememberedRequest | null {
     if (r.method === null || r.uri === null) return null;
-    const group = this.groups.get(`${r.method} ${r.uri}`);
+    const group = this.groups.get(proxyKey(r.method, r.uri));
     if (group === undefined) return null;
     const host = this.host(r.client);
     // Received before it: walk back from its start, nearest first.
@@ -130,6 +131,7 @@ export class RequestCopies {
       const down = group[i];
       if (down.server === r.server || down.client === r.client) continue;
       if (down.responseStart !== null && down.responseStart < r.start) continue;
+      if (!sameTarget(down.uri, r.uri)) continue;
       const server = this.host(down.server);
       // A server on its own host, or a proxy that connects upstream from the sender's host.
       if (server === host || this.upstream.get(server) === host) return down;
@@ -157,7 +159,7 @@ export class RequestCopies {
           const up = group[i];
           if (up.ts > down.responseStart) break;
           const address = this.host(up.client);
-          if (address === proxy || this.host(up.server) === proxy) continue;
+          if (address === proxy || this.host(up.server) === proxy || !sameTarget(up.uri, down.uri)) continue;
           // From the client's own address: a client that asks two servers the same, unless both
           // the proxy and that address are loopback addresses, which are all one host's: a proxy
           // listening on 127.0.0.2 connects to a backend on 127.0.0.3 from 127.0.0.1, its local

@@ -1,6 +1,7 @@
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
+import { sameTarget } from './request-target';
 
 /**
  * The recent requests of one analysis, for the detectors that look for retries (retried-request,
@@ -359,7 +360,8 @@ export class RequestIndex {
   }
 
   /**
-   * The earliest request with this method and URI that started within [from, to], was sent by
+   * The earliest request with this method and URI (or its copy through a proxy that strips or adds
+   * a path prefix, see request-target.ts) that started within [from, to], was sent by
    * none of the hosts of `notHosts` (endpoints; their host parts count) to none of them, by a
    * sender that `senderOk` accepts, and had no response by `to`: a copy of a request that failed
    * upstream, looked for among the newest entries only (asked once per request a server closed
@@ -374,7 +376,7 @@ export class RequestIndex {
     for (let e = this.written - 1; e >= oldest; e--) {
       const slot = e % this.capacity;
       const ts = this.ts[slot];
-      if (ts < from || ts > to || this.method[slot] !== method || this.uri[slot] !== u) continue;
+      if (ts < from || ts > to || this.method[slot] !== method || !sameTarget(this.uri[slot], u)) continue;
       const answeredAt = this.responseStart[slot];
       if (answeredAt >= 0 && answeredAt <= to) continue;
       if (best >= 0 && ts >= this.ts[best % this.capacity]) continue;

@@ -33,6 +33,18 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.remedy).toContain('proxy_read_timeout');
   });
 
+  test('a proxy that strips a path prefix (nginx location /api/ with proxy_pass http://backend/): its upstream requests still pair', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1, upstream: 'read', uri: '/api/hang/1', upstreamUri: '/hang/1' });
+    scene(cap, 3, { delay: 1.002, upstream: 'read', uri: '/api/hang/2', upstreamUri: '/hang/2' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found[0].evidence).toMatchObject({ upstreamPhase: 'read', upstreamRequest: 'GET /hang/1', upstreamUriMatched: true, upstreamClosedBy: 'proxy' });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(0.9998, 4);
+  });
+
   test('tinyproxy: 500 Unable to connect after its connect attempt timed out is a gateway timeout, connect phase; a 500 without one is not', () => {
     const cap = new Capture();
     // Waits of 3.01-3.22 s for a 3 s timeout that fires late by varying amounts: one timer, not two.

@@ -27,6 +27,8 @@ export type Upstream =
 
 export interface SceneOptions {
   uri?: string;
+  /** The target the proxy sends upstream (default: `uri`; a proxy may strip or add a path prefix). */
+  upstreamUri?: string;
   /** Seconds from the client's request to the proxy's answer. */
   delay: number;
   upstream: Upstream;
@@ -53,7 +55,7 @@ export function scene(cap: Capture, at: number, options: SceneOptions): Conn {
   const answerAt = at + 0.001 + options.delay;
   if (options.upstream === 'read' || options.upstream === 'answered') {
     const up = upstream(cap, options.via);
-    up.handshake(at + 0.0015).request(at + 0.002, get(uri));
+    up.handshake(at + 0.0015).request(at + 0.002, get(options.upstreamUri ?? uri));
     if (options.upstream === 'answered') up.response(answerAt - 0.0005, ok('', [], 'HTTP/1.1', options.backendStatus ?? '503 Service Unavailable'));
     up.close(answerAt - 0.0002, 'c');
   } else if (options.upstream === 'tls') {

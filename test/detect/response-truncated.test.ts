@@ -181,13 +181,18 @@ describe('response-truncated on synthetic connections', () => {
     expect(r.diagnoses.filter((x) => x.kind === KIND)).toEqual([]);
   });
 
-  test("a proxy's cut names its upstream leg, which it abandoned at the same moment", () => {
+  test.each([
+    ['the same target', '/slow', '/slow'],
+    ['a path prefix the proxy strips (nginx location /api/ with proxy_pass http://backend/)', '/api/slow', '/slow'],
+    ['a path prefix the proxy adds (HAProxy set-path /v1%[path])', '/slow', '/v1/slow'],
+    ['the absolute form a forward proxy gets', 'http://10.0.0.9:9000/slow', '/slow'],
+  ])("a proxy's cut names its upstream leg, which it abandoned at the same moment: %s", (_what, clientTarget, backendTarget) => {
     const cap = new Capture();
     for (const t of [0, 4, 8]) {
       const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 });
       const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
-      front.handshake(t).request(t + 0.001, get('/slow'));
-      back.handshake(t + 0.002).request(t + 0.003, get('/slow')).response(t + 0.01, partial(5000, 700));
+      front.handshake(t).request(t + 0.001, get(clientTarget));
+      back.handshake(t + 0.002).request(t + 0.003, get(backendTarget)).response(t + 0.01, partial(5000, 700));
       front.response(t + 0.011, partial(5000, 700));
       // The backend sends more for a while (longer each time), then stalls; the proxy passes its
       // last bytes on 0.2 s late (HAProxy's kernel holds a partial segment it sent with MSG_MORE).

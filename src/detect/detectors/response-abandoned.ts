@@ -4,6 +4,7 @@ import type { DetectContext, DetectOptions, DetectorDefinition } from '../detect
 import { at, hostOf, ms, requestLine } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
+import { LegsByRequest } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { closedWindows, unfinishedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
@@ -148,52 +149,6 @@ function clusterMembers(values: readonly number[], c: InferredValue): Set<number
   return new Set();
 }
 
-/**
- * Whether two request lines can be one request on both sides of a proxy: the same method, and the
- * same target or one the other's tail (a proxy that strips or adds a path prefix: nginx
- * `location /stream/ { proxy_pass http://backend/; }` sends `/stream/x` on as `/x`).
- */
-function sameRequestThroughProxy(a: string, b: string): boolean {
-  if (a === b) return true;
-  const sa = a.indexOf(' ');
-  const sb = b.indexOf(' ');
-  if (sa < 0 || sb < 0 || a.slice(0, sa) !== b.slice(0, sb)) return false;
-  const ua = a.slice(sa + 1);
-  const ub = b.slice(sb + 1);
-  const [shorter, longer] = ua.length <= ub.length ? [ua, ub] : [ub, ua];
-  return shorter.length > 1 && shorter.startsWith('/') && longer.endsWith(shorter);
-}
-
-/** A client leg of a proxy: its request, when its answer began, its close. */
-interface ClientLeg {
-  flowId: number;
-  server: string;
-  request: string;
-  requestStart: number;
-  responseStart: number;
-}
-
-/**
- * The proxy's upstream leg of `leg`'s request among the abandons (sorted by close): forwarded to
- * another server after the client's request and before the client's answer began, abandoned
- * (closed by the proxy, its client there) between `from` and `to`; the nearest to `from`, or null.
- */
-function upstreamLeg(byClose: readonly Abandon[], leg: ClientLeg, from: number, to: number): Abandon | null {
-  let lo = 0;
-  let hi = byClose.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (byClose[mid].closeTs < from) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo; i < byClose.length && byClose[i].closeTs <= to; i++) {
-    const up = byClose[i];
-    if (up.flowId === leg.flowId || up.server === leg.server || up.requestStart < leg.requestStart || up.requestStart > leg.responseStart) continue;
-    if (sameRequestThroughProxy(up.request, leg.request)) return up;
-  }
-  return null;
-}
-
 /** Which timer the cuts show: the tight cluster, else the larger; as tight and as large, either (a response that stalled from its first bytes). */
 function pickTimer(total: InferredValue | null, read: InferredValue | null, options: DetectOptions): Timer | null {
   if (total === null) return read === null ? null : 'read';
@@ -247,6 +202,8 @@ export const responseAbandoned: DetectorDefinition = {
   create(ctx: DetectContext) {
     const abandons: Abandon[] = [];
     const truncations: Truncation[] = [];
+    /** Abandons by request, to find a proxy's upstream leg of a request its client gave up on. */
+    const abandonsByRequest = new LegsByRequest<Abandon>((a) => a.closeTs);
 
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
@@ -255,6 +212,7 @@ export const responseAbandoned: DetectorDefinition = {
         const a = abandonOf(conn, ctx.options);
         if (a !== null) {
           if (abandons.length < MAX_KEPT) abandons.push(a);
+          abandonsByRequest.add(a.request, a);
           return;
         }
         const t = truncationOf(conn, ctx.options);
@@ -264,18 +222,20 @@ export const responseAbandoned: DetectorDefinition = {
       onFinish(): void {
         // A proxy's upstream legs: closed with its client's (it followed), or cut by its read timeout
         // (response-truncated names them). Their client is the proxy, not a program with a timer.
-        const byClose = [...abandons].sort((x, y) => x.closeTs - y.closeTs);
         const upstreamOf = new Map<number, FollowedLeg>();
         const proxyLegs = new Set<number>();
         for (const d of abandons) {
           if (proxyLegs.has(d.flowId)) continue;
-          const up = upstreamLeg(byClose, d, d.closeTs - FOLLOW_ORDER_SLACK, d.closeTs + PROXY_FOLLOWS_WITHIN);
+          const of = { flowId: d.flowId, requestStart: d.requestStart, answeredAt: d.responseStart, closeTs: d.closeTs };
+          // The proxy's leg to another server, closed after its client's (it follows), not before.
+          const up = abandonsByRequest.nearest(d.request, of, PROXY_FOLLOWS_WITHIN, (u) => u.server !== d.server && u.closeTs >= d.closeTs - FOLLOW_ORDER_SLACK);
           if (up === null) continue;
           proxyLegs.add(up.flowId);
           upstreamOf.set(d.flowId, { flowId: up.flowId, server: up.server, closeTs: up.closeTs, closeFrame: up.closeFrame, rst: up.rst });
         }
         for (const t of truncations) {
-          const up = upstreamLeg(byClose, t, t.finTs - LEGS_TOGETHER, t.finTs + LEGS_TOGETHER);
+          const of = { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.finTs };
+          const up = abandonsByRequest.nearest(t.request, of, LEGS_TOGETHER, (u) => u.server !== t.server);
           if (up !== null) proxyLegs.add(up.flowId);
         }
 
