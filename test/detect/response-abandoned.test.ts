@@ -43,7 +43,7 @@ describe('response-abandoned on synthetic connections', () => {
     const found = ofKind(r, KIND);
     expect(found).toHaveLength(4);
     expect(found[0].severity).toBe('warning');
-    expect(found[0].evidence).toMatchObject({ request: 'GET /download', status: 200, framing: 'content-length', bodyDeclared: 1_000_000, closedWith: 'FIN', sinceRequest: 2, timer: 'total', clientAgent: 'Go-http-client/1.1' });
+    expect(found[0].evidence).toMatchObject({ request: 'GET /download', status: 200, framing: 'content-length', bodyDeclared: 1_000_000, closedWith: 'FIN', sinceRequest: 2, timer: 'total', clientAgent: 'Go-http-client/1.1', clientResetAfter: null });
     expect(found[0].summary).toContain('the client closed the connection (FIN)');
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.inferred.clientTimeout.value).toBeCloseTo(2.0, 3);
@@ -84,6 +84,22 @@ describe('response-abandoned on synthetic connections', () => {
     expect(d.inferred.clientTimeout.value).toBeCloseTo(3.001, 3);
     expect(d.inferred.clientReadTimeout.value).toBeCloseTo(3.0, 3);
     expect(d.explanation).toContain('cannot tell which');
+  });
+
+  test("the server's next bytes after the client's FIN draw the client's RST: its frame is in the evidence", () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/download')).response(t + 0.011, partial(1_000_000, 500));
+      for (let k = 1; k < 8; k++) c.response(t + 0.011 + 0.25 * k, 'y'.repeat(1000));
+      c.fin(t + 2.001, 'c');
+      c.send(t + 2.1, 's', 'y'.repeat(1000));
+      c.rst(t + 2.1001, 'c');
+    }
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ closedWith: 'FIN', clientResetAfter: 0.099 });
+    expect(found[0].frames).toHaveLength(5);
   });
 
   test('two client programs on one host with different total timeouts: one diagnosis each, told apart by User-Agent', () => {

@@ -65,9 +65,12 @@ interface Abandon {
   sinceConnect: number | null;
   /** The client's window was closed after the server's last byte: the server could not send, so the silence is not the server's. */
   windowClosed: boolean;
-  /** The server's RST after the close (its next write met the closed socket), -1 for none. */
+  /** The server's RST after the close, -1 for none. */
   serverResetTs: number;
   serverResetFrame: number;
+  /** The client's RST after its FIN (the server's next bytes met its closed socket), -1 for none. */
+  clientResetTs: number;
+  clientResetFrame: number;
 }
 
 /** A proxy's upstream leg that followed its client's close, kept with the client leg it followed. */
@@ -128,6 +131,8 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     windowClosed: windows === null || windows.some((ep) => ep.endTs >= lastByteTs),
     serverResetTs: s.rstTs > close.ts ? s.rstTs : -1,
     serverResetFrame: s.rstTs > close.ts ? s.rstFrame : 0,
+    clientResetTs: !close.rst && c.rstTs > close.ts ? c.rstTs : -1,
+    clientResetFrame: !close.rst && c.rstTs > close.ts ? c.rstFrame : 0,
   };
 }
 
@@ -322,6 +327,7 @@ function diagnoseGroup(
         clientAgent: a.agent,
         timer,
         serverResetAfter: a.serverResetTs >= 0 ? ms(a.serverResetTs - a.closeTs) : null,
+        clientResetAfter: a.clientResetTs >= 0 ? ms(a.clientResetTs - a.closeTs) : null,
         upstreamFlowId: up?.flowId ?? null,
         upstreamServer: up?.server ?? null,
         upstreamClosedAfter: up !== null ? ms(up.closeTs - a.closeTs) : null,
@@ -333,6 +339,7 @@ function diagnoseGroup(
           a.lastByteFrame,
           a.closeFrame,
           ...(a.serverResetTs >= 0 ? [a.serverResetFrame] : []),
+          ...(a.clientResetTs >= 0 ? [a.clientResetFrame] : []),
           ...(up !== null ? [up.closeFrame] : []),
         ]),
       ]
