@@ -50,6 +50,12 @@ export interface RememberedRequest extends RequestSignature {
   claimed: boolean;
   /** The request carried an Idempotency-Key header (see HttpExchange.idempotencyKey). */
   idempotencyKey: boolean;
+  /**
+   * The program that sent it, by its `User-Agent` ('' for none), when that is known for this very
+   * request: it was its connection's first (whose agent the HTTP stage reads,
+   * HttpSession.clientSoftware) and said no proxy forwarded it (see agentOf). Null otherwise.
+   */
+  agent: string | null;
 }
 
 /** Requests remembered at most (the oldest are forgotten first), and at first. */
@@ -139,6 +145,19 @@ function previousRequestStart(ex: HttpExchange, conn: AnalyzedConnection): numbe
   return -1;
 }
 
+/**
+ * The `User-Agent` that sent `ex` when it is known for this very request ('' for none), else null:
+ * only a connection's first request is sure to be its agent's (a proxy's pooled connection carries
+ * other clients' requests after it), and only when no proxy said it forwarded it and the snaplen
+ * did not cut its head (where the agent may have been).
+ */
+function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
+  const session = conn.app?.session;
+  if (ex.index !== 1 || session === null || session === undefined || session.clientForwarded !== false) return null;
+  if (ex.requestCut === true || ex.requestHeadUnfinished === true) return null;
+  return session.clientSoftware ?? '';
+}
+
 export class RequestIndex {
   private capacity = INITIAL_CAPACITY;
   /** Entries written so far; entry n sits in slot n % capacity while n >= written - capacity. */
@@ -174,6 +193,7 @@ export class RequestIndex {
   private server: string[] = [];
   private method: string[] = [];
   private uri: string[] = [];
+  private agent: (string | null)[] = [];
 
   /**
    * Requests of uncertain exchanges (capture loss: a lost response, a lost request head), not
@@ -231,6 +251,7 @@ export class RequestIndex {
     this.server[slot] = conn.serverName;
     this.method[slot] = ex.method;
     this.uri[slot] = uri;
+    this.agent[slot] = agentOf(ex, conn);
     this.lastEntry = entry;
     this.snapshot = null;
     return entry;
@@ -278,6 +299,7 @@ export class RequestIndex {
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
       idempotencyKey: this.keyed[slot] === 1,
+      agent: this.agent[slot],
     };
   }
 

@@ -40,6 +40,20 @@ describe('retried-request: synthetic connections', () => {
     expect(f.frames).toHaveLength(3); // failed request, RST, retry
   });
 
+  test.each([
+    ['the same program (User-Agent) sent it again: a retry', 'worker/1.0', 1],
+    ['another program on the same host (another User-Agent) fetched the same URL: no retry', 'cron-check/2.1', 0],
+    ['another program that sends no User-Agent: no retry', null, 0],
+  ])('a GET reset on its fresh connection, then the same GET on a new one 0.2 s later: %s', (_what, agent, retries) => {
+    const cap = new Capture();
+    const failed = cap.connection();
+    failed.handshake(0).request(0.01, get('/report', ['User-Agent: worker/1.0']));
+    failed.rst(0.5, 's');
+    const next = cap.connection();
+    next.handshake(0.7).exchange(0.701, get('/report', agent === null ? [] : [`User-Agent: ${agent}`])).close(0.71, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
+  });
+
   test('silent: a client that reset after the head of an error answer had its answer; its next attempt is no retry of a request without one', () => {
     // tinyproxy answers a failed CONNECT with a close-delimited 500; curl resets after the head
     // (connect-tunnel-failures): the exchange is response-incomplete, but the client knew the status.

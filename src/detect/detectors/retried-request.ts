@@ -103,9 +103,13 @@ export const retriedRequest: DetectorDefinition = {
     const window = ctx.options.retryWindow;
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
     const legs = sharedProxyLegs(ctx);
-    /** A sequential client that sent other requests between the failure and the next attempt had moved on: no retry. */
+    /**
+     * A sequential client that sent other requests between the failure and the next attempt had
+     * moved on: no retry. Nor is a copy another program sent (another `User-Agent`, where both are
+     * known): two programs on one host fetch the same URLs.
+     */
     const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest): boolean =>
-      index.movedOnBetween(failed, failedAt, next.ts);
+      (failed.agent !== null && next.agent !== null && failed.agent !== next.agent) || index.movedOnBetween(failed, failedAt, next.ts);
     const pending = new Map<number, PendingFailure[]>();
     let pendingCount = 0;
     /**
