@@ -93,7 +93,7 @@ export const retriedRequest: DetectorDefinition = {
   id: 'retried-request',
   meta: {
     description:
-      'The same request (method, URI, body length) is sent again on another connection from the same client host shortly after it failed on one (no response: reset, closed, keep-alive race).',
+      'The same request (method, URI, body length) is sent again on another connection from the same client host (and the same program, where its User-Agent tells) shortly after it failed on one (no response: reset, closed, keep-alive race).',
     severity: 'info',
     messages: {
       retry: '{request} sent again on another connection {after} s after it failed on {failedOn} ({failure}){risk}',
