@@ -5,6 +5,7 @@ and who closed first. Importable (`import x30_wire`) by a program run from this 
 import bisect
 import os
 import sys
+from urllib.parse import parse_qs, urlsplit
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -202,3 +203,35 @@ def before(c, frame):
         t.ends.append(end)
         t.frames.append((fr, tt))
     return parse_responses(t, c['requests'], False), len(d.data) - len(t.data)
+
+
+def query(target):
+    """A URL's or target's query parameters, the last value of each."""
+    return {k: v[-1] for k, v in parse_qs(urlsplit(target).query).items()}
+
+
+def path_of(url):
+    """A URL's target: its path and query."""
+    u = urlsplit(url)
+    return u.path + ('?' + u.query if u.query else '')
+
+
+def curl_entry(line):
+    """One transfer of curl's -w '{"tag":…,"curl":%{json}}' log, as the meta writers list the clients' transfers
+    (program, url, localPort, status, bytes, error, seconds), with its exit code."""
+    e = line['curl']
+    err = f'curl: ({e["exitcode"]}) {e["errormsg"]}' if e.get('exitcode') else None
+    return {'program': 'curl', 'url': e['url'], 'localPort': e.get('local_port'), 'status': e.get('http_code'),
+            'bytes': e.get('size_download'), 'error': err, 'exitcode': e.get('exitcode'), 'seconds': e.get('time_total')}
+
+
+def load_checked(path, refuse, hosts=('127.0.0.1', '127.0.0.2')):
+    """load(), refusing a connection from another host than HOSTS and a gap in either side's bytes."""
+    conns, n = load(path)
+    for c in conns.values():
+        if c['client'][0] not in hosts:
+            refuse(f'{addr(c["client"])} -> {addr(c["server"])}: an unexpected connection')
+        for side in ('client', 'server'):
+            if c['dir'][side].gap:
+                refuse(f'{addr(c["client"])}: a gap in the {side}\'s bytes')
+    return conns, n

@@ -23,27 +23,17 @@ import argparse
 import json
 import os
 import sys
-from urllib.parse import parse_qs, urlsplit
 
 sys.dont_write_bytecode = True
 import x30_wire  # noqa: E402
 from x29_capture import read_jsonl  # noqa: E402
-from x30_wire import addr, span  # noqa: E402
+from x30_wire import addr, curl_entry, path_of, query, span  # noqa: E402
 
 problems = []
 
 
 def refuse(msg):
     problems.append(msg)
-
-
-def qs(url):
-    return {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def path_of(url):
-    u = urlsplit(url)
-    return u.path + ('?' + u.query if u.query else '')
 
 
 def entries(work):
@@ -64,14 +54,11 @@ def entries(work):
                     'planned': f'close after reading {e["read"]} body bytes' if partial else None,
                     'seconds': round(e['tEnd'] - e['tStart'], 4)})
     for line in read_jsonl(os.path.join(work, 'curl.log')):
-        e = line['curl']
-        err = f'curl: ({e["exitcode"]}) {e["errormsg"]}' if e.get('exitcode') else None
-        out.append({'program': 'curl', 'url': e['url'], 'localPort': e.get('local_port'), 'status': e.get('http_code'),
-                    'bytes': e.get('size_download'), 'error': err, 'cancelled': e.get('exitcode') == 28,
-                    'planned': f'--max-time ({e.get("time_total")} s)' if e.get('exitcode') == 28 else None,
-                    'seconds': e.get('time_total')})
+        e = curl_entry(line)
+        cancelled = e['exitcode'] == 28
+        out.append({**e, 'cancelled': cancelled, 'planned': f'--max-time ({e["seconds"]} s)' if cancelled else None})
     for e in out:
-        q = qs(e['url'])
+        q = query(e['url'])
         e['want'], e['id'] = q.get('want'), q.get('id')
         if q.get('c') != e['program']:
             refuse(f'{e["url"]}: logged by {e["program"]}')
@@ -87,15 +74,10 @@ def main():
     ap.add_argument('--software', nargs='*', default=[])
     a = ap.parse_args()
 
-    conns, npackets = x30_wire.load(a.capture)
+    conns, npackets = x30_wire.load_checked(a.capture, refuse)
     front = {c['client'][1]: c for c in conns.values() if c['client'][0] == '127.0.0.1'}
     legs = [c for c in conns.values() if c['client'][0] == '127.0.0.2' and addr(c['server']) == '127.0.0.3:9001']
     for c in conns.values():
-        if c['client'][0] not in ('127.0.0.1', '127.0.0.2'):
-            refuse(f'{addr(c["client"])} -> {addr(c["server"])}: an unexpected connection')
-        for side in ('client', 'server'):
-            if c['dir'][side].gap:
-                refuse(f'{addr(c["client"])}: a gap in the {side}\'s bytes')
         c['entries'] = []
     for e in entries(a.work):
         c = front.get(e['localPort'])

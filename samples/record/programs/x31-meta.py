@@ -40,12 +40,12 @@ import os
 import re
 import sys
 from collections import defaultdict
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 sys.dont_write_bytecode = True
 import x30_wire  # noqa: E402
 from x29_capture import read_jsonl  # noqa: E402
-from x30_wire import addr, span  # noqa: E402
+from x30_wire import addr, query, span  # noqa: E402
 
 x30_wire.SERVER_PORTS.add(8081)  # HAProxy's port (the module knows 8080 and 9001)
 PROXIES = {8080: 'nginx', 8081: 'haproxy'}
@@ -63,17 +63,13 @@ def refuse(msg):
     problems.append(msg)
 
 
-def qs(target):
-    return {k: v[-1] for k, v in parse_qs(urlsplit(target).query).items()}
-
-
 def scene_of(target):
     path = urlsplit(target).path
     if path.endswith('/slow-head'):
         return 'gateway'
     if path.endswith('/stall-body'):
         return 'stall'
-    if path.endswith('/flow') and qs(target).get('total') == '17408':
+    if path.endswith('/flow') and query(target).get('total') == '17408':
         return 'abandon'
     return 'healthy'
 
@@ -91,7 +87,7 @@ def client_logs(work):
         rcf = os.path.join(work, f'curl-{tag}.rc')
         rc = open(rcf).read().strip() if os.path.exists(rcf) else ''
         for j in read_jsonl(f):
-            rid = qs(j['url']).get('id')
+            rid = query(j['url']).get('id')
             ok = j['exitcode'] == 0
             out[rid] = {'program': 'curl', 'tag': tag, 'url': j['url'], 'localPort': j['local_port'],
                         'status': j['http_code'], 'received': j['size_download'], 'exitCode': j['exitcode'],
@@ -150,7 +146,7 @@ def main():
         if any(r.get('partial') for r in c['requests']):
             refuse(f'{addr(c["client"])}: a partial request head')
         for k, (rq, rs) in enumerate(x30_wire.exchanges(c)):
-            rid = qs(rq['uri']).get('id')
+            rid = query(rq['uri']).get('id')
             if c['role'] in legs[rid]:
                 refuse(f'{rid}: twice on the {c["role"]} side')
             legs[rid][c['role']] = {'c': c, 'rq': rq, 'rs': rs, 'k': k, 'n': len(c['requests'])}
@@ -166,7 +162,7 @@ def main():
         refuse(f'backend exceptions: {[e for e in backend if e["event"] == "exception"]}')
     nginx_acc = {}
     for j in read_jsonl(os.path.join(a.work, 'nginx-access.log')):
-        nginx_acc[qs(j['request'].split(' ')[1]).get('id')] = j
+        nginx_acc[query(j['request'].split(' ')[1]).get('id')] = j
     nginx_err = defaultdict(list)
     for ln in open(os.path.join(a.work, 'error.log')):
         if '[notice]' in ln or 'closed keepalive connection' in ln or 'epoll_wait() failed (4' in ln:
@@ -175,12 +171,12 @@ def main():
         if not m:
             refuse(f'nginx error log: unexpected line: {ln.strip()}')
             continue
-        nginx_err[qs(m.group(1)).get('id')].append(ln.strip())
+        nginx_err[query(m.group(1)).get('id')].append(ln.strip())
     ha = {}
     for ln in open(os.path.join(a.work, 'haproxy.log')):
         m = re.match(r'^(\d+\.\d+) (\S+):(\d+) (\S+) (\S+) (\d+) (\S+) (\d+) (\S+) (\d+) (\d+) (\S+)$', ln.strip())
         if m:
-            ha[qs(m.group(5)).get('id')] = {'clientPort': int(m.group(3)), 'uri': m.group(5), 'status': int(m.group(6)),
+            ha[query(m.group(5)).get('id')] = {'clientPort': int(m.group(3)), 'uri': m.group(5), 'status': int(m.group(6)),
                                             'timers': m.group(7), 'Tt': int(m.group(8)), 'termination': m.group(9),
                                             'backendPort': int(m.group(10)), 'bytesRead': int(m.group(11)),
                                             'sentPath': m.group(12)}
