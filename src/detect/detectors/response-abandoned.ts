@@ -1,12 +1,12 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { at, hostOf, ms, requestLine } from '../facts';
+import { at, hostOf, ms } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { LegsByRequest } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
-import { closedWindows, unfinishedResponse } from '../unfinished-response';
+import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
 
 /**
@@ -35,32 +35,12 @@ const FOLLOW_ORDER_SLACK = 0.005;
 const MAX_KEPT = 10_000;
 
 /** A response its client ended by closing the connection while the body was still to come. */
-interface Abandon {
-  flowId: number;
-  client: string;
-  server: string;
+interface Abandon extends CutResponse {
   /** The client's program as its connection's first request named it (null: none, or a proxy forwarded it). */
   agent: string | null;
   forwarded: boolean | null;
-  request: string;
-  status: number;
   framing: 'length' | 'chunked' | 'close';
-  /** The Content-Length declared, -1 when none (chunked, or ended by the server's close). */
-  declared: number;
-  received: number;
-  requestStart: number;
-  requestFrame: number;
-  responseStart: number;
-  responseFrame: number;
-  lastByteTs: number;
-  lastByteFrame: number;
-  closeTs: number;
-  closeFrame: number;
   rst: boolean;
-  /** Seconds from the request's first byte to the client's close: a total timeout shows here. */
-  sinceRequest: number;
-  /** Seconds from the server's last byte before the close to it: a read timeout between bytes shows here. */
-  silence: number;
   /** From the client's SYN, for the first request of a connection opened for it (a timer that covers the connect). */
   sinceConnect: number | null;
   /** The client's window was closed after the server's last byte: the server could not send, so the silence is not the server's. */
@@ -86,8 +66,8 @@ type Timer = 'total' | 'read' | 'either';
 
 /** The abandon a connection ended with, or null (see the detector's comment for each condition). */
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
-  const ex = unfinishedResponse(conn);
-  if (ex === null || ex.uncertain || ex.status === null || ex.responseStart === null || ex.requestStart === null) return null;
+  const ex = startedResponse(conn);
+  if (ex === null) return null;
   const framing = ex.responseFraming;
   if (framing !== 'length' && framing !== 'chunked' && framing !== 'close') return null;
   const close = firstCloseOf(conn, ex.responseStart);
@@ -106,27 +86,11 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
   const windows = closedWindows(conn, ex.responseStart, close.ts);
   const session = conn.app?.session ?? null;
   return {
-    flowId: conn.id,
-    client: conn.clientName,
-    server: conn.serverName,
+    ...cutResponse(conn, ex, close, lastByteTs, lastByteFrame),
     agent: session?.clientSoftware ?? null,
     forwarded: session === null ? null : session.clientForwarded,
-    request: requestLine(ex) ?? '?',
-    status: ex.status,
     framing,
-    declared: framing === 'length' ? (ex.responseLength ?? -1) : -1,
-    received: ex.responseBodyBytes,
-    requestStart: ex.requestStart,
-    requestFrame: ex.requestFrame ?? 0,
-    responseStart: ex.responseStart,
-    responseFrame: ex.responseFrame ?? 0,
-    lastByteTs,
-    lastByteFrame,
-    closeTs: close.ts,
-    closeFrame: close.frame,
     rst: close.rst,
-    sinceRequest: close.ts - ex.requestStart,
-    silence: close.ts - lastByteTs,
     sinceConnect: ex.index === 1 && c.synTimes.length > 0 ? close.ts - c.synTimes[0] : null,
     windowClosed: windows === null || windows.some((ep) => ep.endTs >= lastByteTs),
     serverResetTs: s.rstTs > close.ts ? s.rstTs : -1,
@@ -239,7 +203,7 @@ export const responseAbandoned: DetectorDefinition = {
           upstreamOf.set(d.flowId, { flowId: up.flowId, server: up.server, closeTs: up.closeTs, closeFrame: up.closeFrame, rst: up.rst });
         }
         for (const t of truncations) {
-          const of = { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.finTs };
+          const of = { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs };
           const up = abandonsByRequest.nearest(t.request, of, LEGS_TOGETHER, (u) => u.server !== t.server);
           if (up !== null) proxyLegs.add(up.flowId);
         }

@@ -7,7 +7,7 @@ import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, RequestLeg } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import { closedWindows, ClosedWindow, unfinishedResponse } from '../unfinished-response';
+import { closedWindows, ClosedWindow, cutResponse, CutResponse, startedResponse, unfinishedResponse } from '../unfinished-response';
 
 /**
  * A proxy's two legs of one exchange closed within this long of each other (seconds) were closed
@@ -17,28 +17,8 @@ import { closedWindows, ClosedWindow, unfinishedResponse } from '../unfinished-r
 const LEGS_TOGETHER = 0.1;
 const MAX_KEPT = 10_000;
 
-/** A response whose body the server (or a proxy in front of it) ended with a FIN before it was whole. */
-export interface Truncation {
-  flowId: number;
-  client: string;
-  server: string;
-  request: string;
-  status: number;
-  /** The Content-Length declared, or -1 for a chunked body (its last chunk never came). */
-  declared: number;
-  received: number;
-  requestStart: number;
-  requestFrame: number;
-  responseStart: number;
-  responseFrame: number;
-  lastByteTs: number;
-  lastByteFrame: number;
-  finTs: number;
-  finFrame: number;
-  /** Seconds between the response's last byte and the FIN: how long the server sent nothing before it gave up. */
-  silence: number;
-  /** Seconds between the request's first byte and the FIN: a limit on the whole exchange shows here. */
-  sinceRequest: number;
+/** A response whose body the server (or a proxy in front of it) ended with a FIN before it was whole (`declared` -1: chunked, its last chunk never came). */
+export interface Truncation extends CutResponse {
   /**
    * The FIN came right behind data the client had been taking slowly (its window closed during the
    * response): the server's kernel was still draining its send buffer when the application closed,
@@ -77,8 +57,8 @@ function windowHeldBack(windows: ClosedWindow[] | null, lastByteTs: number, stal
 
 /** The truncation a connection ended with, or null (see the detector's comment for each condition). */
 export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): Truncation | null {
-  const ex = unfinishedResponse(conn);
-  if (ex === null || ex.uncertain || ex.status === null || ex.responseStart === null || ex.requestStart === null) return null;
+  const ex = startedResponse(conn);
+  if (ex === null) return null;
   // A body the close delimits ends with it; a head the snaplen cut has no known length.
   if (ex.responseFraming !== 'length' && ex.responseFraming !== 'chunked') return null;
   const close = firstCloseOf(conn, ex.responseStart);
@@ -92,23 +72,7 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
   const windows = closedWindows(conn, ex.responseStart, close.ts);
   if (windowHeldBack(windows, lastByteTs, options.zeroWindowStall)) return null;
   return {
-    flowId: conn.id,
-    client: conn.clientName,
-    server: conn.serverName,
-    request: requestLine(ex) ?? '?',
-    status: ex.status,
-    declared: ex.responseFraming === 'length' ? (ex.responseLength ?? -1) : -1,
-    received: ex.responseBodyBytes,
-    requestStart: ex.requestStart,
-    requestFrame: ex.requestFrame ?? 0,
-    responseStart: ex.responseStart,
-    responseFrame: ex.responseFrame ?? 0,
-    lastByteTs,
-    lastByteFrame,
-    finTs: close.ts,
-    finFrame: close.frame,
-    silence: close.ts - lastByteTs,
-    sinceRequest: close.ts - ex.requestStart,
+    ...cutResponse(conn, ex, close, lastByteTs, lastByteFrame),
     drained: close.ts - lastByteTs < options.minIdleTimeout && windows !== null && windows.length > 0,
     clientResetTs: c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: c.rstTs > close.ts ? c.rstFrame : 0,
@@ -240,7 +204,7 @@ export const responseTruncated: DetectorDefinition = {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     const truncations: Truncation[] = [];
     /** Truncations by request line, to find the backend's cut a proxy only relayed. */
-    const truncationsByRequest = new LegsByRequest<Truncation>((t) => t.finTs);
+    const truncationsByRequest = new LegsByRequest<Truncation>((t) => t.closeTs);
     /** Upstream legs their client (a proxy) abandoned mid-body, by request line. */
     const abandonedByRequest = new LegsByRequest<AbandonedLeg>((l) => l.closeTs);
 
@@ -249,12 +213,12 @@ export const responseTruncated: DetectorDefinition = {
      * response, closed within LEGS_TOGETHER of the client leg's FIN: the nearest, or null.
      */
     const legOf = <L extends RequestLeg>(legs: LegsByRequest<L>, t: Truncation): L | null =>
-      legs.nearest(t.request, { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.finTs }, LEGS_TOGETHER);
+      legs.nearest(t.request, { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs }, LEGS_TOGETHER);
 
     /** The backend's own truncation that the proxy passed on: its upstream leg cut first. */
     const relayedFrom = (t: Truncation): Truncation | null => {
       const up = legOf(truncationsByRequest, t);
-      return up !== null && up.finTs <= t.finTs ? up : null;
+      return up !== null && up.closeTs <= t.closeTs ? up : null;
     };
 
     return {
@@ -279,7 +243,7 @@ export const responseTruncated: DetectorDefinition = {
           const upstream = relayed === null ? legOf(abandonedByRequest, t) : null;
           const upstreamText =
             relayed !== null
-              ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${ms(t.finTs - relayed.finTs)} s before, after ${shortfall(relayed)}`
+              ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${ms(t.closeTs - relayed.closeTs)} s before, after ${shortfall(relayed)}`
               : upstream !== null
                 ? `; it closed its upstream leg to ${upstream.server} at the same moment (${upstream.rst ? 'RST' : 'FIN'}), where the backend had sent nothing for ${ms(upstream.closeTs - upstream.lastByteTs)} s`
                 : '';
@@ -287,7 +251,7 @@ export const responseTruncated: DetectorDefinition = {
             flowId: t.flowId,
             client: t.client,
             server: t.server,
-            ts: t.finTs,
+            ts: t.closeTs,
             message: 'truncated',
             data: {
               request: t.request,
@@ -308,12 +272,12 @@ export const responseTruncated: DetectorDefinition = {
               requestAt: at(t.requestStart),
               responseAt: at(t.responseStart),
               lastByteAt: at(t.lastByteTs),
-              closedAt: at(t.finTs),
+              closedAt: at(t.closeTs),
               silenceBeforeClose: ms(t.silence),
               sinceRequest: ms(t.sinceRequest),
               closedWith: 'FIN',
               finBehindSlowReader: t.drained,
-              clientResetAfter: t.clientResetTs >= 0 ? ms(t.clientResetTs - t.finTs) : null,
+              clientResetAfter: t.clientResetTs >= 0 ? ms(t.clientResetTs - t.closeTs) : null,
               relayedFromFlowId: relayed?.flowId ?? null,
               upstreamFlowId: relayed?.flowId ?? upstream?.flowId ?? null,
               upstreamServer: relayed?.server ?? upstream?.server ?? null,
@@ -324,9 +288,9 @@ export const responseTruncated: DetectorDefinition = {
                 t.requestFrame,
                 t.responseFrame,
                 t.lastByteFrame,
-                t.finFrame,
+                t.closeFrame,
                 ...(upstream !== null ? [upstream.closeFrame] : []),
-                ...(relayed !== null ? [relayed.finFrame] : []),
+                ...(relayed !== null ? [relayed.closeFrame] : []),
                 ...(t.clientResetTs >= 0 ? [t.clientResetFrame] : []),
               ]),
             ]
