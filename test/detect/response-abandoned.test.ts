@@ -112,6 +112,19 @@ describe('response-abandoned on synthetic connections', () => {
     expect(values).toEqual([2.0, 3.0]);
   });
 
+  test('one program with two clients and their own total timeouts (API calls, downloads): each timer found in turn', () => {
+    const cap = new Capture();
+    for (let k = 0; k < 4; k++) download(cap, 10 * k, { flows: 8, closeAt: 2.0, agent: 'Go-http-client/1.1', uri: '/api' });
+    for (let k = 0; k < 4; k++) download(cap, 10 * k + 3, { flows: 8, closeAt: 5.0, agent: 'Go-http-client/1.1', uri: '/files' });
+    download(cap, 50, { flows: 8, closeAt: 3.3, agent: 'Go-http-client/1.1' });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(8);
+    const diagnoses = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(diagnoses.map((d) => Math.round(d.inferred.clientTimeout.value * 100) / 100).sort()).toEqual([2, 5]);
+    expect(diagnoses[0].explanation).toContain('(4 of 9 agree');
+    expect(diagnoses[0].explanation).toContain('1 other transfer to this server');
+  });
+
   test('a timeout among other cancels: reported when it explains at least half of the cuts, the rest named as not counted', () => {
     const cap = new Capture();
     for (let k = 0; k < 4; k++) download(cap, 10 * k, { flows: 6, closeAt: 2.0 });

@@ -10,9 +10,10 @@ import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unf
 import { truncationOf, Truncation } from './response-truncated';
 
 /**
- * A timer shows as the same delay on at least this many cuts of one client program, and on at
- * least TIMER_SHARE of its cuts to the server: fewer agreeing cuts are as likely chance (people
- * cancelling downloads, readers that stop after what they wanted).
+ * A timer shows as the same delay on at least this many cuts of one client program, which make at
+ * least TIMER_SHARE of them and of the program's cuts to the server that no timer explains: fewer
+ * agreeing cuts are as likely chance (people cancelling downloads, readers that stop after what
+ * they wanted).
  */
 const MIN_CUTS = 3;
 const TIMER_SHARE = 0.5;
@@ -22,6 +23,8 @@ const TIMER_SHARE = 0.5;
  * the silences before closes mid-stream cluster at the stream's own cadence, below this.
  */
 const MIN_CLIENT_TIMER = 0.5;
+/** Timers looked for among one program's cuts to one server. */
+const MAX_TIMERS_PER_PROGRAM = 4;
 /**
  * A proxy closes its upstream leg of a request this soon (seconds) after its client closed the
  * client leg: it followed its client (nginx notices at its next read or write on either leg; with
@@ -219,39 +222,55 @@ export const responseAbandoned: DetectorDefinition = {
         }
 
         for (const all of groups.values()) {
-          if (all.length < MIN_CUTS) continue;
-          const options = {
-            fraction: ctx.options.spreadFraction,
-            absolute: ctx.options.spreadAbsolute,
-            minSamples: Math.max(MIN_CUTS, Math.ceil(TIMER_SHARE * all.length)),
-          };
-          const ages = all.map((a) => a.sinceRequest);
-          // A silence while the client's own window was closed was the client's doing: no read timer's.
-          const readable = all.filter((a) => !a.windowClosed);
-          const silences = readable.map((a) => a.silence);
-          const usable = (c: InferredValue | null): InferredValue | null => (c !== null && c.value >= MIN_CLIENT_TIMER ? c : null);
-          const total = usable(inferTimeout(ages, options));
-          const read = usable(inferTimeout(silences, options));
-          const timer = pickTimer(total, read, ctx.options);
-          if (timer === null) continue;
-          const members =
-            timer === 'read' && read !== null
-              ? [...clusterMembers(silences, read)].map((i) => readable[i])
-              : total !== null
-                ? [...clusterMembers(ages, total)].map((i) => all[i])
-                : [];
-          if (members.length === 0) continue;
-          members.sort((x, y) => x.closeTs - y.closeTs);
-          diagnoseGroup(ctx, members, all.length, timer, total, read, upstreamOf);
+          // A program may run several clients with their own timers (a short one for API calls, a
+          // long one for downloads): each timer's cuts are taken in turn. A timer is reported when its
+          // cuts are at least TIMER_SHARE of them and of the cuts no timer explains, so that chance
+          // agreements among many cancels stay silent.
+          let rest = all;
+          const found: { members: Abandon[]; timer: Timer; total: InferredValue | null; read: InferredValue | null }[] = [];
+          for (let round = 0; round < MAX_TIMERS_PER_PROGRAM && rest.length >= MIN_CUTS; round++) {
+            const timed = timerOf(rest, MIN_CUTS, ctx.options);
+            if (timed === null) break;
+            found.push(timed);
+            const taken = new Set(timed.members);
+            rest = rest.filter((a) => !taken.has(a));
+          }
+          const reported = found.filter((f) => f.members.length >= TIMER_SHARE * (f.members.length + rest.length));
+          for (const f of reported) diagnoseGroup(ctx, f.members, all.length, all.length - reported.reduce((n, x) => n + x.members.length, 0), f.timer, f.total, f.read, upstreamOf);
         }
       },
     };
   },
 };
 
+/** The timer that the most of `cuts` agree on (at least `minSamples` of them), with those cuts; null when none. */
+function timerOf(
+  cuts: readonly Abandon[], minSamples: number, options: DetectOptions,
+): { members: Abandon[]; timer: Timer; total: InferredValue | null; read: InferredValue | null } | null {
+  const cluster = { fraction: options.spreadFraction, absolute: options.spreadAbsolute, minSamples };
+  const ages = cuts.map((a) => a.sinceRequest);
+  // A silence while the client's own window was closed was the client's doing: no read timer's.
+  const readable = cuts.filter((a) => !a.windowClosed);
+  const silences = readable.map((a) => a.silence);
+  const usable = (c: InferredValue | null): InferredValue | null => (c !== null && c.value >= MIN_CLIENT_TIMER ? c : null);
+  const total = usable(inferTimeout(ages, cluster));
+  const read = usable(inferTimeout(silences, cluster));
+  const timer = pickTimer(total, read, options);
+  if (timer === null) return null;
+  const members =
+    timer === 'read' && read !== null
+      ? [...clusterMembers(silences, read)].map((i) => readable[i])
+      : total !== null
+        ? [...clusterMembers(ages, total)].map((i) => cuts[i])
+        : [];
+  if (members.length === 0) return null;
+  members.sort((x, y) => x.closeTs - y.closeTs);
+  return { members, timer, total: timer === 'read' ? null : total, read: timer === 'total' ? null : read };
+}
+
 /** Reports one client program's cuts that its timer explains, and the timer. */
 function diagnoseGroup(
-  ctx: DetectContext, members: readonly Abandon[], cuts: number, timer: Timer,
+  ctx: DetectContext, members: readonly Abandon[], cuts: number, unexplained: number, timer: Timer,
   total: InferredValue | null, read: InferredValue | null, upstreamOf: ReadonlyMap<number, FollowedLeg>,
 ): void {
   const ids: string[] = [];
@@ -319,9 +338,10 @@ function diagnoseGroup(
   for (const a of members) agents.noteIdentity(a.agent, a.forwarded);
   const named = agents.describe();
   const who = `${hostOf(first.client)}${named !== '' ? ` (${named})` : ''}`;
-  const others = cuts - n;
   const othersNote =
-    others > 0 ? ` It ended ${others} other transfer${others === 1 ? '' : 's'} to this server at other moments, which no timer explains (cancelled, or read as far as it wanted): not counted.` : '';
+    unexplained > 0
+      ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server at other moments, which no timer explains (cancelled, or read as far as it wanted): not counted.`
+      : '';
   const followed = members.filter((a) => upstreamOf.has(a.flowId)).length;
   const followedNote =
     followed > 0
