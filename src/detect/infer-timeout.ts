@@ -10,6 +10,17 @@ export function inferTimeout(
   samples: readonly number[],
   options: { fraction: number; absolute: number; minSamples: number },
 ): InferredValue | null {
+  return inferTimeoutRange(samples, options)?.inferred ?? null;
+}
+
+/**
+ * inferTimeout, with the range its cluster spans: the samples from `lo` to `hi` (both included)
+ * are the cluster's, and no others.
+ */
+export function inferTimeoutRange(
+  samples: readonly number[],
+  options: { fraction: number; absolute: number; minSamples: number },
+): { inferred: InferredValue; lo: number; hi: number } | null {
   const values = samples.filter((v) => Number.isFinite(v) && v >= 0).sort((a, b) => a - b);
   let best: { from: number; to: number } | null = null;
   let from = 0;
@@ -23,7 +34,9 @@ export function inferTimeout(
   }
   if (!best || best.to - best.from + 1 < options.minSamples) return null;
   const cluster = values.slice(best.from, best.to + 1);
-  return { value: median(cluster), samples: cluster.length, spread: cluster[cluster.length - 1] - cluster[0] };
+  const lo = cluster[0];
+  const hi = cluster[cluster.length - 1];
+  return { inferred: { value: median(cluster), samples: cluster.length, spread: hi - lo }, lo, hi };
 }
 
 export function median(sorted: readonly number[]): number {

@@ -14,7 +14,8 @@ import { proxyKey, sameTarget } from './request-target';
  *   shares its address with its clients.
  *
  * Requests are grouped by method and URI tail (a proxy may strip or add a path prefix, see
- * request-target.ts) and sorted by start, so each search is a window of one group; windows are bounded (MAX_CANDIDATES) so a popular URI cannot make it quadratic.
+ * request-target.ts) and sorted by start, so each search is a window of one group; windows are
+ * bounded (MAX_CANDIDATES) so a popular URI cannot make it quadratic.
  */
 
 /**

@@ -3,7 +3,7 @@ import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, hostOf, ms } from '../facts';
 import type { InferredValue } from '../finding';
-import { inferTimeout } from '../infer-timeout';
+import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
@@ -107,18 +107,6 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
 function progress(a: Abandon): string {
   if (a.declared >= 0) return `${a.received} of its ${a.declared} body bytes`;
   return a.framing === 'chunked' ? `${a.received} body bytes of a chunked body` : `${a.received} body bytes of a body only the server's close would end`;
-}
-
-/** The samples of `values` in the cluster `c` that inferTimeout found among them (its densest run, by value). */
-function clusterMembers(values: readonly number[], c: InferredValue): Set<number> {
-  const order = values.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]);
-  for (let from = 0; from + c.samples <= order.length; from++) {
-    const run = order.slice(from, from + c.samples);
-    if (run[run.length - 1][0] - run[0][0] !== c.spread) continue;
-    const mid = run.length % 2 === 1 ? run[(run.length - 1) / 2][0] : (run[run.length / 2 - 1][0] + run[run.length / 2][0]) / 2;
-    if (mid === c.value) return new Set(run.map(([, i]) => i));
-  }
-  return new Set();
 }
 
 /** Which timer the cuts show: the tight cluster, else the larger; as tight and as large, either (a response that stalled from its first bytes). */
@@ -248,20 +236,20 @@ function timerOf(
   cuts: readonly Abandon[], minSamples: number, options: DetectOptions,
 ): { members: Abandon[]; timer: Timer; total: InferredValue | null; read: InferredValue | null } | null {
   const cluster = { fraction: options.spreadFraction, absolute: options.spreadAbsolute, minSamples };
-  const ages = cuts.map((a) => a.sinceRequest);
   // A silence while the client's own window was closed was the client's doing: no read timer's.
   const readable = cuts.filter((a) => !a.windowClosed);
-  const silences = readable.map((a) => a.silence);
-  const usable = (c: InferredValue | null): InferredValue | null => (c !== null && c.value >= MIN_CLIENT_TIMER ? c : null);
-  const total = usable(inferTimeout(ages, cluster));
-  const read = usable(inferTimeout(silences, cluster));
+  const usable = <R extends { inferred: InferredValue }>(c: R | null): R | null => (c !== null && c.inferred.value >= MIN_CLIENT_TIMER ? c : null);
+  const totalRange = usable(inferTimeoutRange(cuts.map((a) => a.sinceRequest), cluster));
+  const readRange = usable(inferTimeoutRange(readable.map((a) => a.silence), cluster));
+  const total = totalRange?.inferred ?? null;
+  const read = readRange?.inferred ?? null;
   const timer = pickTimer(total, read, options);
   if (timer === null) return null;
   const members =
-    timer === 'read' && read !== null
-      ? [...clusterMembers(silences, read)].map((i) => readable[i])
-      : total !== null
-        ? [...clusterMembers(ages, total)].map((i) => cuts[i])
+    timer === 'read' && readRange !== null
+      ? readable.filter((a) => a.silence >= readRange.lo && a.silence <= readRange.hi)
+      : totalRange !== null
+        ? cuts.filter((a) => a.sinceRequest >= totalRange.lo && a.sinceRequest <= totalRange.hi)
         : [];
   if (members.length === 0) return null;
   members.sort((x, y) => x.closeTs - y.closeTs);
