@@ -1,5 +1,6 @@
 import { responseAbandoned } from '../../src/detect/detectors/response-abandoned';
 import { responseTruncated } from '../../src/detect/detectors/response-truncated';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { Capture, Conn, get, ofKind } from './reuse-kit';
 
 const KIND = 'response-abandoned';
@@ -100,6 +101,25 @@ describe('response-abandoned on synthetic connections', () => {
     expect(found).toHaveLength(3);
     expect(found[0].evidence).toMatchObject({ closedWith: 'FIN', clientResetAfter: 0.099 });
     expect(found[0].frames).toHaveLength(5);
+  });
+
+  test("the same total timeout that cut bodies also ended requests whose response had not begun: the diagnosis names unanswered-request's findings", () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) download(cap, t, { flows: 6, closeAt: 2.0, agent: 'Go-http-client/1.1' });
+    for (const t of [15, 20]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/slow', ['User-Agent: Go-http-client/1.1']));
+      c.close(t + 2.001, 'c');
+    }
+    const r = cap.analyze([unansweredRequest, responseAbandoned]);
+    const waits = ofKind(r, 'unanswered-request').map((f) => f.id);
+    expect(waits).toHaveLength(2);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain(`also ended 2 requests from this client to this server before any response byte came (${waits.join(', ')})`);
+    // Without them, no such sentence.
+    const alone = new Capture();
+    for (const t of [0, 5, 10]) download(alone, t, { flows: 6, closeAt: 2.0, agent: 'Go-http-client/1.1' });
+    expect(alone.analyze([unansweredRequest, responseAbandoned]).diagnoses.find((x) => x.kind === KIND)!.explanation).not.toContain('also ended');
   });
 
   test('two client programs on one host with different total timeouts: one diagnosis each, told apart by User-Agent', () => {

@@ -256,6 +256,21 @@ function timerOf(
   return { members, timer, total: timer === 'read' ? null : total, read: timer === 'total' ? null : read };
 }
 
+/**
+ * unanswered-request's findings (it runs before) of requests from `cut`'s client host to its server
+ * that the client closed, before any response byte, after about `seconds`: the same client timer
+ * ending requests whose response had not begun.
+ */
+function unansweredAtTimer(ctx: DetectContext, cut: Abandon, seconds: number): string[] {
+  const tolerance = Math.max(ctx.options.spreadFraction * seconds, ctx.options.spreadAbsolute);
+  const host = hostOf(cut.client);
+  return ctx
+    .findings('unanswered-request')
+    .filter((f) => f.server === cut.server && f.client !== null && hostOf(f.client) === host && f.evidence.closedBy === 'client')
+    .filter((f) => typeof f.evidence.waitSeconds === 'number' && Math.abs(f.evidence.waitSeconds - seconds) <= tolerance)
+    .map((f) => f.id);
+}
+
 /** Reports one client program's cuts that its timer explains, and the timer. */
 function diagnoseGroup(
   ctx: DetectContext, members: readonly Abandon[], cuts: number, unexplained: number, timer: Timer,
@@ -331,6 +346,12 @@ function diagnoseGroup(
       ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server at other moments, which no timer explains (cancelled, or read as far as it wanted): not counted.`
       : '';
   const followed = members.filter((a) => upstreamOf.has(a.flowId)).length;
+  const timerValue = (timer === 'read' ? read : (total ?? read))?.value ?? null;
+  const beforeHead = timerValue === null ? [] : unansweredAtTimer(ctx, first, timerValue);
+  const beforeHeadNote =
+    beforeHead.length > 0
+      ? ` The same timer also ended ${beforeHead.length} request${beforeHead.length === 1 ? '' : 's'} from this client to this server before any response byte came (${beforeHead.slice(0, 5).join(', ')}${beforeHead.length > 5 ? ', …' : ''}).`
+      : '';
   const followedNote =
     followed > 0
       ? ` A proxy between them closed its upstream leg right after ${followed === n ? 'each' : `${followed} of them`}: it cancelled the request it had forwarded when its client went away.`
@@ -358,7 +379,7 @@ function diagnoseGroup(
     explanation =
       `${head}, each ${ms(total.value)} s after its request (${total.samples} of ${cuts} agree, spread ${ms(total.spread)} s), whether bytes were still flowing or not: ` +
       `a total timeout on the whole request, reading the body included, ran out: ${totalSettings}.${connectNote} ` +
-      `Any response that takes longer to arrive (a large download, a slow stream) fails for this client however healthy the server.${followedNote}${othersNote} ${SERVER_VIEW}`;
+      `Any response that takes longer to arrive (a large download, a slow stream) fails for this client however healthy the server.${followedNote}${beforeHeadNote}${othersNote} ${SERVER_VIEW}`;
     remedy =
       `Find why these responses take ${ms(total.value)} s or more to arrive in full. If they legitimately do (large or streamed bodies), raise this client's total timeout for these requests, ` +
       `or bound the wait for the response head and the silence between reads instead of the whole transfer (Go: Transport.ResponseHeaderTimeout and a per-read deadline, not Client.Timeout; ` +
@@ -367,7 +388,7 @@ function diagnoseGroup(
     inferred.clientReadTimeout = read;
     explanation =
       `${head}, each after the server had sent nothing for ${ms(read.value)} s mid-body (${read.samples} of ${cuts} agree, spread ${ms(read.spread)} s), at various times since the request: ` +
-      `a read timeout between bytes ran out while the server (or its backend) paused: ${readSettings}.${followedNote}${othersNote} ${SERVER_VIEW}`;
+      `a read timeout between bytes ran out while the server (or its backend) paused: ${readSettings}.${followedNote}${beforeHeadNote}${othersNote} ${SERVER_VIEW}`;
     remedy =
       `Find why ${first.server} pauses ${ms(read.value)} s or more in the middle of these bodies (a slow query between chunks, a stalled backend, a lock). ` +
       `If such pauses are expected (reports, exports, streams), raise this client's read timeout for these requests, or have the server send data (or SSE comments) well inside it.`;
@@ -377,7 +398,7 @@ function diagnoseGroup(
     if (read !== null) inferred.clientReadTimeout = read;
     explanation =
       `${head}, each ${value !== null ? ms(value.value) : '?'} s after its request, the server having sent nothing since its first bytes: either a total timeout on the request ` +
-      `(${totalSettings}) or a read timeout between bytes (${readSettings}); these responses cannot tell which.${followedNote}${othersNote} ${SERVER_VIEW}`;
+      `(${totalSettings}) or a read timeout between bytes (${readSettings}); these responses cannot tell which.${followedNote}${beforeHeadNote}${othersNote} ${SERVER_VIEW}`;
     remedy =
       `Find why ${first.server} stops sending right after the start of these responses, and which of the client's timers is set to ${value !== null ? ms(value.value) : 'that'} s; ` +
       'raise it for these requests only if such responses are legitimate.';
