@@ -390,7 +390,8 @@ function diagnoseGroup(
       `${head}, each after the server had sent nothing for ${ms(read.value)} s mid-body (${read.samples} of ${cuts} agree, spread ${ms(read.spread)} s), at various times since the request: ` +
       `a read timeout between bytes ran out while the server (or its backend) paused: ${readSettings}.${followedNote}${beforeHeadNote}${othersNote} ${SERVER_VIEW}`;
     remedy =
-      `Find why ${first.server} pauses ${ms(read.value)} s or more in the middle of these bodies (a slow query between chunks, a stalled backend, a lock). ` +
+      `Find why ${first.server} pauses ${ms(read.value)} s or more in the middle of these bodies (a slow query between chunks, a stalled backend, a lock), ` +
+      'or whether it declares more than it sends (a Content-Length larger than the body leaves the client waiting for bytes that never come). ' +
       `If such pauses are expected (reports, exports, streams), raise this client's read timeout for these requests, or have the server send data (or SSE comments) well inside it.`;
   } else {
     const value = total ?? read;
