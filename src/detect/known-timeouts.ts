@@ -387,7 +387,7 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     agent: /^python-(requests|urllib3)\//,
     idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
     raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError',
-    requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout',
+    requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout while it waits for the response, ConnectionError "Read timed out." once the body has begun',
   },
   { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
   { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError' },
