@@ -4,6 +4,15 @@ import { requestLineKey, sameRequestLine } from './request-target';
 const MAX_KEYS = 10_000;
 const MAX_PER_KEY = 10_000;
 
+/**
+ * A proxy's two legs of one exchange (or tunnel) closed within this long of each other (seconds)
+ * were closed together: a proxy whose timer fires closes its upstream leg and its client leg in the
+ * same instant, one that relays a backend's close closes its client leg right after. nginx closed
+ * its upstream leg 0.1-3 ms before its client leg at `proxy_read_timeout`, HAProxy its client leg
+ * 0.3-1 ms before it reset its server leg at `timeout tunnel` (websocket-idle-proxy-timeout).
+ */
+export const LEGS_TOGETHER = 0.1;
+
 /** What pairing needs of a connection's leg: its flow and when its request began (its close: LegsByRequest's closeOf). */
 export interface RequestLeg {
   flowId: number;

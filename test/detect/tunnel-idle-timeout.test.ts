@@ -31,6 +31,21 @@ function webSocket(cap: Capture, t: number, silence: number, options: { closer?:
   return c;
 }
 
+/**
+ * A WebSocket through a proxy (10.0.0.2:80, forwarding from 10.0.0.5 to 10.0.0.3:9001), opened at
+ * t, the backend's last frame at t + 0.2 passed on to the client; both legs left open.
+ */
+function proxiedWebSocket(cap: Capture, t: number): { down: Conn; up: Conn } {
+  const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2' });
+  const up = cap.connection({ client: '10.0.0.5', server: '10.0.0.3', sport: 9001 });
+  down.handshake(t).request(t + 0.01, upgrade('/chat'));
+  up.handshake(t + 0.011).request(t + 0.012, upgrade('/chat')).response(t + 0.013, SWITCHING);
+  down.response(t + 0.014, SWITCHING);
+  up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
+  down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+  return { down, up };
+}
+
 describe('tunnel-idle-timeout on synthetic connections', () => {
   test('WebSockets closed by the server with a bare FIN after the same silence: its tunnel idle timeout, inferred', () => {
     const cap = new Capture();
@@ -91,13 +106,7 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
   test('a proxy closing both legs: the upstream leg of each tunnel (same request, forwarded while the client waited) is in the finding', () => {
     const cap = new Capture();
     for (const t of [0, 1]) {
-      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2' });
-      const up = cap.connection({ client: '10.0.0.5', server: '10.0.0.3', sport: 9001 });
-      down.handshake(t).request(t + 0.01, upgrade('/chat'));
-      up.handshake(t + 0.011).request(t + 0.012, upgrade('/chat')).response(t + 0.013, SWITCHING);
-      down.response(t + 0.014, SWITCHING);
-      up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
-      down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+      const { down, up } = proxiedWebSocket(cap, t);
       // nginx: the upstream leg first, then the client's, 3 s after the last frame.
       up.close(t + 3.2002, 'c');
       down.close(t + 3.2005, 's');
@@ -113,13 +122,7 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
   test('a backend that closed its tunnels itself, relayed by the proxy: the timeout is the backend\'s, not the proxy\'s', () => {
     const cap = new Capture();
     for (const t of [0, 1]) {
-      const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2' });
-      const up = cap.connection({ client: '10.0.0.5', server: '10.0.0.3', sport: 9001 });
-      down.handshake(t).request(t + 0.01, upgrade('/chat'));
-      up.handshake(t + 0.011).request(t + 0.012, upgrade('/chat')).response(t + 0.013, SWITCHING);
-      down.response(t + 0.014, SWITCHING);
-      up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
-      down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+      const { down, up } = proxiedWebSocket(cap, t);
       // The backend's own idle timer (a bare FIN, 5 s), and the proxy passing the close on.
       up.close(t + 5.2, 's');
       down.close(t + 5.2008, 's');

@@ -4,7 +4,7 @@ import type { DetectContext, DetectOptions, DetectorDefinition } from '../detect
 import { at, hostOf, ms } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
-import { LegsByRequest } from '../legs-by-request';
+import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
@@ -31,8 +31,6 @@ const MAX_TIMERS_PER_PROGRAM = 4;
  * `proxy_buffering off` that is the backend's next bytes).
  */
 const PROXY_FOLLOWS_WITHIN = 1;
-/** A proxy's read timeout closes its two legs of one exchange within this long of each other (as response-truncated pairs them). */
-const LEGS_TOGETHER = 0.1;
 /** A proxy's upstream close this much before its client's still counts as following it (the two legs' packets can be stamped out of order). */
 const FOLLOW_ORDER_SLACK = 0.005;
 const MAX_KEPT = 10_000;

@@ -4,17 +4,11 @@ import { at, ms, requestLine } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
-import { LegsByRequest, RequestLeg } from '../legs-by-request';
+import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { closedWindows, ClosedWindow, cutResponse, CutResponse, startedResponse, unfinishedResponse } from '../unfinished-response';
 
-/**
- * A proxy's two legs of one exchange closed within this long of each other (seconds) were closed
- * together: a proxy whose read timeout fires closes its upstream leg and its client leg in the
- * same instant; one that relays a backend's cut closes its client leg right after the backend's FIN.
- */
-const LEGS_TOGETHER = 0.1;
 const MAX_KEPT = 10_000;
 
 /** A response whose body the server (or a proxy in front of it) ended with a FIN before it was whole (`declared` -1: chunked, its last chunk never came). */

@@ -3,18 +3,11 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms } from '../facts';
 import { inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
-import { LegsByRequest } from '../legs-by-request';
+import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
 
-/**
- * A proxy's two legs of one tunnel closed within this long of each other (seconds) were closed
- * together: nginx closed its upstream leg 0.1-3 ms before its client leg at `proxy_read_timeout`,
- * HAProxy its client leg 0.3-1 ms before it reset its server leg at `timeout tunnel`
- * (websocket-idle-proxy-timeout).
- */
-const LEGS_TOGETHER = 0.1;
 const MAX_SERVERS = 10_000;
 
 /** Seconds as milliseconds to a tenth, for text. */
