@@ -24,7 +24,6 @@ or chunked framing, the body bytes that arrived, whether the last chunk came. Re
   Node: the socket's close is not 2 s (1.98-2.2 s) after its last write, the response unfinished.
 """
 import argparse
-import bisect
 import glob
 import json
 import os
@@ -34,7 +33,7 @@ from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in programs/ for the module below
 import x29_capture  # noqa: E402
-from x29_capture import read_jsonl  # noqa: E402
+from x29_capture import Direction, read_jsonl  # noqa: E402
 from urllib.parse import urlsplit, parse_qs
 
 SERVERS = {8080: 'go', 8081: 'gunicorn', 8082: 'node'}
@@ -44,34 +43,6 @@ problems = []
 def refuse(msg):
     problems.append(msg)
 
-
-
-class Direction:
-    def __init__(self):
-        self.data = bytearray()
-        self.ends = []     # cumulative end offset of each piece of new data
-        self.frames = []   # (frame, t) of each piece
-        self.next = None
-        self.gap = False
-
-    def add(self, seq, payload, frame, t):
-        if self.next is None:
-            self.next = seq
-        if seq > self.next:
-            self.gap = True
-            return
-        new = payload[self.next - seq:]
-        if not new:
-            return
-        self.data += new
-        self.next += len(new)
-        self.ends.append(len(self.data))
-        self.frames.append((frame, t))
-
-    def at(self, offset):
-        """(frame, t) of the packet that carried byte OFFSET."""
-        i = bisect.bisect_right(self.ends, offset)
-        return self.frames[min(i, len(self.frames) - 1)]
 
 
 def load_capture(path):

@@ -2,7 +2,6 @@
 reassembled from tshark's fields (x29_capture.tshark_rows), its HTTP/1.x requests and responses framed by
 hand (a HEAD's and a 204/304's response without a body, else Content-Length, chunked or close-delimited),
 and who closed first. Importable (`import x30_wire`) by a program run from this folder."""
-import bisect
 import os
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -10,36 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import x29_capture  # noqa: E402
+from x29_capture import Direction  # noqa: E402
 
 SERVER_PORTS = {8080, 9001}
-
-
-class Direction:
-    def __init__(self):
-        self.data = bytearray()
-        self.ends = []
-        self.frames = []
-        self.next = None
-        self.gap = False
-
-    def add(self, seq, payload, frame, t):
-        if self.next is None:
-            self.next = seq
-        if seq > self.next:
-            self.gap = True
-            return
-        new = payload[self.next - seq:]
-        if not new:
-            return
-        self.data += new
-        self.next += len(new)
-        self.ends.append(len(self.data))
-        self.frames.append((frame, t))
-
-    def at(self, offset):
-        """(frame, t) of the packet that carried byte OFFSET."""
-        i = bisect.bisect_right(self.ends, offset)
-        return self.frames[min(i, len(self.frames) - 1)]
 
 
 def addr(a):
