@@ -1,4 +1,5 @@
 import { ReuseGaps } from './reuse-gaps';
+import { TlsHello } from './tls-hello';
 
 /**
  * TLS record headers of a connection, read as the bytes come (RFC 8446 §5.1, RFC 5246 §6.2): the
@@ -144,10 +145,27 @@ export class TlsDirection {
   sawTls13Finished = false;
   /** Client side: each turn after its first, with the silence since the server's last application data. */
   readonly reuses = new ReuseGaps();
+  /** What this side's hello said in clear (ALPN, TLS 1.3), read from its first record. */
+  readonly hello = new TlsHello();
+
+  /**
+   * Server side, TLS 1.3: the application-data records it sent in one burst right after the
+   * client's Finished, all of one length. A TLS 1.3 server sends its session tickets
+   * (NewSessionTicket) then, encrypted as application data, whether or not a request came with the
+   * Finished (OpenSSL two of equal length, Go one): they answer the handshake, not the request.
+   * `dataAfterTickets`: it sent other application data after them (an answer).
+   */
+  ticketRecords = 0;
+  ticketLength = 0;
+  dataAfterTickets = false;
+  /** The end of its last application data before the tickets (its handshake flight), or -1. */
+  lastAppBeforeTickets = -1;
 
   peer: TlsDirection = this;
 
-  constructor(readonly isClient: boolean) {}
+  constructor(readonly isClient: boolean) {
+    this.hello.reset(isClient);
+  }
 
   reset(): void {
     this.stop = Stop.None;
@@ -186,6 +204,16 @@ export class TlsDirection {
     this.turnOpen = false;
     this.sawTls13Finished = false;
     this.reuses.reset();
+    this.hello.reset(this.isClient);
+    this.ticketRecords = 0;
+    this.ticketLength = 0;
+    this.dataAfterTickets = false;
+    this.lastAppBeforeTickets = -1;
+  }
+
+  /** A record is partly read: its header or body goes on in bytes not seen yet. */
+  get midRecord(): boolean {
+    return this.headerHave !== 0 || this.bodyLeft > 0;
   }
 
   /** Still reading: no gap, every header so far looked like TLS. */
@@ -219,6 +247,8 @@ export class TlsDirection {
     while (i < end) {
       if (this.bodyLeft > 0) {
         const take = Math.min(this.bodyLeft, end - i);
+        // The first record is the hello (ClientHello, or the ServerHello leading the server's first flight).
+        if (this.records === 0 && !this.hello.done) this.readHello(data, i, i + take);
         this.bodyLeft -= take;
         i += take;
         if (this.bodyLeft === 0) this.complete(ts, frame, this.bytes + (i - offset));
@@ -273,9 +303,16 @@ export class TlsDirection {
     this.bytes += length;
   }
 
+  /** The first record's body bytes [from, to): its hello, when it is a handshake record. */
+  private readHello(data: Uint8Array, from: number, to: number): void {
+    if (this.headerType !== ContentType.Handshake) this.hello.stop();
+    else this.hello.push(data, from, to);
+  }
+
   /** Bytes are missing from the capture: record boundaries are lost, nothing more is read. */
   gap(): void {
     if (this.stop === Stop.None) this.stop = Stop.Gap;
+    this.hello.stop();
   }
 
   /**
@@ -286,6 +323,7 @@ export class TlsDirection {
    * record boundaries.
    */
   cut(length: number, ts: number, frame: number): void {
+    this.hello.stop();
     if (this.stop !== Stop.None) return;
     if (this.headerHave !== 0 || this.bodyLeft < length) {
       this.stop = Stop.Gap;
@@ -296,6 +334,22 @@ export class TlsDirection {
     this.bytes += length;
   }
 
+  /**
+   * Server side: an application-data record of `length` after the client's TLS 1.3 Finished, `since`
+   * seconds after its previous record ended. Records of one length in one burst right after the
+   * Finished are its session tickets (see ticketRecords); anything after them is data.
+   */
+  private afterFinished(length: number, since: number): void {
+    if (this.dataAfterTickets) return;
+    if (this.ticketRecords > 0 && (length !== this.ticketLength || since >= CLOSING_BURST_GAP)) {
+      this.dataAfterTickets = true;
+      return;
+    }
+    if (this.ticketRecords === 0) this.lastAppBeforeTickets = this.lastAppEndTs;
+    this.ticketLength = length;
+    this.ticketRecords++;
+  }
+
   /** A record ended in the segment at (ts, frame), `endOffset` bytes into the stream. */
   private complete(ts: number, frame: number, endOffset: number): void {
     const type = this.headerType;
@@ -304,8 +358,10 @@ export class TlsDirection {
     this.lastType = type;
     this.lastMinor = this.headerMinor;
     this.lastLength = length;
+    const previousEndTs = this.lastEndTs;
     this.lastEndTs = ts;
     this.lastEndFrame = frame;
+    if (this.records === 1) this.hello.stop(); // read as far as its record went
     if (this.firstAlertTs >= 0) return; // closing: what follows the first alert is not data
     const alertSized = type === ContentType.ApplicationData && length <= TLS13_ALERT_MAX_LENGTH;
     if (type === ContentType.Alert || alertSized) {
@@ -322,6 +378,7 @@ export class TlsDirection {
       return;
     }
     this.appRecords++;
+    if (!this.isClient && peer.sawTls13Finished) this.afterFinished(length, ts - previousEndTs);
     this.lastAppStartTs = this.recordStartTs;
     this.lastAppStartFrame = this.recordStartFrame;
     this.lastAppEndTs = ts;
