@@ -83,7 +83,7 @@ export class Conn {
     return `${this.server}:${this.sport}`;
   }
 
-  private emit(ts: number, from: Side, flags: number, payload: string, ack: number | null, seq?: number, ttl?: number, window?: number): void {
+  private emit(ts: number, from: Side, flags: number, payload: string | Uint8Array, ack: number | null, seq?: number, ttl?: number, window?: number): void {
     const fromClient = from === 'c';
     const data = buildTcpPacket({
       src: fromClient ? this.client : this.server,
@@ -117,8 +117,8 @@ export class Conn {
     return this;
   }
 
-  /** Payload from one side (one segment). */
-  send(ts: number, from: Side, text: string, options: SegmentOptions = {}): this {
+  /** Payload from one side (one segment): text (ASCII), or bytes. */
+  send(ts: number, from: Side, text: string | Uint8Array, options: SegmentOptions = {}): this {
     const ack = this.ackOf(from, options);
     this.emit(ts, from, TCP_PSH, text, ack);
     if (from === 'c') this.cSeq += text.length;

@@ -1,8 +1,11 @@
 import type { HttpExchange } from '../../http/exchange';
+import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
+import { EncryptedRequest, encryptedExchange, sharedEncryptedRequests } from '../encrypted-request';
+import { seqGe } from '../../flow/seq';
 
 /**
  * reset-before-response: the server resets (RST, no FIN first) a connection that carries an
@@ -69,6 +72,8 @@ interface Candidate {
    * was closed before the request came, and its FIN (if it sent one) is not in the capture.
    */
   closedBefore: boolean;
+  /** The request was a turn of TLS application data (an HTTPS connection), or null. */
+  encrypted: EncryptedRequest | null;
 }
 
 export const resetBeforeResponse: DetectorDefinition = {
@@ -83,6 +88,7 @@ export const resetBeforeResponse: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const tracked = new Map<number, Tracked>();
+    const encryptedRequests = sharedEncryptedRequests(ctx);
     const candidates: Candidate[] = [];
     /** Per server, when it closed connections that had nothing outstanding (FIN or RST, first). */
     const idleCloses = new Map<string, IdleCloses>();
@@ -140,13 +146,17 @@ export const resetBeforeResponse: DetectorDefinition = {
                 ? 'before any response, with a RST without ACK that did not acknowledge it: the server\'s socket was already closed when the request came, and its FIN is not in this capture (dropped by it or lost on the path, or the socket went without one)'
                 : 'before any response (the server had not even ACKed the request)';
       const burst = burstSize >= 2 ? `; one of ${burstSize} such resets by this server within ${microsAsMs(burstSpread)} ms` : '';
+      const encrypted = c.encrypted;
       return ctx.report({
         flowId: c.flowId,
         client: c.client,
         server: c.server,
         ts: c.rstTs,
         message: 'reset',
-        data: { request: line ?? 'a request', wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, burst },
+        data: {
+          request: line ?? (encrypted !== null ? `an encrypted request (${encrypted.bytes} bytes of TLS application data)` : 'a request'),
+          wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, burst,
+        },
         evidence: {
           method: ex.method,
           uri: ex.uri,
@@ -165,9 +175,62 @@ export const resetBeforeResponse: DetectorDefinition = {
           burstSize,
           burstSpreadMs: microsAsMs(burstSpread),
           idleClosesInBurst: idleCloses,
+          // Only on an encrypted request: what the TLS record headers and hellos told.
+          ...(encrypted !== null
+            ? {
+                encrypted: true, requestBytes: encrypted.bytes, tlsVersion: encrypted.version, alpnOffered: encrypted.alpnOffered,
+                alpnChosen: encrypted.alpnChosen, sessionTicketsIgnored: encrypted.ticketsIgnored,
+              }
+            : {}),
         },
         frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
       });
+    }
+
+    /** A reset to report at the end (bursts are complete then). */
+    function hold(candidate: Candidate): void {
+      if (candidates.length >= MAX_CANDIDATES) {
+        // Bound memory: report what is held (a burst straddling this moment is split in two).
+        reportAll(candidates);
+        candidates.length = 0;
+      }
+      candidates.push(candidate);
+    }
+
+    /**
+     * An HTTPS connection the server reset (no FIN or close_notify first) while the client's last
+     * turn of application data was unanswered (encrypted-request.ts): held like a request, true.
+     * The server's RST is itself the failure, so any turn counts, a connection's first or a later one.
+     */
+    function resetOfEncryptedRequest(conn: AnalyzedConnection, first: ReturnType<typeof firstCloseOf>): boolean {
+      const s = conn.server;
+      const server = conn.app?.tls?.server;
+      if (server === undefined || s.lostBytes > 0 || s.finUnseen || (s.finTs >= 0 && s.finTs <= s.rstTs)) return false;
+      if (first === null || first.byClient || !first.rst) return false;
+      const turn = encryptedRequests.unansweredOn(conn);
+      if (typeof turn === 'string' || turn.start >= s.rstTs) return false;
+      // Its close_notify first: the server closed on purpose (an idle close meeting the turn is a keep-alive race).
+      if (server.firstAlertTs >= 0 && server.firstAlertTs < s.rstTs) return false;
+      if (ctx.reportedOn('keepalive-race', conn.id) || ctx.reportedOn('middlebox-idle-timeout', conn.id)) return false;
+      const resetAcked = s.rstHasAck && seqGe(s.rstAck, turn.endSeq);
+      hold({
+        flowId: conn.id, client: conn.clientName, server: conn.serverName, ex: encryptedExchange(conn, turn), rstTs: s.rstTs, rstFrame: s.rstFrame,
+        requestAcked: turn.serverAcked,
+        resetAcked,
+        closedBefore: !s.rstHasAck && !turn.serverAcked,
+        encrypted: turn,
+      });
+      return true;
+    }
+
+    /**
+     * On an HTTPS connection whose client's last turn the server answered: where that answer began
+     * (its latest turn), else null.
+     */
+    function answeredTurnOf(conn: AnalyzedConnection): number | null {
+      const server = conn.app?.tls?.server;
+      if (server === undefined || server.turns === 0) return null;
+      return encryptedRequests.unansweredOn(conn) === 'answered' ? server.turnStartTs : null;
     }
 
     /** Each server's latest response start among connections that ended without a tracked failure. */
@@ -269,11 +332,12 @@ export const resetBeforeResponse: DetectorDefinition = {
         const t = tracked.get(conn.id);
         tracked.delete(conn.id);
         const first = firstCloseOf(conn);
+        if (t === undefined && conn.app?.tls != null && s.rstTs >= 0 && resetOfEncryptedRequest(conn, first)) return;
         if (t === undefined) {
           // When the server last answered: after a burst of resets, it tells a listener taken over
           // (a reload, a restart) from a service that stayed down. Bounded by the servers kept.
           const recent = conn.app?.recent;
-          const answered = recent !== undefined && recent.length > 0 ? recent[recent.length - 1].responseStart : null;
+          const answered = recent !== undefined && recent.length > 0 ? recent[recent.length - 1].responseStart : answeredTurnOf(conn);
           if (answered !== null && answered !== undefined && (lastAnswered.has(conn.serverName) || lastAnswered.size < MAX_SERVERS)) {
             if (answered > (lastAnswered.get(conn.serverName) ?? -Infinity)) lastAnswered.set(conn.serverName, answered);
           }
@@ -311,16 +375,12 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (ctx.reportedOn('middlebox-idle-timeout', conn.id)) return;
         const requestAcked = peerAckedAll(conn.client, s);
         const resetAcked = peerResetAfterReceivingAll(conn.client, s);
-        if (candidates.length >= MAX_CANDIDATES) {
-          // Bound memory: report what is held (a burst straddling this moment is split in two).
-          reportAll(candidates);
-          candidates.length = 0;
-        }
-        candidates.push({
+        hold({
           flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: s.rstTs, rstFrame: s.rstFrame,
           requestAcked,
           resetAcked,
           closedBefore: !s.rstHasAck && !requestAcked, // (a reset that acknowledged the request has ACK)
+          encrypted: null,
         });
       },
 

@@ -7,6 +7,7 @@ import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
+import { EncryptedRequest, encryptedExchange, sharedEncryptedRequests } from '../encrypted-request';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -62,10 +63,17 @@ const MAX_REFUSALS_PER_SERVER = 1024;
  */
 const CLIENT_FOLLOW_GAP = 0.05;
 
-/** The distinct requests of a group, for its diagnosis: ` (GET /a, POST /b, … and N more)`, or nothing when none was readable. */
-function requestsAbout(members: readonly { request: string | null }[]): string {
+/**
+ * The distinct requests of a group, for its diagnosis: ` (GET /a, POST /b, … and N more)`; for
+ * requests sent over TLS, that they were encrypted; nothing when none was readable.
+ */
+function requestsAbout(members: readonly { request: string | null; encrypted: EncryptedRequest | null }[]): string {
   const requests = [...new Set(members.map((w) => w.request).filter((r): r is string => r !== null))];
-  if (requests.length === 0) return '';
+  if (requests.length === 0) {
+    const encrypted = members.filter((w) => w.encrypted !== null).length;
+    if (encrypted === 0) return '';
+    return encrypted === members.length ? ' (encrypted: TLS application data)' : ` (${encrypted} of them encrypted: TLS application data)`;
+  }
   const shown = requests.slice(0, MAX_REQUESTS_NAMED);
   return ` (${shown.join(', ')}${requests.length > shown.length ? ` and ${requests.length - shown.length} more` : ''})`;
 }
@@ -128,6 +136,8 @@ interface Tracked {
   answeredUntil: number;
   /** The response began only after the client had closed: when, and with which status (null: it came in time, or never). */
   lateAnswer: { ts: number; frame: number; status: number | null } | null;
+  /** The request was a turn of TLS application data (an HTTPS connection): what the record headers told. */
+  encrypted: EncryptedRequest | null;
 }
 
 interface OpenRequest {
@@ -181,6 +191,8 @@ interface Wait {
   /** The connection's client as its first request named it (HttpSession.clientSoftware, clientForwarded). */
   clientAgent: string | null;
   clientForwarded: boolean | null;
+  /** An encrypted request (TLS), or null. */
+  encrypted: EncryptedRequest | null;
 }
 
 /**
@@ -324,7 +336,7 @@ export const unansweredRequest: DetectorDefinition = {
       const requestEnd = ex.requestEnd ?? 0;
       // A server's close is timed by the server: away from it, the round trip to it is taken out.
       const wait = close.ts - requestEnd - (close.by === 'server' ? Math.min(roundTripToServer(conn), close.ts - requestEnd) : 0);
-      const serverAcked = peerAckedAll(conn.client, conn.server);
+      const serverAcked = t.encrypted !== null ? t.encrypted.serverAcked : peerAckedAll(conn.client, conn.server);
       const zeroWindow = conn.server.zeroWindowCount > 0;
       const line = requestLine(ex);
       const forwarded = close.by === 'server' ? legs.forwardedBefore(conn, ex, close.ts) : null;
@@ -337,6 +349,10 @@ export const unansweredRequest: DetectorDefinition = {
       const lateAfter = late === null ? null : late.ts - requestEnd;
       // The late response, and the client's reset of it.
       if (late !== null) frames.push(late.frame, conn.client.rstFrame);
+      const encrypted = t.encrypted;
+      // A client's TLS close_notify before its FIN is where it gave up.
+      const clientAlert = encrypted !== null ? (conn.app?.tls?.client.firstAlertFrame ?? 0) : 0;
+      if (clientAlert > 0 && close.by === 'client' && !frames.includes(clientAlert)) frames.splice(1, 0, clientAlert);
       const finding = ctx.report({
         flowId: conn.id,
         client: conn.clientName,
@@ -344,7 +360,8 @@ export const unansweredRequest: DetectorDefinition = {
         ts: close.ts,
         message: late !== null ? 'late' : 'closed',
         data: {
-          request: line ?? 'a request', closedBy: close.by, closedWith: close.with, wait: ms(wait),
+          request: line ?? (encrypted !== null ? `an encrypted request (${encrypted.bytes} bytes of TLS application data)` : 'a request'),
+          closedBy: close.by, closedWith: close.with, wait: ms(wait),
           acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
           status: late?.status ?? 'a response', late: lateAfter === null ? '' : ms(lateAfter),
         },
@@ -369,6 +386,17 @@ export const unansweredRequest: DetectorDefinition = {
           forwardedTo: forwarded?.leg.server ?? null,
           // Only on a response that came after the client had closed (absent otherwise).
           ...(late !== null && lateAfter !== null ? { lateResponseStatus: late.status, lateResponseAfter: ms(lateAfter) } : {}),
+          // Only on an encrypted request: what the TLS record headers and hellos told.
+          ...(encrypted !== null
+            ? {
+                encrypted: true,
+                requestBytes: encrypted.bytes,
+                tlsVersion: encrypted.version,
+                alpnOffered: encrypted.alpnOffered,
+                alpnChosen: encrypted.alpnChosen,
+                sessionTicketsIgnored: encrypted.ticketsIgnored,
+              }
+            : {}),
         },
         frames,
       });
@@ -384,6 +412,7 @@ export const unansweredRequest: DetectorDefinition = {
           sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
           clientAgent: conn.app?.session?.clientSoftware ?? null,
           clientForwarded: conn.app?.session?.clientForwarded ?? null,
+          encrypted,
         });
       }
     }
@@ -407,6 +436,22 @@ export const unansweredRequest: DetectorDefinition = {
       let first: CloseEvent | null = null;
       for (const e of events) if (first === null || e.ts < first.ts) first = e;
       return { close: first, halfClosed };
+    }
+
+    const encryptedRequests = sharedEncryptedRequests(ctx);
+
+    /**
+     * An HTTPS connection's last client turn that the server never answered (encrypted-request.ts),
+     * as a request to judge; undefined when there is none. The server must not have begun to close
+     * (its close_notify) before the turn: that is a keep-alive race's signature.
+     */
+    function encryptedTracked(conn: AnalyzedConnection): Tracked | undefined {
+      const server = conn.app?.tls?.server;
+      if (server === undefined) return undefined;
+      const turn = encryptedRequests.unansweredOn(conn);
+      if (typeof turn === 'string') return undefined;
+      if (server.firstAlertTs >= 0 && server.firstAlertTs < turn.start) return undefined;
+      return { ex: encryptedExchange(conn, turn), afterCloseNotice: false, previous: undefined, answeredUntil: turn.end, lateAnswer: null, encrypted: turn };
     }
 
     function claimedElsewhere(flowId: number): boolean {
@@ -877,6 +922,7 @@ export const unansweredRequest: DetectorDefinition = {
           previous,
           answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
           lateAnswer: late,
+          encrypted: null,
         });
       },
 
@@ -896,7 +942,7 @@ export const unansweredRequest: DetectorDefinition = {
             }
           }
         }
-        const t = tracked.get(conn.id);
+        const t = tracked.get(conn.id) ?? (conn.app?.tls != null ? encryptedTracked(conn) : undefined);
         if (t === undefined) return;
         tracked.delete(conn.id);
         if (t.afterCloseNotice) return;
@@ -908,7 +954,8 @@ export const unansweredRequest: DetectorDefinition = {
         // that did not parse as a response (something did answer).
         // (A late answer is such bytes: it is judged by the client's reset of it below.)
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-        if (s.packets === 0 || s.lostBytes > 0 || (t.lateAnswer === null && s.lastDataTs > t.answeredUntil)) return;
+        // (An encrypted request's answer was judged from the server's records: its tickets and alerts are no answer.)
+        if (s.packets === 0 || s.lostBytes > 0 || (t.lateAnswer === null && t.encrypted === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         // A FIN the capture dropped, which sequence numbers prove (Endpoint.finUnseen): when the
@@ -927,6 +974,9 @@ export const unansweredRequest: DetectorDefinition = {
           if (conn.client.rstTs < t.lateAnswer.ts) return;
         }
         if (close === null) {
+          // An HTTPS connection still open with the client's last turn unanswered may be a stream or
+          // a WebSocket as well as a request: not reported as open.
+          if (t.encrypted !== null) return;
           if (open.length < MAX_OPEN_KEPT) {
             open.push({
               ex, endReason: conn.endReason, flowId: conn.id, client: conn.clientName, server: conn.serverName,
@@ -936,6 +986,10 @@ export const unansweredRequest: DetectorDefinition = {
           return;
         }
         if (close.by === 'server') {
+          // On HTTPS, a later turn may be a WebSocket message after its upgrade (browsers offer only
+          // http/1.1 for one), which nobody answers until an idle timeout closes the connection:
+          // only a connection's first turn, a request for sure, is judged when the server closed.
+          if (t.encrypted !== null && t.encrypted.index > 1) return;
           // The server closed a reused connection whose previous response's Connection field the
           // snaplen cut off, without having forwarded the request (as a proxy): its idle timer
           // meeting the request (a keep-alive race, which keepalive-race cannot judge either) or an
@@ -945,7 +999,8 @@ export const unansweredRequest: DetectorDefinition = {
           if (closeUnseen && legs.forwardedBefore(conn, ex, close.ts) === null) return;
           if (close.with === 'RST') return; // reset-before-response
           if (s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket
-          if (!peerAckedAll(conn.client, s)) return; // closed without having the request: a crossing
+          // Closed without having the request: a crossing.
+          if (!(t.encrypted !== null ? t.encrypted.serverAcked : peerAckedAll(conn.client, s))) return;
         }
         if (claimedElsewhere(conn.id)) return;
         report(conn, t, close, halfClosed);
