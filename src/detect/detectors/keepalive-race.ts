@@ -1,3 +1,4 @@
+import { speaksHttp1 } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
@@ -592,6 +593,12 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
   // Not one byte of application data from the server since the request, and no close begun before it.
   if (readBefore(requestTs, requestFrame, server.lastAppStartTs, server.lastAppStartFrame)) return null;
   if (server.firstAlertTs >= 0 && readBefore(server.firstAlertTs, server.firstAlertFrame, requestTs, requestFrame)) return null;
+  // The client said goodbye first (its close_notify came before the server's close): the server
+  // followed the client's close, no timer of its own.
+  if (client.firstAlertTs >= 0 && readBefore(client.firstAlertTs, client.firstAlertFrame, closeTs, closeFrame)) return null;
+  // Where the connection may speak HTTP/2 (the hellos said so, encrypted-request.ts), the client's
+  // last turn may be its GOAWAY, which a server answers by closing at once: no request met a timer.
+  if (client.hello.complete && !speaksHttp1(tls, conn.sPort)) return null;
   if (server.lastAppEndTs < 0) return null;
   // The server had the whole request when it closed: the close (or an ACK before a RST) covers its last byte.
   const requestEndSeq = seqAdd(c.isn, 1 + client.lastAppEndOffset);
