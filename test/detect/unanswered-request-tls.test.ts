@@ -3,7 +3,7 @@ import { unansweredRequest } from '../../src/detect/detectors/unanswered-request
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { records } from '../helpers/tls-hello-builder';
 import { Https, HttpsOptions, REQUEST } from './https-kit';
-import { Capture, ofKind } from './reuse-kit';
+import { Capture, get, ofKind } from './reuse-kit';
 import { analyzeSample, listSamples } from '../samples';
 
 const KIND = 'unanswered-request';
@@ -201,6 +201,34 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
       h.request(at + 2.021).clientCloses(at + 4.03);
     }
     expect(ofKind(cap.analyze([unansweredRequest, keepaliveRace]), KIND)).toEqual([]);
+  });
+});
+
+describe('a proxy that terminates TLS and follows its client\'s close upstream', () => {
+  /** Clients give up on HTTPS requests to the proxy (10.0.0.2:443) after 2 s; the proxy closes its plaintext upstream leg `follow` s later (null: at 3 s, by itself). */
+  function scene(follow: number | null) {
+    const cap = new Capture();
+    for (let k = 0; k < 3; k++) {
+      const at = k * 10;
+      const h = new Https(cap, at, { version: '1.2', offer: ['http/1.1'] }).request(at + 0.01);
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(at + 0.011).request(at + 0.012, get(`/slow/${k}`));
+      h.clientCloses(at + 2.01);
+      up.close(follow === null ? at + 3.012 : at + 2.01 + follow, 'c');
+    }
+    return cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+  }
+
+  test('the upstream leg closed 1 ms after the client\'s: the client\'s timeout, no proxy timer', () => {
+    const upstream = scene(0.001).filter((d) => d.server === '10.0.0.3:8080');
+    expect(upstream).toHaveLength(1);
+    expect(upstream[0].inferred).toEqual({});
+    expect(upstream[0].explanation).toContain('after its own client (10.0.0.1) had closed the connection carrying the same request');
+  });
+
+  test('closed by the proxy itself a second later: its read timeout', () => {
+    const upstream = scene(null).filter((d) => d.server === '10.0.0.3:8080');
+    expect(upstream[0].inferred.proxyReadTimeout.value).toBeCloseTo(3, 2);
   });
 });
 

@@ -62,6 +62,8 @@ const MAX_REFUSALS_PER_SERVER = 1024;
  * the proxy's.
  */
 const CLIENT_FOLLOW_GAP = 0.05;
+/** The key of encrypted client waits among those by request line (no request line has it). */
+const ENCRYPTED = '\u0000encrypted';
 
 /**
  * The distinct requests of a group, for its diagnosis: ` (GET /a, POST /b, … and N more)`; for
@@ -460,13 +462,16 @@ export const unansweredRequest: DetectorDefinition = {
       );
     }
 
-    /** Client-closed waits by request (method and URI), to find the one a proxy's upstream close followed. */
+    /**
+     * Client-closed waits by request (method and URI), to find the one a proxy's upstream close
+     * followed; those of encrypted requests (HTTPS), which no request line names, under ENCRYPTED.
+     */
     function clientClosesByRequest(): Map<string, Wait[]> {
       const byRequest = new Map<string, Wait[]>();
       for (const waits of waitsByServer.values()) {
         for (const w of waits) {
-          if (w.closedBy !== 'client' || w.method === null) continue;
-          const key = `${w.method} ${w.uri ?? ''}`;
+          if (w.closedBy !== 'client' || (w.method === null && w.encrypted === null)) continue;
+          const key = w.method === null ? ENCRYPTED : `${w.method} ${w.uri ?? ''}`;
           const list = byRequest.get(key);
           if (list === undefined) byRequest.set(key, [w]);
           else list.push(w);
@@ -475,15 +480,21 @@ export const unansweredRequest: DetectorDefinition = {
       return byRequest;
     }
 
-    /** The downstream wait whose client's close the proxy followed when it closed upstream wait `w`, or null. */
+    /**
+     * The downstream wait whose client's close the proxy followed when it closed upstream wait `w`, or
+     * null: the same request, closed by its client at most CLIENT_FOLLOW_GAP before. A client's request
+     * to a proxy that terminates TLS cannot be read: then the client close nearest before, on a
+     * request the proxy had before it sent this one.
+     */
     function followedClient(w: Wait, byRequest: Map<string, Wait[]>): Wait | null {
       if (w.method === null) return null;
       const proxyHosts = [w.closerIp, legs.proxyForwardingFrom(w.closerIp)];
-      for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) {
-        if (d === w || d.requestStart > w.requestStart || d.closeTs > w.closeTs || w.closeTs - d.closeTs > CLIENT_FOLLOW_GAP) continue;
-        if (proxyHosts.includes(hostOf(d.server))) return d;
-      }
-      return null;
+      const follows = (d: Wait): boolean =>
+        d !== w && d.requestStart <= w.requestStart && d.closeTs <= w.closeTs && w.closeTs - d.closeTs <= CLIENT_FOLLOW_GAP && proxyHosts.includes(hostOf(d.server));
+      for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) if (follows(d)) return d;
+      let nearest: Wait | null = null;
+      for (const d of byRequest.get(ENCRYPTED) ?? []) if (follows(d) && (nearest === null || d.closeTs > nearest.closeTs)) nearest = d;
+      return nearest;
     }
 
     function diagnose(): void {
