@@ -38,4 +38,15 @@ describe('clusterByDelay', () => {
     expect(groups[0].members.map((m) => m.delay)).toEqual([5.006, 5.0065]);
     expect(rest.map((m) => m.delay)).toEqual([6.2]);
   });
+
+  test('two groups of two timers stay two when one end of each falls together by chance; a tick ends most of them together', () => {
+    // Two clients, 1.5 s and 2.0 s, four requests each, running at once: one of the 2.0 s waits ends 20 ms from a 1.5 s one.
+    const short = [wait(1.502, 10), wait(1.503, 20), wait(1.502, 30), wait(1.503, 40)];
+    const long = [wait(1.997, 10.02), wait(1.996, 25), wait(1.997, 35), wait(1.997, 45)];
+    const { groups } = clusterByDelay([...short, ...long], options, endOf);
+    expect(groups.map((g) => g.members.length)).toEqual([4, 4]);
+    // Three of the four ended with the shorter group's waits: one timer checked on a tick.
+    const ticked = [wait(1.997, 10.001), wait(1.996, 20.002), wait(1.997, 30.001), wait(1.997, 45)];
+    expect(clusterByDelay([...short, ...ticked], options, endOf).groups.map((g) => g.members.length)).toEqual([8]);
+  });
 });
