@@ -977,7 +977,7 @@ export function clusterByDelay<T extends { delay: number }>(
       // A tick ends the waits it finds expired together, whatever their age: at least half of the
       // next group's waits ended at one moment with this one's. One end that happens to fall near
       // another is no tick: two clients with their own timers, running at once, do that by chance
-      // (requests' 1.5 s and curl's 2 s over one server, unanswered-request-tls-client-timeouts).
+      // (requests' 1.5 s and curl's 2 s to one server, 49.6 ms apart once in unanswered-request-tls-client-timeouts).
       const sharedByHalf = (next: readonly T[]): boolean => 2 * next.filter((r) => sharesMoment(members, r)).length >= next.length;
       while (i + 1 < groups.length && groups[i + 1].members.every((m) => m.delay <= lo + TICK_SPAN_MAX) && sharedByHalf(groups[i + 1].members)) {
         members = [...members, ...groups[++i].members];

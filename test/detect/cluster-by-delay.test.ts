@@ -40,7 +40,7 @@ describe('clusterByDelay', () => {
   });
 
   test('two groups of two timers stay two when one end of each falls together by chance; a tick ends most of them together', () => {
-    // Two clients, 1.5 s and 2.0 s, four requests each, running at once: one of the 2.0 s waits ends 20 ms from a 1.5 s one.
+    // Two clients, 1.5 s and 2.0 s, four requests each, running at once: one of the 2.0 s waits ends 20 ms from a 1.5 s one (49.6 ms in the recording).
     const short = [wait(1.502, 10), wait(1.503, 20), wait(1.502, 30), wait(1.503, 40)];
     const long = [wait(1.997, 10.02), wait(1.996, 25), wait(1.997, 35), wait(1.997, 45)];
     const { groups } = clusterByDelay([...short, ...long], options, endOf);
