@@ -2,6 +2,9 @@
  * TLS hello records as clients and servers send them (RFC 8446 §4.1.2–4.1.3, RFC 7301), with the
  * fields the tests vary: the ALPN protocols offered or chosen, and TLS 1.3's supported_versions.
  */
+import { concat } from './packet-builder';
+
+export { concat };
 
 function u16(n: number): number[] {
   return [(n >> 8) & 0xff, n & 0xff];
@@ -88,14 +91,4 @@ export function serverHelloRecord(options: ServerHelloOptions = {}): Uint8Array 
 export function records(type: number, ...lengths: number[]): Uint8Array {
   const parts = lengths.map((n) => record(type, 3, new Array<number>(n).fill(0x78)));
   return concat(...parts);
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
