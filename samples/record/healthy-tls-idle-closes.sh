@@ -88,11 +88,8 @@ nginx_idle_lane() {   # e
     {"requests":[{"url":"'$T12'/ok?c=nginxidle&id=nginxidle-2"}],"watchMs":4000}]'
 }
 
-for attempt in 1 2 3; do
-  rm -f "$WORK"/*.log "$WORK"/*.err "$OUT"
-  x32_start_servers
+all_lanes() {
   cc_wait_port 8444
-  cc_capture_start "$OUT" "tcp and host 127.0.0.2 and (port 8443 or port 9443 or port 8444)"
   LANES=()
   (requests_lane "$T13" requests13; requests_lane "$T12" requests12) & LANES+=("$!")
   (sleep 0.2; node_idle_lane "$T13" nodeidle13; node_idle_lane "$T12" nodeidle12) & LANES+=("$!")
@@ -100,17 +97,6 @@ for attempt in 1 2 3; do
   (sleep 0.6; nginx_idle_lane) & LANES+=("$!")
   wait "${LANES[@]}" || true
   sleep 0.5
-  x32_stop_servers
-  cc_capture_stop
-  CC_PIDS=()
-  if [ -n "${X32_DEBUG_DIR:-}" ]; then
-    mkdir -p "$X32_DEBUG_DIR/$attempt"; cp "$OUT" "$WORK"/*.log "$WORK"/*.err "$WORK"/nginx.conf "$X32_DEBUG_DIR/$attempt/" 2>/dev/null || true
-  fi
-  if /usr/bin/python3 "$P/x32-meta.py" healthy "$SCENARIO" --capture "$OUT" --meta "$META" --work "$WORK" \
-      --software "${SOFTWARE[@]}"; then
-    break
-  fi
-  echo "record: $SCENARIO: attempt $attempt not usable" >&2
-  [ "$attempt" = 3 ] && { echo "record: $SCENARIO: no usable recording in 3 attempts" >&2; exit 1; }
-done
-cp "$OUT" "$META" "$CC_SAMPLES_DIR/"
+}
+
+x32_record healthy "tcp and host 127.0.0.2 and (port 8443 or port 9443 or port 8444)" all_lanes

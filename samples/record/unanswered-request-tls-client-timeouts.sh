@@ -84,27 +84,13 @@ curl13alpn_lane() {   # e
   for i in 2 3 4; do x32_curl curl13alpn --max-time 3 -o /dev/null "$T13/slow?c=curl13alpn&id=e$i"; done
 }
 
-for attempt in 1 2 3; do
-  rm -f "$WORK"/*.log "$WORK"/*.err "$OUT"
-  x32_start_servers
-  cc_capture_start "$OUT" "tcp and host 127.0.0.2 and (port 8443 or port 9443)"
+all_lanes() {
   LANES=()
   (curl13_lane; curl12alpn_lane) & LANES+=("$!")
   (sleep 0.3; requests_lane; curl13alpn_lane) & LANES+=("$!")
   (sleep 0.6; node_lane) & LANES+=("$!")
   wait "${LANES[@]}" || true
   sleep 1
-  x32_stop_servers
-  cc_capture_stop
-  CC_PIDS=()
-  if [ -n "${X32_DEBUG_DIR:-}" ]; then
-    mkdir -p "$X32_DEBUG_DIR/$attempt"; cp "$OUT" "$WORK"/*.log "$WORK"/*.err "$WORK"/nginx.conf "$X32_DEBUG_DIR/$attempt/" 2>/dev/null || true
-  fi
-  if /usr/bin/python3 "$P/x32-meta.py" unanswered "$SCENARIO" --capture "$OUT" --meta "$META" --work "$WORK" \
-      --software "${SOFTWARE[@]}"; then
-    break
-  fi
-  echo "record: $SCENARIO: attempt $attempt not usable" >&2
-  [ "$attempt" = 3 ] && { echo "record: $SCENARIO: no usable recording in 3 attempts" >&2; exit 1; }
-done
-cp "$OUT" "$META" "$CC_SAMPLES_DIR/"
+}
+
+x32_record unanswered "tcp and host 127.0.0.2 and (port 8443 or port 9443)" all_lanes

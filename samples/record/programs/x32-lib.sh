@@ -22,6 +22,11 @@
 #   x32_node ARGS...        programs/x32-node-client.js (node --tls-keylog), log $CCB_WORK/node-client.log
 #   x32_requests ARGS...    programs/x32-requests-client.py (SSLKEYLOGFILE), log $CCB_WORK/requests-client.log
 #   x32_software            SOFTWARE: the exact versions
+#   x32_record MODE FILTER LANES
+#                           up to 3 attempts, each: the servers up, tcpdump on FILTER into $OUT, the function
+#                           LANES (every client lane), the servers down; the first that programs/x32-meta.py
+#                           MODE accepts is copied ($OUT, $META) to samples/; none: exit 1. Uses the recorder's
+#                           SCENARIO, OUT, META and SOFTWARE; X32_DEBUG_DIR keeps each attempt's capture and logs
 set -euo pipefail
 
 X32_PROGRAMS="$CC_RECORD_DIR/programs"
@@ -111,4 +116,29 @@ x32_software() {
     "node $(node -v) https / http2 ($(node -p '"OpenSSL " + process.versions.openssl'); programs/x32-node-client.js, no User-Agent header)"
     "$($X32_PY -c 'import sys, ssl, urllib3, requests; print(f"Python {sys.version.split()[0]} requests {requests.__version__} urllib3 {urllib3.__version__} ({ssl.OPENSSL_VERSION})")') (Debian python3-requests; programs/x32-requests-client.py)"
   )
+}
+
+x32_record() {
+  local mode="$1" filter="$2" lanes="$3" attempt
+  for attempt in 1 2 3; do
+    rm -f "$CCB_WORK"/*.log "$CCB_WORK"/*.err "$OUT"
+    x32_start_servers
+    cc_capture_start "$OUT" "$filter"
+    "$lanes"
+    x32_stop_servers
+    cc_capture_stop
+    CC_PIDS=()
+    if [ -n "${X32_DEBUG_DIR:-}" ]; then
+      mkdir -p "$X32_DEBUG_DIR/$attempt"
+      cp "$OUT" "$CCB_WORK"/*.log "$CCB_WORK"/*.err "$CCB_WORK"/nginx.conf "$X32_DEBUG_DIR/$attempt/" 2>/dev/null || true
+    fi
+    if "$X32_PY" "$X32_PROGRAMS/x32-meta.py" "$mode" "$SCENARIO" --capture "$OUT" --meta "$META" --work "$CCB_WORK" \
+        --software "${SOFTWARE[@]}"; then
+      cp "$OUT" "$META" "$CC_SAMPLES_DIR/"
+      return 0
+    fi
+    echo "record: $SCENARIO: attempt $attempt not usable" >&2
+  done
+  echo "record: $SCENARIO: no usable recording in 3 attempts" >&2
+  exit 1
 }
