@@ -105,6 +105,7 @@ const requestAfterCloseNotice: NoteRule = (p, ev, f, _index, packets) => {
 };
 
 const unansweredRequest: NoteRule = (p, ev) => {
+  if (p.frame === num(ev, 'closeNotifyFrame')) return 'client close_notify (TLS alert): its close begins';
   if (p.fromClient && hasData(p)) return 'request: never answered';
   const closedBy = str(ev, 'closedBy');
   if ((isFin(p) || isRst(p)) && side(p) === closedBy) {

@@ -49,8 +49,9 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
     });
     expect(f.evidence.waitSeconds).toBeCloseTo(2, 2);
     expect(f.summary).toContain(`an encrypted request (${REQUEST + 5} bytes of TLS application data) got no response`);
-    // The request record, the client's close_notify, its FIN.
+    // The request record, the client's close_notify, its FIN, the server's FIN.
     expect(f.frames).toHaveLength(4);
+    expect(f.frames).toContain(f.evidence.closeNotifyFrame);
     const [d, ...more] = diagnosis(result);
     expect(more).toEqual([]);
     expect(d.inferred.clientTimeout.value).toBeCloseTo(2.0015, 2);

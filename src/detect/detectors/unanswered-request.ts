@@ -392,6 +392,8 @@ export const unansweredRequest: DetectorDefinition = {
           ...(encrypted !== null
             ? {
                 encrypted: true,
+                // The client's close_notify, where it gave up before its FIN (null: it closed without one).
+                closeNotifyFrame: clientAlert > 0 && close.by === 'client' ? clientAlert : null,
                 requestBytes: encrypted.bytes,
                 tlsVersion: encrypted.version,
                 alpnOffered: encrypted.alpnOffered,
