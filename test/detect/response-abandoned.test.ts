@@ -1,6 +1,7 @@
 import { responseAbandoned } from '../../src/detect/detectors/response-abandoned';
 import { responseTruncated } from '../../src/detect/detectors/response-truncated';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { Https } from './https-kit';
 import { Capture, Conn, get, ofKind } from './reuse-kit';
 
 const KIND = 'response-abandoned';
@@ -247,5 +248,44 @@ describe('response-abandoned on synthetic connections', () => {
       }
       expect(cap.analyze(only).anomalies).toHaveLength(0);
     });
+  });
+});
+
+describe('response-abandoned behind a proxy that terminates TLS', () => {
+  /**
+   * Clients on 10.0.0.1 download over HTTPS from a proxy on 10.0.0.2:443, which fetches each body
+   * from 10.0.0.3:8080 in plaintext, the bytes flowing; each client gives up 3 s after its request
+   * and the proxy closes its upstream leg `follow` s later (null: no HTTPS client closed at all,
+   * the proxy's own cuts).
+   */
+  function scene(follow: number | null) {
+    const cap = new Capture();
+    [0.25, 0.3, 0.2].forEach((every, k) => {
+      const t = k * 10;
+      download(cap, t + 0.001, { client: '10.0.0.2', server: '10.0.0.3', sport: 8080, flows: 5, every, closeAt: 3 + (follow ?? 0) });
+      if (follow === null) return;
+      const h = new Https(cap, t - 0.01, { version: '1.2', offer: ['http/1.1'] }).request(t);
+      for (let j = 1; j * every < 3; j++) h.answer(t + 0.012 + j * every);
+      h.clientCloses(t + 3.002);
+    });
+    return cap.analyze([responseAbandoned]);
+  }
+
+  test('each upstream cut right behind its HTTPS client\'s close: reported with that client named, the timer relayed by the proxy', () => {
+    const r = scene(0.001);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ followedClient: expect.stringMatching(/^10\.0\.0\.1:/) });
+    expect(found[0].evidence.followedClientClosedBefore).toBeCloseTo(0, 2);
+    expect(found[0].summary).toContain('this client is a proxy that followed its own client 10.0.0.1:');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('Each was the upstream leg of a proxy that terminates TLS at 10.0.0.2');
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(3.001, 2);
+  });
+
+  test('no HTTPS client closed just before: the proxy\'s own cuts, nothing relayed', () => {
+    const found = ofKind(scene(null), KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence.followedClient).toBeUndefined();
   });
 });

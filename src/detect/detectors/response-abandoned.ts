@@ -54,6 +54,63 @@ interface Abandon extends CutResponse {
   clientResetFrame: number;
 }
 
+/**
+ * An HTTPS connection its client closed while the server was answering its last turn (encrypted:
+ * whether the response was whole cannot be told): the client leg a proxy that terminates TLS may
+ * have followed when it closed its plaintext upstream leg mid-body.
+ */
+interface TlsClientClose {
+  flowId: number;
+  client: string;
+  /** The proxy's address: the server's host of this connection, the client's host of its upstream leg. */
+  proxyHost: string;
+  closeTs: number;
+  /** When the client's last turn (its request) began. */
+  turnStart: number;
+}
+
+/**
+ * The client's close of an HTTPS connection whose last turn the server had begun to answer, or
+ * null: a client that gave up on a response, or one done with it (the proxy's upstream close
+ * right behind it tells).
+ */
+function tlsClientCloseOf(conn: AnalyzedConnection): TlsClientClose | null {
+  const tls = conn.app?.tls ?? null;
+  if (tls === null || tls.client.turns === 0 || tls.server.lastAppEndTs < tls.client.turnStartTs) return null;
+  const close = firstCloseOf(conn);
+  if (close === null || !close.byClient) return null;
+  return { flowId: conn.id, client: conn.clientName, proxyHost: conn.serverHost, closeTs: close.ts, turnStart: tls.client.turnStartTs };
+}
+
+/**
+ * For each cut made by a proxy's address, the HTTPS client close it followed: a client of that
+ * address that closed at most FOLLOW_ORDER_SLACK after it and at most PROXY_FOLLOWS_WITHIN before
+ * it, whose request came before this one's; the nearest, each used once.
+ */
+function followedTlsClients(abandons: readonly Abandon[], closes: readonly TlsClientClose[], skip: ReadonlySet<number>): Map<number, TlsClientClose> {
+  const byProxy = new Map<string, TlsClientClose[]>();
+  for (const t of closes) {
+    const list = byProxy.get(t.proxyHost);
+    if (list === undefined) byProxy.set(t.proxyHost, [t]);
+    else list.push(t);
+  }
+  const used = new Set<TlsClientClose>();
+  const followed = new Map<number, TlsClientClose>();
+  for (const a of abandons) {
+    if (skip.has(a.flowId)) continue;
+    let best: TlsClientClose | null = null;
+    for (const t of byProxy.get(hostOf(a.client)) ?? []) {
+      const after = a.closeTs - t.closeTs;
+      if (used.has(t) || after < -FOLLOW_ORDER_SLACK || after > PROXY_FOLLOWS_WITHIN || t.turnStart > a.requestStart) continue;
+      if (best === null || Math.abs(after) < Math.abs(a.closeTs - best.closeTs)) best = t;
+    }
+    if (best === null) continue;
+    used.add(best);
+    followed.set(a.flowId, best);
+  }
+  return followed;
+}
+
 /** A proxy's upstream leg that followed its client's close, kept with the client leg it followed. */
 interface FollowedLeg {
   flowId: number;
@@ -162,9 +219,15 @@ export const responseAbandoned: DetectorDefinition = {
     const truncations: Truncation[] = [];
     /** Abandons by request, to find a proxy's upstream leg of a request its client gave up on. */
     const abandonsByRequest = new LegsByRequest<Abandon>((a) => a.closeTs);
+    const tlsCloses: TlsClientClose[] = [];
 
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
+        if (conn.app?.tls != null) {
+          const t = tlsClientCloseOf(conn);
+          if (t !== null && tlsCloses.length < MAX_KEPT) tlsCloses.push(t);
+          return;
+        }
         if (conn.app?.session?.isTunnel === true) return;
         if ((conn.app?.recent.length ?? 0) === 0) return;
         const a = abandonOf(conn, ctx.options);
@@ -197,6 +260,10 @@ export const responseAbandoned: DetectorDefinition = {
           if (up !== null) proxyLegs.add(up.flowId);
         }
 
+        // A proxy that terminates TLS: its upstream cuts right behind its own clients' closes are
+        // theirs, relayed (reported, with the client named: the timer is that client's).
+        const tlsClientOf = followedTlsClients(abandons, tlsCloses, proxyLegs);
+
         // One client program (host and User-Agent) and the server it talked to.
         const groups = new Map<string, Abandon[]>();
         for (const a of abandons) {
@@ -222,7 +289,9 @@ export const responseAbandoned: DetectorDefinition = {
             rest = rest.filter((a) => !taken.has(a));
           }
           const reported = found.filter((f) => f.members.length >= TIMER_SHARE * (f.members.length + rest.length));
-          for (const f of reported) diagnoseGroup(ctx, f.members, all.length, all.length - reported.reduce((n, x) => n + x.members.length, 0), f.timer, f.total, f.read, upstreamOf);
+          for (const f of reported) {
+            diagnoseGroup(ctx, f.members, all.length, all.length - reported.reduce((n, x) => n + x.members.length, 0), f.timer, f.total, f.read, upstreamOf, tlsClientOf);
+          }
         }
       },
     };
@@ -273,10 +342,12 @@ function unansweredAtTimer(ctx: DetectContext, cut: Abandon, seconds: number): s
 function diagnoseGroup(
   ctx: DetectContext, members: readonly Abandon[], cuts: number, unexplained: number, timer: Timer,
   total: InferredValue | null, read: InferredValue | null, upstreamOf: ReadonlyMap<number, FollowedLeg>,
+  tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
   const ids: string[] = [];
   for (const a of members) {
     const up = upstreamOf.get(a.flowId) ?? null;
+    const tlsClient = tlsClientOf.get(a.flowId) ?? null;
     const finding = ctx.report({
       flowId: a.flowId,
       client: a.client,
@@ -290,7 +361,12 @@ function diagnoseGroup(
         progress: progress(a),
         sinceRequest: ms(a.sinceRequest),
         silence: ms(a.silence),
-        upstream: up !== null ? `; the proxy closed its upstream leg to ${up.server} ${ms(up.closeTs - a.closeTs)} s later (${up.rst ? 'RST' : 'FIN'}): it followed its client` : '',
+        upstream:
+          up !== null
+            ? `; the proxy closed its upstream leg to ${up.server} ${ms(up.closeTs - a.closeTs)} s later (${up.rst ? 'RST' : 'FIN'}): it followed its client`
+            : tlsClient !== null
+              ? `; this client is a proxy that followed its own client ${tlsClient.client} (HTTPS, flow ${tlsClient.flowId}), which had closed ${ms(a.closeTs - tlsClient.closeTs)} s before`
+              : '',
       },
       evidence: {
         request: a.request,
@@ -315,6 +391,8 @@ function diagnoseGroup(
         upstreamFlowId: up?.flowId ?? null,
         upstreamServer: up?.server ?? null,
         upstreamClosedAfter: up !== null ? ms(up.closeTs - a.closeTs) : null,
+        // Only where this client is a proxy that followed its own HTTPS client (absent otherwise).
+        ...(tlsClient !== null ? { followedClient: tlsClient.client, followedFlowId: tlsClient.flowId, followedClientClosedBefore: ms(a.closeTs - tlsClient.closeTs) } : {}),
       },
       frames: [
         ...new Set([
@@ -350,10 +428,16 @@ function diagnoseGroup(
     beforeHead.length > 0
       ? ` The same timer also ended ${beforeHead.length} request${beforeHead.length === 1 ? '' : 's'} from this client to this server before any response byte came (${beforeHead.slice(0, 5).join(', ')}${beforeHead.length > 5 ? ', …' : ''}).`
       : '';
+  const relayed = members.filter((a) => tlsClientOf.has(a.flowId));
   const followedNote =
-    followed > 0
+    (followed > 0
       ? ` A proxy between them closed its upstream leg right after ${followed === n ? 'each' : `${followed} of them`}: it cancelled the request it had forwarded when its client went away.`
-      : '';
+      : '') +
+    (relayed.length > 0
+      ? ` ${relayed.length === n ? (n === 1 ? 'It was' : 'Each was') : `${relayed.length} of them were`} the upstream leg of a proxy that terminates TLS at ${hostOf(first.client)}, closed right after ` +
+        `its own client (${[...new Set(relayed.map((a) => hostOf(tlsClientOf.get(a.flowId)?.client ?? '')))].slice(0, 3).join(', ')}) closed its HTTPS connection: ` +
+        `the timer is that client's, relayed by the proxy (nginx closes the upstream connection when its client goes away unless proxy_ignore_client_abort is on).`
+      : '');
   // A client that named itself (or that sent no User-Agent, as few clients do) has its own settings
   // to name; one that cannot be told, every common client's.
   const identified = agents.named + agents.noAgent > 0 && agents.unnamed === agents.noAgent;
