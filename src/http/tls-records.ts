@@ -54,6 +54,12 @@ export const TLS13_ALERT_MAX_LENGTH = 19;
 export const CLOSING_BURST_GAP = 0.05;
 
 const HEADER_LENGTH = 5;
+/**
+ * A record longer than this after the client's Finished is data, not a session ticket: tickets are
+ * a few hundred bytes (OpenSSL's 250-290 in records, Go's and Java's under 2 KiB), while an answer
+ * sent as full-size records comes in records of the same length too.
+ */
+const TICKET_MAX_LENGTH = 4096;
 
 /** Why a direction stopped being read. */
 const Stop = Object.freeze({
@@ -341,7 +347,7 @@ export class TlsDirection {
    */
   private afterFinished(length: number, since: number): void {
     if (this.dataAfterTickets) return;
-    if (this.ticketRecords > 0 && (length !== this.ticketLength || since >= CLOSING_BURST_GAP)) {
+    if (length > TICKET_MAX_LENGTH || (this.ticketRecords > 0 && (length !== this.ticketLength || since >= CLOSING_BURST_GAP))) {
       this.dataAfterTickets = true;
       return;
     }

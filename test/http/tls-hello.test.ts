@@ -115,6 +115,13 @@ describe('TLS 1.3 session tickets after the client\'s Finished', () => {
     expect(tls.server).toMatchObject({ ticketRecords: 2, dataAfterTickets: true });
   });
 
+  test('records of one length too long for tickets (an answer in full-size records) are data', () => {
+    const tls = handshake13();
+    const full = records(23, 16401, 16401);
+    tls.server.push(full, 0, full.length, 1.003, 5);
+    expect(tls.server).toMatchObject({ ticketRecords: 0, dataAfterTickets: true });
+  });
+
   test('no tickets before the Finished; none in TLS 1.2', () => {
     const tls = new TlsRecords();
     const flight = records(23, 30, 600);
