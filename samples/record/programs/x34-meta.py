@@ -19,7 +19,6 @@ import argparse
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -79,19 +78,8 @@ def h2frames(capture, keys):
     return res
 
 
-def read_jsonl(path):
-    out = []
-    if os.path.exists(path):
-        for line in open(path):
-            line = line.strip()
-            if line.startswith('{'):
-                out.append(json.loads(line))
-    return out
-
-
-def url_id(u):
-    m = re.search(r'[?&]id=([^&\s]+)', u)
-    return m.group(1) if m else None
+read_jsonl = x32.read_jsonl
+url_id = x32.url_id
 
 
 def load_logs(work):
