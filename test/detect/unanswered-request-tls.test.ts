@@ -98,6 +98,14 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
       }
     });
 
+    test('a turn still unanswered when the capture ended (a stream or a WebSocket looks the same): no open request', () => {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) new Https(cap, k * 0.1, { version: '1.2', offer: ['http/1.1'] }).request(k * 0.1 + 0.01);
+      // The capture goes on long after them (another connection), past the open-request age.
+      new Https(cap, 900, { version: '1.2', offer: ['http/1.1'] }).request(900.01).answer(900.02).clientCloses(900.5);
+      expect(ofKind(cap.analyze(only, { detect: { openRequestAge: 30 } }), KIND)).toEqual([]);
+    });
+
     test('TLS 1.3 with h2 offered: the server\'s choice is encrypted, the turns may be HTTP/2 frames nobody answers', () => {
       const cap = new Capture();
       givenUp(cap, 4, 2, { version: '1.3', offer: ['h2', 'http/1.1'] });
