@@ -43,6 +43,13 @@ export interface EncryptedRequest {
    */
   ticketsIgnored: number;
   ticketLength: number;
+  /**
+   * The server's answer began only after the client had closed (its FIN or RST): where, or -1 when
+   * it never answered. A client that gave up at its timeout, then reset the late answer, is
+   * unanswered-request's "late" case, as on cleartext.
+   */
+  lateAnswerTs: number;
+  lateAnswerFrame: number;
   /** The TLS version the server chose, when its hello said: '1.3', '1.2' (or older), or null. */
   version: '1.3' | '1.2' | null;
   /** ALPN protocols the client offered, and the one the server chose where that was in clear (TLS 1.2). */
@@ -52,6 +59,16 @@ export interface EncryptedRequest {
 
 /** Why a connection's last client turn is not taken for an unanswered request (for tests and notes). */
 export type NotJudged = 'not-tls' | 'unreadable' | 'not-http1' | 'no-turn' | 'answered' | 'tickets-unconfirmed';
+
+/**
+ * Where the server's answer to the client's last turn began, or null for none: its latest turn when
+ * that came after the client's (on a TLS 1.3 first turn, the first record after its tickets).
+ */
+function answerStart(client: TlsDirection, server: TlsDirection): { ts: number; frame: number } | null {
+  if (server.lastAppEndTs < client.turnStartTs) return null;
+  if (client.turns === 1 && server.dataAfterTicketsTs >= client.turnStartTs) return { ts: server.dataAfterTicketsTs, frame: server.dataAfterTicketsFrame };
+  return server.turnStartTs >= client.turnStartTs ? { ts: server.turnStartTs, frame: server.turnStartFrame } : null;
+}
 
 function alpnNames(bits: number): string[] {
   const names: string[] = [];
@@ -110,11 +127,22 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
   if (!speaksHttp1(tls, conn.sPort)) return 'not-http1';
   if (client.turns === 0 || client.lastAppEndTs < 0) return 'no-turn';
   const tickets = ticketsOnlyAfter(client, server);
-  if (server.lastAppEndTs >= client.turnStartTs && tickets === 0) return 'answered';
+  let lateAnswerTs = -1;
+  let lateAnswerFrame = 0;
+  if (server.lastAppEndTs >= client.turnStartTs && tickets === 0) {
+    // Answered, unless the answer began only after the client had closed.
+    const c0 = conn.client;
+    const clientClosed = c0.finTs >= 0 && (c0.rstTs < 0 || c0.finTs <= c0.rstTs) ? c0.finTs : c0.rstTs;
+    const answer = answerStart(client, server);
+    if (answer === null || clientClosed < 0 || answer.ts <= clientClosed) return 'answered';
+    lateAnswerTs = answer.ts;
+    lateAnswerFrame = answer.frame;
+  }
   if (tickets === 1 && !confirmedTicket(server.ticketLength)) return 'tickets-unconfirmed';
   // Tickets sent before the turn began are the server's last activity before it, like any data.
   const ticketsIgnored = server.lastAppEndTs >= client.turnStartTs ? tickets : 0;
-  const before = ticketsIgnored > 0 ? server.lastAppBeforeTickets : server.lastAppEndTs;
+  // (After a late answer the server's last data is that answer: the silence before the turn is unknown.)
+  const before = ticketsIgnored > 0 ? server.lastAppBeforeTickets : lateAnswerTs >= 0 ? -1 : server.lastAppEndTs;
   const c = conn.client;
   const s = conn.server;
   const endSeq = seqAdd(c.isn, 1 + client.lastAppEndOffset);
@@ -129,6 +157,8 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
     endSeq,
     ticketsIgnored,
     ticketLength: ticketsIgnored > 0 ? server.ticketLength : 0,
+    lateAnswerTs,
+    lateAnswerFrame,
     version: server.hello.tls13 ? '1.3' : server.hello.complete ? '1.2' : null,
     alpnOffered: alpnNames(client.hello.alpn),
     alpnChosen: alpnNames(server.hello.alpn)[0] ?? null,

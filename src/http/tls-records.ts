@@ -166,6 +166,9 @@ export class TlsDirection {
   dataAfterTickets = false;
   /** The end of its last application data before the tickets (its handshake flight), or -1. */
   lastAppBeforeTickets = -1;
+  /** Where the first application-data record after the tickets began (an answer), or -1. */
+  dataAfterTicketsTs = -1;
+  dataAfterTicketsFrame = 0;
 
   peer: TlsDirection = this;
 
@@ -215,6 +218,8 @@ export class TlsDirection {
     this.ticketLength = 0;
     this.dataAfterTickets = false;
     this.lastAppBeforeTickets = -1;
+    this.dataAfterTicketsTs = -1;
+    this.dataAfterTicketsFrame = 0;
   }
 
   /** A record is partly read: its header or body goes on in bytes not seen yet. */
@@ -349,6 +354,8 @@ export class TlsDirection {
     if (this.dataAfterTickets) return;
     if (length > TICKET_MAX_LENGTH || (this.ticketRecords > 0 && (length !== this.ticketLength || since >= CLOSING_BURST_GAP))) {
       this.dataAfterTickets = true;
+      this.dataAfterTicketsTs = this.recordStartTs;
+      this.dataAfterTicketsFrame = this.recordStartFrame;
       return;
     }
     if (this.ticketRecords === 0) this.lastAppBeforeTickets = this.lastAppEndTs;

@@ -86,6 +86,37 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
     expect(diagnosis(result)[0].explanation).toContain('The server ACKed every one of them');
   });
 
+  describe('an answer that began only after the client had given up (a server slower than the timeout)', () => {
+    /** The client gives up 2 s after its request (close_notify, FIN); the server answers 3 s after it; `reset`: the client's kernel resets it. */
+    function lateAnswers(version: '1.2' | '1.3', reset: boolean) {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) {
+        const at = k * 10;
+        const h = new Https(cap, at, { version, offer: ['http/1.1'] }).request(at + 0.01);
+        h.conn.send(at + 2.01 + k * 0.001, 'c', version === '1.3' ? records(23, 19) : records(21, 26)).fin(at + 2.01001 + k * 0.001, 'c').ack(at + 2.0101 + k * 0.001, 's');
+        h.conn.send(at + 3.01, 's', records(23, 420));
+        if (reset) h.conn.rst(at + 3.0101, 'c');
+        else h.conn.ack(at + 3.0101, 'c');
+      }
+      return cap.analyze(only);
+    }
+
+    test.each(['1.2', '1.3'] as const)('TLS %s: found, the late answer and the client\'s reset named, the timeout inferred', (version) => {
+      const result = lateAnswers(version, true);
+      const found = ofKind(result, KIND);
+      expect(found).toHaveLength(3);
+      expect(found[0].summary).toContain('the server answered with encrypted data only 3 s after the request, and the client, which had closed its socket, reset it');
+      expect(found[0].evidence).toMatchObject({ encrypted: true, lateResponseStatus: null, lateResponseAfter: 3, idleBefore: null });
+      const [d] = diagnosis(result);
+      expect(d.inferred.clientTimeout.value).toBeCloseTo(2.001, 2);
+      expect(d.explanation).toContain('got its response later');
+    });
+
+    test('a client that goes on reading the late answer (no reset) did not give up on it: silent', () => {
+      expect(ofKind(lateAnswers('1.2', false), KIND)).toEqual([]);
+    });
+  });
+
   describe('stays silent', () => {
     test('answered requests, then connections the client closes idle at one fixed time (a pool\'s idle timeout)', () => {
       for (const version of ['1.2', '1.3'] as const) {

@@ -365,7 +365,7 @@ export const unansweredRequest: DetectorDefinition = {
           request: line ?? (encrypted !== null ? `an encrypted request (${encrypted.bytes} bytes of TLS application data)` : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
           acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
-          status: late?.status ?? 'a response', late: lateAfter === null ? '' : ms(lateAfter),
+          status: late?.status ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
         },
         evidence: {
           method: ex.method,
@@ -455,7 +455,9 @@ export const unansweredRequest: DetectorDefinition = {
       const turn = encryptedRequests.unansweredOn(conn);
       if (typeof turn === 'string') return undefined;
       if (server.firstAlertTs >= 0 && server.firstAlertTs < turn.start) return undefined;
-      return { ex: encryptedExchange(conn, turn), afterCloseNotice: false, previous: undefined, answeredUntil: turn.end, lateAnswer: null, encrypted: turn };
+      // An answer that began only after the client had closed is judged like a late response (below).
+      const lateAnswer = turn.lateAnswerTs >= 0 ? { ts: turn.lateAnswerTs, frame: turn.lateAnswerFrame, status: null } : null;
+      return { ex: encryptedExchange(conn, turn), afterCloseNotice: false, previous: undefined, answeredUntil: turn.end, lateAnswer, encrypted: turn };
     }
 
     function claimedElsewhere(flowId: number): boolean {
