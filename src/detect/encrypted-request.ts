@@ -4,6 +4,7 @@ import type { TlsDirection, TlsRecords } from '../http/tls-records';
 import { seqAdd, seqGe } from '../flow/seq';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
+import type { EvidenceValue } from './finding';
 
 /**
  * The request an HTTPS connection was left waiting on, read from TLS record headers: the client's
@@ -145,7 +146,7 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
   const before = ticketsIgnored > 0 ? server.lastAppBeforeTickets : lateAnswerTs >= 0 ? -1 : server.lastAppEndTs;
   const c = conn.client;
   const s = conn.server;
-  const endSeq = seqAdd(c.isn, 1 + client.lastAppEndOffset);
+  const endSeq = turnEndSeq(conn);
   return {
     start: client.turnStartTs,
     end: client.lastAppEndTs,
@@ -162,6 +163,28 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
     version: server.hello.tls13 ? '1.3' : server.hello.complete ? '1.2' : null,
     alpnOffered: alpnNames(client.hello.alpn),
     alpnChosen: alpnNames(server.hello.alpn)[0] ?? null,
+  };
+}
+
+/** The client's sequence number just past its latest turn of TLS application data (what an ACK of the whole request covers). */
+export function turnEndSeq(conn: AnalyzedConnection): number {
+  return seqAdd(conn.client.isn, 1 + (conn.app?.tls?.client.lastAppEndOffset ?? 0));
+}
+
+/** How a finding names an encrypted request. */
+export function encryptedRequestText(turn: EncryptedRequest): string {
+  return `an encrypted request (${turn.bytes} bytes of TLS application data)`;
+}
+
+/** What the TLS record headers and hellos told of an encrypted request: the evidence every finding on one carries. */
+export function encryptedEvidence(turn: EncryptedRequest): Record<string, EvidenceValue> {
+  return {
+    encrypted: true,
+    requestBytes: turn.bytes,
+    tlsVersion: turn.version,
+    alpnOffered: turn.alpnOffered,
+    alpnChosen: turn.alpnChosen,
+    sessionTicketsIgnored: turn.ticketsIgnored,
   };
 }
 

@@ -1,4 +1,4 @@
-import { speaksHttp1 } from '../encrypted-request';
+import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
@@ -9,7 +9,7 @@ import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
-import { seqAdd, seqGe, seqGt, seqLt } from '../../flow/seq';
+import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
@@ -601,7 +601,7 @@ export function tlsArrivalClose(conn: AnalyzedConnection): TlsArrivalClose | nul
   if (client.hello.complete && !speaksHttp1(tls, conn.sPort)) return null;
   if (server.lastAppEndTs < 0) return null;
   // The server had the whole request when it closed: the close (or an ACK before a RST) covers its last byte.
-  const requestEndSeq = seqAdd(c.isn, 1 + client.lastAppEndOffset);
+  const requestEndSeq = turnEndSeq(conn);
   const had =
     closedWith === 'FIN'
       ? s.finHasAck && seqGe(s.finAck, requestEndSeq)

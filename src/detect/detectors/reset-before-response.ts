@@ -4,7 +4,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
-import { EncryptedRequest, encryptedExchange, sharedEncryptedRequests } from '../encrypted-request';
+import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { seqGe } from '../../flow/seq';
 
 /**
@@ -154,7 +154,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         ts: c.rstTs,
         message: 'reset',
         data: {
-          request: line ?? (encrypted !== null ? `an encrypted request (${encrypted.bytes} bytes of TLS application data)` : 'a request'),
+          request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, burst,
         },
         evidence: {
@@ -176,12 +176,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           burstSpreadMs: microsAsMs(burstSpread),
           idleClosesInBurst: idleCloses,
           // Only on an encrypted request: what the TLS record headers and hellos told.
-          ...(encrypted !== null
-            ? {
-                encrypted: true, requestBytes: encrypted.bytes, tlsVersion: encrypted.version, alpnOffered: encrypted.alpnOffered,
-                alpnChosen: encrypted.alpnChosen, sessionTicketsIgnored: encrypted.ticketsIgnored,
-              }
-            : {}),
+          ...(encrypted !== null ? encryptedEvidence(encrypted) : {}),
         },
         frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
       });

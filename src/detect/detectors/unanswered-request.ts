@@ -7,7 +7,7 @@ import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
-import { EncryptedRequest, encryptedExchange, sharedEncryptedRequests } from '../encrypted-request';
+import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -362,7 +362,7 @@ export const unansweredRequest: DetectorDefinition = {
         ts: close.ts,
         message: late !== null ? 'late' : 'closed',
         data: {
-          request: line ?? (encrypted !== null ? `an encrypted request (${encrypted.bytes} bytes of TLS application data)` : 'a request'),
+          request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
           acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
           status: late?.status ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
@@ -391,14 +391,9 @@ export const unansweredRequest: DetectorDefinition = {
           // Only on an encrypted request: what the TLS record headers and hellos told.
           ...(encrypted !== null
             ? {
-                encrypted: true,
+                ...encryptedEvidence(encrypted),
                 // The client's close_notify, where it gave up before its FIN (null: it closed without one).
                 closeNotifyFrame: clientAlert > 0 && close.by === 'client' ? clientAlert : null,
-                requestBytes: encrypted.bytes,
-                tlsVersion: encrypted.version,
-                alpnOffered: encrypted.alpnOffered,
-                alpnChosen: encrypted.alpnChosen,
-                sessionTicketsIgnored: encrypted.ticketsIgnored,
               }
             : {}),
         },
