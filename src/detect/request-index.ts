@@ -217,7 +217,9 @@ export class RequestIndex {
   offer(ex: HttpExchange, conn: AnalyzedConnection): number {
     if (ex === this.lastExchange) return this.lastEntry;
     this.lastExchange = ex;
-    if (ex.method === null || ex.requestStart === null || ex.uncertain) {
+    // A target the snaplen may have cut short names no request: `GET /orders?id=1` and
+    // `GET /orders?id=2` cut after `GET /orders?i` are not a retry of each other.
+    if (ex.method === null || ex.requestStart === null || ex.uncertain || ex.requestTargetCut === true) {
       if (ex.method !== null && ex.requestStart !== null) this.rememberUncertain(ex.requestStart, conn);
       this.lastEntry = -1;
       return -1;

@@ -73,6 +73,14 @@ export interface HttpExchange {
    */
   requestCut?: true;
   /**
+   * The snaplen cut the request line inside its target (a capture taken with `-s 96` keeps 24 to 42
+   * bytes of payload): `uri` may be cut short and `requestVersion` is null. Such a request is not
+   * matched with others by its target (retries). A line cut inside its version keeps its whole
+   * target and is not flagged (`requestVersion` is then what came of the version). `undefined`
+   * otherwise.
+   */
+  requestTargetCut?: true;
+  /**
    * The request's head never completed: its client stopped sending it (a stalled client, a
    * slowloris), or a response, the client's close or the end of the connection or capture came
    * first. Its header fields are those that had arrived. `undefined` otherwise, so the JSON output

@@ -198,6 +198,22 @@ export class MessageParser {
    * may have cut it off), and it is emitted uncertain.
    */
   private cutInBody = false;
+  /**
+   * The snaplen cut a chunk's data and the CRLF after it, and nothing more (as servers send a
+   * chunk, size line, data and CRLF in one write, each in its own segment): the next captured
+   * byte was taken for the start of the next chunk-size line. Until that line's LF confirms it,
+   * a byte that cannot be part of it proves the guess wrong (the cut held more framing) and the
+   * framing is then lost as for any other cut (openCut).
+   */
+  private chunkBoundaryGuessed = false;
+  /**
+   * The parser hunts for a start line because the snaplen cut the message before (openCut), and
+   * no byte was lost since: the message may have ended already (endOpenCut) and its end is known.
+   */
+  private huntingAfterCut = false;
+  /** The segment whose tail the guessed cut was. */
+  private guessTs = 0;
+  private guessFrame = 0;
   /** Bytes of the current segment went to the open cut message (before any start line in it). */
   private cutTouched = false;
 
@@ -362,6 +378,10 @@ export class MessageParser {
         case S_CHUNK_DATA_LF:
         case S_TRAILER_LINE_START:
         case S_TRAILER_END_LF:
+          if (this.chunkBoundaryGuessed && !this.fitsGuessedBoundary(bytes[pos])) {
+            this.loseGuessedBoundary(pos === (offset | 0));
+            break; // this byte is read again, as a candidate start line
+          }
           this.chunkFramingByte(bytes[pos], ts, frame);
           pos++;
           break;
@@ -448,6 +468,7 @@ export class MessageParser {
     if (this.ended || this.state >= S_PAUSED) return;
     this.gapEvents++;
     this.gapBytes += length;
+    if (!cut) this.huntingAfterCut = false;
     if (this.cutOpen && !cut) {
       // Bytes really missing: where the cut message ended can no longer be told.
       this.cutOpen = false;
@@ -488,6 +509,23 @@ export class MessageParser {
           if (this.remaining === 0) this.state = S_CHUNK_DATA_END;
           return;
         }
+        if (cut && length > this.remaining && length <= this.remaining + 2) {
+          this.bodyBytes += this.remaining;
+          this.guessChunkBoundary(length - this.remaining);
+          return;
+        }
+        break;
+      case S_CHUNK_DATA_END:
+        if (cut && (length === 1 || length === 2)) {
+          this.guessChunkBoundary(length);
+          return;
+        }
+        break;
+      case S_CHUNK_DATA_LF:
+        if (cut && length === 1) {
+          this.guessChunkBoundary(2);
+          return;
+        }
         break;
       case S_START:
         this.startResync();
@@ -498,6 +536,7 @@ export class MessageParser {
         return; // already hunting
       case S_START_LINE:
         if (this.resyncing) {
+          if (cut && this.huntingAfterCut && this.lineLen > 0 && this.startLineCutAfterCut()) break;
           this.resetLine();
           this.inMessage = false;
           this.state = S_RESYNC;
@@ -520,6 +559,49 @@ export class MessageParser {
   }
 
   /**
+   * A cut ended `crlfBytes` (1 or 2) into the CRLF after a chunk's data: the next captured byte is
+   * the LF, or the next chunk-size line's first. A guess (see chunkBoundaryGuessed): a chunk's data
+   * ends with CRLF (RFC 9112 §7.1), and a bare LF there would put the guess one byte off.
+   */
+  private guessChunkBoundary(crlfBytes: number): void {
+    this.remaining = 0;
+    if (crlfBytes === 2) this.startChunkSize();
+    else this.state = S_CHUNK_DATA_LF;
+    this.chunkBoundaryGuessed = true;
+    this.guessTs = this.lastTs;
+    this.guessFrame = this.lastFrame;
+  }
+
+  /** Whether `b` can come next in the chunk framing that a guessed boundary expects. */
+  private fitsGuessedBoundary(b: number): boolean {
+    switch (this.state) {
+      case S_CHUNK_SIZE:
+        if (hexValue(b) >= 0) return this.chunkDigits < MAX_CHUNK_DIGITS;
+        return this.chunkDigits > 0 && (b === CR || b === LF || b === SEMI || b === SP || b === HT);
+      case S_CHUNK_SIZE_LF:
+      case S_CHUNK_DATA_LF:
+        return b === LF;
+      default:
+        return true;
+    }
+  }
+
+  /**
+   * The bytes after a guessed chunk boundary are no chunk-size line: the cut held more framing
+   * than a CRLF, which is lost as openCut says. `atSegmentStart`: the first byte after the cut is
+   * the wrong one; it may begin the next message (a response's start line after the last chunk),
+   * so it is read as a candidate, and the message's bytes ended with the cut segment.
+   */
+  private loseGuessedBoundary(atSegmentStart: boolean): void {
+    this.chunkBoundaryGuessed = false;
+    this.openCut();
+    if (!atSegmentStart || this.state !== S_RESYNC_SKIP) return;
+    this.state = S_RESYNC;
+    this.cutEndTs = this.guessTs;
+    this.cutEndFrame = this.guessFrame;
+  }
+
+  /**
    * The snaplen cut the message inside its head or its chunk framing: its end is unseen, but not
    * lost. Every byte after the cut is still accounted for (the segment's length is known), so the
    * message ends where the next start line begins, or where its direction closes: at the last
@@ -529,6 +611,19 @@ export class MessageParser {
    */
   private openCut(): void {
     const head = this.head as MessageHead;
+    if (this.state === S_HEADER && !this.isRequest && this.opensTunnel(head)) {
+      // A 101 (or a 2xx to CONNECT) switches protocols right after its head, wherever in the cut
+      // bytes that ended: what follows is the tunnel's, not this message's (nginx's 101 to a
+      // WebSocket upgrade is longer than the 190 bytes `-s 256` keeps).
+      head.headEndTs = this.lastTs;
+      head.headEndFrame = this.lastFrame;
+      head.headBytes = this.headBytes;
+      head.framing = 'tunnel';
+      this.afterMessage = S_TUNNEL;
+      this.listener.onMessageHead(head);
+      if (this.state === S_HEADER) this.endMessage(this.lastTs, this.lastFrame);
+      return;
+    }
     if (this.state === S_HEADER) {
       if (head.connection === null && this.lineLen > 0) head.connection = cutConnectionValue(this.lineBuf, this.lineLen);
       head.headEndTs = this.lastTs;
@@ -546,6 +641,21 @@ export class MessageParser {
     this.cutEndTs = this.lastTs;
     this.cutEndFrame = this.lastFrame;
     this.startResync();
+    this.huntingAfterCut = true;
+  }
+
+  /** A response head that makes the connection a tunnel once it ends (finishHead's 'tunnel'). */
+  private opensTunnel(head: MessageHead): boolean {
+    const status = head.status;
+    if (status === 101) return true;
+    return status >= 200 && status < 300 && this.requestMethod() === 'CONNECT';
+  }
+
+  /** The method of the request the response being parsed answers, when known. */
+  private requestMethod(): string | null {
+    return this.methodOfNextResponse !== null ? this.methodOfNextResponse()
+      : this.listener.methodOfNextResponse !== undefined ? this.listener.methodOfNextResponse()
+      : null;
   }
 
   /**
@@ -587,6 +697,7 @@ export class MessageParser {
     this.bodyBytes = 0;
     this.msgGapBytes = 0;
     this.afterMessage = S_START;
+    this.chunkBoundaryGuessed = false;
     if (this.validator !== null) this.validator.reset();
     this.resetLine();
     this.state = S_START_LINE;
@@ -806,13 +917,32 @@ export class MessageParser {
     return lf;
   }
 
-  /** Parses a complete start line (or, on a gap, the `partial` beginning of one); true when accepted. */
-  private startLine(buf: Uint8Array, s: number, e: number, partial = false): boolean {
+  /**
+   * The snaplen cut a start line that began where the message before it, itself cut, may have
+   * ended: in a capture taken with a small snaplen (`-s 96` keeps 24 to 42 bytes of payload) every
+   * request line longer than that is cut, and each request of a keep-alive connection follows one
+   * whose end the cut hid. Such a line is taken as a first message's cut line is (what it shows),
+   * when its bytes so far passed the strict validator and, for a request, it shows a registered
+   * method and the start of a target's usual forms (isUnfinishedRequestLine, as on a direction not
+   * yet proven HTTP): a body's bytes at a segment start seldom do.
+   */
+  private startLineCutAfterCut(): boolean {
+    const buf = this.lineBuf as Uint8Array;
+    const len = this.lineEndsCR ? this.lineLen - 1 : this.lineLen;
+    if (this.isRequest && !isUnfinishedRequestLine(buf, 0, len, false)) return false;
+    return this.startLine(buf, 0, len, true, true);
+  }
+
+  /**
+   * Parses a complete start line (or, on a gap, the `partial` beginning of one); true when
+   * accepted. `cutLine`: a line the snaplen cut, taken while resyncing (its version is unseen).
+   */
+  private startLine(buf: Uint8Array, s: number, e: number, partial = false, cutLine = false): boolean {
     const head = this.reuseHead ? takeSpareHead() : new MessageHead();
     let ok: boolean;
     if (this.isRequest) {
       const shape = parseRequestLine(buf, s, e, head);
-      ok = shape === STRICT_LINE || (shape === LENIENT_LINE && !this.resyncing);
+      ok = shape === STRICT_LINE || (shape === LENIENT_LINE && (!this.resyncing || cutLine));
     } else {
       ok = parseStatusLine(buf, s, e, head);
     }
@@ -889,10 +1019,7 @@ export class MessageParser {
       if (status < 200) {
         framing = status === 101 ? 'tunnel' : 'none';
       } else {
-        const method =
-          this.methodOfNextResponse !== null ? this.methodOfNextResponse()
-          : this.listener.methodOfNextResponse !== undefined ? this.listener.methodOfNextResponse()
-          : null;
+        const method = this.requestMethod();
         if (method === 'HEAD' || status === 204 || status === 304) framing = 'none';
         else if (method === 'CONNECT' && status < 300) framing = 'tunnel';
         else if (head.transferEncoding !== null) framing = isChunkedLast(head.transferEncoding) ? 'chunked' : 'close';
@@ -978,6 +1105,7 @@ export class MessageParser {
   }
 
   private chunkSizeDone(): void {
+    this.chunkBoundaryGuessed = false; // a whole chunk-size line: the guess held
     if (this.remaining === 0) {
       this.state = S_TRAILER_LINE_START; // last-chunk: trailer section follows
       this.headBytes = 0;
@@ -1003,6 +1131,8 @@ export class MessageParser {
   }
 
   private startResync(): void {
+    this.chunkBoundaryGuessed = false;
+    this.huntingAfterCut = false;
     this.inMessage = false;
     this.dropHead();
     this.resetLine();
@@ -1051,6 +1181,10 @@ export class MessageParser {
     this.cutEndFrame = 0;
     this.cutBodyBytes = 0;
     this.cutInBody = false;
+    this.chunkBoundaryGuessed = false;
+    this.huntingAfterCut = false;
+    this.guessTs = 0;
+    this.guessFrame = 0;
     this.cutTouched = false;
     this.lastTs = 0;
     this.lastFrame = 0;

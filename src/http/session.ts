@@ -68,6 +68,11 @@ class PendingExchange {
   requestVersionMinor = -1;
   /** The snaplen cut the request's head before its end (MessageParser.openCut): fields after the cut are unseen. */
   requestHeadCut = false;
+  /**
+   * The snaplen cut the request line inside its target (the head is cut, and no space ended the
+   * target): the target may be cut short, so it is no request's name to match with another.
+   */
+  requestTargetCut = false;
   /** The request line itself never completed (MessageParser.beginUnfinishedLine): no version, the target as far as it came. */
   requestLineUnfinished = false;
   requestStart = 0;
@@ -130,6 +135,7 @@ class PendingExchange {
     this.requestVersionMajor = -1;
     this.requestVersionMinor = -1;
     this.requestHeadCut = false;
+    this.requestTargetCut = false;
     this.requestLineUnfinished = false;
     this.requestStart = 0;
     this.requestFrame = 0;
@@ -180,6 +186,7 @@ class PendingExchange {
     this.host = head.host;
     this.requestConnection = head.connection;
     this.requestHeadCut = head.framing === 'cut';
+    this.requestTargetCut = this.requestHeadCut && head.version === null;
     this.idempotencyKey = head.idempotencyKey;
   }
 
@@ -1099,6 +1106,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseClose: closesConnection(p),
     responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,
     requestCut: rq && p.requestHeadCut ? true : undefined,
+    requestTargetCut: rq && p.requestTargetCut ? true : undefined,
     requestHeadUnfinished: rq && p.reqState === Q_HEAD ? true : undefined,
     requestLineUnfinished: rq && p.requestLineUnfinished ? true : undefined,
     keepAliveTimeout: p.keepAliveTimeout,

@@ -9,10 +9,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AnalysisResult, Analyzer } from '../../src/analyze';
+import type { AnalysisResult } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
 import { snaplenFramingWarning } from '../../src/report/unread-traffic';
-import { LINKTYPE_ETHERNET } from '../helpers/packet-builder';
 import { analyzeSample, SAMPLES_DIR } from '../samples';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -125,15 +124,7 @@ describe('load-shaped synthetic traffic', () => {
   });
 
   /** The capture's packets with each cut to `snaplen` bytes, analyzed (origLen kept, as tcpdump -s writes them). */
-  const cutTo = (cap: Capture, snaplen: number): AnalysisResult => {
-    const analyzer = new Analyzer({ detectors: DETECTORS });
-    const sorted = [...cap.packets].sort((a, b) => a.ts - b.ts || a.order - b.order);
-    sorted.forEach((p, i) => {
-      const caplen = Math.min(p.data.length, snaplen);
-      analyzer.packet({ frame: i + 1, ts: p.ts, caplen, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data.subarray(0, caplen) });
-    });
-    return analyzer.finish();
-  };
+  const cutTo = (cap: Capture, snaplen: number): AnalysisResult => cap.analyzeCut(snaplen, DETECTORS);
 
   /** Two answered requests, then a third the server resets after 1 s idle: a keep-alive race (closed on arrival). */
   const raceWith = (response: string): { cap: Capture; client: string } => {
@@ -241,12 +232,7 @@ describe('load-shaped synthetic traffic', () => {
     c.exchange(0.05, get('/item'), big);
     c.request(1.0503, get('/item'), { noAck: true });
     c.rstAck(1.0506, 's');
-    const analyzer = new Analyzer({ detectors: DETECTORS });
-    [...cap.packets].sort((a, b) => a.ts - b.ts || a.order - b.order).forEach((p, i) => {
-      const caplen = Math.min(p.data.length, 200);
-      analyzer.packet({ frame: i + 1, ts: p.ts, caplen, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data.subarray(0, caplen) });
-    });
-    const r = analyzer.finish();
+    const r = cutTo(cap, 200);
     expect(r.stats.snaplenCut).toBeGreaterThan(0);
     expect(r.exchanges.slice(0, 2).map((e) => [e.state, e.uncertain])).toEqual([['complete', false], ['complete', false]]);
     expect(r.flows[0].gapBytes.server).toBeGreaterThan(0); // still reported as bytes the capture does not hold

@@ -36,15 +36,21 @@ export class Capture {
   }
 
   /** Runs the capture (in time order) through the analysis; only `detectors` when given. */
-  analyze(detectors?: readonly DetectorDefinition[], options: AnalyzeOptions = {}): AnalysisResult {
+  analyze(detectors?: readonly DetectorDefinition[], options: AnalyzeOptions = {}, snaplen = Infinity): AnalysisResult {
     const analyzer = new Analyzer({ ...options, detectors: detectors ?? options.detectors });
     const sorted = [...this.packets].sort((a, b) => a.ts - b.ts || a.order - b.order);
     let frame = 0;
     for (const p of sorted) {
       frame++;
-      analyzer.packet({ frame, ts: p.ts, caplen: p.data.length, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data });
+      const caplen = Math.min(p.data.length, snaplen);
+      analyzer.packet({ frame, ts: p.ts, caplen, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data.subarray(0, caplen) });
     }
     return analyzer.finish();
+  }
+
+  /** The same with every packet cut to `snaplen` bytes, its wire length kept (as `tcpdump -s` writes them). */
+  analyzeCut(snaplen: number, detectors?: readonly DetectorDefinition[]): AnalysisResult {
+    return this.analyze(detectors, {}, snaplen);
   }
 }
 

@@ -29,6 +29,21 @@ describe('rst-on-close on synthetic connections', () => {
     expect(f.summary).toBe(`${conn.serverName} answered 413 before the request body had fully arrived, then closed with RST instead of FIN: unread request bytes; the client may lose the response`);
   });
 
+  test('a snaplen that cuts the body, not the head: the body is counted by the segments\' lengths, and the unread upload judged', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, head(2000) + 'b'.repeat(500)).response(0.002, tooLarge).rst(0.0022, 's');
+    const r = cap.analyzeCut(160, only);
+    expect(r.stats.snaplenCut).toBeGreaterThan(0);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ unread: 'request-body-incomplete', requestBodyReceived: 500 });
+    // Cut inside the head, the request's length is unseen: it may have been whole. Not judged.
+    const cutHead = cap.analyzeCut(90, only);
+    expect(cutHead.exchanges[0]).toMatchObject({ method: 'POST', requestCut: true });
+    expect(ofKind(cutHead, KIND)).toEqual([]);
+  });
+
   test('the body finished arriving after the response had started: still unread at the close', () => {
     const cap = new Capture();
     const conn = cap.connection();

@@ -636,10 +636,133 @@ describe('MessageParser: heads cut by the snaplen', () => {
   });
 
   test('such a body ended by its direction closing may have been cut off by that close: its end is unknown (a gap)', () => {
-    const r = run('response', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7d0\r\nabc', { cut: 1999 }, '7d0\r\nxyz', { cut: 1999 }, 'end']);
+    // Each cut holds the rest of a 2 000-byte chunk, its CRLF and the next chunk's size line.
+    const r = run('response', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7d0\r\nabc', { cut: 2004 }, 'xyz', { cut: 1999 }, 'end']);
     expect(r.lines).toEqual(['begin 200 "OK" HTTP/1.1 @10#1', 'head chunked te=chunked other=0', 'end body=8 gap=1 @11#2']);
     // A head cut before its framing fields is taken as it ends, as before (the server's timing judges it: facts.closeMayBeAnnounced).
     const head = run('response', ['HTTP/1.1 200 OK\r\nServer: x\r\nX-Pad: ppp', { cut: 300 }, 'end']);
     expect(head.lines[2]).toBe('end body=0 @10#1');
+  });
+
+  describe('start lines cut after a message the snaplen cut (-s 96 keeps 24 to 42 bytes of payload)', () => {
+    test('requests on a keep-alive connection: each cut line begins the next request, as the first one did', () => {
+      const r = run('request', [
+        'GET /get?i=0&c=a HTTP/1.', { cut: 60 }, 'GET /get?i=1&c=a HTTP/1.', { cut: 60 }, 'POST /items?i=2&c=a HTTP', { cut: 120 }, 'end',
+      ]);
+      expect(r.lines).toEqual([
+        'begin GET /get?i=0&c=a HTTP/1. lenient @10#1', 'head cut other=0', 'end body=0 @10#1',
+        'begin GET /get?i=1&c=a HTTP/1. lenient @11#2', 'head cut other=0', 'end body=0 @11#2',
+        'begin POST /items?i=2&c=a HTTP lenient @12#3', 'head cut other=0', 'end body=0 @12#3',
+      ]);
+      expect([r.cutEnds, r.resyncs]).toEqual([3, 0]);
+    });
+
+    test('a response\'s cut status line after a cut response begins the next response', () => {
+      const r = run('response', ['HTTP/1.1 200 OK\r\nContent', { cut: 155 }, 'HTTP/1.1 502 Bad Gateway', { cut: 75 }, 'HTTP/1.1 200 OK\r\nContent', { cut: 155 }]);
+      expect(r.lines.filter((l) => l.startsWith('begin'))).toEqual([
+        'begin 200 "OK" HTTP/1.1 @10#1', 'begin 502 "Bad Gateway" HTTP/1.1 @11#2', 'begin 200 "OK" HTTP/1.1 @12#3',
+      ]);
+    });
+
+    test('not after bytes really lost, and not from what shows no registered method and target', () => {
+      // After a loss, only a whole strict start line resynchronises (a body's bytes may look like anything).
+      const lost = run('request', ['GET /a HTTP/1.1\r\nHost: h\r\n\r\n', { lost: 500 }, 'GET /get?i=1&c=a HTTP/1.', { cut: 60 }]);
+      expect(lost.lines.filter((l) => l.startsWith('begin'))).toEqual(['begin GET /a HTTP/1.1 @10#1']);
+      const lostAfterCut = run('request', ['GET /a HTTP/1.1\r\nHost: h\r\nX-', { cut: 50 }, { lost: 300 }, 'GET /get?i=1&c=a HTTP/1.', { cut: 60 }]);
+      expect(lostAfterCut.lines.filter((l) => l.startsWith('begin'))).toEqual(['begin GET /a HTTP/1.1 @10#1']);
+      // Bytes of a cut body at a segment start: no method and target's start, or a method no one registered.
+      for (const body of ['PING xyz HTTP/1.', 'GET', 'GET ', 'BREW /pot HTTP/1.']) {
+        const r = run('request', ['POST /a HTTP/1.1\r\nHost: h\r\nContent-Len', { cut: 3000 }, body, { cut: 1400 }]);
+        expect(r.lines.filter((l) => l.startsWith('begin'))).toEqual(['begin POST /a HTTP/1.1 @10#1']);
+      }
+    });
+  });
+
+  test('a 101 whose head the snaplen cut still switches protocols: what follows is the tunnel\'s', () => {
+    const { log, parser } = makeParser('response', ['GET'], {}, true);
+    const seg = (s: string, i: number): void => {
+      const d = bytes(s);
+      parser.push(d, 0, d.length, 10 + i, i + 1);
+    };
+    seg('HTTP/1.1 101 Switching Protocols\r\nServer: nginx/1.22.1\r\nDate: Mon', 0);
+    parser.gap(120, true);
+    seg('\x81\x05HTTP/', 1); // a WebSocket text frame that happens to hold a version's bytes
+    expect(log.lines).toEqual(['begin 101 "Switching Protocols" HTTP/1.1 @10#1', 'head tunnel server=nginx/1.22.1 other=0', 'end body=0 @10#1']);
+    expect(parser.isTunnel).toBe(true);
+    // A 2xx to CONNECT, the same.
+    const connect = makeParser('response', ['CONNECT'], {}, true);
+    const d = bytes('HTTP/1.1 200 Connection established\r\nProxy-Agent: x');
+    connect.parser.push(d, 0, d.length, 10, 1);
+    connect.parser.gap(50, true);
+    expect(connect.parser.isTunnel).toBe(true);
+    // Any other status cut in its head is a cut message, as before.
+    const ok = makeParser('response', ['GET'], {}, true);
+    const o = bytes('HTTP/1.1 200 OK\r\nServer: x');
+    ok.parser.push(o, 0, o.length, 10, 1);
+    ok.parser.gap(50, true);
+    expect(ok.parser.isTunnel).toBe(false);
+  });
+
+  describe('chunks each sent in a segment of their own, cut inside their data', () => {
+    const CHUNKED = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+
+    test('a cut that ends with the CRLF after the data: the next segment starts the next chunk-size line, and the body is followed to its last chunk', () => {
+      const r = run('response', [
+        `${CHUNKED}400\r\nab`, { cut: 1022 + 2 }, '400\r\ncd', { cut: 1022 + 1 }, '\n3\r\nxyz\r\n', '0\r\n\r\n',
+        'HTTP/1.1 204 No Content\r\n\r\n',
+      ]);
+      expect(r.lines.slice(0, 4)).toEqual([
+        'begin 200 "OK" HTTP/1.1 @10#1', 'head chunked te=chunked other=0', 'end body=2051 @13#4', 'begin 204 "No Content" HTTP/1.1 @14#5',
+      ]);
+      expect([r.cutEnds, r.resyncs]).toEqual([0, 0]);
+    });
+
+    test('a connection closed in the middle of such a body leaves it unfinished, with the bytes that came counted', () => {
+      const { log, parser } = makeParser('response', [], {}, true);
+      const seg = (s: string, i: number): void => {
+        const d = bytes(s);
+        parser.push(d, 0, d.length, 10 + i, i + 1);
+      };
+      seg(`${CHUNKED}400\r\nab`, 0);
+      parser.gap(1024, true);
+      seg('400\r\ncd', 1);
+      parser.gap(1000, true);
+      parser.end(99, 99);
+      expect(log.lines).toEqual(['begin 200 "OK" HTTP/1.1 @10#1', 'head chunked te=chunked other=0']);
+      expect(parser.partialBodyBytes).toBe(1024 + 2 + 1000);
+      expect(parser.cutEnds).toBe(0);
+    });
+
+    test('a next segment that is no chunk-size line proves the guess wrong: the framing is lost as for any cut, and a start line right after the cut is read', () => {
+      // The last chunk and its CRLF were in the cut too, though the cut's length would fit a CRLF alone.
+      const r = run('response', [`${CHUNKED}3\r\na`, { cut: 4 }, 'HTTP/1.1 204 No Content\r\n\r\n']);
+      expect(r.lines.slice(0, 4)).toEqual([
+        'begin 200 "OK" HTTP/1.1 @10#1', 'head chunked te=chunked other=0', 'end body=3 @10#1', 'begin 204 "No Content" HTTP/1.1 @11#2',
+      ]);
+      expect(r.cutEnds).toBe(1);
+      // A line that begins like a chunk size and goes wrong: hunted past, as after any cut.
+      const late = run('response', [`${CHUNKED}3\r\na`, { cut: 4 }, '1f!x\r\nHTTP/1.1 204 No Content\r\n\r\n']);
+      expect(late.lines.slice(2, 4)).toEqual(['end body=3 @11#2', 'begin 204 "No Content" HTTP/1.1 @11#2']);
+      expect(late.cutEnds).toBe(1);
+    });
+
+    test('bytes really lost (not cut) over a chunk boundary still lose the framing', () => {
+      const r = run('response', [`${CHUNKED}3\r\na`, { lost: 4 }, '0\r\n\r\n', 'HTTP/1.1 204 No Content\r\n\r\n']);
+      expect(r.lines.slice(0, 3)).toEqual(['begin 200 "OK" HTTP/1.1 @10#1', 'head chunked te=chunked other=0', 'loss']);
+    });
+
+    test('a cut that ends with the data (the CRLF in the next segment) or with its CR (the LF next) is followed too', () => {
+      const dataOnly = run('response', [`${CHUNKED}3\r\na`, { cut: 2 }, '\r\n0\r\n\r\n']);
+      expect(dataOnly.lines[2]).toBe('end body=3 @11#2');
+      const withCr = run('response', [`${CHUNKED}3\r\na`, { cut: 3 }, '\n0\r\n\r\n']);
+      expect(withCr.lines[2]).toBe('end body=3 @11#2');
+      const crOnly = run('response', [`${CHUNKED}3\r\nabc`, { cut: 1 }, '\n0\r\n\r\n']);
+      expect(crOnly.lines[2]).toBe('end body=3 @11#2');
+      const crlfOnly = run('response', [`${CHUNKED}3\r\nabc`, { cut: 2 }, '0\r\n\r\n']);
+      expect(crlfOnly.lines[2]).toBe('end body=3 @11#2');
+      const lfOnly = run('response', [`${CHUNKED}3\r\nabc\r`, { cut: 1 }, '0\r\n\r\n']);
+      expect(lfOnly.lines[2]).toBe('end body=3 @11#2');
+      for (const r of [dataOnly, withCr, crOnly, crlfOnly, lfOnly]) expect(r.cutEnds).toBe(0);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { AnalysisResult, Analyzer } from '../../src/analyze';
+import type { Finding } from '../../src/detect/finding';
 import { DETECTORS } from '../../src/detect/registry';
 import { readCapture } from '../../src/source/open-capture';
 import { analyzeSample, listSamples } from '../samples';
@@ -12,6 +13,13 @@ import { analyzeSample, listSamples } from '../samples';
  * the detectors that judge a server's close leave that connection alone (facts.closeMayBeAnnounced). So a cut capture may find less than the whole one,
  * never something else: before that, -s 256 turned 5 samples' keep-alive races into unanswered
  * requests, a flaky backend or a proxy that never connected.
+ *
+ * What the cut does not hide is still read: a chunked body whose chunks (each in its own segment)
+ * the cut took at their CRLF is followed chunk by chunk; a request or status line the cut ended,
+ * after a message the cut ended, begins the next message as a connection's first cut line does
+ * (at -s 96 every request line is cut); a cut 101 still opens its tunnel. Before that, -s 96 found
+ * 478 of the samples' 620 keep-alive races (now 618), and -s 256 followed 17 of their 76 chunked
+ * responses to their end (now 71).
  */
 
 const SAMPLES = listSamples();
@@ -24,6 +32,13 @@ async function analyzeCut(file: string, snaplen: number): Promise<AnalysisResult
   });
   analyzer.addFile(info);
   return analyzer.finish();
+}
+
+/** The file of the sample `name`. */
+function fileOf(name: string): string {
+  const sample = SAMPLES.find((s) => s.name === name);
+  if (sample === undefined) throw new Error(`no sample ${name}`);
+  return sample.file;
 }
 
 /** Findings per kind. */
@@ -41,8 +56,24 @@ function beyond(cut: AnalysisResult, whole: AnalysisResult): string[] {
     .map(([kind, n]) => `${kind} ${n} > ${w[kind] ?? 0}`);
 }
 
-describe.each([128, 256])('every sample cut to a snaplen of %i bytes', (snaplen) => {
+/**
+ * Findings a cut capture makes beyond the whole one's, each for a reason: what the cut hides moves
+ * a finding to another detector that describes the same event rightly.
+ */
+const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {
+  256: {
+    // Apache's chunked responses to its clients have heads longer than the 202 bytes kept, so
+    // their truncation is unseen (how long each was is unknown); the upstream legs its read timeout
+    // cut, which the whole capture names as those truncations' upstream legs, are then reported as
+    // the proxy (their client) giving up after 2 s of silence mid-body, with a proxy's read timeout
+    // among the settings named.
+    'response-truncated-proxy-stall: response-abandoned 3 > 0': 'an unseen truncation\'s upstream legs',
+  },
+};
+
+describe.each([96, 128, 256])('every sample cut to a snaplen of %i bytes', (snaplen) => {
   test('finds nothing the whole capture does not (per kind, at most as often), and nearly every keep-alive race it finds', async () => {
+    const explained = EXPLAINED_EXTRA[snaplen] ?? {};
     const extra: string[] = [];
     let cutMessages = 0;
     let races = 0;
@@ -61,7 +92,8 @@ describe.each([128, 256])('every sample cut to a snaplen of %i bytes', (snaplen)
     }
     expect(SAMPLES.length).toBeGreaterThan(100);
     expect(cutMessages).toBeGreaterThan(1000); // the heads were cut: the check is not of whole captures
-    expect(extra).toEqual([]);
+    expect(extra.filter((e) => !(e in explained))).toEqual([]);
+    expect(Object.keys(explained).filter((e) => !extra.includes(e))).toEqual([]); // an exception that no longer applies goes
     // At -s 128 every response's Connection field is cut: the server's timing tells an idle close
     // from an announced one (closeMayBeAnnounced). Before, 107 of 620 races were found there.
     expect(races).toBeGreaterThan(500);
@@ -81,5 +113,86 @@ describe('at -s 256, where the responses keep their Connection field', () => {
     expect(cut.stats.http.cutMessages).toBeGreaterThan(0);
     expect(kinds(cut)).toEqual(kinds(whole));
     expect(cut.anomalies.map((f) => [f.kind, f.flowId, f.frames])).toEqual(whole.anomalies.map((f) => [f.kind, f.flowId, f.frames]));
+  });
+});
+
+/** Each finding as `kind flow`, sorted: what must match between the whole and the cut capture. */
+const found = (r: AnalysisResult, kind?: string): string[] =>
+  r.anomalies.filter((f: Finding) => kind === undefined || f.kind === kind).map((f) => `${f.kind} ${f.flowId}`).sort();
+
+describe('chunked bodies whose chunks the snaplen cut (each chunk in its own segment)', () => {
+  test('response-abandoned-client-timeouts at -s 256: every abandoned response found, the chunked ones included', async () => {
+    const whole = await analyzeSample('response-abandoned-client-timeouts');
+    const cut = await analyzeCut(fileOf('response-abandoned-client-timeouts'), 256);
+    expect(cut.stats.snaplenCut).toBeGreaterThan(0);
+    expect(found(whole, 'response-abandoned')).toHaveLength(16);
+    expect(found(cut)).toEqual(found(whole));
+    // The chunked bodies are followed to where they stopped, not lost at their first cut chunk.
+    const chunked = cut.exchanges.filter((e) => e.responseFraming === 'chunked');
+    expect(chunked.length).toBeGreaterThan(0);
+    for (const e of chunked) {
+      const w = whole.exchanges.find((x) => x.flowId === e.flowId && x.index === e.index);
+      expect([e.state, e.responseBodyBytes, e.uncertain]).toEqual([w?.state, w?.responseBodyBytes, false]);
+    }
+  });
+
+  test('response-truncated-server-time-limits at -s 256: every truncation found', async () => {
+    const whole = await analyzeSample('response-truncated-server-time-limits');
+    const cut = await analyzeCut(fileOf('response-truncated-server-time-limits'), 256);
+    expect(found(whole, 'response-truncated').length).toBeGreaterThan(0);
+    expect(found(cut)).toEqual(found(whole));
+  });
+});
+
+describe('request lines the snaplen cut after a message it cut (-s 96)', () => {
+  test('keepalive-race-caddy: the client leg\'s requests are read from their cut lines, paired with their responses, and the races found', async () => {
+    const whole = await analyzeSample('keepalive-race-caddy');
+    const cut = await analyzeCut(fileOf('keepalive-race-caddy'), 96);
+    expect(found(cut)).toEqual(found(whole));
+    const pairs = (r: AnalysisResult): string[] => r.exchanges.map((e) => `${e.flowId}.${e.index} ${e.method} ${e.status} ${e.requestFrame}/${e.responseFrame}`);
+    expect(pairs(cut)).toEqual(pairs(whole));
+    // Those lines end inside their version: their targets are whole, and the retries are matched by them.
+    expect(cut.exchanges.filter((e) => e.requestCut === true && e.requestVersion !== null && e.requestVersion.length < 8).length).toBeGreaterThan(10);
+    expect(cut.exchanges.filter((e) => e.requestTargetCut === true)).toEqual([]);
+    expect(found(whole, 'retried-request')).toHaveLength(5);
+  });
+
+  test('keepalive-race-nginx-stream: requests whose targets the cut made alike are not taken for retries of each other', async () => {
+    const whole = await analyzeSample('keepalive-race-nginx-stream');
+    const cut = await analyzeCut(fileOf('keepalive-race-nginx-stream'), 96);
+    expect(found(whole, 'retried-request')).toEqual([]);
+    expect(found(cut)).toEqual(found(whole));
+    // `POST /orders?attempt=nl2-r1` and `-r2`, cut inside their targets.
+    const cutTargets = cut.exchanges.filter((e) => e.requestTargetCut === true);
+    expect(cutTargets.length).toBeGreaterThan(10);
+    for (const e of cutTargets) expect([e.requestCut, e.requestVersion]).toEqual([true, null]);
+    expect(whole.exchanges.filter((e) => e.requestTargetCut === true)).toEqual([]);
+  });
+});
+
+describe('other heads the snaplen cut', () => {
+  test('websocket-idle-proxy-timeout at -s 256 and -s 128: a cut 101 still opens the tunnel, and the idle closes are found', async () => {
+    const whole = await analyzeSample('websocket-idle-proxy-timeout');
+    expect(found(whole, 'tunnel-idle-timeout')).toHaveLength(7);
+    for (const snaplen of [256, 128]) {
+      const cut = await analyzeCut(fileOf('websocket-idle-proxy-timeout'), snaplen);
+      expect(cut.exchanges.some((e) => e.status === 101 && e.responseFraming === 'cut')).toBe(false);
+      expect(found(cut)).toEqual(found(whole));
+    }
+  });
+
+  test('rst-on-close at -s 256: an upload refused before its body arrived is judged when its head was seen whole', async () => {
+    const whole = await analyzeSample('rst-on-close');
+    const cut = await analyzeCut(fileOf('rst-on-close'), 256);
+    expect(found(whole, 'rst-on-close')).toHaveLength(2);
+    expect(found(cut)).toEqual(found(whole));
+  });
+
+  test('connect-timeout-tinyproxy at -s 128: a POST whose head the cut took is not judged an unread upload', async () => {
+    const whole = await analyzeSample('connect-timeout-tinyproxy');
+    const cut = await analyzeCut(fileOf('connect-timeout-tinyproxy'), 128);
+    expect(cut.exchanges.some((e) => e.method === 'POST' && e.requestCut === true)).toBe(true);
+    expect(found(cut, 'rst-on-close')).toEqual([]);
+    expect(found(cut)).toEqual(found(whole));
   });
 });

@@ -59,9 +59,10 @@ function findUnread(conn: AnalyzedConnection): Case | null {
   if (answered.uncertain || answered.requestStart === null || answered.responseStart === null) return null;
 
   if (answered.state === 'request-incomplete') {
-    // The capture's snaplen cut the client's bytes: the request may have been whole on the wire
-    // (connect-timeout-tinyproxy cut to 128 bytes: a POST's head and body in one cut segment).
-    if (conn.client.cutBytes > 0) return null;
+    // The capture's snaplen cut the request's head: its framing is unseen, and it may have been
+    // whole on the wire (connect-timeout-tinyproxy cut to 128 bytes: a POST's head and body in one
+    // cut segment). A head seen whole counts its body by the segments' lengths, cut or not.
+    if (conn.client.cutBytes > 0 && (answered.requestCut === true || answered.requestHeadUnfinished === true)) return null;
     return { unread: 'request-body-incomplete', answered, unreadExchange: answered, unanswered: recent.length - answeredAt - 1 };
   }
   if (answered.requestEnd !== null && answered.requestEnd > answered.responseStart) {
