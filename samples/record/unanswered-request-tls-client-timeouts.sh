@@ -20,8 +20,9 @@
 #   d. curl --max-time 3 -k (no --http1.1: ALPN h2 and http/1.1 offered; nginx picks http/1.1, visible in the
 #      clear ServerHello) to 9443 (TLS 1.2): one /ok, then 3 /slow on fresh connections;
 #   e. the same curl --max-time 3 to 8443 (TLS 1.3, h2 offered; the server's choice is encrypted): one /ok,
-#      then 3 /slow on fresh connections (expected with "kind": null: a reader of the capture cannot tell
-#      HTTP/1.1 from HTTP/2 here).
+#      then 3 /slow on fresh connections (expected as unanswered-request: a reader of the capture cannot tell
+#      HTTP/1.1 from HTTP/2 here, but each is its connection's first request, answered by neither: an HTTP/2
+#      server would have sent its SETTINGS at once).
 # tcpdump captures the client side only (tcp to 127.0.0.2 ports 8443 and 9443). The clients write their TLS
 # secrets to a key log in the scratch folder (SSLKEYLOGFILE, node --tls-keylog) that programs/x32-meta.py
 # uses to decrypt the capture while it checks it; the key log and the key are never committed. Ground truth:

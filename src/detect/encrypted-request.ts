@@ -13,7 +13,8 @@ import type { EvidenceValue } from './finding';
  * turn the server never answered is a request it never answered, though nothing of it can be read.
  *
  * Only where the connection speaks HTTP/1.x (speaksHttp1): on HTTP/2 clients send frames nobody
- * answers (WINDOW_UPDATE, a PING's ACK, RST_STREAM), and its requests are multiplexed.
+ * answers (WINDOW_UPDATE, a PING's ACK, RST_STREAM), and its requests are multiplexed. Where TLS
+ * 1.3 hid the server's choice of an offer with `h2`, only a first turn (protocolEncrypted).
  *
  * TLS 1.3 servers send their session tickets as application data right after the client's
  * Finished, which a client sends together with its first request: tickets alone after the first
@@ -93,7 +94,7 @@ const NOT_HTTP_TLS_PORTS: ReadonlySet<number> = new Set([465, 563, 636, 853, 989
  * server chose `http/1.1` (TLS 1.2); the client offered no ALPN (HTTP/2 over TLS needs it, RFC 9113
  * §3.2), unless the server's port is a TLS service that is not HTTP, or offered `http/1.1` without
  * `h2`; or a TLS 1.2 server chose no protocol of an offer with `h2`. A TLS 1.3 server's choice is
- * encrypted: an offer with `h2` then stays undecided (false).
+ * encrypted: an offer with `h2` then stays undecided (false; see protocolEncrypted).
  */
 export function speaksHttp1(tls: TlsRecords, serverPort: number): boolean {
   const offered = tls.client.hello;
@@ -104,6 +105,21 @@ export function speaksHttp1(tls: TlsRecords, serverPort: number): boolean {
   if ((offered.alpn & Alpn.Present) === 0) return !NOT_HTTP_TLS_PORTS.has(serverPort);
   if ((offered.alpn & Alpn.H2) !== 0) return chosen.complete && !chosen.tls13;
   return (offered.alpn & Alpn.Http11) !== 0;
+}
+
+/**
+ * The hellos leave the protocol open: a TLS 1.3 server answered a client that offered `h2`, and its
+ * choice went encrypted (speaksHttp1 is false for that reason alone). A first turn is judged there
+ * all the same (encryptedRequest): whichever protocol the server chose, an answer was due. An
+ * HTTP/2 server sends its SETTINGS as soon as the connection is up and acknowledges the client's
+ * (RFC 9113 §3.4, §6.5.3), so one that sent nothing after a client's first data but its session
+ * tickets answered neither protocol. Later turns stay unjudged: on HTTP/2 they may be frames nobody
+ * answers.
+ */
+function protocolEncrypted(tls: TlsRecords): boolean {
+  const offered = tls.client.hello;
+  const chosen = tls.server.hello;
+  return offered.complete && chosen.complete && chosen.tls13 && chosen.alpn === 0 && (offered.alpn & Alpn.H2) !== 0;
 }
 
 /** The server's tickets after a first turn, when they are all it sent after it (0: not that case). */
@@ -125,7 +141,8 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
   const server = tls.server;
   // Both directions read whole, up to a record boundary on the server's side (no answer half-seen).
   if (!tls.ok || server.midRecord) return 'unreadable';
-  if (!speaksHttp1(tls, conn.sPort)) return 'not-http1';
+  const http1 = speaksHttp1(tls, conn.sPort);
+  if (!http1 && !(protocolEncrypted(tls) && client.turns === 1)) return 'not-http1';
   if (client.turns === 0 || client.lastAppEndTs < 0) return 'no-turn';
   const tickets = ticketsOnlyAfter(client, server);
   let lateAnswerTs = -1;
@@ -136,6 +153,8 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
     const clientClosed = c0.finTs >= 0 && (c0.rstTs < 0 || c0.finTs <= c0.rstTs) ? c0.finTs : c0.rstTs;
     const answer = answerStart(client, server);
     if (answer === null || clientClosed < 0 || answer.ts <= clientClosed) return 'answered';
+    // On HTTP/2 a server's first data after the client gave up may be its SETTINGS, no late answer.
+    if (!http1) return 'answered';
     lateAnswerTs = answer.ts;
     lateAnswerFrame = answer.frame;
   }

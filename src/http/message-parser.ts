@@ -207,6 +207,14 @@ export class MessageParser {
    */
   private chunkBoundaryGuessed = false;
   /**
+   * A response whose request the capture does not hold (lost in a gap, or before the capture
+   * began) announced a body: it may answer a HEAD, whose response announces the body it does not
+   * send. Until its first body byte, a status line there proves it bodiless (bodyAbsentAt).
+   */
+  private bodyUnverified = false;
+  /** The message just ended was taken as bodiless that way (bodyAbsentAt): a guess, for the listener to mark. */
+  bodyGuessedAbsent = false;
+  /**
    * The parser hunts for a start line because the snaplen cut the message before (openCut), and
    * no byte was lost since: the message may have ended already (endOpenCut) and its end is known.
    */
@@ -351,6 +359,7 @@ export class MessageParser {
           pos = this.readFields(bytes, pos, end, ts, frame);
           break;
         case S_BODY_LENGTH: {
+          if (this.bodyUnverified && this.bodyAbsentAt(bytes, pos, end)) break;
           const avail = end - pos;
           const n = avail < this.remaining ? avail : this.remaining;
           this.remaining -= n;
@@ -360,6 +369,7 @@ export class MessageParser {
           break;
         }
         case S_BODY_CLOSE:
+          if (this.bodyUnverified && this.bodyAbsentAt(bytes, pos, end)) break;
           this.bodyBytes += end - pos;
           pos = end;
           break;
@@ -378,6 +388,7 @@ export class MessageParser {
         case S_CHUNK_DATA_LF:
         case S_TRAILER_LINE_START:
         case S_TRAILER_END_LF:
+          if (this.bodyUnverified && this.bodyAbsentAt(bytes, pos, end)) break;
           if (this.chunkBoundaryGuessed && !this.fitsGuessedBoundary(bytes[pos])) {
             this.loseGuessedBoundary(pos === (offset | 0));
             break; // this byte is read again, as a candidate start line
@@ -468,6 +479,7 @@ export class MessageParser {
     if (this.ended || this.state >= S_PAUSED) return;
     this.gapEvents++;
     this.gapBytes += length;
+    this.bodyUnverified = false; // its first bytes are not here to tell
     if (!cut) this.huntingAfterCut = false;
     if (this.cutOpen && !cut) {
       // Bytes really missing: where the cut message ended can no longer be told.
@@ -698,6 +710,7 @@ export class MessageParser {
     this.msgGapBytes = 0;
     this.afterMessage = S_START;
     this.chunkBoundaryGuessed = false;
+    this.bodyUnverified = false;
     if (this.validator !== null) this.validator.reset();
     this.resetLine();
     this.state = S_START_LINE;
@@ -1027,6 +1040,7 @@ export class MessageParser {
           this.giveUp('bad-content-length');
           return;
         } else framing = head.contentLength >= 0 ? 'length' : 'close';
+        this.bodyUnverified = method === null && (framing === 'chunked' || framing === 'close' || (framing === 'length' && head.contentLength > 0));
       }
     }
     head.framing = framing;
@@ -1050,6 +1064,25 @@ export class MessageParser {
       default:
         this.endMessage(ts, frame);
     }
+  }
+
+  /**
+   * Whether the body announced by a response to an unknown request (bodyUnverified) is absent:
+   * where its first byte should be, a status line begins (`HTTP/1.1 200`), so it answered a HEAD
+   * and the next response follows. The message then ends at its head, and the status line is read
+   * as the next one's. Asked once, at the body's first captured byte: a body that itself begins
+   * with a status line (an HTTP message as content) is all it could mistake. Without this, one lost
+   * HEAD request made its response swallow the next responses' bytes as its body, and every later
+   * exchange on the connection was paired with the wrong response.
+   */
+  private bodyAbsentAt(bytes: Uint8Array, pos: number, end: number): boolean {
+    this.bodyUnverified = false;
+    if (this.bodyBytes !== 0 || end - pos < STATUS_PREFIX_BYTES || !isStatusLinePrefix(bytes, pos)) return false;
+    const head = this.head as MessageHead;
+    this.bodyGuessedAbsent = true;
+    this.endMessage(head.headEndTs, head.headEndFrame);
+    this.bodyGuessedAbsent = false;
+    return true;
   }
 
   private startChunkSize(): void {
@@ -1182,6 +1215,8 @@ export class MessageParser {
     this.cutBodyBytes = 0;
     this.cutInBody = false;
     this.chunkBoundaryGuessed = false;
+    this.bodyUnverified = false;
+    this.bodyGuessedAbsent = false;
     this.huntingAfterCut = false;
     this.guessTs = 0;
     this.guessFrame = 0;
@@ -1234,6 +1269,20 @@ function takeSpareHead(): MessageHead {
 function releaseHead(head: MessageHead): void {
   // Not reset here: the listener may still read it until its current callback returns.
   if (spareHeads.length < MAX_SPARE_HEADS) spareHeads.push(head);
+}
+
+/** `HTTP/1.x NNN`: the bytes a status line's start shows (the status's first digit is enough). */
+const STATUS_PREFIX_BYTES = 10;
+const STATUS_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+/** Whether `HTTP/1.<digit> <digit>` begins at `pos` (the caller checked that 10 bytes are there). */
+function isStatusLinePrefix(bytes: Uint8Array, pos: number): boolean {
+  for (let k = 0; k < STATUS_PREFIX.length; k++) if (bytes[pos + k] !== STATUS_PREFIX[k]) return false;
+  return isDigit(bytes[pos + 7]) && bytes[pos + 8] === 0x20 && isDigit(bytes[pos + 9]);
 }
 
 /**

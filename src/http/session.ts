@@ -347,6 +347,12 @@ export class HttpSession {
 
   private lastResponseEnd: number | null = null;
   private serverUnseenLoss = false;
+  /**
+   * The response parser lost a response's framing in a gap (responseLost without an unseen
+   * message): how far the lost bytes reached is unknown, so they may have held whole responses
+   * too, and the response it resynchronises on is paired as after serverUnseenLoss.
+   */
+  private serverFramingLoss = false;
   /** The TCP stage's acknowledgements (see AcknowledgementSource), or null when unknown. */
   private acks: AcknowledgementSource | null = null;
   private pipeliningSeen = false;
@@ -445,6 +451,7 @@ export class HttpSession {
     this.respTarget = null;
     this.respFinal = false;
     this.serverUnseenLoss = false;
+    this.serverFramingLoss = false;
     this.acks = acks;
     this.pipeliningSeen = false;
     this.lastClientTs = 0;
@@ -808,7 +815,8 @@ export class HttpSession {
     p.responseEnd = ts;
     p.responseEndFrame = frame;
     p.responseBodyBytes = bodyBytes;
-    if (gapBytes > 0) p.uncertain = true;
+    // Bodiless by a guess (MessageParser.bodyAbsentAt: its request, so its method, not captured).
+    if (gapBytes > 0 || this.resp.bodyGuessedAbsent) p.uncertain = true;
     this.lastResponseEnd = ts;
     this.respTarget = null;
     this.respFinal = false;
@@ -833,6 +841,7 @@ export class HttpSession {
       this.respTarget = null;
       this.respFinal = false;
       if (this.counters !== null) this.counters.lostResponses++;
+      if (!unseenMessage) this.serverFramingLoss = true;
     }
     if (unseenMessage) this.serverUnseenLoss = true;
   }
@@ -871,10 +880,11 @@ export class HttpSession {
       }
     }
     const afterLoss = this.serverUnseenLoss;
-    if (first !== null && afterLoss) {
+    if (first !== null && (afterLoss || this.serverFramingLoss)) {
       this.serverUnseenLoss = false;
       first = this.skipLostResponses(first, ts);
     }
+    this.serverFramingLoss = false;
     // A response while the client's request line is still arriving answers that request (a 408 to
     // a slowloris, a 414 to a target too long), not one the capture missed.
     if (first === null && this.req.inStartLine && this.takeUnfinishedRequestLine()) first = this.reqCurrent;
@@ -1006,6 +1016,9 @@ export class HttpSession {
     if (p.placeholder) {
       if (p.respState === R_NONE) return; // nothing answered it: no evidence a request was there
       if (this.counters !== null) this.counters.lostRequests++;
+      // Its response was lost too (skipLostResponses): counted, but an exchange of which the
+      // capture holds neither half says nothing.
+      if (p.respState === R_LOST) return;
     }
     // A side whose parser stopped cannot vouch for what it did not parse.
     const reqStopped = this.req.giveUpReason !== null;

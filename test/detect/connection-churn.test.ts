@@ -91,6 +91,33 @@ describe('connection-churn: synthetic connections', () => {
     expect(d.remedy).toMatch(/^Let the pool keep as many idle connections as requests run at once/);
   });
 
+  test('the connections kept for many requests came from another program than the one-request ones: no idle-room advice', () => {
+    // curl in a loop beside a Go service on the same host: their User-Agents tell them apart.
+    const build = (churnAgent: string): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      for (let i = 0; i < 12; i++) {
+        const t = i * 0.05;
+        const c = cap.connection();
+        c.handshake(t).exchange(t + 0.001, get(`/item/${i}`, [`User-Agent: ${churnAgent}`]), ok('x', ['Keep-Alive: timeout=5'])).close(t + 0.003, 'c');
+      }
+      for (const at of [0, 0.01]) {
+        const c = cap.connection();
+        c.handshake(at);
+        for (let k = 0; k < 6; k++) c.exchange(at + 0.002 + k * 0.1, get(`/kept/${k}`, ['User-Agent: Go-http-client/1.1']), ok('x', ['Keep-Alive: timeout=5']));
+        c.close(at + 0.7, 'c');
+      }
+      return cap.analyze(only);
+    };
+    const apart = build('curl/7.88.1').diagnoses.find((x) => x.kind === KIND)!;
+    expect(apart.explanation).toContain("The same host kept 2 other connections for 12 requests, but from other programs (`Go-http-client/1.1`) than the one-request connections' (`curl/7.88.1`), which open a connection per request.");
+    expect(apart.explanation).not.toContain('MaxIdleConnsPerHost');
+    expect(apart.remedy).not.toContain('MaxIdleConnsPerHost');
+    // One program doing both: it pools with too little idle room.
+    const same = build('Go-http-client/1.1').diagnoses.find((x) => x.kind === KIND)!;
+    expect(same.explanation).toContain('MaxIdleConnsPerHost');
+    expect(same.remedy).toMatch(/^Let the pool keep as many idle connections as requests run at once/);
+  });
+
   test('a client that pools nothing is not told about idle room', () => {
     const cap = new Capture();
     churn(cap, 12);

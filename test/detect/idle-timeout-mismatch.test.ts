@@ -57,6 +57,43 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(apart.diagnoses.find((d) => d.kind === KIND)!.inferred.serverIdleTimeout.value).toBeCloseTo(0.14, 1);
   });
 
+  test("clients' own closes at one idle time are their idle timeout, unless the same program reused connections after longer idles (a process exiting after its last request)", () => {
+    const scene = (clientIdle: number, closerAgent: string): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 2);
+      // Java's HttpClient reuses a connection after 1.8-1.95 s idle.
+      const java = ['User-Agent: Java-http-client/17.0.19'];
+      const r = cap.connection();
+      r.handshake(0.5).exchange(0.51, get('/r', java), ok('x'));
+      let t = 0.5111;
+      for (const gap of [1.8, 1.9, 1.95]) {
+        t += gap;
+        r.exchange(t, get('/r', java), ok('x'));
+        t += 0.0011;
+      }
+      r.close(t + 0.001, 'c');
+      // Three connections a client closed itself `clientIdle` s after their response.
+      for (let i = 0; i < 3; i++) {
+        const at = 30 + i * 5;
+        const c = cap.connection();
+        c.handshake(at).exchange(at + 0.01, get('/p', [`User-Agent: ${closerAgent}`]), ok('x'));
+        c.close(at + 0.0111 + clientIdle + i * 0.001, 'c');
+      }
+      return cap.analyze(only);
+    };
+    const inferredOf = (r: ReturnType<Capture['analyze']>) => r.diagnoses.find((d) => d.kind === KIND)!;
+    // The JVMs that reused connections after 1.95 s closed others 0.33 s after their last response: they exited.
+    const exits = inferredOf(scene(0.33, 'Java-http-client/17.0.19'));
+    expect(exits.inferred.clientIdleTimeout).toBeUndefined();
+    expect(exits.explanation).not.toContain('Clients themselves closed');
+    // Another program's closes at 0.33 s are its pool's idle timeout.
+    expect(inferredOf(scene(0.33, 'python-requests/2.31')).inferred.clientIdleTimeout.value).toBeCloseTo(0.33, 2);
+    // The same program closing at 1.97 s, beyond its every reuse: its idle timeout.
+    const timer = inferredOf(scene(1.97, 'Java-http-client/17.0.19'));
+    expect(timer.inferred.clientIdleTimeout.value).toBeCloseTo(1.97, 2);
+    expect(timer.explanation).toContain('Clients themselves closed 3 idle connections after 1.97');
+  });
+
   test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
     const cap = new Capture();
     serverCloses(cap, 4, 2.0);

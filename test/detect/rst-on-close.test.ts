@@ -104,6 +104,27 @@ describe('rst-on-close on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('a FIN first, then the upload taken in and left unread (a half close: Go\'s net/http after an early 413)', () => {
+    // The server's stack ACKs the bytes that follow its FIN (only its sending side is shut), then
+    // its close finds them unread half a second later: RST.
+    const acked = new Capture();
+    const conn = acked.connection();
+    conn.handshake(0).request(0.001, head(4000) + 'b'.repeat(500)).response(0.002, tooLarge)
+      .fin(0.0021, 's').request(0.003, 'b'.repeat(1000)).rst(0.5021, 's');
+    const [f, ...rest] = ofKind(acked.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ unread: 'request-body-incomplete', status: 413, finBeforeReset: true, requestComplete: false });
+    // The request (4), the response (6), the server's FIN (8) and its RST (11).
+    expect(f.frames).toEqual([4, 6, 8, 11]);
+    // The same with the bytes acknowledged only by the RST (Linux's RST|ACK on a close with unread data).
+    const byReset = new Capture();
+    byReset.connection().handshake(0).request(0.001, head(4000) + 'b'.repeat(500)).response(0.002, tooLarge)
+      .fin(0.0021, 's').request(0.003, 'b'.repeat(1000), { noAck: true }).rstAck(0.5021, 's');
+    expect(ofKind(byReset.analyze(only), KIND)).toHaveLength(1);
+    const [d] = acked.analyze(only).diagnoses;
+    expect(d.explanation).toContain('after a FIN: it shut down its sending side, then closed without reading');
+  });
+
   test('diagnosis per server: lingering close', () => {
     const cap = new Capture();
     for (let i = 0; i < 2; i++) {

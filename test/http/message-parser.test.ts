@@ -766,3 +766,41 @@ describe('MessageParser: heads cut by the snaplen', () => {
     });
   });
 });
+
+describe('MessageParser: a response to a request the capture does not hold (its method unknown)', () => {
+  const HEAD_200 = 'HTTP/1.1 200 OK\r\nContent-Length: 51200\r\n\r\n';
+  const NEXT = 'HTTP/1.1 204 No Content\r\n\r\n';
+  const pushAll = (segments: string[], methods: string[] = []): string[] => {
+    const { log, parser } = makeParser('response', methods);
+    for (const s of segments) {
+      const b = bytes(s);
+      parser.push(b, 0, b.length, 1, 1);
+    }
+    return log.lines;
+  };
+
+  test.each([
+    ['a Content-Length', HEAD_200],
+    ['chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['no length (ends at close)', 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n'],
+  ])('announcing a body by %s, and a status line where its first byte should be: it answered a HEAD, bodiless', (_name, head) => {
+    expect(pushAll([head, NEXT])).toEqual([
+      'begin 200 "OK" HTTP/1.1', expect.stringMatching(/^head /), 'end body=0',
+      'begin 204 "No Content" HTTP/1.1', 'head none other=0', 'end body=0',
+    ]);
+    // In the same segment too.
+    expect(pushAll([head + NEXT]).filter((l) => l.startsWith('end'))).toEqual(['end body=0', 'end body=0']);
+  });
+
+  test('a body that begins otherwise is the body', () => {
+    expect(pushAll([HEAD_200, 'x'.repeat(51200), NEXT]).filter((l) => l.startsWith('end'))).toEqual(['end body=51200', 'end body=0']);
+  });
+
+  test('only its first byte is asked: a status line later in the body is the body\'s', () => {
+    expect(pushAll(['HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n', 'abc', NEXT + 'x'.repeat(40 - 3 - NEXT.length)]).filter((l) => l.startsWith('end'))).toEqual(['end body=40']);
+  });
+
+  test('where the request is known (a GET), a body that begins with a status line is still its body', () => {
+    expect(pushAll(['HTTP/1.1 200 OK\r\nContent-Length: 27\r\n\r\n', NEXT], ['GET']).filter((l) => l.startsWith('end'))).toEqual(['end body=27']);
+  });
+});

@@ -324,7 +324,7 @@ LANES_U = {
     'curl12alpn': {'timer': 3.0, 'server': '127.0.0.2:9443', 'kind': 'unanswered-request', 'letter': 'd',
                    'how': 'curl --max-time 3 -k (ALPN h2 and http/1.1 offered), one curl per request',
                    'timerText': 'curl --max-time 3'},
-    'curl13alpn': {'timer': 3.0, 'server': '127.0.0.2:8443', 'kind': None, 'letter': 'e',
+    'curl13alpn': {'timer': 3.0, 'server': '127.0.0.2:8443', 'kind': 'unanswered-request', 'letter': 'e', 'alpnEncrypted': True,
                    'how': 'curl --max-time 3 -k (ALPN h2 and http/1.1 offered), one curl per request',
                    'timerText': 'curl --max-time 3'},
 }
@@ -437,10 +437,11 @@ def check_unanswered(a, conns, times, reqs, nginx, backend):
                  + f": TLS {tls}, {alpn_text}. {lane['timerText']}: the client logged \"{q['error']}\" after {q['elapsed']} s; "
                  f"its close came {wait:.4f} s after the request record ({', '.join(seq[:4])}). "
                  f"nginx logged 499 with $request_time {nx['requestTime']}; the backend saw its peer go ({bends[0]['result']}).{tk_text}")
-        if lane['kind'] is None:
-            notes += (' Not to be judged: in TLS 1.3 the server\'s ALPN choice is encrypted and this client offered h2, so a '
-                      'reader of the capture cannot tell an HTTP/1.1 exchange (one request, no answer) from an HTTP/2 '
-                      'session (where client data and silence need not mean an unanswered request).')
+        if lane.get('alpnEncrypted'):
+            notes += (' In TLS 1.3 the server\'s ALPN choice is encrypted and this client offered h2, so a reader of the '
+                      'capture cannot tell HTTP/1.1 from HTTP/2 here; it is judged all the same, being the connection\'s first '
+                      'request: the server sent nothing after it but its session tickets, an answer under neither protocol '
+                      '(an HTTP/2 server sends its SETTINGS at once and acknowledges the client\'s).')
         ev = {'requestFrame': rec['frame'], 'closeFrame': close[0], 'closedBy': 'client', 'closedWith': close[2],
               'waitSeconds': r4(wait), 'tlsVersion': tls, 'alpnOffered': alpn_off,
               'alpnChosen': chosen if chosen else (None if tls == '1.2' else 'encrypted'),
@@ -541,7 +542,7 @@ def cmd_unanswered(a):
         f"(d) curl --max-time 3 without --http1.1 to 9443 (TLS 1.2, ALPN h2,http/1.1 offered, http/1.1 chosen in the clear ServerHello): "
         f"3 cuts, {span('curl12alpn')} ({cw['curl12alpn']}); "
         f"(e) the same curl to 8443 (TLS 1.3, h2 offered, the choice encrypted): 3 cuts, {span('curl13alpn')} ({cw['curl13alpn']}): "
-        "expected with kind null, a reader cannot tell HTTP/1.1 from HTTP/2 there. Every lane also has answered /ok requests. "
+        "a reader cannot tell HTTP/1.1 from HTTP/2 there, but each cut is its connection's first request and the server sent nothing after it but its session tickets, an answer under neither protocol. Every lane also has answered /ok requests. "
         "nginx logs each abandoned request as 499 with $request_time at the timer, and closes its upstream leg; the backend sees its peer go. "
         f"TLS 1.3 ticket records (lengths per connection): {', '.join(str(list(t)) for t in tk)}.")
     meta = {

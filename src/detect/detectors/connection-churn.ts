@@ -39,7 +39,39 @@ interface Pair {
   pooledRequests: number;
   /** When the client closed its one-request connections (the first MAX_CLOSES_KEPT). */
   closes: number[];
+  /** The programs (User-Agent) of the pooled and of the one-request connections (ProgramsSeen). */
+  pooledPrograms: ProgramsSeen;
+  churnPrograms: ProgramsSeen;
 }
+
+/** Distinct agents kept per set: a host runs a few programs against one server. */
+const MAX_PROGRAMS = 4;
+
+/**
+ * The programs that sent a set of connections, by their first request's User-Agent ('' for none),
+ * and whether some connection's was not known (a proxy's forwarded request, TLS, more agents than
+ * kept). Tells a host that pools from a host that runs one program that pools and another that
+ * opens a connection per request (curl in a loop beside a Go service).
+ */
+interface ProgramsSeen {
+  agents: string[];
+  unknown: boolean;
+}
+
+function noteProgram(seen: ProgramsSeen, conn: AnalyzedConnection): void {
+  const session = conn.app?.session ?? null;
+  const agent = session !== null && session.clientForwarded === false ? session.clientSoftware ?? '' : null;
+  if (agent === null || (!seen.agents.includes(agent) && seen.agents.length >= MAX_PROGRAMS)) seen.unknown = true;
+  else if (!seen.agents.includes(agent)) seen.agents.push(agent);
+}
+
+/** Both sets known whole, and no program in both: the pooling program is not the churning one. */
+function otherPrograms(pooled: ProgramsSeen, churn: ProgramsSeen): boolean {
+  if (pooled.unknown || churn.unknown || pooled.agents.length === 0 || churn.agents.length === 0) return false;
+  return !pooled.agents.some((a) => churn.agents.includes(a));
+}
+
+const agentsText = (seen: ProgramsSeen): string => seen.agents.map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
 
 /** One-request connections whose close time is kept per pair (reloads are told from them). */
 const MAX_CLOSES_KEPT = 1000;
@@ -109,6 +141,7 @@ export const connectionChurn: DetectorDefinition = {
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
+            pooledPrograms: { agents: [], unknown: false }, churnPrograms: { agents: [], unknown: false },
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -127,9 +160,11 @@ export const connectionChurn: DetectorDefinition = {
         const pooled = app.exchangeCount >= 2 ? 1 : 0;
         pair.pooled += pooled;
         pair.pooledRequests += pooled * app.exchangeCount;
+        if (pooled === 1) noteProgram(pair.pooledPrograms, conn);
         const one = churned(conn, ctx.options.churnCloseDelay);
         if (one === null) return;
         pair.churned++;
+        noteProgram(pair.churnPrograms, conn);
         const synTs = conn.startTs;
         const synFrame = conn.client.synFrames.length > 0 ? conn.client.synFrames[0] : conn.firstFrame;
         if (synTs < pair.firstSynTs) pair.firstSynTs = synTs;
@@ -219,14 +254,19 @@ export const connectionChurn: DetectorDefinition = {
             : 'Nothing to change in the pool: reload the proxy less often if the handshakes matter (each reload renews its backend connections).';
           const pooled = byReload ? 0 : list.reduce((n, x) => n + x.pair.pooled, 0);
           const pooledRequests = list.reduce((n, x) => n + x.pair.pooledRequests, 0);
+          // The connections kept for many requests came from another program than the one-request ones.
+          const apart = list.length === 1 && otherPrograms(list[0].pair.pooledPrograms, list[0].pair.churnPrograms);
           const poolText =
             pooled === 0 || shortHint !== null
               ? ''
+              : apart
+                ? ` The same host kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests, but from other programs ` +
+                  `(${agentsText(list[0].pair.pooledPrograms)}) than the one-request connections' (${agentsText(list[0].pair.churnPrograms)}), which open a connection per request.`
               : ` The same client${list.length > 1 ? 's' : ''} kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests: ` +
                 `${list.length > 1 ? 'they pool' : 'it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
                 `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets).`;
           const poolRemedy =
-            poolText === ''
+            poolText === '' || apart
               ? ''
               : 'Let the pool keep as many idle connections as requests run at once (Go: http.Transport MaxIdleConnsPerHost, default 2; Node: http.Agent maxFreeSockets). ';
           ctx.diagnose({

@@ -28,6 +28,8 @@ interface Sample {
   gap: number;
   ts: number;
   frame: number;
+  /** The program on the client's side, where its User-Agent names it (programOf); null otherwise. */
+  agent?: string | null;
   /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null where no request is known (TLS, other protocols, a client's close). */
   copy?: IdleCloseSample | null;
 }
@@ -88,6 +90,14 @@ function namesOf(known: readonly KnownTimeout[]): string {
 }
 
 /** The client closed an idle connection first: all answered, keep-alive allowed, then its FIN (or RST). */
+/** The User-Agent a connection's client named on its first request, when it forwarded nobody's and named one; else null. */
+function programOf(conn: AnalyzedConnection): string | null {
+  const session = conn.app?.session ?? null;
+  if (session === null || session.clientForwarded !== false) return null;
+  const agent = session.clientSoftware;
+  return agent === null || agent === '' ? null : agent;
+}
+
 function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const c = conn.client;
   const s = conn.server;
@@ -100,7 +110,12 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const last: HttpExchange = app.recent[app.recent.length - 1];
   if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
   if (last.responseEnd > closeTs) return null;
-  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null };
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn) };
+}
+
+/** Some program named by a client close's User-Agent reused a connection after idling longer than `beyond`. */
+function reusedLongerByCloser(closes: readonly Sample[], reuses: readonly Sample[], beyond: number): boolean {
+  return closes.some((c) => c.agent != null && reuses.some((r) => r.agent === c.agent && r.gap > beyond));
 }
 
 export const idleTimeoutMismatch: DetectorDefinition = {
@@ -144,7 +159,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     const addTopReuse = (e: ServerIdle, conn: AnalyzedConnection, gap: number, ts: number, frame: number): void => {
       const top = e.topReuses;
       if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
-      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false };
+      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programOf(conn) };
       let i = top.length;
       while (i > 0 && top[i - 1].gap < sample.gap) i--;
       top.splice(i, 0, sample);
@@ -230,7 +245,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
           const sample = {
             gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName,
-            answered: ex.responseStart !== null,
+            answered: ex.responseStart !== null, agent: programOf(conn),
           };
           let i = top.length;
           while (i > 0 && top[i - 1].gap < sample.gap) i--;
@@ -312,7 +327,15 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const overAdvertised = advertised !== null && advertised - T > Math.max(0.02 * advertised, absolute);
           if (risky.length === 0 && !overAdvertised) continue;
 
-          const clientTimeout = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
+          // Clients' own closes of idle connections agreeing on one value are their pool's idle
+          // timeout, unless the program that closed them (its User-Agent) reused a connection after
+          // a longer idle: it closed for another reason at that moment (a process exiting after its
+          // last request: Java's HttpClient 0.33 s after it).
+          const clientCloseAgreement = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
+          const clientTimeout =
+            clientCloseAgreement !== null && reusedLongerByCloser(e.clientCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
+              ? null
+              : clientCloseAgreement;
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
           const identity = software.of(server);
           // Only connections of a protocol neither HTTP nor TLS told this: no HTTP software's words or settings apply.

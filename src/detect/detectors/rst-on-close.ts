@@ -1,6 +1,8 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { ms, peerAckedAll, requestLine } from '../facts';
+import type { Endpoint } from '../../flow/endpoint';
+import { seqGt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -76,6 +78,20 @@ function findUnread(conn: AnalyzedConnection): Case | null {
   return null;
 }
 
+/**
+ * The server's TCP stack took in client bytes after the server's FIN: it acknowledged them, or its
+ * RST's acknowledgement covers them. Its socket was only half closed (shutdown of the sending side:
+ * Go's net/http after an early answer to an upload closes its write side, waits half a second
+ * without reading, then closes), so those bytes sat unread when it closed, and its RST is the
+ * unread-data reset. A socket closed whole answers bytes that arrive after it with a RST that
+ * acknowledges nothing new (Linux counts it as TCPAbortOnData): nothing was unread at its
+ * close, and that reset is left alone.
+ */
+function receivedAfterFin(s: Endpoint): boolean {
+  if (!s.finHasAck) return false;
+  return (s.hasAck && seqGt(s.highestAck, s.finAck)) || (s.rstHasAck && seqGt(s.rstAck, s.finAck));
+}
+
 const UNREAD_WORDS: Record<Unread, string> = {
   'request-body-incomplete': 'before the request body had fully arrived',
   'response-before-request-end': 'while the request body was still arriving',
@@ -109,7 +125,10 @@ export const rstOnClose: DetectorDefinition = {
         const s = conn.server;
         const c = conn.client;
         if (s.rstTs < 0 || s.lastDataTs < 0) return;
-        if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // a FIN first: the close found nothing unread
+        // A FIN first: the close found nothing unread, unless the server's socket went on taking
+        // bytes in after it (receivedAfterFin).
+        const finFirst = s.finTs >= 0 && s.finTs <= s.rstTs;
+        if (finFirst && !receivedAfterFin(s)) return;
         if (c.rstTs >= 0 && c.rstTs <= s.rstTs) return; // the client reset first; the server only answered it
         const found = findUnread(conn);
         if (found === null) return;
@@ -142,21 +161,25 @@ export const rstOnClose: DetectorDefinition = {
             // A zero window in the server's last advertisement: its receive buffer was full of unread bytes.
             serverWindowAtClose: s.window,
             clientStillSending: c.lastDataTs > (answered.responseStart ?? Infinity),
+            // The server sent FIN before its RST (a half close), the client's upload going on after it.
+            finBeforeReset: finFirst,
           },
           frames: [
             answered.responseFrame ?? 0,
             answered.responseEndFrame ?? 0,
             unreadExchange.requestFrame ?? 0,
+            ...(finFirst ? [s.finFrame] : []),
             s.rstFrame,
           ],
         });
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string> }>();
+        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number }>();
         for (const f of ctx.findings('rst-on-close')) {
-          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>() };
+          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0 };
           agg.ids.push(f.id);
+          if (f.evidence.finBeforeReset === true) agg.halfClosed++;
           const status = f.evidence.status === null ? 'no status' : String(f.evidence.status);
           agg.statuses.set(status, (agg.statuses.get(status) ?? 0) + 1);
           agg.kinds.add(String(f.evidence.unread));
@@ -174,6 +197,10 @@ export const rstOnClose: DetectorDefinition = {
             explanation:
               `${server} closed ${n} connection${n === 1 ? '' : 's'} right after responding (${statuses}) while request bytes ` +
               'were still unread in its receive buffer, so its kernel sent RST instead of FIN' +
+              (agg.halfClosed > 0
+                ? ` (${agg.halfClosed === n ? '' : `on ${agg.halfClosed} of them `}after a FIN: it shut down its sending side, then closed without reading what the client still sent, ` +
+                  'as Go\'s net/http does half a second after an early answer to an upload)'
+                : '') +
               (early ? ' — it answered uploads before reading their whole body' : '') +
               (pipelined ? (early ? ', and' : ' —') + ' it ended connections with pipelined requests already received' : '') +
               ". A RST makes the client's kernel drop data the client has not read yet, so the client may see " +
@@ -183,6 +210,10 @@ export const rstOnClose: DetectorDefinition = {
               'discarding) the rest of the request for a bounded time before close() — as nginx lingering_close and Apache ' +
               'do — or read the remaining body when it is small. ' +
               lingeringAdvice(software.softwareOf(server)) +
+              (agg.halfClosed > 0
+                ? 'A Go net/http handler can read the body, or a bounded part of it (io.Copy(io.Discard, io.LimitReader(r.Body, n))), before it answers: ' +
+                  'the server\'s own close waits only half a second without reading. '
+                : '') +
               'Clients sending large uploads with a Content-Length can send `Expect: 100-continue` so that the server can refuse ' +
               'before the body is sent (a chunked upload\'s size shows only as it arrives: nginx answered one 100 Continue, then 413)' +
               (pipelined ? '; clients should not pipeline requests behind one that may close the connection' : '') +

@@ -171,12 +171,14 @@ export const zeroWindowStall: DetectorDefinition = {
             (agg.resets.length > 0
               ? ` On ${agg.resets.length} the sender gave up and reset the connection ${ms(Math.min(...agg.resets))}` +
                 `${ms(Math.min(...agg.resets)) !== ms(Math.max(...agg.resets)) ? `–${ms(Math.max(...agg.resets))}` : ''} s after the window closed: its send timeout ` +
-                '(nginx `send_timeout`, 60 s by default, with `reset_timedout_connection on`; a write deadline), what it held unsent lost.'
+                '(nginx `send_timeout`, 60 s by default, with `reset_timedout_connection on`; a write deadline such as Go\'s `WriteTimeout`), what it held unsent lost.'
               : '') +
             (agg.fins > 0
               ? ` On ${agg.fins} the sender gave up during the stall and closed the connection: once the window reopened only the bytes its socket ` +
-                'buffer held came, then its FIN, and the message was cut short (nginx at its `send_timeout`, 60 s by default, without ' +
-                '`reset_timedout_connection`; the client reads a truncated body, curl: "transfer closed with N bytes remaining to read", 18).'
+                'buffer held came, then its FIN, and the message was cut short by its send timeout (nginx `send_timeout`, 60 s by default, without ' +
+                '`reset_timedout_connection`; Go\'s http.Server `WriteTimeout`, counted from the request; a write deadline; the close itself puts ' +
+                'nothing on the wire until the window reopens, so the timer\'s value is not seen). The client reads a truncated body (curl: ' +
+                '"transfer closed with N bytes remaining to read", 18).'
               : '');
           ctx.diagnose({
             server,
