@@ -3,6 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { closeMayBeAnnounced, ms } from '../facts';
 import type { Finding } from '../finding';
 import { firstClose } from '../../flow/conn-state';
+import type { HttpSession } from '../../http/session';
 import { sharedProxyLegs } from '../proxy-legs';
 
 /**
@@ -39,39 +40,89 @@ interface Pair {
   pooledRequests: number;
   /** When the client closed its one-request connections (the first MAX_CLOSES_KEPT). */
   closes: number[];
-  /** The programs (User-Agent) of the pooled and of the one-request connections (ProgramsSeen). */
-  pooledPrograms: ProgramsSeen;
-  churnPrograms: ProgramsSeen;
+  /** The programs of its pooled and one-request connections (AgentSets), made at the first connection whose program is noted. */
+  agents: AgentSets | null;
+}
+
+/**
+ * The programs (User-Agent, '' for none) of a pair's pooled connections and of its one-request
+ * ones: each set's first agent, the others (an array made only at a second one, at most
+ * MAX_PROGRAMS in all), and whether some connection's was unknown (a proxy's forwarded request,
+ * TLS, more agents than kept). An object of its own, not the pair's fields: six more fields in the
+ * pair's literal cost 44 M instructions on the benchmark's first 500 000 packets (a client host,
+ * so a pair, per connection there).
+ */
+class AgentSets {
+  pooledAgent: string | null = null;
+  pooledOthers: string[] | null = null;
+  pooledUnknown = false;
+  churnAgent: string | null = null;
+  churnOthers: string[] | null = null;
+  churnUnknown = false;
 }
 
 /** Distinct agents kept per set: a host runs a few programs against one server. */
 const MAX_PROGRAMS = 4;
 
+/** A connection's own agent ('' for none), or null when it is not known as its own (a proxy forwarded the request, or none was read). */
+function ownAgent(session: HttpSession | null): string | null {
+  if (session === null || session.clientForwarded !== false) return null;
+  return session.clientSoftware === null ? '' : session.clientSoftware;
+}
+
+/** `others` with `agent` added when it is neither `first` nor among them; null for "too many" (then unknown). */
+function withAgent(first: string, others: string[] | null, agent: string): string[] | null | undefined {
+  if (agent === first) return others;
+  if (others === null) return [agent];
+  if (others.includes(agent)) return others;
+  if (others.length + 1 >= MAX_PROGRAMS) return undefined;
+  others.push(agent);
+  return others;
+}
+
+/** Notes a connection's agent (null: unknown) in the pooled set, or in the one-request set (`churn`), or neither. */
+function noteAgent(pair: Pair, agent: string | null, pooled: boolean, churn: boolean): void {
+  if (!pooled && !churn) return;
+  if (pair.agents === null) pair.agents = new AgentSets();
+  const sets = pair.agents;
+  if (pooled) {
+    if (agent === null) sets.pooledUnknown = true;
+    else if (sets.pooledAgent === null) sets.pooledAgent = agent;
+    else {
+      const others = withAgent(sets.pooledAgent, sets.pooledOthers, agent);
+      if (others === undefined) sets.pooledUnknown = true;
+      else sets.pooledOthers = others;
+    }
+  }
+  if (churn) {
+    if (agent === null) sets.churnUnknown = true;
+    else if (sets.churnAgent === null) sets.churnAgent = agent;
+    else {
+      const others = withAgent(sets.churnAgent, sets.churnOthers, agent);
+      if (others === undefined) sets.churnUnknown = true;
+      else sets.churnOthers = others;
+    }
+  }
+}
+
+/** A set's agents, or null when some connection's was unknown. */
+function agentsOf(first: string | null, others: string[] | null, unknown: boolean): string[] | null {
+  if (unknown || first === null) return null;
+  return others === null ? [first] : [first, ...others];
+}
+
 /**
- * The programs that sent a set of connections, by their first request's User-Agent ('' for none),
- * and whether some connection's was not known (a proxy's forwarded request, TLS, more agents than
- * kept). Tells a host that pools from a host that runs one program that pools and another that
- * opens a connection per request (curl in a loop beside a Go service).
+ * The pooled and the one-request connections came from different programs (curl in a loop beside a
+ * Go service that pools): both sets' agents known, and none in both.
  */
-interface ProgramsSeen {
-  agents: string[];
-  unknown: boolean;
+function otherPrograms(sets: AgentSets | null): boolean {
+  if (sets === null) return false;
+  const pooled = agentsOf(sets.pooledAgent, sets.pooledOthers, sets.pooledUnknown);
+  const churn = agentsOf(sets.churnAgent, sets.churnOthers, sets.churnUnknown);
+  return pooled !== null && churn !== null && !pooled.some((a) => churn.includes(a));
 }
 
-function noteProgram(seen: ProgramsSeen, conn: AnalyzedConnection): void {
-  const session = conn.app?.session ?? null;
-  const agent = session !== null && session.clientForwarded === false ? session.clientSoftware ?? '' : null;
-  if (agent === null || (!seen.agents.includes(agent) && seen.agents.length >= MAX_PROGRAMS)) seen.unknown = true;
-  else if (!seen.agents.includes(agent)) seen.agents.push(agent);
-}
-
-/** Both sets known whole, and no program in both: the pooling program is not the churning one. */
-function otherPrograms(pooled: ProgramsSeen, churn: ProgramsSeen): boolean {
-  if (pooled.unknown || churn.unknown || pooled.agents.length === 0 || churn.agents.length === 0) return false;
-  return !pooled.agents.some((a) => churn.agents.includes(a));
-}
-
-const agentsText = (seen: ProgramsSeen): string => seen.agents.map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
+const agentsText = (agents: string[] | null): string => (agents ?? []).map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
 
 /** One-request connections whose close time is kept per pair (reloads are told from them). */
 const MAX_CLOSES_KEPT = 1000;
@@ -141,7 +192,7 @@ export const connectionChurn: DetectorDefinition = {
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
-            pooledPrograms: { agents: [], unknown: false }, churnPrograms: { agents: [], unknown: false },
+            agents: null,
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -160,11 +211,10 @@ export const connectionChurn: DetectorDefinition = {
         const pooled = app.exchangeCount >= 2 ? 1 : 0;
         pair.pooled += pooled;
         pair.pooledRequests += pooled * app.exchangeCount;
-        if (pooled === 1) noteProgram(pair.pooledPrograms, conn);
         const one = churned(conn, ctx.options.churnCloseDelay);
+        noteAgent(pair, ownAgent(app.session), pooled === 1, one !== null);
         if (one === null) return;
         pair.churned++;
-        noteProgram(pair.churnPrograms, conn);
         const synTs = conn.startTs;
         const synFrame = conn.client.synFrames.length > 0 ? conn.client.synFrames[0] : conn.firstFrame;
         if (synTs < pair.firstSynTs) pair.firstSynTs = synTs;
@@ -255,13 +305,15 @@ export const connectionChurn: DetectorDefinition = {
           const pooled = byReload ? 0 : list.reduce((n, x) => n + x.pair.pooled, 0);
           const pooledRequests = list.reduce((n, x) => n + x.pair.pooledRequests, 0);
           // The connections kept for many requests came from another program than the one-request ones.
-          const apart = list.length === 1 && otherPrograms(list[0].pair.pooledPrograms, list[0].pair.churnPrograms);
+          const sets = list.length === 1 ? list[0].pair.agents : null;
+          const apart = otherPrograms(sets);
           const poolText =
             pooled === 0 || shortHint !== null
               ? ''
               : apart
                 ? ` The same host kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests, but from other programs ` +
-                  `(${agentsText(list[0].pair.pooledPrograms)}) than the one-request connections' (${agentsText(list[0].pair.churnPrograms)}), which open a connection per request.`
+                  `(${agentsText(sets === null ? null : agentsOf(sets.pooledAgent, sets.pooledOthers, false))}) than the one-request connections' ` +
+                  `(${agentsText(sets === null ? null : agentsOf(sets.churnAgent, sets.churnOthers, false))}), which open a connection per request.`
               : ` The same client${list.length > 1 ? 's' : ''} kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests: ` +
                 `${list.length > 1 ? 'they pool' : 'it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
                 `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets).`;
