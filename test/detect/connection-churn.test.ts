@@ -112,6 +112,10 @@ describe('connection-churn: synthetic connections', () => {
     expect(apart.explanation).toContain("The same host kept 2 other connections for 12 requests, but from other programs (`Go-http-client/1.1`) than the one-request connections' (`curl/7.88.1`), which open a connection per request.");
     expect(apart.explanation).not.toContain('MaxIdleConnsPerHost');
     expect(apart.remedy).not.toContain('MaxIdleConnsPerHost');
+    // One-request connections a proxy forwarded (Via): their program is unknown, nothing is claimed.
+    const viaProxy = build('curl/7.88.1\r\nVia: 1.1 squid').diagnoses.find((x) => x.kind === KIND)!;
+    expect(viaProxy.explanation).not.toContain('other programs');
+    expect(viaProxy.explanation).toContain('MaxIdleConnsPerHost');
     // One program doing both: it pools with too little idle room.
     const same = build('Go-http-client/1.1').diagnoses.find((x) => x.kind === KIND)!;
     expect(same.explanation).toContain('MaxIdleConnsPerHost');

@@ -40,29 +40,39 @@ interface Pair {
   pooledRequests: number;
   /** When the client closed its one-request connections (the first MAX_CLOSES_KEPT). */
   closes: number[];
-  /** The programs of its pooled and one-request connections (AgentSets), made at the first connection whose program is noted. */
-  agents: AgentSets | null;
-}
-
-/**
- * The programs (User-Agent, '' for none) of a pair's pooled connections and of its one-request
- * ones: each set's first agent, the others (an array made only at a second one, at most
- * MAX_PROGRAMS in all), and whether some connection's was unknown (a proxy's forwarded request,
- * TLS, more agents than kept). An object of its own, made at a pair's first noted connection: the
- * benchmark's capture has a client host, so a pair, per connection, and a first version that made
- * four objects with every pair cost 97 M instructions on its first 500 000 packets (this, 42 M).
- */
-class AgentSets {
-  pooledAgent: string | null = null;
-  pooledOthers: string[] | null = null;
-  pooledUnknown = false;
-  churnAgent: string | null = null;
-  churnOthers: string[] | null = null;
-  churnUnknown = false;
+  /** The programs of its pooled and of its one-request connections (ProgramSet), each made at its first noted connection. */
+  pooledPrograms: ProgramSet | null;
+  churnPrograms: ProgramSet | null;
 }
 
 /** Distinct agents kept per set: a host runs a few programs against one server. */
 const MAX_PROGRAMS = 4;
+
+/**
+ * The programs (User-Agent, '' for none) of a set of connections, and whether some connection's was
+ * unknown (a proxy's forwarded request, TLS, more agents than kept). Made at a pair's first noted
+ * connection: the benchmark's capture has a client host, so a pair, per connection, and a first
+ * version that made four objects with every pair cost 97 M instructions on its first 500 000
+ * packets (this, 42 M).
+ */
+class ProgramSet {
+  readonly agents: string[] = [];
+  unknown = false;
+
+  /** A connection's agent, or null when it is not known as its own. */
+  note(agent: string | null): void {
+    if (agent === null) this.unknown = true;
+    else if (!this.agents.includes(agent)) {
+      if (this.agents.length < MAX_PROGRAMS) this.agents.push(agent);
+      else this.unknown = true;
+    }
+  }
+
+  /** Every connection's agent is known. */
+  get known(): boolean {
+    return !this.unknown && this.agents.length > 0;
+  }
+}
 
 /** A connection's own agent ('' for none), or null when it is not known as its own (a proxy forwarded the request, or none was read). */
 function ownAgent(session: HttpSession | null): string | null {
@@ -70,59 +80,16 @@ function ownAgent(session: HttpSession | null): string | null {
   return session.clientSoftware === null ? '' : session.clientSoftware;
 }
 
-/** `others` with `agent` added when it is neither `first` nor among them; null for "too many" (then unknown). */
-function withAgent(first: string, others: string[] | null, agent: string): string[] | null | undefined {
-  if (agent === first) return others;
-  if (others === null) return [agent];
-  if (others.includes(agent)) return others;
-  if (others.length + 1 >= MAX_PROGRAMS) return undefined;
-  others.push(agent);
-  return others;
-}
-
-/** Notes a connection's agent (null: unknown) in the pooled set, or in the one-request set (`churn`), or neither. */
-function noteAgent(pair: Pair, agent: string | null, pooled: boolean, churn: boolean): void {
-  if (!pooled && !churn) return;
-  if (pair.agents === null) pair.agents = new AgentSets();
-  const sets = pair.agents;
-  if (pooled) {
-    if (agent === null) sets.pooledUnknown = true;
-    else if (sets.pooledAgent === null) sets.pooledAgent = agent;
-    else {
-      const others = withAgent(sets.pooledAgent, sets.pooledOthers, agent);
-      if (others === undefined) sets.pooledUnknown = true;
-      else sets.pooledOthers = others;
-    }
-  }
-  if (churn) {
-    if (agent === null) sets.churnUnknown = true;
-    else if (sets.churnAgent === null) sets.churnAgent = agent;
-    else {
-      const others = withAgent(sets.churnAgent, sets.churnOthers, agent);
-      if (others === undefined) sets.churnUnknown = true;
-      else sets.churnOthers = others;
-    }
-  }
-}
-
-/** A set's agents, or null when some connection's was unknown. */
-function agentsOf(first: string | null, others: string[] | null, unknown: boolean): string[] | null {
-  if (unknown || first === null) return null;
-  return others === null ? [first] : [first, ...others];
-}
-
 /**
  * The pooled and the one-request connections came from different programs (curl in a loop beside a
  * Go service that pools): both sets' agents known, and none in both.
  */
-function otherPrograms(sets: AgentSets | null): boolean {
-  if (sets === null) return false;
-  const pooled = agentsOf(sets.pooledAgent, sets.pooledOthers, sets.pooledUnknown);
-  const churn = agentsOf(sets.churnAgent, sets.churnOthers, sets.churnUnknown);
-  return pooled !== null && churn !== null && !pooled.some((a) => churn.includes(a));
+function otherPrograms(pooled: ProgramSet | null, churn: ProgramSet | null): boolean {
+  if (pooled === null || churn === null || !pooled.known || !churn.known) return false;
+  return !pooled.agents.some((a) => churn.agents.includes(a));
 }
 
-const agentsText = (agents: string[] | null): string => (agents ?? []).map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
+const agentsText = (set: ProgramSet | null): string => (set?.agents ?? []).map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
 
 /** One-request connections whose close time is kept per pair (reloads are told from them). */
 const MAX_CLOSES_KEPT = 1000;
@@ -192,7 +159,7 @@ export const connectionChurn: DetectorDefinition = {
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
-            agents: null,
+            pooledPrograms: null, churnPrograms: null,
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -212,7 +179,8 @@ export const connectionChurn: DetectorDefinition = {
         pair.pooled += pooled;
         pair.pooledRequests += pooled * app.exchangeCount;
         const one = churned(conn, ctx.options.churnCloseDelay);
-        noteAgent(pair, ownAgent(app.session), pooled === 1, one !== null);
+        if (pooled === 1) (pair.pooledPrograms ??= new ProgramSet()).note(ownAgent(app.session));
+        if (one !== null) (pair.churnPrograms ??= new ProgramSet()).note(ownAgent(app.session));
         if (one === null) return;
         pair.churned++;
         const synTs = conn.startTs;
@@ -305,15 +273,15 @@ export const connectionChurn: DetectorDefinition = {
           const pooled = byReload ? 0 : list.reduce((n, x) => n + x.pair.pooled, 0);
           const pooledRequests = list.reduce((n, x) => n + x.pair.pooledRequests, 0);
           // The connections kept for many requests came from another program than the one-request ones.
-          const sets = list.length === 1 ? list[0].pair.agents : null;
-          const apart = otherPrograms(sets);
+          const only = list.length === 1 ? list[0].pair : null;
+          const apart = only !== null && otherPrograms(only.pooledPrograms, only.churnPrograms);
           const poolText =
             pooled === 0 || shortHint !== null
               ? ''
               : apart
                 ? ` The same host kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests, but from other programs ` +
-                  `(${agentsText(sets === null ? null : agentsOf(sets.pooledAgent, sets.pooledOthers, false))}) than the one-request connections' ` +
-                  `(${agentsText(sets === null ? null : agentsOf(sets.churnAgent, sets.churnOthers, false))}), which open a connection per request.`
+                  `(${agentsText(only?.pooledPrograms ?? null)}) than the one-request connections' ` +
+                  `(${agentsText(only?.churnPrograms ?? null)}), which open a connection per request.`
               : ` The same client${list.length > 1 ? 's' : ''} kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests: ` +
                 `${list.length > 1 ? 'they pool' : 'it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
                 `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets).`;
