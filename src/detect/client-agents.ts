@@ -4,6 +4,17 @@ import {
   NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT,
 } from './known-timeouts';
 
+/**
+ * The `User-Agent` of a connection's own client, as its first request named it ('' for none), or
+ * null when it is not known as its own: no request head was read, or a proxy said it forwarded the
+ * request (`Via`, `Forwarded`, `X-Forwarded-For`: the agent is its client's).
+ */
+export function ownAgent(conn: AnalyzedConnection): string | null {
+  const session = conn.app?.session ?? null;
+  if (session === null || session.clientForwarded !== false) return null;
+  return session.clientSoftware ?? '';
+}
+
 /** Distinct agents kept per set (more are counted as unnamed). */
 const MAX_AGENTS = 8;
 

@@ -1,3 +1,4 @@
+import { ownAgent } from './client-agents';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
@@ -152,10 +153,8 @@ function previousRequestStart(ex: HttpExchange, conn: AnalyzedConnection): numbe
  * did not cut its head (where the agent may have been).
  */
 function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
-  const session = conn.app?.session;
-  if (ex.index !== 1 || session === null || session === undefined || session.clientForwarded !== false) return null;
-  if (ex.requestCut === true || ex.requestHeadUnfinished === true) return null;
-  return session.clientSoftware ?? '';
+  if (ex.index !== 1 || ex.requestCut === true || ex.requestHeadUnfinished === true) return null;
+  return ownAgent(conn);
 }
 
 export class RequestIndex {

@@ -1,9 +1,9 @@
+import { ownAgent } from '../client-agents';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { closeMayBeAnnounced, ms } from '../facts';
 import type { Finding } from '../finding';
 import { firstClose } from '../../flow/conn-state';
-import type { HttpSession } from '../../http/session';
 import { sharedProxyLegs } from '../proxy-legs';
 
 /**
@@ -72,12 +72,6 @@ class ProgramSet {
   get known(): boolean {
     return !this.unknown && this.agents.length > 0;
   }
-}
-
-/** A connection's own agent ('' for none), or null when it is not known as its own (a proxy forwarded the request, or none was read). */
-function ownAgent(session: HttpSession | null): string | null {
-  if (session === null || session.clientForwarded !== false) return null;
-  return session.clientSoftware === null ? '' : session.clientSoftware;
 }
 
 /**
@@ -179,8 +173,8 @@ export const connectionChurn: DetectorDefinition = {
         pair.pooled += pooled;
         pair.pooledRequests += pooled * app.exchangeCount;
         const one = churned(conn, ctx.options.churnCloseDelay);
-        if (pooled === 1) (pair.pooledPrograms ??= new ProgramSet()).note(ownAgent(app.session));
-        if (one !== null) (pair.churnPrograms ??= new ProgramSet()).note(ownAgent(app.session));
+        if (pooled === 1) (pair.pooledPrograms ??= new ProgramSet()).note(ownAgent(conn));
+        if (one !== null) (pair.churnPrograms ??= new ProgramSet()).note(ownAgent(conn));
         if (one === null) return;
         pair.churned++;
         const synTs = conn.startTs;

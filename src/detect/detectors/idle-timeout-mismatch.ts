@@ -3,7 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inCloseBurst, inferTimeout, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
-import { ClientAgents } from '../client-agents';
+import { ClientAgents, ownAgent } from '../client-agents';
 import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
@@ -90,12 +90,10 @@ function namesOf(known: readonly KnownTimeout[]): string {
 }
 
 /** The client closed an idle connection first: all answered, keep-alive allowed, then its FIN (or RST). */
-/** The User-Agent a connection's client named on its first request, when it forwarded nobody's and named one; else null. */
+/** The program a connection's client named (ownAgent), or null when it named none or is not known as its own. */
 function programOf(conn: AnalyzedConnection): string | null {
-  const session = conn.app?.session ?? null;
-  if (session === null || session.clientForwarded !== false) return null;
-  const agent = session.clientSoftware;
-  return agent === null || agent === '' ? null : agent;
+  const agent = ownAgent(conn);
+  return agent === '' ? null : agent;
 }
 
 function clientIdleClose(conn: AnalyzedConnection): Sample | null {
