@@ -11,6 +11,9 @@ function fillMessage(template: string, data: Record<string, string | number> | u
 
 const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
+
+/** Diagnoses are listed worst first. */
+const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 /**
  * Runs the registered detectors: hands each connection event to every detector and keeps
  * what they report. Detectors see one context each, which stamps their id and severity.
@@ -156,7 +159,11 @@ export class DetectionEngine {
   finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {
     for (const h of this.hooks) h.onFinish?.();
     const anomalies = [...this.all].sort((a, b) => a.ts - b.ts || (a.flowId ?? 0) - (b.flowId ?? 0) || a.id.localeCompare(b.id));
-    const diagnoses = [...this.diagnoses].sort((a, b) => a.kind.localeCompare(b.kind) || a.server.localeCompare(b.server));
+    // The worst first, so that a report's reader meets an outage before a scan's notes; servers by
+    // their port's number (":8082" after ":81", not after ":8").
+    const diagnoses = [...this.diagnoses].sort(
+      (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.kind.localeCompare(b.kind) || a.server.localeCompare(b.server, 'en', { numeric: true }),
+    );
     return { anomalies, diagnoses };
   }
 }

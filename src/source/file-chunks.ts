@@ -64,7 +64,16 @@ export class FileChunks implements ChunkSource {
       this.handle = handle;
     }
     const buffer = this.buffers[this.turn];
-    const bytesRead = await (this.ahead ?? this.readInto(buffer));
+    let bytesRead: number;
+    try {
+      bytesRead = await (this.ahead ?? this.readInto(buffer));
+    } catch (err) {
+      // A failed read ends the file (EISDIR, EIO): close it here, so that a caller that only
+      // reports the error leaves no descriptor for the garbage collector to close.
+      this.ahead = null;
+      this.close();
+      throw err;
+    }
     this.ahead = null;
     return this.handOut(buffer, bytesRead, true);
   }

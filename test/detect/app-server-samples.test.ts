@@ -58,27 +58,37 @@ describe('server closes checked on a periodic tick (synthetic)', () => {
     const cap = new Capture();
     [2, 2.001, 2.002, 2.8].forEach((wait, i) => hung(cap, i * 4, wait));
     const ds = diagnosesOf(cap);
-    expect(ds).toHaveLength(1);
+    expect(ds).toHaveLength(2);
     expect(ds[0].inferred.serverTimeout.value).toBeCloseTo(2.001, 3);
     expect(ds[0].count).toBe(3);
+    // The odd close on its own, with no value.
+    expect(ds[1]).toMatchObject({ count: 1, inferred: {} });
   });
 
-  test('ages spread over more than a tick are no tick-checked timeout (nothing is claimed)', () => {
+  /** Claimed: no value, no tick; only what closed the requests, in one diagnosis. */
+  const claimsNothing = (cap: Capture, n: number): void => {
+    const ds = diagnosesOf(cap);
+    expect(ds.map((d) => [d.count, d.inferred])).toEqual([[n, {}]]);
+    expect(ds[0].explanation).toContain('Their waits do not agree, so they infer no single timeout');
+    expect(ds[0].explanation).not.toContain('periodic tick');
+  };
+
+  test('ages spread over more than a tick are no tick-checked timeout (no value claimed)', () => {
     const cap = new Capture();
     [2, 3.5, 5].forEach((wait, i) => hung(cap, i * 6, wait));
-    expect(diagnosesOf(cap)).toEqual([]);
+    claimsNothing(cap, 3);
   });
 
   test('two closes are too few to tell a tick', () => {
     const cap = new Capture();
     [2.1, 2.7].forEach((wait, i) => hung(cap, i * 4, wait));
-    expect(diagnosesOf(cap)).toEqual([]);
+    claimsNothing(cap, 2);
   });
 
   test('a spread wider than the shortest age is no tick (a 1 s tick does not check a 0.2 s timeout)', () => {
     const cap = new Capture();
     [0.2, 0.6, 0.9].forEach((wait, i) => hung(cap, i * 2, wait));
-    expect(diagnosesOf(cap)).toEqual([]);
+    claimsNothing(cap, 3);
   });
 
   test('clients that give up at spread ages are not claimed as a server tick', () => {

@@ -151,3 +151,80 @@ describe('connection-refused when the refused client is a proxy that moved the r
     }
   });
 });
+
+describe('connection-refused: a port scan is told from an outage by how the ports were tried', () => {
+  /** One SYN to each of `ports` (from the client's port sportBase + i), `spacing` apart, each refused. */
+  const scan = (cap: Capture, ports: readonly number[], spacing: number, start = 0, sportBase = 50000): void => {
+    ports.forEach((port, i) => {
+      const t = start + i * spacing;
+      cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: sportBase + i, dport: port, seq: 100, flags: TCP_SYN }));
+      cap.add(t + 0.00002, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: port, dport: sportBase + i, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+    });
+  };
+  const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+  test('30 ports tried once each within a second: info findings and one scan diagnosis, no warning', () => {
+    const cap = new Capture();
+    scan(cap, range(20001, 30), 0.02);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(30);
+    expect(found.every((f) => f.severity === 'info')).toBe(true);
+    expect(found[0].summary).toBe(`port 20001 of ${SERVER} refused a probe of a port scan from ${CLIENT} (the SYN was answered by RST 0.02 ms later)`);
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ server: SERVER, severity: 'info', count: 30 });
+    expect(d.explanation).toContain(`${CLIENT} tried 30 ports of ${SERVER} within 0.58 s`);
+    expect(d.explanation).toContain('a port scan');
+  });
+
+  test('not a scan: the same 12 ports each tried again and again (a proxy whose backends on one host are all down)', () => {
+    const cap = new Capture();
+    for (let round = 0; round < 4; round++) scan(cap, range(9001, 12), 0.01, round * 1, 50000 + round * 100);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).every((f) => f.severity === 'warning')).toBe(true);
+    expect(r.diagnoses.filter((x) => x.kind === KIND).map((d) => d.severity)).toEqual(Array(12).fill('warning'));
+  });
+
+  test('not a scan: fewer than ten ports', () => {
+    const cap = new Capture();
+    scan(cap, range(20001, 9), 0.02);
+    expect(ofKind(cap.analyze(only), KIND).every((f) => f.severity === 'warning')).toBe(true);
+  });
+
+  test('a scan and an outage from the same host: the port tried again and again stays an outage', () => {
+    const cap = new Capture();
+    scan(cap, range(20001, 20), 0.02);
+    refused(cap, 41000, [0.05]);
+    refused(cap, 41001, [0.35]);
+    refused(cap, 41002, [0.65]);
+    const r = cap.analyze(only);
+    const outage = ofKind(r, KIND).filter((f) => f.server === `${SERVER}:8081`);
+    expect(outage.map((f) => f.severity)).toEqual(['warning', 'warning', 'warning']);
+    const severities = r.diagnoses.filter((x) => x.kind === KIND).map((d) => `${d.server} ${d.severity} ${d.count}`);
+    expect(severities).toEqual([`${SERVER}:8081 warning 3`, `${SERVER} info 20`]);
+  });
+
+  test('port-scan-and-outage: the scan of 40 closed ports and one open one, the restart of 8081, and its stale reuse', async () => {
+    const file = path.join(SAMPLES_DIR, 'port-scan-and-outage.pcap');
+    if (!fs.existsSync(file)) return;
+    const r = await analyzeFiles([file]);
+    const refusals = ofKind(r, KIND);
+    const scanned = refusals.filter((f) => f.client?.startsWith('127.0.0.5:'));
+    expect(scanned).toHaveLength(40);
+    expect(scanned.every((f) => f.severity === 'info')).toBe(true);
+    const outage = refusals.filter((f) => f.server === '127.0.0.1:8081');
+    expect(outage.length).toBeGreaterThanOrEqual(3);
+    expect(outage.every((f) => f.severity === 'warning')).toBe(true);
+    const scanDiagnosis = r.diagnoses.find((d) => d.kind === KIND && d.server === '127.0.0.1')!;
+    expect(scanDiagnosis.severity).toBe('info');
+    expect(scanDiagnosis.explanation).toContain('127.0.0.5 tried 41 ports of 127.0.0.1');
+    expect(scanDiagnosis.explanation).toContain('(open: 8080)');
+    // Worst first: the restart's race and refusals before the scan's note.
+    expect(r.diagnoses.map((d) => d.severity)).toEqual(['error', 'warning', 'info']);
+    // The request that met the stopped server's close is a race with a restart, not an idle timeout of 0.3 s.
+    const race = r.diagnoses.find((d) => d.kind === 'keepalive-race')!;
+    expect(race.inferred).toEqual({});
+    expect(race.explanation).toContain('closed at a reload or restart');
+  });
+});

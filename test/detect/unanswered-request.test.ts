@@ -6,6 +6,7 @@ import { DETECTORS } from '../../src/detect/registry';
 import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+import { analyzeWithout } from '../robustness/sample-without';
 
 const only = [unansweredRequest];
 const KIND = 'unanswered-request';
@@ -105,13 +106,16 @@ describe('unanswered-request on synthetic connections', () => {
     hung(cap, 6, 5);
     const r = cap.analyze(only);
     expect(ofKind(r, KIND)).toHaveLength(4);
-    const [d, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
+    const [d, odd, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(others).toEqual([]);
     expect(d.count).toBe(3);
     expect(d.inferred.clientTimeout.samples).toBe(3);
     expect(d.inferred.clientTimeout.value).toBeCloseTo(1.501, 3);
     expect(d.anomalyIds).toHaveLength(3);
     expect(d.explanation).toContain('1.501 s');
+    // The odd one is diagnosed on its own, with no value: one wait infers no timeout.
+    expect(odd).toMatchObject({ count: 1, inferred: {} });
+    expect(odd.explanation).toContain('5 s after it. One wait infers no timeout');
   });
 
   test('a closer that is itself a server of other flows is a proxy: proxyReadTimeout', () => {
@@ -603,5 +607,19 @@ describe('unanswered-request names the client that gave up by its User-Agent (Ja
     expect(httpc.value).toBeCloseTo(3.5, 1);
     expect(httpc.remedy).toContain('Erlang httpc: `{timeout, Ms}`');
     expect(httpc.explanation).not.toContain('sending a request again');
+  });
+});
+
+describe('unanswered-request: a wait that agrees with no other still gets its diagnosis', () => {
+  test('one client timeout alone (unanswered-request-client-timeouts with only curl-1\'s connection): diagnosed, no timeout inferred', async () => {
+    if (!fs.existsSync(path.join(SAMPLES_DIR, 'unanswered-request-client-timeouts.pcap'))) return;
+    const r = await analyzeWithout('unanswered-request-client-timeouts', (v) => v.srcPort !== 59482 && v.dstPort !== 59482);
+    const found = r.anomalies.filter((f) => f.kind === 'unanswered-request');
+    expect(found.map((f) => f.client)).toEqual(['10.99.0.1:59482']);
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ server: '10.99.0.2:8080', count: 1, inferred: {}, anomalyIds: [found[0].id] });
+    expect(d.explanation).toMatch(/^1 request to 10\.99\.0\.2:8080 \(GET \/slow\?s=6&c=curl-1\) got no response, and its client \(10\.99\.0\.1; [^)]*\) gave up and closed the connection 2\.989 s after it\. One wait infers no timeout/);
+    expect(d.remedy).toContain('curl `--max-time`');
   });
 });

@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
-import type { DetectContext, DetectorDefinition } from '../detector';
+import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { hostOf, ms } from '../facts';
+import { Attempt, attemptOf, PORT_SCANS, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
 import { isGatewayStatus, LegRequest, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
@@ -16,6 +17,13 @@ const MOVED_ON_CHECKED = 64;
  * backend down (Apache mod_proxy's `retry=` defaults to 60 s, nginx's `fail_timeout` to 10 s).
  */
 const MARKED_DOWN_WINDOW = 300;
+
+/**
+ * Refusals held back while a port scan could still show them to be its probes (PortScans): they
+ * are reported once the capture clock is SCAN_WINDOW past them. Past this many held at once (a
+ * flood of refusals) the oldest are reported without waiting.
+ */
+const MAX_HELD = 10_000;
 
 /** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
 interface Accepted {
@@ -37,12 +45,41 @@ export const connectionRefused: DetectorDefinition = {
     severity: 'warning',
     messages: {
       refused: 'connection to {server} refused: the SYN was answered by RST {delay} ms later{retried}',
+      scanned: 'port {port} of {serverHost} refused a probe of a port scan from {clientHost} (the SYN was answered by RST {delay} ms later)',
     },
   },
   create(ctx: DetectContext) {
     const accepted = new Map<string, Accepted>();
     /** Shared with the other detectors that ask about proxies: what a refused connect's proxy answered its clients. */
     const legs = sharedProxyLegs(ctx);
+    const scans = ctx.shared(PORT_SCANS, () => new PortScans());
+    const held: Array<{ attempt: Attempt; input: FindingInput }> = [];
+    /** The latest capture time a connection ended at: what the held refusals wait on. */
+    let clock = -Infinity;
+    /** Each scan's probes refused, by client and server host, with the first probe (for its summary). */
+    const scanned = new Map<string, { first: Attempt; ids: string[] }>();
+
+    /** Reports a held refusal: as a scan's probe (info, one diagnosis per scan), or as a refusal. */
+    const release = (h: { attempt: Attempt; input: FindingInput }): void => {
+      const a = h.attempt;
+      if (!scans.isProbe(a)) {
+        ctx.report(h.input);
+        return;
+      }
+      const f = ctx.report({
+        ...h.input,
+        severity: 'info',
+        message: 'scanned',
+        data: { port: a.serverPort, serverHost: a.serverHost, clientHost: a.clientHost, delay: h.input.data?.delay ?? 0 },
+      });
+      const key = `${a.clientHost}>${a.serverHost}`;
+      const scan = scanned.get(key);
+      if (scan === undefined) scanned.set(key, { first: a, ids: [f.id] });
+      else scan.ids.push(f.id);
+    };
+    const releaseUntil = (until: number): void => {
+      while (held.length > 0 && (held[0].attempt.ts + SCAN_WINDOW < until || held.length > MAX_HELD)) release(held.shift() as { attempt: Attempt; input: FindingInput });
+    };
 
     /**
      * When the refused client is a proxy (the failures of its own clients are known): the requests
@@ -114,10 +151,34 @@ export const connectionRefused: DetectorDefinition = {
       );
     };
 
+    /** One diagnosis for a scan's refused probes: what it was, so that nobody goes looking for an outage. */
+    const diagnoseScan = (scan: ScanSummary, ids: string[]): void => {
+      const open = scan.openPorts;
+      ctx.diagnose({
+        server: scan.serverHost,
+        severity: 'info',
+        count: ids.length,
+        inferred: {},
+        explanation:
+          `${scan.clientHost} tried ${scan.ports} ports of ${scan.serverHost} within ${ms(scan.last - scan.first)} s, each once or twice and with no data` +
+          `${scan.sourcePort !== null ? `, every SYN from source port ${scan.sourcePort}` : ''}: a port scan (nmap, a security scanner, a service-discovery sweep), not an outage. ` +
+          `${ids.length} of those ports refused the connection (nothing listens there)` +
+          (open.length > 0 ? `; ${open.length} answered (open: ${open.slice(0, 10).join(', ')}${open.length > 10 ? ', …' : ''}).` : '.') +
+          ' A client that needs a service tries its port again; a scanner moves on to the next port.',
+        remedy:
+          `Nothing to change on ${scan.serverHost} if the scan is expected (a security team's scanner, a monitoring sweep). ` +
+          `If it is not, find who runs ${scan.clientHost}, and limit what it can reach with a firewall.`,
+        anomalyIds: ids,
+      });
+    };
+
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         const c = conn.client;
         const s = conn.server;
+        scans.note(conn);
+        if (conn.lastTs > clock) clock = conn.lastTs;
+        releaseUntil(clock);
         if (s.synAckCount > 0) {
           const a = accepted.get(conn.serverName);
           const t = s.synAckTimes[0];
@@ -138,7 +199,7 @@ export const connectionRefused: DetectorDefinition = {
         const synTs = c.synTimes[answered];
         const retries = answered;
         const delay = s.rstTs - synTs;
-        ctx.report({
+        held.push({ attempt: attemptOf(conn), input: {
           flowId: conn.id,
           client: conn.clientName,
           server: conn.serverName,
@@ -157,13 +218,17 @@ export const connectionRefused: DetectorDefinition = {
             waitedBeforeRst: ms(s.rstTs - c.synTimes[0]),
           },
           frames: [...c.synFrames.slice(0, answered + 1), s.rstFrame],
-        });
+        } });
       },
 
       onFinish(): void {
+        releaseUntil(Infinity);
+        for (const scan of scanned.values()) diagnoseScan(scans.summary(scan.first), scan.ids);
+        const scanIds = new Set([...scanned.values()].flatMap((scan) => scan.ids));
         const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null; server: string }>>();
         const pairs = legs.pair();
         for (const f of ctx.findings('connection-refused')) {
+          if (scanIds.has(f.id)) continue;
           const list = byServer.get(f.server) ?? [];
           list.push({ id: f.id, ts: f.ts, client: f.client, flowId: f.flowId, server: f.server });
           byServer.set(f.server, list);

@@ -710,6 +710,15 @@ const STALE_IN_FLIGHT = 0.01;
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
 
+/**
+ * An idle close followed this soon by its server's port refusing a connection was the server
+ * stopping (its process exiting closes every connection it held, and its listener with them), not
+ * its idle timer: such a close, and a race with it, is a restart's, and infers no idle timeout.
+ */
+const STOPPED_WITHIN = 5;
+/** Refusals kept per server port for that (the latest). */
+const REFUSALS_KEPT = 256;
+
 interface ServerRaces {
   idleGaps: number[];
   /** When each idle close of idleGaps came (the same ring): a burst of them at one moment is no timer's (inCloseBurst). */
@@ -868,6 +877,8 @@ export const keepaliveRace: DetectorDefinition = {
     // arrival at a proxy that had forwarded the request is not an idle close.
     const legs = sharedProxyLegs(ctx);
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    /** When each server port refused connections (a SYN answered by RST), for STOPPED_WITHIN. */
+    const refusals = new Map<string, number[]>();
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -1124,7 +1135,17 @@ export const keepaliveRace: DetectorDefinition = {
     const reloadSpans = (server: string, entry: ServerRaces): BurstSpan[] => [
       ...burstSpans(closeBurstRuns(entry.idleGaps, entry.idleTs, legs.keptLonger(server)), entry.idleTs),
       ...legs.reloadSpans(server),
+      ...stopSpans(server, entry),
     ];
+
+    /** Idle closes of `server` that its port refusing connections right after shows to be its stop (STOPPED_WITHIN). */
+    const stopSpans = (server: string, entry: ServerRaces): BurstSpan[] => {
+      const refused = refusals.get(server);
+      if (refused === undefined) return [];
+      const spans: BurstSpan[] = [];
+      for (const ts of entry.idleTs) if (refused.some((r) => r > ts && r - ts <= STOPPED_WITHIN)) spans.push({ from: ts, to: ts, closes: 1 });
+      return spans;
+    };
 
     /** The server's idle timeout as its idle closes seen so far tell it, or null. */
     const learnedIdleTimeout = (server: string): number | null => {
@@ -1368,6 +1389,16 @@ export const keepaliveRace: DetectorDefinition = {
       // every exchange to the request index.
       onConnectionEnd(conn) {
         software.note(conn);
+        const s = conn.server;
+        if (s.synAckCount === 0 && s.rstTs >= 0 && conn.client.synCount > 0 && s.payloadBytes === 0) {
+          let refused = refusals.get(conn.serverName);
+          if (refused === undefined && refusals.size < MAX_SERVERS) refusals.set(conn.serverName, (refused = []));
+          if (refused !== undefined) {
+            if (refused.length >= REFUSALS_KEPT) refused.shift();
+            refused.push(s.rstTs);
+          }
+          return;
+        }
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app === null || app.exchangeCount !== 0) return;

@@ -557,7 +557,8 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseTick(group.server, rest);
           continue;
         }
-        const clusters = clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options, (w) => w.closeTs).groups;
+        const clustered = clusterByDelay(rest.map((w) => ({ ...w, delay: w.wait })), options, (w) => w.closeTs);
+        const clusters = clustered.groups;
         // A proxy's timeout checked on a periodic tick (Traffic Server's, once a second) gives
         // several sets of agreeing waits within one tick of each other: the first attempts, started at
         // any moment, and the retries it starts right after a tick. One timer, no value. The same
@@ -585,6 +586,11 @@ export const unansweredRequest: DetectorDefinition = {
         for (const cluster of clusters) {
           diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
+        // Waits that agree with no other (a single one above all) infer no timeout, but each is a
+        // request nobody answered all the same: it gets its diagnosis, without a value. A proxy's
+        // are left to what its own clients got (gateway-timeout says why it gave up: a ticked
+        // timer, its reload's grace), which this leg alone cannot tell.
+        if (clustered.rest.length > 0 && group.role !== 'proxy') diagnoseUnagreeing(group.server, group.role, clustered.rest);
       }
     }
 
@@ -813,6 +819,48 @@ export const unansweredRequest: DetectorDefinition = {
         remedy:
           `Find why ${server} does not answer these requests within ${lo} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
           `Raise the proxy's read timeout only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's (times its attempts, when it retries).`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
+    /**
+     * Requests nobody answered whose waits agree with no other's: one alone, or several of
+     * different lengths. What closed them is said; no timeout is inferred from them. Not for a
+     * proxy's waits (see the caller).
+     */
+    function diagnoseUnagreeing(server: string, role: Exclude<CloserRole, 'proxy'>, members: readonly Wait[]): void {
+      const n = members.length;
+      const lo = Math.min(...members.map((w) => w.wait));
+      const hi = Math.max(...members.map((w) => w.wait));
+      const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+      const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
+      const acked = members.filter((w) => w.serverAcked).length;
+      const where =
+        acked === n
+          ? `The server ACKed ${n === 1 ? 'it' : 'every one'}: its TCP stack had the request${n === 1 ? '' : 's'}, so its application hung or was too slow`
+          : acked === 0
+            ? `The server ACKed ${n === 1 ? 'it' : 'none of them'}: the request never got in (path loss, a zero window, a full accept queue)`
+            : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
+      const agents = new ClientAgents();
+      for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
+      const named = agents.describe();
+      const closer =
+        role === 'client'
+          ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection`
+          : 'the server side closed the connection';
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${range} after ${n === 1 ? 'it' : 'each'}. ` +
+          `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
+          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.`,
+        remedy:
+          `Find why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)` +
+          (role === 'client'
+            ? `; raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
+            : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
