@@ -24,6 +24,7 @@ import type { NatTwin } from './flow/nat-twins';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
+import { FastcgiBridge, startsLikeFastcgi } from './http/fastcgi';
 import { HttpSession, HttpSessionOptions, PendingBudget } from './http/session';
 import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from './http/sniff';
 import { readProxyHeader } from './http/proxy-protocol';
@@ -48,10 +49,11 @@ const FirstBytes = Object.freeze({ NotYet: 0, ServerSpokeFirst: 1, Decided: 2 } 
  * compiles it again.
  */
 function newConnectionHttp(): ConnectionHttp {
-  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, firstBytes: FirstBytes.NotYet, proxyHeader: null, proxyHeaderFrame: 0, proxyHeaderLeft: 0 };
+  const app: ConnectionHttp = { session: null, exchangeCount: 0, recent: [], tls: null, fastcgi: null, firstBytes: FirstBytes.NotYet, proxyHeader: null, proxyHeaderFrame: 0, proxyHeaderLeft: 0 };
   app.session = null;
   app.exchangeCount = 0;
   app.tls = null;
+  app.fastcgi = null;
   app.firstBytes = FirstBytes.NotYet;
   app.proxyHeader = null;
   app.proxyHeaderFrame = 0;
@@ -134,6 +136,13 @@ export interface LiveInputInfo {
 export interface AnalysisStats {
   packets: number;
   tcpPackets: number;
+  /**
+   * TCP packets without payload (handshakes, pure ACKs, bare FINs and RSTs), and TCP packets
+   * without SYN, FIN or RST: real traffic always has both, so a capture with none of one was
+   * filtered (report/capture-coverage.ts: filteredCapture).
+   */
+  tcpWithoutPayload: number;
+  tcpWithoutControl: number;
   notTcp: number;
   fragments: number;
   truncated: number;
@@ -213,6 +222,8 @@ export interface AnalysisResult {
 
 /** TUNNEL_NONE as a module constant, which V8 folds into the packet path (an imported one is a property read). */
 const NOT_TUNNELED = TUNNEL_NONE;
+/** SYN, FIN and RST: the flags that open and close connections. */
+const CONTROL_FLAGS = 0x01 | 0x02 | 0x04;
 /** DecodeStatus.Tcp likewise (an enum member, even a const enum's, is two property reads here). */
 const DECODED_TCP = DecodeStatus.Tcp;
 
@@ -237,7 +248,7 @@ function objectList<T extends object>(): T[] {
 /** A zeroed statistics block. */
 function emptyStats(): AnalysisStats {
   return {
-    packets: 0, tcpPackets: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
+    packets: 0, tcpPackets: 0, tcpWithoutPayload: 0, tcpWithoutControl: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
     decodeIssues: {}, tunneled: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
     connections: 0, connectionsByState: {}, oneWay: { clientOnly: 0, serverOnly: 0 }, captureLoss: { connections: 0, bytes: 0 }, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
@@ -348,6 +359,9 @@ export class Analyzer {
     }
     if (view.issue !== 'none') this.countIssue(view.issue);
     stats.tcpPackets++;
+    // What real TCP traffic always has and a filtered export may not (report/capture-coverage.ts).
+    if (view.payloadLen === 0) stats.tcpWithoutPayload++;
+    if ((view.flags & CONTROL_FLAGS) === 0) stats.tcpWithoutControl++;
     if (view.tunnel !== NOT_TUNNELED) this.tunneledCounts[view.tunnel]++;
     if (filter !== null && !filter.matches(view)) {
       stats.filteredOut++;
@@ -497,6 +511,8 @@ export class Analyzer {
       const app = conn.app;
       if (app === null) return;
       app.exchangeCount++;
+      // An exchange read from FastCGI records says so (its version fields are the bridge's HTTP/1.1).
+      if (app.fastcgi !== null) exchange.protocol = 'fastcgi';
       if (keepRecent) {
         app.recent.push(exchange);
         if (app.recent.length > RECENT_EXCHANGES_KEPT) app.recent.shift();
@@ -588,6 +604,9 @@ export class Analyzer {
               this.httpCounters.tlsConnections++;
             } else if (startsLikeHttp2Preface(data, offset, length)) {
               this.httpCounters.http2Connections++;
+            } else if (app.firstBytes === FirstBytes.NotYet && startsLikeFastcgi(data, offset, length)) {
+              app.fastcgi = new FastcgiBridge();
+              this.httpCounters.fastcgiConnections++;
             }
             app.firstBytes = FirstBytes.Decided;
           }
@@ -595,7 +614,8 @@ export class Analyzer {
         if (app.tls !== null) app.tls.data(clientSide, data, offset, length, ts, frame);
         const session = app.session;
         if (!session) return;
-        if (clientSide) session.clientData(data, offset, length, ts, frame);
+        if (app.fastcgi !== null) app.fastcgi.data(session, clientSide, data, offset, length, ts, frame);
+        else if (clientSide) session.clientData(data, offset, length, ts, frame);
         else session.serverData(data, offset, length, ts, frame);
       },
       onGap: (conn, fromClient, length, cut) => {
@@ -608,7 +628,8 @@ export class Analyzer {
         }
         const session = app.session;
         if (!session) return;
-        if (fromClient) session.clientGap(length, cut);
+        if (app.fastcgi !== null) app.fastcgi.gap(session);
+        else if (fromClient) session.clientGap(length, cut);
         else session.serverGap(length, cut);
       },
       onEndOfStream: (conn, fromClient, ts, frame) => {
@@ -654,6 +675,7 @@ export class Analyzer {
           const tls = app.tls;
           app.session = null;
           app.tls = null;
+          app.fastcgi = null;
           app.firstBytes = FirstBytes.NotYet;
           app.proxyHeader = null;
           app.proxyHeaderFrame = 0;

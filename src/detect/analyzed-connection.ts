@@ -1,3 +1,4 @@
+import type { FastcgiBridge } from '../http/fastcgi';
 import type { Connection } from '../flow/connection';
 import type { HttpExchange } from '../http/exchange';
 import type { HttpSession } from '../http/session';
@@ -15,6 +16,8 @@ export interface ConnectionHttp {
   recent: HttpExchange[];
   /** TLS record headers of both directions, when the client's first bytes were a ClientHello (else null). */
   tls: TlsRecords | null;
+  /** The FastCGI reader that hands the session the HTTP exchanges the connection carries, when the client's first bytes opened a FastCGI request (else null). */
+  fastcgi: FastcgiBridge | null;
   /** How far the look at the client's first bytes got (see FirstBytes in analyze.ts). */
   firstBytes: number;
   /** The PROXY protocol header the client (a proxy or load balancer) opened with, or null. */

@@ -152,7 +152,7 @@ export class ClientAgents {
     }
     if (this.noAgent > 0) {
       parts.push(
-        `${this.noAgent} of ${total} connections sent no User-Agent (Node's http module, Erlang's httpc and libcurl, as in PHP's curl or pycurl, send none unless given one, ` +
+        `${this.noAgent} of ${total} connections sent no User-Agent (Node's http module, Erlang's httpc, Python's http.client and libcurl, as in PHP's curl or pycurl, send none unless given one, ` +
           `and nginx and HAProxy pass such requests on without a word of their own by default): ${NO_AGENT_IDLE_SETTINGS}`,
       );
     }

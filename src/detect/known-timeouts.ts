@@ -386,7 +386,7 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
   {
     agent: /^python-(requests|urllib3)\//,
     idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
-    raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError',
+    raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
     requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout while it waits for the response, ConnectionError "Read timed out." once the body has begun',
   },
   { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
@@ -427,6 +427,8 @@ const NO_AGENT_RACE_ERROR_LIST = [
   'Node: "socket hang up"',
   'Erlang httpc: {error, socket_closed_remotely}',
   'libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
+  // Blind test, round 29: a POST's body still being written when the RST came raised BrokenPipeError.
+  "Python's http.client: RemoteDisconnected, ConnectionResetError, or BrokenPipeError when the RST came while it was still writing the request",
 ];
 export const NO_AGENT_RACE_ERRORS = NO_AGENT_RACE_ERROR_LIST.join('; ');
 
@@ -438,6 +440,7 @@ const NO_AGENT_REQUEST_TIMEOUT_LIST = [
   // OTP 25 (unanswered-request-jvm-ruby-erlang-timeouts): {error, timeout}, the session closed with a FIN.
   'Erlang httpc: `{timeout, Ms}` among httpc:request\'s HTTP options (infinity by default): {error, timeout}',
   'libcurl: `CURLOPT_TIMEOUT` / `CURLOPT_TIMEOUT_MS` (none by default)',
+  "Python's http.client: HTTPConnection's `timeout` (none by default): TimeoutError",
 ];
 /** The request timeouts of the clients that send no `User-Agent` by default. */
 export const NO_AGENT_REQUEST_TIMEOUTS = NO_AGENT_REQUEST_TIMEOUT_LIST.join('; ');
@@ -461,6 +464,7 @@ const NO_AGENT_CLIENT_IDLE_SETTINGS = [
   // Measured with PHP 8.2 and libcurl 7.88.1: MAXAGE_CONN 1 still reused a connection idle 1.95 s
   // (libcurl compares whole seconds of idleness with it).
   'libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN` (118 s by default), in whole seconds and checked as such (a connection idle less than the setting plus one second is still reused): keep the setting plus one second below the server\'s timeout',
+  "Python's http.client: none (an HTTPConnection is reused as long as the code keeps it): close it after idling",
 ];
 
 /** The idle settings of proxies' pools of connections to their backends. */
@@ -496,7 +500,7 @@ export const SHUTDOWN_GRACE_SETTINGS =
 
 /**
  * Who holds a connection whose requests name no client (no `User-Agent`, `Via` or
- * `X-Forwarded-For`), by default: Node's http module, Erlang's httpc and libcurl (PHP's curl,
+ * `X-Forwarded-For`), by default: Node's http module, Erlang's httpc, Python's http.client and libcurl (PHP's curl,
  * pycurl) send no agent unless given one, and nginx (`proxy_pass` without `proxy_set_header`) and HAProxy (without
  * `option forwardfor`) forward their clients' requests, agent and all, without saying so; their
  * requests without an agent are their clients'. The other proxies listed add `Via` or

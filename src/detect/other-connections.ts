@@ -49,6 +49,8 @@ export class OtherConnections {
   private closeTermsUnseen: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** 1: a response among its last exchanges was still arriving when it ended (UpstreamLeg.cutMidResponse). */
   private cutMidResponse: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /** 1: it carried FastCGI (UpstreamLeg.fastcgi). */
+  private fastcgi: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** Text columns grow by appending while the ring fills (see RequestIndex). */
   private client: string[] = [];
   private server: string[] = [];
@@ -72,6 +74,7 @@ export class OtherConnections {
     this.lossTo[slot] = lossToOf(conn);
     this.closeTermsUnseen[slot] = conn.app?.recent.some((ex) => ex.responseCloseUnknown === true) ? 1 : 0;
     this.cutMidResponse[slot] = conn.app?.recent.some((ex) => ex.state === 'response-incomplete') ? 1 : 0;
+    this.fastcgi[slot] = conn.app !== null && conn.app.fastcgi !== null ? 1 : 0;
     // The first FIN or RST from either side (ties: client FIN, client RST, server FIN, server RST).
     let by = NONE;
     let how = NONE;
@@ -136,6 +139,7 @@ export class OtherConnections {
       requestCount: this.requestCount[slot],
       closeTermsUnseen: this.closeTermsUnseen[slot] === 1,
       cutMidResponse: this.cutMidResponse[slot] === 1,
+      fastcgi: this.fastcgi[slot] === 1,
       proxyBytes: this.clientBytes[slot],
       proxyDataFrom: this.clientDataFrom[slot],
       proxyDataTo: this.clientDataTo[slot],
@@ -165,6 +169,7 @@ export class OtherConnections {
     this.closedWith = grownColumn(this.closedWith, capacity, uint8Column);
     this.closeTermsUnseen = grownColumn(this.closeTermsUnseen, capacity, uint8Column);
     this.cutMidResponse = grownColumn(this.cutMidResponse, capacity, uint8Column);
+    this.fastcgi = grownColumn(this.fastcgi, capacity, uint8Column);
     this.capacity = capacity;
   }
 }

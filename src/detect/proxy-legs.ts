@@ -81,6 +81,8 @@ export interface UpstreamLeg {
    * while the backend stalled mid-body), which is no idle close of its own.
    */
   cutMidResponse: boolean;
+  /** Its requests were FastCGI (HttpExchange.protocol): the proxy's FastCGI timeouts are the ones at work. */
+  fastcgi: boolean;
   /** Payload bytes the proxy sent on it, and when (first/last), known once the connection ended. */
   proxyBytes: number;
   proxyDataFrom: number;
@@ -510,7 +512,7 @@ export class ProxyLegs implements EventFollower {
       // Still open: what the copy itself tells.
       flowId: copy.flowId, client: copy.client, server: copy.server, openTs: copy.connectionStart, openFrame: 0,
       established: true, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: copy.index,
-      closeTermsUnseen: false, cutMidResponse: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
+      closeTermsUnseen: false, cutMidResponse: false, fastcgi: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
     };
     return {
       leg, index: copy.index, method: copy.method, uri: copy.uri, start: copy.ts, end: copy.requestEnd, frame: copy.frame,
@@ -784,6 +786,7 @@ export class ProxyLegs implements EventFollower {
   private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
     if (ex.responseCloseUnknown) leg.closeTermsUnseen = true;
     if (ex.state === 'response-incomplete') leg.cutMidResponse = true;
+    if (ex.protocol === 'fastcgi') leg.fastcgi = true;
     if (ex.requestStart === null) return;
     leg.requestCount++;
     const record = this.proxies.get(hostOf(leg.client));
@@ -807,7 +810,7 @@ export class ProxyLegs implements EventFollower {
       openTs: c.synTimes.length > 0 ? c.synTimes[0] : conn.startTs,
       openFrame: c.synFrames.length > 0 ? c.synFrames[0] : conn.firstFrame,
       established: false, closeTs: Infinity, closeFrame: 0, closedBy: null, closedWith: null, requestCount: 0,
-      closeTermsUnseen: false, cutMidResponse: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
+      closeTermsUnseen: false, cutMidResponse: false, fastcgi: false, proxyBytes: 0, proxyDataFrom: -1, proxyDataTo: -1, lossFrom: -1, lossTo: -1,
     };
     pushBounded(record.legs, leg, MAX_LEGS_PER_PROXY);
     this.live.set(conn.id, leg);

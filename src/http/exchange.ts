@@ -98,6 +98,12 @@ export interface HttpExchange {
   idleBefore: number | null;
   state: ExchangeState;
   /**
+   * `fastcgi`: the exchange was read from FastCGI records (a web server's request to PHP-FPM or
+   * another FastCGI application; src/http/fastcgi.ts): its method and URI are the request's
+   * REQUEST_METHOD and REQUEST_URI, its status the CGI output's. `undefined` for HTTP/1.x.
+   */
+  protocol?: 'fastcgi';
+  /**
    * The analyzer could not follow this exchange completely: some of its bytes were missing from
    * the capture (a gap), or one direction's parser had stopped (see the session's give-up counts).
    * Its state then says what was seen, not necessarily what happened on the wire (a response lost

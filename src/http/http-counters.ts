@@ -44,4 +44,9 @@ export class HttpCounters {
    * the client it serves): the header is read off, the HTTP after it parsed.
    */
   proxyProtocolConnections = 0;
+  /**
+   * Connections whose client opened with a FastCGI request (a web server's leg to PHP-FPM or
+   * another FastCGI application): their requests and responses are read as HTTP exchanges.
+   */
+  fastcgiConnections = 0;
 }

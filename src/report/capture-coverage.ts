@@ -34,11 +34,44 @@ export function oneWayWarning(stats: AnalysisStats): string | null {
   );
 }
 
+/** TCP packets below which a capture's make-up says nothing about a filter. */
+const MIN_PACKETS_FOR_SHAPE = 20;
+
+/**
+ * A capture that a filter cut down to some kinds of packets, told by what real TCP traffic always
+ * has: `data-only` holds no packet without payload (no handshake, pure ACK, bare FIN or RST: what a
+ * Wireshark or tshark display filter such as `http` keeps, or Export Specified Packets);
+ * `control-only` holds only SYNs, FINs and RSTs while their acknowledgement numbers show data the
+ * capture does not hold (`tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0`, taken on busy hosts). A
+ * port scan's capture is SYNs and RSTs too, but carries no data at all. Null otherwise.
+ */
+export function filteredCapture(stats: AnalysisStats): 'data-only' | 'control-only' | null {
+  if (stats.tcpPackets < MIN_PACKETS_FOR_SHAPE) return null;
+  if (stats.tcpWithoutPayload === 0) return 'data-only';
+  if (stats.tcpWithoutControl === 0 && stats.captureLoss.bytes > 0) return 'control-only';
+  return null;
+}
+
+/** A warning when the capture was filtered down to some kinds of packets (filteredCapture), or null. */
+export function filteredCaptureWarning(stats: AnalysisStats): string | null {
+  const filtered = filteredCapture(stats);
+  if (filtered === null) return null;
+  return filtered === 'data-only'
+    ? `warning: every one of the ${stats.tcpPackets} TCP packets carries data: the capture holds no handshake, pure ACK, FIN or RST, which real traffic always has. ` +
+        'It was filtered down to the packets a dissector keeps (a Wireshark or tshark display filter such as `http`, or Export Specified Packets of one). ' +
+        'Connection opens, closes and resets cannot be seen, so refusals, keep-alive races, resets and timeouts cannot be found, and every connection reads as begun mid-stream: analyze the capture as it was recorded'
+    : `warning: every one of the ${stats.tcpPackets} TCP packets is a SYN, FIN or RST, and their acknowledgement numbers show data the capture does not hold: ` +
+        "it was filtered down to connection opens and closes (tcpdump 'tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0'). " +
+        'Refusals, unanswered SYNs and resets can be seen; requests, responses, keep-alive races and timeouts cannot, and a handshake whose last ACK was filtered out reads as never completed (REJ, S0)';
+}
+
 /**
  * The headline when nothing was found: qualified when connections seen one way only could not be
- * judged, or when the capturing tool recorded that it dropped packets.
+ * judged, when the capture was filtered down to some kinds of packets, or when the capturing tool
+ * recorded that it dropped packets.
  */
 export function noFindingsText(stats: AnalysisStats, input?: AnalysisResult['input']): string {
+  if (filteredCapture(stats) !== null) return 'No connection-reuse problems found, but this capture cannot show most of them: it was filtered (see the warning).';
   const dropped = input === undefined ? null : droppedByCapture(input);
   const tail = dropped !== null && dropped > 0 ? ` The capturing tool dropped ${dropped} packet${dropped === 1 ? '' : 's'}, so this covers only what it kept (see the warning).` : '';
   const n = oneWayCount(stats);
@@ -74,7 +107,7 @@ export function recordedDropsWarning(input: AnalysisResult['input']): string | n
 
 /** Every warning about what the capture does not hold, in the order the reports lead with them. */
 export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
-  return [oneWayWarning(result.stats), captureLossWarning(result.stats), recordedDropsWarning(result.input)].filter((w): w is string => w !== null);
+  return [filteredCaptureWarning(result.stats), oneWayWarning(result.stats), captureLossWarning(result.stats), recordedDropsWarning(result.input)].filter((w): w is string => w !== null);
 }
 
 /**
@@ -84,7 +117,8 @@ export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>
  */
 export function captureLossWarning(stats: AnalysisStats): string | null {
   const { connections, bytes } = stats.captureLoss;
-  if (connections === 0) return null;
+  // A filter took those bytes (filteredCaptureWarning says so), not the capture's drops.
+  if (connections === 0 || filteredCapture(stats) !== null) return null;
   return (
     `warning: the capture misses ${formatBytes(bytes)} of data sent on ${connections} of ${analyzedCount(stats)} connections ` +
     '(their receivers acknowledged them, or the bytes after them show them missing): it dropped packets, as tcpdump does when it reports ' +

@@ -6,7 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { captureLossWarning, droppedByCapture, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning } from './capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -84,9 +84,10 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
     body.push('    <testcase classname="conncheck" name="no connection-reuse problems" time="0">', `      <system-out>${escapeXmlText(facts)}</system-out>`, '    </testcase>');
   }
   // What the capture does not hold, as its own case: skipped (CI shows it, and does not fail) when
-  // connections were captured one way only and so could not be judged; passing with the warning
-  // when packets were dropped.
-  const oneWay = oneWayWarning(result.stats);
+  // connections were captured one way only, or the capture was filtered down to some kinds of
+  // packets, and so could not be judged; passing with the warning when packets were dropped.
+  const filtered = filteredCaptureWarning(result.stats);
+  const oneWay = [filtered, oneWayWarning(result.stats)].filter((w): w is string => w !== null).join('\n') || null;
   const loss = captureLossWarning(result.stats);
   const drops = recordedDropsWarning(result.input);
   const incomplete = loss !== null || drops !== null;

@@ -5,7 +5,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { coverageWarnings, droppedByCapture, oneWayWarning } from './capture-coverage';
+import { coverageWarnings, droppedByCapture, filteredCapture, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { STATE_MEANING } from './table';
 import { tcpPacketsText } from './tunneled-packets';
@@ -52,7 +52,9 @@ function headline(result: AnalysisResult, names: string): string {
   if (result.anomalies.length === 0) {
     const dropped = droppedByCapture(result.input) ?? 0;
     const coverage =
-      oneWayWarning(result.stats) !== null
+      filteredCapture(result.stats) !== null
+        ? ' (most could not be seen: the capture was filtered)'
+        : oneWayWarning(result.stats) !== null
         ? ' (none could be seen on connections captured one way only)'
         : dropped > 0
           ? ` (in what the capture kept: it dropped ${dropped} packet${dropped === 1 ? '' : 's'})`

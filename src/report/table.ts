@@ -194,7 +194,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     out.push('');
     out.push(`TOP SERVER ENDPOINTS (${top.length} of ${options.endpoints.size})`);
     out.push(t.toString());
-    if (top.some((e) => requestCell(e, 0) === '-')) out.push('  -: no HTTP request seen (TLS, or a protocol conncheck does not parse)');
+    if (top.some((e) => requestCell(e, 0) === '-')) out.push(`  -: no HTTP request seen (TLS, a protocol conncheck does not parse${stats.snaplenCut > 0 ? ', requests cut off by the snaplen' : ''}, or requests before the capture began)`);
   }
   if (options.flows) {
     out.push('');

@@ -38,6 +38,15 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
 export function snaplenFramingWarning(stats: AnalysisStats): string | null {
   const cut = stats.http.cutMessages;
   const lost = stats.http.resyncs;
+  // Cut packets, packets with data, and not one exchange: a snaplen of 64 or 68 bytes keeps the
+  // Ethernet, IP and TCP headers and little or nothing of the payload.
+  if (stats.snaplenCut > 0 && stats.exchanges === 0 && stats.tcpWithoutPayload < stats.tcpPackets) {
+    return (
+      `warning: ${stats.snaplenCut} packets cut by the capture's snaplen, and no HTTP exchange read: if this traffic is HTTP, the cut took its request and status lines ` +
+      '(a snaplen of 64 to 96 bytes keeps the Ethernet, IP and TCP headers and little of the payload), so requests, responses and their timeouts cannot be seen; ' +
+      'what TCP shows (refusals, resets, a request sent on a connection the server had closed) is still judged — capture with tcpdump -s 0'
+    );
+  }
   if (stats.snaplenCut === 0 || (lost === 0 && cut === 0)) return null;
   const what: string[] = [];
   if (cut > 0) {

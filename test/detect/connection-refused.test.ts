@@ -228,3 +228,54 @@ describe('connection-refused: a port scan is told from an outage by how the port
     expect(race.explanation).toContain('closed at a reload or restart');
   });
 });
+
+describe('connection-refused: a refusal the client fell back from to the other address family (happy eyeballs)', () => {
+  /** A SYN to `server` port `port` from `client`:`cport`, refused, at `t`. */
+  const refuse = (cap: Capture, t: number, client: string, server: string, cport: number, port: number): void => {
+    cap.add(t, buildTcpPacket({ src: client, dst: server, sport: cport, dport: port, seq: 100, flags: TCP_SYN }));
+    cap.add(t + 0.00002, buildTcpPacket({ src: server, dst: client, sport: port, dport: cport, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+  };
+  /** A handshake to `server` port `port` at `t`. */
+  const connect = (cap: Capture, t: number, client: string, server: string, cport: number, port: number): void => {
+    cap.add(t, buildTcpPacket({ src: client, dst: server, sport: cport, dport: port, seq: 100, flags: TCP_SYN }));
+    cap.add(t + 0.0001, buildTcpPacket({ src: server, dst: client, sport: port, dport: cport, seq: 900, ack: 101, flags: TCP_SYN | TCP_ACK }));
+    cap.add(t + 0.0002, buildTcpPacket({ src: client, dst: server, sport: cport, dport: port, seq: 101, ack: 901, flags: TCP_ACK }));
+  };
+
+  test('refused over IPv6, connected over IPv4 to the same port at once: info, one diagnosis naming the fallback', () => {
+    const cap = new Capture();
+    refuse(cap, 0, 'fd00::1', 'fd00::2', 40000, 8081);
+    connect(cap, 0.0005, '10.0.0.1', '10.0.0.2', 40001, 8081);
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f).toMatchObject({ severity: 'info', server: '[fd00::2]:8081' });
+    expect(f.evidence).toMatchObject({ fallbackTo: '10.0.0.2:8081', fallbackAfter: 0.00048 });
+    expect(f.summary).toBe('connection to [fd00::2]:8081 refused (IPv6): the SYN was answered by RST 0.02 ms later, and the client connected to 10.0.0.2:8081 over IPv4 0.48 ms after');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toMatchObject({ severity: 'info', count: 1 });
+    expect(d.remedy).toContain('`listen [::]:8081;`');
+  });
+
+  test('no fallback: the other family on another port, the same family, or a second later', () => {
+    for (const [client, server, port, at] of [
+      ['10.0.0.1', '10.0.0.2', 9000, 0.0005], // another port
+      ['fd00::1', 'fd00::3', 8081, 0.0005], // the same family
+      ['10.0.0.1', '10.0.0.2', 8081, 1.2], // too late to be the client's next address
+    ] as const) {
+      const cap = new Capture();
+      refuse(cap, 0, 'fd00::1', 'fd00::2', 40000, 8081);
+      connect(cap, at, client, server, 40001, port);
+      expect([server, port, at, ofKind(cap.analyze(only), KIND).map((x) => x.severity)]).toEqual([server, port, at, ['warning']]);
+    }
+  });
+
+  test('happy-eyeballs-fallback: curl, Python and Node refused on ::1, each connected to 127.0.0.1 at once', async () => {
+    const file = path.join(SAMPLES_DIR, 'happy-eyeballs-fallback.pcap');
+    if (!fs.existsSync(file)) return;
+    const r = await analyzeFiles([file]);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(6);
+    expect(found.every((x) => x.severity === 'info' && x.evidence.fallbackTo === '127.0.0.1:8081')).toBe(true);
+    expect(r.diagnoses.map((d) => `${d.kind} ${d.server} ${d.severity} ${d.count}`)).toEqual(['connection-refused [::1]:8081 info 6']);
+  });
+});

@@ -748,7 +748,7 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     // proxies that pass such requests on unmarked), not every client's.
     const mixed = remedyOf([['User-Agent: Go-http-client/1.1'], []]);
     expect(mixed).toContain('their User-Agent says `Go-http-client/1.1`');
-    expect(mixed).toMatch(/1 of 2 connections sent no User-Agent \(Node's http module, Erlang's httpc and libcurl.*\): Node http\.Agent: the `timeout` option/);
+    expect(mixed).toMatch(/1 of 2 connections sent no User-Agent \(Node's http module, Erlang's httpc, Python's http.client and libcurl.*\): Node http\.Agent: the `timeout` option/);
     expect(mixed).toContain('libcurl (PHP curl, pycurl): `CURLOPT_MAXAGE_CONN`');
     expect(mixed).toContain('Erlang httpc: `httpc:set_options([{keep_alive_timeout, Ms}])`');
     expect(mixed).toContain('nginx upstream: `keepalive_timeout`');

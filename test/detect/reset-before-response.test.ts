@@ -26,7 +26,13 @@ describe('reset-before-response on synthetic connections', () => {
     expect(f.ts).toBeCloseTo(T0 + 0.601, 6);
     expect(f.evidence).toMatchObject({ method: 'GET', uri: '/work', requestAcked: true, responseStarted: false, waitSeconds: 0.6, burstSize: 1 });
     expect(f.frames).toEqual([4, 6]); // the request and the RST
-    expect(r.diagnoses.filter((d) => d.kind === KIND)).toEqual([]); // one reset is no burst
+    // One reset is no burst: its own diagnosis says a worker died or was killed with the request.
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ count: 1, inferred: {}, anomalyIds: [f.id] });
+    expect(d.explanation).toContain('was reset by the server 0.6 s after it was sent, alone');
+    expect(d.explanation).toContain('uWSGI `harakiri`');
+    expect(d.explanation).not.toContain('FastCGI');
   });
 
   test('a RST whose ACK covers the request says the server had it, though nothing ACKed it before', () => {
@@ -65,8 +71,10 @@ describe('reset-before-response on synthetic connections', () => {
     expect(found[0].evidence.burstSpreadMs).toBeCloseTo(0.05, 3);
     expect(found[0].evidence.idleClosesInBurst).toBe(1);
     expect(found[2].evidence.requestAcked).toBe(false);
-    const [d, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
+    const [d, alone, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(others).toEqual([]);
+    // The later reset, alone, has its own diagnosis.
+    expect(alone).toMatchObject({ count: 1, anomalyIds: [found[3].id] });
     expect(d.count).toBe(3);
     expect(d.anomalyIds).toEqual(found.slice(0, 3).map((f) => f.id));
     expect(d.explanation).toContain('1 idle connection');

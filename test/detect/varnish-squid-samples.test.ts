@@ -19,7 +19,7 @@ import { noUpstreamConnect } from '../../src/detect/detectors/no-upstream-connec
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
-import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
+import { buildTcpPacket, TCP_ACK, TCP_SYN } from '../helpers/packet-builder';
 import { analyzeSample } from '../samples';
 import { Capture, get, ofKind, ok, post } from './reuse-kit';
 
@@ -349,12 +349,37 @@ describe('syn-unanswered when no attempt to a server is ever answered', () => {
     expect(d?.explanation).not.toContain('while many connections arrived at once');
   });
 
-  test('a burst alone keeps the backlog reading', () => {
+  test('a burst alone, never answered, is no backlog overflow either (one that overflows answers the first SYNs); reachability comes first in the remedy', () => {
+    const cap = new Capture();
+    [0, 0.001, 0.002].forEach((t, i) => attempt(cap, t, 50001 + i));
+    cap.add(12, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.9', sport: 40000, dport: 80, seq: 1, flags: TCP_SYN }));
+    const d = cap.analyze([synUnanswered]).diagnoses.find((x) => x.kind === 'syn-unanswered');
+    expect(d?.explanation).toContain('No attempt to 10.0.0.3:9009 in the capture was answered, whether 3 were waiting at once or one came alone');
+    expect(d?.remedy).toMatch(/^Check first that 10\.0\.0\.3 is up and reachable/);
+  });
+
+  test('a burst of which one attempt was answered keeps the backlog reading', () => {
+    const cap = new Capture();
+    [0, 0.001, 0.002].forEach((t, i) => attempt(cap, t, 50001 + i));
+    // A fourth attempt of the burst is answered at its retry.
+    cap.add(0.003, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.3', sport: 50009, dport: 9009, seq: 5000, flags: TCP_SYN }));
+    cap.add(1.003, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.3', sport: 50009, dport: 9009, seq: 5000, flags: TCP_SYN }));
+    cap.add(1.0031, buildTcpPacket({ src: '10.0.0.3', dst: '10.0.0.2', sport: 9009, dport: 50009, seq: 9000, ack: 5001, flags: TCP_SYN | TCP_ACK }));
+    cap.add(1.0032, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.3', sport: 50009, dport: 9009, seq: 5001, ack: 9001, flags: TCP_ACK }));
+    cap.add(12, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.9', sport: 40000, dport: 80, seq: 1, flags: TCP_SYN }));
+    const d = cap.analyze([synUnanswered]).diagnoses.find((x) => x.kind === 'syn-unanswered');
+    expect(d?.explanation).toContain('while many connections arrived at once');
+    expect(d?.remedy).toMatch(/^On 10\.0\.0\.3: compare/);
+  });
+
+  test('when the clients that abandoned gave up: between their last SYN and the next one due', () => {
     const cap = new Capture();
     [0, 0.001, 0.002].forEach((t, i) => attempt(cap, t, 50001 + i));
     cap.add(12, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.9', sport: 40000, dport: 80, seq: 1, flags: TCP_SYN }));
     const r = cap.analyze([synUnanswered]);
-    expect(r.diagnoses.find((x) => x.kind === 'syn-unanswered')?.explanation).toContain('while many connections arrived at once');
+    // One interval of 1 s: the next SYN was due 1 s (linear, Linux >= 6.5) or 2 s (doubling) later at the latest.
+    expect(r.anomalies.map((f) => f.evidence.gaveUpWithin)).toEqual([[1, 3], [1, 3], [1, 3]]);
+    expect(r.diagnoses[0].explanation).toContain('3 between 1.0 and 3.0 s after their first SYN');
   });
 });
 

@@ -3,7 +3,8 @@ import type { AnalysisResult, AnalysisStats } from '../../src/analyze';
 import { analyzeFiles } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
 import { EndpointSummary } from '../../src/report/endpoint-summary';
-import { captureLossWarning, droppedByCapture, noFindingsText, oneWayWarning, recordedDropsWarning } from '../../src/report/capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCapture, filteredCaptureWarning, noFindingsText, oneWayWarning, recordedDropsWarning } from '../../src/report/capture-coverage';
+import { analyzeWithout } from '../robustness/sample-without';
 import { renderHtml } from '../../src/report/html';
 import { renderJunit } from '../../src/report/junit';
 import { renderMarkdown } from '../../src/report/markdown';
@@ -120,5 +121,40 @@ describe('capture coverage in the reports', () => {
     const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
     expect(text).toContain(`warning: the capturing tool recorded ${meta.facts.droppedByDumpcap} packets dropped while capturing`);
     expect(text).toContain(`No connection-reuse problems found. The capturing tool dropped ${meta.facts.droppedByDumpcap} packets, so this covers only what it kept`);
+  });
+});
+
+describe('a capture filtered down to some kinds of packets is named as such', () => {
+  const data = (v: { payloadLen: number }): boolean => v.payloadLen === 0; // dropped: packets without payload
+  const control = (v: { flags: number }): boolean => (v.flags & 0x07) === 0; // dropped: packets without SYN, FIN or RST
+
+  test('data only (tshark -Y http): no handshake, ACK, FIN or RST; the drop warning is not given, and no-findings says why', async () => {
+    const r = await analyzeWithout('keepalive-race-python', (v) => data(v));
+    expect(filteredCapture(r.stats)).toBe('data-only');
+    expect(filteredCaptureWarning(r.stats)).toContain('a Wireshark or tshark display filter such as `http`');
+    expect(captureLossWarning(r.stats)).toBeNull();
+    const table = renderTable(r, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(table).toContain('every one of the');
+    if (r.anomalies.length === 0) expect(table).toContain('this capture cannot show most of them: it was filtered');
+    expect(renderJunit(r, 'error')).toContain('<skipped message="warning: every one of the');
+  });
+
+  test('control only (SYN, FIN and RST): refusals still found; named as filtered since the ACK numbers show data', async () => {
+    const r = await analyzeWithout('port-scan-and-outage', (v) => control(v));
+    expect(filteredCapture(r.stats)).toBe('control-only');
+    expect(filteredCaptureWarning(r.stats)).toContain("tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0");
+    expect(r.anomalies.filter((a) => a.kind === 'connection-refused').length).toBeGreaterThanOrEqual(43);
+  });
+
+  test('not filtered: a port scan alone (SYNs and RSTs, no data acknowledged), and whole samples', async () => {
+    const scanned = (port: number): boolean => port >= 20001 && port <= 20040;
+    const scan = await analyzeWithout('port-scan-and-outage', (v) => !scanned(v.srcPort) && !scanned(v.dstPort));
+    expect(scan.stats.tcpPackets).toBe(80); // a SYN and its RST for each of 40 ports
+    expect(scan.stats.tcpWithoutControl).toBe(0);
+    expect(filteredCapture(scan.stats)).toBeNull();
+    for (const name of ['keepalive-race-nginx', 'port-scan-and-outage', 'pipelining']) {
+      const whole = await analyzeWithout(name, () => false);
+      expect([name, filteredCapture(whole.stats)]).toEqual([name, null]);
+    }
   });
 });

@@ -54,7 +54,7 @@ describe('table report', () => {
     for (const f of result.flows) endpoints.addFlow(f);
     const text = renderTable(result, { flows: false, endpoints, top: 5, width: 160 });
     expect(text).toMatch(/│ 10\.99\.0\.2:11211 │ 13 +│ - +│ - +│ - +│ 12 +│/);
-    expect(text).toContain('-: no HTTP request seen (TLS, or a protocol conncheck does not parse)');
+    expect(text).toContain('-: no HTTP request seen (TLS, a protocol conncheck does not parse');
     // An HTTP endpoint keeps its numbers.
     const http = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-nginx.pcap')]);
     const httpEndpoints = new EndpointSummary();

@@ -25,6 +25,15 @@ const MARKED_DOWN_WINDOW = 300;
  */
 const MAX_HELD = 10_000;
 
+/**
+ * How soon after a refusal a connection to the same port over the other address family is the
+ * client falling back to it (happy eyeballs, RFC 8305: after a refusal the next address is tried
+ * at once; Go waits 300 ms only while the first attempt is still pending).
+ */
+const FALLBACK_WITHIN = 0.5;
+/** Connection opens kept per server port for that (the latest). */
+const OPENS_KEPT = 256;
+
 /** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
 interface Accepted {
   first: number;
@@ -46,6 +55,7 @@ export const connectionRefused: DetectorDefinition = {
     messages: {
       refused: 'connection to {server} refused: the SYN was answered by RST {delay} ms later{retried}',
       scanned: 'port {port} of {serverHost} refused a probe of a port scan from {clientHost} (the SYN was answered by RST {delay} ms later)',
+      fellBack: 'connection to {server} refused ({family}): the SYN was answered by RST {delay} ms later, and the client connected to {fallback} over {otherFamily} {after} ms after',
     },
   },
   create(ctx: DetectContext) {
@@ -58,10 +68,41 @@ export const connectionRefused: DetectorDefinition = {
     let clock = -Infinity;
     /** Each scan's probes refused, by client and server host, with the first probe (for its summary). */
     const scanned = new Map<string, { first: Attempt; ids: string[] }>();
+    /** Connection opens by server port: when, to which server, over IPv6 or not (for FALLBACK_WITHIN). */
+    const opens = new Map<number, Array<{ ts: number; server: string; v6: boolean }>>();
+    /** Refusals each followed by a connection over the other family, by refusing server. */
+    const fellBack = new Map<string, { ids: string[]; fallbacks: Set<string>; lags: number[] }>();
+
+    /** A connection to the same port over the other address family, opened within FALLBACK_WITHIN after `ts`, or null. */
+    const fallbackAfter = (serverHost: string, port: number, ts: number): { server: string; lag: number } | null => {
+      const v6 = serverHost.includes(':');
+      for (const o of opens.get(port) ?? []) if (o.v6 !== v6 && o.ts >= ts && o.ts - ts <= FALLBACK_WITHIN) return { server: o.server, lag: o.ts - ts };
+      return null;
+    };
 
     /** Reports a held refusal: as a scan's probe (info, one diagnosis per scan), or as a refusal. */
     const release = (h: { attempt: Attempt; input: FindingInput }): void => {
       const a = h.attempt;
+      const fallback = fallbackAfter(a.serverHost, a.serverPort, h.input.ts);
+      if (fallback !== null) {
+        const v6 = a.serverHost.includes(':');
+        const f = ctx.report({
+          ...h.input,
+          severity: 'info',
+          message: 'fellBack',
+          data: {
+            server: h.input.server, delay: h.input.data?.delay ?? 0, family: v6 ? 'IPv6' : 'IPv4', otherFamily: v6 ? 'IPv4' : 'IPv6',
+            fallback: fallback.server, after: Math.round(fallback.lag * 1e6) / 1e3,
+          },
+          evidence: { ...h.input.evidence, fallbackTo: fallback.server, fallbackAfter: Math.round(fallback.lag * 1e6) / 1e6 },
+        });
+        let entry = fellBack.get(h.input.server);
+        if (entry === undefined) fellBack.set(h.input.server, (entry = { ids: [], fallbacks: new Set(), lags: [] }));
+        entry.ids.push(f.id);
+        entry.fallbacks.add(fallback.server);
+        entry.lags.push(fallback.lag);
+        return;
+      }
       if (!scans.isProbe(a)) {
         ctx.report(h.input);
         return;
@@ -172,7 +213,42 @@ export const connectionRefused: DetectorDefinition = {
       });
     };
 
+    /** One diagnosis per server whose refusals were each followed by the client's fallback to the other family. */
+    const diagnoseFallback = (server: string, entry: { ids: string[]; fallbacks: Set<string>; lags: number[] }): void => {
+      const v6 = server.startsWith('[');
+      const family = v6 ? 'IPv6' : 'IPv4';
+      const other = v6 ? 'IPv4' : 'IPv6';
+      const n = entry.ids.length;
+      const port = server.slice(server.lastIndexOf(':') + 1);
+      ctx.diagnose({
+        server,
+        severity: 'info',
+        count: n,
+        inferred: {},
+        explanation:
+          `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}, and each was followed within ${ms(Math.max(...entry.lags) * 1000)} ms by a connection to the same port over ${other} ` +
+          `(${[...entry.fallbacks].slice(0, 3).join(', ')}): clients falling back from one address family to the other, as happy eyeballs does (RFC 8305: curl, Go, Node, ` +
+          `Python's socket.create_connection and browsers try the next address of a name at once after a refusal). Nothing listens on port ${port} over ${family} there, ` +
+          `while the service answers over ${other}; the clients got through, each connect a round trip later.`,
+        remedy:
+          `Make the service listen on both families (nginx: \`listen [::]:${port};\` beside \`listen ${port};\`; a socket bound to :: with IPV6_V6ONLY off), ` +
+          `or stop handing clients the ${family} address for it (its ${v6 ? 'AAAA' : 'A'} record, an /etc/hosts entry), so that they do not try it first.`,
+        anomalyIds: entry.ids,
+      });
+    };
+
     return {
+      onOpen(conn: AnalyzedConnection): void {
+        const port = Number(conn.serverName.slice(conn.serverName.lastIndexOf(':') + 1));
+        let list = opens.get(port);
+        if (list === undefined) {
+          if (opens.size >= MAX_SERVERS_TRACKED) return;
+          opens.set(port, (list = []));
+        }
+        if (list.length >= OPENS_KEPT) list.shift();
+        list.push({ ts: conn.startTs, server: conn.serverName, v6: conn.serverName.startsWith('[') });
+      },
+
       onConnectionEnd(conn: AnalyzedConnection): void {
         const c = conn.client;
         const s = conn.server;
@@ -224,7 +300,8 @@ export const connectionRefused: DetectorDefinition = {
       onFinish(): void {
         releaseUntil(Infinity);
         for (const scan of scanned.values()) diagnoseScan(scans.summary(scan.first), scan.ids);
-        const scanIds = new Set([...scanned.values()].flatMap((scan) => scan.ids));
+        for (const [server, entry] of fellBack) diagnoseFallback(server, entry);
+        const scanIds = new Set([...scanned.values(), ...fellBack.values()].flatMap((scan) => scan.ids));
         const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null; server: string }>>();
         const pairs = legs.pair();
         for (const f of ctx.findings('connection-refused')) {

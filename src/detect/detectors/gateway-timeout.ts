@@ -6,6 +6,13 @@ import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
+
+/** Where proxies set how long they wait for an HTTP backend's response. */
+const HTTP_READ_TIMEOUTS =
+  'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"';
+/** The same for a FastCGI backend (PHP-FPM). */
+export const FASTCGI_READ_TIMEOUTS =
+  'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
  * upstream timeout gave up on a backend that did not answer in time.
@@ -306,6 +313,9 @@ export const gatewayTimeout: DetectorDefinition = {
       let explanation: string;
       let remedy: string;
       if (phase === 'read') {
+        // A FastCGI backend (PHP-FPM): the proxy's FastCGI read timeout, not its HTTP one.
+        const fastcgi = reported.every((r) => r.paired.leg?.fastcgi === true);
+        const readSettings = fastcgi ? FASTCGI_READ_TIMEOUTS : HTTP_READ_TIMEOUTS;
         const closedTogether = reported.filter((r) => {
           const gap = r.finding.evidence.upstreamCloseVsResponse;
           return typeof gap === 'number' && Math.abs(gap) <= ctx.options.spreadAbsolute;
@@ -314,11 +324,11 @@ export const gatewayTimeout: DetectorDefinition = {
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. The proxy had forwarded each to ${backends.join(', ')}, ` +
           `which had not answered when the proxy gave up` +
           (closedTogether > 0 ? `, closing ${closedTogether === n ? 'every' : `${closedTogether} of the`} upstream connection(s) at the same moment as the error` : '') +
-          `: ${timeoutClause('read', 'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"')}. ` +
-          `The backend hung or was too slow for these requests.${knownNote}${retryNote}`;
+          `: ${timeoutClause('read', readSettings)}. ` +
+          `The backend hung or was too slow for these requests.${fastcgi ? ' It is a FastCGI application (PHP-FPM, say): whatever it did after the proxy gave up, such as finishing or being killed at its own time limit (PHP-FPM `request_terminate_timeout`), its log tells.' : ''}${knownNote}${retryNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout") only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"'}) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
         explanation =

@@ -74,6 +74,8 @@ interface Candidate {
   closedBefore: boolean;
   /** The request was a turn of TLS application data (an HTTPS connection), or null. */
   encrypted: EncryptedRequest | null;
+  /** The connection carried FastCGI (a web server's leg to PHP-FPM or another FastCGI application). */
+  fastcgi: boolean;
 }
 
 export const resetBeforeResponse: DetectorDefinition = {
@@ -111,6 +113,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           else bursts.push([r]);
         }
         const closes = idleCloses.get(server) ?? { times: [], start: 0, count: 0 };
+        const alone: Array<{ candidate: Candidate; finding: Finding }> = [];
         for (const burst of bursts) {
           const first = burst[0].rstTs;
           const lastTs = burst[burst.length - 1].rstTs;
@@ -122,8 +125,53 @@ export const resetBeforeResponse: DetectorDefinition = {
           }
           const findings: Finding[] = burst.map((c) => report(c, burst.length, spread, idle));
           if (burst.length >= 2) diagnose(server, burst, findings, spread, idle);
+          else if (killedAlone(burst[0]) && idle === 0) alone.push({ candidate: burst[0], finding: findings[0] });
         }
+        if (alone.length > 0) diagnoseAlone(server, alone);
       }
+    }
+
+    /**
+     * A reset of one connection alone, its whole request received (acknowledged) and not yet
+     * answered: the process or worker that had it died or was killed while it worked on it.
+     */
+    function killedAlone(c: Candidate): boolean {
+      return c.ex.state !== 'request-incomplete' && (c.requestAcked || c.resetAcked) && !c.closedBefore && c.ex.responseStart === null;
+    }
+
+    /**
+     * Resets that came one at a time (no other connection reset with them): one diagnosis for a
+     * server's, so that a worker killed at a per-request time limit is named, not only listed.
+     */
+    function diagnoseAlone(server: string, alone: ReadonlyArray<{ candidate: Candidate; finding: Finding }>): void {
+      const n = alone.length;
+      const waits = alone.map(({ candidate: c }) => c.rstTs - (c.ex.requestEnd ?? c.ex.requestStart ?? c.rstTs));
+      const lo = Math.min(...waits);
+      const hi = Math.max(...waits);
+      const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+      const lines = [...new Set(alone.map(({ candidate: c }) => requestLine(c.ex)))];
+      const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
+      const fastcgi = alone.every(({ candidate: c }) => c.fastcgi);
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was' : 'were'} reset by the server ${range} after ${n === 1 ? 'it was' : 'each was'} sent, ` +
+          `${n === 1 ? 'alone' : 'each alone'} (no other connection reset with it), the request received (its kernel had acknowledged it) and no response begun: ` +
+          'the process or worker that had it died or was killed while it worked on it, and its kernel reset the connection over the request bytes it had not read. ' +
+          (fastcgi
+            ? `These were FastCGI requests: PHP-FPM kills a worker whose request outlives \`request_terminate_timeout\` (checked about once a second: "execution timed out ... terminating" in its log), ` +
+              'and the web server in front answers its client 502 (nginx: "recv() failed (104: Connection reset by peer) while reading response header from upstream"). '
+            : 'A per-request time limit that kills the worker does this (PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`), and so does a handler that crashes its worker or an OOM kill of one worker. ') +
+          (n > 1 ? 'Similar waits point at such a time limit; scattered ones at crashes.' : ''),
+        remedy:
+          `Look in ${server}'s log at ${n === 1 ? 'that moment' : 'those moments'} for the worker's end (PHP-FPM: "execution timed out", "exited on signal"; \`dmesg\` for the OOM killer). ` +
+          (fastcgi
+            ? "If its time limit killed them, make those requests faster or raise `request_terminate_timeout` (and PHP's `max_execution_time`), and keep the web server's read timeout (nginx `fastcgi_read_timeout`) the shorter of the two, so that a slow request ends as a 504 that names the timeout."
+            : 'If a time limit killed them, make those requests faster or raise the limit; if the worker crashed, its log says why.'),
+        anomalyIds: alone.map(({ finding }) => finding.id),
+      });
     }
 
     function report(c: Candidate, burstSize: number, burstSpread: number, idleCloses: number): Finding {
@@ -214,6 +262,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         resetAcked,
         closedBefore: !s.rstHasAck && !turn.serverAcked,
         encrypted: turn,
+        fastcgi: false,
       });
       return true;
     }
@@ -376,6 +425,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           resetAcked,
           closedBefore: !s.rstHasAck && !requestAcked, // (a reset that acknowledged the request has ACK)
           encrypted: null,
+          fastcgi: conn.app !== null && conn.app.fastcgi !== null,
         });
       },
 

@@ -30,6 +30,8 @@ const ANSWERED_AT_ONCE = 0.2;
 const PATH_LOSS_EVIDENCE = 2;
 const MAX_HOST_PAIRS = 65_536;
 
+/** Retries Linux sends at the initial interval before it doubles (net.ipv4.tcp_syn_linear_timeouts, 4 since 6.5). */
+const LINEAR_RETRIES = 4;
 /** Consecutive retry intervals that grow by this factor (± 25 %) are an exponential backoff. */
 const DOUBLING = 2;
 
@@ -87,6 +89,26 @@ function backoffOf(intervals: readonly number[]): string | null {
   }
   if (constantRun === 0) return 'exponential';
   return doublingRun === 0 ? 'linear' : 'linear-then-exponential';
+}
+
+/**
+ * When a client that abandoned its connect gave up, as seconds from its first SYN: after its last
+ * SYN, and no later than its next one was due, which never came (a socket closed in SYN-SENT sends
+ * nothing). Linux repeats the initial interval for its first retries since 6.5 (a linear run seen
+ * so far continues) and doubles it otherwise; with a single interval either may follow, so the
+ * later bound is kept.
+ */
+function gaveUpWithin(synTimes: readonly number[], intervals: readonly number[]): [number, number] {
+  const first = synTimes[0];
+  const last = synTimes[synTimes.length - 1];
+  return [ms(last - first), ms(last - first + nextSynDue(synTimes, intervals))];
+}
+
+/** How long after its last SYN a client still trying sends its next one, at the latest (see gaveUpWithin). */
+function nextSynDue(synTimes: readonly number[], intervals: readonly number[]): number {
+  const lastInterval = synTimes[synTimes.length - 1] - synTimes[synTimes.length - 2];
+  const linearSoFar = backoffOf(intervals) === 'linear' && intervals.length < LINEAR_RETRIES;
+  return linearSoFar ? lastInterval : DOUBLING * lastInterval;
 }
 
 /**
@@ -197,6 +219,8 @@ export const synUnanswered: DetectorDefinition = {
           silenceAfterLastSyn: a.silence,
           proxyGaveUpFrame: a.proxyGaveUpFrame > 0 ? a.proxyGaveUpFrame : null,
           exchangesAfter: a.exchanges,
+          // Only on an attempt its client abandoned on its own: when it gave up, bounded (seconds from its first SYN).
+          ...(outcome === 'abandoned' && a.proxyGaveUpFrame === 0 ? { gaveUpWithin: gaveUpWithin(a.synTimes, intervals) } : {}),
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
       });
@@ -263,10 +287,12 @@ export const synUnanswered: DetectorDefinition = {
         lone.length = 0;
         const givenUp = pending.length > 0 ? proxyGaveUp(legs.pair()) : null;
         for (const a of pending) {
-          // Had the client still been trying, its next retry (after at least the last interval, doubled
-          // by Linux) would be in the capture: silence for twice the last interval means it gave up.
+          // Had the client still been trying, its next retry would be in the capture: silence past the
+          // moment it was due (nextSynDue: the last interval again in a linear run, else doubled) means it gave up.
           const n = a.synTimes.length;
-          const lastInterval = a.synTimes[n - 1] - a.synTimes[n - 2];
+          const intervals: number[] = [];
+          for (let i = 1; i < n; i++) intervals.push(ms(a.synTimes[i] - a.synTimes[i - 1]));
+          const due = nextSynDue(a.synTimes, intervals);
           const silence = captureEnd - a.synTimes[n - 1];
           a.silence = ms(silence);
           // A proxy's connect attempt ends without a packet when the proxy gives up on it (a socket
@@ -274,7 +300,7 @@ export const synUnanswered: DetectorDefinition = {
           // proof, however soon the capture ended after it.
           const failure = givenUp?.get(a.flowId);
           if (failure !== undefined && failure.ts >= a.synTimes[n - 1]) a.proxyGaveUpFrame = failure.frame;
-          a.outcome = silence > DOUBLING * lastInterval || a.proxyGaveUpFrame > 0 ? 'abandoned' : 'unanswered-at-capture-end';
+          a.outcome = silence > due || a.proxyGaveUpFrame > 0 ? 'abandoned' : 'unanswered-at-capture-end';
           report(a);
         }
         pending.length = 0;
@@ -327,10 +353,26 @@ function peakConcurrent(items: ReadonlyArray<{ attempt: Attempt }>): { peak: num
   return { peak, from, to: at };
 }
 
-/** How many attempts overlapped no other attempt (from the first SYN to the answer or the last SYN). */
-function aloneCount(items: ReadonlyArray<{ attempt: Attempt }>): number {
-  const spans = items.map(({ attempt: a }) => [a.synTimes[0], a.answerTs >= 0 ? a.answerTs : a.synTimes[a.synTimes.length - 1]] as const);
-  return spans.filter(([s0, e0], i) => spans.every(([s1, e1], j) => i === j || e1 < s0 || s1 > e0)).length;
+/**
+ * When the clients that abandoned their connects gave up (gaveUpWithin), grouped by those bounds:
+ * their connect timeouts, which send nothing on the wire, lie there.
+ */
+function gaveUpText(items: ReadonlyArray<{ finding: Finding }>): string {
+  const groups = new Map<string, number>();
+  for (const { finding } of items) {
+    const within = finding.evidence.gaveUpWithin;
+    if (!Array.isArray(within)) continue;
+    // To a tenth of a second: clients of one timeout give up at bounds that differ by a few ms.
+    const key = `${(Math.round(Number(within[0]) * 10) / 10).toFixed(1)} and ${(Math.round(Number(within[1]) * 10) / 10).toFixed(1)}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  if (groups.size === 0) return '';
+  const parts = [...groups].map(([range, n]) => `${n} between ${range} s`);
+  return (
+    ` The clients that gave up sent nothing when they did (a connect abandoned in SYN-SENT sends no packet), but their next SYN never came when due: ` +
+    `${parts.join(', ')} after their first SYN. Their connect timeouts lie there (curl --connect-timeout, Go's net.Dialer Timeout, ` +
+    "Python's socket timeout, Java's connectTimeout, Node's net.Socket timeout)."
+  );
 }
 
 /** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
@@ -368,12 +410,16 @@ function diagnose(
     const port = server.slice(server.lastIndexOf(':') + 1);
 
     let cause: string;
+    // No attempt to it in the capture was ever answered: down, unreachable, firewalled or hung,
+    // whether the attempts came together or alone (a backlog that overflows in a burst still
+    // answers the burst's first SYNs).
+    const neverAnswered =
+      overflow === 0 && total !== undefined && count === total && count >= 2 && !outcomes.has('answered-late') && !outcomes.has('answered-unseen') && !outcomes.has('refused');
     if (overflow > 0) {
       cause =
         `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
-    } else if (total !== undefined && count === total && count >= 2 && !outcomes.has('answered-late') && !outcomes.has('answered-unseen') && !outcomes.has('refused') && aloneCount(items) > 0) {
-      // Every attempt failed, and some met no other attempt: not a burst overflowing a backlog.
+    } else if (neverAnswered) {
       cause =
         `No attempt to ${server} in the capture was answered, ${peak >= 2 ? `whether ${peak} were waiting at once or ` : ''}one came alone: ` +
         'nothing completes a handshake there — a host that is down or unreachable, a firewall dropping every SYN to the port, or a listener ' +
@@ -393,8 +439,13 @@ function diagnose(
       explanation:
         `${share} to ${server} had to retransmit their SYN because no SYN-ACK came (${outcomeText}). ` +
         (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, ${linearRetries(items) ? 'repeated for the first retries since Linux 6.5 — net.ipv4.tcp_syn_linear_timeouts — then doubling' : 'doubling'}). ` : '') +
-        cause,
+        cause +
+        gaveUpText(items),
       remedy:
+        (neverAnswered
+          ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
+            '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
+          : '') +
         `On ${hostOf(server)}: compare \`ss -ltn 'sport = :${port}'\` Recv-Q with the listener's backlog (Send-Q) and watch ` +
         '`nstat -az TcpExtListenOverflows TcpExtListenDrops`; if they grow, make the application accept faster (more ' +
         'workers/threads, nothing blocking the accept loop) and raise the listen() backlog together with ' +

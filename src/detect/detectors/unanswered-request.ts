@@ -1,3 +1,4 @@
+import { FASTCGI_READ_TIMEOUTS } from './gateway-timeout';
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
@@ -195,6 +196,8 @@ interface Wait {
   clientForwarded: boolean | null;
   /** An encrypted request (TLS), or null. */
   encrypted: EncryptedRequest | null;
+  /** A FastCGI request (HttpExchange.protocol): a web server's to PHP-FPM or another FastCGI application. */
+  fastcgi: boolean;
 }
 
 /**
@@ -412,6 +415,7 @@ export const unansweredRequest: DetectorDefinition = {
           clientAgent: conn.app?.session?.clientSoftware ?? null,
           clientForwarded: conn.app?.session?.clientForwarded ?? null,
           encrypted,
+          fastcgi: ex.protocol === 'fastcgi',
         });
       }
     }
@@ -902,13 +906,15 @@ export const unansweredRequest: DetectorDefinition = {
       const extra: Record<string, InferredValue> = {};
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
+        // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
+        const fastcgi = members.every((w) => w.fastcgi);
         explanation =
-          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
-          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout). ` +
-          `${where}.${lateNote} The proxy's clients got an error at that moment (504 from nginx and HAProxy, 502 from Apache mod_proxy, Go's httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing).${knownNote}`;
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
+          `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout'}). ` +
+          `${where}.${lateNote} The proxy's clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass \`timeout=\`, Varnish first_byte_timeout, Squid read_timeout) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout'}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
         // Each its connection's first request: the timer may have started at the connect instead.
