@@ -227,7 +227,10 @@ export class RequestIndex {
     const entry = this.written++;
     const slot = entry % this.capacity;
     const uri = ex.uri ?? '';
-    const h = signatureHash(conn, ex.method, uri, ex.requestBodyBytes);
+    // A request whose body did not all come is known by the body it declared: its client's copy
+    // of it on a new connection sends that body whole.
+    const body = ex.requestLength ?? ex.requestBodyBytes;
+    const h = signatureHash(conn, ex.method, uri, body);
     const bucket = h & this.mask;
     this.hash[slot] = h;
     this.prev[slot] = this.heads[bucket];
@@ -236,7 +239,7 @@ export class RequestIndex {
     this.ts[slot] = ex.requestStart;
     this.frame[slot] = ex.requestFrame ?? 0;
     this.index[slot] = ex.index;
-    this.bodyBytes[slot] = ex.requestBodyBytes;
+    this.bodyBytes[slot] = body;
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
     // The end of an unanswered request is computed for every request: the first one, long after

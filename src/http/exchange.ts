@@ -52,6 +52,12 @@ export interface HttpExchange {
    */
   responseLength?: number;
   /**
+   * The Content-Length a request declared whose body did not finish (`requestBodyBytes` of it
+   * came): the body its client meant to send, by which a later copy of the request is recognised
+   * (retried-request). `undefined` otherwise, so the JSON output names it only where it applies.
+   */
+  requestLength?: number;
+  /**
    * How the response body was framed. `cut`: the capture's snaplen cut the response inside its
    * head, so its end was taken where the next response began or the server's side closed.
    */

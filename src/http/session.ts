@@ -104,6 +104,8 @@ class PendingExchange {
   responseFraming: BodyFraming = 'none';
   /** The final response's Content-Length, or -1 (none, or an invalid one). */
   responseLength = -1;
+  /** The request's Content-Length, or -1 (none, another framing, or an invalid one). */
+  requestLength = -1;
   responseConnection: string | null = null;
   keepAliveTimeout: number | null = null;
   /** Interim statuses, created at the first one (most exchanges have none). */
@@ -158,6 +160,7 @@ class PendingExchange {
     this.hasResponseHead = false;
     this.responseFraming = 'none';
     this.responseLength = -1;
+    this.requestLength = -1;
     this.responseConnection = null;
     this.keepAliveTimeout = null;
     this.interim = null;
@@ -188,6 +191,7 @@ class PendingExchange {
     this.requestHeadCut = head.framing === 'cut';
     this.requestTargetCut = this.requestHeadCut && head.version === null;
     this.idempotencyKey = head.idempotencyKey;
+    this.requestLength = head.framing === 'length' ? head.contentLength : -1;
   }
 
   /** The final response's start-line fields. */
@@ -459,6 +463,9 @@ export class HttpSession {
     this.lastServerFrame = 0;
     this.lastOrphanStart = null;
     this.startAt(establishedAt);
+    // Seen mid-stream: the first request's idle time runs from an exchange before the capture
+    // began, not from its first packet; unknown.
+    if (midstream) this.lastResponseEnd = null;
     this.emitted = 0;
     this.done = false;
     this.tunnelOpenedBy = null;
@@ -1115,6 +1122,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseEndFrame: p.responseEndFrame,
     responseBodyBytes: p.responseBodyBytes,
     responseLength: rs && p.respState !== R_DONE && p.responseFraming === 'length' ? p.responseLength : undefined,
+    requestLength: rq && p.reqState === Q_BODY && p.requestLength >= 0 ? p.requestLength : undefined,
     responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
     responseClose: closesConnection(p),
     responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,

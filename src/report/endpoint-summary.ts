@@ -10,6 +10,7 @@ export interface EndpointTotals {
   serverErrors: number;
   /** Requests that never got a response (not those whose response the capture may have missed: `uncertain`). */
   unanswered: number;
+  /** Connections the server reset (refusals included): not those its clients reset. */
   resets: number;
   bytes: number;
 }
@@ -50,7 +51,9 @@ export class EndpointSummary {
     const t = this.entry(flow.server);
     t.connections++;
     t.bytes += flow.bytes.client + flow.bytes.server;
-    if (flow.close === 'rst' || flow.history.includes('R') || flow.history.includes('r')) t.resets++;
+    // The server's resets (history's lower-case r): a client's RST (a health checker's close with
+    // SO_LINGER 0, a port scanner's answer to a SYN-ACK) says nothing of the server.
+    if (flow.history.includes('r')) t.resets++;
   }
 
   addExchange(ex: HttpExchange, server: string): void {

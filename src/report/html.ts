@@ -319,7 +319,7 @@ function connectionsSection(result: AnalysisResult, options: HtmlOptions): strin
       .join('');
     endpoints =
       '<h3 style="margin-top:16px">Server endpoints</h3>' +
-      `<table><thead><tr><th>server endpoint</th><th class="num">connections</th><th class="num">requests</th><th class="num">5xx</th><th class="num">unanswered</th><th class="num">resets</th><th class="num">bytes</th></tr></thead><tbody>${rows}</tbody></table>`;
+      `<table><thead><tr><th>server endpoint</th><th class="num">connections</th><th class="num">requests</th><th class="num">5xx</th><th class="num">unanswered</th><th class="num">server resets</th><th class="num">bytes</th></tr></thead><tbody>${rows}</tbody></table>`;
   }
   return (
     '<section id="connections"><h2>Connections</h2>' +

@@ -75,11 +75,15 @@ function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
 const FINDINGS_SHOWN_PER_GROUP = 10;
 
 /** Keeps the first findings of each (kind, server), in capture order, and counts the others. */
-function foldFindings(findings: Finding[], perGroup: number): { shown: Finding[]; folded: Array<{ kind: string; server: string; more: number }> } {
+function foldFindings(findings: Finding[], perGroup: number, diagnoses: readonly Diagnosis[] = []): { shown: Finding[]; folded: Array<{ kind: string; server: string; more: number }> } {
+  // Findings one diagnosis gathers fold together, under its server (a port scan's probes of 200
+  // ports are one group, not 200); the others by kind and server.
+  const groupOf = new Map<string, string>();
+  for (const d of diagnoses) for (const id of d.anomalyIds) groupOf.set(id, `${d.kind} ${d.server}`);
   const counts = new Map<string, number>();
   const shown: Finding[] = [];
   for (const f of findings) {
-    const key = `${f.kind} ${f.server}`;
+    const key = groupOf.get(f.id) ?? `${f.kind} ${f.server}`;
     const n = (counts.get(key) ?? 0) + 1;
     counts.set(key, n);
     if (n <= perGroup) shown.push(f);
@@ -169,7 +173,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     }
     if (result.anomalies.length) {
       out.push(`FINDINGS (${result.anomalies.length})`);
-      const { shown, folded } = foldFindings(result.anomalies, FINDINGS_SHOWN_PER_GROUP);
+      const { shown, folded } = foldFindings(result.anomalies, FINDINGS_SHOWN_PER_GROUP, result.diagnoses);
       out.push(renderFindings(shown, options.width ?? 120));
       for (const f of folded) out.push(`… and ${f.more} more ${f.kind} at ${f.server} (all of them: --format json / ndjson; one by one: conncheck explain FILE ID)`);
     }
@@ -187,7 +191,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
 
   const top = options.endpoints.top(options.top);
   if (top.length) {
-    const t = plainTable(['server endpoint', 'connections', 'requests', '5xx', 'unanswered', 'resets', 'bytes']);
+    const t = plainTable(['server endpoint', 'connections', 'requests', '5xx', 'unanswered', 'server resets', 'bytes']);
     for (const e of top) {
       t.push([e.server, String(e.connections), requestCell(e, e.requests), requestCell(e, e.serverErrors), requestCell(e, e.unanswered), String(e.resets), formatBytes(e.bytes)]);
     }

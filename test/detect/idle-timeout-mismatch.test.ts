@@ -117,6 +117,19 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(d.remedy).toContain("Go's http.Server: `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`");
   });
 
+  test('the remedy names the clients of the reuses at risk, not a program that reused its connection only right away', () => {
+    const cap = new Capture();
+    serverCloses(cap, 4, 2.0);
+    reuses(cap, [0.3, 1.2, 1.9]); // no User-Agent: the reuse at risk
+    // curl fetching several URLs on one connection, a millisecond apart.
+    const c = cap.connection();
+    c.handshake(1).exchange(1.01, get('/a', ['User-Agent: curl/7.88.1']), ok()).exchange(1.012, get('/b', ['User-Agent: curl/7.88.1']), ok());
+    c.close(1.02, 'c');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('1 of 1 connections sent no User-Agent');
+    expect(d.remedy).not.toContain('`curl/7.88.1`');
+  });
+
   test('seen from a client 150 ms from the server: a reuse after 1.7 s idle here reaches the 2 s server after 1.85 s', () => {
     const far = new Capture();
     serverCloses(far, 4, 2.0);

@@ -1,6 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { judgeArrivalClose, keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { DETECTORS } from '../../src/detect/registry';
-import { analyzeSample, listSamples } from '../samples';
+import { analyzeSample, listSamples, SAMPLES_DIR } from '../samples';
+import { analyzeWithout } from '../robustness/sample-without';
 import { Capture, get, ofKind, ok, post, tlsConnection, tlsRecord, TlsVersion } from './reuse-kit';
 
 const KIND = 'keepalive-race';
@@ -1369,5 +1372,24 @@ describe('keepalive-race: the server closed an idle connection and its FIN was l
     lostFin(cap, 40, 1.0, 'bare');
     const r = cap.analyze(DETECTORS);
     expect(ofKind(r, KIND)).toEqual([]);
+  });
+});
+
+describe('keepalive-race in a capture that begins after the connection\'s last exchange (a slice, a rotated file)', () => {
+  test('keepalive-race-nginx from the first race\'s FIN on: both races found, their idle time unknown, no idle timeout inferred', async () => {
+    if (!fs.existsSync(path.join(SAMPLES_DIR, 'keepalive-race-nginx.pcap'))) return;
+    // Frame 15 is the first race's FIN: the last responses of both race connections are before it.
+    const r = await analyzeWithout('keepalive-race-nginx', (_v, _d, frame) => frame < 15);
+    const races = r.anomalies.filter((a) => a.kind === 'keepalive-race');
+    expect(races.map((a) => [a.client, a.evidence.form, a.evidence.idleGap])).toEqual([
+      ['127.0.0.1:43914', 'stale-reuse', null],
+      ['127.0.0.1:43922', 'stale-reuse', null],
+    ]);
+    expect(races[0].summary).toMatch(/^GET \/cart\/7 sent on a connection 127\.0\.0\.1:8080 had closed \(stale-reuse: the request came 26\.793 ms after the FIN; how long the connection had been idle is unknown/);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).not.toContain('reused after');
+    // The exchanges' idle time before the first request seen on such a connection is unknown too.
+    expect(r.exchanges.filter((e) => e.flowId === races[0].flowId).map((e) => e.idleBefore)).toEqual([null]);
   });
 });

@@ -54,6 +54,35 @@ describe('retried-request: synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
   });
 
+  test('a POST whose body never left its client (the server reset the connection over its head: EPIPE), sent again whole on a new connection: a retry', () => {
+    const body = 'x'.repeat(100);
+    const cap = new Capture();
+    const failed = cap.connection();
+    failed.handshake(0).exchange(0.01, get('/a'));
+    failed.fin(2.01, 's');
+    // Only the head went out: the client's write of the body failed on the server's RST.
+    failed.request(2.05, post('/items', body).slice(0, -body.length));
+    failed.rst(2.0501, 's');
+    const retry = cap.connection();
+    retry.handshake(2.0503).exchange(2.0506, post('/items', body)).close(2.06, 'c');
+    const r = cap.analyze(only);
+    expect(r.exchanges.find((e) => e.flowId === 1 && e.method === 'POST')).toMatchObject({ state: 'request-incomplete', requestLength: 100, requestBodyBytes: 0 });
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ request: 'POST /items', failedOn: failed.clientName, failure: 'server-reset', requestBodyBytes: 100, newConnection: true });
+  });
+
+  test('silent: an upload the server answered early (413) and then reset is no failure a new upload retries', () => {
+    const body = 'x'.repeat(100);
+    const cap = new Capture();
+    const first = cap.connection();
+    first.handshake(0).request(0.01, post('/upload', body).slice(0, -body.length));
+    first.response(0.02, ok('too big', ['Connection: close'], 'HTTP/1.1', '413 Payload Too Large'));
+    first.rst(0.5, 's');
+    cap.connection().handshake(1).exchange(1.01, post('/upload', body)).close(1.05, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('silent: a client that reset after the head of an error answer had its answer; its next attempt is no retry of a request without one', () => {
     // tinyproxy answers a failed CONNECT with a close-delimited 500; curl resets after the head
     // (connect-tunnel-failures): the exchange is response-incomplete, but the client knew the status.

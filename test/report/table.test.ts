@@ -17,6 +17,7 @@ describe('table report', () => {
       ...Array.from({ length: 25 }, (_, i) => finding(i + 1, 'syn-unanswered', '10.0.0.2:80')),
       ...Array.from({ length: 3 }, (_, i) => finding(i + 1, 'connection-refused', '10.0.0.3:81')),
     ];
+    result.diagnoses = [];
     const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
     expect(text).toContain('FINDINGS (28)');
     expect(text).toContain('syn-unanswered#10');
@@ -24,6 +25,18 @@ describe('table report', () => {
     expect(text).toContain('connection-refused#3');
     expect(text).toContain('… and 15 more syn-unanswered at 10.0.0.2:80');
     expect(text).not.toContain('more connection-refused');
+  });
+
+  test('findings one diagnosis gathers fold as one group, whatever their server endpoints (a port scan\'s probes)', async () => {
+    const result = await analyzeFiles([SAMPLE]);
+    result.anomalies = Array.from({ length: 30 }, (_, i) => finding(i + 1, 'connection-refused', `10.0.0.3:${2001 + i}`));
+    result.diagnoses = [
+      { kind: 'connection-refused', severity: 'info', server: '10.0.0.3', count: 30, inferred: {}, explanation: 'a port scan', remedy: '-', anomalyIds: result.anomalies.map((f) => f.id) },
+    ];
+    const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(text).toContain('connection-refused#10');
+    expect(text).not.toContain('connection-refused#11 ');
+    expect(text).toContain('… and 20 more connection-refused at 10.0.0.3 (');
   });
 
   test('a capture through a NAT: the translation named, the second views marked, endpoints counted once', async () => {

@@ -34,6 +34,17 @@ interface Sample {
   copy?: IdleCloseSample | null;
 }
 
+/** A connection's client as its first request named it (HttpSession.clientSoftware and clientForwarded). */
+interface ClientIdentity {
+  agent: string | null;
+  forwarded: boolean | null;
+}
+
+function identityOf(conn: AnalyzedConnection): ClientIdentity {
+  const session = conn.app?.session ?? null;
+  return { agent: session?.clientSoftware ?? null, forwarded: session === null ? null : session.clientForwarded };
+}
+
 /** Reuses remembered per server: only the longest matter against the timeout. */
 const TOP_REUSES = 32;
 /** Answered reuses after an idle longer than the server's closes that refute its idle timeout. */
@@ -57,13 +68,11 @@ interface ServerIdle {
    * that reuses after 1.9 s hands a 2 s server its request after 2.05 s.
    */
   /** `answered`: the reuse got a response (the connection was alive); false for TLS and other protocols, where that is not told. */
-  topReuses: Array<Sample & { client: string; atServer: number; answered: boolean }>;
+  topReuses: Array<Sample & { client: string; atServer: number; answered: boolean; identity: ClientIdentity }>;
   reuses: number;
   minReuse: number;
   advertised: Map<number, { count: number; frame: number }>;
   clientHosts: Set<string>;
-  /** The clients of its reused connections, by their User-Agent: whose pool setting to name. */
-  agents: ClientAgents;
   /** Connections that told something here, by payload: HTTP, TLS, or neither (a database's, a cache's). */
   httpConnections: number;
   tlsConnections: number;
@@ -112,6 +121,21 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
 }
 
 /** Some program named by a client close's User-Agent reused a connection after idling longer than `beyond`. */
+/**
+ * The clients of the reuses at risk, one per connection: whose pool setting to name (not that of a
+ * client on the same server whose connections were reused only right away).
+ */
+function agentsOf(reuses: ReadonlyArray<{ client: string; identity: ClientIdentity }>): ClientAgents {
+  const agents = new ClientAgents();
+  const seen = new Set<string>();
+  for (const r of reuses) {
+    if (seen.has(r.client)) continue;
+    seen.add(r.client);
+    agents.noteIdentity(r.identity.agent, r.identity.forwarded);
+  }
+  return agents;
+}
+
 function reusedLongerByCloser(closes: readonly Sample[], reuses: readonly Sample[], beyond: number): boolean {
   return closes.some((c) => c.agent != null && reuses.some((r) => r.agent === c.agent && r.gap > beyond));
 }
@@ -146,7 +170,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (servers.size >= MAX_SERVERS) return null;
         e = {
           closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity,
-          advertised: new Map(), clientHosts: new Set(), agents: new ClientAgents(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainProtocol: null,
+          advertised: new Map(), clientHosts: new Set(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainProtocol: null,
         };
         servers.set(server, e);
       }
@@ -157,7 +181,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     const addTopReuse = (e: ServerIdle, conn: AnalyzedConnection, gap: number, ts: number, frame: number): void => {
       const top = e.topReuses;
       if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
-      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programOf(conn) };
+      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programOf(conn), identity: identityOf(conn) };
       let i = top.length;
       while (i > 0 && top[i - 1].gap < sample.gap) i--;
       top.splice(i, 0, sample);
@@ -243,7 +267,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
           const sample = {
             gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName,
-            answered: ex.responseStart !== null, agent: programOf(conn),
+            answered: ex.responseStart !== null, agent: programOf(conn), identity: identityOf(conn),
           };
           let i = top.length;
           while (i > 0 && top[i - 1].gap < sample.gap) i--;
@@ -264,7 +288,6 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e === null) return;
         e.httpConnections++;
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
-        if (app.exchangeCount >= 2) e.agents.note(conn);
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           const copy = idleCloseSample(close.finTs, close.finFrame, close.lastExchange);
@@ -413,7 +436,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             );
           } else if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${e.agents.settings()}), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings()}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
                   : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity, software.softwareOf(server))}.`),

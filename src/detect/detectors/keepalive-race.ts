@@ -55,6 +55,12 @@ export interface ServerIdleClose {
   lastExchange: HttpExchange | null;
   /** The first request the server had not received when it closed (the race), if any. */
   lateRequest: HttpExchange | null;
+  /**
+   * The capture began after the connection's last exchange (mid-stream, no exchange before the
+   * FIN): how long it had been idle is unknown (lastActivityTs and idleGap are NaN). Only with a
+   * late request, whose coming after the FIN is the race all the same.
+   */
+  idleUnknown: boolean;
 }
 
 /**
@@ -118,15 +124,23 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
     lastActivityFrame = ex.responseEndFrame ?? ex.responseFrame ?? 0;
-  } else {
-    // Never used: idle since the handshake (unknown for a capture that started mid-flow).
-    if (s.synAckTimes.length === 0) return null;
+  } else if (s.synAckTimes.length > 0) {
+    // Never used: idle since the handshake.
     lastActivityTs = s.synAckTimes[0];
     lastActivityFrame = s.synAckFrames[0];
+  } else {
+    // A capture that began after the connection's last exchange (a slice, a rotated file): the
+    // server's FIN is its first packet with anything to say, and a request after it is a request
+    // on a closed connection all the same. How long it had been idle is unknown. Only when the
+    // server sent no byte in the capture (a response's tail would be an exchange without request).
+    if (late < 0 || conn.client.synCount > 0 || s.payloadBytes > 0) return null;
+    const lateRequest = recent[late];
+    if (lateRequest.uncertain || lateRequest.responseStart !== null) return null;
+    return { finTs, finFrame, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, lastExchange: null, lateRequest, idleUnknown: true };
   }
   const lateRequest = late >= 0 ? recent[late] : null;
   if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
-  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest };
+  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest, idleUnknown: false };
 }
 
 /** A request on a reused connection that the server closed, unanswered, while the request was in its buffer. */
@@ -851,6 +865,8 @@ export const keepaliveRace: DetectorDefinition = {
     messages: {
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
+      raceIdleUnknown:
+        '{request} sent on a connection {server} had closed ({form}: the request came {delta} ms {when} the FIN; how long the connection had been idle is unknown, the capture beginning after its last exchange); {outcome}',
       raceOpaque: '{bytes} bytes ({payload}) sent on a connection {server} had closed ({form}: {delta} ms {when} the FIN); {outcome}',
       raceOpaqueIdle: '{bytes} bytes of {payload} sent on a connection {server} closed after {idle} s idle ({form}: {delta} ms {when} the FIN); {outcome}',
       raceUnseenFin:
@@ -1012,7 +1028,9 @@ export const keepaliveRace: DetectorDefinition = {
               ? 'raceArrival'
               : t.neverUsed
                 ? 'raceNeverUsed'
-                : 'race',
+                : t.idle === null
+                  ? 'raceIdleUnknown'
+                  : 'race',
         data: {
           idleBefore: unseenFin !== null ? fmt(unseenFin.idleBeforeRequest) : arrival === null ? '?' : fmt(arrival.close.idleBeforeRequest),
           closedWith: arrival === null ? '' : arrival.close.closedWith,
@@ -1424,8 +1442,8 @@ export const keepaliveRace: DetectorDefinition = {
           if (!unseenFinRace(conn)) arrivalRace(conn);
           return;
         }
-        const neverUsed = close.lastExchange === null;
-        if (!neverUsed) {
+        const neverUsed = close.lastExchange === null && !close.idleUnknown;
+        if (close.lastExchange !== null) {
           const entry = serverEntry(conn.serverName);
           if (entry !== null) addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
         }
@@ -1441,7 +1459,7 @@ export const keepaliveRace: DetectorDefinition = {
         const form = acksFin === true ? 'stale-reuse' : 'crossing';
         const finding = raceFinding(
           conn,
-          { reqTs, reqFrame, idle: close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed },
+          { reqTs, reqFrame, idle: close.idleUnknown ? null : close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed },
           ex,
         );
         record(conn, finding, form, neverUsed, ex);

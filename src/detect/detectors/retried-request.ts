@@ -32,7 +32,10 @@ export interface RequestFailure {
  */
 export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFailure | null {
   if (ex.requestStart === null || ex.uncertain) return null;
-  if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return null;
+  // A request whose declared body did not all leave its client (the server closed or reset first:
+  // EPIPE) failed too, when the server ended it; a client that stopped sending gave up itself.
+  const bodyUnsent = ex.state === 'request-incomplete' && ex.requestLength !== undefined && ex.responseStart === null;
+  if (ex.state !== 'no-response' && ex.state !== 'response-incomplete' && !bodyUnsent) return null;
   const t = ex.requestStart;
   const s = conn.server;
   const c = conn.client;
@@ -49,9 +52,10 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
     if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how };
   }
   if (best === null) {
-    if (!conn.ended || conn.endReason === 'capture-end') return null; // still open: not (yet) a failure
+    if (!conn.ended || conn.endReason === 'capture-end' || bodyUnsent) return null; // still open: not (yet) a failure
     return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
   }
+  if (bodyUnsent && best.how !== 'server-reset' && best.how !== 'server-closed') return null;
   // A client that closed after the response's head had come had its answer (a status): what it does
   // next is its answer to that, not a retry of a request that got none (tinyproxy's close-delimited
   // 500, which curl resets after reading the head: connect-tunnel-failures).
@@ -266,7 +270,7 @@ export const retriedRequest: DetectorDefinition = {
         const entry = index.offer(ex, conn);
         if (entry < 0) return;
         if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn.id, ex.requestStart);
-        if (ex.state !== 'no-response' && ex.state !== 'response-incomplete') return;
+        if (ex.state !== 'no-response' && ex.state !== 'response-incomplete' && !(ex.state === 'request-incomplete' && ex.requestLength !== undefined && ex.responseStart === null)) return;
         const request = index.request(entry);
         if (request === null) return;
         const list = unanswered.get(conn.id);
