@@ -16,6 +16,12 @@ import type { AnalyzedConnection } from './analyzed-connection';
  *
  * Only attempts that carried no data count (a SYN refused or unanswered, or a handshake closed or
  * reset without a byte: a connect scan, or a half-open scan's RST after the SYN-ACK).
+ *
+ * Per client and server host pair, the attempts are kept in the order noted and a window slides
+ * over them as the attempts asked about move on in time, counting tries per port and the ports
+ * tried at most MAX_TRIES_PER_PORT times: each attempt enters and leaves the window once, so a scan
+ * of all 65 535 ports costs linear time (a first version kept the last 1 024 attempts per pair and
+ * counted them again for each question: it lost the start of any faster scan).
  */
 
 /** Seconds either side of an attempt in which its client host's other attempts are looked at. */
@@ -24,24 +30,20 @@ export const SCAN_WINDOW = 5;
 export const MIN_SCANNED_PORTS = 10;
 /** Tries of one port within the window that a scanner makes at most (nmap sends a probe again once when it gets no answer). */
 const MAX_TRIES_PER_PORT = 2;
-/** Attempts kept per client and server host pair (the oldest are dropped first): bounds a scan of all 65 535 ports. */
-const KEPT_PER_PAIR = 1024;
+/** Attempts kept per pair ahead of the window's start (the oldest are dropped first). */
+const KEPT_PER_PAIR = 1 << 17;
 /** Client and server host pairs followed; past it new pairs are not (their refusals are reported as refusals). */
 const MAX_PAIRS = 8192;
-
-interface PairAttempts {
-  /** Capture times of the attempts, in the order noted, and their server ports. */
-  ts: number[];
-  port: number[];
-  /** Source ports, for the report: a scanner often sends every probe from one. */
-  sourcePort: number[];
-}
+/** Open ports remembered per pair for a scan's summary. */
+const OPEN_PORTS_KEPT = 1024;
 
 /** One connection attempt, as kept past its connection's release. */
 export interface Attempt {
   clientHost: string;
   serverHost: string;
   serverPort: number;
+  /** The client's port (a scanner often sends every probe from one). */
+  sourcePort: number;
   /** Its first SYN. */
   ts: number;
 }
@@ -52,6 +54,7 @@ export interface ScanSummary {
   serverHost: string;
   first: number;
   last: number;
+  /** Ports probed: those refused as the scan's probes, and the open ones it tried at most twice. */
   ports: number;
   /** Ports that answered with a SYN-ACK (open) among those tried. */
   openPorts: number[];
@@ -59,10 +62,70 @@ export interface ScanSummary {
   sourcePort: number | null;
 }
 
+/** One client host's attempts at one server host, and the window sliding over them. */
+class PairAttempts {
+  readonly ts: number[] = [];
+  readonly port: number[] = [];
+  /** Attempts dropped from the front of the arrays (indices below are absolute minus this). */
+  dropped = 0;
+  /** The window: attempts [lo, hi) (absolute indices), their tries per port, and the ports tried at most MAX_TRIES_PER_PORT times. */
+  lo = 0;
+  hi = 0;
+  readonly tries = new Map<number, number>();
+  light = 0;
+  /** The scan's probes found so far (refusals asked about and found to be probes). */
+  probes = 0;
+  readonly probedPorts = new Set<number>();
+  first = Infinity;
+  last = -Infinity;
+  /** Source ports of the probes: one only, or several (null). */
+  sourcePort: number | null | undefined = undefined;
+  /** Open ports tried, with their tries. */
+  readonly open = new Map<number, number>();
+
+  enter(port: number): void {
+    const n = (this.tries.get(port) ?? 0) + 1;
+    this.tries.set(port, n);
+    if (n === 1) this.light++;
+    else if (n === MAX_TRIES_PER_PORT + 1) this.light--;
+  }
+
+  leave(port: number): void {
+    const n = (this.tries.get(port) ?? 1) - 1;
+    if (n === 0) {
+      this.tries.delete(port);
+      this.light--;
+    } else {
+      this.tries.set(port, n);
+      if (n === MAX_TRIES_PER_PORT) this.light++;
+    }
+  }
+
+  /** Slides the window to [ts - SCAN_WINDOW, ts + SCAN_WINDOW] (it only moves forward). */
+  slideTo(ts: number): void {
+    const end = this.dropped + this.ts.length;
+    while (this.hi < end && this.ts[this.hi - this.dropped] <= ts + SCAN_WINDOW) this.enter(this.port[this.hi++ - this.dropped]);
+    while (this.lo < this.hi && this.ts[this.lo - this.dropped] < ts - SCAN_WINDOW) this.leave(this.port[this.lo++ - this.dropped]);
+  }
+
+  /** Drops attempts before the window's start once they are many (and, past the bound, the window's oldest). */
+  trim(): void {
+    while (this.dropped + this.ts.length - this.lo > KEPT_PER_PAIR) {
+      if (this.lo < this.hi) this.leave(this.port[this.lo - this.dropped]);
+      this.lo++;
+      if (this.hi < this.lo) this.hi = this.lo;
+    }
+    const dead = this.lo - this.dropped;
+    if (dead > 4096 && dead * 2 > this.ts.length) {
+      this.ts.splice(0, dead);
+      this.port.splice(0, dead);
+      this.dropped += dead;
+    }
+  }
+}
+
 export class PortScans {
   private readonly pairs = new Map<string, PairAttempts>();
-  /** Ports that answered a probe's SYN with a SYN-ACK, per pair (for the report). */
-  private readonly open = new Map<string, Set<number>>();
 
   /** Notes a connection as it ends, if it was an attempt that carried no data. */
   note(conn: AnalyzedConnection): void {
@@ -73,72 +136,49 @@ export class PortScans {
     let pair = this.pairs.get(key);
     if (pair === undefined) {
       if (this.pairs.size >= MAX_PAIRS) return;
-      pair = { ts: [], port: [], sourcePort: [] };
+      pair = new PairAttempts();
       this.pairs.set(key, pair);
     }
-    if (pair.ts.length >= KEPT_PER_PAIR) {
-      pair.ts.shift();
-      pair.port.shift();
-      pair.sourcePort.shift();
-    }
-    const port = portOf(conn.serverName);
+    const port = conn.sPort;
     pair.ts.push(c.synTimes[0]);
     pair.port.push(port);
-    pair.sourcePort.push(portOf(conn.clientName));
-    if (s.synAckCount > 0) {
-      let open = this.open.get(key);
-      if (open === undefined) this.open.set(key, (open = new Set()));
-      if (open.size < 64) open.add(port);
-    }
+    pair.trim();
+    if (s.synAckCount > 0 && (pair.open.has(port) || pair.open.size < OPEN_PORTS_KEPT)) pair.open.set(port, (pair.open.get(port) ?? 0) + 1);
   }
 
   /**
    * Whether `attempt` (noted) was a probe of a scan, judged from its client host's attempts within
-   * SCAN_WINDOW of it either side: ask once the capture clock is SCAN_WINDOW past it, or at the end.
+   * SCAN_WINDOW of it either side: ask once the capture clock is SCAN_WINDOW past it, or at the
+   * end, in the order of the attempts' times. A probe counts into its scan's summary.
    */
   isProbe(attempt: Attempt): boolean {
     const pair = this.pairs.get(pairKey(attempt.clientHost, attempt.serverHost));
     if (pair === undefined) return false;
-    const tries = this.triesByPort(pair, attempt.ts);
-    const own = tries.get(attempt.serverPort) ?? 0;
-    if (own === 0 || own > MAX_TRIES_PER_PORT) return false;
-    let scanned = 0;
-    for (const n of tries.values()) if (n <= MAX_TRIES_PER_PORT) scanned++;
-    return scanned >= MIN_SCANNED_PORTS;
+    pair.slideTo(attempt.ts);
+    const own = pair.tries.get(attempt.serverPort) ?? 0;
+    if (own === 0 || own > MAX_TRIES_PER_PORT || pair.light < MIN_SCANNED_PORTS) return false;
+    pair.probes++;
+    if (pair.probedPorts.size < 65_536) pair.probedPorts.add(attempt.serverPort);
+    if (attempt.ts < pair.first) pair.first = attempt.ts;
+    if (attempt.ts > pair.last) pair.last = attempt.ts;
+    pair.sourcePort = pair.sourcePort === undefined || pair.sourcePort === attempt.sourcePort ? attempt.sourcePort : null;
+    return true;
   }
 
-  /** What the scan `attempt` was a probe of did around it, for a diagnosis. */
+  /** What the scan `attempt` was a probe of did, for a diagnosis (ask at the end). */
   summary(attempt: Attempt): ScanSummary {
     const { clientHost, serverHost, ts } = attempt;
-    const key = pairKey(clientHost, serverHost);
-    const pair = this.pairs.get(key);
+    const pair = this.pairs.get(pairKey(clientHost, serverHost));
     const summary: ScanSummary = { clientHost, serverHost, first: ts, last: ts, ports: 0, openPorts: [], sourcePort: null };
     if (pair === undefined) return summary;
-    const tries = this.triesByPort(pair, ts);
-    const sources = new Set<number>();
-    for (let i = 0; i < pair.ts.length; i++) {
-      const t = pair.ts[i];
-      if (t < ts - SCAN_WINDOW || t > ts + SCAN_WINDOW || (tries.get(pair.port[i]) ?? 0) > MAX_TRIES_PER_PORT) continue;
-      summary.first = Math.min(summary.first, t);
-      summary.last = Math.max(summary.last, t);
-      sources.add(pair.sourcePort[i]);
-    }
-    for (const n of tries.values()) if (n <= MAX_TRIES_PER_PORT) summary.ports++;
-    const open = this.open.get(key);
-    if (open !== undefined) summary.openPorts = [...open].filter((p) => (tries.get(p) ?? 0) <= MAX_TRIES_PER_PORT).sort((a, b) => a - b);
-    summary.sourcePort = sources.size === 1 ? [...sources][0] : null;
+    // Open ports the scan tried once or twice (a health checker's port, tried all along, is no probe).
+    const open = [...pair.open].filter(([, n]) => n <= MAX_TRIES_PER_PORT).map(([port]) => port).sort((a, b) => a - b);
+    summary.first = Math.min(pair.first, ts);
+    summary.last = Math.max(pair.last, ts);
+    summary.ports = pair.probedPorts.size + open.filter((p) => !pair.probedPorts.has(p)).length;
+    summary.openPorts = open;
+    summary.sourcePort = pair.sourcePort ?? null;
     return summary;
-  }
-
-  /** Tries per server port by the pair within SCAN_WINDOW of `ts`. */
-  private triesByPort(pair: PairAttempts, ts: number): Map<number, number> {
-    const tries = new Map<number, number>();
-    for (let i = 0; i < pair.ts.length; i++) {
-      const t = pair.ts[i];
-      if (t < ts - SCAN_WINDOW || t > ts + SCAN_WINDOW) continue;
-      tries.set(pair.port[i], (tries.get(pair.port[i]) ?? 0) + 1);
-    }
-    return tries;
   }
 }
 
@@ -148,11 +188,8 @@ function pairKey(clientHost: string, serverHost: string): string {
 
 /** The attempt `conn` made, as kept past its release. */
 export function attemptOf(conn: AnalyzedConnection): Attempt {
-  return { clientHost: conn.clientHost, serverHost: conn.serverHost, serverPort: portOf(conn.serverName), ts: conn.client.synTimes[0] };
-}
-
-function portOf(endpoint: string): number {
-  return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+  const client = conn.clientName;
+  return { clientHost: conn.clientHost, serverHost: conn.serverHost, serverPort: conn.sPort, sourcePort: Number(client.slice(client.lastIndexOf(':') + 1)), ts: conn.client.synTimes[0] };
 }
 
 /** The analysis's one PortScans (DetectContext.shared). */

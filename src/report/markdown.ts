@@ -101,7 +101,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   const coverage = coverageWarnings(result);
   for (const w of coverage) out.push(`> **Capture:** ${escapeMarkdown(w.replace(/^warning: /, ''))}`, '');
   if (result.diagnoses.length > 0) {
-    out.push(...result.diagnoses.flatMap(diagnosisBlock));
+    for (const d of result.diagnoses) for (const line of diagnosisBlock(d)) out.push(line);
   } else if (result.anomalies.length > 0) {
     out.push('No diagnosis across connections; the findings are below.', '');
   }

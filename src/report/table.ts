@@ -169,7 +169,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   } else {
     if (result.diagnoses.length) {
       out.push('DIAGNOSES');
-      out.push(...renderDiagnoses(result.diagnoses, options.width ?? 120));
+      // One line at a time: a spread of a scan's thousands of lines overflowed the call stack.
+      for (const line of renderDiagnoses(result.diagnoses, options.width ?? 120)) out.push(line);
     }
     if (result.anomalies.length) {
       out.push(`FINDINGS (${result.anomalies.length})`);

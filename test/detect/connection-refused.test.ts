@@ -178,6 +178,24 @@ describe('connection-refused: a port scan is told from an outage by how the port
     expect(d.explanation).toContain('a port scan');
   });
 
+  test('a scan of 3 000 ports in 0.3 s, and a slow one of 300 ports at 10 a second: every probe found, the whole scan summed up', () => {
+    for (const [n, spacing] of [[3000, 0.0001], [300, 0.1]] as const) {
+      const cap = new Capture();
+      // Source ports cycle through 20 000 (a scanner's), never the same 4-tuple twice.
+      range(1, n).forEach((port, i) => {
+        const t = i * spacing;
+        const sport = 30000 + (i % 20000);
+        cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport, dport: port, seq: 100, flags: TCP_SYN }));
+        cap.add(t + 0.00002, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: port, dport: sport, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+      });
+      const r = cap.analyze(only);
+      expect([n, ofKind(r, KIND).filter((f) => f.severity !== 'info').length]).toEqual([n, 0]);
+      const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(more).toEqual([]);
+      expect(d.explanation).toContain(`${CLIENT} tried ${n} ports of ${SERVER} within ${Math.round((n - 1) * spacing * 1000) / 1000} s`);
+    }
+  });
+
   test('not a scan: the same 12 ports each tried again and again (a proxy whose backends on one host are all down)', () => {
     const cap = new Capture();
     for (let round = 0; round < 4; round++) scan(cap, range(9001, 12), 0.01, round * 1, 50000 + round * 100);

@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { hostOf, ms } from '../facts';
+import { PortOpens } from '../port-opens';
 import { Attempt, attemptOf, PORT_SCANS, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
 import { isGatewayStatus, LegRequest, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
@@ -31,8 +32,7 @@ const MAX_HELD = 10_000;
  * at once; Go waits 300 ms only while the first attempt is still pending).
  */
 const FALLBACK_WITHIN = 0.5;
-/** Connection opens kept per server port for that (the latest). */
-const OPENS_KEPT = 256;
+
 
 /** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
 interface Accepted {
@@ -68,16 +68,15 @@ export const connectionRefused: DetectorDefinition = {
     let clock = -Infinity;
     /** Each scan's probes refused, by client and server host, with the first probe (for its summary). */
     const scanned = new Map<string, { first: Attempt; ids: string[] }>();
-    /** Connection opens by server port: when, to which server, over IPv6 or not (for FALLBACK_WITHIN). */
-    const opens = new Map<number, Array<{ ts: number; server: string; v6: boolean }>>();
+    /** Connection opens: when, to which server, over which family (for FALLBACK_WITHIN). */
+    const opens = new PortOpens();
     /** Refusals each followed by a connection over the other family, by refusing server. */
     const fellBack = new Map<string, { ids: string[]; fallbacks: Set<string>; lags: number[] }>();
 
     /** A connection to the same port over the other address family, opened within FALLBACK_WITHIN after `ts`, or null. */
     const fallbackAfter = (serverHost: string, port: number, ts: number): { server: string; lag: number } | null => {
-      const v6 = serverHost.includes(':');
-      for (const o of opens.get(port) ?? []) if (o.v6 !== v6 && o.ts >= ts && o.ts - ts <= FALLBACK_WITHIN) return { server: o.server, lag: o.ts - ts };
-      return null;
+      const open = opens.otherFamilyBetween(port, serverHost.includes(':'), ts, ts + FALLBACK_WITHIN);
+      return open === null ? null : { server: open.server, lag: open.ts - ts };
     };
 
     /** Reports a held refusal: as a scan's probe (info, one diagnosis per scan), or as a refusal. */
@@ -138,8 +137,12 @@ export const connectionRefused: DetectorDefinition = {
         const host = hostOf(i.client);
         proxies.add(legs.proxyForwardingFrom(host) ?? host);
       }
-      const first = Math.min(...items.map((i) => i.ts));
-      const last = Math.max(...items.map((i) => i.ts));
+      let first = Infinity;
+      let last = -Infinity;
+      for (const i of items) {
+        if (i.ts < first) first = i.ts;
+        if (i.ts > last) last = i.ts;
+      }
       const onRefusal: PairedFailure[] = [];
       const atOnce: PairedFailure[] = [];
       for (const p of pairs) {
@@ -226,7 +229,7 @@ export const connectionRefused: DetectorDefinition = {
         count: n,
         inferred: {},
         explanation:
-          `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}, and each was followed within ${ms(Math.max(...entry.lags) * 1000)} ms by a connection to the same port over ${other} ` +
+          `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}, and each was followed within ${ms(entry.lags.reduce((m, x) => Math.max(m, x), 0) * 1000)} ms by a connection to the same port over ${other} ` +
           `(${[...entry.fallbacks].slice(0, 3).join(', ')}): clients falling back from one address family to the other, as happy eyeballs does (RFC 8305: curl, Go, Node, ` +
           `Python's socket.create_connection and browsers try the next address of a name at once after a refusal). Nothing listens on port ${port} over ${family} there, ` +
           `while the service answers over ${other}; the clients got through, each connect a round trip later.`,
@@ -239,14 +242,7 @@ export const connectionRefused: DetectorDefinition = {
 
     return {
       onOpen(conn: AnalyzedConnection): void {
-        const port = Number(conn.serverName.slice(conn.serverName.lastIndexOf(':') + 1));
-        let list = opens.get(port);
-        if (list === undefined) {
-          if (opens.size >= MAX_SERVERS_TRACKED) return;
-          opens.set(port, (list = []));
-        }
-        if (list.length >= OPENS_KEPT) list.shift();
-        list.push({ ts: conn.startTs, server: conn.serverName, v6: conn.serverName.startsWith('[') });
+        opens.add(conn.startTs, conn.serverName, conn.sPort);
       },
 
       onConnectionEnd(conn: AnalyzedConnection): void {
@@ -311,8 +307,13 @@ export const connectionRefused: DetectorDefinition = {
           byServer.set(f.server, list);
         }
         for (const [server, items] of byServer) {
-          const first = Math.min(...items.map((i) => i.ts));
-          const last = Math.max(...items.map((i) => i.ts));
+          // Loops, not spreads: a flood of refusals to one port is tens of thousands of items.
+          let first = Infinity;
+          let last = -Infinity;
+          for (const i of items) {
+            if (i.ts < first) first = i.ts;
+            if (i.ts > last) last = i.ts;
+          }
           const clients = new Set(items.map((i) => (i.client ? hostOf(i.client) : ''))).size;
           const ok = accepted.get(server);
           const port = server.slice(server.lastIndexOf(':') + 1);

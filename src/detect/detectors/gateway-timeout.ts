@@ -296,8 +296,10 @@ export const gatewayTimeout: DetectorDefinition = {
       const timeoutClause = (what: string, settings: string): string =>
         inferred !== null
           ? `its upstream ${what} timeout is ${value} s (${settings})`
-          : `its upstream ${what} timeout (${settings}) fired after ${timerRange}, waits too spread to name one value ` +
-            `(a timer checked on a coarse tick, as Squid's, Traffic Server's and lighttpd's are, or different timeouts for different requests)`;
+          : reported.length === 1
+            ? `its upstream ${what} timeout (${settings}) fired after ${timerRange} (one wait names no value)`
+            : `its upstream ${what} timeout (${settings}) fired after ${timerRange}, waits too spread to name one value ` +
+              `(a timer checked on a coarse tick, as Squid's, Traffic Server's and lighttpd's are, or different timeouts for different requests)`;
       const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
       const requests = [...new Set(reported.map((r) => r.finding.evidence.method !== null ? `${String(r.finding.evidence.method)} ${String(r.finding.evidence.uri ?? '')}`.trim() : null))]
         .filter((x): x is string => x !== null)

@@ -1,3 +1,4 @@
+import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
@@ -724,14 +725,6 @@ const STALE_IN_FLIGHT = 0.01;
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
 
-/**
- * An idle close followed this soon by its server's port refusing a connection was the server
- * stopping (its process exiting closes every connection it held, and its listener with them), not
- * its idle timer: such a close, and a race with it, is a restart's, and infers no idle timeout.
- */
-const STOPPED_WITHIN = 5;
-/** Refusals kept per server port for that (the latest). */
-const REFUSALS_KEPT = 256;
 
 interface ServerRaces {
   idleGaps: number[];
@@ -893,8 +886,8 @@ export const keepaliveRace: DetectorDefinition = {
     // arrival at a proxy that had forwarded the request is not an idle close.
     const legs = sharedProxyLegs(ctx);
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
-    /** When each server port refused connections (a SYN answered by RST), for STOPPED_WITHIN. */
-    const refusals = new Map<string, number[]>();
+    /** When each server port refused connections: an idle close right before is its stop (server-stops.ts). */
+    const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
     const window = ctx.options.retryWindow;
 
     const serverEntry = (server: string): ServerRaces | null => {
@@ -1156,12 +1149,10 @@ export const keepaliveRace: DetectorDefinition = {
       ...stopSpans(server, entry),
     ];
 
-    /** Idle closes of `server` that its port refusing connections right after shows to be its stop (STOPPED_WITHIN). */
+    /** Idle closes of `server` that its port refusing connections right after shows to be its stop (ServerStops). */
     const stopSpans = (server: string, entry: ServerRaces): BurstSpan[] => {
-      const refused = refusals.get(server);
-      if (refused === undefined) return [];
       const spans: BurstSpan[] = [];
-      for (const ts of entry.idleTs) if (refused.some((r) => r > ts && r - ts <= STOPPED_WITHIN)) spans.push({ from: ts, to: ts, closes: 1 });
+      for (const ts of entry.idleTs) if (stops.stoppedAfter(server, ts)) spans.push({ from: ts, to: ts, closes: 1 });
       return spans;
     };
 
@@ -1407,16 +1398,6 @@ export const keepaliveRace: DetectorDefinition = {
       // every exchange to the request index.
       onConnectionEnd(conn) {
         software.note(conn);
-        const s = conn.server;
-        if (s.synAckCount === 0 && s.rstTs >= 0 && conn.client.synCount > 0 && s.payloadBytes === 0) {
-          let refused = refusals.get(conn.serverName);
-          if (refused === undefined && refusals.size < MAX_SERVERS) refusals.set(conn.serverName, (refused = []));
-          if (refused !== undefined) {
-            if (refused.length >= REFUSALS_KEPT) refused.shift();
-            refused.push(s.rstTs);
-          }
-          return;
-        }
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app === null || app.exchangeCount !== 0) return;

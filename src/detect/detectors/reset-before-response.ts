@@ -162,7 +162,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           'the process or worker that had it died or was killed while it worked on it, and its kernel reset the connection over the request bytes it had not read. ' +
           (fastcgi
             ? `These were FastCGI requests: PHP-FPM kills a worker whose request outlives \`request_terminate_timeout\` (checked about once a second: "execution timed out ... terminating" in its log), ` +
-              'and the web server in front answers its client 502 (nginx: "recv() failed (104: Connection reset by peer) while reading response header from upstream"). '
+              'and the web server in front answers its client 502 (nginx: "recv() failed (104: Connection reset by peer) while reading response header from upstream") or 503 (Apache mod_proxy_fcgi), or sends the request again to another backend. '
             : 'A per-request time limit that kills the worker does this (PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`), and so does a handler that crashes its worker or an OOM kill of one worker. ') +
           (n > 1 ? 'Similar waits point at such a time limit; scattered ones at crashes.' : ''),
         remedy:
@@ -331,7 +331,10 @@ export const resetBeforeResponse: DetectorDefinition = {
           `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText}.${counts}${idleNote}${takenOver} ` +
           (closedBefore < burst.length
             ? `Resets of many connections at once, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
-              `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).`
+              `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).` +
+              (burst.every((c) => c.fastcgi)
+                ? ' These were FastCGI connections: PHP-FPM checks `request_terminate_timeout` about once a second and kills every worker past it at that check, so several requests killed at once is that limit too ("execution timed out" in its log), not only a restart.'
+                : '')
             : `Sockets closed before requests came, many at once: a restart whose FINs this capture does not show, or idle closes meeting reused connections ` +
               `(keep-alive races) with their FINs missing.`),
         remedy:

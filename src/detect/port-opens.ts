@@ -1,0 +1,51 @@
+/** Connection opens remembered: the seconds a held refusal looks back over (SCAN_WINDOW and more) at 20 000 new connections a second. */
+const CAPACITY = 1 << 17;
+/** Set in a kept port word for a server over IPv6. */
+const V6 = 1 << 16;
+
+/**
+ * The latest connection opens of an analysis, in the order they came (the order of their first
+ * packets, so of their times): when, to which server endpoint, over which address family. A ring of
+ * typed arrays: nothing is allocated per connection, every one of which is offered. Asked, at a
+ * refusal, whether a client opened a connection to the same port over the other family right after
+ * (connection-refused: happy eyeballs' fallback). Bounded: an open that CAPACITY later ones pushed
+ * out is forgotten, which costs at worst a fallback taken for a refusal, as before this existed.
+ */
+export class PortOpens {
+  private readonly ts = new Float64Array(CAPACITY);
+  private readonly port = new Int32Array(CAPACITY);
+  private readonly server: string[] = new Array<string>(CAPACITY).fill('');
+  private written = 0;
+
+  /** Records an open at `ts` to `serverName` ("ip:port", IPv6 in brackets) on `port`. */
+  add(ts: number, serverName: string, port: number): void {
+    const slot = this.written++ & (CAPACITY - 1);
+    this.ts[slot] = ts;
+    this.port[slot] = serverName.charCodeAt(0) === 91 ? port | V6 : port;
+    this.server[slot] = serverName;
+  }
+
+  /**
+   * The first open to `port` over the family other than `v6`'s within [from, to], as its server
+   * endpoint and time, or null.
+   */
+  otherFamilyBetween(port: number, v6: boolean, from: number, to: number): { server: string; ts: number } | null {
+    const want = v6 ? port : port | V6;
+    const oldest = Math.max(0, this.written - CAPACITY);
+    // The first open at or after `from` (times only grow along the ring, but for packets a few
+    // microseconds out of order, which the scan below tolerates).
+    let lo = oldest;
+    let hi = this.written;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid & (CAPACITY - 1)] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let n = lo; n < this.written; n++) {
+      const slot = n & (CAPACITY - 1);
+      if (this.ts[slot] > to) break;
+      if (this.port[slot] === want) return { server: this.server[slot], ts: this.ts[slot] };
+    }
+    return null;
+  }
+}
