@@ -11,9 +11,9 @@ function fillMessage(template: string, data: Record<string, string | number> | u
 
 const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
-
 /** Diagnoses are listed worst first. */
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
 /**
  * Runs the registered detectors: hands each connection event to every detector and keeps
  * what they report. Detectors see one context each, which stamps their id and severity.

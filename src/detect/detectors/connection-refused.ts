@@ -33,7 +33,6 @@ const MAX_HELD = 10_000;
  */
 const FALLBACK_WITHIN = 0.5;
 
-
 /** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
 interface Accepted {
   first: number;
@@ -64,7 +63,11 @@ export const connectionRefused: DetectorDefinition = {
     const legs = sharedProxyLegs(ctx);
     const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     const held: Array<{ attempt: Attempt; input: FindingInput }> = [];
-    /** The latest capture time a connection ended at: what the held refusals wait on. */
+    /**
+     * The latest capture time a connection ended at: what the held refusals wait on. Not the time
+     * of the latest open: attempts are noted as they end, after the tracker's linger, and a refusal
+     * judged at the opens' clock would miss the attempts that came after it.
+     */
     let clock = -Infinity;
     /** Each scan's probes refused, by client and server host, with the first probe (for its summary). */
     const scanned = new Map<string, { first: Attempt; ids: string[] }>();
