@@ -545,3 +545,7 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
     'Erlang inets httpd `keep_alive_timeout`, in whole seconds)'
   );
 }
+
+/** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
+export const FASTCGI_READ_TIMEOUTS =
+  'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';

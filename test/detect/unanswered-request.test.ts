@@ -623,3 +623,13 @@ describe('unanswered-request: a wait that agrees with no other still gets its di
     expect(d.remedy).toContain('curl `--max-time`');
   });
 });
+
+describe('unanswered-request: a lone request the server never acknowledged', () => {
+  test('its diagnosis says the request never got in, not that the server had it', () => {
+    const cap = new Capture();
+    hung(cap, 0, 2, { rst: true, noAck: true });
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d).toMatchObject({ count: 1, inferred: {} });
+    expect(d.explanation).toContain('The server did not ACK it: the request never got in');
+  });
+});

@@ -1,3 +1,4 @@
+import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
@@ -10,9 +11,6 @@ import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 /** Where proxies set how long they wait for an HTTP backend's response. */
 const HTTP_READ_TIMEOUTS =
   'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"';
-/** The same for a FastCGI backend (PHP-FPM). */
-export const FASTCGI_READ_TIMEOUTS =
-  'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
  * upstream timeout gave up on a backend that did not answer in time.

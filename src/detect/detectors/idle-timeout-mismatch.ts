@@ -105,6 +105,11 @@ function programOf(conn: AnalyzedConnection): string | null {
   return agent === '' ? null : agent;
 }
 
+/** programOf from a session's two fields (HttpSession.clientSoftware, clientForwarded), kept in a sample. */
+function programNamed(software: string | null, forwarded: boolean | null): string | null {
+  return forwarded === false && software !== null && software !== '' ? software : null;
+}
+
 function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const c = conn.client;
   const s = conn.server;
@@ -184,10 +189,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       const top = e.topReuses;
       if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
       const session = conn.app?.session ?? null;
-      const sample = {
-        gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programOf(conn),
-        software: session?.clientSoftware ?? null, forwarded: session === null ? null : session.clientForwarded,
-      };
+      const software = session?.clientSoftware ?? null;
+      const forwarded = session === null ? null : session.clientForwarded;
+      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programNamed(software, forwarded), software, forwarded };
       let i = top.length;
       while (i > 0 && top[i - 1].gap < sample.gap) i--;
       top.splice(i, 0, sample);
@@ -271,10 +275,13 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         // +140 M instructions on the first 500 000 benchmark packets with this detector alone.
         const top = e.topReuses;
         if (top.length < TOP_REUSES || ex.idleBefore > top[top.length - 1].gap) {
+          // The session read once: the program it names (programOf) follows from its two fields.
+          const session = conn.app?.session ?? null;
+          const software = session?.clientSoftware ?? null;
+          const forwarded = session === null ? null : session.clientForwarded;
           const sample = {
             gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName,
-            answered: ex.responseStart !== null, agent: programOf(conn),
-            software: conn.app?.session?.clientSoftware ?? null, forwarded: conn.app?.session?.clientForwarded ?? null,
+            answered: ex.responseStart !== null, agent: programNamed(software, forwarded), software, forwarded,
           };
           let i = top.length;
           while (i > 0 && top[i - 1].gap < sample.gap) i--;

@@ -1,4 +1,4 @@
-import { FASTCGI_READ_TIMEOUTS } from './gateway-timeout';
+import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
@@ -162,6 +162,20 @@ interface CloseEvent {
 }
 
 type CloserRole = 'client' | 'proxy' | 'server';
+
+/** Whether the server's stack had the unanswered requests (it ACKed them), for a diagnosis: `acked` of `n`. */
+function ackedText(acked: number, n: number): string {
+  if (n === 1) {
+    return acked === 1
+      ? 'The server ACKed it: its TCP stack had the request, so its application hung or was too slow'
+      : 'The server did not ACK it: the request never got in (path loss, a zero window, a full accept queue)';
+  }
+  return acked === n
+    ? 'The server ACKed every one of them: its TCP stack had the requests, so its application hung or was too slow for them'
+    : acked === 0
+      ? 'The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)'
+      : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
+}
 
 interface Wait {
   finding: Finding;
@@ -839,12 +853,7 @@ export const unansweredRequest: DetectorDefinition = {
       const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
       const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
       const acked = members.filter((w) => w.serverAcked).length;
-      const where =
-        acked === n
-          ? `The server ACKed ${n === 1 ? 'it' : 'every one'}: its TCP stack had the request${n === 1 ? '' : 's'}, so its application hung or was too slow`
-          : acked === 0
-            ? `The server ACKed ${n === 1 ? 'it' : 'none of them'}: the request never got in (path loss, a zero window, a full accept queue)`
-            : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
+      const where = ackedText(acked, n);
       const agents = new ClientAgents();
       for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
       const named = agents.describe();
@@ -883,12 +892,7 @@ export const unansweredRequest: DetectorDefinition = {
         .filter((k) => k.connectOnly !== true && (role !== 'client' || k.side !== 'server'))
         .map((k) => k.name);
       const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
-      const where =
-        acked === members.length
-          ? `The server ACKed every one of them: its TCP stack had the requests, so its application hung or was too slow for them`
-          : acked === 0
-            ? `The server ACKed none of them: they never got in (path loss, a zero window, a full accept queue)`
-            : `The server ACKed ${acked} of them (its application did not answer those); the others never got in`;
+      const where = ackedText(acked, members.length);
       const about = requestsAbout(members);
       // An answer right behind the client's close is the server reacting to it (a proxy's 502 as it
       // cancels upstream), which tells nothing of how slow it was.
