@@ -3,7 +3,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+  // Type-checked once by `tsc -p tsconfig.test.json --noEmit` before jest runs (package.json's test
+  // script); each suite is then only transpiled (tsconfig.jest.json: isolatedModules), not checked
+  // again: a run without cache took 509 s against 535 s, keeping CI further from its 10 minutes.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
