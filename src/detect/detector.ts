@@ -105,6 +105,12 @@ export interface DetectorHooks {
   onExchange?(exchange: HttpExchange, conn: AnalyzedConnection): void;
   /** The connection leaves the flow table; its state is final. Copy what you keep: the object is released. */
   onConnectionEnd?(conn: AnalyzedConnection): void;
+  /**
+   * Live capture on a quiet link: time passed with no packet, and every connection that closed
+   * (FIN or RST) before `settled`, capture time, has ended. Reading files, connection ends carry
+   * the clock and this is not called. For what waits on later connections (held refusals).
+   */
+  onClock?(settled: number): void;
   /** The capture ended: report cross-connection findings and diagnoses. */
   onFinish?(): void;
 }

@@ -75,6 +75,11 @@ export class DetectionEngine {
     }
   }
 
+  /** Time passed on a quiet live link: see DetectorHooks.onClock. */
+  onClock(settled: number): void {
+    for (const h of this.hooks) h.onClock?.(settled);
+  }
+
   private contextFor(def: DetectorDefinition, options: DetectOptions): DetectContext {
     return {
       options,

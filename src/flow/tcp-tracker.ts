@@ -281,6 +281,14 @@ export class TcpTracker<T> {
     }
   }
 
+  /**
+   * Capture time before which every closed connection has left the table: a closed one lingers
+   * `closedLinger`, and the sweeps that release it come SWEEP_INTERVAL apart.
+   */
+  get closedSettledBefore(): number {
+    return this.now - this.options.closedLinger - SWEEP_INTERVAL;
+  }
+
   /** Releases every connection still in the table (end of capture). */
   finish(): void {
     const conns = this.table.all();

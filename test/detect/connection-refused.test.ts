@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { analyzeFiles, AnalysisResult, Analyzer } from '../../src/analyze';
+import type { Finding } from '../../src/detect/finding';
 import { connectionRefused } from '../../src/detect/detectors/connection-refused';
-import { buildTcpPacket, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
+import { buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
 import { Capture, get, ofKind, T0 } from './reuse-kit';
 
@@ -98,6 +99,44 @@ describe('connection-refused on synthetic handshakes', () => {
     accepted(cap, 41003, 3);
     const [d] = cap.analyze(only).diagnoses;
     expect(d.explanation).toContain('It accepted 2 connections from 2 s before the first refusal to 0.5 s after the last: the listener was down in between');
+  });
+});
+
+describe('connection-refused in a live capture on a quiet link', () => {
+  /** Feeds the capture to an analyzer, as live capture would, then lets capture time pass with no packet. */
+  function live(cap: Capture, quietUntil: number): { streamed: Finding[]; result: AnalysisResult } {
+    const streamed: Finding[] = [];
+    const analyzer = new Analyzer({ detectors: only, onFinding: (f) => streamed.push(f) });
+    const sorted = [...cap.packets].sort((x, y) => x.ts - y.ts || x.order - y.order);
+    sorted.forEach((p, i) => analyzer.packet({ frame: i + 1, ts: p.ts, caplen: p.data.length, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data }));
+    for (let t = sorted[sorted.length - 1].ts; t <= T0 + quietUntil; t += 2) analyzer.tick(t);
+    const before = [...streamed];
+    return { streamed: before, result: analyzer.finish() };
+  }
+
+  test('a refusal is reported once the capture clock is past the scan window, not only when the capture stops', () => {
+    const cap = new Capture();
+    refused(cap, 40001, [1]);
+    // Held while a scan could still show up around it, then reported with nothing else happening.
+    expect(live(cap, 8).streamed).toEqual([]);
+    const { streamed, result } = live(cap, 20);
+    expect(streamed.map((f) => [f.kind, f.severity, f.frames])).toEqual([[KIND, 'warning', [1, 2]]]);
+    expect(ofKind(result, KIND)).toHaveLength(1);
+  });
+
+  test('probes of a scan spread over several ticks are still one scan, and an outage\'s refusals still warnings, as read from a file', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 30; i++) {
+      const t = 1 + i * 0.2;
+      cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 50000 + i, dport: 20001 + i, seq: 100, flags: TCP_SYN }));
+      cap.add(t + 0.00002, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: 20001 + i, dport: 50000 + i, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+    }
+    for (let i = 0; i < 5; i++) refused(cap, 41000 + i, [2 + i]);
+    const fromFile = ofKind(cap.analyze(only), KIND).map((f) => [f.frames[0], f.severity]);
+    expect(fromFile.filter(([, severity]) => severity === 'info')).toHaveLength(30);
+    const { streamed, result } = live(cap, 40);
+    expect(streamed.map((f) => [f.frames[0], f.severity])).toEqual(fromFile);
+    expect(result.diagnoses.map((d) => d.severity).sort()).toEqual(['info', 'warning']);
   });
 });
 

@@ -248,6 +248,13 @@ export const connectionRefused: DetectorDefinition = {
         opens.add(conn.startTs, conn.serverName, conn.sPort);
       },
 
+      /** A quiet live link: a refusal is not held until some later connection ends. */
+      onClock(settled: number): void {
+        if (settled <= clock) return;
+        clock = settled;
+        releaseUntil(clock);
+      },
+
       onConnectionEnd(conn: AnalyzedConnection): void {
         const c = conn.client;
         const s = conn.server;
