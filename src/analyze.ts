@@ -66,7 +66,10 @@ export interface AnalyzeOptions {
   detect?: Partial<DetectOptions>;
   /** Detectors to run (default: all registered). */
   detectors?: readonly DetectorDefinition[];
-  /** Kinds whose detectors are not run. */
+  /**
+   * Kinds not reported (findings, diagnoses, counts). Their detectors still run: the others ask
+   * what they found (a reset the keep-alive race explained is no crashed worker).
+   */
   ignore?: readonly AnomalyKind[];
   /** Keep 1 in N connections, chosen by a symmetric hash of the 4-tuple (whole connections). */
   sample?: number;
@@ -309,13 +312,12 @@ export class Analyzer {
     this.sample = Math.max(1, Math.floor(options.sample ?? 1));
     this.filter = options.filter && !options.filter.isEmpty ? options.filter : null;
     this.flowIds = options.flowIds && options.flowIds.length > 0 ? new Set(options.flowIds) : null;
-    const ignore = new Set(options.ignore ?? []);
-    const detectors = (options.detectors ?? DETECTORS).filter((d) => !ignore.has(d.id));
+    const detectors = options.detectors ?? DETECTORS;
     const flowIds = this.flowIds;
     const onFinding = options.onFinding;
     this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, (f) => {
       if (!flowIds || (f.flowId !== null && flowIds.has(f.flowId))) onFinding?.(f);
-    });
+    }, new Set(options.ignore ?? []));
     const trackerOptions: TrackerOptions = {
       ...DEFAULT_TRACKER_OPTIONS,
       // Nothing here keeps a connection past its onClose: flow records and findings are copies.

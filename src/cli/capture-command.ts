@@ -9,7 +9,7 @@ import { AnalysisArgs, checkCommonArgs } from './analyze-command';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 import { buildFilter } from './filters';
 import { reachesFailOn } from './fail-on';
-import { needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
+import { checkWritable, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 
 export interface CaptureArgs extends AnalysisArgs {
   iface: string;
@@ -40,6 +40,7 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   if (!(Number.isInteger(args.bufferKiB) && args.bufferKiB >= 64)) throw new UsageError('--buffer takes a whole number of KiB >= 64');
   if (!(args.interval > 0)) throw new UsageError('--interval takes a positive number of seconds');
   const ignore = parseIgnore(args.ignore);
+  if (args.write !== undefined) checkWritable(args.write, '-w');
   const metricsAddress = args.metrics ? parseHostPort(args.metrics) : null;
 
   const out = openOutput(args.output);

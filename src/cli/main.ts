@@ -101,7 +101,8 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       // Throwing stops yargs before any handler runs; the catch below prints one line.
-      throw err ?? new UsageError(`${msg} (see conncheck --help)`);
+      // yargs words some of its messages on two lines ("Invalid values:\n  Argument: ..."): one line.
+      throw err ?? new UsageError(`${msg.replace(/:?\s*\n\s*/g, ': ')} (see conncheck --help)`);
     });
   try {
     await parser.parseAsync();

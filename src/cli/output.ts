@@ -46,6 +46,15 @@ export function openOutput(file: string | undefined): Output {
   return { write: (s) => void fs.writeSync(fd, s), close: () => fs.closeSync(fd) };
 }
 
+/** Fails now, with one line, if `file` cannot be written (before a capture starts, not at its first packet). */
+export function checkWritable(file: string, option: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, 'w'));
+  } catch (e) {
+    throw new UsageError(`${option} ${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 export function parseIgnore(values: readonly string[]): AnomalyKind[] {
   const known = new Set<string>(DETECTORS.map((d) => d.id));
   const kinds: AnomalyKind[] = [];

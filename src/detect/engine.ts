@@ -45,10 +45,15 @@ export class DetectionEngine {
   private readonly counters = new Map<AnomalyKind, number>();
   private readonly services = new Map<string, unknown>();
 
+  /** Findings of hidden kinds: kept for the detectors' cross-references, never in the results. */
+  private hiddenKept = 0;
+
   constructor(
     detectors: readonly DetectorDefinition[],
     options: DetectOptions,
     private readonly onFinding: (finding: Finding) => void = () => undefined,
+    /** Kinds not reported (--ignore): their detectors run, what they find is not shown or counted. */
+    private readonly hidden: ReadonlySet<AnomalyKind> = new Set(),
   ) {
     this.maxKept = options.maxFindingsKept;
     for (const def of detectors) this.follow(def.create(this.contextFor(def, options)));
@@ -99,13 +104,15 @@ export class DetectionEngine {
           evidence: input.evidence,
           frames: [...new Set(input.frames.filter((f) => f > 0))].sort((a, b) => a - b),
         };
-        this.reportedBySeverity[finding.severity]++;
-        if (this.all.length < this.maxKept) {
-          this.all.push(finding);
+        const hidden = this.hidden.has(def.id);
+        if (!hidden) this.reportedBySeverity[finding.severity]++;
+        if (this.all.length + this.hiddenKept < this.maxKept) {
+          if (hidden) this.hiddenKept++;
+          else this.all.push(finding);
           const ofKind = this.byKind.get(def.id);
           if (ofKind === undefined) this.byKind.set(def.id, [finding]);
           else ofKind.push(finding);
-        } else {
+        } else if (!hidden) {
           this.notKept[def.id] = (this.notKept[def.id] ?? 0) + 1;
         }
         if (finding.flowId !== null) {
@@ -113,10 +120,11 @@ export class DetectionEngine {
           if (flows === undefined) this.flowsByKind.set(def.id, new Set([finding.flowId]));
           else flows.add(finding.flowId);
         }
-        this.onFinding(finding);
+        if (!hidden) this.onFinding(finding);
         return finding;
       },
       diagnose: (input): void => {
+        if (this.hidden.has(def.id)) return;
         this.diagnoses.push({ ...input, kind: def.id, severity: input.severity ?? def.meta.severity });
       },
       // A copy: a detector may report more of the same kind while it goes through them.

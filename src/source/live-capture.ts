@@ -113,12 +113,17 @@ export class LiveCapture {
 
     let source: NodeJS.ReadableStream = child.stdout;
     let tee: fs.WriteStream | null = null;
+    /** Why the copy stopped (a full disk, a file removed under it): the capture goes on without it. */
+    let teeFailure: string | null = null;
     if (this.options.teePcap) {
       tee = fs.createWriteStream(this.options.teePcap);
       const file = tee;
+      file.on('error', (e: NodeJS.ErrnoException) => {
+        teeFailure ??= e.code ?? e.message;
+      });
       source = child.stdout.pipe(new Transform({
         transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-          file.write(chunk);
+          if (teeFailure === null) file.write(chunk);
           done(null, chunk);
         },
       }));
@@ -135,8 +140,9 @@ export class LiveCapture {
       }
       throw e;
     } finally {
-      if (tee) await new Promise<void>((r) => tee!.end(r));
+      if (tee) await new Promise<void>((r) => (teeFailure === null ? tee!.end(r) : (tee!.destroy(), r())));
     }
+    if (teeFailure !== null) info.warnings.push(`the copy of the packets to ${this.options.teePcap} stopped: ${teeFailure}; it holds only those before`);
     const code = await exited;
     if (code !== 0 && code !== null && !this.stopping && info.records === 0) {
       throw new CaptureError(explainTcpdumpError(this.stderrText, this.options.iface));

@@ -225,12 +225,12 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     const raceOn = (flowId: number): string | null => {
-      // Findings of the connection being released were reported just now, at the end of the list.
-      const all = ctx.findings();
-      for (let i = all.length - 1; i >= 0 && all[i].flowId === flowId; i--) {
-        if (all[i].kind === 'keepalive-race') return all[i].id;
-      }
-      return null;
+      if (!ctx.reportedOn('keepalive-race', flowId)) return null;
+      // Races of the connection being released were reported just now, at the end of their list
+      // (which holds them when --ignore hides them too: the retry's severity rests on the race).
+      const races = ctx.findings('keepalive-race');
+      const last = races[races.length - 1];
+      return last !== undefined && last.flowId === flowId ? last.id : null;
     };
 
     /**
