@@ -384,7 +384,7 @@ export class Analyzer {
   /** Advances the capture clock with no packet (live capture: time passes on a quiet link). */
   tick(ts: number): void {
     this.tracker.advanceClock(ts);
-    this.engine.onClock(this.tracker.closedSettledBefore);
+    this.engine.onClock(ts, this.tracker.closedSettledBefore);
   }
 
   /** Packets seen so far. */

@@ -120,6 +120,8 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   try {
     const info = await capture.run(onPacket);
     analyzer.addFile(info);
+    // The capture ran until now, not until its last packet: a request still waiting has waited that long.
+    analyzer.tick(lastPacketTs + (Date.now() - lastPacketWall) / 1000);
   } finally {
     clearInterval(timer);
     if (durationTimer) clearTimeout(durationTimer);

@@ -106,11 +106,12 @@ export interface DetectorHooks {
   /** The connection leaves the flow table; its state is final. Copy what you keep: the object is released. */
   onConnectionEnd?(conn: AnalyzedConnection): void;
   /**
-   * Live capture on a quiet link: time passed with no packet, and every connection that closed
-   * (FIN or RST) before `settled`, capture time, has ended. Reading files, connection ends carry
-   * the clock and this is not called. For what waits on later connections (held refusals).
+   * Live capture: the capture clock reached `now` with no packet (a quiet link, or the capture's
+   * stop), and every connection that closed (FIN or RST) before `settled` has ended. Reading files,
+   * connection ends carry the clock and this is not called. For what waits on later connections
+   * (held refusals) and for how long a request has waited when the capture stops.
    */
-  onClock?(settled: number): void;
+  onClock?(now: number, settled: number): void;
   /** The capture ended: report cross-connection findings and diagnoses. */
   onFinish?(): void;
 }

@@ -81,8 +81,8 @@ export class DetectionEngine {
   }
 
   /** Time passed on a quiet live link: see DetectorHooks.onClock. */
-  onClock(settled: number): void {
-    for (const h of this.hooks) h.onClock?.(settled);
+  onClock(now: number, settled: number): void {
+    for (const h of this.hooks) h.onClock?.(now, settled);
   }
 
   private contextFor(def: DetectorDefinition, options: DetectOptions): DetectContext {

@@ -169,13 +169,31 @@ describe('unanswered-request on synthetic connections', () => {
       cap.connection().handshake(until).exchange(until + 0.001).close(until + 0.01, 'c'); // moves the capture clock
       return cap;
     };
-    expect(ofKind(build(10).analyze(only), KIND)).toEqual([]);
     const [f] = ofKind(build(40).analyze(only), KIND);
     expect(f.severity).toBe('warning');
     expect(f.evidence).toMatchObject({ open: true, closedBy: null, serverAcked: true });
     expect(f.evidence.waitSeconds).toBeCloseTo(40.01, 2);
     // The threshold is an option.
-    expect(ofKind(build(10).analyze(only, { detect: { openRequestAge: 5 } }), KIND)).toHaveLength(1);
+    expect(ofKind(build(10).analyze(only, { detect: { openRequestAge: 5 } }), KIND).map((x) => x.severity)).toEqual(['warning']);
+  });
+
+  test('still waiting at capture end, younger: a note (info) once it waited 1 s and ten times the slowest answer of its server', () => {
+    const build = (until: number, answerTakes: number): Capture => {
+      const cap = new Capture();
+      cap.connection().handshake(0).request(0.001, get('/open'));
+      cap.connection().handshake(until).request(until + 0.001, get('/')).response(until + 0.001 + answerTakes, ok()).close(until + answerTakes + 0.01, 'c');
+      return cap;
+    };
+    const r = build(10, 0.005).analyze(only);
+    const [f, ...more] = ofKind(r, KIND);
+    expect(more).toEqual([]);
+    expect(r.diagnoses).toMatchObject([{ kind: KIND, severity: 'info', count: 1, anomalyIds: [f.id], inferred: {} }]);
+    expect(r.diagnoses[0].explanation).toContain('had no response yet when the capture ended');
+    expect(f.severity).toBe('info');
+    expect(f.summary).toMatch(/^GET \/open still had no response when the capture ended, 10\.0\d+ s after it was sent, where 10\.0\.0\.2:80 answered every other request in this capture within 0\.005 s; the server ACKed it/);
+    // Cut in the middle of ordinary traffic, or slower answers beside it: nothing to say.
+    expect(ofKind(build(0.5, 0.005).analyze(only), KIND)).toEqual([]);
+    expect(ofKind(build(10, 2).analyze(only), KIND)).toEqual([]);
   });
 
   test('a half-close right behind the request is not giving up: what follows decides', () => {

@@ -249,7 +249,7 @@ export const connectionRefused: DetectorDefinition = {
       },
 
       /** A quiet live link: a refusal is not held until some later connection ends. */
-      onClock(settled: number): void {
+      onClock(_now: number, settled: number): void {
         if (settled <= clock) return;
         clock = settled;
         releaseUntil(clock);

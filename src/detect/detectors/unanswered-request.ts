@@ -3,7 +3,7 @@ import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { answeredAfterClientClosed, at, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
-import type { Finding, InferredValue } from '../finding';
+import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
@@ -125,6 +125,14 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
 }
 
 const MAX_OPEN_KEPT = 10_000;
+/**
+ * A request still waiting at capture end, younger than `openRequestAge`, is noted (info) once it
+ * has waited at least this long and OPEN_SLOWEST_RATIO times the slowest answer its server gave in
+ * the capture: a capture or a CI window that ends while a server hangs says so, while one cut in
+ * the middle of ordinary exchanges says nothing.
+ */
+const OPEN_NOTED_AFTER = 1;
+const OPEN_SLOWEST_RATIO = 10;
 const MAX_WAITS_PER_SERVER = 10_000;
 const MAX_SERVERS = 10_000;
 const MAX_SERVER_IPS = 100_000;
@@ -277,6 +285,7 @@ export const unansweredRequest: DetectorDefinition = {
     messages: {
       closed: '{request} got no response: the {closedBy} closed the connection ({closedWith}) {wait} s after the request; {acked}',
       open: '{request} still had no response when {when}, {wait} s after it was sent; {acked}',
+      openSlow: '{request} still had no response when {when}, {wait} s after it was sent, {slowest}; {acked}',
       late:
         '{request} got no response in time: the client closed the connection ({closedWith}) {wait} s after the request; ' +
         'the server answered {status} only {late} s after the request, and the client, which had closed its socket, reset it',
@@ -291,6 +300,8 @@ export const unansweredRequest: DetectorDefinition = {
     /** When each server endpoint refused a connection (SYN answered by RST), in the order seen. */
     const refusalsByServer = new Map<string, number[]>();
     let captureEnd = -Infinity;
+    /** The longest any answered request waited for its response's first byte, by server. */
+    const slowestAnswer = new Map<string, number>();
 
     /** The first refusal by `server` at or after `ts` and within REFUSED_SOON_AFTER of it, or null. */
     const refusedSoonAfter = (server: string, ts: number): number | null => {
@@ -846,6 +857,30 @@ export const unansweredRequest: DetectorDefinition = {
      * different lengths. What closed them is said; no timeout is inferred from them. Not for a
      * proxy's waits (see the caller).
      */
+    /** Requests still waiting when the capture ended: no close to tell who would have given up, or when. */
+    function diagnoseStillWaiting(server: string, members: ReadonlyArray<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity }>): void {
+      const n = members.length;
+      const lo = Math.min(...members.map((m) => m.age));
+      const hi = Math.max(...members.map((m) => m.age));
+      const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+      const about = requestsAbout(members.map((m) => ({ request: m.request, encrypted: null })));
+      const acked = members.filter((m) => m.acked).length;
+      ctx.diagnose({
+        server,
+        count: n,
+        severity: members.some((m) => m.severity === 'warning') ? 'warning' : 'info',
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} had no response yet when the capture ended, ${range} after ${n === 1 ? 'it was' : 'they were'} sent. ` +
+          `${ackedText(acked, n)}. The capture ends before anyone gave up, so it shows no timeout: a hung or slow handler, a lock or a slow dependency ` +
+          `of the server, or a response that is legitimately long in coming (a long poll).`,
+        remedy:
+          `Look at what ${server} was doing with ${n === 1 ? 'this request' : 'these requests'} (its logs, a thread dump, its dependencies); ` +
+          `a longer capture shows whether ${n === 1 ? 'it was' : 'they were'} answered late or given up, and by whose timeout.`,
+        anomalyIds: members.map((m) => m.id),
+      });
+    }
+
     function diagnoseUnagreeing(server: string, role: Exclude<CloserRole, 'proxy'>, members: readonly Wait[]): void {
       const n = members.length;
       const lo = Math.min(...members.map((w) => w.wait));
@@ -980,6 +1015,11 @@ export const unansweredRequest: DetectorDefinition = {
 
       onExchange(ex, conn) {
         if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
+        if (ex.responseStart !== null) {
+          const waited = ex.responseStart - ex.requestEnd;
+          const slowest = slowestAnswer.get(conn.serverName);
+          if (slowest === undefined ? slowestAnswer.size < MAX_SERVERS : waited > slowest) slowestAnswer.set(conn.serverName, Math.max(0, waited));
+        }
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
@@ -992,6 +1032,11 @@ export const unansweredRequest: DetectorDefinition = {
           lateAnswer: late,
           encrypted: null,
         });
+      },
+
+      /** Live capture: its clock runs on past the last packet, to when the capture stopped. */
+      onClock(now) {
+        if (now > captureEnd) captureEnd = now;
       },
 
       onConnectionEnd(conn) {
@@ -1075,23 +1120,34 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onFinish() {
+        /** What was still waiting at the end, by server: one diagnosis each. */
+        const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity }>>();
         for (const o of open) {
           const ex = o.ex;
           const requestEnd = ex.requestEnd ?? 0;
           const age = captureEnd - requestEnd;
-          if (age < ctx.options.openRequestAge || claimedElsewhere(o.flowId)) continue;
+          if (claimedElsewhere(o.flowId)) continue;
+          const slowest = slowestAnswer.get(o.server);
+          const young = age < ctx.options.openRequestAge;
+          // Young, only what the server's application had (ACKed) and sat on: a request the server
+          // never took in is the accept queue's or the window's (their detectors say so).
+          if (young && (!o.serverAcked || age < OPEN_NOTED_AFTER || (slowest !== undefined && age < OPEN_SLOWEST_RATIO * slowest))) continue;
           const line = requestLine(ex);
-          ctx.report({
+          const finding = ctx.report({
             flowId: o.flowId,
             client: o.client,
             server: o.server,
             ts: ex.requestStart ?? requestEnd,
-            severity: 'warning',
-            message: 'open',
+            severity: young ? 'info' : 'warning',
+            message: young ? 'openSlow' : 'open',
             data: {
               request: line ?? 'a request',
               when: o.endReason === 'capture-end' ? 'the capture ended' : 'its connection was given up as silent',
               wait: ms(age),
+              slowest:
+                slowest === undefined
+                  ? `and ${o.server} answered no other request in this capture`
+                  : `where ${o.server} answered every other request in this capture within ${slowest < 0.001 ? '1 ms' : `${ms(slowest)} s`}`,
               acked: ackNote(o.serverAcked, o.serverZeroWindow),
             },
             evidence: {
@@ -1112,8 +1168,12 @@ export const unansweredRequest: DetectorDefinition = {
             },
             frames: [ex.requestFrame ?? 0],
           });
+          const mine = waiting.get(o.server) ?? [];
+          if (mine.length === 0) waiting.set(o.server, mine);
+          mine.push({ id: finding.id, request: line, age, acked: o.serverAcked, severity: finding.severity });
         }
         open.length = 0;
+        for (const [server, members] of waiting) diagnoseStillWaiting(server, members);
         diagnose();
       },
     };
