@@ -4,6 +4,7 @@ import { DETECTORS } from '../../src/detect/registry';
 import { pcapLayout, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
 import { middleboxIdleTimeout } from '../../src/detect/detectors/middlebox-idle-timeout';
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { Capture, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
 
 /**
@@ -139,6 +140,27 @@ describe('middlebox-idle-timeout', () => {
       expect(rest).toEqual([]);
       expect(f.evidence).toMatchObject({ form: 'reset', method: null, requestComplete: null, rstTtl: 63, serverTtl: 64 });
       expect(f.summary).toMatch(/^an encrypted \(TLS\) request sent after 6\.009 s idle was reset/);
+    });
+
+    test('a RST with the server\'s own TTL that answered the request sooner than half a round trip to the server: from the path, not a race (far server, client-side capture)', () => {
+      const cap = new Capture();
+      const far = cap.connection();
+      // 31 ms to the server: its answers come 31 ms after what they answer.
+      far.handshake(0, 0.031).request(0.032, get('/a')).response(0.063, ok());
+      far.request(400.063, get('/b'), { noAck: true });
+      far.rstAck(400.0636, 's');
+      // The server's own reset, a round trip after the request (the same capture point): no finding here.
+      const own = cap.connection();
+      own.handshake(0, 0.031).request(0.032, get('/a')).response(0.063, ok());
+      own.request(400.063, get('/b'), { noAck: true });
+      own.rstAck(400.0945, 's');
+      const r = cap.analyze([middleboxIdleTimeout, keepaliveRace]);
+      const found = findingsOf(r, 'middlebox-idle-timeout');
+      expect(found.map((f) => [f.client, f.evidence.resetShownBy, f.evidence.rstTtl === f.evidence.serverTtl])).toEqual([[far.clientName, 'too-soon', true]]);
+      expect(found[0].summary).toContain('sooner than the 31 ms round trip to the server allows');
+      expect(findingsOf(r, 'keepalive-race').map((f) => f.client)).not.toContain(far.clientName);
+      const [d] = r.diagnoses.filter((x) => x.kind === 'middlebox-idle-timeout');
+      expect(d.explanation).toContain('(sooner after the request than a round trip to the server allows)');
     });
 
     test('a RST with the server\'s own TTL, a server FIN before the request, or a reuse after less than 1 s: not a middlebox', () => {

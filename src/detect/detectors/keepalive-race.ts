@@ -4,6 +4,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
+import { resetFromPath } from '../path-reset';
 import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
@@ -1186,6 +1187,8 @@ export const keepaliveRace: DetectorDefinition = {
       // it: its close is the end of that attempt (HAProxy closes the client connection when a
       // request it cannot retry failed upstream), not an idle timer that met the request.
       if (legs.forwardedBefore(conn, close.request, close.closeTs) !== null) return;
+      // A reset the server did not send (its TTL, or its timing): a middlebox's (middlebox-idle-timeout).
+      if (close.closedWith === 'RST' && resetFromPath(conn, close.request.requestStart ?? close.closeTs) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
@@ -1217,6 +1220,7 @@ export const keepaliveRace: DetectorDefinition = {
       const ex = r.request;
       if (legs.forwardedBefore(conn, ex, r.shownTs) !== null) return false;
       const reqTs = ex.requestStart ?? r.shownTs;
+      if (r.shownBy === 'reset' && !r.finProven && resetFromPath(conn, reqTs) !== null) return false;
       const learned = learnedIdleTimeout(conn.serverName);
       if (r.shownBy === 'client-ack') {
         const bound = { idleBeforeRequest: r.idleBeforeRequest, idleAtClose: r.shownTs - r.lastActivityTs, closeAfterRequest: r.shownTs - reqTs, serverRtt: r.serverRtt };

@@ -1,7 +1,8 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, ms, requestLine } from '../facts';
+import { at, ms, requestLine, roundTripToServer } from '../facts';
+import { resetFromPath } from '../path-reset';
 import type { Finding } from '../finding';
 
 /**
@@ -42,6 +43,8 @@ interface Failure {
   requestTs: number;
   rstTtl: number;
   serverTtl: number;
+  /** What shows a reset came from the path (path-reset.ts); null for a drop. */
+  shownBy: 'ttl' | 'too-soon' | null;
 }
 
 interface ServerPath {
@@ -91,11 +94,13 @@ export const middleboxIdleTimeout: DetectorDefinition = {
   id: 'middlebox-idle-timeout',
   meta: {
     description:
-      'A connection reused after a long idle gap met a middlebox (NAT gateway, firewall, load balancer) that had forgotten it, while the server never closed it: a RST in the server\'s name with another IP TTL than the server\'s packets, or the request dropped and retransmitted with no answer.',
+      'A connection reused after a long idle gap met a middlebox (NAT gateway, firewall, load balancer) that had forgotten it, while the server never closed it: a RST in the server\'s name with another IP TTL than the server\'s packets or answering the request sooner than a round trip to the server allows, or the request dropped and retransmitted with no answer.',
     severity: 'error',
     messages: {
       reset:
         '{request} sent after {idle} s idle was reset {wait} ms later by a RST in the server\'s name with IP TTL {rstTtl}, where the server\'s packets have {serverTtl}: a middlebox on the path had forgotten the connection (the server never closed it)',
+      resetSoon:
+        '{request} sent after {idle} s idle was reset {wait} ms later by a RST in the server\'s name that answered it sooner than the {rtt} ms round trip to the server allows: a middlebox on the path had forgotten the connection (the server never closed it)',
       dropped:
         '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: the path drops it (a middlebox that forgot the connection, unless the server\'s host became unreachable)',
     },
@@ -140,18 +145,24 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         const line = ex === null ? 'an encrypted (TLS) request' : requestLine(ex) ?? 'a request';
         let form: Form;
         let finding: Finding;
+        let shownBy: 'ttl' | 'too-soon' | null = null;
         // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake from elsewhere).
         const serverTtl = s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl;
-        if (s.rstTs >= requestTs && s.rstTtl >= 0 && serverTtl >= 0 && s.rstTtl !== serverTtl && s.rstTtl !== s.firstTtl && (s.finTs < 0 || s.finTs > s.rstTs)) {
+        const fromPath = s.finTs < 0 || s.finTs > s.rstTs ? resetFromPath(conn, requestTs) : null;
+        if (fromPath !== null) {
           form = 'reset';
+          shownBy = fromPath;
           finding = ctx.report({
             flowId: conn.id,
             client: conn.clientName,
             server: conn.serverName,
             ts: s.rstTs,
-            message: 'reset',
-            data: { request: line, idle: ms(idle), wait: ms((s.rstTs - requestTs) * 1000), rstTtl: s.rstTtl, serverTtl },
-            evidence: evidenceOf(reuse, 'reset', { resetTs: at(s.rstTs), rstTtl: s.rstTtl, serverTtl, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null }),
+            message: fromPath === 'ttl' ? 'reset' : 'resetSoon',
+            data: { request: line, idle: ms(idle), wait: ms((s.rstTs - requestTs) * 1000), rstTtl: s.rstTtl, serverTtl, rtt: ms(roundTripToServer(conn) * 1000) },
+            evidence: evidenceOf(reuse, 'reset', {
+              resetTs: at(s.rstTs), rstTtl: s.rstTtl >= 0 ? s.rstTtl : null, serverTtl: serverTtl >= 0 ? serverTtl : null, rstHasAck: s.rstHasAck, retransmissions: null, silentSeconds: null,
+              resetShownBy: fromPath,
+            }),
             frames: [reuse.requestFrame, s.rstFrame],
           });
         } else if (s.rstTs < 0 && s.finTs < 0 && s.lastTs < requestTs && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
@@ -171,7 +182,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         } else {
           return;
         }
-        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl });
+        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl, shownBy });
       },
 
       onFinish() {
@@ -186,7 +197,13 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           const answered = p.longestAnsweredReuse < shortest ? p.longestAnsweredReuse : 0;
           // The server still answered (on any connection) after the dropped requests: it was up and reachable.
           const aliveAfter = p.failures.filter((f) => f.form === 'dropped' && p.lastServerPacket > f.requestTs).length;
-          const ttls = resets.length > 0 ? ` (IP TTL ${[...new Set(resets.map((f) => f.rstTtl))].join('/')}, where the server's packets have ${[...new Set(resets.map((f) => f.serverTtl))].join('/')})` : '';
+          const byTtl = resets.filter((f) => f.shownBy === 'ttl');
+          const tooSoon = resets.length - byTtl.length;
+          const shown = [
+            byTtl.length > 0 ? `IP TTL ${[...new Set(byTtl.map((f) => f.rstTtl))].join('/')}, where the server's packets have ${[...new Set(byTtl.map((f) => f.serverTtl))].join('/')}` : '',
+            tooSoon > 0 ? `${tooSoon === resets.length ? '' : `${tooSoon} `}sooner after the request than a round trip to the server allows` : '',
+          ].filter((t) => t !== '').join('; ');
+          const ttls = resets.length > 0 ? ` (${shown})` : '';
           const what = [
             resets.length > 0 ? `${resets.length} ${resets.length === 1 ? 'was' : 'were'} reset in the server's name from elsewhere on the path${ttls}` : '',
             dropped > 0 ? `${dropped} ${dropped === 1 ? 'was' : 'were'} dropped: retransmitted with nothing back${aliveAfter > 0 ? `, while the server went on answering${aliveAfter < dropped ? ` (after ${aliveAfter} of them)` : ''}` : ''}` : '',
@@ -225,7 +242,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
 function evidenceOf(
   reuse: IdleReuse,
   form: Form,
-  more: { resetTs: number | null; rstTtl: number | null; serverTtl: number | null; rstHasAck: boolean | null; retransmissions: number | null; silentSeconds: number | null },
+  more: { resetTs: number | null; rstTtl: number | null; serverTtl: number | null; rstHasAck: boolean | null; retransmissions: number | null; silentSeconds: number | null; resetShownBy?: string },
 ): Record<string, number | string | boolean | null> {
   const ex = reuse.ex;
   return {
