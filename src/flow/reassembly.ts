@@ -3,13 +3,18 @@ import { seqAdd, seqDiff, seqLe, seqLt } from './seq';
 /** A segment that arrived ahead of a hole in the sequence space, held until the hole fills. */
 interface HeldSegment {
   seq: number;
+  /** The captured bytes: all of the segment, or the start of it that the snaplen kept. */
   data: Uint8Array;
+  /** The segment's payload length on the wire (more than data.length when the snaplen cut it). */
+  length: number;
   ts: number;
   frame: number;
 }
 
 /** Receives in-order payload. */
 export type PayloadSink = (data: Uint8Array, offset: number, length: number, ts: number, frame: number) => void;
+/** Told of in-order bytes a held segment had on the wire but the snaplen cut from the capture. */
+export type CutSink = (length: number) => void;
 
 /**
  * Bounds on out-of-order buffering. Per direction, and one budget for the whole analysis so
@@ -51,8 +56,12 @@ export class Reassembler {
     return this.held[0].seq;
   }
 
-  /** Copies and holds a segment that starts after the expected sequence number. False when over a bound. */
-  hold(seq: number, data: Uint8Array, offset: number, length: number, ts: number, frame: number): boolean {
+  /**
+   * Copies and holds a segment that starts after the expected sequence number: its `length`
+   * captured bytes, of `wireLength` (a snaplen-cut segment keeps its place in the sequence space).
+   * False when over a bound.
+   */
+  hold(seq: number, data: Uint8Array, offset: number, length: number, wireLength: number, ts: number, frame: number): boolean {
     if (
       this.held.length >= reassemblyLimits.segmentsPerDirection ||
       this.heldBytes + length > reassemblyLimits.bytesPerDirection ||
@@ -62,7 +71,7 @@ export class Reassembler {
       return false;
     }
     const copy = data.slice(offset, offset + length);
-    const segment: HeldSegment = { seq, data: copy, ts, frame };
+    const segment: HeldSegment = { seq, data: copy, length: Math.max(length, wireLength), ts, frame };
     let i = this.held.length;
     while (i > 0 && seqLt(seq, this.held[i - 1].seq)) i--;
     this.held.splice(i, 0, segment);
@@ -75,17 +84,19 @@ export class Reassembler {
    * Delivers held segments that now continue the stream at `nextSeq`, trimming overlaps.
    * Returns the new next sequence number.
    */
-  drain(nextSeq: number, sink: PayloadSink): number {
+  drain(nextSeq: number, sink: PayloadSink, cutSink: CutSink): number {
     let next = nextSeq;
     while (this.held.length > 0) {
       const first = this.held[0];
       if (seqLt(next, first.seq)) break;
       this.held.shift();
       this.release(first.data.length, 1);
-      const end = seqAdd(first.seq, first.data.length);
+      const end = seqAdd(first.seq, first.length);
       if (seqLe(end, next)) continue; // wholly a duplicate of what was delivered
       const skip = seqDiff(first.seq, next);
-      sink(first.data, skip, first.data.length - skip, first.ts, first.frame);
+      if (skip < first.data.length) sink(first.data, skip, first.data.length - skip, first.ts, first.frame);
+      const cut = first.length - Math.max(skip, first.data.length);
+      if (cut > 0) cutSink(cut);
       next = end;
     }
     return next;

@@ -622,7 +622,7 @@ export class TcpTracker<T> {
     if (ahead > 0) {
       ep.outOfOrder++;
       const peerAckedHole = peer.hasAck && seqGe(peer.highestAck, seq);
-      const held = !peerAckedHole && ep.reassembly.hold(seq, data, v.payloadOffset, v.capturedPayloadLen, ts, frame);
+      const held = !peerAckedHole && ep.reassembly.hold(seq, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, ts, frame);
       // Counted here, per analysis (the reassembly module's own count is process-wide).
       if (!peerAckedHole && !held) this.stats.reassemblyRefused++;
       if (!held) {
@@ -635,10 +635,6 @@ export class TcpTracker<T> {
         const skip = missing < 0 ? -missing : 0;
         if (skip < payloadLen) this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
         this.drainHeld(conn, ep, fromClient);
-      } else if (v.capturedPayloadLen < payloadLen) {
-        // The held copy is short of the segment: account the missing tail when it is drained.
-        ep.gapBytes += payloadLen - v.capturedPayloadLen;
-        ep.cutBytes += payloadLen - v.capturedPayloadLen;
       }
     } else {
       const skip = 0 - ahead; // not -ahead: for an in-order segment that is -0, which V8 must keep as a double
@@ -692,10 +688,15 @@ export class TcpTracker<T> {
   private drainHeld(conn: Connection<T>, ep: Endpoint, fromClient: boolean): void {
     if (!ep.holding) return;
     const before = ep.nextSeq;
-    ep.nextSeq = ep.reassembly.drain(ep.nextSeq, (d, off, len, ts, frame) => {
-      this.observer.onPayload(conn, fromClient, d, off, len, ts, frame);
-      ep.noteData(ts, frame);
-    });
+    ep.nextSeq = ep.reassembly.drain(
+      ep.nextSeq,
+      (d, off, len, ts, frame) => {
+        this.observer.onPayload(conn, fromClient, d, off, len, ts, frame);
+        ep.noteData(ts, frame);
+      },
+      // A held segment's tail the snaplen cut: in its place, after its captured bytes (see deliver).
+      (len) => this.gap(conn, fromClient, ep, len, false, true),
+    );
     ep.payloadBytes += seqDiff(before, ep.nextSeq);
   }
 

@@ -18,6 +18,8 @@ export interface Seg {
   ts: number;
   /** Overrides the client port (port reuse tests). */
   cport?: number;
+  /** Payload bytes the capture kept (a snaplen cut): the first `captured` of it. */
+  captured?: number;
 }
 
 const CLIENT = 0x0a000001;
@@ -38,7 +40,7 @@ export function fillView(view: PacketView, s: Seg): Uint8Array {
   view.flags = s.flags;
   view.window = s.win ?? 1000;
   view.payloadLen = payload.length;
-  view.capturedPayloadLen = payload.length;
+  view.capturedPayloadLen = Math.min(payload.length, s.captured ?? payload.length);
   view.payloadOffset = 0;
   view.hasWindowScale = s.wscale !== undefined;
   view.windowScale = s.wscale ?? 0;

@@ -103,6 +103,24 @@ describe('TCP tracker: sequence space', () => {
     expect(flows[0].bytes.client).toBe(11);
   });
 
+  test('snaplen-cut segments out of order keep their places: their cut tails are cut, not lost (GRO segments swapped by a veth capture)', () => {
+    const { rec, flows } = record([
+      ...handshake(),
+      { from: 'c', flags: F.ACK, seq: 1001, ack: 5001, text: 'aaaaAAAA', captured: 4, ts: 0.01 },
+      { from: 'c', flags: F.ACK, seq: 1017, ack: 5001, text: 'ccccCCCC', captured: 4, ts: 0.02 },
+      { from: 'c', flags: F.ACK, seq: 1009, ack: 5001, text: 'bbbbBBBB', captured: 4, ts: 0.02 },
+      { from: 'c', flags: F.ACK, seq: 1025, ack: 5001, text: 'dddd', ts: 0.03 },
+    ]);
+    expect(rec.payload.get('1c')).toBe('aaaabbbbccccdddd');
+    // Each cut tail told in its place, after its segment's kept bytes.
+    expect(rec.gaps).toEqual([[1, true, 4], [1, true, 4], [1, true, 4]]);
+    expect(flows[0].bytes.client).toBe(28);
+    expect(flows[0].gapBytes.client).toBe(12);
+    expect(rec.closed[0].client.cutBytes).toBe(12);
+    // Nothing the capture missed: no loss.
+    expect(rec.closed[0].client.lossFromTs).toBe(-1);
+  });
+
   test('a partial overlap delivers only the new bytes', () => {
     const { rec } = record([
       ...handshake(),
