@@ -196,6 +196,26 @@ describe('unanswered-request on synthetic connections', () => {
     expect(ofKind(build(10, 2).analyze(only), KIND)).toEqual([]);
   });
 
+  test('a keep-alive client that closes right behind a later request gave up (ab on an error elsewhere); the server\'s close after it is no server timeout, and closes sooner than answers it took are no client timeout', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 2; i++) {
+      const conn = cap.connection();
+      conn.handshake(0);
+      // Answers it took, up to 12 ms after the request.
+      for (let k = 0; k < 5; k++) conn.request(0.1 + k * 0.1, get('/load')).response(0.1 + k * 0.1 + 0.002 + k * 0.0025, ok());
+      conn.request(1, get('/load'));
+      conn.fin(1.0013 + i * 0.0003, 'c').ack(1.0014 + i * 0.0003, 's');
+      conn.fin(1.004, 's').ack(1.0041, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.evidence.closedBy, f.evidence.halfClosed])).toEqual([['client', false], ['client', false]]);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain("That is no timeout of the client's: on the same connections it had waited up to 0.012 s for answers to the same request");
+  });
+
   test('a half-close right behind the request is not giving up: what follows decides', () => {
     const cap = new Capture();
     const conn = cap.connection();

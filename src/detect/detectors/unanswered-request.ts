@@ -125,6 +125,8 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
 }
 
 const MAX_OPEN_KEPT = 10_000;
+/** Request lines whose answers' waits are kept per connection (see takenOnConnection). */
+const TAKEN_LINES_KEPT = 8;
 /**
  * A request still waiting at capture end, younger than `openRequestAge`, is noted (info) once it
  * has waited at least this long and OPEN_SLOWEST_RATIO times the slowest answer its server gave in
@@ -220,6 +222,8 @@ interface Wait {
   encrypted: EncryptedRequest | null;
   /** A FastCGI request (HttpExchange.protocol): a web server's to PHP-FPM or another FastCGI application. */
   fastcgi: boolean;
+  /** The longest the client waited for an answer to the same request line it took on the same connection (0: none). */
+  takenBefore: number;
 }
 
 /**
@@ -302,6 +306,12 @@ export const unansweredRequest: DetectorDefinition = {
     let captureEnd = -Infinity;
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
+    /**
+     * By live connection, per request line (at most TAKEN_LINES_KEPT): the longest its client waited
+     * for an answer it took on it. One client, and one call site's timer: a client may give its
+     * report endpoint longer than the rest.
+     */
+    const takenOnConnection = new Map<number, Map<string, number>>();
 
     /** The first refusal by `server` at or after `ts` and within REFUSED_SOON_AFTER of it, or null. */
     const refusedSoonAfter = (server: string, ts: number): number | null => {
@@ -361,7 +371,7 @@ export const unansweredRequest: DetectorDefinition = {
           ? 'the server never ACKed it and advertised a zero window (it was not reading)'
           : 'the server never ACKed it (it did not get in: path, window or accept queue)';
 
-    function report(conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean): void {
+    function report(conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean, takenBefore: number): void {
       const ex = t.ex;
       const requestEnd = ex.requestEnd ?? 0;
       // A server's close is timed by the server: away from it, the round trip to it is taken out.
@@ -441,21 +451,25 @@ export const unansweredRequest: DetectorDefinition = {
           clientForwarded: conn.app?.session?.clientForwarded ?? null,
           encrypted,
           fastcgi: ex.protocol === 'fastcgi',
+          takenBefore,
         });
       }
     }
 
     /**
      * How the wait ended: the first FIN or RST after the request. A client FIN right behind the
-     * request is a half-close and does not end the wait (what follows does, if anything).
+     * first request of a connection is a half-close and does not end the wait (what follows does,
+     * if anything). Not behind a later one: a client that kept the connection open between its
+     * requests does not half-close it after one (ab closing every connection when it gave up on the
+     * run: nginx logged 499s, and its close right after looked like a 4 ms server timeout).
      */
-    function closeAfter(conn: AnalyzedConnection, requestEnd: number): { close: CloseEvent | null; halfClosed: boolean } {
+    function closeAfter(conn: AnalyzedConnection, requestEnd: number, index: number): { close: CloseEvent | null; halfClosed: boolean } {
       const events: CloseEvent[] = [];
       const c = conn.client;
       const s = conn.server;
       let halfClosed = false;
       if (c.finTs >= requestEnd) {
-        if (c.finTs - requestEnd <= HALF_CLOSE_GRACE) halfClosed = true;
+        if (c.finTs - requestEnd <= HALF_CLOSE_GRACE && index <= 1) halfClosed = true;
         else events.push({ ts: c.finTs, frame: c.finFrame, by: 'client', with: 'FIN' });
       }
       if (c.rstTs >= requestEnd) events.push({ ts: c.rstTs, frame: c.rstFrame, by: 'client', with: 'RST' });
@@ -611,9 +625,14 @@ export const unansweredRequest: DetectorDefinition = {
             continue;
           }
         }
-        // Each set of waits that agree is one timeout at work (a client may have several).
+        // Each set of waits that agree is one timeout at work (a client may have several), unless
+        // its clients waited longer than that for answers they took: then it was no timeout.
         for (const cluster of clusters) {
-          diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
+          const longer = group.role === 'client' ? longestTaken(cluster.members) : 0;
+          const hi = Math.max(...cluster.members.map((w) => w.wait));
+          // Past the longest cut wait by more than a timer's tick could let an answer in.
+          if (longer > hi + Math.min(MAX_TIMER_TICK, hi)) diagnoseStoppedWaiting(group.server, cluster.members, longer);
+          else diagnoseCluster(group.server, group.role, cluster.value, cluster.members);
         }
         // Waits that agree with no other (a single one above all) infer no timeout, but each is a
         // request nobody answered all the same: it gets its diagnosis, without a value. A proxy's
@@ -881,6 +900,40 @@ export const unansweredRequest: DetectorDefinition = {
       });
     }
 
+    /** The longest the members' clients waited, on the same connections, for answers they took. */
+    function longestTaken(members: readonly Wait[]): number {
+      let longest = 0;
+      for (const w of members) longest = Math.max(longest, w.takenBefore);
+      return longest;
+    }
+
+    /**
+     * Client closes that agree like a timeout's, from clients that had waited longer for other
+     * answers of the server's and taken them: no timeout of theirs. They stopped for a reason of
+     * their own (ab closes every connection when it gives up on a run; a caller's cancellation).
+     */
+    function diagnoseStoppedWaiting(server: string, members: readonly Wait[], longer: number): void {
+      const n = members.length;
+      const lo = Math.min(...members.map((w) => w.wait));
+      const hi = Math.max(...members.map((w) => w.wait));
+      const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+      const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
+      const acked = members.filter((w) => w.serverAcked).length;
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${n === 1 ? 'its' : 'their'} client (${closers}) closed the connection ${range} after ${n === 1 ? 'it' : 'each'}. ` +
+          `That is no timeout of the client's: on the same connection${n === 1 ? '' : 's'} it had waited up to ${ms(longer)} s for answers to the same request${n === 1 ? '' : 's'}, and taken them. ` +
+          `It stopped waiting for a reason of its own: it gave up on its whole run after an error elsewhere (ab closes every connection when one fails), its caller cancelled the requests, or it exited. ` +
+          `The server had ACKed ${acked === n ? (n === 1 ? 'it' : 'all of them') : `${acked} of them`}.`,
+        remedy:
+          `Look at what the client did at that moment (its log: an error on another connection, a cancellation, its exit); these closes do not say that ${server} was slow.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
     function diagnoseUnagreeing(server: string, role: Exclude<CloserRole, 'proxy'>, members: readonly Wait[]): void {
       const n = members.length;
       const lo = Math.min(...members.map((w) => w.wait));
@@ -1021,6 +1074,13 @@ export const unansweredRequest: DetectorDefinition = {
           if (slowest === undefined ? slowestAnswer.size < MAX_SERVERS : waited > slowest) slowestAnswer.set(conn.serverName, Math.max(0, waited));
         }
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
+        if (ex.state === 'complete' && late === null && ex.responseStart !== null) {
+          const line = requestLine(ex);
+          const waited = ex.responseStart - ex.requestEnd;
+          let taken = takenOnConnection.get(conn.id);
+          if (taken === undefined) takenOnConnection.set(conn.id, (taken = new Map()));
+          if (line !== null && (taken.has(line) || taken.size < TAKEN_LINES_KEPT) && waited > (taken.get(line) ?? 0)) taken.set(line, waited);
+        }
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
@@ -1041,6 +1101,8 @@ export const unansweredRequest: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        const taken = takenOnConnection.get(conn.id);
+        takenOnConnection.delete(conn.id);
         {
           // A refused connection (as connection-refused tells it): the server's listener was gone then.
           const c = conn.client;
@@ -1074,7 +1136,7 @@ export const unansweredRequest: DetectorDefinition = {
         // A FIN the capture dropped, which sequence numbers prove (Endpoint.finUnseen): when the
         // server closed, against the request, cannot be told (before it: a race; after: unanswered).
         if (s.finTs < 0 && s.finUnseen) return;
-        const { close, halfClosed } = closeAfter(conn, requestEnd);
+        const { close, halfClosed } = closeAfter(conn, requestEnd, ex.index);
         // A request whose head the snaplen cut may not have been all sent (slow-clients-server-timeouts:
         // a PUT's body stalled, then the server's client_body_timeout; a slow client's head). A client
         // that gave up and closed had sent what it meant to (clients write a request whole): only a
@@ -1116,7 +1178,8 @@ export const unansweredRequest: DetectorDefinition = {
           if (!(t.encrypted !== null ? t.encrypted.serverAcked : peerAckedAll(conn.client, s))) return;
         }
         if (claimedElsewhere(conn.id)) return;
-        report(conn, t, close, halfClosed);
+        const line = requestLine(t.ex);
+        report(conn, t, close, halfClosed, (line !== null ? taken?.get(line) : undefined) ?? 0);
       },
 
       onFinish() {
