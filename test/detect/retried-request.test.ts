@@ -99,6 +99,24 @@ describe('retried-request: synthetic connections', () => {
     expect(ofKind(r, KIND)).toEqual([]);
   });
 
+  test('silent: the same request again after the client\'s usual pause is its next iteration (a loop told of the failure), not a retry; at once, a retry', () => {
+    // The client paused ~5 s before the failed request (the race): its next one 5 s after the failure is its pace.
+    const paced = new Capture();
+    race(paced, get('/b'));
+    paced.connection().handshake(10.0).exchange(10.0002, get('/b')).close(10.01, 'c');
+    const r = paced.analyze(only);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(ofKind(r, 'keepalive-race')[0].evidence.retried).toBe(false);
+    // Within PACE_MIN of the failure it is a retry whatever the pace; and a pause far off the client's.
+    for (const at of [5.05, 16.5]) {
+      const cap = new Capture();
+      race(cap, get('/b'));
+      cap.connection().handshake(at).exchange(at + 0.0002, get('/b')).close(at + 0.01, 'c');
+      const [f, ...rest] = ofKind(cap.analyze(only, { detect: { retryWindow: 15 } }), KIND);
+      expect({ at, rest, found: f !== undefined }).toEqual({ at, rest: [], found: true });
+    }
+  });
+
   test('a retried POST is a warning (non-idempotent) when the server may have read the first attempt', () => {
     // The server had the POST (ACKed) for half a second and reset: it may have applied it.
     const cap = new Capture();

@@ -15,7 +15,7 @@ import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
-import { failureOf } from './retried-request';
+import { atItsPace, failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
@@ -919,8 +919,9 @@ export const keepaliveRace: DetectorDefinition = {
       const signature = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri ?? '', bodyBytes: ex.requestBodyBytes };
       const hash = signatureHash(conn, signature.method, signature.uri, signature.bodyBytes);
       const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
-      // Like retried-request: a sequential client that sent other requests first had moved on.
-      return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) ? next : null;
+      // Like retried-request: a sequential client that sent other requests first had moved on, and
+      // one that sent it again after its usual pause went on with its next iteration.
+      return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) && !atItsPace(ex.idleBefore, failedAt, next.ts) ? next : null;
     };
 
     const raceFinding = (

@@ -77,6 +77,8 @@ interface PendingFailure {
   failure: RequestFailure;
   /** The keep-alive race finding on the failed connection, if any. */
   raceId: string | null;
+  /** How long its client had paused before it, on its connection (HttpExchange.idleBefore; null: unknown). */
+  pause: number | null;
 }
 
 /** Failures waiting for their retry to be emitted; the oldest are dropped past this many. */
@@ -92,6 +94,23 @@ const FAILURE_TEXT: Record<RequestFailure['how'], string> = {
   'client-closed': 'the client closed the connection',
   'connection-died': 'the connection went silent',
 };
+
+/** A next attempt sooner than this after the failed one is a retry, whatever the client's pace (seconds). */
+const PACE_MIN = 0.1;
+
+/**
+ * The same request sent again after the failure at the client's own pace: after a pause as long as
+ * the one it made before the failed request on its connection (within a factor of two), and not at
+ * once. A client that sends a request, pauses and sends it again (a poller, a test loop) and was
+ * told of the failure went on with its next iteration (python requests raised ConnectionError each
+ * time, and its next call came at its pause). Retry logic resends at once (Go's Transport,
+ * OkHttp, libcurl, urllib3's Retry, nginx) or after a backoff of its own.
+ */
+export function atItsPace(pause: number | null, failedAt: number, nextTs: number): boolean {
+  if (pause === null) return false;
+  const since = nextTs - failedAt;
+  return since >= PACE_MIN && since >= 0.5 * pause && since <= 2 * pause;
+}
 
 export const retriedRequest: DetectorDefinition = {
   id: 'retried-request',
@@ -179,12 +198,12 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
-    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null): void => {
+    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null): void => {
       const hash = request.hash;
-      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId };
+      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause };
       const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
       if (retry !== null) {
-        if (!movedOn(request, failure.at, retry)) report(failed, retry);
+        if (!movedOn(request, failure.at, retry) && !atItsPace(pause, failure.at, retry.ts)) report(failed, retry);
         return;
       }
       const list = pending.get(hash);
@@ -219,7 +238,7 @@ export const retriedRequest: DetectorDefinition = {
         pendingCount--;
         if (list.length === 0) pending.delete(hash);
         // The next attempt at the request: a retry only if it was its connection's first request since the failure.
-        if (index.firstOnItsConnectionSince(entry, failed.failure.at) && !movedOn(failed.request, failed.failure.at, request)) report(failed, request);
+        if (index.firstOnItsConnectionSince(entry, failed.failure.at) && !movedOn(failed.request, failed.failure.at, request) && !atItsPace(failed.pause, failed.failure.at, request.ts)) report(failed, request);
         return;
       }
     };
@@ -284,7 +303,7 @@ export const retriedRequest: DetectorDefinition = {
         const raceId = raceOn(conn.id);
         for (const u of list) {
           const failure = failureOf(u.ex, conn);
-          if (failure !== null) handleFailure(u.request, failure, raceId);
+          if (failure !== null) handleFailure(u.request, failure, raceId, u.ex.idleBefore);
         }
       },
     };
