@@ -863,8 +863,15 @@ export function attemptWaits(p: PairedFailure): Array<number | null> {
   });
 }
 
+/**
+ * Whether the upstream copy `r` was answered by `ts`. Not by a response that began after the proxy
+ * had closed the leg: the proxy had given up, and the backend's answer to its close came too late
+ * (Go's handlers write what they have when the request's context is cancelled: nginx's 504 at
+ * `proxy_read_timeout` left 0.1 ms after such a 200 reached it).
+ */
 function answeredBefore(r: LegRequest, ts: number): boolean {
-  return r.responseStart !== null && r.responseStart <= ts;
+  if (r.responseStart === null || r.responseStart > ts) return false;
+  return !(r.leg.closedBy === 'proxy' && r.leg.closeTs < r.responseStart);
 }
 
 /** Established backend connections open at `from`, and the most open at once during [from, to]. */

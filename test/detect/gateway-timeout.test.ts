@@ -33,6 +33,28 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.remedy).toContain('proxy_read_timeout');
   });
 
+  test('a backend answer that came after the proxy had closed the leg (Go writes on its cancelled context) is no answer: still a gateway timeout', () => {
+    const cap = new Capture();
+    const clients = [0, 3].map((at, i) => {
+      const down = downstream(cap);
+      down.handshake(at).request(at + 0.001, get(`/r/${i}`));
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, get(`/r/${i}`));
+      // The proxy gives up at 1.4 s and closes the leg; the backend's 200 reaches it 0.1 ms after, its 504 leaves 0.15 ms after that.
+      up.fin(at + 1.402, 'c');
+      up.response(at + 1.4021, ok());
+      up.rst(at + 1.4022, 'c');
+      down.response(at + 1.40225, ok('upstream timed out', [], 'HTTP/1.1', '504 Gateway Time-out'));
+      down.close(at + 1.41, 'c');
+      return down;
+    });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.client, f.evidence.upstreamPhase, f.evidence.upstreamClosedBy])).toEqual(clients.map((c) => [c.clientName, 'read', 'proxy']));
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(1.4, 2);
+  });
+
   test('a proxy that strips a path prefix (nginx location /api/ with proxy_pass http://backend/): its upstream requests still pair', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 1, upstream: 'read', uri: '/api/hang/1', upstreamUri: '/hang/1' });
