@@ -202,6 +202,20 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.inferred.upstreamTimeout.value).toBeCloseTo(3.005, 3);
   });
 
+  test('upstream not in the capture: two 502s that agree among four that do not are no timer (nginx\'s 502s for backends that reset kept-alive connections)', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 0.079, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(cap, 1, { delay: 0.0789, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(cap, 2, { delay: 0.024, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(cap, 3, { delay: 0.0235, upstream: 'none', answer: '502 Bad Gateway' });
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    // Three of four that agree are a timer.
+    const more = new Capture();
+    for (let i = 0; i < 3; i++) scene(more, i, { delay: 0.3 + i * 0.001, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(more, 3, { delay: 0.024, upstream: 'none', answer: '502 Bad Gateway' });
+    expect(ofKind(more.analyze(only), KIND)).toHaveLength(3);
+  });
+
   test('a lone 504 is reported (the status says timeout), without an inferred value', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 2, upstream: 'none' });

@@ -52,6 +52,14 @@ const TIMEOUT_NAME: Record<Phase, string> = {
  */
 const SPREAD_AROUND_CLUSTER = 0.5;
 
+/**
+ * Errors other than 504 whose upstream the capture does not show prove a timer only by their delays:
+ * a set that agrees must hold at least this share of the proxy's such errors. nginx answers 502
+ * for a backend that reset a kept-alive connection (no timer at all): two of four such 502s 79 ms
+ * after their requests, the other two 24 ms, made a "79 ms proxy timer".
+ */
+const INVISIBLE_AGREEING_SHARE = 2 / 3;
+
 /** The share of a retrying proxy's attempts that must agree to name its per-attempt timeout. */
 const ATTEMPTS_AGREEING = 0.9;
 
@@ -380,9 +388,12 @@ export const gatewayTimeout: DetectorDefinition = {
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();
+        /** Errors other than 504 with no upstream in sight, by proxy, those at once included (INVISIBLE_AGREEING_SHARE). */
+        const invisibleErrors = new Map<string, number>();
         for (const p of legs.pair()) {
           if (p.failure.how !== 'status') continue;
           if (!isGatewayPhase(p.phase)) continue;
+          if (p.phase === 'invisible' && p.failure.status !== 504) invisibleErrors.set(p.failure.server, (invisibleErrors.get(p.failure.server) ?? 0) + 1);
           // An error at once is not a timeout (a refused backend, no server available).
           if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
           // The backend closed (or refused) the upstream connection before the proxy's error: the
@@ -425,9 +436,12 @@ export const gatewayTimeout: DetectorDefinition = {
           // A few waits that happen to agree among more of the same kind spread around them are
           // chance, not a timer's value: a timer checked on a coarse tick (Squid's, once a second
           // on a clock of whole seconds) ends waits anywhere within a second or more of its value.
+          const invisibleOfServer = invisibleErrors.get(server) ?? 0;
           const groups = clustered.groups.filter((g) => {
             const near = rest.filter((p) => g.members.some((m) => m.phase === p.phase) && Math.abs(p.delay - g.value.value) <= SPREAD_AROUND_CLUSTER * g.value.value);
-            if (near.length <= g.members.length) return true;
+            const invisible = g.members.filter((m) => m.phase === 'invisible' && m.failure.status !== 504).length;
+            const tooFew = invisible > 0 && invisible < INVISIBLE_AGREEING_SHARE * invisibleOfServer;
+            if (near.length <= g.members.length && !tooFew) return true;
             rest.push(...g.members);
             return false;
           });
