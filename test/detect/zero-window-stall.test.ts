@@ -135,6 +135,14 @@ describe('zero-window-stall on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('silent: a response that all came and filled the buffer, then the next exchange after the window reopened', () => {
+    const cap = new Capture();
+    new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', `HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789`)
+      .window(0.1, 'c', 0).window(6, 'c', 65535)
+      .send(6.5, 'c', REQUEST).send(6.501, 's', `HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789`).fin(7, 'c').fin(7.0001, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('diagnosis per server names the side that stopped reading', () => {
     const cap = new Capture();
     stalledDownload(cap, 2);

@@ -37,11 +37,16 @@ function exchangeAt(conn: AnalyzedConnection, side: Side, ts: number): HttpExcha
 
 /**
  * Whether the sender had data waiting while the window was zero: its persist timer probed the
- * window, or it sent data as soon as the window reopened. A full receive buffer after the sender
- * finished (nothing queued) stalls nobody.
+ * window, or it sent data once the window reopened — unless the message under way when the window
+ * closed had already all come (its last byte filled the buffer): what it sent later was a new
+ * message, answering a new request. A full receive buffer after the sender finished stalls nobody.
  */
-function senderWaited(episode: ZeroWindowEpisode, sender: Endpoint): boolean {
-  return episode.probes > 0 || (episode.endTs >= 0 && sender.lastDataTs >= episode.endTs);
+function senderWaited(episode: ZeroWindowEpisode, sender: Endpoint, side: Side, conn: AnalyzedConnection): boolean {
+  if (episode.probes > 0) return true;
+  if (episode.endTs < 0 || sender.lastDataTs < episode.endTs) return false;
+  const ex = exchangeAt(conn, side, episode.startTs);
+  const ended = ex === null ? null : side === 'client' ? (ex.state === 'complete' ? ex.responseEnd : null) : ex.requestEnd;
+  return ended === null || ended > episode.startTs;
 }
 
 function capitalize(text: string): string {
@@ -75,7 +80,7 @@ export const zeroWindowStall: DetectorDefinition = {
       for (const episode of receiver.zeroWindowEpisodes) {
         const end = episode.endTs >= 0 ? episode.endTs : conn.lastTs;
         const duration = end - episode.startTs;
-        if (duration >= threshold && senderWaited(episode, sender)) stalls.push({ episode, end, duration });
+        if (duration >= threshold && senderWaited(episode, sender, side, conn)) stalls.push({ episode, end, duration });
       }
       if (stalls.length === 0) return;
       let longest = stalls[0];
