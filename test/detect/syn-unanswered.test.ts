@@ -103,6 +103,27 @@ describe('syn-unanswered: what was lost, the SYN or its answer, and where', () =
 });
 
 describe('syn-unanswered on synthetic handshakes', () => {
+  test('silent: a SYN answered by a challenge ACK (the old connection on the 4-tuple still open at the server), the client\'s RST, and its SYN again', () => {
+    const cap = new Capture();
+    const cport = 40404;
+    // The old connection: a handshake and an exchange, left open.
+    seg(cap, 0, 'c', cport, TCP_SYN, 100);
+    seg(cap, 0.0001, 's', cport, TCP_SYN | TCP_ACK, 900, 101);
+    seg(cap, 0.0002, 'c', cport, TCP_ACK, 101, 901);
+    // 30 s later a new SYN on the same 4-tuple: the server's challenge ACK carries the old numbers, the client resets them.
+    syns(cap, cport, [30]);
+    seg(cap, 30.0001, 's', cport, TCP_ACK, 901, 101);
+    seg(cap, 30.0002, 'c', cport, TCP_RST, 101);
+    syns(cap, cport, [31]);
+    answer(cap, cport, 31.0001);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    // Without the challenge ACK and the RST it is a SYN lost once.
+    const lost = new Capture();
+    syns(lost, cport, [30, 31]);
+    answer(lost, cport, 31.0001);
+    expect(ofKind(lost.analyze(only), KIND)).toHaveLength(1);
+  });
+
   // Linux ≥ 6.5 (net.ipv4.tcp_syn_linear_timeouts = 4) retries at the initial RTO several times, then doubles.
   test.each([
     [[0, 1, 2, 3, 4, 5, 7, 11], 'linear-then-exponential'],

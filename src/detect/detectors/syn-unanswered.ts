@@ -245,6 +245,10 @@ export const synUnanswered: DetectorDefinition = {
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
         if (times.length < 2) return;
         if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
+        // The server answered the first SYN, with an ACK of its own (a challenge ACK: its side of an
+        // earlier connection on this 4-tuple was still open; the client reset that and sent its SYN
+        // again, RFC 5961). Nothing was lost: port-reuse says which connection it was.
+        if (s.firstTs >= times[0] && (s.synAckTimes.length === 0 || s.firstTs < s.synAckTimes[0]) && c.rstTs >= s.firstTs && c.rstTs < times[times.length - 1]) return;
 
         const a: Attempt = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
