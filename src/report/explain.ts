@@ -79,7 +79,7 @@ function ladderBlock(p: Paint, ladder: Ladder, options: ExplainOptions, frames: 
 }
 
 function diagnosisBlock(p: Paint, d: Diagnosis): string[] {
-  const out = [p.bold(`Diagnosis: ${d.kind} at ${d.server} (${d.count} finding${d.count === 1 ? '' : 's'})`)];
+  const out = [p.bold(`Diagnosis: ${d.kind} at ${d.server} (${d.anomalyIds.length} finding${d.anomalyIds.length === 1 ? '' : 's'})`)];
   const inferred = Object.entries(d.inferred)
     .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} sample${v.samples === 1 ? '' : 's'}, spread ${formatDuration(v.spread)})`)
     .join('; ');

@@ -67,7 +67,7 @@ function headline(result: AnalysisResult, names: string): string {
 }
 
 function diagnosisBlock(d: Diagnosis): string[] {
-  const out = [`### ${SEVERITY_WORD[d.severity]} ${escapeMarkdown(d.kind)} at ${code(d.server)} — ${plural(d.count, 'finding')}`, ''];
+  const out = [`### ${SEVERITY_WORD[d.severity]} ${escapeMarkdown(d.kind)} at ${code(d.server)} — ${plural(d.anomalyIds.length, 'finding')}`, ''];
   const inferred = Object.entries(d.inferred).map(
     ([name, v]) => `${code(name)} ≈ ${formatDuration(v.value)} (${plural(v.samples, 'sample')}, spread ${formatDuration(v.spread)})`,
   );

@@ -59,7 +59,7 @@ function wrap(text: string, width: number, indent: string): string {
 function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
   const out: string[] = [];
   for (const d of diagnoses) {
-    out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.count} finding${d.count === 1 ? '' : 's'}`);
+    out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.anomalyIds.length} finding${d.anomalyIds.length === 1 ? '' : 's'}`);
     const inferred = Object.entries(d.inferred)
       .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} samples, spread ${formatDuration(v.spread)})`)
       .join('; ');

@@ -600,6 +600,20 @@ describe('unanswered-request: a client timeout that covers the connect (curl --m
     expect(d.inferred.clientTimeoutFromConnect).toBeUndefined();
   });
 
+  test('waits that spread about alike from either point tell nothing (Python settimeout after its connect, 2 ms away)', () => {
+    const cap = new Capture();
+    // From the SYN they spread 1.1 ms, from the request 1.3 ms: a little closer, by chance.
+    for (const [t, rtt, jitter] of [[0, 0.0023, 0], [3, 0.0021, 0.0013], [6, 0.0022, 0.0006]]) {
+      const c = cap.connection();
+      c.handshake(t, rtt).request(t + rtt + 0.0002, get('/hang')).ack(t + rtt + 0.0003, 's');
+      c.close(t + rtt + 0.0002 + 3 + jitter, 'c');
+    }
+    const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(3.0, 2);
+    expect(d.inferred.clientTimeoutFromConnect).toBeUndefined();
+    expect(d.explanation).not.toContain('agree more closely');
+  });
+
   test('requests on reused connections: only the wait from the request', () => {
     const cap = new Capture();
     for (const t of [0, 3, 6]) {

@@ -27,6 +27,14 @@ describe('table report', () => {
     expect(text).not.toContain('more connection-refused');
   });
 
+  test('a diagnosis\'s header counts its findings, not what its count counts (6 failed responses of one intermittent-5xx finding)', async () => {
+    const result = await analyzeFiles([SAMPLE]);
+    result.anomalies = [finding(1, 'intermittent-5xx', '10.0.0.2:80')];
+    result.diagnoses = [{ kind: 'intermittent-5xx', severity: 'warning', server: '10.0.0.2:80', count: 6, inferred: {}, explanation: 'e', remedy: 'r', anomalyIds: ['intermittent-5xx#1'] }];
+    const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(text).toContain('[WARNING] intermittent-5xx at 10.0.0.2:80 — 1 finding\n');
+  });
+
   test('findings one diagnosis gathers fold as one group, whatever their server endpoints (a port scan\'s probes)', async () => {
     const result = await analyzeFiles([SAMPLE]);
     result.anomalies = Array.from({ length: 30 }, (_, i) => finding(i + 1, 'connection-refused', `10.0.0.3:${2001 + i}`));

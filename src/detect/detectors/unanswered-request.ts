@@ -125,6 +125,8 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
 }
 
 const MAX_OPEN_KEPT = 10_000;
+/** Waits counted from the SYN must spread at most this share of those counted from the request to name a timer that covers the connect. */
+const CONNECT_SPREAD_RATIO = 0.7;
 /** Request lines whose answers' waits are kept per connection (see takenOnConnection). */
 const TAKEN_LINES_KEPT = 8;
 /**
@@ -1016,7 +1018,10 @@ export const unansweredRequest: DetectorDefinition = {
           ? inferTimeout(members.map((w) => w.sinceConnect ?? 0), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: members.length })
           : null;
         const connectNote =
-          sinceConnect !== null && sinceConnect.spread < cluster.spread && ms(sinceConnect.value) !== value
+          // Markedly closer only (CONNECT_SPREAD_RATIO): on a short path both points agree about as
+          // well, and a few microseconds less of spread tell nothing (Python's settimeout after its
+          // connect read as curl's --max-time).
+          sinceConnect !== null && sinceConnect.spread <= CONNECT_SPREAD_RATIO * cluster.spread && ms(sinceConnect.value) !== value
             ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
             : '';
         if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
