@@ -94,6 +94,31 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(timer.explanation).toContain('Clients themselves closed 3 idle connections after 1.97');
   });
 
+  test("clients' closes at one moment are an event (a proxy stopping: nginx at SIGQUIT), not their idle timeout, however alike their idle ages", () => {
+    const cap = new Capture();
+    serverCloses(cap, 5, 2);
+    // Reuses after 1.8-1.95 s idle were answered.
+    reuses(cap, [1.8, 1.9, 1.95]);
+    // Four connections all idle about 1.2 s (their clients had paused together) closed by the client within 1 ms.
+    for (let i = 0; i < 4; i++) {
+      const c = cap.connection();
+      c.handshake(40 + i * 0.01).exchange(40.05 + i * 0.0001, get('/p'), ok('x'));
+      c.close(41.2512 + i * 0.0003, 'c');
+    }
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientIdleTimeout).toBeUndefined();
+    // The same closes spread over time are a timer.
+    const spread = new Capture();
+    serverCloses(spread, 5, 2);
+    reuses(spread, [1.8, 1.9, 1.95]);
+    for (let i = 0; i < 4; i++) {
+      const c = spread.connection();
+      c.handshake(40 + i * 3).exchange(40.05 + i * 3, get('/p'), ok('x'));
+      c.close(40.05 + i * 3 + 0.0011 + 1.2 + i * 0.0003, 'c');
+    }
+    expect(spread.analyze(only).diagnoses.find((x) => x.kind === KIND)!.inferred.clientIdleTimeout.value).toBeCloseTo(1.2, 2);
+  });
+
   test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
     const cap = new Capture();
     serverCloses(cap, 4, 2.0);

@@ -367,9 +367,15 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // timeout, unless the program that closed them (its User-Agent) reused a connection after
           // a longer idle: it closed for another reason at that moment (a process exiting after its
           // last request: Java's HttpClient 0.33 s after it).
-          const clientCloseAgreement = inferTimeout(e.clientCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
+          // Nor are closes at one moment a timer (closeBurstRuns): a process stopping closes all its
+          // idle connections at once (nginx at SIGQUIT, whatever their idle ages, and ages alike
+          // when its clients had paused together), below idle ages its connections were reused at.
+          const answeredReuses = e.topReuses.filter((r) => r.answered).map((r) => r.gap);
+          const inBurst = inCloseBurst(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), answeredReuses.length > 0 ? Math.max(...answeredReuses) : 0);
+          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i]);
+          const clientCloseAgreement = inferTimeout(timedCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const clientTimeout =
-            clientCloseAgreement !== null && reusedLongerByCloser(e.clientCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
+            clientCloseAgreement !== null && reusedLongerByCloser(timedCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
               ? null
               : clientCloseAgreement;
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
