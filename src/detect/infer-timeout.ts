@@ -51,6 +51,41 @@ export interface TickedSpread {
   count: number;
   lo: number;
   hi: number;
+  /**
+   * The tick itself, where the closes' capture times all fall on one grid of it (closeGrid): then
+   * each close came within a tick after the timeout, which lies between hi − period and lo.
+   */
+  period?: number;
+}
+
+/** Periods (seconds) a server may check its idle timers on; the grid tried is the longest that fits. */
+const GRID_PERIODS = [0.5, 1, 2, 5, 10, 15, 20, 30, 60];
+/** How close to one phase of the grid every close must be (seconds), and how many closes show it. */
+const GRID_TOLERANCE = 0.05;
+const GRID_MIN_CLOSES = 4;
+
+/**
+ * The longest period P (GRID_PERIODS, from the closes' spread of ages up to the shortest age) on
+ * whose grid every close time falls: all at one phase modulo P, within GRID_TOLERANCE. A server
+ * that checks idle connections every P s closes them only at its checks (the JDK's
+ * com.sun.net.httpserver every `sun.net.httpserver.clockTick`, 10 s by default: six closes
+ * 17.9-19.9 s idle for its 13 s `idleInterval`, all within 7 ms of one phase of 10 s). Every
+ * divisor of the tick's multiples fits too, and closes that a client's schedule spaced evenly fit
+ * a longer grid than the tick's (those six, 30 s): the longest that fits is the safe one to count
+ * with, a tick no longer than the timeout itself. Null when none fits.
+ */
+export function closeGrid(times: readonly number[], spread: number, longest: number): number | null {
+  if (times.length < GRID_MIN_CLOSES) return null;
+  for (let k = GRID_PERIODS.length - 1; k >= 0; k--) {
+    const period = GRID_PERIODS[k];
+    if (period < spread || period > longest || period <= 2 * GRID_TOLERANCE) continue;
+    const phases = times.map((t) => ((t % period) + period) % period).sort((a, b) => a - b);
+    // The arc that holds every phase: the period less the widest gap between neighbours (around the circle too).
+    let widest = phases[0] + period - phases[phases.length - 1];
+    for (let i = 1; i < phases.length; i++) widest = Math.max(widest, phases[i] - phases[i - 1]);
+    if (period - widest <= GRID_TOLERANCE) return period;
+  }
+  return null;
 }
 
 /**
@@ -71,21 +106,25 @@ const TICKED_OUTSIDE_FRACTION = 0.2;
  * 5 s; keepalive-race-waitress-php-curl: 50 from 2.006 to 2.887 s, the densest 8 around 2.08 s, for waitress's 2 s).
  * Null when the samples within a tick are the cluster or barely more.
  */
-export function tickedSpread(samples: readonly number[], inferred: InferredValue): TickedSpread | null {
+export function tickedSpread(samples: readonly number[], inferred: InferredValue, times?: readonly number[]): TickedSpread | null {
   let count = 0;
   let lo = Infinity;
   let hi = -Infinity;
   const reach = Math.max(TIMER_TICK, TIMER_TICK_FRACTION * inferred.value);
-  for (const v of samples) {
+  const within: number[] = [];
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
     if (!(Math.abs(v - inferred.value) <= reach)) continue;
     count++;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
+    if (times !== undefined && i < times.length) within.push(times[i]);
   }
   const wide = hi - lo > Math.max(4 * inferred.spread, 0.25);
   const manyOutside = count - inferred.samples >= Math.max(2, TICKED_OUTSIDE_FRACTION * count) && hi - lo > 1.5 * inferred.spread;
   if (count < inferred.samples + 2 || !(wide || manyOutside)) return null;
-  return { count, lo, hi };
+  const period = within.length === count ? closeGrid(within, hi - lo, lo) : null;
+  return period === null ? { count, lo, hi } : { count, lo, hi, period };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { inCloseBurst, inferTimeout, tickedSpread } from '../../src/detect/infer-timeout';
+import { closeGrid, inCloseBurst, inferTimeout, tickedSpread } from '../../src/detect/infer-timeout';
 import { saferClientIdleTimeout } from '../../src/detect/detectors/keepalive-race';
 
 const options = { fraction: 0.02, absolute: 0.05, minSamples: 2 };
@@ -58,5 +58,32 @@ describe('saferClientIdleTimeout', () => {
     expect(saferClientIdleTimeout(0.4)).toBe(0.2);
     expect(saferClientIdleTimeout(0.11, { count: 15, lo: 0.11, hi: 0.468 })).toBe(0.028);
     expect(saferClientIdleTimeout(0.001)).toBeGreaterThan(0);
+  });
+});
+
+describe('closeGrid: idle closes that all fall on one grid of the clock (a server checking its idle connections on a tick)', () => {
+  // The JDK's com.sun.net.httpserver (idleInterval 13 s, clockTick 10 s): closes only at its checks, 10 s apart from its start at 0.6 s.
+  const ticks = [20.6, 50.6, 80.6, 110.6, 140.6, 170.6].map((t, i) => t + i * 0.0013);
+
+  test('closes 30 s apart on a 10 s tick fit 30 s, 15 s and 10 s: the longest no longer than the shortest age (17.9 s) is taken', () => {
+    expect(closeGrid(ticks, 1.916, 17.939)).toBe(15);
+    expect(closeGrid(ticks, 1.916, 40)).toBe(30);
+  });
+
+  test('closes at ticks 10 s apart in no longer pattern: 10 s', () => {
+    expect(closeGrid([20.6, 30.6, 50.601, 60.6, 90.602], 1.9, 17)).toBe(10);
+  });
+
+  test('closes at random moments fit no grid; fewer than four say nothing; a tick shorter than the spread of ages is none', () => {
+    expect(closeGrid([20.61, 33.27, 51.93, 64.4, 80.05], 1.9, 17)).toBeNull();
+    expect(closeGrid([20.6, 50.6, 80.6], 1.9, 17)).toBeNull();
+    expect(closeGrid([20.6, 21.6, 22.6, 23.6], 1.5, 17)).toBeNull();
+  });
+
+  test('tickedSpread carries the grid when it is given the closes\' times', () => {
+    const gaps = [17.939, 18.2, 18.9, 19.1, 19.5, 19.855];
+    const inferred = { value: 17.94, samples: 1, spread: 0 };
+    expect(tickedSpread(gaps, inferred, ticks)?.period).toBe(15);
+    expect(tickedSpread(gaps, inferred)?.period).toBeUndefined();
   });
 });

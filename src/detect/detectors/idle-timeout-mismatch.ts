@@ -333,11 +333,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // And a proxy's close that gave up on its backend's response in progress was no idle close.
           // And the closes right before the server's port refused connections: its stop (server-stops.ts).
           const burst = e.closes.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0 || (s.copy != null && closedMidResponse(legs, server, s.copy)) || stops.stoppedAfter(server, s.ts));
-          const gaps = e.closes.filter((_, i) => !burst[i]).map((s) => s.gap);
+          const timed = e.closes.filter((_, i) => !burst[i]);
+          const gaps = timed.map((s) => s.gap);
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = tickedSpread(gaps, cluster);
+          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts));
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);

@@ -821,6 +821,15 @@ function reusedText(gaps: readonly number[]): string {
 /** A client idle timeout safely below the server's. */
 /** What a diagnosis says of idle closes spread over a timer's tick: the support of tickedTimeout. */
 export function tickedText(t: TickedSpread): string {
+  if (t.period !== undefined) {
+    const floor = settingFloor(t);
+    return (
+      `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s idle, all at one phase of a ${fmt(t.period)} s grid of the clock: the server checks its idle connections ` +
+      `on a periodic tick (that long or a divisor of it) and closes those idle longer than its setting at the next check (lighttpd and Squid check once a second, ` +
+      `memcached's idle checks come seconds apart, Redis and OpenLDAP's slapd count whole seconds, the JDK's com.sun.net.httpserver checks \`sun.net.httpserver.idleInterval\` every ` +
+      `\`sun.net.httpserver.clockTick\`, 10 s by default), so each close came up to a tick after the setting, which lies between ${fmt(floor)} and ${fmt(t.lo)} s; a client must stay below ${fmt(floor)} s`
+    );
+  }
   return (
     `${t.count} idle closes between ${fmt(t.lo)} and ${fmt(t.hi)} s, the shortest taken for the timeout: an idle timer checked on a periodic tick ` +
     `closes a connection at its first check after the timeout, anywhere in such a range (lighttpd and Squid check once a second, waitress every ` +
@@ -842,9 +851,18 @@ function arrivalText(entry: { arrival: number; arrivalReset: number }): string {
   return `${entry.arrival - entry.arrivalReset} by a FIN: ${read}; ${entry.arrivalReset} by a RST: ${unread}`;
 }
 
+/**
+ * The lowest the setting behind closes spread over a tick can be: one tick below the longest close
+ * where the tick is known (its grid), else one spread below the shortest (and half of it at least).
+ */
+function settingFloor(ticked: TickedSpread): number {
+  if (ticked.period !== undefined) return Math.max(0.1 * ticked.lo, ticked.hi - ticked.period);
+  return Math.max(ticked.lo / 2, ticked.lo - (ticked.hi - ticked.lo));
+}
+
 export function saferClientIdleTimeout(serverTimeout: number, ticked: TickedSpread | null = null): number {
-  // Closes spread over a tick: the setting lies up to one tick (their spread) below the shortest.
-  const setting = ticked === null ? serverTimeout : Math.max(ticked.lo / 2, ticked.lo - (ticked.hi - ticked.lo));
+  // Closes spread over a tick: the setting lies up to one tick below the shortest (settingFloor).
+  const setting = ticked === null ? serverTimeout : settingFloor(ticked);
   const safer = Math.max(setting / 2, setting - Math.max(1, 0.1 * setting));
   // Tenths of a second, milliseconds below a tenth: a timeout of 0.11 s was offered "0 s".
   return safer >= 0.1 ? Math.round(safer * 10) / 10 : Math.max(0.001, Math.round(safer * 1000) / 1000);
@@ -1459,10 +1477,11 @@ export const keepaliveRace: DetectorDefinition = {
           if (count === 0) continue;
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
           const spans = reloadSpans(server, entry);
-          const idleGaps = entry.idleGaps.filter((_, i) => spanAt(spans, entry.idleTs[i]) < 0);
+          const kept = entry.idleGaps.map((_, i) => i).filter((i) => spanAt(spans, entry.idleTs[i]) < 0);
+          const idleGaps = kept.map((i) => entry.idleGaps[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster) : null;
+          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i])) : null;
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
           let explanation: string;
