@@ -87,6 +87,21 @@ describe('reset-before-response on synthetic connections', () => {
     expect(ofKind(cap.analyze(only, { detect: { resetBurstWindow: 0.00001 } }), KIND).map((f) => f.evidence.burstSize)).toEqual([1, 1, 1, 1]);
   });
 
+  test('one reset amid the server\'s idle closes at that moment: one event with them (a restart closing what it held), diagnosed as such', () => {
+    const cap = new Capture();
+    resetWhileWaiting(cap, 0, 2, { uri: '/a' });
+    cap.connection().handshake(0.3).exchange(0.31).close(2.00006, 's');
+    cap.connection().handshake(0.4).exchange(0.41).close(2.00009, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ burstSize: 1, idleClosesInBurst: 2 });
+    const [d, ...others] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(others).toEqual([]);
+    expect(d.anomalyIds).toEqual([f.id]);
+    expect(d.explanation).toMatch(/^1 connection to 10\.0\.0\.2:80 carrying an unanswered request was reset by the server\. The request had been received/);
+    expect(d.explanation).toContain('In the same moment it closed 2 idle connections');
+  });
+
   test('a burst on kept-alive connections while the port goes on answering: a restart that did not drain (Apache -k restart), not an accept queue', () => {
     const burstOn = (reused: boolean): string => {
       const cap = new Capture();

@@ -97,10 +97,23 @@ describe('rst-on-close on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
-  test('silent: the server sent FIN first and reset only the bytes that came after its close', () => {
+  test('the server answered an upload early and closed whole (FIN), and the rest of the body drew its RST: the upload was cut all the same (Perl\'s server: the client got EPIPE)', () => {
     const cap = new Capture();
     cap.connection().handshake(0).request(0.001, head(1000) + 'b'.repeat(500)).response(0.002, tooLarge)
       .fin(0.0021, 's').request(0.003, 'b'.repeat(500), { noAck: true }).rst(0.0031, 's');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ unread: 'response-before-request-end', status: 413, finBeforeReset: true, closedBeforeBody: true });
+    expect(f.summary).toMatch(/answered 413 while the request body was still arriving and closed \(FIN\) without reading the rest/);
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).toMatch(/answered 1 upload early \(1× 413\) and closed the connection \(FIN\) without reading the rest of the body/);
+    expect(d.explanation).not.toContain('unread in its receive buffer');
+  });
+
+  test('silent: a FIN first, and nothing from the client after it (the RST answered something else)', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, head(500) + 'b'.repeat(500)).response(0.002, tooLarge)
+      .fin(0.0021, 's').ack(0.0022, 'c').rst(0.0031, 's');
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 

@@ -1522,7 +1522,7 @@ export const keepaliveRace: DetectorDefinition = {
               // Every failed request was a proxy's (its upstream leg): what its own clients got follows, not what client libraries report.
               (viaProxy.forwarded === count
                 ? '.'
-                : ` (${entry.agents.raceErrors()})${viaProxy.forwarded > 0 || relay !== null ? '.' : ' (a proxy in front turns it into a 502).'}`) +
+                : ` (${entry.agents.raceErrors()})${viaProxy.forwarded > 0 || relay !== null ? '.' : entry.retried === count ? '.' : ` (a proxy in front turns ${entry.retried > 0 ? 'those it does not retry' : 'it'} into a 502).`}`) +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: {error, socket_closed_remotely}).` : '')

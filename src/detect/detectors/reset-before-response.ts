@@ -124,8 +124,10 @@ export const resetBeforeResponse: DetectorDefinition = {
             if (t >= first - window && t <= lastTs + window) idle++;
           }
           const findings: Finding[] = burst.map((c) => report(c, burst.length, spread, idle));
-          if (burst.length >= 2) diagnose(server, burst, findings, spread, idle);
-          else if (killedAlone(burst[0]) && idle === 0) alone.push({ candidate: burst[0], finding: findings[0] });
+          // A reset alone amid the server's idle closes is one event with them (a stop or restart
+          // closing what it held): diagnosed like a burst.
+          if (burst.length >= 2 || idle > 0) diagnose(server, burst, findings, spread, idle);
+          else if (killedAlone(burst[0])) alone.push({ candidate: burst[0], finding: findings[0] });
         }
         if (alone.length > 0) diagnoseAlone(server, alone);
       }
@@ -291,7 +293,7 @@ export const resetBeforeResponse: DetectorDefinition = {
       const servedAfter = (lastAnswered.get(server) ?? -Infinity) > end;
       const idleNote =
         idle > 0
-          ? ` In the same moment it closed ${idle} idle connection(s) that had nothing outstanding: ` +
+          ? ` In the same moment it closed ${idle} idle connection${idle === 1 ? '' : 's'} that had nothing outstanding: ` +
             (servedAfter ? 'a process that stopped listening and closed what it held, or the kernel closing the sockets of one that exited.' : 'the kernel closing every socket of a process that exited.')
           : '';
       // The port went on answering: another process held it (a reload or a restart), and those that
@@ -315,7 +317,7 @@ export const resetBeforeResponse: DetectorDefinition = {
             'a master-worker reload), any server on a restart that closes its listener before the new one takes over (SO_REUSEPORT listeners, `net.ipv4.tcp_migrate_req`).';
       const spreadText = `${microsAsMs(spread)} ms`;
       const counts =
-        (acked > 0 ? ` ${acked} of the requests had been received: the server's kernel had them, its application never answered.` : '') +
+        (acked > 0 ? ` ${burst.length === 1 ? 'The request' : `${acked} of the requests`} had been received: the server's kernel had ${burst.length === 1 ? 'it' : 'them'}, its application never answered.` : '') +
         (arriving > 0 ? ` ${arriving} of them were still arriving, their bodies not all sent: uploads cut off in the middle.` : '') +
         (closedBefore > 0
           ? ` ${closedBefore} of them met a RST without ACK that did not acknowledge them: the socket was already closed when the request came,` +
@@ -328,9 +330,11 @@ export const resetBeforeResponse: DetectorDefinition = {
         count: burst.length,
         inferred: {},
         explanation:
-          `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText}.${counts}${idleNote}${takenOver} ` +
+          (burst.length === 1
+            ? `1 connection to ${server} carrying an unanswered request was reset by the server.${counts}${idleNote}${takenOver} `
+            : `${burst.length} connections to ${server} carrying unanswered requests were reset by the server within ${spreadText}.${counts}${idleNote}${takenOver} `) +
           (closedBefore < burst.length
-            ? `Resets of many connections at once, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
+            ? `Resets ${burst.length === 1 ? 'amid idle closes' : 'of many connections at once'}, with no FIN first, are what a kernel does when the process that owns them dies — a crash, an OOM kill, ` +
               `a kill -9, or a restart/reload that does not drain its connections — or when the application aborts its sockets on purpose (SO_LINGER 0).` +
               (burst.every((c) => c.fastcgi)
                 ? ' These were FastCGI connections: PHP-FPM checks `request_terminate_timeout` about once a second and kills every worker past it at that check, so several requests killed at once is that limit too ("execution timed out" in its log), not only a restart.'

@@ -111,10 +111,13 @@ export const rstOnClose: DetectorDefinition = {
   meta: {
     description:
       'The server closed the connection while request bytes were still unread in its receive buffer, so its kernel ' +
-      'sent RST instead of FIN: the client may lose the response (typically an early 413/401 to an upload that is still in progress).',
+      'sent RST instead of FIN: the client may lose the response (typically an early 413/401 to an upload that is still in progress); ' +
+      'or it answered such an upload early, closed with FIN without reading the rest, and the body that kept coming drew its RST.',
     severity: 'warning',
     messages: {
       reset: '{server} answered {status}{when}, then closed with RST instead of FIN: unread request bytes; the client may lose the response',
+      resetAfterClose:
+        '{server} answered {status}{when} and closed (FIN) without reading the rest: the body the client went on sending drew a RST; the client may lose the response (EPIPE or ECONNRESET while it sends)',
     },
   },
   create(ctx: DetectContext) {
@@ -128,18 +131,24 @@ export const rstOnClose: DetectorDefinition = {
         // A FIN first: the close found nothing unread, unless the server's socket went on taking
         // bytes in after it (receivedAfterFin).
         const finFirst = s.finTs >= 0 && s.finTs <= s.rstTs;
-        if (finFirst && !receivedAfterFin(s)) return;
+        // Closed whole (not only its sending side), the socket answers the bytes that come after
+        // it with a RST: nothing sat unread at its close, but an upload it answered early and did
+        // not drain was cut all the same (a 413 and a FIN, the rest of the body reset: the client
+        // got EPIPE, and may lose the 413). Only where the client's bytes came after the FIN.
+        const closedWhole = finFirst && !receivedAfterFin(s);
+        if (closedWhole && !(c.lastDataTs > s.finTs)) return;
         if (c.rstTs >= 0 && c.rstTs <= s.rstTs) return; // the client reset first; the server only answered it
         const found = findUnread(conn);
         if (found === null) return;
         const { unread, answered, unreadExchange } = found;
+        if (closedWhole && unread === 'pipelined-requests') return;
         const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
         ctx.report({
           flowId: conn.id,
           client: conn.clientName,
           server: conn.serverName,
           ts: s.rstTs,
-          message: 'reset',
+          message: closedWhole ? 'resetAfterClose' : 'reset',
           data: {
             server: conn.serverName,
             status: answered.status !== null ? String(answered.status) : 'a response',
@@ -163,6 +172,8 @@ export const rstOnClose: DetectorDefinition = {
             clientStillSending: c.lastDataTs > (answered.responseStart ?? Infinity),
             // The server sent FIN before its RST (a half close), the client's upload going on after it.
             finBeforeReset: finFirst,
+            // Its socket was closed whole at that FIN: the RST answered the bytes that came after it.
+            closedBeforeBody: closedWhole,
           },
           frames: [
             answered.responseFrame ?? 0,
@@ -175,11 +186,12 @@ export const rstOnClose: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number }>();
+        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number }>();
         for (const f of ctx.findings('rst-on-close')) {
-          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0 };
+          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0 };
           agg.ids.push(f.id);
-          if (f.evidence.finBeforeReset === true) agg.halfClosed++;
+          if (f.evidence.closedBeforeBody === true) agg.closedWhole++;
+          else if (f.evidence.finBeforeReset === true) agg.halfClosed++;
           const status = f.evidence.status === null ? 'no status' : String(f.evidence.status);
           agg.statuses.set(status, (agg.statuses.get(status) ?? 0) + 1);
           agg.kinds.add(String(f.evidence.unread));
@@ -190,18 +202,27 @@ export const rstOnClose: DetectorDefinition = {
           const statuses = [...agg.statuses].map(([st, k]) => `${k}× ${st}`).join(', ');
           const pipelined = agg.kinds.has('pipelined-requests');
           const early = agg.kinds.has('request-body-incomplete') || agg.kinds.has('response-before-request-end');
+          const whole = agg.closedWhole;
+          const unreadAtClose = n - whole;
           ctx.diagnose({
             server,
             count: n,
             inferred: {},
             explanation:
-              `${server} closed ${n} connection${n === 1 ? '' : 's'} right after responding (${statuses}) while request bytes ` +
-              'were still unread in its receive buffer, so its kernel sent RST instead of FIN' +
+              (whole > 0
+                ? `${server} answered ${whole === n ? `${n} upload${n === 1 ? '' : 's'}` : `${whole} upload${whole === 1 ? '' : 's'}`} early${whole === n ? ` (${statuses})` : ''} and closed the connection (FIN) without reading the rest of the body: ` +
+                  'what the client went on sending met a closed socket, and its kernel answered it with RST. The client gets EPIPE or "connection reset by peer" while it still sends, often before it reads the response' +
+                  (unreadAtClose > 0 ? `. On ${unreadAtClose} other connection${unreadAtClose === 1 ? '' : 's'} it ` : '')
+                : `${server} `) +
+              (unreadAtClose > 0
+                ? `closed ${whole > 0 ? '' : `${n} connection${n === 1 ? '' : 's'} `}right after responding (${whole > 0 ? `all ${n}: ` : ''}${statuses}) while request bytes ` +
+                  'were still unread in its receive buffer, so its kernel sent RST instead of FIN'
+                : '') +
               (agg.halfClosed > 0
                 ? ` (${agg.halfClosed === n ? '' : `on ${agg.halfClosed} of them `}after a FIN: it shut down its sending side, then closed without reading what the client still sent, ` +
                   'as Go\'s net/http does half a second after an early answer to an upload)'
                 : '') +
-              (early ? ' — it answered uploads before reading their whole body' : '') +
+              (early && unreadAtClose > 0 ? ' — it answered uploads before reading their whole body' : '') +
               (pipelined ? (early ? ', and' : ' —') + ' it ended connections with pipelined requests already received' : '') +
               ". A RST makes the client's kernel drop data the client has not read yet, so the client may see " +
               '"connection reset by peer" instead of the response that was sent.',

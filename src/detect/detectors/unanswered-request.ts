@@ -1021,7 +1021,7 @@ export const unansweredRequest: DetectorDefinition = {
           // Markedly closer only (CONNECT_SPREAD_RATIO): on a short path both points agree about as
           // well, and a few microseconds less of spread tell nothing (Python's settimeout after its
           // connect read as curl's --max-time).
-          sinceConnect !== null && sinceConnect.spread <= CONNECT_SPREAD_RATIO * cluster.spread && ms(sinceConnect.value) !== value
+          sinceConnect !== null && sinceConnect.spread < cluster.spread && sinceConnect.spread <= CONNECT_SPREAD_RATIO * cluster.spread && ms(sinceConnect.value) !== value
             ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
             : '';
         if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
