@@ -87,6 +87,21 @@ describe('reset-before-response on synthetic connections', () => {
     expect(ofKind(cap.analyze(only, { detect: { resetBurstWindow: 0.00001 } }), KIND).map((f) => f.evidence.burstSize)).toEqual([1, 1, 1, 1]);
   });
 
+  test('a request right behind the previous response, reset at once: the server closed as it answered (an nginx reload\'s old worker), no worker killed', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).exchange(0.01).request(0.01102, get('/next'), { noAck: true }).rstAck(0.0114, 's');
+    // The same reset after the connection idled 2 s: a killed worker's, as before.
+    cap.connection().handshake(5).exchange(5.01).request(7.011, get('/slow'), { noAck: true }).rstAck(7.0114, 's');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    const texts = r.diagnoses.filter((x) => x.kind === KIND).map((d) => [d.anomalyIds, d.explanation.slice(0, 100)]);
+    expect(texts).toEqual([
+      [[found[1].id], expect.stringMatching(/^1 request to 10\.0\.0\.2:80 \(GET \/slow\) was reset by the server/)],
+      [[found[0].id], expect.stringMatching(/^1 request to 10\.0\.0\.2:80 \(GET \/next\) came right after the previous response/)],
+    ]);
+  });
+
   test('one reset amid the server\'s idle closes at that moment: one event with them (a restart closing what it held), diagnosed as such', () => {
     const cap = new Capture();
     resetWhileWaiting(cap, 0, 2, { uri: '/a' });

@@ -78,6 +78,9 @@ interface Candidate {
   fastcgi: boolean;
 }
 
+/** A reset this soon after a request that followed its previous response at once (closedAsAnswered, seconds). */
+const CLOSED_AS_ANSWERED_RESET = 0.01;
+
 export const resetBeforeResponse: DetectorDefinition = {
   id: 'reset-before-response',
   meta: {
@@ -114,6 +117,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         }
         const closes = idleCloses.get(server) ?? { times: [], start: 0, count: 0 };
         const alone: Array<{ candidate: Candidate; finding: Finding }> = [];
+        const closedAfterResponse: Array<{ candidate: Candidate; finding: Finding }> = [];
         for (const burst of bursts) {
           const first = burst[0].rstTs;
           const lastTs = burst[burst.length - 1].rstTs;
@@ -127,9 +131,10 @@ export const resetBeforeResponse: DetectorDefinition = {
           // A reset alone amid the server's idle closes is one event with them (a stop or restart
           // closing what it held): diagnosed like a burst.
           if (burst.length >= 2 || idle > 0) diagnose(server, burst, findings, spread, idle);
-          else if (killedAlone(burst[0])) alone.push({ candidate: burst[0], finding: findings[0] });
+          else if (killedAlone(burst[0])) (closedAsAnswered(burst[0]) ? closedAfterResponse : alone).push({ candidate: burst[0], finding: findings[0] });
         }
         if (alone.length > 0) diagnoseAlone(server, alone);
+        if (closedAfterResponse.length > 0) diagnoseClosedAfterResponse(server, closedAfterResponse);
       }
     }
 
@@ -139,6 +144,41 @@ export const resetBeforeResponse: DetectorDefinition = {
      */
     function killedAlone(c: Candidate): boolean {
       return c.ex.state !== 'request-incomplete' && (c.requestAcked || c.resetAcked) && !c.closedBefore && c.ex.responseStart === null;
+    }
+
+    /**
+     * A request that followed the previous response on its kept-alive connection at once (sooner
+     * than any idle timeout) and was reset at once: the server had closed the connection as that
+     * response ended, unannounced, with this request on its way (an nginx reload's old worker closed
+     * a kept-alive connection 21 µs after answering with `Connection: keep-alive`; ab's next request
+     * on it was reset 0.4 ms later). No worker died over it.
+     */
+    function closedAsAnswered(c: Candidate): boolean {
+      const ex = c.ex;
+      const sent = ex.requestEnd ?? ex.requestStart;
+      return ex.index > 1 && ex.idleBefore !== null && ex.idleBefore < ctx.options.minIdleTimeout && sent !== null && c.rstTs - sent <= CLOSED_AS_ANSWERED_RESET;
+    }
+
+    function diagnoseClosedAfterResponse(server: string, list: ReadonlyArray<{ candidate: Candidate; finding: Finding }>): void {
+      const n = list.length;
+      const gaps = list.map(({ candidate: c }) => c.ex.idleBefore ?? 0);
+      const lines = [...new Set(list.map(({ candidate: c }) => requestLine(c.ex)))];
+      const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} came right after the previous response on ${n === 1 ? 'its' : 'their'} kept-alive connection ` +
+          `(${ms(Math.max(...gaps) * 1000)} ms or less after it) and ${n === 1 ? 'was' : 'were'} reset at once, unanswered: the server had closed the connection as that response ended, ` +
+          'without announcing it (no `Connection: close`), and its kernel reset it over the request it had not read. ' +
+          'A server shutting down gracefully does this to its kept-alive connections after their current response (an nginx reload\'s or stop\'s old workers, a graceful restart), ' +
+          'and so does one that ends connections after a number of requests without saying so; a request already on its way fails (ECONNRESET), and only a retry on a new connection saves it.',
+        remedy:
+          `If ${server} was reloaded or stopped then, expect this of requests in flight: retry idempotent requests on a new connection, reload less often, or take the server out of rotation before a reload. ` +
+          'Otherwise make it announce the close (`Connection: close` on the response it closes after), so that clients do not reuse the connection.',
+        anomalyIds: list.map(({ finding }) => finding.id),
+      });
     }
 
     /**
