@@ -643,6 +643,14 @@ function idleCloses(cap: Capture, starts: readonly number[], idle: number): void
 }
 
 describe('keepalive-race: closed on arrival (the request reached the server as its idle timer fired)', () => {
+  test('no idle timeout known: an instant close after an idle gap shorter than reuses the server answered is no idle timer (the request made it close)', () => {
+    const cap = new Capture();
+    // The server answered three reuses after 5 s idle each.
+    for (const t of [0, 20, 40]) cap.connection().handshake(t).exchange(t + 0.01).exchange(t + 5.02).close(t + 5.05, 'c');
+    arrival(cap, 60, 1.711, 0.00015);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('no idle timeout known: a FIN 0.15 ms after a request that came after 1.7 s idle is the idle timer', () => {
     const cap = new Capture();
     const c = arrival(cap, 0, 1.711, 0.00015);

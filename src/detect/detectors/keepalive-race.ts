@@ -1211,6 +1211,10 @@ export const keepaliveRace: DetectorDefinition = {
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
+      // An instant close after an idle gap shorter than reuses the server went on answering is no
+      // idle timer's (it kept those): the request itself made it close (HAProxy closing its client's
+      // connection when the backend reset the forwarded request, on a capture of the client leg only).
+      if (basis === 'instant-close' && legs.keptLonger(conn.serverName) > close.idleAtClose) return;
       const ex = close.request;
       const reqTs = ex.requestStart ?? close.closeTs;
       const finding = raceFinding(
@@ -1366,6 +1370,10 @@ export const keepaliveRace: DetectorDefinition = {
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
       if (basis === null) return;
+      // An instant close after an idle gap shorter than reuses the server went on answering is no
+      // idle timer's (it kept those): the request itself made it close (HAProxy closing its client's
+      // connection when the backend reset the forwarded request, on a capture of the client leg only).
+      if (basis === 'instant-close' && legs.keptLonger(conn.serverName) > close.idleAtClose) return;
       const finding = raceFinding(
         conn,
         {
