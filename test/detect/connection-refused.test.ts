@@ -5,7 +5,7 @@ import type { Finding } from '../../src/detect/finding';
 import { connectionRefused } from '../../src/detect/detectors/connection-refused';
 import { buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
-import { Capture, get, ofKind, T0 } from './reuse-kit';
+import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
 
 const KIND = 'connection-refused';
 const only = [connectionRefused];
@@ -89,6 +89,18 @@ describe('connection-refused on synthetic handshakes', () => {
     refused(cap, 41000, [2]);
     const [d] = cap.analyze(only).diagnoses;
     expect(d.explanation).toContain('stopped or crashed');
+  });
+
+  test('diagnosis: accepted, then refused, while the accepted connection went on being answered — a listener closed, not a crash', () => {
+    const cap = new Capture();
+    accepted(cap, 41002, 0);
+    refused(cap, 41000, [2]);
+    const req = get('/later');
+    seg(cap, 5, 'c', 41002, TCP_ACK | TCP_PSH, 101, 901, req);
+    seg(cap, 5.001, 's', 41002, TCP_ACK | TCP_PSH, 901, 101 + req.length, ok());
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).not.toContain('stopped or crashed');
+    expect(d.explanation).toContain('went on answering on it until 3.001 s after the last: its process was alive but had closed its listener');
   });
 
   test('diagnosis: accepted before and after the refusals — down in between, not "in the same period"', () => {

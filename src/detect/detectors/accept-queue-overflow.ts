@@ -39,9 +39,9 @@ const MIN_ANSWER_WINDOW = 0.2;
 type Outcome = 'accepted-later' | 'reset-by-server' | 'client-gave-up' | 'unresolved-at-capture-end' | 'released-unresolved';
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
-  'accepted-later': 'the server accepted it later',
-  'reset-by-server': 'the server reset it',
-  'client-gave-up': 'the client gave up',
+  'accepted-later': 'accepted by the server later',
+  'reset-by-server': 'reset by the server',
+  'client-gave-up': 'given up by the client',
   'unresolved-at-capture-end': 'still pending when the capture ended',
   'released-unresolved': 'never accepted',
 };

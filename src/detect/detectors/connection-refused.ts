@@ -38,6 +38,8 @@ interface Accepted {
   first: number;
   last: number;
   count: number;
+  /** The last data the server sent on any connection it had accepted. */
+  lastServed: number;
 }
 
 /**
@@ -268,8 +270,9 @@ export const connectionRefused: DetectorDefinition = {
             a.first = Math.min(a.first, t);
             a.last = Math.max(a.last, t);
             a.count++;
+            a.lastServed = Math.max(a.lastServed, s.lastDataTs);
           } else if (accepted.size < MAX_SERVERS_TRACKED) {
-            accepted.set(conn.serverName, { first: t, last: t, count: 1 });
+            accepted.set(conn.serverName, { first: t, last: t, count: 1, lastServed: s.lastDataTs });
           }
           return;
         }
@@ -332,7 +335,10 @@ export const connectionRefused: DetectorDefinition = {
             (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
             ': the SYN was answered by RST, so nothing was listening on that address and port.';
           if (ok && ok.last < first) {
-            story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal: the service stopped or crashed.`;
+            story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal` +
+              (ok.lastServed > last
+                ? `, and went on answering on ${ok.count === 1 ? 'it' : 'them'} until ${ms(ok.lastServed - last)} s after the last: its process was alive but had closed its listener (a graceful shutdown draining its connections, a listener the application closed, or the port lost to another process).`
+                : ': the service stopped or crashed.');
           } else if (ok && ok.first > last) {
             story += ` It accepted connections from ${ms(ok.first - last)} s after the last refusal: the service was not listening yet (starting or restarting) while clients already connected.`;
           } else if (ok && ok.first <= first && ok.last >= last) {
