@@ -391,10 +391,18 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             : relay !== null
               ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(T, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
-          const nodeLike = relay === null && advertised !== null && Math.abs(T - (advertised + 1)) <= Math.max(0.02 * T, absolute);
+          // Node advertises its keepAliveTimeout in whole seconds, rounded down (500 ms: timeout=0),
+          // and closes 1 s after it (keepAliveTimeoutBuffer): T − 1 s lies in [advertised, advertised + 1).
+          const tolerance = Math.max(0.02 * T, absolute);
+          const nodeExact = advertised !== null && Math.abs(T - (advertised + 1)) <= tolerance;
+          const nodeLike = relay === null && advertised !== null && (nodeExact || (T - 1 > advertised && T - 1 < advertised + 1));
           const knownText =
             (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
-            (nodeLike ? ` (= the advertised ${advertised} s + 1 s: the pattern of a Node.js server, whose keepAliveTimeoutBuffer adds 1 s to keepAliveTimeout)` : '');
+            (nodeLike
+              ? nodeExact
+                ? ` (= the advertised ${advertised} s + 1 s: the pattern of a Node.js server, whose keepAliveTimeoutBuffer adds 1 s to keepAliveTimeout)`
+                : ` (= ${fmt(T - 1)} s + 1 s: the pattern of a Node.js server with keepAliveTimeout ${fmt(T - 1)} s, which it advertises rounded down to whole seconds (timeout=${advertised}) and closes 1 s after (keepAliveTimeoutBuffer))`
+              : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
           for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
