@@ -127,8 +127,6 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
 const MAX_OPEN_KEPT = 10_000;
 /** Waits counted from the SYN must spread at most this share of those counted from the request to name a timer that covers the connect. */
 const CONNECT_SPREAD_RATIO = 0.7;
-/** Request lines whose answers' waits are kept per connection (see takenOnConnection). */
-const TAKEN_LINES_KEPT = 8;
 /**
  * A request still waiting at capture end, younger than `openRequestAge`, is noted (info) once it
  * has waited at least this long and OPEN_SLOWEST_RATIO times the slowest answer its server gave in
@@ -309,11 +307,13 @@ export const unansweredRequest: DetectorDefinition = {
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
     /**
-     * By live connection, per request line (at most TAKEN_LINES_KEPT): the longest its client waited
-     * for an answer it took on it. One client, and one call site's timer: a client may give its
-     * report endpoint longer than the rest.
+     * By live connection: the longest its client waited for an answer it took on it, and that
+     * request's method and URI (one client, and one call site's timer: a client may give its report
+     * endpoint longer than the rest). Three maps of plain values: nothing allocated per exchange.
      */
-    const takenOnConnection = new Map<number, Map<string, number>>();
+    const takenWait = new Map<number, number>();
+    const takenMethod = new Map<number, string | null>();
+    const takenUri = new Map<number, string | null>();
 
     /** The first refusal by `server` at or after `ts` and within REFUSED_SOON_AFTER of it, or null. */
     const refusedSoonAfter = (server: string, ts: number): number | null => {
@@ -1080,11 +1080,12 @@ export const unansweredRequest: DetectorDefinition = {
         }
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         if (ex.state === 'complete' && late === null && ex.responseStart !== null) {
-          const line = requestLine(ex);
           const waited = ex.responseStart - ex.requestEnd;
-          let taken = takenOnConnection.get(conn.id);
-          if (taken === undefined) takenOnConnection.set(conn.id, (taken = new Map()));
-          if (line !== null && (taken.has(line) || taken.size < TAKEN_LINES_KEPT) && waited > (taken.get(line) ?? 0)) taken.set(line, waited);
+          if (waited > (takenWait.get(conn.id) ?? 0)) {
+            takenWait.set(conn.id, waited);
+            takenMethod.set(conn.id, ex.method);
+            takenUri.set(conn.id, ex.uri);
+          }
         }
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
@@ -1106,8 +1107,11 @@ export const unansweredRequest: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
-        const taken = takenOnConnection.get(conn.id);
-        takenOnConnection.delete(conn.id);
+        const taken = takenWait.get(conn.id) ?? 0;
+        const takenSame = taken > 0 && tracked.get(conn.id)?.ex.method === takenMethod.get(conn.id) && tracked.get(conn.id)?.ex.uri === takenUri.get(conn.id);
+        takenWait.delete(conn.id);
+        takenMethod.delete(conn.id);
+        takenUri.delete(conn.id);
         {
           // A refused connection (as connection-refused tells it): the server's listener was gone then.
           const c = conn.client;
@@ -1183,8 +1187,7 @@ export const unansweredRequest: DetectorDefinition = {
           if (!(t.encrypted !== null ? t.encrypted.serverAcked : peerAckedAll(conn.client, s))) return;
         }
         if (claimedElsewhere(conn.id)) return;
-        const line = requestLine(t.ex);
-        report(conn, t, close, halfClosed, (line !== null ? taken?.get(line) : undefined) ?? 0);
+        report(conn, t, close, halfClosed, takenSame ? taken : 0);
       },
 
       onFinish() {
