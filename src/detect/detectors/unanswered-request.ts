@@ -873,11 +873,6 @@ export const unansweredRequest: DetectorDefinition = {
       });
     }
 
-    /**
-     * Requests nobody answered whose waits agree with no other's: one alone, or several of
-     * different lengths. What closed them is said; no timeout is inferred from them. Not for a
-     * proxy's waits (see the caller).
-     */
     /** Requests still waiting when the capture ended: no close to tell who would have given up, or when. */
     function diagnoseStillWaiting(server: string, members: ReadonlyArray<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity }>): void {
       const n = members.length;
@@ -936,6 +931,11 @@ export const unansweredRequest: DetectorDefinition = {
       });
     }
 
+    /**
+     * Requests nobody answered whose waits agree with no other's: one alone, or several of
+     * different lengths. What closed them is said; no timeout is inferred from them. Not for a
+     * proxy's waits (see the caller).
+     */
     function diagnoseUnagreeing(server: string, role: Exclude<CloserRole, 'proxy'>, members: readonly Wait[]): void {
       const n = members.length;
       const lo = Math.min(...members.map((w) => w.wait));
