@@ -128,7 +128,8 @@ export class ClientAgents {
    * '' when nothing was read.
    */
   describe(): string {
-    const names = [...this.agents.keys()].map((a) => `\`${a}\``);
+    // Agents of no product listed here (wget, a tool of one's own) are named all the same: they are what the client said.
+    const names = [...this.agents.keys(), ...this.unlistedAgents].map((a) => `\`${a}\``);
     const others = this.unnamed - this.noAgent;
     if (names.length === 0) return this.noAgent > 0 && others === 0 ? 'it sent no User-Agent' : '';
     if (names.length === 1 && this.unnamed === 0) return `its User-Agent says ${names[0]}`;
