@@ -514,6 +514,25 @@ export const NO_AGENT_IDLE_SETTINGS = [
 /** The proxies' pool settings, for connections that carried requests a proxy said it forwarded. */
 export const PROXY_POOL_IDLE_SETTING_TEXT = PROXY_POOL_IDLE_SETTINGS.join('; ');
 
+/** Which proxy a `Server` header names, by the start of its pool setting in PROXY_POOL_IDLE_SETTINGS. */
+const PROXY_SOFTWARE: ReadonlyArray<[RegExp, string]> = [
+  [/^nginx|openresty/i, 'nginx upstream'],
+  [/^Apache/i, 'Apache mod_proxy'],
+  [/varnish/i, 'Varnish'],
+  [/^squid/i, 'Squid'],
+  [/^Caddy/i, 'Caddy'],
+  [/^ATS\//i, 'Traffic Server'],
+  [/^h2o/i, 'h2o'],
+  [/^nghttpx/i, 'nghttpx'],
+  [/^HAProxy/i, 'HAProxy'],
+];
+
+/** The pool idle setting of the proxy a `Server` header names, or null when it names none of these. */
+export function proxyPoolIdleSetting(software: string): string | null {
+  const entry = PROXY_SOFTWARE.find(([pattern]) => pattern.test(software));
+  return entry === undefined ? null : PROXY_POOL_IDLE_SETTINGS.find((s) => s.startsWith(entry[1])) ?? null;
+}
+
 /**
  * The settings of proxies that relay connections byte for byte (relayed-closes.ts) that close an
  * idle one, on both legs at once, in parentheses.

@@ -8,7 +8,7 @@ import { resetFromPath } from '../path-reset';
 import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
-import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
@@ -775,7 +775,7 @@ interface RacedRequest {
  * none of them was a proxy's forward: "its client is a proxy (127.0.0.2:8080) that forwarded 7 of
  * them; to its own clients it answered 503 for 6, answered 200 for 1 (retried on a new connection)".
  */
-function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: RacedRequest) => RememberedRequest | null): { text: string; forwarded: number } {
+function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: RacedRequest) => RememberedRequest | null): { text: string; forwarded: number; proxies: ReadonlySet<string> } {
   const proxies = new Set<string>();
   const byOutcome = new Map<string, { count: number; retried: number }>();
   let forwarded = 0;
@@ -792,7 +792,7 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
     if (r.retried) o.retried++;
     byOutcome.set(key, o);
   }
-  if (forwarded === 0) return { text: '', forwarded };
+  if (forwarded === 0) return { text: '', forwarded, proxies };
   const parts = [...byOutcome.entries()]
     .sort((a, b) => b[1].count - a[1].count)
     .map(([status, o]) => {
@@ -804,6 +804,7 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
     text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}.` +
       (failedDownstream === 0 && forwarded === raced.length ? ' None of its clients saw a failure: each race cost a retry (a second backend connection and its latency).' : ''),
     forwarded,
+    proxies,
   };
 }
 
@@ -1560,9 +1561,14 @@ export const keepaliveRace: DetectorDefinition = {
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(timeout.value, ticked);
             // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
+            // Where the proxy's own responses name it (Server: nginx/1.22.1), its setting alone.
+            const proxySoftware = [...new Set([...viaProxy.proxies].map((p) => software.softwareOf(p)))];
+            const named = proxySoftware.length === 1 && proxySoftware[0] !== null ? proxyPoolIdleSetting(proxySoftware[0]) : null;
             const clientSettings =
               viaProxy.forwarded === count
-                ? `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
+                ? named !== null
+                  ? `a proxy forwarded every one of these requests, and its responses say \`${proxySoftware[0]}\` (unless it passes its backend's Server header on, as HAProxy does): the idle connections are its pool's, ${named}`
+                  : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
                 : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
