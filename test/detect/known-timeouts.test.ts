@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { analyzeFiles } from '../../src/analyze';
-import { KNOWN_IDLE_TIMEOUTS, matchKnown, NO_SERVER_HEADER, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
+import { KNOWN_IDLE_TIMEOUTS, matchKnown, NO_SERVER_HEADER, proxyPoolIdleSetting, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
 import { viaComment } from '../../src/detect/server-software';
 
 describe('known idle timeouts', () => {
@@ -158,5 +158,23 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     const d = await diagnosis('keepalive-race-webrick.pcap', 'keepalive-race');
     expect(d.remedy).toContain('WEBrick `:RequestTimeout` (30 s by default');
     expect(d.remedy).not.toContain('nginx `keepalive_timeout`');
+  });
+});
+
+describe('proxyPoolIdleSetting: the pool idle setting of the proxy a Server header names', () => {
+  test.each([
+    ['nginx/1.22.1', 'nginx upstream: `keepalive_timeout`'],
+    ['Apache/2.4.71 (Debian)', 'Apache mod_proxy'],
+    ['ATS/9.2.9', 'Traffic Server'],
+    ['squid/5.7', 'Squid'],
+    ['Caddy', 'Caddy'],
+    ['h2o/2.2.5', 'h2o'],
+  ])('%s → %s', (server, start) => {
+    expect(proxyPoolIdleSetting(server)).toMatch(new RegExp(`^${start.replace(/[.*+?^${}()|[\]\\`]/g, '\\$&')}`));
+  });
+
+  test('a server that is no proxy of these names none', () => {
+    expect(proxyPoolIdleSetting('gunicorn')).toBeNull();
+    expect(proxyPoolIdleSetting('Werkzeug/3.0 Python/3.11')).toBeNull();
   });
 });
