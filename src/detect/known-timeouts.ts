@@ -516,7 +516,7 @@ export const PROXY_POOL_IDLE_SETTING_TEXT = PROXY_POOL_IDLE_SETTINGS.join('; ');
 
 /** Which proxy a `Server` header names, by the start of its pool setting in PROXY_POOL_IDLE_SETTINGS. */
 const PROXY_SOFTWARE: ReadonlyArray<[RegExp, string]> = [
-  [/^(nginx|openresty)/i, 'nginx upstream'],
+  [NGINX, 'nginx upstream'],
   [/^Apache/i, 'Apache mod_proxy'],
   [/varnish/i, 'Varnish'],
   [/^squid/i, 'Squid'],
