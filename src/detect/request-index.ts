@@ -17,6 +17,23 @@ import { sameTarget } from './request-target';
  * a detector asks for (a match, or a failed request).
  */
 
+/** A next attempt sooner than this after the failed one is a retry, whatever the client's pace (seconds). */
+const PACE_MIN = 0.1;
+
+/**
+ * The same request sent again after the failure at the client's own pace: after a pause as long as
+ * the one it made before the failed request on its connection (within a factor of two), and not at
+ * once. A client that sends a request, pauses and sends it again (a poller, a test loop) and was
+ * told of the failure went on with its next iteration (python requests raised ConnectionError each
+ * time, and its next call came at its pause). Retry logic resends at once (Go's Transport,
+ * OkHttp, libcurl, urllib3's Retry, nginx) or after a backoff of its own.
+ */
+export function atItsPace(pause: number | null, failedAt: number, nextTs: number): boolean {
+  if (pause === null) return false;
+  const since = nextTs - failedAt;
+  return since >= PACE_MIN && since >= 0.5 * pause && since <= 2 * pause;
+}
+
 /** Requests that could be retries of each other share this: client host, server, method, URI, body length. */
 export interface RequestSignature {
   /** The client's "ip:port"; only the host part counts (a retry comes from another port). */

@@ -14,8 +14,8 @@ import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
-import { REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
-import { atItsPace, failureOf } from './retried-request';
+import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
+import { failureOf } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
@@ -666,12 +666,16 @@ export type ArrivalBasis = 'learned-idle-timeout' | 'instant-close';
  * application that took the request and hung up. With the server's idle timeout T inferred from
  * its idle closes on other connections: the request came when the timer was due or nearly
  * (idle ≥ T − granularity) and the close came no later than one granularity past T. Without T:
- * the close followed the request far faster than an application decides, after a real idle gap.
+ * the close followed the request far faster than an application decides, after a real idle gap
+ * shorter than idle ages the server is known to have let connections outlive (`keptLonger`, from
+ * the reuses it answered: an idle timer would have closed those; the request itself made it close,
+ * as HAProxy closes its client's connection when the backend reset the forwarded request).
  */
 export function judgeArrivalClose(
   a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest'> & { serverRtt?: number },
   serverIdleTimeout: number | null,
   minIdleTimeout: number,
+  keptLonger = 0,
 ): ArrivalBasis | null {
   // As the server lived them. Away from the server (a client-side capture, a router), the request
   // reached it half the round trip after the capture saw it and the close took the other half
@@ -688,7 +692,7 @@ export function judgeArrivalClose(
     return due ? 'learned-idle-timeout' : null;
   }
   const instant = closeAfterRequest <= Math.min(INSTANT_CLOSE_MAX, INSTANT_CLOSE_FRACTION * idleBeforeRequest);
-  return instant ? 'instant-close' : null;
+  return instant && !(keptLonger > a.idleAtClose) ? 'instant-close' : null;
 }
 
 /** A round trip to the server from which a close on arrival's summary says how much of its delay it is (seconds). */
@@ -1210,12 +1214,8 @@ export const keepaliveRace: DetectorDefinition = {
       // A reset the server did not send (its TTL, or its timing): a middlebox's (middlebox-idle-timeout).
       if (close.closedWith === 'RST' && resetFromPath(conn, close.request.requestStart ?? close.closeTs) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
-      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
+      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout, legs.keptLonger(conn.serverName));
       if (basis === null) return;
-      // An instant close after an idle gap shorter than reuses the server went on answering is no
-      // idle timer's (it kept those): the request itself made it close (HAProxy closing its client's
-      // connection when the backend reset the forwarded request, on a capture of the client leg only).
-      if (basis === 'instant-close' && legs.keptLonger(conn.serverName) > close.idleAtClose) return;
       const ex = close.request;
       const reqTs = ex.requestStart ?? close.closeTs;
       const finding = raceFinding(
@@ -1248,7 +1248,7 @@ export const keepaliveRace: DetectorDefinition = {
       const learned = learnedIdleTimeout(conn.serverName);
       if (r.shownBy === 'client-ack') {
         const bound = { idleBeforeRequest: r.idleBeforeRequest, idleAtClose: r.shownTs - r.lastActivityTs, closeAfterRequest: r.shownTs - reqTs, serverRtt: r.serverRtt };
-        if (judgeArrivalClose(bound, learned, ctx.options.minIdleTimeout) === null) return false;
+        if (judgeArrivalClose(bound, learned, ctx.options.minIdleTimeout, legs.keptLonger(conn.serverName)) === null) return false;
       } else {
         const atServer = r.idleBeforeRequest + r.serverRtt;
         if (atServer < ctx.options.minIdleTimeout) return false;
@@ -1369,12 +1369,8 @@ export const keepaliveRace: DetectorDefinition = {
     const opaqueArrivalRace = (conn: AnalyzedConnection, close: (ArrivalTiming & { requestTs: number; requestFrame: number; requestBytes?: number }) | null): void => {
       if (close === null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
-      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout);
+      const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout, legs.keptLonger(conn.serverName));
       if (basis === null) return;
-      // An instant close after an idle gap shorter than reuses the server went on answering is no
-      // idle timer's (it kept those): the request itself made it close (HAProxy closing its client's
-      // connection when the backend reset the forwarded request, on a capture of the client leg only).
-      if (basis === 'instant-close' && legs.keptLonger(conn.serverName) > close.idleAtClose) return;
       const finding = raceFinding(
         conn,
         {

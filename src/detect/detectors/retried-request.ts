@@ -4,7 +4,7 @@ import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
-import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
+import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -94,23 +94,6 @@ const FAILURE_TEXT: Record<RequestFailure['how'], string> = {
   'client-closed': 'the client closed the connection',
   'connection-died': 'the connection went silent',
 };
-
-/** A next attempt sooner than this after the failed one is a retry, whatever the client's pace (seconds). */
-const PACE_MIN = 0.1;
-
-/**
- * The same request sent again after the failure at the client's own pace: after a pause as long as
- * the one it made before the failed request on its connection (within a factor of two), and not at
- * once. A client that sends a request, pauses and sends it again (a poller, a test loop) and was
- * told of the failure went on with its next iteration (python requests raised ConnectionError each
- * time, and its next call came at its pause). Retry logic resends at once (Go's Transport,
- * OkHttp, libcurl, urllib3's Retry, nginx) or after a backoff of its own.
- */
-export function atItsPace(pause: number | null, failedAt: number, nextTs: number): boolean {
-  if (pause === null) return false;
-  const since = nextTs - failedAt;
-  return since >= PACE_MIN && since >= 0.5 * pause && since <= 2 * pause;
-}
 
 export const retriedRequest: DetectorDefinition = {
   id: 'retried-request',

@@ -1079,17 +1079,14 @@ export const unansweredRequest: DetectorDefinition = {
 
       onExchange(ex, conn) {
         if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
-        if (ex.responseStart !== null) {
-          const waited = ex.responseStart - ex.requestEnd;
-          // Only answers slow enough to matter to an open request's note (a tenth of its least age).
-          if (waited >= OPEN_NOTED_AFTER / OPEN_SLOWEST_RATIO) {
-            const slowest = slowestAnswer.get(conn.serverName);
-            if (slowest === undefined ? slowestAnswer.size < MAX_SERVERS : waited > slowest) slowestAnswer.set(conn.serverName, waited);
-          }
-        }
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
-        if (ex.state === 'complete' && late === null && ex.responseStart !== null) {
-          const waited = ex.responseStart - ex.requestEnd;
+        const waited = ex.responseStart !== null ? ex.responseStart - ex.requestEnd : -1;
+        // Only answers slow enough to matter to an open request's note (a tenth of its least age).
+        if (waited >= OPEN_NOTED_AFTER / OPEN_SLOWEST_RATIO) {
+          const slowest = slowestAnswer.get(conn.serverName);
+          if (slowest === undefined ? slowestAnswer.size < MAX_SERVERS : waited > slowest) slowestAnswer.set(conn.serverName, waited);
+        }
+        if (ex.state === 'complete' && late === null && waited >= 0) {
           const slot = conn.id & (TAKEN_SLOTS - 1);
           if (takenId[slot] !== conn.id) {
             takenId[slot] = conn.id;
