@@ -607,6 +607,7 @@ export class Analyzer {
               this.httpCounters.tlsConnections++;
             } else if (startsLikeHttp2Preface(data, offset, length)) {
               this.httpCounters.http2Connections++;
+              app.session?.otherProtocol();
             } else if (app.firstBytes === FirstBytes.NotYet && startsLikeFastcgi(data, offset, length)) {
               app.fastcgi = new FastcgiBridge();
               this.httpCounters.fastcgiConnections++;

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { AnalysisResult, analyzeFiles } from '../analyze';
 import { EndpointSummary } from '../report/endpoint-summary';
+import { CaptureError } from '../source/capture-error';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 import { buildFilter, FilterArgs } from './filters';
 import { FailOn, reachesFailOn } from './fail-on';
@@ -59,10 +60,32 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   for (const file of result.input.files) {
     for (const w of file.warnings) process.stderr.write(`conncheck: warning: ${file.name}: ${w}\n`);
   }
+  const undecodable = undecodableInput(result);
+  if (undecodable !== null) {
+    out.close();
+    throw new CaptureError(undecodable);
+  }
   const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, ladders });
   out.close();
   return reachesFailOn(result.anomalies, args.failOn, result.stats.findingsBySeverity) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/**
+ * Input of which not one packet could be decoded, every one of a link type conncheck does not read
+ * (editcap -T user0, 802.11 radiotap): bad input, one line and exit 2, as a file that is no capture.
+ * A report of it would say "no problems found" of traffic never looked at, and pass a CI gate.
+ */
+function undecodableInput(result: AnalysisResult): string | null {
+  const s = result.stats;
+  if (s.packets === 0 || s.unsupportedLink !== s.packets) return null;
+  const files = result.input.files.filter((f) => f.records > 0);
+  const types = [...new Set(files.flatMap((f) => f.linkTypes))].sort((a, b) => a - b);
+  return (
+    `${files.map((f) => f.name).join(', ')}: no packet could be decoded: link type ${types.join(', ')} is not one conncheck reads ` +
+    '(Ethernet, Linux cooked SLL and SLL2, raw IP, BSD NULL and LOOP, NFLOG, PKTAP); if the packets are Ethernet frames ' +
+    'under another link type, `editcap -T ether IN OUT` relabels them'
+  );
 }
 
 /** Packets drawn per connection in the HTML report: enough context around each finding's frames. */

@@ -14,22 +14,25 @@ const V6 = 1 << 16;
 export class PortOpens {
   private readonly ts = new Float64Array(CAPACITY);
   private readonly port = new Int32Array(CAPACITY);
+  private readonly flow = new Int32Array(CAPACITY);
   private readonly server: string[] = new Array<string>(CAPACITY).fill('');
   private written = 0;
 
-  /** Records an open at `ts` to `serverName` ("ip:port", IPv6 in brackets) on `port`. */
-  add(ts: number, serverName: string, port: number): void {
+  /** Records connection `flowId`'s open at `ts` to `serverName` ("ip:port", IPv6 in brackets) on `port`. */
+  add(ts: number, serverName: string, port: number, flowId: number): void {
     const slot = this.written++ & (CAPACITY - 1);
     this.ts[slot] = ts;
+    this.flow[slot] = flowId;
     this.port[slot] = serverName.charCodeAt(0) === 91 ? port | V6 : port;
     this.server[slot] = serverName;
   }
 
   /**
    * The first open to `port` over the family other than `v6`'s within [from, to], as its server
-   * endpoint and time, or null.
+   * endpoint and time, or null. Opens of the connections in `failed` are passed over: a client
+   * refused on both families did not get through on either.
    */
-  otherFamilyBetween(port: number, v6: boolean, from: number, to: number): { server: string; ts: number } | null {
+  otherFamilyBetween(port: number, v6: boolean, from: number, to: number, failed: ReadonlySet<number>): { server: string; ts: number } | null {
     const want = v6 ? port : port | V6;
     const oldest = Math.max(0, this.written - CAPACITY);
     // The first open at or after `from` (times only grow along the ring, but for packets a few
@@ -44,7 +47,7 @@ export class PortOpens {
     for (let n = lo; n < this.written; n++) {
       const slot = n & (CAPACITY - 1);
       if (this.ts[slot] > to) break;
-      if (this.port[slot] === want) return { server: this.server[slot], ts: this.ts[slot] };
+      if (this.port[slot] === want && !failed.has(this.flow[slot])) return { server: this.server[slot], ts: this.ts[slot] };
     }
     return null;
   }

@@ -399,6 +399,8 @@ export class HttpSession {
    * protocol, or TLS): the client's reuses of the connection (see OpaqueTurns). Null until then.
    */
   opaqueTurns: OpaqueTurns | null = null;
+  /** The connection speaks a protocol whose turns say nothing of requests and answers (otherProtocol). */
+  turnsUnreadable = false;
 
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
@@ -476,6 +478,7 @@ export class HttpSession {
     this.clientSoftware = null;
     this.clientForwarded = null;
     this.opaqueTurns = null;
+    this.turnsUnreadable = false;
     this.clientSniffed = false;
     this.clientLooksLikeResponse = false;
     this.serverSniffed = false;
@@ -483,9 +486,22 @@ export class HttpSession {
     return this;
   }
 
-  /** The payload is not HTTP: from now on only turns are read (opaqueTurns). */
+  /**
+   * The client spoke another protocol that starts like HTTP/1.x (HTTP/2's cleartext preface "PRI *
+   * HTTP/2.0", whose first line parses as a request): both directions stop. No turns are read
+   * either: HTTP/2 multiplexes requests and both sides send control frames of their own (SETTINGS,
+   * PING, a GOAWAY answered with one), so a client's bytes after the server's close are no request
+   * sent on a closed connection. Called before the session is given a byte.
+   */
+  otherProtocol(): void {
+    this.turnsUnreadable = true;
+    this.req.stop('not-http');
+    this.resp.stop('not-http');
+  }
+
+  /** The payload is not HTTP: from now on only turns are read (opaqueTurns), unless their turns cannot be read (otherProtocol). */
   private readTurns(): void {
-    if (this.opaqueTurns === null) this.opaqueTurns = new OpaqueTurns();
+    if (this.opaqueTurns === null && !this.turnsUnreadable) this.opaqueTurns = new OpaqueTurns();
   }
 
   /** A strict request line or a status line was parsed on this connection (or a request line that never completed, see takeUnfinishedRequestLine). */

@@ -78,7 +78,26 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     ['missing file', () => path.join(tmp, 'nope.pcap'), /no such file/],
     ['empty file', () => { const f = path.join(tmp, 'empty.pcap'); fs.writeFileSync(f, ''); return f; }, /empty/],
     ['a directory', () => tmp, /directory/],
+    ['every packet of a link type conncheck does not read', () => relabelled('user0.pcap', 147), /no packet could be decoded: link type 147 /],
   ];
+
+  /** The sample with its pcap header's link type replaced (as `editcap -T` does). */
+  function relabelled(name: string, linkType: number): string {
+    const bytes = Buffer.from(fs.readFileSync(SAMPLE));
+    expect(bytes.readUInt32LE(0)).toBe(0xa1b23c4d); // little-endian pcap, nanosecond: the link type at offset 20
+    bytes.writeUInt32LE(linkType, 20);
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, bytes);
+    return f;
+  }
+
+  test('a file of an unread link type beside a readable one: analyzed, the packets counted as skipped', () => {
+    const r = run(['analyze', SAMPLE, relabelled('user0-beside.pcap', 147), '--format', 'json']);
+    expect(r.code).toBe(0);
+    const stats = (JSON.parse(r.stdout) as { stats: { unsupportedLink: number; tcpPackets: number } }).stats;
+    expect(stats.unsupportedLink).toBeGreaterThan(0);
+    expect(stats.tcpPackets).toBe(stats.unsupportedLink);
+  });
   test.each(badInputs)('bad input (%s): one line on stderr, exit 2, no stack trace', (_name, make, message) => {
     const r = run(['analyze', make()]);
     expect(r.code).toBe(2);

@@ -338,13 +338,26 @@ describe('connection-refused: a refusal the client fell back from to the other a
     }
   });
 
-  test('happy-eyeballs-fallback: curl, Python and Node refused on ::1, each connected to 127.0.0.1 at once', async () => {
+  test('happy-eyeballs-fallback: curl, Python and Node refused on ::1, each connected to 127.0.0.1 at once; on a port refused on both families, no fallback', async () => {
     const file = path.join(SAMPLES_DIR, 'happy-eyeballs-fallback.pcap');
-    if (!fs.existsSync(file)) return;
     const r = await analyzeFiles([file]);
     const found = ofKind(r, KIND);
-    expect(found).toHaveLength(6);
-    expect(found.every((x) => x.severity === 'info' && x.evidence.fallbackTo === '127.0.0.1:8081')).toBe(true);
-    expect(r.diagnoses.map((d) => `${d.kind} ${d.server} ${d.severity} ${d.count}`)).toEqual(['connection-refused [::1]:8081 info 6']);
+    const fellBack = found.filter((x) => x.server === '[::1]:8081');
+    expect(fellBack).toHaveLength(6);
+    expect(fellBack.every((x) => x.severity === 'info' && x.evidence.fallbackTo === '127.0.0.1:8081')).toBe(true);
+    // 8082: refused on ::1, then on 127.0.0.1: the fallback got nowhere, both are refusals.
+    const bothRefused = found.filter((x) => x.server.endsWith(':8082'));
+    expect(bothRefused).toHaveLength(12);
+    expect(bothRefused.every((x) => x.severity === 'warning' && x.evidence.fallbackTo === undefined)).toBe(true);
+    expect(found).toHaveLength(18);
+    expect(r.diagnoses.map((d) => `${d.kind} ${d.server} ${d.severity} ${d.count}`).sort()).toEqual([
+      'connection-refused 127.0.0.1:8082 warning 6',
+      'connection-refused [::1]:8081 info 6',
+      'connection-refused [::1]:8082 warning 6',
+    ]);
+    // Refused on 127.0.0.1 itself: the remedy does not suggest binding beyond it.
+    const local = r.diagnoses.find((d) => d.server === '127.0.0.1:8082');
+    expect(local?.remedy).not.toMatch(/not only 127\.0\.0\.1/);
+    expect(r.diagnoses.find((d) => d.server === '[::1]:8082')?.remedy).toMatch(/not only 127\.0\.0\.1/);
   });
 });

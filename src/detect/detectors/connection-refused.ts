@@ -75,18 +75,25 @@ export const connectionRefused: DetectorDefinition = {
     const scanned = new Map<string, { first: Attempt; ids: string[] }>();
     /** Connection opens: when, to which server, over which family (for FALLBACK_WITHIN). */
     const opens = new PortOpens();
+    /**
+     * The connections refused lately (held, or released less than a window ago): a connection over
+     * the other family that was refused too is no fallback that got through. Forgotten in order.
+     */
+    const refusedFlows = new Set<number>();
+    const forget: Array<{ flowId: number; ts: number }> = [];
     /** Refusals each followed by a connection over the other family, by refusing server. */
     const fellBack = new Map<string, { ids: string[]; fallbacks: Set<string>; lags: number[] }>();
 
     /** A connection to the same port over the other address family, opened within FALLBACK_WITHIN after `ts`, or null. */
     const fallbackAfter = (serverHost: string, port: number, ts: number): { server: string; lag: number } | null => {
-      const open = opens.otherFamilyBetween(port, serverHost.includes(':'), ts, ts + FALLBACK_WITHIN);
+      const open = opens.otherFamilyBetween(port, serverHost.includes(':'), ts, ts + FALLBACK_WITHIN, refusedFlows);
       return open === null ? null : { server: open.server, lag: open.ts - ts };
     };
 
     /** Reports a held refusal: as a scan's probe (info, one diagnosis per scan), or as a refusal. */
     const release = (h: { attempt: Attempt; input: FindingInput }): void => {
       const a = h.attempt;
+      if (h.input.flowId !== null) forget.push({ flowId: h.input.flowId, ts: a.ts });
       const fallback = fallbackAfter(a.serverHost, a.serverPort, h.input.ts);
       if (fallback !== null) {
         const v6 = a.serverHost.includes(':');
@@ -124,6 +131,8 @@ export const connectionRefused: DetectorDefinition = {
     };
     const releaseUntil = (until: number): void => {
       while (held.length > 0 && (held[0].attempt.ts + SCAN_WINDOW < until || held.length > MAX_HELD)) release(held.shift() as { attempt: Attempt; input: FindingInput });
+      // A refusal released is still asked about by those released after it, up to FALLBACK_WITHIN later.
+      while (forget.length > 0 && (forget[0].ts + SCAN_WINDOW + 2 * FALLBACK_WITHIN < until || forget.length > MAX_HELD)) refusedFlows.delete((forget.shift() as { flowId: number }).flowId);
     };
 
     /**
@@ -247,7 +256,7 @@ export const connectionRefused: DetectorDefinition = {
 
     return {
       onOpen(conn: AnalyzedConnection): void {
-        opens.add(conn.startTs, conn.serverName, conn.sPort);
+        opens.add(conn.startTs, conn.serverName, conn.sPort, conn.id);
       },
 
       /** A quiet live link: a refusal is not held until some later connection ends. */
@@ -284,6 +293,7 @@ export const connectionRefused: DetectorDefinition = {
         const synTs = c.synTimes[answered];
         const retries = answered;
         const delay = s.rstTs - synTs;
+        refusedFlows.add(conn.id);
         held.push({ attempt: attemptOf(conn), input: {
           flowId: conn.id,
           client: conn.clientName,
@@ -356,7 +366,7 @@ export const connectionRefused: DetectorDefinition = {
             explanation: story,
             remedy:
               `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
-              'bound to that address, not only 127.0.0.1, and on that port); check the client configuration for a wrong ' +
+              `bound to that address${hostOf(server) === '127.0.0.1' ? '' : ', not only 127.0.0.1,'} and on that port); check the client configuration for a wrong ` +
               'port or host. If the server restarts, have clients wait for readiness (health checks, service dependencies) ' +
               'and retry with backoff; during reloads keep the listening socket open (socket activation, SO_REUSEPORT ' +
               'hand-over). A firewall rule with `reject --reject-with tcp-reset` also produces these RSTs.',

@@ -1429,6 +1429,9 @@ export const keepaliveRace: DetectorDefinition = {
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app === null || app.exchangeCount !== 0) return;
+          // HTTP/2 without TLS: its client's frames after the server's close (a GOAWAY answered
+          // with one) are no request, and its requests cannot be told from them.
+          if (app.session !== null && app.session.turnsUnreadable) return;
           const tlsClose = app.tls !== null ? tlsServerIdleClose(conn) : null;
           // Payload neither HTTP nor TLS (the HTTP stage read it and gave up): each side's last data.
           const plainClose = app.tls === null && app.session !== null ? opaqueServerIdleClose(conn, ctx.options.minIdleTimeout) : null;
