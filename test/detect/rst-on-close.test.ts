@@ -117,6 +117,20 @@ describe('rst-on-close on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('a FIN first with the upload already in and unread, then RST with nothing after the FIN (Node after an early 413)', () => {
+    // Node's end() sends the FIN, its destroy() right behind it closes the socket with the upload
+    // unread in its buffer: RST. No client byte came after the FIN, so the RST answered none.
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, head(4000) + 'b'.repeat(1500)).response(0.002, tooLarge).fin(0.0021, 's').rst(0.0022, 's');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ unread: 'request-body-incomplete', status: 413, finBeforeReset: true, closedBeforeBody: false, requestBodyReceived: 1500 });
+    expect(f.summary).toBe(`${conn.serverName} answered 413 before the request body had fully arrived, sent FIN, then RST: its close found request bytes unread; the client may lose the response`);
+    // The request (4), the response (6), the server's FIN (8) and its RST (9).
+    expect(f.frames).toEqual([4, 6, 8, 9]);
+  });
+
   test('a FIN first, then the upload taken in and left unread (a half close: Go\'s net/http after an early 413)', () => {
     // The server's stack ACKs the bytes that follow its FIN (only its sending side is shut), then
     // its close finds them unread half a second later: RST.

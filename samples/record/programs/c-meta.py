@@ -665,7 +665,54 @@ def http10_keepalive_and_close(conns, cfg):
     return desc, True, [], measured
 
 
+def rst_on_close_node_early_413(conns, cfg):
+    expect, measured = [], {}
+    n_rst = 0
+    for c in conns:
+        reqs, resps = c.requests(), c.responses()
+        check(len(reqs) == 1 and len(resps) == 1, f"{c.client}: {len(reqs)} requests, {len(resps)} responses")
+        req, resp = reqs[0], resps[0]
+        sent = c.payload_bytes("client")
+        if c.rsts("server"):
+            rst = c.rsts("server")[0]
+            fins = c.fins("server")
+            check(fins and fins[0].t <= rst.t, f"{c.client}: no server FIN before its RST")
+            check(resp.status == 413, f"{c.client}: expected 413")
+            check(req.content_length and sent < req.content_length, f"{c.client}: whole body sent ({sent} bytes) before the reset")
+            after_fin = [p for p in c.c2s() if p.len > 0 and p.t > fins[0].t]
+            first_resp = next(p for p in c.s2c() if p.len > 0)
+            n_rst += 1
+            measured[c.client] = {"announcedBody": req.content_length, "clientBytesSent": sent,
+                                  "responseAt": r3(first_resp.t), "finAt": r3(fins[0].t), "rstAt": r3(rst.t),
+                                  "rstAfterFinMs": round((rst.t - fins[0].t) * 1000, 3),
+                                  "clientSegmentsAfterFin": len(after_fin)}
+            expect.append(entry("rst-on-close", c,
+                f"POST {req.uri} announces a {req.content_length}-byte body; Node answers 413 at {r3(first_resp.t)} s "
+                f"without reading it, sends its FIN ({r3(fins[0].t)} s) and {round((rst.t - fins[0].t) * 1000, 3)} ms "
+                f"later a RST: its close() found the upload unread (the client had sent {sent} bytes), so the client "
+                "may lose the 413"))
+        else:
+            fin = c.first_close()
+            check(fin and fin[1] == "fin", f"{c.client}: expected a FIN close")
+            if resp.status == 413:
+                check(sent < 1024, f"{c.client}: the refused upload sent {sent} bytes (expected only its head)")
+                expect.append(entry(None, c, f"POST {req.uri} with Expect: 100-continue refused with 413 before its "
+                                             "body was sent: nothing unread, closed with FINs: no finding"))
+            else:
+                check(resp.status == 200, f"{c.client}: expected 200")
+                expect.append(entry(None, c, f"small POST ({req.content_length} bytes) read completely, answered 200, "
+                                             "closed with FINs: no finding"))
+    check(n_rst == 2, f"{n_rst} reset connections, expected 2")
+    desc = ("A Node http server answers 413 (Connection: close) to uploads announcing more than 1 KiB, without reading "
+            "them; Node closes the connection itself: its FIN first (with a zero window), then a RST when the socket is "
+            "destroyed with the upload unread. curl uploads 3 MB twice with Expect turned off: two resets on close. "
+            "A 200-byte POST read whole, and a 3 MB upload with Expect: 100-continue refused before its body was sent, "
+            "close with FINs.")
+    return desc, False, expect, measured
+
+
 SCENARIOS = {
+    "rst-on-close-node-early-413": rst_on_close_node_early_413,
     "syn-unanswered": syn_unanswered,
     "accept-queue-overflow": accept_queue_overflow,
     "reset-before-response": reset_before_response,

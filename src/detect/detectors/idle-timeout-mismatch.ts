@@ -47,6 +47,16 @@ interface ClientIdentity {
 
 /** Reuses remembered per server: only the longest matter against the timeout. */
 const TOP_REUSES = 32;
+
+/**
+ * What the longest reuses counted are: each reuse of an HTTP connection, but only each connection's
+ * longest on TLS and plain protocols (their turns are summed per connection), so "8 reuses" of TLS
+ * connections was 8 connections whose longest reuse came that late.
+ */
+function reuseUnit(n: number, perConnection: boolean): string {
+  if (!perConnection) return `reuse${n === 1 ? '' : 's'}`;
+  return `connection${n === 1 ? '' : 's'} whose longest reuse`;
+}
 /** Answered reuses after an idle longer than the server's closes that refute its idle timeout. */
 const REFUTING_REUSES = 3;
 const MAX_SAMPLES = 4096;
@@ -432,7 +442,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (risky.length > 0) {
             parts.push(
-              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} reuse${risky.length === 1 ? '' : 's'} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
+              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} ${reuseUnit(risky.length, e.httpConnections === 0)} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
                 (plainOnly
                   ? `such a request can cross the server's close and fail (a reset${plain !== null ? `; ${plain.clientErrors}` : ''})`
                   : "such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)") +

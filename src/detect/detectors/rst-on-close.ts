@@ -116,6 +116,7 @@ export const rstOnClose: DetectorDefinition = {
     severity: 'warning',
     messages: {
       reset: '{server} answered {status}{when}, then closed with RST instead of FIN: unread request bytes; the client may lose the response',
+      resetAfterFin: '{server} answered {status}{when}, sent FIN, then RST: its close found request bytes unread; the client may lose the response',
       resetAfterClose:
         '{server} answered {status}{when} and closed (FIN) without reading the rest: the body the client went on sending drew a RST; the client may lose the response (EPIPE or ECONNRESET while it sends)',
     },
@@ -135,8 +136,10 @@ export const rstOnClose: DetectorDefinition = {
         // it with a RST: nothing sat unread at its close, but an upload it answered early and did
         // not drain was cut all the same (a 413 and a FIN, the rest of the body reset: the client
         // got EPIPE, and may lose the 413). Only where the client's bytes came after the FIN.
-        const closedWhole = finFirst && !receivedAfterFin(s);
-        if (closedWhole && !(c.lastDataTs > s.finTs)) return;
+        // A RST behind the FIN with no client byte after it answered nothing: the socket was only
+        // half closed (Node's early 413: end() sends FIN with a zero window, destroy() right after
+        // finds the upload unread), and its close() with bytes unread sent it.
+        const closedWhole = finFirst && !receivedAfterFin(s) && c.lastDataTs > s.finTs;
         if (c.rstTs >= 0 && c.rstTs <= s.rstTs) return; // the client reset first; the server only answered it
         const found = findUnread(conn);
         if (found === null) return;
@@ -148,7 +151,7 @@ export const rstOnClose: DetectorDefinition = {
           client: conn.clientName,
           server: conn.serverName,
           ts: s.rstTs,
-          message: closedWhole ? 'resetAfterClose' : 'reset',
+          message: closedWhole ? 'resetAfterClose' : finFirst ? 'resetAfterFin' : 'reset',
           data: {
             server: conn.serverName,
             status: answered.status !== null ? String(answered.status) : 'a response',
@@ -220,7 +223,7 @@ export const rstOnClose: DetectorDefinition = {
                 : '') +
               (agg.halfClosed > 0
                 ? ` (${agg.halfClosed === n ? '' : `on ${agg.halfClosed} of them `}after a FIN: it shut down its sending side, then closed without reading what the client still sent, ` +
-                  'as Go\'s net/http does half a second after an early answer to an upload)'
+                  'as Go\'s net/http does half a second after an early answer to an upload, and Node\'s http server at once)'
                 : '') +
               (early && unreadAtClose > 0 ? ' — it answered uploads before reading their whole body' : '') +
               (pipelined ? (early ? ', and' : ' —') + ' it ended connections with pipelined requests already received' : '') +
