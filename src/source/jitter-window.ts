@@ -63,6 +63,10 @@ export class JitterWindow {
   moved = 0;
   /** Packets that came too late to be put in order (older than one already handed on). */
   late = 0;
+  /** Times the clock went back further than jitter (clockStep), the largest step and its frame. */
+  steps = 0;
+  largestStep = 0;
+  largestStepFrame = 0;
 
   constructor(
     private readonly downstream: PacketHandler,
@@ -91,6 +95,11 @@ export class JitterWindow {
     if (ts < this.newestTs - this.limits.maxSeconds) {
       // Further back than jitter: the clock stepped (or two hosts' clocks are interleaved). File
       // order is all there is then: what is held goes first, and the window starts over from here.
+      this.steps++;
+      if (this.newestTs - ts > this.largestStep) {
+        this.largestStep = this.newestTs - ts;
+        this.largestStepFrame = p.frame;
+      }
       this.flush();
       this.newestTs = ts;
       this.lastEmittedTs = -Infinity;
@@ -291,6 +300,11 @@ export function roomFor(times: Float64Array<ArrayBuffer>, n: number): Float64Arr
   return grown;
 }
 
+/** A clock step's size for a warning: milliseconds below a second. */
+function stepText(seconds: number): string {
+  return seconds < 1 ? `${Math.round(seconds * 1e4) / 10} ms` : `${Math.round(seconds * 1000) / 1000} s`;
+}
+
 /** What a reader reports of its window: packets put back in time order, and any still out of it. */
 export function jitterWarnings(window: JitterWindow): string[] {
   const out: string[] = [];
@@ -302,5 +316,14 @@ export function jitterWarnings(window: JitterWindow): string[] {
     );
   }
   if (window.late > 0) out.push(`${window.late} packet(s) still out of time order after the ${ms} ms window`);
+  if (window.steps > 0) {
+    // Silent, this read as nothing: connections across it get negative gaps or none at all.
+    const more = window.steps > 1 ? ` (and ${window.steps - 1} more time${window.steps === 2 ? '' : 's'})` : '';
+    out.push(
+      `the capture clock went back ${stepText(window.largestStep)} at frame ${window.largestStepFrame}${more}: a clock step, or captures ` +
+        'joined end to end (mergecap -a, cat); the packets around it are analyzed in file order and times measured across it are wrong ' +
+        '(merge by time: mergecap without -a, or give conncheck the files themselves)',
+    );
+  }
   return out;
 }

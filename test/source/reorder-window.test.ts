@@ -139,8 +139,14 @@ describe('pcapng reader with several interfaces', () => {
     expect(jitter.info.warnings).toEqual([
       "1 packet(s) written to the file after packets stamped later (by at most 2 ms, as packets stamped on different CPU cores are) were analyzed in time order; frame numbers are the file's",
     ]);
+    // Further back than jitter: a clock step, kept in file order, and said (times across it are wrong).
     const step = await readBytes(oneInterface(2_000_000, 1));
     expect(step.packets.map((p) => p.frame)).toEqual([1, 2]);
-    expect(step.info.warnings).toEqual([]);
+    expect(step.info.warnings).toEqual([
+      'the capture clock went back 2 s at frame 2: a clock step, or captures joined end to end (mergecap -a, cat); the packets around it ' +
+        'are analyzed in file order and times measured across it are wrong (merge by time: mergecap without -a, or give conncheck the files themselves)',
+    ]);
+    const small = await readBytes(oneInterface(50_000, 1));
+    expect(small.info.warnings).toEqual([expect.stringMatching(/^the capture clock went back 50 ms at frame 2: /)]);
   });
 });
