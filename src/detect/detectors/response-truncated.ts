@@ -154,7 +154,8 @@ function stallSettings(software: string | null): string {
 }
 
 const TIME_LIMIT_SETTINGS =
-  'Go `http.Server.WriteTimeout` (timed from the end of the request head, it cuts any response still being written), ' +
+  'Go `http.Server.WriteTimeout` (timed from the end of the request head, it cuts any response still being written; it takes effect ' +
+  'at the handler\'s next write or flush after it, so the cut can come well after WriteTimeout: at the end of a handler that buffers), ' +
   'gunicorn `--timeout` and uWSGI `harakiri` (the worker is killed mid-response), Envoy\'s route `timeout` (15 s by default), ' +
   'or a proxy\'s total response timeout';
 
