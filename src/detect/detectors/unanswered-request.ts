@@ -1058,7 +1058,9 @@ export const unansweredRequest: DetectorDefinition = {
           `Find which component closes after ${value} s (the server's request/handler timeout, a load balancer's idle timeout) and why the answer takes longer; ` +
           `raise that timeout only if such slow requests are expected. For a Go server: keep http.Server WriteTimeout above the slowest handler, ` +
           `or bound handlers with http.TimeoutHandler, which answers 503 in time instead of closing. ` +
-          `A gunicorn sync worker killed at its \`--timeout\` ("[CRITICAL] WORKER TIMEOUT" in its error log) closes this way too, between the timeout and a second later.`;
+          `A gunicorn sync worker killed at its \`--timeout\` ("[CRITICAL] WORKER TIMEOUT" in its error log) closes this way too, between the timeout and a second later; ` +
+          `so does a Node http server's socket timeout (\`server.setTimeout(ms)\` / \`server.timeout\`, or \`req.setTimeout\` in a handler, without a 'timeout' listener that answers), ` +
+          `whose socket is destroyed when it has been inactive that long.`;
       }
       ctx.diagnose({
         server,
