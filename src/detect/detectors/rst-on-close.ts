@@ -92,6 +92,15 @@ function receivedAfterFin(s: Endpoint): boolean {
   return (s.hasAck && seqGt(s.highestAck, s.finAck)) || (s.rstHasAck && seqGt(s.rstAck, s.finAck));
 }
 
+/**
+ * When the resets came after the responses: right after, or (a server that lingers, reading and
+ * discarding the upload until its nginx `lingering_time`, then closes on what is still coming) up to
+ * how long after. `longest` is the longest rstAfterResponse, in seconds.
+ */
+function whenAfterResponse(longest: number): string {
+  return longest < 0.5 ? 'right after responding' : `up to ${Math.round(longest * 1000) / 1000} s after responding`;
+}
+
 const UNREAD_WORDS: Record<Unread, string> = {
   'request-body-incomplete': 'before the request body had fully arrived',
   'response-before-request-end': 'while the request body was still arriving',
@@ -189,10 +198,12 @@ export const rstOnClose: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number }>();
+        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number; longestAfter: number }>();
         for (const f of ctx.findings('rst-on-close')) {
-          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0 };
+          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0, longestAfter: 0 };
           agg.ids.push(f.id);
+          const after = f.evidence.rstAfterResponse;
+          if (typeof after === 'number' && after > agg.longestAfter) agg.longestAfter = after;
           if (f.evidence.closedBeforeBody === true) agg.closedWhole++;
           else if (f.evidence.finBeforeReset === true) agg.halfClosed++;
           const status = f.evidence.status === null ? 'no status' : String(f.evidence.status);
@@ -218,7 +229,7 @@ export const rstOnClose: DetectorDefinition = {
                   (unreadAtClose > 0 ? `. On ${unreadAtClose} other connection${unreadAtClose === 1 ? '' : 's'} it ` : '')
                 : `${server} `) +
               (unreadAtClose > 0
-                ? `closed ${whole > 0 ? '' : `${n} connection${n === 1 ? '' : 's'} `}right after responding (${whole > 0 ? `all ${n}: ` : ''}${statuses}) while request bytes ` +
+                ? `closed ${whole > 0 ? '' : `${n} connection${n === 1 ? '' : 's'} `}${whenAfterResponse(agg.longestAfter)} (${whole > 0 ? `all ${n}: ` : ''}${statuses}) while request bytes ` +
                   'were still unread in its receive buffer, so its kernel sent RST instead of FIN'
                 : '') +
               (agg.halfClosed > 0
