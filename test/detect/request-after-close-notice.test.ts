@@ -32,6 +32,23 @@ describe('request-after-close-notice: synthetic connections', () => {
     expect(f.summary).toContain('answered RST');
   });
 
+  test('a 408 that answered no request (a first-request timer on a connection opened ahead), then a request: diagnosed as such', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).response(2.7, ok('', ['Connection: close'], 'HTTP/1.1', '408 Request Timeout'));
+    c.fin(2.7001, 's');
+    c.request(3.5, get('/late'), { noAck: true });
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ request: 'GET /late', noticeStatus: 408, noticeUnasked: true, unusedBeforeNotice: 2.7, requestAfterServerFin: true, state: 'no-response' });
+    const [d] = r.diagnoses;
+    expect(d).toMatchObject({ kind: KIND, count: 1, anomalyIds: [f.id] });
+    expect(d.explanation).toMatch(/followed a 408 that answered no request, sent on a connection opened 2\.7 s earlier and left unused/);
+    expect(d.explanation).toContain('None was answered');
+    expect(d.remedy).toMatch(/^Do not keep connections opened ahead unused/);
+  });
+
   test('an HTTP/1.0 response without keep-alive is a close notice too; reported once per connection', () => {
     const cap = new Capture();
     const c = cap.connection();
