@@ -3,6 +3,7 @@ import { responseTruncated } from '../../src/detect/detectors/response-truncated
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { Https } from './https-kit';
 import { Capture, Conn, get, ofKind } from './reuse-kit';
+import { analyzeSample } from '../samples';
 
 const KIND = 'response-abandoned';
 const only = [responseAbandoned];
@@ -337,5 +338,20 @@ describe('response-abandoned behind a proxy that terminates TLS', () => {
     const found = ofKind(scene(null), KIND);
     expect(found).toHaveLength(3);
     expect(found[0].evidence.followedClient).toBeUndefined();
+  });
+});
+
+describe('response-abandoned on a recorded sample', () => {
+  test('response-abandoned-rest-after-close: curl --max-time 1.3 cut three bodies whose rest came after its FIN (not received); the half-closed reader and the Connection: close fetch stay complete', async () => {
+    const r = await analyzeSample('response-abandoned-rest-after-close');
+    const byUri = (prefix: string): string[] => r.exchanges.filter((e) => e.uri?.startsWith(prefix)).map((e) => `${e.state} ${e.responseBodyBytes} ${e.responseAfterClientClose ?? '-'}`);
+    expect(byUri('/drip?id=')).toEqual(Array(3).fill('response-incomplete 2000 true'));
+    expect(byUri('/drip')).toContain('complete 4000 -');
+    expect(byUri('/whole')).toEqual(['complete 4000 -']);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(r.anomalies).toHaveLength(3);
+    expect(found.every((f) => f.evidence.bodyReceived === 2000 && f.evidence.closedWith === 'FIN' && typeof f.evidence.clientResetAfter === 'number')).toBe(true);
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.clientTimeout.value).toBeCloseTo(1.3, 1);
   });
 });
