@@ -3,6 +3,7 @@ import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 import type { NatTwin } from './nat-twins';
 import { unseenSide } from './unseen-side';
+import { seqGe } from './seq';
 
 /** A connection's identity fields, writable by reset() only. */
 type Mutable<C> = { -readonly [K in keyof C]: C[K] };
@@ -274,6 +275,21 @@ export class Connection<T> {
   /** The server side is unseen (HttpSession's AcknowledgementSource: its requests' answers cannot show). */
   serverUnseen(): boolean {
     return unseenSide(this.client, this.server) === 'server';
+  }
+
+  /**
+   * The client, having closed, did not take the server's later bytes (HttpSession's
+   * AcknowledgementSource): it closed with a RST (no FIN seen), or reset after its FIN without
+   * having acknowledged all of the server's data (a socket closed to receiving answers data with a
+   * RST; a half-closed client that still reads acknowledges it). A RST's own acknowledgement is no
+   * delivery to the application (a socket closed with unread data sends one), so it is not counted.
+   */
+  clientRefusedDataAfterClose(): boolean {
+    const c = this.client;
+    const s = this.server;
+    if (c.rstTs < 0) return false;
+    if (c.finTs < 0) return true;
+    return !(c.hasAck && s.hasNextSeq && seqGe(c.highestAck, s.maxSeqEnd));
   }
 
   swapRoles(): void {

@@ -4,7 +4,10 @@ export type ExchangeState =
   | 'complete'
   /** A complete request that never got a response byte. */
   | 'no-response'
-  /** A response started but its body did not finish before the connection or capture ended. */
+  /**
+   * A response started but its body did not finish before the connection or capture ended, or
+   * finished only after its client had closed, which never took the rest (`responseAfterClientClose`).
+   */
   | 'response-incomplete'
   /** A request whose head or body did not finish. */
   | 'request-incomplete'
@@ -98,6 +101,16 @@ export interface HttpExchange {
    * may be cut short) and `requestVersion` is null. `undefined` otherwise.
    */
   requestLineUnfinished?: true;
+  /**
+   * The server sent the rest of the response (all of it, when its head came after too) only after
+   * the client had closed, and the client did not take it: it reset the connection without
+   * acknowledging those bytes (a client that gave up at its own timeout; its socket answered them
+   * with a RST), or had closed with a RST. The state is then `response-incomplete`:
+   * `responseBodyBytes` counts the body bytes that came before the client's close, `responseLength`
+   * the declared length, and `responseEnd` is when the server finished sending. `undefined`
+   * otherwise, so the JSON output names it only where it applies.
+   */
+  responseAfterClientClose?: true;
   /** `Keep-Alive: timeout=N` advertised by the response, seconds, or null. */
   keepAliveTimeout: number | null;
   /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */

@@ -115,6 +115,15 @@ class PendingExchange {
   responseEnd: number | null = null;
   responseEndFrame: number | null = null;
   responseBodyBytes = 0;
+  /**
+   * The response ended only after the client had closed (FIN or RST): whether the client took its
+   * last bytes is known only at the connection's end (HttpSession.finish), so it is held till then.
+   */
+  endedAfterClientClose = false;
+  /** Body bytes of the response that had arrived when the client closed (0: its body, or all of it, came after). */
+  bodyAtClientClose = 0;
+  /** The client did not take the bytes that came after its close (see endedAfterClientClose): the response was not received whole. */
+  unreceivedAfterClientClose = false;
   uncertain = false;
 
   constructor() {
@@ -169,6 +178,9 @@ class PendingExchange {
     this.responseEnd = null;
     this.responseEndFrame = null;
     this.responseBodyBytes = 0;
+    this.endedAfterClientClose = false;
+    this.bodyAtClientClose = 0;
+    this.unreceivedAfterClientClose = false;
     this.uncertain = false;
   }
 
@@ -300,6 +312,12 @@ export interface AcknowledgementSource {
    * (a capture of one direction): whatever the server answered, the capture cannot show it.
    */
   serverUnseen(): boolean;
+  /**
+   * The client, having closed, did not take the server's later bytes: it closed with a RST, or
+   * after its FIN it reset the connection without ever acknowledging all of the server's data.
+   * Asked once, at the session's end, and only when a response ended after the client's close.
+   */
+  clientRefusedDataAfterClose(): boolean;
 }
 
 /**
@@ -368,6 +386,8 @@ export class HttpSession {
   private lastActivity = 0;
   private emitted = 0;
   private done = false;
+  /** The client sent FIN or RST (clientEnd): a response that ends from now on ended after it. */
+  private clientClosed = false;
   /** What made the connection a tunnel, once it is one: a 101 (an Upgrade: WebSocket, h2c…) or a 2xx to CONNECT. */
   private tunnelOpenedBy: 'upgrade' | 'connect' | null = null;
   /** A request line that never completed was taken for a request (takeUnfinishedRequestLine). */
@@ -470,6 +490,7 @@ export class HttpSession {
     if (midstream) this.lastResponseEnd = null;
     this.emitted = 0;
     this.done = false;
+    this.clientClosed = false;
     this.tunnelOpenedBy = null;
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
@@ -600,6 +621,10 @@ export class HttpSession {
   clientEnd(ts: number, frame: number): void {
     if (this.done) return;
     this.lastActivity = ts;
+    this.clientClosed = true;
+    // A response whose body is still arriving: what of it the client could have read.
+    const arriving = this.respTarget;
+    if (arriving !== null && this.respFinal) arriving.bodyAtClientClose = this.resp.partialBodyBytes;
     if (this.req.inStartLine) this.takeUnfinishedRequestLine();
     this.req.end(ts, frame);
     this.flush();
@@ -629,6 +654,7 @@ export class HttpSession {
     if (this.serverUnseenLoss || (this.acks !== null && this.acks.serverUnseen())) {
       for (let p = this.qFirst; p !== null; p = p.next) if (p.respState === R_NONE && !this.isOrphan(p)) p.uncertain = true;
     }
+    this.settleResponsesAfterClientClose();
     if (this.isHttp) this.flush();
     for (let p = this.qFirst; p !== null; p = p.next) this.release(p);
     this.qFirst = null;
@@ -835,6 +861,8 @@ export class HttpSession {
     const p = this.respTarget;
     if (p === null || !this.respFinal) return; // an interim response ended
     p.respState = R_DONE;
+    // Its end came after the client's close: held till the connection ends (settleResponsesAfterClientClose).
+    if (this.clientClosed) p.endedAfterClientClose = true;
     p.responseEnd = ts;
     p.responseEndFrame = frame;
     p.responseBodyBytes = bodyBytes;
@@ -987,6 +1015,26 @@ export class HttpSession {
   }
 
   /**
+   * Responses that ended after the client's close (held by flush): a client that had closed and
+   * reset the connection rather than acknowledge the server's last bytes (its socket was closed
+   * to receiving: a client that gave up at its own timeout), or that closed with a RST, never
+   * read them. Such a response was not received whole: it is emitted unfinished, with the body
+   * bytes that had come before the close. A client that only half-closed (shutdown(SHUT_WR)) and
+   * acknowledged everything was still reading: its response stays complete.
+   */
+  private settleResponsesAfterClientClose(): void {
+    let refused: boolean | null = null;
+    for (let p = this.qFirst; p !== null; p = p.next) {
+      if (!p.endedAfterClientClose || p.respState !== R_DONE) continue;
+      if (refused === null) refused = this.acks !== null && this.acks.clientRefusedDataAfterClose();
+      if (!refused) return;
+      p.respState = R_STARTED;
+      p.responseBodyBytes = p.bodyAtClientClose;
+      p.unreceivedAfterClientClose = true;
+    }
+  }
+
+  /**
    * An emitted exchange goes back to the pool shared by all sessions: an idle keep-alive
    * connection then holds none, and a new exchange costs no allocation.
    */
@@ -1007,7 +1055,7 @@ export class HttpSession {
     let p = this.qFirst;
     while (p !== null) {
       const reqDecided = p.reqState >= Q_DONE || reqFinished;
-      const respDecided = p.respState >= R_DONE || respFinished;
+      const respDecided = (p.respState >= R_DONE && !(p.endedAfterClientClose && !this.done)) || respFinished;
       if (!reqDecided || !respDecided) break;
       // Emitted exchanges must not stay reachable: a long keep-alive connection would otherwise
       // hold every exchange it ever carried.
@@ -1146,6 +1194,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     requestTargetCut: rq && p.requestTargetCut ? true : undefined,
     requestHeadUnfinished: rq && p.reqState === Q_HEAD ? true : undefined,
     requestLineUnfinished: rq && p.requestLineUnfinished ? true : undefined,
+    responseAfterClientClose: p.unreceivedAfterClientClose ? true : undefined,
     keepAliveTimeout: p.keepAliveTimeout,
     idleBefore: p.idleBefore,
     state: stateOf(p),

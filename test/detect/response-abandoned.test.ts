@@ -3,6 +3,7 @@ import { responseTruncated } from '../../src/detect/detectors/response-truncated
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { Https } from './https-kit';
 import { Capture, Conn, get, ofKind } from './reuse-kit';
+import { analyzeSample } from '../samples';
 
 const KIND = 'response-abandoned';
 const only = [responseAbandoned];
@@ -102,6 +103,56 @@ describe('response-abandoned on synthetic connections', () => {
     expect(found).toHaveLength(3);
     expect(found[0].evidence).toMatchObject({ closedWith: 'FIN', clientResetAfter: 0.099 });
     expect(found[0].frames).toHaveLength(5);
+  });
+
+  test("the rest of each body came only after the client's FIN and drew its RST: the response was not received, the cuts and the timer found", () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/drip', ['User-Agent: curl/7.88.1'])).response(t + 0.002, partial(4000, 2000));
+      c.fin(t + 1.301, 'c');
+      c.send(t + 3.3, 's', 'y'.repeat(2000)); // the body's end, into the closed socket
+      c.rst(t + 3.3001, 'c');
+    }
+    const r = cap.analyze(only, { collect: true });
+    expect(r.exchanges.map((e) => [e.state, e.responseBodyBytes, e.responseLength, e.responseAfterClientClose])).toEqual(Array(3).fill(['response-incomplete', 2000, 4000, true]));
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ bodyDeclared: 4000, bodyReceived: 2000, closedWith: 'FIN', sinceRequest: 1.3, clientResetAfter: 1.999 });
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.clientTimeout.value).toBeCloseTo(1.3, 3);
+  });
+
+  test('a short total timeout (0.25 s) cutting flowing bodies at different points: inferred; the same closes at one byte count (a reader that wanted those bytes) stay silent', () => {
+    for (const sameCount of [false, true]) {
+      const cap = new Capture();
+      for (const [k, t] of [0, 5, 10, 15].entries()) {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.001, get('/size/2000000', ['User-Agent: curl/7.88.1'])).response(t + 0.002, partial(2_000_000, sameCount ? 5000 : 5000 + 1000 * k));
+        c.fin(t + 0.251, 'c');
+        c.send(t + 0.26, 's', 'y'.repeat(1000));
+        c.rst(t + 0.2601, 'c');
+      }
+      const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND);
+      if (sameCount) expect(d).toBeUndefined();
+      else expect(d!.inferred.clientTimeout.value).toBeCloseTo(0.25, 3);
+    }
+  });
+
+  test('a client that half-closed after its request and acknowledged the whole response: complete, nothing found', () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/drip')).fin(t + 0.002, 'c');
+      c.send(t + 0.01, 's', partial(4000, 2000));
+      c.ack(t + 0.0101, 'c');
+      c.send(t + 1.6, 's', 'y'.repeat(2000));
+      c.ack(t + 1.6001, 'c');
+      c.fin(t + 1.601, 's');
+      c.ack(t + 1.6011, 'c');
+    }
+    const r = cap.analyze(only, { collect: true });
+    expect(r.exchanges.map((e) => [e.state, e.responseBodyBytes, e.responseAfterClientClose])).toEqual(Array(3).fill(['complete', 4000, undefined]));
+    expect(ofKind(r, KIND)).toHaveLength(0);
   });
 
   test("the same total timeout that cut bodies also ended requests whose response had not begun: the diagnosis names unanswered-request's findings", () => {
@@ -287,5 +338,20 @@ describe('response-abandoned behind a proxy that terminates TLS', () => {
     const found = ofKind(scene(null), KIND);
     expect(found).toHaveLength(3);
     expect(found[0].evidence.followedClient).toBeUndefined();
+  });
+});
+
+describe('response-abandoned on a recorded sample', () => {
+  test('response-abandoned-rest-after-close: curl --max-time 1.3 cut three bodies whose rest came after its FIN (not received); the half-closed reader and the Connection: close fetch stay complete', async () => {
+    const r = await analyzeSample('response-abandoned-rest-after-close');
+    const byUri = (prefix: string): string[] => r.exchanges.filter((e) => e.uri?.startsWith(prefix)).map((e) => `${e.state} ${e.responseBodyBytes} ${e.responseAfterClientClose ?? '-'}`);
+    expect(byUri('/drip?id=')).toEqual(Array(3).fill('response-incomplete 2000 true'));
+    expect(byUri('/drip')).toContain('complete 4000 -');
+    expect(byUri('/whole')).toEqual(['complete 4000 -']);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(r.anomalies).toHaveLength(3);
+    expect(found.every((f) => f.evidence.bodyReceived === 2000 && f.evidence.closedWith === 'FIN' && typeof f.evidence.clientResetAfter === 'number')).toBe(true);
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.clientTimeout.value).toBeCloseTo(1.3, 1);
   });
 });

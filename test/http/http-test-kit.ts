@@ -105,9 +105,11 @@ export class SessionDriver {
   unseenClientBytes = 0;
   /** What the connection answers when asked whether the server side is missing from the capture. */
   serverUnseen = false;
+  /** What the connection answers when asked whether the client, having closed, refused the server's later bytes. */
+  clientRefused = false;
 
   constructor(options: HttpSessionOptions = {}, establishedAt = 100) {
-    this.session = new HttpSession(7, establishedAt, (ex) => this.exchanges.push(ex), options, { clientBytesAckedUnseen: () => this.unseenClientBytes, serverUnseen: () => this.serverUnseen });
+    this.session = new HttpSession(7, establishedAt, (ex) => this.exchanges.push(ex), options, { clientBytesAckedUnseen: () => this.unseenClientBytes, serverUnseen: () => this.serverUnseen, clientRefusedDataAfterClose: () => this.clientRefused });
   }
   /** Advances the clock by `dt` seconds and returns the next frame number. */
   private step(dt: number): number {

@@ -299,6 +299,47 @@ describe('HttpSession: unpaired and unfinished', () => {
   });
 });
 
+describe('HttpSession: responses that end after the client closed', () => {
+  const head = 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n';
+
+  test('the rest came after the client closed, which refused it: response-incomplete with the body bytes before the close, held till the end', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/drip')).server(head + 'abcd').clientEnd(1.3).server('efghij', 2);
+    expect(d.exchanges).toHaveLength(0); // whether the client took the rest is known at the end
+    d.clientRefused = true;
+    d.finish();
+    expect(d.summary()).toEqual(['1 GET /drip -> 200 response-incomplete']);
+    expect(d.exchanges[0]).toMatchObject({ responseBodyBytes: 4, responseLength: 10, responseAfterClientClose: true });
+    expect(d.exchanges[0].responseEnd).toBeCloseTo(103.302, 6);
+  });
+
+  test('a response whose head came after the client had closed and refused it: none of it received', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/slow')).clientEnd(1.5).server(res(200, 'late'), 1);
+    d.clientRefused = true;
+    d.finish();
+    expect(d.summary()).toEqual(['1 GET /slow -> 200 response-incomplete']);
+    expect(d.exchanges[0]).toMatchObject({ responseBodyBytes: 0, responseLength: 4, responseAfterClientClose: true });
+  });
+
+  test('a client that half-closed and took the rest (acknowledged it): complete', () => {
+    const d = new SessionDriver();
+    d.client(req('GET', '/drip')).clientEnd().server(head + 'abcd').server('efghij', 2).finish();
+    expect(d.summary()).toEqual(['1 GET /drip -> 200 complete']);
+    expect(d.exchanges[0]).toMatchObject({ responseBodyBytes: 10 });
+    expect(d.exchanges[0].responseAfterClientClose).toBeUndefined();
+  });
+
+  test('a client that closes after the whole response (Connection: close): complete, emitted at once', () => {
+    const d = new SessionDriver();
+    d.clientRefused = true;
+    d.client(req('GET', '/', ['Connection: close'])).server(res(200, 'all', ['Connection: close']));
+    expect(d.summary()).toEqual(['1 GET / -> 200 complete']);
+    d.clientEnd().finish();
+    expect(d.exchanges).toHaveLength(1);
+  });
+});
+
 describe('HttpSession: request lines that never complete (slow clients)', () => {
   const TIMEOUT_408 = res(408, '', ['Connection: close'], 'HTTP/1.1', 'Request Timeout');
 

@@ -711,6 +711,45 @@ def rst_on_close_node_early_413(conns, cfg):
     return desc, False, expect, measured
 
 
+def response_abandoned_rest_after_close(conns, cfg):
+    check(len(conns) == 5, f"{len(conns)} connections")
+    *cut, half, whole = conns
+    measured = {}
+    expect = []
+    timeout = cfg["clientTimeout"]
+    for c in cut:
+        req = c.requests()[0]
+        cfin = c.fins("client")
+        check(len(cfin) == 1, f"{c.client}: no client FIN")
+        before = sum(p.len for p in c.s2c() if p.t < cfin[0].t)
+        after = [p for p in c.s2c() if p.len > 0 and p.t > cfin[0].t]
+        crst = [p for p in c.rsts("client") if after and p.t >= after[0].t]
+        check(abs((cfin[0].t - req.t) - timeout) < 0.05, f"{c.client}: client FIN {cfin[0].t - req.t:.3f} s after the request")
+        check(after and sum(p.len for p in after) == cfg["bodyLength"] - cfg["bodyBeforeStall"], f"{c.client}: the rest did not come after the FIN")
+        check(crst, f"{c.client}: no client RST after the late bytes")
+        measured[c.client] = {"request": r3(req.t), "clientFin": r3(cfin[0].t), "sinceRequest": r3(cfin[0].t - req.t),
+                              "serverBytesBeforeFin": before, "lateBytesAt": r3(after[0].t), "clientRst": r3(crst[0].t)}
+        expect.append(entry("response-abandoned", c, f"curl --max-time {timeout}: exit 28 with 2000 of 4000 body bytes; "
+                            "the rest came after its FIN and drew its RST"))
+    # The half-closing client reads the whole response, the rest after its FIN: complete.
+    hfin = half.fins("client")[0]
+    late = [p for p in half.s2c() if p.len > 0 and p.t > hfin.t]
+    check(late and not half.rsts("client"), f"{half.client}: half-close: no late bytes, or a client RST")
+    check(max(p.ackno for p in half.c2s()) >= max(p.seq + p.len for p in half.s2c()), f"{half.client}: half-close: not all acknowledged")
+    measured[half.client] = {"shape": "half-close, reads the whole response", "clientFin": r3(hfin.t), "lateBytesAt": r3(late[-1].t)}
+    expect.append(entry(None, half, "half-closed after its request, read the whole response: complete, no finding"))
+    check(whole.first_close()[0] == "server" or whole.fins("client")[0].t > whole.responses()[0].t, f"{whole.client}: closed before the response")
+    measured[whole.client] = {"shape": "whole response, Connection: close"}
+    expect.append(entry(None, whole, "a whole response with Connection: close: complete, no finding"))
+    desc = ("A python server sends each /drip response's head (Content-Length 4000) and 2000 body bytes, stalls 3.3 s, "
+            "then sends the rest. curl --max-time 1.3, three times: each exits 28 at 1.3 s with 2000 of 4000 bytes and "
+            "closes (FIN); the late 2000 bytes meet its closed socket, whose kernel answers with a RST. Before, conncheck "
+            "read these exchanges as complete (all 4000 bytes were on the wire) and found nothing. Near misses: a python "
+            "client that half-closes (shutdown(SHUT_WR)) after its request and reads the whole /drip response (the rest "
+            "after its FIN, acknowledged), and curl on a whole response with Connection: close.")
+    return desc, False, expect, measured
+
+
 SCENARIOS = {
     "rst-on-close-node-early-413": rst_on_close_node_early_413,
     "syn-unanswered": syn_unanswered,
@@ -727,6 +766,7 @@ SCENARIOS = {
     "abortive-close-after-response": abortive_close_after_response,
     "retransmitted-fin": retransmitted_fin,
     "http10-keepalive-and-close": http10_keepalive_and_close,
+    "response-abandoned-rest-after-close": response_abandoned_rest_after_close,
 }
 
 

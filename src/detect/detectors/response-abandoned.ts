@@ -122,12 +122,21 @@ interface FollowedLeg {
 
 type Timer = 'total' | 'read' | 'either';
 
+/** The client had sent its FIN or RST before `ts`. */
+function clientClosedBefore(conn: AnalyzedConnection, ts: number): boolean {
+  const c = conn.client;
+  return (c.finTs >= 0 && c.finTs < ts) || (c.rstTs >= 0 && c.rstTs < ts);
+}
+
 /** The abandon a connection ended with, or null (see the detector's comment for each condition). */
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
   const ex = startedResponse(conn);
   if (ex === null) return null;
   const framing = ex.responseFraming;
   if (framing !== 'length' && framing !== 'chunked' && framing !== 'close') return null;
+  // A response that began only after the client had closed (responseAfterClientClose) was never
+  // being read: the client gave up waiting for it (unanswered-request's matter), not on its body.
+  if (ex.responseAfterClientClose === true && clientClosedBefore(conn, ex.responseStart)) return null;
   const close = firstCloseOf(conn, ex.responseStart);
   if (close === null || !close.byClient) return null;
   // A close right behind the response's head is the client's reaction to it (curl -f on an error
@@ -298,6 +307,29 @@ export const responseAbandoned: DetectorDefinition = {
   },
 };
 
+/**
+ * A total timeout shorter than MIN_CLIENT_TIMER (curl --max-time 0.25, a Go Client.Timeout of
+ * 300 ms on an API call), told from reactions to what was read: its cuts agree within
+ * spreadFraction of it, not just within spreadAbsolute (a band as wide as the timer itself, which
+ * reactions fill by chance), and they had come different distances into their bodies: a reader
+ * that stops after the bytes it wanted stops at the same count, a clock wherever each transfer was
+ * (no count is shared by more than half of them: two transfers stalled at one loss can share one).
+ */
+function isShortTotalTimer(cuts: readonly Abandon[], range: { inferred: InferredValue; lo: number; hi: number }, options: DetectOptions): boolean {
+  if (range.inferred.value < options.minIdleTimeout || range.inferred.spread > options.spreadFraction * range.inferred.value) return false;
+  const counts = new Map<number, number>();
+  let members = 0;
+  let mostShared = 0;
+  for (const a of cuts) {
+    if (a.sinceRequest < range.lo || a.sinceRequest > range.hi) continue;
+    members++;
+    const n = (counts.get(a.received) ?? 0) + 1;
+    counts.set(a.received, n);
+    if (n > mostShared) mostShared = n;
+  }
+  return mostShared <= members / 2;
+}
+
 /** The timer that the most of `cuts` agree on (at least `minSamples` of them), with those cuts; null when none. */
 function timerOf(
   cuts: readonly Abandon[], minSamples: number, options: DetectOptions,
@@ -306,7 +338,8 @@ function timerOf(
   // A silence while the client's own window was closed was the client's doing: no read timer's.
   const readable = cuts.filter((a) => !a.windowClosed);
   const usable = <R extends { inferred: InferredValue }>(c: R | null): R | null => (c !== null && c.inferred.value >= MIN_CLIENT_TIMER ? c : null);
-  const totalRange = usable(inferTimeoutRange(cuts.map((a) => a.sinceRequest), cluster));
+  const totalCluster = inferTimeoutRange(cuts.map((a) => a.sinceRequest), cluster);
+  const totalRange = usable(totalCluster) ?? (totalCluster !== null && isShortTotalTimer(cuts, totalCluster, options) ? totalCluster : null);
   const readRange = usable(inferTimeoutRange(readable.map((a) => a.silence), cluster));
   const total = totalRange?.inferred ?? null;
   const read = readRange?.inferred ?? null;
