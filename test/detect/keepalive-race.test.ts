@@ -109,7 +109,9 @@ describe('keepalive-race: synthetic connections', () => {
 
   test('crossing seen from the client: the request precedes the FIN, whose ACK does not cover it', () => {
     const cap = new Capture();
-    const { c } = idleConnection(cap);
+    // Next to the client: 4 ms from the capture point to the server and back (the handshake says so).
+    const c = cap.connection();
+    c.handshake(0, 0.004).exchange(0.01, get('/a'), ok('first'));
     const before = c.cSeq;
     c.request(5.009, get('/b'), { noAck: true });
     c.fin(5.011, 's', { ack: before }); // the server had not received the request
@@ -119,6 +121,32 @@ describe('keepalive-race: synthetic connections', () => {
     expect(f.evidence.delta).toBe(-0.002);
     expect(f.evidence.requestAcksFin).toBe(false);
     expect(f.summary).toContain('before the FIN');
+  });
+
+  test('a request trickled in until the server closed on it (Go ReadHeaderTimeout, nginx client_header_timeout / client_body_timeout): the connection was in use, no race', () => {
+    // The client sends a piece every 0.4 s from 0.05 s on, the server ACKs each and closes at 2.3 s
+    // (a FIN that ACKs every piece before it); the client's next piece crosses the FIN and draws a RST.
+    const trickled = (first: boolean, serverRtt: number) => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0, serverRtt);
+      let t = 0.05;
+      if (!first) {
+        c.exchange(t, get('/a'), ok('first'));
+        t += 0.5;
+      }
+      const head = first ? 'GET /trickle HTTP/1.1\r\nHost: example\r\nX-Pad: ' : post('/upload', 'x'.repeat(8), []).replace('Content-Length: 8', 'Content-Length: 800');
+      c.request(t, head);
+      for (let k = 1; k <= 5; k++) c.request(t + 0.4 * k, 'aaaaaaaa');
+      const finAt = t + 2.3;
+      c.fin(finAt, 's');
+      c.request(finAt + 0.1, 'aaaaaaaa', { noAck: true });
+      c.rst(finAt + 0.1001, 's');
+      return cap.analyze(only);
+    };
+    for (const first of [true, false]) {
+      for (const rtt of [0.0001, 0.02]) expect(ofKind(trickled(first, rtt), KIND)).toEqual([]);
+    }
   });
 
   test('stale reuse: the client had ACKed the FIN, and its pool still sent a request 30 ms later', () => {

@@ -81,6 +81,22 @@ function serverFinFirst(conn: AnalyzedConnection): boolean {
   );
 }
 
+/** Jitter allowed on the path between the capture point and the server (seconds), beyond the handshake's round trip. */
+const PATH_JITTER = 0.001;
+
+/**
+ * How long before the server's FIN (seconds, as the capture saw both) a request's first byte may
+ * have passed the capture point and still have crossed the FIN: the request reaches the server
+ * half a round trip after the capture saw it, the FIN comes back in the other half, so a request
+ * that crossed precedes the FIN by less than the round trip to the server (twice it, and a little
+ * jitter, for a path whose queues grew since the handshake). Unbounded without a handshake to
+ * measure it.
+ */
+function crossingLead(conn: AnalyzedConnection): number {
+  const position = handshakeCapturePosition(conn);
+  return position === null ? Infinity : 2 * position.serverRtt + PATH_JITTER;
+}
+
 /**
  * The server's FIN closed an idle HTTP connection: it closed first, every request it had received
  * was completely answered (the last without Connection: close, and not a close-delimited body), or
@@ -98,6 +114,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
 
   // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
   const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
+  const crossLead = crossingLead(conn);
   const recent = app.recent;
   let known = -1; // index in recent of the last exchange the server had received before closing
   let late = -1;
@@ -105,7 +122,10 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     const ex = recent[i];
     if (ex.requestStart === null) return null; // a response without a request: unknown history
     const after = ex.requestFrame !== null ? readBefore(finTs, finFrame, ex.requestStart, ex.requestFrame) : ex.requestStart >= finTs;
-    const crossed = after || (finMissedClientBytes && i === recent.length - 1);
+    // A request seen before the FIN crossed it only if it was still on its way to the server when
+    // the FIN left: its first byte came less than a round trip to the server before the FIN. One
+    // that began earlier was arriving there (a head or body trickled in) when the server closed.
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && finTs - ex.requestStart <= crossLead);
     if (crossed) {
       late = i;
       break;
