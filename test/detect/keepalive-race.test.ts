@@ -390,6 +390,47 @@ describe('keepalive-race: synthetic connections', () => {
       expect(d.remedy).toContain('`wait_timeout`');
     });
 
+    describe('an application that resets on a command it read (SO_LINGER 0), a line protocol', () => {
+      /** A connection that says HELLO, is answered, and after each of `gaps` sends a line: answered, or reset 0.3 ms after the last (`crash`). */
+      const lines = (cap: Capture, at: number, gaps: number[], crash: boolean) => {
+        const c = cap.connection({ sport: 7000 });
+        c.handshake(at).send(at + 0.001, 'c', 'HELLO\n').send(at + 0.0012, 's', 'OK HELLO\n');
+        let t = at + 0.0012;
+        gaps.forEach((gap, k) => {
+          t += gap;
+          const last = k === gaps.length - 1;
+          c.send(t, 'c', last && crash ? 'CRASH\n' : 'X\n');
+          if (last && crash) c.rstAck(t + 0.0003, 's');
+          else c.send((t += 0.0002), 's', 'OK X\n');
+        });
+        if (!crash) c.close(t + 0.1, 'c');
+        return c;
+      };
+
+      test('resets after idle gaps far apart (1 s, 2 s): no one idle timer\'s, even with the other connection closed after them', () => {
+        const cap = new Capture();
+        lines(cap, 0, [1.0], true);
+        lines(cap, 0.1, [2.0], true);
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('a reset after 1 s idle while the server answered a reuse after 1.5 s on a connection still open then: no idle timer', () => {
+        const cap = new Capture();
+        lines(cap, 0, [1.0], true);
+        lines(cap, 0.1, [1.5], false); // its first reuse, closed at 1.7 s, after the reset at 1.0 s
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('near miss: resets at one idle age (2 s) longer than every reuse answered: an idle timer that fired as the requests arrived', () => {
+        const cap = new Capture();
+        lines(cap, 0, [2.0], true);
+        lines(cap, 0.1, [2.0], true);
+        lines(cap, 0.2, [1.5, 1.9], false);
+        const found = ofKind(cap.analyze(only), KIND);
+        expect(found.map((f) => [f.evidence.form, f.evidence.basis])).toEqual([['closed-on-arrival', 'instant-close'], ['closed-on-arrival', 'instant-close']]);
+      });
+    });
+
     test('stays silent on a reset in the middle of a conversation (no idle gap before it)', () => {
       const cap = new Capture();
       const c = cap.connection({ sport: 3306 });
