@@ -27,6 +27,20 @@ export class OpaqueTurns {
     return this;
   }
 
+  /**
+   * Begun when the HTTP session gave up on a connection whose client had already sent data at
+   * `clientTs` (0: none): that data opened the client's first turn, so the client's data after the
+   * server's answer reuses the connection. (Giving up as the server's first answer arrives would
+   * otherwise take the client's second turn for its first, and lose the first reuse.)
+   */
+  startAfter(clientTs: number): this {
+    if (clientTs > 0) {
+      this.lastClientTs = clientTs;
+      this.clientTurnOpen = true;
+    }
+    return this;
+  }
+
   client(ts: number, frame: number, firstByte: number): void {
     if (this.clientFirstByte < 0) this.clientFirstByte = firstByte;
     if (!this.clientTurnOpen) {

@@ -522,7 +522,7 @@ export class HttpSession {
 
   /** The payload is not HTTP: from now on only turns are read (opaqueTurns), unless their turns cannot be read (otherProtocol). */
   private readTurns(): void {
-    if (this.opaqueTurns === null && !this.turnsUnreadable) this.opaqueTurns = new OpaqueTurns();
+    if (this.opaqueTurns === null && !this.turnsUnreadable) this.opaqueTurns = new OpaqueTurns().startAfter(this.lastClientTs);
   }
 
   /** A strict request line or a status line was parsed on this connection (or a request line that never completed, see takeUnfinishedRequestLine). */

@@ -109,7 +109,9 @@ describe('keepalive-race: synthetic connections', () => {
 
   test('crossing seen from the client: the request precedes the FIN, whose ACK does not cover it', () => {
     const cap = new Capture();
-    const { c } = idleConnection(cap);
+    // Next to the client: 4 ms from the capture point to the server and back (the handshake says so).
+    const c = cap.connection();
+    c.handshake(0, 0.004).exchange(0.01, get('/a'), ok('first'));
     const before = c.cSeq;
     c.request(5.009, get('/b'), { noAck: true });
     c.fin(5.011, 's', { ack: before }); // the server had not received the request
@@ -119,6 +121,32 @@ describe('keepalive-race: synthetic connections', () => {
     expect(f.evidence.delta).toBe(-0.002);
     expect(f.evidence.requestAcksFin).toBe(false);
     expect(f.summary).toContain('before the FIN');
+  });
+
+  test('a request trickled in until the server closed on it (Go ReadHeaderTimeout, nginx client_header_timeout / client_body_timeout): the connection was in use, no race', () => {
+    // The client sends a piece every 0.4 s from 0.05 s on, the server ACKs each and closes at 2.3 s
+    // (a FIN that ACKs every piece before it); the client's next piece crosses the FIN and draws a RST.
+    const trickled = (first: boolean, serverRtt: number) => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0, serverRtt);
+      let t = 0.05;
+      if (!first) {
+        c.exchange(t, get('/a'), ok('first'));
+        t += 0.5;
+      }
+      const head = first ? 'GET /trickle HTTP/1.1\r\nHost: example\r\nX-Pad: ' : post('/upload', 'x'.repeat(8), []).replace('Content-Length: 8', 'Content-Length: 800');
+      c.request(t, head);
+      for (let k = 1; k <= 5; k++) c.request(t + 0.4 * k, 'aaaaaaaa');
+      const finAt = t + 2.3;
+      c.fin(finAt, 's');
+      c.request(finAt + 0.1, 'aaaaaaaa', { noAck: true });
+      c.rst(finAt + 0.1001, 's');
+      return cap.analyze(only);
+    };
+    for (const first of [true, false]) {
+      for (const rtt of [0.0001, 0.02]) expect(ofKind(trickled(first, rtt), KIND)).toEqual([]);
+    }
   });
 
   test('stale reuse: the client had ACKed the FIN, and its pool still sent a request 30 ms later', () => {
@@ -360,6 +388,47 @@ describe('keepalive-race: synthetic connections', () => {
       const [d] = r.diagnoses.filter((x) => x.kind === KIND);
       expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.001, 3);
       expect(d.remedy).toContain('`wait_timeout`');
+    });
+
+    describe('an application that resets on a command it read (SO_LINGER 0), a line protocol', () => {
+      /** A connection that says HELLO, is answered, and after each of `gaps` sends a line: answered, or reset 0.3 ms after the last (`crash`). */
+      const lines = (cap: Capture, at: number, gaps: number[], crash: boolean) => {
+        const c = cap.connection({ sport: 7000 });
+        c.handshake(at).send(at + 0.001, 'c', 'HELLO\n').send(at + 0.0012, 's', 'OK HELLO\n');
+        let t = at + 0.0012;
+        gaps.forEach((gap, k) => {
+          t += gap;
+          const last = k === gaps.length - 1;
+          c.send(t, 'c', last && crash ? 'CRASH\n' : 'X\n');
+          if (last && crash) c.rstAck(t + 0.0003, 's');
+          else c.send((t += 0.0002), 's', 'OK X\n');
+        });
+        if (!crash) c.close(t + 0.1, 'c');
+        return c;
+      };
+
+      test('resets after idle gaps far apart (1 s, 2 s): no one idle timer\'s, even with the other connection closed after them', () => {
+        const cap = new Capture();
+        lines(cap, 0, [1.0], true);
+        lines(cap, 0.1, [2.0], true);
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('a reset after 1 s idle while the server answered a reuse after 1.5 s on a connection still open then: no idle timer', () => {
+        const cap = new Capture();
+        lines(cap, 0, [1.0], true);
+        lines(cap, 0.1, [1.5], false); // its first reuse, closed at 1.7 s, after the reset at 1.0 s
+        expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      });
+
+      test('near miss: resets at one idle age (2 s) longer than every reuse answered: an idle timer that fired as the requests arrived', () => {
+        const cap = new Capture();
+        lines(cap, 0, [2.0], true);
+        lines(cap, 0.1, [2.0], true);
+        lines(cap, 0.2, [1.5, 1.9], false);
+        const found = ofKind(cap.analyze(only), KIND);
+        expect(found.map((f) => [f.evidence.form, f.evidence.basis])).toEqual([['closed-on-arrival', 'instant-close'], ['closed-on-arrival', 'instant-close']]);
+      });
     });
 
     test('stays silent on a reset in the middle of a conversation (no idle gap before it)', () => {

@@ -107,6 +107,30 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(settingOf('Request Timeout')).toContain('Node.js http.Server `requestTimeout`');
   });
 
+  test('a client that sends on after the server gave up (it has not seen the close yet): the silence is measured to its last byte before the close', () => {
+    const cap = new Capture();
+    // A head trickled 8 bytes every 0.4 s, the FIN at 2.3 s (0.3 s after the last piece), one more piece after it.
+    const head = cap.connection();
+    head.handshake(0).request(0.001, 'GET /tric');
+    for (let k = 1; k <= 5; k++) head.request(0.001 + 0.4 * k, 'aaaaaaaa');
+    head.fin(2.301, 's').request(2.401, 'aaaaaaaa', { noAck: true }).rst(2.4011, 's');
+    // A body silent 1.4 s, then the FIN (nginx client_body_timeout), then the client's next piece 0.3 s after it.
+    const body = cap.connection();
+    body.handshake(10).request(10.001, putHead).request(10.002, 'xxxx');
+    body.fin(11.402, 's').request(11.7, 'xxxx', { noAck: true }).rst(11.7001, 's');
+    // A body still flowing up to the close (its last piece 0.1 s before the FIN), sent on after it: no silence timed.
+    const flowing = cap.connection();
+    flowing.handshake(20).request(20.001, putHead);
+    for (let k = 1; k <= 14; k++) flowing.request(20.001 + 0.1 * k, 'xxxx');
+    flowing.fin(21.5, 's').request(21.6, 'xxxx', { noAck: true }).rst(21.6001, 's');
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.client)).toEqual([head.clientName, body.clientName]);
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(2.3, 3);
+    expect(found[0].evidence.sinceClientData).toBeCloseTo(0.3, 3);
+    expect(found[0].summary).toContain('2.3 s after it began, 0.3 s after the client last sent a byte of it');
+    expect(found[1].evidence.sinceClientData).toBeCloseTo(1.4, 3);
+  });
+
   test('silent: a head cut short by a close that came at once (a race with an idle close, not a slow client)', () => {
     const cap = new Capture();
     const c = cap.connection();

@@ -29,6 +29,22 @@ describe('OpaqueTurns', () => {
     expect(t.reuses.shortest).toBeCloseTo(0.5, 9);
   });
 
+  test('begun when the server\'s first answer showed the payload is not HTTP: the client\'s data before it was its first turn, its next the first reuse', () => {
+    // A line protocol (`HELLO\n`): the request parser waited, the answer `OK HELLO\n` gave it up.
+    const t = new OpaqueTurns().startAfter(1.0);
+    t.server(1.01);
+    t.client(1.31, 9, 0x47); // 0.3 s after the answer: a reuse
+    t.server(1.32);
+    t.client(1.62, 12, 0x51);
+    expect(t.reuses.count).toBe(2);
+    expect(t.reuses.longest).toBeCloseTo(0.3, 9);
+    // Nothing sent before: as a new one.
+    const fresh = new OpaqueTurns().startAfter(0);
+    fresh.server(0.1);
+    fresh.client(0.2, 3, 0x55);
+    expect(fresh.reuses.count).toBe(0);
+  });
+
   test('a server that speaks first (a MySQL greeting): the client\'s first turn, its login, is no reuse', () => {
     const t = new OpaqueTurns();
     t.server(0.1);

@@ -1,7 +1,7 @@
 import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
-import type { DetectorDefinition } from '../detector';
+import type { DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
@@ -81,6 +81,22 @@ function serverFinFirst(conn: AnalyzedConnection): boolean {
   );
 }
 
+/** Jitter allowed on the path between the capture point and the server (seconds), beyond the handshake's round trip. */
+const PATH_JITTER = 0.001;
+
+/**
+ * How long before the server's FIN (seconds, as the capture saw both) a request's first byte may
+ * have passed the capture point and still have crossed the FIN: the request reaches the server
+ * half a round trip after the capture saw it, the FIN comes back in the other half, so a request
+ * that crossed precedes the FIN by less than the round trip to the server (twice it, and a little
+ * jitter, for a path whose queues grew since the handshake). Unbounded without a handshake to
+ * measure it.
+ */
+function crossingLead(conn: AnalyzedConnection): number {
+  const position = handshakeCapturePosition(conn);
+  return position === null ? Infinity : 2 * position.serverRtt + PATH_JITTER;
+}
+
 /**
  * The server's FIN closed an idle HTTP connection: it closed first, every request it had received
  * was completely answered (the last without Connection: close, and not a close-delimited body), or
@@ -98,6 +114,7 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
 
   // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
   const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
+  const crossLead = crossingLead(conn);
   const recent = app.recent;
   let known = -1; // index in recent of the last exchange the server had received before closing
   let late = -1;
@@ -105,7 +122,10 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     const ex = recent[i];
     if (ex.requestStart === null) return null; // a response without a request: unknown history
     const after = ex.requestFrame !== null ? readBefore(finTs, finFrame, ex.requestStart, ex.requestFrame) : ex.requestStart >= finTs;
-    const crossed = after || (finMissedClientBytes && i === recent.length - 1);
+    // A request seen before the FIN crossed it only if it was still on its way to the server when
+    // the FIN left: its first byte came less than a round trip to the server before the FIN. One
+    // that began earlier was arriving there (a head or body trickled in) when the server closed.
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && finTs - ex.requestStart <= crossLead);
     if (crossed) {
       late = i;
       break;
@@ -730,6 +750,43 @@ const STALE_IN_FLIGHT = 0.01;
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
 
+/**
+ * Closes on arrival of one server whose idle ages lie further apart than this factor are no one
+ * timer's (the same factor by which answered reuses refute a run of closes, keptLongerThan): an
+ * idle timer that fires as a request arrives fires at one age, give or take its granularity.
+ */
+const ARRIVAL_AGES_APART = 1.5;
+
+/**
+ * A plain protocol's close on arrival judged by its speed alone (basis instant-close), held until
+ * the capture ends (heldArrivals): the server's other connections, still open when it ended, may
+ * show that no idle timer made it.
+ */
+interface HeldArrival {
+  input: FindingInput;
+  ts: number;
+  /** The connection's idle age when the request came, and how long the close took after it (as the capture saw them). */
+  idleBeforeRequest: number;
+  closeAfterRequest: number;
+  idleAtClose: number;
+  /** What record reads of the connection, read at its end. */
+  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null };
+  agent: string | null;
+  forwarded: boolean | null;
+}
+
+/**
+ * The longest idle gap after which the server answered a reuse of a connection whose payload is
+ * neither HTTP nor TLS (OpaqueTurns: each client turn after the first; the last one only when the
+ * server's data came after it), or -1.
+ */
+function longestAnsweredPlainReuse(conn: AnalyzedConnection): number {
+  const reuses = conn.app?.session?.opaqueTurns?.reuses;
+  if (reuses === undefined || reuses.count === 0) return -1;
+  if (conn.server.lastDataTs > reuses.lastTs) return reuses.longest;
+  return reuses.longestBeforeLast()?.gap ?? -1;
+}
+
 
 interface ServerRaces {
   idleGaps: number[];
@@ -947,13 +1004,14 @@ export const keepaliveRace: DetectorDefinition = {
       return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) && !atItsPace(ex.idleBefore, failedAt, next.ts) ? next : null;
     };
 
-    const raceFinding = (
+    /** What a race's finding says (raceFinding reports it; a held close on arrival is reported later, see heldArrivals). */
+    const raceInput = (
       conn: AnalyzedConnection,
       t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
       ex: HttpExchange | null,
       arrival: { close: ArrivalTiming & { goodbyeFrame?: number }; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
       unseenFin: UnseenFinClose | null = null,
-    ): Finding => {
+    ): FindingInput => {
       const s = conn.server;
       const c = conn.client;
       // Without a FIN in the capture, Δ is measured to the packet that showed the close.
@@ -1022,7 +1080,7 @@ export const keepaliveRace: DetectorDefinition = {
               (arrival.close.serverRtt >= SHOWN_RTT
                 ? `; of the ${microsAsMs(arrival.close.closeAfterRequest)} ms seen here, ${microsAsMs(arrival.close.serverRtt)} ms are the round trip to the server`
                 : '');
-      return ctx.report({
+      return {
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
@@ -1104,14 +1162,27 @@ export const keepaliveRace: DetectorDefinition = {
           ...finHeldEvidence,
         },
         frames: [t.lastFrame, fin ? s.finFrame : 0, goodbyeFrame, t.reqFrame, reset ? s.rstFrame : unseenFin !== null ? unseenFin.shownFrame : 0],
-      });
+      };
     };
+
+    const raceFinding = (...args: Parameters<typeof raceInput>): Finding => ctx.report(raceInput(...args));
 
     const record = (conn: AnalyzedConnection, finding: Finding, form: RaceForm, neverUsed: boolean, ex: HttpExchange | null): void => {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
-      entry.raceIds.push(finding.id);
       entry.agents.note(conn);
+      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex) });
+      if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
+        entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
+      }
+    };
+
+    /** Counts a race in its server's entry (what record reads of the connection is in `facts`, for races held past its end). */
+    const tally = (
+      entry: ServerRaces, finding: Finding, form: RaceForm, neverUsed: boolean, ex: HttpExchange | null,
+      facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null },
+    ): void => {
+      entry.raceIds.push(finding.id);
       if (form === 'crossing') entry.crossing++;
       else if (form === 'stale-reuse') {
         entry.stale++;
@@ -1120,13 +1191,13 @@ export const keepaliveRace: DetectorDefinition = {
       } else {
         entry.arrival++;
         // A RST, or a FIN with the kernel's RST right behind it: closed with the request unread.
-        if (finding.evidence.closedWith === 'RST' || resetBehindFin(conn.server)) entry.arrivalReset++;
+        if (finding.evidence.closedWith === 'RST' || facts.resetBehind) entry.arrivalReset++;
       }
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
-      if (isPlainRace(conn, ex)) {
+      if (facts.plain) {
         entry.plain++;
-        entry.plainProtocol ??= plainProtocolOfRace(conn, ex);
+        entry.plainProtocol ??= facts.protocol;
       }
       if (ex?.method && !isIdempotent(ex.method)) {
         entry.nonIdempotent++;
@@ -1135,9 +1206,6 @@ export const keepaliveRace: DetectorDefinition = {
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
-      if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
-        entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
-      }
     };
 
     /**
@@ -1371,7 +1439,7 @@ export const keepaliveRace: DetectorDefinition = {
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout, legs.keptLonger(conn.serverName));
       if (basis === null) return;
-      const finding = raceFinding(
+      const input = raceInput(
         conn,
         {
           reqTs: close.requestTs,
@@ -1386,7 +1454,70 @@ export const keepaliveRace: DetectorDefinition = {
         null,
         { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
       );
-      record(conn, finding, 'closed-on-arrival', false, null);
+      // A plain protocol's close judged by its speed alone: an application that resets on a request
+      // it read (SO_LINGER 0) is as fast. Held until the capture ends, when the server's other
+      // connections have said whether it kept connections idle longer (releaseHeldArrivals).
+      if (basis === 'instant-close' && isPlainRace(conn, null) && holdArrival(conn, input, close)) return;
+      record(conn, ctx.report(input), 'closed-on-arrival', false, null);
+    };
+
+    /** Longest answered reuse per server of connections neither HTTP nor TLS (longestAnsweredPlainReuse), over the connections ended so far. */
+    const plainKept = new Map<string, number>();
+    /** Plain closes on arrival judged by speed alone, by server, until the capture ends (HeldArrival). */
+    const heldArrivals = new Map<string, HeldArrival[]>();
+
+    const notePlainReuses = (conn: AnalyzedConnection): void => {
+      const gap = longestAnsweredPlainReuse(conn);
+      if (gap <= 0) return;
+      const kept = plainKept.get(conn.serverName);
+      if (kept !== undefined ? gap > kept : plainKept.size < MAX_SERVERS) plainKept.set(conn.serverName, gap);
+    };
+
+    /** Holds a close on arrival's finding (what it says read now, from the connection); false when the bound is reached. */
+    const holdArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalTiming): boolean => {
+      let list = heldArrivals.get(conn.serverName);
+      if (list === undefined) {
+        if (heldArrivals.size >= MAX_SERVERS) return false;
+        heldArrivals.set(conn.serverName, (list = []));
+      }
+      if (list.length >= MAX_SAMPLES_PER_SERVER) return false;
+      const session = conn.app?.session ?? null;
+      list.push({
+        input,
+        ts: input.ts,
+        idleBeforeRequest: close.idleBeforeRequest,
+        closeAfterRequest: close.closeAfterRequest,
+        idleAtClose: close.idleAtClose,
+        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null) },
+        agent: session?.clientSoftware ?? null,
+        forwarded: session === null ? null : session.clientForwarded,
+      });
+      return true;
+    };
+
+    /**
+     * Reports the held closes on arrival that an idle timer may have made. Not one: a server's that
+     * came at idle ages further apart than ARRIVAL_AGES_APART (one timer fires at one age), or one
+     * after an idle gap no longer than a reuse the server answered (its timer, had it one that short,
+     * would have closed that connection: the request itself made it close, as an application
+     * resetting on a command it read does).
+     */
+    const releaseHeldArrivals = (): void => {
+      for (const [server, list] of heldArrivals) {
+        const ages = list.map((h) => h.idleAtClose);
+        if (Math.max(...ages) > ARRIVAL_AGES_APART * Math.min(...ages)) continue;
+        const kept = plainKept.get(server) ?? -1;
+        for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
+          // The latest the timer could have fired, as an idle age: when the close came.
+          if (kept >= h.idleBeforeRequest + h.closeAfterRequest) continue;
+          const entry = serverEntry(server);
+          const finding = ctx.report(h.input);
+          if (entry === null) continue;
+          entry.agents.noteIdentity(h.agent, h.forwarded);
+          tally(entry, finding, 'closed-on-arrival', false, null, h.facts);
+        }
+      }
+      heldArrivals.clear();
     };
 
     /**
@@ -1432,6 +1563,7 @@ export const keepaliveRace: DetectorDefinition = {
           // HTTP/2 without TLS: its client's frames after the server's close (a GOAWAY answered
           // with one) are no request, and its requests cannot be told from them.
           if (app.session !== null && app.session.turnsUnreadable) return;
+          if (app.tls === null && app.session !== null) notePlainReuses(conn);
           const tlsClose = app.tls !== null ? tlsServerIdleClose(conn) : null;
           // Payload neither HTTP nor TLS (the HTTP stage read it and gave up): each side's last data.
           const plainClose = app.tls === null && app.session !== null ? opaqueServerIdleClose(conn, ctx.options.minIdleTimeout) : null;
@@ -1478,6 +1610,7 @@ export const keepaliveRace: DetectorDefinition = {
       },
 
       onFinish() {
+        releaseHeldArrivals();
         const fraction = ctx.options.spreadFraction;
         const absolute = ctx.options.spreadAbsolute;
         for (const [server, entry] of servers) {

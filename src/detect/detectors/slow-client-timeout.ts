@@ -31,6 +31,21 @@ const MIN_HEAD_SPAN = 0.5;
  */
 const SHORT_HEAD_BYTES = 4096;
 
+/**
+ * When the client last sent data at or before `end` (capture time), or -1 when the capture's
+ * record of it does not say: its last data segment, the one before it, or its last before the
+ * server's first close (Endpoint.peerDataBeforeCloseTs). A client trickling a head or a body goes
+ * on sending after the server gave up (it has not seen the close yet): its last data overall is
+ * then no measure of the silence the server timed.
+ */
+function clientDataBefore(conn: AnalyzedConnection, end: number): number {
+  const c = conn.client;
+  if (c.lastDataTs >= 0 && c.lastDataTs <= end) return c.lastDataTs;
+  if (c.prevDataTs >= 0 && c.prevDataTs <= end) return c.prevDataTs;
+  const beforeClose = conn.server.peerDataBeforeCloseTs;
+  return beforeClose >= 0 && beforeClose <= end ? beforeClose : -1;
+}
+
 /** How the server ended the request it gave up on, when it answered: what its answer tells of its software. */
 interface TimeoutAnswer {
   status: number;
@@ -86,7 +101,8 @@ interface Stalled {
   /** The request's head never completed: the server timed out a head, not a body. */
   head: boolean;
   sinceRequest: number;
-  sinceClientData: number;
+  /** Null when the capture does not say when the client last sent before the timeout (a head only). */
+  sinceClientData: number | null;
   /** Since the handshake completed (the server's accept): the clock of a first request's head. */
   sinceAccept: number | null;
 }
@@ -123,7 +139,7 @@ export const slowClientTimeout: DetectorDefinition = {
       'half a second or more). The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
     severity: 'warning',
     messages: {
-      timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began, {sinceData} s after the client last sent a byte of it',
+      timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
     },
   },
   create(ctx: DetectContext) {
@@ -157,19 +173,19 @@ export const slowClientTimeout: DetectorDefinition = {
         // A reset of a request still arriving is a dying or refusing server's (reset-before-response).
         if (!answered && close.rst) return;
         const end = answered && ex.responseStart !== null ? ex.responseStart : close.ts;
-        const c = conn.client;
         const sinceRequest = end - ex.requestStart;
+        // The client's last byte before the server gave up (a trickling client sends on after it).
+        const lastData = clientDataBefore(conn, end);
         if (head) {
-          // A head trickled: its client may send on after the server gave up (it has not seen the
-          // close yet), and no silence comes before; the head's span says it was slow.
+          // A head trickled: no silence need come before the close; the head's span says it was slow.
           if (!answered408 && sinceRequest < MIN_HEAD_SPAN) return;
         } else {
-          if (c.lastDataTs > end) return; // still sending when the server gave up: not a silence it timed
-          if (!answered408 && c.lastDataTs > end - MIN_CLIENT_SILENCE) return;
+          // Sending when the server gave up (or unknown): not a silence it timed. A client that
+          // sends on after a silence the server timed has not seen the close yet.
+          if (lastData < 0) return;
+          if (!answered408 && lastData > end - MIN_CLIENT_SILENCE) return;
         }
-        // The client's last byte before the server gave up (a trickling head's may come after).
-        const lastData = c.lastDataTs <= end ? c.lastDataTs : ex.requestStart;
-        const sinceData = end - lastData;
+        const sinceData = lastData >= 0 ? end - lastData : null;
         const accept = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : null;
         const finding = ctx.report({
           flowId: conn.id,
@@ -181,7 +197,7 @@ export const slowClientTimeout: DetectorDefinition = {
             request: requestLine(ex) ?? 'a request',
             how: (answered ? ` (${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()}` : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
             sinceRequest: ms(sinceRequest),
-            sinceData: ms(sinceData),
+            sinceData: sinceData === null ? '' : `, ${ms(sinceData)} s after the client last sent a byte of it`,
           },
           evidence: {
             method: ex.method,
@@ -194,7 +210,7 @@ export const slowClientTimeout: DetectorDefinition = {
             requestStart: at(ex.requestStart),
             timedOutAt: at(end),
             sinceRequestStart: ms(sinceRequest),
-            sinceClientData: ms(sinceData),
+            sinceClientData: sinceData === null ? null : ms(sinceData),
             closedWith: close.rst ? 'RST' : 'FIN',
           },
           frames: [ex.requestFrame ?? 0, ...(answered ? [ex.responseFrame ?? 0] : []), close.frame],
@@ -217,7 +233,7 @@ export const slowClientTimeout: DetectorDefinition = {
           const body = agreedClock(
             [
               { waits: bodies.map((i) => i.sinceRequest), label: 'after each request began' },
-              { waits: bodies.map((i) => i.sinceClientData), label: 'after the client last sent a byte of it' },
+              { waits: bodies.flatMap((i) => (i.sinceClientData !== null ? [i.sinceClientData] : [])), label: 'after the client last sent a byte of it' },
             ],
             options,
           );
