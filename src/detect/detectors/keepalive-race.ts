@@ -105,7 +105,10 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     const ex = recent[i];
     if (ex.requestStart === null) return null; // a response without a request: unknown history
     const after = ex.requestFrame !== null ? readBefore(finTs, finFrame, ex.requestStart, ex.requestFrame) : ex.requestStart >= finTs;
-    const crossed = after || (finMissedClientBytes && i === recent.length - 1);
+    // The bytes the FIN missed are the last exchange's, unless the server had answered it before closing
+    // (then they are a request of which no exchange was read: its head lost on the path).
+    const answeredBeforeFin = ex.responseStart !== null && ex.responseStart <= finTs;
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && !answeredBeforeFin);
     if (crossed) {
       late = i;
       break;
@@ -1460,6 +1463,12 @@ export const keepaliveRace: DetectorDefinition = {
           if (entry !== null) addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
         }
         const ex = close.lateRequest;
+        // A request whose head the path lost (the server never acknowledged it): no exchange to
+        // read, but its body crossed the close all the same; told as an unparsed protocol's is.
+        if (ex === null && conn.client.unackedBytes > 0) {
+          opaqueRace(conn, close.idleUnknown ? null : close);
+          return;
+        }
         if (ex === null || ex.requestStart === null) return;
         const c = conn.client;
         const reqTs = ex.requestStart;
