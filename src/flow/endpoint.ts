@@ -145,6 +145,8 @@ export class Endpoint {
    */
   private heldSegments: Reassembler | null = null;
   firstDataFrame = 0;
+  /** Payload bytes of the first data segment (the request a full accept queue drops until it accepts). */
+  firstDataBytes = 0;
   lastDataFrame = 0;
   /** The frame of the data segment before the last one (see prevDataTs). */
   prevDataFrame = 0;
@@ -407,6 +409,7 @@ export class Endpoint {
     if (f[b + Slot.FirstDataTs] < 0) {
       f[b + Slot.FirstDataTs] = ts;
       this.firstDataFrame = frame;
+      this.firstDataBytes = length;
     }
     f[b + Slot.PrevDataTs] = f[b + Slot.LastDataTs];
     this.prevDataFrame = this.lastDataFrame;
@@ -447,6 +450,7 @@ export class Endpoint {
     this.clearHeld();
     this.heldSegments = null;
     this.firstDataFrame = 0;
+    this.firstDataBytes = 0;
     this.lastDataFrame = 0;
     this.prevDataFrame = 0;
     this.hasIsn = false;

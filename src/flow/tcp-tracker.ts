@@ -678,6 +678,7 @@ export class TcpTracker<T> {
     if (ep.firstDataTs < 0) {
       ep.firstDataTs = ts;
       ep.firstDataFrame = frame;
+      ep.firstDataBytes = newBytes;
     }
     ep.noteData(ts, frame);
     ep.payloadBytes += newBytes;
