@@ -726,12 +726,11 @@ export class TcpTracker<T> {
       const acked = this.ackedOf(ep, fromClient ? conn.server : conn.client, length);
       if (refused) ep.refusedBytes += length - acked;
       else ep.unackedBytes += length - acked;
-      // Bytes the path lost were not missed by the analysis: no span in which it may have missed something.
-      if (acked > 0 || refused) {
-        // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
-        if (ep.lossFromTs < 0) ep.lossFromTs = ep.lastDataTs >= 0 ? ep.lastDataTs : ep.firstTs;
-        ep.lossToTs = conn.lastTs;
-      }
+      // Whoever lost them (a receiver that closed acknowledges nothing the capture dropped either),
+      // the analysis did not see what was sent in that span.
+      // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
+      if (ep.lossFromTs < 0) ep.lossFromTs = ep.lastDataTs >= 0 ? ep.lastDataTs : ep.firstTs;
+      ep.lossToTs = conn.lastTs;
     }
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
     recordHistory(conn, Letter.Gap, fromClient);
