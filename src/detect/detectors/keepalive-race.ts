@@ -1067,9 +1067,11 @@ export const keepaliveRace: DetectorDefinition = {
                 ? 'TLS application data'
                 : looksLikeTls(conn)
                   ? 'data that looks like TLS records'
-                  : protocol !== null
-                    ? protocol.request
-                    : 'data neither HTTP nor TLS',
+                  : conn.app.session.isHttp
+                    ? 'HTTP request data (its start lost on the path, unread)'
+                    : protocol !== null
+                      ? protocol.request
+                      : 'data neither HTTP nor TLS',
           server: conn.serverName,
           idle: t.idle === null ? '?' : fmt(t.idle),
           form: t.form,

@@ -528,6 +528,11 @@ function diagnose(
         cause +
         gaveUpText(items),
       remedy:
+        (listenerItems.length === 0
+          ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
+            'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
+            'Only if the listener\'s counters below grow is its backlog involved. '
+          : '') +
         (neverAnswered
           ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
             '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
