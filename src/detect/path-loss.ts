@@ -2,8 +2,10 @@ import type { AnalyzedConnection } from './analyzed-connection';
 
 /** Host pairs whose lossy connections are remembered; past it, new pairs are not. */
 const MAX_HOST_PAIRS = 65_536;
-/** Lossy connections remembered per host pair (their spans); past it, the widest span absorbs the rest. */
+/** Lossy connections remembered per host pair (their spans); past it, the last span absorbs the rest. */
 const MAX_SPANS_PER_PAIR = 1024;
+/** Spans remembered in all (24 bytes each: 1.5 MiB); past it, each pair's last span absorbs its new ones. */
+const MAX_SPANS = 65_536;
 
 /**
  * Data a connection's ends sent again that no listener dropped: the server's (a listener drops only
@@ -24,6 +26,7 @@ export function midstreamRetransmissions(conn: AnalyzedConnection): number {
 export class PathLossLog {
   /** Per "client-host server-host": flat [from, to, retransmissions] per lossy connection. */
   private readonly spans = new Map<string, number[]>();
+  private spanCount = 0;
 
   note(conn: AnalyzedConnection): void {
     const lost = midstreamRetransmissions(conn);
@@ -31,12 +34,13 @@ export class PathLossLog {
     const key = `${conn.clientHost} ${conn.serverHost}`;
     let list = this.spans.get(key);
     if (list === undefined) {
-      if (this.spans.size >= MAX_HOST_PAIRS) return;
+      if (this.spans.size >= MAX_HOST_PAIRS || this.spanCount >= MAX_SPANS) return;
       list = [];
       this.spans.set(key, list);
     }
-    if (list.length < MAX_SPANS_PER_PAIR * 3) {
+    if (list.length < MAX_SPANS_PER_PAIR * 3 && this.spanCount < MAX_SPANS) {
       list.push(conn.startTs, conn.lastTs, lost);
+      this.spanCount++;
       return;
     }
     // Full: the last span widens to cover this one (it still says loss was seen then).
