@@ -181,8 +181,10 @@ export interface AnalysisStats {
    * Payload bytes sent that the capture does not hold (acknowledged by their receiver, or shown
    * missing by the data after them), and the connections they were on: packets the capture dropped
    * (tcpdump's "packets dropped by kernel", a mirror port past its rate). Bytes a snaplen cut off
-   * captured segments are not counted (snaplenCut); out-of-order bytes past the reassembly bound
-   * are (reassemblyRefused). Exchanges they touched are `uncertain`. Address-translated second
+   * captured segments are not counted (snaplenCut), nor holes given up because the reassembly
+   * bound refused the segment behind them before the receiver acknowledged them (reassemblyRefused:
+   * the capture may hold them, retransmitted), nor holes the receiver never acknowledged (the path
+   * lost them). Exchanges any of these touched are `uncertain`. Address-translated second
    * sightings are not counted.
    */
   captureLoss: { connections: number; bytes: number };
@@ -658,7 +660,7 @@ export class Analyzer {
           const unseen = conn.unseenSide();
           if (unseen === 'server') this.stats.oneWay.clientOnly++;
           else if (unseen === 'client') this.stats.oneWay.serverOnly++;
-          const lost = conn.client.lostBytes + conn.server.lostBytes;
+          const lost = conn.client.captureLostBytes + conn.server.captureLostBytes;
           if (lost > 0) {
             this.stats.captureLoss.connections++;
             this.stats.captureLoss.bytes += lost;

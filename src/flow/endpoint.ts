@@ -145,6 +145,8 @@ export class Endpoint {
    */
   private heldSegments: Reassembler | null = null;
   firstDataFrame = 0;
+  /** Payload bytes of the first data segment (the request a full accept queue drops until it accepts). */
+  firstDataBytes = 0;
   lastDataFrame = 0;
   /** The frame of the data segment before the last one (see prevDataTs). */
   prevDataFrame = 0;
@@ -171,7 +173,11 @@ export class Endpoint {
   captureCopies = 0;
   keepAliveProbes = 0;
   outOfOrder = 0;
-  /** Payload bytes never seen although the peer acknowledged them (loss at the capture point). */
+  /**
+   * Payload bytes given up as missing, whatever the cause: the capture lost them (the peer
+   * acknowledged them), the path lost them (the peer never acknowledged them), the reassembly bound
+   * refused the segment behind them, or the snaplen cut them (cutBytes).
+   */
   gapBytes = 0;
   /**
    * Of gapBytes, the bytes of segments the capture did see but cut short (snaplen): their times,
@@ -179,10 +185,30 @@ export class Endpoint {
    * of load taken with a small snaplen cuts every response; that must not read as lost traffic.
    */
   cutBytes = 0;
+  /**
+   * Of gapBytes, bytes the peer (seen acknowledging) never acknowledged when they were given up at
+   * the end of the stream: lost on the path, the receiver never had them either. Not capture loss,
+   * and nothing the receiver did was missed by the analysis.
+   */
+  unackedBytes = 0;
+  /**
+   * Of gapBytes, holes given up because the reassembly bound refused a segment behind them, the
+   * peer not having acknowledged them yet: the capture may well hold them (retransmitted later),
+   * the analysis could not wait for them. Not capture loss, but unread.
+   */
+  refusedBytes = 0;
 
-  /** Payload bytes the capture really lost: gapBytes less what the snaplen only cut short. */
+  /**
+   * Payload bytes the receiver had (or may have had) that the analysis did not read: capture loss
+   * and reassembly refusals; not what the snaplen only cut short, nor what the path lost.
+   */
   get lostBytes(): number {
-    return this.gapBytes - this.cutBytes;
+    return this.gapBytes - this.cutBytes - this.unackedBytes;
+  }
+
+  /** Of lostBytes, those the capture really lost: acknowledged by the receiver yet never seen. */
+  get captureLostBytes(): number {
+    return this.gapBytes - this.cutBytes - this.unackedBytes - this.refusedBytes;
   }
 
   /**
@@ -383,6 +409,7 @@ export class Endpoint {
     if (f[b + Slot.FirstDataTs] < 0) {
       f[b + Slot.FirstDataTs] = ts;
       this.firstDataFrame = frame;
+      this.firstDataBytes = length;
     }
     f[b + Slot.PrevDataTs] = f[b + Slot.LastDataTs];
     this.prevDataFrame = this.lastDataFrame;
@@ -423,6 +450,7 @@ export class Endpoint {
     this.clearHeld();
     this.heldSegments = null;
     this.firstDataFrame = 0;
+    this.firstDataBytes = 0;
     this.lastDataFrame = 0;
     this.prevDataFrame = 0;
     this.hasIsn = false;
@@ -433,6 +461,8 @@ export class Endpoint {
     this.outOfOrder = 0;
     this.gapBytes = 0;
     this.cutBytes = 0;
+    this.unackedBytes = 0;
+    this.refusedBytes = 0;
     this.lossFromTs = -1;
     this.lossToTs = -1;
     this.windowShiftOffered = -1;

@@ -629,9 +629,11 @@ export class TcpTracker<T> {
         // Bytes before this segment are gone for good (lost at the capture point, or over the buffer bound).
         // Segments held before it were captured: give up only the holes in front of them and deliver them,
         // rather than declaring their bytes missing and dropping them as duplicates.
-        while (ep.holding && seqLt(ep.reassembly.firstSeq, seq)) this.fillHole(conn, fromClient, ep);
+        // Refused by the bound (not acknowledged past it): holes the peer has not acknowledged are unread, not lost.
+        const refused = !peerAckedHole;
+        while (ep.holding && seqLt(ep.reassembly.firstSeq, seq)) this.fillHole(conn, fromClient, ep, refused);
         const missing = seqDiff(ep.nextSeq, seq);
-        if (missing > 0) this.gap(conn, fromClient, ep, missing);
+        if (missing > 0) this.gap(conn, fromClient, ep, missing, true, false, refused);
         const skip = missing < 0 ? -missing : 0;
         if (skip < payloadLen) this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
         this.drainHeld(conn, ep, fromClient);
@@ -676,6 +678,7 @@ export class TcpTracker<T> {
     if (ep.firstDataTs < 0) {
       ep.firstDataTs = ts;
       ep.firstDataFrame = frame;
+      ep.firstDataBytes = newBytes;
     }
     ep.noteData(ts, frame);
     ep.payloadBytes += newBytes;
@@ -701,9 +704,9 @@ export class TcpTracker<T> {
   }
 
   /** Declares the hole before the first held segment lost and delivers what follows it. */
-  private fillHole(conn: Connection<T>, fromClient: boolean, ep: Endpoint): void {
+  private fillHole(conn: Connection<T>, fromClient: boolean, ep: Endpoint, refused = false): void {
     const missing = ep.reassembly.holeBefore(ep.nextSeq);
-    if (missing > 0) this.gap(conn, fromClient, ep, missing);
+    if (missing > 0) this.gap(conn, fromClient, ep, missing, true, false, refused);
     this.drainHeld(conn, ep, fromClient);
     // A FIN held back for bytes before it (Endpoint.pendingEndSeq) that are now delivered or given up.
     if (ep.pendingEndSeq >= 0 && seqGe(ep.nextSeq, ep.pendingEndSeq)) this.endPendingStream(conn, ep, fromClient);
@@ -712,11 +715,19 @@ export class TcpTracker<T> {
   /**
    * `advance`: the missing bytes also move the expected sequence number (false when `deliver` already did).
    * `cut`: they are the part of a captured segment the snaplen cut off (see Endpoint.cutBytes).
+   * `refused`: given up because the reassembly bound refused the segment behind them.
+   * Otherwise the bytes start at ep.nextSeq, and only those the peer acknowledged are capture loss:
+   * the rest the path lost (Endpoint.unackedBytes), or the bound did not wait for (refusedBytes).
    */
-  private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true, cut = false): void {
+  private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true, cut = false, refused = false): void {
     ep.gapBytes += length;
     if (cut) ep.cutBytes += length;
     else {
+      const acked = this.ackedOf(ep, fromClient ? conn.server : conn.client, length);
+      if (refused) ep.refusedBytes += length - acked;
+      else ep.unackedBytes += length - acked;
+      // Whoever lost them (a receiver that closed acknowledges nothing the capture dropped either),
+      // the analysis did not see what was sent in that span.
       // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
       if (ep.lossFromTs < 0) ep.lossFromTs = ep.lastDataTs >= 0 ? ep.lastDataTs : ep.firstTs;
       ep.lossToTs = conn.lastTs;
@@ -724,6 +735,16 @@ export class TcpTracker<T> {
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
     recordHistory(conn, Letter.Gap, fromClient);
     this.observer.onGap(conn, fromClient, length, cut);
+  }
+
+  /**
+   * Of `length` missing bytes from ep.nextSeq on, how many the peer acknowledged. A peer never seen
+   * acknowledging (a one-way capture) cannot tell: all count, as the data after them shows them missing.
+   */
+  private ackedOf(ep: Endpoint, peer: Endpoint, length: number): number {
+    if (!peer.hasAck || !ep.hasNextSeq) return length;
+    const acked = seqDiff(ep.nextSeq, peer.highestAck);
+    return acked <= 0 ? 0 : acked >= length ? length : acked;
   }
 
   /**

@@ -107,7 +107,26 @@ export function recordedDropsWarning(input: AnalysisResult['input']): string | n
 
 /** Every warning about what the capture does not hold, in the order the reports lead with them. */
 export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
-  return [filteredCaptureWarning(result.stats), oneWayWarning(result.stats), captureLossWarning(result.stats), recordedDropsWarning(result.input)].filter((w): w is string => w !== null);
+  return [
+    filteredCaptureWarning(result.stats), oneWayWarning(result.stats), captureLossWarning(result.stats), reassemblyRefusedWarning(result.stats),
+    recordedDropsWarning(result.input),
+  ].filter((w): w is string => w !== null);
+}
+
+/**
+ * A warning when the reassembly bound refused out-of-order segments (AnalysisStats.reassemblyRefused),
+ * or null. The holes before them were given up unread; the capture itself may hold every byte (the
+ * path lost them and they came back retransmitted), so this is no capture loss and no reason to
+ * raise tcpdump's buffer.
+ */
+export function reassemblyRefusedWarning(stats: AnalysisStats): string | null {
+  const refused = stats.reassemblyRefused;
+  if (refused === 0) return null;
+  return (
+    `warning: ${refused} out-of-order segment${refused === 1 ? ' was' : 's were'} past the analysis's reassembly bound (1 024 segments or 2 MiB ` +
+    'held per direction): the bytes missing before them were not waited for, and the exchanges they belong to are not taken as evidence. ' +
+    'This is a bound of the analysis on a path that loses or reorders much data, not packets the capture dropped'
+  );
 }
 
 /**

@@ -155,6 +155,55 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     expect(f.ts).toBeCloseTo(T0 + 0.3, 6);
   });
 
+  test('the late signal counts the bytes of the first data segment, not all the client sent', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.3).request(0.5).request(0.9).serverAcks(0.9001).more(1.0, 'x'.repeat(445)).response(1.3);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.summary).toContain(`ACKed the first ${REQUEST.length} bytes`);
+  });
+
+  /** Established connections between the same hosts retransmitting data from `from` for 3 s: a path losing packets. */
+  function losingSegments(cap: Capture, from: number): void {
+    for (const t of [from, from + 0.5]) {
+      const c = cap.connection({ client: CLIENT, server: SERVER, cport: 47000 + Math.round(t * 10) });
+      c.handshake(t).request(t + 0.01, get('/a'));
+      const body = ok('x'.repeat(500));
+      c.send(t + 0.02, 's', body).resend(t + 0.25, 's', body).resend(t + 0.7, 's', body).ack(t + 0.7001, 'c');
+      c.close(t + 3, 'c');
+    }
+  }
+
+  /** A request ignored once, and another attempt to the listener whose SYN was retried twice meanwhile. */
+  function ignoredOnceBesideSynRetries(cap: Capture): void {
+    new Script(cap).handshake().request(0.3).request(0.5).serverAcks(0.5001).response(0.6);
+    for (const t of [0.1, 1.1, 3.1]) cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41500, dport: 80, seq: 7_000_000, ack: 0, flags: TCP_SYN }));
+    cap.add(3.1001, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: 80, dport: 41500, seq: 8_000_000, ack: 7_000_001, flags: TCP_SYN | TCP_ACK }));
+    cap.add(3.1002, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41500, dport: 80, seq: 7_000_001, ack: 8_000_001, flags: TCP_ACK }));
+  }
+
+  test('a request ignored once beside SYNs the listener left unanswered: the listener\'s (corroborated)', () => {
+    const cap = new Capture();
+    ignoredOnceBesideSynRetries(cap);
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+  });
+
+  test('silent: the same while other connections between the hosts were retransmitting data (path loss, not a full queue)', () => {
+    const cap = new Capture();
+    losingSegments(cap, -0.5);
+    ignoredOnceBesideSynRetries(cap);
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(ofKind(r, 'syn-unanswered').map((f) => f.severity)).toEqual(['info']);
+  });
+
+  test('silent: a request ignored twice on a path losing segments at the time', () => {
+    const cap = new Capture();
+    losingSegments(cap, -0.5);
+    new Script(cap).handshake().request(0.3).request(0.5).request(0.9).serverAcks(0.9001).response(1.3);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('silent: the first data lost on the path while the server acknowledged the rest with duplicate ACKs (its TCP had the connection)', () => {
     // healthy-lossy-path-client-side: an upload's first segment lost after the capture point; the
     // server answered the segments behind it with ACKs of the handshake alone until the loss was repaired.

@@ -16,6 +16,35 @@ function idleConnection(cap: Capture, finAt = 5.011) {
   return { c, finAt };
 }
 
+describe('keepalive-race: a request whose head the path lost (seen from the server)', () => {
+  /** One answered exchange, the server's idle FIN 5 s later, then a POST crossing it whose head the path lost. */
+  function headLost(cap: Capture, resetByServer: boolean): void {
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01);
+    c.fin(5, 's');
+    const head = 'POST /up HTTP/1.1\r\nHost: example\r\nContent-Length: 600\r\n\r\n';
+    c.unseen('c', head); // lost on the path: the server never had it, nor acknowledged it
+    c.send(5.002, 'c', 'x'.repeat(300), { sawFin: false });
+    if (resetByServer) c.rst(5.0021, 's');
+    c.send(5.003, 'c', 'y'.repeat(300), { sawFin: false });
+    if (resetByServer) c.rst(5.0031, 's');
+  }
+
+  test('its body crossing the idle close and reset by the server: a race, though no request line was read', () => {
+    const cap = new Capture();
+    headLost(cap, true);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    expect(r.stats.captureLoss.bytes).toBe(0);
+  });
+
+  test('near miss: the same body the server did not reset (no proof it was gone): silent', () => {
+    const cap = new Capture();
+    headLost(cap, false);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+});
+
 describe('keepalive-race: synthetic connections', () => {
   test('a burst of closes of connections idle alike (0.08-0.12 s) while the server answered reuses after 0.2-0.25 s: a restart, no 0.1 s idle timeout (reload-apache-graceful)', () => {
     const withReuses = (longest: number): ReturnType<Capture['analyze']> => {

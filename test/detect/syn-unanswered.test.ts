@@ -102,6 +102,85 @@ describe('syn-unanswered: what was lost, the SYN or its answer, and where', () =
   });
 });
 
+describe('syn-unanswered: a lossy path at the time, an outage', () => {
+  /** Connections between the two hosts whose established data was retransmitted, open from `from` for 2 s. */
+  function losingSegments(cap: Capture, from: number): void {
+    for (const t of [from, from + 0.5]) {
+      const c = cap.connection({ client: CLIENT, server: SERVER });
+      c.handshake(t).request(t + 0.01, get('/a'));
+      const body = ok('x'.repeat(500));
+      c.send(t + 0.02, 's', body).resend(t + 0.25, 's', body).resend(t + 0.7, 's', body).ack(t + 0.7001, 'c');
+      c.close(t + 2, 'c');
+    }
+  }
+
+  /** Two attempts retried twice, overlapping, both answered (what a full backlog does, and a lossy path). */
+  function overlappingRetries(cap: Capture): void {
+    syns(cap, 45001, [10, 11, 13]);
+    answer(cap, 45001, 13.001);
+    syns(cap, 45002, [10.3, 11.3]);
+    answer(cap, 45002, 11.301);
+  }
+
+  test('answered late while connections between the same hosts were retransmitting then: path loss, at info, not a full backlog', () => {
+    const cap = new Capture();
+    losingSegments(cap, 9.5);
+    overlappingRetries(cap);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found.map((f) => f.severity)).toEqual(['info', 'info']);
+    expect(found[0].evidence.pathRetransmissionsNear).toBeGreaterThanOrEqual(2);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('info');
+    expect(d.explanation).toContain('the path was losing packets then');
+    expect(d.explanation).not.toContain('arrived at once');
+  });
+
+  test('near miss: the same retries with the path losing segments only long before are the listener\'s, at error', () => {
+    const cap = new Capture();
+    losingSegments(cap, 0);
+    overlappingRetries(cap);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['error', 'error']);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('error');
+    expect(d.explanation).toContain('2 attempts were waiting at the same moment');
+  });
+
+  /** Attempts one after the other, each given up after one retry, with answered ones before and after. */
+  function attemptsInTurn(cap: Capture, answeredBetween: boolean): void {
+    syns(cap, 40100, [0]);
+    answer(cap, 40100, 0.001);
+    for (let i = 0; i < 4; i++) syns(cap, 40101 + i, [2 + 3 * i, 3 + 3 * i]);
+    if (answeredBetween) {
+      syns(cap, 40120, [7.5]);
+      answer(cap, 40120, 7.501);
+    }
+    syns(cap, 40130, [16]);
+    answer(cap, 40130, 16.001);
+    keepCaptureRunning(cap, 30);
+  }
+
+  test('consecutive failed attempts with none answered between them: an outage, not isolated losses', () => {
+    const cap = new Capture();
+    attemptsInTurn(cap, false);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('error');
+    expect(d.explanation).toContain('4 consecutive attempts failed over 10 s');
+    expect(d.explanation).toContain('an outage');
+    expect(d.explanation).not.toContain('isolated SYN losses');
+  });
+
+  test('near miss: an attempt answered between the failed ones: isolated losses', () => {
+    const cap = new Capture();
+    attemptsInTurn(cap, true);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('The attempts did not overlap');
+    expect(d.explanation).not.toContain('an outage');
+  });
+});
+
 describe('syn-unanswered on synthetic handshakes', () => {
   test('silent: a SYN answered by a challenge ACK (the old connection on the 4-tuple still open at the server), the client\'s RST, and its SYN again', () => {
     const cap = new Capture();

@@ -3,7 +3,7 @@ import type { AnalysisResult, AnalysisStats } from '../../src/analyze';
 import { analyzeFiles } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
 import { EndpointSummary } from '../../src/report/endpoint-summary';
-import { captureLossWarning, droppedByCapture, filteredCapture, filteredCaptureWarning, noFindingsText, oneWayWarning, recordedDropsWarning } from '../../src/report/capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCapture, filteredCaptureWarning, noFindingsText, oneWayWarning, reassemblyRefusedWarning, recordedDropsWarning } from '../../src/report/capture-coverage';
 import { analyzeWithout } from '../robustness/sample-without';
 import { renderHtml } from '../../src/report/html';
 import { renderJunit } from '../../src/report/junit';
@@ -42,6 +42,16 @@ describe('capture coverage in the reports', () => {
     const stats = statsWith({ captureLoss: { connections: 3, bytes: 2048 } });
     expect(captureLossWarning(stats)).toMatch(/^warning: the capture misses 2048 B of data sent on 3 of 8 connections /);
     expect(noFindingsText(stats)).toBe('No connection-reuse problems found.');
+  });
+
+  test('segments the reassembly bound refused: the analysis\'s bound, not the capture\'s drops (no "raise -B")', () => {
+    const stats = statsWith({ reassemblyRefused: 1 });
+    expect(captureLossWarning(stats)).toBeNull();
+    const w = reassemblyRefusedWarning(stats);
+    expect(w).toMatch(/^warning: 1 out-of-order segment was past the analysis's reassembly bound/);
+    expect(w).toContain('not packets the capture dropped');
+    expect(w).not.toContain('tcpdump -B');
+    expect(reassemblyRefusedWarning(statsWith({}))).toBeNull();
   });
 
   test('JUnit: a capture-coverage case, skipped when connections were captured one way (CI shows it), passing with a loss only', () => {

@@ -101,6 +101,25 @@ describe('reassembly bounds', () => {
     expect(r.flows[0].bytes.client).toBe(segments * 10);
   });
 
+  test('the hole a refusal gives up, not yet acknowledged by the receiver, is no capture loss (the capture may hold it, retransmitted)', async () => {
+    const r = await analyze(behindHole(40000, reassemblyLimits.segmentsPerDirection + 36, 10));
+    expect(r.stats.reassemblyRefused).toBe(1);
+    expect(r.flows[0].gapBytes.client).toBe(100);
+    expect(r.stats.captureLoss).toEqual({ connections: 0, bytes: 0 });
+  });
+
+  test('a hole the receiver never acknowledged (lost on the path) is no capture loss; acknowledged and never seen, it is', async () => {
+    const total = 100 + 3 * 10;
+    const unacked = await analyze(behindHole(40000, 3, 10));
+    expect(unacked.flows[0].gapBytes.client).toBe(100);
+    expect(unacked.stats.captureLoss).toEqual({ connections: 0, bytes: 0 });
+    // The server acknowledging everything: it had the 100 bytes the capture never showed.
+    const ackAll = new Conversation('10.0.0.1', '10.0.0.2', 40000, 80, 1001 + total, 5001).ack('s', T + 0.5).packets;
+    const acked = await analyze([...behindHole(40000, 3, 10), ...ackAll]);
+    expect(acked.flows[0].gapBytes.client).toBe(100);
+    expect(acked.stats.captureLoss).toEqual({ connections: 1, bytes: 100 });
+  });
+
   test('two holes: a refused segment gives up only the holes before it', async () => {
     reassemblyLimits.segmentsPerDirection = 4;
     const c = new Conversation().handshake(T);

@@ -2,6 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import { seqAdd, seqGe, seqGt } from '../../flow/seq';
+import { PathLossLog } from '../path-loss';
 
 /**
  * A client's data segments retransmitted at least this often without any ACK from a server that
@@ -17,6 +18,15 @@ const MIN_UNACKED_RETRANSMISSIONS = 2;
  * 25 connections whose SYNs the full queue dropped.
  */
 const CORROBORATION_WINDOW = 5;
+/**
+ * Segments retransmitted by established connections between the same hosts (the one judged
+ * included, after its handshake) from PATH_LOSS_NEAR seconds before its handshake to as long after
+ * its first data: this many show the path losing packets then, and a first data segment resent
+ * once without an ACK is most likely one of them (the server's SYN-ACK repeats are the listener's
+ * own signature, which path loss does not make).
+ */
+const PATH_LOSS_EVIDENCE = 2;
+const PATH_LOSS_NEAR = 2;
 /** Single-retransmission candidates kept at most (a lossy path could make many). */
 const MAX_SINGLES = 4096;
 
@@ -76,15 +86,21 @@ export const acceptQueueOverflow: DetectorDefinition = {
     messages: {
       repeated: '{server} retransmitted its SYN-ACK {repeats}× after {client} ACKed it{data}: its accept queue was full',
       unacked: '{server} never ACKed the {bytes} bytes {client} sent after the handshake ({retransmissions} retransmissions): its accept queue was likely full',
-      late: "{server} ACKed the {bytes} bytes {client} sent after the handshake only after {retransmissions} retransmissions, having sent nothing: its accept queue was likely full (the listener drops a new connection's data until it accepts it)",
+      late: "{server} ACKed the first {bytes} bytes {client} sent after the handshake only after {retransmissions} retransmissions, having sent nothing: its accept queue was likely full (the listener drops a new connection's data until it accepts it)",
       reset: '{server} reset the connection from {client} {after} after the handshake completed, before any data: its accept queue was likely full (tcp_abort_on_overflow = 1)',
     },
   },
   create(ctx: DetectContext) {
     /** Requests ignored for one retransmission only, waiting for corroboration (CORROBORATION_WINDOW). */
-    const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number }> = [];
+    const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number; clientHost: string; serverHost: string }> = [];
+    const pathLoss = new PathLossLog();
+    // Ignored first data on a path that was losing segments then: a data segment lost on the way and
+    // resent at the retransmission timer looks the same, and is the likelier.
+    const lossy = (d: { from: number; to: number; clientHost: string; serverHost: string }): boolean =>
+      pathLoss.around(d.clientHost, d.serverHost, d.from - PATH_LOSS_NEAR, d.to + PATH_LOSS_NEAR) >= PATH_LOSS_EVIDENCE;
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
+        pathLoss.note(conn);
         const c = conn.client;
         const s = conn.server;
         if (s.synAckCount === 0 || !c.hasIsn || !s.hasIsn || c.synCount === 0) return;
@@ -166,12 +182,16 @@ export const acceptQueueOverflow: DetectorDefinition = {
             flowId: conn.id, client: conn.clientName, server: conn.serverName,
             ts: c.firstDataTs,
             message: 'late',
-            data: { server: conn.serverName, client: conn.clientName, bytes: c.payloadBytes, retransmissions: earlyRetransmissions },
+            data: { server: conn.serverName, client: conn.clientName, bytes: c.firstDataBytes, retransmissions: earlyRetransmissions },
             evidence,
             frames,
           };
-          if (late) ctx.report(finding);
-          else if (singles.length < MAX_SINGLES) singles.push({ finding, from: firstSynAck, to: c.firstDataTs });
+          const candidate = { finding, from: firstSynAck, to: c.firstDataTs, clientHost: conn.clientHost, serverHost: conn.serverHost };
+          // Resent twice or more: judged now, against the losses of the connections ended so far (its own
+          // included), so that syn-unanswered hears of it; once only: at the end (see onFinish).
+          if (late) {
+            if (!lossy(candidate)) ctx.report(finding);
+          } else if (singles.length < MAX_SINGLES) singles.push(candidate);
         } else if (!unacked) {
           ctx.report({
             flowId: conn.id, client: conn.clientName, server: conn.serverName,
@@ -194,12 +214,13 @@ export const acceptQueueOverflow: DetectorDefinition = {
       },
 
       onFinish(): void {
-        // A single ignored retransmission is the listener's doing only beside its other drops then.
+        // A single ignored retransmission is the listener's doing only beside its other drops then: SYNs
+        // answered late on a lossy path (syn-unanswered at info) are the path's, and vouch for nothing.
         const dropsNear = (server: string, from: number, to: number): boolean =>
           ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
-          ctx.findings('syn-unanswered').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
+          ctx.findings('syn-unanswered').some((f) => f.server === server && f.severity !== 'info' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
         // Judged against the drops found so far, before any single is reported: singles do not vouch for each other.
-        const corroborated = singles.filter((single) => dropsNear(single.finding.server, single.from, single.to));
+        const corroborated = singles.filter((single) => !lossy(single) && dropsNear(single.finding.server, single.from, single.to));
         for (const single of corroborated) ctx.report(single.finding);
         singles.length = 0;
         const byServer = new Map<string, Array<{ id: string; outcome: string; signal: string }>>();

@@ -125,7 +125,10 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     // A request seen before the FIN crossed it only if it was still on its way to the server when
     // the FIN left: its first byte came less than a round trip to the server before the FIN. One
     // that began earlier was arriving there (a head or body trickled in) when the server closed.
-    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && finTs - ex.requestStart <= crossLead);
+    // The bytes the FIN missed are the last exchange's, unless the server had answered it before closing
+    // (then they are a request of which no exchange was read: its head lost on the path).
+    const answeredBeforeFin = ex.responseStart !== null && ex.responseStart <= finTs;
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && !answeredBeforeFin && finTs - ex.requestStart <= crossLead);
     if (crossed) {
       late = i;
       break;
@@ -1122,9 +1125,11 @@ export const keepaliveRace: DetectorDefinition = {
                 ? 'TLS application data'
                 : looksLikeTls(conn)
                   ? 'data that looks like TLS records'
-                  : protocol !== null
-                    ? protocol.request
-                    : 'data neither HTTP nor TLS',
+                  : conn.app.session.isHttp
+                    ? 'HTTP request data (its start lost on the path, unread)'
+                    : protocol !== null
+                      ? protocol.request
+                      : 'data neither HTTP nor TLS',
           server: conn.serverName,
           idle: t.idle === null ? '?' : fmt(t.idle),
           form: t.form,
@@ -1592,6 +1597,12 @@ export const keepaliveRace: DetectorDefinition = {
           if (entry !== null) addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
         }
         const ex = close.lateRequest;
+        // A request whose head the path lost (the server never acknowledged it): no exchange to
+        // read, but its body crossed the close all the same; told as an unparsed protocol's is.
+        if (ex === null && conn.client.unackedBytes > 0) {
+          opaqueRace(conn, close.idleUnknown ? null : close);
+          return;
+        }
         if (ex === null || ex.requestStart === null) return;
         const c = conn.client;
         const reqTs = ex.requestStart;

@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
+import { PathLossLog } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
@@ -28,7 +29,13 @@ const ANSWERED_AT_ONCE = 0.2;
  * (healthy-lossy-path-client-side: 2 % loss per wire, SYNs not spared).
  */
 const PATH_LOSS_EVIDENCE = 2;
-const MAX_HOST_PAIRS = 65_536;
+/**
+ * Seconds before an attempt's first SYN and after its answer in which other connections between
+ * the same hosts losing segments show the path losing them at the time of the attempt.
+ */
+const PATH_LOSS_NEAR = 2;
+/** SYN-ACK times kept (all servers together) to tell whether failed attempts had answered ones between them. */
+const MAX_ANSWERS_KEPT = 100_000;
 
 /** Retries Linux sends at the initial interval before it doubles (net.ipv4.tcp_syn_linear_timeouts, 4 since 6.5). */
 const LINEAR_RETRIES = 4;
@@ -66,6 +73,14 @@ interface Attempt {
    */
   proxyGaveUpFrame: number;
   exchanges: number;
+  clientHost: string;
+  serverHost: string;
+  /**
+   * Segments connections between the same hosts (itself included, once established) retransmitted around an attempt answered in
+   * the end (PATH_LOSS_NEAR), when at least PATH_LOSS_EVIDENCE: its SYNs were most likely lost on
+   * the path; 0 otherwise.
+   */
+  pathLoss: number;
 }
 
 /**
@@ -125,16 +140,6 @@ function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
   return echo >= 0 && c.synCount >= 2 && echo === c.firstSynTsVal && echo !== c.lastSynTsVal;
 }
 
-/**
- * Data a connection's ends sent again that no listener dropped: the server's (a listener drops only
- * what comes to it), and the client's once the server had acknowledged some of its data (a full
- * accept queue drops a new connection's first data: accept-queue-overflow).
- */
-function midstreamRetransmissions(conn: AnalyzedConnection): number {
-  const c = conn.client;
-  return c.retransmissions - c.retransmissionsBeforePeerAck + conn.server.retransmissions;
-}
-
 /** The SYNs a client sent before any SYN-ACK, without capture duplicates. */
 function attemptsBeforeAnswer(conn: AnalyzedConnection): { times: number[]; frames: number[]; unkept: number } {
   const c = conn.client;
@@ -179,6 +184,8 @@ export const synUnanswered: DetectorDefinition = {
     const attemptsPerServer = new Map<string, number>();
     /** Attempts released at capture end wait for the capture's last timestamp to name their outcome. */
     const pending: Attempt[] = [];
+    /** Attempts answered late, reported at the end (see onConnectionEnd). */
+    const deferred: Attempt[] = [];
     /** The latest packet of any connection: the capture's end once every connection is released. */
     let captureEnd = -Infinity;
     const reported: Array<{ finding: Finding; attempt: Attempt }> = [];
@@ -186,9 +193,18 @@ export const synUnanswered: DetectorDefinition = {
      * Attempts retried once and answered at once, kept until the end: a lone one on a path that lost
      * other segments too is the path's loss, not the listener's (see onFinish).
      */
-    const lone: Array<{ attempt: Attempt; hosts: string }> = [];
-    /** Retransmitted segments of established connections, by client and server host. */
-    const pathLoss = new Map<string, number>();
+    const lone: Array<{ attempt: Attempt }> = [];
+    /** Retransmitted segments of established connections, by client and server host, with when. */
+    const pathLoss = new PathLossLog();
+    /** When each server answered a handshake (first SYN-ACK), for the span between failed attempts. */
+    const answers = new Map<string, number[]>();
+    let answersKept = 0;
+
+    /** An attempt answered in the end while other connections between the same hosts lost segments. */
+    const notePathLoss = (a: Attempt): void => {
+      const near = pathLoss.around(a.clientHost, a.serverHost, a.synTimes[0] - PATH_LOSS_NEAR, a.answerTs + PATH_LOSS_NEAR);
+      if (near >= PATH_LOSS_EVIDENCE) a.pathLoss = near;
+    };
 
     const report = (a: Attempt): void => {
       const outcome = a.outcome ?? 'abandoned';
@@ -221,8 +237,11 @@ export const synUnanswered: DetectorDefinition = {
           exchangesAfter: a.exchanges,
           // Only on an attempt its client abandoned on its own: when it gave up, bounded (seconds from its first SYN).
           ...(outcome === 'abandoned' && a.proxyGaveUpFrame === 0 ? { gaveUpWithin: gaveUpWithin(a.synTimes, intervals) } : {}),
+          ...(a.pathLoss > 0 ? { pathRetransmissionsNear: a.pathLoss } : {}),
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
+        // Answered in the end on a path that was losing segments then: likely the path's loss, not the listener's.
+        ...(a.pathLoss > 0 ? { severity: 'info' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -238,9 +257,13 @@ export const synUnanswered: DetectorDefinition = {
         if (attemptsPerServer.size < MAX_SERVERS_COUNTED || attemptsPerServer.has(conn.serverName)) {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
-        const lost = midstreamRetransmissions(conn);
-        const hosts = lost > 0 || c.synCount >= 2 ? `${conn.clientHost} ${conn.serverHost}` : '';
-        if (lost > 0 && (pathLoss.size < MAX_HOST_PAIRS || pathLoss.has(hosts))) pathLoss.set(hosts, (pathLoss.get(hosts) ?? 0) + lost);
+        pathLoss.note(conn);
+        if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
+          const list = answers.get(conn.serverName);
+          if (list === undefined) answers.set(conn.serverName, [s.synAckTimes[0]]);
+          else list.push(s.synAckTimes[0]);
+          answersKept++;
+        }
         if (c.synCount < 2) return;
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
         if (times.length < 2) return;
@@ -254,15 +277,17 @@ export const synUnanswered: DetectorDefinition = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
           synTimes: times, synFrames: frames, unkeptRetries: unkept,
           outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: conn.app?.exchangeCount ?? 0,
+          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0,
         };
         if (s.synAckTimes.length > 0) {
           a.outcome = 'answered-late';
           a.answerTs = s.synAckTimes[0];
           a.answerFrame = s.synAckFrames[0];
           if (times.length === 2 && unkept === 0 && a.answerTs - times[1] <= ANSWERED_AT_ONCE) {
-            lone.push({ attempt: a, hosts });
+            lone.push({ attempt: a });
             return;
           }
+
         } else if (s.rstTs >= 0) {
           a.outcome = 'refused';
           a.answerTs = s.rstTs;
@@ -273,7 +298,10 @@ export const synUnanswered: DetectorDefinition = {
         } else if (conn.endReason !== 'capture-end') {
           a.outcome = 'abandoned';
         }
+        // An answered attempt is reported at the end: whether the path was losing segments around it
+        // is known once every connection open then has ended.
         if (a.outcome === null) pending.push(a);
+        else if (a.outcome === 'answered-late') deferred.push(a);
         else report(a);
       },
 
@@ -281,11 +309,17 @@ export const synUnanswered: DetectorDefinition = {
         // A lone retry on a lossy path: no other attempt to the server overlapped it, and established
         // connections between the same hosts retransmitted segments too. Anything else (a burst of
         // retried SYNs, a clean path) is the listener's, as before.
+        for (const a of deferred) {
+          notePathLoss(a);
+          report(a);
+        }
+        deferred.length = 0;
         const spans = [...reported.map((r) => r.attempt), ...pending, ...lone.map((l) => l.attempt)];
-        for (const { attempt: a, hosts } of lone) {
+        for (const { attempt: a } of lone) {
           const end = a.answerTs;
           const overlapped = spans.some((o) => o !== a && o.server === a.server && o.synTimes[0] <= end && (o.answerTs >= 0 ? o.answerTs : o.synTimes[o.synTimes.length - 1]) >= a.synTimes[0]);
-          if (!overlapped && (pathLoss.get(hosts) ?? 0) >= PATH_LOSS_EVIDENCE) continue;
+          if (!overlapped && pathLoss.total(a.clientHost, a.serverHost) >= PATH_LOSS_EVIDENCE) continue;
+          notePathLoss(a);
           report(a);
         }
         lone.length = 0;
@@ -308,7 +342,7 @@ export const synUnanswered: DetectorDefinition = {
           report(a);
         }
         pending.length = 0;
-        diagnose(ctx, reported, attemptsPerServer);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null);
       },
     };
   },
@@ -379,6 +413,39 @@ function gaveUpText(items: ReadonlyArray<{ finding: Finding }>): string {
   );
 }
 
+/**
+ * The words for attempts answered in the end while other connections between the same hosts were
+ * retransmitting segments (Attempt.pathLoss); `all`: they are every attempt of the server.
+ */
+function pathLossText(items: ReadonlyArray<{ attempt: Attempt }>, all: boolean): string {
+  if (items.length === 0) return '';
+  const n = items.length;
+  const segments = Math.max(...items.map(({ attempt }) => attempt.pathLoss));
+  return (
+    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} answered in the end while established connections between the same hosts ` +
+    `retransmitted segments (up to ${segments} around one attempt): the path was losing packets then, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs were most likely ` +
+    'lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full).'
+  );
+}
+
+/**
+ * Failed attempts (never answered) with no handshake of the server answered between the first
+ * and the last of them: the SYNs of that whole span were dropped. Null when fewer than two failed,
+ * when a handshake was answered meanwhile (isolated losses), or when answers were not all kept.
+ */
+function outageOf(items: ReadonlyArray<{ attempt: Attempt }>, answers: readonly number[] | null): { count: number; span: number } | null {
+  const failed = items.filter(({ attempt }) => attempt.outcome === 'abandoned' || attempt.outcome === 'unanswered-at-capture-end');
+  if (failed.length < 2 || answers === null) return null;
+  let from = Infinity;
+  let to = -Infinity;
+  for (const { attempt } of failed) {
+    from = Math.min(from, attempt.synTimes[0]);
+    to = Math.max(to, attempt.synTimes[attempt.synTimes.length - 1]);
+  }
+  if (answers.some((t) => t > from && t < to)) return null;
+  return { count: failed.length, span: to - from };
+}
+
 /** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
 function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
   return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
@@ -388,6 +455,7 @@ function diagnose(
   ctx: DetectContext,
   reported: ReadonlyArray<{ finding: Finding; attempt: Attempt }>,
   attemptsPerServer: ReadonlyMap<string, number>,
+  answers: ReadonlyMap<string, readonly number[]> | null,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -408,18 +476,25 @@ function diagnose(
       items.map(({ attempt: a }) => a.synTimes[1] - a.synTimes[0]),
       { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 },
     );
-    const { peak, from, to } = peakConcurrent(items);
+    // Answered in the end on a path losing segments then: told apart, they say nothing of the listener.
+    const onLossyPath = items.filter(({ attempt }) => attempt.pathLoss > 0);
+    const listenerItems = items.filter(({ attempt }) => attempt.pathLoss === 0);
+    const { peak, from, to } = peakConcurrent(listenerItems);
+    const outage = peak < 2 ? outageOf(listenerItems, answers?.get(server) ?? null) : null;
     const share = total !== undefined ? `${count} of ${total} connection attempts` : `${count} connection attempt${count === 1 ? '' : 's'}`;
     const overflow = overflowByServer.get(server) ?? 0;
     const port = server.slice(server.lastIndexOf(':') + 1);
 
     let cause: string;
+    const lossyText = pathLossText(onLossyPath, listenerItems.length === 0);
     // No attempt to it in the capture was ever answered: down, unreachable, firewalled or hung,
     // whether the attempts came together or alone (a backlog that overflows in a burst still
     // answers the burst's first SYNs).
     const neverAnswered =
       overflow === 0 && total !== undefined && count === total && count >= 2 && !outcomes.has('answered-late') && !outcomes.has('answered-unseen') && !outcomes.has('refused');
-    if (overflow > 0) {
+    if (listenerItems.length === 0) {
+      cause = lossyText;
+    } else if (overflow > 0) {
       cause =
         `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
@@ -429,6 +504,10 @@ function diagnose(
         'nothing completes a handshake there — a host that is down or unreachable, a firewall dropping every SYN to the port, or a listener ' +
         'whose accept queue stays full because the server is hung. A client that is a proxy gives up at its connect timeout ' +
         '(see gateway-timeout, phase connect).';
+    } else if (outage !== null) {
+      cause =
+        `${outage.count} consecutive attempts failed over ${ms(outage.span)} s and no attempt to ${server} was answered between the first and the last: ` +
+        'every SYN was dropped for that span — an outage (a firewall rule, a host or listener down or hung, a route lost), not isolated losses.';
     } else if (peak >= 2) {
       cause =
         `${peak} attempts were waiting at the same moment (first SYNs within ${ms(to - from)} s): the listener dropped SYNs ` +
@@ -436,16 +515,24 @@ function diagnose(
     } else {
       cause = 'The attempts did not overlap: isolated SYN losses on the path, or a firewall or a listener that drops SYNs intermittently.';
     }
+    if (listenerItems.length > 0 && onLossyPath.length > 0) cause += ` ${lossyText}`;
     ctx.diagnose({
       server,
       count,
       inferred: rto ? { clientSynRetransmitTimeout: rto } : {},
+      // Only SYNs a lossy path most likely lost: no failure of the listener to report at error.
+      ...(listenerItems.length === 0 ? { severity: 'info' as const } : {}),
       explanation:
         `${share} to ${server} had to retransmit their SYN because no SYN-ACK came (${outcomeText}). ` +
         (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, ${linearRetries(items) ? 'repeated for the first retries since Linux 6.5 — net.ipv4.tcp_syn_linear_timeouts — then doubling' : 'doubling'}). ` : '') +
         cause +
         gaveUpText(items),
       remedy:
+        (listenerItems.length === 0
+          ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
+            'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
+            'Only if the listener\'s counters below grow is its backlog involved. '
+          : '') +
         (neverAnswered
           ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
             '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
