@@ -363,6 +363,20 @@ export class RequestIndex {
     );
   }
 
+  /**
+   * Sets the end of an unanswered request's exchange once its connection has ended (`lastTs`, its
+   * last packet): one decided at its request (the server had closed before it) was remembered with
+   * the request's own start as its end.
+   */
+  settleEnd(entry: number, lastTs: number): void {
+    if (!this.holds(entry)) return;
+    const slot = entry % this.capacity;
+    if (this.endKnown[slot] === 1) return;
+    if (lastTs > this.end[slot]) this.end[slot] = lastTs;
+    this.endKnown[slot] = 1;
+    this.snapshot = null;
+  }
+
   /** Marks a request as the retry of a failure (it retries no other). */
   claim(r: RememberedRequest): void {
     r.claimed = true;

@@ -374,6 +374,8 @@ export const retriedRequest: DetectorDefinition = {
         unanswered.delete(conn.id);
         const raceId = raceOn(conn.id);
         for (const u of list) {
+          // Its client waited until here (a proxy's copy of it upstream must leave before: see RequestCopies).
+          index.settleEnd(u.request.entry, conn.lastTs);
           const failure = failureOf(u.ex, conn);
           if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex));
           else {
