@@ -404,10 +404,11 @@ export class RequestIndex {
    * sending a request on one connection while another, opened before it, carried requests after it
    * (threads whose requests are too quick to overlap: a server-side capture of a fast server,
    * keepalive-race-tornado-httpclient5-stale's 12 threads), is never judged this way: another of
-   * its threads may have sent the request in between. Asked only for a failure's next attempt, so
-   * it scans rather than keeping state per client.
+   * its threads may have sent the request in between. `openedBetween`: the caller saw the host
+   * open another connection to that server in between (its exchange may not be remembered yet).
+   * Asked only for a failure's next attempt, so it scans rather than keeping state per client.
    */
-  movedOnBetween(r: Pick<RequestSignature, 'client' | 'server'>, from: number, to: number): boolean {
+  movedOnBetween(r: Pick<RequestSignature, 'client' | 'server'>, from: number, to: number, openedBetween = false): boolean {
     const starts: number[] = [];
     const ends: number[] = [];
     const flows: number[] = [];
@@ -421,7 +422,9 @@ export class RequestIndex {
       flows.push(this.flowId[slot]);
       opened.push(this.connectionStart[slot]);
     }
-    let movedOn = false;
+    // A connection the host opened in between (see the caller) whose exchange is not emitted yet
+    // (a connection that lingers) is a call in between too.
+    let movedOn = openedBetween;
     const uncertainOldest = Math.max(0, this.uncertainWritten - UNCERTAIN_KEPT);
     for (let e = this.uncertainWritten - 1; e >= uncertainOldest && !movedOn; e--) {
       const slot = e % UNCERTAIN_KEPT;

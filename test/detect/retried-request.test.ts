@@ -284,6 +284,23 @@ describe('retried-request: synthetic connections', () => {
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 
+    test('silent: a call on another connection came in between, though its connection lingered and its exchange came last; without it, a retry', () => {
+      const body = 'x'.repeat(1000);
+      for (const [between, retries] of [[true, 0], [false, 1]] as const) {
+        const cap = new Capture();
+        const first = cap.connection();
+        first.handshake(0).request(0.0003, post('/upload', body).slice(0, -700)); // 300 of 1000 body bytes, then silent
+        first.close(1.404, 's');
+        if (between) {
+          const other = cap.connection();
+          other.handshake(1.643).request(1.6433, post('/upload', 'y'.repeat(2000)).slice(0, -1500));
+          other.fin(3.344, 's'); // the client never closes: the connection stays until the capture ends
+        }
+        cap.connection().handshake(5.275).exchange(5.2753, post('/upload', body)).close(5.3, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
+      }
+    });
+
     test('silent: a pre-connected call (the client opened its next connection, then sent 3 s later); sent as soon as connected, a retry', () => {
       for (const [sendAfter, retries] of [[3, 0], [0.0003, 1]] as const) {
         const cap = new Capture();

@@ -4,7 +4,8 @@ import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
-import { atItsPace, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
+import { RecentOpens } from '../recent-opens';
+import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -125,8 +126,15 @@ export const retriedRequest: DetectorDefinition = {
      * moved on: no retry. Nor is a copy another program sent (another `User-Agent`, where both are
      * known): two programs on one host fetch the same URLs.
      */
-    const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest): boolean =>
-      (failed.agent !== null && next.agent !== null && failed.agent !== next.agent) || index.movedOnBetween(failed, failedAt, next.ts);
+    const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest, pair: EndpointWords): boolean =>
+      (failed.agent !== null && next.agent !== null && failed.agent !== next.agent) ||
+      index.movedOnBetween(failed, failedAt, next.ts, opens.openedBetween(pair, failedAt, next.connectionStart >= failedAt ? next.connectionStart : next.ts));
+    /**
+     * Connections each client host opened to each server: one opened between a failure and its
+     * next attempt carried a call in between even when its exchange comes later (a connection that
+     * lingers is released long after it was used: an upload the server timed out).
+     */
+    const opens = new RecentOpens();
     const pending = new Map<number, PendingFailure[]>();
     let pendingCount = 0;
     /**
@@ -220,8 +228,8 @@ export const retriedRequest: DetectorDefinition = {
       next.connectionStart >= failed.failure.at && next.ts - next.connectionReadyAt >= PACE_MIN;
 
     /** Reports a retry, or holds it back (see holdsBack). */
-    const judged = (failed: PendingFailure, next: RememberedRequest): void => {
-      if (movedOn(failed.request, failed.failure.at, next) || atItsPace(failed.pause, failed.failure.at, next.ts) || heldReady(failed, next)) return;
+    const judged = (failed: PendingFailure, next: RememberedRequest, pair: EndpointWords): void => {
+      if (movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) || heldReady(failed, next)) return;
       if (holdsBack(failed, next)) {
         index.claim(next);
         heldBack.set(next.entry, failed);
@@ -255,7 +263,7 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
-    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null): void => {
+    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null, pair: EndpointWords): void => {
       const hash = request.hash;
       const held = heldBack.get(request.entry) ?? null;
       heldBack.delete(request.entry);
@@ -265,7 +273,7 @@ export const retriedRequest: DetectorDefinition = {
         // This request's next attempt at the pause that led to it: both were a loop's iterations.
         if (held !== null && atItsPace(pause, failure.at, retry.ts)) return;
         release(held, request);
-        judged(failed, retry);
+        judged(failed, retry, pair);
         return;
       }
       const list = pending.get(hash);
@@ -286,7 +294,8 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     /** Whether the request of index entry `entry` retries a failure seen earlier (emitted before it). */
-    const matchPending = (entry: number, flowId: number, ts: number): void => {
+    const matchPending = (entry: number, pair: EndpointWords & { id: number }, ts: number): void => {
+      const flowId = pair.id;
       const hash = index.hashOf(entry);
       const list = pending.get(hash);
       if (list === undefined) return;
@@ -303,7 +312,7 @@ export const retriedRequest: DetectorDefinition = {
         if (failed.heldBack !== null && atItsPace(failed.pause, failed.failure.at, request.ts)) return;
         release(failed.heldBack, failed.request);
         // The next attempt at the request: a retry only if it was its connection's first request since the failure.
-        if (index.firstOnItsConnectionSince(entry, failed.failure.at)) judged(failed, request);
+        if (index.firstOnItsConnectionSince(entry, failed.failure.at)) judged(failed, request, pair);
         return;
       }
     };
@@ -348,6 +357,10 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     return {
+      onOpen(conn) {
+        // Called at the connection's first packet (its SYN), before the flow stage records it.
+        opens.add(conn, conn.startTs);
+      },
       onFinish() {
         if (pendingCount > 0) movedToAnotherServer();
         // Held back and never failed in turn (still open at capture end): retries after all.
@@ -360,7 +373,7 @@ export const retriedRequest: DetectorDefinition = {
       onExchange(ex, conn) {
         const entry = index.offer(ex, conn);
         if (entry < 0) return;
-        if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn.id, ex.requestStart);
+        if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn, ex.requestStart);
         if (ex.state !== 'no-response' && ex.state !== 'response-incomplete' && !(ex.state === 'request-incomplete' && ex.requestLength !== undefined && ex.responseStart === null)) return;
         const request = index.request(entry);
         if (request === null) return;
@@ -377,7 +390,7 @@ export const retriedRequest: DetectorDefinition = {
           // Its client waited until here (a proxy's copy of it upstream must leave before: see RequestCopies).
           index.settleEnd(u.request.entry, conn.lastTs);
           const failure = failureOf(u.ex, conn);
-          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex));
+          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn);
           else {
             // Held back, but it did not fail: no loop iteration shows, so it was a retry.
             const held = heldBack.get(u.request.entry);
