@@ -43,6 +43,21 @@ export class RecentOpens {
     }
     return false;
   }
+  /**
+   * Whether `conn`'s client host opened a connection to its server after `from` and before `to`
+   * (both excluded). False when the pair's slot was taken by another pair, or it opened more than
+   * PER_PAIR connections since.
+   */
+  openedBetween(conn: EndpointWords, from: number, to: number): boolean {
+    const key = pairKey(conn);
+    const slot = key & (SLOTS - 1);
+    if (this.keys[slot] !== key) return false;
+    for (let i = slot * PER_PAIR; i < slot * PER_PAIR + PER_PAIR; i++) {
+      const t = this.times[i];
+      if (t > from && t < to) return true; // NaN (empty) compares false
+    }
+    return false;
+  }
 }
 
 /** FNV-1a over the client's address words and the server's words and port; never 0 (an empty slot). */

@@ -114,7 +114,7 @@ export class RequestCopies {
    * Whether a request was its sender forwarding one it had received: a server on the sender's own
    * host (another endpoint than the request's server) had received a request with the same method
    * and URI, from another endpoint than the request's sender, and had not begun answering it when
-   * this one started.
+   * this one started, while that request still waited (its connection had not ended unanswered).
    */
   forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
     return this.forwardedFrom(r) !== null;
@@ -132,6 +132,9 @@ export class RequestCopies {
       const down = group[i];
       if (down.server === r.server || down.client === r.client) continue;
       if (down.responseStart !== null && down.responseStart < r.start) continue;
+      // A request its client had stopped waiting for (its connection ended without an answer)
+      // was no longer anyone's to forward: the same request later is another call of its own.
+      if (down.responseStart === null && down.endKnown && down.end < r.start) continue;
       if (!sameTarget(down.uri, r.uri)) continue;
       const server = this.host(down.server);
       // A server on its own host, or a proxy that connects upstream from the sender's host.

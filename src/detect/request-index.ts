@@ -18,7 +18,7 @@ import { sameTarget } from './request-target';
  */
 
 /** A next attempt sooner than this after the failed one is a retry, whatever the client's pace (seconds). */
-const PACE_MIN = 0.1;
+export const PACE_MIN = 0.1;
 
 /**
  * The same request sent again after the failure at the client's own pace: after a pause as long as
@@ -58,11 +58,25 @@ export interface RememberedRequest extends RequestSignature {
   index: number;
   /** When its connection opened (SYN, or first packet mid-stream). */
   connectionStart: number;
+  /** When its connection's handshake completed (its client's ACK), or connectionStart when that was not seen. */
+  connectionReadyAt: number;
   /** When the request before it on its connection started; -1 when it was the first or that is no longer known. */
   previousStart: number;
   /** When its last byte was seen, and its response's first byte (null: none). */
   requestEnd: number | null;
   responseStart: number | null;
+  /**
+   * When the exchange ended: its response's end, or for one without a complete response its
+   * connection's last packet (exchanges are emitted when their connection ends): after it, its
+   * client was no longer waiting for this request.
+   */
+  end: number;
+  /**
+   * Whether `end` is sure: the response ended, or the connection had ended when the exchange was
+   * remembered, or a close of it had been seen (an unanswered exchange emitted while its connection
+   * lived has only a lower bound).
+   */
+  endKnown: boolean;
   status: number | null;
   /** Already reported as the retry of a failure (a request retries at most one failure). */
   claimed: boolean;
@@ -192,6 +206,7 @@ export class RequestIndex {
   private bodyBytes: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private connectionStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private previousStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private readyAt: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** When the exchange ended: its response's end, else its connection's last packet (it is emitted when that ends). */
   private end: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** The request's last byte and the response's first, -1 for none. */
@@ -200,6 +215,7 @@ export class RequestIndex {
   /** HTTP status, -1 for none. */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private endKnown: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
@@ -259,10 +275,15 @@ export class RequestIndex {
     this.bodyBytes[slot] = body;
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
+    this.readyAt[slot] = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : conn.startTs;
     // The end of an unanswered request is computed for every request: the first one, long after
     // this was compiled, would otherwise be a step never taken, and threw the compiled code away.
     const endIfUnanswered = Math.max(conn.lastTs, ex.requestStart);
     this.end[slot] = ex.responseEnd ?? endIfUnanswered;
+    // A close (FIN or RST, either side) at or after the request, already seen, ends the wait for an unanswered request too.
+    const t = ex.requestStart;
+    const closed = conn.ended || conn.server.finTs >= t || conn.server.rstTs >= t || conn.client.finTs >= t || conn.client.rstTs >= t;
+    this.endKnown[slot] = ex.responseEnd !== null || closed ? 1 : 0;
     this.requestEnd[slot] = ex.requestEnd ?? -1;
     this.responseStart[slot] = ex.responseStart ?? -1;
     this.status[slot] = ex.status ?? -1;
@@ -314,9 +335,12 @@ export class RequestIndex {
       frame: this.frame[slot],
       index: this.index[slot],
       connectionStart: this.connectionStart[slot],
+      connectionReadyAt: this.readyAt[slot],
       previousStart: this.previousStart[slot],
       requestEnd: requestEnd < 0 ? null : requestEnd,
       responseStart: responseStart < 0 ? null : responseStart,
+      end: this.end[slot],
+      endKnown: this.endKnown[slot] === 1,
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
       idempotencyKey: this.keyed[slot] === 1,
@@ -337,6 +361,20 @@ export class RequestIndex {
       this.server[slot] === r.server && this.method[slot] === r.method && this.bodyBytes[slot] === r.bodyBytes &&
       this.uri[slot] === r.uri && sameHost(this.client[slot], r.client)
     );
+  }
+
+  /**
+   * Sets the end of an unanswered request's exchange once its connection has ended (`lastTs`, its
+   * last packet): one decided at its request (the server had closed before it) was remembered with
+   * the request's own start as its end.
+   */
+  settleEnd(entry: number, lastTs: number): void {
+    if (!this.holds(entry)) return;
+    const slot = entry % this.capacity;
+    if (this.endKnown[slot] === 1) return;
+    if (lastTs > this.end[slot]) this.end[slot] = lastTs;
+    this.endKnown[slot] = 1;
+    this.snapshot = null;
   }
 
   /** Marks a request as the retry of a failure (it retries no other). */
@@ -366,10 +404,11 @@ export class RequestIndex {
    * sending a request on one connection while another, opened before it, carried requests after it
    * (threads whose requests are too quick to overlap: a server-side capture of a fast server,
    * keepalive-race-tornado-httpclient5-stale's 12 threads), is never judged this way: another of
-   * its threads may have sent the request in between. Asked only for a failure's next attempt, so
-   * it scans rather than keeping state per client.
+   * its threads may have sent the request in between. `openedBetween`: the caller saw the host
+   * open another connection to that server in between (its exchange may not be remembered yet).
+   * Asked only for a failure's next attempt, so it scans rather than keeping state per client.
    */
-  movedOnBetween(r: Pick<RequestSignature, 'client' | 'server'>, from: number, to: number): boolean {
+  movedOnBetween(r: Pick<RequestSignature, 'client' | 'server'>, from: number, to: number, openedBetween = false): boolean {
     const starts: number[] = [];
     const ends: number[] = [];
     const flows: number[] = [];
@@ -383,7 +422,9 @@ export class RequestIndex {
       flows.push(this.flowId[slot]);
       opened.push(this.connectionStart[slot]);
     }
-    let movedOn = false;
+    // A connection the host opened in between (see the caller) whose exchange is not emitted yet
+    // (a connection that lingers) is a call in between too.
+    let movedOn = openedBetween;
     const uncertainOldest = Math.max(0, this.uncertainWritten - UNCERTAIN_KEPT);
     for (let e = this.uncertainWritten - 1; e >= uncertainOldest && !movedOn; e--) {
       const slot = e % UNCERTAIN_KEPT;
@@ -400,6 +441,31 @@ export class RequestIndex {
       }
     }
     return movedOn;
+  }
+
+  /**
+   * How long the client host of `r` paused before it, when `r` opened its connection: from the end
+   * of its previous exchange with r's server (the newest one that ended by then, on any connection)
+   * to r. A client that opens a connection per request (curl in a shell loop, a process per call)
+   * shows its pace only across connections. Null when no earlier exchange is remembered, or when
+   * another request of that host to that server was in flight when r started (a pool, threads: the
+   * gap then tells no one caller's pause). Asked once per failed request, so it scans.
+   */
+  pauseOnHostBefore(r: Pick<RememberedRequest, 'client' | 'server' | 'flowId' | 'ts'>): number | null {
+    let lastEnd = -1;
+    let seen = 0;
+    const oldest = Math.max(0, this.written - this.capacity, this.written - MAX_CADENCE_STEPS);
+    for (let e = this.written - 1; e >= oldest && seen < MAX_CADENCE_REQUESTS; e--) {
+      const slot = e % this.capacity;
+      if (this.flowId[slot] === r.flowId || this.server[slot] !== r.server || !sameHost(this.client[slot], r.client)) continue;
+      seen++;
+      const start = this.ts[slot];
+      const end = this.end[slot];
+      if (start >= r.ts) continue;
+      if (end > r.ts) return null; // in flight at once
+      if (end > lastEnd) lastEnd = end;
+    }
+    return lastEnd < 0 ? null : r.ts - lastEnd;
   }
 
   /**
@@ -480,11 +546,13 @@ export class RequestIndex {
     this.bodyBytes = grownColumn(this.bodyBytes, capacity, float64Column);
     this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
     this.previousStart = grownColumn(this.previousStart, capacity, float64Column);
+    this.readyAt = grownColumn(this.readyAt, capacity, float64Column);
     this.end = grownColumn(this.end, capacity, float64Column);
     this.requestEnd = grownColumn(this.requestEnd, capacity, float64Column);
     this.responseStart = grownColumn(this.responseStart, capacity, float64Column);
     this.status = grownColumn(this.status, capacity, int32Column);
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
+    this.endKnown = grownColumn(this.endKnown, capacity, uint8Column);
     this.keyed = grownColumn(this.keyed, capacity, uint8Column);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;

@@ -16,7 +16,10 @@ function words(endpoint: string): [number, number, number, number, number] {
 function conn(id: number, client: string, server = '10.0.0.1:80', startTs = 0): AnalyzedConnection {
   const [c0, c1, c2, c3, cPort] = words(client);
   const [s0, s1, s2, s3, sPort] = words(server);
-  return { id, clientName: client, serverName: server, startTs, c0, c1, c2, c3, cPort, s0, s1, s2, s3, sPort } as unknown as AnalyzedConnection;
+  const open = { finTs: -1, rstTs: -1 };
+  return {
+    id, clientName: client, serverName: server, startTs, c0, c1, c2, c3, cPort, s0, s1, s2, s3, sPort, client: open, server: open, handshakeAckTs: -1,
+  } as unknown as AnalyzedConnection;
 }
 
 /** A search as a detector makes it: the signature and its hash, from the failed request's connection. */
@@ -185,5 +188,42 @@ describe('RequestIndex.movedOnBetween: had a client that sends one request at a 
     index.offer(exchange('GET', '/x', 1, { responseEnd: null, responseStart: null, status: null, state: 'no-response' }), hung);
     index.offer(answered(1.2, 1.3), conn(2, '10.0.0.9:5001'));
     expect(index.movedOnBetween(who, 1.1, 2)).toBe(false);
+  });
+});
+
+describe('RequestIndex: a client host\'s pace across connections, and the end of an unanswered request', () => {
+  const get = (ts: number, lastTs: number) => {
+    const c = conn(Math.round(ts * 10) + 1, `10.0.0.9:${5000 + Math.round(ts * 10)}`, '10.0.0.1:80', ts);
+    (c as unknown as { lastTs: number }).lastTs = lastTs;
+    return c;
+  };
+  const failed = (ts: number) => exchange('GET', '/slow', ts, { responseEnd: null, responseStart: null, status: null, state: 'no-response' });
+
+  test('pauseOnHostBefore: from the end of the host\'s previous exchange with the server, on another connection, to the request', () => {
+    const index = new RequestIndex();
+    index.offer(failed(0), get(0, 1.9));
+    const second = index.request(index.offer(failed(2.5), get(2.5, 4.4)));
+    expect(second).not.toBeNull();
+    if (second === null) return;
+    expect(index.pauseOnHostBefore(second)).toBeCloseTo(0.6, 6);
+    const first = index.request(0);
+    if (first !== null) expect(index.pauseOnHostBefore(first)).toBeNull(); // nothing before it
+  });
+
+  test('pauseOnHostBefore: unknown when another request of the host was in flight at that moment (a pool, threads)', () => {
+    const index = new RequestIndex();
+    index.offer(failed(0), get(0, 3));
+    const r = index.request(index.offer(failed(2.5), get(2.5, 4.4)));
+    if (r !== null) expect(index.pauseOnHostBefore(r)).toBeNull();
+  });
+
+  test('settleEnd: an unanswered exchange decided at its request gets its connection\'s end, once', () => {
+    const index = new RequestIndex();
+    const entry = index.offer(failed(1), get(1, 1)); // emitted at its request: the end is not known
+    expect(index.request(entry)).toMatchObject({ end: 1, endKnown: false });
+    index.settleEnd(entry, 3.6);
+    expect(index.request(entry)).toMatchObject({ end: 3.6, endKnown: true });
+    index.settleEnd(entry, 9);
+    expect(index.request(entry)?.end).toBe(3.6);
   });
 });

@@ -232,6 +232,86 @@ describe('retried-request: synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toHaveLength(1);
   });
 
+  describe('a loop\'s next call is no retry, whatever shows its pace', () => {
+    /** A call on a connection of its own that the server closes unanswered `wait` s after its request. */
+    function failedCall(cap: Capture, at: number, uri = '/slow', wait = 1.9): Conn {
+      const c = cap.connection();
+      c.handshake(at).request(at + 0.0003, get(uri));
+      c.close(at + 0.0003 + wait, 's');
+      return c;
+    }
+
+    test('silent: a process per call (curl in a loop with a 0.6 s sleep), every call failing: each next call came at the pause between connections', () => {
+      const cap = new Capture();
+      for (let i = 0; i < 3; i++) failedCall(cap, i * 2.52);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('a retry after a backoff that failed in turn, with no call after it, stays a retry', () => {
+      const cap = new Capture();
+      failedCall(cap, 0);
+      failedCall(cap, 2.5);
+      expect(ofKind(cap.analyze(only), KIND)).toHaveLength(1);
+    });
+
+    test('a retry after a backoff whose own next attempt came at once is a retry, and so is that one', () => {
+      const cap = new Capture();
+      failedCall(cap, 0);
+      failedCall(cap, 2.5);
+      failedCall(cap, 4.402);
+      expect(ofKind(cap.analyze(only), KIND)).toHaveLength(2);
+    });
+
+    test('Go\'s Transport resends at once, its caller\'s loop goes on after its 0.3 s pause: only the resend is a retry', () => {
+      const cap = new Capture();
+      const first = cap.connection();
+      first.handshake(0).exchange(0.0003, get('/fast')).request(0.3017, get('/slow'));
+      first.close(2.9, 's');
+      failedCall(cap, 2.9005, '/slow', 2.6); // the resend, failing in turn at 5.5008
+      failedCall(cap, 5.8012, '/slow', 2.6); // the caller's next call, 0.3 s later
+      const found = ofKind(cap.analyze(only), KIND);
+      expect(found).toHaveLength(1);
+      expect(found[0].evidence.failedOn).toBe(first.clientName);
+    });
+
+    test('silent: a response the server cut short (the client had its status): the same request next is its next call', () => {
+      const cap = new Capture();
+      const first = cap.connection();
+      first.handshake(0).request(0.0003, get('/stream'));
+      first.response(0.001, 'HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\nxxxx');
+      first.close(2.6, 's');
+      cap.connection().handshake(2.61).exchange(2.6103, get('/stream')).close(2.62, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('silent: a call on another connection came in between, though its connection lingered and its exchange came last; without it, a retry', () => {
+      const body = 'x'.repeat(1000);
+      for (const [between, retries] of [[true, 0], [false, 1]] as const) {
+        const cap = new Capture();
+        const first = cap.connection();
+        first.handshake(0).request(0.0003, post('/upload', body).slice(0, -700)); // 300 of 1000 body bytes, then silent
+        first.close(1.404, 's');
+        if (between) {
+          const other = cap.connection();
+          other.handshake(1.643).request(1.6433, post('/upload', 'y'.repeat(2000)).slice(0, -1500));
+          other.fin(3.344, 's'); // the client never closes: the connection stays until the capture ends
+        }
+        cap.connection().handshake(5.275).exchange(5.2753, post('/upload', body)).close(5.3, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
+      }
+    });
+
+    test('silent: a pre-connected call (the client opened its next connection, then sent 3 s later); sent as soon as connected, a retry', () => {
+      for (const [sendAfter, retries] of [[3, 0], [0.0003, 1]] as const) {
+        const cap = new Capture();
+        failedCall(cap, 0, '/late', 0.5);
+        const next = cap.connection();
+        next.handshake(0.7).exchange(0.7 + sendAfter, get('/late')).close(0.72 + sendAfter, 'c');
+        expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
+      }
+    });
+  });
+
   describe('stays silent', () => {
     test('a client that sends one request at a time sent another request before the next attempt: it had moved on', () => {
       const cap = new Capture();

@@ -664,6 +664,34 @@ describe('unanswered-request names the client that gave up by its User-Agent (Ja
   });
 });
 
+describe('unanswered-request: a client that sent a request again by itself, as retried-request judges it', () => {
+  /** A call that gives up after 1.3 s; the server answers at 4.1 s, after the client's close, and is reset. */
+  function givenUp(cap: Capture, at: number): void {
+    const c = cap.connection();
+    c.handshake(at).request(at + 0.0003, get('/slow41'));
+    c.fin(at + 1.3003, 'c').ack(at + 1.3004, 's');
+    c.send(at + 4.1003, 's', ok('late')).rst(at + 4.1004, 'c');
+  }
+  const diagnosis = (cap: Capture, detectors = DETECTORS) => cap.analyze(detectors).diagnoses.find((x) => x.kind === 'unanswered-request');
+
+  test('silent about resends: one call after another (curl run in a loop, 15 ms apart), each answered too late; no retry found', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) givenUp(cap, i * 1.315);
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, 'retried-request')).toEqual([]);
+    const d = r.diagnoses.find((x) => x.kind === 'unanswered-request');
+    expect(d?.explanation).not.toContain('again by itself');
+  });
+
+  test('a resend retried-request names (the server never answered; sent again 11 ms after the client gave up): counted', () => {
+    const cap = new Capture();
+    hung(cap, 0, 3, { uri: '/hang' });
+    hung(cap, 3.012, 3, { uri: '/hang' });
+    hung(cap, 10, 3, { uri: '/other' });
+    expect(diagnosis(cap)?.explanation).toContain('1 of them was the client sending a request again by itself');
+  });
+});
+
 describe('unanswered-request: a wait that agrees with no other still gets its diagnosis', () => {
   test('one client timeout alone (unanswered-request-client-timeouts with only curl-1\'s connection): diagnosed, no timeout inferred', async () => {
     if (!fs.existsSync(path.join(SAMPLES_DIR, 'unanswered-request-client-timeouts.pcap'))) return;

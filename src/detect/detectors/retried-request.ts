@@ -4,7 +4,8 @@ import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
-import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
+import { RecentOpens } from '../recent-opens';
+import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -51,15 +52,19 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
   for (const [ts, frame, how] of closes) {
     if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how };
   }
+  // A client that had the response's head (a status) before the close had its answer: what it does
+  // next is its answer to that, not a retry of a request that got none. So for a client that closed
+  // after the head (tinyproxy's close-delimited 500, which curl resets after reading the head:
+  // connect-tunnel-failures), and for a response the server cut short: retry logic resends only a
+  // request that got no answer (Go's Transport, libcurl, OkHttp); curl reports "transfer closed with
+  // outstanding read data remaining" (18), Go "unexpected EOF", and the same request next is its
+  // caller's next call (a loop of downloads whose every response is cut at a send timeout).
+  if (ex.status !== null && ex.responseStart !== null && (best === null || ex.responseStart <= best.at)) return null;
   if (best === null) {
     if (!conn.ended || conn.endReason === 'capture-end' || bodyUnsent) return null; // still open: not (yet) a failure
     return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
   }
   if (bodyUnsent && best.how !== 'server-reset' && best.how !== 'server-closed') return null;
-  // A client that closed after the response's head had come had its answer (a status): what it does
-  // next is its answer to that, not a retry of a request that got none (tinyproxy's close-delimited
-  // 500, which curl resets after reading the head: connect-tunnel-failures).
-  if ((best.how === 'client-closed' || best.how === 'client-reset') && ex.status !== null && ex.responseStart !== null && ex.responseStart <= best.at) return null;
   // A server that closed before the request and then read and dropped it (a lingering close, no
   // RST) left the client only its own close to find: the failure is still the server's close.
   if ((best.how === 'client-closed' || best.how === 'client-reset') && s.finTs >= 0 && s.finTs < t) {
@@ -77,12 +82,19 @@ interface PendingFailure {
   failure: RequestFailure;
   /** The keep-alive race finding on the failed connection, if any. */
   raceId: string | null;
-  /** How long its client had paused before it, on its connection (HttpExchange.idleBefore; null: unknown). */
+  /** How long its client had paused before it (see pauseBefore; null: unknown). */
   pause: number | null;
+  /**
+   * A failure whose retry this failed request seemed to be, held back (see holdsBack): reported
+   * once this request's own next attempt shows it was no loop iteration.
+   */
+  heldBack: PendingFailure | null;
 }
 
 /** Failures waiting for their retry to be emitted; the oldest are dropped past this many. */
 const MAX_PENDING_FAILURES = 1024;
+/** Retries held back, and pauses carried along retry chains, kept at most. */
+const MAX_HELD = 1024;
 /** Unanswered requests of one connection considered (pipelined ones behind the first add little). */
 const MAX_UNANSWERED_PER_CONNECTION = 8;
 
@@ -114,10 +126,26 @@ export const retriedRequest: DetectorDefinition = {
      * moved on: no retry. Nor is a copy another program sent (another `User-Agent`, where both are
      * known): two programs on one host fetch the same URLs.
      */
-    const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest): boolean =>
-      (failed.agent !== null && next.agent !== null && failed.agent !== next.agent) || index.movedOnBetween(failed, failedAt, next.ts);
+    const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest, pair: EndpointWords): boolean =>
+      (failed.agent !== null && next.agent !== null && failed.agent !== next.agent) ||
+      index.movedOnBetween(failed, failedAt, next.ts, opens.openedBetween(pair, failedAt, next.connectionStart >= failedAt ? next.connectionStart : next.ts));
+    /**
+     * Connections each client host opened to each server: one opened between a failure and its
+     * next attempt carried a call in between even when its exchange comes later (a connection that
+     * lingers is released long after it was used: an upload the server timed out).
+     */
+    const opens = new RecentOpens();
     const pending = new Map<number, PendingFailure[]>();
     let pendingCount = 0;
+    /**
+     * Retries reported whose own outcome was not known yet, by entry: the pause their client made
+     * before the first attempt. A retry that fails in turn is no step of its client's pace: the
+     * client's next call after it comes at the pause it made before the first attempt (Go's
+     * Transport resends once at once; its caller's loop goes on 0.3 s later).
+     */
+    const chainPause = new Map<number, number | null>();
+    /** Next attempts held back (see holdsBack), by entry: the failure each would retry. */
+    const heldBack = new Map<number, PendingFailure>();
     /**
      * Unanswered requests by connection, judged when the connection ends: an exchange may be decided
      * (the server had already closed) before the close that tells the client it failed (the RST), and
@@ -180,13 +208,72 @@ export const retriedRequest: DetectorDefinition = {
       });
     };
 
+    /**
+     * Whether a next attempt must wait before it is called a retry: its client's pace before the
+     * failed request is unknown (its first call here, on a connection of its own), it came after a
+     * pause (not at once, see atItsPace) and got no answer either. A loop whose calls all fail (curl
+     * run in a shell loop with a sleep) shows its pace only by its next call: when the attempt after
+     * this one comes after a pause like this one, both were iterations of the loop.
+     */
+    const holdsBack = (failed: PendingFailure, next: RememberedRequest): boolean =>
+      failed.pause === null && next.ts - failed.failure.at >= PACE_MIN && next.responseStart === null && heldBack.size < MAX_HELD;
+
+    /**
+     * Whether the next attempt went on a connection opened after the failure that its client then
+     * held ready and idle before sending: retry logic sends as soon as its new connection is up
+     * (Go's Transport, Java's, libcurl: within milliseconds of the handshake); a client that connects
+     * and sends later (a pre-connected call, a worker that dials ahead) was making its next call.
+     */
+    const heldReady = (failed: PendingFailure, next: RememberedRequest): boolean =>
+      next.connectionStart >= failed.failure.at && next.ts - next.connectionReadyAt >= PACE_MIN;
+
+    /** Reports a retry, or holds it back (see holdsBack). */
+    const judged = (failed: PendingFailure, next: RememberedRequest, pair: EndpointWords): void => {
+      if (movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) || heldReady(failed, next)) return;
+      if (holdsBack(failed, next)) {
+        index.claim(next);
+        heldBack.set(next.entry, failed);
+        return;
+      }
+      report(failed, next);
+      if (next.responseStart === null && chainPause.size < MAX_HELD) chainPause.set(next.entry, failed.pause);
+    };
+
+    /** Reports a retry held back: its own next attempt (if any) was no iteration of a loop. */
+    const release = (failed: PendingFailure | null, next: RememberedRequest): void => {
+      if (failed !== null) report(failed, next);
+    };
+
+    /**
+     * How long the client paused before a failed request: on a reused connection, its idle time
+     * there; for a retry reported, the pause before the first attempt (chainPause); for a next
+     * attempt held back, the pause after the failure it followed; else its host's pause between
+     * connections (RequestIndex.pauseOnHostBefore).
+     */
+    const pauseBefore = (request: RememberedRequest, ex: HttpExchange): number | null => {
+      const held = heldBack.get(request.entry);
+      if (held !== undefined) return request.ts - held.failure.at;
+      if (chainPause.has(request.entry)) {
+        const pause = chainPause.get(request.entry) ?? null;
+        chainPause.delete(request.entry);
+        return pause;
+      }
+      if (ex.index > 1) return ex.idleBefore;
+      return index.pauseOnHostBefore(request);
+    };
+
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
-    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null): void => {
+    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null, pair: EndpointWords): void => {
       const hash = request.hash;
-      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause };
+      const held = heldBack.get(request.entry) ?? null;
+      heldBack.delete(request.entry);
+      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held };
       const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
       if (retry !== null) {
-        if (!movedOn(request, failure.at, retry) && !atItsPace(pause, failure.at, retry.ts)) report(failed, retry);
+        // This request's next attempt at the pause that led to it: both were a loop's iterations.
+        if (held !== null && atItsPace(pause, failure.at, retry.ts)) return;
+        release(held, request);
+        judged(failed, retry, pair);
         return;
       }
       const list = pending.get(hash);
@@ -200,13 +287,15 @@ export const retriedRequest: DetectorDefinition = {
       const first = pending.entries().next();
       if (first.done) return;
       const [key, list] = first.value;
-      list.shift();
+      const dropped = list.shift();
+      if (dropped !== undefined) release(dropped.heldBack, dropped.request);
       pendingCount--;
       if (list.length === 0) pending.delete(key);
     };
 
     /** Whether the request of index entry `entry` retries a failure seen earlier (emitted before it). */
-    const matchPending = (entry: number, flowId: number, ts: number): void => {
+    const matchPending = (entry: number, pair: EndpointWords & { id: number }, ts: number): void => {
+      const flowId = pair.id;
       const hash = index.hashOf(entry);
       const list = pending.get(hash);
       if (list === undefined) return;
@@ -220,8 +309,10 @@ export const retriedRequest: DetectorDefinition = {
         list.splice(i, 1);
         pendingCount--;
         if (list.length === 0) pending.delete(hash);
+        if (failed.heldBack !== null && atItsPace(failed.pause, failed.failure.at, request.ts)) return;
+        release(failed.heldBack, failed.request);
         // The next attempt at the request: a retry only if it was its connection's first request since the failure.
-        if (index.firstOnItsConnectionSince(entry, failed.failure.at) && !movedOn(failed.request, failed.failure.at, request) && !atItsPace(failed.pause, failed.failure.at, request.ts)) report(failed, request);
+        if (index.firstOnItsConnectionSince(entry, failed.failure.at)) judged(failed, request, pair);
         return;
       }
     };
@@ -245,6 +336,7 @@ export const retriedRequest: DetectorDefinition = {
       let byConnection: Map<number, RememberedRequest[]> | null = null;
       for (const list of pending.values()) {
         for (const failed of list) {
+          release(failed.heldBack, failed.request);
           // A proxy on its own address only: one connecting from another is learned from every request kept, too dear for each failure.
           const r = legs.movedOnAfter(hostOf(failed.client), failed.request.server, failed.failure.at, window, failed.request, false);
           if (r === null) continue;
@@ -265,13 +357,23 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     return {
+      onOpen(conn) {
+        // Called at the connection's first packet (its SYN), before the flow stage records it.
+        opens.add(conn, conn.startTs);
+      },
       onFinish() {
         if (pendingCount > 0) movedToAnotherServer();
+        // Held back and never failed in turn (still open at capture end): retries after all.
+        for (const [entry, failed] of heldBack) {
+          const next = index.request(entry);
+          if (next !== null) report(failed, next);
+        }
+        heldBack.clear();
       },
       onExchange(ex, conn) {
         const entry = index.offer(ex, conn);
         if (entry < 0) return;
-        if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn.id, ex.requestStart);
+        if (pendingCount > 0 && ex.requestStart !== null) matchPending(entry, conn, ex.requestStart);
         if (ex.state !== 'no-response' && ex.state !== 'response-incomplete' && !(ex.state === 'request-incomplete' && ex.requestLength !== undefined && ex.responseStart === null)) return;
         const request = index.request(entry);
         if (request === null) return;
@@ -285,8 +387,17 @@ export const retriedRequest: DetectorDefinition = {
         unanswered.delete(conn.id);
         const raceId = raceOn(conn.id);
         for (const u of list) {
+          // Its client waited until here (a proxy's copy of it upstream must leave before: see RequestCopies).
+          index.settleEnd(u.request.entry, conn.lastTs);
           const failure = failureOf(u.ex, conn);
-          if (failure !== null) handleFailure(u.request, failure, raceId, u.ex.idleBefore);
+          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn);
+          else {
+            // Held back, but it did not fail: no loop iteration shows, so it was a retry.
+            const held = heldBack.get(u.request.entry);
+            heldBack.delete(u.request.entry);
+            chainPause.delete(u.request.entry);
+            if (held !== undefined) report(held, u.request);
+          }
         }
       },
     };

@@ -240,47 +240,25 @@ function lateAnswerOf(ex: HttpExchange, conn: AnalyzedConnection): Tracked['late
 
 /**
  * How many of a client's waits were that client sending a request again by itself right after it
- * gave up on it: the same method and URI from the same host, on another connection, begun within
- * RESEND_GAP of an earlier one's close (Ruby's Net::HTTP resends an idempotent request once after
- * Net::ReadTimeout: unanswered-request-jvm-ruby-erlang-timeouts, 11 ms after its close).
+ * gave up on it: those retried-request judged the retry of another of these waits (Ruby's Net::HTTP
+ * resends an idempotent request once after Net::ReadTimeout: unanswered-request-jvm-ruby-erlang-timeouts,
+ * 11 ms after its close). Its judgement, not a gap of our own: a loop whose every call times out
+ * (curl run again and again, a process per call) sends the same request soon after each close too,
+ * and retried-request tells that from a resend by the client's pace, agent and what came between.
+ * Its findings reported by the time these waits are diagnosed count (those it holds back to the
+ * end are not: they come later than any resend after a timeout).
  */
-function resentAfterGivingUp(waits: readonly Wait[]): number {
-  // By host, method and URI, each group by close time: a search per wait (a cluster holds up to
-  // MAX_WAITS_PER_SERVER, many with one URI).
-  const groups = new Map<string, Wait[]>();
-  for (const w of waits) {
-    if (w.method === null) continue;
-    const key = `${hostOf(w.client)} ${w.method} ${w.uri ?? ''}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [w]);
-    else group.push(w);
-  }
+function resentAfterGivingUp(waits: readonly Wait[], retries: readonly Finding[]): number {
+  if (retries.length === 0) return 0;
+  const flows = new Set<number>();
+  for (const w of waits) if (w.finding.flowId !== null) flows.add(w.finding.flowId);
   let resent = 0;
-  for (const group of groups.values()) {
-    if (group.length < 2) continue;
-    const byClose = [...group].sort((a, b) => a.closeTs - b.closeTs);
-    for (const w of group) {
-      // The first close at or after w.requestStart − RESEND_GAP, then those up to w.requestStart.
-      let lo = 0;
-      let hi = byClose.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (byClose[mid].closeTs < w.requestStart - RESEND_GAP) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo; i < byClose.length && byClose[i].closeTs <= w.requestStart; i++) {
-        if (byClose[i] !== w && byClose[i].client !== w.client) {
-          resent++;
-          break;
-        }
-      }
-    }
+  for (const f of retries) {
+    const failedOn = f.evidence.failedFlowId;
+    if (f.flowId !== null && flows.has(f.flowId) && typeof failedOn === 'number' && flows.has(failedOn)) resent++;
   }
   return resent;
 }
-
-/** A request sent again within this long (seconds) after its client gave up on it was resent by the client's library, not by a person. */
-const RESEND_GAP = 1;
 
 export const unansweredRequest: DetectorDefinition = {
   id: 'unanswered-request',
@@ -1035,7 +1013,7 @@ export const unansweredRequest: DetectorDefinition = {
         const agents = new ClientAgents();
         for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
         const named = agents.describe();
-        const resent = resentAfterGivingUp(members);
+        const resent = resentAfterGivingUp(members, ctx.findings('retried-request'));
         const resentNote =
           resent > 0
             ? ` ${resent} of them ${resent === 1 ? 'was' : 'were'} the client sending a request again by itself, on a new connection, right after it gave up on it ` +
