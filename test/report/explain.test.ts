@@ -46,7 +46,7 @@ describe('explain: what the ladder shows', () => {
   });
 
   test('an idle close by RST with no FIN (MariaDB) and a request crossing it', async () => {
-    const text = (await explain('keepalive-race-mariadb', 'keepalive-race#2')).replace(/\n {18}│ {26}│ {1,3}/g, ' ');
+    const text = (await explain('keepalive-race-mariadb', 'keepalive-race#1')).replace(/\n {18}│ {26}│ {1,3}/g, ' ');
     expect(text).toMatch(/RST,ACK.*server idle 2\.00\d s → RST, no FIN/);
     expect(text).toMatch(/PSH,ACK len=94.*request 9\.5 ms after the RST that closed it: crossing/);
     expect(text).not.toMatch(/after the FIN/);
