@@ -1195,9 +1195,10 @@ export const keepaliveRace: DetectorDefinition = {
      * reports too (its value is the shortest; the judgment's granularity spans the range).
      */
     const learnedIdleText = (server: string, value: number): string => {
-      const gaps = servers.get(server)?.idleGaps ?? [];
+      const entry = servers.get(server);
+      const gaps = entry?.idleGaps ?? [];
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, entry?.idleTs) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
