@@ -182,6 +182,19 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.inferred.advertisedKeepAliveTimeout.value).toBe(5);
     expect(d.remedy).toMatch(/^Server: advertise/);
+    // Node's http.Agent applies the hint (less 1 s) only when its `timeout` option is set.
+    expect(d.explanation).toContain('a Node http.Agent given its `timeout` option until the hint minus 1 s');
+    expect(d.explanation).not.toContain('a Node http.Agent keeps a socket until the hint minus 1 s');
+    // A server that names no product gets no product's hint setting.
+    expect(d.remedy).not.toContain('keepalive_timeout');
+  });
+
+  test('an nginx that advertises more than it keeps is told its hint is keepalive_timeout\'s second parameter', () => {
+    const cap = new Capture();
+    serverCloses(cap, 3, 2.7, ['Server: nginx/1.22.1', 'Keep-Alive: timeout=5']);
+    reuses(cap, [0.3, 0.5], ['Server: nginx/1.22.1', 'Keep-Alive: timeout=5']);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('Keep-Alive: timeout=2 or less; nginx sends the second parameter of `keepalive_timeout` as its hint: `keepalive_timeout <its idle timeout> 2s`');
   });
 
   test('names the Node pattern (advertised + 1 s) and counts the races it caused', () => {
