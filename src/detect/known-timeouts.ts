@@ -357,6 +357,29 @@ export interface ClientProduct {
   raceError: string;
   /** The setting after which it gives up waiting for a response, with its default and what it reports. */
   requestTimeout: string;
+  /** Its idle setting takes whole seconds only, so a limit suggested for it is one (wholeSecondsBelow). */
+  wholeSeconds?: true;
+}
+
+/** What a whole-second idle setting must leave below the server's timeout (seconds): latency and the client's own timer. */
+const WHOLE_SECOND_MARGIN = 0.25;
+
+/**
+ * The whole number of seconds to suggest for a setting that takes no fraction (Java HttpClient's
+ * `jdk.httpclient.keepalive.timeout`: an integer property): the `safer` limit rounded down, or 1 s
+ * when that leaves WHOLE_SECOND_MARGIN below the server's `timeout`; 0 when no whole second is below it.
+ */
+export function wholeSecondsBelow(safer: number, timeout: number): number {
+  if (safer >= 1) return Math.floor(safer);
+  return timeout - 1 >= WHOLE_SECOND_MARGIN ? 1 : 0;
+}
+
+/** A whole-second idle setting's text for a suggested limit: the value to set, or what to do when none fits. */
+export function wholeSecondsText(safer: number, timeout: number): string {
+  const whole = wholeSecondsBelow(safer, timeout);
+  return whole >= 1
+    ? `: whole seconds only, so ${whole} s here`
+    : ': whole seconds only, and even 1 s, the least, is too close to the server\'s timeout: raise the server\'s idle timeout to 2 s or more instead';
 }
 
 /**
@@ -380,7 +403,7 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     raceError: 'Apache HttpClient 4: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
     requestTimeout: 'Apache HttpClient 4: `RequestConfig.custom().setSocketTimeout(…)`',
   },
-  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
+  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', wholeSeconds: true, raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
   { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
   { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`' },
   {

@@ -467,7 +467,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             );
           } else if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings()}), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings({ safer, timeout: T })}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
                   : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity, software.softwareOf(server))}.`),

@@ -1569,7 +1569,7 @@ export const keepaliveRace: DetectorDefinition = {
                 ? named !== null
                   ? `a proxy forwarded every one of these requests, and its responses say \`${proxySoftware[0]}\` (unless it passes its backend's Server header on, as HAProxy does): the idle connections are its pool's, ${named}`
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
-                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
+                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: timeout.value });
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
                 `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${clientSettings}). ` +
