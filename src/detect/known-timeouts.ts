@@ -591,3 +591,50 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
 /** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
 export const FASTCGI_READ_TIMEOUTS =
   'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
+
+/**
+ * Node's http.Server closes an idle connection 1 s after its `keepAliveTimeout` and advertises
+ * `Keep-Alive: timeout=` that timeout rounded down to whole seconds (500 ms: timeout=0). The second
+ * is hard-coded in Node 20 (HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER; its server has no
+ * keepAliveTimeoutBuffer property); newer versions expose it as `server.keepAliveTimeoutBuffer`.
+ */
+export const NODE_KEEP_ALIVE_BUFFER = 1;
+const NODE_BUFFER_TEXT =
+  'a 1 s buffer, hard-coded in Node 20, `server.keepAliveTimeoutBuffer` in the newer versions that expose it';
+
+/** A Node.js http.Server's pattern in an idle timeout and the hint its responses advertised (nodeServerPattern). */
+export interface NodeServerPattern {
+  /** Its `keepAliveTimeout` (seconds), as the close and the hint tell it. */
+  keepAliveTimeout: number;
+  /** The closes came exactly the advertised whole seconds plus the buffer. */
+  exact: boolean;
+  advertised: number;
+}
+
+/**
+ * Whether idle closes after `timeout` s under `Keep-Alive: timeout=<advertised>` show a Node.js
+ * http.Server (NODE_KEEP_ALIVE_BUFFER): timeout − 1 s within [advertised, advertised + 1), or
+ * within `tolerance` of advertised + 1. Null otherwise, or without a hint.
+ */
+export function nodeServerPattern(timeout: number, advertised: number | null, tolerance: number): NodeServerPattern | null {
+  if (advertised === null) return null;
+  const setting = timeout - NODE_KEEP_ALIVE_BUFFER;
+  const exact = Math.abs(setting - advertised) <= tolerance;
+  if (!exact && !(setting > advertised && setting < advertised + 1)) return null;
+  return { keepAliveTimeout: exact ? advertised : Math.round(setting * 1000) / 1000, exact, advertised };
+}
+
+/** The explanation's words for a NodeServerPattern, in parentheses after the timeout it explains. */
+export function nodeServerPatternText(p: NodeServerPattern): string {
+  return p.exact
+    ? ` (= the advertised ${p.advertised} s + 1 s: the pattern of a Node.js server, which closes an idle connection 1 s after its keepAliveTimeout (${NODE_BUFFER_TEXT}))`
+    : ` (= ${p.keepAliveTimeout} s + 1 s: the pattern of a Node.js server with keepAliveTimeout ${p.keepAliveTimeout} s, which it advertises rounded down to whole seconds (timeout=${p.advertised}) and closes 1 s after (${NODE_BUFFER_TEXT}))`;
+}
+
+/** The server setting for a remedy (as serverIdleSettings gives it, in parentheses) where the closes show a NodeServerPattern. */
+export function nodeServerSetting(p: NodeServerPattern): string {
+  return (
+    `(the closes and the Keep-Alive hint fit Node's http.Server with \`keepAliveTimeout\` ${p.keepAliveTimeout} s, which closes 1 s later ` +
+    `(${NODE_BUFFER_TEXT}): raise \`keepAliveTimeout\`, its closes coming 1 s after it)`
+  );
+}

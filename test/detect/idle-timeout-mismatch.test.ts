@@ -211,6 +211,38 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('Node.js');
   });
 
+  /** Node's keepAliveTimeout `setting` closes 1 s after it and advertises it rounded down; one request crosses a close. */
+  function nodeRace(setting: number, hint: string[]) {
+    const cap = new Capture();
+    serverCloses(cap, 3, setting + 1, hint);
+    const c = cap.connection();
+    c.handshake(1).exchange(1.01, get('/a'), ok('x', hint));
+    c.fin(1.0111 + setting + 1, 's');
+    c.request(1.0161 + setting + 1, get('/b'), { sawFin: false, noAck: true });
+    c.rst(1.0162 + setting + 1, 's');
+    const r = cap.analyze(only);
+    return { race: r.diagnoses.find((x) => x.kind === 'keepalive-race')!, mismatch: r.diagnoses.find((x) => x.kind === KIND)! };
+  }
+
+  test('the race names Node\'s keepAliveTimeout + 1 s as idle-timeout-mismatch does, and its remedy Node\'s setting, not "5 s by default"', () => {
+    const { race, mismatch } = nodeRace(2.3, ['Keep-Alive: timeout=2']);
+    for (const d of [race, mismatch]) {
+      expect(d.explanation).toContain('= 2.301 s + 1 s: the pattern of a Node.js server with keepAliveTimeout 2.301 s');
+      expect(d.explanation).toContain('hard-coded in Node 20, `server.keepAliveTimeoutBuffer` in the newer versions that expose it');
+      expect(d.explanation).not.toContain('whose keepAliveTimeoutBuffer');
+      expect(d.remedy).toContain("fit Node's http.Server with `keepAliveTimeout` 2.301 s, which closes 1 s later");
+      expect(d.remedy).not.toContain('`keepAliveTimeout` (5 s by default)');
+    }
+  });
+
+  test('near misses: a hint that does not fit (timeout=5 for closes after 3.3 s), or none, is no Node pattern', () => {
+    for (const hint of [['Keep-Alive: timeout=5'], []]) {
+      const { race } = nodeRace(2.3, hint);
+      expect(race.explanation).not.toContain('Node.js server');
+      expect(race.remedy).not.toContain("fit Node's http.Server");
+    }
+  });
+
   describe('stays silent', () => {
     test('clients reuse well within the server timeout', () => {
       const cap = new Capture();

@@ -5,7 +5,9 @@ import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inCloseBurst, inferTimeout, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
-import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import {
+  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
+} from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -391,18 +393,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             : relay !== null
               ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(T, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
-          // Node advertises its keepAliveTimeout in whole seconds, rounded down (500 ms: timeout=0),
-          // and closes 1 s after it (keepAliveTimeoutBuffer): T − 1 s lies in [advertised, advertised + 1).
-          const tolerance = Math.max(0.02 * T, absolute);
-          const nodeExact = advertised !== null && Math.abs(T - (advertised + 1)) <= tolerance;
-          const nodeLike = relay === null && advertised !== null && (nodeExact || (T - 1 > advertised && T - 1 < advertised + 1));
-          const knownText =
-            (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
-            (nodeLike
-              ? nodeExact
-                ? ` (= the advertised ${advertised} s + 1 s: the pattern of a Node.js server, whose keepAliveTimeoutBuffer adds 1 s to keepAliveTimeout)`
-                : ` (= ${fmt(T - 1)} s + 1 s: the pattern of a Node.js server with keepAliveTimeout ${fmt(T - 1)} s, which it advertises rounded down to whole seconds (timeout=${advertised}) and closes 1 s after (keepAliveTimeoutBuffer))`
-              : '');
+          // Node advertises its keepAliveTimeout in whole seconds, rounded down, and closes 1 s after it (nodeServerPattern).
+          const node = relay === null ? nodeServerPattern(T, advertised, Math.max(0.02 * T, absolute)) : null;
+          const knownText = (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') + (node !== null ? nodeServerPatternText(node) : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
           for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
@@ -470,7 +463,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings({ safer, timeout: T })}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
-                  : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity, software.softwareOf(server))}.`),
+                  : `or raise the server's idle timeout above the clients' ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`),
             );
           }
           const explanation = parts.join(' ');
