@@ -424,3 +424,15 @@ describe.each(firing)('idle-timeout-mismatch on sample %s', (name) => {
 test.each(silent)('idle-timeout-mismatch stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
+
+describe('idle-timeout-mismatch-go-stall: an exact timer whose process stalled', () => {
+  test('Go\'s 1.7 s IdleTimeout with closes delayed by SIGSTOP is no tick: the cluster is the timeout, the limit 0.9 s', async () => {
+    const r = await analyzeSample('idle-timeout-mismatch-go-stall');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1.7, 2);
+    expect(d.inferred.serverIdleTimeout.spread).toBeLessThan(0.05);
+    expect(d.explanation).not.toContain('periodic tick');
+    expect(d.remedy).toContain('idle for more than 0.9 s');
+    expect(ofKind(r, KIND)[0].evidence.serverIdleTicked).toBe(false);
+  });
+});
