@@ -1,7 +1,7 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import {
   CLIENT_IDLE_SETTINGS, CLIENT_RACE_ERRORS, CLIENT_REQUEST_TIMEOUTS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, NO_AGENT_RACE_ERRORS,
-  NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT,
+  NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, wholeSecondsText,
 } from './known-timeouts';
 
 /**
@@ -141,14 +141,18 @@ export class ClientAgents {
    * The client idle settings for a remedy, without parentheses: those of the agents named (each
    * product once), then, for the connections that named none, whose pools they may be: those of
    * the clients that send no agent (keepalive-race-yaws: 15 of 23 races were Node's http.Agent),
-   * of the proxies that said they forwarded, or every common client's when nothing tells.
+   * of the proxies that said they forwarded, or every common client's when nothing tells. With
+   * `limit` (the client idle limit the remedy suggests, and the server's timeout), a setting that
+   * takes whole seconds says which whole second to set (wholeSecondsText).
    */
-  settings(): string {
+  settings(limit?: { safer: number; timeout: number }): string {
     const total = this.named + this.unnamed;
     const parts: string[] = [];
     if (this.agents.size > 0) {
       const names = [...this.agents.keys()].map((a) => `\`${a}\``).join(', ');
-      const named = [...new Set(this.agents.values())].map((p) => p.idleSetting);
+      const named = [...new Set(this.agents.values())].map((p) =>
+        p.wholeSeconds === true && limit !== undefined ? p.idleSetting + wholeSecondsText(limit.safer, limit.timeout) : p.idleSetting,
+      );
       parts.push(`their User-Agent says ${names} (unless a proxy in front passed its client's on): ${named.join('; ')}`);
     }
     if (this.noAgent > 0) {

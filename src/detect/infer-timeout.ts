@@ -79,13 +79,42 @@ export function closeGrid(times: readonly number[], spread: number, longest: num
   for (let k = GRID_PERIODS.length - 1; k >= 0; k--) {
     const period = GRID_PERIODS[k];
     if (period < spread || period > longest || period <= 2 * GRID_TOLERANCE) continue;
-    const phases = times.map((t) => ((t % period) + period) % period).sort((a, b) => a - b);
-    // The arc that holds every phase: the period less the widest gap between neighbours (around the circle too).
-    let widest = phases[0] + period - phases[phases.length - 1];
-    for (let i = 1; i < phases.length; i++) widest = Math.max(widest, phases[i] - phases[i - 1]);
-    if (period - widest <= GRID_TOLERANCE) return period;
+    if (onGrid(times, period)) return period;
   }
   return null;
+}
+
+/** Whether every time in `times` lies at one phase modulo `period`, within GRID_TOLERANCE. */
+function onGrid(times: readonly number[], period: number): boolean {
+  const phases = times.map((t) => ((t % period) + period) % period).sort((a, b) => a - b);
+  // The arc that holds every phase: the period less the widest gap between neighbours (around the circle too).
+  let widest = phases[0] + period - phases[phases.length - 1];
+  for (let i = 1; i < phases.length; i++) widest = Math.max(widest, phases[i] - phases[i - 1]);
+  return period - widest <= GRID_TOLERANCE;
+}
+
+/**
+ * The share of the closes within a tick that one tight cluster must hold, every other one later than
+ * it, for an exact timer with a few late closes rather than a tick: a tick spreads closes over
+ * [T, T + tick], roughly evenly unless the clients' own schedule bunches them, while an exact timer
+ * closes nearly all at T and only a stall of the server's process (a garbage collection, a busy
+ * event loop) delays one (Go's IdleTimeout 1.7 s: 31 of 33 closes within 7 ms, two at 2.075 and
+ * 2.617 s, the two at the same instants on two ports of the process).
+ */
+const EXACT_TIMER_SHARE = 0.8;
+
+/**
+ * Whether closes that spread over a tick's range are an exact timer's with late outliers: the
+ * cluster (`inferred`) holds EXACT_TIMER_SHARE of the `count` closes within a tick, none of the
+ * others came earlier than it (a timer closes nothing before its timeout: slapd's closes 2.49-3.0 s
+ * idle, most at 2.97-3.0 s, are a tick's), and the closes' times (when known) fall on no grid of
+ * the clock (memcached's passes on whole seconds: 11 of 13 closes at 2.98-3.0 s idle, two at 3.98 s,
+ * every one 0.1 s into a second).
+ */
+function exactWithLateOutliers(inferred: InferredValue, count: number, below: number, times: readonly number[] | null): boolean {
+  if (below > 0 || inferred.samples < EXACT_TIMER_SHARE * count) return false;
+  if (times === null || times.length < GRID_MIN_CLOSES) return true;
+  return !GRID_PERIODS.some((period) => period > 2 * GRID_TOLERANCE && period <= inferred.value && onGrid(times, period));
 }
 
 /**
@@ -104,7 +133,8 @@ const TICKED_OUTSIDE_FRACTION = 0.2;
  * part of its closes and the shortest close, not the cluster, is what a client must stay below
  * (keepalive-race-lighttpd: 15 idle closes from 5.02 to 5.83 s, the densest 5 within 92 ms, for lighttpd's
  * 5 s; keepalive-race-waitress-php-curl: 50 from 2.006 to 2.887 s, the densest 8 around 2.08 s, for waitress's 2 s).
- * Null when the samples within a tick are the cluster or barely more.
+ * Null when the samples within a tick are the cluster or barely more, or an exact timer's with a few
+ * late closes (exactWithLateOutliers).
  */
 export function tickedSpread(samples: readonly number[], inferred: InferredValue, times?: readonly number[]): TickedSpread | null {
   let count = 0;
@@ -112,10 +142,13 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   let hi = -Infinity;
   const reach = Math.max(TIMER_TICK, TIMER_TICK_FRACTION * inferred.value);
   const within: number[] = [];
+  // Closes below the cluster: it holds a stretch of the samples, its median `value` in it, so none lies below value − spread.
+  let below = 0;
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i];
     if (!(Math.abs(v - inferred.value) <= reach)) continue;
     count++;
+    if (v < inferred.value - inferred.spread - 1e-9) below++;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (times !== undefined && i < times.length) within.push(times[i]);
@@ -123,7 +156,9 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   const wide = hi - lo > Math.max(4 * inferred.spread, 0.25);
   const manyOutside = count - inferred.samples >= Math.max(2, TICKED_OUTSIDE_FRACTION * count) && hi - lo > 1.5 * inferred.spread;
   if (count < inferred.samples + 2 || !(wide || manyOutside)) return null;
-  const period = within.length === count ? closeGrid(within, hi - lo, lo) : null;
+  const timed = within.length === count ? within : null;
+  if (exactWithLateOutliers(inferred, count, below, timed)) return null;
+  const period = timed !== null ? closeGrid(timed, hi - lo, lo) : null;
   return period === null ? { count, lo, hi } : { count, lo, hi, period };
 }
 

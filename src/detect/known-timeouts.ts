@@ -357,6 +357,29 @@ export interface ClientProduct {
   raceError: string;
   /** The setting after which it gives up waiting for a response, with its default and what it reports. */
   requestTimeout: string;
+  /** Its idle setting takes whole seconds only, so a limit suggested for it is one (wholeSecondsBelow). */
+  wholeSeconds?: true;
+}
+
+/** What a whole-second idle setting must leave below the server's timeout (seconds): latency and the client's own timer. */
+const WHOLE_SECOND_MARGIN = 0.25;
+
+/**
+ * The whole number of seconds to suggest for a setting that takes no fraction (Java HttpClient's
+ * `jdk.httpclient.keepalive.timeout`: an integer property): the `safer` limit rounded down, or 1 s
+ * when that leaves WHOLE_SECOND_MARGIN below the server's `timeout`; 0 when no whole second is below it.
+ */
+export function wholeSecondsBelow(safer: number, timeout: number): number {
+  if (safer >= 1) return Math.floor(safer);
+  return timeout - 1 >= WHOLE_SECOND_MARGIN ? 1 : 0;
+}
+
+/** A whole-second idle setting's text for a suggested limit: the value to set, or what to do when none fits. */
+export function wholeSecondsText(safer: number, timeout: number): string {
+  const whole = wholeSecondsBelow(safer, timeout);
+  return whole >= 1
+    ? `: whole seconds only, so ${whole} s here`
+    : ': whole seconds only, and even 1 s, the least, is too close to the server\'s timeout: raise the server\'s idle timeout to 2 s or more instead';
 }
 
 /**
@@ -380,7 +403,7 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     raceError: 'Apache HttpClient 4: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
     requestTimeout: 'Apache HttpClient 4: `RequestConfig.custom().setSocketTimeout(…)`',
   },
-  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
+  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', wholeSeconds: true, raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
   { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
   { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`' },
   {
@@ -568,3 +591,50 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
 /** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
 export const FASTCGI_READ_TIMEOUTS =
   'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
+
+/**
+ * Node's http.Server closes an idle connection 1 s after its `keepAliveTimeout` and advertises
+ * `Keep-Alive: timeout=` that timeout rounded down to whole seconds (500 ms: timeout=0). The second
+ * is hard-coded in Node 20 (HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER; its server has no
+ * keepAliveTimeoutBuffer property); newer versions expose it as `server.keepAliveTimeoutBuffer`.
+ */
+export const NODE_KEEP_ALIVE_BUFFER = 1;
+const NODE_BUFFER_TEXT =
+  'a 1 s buffer, hard-coded in Node 20, `server.keepAliveTimeoutBuffer` in the newer versions that expose it';
+
+/** A Node.js http.Server's pattern in an idle timeout and the hint its responses advertised (nodeServerPattern). */
+export interface NodeServerPattern {
+  /** Its `keepAliveTimeout` (seconds), as the close and the hint tell it. */
+  keepAliveTimeout: number;
+  /** The closes came exactly the advertised whole seconds plus the buffer. */
+  exact: boolean;
+  advertised: number;
+}
+
+/**
+ * Whether idle closes after `timeout` s under `Keep-Alive: timeout=<advertised>` show a Node.js
+ * http.Server (NODE_KEEP_ALIVE_BUFFER): timeout − 1 s within [advertised, advertised + 1), or
+ * within `tolerance` of advertised + 1. Null otherwise, or without a hint.
+ */
+export function nodeServerPattern(timeout: number, advertised: number | null, tolerance: number): NodeServerPattern | null {
+  if (advertised === null) return null;
+  const setting = timeout - NODE_KEEP_ALIVE_BUFFER;
+  const exact = Math.abs(setting - advertised) <= tolerance;
+  if (!exact && !(setting > advertised && setting < advertised + 1)) return null;
+  return { keepAliveTimeout: exact ? advertised : Math.round(setting * 1000) / 1000, exact, advertised };
+}
+
+/** The explanation's words for a NodeServerPattern, in parentheses after the timeout it explains. */
+export function nodeServerPatternText(p: NodeServerPattern): string {
+  return p.exact
+    ? ` (= the advertised ${p.advertised} s + 1 s: the pattern of a Node.js server, which closes an idle connection 1 s after its keepAliveTimeout (${NODE_BUFFER_TEXT}))`
+    : ` (= ${p.keepAliveTimeout} s + 1 s: the pattern of a Node.js server with keepAliveTimeout ${p.keepAliveTimeout} s, which it advertises rounded down to whole seconds (timeout=${p.advertised}) and closes 1 s after (${NODE_BUFFER_TEXT}))`;
+}
+
+/** The server setting for a remedy (as serverIdleSettings gives it, in parentheses) where the closes show a NodeServerPattern. */
+export function nodeServerSetting(p: NodeServerPattern): string {
+  return (
+    `(the closes and the Keep-Alive hint fit Node's http.Server with \`keepAliveTimeout\` ${p.keepAliveTimeout} s, which closes 1 s later ` +
+    `(${NODE_BUFFER_TEXT}): raise \`keepAliveTimeout\`, its closes coming 1 s after it)`
+  );
+}

@@ -139,6 +139,16 @@ describe('connection-churn: synthetic connections', () => {
     expect(d.explanation).toContain('Keep-Alive: timeout=2');
     expect(d.explanation).toContain('undici');
     expect(d.remedy).toMatch(/^Server: advertise a Keep-Alive timeout well above 2 s/);
+    // Node's http.Agent (keepSocketAlive) applies the hint less 1 s only with its `timeout` option; without it a 2 s hint is ignored.
+    expect(d.explanation).toContain('ignores a hint above 1 s');
+    expect(d.explanation).not.toContain("Node's http.Agent 1 s");
+  });
+
+  test('a Keep-Alive hint of 1 s leaves Node\'s http.Agent nothing too, with or without its timeout option', () => {
+    const cap = new Capture();
+    churn(cap, 12, { response: ok('x', ['Keep-Alive: timeout=1']) });
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain("Node's http.Agent 1 s, with or without its `timeout` option");
   });
 
   test('a longer hint (5 s) is not blamed', () => {

@@ -182,6 +182,19 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.inferred.advertisedKeepAliveTimeout.value).toBe(5);
     expect(d.remedy).toMatch(/^Server: advertise/);
+    // Node's http.Agent applies the hint (less 1 s) only when its `timeout` option is set.
+    expect(d.explanation).toContain('a Node http.Agent given its `timeout` option until the hint minus 1 s');
+    expect(d.explanation).not.toContain('a Node http.Agent keeps a socket until the hint minus 1 s');
+    // A server that names no product gets no product's hint setting.
+    expect(d.remedy).not.toContain('keepalive_timeout');
+  });
+
+  test('an nginx that advertises more than it keeps is told its hint is keepalive_timeout\'s second parameter', () => {
+    const cap = new Capture();
+    serverCloses(cap, 3, 2.7, ['Server: nginx/1.22.1', 'Keep-Alive: timeout=5']);
+    reuses(cap, [0.3, 0.5], ['Server: nginx/1.22.1', 'Keep-Alive: timeout=5']);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('Keep-Alive: timeout=2 or less; nginx sends the second parameter of `keepalive_timeout` as its hint: `keepalive_timeout <its idle timeout> 2s`');
   });
 
   test('names the Node pattern (advertised + 1 s) and counts the races it caused', () => {
@@ -196,6 +209,38 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     const [f] = ofKind(r, KIND);
     expect(f.evidence).toMatchObject({ keepaliveRaces: 1, advertisedKeepAliveTimeout: 2 });
     expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('Node.js');
+  });
+
+  /** Node's keepAliveTimeout `setting` closes 1 s after it and advertises it rounded down; one request crosses a close. */
+  function nodeRace(setting: number, hint: string[]) {
+    const cap = new Capture();
+    serverCloses(cap, 3, setting + 1, hint);
+    const c = cap.connection();
+    c.handshake(1).exchange(1.01, get('/a'), ok('x', hint));
+    c.fin(1.0111 + setting + 1, 's');
+    c.request(1.0161 + setting + 1, get('/b'), { sawFin: false, noAck: true });
+    c.rst(1.0162 + setting + 1, 's');
+    const r = cap.analyze(only);
+    return { race: r.diagnoses.find((x) => x.kind === 'keepalive-race')!, mismatch: r.diagnoses.find((x) => x.kind === KIND)! };
+  }
+
+  test('the race names Node\'s keepAliveTimeout + 1 s as idle-timeout-mismatch does, and its remedy Node\'s setting, not "5 s by default"', () => {
+    const { race, mismatch } = nodeRace(2.3, ['Keep-Alive: timeout=2']);
+    for (const d of [race, mismatch]) {
+      expect(d.explanation).toContain('= 2.301 s + 1 s: the pattern of a Node.js server with keepAliveTimeout 2.301 s');
+      expect(d.explanation).toContain('hard-coded in Node 20, `server.keepAliveTimeoutBuffer` in the newer versions that expose it');
+      expect(d.explanation).not.toContain('whose keepAliveTimeoutBuffer');
+      expect(d.remedy).toContain("fit Node's http.Server with `keepAliveTimeout` 2.301 s, which closes 1 s later");
+      expect(d.remedy).not.toContain('`keepAliveTimeout` (5 s by default)');
+    }
+  });
+
+  test('near misses: a hint that does not fit (timeout=5 for closes after 3.3 s), or none, is no Node pattern', () => {
+    for (const hint of [['Keep-Alive: timeout=5'], []]) {
+      const { race } = nodeRace(2.3, hint);
+      expect(race.explanation).not.toContain('Node.js server');
+      expect(race.remedy).not.toContain("fit Node's http.Server");
+    }
   });
 
   describe('stays silent', () => {
@@ -378,4 +423,16 @@ describe.each(firing)('idle-timeout-mismatch on sample %s', (name) => {
 
 test.each(silent)('idle-timeout-mismatch stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+describe('idle-timeout-mismatch-go-stall: an exact timer whose process stalled', () => {
+  test('Go\'s 1.7 s IdleTimeout with closes delayed by SIGSTOP is no tick: the cluster is the timeout, the limit 0.9 s', async () => {
+    const r = await analyzeSample('idle-timeout-mismatch-go-stall');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1.7, 2);
+    expect(d.inferred.serverIdleTimeout.spread).toBeLessThan(0.05);
+    expect(d.explanation).not.toContain('periodic tick');
+    expect(d.remedy).toContain('idle for more than 0.9 s');
+    expect(ofKind(r, KIND)[0].evidence.serverIdleTicked).toBe(false);
+  });
 });

@@ -129,10 +129,11 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     expect(d.remedy).toContain('gunicorn `--keep-alive`');
   });
 
-  test('a server that sends no Server field gets the settings of the servers that send none (Caddy\'s Node backend)', async () => {
+  test('a server that sends no Server field, whose closes and hint fit Node (Caddy\'s Node backend, keepAliveTimeout 300 ms), gets Node\'s setting', async () => {
     const d = await diagnosis('keepalive-race-caddy.pcap', 'keepalive-race');
     expect(d.explanation).not.toContain('(Server:');
-    expect(d.remedy).toContain("its responses carry no Server header, as by default those of Node's http.Server: `keepAliveTimeout`");
+    expect(d.explanation).toContain('the pattern of a Node.js server with keepAliveTimeout 0.301 s');
+    expect(d.remedy).toContain("fit Node's http.Server with `keepAliveTimeout` 0.301 s, which closes 1 s later");
     expect(d.remedy).not.toMatch(/nginx `keepalive_timeout`|Apache `KeepAliveTimeout`/);
   });
 

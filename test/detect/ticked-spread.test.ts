@@ -26,6 +26,23 @@ describe('tickedSpread: idle closes spread over a periodic check', () => {
     expect(ticked(even(40, 2.0, 0.004))).toBeNull();
     expect(ticked([...even(40, 2.0, 0.004), 2.07, 2.09])).toBeNull();
   });
+
+  test('an exact timer whose process stalled twice (Go\'s IdleTimeout 1.7 s: 31 closes within 7 ms, two at 2.075 and 2.617 s) is no tick', () => {
+    const closes = [...even(31, 1.7, 0.007), 2.075, 2.617];
+    const times = closes.map((_, i) => 3.37 * i + 0.123 * (i % 7));
+    expect(ticked(closes)).toBeNull();
+    expect(tickedSpread(closes, inferTimeout(closes, options)!, times)).toBeNull();
+  });
+
+  test('a tight cluster with earlier closes (slapd: 2.49, 2.62, then 2.97-3.0 s), or every close on one grid of the clock (memcached\'s whole-second passes), is a tick', () => {
+    const slapd = [2.489, 2.616, 2.967, 2.969, 2.971, 2.991, 2.994, 2.994, 2.996, 2.998];
+    expect(ticked(slapd)).toMatchObject({ count: 10, lo: 2.489 });
+    const memcached = [2.98, 2.981, 2.991, 2.994, 2.994, 2.995, 2.996, 2.997, 2.997, 2.998, 2.999, 3.978, 3.982];
+    const onSeconds = memcached.map((_, i) => 100 + 2 * i + 0.1 + 0.0005 * (i % 3));
+    expect(tickedSpread(memcached, inferTimeout(memcached, options)!, onSeconds)).toMatchObject({ count: 13, lo: 2.98 });
+    const offGrid = memcached.map((_, i) => 100 + 2.37 * i + 0.211 * (i % 5));
+    expect(tickedSpread(memcached, inferTimeout(memcached, options)!, offGrid)).toBeNull();
+  });
 });
 
 describe('inCloseBurst: idle closes at one moment that no timer explains', () => {

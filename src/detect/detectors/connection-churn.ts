@@ -115,11 +115,17 @@ function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: n
 /**
  * Clients that honour a server's `Keep-Alive: timeout=N` hint keep the connection for N less a
  * safety margin: Node's fetch (undici 6) subtracts 2 s (keepAliveTimeoutThreshold), Node's
- * http.Agent 1 s. A hint of this many seconds or less leaves undici nothing: it closes each
+ * http.Agent 1 s (HINT_MARGIN_AGENT). A hint of this many seconds or less leaves undici nothing: it closes each
  * connection after its response (seen with a Python server sending timeout=2), so the churn is
  * the hint's doing, not a client without a pool.
  */
 const HINT_MARGIN_UNDICI = 2;
+/**
+ * Node's http.Agent (keepSocketAlive, Node 20) subtracts 1 s from the hint and keeps nothing when
+ * that leaves nothing, with or without its `timeout` option; a longer hint only shortens the
+ * `timeout` option when one is set (without it the Agent keeps the socket whatever the hint).
+ */
+const HINT_MARGIN_AGENT = 1;
 
 export const connectionChurn: DetectorDefinition = {
   id: 'connection-churn',
@@ -245,8 +251,11 @@ export const connectionChurn: DetectorDefinition = {
           const hintText =
             shortHint === null
               ? ''
-              : ` The responses advertise Keep-Alive: timeout=${shortHint}: a client that honours the hint less a safety margin keeps nothing ` +
-                `(Node's fetch/undici subtracts ${HINT_MARGIN_UNDICI} s, Node's http.Agent 1 s), so such a client closes each connection although it pools.`;
+              : shortHint <= HINT_MARGIN_AGENT
+                ? ` The responses advertise Keep-Alive: timeout=${shortHint}: a client that honours the hint less a safety margin keeps nothing ` +
+                  `(Node's fetch/undici subtracts ${HINT_MARGIN_UNDICI} s, Node's http.Agent ${HINT_MARGIN_AGENT} s, with or without its \`timeout\` option), so such a client closes each connection although it pools.`
+                : ` The responses advertise Keep-Alive: timeout=${shortHint}: Node's fetch (undici), which honours the hint less ${HINT_MARGIN_UNDICI} s, keeps nothing, ` +
+                  `so it closes each connection although it pools (a Node http.Agent subtracts ${HINT_MARGIN_AGENT} s only when its \`timeout\` option is set, and keeps the socket ${shortHint - HINT_MARGIN_AGENT} s; without that option it ignores a hint above ${HINT_MARGIN_AGENT} s).`;
           const hintRemedy =
             shortHint === null
               ? ''

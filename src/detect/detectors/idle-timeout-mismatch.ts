@@ -5,7 +5,9 @@ import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
 import { inCloseBurst, inferTimeout, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
-import { KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import {
+  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
+} from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -401,18 +403,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             : relay !== null
               ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(T, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
-          // Node advertises its keepAliveTimeout in whole seconds, rounded down (500 ms: timeout=0),
-          // and closes 1 s after it (keepAliveTimeoutBuffer): T − 1 s lies in [advertised, advertised + 1).
-          const tolerance = Math.max(0.02 * T, absolute);
-          const nodeExact = advertised !== null && Math.abs(T - (advertised + 1)) <= tolerance;
-          const nodeLike = relay === null && advertised !== null && (nodeExact || (T - 1 > advertised && T - 1 < advertised + 1));
-          const knownText =
-            (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') +
-            (nodeLike
-              ? nodeExact
-                ? ` (= the advertised ${advertised} s + 1 s: the pattern of a Node.js server, whose keepAliveTimeoutBuffer adds 1 s to keepAliveTimeout)`
-                : ` (= ${fmt(T - 1)} s + 1 s: the pattern of a Node.js server with keepAliveTimeout ${fmt(T - 1)} s, which it advertises rounded down to whole seconds (timeout=${advertised}) and closes 1 s after (keepAliveTimeoutBuffer))`
-              : '');
+          // Node advertises its keepAliveTimeout in whole seconds, rounded down, and closes 1 s after it (nodeServerPattern).
+          const node = relay === null ? nodeServerPattern(T, advertised, Math.max(0.02 * T, absolute)) : null;
+          const knownText = (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') + (node !== null ? nodeServerPatternText(node) : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
           for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
@@ -454,7 +447,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               (relay !== null
                 ? `The responses advertise Keep-Alive: timeout=${advertised}, the backend's hint passed on by the proxy, but the proxy closes after ${fmt(T)} s`
                 : `The server advertises Keep-Alive: timeout=${advertised} but closes after ${fmt(T)} s`) +
-                `: a client that trusts the hint (a Node http.Agent keeps a socket until the hint minus 1 s, Node's fetch (undici) until the hint minus 2 s) will reuse connections the ${relay !== null ? 'proxy' : 'server'} has already closed.` +
+                `: a client that trusts the hint (Node's fetch (undici) keeps a socket until the hint minus 2 s, a Node http.Agent given its \`timeout\` option until the hint minus 1 s; an Agent without that option ignores a hint above 1 s) will reuse connections the ${relay !== null ? 'proxy' : 'server'} has already closed.` +
                 // Without the proxy's backend leg in the capture a relaying proxy cannot be told; its closes look like this.
                 (relay === null ? ' (A proxy that relays connections byte for byte, such as HAProxy in mode tcp, nginx stream or a cloud layer-4 load balancer, passes its backend\'s hint on and closes at its own idle timeout: if one is in front, its timeout is the one that fired.)' : ''),
             );
@@ -467,7 +460,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               `Proxy: keep idle connections for at least ${advertised} s ${RELAYING_PROXY_IDLE_SETTINGS}, or backend: apply and advertise an idle timeout below the proxy's (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less).`,
             );
           } else if (overAdvertised) {
-            remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less), or keep idle connections for at least ${advertised} s.`);
+            const hint = Math.max(1, Math.floor(T - margin));
+            remedies.push(`Server: advertise the timeout it really applies (Keep-Alive: timeout=${hint} or less${hintSettingText(software.softwareOf(server), hint)}), or keep idle connections for at least ${advertised} s.`);
           }
           if (risky.length > 0 && plainOnly) {
             remedies.push(
@@ -476,10 +470,10 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             );
           } else if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings()}), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings({ safer, timeout: T })}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
-                  : `or raise the server's idle timeout above the clients' ${serverIdleSettings(identity, software.softwareOf(server))}.`),
+                  : `or raise the server's idle timeout above the clients' ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`),
             );
           }
           const explanation = parts.join(' ');
@@ -528,3 +522,14 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     };
   },
 };
+
+/**
+ * Where a server sets the Keep-Alive hint apart from its idle timeout, the setting to change, after
+ * the hint it should send: nginx's is the second parameter of `keepalive_timeout`
+ * (`keepalive_timeout 2700ms 5s` closes after 2.7 s and sends `Keep-Alive: timeout=5`). '' otherwise.
+ */
+function hintSettingText(software: string | null, hint: number): string {
+  if (software === null || !NGINX.test(software)) return '';
+  return `; nginx sends the second parameter of \`keepalive_timeout\` as its hint: \`keepalive_timeout <its idle timeout> ${hint}s\``;
+}
+

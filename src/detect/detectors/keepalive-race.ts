@@ -8,7 +8,10 @@ import { resetFromPath } from '../path-reset';
 import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
-import { CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings } from '../known-timeouts';
+import {
+  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
+} from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
@@ -790,6 +793,29 @@ function longestAnsweredPlainReuse(conn: AnalyzedConnection): number {
   return reuses.longestBeforeLast()?.gap ?? -1;
 }
 
+/** Distinct Keep-Alive hints counted per server (a server sends one, or a few). */
+const MAX_HINTS = 8;
+
+function noteHint(entry: ServerRaces, hint: number | null): void {
+  if (hint === null) return;
+  const count = entry.hints.get(hint);
+  if (count !== undefined) entry.hints.set(hint, count + 1);
+  else if (entry.hints.size < MAX_HINTS) entry.hints.set(hint, 1);
+}
+
+/** The hint most idle closes followed, or null. */
+function commonHint(hints: ReadonlyMap<number, number>): number | null {
+  let best: number | null = null;
+  let bestCount = 0;
+  for (const [hint, count] of hints) {
+    if (count > bestCount) {
+      best = hint;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
 
 interface ServerRaces {
   idleGaps: number[];
@@ -818,6 +844,11 @@ interface ServerRaces {
   opaque: number;
   /** The failed requests (up to MAX_SAMPLES_PER_SERVER), to find at the end whether a proxy sent them and what it answered its client. */
   requests: RacedRequest[];
+  /**
+   * The Keep-Alive hints (`timeout=N`) of the last responses before the idle closes, by value, with
+   * how many closes followed each: with the timeout they tell a Node.js server (nodeServerPattern).
+   */
+  hints: Map<number, number>;
   /** The clients of the raced connections, by their User-Agent: whose pool setting to name. */
   agents: ClientAgents;
   /** Races whose requests were neither HTTP nor TLS (a database's, a cache's), and the protocol the first suggested. */
@@ -978,7 +1009,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null };
+        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1268,9 +1299,10 @@ export const keepaliveRace: DetectorDefinition = {
      * reports too (its value is the shortest; the judgment's granularity spans the range).
      */
     const learnedIdleText = (server: string, value: number): string => {
-      const gaps = servers.get(server)?.idleGaps ?? [];
+      const entry = servers.get(server);
+      const gaps = entry?.idleGaps ?? [];
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, entry?.idleTs) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
@@ -1594,7 +1626,10 @@ export const keepaliveRace: DetectorDefinition = {
         const neverUsed = close.lastExchange === null && !close.idleUnknown;
         if (close.lastExchange !== null) {
           const entry = serverEntry(conn.serverName);
-          if (entry !== null) addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
+          if (entry !== null) {
+            addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
+            noteHint(entry, close.lastExchange.keepAliveTimeout);
+          }
         }
         const ex = close.lateRequest;
         // A request whose head the path lost (the server never acknowledged it): no exchange to
@@ -1692,7 +1727,9 @@ export const keepaliveRace: DetectorDefinition = {
             const known = relay !== null
               ? matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
-            const knownText = known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '';
+            // Node advertises its keepAliveTimeout rounded down and closes 1 s after it (nodeServerPattern): as idle-timeout-mismatch says.
+            const node = relay === null && ticked === null ? nodeServerPattern(timeout.value, commonHint(entry.hints), Math.max(0.02 * timeout.value, absolute)) : null;
+            const knownText = (known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '') + (node !== null ? nodeServerPatternText(node) : '');
             const support =
               ticked !== null
                 ? tickedText(ticked)
@@ -1712,14 +1749,14 @@ export const keepaliveRace: DetectorDefinition = {
                 ? named !== null
                   ? `a proxy forwarded every one of these requests, and its responses say \`${proxySoftware[0]}\` (unless it passes its backend's Server header on, as HAProxy does): the idle connections are its pool's, ${named}`
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
-                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings();
+                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: timeout.value });
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
                 `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${clientSettings}). ` +
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
               : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
                 `(${clientSettings}), or raise the server's idle timeout above the client's ` +
-                serverIdleSettings(identity, software.softwareOf(server)) + '.';
+                (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
             remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
