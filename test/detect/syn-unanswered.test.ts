@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { Analyzer, analyzeFiles, AnalysisResult } from '../../src/analyze';
+import type { Finding } from '../../src/detect/finding';
 import { acceptQueueOverflow } from '../../src/detect/detectors/accept-queue-overflow';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
-import { buildTcpPacket, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, tcpOption } from '../helpers/packet-builder';
+import { buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, tcpOption } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
 
@@ -255,6 +256,30 @@ describe('syn-unanswered on synthetic handshakes', () => {
     const [f] = ofKind(cap.analyze(only), KIND);
     expect(f.evidence).toMatchObject({ retries: 3, retryIntervals: [1, 2, 4], outcome: 'answered-late', waited: 7, answerFrame: 5, exchangesAfter: 1 });
     expect(f.frames).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('live capture: an attempt answered late is streamed once the clock has settled past it, not only when the capture stops', () => {
+    const cap = new Capture();
+    syns(cap, 41000, [0, 1, 3, 7]);
+    answer(cap, 41000, 7.0001);
+    // The client closes it (the detector hears of a connection when it is released, 5 s after its close).
+    const req = get('/');
+    const resp = ok();
+    seg(cap, 7.1, 'c', 41000, TCP_FIN | TCP_ACK, ISN + 1 + req.length, SERVER_ISN + 1 + resp.length);
+    seg(cap, 7.1001, 's', 41000, TCP_FIN | TCP_ACK, SERVER_ISN + 1 + resp.length, ISN + 2 + req.length);
+    seg(cap, 7.1002, 'c', 41000, TCP_ACK, ISN + 2 + req.length, SERVER_ISN + 2 + resp.length);
+    const streamed: Finding[] = [];
+    const analyzer = new Analyzer({ detectors: only, onFinding: (f) => streamed.push(f) });
+    const sorted = [...cap.packets].sort((x, y) => x.ts - y.ts || x.order - y.order);
+    sorted.forEach((p, i) => analyzer.packet({ frame: i + 1, ts: p.ts, caplen: p.data.length, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data }));
+    const quietUntil = (until: number): void => {
+      for (let t = sorted[sorted.length - 1].ts; t <= T0 + until; t += 1) analyzer.tick(t);
+    };
+    quietUntil(12);
+    expect(streamed.filter((f) => f.kind === KIND)).toEqual([]);
+    quietUntil(40);
+    expect(streamed.filter((f) => f.kind === KIND).map((f) => f.evidence.outcome)).toEqual(['answered-late']);
+    expect(ofKind(analyzer.finish(), KIND)).toHaveLength(1);
   });
 
   test('refused after a retry: the RST names the outcome', () => {

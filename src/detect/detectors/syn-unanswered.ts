@@ -34,6 +34,8 @@ const PATH_LOSS_EVIDENCE = 2;
  * the same hosts losing segments show the path losing them at the time of the attempt.
  */
 const PATH_LOSS_NEAR = 2;
+/** How far the live clock must have settled past a late answer before it is reported (see onClock). */
+const LIVE_DEFER_SECONDS = 10;
 /** SYN-ACK times kept (all servers together) to tell whether failed attempts had answered ones between them. */
 const MAX_ANSWERS_KEPT = 100_000;
 
@@ -303,6 +305,22 @@ export const synUnanswered: DetectorDefinition = {
         if (a.outcome === null) pending.push(a);
         else if (a.outcome === 'answered-late') deferred.push(a);
         else report(a);
+      },
+
+      /**
+       * Live capture: an attempt answered late is reported once the capture clock has settled well
+       * past it (LIVE_DEFER_SECONDS), not only when the capture stops: a SYN-drop storm is what one
+       * watches a live capture for. A lossy connection open then that ends later is missed.
+       */
+      onClock(_now: number, settled: number): void {
+        let kept = 0;
+        for (const a of deferred) {
+          if (a.answerTs + LIVE_DEFER_SECONDS < settled) {
+            notePathLoss(a);
+            report(a);
+          } else deferred[kept++] = a;
+        }
+        deferred.length = kept;
       },
 
       onFinish(): void {
