@@ -66,6 +66,11 @@ export interface RememberedRequest extends RequestSignature {
   requestEnd: number | null;
   responseStart: number | null;
   /**
+   * Whether its client had an answer: a response head it received. A response that began only after
+   * its client had closed (and reset it: `responseAfterClientClose`) answered nobody.
+   */
+  answered: boolean;
+  /**
    * When the exchange ended: its response's end, or for one without a complete response its
    * connection's last packet (exchanges are emitted when their connection ends): after it, its
    * client was no longer waiting for this request.
@@ -217,6 +222,7 @@ export class RequestIndex {
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private endKnown: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private answered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
    * pre-filled copy per doubling, and the collector traces only the slots in use.
@@ -289,6 +295,7 @@ export class RequestIndex {
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
     this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
+    this.answered[slot] = ex.status !== null && ex.responseStart !== null && ex.responseAfterClientClose !== true ? 1 : 0;
     this.client[slot] = conn.clientName;
     this.server[slot] = conn.serverName;
     this.method[slot] = ex.method;
@@ -344,6 +351,7 @@ export class RequestIndex {
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
       idempotencyKey: this.keyed[slot] === 1,
+      answered: this.answered[slot] === 1,
       agent: this.agent[slot],
     };
   }
@@ -554,6 +562,7 @@ export class RequestIndex {
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
     this.endKnown = grownColumn(this.endKnown, capacity, uint8Column);
     this.keyed = grownColumn(this.keyed, capacity, uint8Column);
+    this.answered = grownColumn(this.answered, capacity, uint8Column);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;
     this.heads = new Float64Array(2 * capacity).fill(-1);
