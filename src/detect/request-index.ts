@@ -65,10 +65,7 @@ export interface RememberedRequest extends RequestSignature {
   /** When its last byte was seen, and its response's first byte (null: none). */
   requestEnd: number | null;
   responseStart: number | null;
-  /**
-   * Whether its client had an answer: a response head it received. A response that began only after
-   * its client had closed (and reset it: `responseAfterClientClose`) answered nobody.
-   */
+  /** Whether its client had an answer: a response head before it closed (see answeredInTime). */
   answered: boolean;
   /**
    * When the exchange ended: its response's end, or for one without a complete response its
@@ -193,6 +190,21 @@ function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
   return ownAgent(conn);
 }
 
+/**
+ * Whether the client of `ex` had an answer: a response whose head came before the client closed or
+ * reset the connection (a complete response always counts: a client that half-closed still read
+ * it). A response that began only after the client's close (a server slower than the client's
+ * timeout, whose late answer the closed socket reset) answered nobody.
+ */
+function answeredInTime(ex: HttpExchange, conn: AnalyzedConnection): boolean {
+  if (ex.status === null || ex.responseStart === null || ex.responseAfterClientClose === true) return false;
+  if (ex.state === 'complete') return true;
+  const t = ex.requestStart ?? 0;
+  const c = conn.client;
+  const closedAt = c.finTs >= t && (c.rstTs < t || c.finTs <= c.rstTs) ? c.finTs : c.rstTs >= t ? c.rstTs : -1;
+  return closedAt < 0 || ex.responseStart < closedAt;
+}
+
 export class RequestIndex {
   private capacity = INITIAL_CAPACITY;
   /** Entries written so far; entry n sits in slot n % capacity while n >= written - capacity. */
@@ -295,7 +307,7 @@ export class RequestIndex {
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
     this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
-    this.answered[slot] = ex.status !== null && ex.responseStart !== null && ex.responseAfterClientClose !== true ? 1 : 0;
+    this.answered[slot] = answeredInTime(ex, conn) ? 1 : 0;
     this.client[slot] = conn.clientName;
     this.server[slot] = conn.serverName;
     this.method[slot] = ex.method;
