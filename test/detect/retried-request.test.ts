@@ -502,3 +502,16 @@ describe('sample keepalive-race-apache-java: Java HttpClient retries GETs silent
     expect(r.anomalies.filter((f) => f.client === nextPost.client).map((f) => f.summary)).toEqual([]);
   });
 });
+
+describe('sample retried-request-giveup-loops: loops that give up at their timeout each call are no retries; a resend at once after the give-up is', () => {
+  const name = 'retried-request-giveup-loops';
+  (samples.has(name) ? test : test.skip)('only the resend is named, and only its client is said to have sent a request again by itself', async () => {
+    const r = await analyzeSample(name);
+    const expected = (samples.get(name)!.meta!.expect ?? []).filter((e) => e.kind === KIND);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual(expected.map((e) => e.client));
+    expect(found[0].evidence).toMatchObject({ request: 'GET /slow?c=resend', failure: 'client-closed' });
+    const resent = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.explanation.includes('again by itself'));
+    expect(resent.map((d) => d.explanation.match(/\(GET [^)]*\)/)?.[0])).toEqual(['(GET /slow?c=resend)']);
+  });
+});
