@@ -25,7 +25,8 @@ import { responseAbandoned } from './detectors/response-abandoned';
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
  * not here does not exist, and a test checks each has docs, samples and a golden output.
  * Order matters in onFinish: detectors that read other kinds' findings (intermittent-5xx skips
- * gateway failures, retried-request and idle-timeout-mismatch cite races) come after them.
+ * gateway failures, retried-request and idle-timeout-mismatch cite races, unanswered-request counts the
+ * resends retried-request reports, some only at its end) come after them.
  */
 export const DETECTORS: readonly DetectorDefinition[] = [
   connectionRefused,
@@ -37,12 +38,12 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   keepaliveRace,
   middleboxIdleTimeout,
   requestAfterCloseNotice,
+  retriedRequest,
   unansweredRequest,
   resetBeforeResponse,
   gatewayTimeout,
   noUpstreamConnect,
   intermittent5xx,
-  retriedRequest,
   idleTimeoutMismatch,
   connectionChurn,
   slowClientTimeout,

@@ -65,6 +65,8 @@ export interface RememberedRequest extends RequestSignature {
   /** When its last byte was seen, and its response's first byte (null: none). */
   requestEnd: number | null;
   responseStart: number | null;
+  /** Whether its client had an answer: a response head before it closed (see answeredInTime). */
+  answered: boolean;
   /**
    * When the exchange ended: its response's end, or for one without a complete response its
    * connection's last packet (exchanges are emitted when their connection ends): after it, its
@@ -188,6 +190,21 @@ function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
   return ownAgent(conn);
 }
 
+/**
+ * Whether the client of `ex` had an answer: a response whose head came before the client closed or
+ * reset the connection (a complete response always counts: a client that half-closed still read
+ * it). A response that began only after the client's close (a server slower than the client's
+ * timeout, whose late answer the closed socket reset) answered nobody.
+ */
+function answeredInTime(ex: HttpExchange, conn: AnalyzedConnection): boolean {
+  if (ex.status === null || ex.responseStart === null || ex.responseAfterClientClose === true) return false;
+  if (ex.state === 'complete') return true;
+  const t = ex.requestStart ?? 0;
+  const c = conn.client;
+  const closedAt = c.finTs >= t && (c.rstTs < t || c.finTs <= c.rstTs) ? c.finTs : c.rstTs >= t ? c.rstTs : -1;
+  return closedAt < 0 || ex.responseStart < closedAt;
+}
+
 export class RequestIndex {
   private capacity = INITIAL_CAPACITY;
   /** Entries written so far; entry n sits in slot n % capacity while n >= written - capacity. */
@@ -217,6 +234,7 @@ export class RequestIndex {
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private endKnown: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private answered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
    * pre-filled copy per doubling, and the collector traces only the slots in use.
@@ -289,6 +307,7 @@ export class RequestIndex {
     this.status[slot] = ex.status ?? -1;
     this.claimed[slot] = 0;
     this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
+    this.answered[slot] = answeredInTime(ex, conn) ? 1 : 0;
     this.client[slot] = conn.clientName;
     this.server[slot] = conn.serverName;
     this.method[slot] = ex.method;
@@ -344,6 +363,7 @@ export class RequestIndex {
       status: status < 0 ? null : status,
       claimed: this.claimed[slot] === 1,
       idempotencyKey: this.keyed[slot] === 1,
+      answered: this.answered[slot] === 1,
       agent: this.agent[slot],
     };
   }
@@ -554,6 +574,7 @@ export class RequestIndex {
     this.claimed = grownColumn(this.claimed, capacity, uint8Column);
     this.endKnown = grownColumn(this.endKnown, capacity, uint8Column);
     this.keyed = grownColumn(this.keyed, capacity, uint8Column);
+    this.answered = grownColumn(this.answered, capacity, uint8Column);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;
     this.heads = new Float64Array(2 * capacity).fill(-1);

@@ -312,6 +312,53 @@ describe('retried-request: synthetic connections', () => {
     });
   });
 
+  describe('a client that gave up on its own timeout: a resend at once, or a loop\'s next call', () => {
+    /**
+     * A call on a connection of its own that its client gives up on `timeout` s after its request
+     * (FIN); with `late`, the server answers 4.1 s after the request anyway and the client, whose
+     * socket is closed, resets (s4-clientgiveup: a 4.1 s handler behind curl --max-time 1.3).
+     */
+    function gaveUpCall(cap: Capture, at: number, timeout: number, late: boolean): Conn {
+      const c = cap.connection();
+      c.handshake(at).request(at + 0.0003, get('/slow41'));
+      if (!late) return c.close(at + 0.0003 + timeout, 'c');
+      c.fin(at + 0.0003 + timeout, 'c');
+      c.send(at + 4.1003, 's', ok());
+      return c.rst(at + 4.1004, 'c');
+    }
+
+    /** `calls` calls, each `gap` s after the give-up before it. */
+    function loop(cap: Capture, calls: number, timeout: number, gap: number, late: boolean): void {
+      for (let i = 0, at = 0; i < calls; i++, at += 0.0003 + timeout + gap) gaveUpCall(cap, at, timeout, late);
+    }
+
+    test.each([
+      ['curl --max-time 1.3 in a shell loop, the next process 15 ms later, 3 calls', 3, 1.3, 0.015],
+      ['the same, 5 calls', 5, 1.3, 0.015],
+      ['python settimeout(2.2) called every 0.2 s', 3, 2.2, 0.2],
+    ])('silent: %s, every call given up at the same timeout (late answers or none): a loop', (_what, calls, timeout, gap) => {
+      for (const late of [true, false]) {
+        const cap = new Capture();
+        loop(cap, calls, timeout, gap, late);
+        expect({ late, found: ofKind(cap.analyze(only), KIND).map((f) => f.summary) }).toEqual({ late, found: [] });
+      }
+    });
+
+    test('resent at once after each give-up (Net::HTTP max_retries, Traffic Server\'s connect attempts): every resend is a retry, a run of them too', () => {
+      const cap = new Capture();
+      loop(cap, 3, 1.3, 0.0002, true);
+      const found = ofKind(cap.analyze(only), KIND);
+      expect(found).toHaveLength(2);
+      expect(found[0].evidence).toMatchObject({ failure: 'client-closed', request: 'GET /slow41' });
+    });
+
+    test('two calls 15 ms apart, each given up, nothing after: no run shows a loop, so the second stays a retry', () => {
+      const cap = new Capture();
+      loop(cap, 2, 1.3, 0.015, true);
+      expect(ofKind(cap.analyze(only), KIND)).toHaveLength(1);
+    });
+  });
+
   describe('stays silent', () => {
     test('a client that sends one request at a time sent another request before the next attempt: it had moved on', () => {
       const cap = new Capture();
@@ -453,5 +500,18 @@ describe('sample keepalive-race-apache-java: Java HttpClient retries GETs silent
     expect(ofKind(r, KIND).filter((f) => f.evidence.method === 'POST').map((f) => f.summary)).toEqual([]);
     const nextPost = (meta.expect ?? []).find((e) => e.kind === null)!;
     expect(r.anomalies.filter((f) => f.client === nextPost.client).map((f) => f.summary)).toEqual([]);
+  });
+});
+
+describe('sample retried-request-giveup-loops: loops that give up at their timeout each call are no retries; a resend at once after the give-up is', () => {
+  const name = 'retried-request-giveup-loops';
+  (samples.has(name) ? test : test.skip)('only the resend is named, and only its client is said to have sent a request again by itself', async () => {
+    const r = await analyzeSample(name);
+    const expected = (samples.get(name)!.meta!.expect ?? []).filter((e) => e.kind === KIND);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual(expected.map((e) => e.client));
+    expect(found[0].evidence).toMatchObject({ request: 'GET /slow?c=resend', failure: 'client-closed' });
+    const resent = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.explanation.includes('again by itself'));
+    expect(resent.map((d) => d.explanation.match(/\(GET [^)]*\)/)?.[0])).toEqual(['(GET /slow?c=resend)']);
   });
 });

@@ -690,6 +690,14 @@ describe('unanswered-request: a client that sent a request again by itself, as r
     hung(cap, 10, 3, { uri: '/other' });
     expect(diagnosis(cap)?.explanation).toContain('1 of them was the client sending a request again by itself');
   });
+
+  test('a resend retried-request holds back to its end (15 ms after the give-up, not at once: a loop\'s next call could come so) is counted too', () => {
+    const cap = new Capture();
+    hung(cap, 0, 3, { uri: '/hang' });
+    hung(cap, 3.016, 3, { uri: '/hang' });
+    hung(cap, 10, 3, { uri: '/other' });
+    expect(diagnosis(cap)?.explanation).toContain('1 of them was the client sending a request again by itself');
+  });
 });
 
 describe('unanswered-request: a wait that agrees with no other still gets its diagnosis', () => {

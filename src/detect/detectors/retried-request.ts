@@ -89,6 +89,77 @@ interface PendingFailure {
    * once this request's own next attempt shows it was no loop iteration.
    */
   heldBack: PendingFailure | null;
+  /**
+   * The failure of the attempt before this one when this request was its next attempt: held back
+   * (heldBack) or already known as a step of its client's loop (see continuesLoop).
+   */
+  previous: PendingFailure | null;
+}
+
+/**
+ * Whether the client itself ended the wait (it closed or reset first, with no answer): its own
+ * timeout, not a failure the server made.
+ */
+function gaveUp(failure: RequestFailure): boolean {
+  return failure.how === 'client-closed' || failure.how === 'client-reset';
+}
+
+/**
+ * A next attempt whose first packet (its new connection's SYN, or the request on one opened before)
+ * left within this of its client's give-up was sent at once (seconds): retry logic in the program
+ * that gave up reconnects in the same breath (Ruby's Net::HTTP: its SYN 0.1 ms after its FIN; Traffic
+ * Server opens the next connection before it closes the last). A loop's next call must first hand
+ * the error to its caller, or start a new process (curl in a shell loop: 15 ms).
+ */
+const AT_ONCE = 0.005;
+
+/** Whether `next` went out at once after its client's give-up at `gaveUpAt` (see AT_ONCE). */
+function sentAtOnce(gaveUpAt: number, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): boolean {
+  const first = next.connectionStart >= gaveUpAt ? next.connectionStart : next.ts;
+  return first - gaveUpAt < AT_ONCE;
+}
+
+/** How long the client waited for the request before it failed. */
+function waited(f: PendingFailure): number {
+  return f.failure.at - f.request.ts;
+}
+
+/**
+ * Whether two waits ended at the same timeout: client timers fire within milliseconds of their
+ * setting (curl's `--max-time` 1.3 s ended 1.293–1.302 s after each request).
+ */
+function sameTimeout(a: number, b: number): boolean {
+  return Math.abs(a - b) <= Math.max(0.01, 0.1 * Math.max(a, b));
+}
+
+/** Whether two pauses between a give-up and the next attempt are one cadence (a factor of two, or a few ms apart). */
+function sameSpacing(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 0.005 || (b >= 0.5 * a && b <= 2 * a);
+}
+
+/**
+ * Whether the attempt `next` after `failed` makes three attempts in a run, each ended by its
+ * client's own give-up at the same timeout and each sent, not at once (see AT_ONCE), as long after
+ * the give-up before it: a loop (curl --max-time in a shell loop, 15 ms apart), whatever its pace.
+ * Retry logic that resends after its own timeout does so at once (Traffic Server's connect
+ * attempts, Net::HTTP's max_retries) or after a backoff that grows.
+ */
+function sameGiveUpStep(previous: PendingFailure, failed: PendingFailure, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): boolean {
+  return (
+    gaveUp(previous.failure) && gaveUp(failed.failure) && sameTimeout(waited(previous), waited(failed)) &&
+    !sentAtOnce(previous.failure.at, failed.request) && !sentAtOnce(failed.failure.at, next) &&
+    sameSpacing(failed.request.ts - previous.failure.at, next.ts - failed.failure.at)
+  );
+}
+
+/**
+ * Whether the next attempt after `failed` is its client's next loop iteration: it came at the
+ * pause that led to `failed` (atItsPace), or it completes a run of give-ups (sameGiveUpStep).
+ */
+function continuesLoop(failed: PendingFailure, next: RememberedRequest): boolean {
+  const previous = failed.previous;
+  if (previous === null) return false;
+  return atItsPace(failed.pause, failed.failure.at, next.ts) || sameGiveUpStep(previous, failed, next);
 }
 
 /** Failures waiting for their retry to be emitted; the oldest are dropped past this many. */
@@ -146,6 +217,11 @@ export const retriedRequest: DetectorDefinition = {
     const chainPause = new Map<number, number | null>();
     /** Next attempts held back (see holdsBack), by entry: the failure each would retry. */
     const heldBack = new Map<number, PendingFailure>();
+    /**
+     * Next attempts known as loop iterations (see continuesLoop), by entry: the failure of the
+     * iteration before, so that the loop's next step is told by the same spacing.
+     */
+    const loopSteps = new Map<number, PendingFailure>();
     /**
      * Unanswered requests by connection, judged when the connection ends: an exchange may be decided
      * (the server had already closed) before the close that tells the client it failed (the RST), and
@@ -209,14 +285,18 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     /**
-     * Whether a next attempt must wait before it is called a retry: its client's pace before the
-     * failed request is unknown (its first call here, on a connection of its own), it came after a
-     * pause (not at once, see atItsPace) and got no answer either. A loop whose calls all fail (curl
-     * run in a shell loop with a sleep) shows its pace only by its next call: when the attempt after
-     * this one comes after a pause like this one, both were iterations of the loop.
+     * Whether a next attempt must wait before it is called a retry: it got no answer either, and
+     * its client's pace before the failed request is unknown (its first call here, on a connection
+     * of its own) and it came after a pause (not at once, see atItsPace), or the failure was its
+     * client's own give-up (a timeout) and it was not sent at once (see AT_ONCE): the next call of
+     * a loop that gives up each time comes as soon. A loop whose calls all fail (curl run in a
+     * shell loop) shows its pace only by its next call: when the attempt after this one comes as
+     * this one came (continuesLoop), both were iterations of the loop. A response that came only
+     * after its client had closed (a server slower than the client's timeout) answered nobody.
      */
     const holdsBack = (failed: PendingFailure, next: RememberedRequest): boolean =>
-      failed.pause === null && next.ts - failed.failure.at >= PACE_MIN && next.responseStart === null && heldBack.size < MAX_HELD;
+      !next.answered && heldBack.size < MAX_HELD &&
+      ((failed.pause === null && next.ts - failed.failure.at >= PACE_MIN) || (gaveUp(failed.failure) && !sentAtOnce(failed.failure.at, next)));
 
     /**
      * Whether the next attempt went on a connection opened after the failure that its client then
@@ -245,13 +325,22 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     /**
+     * Remembers a next attempt as its loop's next iteration after `failed`: no retry, and the step
+     * its own next attempt is judged by.
+     */
+    const loopStep = (failed: PendingFailure, next: RememberedRequest): void => {
+      if (next.answered || loopSteps.size >= MAX_HELD) return;
+      loopSteps.set(next.entry, failed);
+    };
+
+    /**
      * How long the client paused before a failed request: on a reused connection, its idle time
      * there; for a retry reported, the pause before the first attempt (chainPause); for a next
      * attempt held back, the pause after the failure it followed; else its host's pause between
      * connections (RequestIndex.pauseOnHostBefore).
      */
     const pauseBefore = (request: RememberedRequest, ex: HttpExchange): number | null => {
-      const held = heldBack.get(request.entry);
+      const held = heldBack.get(request.entry) ?? loopSteps.get(request.entry);
       if (held !== undefined) return request.ts - held.failure.at;
       if (chainPause.has(request.entry)) {
         const pause = chainPause.get(request.entry) ?? null;
@@ -266,12 +355,17 @@ export const retriedRequest: DetectorDefinition = {
     const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null, pair: EndpointWords): void => {
       const hash = request.hash;
       const held = heldBack.get(request.entry) ?? null;
+      const previous = held ?? loopSteps.get(request.entry) ?? null;
       heldBack.delete(request.entry);
-      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held };
+      loopSteps.delete(request.entry);
+      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held, previous };
       const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
       if (retry !== null) {
-        // This request's next attempt at the pause that led to it: both were a loop's iterations.
-        if (held !== null && atItsPace(pause, failure.at, retry.ts)) return;
+        // This request's next attempt as it came itself: both were a loop's iterations.
+        if (continuesLoop(failed, retry)) {
+          loopStep(failed, retry);
+          return;
+        }
         release(held, request);
         judged(failed, retry, pair);
         return;
@@ -309,7 +403,10 @@ export const retriedRequest: DetectorDefinition = {
         list.splice(i, 1);
         pendingCount--;
         if (list.length === 0) pending.delete(hash);
-        if (failed.heldBack !== null && atItsPace(failed.pause, failed.failure.at, request.ts)) return;
+        if (continuesLoop(failed, request)) {
+          loopStep(failed, request);
+          return;
+        }
         release(failed.heldBack, failed.request);
         // The next attempt at the request: a retry only if it was its connection's first request since the failure.
         if (index.firstOnItsConnectionSince(entry, failed.failure.at)) judged(failed, request, pair);
@@ -369,6 +466,7 @@ export const retriedRequest: DetectorDefinition = {
           if (next !== null) report(failed, next);
         }
         heldBack.clear();
+        loopSteps.clear();
       },
       onExchange(ex, conn) {
         const entry = index.offer(ex, conn);
@@ -395,6 +493,7 @@ export const retriedRequest: DetectorDefinition = {
             // Held back, but it did not fail: no loop iteration shows, so it was a retry.
             const held = heldBack.get(u.request.entry);
             heldBack.delete(u.request.entry);
+            loopSteps.delete(u.request.entry);
             chainPause.delete(u.request.entry);
             if (held !== undefined) report(held, u.request);
           }

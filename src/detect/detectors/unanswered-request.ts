@@ -245,8 +245,9 @@ function lateAnswerOf(ex: HttpExchange, conn: AnalyzedConnection): Tracked['late
  * 11 ms after its close). Its judgement, not a gap of our own: a loop whose every call times out
  * (curl run again and again, a process per call) sends the same request soon after each close too,
  * and retried-request tells that from a resend by the client's pace, agent and what came between.
- * Its findings reported by the time these waits are diagnosed count (those it holds back to the
- * end are not: they come later than any resend after a timeout).
+ * retried-request runs before this detector, so the resends it holds back to its end (one after a
+ * give-up waits for the attempt after it, see its holdsBack) are reported by the time these waits
+ * are diagnosed.
  */
 function resentAfterGivingUp(waits: readonly Wait[], retries: readonly Finding[]): number {
   if (retries.length === 0) return 0;
