@@ -1,4 +1,15 @@
 import type { AnalyzedConnection } from './analyzed-connection';
+import type { DetectContext } from './detector';
+
+/**
+ * Segments of established connections between the same two hosts retransmitted this many times or
+ * more show a path that loses packets: a lone SYN retried once there, or a first request resent
+ * once, was most likely lost on the way (healthy-lossy-path-client-side: 2 % loss per wire, SYNs not
+ * spared), not dropped by a listener.
+ */
+export const PATH_LOSS_EVIDENCE = 2;
+/** Seconds around an attempt in which other connections between the same hosts losing segments show the path losing them then. */
+export const PATH_LOSS_NEAR = 2;
 
 /** Host pairs whose lossy connections are remembered; past it, new pairs are not. */
 const MAX_HOST_PAIRS = 65_536;
@@ -27,8 +38,12 @@ export class PathLossLog {
   /** Per "client-host server-host": flat [from, to, retransmissions] per lossy connection. */
   private readonly spans = new Map<string, number[]>();
   private spanCount = 0;
+  /** The connection noted last: each detector sharing the log notes every connection as it ends. */
+  private lastNoted = -1;
 
   note(conn: AnalyzedConnection): void {
+    if (conn.id === this.lastNoted) return;
+    this.lastNoted = conn.id;
     const lost = midstreamRetransmissions(conn);
     if (lost <= 0) return;
     const key = `${conn.clientHost} ${conn.serverHost}`;
@@ -75,4 +90,12 @@ export class PathLossLog {
     for (let i = 2; i < list.length; i += 3) lost += list[i];
     return lost;
   }
+}
+
+/** The name under which detectors share one PathLossLog per analysis (`ctx.shared`). */
+export const PATH_LOSS = 'path-loss';
+
+/** The analysis's PathLossLog (syn-unanswered and accept-queue-overflow each note every connection's end in it). */
+export function sharedPathLoss(ctx: Pick<DetectContext, 'shared'>): PathLossLog {
+  return ctx.shared(PATH_LOSS, () => new PathLossLog());
 }

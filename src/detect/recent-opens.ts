@@ -1,3 +1,4 @@
+import type { DetectContext } from './detector';
 import type { EndpointWords } from './request-index';
 
 const SLOT_BITS = 12;
@@ -18,10 +19,16 @@ export class RecentOpens {
   private readonly keys = new Int32Array(SLOTS);
   private readonly times = new Float64Array(SLOTS * PER_PAIR).fill(NaN);
   private readonly next = new Uint8Array(SLOTS);
+  /** The open recorded last: each detector sharing the table records every open. */
+  private lastKey = 0;
+  private lastTs = NaN;
 
-  /** Records that `conn`'s client host opened a connection to its server at `ts`. */
+  /** Records that `conn`'s client host opened a connection to its server at `ts` (once, however many detectors record it). */
   add(conn: EndpointWords, ts: number): void {
     const key = pairKey(conn);
+    if (key === this.lastKey && ts === this.lastTs) return;
+    this.lastKey = key;
+    this.lastTs = ts;
     const slot = key & (SLOTS - 1);
     if (this.keys[slot] !== key) {
       this.keys[slot] = key;
@@ -73,4 +80,12 @@ function pairKey(c: EndpointWords): number {
   h = Math.imul(h ^ c.s3, 16777619);
   h = Math.imul(h ^ c.sPort, 16777619);
   return (h ^ (h >>> 15)) | 1;
+}
+
+/** The name under which detectors share one RecentOpens per analysis (`ctx.shared`). */
+export const RECENT_OPENS = 'recent-opens';
+
+/** The analysis's RecentOpens (idle-timeout-mismatch and retried-request each record every open in it). */
+export function sharedRecentOpens(ctx: Pick<DetectContext, 'shared'>): RecentOpens {
+  return ctx.shared(RECENT_OPENS, () => new RecentOpens());
 }

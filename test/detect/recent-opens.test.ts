@@ -32,3 +32,14 @@ test('bounded: many pairs only overwrite slots, and never answer for a pair that
   // The last pairs added are still there.
   expect(opens.openedNear(pair(0x0b000000 + 99_999, 2), 5, 0.01)).toBe(true);
 });
+
+test('shared by two detectors: the same open recorded twice takes one place, so eight opens are still kept', () => {
+  const opens = new RecentOpens();
+  const p = pair(0x0a000001, 0x0a000002);
+  for (let i = 0; i < 8; i++) {
+    opens.add(p, i);
+    opens.add(p, i); // the second detector's onOpen for the same connection
+  }
+  expect(opens.openedNear(p, 0, 0.01)).toBe(true);
+  expect(opens.openedNear(p, 7, 0.01)).toBe(true);
+});

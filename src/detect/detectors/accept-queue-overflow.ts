@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import { seqAdd, seqGe, seqGt } from '../../flow/seq';
-import { PathLossLog } from '../path-loss';
+import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 
 /**
  * A client's data segments retransmitted at least this often without any ACK from a server that
@@ -18,15 +18,6 @@ const MIN_UNACKED_RETRANSMISSIONS = 2;
  * 25 connections whose SYNs the full queue dropped.
  */
 const CORROBORATION_WINDOW = 5;
-/**
- * Segments retransmitted by established connections between the same hosts (the one judged
- * included, after its handshake) from PATH_LOSS_NEAR seconds before its handshake to as long after
- * its first data: this many show the path losing packets then, and a first data segment resent
- * once without an ACK is most likely one of them (the server's SYN-ACK repeats are the listener's
- * own signature, which path loss does not make).
- */
-const PATH_LOSS_EVIDENCE = 2;
-const PATH_LOSS_NEAR = 2;
 /** Single-retransmission candidates kept at most (a lossy path could make many). */
 const MAX_SINGLES = 4096;
 
@@ -93,7 +84,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
   create(ctx: DetectContext) {
     /** Requests ignored for one retransmission only, waiting for corroboration (CORROBORATION_WINDOW). */
     const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number; clientHost: string; serverHost: string }> = [];
-    const pathLoss = new PathLossLog();
+    const pathLoss = sharedPathLoss(ctx);
     // Ignored first data on a path that was losing segments then: a data segment lost on the way and
     // resent at the retransmission timer looks the same, and is the likelier.
     const lossy = (d: { from: number; to: number; clientHost: string; serverHost: string }): boolean =>

@@ -15,7 +15,7 @@ import type { HttpExchange } from '../../http/exchange';
 import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, tickedText, tlsServerIdleClose } from './keepalive-race';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import type { ReuseGaps } from '../../http/reuse-gaps';
-import { RecentOpens } from '../recent-opens';
+import { sharedRecentOpens } from '../recent-opens';
 
 /**
  * idle-timeout-mismatch: across the connections to one server, the idle time after which the
@@ -180,7 +180,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
      * idle connection as it opens another to the same server (Squid does, for a request it will not
      * send on a reused connection) replaces it; no idle timer fired.
      */
-    const opens = new RecentOpens();
+    const opens = sharedRecentOpens(ctx);
     const replacedAt = (conn: AnalyzedConnection, ts: number): boolean => opens.openedNear(conn, ts, ctx.options.spreadAbsolute);
 
     const entryFor = (server: string): ServerIdle | null => {

@@ -4,7 +4,7 @@ import { at, hostOf, isIdempotent, ms } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
-import { RecentOpens } from '../recent-opens';
+import { sharedRecentOpens } from '../recent-opens';
 import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /**
@@ -205,7 +205,7 @@ export const retriedRequest: DetectorDefinition = {
      * next attempt carried a call in between even when its exchange comes later (a connection that
      * lingers is released long after it was used: an upload the server timed out).
      */
-    const opens = new RecentOpens();
+    const opens = sharedRecentOpens(ctx);
     const pending = new Map<number, PendingFailure[]>();
     let pendingCount = 0;
     /**

@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { PathLossLog } from '../path-loss';
+import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
 /**
@@ -23,17 +23,6 @@ const MAX_SERVERS_COUNTED = 65_536;
  * retries too, and answers late once it drains).
  */
 const ANSWERED_AT_ONCE = 0.2;
-/**
- * Segments of established connections between the same two hosts retransmitted this many times or
- * more show a path that loses packets: a lone SYN retried once there was most likely lost on the way
- * (healthy-lossy-path-client-side: 2 % loss per wire, SYNs not spared).
- */
-const PATH_LOSS_EVIDENCE = 2;
-/**
- * Seconds before an attempt's first SYN and after its answer in which other connections between
- * the same hosts losing segments show the path losing them at the time of the attempt.
- */
-const PATH_LOSS_NEAR = 2;
 /** How far the live clock must have settled past a late answer before it is reported (see onClock). */
 const LIVE_DEFER_SECONDS = 10;
 /** SYN-ACK times kept (all servers together) to tell whether failed attempts had answered ones between them. */
@@ -197,7 +186,7 @@ export const synUnanswered: DetectorDefinition = {
      */
     const lone: Array<{ attempt: Attempt }> = [];
     /** Retransmitted segments of established connections, by client and server host, with when. */
-    const pathLoss = new PathLossLog();
+    const pathLoss = sharedPathLoss(ctx);
     /** When each server answered a handshake (first SYN-ACK), for the span between failed attempts. */
     const answers = new Map<string, number[]>();
     let answersKept = 0;
@@ -253,13 +242,14 @@ export const synUnanswered: DetectorDefinition = {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
         const c = conn.client;
         const s = conn.server;
+        // Every connection, as accept-queue-overflow notes them in the same shared log.
+        pathLoss.note(conn);
         if (c.synCount === 0) return;
         // The size first: every call then takes the same steps, and the first server seen after this
         // handler was compiled does not throw its compiled code away (has() runs only once the map is full).
         if (attemptsPerServer.size < MAX_SERVERS_COUNTED || attemptsPerServer.has(conn.serverName)) {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
-        pathLoss.note(conn);
         if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
           const list = answers.get(conn.serverName);
           if (list === undefined) answers.set(conn.serverName, [s.synAckTimes[0]]);
