@@ -1,4 +1,5 @@
 import { ownAgent } from './client-agents';
+import { answeredAfterClientClosed } from './facts';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
@@ -199,10 +200,7 @@ function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
 function answeredInTime(ex: HttpExchange, conn: AnalyzedConnection): boolean {
   if (ex.status === null || ex.responseStart === null || ex.responseAfterClientClose === true) return false;
   if (ex.state === 'complete') return true;
-  const t = ex.requestStart ?? 0;
-  const c = conn.client;
-  const closedAt = c.finTs >= t && (c.rstTs < t || c.finTs <= c.rstTs) ? c.finTs : c.rstTs >= t ? c.rstTs : -1;
-  return closedAt < 0 || ex.responseStart < closedAt;
+  return !answeredAfterClientClosed(ex, conn);
 }
 
 export class RequestIndex {
