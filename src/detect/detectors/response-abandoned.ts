@@ -1,7 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { answeredAfterClientClosed, at, hostOf, ms } from '../facts';
+import { at, hostOf, ms } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
@@ -122,6 +122,12 @@ interface FollowedLeg {
 
 type Timer = 'total' | 'read' | 'either';
 
+/** The client had sent its FIN or RST before `ts`. */
+function clientClosedBefore(conn: AnalyzedConnection, ts: number): boolean {
+  const c = conn.client;
+  return (c.finTs >= 0 && c.finTs < ts) || (c.rstTs >= 0 && c.rstTs < ts);
+}
+
 /** The abandon a connection ended with, or null (see the detector's comment for each condition). */
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
   const ex = startedResponse(conn);
@@ -130,7 +136,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
   if (framing !== 'length' && framing !== 'chunked' && framing !== 'close') return null;
   // A response that began only after the client had closed (responseAfterClientClose) was never
   // being read: the client gave up waiting for it (unanswered-request's matter), not on its body.
-  if (ex.responseAfterClientClose === true && answeredAfterClientClosed(ex, conn)) return null;
+  if (ex.responseAfterClientClose === true && clientClosedBefore(conn, ex.responseStart)) return null;
   const close = firstCloseOf(conn, ex.responseStart);
   if (close === null || !close.byClient) return null;
   // A close right behind the response's head is the client's reaction to it (curl -f on an error
