@@ -1,5 +1,4 @@
 import { ownAgent } from './client-agents';
-import { answeredAfterClientClosed } from './facts';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import type { HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
@@ -200,7 +199,10 @@ function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
 function answeredInTime(ex: HttpExchange, conn: AnalyzedConnection): boolean {
   if (ex.status === null || ex.responseStart === null || ex.responseAfterClientClose === true) return false;
   if (ex.state === 'complete') return true;
-  return !answeredAfterClientClosed(ex, conn);
+  const t = ex.requestStart ?? 0;
+  const c = conn.client;
+  const closedAt = c.finTs >= t && (c.rstTs < t || c.finTs <= c.rstTs) ? c.finTs : c.rstTs >= t ? c.rstTs : -1;
+  return closedAt < 0 || ex.responseStart < closedAt;
 }
 
 export class RequestIndex {
