@@ -3,7 +3,7 @@ import type { AnalysisResult, AnalyzeOptions } from '../analyze';
 import { DETECTORS } from '../detect/registry';
 import type { AnomalyKind } from '../detect/finding';
 import { EndpointSummary } from '../report/endpoint-summary';
-import { ndjsonLine, renderJson } from '../report/json';
+import { ndjsonLine, writeJson } from '../report/json';
 import { renderHtml } from '../report/html';
 import { renderJunit } from '../report/junit';
 import type { Ladder } from '../report/ladder-model';
@@ -98,7 +98,7 @@ export function writeFinalReport(
 ): void {
   switch (format) {
     case 'json':
-      out.write(renderJson(result));
+      writeJson(result, (text) => out.write(text));
       break;
     case 'ndjson':
       for (const d of result.diagnoses) out.write(ndjsonLine('diagnosis', d));
