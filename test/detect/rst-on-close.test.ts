@@ -283,3 +283,17 @@ describe('rst-on-close on uploads nginx refused with lingering_close off (upload
     expect(d.remedy).toContain('set `lingering_close on`');
   });
 });
+
+const WHOLE_BODY = path.join(SAMPLES_DIR, 'rst-on-close-python-413-whole-body.pcap');
+(fs.existsSync(WHOLE_BODY) ? describe : describe.skip)('rst-on-close after the whole body had arrived (rst-on-close-python-413-whole-body)', () => {
+  test('the 413 and the 400 answered without reading the body reset; the bodies read whole (FIN) and SO_LINGER 0 after a GET stay silent', async () => {
+    const meta = JSON.parse(fs.readFileSync(WHOLE_BODY.replace(/\.pcap$/, '.meta.json'), 'utf8')) as SampleMeta;
+    const findings = ofKind(await analyzeFiles([WHOLE_BODY], { detectors: only }), KIND);
+    expect(findings.map((f) => f.client)).toEqual((meta.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client));
+    expect(findings.map((f) => f.evidence.status)).toEqual([413, 400]);
+    for (const f of findings) {
+      expect(f.evidence).toMatchObject({ unread: 'discarded-at-close', requestComplete: true, requestBodyReceived: 30000, finBeforeReset: false, responseAcked: true });
+      expect(f.evidence.windowAtReset as number).toBeGreaterThan(f.evidence.windowBeforeReset as number);
+    }
+  });
+});
