@@ -283,6 +283,13 @@ export class Endpoint {
    */
   rstHasAck = false;
   /**
+   * The receive window (scaled) its first RST advertised, -1: none. Linux's close() with unread
+   * data purges the receive queue before it sends the RST (tcp_close), so that RST advertises the
+   * room the discarded bytes had taken: more than the endpoint's last segment before it offered
+   * (`window`, which a RST does not update), when no read had freed it.
+   */
+  rstWindow = -1;
+  /**
    * This endpoint sent a FIN the capture missed (dropped at the capture point, or lost before it):
    * none was seen, but a RST of its carried the sequence number one past its last byte, or its
    * peer acknowledged that number. Only a FIN takes it. Its RST then answered data that reached a
@@ -483,6 +490,7 @@ export class Endpoint {
     this.rstFrame = 0;
     this.rstCount = 0;
     this.rstHasAck = false;
+    this.rstWindow = -1;
     this.finUnseen = false;
     this.firstTtl = -1;
     this.rstTtl = -1;

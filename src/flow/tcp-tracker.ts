@@ -821,6 +821,7 @@ export class TcpTracker<T> {
     ep.rstTtl = v.ttl;
     ep.rstHasAck = (v.flags & Flag.ACK) !== 0;
     ep.rstAck = v.ack;
+    ep.rstWindow = v.window << ep.windowShift;
     recordHistory(conn, Letter.Rst, fromClient);
     const hadFin = ep.finTs >= 0;
     if (!hadFin) {

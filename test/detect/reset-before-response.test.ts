@@ -165,6 +165,42 @@ describe('reset-before-response on synthetic connections', () => {
     expect(f.summary).toContain('0.899 s after it began, while the request was still arriving (1000 body bytes seen, the body unfinished)');
   });
 
+  test('every lone reset has a diagnosis: an upload the server stopped reading (zero window), then closed with it unread', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).send(0.001, 'c', 'POST /stuck HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n');
+    conn.send(0.01, 'c', 'x'.repeat(1000)).ack(0.0101, 's', { window: 0 });
+    conn.ack(1.6, 'c').ack(1.6001, 's', { window: 0 });
+    conn.rstAck(9.7, 's', { window: 17000 });
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ kind: KIND, count: 1, anomalyIds: [f.id] });
+    expect(d.explanation).toContain("it was an upload still arriving, unanswered");
+    expect(d.explanation).toContain('the server closed the connection with request bytes unread in its receive buffer, so its kernel sent RST instead of FIN');
+    expect(d.explanation).toContain('receive window stayed at zero until the reset (up to 9.69 s)');
+    expect(d.explanation).not.toMatch(/restart|died|crash/);
+  });
+
+  test('every lone reset has a diagnosis: a response cut short, and an upload that was still being read', () => {
+    const cap = new Capture();
+    const cut = cap.connection();
+    cut.handshake(0).request(0.001, get('/big'));
+    cut.send(0.01, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial').rst(0.02, 's');
+    const upload = cap.connection();
+    upload.handshake(5).send(5.001, 'c', 'POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n');
+    upload.send(5.2, 'c', 'x'.repeat(1000)).ack(5.2001, 's').rstAck(5.9, 's');
+    const r = cap.analyze(only);
+    const findings = ofKind(r, KIND);
+    expect(findings).toHaveLength(2);
+    const covered = new Set(r.diagnoses.flatMap((d) => d.anomalyIds));
+    for (const f of findings) expect(covered.has(f.id)).toBe(true);
+    const [d] = r.diagnoses;
+    expect(d.explanation).toContain('reset after the response had begun, before it was complete');
+    expect(d.explanation).not.toContain('stopped reading');
+  });
+
   test('uploads and waiting requests reset in one burst are counted apart in the diagnosis', () => {
     const cap = new Capture();
     resetWhileWaiting(cap, 0, 2, { uri: '/a' });
@@ -282,4 +318,16 @@ const silent = [
 
 test.each(silent)('silent on %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+describe('reset-before-response: every finding on the samples is covered by a diagnosis', () => {
+  // An error finding without a diagnosis shows in the summary only as its row (s2c: an upload the
+  // server never read, reset when it closed). The reviewed goldens hold both lists.
+  const dir = path.join(__dirname, '..', 'golden');
+  const goldens = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  test.each(goldens)('%s', (file) => {
+    const g = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { anomalies: Array<{ id: string; kind: string }>; diagnoses: Array<{ anomalyIds: string[] }> };
+    const covered = new Set(g.diagnoses.flatMap((d) => d.anomalyIds));
+    expect(g.anomalies.filter((f) => f.kind === KIND && !covered.has(f.id)).map((f) => f.id)).toEqual([]);
+  });
 });

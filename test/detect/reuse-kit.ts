@@ -126,7 +126,7 @@ export class Conn {
   /** Payload from one side (one segment): text (ASCII), or bytes. */
   send(ts: number, from: Side, text: string | Uint8Array, options: SegmentOptions = {}): this {
     const ack = this.ackOf(from, options);
-    this.emit(ts, from, TCP_PSH, text, ack);
+    this.emit(ts, from, TCP_PSH, text, ack, undefined, undefined, options.window);
     if (from === 'c') this.cSeq += text.length;
     else this.sSeq += text.length;
     return this;
@@ -174,8 +174,8 @@ export class Conn {
    * A RST with the ACK flag, acknowledging everything the peer sent: what Linux sends when its
    * application closes a socket with unread data in the receive buffer.
    */
-  rstAck(ts: number, from: Side): this {
-    this.emit(ts, from, TCP_RST, '', this.ackOf(from, {}));
+  rstAck(ts: number, from: Side, options: Pick<SegmentOptions, 'window'> = {}): this {
+    this.emit(ts, from, TCP_RST, '', this.ackOf(from, {}), undefined, undefined, options.window);
     return this;
   }
 

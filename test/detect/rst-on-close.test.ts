@@ -152,6 +152,52 @@ describe('rst-on-close on synthetic connections', () => {
     expect(d.explanation).toContain('after a FIN: it shut down its sending side, then closed without reading');
   });
 
+  /**
+   * An upload whose whole body arrived (and was ACKed) before a 413, then a RST without FIN that
+   * acknowledges it all, advertising `resetWindow` (the server's last segments advertised 30000).
+   */
+  function wholeBodyThenReset(resetWindow: number): { cap: Capture; conn: ReturnType<Capture['connection']> } {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).send(0.001, 'c', head(3000) + 'b'.repeat(3000)).ack(0.0011, 's', { window: 30000 })
+      .send(0.2, 's', tooLarge, { window: 30000 }).ack(0.2001, 'c').rstAck(0.2002, 's', { window: resetWindow });
+    return { cap, conn };
+  }
+
+  test('the whole body had arrived before a 413, and the RST advertised a wider window: its close discarded the body unread', () => {
+    // Linux's close() purges the unread receive queue, then resets (TCPAbortOnClose): the RST's
+    // window counts the room those bytes had taken.
+    const { cap, conn } = wholeBodyThenReset(45000);
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({
+      unread: 'discarded-at-close', status: 413, requestComplete: true, requestBodyReceived: 3000, finBeforeReset: false,
+      windowBeforeReset: 30000, windowAtReset: 45000, clientStillSending: false,
+    });
+    expect(f.summary).toBe(
+      `${conn.serverName} answered 413 after the whole request had arrived, without reading all of it, then closed with RST instead of FIN: ` +
+        'the RST advertised a wider receive window than its last segment (30000 → 45000 bytes), room its close freed by discarding request bytes unread; the client may lose the response',
+    );
+    // The request (4), the response (6) and the RST (8).
+    expect(f.frames).toEqual([4, 6, 8]);
+    const [d] = r.diagnoses;
+    expect(d.explanation).toContain('answered requests that had arrived whole without reading all of them');
+    expect(d.anomalyIds).toEqual([f.id]);
+  });
+
+  test('silent: the same RST with the window it had (SO_LINGER 0 after the request was read: nothing discarded)', () => {
+    expect(ofKind(wholeBodyThenReset(30000).cap.analyze(only), KIND)).toEqual([]);
+    expect(ofKind(wholeBodyThenReset(20000).cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a wider window on a RST that does not acknowledge the request (not the server socket\'s own close)', () => {
+    const cap = new Capture();
+    cap.connection().handshake(0).send(0.001, 'c', head(3000) + 'b'.repeat(3000)).ack(0.0011, 's', { window: 30000 })
+      .send(0.2, 's', tooLarge, { window: 30000 }).ack(0.2001, 'c').rst(0.2002, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('diagnosis per server: lingering close', () => {
     const cap = new Capture();
     for (let i = 0; i < 2; i++) {
@@ -235,5 +281,19 @@ describe('rst-on-close on uploads nginx refused with lingering_close off (upload
     }
     const d = r.diagnoses.find((x) => x.kind === 'rst-on-close')!;
     expect(d.remedy).toContain('set `lingering_close on`');
+  });
+});
+
+const WHOLE_BODY = path.join(SAMPLES_DIR, 'rst-on-close-python-413-whole-body.pcap');
+(fs.existsSync(WHOLE_BODY) ? describe : describe.skip)('rst-on-close after the whole body had arrived (rst-on-close-python-413-whole-body)', () => {
+  test('the 413 and the 400 answered without reading the body reset; the bodies read whole (FIN) and SO_LINGER 0 after a GET stay silent', async () => {
+    const meta = JSON.parse(fs.readFileSync(WHOLE_BODY.replace(/\.pcap$/, '.meta.json'), 'utf8')) as SampleMeta;
+    const findings = ofKind(await analyzeFiles([WHOLE_BODY], { detectors: only }), KIND);
+    expect(findings.map((f) => f.client)).toEqual((meta.expect ?? []).filter((e) => e.kind === KIND).map((e) => e.client));
+    expect(findings.map((f) => f.evidence.status)).toEqual([413, 400]);
+    for (const f of findings) {
+      expect(f.evidence).toMatchObject({ unread: 'discarded-at-close', requestComplete: true, requestBodyReceived: 30000, finBeforeReset: false, responseAcked: true });
+      expect(f.evidence.windowAtReset as number).toBeGreaterThan(f.evidence.windowBeforeReset as number);
+    }
   });
 });

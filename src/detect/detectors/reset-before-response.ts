@@ -5,6 +5,7 @@ import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, 
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
+import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
 
 /**
@@ -76,6 +77,18 @@ interface Candidate {
   encrypted: EncryptedRequest | null;
   /** The connection carried FastCGI (a web server's leg to PHP-FPM or another FastCGI application). */
   fastcgi: boolean;
+  /** When the server's receive window went to zero and stayed there until its RST (-1: it did not). */
+  zeroWindowSince: number;
+}
+
+/**
+ * When the endpoint's zero window began, if it still advertised none at its RST (a RST does not
+ * update the window, and the episode it was in is still open), else -1.
+ */
+function zeroWindowAtReset(ep: Endpoint): number {
+  const episodes = ep.zeroWindowEpisodes;
+  const last = episodes[episodes.length - 1];
+  return ep.window === 0 && last !== undefined && last.endTs < 0 ? last.startTs : -1;
 }
 
 /** A reset this soon after a request that followed its previous response at once (closedAsAnswered, seconds). */
@@ -118,6 +131,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         const closes = idleCloses.get(server) ?? { times: [], start: 0, count: 0 };
         const alone: Array<{ candidate: Candidate; finding: Finding }> = [];
         const closedAfterResponse: Array<{ candidate: Candidate; finding: Finding }> = [];
+        const unfinished: Array<{ candidate: Candidate; finding: Finding }> = [];
         for (const burst of bursts) {
           const first = burst[0].rstTs;
           const lastTs = burst[burst.length - 1].rstTs;
@@ -132,8 +146,10 @@ export const resetBeforeResponse: DetectorDefinition = {
           // closing what it held): diagnosed like a burst.
           if (burst.length >= 2 || idle > 0) diagnose(server, burst, findings, spread, idle);
           else if (killedAlone(burst[0])) (closedAsAnswered(burst[0]) ? closedAfterResponse : alone).push({ candidate: burst[0], finding: findings[0] });
+          else unfinished.push({ candidate: burst[0], finding: findings[0] });
         }
         if (alone.length > 0) diagnoseAlone(server, alone);
+        if (unfinished.length > 0) diagnoseUnfinished(server, unfinished);
         if (closedAfterResponse.length > 0) diagnoseClosedAfterResponse(server, closedAfterResponse);
       }
     }
@@ -213,6 +229,61 @@ export const resetBeforeResponse: DetectorDefinition = {
             ? "If its time limit killed them, make those requests faster or raise `request_terminate_timeout` (and PHP's `max_execution_time`), and keep the web server's read timeout (nginx `fastcgi_read_timeout`) the shorter of the two, so that a slow request ends as a 504 that names the timeout."
             : 'If a time limit killed them, make those requests faster or raise the limit; if the worker crashed, its log says why.'),
         anomalyIds: alone.map(({ finding }) => finding.id),
+      });
+    }
+
+    /**
+     * Resets alone that killedAlone does not take: an upload still arriving, a response begun, a
+     * request the socket had not received (closed before, or unacknowledged). Every reset is an
+     * error, and each gets its words here: an upload reset while arriving is the server closing
+     * with request bytes unread in its receive buffer (Linux: RST instead of FIN, TCPAbortOnClose).
+     */
+    function diagnoseUnfinished(server: string, list: ReadonlyArray<{ candidate: Candidate; finding: Finding }>): void {
+      const n = list.length;
+      const uploads = list.filter(({ candidate: c }) => c.ex.state === 'request-incomplete' && c.ex.responseStart === null);
+      const stalled = uploads.filter(({ candidate: c }) => c.zeroWindowSince >= 0);
+      const midResponse = list.filter(({ candidate: c }) => c.ex.responseStart !== null).length;
+      const closedBefore = list.filter(({ candidate: c }) => c.closedBefore && c.ex.responseStart === null && c.ex.state !== 'request-incomplete').length;
+      const other = n - uploads.length - midResponse - closedBefore;
+      const longestStall = Math.max(0, ...stalled.map(({ candidate: c }) => c.rstTs - c.zeroWindowSince));
+      const lines = [...new Set(list.map(({ candidate: c }) => requestLine(c.ex) ?? 'a request'))];
+      const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
+      // How many of them a part is about: `it` or `all` when it is every one.
+      const who = (k: number): string => (k === n ? (n === 1 ? 'it' : 'all') : String(k));
+      const parts: string[] = [];
+      if (uploads.length > 0) {
+        parts.push(
+          `${who(uploads.length)} ${uploads.length === 1 ? 'was an upload' : 'were uploads'} still arriving, unanswered: the server closed the connection with request bytes ` +
+            'unread in its receive buffer, so its kernel sent RST instead of FIN (Linux counts TCPAbortOnClose)' +
+            (stalled.length > 0
+              ? `. ${stalled.length === uploads.length ? (uploads.length === 1 ? 'It' : 'All of them') : `${stalled.length} of them`} had stopped reading first: the server's receive window ` +
+                `stayed at zero until the reset (up to ${ms(longestStall)} s), so the close came from a timeout or a decision of the server's own, not after a read. ` +
+                'A client that gave up meanwhile (a send timeout) shows nothing on the wire: its FIN waits behind the body it could not send'
+              : ''),
+        );
+      }
+      if (midResponse > 0) {
+        parts.push(`${who(midResponse)} ${midResponse === 1 ? 'was' : 'were'} reset after the response had begun, before it was complete: the server aborted the connection mid-response (a send timeout that closes with unread or unsent data, a worker that died, or SO_LINGER 0)`);
+      }
+      if (closedBefore > 0) {
+        parts.push(`${who(closedBefore)} met a RST without ACK: the server's socket was already closed when the request came, its FIN not in this capture`);
+      }
+      if (other > 0) parts.push(`${who(other)} ${other === 1 ? 'was' : 'were'} reset before the server had acknowledged the request`);
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? `1 request to ${server}${about} was reset alone` : `${n} requests to ${server}${about} were reset one at a time`} (no other connection reset with ` +
+          `${n === 1 ? 'it' : 'them'}): ${parts.join('; ')}.`,
+        remedy:
+          (uploads.length > 0
+            ? `Find why ${server} stopped reading ${uploads.length === 1 ? 'the upload' : 'uploads'} and closed on ${uploads.length === 1 ? 'it' : 'them'} (a handler that does not read the body, or one blocked on a slow backend, disk or lock, and a request or read timeout that then closes): ` +
+              'read or drain the body before closing (a lingering close: shutdown(SHUT_WR), then read and discard for a bounded time), so that the client gets a FIN and the response rather than a reset. '
+            : '') +
+          (midResponse > 0 ? `Check ${server}'s log at ${midResponse === 1 ? 'that moment' : 'those moments'} for a send timeout or a worker's end. ` : '') +
+          'Let clients retry idempotent requests that were reset.',
+        anomalyIds: list.map(({ finding }) => finding.id),
       });
     }
 
@@ -305,6 +376,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         closedBefore: !s.rstHasAck && !turn.serverAcked,
         encrypted: turn,
         fastcgi: false,
+        zeroWindowSince: zeroWindowAtReset(s),
       });
       return true;
     }
@@ -473,6 +545,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           closedBefore: !s.rstHasAck && !requestAcked, // (a reset that acknowledged the request has ACK)
           encrypted: null,
           fastcgi: conn.app !== null && conn.app.fastcgi !== null,
+          zeroWindowSince: zeroWindowAtReset(s),
         });
       },
 

@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { ms, peerAckedAll, requestLine } from '../facts';
+import { ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGt } from '../../flow/seq';
 import type { HttpExchange } from '../../http/exchange';
@@ -28,7 +28,12 @@ type Unread =
   /** It answered while the request body was still arriving; the body completed, the close still found bytes unread. */
   | 'response-before-request-end'
   /** Its last response said Connection: close, but requests pipelined behind it had already arrived. */
-  | 'pipelined-requests';
+  | 'pipelined-requests'
+  /**
+   * The whole request had arrived before the response, yet the RST advertised a wider receive
+   * window than the server's last segment: its close discarded bytes still queued (resetWindowReopened).
+   */
+  | 'discarded-at-close';
 
 interface Case {
   unread: Unread;
@@ -79,6 +84,37 @@ function findUnread(conn: AnalyzedConnection): Case | null {
 }
 
 /**
+ * The server's RST, sent without a FIN before it and acknowledging every byte the client sent,
+ * advertised a wider receive window than the server's last segment before it. Linux's close()
+ * purges the receive queue before it decides (tcp_close: bytes were unread, so RST instead of FIN,
+ * TCPAbortOnClose), and the RST's window counts the room they had taken; no client byte came to
+ * narrow it, and a read would have widened the window the server's response or ACK advertised.
+ * A socket closed abortively on purpose (SO_LINGER 0) with nothing unread resets with the window
+ * it had (TCPAbortOnData): the same as before, so it is not taken for this. A remainder too small
+ * to narrow the window (Linux advertises at most rcv_ssthresh) leaves no trace and is not seen.
+ */
+function resetWindowReopened(conn: AnalyzedConnection): boolean {
+  const s = conn.server;
+  if (s.rstWindow <= s.window || !peerResetAfterReceivingAll(conn.client, s)) return false;
+  // A RST in the server's name from another hop (a middlebox) says nothing of the server's buffer.
+  return s.rstTtl < 0 || s.firstTtl < 0 || s.rstTtl === s.firstTtl;
+}
+
+/**
+ * The last exchange, its request whole before its response began and its response complete, when
+ * the server's close discarded bytes unread (resetWindowReopened): what the response did not wait
+ * for (the rest of a body it refused on its head, or a head read only in part).
+ */
+function findDiscarded(conn: AnalyzedConnection): Case | null {
+  const recent = conn.app?.recent ?? [];
+  const answered = recent[recent.length - 1];
+  if (answered === undefined || answered.uncertain || answered.state !== 'complete' || answered.responseStart === null) return null;
+  if (answered.requestEnd === null || answered.requestEnd > answered.responseStart) return null;
+  if (!resetWindowReopened(conn)) return null;
+  return { unread: 'discarded-at-close', answered, unreadExchange: answered, unanswered: 0 };
+}
+
+/**
  * The server's TCP stack took in client bytes after the server's FIN: it acknowledged them, or its
  * RST's acknowledgement covers them. Its socket was only half closed (shutdown of the sending side:
  * Go's net/http after an early answer to an upload closes its write side, waits half a second
@@ -90,6 +126,10 @@ function findUnread(conn: AnalyzedConnection): Case | null {
 function receivedAfterFin(s: Endpoint): boolean {
   if (!s.finHasAck) return false;
   return (s.hasAck && seqGt(s.highestAck, s.finAck)) || (s.rstHasAck && seqGt(s.rstAck, s.finAck));
+}
+
+function unreadDiscarded(found: Case): boolean {
+  return found.unread === 'discarded-at-close';
 }
 
 /**
@@ -105,6 +145,7 @@ const UNREAD_WORDS: Record<Unread, string> = {
   'request-body-incomplete': 'before the request body had fully arrived',
   'response-before-request-end': 'while the request body was still arriving',
   'pipelined-requests': 'with pipelined requests already received',
+  'discarded-at-close': 'after the whole request had arrived, without reading all of it',
 };
 
 /**
@@ -126,6 +167,9 @@ export const rstOnClose: DetectorDefinition = {
     messages: {
       reset: '{server} answered {status}{when}, then closed with RST instead of FIN: unread request bytes; the client may lose the response',
       resetAfterFin: '{server} answered {status}{when}, sent FIN, then RST: its close found request bytes unread; the client may lose the response',
+      discarded:
+        '{server} answered {status}{when}, then closed with RST instead of FIN: the RST advertised a wider receive window than its last segment ' +
+        '({windowBefore} → {windowAtReset} bytes), room its close freed by discarding request bytes unread; the client may lose the response',
       resetAfterClose:
         '{server} answered {status}{when} and closed (FIN) without reading the rest: the body the client went on sending drew a RST; the client may lose the response (EPIPE or ECONNRESET while it sends)',
     },
@@ -150,8 +194,9 @@ export const rstOnClose: DetectorDefinition = {
         // finds the upload unread), and its close() with bytes unread sent it.
         const closedWhole = finFirst && !receivedAfterFin(s) && c.lastDataTs > s.finTs;
         if (c.rstTs >= 0 && c.rstTs <= s.rstTs) return; // the client reset first; the server only answered it
-        const found = findUnread(conn);
+        const found = findUnread(conn) ?? (finFirst ? null : findDiscarded(conn));
         if (found === null) return;
+        const discarded = unreadDiscarded(found);
         const { unread, answered, unreadExchange } = found;
         if (closedWhole && unread === 'pipelined-requests') return;
         const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
@@ -160,11 +205,13 @@ export const rstOnClose: DetectorDefinition = {
           client: conn.clientName,
           server: conn.serverName,
           ts: s.rstTs,
-          message: closedWhole ? 'resetAfterClose' : finFirst ? 'resetAfterFin' : 'reset',
+          message: closedWhole ? 'resetAfterClose' : finFirst ? 'resetAfterFin' : discarded ? 'discarded' : 'reset',
           data: {
             server: conn.serverName,
             status: answered.status !== null ? String(answered.status) : 'a response',
             when: ` ${UNREAD_WORDS[unread]}`,
+            windowBefore: String(s.window),
+            windowAtReset: String(s.rstWindow),
           },
           evidence: {
             resetBy: 'server',
@@ -186,6 +233,8 @@ export const rstOnClose: DetectorDefinition = {
             finBeforeReset: finFirst,
             // Its socket was closed whole at that FIN: the RST answered the bytes that came after it.
             closedBeforeBody: closedWhole,
+            // Only where the window told it: what the server last advertised, and its RST (bytes).
+            ...(discarded ? { windowBeforeReset: s.window, windowAtReset: s.rstWindow } : {}),
           },
           frames: [
             answered.responseFrame ?? 0,
@@ -216,6 +265,7 @@ export const rstOnClose: DetectorDefinition = {
           const statuses = [...agg.statuses].map(([st, k]) => `${k}× ${st}`).join(', ');
           const pipelined = agg.kinds.has('pipelined-requests');
           const early = agg.kinds.has('request-body-incomplete') || agg.kinds.has('response-before-request-end');
+          const discarded = agg.kinds.has('discarded-at-close');
           const whole = agg.closedWhole;
           const unreadAtClose = n - whole;
           ctx.diagnose({
@@ -237,7 +287,11 @@ export const rstOnClose: DetectorDefinition = {
                   'as Go\'s net/http does half a second after an early answer to an upload, and Node\'s http server at once)'
                 : '') +
               (early && unreadAtClose > 0 ? ' — it answered uploads before reading their whole body' : '') +
-              (pipelined ? (early ? ', and' : ' —') + ' it ended connections with pipelined requests already received' : '') +
+              (discarded
+                ? `${early ? ', and' : ' —'} it answered requests that had arrived whole without reading all of them: its RST advertised a wider receive window ` +
+                  'than its last segment, the room its close freed by discarding them (a socket reset on purpose with SO_LINGER 0 and nothing unread keeps its window)'
+                : '') +
+              (pipelined ? (early || discarded ? ', and' : ' —') + ' it ended connections with pipelined requests already received' : '') +
               ". A RST makes the client's kernel drop data the client has not read yet, so the client may see " +
               '"connection reset by peer" instead of the response that was sent.',
             remedy:
