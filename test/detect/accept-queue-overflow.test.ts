@@ -422,3 +422,23 @@ const CORPUS = path.resolve(__dirname, '../../../shared/corpus/public');
     expect(ofKind(await analyzeFiles([path.join(CORPUS, name)], { detectors: only }), KIND)).toEqual([]);
   });
 });
+
+// tcp_abort_on_overflow = 1 behind a deferred-accept listener: the kernel resets the first data of one
+// connection and the ACK of a repeated SYN-ACK of another, both found (was reset-before-response and nothing).
+const ABORT_SAMPLE = path.join(SAMPLES_DIR, 'accept-queue-abort-on-overflow.pcap');
+(fs.existsSync(ABORT_SAMPLE) ? describe : describe.skip)('accept-queue-overflow on accept-queue-abort-on-overflow', () => {
+  test('both resets, each answering the segment that would have completed its connection, and nothing else', async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'accept-queue-abort-on-overflow.meta.json'), 'utf8')) as SampleMeta & {
+      measured: Record<string, { rstFrame: number; synAcks: number }>;
+    };
+    const r = await analyzeFiles([ABORT_SAMPLE]);
+    const findings = ofKind(r, KIND);
+    expect(findings.map((f) => f.client).sort()).toEqual(Object.keys(meta.measured).sort());
+    for (const f of findings) {
+      const m = meta.measured[f.client!];
+      expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', resetAnswers: m.synAcks === 2 ? 'repeat-ack' : 'data', outcome: 'reset-by-server' });
+      expect(f.frames).toContain(m.rstFrame);
+    }
+    expect(r.anomalies.filter((f) => f.kind !== KIND)).toEqual([]);
+  });
+});
