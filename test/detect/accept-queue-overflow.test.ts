@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { acceptQueueOverflow } from '../../src/detect/detectors/accept-queue-overflow';
+import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
 import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
@@ -60,6 +61,16 @@ class Script {
   /** The kernel's RST answering a segment with no socket behind it: RST alone, seq = the segment's ACK number. */
   serverRst(ts: number): this {
     return this.seg(ts, 's', TCP_RST, S_ISN + 1, 0);
+  }
+
+  /** The kernel's RST for a segment that acknowledged the server's FIN too (seq one past the FIN). */
+  serverRstAfterFin(ts: number): this {
+    return this.seg(ts, 's', TCP_RST, S_ISN + 2, 0);
+  }
+
+  /** The request, acknowledging a server FIN the capture did not show. */
+  requestAckingFin(ts: number): this {
+    return this.seg(ts, 'c', TCP_ACK | TCP_PSH, C_ISN + 1, S_ISN + 2, REQUEST);
   }
 
   /** A RST with the ACK flag, acknowledging the client's request: an application's abort. */
@@ -257,6 +268,42 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', outcome: 'reset-by-server' });
   });
 
+  // tcp_abort_on_overflow = 1 with the pure ACK lost: the client's first data, long after the
+  // handshake, completes it and the listener answers it with a RST (blind s1d).
+  test('a RST without ACK at once after first data sent long after the handshake: the listener refusing it', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.8).serverRst(0.80002);
+    const r = cap.analyze([acceptQueueOverflow, resetBeforeResponse]);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', resetAnswers: 'data', outcome: 'reset-by-server' });
+    expect(f.summary).toContain('at once after its first data');
+    // Not a socket closed before the request came (a reload or a restart).
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  // The ACK dropped, the SYN-ACK repeated, the client's second ACK reset (blind s1g).
+  test('a RST without ACK answering the ACK of a repeated SYN-ACK: the listener refusing it', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().synAck(1).dupAck(1.0001, 0).serverRst(1.00012);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', resetAnswers: 'repeat-ack', synAckRepeats: 1 });
+    expect(f.summary).toContain('its ACK of the repeated SYN-ACK');
+  });
+
+  test('silent: a RST without ACK to data that acknowledged a FIN the capture missed (a socket closed before the request)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().requestAckingFin(0.8).serverRstAfterFin(0.80002);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a RST long after the client\'s first data (not an answer to it)', () => {
+    const cap = new Capture();
+    new Script(cap).handshake().request(0.8).serverRst(5.8);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('silent: a RST long after the handshake of an unused connection (a header or idle timeout)', () => {
     const cap = new Capture();
     new Script(cap).handshake().serverRst(10.2);
@@ -273,6 +320,34 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     const cap = new Capture();
     new Script(cap).handshake().clientFin(0.25).serverRst(0.2501);
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('a request resent once: "1 retransmission"; without RST or SYN-ACK repeat, SYN cookies are named beside the sysctl', () => {
+    const cap = new Capture();
+    new Script(cap, 41000).handshake().request(0.3).request(0.5).serverAcks(0.5001).response(0.6);
+    for (const t of [0.1, 1.1]) cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41002, dport: 80, seq: 7, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    const [f] = ofKind(r, KIND);
+    expect(f.summary).toContain('only after 1 retransmission,');
+    const d = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d[0].explanation).toContain('or a handshake answered with a SYN cookie');
+    expect(d[0].explanation).not.toContain('(net.ipv4.tcp_abort_on_overflow = 0)');
+    expect(d[0].remedy).toContain('TcpExtSyncookiesRecv');
+  });
+
+  // The once-resent requests are judged against syn-unanswered's findings: syn-unanswered's own
+  // diagnosis, worded after them, must count them too (blind s1h: 5 against 2).
+  test('syn-unanswered cites as many overflows as accept-queue-overflow diagnoses', () => {
+    const cap = new Capture();
+    new Script(cap, 41000).handshake().request(0.3).request(0.5).serverAcks(0.5001).response(0.6);
+    new Script(cap, 41001).handshake().request(0.3).request(0.5).serverAcks(0.5001).response(0.6);
+    new Script(cap, 41003).handshake().request(0.3).request(0.5).request(0.9).serverAcks(0.9001).response(1.0);
+    for (const t of [0.1, 1.1]) cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41002, dport: 80, seq: 7, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    const d = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d[0].count).toBe(3);
+    const syn = r.diagnoses.filter((x) => x.kind === 'syn-unanswered');
+    expect(syn[0].explanation).toContain('On the same listener 3 connections had the final handshake ACK dropped');
   });
 
   test('diagnosis per listener, citing the SYNs it dropped once the queue was full', () => {
@@ -345,5 +420,25 @@ const CORPUS = path.resolve(__dirname, '../../../shared/corpus/public');
     'suricata-verify/http-missing-protocol.pcap',
   ])('silent on %s', async (name) => {
     expect(ofKind(await analyzeFiles([path.join(CORPUS, name)], { detectors: only }), KIND)).toEqual([]);
+  });
+});
+
+// tcp_abort_on_overflow = 1 behind a deferred-accept listener: the kernel resets the first data of one
+// connection and the ACK of a repeated SYN-ACK of another, both found (was reset-before-response and nothing).
+const ABORT_SAMPLE = path.join(SAMPLES_DIR, 'accept-queue-abort-on-overflow.pcap');
+(fs.existsSync(ABORT_SAMPLE) ? describe : describe.skip)('accept-queue-overflow on accept-queue-abort-on-overflow', () => {
+  test('both resets, each answering the segment that would have completed its connection, and nothing else', async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'accept-queue-abort-on-overflow.meta.json'), 'utf8')) as SampleMeta & {
+      measured: Record<string, { rstFrame: number; synAcks: number }>;
+    };
+    const r = await analyzeFiles([ABORT_SAMPLE]);
+    const findings = ofKind(r, KIND);
+    expect(findings.map((f) => f.client).sort()).toEqual(Object.keys(meta.measured).sort());
+    for (const f of findings) {
+      const m = meta.measured[f.client!];
+      expect(f.evidence).toMatchObject({ signal: 'reset-after-handshake', resetAnswers: m.synAcks === 2 ? 'repeat-ack' : 'data', outcome: 'reset-by-server' });
+      expect(f.frames).toContain(m.rstFrame);
+    }
+    expect(r.anomalies.filter((f) => f.kind !== KIND)).toEqual([]);
   });
 });

@@ -37,6 +37,21 @@ const DUPLICATE_COPY_WINDOW = 0.2;
 const ANSWER_ROUND_TRIPS = 2;
 const MIN_ANSWER_WINDOW = 0.2;
 
+/**
+ * How syn-unanswered has accept-queue-overflow report its once-resent requests before it words its
+ * own diagnosis: those are judged against syn-unanswered's findings (CORROBORATION_WINDOW), and the
+ * count syn-unanswered cites must be the one accept-queue-overflow's diagnosis gives. Settling
+ * twice reports nothing twice.
+ */
+export interface OverflowSingles {
+  settle: () => void;
+}
+
+/** The one OverflowSingles of an analysis (`ctx.shared`); settle does nothing unless accept-queue-overflow runs. */
+export function sharedOverflowSingles(ctx: Pick<DetectContext, 'shared'>): OverflowSingles {
+  return ctx.shared('accept-queue-overflow.singles', (): OverflowSingles => ({ settle: () => undefined }));
+}
+
 type Outcome = 'accepted-later' | 'reset-by-server' | 'client-gave-up' | 'unresolved-at-capture-end' | 'released-unresolved';
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
@@ -61,10 +76,11 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
  * room in the queue and is ACKed - the `data-acked-late` signal. The same happens without cookies
  * when the client's retransmission comes before the server's SYN-ACK timer (1 s).
  *
- * With net.ipv4.tcp_abort_on_overflow = 1 the kernel answers that final ACK with a RST instead:
- * the server resets a connection it never sent a byte on, right after the handshake and before
- * the client's first data (see resetAnswersHandshake). An idle or header timeout resets seconds
- * later, not in answer to the client's ACK.
+ * With net.ipv4.tcp_abort_on_overflow = 1 the kernel answers that final ACK (or the first data,
+ * or the ACK of a repeated SYN-ACK, whichever would have completed the connection) with a RST
+ * instead: the server resets, at once, a connection it never sent a byte on (see resetAnswer). An
+ * idle or header timeout resets seconds later, not in answer to a client segment. A SYN-cookie
+ * handshake is never reset that way: the cookie path drops the ACK silently.
  */
 export const acceptQueueOverflow: DetectorDefinition = {
   id: 'accept-queue-overflow',
@@ -77,8 +93,9 @@ export const acceptQueueOverflow: DetectorDefinition = {
     messages: {
       repeated: '{server} retransmitted its SYN-ACK {repeats}× after {client} ACKed it{data}: its accept queue was full',
       unacked: '{server} never ACKed the {bytes} bytes {client} sent after the handshake ({retransmissions} retransmissions): its accept queue was likely full',
-      late: "{server} ACKed the first {bytes} bytes {client} sent after the handshake only after {retransmissions} retransmissions, having sent nothing: its accept queue was likely full (the listener drops a new connection's data until it accepts it)",
+      late: "{server} ACKed the first {bytes} bytes {client} sent after the handshake only after {retransmissions}, having sent nothing: its accept queue was likely full (the listener drops a new connection's data until it accepts it)",
       reset: '{server} reset the connection from {client} {after} after the handshake completed, before any data: its accept queue was likely full (tcp_abort_on_overflow = 1)',
+      resetAnswer: "{server} reset the connection from {client} {after} after {answered}, having sent nothing but its SYN-ACK: its kernel refused a connection its full accept queue could not take (tcp_abort_on_overflow = 1)",
     },
   },
   create(ctx: DetectContext) {
@@ -89,6 +106,21 @@ export const acceptQueueOverflow: DetectorDefinition = {
     // resent at the retransmission timer looks the same, and is the likelier.
     const lossy = (d: { from: number; to: number; clientHost: string; serverHost: string }): boolean =>
       pathLoss.around(d.clientHost, d.serverHost, d.from - PATH_LOSS_NEAR, d.to + PATH_LOSS_NEAR) >= PATH_LOSS_EVIDENCE;
+    /**
+     * A single ignored retransmission is the listener's doing only beside its other drops then: SYNs
+     * answered late on a lossy path (syn-unanswered at info) are the path's, and vouch for nothing.
+     * Run once syn-unanswered has reported (from its onFinish, see OverflowSingles, or from this one's).
+     */
+    const settleSingles = (): void => {
+      const dropsNear = (server: string, from: number, to: number): boolean =>
+        ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
+        ctx.findings('syn-unanswered').some((f) => f.server === server && f.severity !== 'info' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
+      // Judged against the drops found so far, before any single is reported: singles do not vouch for each other.
+      const corroborated = singles.filter((single) => !lossy(single) && dropsNear(single.finding.server, single.from, single.to));
+      for (const single of corroborated) ctx.report(single.finding);
+      singles.length = 0;
+    };
+    sharedOverflowSingles(ctx).settle = settleSingles;
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         pathLoss.note(conn);
@@ -102,7 +134,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
         const clientSentData = c.payloadBytes > 0;
         // Neither signal is possible (no repeated SYN-ACK, no unacknowledged data): the common case,
         // decided before anything is allocated for it.
-        const resetAtHandshake = resetAnswersHandshake(conn, dataAcked);
+        const answered = resetAnswer(conn, dataAcked);
+        const resetAtHandshake = answered !== null;
         // Retransmissions of the client's data before the server acknowledged any of it: the listener
         // dropping it (the request is acked later, or never).
         const earlyRetransmissions = c.retransmissionsBeforePeerAck;
@@ -173,7 +206,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
             flowId: conn.id, client: conn.clientName, server: conn.serverName,
             ts: c.firstDataTs,
             message: 'late',
-            data: { server: conn.serverName, client: conn.clientName, bytes: c.firstDataBytes, retransmissions: earlyRetransmissions },
+            data: { server: conn.serverName, client: conn.clientName, bytes: c.firstDataBytes, retransmissions: retransmissionsText(earlyRetransmissions) },
             evidence,
             frames,
           };
@@ -184,12 +217,18 @@ export const acceptQueueOverflow: DetectorDefinition = {
             if (!lossy(candidate)) ctx.report(finding);
           } else if (singles.length < MAX_SINGLES) singles.push(candidate);
         } else if (!unacked) {
+          // Answering the handshake ACK: worded as before; answering a later segment: named.
+          const sinceAnswered = s.rstTs - (answered === 'data' ? s.peerDataBeforeCloseTs : answered === 'repeat-ack' ? c.lastTs : conn.handshakeAckTs);
           ctx.report({
             flowId: conn.id, client: conn.clientName, server: conn.serverName,
             ts: s.rstTs,
-            message: 'reset',
-            data: { server: conn.serverName, client: conn.clientName, after: s.rstTs - conn.handshakeAckTs < 0.001 ? 'at once' : `${ms(s.rstTs - conn.handshakeAckTs)} s` },
-            evidence: { ...evidence, resetAfterHandshake: ms(s.rstTs - conn.handshakeAckTs) },
+            message: answered === 'handshake-ack' ? 'reset' : 'resetAnswer',
+            data: {
+              server: conn.serverName, client: conn.clientName,
+              after: sinceAnswered < 0.001 ? 'at once' : `${ms(sinceAnswered)} s`,
+              answered: answered === 'data' ? 'its first data' : 'its ACK of the repeated SYN-ACK',
+            },
+            evidence: { ...evidence, resetAfterHandshake: ms(s.rstTs - conn.handshakeAckTs), resetAnswers: answered },
             frames: [...frames, s.rstFrame],
           });
         } else {
@@ -205,15 +244,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
       },
 
       onFinish(): void {
-        // A single ignored retransmission is the listener's doing only beside its other drops then: SYNs
-        // answered late on a lossy path (syn-unanswered at info) are the path's, and vouch for nothing.
-        const dropsNear = (server: string, from: number, to: number): boolean =>
-          ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
-          ctx.findings('syn-unanswered').some((f) => f.server === server && f.severity !== 'info' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
-        // Judged against the drops found so far, before any single is reported: singles do not vouch for each other.
-        const corroborated = singles.filter((single) => !lossy(single) && dropsNear(single.finding.server, single.from, single.to));
-        for (const single of corroborated) ctx.report(single.finding);
-        singles.length = 0;
+        settleSingles();
         const byServer = new Map<string, Array<{ id: string; outcome: string; signal: string }>>();
         for (const f of ctx.findings('accept-queue-overflow')) {
           const list = byServer.get(f.server) ?? [];
@@ -242,11 +273,14 @@ export const acceptQueueOverflow: DetectorDefinition = {
               signalText(items) +
               ` (${outcomeText}). ` +
               (onlyReset
-                ? "A Linux listener whose accept queue is full answers the handshake's last ACK with a RST when " +
+                ? "A Linux listener whose accept queue is full answers the handshake's last ACK (or the first data that carries it) with a RST when " +
                   'net.ipv4.tcp_abort_on_overflow = 1 (and drops it, leaving the connection half-open, when it is 0)'
-                : "A Linux listener whose accept queue is full drops the handshake's last ACK " +
-                  '(net.ipv4.tcp_abort_on_overflow = 0) and then the data, leaving the connection half-open' +
-                  (resets > 0 ? ` (or, with net.ipv4.tcp_abort_on_overflow = 1, resets it at once: ${resets} here)` : '')) +
+                : "A Linux listener whose accept queue is full drops the handshake's last ACK and then the data, leaving the connection half-open " +
+                  // A repeated SYN-ACK proves a queued handshake (a cookie keeps nothing to repeat); ignored data alone does not.
+                  (items.every((i) => i.signal === 'synack-repeated-after-ack' || i.signal === 'reset-after-handshake')
+                    ? '(net.ipv4.tcp_abort_on_overflow = 0)'
+                    : '(no RST: net.ipv4.tcp_abort_on_overflow = 0, or a handshake answered with a SYN cookie, which the kernel never resets)') +
+                  (resets > 0 ? `; with net.ipv4.tcp_abort_on_overflow = 1 it resets a queued handshake at once instead (${resets} here)` : '')) +
               ': the application is not calling accept() fast enough (blocked event loop, too few workers, a backlog too small for bursts).' +
               (drops > 0 ? ` ${drops} other attempt${drops === 1 ? '' : 's'} to it had SYNs go unanswered (syn-unanswered): a full accept queue drops new SYNs too.` : '') +
               (onlyUnacked ? ' Without SYN-ACK repeats, a path dropping data after the handshake (MTU black hole, stateful firewall) would look the same.' : '') +
@@ -255,8 +289,13 @@ export const acceptQueueOverflow: DetectorDefinition = {
               `On ${hostOf(server)}: confirm with \`nstat -az TcpExtListenOverflows\` (growing) and \`ss -ltn 'sport = :${port}'\` ` +
               '(Recv-Q at the Send-Q backlog). Make the application accept faster — unblock its event loop or accept thread, ' +
               'add workers — and raise its listen() backlog together with net.core.somaxconn (the kernel caps the backlog ' +
-              'at it). net.ipv4.tcp_abort_on_overflow = 1 would make clients fail fast with a RST instead of hanging, but also ' +
-              'resets connections during short bursts that would otherwise recover: fix the accept rate first.',
+              'at it). ' +
+              (onlyReset
+                ? 'net.ipv4.tcp_abort_on_overflow = 1 (set here) makes clients fail at once during short bursts that would otherwise ' +
+                  'recover; 0 lets them wait for room instead: fix the accept rate first.'
+                : 'net.ipv4.tcp_abort_on_overflow = 1 makes clients fail fast with a RST instead of hanging, but only for handshakes ' +
+                  'the listener queued (a SYN-cookie handshake is dropped the same: `nstat -az TcpExtSyncookiesRecv` counts them), and ' +
+                  'it also resets connections during short bursts that would otherwise recover: fix the accept rate first.'),
             anomalyIds: items.map((i) => i.id),
           });
         }
@@ -266,30 +305,45 @@ export const acceptQueueOverflow: DetectorDefinition = {
 };
 
 /**
- * Whether the server's RST answers the client's handshake ACK: the server sent nothing, did not
- * FIN, the client had sent no data and had not closed, and the RST came within
- * ANSWER_ROUND_TRIPS handshake round trips of that ACK.
+ * The client segment the server's RST answers when it is the listener refusing a connection its
+ * full accept queue could not take (net.ipv4.tcp_abort_on_overflow = 1), or null. The kernel
+ * resets the segment that would have completed the connection - the handshake's ACK, the ACK of
+ * a repeated SYN-ACK (the first ACK having been dropped), or the client's first data, which
+ * carries the ACK too - at once, before any socket exists for it: so the server had sent nothing
+ * but SYN-ACKs, acknowledged none of the client's bytes, did not FIN, and the RST comes within
+ * ANSWER_ROUND_TRIPS handshake round trips of the client's latest segment before it. A timer-driven
+ * reset (an idle or header timeout) comes seconds after the client's last segment instead.
  *
- * A RST after client data is left out although the kernel resets that way too when the data
- * follows the ACK closely (a capture on the client's side shows ACK, data, RST): an application
- * that reads a request and aborts the connection at once (SO_LINGER 0) within the delayed-ACK
- * time looks the same on these fields. Only the RST's flags tell them apart — the listener's
- * reset to an ACK carries no ACK bit, an established socket's abort does — and the flow stage
- * does not keep them.
+ * A RST after client data must also lack the ACK flag (it answers a segment for which no socket
+ * was created: RST alone, seq = the segment's ACK number): an application that read the request
+ * and aborted (SO_LINGER 0) sends RST+ACK. And the client must have acknowledged nothing past the
+ * SYN-ACK, the RST not being one past the server's data (Endpoint.finUnseen): a socket that was
+ * accepted and closed (a restart, its FIN not in the capture) resets late data the same way, but
+ * its FIN took a sequence number the client acknowledges or the RST shows.
  */
-function resetAnswersHandshake(conn: AnalyzedConnection, dataAcked: boolean): boolean {
+function resetAnswer(conn: AnalyzedConnection, dataAcked: boolean): 'handshake-ack' | 'repeat-ack' | 'data' | null {
   const c = conn.client;
   const s = conn.server;
-  if (s.rstTs < 0 || conn.handshakeAckTs < 0 || s.rstTs < conn.handshakeAckTs) return false;
-  if (dataAcked || s.payloadBytes > 0 || s.finTs >= 0) return false;
-  if ((c.finTs >= 0 && c.finTs <= s.rstTs) || (c.rstTs >= 0 && c.rstTs <= s.rstTs)) return false;
-  // Client data before the RST: on a client-side capture the client's first bytes leave before the
-  // listener's reset arrives. The kernel resets a segment for a connection it never accepted
-  // without the ACK flag (it answers the handshake's ACK, taking its sequence number from it); an
-  // application that read the data and aborted sends RST+ACK. Only the former is this signal.
-  if (c.firstDataTs >= 0 && c.firstDataTs <= s.rstTs && s.rstHasAck) return false;
+  const rst = s.rstTs;
+  if (rst < 0 || conn.handshakeAckTs < 0 || rst < conn.handshakeAckTs) return null;
+  if (dataAcked || s.payloadBytes > 0 || s.finTs >= 0 || s.finUnseen) return null;
+  if ((c.finTs >= 0 && c.finTs <= rst) || (c.rstTs >= 0 && c.rstTs <= rst)) return null;
+  const dataBefore = c.firstDataTs >= 0 && c.firstDataTs <= rst;
+  if (dataBefore && (s.rstHasAck || !c.hasAck || c.highestAck !== seqAdd(s.isn, 1))) return null;
+  // The client's latest segment before the RST: its last one, unless it sent more after the RST
+  // crossed it (then its last data before the RST, or the handshake ACK).
+  let answered = conn.handshakeAckTs;
+  let what: 'handshake-ack' | 'repeat-ack' | 'data' = 'handshake-ack';
+  if (dataBefore && s.peerDataBeforeCloseTs > answered) {
+    answered = s.peerDataBeforeCloseTs;
+    what = 'data';
+  }
+  if (c.lastTs <= rst && c.lastTs > answered) {
+    answered = c.lastTs;
+    if (!dataBefore && conn.synAckRepeatsAfterAck > 0) what = 'repeat-ack';
+  }
   const roundTrip = c.synTimes.length > 0 ? Math.max(0, conn.handshakeAckTs - c.synTimes[c.synTimes.length - 1]) : 0;
-  return s.rstTs - conn.handshakeAckTs <= Math.max(ANSWER_ROUND_TRIPS * roundTrip, MIN_ANSWER_WINDOW);
+  return rst - answered <= Math.max(ANSWER_ROUND_TRIPS * roundTrip, MIN_ANSWER_WINDOW) ? what : null;
 }
 
 const SIGNAL_WORDS: Record<string, string> = {
@@ -298,8 +352,13 @@ const SIGNAL_WORDS: Record<string, string> = {
     "the server ignored the client's first data (retransmitted without an ACK) and ACKed it only later, without re-sending its SYN-ACK " +
     "(a SYN-cookie handshake keeps no state to re-send, and a client retransmitting before the server's 1 s SYN-ACK timer shows none either)",
   'data-not-acked': "the server never acknowledged the client's data (retransmitted without an ACK)",
-  'reset-after-handshake': 'the server reset the connection right after the handshake, before any data',
+  'reset-after-handshake': "the server reset the connection at once in answer to the client's handshake ACK (or first data), having sent nothing but its SYN-ACK",
 };
+
+/** "1 retransmission", "2 retransmissions". */
+function retransmissionsText(n: number): string {
+  return `${n} retransmission${n === 1 ? '' : 's'}`;
+}
 
 /** What the server did, per signal seen, with counts when the signals are mixed. */
 function signalText(items: ReadonlyArray<{ signal: string }>): string {

@@ -536,7 +536,10 @@ export const resetBeforeResponse: DetectorDefinition = {
         if (ctx.reportedOn('keepalive-race', conn.id)) return;
         // A reset in the server's name from a middlebox that forgot the connection (another IP TTL).
         if (ctx.reportedOn('middlebox-idle-timeout', conn.id)) return;
+        // The listener refused the connection as its first data arrived (a full accept queue with
+        // tcp_abort_on_overflow = 1): no socket was ever closed, accept-queue-overflow (run first) said so.
         const requestAcked = peerAckedAll(conn.client, s);
+        if (!requestAcked && !s.rstHasAck && ctx.reportedOn('accept-queue-overflow', conn.id)) return;
         const resetAcked = peerResetAfterReceivingAll(conn.client, s);
         hold({
           flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: s.rstTs, rstFrame: s.rstFrame,

@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
+import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 
@@ -350,6 +351,9 @@ export const synUnanswered: DetectorDefinition = {
           report(a);
         }
         pending.length = 0;
+        // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
+        // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
+        sharedOverflowSingles(ctx).settle();
         diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null);
       },
     };
