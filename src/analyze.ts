@@ -381,6 +381,8 @@ export class Analyzer {
   /** Records facts about an input file once it has been read. */
   addFile(info: CaptureFileInfo): void {
     this.files.push({ ...info, name: info.name === '-' ? '-' : path.basename(info.name) });
+    // Before finish: the detectors' end-of-capture judgements weigh what the capture dropped.
+    if (info.droppedByCapture !== null && info.droppedByCapture > 0) this.engine.noteRecordedDrops(info.droppedByCapture);
   }
 
   /** Advances the capture clock with no packet (live capture: time passes on a quiet link). */

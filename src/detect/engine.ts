@@ -47,6 +47,12 @@ export class DetectionEngine {
 
   /** Findings of hidden kinds: kept for the detectors' cross-references, never in the results. */
   private hiddenKept = 0;
+  /**
+   * Data bytes the capture lost on connections ended so far, and packets the capturing tool
+   * recorded as dropped (see DetectContext.captureLossKnown).
+   */
+  private captureLostBytes = 0;
+  private recordedDrops = 0;
 
   constructor(
     detectors: readonly DetectorDefinition[],
@@ -138,6 +144,7 @@ export class DetectionEngine {
         }
         return this.services.get(name) as T;
       },
+      captureLossKnown: (): boolean => this.captureLostBytes > 0 || this.recordedDrops > 0,
     };
   }
 
@@ -163,7 +170,13 @@ export class DetectionEngine {
     for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], exchange, conn);
   }
 
+  /** Packets the capturing tool recorded as dropped in a file read (CaptureFileInfo.droppedByCapture). */
+  noteRecordedDrops(packets: number): void {
+    this.recordedDrops += packets;
+  }
+
   onConnectionEnd(conn: AnalyzedConnection): void {
+    this.captureLostBytes += conn.client.captureLostBytes + conn.server.captureLostBytes;
     const handlers = this.endHandlers;
     const owners = this.endOwners;
     for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], conn);

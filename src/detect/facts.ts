@@ -145,3 +145,34 @@ export function closeMayBeAnnounced<T>(ex: HttpExchange, conn: Connection<T>): b
   const by = closeTs >= 0 ? closeTs : conn.lastTs;
   return by - ex.responseEnd < ANNOUNCED_CLOSE_WITHIN;
 }
+
+/**
+ * Why a finding whose evidence is an absence (no response, no window update, no close, no answer
+ * before a resend) cannot vouch for it: the capture lost packets of that connection, it began
+ * mid-stream (the handshake and what came before were not captured, so requests and responses may
+ * pair one off), or it lost packets elsewhere, which a connection that merely went silent may be
+ * part of. Such a finding is lowered to info and says so (evidence `uncertain`, `captureLoss`).
+ */
+export type CaptureLossScope = 'connection' | 'mid-stream' | 'capture';
+
+/** Whether the capture lost data bytes of `conn` either way (acknowledged by the receiver, never seen). */
+export function captureLostOn<T>(conn: Connection<T>): boolean {
+  return conn.client.captureLostBytes + conn.server.captureLostBytes > 0;
+}
+
+/**
+ * Whether `conn` began before the capture (its client's SYN not seen): what came first is unseen,
+ * and a response the capture missed shifts every later pairing.
+ */
+export function startedMidStream<T>(conn: Connection<T>): boolean {
+  return conn.client.synCount === 0 && conn.server.synAckCount === 0;
+}
+
+/** The words a lowered finding adds (see CaptureLossScope); `which`: the connection meant. */
+export function captureLossNote(scope: CaptureLossScope, which = 'this connection'): string {
+  return scope === 'connection'
+    ? `uncertain: the capture lost packets of ${which}, so what it did not see there may be the capture's loss, not the peers'`
+    : scope === 'mid-stream'
+      ? `uncertain: the capture began in the middle of ${which} and lost packets, so a response may have been paired with the request before it`
+      : "uncertain: the capture lost packets, so this silence may be the capture's, not the peers'";
+}

@@ -244,3 +244,25 @@ describe('load-shaped synthetic traffic', () => {
     expect(snaplenFramingWarning(r.stats)).toBeNull();
   });
 });
+
+describe('healthy ab load captured twice at once: tcpdump -B 32 (stopped for a burst) and whole (capture-drops-tcpdump-twice.sh)', () => {
+  test('the small capture: what went silent after its request is a note, uncertain (the capture lost packets); nothing above info', async () => {
+    const r = await analyzeSample('capture-drops-tcpdump-b32');
+    expect(r.stats.captureLoss.bytes).toBeGreaterThan(0);
+    const unanswered = ofKind(r, 'unanswered-request');
+    expect(unanswered.length).toBeGreaterThan(0);
+    for (const f of unanswered) {
+      expect(f.severity).toBe('info');
+      expect(f.evidence).toMatchObject({ open: true, uncertain: true, captureLoss: 'capture' });
+      expect(Number(f.evidence.waitSeconds)).toBeGreaterThan(30); // a warning by age alone
+    }
+    expect(r.anomalies.filter((f) => f.severity !== 'info')).toEqual([]);
+    expect(r.diagnoses.filter((d) => d.severity !== 'info')).toEqual([]);
+  });
+
+  test('the whole capture of the same traffic: silent', async () => {
+    const r = await analyzeSample('capture-drops-tcpdump-whole');
+    expect(r.stats.captureLoss.bytes).toBe(0);
+    expect(r.anomalies).toEqual([]);
+  });
+});

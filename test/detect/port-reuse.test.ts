@@ -1,6 +1,6 @@
 import { portReuse } from '../../src/detect/detectors/port-reuse';
 import { analyzeSample, listSamples } from '../samples';
-import { Capture, get, ofKind } from './reuse-kit';
+import { Capture, get, ofKind, ok } from './reuse-kit';
 import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 
 const KIND = 'port-reuse';
@@ -42,6 +42,41 @@ describe('port-reuse: synthetic connections', () => {
     expect(f.severity).toBe('warning');
     expect(f.evidence).toMatchObject({ previousClosed: false, previousClosedBy: null, timeWaitHeldBy: null });
     expect(f.summary).toContain('still open');
+  });
+
+  test('still open in a capture that lost packets (of that connection, or of another before): info, uncertain (its FIN may be what was lost)', () => {
+    const build = (lossOn: 'previous' | 'other' | 'none') => {
+      const cap = new Capture();
+      const lossy = (conn: ReturnType<Capture['connection']>, at: number): void => {
+        conn.send(at, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n' + 'x'.repeat(5));
+        if (lossOn === 'none') conn.send(at + 0.0005, 's', 'x'.repeat(10));
+        else conn.unseen('s', 'x'.repeat(10));
+        conn.response(at + 0.001, 'x'.repeat(5));
+      };
+      if (lossOn === 'other') {
+        const other = cap.connection({ cport: 39000 }).handshake(0).request(0.001, get('/o'));
+        lossy(other, 0.002);
+        other.close(0.01, 'c'); // ended, its loss measured, before the reuse
+      }
+      const a = cap.connection({ cport: 40000, isn: 1000 }).handshake(0.5).request(0.501, get('/a'));
+      if (lossOn === 'previous') lossy(a, 0.502);
+      else a.response(0.502, ok());
+      // After the other connection's close has lingered out of the table (closedLinger, 5 s).
+      cap.connection({ cport: 40000, isn: 900_000 }).handshake(10).exchange(10.001);
+      return ofKind(cap.analyze(only), KIND);
+    };
+    for (const [lossOn, scope] of [['previous', 'connection'], ['other', 'capture']] as const) {
+      const [f, ...rest] = build(lossOn);
+      expect(rest).toEqual([]);
+      expect([lossOn, f.severity]).toEqual([lossOn, 'info']);
+      expect(f.evidence).toMatchObject({ previousClosed: false, uncertain: true, captureLoss: scope });
+      expect(f.summary).toContain('still open');
+      expect(f.summary).toContain('uncertain: the capture lost packets');
+    }
+    // The near miss: nothing lost, a warning.
+    const [g] = build('none');
+    expect(g.severity).toBe('warning');
+    expect(g.evidence.uncertain).toBeUndefined();
   });
 
   describe('stays silent', () => {

@@ -515,3 +515,49 @@ describe('sample retried-request-giveup-loops: loops that give up at their timeo
     expect(resent.map((d) => d.explanation.match(/\(GET [^)]*\)/)?.[0])).toEqual(['(GET /slow?c=resend)']);
   });
 });
+
+describe('retried-request: a failure the capture may have made (lost packets)', () => {
+  /** A connection whose first response lost 10 body bytes in the capture (the client ACKed them), then a POST unanswered until the client closed. */
+  function lossyThenUnanswered(cap: Capture, lose: boolean): Conn {
+    const c = cap.connection();
+    c.handshake(0).request(0.001, get('/a'));
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n';
+    c.send(0.002, 's', head + 'x'.repeat(5));
+    if (lose) c.unseen('s', 'x'.repeat(10));
+    else c.send(0.0025, 's', 'x'.repeat(10));
+    c.response(0.003, 'x'.repeat(5));
+    c.request(0.01, post('/orders', '{"n":1}'));
+    c.close(0.5, 'c');
+    cap.connection().handshake(0.52).exchange(0.5202, post('/orders', '{"n":1}'));
+    return c;
+  }
+
+  test('a POST retried after a failure on a connection whose packets the capture lost: info, uncertain; seen whole, a warning', () => {
+    const lossy = new Capture();
+    const failed = lossyThenUnanswered(lossy, true);
+    const [f, ...rest] = ofKind(lossy.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.evidence).toMatchObject({ failedOn: failed.clientName, failure: 'client-closed', uncertain: true, captureLoss: 'connection' });
+    expect(f.summary).toContain('uncertain: the capture lost packets of the failed connection');
+    // The near miss: the same traffic captured whole.
+    const whole = new Capture();
+    lossyThenUnanswered(whole, false);
+    const [g] = ofKind(whole.analyze(only), KIND);
+    expect(g.severity).toBe('warning');
+    expect(g.evidence.uncertain).toBeUndefined();
+  });
+
+  test('a server reset is seen, whatever the capture lost: the retried POST stays a warning', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.001, get('/a'));
+    c.send(0.002, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n' + 'x'.repeat(5)).unseen('s', 'x'.repeat(10)).response(0.003, 'x'.repeat(5));
+    c.request(0.01, post('/orders', '{"n":1}')).rst(0.5, 's');
+    cap.connection().handshake(0.52).exchange(0.5202, post('/orders', '{"n":1}'));
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.severity).toBe('warning');
+    expect(f.evidence).toMatchObject({ failure: 'server-reset' });
+    expect(f.evidence.uncertain).toBeUndefined();
+  });
+});

@@ -177,6 +177,43 @@ describe('unanswered-request on synthetic connections', () => {
     expect(ofKind(build(10).analyze(only, { detect: { openRequestAge: 5 } }), KIND).map((x) => x.severity)).toEqual(['warning']);
   });
 
+  test('still waiting at capture end with no close either side, in a capture that lost packets elsewhere: a note (info), uncertain', () => {
+    const build = (lose: boolean): Capture => {
+      const cap = new Capture();
+      cap.connection().handshake(0).request(0.001, get('/open'));
+      // Another connection whose response lost bytes in the capture (its client ACKed them).
+      const other = cap.connection().handshake(1).request(1.001, get('/'));
+      other.send(1.002, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n' + 'x'.repeat(5));
+      if (lose) other.unseen('s', 'x'.repeat(10));
+      else other.send(1.0025, 's', 'x'.repeat(10));
+      other.response(1.003, 'x'.repeat(5)).close(1.01, 'c');
+      cap.connection().handshake(40).exchange(40.001).close(40.01, 'c'); // moves the capture clock
+      return cap;
+    };
+    const r = build(true).analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.evidence).toMatchObject({ open: true, closedBy: null, uncertain: true, captureLoss: 'capture' });
+    expect(f.summary).toContain("uncertain: the capture lost packets, so this silence may be the capture's");
+    expect(r.diagnoses).toMatchObject([{ kind: KIND, severity: 'info', count: 1 }]);
+    expect(r.diagnoses[0].explanation).toContain('The capture lost packets, though');
+    // The near miss: the same capture, whole: a warning.
+    const [g] = ofKind(build(false).analyze(only), KIND);
+    expect(g.severity).toBe('warning');
+    expect(g.evidence.uncertain).toBeUndefined();
+  });
+
+  test('a request the server closed on unanswered stays a warning in a capture that lost packets elsewhere (the close is seen)', () => {
+    const cap = new Capture();
+    const other = cap.connection().handshake(0).request(0.001, get('/'));
+    other.send(0.002, 's', 'HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n' + 'x'.repeat(5)).unseen('s', 'x'.repeat(10)).response(0.003, 'x'.repeat(5)).close(0.01, 'c');
+    hung(cap, 1, 1.5);
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'client' });
+    expect(f.evidence.uncertain).toBeUndefined();
+  });
+
   test('still waiting at capture end, younger: a note (info) once it waited 1 s and ten times the slowest answer of its server', () => {
     const build = (until: number, answerTakes: number): Capture => {
       const cap = new Capture();

@@ -47,6 +47,13 @@ class Script {
     return this;
   }
 
+  /** A segment the capture dropped: its sender's sequence moves on, nothing is written. */
+  unseen(from: 'c' | 's', payload: string): this {
+    if (from === 'c') this.c += payload.length;
+    else this.s += payload.length;
+    return this;
+  }
+
   /** A Linux zero-window probe: an empty segment at seq = next − 1. */
   probe(ts: number, from: 'c' | 's'): this {
     const c = from === 'c';
@@ -212,5 +219,34 @@ describe('zero-window-stall when the sender gives up during the stall (nginx sen
     expect(d.inferred.senderSendTimeout.value).toBeGreaterThanOrEqual(3);
     expect(d.inferred.senderSendTimeout.value).toBeLessThan(3.1);
     expect(d.explanation).toContain('the message was cut short');
+  });
+});
+
+describe('zero-window-stall: a stall whose end the capture may have lost', () => {
+  /** The client stops reading at 0.1 s; at 1.5 s the window reopens and the rest comes (its first 1000 bytes dropped by the capture, when `lose`). */
+  function build(lose: boolean): AnalysisResult {
+    const cap = new Capture();
+    const s = new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', HEAD + BODY.slice(0, 1000)).window(0.1, 'c', 0);
+    for (const t of [0.3, 0.7]) s.probe(t, 's').window(t + 0.0001, 'c', 0);
+    if (lose) s.unseen('s', BODY.slice(1000, 2000)).send(1.5, 's', BODY.slice(2000)).window(1.5001, 'c', 65535);
+    else s.window(1.5, 'c', 65535).send(1.5001, 's', BODY.slice(1000)).window(1.5002, 'c', 65535);
+    s.fin(1.501, 's').fin(1.5011, 'c');
+    return cap.analyze(only);
+  }
+
+  test('on a connection whose packets the capture lost: info, uncertain (the window update may have come sooner); whole, a warning', () => {
+    const r = build(true);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.evidence).toMatchObject({ receiver: 'client', uncertain: true, captureLoss: 'connection' });
+    expect(f.summary).toContain('the window update may have come sooner');
+    expect(r.diagnoses).toMatchObject([{ kind: KIND, severity: 'info' }]);
+    expect(r.diagnoses[0].explanation).toContain('uncertain: the capture lost packets of that connection');
+    const whole = build(false);
+    const [g] = ofKind(whole, KIND);
+    expect(g.severity).toBe('warning');
+    expect(g.evidence.uncertain).toBeUndefined();
+    expect(whole.diagnoses).toMatchObject([{ kind: KIND, severity: 'warning' }]);
   });
 });

@@ -1,5 +1,6 @@
 import type { DetectorDefinition } from '../detector';
-import { at, ms } from '../facts';
+import { at, captureLossNote, captureLostOn, ms } from '../facts';
+import type { CaptureLossScope } from '../facts';
 import { firstClose } from '../../flow/conn-state';
 
 /**
@@ -9,6 +10,9 @@ import { firstClose } from '../../flow/conn-state';
  * was still open is a warning: one side may still hold it, and the SYN can be answered with an
  * ACK for the old connection (then RST) instead of a SYN-ACK. A reuse shortly after a close hits
  * the TIME_WAIT of the side that closed first, which Linux accepts for a higher ISN or timestamp.
+ * "Still open" means no close was seen: in a capture that dropped packets (on that connection, or
+ * anywhere: a connection that simply went silent shows no gap), its FIN may have been dropped, so
+ * such a reuse is only a note, marked uncertain.
  */
 
 interface Superseded {
@@ -17,6 +21,8 @@ interface Superseded {
   closedBy: 'client' | 'server' | null;
   how: string;
   frame: number;
+  /** Whether the capture lost data bytes of it. */
+  lossy: boolean;
 }
 
 export const portReuse: DetectorDefinition = {
@@ -43,6 +49,7 @@ export const portReuse: DetectorDefinition = {
           closedBy: closed.by,
           how: closed.how,
           frame: conn.lastFrame,
+          lossy: captureLostOn(conn),
         };
       },
       onOpen(conn) {
@@ -57,14 +64,16 @@ export const portReuse: DetectorDefinition = {
             : old.how === 'rst'
               ? `it was reset by the ${old.closedBy} (no TIME_WAIT)`
               : `the ${old.closedBy} closed it first and still holds it in TIME_WAIT`;
+        // Only "still open" rests on an absence (no close seen).
+        const uncertain: CaptureLossScope | null = previous.closed ? null : old?.lossy === true ? 'connection' : ctx.captureLossKnown() ? 'capture' : null;
         ctx.report({
           flowId: conn.id,
           client: conn.clientName,
           server: conn.serverName,
           ts: conn.startTs,
-          message: previous.closed ? 'closed' : 'open',
+          message: previous.closed ? 'closed' : uncertain !== null ? `${portReuse.meta.messages.open}; ${captureLossNote(uncertain)}` : 'open',
           data: { client: conn.clientName, previous: previous.id, gap: ms(gap * 1000), timeWait },
-          severity: previous.closed ? 'info' : 'warning',
+          severity: previous.closed || uncertain !== null ? 'info' : 'warning',
           evidence: {
             previousFlowId: previous.id,
             previousClosed: previous.closed,
@@ -75,6 +84,7 @@ export const portReuse: DetectorDefinition = {
             previousClose: old?.how ?? null,
             timeWaitHeldBy: old !== null && old.how === 'fin' ? old.closedBy : null,
             previousIsn: old?.isn ?? null,
+            ...(uncertain !== null ? { uncertain: true, captureLoss: uncertain } : {}),
           },
           frames: [old?.frame ?? 0, conn.firstFrame],
         });

@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, hostOf, isIdempotent, ms } from '../facts';
+import { at, captureLossNote, captureLostOn, hostOf, isIdempotent, ms, startedMidStream } from '../facts';
+import type { CaptureLossScope } from '../facts';
 import type { Finding } from '../finding';
 import type { HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
@@ -94,6 +95,11 @@ interface PendingFailure {
    * (heldBack) or already known as a step of its client's loop (see continuesLoop).
    */
   previous: PendingFailure | null;
+  /**
+   * Why its failure (no response before the close) may be the capture's: packets of its connection
+   * lost, or a start mid-stream in a capture that lost packets (pairing may be one off). Null: seen whole.
+   */
+  captureLoss: CaptureLossScope | null;
 }
 
 /**
@@ -240,6 +246,7 @@ export const retriedRequest: DetectorDefinition = {
       // FIN, or as its idle timer closed the connection without reading it) never reached the
       // server's application: the retry was the only one to reach it (libcurl replays a POST so by itself).
       const raced = !idempotent && !keyed && failed.raceId !== null;
+      const uncertain = failed.captureLoss;
       const after = retry.ts - failed.failure.at;
       return ctx.report({
         flowId: retry.flowId,
@@ -252,15 +259,16 @@ export const retriedRequest: DetectorDefinition = {
           after: ms(after),
           failedOn: failed.client,
           failure: FAILURE_TEXT[failed.failure.how] + (retry.server !== failed.request.server ? `; a proxy sent it on to another backend, ${retry.server}` : ''),
-          risk: idempotent
+          risk: (idempotent
             ? ''
             : keyed
               ? `; ${retry.method} is not idempotent, but it carried an Idempotency-Key header: the client retried it counting on the server to apply a key only once (Go's Transport retries such requests by itself); that holds only if the server honours the key`
               : raced
                 ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, so this retry was the only one to reach it`
-                : `; ${retry.method} is not idempotent: a blind retry can apply it twice`,
+                : `; ${retry.method} is not idempotent: a blind retry can apply it twice`) +
+            (uncertain !== null ? `; ${captureLossNote(uncertain, 'the failed connection')}: the first attempt may have been answered, and this a new call` : ''),
         },
-        severity: idempotent || keyed || raced ? 'info' : 'warning',
+        severity: idempotent || keyed || raced || uncertain !== null ? 'info' : 'warning',
         evidence: {
           request: `${retry.method} ${retry.uri}`,
           method: retry.method,
@@ -279,6 +287,7 @@ export const retriedRequest: DetectorDefinition = {
           keepaliveRace: failed.raceId,
           // Only when the retry went to another server than the attempt: a proxy moving the request on.
           ...(retry.server !== failed.request.server ? { movedToServer: retry.server } : {}),
+          ...(uncertain !== null ? { uncertain: true, captureLoss: uncertain } : {}),
         },
         frames: [failed.request.frame, failed.failure.frame, retry.frame],
       });
@@ -352,13 +361,15 @@ export const retriedRequest: DetectorDefinition = {
     };
 
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
-    const handleFailure = (request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null, pair: EndpointWords): void => {
+    const handleFailure = (
+      request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null, pair: EndpointWords, captureLoss: CaptureLossScope | null,
+    ): void => {
       const hash = request.hash;
       const held = heldBack.get(request.entry) ?? null;
       const previous = held ?? loopSteps.get(request.entry) ?? null;
       heldBack.delete(request.entry);
       loopSteps.delete(request.entry);
-      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held, previous };
+      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held, previous, captureLoss };
       const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
       if (retry !== null) {
         // This request's next attempt as it came itself: both were a loop's iterations.
@@ -484,11 +495,14 @@ export const retriedRequest: DetectorDefinition = {
         if (list === undefined) return;
         unanswered.delete(conn.id);
         const raceId = raceOn(conn.id);
+        // A failure is an absence (no response before the close) unless the server reset the
+        // request: what the capture may have lost on this connection can hide the response.
+        const lossScope: CaptureLossScope | null = captureLostOn(conn) ? 'connection' : startedMidStream(conn) && ctx.captureLossKnown() ? 'mid-stream' : null;
         for (const u of list) {
           // Its client waited until here (a proxy's copy of it upstream must leave before: see RequestCopies).
           index.settleEnd(u.request.entry, conn.lastTs);
           const failure = failureOf(u.ex, conn);
-          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn);
+          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn, failure.how === 'server-reset' ? null : lossScope);
           else {
             // Held back, but it did not fail: no loop iteration shows, so it was a retry.
             const held = heldBack.get(u.request.entry);

@@ -2,7 +2,7 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { answeredAfterClientClosed, at, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
@@ -859,7 +859,7 @@ export const unansweredRequest: DetectorDefinition = {
     }
 
     /** Requests still waiting when the capture ended: no close to tell who would have given up, or when. */
-    function diagnoseStillWaiting(server: string, members: ReadonlyArray<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity }>): void {
+    function diagnoseStillWaiting(server: string, members: ReadonlyArray<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>): void {
       const n = members.length;
       const lo = Math.min(...members.map((m) => m.age));
       const hi = Math.max(...members.map((m) => m.age));
@@ -874,7 +874,10 @@ export const unansweredRequest: DetectorDefinition = {
         explanation:
           `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} had no response yet when the capture ended, ${range} after ${n === 1 ? 'it was' : 'they were'} sent. ` +
           `${ackedText(acked, n)}. The capture ends before anyone gave up, so it shows no timeout: a hung or slow handler, a lock or a slow dependency ` +
-          `of the server, or a response that is legitimately long in coming (a long poll).`,
+          `of the server, or a response that is legitimately long in coming (a long poll).` +
+          (members.some((m) => m.uncertain)
+            ? ' The capture lost packets, though: these connections went silent with no close on either side, as they do when the capture drops their responses and FINs, so they may have been answered (compare the server\'s access log).'
+            : ''),
         remedy:
           `Look at what ${server} was doing with ${n === 1 ? 'this request' : 'these requests'} (its logs, a thread dump, its dependencies); ` +
           `a longer capture shows whether ${n === 1 ? 'it was' : 'they were'} answered late or given up, and by whose timeout.`,
@@ -1188,7 +1191,11 @@ export const unansweredRequest: DetectorDefinition = {
 
       onFinish() {
         /** What was still waiting at the end, by server: one diagnosis each. */
-        const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity }>>();
+        const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>>();
+        // A connection that went silent after its request, with no close on either side, in a
+        // capture that dropped packets (anywhere: these connections show no gap, their response
+        // and FINs may all have been dropped): the silence may be the capture's, so a note.
+        const lossy = ctx.captureLossKnown();
         for (const o of open) {
           const ex = o.ex;
           const requestEnd = ex.requestEnd ?? 0;
@@ -1205,7 +1212,7 @@ export const unansweredRequest: DetectorDefinition = {
             client: o.client,
             server: o.server,
             ts: ex.requestStart ?? requestEnd,
-            severity: young ? 'info' : 'warning',
+            severity: young || lossy ? 'info' : 'warning',
             message: young ? 'openSlow' : 'open',
             data: {
               request: line ?? 'a request',
@@ -1215,7 +1222,7 @@ export const unansweredRequest: DetectorDefinition = {
                 slowest === undefined
                   ? `where no other request to ${o.server} in this capture waited ${OPEN_NOTED_AFTER / OPEN_SLOWEST_RATIO} s for its answer`
                   : `where ${o.server} answered every other request in this capture within ${ms(slowest)} s`,
-              acked: ackNote(o.serverAcked, o.serverZeroWindow),
+              acked: ackNote(o.serverAcked, o.serverZeroWindow) + (lossy ? `; ${captureLossNote('capture')}` : ''),
             },
             evidence: {
               method: ex.method,
@@ -1232,12 +1239,13 @@ export const unansweredRequest: DetectorDefinition = {
               serverZeroWindow: o.serverZeroWindow,
               open: true,
               endReason: o.endReason,
+              ...(lossy ? { uncertain: true, captureLoss: 'capture' } : {}),
             },
             frames: [ex.requestFrame ?? 0],
           });
           const mine = waiting.get(o.server) ?? [];
           if (mine.length === 0) waiting.set(o.server, mine);
-          mine.push({ id: finding.id, request: line, age, acked: o.serverAcked, severity: finding.severity });
+          mine.push({ id: finding.id, request: line, age, acked: o.serverAcked, severity: finding.severity, uncertain: lossy });
         }
         open.length = 0;
         for (const [server, members] of waiting) diagnoseStillWaiting(server, members);

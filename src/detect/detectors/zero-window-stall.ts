@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { ms, requestLine } from '../facts';
+import { captureLossNote, captureLostOn, ms, requestLine } from '../facts';
 import { inferTimeout } from '../infer-timeout';
 import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
 import type { HttpExchange } from '../../http/exchange';
@@ -97,12 +97,18 @@ export const zeroWindowStall: DetectorDefinition = {
       const cutShort = side === 'client' ? ex !== null && ex.state === 'response-incomplete' : ex !== null && ex.state === 'request-incomplete';
       const finBehind = !resetDuring && !open && cutShort && sender.finTs >= e.endTs && sender.finTs - e.endTs <= FLUSH_AFTER_REOPEN;
       const gaveUp = resetDuring ? 'reset' : finBehind ? 'fin' : null;
+      // The stall's end is the window update seen (or the connection's last packet): an absence
+      // until then. On a connection whose packets the capture lost, the update that reopened the
+      // window may be among them, and the stall was shorter than measured: a note, uncertain. A
+      // sender's reset during it is seen, and stays what it is.
+      const uncertain = !resetDuring && captureLostOn(conn);
       ctx.report({
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
         ts: e.startTs,
-        message: 'stall',
+        message: uncertain ? `${zeroWindowStall.meta.messages.stall}; ${captureLossNote('connection')}: the window update may have come sooner` : 'stall',
+        ...(uncertain ? { severity: 'info' as const } : {}),
         data: { side, duration: ms(longest.duration), open: open ? ' (still zero at the end)' : '', peer },
         evidence: {
           receiver: side,
@@ -120,6 +126,7 @@ export const zeroWindowStall: DetectorDefinition = {
           zeroWindowEpisodes: receiver.zeroWindowCount,
           request: requestLine(ex),
           status: ex?.status ?? null,
+          ...(uncertain ? { uncertain: true, captureLoss: 'connection' } : {}),
         },
         frames: [e.startFrame, ...(open ? [] : [e.endFrame]), ...(resetDuring ? [sender.rstFrame] : finBehind ? [sender.finFrame] : [])],
       });
@@ -132,10 +139,11 @@ export const zeroWindowStall: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number }>();
+        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uncertain: number }>();
         for (const f of ctx.findings('zero-window-stall')) {
-          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0 };
+          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uncertain: 0 };
           agg.ids.push(f.id);
+          if (f.evidence.uncertain === true) agg.uncertain++;
           if (typeof f.evidence.senderGaveUpAfter === 'number') agg.resets.push(f.evidence.senderGaveUpAfter);
           if (f.evidence.senderGaveUp === 'fin') agg.fins++;
           const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
@@ -185,15 +193,22 @@ export const zeroWindowStall: DetectorDefinition = {
                 'nothing on the wire until the window reopens, so the timer\'s value is not seen). The client reads a truncated body (curl: ' +
                 '"transfer closed with N bytes remaining to read", 18).'
               : '');
+          const uncertainText =
+            agg.uncertain === 0
+              ? ''
+              : ` ${agg.uncertain === total ? (total === 1 ? 'It is' : 'All are') : `${agg.uncertain} of them are`} uncertain: the capture lost packets of ` +
+                `${agg.uncertain === 1 ? 'that connection' : 'those connections'}, and the window update that ended the stall may be among them (a shorter stall).`;
           ctx.diagnose({
             server,
             count: total,
+            // Only stalls measured on whole connections make it a warning.
+            ...(agg.uncertain === total ? { severity: 'info' as const } : {}),
             inferred: sendTimeout !== null ? { senderSendTimeout: sendTimeout } : {},
             explanation:
               `Transfers stalled because a receiver's buffer was full and its application did not read: ${parts.join('; ')}. ` +
               "The sender's kernel could only probe the zero window until the reader caught up" +
               (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.') +
-              gaveUp,
+              gaveUp + uncertainText,
             remedy:
               `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; timeouts on the sending side ` +
               '(send_timeout, write deadlines) decide how long a stalled peer may hold a connection.',
