@@ -1,7 +1,7 @@
 import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
-import type { DetectorDefinition, FindingInput } from '../detector';
+import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
@@ -733,6 +733,17 @@ export function lazyCandidate(a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleA
   const idleBeforeRequest = a.idleBeforeRequest + a.serverRtt;
   const closeAfterRequest = Math.max(0, a.closeAfterRequest - a.serverRtt);
   return idleBeforeRequest >= minIdleTimeout && closeAfterRequest <= Math.min(LAZY_CLOSE_MAX, LAZY_CLOSE_FRACTION * idleBeforeRequest) && !(keptLonger > a.idleAtClose);
+}
+
+/**
+ * The flows whose close on arrival keepalive-race holds until the capture ends (lazyCandidate), shared
+ * under this name: a detector that would call the request unanswered when its connection ends
+ * (unanswered-request) waits for the judgement too, and leaves it to a race found then.
+ */
+export const LAZY_ARRIVAL_FLOWS = 'keepalive-race-lazy-arrival-flows';
+
+export function sharedLazyArrivalFlows(ctx: Pick<DetectContext, 'shared'>): Set<number> {
+  return ctx.shared(LAZY_ARRIVAL_FLOWS, () => new Set<number>());
 }
 
 /** The slowest lazy close after the request (seconds), and at most this fraction of the idle gap before it. */
@@ -1570,6 +1581,7 @@ export const keepaliveRace: DetectorDefinition = {
 
     /** HTTP closes on arrival too slow for instant-close, with no idle timeout known when judged, by server (LazyArrival). */
     const lazyArrivals = new Map<string, LazyArrival[]>();
+    const lazyFlows = sharedLazyArrivalFlows(ctx);
 
     const holdLazyArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalClose): void => {
       let list = lazyArrivals.get(conn.serverName);
@@ -1578,6 +1590,7 @@ export const keepaliveRace: DetectorDefinition = {
         lazyArrivals.set(conn.serverName, (list = []));
       }
       if (list.length >= MAX_SAMPLES_PER_SERVER) return;
+      lazyFlows.add(conn.id);
       const ex = close.request;
       const session = conn.app?.session ?? null;
       list.push({
