@@ -4,11 +4,11 @@
 # that arrived meanwhile unread (FIN acknowledging it, then the kernel's RST). nginx listens on two
 # ports that share one upstream source address (proxy_bind 127.0.0.2): :8080 pools connections to
 # the lazy backend 127.0.0.3:9001 (keepalive 4) and sends /dead to 127.0.0.3:9099, whose SYNs are
-# dropped (proxy_connect_timeout 1 s: 504); :8081 pools connections to a second lazy backend
+# dropped (proxy_connect_timeout 3 s: 504); :8081 pools connections to a second lazy backend
 # 127.0.0.3:9002 and sends /slow there (answered after 3 s; proxy_read_timeout 1 s: 504).
 # Client A (:8080) reuses its connection after 1.206-1.218 s idle (as the backend's timer fires,
 # before its lazy close: a race; nginx retries a GET, answers a POST 502), then 0.5 s (a near miss:
-# answered), and a GET /dead whose 1 s connect wait overlaps client B's GET /slow on :8081: each
+# answered), and a GET /dead whose 3 s connect wait overlaps client B's GET /slow on :8081: each
 # 504 must pair with its own upstream leg (a connect attempt for /dead, the /slow request for /slow).
 # Writes samples/keepalive-race-lazy-close-proxy.pcap and .meta.json.
 set -euo pipefail
@@ -29,7 +29,7 @@ ccb_nginx_conf "$WORK/nginx.conf" <<CONF
   proxy_http_version 1.1;
   proxy_set_header Connection "";
   proxy_bind 127.0.0.2;
-  proxy_connect_timeout 1s;
+  proxy_connect_timeout 3s;
   proxy_read_timeout 1s;
   server {
     listen 127.0.0.2:8080;
@@ -51,7 +51,7 @@ cc_wait_port 8080
 cc_capture_start "$OUT" "tcp port 8080 or tcp port 8081 or tcp portrange 9001-9099"
 # Races: reuse 1.206-1.218 s after the last answer (nginx adds about 0.3 ms). Near misses: 0.5 s.
 PLAN_A="0:GET:/a,1.206:GET:/a,0.5:GET:/a,1.212:POST:/p,0.5:GET:/a,1.218:POST:/p,0.5:GET:/a,1.209:POST:/p,0.3:GET:/dead,0.5:GET:/a"
-PLAN_B="0:GET:/b,5.4:GET:/b,1.45:GET:/slow,1.5:GET:/b"
+PLAN_B="0:GET:/b,5.4:GET:/b,2.6:GET:/slow,2.5:GET:/b"
 cc_bg python3 "$CCB_PROGRAMS/lazy-race-client.py" 127.0.0.2 8080 "$PLAN_A" A
 PID_A="$CC_LAST_PID"
 cc_bg python3 "$CCB_PROGRAMS/lazy-race-client.py" 127.0.0.2 8081 "$PLAN_B" B
@@ -65,9 +65,9 @@ python3 - "$CC_SAMPLES_DIR/$SCENARIO.meta.json" <<'PY'
 import json, sys
 meta = {
   "scenario": "keepalive-race-lazy-close-proxy",
-  "description": "nginx (two listening ports, one upstream source address 127.0.0.2) in front of Python http.server backends whose idle close is lazy (timer 1.2 s, close() 30 ms later, the request that came meanwhile unread: FIN acknowledging it, then RST). Requests reused at 1.205-1.213 s idle are closed on arrival; nginx retries the GET and answers the POSTs 502. Reuses after 0.5 s are answered (near misses). GET /dead on :8080 (SYNs to 127.0.0.3:9099 dropped, 504 after proxy_connect_timeout 1 s) overlaps GET /slow on :8081 (backend answers after 3 s, 504 after proxy_read_timeout 1 s): each 504 pairs with its own upstream leg, never the other port's request.",
+  "description": "nginx (two listening ports, one upstream source address 127.0.0.2) in front of Python http.server backends whose idle close is lazy (timer 1.2 s, close() 30 ms later, the request that came meanwhile unread: a FIN acknowledging it). Requests reused at 1.206-1.218 s idle are closed on arrival; nginx retries the GET and answers the POSTs 502. Reuses after 0.5 s are answered (near misses). GET /dead on :8080 (SYNs to 127.0.0.3:9099 dropped, 504 after proxy_connect_timeout 3 s) overlaps GET /slow on :8081 (backend answers after 3 s, 504 after proxy_read_timeout 1 s): each 504 pairs with its own upstream leg, never the other port's request.",
   "software": ["nginx/1.22.1", "python 3.11.7 http.server (lazy idle close)"],
-  "configured": {"backendIdleTimeout": "1.2s", "backendCloseLag": "30ms", "proxyConnectTimeout": "1s", "proxyReadTimeout": "1s"},
+  "configured": {"backendIdleTimeout": "1.2s", "backendCloseLag": "30ms", "proxyConnectTimeout": "3s", "proxyReadTimeout": "1s"},
   "expect": [
     {"kind": "keepalive-race", "server": "127.0.0.3:9001", "notes": "4 closes on arrival (1 GET, 3 POST), lazy: the FIN 10-25 ms after the request, at the idle age the backend's idle closes agree on"},
     {"kind": "gateway-timeout", "server": "127.0.0.2:8080", "notes": "GET /dead: connect attempt (SYNs dropped), not client B's /slow"},
