@@ -96,7 +96,16 @@ export interface UpstreamLeg {
   lossTo: number;
   /** The connection's last packet, known once it ended (not kept for connections from another address). */
   lastTs?: number;
+  /**
+   * The backend's FIN closed it with its kernel's RST right behind (within RESET_BEHIND_FIN): it
+   * closed with a request unread, as an idle timer that meets a request does. Known once the
+   * connection ended (not kept for connections from another address).
+   */
+  resetBehindFin?: boolean;
 }
+
+/** A RST this soon after the backend's FIN is its kernel's, for bytes that reached a socket closed with them unread (seconds). */
+const RESET_BEHIND_FIN = 0.05;
 
 /** One more attempt upstream for the same client request, after the previous one gave up. */
 export interface UpstreamAttempt {
@@ -331,6 +340,7 @@ export class ProxyLegs implements EventFollower {
         leg.closeFrame = close.frame;
         leg.closedBy = close.byClient ? 'proxy' : 'backend';
         leg.closedWith = close.rst ? 'RST' : 'FIN';
+        leg.resetBehindFin = !close.byClient && !close.rst && s.rstTs >= s.finTs && s.rstTs - s.finTs <= RESET_BEHIND_FIN;
       }
     }
     if (s.finTs >= 0) this.noteIdleClose(conn);
@@ -577,7 +587,7 @@ export class ProxyLegs implements EventFollower {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
       if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
         if (strict === null || r.start < strict.start) strict = r;
-      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start)) {
+      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f)) {
         loose = r;
       }
     }
@@ -623,6 +633,18 @@ export class ProxyLegs implements EventFollower {
       failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : lost ? 'lost' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
       concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
     };
+  }
+
+  /**
+   * Whether upstream request `r` is the copy of another client request than the failure's (same
+   * method and target, received by a server on the proxy's host while it waited: RequestCopies).
+   * Such a request is that one's, not a rewrite of the failure's: two proxies on one host (or one
+   * with two listening ports) share the upstream source address, and nginx's `GET /stop` to its
+   * backend is no copy of HAProxy's `GET /dead` failed meanwhile.
+   */
+  private copiesAnother(r: LegRequest, f: DownstreamFailure): boolean {
+    const down = this.downstreamOf({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start });
+    return down !== null && !(down.flowId === f.flowId && down.index === f.index);
   }
 
   /**

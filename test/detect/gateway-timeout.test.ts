@@ -389,3 +389,32 @@ describe('gateway-timeout and unanswered-request on lighttpd, whose read timeout
     expect(backend[0].inferred.proxyReadTimeout.value).toBeCloseTo(5.006, 2);
   });
 });
+
+describe('gateway-timeout: two proxies on one host share the upstream source address', () => {
+  /**
+   * Client 10.0.0.1 → proxy A 10.0.0.2:80 and proxy B 10.0.0.2:81. A answers `GET /dead` 503 after
+   * 3 s without sending it upstream (its connects refused); meanwhile B forwards its client's
+   * `GET /stop` to 10.0.0.3:9203, which never answers, and gives up after 3 s (504).
+   */
+  function twoProxies(): Capture {
+    const cap = new Capture();
+    const dead = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    dead.handshake(0.99).request(1, get('/dead'));
+    const stop = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 81 });
+    stop.handshake(1.49).request(1.5, get('/stop'));
+    const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9203 });
+    up.handshake(1.5001).request(1.5003, get('/stop'));
+    dead.response(4.0, ok('no server', [], 'HTTP/1.1', '503 Service Unavailable'));
+    up.fin(4.5, 'c');
+    stop.response(4.5002, ok('timeout', [], 'HTTP/1.1', '504 Gateway Timeout'));
+    return cap;
+  }
+
+  test('the GET /stop forwarded for B is not the copy of A\'s GET /dead: B\'s 504 pairs with it, A\'s 503 with nothing', () => {
+    const found = ofKind(twoProxies().analyze([gatewayTimeout]), 'gateway-timeout');
+    expect(found.map((f) => f.summary).filter((s) => s.startsWith('GET /dead'))).toEqual([]);
+    const stop = found.filter((f) => f.summary.startsWith('GET /stop'));
+    expect(stop).toHaveLength(1);
+    expect(stop[0].summary).toContain('it had forwarded the request to 10.0.0.3:9203');
+  });
+});

@@ -203,6 +203,42 @@ describe('intermittent-5xx: a proxy relaying its upstream keep-alive races as 50
     expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
   });
 
+  /**
+   * As relay, but the forwarded POST reaches the backend, whose FIN (acknowledging it) comes
+   * `closeAfter` s later with its kernel's RST right behind: a lazy idle close met it, or an
+   * application that worked on it and died. Judged by intermittent-5xx alone (keepalive-race not run).
+   */
+  function lazyRelay(closeAfter: number) {
+    const cap = new Capture();
+    const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    down.handshake(0);
+    for (let i = 0; i < 6; i++) {
+      const t = 2 + i * 2;
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(t - 1.01).exchange(t - 1.0, get('/warm'), ok('warm'));
+      down.request(t, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+      if (i === 1 || i === 4) {
+        up.request(t + 0.0003, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+        up.fin(t + 0.0003 + closeAfter, 's');
+        up.rst(t + 0.0004 + closeAfter, 's');
+        down.response(t + 0.0006 + closeAfter, ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway'));
+      } else {
+        up.exchange(t + 0.0003, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`, ok('created'));
+        down.response(t + 0.002, ok('created'));
+        up.close(t + 0.5, 'c');
+      }
+    }
+    return cap;
+  }
+
+  test('a forwarded request the backend closed 15 ms later with FIN then RST, unanswered: an upstream race\'s 502 whatever keepalive-race judged', () => {
+    expect(ofKind(lazyRelay(0.0155).analyze(only), KIND)).toEqual([]);
+  });
+
+  test('near miss: the backend closed 0.5 s after the forwarded request (it worked on it): the 502s are still reported', () => {
+    expect(ofKind(lazyRelay(0.5).analyze(only), KIND)).toHaveLength(1);
+  });
+
   test('with no upstream failure behind them, the same 502s are still reported', () => {
     const cap = new Capture();
     const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });

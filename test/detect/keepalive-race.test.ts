@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { judgeArrivalClose, keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { DETECTORS } from '../../src/detect/registry';
 import { analyzeSample, listSamples, SAMPLES_DIR } from '../samples';
 import { analyzeWithout } from '../robustness/sample-without';
@@ -1497,5 +1498,46 @@ describe('keepalive-race in a capture that begins after the connection\'s last e
     expect(d.explanation).not.toContain('reused after');
     // The exchanges' idle time before the first request seen on such a connection is unknown too.
     expect(r.exchanges.filter((e) => e.flowId === races[0].flowId).map((e) => e.idleBefore)).toEqual([null]);
+  });
+});
+
+// ------------------------------------------------------------------------- lazy close on arrival
+
+describe('keepalive-race: a lazy idle close met the request (timer fired, close() some ms later, no idle timeout known yet)', () => {
+  test('a FIN 15.5 ms after a request at 2.306 s idle, before the server\'s idle closes at ~2.32 s: a race, judged at the end (s1 flow 2)', () => {
+    const cap = new Capture();
+    const c = arrival(cap, 0, 2.317, 0.0155);
+    idleCloses(cap, [20, 40], 2.322);
+    const r = cap.analyze([keepaliveRace, unansweredRequest]);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'learned-idle-timeout', lazyClose: true });
+    expect(found[0].summary).toContain('a lazy close');
+    // The request met the idle timer: not an unanswered request as well.
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+  });
+
+  test('near miss: the same close where the server\'s idle closes come at 5 s (agrees with no idle close): silent, left to unanswered-request', () => {
+    const cap = new Capture();
+    arrival(cap, 0, 2.317, 0.0155);
+    idleCloses(cap, [20, 40], 5);
+    const r = cap.analyze([keepaliveRace, unansweredRequest]);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(ofKind(r, 'unanswered-request')).toHaveLength(1);
+  });
+
+  test('no idle close but the lazy ones: their idle ages at the close agree (4.724-4.727 s) while their delays after the request do not (4-19 ms): races', () => {
+    const cap = new Capture();
+    const closes: Array<[number, number]> = [[4.7169, 0.0184], [4.7228, 0.0147], [4.7239, 0.0118], [4.7171, 0.0195]];
+    closes.forEach(([at, after], k) => arrival(cap, k * 20, at, after));
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(4);
+    expect(found.every((f) => f.evidence.lazyClose === true)).toBe(true);
+  });
+
+  test('near miss: closes 15 ms after each request whatever its idle age (1.3, 2.1, 2.9 s): measured from the request, no timer: silent', () => {
+    const cap = new Capture();
+    [1.3, 2.1, 2.9].forEach((at, k) => arrival(cap, k * 20, at, 0.015));
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 });

@@ -183,6 +183,10 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     // without the FIN nothing says the close came first (the request acknowledged the FIN, but
     // which segment first acknowledged it is not kept).
     'keepalive-race-proxy-protocol': { lost: 2, why: 'no reset: no timing learned yet; a forwarded request' },
+    // No RST (nginx closes its side after the FIN): without the FIN only the client's FIN bounds the
+    // close, judged when the connection ends; the lazy closes (15-25 ms after the request) are held
+    // for the end of the capture only when the FIN itself is seen.
+    'keepalive-race-lazy-close-proxy': { lost: 4, why: 'no reset: a lazy close bounded only by the client\'s FIN' },
 
     // TLS: the opaque path reads the close from the record headers and the FIN, not from a request.
     'keepalive-race-tls-nginx': { lost: 2, why: 'TLS' },

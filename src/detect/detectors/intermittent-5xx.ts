@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
 import type { Finding } from '../finding';
 import { median } from '../infer-timeout';
-import { sharedProxyLegs } from '../proxy-legs';
+import { LegRequest, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * intermittent-5xx: one server endpoint answers the same kind of request (method + path, query
@@ -31,6 +31,28 @@ import { sharedProxyLegs } from '../proxy-legs';
 
 /** Kinds of finding on a proxy's upstream connection that explain the 5xx it answered meanwhile. */
 const UPSTREAM_FAILURE_KINDS = ['keepalive-race', 'reset-before-response'] as const;
+
+/**
+ * How soon after the forwarded request's last byte the backend's FIN (with its kernel's RST behind)
+ * still tells of a socket closed with the request unread (seconds): an idle timer's close that met
+ * it, lazily (a close() some ms after the timer fired: Python's http.server 15-20 ms), whatever
+ * keepalive-race could judge of it. An application that read the request and worked on it first
+ * takes longer.
+ */
+const RACE_CLOSE_AFTER_REQUEST = 0.1;
+
+/**
+ * The upstream copy of a failed request met the signature of an upstream keep-alive race: a reused
+ * connection (not its first request) that the backend closed, unanswered, with FIN and then RST
+ * right after the request reached it. The proxy's 5xx passes that failure on (nginx's 502 for a
+ * POST it may not send again), even where keepalive-race's own judgement stayed uncertain.
+ */
+function upstreamRaceSignature(r: LegRequest | null): boolean {
+  if (r === null || r.responseStart !== null || r.index < 2) return false;
+  const leg = r.leg;
+  const end = r.end ?? r.start;
+  return leg.closedBy === 'backend' && leg.resetBehindFin === true && leg.closeTs >= end && leg.closeTs - end <= RACE_CLOSE_AFTER_REQUEST;
+}
 
 /** A kind of request needs this many failed and this many successful answers to be intermittent. */
 const MIN_FAILURES = 2;
@@ -161,7 +183,7 @@ export const intermittent5xx: DetectorDefinition = {
         const namedUpstream = failedUpstream.has(leg.flowId);
         // or when the backend closed that connection unanswered after responses whose Connection field the snaplen cut.
         const unjudgedUpstream = leg.closeTermsUnseen && leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null;
-        if (namedUpstream || unjudgedUpstream) keys.add(`${p.failure.flowId}#${p.failure.index}`);
+        if (namedUpstream || unjudgedUpstream || upstreamRaceSignature(p.legRequest)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
       }
       for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
         for (const f of ctx.findings(kind)) {

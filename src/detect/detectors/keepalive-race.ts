@@ -1,7 +1,7 @@
 import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
-import type { DetectorDefinition, FindingInput } from '../detector';
+import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
@@ -721,6 +721,51 @@ export function judgeArrivalClose(
   return instant && !(keptLonger > a.idleAtClose) ? 'instant-close' : null;
 }
 
+/**
+ * A close on arrival that instant-close found too slow may be a lazy idle close: the server's timer
+ * fired before the request came and its close() followed some ms later (an event loop that checks
+ * its timers between waits, a timer thread that wakes and closes), the request whole in its buffer,
+ * unread. Held for its time to be judged against the server's idle closes (releaseLazyArrivals):
+ * a real idle gap, no reuse answered after a longer one, and a close no later than LAZY_CLOSE_MAX
+ * after the request (and well within the idle gap).
+ */
+export function lazyCandidate(a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest' | 'serverRtt'>, minIdleTimeout: number, keptLonger: number): boolean {
+  const idleBeforeRequest = a.idleBeforeRequest + a.serverRtt;
+  const closeAfterRequest = Math.max(0, a.closeAfterRequest - a.serverRtt);
+  return idleBeforeRequest >= minIdleTimeout && closeAfterRequest <= Math.min(LAZY_CLOSE_MAX, LAZY_CLOSE_FRACTION * idleBeforeRequest) && !(keptLonger > a.idleAtClose);
+}
+
+/**
+ * The flows whose close on arrival keepalive-race holds until the capture ends (lazyCandidate), shared
+ * under this name: a detector that would call the request unanswered when its connection ends
+ * (unanswered-request) waits for the judgement too, and leaves it to a race found then.
+ */
+export const LAZY_ARRIVAL_FLOWS = 'keepalive-race-lazy-arrival-flows';
+
+export function sharedLazyArrivalFlows(ctx: Pick<DetectContext, 'shared'>): Set<number> {
+  return ctx.shared(LAZY_ARRIVAL_FLOWS, () => new Set<number>());
+}
+
+/** The slowest lazy close after the request (seconds), and at most this fraction of the idle gap before it. */
+const LAZY_CLOSE_MAX = 0.1;
+const LAZY_CLOSE_FRACTION = 0.05;
+
+/**
+ * A lazy close fell at the idle timeout `timeout`: its idle age at the close agrees with it (within
+ * `agree`, the agreement idle closes are inferred with), and the request came within that much
+ * before it. A close measured from the request (an application's, a header timeout's) agrees with
+ * no idle close but by chance, and one that came long after the request is no timer's close.
+ */
+export function lazyAtTimeout(a: Pick<ArrivalClose, 'idleAtClose' | 'closeAfterRequest' | 'serverRtt'>, timeout: number, agree: number): boolean {
+  const closeAfterRequest = Math.max(0, a.closeAfterRequest - a.serverRtt);
+  return Math.abs(a.idleAtClose - timeout) <= agree && closeAfterRequest <= agree;
+}
+
+/** max − min of some numbers (0 for none). */
+function spreadOf(values: readonly number[]): number {
+  return values.length === 0 ? 0 : Math.max(...values) - Math.min(...values);
+}
+
 /** A round trip to the server from which a close on arrival's summary says how much of its delay it is (seconds). */
 const SHOWN_RTT = 0.001;
 
@@ -779,6 +824,23 @@ interface HeldArrival {
   facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null };
   agent: string | null;
   forwarded: boolean | null;
+}
+
+/**
+ * An HTTP close on arrival held until the capture ends (lazyCandidate): its finding as read from the
+ * connection, its timing, and what the diagnosis counts of its request.
+ */
+interface LazyArrival {
+  input: FindingInput;
+  ts: number;
+  idleBeforeRequest: number;
+  closeAfterRequest: number;
+  idleAtClose: number;
+  serverRtt: number;
+  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null };
+  agent: string | null;
+  forwarded: boolean | null;
+  request: Pick<HttpExchange, 'method' | 'uri' | 'idempotencyKey' | 'idleBefore'> & { start: number; client: string };
 }
 
 /**
@@ -1215,7 +1277,7 @@ export const keepaliveRace: DetectorDefinition = {
 
     /** Counts a race in its server's entry (what record reads of the connection is in `facts`, for races held past its end). */
     const tally = (
-      entry: ServerRaces, finding: Finding, form: RaceForm, neverUsed: boolean, ex: HttpExchange | null,
+      entry: ServerRaces, finding: Finding, form: RaceForm, neverUsed: boolean, ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore'> | null,
       facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null },
     ): void => {
       entry.raceIds.push(finding.id);
@@ -1320,9 +1382,23 @@ export const keepaliveRace: DetectorDefinition = {
       if (close.closedWith === 'RST' && resetFromPath(conn, close.request.requestStart ?? close.closeTs) !== null) return;
       const serverIdleTimeout = learnedIdleTimeout(conn.serverName);
       const basis = judgeArrivalClose(close, serverIdleTimeout, ctx.options.minIdleTimeout, legs.keptLonger(conn.serverName));
-      if (basis === null) return;
       const ex = close.request;
       const reqTs = ex.requestStart ?? close.closeTs;
+      if (basis === null) {
+        // No idle timeout known yet, and too slow a close for the timer's own speed: a lazy idle
+        // close (its timer fired, its close() came some ms later) tells itself by its time, which
+        // the capture's idle closes may agree on only later (releaseLazyArrivals).
+        if (serverIdleTimeout === null && lazyCandidate(close, ctx.options.minIdleTimeout, legs.keptLonger(conn.serverName))) {
+          const input = raceInput(
+            conn,
+            { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleAtClose, lastFrame: close.lastActivityFrame, acksFin: false, form: 'closed-on-arrival', neverUsed: false },
+            ex,
+            { close, basis: 'learned-idle-timeout', serverIdleTimeout: null },
+          );
+          holdLazyArrival(conn, input, close);
+        }
+        return;
+      }
       const finding = raceFinding(
         conn,
         { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleAtClose, lastFrame: close.lastActivityFrame, acksFin: false, form: 'closed-on-arrival', neverUsed: false },
@@ -1503,6 +1579,83 @@ export const keepaliveRace: DetectorDefinition = {
     /** Plain closes on arrival judged by speed alone, by server, until the capture ends (HeldArrival). */
     const heldArrivals = new Map<string, HeldArrival[]>();
 
+    /** HTTP closes on arrival too slow for instant-close, with no idle timeout known when judged, by server (LazyArrival). */
+    const lazyArrivals = new Map<string, LazyArrival[]>();
+    const lazyFlows = sharedLazyArrivalFlows(ctx);
+
+    const holdLazyArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalClose): void => {
+      let list = lazyArrivals.get(conn.serverName);
+      if (list === undefined) {
+        if (lazyArrivals.size >= MAX_SERVERS) return;
+        lazyArrivals.set(conn.serverName, (list = []));
+      }
+      if (list.length >= MAX_SAMPLES_PER_SERVER) return;
+      lazyFlows.add(conn.id);
+      const ex = close.request;
+      const session = conn.app?.session ?? null;
+      list.push({
+        input,
+        ts: input.ts,
+        idleBeforeRequest: close.idleBeforeRequest,
+        closeAfterRequest: close.closeAfterRequest,
+        idleAtClose: close.idleAtClose,
+        serverRtt: close.serverRtt,
+        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null },
+        agent: session?.clientSoftware ?? null,
+        forwarded: session === null ? null : session.clientForwarded,
+        request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
+      });
+    };
+
+    /**
+     * Reports the held lazy closes on arrival whose close fell at the server's idle timeout: the one
+     * its idle closes over the whole capture agree on, else the one the held closes themselves agree
+     * on (two or more) when they agree more tightly on their idle age at the close than on the
+     * request's age at it: a timer counts from the previous response, an application that closes
+     * after reading a request counts from the request.
+     */
+    const releaseLazyArrivals = (): void => {
+      const fraction = ctx.options.spreadFraction;
+      const absolute = ctx.options.spreadAbsolute;
+      for (const [server, list] of lazyArrivals) {
+        let timeout = learnedIdleTimeout(server);
+        if (timeout === null && list.length >= 2) {
+          const own = inferTimeout(list.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
+          const afterRequest = spreadOf(list.map((h) => h.closeAfterRequest));
+          if (own !== null && own.spread < afterRequest) timeout = own.value;
+        }
+        if (timeout === null || timeout < ctx.options.minIdleTimeout) continue;
+        const agree = Math.max(fraction * timeout, absolute);
+        const keptLonger = legs.keptLonger(server);
+        for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
+          if (!lazyAtTimeout(h, timeout, agree) || judgeArrivalClose(h, timeout, ctx.options.minIdleTimeout, keptLonger) === null) continue;
+          const entry = serverEntry(server);
+          const finding = ctx.report(lazyFindingInput(h, server, timeout));
+          if (entry === null) continue;
+          entry.agents.noteIdentity(h.agent, h.forwarded);
+          tally(entry, finding, 'closed-on-arrival', false, h.request, h.facts);
+          if (entry.requests.length < MAX_SAMPLES_PER_SERVER) {
+            const r = h.request;
+            entry.requests.push({ client: r.client, server, method: r.method, uri: r.uri, start: r.start, retried: finding.evidence.retried === true });
+          }
+        }
+      }
+      lazyArrivals.clear();
+    };
+
+    /** A held lazy close's finding, with the idle timeout that judged it. */
+    const lazyFindingInput = (h: LazyArrival, server: string, timeout: number): FindingInput => {
+      const why =
+        `its idle timeout, ${learnedIdleText(server, timeout)}, had run out when it closed (${fmt(h.idleAtClose)} s idle, ` +
+        `${microsAsMs(h.closeAfterRequest)} ms after the request came: a lazy close, the timer's close() some ms after it fired): ` +
+        'the idle timer closed it as the request arrived, not the application';
+      return {
+        ...h.input,
+        data: { ...h.input.data, why },
+        evidence: { ...h.input.evidence, serverIdleTimeout: ms(timeout), lazyClose: true },
+      };
+    };
+
     const notePlainReuses = (conn: AnalyzedConnection): void => {
       const gap = longestAnsweredPlainReuse(conn);
       if (gap <= 0) return;
@@ -1657,6 +1810,7 @@ export const keepaliveRace: DetectorDefinition = {
 
       onFinish() {
         releaseHeldArrivals();
+        releaseLazyArrivals();
         const fraction = ctx.options.spreadFraction;
         const absolute = ctx.options.spreadAbsolute;
         for (const [server, entry] of servers) {

@@ -1,7 +1,8 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
-import type { DetectContext, DetectorDefinition } from '../detector';
+import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
+import { sharedLazyArrivalFlows } from './keepalive-race';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
@@ -380,7 +381,7 @@ export const unansweredRequest: DetectorDefinition = {
       // A client's TLS close_notify before its FIN is where it gave up.
       const clientAlert = encrypted !== null ? (conn.app?.tls?.client.firstAlertFrame ?? 0) : 0;
       if (clientAlert > 0 && close.by === 'client' && !frames.includes(clientAlert)) frames.splice(1, 0, clientAlert);
-      const finding = ctx.report({
+      const input: FindingInput = {
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
@@ -423,24 +424,38 @@ export const unansweredRequest: DetectorDefinition = {
             : {}),
         },
         frames,
-      });
-      const closerIp = (close.by === 'client' ? conn.clientHost : conn.serverHost);
-      let waits = waitsByServer.get(conn.serverName);
-      if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(conn.serverName, (waits = []));
-      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) {
-        waits.push({
-          finding, wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by, closerIp,
-          client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
-          lateAfter,
-          failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
-          sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
-          clientAgent: conn.app?.session?.clientSoftware ?? null,
-          clientForwarded: conn.app?.session?.clientForwarded ?? null,
-          encrypted,
-          fastcgi: ex.protocol === 'fastcgi',
-          takenBefore,
-        });
+      };
+      const server = conn.serverName;
+      const wait0: Omit<Wait, 'finding'> = {
+        wait, closeTs: close.ts, closeFrame: close.frame, request: line, serverAcked, closedBy: close.by,
+        closerIp: close.by === 'client' ? conn.clientHost : conn.serverHost,
+        client: conn.clientName, server, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
+        lateAfter,
+        failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
+        sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
+        clientAgent: conn.app?.session?.clientSoftware ?? null,
+        clientForwarded: conn.app?.session?.clientForwarded ?? null,
+        encrypted,
+        fastcgi: ex.protocol === 'fastcgi',
+        takenBefore,
+      };
+      // keepalive-race judges this connection's close on arrival only when the capture ends (a lazy
+      // idle close): whether the request was unanswered or met the idle timer is decided then.
+      if (lazyFlows.has(conn.id) && deferred.length < MAX_WAITS_PER_SERVER) {
+        deferred.push({ input, wait: wait0 });
+        return;
       }
+      addWait(ctx.report(input), wait0);
+    }
+
+    /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
+    const deferred: Array<{ input: FindingInput; wait: Omit<Wait, 'finding'> }> = [];
+    const lazyFlows = sharedLazyArrivalFlows(ctx);
+
+    function addWait(finding: Finding, w: Omit<Wait, 'finding'>): void {
+      let waits = waitsByServer.get(w.server);
+      if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(w.server, (waits = []));
+      if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, ...w });
     }
 
     /**
@@ -1190,6 +1205,9 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onFinish() {
+        // keepalive-race has judged its held closes on arrival by now (it runs first).
+        for (const d of deferred) if (!claimedElsewhere(d.input.flowId ?? -1)) addWait(ctx.report(d.input), d.wait);
+        deferred.length = 0;
         /** What was still waiting at the end, by server: one diagnosis each. */
         const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>>();
         // A connection that went silent after its request, with no close on either side, in a
