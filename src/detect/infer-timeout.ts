@@ -39,6 +39,45 @@ export function inferTimeoutRange(
   return { inferred: { value: median(cluster), samples: cluster.length, spread: hi - lo }, lo, hi };
 }
 
+/**
+ * Each idle close's idle time, settled within what the capture can tell of it. A server's idle timer
+ * starts when its application finishes writing the response, not when the last byte leaves: the
+ * socket's send buffer takes a body at once and drains it to the client at the client's pace, so
+ * the last write came anywhere between the response's first byte on the wire and its last. A close
+ * is then idle somewhere in [shortest, longest] (close − response end, close − response start); the
+ * two are one point for a response that fit a few segments. The closes that are such points (within
+ * the inference's tolerance) say where the timer is (their densest cluster); a wide close whose
+ * range holds that value supports it and is taken at it (the point of its range nearest the value),
+ * instead of spreading the closes below it (Apache's 4 s: a 150 KB body drained to a busy client
+ * for 0.625 s, closed 3.375 s after its last byte, 4.001 s after its first). A close whose range
+ * misses the value keeps its shortest idle, as does every close when none is a point.
+ */
+export function settleIdleIntervals(
+  shortest: readonly number[],
+  longest: readonly number[],
+  options: { fraction: number; absolute: number },
+): number[] {
+  const tolerance = (v: number): number => Math.max(options.fraction * v, options.absolute);
+  const widthOf = (i: number): number => (longest[i] ?? shortest[i]) - shortest[i];
+  const points: number[] = [];
+  let wide = 0;
+  for (let i = 0; i < shortest.length; i++) {
+    if (!(widthOf(i) > tolerance(shortest[i]))) points.push(shortest[i]);
+    else wide++;
+  }
+  if (wide === 0 || points.length === 0) return [...shortest];
+  const agreed = inferTimeout(points, { ...options, minSamples: 1 });
+  if (agreed === null) return [...shortest];
+  const timer = agreed.value;
+  // Half the tolerance either side: two closes agree within a whole one (inferTimeoutRange).
+  const reach = tolerance(timer) / 2;
+  return shortest.map((lo, i) => {
+    const hi = longest[i] ?? lo;
+    if (!(hi - lo > tolerance(lo)) || timer < lo - reach || timer > hi + reach) return lo;
+    return Math.min(Math.max(timer, lo), hi);
+  });
+}
+
 export function median(sorted: readonly number[]): number {
   const n = sorted.length;
   if (n === 0) return NaN;
