@@ -148,6 +148,28 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(near.explanation).not.toContain('advertises Keep-Alive: timeout=4 but');
   });
 
+  test("a client host closing its pool at exit (closes within ms, idle ages 1.8-3.3 s) shows no client idle timeout, though some of its ages agree", () => {
+    const scene = (apart: number): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 2);
+      reuses(cap, [1.8, 1.9, 1.95]);
+      // Eight connections of one host: four idle ~2.41 s (used together), two ~3.33 s, two ~1.9 s, closed `apart` s after one another.
+      const ages = [3.328, 2.41, 2.412, 3.336, 2.416, 1.928, 2.419, 1.9];
+      ages.forEach((age, i) => {
+        const closeAt = 60 + i * apart;
+        const c = cap.connection({ client: '10.0.0.9', cport: 41000 + i });
+        c.handshake(closeAt - age - 1).exchange(closeAt - age - 0.0011, get('/p'), ok('x'));
+        c.close(closeAt, 'c');
+      });
+      return cap.analyze(only);
+    };
+    const exit = scene(0.004).diagnoses.find((d) => d.kind === KIND)!;
+    expect(exit.inferred.clientIdleTimeout).toBeUndefined();
+    expect(exit.explanation).not.toContain('Clients themselves closed');
+    // The same closes seconds apart: the four alike are a timer's.
+    expect(scene(3).diagnoses.find((d) => d.kind === KIND)!.inferred.clientIdleTimeout.value).toBeCloseTo(2.41, 1);
+  });
+
   test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
     const cap = new Capture();
     serverCloses(cap, 4, 2.0);

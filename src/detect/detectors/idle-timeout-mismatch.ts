@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
-import { inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import {
   KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
@@ -38,6 +38,8 @@ interface Sample {
   frame: number;
   /** The program on the client's side, where its User-Agent names it (programOf); null otherwise. */
   agent?: string | null;
+  /** A client's close: its host (a shutdown closes all of one host's idle connections at once: inClientShutdown). */
+  host?: string;
   /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null where no request is known (TLS, other protocols, a client's close). */
   copy?: IdleCloseSample | null;
 }
@@ -139,7 +141,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const last: HttpExchange = app.recent[app.recent.length - 1];
   if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
   if (last.responseEnd > closeTs) return null;
-  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn) };
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn), host: conn.clientHost };
 }
 
 /** Some program named by a client close's User-Agent reused a connection after idling longer than `beyond`. */
@@ -393,7 +395,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // when its clients had paused together), below idle ages its connections were reused at.
           const answeredReuses = e.topReuses.filter((r) => r.answered).map((r) => r.gap);
           const inBurst = inCloseBurst(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), answeredReuses.length > 0 ? Math.max(...answeredReuses) : 0);
-          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i]);
+          // Nor are one client host's closes at one moment with disagreeing idle ages: it shut its pool down (inClientShutdown).
+          const shutdown = inClientShutdown(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), e.clientCloses.map((s) => s.host ?? ''), { fraction, absolute });
+          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i] && !shutdown[i]);
           const clientCloseAgreement = inferTimeout(timedCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const clientTimeout =
             clientCloseAgreement !== null && reusedLongerByCloser(timedCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
