@@ -56,7 +56,7 @@ function get(path, lane) {
 const idle = serverIdleMs + 300;
 const SCRIPT = [
   ['/small', 50], ['/small', 200], ['/small', 2400], ['/small', 100], ['/big', idle], ['/small', 100],
-  ['/small', idle], ['/big', 150], ['/small', 1200], ['/small', 60], ['/big', idle], ['/small', 80],
+  ['/small', idle], ['/small', 150], ['/small', 1200], ['/small', 60], ['/big', idle], ['/small', 80],
 ];
 const FINAL_IDLE_MS = [1400, 1420, 1440, 1800, 2600, 2700];
 
