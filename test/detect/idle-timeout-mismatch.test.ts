@@ -119,6 +119,57 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(spread.analyze(only).diagnoses.find((x) => x.kind === KIND)!.inferred.clientIdleTimeout.value).toBeCloseTo(1.2, 2);
   });
 
+  test("the server's idle timer starts when it finished writing, not when a slow client took the last byte: a drained body's close supports the 4 s timer", () => {
+    const scene = (longestReuse: number): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      const hint = ['Keep-Alive: timeout=4'];
+      // Six small responses closed 4.001 s after.
+      serverCloses(cap, 6, 3.9901, hint);
+      // Three 60 KB bodies the send buffer took at once and the client read over 0.6 s: closed 4.001 s after their first byte, 3.4 s after their last.
+      for (let i = 0; i < 3; i++) {
+        const t = 10 + i * 7;
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.01, get('/big'));
+        const body = 'b'.repeat(60_000);
+        const head = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${hint[0]}\r\n\r\n`;
+        c.send(t + 0.011, 's', head);
+        for (let k = 0; k < 6; k++) c.send(t + 0.011 + 0.12 * (k + 1), 's', body.slice(k * 10_000, (k + 1) * 10_000)).ack(t + 0.0111 + 0.12 * (k + 1), 'c');
+        c.close(t + 0.011 + 4.001, 's');
+      }
+      reuses(cap, [0.5, 2.1, longestReuse], hint);
+      return cap.analyze(only);
+    };
+    // Reuses up to 3.07 s: far from 4 s, and the hint is the timer: nothing to warn of.
+    expect(ofKind(scene(3.07), KIND)).toEqual([]);
+    // A reuse after 3.8 s is near the timer, which is 4 s, not 3.4 s.
+    const near = scene(3.8).diagnoses.find((d) => d.kind === KIND)!;
+    expect(near.inferred.serverIdleTimeout.value).toBeCloseTo(4.0, 1);
+    expect(near.inferred.serverIdleTimeout.samples).toBe(9);
+    expect(near.explanation).not.toContain('advertises Keep-Alive: timeout=4 but');
+  });
+
+  test("a client host closing its pool at exit (closes within ms, idle ages 1.8-3.3 s) shows no client idle timeout, though some of its ages agree", () => {
+    const scene = (apart: number): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 2);
+      reuses(cap, [1.8, 1.9, 1.95]);
+      // Eight connections of one host: four idle ~2.41 s (used together), two ~3.33 s, two ~1.9 s, closed `apart` s after one another.
+      const ages = [3.328, 2.41, 2.412, 3.336, 2.416, 1.928, 2.419, 1.9];
+      ages.forEach((age, i) => {
+        const closeAt = 60 + i * apart;
+        const c = cap.connection({ client: '10.0.0.9', cport: 41000 + i });
+        c.handshake(closeAt - age - 1).exchange(closeAt - age - 0.0011, get('/p'), ok('x'));
+        c.close(closeAt, 'c');
+      });
+      return cap.analyze(only);
+    };
+    const exit = scene(0.004).diagnoses.find((d) => d.kind === KIND)!;
+    expect(exit.inferred.clientIdleTimeout).toBeUndefined();
+    expect(exit.explanation).not.toContain('Clients themselves closed');
+    // The same closes seconds apart: the four alike are a timer's.
+    expect(scene(3).diagnoses.find((d) => d.kind === KIND)!.inferred.clientIdleTimeout.value).toBeCloseTo(2.41, 1);
+  });
+
   test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
     const cap = new Capture();
     serverCloses(cap, 4, 2.0);

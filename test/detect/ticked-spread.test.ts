@@ -1,4 +1,4 @@
-import { closeGrid, inCloseBurst, inferTimeout, tickedSpread } from '../../src/detect/infer-timeout';
+import { closeGrid, inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, tickedSpread } from '../../src/detect/infer-timeout';
 import { saferClientIdleTimeout } from '../../src/detect/detectors/keepalive-race';
 
 const options = { fraction: 0.02, absolute: 0.05, minSamples: 2 };
@@ -102,5 +102,43 @@ describe('closeGrid: idle closes that all fall on one grid of the clock (a serve
     const inferred = { value: 17.94, samples: 1, spread: 0 };
     expect(tickedSpread(gaps, inferred, ticks)?.period).toBe(15);
     expect(tickedSpread(gaps, inferred)?.period).toBeUndefined();
+  });
+});
+
+describe('settleIdleIntervals: a close idle somewhere between the response\'s last byte and its first', () => {
+  const tolerance = { fraction: 0.02, absolute: 0.05 };
+
+  test('a close after a body that drained for 0.6 s supports the timer the other closes agree on (Apache\'s 4 s), instead of spreading it', () => {
+    const shortest = [4.001, 4.0, 4.003, 3.375, 4.001, 3.65, 4.004];
+    const longest = [4.001, 4.0, 4.003, 4.001, 4.001, 4.05, 4.004];
+    const settled = settleIdleIntervals(shortest, longest, tolerance);
+    expect(settled[3]).toBeCloseTo(4.001, 3);
+    expect(settled[5]).toBeCloseTo(4.001, 3);
+    expect(settled.filter((_, i) => i !== 3 && i !== 5)).toEqual(shortest.filter((_, i) => i !== 3 && i !== 5));
+    const timer = inferTimeout(settled, { ...tolerance, minSamples: 3 })!;
+    expect(timer.samples).toBe(7);
+    expect(timer.spread).toBeLessThan(0.005);
+    expect(tickedSpread(settled, timer)).toBeNull();
+  });
+
+  test('a range that misses the agreed timer keeps its shortest idle; without points, every close keeps it', () => {
+    expect(settleIdleIntervals([6.3, 6.3, 6.301, 2.0], [6.3, 6.3, 6.301, 3.0], tolerance)).toEqual([6.3, 6.3, 6.301, 2.0]);
+    expect(settleIdleIntervals([3.3, 3.5], [4.0, 4.2], tolerance)).toEqual([3.3, 3.5]);
+  });
+});
+
+describe('inClientShutdown: one client host closing its idle connections at once', () => {
+  const tolerance = { fraction: 0.02, absolute: 0.05 };
+
+  test("Node's agent.destroy() at exit: closes within a few ms whose idle ages disagree are a shutdown; alike ages, or other hosts' closes, are not", () => {
+    const ages = [3.328, 3.336, 2.41, 2.412, 2.416, 2.423, 1.928, 1.838];
+    const times = [610.548, 610.548, 610.549, 610.551, 610.555, 610.562, 610.571, 610.58];
+    expect(inClientShutdown(ages, times, ages.map(() => 'a'), tolerance)).toEqual(ages.map(() => true));
+    // The same ages from hosts each closing only one or two at that moment.
+    expect(inClientShutdown(ages, times, ages.map((_, i) => `h${i % 4}`), tolerance)).toEqual(ages.map(() => false));
+    // Alike ages at one moment: a timer may have closed connections last used together.
+    expect(inClientShutdown([2.41, 2.412, 2.416, 2.423], [5, 5.001, 5.003, 5.004], ['a', 'a', 'a', 'a'], tolerance)).toEqual([false, false, false, false]);
+    // Disagreeing ages spread over time: no moment.
+    expect(inClientShutdown([3.3, 2.4, 1.9], [5, 6, 7], ['a', 'a', 'a'], tolerance)).toEqual([false, false, false]);
   });
 });

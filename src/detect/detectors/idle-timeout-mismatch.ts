@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
 import type { InferredValue } from '../finding';
-import { inCloseBurst, inferTimeout, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import {
   KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
@@ -29,10 +29,17 @@ import { sharedRecentOpens } from '../recent-opens';
 
 interface Sample {
   gap: number;
+  /**
+   * A server's idle close: its idle time from the last response's first byte (gap is from its last):
+   * the server's timer started in between, when its application finished writing (settleIdleIntervals).
+   */
+  upTo?: number;
   ts: number;
   frame: number;
   /** The program on the client's side, where its User-Agent names it (programOf); null otherwise. */
   agent?: string | null;
+  /** A client's close: its host (a shutdown closes all of one host's idle connections at once: inClientShutdown). */
+  host?: string;
   /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null where no request is known (TLS, other protocols, a client's close). */
   copy?: IdleCloseSample | null;
 }
@@ -134,7 +141,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const last: HttpExchange = app.recent[app.recent.length - 1];
   if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
   if (last.responseEnd > closeTs) return null;
-  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn) };
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn), host: conn.clientHost };
 }
 
 /** Some program named by a client close's User-Agent reused a connection after idling longer than `beyond`. */
@@ -317,7 +324,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         const close = serverIdleClose(conn);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           const copy = idleCloseSample(close.finTs, close.finFrame, close.lastExchange);
-          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, ts: close.finTs, frame: close.finFrame, copy });
+          e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, upTo: close.idleGapLongest, ts: close.finTs, frame: close.finFrame, copy });
           e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, copy);
           return;
         }
@@ -340,13 +347,16 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // short to be samples here count (nginx closes every idle connection at once at a reload,
           // 6-186 ms idle in reload-nginx: without them, the few above minIdleTimeout were no burst and
           // taken for a 0.14 s timeout), and a snaplen-cut response's.
-          const own = inCloseBurst(e.closes.map((s) => s.gap), e.closes.map((s) => s.ts), legs.keptLonger(server));
+          // Each close's idle time as the server's timer counted it: from when its application finished writing the last response.
+          const ages = settleIdleIntervals(e.closes.map((s) => s.gap), e.closes.map((s) => s.upTo ?? s.gap), { fraction, absolute });
+          const own = inCloseBurst(ages, e.closes.map((s) => s.ts), legs.keptLonger(server));
           const spans = legs.reloadSpans(server);
           // And a proxy's close that gave up on its backend's response in progress was no idle close.
           // And the closes right before the server's port refused connections: its stop (server-stops.ts).
           const burst = e.closes.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0 || (s.copy != null && closedMidResponse(legs, server, s.copy)) || stops.stoppedAfter(server, s.ts));
-          const timed = e.closes.filter((_, i) => !burst[i]);
-          const gaps = timed.map((s) => s.gap);
+          const timedIndexes = e.closes.map((_, i) => i).filter((i) => !burst[i]);
+          const timed = timedIndexes.map((i) => e.closes[i]);
+          const gaps = timedIndexes.map((i) => ages[i]);
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
@@ -385,7 +395,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // when its clients had paused together), below idle ages its connections were reused at.
           const answeredReuses = e.topReuses.filter((r) => r.answered).map((r) => r.gap);
           const inBurst = inCloseBurst(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), answeredReuses.length > 0 ? Math.max(...answeredReuses) : 0);
-          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i]);
+          // Nor are one client host's closes at one moment with disagreeing idle ages: it shut its pool down (inClientShutdown).
+          const shutdown = inClientShutdown(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), e.clientCloses.map((s) => s.host ?? ''), { fraction, absolute });
+          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i] && !shutdown[i]);
           const clientCloseAgreement = inferTimeout(timedCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           const clientTimeout =
             clientCloseAgreement !== null && reusedLongerByCloser(timedCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
@@ -408,7 +420,13 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const knownText = (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') + (node !== null ? nodeServerPatternText(node) : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
-          for (const s of e.closes) if (Math.abs(s.gap - T) < Math.abs(closeSample.gap - T)) closeSample = s;
+          let closeAge = ages[0];
+          for (let i = 0; i < e.closes.length; i++) {
+            if (Math.abs(ages[i] - T) < Math.abs(closeAge - T)) {
+              closeSample = e.closes[i];
+              closeAge = ages[i];
+            }
+          }
           const decisive = risky.length > 0 ? risky[0] : null;
           const safer = saferClientIdleTimeout(T, ticked);
 

@@ -5,7 +5,7 @@ import type { DetectContext, DetectorDefinition, FindingInput } from '../detecto
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
-import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
@@ -56,6 +56,13 @@ export interface ServerIdleClose {
   lastActivityFrame: number;
   /** finTs − lastActivityTs: how long the connection had been idle when the server closed it. */
   idleGap: number;
+  /**
+   * finTs − the last response's first byte (idleGap when there was none): the server's idle timer
+   * started when its application finished writing the response, which the send buffer let it do
+   * anywhere between the response's first and last byte on the wire, so the timer ran between
+   * idleGap and this (settleIdleIntervals).
+   */
+  idleGapLongest: number;
   /** The last complete exchange before the FIN (null: the connection was never used). */
   lastExchange: HttpExchange | null;
   /** The first request the server had not received when it closed (the race), if any. */
@@ -164,11 +171,14 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     if (late < 0 || conn.client.synCount > 0 || s.payloadBytes > 0) return null;
     const lateRequest = recent[late];
     if (lateRequest.uncertain || lateRequest.responseStart !== null) return null;
-    return { finTs, finFrame, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, lastExchange: null, lateRequest, idleUnknown: true };
+    return { finTs, finFrame, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true };
   }
   const lateRequest = late >= 0 ? recent[late] : null;
   if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
-  return { finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, lastExchange, lateRequest, idleUnknown: false };
+  const writtenFrom = lastExchange?.responseStart ?? lastActivityTs;
+  return {
+    finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false,
+  };
 }
 
 /** A request on a reused connection that the server closed, unanswered, while the request was in its buffer. */
@@ -880,7 +890,10 @@ function commonHint(hints: ReadonlyMap<number, number>): number | null {
 
 
 interface ServerRaces {
+  /** Each idle close's idle time from the last response's last byte (ServerIdleClose.idleGap), in a ring. */
   idleGaps: number[];
+  /** The same from the response's first byte (idleGapLongest): the timer started in between (idleAges). */
+  idleLongest: number[];
   /** When each idle close of idleGaps came (the same ring): a burst of them at one moment is no timer's (inCloseBurst). */
   idleTs: number[];
   /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
@@ -1071,19 +1084,22 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
     };
 
-    const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample): void => {
+    /** An idle close, idle `gap` since the last response's end and `longest` since its start (the same when unknown). */
+    const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample, longest = gap): void => {
       if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
         entry.idleGaps.push(gap);
+        entry.idleLongest.push(longest);
         entry.idleTs.push(close.finTs);
       } else {
         const slot = entry.nextSample++ % MAX_SAMPLES_PER_SERVER;
         entry.idleGaps[slot] = gap;
+        entry.idleLongest[slot] = longest;
         entry.idleTs[slot] = close.finTs;
       }
       entry.idleClosesAdded = addRelaySample(entry.idleCloses, entry.idleClosesAdded, close);
@@ -1335,7 +1351,7 @@ export const keepaliveRace: DetectorDefinition = {
      * reuses it answered after idling longer (ProxyLegs.keptLonger).
      */
     const reloadSpans = (server: string, entry: ServerRaces): BurstSpan[] => [
-      ...burstSpans(closeBurstRuns(entry.idleGaps, entry.idleTs, legs.keptLonger(server)), entry.idleTs),
+      ...burstSpans(closeBurstRuns(idleAges(entry), entry.idleTs, legs.keptLonger(server)), entry.idleTs),
       ...legs.reloadSpans(server),
       ...stopSpans(server, entry),
     ];
@@ -1347,10 +1363,19 @@ export const keepaliveRace: DetectorDefinition = {
       return spans;
     };
 
+    /**
+     * Each idle close's idle time as the server's timer saw it (settleIdleIntervals): a close after a
+     * body the send buffer held while it drained is taken at the timer the other closes agree on when
+     * its range, from the response's first byte to its last, holds it.
+     */
+    const idleAges = (entry: ServerRaces): number[] =>
+      settleIdleIntervals(entry.idleGaps, entry.idleLongest, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute });
+
     /** The server's idle timeout as its idle closes seen so far tell it, or null. */
     const learnedIdleTimeout = (server: string): number | null => {
-      const gaps = servers.get(server)?.idleGaps;
-      if (gaps === undefined || gaps.length === 0) return null;
+      const entry = servers.get(server);
+      if (entry === undefined || entry.idleGaps.length === 0) return null;
+      const gaps = idleAges(entry);
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
       return inferred === null ? null : inferred.value;
     };
@@ -1362,7 +1387,7 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const learnedIdleText = (server: string, value: number): string => {
       const entry = servers.get(server);
-      const gaps = entry?.idleGaps ?? [];
+      const gaps = entry !== undefined ? idleAges(entry) : [];
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
       const ticked = inferred !== null ? tickedSpread(gaps, inferred, entry?.idleTs) : null;
       return ticked !== null
@@ -1780,7 +1805,7 @@ export const keepaliveRace: DetectorDefinition = {
         if (close.lastExchange !== null) {
           const entry = serverEntry(conn.serverName);
           if (entry !== null) {
-            addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange));
+            addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange), close.idleGapLongest);
             noteHint(entry, close.lastExchange.keepAliveTimeout);
           }
         }
@@ -1818,8 +1843,9 @@ export const keepaliveRace: DetectorDefinition = {
           if (count === 0) continue;
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
           const spans = reloadSpans(server, entry);
-          const kept = entry.idleGaps.map((_, i) => i).filter((i) => spanAt(spans, entry.idleTs[i]) < 0);
-          const idleGaps = kept.map((i) => entry.idleGaps[i]);
+          const ages = idleAges(entry);
+          const kept = ages.map((_, i) => i).filter((i) => spanAt(spans, entry.idleTs[i]) < 0);
+          const idleGaps = kept.map((i) => ages[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
           const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i])) : null;
