@@ -199,6 +199,12 @@ export interface AnalysisStats {
    * many connections (the first NAT_TRANSLATIONS_KEPT pairs).
    */
   natTranslations: Array<{ seenAs: string; translatedTo: string; connections: number }>;
+  /**
+   * 4-tuples reused by a new connection whose SYN and SYN-ACK the capture lost: a segment outside
+   * both sequence spaces of a closed or idle connection started a new one, seen mid-stream
+   * (directionInferred), rather than being read as a hole of that many missing bytes.
+   */
+  portReusesUnseen: number;
   /** Connections released early because the connection cap was reached. */
   connectionsEvicted: number;
   /** Out-of-order segments not buffered because a reassembly bound was reached. */
@@ -255,7 +261,7 @@ function emptyStats(): AnalysisStats {
   return {
     packets: 0, tcpPackets: 0, tcpWithoutPayload: 0, tcpWithoutControl: 0, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0,
     decodeIssues: {}, tunneled: {}, snaplenCut: 0, timestampsBackwards: 0, duplicates: 0,
-    connections: 0, connectionsByState: {}, oneWay: { clientOnly: 0, serverOnly: 0 }, captureLoss: { connections: 0, bytes: 0 }, peakLiveConnections: 0, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
+    connections: 0, connectionsByState: {}, oneWay: { clientOnly: 0, serverOnly: 0 }, captureLoss: { connections: 0, bytes: 0 }, peakLiveConnections: 0, natTwins: 0, natTranslations: [], portReusesUnseen: 0, connectionsEvicted: 0, reassemblyRefused: 0,
     sampledOut: 0, filteredOut: 0, exchanges: 0, httpConnections: 0, http: new HttpCounters(),
     findingsBySeverity: { info: 0, warning: 0, error: 0 }, findingsNotKept: {},
   };
@@ -434,6 +440,7 @@ export class Analyzer {
     stats.reassemblyRefused = this.tracker.stats.reassemblyRefused;
     stats.duplicates = this.tracker.stats.captureCopies;
     stats.natTwins = this.tracker.stats.natTwins;
+    stats.portReusesUnseen = this.tracker.stats.unseenPortReuses;
     stats.findingsBySeverity = { ...this.engine.reportedBySeverity };
     stats.findingsNotKept = { ...this.engine.notKept };
     const issues: Record<string, number> = {};

@@ -102,6 +102,11 @@ export interface TrackerStats {
   captureCopies: number;
   /** Connections seen a second time after address translation (nat-twins.ts). */
   natTwins: number;
+  /**
+   * 4-tuples reused by a new connection whose handshake the capture lost: a segment outside both
+   * sequence spaces of a closed or idle connection started a new one, seen mid-stream (reusedUnseen).
+   */
+  unseenPortReuses: number;
 }
 
 /** Past the handshake (or seen mid-stream) and not closed (no FIN or RST sent): where a plain ACK changes no state. */
@@ -132,6 +137,25 @@ const SERVER_NAMES_KEPT = 4096;
 
 const SWEEP_INTERVAL = 1; // seconds of capture time between expiry sweeps
 
+/**
+ * How far beyond the furthest byte seen, or behind the next expected one, a number may lie and
+ * still belong to a connection: this many of the receiver's last advertised windows (it can take
+ * no more in flight; generous, as the capture may have missed window growth), and at least
+ * UNSEEN_REUSE_FLOOR. A new connection's numbers lie anywhere in the 2^32 space.
+ */
+const UNSEEN_REUSE_WINDOWS = 16;
+const UNSEEN_REUSE_FLOOR = 1 << 20;
+/** Seconds without a packet after which a connection not seen closing may have ended unseen. */
+const UNSEEN_REUSE_IDLE = 1;
+
+/** Whether `n` lies outside what `side` could have sent (its receiver being `receiver`). */
+function outsideSent(side: Endpoint, receiver: Endpoint, n: number): boolean {
+  const reach = Math.max(UNSEEN_REUSE_WINDOWS * receiver.window, UNSEEN_REUSE_FLOOR);
+  // Nothing follows a FIN: past it, even by one, is another connection's.
+  if (side.finTs >= 0 ? seqDiff(seqAdd(side.finSeq, 1), n) > 0 : seqDiff(side.maxSeqEnd, n) > reach) return true;
+  return seqDiff(n, side.nextSeq) > reach;
+}
+
 /** Clock advances after the first sweep that call `sweep` to do nothing (see sweep). */
 const SWEEP_WARMUPS = 64;
 
@@ -160,7 +184,7 @@ export class TcpTracker<T> {
   private readonly spare: Connection<T>[] = objectList();
   private readonly copies = new CaptureCopies();
   private readonly natTwins = new NatTwins<Connection<T>>();
-  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0 };
+  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0, unseenPortReuses: 0 };
 
   constructor(
     private readonly observer: ConnectionObserver<T>,
@@ -236,6 +260,8 @@ export class TcpTracker<T> {
     }
     // Their results compared with true (see updateEstablished): true on most packets.
     if (this.updateEstablished(conn, client, v, data, ts, frame, origLen) !== true && this.updateOpenClose(conn, client, v, ts, frame, origLen) !== true) {
+      // Not in order: it may not belong to this connection at all (only here, off the fast paths).
+      if (!syn && this.reusedUnseen(conn, client, v, ts)) conn = this.openUnseenReuse(conn, hash, v, ts, frame, client);
       this.update(conn, client, v, data, ts, frame, origLen);
     }
   }
@@ -257,6 +283,34 @@ export class TcpTracker<T> {
     const previous = { id: conn.id, lastTs: conn.lastTs, closed: true };
     this.release(conn, 'superseded');
     return this.open(hash, v, ts, frame, false, false, previous);
+  }
+
+  /**
+   * A segment no receiver of this connection would accept: its sequence number outside all its
+   * sender could have sent, and its acknowledgement outside all the peer could have sent (or behind
+   * the sender's own acknowledgements), on a connection seen closing or idle for a while. The
+   * 4-tuple was reused by a new connection whose SYN and SYN-ACK the capture lost; merged, the
+   * jump between the two sequence spaces would read as bytes the capture missed. A genuine capture
+   * gap keeps the numbers within what the connection carried (a bulk transfer moves one side's
+   * only), and retransmissions and probes stay within a window. Allocates nothing.
+   */
+  private reusedUnseen(conn: Connection<T>, fromClient: boolean, v: PacketView, ts: number): boolean {
+    if ((v.flags & Flag.ACK) === 0) return false; // a bare RST: nothing to test its acknowledgement against
+    const ep = fromClient ? conn.client : conn.server;
+    const peer = fromClient ? conn.server : conn.client;
+    if (ep.hasNextSeq !== true || peer.hasNextSeq !== true) return false;
+    const closed = ep.finTs >= 0 || peer.finTs >= 0 || ep.rstTs >= 0 || peer.rstTs >= 0;
+    if (!closed && ts - conn.lastTs < UNSEEN_REUSE_IDLE) return false;
+    if (!outsideSent(ep, peer, v.seq)) return false;
+    if (outsideSent(peer, ep, v.ack)) return true;
+    return ep.hasAck && seqDiff(v.ack, ep.highestAck) > Math.max(UNSEEN_REUSE_WINDOWS * ep.window, UNSEEN_REUSE_FLOOR);
+  }
+
+  /** Releases the old connection and opens the new one on its 4-tuple, mid-stream, with the same roles. */
+  private openUnseenReuse(conn: Connection<T>, hash: number, v: PacketView, ts: number, frame: number, fromClient: boolean): Connection<T> {
+    this.release(conn, 'superseded');
+    this.stats.unseenPortReuses++;
+    return this.open(hash, v, ts, frame, fromClient, true);
   }
 
   /**
@@ -371,8 +425,9 @@ export class TcpTracker<T> {
     if (window === 0) return false;
     const payloadLen = v.payloadLen;
     const nextSeq = ep.nextSeq;
-    // In order and whole, or (no payload) anything but seq = next − 1, a keep-alive probe.
-    if (payloadLen > 0 ? v.seq !== nextSeq || v.capturedPayloadLen !== payloadLen : seqDiff(v.seq, nextSeq) === 1) return false;
+    // In order and whole; with no payload, at the next sequence number (not a keep-alive probe at
+    // next − 1, nor a number from elsewhere: see reusedUnseen).
+    if (v.seq !== nextSeq || (payloadLen > 0 && v.capturedPayloadLen !== payloadLen)) return false;
 
     if (payloadLen === 0 && v.ack === ep.highestAck) this.noteDupAck(ep, peer, v.ack);
     ep.countPlainSegment(v.ack, window, ts, origLen);
@@ -430,8 +485,9 @@ export class TcpTracker<T> {
       if (ep.holding || peer.holding || ep.openZeroWindow !== null || peer.openZeroWindow !== null || ep.hasNextSeq !== true) return false;
       const window = v.window << ep.windowShift;
       if (window === 0) return false;
-      // A FIN exactly at the next byte (else a gap or a retransmission); an ACK that is no keep-alive probe (seq = next − 1).
-      if (fin ? v.seq !== ep.nextSeq || ep.finTs >= 0 : seqDiff(v.seq, ep.nextSeq) === 1) return false;
+      // A FIN exactly at the next byte (else a gap or a retransmission); an ACK at it too (not a
+      // keep-alive probe at next − 1, nor a number from elsewhere: see reusedUnseen).
+      if (v.seq !== ep.nextSeq || (fin && ep.finTs >= 0)) return false;
       // The sender has sent before (its SYN, or a first segment mid-stream): its first time is set.
       // (No duplicate ACKs of the handshake are counted here: data came between, or the peer closes.)
       ep.countPlainSegment(v.ack, window, ts, origLen);

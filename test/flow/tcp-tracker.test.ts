@@ -289,6 +289,67 @@ describe('TCP tracker: connections and the capture clock', () => {
     expect(open.flows).toHaveLength(1);
   });
 
+  test('a segment outside both sequence spaces of a closed connection starts a new one: the capture lost its SYN and SYN-ACK', () => {
+    const { rec, flows } = record([
+      ...handshake(0),
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0.01 },
+      { from: 's', flags: F.ACK | F.PSH | F.FIN, seq: 5001, ack: 1019, len: 100, ts: 0.02 },
+      { from: 'c', flags: F.ACK | F.FIN, seq: 1019, ack: 5102, ts: 0.03 },
+      // The same port 0.9 s later: the client's new ISN far away, the server's (Linux, from its
+      // TIME_WAIT) 65537 past its old next sequence number: past its FIN all the same.
+      { from: 'c', flags: F.ACK | F.PSH, seq: 900_000_000, ack: 5102 + 65537 + 1, text: 'GET /2 HTTP/1.1\r\n\r\n', ts: 0.93 },
+      { from: 's', flags: F.ACK | F.PSH, seq: 5102 + 65537 + 1, ack: 900_000_019, len: 50, ts: 0.94 },
+    ]);
+    expect(flows).toHaveLength(2);
+    expect(flows[0].gapBytes).toEqual({ client: 0, server: 0 });
+    expect(flows[0].endReason).toBe('superseded');
+    expect(flows[1].directionInferred).toBe(true);
+    expect(flows[1].client).toBe(flows[0].client);
+    expect(rec.closed[1].client.payloadBytes).toBe(19);
+    expect(rec.closed[1].server.payloadBytes).toBe(50);
+    expect(rec.gaps).toEqual([]);
+  });
+
+  test('after a long idle, a segment outside both sequence spaces starts a new connection; a plain ACK from elsewhere does too', () => {
+    const { flows, rec } = record([
+      ...handshake(0),
+      // The close and the new handshake were lost; 30 s later a plain ACK of the new connection.
+      { from: 'c', flags: F.ACK, seq: 2_000_000_000, ack: 3_000_000_000, ts: 30 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: 2_000_000_000, ack: 3_000_000_000, text: 'GET / HTTP/1.1\r\n\r\n', ts: 30.001 },
+    ]);
+    expect(flows).toHaveLength(2);
+    expect(flows[1].directionInferred).toBe(true);
+    expect(rec.closed[1].client.payloadBytes).toBe(18);
+    expect(rec.gaps).toEqual([]);
+  });
+
+  test('a real capture gap, a keep-alive probe and a retransmission stay in their connection', () => {
+    const bulk = record([
+      ...handshake(0),
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: 'GET / HTTP/1.1\r\n\r\n', ts: 0.01 },
+      // 200 MB of the response lost by the capture over 20 s: only the server's numbers moved.
+      { from: 's', flags: F.ACK, seq: 5001 + 200_000_000, ack: 1019, len: 1000, ts: 20 },
+      { from: 'c', flags: F.ACK, seq: 1019, ack: 5001 + 200_001_000, ts: 20.001 },
+    ]);
+    expect(bulk.flows).toHaveLength(1);
+    expect(bulk.flows[0].gapBytes.server).toBe(200_000_000);
+    const idle = record([
+      ...handshake(0),
+      { from: 'c', flags: F.ACK, seq: 1000, ack: 5001, ts: 60 }, // keep-alive probe
+      { from: 's', flags: F.ACK, seq: 5001, ack: 1001, ts: 60.001 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, len: 10, ts: 61 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, len: 10, ts: 62 }, // retransmission
+    ]);
+    expect(idle.flows).toHaveLength(1);
+    expect(idle.rec.closed[0].client.keepAliveProbes).toBe(1);
+    // Both numbers elsewhere, but the connection neither closed nor idle: no reuse yet.
+    const busy = record([
+      ...handshake(0),
+      { from: 'c', flags: F.ACK | F.PSH, seq: 2_000_000_000, ack: 3_000_000_000, len: 10, ts: 0.5 },
+    ]);
+    expect(busy.flows).toHaveLength(1);
+  });
+
   test('a retransmitted SYN (same ISN) stays the same connection', () => {
     const { flows } = record([
       { from: 'c', flags: F.SYN, seq: 1000, ts: 0 },

@@ -17,7 +17,7 @@ export function hostileResult(): AnalysisResult {
     },
     stats: {
       packets: 4, tcpPackets: 4, tcpWithoutPayload: 3, tcpWithoutControl: 2, notTcp: 0, fragments: 0, truncated: 0, malformed: 0, unsupportedLink: 0, decodeIssues: {}, tunneled: {}, snaplenCut: 0,
-      timestampsBackwards: 0, duplicates: 0, connections: 1, connectionsByState: { RSTR: 1 }, oneWay: { clientOnly: 0, serverOnly: 0 }, captureLoss: { connections: 0, bytes: 0 }, peakLiveConnections: 1, natTwins: 0, natTranslations: [], connectionsEvicted: 0, reassemblyRefused: 0,
+      timestampsBackwards: 0, duplicates: 0, connections: 1, connectionsByState: { RSTR: 1 }, oneWay: { clientOnly: 0, serverOnly: 0 }, captureLoss: { connections: 0, bytes: 0 }, peakLiveConnections: 1, natTwins: 0, natTranslations: [], portReusesUnseen: 0, connectionsEvicted: 0, reassemblyRefused: 0,
       sampledOut: 0, filteredOut: 0, exchanges: 1, httpConnections: 1, http: {} as AnalysisResult['stats']['http'],
       findingsBySeverity: { info: 1, warning: 0, error: 1 }, findingsNotKept: {},
     },
