@@ -5,7 +5,7 @@ import type { DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
-import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { BurstSpan, burstSpans, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
@@ -280,6 +280,34 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     closeAfterRequest: closeTs - ex.requestStart,
     serverRtt: roundTripToServer(conn),
   };
+}
+
+/**
+ * When the server closed `conn` with a request in progress (seconds), or null: the server had the
+ * request (it acknowledged every byte), had not answered it, and the connection was not idle before
+ * it (the first request on a new connection, or one sent right after the previous response), so no
+ * idle timer can have closed it. An idle timer closes idle connections only; closes of idle
+ * connections at the same moment (CLOSE_BURST_MOMENT) are the server process ending or a reload
+ * (a kill, a restart: it closes everything it held at once), and tell no idle timeout.
+ */
+export function busyClose(conn: AnalyzedConnection, minIdleTimeout: number): number | null {
+  const app = conn.app;
+  if (app === null || app.session === null || !app.session.isHttp) return null;
+  const ex = app.recent[app.recent.length - 1];
+  if (ex === undefined || ex.state !== 'no-response' || ex.uncertain || ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
+  if (ex.index > 1 && (ex.idleBefore === null || ex.idleBefore >= minIdleTimeout)) return null;
+  const close = serverClosedFirst(conn);
+  if (close === null || ex.requestEnd > close.ts || !readBefore(ex.requestStart, ex.requestFrame, close.ts, close.frame)) return null;
+  return peerAckedAll(conn.client, conn.server) ? close.ts : null;
+}
+
+/** Busy closes kept per server (the latest): enough for the closes at a restart of a busy server. */
+const BUSY_CLOSES_KEPT = 256;
+
+/** Whether a close of `busy` (a server's busy closes, busyClose) came at the same moment as `ts`. */
+function atABusyClose(busy: readonly number[], ts: number): boolean {
+  for (const b of busy) if (Math.abs(b - ts) <= CLOSE_BURST_MOMENT) return true;
+  return false;
 }
 
 /** What to do about races with a reload's closes (see racesAtReload). */
@@ -823,6 +851,11 @@ interface ServerRaces {
   idleTs: number[];
   /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
   idleCloses: IdleCloseSample[];
+  /**
+   * When the server closed connections with a request in progress (busyClose; the latest
+   * BUSY_CLOSES_KEPT): idle closes at the same moment were its process ending, not its idle timer.
+   */
+  busyCloses: number[];
   idleClosesAdded: number;
   nextSample: number;
   raceIds: string[];
@@ -1009,7 +1042,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
+        entry = { idleGaps: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1276,6 +1309,25 @@ export const keepaliveRace: DetectorDefinition = {
       ...burstSpans(closeBurstRuns(entry.idleGaps, entry.idleTs, legs.keptLonger(server)), entry.idleTs),
       ...legs.reloadSpans(server),
       ...stopSpans(server, entry),
+      ...busySpans(entry),
+    ];
+
+    /** Notes that `server` closed a connection with a request in progress at `ts` (busyClose). */
+    const noteBusyClose = (server: string, ts: number): void => {
+      const entry = serverEntry(server);
+      if (entry === null) return;
+      if (entry.busyCloses.length >= BUSY_CLOSES_KEPT) entry.busyCloses.shift();
+      entry.busyCloses.push(ts);
+    };
+
+    /**
+     * Idle closes of `server` at the moment it closed a connection with a request in progress
+     * (busyCloses: its process ending), then those moments themselves (a close on arrival
+     * decided before the busy close was seen lies in one).
+     */
+    const busySpans = (entry: ServerRaces): BurstSpan[] => [
+      ...entry.idleTs.filter((ts) => atABusyClose(entry.busyCloses, ts)).map((ts) => ({ from: ts, to: ts, closes: 1 })),
+      ...entry.busyCloses.map((ts) => ({ from: ts, to: ts, closes: 0 })),
     ];
 
     /** Idle closes of `server` that its port refusing connections right after shows to be its stop (ServerStops). */
@@ -1285,10 +1337,30 @@ export const keepaliveRace: DetectorDefinition = {
       return spans;
     };
 
-    /** The server's idle timeout as its idle closes seen so far tell it, or null. */
+    /**
+     * The server's idle closes seen so far that its idle timer may have made, as idle gaps and
+     * when each came: not those at the moment it closed a connection with a request in progress
+     * (busyCloses), nor those its port refusing connections right after shows to be its stop
+     * (ServerStops): its process ending closed them, whatever their idle age.
+     */
+    const timerCloses = (server: string, entry: ServerRaces): { gaps: number[]; ts: number[] } => {
+      const gaps: number[] = [];
+      const ts: number[] = [];
+      for (let i = 0; i < entry.idleGaps.length; i++) {
+        const t = entry.idleTs[i];
+        if (atABusyClose(entry.busyCloses, t) || stops.stoppedAfter(server, t)) continue;
+        gaps.push(entry.idleGaps[i]);
+        ts.push(t);
+      }
+      return { gaps, ts };
+    };
+
+    /** The server's idle timeout as its idle closes seen so far tell it (timerCloses), or null. */
     const learnedIdleTimeout = (server: string): number | null => {
-      const gaps = servers.get(server)?.idleGaps;
-      if (gaps === undefined || gaps.length === 0) return null;
+      const entry = servers.get(server);
+      if (entry === undefined || entry.idleGaps.length === 0) return null;
+      const gaps = timerCloses(server, entry).gaps;
+      if (gaps.length === 0) return null;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
       return inferred === null ? null : inferred.value;
     };
@@ -1300,9 +1372,10 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const learnedIdleText = (server: string, value: number): string => {
       const entry = servers.get(server);
-      const gaps = entry?.idleGaps ?? [];
+      const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [] };
+      const gaps = closes.gaps;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred, entry?.idleTs) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
@@ -1312,6 +1385,11 @@ export const keepaliveRace: DetectorDefinition = {
     const arrivalRace = (conn: AnalyzedConnection): void => {
       const close = arrivalClose(conn);
       if (close === null) return;
+      // Closed at the moment the server closed a connection with a request in progress (busyClose):
+      // its process ending (a kill, a crash, a restart) closed both, no idle timer; the request is
+      // the restart's (unanswered-request).
+      const busy = servers.get(conn.serverName)?.busyCloses;
+      if (busy !== undefined && atABusyClose(busy, close.closeTs)) return;
       // A proxy that forwarded the request to a backend before closing had read it and worked on
       // it: its close is the end of that attempt (HAProxy closes the client connection when a
       // request it cannot retry failed upstream), not an idle timer that met the request.
@@ -1618,6 +1696,8 @@ export const keepaliveRace: DetectorDefinition = {
           else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn, ctx.options.minIdleTimeout));
           return;
         }
+        const busy = busyClose(conn, ctx.options.minIdleTimeout);
+        if (busy !== null) noteBusyClose(conn.serverName, busy);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
