@@ -301,6 +301,13 @@ export function busyClose(conn: AnalyzedConnection, minIdleTimeout: number): num
   return peerAckedAll(conn.client, conn.server) ? close.ts : null;
 }
 
+/**
+ * Closes soon after their responses (below minIdleTimeout) that it takes to infer that the server
+ * closes a fixed time after each response (serverCloseAfterResponse): a single one is as likely a
+ * reload's old worker closing a connection as it finishes its last request in flight.
+ */
+const MIN_AFTER_RESPONSE_SAMPLES = 2;
+
 /** Busy closes kept per server (the latest): enough for the closes at a restart of a busy server. */
 const BUSY_CLOSES_KEPT = 256;
 
@@ -1306,7 +1313,7 @@ export const keepaliveRace: DetectorDefinition = {
      * reuses it answered after idling longer (ProxyLegs.keptLonger).
      */
     const reloadSpans = (server: string, entry: ServerRaces): BurstSpan[] => [
-      ...burstSpans(closeBurstRuns(entry.idleGaps, entry.idleTs, legs.keptLonger(server)), entry.idleTs),
+      ...burstSpans(closeBurstRuns(entry.idleGaps, entry.idleTs, legs.keptLonger(server), ctx.options.minIdleTimeout), entry.idleTs),
       ...legs.reloadSpans(server),
       ...stopSpans(server, entry),
       ...busySpans(entry),
@@ -1749,7 +1756,10 @@ export const keepaliveRace: DetectorDefinition = {
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
           const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i])) : null;
-          const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
+          const timed = ticked !== null ? tickedTimeout(ticked) : cluster;
+          // One close soon after its response tells no delay the server keeps after each (a reload's
+          // old worker closes a connection as it finishes its last request in flight).
+          const timeout = timed !== null && timed.value < ctx.options.minIdleTimeout && timed.samples < MIN_AFTER_RESPONSE_SAMPLES ? null : timed;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
           let explanation: string;
           let remedy: string;
