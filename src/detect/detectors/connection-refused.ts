@@ -209,8 +209,11 @@ export const connectionRefused: DetectorDefinition = {
       }
       if (failed !== '') parts.push(failed);
       if (retried.length > 0) parts.push(retriedText(retried));
-      note += ` ${parts.join('; ')}. ${onRefusal.length + atOnce.length > 0 ? 'No timeout is at work in those failures' : 'No timeout is at work: the wait is the proxy\'s pauses between its attempts'}`;
-      return `${note}.`;
+      note += ` ${parts.join('; ')}.`;
+      // Failures at once or a held wait could be read as a timeout: say that none is at work.
+      if (retried.length > 0) note += ' No timeout is at work: the wait is the proxy\'s pauses between its attempts.';
+      else if (atOnce.length > 0) note += ' No timeout is at work in those failures.';
+      return note;
     };
 
     /** Whether a refusal (`times`, sorted) came between `from` and `to`. */
