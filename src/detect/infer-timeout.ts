@@ -206,7 +206,7 @@ export const CLOSE_BURST_MOMENT = 0.005;
 /** How many idle closes at one moment make a burst. */
 const CLOSE_BURST_MIN = 3;
 /** A burst's longest idle age beyond this many times its shortest is no timer's. */
-const CLOSE_BURST_AGE_RATIO = 2;
+export const CLOSE_BURST_AGE_RATIO = 2;
 
 /**
  * Whether each idle close (its idle age `gaps[i]`, its time `times[i]`) belongs to a burst that was

@@ -1591,3 +1591,18 @@ describe('keepalive-race: a reload is no delay after each response', () => {
     expect(d.inferred.serverIdleTimeout).toBeUndefined();
   });
 });
+
+describe('sample restart-reload-nginx: a reload and a backend restart under load, no invented timer', () => {
+  test('races on the client leg told as the reload\'s, the requests cut by the kill as the restart\'s', async () => {
+    const r = await analyzeSample('restart-reload-nginx');
+    const races = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(races.map((d) => d.server)).toEqual(['127.0.0.2:8080']);
+    expect(races[0].inferred).toEqual({});
+    expect(races[0].explanation).toContain('closed at a reload or restart');
+    expect(ofKind(r, KIND).filter((f) => f.server === '127.0.0.3:9101')).toEqual([]);
+    const cut = r.diagnoses.find((d) => d.kind === 'unanswered-request' && d.server === '127.0.0.3:9101');
+    expect(cut?.explanation).toContain('refused a new connection');
+    // The near miss: 9202's idle closes (1.37 s) are no reload's.
+    expect(r.diagnoses.filter((d) => d.server === '127.0.0.4:9202')).toEqual([]);
+  });
+});

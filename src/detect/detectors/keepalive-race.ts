@@ -5,7 +5,7 @@ import type { DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
-import { BurstSpan, burstSpans, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
@@ -1317,7 +1317,18 @@ export const keepaliveRace: DetectorDefinition = {
       ...legs.reloadSpans(server),
       ...stopSpans(server, entry),
       ...busySpans(entry),
+      ...pairSpans(entry),
     ];
+
+    /**
+     * Two idle closes of the server at one moment at ages more than twofold apart (fewer than a
+     * burst, closeBurstRuns): no timer, even one checked on a tick, makes them; a reload closing
+     * the only two idle connections it held does (nginx's old worker at a reload under light load).
+     */
+    const pairSpans = (entry: ServerRaces): BurstSpan[] =>
+      atOneMoment(entry.idleGaps.map((_, i) => i), (i) => entry.idleTs[i], CLOSE_BURST_MOMENT)
+        .filter((run) => run.length === 2 && Math.max(entry.idleGaps[run[0]], entry.idleGaps[run[1]]) > CLOSE_BURST_AGE_RATIO * Math.min(entry.idleGaps[run[0]], entry.idleGaps[run[1]]))
+        .map((run) => ({ from: Math.min(entry.idleTs[run[0]], entry.idleTs[run[1]]), to: Math.max(entry.idleTs[run[0]], entry.idleTs[run[1]]), closes: 2 }));
 
     /** Notes that `server` closed a connection with a request in progress at `ts` (busyClose). */
     const noteBusyClose = (server: string, ts: number): void => {
