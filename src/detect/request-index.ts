@@ -109,6 +109,8 @@ const INITIAL_CAPACITY = 1 << 6;
 const MAX_CHAIN_STEPS = 4096;
 /** Newest entries scanned, and requests of one client host and server kept, to judge a client's cadence. */
 const MAX_CADENCE_STEPS = 8192;
+/** How long before its upstream copy a proxy's client request may have come to be the one forwarded (seconds). */
+const FORWARDED_WITHIN = 1;
 const MAX_CADENCE_REQUESTS = 64;
 /** Uncertain requests kept (newest), only to tell that a client had moved on (see movedOnBetween). */
 const UNCERTAIN_KEPT = 256;
@@ -486,6 +488,53 @@ export class RequestIndex {
       if (end > lastEnd) lastEnd = end;
     }
     return lastEnd < 0 ? null : r.ts - lastEnd;
+  }
+
+  /**
+   * The pace of the client a proxy forwarded `r` for: its host's pause (pauseOnHostBefore) before
+   * the request the proxy had received, still waiting for its answer when r left: the same method
+   * and target, to another server, from another host than r's, the newest that started at most
+   * FORWARDED_WITHIN before r. A proxy sends its client's next call as that call comes: the pause
+   * between them is its client's, which the proxy's own upstream connections do not show (one per
+   * request, each backend's own). Null when there is no such request, or its client's pause is
+   * unknown (see pauseBefore). Asked once per failed request whose own pause is unknown: a bounded scan.
+   */
+  pauseOfForwardedClient(r: Pick<RememberedRequest, 'client' | 'server' | 'method' | 'uri' | 'ts'>): number | null {
+    const oldest = Math.max(0, this.written - this.capacity, this.written - MAX_CADENCE_STEPS);
+    for (let e = this.written - 1; e >= oldest; e--) {
+      const slot = e % this.capacity;
+      const ts = this.ts[slot];
+      if (ts > r.ts || ts < r.ts - FORWARDED_WITHIN || this.method[slot] !== r.method || !sameTarget(this.uri[slot], r.uri)) continue;
+      const client = this.client[slot];
+      const server = this.server[slot];
+      if (server === r.server || sameHost(client, r.client)) continue;
+      const answeredAt = this.responseStart[slot];
+      if (answeredAt >= 0 && answeredAt < r.ts) continue;
+      return this.pauseBefore(e, client, server, ts);
+    }
+    return null;
+  }
+
+  /**
+   * How long `client`'s host paused before its request at `ts` to `server` (entry `entry`): since
+   * the end of its newest exchange with that server that ended by then, on any connection, that
+   * one included (a kept-alive connection's previous exchange). Null when none is remembered or
+   * another was in flight at ts.
+   */
+  private pauseBefore(entry: number, client: string, server: string, ts: number): number | null {
+    let lastEnd = -1;
+    let seen = 0;
+    const oldest = Math.max(0, this.written - this.capacity, this.written - MAX_CADENCE_STEPS);
+    for (let e = this.written - 1; e >= oldest && seen < MAX_CADENCE_REQUESTS; e--) {
+      const slot = e % this.capacity;
+      if (e === entry || this.server[slot] !== server || !sameHost(this.client[slot], client)) continue;
+      seen++;
+      if (this.ts[slot] >= ts) continue;
+      const end = this.end[slot];
+      if (end > ts) return null; // in flight at once
+      if (end > lastEnd) lastEnd = end;
+    }
+    return lastEnd < 0 ? null : ts - lastEnd;
   }
 
   /**

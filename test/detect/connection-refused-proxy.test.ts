@@ -6,8 +6,8 @@
  */
 import { DETECTORS } from '../../src/detect/registry';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
-import { BACKEND, PROXY, PROXY_ENDPOINT, scene } from './proxy-scenes';
-import { Capture, ofKind } from './reuse-kit';
+import { BACKEND, CLIENT, PROXY, PROXY_ENDPOINT, scene } from './proxy-scenes';
+import { Capture, get, ofKind, ok } from './reuse-kit';
 
 /** The proxy's SYN to the backend's port 9002, answered by RST,ACK. */
 function refusedConnect(cap: Capture, at: number, port: number): void {
@@ -45,5 +45,64 @@ describe('connection-refused, the refused client being a proxy', () => {
     const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
     expect(d.explanation).toContain('when its connect was refused');
     expect(d.explanation).not.toContain('marked the backend down');
+  });
+});
+
+/**
+ * Two proxies on one host, connecting upstream from one address (proxies s2: HAProxy on 8181 in
+ * front of 9101, nginx on 8182 in front of 9102), both backends restarting: HAProxy holds its
+ * client's request across the refusals and answers 200 once 9101 is back, ~2 s later; nginx
+ * answers 502 on its refused connect, then 502 at once twice with no SYN upstream.
+ */
+function twoProxies(): Capture {
+  const cap = new Capture();
+  const front = (port: number) => cap.connection({ client: CLIENT, server: PROXY, sport: port });
+  const back = (port: number) => cap.connection({ client: PROXY, server: BACKEND, sport: port });
+  const refused = (at: number, sport: number, dport: number): void => {
+    cap.add(at, buildTcpPacket({ src: PROXY, dst: BACKEND, sport, dport, seq: 500, flags: TCP_SYN }));
+    cap.add(at + 0.00002, buildTcpPacket({ src: BACKEND, dst: PROXY, sport: dport, dport: sport, seq: 0, ack: 501, flags: TCP_RST | TCP_ACK }));
+  };
+  // Both forward answered requests first.
+  for (const [i, [fport, bport]] of [[8181, 9101], [8182, 9102]].entries()) {
+    const d = front(fport);
+    d.handshake(i * 0.1).request(i * 0.1 + 0.001, get(`/ok/${fport}`));
+    const u = back(bport);
+    u.handshake(i * 0.1 + 0.0015).request(i * 0.1 + 0.002, get(`/ok/${fport}`)).response(i * 0.1 + 0.01, ok());
+    u.close(i * 0.1 + 0.02, 'c');
+    d.response(i * 0.1 + 0.0105, ok()).close(i * 0.1 + 0.03, 'c');
+  }
+  // HAProxy: /held waits across two refusals of 9101, then goes out on a new connection once it is back.
+  const held = front(8181);
+  held.handshake(1).request(1.001, get('/held'));
+  refused(1.0015, 45001, 9101);
+  refused(2.0015, 45002, 9101);
+  const retry = back(9101);
+  retry.handshake(3.0015).request(3.002, get('/held')).response(3.06, ok());
+  held.response(3.0605, ok()).close(3.1, 'c');
+  // nginx: a 502 on its refused connect, then two at once with no SYN.
+  const d = front(8182);
+  d.handshake(1.2).request(1.201, get('/ngx/1'));
+  refused(1.2012, 45010, 9102);
+  d.response(1.2014, ok('bad', [], 'HTTP/1.1', '502 Bad Gateway')).close(1.21, 'c');
+  for (const t of [1.5, 1.8]) {
+    const f = front(8182);
+    f.handshake(t).request(t + 0.001, get(`/ngx/${t}`));
+    f.response(t + 0.0012, ok('bad', [], 'HTTP/1.1', '502 Bad Gateway')).close(t + 0.01, 'c');
+  }
+  return cap;
+}
+
+describe('connection-refused, two proxies on one host', () => {
+  test("each backend's refusals are told with its own proxy's requests: HAProxy's retried connect and its client's wait, nginx's 502s", () => {
+    const r = twoProxies().analyze(DETECTORS);
+    const byServer = new Map(r.diagnoses.filter((x) => x.kind === 'connection-refused').map((d) => [d.server, d.explanation]));
+    const hap = byServer.get(`${BACKEND}:9101`) ?? '';
+    expect(hap).toContain(`The refused client is a proxy (${PROXY}:8181): it held 1 of its clients' request(s) while it tried its connect again and answered 200`);
+    expect(hap).toMatch(/2\.059 s after it came: the client waited that long while the proxy retried its connect/);
+    expect(hap).not.toContain('8182');
+    expect(hap).not.toContain('marked the backend down');
+    const ngx = byServer.get(`${BACKEND}:9102`) ?? '';
+    expect(ngx).toContain(`The refused client is a proxy (${PROXY}:8182): it failed 1 of its clients' request(s) with 502 when its connect was refused, and 2 more with 502`);
+    expect(ngx).not.toContain('8181');
   });
 });

@@ -1541,3 +1541,110 @@ describe('keepalive-race: a lazy idle close met the request (timer fired, close(
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 });
+
+describe('keepalive-race: a server process ending (a kill, a restart) is no idle timer', () => {
+  /**
+   * A server killed at 9.95: two idle connections (idle ~0.14 s, as the load left them) and a
+   * reused one whose request came 0.02 s before are closed at that moment; with `busy`, so is a
+   * new connection whose first request it had (ACKed) and not answered: no idle timer closes that.
+   */
+  function killed(busy: boolean, busyEndsFirst = true) {
+    const cap = new Capture();
+    idleCloses(cap, [9.8, 9.8003], 0.1385);
+    // Connections still open at the capture's end end in the order they began: the busy one's
+    // end comes before the reused one's, or after it.
+    const busyFrom = busyEndsFirst ? 9.79 : 9.9;
+    if (busy) {
+      const b = cap.connection();
+      b.handshake(busyFrom).request(9.92, get('/fresh'));
+      b.fin(9.9496, 's').fin(9.9497, 'c').ack(9.9498, 's');
+    }
+    const c = arrival(cap, 9.8, 0.13, 0.02, 'FIN', '/reused');
+    return { cap, c };
+  }
+
+  test('closes at the moment it closed a new connection with a request in progress: no idle timeout learned, the reused request is no race but an unanswered request', () => {
+    const { cap } = killed(true);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    const all = cap.analyze(DETECTORS);
+    expect(ofKind(all, KIND)).toEqual([]);
+    const unanswered = ofKind(all, 'unanswered-request').map((f) => f.evidence.uri);
+    expect(unanswered).toEqual(expect.arrayContaining(['/reused', '/fresh']));
+  });
+
+  test('the busy close seen only after the close on arrival was judged: the diagnosis still tells the restart and infers no timeout', () => {
+    const { cap } = killed(true, false);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+    expect(d.explanation).toContain('closed at a reload or restart');
+  });
+
+  test('near miss: the same idle closes with no request in progress closed with them: the idle timer (~0.14 s) met the request on arrival', () => {
+    const { cap, c } = killed(false);
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(c.clientName);
+    expect(f.evidence).toMatchObject({ form: 'closed-on-arrival', basis: 'learned-idle-timeout' });
+  });
+});
+
+describe('keepalive-race: a reload is no delay after each response', () => {
+  /**
+   * Four connections answered 73-99 ms apart, closed by the server within 0.1 ms (HAProxy's old
+   * process at a USR2 reload, proxies s2), each reused just after its FIN; or (`atOneMoment`
+   * false) each closed 86 ms after its own response: a server that closes after its responses.
+   */
+  function closes(atOneMoment: boolean) {
+    const cap = new Capture();
+    [0.073, 0.081, 0.09, 0.099].forEach((age, k) => {
+      const closeAt = atOneMoment ? 5.0112 + k * 0.00002 : 5 + k + 0.086;
+      const c = cap.connection();
+      c.handshake(closeAt - 1).exchange(closeAt - (atOneMoment ? age : 0.086) - 0.001, get('/a'), ok());
+      c.fin(closeAt, 's');
+      c.request(closeAt + 0.005, get('/b'), { sawFin: true });
+      c.rst(closeAt + 0.00502, 's');
+    });
+    return cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+  }
+
+  test('closes at one moment, each at another time after its response: a reload, no close-after-response delay', () => {
+    const [d] = closes(true);
+    expect(d.count).toBe(4);
+    expect(d.inferred.serverCloseAfterResponse).toBeUndefined();
+    expect(d.explanation).toContain('closed at a reload or restart');
+    expect(d.explanation).not.toContain('after its responses');
+  });
+
+  test('near miss: each closed 86 ms after its own response, at its own time: the server closes after its responses', () => {
+    const [d] = closes(false);
+    expect(d.inferred.serverCloseAfterResponse.samples).toBe(4);
+    expect(d.explanation).toContain('after its responses without announcing it');
+  });
+
+  test('a single close soon after its response infers no delay', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(4).exchange(5, get('/a'), ok());
+    c.fin(5.0113, 's');
+    c.request(5.1, get('/b'), { sawFin: true });
+    c.rst(5.10002, 's');
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverCloseAfterResponse).toBeUndefined();
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+  });
+});
+
+describe('sample restart-reload-nginx: a reload and a backend restart under load, no invented timer', () => {
+  test('races on the client leg told as the reload\'s, the requests cut by the kill as the restart\'s', async () => {
+    const r = await analyzeSample('restart-reload-nginx');
+    const races = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(races.map((d) => d.server)).toEqual(['127.0.0.2:8080']);
+    expect(races[0].inferred).toEqual({});
+    expect(races[0].explanation).toContain('closed at a reload or restart');
+    expect(ofKind(r, KIND).filter((f) => f.server === '127.0.0.3:9101')).toEqual([]);
+    const cut = r.diagnoses.find((d) => d.kind === 'unanswered-request' && d.server === '127.0.0.3:9101');
+    expect(cut?.explanation).toContain('refused a new connection');
+    // The near miss: 9202's idle closes (1.37 s) are no reload's.
+    expect(r.diagnoses.filter((d) => d.server === '127.0.0.4:9202')).toEqual([]);
+  });
+});

@@ -561,3 +561,42 @@ describe('retried-request: a failure the capture may have made (lost packets)', 
     expect(f.evidence.uncertain).toBeUndefined();
   });
 });
+
+describe("retried-request: a proxy's upstream request at its client's pace", () => {
+  /**
+   * A client on a kept-alive connection to a proxy (10.0.0.5:8182) calls /ok, pauses 0.3 s, calls
+   * /stop, which the proxy forwards (from 10.0.0.6) to a backend that never answers: the proxy
+   * gives up after 4.7 s and answers 504. Then (`loop`) the client's loop pauses 0.3 s and calls
+   * /stop again, which the proxy forwards on a new connection; or the proxy itself sends /stop
+   * again on a new connection at once (its own retry).
+   */
+  function viaProxy(loop: boolean): ReturnType<Capture['analyze']> {
+    const cap = new Capture();
+    const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8182 });
+    const upstream = () => cap.connection({ client: '10.0.0.6', server: '10.0.0.7', sport: 9203 });
+    down.handshake(0).exchange(0.01, get('/ok'));
+    down.request(0.311, get('/stop'));
+    const first = upstream();
+    first.handshake(0.3112).request(0.3115, get('/stop'));
+    first.close(5.0115, 'c');
+    if (loop) {
+      down.response(5.012, ok('timeout', [], 'HTTP/1.1', '504 Gateway Time-out'));
+      down.request(5.3125, get('/stop'));
+      upstream().handshake(5.3127).request(5.313, get('/stop')).response(5.32, ok()).close(5.33, 'c');
+      down.response(5.3202, ok());
+    } else {
+      upstream().handshake(5.0117).request(5.012, get('/stop')).response(5.02, ok()).close(5.03, 'c');
+      down.response(5.0202, ok());
+    }
+    down.close(6, 'c');
+    return cap.analyze(only);
+  }
+
+  test("silent: the proxy's next /stop upstream 0.3 s after it gave up is its client's next call, at the client's 0.3 s pause", () => {
+    expect(ofKind(viaProxy(true), KIND)).toEqual([]);
+  });
+
+  test('near miss: the proxy sending /stop again at once after its upstream failure is a retry', () => {
+    expect(ofKind(viaProxy(false), KIND)).toHaveLength(1);
+  });
+});

@@ -4,6 +4,7 @@ import { hostOf, ms } from '../facts';
 import { PortOpens } from '../port-opens';
 import { Attempt, attemptOf, PORT_SCANS, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
 import { isGatewayStatus, LegRequest, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
 const MAX_SERVERS_TRACKED = 65_536;
@@ -32,6 +33,16 @@ const MAX_HELD = 10_000;
  * at once; Go waits 300 ms only while the first attempt is still pending).
  */
 const FALLBACK_WITHIN = 0.5;
+
+/** Requests a proxy held across a refusal and retried, looked at per refusing server. */
+const RETRIED_KEPT = 1000;
+
+/** A client's request a proxy held across a refusal of its backend and then forwarded to it (retriedConnects). */
+interface RetriedConnect {
+  down: RememberedRequest;
+  /** How long its client waited for the answer (seconds). */
+  waited: number;
+}
 
 /** When a server endpoint accepted connections (answered a SYN with a SYN-ACK). */
 interface Accepted {
@@ -63,6 +74,8 @@ export const connectionRefused: DetectorDefinition = {
     const accepted = new Map<string, Accepted>();
     /** Shared with the other detectors that ask about proxies: what a refused connect's proxy answered its clients. */
     const legs = sharedProxyLegs(ctx);
+    /** The recent requests (shared): what a proxy forwarded to a refusing backend once it was back. */
+    const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
     const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     const held: Array<{ attempt: Attempt; input: FindingInput }> = [];
     /**
@@ -137,49 +150,127 @@ export const connectionRefused: DetectorDefinition = {
 
     /**
      * When the refused client is a proxy (the failures of its own clients are known): the requests
-     * it failed because this connect was refused, and those it failed at once, without any SYN or
+     * it failed because this connect was refused, those it failed at once, without any SYN or
      * request upstream, after the first refusal — a proxy that marks a refusing backend down
      * answers at once until it tries again (Apache mod_proxy: a balancer member in error state for
      * `retry=` seconds; nginx: `max_fails` / `fail_timeout`; HAProxy: a server down by health
-     * check). Those are no timeout: saying so keeps a reader from looking for one.
+     * check) — and those it held while it tried its connect again and answered once the backend
+     * was back (retriedConnects). Those are no timeout: saying so keeps a reader from looking for one.
+     *
+     * Proxies on one host connect from one address: the failures are a proxy's only at its fronts
+     * (proxyFronts), the listening ports whose requests went to this backend.
      */
-    const proxyNote = (items: ReadonlyArray<{ ts: number; client: string | null; flowId: number | null; server: string }>, pairs: readonly PairedFailure[]): string => {
+    const proxyNote = (
+      server: string,
+      items: ReadonlyArray<{ ts: number; client: string | null; flowId: number | null; server: string }>,
+      pairs: readonly PairedFailure[],
+    ): string => {
       const refusedFlows = new Set(items.map((i) => i.flowId));
       const proxies = new Set<string>();
+      const upstreamHosts = new Set<string>();
       for (const i of items) {
         if (i.client === null) continue;
         const host = hostOf(i.client);
+        upstreamHosts.add(host);
         proxies.add(legs.proxyForwardingFrom(host) ?? host);
       }
-      let first = Infinity;
-      let last = -Infinity;
-      for (const i of items) {
-        if (i.ts < first) first = i.ts;
-        if (i.ts > last) last = i.ts;
-      }
+      const refusalTimes = items.map((i) => i.ts).sort((a, b) => a - b);
+      const first = refusalTimes[0];
+      const last = refusalTimes[refusalTimes.length - 1];
+      const retried = retriedConnects(server, upstreamHosts, refusalTimes);
+      const fronts = proxyFronts(server, pairs, retried);
       const onRefusal: PairedFailure[] = [];
       const atOnce: PairedFailure[] = [];
       for (const p of pairs) {
         const f = p.failure;
         if (!proxies.has(f.serverIp) || (f.how === 'status' && !isGatewayStatus(f.status))) continue;
         if (p.phase === 'connect' && p.leg !== null && refusedFlows.has(p.leg.flowId)) onRefusal.push(p);
-        else if (p.phase === 'none' && f.delay <= ctx.options.spreadAbsolute && f.requestStart >= first && f.requestStart <= last + MARKED_DOWN_WINDOW) atOnce.push(p);
+        else if (p.phase === 'none' && f.delay <= ctx.options.spreadAbsolute && f.requestStart >= first && f.requestStart <= last + MARKED_DOWN_WINDOW) {
+          if (fronts.size > 0 && !fronts.has(f.server)) continue; // another proxy on the same host
+          // A refused SYN while the proxy held the request: its connect attempt, which pairing
+          // gave to another of its requests at that moment; not an answer without any SYN.
+          if (refusedBetween(refusalTimes, f.requestStart, f.failTs)) onRefusal.push(p);
+          else atOnce.push(p);
+        }
       }
-      if (onRefusal.length + atOnce.length === 0) return movedOnNote(items);
+      if (onRefusal.length + atOnce.length + retried.length === 0) return movedOnNote(items);
       const outcomes = (list: readonly PairedFailure[]): string =>
         [...new Set(list.map((p) => (p.failure.how === 'status' ? String(p.failure.status) : `a ${p.failure.how}`)))].join('/');
-      const servers = [...new Set([...onRefusal, ...atOnce].map((p) => p.failure.server))].slice(0, 3).join(', ');
-      let note = ` The refused client is a proxy (${servers}):`;
-      if (onRefusal.length > 0) note += ` it failed ${onRefusal.length} of its clients' request(s) with ${outcomes(onRefusal)} when its connect was refused`;
+      const named = [...new Set([...onRefusal.map((p) => p.failure.server), ...atOnce.map((p) => p.failure.server), ...retried.map((r) => r.down.server)])];
+      let note = ` The refused client is a proxy (${named.slice(0, 3).join(', ')}):`;
+      const parts: string[] = [];
+      let failed = onRefusal.length > 0 ? `it failed ${onRefusal.length} of its clients' request(s) with ${outcomes(onRefusal)} when its connect was refused` : '';
       if (atOnce.length > 0) {
         const slowest = Math.max(...atOnce.map((p) => p.failure.delay));
-        note +=
-          `${onRefusal.length > 0 ? ', and' : ''} ${atOnce.length} ${onRefusal.length > 0 ? 'more ' : ''}with ${outcomes(atOnce)} within ${ms(slowest * 1000)} ms, ` +
-          `without any SYN or request upstream: it had marked the backend down after the refusal and answered at once ` +
-          `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks). ` +
-          `No timeout is at work in those failures`;
+        failed +=
+          `${onRefusal.length > 0 ? `, and ${atOnce.length} more` : `it failed ${atOnce.length}`} with ${outcomes(atOnce)} within ${ms(slowest * 1000)} ms, ` +
+          `without any SYN or request upstream while it held them: it had marked the backend down after the refusal and answered at once ` +
+          `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks)`;
       }
-      return `${note}.`;
+      if (failed !== '') parts.push(failed);
+      if (retried.length > 0) parts.push(retriedText(retried));
+      note += ` ${parts.join('; ')}.`;
+      // Failures at once or a held wait could be read as a timeout: say that none is at work.
+      if (retried.length > 0) note += ' No timeout is at work: the wait is the proxy\'s pauses between its attempts.';
+      else if (atOnce.length > 0) note += ' No timeout is at work in those failures.';
+      return note;
+    };
+
+    /** Whether a refusal (`times`, sorted) came between `from` and `to`. */
+    const refusedBetween = (times: readonly number[], from: number, to: number): boolean => {
+      let lo = 0;
+      let hi = times.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (times[mid] < from) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < times.length && times[lo] <= to;
+    };
+
+    /**
+     * The proxy's listening endpoints whose requests went to `server`: those of failures paired
+     * with an upstream leg to it, and those of requests it held across the refusals and then sent
+     * to it (retriedConnects). Empty: none seen.
+     */
+    const proxyFronts = (server: string, pairs: readonly PairedFailure[], retried: readonly RetriedConnect[]): Set<string> => {
+      const fronts = new Set<string>();
+      for (const p of pairs) if (p.leg !== null && p.leg.server === server) fronts.add(p.failure.server);
+      for (const r of retried) fronts.add(r.down.server);
+      return fronts;
+    };
+
+    /**
+     * Requests a proxy held across a refusal of `server` and then sent to it on a connection it
+     * opened after that refusal, answered: it tried its connect again until the backend was back
+     * (HAProxy: `retries`, each after a pause of min(`timeout connect`, 1 s); nginx does not retry
+     * one backend). Its client waited meanwhile.
+     */
+    const retriedConnects = (server: string, upstreamHosts: ReadonlySet<string>, refusalTimes: readonly number[]): RetriedConnect[] => {
+      if (upstreamHosts.size === 0 || refusalTimes.length === 0) return [];
+      const first = refusalTimes[0];
+      const out: RetriedConnect[] = [];
+      for (const r of index.all()) {
+        if (r.server !== server || r.connectionStart <= first || r.index !== 1 || !upstreamHosts.has(hostOf(r.client))) continue;
+        const down = legs.downstreamOf({ client: r.client, server: r.server, method: r.method, uri: r.uri, start: r.ts });
+        if (down === null || !down.answered || down.responseStart === null || isGatewayStatus(down.status)) continue;
+        if (!refusedBetween(refusalTimes, down.ts, r.connectionStart)) continue;
+        out.push({ down, waited: down.responseStart - down.ts });
+        if (out.length >= RETRIED_KEPT) break;
+      }
+      return out;
+    };
+
+    const retriedText = (retried: readonly RetriedConnect[]): string => {
+      const waits = retried.map((r) => r.waited);
+      const lo = Math.min(...waits);
+      const hi = Math.max(...waits);
+      const statuses = [...new Set(retried.map((r) => r.down.status ?? 0))].join('/');
+      return (
+        `it held ${retried.length} of its clients' request(s) while it tried its connect again and answered ${statuses} once the backend was back, ` +
+        `${ms(lo)}${hi - lo >= 0.001 ? `-${ms(hi)}` : ''} s after ${retried.length === 1 ? 'it' : 'each'} came: the client waited that long while the proxy retried its connect ` +
+        "(HAProxy: `retries`, 3 by default, each after a pause of min(`timeout connect`, 1 s) so as not to reconnect at once to a server restarting)"
+      );
     };
 
     /**
@@ -358,7 +449,7 @@ export const connectionRefused: DetectorDefinition = {
           } else {
             story += ' No connection to it succeeded in the capture.';
           }
-          story += proxyNote(items, pairs);
+          story += proxyNote(server, items, pairs);
           ctx.diagnose({
             server,
             count: n,

@@ -5,7 +5,7 @@ import type { DetectContext, DetectorDefinition, FindingInput } from '../detecto
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { resetFromPath } from '../path-reset';
-import { BurstSpan, burstSpans, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
@@ -290,6 +290,41 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
     closeAfterRequest: closeTs - ex.requestStart,
     serverRtt: roundTripToServer(conn),
   };
+}
+
+/**
+ * When the server closed `conn` with a request in progress (seconds), or null: the server had the
+ * request (it acknowledged every byte), had not answered it, and the connection was not idle before
+ * it (the first request on a new connection, or one sent right after the previous response), so no
+ * idle timer can have closed it. An idle timer closes idle connections only; closes of idle
+ * connections at the same moment (CLOSE_BURST_MOMENT) are the server process ending or a reload
+ * (a kill, a restart: it closes everything it held at once), and tell no idle timeout.
+ */
+export function busyClose(conn: AnalyzedConnection, minIdleTimeout: number): number | null {
+  const app = conn.app;
+  if (app === null || app.session === null || !app.session.isHttp) return null;
+  const ex = app.recent[app.recent.length - 1];
+  if (ex === undefined || ex.state !== 'no-response' || ex.uncertain || ex.requestStart === null || ex.requestEnd === null || ex.requestFrame === null) return null;
+  if (ex.index > 1 && (ex.idleBefore === null || ex.idleBefore >= minIdleTimeout)) return null;
+  const close = serverClosedFirst(conn);
+  if (close === null || ex.requestEnd > close.ts || !readBefore(ex.requestStart, ex.requestFrame, close.ts, close.frame)) return null;
+  return peerAckedAll(conn.client, conn.server) ? close.ts : null;
+}
+
+/**
+ * Closes soon after their responses (below minIdleTimeout) that it takes to infer that the server
+ * closes a fixed time after each response (serverCloseAfterResponse): a single one is as likely a
+ * reload's old worker closing a connection as it finishes its last request in flight.
+ */
+const MIN_AFTER_RESPONSE_SAMPLES = 2;
+
+/** Busy closes kept per server (the latest): enough for the closes at a restart of a busy server. */
+const BUSY_CLOSES_KEPT = 256;
+
+/** Whether a close of `busy` (a server's busy closes, busyClose) came at the same moment as `ts`. */
+function atABusyClose(busy: readonly number[], ts: number): boolean {
+  for (const b of busy) if (Math.abs(b - ts) <= CLOSE_BURST_MOMENT) return true;
+  return false;
 }
 
 /** What to do about races with a reload's closes (see racesAtReload). */
@@ -898,6 +933,11 @@ interface ServerRaces {
   idleTs: number[];
   /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
   idleCloses: IdleCloseSample[];
+  /**
+   * When the server closed connections with a request in progress (busyClose; the latest
+   * BUSY_CLOSES_KEPT): idle closes at the same moment were its process ending, not its idle timer.
+   */
+  busyCloses: number[];
   idleClosesAdded: number;
   nextSample: number;
   raceIds: string[];
@@ -1084,7 +1124,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1351,9 +1391,39 @@ export const keepaliveRace: DetectorDefinition = {
      * reuses it answered after idling longer (ProxyLegs.keptLonger).
      */
     const reloadSpans = (server: string, entry: ServerRaces): BurstSpan[] => [
-      ...burstSpans(closeBurstRuns(idleAges(entry), entry.idleTs, legs.keptLonger(server)), entry.idleTs),
+      ...burstSpans(closeBurstRuns(idleAges(entry), entry.idleTs, legs.keptLonger(server), ctx.options.minIdleTimeout), entry.idleTs),
       ...legs.reloadSpans(server),
       ...stopSpans(server, entry),
+      ...busySpans(entry),
+      ...pairSpans(entry),
+    ];
+
+    /**
+     * Two idle closes of the server at one moment at ages more than twofold apart (fewer than a
+     * burst, closeBurstRuns): no timer, even one checked on a tick, makes them; a reload closing
+     * the only two idle connections it held does (nginx's old worker at a reload under light load).
+     */
+    const pairSpans = (entry: ServerRaces): BurstSpan[] =>
+      atOneMoment(entry.idleGaps.map((_, i) => i), (i) => entry.idleTs[i], CLOSE_BURST_MOMENT)
+        .filter((run) => run.length === 2 && Math.max(entry.idleGaps[run[0]], entry.idleGaps[run[1]]) > CLOSE_BURST_AGE_RATIO * Math.min(entry.idleGaps[run[0]], entry.idleGaps[run[1]]))
+        .map((run) => ({ from: Math.min(entry.idleTs[run[0]], entry.idleTs[run[1]]), to: Math.max(entry.idleTs[run[0]], entry.idleTs[run[1]]), closes: 2 }));
+
+    /** Notes that `server` closed a connection with a request in progress at `ts` (busyClose). */
+    const noteBusyClose = (server: string, ts: number): void => {
+      const entry = serverEntry(server);
+      if (entry === null) return;
+      if (entry.busyCloses.length >= BUSY_CLOSES_KEPT) entry.busyCloses.shift();
+      entry.busyCloses.push(ts);
+    };
+
+    /**
+     * Idle closes of `server` at the moment it closed a connection with a request in progress
+     * (busyCloses: its process ending), then those moments themselves (a close on arrival
+     * decided before the busy close was seen lies in one).
+     */
+    const busySpans = (entry: ServerRaces): BurstSpan[] => [
+      ...entry.idleTs.filter((ts) => atABusyClose(entry.busyCloses, ts)).map((ts) => ({ from: ts, to: ts, closes: 1 })),
+      ...entry.busyCloses.map((ts) => ({ from: ts, to: ts, closes: 0 })),
     ];
 
     /** Idle closes of `server` that its port refusing connections right after shows to be its stop (ServerStops). */
@@ -1371,11 +1441,31 @@ export const keepaliveRace: DetectorDefinition = {
     const idleAges = (entry: ServerRaces): number[] =>
       settleIdleIntervals(entry.idleGaps, entry.idleLongest, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute });
 
-    /** The server's idle timeout as its idle closes seen so far tell it, or null. */
+    /**
+     * The server's idle closes seen so far that its idle timer may have made, as idle ages (idleAges)
+     * and when each came: not those at the moment it closed a connection with a request in progress
+     * (busyCloses), nor those its port refusing connections right after shows to be its stop
+     * (ServerStops): its process ending closed them, whatever their idle age.
+     */
+    const timerCloses = (server: string, entry: ServerRaces): { gaps: number[]; ts: number[] } => {
+      const ages = idleAges(entry);
+      const gaps: number[] = [];
+      const ts: number[] = [];
+      for (let i = 0; i < ages.length; i++) {
+        const t = entry.idleTs[i];
+        if (atABusyClose(entry.busyCloses, t) || stops.stoppedAfter(server, t)) continue;
+        gaps.push(ages[i]);
+        ts.push(t);
+      }
+      return { gaps, ts };
+    };
+
+    /** The server's idle timeout as its idle closes seen so far tell it (timerCloses), or null. */
     const learnedIdleTimeout = (server: string): number | null => {
       const entry = servers.get(server);
       if (entry === undefined || entry.idleGaps.length === 0) return null;
-      const gaps = idleAges(entry);
+      const gaps = timerCloses(server, entry).gaps;
+      if (gaps.length === 0) return null;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
       return inferred === null ? null : inferred.value;
     };
@@ -1387,9 +1477,10 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const learnedIdleText = (server: string, value: number): string => {
       const entry = servers.get(server);
-      const gaps = entry !== undefined ? idleAges(entry) : [];
+      const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [] };
+      const gaps = closes.gaps;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred, entry?.idleTs) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
@@ -1399,6 +1490,11 @@ export const keepaliveRace: DetectorDefinition = {
     const arrivalRace = (conn: AnalyzedConnection): void => {
       const close = arrivalClose(conn);
       if (close === null) return;
+      // Closed at the moment the server closed a connection with a request in progress (busyClose):
+      // its process ending (a kill, a crash, a restart) closed both, no idle timer; the request is
+      // the restart's (unanswered-request).
+      const busy = servers.get(conn.serverName)?.busyCloses;
+      if (busy !== undefined && atABusyClose(busy, close.closeTs)) return;
       // A proxy that forwarded the request to a backend before closing had read it and worked on
       // it: its close is the end of that attempt (HAProxy closes the client connection when a
       // request it cannot retry failed upstream), not an idle timer that met the request.
@@ -1796,6 +1892,8 @@ export const keepaliveRace: DetectorDefinition = {
           else if (plainClose === null && isPlainRace(conn, null)) opaqueArrivalRace(conn, plainArrivalClose(conn, ctx.options.minIdleTimeout));
           return;
         }
+        const busy = busyClose(conn, ctx.options.minIdleTimeout);
+        if (busy !== null) noteBusyClose(conn.serverName, busy);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
@@ -1849,7 +1947,10 @@ export const keepaliveRace: DetectorDefinition = {
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
           const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i])) : null;
-          const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
+          const timed = ticked !== null ? tickedTimeout(ticked) : cluster;
+          // One close soon after its response tells no delay the server keeps after each (a reload's
+          // old worker closes a connection as it finishes its last request in flight).
+          const timeout = timed !== null && timed.value < ctx.options.minIdleTimeout && timed.samples < MIN_AFTER_RESPONSE_SAMPLES ? null : timed;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
           let explanation: string;
           let remedy: string;

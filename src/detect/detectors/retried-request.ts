@@ -318,6 +318,9 @@ export const retriedRequest: DetectorDefinition = {
 
     /** Reports a retry, or holds it back (see holdsBack). */
     const judged = (failed: PendingFailure, next: RememberedRequest, pair: EndpointWords): void => {
+      // A proxy forwards its client's request upstream before it answers that client, so the
+      // client's request may have reached the index only after the failure was noted: ask again.
+      if (failed.pause === null) failed.pause = index.pauseOfForwardedClient(failed.request);
       if (movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) || heldReady(failed, next)) return;
       if (holdsBack(failed, next)) {
         index.claim(next);
@@ -357,7 +360,9 @@ export const retriedRequest: DetectorDefinition = {
         return pause;
       }
       if (ex.index > 1) return ex.idleBefore;
-      return index.pauseOnHostBefore(request);
+      const own = index.pauseOnHostBefore(request);
+      // A proxy's request on a connection of its own: the pace is its client's, whose call it forwarded.
+      return own !== null ? own : index.pauseOfForwardedClient(request);
     };
 
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
