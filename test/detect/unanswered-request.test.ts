@@ -774,6 +774,26 @@ describe('unanswered-request across a path outage (blind5 s5b, s5c)', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('an answer that came at once after the resend that got through, 3 s late: a note (info) that the path delayed it', () => {
+    const cap = new Capture();
+    outage(cap, [0.2, 0.6, 1.4, 3.0]).response(3.3001, ok()).close(4, 'c');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.summary).toContain('the path lost the request for that long');
+    expect(f.evidence).toMatchObject({ clientResends: 4, answered: true });
+    expect(f.evidence.waitSeconds).toBeCloseTo(3.0, 3);
+  });
+
+  test('no note when the server took its time after the last resend (it was slow too), or the delay was short', () => {
+    const slow = new Capture();
+    outage(slow, [0.2, 0.6, 1.4, 3.0]).response(4.3, ok()).close(5, 'c');
+    expect(ofKind(slow.analyze(only), KIND)).toEqual([]);
+    const short = new Capture();
+    outage(short, [0.2, 0.6, 1.4]).response(1.7001, ok()).close(3, 'c');
+    expect(ofKind(short.analyze(only), KIND)).toEqual([]);
+  });
+
   test('a request never ACKed, resent until the client fell silent, then the server\'s idle close: it never reached the server', () => {
     const cap = new Capture();
     const conn = outage(cap, [0.2, 0.6, 1.4]);

@@ -2,7 +2,8 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { answeredAfterClientClosed, at, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, resetOnArrivalWithoutClose, roundTripToServer } from '../facts';
+import { answeredAfterClientClosed, at, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer } from '../facts';
+import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
@@ -159,6 +160,12 @@ const UNREACHED_MIN_RESENDS = 2;
  * after the last one.
  */
 const UNREACHED_SILENCE_RATIO = 2;
+/**
+ * An answer the path delayed (noteDelayedByPath) is noted from this wait on (seconds): as long as
+ * the 3 s retransmission timeout Linux starts from after a lost handshake segment, which one lost
+ * request on an ordinary lossy path can reach; shorter recoveries are the path's everyday loss.
+ */
+const DELAYED_NOTED_AFTER = 3;
 const MAX_SERVERS = 10_000;
 const MAX_SERVER_IPS = 100_000;
 
@@ -321,6 +328,9 @@ export const unansweredRequest: DetectorDefinition = {
       unreached:
         '{request} never reached the server: the client sent it {sends} times over {resentFor} s and the server never ACKed it; then the client fell silent ' +
         '(it gave up no sooner than {resentFor} s after the request), and the server closed the connection ({closedWith}) {serverClose} s after the request without having had it',
+      delayedByPath:
+        '{request} was answered only {wait} s after it was sent: the client resent it {resends} times, until {resentFor} s after the request, and the server answered {after} s after that resend; ' +
+        'the path lost the request for that long (retransmission timeouts), the server was not slow',
     },
   },
   create(ctx: DetectContext) {
@@ -348,6 +358,14 @@ export const unansweredRequest: DetectorDefinition = {
     const takenWait = new Float64Array(TAKEN_SLOTS);
     const takenMethod: Array<string | null> = new Array<string | null>(TAKEN_SLOTS).fill(null);
     const takenUri: Array<string | null> = new Array<string | null>(TAKEN_SLOTS).fill(null);
+    /**
+     * By live connection (slots as takenId's): the client's retransmission count when its previous
+     * exchange was decided, so that an exchange's own resends are the difference.
+     */
+    const resentId = new Float64Array(TAKEN_SLOTS).fill(-1);
+    const resentBase = new Float64Array(TAKEN_SLOTS);
+    /** Answers the path delayed (noteDelayedByPath), reported when their connection ends unless its client had given up on them. */
+    const delayedByConn = new Map<number, { ex: HttpExchange; waited: number; resends: number }>();
 
     /** The first refusal by `server` at or after `ts` and within REFUSED_SOON_AFTER of it, or null. */
     const refusedSoonAfter = (server: string, ts: number): number | null => {
@@ -580,13 +598,13 @@ export const unansweredRequest: DetectorDefinition = {
      * (resetOnArrivalWithoutClose): reported as a late answer whose give-up time is known only within
      * bounds, after the request and before the answer.
      */
-    function judgeResetOnArrival(conn: AnalyzedConnection): void {
+    function judgeResetOnArrival(conn: AnalyzedConnection): HttpExchange | null {
       const recent = conn.app?.recent;
-      if (recent === undefined || recent.length === 0) return;
+      if (recent === undefined || recent.length === 0) return null;
       const ex = recent[recent.length - 1];
-      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || ex.responseAfterClientClose === true) return;
-      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn)) return;
-      if (claimedElsewhere(conn.id)) return;
+      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || ex.responseAfterClientClose === true) return null;
+      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn)) return null;
+      if (claimedElsewhere(conn.id)) return null;
       const c = conn.client;
       const requestEnd = ex.requestEnd;
       const late = ex.responseStart - requestEnd;
@@ -633,6 +651,7 @@ export const unansweredRequest: DetectorDefinition = {
       let list = gaveUpUnseenByServer.get(conn.serverName);
       if (list === undefined && gaveUpUnseenByServer.size < MAX_SERVERS) gaveUpUnseenByServer.set(conn.serverName, (list = []));
       if (list !== undefined && list.length < MAX_WAITS_PER_SERVER) list.push({ findingId: finding.id, request: line, late, resends, resentFor });
+      return ex;
     }
 
     /**
@@ -749,6 +768,53 @@ export const unansweredRequest: DetectorDefinition = {
           `Find what cut the path between the client and ${server} at that time (a link or route down, a firewall or security-group rule dropping packets, the server's host down or overloaded); ` +
           `the client's retransmission limit (TCP_USER_TIMEOUT, tcp_retries2) decides how long it waits for the path to come back.`,
         anomalyIds: members.map((m) => m.findingId),
+      });
+    }
+
+    /**
+     * A request resent at least UNREACHED_MIN_RESENDS times and answered at least DELAYED_NOTED_AFTER
+     * late, within a round trip of the client's last resend of it (twice the handshake's, plus RESET_ON_ARRIVAL_SLACK): the resend that got through
+     * was answered at once, so the wait was the path's retransmission timeouts, not the server's
+     * handling. Noted (info) on the exchange: the client got its answer.
+     */
+    function noteDelayedByPath(ex: HttpExchange, conn: AnalyzedConnection, waited: number, resends: number): void {
+      const last = conn.client.lastRetransmissionTs;
+      const requestEnd = ex.requestEnd ?? 0;
+      const responseStart = ex.responseStart ?? 0;
+      if (last <= requestEnd || last > responseStart) return;
+      const position = handshakeCapturePosition(conn);
+      const roundTrip = position === null ? 0 : position.serverRtt + position.clientRtt;
+      if (responseStart - last > 2 * roundTrip + RESET_ON_ARRIVAL_SLACK) return;
+      if (delayedByConn.size < MAX_OPEN_KEPT && !delayedByConn.has(conn.id)) delayedByConn.set(conn.id, { ex, waited, resends });
+    }
+
+    function reportDelayedByPath(conn: AnalyzedConnection, ex: HttpExchange, waited: number, resends: number): void {
+      const last = conn.client.lastRetransmissionTs;
+      const requestEnd = ex.requestEnd ?? 0;
+      const responseStart = ex.responseStart ?? 0;
+      const line = requestLine(ex);
+      ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: responseStart,
+        severity: 'info',
+        message: 'delayedByPath',
+        data: { request: line ?? 'a request', wait: ms(waited), resends, resentFor: ms(last - requestEnd), after: fineDuration(responseStart - last) },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: line,
+          exchangeIndex: ex.index,
+          requestEnd: at(requestEnd),
+          responseStart: at(responseStart),
+          waitSeconds: ms(waited),
+          lastResendTs: at(last),
+          clientResends: resends,
+          answered: true,
+          open: false,
+        },
+        frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0],
       });
     }
 
@@ -1305,6 +1371,14 @@ export const unansweredRequest: DetectorDefinition = {
             takenUri[slot] = ex.uri;
           }
         }
+        {
+          const slot = conn.id & (TAKEN_SLOTS - 1);
+          const count = conn.client.retransmissions;
+          const resends = resentId[slot] === conn.id ? count - resentBase[slot] : count;
+          resentId[slot] = conn.id;
+          resentBase[slot] = count;
+          if (resends >= UNREACHED_MIN_RESENDS && ex.state === 'complete' && late === null && waited >= DELAYED_NOTED_AFTER) noteDelayedByPath(ex, conn, waited, resends);
+        }
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
@@ -1348,12 +1422,17 @@ export const unansweredRequest: DetectorDefinition = {
             }
           }
         }
+        resentId[slot] = -1;
+        const delayed = delayedByConn.size > 0 ? delayedByConn.get(conn.id) : undefined;
+        if (delayed !== undefined) delayedByConn.delete(conn.id);
         const t = tracked.get(conn.id) ?? (conn.app?.tls != null ? encryptedTracked(conn) : undefined);
         if (t === undefined) {
           // Every exchange answered: the last answer may have met a client that had given up.
-          if (conn.client.rstTs >= 0) judgeResetOnArrival(conn);
+          const gaveUpOn = conn.client.rstTs >= 0 ? judgeResetOnArrival(conn) : null;
+          if (delayed !== undefined && delayed.ex !== gaveUpOn) reportDelayedByPath(conn, delayed.ex, delayed.waited, delayed.resends);
           return;
         }
+        if (delayed !== undefined) reportDelayedByPath(conn, delayed.ex, delayed.waited, delayed.resends);
         tracked.delete(conn.id);
         if (t.afterCloseNotice) return;
         const ex = t.ex;
