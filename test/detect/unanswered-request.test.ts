@@ -794,6 +794,16 @@ describe('unanswered-request across a path outage (blind5 s5b, s5c)', () => {
     expect(ofKind(short.analyze(only), KIND)).toEqual([]);
   });
 
+  test("no note for a connection's first request resent before the server ACKed any data (a full accept queue drops it: accept-queue-overflow's)", () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    const request = get('/first');
+    conn.handshake(0).send(0.01, 'c', request);
+    for (const r of [0.2, 0.6, 1.4, 3.0]) conn.resend(0.01 + r, 'c', request);
+    conn.response(3.0101, ok()).close(4, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('a request never ACKed, resent until the client fell silent, then the server\'s idle close: it never reached the server', () => {
     const cap = new Capture();
     const conn = outage(cap, [0.2, 0.6, 1.4]);

@@ -203,6 +203,16 @@ interface CloseEvent {
 
 type CloserRole = 'client' | 'proxy' | 'server';
 
+/**
+ * The client's data segments resent after the server had ACKed some of its data: the path's
+ * losses, not a listener's (a full accept queue drops a new connection's first data until it
+ * accepts it: accept-queue-overflow's).
+ */
+function pathResends(conn: AnalyzedConnection): number {
+  const c = conn.client;
+  return c.retransmissions - c.retransmissionsBeforePeerAck;
+}
+
 /** A request whose answer the client reset on arrival, its close not captured (resetOnArrivalWithoutClose). */
 interface GaveUpUnseen {
   findingId: string;
@@ -610,7 +620,7 @@ export const unansweredRequest: DetectorDefinition = {
       const late = ex.responseStart - requestEnd;
       // Resends of the request while it waited: the path was losing its packets.
       const resent = c.lastRetransmissionTs > requestEnd && c.lastRetransmissionTs <= ex.responseStart;
-      const resends = resent ? c.retransmissions : 0;
+      const resends = resent ? pathResends(conn) : 0;
       const resentFor = resent ? c.lastRetransmissionTs - requestEnd : 0;
       const line = requestLine(ex);
       const finding = ctx.report({
@@ -664,11 +674,12 @@ export const unansweredRequest: DetectorDefinition = {
     function unreachedResends(conn: AnalyzedConnection, requestEnd: number, close: CloseEvent): number {
       const c = conn.client;
       const last = c.lastRetransmissionTs;
-      if (c.retransmissions < UNREACHED_MIN_RESENDS || last <= requestEnd || last >= close.ts) return 0;
+      const resends = pathResends(conn);
+      if (resends < UNREACHED_MIN_RESENDS || last <= requestEnd || last >= close.ts) return 0;
       if (peerAckedAll(c, conn.server) || c.lastDataTs > last) return 0;
       if (c.finTs >= 0 && c.finTs < close.ts) return 0;
       if (close.ts - last < UNREACHED_SILENCE_RATIO * (last - requestEnd)) return 0;
-      return c.retransmissions;
+      return resends;
     }
 
     function reportUnreached(conn: AnalyzedConnection, ex: HttpExchange, close: CloseEvent, resends: number): void {
@@ -1373,7 +1384,7 @@ export const unansweredRequest: DetectorDefinition = {
         }
         {
           const slot = conn.id & (TAKEN_SLOTS - 1);
-          const count = conn.client.retransmissions;
+          const count = pathResends(conn);
           const resends = resentId[slot] === conn.id ? count - resentBase[slot] : count;
           resentId[slot] = conn.id;
           resentBase[slot] = count;
