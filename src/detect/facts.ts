@@ -2,7 +2,7 @@ import { hostOfEndpoint } from '../decode/address';
 import { handshakeCapturePosition } from '../flow/capture-point';
 import type { Connection } from '../flow/connection';
 import type { Endpoint } from '../flow/endpoint';
-import { seqGe } from '../flow/seq';
+import { seqDiff, seqGe } from '../flow/seq';
 import type { HttpExchange } from '../http/exchange';
 
 /**
@@ -112,6 +112,38 @@ export function answeredAfterClientClosed<T>(ex: Pick<HttpExchange, 'requestEnd'
   const c = conn.client;
   const closedAt = Math.min(c.finTs > ex.requestEnd + HALF_CLOSE_GRACE ? c.finTs : Infinity, c.rstTs >= ex.requestEnd ? c.rstTs : Infinity);
   return closedAt < ex.responseStart;
+}
+
+/**
+ * Slack (seconds) on top of twice the handshake's round trip for a client's reset to answer a
+ * response's first segment: a kernel answers data for a socket that is gone at once, so at the
+ * capture point its RST follows the data by the round trip between them.
+ */
+export const RESET_ON_ARRIVAL_SLACK = 0.02;
+
+/**
+ * Whether the client answered the exchange's response with a RST on its arrival, without any close
+ * of its captured before (no FIN), and without having acknowledged the server's bytes: within a
+ * round trip of the response's first byte (twice the handshake's, plus RESET_ON_ARRIVAL_SLACK), and
+ * neither its ACKs nor its RST's cover the server's data. A live socket acknowledges what it
+ * receives; one its application has closed answers data with a RST (Linux: no ACK flag). So the
+ * client had given up on the request before the answer came, and its close did not reach the
+ * capture (a FIN queued behind a request the path was still losing, or a capture that missed it):
+ * the late answer of answeredAfterClientClosed, with the close unseen.
+ */
+export function resetOnArrivalWithoutClose<T>(ex: Pick<HttpExchange, 'requestEnd' | 'responseStart' | 'responseBodyBytes'>, conn: Connection<T>): boolean {
+  if (ex.responseStart === null || ex.requestEnd === null) return false;
+  const c = conn.client;
+  const s = conn.server;
+  if (c.rstTs < ex.responseStart || (c.finTs >= 0 && c.finTs < c.rstTs) || !s.hasNextSeq) return false;
+  const rtt = handshakeCapturePosition(conn);
+  const within = 2 * (rtt === null ? 0 : rtt.serverRtt + rtt.clientRtt) + RESET_ON_ARRIVAL_SLACK;
+  if (c.rstTs - ex.responseStart > within) return false;
+  // None of the response acknowledged: at least its body (and a head before it) lies past the
+  // client's highest ACK, and past its RST's.
+  const owed = ex.responseBodyBytes;
+  if (c.hasAck && seqDiff(c.highestAck, s.maxSeqEnd) <= owed) return false;
+  return !(c.rstHasAck && seqDiff(c.rstAck, s.maxSeqEnd) <= owed);
 }
 
 /** Which side of the path the capture was taken near ('client', 'server', 'between'), or null without a handshake. */

@@ -66,10 +66,11 @@ const Slot = Object.freeze({
   FirstSynTsVal: 19,
   LastSynTsVal: 20,
   SynOnlyDupAcks: 21,
+  LastRetransmissionTs: 22,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 22;
+export const ENDPOINT_SLOTS = 23;
 
 /** Packed doubles to slice slot arrays from (see doubleSlots); pushed one by one, so packed. */
 const DOUBLES: number[] = [];
@@ -104,6 +105,7 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.SynAckTsEcr] = -1;
   f[base + Slot.FirstSynTsVal] = -1;
   f[base + Slot.LastSynTsVal] = -1;
+  f[base + Slot.LastRetransmissionTs] = -1;
 }
 
 /**
@@ -163,6 +165,13 @@ export class Endpoint {
   set maxSeqEnd(v: number) { this.f[this.base + Slot.MaxSeqEnd] = v; }
 
   retransmissions = 0;
+  /**
+   * When this endpoint last resent data it had sent before (-1: never): a request the peer never
+   * acknowledged was resent until then, and the sender's silence after it is its stack giving up
+   * (unanswered-request's unreached requests). Written on the retransmission path only.
+   */
+  get lastRetransmissionTs(): number { return this.f[this.base + Slot.LastRetransmissionTs]; }
+  set lastRetransmissionTs(v: number) { this.f[this.base + Slot.LastRetransmissionTs] = v; }
   /**
    * Retransmitted data segments sent before the peer had acknowledged any of this side's data: a
    * listener whose accept queue is full drops a new connection's first data until it accepts it,

@@ -668,6 +668,7 @@ export class TcpTracker<T> {
     }
     if (seqLe(end, ep.nextSeq)) {
       ep.retransmissions++;
+      ep.lastRetransmissionTs = ts;
       if (!peer.hasAck || !seqGt(peer.highestAck, seqAdd(ep.isn, 1))) ep.retransmissionsBeforePeerAck++;
       recordHistory(conn, Letter.Retransmission, fromClient);
       return;

@@ -760,3 +760,113 @@ describe('unanswered-request: a lone request the server never acknowledged', () 
     expect(d.explanation).toContain('The server did not ACK it: the request never got in');
   });
 });
+
+describe('unanswered-request across a path outage (blind5 s5b, s5c)', () => {
+  /**
+   * A keep-alive connection whose second request the path loses: resent at each `resends` offset
+   * (seconds after the request), the last copy getting through, then the server's answer and
+   * what the client does with it.
+   */
+  function outage(cap: Capture, resends: readonly number[]) {
+    const conn = cap.connection();
+    conn.handshake(0).exchange(0.01, get('/p0'));
+    const request = get('/p1');
+    conn.send(0.3, 'c', request);
+    for (const r of resends) conn.resend(0.3 + r, 'c', request);
+    return conn;
+  }
+
+  /** The server's close that never had the request (its ACK stops short of it). */
+  const unacked = (conn: ReturnType<typeof outage>) => ({ ack: conn.cSeq - get('/p1').length });
+
+  test('the answer reset on arrival, never ACKed, with no FIN seen: the client had given up; only bounds, no timer', () => {
+    const cap = new Capture();
+    const conn = outage(cap, [0.2, 0.6, 1.4, 3.0, 6.2]);
+    conn.send(6.5001, 's', ok('late')).rst(6.5002, 'c');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('error');
+    expect(f.summary).toContain('its close was not captured');
+    expect(f.evidence).toMatchObject({ closedBy: 'client', closeCaptured: false, closeTs: null, lateResponseStatus: 200, clientResends: 5 });
+    expect(f.evidence.lateResponseAfter).toBeCloseTo(6.2, 3);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('a timeout shorter than 6.2 s');
+    expect(d.remedy).toContain('cut the path');
+  });
+
+  test('silent when the client ACKed the late answer (it was still waiting), or its RST acknowledged it (it had received it)', () => {
+    const alive = new Capture();
+    outage(alive, [0.2, 0.6, 1.4]).response(2.0, ok()).close(3, 'c');
+    expect(ofKind(alive.analyze(only), KIND)).toEqual([]);
+    const received = new Capture();
+    outage(received, [0.2, 0.6, 1.4]).send(2.0, 's', ok()).rstAck(2.0001, 'c');
+    expect(ofKind(received.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent when the RST came long after the answer (not on its arrival)', () => {
+    const cap = new Capture();
+    outage(cap, [0.2, 0.6]).send(1.5, 's', ok()).rst(2.5, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('an answer that came at once after the resend that got through, 3 s late: a note (info) that the path delayed it', () => {
+    const cap = new Capture();
+    outage(cap, [0.2, 0.6, 1.4, 3.0]).response(3.3001, ok()).close(4, 'c');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('info');
+    expect(f.summary).toContain('the path lost the request for that long');
+    expect(f.evidence).toMatchObject({ clientResends: 4, answered: true });
+    expect(f.evidence.waitSeconds).toBeCloseTo(3.0, 3);
+  });
+
+  test('no note when the server took its time after the last resend (it was slow too), or the delay was short', () => {
+    const slow = new Capture();
+    outage(slow, [0.2, 0.6, 1.4, 3.0]).response(4.3, ok()).close(5, 'c');
+    expect(ofKind(slow.analyze(only), KIND)).toEqual([]);
+    const short = new Capture();
+    outage(short, [0.2, 0.6, 1.4]).response(1.7001, ok()).close(3, 'c');
+    expect(ofKind(short.analyze(only), KIND)).toEqual([]);
+  });
+
+  test("no note for a connection's first request resent before the server ACKed any data (a full accept queue drops it: accept-queue-overflow's)", () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    const request = get('/first');
+    conn.handshake(0).send(0.01, 'c', request);
+    for (const r of [0.2, 0.6, 1.4, 3.0]) conn.resend(0.01 + r, 'c', request);
+    conn.response(3.0101, ok()).close(4, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('a request never ACKed, resent until the client fell silent, then the server\'s idle close: it never reached the server', () => {
+    const cap = new Capture();
+    const conn = outage(cap, [0.2, 0.6, 1.4]);
+    conn.fin(25, 's', unacked(conn)).rst(25.0001, 'c');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('error');
+    expect(f.summary).toContain('never reached the server');
+    expect(f.summary).toContain('sent it 4 times over 1.4 s');
+    expect(f.evidence).toMatchObject({ serverAcked: false, reachedServer: false, clientResends: 3, closedBy: 'server', closedWith: 'FIN' });
+    expect(f.evidence.lastResendTs).toBeCloseTo(T0 + 1.7, 6);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('never reached it');
+    expect(d.remedy).toContain('TCP_USER_TIMEOUT');
+  });
+
+  test('not unreached: one resend only, or a client still resending when the server closed', () => {
+    const once = new Capture();
+    const one = outage(once, [0.2]);
+    one.fin(25, 's', unacked(one)).rst(25.0001, 'c');
+    expect(ofKind(once.analyze(only), KIND)).toEqual([]);
+    const resending = new Capture();
+    const still = outage(resending, [0.2, 0.6, 1.4, 3.0]);
+    still.fin(4.0, 's', unacked(still)).rst(4.0001, 'c');
+    expect(ofKind(resending.analyze(only), KIND)).toEqual([]);
+  });
+});

@@ -3,7 +3,8 @@ import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
-import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, roundTripToServer } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer } from '../facts';
+import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
@@ -24,7 +25,17 @@ import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedReques
  * and that the client's kernel reset on arrival (its socket was gone, nothing read it) counts too:
  * the client gave up at its timeout and the server answered too late (Go's http.Client Timeout,
  * any client that closes a request it stops waiting for). A client that only half-closed ACKs and
- * reads the response instead: that stays silent.
+ * reads the response instead: that stays silent. The client's close need not be captured: a client
+ * that answers the response's first bytes with a RST within a round trip, never having ACKed any of
+ * it, had no socket any more (resetOnArrivalWithoutClose). Its FIN may have been queued behind a
+ * request the path was still losing. Then only bounds are known: it gave up after its request and
+ * before the answer; no timer value is inferred from it.
+ *
+ * A request the server never ACKed, resent by the client until the client fell silent (its next
+ * retransmission, due by the backoff, never came), did not reach the server: the path or the
+ * server's host was unreachable, and the client's stack gave up (TCP_USER_TIMEOUT, tcp_retries2) or
+ * it closed behind a queue that never drained. The server's later close (its idle timer, which never
+ * saw the request) does not make that a crossing.
  *
  * Left to other detectors: a request sent after the server's FIN or after a `Connection: close`
  * response (keepalive-race, request-after-close-notice), a request on a reused connection that the
@@ -139,6 +150,23 @@ const OPEN_SLOWEST_RATIO = 10;
 /** Slots for the longest answer each live connection's client took (see takenId): a power of two. */
 const TAKEN_SLOTS = 1 << 15;
 const MAX_WAITS_PER_SERVER = 10_000;
+/**
+ * A request resent at least this often, never ACKed, counts as unreached once the client fell
+ * silent: two resends show the retransmission timer backing off, not one lost segment.
+ */
+const UNREACHED_MIN_RESENDS = 2;
+/**
+ * The client fell silent when nothing came from it for this many times the span from its request
+ * to its last resend: the retransmission timer doubles, so the next resend was due about that span
+ * after the last one.
+ */
+const UNREACHED_SILENCE_RATIO = 2;
+/**
+ * An answer the path delayed (noteDelayedByPath) is noted from this wait on (seconds): as long as
+ * the 3 s retransmission timeout Linux starts from after a lost handshake segment, which one lost
+ * request on an ordinary lossy path can reach; shorter recoveries are the path's everyday loss.
+ */
+const DELAYED_NOTED_AFTER = 3;
 const MAX_SERVERS = 10_000;
 const MAX_SERVER_IPS = 100_000;
 
@@ -175,6 +203,36 @@ interface CloseEvent {
 }
 
 type CloserRole = 'client' | 'proxy' | 'server';
+
+/**
+ * The client's data segments resent after the server had ACKed some of its data: the path's
+ * losses, not a listener's (a full accept queue drops a new connection's first data until it
+ * accepts it: accept-queue-overflow's).
+ */
+function pathResends(conn: AnalyzedConnection): number {
+  const c = conn.client;
+  return c.retransmissions - c.retransmissionsBeforePeerAck;
+}
+
+/** A request whose answer the client reset on arrival, its close not captured (resetOnArrivalWithoutClose). */
+interface GaveUpUnseen {
+  findingId: string;
+  request: string | null;
+  /** Seconds from the request to the answer: the client gave up within them. */
+  late: number;
+  /** Times the client resent the request (the path lost it meanwhile), and over how long. */
+  resends: number;
+  resentFor: number;
+}
+
+/** A request the server never ACKed, resent until the client fell silent. */
+interface Unreached {
+  findingId: string;
+  request: string | null;
+  resends: number;
+  /** Seconds from the request to its last resend: the client gave up no sooner. */
+  resentFor: number;
+}
 
 /** Whether the server's stack had the unanswered requests (it ACKed them), for a diagnosis: `acked` of `n`. */
 function ackedText(acked: number, n: number): string {
@@ -275,6 +333,15 @@ export const unansweredRequest: DetectorDefinition = {
       late:
         '{request} got no response in time: the client closed the connection ({closedWith}) {wait} s after the request; ' +
         'the server answered {status} only {late} s after the request, and the client, which had closed its socket, reset it',
+      lateUnseen:
+        '{request} got no response in time: the server answered {status} only {late} s after the request, and the client reset it on arrival ' +
+        'without acknowledging any of it: it had closed its socket before, within {late} s of the request (its close was not captured){resent}',
+      unreached:
+        '{request} never reached the server: the client sent it {sends} times over {resentFor} s and the server never ACKed it; then the client fell silent ' +
+        '(it gave up no sooner than {resentFor} s after the request), and the server closed the connection ({closedWith}) {serverClose} s after the request without having had it',
+      delayedByPath:
+        '{request} was answered only {wait} s after it was sent: the client resent it {resends} times, until {resentFor} s after the request, and the server answered {after} s after that resend; ' +
+        'the path lost the request for that long (retransmission timeouts), the server was not slow',
     },
   },
   create(ctx: DetectContext) {
@@ -283,6 +350,8 @@ export const unansweredRequest: DetectorDefinition = {
     /** Addresses that are servers to clients on other addresses (a closer at one of them is a proxy). */
     const serverIps = new Set<string>();
     const waitsByServer = new Map<string, Wait[]>();
+    const gaveUpUnseenByServer = new Map<string, GaveUpUnseen[]>();
+    const unreachedByServer = new Map<string, Unreached[]>();
     /** When each server endpoint refused a connection (SYN answered by RST), in the order seen. */
     const refusalsByServer = new Map<string, number[]>();
     let captureEnd = -Infinity;
@@ -300,6 +369,14 @@ export const unansweredRequest: DetectorDefinition = {
     const takenWait = new Float64Array(TAKEN_SLOTS);
     const takenMethod: Array<string | null> = new Array<string | null>(TAKEN_SLOTS).fill(null);
     const takenUri: Array<string | null> = new Array<string | null>(TAKEN_SLOTS).fill(null);
+    /**
+     * By live connection (slots as takenId's): the client's retransmission count when its previous
+     * exchange was decided, so that an exchange's own resends are the difference.
+     */
+    const resentId = new Float64Array(TAKEN_SLOTS).fill(-1);
+    const resentBase = new Float64Array(TAKEN_SLOTS);
+    /** Answers the path delayed (noteDelayedByPath), reported when their connection ends unless its client had given up on them. */
+    const delayedByConn = new Map<number, { ex: HttpExchange; waited: number; resends: number }>();
 
     /** The first refusal by `server` at or after `ts` and within REFUSED_SOON_AFTER of it, or null. */
     const refusedSoonAfter = (server: string, ts: number): number | null => {
@@ -539,6 +616,232 @@ export const unansweredRequest: DetectorDefinition = {
       let nearest: Wait | null = null;
       for (const d of byRequest.get(ENCRYPTED) ?? []) if (follows(d) && (nearest === null || d.closeTs > nearest.closeTs)) nearest = d;
       return nearest;
+    }
+
+    /**
+     * The connection's last answer, when its client reset it on arrival without a captured close
+     * (resetOnArrivalWithoutClose): reported as a late answer whose give-up time is known only within
+     * bounds, after the request and before the answer.
+     */
+    function judgeResetOnArrival(conn: AnalyzedConnection): HttpExchange | null {
+      const recent = conn.app?.recent;
+      if (recent === undefined || recent.length === 0) return null;
+      const ex = recent[recent.length - 1];
+      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || ex.responseAfterClientClose === true) return null;
+      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn)) return null;
+      if (claimedElsewhere(conn.id)) return null;
+      const c = conn.client;
+      const requestEnd = ex.requestEnd;
+      const late = ex.responseStart - requestEnd;
+      // Resends of the request while it waited: the path was losing its packets.
+      const resent = c.lastRetransmissionTs > requestEnd && c.lastRetransmissionTs <= ex.responseStart;
+      const resends = resent ? pathResends(conn) : 0;
+      const resentFor = resent ? c.lastRetransmissionTs - requestEnd : 0;
+      const line = requestLine(ex);
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: c.rstTs,
+        message: 'lateUnseen',
+        data: {
+          request: line ?? 'a request',
+          status: ex.status ?? 'a response',
+          late: ms(late),
+          resent: resent ? `; the client had resent the request ${resends} time${resends === 1 ? '' : 's'} over ${ms(resentFor)} s (the path was losing its packets)` : '',
+        },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: line,
+          exchangeIndex: ex.index,
+          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+          requestStart: at(ex.requestStart ?? requestEnd),
+          requestEnd: at(requestEnd),
+          closeTs: null,
+          // Only bounds: the client gave up after its request and before the answer.
+          gaveUpAfter: at(requestEnd),
+          gaveUpBefore: at(ex.responseStart),
+          closedBy: 'client',
+          closedWith: null,
+          closeCaptured: false,
+          serverAcked: true,
+          open: false,
+          lateResponseStatus: ex.status,
+          lateResponseAfter: ms(late),
+          clientResends: resends,
+        },
+        frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
+      });
+      let list = gaveUpUnseenByServer.get(conn.serverName);
+      if (list === undefined && gaveUpUnseenByServer.size < MAX_SERVERS) gaveUpUnseenByServer.set(conn.serverName, (list = []));
+      if (list !== undefined && list.length < MAX_WAITS_PER_SERVER) list.push({ findingId: finding.id, request: line, late, resends, resentFor });
+      return ex;
+    }
+
+    /**
+     * How often the client resent a request the server never ACKed before it fell silent, or 0: at
+     * least UNREACHED_MIN_RESENDS resends after the request, and nothing more from the client (its
+     * RST of the server's close aside) for UNREACHED_SILENCE_RATIO times the span of its resends,
+     * until the server's close. With data outstanding, a live client resends on its backoff; it has
+     * nothing else to send (the server sent nothing to acknowledge).
+     */
+    function unreachedResends(conn: AnalyzedConnection, requestEnd: number, close: CloseEvent): number {
+      const c = conn.client;
+      const last = c.lastRetransmissionTs;
+      const resends = pathResends(conn);
+      if (resends < UNREACHED_MIN_RESENDS || last <= requestEnd || last >= close.ts) return 0;
+      if (peerAckedAll(c, conn.server) || c.lastDataTs > last) return 0;
+      if (c.finTs >= 0 && c.finTs < close.ts) return 0;
+      if (close.ts - last < UNREACHED_SILENCE_RATIO * (last - requestEnd)) return 0;
+      return resends;
+    }
+
+    function reportUnreached(conn: AnalyzedConnection, ex: HttpExchange, close: CloseEvent, resends: number): void {
+      const c = conn.client;
+      const requestEnd = ex.requestEnd ?? 0;
+      const resentFor = c.lastRetransmissionTs - requestEnd;
+      const line = requestLine(ex);
+      const frames = [ex.requestFrame ?? 0, close.frame];
+      if (c.rstTs >= close.ts) frames.push(c.rstFrame);
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: c.lastRetransmissionTs,
+        message: 'unreached',
+        data: {
+          request: line ?? 'a request',
+          sends: resends + 1,
+          resentFor: ms(resentFor),
+          closedWith: close.with,
+          serverClose: ms(close.ts - requestEnd),
+        },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: line,
+          exchangeIndex: ex.index,
+          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+          requestStart: at(ex.requestStart ?? requestEnd),
+          requestEnd: at(requestEnd),
+          closeTs: at(close.ts),
+          // The client gave up no sooner than its last resend (its stack's abort sends nothing).
+          lastResendTs: at(c.lastRetransmissionTs),
+          clientResends: resends,
+          closedBy: close.by,
+          closedWith: close.with,
+          serverAcked: false,
+          reachedServer: false,
+          open: false,
+        },
+        frames,
+      });
+      let list = unreachedByServer.get(conn.serverName);
+      if (list === undefined && unreachedByServer.size < MAX_SERVERS) unreachedByServer.set(conn.serverName, (list = []));
+      if (list !== undefined && list.length < MAX_WAITS_PER_SERVER) list.push({ findingId: finding.id, request: line, resends, resentFor });
+    }
+
+    /** "2.7 s" or "2.7–3.1 s". */
+    const rangeText = (values: readonly number[]): string => {
+      const lo = ms(Math.min(...values));
+      const hi = ms(Math.max(...values));
+      return lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+    };
+
+    function diagnoseGaveUpUnseen(server: string, members: readonly GaveUpUnseen[]): void {
+      const n = members.length;
+      const range = rangeText(members.map((m) => m.late));
+      const shortest = ms(Math.min(...members.map((m) => m.late)));
+      const resent = members.filter((m) => m.resends > 0);
+      const outage = resent.length === 0 ? 0 : ms(Math.max(...resent.map((m) => m.resentFor)));
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members.map((m) => ({ request: m.request, encrypted: null })))} ` +
+          `got ${n === 1 ? 'its answer' : 'their answers'} only ${range} after the request, and the client reset ${n === 1 ? 'it' : 'each'} on arrival without acknowledging any of it: ` +
+          `it had already closed its socket, having given up before the answer came. Its close was not captured (a FIN queued behind a request the path had not delivered yet, ` +
+          `or a close the capture missed), so when it gave up is known only within bounds: after the request and before the answer, a timeout shorter than ${shortest} s; no value is inferred.` +
+          (resent.length > 0
+            ? ` The client resent ${resent.length === n ? (n === 1 ? 'the request' : 'each request') : `${resent.length} of them`} for up to ${outage} s before the server had it: the path between them was losing packets, which delayed the answer past the client's patience.`
+            : ''),
+        remedy:
+          resent.length > 0
+            ? `Find what cut the path between the client and ${server} for up to ${outage} s (a link or route change, a firewall or security-group rule, an overloaded middlebox); the client's timeout was shorter than that outage.`
+            : `Find why ${server} took ${range} to answer (its logs for ${n === 1 ? 'this request' : 'these requests'}, a hung worker, a slow dependency); the client's timeout is shorter than that, raise it only if the server is legitimately that slow.`,
+        anomalyIds: members.map((m) => m.findingId),
+      });
+    }
+
+    function diagnoseUnreached(server: string, members: readonly Unreached[]): void {
+      const n = members.length;
+      const sends = members.map((m) => m.resends + 1);
+      const lo = Math.min(...sends);
+      const hi = Math.max(...sends);
+      const longest = ms(Math.max(...members.map((m) => m.resentFor)));
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members.map((m) => ({ request: m.request, encrypted: null })))} never reached it: ` +
+          `the server never ACKed ${n === 1 ? 'it' : 'them'}, the client sent ${n === 1 ? 'it' : 'each'} ${lo === hi ? lo : `${lo}–${hi}`} times (retransmission timeouts, up to ${longest} s after the request), ` +
+          `and then fell silent: its stack gave up on the connection (TCP_USER_TIMEOUT, net.ipv4.tcp_retries2) or it closed it behind data that never left, no sooner than its last resend. ` +
+          `The server, which never had the request, closed the connection later by a timer of its own. The path between them, or the server's host, was unreachable then: not a server that sat on a request.`,
+        remedy:
+          `Find what cut the path between the client and ${server} at that time (a link or route down, a firewall or security-group rule dropping packets, the server's host down or overloaded); ` +
+          `the client's retransmission limit (TCP_USER_TIMEOUT, tcp_retries2) decides how long it waits for the path to come back.`,
+        anomalyIds: members.map((m) => m.findingId),
+      });
+    }
+
+    /**
+     * A request resent at least UNREACHED_MIN_RESENDS times and answered at least DELAYED_NOTED_AFTER
+     * late, within a round trip of the client's last resend of it (twice the handshake's, plus RESET_ON_ARRIVAL_SLACK): the resend that got through
+     * was answered at once, so the wait was the path's retransmission timeouts, not the server's
+     * handling. Noted (info) on the exchange: the client got its answer.
+     */
+    function noteDelayedByPath(ex: HttpExchange, conn: AnalyzedConnection, waited: number, resends: number): void {
+      const last = conn.client.lastRetransmissionTs;
+      const requestEnd = ex.requestEnd ?? 0;
+      const responseStart = ex.responseStart ?? 0;
+      if (last <= requestEnd || last > responseStart) return;
+      const position = handshakeCapturePosition(conn);
+      const roundTrip = position === null ? 0 : position.serverRtt + position.clientRtt;
+      if (responseStart - last > 2 * roundTrip + RESET_ON_ARRIVAL_SLACK) return;
+      if (delayedByConn.size < MAX_OPEN_KEPT && !delayedByConn.has(conn.id)) delayedByConn.set(conn.id, { ex, waited, resends });
+    }
+
+    function reportDelayedByPath(conn: AnalyzedConnection, ex: HttpExchange, waited: number, resends: number): void {
+      const last = conn.client.lastRetransmissionTs;
+      const requestEnd = ex.requestEnd ?? 0;
+      const responseStart = ex.responseStart ?? 0;
+      const line = requestLine(ex);
+      ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: responseStart,
+        severity: 'info',
+        message: 'delayedByPath',
+        data: { request: line ?? 'a request', wait: ms(waited), resends, resentFor: ms(last - requestEnd), after: fineDuration(responseStart - last) },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: line,
+          exchangeIndex: ex.index,
+          requestEnd: at(requestEnd),
+          responseStart: at(responseStart),
+          waitSeconds: ms(waited),
+          lastResendTs: at(last),
+          clientResends: resends,
+          answered: true,
+          open: false,
+        },
+        frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0],
+      });
     }
 
     function diagnose(): void {
@@ -1097,6 +1400,14 @@ export const unansweredRequest: DetectorDefinition = {
             takenUri[slot] = ex.uri;
           }
         }
+        {
+          const slot = conn.id & (TAKEN_SLOTS - 1);
+          const count = pathResends(conn);
+          const resends = resentId[slot] === conn.id ? count - resentBase[slot] : count;
+          resentId[slot] = conn.id;
+          resentBase[slot] = count;
+          if (resends >= UNREACHED_MIN_RESENDS && ex.state === 'complete' && late === null && waited >= DELAYED_NOTED_AFTER) noteDelayedByPath(ex, conn, waited, resends);
+        }
         if (ex.state !== 'no-response' && late === null) return;
         if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
@@ -1140,8 +1451,17 @@ export const unansweredRequest: DetectorDefinition = {
             }
           }
         }
+        resentId[slot] = -1;
+        const delayed = delayedByConn.size > 0 ? delayedByConn.get(conn.id) : undefined;
+        if (delayed !== undefined) delayedByConn.delete(conn.id);
         const t = tracked.get(conn.id) ?? (conn.app?.tls != null ? encryptedTracked(conn) : undefined);
-        if (t === undefined) return;
+        if (t === undefined) {
+          // Every exchange answered: the last answer may have met a client that had given up.
+          const gaveUpOn = conn.client.rstTs >= 0 ? judgeResetOnArrival(conn) : null;
+          if (delayed !== undefined && delayed.ex !== gaveUpOn) reportDelayedByPath(conn, delayed.ex, delayed.waited, delayed.resends);
+          return;
+        }
+        if (delayed !== undefined) reportDelayedByPath(conn, delayed.ex, delayed.waited, delayed.resends);
         tracked.delete(conn.id);
         if (t.afterCloseNotice) return;
         const ex = t.ex;
@@ -1184,6 +1504,12 @@ export const unansweredRequest: DetectorDefinition = {
           return;
         }
         if (close.by === 'server') {
+          // Resent, never ACKed, then the client fell silent: the request never reached the server.
+          const resends = t.encrypted === null && t.lateAnswer === null ? unreachedResends(conn, requestEnd, close) : 0;
+          if (resends > 0) {
+            if (!claimedElsewhere(conn.id)) reportUnreached(conn, ex, close, resends);
+            return;
+          }
           // On HTTPS, a later turn may be a WebSocket message after its upgrade (browsers offer only
           // http/1.1 for one), which nobody answers until an idle timeout closes the connection:
           // only a connection's first turn, a request for sure, is judged when the server closed.
@@ -1267,6 +1593,8 @@ export const unansweredRequest: DetectorDefinition = {
         }
         open.length = 0;
         for (const [server, members] of waiting) diagnoseStillWaiting(server, members);
+        for (const [server, members] of gaveUpUnseenByServer) diagnoseGaveUpUnseen(server, members);
+        for (const [server, members] of unreachedByServer) diagnoseUnreached(server, members);
         diagnose();
       },
     };
