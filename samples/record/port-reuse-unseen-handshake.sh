@@ -34,7 +34,7 @@ synacks="$(fields 'tcp.dstport==40001 && tcp.flags.syn==1 && tcp.flags.ack==1' |
 first="$(fields 'tcp.srcport==8080 && tcp.dstport==40002 && tcp.seq > 2097152 && tcp.len > 0' | head -1)"
 last="$(fields 'tcp.srcport==8080 && tcp.dstport==40002 && tcp.seq > 4194304 && tcp.len > 0' | head -1)"
 [ -n "$syns" ] && [ -n "$synacks" ] && [ -n "$first" ] && [ -n "$last" ] || { echo "record: frames to cut not found" >&2; exit 1; }
-editcap "$whole" "$out" "$syns" "$synacks" "$first-$((last - 1))"
+editcap -F nsecpcap "$whole" "$out" "$syns" "$synacks" "$first-$((last - 1))"
 frames="$(tshark -r "$whole" -T fields -e frame.number | wc -l)"
 rm -f "$whole"
 
