@@ -320,6 +320,22 @@ function resentAfterGivingUp(waits: readonly Wait[], retries: readonly Finding[]
   return resent;
 }
 
+/**
+ * The fields every unanswered-request finding gives of its request, in this order. A request whose
+ * start was not seen (its head began before the capture) is dated by its end.
+ */
+function requestEvidence(ex: HttpExchange, line: string | null, requestEnd: number): Record<string, string | number | null> {
+  return {
+    method: ex.method,
+    uri: ex.uri,
+    requestLine: line,
+    exchangeIndex: ex.index,
+    idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+    requestStart: at(ex.requestStart ?? requestEnd),
+    requestEnd: at(requestEnd),
+  };
+}
+
 export const unansweredRequest: DetectorDefinition = {
   id: 'unanswered-request',
   meta: {
@@ -471,13 +487,7 @@ export const unansweredRequest: DetectorDefinition = {
           status: late?.status ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
         },
         evidence: {
-          method: ex.method,
-          uri: ex.uri,
-          requestLine: line,
-          exchangeIndex: ex.index,
-          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: at(ex.requestStart ?? 0),
-          requestEnd: at(requestEnd),
+          ...requestEvidence(ex, line, requestEnd),
           closeTs: at(close.ts),
           waitSeconds: ms(wait),
           closedBy: close.by,
@@ -651,13 +661,7 @@ export const unansweredRequest: DetectorDefinition = {
           resent: resent ? `; the client had resent the request ${resends} time${resends === 1 ? '' : 's'} over ${ms(resentFor)} s (the path was losing its packets)` : '',
         },
         evidence: {
-          method: ex.method,
-          uri: ex.uri,
-          requestLine: line,
-          exchangeIndex: ex.index,
-          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: at(ex.requestStart ?? requestEnd),
-          requestEnd: at(requestEnd),
+          ...requestEvidence(ex, line, requestEnd),
           closeTs: null,
           // Only bounds: the client gave up after its request and before the answer.
           gaveUpAfter: at(requestEnd),
@@ -718,13 +722,7 @@ export const unansweredRequest: DetectorDefinition = {
           serverClose: ms(close.ts - requestEnd),
         },
         evidence: {
-          method: ex.method,
-          uri: ex.uri,
-          requestLine: line,
-          exchangeIndex: ex.index,
-          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: at(ex.requestStart ?? requestEnd),
-          requestEnd: at(requestEnd),
+          ...requestEvidence(ex, line, requestEnd),
           closeTs: at(close.ts),
           // The client gave up no sooner than its last resend (its stack's abort sends nothing).
           lastResendTs: at(c.lastRetransmissionTs),
@@ -1569,13 +1567,7 @@ export const unansweredRequest: DetectorDefinition = {
               acked: ackNote(o.serverAcked, o.serverZeroWindow) + (lossy ? `; ${captureLossNote('capture')}` : ''),
             },
             evidence: {
-              method: ex.method,
-              uri: ex.uri,
-              requestLine: line,
-              exchangeIndex: ex.index,
-              idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-              requestStart: at(ex.requestStart ?? 0),
-              requestEnd: at(requestEnd),
+              ...requestEvidence(ex, line, requestEnd),
               waitSeconds: ms(age),
               closedBy: null,
               closedWith: null,
