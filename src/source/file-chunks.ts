@@ -21,15 +21,13 @@ export interface ChunkSource {
  * and copy what they keep (a record cut by the chunk boundary); callers that hold chunks longer
  * (gzip's pipeline, the magic-number probe) must copy them.
  *
- * Given a descriptor instead of a path (stdin: `tcpdump -w - | conncheck analyze -`), it reads
- * that as it is, from where it stands, and leaves it open. A stream over stdin allocated a new
- * buffer for every 64 KiB the pipe delivered, which the GC freed only with its next collection:
- * 35-40 MB more peak RSS than the same capture read as a file (227 MB on 6 M packets). A
- * descriptor is read without read-ahead: a read of a pipe waits for its writer on one of libuv's
+ * Given a descriptor instead of a path (stdin redirected from a file: `conncheck analyze - <
+ * capture.pcap`), it reads that as it is, from where it stands, and leaves it open. A descriptor
+ * is read without read-ahead: were it a pipe, a read waits for its writer on one of libuv's
  * threads, and one still waiting after the analysis stopped early (a damaged record) would keep
- * the process alive until the writer wrote again. The pipe's own buffer lets the writer run ahead.
- * A descriptor in non-blocking mode fails its reads with EAGAIN when the pipe is empty; the
- * caller then goes on with a stream (see descriptor-chunks.ts).
+ * the process alive until the writer wrote again. Pipes go through a stream since round 29
+ * (open-capture.ts, isRegularFile, says why). A descriptor in non-blocking mode fails its reads
+ * with EAGAIN when it is empty; the caller then goes on with a stream (see descriptor-chunks.ts).
  */
 export class FileChunks implements ChunkSource {
   private handle: FileHandle | null = null;

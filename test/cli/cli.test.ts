@@ -2,7 +2,7 @@
  * The command line as users and nightly jobs meet it: exit codes, one-line errors, stdin,
  * gzip, output formats. Runs the built CLI (npm test builds dist/ first).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,6 +64,30 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     expect(piped.exchanges).toEqual(direct.exchanges);
     expect(piped.anomalies).toEqual(direct.anomalies);
   });
+
+  test('stdin from a writer that keeps its pipe open: a damaged record ends the analysis and the process at once', async () => {
+    // A pcap whose 11th record header claims 2 GiB: the reader stops there with a warning. The
+    // writer (like tcpdump -w - on a quiet link) holds the pipe open; conncheck must not wait for
+    // its next write (a read of the pipe left waiting on a thread once did).
+    const good = fs.readFileSync(SAMPLE);
+    let at = 24;
+    for (let i = 0; i < 10; i++) at += 16 + good.readUInt32LE(at + 8);
+    const bad = Buffer.alloc(16);
+    bad.writeUInt32LE(0x7fffffff, 8);
+    bad.writeUInt32LE(0x7fffffff, 12);
+    const child = spawn(process.execPath, [BIN, 'analyze', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    child.stdin.write(Buffer.concat([good.subarray(0, at), bad, Buffer.alloc(100, 1)]));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const held = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000).unref());
+    const outcome = await Promise.race([exited, held]);
+    child.stdin.end();
+    if (outcome === 'still running') child.kill();
+    expect(outcome).toBe(0);
+    expect(stderr).toMatch(/warning: -: damaged file/);
+  }, 30_000);
 
   test('-o writes the report to a file', () => {
     const out = path.join(tmp, 'report.json');
