@@ -6,6 +6,7 @@ import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, matchKnown, SHUTDOWN_GRACE_
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { sharedProxyWaitsLeft } from './unanswered-request';
 
 
 /** Where proxies set how long they wait for an HTTP backend's response. */
@@ -268,9 +269,17 @@ export const gatewayTimeout: DetectorDefinition = {
         remedy:
           `Give requests in flight at a reload the time they need: raise the old process's grace (${settings}) above the longest time the backend ` +
           `legitimately takes, or reload less often (not at peak, not for every configuration change). Each reload turns the requests it finds waiting into errors for their clients.`,
-        anomalyIds: findings.map((f) => f.id),
+        anomalyIds: [...findings.map((f) => f.id), ...upstreamLeft(findings)],
       });
     }
+
+    /**
+     * The upstream legs' own findings (unanswered-request's, which it leaves to this diagnosis when
+     * their waits infer nothing alone: ProxyWaitsLeft) of the requests these failures forwarded.
+     */
+    const leftToProxy = sharedProxyWaitsLeft(ctx);
+    const upstreamLeft = (findings: readonly Finding[]): string[] =>
+      leftToProxy.on(new Set(findings.flatMap((f) => (typeof f.evidence.upstreamFlowId === 'number' ? [f.evidence.upstreamFlowId] : []))));
 
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
       const rangeOf = (values: readonly number[]): string => {
@@ -370,7 +379,7 @@ export const gatewayTimeout: DetectorDefinition = {
         inferred: inferred !== null ? { [TIMEOUT_NAME[phase]]: inferred } : {},
         explanation,
         remedy,
-        anomalyIds: reported.map((r) => r.finding.id),
+        anomalyIds: [...reported.map((r) => r.finding.id), ...upstreamLeft(reported.map((r) => r.finding))],
       });
     }
 

@@ -321,6 +321,41 @@ function resentAfterGivingUp(waits: readonly Wait[], retries: readonly Finding[]
 }
 
 /**
+ * A proxy's upstream requests it gave up on at waits that agree with no other (a timer checked on
+ * a coarse tick, as Squid's; a reload's grace; a single one): unanswered-request infers no value
+ * from them and leaves them to the diagnosis of what the proxy's own clients got, which names those
+ * upstream connections (gateway-timeout). Their findings by upstream connection, so that diagnosis
+ * lists them too and no error is left without one.
+ */
+export interface ProxyWaitsLeft {
+  note(finding: Finding): void;
+  /** The findings left on these upstream connections. */
+  on(flowIds: Iterable<number>): string[];
+}
+
+export function sharedProxyWaitsLeft(ctx: Pick<DetectContext, 'shared'>): ProxyWaitsLeft {
+  return ctx.shared('unanswered-request.proxy-waits-left', (): ProxyWaitsLeft => {
+    const byFlow = new Map<number, string[]>();
+    return {
+      note(finding: Finding): void {
+        if (finding.flowId === null || byFlow.size >= MAX_PROXY_WAITS_LEFT) return;
+        const ids = byFlow.get(finding.flowId);
+        if (ids === undefined) byFlow.set(finding.flowId, [finding.id]);
+        else ids.push(finding.id);
+      },
+      on(flowIds: Iterable<number>): string[] {
+        const out: string[] = [];
+        for (const id of flowIds) out.push(...(byFlow.get(id) ?? []));
+        return out;
+      },
+    };
+  });
+}
+
+/** Upstream connections ProxyWaitsLeft keeps. */
+const MAX_PROXY_WAITS_LEFT = 4096;
+
+/**
  * The fields every unanswered-request finding gives of its request, in this order. A request whose
  * start was not seen (its head began before the capture) is dated by its end.
  */
@@ -538,6 +573,7 @@ export const unansweredRequest: DetectorDefinition = {
     /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
     const deferred: Array<{ input: FindingInput; wait: Omit<Wait, 'finding'> }> = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
+    const leftToProxy = sharedProxyWaitsLeft(ctx);
 
     function addWait(finding: Finding, w: Omit<Wait, 'finding'>): void {
       let waits = waitsByServer.get(w.server);
@@ -942,6 +978,7 @@ export const unansweredRequest: DetectorDefinition = {
         // are left to what its own clients got (gateway-timeout says why it gave up: a ticked
         // timer, its reload's grace), which this leg alone cannot tell.
         if (clustered.rest.length > 0 && group.role !== 'proxy') diagnoseUnagreeing(group.server, group.role, clustered.rest);
+        else for (const w of clustered.rest) leftToProxy.note(w.finding);
       }
     }
 
