@@ -525,6 +525,8 @@ export class Analyzer {
       const app = conn.app;
       if (app === null) return;
       app.exchangeCount++;
+      // The server will send nothing after this response but its FIN (Connection.serverCloseAnnounced).
+      if (exchange.responseClose && exchange.responseEnd !== null && exchange.responseCloseUnknown !== true) conn.serverCloseAnnounced = true;
       // An exchange read from FastCGI records says so (its version fields are the bridge's HTTP/1.1).
       if (app.fastcgi !== null) exchange.protocol = 'fastcgi';
       if (keepRecent) {

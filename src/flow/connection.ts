@@ -162,6 +162,13 @@ export class Connection<T> {
    * before its first payload, FIN or RST, and at its release at the latest.
    */
   natTwinPending = false;
+  /**
+   * The protocol on it announced that the server closes after its last message (HTTP: a response
+   * with Connection: close, or HTTP/1.0 without keep-alive). Set by analyze.ts as the exchange is
+   * decided: the server sends nothing after that but its FIN, so the tracker can tell a 4-tuple's
+   * next connection whose handshake the capture lost even when that FIN is lost too (reusedUnseen).
+   */
+  serverCloseAnnounced = false;
 
   ended = false;
   endReason: ConnectionEndReason | null = null;
@@ -237,6 +244,7 @@ export class Connection<T> {
     this.previous = null;
     this.natTwinOf = null;
     this.natTwinPending = false;
+    this.serverCloseAnnounced = false;
     this.ended = false;
     this.endReason = null;
     return this;

@@ -148,11 +148,19 @@ const UNSEEN_REUSE_FLOOR = 1 << 20;
 /** Seconds without a packet after which a connection not seen closing may have ended unseen. */
 const UNSEEN_REUSE_IDLE = 1;
 
-/** Whether `n` lies outside what `side` could have sent (its receiver being `receiver`). */
-function outsideSent(side: Endpoint, receiver: Endpoint, n: number): boolean {
+/**
+ * Whether `n` lies outside what `side` could have sent (its receiver being `receiver`).
+ * `closeAnnounced`: the side said it would send nothing but its FIN after what it sent
+ * (Connection.serverCloseAnnounced), so its FIN, seen or not, comes at its next sequence number.
+ */
+function outsideSent(side: Endpoint, receiver: Endpoint, n: number, closeAnnounced: boolean): boolean {
   const reach = Math.max(UNSEEN_REUSE_WINDOWS * receiver.window, UNSEEN_REUSE_FLOOR);
   // Nothing follows a FIN: past it, even by one, is another connection's.
-  if (side.finTs >= 0 ? seqDiff(seqAdd(side.finSeq, 1), n) > 0 : seqDiff(side.maxSeqEnd, n) > reach) return true;
+  if (side.finTs >= 0) {
+    if (seqDiff(seqAdd(side.finSeq, 1), n) > 0) return true;
+  } else if (closeAnnounced ? seqDiff(seqAdd(side.maxSeqEnd, 1), n) > 0 : seqDiff(side.maxSeqEnd, n) > reach) {
+    return true;
+  }
   return seqDiff(n, side.nextSeq) > reach;
 }
 
@@ -299,10 +307,11 @@ export class TcpTracker<T> {
     const ep = fromClient ? conn.client : conn.server;
     const peer = fromClient ? conn.server : conn.client;
     if (ep.hasNextSeq !== true || peer.hasNextSeq !== true) return false;
-    const closed = ep.finTs >= 0 || peer.finTs >= 0 || ep.rstTs >= 0 || peer.rstTs >= 0;
+    const announced = conn.serverCloseAnnounced;
+    const closed = ep.finTs >= 0 || peer.finTs >= 0 || ep.rstTs >= 0 || peer.rstTs >= 0 || announced;
     if (!closed && ts - conn.lastTs < UNSEEN_REUSE_IDLE) return false;
-    if (!outsideSent(ep, peer, v.seq)) return false;
-    if (outsideSent(peer, ep, v.ack)) return true;
+    if (!outsideSent(ep, peer, v.seq, announced && !fromClient)) return false;
+    if (outsideSent(peer, ep, v.ack, announced && fromClient)) return true;
     return ep.hasAck && seqDiff(v.ack, ep.highestAck) > Math.max(UNSEEN_REUSE_WINDOWS * ep.window, UNSEEN_REUSE_FLOOR);
   }
 
