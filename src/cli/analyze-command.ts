@@ -10,6 +10,7 @@ import { Format, needsCollect, openOutput, parseIgnore, streamingCallbacks, Usag
 import { MAX_LADDERS } from '../report/html';
 import type { Ladder } from '../report/ladder-model';
 import { ProgressDisplay } from '../report/progress';
+import { interruptStopsStdin } from './stdin-interrupt';
 
 /** Options every command that analyzes packets takes (analyze, capture). */
 export interface AnalysisArgs extends FilterArgs {
@@ -43,6 +44,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const out = openOutput(args.output);
   const endpoints = new EndpointSummary();
   const progress = process.stderr.isTTY === true ? new ProgressDisplay(fileSizes(args.files), (s) => void process.stderr.write(s)) : null;
+  const interrupt = interruptStopsStdin(args.files);
   let result: AnalysisResult;
   try {
     result = await analyzeFiles(args.files, {
@@ -56,6 +58,12 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     });
   } finally {
     progress?.done();
+    interrupt?.release();
+  }
+  if (interrupt?.cutShort === true) {
+    for (const file of result.input.files) {
+      if (file.name === '-') file.warnings.push('reading stopped by the interrupt while the writer still held the pipe open: what it sent after that was not read');
+    }
   }
   for (const file of result.input.files) {
     for (const w of file.warnings) process.stderr.write(`conncheck: warning: ${file.name}: ${w}\n`);
