@@ -9,7 +9,11 @@ import { tcpPacketsText } from './tunneled-packets';
 import { coverageWarnings, noFindingsText } from './capture-coverage';
 import { snaplenFramingWarning, translatedAddresses, unreadTraffic } from './unread-traffic';
 
-/** Zeek's conn_state meanings, for the summary. */
+/**
+ * Zeek's conn_state meanings, for the summary. Zeek's own text for RSTRH and SHR names a SYN-ACK,
+ * but it gives them to any connection whose client sent no SYN and counts as inactive or partial:
+ * one seen mid-stream that the server reset or closed gets them too, and has no SYN-ACK.
+ */
 export const STATE_MEANING: Record<string, string> = {
   S0: 'SYN, no reply',
   S1: 'established, still open',
@@ -20,9 +24,9 @@ export const STATE_MEANING: Record<string, string> = {
   RSTO: 'client reset',
   RSTR: 'server reset',
   RSTOS0: 'client SYN then RST, no SYN-ACK',
-  RSTRH: 'server SYN-ACK then RST, no SYN seen',
+  RSTRH: 'server reset, no client SYN seen (SYN-ACK then RST, or seen mid-stream)',
   SH: 'client SYN then FIN, no SYN-ACK',
-  SHR: 'server SYN-ACK then FIN, no SYN seen',
+  SHR: 'server closed, no client SYN seen (SYN-ACK then FIN, or seen mid-stream)',
   OTH: 'no SYN seen (mid-stream)',
 };
 

@@ -88,6 +88,9 @@ describe('connection-churn: synthetic connections', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('The same client kept 2 other connections for 12 requests');
     expect(d.explanation).toContain('MaxIdleConnsPerHost');
+    // No User-Agent says one program made both: a health checker beside a pooled client looks the same.
+    expect(d.explanation).toContain('if one program made both, it pools');
+    expect(d.explanation).toContain('or two programs share the host');
     expect(d.remedy).toMatch(/^Let the pool keep as many idle connections as requests run at once/);
   });
 
@@ -119,6 +122,8 @@ describe('connection-churn: synthetic connections', () => {
     // One program doing both: it pools with too little idle room.
     const same = build('Go-http-client/1.1').diagnoses.find((x) => x.kind === KIND)!;
     expect(same.explanation).toContain('MaxIdleConnsPerHost');
+    expect(same.explanation).toContain('The same client kept 2 other connections for 12 requests: it pools,');
+    expect(same.explanation).not.toContain('two programs share the host');
     expect(same.remedy).toMatch(/^Let the pool keep as many idle connections as requests run at once/);
   });
 

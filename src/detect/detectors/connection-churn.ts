@@ -83,6 +83,15 @@ function otherPrograms(pooled: ProgramSet | null, churn: ProgramSet | null): boo
   return !pooled.agents.some((a) => churn.agents.includes(a));
 }
 
+/**
+ * Both sets' agents known, and one User-Agent in both: the pooling program is the churning one.
+ * No User-Agent in both tells nothing (a Python health checker beside a Python client, both silent).
+ */
+function sharedProgram(pooled: ProgramSet | null, churn: ProgramSet | null): boolean {
+  if (pooled === null || churn === null || !pooled.known || !churn.known) return false;
+  return pooled.agents.some((a) => a !== '' && churn.agents.includes(a));
+}
+
 const agentsText = (set: ProgramSet | null): string => (set?.agents ?? []).map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
 
 /** One-request connections whose close time is kept per pair (reloads are told from them). */
@@ -278,6 +287,8 @@ export const connectionChurn: DetectorDefinition = {
           // The connections kept for many requests came from another program than the one-request ones.
           const only = list.length === 1 ? list[0].pair : null;
           const apart = only !== null && otherPrograms(only.pooledPrograms, only.churnPrograms);
+          // One program made both sets only as far as their User-Agents say: every connection's known, and one agent in both.
+          const samePrograms = only !== null && sharedProgram(only.pooledPrograms, only.churnPrograms);
           const poolText =
             pooled === 0 || shortHint !== null
               ? ''
@@ -286,8 +297,11 @@ export const connectionChurn: DetectorDefinition = {
                   `(${agentsText(only?.pooledPrograms ?? null)}) than the one-request connections' ` +
                   `(${agentsText(only?.churnPrograms ?? null)}), which open a connection per request.`
               : ` The same client${list.length > 1 ? 's' : ''} kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests: ` +
-                `${list.length > 1 ? 'they pool' : 'it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
-                `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets).`;
+                `${samePrograms ? (list.length > 1 ? 'they pool' : 'it pools') : 'if one program made both, it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
+                `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets)` +
+                (samePrograms
+                  ? '.'
+                  : `; or two programs share the host, one pooling and one opening a connection per request (a health checker, a script in a loop), which no User-Agent tells apart here.`);
           const poolRemedy =
             poolText === '' || apart
               ? ''
