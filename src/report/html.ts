@@ -336,7 +336,7 @@ function captureSection(result: AnalysisResult): string {
     .map(
       (f) =>
         `<tr><td><code>${x(f.name)}</code></td><td>${f.format}${f.gzip ? ' (gzip)' : ''}</td><td class="num">${f.records}</td><td>${x(f.linkTypes.join('/'))}</td>` +
-        `<td>${x(f.tsResolution.join('/'))}</td><td>${x(f.warnings.join('; ') || '-')}</td></tr>`,
+        `<td>${x(f.tsResolution.join('/'))}</td><td>${x([...f.warnings, ...f.notes.map((n) => `note: ${n}`)].join('; ') || '-')}</td></tr>`,
     )
     .join('');
   const skipped = skippedPackets(stats);

@@ -138,8 +138,9 @@ export function renderMarkdown(result: AnalysisResult): string {
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
   if (notKept > 0) notes.push(`${notKept} findings counted but not kept for this report`);
   const warnings = input.files.flatMap((f) => f.warnings.map((w) => `${f.name}: ${w}`));
-  if (notes.length || warnings.length) out.push('');
+  if (notes.length || warnings.length || input.files.some((f) => f.notes.length > 0)) out.push('');
   if (notes.length) out.push(`Skipped: ${escapeMarkdown(notes.join(', '))}.`);
   for (const w of warnings) out.push(`Warning: ${escapeMarkdown(w)}`);
+  for (const n of input.files.flatMap((f) => f.notes.map((text) => `${f.name}: ${text}`))) out.push(`Note: ${escapeMarkdown(n)}`);
   return out.join('\n') + '\n';
 }

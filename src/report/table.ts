@@ -156,6 +156,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   for (const file of input.files) {
     out.push(`${file.name}: ${file.format}${file.gzip ? ' (gzip)' : ''}, ${file.records} packets, link ${file.linkTypes.join('/')}, timestamps ${file.tsResolution.join('/')}`);
     for (const w of file.warnings) out.push(`  warning: ${w}`);
+    for (const n of file.notes) out.push(`  note: ${n}`);
   }
   out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${tcpPacketsText(stats)}`);
   const skipped = skippedPackets(stats);

@@ -305,16 +305,19 @@ function stepText(seconds: number): string {
   return seconds < 1 ? `${Math.round(seconds * 1e4) / 10} ms` : `${Math.round(seconds * 1000) / 1000} s`;
 }
 
-/** What a reader reports of its window: packets put back in time order, and any still out of it. */
+/** What a reader notes of its window: packets put back in time order, which changes nothing in the analysis. */
+export function jitterNotes(window: JitterWindow): string[] {
+  if (window.moved === 0) return [];
+  return [
+    `${window.moved} packet(s) written to the file after packets stamped later (by at most ${window.maxSeconds * 1000} ms, as packets stamped on different ` +
+      'CPU cores are) were analyzed in time order; frame numbers are the file\'s',
+  ];
+}
+
+/** What a reader warns of its window: packets still out of time order, and clock steps. */
 export function jitterWarnings(window: JitterWindow): string[] {
   const out: string[] = [];
   const ms = window.maxSeconds * 1000;
-  if (window.moved > 0) {
-    out.push(
-      `${window.moved} packet(s) written to the file after packets stamped later (by at most ${ms} ms, as packets stamped on different ` +
-        'CPU cores are) were analyzed in time order; frame numbers are the file\'s',
-    );
-  }
   if (window.late > 0) out.push(`${window.late} packet(s) still out of time order after the ${ms} ms window`);
   if (window.steps > 0) {
     // Silent, this read as nothing: connections across it get negative gaps or none at all.

@@ -3,7 +3,7 @@ import { CaptureError } from './capture-error';
 import { hexBytes, type CaptureParser, type ParserOptions } from './capture-parser';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { maxPcapCaplen } from './record-limits';
-import { JitterWindow, jitterWarnings, packetsPastWindow, roomFor } from './jitter-window';
+import { JitterWindow, jitterNotes, jitterWarnings, packetsPastWindow, roomFor } from './jitter-window';
 import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 
 const FILE_HEADER_BYTES = 24;
@@ -98,6 +98,7 @@ export class PcapReader implements CaptureParser {
     if (jitter !== null) jitter.flush();
     const warnings = this.warnings.slice();
     if (jitter !== null) warnings.push(...jitterWarnings(jitter));
+    const notes = jitter !== null ? jitterNotes(jitter) : [];
     let truncated = false;
     if (!this.headerDone) {
       throw new CaptureError(
@@ -134,6 +135,7 @@ export class PcapReader implements CaptureParser {
       // The pcap format has no field for drops (tcpdump prints its count on stderr only).
       droppedByCapture: null,
       warnings,
+      notes,
       truncated,
     };
   }

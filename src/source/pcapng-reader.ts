@@ -4,7 +4,7 @@ import { hexBytes, type CaptureParser, type ParserOptions } from './capture-pars
 import { DEFAULT_SCALE, pcapngSeconds, scaleFromTsresol, type TimestampScale } from './pcapng-timestamp';
 import type { CaptureFileInfo, PacketHandler } from './raw-packet';
 import { MAX_PCAPNG_BLOCK } from './record-limits';
-import { JitterWindow, jitterWarnings, packetsPastWindow, roomFor } from './jitter-window';
+import { JitterWindow, jitterNotes, jitterWarnings, packetsPastWindow, roomFor } from './jitter-window';
 import { ReorderWindow } from './reorder-window';
 import { plainBytes, ReusedRawPacket } from './reused-raw-packet';
 
@@ -149,9 +149,11 @@ export class PcapngReader implements CaptureParser {
       }
     }
     const jitter = this.jitter;
+    const notes: string[] = [];
     if (jitter !== null) {
       jitter.flush();
       warnings.push(...jitterWarnings(jitter));
+      notes.push(...jitterNotes(jitter));
     }
     if (this.window !== null) {
       this.window.flush();
@@ -181,6 +183,7 @@ export class PcapngReader implements CaptureParser {
       snaplenCut: this.snaplenCut,
       droppedByCapture,
       warnings,
+      notes,
       truncated,
     };
   }

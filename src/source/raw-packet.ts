@@ -56,6 +56,12 @@ export interface CaptureFileInfo {
   droppedByCapture: number | null;
   /** Non-fatal problems met while reading (one line each), e.g. a cut last record. */
   warnings: string[];
+  /**
+   * How the file was read where that changes nothing in the analysis (one line each): packets a
+   * multi-core capture wrote a few milliseconds out of time order, put back in order. Normal for
+   * `tcpdump -i any`, so not a warning: CI logs grepped for "warning" must not trip on every such file.
+   */
+  notes: string[];
   /** True when the file ended in the middle of a record or block. */
   truncated: boolean;
 }

@@ -12,7 +12,7 @@ export function hostileResult(): AnalysisResult {
   const info: Finding = { ...finding, id: 'rst-on-close#1', kind: 'rst-on-close', severity: 'info', summary: 'ok' };
   return {
     input: {
-      files: [{ name: 'x<b>.pcap', format: 'pcap', gzip: false, linkTypes: [1], tsResolution: ['us'], snaplen: 65535, records: 4, snaplenCut: 0, droppedByCapture: null, warnings: [], truncated: false }],
+      files: [{ name: 'x<b>.pcap', format: 'pcap', gzip: false, linkTypes: [1], tsResolution: ['us'], snaplen: 65535, records: 4, snaplenCut: 0, droppedByCapture: null, warnings: [], notes: [], truncated: false }],
       filesReordered: false, filesMerged: false, packets: 4, firstTs: 1_700_000_000, lastTs: 1_700_000_001, duration: 1,
     },
     stats: {

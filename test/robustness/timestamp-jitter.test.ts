@@ -67,7 +67,7 @@ describe.each(PCAP_SAMPLES.map((s) => s.name))('%s with packets written out of t
     expect(byKindAndClient(jittered)).toEqual(byKindAndClient(whole));
     expect(jittered.exchanges.map((e) => `${e.flowId} ${e.method} ${e.status} ${e.state}`)).toEqual(whole.exchanges.map((e) => `${e.flowId} ${e.method} ${e.status} ${e.state}`));
     // Each swap put back is counted (load-with-idle-closes has one pair of its own).
-    const moved = jittered.input.files[0].warnings.map((w) => /^(\d+) packet\(s\) written to the file after packets stamped later/.exec(w)).find((m) => m !== null);
+    const moved = jittered.input.files[0].notes.map((w) => /^(\d+) packet\(s\) written to the file after packets stamped later/.exec(w)).find((m) => m !== null);
     expect(Number(moved?.[1] ?? 0)).toBeGreaterThanOrEqual(swaps);
     expect(jittered.stats.timestampsBackwards).toBe(0);
   });

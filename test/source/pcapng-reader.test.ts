@@ -42,6 +42,7 @@ describe('pcapng reader: sections and interfaces', () => {
       snaplenCut: 0,
       droppedByCapture: null,
       warnings: [],
+      notes: [],
       truncated: false,
     });
     expect(packets.map((p) => p.ts)).toEqual([T0 + 0.000001, T0 + 0.5, T0 + 1]);
