@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import { AnalysisResult, analyzeFiles } from '../analyze';
 import { EndpointSummary } from '../report/endpoint-summary';
 import { CaptureError } from '../source/capture-error';
-import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 import { buildFilter, FilterArgs } from './filters';
-import { FailOn, reachesFailOn } from './fail-on';
+import { exitCodeOf, FailOn } from './fail-on';
 import { laddersOfFindings } from './ladders';
 import { Format, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 import { MAX_LADDERS } from '../report/html';
@@ -18,6 +17,8 @@ export interface AnalysisArgs extends FilterArgs {
   flows: boolean;
   output: string | undefined;
   failOn: FailOn;
+  /** Exit 1 also when the capture cannot show part of what is looked for (fail-on.ts exitCodeOf). */
+  requireCoverage: boolean;
   ignore: string[];
   idleTimeout: number;
   maxConnections: number;
@@ -76,7 +77,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, ladders });
   out.close();
-  return reachesFailOn(result.anomalies, args.failOn, result.stats.findingsBySeverity) ? EXIT_FINDINGS : EXIT_OK;
+  return exitCodeOf(result, args.failOn, args.requireCoverage);
 }
 
 /**

@@ -6,9 +6,8 @@ import { PcapngWriter } from '../source/capture-writer';
 import { LiveCapture } from '../source/live-capture';
 import type { RawPacket } from '../source/raw-packet';
 import { AnalysisArgs, checkCommonArgs } from './analyze-command';
-import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 import { buildFilter } from './filters';
-import { reachesFailOn } from './fail-on';
+import { exitCodeOf } from './fail-on';
 import { checkWritable, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
 
 export interface CaptureArgs extends AnalysisArgs {
@@ -148,5 +147,5 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn });
   out.close();
   await metrics?.close();
-  return reachesFailOn(result.anomalies, args.failOn, result.stats.findingsBySeverity) ? EXIT_FINDINGS : EXIT_OK;
+  return exitCodeOf(result, args.failOn, args.requireCoverage);
 }

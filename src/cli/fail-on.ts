@@ -1,4 +1,7 @@
+import type { AnalysisResult } from '../analyze';
 import type { Finding, Severity } from '../detect/finding';
+import { coverageWarnings } from '../report/capture-coverage';
+import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 
 export type FailOn = Severity | 'none';
 
@@ -12,4 +15,26 @@ export function reachesFailOn(findings: readonly Finding[], failOn: FailOn, repo
   if (failOn === 'none') return false;
   if (reported !== undefined && (Object.keys(RANK) as Severity[]).some((s) => RANK[s] >= RANK[failOn] && reported[s] > 0)) return true;
   return findings.some((f) => RANK[f.severity] >= RANK[failOn]);
+}
+
+/**
+ * The exit code of an analysis: 1 when a finding reaches `--fail-on`, and with `--require-coverage`
+ * also when the capture cannot show part of what conncheck looks for (capture-coverage.ts: filtered
+ * down to some kinds of packets, connections one way only, data the capture lost or the capturing
+ * tool dropped). A nightly job fed a misconfigured capture (`dst port 80`, a flags-only filter, a
+ * buffer too small) otherwise passes night after night on traffic it never saw. Says why on stderr.
+ */
+export function exitCodeOf(
+  result: Pick<AnalysisResult, 'anomalies' | 'stats' | 'input'>,
+  failOn: FailOn,
+  requireCoverage: boolean,
+  warn: (line: string) => void = (line) => void process.stderr.write(line),
+): number {
+  if (reachesFailOn(result.anomalies, failOn, result.stats.findingsBySeverity)) return EXIT_FINDINGS;
+  if (!requireCoverage) return EXIT_OK;
+  const gaps = coverageWarnings(result);
+  if (gaps.length === 0) return EXIT_OK;
+  const first = gaps[0].replace(/^warning: /, '');
+  warn(`conncheck: --require-coverage: the capture cannot show all it should: ${first.split(': ')[0]}${gaps.length > 1 ? ` (and ${gaps.length - 1} more coverage warning${gaps.length === 2 ? '' : 's'})` : ''}\n`);
+  return EXIT_FINDINGS;
 }

@@ -14,6 +14,10 @@ function analysisOptions<T>(y: Argv<T>) {
     .option('flows', { type: 'boolean', default: false, describe: 'list every connection (like Zeek conn.log) in the table' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to a file instead of stdout' })
     .option('fail-on', { choices: ['error', 'warning', 'info', 'none'] as const, default: 'error' as FailOn, describe: 'exit 1 when a finding of this severity or worse is found' })
+    .option('require-coverage', {
+      type: 'boolean', default: false,
+      describe: 'exit 1 also when the capture cannot show all it should (filtered, connections one way only, packets lost or dropped)',
+    })
     .option('ignore', { type: 'string', array: true, default: [] as string[], describe: 'anomaly kinds not to report (comma-separated)' })
     .option('idle-timeout', { type: 'number', default: 900, describe: 'seconds (capture clock) an idle connection is remembered' })
     .option('max-connections', { type: 'number', default: 250_000, describe: 'most connections held at once (memory bound)' })
@@ -42,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       async (a) => {
         exitCode = await runAnalyze({
           files: (a.files as string[]).map((f) => (f === STDIN_PLACEHOLDER ? '-' : f)), format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'],
-          ignore: a.ignore, idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
+          requireCoverage: a['require-coverage'], ignore: a.ignore, idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
           host: a.host, port: a.port, flow: a.flow, since: a.since, until: a.until,
         });
       },
@@ -88,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await runCapture({
           iface: a.interface as string, filter: a.filter, snaplen: a.snaplen, bufferKiB: a.buffer, duration: a.duration,
           count: a.count, write: a.write, interval: a.interval, metrics: a.metrics, tcpdump: a.tcpdump,
-          format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'], ignore: a.ignore,
+          format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'], requireCoverage: a['require-coverage'], ignore: a.ignore,
           idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
           host: a.host, port: a.port, flow: a.flow, since: a.since, until: a.until,
         });

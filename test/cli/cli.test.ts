@@ -139,6 +139,32 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     expect(r.stdout).toMatch(/\d+ packets/);
   });
 
+  test('--require-coverage: a capture of one direction fails the run, saying why; the whole capture passes', () => {
+    // The sample with the server's packets left out (Ethernet, IPv4): what `tcpdump dst port 80` writes.
+    const bytes = fs.readFileSync(SAMPLE);
+    const kept: Buffer[] = [bytes.subarray(0, 24)];
+    let serverPort = -1;
+    for (let at = 24; at < bytes.length; ) {
+      const end = at + 16 + bytes.readUInt32LE(at + 8);
+      const ip = at + 16 + 14;
+      const tcp = ip + (bytes[ip] & 0x0f) * 4;
+      const flags = bytes[tcp + 13];
+      if (serverPort < 0 && (flags & 0x12) === 0x02) serverPort = bytes.readUInt16BE(tcp + 2);
+      if (bytes.readUInt16BE(tcp) !== serverPort) kept.push(bytes.subarray(at, end));
+      at = end;
+    }
+    const oneWay = path.join(tmp, 'client-side-only.pcap');
+    fs.writeFileSync(oneWay, Buffer.concat(kept));
+    const plain = run(['analyze', oneWay]);
+    expect(plain.code).toBe(0);
+    const strict = run(['analyze', oneWay, '--require-coverage']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/^conncheck: --require-coverage: the capture cannot show all it should: \d+ of \d+ connections are in the capture one way only/m);
+    const whole = run(['analyze', SAMPLE, '--require-coverage']);
+    expect(whole.code).toBe(0);
+    expect(whole.stderr).not.toMatch(/require-coverage/);
+  });
+
   test.each([
     [['analyze']],
     [['analyze', SAMPLE, '--format', 'yaml']],
