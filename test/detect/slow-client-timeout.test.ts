@@ -219,6 +219,17 @@ describe('slow-client-timeout on the recorded sample (slow-clients-server-timeou
     expect([...byServer.values()].some((e) => e.includes('nginx `client_body_timeout`'))).toBe(true);
   });
 
+  const cutFile = path.join(SAMPLES_DIR, 'slow-client-timeout-upload-cut.pcap');
+  (fs.existsSync(cutFile) ? test : test.skip)('Go\'s ReadTimeout cutting two steady uploads (slow-client-timeout-upload-cut): both found, the timer 2 s after each request began; the upload read whole within it stays clean', async () => {
+    const r = await analyzeFiles([cutFile]);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.uri)).toEqual(['/upload?cut1', '/upload?cut2']);
+    expect(found.every((f) => f.evidence.clientStillSending === true && f.evidence.closedWith === 'FIN')).toBe(true);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(2, 1);
+    expect(d.explanation).toContain('Go net/http `Server.ReadTimeout`');
+  });
+
   test.each(['clean-keepalive-reuse', 'reset-before-response-upload', 'rst-on-close', 'uploads-expect-continue-nginx', 'unanswered-request-timeout', 'zero-window-stall'])(
     'silent on %s',
     async (name) => {

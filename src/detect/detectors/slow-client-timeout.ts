@@ -327,7 +327,7 @@ export const slowClientTimeout: DetectorDefinition = {
               `${server} gave up on ${what} ${n === 1 ? 'its client was' : 'their clients were'} still sending ` +
               `(${answerText(answers, n)}${timings.length > 0 ? `, ${timings.join('; ')}` : ''}): ` +
               (cut.length === n
-                ? 'the client was too slow for the server\'s timer on the whole request, not the server. '
+                ? 'the upload took longer than the server allows a whole request, not a client that stalled. '
                 : `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. `) +
               (cut.length > 0 ? cutText(cut, n) : '') +
               `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.`,
@@ -337,9 +337,11 @@ export const slowClientTimeout: DetectorDefinition = {
                   'upload at the slowest legitimate rate, or time the body per read instead (Go: keep `ReadHeaderTimeout` and extend the upload\'s ' +
                   'deadline in its handler with `http.ResponseController.SetReadDeadline`, Go 1.20+; nginx `client_body_timeout` is per read). '
                 : '') +
-              'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
-              'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
-              'and keep it for the rest: it is what frees the server of connections that never finish.',
+              (cut.length === n
+                ? 'Keep a timer that frees the server of connections that never finish: a per-read one does that without cutting uploads that still flow.'
+                : 'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
+                  'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
+                  'and keep it for the rest: it is what frees the server of connections that never finish.'),
             anomalyIds: items.map((i) => i.finding.id),
           });
         }
