@@ -155,8 +155,9 @@ function agreedClock(
  * slow-client-timeout: the server gave up on a request the client was still sending, too slowly:
  * it answered 408 Request Timeout, or closed (FIN) without a byte after the client had gone silent
  * in the middle of its body, or while its head was still trickling in (a request line that never
- * completed is a request here too: HttpSession.takeUnfinishedRequestLine). The client is the slow
- * side (a stalled upload, a slow link, a slowloris), not the server.
+ * completed is a request here too: HttpSession.takeUnfinishedRequestLine), or on a body still flowing
+ * (MIN_CUT_SPAN: a timer on the whole request, Go's ReadTimeout). The client is the slow side (a
+ * stalled upload, a slow link, a slowloris), not the server.
  */
 export const slowClientTimeout: DetectorDefinition = {
   id: 'slow-client-timeout',
@@ -164,7 +165,8 @@ export const slowClientTimeout: DetectorDefinition = {
     description:
       'The server gave up on a request the client was still sending: it answered 408 Request Timeout, or closed without a byte ' +
       'after the client had gone silent mid-body or while its head was still trickling in (a request line or header lines spread over ' +
-      'half a second or more). The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
+      'half a second or more), or on an upload still flowing (the client sending on after the close) half a second or more after it began: ' +
+      'a timer on the whole request or a limit. The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
