@@ -118,17 +118,72 @@ describe('slow-client-timeout on synthetic connections', () => {
     const body = cap.connection();
     body.handshake(10).request(10.001, putHead).request(10.002, 'xxxx');
     body.fin(11.402, 's').request(11.7, 'xxxx', { noAck: true }).rst(11.7001, 's');
-    // A body still flowing up to the close (its last piece 0.1 s before the FIN), sent on after it: no silence timed.
+    // A body still flowing up to the close (its last piece 0.1 s before the FIN), sent on after it: no
+    // silence timed, a timer on the whole request cut it (see the upload-cut test).
     const flowing = cap.connection();
     flowing.handshake(20).request(20.001, putHead);
     for (let k = 1; k <= 14; k++) flowing.request(20.001 + 0.1 * k, 'xxxx');
     flowing.fin(21.5, 's').request(21.6, 'xxxx', { noAck: true }).rst(21.6001, 's');
     const found = ofKind(cap.analyze(only), KIND);
-    expect(found.map((f) => f.client)).toEqual([head.clientName, body.clientName]);
+    expect(found.map((f) => f.client)).toEqual([head.clientName, body.clientName, flowing.clientName]);
+    expect(found[1].evidence.clientStillSending).toBeUndefined();
+    expect(found[2].evidence.clientStillSending).toBe(true);
     expect(found[0].evidence.sinceRequestStart).toBeCloseTo(2.3, 3);
     expect(found[0].evidence.sinceClientData).toBeCloseTo(0.3, 3);
     expect(found[0].summary).toContain('2.3 s after it began, 0.3 s after the client last sent a byte of it');
     expect(found[1].evidence.sinceClientData).toBeCloseTo(1.4, 3);
+  });
+
+  test('an upload cut while it still flowed (Go ReadTimeout): the client sent on after the FIN and was reset; the timer is the time since the request began', () => {
+    const cap = new Capture();
+    // Two uploads, 10 KB every 0.4 s, each cut 2 s after its accept with 50 KB of 100 KB sent.
+    const cuts = [0, 10].map((t) => {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, putHead);
+      for (let k = 0; k < 5; k++) c.request(t + 0.002 + 0.4 * k, 'x'.repeat(10_000));
+      c.fin(t + 2.0, 's').request(t + 2.002, 'x'.repeat(10_000), { noAck: true }).rst(t + 2.0021, 's');
+      return c;
+    });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual(cuts.map((c) => c.clientName));
+    expect(found[0].evidence).toMatchObject({ clientStillSending: true, requestLength: 100_000, closedWith: 'FIN', headComplete: true });
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(1.999, 3);
+    expect(found[0].evidence.sinceClientData).toBeCloseTo(0.398, 3);
+    expect(found[0].summary).toContain('cut by the server (a FIN without a response) 1.999 s after it began while its body was still arriving (60000 of 100000 body bytes sent');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    // The clock is the request's: the client's last byte before the close timed no silence.
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(1.999, 3);
+    expect(d.explanation).toContain('after each request began');
+    expect(d.explanation).not.toContain('after the client last sent a byte');
+    expect(d.explanation).toContain('Go net/http `Server.ReadTimeout`');
+    expect(d.remedy).toContain('whole request');
+  });
+
+  test('silent: uploads cut by the client, answered early (413) then closed, read to their end and answered, or met by a close at once', () => {
+    const cap = new Capture();
+    const steady = (c: ReturnType<Capture['connection']>, t: number, n: number): void => {
+      c.handshake(t).request(t + 0.001, putHead);
+      for (let k = 0; k < n; k++) c.request(t + 0.002 + 0.4 * k, 'x'.repeat(10_000));
+    };
+    // The client aborts its own upload (its deadline): its FIN comes first.
+    const aborted = cap.connection();
+    steady(aborted, 0, 5);
+    aborted.fin(2.0, 'c').fin(2.0001, 's');
+    // The server answers 413 early and closes; the body still flowing draws its RST (rst-on-close's).
+    const early = cap.connection();
+    steady(early, 10, 3);
+    early.response(11.0, 'HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n').fin(11.001, 's');
+    early.request(11.2, 'x'.repeat(10_000), { noAck: true }).rst(11.2001, 's');
+    // A 20 KB upload read to its end and answered.
+    const whole = cap.connection();
+    whole.handshake(20).request(20.001, 'PUT /upload HTTP/1.1\r\nHost: example\r\nContent-Length: 20000\r\n\r\n');
+    whole.request(20.002, 'x'.repeat(10_000)).request(20.402, 'x'.repeat(10_000)).response(20.41, ok()).fin(21.5, 's');
+    // A close 0.1 s after the upload began, the client sending on (a crossing, no timer on the request).
+    const soon = cap.connection();
+    steady(soon, 30, 1);
+    soon.request(30.05, 'x'.repeat(10_000)).fin(30.1, 's').request(30.15, 'x'.repeat(10_000), { noAck: true }).rst(30.1501, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
   test('silent: a head cut short by a close that came at once (a race with an idle close, not a slow client)', () => {
@@ -162,6 +217,17 @@ describe('slow-client-timeout on the recorded sample (slow-clients-server-timeou
     const byServer = new Map(r.diagnoses.filter((d) => d.kind === KIND).map((d) => [d.server, d.explanation]));
     expect([...byServer.values()].some((e) => e.includes('Node.js http.Server `requestTimeout`'))).toBe(true);
     expect([...byServer.values()].some((e) => e.includes('nginx `client_body_timeout`'))).toBe(true);
+  });
+
+  const cutFile = path.join(SAMPLES_DIR, 'slow-client-timeout-upload-cut.pcap');
+  (fs.existsSync(cutFile) ? test : test.skip)('Go\'s ReadTimeout cutting two steady uploads (slow-client-timeout-upload-cut): both found, the timer 2 s after each request began; the upload read whole within it stays clean', async () => {
+    const r = await analyzeFiles([cutFile]);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.uri)).toEqual(['/upload?cut1', '/upload?cut2']);
+    expect(found.every((f) => f.evidence.clientStillSending === true && f.evidence.closedWith === 'FIN')).toBe(true);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(2, 1);
+    expect(d.explanation).toContain('Go net/http `Server.ReadTimeout`');
   });
 
   test.each(['clean-keepalive-reuse', 'reset-before-response-upload', 'rst-on-close', 'uploads-expect-continue-nginx', 'unanswered-request-timeout', 'zero-window-stall'])(

@@ -32,6 +32,15 @@ const MIN_HEAD_SPAN = 0.5;
 const SHORT_HEAD_BYTES = 4096;
 
 /**
+ * A body still arriving this long (seconds) after its request began, when the server closed on it
+ * unanswered and its client sent on after the close, was cut by the server's timer or limit (Go's
+ * ReadTimeout, Node's requestTimeout, a whole-request timer): no pause came first, the client was
+ * steadily sending. A close sooner than this after the request crossed it (an idle close racing a
+ * reused connection's upload: keepalive-race's), no timer on the request.
+ */
+const MIN_CUT_SPAN = 0.5;
+
+/**
  * When the client last sent data at or before `end` (capture time), or -1 when the capture's
  * record of it does not say: its last data segment, the one before it, or its last before the
  * server's first close (Endpoint.peerDataBeforeCloseTs). A client trickling a head or a body goes
@@ -94,6 +103,23 @@ function answerText(answers: readonly TimeoutAnswer[], n: number): string {
   return answers.length === n ? `answered ${said}` : `answered ${said} to ${answers.length}, closed on the others without a response`;
 }
 
+/** The settings that cut a body still arriving: timers on the whole request, read limits. */
+const CUT_SETTING =
+  'a timer on the whole request, not on a silence (Go net/http `Server.ReadTimeout`, counted from the accept or the end of the previous response, ' +
+  'which closes without a byte and logs `i/o timeout`; Node.js `requestTimeout`; a WSGI/ASGI worker timeout), or a limit on the body (`http.MaxBytesReader`)';
+
+/** The sentence on the requests cut while their bodies still arrived (see MIN_CUT_SPAN). */
+function cutText(cut: readonly Stalled[], n: number): string {
+  const spans = cut.map((i) => i.sinceRequest);
+  const lo = ms(Math.min(...spans));
+  const hi = ms(Math.max(...spans));
+  return (
+    `${cut.length === n ? (n === 1 ? 'It was' : 'They were') : `${cut.length} of them ${cut.length === 1 ? 'was' : 'were'}`} cut while the body was still arriving ` +
+    `(the client sent on after the close and was reset: EPIPE or ECONNRESET on its write), ${lo === hi ? `${lo} s` : `${lo}-${hi} s`} after the request began: ` +
+    'no pause came first, so a timer on the whole request of about that length (started at or before the request\'s first byte) or a limit ended it. '
+  );
+}
+
 interface Stalled {
   finding: Finding;
   /** The server's answer at the timeout, or null (it closed without one). */
@@ -105,6 +131,8 @@ interface Stalled {
   sinceClientData: number | null;
   /** Since the handshake completed (the server's accept): the clock of a first request's head. */
   sinceAccept: number | null;
+  /** Its body was still arriving when the server closed (the client sent on after it): no silence was timed. */
+  cutSending: boolean;
 }
 
 /** The clock of the server's timer that its waits agree on, among `clocks`, or null (see onFinish). */
@@ -127,8 +155,9 @@ function agreedClock(
  * slow-client-timeout: the server gave up on a request the client was still sending, too slowly:
  * it answered 408 Request Timeout, or closed (FIN) without a byte after the client had gone silent
  * in the middle of its body, or while its head was still trickling in (a request line that never
- * completed is a request here too: HttpSession.takeUnfinishedRequestLine). The client is the slow
- * side (a stalled upload, a slow link, a slowloris), not the server.
+ * completed is a request here too: HttpSession.takeUnfinishedRequestLine), or on a body still flowing
+ * (MIN_CUT_SPAN: a timer on the whole request, Go's ReadTimeout). The client is the slow side (a
+ * stalled upload, a slow link, a slowloris), not the server.
  */
 export const slowClientTimeout: DetectorDefinition = {
   id: 'slow-client-timeout',
@@ -136,10 +165,14 @@ export const slowClientTimeout: DetectorDefinition = {
     description:
       'The server gave up on a request the client was still sending: it answered 408 Request Timeout, or closed without a byte ' +
       'after the client had gone silent mid-body or while its head was still trickling in (a request line or header lines spread over ' +
-      'half a second or more). The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
+      'half a second or more), or on an upload still flowing (the client sending on after the close) half a second or more after it began: ' +
+      'a timer on the whole request or a limit. The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
+      cutSending:
+        '{request} cut by the server{how} {sinceRequest} s after it began{sinceAccept} while its body was still arriving ' +
+        '({received} of {length} body bytes sent; the client\'s last byte {sinceData} s before the close, and it sent on after it)',
     },
   },
   create(ctx: DetectContext) {
@@ -176,6 +209,9 @@ export const slowClientTimeout: DetectorDefinition = {
         const sinceRequest = end - ex.requestStart;
         // The client's last byte before the server gave up (a trickling client sends on after it).
         const lastData = clientDataBefore(conn, end);
+        // A body still arriving (the client sent on after the server's FIN, not having seen it) that
+        // the server closed on well after it began: a timer on the whole request or a limit cut it.
+        let cutSending = false;
         if (head) {
           // A head trickled: no silence need come before the close; the head's span says it was slow.
           if (!answered408 && sinceRequest < MIN_HEAD_SPAN) return;
@@ -183,7 +219,10 @@ export const slowClientTimeout: DetectorDefinition = {
           // Sending when the server gave up (or unknown): not a silence it timed. A client that
           // sends on after a silence the server timed has not seen the close yet.
           if (lastData < 0) return;
-          if (!answered408 && lastData > end - MIN_CLIENT_SILENCE) return;
+          if (!answered408 && lastData > end - MIN_CLIENT_SILENCE) {
+            if (answered || conn.clientDataAfterServerFin === null || sinceRequest < MIN_CUT_SPAN) return;
+            cutSending = true;
+          }
         }
         const sinceData = lastData >= 0 ? end - lastData : null;
         const accept = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : null;
@@ -192,13 +231,24 @@ export const slowClientTimeout: DetectorDefinition = {
           client: conn.clientName,
           server: conn.serverName,
           ts: end,
-          message: 'timedOut',
-          data: {
-            request: requestLine(ex) ?? 'a request',
-            how: (answered ? ` (${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()}` : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
-            sinceRequest: ms(sinceRequest),
-            sinceData: sinceData === null ? '' : `, ${ms(sinceData)} s after the client last sent a byte of it`,
-          },
+          message: cutSending ? 'cutSending' : 'timedOut',
+          data: cutSending
+            ? {
+                request: requestLine(ex) ?? 'a request',
+                how: ' (a FIN without a response)',
+                sinceRequest: ms(sinceRequest),
+                // Go's ReadTimeout counts from the accept on a first request: the timer lies between the two.
+                sinceAccept: accept !== null && ex.index === 1 && end - accept - sinceRequest >= 0.001 ? ` (${ms(end - accept)} s after the accept)` : '',
+                received: ex.requestBodyBytes,
+                length: ex.requestLength ?? 'unknown',
+                sinceData: ms(sinceData ?? 0),
+              }
+            : {
+                request: requestLine(ex) ?? 'a request',
+                how: (answered ? ` (${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()}` : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
+                sinceRequest: ms(sinceRequest),
+                sinceData: sinceData === null ? '' : `, ${ms(sinceData)} s after the client last sent a byte of it`,
+              },
           evidence: {
             method: ex.method,
             uri: ex.uri,
@@ -212,12 +262,22 @@ export const slowClientTimeout: DetectorDefinition = {
             sinceRequestStart: ms(sinceRequest),
             sinceClientData: sinceData === null ? null : ms(sinceData),
             closedWith: close.rst ? 'RST' : 'FIN',
+            // The client was still sending when the server closed (it sent on after the FIN): a
+            // timer on the whole request or a limit, not a silence, ended it.
+            ...(cutSending ? { clientStillSending: true, requestLength: ex.requestLength ?? null, sinceAccept: accept !== null && ex.index === 1 ? ms(end - accept) : null } : {}),
           },
-          frames: [ex.requestFrame ?? 0, ...(answered ? [ex.responseFrame ?? 0] : []), close.frame],
+          frames: [
+            ex.requestFrame ?? 0,
+            ...(answered ? [ex.responseFrame ?? 0] : []),
+            close.frame,
+            // The client's bytes after the close, and the reset they drew.
+            ...(cutSending && conn.clientDataAfterServerFin !== null ? [conn.clientDataAfterServerFin.frame] : []),
+            ...(cutSending && conn.server.rstTs >= 0 ? [conn.server.rstFrame] : []),
+          ],
         });
         let list = byServer.get(conn.serverName);
         if (list === undefined) byServer.set(conn.serverName, (list = []));
-        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null });
+        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending });
       },
 
       onFinish(): void {
@@ -233,7 +293,8 @@ export const slowClientTimeout: DetectorDefinition = {
           const body = agreedClock(
             [
               { waits: bodies.map((i) => i.sinceRequest), label: 'after each request began' },
-              { waits: bodies.flatMap((i) => (i.sinceClientData !== null ? [i.sinceClientData] : [])), label: 'after the client last sent a byte of it' },
+              // A body cut while still arriving timed no silence: its last byte is no clock.
+              { waits: bodies.flatMap((i) => (i.sinceClientData !== null && !i.cutSending ? [i.sinceClientData] : [])), label: 'after the client last sent a byte of it' },
             ],
             options,
           );
@@ -259,6 +320,7 @@ export const slowClientTimeout: DetectorDefinition = {
             ...(body !== null ? [`${ms(body.value.value)} s ${body.clock}`] : []),
             ...(headClock !== null ? [`${heads.length === n ? '' : 'heads '}${ms(headClock.value.value)} s ${headClock.clock}`] : []),
           ];
+          const cut = items.filter((i) => i.cutSending);
           ctx.diagnose({
             server,
             count: n,
@@ -266,12 +328,22 @@ export const slowClientTimeout: DetectorDefinition = {
             explanation:
               `${server} gave up on ${what} ${n === 1 ? 'its client was' : 'their clients were'} still sending ` +
               `(${answerText(answers, n)}${timings.length > 0 ? `, ${timings.join('; ')}` : ''}): ` +
-              `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. ` +
-              `The setting at work is ${setting}.`,
+              (cut.length === n
+                ? 'the upload took longer than the server allows a whole request, not a client that stalled. '
+                : `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. `) +
+              (cut.length > 0 ? cutText(cut, n) : '') +
+              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.`,
             remedy:
-              'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
-              'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
-              'and keep it for the rest: it is what frees the server of connections that never finish.',
+              (cut.length > 0
+                ? 'An upload cut while it still flowed outlasted a timer on the whole request (or a size limit): raise that timer to cover the largest ' +
+                  'upload at the slowest legitimate rate, or time the body per read instead (Go: keep `ReadHeaderTimeout` and extend the upload\'s ' +
+                  'deadline in its handler with `http.ResponseController.SetReadDeadline`, Go 1.20+; nginx `client_body_timeout` is per read). '
+                : '') +
+              (cut.length === n
+                ? 'Keep a timer that frees the server of connections that never finish: a per-read one does that without cutting uploads that still flow.'
+                : 'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
+                  'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
+                  'and keep it for the rest: it is what frees the server of connections that never finish.'),
             anomalyIds: items.map((i) => i.finding.id),
           });
         }
