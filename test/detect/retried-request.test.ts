@@ -592,6 +592,20 @@ describe('sample retried-request-giveup-loops: loops that give up at their timeo
   });
 });
 
+describe("sample retried-request-caller-loops: a caller's next call a think time after its give-up, and pre-connected threads' first requests, are no retries; a resend at once after the give-up is", () => {
+  const name = 'retried-request-caller-loops';
+  (samples.has(name) ? test : test.skip)('only the resend is named, and the diagnosis counts only it as sent again by itself', async () => {
+    const r = await analyzeSample(name);
+    const expected = (samples.get(name)!.meta!.expect ?? []).filter((e) => e.kind === KIND);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual(expected.map((e) => e.client));
+    expect(found[0].evidence).toMatchObject({ request: 'GET /hang?c=resend', failure: 'client-closed' });
+    const resent = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.explanation.includes('again by itself'));
+    expect(resent).toHaveLength(1);
+    expect(resent[0].explanation).toContain('1 of them was the client sending a request again by itself');
+  });
+});
+
 describe('retried-request: a failure the capture may have made (lost packets)', () => {
   /** A connection whose first response lost 10 body bytes in the capture (the client ACKed them), then a POST unanswered until the client closed. */
   function lossyThenUnanswered(cap: Capture, lose: boolean): Conn {
