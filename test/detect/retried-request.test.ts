@@ -359,6 +359,82 @@ describe('retried-request: synthetic connections', () => {
     });
   });
 
+  describe('a caller\'s loop after its own timeout: close, think, call again (Python http.client, timeout 5 s, sleep 1 s)', () => {
+    /** A call the client gives up on 5 s after its request (FIN); with `late`, the server answers after that and the client resets. */
+    function timedOut(cap: Capture, at: number, late: boolean): Conn {
+      const c = cap.connection();
+      c.handshake(at).request(at + 0.0003, get('/hang'));
+      if (!late) return c.close(at + 5.0033, 'c');
+      c.fin(at + 5.0033, 'c');
+      c.send(at + 5.0035, 's', ok());
+      return c.rst(at + 5.0036, 'c');
+    }
+
+    test.each([
+      ['answered late (after the client closed), as the blind capture\'s', true],
+      ['never answered', false],
+    ])('silent: two calls, the second 1 s after the first\'s give-up, %s', (_what, late) => {
+      const cap = new Capture();
+      timedOut(cap, 0, late);
+      timedOut(cap, 6.0036, late); // 1 s after the first give-up at 5.0036
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('silent: the next call answered in time, 1 s after the give-up: still the caller\'s', () => {
+      const cap = new Capture();
+      timedOut(cap, 0, false);
+      cap.connection().handshake(6.0036).exchange(6.004, get('/hang')).close(6.01, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('near miss: resent at once after the give-up (its SYN 0.2 ms after the FIN, as Net::HTTP does): a retry', () => {
+      const cap = new Capture();
+      timedOut(cap, 0, true);
+      timedOut(cap, 5.0038, true);
+      const found = ofKind(cap.analyze(only), KIND);
+      expect(found).toHaveLength(1);
+      expect(found[0].evidence).toMatchObject({ failure: 'client-closed', request: 'GET /hang' });
+    });
+  });
+
+  describe('pre-connected calls: threads that each open a connection first and send on it later (Node\'s headersTimeout closes the idle ones)', () => {
+    /**
+     * A connection opened at `open` and held idle; with `notice`, the server sends 408 and closes it
+     * 1 s later; the client's first request at `send` is reset.
+     */
+    function preconnected(cap: Capture, open: number, send: number, notice: boolean): Conn {
+      const c = cap.connection();
+      c.handshake(open);
+      if (notice) {
+        c.send(open + 1, 's', 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        c.fin(open + 1, 's');
+      }
+      c.request(send, get('/pre/1'), { sawFin: false, noAck: true });
+      return c.rst(send + 0.00002, 's');
+    }
+
+    test.each([
+      ['the server\'s 408 and close on each first', true],
+      ['reset on arrival, no notice', false],
+    ])('silent: the second thread\'s first request, 0.1 s after the first\'s failed, on a connection opened 1 s before (%s)', (_what, notice) => {
+      const cap = new Capture();
+      preconnected(cap, 0.1, 1.15, notice);
+      preconnected(cap, 0.15, 1.2514, notice); // opened 0.05 s after the first, sent 0.101 s after its reset
+      preconnected(cap, 0.0, 1.5, notice);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('near miss: the same request on a connection opened before, sent at once after the failure (a dialled-ahead connection in the pool): a retry', () => {
+      const cap = new Capture();
+      preconnected(cap, 0.1, 1.15, false);
+      const pooled = cap.connection();
+      pooled.handshake(0.15).exchange(1.1503, get('/pre/1')).close(1.2, 'c');
+      const found = ofKind(cap.analyze(only), KIND);
+      expect(found).toHaveLength(1);
+      expect(found[0].evidence).toMatchObject({ request: 'GET /pre/1', newConnection: true });
+    });
+  });
+
   describe('stays silent', () => {
     test('a client that sends one request at a time sent another request before the next attempt: it had moved on', () => {
       const cap = new Capture();
@@ -513,6 +589,20 @@ describe('sample retried-request-giveup-loops: loops that give up at their timeo
     expect(found[0].evidence).toMatchObject({ request: 'GET /slow?c=resend', failure: 'client-closed' });
     const resent = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.explanation.includes('again by itself'));
     expect(resent.map((d) => d.explanation.match(/\(GET [^)]*\)/)?.[0])).toEqual(['(GET /slow?c=resend)']);
+  });
+});
+
+describe("sample retried-request-caller-loops: a caller's next call a think time after its give-up, and pre-connected threads' first requests, are no retries; a resend at once after the give-up is", () => {
+  const name = 'retried-request-caller-loops';
+  (samples.has(name) ? test : test.skip)('only the resend is named, and the diagnosis counts only it as sent again by itself', async () => {
+    const r = await analyzeSample(name);
+    const expected = (samples.get(name)!.meta!.expect ?? []).filter((e) => e.kind === KIND);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual(expected.map((e) => e.client));
+    expect(found[0].evidence).toMatchObject({ request: 'GET /hang?c=resend', failure: 'client-closed' });
+    const resent = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.explanation.includes('again by itself'));
+    expect(resent).toHaveLength(1);
+    expect(resent[0].explanation).toContain('1 of them was the client sending a request again by itself');
   });
 });
 

@@ -119,10 +119,41 @@ function gaveUp(failure: RequestFailure): boolean {
  */
 const AT_ONCE = 0.005;
 
+/** How long after `gaveUpAt` the next attempt's first packet left: its new connection's SYN, or the request on one opened before. */
+function firstPacketAfter(gaveUpAt: number, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): number {
+  return (next.connectionStart >= gaveUpAt ? next.connectionStart : next.ts) - gaveUpAt;
+}
+
 /** Whether `next` went out at once after its client's give-up at `gaveUpAt` (see AT_ONCE). */
 function sentAtOnce(gaveUpAt: number, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): boolean {
-  const first = next.connectionStart >= gaveUpAt ? next.connectionStart : next.ts;
-  return first - gaveUpAt < AT_ONCE;
+  return firstPacketAfter(gaveUpAt, next) < AT_ONCE;
+}
+
+/**
+ * Whether `next` came a think time after its client's own give-up on `failed` (its timeout closed
+ * the connection): the give-up handed its caller the error, and the caller called again after a
+ * pause of its own (a loop: close, sleep, next call). Retry logic that resends after its own
+ * timeout does so at once (Net::HTTP, Traffic Server, urllib3's first retry) or after a first
+ * backoff of milliseconds (Envoy's 25 ms base); what comes under PACE_MIN is held back instead (see holdsBack).
+ */
+function afterThinkTime(failed: PendingFailure, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): boolean {
+  return gaveUp(failed.failure) && firstPacketAfter(failed.failure.at, next) >= PACE_MIN;
+}
+
+/**
+ * Whether `next` was the first request on a connection its client had opened before it even sent
+ * the failed attempt, and held idle past the failure, sent later than at once after it: a
+ * pre-connected call of its own (a thread that dials ahead, then sends when its work is ready), not
+ * a reaction to the failure. Retry logic that picks a connection it already holds (Go's Transport,
+ * a dialled-ahead connection in its pool) sends on it in the same breath; the connection's round
+ * trip (SYN to handshake ACK) allows for a capture far from the client, which sees the failure and
+ * the resend that far apart. A connection opened after the failed attempt left may be the retry's
+ * own (Java's HttpClient dials as it sees the server's close, before it closes in turn).
+ */
+function preConnectedCall(failed: PendingFailure, next: RememberedRequest): boolean {
+  if (next.connectionStart >= failed.request.ts || next.previousStart >= 0) return false;
+  const roundTrip = next.connectionReadyAt - next.connectionStart;
+  return next.ts - failed.failure.at >= AT_ONCE + roundTrip;
 }
 
 /** How long the client waited for the request before it failed. */
@@ -297,8 +328,9 @@ export const retriedRequest: DetectorDefinition = {
      * Whether a next attempt must wait before it is called a retry: it got no answer either, and
      * its client's pace before the failed request is unknown (its first call here, on a connection
      * of its own) and it came after a pause (not at once, see atItsPace), or the failure was its
-     * client's own give-up (a timeout) and it was not sent at once (see AT_ONCE): the next call of
-     * a loop that gives up each time comes as soon. A loop whose calls all fail (curl run in a
+     * client's own give-up (a timeout) and it was not sent at once (see AT_ONCE) but within a
+     * backoff's milliseconds (later, afterThinkTime rules it out): the next call of a loop that
+     * gives up each time comes as soon. A loop whose calls all fail (curl run in a
      * shell loop) shows its pace only by its next call: when the attempt after this one comes as
      * this one came (continuesLoop), both were iterations of the loop. A response that came only
      * after its client had closed (a server slower than the client's timeout) answered nobody.
@@ -321,7 +353,10 @@ export const retriedRequest: DetectorDefinition = {
       // A proxy forwards its client's request upstream before it answers that client, so the
       // client's request may have reached the index only after the failure was noted: ask again.
       if (failed.pause === null) failed.pause = index.pauseOfForwardedClient(failed.request);
-      if (movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) || heldReady(failed, next)) return;
+      if (
+        movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) ||
+        heldReady(failed, next) || afterThinkTime(failed, next) || preConnectedCall(failed, next)
+      ) return;
       if (holdsBack(failed, next)) {
         index.claim(next);
         heldBack.set(next.entry, failed);
