@@ -210,6 +210,11 @@ export interface AnalysisStats {
     bytes: number;
     /** Of those, the connections live across a hole between files (InputSummary.fileGaps) and their bytes: no drops of the capturing tool. */
     inFileGaps?: { connections: number; bytes: number };
+    /**
+     * Of those, the connections of which the capture holds no payload packet at all, its opens and
+     * closes only (and their bytes): the shape of a capture filter, not of drops (absent when none).
+     */
+    noPayloadSeen?: { connections: number; bytes: number };
   };
   peakLiveConnections: number;
   /**
@@ -738,7 +743,12 @@ export class Analyzer {
           if (lost > 0) {
             this.stats.captureLoss.connections++;
             this.stats.captureLoss.bytes += lost;
-            if (this.watchFileGaps) this.lossySpans.push({ start: conn.startTs, last: conn.lastTs, bytes: lost });
+            // Drops scarcely take every data packet of a connection and none of its opens and closes; a filter does.
+            if (conn.client.firstDataFrame === 0 && conn.server.firstDataFrame === 0) {
+              const seen = (this.stats.captureLoss.noPayloadSeen ??= { connections: 0, bytes: 0 });
+              seen.connections++;
+              seen.bytes += lost;
+            } else if (this.watchFileGaps) this.lossySpans.push({ start: conn.startTs, last: conn.lastTs, bytes: lost });
           }
           if (this.watchFileGaps && NOT_CLOSED.has(state)) this.openSpans.push({ start: conn.startTs, last: conn.lastTs });
         }

@@ -139,26 +139,40 @@ export function captureLossWarning(stats: AnalysisStats, input?: AnalysisResult[
   const { connections, bytes } = stats.captureLoss;
   // A filter took those bytes (filteredCaptureWarning says so), not the capture's drops.
   if (connections === 0 || filteredCapture(stats) !== null) return null;
-  const inGaps = stats.captureLoss.inFileGaps ?? { connections: 0, bytes: 0 };
   const gaps = input?.fileGaps ?? [];
-  const missing =
+  const inGaps = gaps.length > 0 ? stats.captureLoss.inFileGaps ?? NONE_LOST : NONE_LOST;
+  const noPayload = stats.captureLoss.noPayloadSeen ?? NONE_LOST;
+  const dropped = { connections: connections - inGaps.connections - noPayload.connections, bytes: bytes - inGaps.bytes - noPayload.bytes };
+  // Each cause its own share: the share of all of it says no more than the cause.
+  const share = (part: { connections: number; bytes: number }, that: string): string =>
+    part.connections === connections ? `they ${that}` : `${formatBytes(part.bytes)} of it on ${part.connections} connection${part.connections === 1 ? '' : 's'} that ${that}`;
+  const causes: string[] = [];
+  if (inGaps.connections > 0) {
+    causes.push(share(inGaps, `were live across ${gaps.length === 1 ? `the gap the files leave (${gapSpan(gaps[0])}: a missing file?)` : `the ${gaps.length} gaps the files leave (a missing file?)`}`));
+  }
+  if (noPayload.connections > 0) {
+    const filter =
+      "a capture filter kept only those (such as tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0, alone or or'ed with another), which drops scarcely do";
+    causes.push(
+      noPayload.connections === connections
+        ? `the capture holds no payload packet of any of them, only their opens and closes: ${filter}`
+        : `${formatBytes(noPayload.bytes)} of it on ${noPayload.connections} connection${noPayload.connections === 1 ? '' : 's'} of which the capture holds no payload packet, only opens and closes: ${filter}`,
+    );
+  }
+  const remedies = [inGaps.connections > 0 ? 'analyze every file of the capture' : '', noPayload.connections > 0 ? 'capture without that filter' : ''].filter((r) => r !== '');
+  const head =
     `warning: the capture misses ${formatBytes(bytes)} of data sent on ${connections} of ${analyzedCount(stats)} connections ` +
     '(their receivers acknowledged them, or the bytes after them show them missing)';
   const notEvidence = 'The exchanges those bytes belonged to are not taken as evidence, so a failure there may go unreported';
-  // A hole between files explains the loss of the connections live across it: no buffer would have kept those bytes.
-  const gapPart =
-    inGaps.connections > 0 && gaps.length > 0
-      ? `${inGaps.connections === connections ? '' : `${formatBytes(inGaps.bytes)} of it on ${inGaps.connections} connection${inGaps.connections === 1 ? ' that' : 's that'} `}` +
-        `were live across ${gaps.length === 1 ? `the gap the files leave (${gapSpan(gaps[0])}: a missing file?)` : `the ${gaps.length} gaps the files leave (a missing file?)`}`
-      : '';
-  if (gapPart !== '' && inGaps.connections === connections) return `${missing}: they ${gapPart}, not packets the capturing tool dropped. ${notEvidence}: analyze every file of the capture`;
-  const rest = gapPart === '' ? '' : `; ${formatBytes(bytes - inGaps.bytes)} on ${connections - inGaps.connections} other connection${connections - inGaps.connections === 1 ? '' : 's'}`;
+  if (dropped.connections <= 0) return `${head}: ${causes.join('; ')}, not packets the capturing tool dropped. ${notEvidence}: ${remedies.join(', and ')}`;
+  const rest = causes.length === 0 ? '' : `: ${causes.join('; ')}; ${formatBytes(dropped.bytes)} on ${dropped.connections} other connection${dropped.connections === 1 ? '' : 's'}`;
   return (
-    `${missing}${gapPart === '' ? '' : `: ${gapPart}`}${rest}: it dropped packets, as tcpdump does when it reports ` +
-    `"packets dropped by kernel". ${notEvidence}: ` +
-    'capture with a larger buffer (tcpdump -B 16384) and a filter on the port'
+    `${head}${rest}: it dropped packets, as tcpdump does when it reports "packets dropped by kernel". ${notEvidence}: ` +
+    `${remedies.map((r) => `${r}, `).join('')}capture with a larger buffer (tcpdump -B 16384) and a filter on the port`
   );
 }
+
+const NONE_LOST = { connections: 0, bytes: 0 };
 
 /** "from T1 to T2 (D), between file A and file B". */
 function gapSpan(gap: FileGapFound): string {

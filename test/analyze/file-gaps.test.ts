@@ -92,3 +92,52 @@ describe('a rotated capture with one file left out', () => {
     expect(captureLossWarning(stats, input)).toMatch(/dropped by kernel.*tcpdump -B 16384/);
   });
 });
+
+describe('a capture filtered to opens and closes on some connections (tcp[tcpflags] … or ip6)', () => {
+  const SAMPLE = path.join(SAMPLES_DIR, 'dead-upstream-nginx.pcap');
+  let dir: string;
+
+  /** The sample without the packets of client port `port` that `drop` picks (Ethernet, IPv4, TCP). */
+  function without(port: number, drop: (flags: number, payload: number, nth: number) => boolean): string {
+    const data = fs.readFileSync(SAMPLE);
+    const kept: Buffer[] = [data.subarray(0, 24)];
+    let nth = 0;
+    for (let o = 24; o + 16 <= data.length; ) {
+      const caplen = data.readUInt32LE(o + 8);
+      const rec = data.subarray(o, o + 16 + caplen);
+      o += 16 + caplen;
+      const ip = 16 + 14;
+      const tcp = ip + (rec[ip] & 0x0f) * 4;
+      if (rec.readUInt16BE(16 + 12) === 0x0800 && rec[ip + 9] === 6 && (rec.readUInt16BE(tcp) === port || rec.readUInt16BE(tcp + 2) === port)) {
+        const payload = rec.readUInt16BE(ip + 2) - (tcp - ip) - (rec[tcp + 12] >> 4) * 4;
+        if (drop(rec[tcp + 13], payload, nth++)) continue;
+      }
+      kept.push(rec);
+    }
+    const file = path.join(dir, `without-${port}-${kept.length}.pcap`);
+    fs.writeFileSync(file, Buffer.concat(kept));
+    return file;
+  }
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-flags-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const SYN_FIN_RST = 0x07;
+
+  test('a connection of which only SYNs, FINs and RSTs were kept: its loss is the filter, not drops', async () => {
+    const result = await analyzeFiles([without(36750, (flags) => (flags & SYN_FIN_RST) === 0)]);
+    expect(result.stats.captureLoss.noPayloadSeen).toEqual({ connections: 1, bytes: result.stats.captureLoss.bytes });
+    const text = captureLossWarning(result.stats, result.input) ?? '';
+    expect(text).toMatch(/no payload packet of any of them, only their opens and closes: a capture filter/);
+    expect(text).not.toMatch(/dropped by kernel|tcpdump -B/);
+  });
+
+  test('near miss: a few data packets of a connection dropped are drops', async () => {
+    const result = await analyzeFiles([without(36750, (flags, payload, nth) => payload > 0 && nth % 10 === 5)]);
+    expect(result.stats.captureLoss.connections).toBeGreaterThan(0);
+    expect(result.stats.captureLoss.noPayloadSeen).toBeUndefined();
+    expect(captureLossWarning(result.stats, result.input)).toMatch(/dropped by kernel.*tcpdump -B 16384/);
+  });
+});
