@@ -18,6 +18,10 @@ import type { AnomalyKind, Diagnosis, Finding, Severity } from './detect/finding
 import { DETECTORS } from './detect/registry';
 import { CaptureCopies } from './flow/capture-copies';
 import { ConnStateLabel, connState } from './flow/conn-state';
+import { candidateFileGaps, FileGap, liveAcross, LiveSpan } from './source/file-gaps';
+
+/** Connection states that are not closed (S1 established, S2/S3 one side closed): "still open" at the capture's end. */
+const NOT_CLOSED: ReadonlySet<ConnStateLabel> = new Set<ConnStateLabel>(['S1', 'S2', 'S3']);
 import type { Connection } from './flow/connection';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import type { NatTwin } from './flow/nat-twins';
@@ -105,6 +109,15 @@ export interface ReadProgress {
   packets: number;
 }
 
+/** A hole between files, with what it cost. */
+export interface FileGapFound extends FileGap {
+  /** Connections live across it (packets on both sides) that miss data, and the bytes they miss. */
+  lostConnections: number;
+  lostBytes: number;
+  /** Connections not closed whose last packet came before it (and after any earlier hole): closed in it or not is unknown. */
+  openBefore: number;
+}
+
 export interface InputSummary {
   files: Array<Omit<CaptureFileInfo, 'name'> & { name: string }>;
   packets: number;
@@ -123,6 +136,11 @@ export interface InputSummary {
    * as `mergecap -w merged.pcap` of `files` in this order numbers it. Not with stdin among the inputs.
    */
   filesMerged: boolean;
+  /**
+   * Holes in time between files (a rotated file left out), only where connections live across
+   * them lost data (see source/file-gaps.ts); absent unless several files were merged and one was found.
+   */
+  fileGaps?: FileGapFound[];
   /** Present for live captures: the interface, filter and the capture engine's own counters. */
   live?: LiveInputInfo;
 }
@@ -187,7 +205,17 @@ export interface AnalysisStats {
    * lost them). Exchanges any of these touched are `uncertain`. Address-translated second
    * sightings are not counted.
    */
-  captureLoss: { connections: number; bytes: number };
+  captureLoss: {
+    connections: number;
+    bytes: number;
+    /** Of those, the connections live across a hole between files (InputSummary.fileGaps) and their bytes: no drops of the capturing tool. */
+    inFileGaps?: { connections: number; bytes: number };
+    /**
+     * Of those, the connections of which the capture holds no payload packet at all, its opens and
+     * closes only (and their bytes): the shape of a capture filter, not of drops (absent when none).
+     */
+    noPayloadSeen?: { connections: number; bytes: number };
+  };
   peakLiveConnections: number;
   /**
    * Connections seen a second time after address translation (`tcpdump -i any` on a host that
@@ -281,6 +309,13 @@ export class Analyzer {
   filesReordered = false;
   /** Set by analyzeFiles when it merged overlapping files by time. */
   filesMerged = false;
+  /** Holes between files that may have cost data (set before finish when several files are merged). */
+  candidateGaps: FileGap[] = [];
+  /** Whether connections' spans are kept for the holes between files (several files merged). */
+  watchFileGaps = false;
+  /** Connections that missed data, and connections left open, with their spans (only with watchFileGaps). */
+  private readonly lossySpans: (LiveSpan & { bytes: number })[] = [];
+  private readonly openSpans: LiveSpan[] = [];
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
@@ -429,6 +464,37 @@ export class Analyzer {
     if (!this.finished) this.tracker.discardHeld();
   }
 
+  /**
+   * The holes between files that cost data: those some connection live across missed bytes on
+   * (a gap wider than the traffic's pauses but with nothing lost is a quiet stretch, not a hole).
+   * The loss of those connections is put down to the hole, not to the capturing tool's drops.
+   */
+  private confirmFileGaps(): FileGapFound[] {
+    const found: FileGapFound[] = [];
+    const blamed = new Set<LiveSpan>();
+    let since = -Infinity;
+    for (const gap of this.candidateGaps) {
+      let lostConnections = 0;
+      let lostBytes = 0;
+      for (const conn of this.lossySpans) {
+        if (!liveAcross(conn, gap)) continue;
+        lostConnections++;
+        lostBytes += conn.bytes;
+        blamed.add(conn);
+      }
+      if (lostConnections === 0) continue;
+      const openBefore = this.openSpans.filter((c) => c.last <= gap.from && c.last > since).length;
+      since = gap.from;
+      found.push({ ...gap, lostConnections, lostBytes, openBefore });
+    }
+    if (blamed.size > 0) {
+      let bytes = 0;
+      for (const conn of blamed) bytes += (conn as LiveSpan & { bytes: number }).bytes;
+      this.stats.captureLoss.inFileGaps = { connections: blamed.size, bytes };
+    }
+    return found;
+  }
+
   finish(): AnalysisResult {
     if (this.finished) return this.finished;
     this.tracker.finish();
@@ -453,6 +519,7 @@ export class Analyzer {
     for (const [state, n] of this.stateCounts) byState[state] = n;
     stats.connectionsByState = byState;
     stats.http = this.httpCounters;
+    const fileGaps = this.confirmFileGaps();
     const hasPackets = stats.packets > 0;
     const keep = this.flowIds;
     const shown = <T extends { flowId: number | null }>(items: T[]): T[] => (keep ? items.filter((x) => x.flowId !== null && keep.has(x.flowId)) : items);
@@ -463,6 +530,7 @@ export class Analyzer {
         files: this.files,
         filesReordered: this.filesReordered,
         filesMerged: this.filesMerged,
+        ...(fileGaps.length > 0 ? { fileGaps } : {}),
         packets: stats.packets,
         firstTs: hasPackets ? this.firstTs : null,
         lastTs: hasPackets ? this.lastTs : null,
@@ -675,7 +743,14 @@ export class Analyzer {
           if (lost > 0) {
             this.stats.captureLoss.connections++;
             this.stats.captureLoss.bytes += lost;
+            // Drops scarcely take every data packet of a connection and none of its opens and closes; a filter does.
+            if (conn.client.firstDataFrame === 0 && conn.server.firstDataFrame === 0) {
+              const seen = (this.stats.captureLoss.noPayloadSeen ??= { connections: 0, bytes: 0 });
+              seen.connections++;
+              seen.bytes += lost;
+            } else if (this.watchFileGaps) this.lossySpans.push({ start: conn.startTs, last: conn.lastTs, bytes: lost });
           }
+          if (this.watchFileGaps && NOT_CLOSED.has(state)) this.openSpans.push({ start: conn.startTs, last: conn.lastTs });
         }
         if (record !== null) {
           const header = app?.proxyHeader ?? null;
@@ -723,6 +798,7 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
   const order = await inCaptureOrder(inputs);
   analyzer.filesReordered = order.reordered;
   if (mergeable(order)) {
+    analyzer.watchFileGaps = true;
     let merged: MergeResult;
     try {
       merged = await readCapturesMerged(
@@ -737,6 +813,7 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
       throw err;
     }
     analyzer.filesMerged = merged.interleaved;
+    analyzer.candidateGaps = candidateFileGaps(order.inputs.map((input) => path.basename(input)), merged.spans);
     for (const info of merged.files) analyzer.addFile(info);
     return analyzer.finish();
   }

@@ -52,12 +52,12 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
-      'explain <file> <id>',
-      'draw the ladder diagram of one finding (e.g. keepalive-race#1) or one connection (a flow id)',
+      'explain <files..>',
+      'draw the ladder diagram of one finding (e.g. keepalive-race#1) or one connection (a flow id): explain FILE... ID',
       (y) =>
         y
-          .positional('file', { type: 'string', demandOption: true, describe: 'capture file (read twice: not stdin)' })
-          .positional('id', { type: 'string', demandOption: true, describe: 'finding id (kind#n) or flow id (number)' })
+          // FILE... ID: yargs cannot put a positional after a variadic one, so the id is the last of them.
+          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'capture files (read twice: not stdin; several are analyzed as one capture, as analyze does), then the finding id (kind#n) or flow id (number)' })
           .option('ignore', { type: 'string', array: true, default: [] as string[], describe: 'anomaly kinds not to report (comma-separated)' })
           .option('idle-timeout', { type: 'number', default: 900, describe: 'seconds (capture clock) an idle connection is remembered' })
           .option('max-connections', { type: 'number', default: 250_000, describe: 'most connections held at once (memory bound)' })
@@ -67,8 +67,10 @@ export async function main(argv: string[]): Promise<number> {
           .option('since', { type: 'string', describe: 'only packets at or after this capture time' })
           .option('until', { type: 'string', describe: 'only packets at or before this capture time' }),
       async (a) => {
+        const words = (a.files as (string | number)[]).map((f) => (f === STDIN_PLACEHOLDER ? '-' : String(f)));
+        if (words.length < 2) throw new UsageError('explain needs a capture file and a finding or flow id: conncheck explain FILE... ID');
         exitCode = await runExplain({
-          file: (a.file as string) === STDIN_PLACEHOLDER ? '-' : (a.file as string), id: String(a.id), ignore: a.ignore,
+          files: words.slice(0, -1), id: words[words.length - 1], ignore: a.ignore,
           idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample,
           host: a.host, port: a.port, since: a.since, until: a.until,
         });

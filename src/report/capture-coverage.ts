@@ -1,5 +1,5 @@
-import type { AnalysisResult, AnalysisStats } from '../analyze';
-import { formatBytes } from './format-time';
+import type { AnalysisResult, AnalysisStats, FileGapFound } from '../analyze';
+import { formatBytes, formatDuration, formatUtc } from './format-time';
 
 /** Connections the capture holds one direction of (AnalysisStats.oneWay). */
 export function oneWayCount(stats: AnalysisStats): number {
@@ -108,7 +108,8 @@ export function recordedDropsWarning(input: AnalysisResult['input']): string | n
 /** Every warning about what the capture does not hold, in the order the reports lead with them. */
 export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
   return [
-    filteredCaptureWarning(result.stats), oneWayWarning(result.stats), captureLossWarning(result.stats), reassemblyRefusedWarning(result.stats),
+    filteredCaptureWarning(result.stats), oneWayWarning(result.stats), ...fileGapWarnings(result.input), captureLossWarning(result.stats, result.input),
+    reassemblyRefusedWarning(result.stats),
     recordedDropsWarning(result.input),
   ].filter((w): w is string => w !== null);
 }
@@ -134,14 +135,64 @@ export function reassemblyRefusedWarning(stats: AnalysisStats): string | null {
  * null. The exchanges such bytes belonged to are uncertain and the detectors do not take them as
  * evidence, so a lossy capture can read as clean where its losses were.
  */
-export function captureLossWarning(stats: AnalysisStats): string | null {
+export function captureLossWarning(stats: AnalysisStats, input?: AnalysisResult['input']): string | null {
   const { connections, bytes } = stats.captureLoss;
   // A filter took those bytes (filteredCaptureWarning says so), not the capture's drops.
   if (connections === 0 || filteredCapture(stats) !== null) return null;
-  return (
+  const gaps = input?.fileGaps ?? [];
+  const inGaps = gaps.length > 0 ? stats.captureLoss.inFileGaps ?? NONE_LOST : NONE_LOST;
+  const noPayload = stats.captureLoss.noPayloadSeen ?? NONE_LOST;
+  const dropped = { connections: connections - inGaps.connections - noPayload.connections, bytes: bytes - inGaps.bytes - noPayload.bytes };
+  // Each cause its own share: the share of all of it says no more than the cause.
+  const share = (part: { connections: number; bytes: number }, that: string): string =>
+    part.connections === connections ? `they ${that}` : `${formatBytes(part.bytes)} of it on ${part.connections} connection${part.connections === 1 ? '' : 's'} that ${that}`;
+  const causes: string[] = [];
+  if (inGaps.connections > 0) {
+    causes.push(share(inGaps, `were live across ${gaps.length === 1 ? `the gap the files leave (${gapSpan(gaps[0])}: a missing file?)` : `the ${gaps.length} gaps the files leave (a missing file?)`}`));
+  }
+  if (noPayload.connections > 0) {
+    const filter =
+      "a capture filter kept only those (such as tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0, alone or or'ed with another), which drops scarcely do";
+    causes.push(
+      noPayload.connections === connections
+        ? `the capture holds no payload packet of any of them, only their opens and closes: ${filter}`
+        : `${formatBytes(noPayload.bytes)} of it on ${noPayload.connections} connection${noPayload.connections === 1 ? '' : 's'} of which the capture holds no payload packet, only opens and closes: ${filter}`,
+    );
+  }
+  const remedies = [inGaps.connections > 0 ? 'analyze every file of the capture' : '', noPayload.connections > 0 ? 'capture without that filter' : ''].filter((r) => r !== '');
+  const head =
     `warning: the capture misses ${formatBytes(bytes)} of data sent on ${connections} of ${analyzedCount(stats)} connections ` +
-    '(their receivers acknowledged them, or the bytes after them show them missing): it dropped packets, as tcpdump does when it reports ' +
-    '"packets dropped by kernel". The exchanges those bytes belonged to are not taken as evidence, so a failure there may go unreported: ' +
-    'capture with a larger buffer (tcpdump -B 16384) and a filter on the port'
+    '(their receivers acknowledged them, or the bytes after them show them missing)';
+  const notEvidence = 'The exchanges those bytes belonged to are not taken as evidence, so a failure there may go unreported';
+  if (dropped.connections <= 0) return `${head}: ${causes.join('; ')}, not packets the capturing tool dropped. ${notEvidence}: ${remedies.join(', and ')}`;
+  const rest = causes.length === 0 ? '' : `: ${causes.join('; ')}; ${formatBytes(dropped.bytes)} on ${dropped.connections} other connection${dropped.connections === 1 ? '' : 's'}`;
+  return (
+    `${head}${rest}: it dropped packets, as tcpdump does when it reports "packets dropped by kernel". ${notEvidence}: ` +
+    `${remedies.map((r) => `${r}, `).join('')}capture with a larger buffer (tcpdump -B 16384) and a filter on the port`
   );
+}
+
+const NONE_LOST = { connections: 0, bytes: 0 };
+
+/** "from T1 to T2 (D), between file A and file B". */
+function gapSpan(gap: FileGapFound): string {
+  return `from ${formatUtc(gap.from)} to ${formatUtc(gap.to)} (${formatDuration(gap.to - gap.from)}), between ${gap.before} and ${gap.after}`;
+}
+
+/**
+ * A warning for each hole in time between files that cost data (InputSummary.fileGaps): a rotated
+ * file left out reads otherwise as packets the capture dropped, and connections that closed in the
+ * hole as still open.
+ */
+export function fileGapWarnings(input: AnalysisResult['input']): string[] {
+  return (input.fileGaps ?? []).map((gap) => {
+    const open =
+      gap.openBefore > 0
+        ? ` ${gap.openBefore} connection${gap.openBefore === 1 ? '' : 's'} whose last packet came before it ${gap.openBefore === 1 ? 'reads' : 'read'} as not closed: whether ${gap.openBefore === 1 ? 'it' : 'they'} closed in the gap is unknown.`
+        : '';
+    return (
+      `warning: the files leave a gap ${gapSpan(gap)}: a missing file? It is longer than any pause inside the files, and ` +
+      `${gap.lostConnections} connection${gap.lostConnections === 1 ? '' : 's'} live across it miss${gap.lostConnections === 1 ? 'es' : ''} data (${formatBytes(gap.lostBytes)} in all): no drop of the capturing tool explains it, and no larger capture buffer would have kept it.${open}`
+    );
+  });
 }

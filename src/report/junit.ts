@@ -88,7 +88,7 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   // packets, and so could not be judged; passing with the warning when packets were dropped.
   const filtered = filteredCaptureWarning(result.stats);
   const oneWay = [filtered, oneWayWarning(result.stats)].filter((w): w is string => w !== null).join('\n') || null;
-  const loss = captureLossWarning(result.stats);
+  const loss = captureLossWarning(result.stats, result.input);
   const drops = recordedDropsWarning(result.input);
   const incomplete = loss !== null || drops !== null;
   let skipped = 0;

@@ -194,6 +194,9 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   const translated = translatedAddresses(stats);
   if (translated !== null) out.push(translated);
   if (stats.connections) out.push(states.toString());
+  const stopAtGap = (result.input.fileGaps ?? []).reduce((n, gap) => n + gap.openBefore, 0);
+  // "Still open" is the capture's word for no close seen: a close in a hole between files is not seen either.
+  if (stopAtGap > 0) out.push(`of the connections not closed (S1, S2, S3), ${stopAtGap} stop before a gap between files (see the warning): whether they closed in it is unknown`);
 
   const top = options.endpoints.top(options.top);
   if (top.length) {

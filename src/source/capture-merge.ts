@@ -2,6 +2,7 @@ import { readCapture } from './open-capture';
 import type { CaptureFileInfo, PacketHandler, RawPacket } from './raw-packet';
 import { PacketQueue } from './packet-queue';
 import { ReusedRawPacket } from './reused-raw-packet';
+import type { FileSpan } from './file-gaps';
 
 /**
  * Several capture files read as one capture, their packets merged by time, as
@@ -26,7 +27,7 @@ import { ReusedRawPacket } from './reused-raw-packet';
  * mergecap 4.0, and in test/analyze/file-merge.test.ts against its output when it is installed).
  */
 
-/** One input, with the time of its first packet (null: none, or unreadable; opened last). */
+/** One input, with the time of its first packet (null: none, or unreadable; opened in its turn, holding no time back). */
 export interface MergeInput {
   input: string;
   start: number | null;
@@ -40,6 +41,8 @@ export interface MergeOptions {
 export interface MergeResult {
   /** Facts about each file, in the order of `inputs`. */
   files: CaptureFileInfo[];
+  /** The time each file covers, in the order of `inputs` (null: no packet), to find holes between files. */
+  spans: (FileSpan | null)[];
   /** Whether packets of two files were interleaved (the files overlapped in time). */
   interleaved: boolean;
   /** The most packets held back (copied) at once: what the merge cost in memory. */
@@ -60,6 +63,10 @@ class Lane {
   info: CaptureFileInfo | null = null;
   /** Resolves the file's read, waiting for its queue to be spent (see CaptureMerge.pace). */
   wake: (() => void) | null = null;
+  /** The file's time span (fields of the lane, updated in place per packet: see FileSpan). */
+  first = Infinity;
+  last = -Infinity;
+  widestGap = 0;
 
   constructor(
     readonly index: number,
@@ -94,7 +101,14 @@ class CaptureMerge {
     private readonly options: MergeOptions,
   ) {
     this.lanes = inputs.map((m, i) => new Lane(i, m.input, m.start ?? Infinity));
+    // A file without packets keeps its given place (source/capture-order.ts): the files after it
+    // that have packets still say when the merge must open them.
+    this.startsFrom = new Array<number>(this.lanes.length + 1).fill(Infinity);
+    for (let i = this.lanes.length - 1; i >= 0; i--) this.startsFrom[i] = Math.min(this.lanes[i].start, this.startsFrom[i + 1]);
   }
+
+  /** The earliest first packet of lanes i and after (lanes with packets are in time order; those without are Infinity). */
+  private readonly startsFrom: number[];
 
   run(): Promise<MergeResult> {
     return new Promise<void>((resolve, reject) => {
@@ -102,6 +116,7 @@ class CaptureMerge {
       this.pump();
     }).then(() => ({
       files: this.lanes.map((lane) => lane.info as CaptureFileInfo),
+      spans: this.lanes.map((lane) => (lane.first === Infinity ? null : { first: lane.first, last: lane.last, widestGap: lane.widestGap })),
       interleaved: this.interleaved,
       maxQueued: this.maxQueued,
     }));
@@ -112,14 +127,18 @@ class CaptureMerge {
     this.onPacket(p);
   }
 
-  /** The first packet time of the next file not yet open (Infinity: none left). */
+  /** The first packet time of the next file not yet open that has packets (Infinity: none left). */
   private nextStart(): number {
-    return this.nextToOpen < this.lanes.length ? this.lanes[this.nextToOpen].start : Infinity;
+    return this.startsFrom[this.nextToOpen];
   }
 
   /** Each packet a file's reader hands over: passed on at once when nothing can come before it, queued otherwise. */
   private offer(lane: Lane, p: RawPacket): void {
     if (this.failure !== null) throw new MergeAbandoned();
+    const ts = p.ts;
+    if (lane.first === Infinity) lane.first = ts;
+    else if (ts - lane.last > lane.widestGap) lane.widestGap = ts - lane.last;
+    if (ts > lane.last) lane.last = ts;
     // Alone: no other file is open, and the next file to open starts later (on alike stamps its
     // packet, of a later file, would go first).
     if (lane.waiting === 0 && this.active.length === 1 && p.ts < this.nextStart()) this.emit(p);

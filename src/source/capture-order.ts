@@ -16,15 +16,21 @@ export interface CaptureOrder {
  * cap.pcap1, cap.pcap10, cap.pcap11, cap.pcap2: read in that order, the capture clock jumps back
  * and forth, connections are split or joined wrongly, and findings appear that the traffic does
  * not hold. So the files are read in the order of their first packets (a stable sort: files that
- * start at the same moment, or hold no packet, keep their order; unreadable ones fail in turn).
+ * start at the same moment keep their order). A file with no packet (the header-only first file
+ * of `tcpdump -G`) or one that cannot be read has no place in time: it keeps its given position
+ * and is not counted as out of order (an unreadable one fails in its turn).
  * Standard input cannot be looked at twice: with `-` among the inputs the order given is kept.
  */
 export async function inCaptureOrder(inputs: readonly string[]): Promise<CaptureOrder> {
   if (inputs.length < 2 || inputs.includes('-')) return { inputs: [...inputs], reordered: false, given: inputs.map((_, i) => i), starts: inputs.map(() => null) };
   const starts: (number | null)[] = [];
   for (const input of inputs) starts.push(await firstPacketTime(input)); // one file open at a time
-  const order = inputs.map((input, index) => ({ input, index, start: starts[index] ?? Infinity }));
-  order.sort((a, b) => a.start - b.start || a.index - b.index);
+  const order = inputs.map((input, index) => ({ input, index, start: starts[index] }));
+  // Only files with a first packet move: they are sorted among the positions they hold.
+  const timed = order.filter((o) => o.start !== null);
+  const sorted = [...timed].sort((a, b) => (a.start ?? 0) - (b.start ?? 0) || a.index - b.index);
+  let next = 0;
+  for (let i = 0; i < order.length; i++) if (order[i].start !== null) order[i] = sorted[next++];
   return {
     inputs: order.map((o) => o.input),
     reordered: order.some((o, i) => o.index !== i),

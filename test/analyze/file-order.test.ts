@@ -86,6 +86,13 @@ test('a file that overlaps the ones before it in time is merged with them by tim
   expect(result.input.filesMerged).toBe(true);
   expect(result.input.files.flatMap((f) => f.warnings)).toEqual([]);
   expect(result.stats.timestampsBackwards).toBe(0);
+  // An empty file between two that overlap keeps its place (capture-order.ts) and does not stop their merge by time.
+  const empty = path.join(dir, 'empty-between.pcap');
+  fs.writeFileSync(empty, fs.readFileSync(SAMPLE).subarray(0, 24));
+  const withEmpty = await analyzeFiles([parts[0], parts[1], empty, overlap, parts[2]]);
+  expect(withEmpty.input.files.map((f) => f.name)).toEqual(['cap.pcap', 'cap.pcap1', 'empty-between.pcap', 'other-interface.pcap', 'cap.pcap10']);
+  expect(withEmpty.input.filesMerged).toBe(true);
+  expect(withEmpty.stats.timestampsBackwards).toBe(0);
   // Files that only follow each other are not "merged".
   expect((await analyzeFiles(parts)).input.filesMerged).toBe(false);
 });
@@ -107,10 +114,16 @@ test('standard input keeps the order given (it cannot be looked at twice); so do
   expect(await inCaptureOrder([parts[2]])).toEqual({ inputs: [parts[2]], reordered: false, given: [0], starts: [null] });
 });
 
-test('an empty capture goes last; a file that is no capture still fails the run', async () => {
+test('an empty capture keeps its given place and is not out of order; a file that is no capture still fails the run', async () => {
   const empty = path.join(dir, 'empty.pcap');
   fs.writeFileSync(empty, fs.readFileSync(SAMPLE).subarray(0, 24));
-  expect((await inCaptureOrder([empty, parts[1], parts[0]])).inputs).toEqual([parts[0], parts[1], empty]);
+  // tcpdump -G writes a header-only first file: given in order, nothing was reordered.
+  expect(await inCaptureOrder([empty, parts[0], parts[1]])).toMatchObject({ inputs: [empty, parts[0], parts[1]], reordered: false, given: [0, 1, 2] });
+  expect((await analyzeFiles([empty, ...parts])).input.filesReordered).toBe(false);
+  // The files with packets are sorted among the places they hold.
+  expect(await inCaptureOrder([parts[1], empty, parts[0]])).toMatchObject({ inputs: [parts[0], empty, parts[1]], reordered: true, given: [2, 1, 0] });
+  const mixed = await analyzeFiles([parts[0], empty, parts[1], parts[2]]);
+  expect(findings(mixed)).toEqual(findings(whole));
   const junk = path.join(dir, 'notes.txt');
   fs.writeFileSync(junk, 'not a capture\n');
   await expect(analyzeFiles([parts[1], junk, parts[0]])).rejects.toThrow(/notes\.txt/);

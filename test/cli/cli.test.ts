@@ -180,6 +180,48 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     expect(r.stderr).toMatch(/^conncheck: /);
   });
 
+  describe('a capture rotated into several files (tcpdump -G, -C)', () => {
+    /** A classic pcap cut into `pieces` files of as many records each, written under tmp as rot-N.pcap. */
+    function rotate(file: string, pieces: number): string[] {
+      const data = fs.readFileSync(file);
+      const records: Buffer[] = [];
+      for (let o = 24; o + 16 <= data.length; ) {
+        const caplen = data.readUInt32LE(o + 8);
+        records.push(data.subarray(o, o + 16 + caplen));
+        o += 16 + caplen;
+      }
+      const per = Math.ceil(records.length / pieces);
+      return Array.from({ length: pieces }, (_, i) => {
+        const out = path.join(tmp, `rot-${i}.pcap`);
+        fs.writeFileSync(out, Buffer.concat([data.subarray(0, 24), ...records.slice(i * per, (i + 1) * per)]));
+        return out;
+      });
+    }
+    const rotated = rotate(path.resolve(__dirname, '../../samples/dead-upstream-nginx.pcap'), 5);
+
+    test('one file left out: the gap is named and not blamed on kernel drops; connections stopping at it are not "still open"', () => {
+      const r = run(['analyze', rotated[0], rotated[1], rotated[3], rotated[4]]);
+      expect(r.stdout).toMatch(/warning: the files leave a gap from .* between rot-1\.pcap and rot-3\.pcap: a missing file\?/);
+      expect(r.stdout).toMatch(/warning: the capture misses .*: they were live across the gap the files leave/);
+      expect(r.stdout).not.toMatch(/dropped by kernel|tcpdump -B/);
+      expect(r.stdout).toMatch(/of the connections not closed \(S1, S2, S3\), \d+ stop before a gap between files/);
+      // All of them: no gap, nothing about one.
+      expect(run(['analyze', ...rotated]).stdout).not.toMatch(/gap/);
+    });
+
+    test('explain takes several files, and the ids are those of their analysis', () => {
+      const doc = JSON.parse(run(['analyze', ...rotated, '--format', 'json']).stdout) as { anomalies: { id: string }[] };
+      expect(doc.anomalies.length).toBeGreaterThan(0);
+      const id = doc.anomalies[0].id;
+      const r = run(['explain', ...rotated, id]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(new RegExp(`^${id}\\s`));
+      const bad = run(['explain', rotated[0]]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^conncheck: explain needs a capture file and a finding or flow id: conncheck explain FILE\.\.\. ID/);
+    });
+  });
+
   // Checked before tcpdump starts (the interface does not exist either: were it not, the capture
   // would fail on that, with another message).
   test.each([path.join(tmp, 'no-such-dir', 'x.pcap'), path.join(tmp, 'no-such-dir', 'x.pcapng'), tmp])('capture -w %s that cannot be written: one line, exit 2, no stack', (file) => {

@@ -26,6 +26,17 @@ describe('capture coverage in the reports', () => {
     expect(noFindingsText(stats)).toBe('No connection-reuse problems found.');
   });
 
+  test('loss on connections of which the capture holds no payload packet at all: a filter, not drops', () => {
+    const all = statsWith({ captureLoss: { connections: 3, bytes: 3000, noPayloadSeen: { connections: 3, bytes: 3000 } } });
+    const text = captureLossWarning(all) ?? '';
+    expect(text).toMatch(/the capture holds no payload packet of any of them, only their opens and closes: a capture filter kept only those/);
+    expect(text).toMatch(/not packets the capturing tool dropped.*capture without that filter$/);
+    expect(text).not.toMatch(/dropped by kernel|tcpdump -B/);
+    // Near miss: other connections lost data too, and those are drops.
+    const some = statsWith({ captureLoss: { connections: 5, bytes: 5000, noPayloadSeen: { connections: 3, bytes: 3000 } } });
+    expect(captureLossWarning(some)).toMatch(/3000 B of it on 3 connections of which the capture holds no payload packet.*; 2000 B on 2 other connections: it dropped packets.*tcpdump -B 16384/);
+  });
+
   test('every connection one way: counted against the connections analyzed (address-translated twins left out), and no clean bill', () => {
     const stats = statsWith({ oneWay: { clientOnly: 5, serverOnly: 3 } });
     expect(oneWayWarning(stats)).toMatch(/^warning: 8 of 8 connections are in the capture one way only \(5 with only the client's packets, 3 with only the server's\)/);

@@ -20,7 +20,7 @@ const CASES: Array<{ sample: string; id: string }> = [
 const goldenName = (c: { sample: string; id: string }): string => `${c.sample}.${c.id.replace('#', '-')}.txt`;
 
 function explain(sample: string, id: string, colour = false): Promise<string> {
-  return explainText({ ...EXPLAIN_DEFAULTS, file: samplePath(sample), id }, colour);
+  return explainText({ ...EXPLAIN_DEFAULTS, files: [samplePath(sample)], id }, colour);
 }
 
 describe('explain: golden ladders', () => {
@@ -88,7 +88,7 @@ describe('explain: what the ladder shows', () => {
     await expect(explain('zero-window-stall', 'keepalive-race#1')).rejects.toThrow(/no finding keepalive-race#1 .*zero-window-stall#1/);
     await expect(explain('zero-window-stall', '99')).rejects.toThrow(/no flow 99 .*1 connection/);
     await expect(explain('zero-window-stall', 'race')).rejects.toBeInstanceOf(UsageError);
-    await expect(explainText({ ...EXPLAIN_DEFAULTS, file: '-', id: '1' }, false)).rejects.toThrow(/not stdin/);
+    await expect(explainText({ ...EXPLAIN_DEFAULTS, files: ['-'], id: '1' }, false)).rejects.toThrow(/not stdin/);
   });
 });
 
