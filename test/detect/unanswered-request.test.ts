@@ -973,3 +973,25 @@ describe('unanswered-request: closes no timer made (blind6 c4_pipe, c6_half, c4b
     expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).not.toContain('half-closed');
   });
 });
+
+describe('unanswered-request: sample pipehalf-closes-without-timer (a request limit; a server that drops on the half-close)', () => {
+  const name = 'pipehalf-closes-without-timer';
+  (has(name) ? test : test.skip)('every pipelined request left is counted, the half-close drops are the server\'s, no timeout inferred; the answered half-close is silent', async () => {
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    const by = (port: string) => found.filter((f) => f.server.endsWith(`:${port}`));
+    expect(by('8080').map((f) => [f.evidence.closeEnding, f.evidence.unansweredOnConnection])).toEqual([
+      ['afterOwnResponse', 3],
+      ['afterOwnResponse', 3],
+    ]);
+    expect(by('8081').map((f) => [f.evidence.closeEnding, f.evidence.closedBy])).toEqual([
+      ['onClientFin', 'server'],
+      ['onClientFin', 'server'],
+    ]);
+    expect(r.anomalies.filter((f) => f.server.endsWith(':8082'))).toEqual([]);
+    const diagnoses = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(diagnoses).toHaveLength(2);
+    for (const d of diagnoses) expect(d.inferred).toEqual({});
+    expect(diagnoses.find((d) => d.server.endsWith(':8080'))!.explanation).toContain('6 request(s)');
+  });
+});
