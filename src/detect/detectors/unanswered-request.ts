@@ -1209,7 +1209,7 @@ export const unansweredRequest: DetectorDefinition = {
         count: members.length,
         inferred: {},
         explanation:
-          `${unansweredText(members)} to ${server} got no response: each time the client sent its FIN after its request(s) and reset nothing, and the server closed ` +
+          `${unansweredText(members)} to ${server} got no response: ${members.length === 1 ? '' : 'each time '}the client sent its FIN after its request(s) and reset nothing, and the server closed ` +
           `the connection ${gapText(members)} after that FIN without answering. The server took the FIN for a disconnect: a client that half-closes ` +
           `(shutdown(SHUT_WR) once its request is written, as some HTTP/1.0-style clients and scripts do) still reads the response, and got none. ` +
           `The close followed the client's FIN, not the request: no timeout of the server's or the client's is at work.`,
