@@ -75,6 +75,21 @@ const MAX_REFUSALS_PER_SERVER = 1024;
  * the proxy's.
  */
 const CLIENT_FOLLOW_GAP = 0.05;
+/**
+ * A server close this soon (seconds) after the end of its own last response, with a later request
+ * already sent before that response ended (pipelined), ended the connection after that response: a
+ * per-connection request limit, or a `Connection: close` it did or did not announce. No timer of the
+ * pending request's ran out; the wait infers none.
+ */
+const AFTER_OWN_RESPONSE_GAP = 0.01;
+/**
+ * A server close this soon (seconds, the round trip to the server taken out) after the client's
+ * FIN, the request unanswered and the client resetting nothing: the server took the FIN for a
+ * disconnect and dropped the request. A client that had only half-closed (shutdown(SHUT_WR)) was
+ * still reading; one that had given up is no timer's either. A timer of the server's that ran from
+ * the request would not meet the client's FIN so closely.
+ */
+const ON_CLIENT_FIN_GAP = 0.01;
 /** The key of encrypted client waits among those by request line (no request line has it). */
 const ENCRYPTED = '\u0000encrypted';
 
@@ -91,6 +106,12 @@ function requestsAbout(members: readonly { request: string | null; encrypted: En
   }
   const shown = requests.slice(0, MAX_REQUESTS_NAMED);
   return ` (${shown.join(', ')}${requests.length > shown.length ? ` and ${requests.length - shown.length} more` : ''})`;
+}
+
+/** The later unanswered requests of a connection, for a finding: ` (GET /4, GET /5, …)`. */
+function namedLater(t: { moreUnanswered: number; moreLines: readonly string[] }): string {
+  if (t.moreLines.length === 0) return '';
+  return ` (${t.moreLines.join(', ')}${t.moreUnanswered > t.moreLines.length ? ', …' : ''})`;
 }
 
 /** Requests named in a diagnosis at most. */
@@ -182,7 +203,13 @@ interface Tracked {
   lateAnswer: { ts: number; frame: number; status: number | null } | null;
   /** The request was a turn of TLS application data (an HTTPS connection): what the record headers told. */
   encrypted: EncryptedRequest | null;
+  /** Later requests on the connection that got no response either (pipelined behind it): how many, and the first few lines. */
+  moreUnanswered: number;
+  moreLines: string[];
 }
+
+/** How a close with the request pending ended it when no timer did (null: a wait, which may be a timer's). */
+type Ending = 'afterOwnResponse' | 'onClientFin' | null;
 
 interface OpenRequest {
   ex: HttpExchange;
@@ -285,6 +312,15 @@ interface Wait {
   fastcgi: boolean;
   /** The longest the client waited for an answer to the same request line it took on the same connection (0: none). */
   takenBefore: number;
+  /** The close was no timer's (see Ending): diagnosed on its own, no timeout inferred. */
+  ending: Ending;
+  /** Seconds from the server's last response end (afterOwnResponse) or the client's FIN (onClientFin) to the close. */
+  endingGap: number;
+  /** The client closed with a FIN and the server closed right after it (serverCloseOnClientFin): it may have been a half-close. */
+  serverClosedOnFin: boolean;
+  /** Requests left unanswered on the connection: this one and those pipelined behind it (names: the first few). */
+  unansweredCount: number;
+  unansweredLines: string[];
 }
 
 /**
@@ -390,6 +426,12 @@ export const unansweredRequest: DetectorDefinition = {
       unreached:
         '{request} never reached the server: the client sent it {sends} times over {resentFor} s and the server never ACKed it; then the client fell silent ' +
         '(it gave up no sooner than {resentFor} s after the request), and the server closed the connection ({closedWith}) {serverClose} s after the request without having had it',
+      closedAfterResponse:
+        '{request}{more} got no response: the server closed the connection (FIN) {gap} s after the end of its own response to the request before, with {them} already sent (pipelined): ' +
+        'it ended the connection after that response (a per-connection request limit, or a Connection: close), no timer of the request\'s; {acked}',
+      closedOnClientFin:
+        '{request}{more} got no response: the client sent its FIN {finAfter} s after the request and reset nothing (a half-close, shutdown(SHUT_WR): it went on reading), ' +
+        'and the server closed the connection ({closedWith}) {gap} s after that FIN without answering: it took the FIN for a disconnect; {acked}',
       delayedByPath:
         '{request} was answered only {wait} s after it was sent: the client resent it {resends} times, until {resentFor} s after the request, and the server answered {after} s after that resend; ' +
         'the path lost the request for that long (retransmission timeouts), the server was not slow',
@@ -487,7 +529,10 @@ export const unansweredRequest: DetectorDefinition = {
           ? 'the server never ACKed it and advertised a zero window (it was not reading)'
           : 'the server never ACKed it (it did not get in: path, window or accept queue)';
 
-    function report(conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean, takenBefore: number): void {
+    function report(
+      conn: AnalyzedConnection, t: Tracked, close: CloseEvent, halfClosed: boolean, takenBefore: number,
+      ended: { ending: Ending; gap: number } | null,
+    ): void {
       const ex = t.ex;
       const requestEnd = ex.requestEnd ?? 0;
       // A server's close is timed by the server: away from it, the round trip to it is taken out.
@@ -505,6 +550,8 @@ export const unansweredRequest: DetectorDefinition = {
       const lateAfter = late === null ? null : late.ts - requestEnd;
       // The late response, and the client's reset of it.
       if (late !== null) frames.push(late.frame, conn.client.rstFrame);
+      // The client's FIN the server closed on.
+      if (ended?.ending === 'onClientFin' && !frames.includes(conn.client.finFrame)) frames.splice(1, 0, conn.client.finFrame);
       const encrypted = t.encrypted;
       // A client's TLS close_notify before its FIN is where it gave up.
       const clientAlert = encrypted !== null ? (conn.app?.tls?.client.firstAlertFrame ?? 0) : 0;
@@ -514,12 +561,16 @@ export const unansweredRequest: DetectorDefinition = {
         client: conn.clientName,
         server: conn.serverName,
         ts: close.ts,
-        message: late !== null ? 'late' : 'closed',
+        message: late !== null ? 'late' : ended === null ? 'closed' : ended.ending === 'afterOwnResponse' ? 'closedAfterResponse' : 'closedOnClientFin',
         data: {
           request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
           acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
           status: late?.status ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
+          more: t.moreUnanswered === 0 ? '' : ` and ${t.moreUnanswered} more request(s) pipelined behind it${namedLater(t)}`,
+          them: t.moreUnanswered === 0 ? 'it' : 'them',
+          gap: ended === null ? '' : fineDuration(ended.gap),
+          finAfter: fineDuration(conn.client.finTs - requestEnd),
         },
         evidence: {
           ...requestEvidence(ex, line, requestEnd),
@@ -529,6 +580,10 @@ export const unansweredRequest: DetectorDefinition = {
           closedWith: close.with,
           closerRole: roleOf(close.by, conn.clientHost),
           halfClosed,
+          // Only when the close was no timer's (see Ending).
+          ...(ended !== null ? { closeEnding: ended.ending, closeEndingGap: ms(ended.gap) } : {}),
+          // Only when requests pipelined behind it went unanswered too.
+          ...(t.moreUnanswered > 0 ? { unansweredOnConnection: 1 + t.moreUnanswered, laterUnanswered: t.moreLines } : {}),
           serverAcked,
           serverZeroWindow: zeroWindow,
           open: false,
@@ -560,6 +615,11 @@ export const unansweredRequest: DetectorDefinition = {
         encrypted,
         fastcgi: ex.protocol === 'fastcgi',
         takenBefore,
+        ending: ended?.ending ?? null,
+        endingGap: ended?.gap ?? 0,
+        serverClosedOnFin: ended === null && close.by === 'client' && close.with === 'FIN' && late === null && serverCloseOnClientFin(conn) !== null,
+        unansweredCount: 1 + t.moreUnanswered,
+        unansweredLines: line !== null ? [line, ...t.moreLines] : t.moreLines,
       };
       // keepalive-race judges this connection's close on arrival only when the capture ends (a lazy
       // idle close): whether the request was unanswered or met the idle timer is decided then.
@@ -605,6 +665,54 @@ export const unansweredRequest: DetectorDefinition = {
       return { close: first, halfClosed };
     }
 
+    /**
+     * A close no timer made (see Ending), with the close to report: the server's. Only for a
+     * plain-text request answered by nothing at all.
+     *
+     * afterOwnResponse: the server closed (FIN) right after its own last response while this request,
+     * sent before that response ended (pipelined), was pending.
+     *
+     * onClientFin: the client sent its FIN after its request(s), resetting nothing, and the server
+     * closed right after that FIN. Only where the client had written all its requests before any
+     * answer could end (the connection's first request, or one pipelined behind an unanswered
+     * one): a client that sends a request and then shuts down writing. A keep-alive client that
+     * closes right behind a later request gave up on it (ab ending its run).
+     */
+    function endingOf(conn: AnalyzedConnection, t: Tracked, requestEnd: number): { ending: Ending; gap: number; close: CloseEvent } | null {
+      const c = conn.client;
+      const s = conn.server;
+      const previous = t.previous;
+      const previousEnd = previous?.responseEnd ?? null;
+      const pipelined = previousEnd !== null && requestEnd <= previousEnd;
+      if (pipelined && s.finTs >= previousEnd && s.finTs - previousEnd <= AFTER_OWN_RESPONSE_GAP && (c.finTs < 0 || c.finTs > s.finTs) && (c.rstTs < 0 || c.rstTs > s.finTs)) {
+        return { ending: 'afterOwnResponse', gap: s.finTs - previousEnd, close: { ts: s.finTs, frame: s.finFrame, by: 'server', with: 'FIN' } };
+      }
+      // Only a FIN right behind the request(s) is a half-close for sure (HALF_CLOSE_GRACE): later,
+      // a client that gave up and closed looks the same on the wire (see diagnoseUnagreeing).
+      if (c.finTs < requestEnd || c.finTs - requestEnd > HALF_CLOSE_GRACE) return null;
+      if (t.ex.index > 1 && !pipelined) return null;
+      const onFin = serverCloseOnClientFin(conn);
+      return onFin === null ? null : { ending: 'onClientFin', gap: onFin.gap, close: onFin.close };
+    }
+
+    /**
+     * The server's close (FIN or RST) within ON_CLIENT_FIN_GAP of the client's FIN, the round trip
+     * taken out, when the client reset nothing: the server closed because the FIN came. Null otherwise.
+     */
+    function serverCloseOnClientFin(conn: AnalyzedConnection): { gap: number; close: CloseEvent } | null {
+      const c = conn.client;
+      const s = conn.server;
+      if (c.finTs < 0 || c.rstTs >= 0) return null;
+      const fin = s.finTs >= c.finTs ? s.finTs : Infinity;
+      const rst = s.rstTs >= c.finTs ? s.rstTs : Infinity;
+      const closeTs = Math.min(fin, rst);
+      if (closeTs === Infinity) return null;
+      const gap = Math.max(0, closeTs - c.finTs - roundTripToServer(conn));
+      if (gap > ON_CLIENT_FIN_GAP) return null;
+      const close: CloseEvent = fin <= rst ? { ts: fin, frame: s.finFrame, by: 'server', with: 'FIN' } : { ts: rst, frame: s.rstFrame, by: 'server', with: 'RST' };
+      return { gap, close };
+    }
+
     const encryptedRequests = sharedEncryptedRequests(ctx);
 
     /**
@@ -620,7 +728,10 @@ export const unansweredRequest: DetectorDefinition = {
       if (server.firstAlertTs >= 0 && server.firstAlertTs < turn.start) return undefined;
       // An answer that began only after the client had closed is judged like a late response (below).
       const lateAnswer = turn.lateAnswerTs >= 0 ? { ts: turn.lateAnswerTs, frame: turn.lateAnswerFrame, status: null } : null;
-      return { ex: encryptedExchange(conn, turn), afterCloseNotice: false, previous: undefined, answeredUntil: turn.end, lateAnswer, encrypted: turn };
+      return {
+        ex: encryptedExchange(conn, turn), afterCloseNotice: false, previous: undefined, answeredUntil: turn.end, lateAnswer, encrypted: turn,
+        moreUnanswered: 0, moreLines: [],
+      };
     }
 
     function claimedElsewhere(flowId: number): boolean {
@@ -891,7 +1002,12 @@ export const unansweredRequest: DetectorDefinition = {
         if (gaveUp.length > 0) diagnoseProxyGaveUp(server, gaveUp);
         const failedUpstream = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy !== 'proxy');
         if (failedUpstream.length > 0) diagnoseFailedUpstream(server, failedUpstream);
-        const waits = all.filter((w) => w.failedUpstream === null);
+        // Closes no timer made: each kind its own diagnosis, no timeout inferred from them.
+        const afterOwnResponse = all.filter((w) => w.failedUpstream === null && w.ending === 'afterOwnResponse');
+        if (afterOwnResponse.length > 0) diagnoseClosedAfterResponse(server, afterOwnResponse);
+        const onClientFin = all.filter((w) => w.failedUpstream === null && w.ending === 'onClientFin');
+        if (onClientFin.length > 0) diagnoseClosedOnClientFin(server, onClientFin);
+        const waits = all.filter((w) => w.failedUpstream === null && w.ending === null);
         const roles = waits.map(finalRoleOf);
         const followed: Array<{ wait: Wait; downstream: Wait }> = [];
         for (let i = 0; i < waits.length; i++) {
@@ -1039,6 +1155,69 @@ export const unansweredRequest: DetectorDefinition = {
         remedy:
           `Fix the upstream failure (see the findings on the proxy's backend connections). Clients of the proxy should retry idempotent requests on a new connection when it closes without answering ` +
           `(or let the proxy resend them: HAProxy \`retry-on empty-response\` with \`retries\`, for requests that are safe to replay).`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
+    /** Every request these closes left unanswered (pipelined ones included), for a diagnosis: `N requests (GET /a, …)`. */
+    function unansweredText(members: readonly Wait[]): string {
+      const count = members.reduce((n, w) => n + w.unansweredCount, 0);
+      const lines = members.flatMap((w) => w.unansweredLines);
+      const shown = lines.slice(0, MAX_REQUESTS_NAMED * 2);
+      const named = shown.length === 0 ? '' : ` (${shown.join(', ')}${count > shown.length ? ` and ${count - shown.length} more` : ''})`;
+      return `${count} request(s)${named}`;
+    }
+
+    const gapText = (members: readonly Wait[]): string => {
+      const gaps = members.map((w) => w.endingGap);
+      const lo = fineDuration(Math.min(...gaps));
+      const hi = fineDuration(Math.max(...gaps));
+      return lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+    };
+
+    /**
+     * Pipelined requests left pending when the server closed right after its own response: it ends
+     * connections after a response (a request limit per connection, a Connection: close), which
+     * no timer of the requests' made.
+     */
+    function diagnoseClosedAfterResponse(server: string, members: readonly Wait[]): void {
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${unansweredText(members)} to ${server} got no response: they were pipelined (sent before the server had finished its response to the one before), ` +
+          `and the server closed the connection (FIN) ${gapText(members)} after the end of that response, on ${members.length} connection(s). ` +
+          `A close right behind the server's own response ends the connection after it, whatever the requests waiting behind: a limit of requests per connection ` +
+          `(nginx keepalive_requests, Apache MaxKeepAliveRequests, a keep-alive count), or a Connection: close the server did or did not announce. ` +
+          `No timer running from the requests made it: their ages infer no timeout.`,
+        remedy:
+          `Clients that pipeline must resend, on a new connection, the requests a connection closed on after its last response (RFC 9112 9.3.2): they were not processed. ` +
+          `Or stop pipelining to ${server} (one request at a time per connection), or raise its per-connection request limit if it has one.`,
+        anomalyIds: members.map((w) => w.finding.id),
+      });
+    }
+
+    /**
+     * Requests the server dropped when the client's FIN came: it closed right behind that FIN
+     * without answering. A half-closing client (shutdown(SHUT_WR) after its request) was still
+     * reading; the server took the end of its input for a disconnect.
+     */
+    function diagnoseClosedOnClientFin(server: string, members: readonly Wait[]): void {
+      ctx.diagnose({
+        server,
+        count: members.length,
+        inferred: {},
+        explanation:
+          `${unansweredText(members)} to ${server} got no response: ${members.length === 1 ? '' : 'each time '}the client sent its FIN after its request(s) and reset nothing, and the server closed ` +
+          `the connection ${gapText(members)} after that FIN without answering. The server took the FIN for a disconnect: a client that half-closes ` +
+          `(shutdown(SHUT_WR) once its request is written, as some HTTP/1.0-style clients and scripts do) still reads the response, and got none. ` +
+          `The close followed the client's FIN, not the request: no timeout of the server's or the client's is at work.`,
+        remedy:
+          `On the client: do not shut down writing before the response is read (close the connection after it instead). ` +
+          `Or on the server: treat end of input as a half-close and still answer the request read (a server or handler that aborts when its client ` +
+          `"disconnects": Go's net/http cancels the request's context when it reads the EOF, and a handler that gives up on it writes nothing; ` +
+          `a proxy may end the request as a client abort, nginx with 499, unless proxy_ignore_client_abort is on).`,
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
@@ -1288,9 +1467,19 @@ export const unansweredRequest: DetectorDefinition = {
       const agents = new ClientAgents();
       for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
       const named = agents.describe();
+      // Every close the client's FIN, and the server's close right behind it: a half-closing client
+      // (shutdown(SHUT_WR), still reading) whose request the server dropped on the FIN looks the same.
+      const maybeHalfClose = role === 'client' && members.every((w) => w.serverClosedOnFin);
+      const halfCloseNote = maybeHalfClose
+        ? ` The server closed right behind the client's FIN ${n === 1 ? '' : 'each time '}without answering: if the client had only half-closed (shutdown(SHUT_WR) after its request, ` +
+          `still reading), which the wire cannot tell from a close, the server dropped the request on the FIN, taking it for a disconnect, and no timer of the client's was at work.`
+        : '';
+      const halfCloseRemedy = maybeHalfClose
+        ? `If the client half-closes: do not shut down writing before the response is read, or make the server treat end of input as a half-close and still answer. Otherwise: `
+        : '';
       const closer =
         role === 'client'
-          ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection`
+          ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) ${maybeHalfClose ? 'sent its FIN (a close, or a half-close)' : 'gave up and closed the connection'}`
           : 'the server side closed the connection';
       ctx.diagnose({
         server,
@@ -1299,9 +1488,9 @@ export const unansweredRequest: DetectorDefinition = {
         explanation:
           `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${range} after ${n === 1 ? 'it' : 'each'}. ` +
           `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
-          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.`,
+          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.${halfCloseNote}`,
         remedy:
-          `Find why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)` +
+          `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)` +
           (role === 'client'
             ? `; raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
             : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
@@ -1444,7 +1633,14 @@ export const unansweredRequest: DetectorDefinition = {
           if (resends >= UNREACHED_MIN_RESENDS && ex.state === 'complete' && late === null && waited >= DELAYED_NOTED_AFTER) noteDelayedByPath(ex, conn, waited, resends);
         }
         if (ex.state !== 'no-response' && late === null) return;
-        if (tracked.has(conn.id)) return; // the first unanswered request is the one that waited longest
+        const first = tracked.get(conn.id);
+        if (first !== undefined) {
+          // The first unanswered request is the one that waited longest; the later ones are counted with it.
+          first.moreUnanswered++;
+          const line = first.moreLines.length < MAX_REQUESTS_NAMED ? requestLine(ex) : null;
+          if (line !== null) first.moreLines.push(line);
+          return;
+        }
         const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
         tracked.set(conn.id, {
           ex,
@@ -1453,6 +1649,8 @@ export const unansweredRequest: DetectorDefinition = {
           answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
           lateAnswer: late,
           encrypted: null,
+          moreUnanswered: 0,
+          moreLines: [],
         });
       },
 
@@ -1561,8 +1759,14 @@ export const unansweredRequest: DetectorDefinition = {
           // Closed without having the request: a crossing.
           if (!(t.encrypted !== null ? t.encrypted.serverAcked : peerAckedAll(conn.client, s))) return;
         }
+        // A close no timer made: the server's right after its own response, or after the client's FIN.
+        const ended = t.lateAnswer === null && t.encrypted === null ? endingOf(conn, t, requestEnd) : null;
+        if (ended !== null) {
+          if (!claimedElsewhere(conn.id)) report(conn, t, ended.close, halfClosed || ended.ending === 'onClientFin', taken, ended);
+          return;
+        }
         if (claimedElsewhere(conn.id)) return;
-        report(conn, t, close, halfClosed, taken);
+        report(conn, t, close, halfClosed, taken, null);
       },
 
       onFinish() {
