@@ -34,6 +34,7 @@ import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from '.
 import { readProxyHeader } from './http/proxy-protocol';
 import { startsLikeClientHello, TlsRecords } from './http/tls-records';
 import { formatDuration } from './report/format-time';
+import { snaplenFramingWarning } from './report/unread-traffic';
 import { MergeInput, MergeResult, readCapturesMerged } from './source/capture-merge';
 import { CaptureOrder, inCaptureOrder } from './source/capture-order';
 import { readCapture } from './source/open-capture';
@@ -520,6 +521,12 @@ export class Analyzer {
     stats.connectionsByState = byState;
     stats.http = this.httpCounters;
     const fileGaps = this.confirmFileGaps();
+    // What the snaplen's cut cost the HTTP reading, with each file's other input warnings: every
+    // format (and a JSON reader) finds it where the file's warnings are (report formats print those).
+    for (const file of this.files) {
+      const warning = snaplenFramingWarning(stats, file);
+      if (warning !== null) file.warnings = [...file.warnings, warning.replace(/^warning: /, '')]; // not the reader's array
+    }
     const hasPackets = stats.packets > 0;
     const keep = this.flowIds;
     const shown = <T extends { flowId: number | null }>(items: T[]): T[] => (keep ? items.filter((x) => x.flowId !== null && keep.has(x.flowId)) : items);

@@ -3,6 +3,7 @@ import { latin1 } from './latin1';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
 import {
   isUnfinishedRequestLine,
+  parseCutStatusLine,
   parseRequestLine,
   parseStatusLine,
   parseWholeRequestLine,
@@ -10,6 +11,7 @@ import {
   RequestLineShape,
   StartLineValidator,
 } from './start-line';
+import { cutRequestLineMethod } from './sniff';
 
 // Module-local copies of the other modules' frozen constants: an imported one is read as a
 // property of that module's exports at each use, a local const folds into the compiled code.
@@ -239,6 +241,8 @@ export class MessageParser {
   readsIdentity = false;
   /** A strict start line was accepted at least once (proof that the direction speaks HTTP). */
   strictSeen = false;
+  /** A request line the snaplen cut showed a registered method (takeCutStartLine): proof as strictSeen is. */
+  cutLineProven = false;
   giveUpReason: GiveUpReason | null = null;
 
   // Counters, read by the session for the analysis totals.
@@ -556,7 +560,7 @@ export class MessageParser {
         }
         // A start line cut by the gap (often a snaplen-cut packet): report what it shows if it
         // parses (`GET /images/x.gif HTT`), so the message is abandoned rather than unseen.
-        if (this.lineLen > 0 && this.startLine(this.lineBuf as Uint8Array, 0, this.lineEndsCR ? this.lineLen - 1 : this.lineLen, true)) break;
+        if (this.lineLen > 0 && (cut ? this.takeCutStartLine() : this.startLine(this.lineBuf as Uint8Array, 0, this.lineEndsCR ? this.lineLen - 1 : this.lineLen, true))) break;
         this.startResync();
         this.listener.onLoss(true);
         return;
@@ -947,17 +951,37 @@ export class MessageParser {
   }
 
   /**
-   * Parses a complete start line (or, on a gap, the `partial` beginning of one); true when
-   * accepted. `cutLine`: a line the snaplen cut, taken while resyncing (its version is unseen).
+   * The snaplen cut the start line in progress (not while resyncing): what it shows is taken as
+   * after any gap. On a request direction not yet proven HTTP, a line that shows a registered
+   * method (cutRequestLineMethod: `POST /race`, `POST `, `POS`) is the proof a strict line would
+   * have been (cutLineProven): the capture, not the client, stopped it, and a client that speaks
+   * another protocol seldom starts with those bytes. A method cut before its space is named whole.
    */
-  private startLine(buf: Uint8Array, s: number, e: number, partial = false, cutLine = false): boolean {
+  private takeCutStartLine(): boolean {
+    const buf = this.lineBuf as Uint8Array;
+    const len = this.lineEndsCR ? this.lineLen - 1 : this.lineLen;
+    const method = this.isRequest && !this.strictSeen ? cutRequestLineMethod(buf, 0, len) : null;
+    if (!this.startLine(buf, 0, len, true, true, method)) return false;
+    if (method !== null) this.cutLineProven = true;
+    return true;
+  }
+
+  /**
+   * Parses a complete start line (or, on a gap, the `partial` beginning of one); true when
+   * accepted. `cutLine`: a line the snaplen cut (its version is unseen), taken even while
+   * resyncing; a status line may be cut inside its code (parseCutStatusLine). `cutMethod`: the
+   * registered method a request line the snaplen cut showed (cutRequestLineMethod), named whole
+   * where the cut came inside it.
+   */
+  private startLine(buf: Uint8Array, s: number, e: number, partial = false, cutLine = false, cutMethod: string | null = null): boolean {
     const head = this.reuseHead ? takeSpareHead() : new MessageHead();
     let ok: boolean;
     if (this.isRequest) {
       const shape = parseRequestLine(buf, s, e, head);
       ok = shape === STRICT_LINE || (shape === LENIENT_LINE && (!this.resyncing || cutLine));
+      if (ok && cutMethod !== null) head.method = cutMethod;
     } else {
-      ok = parseStatusLine(buf, s, e, head);
+      ok = parseStatusLine(buf, s, e, head) || (cutLine && parseCutStatusLine(buf, s, e, head));
     }
     if (!ok) {
       if (this.reuseHead) releaseHead(head);
@@ -1226,6 +1250,7 @@ export class MessageParser {
     this.confirmed = false;
     this.readsIdentity = true;
     this.strictSeen = false;
+    this.cutLineProven = false;
     this.giveUpReason = null;
     this.messages = 0;
     this.badStartLines = 0;

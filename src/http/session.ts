@@ -528,9 +528,9 @@ export class HttpSession {
     if (this.opaqueTurns === null && !this.turnsUnreadable) this.opaqueTurns = new OpaqueTurns().startAfter(this.lastClientTs);
   }
 
-  /** A strict request line or a status line was parsed on this connection (or a request line that never completed, see takeUnfinishedRequestLine). */
+  /** A strict request line or a status line was parsed on this connection (or a request line that never completed, see takeUnfinishedRequestLine, or one the snaplen cut, see MessageParser.cutLineProven). */
   get isHttp(): boolean {
-    return this.req.strictSeen || this.resp.confirmed || this.unfinishedLineTaken;
+    return this.req.strictSeen || this.req.cutLineProven || this.resp.confirmed || this.unfinishedLineTaken;
   }
 
   /** Exchanges emitted so far. */

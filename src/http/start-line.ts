@@ -160,7 +160,7 @@ export const RequestLineShape = Shape;
 export type RequestLineShape = (typeof Shape)[keyof typeof Shape];
 
 /** Methods an unfinished request line is taken to begin with on a direction not yet proven HTTP (RFC 9110 §9, RFC 5789). */
-const REGISTERED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+export const REGISTERED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
 /**
  * True when bytes[s, e), the beginning of a request line that never completed (its client stopped
@@ -317,6 +317,28 @@ export function parseStatusLine(bytes: Uint8Array, s: number, e: number, head: M
   head.status = status;
   head.reason = e > s + 13 ? reasonString(bytes, s + 13, e) : e === s + 13 ? '' : null;
   head.strict = true;
+  return true;
+}
+
+/**
+ * A status line the capture's snaplen cut inside its status code (`HTTP/1.1 2`: the 10 bytes `-s 96`
+ * keeps of an IPv6 segment with TCP timestamps): the version, its space and at least the first
+ * digit, 1 to 5. The code is taken as its class's with the digits seen (`2` is 200, `40` is 400):
+ * the class says whether the response is final, which is what framing the exchange needs; the
+ * exact code is unseen. False for anything else (a whole status line goes to parseStatusLine).
+ */
+export function parseCutStatusLine(bytes: Uint8Array, s: number, e: number, head: MessageHead): boolean {
+  if (e - s < 10 || e - s > 11 || !parseVersion(bytes, s, s + 8, head) || bytes[s + 8] !== SP) return false;
+  const first = bytes[s + 9];
+  if (first < 0x31 || first > 0x35) return false;
+  let status = first - 0x30;
+  for (let i = s + 10; i < s + 12; i++) {
+    if (i < e && !isDigit(bytes[i])) return false;
+    status = status * 10 + (i < e ? bytes[i] - 0x30 : 0);
+  }
+  head.status = status;
+  head.reason = null;
+  head.strict = false;
   return true;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
+import { snaplenFramingWarning } from './unread-traffic';
 import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
@@ -90,10 +91,12 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   const oneWay = [filtered, oneWayWarning(result.stats)].filter((w): w is string => w !== null).join('\n') || null;
   const loss = captureLossWarning(result.stats, result.input);
   const drops = recordedDropsWarning(result.input);
-  const incomplete = loss !== null || drops !== null;
+  // Headers the snaplen cut: messages still read, but what the cut fields said is unseen.
+  const cut = snaplenFramingWarning(result.stats);
+  const incomplete = loss !== null || drops !== null || cut !== null;
   let skipped = 0;
   if (oneWay !== null || incomplete) {
-    const text = [oneWay, loss, drops].filter((w): w is string => w !== null).join('\n');
+    const text = [oneWay, loss, drops, cut].filter((w): w is string => w !== null).join('\n');
     body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
     if (oneWay !== null) {
       skipped++;

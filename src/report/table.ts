@@ -161,7 +161,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${tcpPacketsText(stats)}`);
   const skipped = skippedPackets(stats);
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
-  const framing = snaplenFramingWarning(stats);
+  // The snaplen's warning goes with its file's (analyze.ts); here only when no file carries it.
+  const framing = input.files.some((f) => f.snaplenCut > 0) ? null : snaplenFramingWarning(stats);
   if (framing !== null) out.push(framing);
   out.push(...coverageWarnings(result));
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);

@@ -35,14 +35,17 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
  * connection is unseen: a close right behind the response may be one it announced, and races on
  * such connections are not judged (facts.closeMayBeAnnounced). Without this line such a capture reads as clean.
  */
-export function snaplenFramingWarning(stats: AnalysisStats): string | null {
+export function snaplenFramingWarning(stats: AnalysisStats, file?: { snaplenCut: number; snaplen: number }): string | null {
+  // A file's warning names its own cut packets and snaplen; the HTTP counts are the analysis's.
+  const packets = file === undefined ? `${stats.snaplenCut} packets cut by the capture's snaplen` : `${file.snaplenCut} packets cut by the capture's snaplen (${file.snaplen} bytes)`;
+  if (file !== undefined && file.snaplenCut === 0) return null;
   const cut = stats.http.cutMessages;
   const lost = stats.http.resyncs;
   // Cut packets, packets with data, and not one exchange: a snaplen of 64 or 68 bytes keeps the
   // Ethernet, IP and TCP headers and little or nothing of the payload.
   if (stats.snaplenCut > 0 && stats.exchanges === 0 && stats.tcpWithoutPayload < stats.tcpPackets) {
     return (
-      `warning: ${stats.snaplenCut} packets cut by the capture's snaplen, and no HTTP exchange read: if this traffic is HTTP, the cut took its request and status lines ` +
+      `warning: ${packets}, and no HTTP exchange read: if this traffic is HTTP, the cut took its request and status lines ` +
       '(a snaplen of 64 to 96 bytes keeps the Ethernet, IP and TCP headers and little of the payload), so requests, responses and their timeouts cannot be seen; ' +
       'what TCP shows (refusals, resets, a request sent on a connection the server had closed) is still judged — capture with tcpdump -s 0'
     );
@@ -57,5 +60,5 @@ export function snaplenFramingWarning(stats: AnalysisStats): string | null {
     );
   }
   if (lost > 0) what.push(`the HTTP framing was lost ${lost} times`);
-  return `warning: ${stats.snaplenCut} packets cut by the capture's snaplen: ${what.join(', and ')} — capture with a snaplen that holds whole headers (tcpdump -s 0, or -s 1024)`;
+  return `warning: ${packets}: ${what.join(', and ')} — capture with a snaplen that holds whole headers (tcpdump -s 0, or -s 1024)`;
 }

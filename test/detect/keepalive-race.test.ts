@@ -386,6 +386,25 @@ describe('keepalive-race: synthetic connections', () => {
       });
     });
 
+    test('cut by the snaplen to a few bytes: unidentified, not called another protocol; a cut request line stays HTTP', () => {
+      const race = (first: string, answer: string, again: string): Capture => {
+        const cap = new Capture();
+        const c = cap.connection({ sport: 7000 });
+        c.handshake(0).send(0.01, 'c', first).send(0.011, 's', answer).fin(3.011, 's');
+        c.send(3.02, 'c', again, { sawFin: false }).rst(3.0201, 's');
+        return cap;
+      };
+      const pad = 'x'.repeat(200);
+      // 54 bytes of Ethernet, IPv4 and TCP headers in this kit: 16 bytes of payload kept at 70, 10 at 64.
+      const [opaque] = ofKind(race('hello ' + pad, 'world ' + pad, 'again ' + pad).analyzeCut(70, only), KIND);
+      expect(opaque.summary).toContain('data the snaplen cut before it could be identified');
+      expect(opaque.summary).not.toContain('neither HTTP nor TLS');
+      const r = race(`GET /a HTTP/1.1\r\nHost: x\r\n${pad}\r\n\r\n`, `HTTP/1.1 200 OK\r\nContent-Length: 0\r\n${pad}\r\n\r\n`, `POST /race HTTP/1.1\r\nHost: x\r\n${pad}\r\n\r\n`).analyzeCut(64, only); // `POST /race`, `HTTP/1.1 2`
+      const [http] = ofKind(r, KIND);
+      expect(http.summary).toMatch(/^POST \/ra/);
+      expect(r.stats.httpConnections).toBe(1);
+    });
+
     test('another port: data neither HTTP nor TLS, no protocol named', () => {
       const cap = new Capture();
       const c = cap.connection({ sport: 7000 });

@@ -588,6 +588,25 @@ describe('MessageParser: heads cut by the snaplen', () => {
     expect(r.resyncs).toBe(0); // not a loss
   });
 
+  test('-s 96 over IPv6 keeps 10 bytes: a status line cut inside its code begins a response of its class', () => {
+    const r = run('response', ['HTTP/1.1 2', { cut: 184 }, 'HTTP/1.1 40', { cut: 120 }, 'end']);
+    expect(r.lines).toEqual([
+      'begin 200 null HTTP/1.1 @10#1', 'head cut other=0', 'end body=0 @10#1',
+      'begin 400 null HTTP/1.1 @11#2', 'head cut other=0', 'end body=0 @11#2',
+    ]);
+    // Not a status line's start, or cut before its code: nothing begins.
+    expect(run('response', ['HTTP/1.1 ', { cut: 184 }]).lines).toEqual(['loss unseen']);
+    expect(run('response', ['HTTP/1.1 7', { cut: 184 }]).lines).toEqual(['loss unseen']);
+    expect(run('response', ['\x16\x03\x03\x00\x7a\x02', { cut: 120 }]).lines).toEqual(['giveup not-http']);
+  });
+
+  test('a request line cut inside its method names the method whole', () => {
+    const r = run('request', ['POS', { cut: 600 }, 'end']);
+    expect(r.lines[0]).toBe('begin POST  null lenient @10#1');
+    // A lost segment (not the snaplen's cut) is not read that way: `POS` stays what it shows.
+    expect(run('request', ['POS', { lost: 600 }]).lines[0]).toBe('begin POS  null lenient @10#1');
+  });
+
   test('its body in later segments (themselves cut) belongs to it: it ends at the last of them', () => {
     const r = run('response', [
       'HTTP/1.1 200 OK\r\nServer: x\r\nX-Pad: ppppp', { cut: 1200 },

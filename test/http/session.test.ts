@@ -412,6 +412,42 @@ describe('HttpSession: request lines that never complete (slow clients)', () => 
   });
 });
 
+describe('HttpSession: start lines the snaplen cut (tcpdump -s 96 over IPv6 keeps 10 bytes)', () => {
+  test('a cut request line showing a registered method proves HTTP; a cut status line keeps its class', () => {
+    const d = new SessionDriver();
+    d.client('POST /race');
+    d.session.clientGap(584, true);
+    d.server('HTTP/1.1 2');
+    d.session.serverGap(184, true);
+    d.client('GET /race/');
+    d.session.clientGap(61, true);
+    d.server('HTTP/1.1 4');
+    d.session.serverGap(120, true);
+    d.clientEnd().serverEnd().finish();
+    expect(d.session.isHttp).toBe(true);
+    expect(d.summary()).toEqual(['1 POST /race -> 200 complete', '2 GET /race/ -> 400 complete']);
+    expect(d.exchanges[0].requestTargetCut).toBe(true);
+  });
+
+  test('a method cut before its space is named whole', () => {
+    const d = new SessionDriver();
+    d.client('POS');
+    d.session.clientGap(600, true);
+    d.clientEnd().serverEnd().finish();
+    expect(d.session.isHttp).toBe(true);
+    expect(d.exchanges.map((e) => e.method)).toEqual(['POST']);
+  });
+
+  test.each([['HELLO /wor'], ['\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03'], ['PU']])('a cut %j proves nothing', (text) => {
+    const d = new SessionDriver();
+    d.client(text);
+    d.session.clientGap(600, true);
+    d.clientEnd().serverEnd().finish();
+    expect(d.session.isHttp).toBe(false);
+    expect(d.exchanges).toHaveLength(0);
+  });
+});
+
 describe('HttpSession: capture gaps', () => {
   test('a gap inside a body: complete but uncertain', () => {
     const d = new SessionDriver();

@@ -1,4 +1,4 @@
-import { startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from '../../src/http/sniff';
+import { cutRequestLineMethod, startsLikeHttp2Preface, startsLikeRequest, startsLikeResponse } from '../../src/http/sniff';
 import { analyzeSample } from '../samples';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
@@ -23,6 +23,41 @@ describe('first-bytes sniffing', () => {
     const b = bytes(PREFACE);
     expect(startsLikeRequest(b, 0, b.length)).toBe(true);
     expect(startsLikeResponse(b, 0, b.length)).toBe(false);
+  });
+});
+
+describe('a request line the snaplen cut', () => {
+  it.each([
+    ['POST /race', 'POST'], // -s 96, IPv6 with TCP timestamps: 10 bytes
+    ['GET /race/', 'GET'],
+    ['GET http:/', 'GET'],
+    ['OPTIONS *', 'OPTIONS'],
+    ['CONNECT ex', 'CONNECT'],
+    ['DELETE ', 'DELETE'], // cut right after the method's space
+    ['PATCH', 'PATCH'], // cut before the space: the whole method
+    ['POS', 'POST'], // a prefix of one registered method only
+    ['OPT', 'OPTIONS'],
+    ['DEL', 'DELETE'],
+  ])('%j shows the method %s', (text, method) => {
+    const b = bytes('xx' + text);
+    expect(cutRequestLineMethod(b, 2, b.length - 2)).toBe(method);
+  });
+
+  it.each([
+    ['PU'], // too short to tell
+    ['P'],
+    ['HELLO /wor'], // a word that is no registered method
+    ['GETS /x'],
+    ['GET x/race'], // no usual target after the method
+    ['HTTP/1.1 2'], // a status line
+    ['\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03'], // a TLS record header (ClientHello)
+    ['\x00\x00\x00\x08\x04\xd2\x16\x2f'], // binary (PostgreSQL's SSLRequest)
+    ['*3\r\n$3\r\nSET'], // Redis
+    ['POSTGRES'], // longer than the method it begins
+    ['get /race/'], // methods are case-sensitive
+  ])('%j shows none', (text) => {
+    const b = bytes(text);
+    expect(cutRequestLineMethod(b, 0, b.length)).toBeNull();
   });
 });
 

@@ -9,7 +9,7 @@ import { renderHtml } from '../../src/report/html';
 import { renderJunit } from '../../src/report/junit';
 import { renderMarkdown } from '../../src/report/markdown';
 import { renderTable } from '../../src/report/table';
-import { listSamples } from '../samples';
+import { analyzeSample, listSamples } from '../samples';
 import { hostileResult } from './hostile-result';
 
 /** What the reports say about traffic the capture does not hold: one direction missing, packets dropped. */
@@ -129,6 +129,27 @@ describe('capture coverage in the reports', () => {
     expect(renderHtml(result)).toContain('<p class="capture-warning">warning: the capturing tool recorded 12 packets dropped');
     result.input.files[0].droppedByCapture = null;
     expect(renderJunit(result, 'error')).toContain('<property name="capture-dropped-packets" value="unknown"/>');
+  });
+
+  test('the snaplen cut reaches every format: the file input warnings (JSON, table, Markdown, HTML) and the JUnit capture-coverage case', async () => {
+    // tcpdump -s 96 over IPv6: every request and status line cut to 10 bytes (samples/record/snaplen-96-ipv6-keepalive-race.sh).
+    const result = await analyzeSample('snaplen-96-ipv6-keepalive-race');
+    const [file] = result.input.files;
+    expect(file.snaplenCut).toBe(result.stats.snaplenCut);
+    expect(file.warnings).toEqual([expect.stringMatching(/^\d+ packets cut by the capture's snaplen \(96 bytes\): \d+ HTTP messages were cut inside their headers/)]);
+    const warning = file.warnings[0];
+    const table = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(table).toContain(`  warning: ${warning}`);
+    expect(table.split(warning)).toHaveLength(2); // once, under the file
+    expect(renderMarkdown(result)).toContain(`Warning: ${file.name}: `);
+    expect(renderMarkdown(result)).toContain('packets cut by the capture');
+    expect(renderHtml(result)).toContain('packets cut by the capture&#39;s snaplen (96 bytes)');
+    const xml = renderJunit(result, 'error');
+    expect(xml).toMatch(/name="capture coverage" time="0">\n {6}<system-out>warning: \d+ packets cut by the capture(&apos;|')s snaplen: /);
+    expect(xml).toContain('skipped="0"'); // read all the same: not skipped
+    // The requests are HTTP whose heads the snaplen cut, not "neither HTTP nor TLS".
+    expect(result.stats.httpConnections).toBe(result.stats.connections);
+    expect(result.anomalies.map((a) => a.summary).join('\n')).not.toContain('neither HTTP nor TLS');
   });
 
   const recorded = listSamples().find((s) => s.name === 'capture-drops-dumpcap');

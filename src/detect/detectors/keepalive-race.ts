@@ -513,6 +513,17 @@ export function isGoodbye(conn: AnalyzedConnection, after: DataAfterPeerFin): bo
   return bye !== null && after.firstByte === bye.firstByte && bye.lengths.includes(after.length);
 }
 
+/**
+ * What a race's request neither HTTP nor TLS was, in words. Where the snaplen cut the client's
+ * segments, what it kept (10 bytes at `-s 96` over IPv6 with TCP timestamps) may be too little to
+ * tell: the request is then called unidentified, not another protocol (the HTTP stage does take a
+ * request line cut after a few bytes of a registered method: cutRequestLineMethod).
+ */
+function unidentifiedPayload(conn: AnalyzedConnection): string {
+  return conn.client.cutBytes > 0 ? SNAPLEN_UNIDENTIFIED : 'data neither HTTP nor TLS';
+}
+const SNAPLEN_UNIDENTIFIED = 'data the snaplen cut before it could be identified (neither an HTTP request line nor TLS in the bytes kept)';
+
 /** The plain protocol (plain-protocols.ts) of a race whose request is neither HTTP nor TLS, or null. */
 function plainProtocolOfRace(conn: AnalyzedConnection, ex: HttpExchange | null): PlainProtocol | null {
   if (!isPlainRace(conn, ex)) return null;
@@ -866,7 +877,7 @@ interface HeldArrival {
   closeAfterRequest: number;
   idleAtClose: number;
   /** What record reads of the connection, read at its end. */
-  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null };
+  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean };
   agent: string | null;
   forwarded: boolean | null;
 }
@@ -882,7 +893,7 @@ interface LazyArrival {
   closeAfterRequest: number;
   idleAtClose: number;
   serverRtt: number;
-  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null };
+  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean };
   agent: string | null;
   forwarded: boolean | null;
   request: Pick<HttpExchange, 'method' | 'uri' | 'idempotencyKey' | 'idleBefore'> & { start: number; client: string };
@@ -969,6 +980,8 @@ interface ServerRaces {
   /** Races whose requests were neither HTTP nor TLS (a database's, a cache's), and the protocol the first suggested. */
   plain: number;
   plainProtocol: PlainProtocol | null;
+  /** Of those, races whose client segments the snaplen cut (unidentifiedPayload). */
+  plainCut: number;
 }
 
 interface RacedRequest {
@@ -1124,7 +1137,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1278,7 +1291,7 @@ export const keepaliveRace: DetectorDefinition = {
                     ? 'HTTP request data (its start lost on the path, unread)'
                     : protocol !== null
                       ? protocol.request
-                      : 'data neither HTTP nor TLS',
+                      : unidentifiedPayload(conn),
           server: conn.serverName,
           idle: t.idle === null ? '?' : fmt(t.idle),
           form: t.form,
@@ -1325,7 +1338,7 @@ export const keepaliveRace: DetectorDefinition = {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
       entry.agents.note(conn);
-      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex) });
+      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0 });
       if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
         entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
       }
@@ -1334,7 +1347,7 @@ export const keepaliveRace: DetectorDefinition = {
     /** Counts a race in its server's entry (what record reads of the connection is in `facts`, for races held past its end). */
     const tally = (
       entry: ServerRaces, finding: Finding, form: RaceForm, neverUsed: boolean, ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore'> | null,
-      facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null },
+      facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean },
     ): void => {
       entry.raceIds.push(finding.id);
       if (form === 'crossing') entry.crossing++;
@@ -1352,6 +1365,7 @@ export const keepaliveRace: DetectorDefinition = {
       if (facts.plain) {
         entry.plain++;
         entry.plainProtocol ??= facts.protocol;
+        if (facts.cut) entry.plainCut++;
       }
       if (ex?.method && !isIdempotent(ex.method)) {
         entry.nonIdempotent++;
@@ -1637,7 +1651,7 @@ export const keepaliveRace: DetectorDefinition = {
         message: 'raceAfterReset',
         data: {
           bytes: after.length,
-          payload: protocol !== null ? protocol.request : 'data neither HTTP nor TLS',
+          payload: protocol !== null ? protocol.request : unidentifiedPayload(conn),
           server: conn.serverName,
           idle: fmt(close.idleGap),
           delta: fmt(delta * 1000),
@@ -1721,7 +1735,7 @@ export const keepaliveRace: DetectorDefinition = {
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
         serverRtt: close.serverRtt,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0 },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
         request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
@@ -1799,7 +1813,7 @@ export const keepaliveRace: DetectorDefinition = {
         idleBeforeRequest: close.idleBeforeRequest,
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null) },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0 },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
       });
@@ -1841,7 +1855,10 @@ export const keepaliveRace: DetectorDefinition = {
     ): void => {
       const count = entry.raceIds.length;
       const p = entry.plainProtocol;
-      const what = p !== null ? `${p.name} request${count === 1 ? '' : 's'} (as the server's port says)` : `request${count === 1 ? '' : 's'} neither HTTP nor TLS`;
+      const what =
+        p !== null ? `${p.name} request${count === 1 ? '' : 's'} (as the server's port says)`
+        : entry.plainCut === count ? `request${count === 1 ? '' : 's'} the snaplen cut before ${count === 1 ? 'it' : 'they'} could be identified (neither an HTTP request line nor TLS in the bytes kept)`
+        : `request${count === 1 ? '' : 's'} neither HTTP nor TLS`;
       const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
       const outcome =
         (entry.reset > 0 ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` : 'The connections ended without an answer') +
