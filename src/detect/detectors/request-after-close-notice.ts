@@ -207,7 +207,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
         parts.push(
           `${idleUsed.length === n ? 'Each' : `${idleUsed.length} of them`} met a 408 that the server sent on its own on a keep-alive connection that had carried ` +
             `requests and then sat idle${idles.length > 0 ? ` ${spanText(idles)} since its last response` : ''}: its idle keep-alive timeout fired and announced the close ` +
-            'with a 408 (as a raw or hand-written server, or Node behind some frameworks, does) instead of a bare FIN. It is an idle close: ' +
+            'with a 408 (as some hand-written and raw-socket servers do) instead of a bare FIN. It is an idle close: ' +
             'a request on the connection as it came is the keep-alive race, the pool reusing a connection the server was closing.',
         );
       }
