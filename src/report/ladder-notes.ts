@@ -93,6 +93,10 @@ const keepaliveRace: NoteRule = (p, ev, f, _index, packets) => {
 };
 
 const requestAfterCloseNotice: NoteRule = (p, ev, f, _index, packets) => {
+  // An idle 408 that crossed the request: the request came first, the notice answered it unread.
+  const crossed = ev.noticeCrossed === true;
+  if (crossed && !p.fromClient && hasData(p) && f.frames.includes(p.frame)) return 'the idle timer\'s 408 announces the close, the request unread';
+  if (crossed && p.fromClient && hasData(p) && f.frames.includes(p.frame)) return 'request on the idle connection, crossing the close notice';
   if (!p.fromClient && hasData(p)) return 'the response announces the close';
   if (!p.fromClient && isFin(p)) return 'server closes, as announced';
   if (p.fromClient && hasData(p)) {

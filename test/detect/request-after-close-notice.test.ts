@@ -49,6 +49,40 @@ describe('request-after-close-notice: synthetic connections', () => {
     expect(d.remedy).toMatch(/^Do not keep connections opened ahead unused/);
   });
 
+  test('a 408 the server sent on its own after idling on a used keep-alive connection: a request after it and one it crossed are races (errors), the idle time from the last response', () => {
+    const R408 = ok('', ['Connection: close'], 'HTTP/1.1', '408 Request Timeout');
+    const cap = new Capture();
+    // The 408 came 1.0 s after the last response; the request 2 ms after the 408 (the client had not read it).
+    const after = cap.connection();
+    after.handshake(0).exchange(0.01, get('/a'), ok()).response(1.01, R408).fin(1.0101, 's');
+    after.request(1.012, get('/b'), { noAck: true }).rst(1.0121, 's');
+    // The request came 0.95 s after the last response and sat unread until the idle timer's 408 50 ms later.
+    const crossed = cap.connection();
+    crossed.handshake(5).exchange(5.01, get('/a'), ok()).request(5.96, get('/c')).response(6.01, R408).rst(6.0101, 's');
+    // Never reused: the idle 408 comes, the client closes; nothing failed.
+    const idle = cap.connection();
+    idle.handshake(10).exchange(10.01, get('/a'), ok()).response(11.01, R408).fin(11.0101, 's').fin(11.02, 'c');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client).sort()).toEqual([after.clientName, crossed.clientName].sort());
+    const fa = found.find((f) => f.client === after.clientName)!;
+    const fc = found.find((f) => f.client === crossed.clientName)!;
+    expect(fa.severity).toBe('error');
+    expect(fa.evidence).toMatchObject({ request: 'GET /b', noticeUnasked: true, noticeCrossed: false, idleNotice: true, noticeOnUsedConnection: true, unusedBeforeNotice: null });
+    expect(fa.evidence.idleBeforeNotice).toBeCloseTo(1.0, 2);
+    expect(fc.severity).toBe('error');
+    expect(fc.evidence).toMatchObject({ request: 'GET /c', noticeStatus: 408, noticeCrossed: true, idleNotice: true, noticeOnUsedConnection: true });
+    expect(fc.evidence.idleBeforeRequest).toBeCloseTo(0.95, 2);
+    expect(fc.evidence.idleBeforeNotice).toBeCloseTo(1.0, 2);
+    expect(fc.summary).toContain('crossed the server\'s idle-close notice');
+    const [d] = r.diagnoses;
+    expect(d.severity).toBe('error');
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1.0, 2);
+    expect(d.explanation).toContain('idle keep-alive timeout fired');
+    expect(d.explanation).not.toContain('left unused');
+    expect(d.remedy).toMatch(/^Keep the client's pool idle timeout below the server's idle keep-alive timeout/);
+  });
+
   test('an HTTP/1.0 response without keep-alive is a close notice too; reported once per connection', () => {
     const cap = new Capture();
     const c = cap.connection();

@@ -193,6 +193,19 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('silent: a 408 that was an idle keep-alive close crossing a complete request on a reused connection; a 408 to a stalled upload on one still counts', () => {
+    const cap = new Capture();
+    // Idle 0.98 s after its response, a GET crossed the server's idle 408 (sent 20 ms after it, the request unread).
+    const idle = cap.connection();
+    idle.handshake(0).exchange(0.01, get('/a'), ok()).request(0.99, get('/b')).response(1.01, REQUEST_TIMEOUT_408).rst(1.0101, 's');
+    // Reused at once, an upload that stalled and was timed out 3 s later: a slow client.
+    const slow = cap.connection();
+    slow.handshake(10).exchange(10.01, get('/a'), ok()).request(10.02, putHead).request(10.03, 'x'.repeat(4000));
+    slow.response(13.02, REQUEST_TIMEOUT_408).fin(13.021, 's');
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.client)).toEqual([slow.clientName]);
+  });
+
   test('silent: a server that closes while the upload still flows, one that resets it, and a complete request left unanswered', () => {
     const cap = new Capture();
     const flowing = cap.connection();

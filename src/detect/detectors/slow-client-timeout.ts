@@ -5,6 +5,7 @@ import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { APACHE, LIGHTTPD, NGINX, NO_SERVER_HEADER } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
+import { idleNoticeCrossed } from './request-after-close-notice';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
 
@@ -53,6 +54,13 @@ function clientDataBefore(conn: AnalyzedConnection, end: number): number {
   if (c.prevDataTs >= 0 && c.prevDataTs <= end) return c.prevDataTs;
   const beforeClose = conn.server.peerDataBeforeCloseTs;
   return beforeClose >= 0 && beforeClose <= end ? beforeClose : -1;
+}
+
+/** The exchange before `ex` on its connection, while it is still among the recent ones; null otherwise. */
+function previousExchange(conn: AnalyzedConnection, ex: HttpExchange): HttpExchange | null {
+  const recent = conn.app?.recent ?? [];
+  for (let i = recent.length - 1; i >= 0; i--) if (recent[i].index === ex.index - 1) return recent[i];
+  return null;
 }
 
 /** How the server ended the request it gave up on, when it answered: what its answer tells of its software. */
@@ -195,6 +203,9 @@ export const slowClientTimeout: DetectorDefinition = {
         software.note(conn);
         const ex = timedOut(conn);
         if (ex === null || ex.requestStart === null) return;
+        // A 408 that was the idle timer's close notice crossing a complete request on a kept-alive
+        // connection is no slow client: request-after-close-notice reports the race.
+        if (ex.status === 408 && idleNoticeCrossed(ex, previousExchange(conn, ex))) return;
         const close = firstCloseOf(conn, ex.requestStart);
         if (close === null || close.byClient) return; // the client gave up, or nothing ended it
         const head = ex.requestHeadUnfinished === true;
