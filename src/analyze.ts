@@ -751,7 +751,8 @@ export class Analyzer {
             this.stats.captureLoss.connections++;
             this.stats.captureLoss.bytes += lost;
             // Drops scarcely take every data packet of a connection and none of its opens and closes; a filter does.
-            if (conn.client.firstDataFrame === 0 && conn.server.firstDataFrame === 0) {
+            // (Delivered in order or held out of order: a segment held behind a hole never delivered is still a payload packet seen.)
+            if (conn.client.payloadBytes + conn.server.payloadBytes === 0 && conn.client.outOfOrder + conn.server.outOfOrder === 0) {
               const seen = (this.stats.captureLoss.noPayloadSeen ??= { connections: 0, bytes: 0 });
               seen.connections++;
               seen.bytes += lost;

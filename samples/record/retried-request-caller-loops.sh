@@ -114,6 +114,7 @@ json.dump({
   'expect': [
     {'kind': 'unanswered-request', 'notes': 'every /hang attempt: the client gave up at its 1 s timeout; the server answered 2 s after the request'},
     {'kind': 'retried-request', 'client': f'127.0.0.1:{resend[0]}', 'notes': 'the client resent GET /hang?c=resend at once on a new connection after its own timeout (its log: attempt 2)'},
+    {'kind': 'request-after-close-notice', 'notes': "each thread's GET /pre/1 on a connection Node had answered 408 (headersTimeout) and closed: reset (request-after-close-notice: a never-used connection's idle notice, error)"},
   ],
   'facts': {'resendPort': resend[0], 'loop': loop.splitlines(), 'preconnect': pre.splitlines()},
 }, open(meta, 'w'), indent=2)
