@@ -38,7 +38,19 @@ export interface HttpExchange {
    * Transport does). `undefined` when absent, so the JSON output names it only where it was seen.
    */
   idempotencyKey?: true;
+  /**
+   * The final response's status code. Where the snaplen cut the status line inside its code
+   * (`statusClass`), the lowest code its digits allow (200 for `HTTP/1.1 2`, 400 for `HTTP/1.1 40`):
+   * its class is right, the exact code is not known.
+   */
   status: number | null;
+  /**
+   * The capture's snaplen cut the status line inside its code: the digits it holds, `x` for each
+   * one cut (`2xx`, `40x`). `status` is then a guess within that pattern, to be read as a class,
+   * never as an exact code (exactStatus, statusText). `undefined` otherwise, so the JSON output
+   * names it only where it applies.
+   */
+  statusClass?: string;
   reason: string | null;
   responseVersion: string | null;
   /** Status codes of interim (1xx) responses that came before the final one. */
@@ -129,4 +141,23 @@ export interface HttpExchange {
    * in a capture gap is not an unanswered request), so detectors should not treat it as evidence.
    */
   uncertain: boolean;
+}
+
+/** `2xx` for a cut status of 200 of which the capture holds 1 digit, `40x` for 400 of which it holds 2. */
+export function statusPattern(status: number, digits: number): string {
+  return String(status).slice(0, digits) + (digits === 1 ? 'xx' : 'x');
+}
+
+/**
+ * The exchange's exact status code, or null when it has none or the snaplen cut it (statusClass):
+ * what detectors compare with a particular code (408, 502, 204…). A class test (5xx, 2xx) may
+ * read `status` itself.
+ */
+export function exactStatus(ex: Pick<HttpExchange, 'status' | 'statusClass'>): number | null {
+  return ex.statusClass === undefined ? ex.status : null;
+}
+
+/** The status as a report prints it: `200`, or `2xx` where the snaplen cut it; null without one. */
+export function statusText(ex: Pick<HttpExchange, 'status' | 'statusClass'>): string | null {
+  return ex.statusClass ?? (ex.status === null ? null : String(ex.status));
 }
