@@ -1,4 +1,4 @@
-import type { HttpExchange } from '../http/exchange';
+import { exactStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
 import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
@@ -306,7 +306,9 @@ export class ProxyLegs implements EventFollower {
     const leg = this.live.get(conn.id);
     if (leg !== undefined) this.addLegRequest(leg, ex);
     if (ex.uncertain || ex.requestStart === null) return;
-    if ((isGatewayStatus(ex.status) || (ex.status === CONNECT_FAILURE_STATUS && this.proxies.has(conn.serverHost))) && ex.responseStart !== null) {
+    // Exact codes only: a status line the snaplen cut (`HTTP/1.1 5`, stored as 500) may be any 5xx.
+    const status = exactStatus(ex);
+    if ((isGatewayStatus(status) || (status === CONNECT_FAILURE_STATUS && this.proxies.has(conn.serverHost))) && ex.responseStart !== null) {
       this.addFailure(ex, conn, ex.responseStart, ex.responseFrame ?? 0, 'status');
     } else if (ex.state === 'no-response' && ex.requestEnd !== null && !this.pending.has(conn.id)) {
       this.pending.set(conn.id, { ex });
