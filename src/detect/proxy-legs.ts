@@ -52,6 +52,8 @@ export interface LegRequest {
   frame: number | null;
   responseStart: number | null;
   status: number | null;
+  /** HttpExchange.statusClass: the snaplen cut the status line. */
+  statusClass?: string;
 }
 
 /** A connection from a proxy address to a backend. */
@@ -797,7 +799,7 @@ export class ProxyLegs implements EventFollower {
       if (leg === undefined) continue;
       requests.push({
         leg, index: r.index, method: r.method, uri: r.uri, start: r.ts, end: r.requestEnd,
-        frame: r.frame, responseStart: r.responseStart, status: r.status,
+        frame: r.frame, responseStart: r.responseStart, status: r.status, statusClass: r.statusClass,
       });
     }
     return { legs, requests };
@@ -817,7 +819,7 @@ export class ProxyLegs implements EventFollower {
     if (record === undefined) return;
     addRecordRequest(record, {
       leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
-      frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status,
+      frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status, statusClass: ex.statusClass,
     }, MAX_REQUESTS_PER_PROXY);
   }
 

@@ -157,6 +157,30 @@ export function exactStatus(ex: Pick<HttpExchange, 'status' | 'statusClass'>): n
   return ex.statusClass === undefined ? ex.status : null;
 }
 
+/**
+ * `{ [key]: '2xx' }` where the snaplen cut the status line (statusClass), else nothing: spread into
+ * a finding's evidence beside the status it shows, so that the stored code is not read as exact.
+ */
+export function statusClassEvidence(ex: Pick<HttpExchange, 'statusClass'>, key = 'statusClass'): Record<string, string> {
+  return ex.statusClass === undefined ? {} : { [key]: ex.statusClass };
+}
+
+/**
+ * A status as one integer, for the detectors' number columns: the code, or where the snaplen cut
+ * it (statusClass) CUT_STATUS + code × 10 + digits seen, above every code (unpackedStatus).
+ */
+export function packedStatus(status: number, statusClass: string | undefined): number {
+  return statusClass === undefined ? status : CUT_STATUS + status * 10 + statusClass.indexOf('x');
+}
+const CUT_STATUS = 10_000;
+
+/** The status and class (statusClass, undefined when whole) of a packedStatus. */
+export function unpackedStatus(packed: number): { status: number; statusClass: string | undefined } {
+  if (packed < CUT_STATUS) return { status: packed, statusClass: undefined };
+  const status = Math.floor((packed - CUT_STATUS) / 10);
+  return { status, statusClass: statusPattern(status, packed % 10) };
+}
+
 /** The status as a report prints it: `200`, or `2xx` where the snaplen cut it; null without one. */
 export function statusText(ex: Pick<HttpExchange, 'status' | 'statusClass'>): string | null {
   return ex.statusClass ?? (ex.status === null ? null : String(ex.status));

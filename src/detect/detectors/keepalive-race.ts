@@ -15,7 +15,7 @@ import {
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
-import type { HttpExchange } from '../../http/exchange';
+import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
@@ -1019,7 +1019,7 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
     forwarded++;
     if (down.status === null || down.status >= 500) failedDownstream++;
     proxies.add(down.server);
-    const key = down.status !== null ? String(down.status) : down.responseStart === null ? 'none' : '?';
+    const key = statusText(down) ?? (down.responseStart === null ? 'none' : '?');
     const o = byOutcome.get(key) ?? { count: 0, retried: 0 };
     o.count++;
     if (r.retried) o.retried++;

@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { exactStatus, type HttpExchange } from '../../http/exchange';
+import { exactStatus, statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { Finding } from '../finding';
 import { at, isIdempotent, ms, requestLine } from '../facts';
 import { inferTimeout } from '../infer-timeout';
@@ -104,7 +104,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
       const outcome = crossed
         ? `the server ${s.rstTs >= 0 ? 'reset the connection' : 'closed'} without reading it`
         : ex.state === 'complete'
-          ? `the server answered it anyway (${ex.status ?? '?'})`
+          ? `the server answered it anyway (${statusText(ex) ?? '?'})`
           : reset
             ? `the server ${finBefore ? 'had already closed and ' : ''}answered RST`
             : finBefore
@@ -141,6 +141,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
           uri: ex.uri,
           idempotent: isIdempotent(ex.method),
           noticeStatus: notice.status,
+          ...statusClassEvidence(notice, 'noticeStatusClass'),
           noticeVersion: notice.responseVersion,
           noticeTs: at(noticeEnd),
           requestTs: at(requestStart),
