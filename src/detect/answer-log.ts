@@ -18,6 +18,7 @@ export interface Answer {
   client: string;
   ts: number;
   frame: number;
+  /** packedStatus: a status the snaplen cut keeps its class (unpackedStatus). */
   status: number;
   /** Response start − request end, or null when the request's end is unknown. */
   delay: number | null;

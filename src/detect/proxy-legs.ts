@@ -1,4 +1,4 @@
-import type { HttpExchange } from '../http/exchange';
+import { exactStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
 import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
@@ -52,6 +52,8 @@ export interface LegRequest {
   frame: number | null;
   responseStart: number | null;
   status: number | null;
+  /** HttpExchange.statusClass: the snaplen cut the status line. */
+  statusClass?: string;
 }
 
 /** A connection from a proxy address to a backend. */
@@ -306,7 +308,9 @@ export class ProxyLegs implements EventFollower {
     const leg = this.live.get(conn.id);
     if (leg !== undefined) this.addLegRequest(leg, ex);
     if (ex.uncertain || ex.requestStart === null) return;
-    if ((isGatewayStatus(ex.status) || (ex.status === CONNECT_FAILURE_STATUS && this.proxies.has(conn.serverHost))) && ex.responseStart !== null) {
+    // Exact codes only: a status line the snaplen cut (`HTTP/1.1 5`, stored as 500) may be any 5xx.
+    const status = exactStatus(ex);
+    if ((isGatewayStatus(status) || (status === CONNECT_FAILURE_STATUS && this.proxies.has(conn.serverHost))) && ex.responseStart !== null) {
       this.addFailure(ex, conn, ex.responseStart, ex.responseFrame ?? 0, 'status');
     } else if (ex.state === 'no-response' && ex.requestEnd !== null && !this.pending.has(conn.id)) {
       this.pending.set(conn.id, { ex });
@@ -795,7 +799,7 @@ export class ProxyLegs implements EventFollower {
       if (leg === undefined) continue;
       requests.push({
         leg, index: r.index, method: r.method, uri: r.uri, start: r.ts, end: r.requestEnd,
-        frame: r.frame, responseStart: r.responseStart, status: r.status,
+        frame: r.frame, responseStart: r.responseStart, status: r.status, statusClass: r.statusClass,
       });
     }
     return { legs, requests };
@@ -815,7 +819,7 @@ export class ProxyLegs implements EventFollower {
     if (record === undefined) return;
     addRecordRequest(record, {
       leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
-      frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status,
+      frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status, statusClass: ex.statusClass,
     }, MAX_REQUESTS_PER_PROXY);
   }
 

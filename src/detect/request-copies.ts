@@ -1,3 +1,4 @@
+import { exactStatus } from '../http/exchange';
 import { hostOfEndpoint } from '../decode/address';
 import type { RememberedRequest } from './request-index';
 import { proxyKey, sameTarget } from './request-target';
@@ -155,7 +156,7 @@ export class RequestCopies {
       for (const down of group) {
         if (down.responseStart === null) continue;
         const proxy = this.host(down.server);
-        if (!isGatewayStatus(down.status)) forwardable.set(proxy, (forwardable.get(proxy) ?? 0) + 1);
+        if (!isGatewayStatus(exactStatus(down))) forwardable.set(proxy, (forwardable.get(proxy) ?? 0) + 1);
         const from = this.host(down.client);
         let counted: string[] | null = null;
         let looked = 0;

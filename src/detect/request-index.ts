@@ -1,6 +1,6 @@
 import { ownAgent } from './client-agents';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
-import type { HttpExchange } from '../http/exchange';
+import { packedStatus, unpackedStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import { sameTarget } from './request-target';
 
@@ -80,6 +80,8 @@ export interface RememberedRequest extends RequestSignature {
    */
   endKnown: boolean;
   status: number | null;
+  /** HttpExchange.statusClass: the snaplen cut the status line, `status` is its class's lowest code. */
+  statusClass?: string;
   /** Already reported as the retry of a failure (a request retries at most one failure). */
   claimed: boolean;
   /** The request carried an Idempotency-Key header (see HttpExchange.idempotencyKey). */
@@ -231,7 +233,7 @@ export class RequestIndex {
   /** The request's last byte and the response's first, -1 for none. */
   private requestEnd: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private responseStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
-  /** HTTP status, -1 for none. */
+  /** HTTP status, -1 for none; as packedStatus (a status the snaplen cut is kept with its class). */
   private status: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private claimed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private endKnown: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
@@ -306,7 +308,7 @@ export class RequestIndex {
     this.endKnown[slot] = ex.responseEnd !== null || closed ? 1 : 0;
     this.requestEnd[slot] = ex.requestEnd ?? -1;
     this.responseStart[slot] = ex.responseStart ?? -1;
-    this.status[slot] = ex.status ?? -1;
+    this.status[slot] = ex.status === null ? -1 : packedStatus(ex.status, ex.statusClass);
     this.claimed[slot] = 0;
     this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
     this.answered[slot] = answeredInTime(ex, conn) ? 1 : 0;
@@ -340,7 +342,7 @@ export class RequestIndex {
   request(entry: number): RememberedRequest | null {
     if (!this.holds(entry)) return null;
     const slot = entry % this.capacity;
-    const status = this.status[slot];
+    const { status, statusClass } = unpackedStatus(this.status[slot]);
     const requestEnd = this.requestEnd[slot];
     const responseStart = this.responseStart[slot];
     return {
@@ -363,6 +365,7 @@ export class RequestIndex {
       end: this.end[slot],
       endKnown: this.endKnown[slot] === 1,
       status: status < 0 ? null : status,
+      statusClass,
       claimed: this.claimed[slot] === 1,
       idempotencyKey: this.keyed[slot] === 1,
       answered: this.answered[slot] === 1,

@@ -56,6 +56,8 @@ export interface CutResponse {
   server: string;
   request: string;
   status: number;
+  /** HttpExchange.statusClass: the snaplen cut the status line (`status` is its class's lowest code). */
+  statusClass?: string;
   /** The Content-Length declared, or -1 when none (chunked, or a body the server's close ends). */
   declared: number;
   received: number;
@@ -84,6 +86,7 @@ export function cutResponse(
     server: conn.serverName,
     request: requestLine(ex) ?? '?',
     status: ex.status,
+    statusClass: ex.statusClass,
     declared: ex.responseFraming === 'length' ? (ex.responseLength ?? -1) : -1,
     received: ex.responseBodyBytes,
     requestStart: ex.requestStart,

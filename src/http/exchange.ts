@@ -38,7 +38,19 @@ export interface HttpExchange {
    * Transport does). `undefined` when absent, so the JSON output names it only where it was seen.
    */
   idempotencyKey?: true;
+  /**
+   * The final response's status code. Where the snaplen cut the status line inside its code
+   * (`statusClass`), the lowest code its digits allow (200 for `HTTP/1.1 2`, 400 for `HTTP/1.1 40`):
+   * its class is right, the exact code is not known.
+   */
   status: number | null;
+  /**
+   * The capture's snaplen cut the status line inside its code: the digits it holds, `x` for each
+   * one cut (`2xx`, `40x`). `status` is then a guess within that pattern, to be read as a class,
+   * never as an exact code (exactStatus, statusText). `undefined` otherwise, so the JSON output
+   * names it only where it applies.
+   */
+  statusClass?: string;
   reason: string | null;
   responseVersion: string | null;
   /** Status codes of interim (1xx) responses that came before the final one. */
@@ -129,4 +141,47 @@ export interface HttpExchange {
    * in a capture gap is not an unanswered request), so detectors should not treat it as evidence.
    */
   uncertain: boolean;
+}
+
+/** `2xx` for a cut status of 200 of which the capture holds 1 digit, `40x` for 400 of which it holds 2. */
+export function statusPattern(status: number, digits: number): string {
+  return String(status).slice(0, digits) + (digits === 1 ? 'xx' : 'x');
+}
+
+/**
+ * The exchange's exact status code, or null when it has none or the snaplen cut it (statusClass):
+ * what detectors compare with a particular code (408, 502, 204…). A class test (5xx, 2xx) may
+ * read `status` itself.
+ */
+export function exactStatus(ex: Pick<HttpExchange, 'status' | 'statusClass'>): number | null {
+  return ex.statusClass === undefined ? ex.status : null;
+}
+
+/**
+ * `{ [key]: '2xx' }` where the snaplen cut the status line (statusClass), else nothing: spread into
+ * a finding's evidence beside the status it shows, so that the stored code is not read as exact.
+ */
+export function statusClassEvidence(ex: Pick<HttpExchange, 'statusClass'>, key = 'statusClass'): Record<string, string> {
+  return ex.statusClass === undefined ? {} : { [key]: ex.statusClass };
+}
+
+/**
+ * A status as one integer, for the detectors' number columns: the code, or where the snaplen cut
+ * it (statusClass) CUT_STATUS + code × 10 + digits seen, above every code (unpackedStatus).
+ */
+export function packedStatus(status: number, statusClass: string | undefined): number {
+  return statusClass === undefined ? status : CUT_STATUS + status * 10 + statusClass.indexOf('x');
+}
+const CUT_STATUS = 10_000;
+
+/** The status and class (statusClass, undefined when whole) of a packedStatus. */
+export function unpackedStatus(packed: number): { status: number; statusClass: string | undefined } {
+  if (packed < CUT_STATUS) return { status: packed, statusClass: undefined };
+  const status = Math.floor((packed - CUT_STATUS) / 10);
+  return { status, statusClass: statusPattern(status, packed % 10) };
+}
+
+/** The status as a report prints it: `200`, or `2xx` where the snaplen cut it; null without one. */
+export function statusText(ex: Pick<HttpExchange, 'status' | 'statusClass'>): string | null {
+  return ex.statusClass ?? (ex.status === null ? null : String(ex.status));
 }

@@ -60,6 +60,11 @@ export class MessageHead {
   uri: string | null = null;
   /** Status line (0 / null on requests). */
   status = 0;
+  /**
+   * Digits of the status code the capture holds: 3, or 1 to 2 when the snaplen cut the status line
+   * inside its code (parseCutStatusLine: `status` is then the lowest code the digits allow).
+   */
+  statusDigits = 3;
   reason: string | null = null;
 
   /** `Connection` values, lower-cased, several fields joined with ", ". */
@@ -122,6 +127,7 @@ export class MessageHead {
     this.method = null;
     this.uri = null;
     this.status = 0;
+    this.statusDigits = 3;
     this.reason = null;
     this.connection = null;
     this.keepAliveTimeout = null;

@@ -1,4 +1,4 @@
-import type { ExchangeState, HttpExchange } from './exchange';
+import { statusPattern, type ExchangeState, type HttpExchange } from './exchange';
 import { hasToken } from './header-fields';
 import { HttpCounters } from './http-counters';
 import type { BodyFraming, GiveUpReason, MessageHead } from './message-head';
@@ -95,6 +95,8 @@ class PendingExchange {
   /** The final response's start line was parsed: status, reason, responseVersion. */
   hasResponseLine = false;
   status = 0;
+  /** Digits of `status` the capture holds (MessageHead.statusDigits): below 3, a cut status line. */
+  statusDigits = 3;
   reason: string | null = null;
   responseVersion: string | null = null;
   responseVersionMajor = -1;
@@ -162,6 +164,7 @@ class PendingExchange {
     this.respState = R_NONE;
     this.hasResponseLine = false;
     this.status = 0;
+    this.statusDigits = 3;
     this.reason = null;
     this.responseVersion = null;
     this.responseVersionMajor = -1;
@@ -210,6 +213,7 @@ class PendingExchange {
   takeResponseLine(head: MessageHead): void {
     this.hasResponseLine = true;
     this.status = head.status;
+    this.statusDigits = head.statusDigits;
     this.reason = head.reason;
     this.responseVersion = head.version;
     this.responseVersionMajor = head.versionMajor;
@@ -1182,6 +1186,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     requestBodyBytes: p.requestBodyBytes,
     idempotencyKey: p.idempotencyKey ? true : undefined,
     status: line ? p.status : null,
+    statusClass: line && p.statusDigits < 3 ? statusPattern(p.status, p.statusDigits) : undefined,
     reason: p.reason,
     responseVersion: p.responseVersion,
     interim: p.interim ?? NO_INTERIM,

@@ -325,7 +325,8 @@ export function parseStatusLine(bytes: Uint8Array, s: number, e: number, head: M
  * keeps of an IPv6 segment with TCP timestamps): the version, its space and at least the first
  * digit, 1 to 5. The code is taken as its class's with the digits seen (`2` is 200, `40` is 400):
  * the class says whether the response is final, which is what framing the exchange needs; the
- * exact code is unseen. False for anything else (a whole status line goes to parseStatusLine).
+ * exact code is unseen: `statusDigits` says how many digits were (HttpExchange.statusClass).
+ * False for anything else (a whole status line goes to parseStatusLine).
  */
 export function parseCutStatusLine(bytes: Uint8Array, s: number, e: number, head: MessageHead): boolean {
   if (e - s < 10 || e - s > 11 || !parseVersion(bytes, s, s + 8, head) || bytes[s + 8] !== SP) return false;
@@ -337,6 +338,7 @@ export function parseCutStatusLine(bytes: Uint8Array, s: number, e: number, head
     status = status * 10 + (i < e ? bytes[i] - 0x30 : 0);
   }
   head.status = status;
+  head.statusDigits = e - s - 9; // 1 or 2 (the line is 10 or 11 bytes)
   head.reason = null;
   head.strict = false;
   return true;

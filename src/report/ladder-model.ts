@@ -6,7 +6,7 @@
 import type { FlowPacket, FlowPackets } from '../decode/flow-packets';
 import type { Finding } from '../detect/finding';
 import type { FlowRecord } from '../flow/flow-record';
-import type { HttpExchange } from '../http/exchange';
+import { statusText, type HttpExchange } from '../http/exchange';
 import { formatBytes } from './format-time';
 import { findingNotes } from './ladder-notes';
 
@@ -107,7 +107,8 @@ function httpNotes(exchanges: readonly HttpExchange[], flowId: number): Map<numb
     if (ex.flowId !== flowId) continue;
     if (ex.method !== null) add(ex.requestFrame, `${ex.method} ${ex.uri ?? ''}`.trim());
     if (ex.status !== null) {
-      let text = `${ex.status}${ex.reason ? ` ${ex.reason}` : ''}`;
+      // A status line the snaplen cut shows its class (`2xx`), not the code conncheck stored for it.
+      let text = `${statusText(ex) ?? ''}${ex.reason ? ` ${ex.reason}` : ''}`;
       if (ex.responseClose) text += ' · Connection: close';
       else if (ex.keepAliveTimeout !== null) text += ` · keep-alive ${ex.keepAliveTimeout} s`;
       add(ex.responseFrame, text);

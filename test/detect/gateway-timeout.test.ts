@@ -86,6 +86,19 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(ofKind(app.analyze(only), KIND)).toEqual([]);
   });
 
+  test('a status line the snaplen cut inside its code (`HTTP/1.1 5`, `HTTP/1.1 50`: stored as 500) is no 504 nor tinyproxy\'s 500', () => {
+    const waits = [3.011, 3.224, 3.173, 3.052, 3.061];
+    for (const upstreamKind of ['connect', 'read'] as const) {
+      for (const kept of [10, 11]) {
+        const cap = new Capture();
+        waits.forEach((delay, i) => scene(cap, i * 5, { delay, upstream: upstreamKind, uri: `/x/${i}`, answer: upstreamKind === 'connect' ? '500 Unable to connect' : '504 Gateway Time-out', answerKept: kept }));
+        const r = cap.analyze(only);
+        expect(r.exchanges.filter((e) => e.statusClass !== undefined).map((e) => e.statusClass)).toEqual(waits.map(() => (kept === 10 ? '5xx' : '50x')));
+        expect(ofKind(r, KIND)).toEqual([]);
+      }
+    }
+  });
+
   test('a proxy setting is named only for the proxy that answered (a 3 s connect by tinyproxy is no Caddy dial_timeout)', () => {
     const explanationOf = (server: string | null): string => {
       const cap = new Capture();

@@ -393,6 +393,24 @@ describe('idle-timeout-mismatch: connections whose payload is not framed into re
     expect(`${d.explanation} ${d.remedy}`).not.toMatch(/gunicorn|Node http\.Agent|keepalive_timeout|keep-alive/);
   });
 
+  test('a protocol on an unknown port whose data the snaplen cut is called unidentified, not neither HTTP nor TLS; whole, it is', () => {
+    const pad = 'x'.repeat(200);
+    const cap = new Capture();
+    for (let i = 0; i < 4; i++) {
+      const t = i * 0.1;
+      cap.connection({ sport: 7000 }).handshake(t).send(t + 0.01, 'c', 'hello ' + pad).send(t + 0.0102, 's', 'world ' + pad).close(t + 2.0102 + i * 0.001, 's');
+    }
+    const c = cap.connection({ sport: 7000 });
+    c.handshake(0.5).send(0.51, 'c', 'hello ' + pad).send(0.5102, 's', 'world ' + pad);
+    c.send(2.41, 'c', 'again ' + pad).send(2.4102, 's', 'world ' + pad).close(2.42, 'c'); // reused after 1.9 s
+    const explanation = (r: ReturnType<Capture['analyze']>): string => r.diagnoses.find((x) => x.kind === KIND)!.explanation;
+    // 54 bytes of Ethernet, IPv4 and TCP headers in this kit: 16 bytes of payload kept at 70.
+    const cut = explanation(cap.analyzeCut(70, only));
+    expect(cut).toContain('10.0.0.2:7000 (payload the snaplen cut before it could be identified');
+    expect(cut).not.toContain('neither HTTP nor TLS)');
+    expect(explanation(cap.analyze(only))).toContain('10.0.0.2:7000 (neither HTTP nor TLS) closed 4 idle connections');
+  });
+
   test('MySQL: idle closes by RST with no FIN (MariaDB at wait_timeout) count as the server\'s', () => {
     const cap = new Capture();
     redisCloses(cap, 3, 2.0, 3306, 'rst');

@@ -21,6 +21,22 @@ function connection(cap: Capture, at: number, outcomes: Array<'ok' | 'fail'>, ur
 }
 
 describe('intermittent-5xx on synthetic traffic', () => {
+  test('a 5xx whose status line the snaplen cut (`HTTP/1.1 5`) counts as a failure, named 5xx, not 500', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 6; i++) {
+      const conn = cap.connection();
+      conn.handshake(i);
+      for (let n = 0; n < 2; n++) {
+        const t = i + 0.01 * (n + 1);
+        conn.request(t, get(`/api/items?n=${n}`)).response(t + 0.001, i % 2 === 0 ? FAIL : ok(), { keptPayload: i === 0 ? 10 : undefined });
+      }
+      conn.close(i + 0.5, 'c');
+    }
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ failures: 6, statuses: [503], statusClasses: ['5xx'] });
+    expect(f.summary).toContain('were 503/5xx');
+  });
+
   test('failures that follow connections, interleaved in time: one finding for the endpoint', () => {
     const cap = new Capture();
     const failing: string[] = [];

@@ -35,6 +35,8 @@ export interface SceneOptions {
   /** The proxy's answer: a status line ("504 Gateway Time-out"), or 'FIN' to close without one. */
   answer?: string;
   backendStatus?: string;
+  /** Payload bytes the capture kept of the proxy's answer (a snaplen that cut it; default all). */
+  answerKept?: number;
   /** The address the proxy connects to the backend from (default: PROXY, the one it listens on). */
   via?: string;
 }
@@ -67,7 +69,7 @@ export function scene(cap: Capture, at: number, options: SceneOptions): Conn {
   if (options.answer === 'FIN') {
     down.close(answerAt, 's');
   } else {
-    down.response(answerAt, ok('upstream trouble', [], 'HTTP/1.1', options.answer ?? '504 Gateway Time-out'));
+    down.response(answerAt, ok('upstream trouble', [], 'HTTP/1.1', options.answer ?? '504 Gateway Time-out'), { keptPayload: options.answerKept });
     down.close(answerAt + 0.01, 'c');
   }
   return down;

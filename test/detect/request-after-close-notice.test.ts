@@ -49,6 +49,16 @@ describe('request-after-close-notice: synthetic connections', () => {
     expect(d.remedy).toMatch(/^Do not keep connections opened ahead unused/);
   });
 
+  test('a status line the snaplen cut inside its code (`HTTP/1.1 40`) is no 408: no idle notice is read into it', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, get('/a'), ok()).request(0.96, get('/c'));
+    c.response(1.01, ok('', ['Connection: close'], 'HTTP/1.1', '408 Request Timeout'), { keptPayload: 11 }).rst(1.0101, 's');
+    const r = cap.analyze(only);
+    expect(r.exchanges.map((e) => e.statusClass)).toEqual([undefined, '40x']);
+    expect(ofKind(r, KIND).filter((f) => f.evidence.noticeStatus === 408)).toEqual([]);
+  });
+
   test('a 408 the server sent on its own after idling on a used keep-alive connection: a request after it and one it crossed are races (errors), the idle time from the last response', () => {
     const R408 = ok('', ['Connection: close'], 'HTTP/1.1', '408 Request Timeout');
     const cap = new Capture();

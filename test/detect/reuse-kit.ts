@@ -13,6 +13,8 @@ interface Packet {
   ts: number;
   order: number;
   data: Uint8Array;
+  /** Bytes the capture kept of it (a snaplen that cut this one packet); all when undefined. */
+  keep?: number;
 }
 
 /** Base of the capture clock in the tests (seconds since the epoch). */
@@ -23,8 +25,8 @@ export class Capture {
   private order = 0;
   private nextPort = 40000;
 
-  add(ts: number, data: Uint8Array): void {
-    this.packets.push({ ts: T0 + ts, order: this.order++, data });
+  add(ts: number, data: Uint8Array, keep?: number): void {
+    this.packets.push({ ts: T0 + ts, order: this.order++, data, keep });
   }
 
   /** A new connection from `client` (an ephemeral port unless given) to `server` (ip:port). */
@@ -42,7 +44,7 @@ export class Capture {
     let frame = 0;
     for (const p of sorted) {
       frame++;
-      const caplen = Math.min(p.data.length, snaplen);
+      const caplen = Math.min(p.data.length, snaplen, p.keep ?? Infinity);
       analyzer.packet({ frame, ts: p.ts, caplen, origLen: p.data.length, linkType: LINKTYPE_ETHERNET, data: p.data.subarray(0, caplen) });
     }
     return analyzer.finish();
@@ -63,6 +65,8 @@ export interface SegmentOptions {
   sawFin?: boolean;
   /** The receive window the segment advertises (default 65535; 0: a zero window). */
   window?: number;
+  /** Payload bytes the capture kept of this segment (a snaplen that cut it alone; default all). */
+  keptPayload?: number;
 }
 
 /** One scripted connection; times are seconds from T0. */
@@ -89,7 +93,7 @@ export class Conn {
     return `${this.server}:${this.sport}`;
   }
 
-  private emit(ts: number, from: Side, flags: number, payload: string | Uint8Array, ack: number | null, seq?: number, ttl?: number, window?: number): void {
+  private emit(ts: number, from: Side, flags: number, payload: string | Uint8Array, ack: number | null, seq?: number, ttl?: number, window?: number, keptPayload?: number): void {
     const fromClient = from === 'c';
     const data = buildTcpPacket({
       src: fromClient ? this.client : this.server,
@@ -103,7 +107,7 @@ export class Conn {
       ttl,
       window,
     });
-    this.cap.add(ts, data);
+    this.cap.add(ts, data, keptPayload === undefined ? undefined : data.length - payload.length + keptPayload);
   }
 
   /** What `from` acknowledges by default: all the peer sent (its FIN included unless `sawFin` is false). */
@@ -126,7 +130,7 @@ export class Conn {
   /** Payload from one side (one segment): text (ASCII), or bytes. */
   send(ts: number, from: Side, text: string | Uint8Array, options: SegmentOptions = {}): this {
     const ack = this.ackOf(from, options);
-    this.emit(ts, from, TCP_PSH, text, ack, undefined, undefined, options.window);
+    this.emit(ts, from, TCP_PSH, text, ack, undefined, undefined, options.window, options.keptPayload);
     if (from === 'c') this.cSeq += text.length;
     else this.sSeq += text.length;
     return this;
@@ -187,8 +191,8 @@ export class Conn {
   }
 
   /** A response, and the client's ACK of it 0.1 ms later. */
-  response(ts: number, text: string): this {
-    this.send(ts, 's', text);
+  response(ts: number, text: string, options: Pick<SegmentOptions, 'keptPayload'> = {}): this {
+    this.send(ts, 's', text, options);
     this.ack(ts + 0.0001, 'c');
     return this;
   }

@@ -24,6 +24,24 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('the client was too slow');
   });
 
+  test('a status line the snaplen cut inside its code (`HTTP/1.1 40`, stored as 400) is no 408 nor 400', () => {
+    const stalled = (kept?: number): Capture => {
+      const cap = new Capture();
+      for (const t of [0, 10]) {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.01, putHead).request(t + 0.02, 'x'.repeat(4000));
+        c.response(t + 3.01, REQUEST_TIMEOUT_408, { keptPayload: kept }).fin(t + 3.011, 's');
+      }
+      return cap;
+    };
+    expect(ofKind(stalled().analyze(only), KIND)).toHaveLength(2);
+    for (const kept of [10, 11]) {
+      const r = stalled(kept).analyze(only);
+      expect(r.exchanges.map((e) => e.statusClass)).toEqual(kept === 10 ? ['4xx', '4xx'] : ['40x', '40x']);
+      expect(ofKind(r, KIND)).toEqual([]);
+    }
+  });
+
   test('a FIN without a response after the client went silent mid-body (nginx client_body_timeout)', () => {
     const cap = new Capture();
     // Bodies stalled at different moments, each closed 2 s after its last byte.

@@ -45,6 +45,13 @@ describe('explain: what the ladder shows', () => {
     expect(text).toContain('Diagnosis: keepalive-race at 127.0.0.1:8080');
   });
 
+  test('a status line the snaplen cut (`HTTP/1.1 2`) is drawn as its class, not as 200', async () => {
+    const text = await explain('snaplen-96-ipv6-keepalive-race', 'keepalive-race#1');
+    const line = (frame: number): string => text.split('\n').find((l) => l.startsWith(String(frame).padStart(7))) ?? '';
+    expect(line(6)).toMatch(/PSH,ACK len=206 ─│ 2xx$/);
+    expect(text).not.toMatch(/│ 200/);
+  });
+
   test('an idle close by RST with no FIN (MariaDB) and a request crossing it', async () => {
     const text = (await explain('keepalive-race-mariadb', 'keepalive-race#1')).replace(/\n {18}│ {26}│ {1,3}/g, ' ');
     expect(text).toMatch(/RST,ACK.*server idle 2\.00\d s → RST, no FIN/);

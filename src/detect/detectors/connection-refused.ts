@@ -1,3 +1,4 @@
+import { exactStatus, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { hostOf, ms } from '../facts';
@@ -253,7 +254,7 @@ export const connectionRefused: DetectorDefinition = {
       for (const r of index.all()) {
         if (r.server !== server || r.connectionStart <= first || r.index !== 1 || !upstreamHosts.has(hostOf(r.client))) continue;
         const down = legs.downstreamOf({ client: r.client, server: r.server, method: r.method, uri: r.uri, start: r.ts });
-        if (down === null || !down.answered || down.responseStart === null || isGatewayStatus(down.status)) continue;
+        if (down === null || !down.answered || down.responseStart === null || isGatewayStatus(exactStatus(down))) continue;
         if (!refusedBetween(refusalTimes, down.ts, r.connectionStart)) continue;
         out.push({ down, waited: down.responseStart - down.ts });
         if (out.length >= RETRIED_KEPT) break;
@@ -265,7 +266,7 @@ export const connectionRefused: DetectorDefinition = {
       const waits = retried.map((r) => r.waited);
       const lo = Math.min(...waits);
       const hi = Math.max(...waits);
-      const statuses = [...new Set(retried.map((r) => r.down.status ?? 0))].join('/');
+      const statuses = [...new Set(retried.map((r) => statusText(r.down) ?? '0'))].join('/');
       return (
         `it held ${retried.length} of its clients' request(s) while it tried its connect again and answered ${statuses} once the backend was back, ` +
         `${ms(lo)}${hi - lo >= 0.001 ? `-${ms(hi)}` : ''} s after ${retried.length === 1 ? 'it' : 'each'} came: the client waited that long while the proxy retried its connect ` +

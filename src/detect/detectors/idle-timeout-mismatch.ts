@@ -12,7 +12,7 @@ import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
-import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, tickedText, tlsServerIdleClose } from './keepalive-race';
+import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, SNAPLEN_UNIDENTIFIED_PAYLOAD, snaplenUnidentified, tickedText, tlsServerIdleClose } from './keepalive-race';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import type { ReuseGaps } from '../../http/reuse-gaps';
 import { sharedRecentOpens } from '../recent-opens';
@@ -96,6 +96,8 @@ interface ServerIdle {
   httpConnections: number;
   tlsConnections: number;
   plainConnections: number;
+  /** Of those, connections whose client data the snaplen cut (snaplenUnidentified): too little kept to tell what they were. */
+  plainCut: number;
   /** The protocol the server's port and its clients' first bytes name (plain-protocols.ts), when it is one of neither. */
   plainProtocol: PlainProtocol | null;
 }
@@ -196,7 +198,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (servers.size >= MAX_SERVERS) return null;
         e = {
           closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity,
-          advertised: new Map(), clientHosts: new Set(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainProtocol: null,
+          advertised: new Map(), clientHosts: new Set(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainCut: 0, plainProtocol: null,
         };
         servers.set(server, e);
       }
@@ -250,6 +252,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       if (app.tls !== null) e.tlsConnections++;
       else {
         e.plainConnections++;
+        if (snaplenUnidentified(conn)) e.plainCut++;
         e.plainProtocol ??= protocol;
       }
       if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
@@ -439,7 +442,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const who = plainOnly
-            ? `${server}${plain !== null ? ` (${plain.name}, as its port says)` : ' (neither HTTP nor TLS)'}`
+            ? `${server}${plain !== null ? ` (${plain.name}, as its port says)` : e.plainCut === e.plainConnections ? ` (${SNAPLEN_UNIDENTIFIED_PAYLOAD})` : ' (neither HTTP nor TLS)'}`
             : `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''}`;
           const idleConnections = plainOnly ? 'idle connections' : 'idle keep-alive connections';
           const parts: string[] = [

@@ -1,3 +1,4 @@
+import { packedStatus, unpackedStatus } from '../../http/exchange';
 import { AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
@@ -237,7 +238,10 @@ export const intermittent5xx: DetectorDefinition = {
       const interleavedInTime = okBetween > 0;
       const pattern: Pattern = !interleavedInTime ? 'one-period' : followsConnections === true ? 'per-connection' : 'within-connections';
 
-      const statuses = [...new Set(failed.map((a) => a.status))].sort((a, b) => a - b);
+      // Exact codes first, then those the snaplen cut (`5xx`: packed above every code).
+      const packed = [...new Set(failed.map((a) => a.status))].sort((a, b) => a - b).map(unpackedStatus);
+      const statuses = packed.map((s) => s.statusClass ?? String(s.status));
+      const cutStatuses = packed.flatMap((s) => (s.statusClass === undefined ? [] : [s.statusClass]));
       const failDelays = failed.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const okDelays = ok.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const failingClients = [...new Set(failed.map((a) => a.client))];
@@ -271,7 +275,9 @@ export const intermittent5xx: DetectorDefinition = {
           failures: failedTotal,
           successes: okTotal,
           failureRatio: Math.round((failedTotal / total) * 1000) / 1000,
-          statuses,
+          statuses: packed.flatMap((s) => (s.statusClass === undefined ? [s.status] : [])),
+          // Only where the snaplen cut status lines: their classes (`5xx`), not counted in `statuses`.
+          ...(cutStatuses.length > 0 ? { statusClasses: cutStatuses } : {}),
           connections: conns.length,
           failingConnections,
           okConnections,
@@ -301,7 +307,7 @@ export const intermittent5xx: DetectorDefinition = {
       failingConnections: number;
       connections: number;
       request: string;
-      statuses: number[];
+      statuses: string[];
       failDelays: number[];
       okDelays: number[];
     }
@@ -377,7 +383,7 @@ export const intermittent5xx: DetectorDefinition = {
         // threw the compiled code away.
         if (kind.length >= MAX_RECORDS_PER_KIND) return;
         const delay = ex.requestEnd !== null ? Math.max(0, ex.responseStart - ex.requestEnd) : null;
-        log.add(kind, conn.id, ex.index, conn.clientName, ex.responseStart, ex.responseFrame ?? 0, ex.status, delay, failed);
+        log.add(kind, conn.id, ex.index, conn.clientName, ex.responseStart, ex.responseFrame ?? 0, packedStatus(ex.status, ex.statusClass), delay, failed);
       },
 
       onFinish() {

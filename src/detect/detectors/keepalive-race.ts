@@ -15,7 +15,7 @@ import {
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
-import type { HttpExchange } from '../../http/exchange';
+import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf } from './retried-request';
@@ -520,9 +520,19 @@ export function isGoodbye(conn: AnalyzedConnection, after: DataAfterPeerFin): bo
  * request line cut after a few bytes of a registered method: cutRequestLineMethod).
  */
 function unidentifiedPayload(conn: AnalyzedConnection): string {
-  return conn.client.cutBytes > 0 ? SNAPLEN_UNIDENTIFIED : 'data neither HTTP nor TLS';
+  return snaplenUnidentified(conn) ? SNAPLEN_UNIDENTIFIED : 'data neither HTTP nor TLS';
 }
 const SNAPLEN_UNIDENTIFIED = 'data the snaplen cut before it could be identified (neither an HTTP request line nor TLS in the bytes kept)';
+
+/**
+ * A connection of payload neither HTTP nor TLS whose client data the snaplen cut: what it kept may
+ * be too little to tell the protocol, so it is called unidentified, not another protocol.
+ */
+export function snaplenUnidentified(conn: AnalyzedConnection): boolean {
+  return conn.client.cutBytes > 0;
+}
+/** What idle-timeout-mismatch says of a server whose connections were all such (as SNAPLEN_UNIDENTIFIED). */
+export const SNAPLEN_UNIDENTIFIED_PAYLOAD = 'payload the snaplen cut before it could be identified: neither an HTTP request line nor TLS in the bytes kept';
 
 /** The plain protocol (plain-protocols.ts) of a race whose request is neither HTTP nor TLS, or null. */
 function plainProtocolOfRace(conn: AnalyzedConnection, ex: HttpExchange | null): PlainProtocol | null {
@@ -1009,7 +1019,7 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
     forwarded++;
     if (down.status === null || down.status >= 500) failedDownstream++;
     proxies.add(down.server);
-    const key = down.status !== null ? String(down.status) : down.responseStart === null ? 'none' : '?';
+    const key = statusText(down) ?? (down.responseStart === null ? 'none' : '?');
     const o = byOutcome.get(key) ?? { count: 0, retried: 0 };
     o.count++;
     if (r.retried) o.retried++;

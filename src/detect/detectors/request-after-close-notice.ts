@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import type { HttpExchange } from '../../http/exchange';
+import { exactStatus, statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { Finding } from '../finding';
 import { at, isIdempotent, ms, requestLine } from '../facts';
 import { inferTimeout } from '../infer-timeout';
@@ -42,7 +42,7 @@ function keptAlive(prev: HttpExchange | null): prev is HttpExchange & { response
  * timers before reading, leaves the request unread for a while). `prev` is the exchange before it.
  */
 export function idleNoticeCrossed(ex: HttpExchange, prev: HttpExchange | null): boolean {
-  if (ex.status !== 408 || !ex.responseClose || ex.index < 2 || ex.uncertain) return false;
+  if (exactStatus(ex) !== 408 || !ex.responseClose || ex.index < 2 || ex.uncertain) return false;
   if (ex.requestStart === null || ex.responseStart === null || ex.requestHeadUnfinished === true || ex.state === 'request-incomplete') return false;
   if (!keptAlive(prev)) return false;
   const idleBefore = ex.requestStart - prev.responseEnd;
@@ -104,7 +104,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
       const outcome = crossed
         ? `the server ${s.rstTs >= 0 ? 'reset the connection' : 'closed'} without reading it`
         : ex.state === 'complete'
-          ? `the server answered it anyway (${ex.status ?? '?'})`
+          ? `the server answered it anyway (${statusText(ex) ?? '?'})`
           : reset
             ? `the server ${finBefore ? 'had already closed and ' : ''}answered RST`
             : finBefore
@@ -141,6 +141,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
           uri: ex.uri,
           idempotent: isIdempotent(ex.method),
           noticeStatus: notice.status,
+          ...statusClassEvidence(notice, 'noticeStatusClass'),
           noticeVersion: notice.responseVersion,
           noticeTs: at(noticeEnd),
           requestTs: at(requestStart),

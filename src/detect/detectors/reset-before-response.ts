@@ -1,4 +1,4 @@
-import type { HttpExchange } from '../../http/exchange';
+import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
@@ -295,7 +295,7 @@ export const resetBeforeResponse: DetectorDefinition = {
       const responseStarted = ex.responseStart !== null;
       const arriving = ex.state === 'request-incomplete';
       const progress = responseStarted
-        ? `after its response had begun (status ${ex.status ?? '?'}) but before it was complete`
+        ? `after its response had begun (status ${statusText(ex) ?? '?'}) but before it was complete`
         : arriving
           ? `while the request was still arriving (${ex.method === null ? 'its head unfinished' : `${ex.requestBodyBytes} body bytes seen, the body unfinished`}), ` +
             `before any response${c.requestAcked ? ' (the server had ACKed what had arrived)' : ''}`
@@ -333,6 +333,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           socketClosedBefore: c.closedBefore,
           responseStarted,
           status: ex.status,
+          ...statusClassEvidence(ex),
           burstSize,
           burstSpreadMs: microsAsMs(burstSpread),
           idleClosesInBurst: idleCloses,

@@ -1,3 +1,4 @@
+import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
@@ -389,7 +390,7 @@ function diagnoseGroup(
       message: 'abandoned',
       data: {
         request: a.request,
-        status: a.status,
+        status: statusText(a) ?? '?',
         closedWith: a.rst ? 'RST' : 'FIN',
         progress: progress(a),
         sinceRequest: ms(a.sinceRequest),
@@ -404,6 +405,7 @@ function diagnoseGroup(
       evidence: {
         request: a.request,
         status: a.status,
+        ...statusClassEvidence(a),
         framing: a.framing === 'length' ? 'content-length' : a.framing,
         bodyDeclared: a.declared >= 0 ? a.declared : null,
         bodyReceived: a.received,

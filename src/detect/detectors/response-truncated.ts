@@ -1,3 +1,4 @@
+import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
@@ -250,7 +251,7 @@ export const responseTruncated: DetectorDefinition = {
             message: 'truncated',
             data: {
               request: t.request,
-              status: t.status,
+              status: statusText(t) ?? '?',
               server: t.server,
               shortfall: shortfall(t),
               silence: ms(t.silence),
@@ -260,6 +261,7 @@ export const responseTruncated: DetectorDefinition = {
             evidence: {
               request: t.request,
               status: t.status,
+              ...statusClassEvidence(t),
               framing: t.declared >= 0 ? 'content-length' : 'chunked',
               bodyDeclared: t.declared >= 0 ? t.declared : null,
               bodyReceived: t.received,

@@ -3,7 +3,7 @@ import type { DetectorDefinition } from '../detector';
 import { at, captureLossNote, captureLostOn, hostOf, isIdempotent, ms, startedMidStream } from '../facts';
 import type { CaptureLossScope } from '../facts';
 import type { Finding } from '../finding';
-import type { HttpExchange } from '../../http/exchange';
+import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
 import { sharedRecentOpens } from '../recent-opens';
 import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
@@ -315,6 +315,7 @@ export const retriedRequest: DetectorDefinition = {
           afterFirstAttempt: ms(retry.ts - failed.request.ts),
           newConnection: retry.index === 1,
           retryStatus: retry.status,
+          ...statusClassEvidence(retry, 'retryStatusClass'),
           keepaliveRace: failed.raceId,
           // Only when the retry went to another server than the attempt: a proxy moving the request on.
           ...(retry.server !== failed.request.server ? { movedToServer: retry.server } : {}),

@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGt } from '../../flow/seq';
-import type { HttpExchange } from '../../http/exchange';
+import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
@@ -208,7 +208,7 @@ export const rstOnClose: DetectorDefinition = {
           message: closedWhole ? 'resetAfterClose' : finFirst ? 'resetAfterFin' : discarded ? 'discarded' : 'reset',
           data: {
             server: conn.serverName,
-            status: answered.status !== null ? String(answered.status) : 'a response',
+            status: statusText(answered) ?? 'a response',
             when: ` ${UNREAD_WORDS[unread]}`,
             windowBefore: String(s.window),
             windowAtReset: String(s.rstWindow),
@@ -218,6 +218,7 @@ export const rstOnClose: DetectorDefinition = {
             unread,
             request: requestLine(answered),
             status: answered.status,
+            ...statusClassEvidence(answered),
             responseComplete,
             /** The response reached the client's kernel before the RST (ACKed); whether the application read it is unknown. */
             responseAcked: peerAckedAll(s, c),
@@ -255,7 +256,7 @@ export const rstOnClose: DetectorDefinition = {
           if (typeof after === 'number' && after > agg.longestAfter) agg.longestAfter = after;
           if (f.evidence.closedBeforeBody === true) agg.closedWhole++;
           else if (f.evidence.finBeforeReset === true) agg.halfClosed++;
-          const status = f.evidence.status === null ? 'no status' : String(f.evidence.status);
+          const status = f.evidence.status === null ? 'no status' : String(f.evidence.statusClass ?? f.evidence.status);
           agg.statuses.set(status, (agg.statuses.get(status) ?? 0) + 1);
           agg.kinds.add(String(f.evidence.unread));
           byServer.set(f.server, agg);

@@ -7,7 +7,7 @@ import { APACHE, LIGHTTPD, NGINX, NO_SERVER_HEADER } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
 import { idleNoticeCrossed } from './request-after-close-notice';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import type { HttpExchange } from '../../http/exchange';
+import { exactStatus, type HttpExchange } from '../../http/exchange';
 
 /**
  * A client that had sent nothing for this long (seconds) when the server closed on its unfinished
@@ -193,7 +193,9 @@ export const slowClientTimeout: DetectorDefinition = {
       for (let i = recent.length - 1; i >= 0; i--) {
         const ex = recent[i];
         if (ex.uncertain || ex.requestStart === null || ex.requestCut === true) continue;
-        if (ex.status === 408 || ex.status === 400 || (ex.state === 'request-incomplete' && ex.responseStart === null)) return ex;
+        // A status line the snaplen cut (`HTTP/1.1 40`, stored as 400) is no 408 or 400 (exactStatus).
+        const status = exactStatus(ex);
+        if (status === 408 || status === 400 || (ex.state === 'request-incomplete' && ex.responseStart === null)) return ex;
       }
       return null;
     };
@@ -205,13 +207,14 @@ export const slowClientTimeout: DetectorDefinition = {
         if (ex === null || ex.requestStart === null) return;
         // A 408 that was the idle timer's close notice crossing a complete request on a kept-alive
         // connection is no slow client: request-after-close-notice reports the race.
-        if (ex.status === 408 && idleNoticeCrossed(ex, previousExchange(conn, ex))) return;
+        const status = exactStatus(ex);
+        if (status === 408 && idleNoticeCrossed(ex, previousExchange(conn, ex))) return;
         const close = firstCloseOf(conn, ex.requestStart);
         if (close === null || close.byClient) return; // the client gave up, or nothing ended it
         const head = ex.requestHeadUnfinished === true;
-        const answered408 = ex.status === 408 && ex.responseStart !== null;
+        const answered408 = status === 408 && ex.responseStart !== null;
         // A 400 is a timeout's only on a short head still arriving (see SHORT_HEAD_BYTES; MIN_HEAD_SPAN below).
-        const answered400 = ex.status === 400 && ex.responseStart !== null;
+        const answered400 = status === 400 && ex.responseStart !== null;
         if (answered400 && (!head || ex.index !== 1 || conn.client.payloadBytes >= SHORT_HEAD_BYTES)) return;
         const answered = answered408 || answered400;
         // A reset of a request still arriving is a dying or refusing server's (reset-before-response).

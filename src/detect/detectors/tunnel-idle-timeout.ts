@@ -6,7 +6,7 @@ import { NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import type { HttpExchange } from '../../http/exchange';
+import { exactStatus, type HttpExchange } from '../../http/exchange';
 
 const MAX_SERVERS = 10_000;
 
@@ -49,7 +49,7 @@ function tunnelExchange(conn: AnalyzedConnection): HttpExchange | null {
   const recent = conn.app?.recent ?? [];
   for (let i = recent.length - 1; i >= 0; i--) {
     const ex = recent[i];
-    if (ex.status === 101 || (ex.method === 'CONNECT' && ex.status !== null && ex.status >= 200 && ex.status < 300)) return ex;
+    if (exactStatus(ex) === 101 || (ex.method === 'CONNECT' && ex.status !== null && ex.status >= 200 && ex.status < 300)) return ex;
   }
   return null;
 }

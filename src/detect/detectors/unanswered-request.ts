@@ -1,5 +1,5 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
-import type { HttpExchange } from '../../http/exchange';
+import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
@@ -200,7 +200,7 @@ interface Tracked {
   /** Server bytes after this moment are not accounted for by earlier responses. */
   answeredUntil: number;
   /** The response began only after the client had closed: when, and with which status (null: it came in time, or never). */
-  lateAnswer: { ts: number; frame: number; status: number | null } | null;
+  lateAnswer: { ts: number; frame: number; status: number | null; statusClass?: string } | null;
   /** The request was a turn of TLS application data (an HTTPS connection): what the record headers told. */
   encrypted: EncryptedRequest | null;
   /** Later requests on the connection that got no response either (pipelined behind it): how many, and the first few lines. */
@@ -330,7 +330,7 @@ interface Wait {
  */
 function lateAnswerOf(ex: HttpExchange, conn: AnalyzedConnection): Tracked['lateAnswer'] {
   if (!answeredAfterClientClosed(ex, conn) || ex.responseStart === null) return null;
-  return { ts: ex.responseStart, frame: ex.responseFrame ?? 0, status: ex.status };
+  return { ts: ex.responseStart, frame: ex.responseFrame ?? 0, status: ex.status, statusClass: ex.statusClass };
 }
 
 /**
@@ -520,7 +520,7 @@ export const unansweredRequest: DetectorDefinition = {
 
     const forwardNote = (r: LegRequest): string =>
       `the proxy had forwarded it to ${r.leg.server} (flow ${r.leg.flowId}), ` +
-      (r.responseStart === null ? 'which did not answer it: that upstream connection tells why' : `which answered ${r.status ?? '?'}`);
+      (r.responseStart === null ? 'which did not answer it: that upstream connection tells why' : `which answered ${statusText(r) ?? '?'}`);
 
     const ackNote = (acked: boolean, zeroWindow: boolean): string =>
       acked
@@ -566,7 +566,7 @@ export const unansweredRequest: DetectorDefinition = {
           request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
           acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
-          status: late?.status ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
+          status: (late !== null ? statusText(late) : null) ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
           more: t.moreUnanswered === 0 ? '' : ` and ${t.moreUnanswered} more request(s) pipelined behind it${namedLater(t)}`,
           them: t.moreUnanswered === 0 ? 'it' : 'them',
           gap: ended === null ? '' : fineDuration(ended.gap),
@@ -590,7 +590,7 @@ export const unansweredRequest: DetectorDefinition = {
           forwardedOnFlow: forwarded?.leg.flowId ?? null,
           forwardedTo: forwarded?.leg.server ?? null,
           // Only on a response that came after the client had closed (absent otherwise).
-          ...(late !== null && lateAfter !== null ? { lateResponseStatus: late.status, lateResponseAfter: ms(lateAfter) } : {}),
+          ...(late !== null && lateAfter !== null ? { lateResponseStatus: late.status, ...statusClassEvidence(late, 'lateResponseStatusClass'), lateResponseAfter: ms(lateAfter) } : {}),
           // Only on an encrypted request: what the TLS record headers and hellos told.
           ...(encrypted !== null
             ? {
@@ -803,7 +803,7 @@ export const unansweredRequest: DetectorDefinition = {
         message: 'lateUnseen',
         data: {
           request: line ?? 'a request',
-          status: ex.status ?? 'a response',
+          status: statusText(ex) ?? 'a response',
           late: ms(late),
           resent: resent ? `; the client had resent the request ${resends} time${resends === 1 ? '' : 's'} over ${ms(resentFor)} s (the path was losing its packets)` : '',
         },
@@ -819,6 +819,7 @@ export const unansweredRequest: DetectorDefinition = {
           serverAcked: true,
           open: false,
           lateResponseStatus: ex.status,
+          ...statusClassEvidence(ex, 'lateResponseStatusClass'),
           lateResponseAfter: ms(late),
           clientResends: resends,
         },

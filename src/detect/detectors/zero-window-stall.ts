@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { captureLossNote, captureLostOn, ms, requestLine } from '../facts';
 import { inferTimeout } from '../infer-timeout';
 import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
-import type { HttpExchange } from '../../http/exchange';
+import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 
 type Side = 'client' | 'server';
 
@@ -126,6 +126,7 @@ export const zeroWindowStall: DetectorDefinition = {
           zeroWindowEpisodes: receiver.zeroWindowCount,
           request: requestLine(ex),
           status: ex?.status ?? null,
+          ...(ex !== undefined && ex !== null ? statusClassEvidence(ex) : {}),
           ...(uncertain ? { uncertain: true, captureLoss: 'connection' } : {}),
         },
         frames: [e.startFrame, ...(open ? [] : [e.endFrame]), ...(resetDuring ? [sender.rstFrame] : finBehind ? [sender.finFrame] : [])],
