@@ -75,7 +75,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     throw new CaptureError(undecodable);
   }
   const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;
-  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, ladders });
+  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, requireCoverage: args.requireCoverage, ladders });
   out.close();
   return exitCodeOf(result, args.failOn, args.requireCoverage);
 }

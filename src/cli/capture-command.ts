@@ -144,7 +144,7 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
     process.stderr.write(`conncheck: WARNING: the kernel dropped ${counters.droppedByKernel} of ${counters.receivedByFilter} packets: this capture is lossy, findings may be incomplete or wrong (raise --buffer, narrow -f)\n`);
   }
   if (redraw) process.stdout.write('\x1b[2J\x1b[H');
-  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn });
+  writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, requireCoverage: args.requireCoverage });
   out.close();
   await metrics?.close();
   return exitCodeOf(result, args.failOn, args.requireCoverage);

@@ -1,6 +1,6 @@
 import type { AnalysisResult } from '../analyze';
 import type { Finding, Severity } from '../detect/finding';
-import { coverageWarnings } from '../report/capture-coverage';
+import { uncoveredReasons } from '../report/capture-coverage';
 import { EXIT_FINDINGS, EXIT_OK } from './exit-codes';
 
 export type FailOn = Severity | 'none';
@@ -19,9 +19,10 @@ export function reachesFailOn(findings: readonly Finding[], failOn: FailOn, repo
 
 /**
  * The exit code of an analysis: 1 when a finding reaches `--fail-on`, and with `--require-coverage`
- * also when the capture cannot show part of what conncheck looks for (capture-coverage.ts: filtered
- * down to some kinds of packets, connections one way only, data the capture lost or the capturing
- * tool dropped). A nightly job fed a misconfigured capture (`dst port 80`, a flags-only filter, a
+ * also when the capture cannot show part of what conncheck looks for (capture-coverage.ts
+ * uncoveredReasons: filtered down to some kinds of packets, connections one way only, data the
+ * capture lost or the capturing tool dropped, heads the snaplen cut, a file cut short, nothing
+ * analyzed at all). A nightly job fed a misconfigured capture (`dst port 80`, a flags-only filter, a
  * buffer too small) otherwise passes night after night on traffic it never saw. Says why on stderr.
  */
 export function exitCodeOf(
@@ -32,9 +33,8 @@ export function exitCodeOf(
 ): number {
   if (reachesFailOn(result.anomalies, failOn, result.stats.findingsBySeverity)) return EXIT_FINDINGS;
   if (!requireCoverage) return EXIT_OK;
-  const gaps = coverageWarnings(result);
+  const gaps = uncoveredReasons(result);
   if (gaps.length === 0) return EXIT_OK;
-  const first = gaps[0].replace(/^warning: /, '');
-  warn(`conncheck: --require-coverage: the capture cannot show all it should: ${first.split(': ')[0]}${gaps.length > 1 ? ` (and ${gaps.length - 1} more coverage warning${gaps.length === 2 ? '' : 's'})` : ''}\n`);
+  warn(`conncheck: --require-coverage: the capture cannot show all it should: ${gaps[0].split(': ')[0]}${gaps.length > 1 ? ` (and ${gaps.length - 1} more reason${gaps.length === 2 ? '' : 's'})` : ''}\n`);
   return EXIT_FINDINGS;
 }

@@ -27,6 +27,8 @@ export interface FinalReportExtras {
   failOn?: FailOn;
   /** For HTML: ladder diagrams by finding id. */
   ladders?: ReadonlyMap<string, readonly Ladder[]>;
+  /** `--require-coverage`: JUnit's capture-coverage case fails where the run does. */
+  requireCoverage?: boolean;
 }
 
 export interface Output {
@@ -108,7 +110,7 @@ export function writeFinalReport(
       out.write(renderHtml(result, { ladders: extras.ladders, endpoints }));
       break;
     case 'junit':
-      out.write(renderJunit(result, extras.failOn ?? 'error'));
+      out.write(renderJunit(result, extras.failOn ?? 'error', extras.requireCoverage ?? false));
       break;
     case 'markdown':
       out.write(renderMarkdown(result));

@@ -1,5 +1,6 @@
 import type { AnalysisResult, AnalysisStats, FileGapFound } from '../analyze';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
+import { snaplenFramingWarning } from './unread-traffic';
 
 /** Connections the capture holds one direction of (AnalysisStats.oneWay). */
 export function oneWayCount(stats: AnalysisStats): number {
@@ -195,4 +196,28 @@ export function fileGapWarnings(input: AnalysisResult['input']): string[] {
       `${gap.lostConnections} connection${gap.lostConnections === 1 ? '' : 's'} live across it miss${gap.lostConnections === 1 ? 'es' : ''} data (${formatBytes(gap.lostBytes)} in all): no drop of the capturing tool explains it, and no larger capture buffer would have kept it.${open}`
     );
   });
+}
+
+/**
+ * Why the capture cannot show all it should, for `--require-coverage` (the CLI's exit code and
+ * JUnit's capture-coverage case), one line each without the "warning: " lead: the coverage warnings,
+ * headers the snaplen cut, input files cut short or damaged, and an analysis that had no TCP
+ * connection to judge at all (an empty capture, one of other traffic only, or filters such as
+ * `--since` past its end that kept nothing): a nightly job fed nothing must not pass on it.
+ */
+export function uncoveredReasons(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
+  const reasons = coverageWarnings(result);
+  const cut = snaplenFramingWarning(result.stats);
+  if (cut !== null) reasons.push(cut);
+  for (const file of result.input.files) {
+    if (file.truncated) reasons.push(`${file.name} is cut short: packets after the cut are not in it`);
+  }
+  if (result.stats.connections === 0) {
+    reasons.push(
+      result.stats.packets === 0
+        ? 'no packet was analyzed (the capture is empty, or the filters --since, --until, --host, --port kept nothing)'
+        : 'no TCP connection was analyzed (the capture holds none, or the filters kept none)',
+    );
+  }
+  return reasons.map((r) => r.replace(/^warning: /, ''));
 }

@@ -7,7 +7,7 @@
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { snaplenFramingWarning } from './unread-traffic';
-import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning } from './capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning, uncoveredReasons } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -62,7 +62,7 @@ function casesOf(result: AnalysisResult): Case[] {
 }
 
 /** The JUnit XML document. */
-export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string {
+export function renderJunit(result: AnalysisResult, failOn: JunitFailOn, requireCoverage = false): string {
   const cases = casesOf(result);
   const names = result.input.files.map((f) => f.name).join(', ') || 'capture';
   const body: string[] = [];
@@ -93,12 +93,17 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   const drops = recordedDropsWarning(result.input);
   // Headers the snaplen cut: messages still read, but what the cut fields said is unseen.
   const cut = snaplenFramingWarning(result.stats);
-  const incomplete = loss !== null || drops !== null || cut !== null;
+  // With --require-coverage every reason the run fails on fails this case, as the exit code does.
+  const uncovered = requireCoverage ? uncoveredReasons(result) : [];
+  const incomplete = loss !== null || drops !== null || cut !== null || uncovered.length > 0;
   let skipped = 0;
   if (oneWay !== null || incomplete) {
-    const text = [oneWay, loss, drops, cut].filter((w): w is string => w !== null).join('\n');
+    const text = uncovered.length > 0 ? uncovered.join('\n') : [oneWay, loss, drops, cut].filter((w): w is string => w !== null).join('\n');
     body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
-    if (oneWay !== null) {
+    if (uncovered.length > 0) {
+      failures++;
+      body.push(`      <failure type="coverage" message="${x(truncate(`--require-coverage: ${uncovered[0]}`, 500))}"/>`);
+    } else if (oneWay !== null) {
       skipped++;
       body.push(`      <skipped message="${x(truncate(oneWay, 500))}"/>`);
     }

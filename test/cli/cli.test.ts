@@ -163,6 +163,30 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     const whole = run(['analyze', SAMPLE, '--require-coverage']);
     expect(whole.code).toBe(0);
     expect(whole.stderr).not.toMatch(/require-coverage/);
+    // JUnit fails its capture-coverage case where the run fails (it was skipped: green beside a red step).
+    const junit = run(['analyze', oneWay, '--require-coverage', '--format', 'junit']);
+    expect(junit.code).toBe(1);
+    expect(junit.stdout).toMatch(/<testsuite [^>]*failures="1"/);
+    expect(junit.stdout).toMatch(/<testcase classname="conncheck.capture" name="capture coverage" time="0">\s*<failure type="coverage" message="--require-coverage: \d+ of \d+ connections are in the capture one way only/);
+    expect(run(['analyze', oneWay, '--format', 'junit']).stdout).toMatch(/<testsuite [^>]*failures="0"/);
+  });
+
+  test('--require-coverage: a capture that showed nothing fails (header only, filtered to nothing, cut short)', () => {
+    const bytes = fs.readFileSync(SAMPLE);
+    const headerOnly = path.join(tmp, 'header-only.pcap');
+    fs.writeFileSync(headerOnly, bytes.subarray(0, 24));
+    const empty = run(['analyze', headerOnly, '--require-coverage', '--fail-on', 'info']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/--require-coverage: the capture cannot show all it should: no packet was analyzed/);
+    expect(run(['analyze', headerOnly, '--fail-on', 'info']).code).toBe(0);
+    const after = run(['analyze', SAMPLE, '--since', '2100-01-01T00:00:00Z', '--require-coverage']);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(/the filters .*kept/);
+    const cut = path.join(tmp, 'cut-short.pcap');
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 7));
+    const truncated = run(['analyze', cut, '--require-coverage']);
+    expect(truncated.code).toBe(1);
+    expect(truncated.stderr).toMatch(/--require-coverage: the capture cannot show all it should: .*cut-short\.pcap is cut short/);
   });
 
   test.each([
