@@ -857,7 +857,7 @@ export async function analyzeFiles(inputs: readonly string[], options: AnalyzeOp
     if (first < latest) {
       // With stdin among the inputs files are concatenated, not merged: the overlap's packets reach the analysis out of time order.
       info.warnings.push(
-        `starts ${formatDuration(latest - first)} before the inputs read before it end: with standard input among the inputs, overlapping captures are read one after the other, not merged, and connections in the overlap may be misread (merge them first: mergecap -w merged.pcap FILES)`,
+        `starts ${formatDuration(latest - first)} before the inputs read before it end: with standard input among the inputs, the inputs are read in the order given, neither sorted nor merged by time, and connections across them may be misread (give them in time order, or merge them first: mergecap -w merged.pcap FILES)`,
       );
     }
     if (last > latest) latest = last;
