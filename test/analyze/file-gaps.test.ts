@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { AnalysisResult, analyzeFiles } from '../../src/analyze';
 import { captureLossWarning, fileGapWarnings } from '../../src/report/capture-coverage';
 import { candidateFileGaps, FileSpan } from '../../src/source/file-gaps';
+import { splitPcap } from '../helpers/pcap-writer';
 import { SAMPLES_DIR } from '../samples';
 
 /**
@@ -35,22 +36,10 @@ describe('a rotated capture with one file left out', () => {
   let parts: string[];
   let missing: AnalysisResult;
 
-  /** The classic pcap cut into `pieces` files of as many records each, as tcpdump -C cuts one. */
-  function splitPcap(file: string, pieces: number): Buffer[] {
-    const data = fs.readFileSync(file);
-    const records: Buffer[] = [];
-    for (let o = 24; o + 16 <= data.length; ) {
-      const caplen = data.readUInt32LE(o + 8);
-      records.push(data.subarray(o, o + 16 + caplen));
-      o += 16 + caplen;
-    }
-    const per = Math.ceil(records.length / pieces);
-    return Array.from({ length: pieces }, (_, i) => Buffer.concat([data.subarray(0, 24), ...records.slice(i * per, (i + 1) * per)]));
-  }
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-gaps-'));
-    parts = splitPcap(SAMPLE, 5).map((bytes, i) => {
+    parts = splitPcap(fs.readFileSync(SAMPLE), 5).map((bytes, i) => {
       const file = path.join(dir, `rot-${i}.pcap`);
       fs.writeFileSync(file, bytes);
       return file;

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { splitPcap } from '../helpers/pcap-writer';
 
 const BIN = path.resolve(__dirname, '../../bin/conncheck');
 const SAMPLE = path.resolve(__dirname, '../../samples/keepalive-node-agent.pcap');
@@ -207,17 +208,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
   describe('a capture rotated into several files (tcpdump -G, -C)', () => {
     /** A classic pcap cut into `pieces` files of as many records each, written under tmp as rot-N.pcap. */
     function rotate(file: string, pieces: number): string[] {
-      const data = fs.readFileSync(file);
-      const records: Buffer[] = [];
-      for (let o = 24; o + 16 <= data.length; ) {
-        const caplen = data.readUInt32LE(o + 8);
-        records.push(data.subarray(o, o + 16 + caplen));
-        o += 16 + caplen;
-      }
-      const per = Math.ceil(records.length / pieces);
-      return Array.from({ length: pieces }, (_, i) => {
+      return splitPcap(fs.readFileSync(file), pieces).map((bytes, i) => {
         const out = path.join(tmp, `rot-${i}.pcap`);
-        fs.writeFileSync(out, Buffer.concat([data.subarray(0, 24), ...records.slice(i * per, (i + 1) * per)]));
+        fs.writeFileSync(out, bytes);
         return out;
       });
     }

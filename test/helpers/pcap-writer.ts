@@ -219,3 +219,18 @@ export function fakePacket(i: number, length: number): Uint8Array {
   for (let k = 0; k < length; k++) data[k] = (i * 31 + k * 7) & 0xff;
   return data;
 }
+
+/**
+ * A classic pcap (its bytes) cut into `pieces` files of as many records each, as `tcpdump -C`
+ * rotates one: each piece is the file header and its records.
+ */
+export function splitPcap(data: Buffer, pieces: number): Buffer[] {
+  const records: Buffer[] = [];
+  for (let o = 24; o + 16 <= data.length; ) {
+    const caplen = data.readUInt32LE(o + 8);
+    records.push(data.subarray(o, o + 16 + caplen));
+    o += 16 + caplen;
+  }
+  const per = Math.ceil(records.length / pieces);
+  return Array.from({ length: pieces }, (_, i) => Buffer.concat([data.subarray(0, 24), ...records.slice(i * per, (i + 1) * per)]));
+}
