@@ -245,10 +245,25 @@ export interface AnalysisStats {
   httpConnections: number;
   /** What the HTTP stage could not parse or pair, by kind (give-ups, gaps, resyncs, tunnels). */
   http: HttpCounters;
-  /** Every finding reported, by severity, including those past the bound of findings kept. */
+  /**
+   * Every finding reported, by severity, including those past the bound of findings kept. With
+   * `flowIds` (--flow), those on the connections reported only, as `anomalies` and the exit code.
+   */
   findingsBySeverity: Record<Severity, number>;
-  /** Findings reported but not kept in `anomalies` (past `maxFindingsKept`), by kind; streamed all the same. */
+  /** Findings reported but not kept in `anomalies` (past `maxFindingsKept`), by kind; streamed all the same. With `flowIds`, likewise those on the connections reported. */
   findingsNotKept: Record<string, number>;
+  /** Only with `flowIds` (--flow): what was asked for, and what the whole capture found. */
+  flowFilter?: FlowFilterStats;
+}
+
+/** What --flow asked for and what it left out (stats.flowFilter). */
+export interface FlowFilterStats {
+  /** The flow ids asked for, ascending. */
+  flowIds: number[];
+  /** Those that matched no connection of the analysis (the CLI refuses them: exit 2). */
+  unmatched: number[];
+  /** Every finding of the whole capture, by severity, as findingsBySeverity counts without --flow. */
+  captureFindingsBySeverity: Record<Severity, number>;
 }
 
 export interface AnalysisResult {
@@ -349,6 +364,10 @@ export class Analyzer {
   private finished: AnalysisResult | null = null;
   private readonly filter: PacketFilter | null;
   private readonly flowIds: Set<number> | null;
+  /** With flowIds: the findings on those connections by severity and kind (kept or not), and the ids seen. */
+  private readonly shownBySeverity: Record<Severity, number> = { info: 0, warning: 0, error: 0 };
+  private readonly shownByKind = new Map<string, number>();
+  private readonly matchedFlowIds = new Set<number>();
 
   constructor(private readonly options: AnalyzeOptions = {}) {
     this.collect = options.collect ?? true;
@@ -359,8 +378,16 @@ export class Analyzer {
     const detectors = options.detectors ?? DETECTORS;
     const flowIds = this.flowIds;
     const onFinding = options.onFinding;
+    const shownBySeverity = this.shownBySeverity;
+    const shownByKind = this.shownByKind;
     this.engine = new DetectionEngine(detectors, { ...DEFAULT_DETECT_OPTIONS, ...options.detect }, (f) => {
-      if (!flowIds || (f.flowId !== null && flowIds.has(f.flowId))) onFinding?.(f);
+      if (!flowIds) onFinding?.(f);
+      else if (f.flowId !== null && flowIds.has(f.flowId)) {
+        // Counted here, not from `anomalies`: findings past the bound kept are streamed, never listed.
+        shownBySeverity[f.severity]++;
+        shownByKind.set(f.kind, (shownByKind.get(f.kind) ?? 0) + 1);
+        onFinding?.(f);
+      }
     }, new Set(options.ignore ?? []));
     const trackerOptions: TrackerOptions = {
       ...DEFAULT_TRACKER_OPTIONS,
@@ -531,7 +558,7 @@ export class Analyzer {
     const keep = this.flowIds;
     const shown = <T extends { flowId: number | null }>(items: T[]): T[] => (keep ? items.filter((x) => x.flowId !== null && keep.has(x.flowId)) : items);
     const shownAnomalies = shown(anomalies);
-    const shownIds = new Set(shownAnomalies.map((a) => a.id));
+    if (keep) this.narrowFindingCounts(keep, shownAnomalies);
     this.finished = {
       input: {
         files: this.files,
@@ -547,9 +574,25 @@ export class Analyzer {
       flows: this.flows.filter((f) => !keep || keep.has(f.id)).sort((a, b) => a.id - b.id),
       exchanges: shown(this.exchanges).sort((a, b) => a.flowId - b.flowId || a.index - b.index),
       anomalies: shownAnomalies,
-      diagnoses: keep ? diagnoses.filter((d) => d.anomalyIds.some((id) => shownIds.has(id))) : diagnoses,
+      diagnoses: keep ? diagnosesOfShown(diagnoses, shownAnomalies) : diagnoses,
     };
     return this.finished;
+  }
+
+  /**
+   * With --flow the report is about those connections: its counts of findings (which the exit code
+   * reads) become theirs, and the whole capture's move to stats.flowFilter.
+   */
+  private narrowFindingCounts(keep: ReadonlySet<number>, shownAnomalies: readonly Finding[]): void {
+    const stats = this.stats;
+    const keptByKind = new Map<string, number>();
+    for (const a of shownAnomalies) keptByKind.set(a.kind, (keptByKind.get(a.kind) ?? 0) + 1);
+    const notKept: Record<string, number> = {};
+    for (const [kind, n] of this.shownByKind) if (n > (keptByKind.get(kind) ?? 0)) notKept[kind] = n - (keptByKind.get(kind) ?? 0);
+    const ids = [...keep].sort((a, b) => a - b);
+    stats.flowFilter = { flowIds: ids, unmatched: ids.filter((id) => !this.matchedFlowIds.has(id)), captureFindingsBySeverity: stats.findingsBySeverity };
+    stats.findingsBySeverity = { ...this.shownBySeverity };
+    stats.findingsNotKept = notKept;
   }
 
   /**
@@ -738,6 +781,7 @@ export class Analyzer {
         }
         if (conn.natTwinOf === null) this.engine.onConnectionEnd(conn);
         const shown = !this.flowIds || this.flowIds.has(conn.id);
+        if (shown && this.flowIds) this.matchedFlowIds.add(conn.id);
         // The full record only when someone keeps or hears it; the statistics need just the state.
         const record = shown && (this.collect || this.options.onFlow) ? toFlowRecord(conn, app?.exchangeCount ?? 0) : null;
         const state = record !== null ? record.state : connState(conn.client, conn.server, conn.history);
@@ -915,3 +959,19 @@ export async function locateFrames(inputs: readonly string[], frames: readonly n
 }
 
 export { DECODE_ISSUES };
+
+/**
+ * The diagnoses that cite a finding on the connections shown, each citing only those. A diagnosis
+ * speaks of its server as a whole: one that covers more findings than are shown says how many
+ * (`anomaliesInCapture`), and its explanation is still the whole capture's.
+ */
+function diagnosesOfShown(diagnoses: readonly Diagnosis[], shownAnomalies: readonly Finding[]): Diagnosis[] {
+  const shownIds = new Set(shownAnomalies.map((a) => a.id));
+  const out: Diagnosis[] = [];
+  for (const d of diagnoses) {
+    const cited = d.anomalyIds.filter((id) => shownIds.has(id));
+    if (cited.length === 0) continue;
+    out.push(cited.length === d.anomalyIds.length ? d : { ...d, anomalyIds: cited, anomaliesInCapture: d.anomalyIds.length });
+  }
+  return out;
+}

@@ -74,6 +74,11 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     out.close();
     throw new CaptureError(undecodable);
   }
+  const unmatched = unmatchedFlows(result);
+  if (unmatched !== null) {
+    out.close();
+    throw new UsageError(unmatched);
+  }
   const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, requireCoverage: args.requireCoverage, ladders });
   out.close();
@@ -95,6 +100,18 @@ function undecodableInput(result: AnalysisResult): string | null {
     '(Ethernet, Linux cooked SLL and SLL2, raw IP, BSD NULL and LOOP, NFLOG, PKTAP); if the packets are Ethernet frames ' +
     'under another link type, `editcap -T ether IN OUT` relabels them'
   );
+}
+
+/**
+ * --flow ids that matched no connection: a typo or a flow id of another capture (or of another
+ * --sample). Reported on would be "no problems found" and exit 0 about nothing: a usage error, as
+ * explain's unknown flow id is (NDJSON has streamed the matched connections' lines by then).
+ */
+export function unmatchedFlows(result: AnalysisResult): string | null {
+  const unmatched = result.stats.flowFilter?.unmatched ?? [];
+  if (unmatched.length === 0) return null;
+  const n = result.stats.connections;
+  return `--flow ${unmatched.join(',')}: no such connection (the analysis has ${n} connection${n === 1 ? '' : 's'}: see analyze --flows)`;
 }
 
 /** Packets drawn per connection in the HTML report: enough context around each finding's frames. */

@@ -5,7 +5,7 @@ import { LiveView } from '../report/live-view';
 import { PcapngWriter } from '../source/capture-writer';
 import { LiveCapture } from '../source/live-capture';
 import type { RawPacket } from '../source/raw-packet';
-import { AnalysisArgs, checkCommonArgs } from './analyze-command';
+import { AnalysisArgs, checkCommonArgs, unmatchedFlows } from './analyze-command';
 import { buildFilter } from './filters';
 import { exitCodeOf } from './fail-on';
 import { checkWritable, needsCollect, openOutput, parseIgnore, streamingCallbacks, UsageError, writeFinalReport } from './output';
@@ -143,6 +143,9 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   if (counters && counters.droppedByKernel > 0) {
     process.stderr.write(`conncheck: WARNING: the kernel dropped ${counters.droppedByKernel} of ${counters.receivedByFilter} packets: this capture is lossy, findings may be incomplete or wrong (raise --buffer, narrow -f)\n`);
   }
+  // Live, a flow id not seen may simply not have come yet: a warning, not analyze's usage error.
+  const unmatched = unmatchedFlows(result);
+  if (unmatched !== null) process.stderr.write(`conncheck: warning: ${unmatched}\n`);
   if (redraw) process.stdout.write('\x1b[2J\x1b[H');
   writeFinalReport(result, args.format, out, endpoints, args.flows, args.top, { failOn: args.failOn, requireCoverage: args.requireCoverage });
   out.close();

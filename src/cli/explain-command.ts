@@ -46,7 +46,8 @@ export async function explainText(args: ExplainArgs, colour: boolean): Promise<s
   const files = args.files;
   const named = files.length === 1 ? files[0] : `these ${files.length} files`;
   const flowIds = isFinding ? [] : [Number(id)];
-  const { filter } = buildFilter({ ...args, flow: flowIds });
+  if (!isFinding && !(flowIds[0] >= 1)) throw new UsageError(`'${args.id}' is no flow id: flow ids are whole numbers from 1 (see analyze --flows)`);
+  const { filter } = buildFilter({ ...args, flow: [] });
   const result = await analyzeFiles(files, {
     ignore: parseIgnore(args.ignore),
     filter,

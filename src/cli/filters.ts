@@ -4,7 +4,8 @@ import { UsageError } from './output';
 export interface FilterArgs {
   host: string[];
   port: number[];
-  flow: number[];
+  /** Flow ids as given (comma-separated lists too); buildFilter checks them. */
+  flow: readonly string[];
   since: string | undefined;
   until: string | undefined;
 }
@@ -18,6 +19,17 @@ export function parseCaptureTime(value: string, option: string): number {
   return ms / 1000;
 }
 
+/**
+ * A whole number >= min from an option's value as typed ("abc", "1.5" and "-1" are refused with
+ * what was given: yargs's own number type would have made "abc" NaN).
+ */
+export function parseWholeNumber(value: string | number, option: string, min: number, what = `a whole number >= ${min}`): number {
+  const text = String(value).trim();
+  const n = /^[+]?\d+$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(n) && n >= min)) throw new UsageError(`${option} takes ${what}, got '${value}'`);
+  return n;
+}
+
 export function buildFilter(a: FilterArgs): { filter: PacketFilter; flowIds: number[] } {
   const hosts: AddressWords[] = a.host.flatMap((h) => h.split(',')).filter(Boolean).map((h) => {
     const parsed = parseAddress(h.trim());
@@ -25,9 +37,9 @@ export function buildFilter(a: FilterArgs): { filter: PacketFilter; flowIds: num
     return parsed;
   });
   for (const p of a.port) if (!(Number.isInteger(p) && p >= 0 && p <= 65535)) throw new UsageError(`--port takes 0-65535, got '${p}'`);
-  for (const f of a.flow) if (!(Number.isInteger(f) && f >= 1)) throw new UsageError(`--flow takes flow ids (whole numbers >= 1), got '${f}'`);
+  const flowIds = a.flow.flatMap((f) => String(f).split(',')).filter((f) => f.trim() !== '').map((f) => parseWholeNumber(f, '--flow', 1, 'flow ids (whole numbers >= 1, see analyze --flows)'));
   const since = a.since !== undefined ? parseCaptureTime(a.since, '--since') : -Infinity;
   const until = a.until !== undefined ? parseCaptureTime(a.until, '--until') : Infinity;
   if (since > until) throw new UsageError('--since is after --until');
-  return { filter: new PacketFilter(hosts, a.port, since, until), flowIds: a.flow };
+  return { filter: new PacketFilter(hosts, a.port, since, until), flowIds: [...new Set(flowIds)] };
 }

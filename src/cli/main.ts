@@ -5,6 +5,7 @@ import { runCapture } from './capture-command';
 import { runExplain } from './explain-command';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes';
 import type { FailOn } from './fail-on';
+import { parseWholeNumber } from './filters';
 import { Format, FORMATS, UsageError } from './output';
 
 /** Options shared by every command that analyzes packets. */
@@ -22,10 +23,11 @@ function analysisOptions<T>(y: Argv<T>) {
     .option('idle-timeout', { type: 'number', default: 900, describe: 'seconds (capture clock) an idle connection is remembered' })
     .option('max-connections', { type: 'number', default: 250_000, describe: 'most connections held at once (memory bound)' })
     .option('sample', { type: 'number', default: 1, describe: 'keep 1 in N connections (symmetric 4-tuple hash, whole connections)' })
-    .option('top', { type: 'number', default: 10, describe: 'rows in the top endpoints table' })
+    // Strings, checked by hand: yargs turns "abc" into NaN, and the message should say what was given.
+    .option('top', { type: 'string', default: '10', describe: 'rows in the top endpoints table (0: none)' })
     .option('host', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these IP addresses' })
     .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only packets to or from these TCP ports' })
-    .option('flow', { type: 'number', array: true, default: [] as number[], describe: 'only report these connections (flow ids)' })
+    .option('flow', { type: 'string', array: true, default: [] as string[], describe: 'only report these connections (flow ids, see --flows): findings, counts and the exit code are theirs' })
     .option('since', { type: 'string', describe: 'only packets at or after this capture time (epoch seconds or ISO 8601)' })
     .option('until', { type: 'string', describe: 'only packets at or before this capture time' });
 }
@@ -46,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       async (a) => {
         exitCode = await runAnalyze({
           files: (a.files as string[]).map((f) => (f === STDIN_PLACEHOLDER ? '-' : f)), format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'],
-          requireCoverage: a['require-coverage'], ignore: a.ignore, idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
+          requireCoverage: a['require-coverage'], ignore: a.ignore, idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: parseWholeNumber(a.top, '--top', 0),
           host: a.host, port: a.port, flow: a.flow, since: a.since, until: a.until,
         });
       },
@@ -95,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
           iface: a.interface as string, filter: a.filter, snaplen: a.snaplen, bufferKiB: a.buffer, duration: a.duration,
           count: a.count, write: a.write, interval: a.interval, metrics: a.metrics, tcpdump: a.tcpdump,
           format: a.format, flows: a.flows, output: a.output, failOn: a['fail-on'], requireCoverage: a['require-coverage'], ignore: a.ignore,
-          idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: a.top,
+          idleTimeout: a['idle-timeout'], maxConnections: a['max-connections'], sample: a.sample, top: parseWholeNumber(a.top, '--top', 0),
           host: a.host, port: a.port, flow: a.flow, since: a.since, until: a.until,
         });
       },

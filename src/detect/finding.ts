@@ -63,4 +63,9 @@ export interface Diagnosis {
   explanation: string;
   remedy: string;
   anomalyIds: string[];
+  /**
+   * Only when --flow left some of its findings out: how many the diagnosis covers in the whole
+   * capture (`anomalyIds` lists the shown ones; `count` and the explanation are the whole capture's).
+   */
+  anomaliesInCapture?: number;
 }

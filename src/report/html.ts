@@ -11,7 +11,7 @@ import { formatBytes, formatDuration, formatUtc } from './format-time';
 import type { Ladder } from './ladder-model';
 import { renderLadderSvg } from './ladder-svg';
 import { histogramSvg, Marker, timelineSvg } from './svg-charts';
-import { STATE_MEANING } from './table';
+import { ofCapture, STATE_MEANING } from './table';
 import { idleSamples, quantile, responseTimes } from './timing-samples';
 import { escapeXml as x } from './xml-escape';
 import { coverageWarnings, noFindingsText } from './capture-coverage';
@@ -142,7 +142,7 @@ function diagnosisHtml(d: Diagnosis): string {
     .join(', ');
   return (
     `<div class="diag sev-${d.severity}">` +
-    `<h3><span class="badge">${d.severity}</span> ${x(d.kind)} at <code>${x(d.server)}</code> <span class="muted">— ${plural(d.anomalyIds.length, 'finding')}</span></h3>` +
+    `<h3><span class="badge">${d.severity}</span> ${x(d.kind)} at <code>${x(d.server)}</code> <span class="muted">— ${plural(d.anomalyIds.length, 'finding')}${x(ofCapture(d))}</span></h3>` +
     (inferred ? `<div class="inferred">${inferred}</div>` : '') +
     `<p><span class="label">What happened.</span> ${prose(d.explanation)}</p>` +
     `<p><span class="label">What to change.</span> ${prose(d.remedy)}</p>` +

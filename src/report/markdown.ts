@@ -7,7 +7,7 @@ import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { coverageWarnings, droppedByCapture, filteredCapture, oneWayWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
-import { STATE_MEANING } from './table';
+import { ofCapture, STATE_MEANING } from './table';
 import { tcpPacketsText } from './tunneled-packets';
 import { unreadTraffic } from './unread-traffic';
 
@@ -67,7 +67,7 @@ function headline(result: AnalysisResult, names: string): string {
 }
 
 function diagnosisBlock(d: Diagnosis): string[] {
-  const out = [`### ${SEVERITY_WORD[d.severity]} ${escapeMarkdown(d.kind)} at ${code(d.server)} — ${plural(d.anomalyIds.length, 'finding')}`, ''];
+  const out = [`### ${SEVERITY_WORD[d.severity]} ${escapeMarkdown(d.kind)} at ${code(d.server)} — ${plural(d.anomalyIds.length, 'finding')}${ofCapture(d)}`, ''];
   const inferred = Object.entries(d.inferred).map(
     ([name, v]) => `${code(name)} ≈ ${formatDuration(v.value)} (${plural(v.samples, 'sample')}, spread ${formatDuration(v.spread)})`,
   );

@@ -60,10 +60,15 @@ function wrap(text: string, width: number, indent: string): string {
   return lines.join('\n');
 }
 
+/** A diagnosis --flow narrowed: its explanation still speaks of the whole capture's findings. */
+export function ofCapture(d: Diagnosis): string {
+  return d.anomaliesInCapture !== undefined ? ` shown (of ${d.anomaliesInCapture} in the capture, which the explanation covers)` : '';
+}
+
 function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
   const out: string[] = [];
   for (const d of diagnoses) {
-    out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.anomalyIds.length} finding${d.anomalyIds.length === 1 ? '' : 's'}`);
+    out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.anomalyIds.length} finding${d.anomalyIds.length === 1 ? '' : 's'}${ofCapture(d)}`);
     const inferred = Object.entries(d.inferred)
       .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} samples, spread ${formatDuration(v.spread)})`)
       .join('; ');
@@ -167,6 +172,11 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   out.push(...coverageWarnings(result));
   if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
+  const narrowed = stats.flowFilter;
+  if (narrowed !== undefined) {
+    const all = narrowed.captureFindingsBySeverity.error + narrowed.captureFindingsBySeverity.warning + narrowed.captureFindingsBySeverity.info;
+    out.push(`note: --flow ${narrowed.flowIds.join(',')}: findings, counts and the exit code are of ${narrowed.flowIds.length === 1 ? 'this connection' : 'these connections'} only (the whole capture has ${all} finding${all === 1 ? '' : 's'})`);
+  }
   if (notKept > 0) out.push(`warning: ${notKept} findings past the first ${result.anomalies.length} were counted and streamed, not kept for this report (${Object.entries(stats.findingsNotKept).map(([k, n]) => `${k} ${n}`).join(', ')})`);
   out.push('');
 

@@ -28,6 +28,18 @@ describe('findings past maxFindingsKept are streamed and counted, not kept', () 
     expect(table).toContain('warning: 3 findings past the first 2 were counted and streamed, not kept for this report (unanswered-request 3)');
   });
 
+  test('with flowIds (--flow) the counts are those connections\' findings, kept or not', async () => {
+    const all = await analyzeFiles([SAMPLE]);
+    const flows = [...new Set(all.anomalies.map((a) => a.flowId as number))].slice(-2);
+    // Two kept, of other connections: the two shown are past the bound, counted all the same.
+    const capped = await analyzeFiles([SAMPLE], { flowIds: flows, detect: { ...DEFAULT_DETECT_OPTIONS, maxFindingsKept: 2 } });
+    expect(capped.anomalies).toEqual([]);
+    expect(capped.stats.findingsBySeverity).toEqual({ info: 0, warning: 0, error: 2 });
+    expect(capped.stats.findingsNotKept).toEqual({ 'unanswered-request': 2 });
+    expect(capped.stats.flowFilter).toEqual({ flowIds: [...flows].sort((a, b) => a - b), unmatched: [], captureFindingsBySeverity: { info: 0, warning: 0, error: 5 } });
+    expect(reachesFailOn(capped.anomalies, 'error', capped.stats.findingsBySeverity)).toBe(true);
+  });
+
   test('--fail-on counts the findings that were not kept', async () => {
     const none = await analyzeFiles([SAMPLE], { detect: { ...DEFAULT_DETECT_OPTIONS, maxFindingsKept: 0 } });
     expect(none.anomalies).toEqual([]);

@@ -239,6 +239,77 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     });
   });
 
+  // --flow narrows the whole report: findings, their counts, the diagnoses and the exit code agree.
+  describe('--flow', () => {
+    const RACES = path.resolve(__dirname, '../../samples/load-with-keepalive-races.pcap');
+    type Doc = {
+      stats: { findingsBySeverity: Record<string, number>; flowFilter?: { flowIds: number[]; unmatched: number[]; captureFindingsBySeverity: Record<string, number> } };
+      anomalies: { id: string; flowId: number | null; severity: string }[];
+      diagnoses: { anomalyIds: string[]; anomaliesInCapture?: number }[];
+    };
+    const json = (args: string[]): { code: number | null; doc: Doc } => {
+      const r = run(['analyze', RACES, '--format', 'json', ...args]);
+      return { code: r.code, doc: JSON.parse(r.stdout) as Doc };
+    };
+
+    test('one connection with one error: counts, diagnoses, exit code and every format are about it', () => {
+      const whole = json([]).doc;
+      const { code, doc } = json(['--flow', '5']);
+      expect(code).toBe(1);
+      expect(doc.anomalies.map((a) => a.flowId)).toEqual([5]);
+      expect(doc.stats.findingsBySeverity).toEqual({ info: 0, warning: 0, error: 1 });
+      expect(doc.stats.flowFilter).toEqual({ flowIds: [5], unmatched: [], captureFindingsBySeverity: whole.stats.findingsBySeverity });
+      const shown = new Set(doc.anomalies.map((a) => a.id));
+      expect(doc.diagnoses.length).toBeGreaterThan(0);
+      for (const d of doc.diagnoses) {
+        expect(d.anomalyIds.every((id) => shown.has(id))).toBe(true);
+        expect(d.anomaliesInCapture).toBeGreaterThan(d.anomalyIds.length);
+      }
+      const table = run(['analyze', RACES, '--flow', '5']);
+      expect(table.code).toBe(1);
+      expect(table.stdout).toMatch(/keepalive-race at \S+ — 1 finding shown \(of \d+ in the capture/);
+      expect(table.stdout).toContain('FINDINGS (1)');
+      const junit = run(['analyze', RACES, '--flow', '5', '--format', 'junit']);
+      expect({ code: junit.code, failures: /<testsuites [^>]*failures="(\d+)"/.exec(junit.stdout)?.[1] }).toEqual({ code: 1, failures: '1' });
+      const md = run(['analyze', RACES, '--flow', '5', '--format', 'markdown']);
+      expect(md.stdout).toMatch(/^## conncheck: 1 error, 0 warnings in /);
+      const nd = run(['analyze', RACES, '--flow', '5', '--format', 'ndjson']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; stats?: Doc['stats'] });
+      expect(nd.filter((l) => l.type === 'anomaly')).toHaveLength(1);
+      expect(nd.find((l) => l.type === 'summary')?.stats?.findingsBySeverity).toEqual({ info: 0, warning: 0, error: 1 });
+    });
+
+    test('a connection whose only finding is info passes the default gate, fails --fail-on info', () => {
+      const info = json(['--flow', '24']);
+      expect(info.doc.anomalies.map((a) => a.severity)).toEqual(['info']);
+      expect(info.code).toBe(0);
+      expect(run(['analyze', RACES, '--flow', '24', '--fail-on', 'info']).code).toBe(1);
+    });
+
+    test('a flow id that matches no connection: one line, exit 2, no report', () => {
+      const r = run(['analyze', RACES, '--flow', '5', '--flow', '999']);
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^conncheck: --flow 999: no such connection \(the analysis has 30 connections/);
+    });
+  });
+
+  test.each([
+    [['analyze', SAMPLE, '--flow', 'abc'], "--flow takes flow ids (whole numbers >= 1, see analyze --flows), got 'abc'"],
+    [['analyze', SAMPLE, '--flow', '1.5'], "--flow takes flow ids (whole numbers >= 1, see analyze --flows), got '1.5'"],
+    [['analyze', SAMPLE, '--top', '-1'], "--top takes a whole number >= 0, got '-1'"],
+    [['analyze', SAMPLE, '--top', '1.5'], "--top takes a whole number >= 0, got '1.5'"],
+    [['explain', SAMPLE, '0'], "'0' is no flow id: flow ids are whole numbers from 1 (see analyze --flows)"],
+  ])('%j: one line, exit 2, says what was given', (args, message) => {
+    const r = run(args);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: '', stderr: `conncheck: ${message}\n` });
+  });
+
+  test('--top 0 leaves the endpoint table out', () => {
+    const r = run(['analyze', SAMPLE, '--top', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('TOP SERVER ENDPOINTS');
+  });
+
   // Checked before tcpdump starts (the interface does not exist either: were it not, the capture
   // would fail on that, with another message).
   test.each([path.join(tmp, 'no-such-dir', 'x.pcap'), path.join(tmp, 'no-such-dir', 'x.pcapng'), tmp])('capture -w %s that cannot be written: one line, exit 2, no stack', (file) => {
