@@ -3,7 +3,8 @@ import { UsageError } from './output';
 
 export interface FilterArgs {
   host: string[];
-  port: number[];
+  /** Ports as given (comma-separated lists too); buildFilter checks them. */
+  port: readonly (string | number)[];
   /** Flow ids as given (comma-separated lists too); buildFilter checks them. */
   flow: readonly string[];
   since: string | undefined;
@@ -36,10 +37,14 @@ export function buildFilter(a: FilterArgs): { filter: PacketFilter; flowIds: num
     if (!parsed) throw new UsageError(`--host takes IP addresses, got '${h}'`);
     return parsed;
   });
-  for (const p of a.port) if (!(Number.isInteger(p) && p >= 0 && p <= 65535)) throw new UsageError(`--port takes 0-65535, got '${p}'`);
+  const ports = a.port.flatMap((p) => String(p).split(',')).filter((p) => p.trim() !== '').map((p) => {
+    const port = parseWholeNumber(p, '--port', 0, 'ports 0-65535');
+    if (port > 65535) throw new UsageError(`--port takes ports 0-65535, got '${p}'`);
+    return port;
+  });
   const flowIds = a.flow.flatMap((f) => String(f).split(',')).filter((f) => f.trim() !== '').map((f) => parseWholeNumber(f, '--flow', 1, 'flow ids (whole numbers >= 1, see analyze --flows)'));
   const since = a.since !== undefined ? parseCaptureTime(a.since, '--since') : -Infinity;
   const until = a.until !== undefined ? parseCaptureTime(a.until, '--until') : Infinity;
   if (since > until) throw new UsageError('--since is after --until');
-  return { filter: new PacketFilter(hosts, a.port, since, until), flowIds: [...new Set(flowIds)] };
+  return { filter: new PacketFilter(hosts, ports, since, until), flowIds: [...new Set(flowIds)] };
 }

@@ -26,7 +26,7 @@ function analysisOptions<T>(y: Argv<T>) {
     // Strings, checked by hand: yargs turns "abc" into NaN, and the message should say what was given.
     .option('top', { type: 'string', default: '10', describe: 'rows in the top endpoints table (0: none)' })
     .option('host', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these IP addresses' })
-    .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only packets to or from these TCP ports' })
+    .option('port', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these TCP ports' })
     .option('flow', { type: 'string', array: true, default: [] as string[], describe: 'only report these connections (flow ids, see --flows): findings, counts and the exit code are theirs' })
     .option('since', { type: 'string', describe: 'only packets at or after this capture time (epoch seconds or ISO 8601)' })
     .option('until', { type: 'string', describe: 'only packets at or before this capture time' });
@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('max-connections', { type: 'number', default: 250_000, describe: 'most connections held at once (memory bound)' })
           .option('sample', { type: 'number', default: 1, describe: 'keep 1 in N connections (as given to analyze: flow ids depend on it)' })
           .option('host', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these IP addresses' })
-          .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only packets to or from these TCP ports' })
+          .option('port', { type: 'string', array: true, default: [] as string[], describe: 'only packets to or from these TCP ports' })
           .option('since', { type: 'string', describe: 'only packets at or after this capture time' })
           .option('until', { type: 'string', describe: 'only packets at or before this capture time' }),
       async (a) => {
