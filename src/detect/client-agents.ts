@@ -62,6 +62,9 @@ export class ClientAgents {
     return this.noAgent + this.forwarded + this.unlisted + this.unread;
   }
 
+  /** Words after "N of M connections" where the connections noted are a sample of those concerned (e.g. the longest reuses kept). */
+  sampleNote = '';
+
   note(conn: AnalyzedConnection): void {
     const session = conn.app?.session ?? null;
     this.noteIdentity(session?.clientSoftware ?? null, session === null ? null : session.clientForwarded);
@@ -157,12 +160,12 @@ export class ClientAgents {
     }
     if (this.noAgent > 0) {
       parts.push(
-        `${this.noAgent} of ${total} connections sent no User-Agent (Node's http module, Erlang's httpc, Python's http.client and libcurl, as in PHP's curl or pycurl, send none unless given one, ` +
+        `${this.noAgent} of ${total} connections${this.sampleNote} sent no User-Agent (Node's http module, Erlang's httpc, Python's http.client and libcurl, as in PHP's curl or pycurl, send none unless given one, ` +
           `and nginx and HAProxy pass such requests on without a word of their own by default): ${NO_AGENT_IDLE_SETTINGS}`,
       );
     }
     if (this.forwarded > 0) {
-      parts.push(`${this.forwarded} of ${total} connections carried requests a proxy forwarded (Via or X-Forwarded-For), from its pool: ${PROXY_POOL_IDLE_SETTING_TEXT}`);
+      parts.push(`${this.forwarded} of ${total} connections${this.sampleNote} carried requests a proxy forwarded (Via or X-Forwarded-For), from its pool: ${PROXY_POOL_IDLE_SETTING_TEXT}`);
     }
     const unknown = this.unlisted + this.unread;
     if (unknown > 0 || parts.length === 0) {
@@ -171,8 +174,8 @@ export class ClientAgents {
       if (parts.length === 0 && this.unlisted === 0) return CLIENT_IDLE_SETTINGS;
       parts.push(
         this.unlisted > 0 && this.unread === 0
-          ? `${this.unlisted} of ${total} connections named a client not listed here${quoted}: its own setting for idle pooled connections`
-          : `${unknown} of ${total} connections named no client that can be read${quoted}, ${any}`,
+          ? `${this.unlisted} of ${total} connections${this.sampleNote} named a client not listed here${quoted}: its own setting for idle pooled connections`
+          : `${unknown} of ${total} connections${this.sampleNote} named no client that can be read${quoted}, ${any}`,
       );
     }
     return parts.join('; ');

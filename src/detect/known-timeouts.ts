@@ -13,6 +13,8 @@ export interface KnownTimeout {
   connectOnly?: true;
   /** The product sends no `Server` header (Node, Starman, Puma, Tomcat): a response that names software is not its. */
   noServerHeader?: true;
+  /** Node's http.Server keepAliveTimeout at its default: a NodeServerPattern, which names the setting from the hint, supersedes it. */
+  nodeServerDefault?: true;
 }
 
 /** Server products known by their `Server` header, with the setting that closes idle client connections. */
@@ -150,7 +152,7 @@ export function serverProduct(software: string | null): ServerProduct | null {
 }
 
 export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
-  { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server', noServerHeader: true },
+  { seconds: 5, name: 'Node.js http.Server keepAliveTimeout (5 s default)', side: 'server', noServerHeader: true, nodeServerDefault: true },
   { seconds: 5, name: 'Apache httpd KeepAliveTimeout (5 s default)', side: 'server', software: APACHE },
   { seconds: 5, name: 'lighttpd server.max-keep-alive-idle (5 s default)', side: 'server', software: LIGHTTPD },
   // Starman sends no Server header. Starman/Server.pm: keepalive_timeout 1 unless given.
@@ -622,6 +624,15 @@ export function nodeServerPattern(timeout: number, advertised: number | null, to
   const exact = Math.abs(setting - advertised) <= tolerance;
   if (!exact && !(setting > advertised && setting < advertised + 1)) return null;
   return { keepAliveTimeout: exact ? advertised : Math.round(setting * 1000) / 1000, exact, advertised };
+}
+
+/**
+ * The known defaults that still fit beside a NodeServerPattern: where the hint plus Node's buffer
+ * explains the closes, the server's keepAliveTimeout is the advertised value, not Node's default
+ * (which would advertise timeout=5 and close after 6 s), so that match is dropped.
+ */
+export function withoutNodeDefault(known: readonly KnownTimeout[], node: NodeServerPattern | null): KnownTimeout[] {
+  return node === null ? [...known] : known.filter((k) => k.nodeServerDefault !== true);
 }
 
 /** The explanation's words for a NodeServerPattern, in parentheses after the timeout it explains. */

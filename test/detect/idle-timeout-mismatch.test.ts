@@ -170,6 +170,84 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(scene(3).diagnoses.find((d) => d.kind === KIND)!.inferred.clientIdleTimeout.value).toBeCloseTo(2.41, 1);
   });
 
+  test('the reuses near the timeout are counted, not read off the 32 longest kept', () => {
+    const scene = (n: number) => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 2);
+      // n reuses after 1.85-1.9 s idle (beyond the 1.8 s threshold), on connections of 5 reuses each.
+      for (let k = 0; k < n / 5; k++) reuses(cap, [1.85, 1.86, 1.87, 1.88, 1.9]);
+      const r = cap.analyze(only);
+      return { f: ofKind(r, KIND)[0], d: r.diagnoses.find((x) => x.kind === KIND)! };
+    };
+    const many = scene(100);
+    expect(many.f.evidence.reusesNearTimeout).toBe(100);
+    expect(many.d.explanation).toContain('At least 100 reuses came after ≥ 1.802 s idle');
+    // Who sent them is told from the connections of the reuses kept, and said so.
+    expect(many.d.remedy).toContain('connections (those of the 32 longest reuses, the ones kept) sent no User-Agent');
+    // Fewer than are kept: the exact count, no "at least", no sample.
+    const few = scene(20);
+    expect(few.f.evidence.reusesNearTimeout).toBe(20);
+    expect(few.d.explanation).toContain('20 reuses came after ≥ 1.802 s idle');
+    expect(few.d.explanation).not.toContain('At least');
+    expect(few.d.remedy).not.toContain('longest reuses');
+  });
+
+  test("closes that all come in the last moments of their host's traffic (its loops ending) are a shutdown, not a client idle timer; closes recurring while it runs on are one", () => {
+    const scene = (recurring: boolean) => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 2);
+      reuses(cap, [1.8, 1.9, 1.95]);
+      // Steady clients of one host send every 0.2 s; each closes its connection 0.2 s after its last response.
+      const end = 60;
+      for (let i = 0; i < 6; i++) {
+        const last = recurring ? 20 + i * 5 : end - 0.3 + i * 0.05;
+        const c = cap.connection({ client: '10.0.0.7', cport: 42000 + i });
+        c.handshake(last - 2);
+        for (let t = last - 1.8; t < last; t += 0.2011) c.exchange(t, get('/s'), ok('x'));
+        c.exchange(last, get('/s'), ok('x'));
+        c.close(last + 0.0011 + 0.2 + i * 0.0003, 'c');
+      }
+      // The host's other clients go on until the end of the run.
+      const other = cap.connection({ client: '10.0.0.7', cport: 43000 });
+      other.handshake(end - 1).exchange(end - 0.5, get('/o'), ok('x')).exchange(end, get('/o'), ok('x'));
+      return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    };
+    const shutdown = scene(false);
+    expect(shutdown.inferred.clientIdleTimeout).toBeUndefined();
+    expect(shutdown.explanation).not.toContain('Clients themselves closed');
+    // The same closes through the run, the host busy after each: its pool's 0.2 s idle timer.
+    expect(scene(true).inferred.clientIdleTimeout.value).toBeCloseTo(0.2, 2);
+  });
+
+  test("a client FIN acknowledging the server's FIN the capture lost (ack one past its last byte) is the server's idle close, not a client timer", () => {
+    const scene = (serverFinLost: boolean) => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 1.5);
+      reuses(cap, [1.3, 1.35, 1.4]);
+      for (let i = 0; i < 6; i++) {
+        const at = 10 + i * 5;
+        const c = cap.connection();
+        c.handshake(at).exchange(at + 0.01, get('/p'), ok('x'));
+        const close = at + 0.0111 + 1.5 + i * 0.001;
+        if (serverFinLost) c.unseen('s', ' '); // the server's FIN, dropped by the capture: it takes one sequence number
+        c.fin(close + 0.0002, 'c');
+        if (serverFinLost) c.ack(close + 0.0003, 's');
+        else c.fin(close + 0.0003, 's').ack(close + 0.0004, 'c');
+      }
+      // The host goes on after those closes.
+      cap.connection().handshake(45).exchange(45.01, get('/z'), ok('x'));
+      const r = cap.analyze(only);
+      return { f: ofKind(r, KIND)[0], d: r.diagnoses.find((x) => x.kind === KIND)! };
+    };
+    const lost = scene(true);
+    expect(lost.d.inferred.clientIdleTimeout).toBeUndefined();
+    expect(lost.f.evidence.serverIdleCloses).toBe(11);
+    // The client's FIN acknowledging only the server's data: the client closed first, a timer of its own.
+    const own = scene(false);
+    expect(own.d.inferred.clientIdleTimeout.value).toBeCloseTo(1.5, 2);
+    expect(own.f.evidence.serverIdleCloses).toBe(5);
+  });
+
   test('clients reuse connections after idling nearly as long as the server keeps them (no race yet)', () => {
     const cap = new Capture();
     serverCloses(cap, 4, 2.0);
@@ -284,6 +362,16 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
       expect(d.remedy).toContain("fit Node's http.Server with `keepAliveTimeout` 2.301 s, which closes 1 s later");
       expect(d.remedy).not.toContain('`keepAliveTimeout` (5 s by default)');
     }
+  });
+
+  test("where the hint plus Node's 1 s explains closes after 5 s, the 5 s default is not also claimed; without a hint it is", () => {
+    const { race, mismatch } = nodeRace(4, ['Keep-Alive: timeout=4']);
+    for (const d of [race, mismatch]) {
+      expect(d.explanation).toContain('= the advertised 4 s + 1 s');
+      expect(d.explanation).not.toContain('keepAliveTimeout (5 s default)');
+    }
+    const bare = nodeRace(4, []);
+    for (const d of [bare.race, bare.mismatch]) expect(d.explanation).toContain('matches Node.js http.Server keepAliveTimeout (5 s default)');
   });
 
   test('near misses: a hint that does not fit (timeout=5 for closes after 3.3 s), or none, is no Node pattern', () => {

@@ -6,7 +6,7 @@ import type { InferredValue } from '../finding';
 import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import {
-  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
+  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
 } from '../known-timeouts';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
@@ -16,6 +16,7 @@ import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClo
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import type { ReuseGaps } from '../../http/reuse-gaps';
 import { sharedRecentOpens } from '../recent-opens';
+import { seqGt } from '../../flow/seq';
 
 /**
  * idle-timeout-mismatch: across the connections to one server, the idle time after which the
@@ -66,10 +67,52 @@ function reuseUnit(n: number, perConnection: boolean): string {
   if (!perConnection) return `reuse${n === 1 ? '' : 's'}`;
   return `connection${n === 1 ? '' : 's'} whose longest reuse`;
 }
+/**
+ * Every reuse's idle time, counted in buckets of 1/128 of an octave (under 0.8 % wide) from 65.536 ms
+ * up (a timeout's threshold is at least minIdleTimeout less its margin): how many reuses came after
+ * the threshold, where more than TOP_REUSES did, is counted here and not read off the samples kept.
+ * Integer arithmetic only: it runs for every reuse.
+ */
+const HIST_MIN_OCTAVE = 16; // 2^16 µs = 65.536 ms
+const HIST_OCTAVES = 15; // up to 2^31 µs, about 36 min; longer idles fall in the last bucket
+const HIST_BUCKETS = HIST_OCTAVES * 128;
+
+/** The bucket of an idle of `gap` s, or -1 below the histogram's floor. */
+function reuseBucket(gap: number): number {
+  const us = gap >= 2147 ? 0x7fffffff : Math.floor(gap * 1e6);
+  const octave = 31 - Math.clz32(us);
+  if (octave < HIST_MIN_OCTAVE) return -1;
+  return (octave - HIST_MIN_OCTAVE) * 128 + ((us >>> (octave - 7)) & 127);
+}
+
+function noteReuse(e: ServerIdle, gap: number): void {
+  const b = reuseBucket(gap);
+  if (b < 0) return;
+  e.reuseHist ??= new Uint32Array(HIST_BUCKETS);
+  e.reuseHist[b]++;
+}
+
+/** Reuses whose idle was certainly at least `threshold` s: those in buckets that begin at or above it (a lower bound). */
+export function reusesAtLeast(hist: Uint32Array | null, threshold: number): number {
+  if (hist === null) return 0;
+  let n = 0;
+  for (let b = 0; b < hist.length; b++) {
+    if (hist[b] === 0) continue;
+    const octave = HIST_MIN_OCTAVE + (b >>> 7);
+    const lowerEdge = ((128 + (b & 127)) * 2 ** (octave - 7)) / 1e6;
+    if (lowerEdge >= threshold) n += hist[b];
+  }
+  return n;
+}
+
 /** Answered reuses after an idle longer than the server's closes that refute its idle timeout. */
 const REFUTING_REUSES = 3;
 const MAX_SAMPLES = 4096;
 const MAX_SERVERS = 10_000;
+/** Client hosts whose last activity is remembered (closedAtHostEnd); beyond them a close counts as followed by more. */
+const MAX_HOSTS = 100_000;
+/** The last moments of a host's activity (closedAtHostEnd), at the least: programs stopped together stop within about a second. */
+const HOST_END_WINDOW = 1;
 
 interface ServerIdle {
   closes: Sample[];
@@ -89,6 +132,8 @@ interface ServerIdle {
   /** `answered`: the reuse got a response (the connection was alive); false for TLS and other protocols, where that is not told. */
   topReuses: Array<Sample & { client: string; atServer: number; answered: boolean } & ClientIdentity>;
   reuses: number;
+  /** Every reuse's idle, counted (reuseBucket); null until one at or above its floor. */
+  reuseHist: Uint32Array | null;
   minReuse: number;
   advertised: Map<number, { count: number; frame: number }>;
   clientHosts: Set<string>;
@@ -146,13 +191,26 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn), host: conn.clientHost };
 }
 
+/**
+ * The client's FIN acknowledged a server FIN the capture lost: its acknowledgement number is one past
+ * the server's last byte seen, the sequence number a FIN takes (Endpoint.finUnseen). The server closed
+ * first (a lossy capture, tcpdump dropping packets under load), and the client's FIN answered it.
+ */
+function ackedLostServerFin(conn: AnalyzedConnection): boolean {
+  const c = conn.client;
+  const s = conn.server;
+  return s.finTs < 0 && s.rstTs < 0 && s.finUnseen && c.finTs >= 0 && c.finHasAck && seqGt(c.finAck, s.nextSeq);
+}
+
 /** Some program named by a client close's User-Agent reused a connection after idling longer than `beyond`. */
 /**
  * The clients of the reuses at risk, one per connection: whose pool setting to name (not that of a
  * client on the same server whose connections were reused only right away).
  */
-function agentsOf(reuses: ReadonlyArray<{ client: string } & ClientIdentity>): ClientAgents {
+function agentsOf(reuses: ReadonlyArray<{ client: string } & ClientIdentity>, sampled: boolean): ClientAgents {
   const agents = new ClientAgents();
+  // Only the longest reuses are kept: their connections are a sample of those at risk.
+  if (sampled) agents.sampleNote = ` (those of the ${reuses.length} longest reuses, the ones kept)`;
   const seen = new Set<string>();
   for (const r of reuses) {
     if (seen.has(r.client)) continue;
@@ -191,13 +249,36 @@ export const idleTimeoutMismatch: DetectorDefinition = {
      */
     const opens = sharedRecentOpens(ctx);
     const replacedAt = (conn: AnalyzedConnection, ts: number): boolean => opens.openedNear(conn, ts, ctx.options.spreadAbsolute);
+    /**
+     * Each client host's last activity: its last connection opened or request sent (per connection,
+     * at its end). A client close after it came as the host's programs stopped (a loop that ended
+     * and closed its connection on the way out): a shutdown, whatever the idle before it, no timer.
+     */
+    const hostLastActivity = new Map<string, number>();
+    const noteHostActivity = (conn: AnalyzedConnection): void => {
+      const recent = conn.app?.recent ?? [];
+      const lastRequest = recent.length > 0 ? recent[recent.length - 1].requestStart ?? conn.startTs : conn.startTs;
+      const last = Math.max(conn.startTs, lastRequest);
+      const known = hostLastActivity.get(conn.clientHost);
+      if (known === undefined) {
+        if (hostLastActivity.size < MAX_HOSTS) hostLastActivity.set(conn.clientHost, last);
+      } else if (last > known) hostLastActivity.set(conn.clientHost, last);
+    };
+    /**
+     * The close came in the last moments of its host's activity (hostLastActivity): after it, or
+     * within `window` s before it, as the host's programs stopped one after another.
+     */
+    const closedAtHostEnd = (s: Sample, window: number): boolean => {
+      const last = s.host === undefined ? undefined : hostLastActivity.get(s.host);
+      return last !== undefined && s.ts >= last - window;
+    };
 
     const entryFor = (server: string): ServerIdle | null => {
       let e = servers.get(server);
       if (e === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
         e = {
-          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, minReuse: Infinity,
+          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, reuseHist: null, minReuse: Infinity,
           advertised: new Map(), clientHosts: new Set(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainCut: 0, plainProtocol: null,
         };
         servers.set(server, e);
@@ -268,6 +349,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       const longest = goodbye ? reuses.longestBeforeLast() : { gap: reuses.longest, ts: reuses.longestTs, frame: reuses.longestFrame };
       if (count > 0 && longest !== null) {
         e.reuses += count;
+        noteReuse(e, longest.gap);
         if (reuses.shortest < e.minReuse) e.minReuse = reuses.shortest;
         addTopReuse(e, conn, longest.gap, longest.ts, longest.frame);
       }
@@ -292,6 +374,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         // by other server timers, e.g. a header timeout, so it says nothing about the idle timeout).
         if (ex.index < 2 || ex.idleBefore === null || ex.requestStart === null) return;
         e.reuses++;
+        noteReuse(e, ex.idleBefore);
         if (ex.idleBefore < e.minReuse) e.minReuse = ex.idleBefore;
         // Inline, not through addTopReuse: called for every exchange, the shared helper counted
         // +140 M instructions on the first 500 000 benchmark packets with this detector alone.
@@ -316,6 +399,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         software.note(conn);
         const app = conn.app;
         if (app === null) return;
+        noteHostActivity(conn);
         if (app.exchangeCount === 0) {
           opaqueConnectionEnd(conn);
           return;
@@ -332,6 +416,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           return;
         }
         const clientClose = clientIdleClose(conn);
+        // A client FIN that answered the server's FIN the capture lost: the server's idle close, as
+        // late as the client's FIN (the server's own was before it, by the client's reaction).
+        if (clientClose !== null && clientClose.ts === conn.client.finTs && clientClose.gap >= ctx.options.minIdleTimeout && ackedLostServerFin(conn)) {
+          e.nextClose = push(e.closes, e.nextClose, { gap: clientClose.gap, ts: clientClose.ts, frame: clientClose.frame, copy: null });
+          return;
+        }
         // A client that closes right after its last response (a session closed, a process done, a
         // connection used once) closes after use; like the server's, only an idle of at least
         // minIdleTimeout tells an idle timeout. Nor does a close that comes with a new connection
@@ -374,6 +464,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (keptLonger >= REFUTING_REUSES) continue;
           const maxReuse = e.topReuses.length > 0 ? e.topReuses[0] : null;
           const risky = e.topReuses.filter((r) => r.atServer >= T - margin);
+          // The samples kept are the TOP_REUSES longest: where all of them are at risk, more may be,
+          // counted in the histogram (a lower bound: a reuse counts there when its idle seen here
+          // alone reached the threshold, and only in buckets wholly above it).
+          const sampled = risky.length >= TOP_REUSES;
+          const riskyCount = sampled ? Math.max(risky.length, reusesAtLeast(e.reuseHist, T - margin)) : risky.length;
           const riskyRtt = risky.reduce((m, r) => Math.max(m, r.atServer - r.gap), 0);
           // The advertised hint clients trust: the most common value.
           let advertised: number | null = null;
@@ -402,8 +497,20 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const shutdown = inClientShutdown(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), e.clientCloses.map((s) => s.host ?? ''), { fraction, absolute });
           const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i] && !shutdown[i]);
           const clientCloseAgreement = inferTimeout(timedCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
+          // And a timer recurs while its program runs on: closes that all came in the last moments of
+          // their host's connections and requests (its programs ending, each closing its connection on
+          // the way out, alike in idle when their loops paused alike) are a shutdown (closedAtHostEnd).
+          // The moments: a second, or two of the closes' idle (programs that stop one after another,
+          // each after its last pause).
+          const recurred =
+            clientCloseAgreement !== null &&
+            timedCloses.some(
+              (s) =>
+                !closedAtHostEnd(s, Math.max(HOST_END_WINDOW, 2 * clientCloseAgreement.value)) &&
+                Math.abs(s.gap - clientCloseAgreement.value) <= clientCloseAgreement.spread + Math.max(fraction * clientCloseAgreement.value, absolute),
+            );
           const clientTimeout =
-            clientCloseAgreement !== null && reusedLongerByCloser(timedCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
+            clientCloseAgreement === null || !recurred || reusedLongerByCloser(timedCloses, e.topReuses, clientCloseAgreement.value + Math.max(fraction * clientCloseAgreement.value, absolute))
               ? null
               : clientCloseAgreement;
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
@@ -413,13 +520,14 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const plain = plainOnly ? e.plainProtocol : null;
           // A proxy relaying the connections closed them: its responses' headers are the backend's.
           const relay = relayedProxyOf(legs, server, e.relaySamples, e.relaySamplesAdded);
-          const knownServer = plainOnly
+          const knownMatches = plainOnly
             ? []
             : relay !== null
               ? matchKnown(T, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(T, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
           // Node advertises its keepAliveTimeout in whole seconds, rounded down, and closes 1 s after it (nodeServerPattern).
           const node = relay === null ? nodeServerPattern(T, advertised, Math.max(0.02 * T, absolute)) : null;
+          const knownServer = withoutNodeDefault(knownMatches, node);
           const knownText = (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') + (node !== null ? nodeServerPatternText(node) : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
@@ -456,7 +564,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (risky.length > 0) {
             parts.push(
-              `${risky.length >= TOP_REUSES ? `At least ${TOP_REUSES}` : risky.length} ${reuseUnit(risky.length, e.httpConnections === 0)} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
+              `${sampled ? `At least ${riskyCount}` : riskyCount} ${reuseUnit(riskyCount, e.httpConnections === 0)} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
                 (plainOnly
                   ? `such a request can cross the server's close and fail (a reset${plain !== null ? `; ${plain.clientErrors}` : ''})`
                   : "such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)") +
@@ -491,7 +599,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             );
           } else if (risky.length > 0) {
             remedies.push(
-              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky).settings({ safer, timeout: T })}), ` +
+              `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky, sampled).settings({ safer, timeout: T })}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
                   : `or raise the server's idle timeout above the clients' ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`),
@@ -527,7 +635,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               relayedCloses: relay === null ? null : relay.relayed,
               clientReuseMaxIdle: maxReuse === null ? null : ms(maxReuse.gap),
               clientReuses: e.reuses,
-              reusesNearTimeout: risky.length,
+              reusesNearTimeout: riskyCount,
               margin: ms(margin),
               longestReuseClient: maxReuse?.client ?? null,
               advertisedKeepAliveTimeout: advertised,

@@ -9,7 +9,7 @@ import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -2032,11 +2032,12 @@ export const keepaliveRace: DetectorDefinition = {
             inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
             const identity = software.of(server);
             // A relaying proxy's responses are its backend's: their Server header names the wrong software.
-            const known = relay !== null
+            const knownMatches = relay !== null
               ? matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
               : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
             // Node advertises its keepAliveTimeout rounded down and closes 1 s after it (nodeServerPattern): as idle-timeout-mismatch says.
             const node = relay === null && ticked === null ? nodeServerPattern(timeout.value, commonHint(entry.hints), Math.max(0.02 * timeout.value, absolute)) : null;
+            const known = withoutNodeDefault(knownMatches, node);
             const knownText = (known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '') + (node !== null ? nodeServerPatternText(node) : '');
             const support =
               ticked !== null
