@@ -109,9 +109,18 @@ export function recordedDropsWarning(input: AnalysisResult['input']): string | n
 export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
   return [
     filteredCaptureWarning(result.stats), oneWayWarning(result.stats), ...fileGapWarnings(result.input), captureLossWarning(result.stats, result.input),
-    reassemblyRefusedWarning(result.stats),
+    reassemblyRefusedWarning(result.stats), releasedEarlyWarning(result.stats),
     recordedDropsWarning(result.input),
   ].filter((w): w is string => w !== null);
+}
+
+/**
+ * A warning when the analysis let live connections go early (the connection cap, the idle
+ * timeout) and their packets came back (AnalysisStats.releasedEarly), or null. Made with the stats
+ * (released-early.ts), so the JSON document carries the same text.
+ */
+export function releasedEarlyWarning(stats: AnalysisStats): string | null {
+  return stats.releasedEarly?.warning ?? null;
 }
 
 /**

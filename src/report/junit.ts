@@ -7,7 +7,7 @@
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { snaplenFramingWarning } from './unread-traffic';
-import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning } from './capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning, releasedEarlyWarning } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -93,10 +93,12 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn): string
   const drops = recordedDropsWarning(result.input);
   // Headers the snaplen cut: messages still read, but what the cut fields said is unseen.
   const cut = snaplenFramingWarning(result.stats);
-  const incomplete = loss !== null || drops !== null || cut !== null;
+  // Connections the analysis let go early and saw come back, not judged.
+  const released = releasedEarlyWarning(result.stats);
+  const incomplete = loss !== null || drops !== null || cut !== null || released !== null;
   let skipped = 0;
   if (oneWay !== null || incomplete) {
-    const text = [oneWay, loss, drops, cut].filter((w): w is string => w !== null).join('\n');
+    const text = [oneWay, loss, drops, cut, released].filter((w): w is string => w !== null).join('\n');
     body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
     if (oneWay !== null) {
       skipped++;
