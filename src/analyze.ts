@@ -25,6 +25,8 @@ const NOT_CLOSED: ReadonlySet<ConnStateLabel> = new Set<ConnStateLabel>(['S1', '
 import type { Connection } from './flow/connection';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import type { NatTwin } from './flow/nat-twins';
+import { RELEASED_AT_CAP } from './flow/released-tuples';
+import { releasedEarlyText } from './report/released-early';
 import { ConnectionObserver, DEFAULT_TRACKER_OPTIONS, TcpTracker, TrackerOptions } from './flow/tcp-tracker';
 import type { HttpExchange } from './http/exchange';
 import { HttpCounters } from './http/http-counters';
@@ -236,6 +238,21 @@ export interface AnalysisStats {
   portReusesUnseen: number;
   /** Connections released early because the connection cap was reached. */
   connectionsEvicted: number;
+  /**
+   * Present only when the analysis let live connections go early and some came back: released at
+   * the connection cap (`atCap`, of connectionsEvicted; `maxConnections` the cap) or forgotten after
+   * `idleTimeout` seconds idle (`idle`), and how many of each came back (`resumed`: packets on the
+   * same 4-tuple, each listed as a connection of its own, not analyzed: Connection.resumedAfterRelease).
+   * `warning`: the coverage warning saying so (capture-coverage.ts releasedEarlyWarning).
+   */
+  releasedEarly?: {
+    atCap: number;
+    maxConnections: number;
+    idle: number;
+    idleTimeout: number;
+    resumed: { atCap: number; idle: number };
+    warning: string;
+  };
   /** Out-of-order segments not buffered because a reassembly bound was reached. */
   reassemblyRefused: number;
   sampledOut: number;
@@ -318,6 +335,7 @@ function emptyStats(): AnalysisStats {
 export class Analyzer {
   private readonly view = new PacketView();
   private readonly tracker: TcpTracker<ConnectionHttp>;
+  private readonly trackerOptions: TrackerOptions;
   private readonly engine: DetectionEngine;
   private readonly stats = emptyStats();
   private readonly files: InputSummary['files'] = [];
@@ -397,6 +415,7 @@ export class Analyzer {
     };
     // Sessions and attachments are reused under the same terms as the connections they belong to.
     this.reuseObjects = trackerOptions.reuseConnections;
+    this.trackerOptions = trackerOptions;
     this.tracker = new TcpTracker<ConnectionHttp>(this.observer(), trackerOptions);
   }
 
@@ -531,6 +550,14 @@ export class Analyzer {
     stats.connections = this.tracker.stats.connections;
     stats.peakLiveConnections = this.tracker.stats.peakConnections;
     stats.connectionsEvicted = this.tracker.stats.evicted;
+    const resumed = this.tracker.stats.resumed;
+    if (resumed.atCap + resumed.idle > 0) {
+      const early = {
+        atCap: this.tracker.stats.evicted, maxConnections: this.trackerOptions.maxConnections,
+        idle: this.tracker.stats.idleExpired, idleTimeout: this.trackerOptions.idleTimeout, resumed: { ...resumed },
+      };
+      stats.releasedEarly = { ...early, warning: releasedEarlyText(early) };
+    }
     stats.reassemblyRefused = this.tracker.stats.reassemblyRefused;
     stats.duplicates = this.tracker.stats.captureCopies;
     stats.natTwins = this.tracker.stats.natTwins;
@@ -702,6 +729,9 @@ export class Analyzer {
     };
     return {
       onOpen: (conn) => {
+        // The rest of a connection the analysis let go early (Connection.resumedAfterRelease): its
+        // beginning is not here, so it is listed, not analyzed (stats.releasedEarly counts it).
+        if (conn.resumedAfterRelease !== 0) return;
         if (conn.natTwinOf !== null) {
           // The same connection seen again after address translation: analyzed once, as first
           // seen. A candidate waits for the server's confirmation (onNatTwinDecided).
@@ -779,14 +809,16 @@ export class Analyzer {
           app.session.finish(conn.lastTs);
           if (app.session.isHttp) this.stats.httpConnections++;
         }
-        if (conn.natTwinOf === null) this.engine.onConnectionEnd(conn);
+        // Analyzed: not a second view of a translated connection, nor the rest of one let go early.
+        const analyzed = conn.natTwinOf === null && conn.resumedAfterRelease === 0;
+        if (analyzed) this.engine.onConnectionEnd(conn);
         const shown = !this.flowIds || this.flowIds.has(conn.id);
         if (shown && this.flowIds) this.matchedFlowIds.add(conn.id);
         // The full record only when someone keeps or hears it; the statistics need just the state.
         const record = shown && (this.collect || this.options.onFlow) ? toFlowRecord(conn, app?.exchangeCount ?? 0) : null;
         const state = record !== null ? record.state : connState(conn.client, conn.server, conn.history);
         this.stateCounts.set(state, (this.stateCounts.get(state) ?? 0) + 1);
-        if (conn.natTwinOf === null) {
+        if (analyzed) {
           const unseen = conn.unseenSide();
           if (unseen === 'server') this.stats.oneWay.clientOnly++;
           else if (unseen === 'client') this.stats.oneWay.serverOnly++;
@@ -809,6 +841,7 @@ export class Analyzer {
           if (header !== null && app !== null) {
             record.proxyProtocol = { version: header.version, source: header.source, destination: header.destination, frame: app.proxyHeaderFrame };
           }
+          if (conn.resumedAfterRelease !== 0) record.resumedAfterRelease = conn.resumedAfterRelease === RELEASED_AT_CAP ? 'connection-cap' : 'idle-timeout';
           const tunnel = app?.session?.tunnelKind ?? null;
           if (tunnel !== null) record.tunnel = tunnel;
           this.options.onFlow?.(record);

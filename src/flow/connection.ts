@@ -1,4 +1,5 @@
 import { hostOfEndpoint } from '../decode/address';
+import type { ReleaseCause } from './released-tuples';
 import type { PacketView } from '../decode/packet-view';
 import { doubleSlots, Endpoint, ENDPOINT_SLOTS } from './endpoint';
 import type { NatTwin } from './nat-twins';
@@ -101,6 +102,14 @@ export class Connection<T> {
   private clientHostText: string | null = null;
   private serverHostText: string | null = null;
   directionInferred = false;
+  /**
+   * Seen mid-stream on the 4-tuple of a live connection the analysis had let go (released at the
+   * connection cap, or expired as idle: see ReleasedTuples): 1 or 2, the ReleaseCause; 0 for any
+   * other connection. Its packets continue that connection, whose beginning this one does not
+   * hold: the analysis does not judge it (its requests would read as unanswered, its close or
+   * reset as a server's restart, its one direction as the capture's fault).
+   */
+  resumedAfterRelease: ReleaseCause = 0;
 
   /** The client's address without port ("10.0.0.1", "::1"). */
   get clientHost(): string {
@@ -229,6 +238,7 @@ export class Connection<T> {
     this.clientHostText = null;
     this.serverHostText = null;
     this.directionInferred = directionInferred;
+    this.resumedAfterRelease = 0;
     this.startTs = ts;
     this.lastTs = ts;
     this.lastClock = ts;

@@ -63,6 +63,12 @@ export interface FlowRecord {
    */
   tunnel?: 'upgrade' | 'connect';
   /**
+   * Present only on a connection seen mid-stream that continues one the analysis let go while it
+   * was live: released at the connection cap (`connection-cap`, --max-connections) or forgotten
+   * after the idle timeout (`idle-timeout`, --idle-timeout). Listed, not analyzed.
+   */
+  resumedAfterRelease?: 'connection-cap' | 'idle-timeout';
+  /**
    * Where the capture was taken, from the handshake's two round trips (null without a complete
    * handshake): `near` is client, server or between.
    */

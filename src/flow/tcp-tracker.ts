@@ -7,6 +7,7 @@ import { EndpointState } from './endpoint-state';
 import { bucketHash, FlowTable } from './flow-table';
 import { hasHistory, HistoryLetter, recordHistory } from './history';
 import { NatTwins } from './nat-twins';
+import { NOT_RELEASED, ReleaseCause, ReleasedTuples, RELEASED_AT_CAP, RELEASED_IDLE } from './released-tuples';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq';
 
 /**
@@ -107,6 +108,13 @@ export interface TrackerStats {
    * sequence spaces of a closed or idle connection started a new one, seen mid-stream (reusedUnseen).
    */
   unseenPortReuses: number;
+  /** Open connections (not seen closing) expired after idleTimeout with no packet: the --idle-timeout clock. */
+  idleExpired: number;
+  /**
+   * Connections seen mid-stream on the 4-tuple of one this tracker had let go while it was live
+   * (Connection.resumedAfterRelease): after a release at the cap (`atCap`), after an idle expiry (`idle`).
+   */
+  resumed: { atCap: number; idle: number };
 }
 
 /** Past the handshake (or seen mid-stream) and not closed (no FIN or RST sent): where a plain ACK changes no state. */
@@ -192,7 +200,9 @@ export class TcpTracker<T> {
   private readonly spare: Connection<T>[] = objectList();
   private readonly copies = new CaptureCopies();
   private readonly natTwins = new NatTwins<Connection<T>>();
-  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0, unseenPortReuses: 0 };
+  /** 4-tuples of live connections let go early (at the cap, or idle), to know them when they come back. */
+  private readonly released = new ReleasedTuples();
+  readonly stats: TrackerStats = { connections: 0, evicted: 0, peakConnections: 0, reassemblyRefused: 0, captureCopies: 0, natTwins: 0, unseenPortReuses: 0, idleExpired: 0, resumed: { atCap: 0, idle: 0 } };
 
   constructor(
     private readonly observer: ConnectionObserver<T>,
@@ -373,6 +383,8 @@ export class TcpTracker<T> {
     const conn = this.spare.pop() ?? new Connection<T>(id, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.reset(id, hash, v, srcIsClient, clientName, serverName, inferred, ts, frame);
     conn.previous = previous; // before onOpen: observers see the port reuse
+    // On a tuple let go while live: off the per-packet path (only opens come here).
+    if (previous === null) this.noteResumed(conn, hash, v);
     // A connection opened by a SYN, or by a SYN-ACK whose SYN the capture does not hold, may already
     // be open under the addresses before a NAT (nat-twins.ts).
     if (!inferred && (v.flags & Flag.SYN) !== 0) {
@@ -392,6 +404,19 @@ export class TcpTracker<T> {
     if (this.table.size > this.stats.peakConnections) this.stats.peakConnections = this.table.size;
     this.observer.onOpen(conn);
     return conn;
+  }
+
+  /**
+   * Marks a connection that continues one let go early (Connection.resumedAfterRelease): opened by
+   * anything but a bare SYN (a packet mid-stream, or the SYN-ACK of a SYN released at the cap). A
+   * bare SYN opens a new connection on the tuple: what was remembered of it is forgotten.
+   */
+  private noteResumed(conn: Connection<T>, hash: number, v: PacketView): void {
+    const cause = this.released.take(hash, v);
+    if (cause === NOT_RELEASED || (v.flags & (Flag.SYN | Flag.ACK)) === Flag.SYN) return;
+    conn.resumedAfterRelease = cause;
+    if (cause === RELEASED_AT_CAP) this.stats.resumed.atCap++;
+    else this.stats.resumed.idle++;
   }
 
   /**
@@ -947,15 +972,27 @@ export class TcpTracker<T> {
     this.nextSweep = this.sweepWarmups > 0 ? -Infinity : this.sweepDue;
     this.expire(List.Closing, this.options.closedLinger, 'closed');
     this.expire(List.Opening, this.options.openingTimeout, 'idle');
-    this.expire(List.Active, this.options.idleTimeout, 'idle');
+    this.expire(List.Active, this.options.idleTimeout, 'idle', RELEASED_IDLE);
   }
 
-  private expire(list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, timeout: number, reason: ConnectionEndReason): void {
+  /** `cause`: the connections expired were live (not seen closing), remembered as let go (ReleasedTuples). */
+  private expire(
+    list: ConnectionList.Opening | ConnectionList.Active | ConnectionList.Closing, timeout: number, reason: ConnectionEndReason, cause: ReleaseCause = NOT_RELEASED,
+  ): void {
     const limit = this.now - timeout;
     // Lists are in activity order, and lastClock never decreases along them: the walk stops at the first live one.
     for (let c = this.table.oldest(list); c !== null && c.lastClock < limit; c = this.table.oldest(list)) {
+      if (cause !== NOT_RELEASED) {
+        this.stats.idleExpired++;
+        this.rememberReleased(c, cause);
+      }
       this.release(c, reason);
     }
+  }
+
+  /** Remembers a connection let go while live, so that its packets coming back are known (ReleasedTuples). */
+  private rememberReleased(conn: Connection<T>, cause: ReleaseCause): void {
+    this.released.remember(conn.hash, conn.cPort, conn.sPort, conn.c0, conn.s0, cause);
   }
 
   private evictOne(): void {
@@ -965,6 +1002,8 @@ export class TcpTracker<T> {
       this.table.oldest(List.Active);
     if (victim) {
       this.stats.evicted++;
+      // A closing one too: its last ACKs, a retransmitted FIN or a late RST may still come.
+      this.rememberReleased(victim, RELEASED_AT_CAP);
       this.release(victim, victim.list === List.Closing ? 'closed' : 'evicted');
     }
   }

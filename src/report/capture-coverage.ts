@@ -74,12 +74,21 @@ export function filteredCaptureWarning(stats: AnalysisStats): string | null {
 export function noFindingsText(stats: AnalysisStats, input?: AnalysisResult['input']): string {
   if (filteredCapture(stats) !== null) return 'No connection-reuse problems found, but this capture cannot show most of them: it was filtered (see the warning).';
   const dropped = input === undefined ? null : droppedByCapture(input);
-  const tail = dropped !== null && dropped > 0 ? ` The capturing tool dropped ${dropped} packet${dropped === 1 ? '' : 's'}, so this covers only what it kept (see the warning).` : '';
+  const droppedTail = dropped !== null && dropped > 0 ? ` The capturing tool dropped ${dropped} packet${dropped === 1 ? '' : 's'}, so this covers only what it kept (see the warning).` : '';
+  const tail = droppedTail + releasedEarlyTail(stats);
   const n = oneWayCount(stats);
   if (n === 0) return `No connection-reuse problems found.${tail}`;
   const judged = analyzedCount(stats) - n;
   if (judged <= 0) return 'No connection-reuse problems found, but none could be: every connection is in the capture one way only (see the warning).';
   return `No connection-reuse problems found on the ${judged} connection${judged === 1 ? '' : 's'} captured both ways; the ${n} captured one way only could not be judged.${tail}`;
+}
+
+/** The headline's qualification when connections the analysis let go came back (AnalysisStats.releasedEarly), or ''. */
+function releasedEarlyTail(stats: AnalysisStats): string {
+  const early = stats.releasedEarly;
+  if (early === undefined) return '';
+  const n = early.resumed.atCap + early.resumed.idle;
+  return ` ${n} connection${n === 1 ? '' : 's'} that came back after the analysis let ${n === 1 ? 'it' : 'them'} go (${early.resumed.atCap > 0 ? '--max-connections' : '--idle-timeout'}) could not be judged (see the warning).`;
 }
 
 /** Packets the capturing tool recorded as dropped, over the files that record a count (CaptureFileInfo.droppedByCapture); null when none does. */
@@ -110,9 +119,18 @@ export function recordedDropsWarning(input: AnalysisResult['input']): string | n
 export function coverageWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
   return [
     filteredCaptureWarning(result.stats), oneWayWarning(result.stats), ...fileGapWarnings(result.input), captureLossWarning(result.stats, result.input),
-    reassemblyRefusedWarning(result.stats),
+    reassemblyRefusedWarning(result.stats), releasedEarlyWarning(result.stats),
     recordedDropsWarning(result.input),
   ].filter((w): w is string => w !== null);
+}
+
+/**
+ * A warning when the analysis let live connections go early (the connection cap, the idle
+ * timeout) and their packets came back (AnalysisStats.releasedEarly), or null. Made with the stats
+ * (released-early.ts), so the JSON document carries the same text.
+ */
+export function releasedEarlyWarning(stats: AnalysisStats): string | null {
+  return stats.releasedEarly?.warning ?? null;
 }
 
 /**

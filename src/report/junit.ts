@@ -7,7 +7,7 @@
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
 import { snaplenFramingWarning } from './unread-traffic';
-import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning, uncoveredReasons } from './capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning, releasedEarlyWarning, uncoveredReasons } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -93,12 +93,14 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn, require
   const drops = recordedDropsWarning(result.input);
   // Headers the snaplen cut: messages still read, but what the cut fields said is unseen.
   const cut = snaplenFramingWarning(result.stats);
+  // Connections the analysis let go early and saw come back, not judged.
+  const released = releasedEarlyWarning(result.stats);
   // With --require-coverage every reason the run fails on fails this case, as the exit code does.
   const uncovered = requireCoverage ? uncoveredReasons(result) : [];
-  const incomplete = loss !== null || drops !== null || cut !== null || uncovered.length > 0;
+  const incomplete = loss !== null || drops !== null || cut !== null || released !== null || uncovered.length > 0;
   let skipped = 0;
   if (oneWay !== null || incomplete) {
-    const text = uncovered.length > 0 ? uncovered.join('\n') : [oneWay, loss, drops, cut].filter((w): w is string => w !== null).join('\n');
+    const text = uncovered.length > 0 ? uncovered.join('\n') : [oneWay, loss, drops, cut, released].filter((w): w is string => w !== null).join('\n');
     body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
     if (uncovered.length > 0) {
       failures++;

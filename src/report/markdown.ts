@@ -134,7 +134,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   if (stats.malformed) notes.push(`${stats.malformed} malformed`);
   if (stats.sampledOut) notes.push(`${stats.sampledOut} sampled out`);
   if (stats.filteredOut) notes.push(`${stats.filteredOut} filtered out`);
-  if (stats.connectionsEvicted) notes.push(`${stats.connectionsEvicted} connections released early at the connection cap`);
+  if (stats.connectionsEvicted && stats.releasedEarly === undefined) notes.push(`${stats.connectionsEvicted} connections released early at the connection cap`);
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
   if (notKept > 0) notes.push(`${notKept} findings counted but not kept for this report`);
   const warnings = input.files.flatMap((f) => f.warnings.map((w) => `${f.name}: ${w}`));

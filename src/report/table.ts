@@ -170,7 +170,8 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   const framing = input.files.some((f) => f.snaplenCut > 0) ? null : snaplenFramingWarning(stats);
   if (framing !== null) out.push(framing);
   out.push(...coverageWarnings(result));
-  if (stats.connectionsEvicted) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
+  // With connections that came back, coverageWarnings says it (releasedEarlyWarning).
+  if (stats.connectionsEvicted && stats.releasedEarly === undefined) out.push(`warning: ${stats.connectionsEvicted} connections released early at the connection cap (raise --max-connections)`);
   const notKept = Object.values(stats.findingsNotKept ?? {}).reduce((a, b) => a + b, 0);
   const narrowed = stats.flowFilter;
   if (narrowed !== undefined) {

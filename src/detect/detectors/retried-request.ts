@@ -62,7 +62,8 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
   // caller's next call (a loop of downloads whose every response is cut at a send timeout).
   if (ex.status !== null && ex.responseStart !== null && (best === null || ex.responseStart <= best.at)) return null;
   if (best === null) {
-    if (!conn.ended || conn.endReason === 'capture-end' || bodyUnsent) return null; // still open: not (yet) a failure
+    // Still open (or let go by the analysis at its connection cap, not by the connection): not (yet) a failure.
+    if (!conn.ended || conn.endReason === 'capture-end' || conn.endReason === 'evicted' || bodyUnsent) return null;
     return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
   }
   if (bodyUnsent && best.how !== 'server-reset' && best.how !== 'server-closed') return null;

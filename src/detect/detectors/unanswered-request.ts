@@ -1726,6 +1726,9 @@ export const unansweredRequest: DetectorDefinition = {
           if (conn.client.rstTs < t.lateAnswer.ts) return;
         }
         if (close === null) {
+          // Released at the connection cap: the analysis let it go, the connection did not go
+          // silent (its answer may come after, on the same 4-tuple: Connection.resumedAfterRelease).
+          if (conn.endReason === 'evicted') return;
           // An HTTPS connection still open with the client's last turn unanswered may be a stream or
           // a WebSocket as well as a request: not reported as open.
           if (t.encrypted !== null) return;
