@@ -110,6 +110,24 @@ describe('rst-on-close on synthetic connections', () => {
     expect(d.explanation).not.toContain('unread in its receive buffer');
   });
 
+  test('silent: an upload answered early whose body then came whole, an idle FIN, then a stale request reset (keepalive-race\'s)', () => {
+    // nginx's `return 200` answers a POST on its head and discards the body itself: the body is
+    // ACKed, the connection idles, the server closes it with FIN; the client's next request meets
+    // the closed socket. The RST answers that request, not an unread upload.
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, head(1000)).response(0.002, ok('ok'))
+      .request(0.003, 'b'.repeat(1000)).fin(3.003, 's').request(3.3, get('/next'), { sawFin: false, noAck: true }).rst(3.3001, 's');
+    const r = cap.analyze(only);
+    expect(r.exchanges[0]).toMatchObject({ method: 'POST', status: 200, requestBodyBytes: 1000 });
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(r.diagnoses).toEqual([]);
+    // The near miss: the same early answer, the FIN while the body is still coming, its rest reset.
+    const cut = new Capture();
+    cut.connection().handshake(0).request(0.001, head(1000)).response(0.002, ok('ok'))
+      .fin(0.0021, 's').request(0.003, 'b'.repeat(1000), { noAck: true }).rst(0.0031, 's');
+    expect(ofKind(cut.analyze(only), KIND)).toHaveLength(1);
+  });
+
   test('silent: a FIN first, and nothing from the client after it (the RST answered something else)', () => {
     const cap = new Capture();
     cap.connection().handshake(0).request(0.001, head(500) + 'b'.repeat(500)).response(0.002, tooLarge)

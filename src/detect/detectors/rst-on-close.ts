@@ -1,10 +1,11 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine } from '../facts';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGt } from '../../flow/seq';
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
+import { serverIdleClose } from './keepalive-race';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /**
@@ -128,6 +129,24 @@ function receivedAfterFin(s: Endpoint): boolean {
   return (s.hasAck && seqGt(s.highestAck, s.finAck)) || (s.rstHasAck && seqGt(s.rstAck, s.finAck));
 }
 
+/**
+ * The server's FIN closed the connection idle after the early answer, and the RST answered a new
+ * request sent after that FIN: the answered upload had arrived whole before the FIN (a server that
+ * answers before reading, as nginx's `return 200`, reads and discards the body itself, and a close
+ * with bytes unread would have been a RST, not a FIN), and the client sent its next request only
+ * after reading the response. Nothing of the upload was cut and no response was lost: the request
+ * met a closed connection, keepalive-race's stale reuse, and the RST is its.
+ */
+function resetAnswersStaleRequest(conn: AnalyzedConnection, found: Case): boolean {
+  const s = conn.server;
+  const { answered } = found;
+  if (found.unread !== 'response-before-request-end' || answered.requestEnd === null || answered.requestEnd > s.finTs) return false;
+  const close = serverIdleClose(conn);
+  if (close === null || close.lastExchange !== answered || close.lateRequest === null) return false;
+  const late = close.lateRequest;
+  return late.requestStart !== null && readBefore(late.requestStart, late.requestFrame ?? 0, s.rstTs, s.rstFrame);
+}
+
 function unreadDiscarded(found: Case): boolean {
   return found.unread === 'discarded-at-close';
 }
@@ -199,6 +218,7 @@ export const rstOnClose: DetectorDefinition = {
         const discarded = unreadDiscarded(found);
         const { unread, answered, unreadExchange } = found;
         if (closedWhole && unread === 'pipelined-requests') return;
+        if (finFirst && resetAnswersStaleRequest(conn, found)) return;
         const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
         ctx.report({
           flowId: conn.id,
