@@ -229,6 +229,8 @@ describe('rst-on-close on synthetic connections', () => {
     expect(d.explanation).toContain('before reading their whole body');
     expect(d.remedy).toContain('lingering close');
     expect(d.remedy).toContain('Expect: 100-continue');
+    // No 100 Continue was sent here: the remedy cites none.
+    expect(d.remedy).not.toContain('100 Continue');
     expect(d.anomalyIds).toEqual(ofKind(r, KIND).map((f) => f.id));
   });
 });
@@ -299,6 +301,8 @@ describe('rst-on-close on uploads nginx refused with lingering_close off (upload
     }
     const d = r.diagnoses.find((x) => x.kind === 'rst-on-close')!;
     expect(d.remedy).toContain('set `lingering_close on`');
+    // The one refusal after a 100 Continue, as this capture showed it.
+    expect(d.remedy).toContain('answered 100 Continue first, then 1× 413');
   });
 });
 

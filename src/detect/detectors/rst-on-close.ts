@@ -160,6 +160,16 @@ function whenAfterResponse(longest: number): string {
   return longest < 0.5 ? 'right after responding' : `up to ${Math.round(longest * 1000) / 1000} s after responding`;
 }
 
+/**
+ * Only where this capture showed it: uploads the server invited with 100 Continue and then refused
+ * (a chunked upload's size shows only as it arrives), by final status.
+ */
+function continuedNote(server: string, continued: ReadonlyMap<string, number>): string {
+  if (continued.size === 0) return '';
+  const refused = [...continued].map(([status, k]) => `${k}× ${status}`).join(', ');
+  return ` (a chunked upload's size shows only as it arrives: ${server} answered 100 Continue first, then ${refused})`;
+}
+
 const UNREAD_WORDS: Record<Unread, string> = {
   'request-body-incomplete': 'before the request body had fully arrived',
   'response-before-request-end': 'while the request body was still arriving',
@@ -256,6 +266,8 @@ export const rstOnClose: DetectorDefinition = {
             closedBeforeBody: closedWhole,
             // Only where the window told it: what the server last advertised, and its RST (bytes).
             ...(discarded ? { windowBeforeReset: s.window, windowAtReset: s.rstWindow } : {}),
+            // Only where seen: the server had answered 100 Continue before refusing (a size it learnt as the body came).
+            ...(answered.interim.includes(100) ? { continuedFirst: true } : {}),
           },
           frames: [
             answered.responseFrame ?? 0,
@@ -268,9 +280,14 @@ export const rstOnClose: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number; longestAfter: number }>();
+        const byServer = new Map<
+          string,
+          { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number; longestAfter: number; continued: Map<string, number> }
+        >();
         for (const f of ctx.findings('rst-on-close')) {
-          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0, longestAfter: 0 };
+          const agg = byServer.get(f.server) ?? {
+            ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0, longestAfter: 0, continued: new Map<string, number>(),
+          };
           agg.ids.push(f.id);
           const after = f.evidence.rstAfterResponse;
           if (typeof after === 'number' && after > agg.longestAfter) agg.longestAfter = after;
@@ -278,6 +295,7 @@ export const rstOnClose: DetectorDefinition = {
           else if (f.evidence.finBeforeReset === true) agg.halfClosed++;
           const status = f.evidence.status === null ? 'no status' : String(f.evidence.statusClass ?? f.evidence.status);
           agg.statuses.set(status, (agg.statuses.get(status) ?? 0) + 1);
+          if (f.evidence.continuedFirst === true) agg.continued.set(status, (agg.continued.get(status) ?? 0) + 1);
           agg.kinds.add(String(f.evidence.unread));
           byServer.set(f.server, agg);
         }
@@ -325,7 +343,8 @@ export const rstOnClose: DetectorDefinition = {
                   'the server\'s own close waits only half a second without reading. '
                 : '') +
               'Clients sending large uploads with a Content-Length can send `Expect: 100-continue` so that the server can refuse ' +
-              'before the body is sent (a chunked upload\'s size shows only as it arrives: nginx answered one 100 Continue, then 413)' +
+              'before the body is sent' +
+              continuedNote(server, agg.continued) +
               (pipelined ? '; clients should not pipeline requests behind one that may close the connection' : '') +
               '.',
             anomalyIds: agg.ids,
