@@ -319,3 +319,22 @@ const WHOLE_BODY = path.join(SAMPLES_DIR, 'rst-on-close-python-413-whole-body.pc
     }
   });
 });
+
+const STALE_POST = path.join(SAMPLES_DIR, 'rst-on-close-nginx-stale-post.pcap');
+(fs.existsSync(STALE_POST) ? describe : describe.skip)('nginx answering POSTs on their head, then an idle FIN and a stale request (rst-on-close-nginx-stale-post)', () => {
+  test('the stale GETs\' resets are keepalive-race\'s only; the 413 to a chunked upload, reset with its rest unread, is rst-on-close', async () => {
+    const meta = JSON.parse(fs.readFileSync(STALE_POST.replace(/\.pcap$/, '.meta.json'), 'utf8')) as SampleMeta;
+    const r = await analyzeFiles([STALE_POST]);
+    const expected = (kind: string): string[] => (meta.expect ?? []).filter((e) => e.kind === kind).map((e) => e.client ?? '');
+    expect(ofKind(r, KIND).map((f) => f.client)).toEqual(expected(KIND));
+    expect(ofKind(r, 'keepalive-race').map((f) => f.client)).toEqual(expected('keepalive-race'));
+    // The early 200s came before their bodies: the case the rule leaves to the race, not a body never sent.
+    const posts = r.exchanges.filter((x) => x.method === 'POST' && x.status === 200);
+    expect(posts).toHaveLength(2);
+    for (const x of posts) expect(x.responseStart!).toBeLessThan(x.requestEnd!);
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(more).toEqual([]);
+    expect(d.server).toBe('127.0.0.1:8081');
+    expect(d.remedy).not.toContain('100 Continue');
+  });
+});
