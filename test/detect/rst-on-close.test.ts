@@ -110,6 +110,24 @@ describe('rst-on-close on synthetic connections', () => {
     expect(d.explanation).not.toContain('unread in its receive buffer');
   });
 
+  test('silent: an upload answered early whose body then came whole, an idle FIN, then a stale request reset (keepalive-race\'s)', () => {
+    // nginx's `return 200` answers a POST on its head and discards the body itself: the body is
+    // ACKed, the connection idles, the server closes it with FIN; the client's next request meets
+    // the closed socket. The RST answers that request, not an unread upload.
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, head(1000)).response(0.002, ok('ok'))
+      .request(0.003, 'b'.repeat(1000)).fin(3.003, 's').request(3.3, get('/next'), { sawFin: false, noAck: true }).rst(3.3001, 's');
+    const r = cap.analyze(only);
+    expect(r.exchanges[0]).toMatchObject({ method: 'POST', status: 200, requestBodyBytes: 1000 });
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(r.diagnoses).toEqual([]);
+    // The near miss: the same early answer, the FIN while the body is still coming, its rest reset.
+    const cut = new Capture();
+    cut.connection().handshake(0).request(0.001, head(1000)).response(0.002, ok('ok'))
+      .fin(0.0021, 's').request(0.003, 'b'.repeat(1000), { noAck: true }).rst(0.0031, 's');
+    expect(ofKind(cut.analyze(only), KIND)).toHaveLength(1);
+  });
+
   test('silent: a FIN first, and nothing from the client after it (the RST answered something else)', () => {
     const cap = new Capture();
     cap.connection().handshake(0).request(0.001, head(500) + 'b'.repeat(500)).response(0.002, tooLarge)
@@ -211,6 +229,8 @@ describe('rst-on-close on synthetic connections', () => {
     expect(d.explanation).toContain('before reading their whole body');
     expect(d.remedy).toContain('lingering close');
     expect(d.remedy).toContain('Expect: 100-continue');
+    // No 100 Continue was sent here: the remedy cites none.
+    expect(d.remedy).not.toContain('100 Continue');
     expect(d.anomalyIds).toEqual(ofKind(r, KIND).map((f) => f.id));
   });
 });
@@ -281,6 +301,8 @@ describe('rst-on-close on uploads nginx refused with lingering_close off (upload
     }
     const d = r.diagnoses.find((x) => x.kind === 'rst-on-close')!;
     expect(d.remedy).toContain('set `lingering_close on`');
+    // The one refusal after a 100 Continue, as this capture showed it.
+    expect(d.remedy).toContain('answered 100 Continue first, then 1× 413');
   });
 });
 
@@ -295,5 +317,24 @@ const WHOLE_BODY = path.join(SAMPLES_DIR, 'rst-on-close-python-413-whole-body.pc
       expect(f.evidence).toMatchObject({ unread: 'discarded-at-close', requestComplete: true, requestBodyReceived: 30000, finBeforeReset: false, responseAcked: true });
       expect(f.evidence.windowAtReset as number).toBeGreaterThan(f.evidence.windowBeforeReset as number);
     }
+  });
+});
+
+const STALE_POST = path.join(SAMPLES_DIR, 'rst-on-close-nginx-stale-post.pcap');
+(fs.existsSync(STALE_POST) ? describe : describe.skip)('nginx answering POSTs on their head, then an idle FIN and a stale request (rst-on-close-nginx-stale-post)', () => {
+  test('the stale GETs\' resets are keepalive-race\'s only; the 413 to a chunked upload, reset with its rest unread, is rst-on-close', async () => {
+    const meta = JSON.parse(fs.readFileSync(STALE_POST.replace(/\.pcap$/, '.meta.json'), 'utf8')) as SampleMeta;
+    const r = await analyzeFiles([STALE_POST]);
+    const expected = (kind: string): string[] => (meta.expect ?? []).filter((e) => e.kind === kind).map((e) => e.client ?? '');
+    expect(ofKind(r, KIND).map((f) => f.client)).toEqual(expected(KIND));
+    expect(ofKind(r, 'keepalive-race').map((f) => f.client)).toEqual(expected('keepalive-race'));
+    // The early 200s came before their bodies: the case the rule leaves to the race, not a body never sent.
+    const posts = r.exchanges.filter((x) => x.method === 'POST' && x.status === 200);
+    expect(posts).toHaveLength(2);
+    for (const x of posts) expect(x.responseStart!).toBeLessThan(x.requestEnd!);
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(more).toEqual([]);
+    expect(d.server).toBe('127.0.0.1:8081');
+    expect(d.remedy).not.toContain('100 Continue');
   });
 });

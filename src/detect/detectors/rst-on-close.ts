@@ -1,10 +1,11 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine } from '../facts';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGt } from '../../flow/seq';
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
+import { serverIdleClose } from './keepalive-race';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /**
@@ -128,6 +129,24 @@ function receivedAfterFin(s: Endpoint): boolean {
   return (s.hasAck && seqGt(s.highestAck, s.finAck)) || (s.rstHasAck && seqGt(s.rstAck, s.finAck));
 }
 
+/**
+ * The server's FIN closed the connection idle after the early answer, and the RST answered a new
+ * request sent after that FIN: the answered upload had arrived whole before the FIN (a server that
+ * answers before reading, as nginx's `return 200`, reads and discards the body itself, and a close
+ * with bytes unread would have been a RST, not a FIN), and the client sent its next request only
+ * after reading the response. Nothing of the upload was cut and no response was lost: the request
+ * met a closed connection, keepalive-race's stale reuse, and the RST is its.
+ */
+function resetAnswersStaleRequest(conn: AnalyzedConnection, found: Case): boolean {
+  const s = conn.server;
+  const { answered } = found;
+  if (found.unread !== 'response-before-request-end' || answered.requestEnd === null || answered.requestEnd > s.finTs) return false;
+  const close = serverIdleClose(conn);
+  if (close === null || close.lastExchange !== answered || close.lateRequest === null) return false;
+  const late = close.lateRequest;
+  return late.requestStart !== null && readBefore(late.requestStart, late.requestFrame ?? 0, s.rstTs, s.rstFrame);
+}
+
 function unreadDiscarded(found: Case): boolean {
   return found.unread === 'discarded-at-close';
 }
@@ -139,6 +158,16 @@ function unreadDiscarded(found: Case): boolean {
  */
 function whenAfterResponse(longest: number): string {
   return longest < 0.5 ? 'right after responding' : `up to ${Math.round(longest * 1000) / 1000} s after responding`;
+}
+
+/**
+ * Only where this capture showed it: uploads the server invited with 100 Continue and then refused
+ * (a chunked upload's size shows only as it arrives), by final status.
+ */
+function continuedNote(server: string, continued: ReadonlyMap<string, number>): string {
+  if (continued.size === 0) return '';
+  const refused = [...continued].map(([status, k]) => `${k}× ${status}`).join(', ');
+  return ` (a chunked upload's size shows only as it arrives: ${server} answered 100 Continue first, then ${refused})`;
 }
 
 const UNREAD_WORDS: Record<Unread, string> = {
@@ -199,6 +228,7 @@ export const rstOnClose: DetectorDefinition = {
         const discarded = unreadDiscarded(found);
         const { unread, answered, unreadExchange } = found;
         if (closedWhole && unread === 'pipelined-requests') return;
+        if (finFirst && resetAnswersStaleRequest(conn, found)) return;
         const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
         ctx.report({
           flowId: conn.id,
@@ -236,6 +266,8 @@ export const rstOnClose: DetectorDefinition = {
             closedBeforeBody: closedWhole,
             // Only where the window told it: what the server last advertised, and its RST (bytes).
             ...(discarded ? { windowBeforeReset: s.window, windowAtReset: s.rstWindow } : {}),
+            // Only where seen: the server had answered 100 Continue before refusing (a size it learnt as the body came).
+            ...(answered.interim.includes(100) ? { continuedFirst: true } : {}),
           },
           frames: [
             answered.responseFrame ?? 0,
@@ -248,9 +280,14 @@ export const rstOnClose: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number; longestAfter: number }>();
+        const byServer = new Map<
+          string,
+          { ids: string[]; statuses: Map<string, number>; kinds: Set<string>; halfClosed: number; closedWhole: number; longestAfter: number; continued: Map<string, number> }
+        >();
         for (const f of ctx.findings('rst-on-close')) {
-          const agg = byServer.get(f.server) ?? { ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0, longestAfter: 0 };
+          const agg = byServer.get(f.server) ?? {
+            ids: [], statuses: new Map<string, number>(), kinds: new Set<string>(), halfClosed: 0, closedWhole: 0, longestAfter: 0, continued: new Map<string, number>(),
+          };
           agg.ids.push(f.id);
           const after = f.evidence.rstAfterResponse;
           if (typeof after === 'number' && after > agg.longestAfter) agg.longestAfter = after;
@@ -258,6 +295,7 @@ export const rstOnClose: DetectorDefinition = {
           else if (f.evidence.finBeforeReset === true) agg.halfClosed++;
           const status = f.evidence.status === null ? 'no status' : String(f.evidence.statusClass ?? f.evidence.status);
           agg.statuses.set(status, (agg.statuses.get(status) ?? 0) + 1);
+          if (f.evidence.continuedFirst === true) agg.continued.set(status, (agg.continued.get(status) ?? 0) + 1);
           agg.kinds.add(String(f.evidence.unread));
           byServer.set(f.server, agg);
         }
@@ -305,7 +343,8 @@ export const rstOnClose: DetectorDefinition = {
                   'the server\'s own close waits only half a second without reading. '
                 : '') +
               'Clients sending large uploads with a Content-Length can send `Expect: 100-continue` so that the server can refuse ' +
-              'before the body is sent (a chunked upload\'s size shows only as it arrives: nginx answered one 100 Continue, then 413)' +
+              'before the body is sent' +
+              continuedNote(server, agg.continued) +
               (pipelined ? '; clients should not pipeline requests behind one that may close the connection' : '') +
               '.',
             anomalyIds: agg.ids,
