@@ -534,8 +534,18 @@ export const NO_AGENT_IDLE_SETTINGS = [
   ...PROXY_POOL_IDLE_SETTINGS.filter((p) => p.startsWith('nginx') || p.startsWith('HAProxy')),
 ].join('; ');
 
+/**
+ * A reverse proxy of one's own is a client library's pool (blind test, round 40: Node's
+ * http.request with a keep-alive http.Agent, Go's httputil.ReverseProxy on http.DefaultTransport):
+ * the most common libraries' idle settings, for a proxy whose responses name none of those above.
+ */
+const LIBRARY_PROXY_POOL_IDLE_SETTINGS =
+  "a proxy of one's own: its HTTP client library's pool (Node http.Agent `timeout` or agentkeepalive `freeSocketTimeout`, undici `keepAliveTimeout`; " +
+  'Go http.Transport `IdleConnTimeout`, 90 s in the DefaultTransport that httputil.ReverseProxy uses; Java HttpClient `jdk.httpclient.keepalive.timeout`; ' +
+  'OkHttp `ConnectionPool` keepAliveDuration; Apache HttpClient `evictIdleConnections`; Python urllib3/requests: none, retry instead)';
+
 /** The proxies' pool settings, for connections that carried requests a proxy said it forwarded. */
-export const PROXY_POOL_IDLE_SETTING_TEXT = PROXY_POOL_IDLE_SETTINGS.join('; ');
+export const PROXY_POOL_IDLE_SETTING_TEXT = [...PROXY_POOL_IDLE_SETTINGS, LIBRARY_PROXY_POOL_IDLE_SETTINGS].join('; ');
 
 /** Which proxy a `Server` header names, by the start of its pool setting in PROXY_POOL_IDLE_SETTINGS. */
 const PROXY_SOFTWARE: ReadonlyArray<[RegExp, string]> = [
