@@ -598,6 +598,14 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
   );
 }
 
+/**
+ * How a reverse proxy of one's own, a client library's, gives up waiting for its backend's response
+ * (blind test, round 40: Go's httputil.ReverseProxy with `ResponseHeaderTimeout` 3 s answered 502,
+ * a Node proxy's `proxyReq.setTimeout(3000)` handler 504), for the lists of proxies' read timeouts.
+ */
+export const LIBRARY_PROXY_READ_TIMEOUTS =
+  "a proxy of one's own: Go http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502), Node http.request's `timeout` option or `req.setTimeout(ms)` (its handler answers)";
+
 /** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
 export const FASTCGI_READ_TIMEOUTS =
   'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
