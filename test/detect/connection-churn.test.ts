@@ -257,3 +257,12 @@ const silent = [
 test.each(silent)('connection-churn stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
+
+(samples.has('connection-churn-proxy-hint') ? test : test.skip)('sample connection-churn-proxy-hint: the proxy that copies its backend\'s Keep-Alive: timeout=1 is told so; the one that drops it churns nothing', async () => {
+  const r = await analyzeSample('connection-churn-proxy-hint');
+  const byServer = new Map(r.diagnoses.filter((d) => d.kind === KIND).map((d) => [d.server, d.remedy]));
+  expect([...byServer.keys()].sort()).toEqual(['127.0.0.2:8001', '127.0.0.3:9002']);
+  expect(byServer.get('127.0.0.2:8001')).toContain("127.0.0.2:8001 forwards requests to a backend, and a proxy that copies its backend's response headers passes that backend's hint on");
+  // The backend forwards nothing: only the reminder that a proxy in front may pass a hint on.
+  expect(byServer.get('127.0.0.3:9002')).not.toContain('forwards requests to a backend');
+});
