@@ -104,7 +104,7 @@ export class ClientAgents {
    * listed) or nothing was noted.
    */
   raceErrors(): string {
-    return this.perClient((p) => p.raceError, NO_AGENT_RACE_ERRORS, "a proxy's clients: its own error, often a 502", CLIENT_RACE_ERRORS);
+    return this.perClient((p) => p.raceError, NO_AGENT_RACE_ERRORS, "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", CLIENT_RACE_ERRORS);
   }
 
   /** The request timeouts of the clients, without parentheses, listed as raceErrors lists their errors. */

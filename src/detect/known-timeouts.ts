@@ -536,8 +536,18 @@ export const NO_AGENT_IDLE_SETTINGS = [
   ...PROXY_POOL_IDLE_SETTINGS.filter((p) => p.startsWith('nginx') || p.startsWith('HAProxy')),
 ].join('; ');
 
+/**
+ * A reverse proxy of one's own is a client library's pool (blind test, round 40: Node's
+ * http.request with a keep-alive http.Agent, Go's httputil.ReverseProxy on http.DefaultTransport):
+ * the most common libraries' idle settings, for a proxy whose responses name none of those above.
+ */
+const LIBRARY_PROXY_POOL_IDLE_SETTINGS =
+  "a proxy of one's own: its HTTP client library's pool (Node http.Agent `timeout` or agentkeepalive `freeSocketTimeout`, undici `keepAliveTimeout`; " +
+  'Go http.Transport `IdleConnTimeout`, 90 s in the DefaultTransport that httputil.ReverseProxy uses; Java HttpClient `jdk.httpclient.keepalive.timeout`; ' +
+  'OkHttp `ConnectionPool` keepAliveDuration; Apache HttpClient `evictIdleConnections`; Python urllib3/requests: none, retry instead)';
+
 /** The proxies' pool settings, for connections that carried requests a proxy said it forwarded. */
-export const PROXY_POOL_IDLE_SETTING_TEXT = PROXY_POOL_IDLE_SETTINGS.join('; ');
+export const PROXY_POOL_IDLE_SETTING_TEXT = [...PROXY_POOL_IDLE_SETTINGS, LIBRARY_PROXY_POOL_IDLE_SETTINGS].join('; ');
 
 /** Which proxy a `Server` header names, by the start of its pool setting in PROXY_POOL_IDLE_SETTINGS. */
 const PROXY_SOFTWARE: ReadonlyArray<[RegExp, string]> = [
@@ -589,6 +599,14 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
     'Erlang inets httpd `keep_alive_timeout`, in whole seconds)'
   );
 }
+
+/**
+ * How a reverse proxy of one's own, a client library's, gives up waiting for its backend's response
+ * (blind test, round 40: Go's httputil.ReverseProxy with `ResponseHeaderTimeout` 3 s answered 502,
+ * a Node proxy's `proxyReq.setTimeout(3000)` handler 504), for the lists of proxies' read timeouts.
+ */
+export const LIBRARY_PROXY_READ_TIMEOUTS =
+  "a proxy of one's own: Go http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502), Node http.request's `timeout` option or `req.setTimeout(ms)` (its handler answers)";
 
 /** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
 export const FASTCGI_READ_TIMEOUTS =

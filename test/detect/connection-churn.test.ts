@@ -156,6 +156,31 @@ describe('connection-churn: synthetic connections', () => {
     expect(d.explanation).toContain("Node's http.Agent 1 s, with or without its `timeout` option");
   });
 
+  test('a short hint at a server that forwards the requests: the remedy says a proxy passes its backend\'s hint on (hop-by-hop); at one that forwards nothing, only "a proxy in front"', () => {
+    const analyze = (forwarding: boolean): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      const hint = ok('x', ['Keep-Alive: timeout=1']);
+      for (let i = 0; i < 12; i++) {
+        const t = i * 0.05;
+        // The proxy 10.0.0.2:80 copies its backend's headers, hint and all (a hand-written Node proxy).
+        const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+        down.handshake(t).request(t + 0.001, get(`/item/${i}`));
+        if (forwarding) {
+          const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+          up.handshake(t + 0.0012).exchange(t + 0.002, get(`/item/${i}`), hint).close(t + 0.03, 's');
+        }
+        down.response(t + 0.004, hint).close(t + 0.005, 'c');
+      }
+      return cap.analyze(only);
+    };
+    const proxy = analyze(true).diagnoses.find((x) => x.kind === KIND && x.server === '10.0.0.2:80')!;
+    expect(proxy.remedy).toContain("10.0.0.2:80 forwards requests to a backend, and a proxy that copies its backend's response headers passes that backend's hint on");
+    expect(proxy.remedy).toContain('a proxy must not forward it');
+    const plain = analyze(false).diagnoses.find((x) => x.kind === KIND)!;
+    expect(plain.remedy).not.toContain('forwards requests to a backend');
+    expect(plain.remedy).toContain("or stop a proxy in front passing on its backend's");
+  });
+
   test('a longer hint (5 s) is not blamed', () => {
     const cap = new Capture();
     churn(cap, 12);
@@ -231,4 +256,13 @@ const silent = [
 
 test.each(silent)('connection-churn stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
+});
+
+(samples.has('connection-churn-proxy-hint') ? test : test.skip)('sample connection-churn-proxy-hint: the proxy that copies its backend\'s Keep-Alive: timeout=1 is told so; the one that drops it churns nothing', async () => {
+  const r = await analyzeSample('connection-churn-proxy-hint');
+  const byServer = new Map(r.diagnoses.filter((d) => d.kind === KIND).map((d) => [d.server, d.remedy]));
+  expect([...byServer.keys()].sort()).toEqual(['127.0.0.2:8001', '127.0.0.3:9002']);
+  expect(byServer.get('127.0.0.2:8001')).toContain("127.0.0.2:8001 forwards requests to a backend, and a proxy that copies its backend's response headers passes that backend's hint on");
+  // The backend forwards nothing: only the reminder that a proxy in front may pass a hint on.
+  expect(byServer.get('127.0.0.3:9002')).not.toContain('forwards requests to a backend');
 });

@@ -31,6 +31,10 @@ describe('gateway-timeout on synthetic proxies', () => {
     // Timed on the upstream leg, request to the backend → the proxy's close: 0.9988 and 1.0008 s.
     expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(0.9998, 4);
     expect(d.remedy).toContain('proxy_read_timeout');
+    // A reverse proxy of one's own (Go's httputil.ReverseProxy answers 502, a Node proxy its handler's status): its client library's setting.
+    for (const text of [d.explanation, d.remedy]) {
+      expect(text).toContain("a proxy of one's own: Go http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502), Node http.request's `timeout` option or `req.setTimeout(ms)`");
+    }
   });
 
   test('a backend answer that came after the proxy had closed the leg (Go writes on its cancelled context) is no answer: still a gateway timeout', () => {

@@ -895,8 +895,31 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       expect(r).not.toContain('their User-Agent');
       expect(r).toContain('1 of 1 connections carried requests a proxy forwarded (Via or X-Forwarded-For), from its pool: nginx upstream');
       expect(r).toContain('Apache mod_proxy: the ProxyPass `ttl=` parameter');
-      expect(r).not.toContain('Go http.Transport');
+      expect(r).not.toContain('Go http.Transport: `IdleConnTimeout`');
+      // A proxy of one's own (Node's http.request, Go's httputil.ReverseProxy) pools with its client library.
+      expect(r).toContain("a proxy of one's own: its HTTP client library's pool (Node http.Agent `timeout` or agentkeepalive `freeSocketTimeout`, undici `keepAliveTimeout`; Go http.Transport `IdleConnTimeout`");
+      expect(r).toContain('Java HttpClient `jdk.httpclient.keepalive.timeout`; OkHttp `ConnectionPool` keepAliveDuration; Apache HttpClient `evictIdleConnections`');
     }
+  });
+
+  test('what the client saw: EPIPE for a request with a body; a proxy that forwarded the requests is the client, not one in front', () => {
+    const outcomeOf = (request: string, headers: string[]): string => {
+      const cap = new Capture();
+      [0, 10].forEach((at) => {
+        const c = cap.connection();
+        c.handshake(at).exchange(at + 0.01, get('/', headers)).fin(at + 2.011, 's');
+        c.send(at + 2.02, 'c', request, { sawFin: false }).rst(at + 2.0201, 's');
+      });
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    const post = 'POST /orders HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.9\r\nContent-Length: 2\r\n\r\n{}';
+    const forwarded = outcomeOf(post, ['X-Forwarded-For: 10.0.0.9']);
+    expect(forwarded).toContain('ECONNRESET where the RST came first, EPIPE ("broken pipe") where it came while the client was still writing the request (a proxy that forwarded them, as here: an error of its own to its clients, often a 502).');
+    expect(forwarded).not.toContain('a proxy in front');
+    const plain = outcomeOf(get('/late'), []);
+    expect(plain).not.toContain('EPIPE');
+    expect(plain).toMatch(/ECONNRESET where the RST came first \(Node: "socket hang up"; .*; a proxy in front turns them into a 502\)\./);
+    expect(plain).not.toContain(') (');
   });
 
   test('a Server header that is an address names no software', () => {

@@ -327,7 +327,7 @@ describe('a keep-alive race on a proxy\'s backend leg', () => {
     const r = cap.analyze([keepaliveRace]);
     const d = r.diagnoses.find((x) => x.kind === 'keepalive-race');
     expect(d?.explanation).not.toContain('The client here is a proxy');
-    expect(d?.explanation).toContain('a proxy in front turns it into a 502');
+    expect(d?.explanation).toContain('a proxy in front turns them into a 502');
   });
 });
 

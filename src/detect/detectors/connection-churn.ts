@@ -265,10 +265,17 @@ export const connectionChurn: DetectorDefinition = {
                   `(Node's fetch/undici subtracts ${HINT_MARGIN_UNDICI} s, Node's http.Agent ${HINT_MARGIN_AGENT} s, with or without its \`timeout\` option), so such a client closes each connection although it pools.`
                 : ` The responses advertise Keep-Alive: timeout=${shortHint}: Node's fetch (undici), which honours the hint less ${HINT_MARGIN_UNDICI} s, keeps nothing, ` +
                   `so it closes each connection although it pools (a Node http.Agent subtracts ${HINT_MARGIN_AGENT} s only when its \`timeout\` option is set, and keeps the socket ${shortHint - HINT_MARGIN_AGENT} s; without that option it ignores a hint above ${HINT_MARGIN_AGENT} s).`;
+          // A proxy that copies its backend's response headers (a hand-written Node proxy's
+          // res.writeHead(up.statusCode, up.headers)) passes the backend's hint on: Keep-Alive is
+          // hop-by-hop (RFC 9110 §7.6.1), so the proxy must drop it, or the backend's is the one to raise.
+          const forwards = shortHint !== null && list.some((x) => legs.activityDuring(server, x.pair.firstSynTs, x.pair.lastSynTs).requests > 0);
           const hintRemedy =
             shortHint === null
               ? ''
-              : `Server: advertise a Keep-Alive timeout well above ${HINT_MARGIN_UNDICI} s (and keep idle connections that long), or send no hint. `;
+              : `Server: advertise a Keep-Alive timeout well above ${HINT_MARGIN_UNDICI} s (and keep idle connections that long), or send no hint` +
+                (forwards
+                  ? `: ${server} forwards requests to a backend, and a proxy that copies its backend's response headers passes that backend's hint on (Keep-Alive is hop-by-hop: a proxy must not forward it). `
+                  : " (or stop a proxy in front passing on its backend's: Keep-Alive is hop-by-hop). ");
           // The same client also kept some connections for many requests: it pools, but closes what
           // its pool has no idle room for (more requests at once than idle connections it keeps).
           // Most of them ended right after the client host was reloaded: a proxy renewing its backend connections.

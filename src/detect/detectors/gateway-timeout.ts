@@ -2,7 +2,7 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
-import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -11,7 +11,7 @@ import { sharedProxyWaitsLeft } from './unanswered-request';
 
 /** Where proxies set how long they wait for an HTTP backend's response. */
 const HTTP_READ_TIMEOUTS =
-  'nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"';
+  `nginx proxy_read_timeout, HAProxy timeout server, Envoy route timeout, Apache ProxyTimeout or ProxyPass timeout=, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", ${LIBRARY_PROXY_READ_TIMEOUTS}`;
 /**
  * gateway-timeout: a proxy answers 502/503/504 after a delay that clusters at a fixed value — its
  * upstream timeout gave up on a backend that did not answer in time.
@@ -345,7 +345,7 @@ export const gatewayTimeout: DetectorDefinition = {
           `The backend hung or was too slow for these requests.${fastcgi ? ' It is a FastCGI application (PHP-FPM, say): whatever it did after the proxy gave up, such as finishing or being killed at its own time limit (PHP-FPM `request_terminate_timeout`), its log tells.' : ''}${knownNote}${retryNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout"'}) only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
         explanation =

@@ -1004,6 +1004,17 @@ interface RacedRequest {
 }
 
 /**
+ * What the race errors' list adds about a proxy in front of the client, after a '; ': that it turns
+ * them into a 502. Nothing when a proxy is already told of (`proxyTold`: the capture's proxy legs, a
+ * relaying proxy), when the clients are proxies themselves (their forwarded requests: the list says
+ * what their clients get), or when the client retried every one.
+ */
+function raceErrorsNote(entry: ServerRaces, count: number, proxyTold: boolean): string {
+  if (proxyTold || entry.agents.forwarded > 0 || entry.retried === count) return '';
+  return `; a proxy in front turns ${entry.retried > 0 ? 'those it does not retry' : 'them'} into a 502`;
+}
+
+/**
  * What a proxy that sent raced requests answered its own clients for them, in words, or '' when
  * none of them was a proxy's forward: "its client is a proxy (127.0.0.2:8080) that forwarded 7 of
  * them; to its own clients it answered 503 for 6, answered 200 for 1 (retried on a new connection)".
@@ -2014,10 +2025,13 @@ export const keepaliveRace: DetectorDefinition = {
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
             ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first` +
+              // A request with a body may still be being written when the RST comes: the write fails
+              // (Go's proxy logged "write: broken pipe" for a POST, blind test round 40).
+              (entry.nonIdempotent > 0 ? ', EPIPE ("broken pipe") where it came while the client was still writing the request' : '') +
               // Every failed request was a proxy's (its upstream leg): what its own clients got follows, not what client libraries report.
               (viaProxy.forwarded === count
                 ? '.'
-                : ` (${entry.agents.raceErrors()})${viaProxy.forwarded > 0 || relay !== null ? '.' : entry.retried === count ? '.' : ` (a proxy in front turns ${entry.retried > 0 ? 'those it does not retry' : 'it'} into a 502).`}`) +
+                : ` (${entry.agents.raceErrors()}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: {error, socket_closed_remotely}).` : '')

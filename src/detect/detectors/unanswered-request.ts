@@ -7,7 +7,7 @@ import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fi
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
-import { KNOWN_REQUEST_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
@@ -1539,7 +1539,7 @@ export const unansweredRequest: DetectorDefinition = {
           `${where}.${lateNote} The proxy's clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
         remedy =
           `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout'}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
         // Each its connection's first request: the timer may have started at the connect instead.
