@@ -114,6 +114,10 @@ const MAX_CADENCE_STEPS = 8192;
 /** How long before its upstream copy a proxy's client request may have come to be the one forwarded (seconds). */
 const FORWARDED_WITHIN = 1;
 const MAX_CADENCE_REQUESTS = 64;
+/** How far either side of a failure a client host's own rate of the failed request is measured (seconds). */
+const RATE_SPAN = 30;
+/** The shortest span a rate is measured over (a burst at one instant is not an infinite rate). */
+const RATE_SPAN_MIN = 0.01;
 /** Uncertain requests kept (newest), only to tell that a client had moved on (see movedOnBetween). */
 const UNCERTAIN_KEPT = 256;
 
@@ -593,6 +597,39 @@ export class RequestIndex {
       e = this.prev[slot];
     }
     return best < 0 || !this.firstOnItsConnectionSince(best, from) ? null : this.request(best);
+  }
+
+  /**
+   * How often the client host of `sig` sent that very request (its signature, hash `h`) to its
+   * server around `around`: requests per second over the time it was sending it (from the first to
+   * the last of them within RATE_SPAN either side), those on connections `exceptA` and `exceptB`
+   * (the failed attempt's and its match's) not counted; `fresh`: only those that were the first
+   * request of their connection, over the same time. 0 for fewer than two. A busy host (threads, a
+   * pool, many clients behind one address) sends the same request many times a second: a copy soon
+   * after a failure is then what chance gives (see retried-request's matchByChance). Asked once per
+   * match found: a bounded walk of one chain.
+   */
+  sameRequestRate(sig: RequestSignature, h: number, around: number, exceptA: number, exceptB: number): { all: number; fresh: number } {
+    let count = 0;
+    let fresh = 0;
+    let first = Infinity;
+    let last = -Infinity;
+    let steps = 0;
+    for (let e = this.heads[h & this.mask]; e >= 0 && this.holds(e) && steps < MAX_CHAIN_STEPS; steps++) {
+      const slot = e % this.capacity;
+      const ts = this.ts[slot];
+      const flow = this.flowId[slot];
+      if (flow !== exceptA && flow !== exceptB && this.hash[slot] === h && Math.abs(ts - around) <= RATE_SPAN && this.matches(e, sig)) {
+        count++;
+        if (this.index[slot] === 1) fresh++;
+        if (ts < first) first = ts;
+        if (ts > last) last = ts;
+      }
+      e = this.prev[slot];
+    }
+    if (count < 2) return { all: 0, fresh: 0 };
+    const span = Math.max(last - first, RATE_SPAN_MIN);
+    return { all: (count - 1) / span, fresh: fresh / span };
   }
 
   private rememberUncertain(requestStart: number, conn: AnalyzedConnection): void {

@@ -516,6 +516,70 @@ describe('retried-request: synthetic connections', () => {
 
 // ---------------------------------------------------------------------------------------------- samples
 
+/**
+ * A busy host: `threads` connections of one client address each sending GET /b every 0.1 s from
+ * t = 0.01 to 6 s on its own kept-alive connection (80 a second in all for 8), beside a keep-alive
+ * race at 5.0161 (see race) on another connection.
+ */
+function busyHost(cap: Capture, threads: number): Conn[] {
+  const conns: Conn[] = [];
+  for (let i = 0; i < threads; i++) {
+    const c = cap.connection();
+    c.handshake(0.001 * i);
+    for (let t = 0.01 + 0.0125 * i; t < 6; t += 0.1) c.exchange(t, get('/b'));
+    conns.push(c);
+  }
+  return conns;
+}
+
+describe('retried-request: a busy host sends the same request by chance right after a failure', () => {
+  test('silent: a thread of a host sending GET /b 80 times a second sends its own next GET /b 3 ms after another thread\'s failed one', () => {
+    const cap = new Capture();
+    const [thread] = busyHost(cap, 8);
+    const failed = race(cap, get('/b'));
+    thread.exchange(5.0191, get('/b'));
+    const r = cap.analyze(only);
+    expect(ofKind(r, 'keepalive-race').map((f) => f.client)).toEqual([failed.clientName]);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(ofKind(r, 'keepalive-race')[0].evidence.retried).toBe(false);
+  });
+
+  test('silent: a brand-new connection at once is what chance gives too when the host opens fresh ones for that request as often', () => {
+    const cap = new Capture();
+    busyHost(cap, 2);
+    // Fresh connections for GET /b all along, one every 20 ms (a client per request), one 2.5 ms after the failure.
+    for (let t = 0.005; t < 6; t += 0.02) cap.connection().handshake(t).exchange(t + 0.0003, get('/b')).close(t + 0.002, 'c');
+    race(cap, get('/b'));
+    cap.connection().handshake(5.0186).exchange(5.0189, get('/b')).close(5.021, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('near miss: on the busy host, a brand-new connection opened at once after the failure and sent on as soon as it was up is a retry', () => {
+    const cap = new Capture();
+    busyHost(cap, 8);
+    const failed = race(cap, get('/b'));
+    const retry = cap.connection();
+    retry.handshake(5.0164).exchange(5.0167, get('/b')).close(5.03, 'c');
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ failedOn: failed.clientName, newConnection: true });
+    expect(ofKind(r, 'keepalive-race')[0].evidence).toMatchObject({ retried: true, retryNewConnection: true });
+  });
+
+  test('near miss: a host sending GET /b once a second, whose copy on a connection already open comes 3 ms after the failure: a retry', () => {
+    const cap = new Capture();
+    const poller = cap.connection();
+    poller.handshake(0);
+    for (let t = 0.3; t < 6; t += 1) poller.exchange(t, get('/b'));
+    race(cap, get('/b'));
+    poller.exchange(5.0191, get('/b'));
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ newConnection: false });
+  });
+});
+
 const samples = new Map(listSamples().map((s) => [s.name, s]));
 
 const firing = ['keepalive-race-stale', 'keepalive-race-python'].filter((n) => samples.has(n));

@@ -18,7 +18,7 @@ import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
-import { failureOf } from './retried-request';
+import { failureOf, matchByChance } from './retried-request';
 import { sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
@@ -973,6 +973,8 @@ interface ServerRaces {
   /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
   keyed: number;
   retried: number;
+  /** Of those, sent again as the first request of a connection of its own. */
+  retriedNew: number;
   reset: number;
   reusedAfter: number[];
   neverUsed: number;
@@ -1113,6 +1115,20 @@ export function saferClientIdleTimeout(serverTimeout: number, ticked: TickedSpre
   return safer >= 0.1 ? Math.round(safer * 10) / 10 : Math.max(0.001, Math.round(safer * 1000) / 1000);
 }
 
+/**
+ * The diagnosis's words for races whose request was sent again soon after (`retried`, `onNew` of
+ * them on a connection of their own): where, and what a client that retries by itself would show.
+ * The capture shows the copy, not who sent it: a library's resend hides the error from its
+ * application; a caller that resends after the error saw it.
+ */
+function retriedText(retried: number, onNew: number): string {
+  const where = onNew === retried ? ' on a new connection' : onNew === 0 ? ' on a connection already open' : ` (${onNew} on a new connection)`;
+  return (
+    `${retried} ${retried === 1 ? 'was' : 'were'} sent again${where} soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry, Ruby's Net::HTTP, Java's java.net.http HttpClient and Apache HttpClient 5 (for GET), ` +
+    "OkHttp (any method with a body it can send again; `retryOnConnectionFailure(false)` stops it) and libcurl (any method, a POST's body sent again) do, would show its application no error for such a request; an application that resends after the error saw it)"
+  );
+}
+
 export const keepaliveRace: DetectorDefinition = {
   id: 'keepalive-race',
   meta: {
@@ -1158,7 +1174,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1187,7 +1203,11 @@ export const keepaliveRace: DetectorDefinition = {
       const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
       // Like retried-request: a sequential client that sent other requests first had moved on, and
       // one that sent it again after its usual pause went on with its next iteration.
-      return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) && !atItsPace(ex.idleBefore, failedAt, next.ts) ? next : null;
+      // And a copy its host sends so often that one is expected that soon by chance is no retry (see matchByChance).
+      return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) && !atItsPace(ex.idleBefore, failedAt, next.ts) &&
+        !matchByChance(index, { ...signature, flowId: conn.id }, hash, failedAt, next)
+        ? next
+        : null;
     };
 
     /** What a race's finding says (raceFinding reports it; a held close on arrival is reported later, see heldArrivals). */
@@ -1343,6 +1363,8 @@ export const keepaliveRace: DetectorDefinition = {
           retriedOnFlow: retry?.flowId ?? null,
           retryClient: retry?.client ?? null,
           retryDelay: retry === null ? null : ms(retry.ts - failedAt),
+          // Only when retried: whether the copy opened its own connection (or went on one already open).
+          ...(retry !== null ? { retryNewConnection: retry.index === 1 } : {}),
           // Where Δ was measured: on a client-side capture a crossing request may precede the FIN.
           capturedNear: capturedNear(conn),
           // Only on the closed-on-arrival form: how the close and its timing were judged.
@@ -1393,6 +1415,7 @@ export const keepaliveRace: DetectorDefinition = {
         if (ex.idempotencyKey === true) entry.keyed++;
       }
       if (finding.evidence.retried === true) entry.retried++;
+      if (finding.evidence.retryNewConnection === true) entry.retriedNew++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
     };
@@ -2014,9 +2037,7 @@ export const keepaliveRace: DetectorDefinition = {
           }
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
-            entry.retried > 0
-              ? `${entry.retried} ${entry.retried === 1 ? 'was' : 'were'} sent again on a new connection soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry, Ruby's Net::HTTP, Java's java.net.http HttpClient and Apache HttpClient 5 (for GET), OkHttp (any method with a body it can send again; \`retryOnConnectionFailure(false)\` stops it) and libcurl (any method, a POST's body sent again) do, shows its application no error for ${entry.retried === 1 ? 'it' : 'those'})`
-              : '',
+            entry.retried > 0 ? retriedText(entry.retried, entry.retriedNew) : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).

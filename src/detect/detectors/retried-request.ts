@@ -6,7 +6,7 @@ import type { Finding } from '../finding';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
 import { sharedRecentOpens } from '../recent-opens';
-import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
+import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex, RequestSignature } from '../request-index';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -155,6 +155,40 @@ function preConnectedCall(failed: PendingFailure, next: RememberedRequest): bool
   if (next.connectionStart >= failed.request.ts || next.previousStart >= 0) return false;
   const roundTrip = next.connectionReadyAt - next.connectionStart;
   return next.ts - failed.failure.at >= AT_ONCE + roundTrip;
+}
+
+/**
+ * Expected coincidental matches at or above this: a match that chance would give as often tells
+ * nothing of a retry.
+ */
+const CHANCE_MAX = 0.05;
+
+/** Whether `next` opened a brand-new connection at once after the failure and sent on it as soon as it was up: a library's immediate resend. */
+function freshAtOnce(failedAt: number, next: RememberedRequest): boolean {
+  return (
+    next.index === 1 && next.connectionStart >= failedAt && next.connectionStart - failedAt < AT_ONCE &&
+    next.ts - next.connectionReadyAt < AT_ONCE
+  );
+}
+
+/**
+ * Whether the match of `failed` (failed at `failedAt`) with `next` is what chance gives: its client
+ * host sends that same request to that server so often (its rate over the time it is active around
+ * the failure, see RequestIndex.sameRequestRate) that a copy is expected within the delay: many
+ * threads or clients behind one address fetching the same page on connections of their own, whose
+ * next calls fall right after another's failure. The delay counts as at least AT_ONCE: on a
+ * connection already open, a copy within the window a library's immediate resend lands in says no
+ * more than one at its end. A busy host's match is kept only as a brand-new connection opened at
+ * once after the failure (freshAtOnce: its SYN shows the reaction itself) when that host opens
+ * fresh connections for that request rarely enough that one so soon is not expected by chance.
+ */
+export function matchByChance(
+  index: RequestIndex, failed: RequestSignature & { flowId: number }, hash: number, failedAt: number, next: RememberedRequest,
+): boolean {
+  const rate = index.sameRequestRate(failed, hash, failedAt, failed.flowId, next.flowId);
+  const delay = next.ts - failedAt;
+  if (rate.all * Math.max(delay, AT_ONCE) < CHANCE_MAX) return false;
+  return !freshAtOnce(failedAt, next) || rate.fresh * delay >= CHANCE_MAX;
 }
 
 /** How long the client waited for the request before it failed. */
@@ -357,7 +391,8 @@ export const retriedRequest: DetectorDefinition = {
       if (failed.pause === null) failed.pause = index.pauseOfForwardedClient(failed.request);
       if (
         movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) ||
-        heldReady(failed, next) || afterThinkTime(failed, next) || preConnectedCall(failed, next)
+        heldReady(failed, next) || afterThinkTime(failed, next) || preConnectedCall(failed, next) ||
+        matchByChance(index, failed.request, failed.hash, failed.failure.at, next)
       ) return;
       if (holdsBack(failed, next)) {
         index.claim(next);
