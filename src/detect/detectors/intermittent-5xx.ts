@@ -17,8 +17,9 @@ import { LegRequest, sharedProxyLegs } from '../proxy-legs';
  * - failures in one period: an outage or a restart;
  * - failures mixed within connections: a flaky backend or dependency.
  *
- * 5xx answers already explained as a proxy's upstream timeout (gateway-timeout) or a request the
- * proxy never sent upstream (no-upstream-connect) are left out: those detectors run before this one.
+ * 5xx answers already explained as a proxy's upstream timeout (gateway-timeout), a request the
+ * proxy never sent upstream (no-upstream-connect) or one its pool failed on a connection the backend
+ * had just closed (keepalive-race, pool-picked-closed) are left out: those detectors run before this one.
  * So are a proxy's 5xx whose forwarded request failed on its upstream connection in a way another
  * detector names (keepalive-race, reset-before-response): nginx answers 502 to a POST its pooled
  * upstream connection lost to the backend's idle close, and those 502s alternate with successes on
@@ -208,8 +209,11 @@ export const intermittent5xx: DetectorDefinition = {
         const unjudgedUpstream = leg.closeTermsUnseen && leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null;
         if (namedUpstream || unjudgedUpstream || upstreamRaceSignature(p.legRequest)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
       }
-      for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
+      for (const kind of ['gateway-timeout', 'no-upstream-connect', 'keepalive-race'] as const) {
         for (const f of ctx.findings(kind)) {
+          // keepalive-race's own findings are on upstream legs; those on the proxy's client leg are
+          // 5xx its pool answered without sending the request, on a connection the backend had just closed.
+          if (kind === 'keepalive-race' && f.evidence.form !== 'pool-picked-closed') continue;
           const index = f.evidence.exchangeIndex;
           if (f.flowId !== null && typeof index === 'number') keys.add(`${f.flowId}#${index}`);
         }
