@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SAMPLES_DIR, analyzeSample, listSamples } from '../samples';
 import { DETECTORS } from '../../src/detect/registry';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -76,5 +79,20 @@ describe("keepalive-race: a proxy's 502 for a request its pool never sent, on a 
     test('a 502 answered 0.5 s after the request: a wait, not a pick of a closed connection', () => {
       expect(picked(relay(new Map([[3, { finBefore: -0.3, answerAfter: 0.5 }]])).analyze(DETECTORS))).toEqual([]);
     });
+  });
+});
+
+describe('recorded: keepalive-race-node-proxy-pool (Node proxy, http.Agent keepAlive, Python backend idle-closing after 2 s)', () => {
+  const name = 'keepalive-race-node-proxy-pool';
+  const run = listSamples().some((s) => s.name === name) ? test : test.skip;
+  run("every 502 the proxy answered is the backend's idle-close race, those never sent upstream included", async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as { measured: { client502: number } };
+    const r = await analyzeSample(name);
+    const found = picked(r);
+    expect(found.length).toBeGreaterThan(0);
+    for (const f of found) expect(f.evidence).toMatchObject({ status: 502, sentUpstream: false });
+    const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain(`answered 502 for ${meta.measured.client502}, ${found.length} of them never sent upstream`);
+    expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
   });
 });
