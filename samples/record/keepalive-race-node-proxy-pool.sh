@@ -7,14 +7,16 @@
 # them (keepalive-race on the upstream leg), and requests the agent never wrote: it handed them
 # a pooled socket whose FIN had just arrived, unread, and failed them with "socket hang up"
 # (reusedSocket true) before sending anything upstream (keepalive-race form pool-picked-closed).
-# Both legs are captured on lo. Writes samples/keepalive-race-node-proxy-pool.pcap and .meta.json.
+# Both legs are captured on lo. Writes samples/keepalive-race-node-proxy-pool.pcap and .meta.json;
+# run as keepalive-race-node-proxy-client-leg.sh it captures the clients' leg (port 8001) only.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 source "$HERE/lib-b.sh"
 cc_require python3 node tcpdump ip
 
-SCENARIO=keepalive-race-node-proxy-pool
+SCENARIO="${NODEPOOL_SCENARIO:-keepalive-race-node-proxy-pool}"
+FILTER="${NODEPOOL_FILTER:-tcp port 8001 or tcp port 9001}"
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 cc_netns_up fz7-nodepool
 ccb_workdir
@@ -83,7 +85,7 @@ cc_bg python3 "$WORK/backend.py" 127.0.0.3 9001
 cc_wait_port 9001
 cc_bg node "$WORK/proxy.js" 127.0.0.2 8001 127.0.0.3 9001 127.0.0.2 > "$WORK/proxy.log"
 cc_wait_port 8001
-cc_capture_start "$OUT" "tcp port 8001 or tcp port 9001"
+cc_capture_start "$OUT" "$FILTER"
 cc_in timeout 120 node "$WORK/client.js" 127.0.0.2 8001 16 8 2000 2 > "$WORK/client.log" 2>&1 || true
 sleep 3
 cc_capture_stop
@@ -91,7 +93,7 @@ N502=$(grep -c ' 502$' "$WORK/client.log" || true)
 NERR=$(grep -c '^ERR' "$WORK/proxy.log" || true)
 echo "record: $N502 client 502s, proxy errors: $NERR" >&2
 cat "$WORK/proxy.log" >&2
-python3 - "$CC_SAMPLES_DIR/$SCENARIO.meta.json" "$N502" <<'PY'
+python3 - "$CC_SAMPLES_DIR/$SCENARIO.meta.json" "$N502" "$SCENARIO" <<'PY'
 import json, sys
 meta = {
   "scenario": "keepalive-race-node-proxy-pool",
@@ -106,6 +108,13 @@ meta = {
     {"kind": None, "notes": "no intermittent-5xx: every 502 is the race's"}
   ]
 }
+if sys.argv[3] == "keepalive-race-node-proxy-client-leg":
+    meta["scenario"] = sys.argv[3]
+    meta["description"] = "As keepalive-race-node-proxy-pool, captured on the clients' leg only (port 8001): the proxy's 502s come within a few ms of their requests, among successes, each request its own path; what failed upstream (a crossing FIN, or a pooled socket whose FIN had just arrived) is not in the capture."
+    meta["expect"] = [
+        {"kind": "intermittent-5xx", "server": "127.0.0.2:8001", "notes": "the proxy's fast 502s: failed at once (its upstream connection reset, closed or refused), the upstream side not captured"},
+        {"kind": None, "notes": "nothing else: the backend is not in the capture"}
+    ]
 json.dump(meta, open(sys.argv[1], "w"), indent=2)
 open(sys.argv[1], "a").write("\n")
 PY

@@ -344,3 +344,17 @@ describe('requestKindPath', () => {
     }
   });
 });
+
+describe("recorded: keepalive-race-node-proxy-client-leg (a Node proxy's 502s, its upstream side not captured)", () => {
+  const name = 'keepalive-race-node-proxy-client-leg';
+  (has(name) ? test : test.skip)('every fast 502 of the proxy is one warning for the endpoint, explained as an upstream failure at once', async () => {
+    const m = meta(name) as SampleMeta & { measured: { client502: number } };
+    const r = await analyzeSample(name);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ server: '127.0.0.2:8001', severity: 'warning' });
+    expect(f.evidence).toMatchObject({ failures: m.measured.client502, statuses: [502], fast: true });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('the proxy failed them at once');
+  });
+});
