@@ -166,7 +166,28 @@ export interface PairedFailure {
    * request whose connect or read timed out, `connect_attempts_max_retries` times). Empty: one attempt.
    */
   retries: UpstreamAttempt[];
+  /**
+   * Phase none, answered at once: a pooled upstream connection the backend closed idle (its FIN,
+   * nothing of the proxy's after its last data) just before the request arrived or while it waited
+   * (stalePickOf). The proxy's pool picked it, found it closed before writing, and failed the
+   * request: the backend's idle-close race, though no request of it went upstream. Null otherwise.
+   */
+  staleLeg: UpstreamLeg | null;
 }
+
+/**
+ * How long before a request's arrival a backend's idle FIN may have reached the proxy and still
+ * be unread when its pool picked that connection (seconds): the FIN is read in a later turn of
+ * the proxy's event loop than the request that takes the connection. Node's agent failed requests
+ * whose connection's FIN had arrived 0.6-0.8 ms before them (blind proxies, race-both).
+ */
+export const STALE_PICK_LEAD = 0.01;
+/**
+ * A failure answered later than this after its request (seconds) was no pick of a closed
+ * connection, which fails at once (3-6 ms for Node's agent), but a wait for something: a long
+ * wait would meet some idle close of a busy pool by chance.
+ */
+export const STALE_PICK_FAILS_WITHIN = 0.1;
 
 /** Statuses a proxy gives when it could not get an answer from upstream. */
 export function isGatewayStatus(status: number | null): boolean {
@@ -558,9 +579,10 @@ export class ProxyLegs implements EventFollower {
       failures.sort((a, b) => a.requestStart - b.requestStart || a.flowId - b.flowId);
       const used = new Set<LegRequest>();
       const usedLegs = new Set<UpstreamLeg>();
+      const picked = new Set<UpstreamLeg>();
       for (const failure of failures) {
         const record = this.upstreamRecord(ip, failure.server);
-        let paired = record !== null ? this.pairOne(failure, record, used, usedLegs) : unpaired(failure, 'invisible');
+        let paired = record !== null ? this.pairOne(failure, record, used, usedLegs, picked) : unpaired(failure, 'invisible');
         // "Nothing upstream meanwhile" is a claim about the proxy's upstream legs: its own outgoing
         // connections are those only if it was seen forwarding on them. An address that serves and
         // also connects out is otherwise an application calling its own dependencies, or sharing its
@@ -582,7 +604,7 @@ export class ProxyLegs implements EventFollower {
     return out;
   }
 
-  private pairOne(f: DownstreamFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>): PairedFailure {
+  private pairOne(f: DownstreamFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>, picked: Set<UpstreamLeg>): PairedFailure {
     const from = f.requestStart;
     const to = f.failTs;
     let strict: LegRequest | null = null;
@@ -603,7 +625,7 @@ export class ProxyLegs implements EventFollower {
       const phase = answeredBefore(chosen, to) ? 'answered' : 'read';
       return {
         failure: f, phase, leg: chosen.leg, legRequest: chosen,
-        uriMatched: chosen === strict, concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
+        uriMatched: chosen === strict, concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [], staleLeg: null,
       };
     }
     // Upstream traffic that is not readable HTTP (TLS to the backend, another protocol) during the
@@ -633,9 +655,13 @@ export class ProxyLegs implements EventFollower {
         }
       }
     }
+    const phase = opaque !== null ? 'opaque' : connect !== null ? 'connect' : lost ? 'lost' : 'none';
+    const staleLeg = phase === 'none' ? stalePickOf(f, record.legs, picked) : null;
+    if (staleLeg !== null) picked.add(staleLeg);
     return {
-      failure: f, phase: opaque !== null ? 'opaque' : connect !== null ? 'connect' : lost ? 'lost' : 'none', leg: chosenLeg, legRequest: null, uriMatched: false,
+      failure: f, phase, leg: chosenLeg, legRequest: null, uriMatched: false,
       concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
+      staleLeg,
     };
   }
 
@@ -861,7 +887,30 @@ export class ProxyLegs implements EventFollower {
 }
 
 function unpaired(failure: DownstreamFailure, phase: LegPhase): PairedFailure {
-  return { failure, phase, leg: null, legRequest: null, uriMatched: false, concurrentAtRequest: 0, concurrentMaxDuringWait: 0, retries: [] };
+  return { failure, phase, leg: null, legRequest: null, uriMatched: false, concurrentAtRequest: 0, concurrentMaxDuringWait: 0, retries: [], staleLeg: null };
+}
+
+/**
+ * The pooled upstream connection a proxy's pool most likely picked for a 5xx it answered at once
+ * without sending anything upstream (PairedFailure.staleLeg): one that had carried requests, that
+ * the backend closed with a FIN from STALE_PICK_LEAD before the request until the answer, the
+ * proxy having sent nothing on it since before that FIN (an idle close, no request pending or
+ * written after it). The nearest such close to the request that no earlier failure was given
+ * (`picked`), else the nearest: a pool hands each closed connection to one request, but several
+ * requests may fail on one close where the capture shows fewer. Null when none.
+ */
+function stalePickOf(f: DownstreamFailure, legs: readonly UpstreamLeg[], picked: ReadonlySet<UpstreamLeg>): UpstreamLeg | null {
+  if (f.how !== 'status' || f.delay > STALE_PICK_FAILS_WITHIN) return null;
+  let best: UpstreamLeg | null = null;
+  let bestFree: UpstreamLeg | null = null;
+  const apart = (leg: UpstreamLeg): number => Math.abs(leg.closeTs - f.requestStart);
+  for (const leg of legs) {
+    if (leg.closedBy !== 'backend' || leg.closedWith !== 'FIN' || leg.requestCount === 0 || !upstreamOf(leg, f.server)) continue;
+    if (leg.closeTs < f.requestStart - STALE_PICK_LEAD || leg.closeTs > f.failTs || leg.proxyDataTo > leg.closeTs) continue;
+    if (best === null || apart(leg) < apart(best)) best = leg;
+    if (!picked.has(leg) && (bestFree === null || apart(leg) < apart(bestFree))) bestFree = leg;
+  }
+  return bestFree ?? best;
 }
 
 /** When an upstream attempt ended: its close, else its last packet (a SYN never answered), else its opening. */

@@ -104,6 +104,44 @@ describe('intermittent-5xx on synthetic traffic', () => {
     expect(f.evidence).toMatchObject({ responses: 305, failures: 4, successes: 301, connections: 18 });
   });
 
+  describe("a proxy's 502s answered at once, its upstream side not captured", () => {
+    const BAD_GATEWAY = ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway');
+    /** One request per connection, each on its own path (as a client numbering its requests does), answered after `delay` s. */
+    function oneShot(cap: Capture, at: number, n: number, answer: string, delay = 0.001): void {
+      const conn = cap.connection();
+      conn.handshake(at);
+      conn.request(at + 0.01, get(`/r/c8001-${n}`)).response(at + 0.01 + delay, answer);
+      conn.close(at + 0.01 + delay + 0.5, 'c');
+    }
+
+    test('fast 502s among successes, each request its own kind: one warning for the endpoint', () => {
+      const cap = new Capture();
+      for (let i = 0; i < 10; i++) oneShot(cap, i, i, i % 4 === 0 ? BAD_GATEWAY : ok(), 0.003);
+      const r = cap.analyze(only);
+      const [f, ...rest] = ofKind(r, KIND);
+      expect(rest).toEqual([]);
+      expect(f).toMatchObject({ server: '10.0.0.2:80', severity: 'warning', flowId: null });
+      expect(f.evidence).toMatchObject({ failures: 3, successes: 7, statuses: [502], fast: true });
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('the proxy failed them at once');
+      expect(d.remedy).toContain("upstream side");
+    });
+
+    test('a single fast 502 of a proxy that refuses every request is reported too', () => {
+      const cap = new Capture();
+      oneShot(cap, 0, 1, BAD_GATEWAY);
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('its only request');
+    });
+
+    test('stays silent on slow 502s (a timeout) and on fast 503s (an application may answer those)', () => {
+      const cap = new Capture();
+      for (let i = 0; i < 6; i++) oneShot(cap, i * 5, i, i % 2 === 0 ? BAD_GATEWAY : ok(), i % 2 === 0 ? 3 : 0.001);
+      for (let i = 0; i < 6; i++) oneShot(cap, 40 + i, 100 + i, i % 2 === 0 ? FAIL : ok());
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+  });
+
   describe('stays silent', () => {
     test('when every answer fails, or a single one does', () => {
       const cap = new Capture();
@@ -304,5 +342,19 @@ describe('requestKindPath', () => {
       const uri = '/' + segments.join('/') + (next(3) === 0 ? '?page=' + next(100) : '');
       expect(requestKindPath(uri)).toBe(reference(uri));
     }
+  });
+});
+
+describe("recorded: keepalive-race-node-proxy-client-leg (a Node proxy's 502s, its upstream side not captured)", () => {
+  const name = 'keepalive-race-node-proxy-client-leg';
+  (has(name) ? test : test.skip)('every fast 502 of the proxy is one warning for the endpoint, explained as an upstream failure at once', async () => {
+    const m = meta(name) as SampleMeta & { measured: { client502: number } };
+    const r = await analyzeSample(name);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ server: '127.0.0.2:8001', severity: 'warning' });
+    expect(f.evidence).toMatchObject({ failures: m.measured.client502, statuses: [502], fast: true });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('the proxy failed them at once');
   });
 });

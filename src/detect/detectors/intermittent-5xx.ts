@@ -1,5 +1,5 @@
 import { packedStatus, unpackedStatus } from '../../http/exchange';
-import { AnswerList, AnswerLog } from '../answer-log';
+import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
 import type { Finding } from '../finding';
@@ -17,8 +17,9 @@ import { LegRequest, sharedProxyLegs } from '../proxy-legs';
  * - failures in one period: an outage or a restart;
  * - failures mixed within connections: a flaky backend or dependency.
  *
- * 5xx answers already explained as a proxy's upstream timeout (gateway-timeout) or a request the
- * proxy never sent upstream (no-upstream-connect) are left out: those detectors run before this one.
+ * 5xx answers already explained as a proxy's upstream timeout (gateway-timeout), a request the
+ * proxy never sent upstream (no-upstream-connect) or one its pool failed on a connection the backend
+ * had just closed (keepalive-race, pool-picked-closed) are left out: those detectors run before this one.
  * So are a proxy's 5xx whose forwarded request failed on its upstream connection in a way another
  * detector names (keepalive-race, reset-before-response): nginx answers 502 to a POST its pooled
  * upstream connection lost to the backend's idle close, and those 502s alternate with successes on
@@ -59,6 +60,16 @@ function upstreamRaceSignature(r: LegRequest | null): boolean {
 const MIN_FAILURES = 2;
 const MIN_SUCCESSES = 2;
 const MAX_KINDS = 2_000;
+
+/**
+ * A 502 answered this soon after the request (seconds) was no upstream timeout: the proxy failed
+ * it at the pace of a local failure, its upstream connection reset or closed under the request
+ * (a pooled connection the backend had just closed idle) or refused. Timeouts are whole seconds,
+ * or hundreds of ms; a refused connect or a reset pooled connection takes a few ms.
+ */
+const FAST_GATEWAY_FAILURE = 0.1;
+/** Bad Gateway: a gateway that got no valid answer from upstream (503 is as often an application's own). */
+const BAD_GATEWAY = 502;
 /** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
 const MAX_RECORDS_PER_KIND = 256;
 const FAIL_FRAMES_SHOWN = 5;
@@ -158,6 +169,8 @@ export const intermittent5xx: DetectorDefinition = {
     messages: {
       found:
         '{request} at {server}: {failed} of {total} answers were {statuses} ({failingConnections} of {connections} connections failed){shape}',
+      fastBadGateway:
+        '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once (its upstream connection reset, closed or refused; the capture does not show its upstream side)',
     },
   },
   create(ctx: DetectContext) {
@@ -168,6 +181,16 @@ export const intermittent5xx: DetectorDefinition = {
     const kindIndex = new Map<string, Map<string, Map<string, Kind>>>();
     /** What proxies did upstream (shared with the detectors that pair proxy legs). */
     const legs = sharedProxyLegs(ctx);
+
+    /**
+     * The proxies' 5xx whose upstream side the capture does not show (phase invisible): what the
+     * proxy did upstream for them cannot be paired, only how fast it failed them.
+     */
+    function upstreamUnseen(): Set<string> {
+      const keys = new Set<string>();
+      for (const p of legs.pair()) if (p.phase === 'invisible') keys.add(`${p.failure.flowId}#${p.failure.index}`);
+      return keys;
+    }
 
     function explainedElsewhere(): Set<string> {
       const keys = new Set<string>();
@@ -186,8 +209,11 @@ export const intermittent5xx: DetectorDefinition = {
         const unjudgedUpstream = leg.closeTermsUnseen && leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null;
         if (namedUpstream || unjudgedUpstream || upstreamRaceSignature(p.legRequest)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
       }
-      for (const kind of ['gateway-timeout', 'no-upstream-connect'] as const) {
+      for (const kind of ['gateway-timeout', 'no-upstream-connect', 'keepalive-race'] as const) {
         for (const f of ctx.findings(kind)) {
+          // keepalive-race's own findings are on upstream legs; those on the proxy's client leg are
+          // 5xx its pool answered without sending the request, on a connection the backend had just closed.
+          if (kind === 'keepalive-race' && f.evidence.form !== 'pool-picked-closed') continue;
           const index = f.evidence.exchangeIndex;
           if (f.flowId !== null && typeof index === 'number') keys.add(`${f.flowId}#${index}`);
         }
@@ -204,7 +230,8 @@ export const intermittent5xx: DetectorDefinition = {
       return kind.failedCount >= MIN_FAILURES && kind.okCount >= MIN_SUCCESSES;
     }
 
-    function analyse(kind: Kind, explained: Set<string>): void {
+    /** Reports the kind when it is intermittent; whether it did. */
+    function analyse(kind: Kind, explained: Set<string>): boolean {
       const remembered = log.answers(kind);
       const rememberedFailed = remembered.reduce((n, a) => (a.failed ? n + 1 : n), 0);
       const moreFailed = kind.failedCount - rememberedFailed;
@@ -214,7 +241,7 @@ export const intermittent5xx: DetectorDefinition = {
       const ok = answers.filter((a) => !a.failed);
       const failedTotal = failed.length + moreFailed;
       const okTotal = ok.length + moreOk;
-      if (failedTotal < MIN_FAILURES || okTotal < MIN_SUCCESSES || failed.length === 0) return;
+      if (failedTotal < MIN_FAILURES || okTotal < MIN_SUCCESSES || failed.length === 0) return false;
 
       const perConnection = new Map<number, { client: string; ok: number; failed: number }>();
       for (const a of answers) {
@@ -297,6 +324,86 @@ export const intermittent5xx: DetectorDefinition = {
       let list = byServer.get(kind.server);
       if (list === undefined) byServer.set(kind.server, (list = []));
       list.push({ finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays });
+      return true;
+    }
+
+    /**
+     * A proxy's 502s answered at once (FAST_GATEWAY_FAILURE) on a capture that does not show its
+     * upstream side, in kinds no intermittent finding covers (each request its own path, or every
+     * one failing): one finding per endpoint. Such a 502 is no timeout and no application's error
+     * but the proxy's upstream connection failing under the request — reset or closed (a pooled
+     * connection the backend had just closed idle: a keep-alive race) or refused — which only the
+     * upstream side tells apart.
+     */
+    function reportFastBadGateways(reported: ReadonlySet<Kind>, explained: Set<string>): void {
+      const unseen = upstreamUnseen();
+      const byEndpoint = new Map<string, { fast: Answer[]; ok: number; okDelays: number[] }>();
+      for (const kind of kinds) {
+        if (reported.has(kind)) continue;
+        let entry = byEndpoint.get(kind.server);
+        if (kind.failedCount === 0) {
+          if (entry !== undefined) entry.ok += kind.okCount;
+          else byEndpoint.set(kind.server, { fast: [], ok: kind.okCount, okDelays: [] });
+          continue;
+        }
+        if (entry === undefined) byEndpoint.set(kind.server, (entry = { fast: [], ok: 0, okDelays: [] }));
+        entry.ok += kind.okCount;
+        for (const a of log.answers(kind)) {
+          if (!a.failed) {
+            if (a.delay !== null) entry.okDelays.push(a.delay);
+            continue;
+          }
+          const key = `${a.flowId}#${a.index}`;
+          if (a.status !== BAD_GATEWAY || a.delay === null || a.delay > FAST_GATEWAY_FAILURE || explained.has(key) || !unseen.has(key)) continue;
+          entry.fast.push(a);
+        }
+      }
+      for (const [server, entry] of byEndpoint) if (entry.fast.length > 0) reportFastEndpoint(server, entry.fast, entry.ok, entry.okDelays);
+    }
+
+    function reportFastEndpoint(server: string, fast: Answer[], okCount: number, okDelays: number[]): void {
+      const delays = fast.map((a) => a.delay ?? 0).sort((a, b) => a - b);
+      const first = fast.reduce((m, a) => Math.min(m, a.ts), Infinity);
+      const total = fast.length + okCount;
+      const finding = ctx.report({
+        flowId: null,
+        client: null,
+        server,
+        ts: first,
+        message: 'fastBadGateway',
+        data: { server, failed: fast.length, total, fastest: millis(delays[0]), slowest: millis(delays[delays.length - 1]) },
+        evidence: {
+          failures: fast.length,
+          successes: okCount,
+          statuses: [BAD_GATEWAY],
+          fast: true,
+          min502Ms: millis(delays[0]),
+          median5xxMs: millis(median(delays)),
+          max502Ms: millis(delays[delays.length - 1]),
+          median2xxMs: okDelays.length > 0 ? millis(median([...okDelays].sort((a, b) => a - b))) : null,
+          firstFailure: at(first),
+          failingClients: [...new Set(fast.map((a) => a.client))].slice(0, CLIENTS_LISTED),
+          failingFlowIds: [...new Set(fast.map((a) => a.flowId))].slice(0, CLIENTS_LISTED * 2),
+        },
+        frames: fast.slice(0, FAIL_FRAMES_SHOWN).map((a) => a.frame),
+      });
+      const among = okCount > 0 ? `${fast.length} of ${total} requests` : fast.length === 1 ? 'its only request' : `all ${fast.length} requests`;
+      const within = delays.length === 1 ? `${millis(delays[0])} ms after it` : `within ${millis(delays[0])}–${millis(delays[delays.length - 1])} ms`;
+      ctx.diagnose({
+        server,
+        count: fast.length,
+        inferred: {},
+        explanation:
+          `${server} answered 502 to ${among} ${within}, well below any timeout: ` +
+          `the proxy failed them at once, at the pace of a local failure. Its upstream connection was reset or closed under the request ` +
+          `(a pooled keep-alive connection the backend had just closed idle: a keep-alive race), or the backend refused the connection. ` +
+          `This capture does not show the proxy's upstream side, which alone tells these apart.`,
+        remedy:
+          `Capture the proxy's upstream side as well (on its host, \`-i any\`), or read its error log (ECONNRESET, "socket hang up", ` +
+          `"upstream prematurely closed", "connection refused"). For a keep-alive race, make the proxy's pool drop idle upstream ` +
+          `connections before the backend does (or raise the backend's idle timeout); for a refused connection, find why the backend is not listening.`,
+        anomalyIds: [finding.id],
+      });
     }
 
     interface Summary {
@@ -388,8 +495,10 @@ export const intermittent5xx: DetectorDefinition = {
 
       onFinish() {
         const explained = explainedElsewhere();
-        for (const kind of kinds) if (mayBeIntermittent(kind)) analyse(kind, explained);
+        const reported = new Set<Kind>();
+        for (const kind of kinds) if (mayBeIntermittent(kind) && analyse(kind, explained)) reported.add(kind);
         for (const [server, summaries] of byServer) diagnose(server, summaries);
+        reportFastBadGateways(reported, explained);
         kinds.length = 0;
         kindIndex.clear();
         log.clear();

@@ -19,7 +19,7 @@ import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
 import { failureOf, matchByChance } from './retried-request';
-import { sharedProxyLegs } from '../proxy-legs';
+import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 
@@ -1021,9 +1021,13 @@ function raceErrorsNote(entry: ServerRaces, count: number, proxyTold: boolean): 
  * none of them was a proxy's forward: "its client is a proxy (127.0.0.2:8080) that forwarded 7 of
  * them; to its own clients it answered 503 for 6, answered 200 for 1 (retried on a new connection)".
  */
-function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: RacedRequest) => RememberedRequest | null): { text: string; forwarded: number; proxies: ReadonlySet<string> } {
+function proxyOutcomeText(
+  raced: readonly RacedRequest[],
+  downstreamOf: (r: RacedRequest) => RememberedRequest | null,
+  neverSent: readonly PairedFailure[] = [],
+): { text: string; forwarded: number; proxies: ReadonlySet<string> } {
   const proxies = new Set<string>();
-  const byOutcome = new Map<string, { count: number; retried: number }>();
+  const byOutcome = new Map<string, { count: number; retried: number; neverSent: number }>();
   let forwarded = 0;
   let failedDownstream = 0;
   for (const r of raced) {
@@ -1033,16 +1037,28 @@ function proxyOutcomeText(raced: readonly RacedRequest[], downstreamOf: (r: Race
     if (down.status === null || down.status >= 500) failedDownstream++;
     proxies.add(down.server);
     const key = statusText(down) ?? (down.responseStart === null ? 'none' : '?');
-    const o = byOutcome.get(key) ?? { count: 0, retried: 0 };
+    const o = byOutcome.get(key) ?? { count: 0, retried: 0, neverSent: 0 };
     o.count++;
     if (r.retried) o.retried++;
     byOutcome.set(key, o);
   }
   if (forwarded === 0) return { text: '', forwarded, proxies };
+  // The same proxies' failures of requests their pool never sent: counted with the statuses they got.
+  for (const p of neverSent) {
+    if (!proxies.has(p.failure.server)) continue;
+    const key = p.failure.status !== null ? String(p.failure.status) : '?';
+    const o = byOutcome.get(key) ?? { count: 0, retried: 0, neverSent: 0 };
+    o.count++;
+    o.neverSent++;
+    byOutcome.set(key, o);
+  }
   const parts = [...byOutcome.entries()]
     .sort((a, b) => b[1].count - a[1].count)
     .map(([status, o]) => {
-      const head = status === 'none' ? `closed the client's connection without a response for ${o.count}` : `answered ${status} for ${o.count}`;
+      const answered = status === 'none' ? `closed the client's connection without a response for ${o.count}` : `answered ${status} for ${o.count}`;
+      const head = o.neverSent === 0
+        ? answered
+        : `${answered}, ${o.neverSent === o.count ? 'all' : o.neverSent} of them never sent upstream: the pool picked a connection the backend had just closed (its FIN arrived just before the request, or while the proxy held it)`;
       return o.retried === 0 ? head : `${head} (${o.retried === o.count ? '' : `${o.retried} `}retried on a new connection)`;
     });
   const who = [...proxies].slice(0, 3).join(', ');
@@ -1136,6 +1152,8 @@ export const keepaliveRace: DetectorDefinition = {
       'A request sent on a keep-alive connection the server had just closed for idleness (its FIN crossed the request, the pool reused a connection whose FIN had already arrived, or the request arrived just as the idle timer closed the connection); the request gets no response, usually a RST.',
     severity: 'error',
     messages: {
+      poolPickedClosed:
+        '{request} answered {status} by the proxy {proxy} {delay} ms after it, never sent upstream: {server} had closed the proxy\'s pooled connection {flow} idle (its FIN {finDelta} ms {when} the request arrived), and the pool picked that connection',
       race: '{request} sent on a connection {server} closed after {idle} s idle ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceNeverUsed: '{request} was the first request on a connection {server} closed after {idle} s unused ({form}: the request came {delta} ms {when} the FIN); {outcome}',
       raceIdleUnknown:
@@ -1165,6 +1183,42 @@ export const keepaliveRace: DetectorDefinition = {
     // What proxies sent upstream (shared with gateway-timeout and no-upstream-connect): a close on
     // arrival at a proxy that had forwarded the request is not an idle close.
     const legs = sharedProxyLegs(ctx);
+
+    /** A proxy's 5xx sent nowhere upstream while `server` idle-closed the pooled connection its pool picked (PairedFailure.staleLeg). */
+    function pickedClosed(server: string): PairedFailure[] {
+      return legs.pair().filter((p) => p.staleLeg !== null && p.staleLeg.server === server);
+    }
+
+    /** One finding for such a 5xx, on the client's connection to the proxy; its id. */
+    function reportPickedClosed(p: PairedFailure): string {
+      const f = p.failure;
+      const leg = p.staleLeg as NonNullable<PairedFailure['staleLeg']>;
+      const lead = f.requestStart - leg.closeTs;
+      const request = f.method !== null ? `${f.method} ${f.uri ?? ''}`.trim() : 'a request';
+      return ctx.report({
+        flowId: f.flowId,
+        client: f.client,
+        server: f.server,
+        ts: f.failTs,
+        message: 'poolPickedClosed',
+        data: {
+          request, status: f.status ?? '5xx', proxy: f.server, delay: fmt(f.delay * 1000), server: leg.server, flow: `${leg.client} → ${leg.server}`,
+          finDelta: fmt(Math.abs(lead) * 1000), when: lead >= 0 ? 'before' : 'after',
+        },
+        evidence: {
+          form: 'pool-picked-closed',
+          exchangeIndex: f.index,
+          status: f.status,
+          answeredAfterMs: ms(f.delay),
+          upstreamFlowId: leg.flowId,
+          upstreamFinFrame: leg.closeFrame,
+          upstreamFinTs: at(leg.closeTs),
+          finBeforeRequestMs: ms(lead),
+          sentUpstream: false,
+        },
+        frames: [f.requestFrame ?? f.failFrame, leg.closeFrame, f.failFrame].filter((x, i, a) => a.indexOf(x) === i),
+      }).id;
+    }
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     /** When each server port refused connections: an idle close right before is its stop (server-stops.ts). */
     const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
@@ -2041,7 +2095,9 @@ export const keepaliveRace: DetectorDefinition = {
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
-          const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r));
+          const picked = pickedClosed(server);
+          const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r), picked);
+          const pickedIds = picked.filter((p) => viaProxy.proxies.has(p.failure.server)).map(reportPickedClosed);
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
@@ -2150,7 +2206,7 @@ export const keepaliveRace: DetectorDefinition = {
               : entry.opaque > 0
                 ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
                 : ' Failed idempotent requests can be retried safely on a new connection.';
-          ctx.diagnose({ server, count, inferred, explanation, remedy, anomalyIds: entry.raceIds });
+          ctx.diagnose({ server, count: count + pickedIds.length, inferred, explanation, remedy, anomalyIds: [...entry.raceIds, ...pickedIds] });
         }
       },
     };
