@@ -332,6 +332,9 @@ function emptyStats(): AnalysisStats {
  * An analysis in progress. Packets come in from any source (files, stdin, live capture);
  * `finish` releases every connection and returns the result.
  */
+/** Spans kept per list for the holes between files (Analyzer.lossySpans, openSpans): about 5 MB at most. */
+const SPANS_KEPT = 100_000;
+
 export class Analyzer {
   private readonly view = new PacketView();
   private readonly tracker: TcpTracker<ConnectionHttp>;
@@ -347,7 +350,11 @@ export class Analyzer {
   candidateGaps: FileGap[] = [];
   /** Whether connections' spans are kept for the holes between files (several files merged). */
   watchFileGaps = false;
-  /** Connections that missed data, and connections left open, with their spans (only with watchFileGaps). */
+  /**
+   * Connections that missed data, and connections left open, with their spans (only with
+   * watchFileGaps), each list bounded (SPANS_KEPT): memory follows live connections, not the
+   * capture's length; past the bound a hole's counts are lower bounds.
+   */
   private readonly lossySpans: (LiveSpan & { bytes: number })[] = [];
   private readonly openSpans: LiveSpan[] = [];
   private readonly flows: FlowRecord[] = [];
@@ -832,9 +839,9 @@ export class Analyzer {
               const seen = (this.stats.captureLoss.noPayloadSeen ??= { connections: 0, bytes: 0 });
               seen.connections++;
               seen.bytes += lost;
-            } else if (this.watchFileGaps) this.lossySpans.push({ start: conn.startTs, last: conn.lastTs, bytes: lost });
+            } else if (this.watchFileGaps && this.lossySpans.length < SPANS_KEPT) this.lossySpans.push({ start: conn.startTs, last: conn.lastTs, bytes: lost });
           }
-          if (this.watchFileGaps && NOT_CLOSED.has(state)) this.openSpans.push({ start: conn.startTs, last: conn.lastTs });
+          if (this.watchFileGaps && NOT_CLOSED.has(state) && this.openSpans.length < SPANS_KEPT) this.openSpans.push({ start: conn.startTs, last: conn.lastTs });
         }
         if (record !== null) {
           const header = app?.proxyHeader ?? null;
