@@ -217,6 +217,18 @@ export function fileGapWarnings(input: AnalysisResult['input']): string[] {
 }
 
 /**
+ * The coverage warnings and the snaplen's (headers cut: messages still read, but what the cut
+ * fields said is unseen): what JUnit's capture-coverage case says, and the first reasons
+ * `--require-coverage` fails on.
+ */
+export function coverageAndSnaplenWarnings(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
+  const warnings = coverageWarnings(result);
+  const cut = snaplenFramingWarning(result.stats);
+  if (cut !== null) warnings.push(cut);
+  return warnings;
+}
+
+/**
  * Why the capture cannot show all it should, for `--require-coverage` (the CLI's exit code and
  * JUnit's capture-coverage case), one line each without the "warning: " lead: the coverage warnings,
  * headers the snaplen cut, input files cut short or damaged, and an analysis that had no TCP
@@ -224,9 +236,7 @@ export function fileGapWarnings(input: AnalysisResult['input']): string[] {
  * `--since` past its end that kept nothing): a nightly job fed nothing must not pass on it.
  */
 export function uncoveredReasons(result: Pick<AnalysisResult, 'stats' | 'input'>): string[] {
-  const reasons = coverageWarnings(result);
-  const cut = snaplenFramingWarning(result.stats);
-  if (cut !== null) reasons.push(cut);
+  const reasons = coverageAndSnaplenWarnings(result);
   for (const file of result.input.files) {
     if (file.truncated) reasons.push(`${file.name} is cut short: packets after the cut are not in it`);
   }

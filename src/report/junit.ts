@@ -6,8 +6,7 @@
  */
 import type { AnalysisResult } from '../analyze';
 import type { Diagnosis, Finding, Severity } from '../detect/finding';
-import { snaplenFramingWarning } from './unread-traffic';
-import { captureLossWarning, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, recordedDropsWarning, releasedEarlyWarning, uncoveredReasons } from './capture-coverage';
+import { coverageAndSnaplenWarnings, droppedByCapture, filteredCaptureWarning, noFindingsText, oneWayCount, oneWayWarning, uncoveredReasons } from './capture-coverage';
 import { formatDuration, formatUtc } from './format-time';
 import { truncate } from './text-wrap';
 import { escapeXml as x, escapeXmlText } from './xml-escape';
@@ -87,20 +86,16 @@ export function renderJunit(result: AnalysisResult, failOn: JunitFailOn, require
   // What the capture does not hold, as its own case: skipped (CI shows it, and does not fail) when
   // connections were captured one way only, or the capture was filtered down to some kinds of
   // packets, and so could not be judged; passing with the warning when packets were dropped.
-  const filtered = filteredCaptureWarning(result.stats);
-  const oneWay = [filtered, oneWayWarning(result.stats)].filter((w): w is string => w !== null).join('\n') || null;
-  const loss = captureLossWarning(result.stats, result.input);
-  const drops = recordedDropsWarning(result.input);
-  // Headers the snaplen cut: messages still read, but what the cut fields said is unseen.
-  const cut = snaplenFramingWarning(result.stats);
-  // Connections the analysis let go early and saw come back, not judged.
-  const released = releasedEarlyWarning(result.stats);
+  const oneWayLines = [filteredCaptureWarning(result.stats), oneWayWarning(result.stats)].filter((w): w is string => w !== null);
+  const oneWay = oneWayLines.join('\n') || null;
+  // Every coverage warning (those two among them) and the snaplen's, as the other reports lead with them.
+  const warnings = coverageAndSnaplenWarnings(result);
   // With --require-coverage every reason the run fails on fails this case, as the exit code does.
   const uncovered = requireCoverage ? uncoveredReasons(result) : [];
-  const incomplete = loss !== null || drops !== null || cut !== null || released !== null || uncovered.length > 0;
+  const incomplete = warnings.length > oneWayLines.length || uncovered.length > 0;
   let skipped = 0;
   if (oneWay !== null || incomplete) {
-    const text = uncovered.length > 0 ? uncovered.join('\n') : [oneWay, loss, drops, cut, released].filter((w): w is string => w !== null).join('\n');
+    const text = (uncovered.length > 0 ? uncovered : warnings).join('\n');
     body.push('    <testcase classname="conncheck.capture" name="capture coverage" time="0">');
     if (uncovered.length > 0) {
       failures++;
