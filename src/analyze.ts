@@ -19,9 +19,6 @@ import { DETECTORS } from './detect/registry';
 import { CaptureCopies } from './flow/capture-copies';
 import { ConnStateLabel, connState } from './flow/conn-state';
 import { candidateFileGaps, FileGap, liveAcross, LiveSpan } from './source/file-gaps';
-
-/** Connection states that are not closed (S1 established, S2/S3 one side closed): "still open" at the capture's end. */
-const NOT_CLOSED: ReadonlySet<ConnStateLabel> = new Set<ConnStateLabel>(['S1', 'S2', 'S3']);
 import type { Connection } from './flow/connection';
 import { FlowRecord, toFlowRecord } from './flow/flow-record';
 import type { NatTwin } from './flow/nat-twins';
@@ -328,13 +325,19 @@ function emptyStats(): AnalysisStats {
   };
 }
 
+/** Connection states that are not closed (S1 established, S2/S3 one side closed): "still open" at the capture's end. */
+const NOT_CLOSED: ReadonlySet<ConnStateLabel> = new Set<ConnStateLabel>(['S1', 'S2', 'S3']);
+
+/** Spans kept per list for the holes between files (Analyzer.lossySpans, openSpans): about 5 MB at most. */
+const SPANS_KEPT = 100_000;
+
+/** A connection that missed data, with its span (for the holes between files). */
+type LossySpan = LiveSpan & { bytes: number };
+
 /**
  * An analysis in progress. Packets come in from any source (files, stdin, live capture);
  * `finish` releases every connection and returns the result.
  */
-/** Spans kept per list for the holes between files (Analyzer.lossySpans, openSpans): about 5 MB at most. */
-const SPANS_KEPT = 100_000;
-
 export class Analyzer {
   private readonly view = new PacketView();
   private readonly tracker: TcpTracker<ConnectionHttp>;
@@ -355,7 +358,7 @@ export class Analyzer {
    * watchFileGaps), each list bounded (SPANS_KEPT): memory follows live connections, not the
    * capture's length; past the bound a hole's counts are lower bounds.
    */
-  private readonly lossySpans: (LiveSpan & { bytes: number })[] = [];
+  private readonly lossySpans: LossySpan[] = [];
   private readonly openSpans: LiveSpan[] = [];
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
@@ -525,7 +528,7 @@ export class Analyzer {
    */
   private confirmFileGaps(): FileGapFound[] {
     const found: FileGapFound[] = [];
-    const blamed = new Set<LiveSpan>();
+    const blamed = new Set<LossySpan>();
     let since = -Infinity;
     for (const gap of this.candidateGaps) {
       let lostConnections = 0;
@@ -543,7 +546,7 @@ export class Analyzer {
     }
     if (blamed.size > 0) {
       let bytes = 0;
-      for (const conn of blamed) bytes += (conn as LiveSpan & { bytes: number }).bytes;
+      for (const conn of blamed) bytes += conn.bytes;
       this.stats.captureLoss.inFileGaps = { connections: blamed.size, bytes };
     }
     return found;
