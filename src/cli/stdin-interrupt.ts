@@ -9,7 +9,7 @@
  * A regular file on stdin (`< capture.pcap`) or named files keep the default: nothing is lost by
  * quitting their analysis, it can be run again.
  */
-import { fstatSync } from 'node:fs';
+import { isRegularFile, STDIN_FD } from '../source/open-capture';
 
 /** How long the writer may take to flush and close once interrupted (tcpdump takes milliseconds). */
 export const GRACE_MS = 2000;
@@ -33,7 +33,8 @@ export function interruptStopsStdin(
   stdin: { destroy(): void } = process.stdin,
   warn: (line: string) => void = (line) => void process.stderr.write(line),
 ): StdinInterrupt | null {
-  if (!files.includes('-') || !readsPipe()) return null;
+  // A regular file on stdin is read as a file (open-capture.ts): only a pipe, socket or terminal waits on a writer.
+  if (!files.includes('-') || isRegularFile(STDIN_FD)) return null;
   let interrupted = false;
   let cutShort = false;
   let timer: NodeJS.Timeout | null = null;
@@ -59,13 +60,4 @@ export function interruptStopsStdin(
       process.removeListener('SIGTERM', onSignal);
     },
   };
-}
-
-/** Whether stdin is anything but a regular file (a pipe, a socket, a terminal). */
-function readsPipe(): boolean {
-  try {
-    return !fstatSync(0).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -54,7 +54,7 @@ export async function readCapture(input: string, onPacket: PacketHandler, option
   return readChunkSource(new FileChunks(input, READ_CHUNK_BYTES, options.onProgress), input, onPacket, options);
 }
 
-const STDIN_FD = 0;
+export const STDIN_FD = 0;
 
 /**
  * Whether a descriptor is a regular file (`conncheck analyze - < capture.pcap`), read like a file
@@ -67,7 +67,7 @@ const STDIN_FD = 0;
  * (whose spent chunks StreamChunks has collected since round 11; before that a stream peaked
  * 35-40 MB higher); the file itself 4.0 s.
  */
-function isRegularFile(fd: number): boolean {
+export function isRegularFile(fd: number): boolean {
   try {
     return fstatSync(fd).isFile();
   } catch {
