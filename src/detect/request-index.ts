@@ -92,6 +92,38 @@ export interface RememberedRequest extends RequestSignature {
    * HttpSession.clientSoftware) and said no proxy forwarded it (see agentOf). Null otherwise.
    */
   agent: string | null;
+  /** The request's HTTP version and `Connection` header (null: none sent), when `headWhole` (see sameSender). */
+  version: string | null;
+  connectionHeader: string | null;
+  /** Its head was read whole: not cut by the snaplen, not unfinished. */
+  headWhole: boolean;
+}
+
+/** What tells which program sent a request (see sameSender). */
+export type SenderMarks = Pick<RememberedRequest, 'agent' | 'version' | 'connectionHeader' | 'headWhole'>;
+
+/**
+ * Whether two requests may have come from one program. A program that sends a request again (its
+ * retry logic, a proxy's next attempt upstream) sends the same head again: the same `User-Agent`,
+ * the same HTTP version and the same `Connection` header. Two programs on one host that fetch the
+ * same URL often differ in them even when neither names itself (Node's Agent sends `Connection:
+ * keep-alive`, Python's http.client none): one's request right after the other's failure is a
+ * coincidence, not a retry. What is unknown (an agent not known for that very request, a head the
+ * snaplen cut) tells nothing.
+ */
+export function sameSender(a: SenderMarks, b: SenderMarks): boolean {
+  if (a.agent !== null && b.agent !== null && a.agent !== b.agent) return false;
+  return !(a.headWhole && b.headWhole) || (a.version === b.version && a.connectionHeader === b.connectionHeader);
+}
+
+/** The sender marks of an exchange's request (see sameSender). */
+export function senderMarksOf(ex: HttpExchange, conn: AnalyzedConnection): SenderMarks {
+  return { agent: agentOf(ex, conn), version: ex.requestVersion, connectionHeader: ex.requestConnection, headWhole: headWhole(ex) };
+}
+
+/** Whether the request's head was read whole (its version and Connection header are what was sent). */
+function headWhole(ex: HttpExchange): boolean {
+  return ex.requestCut !== true && ex.requestHeadUnfinished !== true && ex.requestTargetCut !== true && ex.requestVersion !== null;
 }
 
 /** Requests remembered at most (the oldest are forgotten first), and at first. */
@@ -243,6 +275,7 @@ export class RequestIndex {
   private endKnown: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private answered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private headWhole: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
    * pre-filled copy per doubling, and the collector traces only the slots in use.
@@ -252,6 +285,8 @@ export class RequestIndex {
   private method: string[] = [];
   private uri: string[] = [];
   private agent: (string | null)[] = [];
+  private version: (string | null)[] = [];
+  private connectionHeader: (string | null)[] = [];
 
   /**
    * Requests of uncertain exchanges (capture loss: a lost response, a lost request head), not
@@ -321,6 +356,9 @@ export class RequestIndex {
     this.method[slot] = ex.method;
     this.uri[slot] = uri;
     this.agent[slot] = agentOf(ex, conn);
+    this.version[slot] = ex.requestVersion;
+    this.connectionHeader[slot] = ex.requestConnection;
+    this.headWhole[slot] = headWhole(ex) ? 1 : 0;
     this.lastEntry = entry;
     this.snapshot = null;
     return entry;
@@ -374,7 +412,17 @@ export class RequestIndex {
       idempotencyKey: this.keyed[slot] === 1,
       answered: this.answered[slot] === 1,
       agent: this.agent[slot],
+      version: this.version[slot],
+      connectionHeader: this.connectionHeader[slot],
+      headWhole: this.headWhole[slot] === 1,
     };
+  }
+
+  /** sameSender of a slot's request and `sender`, read from the columns. */
+  private sentBy(slot: number, sender: SenderMarks): boolean {
+    const agent = this.agent[slot];
+    if (agent !== null && sender.agent !== null && agent !== sender.agent) return false;
+    return !(this.headWhole[slot] === 1 && sender.headWhole) || (this.version[slot] === sender.version && this.connectionHeader[slot] === sender.connectionHeader);
   }
 
   /** The signature hash of an entry (to look it up among pending failures). */
@@ -577,10 +625,11 @@ export class RequestIndex {
    * The earliest request with this signature (and its hash, see signatureHash) on another
    * connection that started within [from, to] — the next attempt at the request after `from` —
    * provided it was the first request on its connection since `from` (see
-   * firstOnItsConnectionSince); null when there is none or when it was not.
+   * firstOnItsConnectionSince); null when there is none or when it was not. Copies another program
+   * sent (see sameSender) are passed over: they are no attempt of the one that sent `sender`.
    */
   firstBetween(
-    sig: RequestSignature, h: number, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean,
+    sig: RequestSignature, h: number, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean, sender: SenderMarks,
   ): RememberedRequest | null {
     let best = -1;
     let steps = 0;
@@ -589,7 +638,7 @@ export class RequestIndex {
       const ts = this.ts[slot];
       if (
         this.hash[slot] === h && this.flowId[slot] !== otherThanFlow && ts >= from && ts <= to &&
-        !(unclaimedOnly && this.claimed[slot] === 1) && this.matches(e, sig) &&
+        !(unclaimedOnly && this.claimed[slot] === 1) && this.matches(e, sig) && this.sentBy(slot, sender) &&
         (best < 0 || ts <= this.ts[best % this.capacity])
       ) {
         best = e;
@@ -664,6 +713,7 @@ export class RequestIndex {
     this.endKnown = grownColumn(this.endKnown, capacity, uint8Column);
     this.keyed = grownColumn(this.keyed, capacity, uint8Column);
     this.answered = grownColumn(this.answered, capacity, uint8Column);
+    this.headWhole = grownColumn(this.headWhole, capacity, uint8Column);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;
     this.heads = new Float64Array(2 * capacity).fill(-1);

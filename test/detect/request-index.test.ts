@@ -1,5 +1,5 @@
 import type { AnalyzedConnection } from '../../src/detect/analyzed-connection';
-import { RequestIndex, signatureHash } from '../../src/detect/request-index';
+import { RequestIndex, sameSender, signatureHash, type SenderMarks } from '../../src/detect/request-index';
 import type { HttpExchange } from '../../src/http/exchange';
 
 /** Address words of "a.b.c.d" or "[v6]" text, as the flow stage keeps them (IPv6 as a hash is enough here). */
@@ -22,10 +22,15 @@ function conn(id: number, client: string, server = '10.0.0.1:80', startTs = 0): 
   } as unknown as AnalyzedConnection;
 }
 
+/** Marks of a sender nothing is known of: every copy may be its. */
+const UNKNOWN_SENDER: SenderMarks = { agent: null, version: null, connectionHeader: null, headWhole: false };
+
 /** A search as a detector makes it: the signature and its hash, from the failed request's connection. */
-function search(index: RequestIndex, s: ReturnType<typeof sig>, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean) {
+function search(
+  index: RequestIndex, s: ReturnType<typeof sig>, otherThanFlow: number, from: number, to: number, unclaimedOnly: boolean, sender: SenderMarks = UNKNOWN_SENDER,
+) {
   const hash = signatureHash(conn(0, s.client, s.server), s.method, s.uri, s.bodyBytes);
-  return index.firstBetween(s, hash, otherThanFlow, from, to, unclaimedOnly);
+  return index.firstBetween(s, hash, otherThanFlow, from, to, unclaimedOnly, sender);
 }
 
 function exchange(method: string, uri: string, ts: number, extra: Partial<HttpExchange> = {}): HttpExchange {
@@ -80,6 +85,29 @@ describe('RequestIndex', () => {
     index.offer(exchange('GET', '/v6', 1.0), conn(2, '[2001:db8::9]:5000'));
     expect(search(index, sig('[2001:db8::9]:6000', '/v6'), 9, 0, 2, false)).toMatchObject({ flowId: 2 });
     expect(search(index, sig('[2001:db8::8]:5000', '/v6'), 9, 0, 2, false)).toBeNull();
+  });
+
+  test('copies another program sent (another HTTP version or Connection header, heads read whole) are passed over', () => {
+    const index = new RequestIndex();
+    // Node's Agent on the host sends `Connection: keep-alive`; Python's http.client none.
+    index.offer(exchange('GET', '/a', 1.0, { requestConnection: 'keep-alive' }), conn(1, '10.0.0.9:5000'));
+    index.offer(exchange('GET', '/a', 2.0), conn(2, '10.0.0.9:5001'));
+    const python: SenderMarks = { agent: null, version: 'HTTP/1.1', connectionHeader: null, headWhole: true };
+    expect(search(index, sig('10.0.0.9:1'), 9, 0, 5, false, python)?.flowId).toBe(2);
+    expect(search(index, sig('10.0.0.9:1'), 9, 0, 5, false, { ...python, connectionHeader: 'keep-alive' })?.flowId).toBe(1);
+    expect(search(index, sig('10.0.0.9:1'), 9, 0, 5, false, { ...python, version: 'HTTP/1.0' })).toBeNull();
+    // A head the snaplen cut tells nothing of its sender.
+    expect(search(index, sig('10.0.0.9:1'), 9, 0, 5, false, { ...python, version: 'HTTP/1.0', headWhole: false })?.flowId).toBe(1);
+  });
+
+  test('sameSender: agents where both are known, then version and Connection header where both heads are whole', () => {
+    const a: SenderMarks = { agent: 'Go-http-client/1.1', version: 'HTTP/1.1', connectionHeader: null, headWhole: true };
+    expect(sameSender(a, { ...a })).toBe(true);
+    expect(sameSender(a, { ...a, agent: 'curl/8.5.0' })).toBe(false);
+    expect(sameSender(a, { ...a, agent: null })).toBe(true);
+    expect(sameSender(a, { ...a, connectionHeader: 'close' })).toBe(false);
+    expect(sameSender(a, { ...a, connectionHeader: 'close', headWhole: false })).toBe(true);
+    expect(sameSender({ ...a, agent: null }, { ...a, agent: 'curl/8.5.0', version: 'HTTP/1.0' })).toBe(false);
   });
 
   test('a claimed request is skipped by searches for unclaimed ones only', () => {

@@ -54,6 +54,22 @@ describe('retried-request: synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
   });
 
+  test.each([
+    ['with the same head (Connection: keep-alive): a retry', ['Connection: keep-alive'], 1],
+    ['by another program (no Connection header, as Python\'s http.client sends): no retry', [], 0],
+  ])('a second GET on a kept-alive connection reset, then the same GET on a new connection 2 ms later %s', (_what, headers, retries) => {
+    // Neither sends a User-Agent (Node's Agent and Python's http.client on one host): the head's
+    // other marks tell the programs apart.
+    const cap = new Capture();
+    const failed = cap.connection();
+    failed.handshake(0).exchange(0.01, get('/page', ['Connection: keep-alive']));
+    failed.request(1.0, get('/page', ['Connection: keep-alive']), { noAck: true });
+    failed.rst(1.0001, 's');
+    const next = cap.connection();
+    next.handshake(1.0015).exchange(1.002, get('/page', headers)).close(1.01, 'c');
+    expect(ofKind(cap.analyze(only), KIND)).toHaveLength(retries);
+  });
+
   test('a POST whose body never left its client (the server reset the connection over its head: EPIPE), sent again whole on a new connection: a retry', () => {
     const body = 'x'.repeat(100);
     const cap = new Capture();

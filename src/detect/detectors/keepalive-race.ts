@@ -17,7 +17,7 @@ import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
-import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, signatureHash } from '../request-index';
+import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
 import { failureOf, matchByChance } from './retried-request';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
@@ -1254,7 +1254,7 @@ export const keepaliveRace: DetectorDefinition = {
       if (ex === null || ex.method === null) return null;
       const signature = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri ?? '', bodyBytes: ex.requestBodyBytes };
       const hash = signatureHash(conn, signature.method, signature.uri, signature.bodyBytes);
-      const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false);
+      const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false, senderMarksOf(ex, conn));
       // Like retried-request: a sequential client that sent other requests first had moved on, and
       // one that sent it again after its usual pause went on with its next iteration.
       // And a copy its host sends so often that one is expected that soon by chance is no retry (see matchByChance).

@@ -6,7 +6,7 @@ import type { Finding } from '../finding';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
 import { sharedRecentOpens } from '../recent-opens';
-import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex, RequestSignature } from '../request-index';
+import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex, RequestSignature, sameSender } from '../request-index';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -254,7 +254,7 @@ export const retriedRequest: DetectorDefinition = {
   id: 'retried-request',
   meta: {
     description:
-      'The same request (method, URI, body length) is sent again on another connection from the same client host (and the same program, where its User-Agent tells) shortly after it failed on one (no response: reset, closed, keep-alive race).',
+      'The same request (method, URI, body length) is sent again on another connection from the same client host (and the same program, where its User-Agent, HTTP version and Connection header tell) shortly after it failed on one (no response: reset, closed, keep-alive race).',
     severity: 'info',
     messages: {
       retry: '{request} sent again on another connection {after} s after it failed on {failedOn} ({failure}){risk}',
@@ -266,11 +266,11 @@ export const retriedRequest: DetectorDefinition = {
     const legs = sharedProxyLegs(ctx);
     /**
      * A sequential client that sent other requests between the failure and the next attempt had
-     * moved on: no retry. Nor is a copy another program sent (another `User-Agent`, where both are
-     * known): two programs on one host fetch the same URLs.
+     * moved on: no retry. Nor is a copy another program sent (another `User-Agent`, HTTP version
+     * or `Connection` header, see sameSender): two programs on one host fetch the same URLs.
      */
     const movedOn = (failed: RememberedRequest, failedAt: number, next: RememberedRequest, pair: EndpointWords): boolean =>
-      (failed.agent !== null && next.agent !== null && failed.agent !== next.agent) ||
+      !sameSender(failed, next) ||
       index.movedOnBetween(failed, failedAt, next.ts, opens.openedBetween(pair, failedAt, next.connectionStart >= failedAt ? next.connectionStart : next.ts));
     /**
      * Connections each client host opened to each server: one opened between a failure and its
@@ -447,7 +447,7 @@ export const retriedRequest: DetectorDefinition = {
       heldBack.delete(request.entry);
       loopSteps.delete(request.entry);
       const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held, previous, captureLoss };
-      const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true);
+      const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true, request);
       if (retry !== null) {
         // This request's next attempt as it came itself: both were a loop's iterations.
         if (continuesLoop(failed, retry)) {
