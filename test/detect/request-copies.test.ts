@@ -7,7 +7,7 @@ function unanswered(client: string, server: string, ts: number, end: number, end
   return {
     entry: entries++, hash: 0, client, server, method: 'GET', uri: '/late', bodyBytes: 0, flowId: entries, ts, frame: 0, index: 1,
     connectionStart: ts, connectionReadyAt: ts, previousStart: -1, requestEnd: ts, responseStart: null, answered: false, end, endKnown, status: null,
-    claimed: false, idempotencyKey: false, agent: null,
+    claimed: false, idempotencyKey: false, agent: null, version: null, connectionHeader: null, headWhole: false,
   };
 }
 
