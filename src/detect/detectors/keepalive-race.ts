@@ -791,14 +791,23 @@ export function judgeArrivalClose(
  * A close on arrival that instant-close found too slow may be a lazy idle close: the server's timer
  * fired before the request came and its close() followed some ms later (an event loop that checks
  * its timers between waits, a timer thread that wakes and closes), the request whole in its buffer,
- * unread. Held for its time to be judged against the server's idle closes (releaseLazyArrivals):
- * a real idle gap, no reuse answered after a longer one, and a close no later than LAZY_CLOSE_MAX
- * after the request (and well within the idle gap).
+ * unread; or the timer is checked on a tick before the socket is read, and the request that came
+ * between two ticks is still unread when the tick finds the connection idle past its timeout. Held
+ * for its time to be judged against the server's idle closes (releaseLazyArrivals): a real idle
+ * gap, no reuse answered after a longer one, and a close no later than LAZY_CLOSE_MAX after the
+ * request. How close to the idle gap's length the close may come is judged when it is released:
+ * by the idle closes' timeout when the capture has them, as a close judged as it happened would be
+ * (releaseLazyArrivals), else by lazyWithinGap.
  */
 export function lazyCandidate(a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest' | 'serverRtt'>, minIdleTimeout: number, keptLonger: number): boolean {
   const idleBeforeRequest = a.idleBeforeRequest + a.serverRtt;
   const closeAfterRequest = Math.max(0, a.closeAfterRequest - a.serverRtt);
-  return idleBeforeRequest >= minIdleTimeout && closeAfterRequest <= Math.min(LAZY_CLOSE_MAX, LAZY_CLOSE_FRACTION * idleBeforeRequest) && !(keptLonger > a.idleAtClose);
+  return idleBeforeRequest >= minIdleTimeout && closeAfterRequest <= LAZY_CLOSE_MAX && !(keptLonger > a.idleAtClose);
+}
+
+/** A held lazy close came well within its idle gap (LAZY_CLOSE_FRACTION of it): the test when no idle close of the server's tells its timeout. */
+function lazyWithinGap(a: Pick<ArrivalClose, 'idleBeforeRequest' | 'closeAfterRequest' | 'serverRtt'>): boolean {
+  return Math.max(0, a.closeAfterRequest - a.serverRtt) <= LAZY_CLOSE_FRACTION * (a.idleBeforeRequest + a.serverRtt);
 }
 
 /**
@@ -1851,17 +1860,26 @@ export const keepaliveRace: DetectorDefinition = {
       const fraction = ctx.options.spreadFraction;
       const absolute = ctx.options.spreadAbsolute;
       for (const [server, list] of lazyArrivals) {
-        let timeout = learnedIdleTimeout(server);
-        if (timeout === null && list.length >= 2) {
-          const own = inferTimeout(list.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
-          const afterRequest = spreadOf(list.map((h) => h.closeAfterRequest));
+        const learned = learnedIdleTimeout(server);
+        let timeout = learned;
+        const candidates = learned !== null ? list : list.filter(lazyWithinGap);
+        if (timeout === null && candidates.length >= 2) {
+          const own = inferTimeout(candidates.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
+          const afterRequest = spreadOf(candidates.map((h) => h.closeAfterRequest));
           if (own !== null && own.spread < afterRequest) timeout = own.value;
         }
         if (timeout === null || timeout < ctx.options.minIdleTimeout) continue;
         const agree = Math.max(fraction * timeout, absolute);
         const keptLonger = legs.keptLonger(server);
-        for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
-          if (!lazyAtTimeout(h, timeout, agree) || judgeArrivalClose(h, timeout, ctx.options.minIdleTimeout, keptLonger) === null) continue;
+        for (const h of [...candidates].sort((a, b) => a.ts - b.ts)) {
+          // With the timeout the server's idle closes tell, the close is judged as arrivalRace judges
+          // one that came after those closes (a stream and a file agree), its idle age at the close
+          // on that timeout: a timer checked on a tick closes a request that came between two ticks
+          // up to one tick after it came, whatever the tick (the held closes agree with no idle close
+          // of the server's but by a timer that counts from the previous response). Without them,
+          // the close must also have come within `agree` of the request (lazyAtTimeout).
+          const atTimeout = learned !== null ? Math.abs(h.idleAtClose - timeout) <= agree : lazyAtTimeout(h, timeout, agree);
+          if (!atTimeout || judgeArrivalClose(h, timeout, ctx.options.minIdleTimeout, keptLonger) === null) continue;
           const entry = serverEntry(server);
           const finding = ctx.report(lazyFindingInput(h, server, timeout));
           if (entry === null) continue;
