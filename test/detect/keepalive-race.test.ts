@@ -1613,6 +1613,40 @@ describe('keepalive-race: a lazy idle close met the request (timer fired, close(
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('a proxy\'s client leg alone (HAProxy relaying a lazy backend\'s resets): closes 9-82 ms after the requests, all at ~1.104 s idle, no idle close of its own: races whose timer is not said to be its own, and no request timeout', () => {
+    const cap = new Capture();
+    const delays = [0.0091, 0.082, 0.041, 0.075, 0.062, 0.0104];
+    delays.forEach((after, k) => arrival(cap, k * 20, 1.115 - after, after));
+    const r = cap.analyze(DETECTORS);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(delays.length);
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+    const lazy = found.filter((f) => f.evidence.lazyClose === true);
+    expect(lazy.length).toBeGreaterThan(0);
+    for (const f of lazy) expect(f.summary).toContain('closed no idle connection in this capture');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain("a capture of the proxy's upstream leg tells");
+    expect(d.explanation).not.toContain('just as its idle timer');
+  });
+
+  test('near miss: the same closes after the server\'s own idle closes at ~1.104 s: its idle timer, said as before', () => {
+    const cap = new Capture();
+    [0.0091, 0.082, 0.041].forEach((after, k) => arrival(cap, k * 20, 1.115 - after, after));
+    idleCloses(cap, [100, 120], 1.104);
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('just as its idle timer');
+    expect(d.explanation).not.toContain('closed no idle connection');
+  });
+
+  test('near miss: closes 12-82 ms after requests at idle ages that do not agree at the close (1.2-2.4 s): no timer, no race', () => {
+    const cap = new Capture();
+    [[1.2, 0.012], [1.6, 0.082], [2.0, 0.041], [2.4, 0.075]].forEach(([at, after], k) => arrival(cap, k * 20, at, after));
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('near miss: closes 15 ms after each request whatever its idle age (1.3, 2.1, 2.9 s): measured from the request, no timer: silent', () => {
     const cap = new Capture();
     [1.3, 2.1, 2.9].forEach((at, k) => arrival(cap, k * 20, at, 0.015));
