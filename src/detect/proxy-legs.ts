@@ -539,9 +539,18 @@ export class ProxyLegs implements EventFollower {
    * client's to a second server) to neither the proxy's host nor its client's, and not answered
    * by the time the proxy closed (Apache mod_proxy closes the client connection when a request
    * fails on a reused backend connection).
+   *
+   * The client's own host is that address too when the capture shows the proxy forwarding from it
+   * (RequestCopies.upstreamAddressOf: a proxy on 127.0.0.2 connecting from 127.0.0.1, its local
+   * clients' address): a copy from there counts then, from another endpoint than the client's
+   * (HAProxy closing its client's connection when the lazy backend reset the forwarded request,
+   * race3-both, whose keep-alive races on the client leg were that proxy's relay of them).
    */
   private failedCopyFromOtherAddress(proxy: string, client: string, method: string, uri: string | null, from: number, to: number): LegRequest | null {
-    const copy = this.index.unansweredCopy(method, uri, from, to, [proxy, client], (sender) => !this.serverIps.has(hostOf(sender)));
+    const fromClientHost = this.copies().upstreamAddressOf(hostOf(proxy)) === hostOf(client);
+    const copy = this.index.unansweredCopy(
+      method, uri, from, to, fromClientHost ? [proxy] : [proxy, client], (sender) => sender !== client && !this.serverIps.has(hostOf(sender)),
+    );
     if (copy === null) return null;
     const leg: UpstreamLeg = this.others.byFlow(copy.flowId) ?? {
       // Still open: what the copy itself tells.

@@ -12,7 +12,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatAddress } from '../../src/decode/address';
+import type { PacketView } from '../../src/decode/packet-view';
 import { analyzeSample } from '../samples';
+import { analyzeWithout } from '../robustness/sample-without';
 import { ofKind } from './reuse-kit';
 
 type Result = Awaited<ReturnType<typeof analyzeSample>>;
@@ -127,5 +130,32 @@ describe('HAProxy 2.6 mode http samples', () => {
     const r = await analyzeSample('healthy-haproxy');
     expect(r.anomalies).toEqual([]);
     expect(r.diagnoses).toEqual([]);
+  });
+});
+
+describe('sample keepalive-race-lazy-tick-haproxy: a backend whose idle timer is checked on a tick before reading, behind HAProxy forwarding from its clients\' own address', () => {
+  const NAME = 'keepalive-race-lazy-tick-haproxy';
+  const present = fs.existsSync(path.join(__dirname, '..', '..', 'samples', `${NAME}.pcap`));
+  const backendPackets = (view: PacketView) => formatAddress(view, 'src') === '127.0.0.3' || formatAddress(view, 'dst') === '127.0.0.3';
+
+  (present ? test : test.skip)('both legs: each failure one backend race (none a dying worker) and its relay on the client leg, no timer of the proxy\'s', async () => {
+    const r = await analyzeSample(NAME);
+    const races = ofKind(r, 'keepalive-race');
+    expect(races.length).toBeGreaterThan(0);
+    expect(races.every((f) => f.server === '127.0.0.3:8085')).toBe(true);
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+    const relayed = ofKind(r, 'unanswered-request');
+    expect(relayed.map((f) => f.evidence.forwardedTo)).toEqual(races.map(() => '127.0.0.3:8085'));
+    const d = r.diagnoses.find((x) => x.kind === 'unanswered-request')!;
+    expect(d.inferred).toEqual({});
+  });
+
+  (present ? test : test.skip)('the client leg alone: the closes are not said to be the proxy\'s own idle timer, and no request timeout is inferred', async () => {
+    const r = await analyzeWithout(NAME, backendPackets);
+    const races = ofKind(r, 'keepalive-race');
+    expect(races.length).toBeGreaterThan(0);
+    expect(r.diagnoses.filter((x) => x.kind === 'unanswered-request' && x.inferred.serverTimeout !== undefined)).toEqual([]);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain("a capture of the proxy's upstream leg tells");
   });
 });

@@ -1577,6 +1577,76 @@ describe('keepalive-race: a lazy idle close met the request (timer fired, close(
     expect(found.every((f) => f.evidence.lazyClose === true)).toBe(true);
   });
 
+  test('a timer checked on a 100 ms tick before reading: a RST 82 ms after a request at 1.02 s idle, before any idle close, at the 1.104 s of the later ones: a race, and no dying worker (race3-back r0)', () => {
+    const cap = new Capture();
+    const c = arrival(cap, 0, 1.033, 0.082, 'RST');
+    idleCloses(cap, [20, 40, 60], 1.104);
+    const r = cap.analyze(DETECTORS);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ form: 'closed-on-arrival', lazyClose: true });
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('a lazy RST 41 ms after the request, judged at the end: one race, not also a reset-before-response (race3-back r2)', () => {
+    const cap = new Capture();
+    const c = arrival(cap, 0, 1.063, 0.041, 'RST');
+    idleCloses(cap, [20, 40], 1.103);
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND).map((f) => f.client)).toEqual([c.clientName]);
+    expect(ofKind(r, 'reset-before-response')).toEqual([]);
+  });
+
+  test('near miss: the same 82 ms RST where the server\'s idle closes come at 5 s: no race, the reset stays reset-before-response', () => {
+    const cap = new Capture();
+    arrival(cap, 0, 1.033, 0.082, 'RST');
+    idleCloses(cap, [20, 40], 5);
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(ofKind(r, 'reset-before-response')).toHaveLength(1);
+  });
+
+  test('near miss: no idle close, two RSTs 82 ms after requests at ~1.02 s idle: too slow for the held closes alone to tell a timer: silent', () => {
+    const cap = new Capture();
+    arrival(cap, 0, 1.033, 0.082, 'RST');
+    arrival(cap, 20, 1.034, 0.081, 'RST');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('a proxy\'s client leg alone (HAProxy relaying a lazy backend\'s resets): closes 9-82 ms after the requests, all at ~1.104 s idle, no idle close of its own: races whose timer is not said to be its own, and no request timeout', () => {
+    const cap = new Capture();
+    const delays = [0.0091, 0.082, 0.041, 0.075, 0.062, 0.0104];
+    delays.forEach((after, k) => arrival(cap, k * 20, 1.115 - after, after));
+    const r = cap.analyze(DETECTORS);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(delays.length);
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+    const lazy = found.filter((f) => f.evidence.lazyClose === true);
+    expect(lazy.length).toBeGreaterThan(0);
+    for (const f of lazy) expect(f.summary).toContain('closed no idle connection in this capture');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain("a capture of the proxy's upstream leg tells");
+    expect(d.explanation).not.toContain('just as its idle timer');
+  });
+
+  test('near miss: the same closes after the server\'s own idle closes at ~1.104 s: its idle timer, said as before', () => {
+    const cap = new Capture();
+    [0.0091, 0.082, 0.041].forEach((after, k) => arrival(cap, k * 20, 1.115 - after, after));
+    idleCloses(cap, [100, 120], 1.104);
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('just as its idle timer');
+    expect(d.explanation).not.toContain('closed no idle connection');
+  });
+
+  test('near miss: closes 12-82 ms after requests at idle ages that do not agree at the close (1.2-2.4 s): no timer, no race', () => {
+    const cap = new Capture();
+    [[1.2, 0.012], [1.6, 0.082], [2.0, 0.041], [2.4, 0.075]].forEach(([at, after], k) => arrival(cap, k * 20, at, after));
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('near miss: closes 15 ms after each request whatever its idle age (1.3, 2.1, 2.9 s): measured from the request, no timer: silent', () => {
     const cap = new Capture();
     [1.3, 2.1, 2.9].forEach((at, k) => arrival(cap, k * 20, at, 0.015));

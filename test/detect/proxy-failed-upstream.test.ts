@@ -82,6 +82,54 @@ describe('a proxy that closes the client connection after its forwarded request 
   });
 });
 
+describe('a proxy on loopback that connects to its backend from its clients\' own address (HAProxy on 127.0.0.2 sending from 127.0.0.1)', () => {
+  const L_CLIENT = '127.0.0.1';
+  const L_PROXY = '127.0.0.2';
+  const L_BACKEND = '127.0.0.3';
+
+  /**
+   * At `t`: a first request (forwarded and answered, when `forwardFirst`, else answered by the
+   * proxy itself); `idle` s later a second one, forwarded on the pooled backend connection, which
+   * the backend's lazy idle close resets `closeAfter` s after it came, unread; the proxy closes its
+   * client's connection 0.2 ms later without an answer.
+   */
+  function lazyRelay(cap: Capture, t: number, i: number, idle: number, closeAfter: number, forwardFirst = true): { down: Conn; up: Conn } {
+    const down = cap.connection({ client: L_CLIENT, server: L_PROXY, sport: 8080 });
+    const up = cap.connection({ client: L_CLIENT, server: L_BACKEND, sport: 8085 });
+    down.handshake(t).request(t + 0.01, get(`/l/a${i}`));
+    if (forwardFirst) up.handshake(t + 0.0105).exchange(t + 0.011, get(`/l/a${i}`), ok('first'));
+    else up.handshake(t + 0.0105).exchange(t + 0.011, get(`/other${i}`), ok('first'));
+    down.response(t + 0.0125, ok('first'));
+    const reqTs = t + 0.0125 + idle;
+    down.request(reqTs, get(`/l/b${i}`));
+    up.request(reqTs + 0.0003, get(`/l/b${i}`));
+    up.rstAck(reqTs + 0.0003 + closeAfter, 's');
+    down.fin(reqTs + 0.0005 + closeAfter, 's').fin(reqTs + 0.0007 + closeAfter, 'c').ack(reqTs + 0.0008 + closeAfter, 's');
+    return { down, up };
+  }
+
+  test('its client-leg closes after the backend\'s lazy resets (9-82 ms after the requests) are the races\' relay: unanswered and forwarded, no idle race or timeout of the proxy\'s', () => {
+    const cap = new Capture();
+    const scenes = [[1.092, 0.0091], [1.022, 0.082], [1.061, 0.041], [1.028, 0.075]].map(([idle, after], i) => lazyRelay(cap, i * 5, i, idle, after));
+    const r = cap.analyze(DETECTORS);
+    const atProxy = r.anomalies.filter((f) => f.server === `${L_PROXY}:8080`);
+    expect(atProxy.map((f) => f.kind)).toEqual(scenes.map(() => 'unanswered-request'));
+    expect(atProxy.map((f) => f.evidence.forwardedTo)).toEqual(scenes.map((s) => s.up.serverName));
+    const d = r.diagnoses.find((x) => x.kind === 'unanswered-request' && x.server === `${L_PROXY}:8080`)!;
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('no timeout of the proxy');
+  });
+
+  test('near miss: the proxy never seen forwarding from 127.0.0.1 (the copies are another call of the client\'s): not told forwarded', () => {
+    const cap = new Capture();
+    const scenes = [[1.092, 0.0091], [1.061, 0.041], [1.028, 0.075]].map(([idle, after], i) => lazyRelay(cap, i * 5, i, idle, after, false));
+    const r = cap.analyze(DETECTORS);
+    const onDown = r.anomalies.filter((f) => scenes.some((s) => s.down.clientName === f.client));
+    expect(onDown).not.toEqual([]);
+    expect(onDown.filter((f) => f.evidence.forwardedOnFlow !== undefined && f.evidence.forwardedOnFlow !== null)).toEqual([]);
+  });
+});
+
 describe('a proxy that gives up on a backend that does not answer and closes its client connection with no status (tinyproxy at its Timeout)', () => {
   /** At `t`: the request forwarded and acknowledged upstream; `wait` s later the proxy closes the backend connection, then its client's. */
   function gaveUp(cap: Capture, t: number, i: number, wait: number, from = PROXY): { down: Conn; up: Conn } {

@@ -791,14 +791,23 @@ export function judgeArrivalClose(
  * A close on arrival that instant-close found too slow may be a lazy idle close: the server's timer
  * fired before the request came and its close() followed some ms later (an event loop that checks
  * its timers between waits, a timer thread that wakes and closes), the request whole in its buffer,
- * unread. Held for its time to be judged against the server's idle closes (releaseLazyArrivals):
- * a real idle gap, no reuse answered after a longer one, and a close no later than LAZY_CLOSE_MAX
- * after the request (and well within the idle gap).
+ * unread; or the timer is checked on a tick before the socket is read, and the request that came
+ * between two ticks is still unread when the tick finds the connection idle past its timeout. Held
+ * for its time to be judged against the server's idle closes (releaseLazyArrivals): a real idle
+ * gap, no reuse answered after a longer one, and a close no later than LAZY_CLOSE_MAX after the
+ * request. How close to the idle gap's length the close may come is judged when it is released:
+ * by the idle closes' timeout when the capture has them, as a close judged as it happened would be
+ * (releaseLazyArrivals), else by lazyWithinGap.
  */
 export function lazyCandidate(a: Pick<ArrivalClose, 'idleBeforeRequest' | 'idleAtClose' | 'closeAfterRequest' | 'serverRtt'>, minIdleTimeout: number, keptLonger: number): boolean {
   const idleBeforeRequest = a.idleBeforeRequest + a.serverRtt;
   const closeAfterRequest = Math.max(0, a.closeAfterRequest - a.serverRtt);
-  return idleBeforeRequest >= minIdleTimeout && closeAfterRequest <= Math.min(LAZY_CLOSE_MAX, LAZY_CLOSE_FRACTION * idleBeforeRequest) && !(keptLonger > a.idleAtClose);
+  return idleBeforeRequest >= minIdleTimeout && closeAfterRequest <= LAZY_CLOSE_MAX && !(keptLonger > a.idleAtClose);
+}
+
+/** A held lazy close came well within its idle gap (LAZY_CLOSE_FRACTION of it): the test when no idle close of the server's tells its timeout. */
+function lazyWithinGap(a: Pick<ArrivalClose, 'idleBeforeRequest' | 'closeAfterRequest' | 'serverRtt'>): boolean {
+  return Math.max(0, a.closeAfterRequest - a.serverRtt) <= LAZY_CLOSE_FRACTION * (a.idleBeforeRequest + a.serverRtt);
 }
 
 /**
@@ -810,6 +819,35 @@ export const LAZY_ARRIVAL_FLOWS = 'keepalive-race-lazy-arrival-flows';
 
 export function sharedLazyArrivalFlows(ctx: Pick<DetectContext, 'shared'>): Set<number> {
   return ctx.shared(LAZY_ARRIVAL_FLOWS, () => new Set<number>());
+}
+
+/** A timer inferred from a server's held lazy closes alone (no idle close of its own): how many agreed, how closely, and their delays after the request. */
+interface OwnLazyTimer {
+  samples: number;
+  spread: number;
+  afterLo: number;
+  afterHi: number;
+}
+
+/**
+ * Held lazy closes that must agree on their idle age for the timer they tell to judge each by that
+ * age alone (not also by its delay after the request): two may agree by chance, three at one idle
+ * age with scattered delays after their requests are a timer counted from the last response.
+ */
+const MIN_OWN_LAZY_CLOSES = 3;
+
+/**
+ * Whose idle timer closes on arrival are when the server closed no idle connection of its own: its
+ * own, checked lazily, or, when it is a proxy, its backend's, relayed: HAProxy and Apache mod_proxy
+ * close their client's connection without an answer when the request they forwarded on a reused
+ * backend connection met the backend's idle close (its timer counts from the response both relayed).
+ */
+export function ownerUnshownText(server: string): string {
+  return (
+    `its own, checked lazily; or, if ${server} is a proxy, its backend's, relayed: HAProxy and Apache mod_proxy close their client's connection ` +
+    `without an answer when the request they forwarded on a reused backend connection met the backend's idle close, so the backend's idle timer shows on this leg; ` +
+    `a capture of the proxy's upstream leg tells: there the backend's idle closes at this age and a reset or FIN right after each forwarded request`
+  );
 }
 
 /** The slowest lazy close after the request (seconds), and at most this fraction of the idle gap before it. */
@@ -1851,19 +1889,36 @@ export const keepaliveRace: DetectorDefinition = {
       const fraction = ctx.options.spreadFraction;
       const absolute = ctx.options.spreadAbsolute;
       for (const [server, list] of lazyArrivals) {
-        let timeout = learnedIdleTimeout(server);
+        const learned = learnedIdleTimeout(server);
+        let timeout = learned;
+        // Without idle closes of the server's: the timer its held closes agree on, when they agree
+        // more tightly on their idle age at the close than on their delay after the request.
+        let own: OwnLazyTimer | null = null;
         if (timeout === null && list.length >= 2) {
-          const own = inferTimeout(list.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
-          const afterRequest = spreadOf(list.map((h) => h.closeAfterRequest));
-          if (own !== null && own.spread < afterRequest) timeout = own.value;
+          const inferred = inferTimeout(list.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
+          const afterRequest = list.map((h) => h.closeAfterRequest);
+          if (inferred !== null && inferred.spread < spreadOf(afterRequest)) {
+            timeout = inferred.value;
+            own = { samples: inferred.samples, spread: inferred.spread, afterLo: Math.min(...afterRequest), afterHi: Math.max(...afterRequest) };
+          }
         }
         if (timeout === null || timeout < ctx.options.minIdleTimeout) continue;
         const agree = Math.max(fraction * timeout, absolute);
         const keptLonger = legs.keptLonger(server);
         for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
-          if (!lazyAtTimeout(h, timeout, agree) || judgeArrivalClose(h, timeout, ctx.options.minIdleTimeout, keptLonger) === null) continue;
+          // With the timeout the server's idle closes tell, the close is judged as arrivalRace judges
+          // one that came after those closes (a stream and a file agree), its idle age at the close
+          // on that timeout: a timer checked on a tick closes a request that came between two ticks
+          // up to one tick after it came, whatever the tick (the held closes agree with no idle close
+          // of the server's but by a timer that counts from the previous response). So too with the
+          // timer its held closes agree on, when MIN_OWN_LAZY_CLOSES or more do: their idle ages
+          // agreeing while their delays after the request do not is that timer's mark. With fewer,
+          // the close must also have come well within its idle gap and within `agree` of the request.
+          const atAge = Math.abs(h.idleAtClose - timeout) <= agree;
+          const atTimeout = own === null || own.samples >= MIN_OWN_LAZY_CLOSES ? atAge : lazyWithinGap(h) && lazyAtTimeout(h, timeout, agree);
+          if (!atTimeout || judgeArrivalClose(h, timeout, ctx.options.minIdleTimeout, keptLonger) === null) continue;
           const entry = serverEntry(server);
-          const finding = ctx.report(lazyFindingInput(h, server, timeout));
+          const finding = ctx.report(lazyFindingInput(h, server, timeout, own));
           if (entry === null) continue;
           entry.agents.noteIdentity(h.agent, h.forwarded);
           tally(entry, finding, 'closed-on-arrival', false, h.request, h.facts);
@@ -1876,12 +1931,16 @@ export const keepaliveRace: DetectorDefinition = {
       lazyArrivals.clear();
     };
 
-    /** A held lazy close's finding, with the idle timeout that judged it. */
-    const lazyFindingInput = (h: LazyArrival, server: string, timeout: number): FindingInput => {
+    /** A held lazy close's finding, with the idle timeout that judged it (`own`: inferred from the held closes alone). */
+    const lazyFindingInput = (h: LazyArrival, server: string, timeout: number, own: OwnLazyTimer | null): FindingInput => {
+      const close = `${fmt(h.idleAtClose)} s idle, ${microsAsMs(h.closeAfterRequest)} ms after the request came`;
       const why =
-        `its idle timeout, ${learnedIdleText(server, timeout)}, had run out when it closed (${fmt(h.idleAtClose)} s idle, ` +
-        `${microsAsMs(h.closeAfterRequest)} ms after the request came: a lazy close, the timer's close() some ms after it fired): ` +
-        'the idle timer closed it as the request arrived, not the application';
+        own === null
+          ? `its idle timeout, ${learnedIdleText(server, timeout)}, had run out when it closed (${close}: a lazy close, the timer's close() some ms after it fired): ` +
+            'the idle timer closed it as the request arrived, not the application'
+          : `an idle timer of ~${fmt(timeout)} s counted from the last response closed it (${close}): ${own.samples} such closes agree on their idle age ` +
+            `within ${microsAsMs(own.spread)} ms while they came ${microsAsMs(own.afterLo)}-${microsAsMs(own.afterHi)} ms after their requests; ` +
+            `${server} closed no idle connection in this capture, so whose timer it was is not shown (${ownerUnshownText(server)})`;
       return {
         ...h.input,
         data: { ...h.input.data, why },
@@ -2054,6 +2113,8 @@ export const keepaliveRace: DetectorDefinition = {
         for (const [server, entry] of servers) {
           const count = entry.raceIds.length;
           if (count === 0) continue;
+          // Closes on arrival only, and no idle close of the server's own: the timer may be a backend's, relayed by a proxy.
+          const ownerUnshown = entry.arrival === count && entry.idleGaps.length === 0;
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
           const spans = reloadSpans(server, entry);
           const ages = idleAges(entry);
@@ -2082,9 +2143,12 @@ export const keepaliveRace: DetectorDefinition = {
                     'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
-              ? `${entry.arrival} reached the server just as its idle timer closed the connection (closed on arrival: ${arrivalText(entry)})`
+              ? `${entry.arrival} reached the server just as ${ownerUnshown ? 'an' : 'its'} idle timer closed the connection (closed on arrival: ${arrivalText(entry)})`
               : '',
           ].filter((x) => x !== '').join(', ');
+          const ownerNote = ownerUnshown
+            ? ` ${server} closed no idle connection in this capture: every close came right after a request, so whose idle timer closed them is not shown (${ownerUnshownText(server)}).`
+            : '';
           if (entry.plain === count) {
             diagnosePlain(server, entry, timeout, ticked, forms);
             continue;
@@ -2158,8 +2222,10 @@ export const keepaliveRace: DetectorDefinition = {
                 `(${clientSettings}), or raise the server's idle timeout above the client's ` +
                 (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) + '.';
           } else {
-            explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
-            remedy = 'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout.';
+            explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}${ownerNote}`;
+            remedy =
+              'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout' +
+              (ownerUnshown ? ` (if ${server} is a proxy, its backend's, and let the proxy resend such requests: HAProxy \`retry-on empty-response\` with \`retries\`; capture its upstream leg to tell).` : '.');
           }
           // Races with a reload's closes (every idle connection closed at one moment): no idle
           // timeout on either side avoids them.

@@ -7,6 +7,7 @@ import { firstCloseOf } from '../proxy-legs';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
+import { sharedLazyArrivalFlows } from './keepalive-race';
 
 /**
  * reset-before-response: the server resets (RST, no FIN first) a connection that carries an
@@ -110,6 +111,11 @@ export const resetBeforeResponse: DetectorDefinition = {
     const candidates: Candidate[] = [];
     /** Per server, when it closed connections that had nothing outstanding (FIN or RST, first). */
     const idleCloses = new Map<string, IdleCloses>();
+    /**
+     * Flows whose close on arrival keepalive-race judges only when the capture ends (a lazy idle
+     * close): their resets are held with the others, and at the end those it found a race are its.
+     */
+    const lazyFlows = sharedLazyArrivalFlows(ctx);
 
     function reportAll(list: Candidate[]): void {
       const byServer = new Map<string, Candidate[]>();
@@ -347,9 +353,12 @@ export const resetBeforeResponse: DetectorDefinition = {
     /** A reset to report at the end (bursts are complete then). */
     function hold(candidate: Candidate): void {
       if (candidates.length >= MAX_CANDIDATES) {
-        // Bound memory: report what is held (a burst straddling this moment is split in two).
-        reportAll(candidates);
+        // Bound memory: report what is held (a burst straddling this moment is split in two), but
+        // for the resets keepalive-race has yet to judge (bounded by its own held closes).
+        const waiting = candidates.filter((c) => lazyFlows.has(c.flowId));
+        reportAll(candidates.filter((c) => !lazyFlows.has(c.flowId)));
         candidates.length = 0;
+        candidates.push(...waiting);
       }
       candidates.push(candidate);
     }
@@ -554,7 +563,8 @@ export const resetBeforeResponse: DetectorDefinition = {
       },
 
       onFinish() {
-        reportAll(candidates);
+        // keepalive-race (run first) has released its lazy closes on arrival: a race it found is not a dying worker.
+        reportAll(candidates.filter((c) => !(lazyFlows.has(c.flowId) && ctx.reportedOn('keepalive-race', c.flowId))));
         candidates.length = 0;
       },
     };
