@@ -421,6 +421,31 @@ test.each(nginx)('%s: each 504 paired with its abandoned upstream leg; proxy_rea
   expect(Math.abs(d.inferred.proxyReadTimeout.value - configured)).toBeLessThanOrEqual(tolerance(configured));
 });
 
+/** HAProxy forwards a body as it comes: a client that sends 10 of its 100 bytes holds the backend until timeout server (and a near miss: the whole body, a slow backend). */
+describe('HAProxy in front of a backend, clients that never finish their upload', () => {
+  const recorded = has('gateway-timeout-haproxy-unfinished-body') && has('gateway-timeout-haproxy-slow-upload');
+  (recorded ? test : test.skip)('the unfinished bodies are told as the client uploads the backend waited for', async () => {
+    const r = await analyzeSample('gateway-timeout-haproxy-unfinished-body');
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.evidence).toMatchObject({ status: 504, upstreamPhase: 'read', requestBodyUnfinished: true, requestBodySent: 10, requestBodyDeclared: 100 });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(1, 1);
+    expect(d.explanation).toContain('waiting for the body the client never finished sending');
+    expect(d.explanation).not.toContain('hung or was too slow');
+    expect(d.remedy).toContain('option http-buffer-request');
+  });
+  (recorded ? test : test.skip)('near miss: whole bodies to a slow backend stay the backend\'s', async () => {
+    const r = await analyzeSample('gateway-timeout-haproxy-slow-upload');
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.evidence.requestBodyUnfinished).toBeUndefined();
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('The backend hung or was too slow');
+    expect(d.remedy).toContain('is slow for these URIs');
+  });
+});
+
 const silent = [
   'no-upstream-connect-haproxy', 'no-upstream-connect-haproxy-loopback', 'no-upstream-connect-haproxy-other-address', 'intermittent-5xx-reuseport', 'unanswered-request-timeout', 'reset-before-response',
   'keepalive-node-agent', 'clean-keepalive-reuse', 'client-closes-idle-first', 'half-close', 'abortive-close-after-response',

@@ -425,7 +425,7 @@ export const gatewayTimeout: DetectorDefinition = {
           explanation =
             `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}, and ${n === 1 ? 'its client' : 'their clients'} had not finished sending the request body (${bodies}). ` +
             (phase === 'read'
-              ? `The proxy forwarded the body as it arrived: it had passed the head and what came of the body to ${backends.join(', ') || 'its backend'}, which was waiting for the body the client never finished sending when ${timer}.`
+              ? `The proxy forwarded the body as it arrived: it had passed the head and what came of the body to ${backends.join(', ') || 'its backend'}, which was waiting for the body the client never finished sending when the proxy gave up: ${timer}.`
               : `A proxy that forwards a body as it arrives (HAProxy by default, nginx with proxy_request_buffering off) leaves its backend waiting for the body the client never finished sending, and ${timer}; ` +
                 `the capture does not show its upstream connections.`) +
             ` Not a slow backend: it cannot answer a request whose body has not all come.${knownNote}${retryNote}`;
