@@ -143,6 +143,30 @@ export interface ServerIdentity {
   /** What names the product (the `Server` value, or the comment of the `Via` entry), or null. */
   software: string | null;
   fromVia: boolean;
+  /**
+   * The endpoint also gave answers that named no software (no `Server`, no `Via`) where this one
+   * came by `Server`: two writers answer there, as when a proxy in front (HAProxy, which adds no
+   * `Via`) passes its backend's `Server` on and writes its own errors (408, 503, 504) without one.
+   * Its settings are then the proxy's as much as the named software's (ServerSoftware.of).
+   */
+  passedOn?: true;
+}
+
+/**
+ * Where a proxy in front of a server sets its own client-side timers, named where the endpoint's
+ * answers show two writers (ServerIdentity.passedOn): its idle keep-alive timeout.
+ */
+export const FRONT_PROXY_IDLE_SETTINGS = 'HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`), nginx `keepalive_timeout`, Envoy `common_http_protocol_options.idle_timeout`';
+/** The same proxies' timers for a client's request head (and body): HAProxy's answers 408, nginx's closes without a byte. */
+export const FRONT_PROXY_REQUEST_SETTINGS =
+  'HAProxy `timeout http-request` (the whole head from the accept, the body too with `option http-buffer-request`; when unset, `timeout client`), nginx `client_header_timeout` / `client_body_timeout`, Envoy `request_headers_timeout`';
+
+/**
+ * A clause for a server whose answers show two writers (ServerIdentity.passedOn): its other
+ * responses' `Server` names the backend a proxy passes on, the answers without one are the proxy's.
+ */
+export function passedOnNote(identity: ServerIdentity): string {
+  return `these answers carry no Server header while its other responses say \`${identity.says}\`: the software that header names did not write them, most likely a proxy in front that passes its backend's header on and answers on its own`;
 }
 
 /** The known product a `Server` value (or a `Via` comment) names, or null (no value, or a product not listed). */
@@ -583,6 +607,11 @@ export const RELAYING_PROXY_IDLE_SETTINGS =
  */
 export function serverIdleSettings(identity: ServerIdentity | null, software: string | null = null): string {
   const product = serverProduct(identity?.software ?? null);
+  if (identity !== null && identity.passedOn === true) {
+    // Answers without a Server header beside those naming one: a proxy in front closes idle client connections with its own timer.
+    const behind = product !== null ? `; or, if the close is the backend's own, ${product.idleSetting}` : '';
+    return `(its responses say \`${identity.says}\`, yet some of them carry no Server header: a proxy in front passes that header on from its backend and answers on its own, so the idle timer is most likely the proxy's: ${FRONT_PROXY_IDLE_SETTINGS}${behind})`;
+  }
   if (identity !== null && product !== null) {
     const caveat = identity.fromVia ? '' : '; unless a proxy in front of it passes that header on from its backend';
     return `(its responses say \`${identity.says}\`: ${product.idleSetting}${caveat})`;

@@ -54,6 +54,8 @@ export interface LegRequest {
   status: number | null;
   /** HttpExchange.statusClass: the snaplen cut the status line. */
   statusClass?: string;
+  /** The proxy sent its head but not all of its body (unfinishedBody); undefined otherwise. */
+  bodyUnfinished?: true;
 }
 
 /** A connection from a proxy address to a backend. */
@@ -138,6 +140,24 @@ export interface DownstreamFailure {
   status: number | null;
   /** failTs − end of the request (its start when it did not finish): how long the proxy tried. */
   delay: number;
+  /** The client had sent the request's head but not all of its body when it failed (unfinishedBody), else null. */
+  bodyShort: UnfinishedBody | null;
+}
+
+/** A request whose head was sent whole and whose body was not: the body bytes that came, and the Content-Length declared (null: chunked). */
+export interface UnfinishedBody {
+  sent: number;
+  declared: number | null;
+}
+
+/**
+ * The body a request's client (or a proxy forwarding it) began and never finished, or null: its
+ * head complete, the exchange still request-incomplete when it ended (a response, a close or the
+ * capture's end came first). A head the snaplen cut (requestCut) hides its length: no verdict.
+ */
+export function unfinishedBody(ex: HttpExchange): UnfinishedBody | null {
+  if (ex.state !== 'request-incomplete' || ex.requestHeadUnfinished === true || ex.requestCut === true || ex.uncertain) return null;
+  return { sent: ex.requestBodyBytes, declared: ex.requestLength ?? null };
 }
 
 /**
@@ -855,6 +875,7 @@ export class ProxyLegs implements EventFollower {
     addRecordRequest(record, {
       leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
       frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status, statusClass: ex.statusClass,
+      bodyUnfinished: ex.requestEnd === null && unfinishedBody(ex) !== null ? true : undefined,
     }, MAX_REQUESTS_PER_PROXY);
   }
 
@@ -891,6 +912,7 @@ export class ProxyLegs implements EventFollower {
       flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, serverIp: conn.serverHost,
       method: ex.method, uri: ex.uri, requestStart, requestEnd: ex.requestEnd, requestFrame: ex.requestFrame,
       failTs, failFrame, how, status: how === 'status' ? ex.status : null, delay: Math.max(0, failTs - base),
+      bodyShort: unfinishedBody(ex),
     });
   }
 }

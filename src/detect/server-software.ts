@@ -20,12 +20,15 @@ export class ServerSoftware {
   private readonly byServer = new Map<string, ServerIdentity>();
   /** Servers that answered without naming any software (no `Server`, no `Via`), until one names some. */
   private readonly unnamed = new Set<string>();
+  /** Servers with connections whose answers named no software, whatever others named (ServerIdentity.passedOn). */
+  private readonly answeredUnnamed = new Set<string>();
   private lastNoted = -1;
 
   note(conn: AnalyzedConnection): void {
     if (conn.id === this.lastNoted) return;
     this.lastNoted = conn.id;
     const session = conn.app?.session ?? null;
+    if (session !== null && answeredUnnamed(conn) && this.answeredUnnamed.size < SERVERS_KEPT) this.answeredUnnamed.add(conn.serverName);
     if (session === null || this.byServer.size >= SERVERS_KEPT || this.byServer.has(conn.serverName)) return;
     const via = session.serverVia;
     const server = session.serverSoftware;
@@ -35,9 +38,14 @@ export class ServerSoftware {
     else if (server === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
   }
 
-  /** What `server` ("ip:port") said it was in its first final response that said anything, or null. */
+  /**
+   * What `server` ("ip:port") said it was in its first final response that said anything, or null;
+   * `passedOn` when other connections of it answered naming nothing (a `Server` a proxy passes on).
+   */
   of(server: string): ServerIdentity | null {
-    return this.byServer.get(server) ?? null;
+    const identity = this.byServer.get(server);
+    if (identity === undefined) return null;
+    return !identity.fromVia && this.answeredUnnamed.has(server) ? { ...identity, passedOn: true } : identity;
   }
 
   /**
@@ -50,6 +58,16 @@ export class ServerSoftware {
     if (identity !== undefined) return identity.software;
     return this.unnamed.has(server) ? NO_SERVER_HEADER : null;
   }
+}
+
+/**
+ * The connection was answered (a final response) and its answers named no software: no `Server`,
+ * no `Via` (the session keeps the first final response's that named one). On a connection whose
+ * one answer is an error, that error's own head.
+ */
+export function answeredUnnamed(conn: AnalyzedConnection): boolean {
+  const session = conn.app?.session ?? null;
+  return session !== null && session.answered && session.serverSoftware === null && session.serverVia === null;
 }
 
 /** The comment of a `Via` entry (`1.1 varnish (Varnish/7.1)` → `Varnish/7.1`), which names the proxy's software; null without one. */

@@ -37,6 +37,62 @@ describe('gateway-timeout on synthetic proxies', () => {
     }
   });
 
+  /** A POST whose client sends `sent` of its 100 declared body bytes; the proxy forwards them as they come and answers 504 after 2 s. */
+  function uploadScene(cap: Capture, at: number, sent: number, withUpstream = true): void {
+    const head = 'POST /upload HTTP/1.1\r\nHost: example\r\nContent-Length: 100\r\n\r\n';
+    const down = downstream(cap);
+    down.handshake(at).request(at + 0.001, head + 'x'.repeat(sent));
+    if (withUpstream) {
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, head + 'x'.repeat(sent));
+      up.rst(at + 2.0022, 'c');
+    }
+    down.response(at + 2.002, ok('upstream timed out', [], 'HTTP/1.1', '504 Gateway Time-out'));
+    down.close(at + 2.01, 'c');
+  }
+
+  test('a client that never finished its request body: the backend waited for the body, not slow (HAProxy streams bodies)', () => {
+    const cap = new Capture();
+    uploadScene(cap, 0, 10);
+    uploadScene(cap, 5, 10);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found[0].evidence).toMatchObject({ upstreamPhase: 'read', requestBodyUnfinished: true, requestBodySent: 10, requestBodyDeclared: 100 });
+    expect(found[0].summary).toContain('its body unfinished (10 of 100 body bytes sent)');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('had not finished sending the request body (10 of 100 body bytes sent)');
+    expect(d.explanation).toContain('waiting for the body the client never finished sending');
+    expect(d.explanation).not.toContain('hung or was too slow');
+    expect(d.remedy).toContain('option http-buffer-request');
+    expect(d.remedy).toContain('proxy_request_buffering');
+    expect(d.remedy).not.toContain('is slow for these URIs');
+  });
+
+  test('an unfinished body seen on the client leg only (front capture) is told as well', () => {
+    const cap = new Capture();
+    uploadScene(cap, 0, 10, false);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)[0].evidence).toMatchObject({ upstreamPhase: 'invisible', requestBodyUnfinished: true });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('waiting for the body the client never finished sending');
+    expect(d.remedy).toContain('option http-buffer-request');
+  });
+
+  test('near miss: the whole body sent and the backend silent is still the backend, slow', () => {
+    const cap = new Capture();
+    uploadScene(cap, 0, 100);
+    uploadScene(cap, 5, 100);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(2);
+    expect(found[0].evidence.requestBodyUnfinished).toBeUndefined();
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('The backend hung or was too slow');
+    expect(d.explanation).not.toContain('finished sending');
+    expect(d.remedy).toContain('is slow for these URIs');
+  });
+
   test('a backend answer that came after the proxy had closed the leg (Go writes on its cancelled context) is no answer: still a gateway timeout', () => {
     const cap = new Capture();
     const clients = [0, 3].map((at, i) => {
@@ -363,6 +419,31 @@ test.each(nginx)('%s: each 504 paired with its abandoned upstream leg; proxy_rea
   }
   const [d] = r.diagnoses.filter((x) => x.kind === KIND);
   expect(Math.abs(d.inferred.proxyReadTimeout.value - configured)).toBeLessThanOrEqual(tolerance(configured));
+});
+
+/** HAProxy forwards a body as it comes: a client that sends 10 of its 100 bytes holds the backend until timeout server (and a near miss: the whole body, a slow backend). */
+describe('HAProxy in front of a backend, clients that never finish their upload', () => {
+  const recorded = has('gateway-timeout-haproxy-unfinished-body') && has('gateway-timeout-haproxy-slow-upload');
+  (recorded ? test : test.skip)('the unfinished bodies are told as the client uploads the backend waited for', async () => {
+    const r = await analyzeSample('gateway-timeout-haproxy-unfinished-body');
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.evidence).toMatchObject({ status: 504, upstreamPhase: 'read', requestBodyUnfinished: true, requestBodySent: 10, requestBodyDeclared: 100 });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(1, 1);
+    expect(d.explanation).toContain('waiting for the body the client never finished sending');
+    expect(d.explanation).not.toContain('hung or was too slow');
+    expect(d.remedy).toContain('option http-buffer-request');
+  });
+  (recorded ? test : test.skip)('near miss: whole bodies to a slow backend stay the backend\'s', async () => {
+    const r = await analyzeSample('gateway-timeout-haproxy-slow-upload');
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    for (const f of found) expect(f.evidence.requestBodyUnfinished).toBeUndefined();
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('The backend hung or was too slow');
+    expect(d.remedy).toContain('is slow for these URIs');
+  });
 });
 
 const silent = [

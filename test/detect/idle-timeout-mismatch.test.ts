@@ -593,3 +593,17 @@ describe('idle-timeout-mismatch-go-stall: an exact timer whose process stalled',
     expect(ofKind(r, KIND)[0].evidence.serverIdleTicked).toBe(false);
   });
 });
+
+describe("idle-timeout-mismatch: a proxy's pool to its backend (its upstream requests copy its clients', User-Agent and all)", () => {
+  const pooled = samples.has('keepalive-race-nginx-upstream') && samples.has('keepalive-race-python');
+  (pooled ? test : test.skip)("names the proxy's pool setting, not the client's (nginx passes its client's request on)", async () => {
+    const d = (await analyzeSample('keepalive-race-nginx-upstream')).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toMatch(/^Proxy: close its pooled connections to /);
+    expect(d.remedy).toContain('its responses say `Server: nginx/1.22.1`: the idle connections are its pool\'s, nginx upstream: `keepalive_timeout`');
+    expect(d.remedy).not.toContain('Node http.Agent');
+  });
+  (pooled ? test : test.skip)('near miss: clients of their own (no proxy forwarded their requests) are still told as clients', async () => {
+    const d = (await analyzeSample('keepalive-race-python')).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toMatch(/^Client: close pooled connections/);
+  });
+});

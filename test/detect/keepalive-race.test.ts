@@ -195,6 +195,32 @@ describe('keepalive-race: synthetic connections', () => {
     expect(d.remedy).not.toContain('cannot avoid a crossing');
   });
 
+  test("an endpoint whose 200s say Apache but whose own errors carry no Server header: the idle close is most likely the proxy's in front (HAProxy timeout http-keep-alive)", () => {
+    const remedyWith = (frontErrors: boolean): string => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01, get('/a'), ok('first', ['Server: Apache/2.4.62 (Debian)']));
+      c.fin(4.011, 's');
+      c.ack(4.0111, 'c');
+      c.request(6.01, get('/b'), { noAck: true });
+      c.rst(6.0101, 's');
+      if (frontErrors) {
+        // HAProxy's own 504, no Server header: another writer at the same endpoint.
+        const e = cap.connection();
+        e.handshake(10).exchange(10.01, get('/x'), 'HTTP/1.1 504 Gateway Time-out\r\ncontent-length: 0\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n');
+        e.close(10.02, 's');
+      }
+      return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!.remedy;
+    };
+    const front = remedyWith(true);
+    expect(front).toContain('the idle timer is most likely the proxy\'s: HAProxy `timeout http-keep-alive`');
+    expect(front).toContain('or, if the close is the backend\'s own, Apache `KeepAliveTimeout`');
+    // Near miss: every answer names Apache: Apache's setting, with the usual caveat.
+    const own = remedyWith(false);
+    expect(own).toContain('Apache `KeepAliveTimeout`');
+    expect(own).not.toContain('timeout http-keep-alive');
+  });
+
   test('a stale reuse 30 ms after the FIN reached the client: the pool did not check, and the remedy says so', () => {
     const cap = new Capture();
     const { c } = idleConnection(cap);

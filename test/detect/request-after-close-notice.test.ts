@@ -49,6 +49,32 @@ describe('request-after-close-notice: synthetic connections', () => {
     expect(d.remedy).toMatch(/^Do not keep connections opened ahead unused/);
   });
 
+  test("408s with no Server header on connections opened ahead, where the endpoint's other responses name Apache: a proxy in front's first-request timer, not Node's", () => {
+    const run = (notice: string): { explanation: string; remedy: string } => {
+      const cap = new Capture();
+      cap.connection().handshake(0).exchange(0.01, get('/a'), ok('ok', ['Server: Apache/2.4.62 (Debian)']));
+      const c = cap.connection();
+      c.handshake(0.5).response(3.5, notice);
+      c.fin(3.5001, 's');
+      c.request(3.52, get('/late'), { noAck: true });
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!;
+    };
+    const front = run('HTTP/1.1 408 Request Time-out\r\ncontent-length: 0\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n');
+    expect(front.explanation).toContain('the server\'s timer for a first request fired (a proxy in front: HAProxy `timeout http-request`');
+    expect(front.explanation).toContain('`Server: Apache/2.4.62 (Debian)`');
+    expect(front.explanation).not.toContain('headersTimeout');
+    expect(front.remedy).toContain('HAProxy `timeout http-request`');
+    // Near miss: Node's own 408 (no Server header anywhere) is still Node's.
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).response(2.7, ok('', ['Connection: close'], 'HTTP/1.1', '408 Request Timeout'));
+    c.fin(2.7001, 's');
+    c.request(3.5, get('/late'), { noAck: true });
+    const [node] = cap.analyze(only).diagnoses;
+    expect(node.explanation).toContain("Node's http server: `headersTimeout`");
+    expect(node.explanation).not.toContain('proxy in front');
+  });
+
   test('a status line the snaplen cut inside its code (`HTTP/1.1 40`) is no 408: no idle notice is read into it', () => {
     const cap = new Capture();
     const c = cap.connection();

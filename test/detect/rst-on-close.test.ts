@@ -110,6 +110,27 @@ describe('rst-on-close on synthetic connections', () => {
     expect(d.explanation).not.toContain('unread in its receive buffer');
   });
 
+  test("a head still trickling in (a slowloris): a 408 is slow-client-timeout's, the bytes it sent on drawing the RST; a 431 to it is told as a head, not an upload", () => {
+    const trickled = (answer: string): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, 'GET /a HTTP/1.1\r\nHost: x\r\n');
+      c.request(1, 'X-a: b\r\n').request(2, 'X-b: c\r\n');
+      c.response(3, answer).fin(3.0001, 's');
+      c.request(4, 'X-c: d\r\n', { noAck: true }).rst(4.0001, 's');
+      return cap.analyze(only);
+    };
+    expect(ofKind(trickled('HTTP/1.1 408 Request Time-out\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'), KIND)).toEqual([]);
+    const r = trickled('HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ unread: 'request-head-incomplete', status: 431, closedBeforeBody: true, requestComplete: false });
+    expect(f.summary).toContain('before the request head had fully arrived');
+    expect(f.summary).toContain('the rest of the head the client went on sending drew a RST');
+    const [d] = r.diagnoses;
+    expect(d.explanation).toContain('answered 1 request early (1× 431) and closed the connection (FIN) without reading the rest of the request head');
+    expect(d.explanation).not.toMatch(/upload|body/);
+  });
+
   test('silent: an upload answered early whose body then came whole, an idle FIN, then a stale request reset (keepalive-race\'s)', () => {
     // nginx's `return 200` answers a POST on its head and discards the body itself: the body is
     // ACKed, the connection idles, the server closes it with FIN; the client's next request meets

@@ -125,6 +125,26 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(settingOf('Request Timeout')).toContain('Node.js http.Server `requestTimeout`');
   });
 
+  test("408s without a Server header where the endpoint's other responses name Apache: a proxy in front's timer (HAProxy passes Apache's header on), not Apache's", () => {
+    const explanationWith = (answer408: string): string => {
+      const cap = new Capture();
+      cap.connection().handshake(0).exchange(0.01, get('/a'), ok('ok', ['Server: Apache/2.4.62 (Debian)']));
+      for (const at of [1, 5]) {
+        const c = cap.connection();
+        c.handshake(at).request(at + 0.01, 'GET /slow HTTP/1.1\r\nHost: example\r\nX-A: ');
+        c.response(at + 3.01, answer408).fin(at + 3.011, 's');
+      }
+      return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    const front = explanationWith('HTTP/1.1 408 Request Time-out\r\ncontent-length: 0\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n');
+    expect(front).toContain('The setting at work is the timer of a proxy in front, HAProxy `timeout http-request`');
+    expect(front).toContain('carry no Server header while its other responses say `Server: Apache/2.4.62 (Debian)`');
+    // Near miss: Apache's own 408 names itself.
+    const own = explanationWith('HTTP/1.1 408 Request Timeout\r\nServer: Apache/2.4.62 (Debian)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    expect(own).toContain('The setting at work is Apache mod_reqtimeout');
+    expect(own).not.toContain('proxy in front');
+  });
+
   test('a client that sends on after the server gave up (it has not seen the close yet): the silence is measured to its last byte before the close', () => {
     const cap = new Capture();
     // A head trickled 8 bytes every 0.4 s, the FIN at 2.3 s (0.3 s after the last piece), one more piece after it.

@@ -4,7 +4,7 @@ import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
 import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
-import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
@@ -76,6 +76,25 @@ function knownAttemptWaits(p: PairedFailure): number[] {
 }
 
 
+/**
+ * The body the client had not finished sending when the proxy gave up (read, or unseen upstream),
+ * or null: the backend of such a request waits for the rest of its body, however fast it is, and
+ * the proxy's upstream timer (which a proxy that streams the body runs from the head it forwarded)
+ * fires on that wait. A forwarded copy that stopped short says the same when the client's leg is
+ * not in sight of it. A connect timeout is the connection's, whatever the body.
+ */
+function bodyShortOf(p: Candidate): UnfinishedBody | { sent: null; declared: null } | null {
+  if (p.phase === 'connect') return null;
+  if (p.failure.bodyShort !== null) return p.failure.bodyShort;
+  return p.legRequest?.bodyUnfinished === true ? { sent: null, declared: null } : null;
+}
+
+/** "10 of 100 body bytes", "10 body bytes of a chunked body", or "part of the body" for a forwarded copy. */
+function bodyShortText(b: UnfinishedBody | { sent: null; declared: null }): string {
+  if (b.sent === null) return 'the proxy forwarded only part of the body';
+  return b.declared !== null ? `${b.sent} of ${b.declared} body bytes sent` : `${b.sent} bytes of a chunked body sent, no last chunk`;
+}
+
 /** Seconds from the end of the upstream request to the proxy closing that connection, when it did. */
 function upstreamWait(p: PairedFailure): number | null {
   const leg = p.leg;
@@ -87,6 +106,11 @@ function upstreamWait(p: PairedFailure): number | null {
 interface Reported {
   paired: Candidate;
   finding: Finding;
+}
+
+/** Every request went to a FastCGI backend (PHP-FPM): the proxy's FastCGI read timeout, not its HTTP one. */
+function fastcgiOnly(reported: readonly Reported[]): boolean {
+  return reported.every((r) => r.paired.leg?.fastcgi === true);
 }
 
 /** A proxy's reload during a request it failed, and the failure's delay after it (ProxyLegs.reloadDuring). */
@@ -105,11 +129,16 @@ export const gatewayTimeout: DetectorDefinition = {
     messages: {
       read:
         '{request} answered {status} by the proxy after {delay} s: it had forwarded the request to {backend} ({leg}) and gave up waiting for the answer',
+      readBodyShort:
+        '{request} answered {status} by the proxy after {delay} s, its body unfinished ({body}): it had forwarded the request to {backend} ({leg}), ' +
+        'which was still waiting for the rest of the body when the proxy gave up',
       connect:
         '{request} answered {status} by the proxy after {delay} s: its connection to {backend} ({leg}) never carried the request (upstream connect timeout)',
       opaque:
         "{request} answered {status} by the proxy after {delay} s, {why}; its upstream traffic meanwhile ({leg}, to {backend}) is not readable HTTP (TLS?)",
       invisible: '{request} answered {status} after {delay} s, {why}: an upstream timeout at the proxy',
+      invisibleBodyShort:
+        '{request} answered {status} after {delay} s, {why}, its body unfinished ({body}): an upstream timeout at the proxy while its backend waited for the rest of the body',
       reload:
         '{request} answered {status} by the proxy {sinceReload} s after it was reloaded or restarted (it closed {closes} idle connections at one moment): ' +
         'it had forwarded the request to {backend} ({leg}) and cut it when its old process stopped',
@@ -147,6 +176,12 @@ export const gatewayTimeout: DetectorDefinition = {
         upstreamServer: p.leg?.server ?? null,
       };
       const frames = [f.requestFrame ?? 0, f.failFrame];
+      const bodyShort = bodyShortOf(p);
+      if (bodyShort !== null) {
+        evidence.requestBodyUnfinished = true;
+        evidence.requestBodySent = bodyShort.sent;
+        evidence.requestBodyDeclared = bodyShort.declared;
+      }
       if (p.retries.length > 0) {
         evidence.upstreamAttempts = 1 + p.retries.length;
         evidence.upstreamAttemptWaits = attemptWaits(p).map((w) => (w === null ? -1 : ms(w)));
@@ -181,12 +216,14 @@ export const gatewayTimeout: DetectorDefinition = {
         leg: p.leg !== null ? `flow ${p.leg.flowId}, ${p.leg.client}` : '',
         why: clustered ? 'a delay shared by other gateway errors' : 'a gateway timeout status',
       };
+      const shortMessage = bodyShort !== null && (phase === 'read' || phase === 'invisible');
+      if (shortMessage) data.body = bodyShortText(bodyShort);
       return ctx.report({
         flowId: f.flowId,
         client: f.client,
         server: f.server,
         ts: f.failTs,
-        message: phase,
+        message: shortMessage ? `${phase}BodyShort` : phase,
         data,
         evidence,
         frames,
@@ -331,7 +368,7 @@ export const gatewayTimeout: DetectorDefinition = {
       let remedy: string;
       if (phase === 'read') {
         // A FastCGI backend (PHP-FPM): the proxy's FastCGI read timeout, not its HTTP one.
-        const fastcgi = reported.every((r) => r.paired.leg?.fastcgi === true);
+        const fastcgi = fastcgiOnly(reported);
         const readSettings = fastcgi ? FASTCGI_READ_TIMEOUTS : HTTP_READ_TIMEOUTS;
         const closedTogether = reported.filter((r) => {
           const gap = r.finding.evidence.upstreamCloseVsResponse;
@@ -372,6 +409,37 @@ export const gatewayTimeout: DetectorDefinition = {
         remedy =
           `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
           `raise the proxy's upstream timeout only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
+      }
+      const unfinished = phase === 'connect' ? [] : reported.flatMap((r) => {
+        const b = bodyShortOf(r.paired);
+        return b !== null ? [bodyShortText(b)] : [];
+      });
+      if (unfinished.length > 0) {
+        // The backend waited for a body that was never coming: the client's upload, not the backend, is what to look at.
+        const bodies = [...new Set(unfinished)].slice(0, 3).join('; ');
+        const timer =
+          phase === 'read'
+            ? timeoutClause('read', fastcgiOnly(reported) ? FASTCGI_READ_TIMEOUTS : HTTP_READ_TIMEOUTS)
+            : inferred !== null ? `a timer of ${value} s at the proxy gave up on its upstream` : 'the proxy gave up on its upstream';
+        if (unfinished.length === n) {
+          explanation =
+            `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}, and ${n === 1 ? 'its client' : 'their clients'} had not finished sending the request body (${bodies}). ` +
+            (phase === 'read'
+              ? `The proxy forwarded the body as it arrived: it had passed the head and what came of the body to ${backends.join(', ') || 'its backend'}, which was waiting for the body the client never finished sending when the proxy gave up: ${timer}.`
+              : `A proxy that forwards a body as it arrives (HAProxy by default, nginx with proxy_request_buffering off) leaves its backend waiting for the body the client never finished sending, and ${timer}; ` +
+                `the capture does not show its upstream connections.`) +
+            ` Not a slow backend: it cannot answer a request whose body has not all come.${knownNote}${retryNote}`;
+          remedy =
+            `Find why the client stopped sending its request body: its own upload (a stalled source, a paused process, a Content-Length larger than the body it writes). ` +
+            `Have the proxy read the whole body before it forwards the request (nginx proxy_request_buffering on, its default; HAProxy option http-buffer-request), ` +
+            `so that a client that stalls in its upload is timed out by the proxy's client-side timeout (nginx client_body_timeout, HAProxy timeout http-request or timeout client) ` +
+            `with a 408 of its own and holds no backend connection meanwhile. Raising the proxy's upstream timeout does not help: the rest of the body is not coming.`;
+        } else {
+          explanation +=
+            ` ${unfinished.length} of them had not finished sending the request body (${bodies}): for ${unfinished.length === 1 ? 'that one' : 'those'} the backend was waiting for the body the client never finished sending, not slow.`;
+          remedy +=
+            ` For the ${unfinished.length} with an unfinished body, look at the client's upload and have the proxy read whole bodies before it forwards (nginx proxy_request_buffering on, HAProxy option http-buffer-request), not at the backend.`;
+        }
       }
       ctx.diagnose({
         server,

@@ -6,9 +6,10 @@ import type { InferredValue } from '../finding';
 import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import {
-  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
+  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
 } from '../known-timeouts';
-import { sharedProxyLegs } from '../proxy-legs';
+import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { HttpExchange } from '../../http/exchange';
@@ -130,7 +131,8 @@ interface ServerIdle {
    * that reuses after 1.9 s hands a 2 s server its request after 2.05 s.
    */
   /** `answered`: the reuse got a response (the connection was alive); false for TLS and other protocols, where that is not told. */
-  topReuses: Array<Sample & { client: string; atServer: number; answered: boolean } & ClientIdentity>;
+  /** The longest reuses, with the request each carried (method, uri): a proxy's copy of its client's is its pool's (proxyPoolOf). */
+  topReuses: Array<Sample & { client: string; atServer: number; answered: boolean; method: string | null; uri: string | null } & ClientIdentity>;
   reuses: number;
   /** Every reuse's idle, counted (reuseBucket); null until one at or above its floor. */
   reuseHist: Uint32Array | null;
@@ -220,6 +222,34 @@ function agentsOf(reuses: ReadonlyArray<{ client: string } & ClientIdentity>, sa
   return agents;
 }
 
+/**
+ * Where every reuse at risk carried a request a proxy had received from its own client (its copy:
+ * ProxyLegs.downstreamOf), the connections are the proxy's pool to this server, whatever User-Agent
+ * they carry (HAProxy and nginx pass their clients' on): its pool setting, by the proxy's software
+ * where its responses name it, else the proxies' list. Null when some reuse was no proxy's.
+ */
+function proxyPoolOf(
+  legs: ProxyLegs,
+  software: ServerSoftware,
+  server: string,
+  risky: ReadonlyArray<{ client: string; ts: number; method: string | null; uri: string | null }>,
+): string | null {
+  if (risky.length === 0) return null;
+  const proxies = new Set<string>();
+  for (const r of risky) {
+    const down = legs.downstreamOf({ client: r.client, server, method: r.method, uri: r.uri, start: r.ts });
+    if (down === null) return null;
+    proxies.add(down.server);
+  }
+  const names = [...new Set([...proxies].map((p) => software.of(p)))];
+  const identity = names.length === 1 ? names[0] : null;
+  // A Server header the proxy passes on from its backend (passedOn) names the backend, not the proxy.
+  const named = identity !== null && identity.passedOn !== true && identity.software !== null ? proxyPoolIdleSetting(identity.software) : null;
+  return named !== null
+    ? `a proxy (${[...proxies].join(', ')}) forwarded these requests, and its responses say \`${identity?.says ?? ''}\`: the idle connections are its pool's, ${named}`
+    : `a proxy (${[...proxies].join(', ')}) forwarded these requests, whatever User-Agent they carry: the idle connections are its pool's, ${PROXY_POOL_IDLE_SETTING_TEXT}`;
+}
+
 function reusedLongerByCloser(closes: readonly Sample[], reuses: readonly Sample[], beyond: number): boolean {
   return closes.some((c) => c.agent != null && reuses.some((r) => r.agent === c.agent && r.gap > beyond));
 }
@@ -293,7 +323,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       const session = conn.app?.session ?? null;
       const software = session?.clientSoftware ?? null;
       const forwarded = session === null ? null : session.clientForwarded;
-      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programNamed(software, forwarded), software, forwarded };
+      const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programNamed(software, forwarded), software, forwarded, method: null, uri: null };
       let i = top.length;
       while (i > 0 && top[i - 1].gap < sample.gap) i--;
       top.splice(i, 0, sample);
@@ -386,7 +416,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const forwarded = session === null ? null : session.clientForwarded;
           const sample = {
             gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName,
-            answered: ex.responseStart !== null, agent: programNamed(software, forwarded), software, forwarded,
+            answered: ex.responseStart !== null, agent: programNamed(software, forwarded), software, forwarded, method: ex.method, uri: ex.uri,
           };
           let i = top.length;
           while (i > 0 && top[i - 1].gap < sample.gap) i--;
@@ -583,6 +613,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (clientTimeout !== null) parts.push(`Clients themselves closed ${clientTimeout.samples} idle connections after ${fmt(clientTimeout.value)} s.`);
 
+          const pool = proxyPoolOf(legs, software, server, risky);
           const remedies: string[] = [];
           if (overAdvertised && relay !== null) {
             remedies.push(
@@ -596,6 +627,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             remedies.push(
               `Client: close or check pooled connections idle for more than ${safer} s (below the server's ${fmt(T)} s; ${plain !== null ? plain.clientSettings : 'the pool\'s idle limit, or a check before reuse'}), ` +
                 `or raise the server's idle timeout above the pool's longest idle (${plain !== null ? plain.idleSetting : 'the server\'s idle timeout for this protocol'}).`,
+            );
+          } else if (risky.length > 0 && pool !== null && relay === null) {
+            remedies.push(
+              `Proxy: close its pooled connections to ${server} idle for more than ${safer} s (below the server's ${fmt(T)} s; ${pool}), ` +
+                `or raise the server's idle timeout above the pool's ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`,
             );
           } else if (risky.length > 0) {
             remedies.push(

@@ -4,6 +4,8 @@ import { exactStatus, statusClassEvidence, statusText, type HttpExchange } from 
 import type { Finding } from '../finding';
 import { at, isIdempotent, ms, requestLine } from '../facts';
 import { inferTimeout } from '../infer-timeout';
+import { FRONT_PROXY_REQUEST_SETTINGS, passedOnNote, type ServerIdentity } from '../known-timeouts';
+import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /** A spread of gaps in seconds as text: "0.205 ms" or "0.86–0.869 s". */
 function spanText(values: readonly number[]): string {
@@ -70,6 +72,26 @@ interface Late {
  * server has usually closed already, so the request is reset or lost. Reported once per connection,
  * for the first such request, when the connection ends.
  */
+/** Node's http server's timers for a first request, which it ends with `408 Request Timeout`. */
+const NODE_FIRST_REQUEST = "Node's http server: `headersTimeout`, 60 s by default, checked every `connectionsCheckingInterval`; `requestTimeout`";
+/** HAProxy's, which ends it with `408 Request Time-out` and no Server header. */
+const HAPROXY_FIRST_REQUEST = 'HAProxy: `timeout http-request`, when unset `timeout client`';
+
+/**
+ * Which timer sent the 408s that answered no request on connections opened ahead: a proxy in front
+ * when they carry no Server header while the server's other responses name software
+ * (ServerIdentity.passedOn: that header is the backend's, passed on); else by how they read.
+ */
+function firstRequestTimerOf(identity: ServerIdentity | null, unasked: readonly Finding[]): { setting: string; raise: string } {
+  if (unasked.length > 0 && identity !== null && identity.passedOn === true && unasked.every((f) => f.evidence.noticeNamedNoSoftware === true)) {
+    return { setting: `a proxy in front: ${FRONT_PROXY_REQUEST_SETTINGS}; ${passedOnNote(identity)}`, raise: 'HAProxy `timeout http-request`, nginx `client_header_timeout`' };
+  }
+  const reasons = new Set(unasked.map((f) => f.evidence.noticeReason));
+  if (reasons.size === 1 && reasons.has('Request Time-out')) return { setting: HAPROXY_FIRST_REQUEST, raise: 'HAProxy `timeout http-request`' };
+  if (reasons.size === 1 && reasons.has('Request Timeout')) return { setting: NODE_FIRST_REQUEST, raise: 'Node `server.headersTimeout`' };
+  return { setting: `${NODE_FIRST_REQUEST}; ${HAPROXY_FIRST_REQUEST}`, raise: 'Node `server.headersTimeout`, HAProxy `timeout http-request`' };
+}
+
 export const requestAfterCloseNotice: DetectorDefinition = {
   id: 'request-after-close-notice',
   meta: {
@@ -85,6 +107,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
     },
   },
   create(ctx) {
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     /**
      * The first late request per connection, reported when the connection ends (its fate, the
      * server's FIN and RST, is known by then). Bounded by live connections.
@@ -147,6 +170,9 @@ export const requestAfterCloseNotice: DetectorDefinition = {
           requestTs: at(requestStart),
           afterNotice: at(after),
           noticeUnasked: unasked,
+          noticeReason: notice.reason,
+          // On a connection never used the notice is its first answer: whether that named any software.
+          noticeNamedNoSoftware: neverUsed ? answeredUnnamed(conn) : null,
           noticeCrossed: crossed,
           idleNotice,
           noticeOnUsedConnection: idleNotice ? !neverUsed : null,
@@ -179,6 +205,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
       const gaps = after.map((f) => Number(f.evidence.afterNotice));
       const unused = unasked.map((f) => Number(f.evidence.unusedBeforeNotice));
       const idles = idleUsed.flatMap((f) => (f.evidence.idleBeforeNotice !== null ? [Number(f.evidence.idleBeforeNotice)] : []));
+      const firstRequestTimer = firstRequestTimerOf(software.of(server), unasked);
       const parts: string[] = [];
       if (after.length > 0) {
         const m = after.length;
@@ -215,8 +242,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
       if (unasked.length > 0) {
         parts.push(
           `${unasked.length === n ? 'Each' : `${unasked.length} of them`} followed a 408 that answered no request, sent on a connection opened ` +
-            `${spanText(unused)} earlier and left unused: the server's timer for a first request fired (Node's http server: \`headersTimeout\`, ` +
-            '60 s by default, checked every `connectionsCheckingInterval`; `requestTimeout`), and a client that opens connections ahead ' +
+            `${spanText(unused)} earlier and left unused: the server's timer for a first request fired (${firstRequestTimer.setting}), and a client that opens connections ahead ` +
             '(a pre-connecting pool) did not read the 408 before using the connection.',
         );
       }
@@ -227,8 +253,8 @@ export const requestAfterCloseNotice: DetectorDefinition = {
             '(a readable EOF or a pending 408) before reusing it. '
           : '') +
         (unasked.length > 0
-          ? 'Do not keep connections opened ahead unused longer than the server\'s first-request timeout (or raise that timeout, e.g. Node ' +
-            '`server.headersTimeout`); a pool should check a connection for a close (a readable EOF or a pending response) before its first use. '
+          ? `Do not keep connections opened ahead unused longer than the server's first-request timeout (or raise that timeout, e.g. ${firstRequestTimer.raise}); ` +
+            'a pool should check a connection for a close (a readable EOF or a pending response) before its first use. '
           : '') +
         (after.length > idleUsed.length + unasked.length - crossed
           ? 'Make the client honour `Connection: close` (and HTTP/1.0 responses without keep-alive): every HTTP library does; a hand-written client, ' +
@@ -268,6 +294,7 @@ export const requestAfterCloseNotice: DetectorDefinition = {
         late.set(conn.id, { ex, notice, crossed: false, lastActivityTs });
       },
       onConnectionEnd(conn) {
+        software.note(conn);
         const found = late.get(conn.id);
         if (found === undefined) return;
         late.delete(conn.id);

@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine } from '../facts';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGt } from '../../flow/seq';
-import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
+import { exactStatus, statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
 import { serverIdleClose } from './keepalive-race';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -26,6 +26,8 @@ function lingeringAdvice(software: string | null): string {
 type Unread =
   /** It answered before the request body had arrived completely (e.g. 413, 401) and closed. */
   | 'request-body-incomplete'
+  /** It answered before the request's head had arrived completely (e.g. 431, 400) and closed: no body, the rest of a head. */
+  | 'request-head-incomplete'
   /** It answered while the request body was still arriving; the body completed, the close still found bytes unread. */
   | 'response-before-request-end'
   /** Its last response said Connection: close, but requests pipelined behind it had already arrived. */
@@ -71,7 +73,8 @@ function findUnread(conn: AnalyzedConnection): Case | null {
     // whole on the wire (connect-timeout-tinyproxy cut to 128 bytes: a POST's head and body in one
     // cut segment). A head seen whole counts its body by the segments' lengths, cut or not.
     if (conn.client.cutBytes > 0 && (answered.requestCut === true || answered.requestHeadUnfinished === true)) return null;
-    return { unread: 'request-body-incomplete', answered, unreadExchange: answered, unanswered: recent.length - answeredAt - 1 };
+    const unread: Unread = answered.requestHeadUnfinished === true ? 'request-head-incomplete' : 'request-body-incomplete';
+    return { unread, answered, unreadExchange: answered, unanswered: recent.length - answeredAt - 1 };
   }
   if (answered.requestEnd !== null && answered.requestEnd > answered.responseStart) {
     return { unread: 'response-before-request-end', answered, unreadExchange: answered, unanswered: recent.length - answeredAt - 1 };
@@ -172,6 +175,7 @@ function continuedNote(server: string, continued: ReadonlyMap<string, number>): 
 
 const UNREAD_WORDS: Record<Unread, string> = {
   'request-body-incomplete': 'before the request body had fully arrived',
+  'request-head-incomplete': 'before the request head had fully arrived',
   'response-before-request-end': 'while the request body was still arriving',
   'pipelined-requests': 'with pipelined requests already received',
   'discarded-at-close': 'after the whole request had arrived, without reading all of it',
@@ -201,6 +205,8 @@ export const rstOnClose: DetectorDefinition = {
         '({windowBefore} → {windowAtReset} bytes), room its close freed by discarding request bytes unread; the client may lose the response',
       resetAfterClose:
         '{server} answered {status}{when} and closed (FIN) without reading the rest: the body the client went on sending drew a RST; the client may lose the response (EPIPE or ECONNRESET while it sends)',
+      resetAfterCloseHead:
+        '{server} answered {status}{when} and closed (FIN) without reading the rest: the rest of the head the client went on sending drew a RST; the client may lose the response (EPIPE or ECONNRESET while it sends)',
     },
   },
   create(ctx: DetectContext) {
@@ -228,6 +234,10 @@ export const rstOnClose: DetectorDefinition = {
         const discarded = unreadDiscarded(found);
         const { unread, answered, unreadExchange } = found;
         if (closedWhole && unread === 'pipelined-requests') return;
+        // A 408 to a request still arriving is the server's timer giving up on a slow client (a
+        // stalled upload, a slowloris head): slow-client-timeout's finding on the same connection.
+        // The bytes the client sent on after it drew the RST as part of that story, not a second one.
+        if ((unread === 'request-head-incomplete' || unread === 'request-body-incomplete') && exactStatus(answered) === 408) return;
         if (finFirst && resetAnswersStaleRequest(conn, found)) return;
         const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
         ctx.report({
@@ -235,7 +245,7 @@ export const rstOnClose: DetectorDefinition = {
           client: conn.clientName,
           server: conn.serverName,
           ts: s.rstTs,
-          message: closedWhole ? 'resetAfterClose' : finFirst ? 'resetAfterFin' : discarded ? 'discarded' : 'reset',
+          message: closedWhole ? (unread === 'request-head-incomplete' ? 'resetAfterCloseHead' : 'resetAfterClose') : finFirst ? 'resetAfterFin' : discarded ? 'discarded' : 'reset',
           data: {
             server: conn.serverName,
             status: statusText(answered) ?? 'a response',
@@ -253,7 +263,7 @@ export const rstOnClose: DetectorDefinition = {
             /** The response reached the client's kernel before the RST (ACKed); whether the application read it is unknown. */
             responseAcked: peerAckedAll(s, c),
             rstAfterResponse: ms(s.rstTs - (answered.responseEnd ?? answered.responseStart ?? s.rstTs)),
-            requestComplete: unread === 'request-body-incomplete' ? false : answered.requestEnd !== null,
+            requestComplete: unread === 'request-body-incomplete' || unread === 'request-head-incomplete' ? false : answered.requestEnd !== null,
             requestBodyReceived: unread === 'pipelined-requests' ? null : answered.requestBodyBytes,
             unansweredRequests: found.unanswered,
             clientBytesSent: c.payloadBytes,
@@ -303,7 +313,12 @@ export const rstOnClose: DetectorDefinition = {
           const n = agg.ids.length;
           const statuses = [...agg.statuses].map(([st, k]) => `${k}× ${st}`).join(', ');
           const pipelined = agg.kinds.has('pipelined-requests');
-          const early = agg.kinds.has('request-body-incomplete') || agg.kinds.has('response-before-request-end');
+          const heads = agg.kinds.has('request-head-incomplete');
+          // Only heads cut short: requests (a head's rest), not uploads (a body's rest).
+          const headsOnly = heads && agg.kinds.size === 1;
+          const early = heads || agg.kinds.has('request-body-incomplete') || agg.kinds.has('response-before-request-end');
+          const noun = headsOnly ? 'request' : 'upload';
+          const rest = headsOnly ? 'the rest of the request head' : 'the rest of the body';
           const discarded = agg.kinds.has('discarded-at-close');
           const whole = agg.closedWhole;
           const unreadAtClose = n - whole;
@@ -313,7 +328,7 @@ export const rstOnClose: DetectorDefinition = {
             inferred: {},
             explanation:
               (whole > 0
-                ? `${server} answered ${whole === n ? `${n} upload${n === 1 ? '' : 's'}` : `${whole} upload${whole === 1 ? '' : 's'}`} early${whole === n ? ` (${statuses})` : ''} and closed the connection (FIN) without reading the rest of the body: ` +
+                ? `${server} answered ${whole === n ? `${n} ${noun}${n === 1 ? '' : 's'}` : `${whole} ${noun}${whole === 1 ? '' : 's'}`} early${whole === n ? ` (${statuses})` : ''} and closed the connection (FIN) without reading ${rest}: ` +
                   'what the client went on sending met a closed socket, and its kernel answered it with RST. The client gets EPIPE or "connection reset by peer" while it still sends, often before it reads the response' +
                   (unreadAtClose > 0 ? `. On ${unreadAtClose} other connection${unreadAtClose === 1 ? '' : 's'} it ` : '')
                 : `${server} `) +
@@ -325,7 +340,7 @@ export const rstOnClose: DetectorDefinition = {
                 ? ` (${agg.halfClosed === n ? '' : `on ${agg.halfClosed} of them `}after a FIN: it shut down its sending side, then closed without reading what the client still sent, ` +
                   'as Go\'s net/http does half a second after an early answer to an upload, and Node\'s http server at once)'
                 : '') +
-              (early && unreadAtClose > 0 ? ' — it answered uploads before reading their whole body' : '') +
+              (early && unreadAtClose > 0 ? (headsOnly ? ' — it answered requests before their head had all arrived' : ' — it answered uploads before reading their whole body') : '') +
               (discarded
                 ? `${early ? ', and' : ' —'} it answered requests that had arrived whole without reading all of them: its RST advertised a wider receive window ` +
                   'than its last segment, the room its close freed by discarding them (a socket reset on purpose with SO_LINGER 0 and nothing unread keeps its window)'

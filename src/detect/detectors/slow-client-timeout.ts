@@ -3,10 +3,10 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
-import { APACHE, LIGHTTPD, NGINX, NO_SERVER_HEADER } from '../known-timeouts';
+import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, type ServerIdentity } from '../known-timeouts';
 import { firstCloseOf } from '../proxy-legs';
 import { idleNoticeCrossed } from './request-after-close-notice';
-import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
 
 /**
@@ -67,6 +67,21 @@ function previousExchange(conn: AnalyzedConnection, ex: HttpExchange): HttpExcha
 interface TimeoutAnswer {
   status: number;
   reason: string | null;
+  /** Its connection's answers named no software (answeredUnnamed): no Server header on this one. */
+  unnamed: boolean;
+}
+
+/**
+ * The setting at work at `server`: by its software (settingFor), unless its timeout answers carry
+ * no Server header while its other responses name software (ServerIdentity.passedOn). Those answers
+ * were written by something else than the software the header names: a proxy in front that passes
+ * its backend's header on (HAProxy's own 408 has none). Its timer first, the backend's as the other reading.
+ */
+function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[]): string {
+  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers);
+  const byAnswer = settingFor(NO_SERVER_HEADER, answers);
+  const front = byAnswer === settingFor(null, answers) ? FRONT_PROXY_REQUEST_SETTINGS : byAnswer;
+  return `the timer of a proxy in front, ${front}: ${passedOnNote(identity)}. Were they the backend's own: ${settingFor(software, answers)}`;
 }
 
 /** The server's setting, by the software its answers name (or, without a Server header, by how it answered), for the diagnosis. */
@@ -291,7 +306,7 @@ export const slowClientTimeout: DetectorDefinition = {
         });
         let list = byServer.get(conn.serverName);
         if (list === undefined) byServer.set(conn.serverName, (list = []));
-        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending });
+        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending });
       },
 
       onFinish(): void {
@@ -323,7 +338,7 @@ export const slowClientTimeout: DetectorDefinition = {
           if (body !== null) inferred.serverClientTimeout = body.value;
           if (headClock !== null) inferred.serverHeaderTimeout = headClock.value;
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
-          const setting = settingFor(software.softwareOf(server), answers);
+          const setting = settingAt(software.of(server), software.softwareOf(server), answers);
           const what =
             heads.length === 0
               ? `${n} request${n === 1 ? '' : 's'}`
