@@ -295,6 +295,24 @@ describe('connection-refused when the refused client is a proxy that moved the r
   });
 });
 
+describe('connection-refused on sample connection-refused-two-outages (a server killed and restarted twice, another once)', () => {
+  const file = path.join(SAMPLES_DIR, 'connection-refused-two-outages.pcap');
+  const run = fs.existsSync(file) ? test : test.skip;
+  run("8080's two outages are told apart by the connections accepted between them, each with the recording's count; 8081's one restart stays one outage", async () => {
+    const meta = JSON.parse(fs.readFileSync(file.replace(/\.pcap$/, '.meta.json'), 'utf8')) as SampleMeta & {
+      observed: { outages: Record<string, Array<{ refusals: number }>>; acceptedBetween8080Outages: number };
+    };
+    const r = await analyzeFiles([file]);
+    const of = (port: number) => r.diagnoses.find((d) => d.kind === KIND && d.server === `127.0.0.1:${port}`)!;
+    const [first, second] = meta.observed.outages['8080'];
+    expect(of(8080).explanation).toContain('in 2 separate outages');
+    expect(of(8080).explanation).toContain(`1) ${first.refusals} refusals from`);
+    expect(of(8080).explanation).toContain(`2) ${meta.observed.acceptedBetween8080Outages} connections accepted since the previous one, then ${second.refusals} refusals from`);
+    expect(of(8081).explanation).not.toContain('separate outages');
+    expect(of(8081).explanation).toContain(`${meta.observed.outages['8081'][0].refusals} connection attempts were refused by 127.0.0.1:8081 over`);
+  });
+});
+
 describe('connection-refused: a port scan is told from an outage by how the ports were tried', () => {
   /** One SYN to each of `ports` (from the client's port sportBase + i), `spacing` apart, each refused. */
   const scan = (cap: Capture, ports: readonly number[], spacing: number, start = 0, sportBase = 50000): void => {

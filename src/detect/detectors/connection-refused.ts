@@ -67,7 +67,7 @@ interface Accepted {
    * When it reset accepted connections holding an unanswered request (the latest): resets right
    * before an outage are its process dying with them (reset-before-response's diagnosis).
    */
-  resetsHolding: number[];
+  resetsHolding: Array<{ ts: number; flowId: number }>;
 }
 
 /** Resets holding a request kept per server (the latest). */
@@ -181,19 +181,19 @@ function severalOutagesStory(server: string, n: number, clients: number, outages
  * (within STOPPED_WITHIN, no connection accepted between): one event, the process going away with
  * requests in hand and its listener with it; reset-before-response tells the resets.
  */
-function resetsBeforeNote(entry: Accepted, outages: readonly Outage[]): string {
+function resetsBeforeNote(resets: readonly number[], outages: readonly Outage[]): string {
   const notes: string[] = [];
   outages.forEach((o, i) => {
-    let resets = 0;
+    let count = 0;
     let lastReset = -Infinity;
-    for (const t of entry.resetsHolding) {
+    for (const t of resets) {
       if (t > o.first || t < o.first - STOPPED_WITHIN || t <= o.upBefore) continue;
-      resets++;
+      count++;
       lastReset = Math.max(lastReset, t);
     }
-    if (resets === 0) return;
+    if (count === 0) return;
     notes.push(
-      `${outages.length > 1 ? `Outage ${i + 1}` : 'It'} began ${lag(o.first - lastReset)} after the server reset ${plural(resets, 'connection')} holding unanswered requests ` +
+      `${outages.length > 1 ? `Outage ${i + 1}` : 'It'} began ${lag(o.first - lastReset)} after the server reset ${plural(count, 'connection')} holding unanswered requests ` +
         '(the reset-before-response diagnosis): one event, its process going away with those requests in hand and its listener with it.',
     );
   });
@@ -528,10 +528,18 @@ export const connectionRefused: DetectorDefinition = {
       return ex.requestStart !== null && ex.responseStart === null;
     };
     /** Notes a server's reset of a connection holding an unanswered request (the latest RESETS_HOLDING_KEPT). */
-    const noteResetHolding = (a: Accepted, ts: number): void => {
+    const noteResetHolding = (a: Accepted, ts: number, flowId: number): void => {
       if (a.resetsHolding.length >= RESETS_HOLDING_KEPT) a.resetsHolding.shift();
-      a.resetsHolding.push(ts);
+      a.resetsHolding.push({ ts, flowId });
     };
+    /**
+     * The resets reset-before-response diagnoses: not those another detector took at the
+     * connection's end (the ones reset-before-response passes over too), which are known by now.
+     */
+    const resetsDiagnosedAsSuch = (entry: Accepted): number[] =>
+      entry.resetsHolding
+        .filter((r) => !ctx.reportedOn('keepalive-race', r.flowId) && !ctx.reportedOn('middlebox-idle-timeout', r.flowId) && !ctx.reportedOn('accept-queue-overflow', r.flowId))
+        .map((r) => r.ts);
 
     return {
       onOpen(conn: AnalyzedConnection): void {
@@ -564,7 +572,7 @@ export const connectionRefused: DetectorDefinition = {
           }
           if (a) keepAcceptTime(a, t);
           // A reset with no FIN first (a FIN first is a close that a request crossed: keepalive-race's).
-          if (a && s.rstTs > t && s.finCount === 0 && unansweredAtEnd(conn)) noteResetHolding(a, s.rstTs);
+          if (a && s.rstTs > t && s.finCount === 0 && unansweredAtEnd(conn)) noteResetHolding(a, s.rstTs, conn.id);
           return;
         }
         if (c.synCount === 0 || c.synTimes.length === 0 || s.rstTs < 0 || s.payloadBytes > 0) return;
@@ -656,7 +664,7 @@ export const connectionRefused: DetectorDefinition = {
               story += ' No connection to it succeeded in the capture.';
             }
           }
-          if (entry !== undefined) story += resetsBeforeNote(entry, outages);
+          if (entry !== undefined) story += resetsBeforeNote(resetsDiagnosedAsSuch(entry), outages);
           story += proxyNote(server, items, pairs);
           ctx.diagnose({
             server,
