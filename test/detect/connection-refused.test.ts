@@ -202,7 +202,7 @@ describe('connection-refused: refusals with an accepted connection between them 
     refused(cap, 41101, [2.5]);
     accepted(cap, 41001, 3);
     const [d] = cap.analyze(only).diagnoses;
-    expect(d.explanation).toContain('It began 0.01 s after the server reset 1 connection holding unanswered requests (the reset-before-response diagnosis)');
+    expect(d.explanation).toContain('It began 0.01 s after the server reset connections holding unanswered requests (the reset-before-response diagnosis)');
   });
 });
 

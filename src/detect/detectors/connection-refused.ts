@@ -191,9 +191,10 @@ function resetsBeforeNote(resets: readonly number[], outages: readonly Outage[])
       count++;
       lastReset = Math.max(lastReset, t);
     }
+    // No count: reset-before-response counts its burst by its own rules, and two numbers would disagree.
     if (count === 0) return;
     notes.push(
-      `${outages.length > 1 ? `Outage ${i + 1}` : 'It'} began ${lag(o.first - lastReset)} after the server reset ${plural(count, 'connection')} holding unanswered requests ` +
+      `${outages.length > 1 ? `Outage ${i + 1}` : 'It'} began ${lag(o.first - lastReset)} after the server reset connections holding unanswered requests ` +
         '(the reset-before-response diagnosis): one event, its process going away with those requests in hand and its listener with it.',
     );
   });
@@ -520,10 +521,13 @@ export const connectionRefused: DetectorDefinition = {
         acceptTimesKept += kept;
       }
     };
-    /** Whether `conn`'s last request was left unanswered (the server reset it before any response). */
+    /**
+     * Whether `conn`'s last request was left unanswered (the server reset it before any response):
+     * its last HTTP exchange, or where none was read (TLS), client data after the server's last.
+     */
     const unansweredAtEnd = (conn: AnalyzedConnection): boolean => {
       const recent = conn.app?.recent;
-      if (recent === undefined || recent.length === 0) return false;
+      if (recent === undefined || recent.length === 0) return conn.client.lastDataTs > conn.server.lastDataTs && conn.client.lastDataTs > 0;
       const ex = recent[recent.length - 1];
       return ex.requestStart !== null && ex.responseStart === null;
     };
