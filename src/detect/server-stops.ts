@@ -33,6 +33,15 @@ export class ServerStops implements EventFollower {
     refused.push(s.rstTs);
   }
 
+  /** The first refusal by `server` within STOPPED_WITHIN after `ts` (ask at the end), or null. */
+  firstRefusalAfter(server: string, ts: number): number | null {
+    const refused = this.refusals.get(server);
+    if (refused === undefined) return null;
+    let first: number | null = null;
+    for (const r of refused) if (r > ts && r - ts <= STOPPED_WITHIN && (first === null || r < first)) first = r;
+    return first;
+  }
+
   /** Whether `server` refused a connection within STOPPED_WITHIN after `ts` (ask at the end). */
   stoppedAfter(server: string, ts: number): boolean {
     const refused = this.refusals.get(server);

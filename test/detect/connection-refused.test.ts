@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult, Analyzer } from '../../src/analyze';
 import type { Finding } from '../../src/detect/finding';
-import { connectionRefused } from '../../src/detect/detectors/connection-refused';
+import { connectionRefused, outagesOf } from '../../src/detect/detectors/connection-refused';
 import { buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
@@ -110,7 +110,99 @@ describe('connection-refused on synthetic handshakes', () => {
     refused(cap, 41001, [2.5]);
     accepted(cap, 41003, 3);
     const [d] = cap.analyze(only).diagnoses;
-    expect(d.explanation).toContain('It accepted 2 connections from 2 s before the first refusal to 0.5 s after the last: the listener was down in between');
+    expect(d.explanation).toContain('It accepted 2 connections in the capture, from 2 s before the first refusal to 0.5 s after the last');
+    expect(d.explanation).toContain('It was down in between (a restart)');
+  });
+
+  test('diagnosis: when service came back is the first connection accepted after the last refusal, not the last accepted', () => {
+    const cap = new Capture();
+    accepted(cap, 41002, 0);
+    refused(cap, 41000, [2]);
+    refused(cap, 41001, [2.5]);
+    accepted(cap, 41003, 2.6);
+    accepted(cap, 41004, 9);
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).toContain('from 2 s before the first refusal to 6.5 s after the last; the last before the refusals 2 s before the first, and the next 0.1 s after the last refusal: service was back by then');
+  });
+});
+
+describe('connection-refused: refusals with an accepted connection between them are separate outages', () => {
+  test('two outages of one listener, 7 s of service between: each one counted, its window and its recovery', () => {
+    const cap = new Capture();
+    accepted(cap, 41000, 0);
+    for (let i = 0; i < 4; i++) refused(cap, 41100 + i, [1 + i * 0.1]);
+    accepted(cap, 41001, 1.5);
+    accepted(cap, 41002, 5);
+    for (let i = 0; i < 3; i++) refused(cap, 41200 + i, [8 + i * 0.2]);
+    accepted(cap, 41003, 8.45);
+    accepted(cap, 41004, 12);
+    const ds = cap.analyze(only).diagnoses;
+    expect(ds).toHaveLength(1);
+    const d = ds[0];
+    expect(d.count).toBe(7);
+    expect(d.explanation).toContain('7 connection attempts were refused by 10.0.0.2:8081 from 1 client host, in 2 separate outages');
+    expect(d.explanation).toContain('its listener went down 2 times, not once');
+    expect(d.explanation).toMatch(/1\) 4 refusals from \S+ to \S+ \(0\.3 s\), the next connection accepted 0\.2 s after its last refusal/);
+    expect(d.explanation).toMatch(/2\) 2 connections accepted since the previous one, then 3 refusals from \S+ to \S+ \(0\.4 s\), the next connection accepted 0\.05 s after its last refusal/);
+    expect(d.explanation).toContain('Before the first it had accepted 1 connection (the last 1 s before it). After the last it accepted 2 connections.');
+    expect(d.explanation).not.toContain('over 7.4 s');
+  });
+
+  test('a connection accepted between two refusals splits them even when it ends after them (a keep-alive connection)', () => {
+    const cap = new Capture();
+    refused(cap, 41100, [1]);
+    accepted(cap, 41001, 1.5); // stays open past the second refusal
+    refused(cap, 41101, [3]);
+    seg(cap, 6, 'c', 41001, TCP_RST, 101);
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).toContain('in 2 separate outages');
+  });
+
+  test('near miss: refusals 20 s apart with no connection accepted between are one outage, however long the gap', () => {
+    const cap = new Capture();
+    accepted(cap, 41000, 0);
+    accepted(cap, 41010, 0.5); // opened before, still open through the outage
+    refused(cap, 41100, [1]);
+    refused(cap, 41101, [21]);
+    seg(cap, 21.5, 'c', 41010, TCP_RST, 101);
+    accepted(cap, 41001, 22);
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).not.toContain('separate outages');
+    expect(d.explanation).toContain('2 connection attempts were refused by 10.0.0.2:8081 over 20 s');
+  });
+
+  test('single refusals alternating with accepted connections: a shared address, not restarts', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 4; i++) {
+      accepted(cap, 41000 + i, i);
+      refused(cap, 41100 + i, [i + 0.5]);
+    }
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).toContain('in 4 separate outages');
+    expect(d.explanation).toContain('rather an address shared by hosts or listeners of which only some listen');
+  });
+
+  test('outagesOf: split at each accepted time strictly between two refusals', () => {
+    const o = outagesOf([1, 2, 3, 10, 11], [0, 0.5, 5, 6, 12]);
+    expect(o).toEqual([
+      { first: 1, last: 3, count: 3, upBefore: 0.5, backAfter: 5, acceptedBefore: 2 },
+      { first: 10, last: 11, count: 2, upBefore: 6, backAfter: 12, acceptedBefore: 2 },
+    ]);
+    expect(outagesOf([1, 2], [])).toEqual([{ first: 1, last: 2, count: 2, upBefore: -Infinity, backAfter: Infinity, acceptedBefore: 0 }]);
+  });
+
+  test('an outage right after the server reset connections holding requests names the resets (the same stop)', () => {
+    const cap = new Capture();
+    const req = get('/');
+    accepted(cap, 41000, 0);
+    seg(cap, 1, 'c', 41000, TCP_ACK | TCP_PSH, 101, 901, req);
+    seg(cap, 1.0001, 's', 41000, TCP_ACK, 901, 101 + req.length);
+    seg(cap, 2, 's', 41000, TCP_RST | TCP_ACK, 901, 101 + req.length);
+    refused(cap, 41100, [2.01]);
+    refused(cap, 41101, [2.5]);
+    accepted(cap, 41001, 3);
+    const [d] = cap.analyze(only).diagnoses;
+    expect(d.explanation).toContain('It began 0.01 s after the server reset connections holding unanswered requests (the reset-before-response diagnosis)');
   });
 });
 
@@ -200,6 +292,24 @@ describe('connection-refused when the refused client is a proxy that moved the r
       const d = (await analyzeFiles([direct])).diagnoses.find((x) => x.kind === 'connection-refused')!;
       expect(d.explanation).not.toContain('is a proxy');
     }
+  });
+});
+
+describe('connection-refused on sample connection-refused-two-outages (a server killed and restarted twice, another once)', () => {
+  const file = path.join(SAMPLES_DIR, 'connection-refused-two-outages.pcap');
+  const run = fs.existsSync(file) ? test : test.skip;
+  run("8080's two outages are told apart by the connections accepted between them, each with the recording's count; 8081's one restart stays one outage", async () => {
+    const meta = JSON.parse(fs.readFileSync(file.replace(/\.pcap$/, '.meta.json'), 'utf8')) as SampleMeta & {
+      observed: { outages: Record<string, Array<{ refusals: number }>>; acceptedBetween8080Outages: number };
+    };
+    const r = await analyzeFiles([file]);
+    const of = (port: number) => r.diagnoses.find((d) => d.kind === KIND && d.server === `127.0.0.1:${port}`)!;
+    const [first, second] = meta.observed.outages['8080'];
+    expect(of(8080).explanation).toContain('in 2 separate outages');
+    expect(of(8080).explanation).toContain(`1) ${first.refusals} refusals from`);
+    expect(of(8080).explanation).toContain(`2) ${meta.observed.acceptedBetween8080Outages} connections accepted since the previous one, then ${second.refusals} refusals from`);
+    expect(of(8081).explanation).not.toContain('separate outages');
+    expect(of(8081).explanation).toContain(`${meta.observed.outages['8081'][0].refusals} connection attempts were refused by 127.0.0.1:8081 over`);
   });
 });
 

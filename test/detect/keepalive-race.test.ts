@@ -106,6 +106,30 @@ describe('keepalive-race: synthetic connections', () => {
     expect(e.remedy).not.toContain('idle-close-on-response');
   });
 
+  test('a reload race counts every moment the server closed every idle connection, the one no request crossed too', () => {
+    const cap = new Capture();
+    const { c } = idleConnection(cap);
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    // Three others closed with it at 5.011 s; four more, idle alike, closed together at 12 s with no request crossing.
+    [0.05, 0.6, 2.0].forEach((age, k) => {
+      const closeAt = 5.0112 + k * 0.0003;
+      const other = cap.connection();
+      other.handshake(closeAt - 3).exchange(closeAt - age - 0.001, get('/o'), ok());
+      other.close(closeAt, 's');
+    });
+    [0.08, 0.7, 2.5, 4.0].forEach((age, k) => {
+      const closeAt = 12.0001 + k * 0.0003;
+      const other = cap.connection();
+      other.handshake(closeAt - 5).exchange(closeAt - age - 0.001, get('/o'), ok());
+      other.close(closeAt, 's');
+    });
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('at 2 moments it closed every idle connection at once (8 in all');
+    expect(d.explanation).toContain('the races met one of them (4 closes), no request crossed the other');
+  });
+
   test('crossing: the request was on the wire when the FIN left (server-side capture, ACK misses the FIN)', () => {
     const cap = new Capture();
     const { c } = idleConnection(cap);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
+import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, Conn, get, ofKind, ok, T0 } from './reuse-kit';
 
 const only = [resetBeforeResponse];
@@ -134,6 +135,33 @@ describe('reset-before-response on synthetic connections', () => {
     expect(burstOn(true)).toContain('holding kept-alive connections with new requests it had not read');
     expect(burstOn(true)).not.toContain('accept queue');
     expect(burstOn(false)).toContain('accept queue');
+  });
+
+  test("Apache's -k graceful / -k restart are named only where the server said it was Apache; refusals right after the burst name connection-refused's outage", () => {
+    const burstBy = (serverHeader: string[], refusedAfter: boolean): { explanation: string; remedy: string } => {
+      const cap = new Capture();
+      for (const [k, uri] of ['/a', '/b', '/c'].entries()) {
+        const conn = cap.connection();
+        conn.handshake(k * 0.1).exchange(k * 0.1 + 0.01, get('/earlier'), ok('ok', serverHeader));
+        conn.request(1.5 + k * 0.01, get(uri));
+        conn.rst(2 + k * 0.00002, 's');
+      }
+      if (refusedAfter) {
+        // A SYN answered by RST,ACK 0.3 s after the burst: nothing listened then.
+        cap.add(2.3, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 47000, dport: 80, seq: 100, ack: 0, flags: TCP_SYN }));
+        cap.add(2.30002, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 47000, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+      }
+      cap.connection().handshake(3).exchange(3.01, get('/new'), ok('ok', serverHeader)).close(3.1, 'c');
+      return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    };
+    const go = burstBy([], false);
+    expect(go.explanation).not.toContain('Apache');
+    expect(go.remedy).not.toContain('apachectl');
+    expect(go.explanation).not.toContain('connection-refused');
+    const apache = burstBy(['Server: Apache/2.4.57 (Debian)'], true);
+    expect(apache.explanation).toContain('Apache `-k restart`');
+    expect(apache.remedy).toContain('apachectl -k graceful');
+    expect(apache.explanation).toContain('Its port refused connections from 0.3 s after the last reset (the connection-refused diagnosis)');
   });
 
   test('a burst of RSTs without ACK that acknowledged no request: sockets closed before the requests came, not a process dying with them unread', () => {

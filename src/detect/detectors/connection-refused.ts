@@ -2,6 +2,8 @@ import { exactStatus, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { hostOf, ms } from '../facts';
+import { float64Column, grownColumn } from '../grown-column';
+import { STOPPED_WITHIN } from '../server-stops';
 import { PortOpens } from '../port-opens';
 import { Attempt, attemptOf, PORT_SCANS, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
 import { isGatewayStatus, LegRequest, PairedFailure, sharedProxyLegs } from '../proxy-legs';
@@ -52,6 +54,151 @@ interface Accepted {
   count: number;
   /** The last data the server sent on any connection it had accepted. */
   lastServed: number;
+  /**
+   * Each accepted connection's SYN-ACK time, in the order the connections ended (not sorted): a
+   * SYN-ACK between two refusals proves the listener was up then, so they belong to separate
+   * outages (outagesOf). Bounded by ACCEPT_TIMES_KEPT over all servers.
+   */
+  times: Float64Array;
+  kept: number;
+  /** The earliest refusal of this server noted so far (Infinity: none): where compaction may cut. */
+  firstRefused: number;
+  /**
+   * When it reset accepted connections holding an unanswered request (the latest): resets right
+   * before an outage are its process dying with them (reset-before-response's diagnosis).
+   */
+  resetsHolding: Array<{ ts: number; flowId: number }>;
+}
+
+/** Resets holding a request kept per server (the latest). */
+const RESETS_HOLDING_KEPT = 256;
+
+/** SYN-ACK times kept over all servers (8 bytes each); past it, compactAcceptTimes drops those no refusal can follow. */
+const ACCEPT_TIMES_KEPT = 1 << 20;
+/**
+ * How far behind the latest connection end a refusal's own end can still come (its tracker linger
+ * and more): SYN-ACK times older than that before a server's first refusal can no longer fall
+ * between two of its refusals, and compaction drops them.
+ */
+const REFUSAL_END_LAG = 60;
+/** Outages listed one by one in a diagnosis; the rest are counted. */
+const OUTAGES_LISTED = 5;
+
+/** A run of refusals with no connection accepted between them: one time the listener was down. */
+interface Outage {
+  first: number;
+  last: number;
+  count: number;
+  /** The last SYN-ACK before its first refusal (-Infinity: none): the listener was up until then. */
+  upBefore: number;
+  /** The first SYN-ACK after its last refusal (Infinity: none): the listener was back then. */
+  backAfter: number;
+  /** Connections accepted between the previous outage's last refusal (or the capture's start) and this one's first. */
+  acceptedBefore: number;
+}
+
+/**
+ * Splits a server's refusal times (sorted) into outages: refusals with a connection accepted
+ * between them are separate outages, however short the gap; refusals with none between are one,
+ * however long. `accepted` is sorted.
+ */
+export function outagesOf(refusals: ArrayLike<number>, accepted: ArrayLike<number>): Outage[] {
+  const out: Outage[] = [];
+  let j = 0;
+  let current: Outage | null = null;
+  for (let i = 0; i < refusals.length; i++) {
+    const r = refusals[i];
+    let between = 0;
+    let lastUp = -Infinity;
+    while (j < accepted.length && accepted[j] < r) {
+      lastUp = accepted[j++];
+      between++;
+    }
+    if (current !== null && between === 0) {
+      current.last = r;
+      current.count++;
+      continue;
+    }
+    if (current !== null) current.backAfter = accepted[j - between];
+    current = { first: r, last: r, count: 1, upBefore: lastUp, backAfter: Infinity, acceptedBefore: between };
+    out.push(current);
+  }
+  if (current !== null && j < accepted.length) current.backAfter = accepted[j];
+  return out;
+}
+
+/** A capture time as a UTC time of day, to the millisecond ("14:24:39.311"), for naming an outage's window. */
+function timeOfDay(ts: number): string {
+  return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);
+}
+
+/** The refusals' times, sorted. */
+function sortedTimes(items: ReadonlyArray<{ ts: number }>): Float64Array {
+  const times = new Float64Array(items.length);
+  for (let i = 0; i < items.length; i++) times[i] = items[i].ts;
+  return times.sort();
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** A short lag in seconds for the text, "less than 1 ms" where milliseconds would round it to 0. */
+const lag = (seconds: number): string => (seconds < 0.0005 ? 'less than 1 ms' : `${ms(seconds)} s`);
+
+/**
+ * The story of refusals that came in several outages: each one's window, count and when the
+ * listener was back (its first connection accepted after), and the connections accepted between
+ * them, which one sentence spanning them all would hide.
+ */
+function severalOutagesStory(server: string, n: number, clients: number, outages: readonly Outage[], ok: Accepted): string {
+  const k = outages.length;
+  const listed = outages.slice(0, OUTAGES_LISTED).map((o, i) => {
+    const window = o.count === 1 ? `1 refusal at ${timeOfDay(o.first)}` : `${o.count} refusals from ${timeOfDay(o.first)} to ${timeOfDay(o.last)} (${ms(o.last - o.first)} s)`;
+    const between = i === 0 ? '' : `${plural(o.acceptedBefore, 'connection')} accepted since the previous one, then `;
+    const back = Number.isFinite(o.backAfter) ? `, the next connection accepted ${lag(o.backAfter - o.last)} after its last refusal (the listener back by then)` : ', no connection accepted after it in the capture';
+    return `${i + 1}) ${between}${window}${back}`;
+  });
+  const firstOutage = outages[0];
+  const before = firstOutage.acceptedBefore > 0
+    ? ` Before the first it had accepted ${plural(firstOutage.acceptedBefore, 'connection')} (the last ${ms(firstOutage.first - firstOutage.upBefore)} s before it).`
+    : '';
+  const lastOutage = outages[k - 1];
+  const after = ok.kept - outages.reduce((sum, o) => sum + o.acceptedBefore, 0);
+  const afterText = after > 0 && Number.isFinite(lastOutage.backAfter) ? ` After the last it accepted ${plural(after, 'connection')}.` : '';
+  // Every outage a single refusal amid accepted connections: the listener cannot go down and come
+  // back between every two attempts; some hosts (or listeners) behind the address refuse.
+  const shared = outages.every((o) => o.count === 1) && k >= 3
+    ? ' Single refusals alternating with accepted connections are rather an address shared by hosts or listeners of which only some listen (a load-balanced or anycast address, SO_REUSEPORT listeners of which one closed) than restarts.'
+    : ' Each is the listener going down and coming back: a crash and restart, or a restart or reload that closes its listener before the new process opens one.';
+  return (
+    `${n} connection attempts were refused by ${server} from ${plural(clients, 'client host')}, in ${k} separate outages: the SYNs were answered by RST, ` +
+    `so nothing was listening on that address and port then, but the server accepted connections between the outages (a SYN-ACK between two refusals shows its listener was up): ` +
+    `its listener went down ${k} times, not once: ${listed.join('; ')}${k > OUTAGES_LISTED ? `; and ${k - OUTAGES_LISTED} more` : ''}.${before}${afterText}${shared}`
+  );
+}
+
+/**
+ * Where an outage began right after the server reset connections holding unanswered requests
+ * (within STOPPED_WITHIN, no connection accepted between): one event, the process going away with
+ * requests in hand and its listener with it; reset-before-response tells the resets.
+ */
+function resetsBeforeNote(resets: readonly number[], outages: readonly Outage[]): string {
+  const notes: string[] = [];
+  outages.forEach((o, i) => {
+    let count = 0;
+    let lastReset = -Infinity;
+    for (const t of resets) {
+      if (t > o.first || t < o.first - STOPPED_WITHIN || t <= o.upBefore) continue;
+      count++;
+      lastReset = Math.max(lastReset, t);
+    }
+    // No count: reset-before-response counts its burst by its own rules, and two numbers would disagree.
+    if (count === 0) return;
+    notes.push(
+      `${outages.length > 1 ? `Outage ${i + 1}` : 'It'} began ${lag(o.first - lastReset)} after the server reset connections holding unanswered requests ` +
+        '(the reset-before-response diagnosis): one event, its process going away with those requests in hand and its listener with it.',
+    );
+  });
+  return notes.length === 0 ? '' : ` ${notes.join(' ')}`;
 }
 
 /**
@@ -346,6 +493,58 @@ export const connectionRefused: DetectorDefinition = {
       });
     };
 
+    /** SYN-ACK times kept over all servers (ACCEPT_TIMES_KEPT bounds it). */
+    let acceptTimesKept = 0;
+    const newAccepted = (t: number, lastServed: number, count = 1): Accepted => ({
+      first: t, last: count === 0 ? -Infinity : t, count, lastServed, times: new Float64Array(16), kept: 0, firstRefused: Infinity,
+      resetsHolding: [],
+    });
+    const keepAcceptTime = (a: Accepted, t: number): void => {
+      if (acceptTimesKept >= ACCEPT_TIMES_KEPT) compactAcceptTimes();
+      if (acceptTimesKept >= ACCEPT_TIMES_KEPT) return; // still full: outages separated only by this connection may merge
+      if (a.kept === a.times.length) a.times = grownColumn(a.times, a.times.length * 2, float64Column);
+      a.times[a.kept++] = t;
+      acceptTimesKept++;
+    };
+    /**
+     * Drops the SYN-ACK times that can no longer separate two refusals: those before a server's
+     * first refusal, or before the latest end less REFUSAL_END_LAG where it refused none yet (a
+     * refusal noted later came after them).
+     */
+    const compactAcceptTimes = (): void => {
+      acceptTimesKept = 0;
+      for (const a of accepted.values()) {
+        const cut = Math.min(a.firstRefused, clock - REFUSAL_END_LAG);
+        let kept = 0;
+        for (let i = 0; i < a.kept; i++) if (a.times[i] >= cut) a.times[kept++] = a.times[i];
+        a.kept = kept;
+        acceptTimesKept += kept;
+      }
+    };
+    /**
+     * Whether `conn`'s last request was left unanswered (the server reset it before any response):
+     * its last HTTP exchange, or where none was read (TLS), client data after the server's last.
+     */
+    const unansweredAtEnd = (conn: AnalyzedConnection): boolean => {
+      const recent = conn.app?.recent;
+      if (recent === undefined || recent.length === 0) return conn.client.lastDataTs > conn.server.lastDataTs && conn.client.lastDataTs > 0;
+      const ex = recent[recent.length - 1];
+      return ex.requestStart !== null && ex.responseStart === null;
+    };
+    /** Notes a server's reset of a connection holding an unanswered request (the latest RESETS_HOLDING_KEPT). */
+    const noteResetHolding = (a: Accepted, ts: number, flowId: number): void => {
+      if (a.resetsHolding.length >= RESETS_HOLDING_KEPT) a.resetsHolding.shift();
+      a.resetsHolding.push({ ts, flowId });
+    };
+    /**
+     * The resets reset-before-response diagnoses: not those another detector took at the
+     * connection's end (the ones reset-before-response passes over too), which are known by now.
+     */
+    const resetsDiagnosedAsSuch = (entry: Accepted): number[] =>
+      entry.resetsHolding
+        .filter((r) => !ctx.reportedOn('keepalive-race', r.flowId) && !ctx.reportedOn('middlebox-idle-timeout', r.flowId) && !ctx.reportedOn('accept-queue-overflow', r.flowId))
+        .map((r) => r.ts);
+
     return {
       onOpen(conn: AnalyzedConnection): void {
         opens.add(conn.startTs, conn.serverName, conn.sPort, conn.id);
@@ -365,7 +564,7 @@ export const connectionRefused: DetectorDefinition = {
         if (conn.lastTs > clock) clock = conn.lastTs;
         releaseUntil(clock);
         if (s.synAckCount > 0) {
-          const a = accepted.get(conn.serverName);
+          let a = accepted.get(conn.serverName);
           const t = s.synAckTimes[0];
           if (a) {
             a.first = Math.min(a.first, t);
@@ -373,12 +572,18 @@ export const connectionRefused: DetectorDefinition = {
             a.count++;
             a.lastServed = Math.max(a.lastServed, s.lastDataTs);
           } else if (accepted.size < MAX_SERVERS_TRACKED) {
-            accepted.set(conn.serverName, { first: t, last: t, count: 1, lastServed: s.lastDataTs });
+            accepted.set(conn.serverName, (a = newAccepted(t, s.lastDataTs)));
           }
+          if (a) keepAcceptTime(a, t);
+          // A reset with no FIN first (a FIN first is a close that a request crossed: keepalive-race's).
+          if (a && s.rstTs > t && s.finCount === 0 && unansweredAtEnd(conn)) noteResetHolding(a, s.rstTs, conn.id);
           return;
         }
         if (c.synCount === 0 || c.synTimes.length === 0 || s.rstTs < 0 || s.payloadBytes > 0) return;
         if (s.rstTs < c.synTimes[0]) return; // a RST before any SYN belongs to an earlier incarnation
+        let refusing = accepted.get(conn.serverName);
+        if (refusing === undefined && accepted.size < MAX_SERVERS_TRACKED) accepted.set(conn.serverName, (refusing = newAccepted(Infinity, -Infinity, 0)));
+        if (refusing !== undefined && s.rstTs < refusing.firstRefused) refusing.firstRefused = s.rstTs;
         // The SYN the RST answered: the last one sent before it.
         let answered = 0;
         for (let i = 0; i < c.synTimes.length; i++) if (c.synTimes[i] <= s.rstTs) answered = i;
@@ -430,26 +635,40 @@ export const connectionRefused: DetectorDefinition = {
             if (i.ts > last) last = i.ts;
           }
           const clients = new Set(items.map((i) => (i.client ? hostOf(i.client) : ''))).size;
-          const ok = accepted.get(server);
+          const entry = accepted.get(server);
+          const ok = entry !== undefined && entry.count > 0 ? entry : undefined;
           const port = server.slice(server.lastIndexOf(':') + 1);
           const n = items.length;
-          let story = `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}` +
-            (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
-            ': the SYN was answered by RST, so nothing was listening on that address and port.';
-          if (ok && ok.last < first) {
-            story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal` +
-              (ok.lastServed > last
-                ? `, and went on answering on ${ok.count === 1 ? 'it' : 'them'} until ${ms(ok.lastServed - last)} s after the last: its process was alive but had closed its listener (a graceful shutdown draining its connections, a listener the application closed, or the port lost to another process).`
-                : ': the service stopped or crashed.');
-          } else if (ok && ok.first > last) {
-            story += ` It accepted connections from ${ms(ok.first - last)} s after the last refusal: the service was not listening yet (starting or restarting) while clients already connected.`;
-          } else if (ok && ok.first <= first && ok.last >= last) {
-            story += ` It accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} from ${ms(first - ok.first)} s before the first refusal to ${ms(ok.last - last)} s after the last: the listener was down in between (a restart), or the address is shared by hosts where only some listen.`;
-          } else if (ok) {
-            story += ` It also accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} in the same period: the listener was restarting, or the address is shared by hosts where only some listen.`;
+          const outages = outagesOf(sortedTimes(items), ok ? ok.times.slice(0, ok.kept).sort() : []);
+          let story: string;
+          if (outages.length > 1) {
+            story = severalOutagesStory(server, n, clients, outages, ok as Accepted);
           } else {
-            story += ' No connection to it succeeded in the capture.';
+            const o = outages[0];
+            story = `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}` +
+              (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
+              ': the SYN was answered by RST, so nothing was listening on that address and port.';
+            if (ok && ok.last < first) {
+              story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal` +
+                (ok.lastServed > last
+                  ? `, and went on answering on ${ok.count === 1 ? 'it' : 'them'} until ${ms(ok.lastServed - last)} s after the last: its process was alive but had closed its listener (a graceful shutdown draining its connections, a listener the application closed, or the port lost to another process).`
+                  : ': the service stopped or crashed.');
+            } else if (ok && ok.first > last) {
+              story += ` It accepted connections from ${ms(ok.first - last)} s after the last refusal: the service was not listening yet (starting or restarting) while clients already connected.`;
+            } else if (ok && ok.first <= first && ok.last >= last) {
+              // When service came back is the first connection accepted after the last refusal, not the last one accepted.
+              story += ` It accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} in the capture, from ${ms(first - ok.first)} s before the first refusal to ${ms(ok.last - last)} s after the last` +
+                (Number.isFinite(o.upBefore) && Number.isFinite(o.backAfter)
+                  ? `; the last before the refusals ${lag(first - o.upBefore)} before the first, and the next ${lag(o.backAfter - last)} after the last refusal: service was back by then`
+                  : '') +
+                '. It was down in between (a restart), or the address is shared by hosts where only some listen.';
+            } else if (ok) {
+              story += ` It also accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} in the same period: the listener was restarting, or the address is shared by hosts where only some listen.`;
+            } else {
+              story += ' No connection to it succeeded in the capture.';
+            }
           }
+          if (entry !== undefined) story += resetsBeforeNote(resetsDiagnosedAsSuch(entry), outages);
           story += proxyNote(server, items, pairs);
           ctx.diagnose({
             server,

@@ -327,6 +327,11 @@ function atABusyClose(busy: readonly number[], ts: number): boolean {
   return false;
 }
 
+/** "at one moment" / "at 3 moments": every reload moment of the server (racesAtReload's allMoments). */
+function reloadMomentsText(reload: { allMoments: number }): string {
+  return reload.allMoments === 1 ? 'at one moment' : `at ${reload.allMoments} moments`;
+}
+
 /** What to do about races with a reload's closes (see racesAtReload). */
 const RELOAD_RACE_REMEDY =
   'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, Apache\'s children at a graceful restart, Go\'s `http.Server.Shutdown`, a server shutting down), ' +
@@ -1514,10 +1519,12 @@ export const keepaliveRace: DetectorDefinition = {
 
     /**
      * How many of a server's races met a burst of idle closes at one moment (closeBurstRuns: a
-     * reload or restart), at how many such moments, and how many idle closes those made.
+     * reload or restart), at how many such moments, and how many idle closes those made; and every
+     * such moment of the server's (reloadMoments), those no race met too, with their closes.
      */
-    const racesAtReload = (entry: ServerRaces, spans: readonly BurstSpan[]): { races: number; moments: number; closes: number } => {
-      if (spans.length === 0) return { races: 0, moments: 0, closes: 0 };
+    const racesAtReload = (entry: ServerRaces, spans: readonly BurstSpan[]): { races: number; moments: number; closes: number; allMoments: number; allCloses: number } => {
+      if (spans.length === 0) return { races: 0, moments: 0, closes: 0, allMoments: 0, allCloses: 0 };
+      const moments = reloadMoments(entry, spans);
       const ids = new Set(entry.raceIds);
       const met = new Set<number>();
       let races = 0;
@@ -1525,14 +1532,40 @@ export const keepaliveRace: DetectorDefinition = {
         if (!ids.has(f.id)) continue;
         const fin = f.evidence.finTs;
         if (typeof fin !== 'number') continue;
-        const k = spanAt(spans, fin);
+        const k = spanAt(moments, fin);
         if (k < 0) continue;
         races++;
         met.add(k);
       }
       let closes = 0;
-      for (const k of met) closes += spans[k].closes;
-      return { races, moments: met.size, closes };
+      for (const k of met) closes += moments[k].closes;
+      let allCloses = 0;
+      for (const m of moments) allCloses += m.closes;
+      return { races, moments: met.size, closes, allMoments: moments.length, allCloses };
+    };
+
+    /**
+     * The moments of a server's reload spans (several sources name the same moment: a burst run,
+     * its closes followed by refusals, a busy close), merged, each with its idle closes: those kept
+     * in it, or the most any one source counted (proxy legs keep closes not kept here). Moments
+     * without an idle close (a busy close alone) are no "closed every idle connection" moment.
+     */
+    const reloadMoments = (entry: ServerRaces, spans: readonly BurstSpan[]): BurstSpan[] => {
+      const sorted = [...spans].sort((a, b) => a.from - b.from);
+      const merged: BurstSpan[] = [];
+      for (const sp of sorted) {
+        const last = merged[merged.length - 1];
+        if (last !== undefined && sp.from <= last.to + CLOSE_BURST_MOMENT) {
+          last.to = Math.max(last.to, sp.to);
+          last.closes = Math.max(last.closes, sp.closes);
+        } else merged.push({ ...sp });
+      }
+      for (const m of merged) {
+        let kept = 0;
+        for (const ts of entry.idleTs) if (ts >= m.from - CLOSE_BURST_MOMENT && ts <= m.to + CLOSE_BURST_MOMENT) kept++;
+        m.closes = Math.max(m.closes, kept);
+      }
+      return merged.filter((m) => m.closes > 0);
     };
 
     /**
@@ -2233,7 +2266,8 @@ export const keepaliveRace: DetectorDefinition = {
           if (reload.races === count) {
             explanation =
               `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} closed at a reload or restart: ` +
-              `${reload.moments === 1 ? 'at one moment' : `at ${reload.moments} moments`} it closed every idle connection at once (${reload.closes} in all, whatever their idle age: no idle timer), ` +
+              `${reloadMomentsText(reload)} it closed every idle connection at once (${reload.allCloses} in all, whatever their idle age: no idle timer)` +
+              `${reload.allMoments > reload.moments ? `; the races met ${reload.moments === 1 ? 'one of them' : `${reload.moments} of them`} (${reload.closes} closes), no request crossed the other${reload.allMoments - reload.moments === 1 ? '' : 's'}` : ''}, ` +
               `and ${forms}. ${outcome}`;
             remedy = RELOAD_RACE_REMEDY;
           } else if (reload.races > 0) {

@@ -4,6 +4,8 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
@@ -116,6 +118,10 @@ export const resetBeforeResponse: DetectorDefinition = {
      * close): their resets are held with the others, and at the end those it found a race are its.
      */
     const lazyFlows = sharedLazyArrivalFlows(ctx);
+    /** What software each server named: its own settings are named only where it is known. */
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    /** When each server's port refused connections: an outage right after a burst is the same stop (connection-refused). */
+    const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
 
     function reportAll(list: Candidate[]): void {
       const byServer = new Map<string, Candidate[]>();
@@ -404,6 +410,18 @@ export const resetBeforeResponse: DetectorDefinition = {
     /** Each server's latest response start among connections that ended without a tracked failure. */
     const lastAnswered = new Map<string, number>();
 
+    /**
+     * Where the server's port refused connections right after the burst (within STOPPED_WITHIN,
+     * ServerStops): the same stop took its listener, and the connection-refused diagnosis is its outage.
+     */
+    function refusedRightAfter(server: string, end: number): string {
+      const refused = stops.firstRefusalAfter(server, end);
+      return refused === null
+        ? ''
+        : ` Its port refused connections from ${refused - end < 0.0005 ? 'less than 1 ms' : `${ms(refused - end)} s`} after the last reset ` +
+          '(the connection-refused diagnosis): the same stop, which took its listener with it.';
+    }
+
     function diagnose(server: string, burst: Candidate[], findings: Finding[], spread: number, idle: number): void {
       // Each reset counted once: uploads still arriving, then requests received, closed before, unacknowledged.
       const arriving = burst.filter((c) => c.ex.state === 'request-incomplete').length;
@@ -427,12 +445,16 @@ export const resetBeforeResponse: DetectorDefinition = {
       // `-k restart` closed kept-alive connections whose requests it had not read, and the kernel
       // reset them), no accept queue involved.
       const heldOnly = burst.every((c) => c.ex.index > 1);
+      // Apache's restart commands only where its responses named Apache.
+      const apache = /apache/i.test(software.softwareOf(server) ?? '');
+      const refusedAfter = refusedRightAfter(server, end);
       const takenOver = !servedAfter
         ? ''
         : heldOnly
           ? ` ${server} went on answering new connections afterwards: another process held the port — a restart or reload whose old process went away ` +
             'holding kept-alive connections with new requests it had not read (a socket closed with unread data is reset): a restart that does not drain ' +
-            '(Apache `-k restart` or SIGHUP, where `-k graceful` lets children finish), or a stop that kills its workers before they are done.'
+            (apache ? '(Apache `-k restart` or SIGHUP, where `-k graceful` lets children finish)' : '(the old process killed or exiting without finishing them)') +
+            ', or a stop that kills its workers before they are done.'
           : ` ${server} went on answering new connections afterwards: another process held the port — a reload or a restart in which the old process ` +
             'closed its listening socket with connections still in its accept queue (the kernel resets those, their requests sent and never read) or went away ' +
             'with requests in hand; HAProxy does this on a reload without a hand-over of its listeners (`expose-fd listeners` on the stats socket and `-x`, or ' +
@@ -462,12 +484,13 @@ export const resetBeforeResponse: DetectorDefinition = {
                 ? ' These were FastCGI connections: PHP-FPM checks `request_terminate_timeout` about once a second and kills every worker past it at that check, so several requests killed at once is that limit too ("execution timed out" in its log), not only a restart.'
                 : '')
             : `Sockets closed before requests came, many at once: a restart whose FINs this capture does not show, or idle closes meeting reused connections ` +
-              `(keep-alive races) with their FINs missing.`),
+              `(keep-alive races) with their FINs missing.`) +
+          refusedAfter,
         remedy:
           (servedAfter
             ? `Check what replaced ${server}'s process at that time: a reload (its log, the service manager's history) or a restart after a crash (the old process's exit status, \`dmesg\` for the OOM killer). ` +
               (heldOnly
-                ? 'Restart gracefully, so that the old workers finish what their kept-alive connections brought (Apache: `apachectl -k graceful`, not `-k restart`). '
+                ? `Restart gracefully, so that the old workers finish what their kept-alive connections brought${apache ? ' (Apache: `apachectl -k graceful`, not `-k restart`)' : ''}. `
                 : 'Reload with the listening sockets handed over (HAProxy: `expose-fd listeners` and `-x`, or master-worker mode), or drain the old listener before closing it. ')
             : `Check ${server}'s process at that time: its logs and exit status, \`dmesg\` for the OOM killer, the service manager's restart history. `) +
           `Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.` +
@@ -501,6 +524,7 @@ export const resetBeforeResponse: DetectorDefinition = {
       },
 
       onConnectionEnd(conn) {
+        software.note(conn);
         const s = conn.server;
         const t = tracked.get(conn.id);
         tracked.delete(conn.id);
