@@ -363,9 +363,11 @@ export const gatewayTimeout: DetectorDefinition = {
         remedy =
           (unreachable
             ? `Make ${backends.join(', ')} reachable from the proxy — is the host up, is it listening, does a firewall rule (iptables/nftables DROP, a security group) drop SYNs to that port — or take it out of the proxy's pool (health checks) so that requests are not sent to it. ` +
-              `Until then every request waits the proxy's connect timeout times its attempts before the error: lower them to fail fast (HAProxy \`timeout connect\` and \`retries\`, with \`option redispatch\` to try another server; nginx proxy_connect_timeout and proxy_next_upstream_tries; Envoy connect_timeout and the retry policy's num_retries).`
+              `Until then every request waits the proxy's connect timeout times its attempts before the error — HAProxy \`timeout connect\` × (\`retries\` + 1), ` +
+              `nginx proxy_connect_timeout × proxy_next_upstream_tries, Envoy connect_timeout × (the retry policy's num_retries + 1): lower them to fail fast.`
             : `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
-              `and remove dead backends from the proxy's pool (health checks).${retryRemedy}`);
+              `and remove dead backends from the proxy's pool (health checks).`) +
+          retryRemedy;
       } else if (phase === 'opaque') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
