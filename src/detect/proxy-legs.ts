@@ -206,6 +206,8 @@ const CONNECT_FAILURE_STATUS = 500;
 const MAX_PROXIES = 1_000;
 /** Unanswered connect attempts kept for unansweredConnectChain (the latest). */
 const MAX_UNANSWERED_ATTEMPTS = 10_000;
+/** Later unanswered attempts looked at for one failure's chain (a SYN flood during the wait must not make pairing quadratic). */
+const MAX_UNANSWERED_SIBLINGS = 256;
 /** Attempts one failed request may have made upstream, at most (HAProxy's `retries` is 3 by default). */
 const MAX_CHAINED_ATTEMPTS = 10;
 /** How far an attempt may lie from its place in a chain at a fixed interval (a fraction of the interval): timers fire a few ms late. */
@@ -314,6 +316,9 @@ export class ProxyLegs implements EventFollower {
    * filtered backend, from an address no forwarded request made known.
    */
   private readonly unanswered: UpstreamLeg[] = [];
+  /** Attempts added to `unanswered` so far, and that count when it was last sorted by opening time. */
+  private unansweredAdded = 0;
+  private unansweredSorted = 0;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
@@ -368,7 +373,10 @@ export class ProxyLegs implements EventFollower {
       this.others.add(conn);
       if (c.synCount > 0 && s.synAckCount === 0 && s.rstTs < 0 && s.payloadBytes === 0 && c.payloadBytes === 0 && !c.hasAck) {
         const attempt = this.others.byFlow(conn.id);
-        if (attempt !== null) pushBounded(this.unanswered, attempt, MAX_UNANSWERED_ATTEMPTS);
+        if (attempt !== null) {
+          pushBounded(this.unanswered, attempt, MAX_UNANSWERED_ATTEMPTS);
+          this.unansweredAdded++;
+        }
       }
     }
     if (leg !== undefined) {
@@ -647,18 +655,30 @@ export class ProxyLegs implements EventFollower {
    */
   private unansweredConnectChain(f: DownstreamFailure, usedLegs: Set<UpstreamLeg>): UpstreamLeg[] | null {
     if (this.unanswered.length === 0) return null;
+    // By opening time (they are kept as they ended): each failure then looks at its own wait only.
+    if (this.unansweredSorted !== this.unansweredAdded) {
+      this.unanswered.sort((a, b) => a.openTs - b.openTs);
+      this.unansweredSorted = this.unansweredAdded;
+    }
     const from = f.requestEnd ?? f.requestStart;
     const to = f.failTs;
     let first: UpstreamLeg | null = null;
-    for (const leg of this.unanswered) {
-      if (usedLegs.has(leg) || leg.server === f.server || leg.openTs < f.requestStart || leg.openTs > from + FIRST_CONNECT_LEAD || leg.openTs >= to) continue;
-      if (first === null || leg.openTs < first.openTs) first = leg;
+    let i = openedFrom(this.unanswered, f.requestStart);
+    for (; i < this.unanswered.length && this.unanswered[i].openTs <= Math.min(from + FIRST_CONNECT_LEAD, to); i++) {
+      const leg = this.unanswered[i];
+      if (usedLegs.has(leg) || leg.server === f.server || leg.openTs >= to) continue;
+      first = leg;
+      break;
     }
     if (first === null) return null;
     const start = first;
     const host = hostOf(start.client);
     const span = to - start.openTs;
-    const siblings = this.unanswered.filter((leg) => leg !== start && !usedLegs.has(leg) && leg.server === start.server && hostOf(leg.client) === host && leg.openTs > start.openTs && leg.openTs < to);
+    const siblings: UpstreamLeg[] = [];
+    for (let k = i + 1; k < this.unanswered.length && this.unanswered[k].openTs < to && siblings.length < MAX_UNANSWERED_SIBLINGS; k++) {
+      const leg = this.unanswered[k];
+      if (!usedLegs.has(leg) && leg.server === start.server && hostOf(leg.client) === host && leg.openTs > start.openTs) siblings.push(leg);
+    }
     for (let n = Math.min(MAX_CHAINED_ATTEMPTS, siblings.length + 1); n >= 1; n--) {
       const interval = span / n;
       const tolerance = CHAIN_TOLERANCE * interval;
@@ -994,6 +1014,18 @@ function stalePickOf(f: DownstreamFailure, legs: readonly UpstreamLeg[], picked:
 }
 
 /** When an upstream attempt ended: its close, else its last packet (a SYN never answered), else its opening. */
+/** First index of `legs` (sorted by openTs) opened at or after `ts`. */
+function openedFrom(legs: readonly UpstreamLeg[], ts: number): number {
+  let lo = 0;
+  let hi = legs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (legs[mid].openTs < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function attemptEnd(leg: UpstreamLeg): number {
   if (Number.isFinite(leg.closeTs)) return leg.closeTs;
   return leg.lastTs !== undefined && Number.isFinite(leg.lastTs) ? leg.lastTs : leg.openTs;
