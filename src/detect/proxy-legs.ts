@@ -224,6 +224,19 @@ export function isGatewayStatus(status: number | null): boolean {
 const CONNECT_FAILURE_STATUS = 500;
 
 const MAX_PROXIES = 1_000;
+/** Unanswered connect attempts kept for unansweredConnectChain (the latest). */
+const MAX_UNANSWERED_ATTEMPTS = 10_000;
+/** Later unanswered attempts looked at for one failure's chain (a SYN flood during the wait must not make pairing quadratic). */
+const MAX_UNANSWERED_SIBLINGS = 256;
+/** Attempts one failed request may have made upstream, at most (HAProxy's `retries` is 3 by default). */
+const MAX_CHAINED_ATTEMPTS = 10;
+/** How far an attempt may lie from its place in a chain at a fixed interval (a fraction of the interval): timers fire a few ms late. */
+const CHAIN_TOLERANCE = 0.05;
+/**
+ * How soon after a request arrived a proxy opens its upstream connection for it (seconds): at once,
+ * once it has read the head (HAProxy, nginx); a chain of attempts must begin within this.
+ */
+const FIRST_CONNECT_LEAD = 0.1;
 const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
 const MAX_REQUESTS_PER_PROXY = 20_000;
@@ -317,6 +330,15 @@ export class ProxyLegs implements EventFollower {
   private readonly longestReuses = new Map<string, number[]>();
   /** reloadSpans' result per server, and the count of events followed when it was made. */
   private readonly spansMade = new Map<string, { atEvent: number; spans: BurstSpan[] }>();
+  /**
+   * Connect attempts never answered (no SYN-ACK, no RST, not a byte either way) from addresses that
+   * serve nothing, as they ended (unansweredConnectChain): a proxy's upstream attempts to a dead or
+   * filtered backend, from an address no forwarded request made known.
+   */
+  private readonly unanswered: UpstreamLeg[] = [];
+  /** Attempts added to `unanswered` so far, and that count when it was last sorted by opening time. */
+  private unansweredAdded = 0;
+  private unansweredSorted = 0;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
@@ -369,6 +391,13 @@ export class ProxyLegs implements EventFollower {
       if (leg !== undefined) for (const ex of conn.app?.recent ?? []) this.addLegRequest(leg, ex);
     } else if (leg === undefined) {
       this.others.add(conn);
+      if (c.synCount > 0 && s.synAckCount === 0 && s.rstTs < 0 && s.payloadBytes === 0 && c.payloadBytes === 0 && !c.hasAck) {
+        const attempt = this.others.byFlow(conn.id);
+        if (attempt !== null) {
+          pushBounded(this.unanswered, attempt, MAX_UNANSWERED_ATTEMPTS);
+          this.unansweredAdded++;
+        }
+      }
     }
     if (leg !== undefined) {
       this.live.delete(conn.id);
@@ -609,6 +638,8 @@ export class ProxyLegs implements EventFollower {
       const used = new Set<LegRequest>();
       const usedLegs = new Set<UpstreamLeg>();
       const picked = new Set<UpstreamLeg>();
+      /** Failures paired with a chain of unanswered attempts: their retries are that chain. */
+      const chained = new Set<PairedFailure>();
       for (const failure of failures) {
         const record = this.upstreamRecord(ip, failure.server);
         let paired = record !== null ? this.pairOne(failure, record, used, usedLegs, picked) : unpaired(failure, 'invisible');
@@ -619,18 +650,87 @@ export class ProxyLegs implements EventFollower {
         if (paired.phase === 'none' && record === this.proxies.get(ip) && !this.copies().forwardsFromItsOwnAddress(failure.server)) {
           paired = unpaired(failure, 'invisible');
         }
+        if (paired.phase === 'invisible' || paired.phase === 'none') {
+          const chain = this.unansweredConnectChain(failure, usedLegs);
+          if (chain !== null) {
+            paired = { ...paired, phase: 'connect', leg: chain[0], staleLeg: null, retries: chain.slice(1).map((leg) => ({ leg, request: null })) };
+            chained.add(paired);
+          }
+        }
         if (failure.status === CONNECT_FAILURE_STATUS && paired.phase !== 'connect') continue;
         out.push(paired);
       }
       // Then the proxy's further attempts, from what no failure took as its first: a retry of one
       // request must not take the first attempt of another made meanwhile.
       for (const paired of out) {
-        if (paired.failure.serverIp !== ip || paired.leg === null) continue;
+        if (paired.failure.serverIp !== ip || paired.leg === null || chained.has(paired)) continue;
         const record = this.upstreamRecord(ip, paired.failure.server);
         if (record !== null) paired.retries = this.retriesOf(paired, record, used, usedLegs);
       }
     }
     return out;
+  }
+
+  /**
+   * A failure the proxy's known upstream legs do not explain, explained by connect attempts that
+   * were never answered: the first opened right after the request arrived (FIRST_CONNECT_LEAD), the
+   * others from the same address to the same backend endpoint at a fixed interval, each replacing
+   * the previous one (a new source port), and the proxy's answer one more interval after the last.
+   * That is a proxy abandoning each attempt at its connect timeout and trying again (HAProxy
+   * `retries`, nginx `proxy_next_upstream`), then giving up: the interval is the timeout, the
+   * attempts how many it made. Holds whatever address the proxy connects from, its clients' own
+   * included (no forwarded request needs to show it). The most attempts that fit are taken; null
+   * when no attempt opened right after the request.
+   */
+  private unansweredConnectChain(f: DownstreamFailure, usedLegs: Set<UpstreamLeg>): UpstreamLeg[] | null {
+    if (this.unanswered.length === 0) return null;
+    // By opening time (they are kept as they ended): each failure then looks at its own wait only.
+    if (this.unansweredSorted !== this.unansweredAdded) {
+      this.unanswered.sort((a, b) => a.openTs - b.openTs);
+      this.unansweredSorted = this.unansweredAdded;
+    }
+    const from = f.requestEnd ?? f.requestStart;
+    const to = f.failTs;
+    let first: UpstreamLeg | null = null;
+    let i = openedFrom(this.unanswered, f.requestStart);
+    for (; i < this.unanswered.length && this.unanswered[i].openTs <= Math.min(from + FIRST_CONNECT_LEAD, to); i++) {
+      const leg = this.unanswered[i];
+      if (usedLegs.has(leg) || leg.server === f.server || leg.openTs >= to) continue;
+      first = leg;
+      break;
+    }
+    if (first === null) return null;
+    const start = first;
+    const host = hostOf(start.client);
+    const span = to - start.openTs;
+    const siblings: UpstreamLeg[] = [];
+    for (let k = i + 1; k < this.unanswered.length && this.unanswered[k].openTs < to && siblings.length < MAX_UNANSWERED_SIBLINGS; k++) {
+      const leg = this.unanswered[k];
+      if (!usedLegs.has(leg) && leg.server === start.server && hostOf(leg.client) === host && leg.openTs > start.openTs) siblings.push(leg);
+    }
+    for (let n = Math.min(MAX_CHAINED_ATTEMPTS, siblings.length + 1); n >= 1; n--) {
+      const interval = span / n;
+      const tolerance = CHAIN_TOLERANCE * interval;
+      const chain: UpstreamLeg[] = [start];
+      for (let k = 1; k < n; k++) {
+        const due = start.openTs + k * interval;
+        let next: UpstreamLeg | null = null;
+        for (const leg of siblings) {
+          if (Math.abs(leg.openTs - due) > tolerance || chain.includes(leg)) continue;
+          if (next === null || Math.abs(leg.openTs - due) < Math.abs(next.openTs - due)) next = leg;
+        }
+        if (next === null) break;
+        chain.push(next);
+      }
+      if (chain.length < n) continue;
+      // Each attempt was still sending SYNs only until the next replaced it (a retransmission after
+      // that is another attempt's, or no abandoned one's).
+      const ends = chain.map((leg, k) => (k + 1 < chain.length ? chain[k + 1].openTs : to));
+      if (chain.some((leg, k) => (leg.lastTs ?? leg.openTs) > ends[k] + tolerance)) continue;
+      for (const leg of chain) usedLegs.add(leg);
+      return chain;
+    }
+    return null;
   }
 
   private pairOne(f: DownstreamFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>, picked: Set<UpstreamLeg>): PairedFailure {
@@ -945,6 +1045,18 @@ function stalePickOf(f: DownstreamFailure, legs: readonly UpstreamLeg[], picked:
 }
 
 /** When an upstream attempt ended: its close, else its last packet (a SYN never answered), else its opening. */
+/** First index of `legs` (sorted by openTs) opened at or after `ts`. */
+function openedFrom(legs: readonly UpstreamLeg[], ts: number): number {
+  let lo = 0;
+  let hi = legs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (legs[mid].openTs < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function attemptEnd(leg: UpstreamLeg): number {
   if (Number.isFinite(leg.closeTs)) return leg.closeTs;
   return leg.lastTs !== undefined && Number.isFinite(leg.lastTs) ? leg.lastTs : leg.openTs;

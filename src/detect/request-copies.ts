@@ -152,6 +152,8 @@ export class RequestCopies {
   private learnUpstreamAddresses(): void {
     const copied = new Map<string, Map<string, number>>();
     const forwardable = new Map<string, number>();
+    /** Copies from a proxy's clients' own address that did not nest as its forwards, by proxy and address. */
+    const contradicted = new Map<string, Map<string, number>>();
     for (const group of this.groups.values()) {
       for (const down of group) {
         if (down.responseStart === null) continue;
@@ -170,7 +172,16 @@ export class RequestCopies {
           // listening on 127.0.0.2 connects to a backend on 127.0.0.3 from 127.0.0.1, its local
           // clients' address too (Varnish, which cannot choose its source address). Such a copy
           // must nest in the client's exchange as a forward does.
-          if (address === from && !(isLoopback(proxy) && isLoopback(address) && nestsAsForward(down, up))) continue;
+          if (address === from && !(isLoopback(proxy) && isLoopback(address) && nestsAsForward(down, up))) {
+            // A copy answered only after the proxy had answered: the proxy did not wait for it, so
+            // the client asked both; it counts against that address being the proxy's.
+            if (address === from && up.responseStart !== null && up.client !== down.client && up.ts >= down.ts) {
+              let against = contradicted.get(proxy);
+              if (against === undefined) contradicted.set(proxy, (against = new Map()));
+              against.set(address, (against.get(address) ?? 0) + 1);
+            }
+            continue;
+          }
           if (counted !== null && counted.includes(address)) continue;
           (counted ??= []).push(address);
           let byAddress = copied.get(proxy);
@@ -193,6 +204,7 @@ export class RequestCopies {
         }
       }
       if (best === null || tie || bestCount < MIN_COPIED_REQUESTS || bestCount * 2 < (forwardable.get(proxy) ?? 0)) continue;
+      if (bestCount <= (contradicted.get(proxy)?.get(best) ?? 0)) continue;
       this.upstream.set(proxy, best);
       // An address serving two proxies' upstream legs keeps the first; its other proxy is still paired by upstreamAddressOf.
       if (!this.proxyOf.has(best)) this.proxyOf.set(best, proxy);
@@ -223,12 +235,22 @@ export function isLoopback(ip: string): boolean {
 /**
  * Whether `up` nests in `down` as the proxy's forward of it: sent by another endpoint than down's
  * client, at or after down began, and answered no later than down was (a proxy answers after its
- * backend does; the caller has checked that up began before down's answer).
+ * backend does; the caller has checked that up began before down's answer), or never answered and
+ * closed as the proxy answered a gateway error (it gave up waiting for it).
  */
 function nestsAsForward(down: RememberedRequest, up: RememberedRequest): boolean {
-  return up.client !== down.client && up.ts >= down.ts && up.responseStart !== null && down.responseStart !== null &&
-    up.responseStart <= down.responseStart;
+  if (up.client === down.client || up.ts < down.ts || down.responseStart === null) return false;
+  if (up.responseStart !== null) return up.responseStart <= down.responseStart;
+  // Never answered: the proxy gave up on it (its read timeout) and answered its client a gateway
+  // error at the moment it closed that upstream connection (HAProxy `timeout server`: RST, then 504).
+  return up.endKnown && isGatewayStatus(exactStatus(down)) && Math.abs(up.end - down.responseStart) <= GAVE_UP_TOGETHER;
 }
+
+/**
+ * How far apart (seconds) a proxy's close of an upstream request it gave up on and its gateway error
+ * to its client may lie: one event of the proxy's loop, the close and the answer written together.
+ */
+const GAVE_UP_TOGETHER = 0.05;
 
 /** First index whose request started at or after `ts` (group sorted by start). */
 function lowerBound(group: readonly RememberedRequest[], ts: number): number {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-scenes';
+import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const only = [gatewayTimeout];
@@ -251,6 +252,51 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(found.every((f) => f.evidence.upstreamServer === '127.0.0.1:9001')).toBe(true);
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+  });
+
+  /**
+   * HAProxy on 127.0.0.2:8080 connecting from 127.0.0.1, its clients' address, to a backend whose
+   * SYNs a firewall drops: each request's attempts sent one SYN each, `interval` apart (timeout
+   * connect shorter than the SYN RTO), and the 503 came one interval after the last. No request is
+   * ever forwarded, so nothing else shows which address the proxy connects from.
+   */
+  function deadBackend(cap: Capture, starts: readonly number[], attempts: number, interval: number): void {
+    let port = 53000;
+    for (const [i, at] of starts.entries()) {
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.2', sport: 8080 });
+      down.handshake(at).request(at + 0.001, get(`/dead/x${i}`));
+      for (let k = 0; k < attempts; k++) {
+        cap.add(at + 0.0015 + k * interval, buildTcpPacket({ src: '127.0.0.1', dst: '127.0.0.3', sport: port++, dport: 8083, seq: 7000 + k, ack: 0, flags: TCP_SYN }));
+      }
+      down.response(at + 0.0015 + attempts * interval, ok('', [], 'HTTP/1.1', '503 Service Unavailable')).close(at + 0.0015 + attempts * interval + 0.001, 's');
+    }
+  }
+
+  test("unanswered SYNs from the clients' own address, at the connect timeout's interval: connect phase, every attempt counted, the backend unreachable", () => {
+    const cap = new Capture();
+    // Two requests at once: their series interleave (0, 0.3, 1.0, 1.3, 2.0, 2.3 s).
+    deadBackend(cap, [0, 0.3], 3, 1.001);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.evidence.upstreamPhase, f.evidence.upstreamAttempts])).toEqual([['connect', 3], ['connect', 3]]);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyConnectTimeout.value).toBeCloseTo(1.001, 3);
+    expect(d.explanation).toContain('None of the 6 attempts got any answer');
+    expect(d.explanation).toContain('1.001 s × 3');
+    expect(d.explanation).not.toContain('does not show the proxy\'s upstream connections');
+    expect(d.remedy).toContain('HAProxy `timeout connect` × (`retries` + 1)');
+    expect(d.remedy).toContain('Envoy connect_timeout');
+  });
+
+  test('near miss: unanswered SYNs that began well after the request arrived were no attempt for it', () => {
+    const cap = new Capture();
+    const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.2', sport: 8080 });
+    down.handshake(0).request(0.001, get('/dead/x'));
+    // Attempts at 0.5 and 1.75, the 503 at 3.0: one interval apart and ending at the answer, but the proxy connects as the request arrives.
+    for (const [k, t] of [0.5, 1.75].entries()) cap.add(t, buildTcpPacket({ src: '127.0.0.1', dst: '127.0.0.3', sport: 54000 + k, dport: 8083, seq: 1, ack: 0, flags: TCP_SYN }));
+    down.response(3.0, ok('', [], 'HTTP/1.1', '503 Service Unavailable')).close(3.001, 's');
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => f.evidence.upstreamPhase)).not.toContain('connect');
   });
 
   test('a server on 127.0.0.1 whose only other connections are its own clients has no visible upstream', () => {

@@ -125,6 +125,26 @@ describe('HAProxy 2.6 mode http samples', () => {
     expect(ofKind(r, 'syn-unanswered')).toHaveLength(timeouts.reduce((n, t) => n + (t.attempts?.length ?? 0), 0));
   });
 
+  test('timeout connect 0.7 s (shorter than the SYN RTO), retries 2: one SYN per attempt; each 503 paired with its 3 attempts, every attempt an outage; the near miss silent', async () => {
+    const r = await analyzeSample('connect-timeout-haproxy-single-syn');
+    const timeouts = observed('connect-timeout-haproxy-single-syn').timeouts ?? [];
+    expect(timeouts.length).toBe(3);
+    const found = ofKind(r, 'gateway-timeout');
+    expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase, f.evidence.upstreamAttempts])).toEqual(Array(3).fill([503, 'connect', 3]));
+    const d = diagnosis(r, 'gateway-timeout', PROXY);
+    expect(Math.abs(d.inferred.proxyConnectTimeout.value - 0.7)).toBeLessThan(0.02);
+    expect(d.explanation).toContain('None of the 9 attempts got any answer');
+    expect(d.remedy).toContain('HAProxy `timeout connect` × (`retries` + 1)');
+    // Every single-SYN attempt to the dropped port, none to the healthy backend whose one SYN was dropped once.
+    const syns = ofKind(r, 'syn-unanswered');
+    expect(syns).toHaveLength(9);
+    expect(syns.every((f) => f.server === '127.0.0.3:9009')).toBe(true);
+    const s = diagnosis(r, 'syn-unanswered', '127.0.0.3:9009');
+    expect(Math.abs(s.inferred.clientConnectTimeout.value - 0.7)).toBeLessThan(0.02);
+    expect(s.explanation).toContain('3 series of 3 attempts');
+    expect(r.diagnoses.map((x) => x.server)).not.toContain('127.0.0.3:9002');
+  });
+
   test('healthy keep-alive with backend reuse: silent', async () => {
     expect(observed('healthy-haproxy').backendReuses ?? 0).toBeGreaterThan(0);
     const r = await analyzeSample('healthy-haproxy');

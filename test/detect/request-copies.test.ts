@@ -29,3 +29,30 @@ describe('RequestCopies.forwardedFrom: a proxy forwards a request while its clie
     expect(new RequestCopies([down]).forwardedFrom(up)).toBe(down);
   });
 });
+
+describe('RequestCopies.upstreamAddressOf: a loopback proxy connecting from its clients\' own address', () => {
+  /** The client's request to the proxy at `ts`, answered `status` at `answerAt`. */
+  function answeredWith(client: string, ts: number, answerAt: number, status: number): RememberedRequest {
+    return { ...unanswered(client, '127.0.0.2:8080', ts, answerAt + 0.001), responseStart: answerAt, answered: true, status };
+  }
+
+  /** Two requests (at 0 and 5 s) forwarded from 127.0.0.1 to 127.0.0.3:8082, never answered, closed by the proxy at `closedAt` s after each. */
+  function scene(closedAt: number, status: number): RememberedRequest[] {
+    return [0, 5].flatMap((t, i) => [
+      answeredWith(`127.0.0.1:4400${i}`, t, t + 2.002, status),
+      unanswered(`127.0.0.1:5700${i}`, '127.0.0.3:8082', t + 0.0005, t + closedAt),
+    ]);
+  }
+
+  test('copies never answered, closed as the proxy answered 504 (its read timeout): the clients\' address is its upstream one', () => {
+    expect(new RequestCopies(scene(2.002, 504)).upstreamAddressOf('127.0.0.2')).toBe('127.0.0.1');
+  });
+
+  test('near miss: the same copies closed a second before the proxy\'s 504: the client asking two servers, no forward', () => {
+    expect(new RequestCopies(scene(1.0, 504)).upstreamAddressOf('127.0.0.2')).toBeNull();
+  });
+
+  test('near miss: closed as the proxy answered 200: no gateway error, no forward given up', () => {
+    expect(new RequestCopies(scene(2.002, 200)).upstreamAddressOf('127.0.0.2')).toBeNull();
+  });
+});

@@ -182,6 +182,73 @@ describe('syn-unanswered: a lossy path at the time, an outage', () => {
   });
 });
 
+describe('syn-unanswered: attempts that sent one SYN, none answered', () => {
+  /** Two clients' series of 3 attempts each, one SYN per attempt, replaced every `interval` s; interleaved. */
+  function twoSeries(cap: Capture, interval: number): void {
+    let port = 41000;
+    for (const start of [0, 0.3]) for (let k = 0; k < 3; k++) syns(cap, port++, [start + k * interval]);
+  }
+
+  test('a run of unanswered single-SYN attempts from one host: every attempt counted, an outage, the connect timeout and the attempts told', () => {
+    const cap = new Capture();
+    twoSeries(cap, 0.7);
+    keepCaptureRunning(cap, 5);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(6);
+    expect(found.every((f) => f.summary.includes('one of 6 attempts in a row'))).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('6 of 6 connection attempts');
+    expect(d.explanation).not.toContain('isolated SYN losses');
+    expect(d.inferred.clientConnectTimeout.value).toBeCloseTo(0.7, 3);
+    expect(d.explanation).toContain('2 series of 3 attempts');
+    expect(d.explanation).toContain('HAProxy `timeout connect` and `retries`');
+  });
+
+  test('the same run beside answered handshakes before and after: still the run, counted', () => {
+    const cap = new Capture();
+    syns(cap, 40990, [-2]);
+    answer(cap, 40990, -1.999);
+    twoSeries(cap, 0.7);
+    keepCaptureRunning(cap, 5);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(6);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('6 attempts from 10.0.0.1 in a row got no answer at all');
+  });
+
+  test('near miss: one attempt abandoned after one SYN, the next answered: silent', () => {
+    const cap = new Capture();
+    syns(cap, 41100, [0]);
+    syns(cap, 41101, [0.7]);
+    answer(cap, 41101, 0.7001);
+    keepCaptureRunning(cap, 5);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('near miss: two unanswered single SYNs with an answered handshake between them: no run, silent', () => {
+    const cap = new Capture();
+    syns(cap, 41200, [0]);
+    syns(cap, 41201, [0.5]);
+    answer(cap, 41201, 0.5001);
+    syns(cap, 41202, [1]);
+    keepCaptureRunning(cap, 5);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('near miss: a SYN lost once, retransmitted and answered, among answered attempts: no run, no outage', () => {
+    const cap = new Capture();
+    syns(cap, 41300, [0, 1]);
+    answer(cap, 41300, 1.0001);
+    syns(cap, 41301, [2]);
+    answer(cap, 41301, 2.0001);
+    keepCaptureRunning(cap, 5);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.summary)).not.toContain(expect.stringContaining('in a row'));
+    for (const d of r.diagnoses) expect(d.explanation).not.toContain('an outage');
+  });
+});
+
 describe('syn-unanswered on synthetic handshakes', () => {
   test('silent: a SYN answered by a challenge ACK (the old connection on the 4-tuple still open at the server), the client\'s RST, and its SYN again', () => {
     const cap = new Capture();

@@ -240,6 +240,10 @@ def connect_timeout(conns, downs, ups, access, errors, client_log, opt):
                                f"it gave up (AH00957 '(70007) The timeout specified has expired', AH01114) and answered 503 after {bm.r3(wait)} s.",
                                uri=r["uri"], requestAt=bm.r3(r["t"]), status503At=bm.r3(resp[0]["t"]), waitSeconds=bm.r3(wait),
                                synFrom=syn[0].cid, synsSent=syn[0].syns, apacheTookUs=logged[0]["tookUs"]))
+    for u in dead:
+        # Every attempt to the dead port, never answered, one after another: an outage (single SYNs: Apache gave up before the kernel's retry).
+        expect.append(bm.entry("syn-unanswered", u, f"Apache's SYN to port {opt.down_port} was sent {u.syns} time(s) and never answered: one of "
+                               f"{len(dead)} unanswered attempts in a row (an nftables rule drops every SYN)."))
     for d in downs:
         if not any(e[1] == d.client[1] for e in failed):
             check(all(x["status"] == 200 for x in d.responses) and last_unanswered(d) is None, f"{d.cid}: not all answered 200")

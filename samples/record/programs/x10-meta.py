@@ -315,6 +315,11 @@ def sc_connect_timeout(conns, downs, ups, plog, clog, opt):
                 expect.append(bm.entry("syn-unanswered", u,
                                        f"the proxy's SYN for {dr['uri']} was sent {u.syns} times, never answered "
                                        f"(dropped by an nftables rule), and abandoned at the proxy's connect timeout."))
+            elif len(dead) >= 2:
+                # A single SYN, never answered, one of several in a row to the dead backend: an outage.
+                expect.append(bm.entry("syn-unanswered", u,
+                                       f"the proxy's SYN for {dr['uri']} was never answered and the attempt abandoned at the proxy's "
+                                       f"connect timeout before any retransmission: one of {len(dead)} unanswered attempts in a row."))
     check(len(fails) >= 3, f"only {len(fails)} connect timeouts")
     return expect, {"timeouts": fails}, False
 

@@ -385,12 +385,26 @@ export const gatewayTimeout: DetectorDefinition = {
           `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
+        // Every attempt of every request unanswered (no SYN-ACK, no RST): the backend was unreachable, not slow to accept.
+        const attempts = reported.flatMap((r) => (r.paired.leg !== null ? [r.paired.leg, ...r.paired.retries.map((a) => a.leg)] : []));
+        const unreachable = attempts.length >= 2 && attempts.every((leg) => !leg.established && leg.closedBy !== 'backend');
+        const perRequest = counts.length === 1 ? counts[0] : null;
+        const unreachableNote = !unreachable
+          ? ''
+          : ` None of the ${attempts.length} attempts got any answer (no SYN-ACK, no RST: the SYNs were dropped on the way to ${backends.join(', ')} or by its host — ` +
+            `a firewall DROP rule, a host down or unreachable, a listener whose queue stays full)` +
+            (perRequest !== null && perRequest > 1 ? `, and the clients' wait is the connect timeout times the attempts (${value} s × ${perRequest} ≈ ${range}).` : '.');
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Envoy cluster connect_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}${unreachableNote}`;
         remedy =
-          `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
-          `and remove dead backends from the proxy's pool (health checks).${retryRemedy}`;
+          (unreachable
+            ? `Make ${backends.join(', ')} reachable from the proxy — is the host up, is it listening, does a firewall rule (iptables/nftables DROP, a security group) drop SYNs to that port — or take it out of the proxy's pool (health checks) so that requests are not sent to it. ` +
+              `Until then every request waits the proxy's connect timeout times its attempts before the error — HAProxy \`timeout connect\` × (\`retries\` + 1), ` +
+              `nginx proxy_connect_timeout × proxy_next_upstream_tries, Envoy connect_timeout × (the retry policy's num_retries + 1): lower them to fail fast.`
+            : `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
+              `and remove dead backends from the proxy's pool (health checks).`) +
+          retryRemedy;
       } else if (phase === 'opaque') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +

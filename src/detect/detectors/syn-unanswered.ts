@@ -1,7 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
-import type { Finding } from '../finding';
+import type { Finding, InferredValue } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
@@ -28,6 +28,22 @@ const ANSWERED_AT_ONCE = 0.2;
 const LIVE_DEFER_SECONDS = 10;
 /** SYN-ACK times kept (all servers together) to tell whether failed attempts had answered ones between them. */
 const MAX_ANSWERS_KEPT = 100_000;
+
+/** Single-SYN attempts kept for unansweredRuns (all servers together). */
+const MAX_SINGLES_KEPT = 100_000;
+/** Unanswered attempts in a row, from one client host to one server endpoint, that make an outage rather than a loss. */
+const MIN_RUN = 2;
+/**
+ * How long (seconds) an attempt of a run must have gone unanswered before the capture ended to
+ * count towards MIN_RUN: Linux's initial SYN RTO; a live listener on any path answers sooner.
+ */
+const MIN_UNANSWERED_WAIT = 1;
+/** Attempts of one run the interval inference looks at (the first), and how many later attempts each is compared with. */
+const MAX_RUN_INFERRED = 60;
+const MAX_SUCCESSORS_TRIED = 20;
+/** How far (a fraction of it, at least SERIES_TOLERANCE_MIN seconds) an attempt may lie from its place at the series' interval. */
+const SERIES_TOLERANCE = 0.05;
+const SERIES_TOLERANCE_MIN = 0.005;
 
 /** Retries Linux sends at the initial interval before it doubles (net.ipv4.tcp_syn_linear_timeouts, 4 since 6.5). */
 const LINEAR_RETRIES = 4;
@@ -73,6 +89,13 @@ interface Attempt {
    * the path; 0 otherwise.
    */
   pathLoss: number;
+  /**
+   * Attempts in the run of unanswered ones from its client host to its server this one belongs to
+   * (unansweredRuns), 0 when none: a single-SYN attempt is reported only as part of one.
+   */
+  run: number;
+  /** Seconds from its first SYN to the next attempt of its client's series (the connect timeout that replaced it), -1 when none. */
+  replacedAfter: number;
 }
 
 /**
@@ -168,6 +191,7 @@ export const synUnanswered: DetectorDefinition = {
     severity: 'error',
     messages: {
       unanswered: 'SYN to {server} sent {attempts} times over {span} s without a SYN-ACK: {outcome}',
+      unansweredInRun: 'SYN to {server} never answered ({outcome}): one of {run} attempts in a row from {clientHost}, none answered',
     },
   },
   create(ctx: DetectContext) {
@@ -186,6 +210,8 @@ export const synUnanswered: DetectorDefinition = {
      * other segments too is the path's loss, not the listener's (see onFinish).
      */
     const lone: Array<{ attempt: Attempt }> = [];
+    /** Attempts that sent one SYN and got nothing back, kept until the end: reported only in a run (unansweredRuns). */
+    const singles: Attempt[] = [];
     /** Retransmitted segments of established connections, by client and server host, with when. */
     const pathLoss = sharedPathLoss(ctx);
     /** When each server answered a handshake (first SYN-ACK), for the span between failed attempts. */
@@ -212,9 +238,9 @@ export const synUnanswered: DetectorDefinition = {
         client: a.client,
         server: a.server,
         // The first retransmission proves the first SYN went unanswered for a whole RTO.
-        ts: a.synTimes[1],
-        message: 'unanswered',
-        data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome] },
+        ts: a.synTimes.length > 1 ? a.synTimes[1] : a.synTimes[0],
+        message: a.synTimes.length < 2 ? 'unansweredInRun' : 'unanswered',
+        data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome], run: a.run, clientHost: a.clientHost },
         evidence: {
           retries: attempts - 1,
           synOffsets: a.synTimes.map((t) => ms(t - first)),
@@ -228,8 +254,10 @@ export const synUnanswered: DetectorDefinition = {
           proxyGaveUpFrame: a.proxyGaveUpFrame > 0 ? a.proxyGaveUpFrame : null,
           exchangesAfter: a.exchanges,
           // Only on an attempt its client abandoned on its own: when it gave up, bounded (seconds from its first SYN).
-          ...(outcome === 'abandoned' && a.proxyGaveUpFrame === 0 ? { gaveUpWithin: gaveUpWithin(a.synTimes, intervals) } : {}),
+          ...(outcome === 'abandoned' && a.proxyGaveUpFrame === 0 && a.synTimes.length >= 2 ? { gaveUpWithin: gaveUpWithin(a.synTimes, intervals) } : {}),
           ...(a.pathLoss > 0 ? { pathRetransmissionsNear: a.pathLoss } : {}),
+          ...(a.run > 0 ? { unansweredInARow: a.run } : {}),
+          ...(a.replacedAfter >= 0 ? { replacedByNextAttemptAfter: a.replacedAfter } : {}),
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
         // Answered in the end on a path that was losing segments then: likely the path's loss, not the listener's.
@@ -257,9 +285,19 @@ export const synUnanswered: DetectorDefinition = {
           else list.push(s.synAckTimes[0]);
           answersKept++;
         }
-        if (c.synCount < 2) return;
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
-        if (times.length < 2) return;
+        if (times.length < 2) {
+          // Never answered at all, not even acknowledged: one of a run of such attempts, maybe (onFinish).
+          if (times.length === 1 && s.synAckTimes.length === 0 && s.rstTs < 0 && !c.hasAck && c.payloadBytes === 0 && s.payloadBytes === 0 && singles.length < MAX_SINGLES_KEPT) {
+            singles.push({
+              flowId: conn.id, client: conn.clientName, server: conn.serverName,
+              synTimes: times, synFrames: frames, unkeptRetries: 0,
+              outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: 0,
+              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1,
+            });
+          }
+          return;
+        }
         if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
         // The server answered the first SYN, with an ACK of its own (a challenge ACK: its side of an
         // earlier connection on this 4-tuple was still open; the client reset that and sent its SYN
@@ -270,7 +308,7 @@ export const synUnanswered: DetectorDefinition = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
           synTimes: times, synFrames: frames, unkeptRetries: unkept,
           outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: conn.app?.exchangeCount ?? 0,
-          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0,
+          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1,
         };
         if (s.synAckTimes.length > 0) {
           a.outcome = 'answered-late';
@@ -351,10 +389,13 @@ export const synUnanswered: DetectorDefinition = {
           report(a);
         }
         pending.length = 0;
+        const runs = unansweredRuns(ctx, singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd, () => givenUp ?? proxyGaveUp(legs.pair()));
+        for (const a of runs.report) report(a);
+        singles.length = 0;
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer);
       },
     };
   },
@@ -373,6 +414,171 @@ function proxyGaveUp(paired: readonly PairedFailure[]): Map<number, { ts: number
     for (const retry of p.retries) if (retry.request === null) out.set(retry.leg.flowId, failed);
   }
   return out;
+}
+
+/** A server's runs of unanswered attempts (unansweredRuns), summed. */
+interface RunInfo {
+  attempts: number;
+  clientHosts: string[];
+  /** The interval at which the clients gave attempts up and made new ones (their connect timeout), or null. */
+  interval: InferredValue | null;
+  /** Series of attempts (one per request or connect call) of the run with that interval, and their lengths. */
+  seriesLengths: number[];
+}
+
+/**
+ * Runs of connection attempts from one client host to one server endpoint that got no answer at
+ * all, with no handshake of that server answered between them: attempts that sent one SYN join
+ * the retried ones here (a client whose connect timeout is shorter than its SYN RTO never
+ * retransmits; each attempt is replaced by a new one from a new port). A run of MIN_RUN attempts
+ * that waited MIN_UNANSWERED_WAIT is an outage of the endpoint (or a filter), not a loss. Returns
+ * the single-SYN attempts to report (outcome and run set) and what each server's runs tell.
+ */
+function unansweredRuns(
+  ctx: DetectContext,
+  singles: readonly Attempt[],
+  retried: readonly Attempt[],
+  answers: ReadonlyMap<string, readonly number[]> | null,
+  captureEnd: number,
+  givenUp: () => ReadonlyMap<number, { ts: number; frame: number }>,
+): { report: Attempt[]; byServer: Map<string, RunInfo> } {
+  const report: Attempt[] = [];
+  const byServer = new Map<string, RunInfo>();
+  if (singles.length === 0 || answers === null) return { report, byServer };
+  const groups = new Map<string, Attempt[]>();
+  for (const a of [...singles, ...retried]) {
+    if (a.outcome !== null && a.outcome !== 'abandoned' && a.outcome !== 'unanswered-at-capture-end') continue;
+    const key = `${a.clientHost}>${a.server}`;
+    const list = groups.get(key);
+    if (list === undefined) groups.set(key, [a]);
+    else list.push(a);
+  }
+  const sortedAnswers = new Map<string, number[]>();
+  let proxyGaveUp: ReadonlyMap<number, { ts: number; frame: number }> | null = null;
+  for (const group of groups.values()) {
+    if (group.length < MIN_RUN || !group.some((a) => a.synTimes.length === 1)) continue;
+    group.sort((x, y) => x.synTimes[0] - y.synTimes[0]);
+    const server = group[0].server;
+    let answered = sortedAnswers.get(server);
+    if (answered === undefined) sortedAnswers.set(server, (answered = [...(answers.get(server) ?? [])].sort((x, y) => x - y)));
+    // Split where a handshake of the server was answered between two attempts.
+    let from = 0;
+    for (let i = 1; i <= group.length; i++) {
+      if (i < group.length && !answeredBetween(answered, group[i - 1].synTimes[0], group[i].synTimes[0])) continue;
+      const run = group.slice(from, i);
+      from = i;
+      const waited = run.filter((a) => captureEnd - a.synTimes[a.synTimes.length - 1] >= MIN_UNANSWERED_WAIT).length;
+      if (run.length < MIN_RUN || waited < MIN_RUN) continue;
+      proxyGaveUp ??= givenUp();
+      for (const a of run) {
+        const failure = proxyGaveUp.get(a.flowId);
+        if (a.synTimes.length === 1 && failure !== undefined && failure.ts >= a.synTimes[0]) a.proxyGaveUpFrame = failure.frame;
+      }
+      const series = seriesOf(ctx, run);
+      for (let k = 0; k < run.length; k++) {
+        const a = run[k];
+        a.run = run.length;
+        if (a.synTimes.length > 1) continue; // reported already, with its own outcome
+        a.silence = ms(captureEnd - a.synTimes[0]);
+        // Given up: replaced by a later attempt of its client, its proxy answered, or its retry never came.
+        const replaced = k + 1 < run.length;
+        a.outcome = replaced || a.proxyGaveUpFrame > 0 || captureEnd - a.synTimes[0] > DOUBLING * MIN_UNANSWERED_WAIT ? 'abandoned' : 'unanswered-at-capture-end';
+        report.push(a);
+      }
+      const info = byServer.get(server);
+      if (info === undefined) {
+        byServer.set(server, { attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths });
+      } else {
+        info.attempts += run.length;
+        if (!info.clientHosts.includes(run[0].clientHost)) info.clientHosts.push(run[0].clientHost);
+        if (info.interval === null || (series.interval !== null && series.interval.samples > info.interval.samples)) {
+          info.interval = series.interval;
+          info.seriesLengths = series.lengths;
+        }
+      }
+    }
+  }
+  report.sort((x, y) => x.synTimes[0] - y.synTimes[0]);
+  return { report, byServer };
+}
+
+/** Whether a sorted list of answer times has one strictly between `from` and `to`. */
+function answeredBetween(sorted: readonly number[], from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo] < to;
+}
+
+/**
+ * The fixed interval at which a run's attempts were given up and replaced, and the series they form.
+ * A client whose connect times out opens its next attempt (a new source port) when the previous
+ * one is abandoned: attempts of one series lie one interval apart, and each was sending SYNs no
+ * later than that (its last SYN retransmission bounds the interval from below). Several series may
+ * interleave (a proxy retrying several requests at once), so the interval is the gap from an
+ * attempt to a later one that the most attempts share, not the gap to the next attempt in time.
+ * Sets each replaced attempt's replacedAfter. Null interval when fewer than two attempts agree.
+ */
+function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue | null; lengths: number[] } {
+  const attempts = run.slice(0, MAX_RUN_INFERRED);
+  const starts = attempts.map((a) => a.synTimes[0]);
+  const alive = attempts.map((a) => a.synTimes[a.synTimes.length - 1] - a.synTimes[0]);
+  const successorsAt = (gap: number): number[] => {
+    const tolerance = Math.max(SERIES_TOLERANCE * gap, SERIES_TOLERANCE_MIN);
+    const next = new Array<number>(attempts.length).fill(-1);
+    const taken = new Set<number>();
+    for (let i = 0; i < attempts.length; i++) {
+      if (alive[i] > gap + tolerance) continue; // still retransmitting when it would have been replaced
+      let best = -1;
+      for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
+        // Attempts a proxy gave up for two different failed requests belong to two series, however they are spaced.
+        if (taken.has(j) || (attempts[i].proxyGaveUpFrame > 0 && attempts[j].proxyGaveUpFrame > 0 && attempts[i].proxyGaveUpFrame !== attempts[j].proxyGaveUpFrame)) continue;
+        const off = Math.abs(starts[j] - starts[i] - gap);
+        if (off <= tolerance && (best < 0 || off < Math.abs(starts[best] - starts[i] - gap))) best = j;
+      }
+      if (best >= 0) {
+        next[i] = best;
+        taken.add(best);
+      }
+    }
+    return next;
+  };
+  let bestGap = -1;
+  let bestCount = 1;
+  for (let i = 0; i < attempts.length; i++) {
+    for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
+      const gap = starts[j] - starts[i];
+      if (gap < DUPLICATE_COPY_WINDOW) continue;
+      const count = successorsAt(gap).filter((n) => n >= 0).length;
+      if (count > bestCount || (count === bestCount && bestGap >= 0 && gap < bestGap)) {
+        bestCount = count;
+        bestGap = gap;
+      }
+    }
+  }
+  if (bestGap < 0) return { interval: null, lengths: [] };
+  const next = successorsAt(bestGap);
+  const gaps: number[] = [];
+  const isSuccessor = new Set<number>();
+  for (let i = 0; i < next.length; i++) {
+    if (next[i] < 0) continue;
+    isSuccessor.add(next[i]);
+    attempts[i].replacedAfter = ms(starts[next[i]] - starts[i]);
+    gaps.push(starts[next[i]] - starts[i]);
+  }
+  const interval = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
+  const lengths: number[] = [];
+  for (let i = 0; i < attempts.length; i++) {
+    if (isSuccessor.has(i)) continue;
+    let length = 1;
+    for (let k = next[i]; k >= 0; k = next[k]) length++;
+    lengths.push(length);
+  }
+  return { interval, lengths };
 }
 
 /** The largest number of attempts to one server that were waiting for an answer at the same moment. */
@@ -458,6 +664,22 @@ function outageOf(items: ReadonlyArray<{ attempt: Attempt }>, answers: readonly 
   return { count: failed.length, span: to - from };
 }
 
+/**
+ * The words for a run's series (seriesOf): how its attempts were given up and replaced at a fixed
+ * interval, which is the client's connect timeout, and how many attempts each series made.
+ */
+function seriesText(run: RunInfo, interval: InferredValue): string {
+  const lengths = [...new Set(run.seriesLengths)].sort((a, b) => a - b);
+  const series = run.seriesLengths.length;
+  return (
+    `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
+    `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'}: ` +
+    `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} before failing ` +
+    `(${ms(interval.value)} s × ${lengths[lengths.length - 1]} ≈ ${ms(interval.value * lengths[lengths.length - 1])} s of waiting). A proxy sets these with HAProxy \`timeout connect\` and \`retries\`, ` +
+    'nginx proxy_connect_timeout and proxy_next_upstream_tries, Envoy connect_timeout and its retry policy; a library with its connect timeout and retry count.'
+  );
+}
+
 /** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
 function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
   return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
@@ -468,6 +690,7 @@ function diagnose(
   reported: ReadonlyArray<{ finding: Finding; attempt: Attempt }>,
   attemptsPerServer: ReadonlyMap<string, number>,
   answers: ReadonlyMap<string, readonly number[]> | null,
+  runs: ReadonlyMap<string, RunInfo>,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -484,8 +707,10 @@ function diagnose(
     const outcomes = new Map<Outcome, number>();
     for (const { attempt } of items) outcomes.set(attempt.outcome ?? 'abandoned', (outcomes.get(attempt.outcome ?? 'abandoned') ?? 0) + 1);
     const outcomeText = [...outcomes].map(([o, n]) => `${n} ${OUTCOME_WORDS[o]}`).join(', ');
+    const run = runs.get(server);
+    const retriedCount = items.filter(({ attempt: a }) => a.synTimes.length >= 2).length;
     const rto = inferTimeout(
-      items.map(({ attempt: a }) => a.synTimes[1] - a.synTimes[0]),
+      items.filter(({ attempt: a }) => a.synTimes.length >= 2).map(({ attempt: a }) => a.synTimes[1] - a.synTimes[0]),
       { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 },
     );
     // Answered in the end on a path losing segments then: told apart, they say nothing of the listener.
@@ -516,6 +741,10 @@ function diagnose(
         'nothing completes a handshake there — a host that is down or unreachable, a firewall dropping every SYN to the port, or a listener ' +
         'whose accept queue stays full because the server is hung. A client that is a proxy gives up at its connect timeout ' +
         '(see gateway-timeout, phase connect).';
+    } else if (run !== undefined) {
+      cause =
+        `${run.attempts} attempts from ${run.clientHosts.join(', ')} in a row got no answer at all (no SYN-ACK, no RST), and no attempt to ${server} was answered meanwhile: ` +
+        'an outage of that endpoint — a host down or unreachable, a firewall dropping its SYNs, a listener hung with its queue full — not isolated losses.';
     } else if (outage !== null) {
       cause =
         `${outage.count} consecutive attempts failed over ${ms(outage.span)} s and no attempt to ${server} was answered between the first and the last: ` +
@@ -528,14 +757,17 @@ function diagnose(
       cause = 'The attempts did not overlap: isolated SYN losses on the path, or a firewall or a listener that drops SYNs intermittently.';
     }
     if (listenerItems.length > 0 && onLossyPath.length > 0) cause += ` ${lossyText}`;
+    if (run !== undefined && run.interval !== null) cause += ` ${seriesText(run, run.interval)}`;
     ctx.diagnose({
       server,
       count,
-      inferred: rto ? { clientSynRetransmitTimeout: rto } : {},
+      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(run?.interval ? { clientConnectTimeout: run.interval } : {}) },
       // Only SYNs a lossy path most likely lost: no failure of the listener to report at error.
       ...(listenerItems.length === 0 ? { severity: 'info' as const } : {}),
       explanation:
-        `${share} to ${server} had to retransmit their SYN because no SYN-ACK came (${outcomeText}). ` +
+        (run !== undefined
+          ? `${share} to ${server} got no SYN-ACK (${outcomeText})${retriedCount > 0 ? `; ${retriedCount} of them retransmitted their SYN first` : ''}. `
+          : `${share} to ${server} had to retransmit their SYN because no SYN-ACK came (${outcomeText}). `) +
         (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, ${linearRetries(items) ? 'repeated for the first retries since Linux 6.5 — net.ipv4.tcp_syn_linear_timeouts — then doubling' : 'doubling'}). ` : '') +
         cause +
         gaveUpText(items),
@@ -545,7 +777,7 @@ function diagnose(
             'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
             'Only if the listener\'s counters below grow is its backlog involved. '
           : '') +
-        (neverAnswered
+        (neverAnswered || run !== undefined
           ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
             '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
           : '') +
