@@ -638,6 +638,31 @@ export const LIBRARY_PROXY_READ_TIMEOUTS =
   "a proxy of one's own: Go http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502), Node http.request's `timeout` option or `req.setTimeout(ms)` (its handler answers)";
 
 /** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
+/**
+ * The upstream timeouts of a proxy that names itself in its own answers (`Server`, or a `Via`
+ * entry's comment), so that a gateway error's remedy names that proxy's settings first rather than
+ * a list of every proxy's. HAProxy names itself nowhere (no `Server` header of its own).
+ */
+const PROXY_UPSTREAM_TIMEOUTS: ReadonlyArray<{ software: RegExp; settings: string }> = [
+  { software: NGINX, settings: 'nginx `proxy_read_timeout` for the response and `proxy_connect_timeout` for the connection, 60 s each by default (`fastcgi_read_timeout`, `uwsgi_read_timeout`, `grpc_read_timeout` for those backends)' },
+  { software: APACHE, settings: 'Apache `ProxyTimeout` or ProxyPass `timeout=` for the response and `connectiontimeout=` for the connection (`Timeout`, 60 s by default, when unset)' },
+  { software: VARNISH, settings: 'Varnish `first_byte_timeout` (60 s by default) and `between_bytes_timeout` for the response, `connect_timeout` (3.5 s) for the connection' },
+  { software: SQUID, settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection' },
+  { software: CADDY, settings: 'Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`' },
+  { software: ENVOY, settings: 'Envoy the route `timeout` (15 s by default) for the response and the cluster `connect_timeout` (5 s) for the connection' },
+  { software: TRAFFIC_SERVER, settings: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out and proxy.config.http.connect_attempts_timeout' },
+  { software: H2O, settings: 'h2o `proxy.timeout.io` (and `proxy.timeout.connect` from 2.3)' },
+  { software: NGHTTPX, settings: 'nghttpx `--backend-read-timeout` and `--backend-connect-timeout`' },
+  { software: TINYPROXY, settings: 'tinyproxy `Timeout`' },
+  { software: LIGHTTPD, settings: 'lighttpd proxy.server "read-timeout" and "connect-timeout"' },
+];
+
+/** The upstream timeout settings of the proxy `software` names (see PROXY_UPSTREAM_TIMEOUTS), or null when it names none listed. */
+export function proxyUpstreamTimeouts(software: string | null): string | null {
+  if (software === null || software === NO_SERVER_HEADER) return null;
+  return PROXY_UPSTREAM_TIMEOUTS.find((p) => p.software.test(software))?.settings ?? null;
+}
+
 export const FASTCGI_READ_TIMEOUTS =
   'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
 

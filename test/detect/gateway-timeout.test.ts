@@ -519,6 +519,30 @@ describe('gateway-timeout seen from the client, a round trip of 40 ms from the p
   });
 });
 
+describe("gateway-timeout seen from the client only: the remedy names the proxy's own settings where its answers name it", () => {
+  /** Three 504s after 3 s carrying `headers`, each on a connection of its own, beside 200s carrying `okHeaders`. */
+  function remedyWith(headers: string[], okHeaders: string[] = headers): string {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      cap.connection().handshake(t).exchange(t + 0.01, get('/fast'), ok('ok', okHeaders)).close(t + 0.02, 'c');
+      const c = cap.connection();
+      c.handshake(t + 0.1).request(t + 0.11, get('/hang'));
+      c.response(t + 3.111, ok('', headers, 'HTTP/1.1', '504 Gateway Time-out')).close(t + 3.12, 'c');
+    }
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    return d.remedy;
+  }
+
+  test("nginx's 504 says `Server: nginx`: proxy_read_timeout and proxy_connect_timeout are named", () => {
+    expect(remedyWith(['Server: nginx/1.22.1'])).toContain('its answers name it: nginx `proxy_read_timeout`');
+  });
+
+  test('near misses: no Server header, or 504s without one beside answers naming Apache (a proxy passing its backend\'s on): no product named', () => {
+    expect(remedyWith([])).not.toContain('its answers name it');
+    expect(remedyWith([], ['Server: Apache/2.4.62'])).not.toContain('its answers name it');
+  });
+});
+
 describe('gateway-timeout and unanswered-request on lighttpd, whose read timeout is checked once a second', () => {
   const file = path.join(SAMPLES_DIR, 'gateway-timeout-lighttpd.pcap');
   (fs.existsSync(file) ? test : test.skip)('the waits one tick ended together are one timer, on both legs', async () => {

@@ -2,7 +2,7 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { answeredAfterClientClosed, at, ms } from '../facts';
-import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -146,6 +146,13 @@ export const gatewayTimeout: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    /**
+     * The upstream timeouts of the proxy at `server` when its answers name it (nginx's own 504 says
+     * `Server: nginx`); none when some of its answers name no software beside those naming one: a
+     * proxy that passes its backend's header on (HAProxy) answered the errors itself.
+     */
+    const ownUpstreamTimeouts = (server: string): string | null =>
+      software.of(server)?.passedOn === true ? null : proxyUpstreamTimeouts(software.softwareOf(server));
     const legs = sharedProxyLegs(ctx);
     /**
      * 5xx the proxy sent only after its client had closed the connection (answeredAfterClientClosed:
@@ -410,9 +417,10 @@ export const gatewayTimeout: DetectorDefinition = {
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
           (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
           `. The proxy's upstream connections (to ${backends.join(', ')}) carry traffic this capture cannot read as HTTP (TLS), so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
+        const own = ownUpstreamTimeouts(server);
         remedy =
           `Read the proxy's error log for these requests (upstream timed out while connecting / reading), find why the backend is slow for these URIs, ` +
-          `and raise the proxy's upstream timeout only if it is legitimately slow; keep clients' timeouts longer than the proxy's.`;
+          `and raise the proxy's upstream timeout${own !== null ? ` (its answers name it: ${own})` : ''} only if it is legitimately slow; keep clients' timeouts longer than the proxy's.`;
       } else {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
@@ -420,9 +428,10 @@ export const gatewayTimeout: DetectorDefinition = {
           `. The capture does not show the proxy's upstream connections (they may go to another interface, or to a local process over a Unix socket: ` +
           `CGI, FastCGI, PHP-FPM, whose timeout — Apache Timeout, fastcgi_read_timeout — gives the same 5xx), ` +
           `so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
+        const own = ownUpstreamTimeouts(server);
         remedy =
           `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
-          `raise the proxy's upstream timeout only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
+          `raise the proxy's upstream timeout${own !== null ? ` (its answers name it: ${own})` : ''} only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
       }
       const unfinished = phase === 'connect' ? [] : reported.flatMap((r) => {
         const b = bodyShortOf(r.paired);
