@@ -1069,6 +1069,15 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       expect(ofKind(r, 'unanswered-request').map((f) => f.evidence.forwardedOnFlow)).toEqual(races.map((f) => f.flowId));
     });
 
+    test('the remedy says a proxy retries only as the capture shows: none sent again here; Squid re-forwards only after an EOF, not a RST (blind test 8, s1)', () => {
+      const { r } = scene('same-request');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.remedy).toContain('In this capture the proxy sent none of these requests again.');
+      expect(d.remedy).toContain('Squid re-forwards (within forward_max_tries) only a request whose reused connection ended in an EOF');
+      expect(d.remedy).toContain('not one reset (a RST on arrival: ERR_READ_ERROR 104');
+      expect(d.remedy).not.toContain('Squid retries (forward_max_tries)');
+    });
+
     test('another request forwarded meanwhile does not explain the close: the close on arrival stands', () => {
       const { down, r } = scene('other-request');
       expect(ofKind(r, KIND).map((f) => f.client)).toContain(down.clientName);

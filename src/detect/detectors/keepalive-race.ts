@@ -2178,12 +2178,16 @@ export const keepaliveRace: DetectorDefinition = {
             remedy +=
               ' The client is a proxy: its backend pool setting is the one to lower. A proxy retries a request that failed on a reused connection' +
               ' before any response byte only when it may send it again: Varnish once, but not a request whose body it streamed (a POST or PUT, unless' +
-              ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
+              ' vcl_recv calls std.cache_req_body()); Squid re-forwards (within forward_max_tries) only a request whose reused connection ended in an EOF' +
+              ' before any response byte (the server\'s FIN: its "pconn race", ERR_ZERO_SIZE_OBJECT), not one reset (a RST on arrival: ERR_READ_ERROR 104,' +
+              ' answered 502 unless another path to the backend remains), and opens a new connection for a request it could not retry (a POST, any' +
               ' request with a body) unless server_pconn_for_nonretriable allows reuse; Caddy (Go\'s transport) and Traffic Server send a GET again on a new' +
               ' connection and answer a POST 502; h2o 2.2 retries nothing (502); HAProxy 2.6 by default (\`retry-on conn-failure\`)' +
               ' does not send it again: it closes its client\'s connection without an answer when the request was not the first on it (so that the client' +
               ' may retry; it logs nothing for it), else answers 502; with \`retry-on empty-response\` (or \`all-retryable-errors\`) and \`retries\` it' +
-              ' sends the request again on another connection, whatever its method.';
+              ' sends the request again on another connection, whatever its method.' +
+              // What the capture shows of this proxy, not what it might do: none sent again means none was retried.
+              (entry.retried === 0 ? ' In this capture the proxy sent none of these requests again.' : '');
           }
           if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
