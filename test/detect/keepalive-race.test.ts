@@ -950,6 +950,29 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(d.explanation).toContain('closed on arrival');
   });
 
+  test('one idle close and closes on arrival bound the timeout: "at most", counted together (blind test 8, s2: 1 close at 1.813 s, 4 on arrival)', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0], 1.8);
+    arrival(cap, 20, 1.911, 0.0002);
+    arrival(cap, 30, 2.011, 0.0002);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(2);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('closes idle keep-alive connections after at most ~1.8 s');
+    expect(d.explanation).toContain('a single idle close at 1.8 s idle and 2 closes on arrival at 1.9-2 s idle (its timer had expired by then)');
+    expect(d.inferred.serverIdleTimeout).toMatchObject({ value: 1.8, samples: 3 });
+  });
+
+  test('near miss: three idle closes that agree measure the timeout (no "at most")', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.0);
+    arrival(cap, 20, 1.041, 0.0002);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('closes idle keep-alive connections after ~1 s');
+    expect(d.explanation).not.toContain('at most');
+    expect(d.inferred.serverIdleTimeout.samples).toBe(3);
+  });
+
   test('a tick-driven server (1 s tick) closes before its usual idle close: within the timer granularity', () => {
     const cap = new Capture();
     idleCloses(cap, [0, 3, 6], 2.0);
