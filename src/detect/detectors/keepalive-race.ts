@@ -319,13 +319,13 @@ export function busyClose(conn: AnalyzedConnection, minIdleTimeout: number): num
 const MIN_AFTER_RESPONSE_SAMPLES = 2;
 
 /**
- * Fewer idle closes than this (not on a tick) bound a server's idle timeout rather than measure it:
+ * Fewer idle closes than this (not on a tick: a single one) bound a server's idle timeout rather than measure it:
  * a timer fires late, never early, so each close, and each close on arrival (the timer had expired
  * by the time the request came), says the setting is at most its idle age. Stated as "at most",
  * the lowest of them (blind test 8: Squid's 2 s client_idle_pconn_timeout gave one idle close at
  * 1.813 s and four closes on arrival at 1.915-2.268 s).
  */
-const FEW_IDLE_CLOSES = 3;
+const FEW_IDLE_CLOSES = 2;
 
 /** A timeout from few idle closes, bounded by the closes on arrival too; null when the samples are enough to measure it. */
 function boundedTimeout(timeout: InferredValue, ticked: TickedSpread | null, arrivalIdle: readonly number[]): { value: InferredValue; text: string } | null {
