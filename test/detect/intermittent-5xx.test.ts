@@ -410,3 +410,11 @@ describe("recorded: keepalive-race-node-proxy-client-leg (a Node proxy's 502s, i
     expect(d.explanation).toContain('the proxy failed them at once');
   });
 });
+
+describe('recorded: gateway-timeout-varnish-client-leg (Varnish 503s at its 1 s first_byte_timeout, client leg only)', () => {
+  (has('gateway-timeout-varnish-client-leg') ? test : test.skip)('gateway-timeout names the shared delay; intermittent-5xx leaves the 503s to it (near miss of the timer reading)', async () => {
+    const r = await analyzeSample('gateway-timeout-varnish-client-leg');
+    expect(ofKind(r, 'gateway-timeout')).toHaveLength(3);
+    expect(ofKind(r, KIND)).toEqual([]);
+  });
+});
