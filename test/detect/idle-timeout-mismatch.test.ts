@@ -33,6 +33,41 @@ function reuses(cap: Capture, gaps: number[], keepAlive: string[] = [], serverRt
 }
 
 describe('idle-timeout-mismatch: synthetic connections', () => {
+  describe('races closed on arrival at shorter idle than the risk window (blind test 8, v2get: a 1 s timer checked on a 0.25 s tick)', () => {
+    /** A reused connection whose request came after `idle` s and which the server closed, unanswered, `lazy` s later. */
+    function lazyClose(cap: Capture, at: number, idle: number, lazy: number): void {
+      const c = cap.connection();
+      c.handshake(at).exchange(at + 0.01, get('/a'), ok('first'));
+      c.request(at + 0.011 + idle, get('/b'));
+      c.fin(at + 0.011 + idle + lazy, 's').fin(at + 0.011 + idle + lazy + 0.0005, 'c').ack(at + 0.011 + idle + lazy + 0.0006, 's');
+    }
+
+    test('the races at shorter idle are said apart from the risk window, not "2 reuses came after ≥ 0.9 s — 4 did"', () => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 1.0);
+      reuses(cap, [0.95, 0.93]);
+      lazyClose(cap, 10, 0.81, 0.19);
+      lazyClose(cap, 15, 0.84, 0.16);
+      const r = cap.analyze(only);
+      expect(ofKind(r, 'keepalive-race').length).toBeGreaterThanOrEqual(2);
+      const d = r.diagnoses.find((x) => x.kind === KIND)!;
+      expect(d.explanation).toMatch(/2 reuses came after ≥ 0\.90\d s idle/);
+      expect(d.explanation).toContain("— 2 failed so (keepalive-race), all of them sent after less idle (0.81-0.84 s)");
+      expect(d.explanation).toContain('up to 190 ms after the request arrived, its timer firing lazily');
+      expect(d.explanation).not.toMatch(/— \d+ did \(keepalive-race\)/);
+    });
+
+    test('near miss: races within the risk window keep the plain count', () => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 1.0);
+      reuses(cap, [0.95, 0.93]);
+      lazyClose(cap, 10, 0.97, 0.03);
+      const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+      expect(d.explanation).toContain('— 1 did (keepalive-race)');
+      expect(d.explanation).not.toContain('sent after less idle');
+    });
+  });
+
   test('a reload closing every idle connection at once, most of them idle less than 0.1 s, tells no idle timeout (reload-nginx)', () => {
     const withCloses = (atOneMoment: boolean): ReturnType<Capture['analyze']> => {
       const cap = new Capture();

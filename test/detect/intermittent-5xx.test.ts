@@ -134,11 +134,63 @@ describe('intermittent-5xx on synthetic traffic', () => {
       expect(d.explanation).toContain('its only request');
     });
 
-    test('stays silent on slow 502s (a timeout) and on fast 503s (an application may answer those)', () => {
+    test('no fast-502 finding for slow 502s (a timeout: named by its delay instead) nor for fast 503s (an application may answer those)', () => {
       const cap = new Capture();
       for (let i = 0; i < 6; i++) oneShot(cap, i * 5, i, i % 2 === 0 ? BAD_GATEWAY : ok(), i % 2 === 0 ? 3 : 0.001);
       for (let i = 0; i < 6; i++) oneShot(cap, 40 + i, 100 + i, i % 2 === 0 ? FAIL : ok());
+      const found = ofKind(cap.analyze(only), KIND);
+      expect(found.filter((f) => f.evidence.fast === true)).toEqual([]);
+      expect(found.map((f) => f.evidence.timerDelayMs)).toEqual([3000]);
+    });
+  });
+
+  describe("a proxy's 5xx that share one delay from their requests, its upstream side not captured (blind test 8, v4slow-clientleg)", () => {
+    const UNAVAILABLE = ok('backend fetch failed', [], 'HTTP/1.1', '503 Backend fetch failed');
+    function oneShot(cap: Capture, at: number, uri: string, answer: string, delay: number): void {
+      const conn = cap.connection();
+      conn.handshake(at);
+      conn.request(at + 0.01, get(uri)).response(at + 0.01 + delay, answer);
+      conn.close(at + 0.01 + delay + 0.1, 'c');
+    }
+
+    test('one request per connection: the failures alternate in time, not "on the same connections"; the 2.00 s 503s are a timer', () => {
+      const cap = new Capture();
+      [true, false, true, false, true].forEach((fails, i) => oneShot(cap, i * 3, '/slow', fails ? UNAVAILABLE : ok(), fails ? 2.001 + 0.001 * i : 0.15));
+      const r = cap.analyze(only);
+      const [f, ...rest] = ofKind(r, KIND);
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ pattern: 'interleaved', failuresFollowConnections: null, timerSamples: 3 });
+      expect(f.summary).not.toContain('same connections');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).not.toContain('same connections');
+      expect(d.explanation).toContain('each connection carried one request');
+      expect(d.explanation).toMatch(/All 3 503 answers to GET \/slow came 2\.00\d s after their requests/);
+      expect(d.inferred.proxyUpstreamTimeout.value).toBeCloseTo(2.003, 2);
+    });
+
+    test('two 503s at one delay on paths seen once each (connect timeouts): reported with the delay', () => {
+      const cap = new Capture();
+      oneShot(cap, 0, '/ct/a', UNAVAILABLE, 1.002);
+      oneShot(cap, 3, '/ct/b', UNAVAILABLE, 1.006);
+      oneShot(cap, 6, '/fine', ok(), 0.01);
+      const r = cap.analyze(only);
+      const [f, ...rest] = ofKind(r, KIND);
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ failures: 2, statuses: [503], timerDelayMs: 1004 });
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain("Both came 1.004 s after their requests");
+      expect(d.remedy).toContain('connect_timeout');
+    });
+
+    test('near miss: 503s at spread delays, or a lone one, share no timer', () => {
+      const cap = new Capture();
+      oneShot(cap, 0, '/a', UNAVAILABLE, 1.0);
+      oneShot(cap, 3, '/b', UNAVAILABLE, 1.7);
+      oneShot(cap, 6, '/c', UNAVAILABLE, 2.6);
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      const lone = new Capture();
+      oneShot(lone, 0, '/a', UNAVAILABLE, 2.0);
+      expect(ofKind(lone.analyze(only), KIND)).toEqual([]);
     });
   });
 
@@ -356,5 +408,13 @@ describe("recorded: keepalive-race-node-proxy-client-leg (a Node proxy's 502s, i
     expect(f.evidence).toMatchObject({ failures: m.measured.client502, statuses: [502], fast: true });
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(d.explanation).toContain('the proxy failed them at once');
+  });
+});
+
+describe('recorded: gateway-timeout-varnish-client-leg (Varnish 503s at its 1 s first_byte_timeout, client leg only)', () => {
+  (has('gateway-timeout-varnish-client-leg') ? test : test.skip)('gateway-timeout names the shared delay; intermittent-5xx leaves the 503s to it (near miss of the timer reading)', async () => {
+    const r = await analyzeSample('gateway-timeout-varnish-client-leg');
+    expect(ofKind(r, 'gateway-timeout')).toHaveLength(3);
+    expect(ofKind(r, KIND)).toEqual([]);
   });
 });

@@ -1000,6 +1000,29 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(d.explanation).toContain('closed on arrival');
   });
 
+  test('one idle close and closes on arrival bound the timeout: "at most", counted together (blind test 8, s2: 1 close at 1.813 s, 4 on arrival)', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0], 1.8);
+    arrival(cap, 20, 1.911, 0.0002);
+    arrival(cap, 30, 2.011, 0.0002);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(2);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('closes idle keep-alive connections after at most ~1.8 s');
+    expect(d.explanation).toContain('a single idle close at 1.8 s idle and 2 closes on arrival at 1.9-2 s idle (its timer had expired by then)');
+    expect(d.inferred.serverIdleTimeout).toMatchObject({ value: 1.8, samples: 3 });
+  });
+
+  test('near miss: three idle closes that agree measure the timeout (no "at most")', () => {
+    const cap = new Capture();
+    idleCloses(cap, [0, 2, 4], 1.0);
+    arrival(cap, 20, 1.041, 0.0002);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('closes idle keep-alive connections after ~1 s');
+    expect(d.explanation).not.toContain('at most');
+    expect(d.inferred.serverIdleTimeout.samples).toBe(3);
+  });
+
   test('a tick-driven server (1 s tick) closes before its usual idle close: within the timer granularity', () => {
     const cap = new Capture();
     idleCloses(cap, [0, 3, 6], 2.0);
@@ -1117,6 +1140,15 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       const races = ofKind(r, KIND);
       expect(races.map((f) => f.client)).toEqual(ups.map((u) => u.clientName));
       expect(ofKind(r, 'unanswered-request').map((f) => f.evidence.forwardedOnFlow)).toEqual(races.map((f) => f.flowId));
+    });
+
+    test('the remedy says a proxy retries only as the capture shows: none sent again here; Squid re-forwards only after an EOF, not a RST (blind test 8, s1)', () => {
+      const { r } = scene('same-request');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.remedy).toContain('In this capture the proxy sent none of these requests again.');
+      expect(d.remedy).toContain('Squid re-forwards (within forward_max_tries) only a request whose reused connection ended in an EOF');
+      expect(d.remedy).toContain('not one reset (a RST on arrival: ERR_READ_ERROR 104');
+      expect(d.remedy).not.toContain('Squid retries (forward_max_tries)');
     });
 
     test('another request forwarded meanwhile does not explain the close: the close on arrival stands', () => {

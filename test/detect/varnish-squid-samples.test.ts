@@ -128,6 +128,8 @@ describe('Squid 5.7 samples', () => {
     const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
     expect(d.explanation).toContain(`answered 200 for ${n} (retried on a new connection)`);
     expect(d.remedy).toContain('Squid: `server_idle_pconn_timeout`');
+    // Every race here was sent again: the remedy does not say none was.
+    expect(d.remedy).not.toContain('the proxy sent none of these requests again');
     expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain('Squid: `server_idle_pconn_timeout`');
     // Squid closes an idle pooled connection as it opens a new one for a POST: no idle timer of its own.
     expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').inferred.clientIdleTimeout).toBeUndefined();

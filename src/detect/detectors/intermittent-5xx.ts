@@ -3,7 +3,8 @@ import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
 import type { Finding } from '../finding';
-import { median } from '../infer-timeout';
+import { inferTimeout, median } from '../infer-timeout';
+import type { InferredValue } from '../finding';
 import { LegRequest, sharedProxyLegs } from '../proxy-legs';
 
 /**
@@ -91,7 +92,57 @@ interface Kind extends AnswerList {
   okCount: number;
 }
 
-type Pattern = 'per-connection' | 'one-period' | 'within-connections';
+/**
+ * `interleaved`: failures and successes alternate in time, but each connection carried one
+ * request: whether failures follow connections or requests cannot be told.
+ */
+type Pattern = 'per-connection' | 'one-period' | 'within-connections' | 'interleaved';
+
+/** The statuses a gateway answers when its upstream attempt failed (500 is as often the application's own). */
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+/**
+ * 5xx answers that share one delay from their requests (within max(2 %, 10 ms)) came when a timer
+ * fired: a proxy's upstream connect or read timeout (Varnish's connect_timeout and
+ * first_byte_timeout answer 503, Squid's 503 and 504, nginx's 504). From this delay on (seconds):
+ * a refused connect or a reset pooled connection fails within ms (FAST_GATEWAY_FAILURE), timeouts
+ * are whole seconds or hundreds of ms.
+ */
+const TIMER_MIN_DELAY = 0.25;
+const TIMER_AGREEMENT = { fraction: 0.02, absolute: 0.01, minSamples: 2 };
+
+/** The one delay most of these gateway failures shared (at least two, at least half of them), or null. */
+function sharedTimerDelay(delays: readonly number[]): InferredValue | null {
+  const cluster = inferTimeout(delays, TIMER_AGREEMENT);
+  return cluster !== null && cluster.value >= TIMER_MIN_DELAY && cluster.samples * 2 >= delays.length ? cluster : null;
+}
+
+/** Seconds to the millisecond, for a delay said in seconds. */
+function seconds(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** The delays of the gateway failures (502/503/504) whose upstream side the capture does not show. */
+function timedGatewayDelays(failed: readonly Answer[], unseen: ReadonlySet<string>): number[] {
+  const delays: number[] = [];
+  for (const a of failed) if (GATEWAY_STATUSES.has(a.status) && a.delay !== null && unseen.has(`${a.flowId}#${a.index}`)) delays.push(a.delay);
+  return delays;
+}
+
+const TIMER_REMEDY =
+  'Read in the proxy\'s log which timeout fired (or capture its upstream side too): Varnish `connect_timeout` / `first_byte_timeout`, ' +
+  'Squid `connect_timeout` / `read_timeout`, nginx `proxy_connect_timeout` / `proxy_read_timeout`; then make the backend connect and answer within it, or raise it.';
+
+/** What a diagnosis says of gateway failures that shared one delay: a timer's, named with the delay. */
+function timerText(timer: InferredValue, subject: string): string {
+  const spread = timer.spread > 0 ? ` (within ${millis(timer.spread)} ms)` : '';
+  return (
+    `${subject} came ${seconds(timer.value)} s after their requests${spread}: ` +
+    `one delay is a timer's, most likely the proxy's own upstream timeout (connect or read) giving up on its backend ` +
+    `(Varnish's connect_timeout and first_byte_timeout answer 503, Squid's connect_timeout and read_timeout 503 or 504, nginx's proxy_connect_timeout and proxy_read_timeout 504), ` +
+    `or the application's timeout on a dependency. This capture does not show the proxy's upstream side, which would tell connect from read.`
+  );
+}
+
 
 /** Seconds as milliseconds to the microsecond: a stale listener's fast 5xx takes well under 1 ms. */
 function millis(seconds: number): number {
@@ -171,6 +222,8 @@ export const intermittent5xx: DetectorDefinition = {
         '{request} at {server}: {failed} of {total} answers were {statuses} ({failingConnections} of {connections} connections failed){shape}',
       fastBadGateway:
         '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once (its upstream connection reset, closed or refused; the capture does not show its upstream side)',
+      timedGateway:
+        '{server} answered {statuses} to {failed} requests {delay} s after each: one delay, a timer\'s (the proxy\'s upstream timeout; the capture does not show its upstream side)',
     },
   },
   create(ctx: DetectContext) {
@@ -231,7 +284,7 @@ export const intermittent5xx: DetectorDefinition = {
     }
 
     /** Reports the kind when it is intermittent; whether it did. */
-    function analyse(kind: Kind, explained: Set<string>): boolean {
+    function analyse(kind: Kind, explained: Set<string>, unseen: ReadonlySet<string>): boolean {
       const remembered = log.answers(kind);
       const rememberedFailed = remembered.reduce((n, a) => (a.failed ? n + 1 : n), 0);
       const moreFailed = kind.failedCount - rememberedFailed;
@@ -263,7 +316,9 @@ export const intermittent5xx: DetectorDefinition = {
       const lastFail = failed.reduce((m, a) => Math.max(m, a.ts), -Infinity);
       const okBetween = byTime.filter((a) => !a.failed && a.ts > firstFail && a.ts < lastFail).length;
       const interleavedInTime = okBetween > 0;
-      const pattern: Pattern = !interleavedInTime ? 'one-period' : followsConnections === true ? 'per-connection' : 'within-connections';
+      const pattern: Pattern = !interleavedInTime
+        ? 'one-period'
+        : followsConnections === true ? 'per-connection' : followsConnections === null ? 'interleaved' : 'within-connections';
 
       // Exact codes first, then those the snaplen cut (`5xx`: packed above every code).
       const packed = [...new Set(failed.map((a) => a.status))].sort((a, b) => a - b).map(unpackedStatus);
@@ -271,6 +326,7 @@ export const intermittent5xx: DetectorDefinition = {
       const cutStatuses = packed.flatMap((s) => (s.statusClass === undefined ? [] : [s.statusClass]));
       const failDelays = failed.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const okDelays = ok.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
+      const timer = sharedTimerDelay(timedGatewayDelays(failed, unseen));
       const failingClients = [...new Set(failed.map((a) => a.client))];
       const failingFlows = [...new Set(failed.map((a) => a.flowId))];
       const request = `${kind.method} ${kind.path}`;
@@ -280,7 +336,9 @@ export const intermittent5xx: DetectorDefinition = {
           ? ': failures follow connections (each connection got only 5xx or only 2xx), interleaved in time'
           : pattern === 'one-period'
             ? ': the failures came in one period, with no success between them'
-            : ': failures and successes alternate on the same connections';
+            : pattern === 'interleaved'
+              ? ': failures and successes alternate in time, each connection carrying one request'
+              : ': failures and successes alternate on the same connections';
       const frames = [
         ...failed.slice(0, FAIL_FRAMES_SHOWN).map((a) => a.frame),
         ...ok.slice(0, OK_FRAMES_SHOWN).map((a) => a.frame),
@@ -316,6 +374,7 @@ export const intermittent5xx: DetectorDefinition = {
           lastFailure: at(lastFail),
           median5xxMs: failDelays.length > 0 ? millis(median(failDelays)) : null,
           median2xxMs: okDelays.length > 0 ? millis(median(okDelays)) : null,
+          ...(timer !== null ? { timerDelayMs: millis(timer.value), timerSamples: timer.samples } : {}),
           failingClients: failingClients.slice(0, CLIENTS_LISTED),
           failingFlowIds: failingFlows.slice(0, CLIENTS_LISTED * 2),
         },
@@ -323,7 +382,7 @@ export const intermittent5xx: DetectorDefinition = {
       });
       let list = byServer.get(kind.server);
       if (list === undefined) byServer.set(kind.server, (list = []));
-      list.push({ finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays });
+      list.push({ finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays, timer });
       return true;
     }
 
@@ -335,8 +394,7 @@ export const intermittent5xx: DetectorDefinition = {
      * connection the backend had just closed idle: a keep-alive race) or refused — which only the
      * upstream side tells apart.
      */
-    function reportFastBadGateways(reported: ReadonlySet<Kind>, explained: Set<string>): void {
-      const unseen = upstreamUnseen();
+    function reportFastBadGateways(reported: ReadonlySet<Kind>, explained: Set<string>, unseen: ReadonlySet<string>): void {
       const byEndpoint = new Map<string, { fast: Answer[]; ok: number; okDelays: number[] }>();
       for (const kind of kinds) {
         if (reported.has(kind)) continue;
@@ -406,6 +464,65 @@ export const intermittent5xx: DetectorDefinition = {
       });
     }
 
+    /**
+     * A proxy's gateway failures (502/503/504) on a capture that does not show its upstream side, in
+     * kinds no intermittent finding covers (each failing kind seen once or twice: /ct/a, /ct/b),
+     * that shared one delay from their requests: a timer's, the proxy's upstream connect or read
+     * timeout. One finding per endpoint, for the failures of that delay.
+     */
+    function reportTimedGateways(reported: ReadonlySet<Kind>, explained: Set<string>, unseen: ReadonlySet<string>): void {
+      const byEndpoint = new Map<string, Answer[]>();
+      for (const kind of kinds) {
+        if (reported.has(kind) || kind.failedCount === 0) continue;
+        for (const a of log.answers(kind)) {
+          const key = `${a.flowId}#${a.index}`;
+          if (!a.failed || a.delay === null || a.delay <= FAST_GATEWAY_FAILURE || explained.has(key)) continue;
+          if (!GATEWAY_STATUSES.has(a.status) || !unseen.has(key)) continue;
+          let list = byEndpoint.get(kind.server);
+          if (list === undefined) byEndpoint.set(kind.server, (list = []));
+          list.push(a);
+        }
+      }
+      for (const [server, failures] of byEndpoint) {
+        const timer = sharedTimerDelay(failures.map((a) => a.delay ?? 0));
+        if (timer === null) continue;
+        const slack = Math.max(TIMER_AGREEMENT.fraction * timer.value, TIMER_AGREEMENT.absolute);
+        const timed = failures.filter((a) => a.delay !== null && Math.abs(a.delay - timer.value) <= slack).sort((a, b) => a.ts - b.ts);
+        reportTimedEndpoint(server, timed, timer);
+      }
+    }
+
+    function reportTimedEndpoint(server: string, timed: Answer[], timer: InferredValue): void {
+      const statuses = [...new Set(timed.map((a) => a.status))].sort((a, b) => a - b);
+      const statusText = statuses.join('/');
+      const finding = ctx.report({
+        flowId: null,
+        client: null,
+        server,
+        ts: timed[0].ts,
+        message: 'timedGateway',
+        data: { server, statuses: statusText, failed: timed.length, delay: seconds(timer.value) },
+        evidence: {
+          failures: timed.length,
+          statuses,
+          timerDelayMs: millis(timer.value),
+          timerSpreadMs: millis(timer.spread),
+          firstFailure: at(timed[0].ts),
+          failingClients: [...new Set(timed.map((a) => a.client))].slice(0, CLIENTS_LISTED),
+          failingFlowIds: [...new Set(timed.map((a) => a.flowId))].slice(0, CLIENTS_LISTED * 2),
+        },
+        frames: timed.slice(0, FAIL_FRAMES_SHOWN).map((a) => a.frame),
+      });
+      ctx.diagnose({
+        server,
+        count: timed.length,
+        inferred: { proxyUpstreamTimeout: { value: seconds(timer.value), samples: timer.samples, spread: seconds(timer.spread) } },
+        explanation: `${server} answered ${statusText} to ${timed.length} requests. ${timerText(timer, timed.length === 2 ? 'Both' : `All ${timed.length}`)}`,
+        remedy: TIMER_REMEDY,
+        anomalyIds: [finding.id],
+      });
+    }
+
     interface Summary {
       finding: Finding;
       pattern: Pattern;
@@ -417,6 +534,8 @@ export const intermittent5xx: DetectorDefinition = {
       statuses: string[];
       failDelays: number[];
       okDelays: number[];
+      /** The delay the proxy's gateway failures shared (its upstream side unseen), or null. */
+      timer: InferredValue | null;
     }
     const byServer = new Map<string, Summary[]>();
 
@@ -450,16 +569,33 @@ export const intermittent5xx: DetectorDefinition = {
           `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, all within one period, with successes before or after: ` +
           `an outage, a restart or an overload of the server (or of something it depends on) during that time.${speed}`;
         remedy = `Look at the server's logs and its dependencies for that period (restarts, deployments, overload, a dependency down).`;
+      } else if (summaries.every((s) => s.pattern !== 'within-connections')) {
+        // Every connection carried one request: whether failures follow connections or requests is not seen.
+        explanation =
+          `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, interleaved in time with successes; each connection carried ` +
+          `one request, so whether failures follow connections (two processes behind one port) or individual requests (a flaky handler, a failing ` +
+          `dependency, a balancer behind it with one bad backend) cannot be told.${speed}`;
+        remedy = `Find the failing requests in the server's (or the balancer's) logs: which backend or dependency answered them, and why.`;
       } else {
         explanation =
           `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, mixed with successes on the same connections: ` +
           `individual requests fail, not connections — a flaky handler, an overloaded or failing dependency, or a balancer behind it with one bad backend.${speed}`;
         remedy = `Find the failing requests in the server's (or the balancer's) logs: which backend or dependency answered them, and why.`;
       }
+      // Gateway failures that shared one delay: a timer's, whatever the pattern (named with its delay).
+      const timed = summaries.find((s) => s.timer !== null);
+      const inferred: Record<string, InferredValue> = {};
+      if (timed !== undefined && timed.timer !== null) {
+        const timer = timed.timer;
+        inferred.proxyUpstreamTimeout = { value: seconds(timer.value), samples: timer.samples, spread: seconds(timer.spread) };
+        const of = timer.samples === timed.failed ? (timer.samples === 2 ? 'Both' : `All ${timer.samples}`) : `${timer.samples} of the ${timed.failed}`;
+        explanation += ` ${timerText(timer, `${of} ${timed.statuses.join('/')} answers to ${timed.request}`)}`;
+        remedy = `${TIMER_REMEDY} ${remedy}`;
+      }
       ctx.diagnose({
         server,
         count: failed,
-        inferred: {},
+        inferred,
         explanation,
         remedy,
         anomalyIds: summaries.map((s) => s.finding.id),
@@ -496,9 +632,11 @@ export const intermittent5xx: DetectorDefinition = {
       onFinish() {
         const explained = explainedElsewhere();
         const reported = new Set<Kind>();
-        for (const kind of kinds) if (mayBeIntermittent(kind) && analyse(kind, explained)) reported.add(kind);
+        const unseen = upstreamUnseen();
+        for (const kind of kinds) if (mayBeIntermittent(kind) && analyse(kind, explained, unseen)) reported.add(kind);
         for (const [server, summaries] of byServer) diagnose(server, summaries);
-        reportFastBadGateways(reported, explained);
+        reportFastBadGateways(reported, explained, unseen);
+        reportTimedGateways(reported, explained, unseen);
         kinds.length = 0;
         kindIndex.clear();
         log.clear();

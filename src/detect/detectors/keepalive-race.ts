@@ -3,7 +3,7 @@ import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
-import type { EvidenceValue, Finding } from '../finding';
+import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
@@ -317,6 +317,34 @@ export function busyClose(conn: AnalyzedConnection, minIdleTimeout: number): num
  * reload's old worker closing a connection as it finishes its last request in flight.
  */
 const MIN_AFTER_RESPONSE_SAMPLES = 2;
+
+/**
+ * Fewer idle closes than this (not on a tick: a single one) bound a server's idle timeout rather than measure it:
+ * a timer fires late, never early, so each close, and each close on arrival (the timer had expired
+ * by the time the request came), says the setting is at most its idle age. Stated as "at most",
+ * the lowest of them (blind test 8: Squid's 2 s client_idle_pconn_timeout gave one idle close at
+ * 1.813 s and four closes on arrival at 1.915-2.268 s).
+ */
+const FEW_IDLE_CLOSES = 2;
+
+/** A timeout from few idle closes, bounded by the closes on arrival too; null when the samples are enough to measure it. */
+function boundedTimeout(timeout: InferredValue, ticked: TickedSpread | null, arrivalIdle: readonly number[]): { value: InferredValue; text: string } | null {
+  if (ticked !== null || timeout.samples >= FEW_IDLE_CLOSES) return null;
+  const closes = timeout.samples === 1 ? `a single idle close at ${fmt(timeout.value)} s idle` : `${timeout.samples} idle closes around ${fmt(timeout.value)} s idle`;
+  if (arrivalIdle.length === 0) {
+    return { value: timeout, text: `${closes}: so few closes bound the timeout (a timer fires late, never early) rather than measure it` };
+  }
+  const lo = Math.min(...arrivalIdle);
+  const hi = Math.max(...arrivalIdle);
+  const bound = Math.min(timeout.value, lo);
+  const range = fmt(lo) === fmt(hi) ? `${fmt(lo)} s` : `${fmt(lo)}-${fmt(hi)} s`;
+  return {
+    value: { value: bound, samples: timeout.samples + arrivalIdle.length, spread: Math.max(timeout.value, hi) - bound },
+    text:
+      `${closes} and ${arrivalIdle.length} close${arrivalIdle.length === 1 ? '' : 's'} on arrival at ${range} idle (its timer had expired by then): ` +
+      'so few closes bound the timeout (a timer fires late, never early) rather than measure it',
+  };
+}
 
 /** Busy closes kept per server (the latest): enough for the closes at a restart of a busy server. */
 const BUSY_CLOSES_KEPT = 256;
@@ -1012,6 +1040,8 @@ interface ServerRaces {
   arrival: number;
   /** Of those, closed by a RST (the request unread), not a FIN (read and dropped). */
   arrivalReset: number;
+  /** The idle ages at which requests were closed on arrival (up to MAX_SAMPLES_PER_SERVER): the timer had expired by then. */
+  arrivalIdle: number[];
   nonIdempotent: number;
   /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
   keyed: number;
@@ -1271,7 +1301,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, nonIdempotent: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1499,6 +1529,7 @@ export const keepaliveRace: DetectorDefinition = {
         entry.arrival++;
         // A RST, or a FIN with the kernel's RST right behind it: closed with the request unread.
         if (finding.evidence.closedWith === 'RST' || facts.resetBehind) entry.arrivalReset++;
+        if (ex !== null && ex.idleBefore !== null && entry.arrivalIdle.length < MAX_SAMPLES_PER_SERVER) entry.arrivalIdle.push(ex.idleBefore);
       }
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
@@ -2217,7 +2248,9 @@ export const keepaliveRace: DetectorDefinition = {
               `and ${count} request${count === 1 ? ' was' : 's were'} sent on such connections: ${forms}. ${outcome}`;
             remedy = 'Server: send Connection: close on a response after which it closes the connection (RFC 9112 §9.6), or keep the connection open. Client: treat a connection as dead once its FIN arrived.';
           } else if (timeout !== null) {
-            inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
+            const bounded = boundedTimeout(timeout, ticked, entry.arrivalIdle);
+            const stated = bounded?.value ?? timeout;
+            inferred.serverIdleTimeout = { value: ms(stated.value), samples: stated.samples, spread: ms(stated.spread) };
             const identity = software.of(server);
             // A relaying proxy's responses are its backend's: their Server header names the wrong software.
             const knownMatches = relay !== null
@@ -2230,13 +2263,14 @@ export const keepaliveRace: DetectorDefinition = {
             const support =
               ticked !== null
                 ? tickedText(ticked)
-                : timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+                : bounded !== null ? bounded.text : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+            const after = bounded !== null ? `at most ~${fmt(stated.value)} s` : `~${fmt(timeout.value)} s`;
             explanation =
               (relay !== null
-                ? `${server} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
-                : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ~${fmt(timeout.value)} s${knownText}, inferred from ${support}. `) +
+                ? `${server} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
+                : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. `) +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
-            const safer = saferClientIdleTimeout(timeout.value, ticked);
+            const safer = saferClientIdleTimeout(stated.value, ticked);
             // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
             // Where the proxy's own responses name it (Server: nginx/1.22.1), its setting alone.
             const proxySoftware = [...new Set([...viaProxy.proxies].map((p) => software.softwareOf(p)))];
@@ -2246,12 +2280,12 @@ export const keepaliveRace: DetectorDefinition = {
                 ? named !== null
                   ? `a proxy forwarded every one of these requests, and its responses say \`${proxySoftware[0]}\` (unless it passes its backend's Server header on, as HAProxy does): the idle connections are its pool's, ${named}`
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
-                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: timeout.value });
+                : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: stated.value });
             remedy = relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
-                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s (${clientSettings}). ` +
+                `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(stated.value)} s, e.g. ${safer} s (${clientSettings}). ` +
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
-              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(timeout.value)} s, e.g. ${safer} s ` +
+              : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(stated.value)} s, e.g. ${safer} s ` +
                 `(${clientSettings}), or raise the server's idle timeout above the client's ` +
                 (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) + '.';
           } else {
@@ -2278,12 +2312,16 @@ export const keepaliveRace: DetectorDefinition = {
             remedy +=
               ' The client is a proxy: its backend pool setting is the one to lower. A proxy retries a request that failed on a reused connection' +
               ' before any response byte only when it may send it again: Varnish once, but not a request whose body it streamed (a POST or PUT, unless' +
-              ' vcl_recv calls std.cache_req_body()); Squid retries (forward_max_tries) and opens a new connection for a request it could not retry (a POST, any' +
+              ' vcl_recv calls std.cache_req_body()); Squid re-forwards (within forward_max_tries) only a request whose reused connection ended in an EOF' +
+              ' before any response byte (the server\'s FIN: its "pconn race", ERR_ZERO_SIZE_OBJECT), not one reset (a RST on arrival: ERR_READ_ERROR 104,' +
+              ' answered 502 unless another path to the backend remains), and opens a new connection for a request it could not retry (a POST, any' +
               ' request with a body) unless server_pconn_for_nonretriable allows reuse; Caddy (Go\'s transport) and Traffic Server send a GET again on a new' +
               ' connection and answer a POST 502; h2o 2.2 retries nothing (502); HAProxy 2.6 by default (\`retry-on conn-failure\`)' +
               ' does not send it again: it closes its client\'s connection without an answer when the request was not the first on it (so that the client' +
               ' may retry; it logs nothing for it), else answers 502; with \`retry-on empty-response\` (or \`all-retryable-errors\`) and \`retries\` it' +
-              ' sends the request again on another connection, whatever its method.';
+              ' sends the request again on another connection, whatever its method.' +
+              // What the capture shows of this proxy, not what it might do: none sent again means none was retried.
+              (entry.retried === 0 ? ' In this capture the proxy sent none of these requests again.' : '');
           }
           if (entry.stale > entry.staleInFlight) remedy += ' A pool that reuses a connection after its FIN arrived must check the socket before reuse (Node: drop sockets on \'end\'/\'close\').';
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
