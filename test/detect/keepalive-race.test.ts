@@ -6,6 +6,7 @@ import { DETECTORS } from '../../src/detect/registry';
 import { analyzeSample, listSamples, SAMPLES_DIR } from '../samples';
 import { analyzeWithout } from '../robustness/sample-without';
 import { Capture, get, ofKind, ok, post, tlsConnection, tlsRecord, TlsVersion } from './reuse-kit';
+import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 
 const KIND = 'keepalive-race';
 const only = [keepaliveRace];
@@ -844,6 +845,26 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     expect(f.frames).toHaveLength(3);
     expect(f.summary).toContain('GET /b reached');
     expect(f.summary).toContain('closed-on-arrival');
+  });
+
+  test.each([
+    ['its port refused a connection 30 ms later: the process was killed with the request in hand, reset-before-response\'s', true, 0, 1],
+    ['nothing refused after it: the idle timer, judged by its speed', false, 1, 0],
+  ])('no idle timeout known, a RST 0.4 ms after a request that came after 0.2 s idle; %s', (_what, refusedAfter, races, resets) => {
+    const cap = new Capture();
+    arrival(cap, 0, 0.21, 0.0004, 'RST');
+    if (refusedAfter) {
+      cap.add(0.24, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 47000, dport: 80, seq: 100, ack: 0, flags: TCP_SYN }));
+      cap.add(0.24002, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 47000, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+    }
+    const r = cap.analyze(DETECTORS.filter((d) => d.id === KIND || d.id === 'reset-before-response'));
+    expect(ofKind(r, KIND)).toHaveLength(races);
+    expect(ofKind(r, 'reset-before-response')).toHaveLength(resets);
+    if (refusedAfter) {
+      const d = r.diagnoses.find((x) => x.kind === 'reset-before-response')!;
+      expect(d.explanation).toContain('its port refused connections from 0.03 s after the reset (the connection-refused diagnosis): the server\'s process ended with the request in hand');
+      expect(d.explanation).toContain('reset by the server less than 1 ms after it was sent');
+    }
   });
 
   test('a POST whose body had not left yet (its head only, as httpx sends it): the server reset it with ACK covering the head, on arrival', () => {

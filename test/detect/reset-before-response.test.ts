@@ -164,6 +164,26 @@ describe('reset-before-response on synthetic connections', () => {
     expect(apache.explanation).toContain('Its port refused connections from 0.3 s after the last reset (the connection-refused diagnosis)');
   });
 
+  test('attempts refused around a burst are no idle connections the dying process closed; connections whose response announced the close neither', () => {
+    const cap = new Capture();
+    for (const [k, uri] of ['/a', '/b'].entries()) {
+      const conn = cap.connection();
+      conn.handshake(k * 0.1).exchange(k * 0.1 + 0.01, get('/earlier'));
+      conn.request(1.5 + k * 0.01, get(uri));
+      conn.rst(2 + k * 0.00002, 's');
+    }
+    // Connection: close answered and closed by the server just before the burst.
+    cap.connection().handshake(1.9).exchange(1.91, get('/once'), ok('ok', ['Connection: close'])).close(1.92, 's');
+    for (const [k, sport] of [47000, 47001, 47002].entries()) {
+      cap.add(2.1 + k * 0.1, buildTcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport, dport: 80, seq: 100, ack: 0, flags: TCP_SYN }));
+      cap.add(2.10002 + k * 0.1, buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: sport, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+    }
+    const r = cap.analyze(only);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('In the same moment it closed');
+    for (const f of ofKind(r, KIND)) expect(f.evidence.idleClosesInBurst ?? 0).toBe(0);
+  });
+
   test('a burst of RSTs without ACK that acknowledged no request: sockets closed before the requests came, not a process dying with them unread', () => {
     const cap = new Capture();
     resetWhileWaiting(cap, 0, 2, { uri: '/a', noAck: true });

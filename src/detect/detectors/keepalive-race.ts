@@ -970,6 +970,8 @@ interface HeldArrival {
 interface LazyArrival {
   input: FindingInput;
   ts: number;
+  /** When the server closed. */
+  closeTs: number;
   idleBeforeRequest: number;
   closeAfterRequest: number;
   idleAtClose: number;
@@ -1734,13 +1736,17 @@ export const keepaliveRace: DetectorDefinition = {
         }
         return;
       }
-      const finding = raceFinding(
-        conn,
-        { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleAtClose, lastFrame: close.lastActivityFrame, acksFin: false, form: 'closed-on-arrival', neverUsed: false },
-        ex,
-        { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null },
-      );
-      record(conn, finding, 'closed-on-arrival', false, ex);
+      const race = { reqTs, reqFrame: ex.requestFrame ?? 0, idle: close.idleAtClose, lastFrame: close.lastActivityFrame, acksFin: false, form: 'closed-on-arrival' as const, neverUsed: false };
+      const arrival = { close, basis, serverIdleTimeout: basis === 'learned-idle-timeout' ? serverIdleTimeout : null };
+      if (basis === 'instant-close') {
+        // Judged by its speed alone, with no idle close of the server's to say it has such a timer:
+        // held until the capture ends, when its port refusing connections right after tells that
+        // the process stopped (a kill closes every connection it held, one with a request unread by
+        // RST, and its listener with them), not an idle timer (releaseInstantArrivals).
+        holdLazyArrival(conn, raceInput(conn, race, ex, arrival), close, instantArrivals);
+        return;
+      }
+      record(conn, raceFinding(conn, race, ex, arrival), 'closed-on-arrival', false, ex);
     };
 
     /**
@@ -1918,11 +1924,21 @@ export const keepaliveRace: DetectorDefinition = {
     const lazyArrivals = new Map<string, LazyArrival[]>();
     const lazyFlows = sharedLazyArrivalFlows(ctx);
 
-    const holdLazyArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalClose): void => {
-      let list = lazyArrivals.get(conn.serverName);
+    /** HTTP closes on arrival judged instant-close, with no idle timeout known when judged, by server (LazyArrival; see arrivalRace). */
+    const instantArrivals = new Map<string, LazyArrival[]>();
+
+    const holdLazyArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalClose, held = lazyArrivals): void => {
+      let list = held.get(conn.serverName);
       if (list === undefined) {
-        if (lazyArrivals.size >= MAX_SERVERS) return;
-        lazyArrivals.set(conn.serverName, (list = []));
+        if (held.size >= MAX_SERVERS) {
+          if (held === instantArrivals) record(conn, ctx.report(input), 'closed-on-arrival', false, close.request);
+          return;
+        }
+        held.set(conn.serverName, (list = []));
+      }
+      if (list.length >= MAX_SAMPLES_PER_SERVER && held === instantArrivals) {
+        record(conn, ctx.report(input), 'closed-on-arrival', false, close.request);
+        return;
       }
       if (list.length >= MAX_SAMPLES_PER_SERVER) return;
       lazyFlows.add(conn.id);
@@ -1931,6 +1947,7 @@ export const keepaliveRace: DetectorDefinition = {
       list.push({
         input,
         ts: input.ts,
+        closeTs: close.closeTs,
         idleBeforeRequest: close.idleBeforeRequest,
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
@@ -1981,18 +1998,35 @@ export const keepaliveRace: DetectorDefinition = {
           const atAge = Math.abs(h.idleAtClose - timeout) <= agree;
           const atTimeout = own === null || own.samples >= MIN_OWN_LAZY_CLOSES ? atAge : lazyWithinGap(h) && lazyAtTimeout(h, timeout, agree);
           if (!atTimeout || judgeArrivalClose(h, timeout, ctx.options.minIdleTimeout, keptLonger) === null) continue;
-          const entry = serverEntry(server);
-          const finding = ctx.report(lazyFindingInput(h, server, timeout, own));
-          if (entry === null) continue;
-          entry.agents.noteIdentity(h.agent, h.forwarded);
-          tally(entry, finding, 'closed-on-arrival', false, h.request, h.facts);
-          if (entry.requests.length < MAX_SAMPLES_PER_SERVER) {
-            const r = h.request;
-            entry.requests.push({ client: r.client, server, method: r.method, uri: r.uri, start: r.start, retried: finding.evidence.retried === true });
-          }
+          reportHeld(server, h, lazyFindingInput(h, server, timeout, own));
         }
       }
       lazyArrivals.clear();
+    };
+
+    /** Reports a held close on arrival and counts it in its server's races. */
+    const reportHeld = (server: string, h: LazyArrival, input: FindingInput): void => {
+      const entry = serverEntry(server);
+      const finding = ctx.report(input);
+      if (entry === null) return;
+      entry.agents.noteIdentity(h.agent, h.forwarded);
+      tally(entry, finding, 'closed-on-arrival', false, h.request, h.facts);
+      if (entry.requests.length < MAX_SAMPLES_PER_SERVER) {
+        const r = h.request;
+        entry.requests.push({ client: r.client, server, method: r.method, uri: r.uri, start: r.start, retried: finding.evidence.retried === true });
+      }
+    };
+
+    /**
+     * Reports the held instant closes on arrival (see arrivalRace), but not one its server's port
+     * followed by refusing connections (ServerStops): the process stopped, closing the connection
+     * with the request unread; reset-before-response, which waits for this judgement, tells it.
+     */
+    const releaseInstantArrivals = (): void => {
+      for (const [server, list] of instantArrivals) {
+        for (const h of [...list].sort((a, b) => a.ts - b.ts)) if (!stops.stoppedAfter(server, h.closeTs)) reportHeld(server, h, h.input);
+      }
+      instantArrivals.clear();
     };
 
     /** A held lazy close's finding, with the idle timeout that judged it (`own`: inferred from the held closes alone). */
@@ -2171,6 +2205,7 @@ export const keepaliveRace: DetectorDefinition = {
 
       onFinish() {
         releaseHeldArrivals();
+        releaseInstantArrivals();
         releaseLazyArrivals();
         const fraction = ctx.options.spreadFraction;
         const absolute = ctx.options.spreadAbsolute;

@@ -218,10 +218,33 @@ export const resetBeforeResponse: DetectorDefinition = {
       const waits = alone.map(({ candidate: c }) => c.rstTs - (c.ex.requestEnd ?? c.ex.requestStart ?? c.rstTs));
       const lo = Math.min(...waits);
       const hi = Math.max(...waits);
-      const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
+      // (Under half a millisecond rounds to "0 s": said as such.)
+      const range = hi < 0.0005 ? 'less than 1 ms' : ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
       const lines = [...new Set(alone.map(({ candidate: c }) => requestLine(c.ex)))];
       const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
       const fastcgi = alone.every(({ candidate: c }) => c.fastcgi);
+      // Its port refusing connections right after each reset: the whole process ended with the
+      // request in hand (a kill, a crash), its listener with it, not one worker of a live server.
+      const refusedAfter = alone.map(({ candidate: c }) => stops.firstRefusalAfter(server, c.rstTs));
+      if (!fastcgi && refusedAfter.every((r) => r !== null)) {
+        const lags = alone.map(({ candidate: c }, i) => (refusedAfter[i] as number) - c.rstTs);
+        const lag = Math.max(...lags);
+        ctx.diagnose({
+          server,
+          count: n,
+          inferred: {},
+          explanation:
+            `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was' : 'were'} reset by the server ${range} after ${n === 1 ? 'it was' : 'each was'} sent, ` +
+            `the request received (its kernel had acknowledged it) and no response begun, and its port refused connections from ${lag < 0.0005 ? 'less than 1 ms' : `${ms(lag)} s`} ` +
+            `after ${n === 1 ? 'the' : 'each'} reset (the connection-refused diagnosis): the server's process ended with the request in hand — a kill -9, a crash, an OOM kill, ` +
+            'or a stop or restart that does not finish its requests — and took its listener with it; its kernel reset the connection over the request bytes it had not read.',
+          remedy:
+            `Find what ended ${server}'s process at ${n === 1 ? 'that moment' : 'those moments'} (the service manager's log, its exit status, \`dmesg\` for the OOM killer). ` +
+            'Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.',
+          anomalyIds: alone.map(({ finding }) => finding.id),
+        });
+        return;
+      }
       ctx.diagnose({
         server,
         count: n,
@@ -539,7 +562,10 @@ export const resetBeforeResponse: DetectorDefinition = {
             if (answered > (lastAnswered.get(conn.serverName) ?? -Infinity)) lastAnswered.set(conn.serverName, answered);
           }
           // A server close with nothing outstanding: context for bursts (a dying process closes these too).
-          if (first !== null && !first.byClient) {
+          // Not one its last response announced (Connection: close): the server's ordinary close after
+          // it; nor a refused attempt (a SYN answered by RST): no connection the process held.
+          const refused = s.synAckCount === 0 && conn.client.synCount > 0;
+          if (first !== null && !first.byClient && !conn.serverCloseAnnounced && !refused) {
             let list = idleCloses.get(conn.serverName);
             if (list === undefined) {
               if (idleCloses.size >= MAX_SERVERS) return;

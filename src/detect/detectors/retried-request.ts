@@ -7,6 +7,7 @@ import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
 import { sharedRecentOpens } from '../recent-opens';
 import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex, RequestSignature, sameSender } from '../request-index';
+import { sharedLazyArrivalFlows } from './keepalive-race';
 
 /**
  * retried-request: the same request (method, URI, body length) from the same client host to the
@@ -301,7 +302,24 @@ export const retriedRequest: DetectorDefinition = {
      */
     const unanswered = new Map<number, Array<{ request: RememberedRequest; ex: HttpExchange }>>();
 
-    const report = (failed: PendingFailure, retry: RememberedRequest): Finding => {
+    /**
+     * Retries whose failed attempt's connection keepalive-race still holds for the capture's end (a
+     * close on arrival judged then, see sharedLazyArrivalFlows): what the retry means rests on
+     * whether that was a race, so they are reported once keepalive-race (run first) has finished.
+     */
+    const awaitingRace: Array<{ failed: PendingFailure; retry: RememberedRequest }> = [];
+    const lazyFlows = sharedLazyArrivalFlows(ctx);
+
+    const report = (failed: PendingFailure, retry: RememberedRequest): void => {
+      if (failed.raceId === null && lazyFlows.has(failed.flowId) && awaitingRace.length < MAX_HELD) {
+        index.claim(retry);
+        awaitingRace.push({ failed, retry });
+        return;
+      }
+      reportNow(failed, retry);
+    };
+
+    const reportNow = (failed: PendingFailure, retry: RememberedRequest): Finding => {
       index.claim(retry);
       const idempotent = isIdempotent(retry.method);
       // A request with an Idempotency-Key header asks the server to apply it once however often it
@@ -555,6 +573,11 @@ export const retriedRequest: DetectorDefinition = {
         }
         heldBack.clear();
         loopSteps.clear();
+        for (const { failed, retry } of awaitingRace) {
+          failed.raceId = ctx.findings('keepalive-race').find((f) => f.flowId === failed.flowId)?.id ?? null;
+          reportNow(failed, retry);
+        }
+        awaitingRace.length = 0;
       },
       onExchange(ex, conn) {
         const entry = index.offer(ex, conn);
