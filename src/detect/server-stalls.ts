@@ -20,9 +20,11 @@ const MAX_SERVERS = 10_000;
 
 /**
  * Late answers at most this far apart were sent at one instant: a resumed process writes what it
- * owed within milliseconds (blind s1a: 7 answers to 2 programs within 3 ms after a SIGSTOP).
+ * owed within milliseconds (blind s1a: 7 answers to 2 programs within 1 ms after a SIGSTOP), a
+ * little later on connections it still had to accept (Python's ThreadingHTTPServer starting a
+ * thread for each: 39 ms, sample server-paused-sigstop).
  */
-export const PAUSE_BURST_SPREAD = 0.01;
+export const PAUSE_BURST_SPREAD = 0.05;
 /**
  * The stalled requests must have been sent at least this far apart, and this many times further
  * apart than their answers: requests sent together and answered together after one equal delay
@@ -43,6 +45,8 @@ export class AnswerRing {
   private readonly ts = new Float64Array(ANSWERS_KEPT);
   private readonly flow = new Float64Array(ANSWERS_KEPT);
   private readonly server = new Int32Array(ANSWERS_KEPT);
+  /** When the answer's connection was opened (its first SYN; -Infinity: not seen). */
+  private readonly opened = new Float64Array(ANSWERS_KEPT);
   private count = 0;
   private readonly indexOf = new Map<string, number>();
 
@@ -57,20 +61,21 @@ export class AnswerRing {
     return i;
   }
 
-  note(server: number, flowId: number, ts: number): void {
+  note(server: number, flowId: number, ts: number, opened: number): void {
     const e = this.count++ % ANSWERS_KEPT;
     this.ts[e] = ts;
     this.flow[e] = flowId;
     this.server[e] = server;
+    this.opened[e] = opened;
   }
 
   /**
-   * The answers `serverName` began in [from, to] on connections other than `except`, and on how
-   * many connections; null when the ring no longer holds that window (answers before it were dropped).
+   * The answers `serverName` began in [from, to] on connections other than `except`, on how many
+   * connections, and how many of those were opened within the window; null when the ring no longer holds that window (answers before it were dropped).
    */
-  answeredDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): { answers: number; connections: number } | null {
+  answeredDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): { answers: number; connections: number; newConnections: number } | null {
     const server = this.indexOf.get(serverName);
-    if (server === undefined) return { answers: 0, connections: 0 };
+    if (server === undefined) return { answers: 0, connections: 0, newConnections: 0 };
     const kept = Math.min(this.count, ANSWERS_KEPT);
     const start = this.count - kept;
     if (this.count > ANSWERS_KEPT) {
@@ -80,13 +85,15 @@ export class AnswerRing {
     }
     let answers = 0;
     const flows = new Set<number>();
+    const opened = new Set<number>();
     for (let k = start; k < this.count; k++) {
       const e = k % ANSWERS_KEPT;
       if (this.server[e] !== server || this.ts[e] < from || this.ts[e] > to || except.has(this.flow[e])) continue;
       answers++;
       flows.add(this.flow[e]);
+      if (this.opened[e] >= from) opened.add(this.flow[e]);
     }
-    return { answers, connections: flows.size };
+    return { answers, connections: flows.size, newConnections: opened.size };
   }
 }
 
@@ -145,6 +152,8 @@ export function pauseOf(server: string, requests: readonly StalledRequest[], ans
   return { from, burstFirst, burstLast, members: flows, othersInBurst: inBurst?.answers ?? 0 };
 }
 
+/** One stalled new connection is one slow request as well: at least this many. */
+const MIN_NOT_ACCEPTED = 2;
 /** Unanswered first requests are "all, or nearly all" of a server's waits from this fraction. */
 const NOT_ACCEPTED_SHARE = 0.8;
 
@@ -158,16 +167,19 @@ export interface NotAccepted {
 
 /**
  * Whether `requests` are a server that did not accept new connections: (nearly) every one the
- * first request of its connection, while the server answered requests on other connections in
- * the same window. Null when not, or when the window is no longer known.
+ * first request of its connection, while the server answered requests on its older connections in
+ * the same window and none on a connection opened in it. Null when not, or when the window is no
+ * longer known.
  */
 export function notAcceptedOf(server: string, requests: readonly StalledRequest[], answers: AnswerRing): NotAccepted | null {
   const firsts = requests.filter((r) => r.firstOnConnection);
-  if (firsts.length === 0 || firsts.length < NOT_ACCEPTED_SHARE * requests.length) return null;
+  if (firsts.length < MIN_NOT_ACCEPTED || firsts.length < NOT_ACCEPTED_SHARE * requests.length) return null;
   const from = Math.min(...firsts.map((r) => r.requestEnd));
   const to = Math.max(...firsts.map((r) => r.closeTs));
   const meanwhile = answers.answeredDuring(server, from, to, new Set(requests.map((r) => r.flowId)));
   // One answer could be an in-flight one; a running server answers more than its stalled count.
-  if (meanwhile === null || meanwhile.answers < Math.max(2, firsts.length)) return null;
+  // A slow handler hit on new connections (a curl per call) leaves the server answering the other
+  // connections it opens meanwhile; one that does not accept answers none of them.
+  if (meanwhile === null || meanwhile.answers < firsts.length || meanwhile.newConnections > 0) return null;
   return { firstRequests: firsts.length, answeredMeanwhile: meanwhile.answers, connectionsMeanwhile: meanwhile.connections };
 }

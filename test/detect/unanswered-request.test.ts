@@ -1080,6 +1080,21 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     expect(d.remedy).toContain('ulimit -n');
   });
 
+  test('silent on a slow handler hit on new connections while other new connections were answered (it was accepting)', () => {
+    const cap = new Capture();
+    notAccepting(cap, [1, 1.2, 1.4], true);
+    cap.connection().handshake(2).exchange(2.001, get('/fresh'), ok());
+    const [d] = diagnosesOf(cap);
+    expect(d.explanation).not.toContain('accept()');
+  });
+
+  test('silent on one stalled new connection (one slow request as well)', () => {
+    const cap = new Capture();
+    notAccepting(cap, [1], true);
+    const [d] = diagnosesOf(cap);
+    expect(d.explanation).not.toContain('accept()');
+  });
+
   test('silent on the same stalls when the server answered nothing else meanwhile (hung or slow, not refusing to accept)', () => {
     const cap = new Capture();
     notAccepting(cap, [1, 1.2, 1.4], false);
@@ -1087,4 +1102,20 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     expect(d.explanation).not.toContain('accept()');
     expect(d.remedy).toContain('slow dependencies');
   });
+});
+
+(has('server-paused-sigstop') ? test : test.skip)('server-paused-sigstop: the SIGSTOPped server is paused (about 4 s); the server slow per request is not', async () => {
+  const r = await analyzeSample('server-paused-sigstop');
+  const d = r.diagnoses.filter((x) => x.kind === KIND);
+  const paused = d.filter((x) => x.server === '127.0.0.1:8080');
+  const slow = d.filter((x) => x.server === '127.0.0.1:8081');
+  expect(paused).toHaveLength(1);
+  expect(paused[0].explanation).toContain('The server process was paused, not slow per request');
+  // From the earliest stalled request to the burst: a lower bound of the 4 s SIGSTOP.
+  expect(paused[0].inferred.serverPause.value).toBeGreaterThan(3.5);
+  expect(paused[0].inferred.serverPause.value).toBeLessThan(4.1);
+  expect(paused[0].remedy).toContain('SIGSTOP');
+  expect(slow).toHaveLength(1);
+  expect(slow[0].explanation).toContain('slower than the timeout, not hung');
+  expect(slow[0].explanation).not.toContain('paused');
 });

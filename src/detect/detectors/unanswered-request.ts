@@ -1557,7 +1557,7 @@ export const unansweredRequest: DetectorDefinition = {
       const n = members.length;
       const note =
         ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
-        `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window: ` +
+        `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it: ` +
         `not a slow handler but an application that did not accept() these connections (the kernel completed their handshakes from the listen backlog and ACKed the requests, ` +
         `which nobody read): accept() failing at the file-descriptor limit (EMFILE, "too many open files" in its log) or its accept loop blocked.`;
       const remedy =
@@ -1692,7 +1692,7 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (ex.state === 'complete' && late === null && waited >= 0) {
           const slot = conn.id & (TAKEN_SLOTS - 1);
-          if (answerSlotId[slot] === conn.id && answerSlotServer[slot] >= 0) answers.note(answerSlotServer[slot], conn.id, ex.responseStart ?? 0);
+          if (answerSlotId[slot] === conn.id && answerSlotServer[slot] >= 0) answers.note(answerSlotServer[slot], conn.id, ex.responseStart ?? 0, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
           if (takenId[slot] !== conn.id) {
             takenId[slot] = conn.id;
             takenWait[slot] = 0;
