@@ -107,8 +107,6 @@ export interface StalledRequest {
   lateTs: number | null;
   /** The request was its connection's first. */
   firstOnConnection: boolean;
-  /** The client's address (who stalled: several programs or hosts is the server's doing). */
-  client: string;
 }
 
 export interface Pause {
