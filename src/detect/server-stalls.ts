@@ -15,6 +15,7 @@
 
 /** Answers remembered for these judgements: the latest this many (older windows cannot be judged). */
 const ANSWERS_KEPT = 1 << 18;
+const INITIAL_CAPACITY = 1024;
 /** Server ports followed. */
 const MAX_SERVERS = 10_000;
 
@@ -42,11 +43,13 @@ const IN_FLIGHT_SLACK = 0.001;
  * filled, so the per-exchange cost is a few array writes.
  */
 export class AnswerRing {
-  private readonly ts = new Float64Array(ANSWERS_KEPT);
-  private readonly flow = new Float64Array(ANSWERS_KEPT);
-  private readonly server = new Int32Array(ANSWERS_KEPT);
+  // Grown by doubling up to ANSWERS_KEPT (a small capture allocates little), a ring from then on.
+  private capacity = INITIAL_CAPACITY;
+  private ts = new Float64Array(INITIAL_CAPACITY);
+  private flow = new Float64Array(INITIAL_CAPACITY);
+  private server = new Int32Array(INITIAL_CAPACITY);
   /** When the answer's connection was opened (its first SYN; -Infinity: not seen). */
-  private readonly opened = new Float64Array(ANSWERS_KEPT);
+  private opened = new Float64Array(INITIAL_CAPACITY);
   private count = 0;
   private readonly indexOf = new Map<string, number>();
 
@@ -62,11 +65,28 @@ export class AnswerRing {
   }
 
   note(server: number, flowId: number, ts: number, opened: number): void {
-    const e = this.count++ % ANSWERS_KEPT;
+    if (this.count === this.capacity && this.capacity < ANSWERS_KEPT) this.grow();
+    const e = this.count++ % this.capacity;
     this.ts[e] = ts;
     this.flow[e] = flowId;
     this.server[e] = server;
     this.opened[e] = opened;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const ts = new Float64Array(this.capacity);
+    const flow = new Float64Array(this.capacity);
+    const server = new Int32Array(this.capacity);
+    const opened = new Float64Array(this.capacity);
+    ts.set(this.ts);
+    flow.set(this.flow);
+    server.set(this.server);
+    opened.set(this.opened);
+    this.ts = ts;
+    this.flow = flow;
+    this.server = server;
+    this.opened = opened;
   }
 
   /**
@@ -76,18 +96,18 @@ export class AnswerRing {
   answeredDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): { answers: number; connections: number; newConnections: number } | null {
     const server = this.indexOf.get(serverName);
     if (server === undefined) return { answers: 0, connections: 0, newConnections: 0 };
-    const kept = Math.min(this.count, ANSWERS_KEPT);
+    const kept = Math.min(this.count, this.capacity);
     const start = this.count - kept;
-    if (this.count > ANSWERS_KEPT) {
+    if (this.count > this.capacity) {
       // The oldest kept answer must be before the window, else some of it may be gone.
-      const oldest = this.ts[start % ANSWERS_KEPT];
+      const oldest = this.ts[start % this.capacity];
       if (oldest >= from) return null;
     }
     let answers = 0;
     const flows = new Set<number>();
     const opened = new Set<number>();
     for (let k = start; k < this.count; k++) {
-      const e = k % ANSWERS_KEPT;
+      const e = k % this.capacity;
       if (this.server[e] !== server || this.ts[e] < from || this.ts[e] > to || except.has(this.flow[e])) continue;
       answers++;
       flows.add(this.flow[e]);
