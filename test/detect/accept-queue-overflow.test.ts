@@ -364,6 +364,21 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     expect(d[0].remedy).toContain('TcpExtListenOverflows');
     expect(d[0].remedy).toContain('somaxconn');
   });
+
+  // Blind s1b: 3 of the 23 attempts cited as "other" were the diagnosis's own overflows, whose
+  // first SYN had gone unanswered too.
+  test('the SYN drops it cites as other attempts leave out its own overflowed connections', () => {
+    const cap = new Capture();
+    cap.add(-1, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41000, dport: 80, seq: C_ISN, flags: TCP_SYN }));
+    new Script(cap, 41000).handshake().request(0.3).synAck(1).dupAck(1.0001, REQUEST.length).synAck(3).dupAck(3.0001, REQUEST.length);
+    new Script(cap, 41001).handshake().request(0.3).synAck(1).dupAck(1.0001, REQUEST.length).synAck(3).dupAck(3.0001, REQUEST.length);
+    for (const t of [0.5, 1.5, 3.5]) cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41002, dport: 80, seq: 7, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    expect(ofKind(r, 'syn-unanswered')).toHaveLength(2);
+    const d = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d[0].count).toBe(2);
+    expect(d[0].explanation).toContain('1 other attempt to it had SYNs go unanswered');
+  });
 });
 
 const SAMPLE = path.join(SAMPLES_DIR, 'accept-queue-overflow.pcap');

@@ -996,3 +996,126 @@ describe('unanswered-request: sample pipehalf-closes-without-timer (a request li
     expect(diagnoses.find((d) => d.server.endsWith(':8080'))!.explanation).toContain('6 request(s)');
   });
 });
+
+// What the server did on its other connections tells a stopped process and one not accepting from
+// a slow application (server-stalls; blind s1a, s1b: SIGSTOP; s5: EMFILE).
+describe('unanswered-request: a paused server process, a server not accepting', () => {
+  /**
+   * Keep-alive connections of two programs (timeouts 1 s and 2 s) with a request each at
+   * 1.00-1.09 s; the server answers each at `answerAt(k, requestTs)`, after its client closed.
+   */
+  function stalled(cap: Capture, answerAt: (k: number, requestTs: number) => number): void {
+    [1, 1, 2, 2].forEach((timeout, k) => {
+      const conn = cap.connection();
+      const requestTs = 1 + 0.03 * k;
+      conn.handshake(0.1 + k * 0.01).exchange(0.5 + k * 0.01, get(`/p${k}/warm`), ok());
+      conn.request(requestTs, get(`/p${k}/stalled`));
+      conn.fin(requestTs + timeout, 'c').ack(requestTs + timeout + 0.0001, 's');
+      const answer = answerAt(k, requestTs);
+      conn.send(answer, 's', ok('late')).rst(answer + 0.0001, 'c');
+    });
+  }
+
+  const diagnosesOf = (cap: Capture) => cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+
+  test('answers to every client at one instant after answering nothing: a paused process, with the pause inferred', () => {
+    const cap = new Capture();
+    stalled(cap, (k) => 3.5 + k * 0.0005);
+    const d = diagnosesOf(cap);
+    expect(d).toHaveLength(2);
+    for (const x of d) {
+      expect(x.explanation).toContain('The server process was paused, not slow per request');
+      expect(x.explanation).toContain('the stalled requests of 4 connections');
+      expect(x.explanation).toContain('2 of them in the server\'s other unanswered-request diagnoses');
+      expect(x.explanation).not.toContain('slower than the timeout');
+      expect(x.inferred.serverPause.value).toBeCloseTo(3.5 - 1.001, 2);
+      expect(x.remedy).toContain('stop-the-world');
+      expect(x.remedy).not.toContain('slow dependencies)');
+    }
+  });
+
+  test('silent on a server slow per request: each answered after its own delay, no common instant', () => {
+    const cap = new Capture();
+    stalled(cap, (_k, requestTs) => requestTs + 2.5);
+    const d = diagnosesOf(cap);
+    expect(d).toHaveLength(2);
+    for (const x of d) {
+      expect(x.explanation).toContain('slower than the timeout, not hung');
+      expect(x.explanation).not.toContain('paused');
+      expect(x.inferred.serverPause).toBeUndefined();
+    }
+  });
+
+  test('silent on answers at one instant from a server that answered another connection meanwhile (it was running)', () => {
+    const cap = new Capture();
+    stalled(cap, (k) => 3.5 + k * 0.0005);
+    cap.connection().handshake(1.9).exchange(2, get('/meanwhile'), ok());
+    for (const x of diagnosesOf(cap)) expect(x.explanation).not.toContain('paused');
+  });
+
+  /** An established keep-alive connection answered every 0.1 s from 0.1 to 6 s; new connections at `opens` whose first request nobody reads. */
+  function notAccepting(cap: Capture, opens: readonly number[], answered: boolean): void {
+    const busy = cap.connection();
+    busy.handshake(0.05);
+    for (let t = 0.1; t < 6; t += 0.1) {
+      if (answered) busy.exchange(t, get('/busy'), ok());
+      else if (t < 0.5) busy.exchange(t, get('/busy'), ok());
+    }
+    if (!answered) busy.close(6, 'c');
+    opens.forEach((at, k) => {
+      const conn = cap.connection();
+      conn.handshake(at).request(at + 0.001, get(`/new${k}`));
+      conn.close(at + 3.001, 'c');
+    });
+  }
+
+  test('first requests of new connections unanswered while older connections were answered: not accepted (fd limit), not slow', () => {
+    const cap = new Capture();
+    notAccepting(cap, [1, 1.2, 1.4], true);
+    const [d, ...rest] = diagnosesOf(cap);
+    expect(rest).toEqual([]);
+    expect(d.explanation).toContain('did not accept() these connections');
+    expect(d.explanation).toContain('EMFILE');
+    expect(d.remedy).toContain('LimitNOFILE');
+    expect(d.remedy).toContain('ulimit -n');
+  });
+
+  test('silent on a slow handler hit on new connections while other new connections were answered (it was accepting)', () => {
+    const cap = new Capture();
+    notAccepting(cap, [1, 1.2, 1.4], true);
+    cap.connection().handshake(2).exchange(2.001, get('/fresh'), ok());
+    const [d] = diagnosesOf(cap);
+    expect(d.explanation).not.toContain('accept()');
+  });
+
+  test('silent on one stalled new connection (one slow request as well)', () => {
+    const cap = new Capture();
+    notAccepting(cap, [1], true);
+    const [d] = diagnosesOf(cap);
+    expect(d.explanation).not.toContain('accept()');
+  });
+
+  test('silent on the same stalls when the server answered nothing else meanwhile (hung or slow, not refusing to accept)', () => {
+    const cap = new Capture();
+    notAccepting(cap, [1, 1.2, 1.4], false);
+    const [d] = diagnosesOf(cap);
+    expect(d.explanation).not.toContain('accept()');
+    expect(d.remedy).toContain('slow dependencies');
+  });
+});
+
+(has('server-paused-sigstop') ? test : test.skip)('server-paused-sigstop: the SIGSTOPped server is paused (about 4 s); the server slow per request is not', async () => {
+  const r = await analyzeSample('server-paused-sigstop');
+  const d = r.diagnoses.filter((x) => x.kind === KIND);
+  const paused = d.filter((x) => x.server === '127.0.0.1:8080');
+  const slow = d.filter((x) => x.server === '127.0.0.1:8081');
+  expect(paused).toHaveLength(1);
+  expect(paused[0].explanation).toContain('The server process was paused, not slow per request');
+  // From the earliest stalled request to the burst: a lower bound of the 4 s SIGSTOP.
+  expect(paused[0].inferred.serverPause.value).toBeGreaterThan(3.5);
+  expect(paused[0].inferred.serverPause.value).toBeLessThan(4.1);
+  expect(paused[0].remedy).toContain('SIGSTOP');
+  expect(slow).toHaveLength(1);
+  expect(slow[0].explanation).toContain('slower than the timeout, not hung');
+  expect(slow[0].explanation).not.toContain('paused');
+});

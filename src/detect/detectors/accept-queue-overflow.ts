@@ -251,8 +251,15 @@ export const acceptQueueOverflow: DetectorDefinition = {
           list.push({ id: f.id, outcome: String(f.evidence.outcome), signal: String(f.evidence.signal) });
           byServer.set(f.server, list);
         }
+        // A connection whose SYN went unanswered before its handshake overflowed the queue is one of
+        // this diagnosis's own: the "other attempts" are the rest (blind s1b: 3 of 23 were its own).
+        const overflowFlows = new Set<number>();
+        for (const f of ctx.findings('accept-queue-overflow')) if (f.flowId !== null) overflowFlows.add(f.flowId);
         const synDrops = new Map<string, number>();
-        for (const f of ctx.findings('syn-unanswered')) synDrops.set(f.server, (synDrops.get(f.server) ?? 0) + 1);
+        for (const f of ctx.findings('syn-unanswered')) {
+          if (f.flowId !== null && overflowFlows.has(f.flowId)) continue;
+          synDrops.set(f.server, (synDrops.get(f.server) ?? 0) + 1);
+        }
 
         for (const [server, items] of byServer) {
           const n = items.length;

@@ -10,6 +10,7 @@ import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
+import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf } from '../server-stalls';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 
 /**
@@ -298,6 +299,11 @@ interface Wait {
   sinceConnect: number | null;
   /** Seconds from the request to a response that came after the client had closed, or null. */
   lateAfter: number | null;
+  /** For the stall judgements (server-stalls): the connection, the request's end, the late response's start, and whether it was the connection's first. */
+  flowId: number;
+  requestEnd: number;
+  lateTs: number | null;
+  firstOnConnection: boolean;
   /**
    * The server is a proxy that had forwarded the request and closed without answering while that
    * upstream copy was still unanswered: its attempt failed upstream (null otherwise).
@@ -450,6 +456,16 @@ export const unansweredRequest: DetectorDefinition = {
     let captureEnd = -Infinity;
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
+    /**
+     * Every answer (response start) by server, for telling a paused process and one that stopped
+     * accepting from a slow application (server-stalls). The server's index is looked up once per
+     * connection, into slots by connection id as takenId's.
+     */
+    const answers = new AnswerRing();
+    const answerSlotId = new Float64Array(TAKEN_SLOTS).fill(-1);
+    const answerSlotServer = new Int32Array(TAKEN_SLOTS);
+    /** By server: the pause its unanswered requests show (see diagnose). */
+    const pauses = new Map<string, Pause>();
     /**
      * By live connection: the longest its client waited for an answer it took on it, and that
      * request's method and URI (one client, and one call site's timer: a client may give its report
@@ -608,6 +624,7 @@ export const unansweredRequest: DetectorDefinition = {
         closerIp: close.by === 'client' ? conn.clientHost : conn.serverHost,
         client: conn.clientName, server, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
         lateAfter,
+        flowId: conn.id, requestEnd, lateTs: late?.ts ?? null, firstOnConnection: ex.index === 1,
         failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
         sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         clientAgent: conn.app?.session?.clientSoftware ?? null,
@@ -1009,6 +1026,9 @@ export const unansweredRequest: DetectorDefinition = {
         const onClientFin = all.filter((w) => w.failedUpstream === null && w.ending === 'onClientFin');
         if (onClientFin.length > 0) diagnoseClosedOnClientFin(server, onClientFin);
         const waits = all.filter((w) => w.failedUpstream === null && w.ending === null);
+        // The process stopped whole: its late answers to every client at one instant.
+        const pause = pauseOf(server, waits, answers);
+        if (pause !== null) pauses.set(server, pause);
         const roles = waits.map(finalRoleOf);
         const followed: Array<{ wait: Wait; downstream: Wait }> = [];
         for (let i = 0; i < waits.length; i++) {
@@ -1478,6 +1498,8 @@ export const unansweredRequest: DetectorDefinition = {
       const halfCloseRemedy = maybeHalfClose
         ? `If the client half-closes: do not shut down writing before the response is read, or make the server treat end of input as a half-close and still answer. Otherwise: `
         : '';
+      const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
+      const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
       const closer =
         role === 'client'
           ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) ${maybeHalfClose ? 'sent its FIN (a close, or a half-close)' : 'gave up and closed the connection'}`
@@ -1489,14 +1511,61 @@ export const unansweredRequest: DetectorDefinition = {
         explanation:
           `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${range} after ${n === 1 ? 'it' : 'each'}. ` +
           `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
-          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.${halfCloseNote}`,
+          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.${halfCloseNote}` +
+          `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
-          `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)` +
+          (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
           (role === 'client'
-            ? `; raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
+            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
             : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
         anomalyIds: members.map((w) => w.finding.id),
       });
+    }
+
+    /**
+     * The paused process these waits met (server-stalls' pauseOf), worded, when every late answer
+     * among them came in its burst; null otherwise (a server slow per request stays so).
+     */
+    function pauseWords(server: string, members: readonly Wait[]): { note: string; remedy: string; length: number } | null {
+      const pause = pauses.get(server);
+      if (pause === undefined) return null;
+      const inPause = members.filter((w) => pause.members.has(w.flowId)).length;
+      if (inPause === 0 || inPause < members.filter((w) => w.lateTs !== null).length) return null;
+      const length = pause.burstFirst - pause.from;
+      const elsewhere = pause.members.size - inPause;
+      const note =
+        ` ${inPause === members.length ? (inPause === 1 ? 'It' : 'Every one') : `${inPause} of them`} got ${inPause === members.length ? 'its' : 'their'} response only after the client had closed, ` +
+        `and all at one instant: the server answered the stalled requests of ${pause.members.size} connections within ${fineDuration(pause.burstLast - pause.burstFirst)} s of each other` +
+        (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
+        (pause.othersInBurst > 0 ? `, with ${pause.othersInBurst} more requests on other connections that were still waiting` : '') +
+        `, after answering nothing on any connection from the earliest of them on. ` +
+        `The server process was paused, not slow per request: stopped for at least ${ms(length)} s (from the earliest stalled request to that burst) ` +
+        `by a SIGSTOP, a stop-the-world GC pause, a stalled VM or swapping, and it answered everything it owed when it resumed.`;
+      const remedy =
+        `Find what froze ${hostOf(server)}'s server process for ${ms(length)} s: a stop-the-world garbage collection (GC logs: JVM -Xlog:gc, Go GODEBUG=gctrace=1, Node --trace-gc), ` +
+        `a SIGSTOP (a debugger or profiler attached, a container freeze: docker pause, the cgroup freezer), the VM stalled or stolen from (vmstat's st column, the hypervisor's logs) ` +
+        `or swapping (vmstat si/so); slow dependencies do not answer every client at one instant. Clients whose timeout is shorter than such a pause fail for as long as it lasts.`;
+      return { note, remedy, length };
+    }
+
+    /**
+     * The server not accepting new connections these waits met (server-stalls' notAcceptedOf), worded; null otherwise.
+     */
+    function notAcceptedWords(server: string, members: readonly Wait[]): { note: string; remedy: string; seen: NotAccepted } | null {
+      const seen = notAcceptedOf(server, members, answers);
+      if (seen === null) return null;
+      const n = members.length;
+      const note =
+        ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
+        `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it: ` +
+        `not a slow handler but an application that did not accept() these connections (the kernel completed their handshakes from the listen backlog and ACKed the requests, ` +
+        `which nobody read): accept() failing at the file-descriptor limit (EMFILE, "too many open files" in its log) or its accept loop blocked.`;
+      const remedy =
+        `On ${hostOf(server)}: look for EMFILE / "too many open files" (accept4) in the server's log and compare its open descriptors (\`ls /proc/PID/fd | wc -l\`) with its limit ` +
+        `(\`ulimit -n\`, systemd LimitNOFILE, a container's nofile ulimit); raise the limit, or find what holds descriptors (leaked connections or files). ` +
+        `If the descriptors are not exhausted, find what blocks the accept loop (a thread dump of the acceptor). ` +
+        `The clients' timeouts are not the cause.`;
+      return { note, remedy, seen };
     }
 
     function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[]): void {
@@ -1515,6 +1584,9 @@ export const unansweredRequest: DetectorDefinition = {
       const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
       const where = ackedText(acked, members.length);
       const about = requestsAbout(members);
+      // What the server did on its other connections meanwhile may say why (server-stalls).
+      const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
+      const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
       // An answer right behind the client's close is the server reacting to it (a proxy's 502 as it
       // cancels upstream), which tells nothing of how slow it was.
       const lateAfters = members.flatMap((w) => (w.lateAfter !== null && w.lateAfter - w.wait > CLIENT_FOLLOW_GAP ? [w.lateAfter] : []));
@@ -1524,7 +1596,8 @@ export const unansweredRequest: DetectorDefinition = {
           : ` ${lateAfters.length === members.length ? (members.length === 1 ? 'It' : 'Every one') : `${lateAfters.length} of them`} ` +
             `${lateAfters.length === members.length ? 'got its' : `got ${lateAfters.length === 1 ? 'its' : 'their'}`} response later, ` +
             `${ms(Math.min(...lateAfters))}${ms(Math.min(...lateAfters)) !== ms(Math.max(...lateAfters)) ? `–${ms(Math.max(...lateAfters))}` : ''} s after the request, ` +
-            `when the connection was already closed, and was reset: the server was slower than the timeout, not hung.`;
+            `when the connection was already closed, and was reset: ` +
+            (notAccepted !== null ? 'the server accepted the connection only then.' : 'the server was slower than the timeout, not hung.');
       let name: string;
       let explanation: string;
       let remedy: string;
@@ -1568,10 +1641,11 @@ export const unansweredRequest: DetectorDefinition = {
             : '';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${lateNote}${knownNote}`;
+          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${knownNote}`;
         remedy =
-          `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies). ` +
-          `Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
+          (notAccepted?.remedy ?? paused?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
+          ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
+        if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else {
         name = 'serverTimeout';
         explanation =
@@ -1602,6 +1676,9 @@ export const unansweredRequest: DetectorDefinition = {
         const clientIp = conn.clientHost;
         const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
+        const slot = conn.id & (TAKEN_SLOTS - 1);
+        answerSlotId[slot] = conn.id;
+        answerSlotServer[slot] = answers.serverIndex(conn.serverName);
       },
 
       onExchange(ex, conn) {
@@ -1615,6 +1692,7 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (ex.state === 'complete' && late === null && waited >= 0) {
           const slot = conn.id & (TAKEN_SLOTS - 1);
+          if (answerSlotId[slot] === conn.id && answerSlotServer[slot] >= 0) answers.note(answerSlotServer[slot], conn.id, ex.responseStart ?? 0, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
           if (takenId[slot] !== conn.id) {
             takenId[slot] = conn.id;
             takenWait[slot] = 0;

@@ -1,0 +1,203 @@
+/**
+ * Two ways a server leaves requests unanswered that look like a slow application from one
+ * connection, and are told apart by what the server did on its other connections meanwhile:
+ *
+ * - A stop-the-world pause of the server process (SIGSTOP, a stop-the-world GC, a stalled VM,
+ *   swapping): it answers nothing on any connection, then, when it resumes, everything it owed
+ *   at one instant. The requests waited for different lengths (each from its own send time), but
+ *   their answers share that instant, where a server slow per request answers each after its own
+ *   delay.
+ * - A server that does not accept() (EMFILE at its file-descriptor limit, a blocked accept loop):
+ *   the kernel completes the handshakes from the backlog and ACKs the first requests sent on them,
+ *   which nobody reads, while the requests on the connections it had accepted before are answered
+ *   as usual.
+ */
+
+/** Answers remembered for these judgements: the latest this many (older windows cannot be judged). */
+const ANSWERS_KEPT = 1 << 18;
+const INITIAL_CAPACITY = 1024;
+/** Server ports followed. */
+const MAX_SERVERS = 10_000;
+
+/**
+ * Late answers at most this far apart were sent at one instant: a resumed process writes what it
+ * owed within milliseconds (blind s1a: 7 answers to 2 programs within 1 ms after a SIGSTOP), a
+ * little later on connections it still had to accept (Python's ThreadingHTTPServer starting a
+ * thread for each: 39 ms, sample server-paused-sigstop).
+ */
+export const PAUSE_BURST_SPREAD = 0.05;
+/**
+ * The stalled requests must have been sent at least this far apart, and this many times further
+ * apart than their answers: requests sent together and answered together after one equal delay
+ * are what a server slow per request does as well (its answers spread as its requests did).
+ * Blind s1a: two programs' requests 33 ms apart, answered within 1 ms.
+ */
+export const PAUSE_MIN_REQUEST_SPREAD = 0.02;
+const PAUSE_SPREAD_RATIO = 10;
+/** An answer this soon after the earliest stalled request was already on its way when the process stopped. */
+const IN_FLIGHT_SLACK = 0.001;
+
+/**
+ * The answers servers gave, in typed-array columns (no object per answer), by server index: which
+ * connection, and when the response began. Noted per exchange from a slot the connection's open
+ * filled, so the per-exchange cost is a few array writes.
+ */
+export class AnswerRing {
+  // Grown by doubling up to ANSWERS_KEPT (a small capture allocates little), a ring from then on.
+  private capacity = INITIAL_CAPACITY;
+  private ts = new Float64Array(INITIAL_CAPACITY);
+  private flow = new Float64Array(INITIAL_CAPACITY);
+  private server = new Int32Array(INITIAL_CAPACITY);
+  /** When the answer's connection was opened (its first SYN; -Infinity: not seen). */
+  private opened = new Float64Array(INITIAL_CAPACITY);
+  private count = 0;
+  private readonly indexOf = new Map<string, number>();
+
+  /** The index answers of `serverName` are noted under (-1 past MAX_SERVERS: not followed). Once per connection. */
+  serverIndex(serverName: string): number {
+    let i = this.indexOf.get(serverName);
+    if (i === undefined) {
+      if (this.indexOf.size >= MAX_SERVERS) return -1;
+      i = this.indexOf.size;
+      this.indexOf.set(serverName, i);
+    }
+    return i;
+  }
+
+  note(server: number, flowId: number, ts: number, opened: number): void {
+    if (this.count === this.capacity && this.capacity < ANSWERS_KEPT) this.grow();
+    const e = this.count++ % this.capacity;
+    this.ts[e] = ts;
+    this.flow[e] = flowId;
+    this.server[e] = server;
+    this.opened[e] = opened;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const ts = new Float64Array(this.capacity);
+    const flow = new Float64Array(this.capacity);
+    const server = new Int32Array(this.capacity);
+    const opened = new Float64Array(this.capacity);
+    ts.set(this.ts);
+    flow.set(this.flow);
+    server.set(this.server);
+    opened.set(this.opened);
+    this.ts = ts;
+    this.flow = flow;
+    this.server = server;
+    this.opened = opened;
+  }
+
+  /**
+   * The answers `serverName` began in [from, to] on connections other than `except`, on how many
+   * connections, and how many of those were opened within the window; null when the ring no longer holds that window (answers before it were dropped).
+   */
+  answeredDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): { answers: number; connections: number; newConnections: number } | null {
+    const server = this.indexOf.get(serverName);
+    if (server === undefined) return { answers: 0, connections: 0, newConnections: 0 };
+    const kept = Math.min(this.count, this.capacity);
+    const start = this.count - kept;
+    if (this.count > this.capacity) {
+      // The oldest kept answer must be before the window, else some of it may be gone.
+      const oldest = this.ts[start % this.capacity];
+      if (oldest >= from) return null;
+    }
+    let answers = 0;
+    const flows = new Set<number>();
+    const opened = new Set<number>();
+    for (let k = start; k < this.count; k++) {
+      const e = k % this.capacity;
+      if (this.server[e] !== server || this.ts[e] < from || this.ts[e] > to || except.has(this.flow[e])) continue;
+      answers++;
+      flows.add(this.flow[e]);
+      if (this.opened[e] >= from) opened.add(this.flow[e]);
+    }
+    return { answers, connections: flows.size, newConnections: opened.size };
+  }
+}
+
+/** What the stall judgements need of an unanswered request. */
+export interface StalledRequest {
+  flowId: number;
+  requestEnd: number;
+  /** When the client gave up (closed). */
+  closeTs: number;
+  /** When a response came after all (after the client had closed), or null. */
+  lateTs: number | null;
+  /** The request was its connection's first. */
+  firstOnConnection: boolean;
+}
+
+export interface Pause {
+  /** The earliest stalled request's end: the process was stopped by then. */
+  from: number;
+  /** The first and last answer of the burst it resumed with. */
+  burstFirst: number;
+  burstLast: number;
+  /** The stalled requests answered in the burst. */
+  members: ReadonlySet<number>;
+  /** Requests on other connections answered in the same burst (they had not timed out). */
+  othersInBurst: number;
+}
+
+/**
+ * The pause `requests` show, if any: the largest set of late answers on distinct connections
+ * within PAUSE_BURST_SPREAD of each other, to requests sent PAUSE_MIN_REQUEST_SPREAD apart or more,
+ * with no answer on any other connection of the server from the earliest of those requests to the
+ * burst (a paused process answers nothing). Null otherwise.
+ */
+export function pauseOf(server: string, requests: readonly StalledRequest[], answers: AnswerRing): Pause | null {
+  const late = requests.filter((r) => r.lateTs !== null).sort((a, b) => (a.lateTs ?? 0) - (b.lateTs ?? 0));
+  let best: StalledRequest[] = [];
+  for (let i = 0, j = 0; j < late.length; j++) {
+    while ((late[j].lateTs ?? 0) - (late[i].lateTs ?? 0) > PAUSE_BURST_SPREAD) i++;
+    if (j - i + 1 > best.length) best = late.slice(i, j + 1);
+  }
+  const flows = new Set(best.map((r) => r.flowId));
+  if (flows.size < 2) return null;
+  const burstFirst = best[0].lateTs ?? 0;
+  const burstLast = best[best.length - 1].lateTs ?? 0;
+  const ends = best.map((r) => r.requestEnd);
+  const from = Math.min(...ends);
+  const requestSpread = Math.max(...ends) - from;
+  if (requestSpread < PAUSE_MIN_REQUEST_SPREAD || requestSpread < PAUSE_SPREAD_RATIO * (burstLast - burstFirst)) return null;
+  // The server's own requests waiting (unanswered-request's other waits) before the burst count as
+  // stalled too; any answer at all between is a server that was running.
+  const meanwhile = answers.answeredDuring(server, from + IN_FLIGHT_SLACK, burstFirst - IN_FLIGHT_SLACK / 2, flows);
+  if (meanwhile === null || meanwhile.answers > 0) return null;
+  const inBurst = answers.answeredDuring(server, burstFirst, burstLast + PAUSE_BURST_SPREAD, flows);
+  return { from, burstFirst, burstLast, members: flows, othersInBurst: inBurst?.answers ?? 0 };
+}
+
+/** One stalled new connection is one slow request as well: at least this many. */
+const MIN_NOT_ACCEPTED = 2;
+/** Unanswered first requests are "all, or nearly all" of a server's waits from this fraction. */
+const NOT_ACCEPTED_SHARE = 0.8;
+
+export interface NotAccepted {
+  /** How many of the waits were first requests on their connections. */
+  firstRequests: number;
+  /** Answers on the server's other connections from the earliest such request to the last give-up. */
+  answeredMeanwhile: number;
+  connectionsMeanwhile: number;
+}
+
+/**
+ * Whether `requests` are a server that did not accept new connections: (nearly) every one the
+ * first request of its connection, while the server answered requests on its older connections in
+ * the same window and none on a connection opened in it. Null when not, or when the window is no
+ * longer known.
+ */
+export function notAcceptedOf(server: string, requests: readonly StalledRequest[], answers: AnswerRing): NotAccepted | null {
+  const firsts = requests.filter((r) => r.firstOnConnection);
+  if (firsts.length < MIN_NOT_ACCEPTED || firsts.length < NOT_ACCEPTED_SHARE * requests.length) return null;
+  const from = Math.min(...firsts.map((r) => r.requestEnd));
+  const to = Math.max(...firsts.map((r) => r.closeTs));
+  const meanwhile = answers.answeredDuring(server, from, to, new Set(requests.map((r) => r.flowId)));
+  // One answer could be an in-flight one; a running server answers more than its stalled count.
+  // A slow handler hit on new connections (a curl per call) leaves the server answering the other
+  // connections it opens meanwhile; one that does not accept answers none of them.
+  if (meanwhile === null || meanwhile.answers < firsts.length || meanwhile.newConnections > 0) return null;
+  return { firstRequests: firsts.length, answeredMeanwhile: meanwhile.answers, connectionsMeanwhile: meanwhile.connections };
+}
