@@ -13,8 +13,8 @@
  *   as usual.
  */
 
-/** Answers remembered for these judgements: the latest this many (older windows cannot be judged). */
-const ANSWERS_KEPT = 1 << 18;
+/** Answers remembered for these judgements: the latest this many (28 bytes each: 1.75 MiB; older windows cannot be judged). */
+const ANSWERS_KEPT = 1 << 16;
 const INITIAL_CAPACITY = 1024;
 /** Server ports followed. */
 const MAX_SERVERS = 10_000;

@@ -73,8 +73,8 @@ interface Accepted {
 /** Resets holding a request kept per server (the latest). */
 const RESETS_HOLDING_KEPT = 256;
 
-/** SYN-ACK times kept over all servers (8 bytes each); past it, compactAcceptTimes drops those no refusal can follow. */
-const ACCEPT_TIMES_KEPT = 1 << 20;
+/** SYN-ACK times kept over all servers (8 bytes each: 1 MiB); past it, compactAcceptTimes drops those no refusal can follow. */
+const ACCEPT_TIMES_KEPT = 1 << 17;
 /**
  * How far behind the latest connection end a refusal's own end can still come (its tracker linger
  * and more): SYN-ACK times older than that before a server's first refusal can no longer fall

@@ -30,7 +30,7 @@ const LIVE_DEFER_SECONDS = 10;
 const MAX_ANSWERS_KEPT = 100_000;
 
 /** Single-SYN attempts kept for unansweredRuns (all servers together). */
-const MAX_SINGLES_KEPT = 100_000;
+const MAX_SINGLES_KEPT = 10_000;
 /** Unanswered attempts in a row, from one client host to one server endpoint, that make an outage rather than a loss. */
 const MIN_RUN = 2;
 /**
