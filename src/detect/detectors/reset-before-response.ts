@@ -223,46 +223,37 @@ export const resetBeforeResponse: DetectorDefinition = {
       const lines = [...new Set(alone.map(({ candidate: c }) => requestLine(c.ex)))];
       const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
       const fastcgi = alone.every(({ candidate: c }) => c.fastcgi);
+      const reset = `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was' : 'were'} reset by the server ${range} after ${n === 1 ? 'it was' : 'each was'} sent, `;
+      const moments = n === 1 ? 'that moment' : 'those moments';
       // Its port refusing connections right after each reset: the whole process ended with the
       // request in hand (a kill, a crash), its listener with it, not one worker of a live server.
       const refusedAfter = alone.map(({ candidate: c }) => stops.firstRefusalAfter(server, c.rstTs));
-      if (!fastcgi && refusedAfter.every((r) => r !== null)) {
-        const lags = alone.map(({ candidate: c }, i) => (refusedAfter[i] as number) - c.rstTs);
-        const lag = Math.max(...lags);
-        ctx.diagnose({
-          server,
-          count: n,
-          inferred: {},
-          explanation:
-            `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was' : 'were'} reset by the server ${range} after ${n === 1 ? 'it was' : 'each was'} sent, ` +
-            `the request received (its kernel had acknowledged it) and no response begun, and its port refused connections from ${lag < 0.0005 ? 'less than 1 ms' : `${ms(lag)} s`} ` +
-            `after ${n === 1 ? 'the' : 'each'} reset (the connection-refused diagnosis): the server's process ended with the request in hand — a kill -9, a crash, an OOM kill, ` +
-            'or a stop or restart that does not finish its requests — and took its listener with it; its kernel reset the connection over the request bytes it had not read.',
-          remedy:
-            `Find what ended ${server}'s process at ${n === 1 ? 'that moment' : 'those moments'} (the service manager's log, its exit status, \`dmesg\` for the OOM killer). ` +
-            'Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.',
-          anomalyIds: alone.map(({ finding }) => finding.id),
-        });
-        return;
-      }
+      const lag = Math.max(...alone.map(({ candidate: c }, i) => (refusedAfter[i] ?? Infinity) - c.rstTs));
+      const processEnded = !fastcgi && Number.isFinite(lag);
       ctx.diagnose({
         server,
         count: n,
         inferred: {},
-        explanation:
-          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was' : 'were'} reset by the server ${range} after ${n === 1 ? 'it was' : 'each was'} sent, ` +
-          `${n === 1 ? 'alone' : 'each alone'} (no other connection reset with it), the request received (its kernel had acknowledged it) and no response begun: ` +
-          'the process or worker that had it died or was killed while it worked on it, and its kernel reset the connection over the request bytes it had not read. ' +
-          (fastcgi
-            ? `These were FastCGI requests: PHP-FPM kills a worker whose request outlives \`request_terminate_timeout\` (checked about once a second: "execution timed out ... terminating" in its log), ` +
-              'and the web server in front answers its client 502 (nginx: "recv() failed (104: Connection reset by peer) while reading response header from upstream") or 503 (Apache mod_proxy_fcgi), or sends the request again to another backend. '
-            : 'A per-request time limit that kills the worker does this (PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`), and so does a handler that crashes its worker or an OOM kill of one worker. ') +
-          (n > 1 ? 'Similar waits point at such a time limit; scattered ones at crashes.' : ''),
-        remedy:
-          `Look in ${server}'s log at ${n === 1 ? 'that moment' : 'those moments'} for the worker's end (PHP-FPM: "execution timed out", "exited on signal"; \`dmesg\` for the OOM killer). ` +
-          (fastcgi
-            ? "If its time limit killed them, make those requests faster or raise `request_terminate_timeout` (and PHP's `max_execution_time`), and keep the web server's read timeout (nginx `fastcgi_read_timeout`) the shorter of the two, so that a slow request ends as a 504 that names the timeout."
-            : 'If a time limit killed them, make those requests faster or raise the limit; if the worker crashed, its log says why.'),
+        explanation: processEnded
+          ? reset +
+            `the request received (its kernel had acknowledged it) and no response begun, and its port refused connections from ${lag < 0.0005 ? 'less than 1 ms' : `${ms(lag)} s`} ` +
+            `after ${n === 1 ? 'the' : 'each'} reset (the connection-refused diagnosis): the server's process ended with the request in hand — a kill -9, a crash, an OOM kill, ` +
+            'or a stop or restart that does not finish its requests — and took its listener with it; its kernel reset the connection over the request bytes it had not read.'
+          : reset +
+            `${n === 1 ? 'alone' : 'each alone'} (no other connection reset with it), the request received (its kernel had acknowledged it) and no response begun: ` +
+            'the process or worker that had it died or was killed while it worked on it, and its kernel reset the connection over the request bytes it had not read. ' +
+            (fastcgi
+              ? `These were FastCGI requests: PHP-FPM kills a worker whose request outlives \`request_terminate_timeout\` (checked about once a second: "execution timed out ... terminating" in its log), ` +
+                'and the web server in front answers its client 502 (nginx: "recv() failed (104: Connection reset by peer) while reading response header from upstream") or 503 (Apache mod_proxy_fcgi), or sends the request again to another backend. '
+              : 'A per-request time limit that kills the worker does this (PHP-FPM `request_terminate_timeout`, uWSGI `harakiri`), and so does a handler that crashes its worker or an OOM kill of one worker. ') +
+            (n > 1 ? 'Similar waits point at such a time limit; scattered ones at crashes.' : ''),
+        remedy: processEnded
+          ? `Find what ended ${server}'s process at ${moments} (the service manager's log, its exit status, \`dmesg\` for the OOM killer). ` +
+            'Make restarts graceful (stop accepting, finish in-flight requests, then exit), and let clients retry idempotent requests that were reset.'
+          : `Look in ${server}'s log at ${moments} for the worker's end (PHP-FPM: "execution timed out", "exited on signal"; \`dmesg\` for the OOM killer). ` +
+            (fastcgi
+              ? "If its time limit killed them, make those requests faster or raise `request_terminate_timeout` (and PHP's `max_execution_time`), and keep the web server's read timeout (nginx `fastcgi_read_timeout`) the shorter of the two, so that a slow request ends as a 504 that names the timeout."
+              : 'If a time limit killed them, make those requests faster or raise the limit; if the worker crashed, its log says why.'),
         anomalyIds: alone.map(({ finding }) => finding.id),
       });
     }
