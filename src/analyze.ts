@@ -216,6 +216,11 @@ export interface AnalysisStats {
      */
     noPayloadSeen?: { connections: number; bytes: number };
   };
+  /**
+   * Most connections the analysis held at once: its flow table, which keeps a closed or reset
+   * connection a while for its late packets (a refused attempt too), so connections that never
+   * overlapped may count together. The memory bound (--max-connections) is on this number.
+   */
   peakLiveConnections: number;
   /**
    * Connections seen a second time after address translation (`tcpdump -i any` on a host that

@@ -323,7 +323,7 @@ function connectionsSection(result: AnalysisResult, options: HtmlOptions): strin
   }
   return (
     '<section id="connections"><h2>Connections</h2>' +
-    `<p>${plural(stats.connections, 'connection')} (peak ${stats.peakLiveConnections} live), ${x([`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', '))}, ${plural(stats.exchanges, 'HTTP exchange')}.</p>` +
+    `<p>${plural(stats.connections, 'connection')} (at most ${stats.peakLiveConnections} tracked at once), ${x([`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', '))}, ${plural(stats.exchanges, 'HTTP exchange')}.</p>` +
     (states ? `<table><thead><tr><th>state</th><th class="num">connections</th><th>meaning</th></tr></thead><tbody>${states}</tbody></table>` : '') +
     endpoints +
     '</section>'

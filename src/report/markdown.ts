@@ -112,7 +112,7 @@ export function renderMarkdown(result: AnalysisResult): string {
     out.push(`Draw one: ${code(`conncheck explain ${file} ${example}`)}; frames are Wireshark's frame numbers.`, '');
   }
   out.push('### Connections', '');
-  out.push(`${plural(stats.connections, 'connection')} (peak ${stats.peakLiveConnections} live), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${plural(stats.exchanges, 'HTTP exchange')}.`, '');
+  out.push(`${plural(stats.connections, 'connection')} (at most ${stats.peakLiveConnections} tracked at once), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${plural(stats.exchanges, 'HTTP exchange')}.`, '');
   const states = Object.entries(stats.connectionsByState).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0) || a[0].localeCompare(b[0]));
   if (states.length > 0) {
     out.push('| state | connections | meaning |', '| --- | ---: | --- |');

@@ -202,7 +202,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
   for (const [state, n] of Object.entries(stats.connectionsByState).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) {
     states.push([state, String(n), STATE_MEANING[state] ?? '']);
   }
-  out.push(`CONNECTIONS: ${stats.connections} (peak ${stats.peakLiveConnections} live), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${stats.exchanges} HTTP exchanges`);
+  out.push(`CONNECTIONS: ${stats.connections} (at most ${stats.peakLiveConnections} tracked at once), ${[`${stats.httpConnections} carrying HTTP`, ...unreadTraffic(stats)].join(', ')}, ${stats.exchanges} HTTP exchanges`);
   const translated = translatedAddresses(stats);
   if (translated !== null) out.push(translated);
   if (stats.connections) out.push(states.toString());
