@@ -635,7 +635,7 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
  * a Node proxy's `proxyReq.setTimeout(3000)` handler 504), for the lists of proxies' read timeouts.
  */
 export const LIBRARY_PROXY_READ_TIMEOUTS =
-  "a proxy of one's own: Go http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502), Node http.request's `timeout` option or `req.setTimeout(ms)` (its handler answers)";
+  "a proxy of one's own: Go http.Client `Timeout` or http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502; a handler calling through an http.Client answers what it chooses), Node http.request's `timeout` option or `req.setTimeout(ms)` (its handler answers)";
 
 /** Where web servers set how long they wait for a FastCGI backend's (PHP-FPM's) response (gateway-timeout, unanswered-request). */
 /**
