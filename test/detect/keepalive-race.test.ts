@@ -1903,6 +1903,16 @@ describe('keepalive-race: a reload is no delay after each response', () => {
   });
 });
 
+describe('sample keepalive-race-backend-stop-dnat: a backend behind a DNAT address killed, its two idle connections closed at one instant', () => {
+  test('told as a stop, no idle timeout inferred from ages less than twofold apart while the other backend answered reuses after 1 s', async () => {
+    const r = await analyzeSample('keepalive-race-backend-stop-dnat');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+    expect(d.explanation).toContain('closed at a reload or restart');
+    expect(d.remedy).not.toMatch(/client idle timeout below/);
+  });
+});
+
 describe('sample restart-reload-nginx: a reload and a backend restart under load, no invented timer', () => {
   test('races on the client leg told as the reload\'s, the requests cut by the kill as the restart\'s', async () => {
     const r = await analyzeSample('restart-reload-nginx');

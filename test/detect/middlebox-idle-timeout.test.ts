@@ -85,7 +85,16 @@ describe('middlebox-idle-timeout', () => {
     }
   });
 
-  const others = listSamples().filter((s) => !s.name.startsWith('middlebox-idle-'));
+  test('a backend removed from behind a DNAT address, its process left running (middlebox-backend-gone-dnat): told as the path going away, reuses of the other backend after as long an idle contradicting a timeout', async () => {
+    const r = await analyzeSample('middlebox-backend-gone-dnat');
+    expect(r.anomalies.filter((f) => f.kind === 'middlebox-idle-timeout').every((f) => f.evidence.form === 'dropped')).toBe(true);
+    const d = r.diagnoses.find((x) => x.kind === 'middlebox-idle-timeout');
+    expect(d?.inferred.middleboxIdleTimeoutAtMost).toBeUndefined();
+    expect(d?.explanation).toMatch(/as long or longer: no idle timeout of a middlebox dropped these\. All \d went idle by .*went away for these connections alone/);
+    expect(d?.remedy).not.toMatch(/Keep pooled connections idle for less/);
+  });
+
+  const others = listSamples().filter((s) => !s.name.startsWith('middlebox-idle-') && s.name !== 'middlebox-backend-gone-dnat');
   test.each(others.map((s) => s.name))('%s: no middlebox claimed', async (name) => {
     expect(ofKind(await analyzeSample(name), 'middlebox-idle-timeout')).toEqual([]);
   });

@@ -205,7 +205,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             count: n,
             inferred: {},
             explanation:
-              `${n} request${n === 1 ? '' : 's'} to ${server} on connections reused after ${ms(f.shortest)}${f.longest > f.shortest ? `-${ms(f.longest)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${f.what}. ` +
+              `${n} request${n === 1 ? '' : 's'} to ${server} on connections reused after ${ms(f.shortest)}${ms(f.longest) > ms(f.shortest) ? `-${ms(f.longest)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${f.what}. ` +
               `Yet reuses of its other connections after up to ${ms(p.longestAnsweredReuse)} s idle were answered, as long or longer: no idle timeout of a middlebox dropped these. ` +
               (together
                 ? `All ${n} went idle by ${timeOfDay(wentIdle)} UTC and failed from ${timeOfDay(firstFailed)} on: at one moment between, the path to the server, or the host behind its address, went away for these connections alone `
