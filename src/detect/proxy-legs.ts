@@ -478,6 +478,11 @@ export class ProxyLegs implements EventFollower {
     }
   }
 
+  /** The longest idle gap after which `server` answered a reuse (0: none seen). */
+  longestAnsweredReuse(server: string): number {
+    return this.longestReuses.get(server)?.[0] ?? 0;
+  }
+
   /** The idle age below which `server`'s closes at one moment were no timer's (keptLongerThan; 0: not known). */
   keptLonger(server: string): number {
     return keptLongerThan(this.longestReuses.get(server) ?? []);

@@ -82,6 +82,60 @@ describe('keepalive-race: synthetic connections', () => {
     expect(e.explanation).not.toContain('reload');
   });
 
+  /**
+   * Races on connections the server closed idle `ages` s (FINs `apart` s from each other, from
+   * 5.011 s), while another connection's reuses after `reusedAfter` s idle were answered three
+   * times (none: `reusedAfter` 0).
+   */
+  const racesWithReuses = (ages: readonly number[], apart: number, reusedAfter: number): ReturnType<Capture['analyze']> => {
+    const cap = new Capture();
+    ages.forEach((age, k) => {
+      const fin = 5.011 + k * apart;
+      const c = cap.connection();
+      c.handshake(3).exchange(fin - age - 0.001, get('/a'), ok());
+      c.fin(fin, 's');
+      c.request(fin + 0.005, get('/b'), { sawFin: false, noAck: true });
+      c.rst(fin + 0.0051, 's');
+    });
+    if (reusedAfter > 0) {
+      const kept = cap.connection();
+      kept.handshake(6).exchange(6.01, get('/k'), ok());
+      let t = 6.011;
+      for (let i = 0; i < 3; i++) {
+        t += reusedAfter;
+        kept.exchange(t, get('/k'), ok());
+        t += 0.001;
+      }
+      kept.close(t + 0.01, 'c');
+    }
+    return cap.analyze(only);
+  };
+
+  test('two idle closes at one moment, idle 0.51 and 0.73 s, while reuses after 1.0 s were answered: a stop, no 0.51 s idle timeout (blind9 dnat)', () => {
+    const [d] = racesWithReuses([0.51, 0.73], 0.0004, 1.0).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+    expect(d.explanation).toContain('closed at a reload or restart');
+    expect(d.remedy).not.toMatch(/client idle timeout below/);
+    // Near miss: answered reuses no longer than half as long again as the closes: a timer may have made them.
+    const [e] = racesWithReuses([0.51, 0.73], 0.0004, 0.7).diagnoses.filter((x) => x.kind === KIND);
+    expect(e.inferred.serverIdleTimeout).toBeDefined();
+    expect(e.explanation).not.toContain('reload');
+    // Near miss: the same two closes at different moments are no stop.
+    const [f] = racesWithReuses([0.51, 0.73], 0.5, 0).diagnoses.filter((x) => x.kind === KIND);
+    expect(f.inferred.serverIdleTimeout).toBeDefined();
+  });
+
+  test('one idle close at 0.5 s while the server answered reuses after 1.0 s: no idle timeout inferred, and none told to the client', () => {
+    const [d] = racesWithReuses([0.5], 0, 1.0).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+    expect(d.explanation).toMatch(/were no idle timer: it answered reuses of its other connections after up to 1(\.\d+)? s idle/);
+    expect(d.remedy).not.toMatch(/client idle timeout below/);
+    // Near miss: reuses answered after 0.6 s only (a timer checked on a tick answers a little past its timeout).
+    const [e] = racesWithReuses([0.5], 0, 0.6).diagnoses.filter((x) => x.kind === KIND);
+    expect(e.inferred.serverIdleTimeout?.value).toBeCloseTo(0.5, 2);
+    expect(e.remedy).toMatch(/client idle timeout below 0\.5/);
+  });
+
   test('a crossing with a reload (every idle connection closed at one moment): told as the reload\'s, with advice that fits it', () => {
     const withOthers = (atOneMoment: boolean): ReturnType<Capture['analyze']> => {
       const cap = new Capture();
@@ -1846,6 +1900,16 @@ describe('keepalive-race: a reload is no delay after each response', () => {
     const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
     expect(d.inferred.serverCloseAfterResponse).toBeUndefined();
     expect(d.inferred.serverIdleTimeout).toBeUndefined();
+  });
+});
+
+describe('sample keepalive-race-backend-stop-dnat: a backend behind a DNAT address killed, its two idle connections closed at one instant', () => {
+  test('told as a stop, no idle timeout inferred from ages less than twofold apart while the other backend answered reuses after 1 s', async () => {
+    const r = await analyzeSample('keepalive-race-backend-stop-dnat');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toBeUndefined();
+    expect(d.explanation).toContain('closed at a reload or restart');
+    expect(d.remedy).not.toMatch(/client idle timeout below/);
   });
 });
 

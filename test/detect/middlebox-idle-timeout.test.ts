@@ -85,7 +85,16 @@ describe('middlebox-idle-timeout', () => {
     }
   });
 
-  const others = listSamples().filter((s) => !s.name.startsWith('middlebox-idle-'));
+  test('a backend removed from behind a DNAT address, its process left running (middlebox-backend-gone-dnat): told as the path going away, reuses of the other backend after as long an idle contradicting a timeout', async () => {
+    const r = await analyzeSample('middlebox-backend-gone-dnat');
+    expect(r.anomalies.filter((f) => f.kind === 'middlebox-idle-timeout').every((f) => f.evidence.form === 'dropped')).toBe(true);
+    const d = r.diagnoses.find((x) => x.kind === 'middlebox-idle-timeout');
+    expect(d?.inferred.middleboxIdleTimeoutAtMost).toBeUndefined();
+    expect(d?.explanation).toMatch(/as long or longer: no idle timeout of a middlebox dropped these\. All \d went idle by .*went away for these connections alone/);
+    expect(d?.remedy).not.toMatch(/Keep pooled connections idle for less/);
+  });
+
+  const others = listSamples().filter((s) => !s.name.startsWith('middlebox-idle-') && s.name !== 'middlebox-backend-gone-dnat');
   test.each(others.map((s) => s.name))('%s: no middlebox claimed', async (name) => {
     expect(ofKind(await analyzeSample(name), 'middlebox-idle-timeout')).toEqual([]);
   });
@@ -161,6 +170,49 @@ describe('middlebox-idle-timeout', () => {
       expect(findingsOf(r, 'keepalive-race').map((f) => f.client)).not.toContain(far.clientName);
       const [d] = r.diagnoses.filter((x) => x.kind === 'middlebox-idle-timeout');
       expect(d.explanation).toContain('(sooner after the request than a round trip to the server allows)');
+    });
+
+    /** A connection answered at 0.01 s, then reused after `idle` s and dropped: retransmitted with nothing back. */
+    const droppedAfter = (cap: Capture, idle: number): void => {
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01, get('/a'), ok());
+      const request = get('/b');
+      const ts = 0.011 + idle;
+      c.request(ts, request, { noAck: true });
+      c.resend(ts + 0.2, 'c', request).resend(ts + 0.6, 'c', request).resend(ts + 1.4, 'c', request);
+    };
+    /** A connection whose reuses after `idle` s idle the server answered, `times` of them. */
+    const answeredAfter = (cap: Capture, idle: number, times: number): void => {
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01, get('/a'), ok());
+      for (let i = 1; i <= times; i++) c.exchange(0.01 + i * (idle + 0.001), get(`/r${i}`), ok());
+    };
+
+    test('drops at one moment that reuses of other connections after as long an idle contradict: the path went away, no idle-timeout bound nor remedy', () => {
+      const cap = new Capture();
+      // Other connections to the same address reused after 5.2 s idle were answered, before and after.
+      answeredAfter(cap, 5.2, 3);
+      droppedAfter(cap, 5.0);
+      droppedAfter(cap, 5.1);
+      const r = cap.analyze(only);
+      expect(findingsOf(r, 'middlebox-idle-timeout')).toHaveLength(2);
+      const [d] = r.diagnoses;
+      expect(d.inferred.middleboxIdleTimeoutAtMost).toBeUndefined();
+      expect(d.explanation).toMatch(/reuses of its other connections after up to 5\.2\d* s idle were answered, as long or longer: no idle timeout/);
+      expect(d.explanation).toMatch(/All 2 went idle by .* and failed from .* on: at one moment between, the path to the server, or the host behind its address, went away/);
+      expect(d.remedy).not.toMatch(/Keep pooled connections idle for less/);
+    });
+
+    test('near miss: a real idle timeout (answered reuses all shorter than the failed ones) keeps its bounds and remedy', () => {
+      const cap = new Capture();
+      answeredAfter(cap, 1.5, 3);
+      droppedAfter(cap, 5.0);
+      droppedAfter(cap, 5.1);
+      const [d] = cap.analyze(only).diagnoses;
+      expect(d.inferred.middleboxIdleTimeoutAtLeast.value).toBeCloseTo(1.5, 2);
+      expect(d.inferred.middleboxIdleTimeoutAtMost.value).toBeCloseTo(5.0, 1);
+      expect(d.explanation).not.toMatch(/went away/);
+      expect(d.remedy).toMatch(/^Keep pooled connections idle for less than the middlebox's timeout/);
     });
 
     test('a RST with the server\'s own TTL, a server FIN before the request, or a reuse after less than 1 s: not a middlebox', () => {

@@ -1611,7 +1611,7 @@ export const keepaliveRace: DetectorDefinition = {
       ...legs.reloadSpans(server),
       ...stopSpans(server, entry),
       ...busySpans(entry),
-      ...pairSpans(entry),
+      ...pairSpans(server, entry),
     ];
 
     /**
@@ -1619,10 +1619,42 @@ export const keepaliveRace: DetectorDefinition = {
      * burst, closeBurstRuns): no timer, even one checked on a tick, makes them; a reload closing
      * the only two idle connections it held does (nginx's old worker at a reload under light load).
      */
-    const pairSpans = (entry: ServerRaces): BurstSpan[] =>
+    const pairSpans = (server: string, entry: ServerRaces): BurstSpan[] =>
       atOneMoment(entry.idleGaps.map((_, i) => i), (i) => entry.idleTs[i], CLOSE_BURST_MOMENT)
-        .filter((run) => run.length === 2 && Math.max(entry.idleGaps[run[0]], entry.idleGaps[run[1]]) > CLOSE_BURST_AGE_RATIO * Math.min(entry.idleGaps[run[0]], entry.idleGaps[run[1]]))
+        .filter((run) => run.length === 2 && (pairAgesApart(entry, run) || pairRefuted(server, entry, run)))
         .map((run) => ({ from: Math.min(entry.idleTs[run[0]], entry.idleTs[run[1]]), to: Math.max(entry.idleTs[run[0]], entry.idleTs[run[1]]), closes: 2 }));
+
+    /** Whether a pair of idle closes at one moment were idle more than twofold apart. */
+    const pairAgesApart = (entry: ServerRaces, run: readonly number[]): boolean =>
+      Math.max(entry.idleGaps[run[0]], entry.idleGaps[run[1]]) > CLOSE_BURST_AGE_RATIO * Math.min(entry.idleGaps[run[0]], entry.idleGaps[run[1]]);
+
+    /**
+     * Whether a pair of idle closes at one moment is no timer's though their ages are less than
+     * twofold apart: the ages disagree (beyond the inference's tolerance), the server answered
+     * reuses of its other connections after idling well past the younger one (legs.keptLonger:
+     * several, half as long again), and no other idle close of the server agrees with either age.
+     * A backend process exiting behind a load-balanced address closed its two idle connections in
+     * one millisecond, idle 0.51 and 0.73 s, while ~70 reuses after 1.0 s were answered (blind9
+     * dnat); a timer checked on a tick may close two at one tick at ages that disagree, but then
+     * answers no reuse idle half as long again as them.
+     */
+    const pairRefuted = (server: string, entry: ServerRaces, run: readonly number[]): boolean => {
+      const a = entry.idleGaps[run[0]];
+      const b = entry.idleGaps[run[1]];
+      const longest = Math.max(a, b);
+      const shortest = Math.min(a, b);
+      if (longest - shortest <= Math.max(ctx.options.spreadFraction * longest, ctx.options.spreadAbsolute)) return false;
+      if (!(legs.keptLonger(server) > shortest)) return false;
+      const agrees = (x: number, y: number): boolean => Math.abs(x - y) <= Math.max(ctx.options.spreadFraction * Math.max(x, y), ctx.options.spreadAbsolute);
+      return !entry.idleGaps.some((g, i) => i !== run[0] && i !== run[1] && (agrees(g, a) || agrees(g, b)));
+    };
+
+    /** What tells that `server`'s idle closes at `refuted` were no idle timer (its answered reuses), or ''. */
+    const refutedText = (server: string, refuted: InferredValue | null): string =>
+      refuted === null
+        ? ''
+        : ` Its idle closes (${refuted.samples === 1 ? 'one' : refuted.samples} at ~${fmt(refuted.value)} s idle) were no idle timer: it answered reuses of its other connections after up to ${fmt(legs.longestAnsweredReuse(server))} s idle ` +
+          '(a backend behind this address that stopped or was removed, or several backends with different timeouts): no client idle timeout below them is the fix.';
 
     /** Notes that `server` closed a connection with a request in progress at `ts` (busyClose). */
     const noteBusyClose = (server: string, ts: number): void => {
@@ -2225,7 +2257,12 @@ export const keepaliveRace: DetectorDefinition = {
           const timed = ticked !== null ? tickedTimeout(ticked) : cluster;
           // One close soon after its response tells no delay the server keeps after each (a reload's
           // old worker closes a connection as it finishes its last request in flight).
-          const timeout = timed !== null && timed.value < ctx.options.minIdleTimeout && timed.samples < MIN_AFTER_RESPONSE_SAMPLES ? null : timed;
+          const shortTimed = timed !== null && timed.value < ctx.options.minIdleTimeout && timed.samples < MIN_AFTER_RESPONSE_SAMPLES ? null : timed;
+          // An idle timeout the server's own answered reuses contradict (several, idle half as long
+          // again as it: legs.keptLonger) is no idle timeout: its closes were something else (a
+          // backend behind the address stopping), and no client idle timeout below it is the fix.
+          const refuted = shortTimed !== null && shortTimed.value >= ctx.options.minIdleTimeout && legs.keptLonger(server) > shortTimed.value ? shortTimed : null;
+          const timeout = refuted !== null ? null : shortTimed;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {};
           let explanation: string;
           let remedy: string;
@@ -2324,7 +2361,7 @@ export const keepaliveRace: DetectorDefinition = {
                 `(${clientSettings}), or raise the server's idle timeout above the client's ` +
                 (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) + '.';
           } else {
-            explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}${ownerNote}`;
+            explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}${ownerNote}${refutedText(server, refuted)}`;
             remedy =
               'Make the client drop idle pooled connections before the server closes them (client idle timeout shorter than the server\'s), or raise the server\'s idle timeout' +
               (ownerUnshown ? ` (if ${server} is a proxy, its backend's, and let the proxy resend such requests: HAProxy \`retry-on empty-response\` with \`retries\`; capture its upstream leg to tell).` : '.');

@@ -186,6 +186,39 @@ export const middleboxIdleTimeout: DetectorDefinition = {
       },
 
       onFinish() {
+        /**
+         * Failed reuses that reuses of the same server's other connections, answered after as long
+         * an idle gap or longer, contradict: no idle timer dropped them. A backend removed behind a
+         * load-balanced address (its DNAT rule and address deleted, its process still running) left
+         * its 4 idle connections dead at one moment while the other backend's, reused after the same
+         * 1.0 s, kept working (blind9 dnat-gone): that was taken for a middlebox forgetting
+         * connections idle longer than 1.001 s. When every failed connection went idle before the
+         * first failed request, one moment between explains them all.
+         */
+        const diagnoseContradicted = (server: string, p: ServerPath, f: { shortest: number; longest: number; what: string }): void => {
+          const n = p.failures.length;
+          const wentIdle = Math.max(...p.failures.map((x) => x.requestTs - x.idle));
+          const firstFailed = Math.min(...p.failures.map((x) => x.requestTs));
+          const together = n > 1 && wentIdle < firstFailed;
+          ctx.diagnose({
+            server,
+            count: n,
+            inferred: {},
+            explanation:
+              `${n} request${n === 1 ? '' : 's'} to ${server} on connections reused after ${ms(f.shortest)}${ms(f.longest) > ms(f.shortest) ? `-${ms(f.longest)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${f.what}. ` +
+              `Yet reuses of its other connections after up to ${ms(p.longestAnsweredReuse)} s idle were answered, as long or longer: no idle timeout of a middlebox dropped these. ` +
+              (together
+                ? `All ${n} went idle by ${timeOfDay(wentIdle)} UTC and failed from ${timeOfDay(firstFailed)} on: at one moment between, the path to the server, or the host behind its address, went away for these connections alone `
+                : 'The path to the server, or the host behind its address, went away for these connections alone ') +
+              '(a backend behind a load-balanced address removed or unreachable, a route or a NAT entry changed), not an idle timer.',
+            remedy:
+              'No idle timeout avoids this, keeping connections idle for less does not help: find what changed on the path to the server at that moment ' +
+              '(a backend removed from a load-balanced address without draining its connections, a route, NAT or conntrack entry changed or flushed). ' +
+              'Remove a backend by draining it (stop sending it new requests, let it close its connections) or by resetting its connections (an iptables REJECT with tcp-reset) so that clients fail at once instead of retransmitting until their timeout; ' +
+              'let clients give up on a dead connection sooner (a request timeout; TCP_USER_TIMEOUT) and retry idempotent requests that fail this way on a new connection.',
+            anomalyIds: p.failures.map((x) => x.finding.id),
+          });
+        };
         for (const [server, p] of servers) {
           if (p.failures.length === 0) continue;
           const idles = p.failures.map((f) => f.idle);
@@ -214,6 +247,12 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           };
           if (answered > 0) inferred.middleboxIdleTimeoutAtLeast = { value: ms(answered), samples: 1, spread: 0 };
           const keepBelow = answered > 0 ? answered : shortest;
+          // Reuses of the server's other connections answered after idling as long as a failed one
+          // or longer contradict an idle timeout: the path went away for these connections.
+          if (p.longestAnsweredReuse >= shortest) {
+            diagnoseContradicted(server, p, { shortest, longest, what });
+            continue;
+          }
           ctx.diagnose({
             server,
             count: p.failures.length,
@@ -238,6 +277,11 @@ export const middleboxIdleTimeout: DetectorDefinition = {
     };
   },
 };
+
+/** A capture time as the time of day (UTC, to the millisecond), as connection-refused gives it. */
+function timeOfDay(ts: number): string {
+  return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);
+}
 
 function evidenceOf(
   reuse: IdleReuse,
