@@ -4,7 +4,10 @@
  * its connect was refused, then answered the next ones 503 at once without any SYN upstream. The
  * diagnosis says so, and that no timeout is at work; no other detector invents one.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DETECTORS } from '../../src/detect/registry';
+import { SAMPLES_DIR, analyzeSample, listSamples } from '../samples';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { BACKEND, chain, CLIENT, FRONT_ENDPOINT, PROXY, PROXY_ENDPOINT, scene, throughChain } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
@@ -151,5 +154,17 @@ describe('connection-refused behind a chain of proxies', () => {
     expect(found[0].evidence).toMatchObject({ failures: 2 });
     const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
     expect(d.explanation).toContain(`${FRONT_ENDPOINT} relayed 3 of them to its clients`);
+  });
+});
+
+describe('recorded: refused-behind-nginx-chain (nginx front → nginx inner tier → a backend down for 1 s)', () => {
+  const name = 'refused-behind-nginx-chain';
+  (listSamples().some((s) => s.name === name) ? test : test.skip)("the inner tier's 502s and the front's relays of them are counted in the refusal's diagnosis, and nowhere else", async () => {
+    const m = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as { observed: { inner502: number; frontRelayed502: number } };
+    const r = await analyzeSample(name);
+    expect(r.diagnoses.map((d) => d.kind)).toEqual(['connection-refused']);
+    const [d] = r.diagnoses;
+    expect(d.explanation).toContain(`The refused client is a proxy (127.0.0.4:8081): it failed ${m.observed.inner502} of its clients' request(s) with 502 when its connect was refused`);
+    expect(d.explanation).toContain(`127.0.0.2:8080 relayed ${m.observed.frontRelayed502} of them to its clients`);
   });
 });
