@@ -345,6 +345,9 @@ export class ProxyLegs implements EventFollower {
   private events = 0;
   private pairedAtEvent = -1;
   private paired: PairedFailure[] | null = null;
+  /** relays(), and the pairing it was made from. */
+  private relayMap: Map<string, string> | null = null;
+  private relaysOf: readonly PairedFailure[] | null = null;
   /** The engine hands this tracker each event itself (see EventFollower), once. */
   readonly followsEvents = true;
 
@@ -628,6 +631,27 @@ export class ProxyLegs implements EventFollower {
     this.paired = this.pairNow();
     this.pairedAtEvent = this.events;
     return this.paired;
+  }
+
+  /**
+   * The 5xx a proxy relayed from its upstream: the key (`flowId#index`, failureKey) of the upstream
+   * answer each carried on, by the key of the proxy's own answer. A relay is a failure paired in
+   * phase `answered` whose upstream copy got the same status back within the proxy's wait (nginx
+   * passes its upstream's 502 on as it came). The upstream answer may be another proxy's failure,
+   * relayed in turn: relayClosure follows the chain.
+   */
+  relays(): ReadonlyMap<string, string> {
+    const paired = this.pair();
+    if (this.relayMap !== null && this.relaysOf === paired) return this.relayMap;
+    const map = new Map<string, string>();
+    for (const p of paired) {
+      const r = p.legRequest;
+      if (p.phase !== 'answered' || p.failure.how !== 'status' || r === null || r.status === null || r.status !== p.failure.status) continue;
+      map.set(failureKey(p.failure), `${r.leg.flowId}#${r.index}`);
+    }
+    this.relayMap = map;
+    this.relaysOf = paired;
+    return map;
   }
 
   private pairNow(): PairedFailure[] {
@@ -1020,6 +1044,45 @@ export class ProxyLegs implements EventFollower {
       bodyShort: unfinishedBody(ex),
     });
   }
+}
+
+/** A failure's key (`flowId#index`): the exchange that failed, as detectors name exchanges across findings. */
+export function failureKey(f: { flowId: number; index: number }): string {
+  return `${f.flowId}#${f.index}`;
+}
+
+/** How many proxies deep a relay chain is followed (a loop of relays is no chain). */
+const MAX_RELAY_HOPS = 8;
+
+/**
+ * The fronts' relays (ProxyLegs.relays) whose chain of relays, followed hop by hop, ends at an
+ * answer in `explained`: a proxy's 5xx passed on from an upstream 5xx that something explains (a
+ * keep-alive race, a refused connect, a gateway timeout one hop further) is that explanation's.
+ * Returns the relays' keys, each with the explained key its chain ends at.
+ */
+export function relayClosure(explained: ReadonlySet<string>, relays: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const front of relays.keys()) {
+    let key: string | undefined = relays.get(front);
+    for (let hop = 0; key !== undefined && hop < MAX_RELAY_HOPS; hop++) {
+      if (explained.has(key)) {
+        out.set(front, key);
+        break;
+      }
+      key = relays.get(key);
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a failure's upstream attempts during its wait were refused: paired in phase `connect`,
+ * its connect attempt (or one of its retries) among `refused` (flows whose SYN the backend's port
+ * answered with RST: connection-refused's findings).
+ */
+export function refusedConnect(p: PairedFailure, refused: ReadonlySet<number>): boolean {
+  if (p.phase !== 'connect' || p.leg === null) return false;
+  return refused.has(p.leg.flowId) || p.retries.some((a) => refused.has(a.leg.flowId));
 }
 
 function unpaired(failure: DownstreamFailure, phase: LegPhase): PairedFailure {

@@ -4,9 +4,12 @@
  * its connect was refused, then answered the next ones 503 at once without any SYN upstream. The
  * diagnosis says so, and that no timeout is at work; no other detector invents one.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DETECTORS } from '../../src/detect/registry';
+import { SAMPLES_DIR, analyzeSample, listSamples } from '../samples';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
-import { BACKEND, CLIENT, PROXY, PROXY_ENDPOINT, scene } from './proxy-scenes';
+import { BACKEND, chain, CLIENT, FRONT_ENDPOINT, PROXY, PROXY_ENDPOINT, scene, throughChain } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 /** The proxy's SYN to the backend's port 9002, answered by RST,ACK. */
@@ -104,5 +107,64 @@ describe('connection-refused, two proxies on one host', () => {
     const ngx = byServer.get(`${BACKEND}:9102`) ?? '';
     expect(ngx).toContain(`The refused client is a proxy (${PROXY}:8182): it failed 1 of its clients' request(s) with 502 when its connect was refused, and 2 more with 502`);
     expect(ngx).not.toContain('8181');
+  });
+});
+
+/**
+ * A chain client → front 10.0.0.9:80 → proxy 10.0.0.2:80 → backend 10.0.0.3:9002 (blind test 9,
+ * run d: nginx → Go API → a backend killed and restarted). Requests 2–4 meet the backend down: the
+ * proxy's connect is refused, it answers 502, and the front relays each 502 to its client. One
+ * outage, one diagnosis: connection-refused counts the proxy's 502s and the front's relays of
+ * them; intermittent-5xx reports neither tier. `frontOwn`: requests the front answers 502 itself
+ * though the proxy answered 200 (its own failures: still intermittent-5xx).
+ */
+function refusedChain(frontOwn: readonly number[] = []): Capture {
+  const cap = new Capture();
+  const c = chain(cap, 0);
+  for (let i = 0; i < 8; i++) {
+    const t = 1 + i * 0.5;
+    const request = get(`/d/${i + 1}`);
+    if (i >= 2 && i <= 4) {
+      refusedConnect(cap, t + 0.0004, 45000 + i);
+      throughChain(c, t, request, t + 0.0007, '502 Bad Gateway');
+    } else {
+      const up = cap.connection({ client: PROXY, server: BACKEND, sport: 9002 });
+      up.handshake(t + 0.0003).exchange(t + 0.0004, request, ok('created'));
+      up.close(t + 0.1, 'c');
+      throughChain(c, t, request, t + 0.002, '200 OK', frontOwn.includes(i) ? '502 Bad Gateway' : '200 OK');
+    }
+  }
+  return cap;
+}
+
+describe('connection-refused behind a chain of proxies', () => {
+  test("the proxy's 502s and the front's relays of them are the refusal's: counted in its diagnosis, no intermittent-5xx", () => {
+    const r = refusedChain().analyze(DETECTORS);
+    expect(ofKind(r, 'connection-refused')).toHaveLength(3);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
+    expect(d.explanation).toContain(`The refused client is a proxy (${PROXY_ENDPOINT}): it failed 3 of its clients' request(s) with 502 when its connect was refused`);
+    expect(d.explanation).toContain(`${FRONT_ENDPOINT} relayed 3 of them to its clients`);
+    expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
+  });
+
+  test("near miss: the front's own 502s while the proxy answered 200 are still intermittent-5xx, and not the refusal's", () => {
+    const r = refusedChain([6, 7]).analyze(DETECTORS);
+    const found = ofKind(r, 'intermittent-5xx');
+    expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
+    expect(found[0].evidence).toMatchObject({ failures: 2 });
+    const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
+    expect(d.explanation).toContain(`${FRONT_ENDPOINT} relayed 3 of them to its clients`);
+  });
+});
+
+describe('recorded: refused-behind-nginx-chain (nginx front → nginx inner tier → a backend down for 1 s)', () => {
+  const name = 'refused-behind-nginx-chain';
+  (listSamples().some((s) => s.name === name) ? test : test.skip)("the inner tier's 502s and the front's relays of them are counted in the refusal's diagnosis, and nowhere else", async () => {
+    const m = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as { observed: { inner502: number; frontRelayed502: number } };
+    const r = await analyzeSample(name);
+    expect(r.diagnoses.map((d) => d.kind)).toEqual(['connection-refused']);
+    const [d] = r.diagnoses;
+    expect(d.explanation).toContain(`The refused client is a proxy (127.0.0.4:8081): it failed ${m.observed.inner502} of its clients' request(s) with 502 when its connect was refused`);
+    expect(d.explanation).toContain(`127.0.0.2:8080 relayed ${m.observed.frontRelayed502} of them to its clients`);
   });
 });

@@ -92,3 +92,37 @@ export function tlsLeg(cap: Capture, from: number, to: number, chatterAt: number
   up.close(to, 'c');
   return up;
 }
+
+/**
+ * A front proxy (10.0.0.9:80) in front of the proxy of the scenes above: a chain client → FRONT →
+ * PROXY → BACKEND. The front forwards on one keep-alive connection to PROXY_ENDPOINT.
+ */
+export const FRONT = '10.0.0.9';
+export const FRONT_ENDPOINT = `${FRONT}:80`;
+
+export interface Chain {
+  /** The client's keep-alive connection to the front. */
+  client: Conn;
+  /** The front's keep-alive connection to the proxy (the proxy's downstream leg). */
+  front: Conn;
+}
+
+export function chain(cap: Capture, at: number): Chain {
+  const client = cap.connection({ client: CLIENT, server: FRONT, sport: 80 });
+  const front = cap.connection({ client: FRONT, server: PROXY, sport: 80 });
+  client.handshake(at);
+  front.handshake(at + 0.0005);
+  return { client, front };
+}
+
+/**
+ * One request through the chain: the client's at `t`, the front's copy of it to the proxy at
+ * t + 0.0002; the proxy answers `proxyStatus` at `proxyAnswerAt` (what it did upstream is the
+ * caller's), and the front answers its client `frontStatus` (default: the proxy's, relayed) 0.3 ms later.
+ */
+export function throughChain(c: Chain, t: number, request: string, proxyAnswerAt: number, proxyStatus: string, frontStatus = proxyStatus): void {
+  c.client.request(t, request);
+  c.front.request(t + 0.0002, request);
+  c.front.response(proxyAnswerAt, ok(proxyStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', proxyStatus));
+  c.client.response(proxyAnswerAt + 0.0003, ok(frontStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', frontStatus));
+}

@@ -6,7 +6,7 @@ import { float64Column, grownColumn } from '../grown-column';
 import { STOPPED_WITHIN } from '../server-stops';
 import { PortOpens } from '../port-opens';
 import { Attempt, attemptOf, PORT_SCANS, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
-import { isGatewayStatus, LegRequest, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { failureKey, isGatewayStatus, LegRequest, PairedFailure, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
@@ -313,14 +313,19 @@ export const connectionRefused: DetectorDefinition = {
       items: ReadonlyArray<{ ts: number; client: string | null; flowId: number | null; server: string }>,
       pairs: readonly PairedFailure[],
     ): string => {
-      const refusedFlows = new Set(items.map((i) => i.flowId));
+      const refusedFlows = new Set(items.flatMap((i) => (i.flowId === null ? [] : [i.flowId])));
       const proxies = new Set<string>();
       const upstreamHosts = new Set<string>();
       for (const i of items) {
         if (i.client === null) continue;
         const host = hostOf(i.client);
         upstreamHosts.add(host);
-        proxies.add(legs.proxyForwardingFrom(host) ?? host);
+        // The refused host serves clients itself (an API calling its backend, the middle of a chain):
+        // it is the proxy. A front one hop up may take that address for its own upstream address
+        // (its requests' copies leave from there), so both are asked about.
+        proxies.add(host);
+        const forwarding = legs.proxyForwardingFrom(host);
+        if (forwarding !== null) proxies.add(forwarding);
       }
       const refusalTimes = items.map((i) => i.ts).sort((a, b) => a - b);
       const first = refusalTimes[0];
@@ -332,7 +337,7 @@ export const connectionRefused: DetectorDefinition = {
       for (const p of pairs) {
         const f = p.failure;
         if (!proxies.has(f.serverIp) || (f.how === 'status' && !isGatewayStatus(f.status))) continue;
-        if (p.phase === 'connect' && p.leg !== null && refusedFlows.has(p.leg.flowId)) onRefusal.push(p);
+        if (refusedConnect(p, refusedFlows)) onRefusal.push(p);
         else if (p.phase === 'none' && f.delay <= ctx.options.spreadAbsolute && f.requestStart >= first && f.requestStart <= last + MARKED_DOWN_WINDOW) {
           if (fronts.size > 0 && !fronts.has(f.server)) continue; // another proxy on the same host
           // A refused SYN while the proxy held the request: its connect attempt, which pairing
@@ -356,12 +361,29 @@ export const connectionRefused: DetectorDefinition = {
           `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks)`;
       }
       if (failed !== '') parts.push(failed);
+      const relayed = relayedText([...onRefusal, ...atOnce]);
+      if (relayed !== '') parts.push(relayed);
       if (retried.length > 0) parts.push(retriedText(retried));
       note += ` ${parts.join('; ')}.`;
       // Failures at once or a held wait could be read as a timeout: say that none is at work.
       if (retried.length > 0) note += ' No timeout is at work: the wait is the proxy\'s pauses between its attempts.';
       else if (atOnce.length > 0) note += ' No timeout is at work in those failures.';
       return note;
+    };
+
+    /**
+     * The proxies further up that relayed those failures to their own clients (ProxyLegs.relays,
+     * hop by hop): "10.0.0.1:80 relayed 7 of them to its clients". The refusal explains those too,
+     * so intermittent-5xx leaves them out; saying where they went keeps them counted somewhere.
+     */
+    const relayedText = (failures: readonly PairedFailure[]): string => {
+      if (failures.length === 0) return '';
+      const causes = new Set(failures.map((p) => failureKey(p.failure)));
+      const relayed = relayClosure(causes, legs.relays());
+      if (relayed.size === 0) return '';
+      const byFront = new Map<string, number>();
+      for (const p of legs.pair()) if (relayed.has(failureKey(p.failure))) byFront.set(p.failure.server, (byFront.get(p.failure.server) ?? 0) + 1);
+      return [...byFront].map(([front, n]) => `${front} relayed ${n} of them to its clients`).join(', ');
     };
 
     /** Whether a refusal (`times`, sorted) came between `from` and `to`. */

@@ -5,7 +5,7 @@ import { at } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
-import { LegRequest, sharedProxyLegs } from '../proxy-legs';
+import { failureKey, LegRequest, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * intermittent-5xx: one server endpoint answers the same kind of request (method + path, query
@@ -144,6 +144,19 @@ function timerText(timer: InferredValue, subject: string): string {
 }
 
 
+/**
+ * Where the failures were, in words that say what is counted: connections that got only 5xx,
+ * connections that carried failures among successes. A connection that carried a 5xx did not
+ * itself fail (no reset, no close under a request).
+ */
+function failedOnText(onlyFailed: number, mixed: number, connections: number): string {
+  const conns = (n: number): string => `${n} connection${n === 1 ? '' : 's'}`;
+  const parts: string[] = [];
+  if (onlyFailed > 0) parts.push(`${conns(onlyFailed)} got only 5xx`);
+  if (mixed > 0) parts.push(`${conns(mixed)} carried failures among successes`);
+  return `${parts.join(', ')}; ${connections} connection${connections === 1 ? '' : 's'} in all`;
+}
+
 /** Seconds as milliseconds to the microsecond: a stale listener's fast 5xx takes well under 1 ms. */
 function millis(seconds: number): number {
   return Math.round(seconds * 1e6) / 1000;
@@ -219,7 +232,7 @@ export const intermittent5xx: DetectorDefinition = {
     severity: 'warning',
     messages: {
       found:
-        '{request} at {server}: {failed} of {total} answers were {statuses} ({failingConnections} of {connections} connections failed){shape}',
+        '{request} at {server}: {failed} of {total} answers were {statuses} ({failedOn}){shape}',
       fastBadGateway:
         '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once (its upstream connection reset, closed or refused; the capture does not show its upstream side)',
       timedGateway:
@@ -271,6 +284,24 @@ export const intermittent5xx: DetectorDefinition = {
           if (f.flowId !== null && typeof index === 'number') keys.add(`${f.flowId}#${index}`);
         }
       }
+      for (const key of refusedUpstream()) keys.add(key);
+      // A front's relay of an upstream 5xx explained here is explained too, hop by hop: nginx passing
+      // on the API's 502 for a request the API's pool lost to the backend's idle close is that race's.
+      for (const key of relayClosure(keys, legs.relays()).keys()) keys.add(key);
+      return keys;
+    }
+
+    /**
+     * The proxies' 5xx answered while their connect upstream was refused (a SYN answered by RST:
+     * connection-refused's findings, which run before this detector): the outage's, which
+     * connection-refused's diagnosis counts, not a flaky handler's.
+     */
+    function refusedUpstream(): string[] {
+      const refused = new Set<number>();
+      for (const f of ctx.findings('connection-refused')) if (f.flowId !== null) refused.add(f.flowId);
+      if (refused.size === 0) return [];
+      const keys: string[] = [];
+      for (const p of legs.pair()) if (p.failure.how === 'status' && refusedConnect(p, refused)) keys.push(failureKey(p.failure));
       return keys;
     }
 
@@ -351,7 +382,7 @@ export const intermittent5xx: DetectorDefinition = {
         message: 'found',
         data: {
           request, server: kind.server, failed: failedTotal, total, statuses: statuses.join('/'),
-          failingConnections: failingConnections + mixedConnections, connections: conns.length, shape,
+          failedOn: failedOnText(failingConnections, mixedConnections, conns.length), shape,
         },
         evidence: {
           method: kind.method,
