@@ -34,7 +34,7 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(d.remedy).toContain('proxy_read_timeout');
     // A reverse proxy of one's own (Go's httputil.ReverseProxy answers 502, a Node proxy its handler's status): its client library's setting.
     for (const text of [d.explanation, d.remedy]) {
-      expect(text).toContain("a proxy of one's own: Go http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502), Node http.request's `timeout` option or `req.setTimeout(ms)`");
+      expect(text).toContain("a proxy of one's own: Go http.Client `Timeout` or http.Transport `ResponseHeaderTimeout` (httputil.ReverseProxy answers 502; a handler calling through an http.Client answers what it chooses), Node http.request's `timeout` option or `req.setTimeout(ms)`");
     }
   });
 

@@ -134,7 +134,7 @@ describe('unanswered-request on synthetic connections', () => {
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
     expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(2, 3);
-    expect(d.remedy).toContain("a proxy of one's own: Go http.Transport `ResponseHeaderTimeout`");
+    expect(d.remedy).toContain("a proxy of one's own: Go http.Client `Timeout` or http.Transport `ResponseHeaderTimeout`");
   });
 
   test('a proxy that closed upstream right after its own client gave up followed the client: no proxyReadTimeout', () => {
