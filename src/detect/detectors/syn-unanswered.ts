@@ -6,6 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { PORT_SCANS, PortScans } from '../port-scans';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
@@ -211,6 +212,8 @@ export const synUnanswered: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
+    /** Port scans, recognised by connection-refused (which runs first): their filtered ports' SYNs are the scan's probes. */
+    const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     /** Connection attempts (client SYN seen) per server endpoint, for the share that went unanswered. */
     const attemptsPerServer = new Map<string, number>();
     /** Attempts released at capture end wait for the capture's last timestamp to name their outcome. */
@@ -386,6 +389,12 @@ export const synUnanswered: DetectorDefinition = {
           report(a);
         }
         lone.length = 0;
+        // A scan's SYNs to filtered ports are told in its diagnosis (connection-refused), not as outages here.
+        const scanned = scans.silentProbeFlows();
+        if (scanned.size > 0) {
+          dropScanned(pending, scanned);
+          dropScanned(singles, scanned);
+        }
         const givenUp = pending.length > 0 ? proxyGaveUp(legs.pair()) : null;
         for (const a of pending) {
           // Had the client still been trying, its next retry would be in the capture: silence past the
@@ -430,6 +439,13 @@ function proxyGaveUp(paired: readonly PairedFailure[]): Map<number, { ts: number
     for (const retry of p.retries) if (retry.request === null) out.set(retry.leg.flowId, failed);
   }
   return out;
+}
+
+/** Removes the attempts whose flows are a port scan's probes (PortScans.silentProbeFlows), in place. */
+function dropScanned(attempts: Attempt[], scanned: ReadonlySet<number>): void {
+  let kept = 0;
+  for (const a of attempts) if (!scanned.has(a.flowId)) attempts[kept++] = a;
+  attempts.length = kept;
 }
 
 /** A server's runs of unanswered attempts (unansweredRuns), summed. */
