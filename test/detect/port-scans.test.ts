@@ -1,6 +1,9 @@
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { connectionRefused } from '../../src/detect/detectors/connection-refused';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
 import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
+import { SAMPLES_DIR } from '../samples';
 import { Capture, ofKind } from './reuse-kit';
 
 /** Both detectors, in the registry's order: connection-refused recognises the scan, syn-unanswered hands it its silent probes. */
@@ -88,5 +91,21 @@ describe('port scans: their filtered ports, and their counts', () => {
     const r = cap.analyze(both);
     expect(ofKind(r, 'syn-unanswered')).toHaveLength(3);
     expect(r.diagnoses.filter((d) => d.kind === 'connection-refused')).toEqual([]);
+  });
+});
+
+describe('probes-and-sweep-filtered (recorded: iptables DROP on 9002 and 9012)', () => {
+  test('health-check probes of 9002 at info with no connect timeout; the sweep one scan with 9012 filtered in it', async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'probes-and-sweep-filtered.pcap')], {});
+    const syn = r.diagnoses.filter((d) => d.kind === 'syn-unanswered');
+    expect(syn.map((d) => [d.server, d.severity])).toEqual([['127.0.0.2:9002', 'info']]);
+    expect(syn[0].inferred.clientConnectTimeout).toBeUndefined();
+    expect(syn[0].explanation).toContain('independent short probes');
+    expect(r.anomalies.filter((a) => a.kind === 'syn-unanswered' && a.server.endsWith(':9012'))).toEqual([]);
+    const [scan] = r.diagnoses.filter((d) => d.kind === 'connection-refused');
+    expect(scan.severity).toBe('info');
+    expect(scan.explanation).toContain('127.0.0.5 tried 14 ports of 127.0.0.2');
+    expect(scan.explanation).toContain('7 of those ports refused the connection (nothing listens there; 14 refusals)');
+    expect(scan.explanation).toContain('1 never answered at all (filtered: 9012)');
   });
 });
