@@ -771,7 +771,8 @@ function probesText(run: RunInfo, server: string): string {
     `Each attempt was given up in under 1 s (its SYN was never retransmitted, and Linux retransmits an unanswered SYN after 1 s), ` +
     `and the next came ${run.probeSpacing} s after the previous one began (median): not back to back, so they were independent short probes ` +
     '(a health check or port check such as `nc -z -w 1`), not one connect call\'s retries, and their spacing is the prober\'s period, not a connect timeout. ' +
-    'No proxy failed a request for want of them: nothing in the capture waited on this port.'
+    'Nothing in the capture waited on them (no proxy answered its client with a failure after one). ' +
+    'Were the capture of a proxy\'s upstream leg only, each could be its connect for another request with a connect timeout under 1 s: its front\'s 5xx would tell.'
   );
 }
 
