@@ -17,6 +17,11 @@ import type { AnalyzedConnection } from './analyzed-connection';
  * Only attempts that carried no data count (a SYN refused or unanswered, or a handshake closed or
  * reset without a byte: a connect scan, or a half-open scan's RST after the SYN-ACK).
  *
+ * A scan is recognised by its refusals (connection-refused asks isProbe). The filtered ports it
+ * tried (SYNs never answered, neither SYN-ACK nor RST) are its probes too once it is: those tried at
+ * most MAX_TRIES_PER_PORT times within SCAN_WINDOW, within SCAN_WINDOW of the scan's span
+ * (silentProbes). They belong to the scan's diagnosis, not to syn-unanswered's outages.
+ *
  * Per client and server host pair, the attempts are kept in the order noted and a window slides
  * over them as the attempts asked about move on in time, counting tries per port and the ports
  * tried at most MAX_TRIES_PER_PORT times: each attempt enters and leaves the window once, so a scan
@@ -36,6 +41,8 @@ const KEPT_PER_PAIR = 1 << 17;
 const MAX_PAIRS = 8192;
 /** Open ports remembered per pair for a scan's summary. */
 const OPEN_PORTS_KEPT = 1024;
+/** Unanswered attempts (no SYN-ACK, no RST) remembered per pair, for a scan's filtered ports. */
+const SILENT_KEPT = 4096;
 
 /** One connection attempt, as kept past its connection's release. */
 export interface Attempt {
@@ -54,8 +61,12 @@ export interface ScanSummary {
   serverHost: string;
   first: number;
   last: number;
-  /** Ports probed: those refused as the scan's probes, and the open ones it tried at most twice. */
+  /** Ports probed: those refused as the scan's probes, the open ones and the filtered ones it tried at most twice. */
   ports: number;
+  /** Ports that refused the scan's probes (each may have refused twice: the refusals are the probes' findings). */
+  refusedPorts: number;
+  /** Ports the scan tried that never answered at all (filtered), sorted. */
+  filteredPorts: number[];
   /** Ports that answered with a SYN-ACK (open) among those tried. */
   openPorts: number[];
   /** A single source port every probe came from, or null. */
@@ -82,6 +93,8 @@ class PairAttempts {
   sourcePort: number | null | undefined = undefined;
   /** Open ports tried, with their tries. */
   readonly open = new Map<number, number>();
+  /** Attempts never answered (no SYN-ACK, no RST), in the order noted: port, first SYN, flow. */
+  readonly silent: Array<{ port: number; ts: number; flowId: number }> = [];
 
   enter(port: number): void {
     const n = (this.tries.get(port) ?? 0) + 1;
@@ -126,6 +139,8 @@ class PairAttempts {
 
 export class PortScans {
   private readonly pairs = new Map<string, PairAttempts>();
+  /** silentProbes, once worked out. */
+  private silentFound: Map<PairAttempts, Array<{ port: number; flowId: number }>> | null = null;
 
   /** Notes a connection as it ends, if it was an attempt that carried no data. */
   note(conn: AnalyzedConnection): void {
@@ -144,6 +159,42 @@ export class PortScans {
     pair.port.push(port);
     pair.trim();
     if (s.synAckCount > 0 && (pair.open.has(port) || pair.open.size < OPEN_PORTS_KEPT)) pair.open.set(port, (pair.open.get(port) ?? 0) + 1);
+    if (s.synAckCount === 0 && s.rstTs < 0 && pair.silent.length < SILENT_KEPT) pair.silent.push({ port, ts: c.synTimes[0], flowId: conn.id });
+  }
+
+  /**
+   * The flows (ids) of recognised scans' unanswered probes, by pair: a filtered port a scan tried
+   * once or twice while it ran. Ask at the end, once every refusal was asked about (isProbe).
+   */
+  silentProbes(): ReadonlyMap<PairAttempts, ReadonlyArray<{ port: number; flowId: number }>> {
+    if (this.silentFound !== null) return this.silentFound;
+    const found = new Map<PairAttempts, Array<{ port: number; flowId: number }>>();
+    for (const pair of this.pairs.values()) {
+      if (pair.probes === 0 || pair.silent.length === 0) continue;
+      const byPort = new Map<number, number[]>();
+      for (const a of pair.silent) {
+        const list = byPort.get(a.port);
+        if (list === undefined) byPort.set(a.port, [a.ts]);
+        else list.push(a.ts);
+      }
+      const probes: Array<{ port: number; flowId: number }> = [];
+      for (const a of pair.silent) {
+        if (a.ts < pair.first - SCAN_WINDOW || a.ts > pair.last + SCAN_WINDOW || pair.open.has(a.port)) continue;
+        // A port tried again and again (a health checker's) is no probe, as with refusals.
+        const tries = (byPort.get(a.port) ?? []).filter((t) => Math.abs(t - a.ts) <= SCAN_WINDOW).length;
+        if (tries <= MAX_TRIES_PER_PORT) probes.push({ port: a.port, flowId: a.flowId });
+      }
+      if (probes.length > 0) found.set(pair, probes);
+    }
+    this.silentFound = found;
+    return found;
+  }
+
+  /** The flow ids of every recognised scan's unanswered probes (silentProbes). */
+  silentProbeFlows(): Set<number> {
+    const flows = new Set<number>();
+    for (const probes of this.silentProbes().values()) for (const p of probes) flows.add(p.flowId);
+    return flows;
   }
 
   /**
@@ -169,13 +220,16 @@ export class PortScans {
   summary(attempt: Attempt): ScanSummary {
     const { clientHost, serverHost, ts } = attempt;
     const pair = this.pairs.get(pairKey(clientHost, serverHost));
-    const summary: ScanSummary = { clientHost, serverHost, first: ts, last: ts, ports: 0, openPorts: [], sourcePort: null };
+    const summary: ScanSummary = { clientHost, serverHost, first: ts, last: ts, ports: 0, refusedPorts: 0, filteredPorts: [], openPorts: [], sourcePort: null };
     if (pair === undefined) return summary;
     // Open ports the scan tried once or twice (a health checker's port, tried all along, is no probe).
     const open = [...pair.open].filter(([, n]) => n <= MAX_TRIES_PER_PORT).map(([port]) => port).sort((a, b) => a - b);
     summary.first = Math.min(pair.first, ts);
     summary.last = Math.max(pair.last, ts);
-    summary.ports = pair.probedPorts.size + open.filter((p) => !pair.probedPorts.has(p)).length;
+    const filtered = [...new Set((this.silentProbes().get(pair) ?? []).map((p) => p.port))].filter((p) => !pair.probedPorts.has(p)).sort((a, b) => a - b);
+    summary.ports = pair.probedPorts.size + open.filter((p) => !pair.probedPorts.has(p)).length + filtered.length;
+    summary.refusedPorts = pair.probedPorts.size;
+    summary.filteredPorts = filtered;
     summary.openPorts = open;
     summary.sourcePort = pair.sourcePort ?? null;
     return summary;
@@ -194,3 +248,8 @@ export function attemptOf(conn: AnalyzedConnection): Attempt {
 
 /** The analysis's one PortScans (DetectContext.shared). */
 export const PORT_SCANS = 'port-scans';
+
+/** Up to ten ports of a scan's summary, in order, "…" past them. */
+export function portList(ports: readonly number[]): string {
+  return `${ports.slice(0, 10).join(', ')}${ports.length > 10 ? ', …' : ''}`;
+}

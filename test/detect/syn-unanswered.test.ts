@@ -249,6 +249,72 @@ describe('syn-unanswered: attempts that sent one SYN, none answered', () => {
   });
 });
 
+describe('syn-unanswered: independent short probes (one SYN each, not back to back)', () => {
+  /** A prober's single-SYN attempts to one firewalled port, one every `period` s, each given up in under 1 s. */
+  function probes(cap: Capture, period: number, rounds: number, firstPort = 42000): void {
+    for (let k = 0; k < rounds; k++) syns(cap, firstPort + k, [k * period]);
+  }
+
+  test('health-check probes every 4 s to a port that never answered: info, no connect timeout, no "tried N times"', () => {
+    const cap = new Capture();
+    probes(cap, 4.06, 3);
+    keepCaptureRunning(cap, 14);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found.every((f) => f.severity === 'info' && f.summary.includes('short probes'))).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('info');
+    expect(d.inferred.clientConnectTimeout).toBeUndefined();
+    expect(d.explanation).not.toContain('connect timeout is');
+    expect(d.explanation).not.toContain('tried 3 times');
+    expect(d.explanation).toContain('given up in under 1 s');
+    expect(d.explanation).toContain('independent short probes');
+    expect(d.explanation).not.toContain('one came alone');
+    expect(d.remedy).not.toContain('somaxconn');
+  });
+
+  test('near miss: the same probes to a port that answered earlier in the capture: a service in use went silent, still an error', () => {
+    const cap = new Capture();
+    syns(cap, 41990, [-3]);
+    answer(cap, 41990, -2.999);
+    probes(cap, 4.06, 3);
+    keepCaptureRunning(cap, 14);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found.every((f) => f.severity === 'error')).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('error');
+    expect(d.inferred.clientConnectTimeout).toBeUndefined();
+  });
+
+  test('near miss: single SYNs replaced back to back at 0.9 s (a connect timeout under the SYN RTO): the connect timeout and the tries told, error', () => {
+    const cap = new Capture();
+    probes(cap, 0.9, 3);
+    syns(cap, 42100, [6]);
+    syns(cap, 42101, [6.9]);
+    syns(cap, 42102, [7.8]);
+    keepCaptureRunning(cap, 12);
+    const r = cap.analyze(only);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('error');
+    expect(d.inferred.clientConnectTimeout.value).toBeCloseTo(0.9, 3);
+    expect(d.explanation).toContain('tried 3 times');
+    expect(d.explanation).not.toContain('one came alone');
+  });
+
+  test('connect calls of two back to back attempts, 2 s apart: the connect timeout is the back to back gap, not the calls\' period', () => {
+    const cap = new Capture();
+    // Three calls of two attempts at 0.6 s each, every 2 s: more pairs lie 2 s apart (4) than 0.6 s (3).
+    for (const start of [0, 2, 4]) for (let k = 0; k < 2; k++) syns(cap, 42400 + start * 10 + k, [start + k * 0.6]);
+    keepCaptureRunning(cap, 10);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.clientConnectTimeout.value).toBeCloseTo(0.6, 3);
+    expect(d.explanation).toContain('3 series of 2 attempts');
+  });
+});
+
 describe('syn-unanswered on synthetic handshakes', () => {
   test('silent: a SYN answered by a challenge ACK (the old connection on the 4-tuple still open at the server), the client\'s RST, and its SYN again', () => {
     const cap = new Capture();

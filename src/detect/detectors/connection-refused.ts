@@ -5,7 +5,7 @@ import { hostOf, ms } from '../facts';
 import { float64Column, grownColumn } from '../grown-column';
 import { STOPPED_WITHIN } from '../server-stops';
 import { PortOpens } from '../port-opens';
-import { Attempt, attemptOf, PORT_SCANS, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
+import { Attempt, attemptOf, PORT_SCANS, portList, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
 import { failureKey, isGatewayStatus, LegRequest, PairedFailure, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
@@ -481,8 +481,11 @@ export const connectionRefused: DetectorDefinition = {
         explanation:
           `${scan.clientHost} tried ${scan.ports} ports of ${scan.serverHost} within ${ms(scan.last - scan.first)} s, each once or twice and with no data` +
           `${scan.sourcePort !== null ? `, every SYN from source port ${scan.sourcePort}` : ''}: a port scan (nmap, a security scanner, a service-discovery sweep), not an outage. ` +
-          `${ids.length} of those ports refused the connection (nothing listens there)` +
-          (open.length > 0 ? `; ${open.length} answered (open: ${open.slice(0, 10).join(', ')}${open.length > 10 ? ', …' : ''}).` : '.') +
+          // Ports as ports, refusals as refusals: a sweep that tries each port twice refuses twice per port.
+          `${scan.refusedPorts} of those ports refused the connection (nothing listens there${ids.length !== scan.refusedPorts ? `; ${ids.length} refusals` : ''})` +
+          (open.length > 0 ? `; ${open.length} answered (open: ${portList(open)})` : '') +
+          (scan.filteredPorts.length > 0 ? `; ${scan.filteredPorts.length} never answered at all (filtered: ${portList(scan.filteredPorts)})` : '') +
+          '.' +
           ' A client that needs a service tries its port again; a scanner moves on to the next port.',
         remedy:
           `Nothing to change on ${scan.serverHost} if the scan is expected (a security team's scanner, a monitoring sweep). ` +

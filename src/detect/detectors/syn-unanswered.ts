@@ -6,6 +6,7 @@ import { inferTimeout } from '../infer-timeout';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { PORT_SCANS, PortScans } from '../port-scans';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
@@ -38,6 +39,13 @@ const MIN_RUN = 2;
  * count towards MIN_RUN: Linux's initial SYN RTO; a live listener on any path answers sooner.
  */
 const MIN_UNANSWERED_WAIT = 1;
+/**
+ * How much later (seconds) than the moment its predecessor was given up at the latest an attempt
+ * may begin and still be its replacement (back to back: one connect call's retry, or a client that
+ * reconnects as soon as its connect timed out). A new socket is opened within milliseconds of
+ * the old one's timeout; this leaves room for a busy client, not for a prober's period.
+ */
+const BACK_TO_BACK_SLACK = 0.1;
 /** Attempts of one run the interval inference looks at (the first), and how many later attempts each is compared with. */
 const MAX_RUN_INFERRED = 60;
 const MAX_SUCCESSORS_TRIED = 20;
@@ -96,6 +104,12 @@ interface Attempt {
   run: number;
   /** Seconds from its first SYN to the next attempt of its client's series (the connect timeout that replaced it), -1 when none. */
   replacedAfter: number;
+  /**
+   * One of a run of single-SYN attempts none of which was replaced back to back (givenUpBy), to an
+   * endpoint that never completed a handshake in the capture and for which no proxy failed: short
+   * independent probes (a health check's `nc -z -w 1`), which nothing waited on.
+   */
+  probe: boolean;
 }
 
 /**
@@ -192,10 +206,14 @@ export const synUnanswered: DetectorDefinition = {
     messages: {
       unanswered: 'SYN to {server} sent {attempts} times over {span} s without a SYN-ACK: {outcome}',
       unansweredInRun: 'SYN to {server} never answered ({outcome}): one of {run} attempts in a row from {clientHost}, none answered',
+      probeInRun:
+        'Single SYN to {server} never answered, the attempt given up before its first retransmission was due (1 s): one of {run} short probes from {clientHost}, none answered',
     },
   },
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
+    /** Port scans, recognised by connection-refused (which runs first): their filtered ports' SYNs are the scan's probes. */
+    const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     /** Connection attempts (client SYN seen) per server endpoint, for the share that went unanswered. */
     const attemptsPerServer = new Map<string, number>();
     /** Attempts released at capture end wait for the capture's last timestamp to name their outcome. */
@@ -239,7 +257,7 @@ export const synUnanswered: DetectorDefinition = {
         server: a.server,
         // The first retransmission proves the first SYN went unanswered for a whole RTO.
         ts: a.synTimes.length > 1 ? a.synTimes[1] : a.synTimes[0],
-        message: a.synTimes.length < 2 ? 'unansweredInRun' : 'unanswered',
+        message: a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : 'unansweredInRun',
         data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome], run: a.run, clientHost: a.clientHost },
         evidence: {
           retries: attempts - 1,
@@ -260,8 +278,9 @@ export const synUnanswered: DetectorDefinition = {
           ...(a.replacedAfter >= 0 ? { replacedByNextAttemptAfter: a.replacedAfter } : {}),
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
-        // Answered in the end on a path that was losing segments then: likely the path's loss, not the listener's.
-        ...(a.pathLoss > 0 ? { severity: 'info' as const } : {}),
+        // Answered in the end on a path that was losing segments then: likely the path's loss, not the
+        // listener's. A probe nothing waited on is no outage of a service anyone used.
+        ...(a.pathLoss > 0 || a.probe ? { severity: 'info' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -293,7 +312,7 @@ export const synUnanswered: DetectorDefinition = {
               flowId: conn.id, client: conn.clientName, server: conn.serverName,
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: 0,
-              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1,
+              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
             });
           }
           return;
@@ -308,7 +327,7 @@ export const synUnanswered: DetectorDefinition = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
           synTimes: times, synFrames: frames, unkeptRetries: unkept,
           outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: conn.app?.exchangeCount ?? 0,
-          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1,
+          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
         };
         if (s.synAckTimes.length > 0) {
           a.outcome = 'answered-late';
@@ -370,6 +389,12 @@ export const synUnanswered: DetectorDefinition = {
           report(a);
         }
         lone.length = 0;
+        // A scan's SYNs to filtered ports are told in its diagnosis (connection-refused), not as outages here.
+        const scanned = scans.silentProbeFlows();
+        if (scanned.size > 0) {
+          dropScanned(pending, scanned);
+          dropScanned(singles, scanned);
+        }
         const givenUp = pending.length > 0 ? proxyGaveUp(legs.pair()) : null;
         for (const a of pending) {
           // Had the client still been trying, its next retry would be in the capture: silence past the
@@ -416,6 +441,13 @@ function proxyGaveUp(paired: readonly PairedFailure[]): Map<number, { ts: number
   return out;
 }
 
+/** Removes the attempts whose flows are a port scan's probes (PortScans.silentProbeFlows), in place. */
+function dropScanned(attempts: Attempt[], scanned: ReadonlySet<number>): void {
+  let kept = 0;
+  for (const a of attempts) if (!scanned.has(a.flowId)) attempts[kept++] = a;
+  attempts.length = kept;
+}
+
 /** A server's runs of unanswered attempts (unansweredRuns), summed. */
 interface RunInfo {
   attempts: number;
@@ -424,6 +456,39 @@ interface RunInfo {
   interval: InferredValue | null;
   /** Series of attempts (one per request or connect call) of the run with that interval, and their lengths. */
   seriesLengths: number[];
+  /** Whether every run was short probes (Attempt.probe), with the median spacing of their attempts (seconds). */
+  probes: boolean;
+  probeSpacing: number;
+}
+
+/**
+ * Seconds from an attempt's first SYN to the latest moment it can have been given up: before its
+ * next SYN was due, which never came. One SYN: before the first retransmission, at the initial RTO
+ * (Linux 1 s); k SYNs: before the (k+1)-th (nextSynDue: 1, 3, 7 … s with doubling). An attempt
+ * that begins later than that (plus BACK_TO_BACK_SLACK) did not replace it back to back.
+ */
+function givenUpBy(a: Attempt): number {
+  const n = a.synTimes.length;
+  if (n < 2) return MIN_UNANSWERED_WAIT;
+  const intervals: number[] = [];
+  for (let i = 1; i < n; i++) intervals.push(a.synTimes[i] - a.synTimes[i - 1]);
+  return a.synTimes[n - 1] - a.synTimes[0] + nextSynDue(a.synTimes, intervals);
+}
+
+/** Whether some attempt of a run (sorted by first SYN) began while the previous one could still have been trying. */
+function anyBackToBack(run: readonly Attempt[]): boolean {
+  for (let i = 1; i < run.length; i++) {
+    if (run[i].synTimes[0] - run[i - 1].synTimes[0] <= givenUpBy(run[i - 1]) + BACK_TO_BACK_SLACK) return true;
+  }
+  return false;
+}
+
+/** The median gap between consecutive attempts of a run (sorted by first SYN). */
+function medianSpacing(run: readonly Attempt[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < run.length; i++) gaps.push(run[i].synTimes[0] - run[i - 1].synTimes[0]);
+  gaps.sort((x, y) => x - y);
+  return gaps.length === 0 ? 0 : gaps[gaps.length >> 1];
 }
 
 /**
@@ -475,9 +540,14 @@ function unansweredRuns(
         if (a.synTimes.length === 1 && failure !== undefined && failure.ts >= a.synTimes[0]) a.proxyGaveUpFrame = failure.frame;
       }
       const series = seriesOf(ctx, run);
+      // Single SYNs each given up before a retransmission was due, none replaced back to back, to an
+      // endpoint nothing in the capture connected to and no proxy failed for: independent probes.
+      const probes =
+        (answers.get(server)?.length ?? 0) === 0 && run.every((a) => a.synTimes.length === 1 && a.proxyGaveUpFrame === 0) && !anyBackToBack(run);
       for (let k = 0; k < run.length; k++) {
         const a = run[k];
         a.run = run.length;
+        a.probe = probes;
         if (a.synTimes.length > 1) continue; // reported already, with its own outcome
         a.silence = ms(captureEnd - a.synTimes[0]);
         // Given up: replaced by a later attempt of its client, its proxy answered, or its retry never came.
@@ -487,9 +557,13 @@ function unansweredRuns(
       }
       const info = byServer.get(server);
       if (info === undefined) {
-        byServer.set(server, { attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths });
+        byServer.set(server, {
+          attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths,
+          probes, probeSpacing: probes ? ms(medianSpacing(run)) : 0,
+        });
       } else {
         info.attempts += run.length;
+        info.probes &&= probes;
         if (!info.clientHosts.includes(run[0].clientHost)) info.clientHosts.push(run[0].clientHost);
         if (info.interval === null || (series.interval !== null && series.interval.samples > info.interval.samples)) {
           info.interval = series.interval;
@@ -527,6 +601,9 @@ function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue
   const attempts = run.slice(0, MAX_RUN_INFERRED);
   const starts = attempts.map((a) => a.synTimes[0]);
   const alive = attempts.map((a) => a.synTimes[a.synTimes.length - 1] - a.synTimes[0]);
+  // How far after its first SYN an attempt's replacement can begin: only back to back attempts are one
+  // series (a later one is another connect call, a prober's next round: its gap is no connect timeout).
+  const reach = attempts.map((a) => givenUpBy(a) + BACK_TO_BACK_SLACK);
   const successorsAt = (gap: number): number[] => {
     const tolerance = Math.max(SERIES_TOLERANCE * gap, SERIES_TOLERANCE_MIN);
     const next = new Array<number>(attempts.length).fill(-1);
@@ -537,6 +614,7 @@ function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue
       for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
         // Attempts a proxy gave up for two different failed requests belong to two series, however they are spaced.
         if (taken.has(j) || (attempts[i].proxyGaveUpFrame > 0 && attempts[j].proxyGaveUpFrame > 0 && attempts[i].proxyGaveUpFrame !== attempts[j].proxyGaveUpFrame)) continue;
+        if (starts[j] - starts[i] > reach[i]) break;
         const off = Math.abs(starts[j] - starts[i] - gap);
         if (off <= tolerance && (best < 0 || off < Math.abs(starts[best] - starts[i] - gap))) best = j;
       }
@@ -552,6 +630,7 @@ function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue
   for (let i = 0; i < attempts.length; i++) {
     for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
       const gap = starts[j] - starts[i];
+      if (gap > reach[i]) break;
       if (gap < DUPLICATE_COPY_WINDOW) continue;
       const count = successorsAt(gap).filter((n) => n >= 0).length;
       if (count > bestCount || (count === bestCount && bestGap >= 0 && gap < bestGap)) {
@@ -680,6 +759,23 @@ function seriesText(run: RunInfo, interval: InferredValue): string {
   );
 }
 
+/**
+ * The words for a server whose unanswered attempts were all short probes (RunInfo.probes): what is
+ * known (one SYN each, given up before the first retransmission was due, their number and spacing),
+ * and why no connect timeout or retry count is read from them.
+ */
+function probesText(run: RunInfo, server: string): string {
+  return (
+    `${run.attempts} attempts from ${run.clientHosts.join(', ')} sent one SYN each and got no answer (no SYN-ACK, no RST), and no handshake to ${server} ` +
+    'completed anywhere in the capture: the port is filtered (a firewall dropping SYNs) or its host unreachable. ' +
+    `Each attempt was given up in under 1 s (its SYN was never retransmitted, and Linux retransmits an unanswered SYN after 1 s), ` +
+    `and the next came ${run.probeSpacing} s after the previous one began (median): not back to back, so they were independent short probes ` +
+    '(a health check or port check such as `nc -z -w 1`), not one connect call\'s retries, and their spacing is the prober\'s period, not a connect timeout. ' +
+    'Nothing in the capture waited on them (no proxy answered its client with a failure after one). ' +
+    'Were the capture of a proxy\'s upstream leg only, each could be its connect for another request with a connect timeout under 1 s: its front\'s 5xx would tell.'
+  );
+}
+
 /** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
 function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
   return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
@@ -721,6 +817,8 @@ function diagnose(
     const share = total !== undefined ? `${count} of ${total} connection attempts` : `${count} connection attempt${count === 1 ? '' : 's'}`;
     const overflow = overflowByServer.get(server) ?? 0;
     const port = server.slice(server.lastIndexOf(':') + 1);
+    // Every attempt a short probe of a run (Attempt.probe): nothing waited on them, no outage to raise.
+    const probesOnly = run !== undefined && run.probes && items.every(({ attempt }) => attempt.probe);
 
     let cause: string;
     const lossyText = pathLossText(onLossyPath, listenerItems.length === 0);
@@ -731,13 +829,15 @@ function diagnose(
       overflow === 0 && total !== undefined && count === total && count >= 2 && !outcomes.has('answered-late') && !outcomes.has('answered-unseen') && !outcomes.has('refused');
     if (listenerItems.length === 0) {
       cause = lossyText;
+    } else if (probesOnly) {
+      cause = probesText(run, server);
     } else if (overflow > 0) {
       cause =
         `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
     } else if (neverAnswered) {
       cause =
-        `No attempt to ${server} in the capture was answered, ${peak >= 2 ? `whether ${peak} were waiting at once or ` : ''}one came alone: ` +
+        `No attempt to ${server} in the capture was answered${peak >= 2 ? `, up to ${peak} of them waiting at once` : ', though they came one at a time'}: ` +
         'nothing completes a handshake there — a host that is down or unreachable, a firewall dropping every SYN to the port, or a listener ' +
         'whose accept queue stays full because the server is hung. A client that is a proxy gives up at its connect timeout ' +
         '(see gateway-timeout, phase connect).';
@@ -762,8 +862,8 @@ function diagnose(
       server,
       count,
       inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(run?.interval ? { clientConnectTimeout: run.interval } : {}) },
-      // Only SYNs a lossy path most likely lost: no failure of the listener to report at error.
-      ...(listenerItems.length === 0 ? { severity: 'info' as const } : {}),
+      // Only SYNs a lossy path most likely lost, or probes nothing waited on: no failure to report at error.
+      ...(listenerItems.length === 0 || probesOnly ? { severity: 'info' as const } : {}),
       explanation:
         (run !== undefined
           ? `${share} to ${server} got no SYN-ACK (${outcomeText})${retriedCount > 0 ? `; ${retriedCount} of them retransmitted their SYN first` : ''}. `
@@ -771,8 +871,11 @@ function diagnose(
         (rto ? `The clients waited ${ms(rto.value)} s before the first retry (their initial SYN RTO; Linux: 1 s, ${linearRetries(items) ? 'repeated for the first retries since Linux 6.5 — net.ipv4.tcp_syn_linear_timeouts — then doubling' : 'doubling'}). ` : '') +
         cause +
         gaveUpText(items),
-      remedy:
-        (listenerItems.length === 0
+      remedy: probesOnly
+        ? `Nothing to change if port ${port} of ${hostOf(server)} is meant to be closed to ${run.clientHosts.join(', ')} (a firewalled port a monitor checks). ` +
+          `If a service should answer there, check that ${hostOf(server)} is up and reachable and that nothing drops SYNs to port ${port} on the way ` +
+          '(iptables/nftables DROP rules, a security group, a full conntrack table).'
+        : (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
             'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
             'Only if the listener\'s counters below grow is its backlog involved. '
