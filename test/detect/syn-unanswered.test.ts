@@ -217,6 +217,17 @@ describe('syn-unanswered: attempts that sent one SYN, none answered', () => {
     expect(d.explanation).toContain('6 attempts from 10.0.0.1 in a row got no answer at all');
   });
 
+  test('near miss: the same run in a capture of one direction (a connection whose client acknowledged a server the capture never shows): refused attempts look so, silent', () => {
+    const cap = new Capture();
+    // The client's half of an answered connection: its ACK of a SYN-ACK and its request, nothing of the server's.
+    syns(cap, 40980, [-2]);
+    seg(cap, -1.999, 'c', 40980, TCP_ACK, ISN + 1, SERVER_ISN + 1);
+    seg(cap, -1.998, 'c', 40980, TCP_ACK | TCP_PSH, ISN + 1, SERVER_ISN + 1, get('/'));
+    twoSeries(cap, 0.7);
+    keepCaptureRunning(cap, 5);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('near miss: one attempt abandoned after one SYN, the next answered: silent', () => {
     const cap = new Capture();
     syns(cap, 41100, [0]);

@@ -230,6 +230,13 @@ export const synUnanswered: DetectorDefinition = {
     const lone: Array<{ attempt: Attempt }> = [];
     /** Attempts that sent one SYN and got nothing back, kept until the end: reported only in a run (unansweredRuns). */
     const singles: Attempt[] = [];
+    /**
+     * A connection whose server side the capture never holds although its client acknowledged it
+     * (Connection.unseenSide): a capture of one direction, where a refusal's RST is unseen too and a
+     * refused attempt is a single SYN with nothing back (IPv6 attempts refused before a fallback to
+     * IPv4 included, whose other connections are the ones seen one way): no run is told then.
+     */
+    let oneWaySeen = false;
     /** Retransmitted segments of established connections, by client and server host, with when. */
     const pathLoss = sharedPathLoss(ctx);
     /** When each server answered a handshake (first SYN-ACK), for the span between failed attempts. */
@@ -292,6 +299,7 @@ export const synUnanswered: DetectorDefinition = {
         const s = conn.server;
         // Every connection, as accept-queue-overflow notes them in the same shared log.
         pathLoss.note(conn);
+        if (!oneWaySeen && conn.unseenSide() === 'server') oneWaySeen = true;
         if (c.synCount === 0) return;
         // The size first: every call then takes the same steps, and the first server seen after this
         // handler was compiled does not throw its compiled code away (has() runs only once the map is full).
@@ -414,7 +422,7 @@ export const synUnanswered: DetectorDefinition = {
           report(a);
         }
         pending.length = 0;
-        const runs = unansweredRuns(ctx, singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd, () => givenUp ?? proxyGaveUp(legs.pair()));
+        const runs = unansweredRuns(ctx, oneWaySeen ? [] : singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd, () => givenUp ?? proxyGaveUp(legs.pair()));
         for (const a of runs.report) report(a);
         singles.length = 0;
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
