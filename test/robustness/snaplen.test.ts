@@ -63,7 +63,22 @@ function beyond(cut: AnalysisResult, whole: AnalysisResult): string[] {
 // (retried-request-loops was one at 96 and 128 bytes until round 30: the User-Agent the cut hides had
 // told the Go client's resends from a curl loop on the same host; a copy the host's own pace of that
 // request explains is no evidence of a retry now, with or without the agent.)
+/**
+ * At 96 and 128 bytes the request lines are cut, and two things the whole capture reads from them go:
+ * a client's POST that declared more body than it sent (its Content-Length) and the pairing of a
+ * proxy's client leg with the request it forwarded upstream.
+ */
+const CUT_HEADS: Record<string, string> = {
+  // The 504s of a body the client never finished: unseen as unfinished, the waits are unanswered requests.
+  'gateway-timeout-haproxy-unfinished-body: unanswered-request 3 > 0': 'a declared body length cut off',
+  // HAProxy closing its client's connection after the backend's race: with the forwarded request
+  // unread, its close right after the request reads as its own close on arrival.
+  'keepalive-race-lazy-tick-haproxy: keepalive-race 7 > 6': "the proxy's forwarding unseen",
+};
+
 const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {
+  96: CUT_HEADS,
+  128: CUT_HEADS,
   256: {
     // Apache's chunked responses to its clients have heads longer than the 202 bytes kept, so
     // their truncation is unseen (how long each was is unknown); the upstream legs its read timeout
