@@ -228,6 +228,19 @@ describe('syn-unanswered: attempts that sent one SYN, none answered', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('near miss: a burst of connects at one moment, some SYNs dropped by a full queue and abandoned, the rest answered: no run, silent', () => {
+    // A pool dialling at once (blind s5b: 60 Go workers, a backlog of 8): the listener answered the
+    // other SYNs of the same burst, and the dials it dropped were cancelled before their retransmission.
+    const cap = new Capture();
+    for (let k = 0; k < 5; k++) syns(cap, 41400 + k, [k * 0.0001]);
+    for (let k = 0; k < 3; k++) {
+      syns(cap, 41410 + k, [0.002 + k * 0.0001]);
+      answer(cap, 41410 + k, 0.0021 + k * 0.0001);
+    }
+    keepCaptureRunning(cap, 5);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('near miss: one attempt abandoned after one SYN, the next answered: silent', () => {
     const cap = new Capture();
     syns(cap, 41100, [0]);

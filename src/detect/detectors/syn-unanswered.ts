@@ -35,6 +35,23 @@ const MAX_SINGLES_KEPT = 10_000;
 /** Unanswered attempts in a row, from one client host to one server endpoint, that make an outage rather than a loss. */
 const MIN_RUN = 2;
 /**
+ * First SYNs closer than this are one moment: connects made at once (a pool dialling 60 connections
+ * in a burst), whose unanswered ones are SYNs a full queue dropped while the listener answered the
+ * rest, not attempts made one after another that found nobody.
+ */
+const SAME_MOMENT = 0.01;
+
+/** How many moments (see SAME_MOMENT) a run's first SYNs, in time order, fall in. */
+function momentsOf(run: readonly Attempt[]): number {
+  let moments = 0;
+  let last = -Infinity;
+  for (const a of run) {
+    if (a.synTimes[0] - last > SAME_MOMENT) moments++;
+    last = a.synTimes[0];
+  }
+  return moments;
+}
+/**
  * How long (seconds) an attempt of a run must have gone unanswered before the capture ended to
  * count towards MIN_RUN: Linux's initial SYN RTO; a live listener on any path answers sooner.
  */
@@ -541,7 +558,7 @@ function unansweredRuns(
       const run = group.slice(from, i);
       from = i;
       const waited = run.filter((a) => captureEnd - a.synTimes[a.synTimes.length - 1] >= MIN_UNANSWERED_WAIT).length;
-      if (run.length < MIN_RUN || waited < MIN_RUN) continue;
+      if (run.length < MIN_RUN || waited < MIN_RUN || momentsOf(run) < MIN_RUN) continue;
       proxyGaveUp ??= givenUp();
       for (const a of run) {
         const failure = proxyGaveUp.get(a.flowId);
