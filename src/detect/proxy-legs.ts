@@ -8,6 +8,7 @@ import { OtherConnections } from './other-connections';
 import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
 import { proxyKey, sameTarget } from './request-target';
+import { firstAtOrAfter } from './sorted-search';
 
 /**
  * The two legs of a proxy, as far as one capture shows them. A proxy is an address that is a
@@ -721,7 +722,7 @@ export class ProxyLegs implements EventFollower {
     const from = f.requestEnd ?? f.requestStart;
     const to = f.failTs;
     let first: UpstreamLeg | null = null;
-    let i = openedFrom(this.unanswered, f.requestStart);
+    let i = firstAtOrAfter(this.unanswered, f.requestStart, (leg) => leg.openTs);
     for (; i < this.unanswered.length && this.unanswered[i].openTs <= Math.min(from + FIRST_CONNECT_LEAD, to); i++) {
       const leg = this.unanswered[i];
       if (usedLegs.has(leg) || leg.server === f.server || leg.openTs >= to) continue;
@@ -1113,18 +1114,6 @@ function stalePickOf(f: DownstreamFailure, legs: readonly UpstreamLeg[], picked:
 }
 
 /** When an upstream attempt ended: its close, else its last packet (a SYN never answered), else its opening. */
-/** First index of `legs` (sorted by openTs) opened at or after `ts`. */
-function openedFrom(legs: readonly UpstreamLeg[], ts: number): number {
-  let lo = 0;
-  let hi = legs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (legs[mid].openTs < ts) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function attemptEnd(leg: UpstreamLeg): number {
   if (Number.isFinite(leg.closeTs)) return leg.closeTs;
   return leg.lastTs !== undefined && Number.isFinite(leg.lastTs) ? leg.lastTs : leg.openTs;

@@ -2,6 +2,7 @@ import { exactStatus } from '../http/exchange';
 import { hostOfEndpoint } from '../decode/address';
 import type { RememberedRequest } from './request-index';
 import { proxyKey, sameTarget } from './request-target';
+import { firstAtOrAfter } from './sorted-search';
 
 /**
  * Which requests of a capture copy which: a proxy forwards the requests it receives, so a request
@@ -86,7 +87,7 @@ export class RequestCopies {
         // Only a request it answered bounds the wait in which a copy must leave.
         if (down.server !== endpoint || down.responseStart === null) continue;
         let looked = 0;
-        for (let i = lowerBound(group, down.ts); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
+        for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
           if (up.ts > down.responseStart) break;
           if (up.server !== endpoint && up.client !== down.client && this.host(up.client) === host && sameTarget(up.uri, down.uri)) return true;
@@ -162,7 +163,7 @@ export class RequestCopies {
         const from = this.host(down.client);
         let counted: string[] | null = null;
         let looked = 0;
-        for (let i = lowerBound(group, down.ts); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
+        for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
           if (up.ts > down.responseStart) break;
           const address = this.host(up.client);
@@ -252,17 +253,9 @@ function nestsAsForward(down: RememberedRequest, up: RememberedRequest): boolean
  */
 const GAVE_UP_TOGETHER = 0.05;
 
-/** First index whose request started at or after `ts` (group sorted by start). */
-function lowerBound(group: readonly RememberedRequest[], ts: number): number {
-  let lo = 0;
-  let hi = group.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (group[mid].ts < ts) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** A remembered request's start (groups are sorted by it). */
+const requestStart = (r: RememberedRequest): number => r.ts;
+
 
 /** First index whose request started after `ts`. */
 function upperBound(group: readonly RememberedRequest[], ts: number): number {
