@@ -182,6 +182,19 @@ describe('intermittent-5xx on synthetic traffic', () => {
       expect(d.remedy).toContain('connect_timeout');
     });
 
+    test('502s that came after their clients had closed and were reset unread (a proxy that gave up first): nobody was answered, no finding (blind chain hop2)', () => {
+      const cap = new Capture();
+      const BAD = ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway');
+      for (let i = 0; i < 4; i++) {
+        const conn = cap.connection();
+        const at = i * 1.5;
+        conn.handshake(at).request(at + 0.001, get(`/c/${i}`));
+        conn.fin(at + 1.002, 'c').response(at + 1.0024, BAD).rst(at + 1.0025, 'c');
+      }
+      cap.connection().handshake(7).exchange(7.01, get('/fine')).close(7.1, 'c');
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
     test('near miss: 503s at spread delays, or a lone one, share no timer', () => {
       const cap = new Capture();
       oneShot(cap, 0, '/a', UNAVAILABLE, 1.0);

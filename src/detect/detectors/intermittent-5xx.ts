@@ -1,4 +1,5 @@
-import { packedStatus, unpackedStatus } from '../../http/exchange';
+import { packedStatus, unpackedStatus, type HttpExchange } from '../../http/exchange';
+import type { AnalyzedConnection } from '../analyzed-connection';
 import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at } from '../facts';
@@ -119,6 +120,19 @@ function sharedTimerDelay(delays: readonly number[]): InferredValue | null {
 /** Seconds to the millisecond, for a delay said in seconds. */
 function seconds(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * Whether a response came to a client that had already given up on it: it began after the client's
+ * RST, or after its FIN with the client's RST answering it (a client that half-closed and still read
+ * acknowledges the response instead), or the HTTP stage saw it so (responseAfterClientClose).
+ */
+function answeredNobody(ex: HttpExchange, conn: AnalyzedConnection): boolean {
+  if (ex.responseAfterClientClose === true) return true;
+  if (ex.responseStart === null) return false;
+  const c = conn.client;
+  const t = ex.responseStart;
+  return (c.rstTs >= 0 && c.rstTs < t) || (c.finTs >= 0 && c.finTs < t && c.rstTs >= t);
 }
 
 /** The delays of the gateway failures (502/503/504) whose upstream side the capture does not show. */
@@ -636,6 +650,9 @@ export const intermittent5xx: DetectorDefinition = {
     return {
       onExchange(ex, conn) {
         if (ex.uncertain || ex.status === null || ex.method === null || ex.uri === null || ex.responseStart === null) return;
+        // A response that began only after its client had closed answered nobody (a proxy that gave up
+        // first, its backend's late 502 reset unread): neither a failure the client saw nor a timer's.
+        if (answeredNobody(ex, conn)) return;
         const failed = ex.status >= 500 && ex.status <= 599;
         if (!failed && (ex.status < 200 || ex.status > 299)) return;
         const path = requestKindPath(ex.uri);
