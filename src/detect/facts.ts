@@ -79,6 +79,11 @@ export function fineDuration(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
 
+/** A capture time as a UTC time of day, to the millisecond ("14:24:39.311"), for naming a moment in text. */
+export function timeOfDay(ts: number): string {
+  return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);
+}
+
 /** A capture time (epoch seconds) for evidence: to the microsecond, like every time in the JSON. */
 export function at(ts: number): number {
   return Math.round(ts * 1e6) / 1e6;

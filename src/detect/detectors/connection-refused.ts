@@ -1,7 +1,7 @@
 import { exactStatus, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
-import { hostOf, ms } from '../facts';
+import { hostOf, ms, timeOfDay } from '../facts';
 import { float64Column, grownColumn } from '../grown-column';
 import { STOPPED_WITHIN } from '../server-stops';
 import { PortOpens } from '../port-opens';
@@ -127,10 +127,6 @@ export function outagesOf(refusals: ArrayLike<number>, accepted: ArrayLike<numbe
   return out;
 }
 
-/** A capture time as a UTC time of day, to the millisecond ("14:24:39.311"), for naming an outage's window. */
-function timeOfDay(ts: number): string {
-  return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);
-}
 
 /** The refusals' times, sorted. */
 function sortedTimes(items: ReadonlyArray<{ ts: number }>): Float64Array {

@@ -1,7 +1,7 @@
 import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { at, ms, requestLine, roundTripToServer } from '../facts';
+import { at, ms, requestLine, roundTripToServer, timeOfDay } from '../facts';
 import { resetFromPath } from '../path-reset';
 import type { Finding } from '../finding';
 
@@ -278,10 +278,6 @@ export const middleboxIdleTimeout: DetectorDefinition = {
   },
 };
 
-/** A capture time as the time of day (UTC, to the millisecond), as connection-refused gives it. */
-function timeOfDay(ts: number): string {
-  return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);
-}
 
 function evidenceOf(
   reuse: IdleReuse,
