@@ -10,7 +10,9 @@ export interface EndpointTotals {
   serverErrors: number;
   /** Requests that never got a response (not those whose response the capture may have missed: `uncertain`). */
   unanswered: number;
-  /** Connections the server reset (refusals included): not those its clients reset. */
+  /** Connection attempts the server refused (a RST answered the SYN: conn_state REJ). */
+  refused: number;
+  /** Connections the server reset after accepting them (refusals apart): not those its clients reset. */
   resets: number;
   bytes: number;
 }
@@ -39,7 +41,7 @@ export class EndpointSummary {
     if (!t) {
       // The folded row itself is always created (it is the one entry past the bound).
       if (this.totals.size >= MAX_ENDPOINTS && server !== OTHER) return this.entry(OTHER);
-      t = { server, connections: 0, requests: 0, serverErrors: 0, unanswered: 0, resets: 0, bytes: 0 };
+      t = { server, connections: 0, requests: 0, serverErrors: 0, unanswered: 0, refused: 0, resets: 0, bytes: 0 };
       this.totals.set(server, t);
     }
     return t;
@@ -51,9 +53,12 @@ export class EndpointSummary {
     const t = this.entry(flow.server);
     t.connections++;
     t.bytes += flow.bytes.client + flow.bytes.server;
-    // The server's resets (history's lower-case r): a client's RST (a health checker's close with
-    // SO_LINGER 0, a port scanner's answer to a SYN-ACK) says nothing of the server.
-    if (flow.history.includes('r')) t.resets++;
+    // A refusal is its own column: a port nothing listened on is not a server that reset its
+    // connections (a tester read the refusals of a restart as resets). The server's resets are
+    // history's lower-case r: a client's RST (a health checker's close with SO_LINGER 0, a port
+    // scanner's answer to a SYN-ACK) says nothing of the server.
+    if (flow.state === 'REJ') t.refused++;
+    else if (flow.history.includes('r')) t.resets++;
   }
 
   addExchange(ex: HttpExchange, server: string): void {

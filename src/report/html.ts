@@ -314,12 +314,12 @@ function connectionsSection(result: AnalysisResult, options: HtmlOptions): strin
       .map(
         (e) =>
           `<tr><td><code>${x(e.server)}</code></td><td class="num">${e.connections}</td><td class="num">${requestCell(e, e.requests)}</td><td class="num">${requestCell(e, e.serverErrors)}</td>` +
-          `<td class="num">${requestCell(e, e.unanswered)}</td><td class="num">${e.resets}</td><td class="num">${x(formatBytes(e.bytes))}</td></tr>`,
+          `<td class="num">${requestCell(e, e.unanswered)}</td><td class="num">${e.refused}</td><td class="num">${e.resets}</td><td class="num">${x(formatBytes(e.bytes))}</td></tr>`,
       )
       .join('');
     endpoints =
       '<h3 style="margin-top:16px">Server endpoints</h3>' +
-      `<table><thead><tr><th>server endpoint</th><th class="num">connections</th><th class="num">requests</th><th class="num">5xx</th><th class="num">unanswered</th><th class="num">server resets</th><th class="num">bytes</th></tr></thead><tbody>${rows}</tbody></table>`;
+      `<table><thead><tr><th>server endpoint</th><th class="num">connections</th><th class="num">requests</th><th class="num">5xx</th><th class="num">unanswered</th><th class="num">refused</th><th class="num">server resets</th><th class="num">bytes</th></tr></thead><tbody>${rows}</tbody></table>`;
   }
   return (
     '<section id="connections"><h2>Connections</h2>' +

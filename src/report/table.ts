@@ -212,9 +212,9 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
 
   const top = options.endpoints.top(options.top);
   if (top.length) {
-    const t = plainTable(['server endpoint', 'connections', 'requests', '5xx', 'unanswered', 'server resets', 'bytes']);
+    const t = plainTable(['server endpoint', 'connections', 'requests', '5xx', 'unanswered', 'refused', 'server resets', 'bytes']);
     for (const e of top) {
-      t.push([e.server, String(e.connections), requestCell(e, e.requests), requestCell(e, e.serverErrors), requestCell(e, e.unanswered), String(e.resets), formatBytes(e.bytes)]);
+      t.push([e.server, String(e.connections), requestCell(e, e.requests), requestCell(e, e.serverErrors), requestCell(e, e.unanswered), String(e.refused), String(e.resets), formatBytes(e.bytes)]);
     }
     out.push('');
     out.push(`TOP SERVER ENDPOINTS (${top.length} of ${options.endpoints.size})`);

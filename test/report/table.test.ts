@@ -74,7 +74,7 @@ describe('table report', () => {
     const endpoints = new EndpointSummary();
     for (const f of result.flows) endpoints.addFlow(f);
     const text = renderTable(result, { flows: false, endpoints, top: 5, width: 160 });
-    expect(text).toMatch(/│ 10\.99\.0\.2:11211 │ 13 +│ - +│ - +│ - +│ 12 +│/);
+    expect(text).toMatch(/│ 10\.99\.0\.2:11211 │ 13 +│ - +│ - +│ - +│ 0 +│ 12 +│/);
     expect(text).toContain('-: no HTTP request seen (TLS, a protocol conncheck does not parse');
     // An HTTP endpoint keeps its numbers.
     const http = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-nginx.pcap')]);
@@ -84,6 +84,17 @@ describe('table report', () => {
     const httpText = renderTable(http, { flows: false, endpoints: httpEndpoints, top: 5, width: 160 });
     expect(httpText).toMatch(/│ 127\.0\.0\.1:8080 +│ 4 +│ 6 +│ 0 +│ 2 +│/);
     expect(httpText).not.toContain('no HTTP request seen');
+  });
+
+  test('refused attempts have their own column, apart from the resets of accepted connections', async () => {
+    const result = await analyzeFiles([path.resolve(__dirname, '../../samples/connection-refused-two-outages.pcap')]);
+    const endpoints = new EndpointSummary();
+    for (const f of result.flows) endpoints.addFlow(f);
+    const refused = result.flows.filter((f) => f.server === '127.0.0.1:8080' && f.state === 'REJ').length;
+    expect(refused).toBeGreaterThan(0);
+    const text = renderTable(result, { flows: false, endpoints, top: 5, width: 160 });
+    expect(text).toContain('│ refused │ server resets │');
+    expect(text).toMatch(new RegExp(`│ 127\\.0\\.0\\.1:8080 +│ \\d+ +│ [\\d-]+ +│ [\\d-]+ +│ [\\d-]+ +│ ${refused} +│ 0 +│`));
   });
 
   test('a capture with nothing wrong says so in one line', async () => {
