@@ -127,7 +127,6 @@ export function outagesOf(refusals: ArrayLike<number>, accepted: ArrayLike<numbe
   return out;
 }
 
-
 /** The refusals' times, sorted. */
 function sortedTimes(items: ReadonlyArray<{ ts: number }>): Float64Array {
   const times = new Float64Array(items.length);

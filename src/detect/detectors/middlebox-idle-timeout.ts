@@ -278,7 +278,6 @@ export const middleboxIdleTimeout: DetectorDefinition = {
   },
 };
 
-
 function evidenceOf(
   reuse: IdleReuse,
   form: Form,
