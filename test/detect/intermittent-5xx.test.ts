@@ -127,6 +127,24 @@ describe('intermittent-5xx on synthetic traffic', () => {
       expect(d.remedy).toContain("upstream side");
     });
 
+    test('502s sent before their requests ended (a proxy answering uploads still arriving) have no delay: no fast-502 finding', () => {
+      // Before: their delay was max(0, negative) = 0, counted as "failed at once".
+      const cap = new Capture();
+      for (let i = 0; i < 10; i++) {
+        const conn = cap.connection();
+        conn.handshake(i);
+        const head = `POST /up/c8001-${i} HTTP/1.1\r\nHost: example\r\nContent-Length: 20\r\n\r\n`;
+        if (i % 4 === 0) {
+          conn.request(i + 0.01, head + 'x'.repeat(10)).response(i + 0.013, BAD_GATEWAY);
+          conn.request(i + 0.4, 'x'.repeat(10)); // the rest of the body, after the answer
+        } else {
+          conn.request(i + 0.01, head + 'x'.repeat(20)).response(i + 0.013, ok());
+        }
+        conn.close(i + 0.6, 'c');
+      }
+      expect(ofKind(cap.analyze(only), KIND).filter((f) => f.evidence.fast === true)).toEqual([]);
+    });
+
     test('a single fast 502 of a proxy that refuses every request is reported too', () => {
       const cap = new Capture();
       oneShot(cap, 0, 1, BAD_GATEWAY);

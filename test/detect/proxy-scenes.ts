@@ -126,3 +126,60 @@ export function throughChain(c: Chain, t: number, request: string, proxyAnswerAt
   c.front.response(proxyAnswerAt, ok(proxyStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', proxyStatus));
   c.client.response(proxyAnswerAt + 0.0003, ok(frontStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', frontStatus));
 }
+
+export interface UploadOptions {
+  /** Content-Length declared, and body bytes the client sends (in `writes` writes `pace` s apart), then it stalls. */
+  declared: number;
+  sent: number;
+  writes: number;
+  pace: number;
+  /**
+   * Seconds after the client's request began when the backend gives up on the forwarded body: 'FIN'
+   * closes without a response (Go's ReadTimeout), a status line answers it (Node's 408) and closes.
+   * A complete body (sent = declared) is answered 200 instead, 0.05 s after its last byte.
+   */
+  backendAt: number;
+  backend: 'FIN' | string;
+  /** The proxy's answer to its client, 0.3 ms after the backend's (default: 502 Bad Gateway on a FIN, the backend's status passed on otherwise). */
+  answer?: string;
+  /** Capture only the upstream leg (the client's is built, then left out). */
+  upstreamOnly?: boolean;
+}
+
+/**
+ * An upload through a proxy that streams the body (nginx `proxy_request_buffering off`, HAProxy
+ * without `option http-buffer-request`): each client write is forwarded upstream 0.5 ms later; when
+ * the client stalls the proxy has nothing more to send. Returns the client's and the upstream connections.
+ */
+export function streamedUpload(cap: Capture, at: number, uri: string, o: UploadOptions): { down: Conn; up: Conn } {
+  const down = downstream(o.upstreamOnly === true ? new Capture() : cap);
+  const up = upstream(cap);
+  const head = `POST ${uri} HTTP/1.1\r\nHost: example\r\nContent-Length: ${o.declared}\r\n\r\n`;
+  down.handshake(at).request(at + 0.001, head);
+  up.handshake(at + 0.0012).request(at + 0.0015, head);
+  const chunk = Math.floor(o.sent / o.writes);
+  let last = at + 0.001;
+  for (let i = 0; i < o.writes; i++) {
+    last = at + 0.002 + i * o.pace;
+    const bytes = i === o.writes - 1 ? o.sent - chunk * (o.writes - 1) : chunk;
+    down.request(last, 'u'.repeat(bytes));
+    up.request(last + 0.0005, 'u'.repeat(bytes));
+  }
+  if (o.sent >= o.declared) {
+    up.response(last + 0.05, ok());
+    down.response(last + 0.0503, ok());
+    up.close(last + 0.2, 'c');
+    down.close(last + 0.3, 'c');
+    return { down, up };
+  }
+  const gaveUp = at + 0.001 + o.backendAt;
+  if (o.backend === 'FIN') {
+    up.close(gaveUp, 's');
+  } else {
+    up.response(gaveUp, ok('', ['Connection: close'], 'HTTP/1.1', o.backend));
+    up.close(gaveUp + 0.0001, 's');
+  }
+  down.response(gaveUp + 0.0003, ok('proxy', ['Connection: close'], 'HTTP/1.1', o.answer ?? (o.backend === 'FIN' ? '502 Bad Gateway' : o.backend)));
+  down.close(gaveUp + 0.0004, 's');
+  return { down, up };
+}
