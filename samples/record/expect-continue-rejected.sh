@@ -15,6 +15,10 @@
 #   n2  Node client: POST /r417-abort: 417 + Connection: close, then the server closes with
 #       SO_LINGER 0: FIN and RST at once, with nothing unread (the body never came) — the near
 #       miss for rst-on-close, which reported unread request bytes there before.
+#   s1  a raw socket client (programs/xec-raw-client.py): POST /r417-close, 417 + Connection: close
+#       (the server closes), the body withheld, and 20 ms later its next request on the same
+#       connection anyway: the closed socket answers it with RST. request-after-close-notice; before,
+#       that request was read as the withheld body and the RST reported as rst-on-close.
 #  Node http server (programs/xec-server.js) on 127.0.0.1:8418: every Expect upload refused 417
 #  ('checkContinue'); Node adds Connection: close and closes:
 #   n3  Node client: POST /r417 (withheld; the client closes), then GET on a new connection.
@@ -50,6 +54,8 @@ cc_c_run 15 curl -sS -v -o /dev/null -w "$w" -H 'Expect: 100-continue' --data-bi
   --next -o /dev/null -w "$w" "http://127.0.0.1:$py_port/c1/after-401" >"$work/curl.log" 2>"$work/curl.trace" || true
 sleep 0.1
 cc_c_run 15 node "$CC_C_PROGRAMS/xec-client.js" "$py_port" n2 /r417-abort >>"$work/clients.log"
+sleep 0.1
+cc_c_run 15 "$CC_C_PY" "$CC_C_PROGRAMS/xec-raw-client.py" "$py_port" /r417-close /s1/next >>"$work/clients.log"
 sleep 0.1
 cc_c_run 15 node "$CC_C_PROGRAMS/xec-client.js" "$node_port" n3 /r417 'GET /n3/after-417' >>"$work/clients.log"
 sleep 0.1
@@ -91,7 +97,7 @@ for row in fields:
 def lane(name):
     return [c for c in clients if c['lane'] == name]
 
-n1, n2, n3, n4 = lane('n1'), lane('n2'), lane('n3'), lane('n4')
+n1, n2, n3, n4, s1 = lane('n1'), lane('n2'), lane('n3'), lane('n4'), lane('s1')
 # n1: one connection, two refusals with the body withheld, the next requests on it.
 if [c['status'] for c in n1] != [417, 200, 200, 413, 200] or len({c['port'] for c in n1}) != 1: fail(f'n1: {n1}')
 if [c['bodySent'] for c in n1] != [0, 0, 3000, 0, 0] or not n1[2]['continued']: fail(f'n1 bodies: {n1}')
@@ -114,13 +120,18 @@ if client_bytes[c1_port] > 3000 + 1000: fail(f'c1 sent more than one body: {clie
 if len(n2) != 1 or n2[0]['status'] != 417 or n2[0]['bodySent'] != 0: fail(f'n2: {n2}')
 n2_port = str(n2[0]['port'])
 if n2_port not in resets: fail('n2: no server RST')
+# s1: 417 + close, the next request on the closed connection, reset by the server.
+if len(s1) != 1 or s1[0]['status'] != 417 or s1[0]['connection'] != 'close' or s1[0]['nextOutcome'] not in ('ConnectionResetError', 'eof'): fail(f's1: {s1}')
+s1_port = str(s1[0]['port'])
+if s1_port not in resets: fail('s1: no server RST for the request after the close')
+if [(s['path'], s['status']) for s in servers if str(s['port']) == s1_port] != [('/r417-close', 417)]: fail('s1: the server answered more than the 417')
 # n3: 417 (Connection: close by Node), withheld, GET on a new connection; n4: the body sent anyway, RST.
 if [c['status'] for c in n3] != [417, 200] or n3[0]['connection'] != 'close' or n3[0]['bodySent'] != 0 or n3[0]['port'] == n3[1]['port']: fail(f'n3: {n3}')
 if len(n4) != 1 or n4[0]['status'] != 417 or n4[0]['bodySent'] != 3000: fail(f'n4: {n4}')
 n4_port = str(n4[0]['port'])
 if n4_port not in resets: fail('n4: no server RST after the body sent anyway')
-if len(conns) != 7: fail(f'connections: {conns}')
-unexpected_resets = set(resets) - {n2_port, n4_port}
+if len(conns) != 8: fail(f'connections: {conns}')
+unexpected_resets = set(resets) - {n2_port, n4_port, s1_port}
 if unexpected_resets: fail(f'unexpected resets on {unexpected_resets}')
 
 py = f'127.0.0.1:{py_port}'
@@ -137,7 +148,9 @@ meta = {
         "then 401 to POST /r401: no body, curl closes, and a GET on a new connection. A Node http server refuses every Expect upload 417 ('checkContinue', Connection: close added by Node): one "
         'client withholds the body and closes, another sends it anyway after the 417 and the closed socket answers it with RST. '
         'Before, the request after a withheld body was read as that body: responses lost their requests, and the abortive close after '
-        "the 417 was reported as rst-on-close ('request bytes unread') though no body byte was sent."
+        "the 417 was reported as rst-on-close ('request bytes unread') though no body byte was sent. A raw socket client gets 417 + "
+        'Connection: close, withholds the body and sends its next request on the same connection 20 ms later: the closed socket resets '
+        'it (request-after-close-notice; before, that request was read as the body and the RST reported as rst-on-close).'
     ),
     'software': software,
     'configured': {'uploadBodyBytes': 3000},
@@ -150,6 +163,8 @@ meta = {
         {'kind': None, 'client': f'127.0.0.1:{c1b_port}', 'server': py, 'notes': 'GET -> 200. Clean.'},
         {'kind': None, 'client': f'127.0.0.1:{n2_port}', 'server': py,
          'notes': f'POST /r417-abort -> 417 + Connection: close; the server closes with SO_LINGER 0: FIN then RST (frame {resets[n2_port]}) with nothing unread (the client sent no body byte). Clean: no rst-on-close.'},
+        {'kind': 'request-after-close-notice', 'client': f'127.0.0.1:{s1_port}', 'server': py,
+         'notes': f'POST /r417-close -> 417 + Connection: close, body withheld; the server closes (FIN); 20 ms later the client sends GET /s1/next on the same connection and the closed socket answers it with RST (frame {resets[s1_port]}; the client: {s1[0]["nextOutcome"]}). No rst-on-close: no byte of the refused upload was sent.'},
         {'kind': None, 'client': f'127.0.0.1:{n3[0]["port"]}', 'server': nd, 'notes': 'POST /r417 -> 417 (Connection: close by Node), body withheld, client closes. Clean.'},
         {'kind': None, 'client': f'127.0.0.1:{n3[1]["port"]}', 'server': nd, 'notes': 'GET -> 200. Clean.'},
         {'kind': 'rst-on-close', 'client': f'127.0.0.1:{n4_port}', 'server': nd,
