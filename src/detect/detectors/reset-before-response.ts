@@ -2,7 +2,7 @@ import { statusClassEvidence, statusText, type HttpExchange } from '../../http/e
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
-import type { Finding } from '../finding';
+import type { EvidenceValue, Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { SERVER_STOPS, ServerStops } from '../server-stops';
@@ -369,6 +369,27 @@ export const resetBeforeResponse: DetectorDefinition = {
       });
     }
 
+    /** The request and the reset, as every finding of a reset gives them. */
+    function resetEvidence(c: Candidate, wait: number, arriving: boolean): Record<string, EvidenceValue> {
+      const ex = c.ex;
+      return {
+        method: ex.method,
+        uri: ex.uri,
+        requestLine: requestLine(ex),
+        exchangeIndex: ex.index,
+        idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+        requestStart: ex.requestStart === null ? null : at(ex.requestStart),
+        resetTs: at(c.rstTs),
+        waitSeconds: ms(wait),
+        requestComplete: !arriving,
+        requestAcked: c.requestAcked,
+        requestAckedByReset: c.resetAcked,
+        responseStarted: ex.responseStart !== null,
+        status: ex.status,
+        ...statusClassEvidence(ex),
+      };
+    }
+
     function reportFromPath(c: Candidate): Finding {
       const ex = c.ex;
       const line = requestLine(ex);
@@ -393,20 +414,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, rstTtl: c.rstTtl, serverTtl: c.serverTtl,
         },
         evidence: {
-          method: ex.method,
-          uri: ex.uri,
-          requestLine: line,
-          exchangeIndex: ex.index,
-          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: ex.requestStart === null ? null : at(ex.requestStart),
-          resetTs: at(c.rstTs),
-          waitSeconds: ms(wait),
-          requestComplete: !arriving,
-          requestAcked: c.requestAcked,
-          requestAckedByReset: c.resetAcked,
-          responseStarted: ex.responseStart !== null,
-          status: ex.status,
-          ...statusClassEvidence(ex),
+          ...resetEvidence(c, wait, arriving),
           resetFrom: 'path',
           rstTtl: c.rstTtl,
           serverTtl: c.serverTtl,
@@ -448,21 +456,8 @@ export const resetBeforeResponse: DetectorDefinition = {
           wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, burst,
         },
         evidence: {
-          method: ex.method,
-          uri: ex.uri,
-          requestLine: line,
-          exchangeIndex: ex.index,
-          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: ex.requestStart === null ? null : at(ex.requestStart),
-          resetTs: at(c.rstTs),
-          waitSeconds: ms(wait),
-          requestComplete: !arriving,
-          requestAcked: c.requestAcked,
-          requestAckedByReset: c.resetAcked,
+          ...resetEvidence(c, wait, arriving),
           socketClosedBefore: c.closedBefore,
-          responseStarted,
-          status: ex.status,
-          ...statusClassEvidence(ex),
           burstSize,
           burstSpreadMs: microsAsMs(burstSpread),
           idleClosesInBurst: idleCloses,

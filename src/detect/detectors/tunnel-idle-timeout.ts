@@ -1,5 +1,6 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
+import type { EvidenceValue } from '../finding';
 import { at, hostOf, ms } from '../facts';
 import { inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
@@ -104,6 +105,20 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
     silence,
     lateWrite,
     byClient: close.byClient,
+  };
+}
+
+/** What every finding of a silent close gives as evidence. */
+function closeEvidence(c: SilentClose): Record<string, EvidenceValue> {
+  return {
+    request: c.request,
+    tunnel: c.carried === 'WebSocket' ? 'websocket' : 'connect',
+    openedAt: at(c.openedTs),
+    lastDataAt: at(c.lastDataTs),
+    closedAt: at(c.closeTs),
+    silence: ms(c.silence),
+    closedWith: c.rst ? 'RST' : 'FIN',
+    tunnelSeconds: ms(c.closeTs - c.openedTs),
   };
 }
 
@@ -236,14 +251,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
                 upstream: up !== null ? `; its upstream leg to ${up.server} was closed ${millis(Math.abs(up.closeTs - c.closeTs))} ms ${up.closeTs <= c.closeTs ? 'before' : 'after'} (${up.rst ? 'RST' : 'FIN'})` : '',
               },
               evidence: {
-                request: c.request,
-                tunnel: c.carried === 'WebSocket' ? 'websocket' : 'connect',
-                openedAt: at(c.openedTs),
-                lastDataAt: at(c.lastDataTs),
-                closedAt: at(c.closeTs),
-                silence: ms(c.silence),
-                closedWith: c.rst ? 'RST' : 'FIN',
-                tunnelSeconds: ms(c.closeTs - c.openedTs),
+                ...closeEvidence(c),
                 clientWroteAfterClose: c.lateWrite !== null ? ms(c.lateWrite.ts - c.closeTs) : null,
                 upstreamFlowId: up?.flowId ?? null,
                 upstreamServer: up?.server ?? null,
@@ -329,17 +337,7 @@ function diagnoseClientCloses(ctx: DetectContext, closes: readonly SilentClose[]
           how: c.rst ? 'RST' : 'FIN',
           silence: ms(c.silence),
         },
-        evidence: {
-          request: c.request,
-          tunnel: c.carried === 'WebSocket' ? 'websocket' : 'connect',
-          openedAt: at(c.openedTs),
-          lastDataAt: at(c.lastDataTs),
-          closedAt: at(c.closeTs),
-          silence: ms(c.silence),
-          closedWith: c.rst ? 'RST' : 'FIN',
-          closedBy: 'client',
-          tunnelSeconds: ms(c.closeTs - c.openedTs),
-        },
+        evidence: { ...closeEvidence(c), closedBy: 'client' },
         frames: [...new Set([c.openedFrame, c.lastDataFrame, c.closeFrame])].sort((a, b) => a - b),
       });
       const ids = byServer.get(c.server);
