@@ -7,6 +7,7 @@ import { seqDiff } from '../../flow/seq';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
+import { blackHoleOf } from '../path-loss';
 import { firstCloseOf } from '../proxy-legs';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
@@ -149,6 +150,9 @@ function unacknowledgedAtClose(conn: AnalyzedConnection, rst: boolean): number {
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
   const ex = startedResponse(conn);
   if (ex === null) return null;
+  // A path that dropped the body's large segments (pmtu-blackhole reports it): the client waited
+  // for bytes that never came, its close no verdict on the server's pace.
+  if (blackHoleOf(conn) !== null) return null;
   const framing = ex.responseFraming;
   if (framing !== 'length' && framing !== 'chunked' && framing !== 'close') return null;
   // A response that began only after the client had closed (responseAfterClientClose) was never
