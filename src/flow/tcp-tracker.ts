@@ -636,6 +636,8 @@ export class TcpTracker<T> {
       if (peer.openZeroWindow === null) ep.keepAliveProbes++;
     } else if (!syn && !fin && !rst) {
       recordHistory(conn, Letter.Ack, fromClient);
+      // Beyond the bytes seen from this side: it had sent bytes that never came past the capture point.
+      if (ep.hasNextSeq && seqGt(v.seq, ep.nextSeq)) ep.noteAheadSeq(v.seq, ts, frame);
     }
 
     if (fin && !syn) this.onFin(conn, ep, fromClient, v, ts, frame);
@@ -745,12 +747,14 @@ export class TcpTracker<T> {
     if (seqLe(end, ep.nextSeq)) {
       ep.retransmissions++;
       ep.lastRetransmissionTs = ts;
+      ep.noteRetransmission(seq, payloadLen, ts, frame);
       if (!peer.hasAck || !seqGt(peer.highestAck, seqAdd(ep.isn, 1))) ep.retransmissionsBeforePeerAck++;
       recordHistory(conn, Letter.Retransmission, fromClient);
       return;
     }
     recordHistory(conn, Letter.Data, fromClient);
     if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
+    ep.noteSegmentSize(seq, payloadLen);
     const ahead = seqDiff(ep.nextSeq, seq);
     if (ahead > 0) {
       ep.outOfOrder++;
@@ -912,6 +916,7 @@ export class TcpTracker<T> {
       const peer = fromClient ? conn.server : conn.client;
       ep.peerDataBeforeCloseTs = peer.lastDataTs;
       ep.peerDataBeforeCloseFrame = peer.lastDataFrame;
+      if (peer.hasNextSeq) ep.peerSeqEndBeforeClose = peer.maxSeqEnd;
     }
     ep.finSeq = finSeq;
     ep.finHasAck = (v.flags & Flag.ACK) !== 0;
@@ -962,6 +967,7 @@ export class TcpTracker<T> {
       const peer = fromClient ? conn.server : conn.client;
       ep.peerDataBeforeCloseTs = peer.lastDataTs;
       ep.peerDataBeforeCloseFrame = peer.lastDataFrame;
+      if (peer.hasNextSeq) ep.peerSeqEndBeforeClose = peer.maxSeqEnd;
     }
     ep.state = State.Reset;
     if (!hadFin) this.endStream(conn, ep, fromClient, ep.maxSeqEnd, ts, frame);
