@@ -127,6 +127,37 @@ export function throughChain(c: Chain, t: number, request: string, proxyAnswerAt
   c.client.response(proxyAnswerAt + 0.0003, ok(frontStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', frontStatus));
 }
 
+const RACED_POST = `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`;
+
+/**
+ * Keep-alive races behind a chain (blind test 9, chain: nginx → Go API → backend): client → front
+ * 10.0.0.9:80 → proxy 10.0.0.2:80 → backend 10.0.0.3:8080. Each POST goes from the proxy on an
+ * upstream connection that served a GET 1 s before; for `races` of them the backend's idle close
+ * crosses it and the proxy answers 502. The front relays the proxy's answer (`raceFrontStatus`:
+ * what it answers its client for those instead), except for `frontOwn`, which the front answers
+ * 502 itself though the proxy answered 200.
+ */
+export function racedChain(races: readonly number[], frontOwn: readonly number[] = [], n = 6, raceFrontStatus = '502 Bad Gateway'): Capture {
+  const cap = new Capture();
+  const c = chain(cap, 0);
+  for (let i = 0; i < n; i++) {
+    const t = 2 + i * 2;
+    const up = cap.connection({ client: PROXY, server: BACKEND, sport: 8080 });
+    up.handshake(t - 1.01).exchange(t - 1.0, get('/warm'), ok('warm'));
+    if (races.includes(i)) {
+      up.fin(t + 0.0004, 's');
+      up.request(t + 0.0005, RACED_POST, { sawFin: false, noAck: true });
+      up.rst(t + 0.0006, 's');
+      throughChain(c, t, RACED_POST, t + 0.0008, '502 Bad Gateway', raceFrontStatus);
+    } else {
+      up.exchange(t + 0.0005, RACED_POST, ok('created'));
+      up.close(t + 0.5, 'c');
+      throughChain(c, t, RACED_POST, t + 0.002, '200 OK', frontOwn.includes(i) ? '502 Bad Gateway' : '200 OK');
+    }
+  }
+  return cap;
+}
+
 export interface UploadOptions {
   /** Content-Length declared, and body bytes the client sends (in `writes` writes `pace` s apart), then it stalls. */
   declared: number;
