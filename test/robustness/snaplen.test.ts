@@ -71,6 +71,10 @@ function beyond(cut: AnalysisResult, whole: AnalysisResult): string[] {
 const CUT_HEADS: Record<string, string> = {
   // The 504s of a body the client never finished: unseen as unfinished, the waits are unanswered requests.
   'gateway-timeout-haproxy-unfinished-body: unanswered-request 3 > 0': 'a declared body length cut off',
+  // HAProxy aborting the upstream leg (RST) the moment its client half-closed mid-body: with the
+  // Content-Length cut off, the forwarded request reads as whole and the proxy's RST as its client
+  // giving up at once.
+  'slow-client-timeout-proxy-upload-cut: unanswered-request 1 > 0': 'a declared body length cut off',
   // HAProxy closing its client's connection after the backend's race: with the forwarded request
   // unread, its close right after the request reads as its own close on arrival.
   'keepalive-race-lazy-tick-haproxy: keepalive-race 7 > 6': "the proxy's forwarding unseen",
