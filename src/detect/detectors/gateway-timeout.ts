@@ -1,10 +1,11 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { answeredAfterClientClosed, at, ms } from '../facts';
+import { at, ms } from '../facts';
+import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
-import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
+import { attemptWaits, clusterByDelay, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
@@ -73,8 +74,6 @@ const INVISIBLE_AGREEING_SHARE = 2 / 3;
 /** The share of a retrying proxy's attempts that must agree to name its per-attempt timeout. */
 const ATTEMPTS_AGREEING = 0.9;
 
-/** Gateway errors remembered as sent after their client had closed (flow id → exchange indexes). */
-const MAX_ANSWERED_AFTER_CLIENT_CLOSED = 20_000;
 
 /** A 5xx the proxy gave after a real wait, in a phase this detector owns. */
 type Candidate = Omit<PairedFailure, 'phase'> & { phase: Phase; delay: number };
@@ -173,10 +172,28 @@ export const gatewayTimeout: DetectorDefinition = {
      * a half-close right behind the request is not giving up): the client gave up first, and the
      * proxy, cancelling the upstream request with it (Go's ReverseProxy cancels it with the
      * client's context), answered into a closed connection. Its delay is the client's timeout, not
-     * the proxy's.
+     * the proxy's. They are kept in GatewayClaims, shared with unanswered-request.
      */
-    const afterClientClosed = new Map<number, Set<number>>();
-    let rememberedAfterClose = 0;
+    const claims = sharedGatewayClaims(ctx);
+    // unanswered-request leaves the upstream legs of the read timeouts this detector owns to its diagnosis (GatewayClaims).
+    claims.active = true;
+
+    /** unanswered-request's findings by upstream connection, made at the first question (onFinish: all are in). */
+    let unansweredByFlow: Map<number, string[]> | null = null;
+    function upstreamFindingsOn(flowId: number): readonly string[] {
+      if (unansweredByFlow === null) {
+        const byFlow = new Map<number, string[]>();
+        for (const f of ctx.findings('unanswered-request')) {
+          if (f.flowId === null) continue;
+          const ids = byFlow.get(f.flowId);
+          if (ids === undefined) byFlow.set(f.flowId, [f.id]);
+          else ids.push(f.id);
+        }
+        unansweredByFlow = byFlow;
+      }
+      return unansweredByFlow.get(flowId) ?? [];
+    }
+    const upstreamFindingOn = (flowId: number): string | null => upstreamFindingsOn(flowId)[0] ?? null;
 
     function report(p: Candidate, clustered: boolean): Finding {
       const phase = p.phase;
@@ -216,6 +233,9 @@ export const gatewayTimeout: DetectorDefinition = {
         evidence.upstreamClosedWith = leg.closedWith;
         // How the upstream close lines up with the 5xx: a proxy timer closes both at once.
         evidence.upstreamCloseVsResponse = closed ? ms(leg.closeTs - f.failTs) : null;
+        // The upstream leg's own finding of this failure (its unanswered request), which this one's diagnosis lists too.
+        const upstreamFinding = upstreamFindingOn(leg.flowId);
+        if (upstreamFinding !== null) evidence.upstreamFinding = upstreamFinding;
         if (closed) frames.push(leg.closeFrame);
         if (p.legRequest !== null) {
           const r = p.legRequest;
@@ -240,7 +260,7 @@ export const gatewayTimeout: DetectorDefinition = {
       };
       const shortMessage = bodyShort !== null && (phase === 'read' || phase === 'invisible');
       if (shortMessage) data.body = bodyShortText(bodyShort);
-      return ctx.report({
+      const finding = ctx.report({
         flowId: f.flowId,
         client: f.client,
         server: f.server,
@@ -250,6 +270,14 @@ export const gatewayTimeout: DetectorDefinition = {
         evidence,
         frames,
       });
+      noteOwned(finding, p);
+      return finding;
+    }
+
+    /** The upstream legs of a read timeout this detector owns (GatewayClaims), for claimedUpstream. */
+    function noteOwned(finding: Finding, p: Candidate): void {
+      if (p.leg === null || !claims.ownsRead(p, ctx.options.spreadAbsolute)) return;
+      ownedFlows.set(finding.id, [p.leg.flowId]);
     }
 
     /** The reload the proxy went through while `p` waited for its backend, when the error came with the upstream connection's close. */
@@ -262,6 +290,12 @@ export const gatewayTimeout: DetectorDefinition = {
     }
 
     function reportReloadCut(cut: CutAtReload): Finding {
+      const finding = reportReloadCutFinding(cut);
+      noteOwned(finding, cut.paired);
+      return finding;
+    }
+
+    function reportReloadCutFinding(cut: CutAtReload): Finding {
       const p = cut.paired;
       const f = p.failure;
       const leg = p.leg;
@@ -338,7 +372,14 @@ export const gatewayTimeout: DetectorDefinition = {
      */
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const upstreamLeft = (findings: readonly Finding[]): string[] =>
-      leftToProxy.on(new Set(findings.flatMap((f) => (typeof f.evidence.upstreamFlowId === 'number' ? [f.evidence.upstreamFlowId] : []))));
+      [...new Set([...leftToProxy.on(new Set(findings.flatMap((f) => (typeof f.evidence.upstreamFlowId === 'number' ? [f.evidence.upstreamFlowId] : [])))), ...claimedUpstream(findings)])];
+    /**
+     * The upstream legs' unanswered-request findings of the read timeouts among `findings` that this
+     * detector owns (GatewayClaims.ownsRead): unanswered-request leaves those to this diagnosis.
+     */
+    const ownedFlows = new Map<string, number[]>();
+    const claimedUpstream = (findings: readonly Finding[]): string[] =>
+      findings.flatMap((f) => (ownedFlows.get(f.id) ?? []).flatMap((flow) => upstreamFindingsOn(flow)));
 
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
       const rangeOf = (values: readonly number[]): string => {
@@ -495,6 +536,13 @@ export const gatewayTimeout: DetectorDefinition = {
             ` For the ${unfinished.length} with an unfinished body, look at the client's upload and have the proxy read whole bodies before it forwards (nginx proxy_request_buffering on, HAProxy option http-buffer-request), not at the backend.`;
         }
       }
+      // The upstream legs' unanswered requests of these read timeouts are the same failures, seen on the other leg.
+      const sameOnUpstream = claimedUpstream(reported.map((r) => r.finding)).length;
+      if (sameOnUpstream > 0) {
+        explanation +=
+          ` ${sameOnUpstream === n ? 'Each' : `${sameOnUpstream} of them`} is one failure seen on both legs: the unanswered request${sameOnUpstream === 1 ? '' : 's'} ` +
+          `on the upstream connection${sameOnUpstream === 1 ? '' : 's'} (unanswered-request, listed here) ${sameOnUpstream === 1 ? 'is' : 'are'} the ${statuses} ${sameOnUpstream === 1 ? 'its client' : 'their clients'} got, not another failure.`;
+      }
       ctx.diagnose({
         server,
         count: n,
@@ -510,11 +558,7 @@ export const gatewayTimeout: DetectorDefinition = {
         software.note(conn);
       },
       onExchange(ex, conn) {
-        if (!isGatewayStatus(ex.status) || !answeredAfterClientClosed(ex, conn) || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
-        let indexes = afterClientClosed.get(conn.id);
-        if (indexes === undefined) afterClientClosed.set(conn.id, (indexes = new Set()));
-        indexes.add(ex.index);
-        rememberedAfterClose++;
+        claims.noteExchange(ex, conn);
       },
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
@@ -533,7 +577,7 @@ export const gatewayTimeout: DetectorDefinition = {
           // leg is unanswered-request's (or reset-before-response's) to report.
           if (p.leg !== null && p.leg.closedBy === 'backend' && p.leg.closeTs <= p.failure.failTs) continue;
           // The client had closed before the 5xx: its own timeout, which the proxy followed (see above).
-          if (afterClientClosed.get(p.failure.flowId)?.has(p.failure.index) === true) continue;
+          if (claims.answeredAfterClientClosed(p.failure)) continue;
           let list = byServer.get(p.failure.server);
           if (list === undefined) byServer.set(p.failure.server, (list = []));
           // nginx's 502 with no upstream in sight: the backend ended the connection, no timer of nginx's (Phase `ended`).
