@@ -4,7 +4,7 @@ import { at, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout } from '../infer-timeout';
 import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, type ServerIdentity } from '../known-timeouts';
-import { firstCloseOf, sharedProxyLegs } from '../proxy-legs';
+import { firstCloseOf } from '../proxy-legs';
 import { idleNoticeCrossed } from './request-after-close-notice';
 import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
@@ -156,8 +156,6 @@ interface Stalled {
   sinceAccept: number | null;
   /** Its body was still arriving when the server closed (the client sent on after it): no silence was timed. */
   cutSending: boolean;
-  /** A proxy's 408 that relayed its backend's: the backend (and its leg) that answered 408 to the forwarded copy first. */
-  relayedFrom: { backend: string; flowId: number } | null;
 }
 
 /** The clock of the server's timer that its waits agree on, among `clocks`, or null (see onFinish). */
@@ -195,9 +193,6 @@ export const slowClientTimeout: DetectorDefinition = {
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
-      relayed:
-        '{request} answered {status} by the proxy {sinceRequest} s after it began, relaying the 408 its backend {backend} answered ' +
-        'to the forwarded request ({leg}): the backend\'s request read timeout fired, not the proxy\'s',
       cutSending:
         '{request} cut by the server{how} {sinceRequest} s after it began{sinceAccept} while its body was still arriving ' +
         '({received} of {length} body bytes sent; the client\'s last byte {sinceData} s before the close, and it sent on after it)',
@@ -205,7 +200,6 @@ export const slowClientTimeout: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
-    const legs = sharedProxyLegs(ctx);
     const byServer = new Map<string, Stalled[]>();
 
     /** The exchange the server timed out: a 408, or a request still arriving that got no response. */
@@ -220,33 +214,6 @@ export const slowClientTimeout: DetectorDefinition = {
       }
       return null;
     };
-
-    /** What the relays of `backend`'s 408s tell, for its diagnosis: whose timer the proxy's clients met. */
-    function relayText(backend: string, relayed: ReadonlyArray<{ proxy: string; item: Stalled }>): string {
-      const proxies = [...new Set(relayed.map((r) => r.proxy))].slice(0, 3).join(', ');
-      const k = relayed.length;
-      return (
-        `${proxies} relayed ${k === 1 ? 'one of these 408s' : `${k} of these 408s`} to ${k === 1 ? 'its client' : 'its clients'} as it came: ` +
-        `the timeout ${k === 1 ? 'that client' : 'those clients'} met is ${backend}'s, not the proxy's own (nginx \`client_body_timeout\`, HAProxy \`timeout http-request\`), ` +
-        `which did not fire. A proxy that forwards the body as it arrives (nginx \`proxy_request_buffering off\`, HAProxy by default) passes its clients' slowness on to the backend, whose timer is then the one that fires.`
-      );
-    }
-
-    /** A backend whose 408s the capture shows only as the proxy's relays of them (its own leg's exchanges were not reported). */
-    function diagnoseRelayedOnly(backend: string, relayed: ReadonlyArray<{ proxy: string; item: Stalled }>): void {
-      const answers = relayed.flatMap((r) => (r.item.answer !== null ? [r.item.answer] : []));
-      ctx.diagnose({
-        server: backend,
-        count: relayed.length,
-        inferred: {},
-        explanation: `${backend} answered 408 to requests a proxy forwarded while its clients were still sending them. ${relayText(backend, relayed)} The setting at work is ${settingFor(software.softwareOf(backend), answers)}.`,
-        remedy:
-          'Find why the clients stopped sending in the middle of their requests, and look at the backend\'s request read timeout, not the proxy\'s; ' +
-          'or have the proxy read whole bodies before it forwards them (nginx `proxy_request_buffering on`, its default; HAProxy `option http-buffer-request`), ' +
-          'so that a slow client meets the proxy\'s own timer and holds no backend connection meanwhile.',
-        anomalyIds: relayed.map((r) => r.item.finding.id),
-      });
-    }
 
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
@@ -288,48 +255,7 @@ export const slowClientTimeout: DetectorDefinition = {
         }
         const sinceData = lastData >= 0 ? end - lastData : null;
         const accept = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : null;
-        // A proxy's 408 that passes on the 408 its backend answered to the forwarded copy first (the
-        // upstream leg's exchange is decided before the proxy answers): the backend's timer fired,
-        // not the proxy's (nginx relaying a Node backend's requestTimeout with proxy_request_buffering off).
-        const copy = answered408 && ex.responseStart !== null ? legs.forwardedBefore(conn, ex, ex.responseStart) : null;
-        const relay =
-          copy !== null && exactStatus(copy) === 408 && copy.responseStart !== null && ex.responseStart !== null && copy.responseStart <= ex.responseStart
-            ? copy
-            : null;
-        const finding = relay !== null
-          ? ctx.report({
-              flowId: conn.id,
-              client: conn.clientName,
-              server: conn.serverName,
-              ts: end,
-              message: 'relayed',
-              data: {
-                request: requestLine(ex) ?? 'a request',
-                status: `${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd(),
-                sinceRequest: ms(sinceRequest),
-                backend: relay.leg.server,
-                leg: `flow ${relay.leg.flowId}, ${relay.leg.client}`,
-              },
-              evidence: {
-                method: ex.method,
-                uri: ex.uri,
-                requestLine: requestLine(ex),
-                status: ex.status,
-                requestComplete: ex.state !== 'request-incomplete',
-                headComplete: !head,
-                requestBodyBytes: ex.requestBodyBytes,
-                requestStart: at(ex.requestStart),
-                timedOutAt: at(end),
-                sinceRequestStart: ms(sinceRequest),
-                sinceClientData: sinceData === null ? null : ms(sinceData),
-                relayedFrom: relay.leg.server,
-                upstreamFlowId: relay.leg.flowId,
-                upstreamLeg: relay.leg.client,
-                upstreamAnsweredAt: at(relay.responseStart ?? end),
-              },
-              frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, relay.frame ?? 0],
-            })
-          : ctx.report({
+        const finding = ctx.report({
           flowId: conn.id,
           client: conn.clientName,
           server: conn.serverName,
@@ -380,36 +306,12 @@ export const slowClientTimeout: DetectorDefinition = {
         });
         let list = byServer.get(conn.serverName);
         if (list === undefined) byServer.set(conn.serverName, (list = []));
-        if (list.length < 10_000) {
-          list.push({
-            finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest, sinceClientData: sinceData,
-            sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending,
-            relayedFrom: relay !== null ? { backend: relay.leg.server, flowId: relay.leg.flowId } : null,
-          });
-        }
+        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending });
       },
 
       onFinish(): void {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
-        // A proxy's relays of its backend's 408s belong to the backend's diagnosis: one failure, the
-        // backend's timer; the relay's finding points at the upstream leg (relayedFrom, upstreamFlowId).
-        const relaysTo = new Map<string, Array<{ proxy: string; item: Stalled }>>();
         for (const [server, items] of byServer) {
-          for (const item of items) {
-            if (item.relayedFrom === null) continue;
-            const list = relaysTo.get(item.relayedFrom.backend);
-            if (list === undefined) relaysTo.set(item.relayedFrom.backend, [{ proxy: server, item }]);
-            else list.push({ proxy: server, item });
-          }
-        }
-        for (const backend of relaysTo.keys()) if (!byServer.has(backend)) byServer.set(backend, []);
-        for (const [server, all] of byServer) {
-          const items = all.filter((i) => i.relayedFrom === null);
-          const relayed = relaysTo.get(server) ?? [];
-          if (items.length === 0) {
-            if (relayed.length > 0) diagnoseRelayedOnly(server, relayed);
-            continue;
-          }
           const n = items.length;
           const heads = items.filter((i) => i.head);
           const bodies = items.filter((i) => !i.head);
@@ -448,7 +350,6 @@ export const slowClientTimeout: DetectorDefinition = {
             ...(headClock !== null ? [`${heads.length === n ? '' : 'heads '}${ms(headClock.value.value)} s ${headClock.clock}`] : []),
           ];
           const cut = items.filter((i) => i.cutSending);
-          const relayNote = relayed.length === 0 ? '' : ' ' + relayText(server, relayed);
           ctx.diagnose({
             server,
             count: n,
@@ -460,7 +361,7 @@ export const slowClientTimeout: DetectorDefinition = {
                 ? 'the upload took longer than the server allows a whole request, not a client that stalled. '
                 : `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. `) +
               (cut.length > 0 ? cutText(cut, n) : '') +
-              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.${relayNote}`,
+              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.`,
             remedy:
               (cut.length > 0
                 ? 'An upload cut while it still flowed outlasted a timer on the whole request (or a size limit): raise that timer to cover the largest ' +
@@ -472,7 +373,7 @@ export const slowClientTimeout: DetectorDefinition = {
                 : 'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
                   'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
                   'and keep it for the rest: it is what frees the server of connections that never finish.'),
-            anomalyIds: [...items.map((i) => i.finding.id), ...relayed.map((r) => r.item.finding.id)],
+            anomalyIds: items.map((i) => i.finding.id),
           });
         }
       },
