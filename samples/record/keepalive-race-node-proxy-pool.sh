@@ -56,37 +56,13 @@ http.createServer((req, res) => {
   req.pipe(pr);
 }).listen(lp, lh);
 JS
-cat > "$WORK/client.js" <<'JS'
-const http = require('http');
-const [host, port, rounds, conc, base, step] = [process.argv[2], +process.argv[3], +process.argv[4], +process.argv[5], +process.argv[6], +process.argv[7]];
-const agent = new http.Agent({ keepAlive: true, maxSockets: conc });
-let id = 0;
-function one() {
-  const i = ++id; const m = i % 2 ? 'GET' : 'POST'; const body = m === 'POST' ? 'x=' + i : '';
-  return new Promise((done) => {
-    const r = http.request({ host, port, method: m, path: `/r/c-${i}`, agent, headers: m === 'POST' ? { 'content-type': 'text/plain', 'content-length': body.length } : {} }, (rs) => {
-      rs.resume(); rs.on('end', () => { console.log(i, m, rs.statusCode); done(); });
-    });
-    r.setTimeout(15000, () => r.destroy(new Error('client timeout')));
-    r.on('error', (e) => { console.log(i, m, 'ERR', e.code || e.message); done(); });
-    r.end(body);
-  });
-}
-(async () => {
-  for (let k = 0; k < rounds; k++) {
-    await Promise.all(Array.from({ length: conc }, one));
-    if (k < rounds - 1) await new Promise((r) => setTimeout(r, base + (k - Math.floor(rounds / 2)) * step));
-  }
-  agent.destroy();
-})();
-JS
 
 cc_bg python3 "$WORK/backend.py" 127.0.0.3 9001
 cc_wait_port 9001
 cc_bg node "$WORK/proxy.js" 127.0.0.2 8001 127.0.0.3 9001 127.0.0.2 > "$WORK/proxy.log"
 cc_wait_port 8001
 cc_capture_start "$OUT" "$FILTER"
-cc_in timeout 120 node "$WORK/client.js" 127.0.0.2 8001 16 8 2000 2 > "$WORK/client.log" 2>&1 || true
+cc_in timeout 120 node "$CCB_PROGRAMS/burst-keepalive-client.js" 127.0.0.2 8001 16 8 2000 2 > "$WORK/client.log" 2>&1 || true
 sleep 3
 cc_capture_stop
 N502=$(grep -c ' 502$' "$WORK/client.log" || true)

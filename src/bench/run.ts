@@ -13,12 +13,14 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CLI_NODE_FLAGS } from '../cli/heap-tuning';
 import type { ChildResult } from './child';
 import { CaptureMade, makeCapture } from './make-capture';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUT = path.join(ROOT, 'bench', 'out');
 const CHILD = path.join(__dirname, 'child.js');
+/** Run as users run it (`npx conncheck`): by its first line, which gives node the CLI's flags (heap-tuning.ts). */
 const CLI = path.join(ROOT, 'bin', 'conncheck');
 /** Bump when make-capture.ts changes what it writes, so cached captures are rebuilt. */
 const GENERATOR_VERSION = 1;
@@ -98,7 +100,10 @@ function failed(tool: string, packets: number, reason: string): Measurement {
 }
 
 function runChild(mode: 'analyze' | 'analyze-core' | 'analyze-tcp' | 'live-heap' | 'read' | 'pcap-parser', capture: Capture, tool: string, nodeArgs: string[] = []): Measurement {
-  const run = spawnSync(process.execPath, [...nodeArgs, CHILD, mode, capture.file], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 15 * 60_000 });
+  // The analyses run under the CLI's heap settings (child.ts applies its run-time flags; these V8
+  // reads only as it starts): what `conncheck analyze` does, less its report.
+  const cliFlags = mode === 'read' || mode === 'pcap-parser' ? [] : CLI_NODE_FLAGS;
+  const run = spawnSync(process.execPath, [...cliFlags, ...nodeArgs, CHILD, mode, capture.file], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 15 * 60_000 });
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
     const parsed = JSON.parse(line) as ChildResult | { error: string };
@@ -135,7 +140,7 @@ function runTimed(
 
 function runCli(capture: Capture): Measurement {
   const tool = 'conncheck analyze --format table (CLI)';
-  const r = runTimed(process.execPath, [CLI, 'analyze', capture.file, '--format', 'table'], 15 * 60);
+  const r = runTimed(CLI, ['analyze', capture.file, '--format', 'table'], 15 * 60);
   if (!r.ok) return failed(tool, capture.packets, r.why);
   return { tool, packets: capture.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMb: r.rssMb, note: 'times incl. start-up and report' };
 }
@@ -143,7 +148,7 @@ function runCli(capture: Capture): Measurement {
 /** The CLI reading the capture from a pipe (`cat FILE | conncheck analyze -`): stdin's own path. */
 function runCliStdin(capture: Capture): Measurement {
   const tool = 'conncheck analyze - (CLI, stdin from a pipe)';
-  const r = runTimed('sh', ['-c', 'cat "$1" | "$2" "$3" analyze - --format table', 'sh', capture.file, process.execPath, CLI], 15 * 60);
+  const r = runTimed('sh', ['-c', 'cat "$1" | "$2" analyze - --format table', 'sh', capture.file, CLI], 15 * 60);
   if (!r.ok) return failed(tool, capture.packets, r.why);
   return { tool, packets: capture.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMb: r.rssMb, note: 'peak RSS of the larger of cat and conncheck; CPU of both' };
 }
@@ -169,7 +174,7 @@ function runCliGzip(capture: Capture): Measurement {
   const tool = 'conncheck analyze FILE.gz (CLI, gzip -1)';
   const gz = gzipped(capture);
   if (gz === null) return { tool, packets: capture.packets, seconds: null, cpuSeconds: null, rssMb: null, note: 'skipped: no gzip to compress the capture with' };
-  const r = runTimed(process.execPath, [CLI, 'analyze', gz.file, '--format', 'table'], 15 * 60);
+  const r = runTimed(CLI, ['analyze', gz.file, '--format', 'table'], 15 * 60);
   if (!r.ok) return failed(tool, capture.packets, r.why);
   return { tool, packets: capture.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMb: r.rssMb, note: `${(gz.bytes / 2 ** 20).toFixed(0)} MiB compressed` };
 }

@@ -24,10 +24,16 @@ import { collectSpentChunksWith } from '../source/stream-chunks';
  *
  * Not here: the young generation's size. `--max-semi-space-size` is read only when the heap is
  * set up, so set here it did nothing (until round 11 it was listed, and the CLI ran with V8's
- * default 16 MiB semi-spaces all along). Given on node's command line, 32 MiB semi-spaces save
- * about 4 % of the instructions but add ~25 MB of peak RSS (214 MB on 2 M packets), over the
- * 200 MB this tool keeps to.
+ * default 16 MiB semi-spaces all along). It is on node's command line instead, in bin/conncheck's
+ * first line (CLI_NODE_FLAGS, which a test holds that line to): 4 MiB semi-spaces. Measured on
+ * the benchmark's 2 M packets (CLI, peak RSS): V8's 16 MiB 194–204 MB from a file and 201–207 MB
+ * gzipped, 8 MiB 189–193 and 200–201, 4 MiB 179–180 and 188–191 (with 64 KiB gzip chunks). The
+ * young generation is where a connection's and an exchange's short-lived objects die; a smaller
+ * one is collected more often, each time over fewer survivors: callgrind on the first 500 000
+ * packets counted 10.598 G instructions with 16 MiB, 10.527 G with 8, 10.730 G with 4 (+1.2 %).
+ * 32 MiB semi-spaces would save about 4 % of the instructions but add ~25 MB of peak RSS (214 MB).
  */
+export const CLI_NODE_FLAGS = ['--max-semi-space-size=4'];
 export const HEAP_FLAGS = ['--heap-growing-percent=25', '--no-allocation-site-pretenuring'];
 
 export function tuneHeap(): void {

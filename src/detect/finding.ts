@@ -22,7 +22,8 @@ export type AnomalyKind =
   | 'slow-client-timeout'
   | 'tunnel-idle-timeout'
   | 'response-truncated'
-  | 'response-abandoned';
+  | 'response-abandoned'
+  | 'pmtu-blackhole';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

@@ -1,4 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
+import { seqDiff, seqGt, seqLt } from '../flow/seq';
 import type { DetectContext } from './detector';
 
 /**
@@ -98,4 +99,119 @@ export const PATH_LOSS = 'path-loss';
 /** The analysis's PathLossLog (syn-unanswered and accept-queue-overflow each note every connection's end in it). */
 export function sharedPathLoss(ctx: Pick<DetectContext, 'shared'>): PathLossLog {
   return ctx.shared(PATH_LOSS, () => new PathLossLog());
+}
+
+/**
+ * A segment resent at least this many times in a row (the RTO backing off: 0.2, 0.4, 0.8 s …)
+ * without its receiver ever acknowledging it: no random loss repeats on one segment that often
+ * while the path carries the sender's smaller segments and the receiver's packets.
+ */
+export const BLACK_HOLE_RESENDS = 3;
+/**
+ * Captured next to the receiver, where the resends never show: the receiver went this long
+ * (seconds) without the bytes a later small segment of the sender proved sent, with no byte of
+ * them arriving: several RTO resends' worth (0.2 + 0.4 + 0.8 s), none came through.
+ */
+export const BLACK_HOLE_SILENCE = 1;
+/**
+ * A segment this much under the MSS the receiver offered (TCP options of the sender: 12 bytes of
+ * timestamps, SACK blocks) is still full-size; one smaller than that never came close to it.
+ */
+const OPTION_ROOM = 40;
+
+/**
+ * Segments of one direction that a path dropped because they were large: a PMTU black hole. A hop
+ * with a smaller MTU than the ends' drops full-size segments sent with DF, and its ICMP
+ * "fragmentation needed" (ICMPv6 "packet too big") that would have told the sender to shrink them
+ * is filtered, so the sender resends the same full-size segment at RTO backoff until its peer
+ * gives up, while small segments (a response head, ACKs, FINs) pass.
+ */
+export interface BlackHole {
+  /** The server's segments were lost (a response); else the client's (an upload). */
+  fromServer: boolean;
+  /** How the capture shows it: the sender's resends (captured on its side), or bytes that never arrived (captured on the receiver's). */
+  seen: 'resent' | 'never-arrived';
+  /** Payload bytes of the segment lost (resent); never-arrived: the MSS offered less room for options, a floor of what the sender's full-size segments carried. */
+  lostSegment: number;
+  /** The largest segment of the sender that got through (acknowledged, or arrived), in payload bytes. */
+  passedSegment: number;
+  /** The MSS the receiver offered in its SYN (0: no SYN seen): the sender may send that much, the path carries less. */
+  mssOffered: number;
+  /** Bytes the sender had sent that the receiver never acknowledged. */
+  bytesLost: number;
+  /** Resends of the lost segment (0 when never-arrived), the first and last, by time and frame. */
+  resends: number;
+  firstResendTs: number;
+  lastResendTs: number;
+  firstResendFrame: number;
+  lastResendFrame: number;
+  /** The sender's last segment that got through before the loss, and (never-arrived) its later segment that proved the bytes sent. */
+  lastPassedTs: number;
+  provenSentTs: number;
+  provenSentFrame: number;
+  /** The receiver's last packet (it was alive, and its packets got through, after the loss began). */
+  receiverLastTs: number;
+}
+
+/** The black hole of one direction of a connection (`fromServer`), or null (see BlackHole). */
+function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): BlackHole | null {
+  const s = fromServer ? conn.server : conn.client;
+  const r = fromServer ? conn.client : conn.server;
+  if (!r.hasAck || !s.hasNextSeq || s.maxSegment === 0) return null;
+  const base = { fromServer, mssOffered: r.mss, receiverLastTs: r.lastTs };
+  if (s.runCount >= BLACK_HOLE_RESENDS) {
+    // The receiver never acknowledged the resent segment, nor any segment as large as the largest
+    // one sent, while it did acknowledge smaller ones; and it still sent after the resends began.
+    if (seqGt(r.highestAck, s.runSeq) || seqGt(r.highestAck, s.maxSegmentSeq)) return null;
+    if (s.prevMaxSegment === 0 || seqLt(r.highestAck, s.prevMaxSegmentEnd) || s.runLen <= s.prevMaxSegment) return null;
+    if (!(r.lastTs > s.runFirstTs)) return null;
+    return {
+      ...base,
+      seen: 'resent',
+      lostSegment: s.runLen,
+      passedSegment: s.prevMaxSegment,
+      bytesLost: Math.max(0, seqDiff(r.highestAck, s.maxSeqEnd)),
+      resends: s.runCount,
+      firstResendTs: s.runFirstTs,
+      lastResendTs: s.runLastTs,
+      firstResendFrame: s.runFirstFrame,
+      lastResendFrame: s.runLastFrame,
+      lastPassedTs: s.lastDataTs,
+      provenSentTs: -1,
+      provenSentFrame: 0,
+    };
+  }
+  // Captured on the receiver's side: a later small segment of the sender carried a sequence number
+  // past every byte that arrived, the receiver acknowledged none of them, nothing full-size ever
+  // arrived though the receiver offered it, and the bytes missing were more than a full-size
+  // segment's worth (so the sender did send full-size ones), missing for BLACK_HOLE_SILENCE or more.
+  if (s.aheadTs < 0 || r.mss === 0) return null;
+  const missing = seqDiff(s.nextSeq, s.aheadSeq);
+  const fullSize = r.mss - OPTION_ROOM;
+  if (missing < fullSize || s.maxSegment >= fullSize || seqGt(r.highestAck, s.nextSeq)) return null;
+  const lastSeen = Math.max(r.lastTs, s.lastTs);
+  if (s.lastDataTs < 0 || lastSeen - s.lastDataTs < BLACK_HOLE_SILENCE) return null;
+  return {
+    ...base,
+    seen: 'never-arrived',
+    lostSegment: fullSize,
+    passedSegment: s.maxSegment,
+    bytesLost: missing,
+    resends: 0,
+    firstResendTs: -1,
+    lastResendTs: -1,
+    firstResendFrame: 0,
+    lastResendFrame: 0,
+    lastPassedTs: s.lastDataTs,
+    provenSentTs: s.aheadTs,
+    provenSentFrame: s.aheadFrame,
+  };
+}
+
+/**
+ * The PMTU black hole a connection shows (see BlackHole): the server's segments first (a
+ * response), else the client's (an upload); null when neither direction shows one.
+ */
+export function blackHoleOf(conn: AnalyzedConnection): BlackHole | null {
+  return blackHoleOfDirection(conn, true) ?? blackHoleOfDirection(conn, false);
 }

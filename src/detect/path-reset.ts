@@ -1,5 +1,26 @@
+import type { Endpoint } from '../flow/endpoint';
 import type { AnalyzedConnection } from './analyzed-connection';
 import { peerResetAfterReceivingAll, roundTripToServer } from './facts';
+
+/** The IP TTL (hop limit) of an endpoint's own packets: its first data's, else its first packet's; -1 unknown. */
+export function ownTtl(ep: Endpoint): number {
+  return ep.firstDataTtl >= 0 ? ep.firstDataTtl : ep.firstTtl;
+}
+
+/**
+ * The RST in `ep`'s name did not come from ep's host: its IP TTL (hop limit) is neither that of
+ * ep's data nor of its handshake on the same connection. Each router on the path takes one off,
+ * so one host's packets all reach the capture point with one TTL; a firewall (`reject with tcp
+ * reset`), NAT gateway or load balancer that forges a RST in its name sends it from another hop,
+ * or from another initial value. Equal TTLs (a capture on that host, loopback: all 64) say
+ * nothing, nor does a RST that is ep's first packet (nothing to compare it with): false then. A
+ * SYN proxy answers the handshake from another hop than the server's data: a RST with either TTL
+ * is taken as the server's.
+ */
+export function resetFromOtherHost(ep: Endpoint): boolean {
+  const own = ownTtl(ep);
+  return ep.rstTs >= 0 && ep.rstTtl >= 0 && own >= 0 && ep.rstTtl !== own && ep.rstTtl !== ep.firstTtl;
+}
 
 /**
  * A round trip from the capture point to the server below which a reset's timing says nothing of
@@ -25,8 +46,7 @@ const MIN_TIMED_RTT = 0.001;
 export function resetFromPath(conn: AnalyzedConnection, requestTs: number): 'ttl' | 'too-soon' | null {
   const s = conn.server;
   if (s.rstTs < requestTs) return null;
-  const serverTtl = s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl;
-  if (s.rstTtl >= 0 && serverTtl >= 0 && s.rstTtl !== serverTtl && s.rstTtl !== s.firstTtl) return 'ttl';
+  if (resetFromOtherHost(s)) return 'ttl';
   const answersRequest = !s.rstHasAck || peerResetAfterReceivingAll(conn.client, s);
   const rtt = roundTripToServer(conn);
   return answersRequest && rtt >= MIN_TIMED_RTT && s.rstTs - requestTs < rtt / 2 ? 'too-soon' : null;

@@ -1077,6 +1077,24 @@ export function relayClosure(explained: ReadonlySet<string>, relays: ReadonlyMap
 }
 
 /**
+ * The proxies further up that relayed a backend's failures to their own clients, in words:
+ * "10.0.0.1:80 relayed 7 of them to its clients" (one part per front, comma-separated), or '' when
+ * none did. `explained` are the failures' keys (failureKey: `flowId#index` of the exchange a proxy
+ * failed): a refused connect's 502s, a keep-alive race's. Each front's relay is followed hop by hop
+ * (relayClosure), so a front two proxies up is counted too. The detector that explains those
+ * failures explains their relays as well (intermittent-5xx leaves them out): saying where they
+ * went keeps them counted somewhere.
+ */
+export function relayedToClientsText(legs: ProxyLegs, explained: ReadonlySet<string>): string {
+  if (explained.size === 0) return '';
+  const relayed = relayClosure(explained, legs.relays());
+  if (relayed.size === 0) return '';
+  const byFront = new Map<string, number>();
+  for (const p of legs.pair()) if (relayed.has(failureKey(p.failure))) byFront.set(p.failure.server, (byFront.get(p.failure.server) ?? 0) + 1);
+  return [...byFront].map(([front, n]) => `${front} relayed ${n} of them to its clients`).join(', ');
+}
+
+/**
  * Whether a failure's upstream attempts during its wait were refused: paired in phase `connect`,
  * its connect attempt (or one of its retries) among `refused` (flows whose SYN the backend's port
  * answered with RST: connection-refused's findings).

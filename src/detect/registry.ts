@@ -20,6 +20,7 @@ import { slowClientTimeout } from './detectors/slow-client-timeout';
 import { tunnelIdleTimeout } from './detectors/tunnel-idle-timeout';
 import { responseTruncated } from './detectors/response-truncated';
 import { responseAbandoned } from './detectors/response-abandoned';
+import { pmtuBlackhole } from './detectors/pmtu-blackhole';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -50,4 +51,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   tunnelIdleTimeout,
   responseTruncated,
   responseAbandoned,
+  pmtuBlackhole,
 ];

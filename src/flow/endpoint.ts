@@ -67,14 +67,34 @@ const Slot = Object.freeze({
   LastSynTsVal: 20,
   SynOnlyDupAcks: 21,
   LastRetransmissionTs: 22,
+  // Segment sizes and the one segment sent again and again (see noteSegmentSize, noteRetransmission,
+  // noteAheadSeq): what tells a path that drops large segments (path-loss.ts's blackHoleOf).
+  MaxSegment: 23,
+  MaxSegmentSeq: 24,
+  PrevMaxSegment: 25,
+  PrevMaxSegmentEnd: 26,
+  RunSeq: 27,
+  RunLen: 28,
+  RunCount: 29,
+  RunFirstTs: 30,
+  RunLastTs: 31,
+  RunFirstFrame: 32,
+  RunLastFrame: 33,
+  AheadSeq: 34,
+  AheadTs: 35,
+  AheadFrame: 36,
+  PeerSeqEndBeforeClose: 37,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 23;
+export const ENDPOINT_SLOTS = 38;
+
+/** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
+const RUN_KEPT = 3;
 
 /** Packed doubles to slice slot arrays from (see doubleSlots); pushed one by one, so packed. */
 const DOUBLES: number[] = [];
-for (let i = 0; i < 64; i++) DOUBLES.push(0.5);
+for (let i = 0; i < 128; i++) DOUBLES.push(0.5);
 
 /**
  * An array of `length` doubles, V8's packed-double kind: its elements are stored unboxed and
@@ -106,6 +126,10 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.FirstSynTsVal] = -1;
   f[base + Slot.LastSynTsVal] = -1;
   f[base + Slot.LastRetransmissionTs] = -1;
+  f[base + Slot.RunFirstTs] = -1;
+  f[base + Slot.RunLastTs] = -1;
+  f[base + Slot.AheadTs] = -1;
+  f[base + Slot.PeerSeqEndBeforeClose] = -1;
 }
 
 /**
@@ -172,6 +196,82 @@ export class Endpoint {
    */
   get lastRetransmissionTs(): number { return this.f[this.base + Slot.LastRetransmissionTs]; }
   set lastRetransmissionTs(v: number) { this.f[this.base + Slot.LastRetransmissionTs] = v; }
+  /**
+   * The largest payload this endpoint sent in one segment (retransmissions aside), the sequence
+   * number of the first segment that large, and the largest before it with where that one ended.
+   * Every segment before the first largest one was at most PrevMaxSegment long: a receiver that
+   * never acknowledged the first largest segment had nothing larger than that from this side.
+   */
+  get maxSegment(): number { return this.f[this.base + Slot.MaxSegment]; }
+  get maxSegmentSeq(): number { return this.f[this.base + Slot.MaxSegmentSeq]; }
+  get prevMaxSegment(): number { return this.f[this.base + Slot.PrevMaxSegment]; }
+  get prevMaxSegmentEnd(): number { return this.f[this.base + Slot.PrevMaxSegmentEnd]; }
+  /**
+   * The segment this endpoint sent again the most times in a row (RTO backoff resends the same
+   * first unacknowledged segment, at doubling intervals): its sequence number, length, how many
+   * times it was resent (0: never), the first and last resend. A run of RUN_KEPT resends is kept
+   * even when other segments are resent later.
+   */
+  get runSeq(): number { return this.f[this.base + Slot.RunSeq]; }
+  get runLen(): number { return this.f[this.base + Slot.RunLen]; }
+  get runCount(): number { return this.f[this.base + Slot.RunCount]; }
+  get runFirstTs(): number { return this.f[this.base + Slot.RunFirstTs]; }
+  get runLastTs(): number { return this.f[this.base + Slot.RunLastTs]; }
+  get runFirstFrame(): number { return this.f[this.base + Slot.RunFirstFrame]; }
+  get runLastFrame(): number { return this.f[this.base + Slot.RunLastFrame]; }
+  /**
+   * The highest sequence number an empty segment of this endpoint carried beyond the bytes the
+   * capture had from it (AheadTs -1: none), first seen at AheadTs in AheadFrame: bytes it had sent
+   * that never came past the capture point (captured next to the receiver: never arrived).
+   */
+  get aheadSeq(): number { return this.f[this.base + Slot.AheadSeq]; }
+  get aheadTs(): number { return this.f[this.base + Slot.AheadTs]; }
+  get aheadFrame(): number { return this.f[this.base + Slot.AheadFrame]; }
+
+  /** A new segment of `length` bytes at `seq` (not a retransmission): the largest sizes (see maxSegment). */
+  noteSegmentSize(seq: number, length: number): void {
+    const f = this.f;
+    const b = this.base;
+    if (length <= f[b + Slot.MaxSegment]) return;
+    f[b + Slot.PrevMaxSegment] = f[b + Slot.MaxSegment];
+    f[b + Slot.PrevMaxSegmentEnd] = (f[b + Slot.MaxSegmentSeq] + f[b + Slot.MaxSegment]) >>> 0;
+    f[b + Slot.MaxSegment] = length;
+    f[b + Slot.MaxSegmentSeq] = seq;
+  }
+
+  /** This endpoint resent `length` bytes at `seq` (retransmission path only): the run (see runSeq). */
+  noteRetransmission(seq: number, length: number, ts: number, frame: number): void {
+    const f = this.f;
+    const b = this.base;
+    const count = f[b + Slot.RunCount];
+    if (count > 0 && f[b + Slot.RunSeq] === seq && f[b + Slot.RunLen] === length) {
+      f[b + Slot.RunCount] = count + 1;
+      f[b + Slot.RunLastTs] = ts;
+      f[b + Slot.RunLastFrame] = frame;
+      return;
+    }
+    if (count >= RUN_KEPT) return;
+    f[b + Slot.RunSeq] = seq;
+    f[b + Slot.RunLen] = length;
+    f[b + Slot.RunCount] = 1;
+    f[b + Slot.RunFirstTs] = ts;
+    f[b + Slot.RunLastTs] = ts;
+    f[b + Slot.RunFirstFrame] = frame;
+    f[b + Slot.RunLastFrame] = frame;
+  }
+
+  /** An empty segment of this endpoint at `seq`, beyond the bytes the capture had from it (general path only). */
+  noteAheadSeq(seq: number, ts: number, frame: number): void {
+    const f = this.f;
+    const b = this.base;
+    if (f[b + Slot.AheadTs] < 0) {
+      f[b + Slot.AheadTs] = ts;
+      f[b + Slot.AheadFrame] = frame;
+      f[b + Slot.AheadSeq] = seq;
+    } else if (((seq - f[b + Slot.AheadSeq]) | 0) > 0) {
+      f[b + Slot.AheadSeq] = seq;
+    }
+  }
   /**
    * Retransmitted data segments sent before the peer had acknowledged any of this side's data: a
    * listener whose accept queue is full drops a new connection's first data until it accepts it,
@@ -267,6 +367,13 @@ export class Endpoint {
   get peerDataBeforeCloseTs(): number { return this.f[this.base + Slot.PeerDataBeforeCloseTs]; }
   set peerDataBeforeCloseTs(v: number) { this.f[this.base + Slot.PeerDataBeforeCloseTs] = v; }
   peerDataBeforeCloseFrame = 0;
+  /**
+   * One past the peer's highest byte sent before this endpoint's first close (-1: not closed, or
+   * the peer's sequence unknown): with the close's acknowledgement number, how much of what the
+   * peer had sent by then this endpoint had not received (bytes sent later are not counted).
+   */
+  get peerSeqEndBeforeClose(): number { return this.f[this.base + Slot.PeerSeqEndBeforeClose]; }
+  set peerSeqEndBeforeClose(v: number) { this.f[this.base + Slot.PeerSeqEndBeforeClose] = v; }
   /** Sequence number the FIN occupies. */
   get finSeq(): number { return this.f[this.base + Slot.FinSeq]; }
   set finSeq(v: number) { this.f[this.base + Slot.FinSeq] = v; }
@@ -433,6 +540,7 @@ export class Endpoint {
     this.lastDataFrame = frame;
     this.payloadBytes += length;
     f[b + Slot.NextSeq] = end;
+    if (length > f[b + Slot.MaxSegment]) this.noteSegmentSize((end - length) >>> 0, length);
   }
 
   get reassembly(): Reassembler {

@@ -237,6 +237,12 @@ export class TcpTracker<T> {
         this.release(conn, 'superseded');
         conn = this.open(hash, v, ts, frame, true, false, previous);
         fromClient = true;
+      } else if (retransmittedSyn && fromClient === true && this.answerWasReset(conn)) {
+        // The same SYN again after its SYN-ACK was reset: the server's half-open connection is gone
+        // and it answers this one with a new ISN, a new connection on its side. Not a port reuse
+        // (the client's attempt is the same): no `previous`.
+        this.release(conn, 'superseded');
+        conn = this.open(hash, v, ts, frame, true, false);
       }
     }
     if (conn === null) {
@@ -296,11 +302,47 @@ export class TcpTracker<T> {
     // A connection's own SYN-ACK (its server has no ISN yet), or a retransmission of it: most come here.
     if (server.hasIsn !== true || server.isn === v.seq) return null;
     const client = conn.client;
+    if (!client.hasIsn) return null;
     const closed = server.finTs >= 0 || server.rstTs >= 0 || client.finTs >= 0 || client.rstTs >= 0;
-    if (!closed || !client.hasIsn || v.ack === seqAdd(client.isn, 1)) return null;
-    const previous = { id: conn.id, lastTs: conn.lastTs, closed: true };
+    const sameSyn = v.ack === seqAdd(client.isn, 1);
+    if (!closed) {
+      // The same SYN answered again with a new ISN, the first answer never used (no byte, no FIN):
+      // the server dropped its half-open connection (reset by a middlebox whose RST the capture
+      // did not hold, or expired) and made a new one. Its sequence space starts again here;
+      // continued from the old ISN, the distance between the two would read as bytes missed.
+      if (sameSyn && server.payloadBytes === 0 && server.finCount === 0 && server.gapBytes === 0) this.rebaseIsn(server, v);
+      return null;
+    }
+    // A closed (or reset) connection goes on with nothing: another ISN starts a new one. For the
+    // same SYN, the server answers a SYN retransmitted after its first answer was reset, and the
+    // capture did not hold that SYN (else it opened the new connection: see segment).
+    const previous = sameSyn ? null : { id: conn.id, lastTs: conn.lastTs, closed: true };
     this.release(conn, 'superseded');
     return this.open(hash, v, ts, frame, false, false, previous);
+  }
+
+  /**
+   * Nothing carried yet, and the client's SYN was followed by a RST: after a SYN-ACK (either
+   * side's RST, or one in either's name from a middlebox: a firewall's `reject with tcp reset` of
+   * the SYN-ACK resets the server's half-open connection in the client's name), or the client's
+   * own (its answer to the ACK of an older connection the server still held on the 4-tuple: a
+   * port reused after a firewall reset the client's side only). A retransmission of the SYN now
+   * is a new attempt on the server's side, answered with a new ISN. A SYN refused (server RST, no
+   * SYN-ACK) and tried again stays one connection: its refusals are counted on it.
+   */
+  private answerWasReset(conn: Connection<T>): boolean {
+    const c = conn.client;
+    const s = conn.server;
+    const reset = c.rstTs >= 0 || (s.rstTs >= 0 && s.synAckCount > 0);
+    return reset && c.payloadBytes === 0 && s.payloadBytes === 0 && c.finTs < 0 && s.finTs < 0;
+  }
+
+  /** The endpoint's sequence space starts again at the SYN(-ACK) `v` (see reusedBySynAck). */
+  private rebaseIsn(ep: Endpoint, v: PacketView): void {
+    ep.isn = v.seq;
+    ep.nextSeq = seqAdd(v.seq, 1);
+    ep.maxSeqEnd = ep.nextSeq;
+    ep.hasNextSeq = true;
   }
 
   /**
@@ -594,6 +636,8 @@ export class TcpTracker<T> {
       if (peer.openZeroWindow === null) ep.keepAliveProbes++;
     } else if (!syn && !fin && !rst) {
       recordHistory(conn, Letter.Ack, fromClient);
+      // Beyond the bytes seen from this side: it had sent bytes that never came past the capture point.
+      if (ep.hasNextSeq && seqGt(v.seq, ep.nextSeq)) ep.noteAheadSeq(v.seq, ts, frame);
     }
 
     if (fin && !syn) this.onFin(conn, ep, fromClient, v, ts, frame);
@@ -703,12 +747,14 @@ export class TcpTracker<T> {
     if (seqLe(end, ep.nextSeq)) {
       ep.retransmissions++;
       ep.lastRetransmissionTs = ts;
+      ep.noteRetransmission(seq, payloadLen, ts, frame);
       if (!peer.hasAck || !seqGt(peer.highestAck, seqAdd(ep.isn, 1))) ep.retransmissionsBeforePeerAck++;
       recordHistory(conn, Letter.Retransmission, fromClient);
       return;
     }
     recordHistory(conn, Letter.Data, fromClient);
     if (seqGt(end, ep.maxSeqEnd)) ep.maxSeqEnd = end;
+    ep.noteSegmentSize(seq, payloadLen);
     const ahead = seqDiff(ep.nextSeq, seq);
     if (ahead > 0) {
       ep.outOfOrder++;
@@ -870,6 +916,7 @@ export class TcpTracker<T> {
       const peer = fromClient ? conn.server : conn.client;
       ep.peerDataBeforeCloseTs = peer.lastDataTs;
       ep.peerDataBeforeCloseFrame = peer.lastDataFrame;
+      if (peer.hasNextSeq) ep.peerSeqEndBeforeClose = peer.maxSeqEnd;
     }
     ep.finSeq = finSeq;
     ep.finHasAck = (v.flags & Flag.ACK) !== 0;
@@ -920,6 +967,7 @@ export class TcpTracker<T> {
       const peer = fromClient ? conn.server : conn.client;
       ep.peerDataBeforeCloseTs = peer.lastDataTs;
       ep.peerDataBeforeCloseFrame = peer.lastDataFrame;
+      if (peer.hasNextSeq) ep.peerSeqEndBeforeClose = peer.maxSeqEnd;
     }
     ep.state = State.Reset;
     if (!hadFin) this.endStream(conn, ep, fromClient, ep.maxSeqEnd, ts, frame);

@@ -73,6 +73,14 @@ export interface HttpExchange {
    */
   requestLength?: number;
   /**
+   * The request asked `Expect: 100-continue`, a final response (a 417, 401, 413...) refused it
+   * before any of its body, and its client withheld the body (RFC 9110 §10.1.1): it sent its next
+   * request on the connection instead, or closed. The request ended at its head (`requestEnd`,
+   * `requestBodyBytes` 0) and `requestLength` is the body it had announced. `undefined` otherwise,
+   * so the JSON output names it only where it applies.
+   */
+  requestBodyWithheld?: true;
+  /**
    * How the response body was framed. `cut`: the capture's snaplen cut the response inside its
    * head, so its end was taken where the next response began or the server's side closed.
    */

@@ -125,6 +125,11 @@ export function applyKeptField(
         }
         return LineResult.Ok;
       }
+      if (isExpectName(bytes, s)) {
+        head.otherHeaders++; // still counted with the fields not kept: only its 100-continue is read
+        if (hasContinueExpectation(bytes, vs, ve)) head.expectContinue = true;
+        return LineResult.Ok;
+      }
       break;
     case 4:
       if (isHostName(bytes, s)) {
@@ -246,6 +251,24 @@ function isViaName(b: Uint8Array, s: number): boolean {
 /** `serv`, `rver`. */
 function isServerName(b: Uint8Array, s: number): boolean {
   return lowerWord(b, s) === 0x76726573 && lowerWord(b, s + 2) === 0x72657672;
+}
+/** `expe`, `pect`. */
+function isExpectName(b: Uint8Array, s: number): boolean {
+  return lowerWord(b, s) === 0x65707865 && lowerWord(b, s + 2) === 0x74636570;
+}
+/** `100-continue` (any case) among the comma-separated members of an Expect value bytes[s, e). */
+function hasContinueExpectation(b: Uint8Array, s: number, e: number): boolean {
+  let i = s;
+  while (i < e) {
+    while (i < e && (b[i] === SP || b[i] === HT || b[i] === COMMA)) i++;
+    const from = i;
+    while (i < e && b[i] !== COMMA) i++;
+    let to = i;
+    while (to > from && (b[to - 1] === SP || b[to - 1] === HT)) to--;
+    // `100-`, `cont`, `inue` (the digits and the dash are compared exactly).
+    if (to - from === 12 && word(b, from) === 0x2d303031 && lowerWord(b, from + 4) === 0x746e6f63 && lowerWord(b, from + 8) === 0x65756e69) return true;
+  }
+  return false;
 }
 /** `host`. */
 function isHostName(b: Uint8Array, s: number): boolean {

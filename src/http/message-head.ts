@@ -81,6 +81,11 @@ export class MessageHead {
   host: string | null = null;
   /** An `Idempotency-Key` or `X-Idempotency-Key` field was present (requests). */
   idempotencyKey = false;
+  /**
+   * An `Expect: 100-continue` field (requests): its client may withhold the body when a final
+   * status comes before it (RFC 9110 §10.1.1), so the body its framing announces may never come.
+   */
+  expectContinue = false;
   /** First `Server` field value (responses), cut to MAX_SERVER_CHARS: what software answered. */
   server: string | null = null;
   /**
@@ -136,6 +141,7 @@ export class MessageHead {
     this.transferEncoding = null;
     this.host = null;
     this.idempotencyKey = false;
+    this.expectContinue = false;
     this.server = null;
     this.via = null;
     this.userAgent = null;

@@ -3,6 +3,7 @@ import { latin1 } from './latin1';
 import { BodyFraming, GiveUpReason, MessageHead } from './message-head';
 import {
   isUnfinishedRequestLine,
+  isWholeRequestLine,
   parseCutStatusLine,
   parseRequestLine,
   parseStatusLine,
@@ -212,9 +213,14 @@ export class MessageParser {
    * A response whose request the capture does not hold (lost in a gap, or before the capture
    * began) announced a body: it may answer a HEAD, whose response announces the body it does not
    * send. Until its first body byte, a status line there proves it bodiless (bodyAbsentAt).
+   * On a request (bodyMayBeWithheld): a final response refused the upload before its body began,
+   * and a request line there (or the client's close) proves the body withheld.
    */
   private bodyUnverified = false;
-  /** The message just ended was taken as bodiless that way (bodyAbsentAt): a guess, for the listener to mark. */
+  /**
+   * The message just ended was taken as bodiless that way (bodyAbsentAt), for the listener to mark:
+   * a response's is a guess, a request's body was withheld by its client.
+   */
   bodyGuessedAbsent = false;
   /**
    * The parser hunts for a start line because the snaplen cut the message before (openCut), and
@@ -315,6 +321,22 @@ export class MessageParser {
     if (!this.startLine(buf, 0, len, true)) return false;
     this.resetLine();
     return true;
+  }
+
+  /**
+   * Request mode: a final response answered the request in progress before any byte of the body
+   * its head announced, and the request had asked `Expect: 100-continue` (no 100 Continue invited
+   * the body). Its client may then send the body anyway, or withhold it and go on with its next
+   * request on the connection, or close (RFC 9110 §10.1.1; Node's http client, curl after a 401 or
+   * a 413, Python's http.server answering 417 and keeping the connection). Until the body's first
+   * byte, a request line there (or the client's close) proves the body withheld: the request ends
+   * at its head (bodyAbsentAt, end). Without this the next request was read as the body, and every
+   * later response on the connection lost its request.
+   */
+  bodyMayBeWithheld(): void {
+    if (!this.isRequest || !this.inMessage || this.bodyBytes !== 0 || this.msgGapBytes !== 0) return;
+    const st = this.state;
+    if (st === S_BODY_LENGTH || (st === S_CHUNK_SIZE && this.chunkLineBytes === 0)) this.bodyUnverified = true;
   }
 
   /** After a CONNECT that was refused, the client may send more requests. */
@@ -702,6 +724,8 @@ export class MessageParser {
     if (this.ended) return;
     if (this.cutOpen) this.closeCut(true);
     if (this.state === S_BODY_CLOSE) this.endMessage(ts, frame);
+    // A request whose refused upload its client never began (bodyMayBeWithheld): it closed instead.
+    else this.endIfWithheld();
     this.ended = true;
   }
 
@@ -1101,12 +1125,47 @@ export class MessageParser {
    */
   private bodyAbsentAt(bytes: Uint8Array, pos: number, end: number): boolean {
     this.bodyUnverified = false;
-    if (this.bodyBytes !== 0 || end - pos < STATUS_PREFIX_BYTES || !isStatusLinePrefix(bytes, pos)) return false;
+    if (this.bodyBytes !== 0) return false;
+    if (this.isRequest) {
+      if (!this.requestLineAt(bytes, pos, end)) return false;
+    } else if (end - pos < STATUS_PREFIX_BYTES || !isStatusLinePrefix(bytes, pos)) return false;
+    this.endWithheld();
+    return true;
+  }
+
+  /**
+   * Request mode: nothing more will come (the client closed, or the connection or the capture ended)
+   * and the refused upload's body never began (bodyMayBeWithheld): the request ends at its head, its
+   * body withheld. A server's abortive close after a 417 then resets no unread body.
+   */
+  endIfWithheld(): void {
+    if (this.bodyUnverified && this.isRequest && !this.ended) this.endWithheld();
+  }
+
+  /** The message ends at its head, its announced body absent (bodyAbsentAt, end): see bodyGuessedAbsent. */
+  private endWithheld(): void {
+    this.bodyUnverified = false;
     const head = this.head as MessageHead;
     this.bodyGuessedAbsent = true;
     this.endMessage(head.headEndTs, head.headEndFrame);
     this.bodyGuessedAbsent = false;
-    return true;
+  }
+
+  /**
+   * Whether a request line begins at `pos`, where a refused upload's body would have begun
+   * (bodyMayBeWithheld): a strict one whole before the segment's end, or, when the segment ends
+   * inside the line, a registered method, a space and the start of a target, every byte a start
+   * line allows (isUnfinishedRequestLine). Asked once, at the body's first byte: a body that itself
+   * begins with a request line (an HTTP message as content) is all it could mistake.
+   */
+  private requestLineAt(bytes: Uint8Array, pos: number, end: number): boolean {
+    const limit = end - pos > httpLimits.maxLineBytes ? pos + httpLimits.maxLineBytes : end;
+    const lf = findLF(bytes, pos, limit);
+    if (lf < limit) return isWholeRequestLine(bytes, pos, lf + 1);
+    if (limit < end || !isUnfinishedRequestLine(bytes, pos, end, false)) return false;
+    const validator = this.startLineValidator();
+    validator.reset();
+    return validator.acceptRun(bytes, pos, end) === end;
   }
 
   private startChunkSize(): void {
@@ -1370,7 +1429,7 @@ const colonOffsets = new Int32Array(COLON_OFFSET_SLOTS);
 
 /**
  * False when a field name of this length starting with this byte cannot be one that
- * applyHeaderLine keeps (Host, Server, Via, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
+ * applyHeaderLine keeps (Host, Server, Expect, Via, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
  * Idempotency-Key, X-Idempotency-Key): those lines are only counted. Keep in step with
  * applyHeaderLine's switch.
  */
@@ -1382,7 +1441,7 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
     case 4:
       return f === 0x68; // h
     case 6:
-      return f === 0x73; // s
+      return f === 0x73 || f === 0x65; // s, e
     case 9:
       return f === 0x66; // f
     case 10:
@@ -1411,6 +1470,7 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
       at = pos + 4;
       break;
     case 0x73: // server
+    case 0x65: // expect
       at = pos + 6;
       break;
     case 0x76: // via

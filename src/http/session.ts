@@ -81,6 +81,10 @@ class PendingExchange {
   host: string | null = null;
   requestConnection: string | null = null;
   idempotencyKey = false;
+  /** The request asked `Expect: 100-continue` (MessageHead.expectContinue). */
+  expectContinue = false;
+  /** Its body was withheld after a final response refused it (MessageParser.bodyMayBeWithheld): it ended at its head. */
+  bodyWithheld = false;
   requestEnd: number | null = null;
   requestBodyBytes = 0;
   /** Stands for a request presumed lost in a client-side gap; `orderTs` is when the gap was noticed. */
@@ -155,6 +159,8 @@ class PendingExchange {
     this.host = null;
     this.requestConnection = null;
     this.idempotencyKey = false;
+    this.expectContinue = false;
+    this.bodyWithheld = false;
     this.requestEnd = null;
     this.requestBodyBytes = 0;
     this.placeholder = false;
@@ -206,6 +212,7 @@ class PendingExchange {
     this.requestHeadCut = head.framing === 'cut';
     this.requestTargetCut = this.requestHeadCut && head.version === null;
     this.idempotencyKey = head.idempotencyKey;
+    this.expectContinue = head.expectContinue;
     this.requestLength = head.framing === 'length' ? head.contentLength : -1;
   }
 
@@ -650,6 +657,8 @@ export class HttpSession {
     if (this.done) return;
     if (ts > this.lastActivity) this.lastActivity = ts;
     if (this.req.inStartLine) this.takeUnfinishedRequestLine();
+    // An upload refused at its head whose body had not begun by now: withheld (MessageParser.bodyMayBeWithheld).
+    this.req.endIfWithheld();
     // Messages the snaplen cut, still open: nothing more comes, so each ended at its last bytes.
     this.req.endOpenCut(true);
     this.resp.endOpenCut(true);
@@ -722,6 +731,7 @@ export class HttpSession {
     p.reqState = Q_DONE;
     p.requestEnd = ts;
     p.requestBodyBytes = bodyBytes;
+    if (this.req.bodyGuessedAbsent) p.bodyWithheld = true;
     if (gapBytes > 0) p.uncertain = true;
     this.reqCurrent = null;
   }
@@ -857,6 +867,12 @@ export class HttpSession {
     }
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));
+    // A final answer to the request still in progress, which asked `Expect: 100-continue` and got
+    // no 100 Continue: its client may withhold the body it announced (RFC 9110 §10.1.1), as one
+    // refused at its head (417, 401, 413) often does; the request parser then tells by what follows.
+    if (p === this.reqCurrent && p.expectContinue && status >= 200 && (p.interim === null || !p.interim.includes(100))) {
+      this.req.bodyMayBeWithheld();
+    }
     if (head.framing === 'tunnel') {
       this.tunnelOpenedBy = p.method === 'CONNECT' ? 'connect' : 'upgrade';
       this.req.enterTunnel();
@@ -1196,7 +1212,8 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     responseEndFrame: p.responseEndFrame,
     responseBodyBytes: p.responseBodyBytes,
     responseLength: rs && p.respState !== R_DONE && p.responseFraming === 'length' ? p.responseLength : undefined,
-    requestLength: rq && p.reqState === Q_BODY && p.requestLength >= 0 ? p.requestLength : undefined,
+    requestLength: rq && (p.reqState === Q_BODY || p.bodyWithheld) && p.requestLength >= 0 ? p.requestLength : undefined,
+    requestBodyWithheld: rq && p.bodyWithheld ? true : undefined,
     responseFraming: !rs ? null : p.responseFraming === 'tunnel' ? 'none' : p.responseFraming,
     responseClose: closesConnection(p),
     responseCloseUnknown: rs && closeUnseen(p) ? true : undefined,

@@ -266,6 +266,29 @@ export function parseWholeRequestLine(bytes: Uint8Array, s: number, end: number,
 }
 
 /**
+ * Whether the common request line of parseWholeRequestLine is whole before `end` at `s` (its LF
+ * included), without filling a head: the test a refused upload's withheld body needs
+ * (MessageParser.bodyMayBeWithheld).
+ */
+export function isWholeRequestLine(bytes: Uint8Array, s: number, end: number): boolean {
+  if (!isUpper(bytes[s])) return false;
+  let p = s + 1;
+  const methodEnd = Math.min(end, s + METHOD_MAX + 1);
+  while (p < methodEnd && bytes[p] !== SP) {
+    if (!isMethodByte(bytes[p])) return false;
+    p++;
+  }
+  if (p === methodEnd) return false;
+  const sp = p;
+  p++;
+  while (p < end && bytes[p] > SP && bytes[p] !== 0x7f) p++;
+  if (p === sp + 1 || p + 10 > end || bytes[p] !== SP || !isVersionAt(bytes, p + 1)) return false;
+  let lf = p + 9;
+  if (bytes[lf] === CR) lf++;
+  return lf < end && bytes[lf] === LF;
+}
+
+/**
  * The common status line, whole before `end`: `HTTP/d.d SP ddd [SP reason] [CR] LF` with a
  * status of at least 100 and a reason without control bytes (HT allowed). Same contract as
  * parseWholeRequestLine: the index of its LF with head filled as parseStatusLine does, or -1 and

@@ -4,7 +4,7 @@ import type { ChunkSource } from './file-chunks';
 const PAUSE_ABOVE_BYTES = 8 * 1024 * 1024;
 
 /**
- * A stream hands over a new buffer with every chunk (a pipe's 64 KiB reads, zlib's 256 KiB of
+ * A stream hands over a new buffer with every chunk (a pipe's 64 KiB reads, zlib's 64 KiB of
  * output), freed only when V8 next collects its young generation. The analysis fills that
  * generation slowly (about 200 bytes per packet, against 700 bytes of capture), so tens of MB of
  * spent chunks waited between two collections: gzip input peaked at 200–209 MB on 2 M packets

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { intermittent5xx, requestKindPath } from '../../src/detect/detectors/intermittent-5xx';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
-import { BACKEND, chain, FRONT_ENDPOINT, PROXY, PROXY_ENDPOINT, scene, throughChain } from './proxy-scenes';
+import { FRONT_ENDPOINT, PROXY_ENDPOINT, racedChain, scene } from './proxy-scenes';
 import { DETECTORS } from '../../src/detect/registry';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -125,6 +125,24 @@ describe('intermittent-5xx on synthetic traffic', () => {
       const [d] = r.diagnoses.filter((x) => x.kind === KIND);
       expect(d.explanation).toContain('the proxy failed them at once');
       expect(d.remedy).toContain("upstream side");
+    });
+
+    test('502s sent before their requests ended (a proxy answering uploads still arriving) have no delay: no fast-502 finding', () => {
+      // Before: their delay was max(0, negative) = 0, counted as "failed at once".
+      const cap = new Capture();
+      for (let i = 0; i < 10; i++) {
+        const conn = cap.connection();
+        conn.handshake(i);
+        const head = `POST /up/c8001-${i} HTTP/1.1\r\nHost: example\r\nContent-Length: 20\r\n\r\n`;
+        if (i % 4 === 0) {
+          conn.request(i + 0.01, head + 'x'.repeat(10)).response(i + 0.013, BAD_GATEWAY);
+          conn.request(i + 0.4, 'x'.repeat(10)); // the rest of the body, after the answer
+        } else {
+          conn.request(i + 0.01, head + 'x'.repeat(20)).response(i + 0.013, ok());
+        }
+        conn.close(i + 0.6, 'c');
+      }
+      expect(ofKind(cap.analyze(only), KIND).filter((f) => f.evidence.fast === true)).toEqual([]);
     });
 
     test('a single fast 502 of a proxy that refuses every request is reported too', () => {
@@ -395,50 +413,21 @@ describe('intermittent-5xx: a proxy relaying its upstream keep-alive races as 50
 });
 
 describe('intermittent-5xx: a front relaying the 502s of the proxy behind it (blind test 9, chain: nginx → Go API → backend)', () => {
-  const POST = `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`;
-
-  /**
-   * Client → front 10.0.0.9:80 → proxy 10.0.0.2:80 → backend 10.0.0.3:8080. Each POST goes from
-   * the proxy on an upstream connection that served a GET 1 s before; for `races` of them the
-   * backend's idle close crosses it and the proxy answers 502. The front relays the proxy's answer,
-   * except for `frontOwn`, which the front answers 502 itself though the proxy answered 200.
-   */
-  function chained(races: readonly number[], frontOwn: readonly number[] = [], n = 6): Capture {
-    const cap = new Capture();
-    const c = chain(cap, 0);
-    for (let i = 0; i < n; i++) {
-      const t = 2 + i * 2;
-      const up = cap.connection({ client: PROXY, server: BACKEND, sport: 8080 });
-      up.handshake(t - 1.01).exchange(t - 1.0, get('/warm'), ok('warm'));
-      if (races.includes(i)) {
-        up.fin(t + 0.0004, 's');
-        up.request(t + 0.0005, POST, { sawFin: false, noAck: true });
-        up.rst(t + 0.0006, 's');
-        throughChain(c, t, POST, t + 0.0008, '502 Bad Gateway');
-      } else {
-        up.exchange(t + 0.0005, POST, ok('created'));
-        up.close(t + 0.5, 'c');
-        throughChain(c, t, POST, t + 0.002, '200 OK', frontOwn.includes(i) ? '502 Bad Gateway' : '200 OK');
-      }
-    }
-    return cap;
-  }
-
   test("the front's relays of the proxy's race 502s are the race's: no intermittent-5xx at either tier", () => {
-    const r = chained([1, 4]).analyze(DETECTORS);
+    const r = racedChain([1, 4]).analyze(DETECTORS);
     expect(ofKind(r, 'keepalive-race')).toHaveLength(2);
     expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
   });
 
   test("near miss: the front's own 502s while the proxy answered 200 are still the front's intermittent failures", () => {
-    const r = chained([], [1, 4]).analyze(DETECTORS);
+    const r = racedChain([], [1, 4]).analyze(DETECTORS);
     const found = ofKind(r, 'intermittent-5xx');
     expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
     expect(found[0].evidence).toMatchObject({ failures: 2, successes: 4 });
   });
 
   test('the summary says what it counts: a connection that carried a 5xx among successes did not fail', () => {
-    const [f] = ofKind(chained([], [1, 4]).analyze(DETECTORS), 'intermittent-5xx');
+    const [f] = ofKind(racedChain([], [1, 4]).analyze(DETECTORS), 'intermittent-5xx');
     expect(f.summary).toContain('(1 connection carried failures among successes; 1 connection in all)');
     expect(f.summary).not.toContain('connections failed');
   });

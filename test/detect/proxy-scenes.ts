@@ -126,3 +126,91 @@ export function throughChain(c: Chain, t: number, request: string, proxyAnswerAt
   c.front.response(proxyAnswerAt, ok(proxyStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', proxyStatus));
   c.client.response(proxyAnswerAt + 0.0003, ok(frontStatus.startsWith('200') ? 'created' : 'bad gateway', [], 'HTTP/1.1', frontStatus));
 }
+
+const RACED_POST = `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`;
+
+/**
+ * Keep-alive races behind a chain (blind test 9, chain: nginx → Go API → backend): client → front
+ * 10.0.0.9:80 → proxy 10.0.0.2:80 → backend 10.0.0.3:8080. Each POST goes from the proxy on an
+ * upstream connection that served a GET 1 s before; for `races` of them the backend's idle close
+ * crosses it and the proxy answers 502. The front relays the proxy's answer (`raceFrontStatus`:
+ * what it answers its client for those instead), except for `frontOwn`, which the front answers
+ * 502 itself though the proxy answered 200.
+ */
+export function racedChain(races: readonly number[], frontOwn: readonly number[] = [], n = 6, raceFrontStatus = '502 Bad Gateway'): Capture {
+  const cap = new Capture();
+  const c = chain(cap, 0);
+  for (let i = 0; i < n; i++) {
+    const t = 2 + i * 2;
+    const up = cap.connection({ client: PROXY, server: BACKEND, sport: 8080 });
+    up.handshake(t - 1.01).exchange(t - 1.0, get('/warm'), ok('warm'));
+    if (races.includes(i)) {
+      up.fin(t + 0.0004, 's');
+      up.request(t + 0.0005, RACED_POST, { sawFin: false, noAck: true });
+      up.rst(t + 0.0006, 's');
+      throughChain(c, t, RACED_POST, t + 0.0008, '502 Bad Gateway', raceFrontStatus);
+    } else {
+      up.exchange(t + 0.0005, RACED_POST, ok('created'));
+      up.close(t + 0.5, 'c');
+      throughChain(c, t, RACED_POST, t + 0.002, '200 OK', frontOwn.includes(i) ? '502 Bad Gateway' : '200 OK');
+    }
+  }
+  return cap;
+}
+
+export interface UploadOptions {
+  /** Content-Length declared, and body bytes the client sends (in `writes` writes `pace` s apart), then it stalls. */
+  declared: number;
+  sent: number;
+  writes: number;
+  pace: number;
+  /**
+   * Seconds after the client's request began when the backend gives up on the forwarded body: 'FIN'
+   * closes without a response (Go's ReadTimeout), a status line answers it (Node's 408) and closes.
+   * A complete body (sent = declared) is answered 200 instead, 0.05 s after its last byte.
+   */
+  backendAt: number;
+  backend: 'FIN' | string;
+  /** The proxy's answer to its client, 0.3 ms after the backend's (default: 502 Bad Gateway on a FIN, the backend's status passed on otherwise). */
+  answer?: string;
+  /** Capture only the upstream leg (the client's is built, then left out). */
+  upstreamOnly?: boolean;
+}
+
+/**
+ * An upload through a proxy that streams the body (nginx `proxy_request_buffering off`, HAProxy
+ * without `option http-buffer-request`): each client write is forwarded upstream 0.5 ms later; when
+ * the client stalls the proxy has nothing more to send. Returns the client's and the upstream connections.
+ */
+export function streamedUpload(cap: Capture, at: number, uri: string, o: UploadOptions): { down: Conn; up: Conn } {
+  const down = downstream(o.upstreamOnly === true ? new Capture() : cap);
+  const up = upstream(cap);
+  const head = `POST ${uri} HTTP/1.1\r\nHost: example\r\nContent-Length: ${o.declared}\r\n\r\n`;
+  down.handshake(at).request(at + 0.001, head);
+  up.handshake(at + 0.0012).request(at + 0.0015, head);
+  const chunk = Math.floor(o.sent / o.writes);
+  let last = at + 0.001;
+  for (let i = 0; i < o.writes; i++) {
+    last = at + 0.002 + i * o.pace;
+    const bytes = i === o.writes - 1 ? o.sent - chunk * (o.writes - 1) : chunk;
+    down.request(last, 'u'.repeat(bytes));
+    up.request(last + 0.0005, 'u'.repeat(bytes));
+  }
+  if (o.sent >= o.declared) {
+    up.response(last + 0.05, ok());
+    down.response(last + 0.0503, ok());
+    up.close(last + 0.2, 'c');
+    down.close(last + 0.3, 'c');
+    return { down, up };
+  }
+  const gaveUp = at + 0.001 + o.backendAt;
+  if (o.backend === 'FIN') {
+    up.close(gaveUp, 's');
+  } else {
+    up.response(gaveUp, ok('', ['Connection: close'], 'HTTP/1.1', o.backend));
+    up.close(gaveUp + 0.0001, 's');
+  }
+  down.response(gaveUp + 0.0003, ok('proxy', ['Connection: close'], 'HTTP/1.1', o.answer ?? (o.backend === 'FIN' ? '502 Bad Gateway' : o.backend)));
+  down.close(gaveUp + 0.0004, 's');
+  return { down, up };
+}

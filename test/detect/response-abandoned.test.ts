@@ -302,6 +302,27 @@ describe('response-abandoned on synthetic connections', () => {
   });
 });
 
+describe('response-abandoned counts what the client acknowledged', () => {
+  test('body bytes the server had sent but the client had not acknowledged when it closed are not received (a server-side capture shows them leaving)', () => {
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/download')).response(t + 0.011, partial(100_000, 500));
+      c.response(t + 0.3, 'y'.repeat(1000));
+      const had = c.sSeq;
+      // 3000 more bytes leave the server; the client's close does not acknowledge them.
+      c.send(t + 0.5, 's', 'z'.repeat(3000), { ack: c.cSeq });
+      c.fin(t + 2.001, 'c', { ack: had });
+      c.ack(t + 2.002, 's');
+    }
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(3);
+    // Before: 4500 (every byte the server sent); the client had 1500 of them.
+    expect(found[0].evidence).toMatchObject({ bodyDeclared: 100_000, bodyReceived: 1500, bodyMissing: 98_500 });
+    expect(found[0].summary).toContain('after 1500 of its 100000 body bytes');
+  });
+});
+
 describe('response-abandoned behind a proxy that terminates TLS', () => {
   /**
    * Clients on 10.0.0.1 download over HTTPS from a proxy on 10.0.0.2:443, which fetches each body

@@ -1,5 +1,8 @@
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
 import { responseTruncated } from '../../src/detect/detectors/response-truncated';
+import { SAMPLES_DIR } from '../samples';
 import { Capture, Conn, get, ofKind } from './reuse-kit';
 
 const KIND = 'response-truncated';
@@ -215,6 +218,36 @@ describe('response-truncated on synthetic connections', () => {
     expect(d.explanation).toContain('backend stalled mid-body');
   });
 
+  test("a backend that writes its next event after the proxy gave up (into the proxy's RST): the proxy's timer is timed to the data before its close", () => {
+    // Blind round 10: an SSE stream behind nginx (proxy_read_timeout 3s) whose backend sends an event
+    // every 0.2 s, stalls 4 s, then writes the next one into the closed upstream leg. That late write
+    // made the upstream leg's silence the whole response's (4 s, "either timer"): it is 3 s.
+    const cap = new Capture();
+    for (const t of [0, 5, 10]) {
+      const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 });
+      const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
+      front.handshake(t).request(t + 0.001, get('/events'));
+      back.handshake(t + 0.002).request(t + 0.003, get('/events')).response(t + 0.01, CHUNKED_HEAD + chunk(10));
+      front.response(t + 0.011, CHUNKED_HEAD + chunk(10));
+      for (const k of [1, 2]) {
+        back.response(t + 0.01 + 0.2 * k, chunk(10));
+        front.response(t + 0.011 + 0.2 * k, chunk(10));
+      }
+      back.fin(t + 3.41, 'c');
+      front.fin(t + 3.4101, 's');
+      back.response(t + 4.41, chunk(10));
+      back.rst(t + 4.4101, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.server)).toEqual(['10.0.0.5:8080', '10.0.0.5:8080', '10.0.0.5:8080']);
+    expect(found[0].evidence.upstreamSilence).toBeCloseTo(3.0, 3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(3.0, 3);
+    expect(d.inferred.responseTimeLimit).toBeUndefined();
+    expect(d.explanation).toContain('backend stalled mid-body');
+  });
+
   test("a backend's cut that a proxy passed on is the backend's: the proxy's finding says so and infers no timer of its own", () => {
     const cap = new Capture();
     for (const t of [0, 4, 8]) {
@@ -295,5 +328,16 @@ describe('response-truncated on synthetic connections', () => {
       c.close(0.5, 's');
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
+  });
+});
+
+describe('response-truncated on the recorded SSE streams whose backend wrote after nginx gave up', () => {
+  test("nginx's proxy_read_timeout of 3 s is timed to the backend's event before the close, not to its late write after it", async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'response-truncated-sse-late-write.pcap')]);
+    const d = r.diagnoses.find((x) => x.kind === KIND && x.server === '127.0.0.2:8080')!;
+    expect(d.count).toBe(3);
+    expect(Math.abs(d.inferred.responseStallTimeout.value - 3.0)).toBeLessThan(0.05);
+    expect(d.inferred.responseTimeLimit).toBeUndefined();
+    expect(d.explanation).toContain('proxy_read_timeout');
   });
 });

@@ -156,6 +156,37 @@ describe('rst-on-close on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test('silent: an Expect: 100-continue upload refused at its head (417, Connection: close) whose body never came, then an abortive close (SO_LINGER 0): nothing was unread', () => {
+    // Python's http.server with SO_LINGER 0 (expect-continue-rejected): FIN, then RST at once. The
+    // client withheld the body (RFC 9110 §10.1.1): its 3000 announced bytes were never sent.
+    const expectHead = `POST /upload HTTP/1.1\r\nHost: example\r\nExpect: 100-continue\r\nContent-Length: 3000\r\n\r\n`;
+    const refused = ok('no', ['Connection: close'], 'HTTP/1.1', '417 Expectation Failed');
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, expectHead).response(0.002, refused).fin(0.0021, 's').rst(0.0022, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    // The same refusal with the body on its way when it came: unread, as before.
+    const cap2 = new Capture();
+    cap2.connection().handshake(0).request(0.001, expectHead + 'b'.repeat(1500)).response(0.002, refused).fin(0.0021, 's').rst(0.0022, 's');
+    expect(ofKind(cap2.analyze(only), KIND)).toHaveLength(1);
+  });
+
+  test('silent: a 417 with Connection: close to an Expect upload, the body withheld and the next request sent on the closed connection: its RST answers that request', () => {
+    // The next request was read as the withheld body: the RST was taken for the close finding it
+    // unread. It is a request sent after the close notice (request-after-close-notice's).
+    const expectHead = `POST /upload HTTP/1.1\r\nHost: example\r\nExpect: 100-continue\r\nContent-Length: 3000\r\n\r\n`;
+    const refused = ok('no', ['Connection: close'], 'HTTP/1.1', '417 Expectation Failed');
+    const cap = new Capture();
+    cap.connection().handshake(0).request(0.001, expectHead).response(0.002, refused).fin(0.0021, 's')
+      .request(0.003, get('/next')).rst(0.0031, 's');
+    const result = cap.analyze();
+    expect(ofKind(result, KIND)).toEqual([]);
+    expect(result.anomalies.map((a) => a.kind)).toEqual(['request-after-close-notice']);
+    expect(result.exchanges.map((e) => [e.uri, e.status, e.state, e.requestBodyWithheld])).toEqual([
+      ['/upload', 417, 'complete', true],
+      ['/next', null, 'no-response', undefined],
+    ]);
+  });
+
   test('a FIN first with the upload already in and unread, then RST with nothing after the FIN (Node after an early 413)', () => {
     // Node's end() sends the FIN, its destroy() right behind it closes the socket with the upload
     // unread in its buffer: RST. No client byte came after the FIN, so the RST answered none.

@@ -4,6 +4,7 @@ import { analyzeFiles } from '../../src/analyze';
 import { slowClientTimeout } from '../../src/detect/detectors/slow-client-timeout';
 import { SAMPLES_DIR } from '../samples';
 import { Capture, get, ofKind, ok } from './reuse-kit';
+import { BACKEND_ENDPOINT, PROXY_ENDPOINT, streamedUpload } from './proxy-scenes';
 
 const KIND = 'slow-client-timeout';
 const only = [slowClientTimeout];
@@ -254,6 +255,83 @@ describe('slow-client-timeout on synthetic connections', () => {
     complete.handshake(10).request(10.01, get('/slow')).fin(13, 's');
     const answered = cap.connection();
     answered.handshake(20).exchange(20.01, get('/'), ok()).fin(25, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+});
+
+describe('slow-client-timeout behind a proxy that streams the body (slow-client-timeout-proxy-upload-cut)', () => {
+  // The client trickles 10 writes 0.18 s apart, then stalls; the backend's whole-request timer (Go's
+  // ReadTimeout, 2 s) closes 0.38 s after the last forwarded byte: before, too short a silence to count.
+  const trickle = { declared: 50000, sent: 10000, writes: 10, pace: 0.18, backendAt: 2.0, backend: 'FIN' };
+
+  test("a body stopped short on the upstream leg: the backend's timer, and the proxy's 502 on the client leg related to it", () => {
+    const cap = new Capture();
+    streamedUpload(cap, 0, '/upload?a', trickle);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    const up = found.find((f) => f.server === BACKEND_ENDPOINT)!;
+    expect(up.evidence).toMatchObject({ bodyStoppedShort: true, status: null, requestBodyBytes: 10000, requestLength: 50000, proxy: PROXY_ENDPOINT });
+    expect(up.evidence.sinceClientData).toBeCloseTo(0.378, 2);
+    expect(up.evidence.sinceRequestStart).toBeCloseTo(2.0, 2);
+    const down = found.find((f) => f.server === PROXY_ENDPOINT)!;
+    expect(down.evidence).toMatchObject({ status: 502, timedOutBy: 'backend', backend: BACKEND_ENDPOINT, upstreamFinding: up.id });
+    expect(found).toHaveLength(2);
+    const proxy = r.diagnoses.find((d) => d.kind === KIND && d.server === PROXY_ENDPOINT)!;
+    expect(proxy.explanation).toContain('the timer was not its own');
+    expect(proxy.inferred).toEqual({});
+    const backend = r.diagnoses.find((d) => d.kind === KIND && d.server === BACKEND_ENDPOINT)!;
+    expect(backend.explanation).toContain('stopped short');
+    expect(backend.explanation).toContain('came through the proxy 10.0.0.2:80');
+    expect(backend.remedy).toContain('proxy_request_buffering on');
+  });
+
+  test("a backend's 408 passed on by the proxy is the backend's timer, not the proxy's client_body_timeout", () => {
+    const cap = new Capture();
+    streamedUpload(cap, 0, '/upload?b', { declared: 50000, sent: 10000, writes: 2, pace: 0.1, backendAt: 2.0, backend: '408 Request Timeout' });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.server).sort()).toEqual([PROXY_ENDPOINT, BACKEND_ENDPOINT].sort());
+    const proxy = r.diagnoses.find((d) => d.kind === KIND && d.server === PROXY_ENDPOINT)!;
+    expect(proxy.explanation).toContain('the timer was not its own');
+    expect(proxy.explanation).toContain('the backend 10.0.0.3:8080');
+  });
+
+  test('the upstream leg alone: stopped-short bodies whose closes agree on the time since each request began (a whole-request timer)', () => {
+    const cap = new Capture();
+    streamedUpload(cap, 0, '/upload?a', { ...trickle, upstreamOnly: true });
+    streamedUpload(cap, 10, '/upload?b', { ...trickle, pace: 0.17, upstreamOnly: true });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.evidence.bodyStoppedShort)).toEqual([true, true]);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(2.0, 2);
+    expect(d.explanation).toContain('after each request began');
+    // One alone agrees with nothing: a server that died a moment after the body stopped looks the same.
+    const lone = new Capture();
+    streamedUpload(lone, 0, '/upload?a', { ...trickle, upstreamOnly: true });
+    expect(ofKind(lone.analyze(only), KIND)).toEqual([]);
+  });
+
+  test("the client leg alone: a 408 nginx sent is its backend's passed on (at its own client_body_timeout nginx closes without a byte)", () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, putHead).request(0.02, 'x'.repeat(4000));
+    c.response(2.02, 'HTTP/1.1 408 Request Timeout\r\nServer: nginx/1.22.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslow\n').fin(2.021, 's');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain("not nginx's own");
+    expect(d.explanation).not.toContain('The setting at work is nginx `client_body_timeout`');
+  });
+
+  test('silent near miss: a slow but complete upload through the proxy, answered 200', () => {
+    const cap = new Capture();
+    streamedUpload(cap, 0, '/upload?whole', { declared: 10000, sent: 10000, writes: 10, pace: 0.15, backendAt: 0, backend: 'FIN' });
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('silent: a lone close a moment after a direct client stopped (no proxy with nothing to forward, no timer the closes agree on)', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.01, putHead);
+    for (let i = 0; i < 5; i++) c.request(0.1 + i * 0.2, 'x'.repeat(1000));
+    c.fin(1.2, 's');
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 });

@@ -96,11 +96,48 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(ofKind(spread.analyze(only), KIND)).toEqual([]);
   });
 
-  test('silent: idle tunnels the clients closed are not the server\'s timeout', () => {
+  test('idle tunnels their client closed after the same silence are the client\'s timeout (a proxy seen on its upstream leg), not the server\'s', () => {
     const cap = new Capture();
     webSocket(cap, 0, 3.0, { closer: 'c' });
     webSocket(cap, 1, 3.0, { closer: 'c' });
-    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.closedBy)).toEqual(['client', 'client']);
+    expect(found[0].summary).toContain('closed by its client 10.0.0.1');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeout.value).toBeCloseTo(3, 2);
+    expect(d.explanation).toMatch(/^10\.0\.0\.1 closed 2 WebSockets it had opened to 10\.0\.0\.2:80/);
+  });
+
+  test('silent: tunnels their client closed with a close frame, or after silences that do not agree', () => {
+    const bye = new Capture();
+    webSocket(bye, 0, 3.0, { closer: 'c', goodbye: true });
+    webSocket(bye, 1, 3.0, { closer: 'c', goodbye: true });
+    expect(ofKind(bye.analyze(only), KIND)).toEqual([]);
+    const spread = new Capture();
+    webSocket(spread, 0, 1.5, { closer: 'c' });
+    webSocket(spread, 1, 3.0, { closer: 'c' });
+    webSocket(spread, 2, 7.0, { closer: 'c' });
+    expect(ofKind(spread.analyze(only), KIND)).toEqual([]);
+  });
+
+  test("a proxy's upstream legs alone (the capture holds no front leg): its tunnel idle timeout, told on the legs it closed, by its address", () => {
+    const cap = new Capture();
+    for (const t of [0, 1, 2.5]) {
+      const { up } = proxiedWebSocket(cap, t);
+      up.close(t + 3.2002, 'c');
+    }
+    // The same proxy, seen on both legs: its front legs tell it, the upstream legs are not told twice.
+    const both = new Capture();
+    for (const t of [0, 1]) {
+      const { down, up } = proxiedWebSocket(both, t);
+      up.close(t + 3.2002, 'c');
+      down.close(t + 3.2005, 's');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => `${f.client} ${f.server}`)).toEqual(Array(3).fill(null).map((_, i) => `10.0.0.5:${40000 + 2 * i + 1} 10.0.0.3:9001`));
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('10.0.0.5 is most likely a proxy');
+    expect(ofKind(both.analyze(only), KIND).map((f) => f.server)).toEqual(['10.0.0.2:80', '10.0.0.2:80']);
   });
 
   test('a proxy closing both legs: the upstream leg of each tunnel (same request, forwarded while the client waited) is in the finding', () => {
@@ -213,6 +250,16 @@ describe('tunnel-idle-timeout on recorded WebSockets', () => {
     for (const d of r.diagnoses.filter((x) => x.kind === KIND)) expect(d.inferred.tunnelIdleTimeout.value).toBeCloseTo(3, 1);
     // HAProxy passes its backend's Server header on: the proxy is not named by it.
     expect(r.diagnoses.find((x) => x.server === '127.0.0.2:8081')!.explanation).toContain('127.0.0.2:8081 (a proxy)');
+  });
+
+  test('websocket-idle-proxy-timeout-backend-leg: nginx proxy_read_timeout 3s seen on the upstream leg alone, by nginx\'s address; the pinging and the closed-with-a-handshake sessions silent', async () => {
+    const r = await analyzeSample('websocket-idle-proxy-timeout-backend-leg');
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(new Set(found.map((f) => f.client?.replace(/:\d+$/, '')))).toEqual(new Set(['127.0.0.2']));
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeout.value).toBeCloseTo(3, 1);
+    expect(d.explanation).toContain('127.0.0.2 is most likely a proxy');
   });
 
   test.each(['websocket-healthy', 'websocket-fixed-length-sessions'])('%s: silent', async (name) => {

@@ -278,6 +278,82 @@ describe('TCP tracker: connections and the capture clock', () => {
     expect(rec.closed[1].client.payloadBytes).toBe(18);
   });
 
+  /**
+   * A SYN-ACK answered with a new ISN after the first answer was reset (a firewall's `reject with
+   * tcp reset` of the SYN-ACK resets the server's half-open connection in the client's name) or
+   * dropped: the server's sequence space starts again. Read as a continuation, the distance between
+   * the two ISNs (Linux: 64 ns per step, 15.6 M in the 1 s before the SYN is retransmitted) was a
+   * 15 MiB capture hole (blind scene fwrst-server).
+   */
+  describe('a new ISN for the same attempt is never a sequence gap', () => {
+    const C = 1000;
+    const S1 = 5000;
+    const S2 = 5000 + 16_112_025; // 1.031 s later on Linux's ISN clock
+    const request = 'GET / HTTP/1.1\r\n\r\n';
+    const rest = (t: number): Seg[] => [
+      { from: 's', flags: F.SYN | F.ACK, seq: S2, ack: C + 1, ts: t },
+      { from: 'c', flags: F.ACK, seq: C + 1, ack: S2 + 1, ts: t + 0.001 },
+      { from: 'c', flags: F.ACK | F.PSH, seq: C + 1, ack: S2 + 1, text: request, ts: t + 0.002 },
+      { from: 's', flags: F.ACK | F.PSH, seq: S2 + 1, ack: C + 1 + request.length, len: 100, ts: t + 0.003 },
+      { from: 'c', flags: F.ACK | F.FIN, seq: C + 1 + request.length, ack: S2 + 101, ts: t + 0.004 },
+      { from: 's', flags: F.ACK | F.FIN, seq: S2 + 101, ack: C + 2 + request.length, ts: t + 0.005 },
+      { from: 'c', flags: F.ACK, seq: C + 2 + request.length, ack: S2 + 102, ts: t + 0.006 },
+    ];
+    const synAck1: Seg = { from: 's', flags: F.SYN | F.ACK, seq: S1, ack: C + 1, ts: 0.0001 };
+    const syn = (ts: number): Seg => ({ from: 'c', flags: F.SYN, seq: C, ts });
+    const cases: Array<{ name: string; segs: Seg[]; flows: number; last: string }> = [
+      {
+        // Captured at the server: its SYN-ACK, the firewall's RST in the client's name, the client's SYN again.
+        name: 'the SYN-ACK reset in the client\'s name, then the same SYN again: a new connection from that SYN',
+        segs: [syn(0), synAck1, { from: 'c', flags: F.RST, seq: C + 1, ts: 0.0002 }, syn(1.03), ...rest(1.031)],
+        flows: 2, last: 'ShADdFf',
+      },
+      {
+        name: 'the SYN-ACK reset by the server itself, then the same SYN again',
+        segs: [syn(0), synAck1, { from: 's', flags: F.RST | F.ACK, seq: S1 + 1, ack: C + 1, ts: 0.5 }, syn(1.03), ...rest(1.031)],
+        flows: 2, last: 'ShADdFf',
+      },
+      {
+        name: 'the reset seen, the retransmitted SYN not captured: a new connection from the new SYN-ACK',
+        segs: [syn(0), synAck1, { from: 'c', flags: F.RST, seq: C + 1, ts: 0.0002 }, ...rest(1.031)],
+        flows: 2, last: 'hADdFf',
+      },
+      {
+        // Captured at the server, the port reused after a firewall reset the client's side only: the
+        // server, still holding the old connection, answers the new SYN with an ACK of the old one,
+        // the client resets that, and its SYN again gets a SYN-ACK.
+        name: 'a reused port\'s SYN answered by an ACK of the old connection, reset by the client, then sent again',
+        segs: [
+          ...handshake(-1, 900, 70000),
+          syn(0),
+          { from: 's', flags: F.ACK, seq: 70001, ack: 901, ts: 0.0001 },
+          { from: 'c', flags: F.RST, seq: 901, ts: 0.0002 },
+          syn(1.03),
+          ...rest(1.031),
+        ],
+        flows: 3, last: 'ShADdFf',
+      },
+      {
+        // The RST not captured (or the half-open connection expired): the same connection, its server ISN re-based.
+        name: 'no reset seen: the server\'s ISN re-based in place',
+        segs: [syn(0), synAck1, syn(1.03), ...rest(1.031)],
+        flows: 1, last: 'ShADdFf',
+      },
+    ];
+    test.each(cases)('$name', ({ segs, flows, last }) => {
+      const r = record(segs);
+      expect(r.rec.gaps).toEqual([]);
+      expect(r.flows).toHaveLength(flows);
+      const conn = r.rec.closed[r.rec.closed.length - 1];
+      expect(r.flows[r.flows.length - 1].history).toBe(last);
+      expect(conn.server.payloadBytes).toBe(100);
+      expect(conn.client.payloadBytes).toBe(request.length);
+      expect(conn.server.lostBytes).toBe(0);
+      // Not a port reuse: the client's attempt is the same.
+      expect(conn.previous).toBeNull();
+    });
+  });
+
   test('a retransmitted SYN-ACK, or one on a connection that has not closed, stays the same connection', () => {
     const retransmitted = record([
       ...handshake(0),

@@ -23,7 +23,11 @@ if (mode === 'backend') {
       res.writeHead(r.statusCode, headers);
       r.pipe(res);
     });
-    up.on('error', () => { if (!res.headersSent) { res.writeHead(502); res.end(); } });
+    up.on('error', (e) => {
+      // On stderr, for the recorders' ground truth: whether the pool had handed it a reused socket.
+      console.error(JSON.stringify({ t: Date.now() / 1000, method: req.method, url: req.url, error: e.code || e.message, reusedSocket: up.reusedSocket }));
+      if (!res.headersSent) { res.writeHead(502); res.end(); }
+    });
     req.pipe(up);
   }).listen(Number(port), host);
 } else if (mode === 'client') {

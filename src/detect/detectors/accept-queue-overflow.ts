@@ -2,6 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import { seqAdd, seqGe, seqGt } from '../../flow/seq';
+import { resetFromOtherHost } from '../path-reset';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 
 /**
@@ -337,6 +338,9 @@ function resetAnswer(conn: AnalyzedConnection, dataAcked: boolean): 'handshake-a
   if ((c.finTs >= 0 && c.finTs <= rst) || (c.rstTs >= 0 && c.rstTs <= rst)) return null;
   const dataBefore = c.firstDataTs >= 0 && c.firstDataTs <= rst;
   if (dataBefore && (s.rstHasAck || !c.hasAck || c.highestAck !== seqAdd(s.isn, 1))) return null;
+  // Not the listener's kernel: a RST from another hop than its SYN-ACK (a firewall rejecting the
+  // client's first data with a tcp reset answers it the same way, at once and without ACK).
+  if (resetFromOtherHost(s)) return null;
   // The client's latest segment before the RST: its last one, unless it sent more after the RST
   // crossed it (then its last data before the RST, or the handshake ACK).
   let answered = conn.handshakeAckTs;

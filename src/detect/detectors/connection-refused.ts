@@ -6,7 +6,7 @@ import { float64Column, grownColumn } from '../grown-column';
 import { STOPPED_WITHIN } from '../server-stops';
 import { PortOpens } from '../port-opens';
 import { Attempt, attemptOf, PORT_SCANS, portList, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
-import { failureKey, isGatewayStatus, LegRequest, PairedFailure, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
+import { failureKey, isGatewayStatus, LegRequest, PairedFailure, refusedConnect, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from '../request-index';
 
 /** Server endpoints whose accepted connections are remembered (to tell "down" from "not yet up"); more are not. */
@@ -356,7 +356,8 @@ export const connectionRefused: DetectorDefinition = {
           `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks)`;
       }
       if (failed !== '') parts.push(failed);
-      const relayed = relayedText([...onRefusal, ...atOnce]);
+      // The fronts further up that passed those 502s on (relayedToClientsText): the refusal's too.
+      const relayed = relayedToClientsText(legs, new Set([...onRefusal, ...atOnce].map((p) => failureKey(p.failure))));
       if (relayed !== '') parts.push(relayed);
       if (retried.length > 0) parts.push(retriedText(retried));
       note += ` ${parts.join('; ')}.`;
@@ -364,21 +365,6 @@ export const connectionRefused: DetectorDefinition = {
       if (retried.length > 0) note += ' No timeout is at work: the wait is the proxy\'s pauses between its attempts.';
       else if (atOnce.length > 0) note += ' No timeout is at work in those failures.';
       return note;
-    };
-
-    /**
-     * The proxies further up that relayed those failures to their own clients (ProxyLegs.relays,
-     * hop by hop): "10.0.0.1:80 relayed 7 of them to its clients". The refusal explains those too,
-     * so intermittent-5xx leaves them out; saying where they went keeps them counted somewhere.
-     */
-    const relayedText = (failures: readonly PairedFailure[]): string => {
-      if (failures.length === 0) return '';
-      const causes = new Set(failures.map((p) => failureKey(p.failure)));
-      const relayed = relayClosure(causes, legs.relays());
-      if (relayed.size === 0) return '';
-      const byFront = new Map<string, number>();
-      for (const p of legs.pair()) if (relayed.has(failureKey(p.failure))) byFront.set(p.failure.server, (byFront.get(p.failure.server) ?? 0) + 1);
-      return [...byFront].map(([front, n]) => `${front} relayed ${n} of them to its clients`).join(', ');
     };
 
     /** Whether a refusal (`times`, sorted) came between `from` and `to`. */

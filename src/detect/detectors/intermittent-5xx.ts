@@ -678,7 +678,10 @@ export const intermittent5xx: DetectorDefinition = {
         // to reach the bound comes long after this handler was compiled, and a step it had never taken
         // threw the compiled code away.
         if (kind.length >= MAX_RECORDS_PER_KIND) return;
-        const delay = ex.requestEnd !== null ? Math.max(0, ex.responseStart - ex.requestEnd) : null;
+        // A response that began before its request ended (a proxy answering an upload still arriving,
+        // or stopped short) has no delay after the request: its 0 is no 'answered at once' (a proxy
+        // refusing at once) and no sample of a timer counted from the request's end.
+        const delay = ex.requestEnd !== null && ex.responseStart >= ex.requestEnd ? ex.responseStart - ex.requestEnd : null;
         log.add(kind, conn.id, ex.index, conn.clientName, ex.responseStart, ex.responseFrame ?? 0, packedStatus(ex.status, ex.statusClass), delay, failed);
       },
 

@@ -19,7 +19,7 @@ import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
 import { failureOf, matchByChance } from './retried-request';
-import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 
@@ -1095,13 +1095,18 @@ function raceErrorsNote(entry: ServerRaces, count: number, proxyTold: boolean): 
  * What a proxy that sent raced requests answered its own clients for them, in words, or '' when
  * none of them was a proxy's forward: "its client is a proxy (127.0.0.2:8080) that forwarded 7 of
  * them; to its own clients it answered 503 for 6, answered 200 for 1 (retried on a new connection)".
+ * `relayedOf` tells what proxies further up did with the 5xx it answered (relayedToClientsText:
+ * "10.0.0.1:80 relayed 6 of them to its clients"), given their keys (failureKey).
  */
 function proxyOutcomeText(
   raced: readonly RacedRequest[],
   downstreamOf: (r: RacedRequest) => RememberedRequest | null,
   neverSent: readonly PairedFailure[] = [],
+  relayedOf: (failed: ReadonlySet<string>) => string = () => '',
 ): { text: string; forwarded: number; proxies: ReadonlySet<string> } {
   const proxies = new Set<string>();
+  /** The proxy's failed answers to its own clients (failureKey), whose relays further up the race explains too. */
+  const failed = new Set<string>();
   const byOutcome = new Map<string, { count: number; retried: number; neverSent: number }>();
   let forwarded = 0;
   let failedDownstream = 0;
@@ -1109,7 +1114,10 @@ function proxyOutcomeText(
     const down = downstreamOf(r);
     if (down === null) continue;
     forwarded++;
-    if (down.status === null || down.status >= 500) failedDownstream++;
+    if (down.status === null || down.status >= 500) {
+      failedDownstream++;
+      failed.add(failureKey(down));
+    }
     proxies.add(down.server);
     const key = statusText(down) ?? (down.responseStart === null ? 'none' : '?');
     const o = byOutcome.get(key) ?? { count: 0, retried: 0, neverSent: 0 };
@@ -1121,6 +1129,7 @@ function proxyOutcomeText(
   // The same proxies' failures of requests their pool never sent: counted with the statuses they got.
   for (const p of neverSent) {
     if (!proxies.has(p.failure.server)) continue;
+    failed.add(failureKey(p.failure));
     const key = p.failure.status !== null ? String(p.failure.status) : '?';
     const o = byOutcome.get(key) ?? { count: 0, retried: 0, neverSent: 0 };
     o.count++;
@@ -1137,8 +1146,9 @@ function proxyOutcomeText(
       return o.retried === 0 ? head : `${head} (${o.retried === o.count ? '' : `${o.retried} `}retried on a new connection)`;
     });
   const who = [...proxies].slice(0, 3).join(', ');
+  const relayed = relayedOf(failed);
   return {
-    text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}.` +
+    text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}${relayed !== '' ? `; ${relayed}` : ''}.` +
       (failedDownstream === 0 && forwarded === raced.length ? ' None of its clients saw a failure: each race cost a retry (a second backend connection and its latency).' : ''),
     forwarded,
     proxies,
@@ -2296,7 +2306,8 @@ export const keepaliveRace: DetectorDefinition = {
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).
           const picked = pickedClosed(server);
-          const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r), picked);
+          // Proxies further up passing its 5xx on (a chain of proxies): the race's too, counted here.
+          const viaProxy = proxyOutcomeText(entry.requests, (r) => legs.downstreamOf(r), picked, (failed) => relayedToClientsText(legs, failed));
           const pickedIds = picked.filter((p) => viaProxy.proxies.has(p.failure.server)).map(reportPickedClosed);
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;

@@ -2,7 +2,7 @@ import { statusClassEvidence, statusText, type HttpExchange } from '../../http/e
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
-import type { Finding } from '../finding';
+import type { EvidenceValue, Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { SERVER_STOPS, ServerStops } from '../server-stops';
@@ -10,6 +10,7 @@ import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedReques
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
 import { sharedLazyArrivalFlows } from './keepalive-race';
+import { ownTtl, resetFromOtherHost } from '../path-reset';
 
 /**
  * reset-before-response: the server resets (RST, no FIN first) a connection that carries an
@@ -82,6 +83,19 @@ interface Candidate {
   fastcgi: boolean;
   /** When the server's receive window went to zero and stayed there until its RST (-1: it did not). */
   zeroWindowSince: number;
+  /**
+   * The RST came from another hop than the server's own packets on the connection (path-reset.ts:
+   * resetFromOtherHost): a firewall, NAT gateway or load balancer reset it in the server's name.
+   * Such resets are told apart from the server's, never in its bursts.
+   */
+  fromPath: boolean;
+  rstTtl: number;
+  serverTtl: number;
+}
+
+/** The facts of a server endpoint's RST that place it (resetFromOtherHost). */
+function resetOrigin(s: Endpoint): { fromPath: boolean; rstTtl: number; serverTtl: number } {
+  return { fromPath: resetFromOtherHost(s), rstTtl: s.rstTtl, serverTtl: ownTtl(s) };
 }
 
 /**
@@ -105,6 +119,8 @@ export const resetBeforeResponse: DetectorDefinition = {
     severity: 'error',
     messages: {
       reset: '{request} was reset by the server {wait} s after it {began}, {progress}{burst}',
+      resetFromPath:
+        '{request} was reset {wait} s after it {began}, {progress}, by a RST in the server\'s name from another hop (IP TTL {rstTtl}, where the server\'s own packets have {serverTtl}): a firewall, NAT gateway or load balancer on the path reset it, not the server',
     },
   },
   create(ctx: DetectContext) {
@@ -131,8 +147,12 @@ export const resetBeforeResponse: DetectorDefinition = {
         l.push(c);
       }
       const window = ctx.options.resetBurstWindow;
-      for (const [server, resets] of byServer) {
-        resets.sort((a, b) => a.rstTs - b.rstTs || a.flowId - b.flowId);
+      for (const [server, all] of byServer) {
+        all.sort((a, b) => a.rstTs - b.rstTs || a.flowId - b.flowId);
+        // Resets from another hop are the path's: neither a burst of the server's nor alone amid its idle closes.
+        const fromPath = all.filter((c) => c.fromPath);
+        if (fromPath.length > 0) diagnoseFromPath(server, fromPath.map((c) => ({ candidate: c, finding: reportFromPath(c) })));
+        const resets = fromPath.length > 0 ? all.filter((c) => !c.fromPath) : all;
         // Single linkage on the capture clock: each reset within the window of the previous one.
         const bursts: Candidate[][] = [];
         for (const r of resets) {
@@ -313,6 +333,97 @@ export const resetBeforeResponse: DetectorDefinition = {
       });
     }
 
+    /**
+     * Resets in the server's name from another hop (Candidate.fromPath), one diagnosis per server:
+     * a firewall that rejects with a tcp reset, a NAT gateway or load balancer that lost or refused
+     * the connection. The server neither died nor closed these connections; its log will not show
+     * the requests the reset met before they reached it.
+     */
+    function diagnoseFromPath(server: string, list: ReadonlyArray<{ candidate: Candidate; finding: Finding }>): void {
+      const n = list.length;
+      const lines = [...new Set(list.map(({ candidate: c }) => requestLine(c.ex) ?? (c.encrypted !== null ? encryptedRequestText(c.encrypted) : 'a request')))];
+      const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
+      const rstTtls = [...new Set(list.map(({ candidate: c }) => c.rstTtl))].sort((a, b) => a - b);
+      const serverTtls = [...new Set(list.map(({ candidate: c }) => c.serverTtl))].sort((a, b) => a - b);
+      const unreached = list.filter(({ candidate: c }) => !c.requestAcked && !c.resetAcked && c.ex.responseStart === null).length;
+      // Both from one initial value (64, 128 or 255 minus the hops): the reset's sender is that many hops nearer the capture point.
+      const initial = (ttl: number): number => (ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255);
+      const nearer = rstTtls.length === 1 && serverTtls.length === 1 && initial(rstTtls[0]) === initial(serverTtls[0]) && rstTtls[0] > serverTtls[0] ? rstTtls[0] - serverTtls[0] : 0;
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was reset by a RST' : 'were reset by RSTs'} in the server's name that did not come from its host: ` +
+          `${n === 1 ? 'its' : 'their'} IP TTL (${rstTtls.join('/')}) is not that of the server's own packets on the same connection${n === 1 ? '' : 's'} (${serverTtls.join('/')}), ` +
+          'and each router on the path takes one off, so one host\'s packets all arrive with one TTL' +
+          (nearer > 0 ? `; ${n === 1 ? 'its' : 'their'} sender is ${nearer} hop${nearer === 1 ? '' : 's'} nearer the capture point than the server. ` : '. ') +
+          'A firewall between the client and the server (a rule that rejects with a tcp reset, a WAF or IPS blocking the request), or a NAT gateway or load balancer that lost or refused the connection, reset ' +
+          `${n === 1 ? 'it' : 'them'}; the server did not crash or close ${n === 1 ? 'it' : 'them'}` +
+          (unreached > 0 ? `, and ${unreached === n ? (n === 1 ? 'the request' : 'the requests') : `${unreached} of the requests`} may never have reached it (the server acknowledged none of ${unreached === 1 ? 'its' : 'their'} bytes).` : '.'),
+        remedy:
+          `Look at the firewall, NAT gateway or load balancer on the path to ${server}${nearer > 0 ? ` (${nearer} hop${nearer === 1 ? '' : 's'} from the server)` : ''}: ` +
+          'its reject rules and their counters (nftables/iptables `reject with tcp reset`, a WAF or IPS policy that blocks these requests), its connection table (conntrack full or entries dropped: `nf_conntrack_max`, its idle timeouts), and its log at those moments. ' +
+          "The server's log will not show these requests. A retry on a new connection helps only if the reset came from a lost connection entry; a rule that blocks the request blocks the retry too.",
+        anomalyIds: list.map(({ finding }) => finding.id),
+      });
+    }
+
+    /** The request and the reset, as every finding of a reset gives them. */
+    function resetEvidence(c: Candidate, wait: number, arriving: boolean): Record<string, EvidenceValue> {
+      const ex = c.ex;
+      return {
+        method: ex.method,
+        uri: ex.uri,
+        requestLine: requestLine(ex),
+        exchangeIndex: ex.index,
+        idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
+        requestStart: ex.requestStart === null ? null : at(ex.requestStart),
+        resetTs: at(c.rstTs),
+        waitSeconds: ms(wait),
+        requestComplete: !arriving,
+        requestAcked: c.requestAcked,
+        requestAckedByReset: c.resetAcked,
+        responseStarted: ex.responseStart !== null,
+        status: ex.status,
+        ...statusClassEvidence(ex),
+      };
+    }
+
+    function reportFromPath(c: Candidate): Finding {
+      const ex = c.ex;
+      const line = requestLine(ex);
+      const sent = ex.requestEnd ?? ex.requestStart ?? c.rstTs;
+      const wait = c.rstTs - sent;
+      const arriving = ex.state === 'request-incomplete';
+      const progress =
+        ex.responseStart !== null
+          ? `after its response had begun (status ${statusText(ex) ?? '?'})`
+          : c.requestAcked || c.resetAcked
+            ? 'before any response (the server had acknowledged the request)'
+            : 'before any response, the request not acknowledged by the server (it may never have reached it)';
+      const encrypted = c.encrypted;
+      return ctx.report({
+        flowId: c.flowId,
+        client: c.client,
+        server: c.server,
+        ts: c.rstTs,
+        message: 'resetFromPath',
+        data: {
+          request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
+          wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, rstTtl: c.rstTtl, serverTtl: c.serverTtl,
+        },
+        evidence: {
+          ...resetEvidence(c, wait, arriving),
+          resetFrom: 'path',
+          rstTtl: c.rstTtl,
+          serverTtl: c.serverTtl,
+          ...(encrypted !== null ? encryptedEvidence(encrypted) : {}),
+        },
+        frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
+      });
+    }
+
     function report(c: Candidate, burstSize: number, burstSpread: number, idleCloses: number): Finding {
       const ex = c.ex;
       const line = requestLine(ex);
@@ -345,21 +456,8 @@ export const resetBeforeResponse: DetectorDefinition = {
           wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, burst,
         },
         evidence: {
-          method: ex.method,
-          uri: ex.uri,
-          requestLine: line,
-          exchangeIndex: ex.index,
-          idleBefore: ex.idleBefore === null ? null : ms(ex.idleBefore),
-          requestStart: ex.requestStart === null ? null : at(ex.requestStart),
-          resetTs: at(c.rstTs),
-          waitSeconds: ms(wait),
-          requestComplete: !arriving,
-          requestAcked: c.requestAcked,
-          requestAckedByReset: c.resetAcked,
+          ...resetEvidence(c, wait, arriving),
           socketClosedBefore: c.closedBefore,
-          responseStarted,
-          status: ex.status,
-          ...statusClassEvidence(ex),
           burstSize,
           burstSpreadMs: microsAsMs(burstSpread),
           idleClosesInBurst: idleCloses,
@@ -407,6 +505,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         encrypted: turn,
         fastcgi: false,
         zeroWindowSince: zeroWindowAtReset(s),
+        ...resetOrigin(s),
       });
       return true;
     }
@@ -600,6 +699,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           encrypted: null,
           fastcgi: conn.app !== null && conn.app.fastcgi !== null,
           zeroWindowSince: zeroWindowAtReset(s),
+          ...resetOrigin(s),
         });
       },
 

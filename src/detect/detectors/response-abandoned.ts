@@ -3,9 +3,11 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, hostOf, ms } from '../facts';
+import { seqDiff } from '../../flow/seq';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
+import { blackHoleOf } from '../path-loss';
 import { firstCloseOf } from '../proxy-legs';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
@@ -129,10 +131,28 @@ function clientClosedBefore(conn: AnalyzedConnection, ts: number): boolean {
   return (c.finTs >= 0 && c.finTs < ts) || (c.rstTs >= 0 && c.rstTs < ts);
 }
 
+/**
+ * Of the server's bytes sent before the client's close, those the client had not acknowledged
+ * when it closed (its FIN's or RST's acknowledgement number): sent is not received. A path that
+ * lost them leaves the client short of what a server-side capture shows leaving. Bytes the server
+ * sent after the close are not counted here (0 when the close carried no acknowledgement).
+ */
+function unacknowledgedAtClose(conn: AnalyzedConnection, rst: boolean): number {
+  const c = conn.client;
+  const end = c.peerSeqEndBeforeClose;
+  if (end < 0) return 0;
+  const hasAck = rst ? c.rstHasAck : c.finHasAck;
+  if (!hasAck) return 0;
+  return Math.max(0, seqDiff(rst ? c.rstAck : c.finAck, end));
+}
+
 /** The abandon a connection ended with, or null (see the detector's comment for each condition). */
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
   const ex = startedResponse(conn);
   if (ex === null) return null;
+  // A path that dropped the body's large segments (pmtu-blackhole reports it): the client waited
+  // for bytes that never came, its close no verdict on the server's pace.
+  if (blackHoleOf(conn) !== null) return null;
   const framing = ex.responseFraming;
   if (framing !== 'length' && framing !== 'chunked' && framing !== 'close') return null;
   // A response that began only after the client had closed (responseAfterClientClose) was never
@@ -153,8 +173,12 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
   const lastByteFrame = lastByteTs === before ? c.peerDataBeforeCloseFrame : (ex.responseFrame ?? 0);
   const windows = closedWindows(conn, ex.responseStart, close.ts);
   const session = conn.app?.session ?? null;
+  const cut = cutResponse(conn, ex, close, lastByteTs, lastByteFrame);
+  // What the client had, not what the server sent: bytes it never acknowledged were not received.
+  const unacked = unacknowledgedAtClose(conn, close.rst);
+  if (unacked > 0) cut.received = Math.max(0, cut.received - unacked);
   return {
-    ...cutResponse(conn, ex, close, lastByteTs, lastByteFrame),
+    ...cut,
     agent: session?.clientSoftware ?? null,
     forwarded: session === null ? null : session.clientForwarded,
     framing,

@@ -81,13 +81,20 @@ function abandonedLegOf(conn: AnalyzedConnection): AbandonedLeg | null {
   const close = firstCloseOf(conn, ex.responseStart);
   if (close === null || !close.byClient) return null;
   const s = conn.server;
+  // A backend that writes on after the proxy closed (its next event, into the proxy's RST) has its
+  // last data after the close: the silence the proxy's timer measured ended at the data before it.
+  const beforeClose = conn.client.peerDataBeforeCloseTs;
+  const lastByteTs =
+    s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs
+    : beforeClose >= ex.responseStart && beforeClose <= close.ts ? beforeClose
+    : ex.responseStart;
   return {
     flowId: conn.id,
     server: conn.serverName,
     request: requestLine(ex) ?? '?',
     requestStart: ex.requestStart,
     received: ex.responseBodyBytes,
-    lastByteTs: s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs : ex.responseStart,
+    lastByteTs,
     closeTs: close.ts,
     closeFrame: close.frame,
     rst: close.rst,

@@ -5,6 +5,7 @@ import type { Endpoint } from '../../flow/endpoint';
 import { seqGt } from '../../flow/seq';
 import { exactStatus, statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
+import { resetFromOtherHost } from '../path-reset';
 import { serverIdleClose } from './keepalive-race';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
@@ -101,7 +102,7 @@ function resetWindowReopened(conn: AnalyzedConnection): boolean {
   const s = conn.server;
   if (s.rstWindow <= s.window || !peerResetAfterReceivingAll(conn.client, s)) return false;
   // A RST in the server's name from another hop (a middlebox) says nothing of the server's buffer.
-  return s.rstTtl < 0 || s.firstTtl < 0 || s.rstTtl === s.firstTtl;
+  return !resetFromOtherHost(s);
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms, requestLine } from '../facts';
+import { at, hostOf, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
-import { inferTimeout } from '../infer-timeout';
+import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, type ServerIdentity } from '../known-timeouts';
-import { firstCloseOf } from '../proxy-legs';
+import { firstCloseOf, sharedProxyLegs } from '../proxy-legs';
+import type { RememberedRequest } from '../request-index';
 import { idleNoticeCrossed } from './request-after-close-notice';
 import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
@@ -87,6 +88,15 @@ function settingAt(identity: ServerIdentity | null, software: string | null, ans
 /** The server's setting, by the software its answers name (or, without a Server header, by how it answered), for the diagnosis. */
 function settingFor(software: string | null, answers: readonly TimeoutAnswer[]): string {
   if (software !== null && NGINX.test(software)) {
+    // At its own client_body_timeout / client_header_timeout nginx closes without a byte (it only
+    // logs 408): a 408 it sent came from its backend, passed on as it came (slow-client-timeout-proxy-upload-cut).
+    if (answers.some((a) => a.status === 408)) {
+      return (
+        'not nginx\'s own: at its `client_body_timeout` / `client_header_timeout` nginx closes without a byte and only logs 408, so a 408 it sent ' +
+        'was its backend\'s, passed on: nginx streamed the body to the backend (`proxy_request_buffering off`) and the backend\'s read timeout ' +
+        '(Node.js `requestTimeout`, gunicorn/uvicorn timeouts, Go `ReadTimeout`) gave up on it first'
+      );
+    }
     return 'nginx `client_body_timeout` (60 s by default, between two reads of the body) and `client_header_timeout` (60 s, from the accept, for the whole head); nginx closes without a byte and logs 408';
   }
   if (software !== null && APACHE.test(software)) {
@@ -143,6 +153,53 @@ function cutText(cut: readonly Stalled[], n: number): string {
   );
 }
 
+/** What to change when a proxy streams request bodies to a backend whose read timeout ends its clients' stalled uploads. */
+const STREAMING_PROXY_REMEDY =
+  'Behind a proxy that streams request bodies, the backend\'s read timeout is what ends its clients\' stalled uploads, and the clients ' +
+  'get the proxy\'s 502 (or the backend\'s 408) for it: make the backend\'s timeout longer than the proxy\'s own on its clients (nginx ' +
+  '`client_body_timeout`, HAProxy `timeout client` / `timeout http-request`), so the proxy answers a stalled client 408 itself, or let the ' +
+  'proxy buffer whole bodies before forwarding (nginx `proxy_request_buffering on`, HAProxy `option http-buffer-request`). ';
+
+/** The sentence on bodies that stopped short a moment before the close (see StoppedShort), or ''. */
+function stoppedText(stopped: readonly Stalled[], n: number): string {
+  if (stopped.length === 0) return '';
+  const gaps = stopped.map((i) => i.sinceClientData ?? 0);
+  const lo = ms(Math.min(...gaps));
+  const hi = ms(Math.max(...gaps));
+  return (
+    `${stopped.length === n ? (n === 1 ? 'Its body' : 'Their bodies') : `${stopped.length} of them`} stopped short only ${lo === hi ? `${lo} s` : `${lo}-${hi} s`} ` +
+    'before the close, too short a silence for a timer on silence: a timer on the whole request (counted from its start or the accept) ran out ' +
+    'after the body had stopped coming. '
+  );
+}
+
+/** The sentence on bodies a proxy forwarded (relateLegs): the backend's timer fired, not the proxy's; or ''. */
+function forwardedText(items: readonly Stalled[]): string {
+  const forwarded = items.flatMap((i) => (i.forwardedFrom !== null ? [i.forwardedFrom] : []));
+  if (forwarded.length === 0) return '';
+  const list = [...new Set(forwarded.map((d) => d.server))];
+  const proxies = list.length === 1 ? `the proxy ${list[0]}, which forwards` : `the proxies ${list.join(', ')}, which forward`;
+  const answers = [...new Set(forwarded.map((d) => (d.status !== null ? String(d.status) : 'no answer')))].join(', ');
+  return (
+    ` ${forwarded.length === items.length ? (items.length === 1 ? 'It' : 'All') : forwarded.length} came through ${proxies} a body as it comes: the proxy's own client's upload had stopped, so it had nothing more to send, and this server's timer ` +
+    'fired first, before any of the proxy\'s on its client (nginx `client_body_timeout`, 60 s by default between two reads; HAProxy ' +
+    `\`timeout client\`): the proxy answered its client${forwarded.length === 1 ? '' : 's'} ${answers}.`
+  );
+}
+
+/** The sentence on a proxy's answers that passed on its backend's timeout (relateLegs). */
+function relayedText(relayed: readonly Stalled[]): string {
+  const list = [...new Set(relayed.flatMap((i) => (i.relayedFrom !== null ? [i.relayedFrom.finding.server] : [])))];
+  const backends = `${list.length === 1 ? 'backend' : 'backends'} ${list.join(', ')}`;
+  const ids = relayed.flatMap((i) => (i.relayedFrom !== null ? [i.relayedFrom.finding.id] : []));
+  return (
+    `${relayed.length === 1 ? 'its answer' : `${relayed.length} of its answers`} came at once after the ${backends} had given up on the ` +
+    `body the proxy forwarded (${ids.join(', ')}): the proxy streams request bodies (nginx \`proxy_request_buffering off\`, HAProxy without ` +
+    '`option http-buffer-request`), the backend\'s read timeout fired first, and the proxy passed it on (a 502 for a backend that closed ' +
+    'without an answer, the backend\'s own 408 as it came). Not the proxy\'s `client_body_timeout` or `timeout client`: the backend\'s timer.'
+  );
+}
+
 interface Stalled {
   finding: Finding;
   /** The server's answer at the timeout, or null (it closed without one). */
@@ -156,7 +213,63 @@ interface Stalled {
   sinceAccept: number | null;
   /** Its body was still arriving when the server closed (the client sent on after it): no silence was timed. */
   cutSending: boolean;
+  /**
+   * Its body had stopped short of its length less than MIN_CLIENT_SILENCE before the server closed,
+   * and nothing more came (see StoppedShort): a timer on the whole request, not on that silence.
+   */
+  stoppedShort: boolean;
+  /** Where it was: its connection and request (to relate a proxy's two legs). */
+  flowId: number;
+  index: number;
+  client: string;
+  method: string | null;
+  uri: string | null;
+  requestStart: number;
+  end: number;
+  /** The frame of the server's close or answer. */
+  endFrame: number;
+  /**
+   * On a proxy's upstream leg: the client's request it forwarded (relateLegs), else null. On a
+   * proxy's client leg: the upstream item whose timeout the proxy passed on (relayedFrom), else null.
+   */
+  forwardedFrom: RememberedRequest | null;
+  relayedFrom: Stalled | null;
 }
+
+/**
+ * A request whose body stopped short of its length a moment before the server closed on it without
+ * an answer (less than MIN_CLIENT_SILENCE: no silence the server could have timed), its sender
+ * sending nothing after: kept until the capture's end, when it is told a timer's (see onFinish).
+ */
+interface StoppedShort {
+  conn: { id: number; clientName: string; serverName: string };
+  ex: HttpExchange;
+  end: number;
+  lastData: number;
+  closeFrame: number;
+  accept: number | null;
+}
+
+/** A proxy's answer (a status) to a client whose body had not all come: the answer to relate to its backend's timeout. */
+interface ShortAnswer {
+  flowId: number;
+  index: number;
+  client: string;
+  server: string;
+  ex: HttpExchange;
+  /** The client's last byte before the answer, or -1 when the capture does not say. */
+  lastData: number;
+}
+
+/**
+ * A proxy passes its backend's end on to its client at once (nginx's 502 on the backend's close,
+ * its 408 as it came: within a millisecond on one host); its own timer on the client would fire at
+ * its own time. An answer this long (seconds) or sooner after the backend gave up was the backend's.
+ */
+const RELAYED_WITHIN = 1;
+
+/** Requests kept per kind until the capture's end (stopped-short candidates, short answers, findings per server). */
+const MAX_KEPT = 10_000;
 
 /** The clock of the server's timer that its waits agree on, among `clocks`, or null (see onFinish). */
 function agreedClock(
@@ -193,6 +306,12 @@ export const slowClientTimeout: DetectorDefinition = {
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
+      stoppedShort:
+        '{request} timed out by the server (a FIN without a response) {sinceRequest} s after it began{sinceAccept}, {sinceData} s after its body ' +
+        'stopped short ({received} of {length} body bytes, nothing more sent){forwarded}',
+      relayed:
+        '{request} answered {answer} by the proxy {sinceRequest} s after it began{sinceData} ({received} of {length} body bytes sent): ' +
+        'its backend {backend} had timed out the body it forwarded ({upstream})',
       cutSending:
         '{request} cut by the server{how} {sinceRequest} s after it began{sinceAccept} while its body was still arriving ' +
         '({received} of {length} body bytes sent; the client\'s last byte {sinceData} s before the close, and it sent on after it)',
@@ -201,6 +320,32 @@ export const slowClientTimeout: DetectorDefinition = {
   create(ctx: DetectContext) {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     const byServer = new Map<string, Stalled[]>();
+    const legs = sharedProxyLegs(ctx);
+    const stoppedShort: StoppedShort[] = [];
+    /** A proxy's answers to clients whose bodies had not all come, by `flowId#index`. */
+    const shortAnswers = new Map<string, ShortAnswer>();
+
+    const keep = (server: string, item: Stalled): void => {
+      let list = byServer.get(server);
+      if (list === undefined) byServer.set(server, (list = []));
+      if (list.length < MAX_KEPT) list.push(item);
+    };
+
+    /**
+     * The answers a proxy gives a client when its backend gave up on the body it forwarded: 502/503/504
+     * (nginx and HAProxy on a backend's close without an answer), or the backend's own 408/400 passed on.
+     * Only those to a body that had not all come (the client still owing bytes) are kept.
+     */
+    const noteShortAnswer = (conn: AnalyzedConnection): void => {
+      for (const ex of conn.app?.recent ?? []) {
+        if (ex.uncertain || ex.requestStart === null || ex.responseStart === null || ex.requestCut === true || ex.requestHeadUnfinished === true) continue;
+        const status = exactStatus(ex);
+        if (status === null || !(status === 408 || status === 400 || (status >= 502 && status <= 504))) continue;
+        if (ex.requestLength === undefined || ex.requestBodyBytes >= ex.requestLength) continue;
+        if (shortAnswers.size >= MAX_KEPT) return;
+        shortAnswers.set(`${conn.id}#${ex.index}`, { flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, ex, lastData: clientDataBefore(conn, ex.responseStart) });
+      }
+    };
 
     /** The exchange the server timed out: a 408, or a request still arriving that got no response. */
     const timedOut = (conn: AnalyzedConnection): HttpExchange | null => {
@@ -215,9 +360,178 @@ export const slowClientTimeout: DetectorDefinition = {
       return null;
     };
 
+    /** The client's request a proxy forwarded as this one (its sender is that proxy), or null. */
+    const forwardedCopy = (client: string, server: string, method: string | null, uri: string | null, start: number): RememberedRequest | null =>
+      legs.downstreamOf({ client, server, method, uri, start });
+
+    /**
+     * The bodies that stopped short a moment before the server closed (StoppedShort), told a timer's
+     * when either says so: a proxy forwarded the body with nothing more to send (its own client's
+     * upload had stopped too: it was still unfinished when the server closed), so the server, not
+     * the proxy, gave up on a body that no longer came; or the server's closes agree on the time
+     * since each request began with its other body timeouts (a timer on the whole request: Go's
+     * ReadTimeout, Node's requestTimeout), which a server dying at random moments does not.
+     */
+    const decideStoppedShort = (options: { fraction: number; absolute: number; minSamples: number }): void => {
+      const waits = new Map<string, number[]>();
+      const waitsOf = (server: string): number[] => {
+        let list = waits.get(server);
+        if (list === undefined) waits.set(server, (list = []));
+        return list;
+      };
+      for (const c of stoppedShort) waitsOf(c.conn.serverName).push(c.end - (c.ex.requestStart ?? c.end));
+      for (const [server, items] of byServer) for (const i of items) if (!i.head) waitsOf(server).push(i.sinceRequest);
+      for (const c of stoppedShort) {
+        const { conn, ex, end, lastData } = c;
+        if (ex.requestStart === null) continue;
+        const sinceRequest = end - ex.requestStart;
+        const down = forwardedCopy(conn.clientName, conn.serverName, ex.method, ex.uri, ex.requestStart);
+        const proxied = down !== null && (down.requestEnd === null || down.requestEnd >= end);
+        if (!proxied) {
+          const agreed = inferTimeoutRange(waits.get(conn.serverName) ?? [], options);
+          if (agreed === null || sinceRequest < agreed.lo || sinceRequest > agreed.hi) continue;
+        }
+        const sinceAccept = c.accept !== null && ex.index === 1 ? end - c.accept : null;
+        const finding = ctx.report({
+          flowId: conn.id,
+          client: conn.clientName,
+          server: conn.serverName,
+          ts: end,
+          message: 'stoppedShort',
+          data: {
+            request: requestLine(ex) ?? 'a request',
+            sinceRequest: ms(sinceRequest),
+            sinceAccept: sinceAccept !== null && sinceAccept - sinceRequest >= 0.001 ? ` (${ms(sinceAccept)} s after the accept)` : '',
+            sinceData: ms(end - lastData),
+            received: ex.requestBodyBytes,
+            length: ex.requestLength ?? 'unknown',
+            forwarded: proxied && down !== null ? `; ${hostOf(conn.clientName)} forwarded it for ${down.client} (its client, to ${down.server}), whose upload had stopped too` : '',
+          },
+          evidence: {
+            method: ex.method,
+            uri: ex.uri,
+            requestLine: requestLine(ex),
+            status: null,
+            requestComplete: false,
+            headComplete: true,
+            requestBodyBytes: ex.requestBodyBytes,
+            requestLength: ex.requestLength ?? null,
+            requestStart: at(ex.requestStart),
+            timedOutAt: at(end),
+            sinceRequestStart: ms(sinceRequest),
+            sinceClientData: ms(end - lastData),
+            sinceAccept: sinceAccept !== null ? ms(sinceAccept) : null,
+            closedWith: 'FIN',
+            // The body stopped short a moment before the close and nothing came after: a timer on the
+            // whole request ended it, not a silence of the client's (too short) nor a flow it cut.
+            bodyStoppedShort: true,
+            ...(proxied && down !== null ? { forwardedFor: down.client, proxy: down.server } : {}),
+          },
+          frames: [ex.requestFrame ?? 0, c.closeFrame, ...(proxied && down !== null ? [down.frame] : [])],
+        });
+        keep(conn.serverName, {
+          finding, answer: null, head: false, sinceRequest, sinceClientData: end - lastData, sinceAccept, cutSending: false, stoppedShort: true,
+          flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end,
+          endFrame: c.closeFrame, forwardedFrom: proxied ? down : null, relayedFrom: null,
+        });
+      }
+      stoppedShort.length = 0;
+    };
+
+    /**
+     * A proxy's two legs: each body timeout on a leg from a proxy to its backend (the request a copy
+     * of one the proxy received) is related to the proxy's answer to its own client, given at once
+     * after the backend gave up (RELAYED_WITHIN): a 502 on the backend's close without an answer, or
+     * the backend's 408 passed on. That answer is reported on the client's leg (or, already reported
+     * as a 408 there, marked), as the backend's timer, not the proxy's own.
+     */
+    const relateLegs = (): void => {
+      const byKey = new Map<string, Stalled>();
+      for (const items of byServer.values()) for (const i of items) byKey.set(`${i.flowId}#${i.index}`, i);
+      const upstream = [...byServer.values()].flat().filter((i) => !i.head);
+      for (const up of upstream) {
+        const down = up.forwardedFrom ?? forwardedCopy(up.client, up.finding.server, up.method, up.uri, up.requestStart);
+        if (down === null) continue;
+        up.forwardedFrom = down;
+        const key = `${down.flowId}#${down.index}`;
+        const answer = shortAnswers.get(key);
+        const answeredAt = answer?.ex.responseStart ?? null;
+        if (answer === undefined || answeredAt === null || answeredAt < up.end - ctx.options.spreadAbsolute || answeredAt > up.end + RELAYED_WITHIN) continue;
+        const already = byKey.get(key);
+        if (already !== undefined) {
+          already.relayedFrom = up;
+          continue;
+        }
+        const ex = answer.ex;
+        if (ex.requestStart === null) continue;
+        const sinceRequest = answeredAt - ex.requestStart;
+        const sinceData = answer.lastData >= 0 ? answeredAt - answer.lastData : null;
+        const finding = ctx.report({
+          flowId: answer.flowId,
+          client: answer.client,
+          server: answer.server,
+          ts: answeredAt,
+          message: 'relayed',
+          data: {
+            request: requestLine(ex) ?? 'a request',
+            answer: `${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd(),
+            sinceRequest: ms(sinceRequest),
+            sinceData: sinceData === null ? '' : `, ${ms(sinceData)} s after the client last sent a byte of it`,
+            received: ex.requestBodyBytes,
+            length: ex.requestLength ?? 'unknown',
+            backend: up.finding.server,
+            upstream: up.finding.id,
+          },
+          evidence: {
+            method: ex.method,
+            uri: ex.uri,
+            requestLine: requestLine(ex),
+            status: ex.status,
+            requestComplete: false,
+            headComplete: true,
+            requestBodyBytes: ex.requestBodyBytes,
+            requestLength: ex.requestLength ?? null,
+            requestStart: at(ex.requestStart),
+            timedOutAt: at(answeredAt),
+            sinceRequestStart: ms(sinceRequest),
+            sinceClientData: sinceData === null ? null : ms(sinceData),
+            // Whose timer it was: the backend's, on the leg the proxy forwarded the body on.
+            timedOutBy: 'backend',
+            backend: up.finding.server,
+            upstreamFinding: up.finding.id,
+            backendGaveUpAt: at(up.end),
+          },
+          frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, up.endFrame],
+        });
+        keep(answer.server, {
+          finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: false }, head: false, sinceRequest, sinceClientData: sinceData,
+          sinceAccept: null, cutSending: false, stoppedShort: false, flowId: answer.flowId, index: answer.index, client: answer.client,
+          method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end: answeredAt, endFrame: ex.responseFrame ?? 0, forwardedFrom: null, relayedFrom: up,
+        });
+      }
+      shortAnswers.clear();
+    };
+
+    /** A proxy whose every slow-client answer passed on its backend's timeout (relateLegs). */
+    const diagnoseRelayed = (server: string, relayed: readonly Stalled[]): void => {
+      const n = relayed.length;
+      const answers = relayed.flatMap((i) => (i.answer !== null ? [i.answer] : []));
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${server} ${answerText(answers, n)} to ${n} request${n === 1 ? '' : 's'} whose client${n === 1 ? '' : 's'} had stopped sending the body, ` +
+          `but the timer was not its own: ${relayedText(relayed)}`,
+        remedy: STREAMING_PROXY_REMEDY + 'Then find why the clients stopped sending in the middle of their uploads.',
+        anomalyIds: relayed.map((i) => i.finding.id),
+      });
+    };
+
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         software.note(conn);
+        noteShortAnswer(conn);
         const ex = timedOut(conn);
         if (ex === null || ex.requestStart === null) return;
         // A 408 that was the idle timer's close notice crossing a complete request on a kept-alive
@@ -249,7 +563,20 @@ export const slowClientTimeout: DetectorDefinition = {
           // sends on after a silence the server timed has not seen the close yet.
           if (lastData < 0) return;
           if (!answered408 && lastData > end - MIN_CLIENT_SILENCE) {
-            if (answered || conn.clientDataAfterServerFin === null || sinceRequest < MIN_CUT_SPAN) return;
+            if (answered || sinceRequest < MIN_CUT_SPAN) return;
+            if (conn.clientDataAfterServerFin === null) {
+              // The body had stopped a moment before the close, and nothing came after it: no silence
+              // was timed, and no byte still flowing was cut. A timer on the whole request that ran
+              // out after the body stopped short, or a server that died: told apart at the end
+              // (onFinish), when it is known whether a proxy forwarded it with nothing more to send.
+              if (lastData < end && ex.requestLength !== undefined && stoppedShort.length < MAX_KEPT) {
+                stoppedShort.push({
+                  conn: { id: conn.id, clientName: conn.clientName, serverName: conn.serverName },
+                  ex, end, lastData, closeFrame: close.frame, accept: conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : null,
+                });
+              }
+              return;
+            }
             cutSending = true;
           }
         }
@@ -304,14 +631,27 @@ export const slowClientTimeout: DetectorDefinition = {
             ...(cutSending && conn.server.rstTs >= 0 ? [conn.server.rstFrame] : []),
           ],
         });
-        let list = byServer.get(conn.serverName);
-        if (list === undefined) byServer.set(conn.serverName, (list = []));
-        if (list.length < 10_000) list.push({ finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest, sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending });
+        keep(conn.serverName, {
+          finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest,
+          sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending, stoppedShort: false,
+          flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end,
+          endFrame: answered ? (ex.responseFrame ?? close.frame) : close.frame, forwardedFrom: null, relayedFrom: null,
+        });
       },
 
       onFinish(): void {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
-        for (const [server, items] of byServer) {
+        decideStoppedShort(options);
+        relateLegs();
+        for (const [server, all] of byServer) {
+          // A proxy's answers that passed on its backend's timeout (relateLegs) are no timer of its own:
+          // they name the backend's, and stay out of the proxy's clocks.
+          const relayed = all.filter((i) => i.relayedFrom !== null);
+          const items = all.filter((i) => i.relayedFrom === null);
+          if (items.length === 0) {
+            diagnoseRelayed(server, relayed);
+            continue;
+          }
           const n = items.length;
           const heads = items.filter((i) => i.head);
           const bodies = items.filter((i) => !i.head);
@@ -361,8 +701,12 @@ export const slowClientTimeout: DetectorDefinition = {
                 ? 'the upload took longer than the server allows a whole request, not a client that stalled. '
                 : `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. `) +
               (cut.length > 0 ? cutText(cut, n) : '') +
-              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.`,
+              stoppedText(items.filter((i) => i.stoppedShort), n) +
+              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.` +
+              forwardedText(items) +
+              (relayed.length > 0 ? ` ${relayedText(relayed)}` : ''),
             remedy:
+              (items.some((i) => i.forwardedFrom !== null) ? STREAMING_PROXY_REMEDY : '') +
               (cut.length > 0
                 ? 'An upload cut while it still flowed outlasted a timer on the whole request (or a size limit): raise that timer to cover the largest ' +
                   'upload at the slowest legitimate rate, or time the body per read instead (Go: keep `ReadHeaderTimeout` and extend the upload\'s ' +
@@ -373,7 +717,7 @@ export const slowClientTimeout: DetectorDefinition = {
                 : 'Find why the client stopped sending in the middle of its request (its own I/O: a stalled source of the upload, a full buffer, ' +
                   'a paused process) or whether it is a slowloris; raise the server\'s timeout only for clients that are legitimately that slow, ' +
                   'and keep it for the rest: it is what frees the server of connections that never finish.'),
-            anomalyIds: items.map((i) => i.finding.id),
+            anomalyIds: all.map((i) => i.finding.id),
           });
         }
       },

@@ -2,6 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
+import { ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
 import { inferTimeout } from '../infer-timeout';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
@@ -259,6 +260,8 @@ export const synUnanswered: DetectorDefinition = {
     /** When each server answered a handshake (first SYN-ACK), for the span between failed attempts. */
     const answers = new Map<string, number[]>();
     let answersKept = 0;
+    /** The connections open to each server, for whether unanswered SYNs met a connection limit. */
+    const held = new HeldConnections();
 
     /** An attempt answered in the end while other connections between the same hosts lost segments. */
     const notePathLoss = (a: Attempt): void => {
@@ -323,6 +326,7 @@ export const synUnanswered: DetectorDefinition = {
         if (attemptsPerServer.size < MAX_SERVERS_COUNTED || attemptsPerServer.has(conn.serverName)) {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
+        held.note(conn);
         if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
           const list = answers.get(conn.serverName);
           if (list === undefined) answers.set(conn.serverName, [s.synAckTimes[0]]);
@@ -445,7 +449,7 @@ export const synUnanswered: DetectorDefinition = {
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held);
       },
     };
   },
@@ -802,6 +806,50 @@ function probesText(run: RunInfo, server: string): string {
 }
 
 /** Whether these attempts retried at a constant interval first (Linux ≥ 6.5), per their findings' backoff. */
+/**
+ * The SYN transmissions of `items` that got no answer: every SYN of an attempt never answered, and
+ * those before the answered one of an attempt answered late (its last SYN is the one answered).
+ */
+function droppedSyns(items: ReadonlyArray<{ attempt: Attempt }>): number[] {
+  const out: number[] = [];
+  for (const { attempt: a } of items) {
+    if (a.outcome === 'abandoned' || a.outcome === 'unanswered-at-capture-end' || a.outcome === null) out.push(...a.synTimes);
+    else if (a.outcome === 'answered-late') out.push(...a.synTimes.slice(0, -1));
+  }
+  return out.sort((x, y) => x - y);
+}
+
+function limitText(limit: ConnectionLimit, server: string, served: ServedMeanwhile): string {
+  const who = limit.clientHost !== null ? `${limit.clientHost} had` : 'the clients had';
+  return (
+    `At each of the ${limit.dropped} unanswered SYNs ${who} exactly ${limit.limit} connection${limit.limit === 1 ? '' : 's'} open to ${server}, ` +
+    `and each of the ${limit.answered} handshake${limit.answered === 1 ? '' : 's'} it answered began with fewer open: ` +
+    `the SYNs were dropped by a limit of ${limit.limit} concurrent connection${limit.limit === 1 ? '' : 's'}${limit.clientHost !== null ? ` from ${limit.clientHost}` : ''}, not by an outage ` +
+    `(the server went on sending data on the connections it held after ${served.servedAfter} of those SYNs) ` +
+    'nor by a full backlog (a listener whose accept queue is full still completes handshakes it then leaves unserved). ' +
+    'Such a limit drops rather than refuses: the client waits its connect timeout instead of failing at once.'
+  );
+}
+
+function limitRemedy(limit: ConnectionLimit): string {
+  const n = limit.limit;
+  return (
+    `Find the limit of ${n}: a firewall rule on the server or on the way (\`nft list ruleset\` for \`ct count over ${n}\`, \`iptables-save\` for \`connlimit --connlimit-above ${n}\`), ` +
+    'a load balancer\'s or security policy\'s maximum connections per client or per target, or a full conntrack table (`conntrack -C` against net.netfilter.nf_conntrack_max). ' +
+    `Raise it above what the clients hold at once, or make the clients hold fewer (a smaller pool, idle connections closed sooner); ` +
+    'a limit that answers with a reset (`reject with tcp reset`) fails a connect at once where a drop costs the client its connect timeout.'
+  );
+}
+
+function servingText(served: ServedMeanwhile | null, server: string, dropped: number): string {
+  const open = served === null ? '' : served.fewestOpen === served.mostOpen ? `${served.fewestOpen}` : `${served.fewestOpen} to ${served.mostOpen}`;
+  return (
+    `No new connection to ${server} was answered meanwhile, but it was not down: ${open} connection${open === '1' ? ' was' : 's were'} open to it at each of the ${dropped} unanswered SYNs, ` +
+    'and it went on sending data on them after every one. New connections failed while established ones were served: SYNs dropped before the listener answered them ' +
+    '(a firewall or load balancer limiting new connections or their rate, a full conntrack table) or a listener that accepted no more (its accept queue full).'
+  );
+}
+
 function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
   return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
 }
@@ -812,6 +860,7 @@ function diagnose(
   attemptsPerServer: ReadonlyMap<string, number>,
   answers: ReadonlyMap<string, readonly number[]> | null,
   runs: ReadonlyMap<string, RunInfo>,
+  held: HeldConnections,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -844,6 +893,16 @@ function diagnose(
     const port = server.slice(server.lastIndexOf(':') + 1);
     // Every attempt a short probe of a run (Attempt.probe): nothing waited on them, no outage to raise.
     const probesOnly = run !== undefined && run.probes && items.every(({ attempt }) => attempt.probe);
+    const dropped = droppedSyns(listenerItems);
+    const clientHosts = new Set(listenerItems.map(({ attempt }) => attempt.clientHost));
+    const served = dropped.length > 0 && !probesOnly ? held.servedMeanwhile(server, dropped) : null;
+    // A limit only where the server was seen working past the drops: a hung one holds a constant count too.
+    const limit =
+      overflow === 0 && served !== null && served.servedAfter > 0
+        ? held.limitOf(server, clientHosts.size === 1 ? listenerItems[0].attempt.clientHost : '', dropped)
+        : null;
+    // Every dropped SYN followed by the server's data on a connection already open: it was up.
+    const servingMeanwhile = served !== null && served.fewestOpen > 0 && served.servedAfter === dropped.length;
 
     let cause: string;
     const lossyText = pathLossText(onLossyPath, listenerItems.length === 0);
@@ -860,12 +919,16 @@ function diagnose(
       cause =
         `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
+    } else if (limit !== null) {
+      cause = limitText(limit, server, served ?? { fewestOpen: 0, mostOpen: 0, servedAfter: 0 });
     } else if (neverAnswered) {
       cause =
         `No attempt to ${server} in the capture was answered${peak >= 2 ? `, up to ${peak} of them waiting at once` : ', though they came one at a time'}: ` +
         'nothing completes a handshake there — a host that is down or unreachable, a firewall dropping every SYN to the port, or a listener ' +
         'whose accept queue stays full because the server is hung. A client that is a proxy gives up at its connect timeout ' +
         '(see gateway-timeout, phase connect).';
+    } else if ((run !== undefined || outage !== null) && servingMeanwhile) {
+      cause = servingText(served, server, dropped.length);
     } else if (run !== undefined) {
       cause =
         `${run.attempts} attempts from ${run.clientHosts.join(', ')} in a row got no answer at all (no SYN-ACK, no RST), and no attempt to ${server} was answered meanwhile: ` +
@@ -900,12 +963,14 @@ function diagnose(
         ? `Nothing to change if port ${port} of ${hostOf(server)} is meant to be closed to ${run.clientHosts.join(', ')} (a firewalled port a monitor checks). ` +
           `If a service should answer there, check that ${hostOf(server)} is up and reachable and that nothing drops SYNs to port ${port} on the way ` +
           '(iptables/nftables DROP rules, a security group, a full conntrack table).'
+        : limit !== null
+        ? limitRemedy(limit)
         : (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
             'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
             'Only if the listener\'s counters below grow is its backlog involved. '
           : '') +
-        (neverAnswered || run !== undefined
+        (neverAnswered || (run !== undefined && !servingMeanwhile)
           ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
             '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
           : '') +

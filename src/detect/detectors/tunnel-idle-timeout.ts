@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms } from '../facts';
+import type { EvidenceValue } from '../finding';
+import { at, hostOf, ms } from '../facts';
 import { inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
@@ -107,6 +108,20 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
   };
 }
 
+/** What every finding of a silent close gives as evidence. */
+function closeEvidence(c: SilentClose): Record<string, EvidenceValue> {
+  return {
+    request: c.request,
+    tunnel: c.carried === 'WebSocket' ? 'websocket' : 'connect',
+    openedAt: at(c.openedTs),
+    lastDataAt: at(c.lastDataTs),
+    closedAt: at(c.closeTs),
+    silence: ms(c.silence),
+    closedWith: c.rst ? 'RST' : 'FIN',
+    tunnelSeconds: ms(c.closeTs - c.openedTs),
+  };
+}
+
 /** The setting that closes idle tunnels, by the software the server named. */
 function settingFor(software: string | null): string {
   if (software !== null && NGINX.test(software)) {
@@ -135,6 +150,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     messages: {
       closed:
         'A {carried} ({request}) closed by {server} with a {how} after {silence} s of silence on both sides, {goodbye}{upstream}{lateWrite}',
+      closedByClient:
+        'A {carried} ({request}) to {server} closed by its client {client} with a {how} after {silence} s of silence on both sides, {goodbye}: the idle timeout of that client (a proxy whose other leg the capture does not hold)',
     },
   },
   create(ctx: DetectContext) {
@@ -147,6 +164,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     const byClientByRequest = new LegsByRequest<SilentClose>((c) => c.closeTs);
     /** Tunnels closed silently by their server, by the request that opened them: a backend's, that a proxy in front relays. */
     const byServerByRequest = new LegsByRequest<SilentClose>((c) => c.closeTs);
+    /** The same tunnels closed by their client, in a list: told on their own when no leg closed by a server explains them. */
+    const clientCloses: SilentClose[] = [];
 
     const keepByServer = (server: string, close: SilentClose): void => {
       let list = byServer.get(server);
@@ -186,6 +205,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
         if (close === null) return;
         if (close.byClient) {
           byClientByRequest.add(close.request, close);
+          if (clientCloses.length < MAX_CLOSES) clientCloses.push(close);
         } else {
           keepByServer(conn.serverName, close);
           byServerByRequest.add(close.request, close);
@@ -231,14 +251,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
                 upstream: up !== null ? `; its upstream leg to ${up.server} was closed ${millis(Math.abs(up.closeTs - c.closeTs))} ms ${up.closeTs <= c.closeTs ? 'before' : 'after'} (${up.rst ? 'RST' : 'FIN'})` : '',
               },
               evidence: {
-                request: c.request,
-                tunnel: c.carried === 'WebSocket' ? 'websocket' : 'connect',
-                openedAt: at(c.openedTs),
-                lastDataAt: at(c.lastDataTs),
-                closedAt: at(c.closeTs),
-                silence: ms(c.silence),
-                closedWith: c.rst ? 'RST' : 'FIN',
-                tunnelSeconds: ms(c.closeTs - c.openedTs),
+                ...closeEvidence(c),
                 clientWroteAfterClose: c.lateWrite !== null ? ms(c.lateWrite.ts - c.closeTs) : null,
                 upstreamFlowId: up?.flowId ?? null,
                 upstreamServer: up?.server ?? null,
@@ -273,7 +286,85 @@ export const tunnelIdleTimeout: DetectorDefinition = {
             anomalyIds: ids,
           });
         }
+        // The upstream legs of the tunnels a server (a proxy) closed: told with their front leg.
+        const withFront = new Set<number>();
+        for (const closes of byServer.values()) {
+          for (const c of closes) {
+            const up = upstreamOf(c);
+            if (up !== null) withFront.add(up.flowId);
+          }
+        }
+        diagnoseClientCloses(ctx, clientCloses.filter((c) => !withFront.has(c.flowId)), options);
       },
     };
   },
 };
+
+/**
+ * Tunnels closed without a word by their client after the same silence, where the capture holds no
+ * leg in front that a server closed at that moment: the capture of a proxy's upstream leg only. The
+ * proxy's tunnel idle timeout is told there, on the legs it closed, by client host (one proxy, one
+ * timer, whichever backends it connects to). A client application that ends a tunnel itself says
+ * goodbye (a close frame); at least two closes must agree.
+ */
+function diagnoseClientCloses(ctx: DetectContext, closes: readonly SilentClose[], options: { fraction: number; absolute: number; minSamples: number }): void {
+  const byClientHost = new Map<string, SilentClose[]>();
+  for (const c of closes) {
+    const host = hostOf(c.client);
+    const list = byClientHost.get(host);
+    if (list === undefined) byClientHost.set(host, [c]);
+    else list.push(c);
+  }
+  for (const [clientHost, all] of byClientHost) {
+    const inferred = inferTimeout(all.map((c) => c.silence), options);
+    if (inferred === null) continue;
+    const tolerance = Math.max(options.fraction * inferred.value, options.absolute);
+    const ofTimer = all.filter((c) => c.silence >= inferred.value - tolerance && c.silence <= inferred.value + inferred.spread + tolerance);
+    const byServer = new Map<string, string[]>();
+    for (const c of ofTimer) {
+      const finding = ctx.report({
+        flowId: c.flowId,
+        client: c.client,
+        server: c.server,
+        ts: c.closeTs,
+        message: 'closedByClient',
+        data: {
+          carried: c.carried,
+          goodbye: c.carried === 'WebSocket' ? 'without a close frame' : 'with no goodbye from either end',
+          request: c.request,
+          server: c.server,
+          client: clientHost,
+          how: c.rst ? 'RST' : 'FIN',
+          silence: ms(c.silence),
+        },
+        evidence: { ...closeEvidence(c), closedBy: 'client' },
+        frames: [...new Set([c.openedFrame, c.lastDataFrame, c.closeFrame])].sort((a, b) => a - b),
+      });
+      const ids = byServer.get(c.server);
+      if (ids === undefined) byServer.set(c.server, [finding.id]);
+      else ids.push(finding.id);
+    }
+    const n = ofTimer.length;
+    const webSockets = ofTimer.filter((c) => c.carried === 'WebSocket').length;
+    const what = webSockets === n ? 'WebSocket' : webSockets === 0 ? 'CONNECT tunnel' : 'tunnel';
+    for (const [server, ids] of byServer) {
+      ctx.diagnose({
+        server,
+        count: ids.length,
+        inferred: { tunnelIdleTimeout: inferred },
+        explanation:
+          `${clientHost} closed ${n} ${what}${n === 1 ? '' : 's'} it had opened${byServer.size > 1 ? ` (${ids.length} of them to ${server})` : ` to ${server}`} ` +
+          `after ${ms(inferred.value)} s without a byte in either direction (spread ${millis(inferred.spread)} ms), with a bare ` +
+          `${ofTimer.every((c) => c.rst) ? 'RST' : ofTimer.every((c) => !c.rst) ? 'FIN' : 'FIN or RST'} and ${webSockets > 0 ? 'no close frame' : 'no goodbye from either end'}: ` +
+          `a tunnel idle timeout of ${clientHost}, not the application, which would have said goodbye. The capture holds only these legs: ${clientHost} is most likely a proxy ` +
+          `(nginx, HAProxy, a load balancer) timing out tunnels it relays, and its clients saw the tunnel drop at the same moment ` +
+          `(${webSockets > 0 ? 'WebSocket close code 1006' : 'the connection through the tunnel dropped'}). The setting at work is ${settingFor(null)}.`,
+        remedy:
+          `Keep the tunnels from falling silent that long: send WebSocket pings or application heartbeats well inside ${ms(inferred.value)} s ` +
+          `(at most half of it), from the server or the client. Or raise the proxy's timeout for these routes only (nginx: \`proxy_read_timeout\` and \`proxy_send_timeout\` in the WebSocket location; HAProxy: \`timeout tunnel\`; ` +
+          `a load balancer's idle timeout), and let clients reconnect with backoff when a tunnel drops.`,
+        anomalyIds: ids,
+      });
+    }
+  }
+}

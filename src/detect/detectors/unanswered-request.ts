@@ -13,6 +13,7 @@ import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer
 import { ClientAgents } from '../client-agents';
 import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf } from '../server-stalls';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
+import { blackHoleOf } from '../path-loss';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -1786,6 +1787,9 @@ export const unansweredRequest: DetectorDefinition = {
         if (delayed !== undefined) reportDelayedByPath(conn, delayed.ex, delayed.waited, delayed.resends);
         tracked.delete(conn.id);
         if (t.afterCloseNotice) return;
+        // The path dropped the large segments of this connection (pmtu-blackhole reports it): an
+        // answer that left in them never arrived, or the request's own did not; no application hung.
+        if (blackHoleOf(conn) !== null) return;
         const ex = t.ex;
         const requestEnd = ex.requestEnd ?? 0;
         const s = conn.server;

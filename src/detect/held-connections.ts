@@ -1,0 +1,188 @@
+import type { AnalyzedConnection } from './analyzed-connection';
+import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
+import { firstAfter, firstAtOrAfter } from './sorted-search';
+
+/**
+ * The connections clients held open to each server, for one judgement at the end of a capture:
+ * whether SYNs that went unanswered were dropped by a limit on concurrent connections (a firewall's
+ * `connlimit` / `ct count`, a load balancer's per-client cap) rather than by an outage.
+ *
+ * Such a limit has an exact signature no outage or overloaded listener has: every SYN that found
+ * N connections open (from the client, or to the server) was dropped, every one that found fewer
+ * was answered, and the server went on answering on the N it held. An outage answers nothing; a
+ * listener whose accept queue is full answers handshakes it then leaves unserved, so answered ones
+ * begin with N or more open, and the connections it holds are not all served.
+ *
+ * A connection counts as open from its client's first SYN (conntrack makes its entry then) until
+ * both sides sent FIN or either sent RST (conntrack's TIME_WAIT and CLOSE are what connection
+ * limits stop counting), else until its last packet.
+ */
+
+const time = (t: number): number => t;
+
+/** Connections kept (the latest ended): 32 bytes each, 512 KiB at most. */
+const KEPT = 1 << 14;
+const INITIAL_CAPACITY = 512;
+/** Servers and client hosts named in the columns. */
+const MAX_NAMES = 65_536;
+
+/** When a connection stopped counting against a limit (see the file's comment). */
+export function closedAt(conn: AnalyzedConnection): number {
+  const c = conn.client;
+  const s = conn.server;
+  let closed = conn.endReason === 'capture-end' ? Infinity : conn.lastTs;
+  if (c.rstTs >= 0) closed = Math.min(closed, c.rstTs);
+  if (s.rstTs >= 0) closed = Math.min(closed, s.rstTs);
+  if (c.finTs >= 0 && s.finTs >= 0) closed = Math.min(closed, Math.max(c.finTs, s.finTs));
+  return closed;
+}
+
+export interface ConnectionLimit {
+  /** The number of connections open at every dropped SYN, and below it at every answered one. */
+  limit: number;
+  /** The client host the count is of; null: all clients of the server. */
+  clientHost: string | null;
+  /** SYN transmissions dropped at that count, and handshakes answered below it. */
+  dropped: number;
+  answered: number;
+}
+
+export interface ServedMeanwhile {
+  /** The fewest connections open at any dropped SYN, and the most. */
+  fewestOpen: number;
+  mostOpen: number;
+  /** Dropped SYNs after which the server still sent data on a connection open at that moment. */
+  servedAfter: number;
+}
+
+export class HeldConnections {
+  private capacity = INITIAL_CAPACITY;
+  private count = 0;
+  private syn: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private closed: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private serverLastData: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private server: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  private clientHost: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  /** 1: the client sent data and the server none (a handshake the application never took up). */
+  private unserved: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private readonly names = new Map<string, number>();
+  private readonly nameList: string[] = [];
+  /** The latest close among the connections the ring let go: counts at earlier moments are incomplete. */
+  private forgottenUntil = -Infinity;
+
+  /** Notes a connection whose handshake the server answered, as it ends. */
+  note(conn: AnalyzedConnection): void {
+    if (conn.client.synTimes.length === 0 || conn.server.synAckTimes.length === 0) return;
+    const server = this.nameIndex(conn.serverName);
+    const client = this.nameIndex(conn.clientHost);
+    if (server < 0 || client < 0) return;
+    if (this.count === this.capacity && this.capacity < KEPT) this.grow();
+    const e = this.count++ % this.capacity;
+    if (this.count > this.capacity) this.forgottenUntil = Math.max(this.forgottenUntil, this.closed[e]);
+    this.syn[e] = conn.client.synTimes[0];
+    this.closed[e] = closedAt(conn);
+    this.serverLastData[e] = conn.server.lastDataTs;
+    this.server[e] = server;
+    this.clientHost[e] = client;
+    this.unserved[e] = conn.client.payloadBytes > 0 && conn.server.payloadBytes === 0 ? 1 : 0;
+  }
+
+  /**
+   * Whether the SYNs sent at `dropped` (times; each transmission of the unanswered attempts from
+   * `clientHost` to `serverName`) fit a limit on concurrent connections (see the file's comment),
+   * counted from that client host first, else from all clients. Null when they do not, or when
+   * the connections open then are no longer all known.
+   */
+  limitOf(serverName: string, clientHost: string, dropped: readonly number[]): ConnectionLimit | null {
+    if (dropped.length < 2 || dropped.some((t) => t <= this.forgottenUntil)) return null;
+    const server = this.names.get(serverName);
+    if (server === undefined) return null;
+    const client = this.names.get(clientHost) ?? -1;
+    return this.limitIn(server, client, dropped) ?? this.limitIn(server, -1, dropped);
+  }
+
+  /**
+   * How many connections were open to `serverName` at the `dropped` SYNs, and after how many of
+   * them the server still sent data on one of those: a server that kept working while its new
+   * connections failed. Null when the connections open then are no longer all known.
+   */
+  servedMeanwhile(serverName: string, dropped: readonly number[]): ServedMeanwhile | null {
+    if (dropped.length === 0 || dropped.some((t) => t <= this.forgottenUntil)) return null;
+    const server = this.names.get(serverName);
+    if (server === undefined) return { fewestOpen: 0, mostOpen: 0, servedAfter: 0 };
+    const rows = this.rowsOf(server, -1);
+    let fewestOpen = Infinity;
+    let mostOpen = 0;
+    let servedAfter = 0;
+    for (const t of dropped) {
+      let open = 0;
+      let served = false;
+      for (const e of rows) {
+        if (this.syn[e] < t && this.closed[e] > t) {
+          open++;
+          if (this.serverLastData[e] > t) served = true;
+        }
+      }
+      fewestOpen = Math.min(fewestOpen, open);
+      mostOpen = Math.max(mostOpen, open);
+      if (served) servedAfter++;
+    }
+    return { fewestOpen, mostOpen, servedAfter };
+  }
+
+  private limitIn(server: number, client: number, dropped: readonly number[]): ConnectionLimit | null {
+    const rows = this.rowsOf(server, client);
+    if (rows.length === 0) return null;
+    const syns = rows.map((e) => this.syn[e]).sort((a, b) => a - b);
+    const closes = rows.map((e) => this.closed[e]).sort((a, b) => a - b);
+    // Open at t: began before t, not closed by t (a connection closes after its own SYN).
+    const openAt = (t: number): number => firstAtOrAfter(syns, t, time) - firstAfter(closes, t, time);
+    const limit = openAt(dropped[0]);
+    if (limit < 1) return null;
+    for (const t of dropped) if (openAt(t) !== limit) return null;
+    // The connections held at the drops were all served: a listener that stopped accepting holds
+    // handshakes nobody reads, and those count up to a constant too.
+    for (const e of rows) {
+      if (this.unserved[e] === 1 && dropped.some((t) => this.syn[e] < t && this.closed[e] > t)) return null;
+    }
+    let answered = 0;
+    for (const e of rows) {
+      // Answered handshakes before the ring's horizon cannot be counted against: skip them.
+      if (this.syn[e] <= this.forgottenUntil) continue;
+      if (openAt(this.syn[e]) >= limit) return null;
+      answered++;
+    }
+    return { limit, clientHost: client < 0 ? null : this.nameList[client], dropped: dropped.length, answered };
+  }
+
+  /** The kept rows of a server, of one client host (-1: any). */
+  private rowsOf(server: number, client: number): number[] {
+    const rows: number[] = [];
+    const kept = Math.min(this.count, this.capacity);
+    for (let e = 0; e < kept; e++) {
+      if (this.server[e] === server && (client < 0 || this.clientHost[e] === client)) rows.push(e);
+    }
+    return rows;
+  }
+
+  private nameIndex(name: string): number {
+    let i = this.names.get(name);
+    if (i === undefined) {
+      if (this.names.size >= MAX_NAMES) return -1;
+      i = this.names.size;
+      this.names.set(name, i);
+      this.nameList.push(name);
+    }
+    return i;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    this.syn = grownColumn(this.syn, this.capacity, float64Column);
+    this.closed = grownColumn(this.closed, this.capacity, float64Column);
+    this.serverLastData = grownColumn(this.serverLastData, this.capacity, float64Column);
+    this.server = grownColumn(this.server, this.capacity, int32Column);
+    this.clientHost = grownColumn(this.clientHost, this.capacity, int32Column);
+    this.unserved = grownColumn(this.unserved, this.capacity, uint8Column);
+  }
+}

@@ -1,0 +1,211 @@
+import { pmtuBlackhole } from '../../src/detect/detectors/pmtu-blackhole';
+import { responseAbandoned } from '../../src/detect/detectors/response-abandoned';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { buildTcpPacket, TCP_ACK, TCP_SYN, tcpOption } from '../helpers/packet-builder';
+import { analyzeSample } from '../samples';
+import { Capture, Conn, get, ofKind } from './reuse-kit';
+
+const KIND = 'pmtu-blackhole';
+const both = [pmtuBlackhole, responseAbandoned];
+const MSS = 1460;
+/** A full-size segment's payload with TCP timestamps (1460 − 12). */
+const FULL = 1448;
+
+const head = (length: number): string => `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`;
+const small = (): string => `${head(200)}${'s'.repeat(200)}`;
+
+/** SYN and SYN-ACK offering MSS 1460, then the handshake's ACK (the kit's handshake carries no options). */
+function handshake(cap: Capture, c: Conn, ts: number): void {
+  const opt = [tcpOption.mss(MSS)];
+  cap.add(ts, buildTcpPacket({ src: c.client, dst: c.server, sport: c.cport, dport: c.sport, seq: (c.cSeq - 1) >>> 0, ack: 0, flags: TCP_SYN, options: opt }));
+  cap.add(ts + 0.005, buildTcpPacket({ src: c.server, dst: c.client, sport: c.sport, dport: c.cport, seq: (c.sSeq - 1) >>> 0, ack: c.cSeq >>> 0, flags: TCP_SYN | TCP_ACK, options: opt }));
+  c.ack(ts + 0.01, 'c');
+}
+
+interface Scene {
+  /** How often the server resends the first body segment, and whether the client then acknowledges it (recovery). */
+  resends: number;
+  recovers?: boolean;
+  /** A large response went through whole on this connection before (large segments pass). */
+  largeBefore?: boolean;
+  /** The client sends nothing after the server's resends began (a dead path or client, not one that drops large segments only). */
+  clientSilent?: boolean;
+  sport?: number;
+}
+
+/**
+ * Captured at the server: a small exchange, then GET /big whose head (one small segment) the client
+ * acknowledges while none of the 10 full-size body segments behind it ever is; the server resends the
+ * first one at RTO backoff (0.2, 0.6, 1.4, 3.0, 6.2 s) and curl gives up 8 s after its request (FIN).
+ */
+function serverSide(cap: Capture, t: number, s: Scene): Conn {
+  const c = cap.connection({ sport: s.sport ?? 8080 });
+  handshake(cap, c, t);
+  c.request(t + 0.02, get('/small')).response(t + 0.025, small());
+  if (s.largeBefore === true) {
+    c.request(t + 0.03, get('/medium'));
+    c.send(t + 0.035, 's', head(2 * FULL));
+    c.send(t + 0.0351, 's', 'm'.repeat(FULL)).send(t + 0.0352, 's', 'm'.repeat(FULL));
+    c.ack(t + 0.04, 'c');
+  }
+  const req = t + 0.05;
+  c.request(req, get('/big'));
+  c.send(req + 0.001, 's', head(10 * FULL));
+  const acked = c.sSeq;
+  const firstSeg = 'b'.repeat(FULL);
+  c.send(req + 0.0011, 's', firstSeg, { ack: c.cSeq });
+  const afterFirst = c.sSeq;
+  for (let k = 1; k < 10; k++) c.send(req + 0.0011 + k * 0.00001, 's', 'b'.repeat(FULL));
+  c.ack(req + 0.006, 'c', { ack: acked });
+  const backoff = [0.2, 0.6, 1.4, 3.0, 6.2];
+  for (let k = 0; k < s.resends; k++) {
+    const at = req + 0.0011 + backoff[k];
+    c.sSeq -= 10 * FULL - FULL; // resend the first body segment (the kit resends the last one sent)
+    c.resend(at, 's', firstSeg);
+    c.sSeq += 10 * FULL - FULL;
+    if (s.recovers === true && k === s.resends - 1) c.ack(at + 0.005, 'c');
+  }
+  if (s.recovers === true) {
+    c.close(req + 7, 'c');
+    return c;
+  }
+  if (s.clientSilent === true) return c;
+  c.fin(req + 8, 'c', { ack: acked });
+  expect(afterFirst).toBeGreaterThan(acked);
+  return c;
+}
+
+describe('pmtu-blackhole on synthetic connections', () => {
+  test('captured at the server: the same full-size segment resent at RTO backoff, never acknowledged, smaller ones were: a PMTU black hole, and no response-abandoned', () => {
+    const cap = new Capture();
+    for (const t of [0, 10, 20]) serverSide(cap, t, { resends: 5 });
+    const r = cap.analyze(both);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].severity).toBe('error');
+    expect(found[0].evidence).toMatchObject({
+      request: 'GET /big', lostDirection: 'server-to-client', seenAs: 'resent', lostSegmentBytes: FULL, largestPassedSegmentBytes: head(200).length + 200,
+      mssOffered: MSS, bytesNeverAcknowledged: 10 * FULL, resends: 5, closedBy: 'client', closedWith: 'FIN', clientWaited: 8,
+    });
+    expect(found[0].summary).toContain('resent its 1448-byte segment 5 times');
+    // The client's timer ended waits for data the path dropped: no abandoned response is blamed on the server.
+    expect(ofKind(r, 'response-abandoned')).toEqual([]);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.count).toBe(3);
+    expect(d.explanation).toContain('PMTU black hole');
+    expect(d.explanation).toContain('8 s after the request');
+    expect(d.remedy).toContain('maxseg size set rt mtu');
+    expect(d.remedy).toContain('tcp_mtu_probing=1');
+    expect(d.remedy).toContain('ICMP type 3 code 4');
+  });
+
+  test('random loss: a segment resent once or three times and then acknowledged stays silent', () => {
+    for (const resends of [1, 3]) {
+      const cap = new Capture();
+      serverSide(cap, 0, { resends, recovers: true });
+      expect(ofKind(cap.analyze(both), KIND)).toEqual([]);
+    }
+  });
+
+  test('two resends only (a short timeout or ordinary loss) are no black hole', () => {
+    const cap = new Capture();
+    serverSide(cap, 0, { resends: 2 });
+    expect(ofKind(cap.analyze([pmtuBlackhole]), KIND)).toEqual([]);
+  });
+
+  test('full-size segments had got through on this connection before: the path is not dropping large segments', () => {
+    const cap = new Capture();
+    serverSide(cap, 0, { resends: 5, largeBefore: true });
+    expect(ofKind(cap.analyze([pmtuBlackhole]), KIND)).toEqual([]);
+  });
+
+  test('the client sent nothing once the resends began (a dead path or host): no black hole is claimed', () => {
+    const cap = new Capture();
+    serverSide(cap, 0, { resends: 5, clientSilent: true });
+    expect(ofKind(cap.analyze([pmtuBlackhole]), KIND)).toEqual([]);
+  });
+});
+
+/**
+ * Captured at the client: the response head arrives, the body's full-size segments never do; the
+ * client gives up 8 s after its request (FIN) and the server's ACK of that FIN carries a sequence
+ * number past the 10 segments. `arrives`: the body comes after all (retransmitted), 2 s late.
+ */
+function clientSide(cap: Capture, t: number, arrives = false, largest = 200): Conn {
+  const c = cap.connection({ sport: 8080 });
+  handshake(cap, c, t);
+  c.request(t + 0.02, get('/small')).response(t + 0.025, `${head(largest)}${'s'.repeat(largest)}`);
+  const req = t + 0.05;
+  c.request(req, get('/big'));
+  c.response(req + 0.006, head(10 * FULL));
+  if (arrives) {
+    for (let k = 0; k < 10; k++) c.send(req + 2 + k * 0.0001, 's', 'b'.repeat(FULL));
+    c.ack(req + 2.01, 'c');
+    c.close(req + 3, 'c');
+    return c;
+  }
+  const got = c.sSeq;
+  c.unseen('s', 'b'.repeat(10 * FULL));
+  c.fin(req + 8, 'c', { ack: got });
+  c.ack(req + 8.006, 's');
+  return c;
+}
+
+describe('pmtu-blackhole captured at the client', () => {
+  test('a later small segment of the server proves bytes sent that never arrived, nothing full-size ever did: a black hole seen from the client', () => {
+    const cap = new Capture();
+    clientSide(cap, 0);
+    const r = cap.analyze(both);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ seenAs: 'never-arrived', lostSegmentBytes: null, mssOffered: MSS, bytesNeverAcknowledged: 10 * FULL, resends: 0, clientWaited: 8 });
+    expect(f.summary).toContain(`${10 * FULL} bytes the server sent never arrived`);
+  });
+
+  test('the head went in the dropped segments too (nginx writes head and body together): a black hole, not an unanswered request whose server "hung"', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 8080 });
+    handshake(cap, c, 0);
+    c.request(0.02, get('/small')).response(0.025, small());
+    c.request(0.05, get('/big'), { noAck: true });
+    const got = c.sSeq;
+    c.unseen('s', `${head(10 * FULL)}${'b'.repeat(10 * FULL)}`);
+    // The server's ACK of the request carries its sequence number past the response that never came.
+    c.ack(0.055, 's');
+    c.fin(8.05, 'c', { ack: got });
+    c.ack(8.056, 's');
+    const r = cap.analyze([unansweredRequest, pmtuBlackhole]);
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    expect(ofKind(r, KIND)[0].evidence).toMatchObject({ seenAs: 'never-arrived', largestPassedSegmentBytes: small().length, clientWaited: 8 });
+  });
+
+  test('the body arrived late (recovered loss), or full-size segments had arrived: silent', () => {
+    const late = new Capture();
+    clientSide(late, 0, true);
+    expect(ofKind(late.analyze([pmtuBlackhole]), KIND)).toEqual([]);
+    const large = new Capture();
+    clientSide(large, 0, false, 1600);
+    expect(ofKind(large.analyze([pmtuBlackhole]), KIND)).toEqual([]);
+  });
+});
+
+describe('recorded', () => {
+  // Before: response-abandoned blamed the Python server ("stops sending right after the start of
+  // these responses"), counting 18824 body bytes received on the server side, and on the client side
+  // unanswered-request said nginx's application hung (its head went in the dropped segments).
+  test.each([
+    ['pmtu-blackhole-server-side', 'resent'],
+    ['pmtu-blackhole-client-side', 'never-arrived'],
+  ])('%s: five black holes (3 Python, 2 nginx), curl gave up at 8 s; no server blamed', async (name, seen) => {
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(5);
+    for (const f of found) {
+      expect(f.evidence).toMatchObject({ seenAs: seen, mssOffered: 1460, closedBy: 'client' });
+      expect(f.evidence.clientWaited).toBeCloseTo(8, 1);
+      if (seen === 'resent') expect(f.evidence.lostSegmentBytes).toBe(1448);
+    }
+    expect(found.map((f) => f.evidence.largestPassedSegmentBytes).sort()).toEqual([200, 200, 200, 438, 438]);
+    expect(r.anomalies.filter((f) => f.kind !== KIND)).toEqual([]);
+  });
+});

@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { DETECTORS } from '../../src/detect/registry';
+import { pcapLayout, Scratch } from '../robustness/robustness-kit';
+import { analyzeSample, listSamples } from '../samples';
+
+/**
+ * Resets forged by a firewall in the server's name (samples/record/reset-before-response-firewall.sh:
+ * a router namespace whose nftables rule rejects `GET /adm...` with a tcp reset; IP TTL 64 where
+ * the server's packets arrive with 63) are the path's, not a server that died; the server's own
+ * reset in the same capture (GET /crash/1, TTL 63) keeps its diagnosis. With every TTL equal (a
+ * capture on the server's host, loopback) nothing tells them apart and the old diagnoses stand.
+ */
+
+const scratch = new Scratch();
+afterAll(() => scratch.cleanup());
+
+const SERVER = '10.131.2.2:8080';
+
+/** The capture with every RST's IP TTL set to `ttl` (Ethernet, IPv4: the TTL is byte 22 of the frame). */
+function resetsWithTtl(file: string, ttl: number): Uint8Array {
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const view = new DataView(bytes.buffer);
+  const { littleEndian, records } = pcapLayout(bytes);
+  expect(view.getUint32(20, littleEndian) & 0xffff).toBe(1);
+  let changed = 0;
+  for (const o of records) {
+    const frame = o + 16;
+    if (view.getUint16(frame + 12) !== 0x0800 || bytes[frame + 23] !== 6) continue;
+    const tcp = frame + 14 + (bytes[frame + 14] & 0x0f) * 4;
+    if ((bytes[tcp + 13] & 0x04) === 0) continue;
+    bytes[frame + 22] = ttl;
+    changed++;
+  }
+  expect(changed).toBeGreaterThan(0);
+  return bytes;
+}
+
+const resets = (r: AnalysisResult) => r.anomalies.filter((f) => f.kind === 'reset-before-response');
+const uriOf = (f: { evidence: Record<string, unknown> }): unknown => f.evidence.uri;
+
+describe('reset-before-response: a firewall\'s reset in the server\'s name', () => {
+  test('the firewall\'s resets are told as the path\'s, with the TTLs; the server\'s own keeps the worker diagnosis', async () => {
+    const r = await analyzeSample('reset-before-response-firewall');
+    const path = resets(r).filter((f) => f.evidence.resetFrom === 'path');
+    expect(path.map(uriOf).sort()).toEqual(['/admin/1', '/admin/2']);
+    expect(path.every((f) => f.evidence.rstTtl === 64 && f.evidence.serverTtl === 63)).toBe(true);
+    expect(path[0].summary).toMatch(/by a RST in the server's name from another hop \(IP TTL 64, where the server's own packets have 63\): a firewall, NAT gateway or load balancer/);
+    const own = resets(r).filter((f) => f.evidence.resetFrom === undefined);
+    expect(own.map(uriOf)).toEqual(['/crash/1']);
+    expect(own[0].summary).toMatch(/was reset by the server/);
+    const [fromPath] = r.diagnoses.filter((d) => d.kind === 'reset-before-response' && d.anomalyIds.includes(path[0].id));
+    expect(fromPath.anomalyIds).toHaveLength(2);
+    expect(fromPath.explanation).toMatch(/did not come from its host: .*IP TTL \(64\) .*\(63\).*1 hop nearer the capture point.*A firewall/);
+    expect(fromPath.explanation).not.toMatch(/process or worker that had it died|OOM kill/);
+    expect(fromPath.remedy).toMatch(/firewall, NAT gateway or load balancer/);
+    const worker = r.diagnoses.find((d) => d.kind === 'reset-before-response' && d.anomalyIds.includes(own[0].id));
+    expect(worker?.explanation).toMatch(/the process or worker that had it died/);
+    // A new connection's first request reset by the firewall is not the listener's full accept queue.
+    expect(r.anomalies.filter((f) => f.kind === 'accept-queue-overflow')).toEqual([]);
+  });
+
+  test('with the server\'s own TTL on every RST nothing says they came from elsewhere: the old diagnoses stand', async () => {
+    const sample = listSamples().find((s) => s.name === 'reset-before-response-firewall');
+    if (sample === undefined) throw new Error('no sample reset-before-response-firewall');
+    const r = await analyzeFiles([scratch.file(resetsWithTtl(sample.file, 63))], { detectors: DETECTORS });
+    expect(resets(r).filter((f) => f.evidence.resetFrom !== undefined)).toEqual([]);
+    expect(resets(r).map(uriOf)).toContain('/admin/1');
+    expect(resets(r).map(uriOf)).toContain('/crash/1');
+    // /admin/2, a first request met at once by a RST without ACK: the listener's refusal, as before.
+    expect(r.anomalies.filter((f) => f.kind === 'accept-queue-overflow').map((f) => f.client)).toEqual(['10.131.1.2:42001']);
+    expect(r.diagnoses.some((d) => /did not come from its host/.test(d.explanation))).toBe(false);
+  });
+
+  test('at the server: the SYN-ACK reset in the client\'s name and answered again with a new ISN is a new connection, no bytes missing', async () => {
+    const r = await analyzeSample('reset-before-response-firewall-server-side');
+    const flows = r.flows.filter((f) => f.client === '10.131.1.2:42999' && f.server === SERVER);
+    expect(flows.map((f) => [f.state, f.history])).toEqual([['RSTO', 'ShR'], ['SF', 'ShADadFf']]);
+    expect(r.flows.every((f) => f.gapBytes.client === 0 && f.gapBytes.server === 0)).toBe(true);
+    expect(resets(r).map(uriOf)).toEqual(['/crash/1']);
+  });
+});
