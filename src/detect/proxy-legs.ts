@@ -1143,7 +1143,7 @@ function attemptEnd(leg: UpstreamLeg): number {
  * opening to the next attempt's (the last one to the proxy's answer). Null for an attempt whose end
  * the capture does not show.
  */
-export function attemptWaits(p: PairedFailure): Array<number | null> {
+export function attemptWaits(p: Omit<PairedFailure, 'phase'>): Array<number | null> {
   if (p.leg === null) return [];
   const attempts: UpstreamAttempt[] = [{ leg: p.leg, request: p.legRequest }, ...p.retries];
   return attempts.map((a, i) => {

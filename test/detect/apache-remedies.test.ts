@@ -47,9 +47,9 @@ describe('remedies name Apache mod_proxy settings', () => {
     const cap = new Capture();
     scene(cap, 0, { delay: 1, upstream: 'read', uri: '/hang/1', answer: '502 Proxy Error' });
     scene(cap, 3, { delay: 1.001, upstream: 'read', uri: '/hang/2', answer: '502 Proxy Error' });
-    const r = cap.analyze(DETECTORS);
-    for (const kind of ['gateway-timeout', 'unanswered-request']) {
-      const d = r.diagnoses.find((x) => x.kind === kind);
+    // unanswered-request's reading of the upstream legs, alone: beside gateway-timeout they are in its diagnosis.
+    for (const [kind, detectors] of [['gateway-timeout', DETECTORS], ['unanswered-request', DETECTORS.filter((x) => x.id !== 'gateway-timeout')]] as const) {
+      const d = cap.analyze(detectors).diagnoses.find((x) => x.kind === kind);
       expect(d?.remedy).toContain('Apache ProxyTimeout or ProxyPass `timeout=`');
     }
   });

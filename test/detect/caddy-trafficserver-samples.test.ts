@@ -147,9 +147,15 @@ describe('a proxy that retries a timed-out request upstream', () => {
     scene(cap, 3, { delay: 1, upstream: 'read', uri: '/a?2' });
     scene(cap, 6, { delay: 1.5, upstream: 'read', uri: '/b?1' });
     scene(cap, 9, { delay: 1.5, upstream: 'read', uri: '/b?2' });
+    // One attempt each: the 504s and their upstream legs are one failure each, in gateway-timeout's diagnoses (GatewayClaims).
     const r = cap.analyze(detectors);
-    const values = diagnoses(r, 'unanswered-request', `${BACKEND}:8080`).map((d) => d.inferred.proxyReadTimeout?.value ?? 0);
+    expect(diagnoses(r, 'unanswered-request', `${BACKEND}:8080`)).toEqual([]);
+    const values = diagnoses(r, 'gateway-timeout', PROXY_ENDPOINT).map((d) => d.inferred.proxyReadTimeout?.value ?? 0);
     expect(values.map((v) => Math.round(v * 10) / 10).sort()).toEqual([1, 1.5]);
+    // The upstream legs alone tell the same two.
+    const alone = cap.analyze(detectors.filter((x) => x.id !== 'gateway-timeout'));
+    const upstreamValues = diagnoses(alone, 'unanswered-request', `${BACKEND}:8080`).map((d) => d.inferred.proxyReadTimeout?.value ?? 0);
+    expect(upstreamValues.map((v) => Math.round(v * 10) / 10).sort()).toEqual([1, 1.5]);
   });
 
   test('stays as it was for one attempt per request: concurrent connect timeouts are not taken for each other\'s retries', () => {

@@ -5,6 +5,7 @@ import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples'
 import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-scenes';
 import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
+import { DETECTORS } from '../../src/detect/registry';
 
 const only = [gatewayTimeout];
 const KIND = 'gateway-timeout';
@@ -550,11 +551,13 @@ describe('gateway-timeout and unanswered-request on lighttpd, whose read timeout
     const proxy = r.diagnoses.filter((d) => d.kind === 'gateway-timeout');
     expect(proxy).toHaveLength(1);
     expect(proxy[0].count).toBe(r.anomalies.filter((a) => a.kind === 'gateway-timeout').length);
-    const backend = r.diagnoses.filter((d) => d.kind === 'unanswered-request');
-    expect(backend).toHaveLength(1);
-    expect(backend[0].anomalyIds.sort()).toEqual(r.anomalies.filter((a) => a.kind === 'unanswered-request').map((a) => a.id).sort());
+    // The upstream legs' unanswered requests are the same failures: listed in the proxy's diagnosis, none of their own.
+    expect(r.diagnoses.filter((d) => d.kind === 'unanswered-request')).toEqual([]);
+    const unanswered = r.anomalies.filter((a) => a.kind === 'unanswered-request').map((a) => a.id);
+    expect(unanswered.length).toBeGreaterThan(0);
+    expect(proxy[0].anomalyIds.filter((id) => id.startsWith('unanswered-request#')).sort()).toEqual(unanswered.sort());
     // The value is the shortest wait: a timer fires at its timeout or after it.
-    expect(backend[0].inferred.proxyReadTimeout.value).toBeCloseTo(5.006, 2);
+    expect(proxy[0].inferred.proxyReadTimeout.value).toBeCloseTo(5.006, 2);
   });
 });
 
@@ -584,5 +587,55 @@ describe('gateway-timeout: two proxies on one host share the upstream source add
     const stop = found.filter((f) => f.summary.startsWith('GET /stop'));
     expect(stop).toHaveLength(1);
     expect(stop[0].summary).toContain('it had forwarded the request to 10.0.0.3:9203');
+  });
+});
+
+describe('gateway-timeout: one failure seen on both legs is one diagnosis (blind test: nginx proxy_read_timeout on a long-poll backend)', () => {
+  // Long polls the backend holds open past the proxy's read timeout: the proxy closes each upstream
+  // connection and answers 504, 30 s after each request.
+  function longPolls(upstreamKind: 'read' | 'backendEnds'): Capture {
+    const cap = new Capture();
+    for (const [i, at] of [0, 40, 80].entries()) {
+      if (upstreamKind === 'read') {
+        scene(cap, at, { delay: 30, upstream: 'read', uri: `/poll?i=${i}` });
+        continue;
+      }
+      // Near miss: the backend ends each upstream connection (FIN, no answer) and the proxy relays it.
+      const down = downstream(cap);
+      down.handshake(at).request(at + 0.001, get(`/poll?i=${i}`));
+      const up = upstream(cap);
+      up.handshake(at + 0.0015).request(at + 0.002, get(`/poll?i=${i}`));
+      up.fin(at + 30, 's').fin(at + 30.0002, 'c');
+      down.response(at + 30.0005, ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway')).close(at + 30.01, 'c');
+    }
+    return cap;
+  }
+
+  test('the 504 points at the upstream leg\'s unanswered request, and one diagnosis (the proxy\'s timer) holds both', () => {
+    const r = longPolls('read').analyze(DETECTORS);
+    const gateway = ofKind(r, KIND);
+    const unanswered = ofKind(r, 'unanswered-request').filter((f) => f.server === '10.0.0.3:8080');
+    expect(gateway).toHaveLength(3);
+    expect(unanswered).toHaveLength(3);
+    expect(gateway.map((f) => f.evidence.upstreamFinding).sort()).toEqual(unanswered.map((f) => f.id).sort());
+    for (const f of gateway) expect(unanswered.find((u) => u.id === f.evidence.upstreamFinding)!.flowId).toBe(f.evidence.upstreamFlowId);
+    expect(r.diagnoses.filter((d) => d.kind === 'unanswered-request')).toEqual([]);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(30, 1);
+    expect(d.anomalyIds.sort()).toEqual([...gateway, ...unanswered].map((f) => f.id).sort());
+  });
+
+  test('near miss: a backend that ended the connections itself keeps its own unanswered-request diagnosis, no proxy timer', () => {
+    const r = longPolls('backendEnds').analyze(DETECTORS);
+    expect(ofKind(r, KIND)).toEqual([]);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.server).toBe('10.0.0.3:8080');
+    expect(d.anomalyIds).toHaveLength(3);
+  });
+
+  test('without gateway-timeout in the run, unanswered-request diagnoses the upstream waits itself', () => {
+    const r = longPolls('read').analyze(DETECTORS.filter((x) => x.id !== KIND));
+    const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.anomalyIds).toHaveLength(3);
   });
 });

@@ -376,6 +376,30 @@ describe('intermittent-5xx: a proxy relaying its upstream keep-alive races as 50
     expect(ofKind(lazyRelay(0.5).analyze(only), KIND)).toHaveLength(1);
   });
 
+  test('502s whose forwarded request the backend closed unanswered (FIN, 0.5 s later: a Go handler past its WriteTimeout) are unanswered-request\'s, not reported again', () => {
+    const cap = new Capture();
+    const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    down.handshake(0);
+    for (let i = 0; i < 6; i++) {
+      const t = 2 + i * 2;
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(t + 0.0001);
+      down.request(t, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+      if (i === 1 || i === 4) {
+        up.request(t + 0.0003, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+        up.fin(t + 0.5003, 's').fin(t + 0.5004, 'c');
+        down.response(t + 0.5006, ok('bad gateway', [], 'HTTP/1.1', '502 Bad Gateway'));
+      } else {
+        up.exchange(t + 0.0003, `POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`, ok('created'));
+        down.response(t + 0.002, ok('created'));
+        up.close(t + 0.5, 'c');
+      }
+    }
+    const r = cap.analyze(DETECTORS);
+    expect(ofKind(r, 'unanswered-request').map((f) => f.server)).toEqual(['10.0.0.3:8080', '10.0.0.3:8080']);
+    expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
+  });
+
   test('with no upstream failure behind them, the same 502s are still reported', () => {
     const cap = new Capture();
     const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });

@@ -12,6 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
@@ -20,7 +21,7 @@ import { retriedRequest } from '../../src/detect/detectors/retried-request';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { buildTcpPacket, TCP_ACK, TCP_SYN } from '../helpers/packet-builder';
-import { analyzeSample } from '../samples';
+import { analyzeSample, SAMPLES_DIR } from '../samples';
 import { Capture, get, ofKind, ok, post } from './reuse-kit';
 
 type Result = Awaited<ReturnType<typeof analyzeSample>>;
@@ -94,8 +95,12 @@ describe('Varnish 7.1 samples', () => {
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(Math.abs(d.inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.02);
     expect(d.explanation).toContain('Varnish first_byte_timeout');
-    // The upstream leg (from 127.0.0.1, the clients' address too): the proxy's timeout, not a client's.
-    const u = diagnosis(r, 'unanswered-request', '127.0.0.3:9001');
+    // The upstream legs' unanswered requests are these 503s' failures: in the one diagnosis (GatewayClaims).
+    expect(r.diagnoses.filter((x) => x.kind === 'unanswered-request')).toEqual([]);
+    expect(ofKind(r, 'unanswered-request').every((f) => d.anomalyIds.includes(f.id))).toBe(true);
+    // The upstream leg alone (from 127.0.0.1, the clients' address too): the proxy's timeout, not a client's.
+    const alone = await analyzeFiles([path.join(SAMPLES_DIR, 'gateway-timeout-varnish.pcap')], { detectors: [unansweredRequest] });
+    const u = diagnosis(alone, 'unanswered-request', '127.0.0.3:9001');
     expect(Object.keys(u.inferred)).toEqual(['proxyReadTimeout']);
     expect(u.explanation).toContain('the address proxy 127.0.0.2 connects to its backends from');
   });
@@ -203,8 +208,11 @@ describe('a proxy on a loopback address connecting upstream from its clients\' l
     expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['read', 'read', 'read']);
     const d = r.diagnoses.find((x) => x.kind === 'gateway-timeout');
     expect(d?.inferred.proxyReadTimeout.value).toBeCloseTo(1, 2);
-    // The upstream requests' closes are the proxy's timeout, not its local clients'.
-    expect(Object.keys(r.diagnoses.find((x) => x.kind === 'unanswered-request')?.inferred ?? {})).toEqual(['proxyReadTimeout']);
+    // The upstream requests' closes are the proxy's timeout, not its local clients' (read by
+    // unanswered-request alone: beside gateway-timeout they are in its diagnosis).
+    const alone = twoAnsweredThenTimeouts('127.0.0.1', '127.0.0.2', '127.0.0.1', '127.0.0.3').analyze([unansweredRequest]);
+    expect(Object.keys(alone.diagnoses.find((x) => x.kind === 'unanswered-request')?.inferred ?? {})).toEqual(['proxyReadTimeout']);
+    expect(r.diagnoses.filter((x) => x.kind === 'unanswered-request')).toEqual([]);
   });
 
   test('off loopback the same copies from the client\'s own address are a client asking two servers the same: not paired', () => {

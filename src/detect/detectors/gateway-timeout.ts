@@ -1,10 +1,11 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { answeredAfterClientClosed, at, ms } from '../facts';
-import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { at, ms } from '../facts';
+import { sharedGatewayClaims } from '../gateway-claims';
+import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
-import { attemptWaits, clusterByDelay, isGatewayStatus, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
+import { attemptWaits, clusterByDelay, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
@@ -34,9 +35,17 @@ const HTTP_READ_TIMEOUTS =
  * told as the reload's, with that grace.
  */
 
-type Phase = 'read' | 'connect' | 'opaque' | 'invisible';
+/**
+ * `ended`: an error of a proxy whose timers answer another status, its upstream out of sight: nginx
+ * answers 504 when proxy_read_timeout or proxy_connect_timeout fires, and 502 when its backend
+ * ended the connection (FIN or RST) without a response ("upstream prematurely closed connection")
+ * or refused it. A 502 of nginx's after a delay that clusters is the backend's time (a Go handler
+ * outliving its http.Server WriteTimeout, which then closes without writing; a worker killed at its
+ * time limit), not a proxy timer's (nginx-502-go-writetimeout, its client leg alone).
+ */
+type Phase = 'read' | 'connect' | 'opaque' | 'invisible' | 'ended';
 
-function isGatewayPhase(phase: PairedFailure['phase']): phase is Phase {
+function isGatewayPhase(phase: PairedFailure['phase']): phase is Exclude<Phase, 'ended'> {
   return phase === 'read' || phase === 'connect' || phase === 'opaque' || phase === 'invisible';
 }
 
@@ -45,6 +54,7 @@ const TIMEOUT_NAME: Record<Phase, string> = {
   connect: 'proxyConnectTimeout',
   opaque: 'upstreamTimeout',
   invisible: 'upstreamTimeout',
+  ended: 'backendEndedAfter',
 };
 
 /**
@@ -64,14 +74,12 @@ const INVISIBLE_AGREEING_SHARE = 2 / 3;
 /** The share of a retrying proxy's attempts that must agree to name its per-attempt timeout. */
 const ATTEMPTS_AGREEING = 0.9;
 
-/** Gateway errors remembered as sent after their client had closed (flow id → exchange indexes). */
-const MAX_ANSWERED_AFTER_CLIENT_CLOSED = 20_000;
 
 /** A 5xx the proxy gave after a real wait, in a phase this detector owns. */
-type Candidate = PairedFailure & { phase: Phase; delay: number };
+type Candidate = Omit<PairedFailure, 'phase'> & { phase: Phase; delay: number };
 
 /** The waits of a paired failure's upstream attempts that the capture shows the end of. */
-function knownAttemptWaits(p: PairedFailure): number[] {
+function knownAttemptWaits(p: Omit<PairedFailure, 'phase'>): number[] {
   return attemptWaits(p).filter((w): w is number => w !== null);
 }
 
@@ -84,7 +92,7 @@ function knownAttemptWaits(p: PairedFailure): number[] {
  * not in sight of it. A connect timeout is the connection's, whatever the body.
  */
 function bodyShortOf(p: Candidate): UnfinishedBody | { sent: null; declared: null } | null {
-  if (p.phase === 'connect') return null;
+  if (p.phase === 'connect' || p.phase === 'ended') return null;
   if (p.failure.bodyShort !== null) return p.failure.bodyShort;
   return p.legRequest?.bodyUnfinished === true ? { sent: null, declared: null } : null;
 }
@@ -96,7 +104,7 @@ function bodyShortText(b: UnfinishedBody | { sent: null; declared: null }): stri
 }
 
 /** Seconds from the end of the upstream request to the proxy closing that connection, when it did. */
-function upstreamWait(p: PairedFailure): number | null {
+function upstreamWait(p: Omit<PairedFailure, 'phase'>): number | null {
   const leg = p.leg;
   const r = p.legRequest;
   if (leg === null || r === null || leg.closedBy !== 'proxy' || !Number.isFinite(leg.closeTs)) return null;
@@ -137,6 +145,9 @@ export const gatewayTimeout: DetectorDefinition = {
       opaque:
         "{request} answered {status} by the proxy after {delay} s, {why}; its upstream traffic meanwhile ({leg}, to {backend}) is not readable HTTP (TLS?)",
       invisible: '{request} answered {status} after {delay} s, {why}: an upstream timeout at the proxy',
+      ended:
+        '{request} answered {status} by nginx after {delay} s, {why}: nginx answers 502 when its backend ends the connection without a response ' +
+        '(its own timeouts answer 504), so the backend ended it after that time (its upstream connections are not in the capture)',
       invisibleBodyShort:
         '{request} answered {status} after {delay} s, {why}, its body unfinished ({body}): an upstream timeout at the proxy while its backend waited for the rest of the body',
       reload:
@@ -153,16 +164,36 @@ export const gatewayTimeout: DetectorDefinition = {
      */
     const ownUpstreamTimeouts = (server: string): string | null =>
       software.of(server)?.passedOn === true ? null : proxyUpstreamTimeouts(software.softwareOf(server));
+    /** The proxy at `server` is nginx answering on its own (not passing a backend's `Server` on): its 502s are no timer's (Phase `ended`). */
+    const nginxOwnErrors = (server: string): boolean => software.of(server)?.passedOn !== true && NGINX.test(software.softwareOf(server) ?? '');
     const legs = sharedProxyLegs(ctx);
     /**
      * 5xx the proxy sent only after its client had closed the connection (answeredAfterClientClosed:
      * a half-close right behind the request is not giving up): the client gave up first, and the
      * proxy, cancelling the upstream request with it (Go's ReverseProxy cancels it with the
      * client's context), answered into a closed connection. Its delay is the client's timeout, not
-     * the proxy's.
+     * the proxy's. They are kept in GatewayClaims, shared with unanswered-request.
      */
-    const afterClientClosed = new Map<number, Set<number>>();
-    let rememberedAfterClose = 0;
+    const claims = sharedGatewayClaims(ctx);
+    // unanswered-request leaves the upstream legs of the read timeouts this detector owns to its diagnosis (GatewayClaims).
+    claims.active = true;
+
+    /** unanswered-request's findings by upstream connection, made at the first question (onFinish: all are in). */
+    let unansweredByFlow: Map<number, string[]> | null = null;
+    function upstreamFindingsOn(flowId: number): readonly string[] {
+      if (unansweredByFlow === null) {
+        const byFlow = new Map<number, string[]>();
+        for (const f of ctx.findings('unanswered-request')) {
+          if (f.flowId === null) continue;
+          const ids = byFlow.get(f.flowId);
+          if (ids === undefined) byFlow.set(f.flowId, [f.id]);
+          else ids.push(f.id);
+        }
+        unansweredByFlow = byFlow;
+      }
+      return unansweredByFlow.get(flowId) ?? [];
+    }
+    const upstreamFindingOn = (flowId: number): string | null => upstreamFindingsOn(flowId)[0] ?? null;
 
     function report(p: Candidate, clustered: boolean): Finding {
       const phase = p.phase;
@@ -182,6 +213,7 @@ export const gatewayTimeout: DetectorDefinition = {
         upstreamLeg: p.leg?.client ?? null,
         upstreamServer: p.leg?.server ?? null,
       };
+      if (phase === 'ended') evidence.backendEndedAfter = ms(f.delay);
       const frames = [f.requestFrame ?? 0, f.failFrame];
       const bodyShort = bodyShortOf(p);
       if (bodyShort !== null) {
@@ -201,6 +233,9 @@ export const gatewayTimeout: DetectorDefinition = {
         evidence.upstreamClosedWith = leg.closedWith;
         // How the upstream close lines up with the 5xx: a proxy timer closes both at once.
         evidence.upstreamCloseVsResponse = closed ? ms(leg.closeTs - f.failTs) : null;
+        // The upstream leg's own finding of this failure (its unanswered request), which this one's diagnosis lists too.
+        const upstreamFinding = upstreamFindingOn(leg.flowId);
+        if (upstreamFinding !== null) evidence.upstreamFinding = upstreamFinding;
         if (closed) frames.push(leg.closeFrame);
         if (p.legRequest !== null) {
           const r = p.legRequest;
@@ -225,7 +260,7 @@ export const gatewayTimeout: DetectorDefinition = {
       };
       const shortMessage = bodyShort !== null && (phase === 'read' || phase === 'invisible');
       if (shortMessage) data.body = bodyShortText(bodyShort);
-      return ctx.report({
+      const finding = ctx.report({
         flowId: f.flowId,
         client: f.client,
         server: f.server,
@@ -235,6 +270,14 @@ export const gatewayTimeout: DetectorDefinition = {
         evidence,
         frames,
       });
+      noteOwned(finding, p);
+      return finding;
+    }
+
+    /** The upstream legs of a read timeout this detector owns (GatewayClaims), for claimedUpstream. */
+    function noteOwned(finding: Finding, p: Candidate): void {
+      if (p.leg === null || !claims.ownsRead(p, ctx.options.spreadAbsolute)) return;
+      ownedFlows.set(finding.id, [p.leg.flowId]);
     }
 
     /** The reload the proxy went through while `p` waited for its backend, when the error came with the upstream connection's close. */
@@ -247,6 +290,12 @@ export const gatewayTimeout: DetectorDefinition = {
     }
 
     function reportReloadCut(cut: CutAtReload): Finding {
+      const finding = reportReloadCutFinding(cut);
+      noteOwned(finding, cut.paired);
+      return finding;
+    }
+
+    function reportReloadCutFinding(cut: CutAtReload): Finding {
       const p = cut.paired;
       const f = p.failure;
       const leg = p.leg;
@@ -323,7 +372,14 @@ export const gatewayTimeout: DetectorDefinition = {
      */
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const upstreamLeft = (findings: readonly Finding[]): string[] =>
-      leftToProxy.on(new Set(findings.flatMap((f) => (typeof f.evidence.upstreamFlowId === 'number' ? [f.evidence.upstreamFlowId] : []))));
+      [...new Set([...leftToProxy.on(new Set(findings.flatMap((f) => (typeof f.evidence.upstreamFlowId === 'number' ? [f.evidence.upstreamFlowId] : [])))), ...claimedUpstream(findings)])];
+    /**
+     * The upstream legs' unanswered-request findings of the read timeouts among `findings` that this
+     * detector owns (GatewayClaims.ownsRead): unanswered-request leaves those to this diagnosis.
+     */
+    const ownedFlows = new Map<string, number[]>();
+    const claimedUpstream = (findings: readonly Finding[]): string[] =>
+      findings.flatMap((f) => (ownedFlows.get(f.id) ?? []).flatMap((flow) => upstreamFindingsOn(flow)));
 
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
       const rangeOf = (values: readonly number[]): string => {
@@ -369,7 +425,8 @@ export const gatewayTimeout: DetectorDefinition = {
       const known = inferred !== null ? matchKnown(inferred.value, KNOWN_REQUEST_TIMEOUTS, software.softwareOf(server)).map((k) => k.name) : [];
       // A proxy whose timers fire well after their setting (lighttpd): the waits only bound it.
       const late = lateProxyTimerNote(software.softwareOf(server));
-      const knownNote = (known.length > 0 ? ` This matches ${known.join('; ')}.` : '') + (late !== null ? ` ${late[0].toUpperCase()}${late.slice(1)}.` : '');
+      // A backend's time, not the proxy's: the proxy's known timeouts name nothing (Phase `ended`).
+      const knownNote = phase === 'ended' ? '' : (known.length > 0 ? ` This matches ${known.join('; ')}.` : '') + (late !== null ? ` ${late[0].toUpperCase()}${late.slice(1)}.` : '');
       const n = reported.length;
       let explanation: string;
       let remedy: string;
@@ -412,6 +469,21 @@ export const gatewayTimeout: DetectorDefinition = {
             : `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
               `and remove dead backends from the proxy's pool (health checks).`) +
           retryRemedy;
+      } else if (phase === 'ended') {
+        const after = inferred !== null ? `${value} s` : range;
+        explanation =
+          `${n} request(s) to ${server}${about} were answered 502 by nginx after ${range}` +
+          (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
+          `. nginx answers 502 when its backend ends the connection without a response (FIN or RST: "upstream prematurely closed connection" ` +
+          `or "Connection reset by peer" in its error log) or refuses it; its own timers answer 504 (proxy_read_timeout, proxy_connect_timeout). ` +
+          `So the wait is the backend's: it ended each connection ${after} after the request without answering — a handler that ran that long ` +
+          `and whose answer was dropped (Go's http.Server closes the connection without a response when a handler outlives its WriteTimeout), ` +
+          `or a time limit of the backend's own (a worker killed at its timeout). Not nginx's read timeout. The capture does not show the upstream connections.`;
+        remedy =
+          `Raising nginx's proxy_read_timeout changes nothing: look at the backend for requests that take ${after}. ` +
+          `For a Go net/http server, keep http.Server WriteTimeout above the slowest handler's time (or bound handlers with http.TimeoutHandler, which answers 503 in time); ` +
+          `keep a worker time limit (gunicorn --timeout, PHP-FPM request_terminate_timeout, uWSGI harakiri) above the slowest request. ` +
+          `nginx's error log names each failure; a capture of the upstream side shows the backend's FIN or RST.`;
       } else if (phase === 'opaque') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
@@ -464,6 +536,13 @@ export const gatewayTimeout: DetectorDefinition = {
             ` For the ${unfinished.length} with an unfinished body, look at the client's upload and have the proxy read whole bodies before it forwards (nginx proxy_request_buffering on, HAProxy option http-buffer-request), not at the backend.`;
         }
       }
+      // The upstream legs' unanswered requests of these read timeouts are the same failures, seen on the other leg.
+      const sameOnUpstream = claimedUpstream(reported.map((r) => r.finding)).length;
+      if (sameOnUpstream > 0) {
+        explanation +=
+          ` ${sameOnUpstream === n ? 'Each' : `${sameOnUpstream} of them`} is one failure seen on both legs: the unanswered request${sameOnUpstream === 1 ? '' : 's'} ` +
+          `on the upstream connection${sameOnUpstream === 1 ? '' : 's'} (unanswered-request, listed here) ${sameOnUpstream === 1 ? 'is' : 'are'} the ${statuses} ${sameOnUpstream === 1 ? 'its client' : 'their clients'} got, not another failure.`;
+      }
       ctx.diagnose({
         server,
         count: n,
@@ -479,11 +558,7 @@ export const gatewayTimeout: DetectorDefinition = {
         software.note(conn);
       },
       onExchange(ex, conn) {
-        if (!isGatewayStatus(ex.status) || !answeredAfterClientClosed(ex, conn) || rememberedAfterClose >= MAX_ANSWERED_AFTER_CLIENT_CLOSED) return;
-        let indexes = afterClientClosed.get(conn.id);
-        if (indexes === undefined) afterClientClosed.set(conn.id, (indexes = new Set()));
-        indexes.add(ex.index);
-        rememberedAfterClose++;
+        claims.noteExchange(ex, conn);
       },
       onFinish() {
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
@@ -502,10 +577,12 @@ export const gatewayTimeout: DetectorDefinition = {
           // leg is unanswered-request's (or reset-before-response's) to report.
           if (p.leg !== null && p.leg.closedBy === 'backend' && p.leg.closeTs <= p.failure.failTs) continue;
           // The client had closed before the 5xx: its own timeout, which the proxy followed (see above).
-          if (afterClientClosed.get(p.failure.flowId)?.has(p.failure.index) === true) continue;
+          if (claims.answeredAfterClientClosed(p.failure)) continue;
           let list = byServer.get(p.failure.server);
           if (list === undefined) byServer.set(p.failure.server, (list = []));
-          list.push({ ...p, phase: p.phase, delay: p.failure.delay });
+          // nginx's 502 with no upstream in sight: the backend ended the connection, no timer of nginx's (Phase `ended`).
+          const phase: Phase = p.phase === 'invisible' && p.failure.status === 502 && nginxOwnErrors(p.failure.server) ? 'ended' : p.phase;
+          list.push({ ...p, phase, delay: p.failure.delay });
         }
         for (const [server, failed] of byServer) {
           // Errors a reload cut: told apart, and kept out of the proxy's timers' waits.
@@ -539,7 +616,7 @@ export const gatewayTimeout: DetectorDefinition = {
           const invisibleOfServer = invisibleErrors.get(server) ?? 0;
           const groups = clustered.groups.filter((g) => {
             const near = rest.filter((p) => g.members.some((m) => m.phase === p.phase) && Math.abs(p.delay - g.value.value) <= SPREAD_AROUND_CLUSTER * g.value.value);
-            const invisible = g.members.filter((m) => m.phase === 'invisible' && m.failure.status !== 504).length;
+            const invisible = g.members.filter((m) => (m.phase === 'invisible' || m.phase === 'ended') && m.failure.status !== 504).length;
             const tooFew = invisible > 0 && invisible < INVISIBLE_AGREEING_SHARE * invisibleOfServer;
             if (near.length <= g.members.length && !tooFew) return true;
             rest.push(...g.members);
@@ -575,7 +652,7 @@ export const gatewayTimeout: DetectorDefinition = {
             if (p.failure.status !== 504 && !upstreamProof) continue;
             lone.push({ paired: p, finding: report(p, false) });
           }
-          for (const phase of ['read', 'connect', 'opaque', 'invisible'] as const) {
+          for (const phase of ['read', 'connect', 'opaque', 'invisible', 'ended'] as const) {
             const mine = lone.filter((r) => r.paired.phase === phase);
             if (mine.length > 0) diagnose(server, phase, mine, null);
           }

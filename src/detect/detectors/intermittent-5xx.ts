@@ -23,7 +23,7 @@ import { failureKey, LegRequest, refusedConnect, relayClosure, sharedProxyLegs }
  * proxy never sent upstream (no-upstream-connect) or one its pool failed on a connection the backend
  * had just closed (keepalive-race, pool-picked-closed) are left out: those detectors run before this one.
  * So are a proxy's 5xx whose forwarded request failed on its upstream connection in a way another
- * detector names (keepalive-race, reset-before-response): nginx answers 502 to a POST its pooled
+ * detector names (keepalive-race, reset-before-response, unanswered-request): nginx answers 502 to a POST its pooled
  * upstream connection lost to the backend's idle close, and those 502s alternate with successes on
  * the client's connection like a flaky handler's would. Likewise when those detectors cannot judge
  * it because the snaplen cut the backend's Connection field off its responses: a forwarded request
@@ -33,8 +33,13 @@ import { failureKey, LegRequest, refusedConnect, relayClosure, sharedProxyLegs }
  * from the capture meanwhile (phase `lost`): the forwarded request and its failure may be there.
  */
 
-/** Kinds of finding on a proxy's upstream connection that explain the 5xx it answered meanwhile. */
-const UPSTREAM_FAILURE_KINDS = ['keepalive-race', 'reset-before-response'] as const;
+/**
+ * Kinds of finding on a proxy's upstream connection that explain the 5xx it answered meanwhile. An
+ * unanswered forwarded request (the backend closed on it: killed, restarted, a Go handler past its
+ * WriteTimeout) is unanswered-request's, whose diagnosis names why: the 5xx the proxy made of it is
+ * that failure, not a second one (restart-reload-nginx: the four /w 502s of the kill).
+ */
+const UPSTREAM_FAILURE_KINDS = ['keepalive-race', 'reset-before-response', 'unanswered-request'] as const;
 
 /**
  * How soon after the forwarded request's last byte the backend's FIN (with its kernel's RST behind)

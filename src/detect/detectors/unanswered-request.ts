@@ -7,6 +7,7 @@ import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fi
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
+import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
@@ -652,6 +653,7 @@ export const unansweredRequest: DetectorDefinition = {
     const deferred: Array<{ input: FindingInput; wait: Omit<Wait, 'finding'> }> = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
     const leftToProxy = sharedProxyWaitsLeft(ctx);
+    const gatewayClaims = sharedGatewayClaims(ctx);
 
     function addWait(finding: Finding, w: Omit<Wait, 'finding'>): void {
       let waits = waitsByServer.get(w.server);
@@ -1011,6 +1013,9 @@ export const unansweredRequest: DetectorDefinition = {
     function diagnose(): void {
       const groups: Array<{ server: string; role: CloserRole; waits: Wait[] }> = [];
       const byRequest = clientClosesByRequest();
+      // Upstream legs of failures gateway-timeout diagnoses as the proxy's read timeout (the 504 its
+      // client got): one failure, one diagnosis, there; their findings are listed in it (GatewayClaims).
+      const toGateway = gatewayClaims.ownedUpstreamFlows(legs, ctx.options.spreadAbsolute);
       for (const [server, all] of waitsByServer) {
         for (const w of all) if (w.failedUpstream !== null) w.failedUpstream = legs.settled(w.failedUpstream);
         // A proxy's close after its forwarded request failed upstream ends the attempt, whenever
@@ -1026,7 +1031,12 @@ export const unansweredRequest: DetectorDefinition = {
         if (afterOwnResponse.length > 0) diagnoseClosedAfterResponse(server, afterOwnResponse);
         const onClientFin = all.filter((w) => w.failedUpstream === null && w.ending === 'onClientFin');
         if (onClientFin.length > 0) diagnoseClosedOnClientFin(server, onClientFin);
-        const waits = all.filter((w) => w.failedUpstream === null && w.ending === null);
+        const waits = all.filter((w) => {
+          if (w.failedUpstream !== null || w.ending !== null) return false;
+          if (w.closedBy !== 'client' || !toGateway.has(w.flowId)) return true;
+          leftToProxy.note(w.finding);
+          return false;
+        });
         // The process stopped whole: its late answers to every client at one instant.
         const pause = pauseOf(server, waits, answers);
         if (pause !== null) pauses.set(server, pause);
