@@ -201,3 +201,80 @@ export function notAcceptedOf(server: string, requests: readonly StalledRequest[
   if (meanwhile === null || meanwhile.answers < firsts.length || meanwhile.newConnections > 0) return null;
   return { firstRequests: firsts.length, answeredMeanwhile: meanwhile.answers, connectionsMeanwhile: meanwhile.connections };
 }
+
+/**
+ * A third way: requests queued behind a long one at a concurrency limit (PHP-FPM's
+ * `pm.max_children`, gunicorn's `--workers` with sync workers, a thread pool). A worker busy with
+ * one long request leaves the requests sent meanwhile waiting (in the listen backlog, or in the
+ * server's own queue: the kernel ACKed them) until it is free; then they are answered one after
+ * another, each its own (short) service time after the previous answer, in the order they came.
+ * Their waits therefore shrink in the order they were sent (each waited for the long request's end
+ * from a later moment), where a server slow per request answers each after about the same delay.
+ */
+
+/** A queue needs its long request and at least two behind it (QUEUE_MIN_MEMBERS − 1). */
+const QUEUE_MIN_MEMBERS = 3;
+/**
+ * A queued request's answer came at most this share of its own wait after the previous answer:
+ * its service time, short next to the time it spent waiting for the worker.
+ */
+const QUEUE_GAP_SHARE = 0.25;
+
+export interface Queue {
+  /** The long request the others queued behind (the earliest sent). */
+  head: StalledRequest;
+  /**
+   * The long requests that ran together, the head first: those after it that waited about as long
+   * (each ran on a worker of its own). As many workers as these, at least, were busy.
+   */
+  heads: StalledRequest[];
+  /** The requests behind it, in the order sent (and answered). */
+  queued: StalledRequest[];
+  /** Every member's connection. */
+  members: ReadonlySet<number>;
+}
+
+/**
+ * The queues `requests` show (their late answers, see above), each a run in the order the requests
+ * were sent: the first (the head) answered last of none, every later one sent before the head was
+ * answered, answered after the previous one within QUEUE_GAP_SHARE of its own wait, and waiting no
+ * longer than the one before it (within `tolerance`), the waits shrinking overall by more than the
+ * agreement of one delay. Empty when none.
+ */
+export function queuesOf(requests: readonly StalledRequest[], tolerance: { fraction: number; absolute: number }): Queue[] {
+  const late = requests.filter((r) => r.lateTs !== null).sort((a, b) => a.requestEnd - b.requestEnd);
+  const waitOf = (r: StalledRequest): number => (r.lateTs ?? 0) - r.requestEnd;
+  const agree = (a: number, b: number): boolean => Math.abs(a - b) <= Math.max(tolerance.fraction * Math.max(a, b), tolerance.absolute);
+  const queues: Queue[] = [];
+  let i = 0;
+  while (i < late.length) {
+    const head = late[i];
+    const headAnswer = head.lateTs ?? 0;
+    const run: StalledRequest[] = [head];
+    let j = i + 1;
+    for (; j < late.length; j++) {
+      const prev = run[run.length - 1];
+      const r = late[j];
+      const wait = waitOf(r);
+      const gap = (r.lateTs ?? 0) - (prev.lateTs ?? 0);
+      const fits =
+        r.requestEnd < headAnswer &&
+        gap > 0 &&
+        gap <= QUEUE_GAP_SHARE * wait &&
+        (wait <= waitOf(prev) || agree(wait, waitOf(prev)));
+      if (!fits) break;
+      run.push(r);
+    }
+    // Long requests sent after the head that waited as long ran beside it, on other workers.
+    let k = 1;
+    while (k < run.length && agree(waitOf(run[k]), waitOf(head))) k++;
+    const queued = run.slice(k);
+    if (queued.length >= QUEUE_MIN_MEMBERS - 1 && !agree(waitOf(queued[0]), waitOf(queued[queued.length - 1])) && waitOf(queued[0]) > waitOf(queued[queued.length - 1])) {
+      queues.push({ head, heads: run.slice(0, k), queued, members: new Set(run.map((r) => r.flowId)) });
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return queues;
+}

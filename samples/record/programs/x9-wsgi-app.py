@@ -4,7 +4,8 @@ end, with the wall-clock time, the worker's pid and the client's port).
 
 Routes: GET/POST /items/<anything> -> 200 small JSON (POST bodies are read and counted);
         /sleep/<seconds>/<anything> -> sleeps that long first (a slow handler, to meet
-        gunicorn's --timeout). Set X9_APP_LOG to the log file (appended, line-buffered).
+        gunicorn's --timeout); /sleepfirst/<seconds>/<anything> -> the same before reading a
+        POST body (a worker killed meanwhile leaves the body unread: its connection is reset). Set X9_APP_LOG to the log file (appended, line-buffered).
 """
 import json
 import os
@@ -24,9 +25,11 @@ def _log(event, environ, **extra):
 def app(environ, start_response):
     _log('start', environ)
     length = int(environ.get('CONTENT_LENGTH') or 0)
-    body_in = environ['wsgi.input'].read(length) if length > 0 else b''
     path = environ.get('PATH_INFO', '/')
     parts = path.strip('/').split('/')
+    if parts[0] == 'sleepfirst' and len(parts) >= 2:
+        time.sleep(min(float(parts[1]), 20.0))   # bounded; the body is read only after
+    body_in = environ['wsgi.input'].read(length) if length > 0 else b''
     if parts[0] == 'sleep' and len(parts) >= 2:
         time.sleep(min(float(parts[1]), 20.0))   # bounded
     body = json.dumps({'path': path, 'received': len(body_in)}).encode() + b'\n'

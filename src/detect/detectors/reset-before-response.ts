@@ -1,11 +1,13 @@
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, closeMayBeAnnounced, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, closeMayBeAnnounced, hostOf, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { SERVER_STOPS, ServerStops } from '../server-stops';
+import { AnswerRing } from '../server-stalls';
+import { agesFitTickedLimit, SERVED_AFTER_KILLS_WITHIN, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
@@ -140,6 +142,7 @@ export const resetBeforeResponse: DetectorDefinition = {
     const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
 
     function reportAll(list: Candidate[]): void {
+      allResets = list;
       const byServer = new Map<string, Candidate[]>();
       for (const c of list) {
         let l = byServer.get(c.server);
@@ -164,6 +167,8 @@ export const resetBeforeResponse: DetectorDefinition = {
         const alone: Array<{ candidate: Candidate; finding: Finding }> = [];
         const closedAfterResponse: Array<{ candidate: Candidate; finding: Finding }> = [];
         const unfinished: Array<{ candidate: Candidate; finding: Finding }> = [];
+        const killed: Array<{ candidate: Candidate; finding: Finding }> = [];
+        let servedNew = 0;
         for (const burst of bursts) {
           const first = burst[0].rstTs;
           const lastTs = burst[burst.length - 1].rstTs;
@@ -174,11 +179,24 @@ export const resetBeforeResponse: DetectorDefinition = {
             if (t >= first - window && t <= lastTs + window) idle++;
           }
           const findings: Finding[] = burst.map((c) => report(c, burst.length, spread, idle));
+          // Workers killed together at a time limit's check: no process died (a dying one closes its idle connections too).
+          const served = burst.length >= 2 && idle === 0 ? killedAtTimeLimit(server, burst) : null;
+          if (served !== null) {
+            burst.forEach((c, i) => killed.push({ candidate: c, finding: findings[i] }));
+            servedNew = Math.max(servedNew, served);
+          }
           // A reset alone amid the server's idle closes is one event with them (a stop or restart
           // closing what it held): diagnosed like a burst.
-          if (burst.length >= 2 || idle > 0) diagnose(server, burst, findings, spread, idle);
+          else if (burst.length >= 2 || idle > 0) diagnose(server, burst, findings, spread, idle);
           else if (killedAlone(burst[0])) (closedAsAnswered(burst[0]) ? closedAfterResponse : alone).push({ candidate: burst[0], finding: findings[0] });
           else unfinished.push({ candidate: burst[0], finding: findings[0] });
+        }
+        if (killed.length > 0) {
+          // The server's resets one at a time at ages within the same tick are the same limit's.
+          const withAlone = [...killed, ...alone];
+          const together = agesFitTickedLimit(withAlone.map(({ candidate: c }) => waitOf(c)));
+          diagnoseWorkerKills(server, together ? withAlone : killed, servedNew);
+          if (together) alone.length = 0;
         }
         if (alone.length > 0) diagnoseAlone(server, alone);
         if (unfinished.length > 0) diagnoseUnfinished(server, unfinished);
@@ -522,6 +540,43 @@ export const resetBeforeResponse: DetectorDefinition = {
 
     /** Each server's latest response start among connections that ended without a tracked failure. */
     const lastAnswered = new Map<string, number>();
+    /** The first answer of each such connection and when it was opened: new connections served after a burst (servedNewAfter). Bounded ring. */
+    const firstAnswers = new AnswerRing();
+
+    /** Every server's resets being reported (reportAll), to see another port of the same host reset with a burst. */
+    let allResets: readonly Candidate[] = [];
+
+    /** The wait a reset cut: from the request's end (or start) to the reset. */
+    const waitOf = (c: Candidate): number => c.rstTs - (c.ex.requestEnd ?? c.ex.requestStart ?? c.rstTs);
+
+    /**
+     * Resets at one moment that were workers killed at a per-request time limit's check, not a
+     * dying process (worker-limits.ts): every request received whole and unanswered, each reset at
+     * least MIN_WORKER_TIME_LIMIT after it was sent and all within one tick of each other, no
+     * connection refused after and a new connection served within SERVED_AFTER_KILLS_WITHIN. How
+     * many new connections it served; null when not such a burst.
+     */
+    function killedAtTimeLimit(server: string, burst: readonly Candidate[]): number | null {
+      if (!burst.every(killedAlone) || !agesFitTickedLimit(burst.map(waitOf))) return null;
+      const end = burst[burst.length - 1].rstTs;
+      // Resets on another port of the same host in the same moment: one process held both listeners
+      // and died (reset-before-response-tls-killed: a SIGKILLed server's two TLS ports, its
+      // successor up 1.16 s later); a time limit kills a worker of one pool.
+      const window = ctx.options.resetBurstWindow;
+      const host = hostOf(server);
+      if (allResets.some((c) => c.server !== server && hostOf(c.server) === host && c.rstTs >= burst[0].rstTs - window && c.rstTs <= end + window)) return null;
+      if (stops.firstRefusalAfter(server, end) !== null) return null;
+      const served = firstAnswers.answeredDuring(server, end, end + SERVED_AFTER_KILLS_WITHIN, new Set(burst.map((c) => c.flowId)));
+      return served !== null && served.newConnections > 0 ? served.newConnections : null;
+    }
+
+    function diagnoseWorkerKills(server: string, list: ReadonlyArray<{ candidate: Candidate; finding: Finding }>, servedNew: number): void {
+      const lines = [...new Set(list.map(({ candidate: c }) => requestLine(c.ex)))];
+      const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
+      const killed = list.map(({ candidate: c }) => ({ ts: c.rstTs, wait: waitOf(c), frame: c.rstFrame, acked: c.requestAcked || c.resetAcked }));
+      const words = workerKillsDiagnosis(server, about, killed, servedNew, 'reset');
+      ctx.diagnose({ server, count: list.length, ...words, anomalyIds: list.map(({ finding }) => finding.id) });
+    }
 
     /**
      * Where the server's port refused connections right after the burst (within STOPPED_WITHIN,
@@ -650,6 +705,11 @@ export const resetBeforeResponse: DetectorDefinition = {
           const answered = recent !== undefined && recent.length > 0 ? recent[recent.length - 1].responseStart : answeredTurnOf(conn);
           if (answered !== null && answered !== undefined && (lastAnswered.has(conn.serverName) || lastAnswered.size < MAX_SERVERS)) {
             if (answered > (lastAnswered.get(conn.serverName) ?? -Infinity)) lastAnswered.set(conn.serverName, answered);
+          }
+          const firstAnswered = recent !== undefined && recent.length > 0 ? recent[0].responseStart : answered;
+          if (firstAnswered !== null && firstAnswered !== undefined) {
+            const server = firstAnswers.serverIndex(conn.serverName);
+            if (server >= 0) firstAnswers.note(server, conn.id, firstAnswered, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
           }
           // A server close with nothing outstanding: context for bursts (a dying process closes these too).
           // Not one its last response announced (Connection: close): the server's ordinary close after

@@ -11,7 +11,8 @@ import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
-import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf } from '../server-stalls';
+import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf, Queue, queuesOf } from '../server-stalls';
+import { agesFitTickedLimit, SERVED_AFTER_KILLS_WITHIN, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
 
@@ -93,6 +94,8 @@ const AFTER_OWN_RESPONSE_GAP = 0.01;
  * the request would not meet the client's FIN so closely.
  */
 const ON_CLIENT_FIN_GAP = 0.01;
+/** An answer this close before a queue's first answer (seconds) is counted as with it: the same worker's, just freed. */
+const QUEUE_ANSWER_SLACK = 0.001;
 /** The key of encrypted client waits among those by request line (no request line has it). */
 const ENCRYPTED = '\u0000encrypted';
 
@@ -468,6 +471,12 @@ export const unansweredRequest: DetectorDefinition = {
     const answerSlotServer = new Int32Array(TAKEN_SLOTS);
     /** By server: the pause its unanswered requests show (see diagnose). */
     const pauses = new Map<string, Pause>();
+    /** Requests queued behind a long one at a concurrency limit, by server (server-stalls' queuesOf). */
+    const queues = new Map<string, Queue[]>();
+    /** The request line of each queue member's connection (for the words). */
+    const queuedLines = new Map<number, string | null>();
+    /** A proxy's client-leg request (its flow) whose forwarded copy was in a queue upstream: that server and flow. */
+    const queuedUpstream = new Map<number, { server: string; flowId: number }>();
     /**
      * By live connection: the longest its client waited for an answer it took on it, and that
      * request's method and URI (one client, and one call site's timer: a client may give its report
@@ -496,6 +505,43 @@ export const unansweredRequest: DetectorDefinition = {
         if (r >= ts && r - ts <= REFUSED_SOON_AFTER && (first === null || r < first)) first = r;
       }
       return first;
+    };
+
+    /** The refusals by `server` in [from, to]. */
+    const refusedBetween = (server: string, from: number, to: number): number => {
+      let n = 0;
+      for (const r of refusalsByServer.get(server) ?? []) if (r >= from && r <= to) n++;
+      return n;
+    };
+    /**
+     * After server-side closes that ended at `ts` (flows `except`): the new connections the server
+     * answered within SERVED_AFTER_KILLS_WITHIN, when it refused none meanwhile; null when it refused
+     * one, or the answers of that window are no longer kept.
+     */
+    const servedAfter = (server: string, ts: number, except: ReadonlySet<number>): number | null => {
+      const to = ts + SERVED_AFTER_KILLS_WITHIN;
+      if (refusedBetween(server, ts, to) > 0) return null;
+      return answers.answeredDuring(server, ts, to, except)?.newConnections ?? null;
+    };
+    /**
+     * Server-side closes at one moment that were workers killed at a per-request time limit's
+     * check, not a restart (worker-limits.ts): each request cut at least MIN_WORKER_TIME_LIMIT after
+     * it was sent, all within one tick of each other, and the listener kept accepting: a new
+     * connection served soon after, none refused. How many new connections it served; null when not.
+     */
+    const killedAtTimeLimit = (server: string, burst: readonly Wait[]): number | null => {
+      if (!agesFitTickedLimit(burst.map((w) => w.wait))) return null;
+      const last = Math.max(...burst.map((w) => w.closeTs));
+      const first = Math.min(...burst.map((w) => w.closeTs));
+      // Closes on another port of the same host in the same moment: one process held both listeners
+      // and went away; a time limit kills a worker of one pool.
+      const host = hostOf(server);
+      for (const [other, waits] of waitsByServer) {
+        if (other === server || hostOf(other) !== host) continue;
+        if (waits.some((w) => w.closedBy === 'server' && w.closeTs >= first - BURST_LINK_GAP && w.closeTs <= last + BURST_LINK_GAP)) return null;
+      }
+      const served = servedAfter(server, last, new Set(burst.map((w) => w.flowId)));
+      return served !== null && served > 0 ? served : null;
     };
 
     /** Shared with the other detectors that ask about proxies: which address a proxy connects upstream from. */
@@ -1040,6 +1086,16 @@ export const unansweredRequest: DetectorDefinition = {
         // The process stopped whole: its late answers to every client at one instant.
         const pause = pauseOf(server, waits, answers);
         if (pause !== null) pauses.set(server, pause);
+        // A queue only where the server answered nothing else while the queued requests waited for its
+        // long ones: an answer on another connection meanwhile was a worker free for them.
+        const queued = queuesOf(waits, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }).filter((q) => {
+          const to = Math.min(...q.queued.map((r) => r.lateTs ?? Infinity));
+          return answers.answeredDuring(server, q.queued[0].requestEnd, to - QUEUE_ANSWER_SLACK, q.members)?.answers === 0;
+        });
+        if (queued.length > 0) {
+          queues.set(server, queued);
+          for (const w of waits) if (queued.some((q) => q.members.has(w.flowId))) queuedLines.set(w.flowId, w.request);
+        }
         const roles = waits.map(finalRoleOf);
         const followed: Array<{ wait: Wait; downstream: Wait }> = [];
         for (let i = 0; i < waits.length; i++) {
@@ -1049,6 +1105,9 @@ export const unansweredRequest: DetectorDefinition = {
             followed.push({ wait: waits[i], downstream });
             roles[i] = 'client'; // taken out of the proxy's waits below; diagnosed as its client's doing
           }
+        }
+        for (const { wait, downstream } of followed) {
+          if (queued.some((q) => q.members.has(wait.flowId))) queuedUpstream.set(downstream.flowId, { server, flowId: wait.flowId });
         }
         if (followed.length > 0) diagnoseFollowed(server, followed);
         const inFollowed = new Set(followed.map((x) => x.wait));
@@ -1076,12 +1135,28 @@ export const unansweredRequest: DetectorDefinition = {
           group.role === 'server' ? (run: readonly Wait[]): boolean => refusedSoonAfter(group.server, run[run.length - 1].closeTs) !== null : undefined;
         const bursts = closeBursts(group.waits, options, eventAfter);
         const rest = bursts.rest;
+        const killed: Wait[] = [];
+        let servedNew = 0;
         for (const burst of bursts.bursts) {
+          // Workers killed together at a time limit's check (worker-limits.ts): no restart.
+          const served = group.role === 'server' ? killedAtTimeLimit(group.server, burst) : null;
+          if (served !== null) {
+            killed.push(...burst);
+            servedNew = Math.max(servedNew, served);
+            continue;
+          }
           const ages = burst.map((w) => w.wait);
           // A proxy's or client's tick-checked timeout looks like this (MAX_TIMER_TICK): no event is
           // claimed, and the waits join the timeout of the others that ended at that moment, if any.
           if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK) diagnoseBurst(group.server, group.role, burst);
           else rest.push(...burst);
+        }
+        if (killed.length > 0) {
+          // The server's other cuts at ages within the same tick are the same limit's, one worker at a time.
+          const withRest = [...killed, ...rest];
+          const together = agesFitTickedLimit(withRest.map((w) => w.wait));
+          diagnoseWorkerKills(group.server, together ? withRest : killed, servedNew);
+          if (together) continue;
         }
         if (group.role === 'server' && tickChecked(rest.map((w) => w.wait), options) !== null) {
           diagnoseTick(group.server, rest);
@@ -1264,6 +1339,7 @@ export const unansweredRequest: DetectorDefinition = {
       const waits = followed.map((x) => x.downstream.wait);
       const lo = ms(Math.min(...waits));
       const hi = ms(Math.max(...waits));
+      const queued = queueWords(server, members);
       ctx.diagnose({
         server,
         count: members.length,
@@ -1273,9 +1349,12 @@ export const unansweredRequest: DetectorDefinition = {
           `within ${ms(Math.max(...gaps) * 1000)} ms after its own client (${clients}) had closed the connection carrying the same request, ` +
           `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: the client gave up (its timeout), and the proxy cancelled the forwarded request with it ` +
           `(Go's httputil.ReverseProxy cancels it with the client's context; nginx closes the upstream connection when the client goes away unless proxy_ignore_client_abort is on). ` +
-          `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`,
+          `No proxy timeout is at work here: the client's is (see the findings on the client's connections).` +
+          (queued !== null ? ` ${server} answered them after all, once the proxy had closed, and not because it was slow for each: ${queued.note}` : ''),
         remedy:
-          `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`,
+          queued !== null
+            ? `${queued.remedy} Raise the client's timeout only if the backend is legitimately that slow.`
+            : `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`,
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
@@ -1361,6 +1440,16 @@ export const unansweredRequest: DetectorDefinition = {
         remedy = `Look at what the client did at that moment (exit, restart, cancellation). If it was shutting down, let it wait for in-flight requests before exiting.`;
       }
       ctx.diagnose({ server, count: members.length, inferred: {}, explanation, remedy, anomalyIds: members.map((w) => w.finding.id) });
+    }
+
+    /**
+     * Requests cut by workers killed at a per-request time limit, several at one check of its tick
+     * (killedAtTimeLimit), with the server's other cuts at ages within the same tick.
+     */
+    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number): void {
+      const killed = members.map((w) => ({ ts: w.closeTs, wait: w.wait, frame: w.closeFrame, acked: w.serverAcked }));
+      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed');
+      ctx.diagnose({ server, count: members.length, ...words, anomalyIds: members.map((w) => w.finding.id) });
     }
 
     function diagnoseTick(server: string, members: readonly Wait[]): void {
@@ -1560,6 +1649,56 @@ export const unansweredRequest: DetectorDefinition = {
     }
 
     /**
+     * The queue behind a long request these waits were in (server-stalls' queuesOf), worded, when
+     * every late answer among them belongs to one; null otherwise (a server slow per request stays so).
+     */
+    function queueWords(server: string, members: readonly Wait[]): { note: string; remedy: string; upstream: string | null } | null {
+      // Each member's queue: its own, or (a proxy's client leg) its forwarded copy's upstream.
+      const queueOf = (w: Wait): { queue: Queue; server: string } | null => {
+        const own = queues.get(server)?.find((q) => q.members.has(w.flowId));
+        if (own !== undefined) return { queue: own, server };
+        const up = queuedUpstream.get(w.flowId);
+        const q = up === undefined ? undefined : queues.get(up.server)?.find((x) => x.members.has(up.flowId));
+        return up === undefined || q === undefined ? null : { queue: q, server: up.server };
+      };
+      const found = members.map(queueOf);
+      const late = members.filter((w) => w.lateTs !== null);
+      // Every late answer among them in a queue; with none (a proxy's client leg), every request.
+      if (found.every((f) => f === null) || members.some((w, i) => found[i] === null && (w.lateTs !== null || late.length === 0))) return null;
+      const mine = [...new Set(found.flatMap((f) => (f === null ? [] : [f.queue])))].sort((a, b) => a.head.requestEnd - b.head.requestEnd);
+      const at = found.find((f) => f !== null)?.server ?? server;
+      const waitOf = (r: { lateTs: number | null; requestEnd: number }): number => (r.lateTs ?? 0) - r.requestEnd;
+      const span = (xs: readonly number[]): string => (ms(Math.min(...xs)) === ms(Math.max(...xs)) ? String(ms(xs[0])) : `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`);
+      const longOnes = mine.flatMap((q) => q.heads);
+      const heads = longOnes.map((r) => queuedLines.get(r.flowId) ?? null);
+      const queued = mine.flatMap((q) => q.queued);
+      // Each queued answer after the answer before it (a head's or a queued one's): its service time.
+      const gaps = mine.flatMap((q) => {
+        const run = [...q.heads, ...q.queued];
+        return q.queued.map((r) => (r.lateTs ?? 0) - (run[run.indexOf(r) - 1].lateTs ?? 0));
+      });
+      const first = mine[0];
+      const workers = Math.max(...mine.map((q) => q.heads.length));
+      const headText =
+        longOnes.length === 1
+          ? `${heads[0] !== null ? `${heads[0]}, ` : 'the request '}sent first, held the server for ${ms(waitOf(first.head))} s`
+          : `${longOnes.length} long requests (${heads.map((h) => h ?? 'unreadable').slice(0, 3).join(', ')}${heads.length > 3 ? ', …' : ''}), sent first, held the server for ${span(longOnes.map(waitOf))} s each`;
+      const waits = first.queued.map(waitOf);
+      const note =
+        `${headText}; the ${queued.length} requests sent while ${longOnes.length === 1 ? 'it' : 'they'} ran were answered one after another right after, each ${span(gaps)} s ` +
+        `after the answer before it (its own service time), in the order they were sent, so their waits shrank in that order (${waits.slice(0, 4).map(ms).join(', ')}${waits.length > 4 ? ', …' : ''} s). ` +
+        `They queued: the server ran ${workers === 1 ? 'one request at a time, and the long one held its only worker' : `${workers} requests at once, and the long ones held all ${workers} workers`} ` +
+        `(nothing else was answered meanwhile); the others waited, ACKed by the kernel, in the listen backlog or the server's own queue, until a worker was free. ` +
+        `A concurrency limit of ${workers} reached: PHP-FPM \`pm.max_children = ${workers}\` (pm = static; "server reached pm.max_children setting" in its log with pm = dynamic or ondemand), ` +
+        `gunicorn \`--workers ${workers}\` with sync workers, a thread pool of ${workers} (gunicorn \`--threads\`, Puma \`threads\`, Tomcat \`maxThreads\`).`;
+      const remedy =
+        `Find the long request${longOnes.length > 1 ? 's' : ''} (${heads.map((h) => h ?? 'unreadable').slice(0, 3).join(', ')}) and make ${longOnes.length > 1 ? 'them' : 'it'} faster or take ${longOnes.length > 1 ? 'them' : 'it'} off the request path (a background job), ` +
+        `or give ${at} more concurrency than its slow requests take at once (PHP-FPM \`pm.max_children\`, gunicorn \`--workers\` or \`--threads\` / a gthread or async worker class, a larger thread pool), ` +
+        `or a separate pool for the slow endpoints so that they cannot hold up the fast ones. The fast requests were not slow: raising their timeouts only hides the queue.`;
+      return { note, remedy, upstream: at === server ? null : at };
+    }
+
+    /**
      * The server not accepting new connections these waits met (server-stalls' notAcceptedOf), worded; null otherwise.
      */
     function notAcceptedWords(server: string, members: readonly Wait[]): { note: string; remedy: string; seen: NotAccepted } | null {
@@ -1601,6 +1740,12 @@ export const unansweredRequest: DetectorDefinition = {
       // An answer right behind the client's close is the server reacting to it (a proxy's 502 as it
       // cancels upstream), which tells nothing of how slow it was.
       const lateAfters = members.flatMap((w) => (w.lateAfter !== null && w.lateAfter - w.wait > CLIENT_FOLLOW_GAP ? [w.lateAfter] : []));
+      const queued = role !== 'server' && notAccepted === null && paused === null ? queueWords(server, members) : null;
+      // A proxy's client leg: the queue was upstream, where the forwarded copies were answered after the proxy gave up.
+      const upstreamQueueNote =
+        queued !== null && queued.upstream !== null && !members.some((w) => w.lateAfter !== null)
+          ? ` The proxy had forwarded them to ${queued.upstream}, which answered them only after the proxy had given up with its client, and not because it was slow for each: ${queued.note}`
+          : '';
       const lateNote =
         lateAfters.length === 0
           ? ''
@@ -1608,7 +1753,7 @@ export const unansweredRequest: DetectorDefinition = {
             `${lateAfters.length === members.length ? 'got its' : `got ${lateAfters.length === 1 ? 'its' : 'their'}`} response later, ` +
             `${ms(Math.min(...lateAfters))}${ms(Math.min(...lateAfters)) !== ms(Math.max(...lateAfters)) ? `–${ms(Math.max(...lateAfters))}` : ''} s after the request, ` +
             `when the connection was already closed, and was reset: ` +
-            (notAccepted !== null ? 'the server accepted the connection only then.' : 'the server was slower than the timeout, not hung.');
+            (notAccepted !== null ? 'the server accepted the connection only then.' : queued !== null ? `the server was not hung, and not slow for each: ${queued.note}` : 'the server was slower than the timeout, not hung.');
       let name: string;
       let explanation: string;
       let remedy: string;
@@ -1622,8 +1767,8 @@ export const unansweredRequest: DetectorDefinition = {
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout'}). ` +
           `${where}.${lateNote} The proxy's clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
         remedy =
-          `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
+          (queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency.`) +
+          ` Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
       } else if (role === 'client') {
         name = 'clientTimeout';
         // Each its connection's first request: the timer may have started at the connect instead.
@@ -1652,9 +1797,9 @@ export const unansweredRequest: DetectorDefinition = {
             : '';
         explanation =
           `${members.length} requests to ${server}${about} got no response, and their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${knownNote}`;
+          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
-          (notAccepted?.remedy ?? paused?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
+          (notAccepted?.remedy ?? paused?.remedy ?? queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
           ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else {
