@@ -11,6 +11,7 @@
  * which never stopped, keeps accepting and has the next connections served by the workers it
  * boots at once.
  */
+import { ms } from './facts';
 import { MAX_TIMER_TICK } from './infer-timeout';
 
 /**
@@ -74,10 +75,6 @@ export interface KilledRequest {
   frame: number;
   /** The server's TCP stack had acknowledged the request. */
   acked: boolean;
-}
-
-function ms(seconds: number): string {
-  return String(Math.round(seconds * 1000) / 1000);
 }
 
 /**
