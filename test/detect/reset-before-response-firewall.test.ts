@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
 import { DETECTORS } from '../../src/detect/registry';
 import { pcapLayout, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
+import { Capture, get } from './reuse-kit';
 
 /**
  * Resets forged by a firewall in the server's name (samples/record/reset-before-response-firewall.sh:
@@ -78,5 +80,25 @@ describe('reset-before-response: a firewall\'s reset in the server\'s name', () 
     expect(flows.map((f) => [f.state, f.history])).toEqual([['RSTO', 'ShR'], ['SF', 'ShADadFf']]);
     expect(r.flows.every((f) => f.gapBytes.client === 0 && f.gapBytes.server === 0)).toBe(true);
     expect(resets(r).map(uriOf)).toEqual(['/crash/1']);
+  });
+});
+
+describe("reset-before-response: a firewall's reset after the server had begun to answer", () => {
+  test("the remedy does not say the server's log lacks the requests: it had them (a firewall cutting a download mid-body)", () => {
+    // Blind round 11: `ct reply bytes > 1000000 reject with tcp reset` cut a download the server
+    // had logged as 200; the diagnosis said its log would not show the request.
+    const cap = new Capture();
+    for (const t of [0, 5]) {
+      const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.2' });
+      c.handshake(t).request(t + 0.01, get('/dl'));
+      c.response(t + 0.02, 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
+      c.rst(t + 0.03, 's', 60);
+    }
+    const r = cap.analyze([resetBeforeResponse]);
+    const found = resets(r);
+    expect(found.map((f) => f.evidence.resetFrom)).toEqual(['path', 'path']);
+    const d = r.diagnoses.find((x) => x.kind === 'reset-before-response')!;
+    expect(d.remedy).toContain("The server's log shows these requests");
+    expect(d.remedy).not.toContain('will not show');
   });
 });

@@ -382,7 +382,12 @@ export const resetBeforeResponse: DetectorDefinition = {
         remedy:
           `Look at the firewall, NAT gateway or load balancer on the path to ${server}${nearer > 0 ? ` (${nearer} hop${nearer === 1 ? '' : 's'} from the server)` : ''}: ` +
           'its reject rules and their counters (nftables/iptables `reject with tcp reset`, a WAF or IPS policy that blocks these requests), its connection table (conntrack full or entries dropped: `nf_conntrack_max`, its idle timeouts), and its log at those moments. ' +
-          "The server's log will not show these requests. A retry on a new connection helps only if the reset came from a lost connection entry; a rule that blocks the request blocks the retry too.",
+          (unreached === n
+            ? "The server's log will not show these requests. "
+            : unreached === 0
+              ? "The server's log shows these requests (it acknowledged them, or had begun to answer), not the reset: to it the client is gone, or its responses go unacknowledged. "
+              : `The server's log shows ${n - unreached} of these requests, not the other ${unreached}. `) +
+          'A retry on a new connection helps only if the reset came from a lost connection entry; a rule that blocks the request blocks the retry too.',
         anomalyIds: list.map(({ finding }) => finding.id),
       });
     }
