@@ -471,3 +471,41 @@ describe('connection-refused: a refusal the client fell back from to the other a
     expect(r.diagnoses.find((d) => d.server === '[::1]:8082')?.remedy).toMatch(/not only 127\.0\.0\.1/);
   });
 });
+
+describe('connection-refused: refusals from another hop than the server (a firewall rejecting with a tcp reset)', () => {
+  /** A packet from the server's address with IP TTL `ttl`: its SYN-ACK, or a RST,ACK refusing a SYN. */
+  function fromServer(cap: Capture, ts: number, cport: number, flags: number, seq: number, ack: number, ttl: number): void {
+    cap.add(ts, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: 8081, dport: cport, seq, ack, flags, ttl }));
+  }
+  /** Three connections the server accepts (SYN-ACK TTL 63, a router between), then three SYNs refused by RSTs of TTL `rstTtl`. */
+  function scene(rstTtl: number): AnalysisResult {
+    const cap = new Capture();
+    for (const [i, at] of [0, 0.1, 0.2].entries()) {
+      seg(cap, at, 'c', 42000 + i, TCP_SYN, 100);
+      fromServer(cap, at + 0.0001, 42000 + i, TCP_SYN | TCP_ACK, 900, 101, 63);
+      seg(cap, at + 0.0002, 'c', 42000 + i, TCP_ACK, 101, 901);
+    }
+    for (const [i, at] of [0.5, 0.6, 0.7].entries()) {
+      seg(cap, at, 'c', 43000 + i, TCP_SYN, 100);
+      fromServer(cap, at + 0.00002, 43000 + i, TCP_RST | TCP_ACK, 0, 101, rstTtl);
+    }
+    return cap.analyze(only);
+  }
+
+  test('RSTs whose TTL none of the SYN-ACKs has: a firewall on the way (connlimit), not a closed listener', () => {
+    // Blind round 11: iptables `connlimit --connlimit-above 3 ... REJECT --reject-with tcp-reset` on a
+    // router read as "its process was alive but had closed its listener (a graceful shutdown)".
+    const d = scene(64).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('The refusing RSTs did not come from its host');
+    expect(d.explanation).toContain('their IP TTL (64) is not that of its SYN-ACKs (63)');
+    expect(d.explanation).not.toContain('nothing was listening');
+    expect(d.explanation).not.toContain('graceful shutdown');
+    expect(d.remedy).toContain('connlimit');
+  });
+
+  test('near miss: RSTs with the SYN-ACKs\' TTL are the server\'s own refusals, told as before', () => {
+    const d = scene(63).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('nothing was listening on that address and port');
+    expect(d.explanation).not.toContain('did not come from its host');
+  });
+});

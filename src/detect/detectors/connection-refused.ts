@@ -68,6 +68,32 @@ interface Accepted {
    * before an outage are its process dying with them (reset-before-response's diagnosis).
    */
   resetsHolding: Array<{ ts: number; flowId: number }>;
+  /**
+   * The IP TTLs (hop limits) of its SYN-ACKs and of the RSTs that refused, lowest and highest
+   * (-1: none seen): refusals whose TTL none of its SYN-ACKs has came from another hop (refusalsFromPath).
+   */
+  synAckTtlLow: number;
+  synAckTtlHigh: number;
+  refusalTtlLow: number;
+  refusalTtlHigh: number;
+}
+
+/** Notes `ttl` (-1: unknown) in a lowest/highest pair. */
+function widen(low: number, high: number, ttl: number): [number, number] {
+  if (ttl < 0) return [low, high];
+  return [low < 0 ? ttl : Math.min(low, ttl), Math.max(high, ttl)];
+}
+
+/**
+ * The refusals of a server came from another hop than its accepted connections' SYN-ACKs: every
+ * refusing RST's IP TTL lies outside the range of the SYN-ACKs' (each router on the path takes
+ * one off, so one host's packets reach the capture point with one TTL). A firewall or load
+ * balancer rejecting with a tcp reset (a connection limit: iptables `connlimit`, nftables `ct
+ * count`; an ACL), not the server's closed listener. Equal TTLs (a capture on the server's host,
+ * loopback) say nothing.
+ */
+function refusalsFromPath(a: Accepted): boolean {
+  return a.synAckTtlLow >= 0 && a.refusalTtlLow >= 0 && (a.refusalTtlLow > a.synAckTtlHigh || a.refusalTtlHigh < a.synAckTtlLow);
 }
 
 /** Resets holding a request kept per server (the latest). */
@@ -503,7 +529,7 @@ export const connectionRefused: DetectorDefinition = {
     let acceptTimesKept = 0;
     const newAccepted = (t: number, lastServed: number, count = 1): Accepted => ({
       first: t, last: count === 0 ? -Infinity : t, count, lastServed, times: new Float64Array(16), kept: 0, firstRefused: Infinity,
-      resetsHolding: [],
+      resetsHolding: [], synAckTtlLow: -1, synAckTtlHigh: -1, refusalTtlLow: -1, refusalTtlHigh: -1,
     });
     const keepAcceptTime = (a: Accepted, t: number): void => {
       if (acceptTimesKept >= ACCEPT_TIMES_KEPT) compactAcceptTimes();
@@ -580,7 +606,10 @@ export const connectionRefused: DetectorDefinition = {
           } else if (accepted.size < MAX_SERVERS_TRACKED) {
             accepted.set(conn.serverName, (a = newAccepted(t, s.lastDataTs)));
           }
-          if (a) keepAcceptTime(a, t);
+          if (a) {
+            keepAcceptTime(a, t);
+            [a.synAckTtlLow, a.synAckTtlHigh] = widen(a.synAckTtlLow, a.synAckTtlHigh, s.firstTtl);
+          }
           // A reset with no FIN first (a FIN first is a close that a request crossed: keepalive-race's).
           if (a && s.rstTs > t && s.finCount === 0 && unansweredAtEnd(conn)) noteResetHolding(a, s.rstTs, conn.id);
           return;
@@ -590,6 +619,7 @@ export const connectionRefused: DetectorDefinition = {
         let refusing = accepted.get(conn.serverName);
         if (refusing === undefined && accepted.size < MAX_SERVERS_TRACKED) accepted.set(conn.serverName, (refusing = newAccepted(Infinity, -Infinity, 0)));
         if (refusing !== undefined && s.rstTs < refusing.firstRefused) refusing.firstRefused = s.rstTs;
+        if (refusing !== undefined) [refusing.refusalTtlLow, refusing.refusalTtlHigh] = widen(refusing.refusalTtlLow, refusing.refusalTtlHigh, s.rstTtl);
         // The SYN the RST answered: the last one sent before it.
         let answered = 0;
         for (let i = 0; i < c.synTimes.length; i++) if (c.synTimes[i] <= s.rstTs) answered = i;
@@ -646,6 +676,7 @@ export const connectionRefused: DetectorDefinition = {
           const port = server.slice(server.lastIndexOf(':') + 1);
           const n = items.length;
           const outages = outagesOf(sortedTimes(items), ok ? ok.times.slice(0, ok.kept).sort() : []);
+          const fromPath = ok !== undefined && refusalsFromPath(ok);
           let story: string;
           if (outages.length > 1) {
             story = severalOutagesStory(server, n, clients, outages, ok as Accepted);
@@ -653,12 +684,13 @@ export const connectionRefused: DetectorDefinition = {
             const o = outages[0];
             story = `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}` +
               (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
-              ': the SYN was answered by RST, so nothing was listening on that address and port.';
+              (fromPath ? ': the SYN was answered by RST.' : ': the SYN was answered by RST, so nothing was listening on that address and port.');
             if (ok && ok.last < first) {
               story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal` +
                 (ok.lastServed > last
-                  ? `, and went on answering on ${ok.count === 1 ? 'it' : 'them'} until ${ms(ok.lastServed - last)} s after the last: its process was alive but had closed its listener (a graceful shutdown draining its connections, a listener the application closed, or the port lost to another process).`
-                  : ': the service stopped or crashed.');
+                  ? `, and went on answering on ${ok.count === 1 ? 'it' : 'them'} until ${ms(ok.lastServed - last)} s after the last` +
+                    (fromPath ? '.' : ': its process was alive but had closed its listener (a graceful shutdown draining its connections, a listener the application closed, or the port lost to another process).')
+                  : fromPath ? '.' : ': the service stopped or crashed.');
             } else if (ok && ok.first > last) {
               story += ` It accepted connections from ${ms(ok.first - last)} s after the last refusal: the service was not listening yet (starting or restarting) while clients already connected.`;
             } else if (ok && ok.first <= first && ok.last >= last) {
@@ -674,6 +706,13 @@ export const connectionRefused: DetectorDefinition = {
               story += ' No connection to it succeeded in the capture.';
             }
           }
+          if (fromPath && ok !== undefined) {
+            const range = (low: number, high: number): string => (low === high ? `${low}` : `${low}-${high}`);
+            story +=
+              ` The refusing RSTs did not come from its host, though: their IP TTL (${range(ok.refusalTtlLow, ok.refusalTtlHigh)}) is not that of its SYN-ACKs (${range(ok.synAckTtlLow, ok.synAckTtlHigh)}), ` +
+              'and each router on the path takes one off, so one host\'s packets all arrive with one TTL: a firewall or load balancer on the way rejected these connections with a tcp reset ' +
+              '(a connection limit: iptables `connlimit --connlimit-above`, nftables `ct count over`; an ACL, a rate limit), and the SYNs may never have reached the server.';
+          }
           if (entry !== undefined) story += resetsBeforeNote(resetsDiagnosedAsSuch(entry), outages);
           story += proxyNote(server, items, pairs);
           ctx.diagnose({
@@ -681,8 +720,11 @@ export const connectionRefused: DetectorDefinition = {
             count: n,
             inferred: {},
             explanation: story,
-            remedy:
-              `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
+            remedy: fromPath
+              ? `Look at the firewall or load balancer on the path to ${server} first: its reject rules and their counters (\`iptables-save\` for \`connlimit\` and \`REJECT --reject-with tcp-reset\`, ` +
+                '`nft list ruleset` for `ct count` and `reject with tcp reset`), and raise a connection limit above what the clients hold at once, or make the clients hold fewer. ' +
+                `The listener on ${server} was up: it accepted connections then.`
+              : `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
               `bound to that address${hostOf(server) === '127.0.0.1' ? '' : ', not only 127.0.0.1,'} and on that port); check the client configuration for a wrong ` +
               'port or host. If the server restarts, have clients wait for readiness (health checks, service dependencies) ' +
               'and retry with backoff; during reloads keep the listening socket open (socket activation, SO_REUSEPORT ' +
