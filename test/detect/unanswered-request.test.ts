@@ -1125,3 +1125,33 @@ describe('unanswered-request: a paused server process, a server not accepting', 
   expect(slow[0].explanation).toContain('slower than the timeout, not hung');
   expect(slow[0].explanation).not.toContain('paused');
 });
+
+describe('unanswered-request: an answer at once to a client already gone (a capture next to the server of a path outage)', () => {
+  /** A keep-alive connection whose second request is answered `late` s after it and reset by the client on arrival (its close unseen). */
+  function scene(late: number): AnalysisResult {
+    const cap = new Capture();
+    for (const t of [0, 20]) {
+      const c = cap.connection();
+      c.handshake(t).exchange(t + 0.01);
+      c.request(t + 5, get('/ka'));
+      c.send(t + 5 + late, 's', ok()); // never acknowledged: the client's socket was gone
+      c.rst(t + 5 + late + 0.0002, 'c');
+    }
+    return cap.analyze([unansweredRequest]);
+  }
+
+  test('answered in 1 ms: the client gave up before the request reached the server; the remedy is the path, not the server', () => {
+    // Blind round 11: a route removed for 6 s; the server's capture held the requests only when the
+    // path came back, answered in 1 ms: "find why the server took 0.001 s" was the remedy.
+    const d = scene(0.001).diagnoses.find((x) => x.kind === 'unanswered-request')!;
+    expect(d.explanation).toContain('the client had given up before the requests reached it');
+    expect(d.explanation).not.toContain('a timeout shorter than');
+    expect(d.remedy).toMatch(/^Look at the path between the client and/);
+  });
+
+  test('near miss: answered 3 s later, the server was slow, as before', () => {
+    const d = scene(3).diagnoses.find((x) => x.kind === 'unanswered-request')!;
+    expect(d.explanation).toContain('a timeout shorter than 3 s');
+    expect(d.remedy).toMatch(/^Find why .* took 3 s to answer/);
+  });
+});

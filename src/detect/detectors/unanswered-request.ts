@@ -63,6 +63,12 @@ import { blackHoleOf } from '../path-loss';
 
 /** Closes less than this apart (seconds) are one moment: a process closing its sockets as it exits or reloads. */
 const BURST_LINK_GAP = 0.05;
+/**
+ * Answers this quick (seconds) are no slow server: a client whose timeout is shorter than that
+ * would fail every request. One that had already given up when such an answer came gave up
+ * before its request reached the server (diagnoseGaveUpUnseen).
+ */
+const PROMPT_ANSWER = 0.1;
 /** A burst's requests' ages must spread at least this many times more than its closes do. */
 const BURST_AGE_RATIO = 10;
 /**
@@ -967,6 +973,10 @@ export const unansweredRequest: DetectorDefinition = {
       const shortest = ms(Math.min(...members.map((m) => m.late)));
       const resent = members.filter((m) => m.resends > 0);
       const outage = resent.length === 0 ? 0 : ms(Math.max(...resent.map((m) => m.resentFor)));
+      // Answered at once, and the client gone already: it gave up while the request was still on its
+      // way, delayed by the path (its resends, lost before the capture point, are not in a capture
+      // taken at the server: blind round 11, a route removed for 6 s), not by a slow server.
+      const prompt = resent.length === 0 && Math.max(...members.map((m) => m.late)) < PROMPT_ANSWER;
       ctx.diagnose({
         server,
         count: n,
@@ -975,13 +985,19 @@ export const unansweredRequest: DetectorDefinition = {
           `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members.map((m) => ({ request: m.request, encrypted: null })))} ` +
           `got ${n === 1 ? 'its answer' : 'their answers'} only ${range} after the request, and the client reset ${n === 1 ? 'it' : 'each'} on arrival without acknowledging any of it: ` +
           `it had already closed its socket, having given up before the answer came. Its close was not captured (a FIN queued behind a request the path had not delivered yet, ` +
-          `or a close the capture missed), so when it gave up is known only within bounds: after the request and before the answer, a timeout shorter than ${shortest} s; no value is inferred.` +
+          `or a close the capture missed), so when it gave up is known only within bounds` +
+          (prompt ? '; no value is inferred.' : `: after the request and before the answer, a timeout shorter than ${shortest} s; no value is inferred.`) +
           (resent.length > 0
             ? ` The client resent ${resent.length === n ? (n === 1 ? 'the request' : 'each request') : `${resent.length} of them`} for up to ${outage} s before the server had it: the path between them was losing packets, which delayed the answer past the client's patience.`
-            : ''),
+            : prompt
+              ? ` The server answered at once, so the client had given up before ${n === 1 ? 'the request' : 'the requests'} reached it: ${n === 1 ? 'it was' : 'they were'} delayed on the way ` +
+                '(lost and resent, or held up by a path outage), and the resends, lost before reaching the server, are not in a capture taken next to it.'
+              : ''),
         remedy:
           resent.length > 0
             ? `Find what cut the path between the client and ${server} for up to ${outage} s (a link or route change, a firewall or security-group rule, an overloaded middlebox); the client's timeout was shorter than that outage.`
+            : prompt
+            ? `Look at the path between the client and ${server} (loss, a link or route change, a firewall or overloaded middlebox at those moments; a capture at the client shows its resends), not at ${server}, which answered in ${range}.`
             : `Find why ${server} took ${range} to answer (its logs for ${n === 1 ? 'this request' : 'these requests'}, a hung worker, a slow dependency); the client's timeout is shorter than that, raise it only if the server is legitimately that slow.`,
         anomalyIds: members.map((m) => m.findingId),
       });
