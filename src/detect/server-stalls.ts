@@ -89,6 +89,22 @@ export class AnswerRing {
     this.opened = opened;
   }
 
+  /** The latest answer `serverName` began in [from, to] on a connection not in `except`, or null (none, or the window no longer held). */
+  latestDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): number | null {
+    const server = this.indexOf.get(serverName);
+    if (server === undefined) return null;
+    const kept = Math.min(this.count, this.capacity);
+    const start = this.count - kept;
+    if (this.count > this.capacity && this.ts[start % this.capacity] >= from) return null;
+    let latest = -Infinity;
+    for (let k = start; k < this.count; k++) {
+      const e = k % this.capacity;
+      if (this.server[e] !== server || this.ts[e] < from || this.ts[e] > to || except.has(this.flow[e])) continue;
+      if (this.ts[e] > latest) latest = this.ts[e];
+    }
+    return latest === -Infinity ? null : latest;
+  }
+
   /**
    * The answers `serverName` began in [from, to] on connections other than `except`, on how many
    * connections, and how many of those were opened within the window; null when the ring no longer holds that window (answers before it were dropped).

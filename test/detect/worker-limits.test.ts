@@ -193,6 +193,17 @@ describe('unanswered-request: requests queued behind a long one, not a slow serv
     expect(d.explanation).not.toContain('queued');
   });
 
+  test('the long request answered in time on another connection (its client waited): named as the one that held the worker, not the first queued', () => {
+    // Blind round 11: gunicorn --workers 1, GET /slow/5 from a patient client, then three curl -m 2
+    // requests: the first of those was named as the long request to make faster.
+    const cap = lateAnswers([1.2, 1.5, 1.8], [6.0003, 6.0006, 6.0009]);
+    cap.connection().handshake(0.999).request(1, get('/long')).response(5.998, ok());
+    const [d] = diagnosis(cap);
+    expect(d.explanation).toMatch(/a request on another connection, answered at \S+ 0.002 s before them, held the server: its client waited for it, and GET \/slow, sent first of these, queued behind it too/);
+    expect(d.remedy).toMatch(/^Find the long request answered at \S+ on another connection/);
+    expect(d.remedy).not.toContain('(GET /slow)');
+  });
+
   test('silent when the server answered another connection while they waited (a worker was free)', () => {
     const cap = lateAnswers([1, 1.5, 2, 2.5], [6, 6.3, 6.6, 6.9]);
     cap.connection().handshake(3.999).exchange(4, get('/other'), ok());

@@ -3,7 +3,7 @@ import { statusClassEvidence, statusText, type HttpExchange } from '../../http/e
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
-import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
@@ -100,8 +100,11 @@ const AFTER_OWN_RESPONSE_GAP = 0.01;
  * the request would not meet the client's FIN so closely.
  */
 const ON_CLIENT_FIN_GAP = 0.01;
-/** An answer this close before a queue's first answer (seconds) is counted as with it: the same worker's, just freed. */
-const QUEUE_ANSWER_SLACK = 0.001;
+/**
+ * An answer this close (seconds) before a queue's first answer is counted as with it: the same
+ * worker's, just freed; given on another connection, it was the long request the queue waited for.
+ */
+const HIDDEN_HEAD_GAP = 0.005;
 /** The key of encrypted client waits among those by request line (no request line has it). */
 const ENCRYPTED = '\u0000encrypted';
 
@@ -1106,7 +1109,8 @@ export const unansweredRequest: DetectorDefinition = {
         // long ones: an answer on another connection meanwhile was a worker free for them.
         const queued = queuesOf(waits, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }).filter((q) => {
           const to = Math.min(...q.queued.map((r) => r.lateTs ?? Infinity));
-          return answers.answeredDuring(server, q.queued[0].requestEnd, to - QUEUE_ANSWER_SLACK, q.members)?.answers === 0;
+          // The answer that freed the worker comes right before them (HIDDEN_HEAD_GAP): a long request its client waited for (queueWords).
+          return answers.answeredDuring(server, q.queued[0].requestEnd, to - HIDDEN_HEAD_GAP, q.members)?.answers === 0;
         });
         if (queued.length > 0) {
           queues.set(server, queued);
@@ -1695,8 +1699,18 @@ export const unansweredRequest: DetectorDefinition = {
       });
       const first = mine[0];
       const workers = Math.max(...mine.map((q) => q.heads.length));
-      const headText =
-        longOnes.length === 1
+      // A lone head answered right behind an answer on another connection, given after it was sent:
+      // that request (its client waited for it, so it is no stalled one here) held the only worker,
+      // and the head queued behind it too (blind round 11: gunicorn --workers 1, GET /slow/5).
+      const firstAnswer = first.head.lateTs ?? 0;
+      const behind =
+        longOnes.length === 1 && at === server ? answers.latestDuring(at, first.head.requestEnd, firstAnswer, first.members) : null;
+      // Right behind: within about one queued request's service time (twice the longest seen, at least HIDDEN_HEAD_GAP).
+      const hiddenHead = behind !== null && firstAnswer - behind <= Math.max(2 * Math.max(...gaps), HIDDEN_HEAD_GAP);
+      const headText = hiddenHead
+        ? `a request on another connection, answered at ${timeOfDay(behind)} ${ms(firstAnswer - behind)} s before them, held the server: its client waited for it, and ` +
+          `${heads[0] !== null ? `${heads[0]}, sent first of these,` : 'the first of these'} queued behind it too, answered ${ms(waitOf(first.head))} s after it was sent`
+        : longOnes.length === 1
           ? `${heads[0] !== null ? `${heads[0]}, ` : 'the request '}sent first, held the server for ${ms(waitOf(first.head))} s`
           : `${longOnes.length} long requests (${heads.map((h) => h ?? 'unreadable').slice(0, 3).join(', ')}${heads.length > 3 ? ', …' : ''}), sent first, held the server for ${span(longOnes.map(waitOf))} s each`;
       const waits = first.queued.map(waitOf);
@@ -1708,7 +1722,9 @@ export const unansweredRequest: DetectorDefinition = {
         `A concurrency limit of ${workers} reached: PHP-FPM \`pm.max_children = ${workers}\` (pm = static; "server reached pm.max_children setting" in its log with pm = dynamic or ondemand), ` +
         `gunicorn \`--workers ${workers}\` with sync workers, a thread pool of ${workers} (gunicorn \`--threads\`, Puma \`threads\`, Tomcat \`maxThreads\`).`;
       const remedy =
-        `Find the long request${longOnes.length > 1 ? 's' : ''} (${heads.map((h) => h ?? 'unreadable').slice(0, 3).join(', ')}) and make ${longOnes.length > 1 ? 'them' : 'it'} faster or take ${longOnes.length > 1 ? 'them' : 'it'} off the request path (a background job), ` +
+        (hiddenHead && behind !== null
+          ? `Find the long request answered at ${timeOfDay(behind)} on another connection (the server's access log at that moment) and make it faster or take it off the request path (a background job), `
+          : `Find the long request${longOnes.length > 1 ? 's' : ''} (${heads.map((h) => h ?? 'unreadable').slice(0, 3).join(', ')}) and make ${longOnes.length > 1 ? 'them' : 'it'} faster or take ${longOnes.length > 1 ? 'them' : 'it'} off the request path (a background job), `) +
         `or give ${at} more concurrency than its slow requests take at once (PHP-FPM \`pm.max_children\`, gunicorn \`--workers\` or \`--threads\` / a gthread or async worker class, a larger thread pool), ` +
         `or a separate pool for the slow endpoints so that they cannot hold up the fast ones. The fast requests were not slow: raising their timeouts only hides the queue.`;
       return { note, remedy, upstream: at === server ? null : at };
