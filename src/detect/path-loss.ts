@@ -1,5 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
-import { seqDiff, seqGt, seqLt } from '../flow/seq';
+import { seqAdd, seqDiff, seqGt, seqLt } from '../flow/seq';
 import type { DetectContext } from './detector';
 
 /**
@@ -163,7 +163,12 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
     // The receiver never acknowledged the resent segment, nor any segment as large as the largest
     // one sent, while it did acknowledge smaller ones; and it still sent after the resends began.
     if (seqGt(r.highestAck, s.runSeq) || seqGt(r.highestAck, s.maxSegmentSeq)) return null;
-    if (s.prevMaxSegment === 0 || seqLt(r.highestAck, s.prevMaxSegmentEnd) || s.runLen <= s.prevMaxSegment) return null;
+    // Or the sender's very first data segment, full-size, on a new connection: only the handshake's
+    // small packets ever passed (blind round 11: a response whose head left in one full-size
+    // segment with its body, on a new connection, went unreported at the server).
+    const firstSegment =
+      s.prevMaxSegment === 0 && s.hasIsn && s.runSeq === seqAdd(s.isn, 1) && r.highestAck === s.runSeq && r.mss > 0 && s.runLen >= r.mss - OPTION_ROOM;
+    if (!firstSegment && (s.prevMaxSegment === 0 || seqLt(r.highestAck, s.prevMaxSegmentEnd) || s.runLen <= s.prevMaxSegment)) return null;
     if (!(r.lastTs > s.runFirstTs)) return null;
     return {
       ...base,
@@ -176,7 +181,8 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
       lastResendTs: s.runLastTs,
       firstResendFrame: s.runFirstFrame,
       lastResendFrame: s.runLastFrame,
-      lastPassedTs: s.lastDataTs,
+      // A first segment lost: what last got through was the handshake.
+      lastPassedTs: firstSegment ? Math.max(conn.handshakeAckTs, s.firstTs) : s.lastDataTs,
       provenSentTs: -1,
       provenSentFrame: 0,
     };

@@ -209,3 +209,46 @@ describe('recorded', () => {
     expect(r.anomalies.filter((f) => f.kind !== KIND)).toEqual([]);
   });
 });
+
+describe('pmtu-blackhole: the very first data segment of a new connection, full-size', () => {
+  /**
+   * Captured at the server: GET /big as a new connection's first request, answered at once in
+   * full-size segments (its head in the first); the first is resent at RTO backoff `resends` times.
+   */
+  function firstSegmentLost(resends: number, recovers: boolean): Capture {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 8080 });
+    handshake(cap, c, 0);
+    const req = 0.02;
+    c.request(req, get('/big'));
+    const acked = c.sSeq;
+    const firstSeg = `${head(10 * FULL)}${'b'.repeat(FULL - head(10 * FULL).length)}`;
+    c.send(req + 0.001, 's', firstSeg, { ack: c.cSeq });
+    for (let k = 1; k < 10; k++) c.send(req + 0.001 + k * 0.00001, 's', 'b'.repeat(FULL));
+    const backoff = [0.2, 0.6, 1.4, 3.0, 6.2];
+    for (let k = 0; k < resends; k++) {
+      c.sSeq -= 9 * FULL; // resend the first segment
+      c.resend(req + 0.001 + backoff[k], 's', firstSeg);
+      c.sSeq += 9 * FULL;
+      if (recovers && k === resends - 1) c.ack(req + 0.005 + backoff[k], 'c');
+    }
+    if (recovers) c.close(req + 7, 'c');
+    else c.fin(req + 8, 'c', { ack: acked });
+    return cap;
+  }
+
+  test('resent at RTO backoff, never acknowledged, only the handshake passed: a PMTU black hole (blind round 11: nginx downloads on new connections went unreported at the server)', () => {
+    const r = firstSegmentLost(5, false).analyze(both);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.summary).toContain('the server resent its first 1448-byte segment 5 times');
+    expect(f.summary).toContain("while the handshake's small packets passed");
+    expect(f.evidence).toMatchObject({ largestPassedSegmentBytes: 0, resends: 5 });
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('the first segment of each connection was full-size');
+  });
+
+  test('near misses: the first segment recovered after resends, or resent only twice: silent', () => {
+    expect(ofKind(firstSegmentLost(3, true).analyze(both), KIND)).toEqual([]);
+    expect(ofKind(firstSegmentLost(2, false).analyze(both), KIND)).toEqual([]);
+  });
+});

@@ -43,6 +43,8 @@ export const pmtuBlackhole: DetectorDefinition = {
     messages: {
       resent:
         '{request}: the {sender} resent its {lostSegment}-byte segment {resends} times ({firstResend} to {lastResend} s after it last got data through) and it was never acknowledged, while its segments of up to {passedSegment} bytes were ({mss}); {bytesLost} bytes never arrived{close}',
+      resentFirst:
+        '{request}: the {sender} resent its first {lostSegment}-byte segment {resends} times ({firstResend} to {lastResend} s after the handshake) and it was never acknowledged, while the handshake\'s small packets passed ({mss}); {bytesLost} bytes never arrived{close}',
       'never-arrived':
         '{request}: {bytesLost} bytes the {sender} sent never arrived (a later segment of its, {provenSent} s after the last data that did arrive, carried sequence numbers past them), while its segments of up to {passedSegment} bytes came through ({mss}){close}',
     },
@@ -70,7 +72,7 @@ export const pmtuBlackhole: DetectorDefinition = {
           client: conn.clientName,
           server: conn.serverName,
           ts: hole.seen === 'resent' ? hole.firstResendTs : hole.provenSentTs,
-          message: hole.seen,
+          message: hole.seen === 'resent' && hole.passedSegment === 0 ? 'resentFirst' : hole.seen,
           data: {
             request: request ?? (hole.fromServer ? 'the response' : 'the request'),
             sender,
@@ -145,7 +147,8 @@ function diagnose(ctx: DetectContext, list: readonly Kept[]): void {
       : '';
   const shown =
     resent.length > 0
-      ? `The sender resent the same ${lost}-byte segment ${Math.min(...resent.map((k) => k.hole.resends))} or more times at RTO backoff and it was never acknowledged, while its segments of up to ${passed} bytes were`
+      ? `The sender resent the same ${lost}-byte segment ${Math.min(...resent.map((k) => k.hole.resends))} or more times at RTO backoff and it was never acknowledged, ` +
+        (passed > 0 ? `while its segments of up to ${passed} bytes were` : "while the handshake's small packets passed (the first segment of each connection was full-size)")
       : `Captured next to the receiver: the sender's later small segments carried sequence numbers past bytes that never arrived, while its segments of up to ${passed} bytes did`;
   const explanation =
     `The path ${direction} dropped the large segments of ${n} connection${n === 1 ? '' : 's'} while small ones passed: a PMTU black hole. ${shown}` +
