@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
-import { pcapLayout, Scratch } from '../robustness/robustness-kit';
+import { resetsWithTtl, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
 import { middleboxIdleTimeout } from '../../src/detect/detectors/middlebox-idle-timeout';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
@@ -19,25 +18,6 @@ const scratch = new Scratch();
 afterAll(() => scratch.cleanup());
 
 const ofKind = (r: AnalysisResult, kind: string): string[] => r.anomalies.filter((f) => f.kind === kind).map((f) => f.client ?? '').sort();
-
-/** The capture with every RST's IP TTL set to `ttl` (Ethernet, IPv4: the TTL is byte 22 of the frame). */
-function resetsWithTtl(file: string, ttl: number): Uint8Array {
-  const bytes = new Uint8Array(fs.readFileSync(file));
-  const view = new DataView(bytes.buffer);
-  const { littleEndian, records } = pcapLayout(bytes);
-  expect(view.getUint32(20, littleEndian) & 0xffff).toBe(1);
-  let changed = 0;
-  for (const o of records) {
-    const frame = o + 16;
-    if (view.getUint16(frame + 12) !== 0x0800 || bytes[frame + 23] !== 6) continue;
-    const tcp = frame + 14 + (bytes[frame + 14] & 0x0f) * 4;
-    if ((bytes[tcp + 13] & 0x04) === 0) continue;
-    bytes[frame + 22] = ttl;
-    changed++;
-  }
-  expect(changed).toBeGreaterThan(0);
-  return bytes;
-}
 
 describe('middlebox-idle-timeout', () => {
   test('reset form: each stale reuse, the POST whose body never left included, with the TTLs and the bounds of the timeout', async () => {

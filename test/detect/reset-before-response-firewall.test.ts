@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-response';
 import { DETECTORS } from '../../src/detect/registry';
-import { pcapLayout, Scratch } from '../robustness/robustness-kit';
+import { resetsWithTtl, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
 import { Capture, get } from './reuse-kit';
 
@@ -18,25 +17,6 @@ const scratch = new Scratch();
 afterAll(() => scratch.cleanup());
 
 const SERVER = '10.131.2.2:8080';
-
-/** The capture with every RST's IP TTL set to `ttl` (Ethernet, IPv4: the TTL is byte 22 of the frame). */
-function resetsWithTtl(file: string, ttl: number): Uint8Array {
-  const bytes = new Uint8Array(fs.readFileSync(file));
-  const view = new DataView(bytes.buffer);
-  const { littleEndian, records } = pcapLayout(bytes);
-  expect(view.getUint32(20, littleEndian) & 0xffff).toBe(1);
-  let changed = 0;
-  for (const o of records) {
-    const frame = o + 16;
-    if (view.getUint16(frame + 12) !== 0x0800 || bytes[frame + 23] !== 6) continue;
-    const tcp = frame + 14 + (bytes[frame + 14] & 0x0f) * 4;
-    if ((bytes[tcp + 13] & 0x04) === 0) continue;
-    bytes[frame + 22] = ttl;
-    changed++;
-  }
-  expect(changed).toBeGreaterThan(0);
-  return bytes;
-}
 
 const resets = (r: AnalysisResult) => r.anomalies.filter((f) => f.kind === 'reset-before-response');
 const uriOf = (f: { evidence: Record<string, unknown> }): unknown => f.evidence.uri;

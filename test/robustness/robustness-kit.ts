@@ -234,3 +234,22 @@ export function pcapToPcapng(bytes: Uint8Array, interfaces: 1 | 2 = 1): Buffer {
 }
 
 export { ngTime };
+
+/** The capture with every RST's IP TTL set to `ttl` (Ethernet, IPv4: the TTL is byte 22 of the frame). */
+export function resetsWithTtl(file: string, ttl: number): Uint8Array {
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const view = new DataView(bytes.buffer);
+  const { littleEndian, records } = pcapLayout(bytes);
+  expect(view.getUint32(20, littleEndian) & 0xffff).toBe(1);
+  let changed = 0;
+  for (const o of records) {
+    const frame = o + 16;
+    if (view.getUint16(frame + 12) !== 0x0800 || bytes[frame + 23] !== 6) continue;
+    const tcp = frame + 14 + (bytes[frame + 14] & 0x0f) * 4;
+    if ((bytes[tcp + 13] & 0x04) === 0) continue;
+    bytes[frame + 22] = ttl;
+    changed++;
+  }
+  expect(changed).toBeGreaterThan(0);
+  return bytes;
+}
