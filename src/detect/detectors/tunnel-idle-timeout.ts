@@ -122,6 +122,16 @@ function closeEvidence(c: SilentClose): Record<string, EvidenceValue> {
   };
 }
 
+/** What to change for tunnels closed after `seconds` of silence by `timer` (the server's or its proxy's). */
+function heartbeatRemedy(seconds: number, timer: string): string {
+  return (
+    `Keep the tunnels from falling silent that long: send WebSocket pings or application heartbeats well inside ${ms(seconds)} s ` +
+    `(at most half of it; Socket.IO's pingInterval is 25 s, the ws library leaves pings to the application), from the server or the client. ` +
+    `Or raise ${timer} for these routes only (nginx: \`proxy_read_timeout\` and \`proxy_send_timeout\` in the WebSocket location; HAProxy: \`timeout tunnel\`; ` +
+    `a load balancer's idle timeout), and let clients reconnect with backoff when a tunnel drops.`
+  );
+}
+
 /** The setting that closes idle tunnels, by the software the server named. */
 function settingFor(software: string | null): string {
   if (software !== null && NGINX.test(software)) {
@@ -278,11 +288,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
               `: a tunnel idle timeout of the server or of the proxy in front of it, not the application, which would have said goodbye. ` +
               (webSockets > 0 ? 'WebSocket clients see the connection drop with close code 1006 (abnormal closure). ' : 'Clients see the connection through the tunnel drop. ') +
               `The setting at work is ${settingFor(named)}.`,
-            remedy:
-              `Keep the tunnels from falling silent that long: send WebSocket pings or application heartbeats well inside ${ms(inferred.value)} s ` +
-              `(at most half of it; Socket.IO's pingInterval is 25 s, the ws library leaves pings to the application), from the server or the client. ` +
-              `Or raise the timeout for these routes only (nginx: \`proxy_read_timeout\` and \`proxy_send_timeout\` in the WebSocket location; HAProxy: \`timeout tunnel\`; ` +
-              `a load balancer's idle timeout), and let clients reconnect with backoff when a tunnel drops.`,
+            remedy: heartbeatRemedy(inferred.value, 'the timeout'),
             anomalyIds: ids,
           });
         }
@@ -359,10 +365,7 @@ function diagnoseClientCloses(ctx: DetectContext, closes: readonly SilentClose[]
           `a tunnel idle timeout of ${clientHost}, not the application, which would have said goodbye. The capture holds only these legs: ${clientHost} is most likely a proxy ` +
           `(nginx, HAProxy, a load balancer) timing out tunnels it relays, and its clients saw the tunnel drop at the same moment ` +
           `(${webSockets > 0 ? 'WebSocket close code 1006' : 'the connection through the tunnel dropped'}). The setting at work is ${settingFor(null)}.`,
-        remedy:
-          `Keep the tunnels from falling silent that long: send WebSocket pings or application heartbeats well inside ${ms(inferred.value)} s ` +
-          `(at most half of it), from the server or the client. Or raise the proxy's timeout for these routes only (nginx: \`proxy_read_timeout\` and \`proxy_send_timeout\` in the WebSocket location; HAProxy: \`timeout tunnel\`; ` +
-          `a load balancer's idle timeout), and let clients reconnect with backoff when a tunnel drops.`,
+        remedy: heartbeatRemedy(inferred.value, "the proxy's timeout"),
         anomalyIds: ids,
       });
     }
