@@ -124,6 +124,51 @@ describe('unanswered-request: workers killed together at a time limit, not a res
     expect(d.inferred.workerTimeLimit.value).toBe(2);
   });
 
+  test('requests sent at once, killed at one check (ages alike), and a lone kill later: one time limit of 3 s, not a 3.55 s timeout and a lone wait', () => {
+    // Blind round 11 (gunicorn --timeout 3): three GET /slow/10 sent within 73 ms cut together at
+    // 3.505-3.572 s, one sent alone cut at 3.408 s; reported as serverTimeout 3.552 s plus a
+    // separate "one wait infers no timeout".
+    const cap = new Capture();
+    cap.connection().handshake(9).exchange(9.001, get('/fast/before'), ok());
+    cut(cap, 10.0, 13.572, 'fin', '/slow/a');
+    cut(cap, 10.073, 13.578, 'fin', '/slow/b');
+    cut(cap, 10.026, 13.578, 'fin', '/slow/c');
+    cap.connection().handshake(14.999).exchange(15, get('/fast/after'), ok());
+    cut(cap, 16.0, 19.408, 'fin', '/slow/d');
+    const [d, ...rest] = diagnoses(cap);
+    expect(rest).toEqual([]);
+    expect(d.count).toBe(4);
+    expect(d.inferred.workerTimeLimit.value).toBe(3);
+    expect(d.inferred.serverTimeout).toBeUndefined();
+    expect(d.explanation).toContain('gunicorn `--timeout 3`');
+  });
+
+  test('the same without a new connection answered after the kills: the lone one taken and cut in turn shows the listener kept accepting', () => {
+    // The blind capture's next answered connection came 7.4 s after the kills.
+    const cap = new Capture();
+    cap.connection().handshake(9).exchange(9.001, get('/fast/before'), ok());
+    cut(cap, 10.0, 13.572, 'fin', '/slow/a');
+    cut(cap, 10.073, 13.578, 'fin', '/slow/b');
+    cut(cap, 10.026, 13.578, 'fin', '/slow/c');
+    cut(cap, 15.6, 19.008, 'fin', '/slow/d');
+    const [d, ...rest] = diagnoses(cap);
+    expect(rest).toEqual([]);
+    expect(d.count).toBe(4);
+    expect(d.inferred.workerTimeLimit.value).toBe(3);
+    expect(d.explanation).toContain('it took 1 new connection within 5 s after, whose request was cut at the same limit in turn');
+  });
+
+  test('a precise server timeout (closes spaced as the requests were) with one earlier cut stays a timeout', () => {
+    const cap = new Capture();
+    cap.connection().handshake(9).exchange(9.001, get('/fast/before'), ok());
+    for (const [i, at] of [10, 10.3, 10.6].entries()) cut(cap, at, at + 3.55, 'fin', `/slow/${i}`);
+    cap.connection().handshake(14.999).exchange(15, get('/fast/after'), ok());
+    cut(cap, 16.0, 19.408, 'fin', '/slow/d');
+    const ds = diagnoses(cap);
+    expect(ds.some((d) => d.inferred.serverTimeout !== undefined)).toBe(true);
+    expect(ds.every((d) => d.inferred.workerTimeLimit === undefined)).toBe(true);
+  });
+
   test('near misses stay a restart: a refusal right after; no new connection served; requests younger than any time limit', () => {
     for (const cap of [killedTogether('fin', 'refused'), killedTogether('fin', 'nothing'), killedTogether('fin', 'served', [0.45, 0.05])]) {
       const [d] = diagnoses(cap);

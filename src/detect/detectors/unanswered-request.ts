@@ -12,7 +12,7 @@ import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDO
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf, Queue, queuesOf } from '../server-stalls';
-import { agesFitTickedLimit, SERVED_AFTER_KILLS_WITHIN, workerKillsDiagnosis } from '../worker-limits';
+import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSecondLimit, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
 
@@ -537,8 +537,10 @@ export const unansweredRequest: DetectorDefinition = {
      * check, not a restart (worker-limits.ts): each request cut at least MIN_WORKER_TIME_LIMIT after
      * it was sent, all within one tick of each other, and the listener kept accepting: a new
      * connection served soon after, none refused. How many new connections it served; null when not.
+     * `cutAgain`: new connections taken after the burst whose requests were cut at the same limit in
+     * turn (a worker booted by the master took them): they show a listener that kept accepting too.
      */
-    const killedAtTimeLimit = (server: string, burst: readonly Wait[]): number | null => {
+    const killedAtTimeLimit = (server: string, burst: readonly Wait[], cutAgain = 0): number | null => {
       if (!agesFitTickedLimit(burst.map((w) => w.wait))) return null;
       const last = Math.max(...burst.map((w) => w.closeTs));
       const first = Math.min(...burst.map((w) => w.closeTs));
@@ -550,7 +552,40 @@ export const unansweredRequest: DetectorDefinition = {
         if (waits.some((w) => w.closedBy === 'server' && w.closeTs >= first - BURST_LINK_GAP && w.closeTs <= last + BURST_LINK_GAP)) return null;
       }
       const served = servedAfter(server, last, new Set(burst.map((w) => w.flowId)));
-      return served !== null && served > 0 ? served : null;
+      return served !== null && served + cutAgain > 0 ? served : null;
+    };
+
+    /**
+     * Server cuts that are workers killed at a ticked time limit though closeBursts found no burst
+     * among them (requests sent together and killed at one check have alike ages, within one
+     * timer's agreement): every age within one tick of the others, yet too spread for one precise
+     * timer (a cut at another check, at its own phase of the tick: blind round 11, gunicorn
+     * --timeout 3 cut three requests sent at once at 3.505-3.572 s and a lone one at 3.408 s), one
+     * whole second fitting every age, and at least two closed at one moment (KILLS_LINK_GAP) after
+     * which the listener kept accepting (killedAtTimeLimit): it served a new connection, or took
+     * one whose request was cut at the same limit in turn (that lone cut, 2 s after the kills). A
+     * precise timeout closes each request its own delay after it was sent: its cuts are never
+     * earlier than its others by a tick's share. The new connections served and cut again; null when not.
+     */
+    const killedAtOneCheck = (server: string, waits: readonly Wait[]): { served: number; cutAgain: number } | null => {
+      if (waits.length < 3) return null;
+      const ages = waits.map((w) => w.wait);
+      const lo = Math.min(...ages);
+      const hi = Math.max(...ages);
+      if (!agesFitTickedLimit(ages) || hi - lo <= Math.max(ctx.options.spreadFraction * hi, ctx.options.spreadAbsolute) || wholeSecondLimit(ages) === null) return null;
+      const sorted = [...waits].sort((a, b) => a.closeTs - b.closeTs);
+      for (let i = 0; i < sorted.length; ) {
+        let j = i + 1;
+        while (j < sorted.length && sorted[j].closeTs - sorted[j - 1].closeTs <= KILLS_LINK_GAP) j++;
+        if (j - i >= 2) {
+          const last = sorted[j - 1].closeTs;
+          const cutAgain = waits.filter((w) => w.requestStart > last && w.requestStart <= last + SERVED_AFTER_KILLS_WITHIN).length;
+          const served = killedAtTimeLimit(server, sorted.slice(i, j), cutAgain);
+          if (served !== null) return { served, cutAgain };
+        }
+        i = j;
+      }
+      return null;
     };
 
     /** Shared with the other detectors that ask about proxies: which address a proxy connects upstream from. */
@@ -1178,6 +1213,13 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseWorkerKills(group.server, together ? withRest : killed, servedNew);
           if (together) continue;
         }
+        if (group.role === 'server' && killed.length === 0) {
+          const kills = killedAtOneCheck(group.server, rest);
+          if (kills !== null) {
+            diagnoseWorkerKills(group.server, rest, kills.served, kills.cutAgain);
+            continue;
+          }
+        }
         if (group.role === 'server' && tickChecked(rest.map((w) => w.wait), options) !== null) {
           diagnoseTick(group.server, rest);
           continue;
@@ -1466,9 +1508,9 @@ export const unansweredRequest: DetectorDefinition = {
      * Requests cut by workers killed at a per-request time limit, several at one check of its tick
      * (killedAtTimeLimit), with the server's other cuts at ages within the same tick.
      */
-    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number): void {
+    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number, cutAgain = 0): void {
       const killed = members.map((w) => ({ ts: w.closeTs, wait: w.wait, frame: w.closeFrame, acked: w.serverAcked }));
-      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed');
+      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed', cutAgain);
       ctx.diagnose({ server, count: members.length, ...words, anomalyIds: members.map((w) => w.finding.id) });
     }
 
