@@ -11,7 +11,8 @@ import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
-import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf, Queue, queuesOf } from '../server-stalls';
+import { NotAccepted, notAcceptedOf, Pause, Queue, queuesOf } from '../server-stalls';
+import { sharedServerPauses } from '../server-pauses';
 import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSecondLimit, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
@@ -471,13 +472,12 @@ export const unansweredRequest: DetectorDefinition = {
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
     /**
-     * Every answer (response start) by server, for telling a paused process and one that stopped
-     * accepting from a slow application (server-stalls). The server's index is looked up once per
-     * connection, into slots by connection id as takenId's.
+     * A paused server process, judged once for every detector that asks (server-pauses), and every
+     * answer (response start) by server it keeps, for telling a paused process, one that stopped
+     * accepting and a queue from a slow application (server-stalls).
      */
-    const answers = new AnswerRing();
-    const answerSlotId = new Float64Array(TAKEN_SLOTS).fill(-1);
-    const answerSlotServer = new Int32Array(TAKEN_SLOTS);
+    const serverPauses = sharedServerPauses(ctx);
+    const answers = serverPauses.answers;
     /** By server: the pause its unanswered requests show (see diagnose). */
     const pauses = new Map<string, Pause>();
     /** Requests queued behind a long one at a concurrency limit, by server (server-stalls' queuesOf). */
@@ -1138,7 +1138,7 @@ export const unansweredRequest: DetectorDefinition = {
           return false;
         });
         // The process stopped whole: its late answers to every client at one instant.
-        const pause = pauseOf(server, waits, answers);
+        const pause = serverPauses.pauseOf(server);
         if (pause !== null) pauses.set(server, pause);
         // A queue only where the server answered nothing else while the queued requests waited for its
         // long ones: an answer on another connection meanwhile was a worker free for them.
@@ -1694,12 +1694,22 @@ export const unansweredRequest: DetectorDefinition = {
       const inPause = members.filter((w) => pause.members.has(w.flowId)).length;
       if (inPause === 0 || inPause < members.filter((w) => w.lateTs !== null).length) return null;
       const length = pause.burstFirst - pause.from;
-      const elsewhere = pause.members.size - inPause;
+      // The pause's other stalled requests: given up on too (in this server's other diagnoses), or
+      // answered in the burst to clients that waited longer (still waiting, as the others in it).
+      const given = new Set<number>();
+      for (const w of waitsByServer.get(server) ?? []) if (pause.members.has(w.flowId)) given.add(w.flowId);
+      for (const w of members) given.add(w.flowId);
+      const late = Math.max(given.size, inPause);
+      const elsewhere = late - inPause;
+      const waiting = pause.othersInBurst + pause.members.size - late;
+      const spread = fineDuration(pause.burstLast - pause.burstFirst);
       const note =
         ` ${inPause === members.length ? (inPause === 1 ? 'It' : 'Every one') : `${inPause} of them`} got ${inPause === members.length ? 'its' : 'their'} response only after the client had closed, ` +
-        `and all at one instant: the server answered the stalled requests of ${pause.members.size} connections within ${fineDuration(pause.burstLast - pause.burstFirst)} s of each other` +
-        (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
-        (pause.othersInBurst > 0 ? `, with ${pause.othersInBurst} more requests on other connections that were still waiting` : '') +
+        (late === 1
+          ? `and at one instant with others: the server answered it within ${spread} s of ${waiting} more request${waiting === 1 ? '' : 's'} on other connections that were still waiting`
+          : `and all at one instant: the server answered the stalled requests of ${late} connections within ${spread} s of each other` +
+            (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
+            (waiting > 0 ? `, with ${waiting} more request${waiting === 1 ? '' : 's'} on other connections that were still waiting` : '')) +
         `, after answering nothing on any connection from the earliest of them on. ` +
         `The server process was paused, not slow per request: stopped for at least ${ms(length)} s (from the earliest stalled request to that burst) ` +
         `by a SIGSTOP, a stop-the-world GC pause, a stalled VM or swapping, and it answered everything it owed when it resumed.`;
@@ -1906,9 +1916,6 @@ export const unansweredRequest: DetectorDefinition = {
         const clientIp = conn.clientHost;
         const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
-        const slot = conn.id & (TAKEN_SLOTS - 1);
-        answerSlotId[slot] = conn.id;
-        answerSlotServer[slot] = answers.serverIndex(conn.serverName);
       },
 
       onExchange(ex, conn) {
@@ -1922,7 +1929,6 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (ex.state === 'complete' && late === null && waited >= 0) {
           const slot = conn.id & (TAKEN_SLOTS - 1);
-          if (answerSlotId[slot] === conn.id && answerSlotServer[slot] >= 0) answers.note(answerSlotServer[slot], conn.id, ex.responseStart ?? 0, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
           if (takenId[slot] !== conn.id) {
             takenId[slot] = conn.id;
             takenWait[slot] = 0;
