@@ -8,6 +8,7 @@ import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-res
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { queuesOf, StalledRequest } from '../../src/detect/server-stalls';
 import { agesFitTickedLimit, wholeSecondLimit } from '../../src/detect/worker-limits';
+import { endRequest, join, record, request as fcgiRequest, STDOUT, stdout } from '../helpers/fastcgi-records';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ok } from './reuse-kit';
 
@@ -256,3 +257,39 @@ describe('unanswered-request: requests queued behind a long one, not a slow serv
     expect(d.explanation).not.toContain('queued');
   });
 });
+
+describe('unanswered-request: a php-fpm queue seen on the FastCGI leg alone (the php-fpm host\'s view)', () => {
+  /** nginx (10.0.0.2) sends `uri` to php-fpm (10.0.0.3:9000) at `at` on a connection of its own. */
+  function fastcgiCall(cap: Capture, at: number, uri: string) {
+    const c = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9000 });
+    c.handshake(at - 0.001).send(at, 'c', fcgiRequest({ REQUEST_METHOD: 'GET', REQUEST_URI: uri, HTTP_HOST: 'shop.example', CONTENT_LENGTH: '' })).ack(at + 0.0001, 's');
+    return c;
+  }
+  const answer = (text: string): Uint8Array => join(stdout(`Content-type: text/html\r\n\r\n${text}`), record(STDOUT, 1), endRequest());
+
+  test('a long request answered in time, three sent while it ran given up by nginx at 2 s and answered back to back at its end: a queue at pm.max_children 1', () => {
+    // Blind round 11, q2_leg9000: pm.max_children = 1; GET /?s=5 held the only child 5 s; /?q=1-3 (0.3 s apart)
+    // were ACKed by the kernel, nginx closed them with its curl clients at 2 s, and the child answered each in no
+    // time right after the long one: read as "the server was slower than the timeout, not hung".
+    const cap = new Capture();
+    const long = fastcgiCall(cap, 1, '/?s=5');
+    long.send(6.0, 's', answer('slow')).ack(6.0001, 'c');
+    long.close(6.001, 's');
+    [1.3, 1.6, 1.9].forEach((at, k) => {
+      const c = fastcgiCall(cap, at, `/?q=${k + 1}`);
+      c.fin(at + 2, 'c').ack(at + 2.0001, 's');
+      const late = 6.002 + k * 0.0003;
+      c.send(late, 's', answer('fast')).rst(late + 0.0001, 'c');
+    });
+    const [d, ...rest] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === KIND);
+    expect(rest).toEqual([]);
+    expect(d.explanation).toContain('They queued: the server ran one request at a time');
+    expect(d.explanation).toContain('`pm.max_children = 1`');
+    expect(d.explanation).not.toContain('slower than the timeout');
+    // Its client is the web server in front, not an end client's library.
+    expect(d.explanation).toContain('their FastCGI client (10.0.0.2: the web server in front');
+    expect(d.remedy).toContain('fastcgi_read_timeout');
+    expect(d.remedy).not.toContain('AbortSignal');
+  });
+});
+

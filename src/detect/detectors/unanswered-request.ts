@@ -1879,12 +1879,22 @@ export const unansweredRequest: DetectorDefinition = {
             ? ` ${resent} of them ${resent === 1 ? 'was' : 'were'} the client sending a request again by itself, on a new connection, right after it gave up on it ` +
               `(as Ruby's Net::HTTP does once for an idempotent request, \`max_retries\`; see retried-request): its caller waited ${ms(2 * cluster.value)} s or more for one error.`
             : '';
+        // A FastCGI client is the web server in front (its leg alone in the capture: the php-fpm
+        // host's view): its own read timeout, or its client's abort it passed on, closed the leg;
+        // no end client's library timeout is at work on it.
+        const fastcgi = members.every((w) => w.fastcgi);
+        const gaveUp = fastcgi
+          ? `their FastCGI client (${closers}: the web server in front, e.g. nginx fastcgi_pass, Apache mod_proxy_fcgi) closed the connection ${range} after each request: ` +
+            `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
+          : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
-          `${members.length} requests to ${server}${about} got no response, and their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
+          `${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
           (notAccepted?.remedy ?? paused?.remedy ?? queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
-          ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
+          (fastcgi
+            ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
+            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else {
         name = 'serverTimeout';
