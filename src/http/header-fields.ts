@@ -160,7 +160,9 @@ export function applyKeptField(
       }
       break;
     case 9:
-      if (isForwardedName(bytes, s)) {
+      // `X-Real-IP` too: nginx configurations set it on their upstream requests
+      // (`proxy_set_header X-Real-IP $remote_addr`) where others set X-Forwarded-For.
+      if (isForwardedName(bytes, s) || isRealIpName(bytes, s)) {
         head.otherHeaders++;
         head.forwarded = true;
         return LineResult.Ok;
@@ -311,6 +313,10 @@ function isUserAgentName(b: Uint8Array, s: number): boolean {
 /** `forw`, `arde`, `rded`: `forwarded` (and, after `x-`, `x-forwarded`). */
 function isForwardedName(b: Uint8Array, s: number): boolean {
   return lowerWord(b, s) === 0x77726f66 && lowerWord(b, s + 4) === 0x65647261 && lowerWord(b, s + 5) === 0x64656472;
+}
+/** `x-re`, `al-i`, `-ip` (`x-real-ip`; the dashes compared exactly). */
+function isRealIpName(b: Uint8Array, s: number): boolean {
+  return (word(b, s) | 0x20202020) === 0x65722d78 && (word(b, s + 4) | 0x20002020) === 0x692d6c61 && (word(b, s + 5) | 0x20200020) === 0x70692d6c;
 }
 /** `for`, the end of `x-forwarded-for`. */
 function isForName(b: Uint8Array, s: number): boolean {

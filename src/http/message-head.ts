@@ -98,7 +98,7 @@ export class MessageHead {
    * proxy passes its client's on: see `forwarded`).
    */
   userAgent: string | null = null;
-  /** An `X-Forwarded-For` or `Forwarded` field (requests): a proxy sent it on behalf of another client. */
+  /** An `X-Forwarded-For`, `Forwarded` or `X-Real-IP` field (requests): a proxy sent it on behalf of another client. */
   forwarded = false;
   /**
    * Whether the fields that name software are read into this head (MessageParser.readsIdentity):

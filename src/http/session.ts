@@ -422,8 +422,8 @@ export class HttpSession {
    */
   clientSoftware: string | null = null;
   /**
-   * Whether the connection's first request was one a proxy forwarded (its `Via`, `Forwarded` or
-   * `X-Forwarded-For`); null until a first request head was read. With clientSoftware null and
+   * Whether the connection's first request was one a proxy forwarded (its `Via`, `Forwarded`,
+   * `X-Forwarded-For` or `X-Real-IP`); null until a first request head was read. With clientSoftware null and
    * this false, the client sent no `User-Agent`.
    */
   clientForwarded: boolean | null = null;
