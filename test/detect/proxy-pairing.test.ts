@@ -11,6 +11,7 @@ import { sharedProxyLegs, type PairedFailure, type ProxyLegs } from '../../src/d
 import { DETECTORS } from '../../src/detect/registry';
 import type { DetectorDefinition } from '../../src/detect/detector';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
+import { analyzeSample } from '../samples';
 import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
 
 const HOST = '127.0.0.1';
@@ -120,5 +121,17 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
     const { result, legs } = analyzeWithLegs(cap);
     expect(fronts.map((f) => pairingOf(legs, f)?.legRequest?.leg.client)).toEqual(copies.map((c) => c.clientName));
     expect(ofKind(result, 'gateway-timeout').map((f) => f.client)).toEqual(fronts.map((f) => f.clientName));
+  });
+
+  test('sample nginx-502-go-writetimeout-direct-client: Go closed all four, no request forwarded to nginx', async () => {
+    const r = await analyzeSample('nginx-502-go-writetimeout-direct-client');
+    const unanswered = ofKind(r, 'unanswered-request');
+    expect(unanswered).toHaveLength(4);
+    expect(unanswered.map((f) => f.evidence.forwardedOnFlow)).toEqual([null, null, null, null]);
+    const diagnoses = r.diagnoses.filter((d) => d.kind === 'unanswered-request');
+    expect(diagnoses).toHaveLength(1);
+    expect(Object.keys(diagnoses[0].inferred)).toEqual(['serverTimeout']);
+    expect(diagnoses[0].explanation).toContain('WriteTimeout');
+    expect(diagnoses[0].explanation).not.toContain('proxy');
   });
 });

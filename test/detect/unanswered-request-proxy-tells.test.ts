@@ -7,6 +7,7 @@
  * timeout, whose requests have none of those tells, is still curl.
  */
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { analyzeSample } from '../samples';
 import { Capture, ofKind } from './reuse-kit';
 
 const PROXY = '10.0.0.2';
@@ -62,5 +63,19 @@ describe('unanswered-request: a proxy known by its requests gave up, not the Use
     expect(d.explanation).toContain('curl/7.88.1');
     expect(d.remedy).toContain('--max-time');
     expect(d.explanation).not.toContain('a proxy by its requests');
+  });
+
+  test('sample unanswered-request-proxies-backend-leg: nginx and HAProxy at 1 s are a proxy read timeout, the direct curl at 2 s is curl', async () => {
+    const r = await analyzeSample('unanswered-request-proxies-backend-leg');
+    const byName = (name: string) => r.diagnoses.filter((d) => d.inferred[name] !== undefined);
+    const [proxy] = byName('proxyReadTimeout');
+    expect(proxy.anomalyIds).toHaveLength(4);
+    expect(proxy.explanation).toContain('127.0.0.2, a proxy by its requests (nginx-like');
+    expect(proxy.explanation).toContain('127.0.0.4, a proxy by its requests (requests carrying Via, Forwarded, X-Forwarded-For');
+    expect(`${proxy.explanation} ${proxy.remedy}`).not.toContain('curl');
+    const [client] = byName('clientTimeout');
+    expect(client.anomalyIds).toHaveLength(2);
+    expect(client.explanation).toContain('curl/7.88.1');
+    expect(client.remedy).toContain('--max-time');
   });
 });
