@@ -545,7 +545,7 @@ export class ProxyLegs implements EventFollower {
   forwardedDuring(proxy: string, method: string, uri: string | null, from: number, to: number, client: string | null = null): LegRequest | null {
     const record = this.proxies.get(hostOf(proxy));
     let first: LegRequest | null = null;
-    const front = { server: proxy, client, method, uri, requestStart: from };
+    const front = { server: proxy, client, method, uri, requestStart: from, failTs: to };
     for (const r of record === undefined ? [] : requestsByKey(record).get(proxyKey(method, uri)) ?? []) {
       if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, uri) || this.loopsBack(r, front)) continue;
       if (first === null || r.start < first.start) first = r;
@@ -565,7 +565,7 @@ export class ProxyLegs implements EventFollower {
     if (record === null) return null;
     for (const r of requestsByKey(record).get(proxyKey(copyOf.method, copyOf.uri)) ?? []) {
       if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, copyOf.uri)) continue;
-      if (this.loopsBack(r, { server: proxy, client: null, method: copyOf.method, uri: copyOf.uri, requestStart: copyOf.from })) continue;
+      if (this.loopsBack(r, { server: proxy, client: null, method: copyOf.method, uri: copyOf.uri, requestStart: copyOf.from, failTs: ts })) continue;
       if (r.leg.closedBy === 'proxy' && Math.abs(r.leg.closeTs - ts) <= within) return r.leg;
     }
     return null;
@@ -847,7 +847,7 @@ export class ProxyLegs implements EventFollower {
    * to the same Go server at the same moment, on one host; the direct request was paired with
    * nginx's 502 from the other flow, and Go called a proxy whose read timeout fired on nginx).
    */
-  private loopsBack(r: LegRequest, front: LoopFront): boolean {
+  loopsBack(r: LegRequest, front: LoopFront): boolean {
     if (r.method === null) return false;
     const record = this.proxies.get(hostOf(r.leg.server));
     if (record === undefined) return false;
@@ -857,9 +857,19 @@ export class ProxyLegs implements EventFollower {
       if (c.leg.server !== front.server || c.start < r.start || c.start > until || c.method !== r.method || !sameTarget(c.uri, r.uri)) continue;
       // The front's own connection is no sibling (its client shares S2's host on a loopback).
       if (c.leg.client === front.client || (front.flowId !== undefined && c.leg.flowId === front.flowId)) continue;
-      if (copyScore({ requestStart: r.start, uri: r.uri }, c) > frontScore) return true;
+      if (copyScore({ requestStart: r.start, uri: r.uri, failTs: outcomeOf(r) ?? undefined }, c) > frontScore) return true;
     }
     return false;
+  }
+
+  /**
+   * Whether loopsBack's answer for `r` may change later: the server it went to is on a host that
+   * connects out itself, so it may have forwarded `r` back, and what tells it (that copy, whose
+   * exchange comes when its connection ends, and the ends of both) may not be known yet. A caller
+   * asking as a connection ends asks loopsBack again at the end of the capture.
+   */
+  mayLoopBackLater(r: LegRequest): boolean {
+    return this.proxies.has(hostOf(r.leg.server));
   }
 
   /**
@@ -1217,30 +1227,43 @@ function upstreamOf(leg: UpstreamLeg, proxy: string): boolean {
 }
 
 /** A request a proxy received, as loopsBack compares it (a DownstreamFailure, or what forwardedDuring was asked). */
-interface LoopFront {
+export interface LoopFront {
   server: string;
   client: string | null;
   flowId?: number;
   method: string | null;
   uri: string | null;
   requestStart: number;
+  /** When the proxy failed it (its error status, or its close). */
+  failTs?: number;
+}
+
+/** When upstream request `r` met its end on its own server's side: its answer, or that server's close; null for neither (the proxy closed first). */
+function outcomeOf(r: LegRequest): number | null {
+  if (r.responseStart !== null) return r.responseStart;
+  return r.leg.closedBy === 'backend' && Number.isFinite(r.leg.closeTs) ? r.leg.closeTs : null;
 }
 
 /**
  * How much upstream request `r` looks like a proxy's copy of the request `front` it received,
- * 0 to 3, one point for each:
+ * 0 to 4, one point for each:
  * - it carries a proxy's tells (LegRequest.proxyTells: X-Forwarded-For, Via, nginx's HTTP/1.0 with
  *   Connection: close);
  * - its connection was not opened before the front request began: a proxy opens a new upstream
  *   connection for a request once it has it (or reuses a pooled one: a later request on it);
  * - its target is the front's as sent (a rewrite, a prefix stripped or added, still matches, but
- *   less surely).
+ *   less surely);
+ * - its own end (an answer, or its server's close) came before the proxy failed the front: nginx
+ *   answers 502 after its backend closed, where a "proxy" whose "copy" was answered only after it
+ *   had failed its client did not wait for it.
  * Used to choose among several copies, and to tell which of two servers is the proxy (loopsBack).
  */
-function copyScore(front: { requestStart: number; uri: string | null }, r: LegRequest): number {
+function copyScore(front: { requestStart: number; uri: string | null; failTs?: number }, r: LegRequest): number {
   let score = r.proxyTells !== undefined && r.proxyTells !== 0 ? 1 : 0;
   if (r.index > 1 || r.leg.openTs >= front.requestStart) score++;
   if (r.uri === front.uri) score++;
+  const end = outcomeOf(r);
+  if (end !== null && front.failTs !== undefined && end <= front.failTs) score++;
   return score;
 }
 

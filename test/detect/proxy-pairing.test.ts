@@ -52,14 +52,16 @@ interface Scene {
  * (relative), nginx's client request at +0.0022 and nginx's copy at +0.0025 on a new connection.
  * Go closes both of its connections 4 s later without a byte; nginx answers 502 right after.
  */
-function goWriteTimeoutScene(cap: Capture, t: number, directAt: number, i = 0): Scene {
+function goWriteTimeoutScene(cap: Capture, t: number, directAt: number, i = 0, plain = false): Scene {
   const front = cap.connection({ client: HOST, server: HOST, sport: NGINX });
   const direct = cap.connection({ client: HOST, server: HOST, sport: GO });
   const upstream = cap.connection({ client: HOST, server: HOST, sport: GO });
-  front.handshake(t);
+  // plain: nginx with proxy_http_version 1.1 and no prefix (its copy says nothing of a proxy, the
+  // targets are one), its client connecting only after the direct request was sent.
+  front.handshake(plain ? t + directAt + 0.0001 : t);
   direct.handshake(t + directAt - 0.0001).request(t + directAt, curl(`/gslow?s=4&i=${i}`, GO));
-  front.request(t + 0.0022, curl(`/g/gslow?s=4&i=${i}`, NGINX));
-  upstream.handshake(t + 0.0024).request(t + 0.0025, nginxCopy(`/g/gslow?s=4&i=${i}`));
+  front.request(t + 0.0022, curl(`${plain ? '' : '/g'}/gslow?s=4&i=${i}`, NGINX));
+  upstream.handshake(t + 0.0024).request(t + 0.0025, plain ? curl(`/gslow?s=4&i=${i}`, GO) : nginxCopy(`/g/gslow?s=4&i=${i}`));
   direct.fin(t + directAt + 4, 's').fin(t + directAt + 4.0001, 'c').ack(t + directAt + 4.0002, 's');
   upstream.fin(t + 4.0025, 's').fin(t + 4.0035, 'c').ack(t + 4.0036, 's');
   front.response(t + 4.0037, ok('<html>502</html>', ['Server: nginx/1.22.1'], 'HTTP/1.1', '502 Bad Gateway'));
@@ -90,6 +92,15 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
     expect(atGo.map((d) => d.anomalyIds.length)).toEqual([2]);
     expect(atGo[0].explanation).not.toContain('the proxy forwarded');
     expect(atGo[0].explanation).toContain('WriteTimeout');
+  });
+
+  test('without any tell in the copy or the target, the order of the ends decides: Go closed first, nginx answered 502 after', () => {
+    const cap = new Capture();
+    const s = goWriteTimeoutScene(cap, 0, 0.002, 0, true);
+    const { result, legs } = analyzeWithLegs(cap);
+    expect(pairingOf(legs, s.direct)?.legRequest?.leg.client ?? null).not.toBe(s.front.clientName);
+    expect(pairingOf(legs, s.front)?.legRequest?.leg.client).toBe(s.upstream.clientName);
+    expect(ofKind(result, 'unanswered-request').find((f) => f.client === s.direct.clientName)?.evidence.forwardedOnFlow).toBeNull();
   });
 
   test("the direct request sent between nginx's client request and nginx's copy is not taken for the copy", () => {

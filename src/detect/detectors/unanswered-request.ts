@@ -6,7 +6,7 @@ import { sharedLazyArrivalFlows } from './keepalive-race';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
-import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
@@ -710,17 +710,32 @@ export const unansweredRequest: DetectorDefinition = {
         unansweredCount: 1 + t.moreUnanswered,
         unansweredLines: line !== null ? [line, ...t.moreLines] : t.moreLines,
       };
+      // A copy sent to a server on a host that connects out itself may prove to be no copy: that
+      // server forwarding it back here, a sibling of this request (ProxyLegs.loopsBack). What
+      // tells it (the other copy, the ends of both) may come later: judged at the end.
+      const recheck =
+        forwarded !== null && legs.mayLoopBackLater(forwarded) && ex.method !== null
+          ? {
+              copy: forwarded, zeroWindow,
+              front: { server: conn.serverName, client: conn.clientName, flowId: conn.id, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd, failTs: close.ts },
+            }
+          : undefined;
       // keepalive-race judges this connection's close on arrival only when the capture ends (a lazy
       // idle close): whether the request was unanswered or met the idle timer is decided then.
-      if (lazyFlows.has(conn.id) && deferred.length < MAX_WAITS_PER_SERVER) {
-        deferred.push({ input, wait: wait0 });
+      if ((lazyFlows.has(conn.id) || recheck !== undefined) && deferred.length < MAX_WAITS_PER_SERVER) {
+        deferred.push({ input, wait: wait0, recheck });
         return;
       }
       addWait(ctx.report(input), wait0);
     }
 
     /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
-    const deferred: Array<{ input: FindingInput; wait: Omit<Wait, 'finding'> }> = [];
+    const deferred: Array<{
+      input: FindingInput;
+      wait: Omit<Wait, 'finding'>;
+      /** A forwarded copy to judge again at the end (see report). */
+      recheck?: { copy: LegRequest; front: LoopFront; zeroWindow: boolean };
+    }> = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const gatewayClaims = sharedGatewayClaims(ctx);
@@ -2071,7 +2086,18 @@ export const unansweredRequest: DetectorDefinition = {
 
       onFinish() {
         // keepalive-race has judged its held closes on arrival by now (it runs first).
-        for (const d of deferred) if (!claimedElsewhere(d.input.flowId ?? -1)) addWait(ctx.report(d.input), d.wait);
+        for (const d of deferred) {
+          if (claimedElsewhere(d.input.flowId ?? -1)) continue;
+          const r = d.recheck;
+          if (r !== undefined && legs.loopsBack(legs.settled(r.copy), r.front)) {
+            // No copy after all: the server's own close of a request nobody forwarded.
+            if (d.input.data !== undefined) d.input.data.acked = ackNote(d.wait.serverAcked, r.zeroWindow);
+            d.input.evidence.forwardedOnFlow = null;
+            d.input.evidence.forwardedTo = null;
+            d.wait.failedUpstream = null;
+          }
+          addWait(ctx.report(d.input), d.wait);
+        }
         deferred.length = 0;
         /** What was still waiting at the end, by server: one diagnosis each. */
         const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>>();
