@@ -1,7 +1,7 @@
 import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { at, ms, requestLine } from '../facts';
+import { at, ms, requestLine, timeOfDay } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
@@ -309,7 +309,7 @@ export const responseTruncated: DetectorDefinition = {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         for (const [server, all] of byServer) {
           const own = all.filter((x) => x.relayed === null);
-          if (own.length < 2) continue;
+          if (own.length === 0) continue;
           // The silence a proxy's read timer measured is the backend's, on the upstream leg when the
           // capture has it: the client leg's last bytes can trail the backend's (HAProxy forwards an
           // unfinished body with MSG_MORE, and its kernel held the last partial segment ~200 ms:
@@ -356,7 +356,7 @@ export const responseTruncated: DetectorDefinition = {
           if (mechanism === 'stall' && stall !== null) inferred.responseStallTimeout = stall;
           if ((mechanism === 'time-limit' || mechanism === 'either') && limit !== null) inferred.responseTimeLimit = limit;
           if (mechanism === 'either' && stall !== null) inferred.responseStallTimeout = stall;
-          const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n} responses in the middle of their bodies with a FIN`;
+          const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n === 1 ? 'a response in the middle of its body' : `${n} responses in the middle of their bodies`} with a FIN`;
           const clientView =
             'Clients see the body end early: "unexpected EOF" (Go), curl\'s "(18) transfer closed with N bytes remaining", ' +
             'Python\'s ChunkedEncodingError or IncompleteRead, Node\'s \'aborted\'; a proxy in front of them answers 502 or passes the cut on.';
@@ -390,6 +390,20 @@ export const responseTruncated: DetectorDefinition = {
               `An error while streaming (an exception, a handler panic, a worker killed, a backend connection lost), or a Content-Length larger than the body it wrote. ${clientView}`;
             remedy =
               'Look in the server\'s error log at these times for errors raised after the response headers were sent; check that the Content-Length it declares matches what it writes.';
+          } else if (n === 1) {
+            // One cut infers no timer, yet a close after a long silence with nothing wrong in between
+            // is most often one: say what to look for, and how a second cut would tell which.
+            const [only] = own;
+            const silence = silences[0];
+            explanation =
+              `${head} after ${ms(silence)} s without a byte mid-body${only.upstream !== null ? ' from its backend' : ''}, ${ms(only.t.sinceRequest)} s after the request began` +
+              `${only.upstream !== null ? `, and closed its upstream leg to ${only.upstream.server} at the same moment: its backend stalled mid-body` : ''}. ` +
+              `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
+              `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request. ${clientView}`;
+            remedy =
+              `Look in ${server}'s error log at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (nginx logs "upstream timed out … while reading upstream"); ` +
+              `if this response legitimately pauses (an event stream, a long poll, a slow report), have the backend send data (or SSE comments) well inside ${ms(silence)} s, ` +
+              'or raise that timer for this route only.';
           } else {
             explanation =
               `${head}, at times that agree neither as a silence before the close nor as a time since the request: no single timer. ` +
