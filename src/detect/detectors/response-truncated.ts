@@ -386,10 +386,10 @@ export const responseTruncated: DetectorDefinition = {
               'raise it for these routes only if such responses are legitimate.';
           } else if (mechanism === 'abrupt') {
             explanation =
-              `${head}, each right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +
+              `${head}, ${n === 1 ? '' : 'each '}right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +
               `An error while streaming (an exception, a handler panic, a worker killed, a backend connection lost), or a Content-Length larger than the body it wrote. ${clientView}`;
             remedy =
-              'Look in the server\'s error log at these times for errors raised after the response headers were sent; check that the Content-Length it declares matches what it writes.';
+              `Look in the server's error log ${n === 1 ? `at ${timeOfDay(own[0].t.closeTs)} UTC` : 'at these times'} for errors raised after the response headers were sent (or a worker killed, or the process restarted); check that the Content-Length it declares matches what it writes.`;
           } else if (n === 1) {
             // One cut infers no timer, yet a close after a long silence with nothing wrong in between
             // is most often one: say what to look for, and how a second cut would tell which.
