@@ -216,7 +216,7 @@ export const responseTruncated: DetectorDefinition = {
      * response, closed within LEGS_TOGETHER of the client leg's FIN: the nearest, or null.
      */
     const legOf = <L extends RequestLeg>(legs: LegsByRequest<L>, t: Truncation): L | null =>
-      legs.nearest(t.request, { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs }, LEGS_TOGETHER);
+      legs.nearest(t.request, { flowId: t.flowId, server: t.server, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs }, LEGS_TOGETHER);
 
     /** The backend's own truncation that the proxy passed on: its upstream leg cut first. */
     const relayedFrom = (t: Truncation): Truncation | null => {
@@ -412,6 +412,16 @@ export const responseTruncated: DetectorDefinition = {
           }
           if (drained > 0 && (mechanism === 'time-limit' || mechanism === 'either')) {
             explanation += ` ${drained === 1 ? 'One cut' : `${drained} cuts`} whose FIN came right behind data the client was taking slowly (its window closed) ${drained === 1 ? 'is' : 'are'} left out of the timing: the server's kernel was still sending what the application had written when it closed.`;
+          }
+          // Cuts at one instant across connections are one event's: a kill, crash or restart ends every
+          // response at once, whatever each had been doing; a per-response timer only if they began together.
+          const closes = own.map((x) => x.t.closeTs);
+          const closeSpread = Math.max(...closes) - Math.min(...closes);
+          if (n >= 2 && closeSpread <= LEGS_TOGETHER) {
+            explanation +=
+              mechanism === 'abrupt' || mechanism === 'mixed'
+                ? ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other: one event ended them (the process killed, crashed or restarted), not each response's own error.`
+                : ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other, as one event would cut them (the process killed or restarted): with requests that began together, that reads the same.`;
           }
           if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
           ctx.diagnose({
