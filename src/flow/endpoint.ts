@@ -84,10 +84,13 @@ const Slot = Object.freeze({
   AheadTs: 35,
   AheadFrame: 36,
   PeerSeqEndBeforeClose: 37,
+  // The acknowledgement of this endpoint's first ACK: one seen mid-stream acknowledges bytes sent
+  // before the capture began, so only one that moved on says its peer sent during it (unseen-side.ts).
+  FirstAck: 38,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 38;
+export const ENDPOINT_SLOTS = 39;
 
 /** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
 const RUN_KEPT = 3;
@@ -474,6 +477,9 @@ export class Endpoint {
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
   get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
   set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
+  /** The acknowledgement number of this endpoint's first ACK (meaningful once hasAck). */
+  get firstAck(): number { return this.f[this.base + Slot.FirstAck]; }
+  set firstAck(v: number) { this.f[this.base + Slot.FirstAck] = v; }
 
   /**
    * Bytes of `peer` this endpoint has acknowledged beyond those the capture delivered so far (0:
@@ -513,9 +519,12 @@ export class Endpoint {
     f[b + Slot.LastTs] = ts;
     // Compared with true: a boolean field tested for truthiness costs a full test (about ten
     // instructions) when it is true, as it is on every packet but an endpoint's first ACK.
-    if (this.hasAck !== true || ((ack - f[b + Slot.HighestAck]) | 0) > 0) {
+    if (this.hasAck !== true) {
+      f[b + Slot.FirstAck] = ack;
       f[b + Slot.HighestAck] = ack;
       this.hasAck = true;
+    } else if (((ack - f[b + Slot.HighestAck]) | 0) > 0) {
+      f[b + Slot.HighestAck] = ack;
     }
     this.window = window;
   }

@@ -548,6 +548,7 @@ export class TcpTracker<T> {
       conn.noteActivity(ts, this.now, frame);
       this.onSyn(conn, ep, peer, client, v, ts, frame, ackFlag);
       if (ackFlag && (!ep.hasAck || seqGt(v.ack, ep.highestAck))) {
+        if (!ep.hasAck) ep.firstAck = v.ack;
         ep.highestAck = v.ack;
         ep.hasAck = true;
       }
@@ -605,6 +606,7 @@ export class TcpTracker<T> {
     if (ackFlag && !rst) {
       if (!syn && !fin && ep.hasAck && v.ack === ep.highestAck && v.payloadLen === 0) this.noteDupAck(ep, peer, v.ack);
       if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
+        if (!ep.hasAck) ep.firstAck = v.ack;
         ep.highestAck = v.ack;
         ep.hasAck = true;
       }
