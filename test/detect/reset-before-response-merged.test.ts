@@ -8,69 +8,10 @@
  * compared with the TTL the server's packets have where it was seen; the server's own RST, seen at
  * both points or lost after its own, stays the server's.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { AnalysisResult, analyzeFiles } from '../../src/analyze';
-import { DETECTORS } from '../../src/detect/registry';
-import { buildPcapFile, buildTcpPacket, LINKTYPE_ETHERNET, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
-
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conncheck-merged-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-const T = 1_700_000_000;
-/** One way between the two capture points (the router's forwarding time). */
-const HOP = 40e-6;
-
-type Where = 'both' | 'client' | 'server';
-
-interface Frame { data: Uint8Array; ts: number }
-
-/** One connection as two capture points see it: client 10.0.1.2 — router — server 10.0.2.2:8080. */
-class MergedCapture {
-  readonly frames: Frame[] = [];
-  private readonly seq = { c: 1000, s: 5000 };
-  private readonly ipId = { c: 0x100, s: 0x900 };
-
-  /** A packet sent by `from`, seen at its own point at `ts` (TTL 64) and, unless lost or dropped on the way, at the other's (TTL 63). */
-  send(from: 'c' | 's', ts: number, flags: number, payload = '', where: Where = 'both'): this {
-    const c = from === 'c';
-    const spec = {
-      src: c ? '10.0.1.2' : '10.0.2.2', dst: c ? '10.0.2.2' : '10.0.1.2', sport: c ? 40000 : 8080, dport: c ? 8080 : 40000,
-      seq: this.seq[from], ack: (flags & TCP_SYN) !== 0 && c ? 0 : this.seq[c ? 's' : 'c'], flags, payload, ipId: this.ipId[from]++,
-    };
-    const own = c ? 'client' : 'server';
-    if (where === 'both' || where === own) this.frames.push({ data: buildTcpPacket({ ...spec, ttl: 64 }), ts });
-    if (where === 'both') this.frames.push({ data: buildTcpPacket({ ...spec, ttl: 63 }), ts: ts + HOP });
-    this.seq[from] += payload.length + ((flags & TCP_SYN) !== 0 ? 1 : 0);
-    return this;
-  }
-
-  /** The router's RST in the server's name, seen at the client's point only: no ACK, at the sequence number the client expects. */
-  forgedRst(ts: number): this {
-    const data = buildTcpPacket({
-      src: '10.0.2.2', dst: '10.0.1.2', sport: 8080, dport: 40000, seq: this.seq.s, ack: 0, flags: TCP_RST, ipId: 0, ttl: 64,
-    });
-    this.frames.push({ data, ts });
-    return this;
-  }
-
-  /** The handshake and one complete exchange (GET /ok) on the keep-alive connection. */
-  opened(): this {
-    return this.send('c', T, TCP_SYN).send('s', T + 0.0002, TCP_SYN | TCP_ACK).send('c', T + 0.0004, TCP_ACK)
-      .send('c', T + 0.01, TCP_ACK | TCP_PSH, 'GET /ok HTTP/1.1\r\nHost: x\r\n\r\n')
-      .send('s', T + 0.012, TCP_ACK | TCP_PSH, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
-      .send('c', T + 0.0122, TCP_ACK);
-  }
-
-  async analyze(): Promise<AnalysisResult> {
-    const sorted = [...this.frames].sort((a, b) => a.ts - b.ts);
-    const file = path.join(dir, `merged-${files++}.pcap`);
-    fs.writeFileSync(file, buildPcapFile(LINKTYPE_ETHERNET, sorted.map((f) => ({ data: f.data, ts: f.ts, origLen: f.data.length }))));
-    return analyzeFiles([file], { detectors: DETECTORS });
-  }
-}
+import { AnalysisResult } from '../../src/analyze';
+import { TCP_ACK, TCP_PSH, TCP_RST } from '../helpers/packet-builder';
+import { MergedCapture, T } from '../helpers/merged-capture';
+import { analyzeSample } from '../samples';
 
 const resets = (r: AnalysisResult) => r.anomalies.filter((f) => f.kind === 'reset-before-response');
 const BODY = 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1200);
@@ -129,5 +70,20 @@ describe('reset-before-response: client and server captures merged', () => {
     const [f] = resets(r);
     expect(f.evidence.uri).toBe('/dl');
     expect(f.evidence.resetFrom).toBeUndefined();
+  });
+});
+
+describe('reset-before-response: the recorded merge (samples/record/reset-before-response-firewall-merged.sh)', () => {
+  test("the firewall's two resets are the path's, 64 against 63 at the client; the server's SO_LINGER 0 reset, at both points, stays its own", async () => {
+    const r = await analyzeSample('reset-before-response-firewall-merged');
+    expect(r.stats.duplicates).toBeGreaterThan(0);
+    const byUri = new Map(resets(r).map((f) => [f.evidence.uri, f]));
+    expect([...byUri.keys()].sort()).toEqual(['/admin/1', '/crash/1', '/dl/300000']);
+    for (const uri of ['/admin/1', '/dl/300000']) {
+      const f = byUri.get(uri)!;
+      expect([f.evidence.resetFrom, f.evidence.rstTtl, f.evidence.serverTtl]).toEqual(['path', 64, 63]);
+    }
+    expect(byUri.get('/crash/1')!.evidence.resetFrom).toBeUndefined();
+    expect(r.diagnoses.map((d) => d.explanation).join('\n')).not.toMatch(/aborted the connection mid-response|socket was already closed/);
   });
 });
