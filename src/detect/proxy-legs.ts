@@ -245,6 +245,12 @@ const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
 const MAX_REQUESTS_PER_PROXY = 20_000;
 const MAX_FAILURES = 20_000;
+/**
+ * Requests loopsBack looks at over one analysis, at most (some tens of ms of work). A storm of failures
+ * on one URI through a proxy on one host (every failure's candidates against every request of
+ * that URI) would otherwise be quadratic; past it, copies are paired as before it existed.
+ */
+const LOOP_SCAN_BUDGET = 4_000_000;
 /** Servers whose idle closes are kept (reloadDuring), and closes kept per server (the latest). */
 const MAX_IDLE_CLOSE_SERVERS = 1_000;
 const MAX_IDLE_CLOSES_PER_SERVER = 512;
@@ -345,6 +351,8 @@ export class ProxyLegs implements EventFollower {
   private unansweredSorted = 0;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
+  /** Requests loopsBack may still look at in this analysis (LOOP_SCAN_BUDGET). */
+  private loopScanBudget = LOOP_SCAN_BUDGET;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
   private events = 0;
   private pairedAtEvent = -1;
@@ -848,12 +856,16 @@ export class ProxyLegs implements EventFollower {
    * nginx's 502 from the other flow, and Go called a proxy whose read timeout fired on nginx).
    */
   loopsBack(r: LegRequest, front: LoopFront): boolean {
-    if (r.method === null) return false;
+    if (r.method === null || this.loopScanBudget <= 0) return false;
     const record = this.proxies.get(hostOf(r.leg.server));
     if (record === undefined) return false;
     const until = r.responseStart ?? (Number.isFinite(r.leg.closeTs) ? r.leg.closeTs : Infinity);
     const frontScore = copyScore(front, r);
-    for (const c of requestsByKey(record).get(proxyKey(r.method, r.uri)) ?? []) {
+    const same = requestsByKey(record).get(proxyKey(r.method, r.uri)) ?? [];
+    // Asked per candidate copy of each failure: in a storm of failures on one URI, each list is
+    // long. A budget for the whole analysis bounds the work; past it, pairing goes on without.
+    this.loopScanBudget -= same.length;
+    for (const c of same) {
       if (c.leg.server !== front.server || c.start < r.start || c.start > until || c.method !== r.method || !sameTarget(c.uri, r.uri)) continue;
       // The front's own connection is no sibling (its client shares S2's host on a loopback).
       if (c.leg.client === front.client || (front.flowId !== undefined && c.leg.flowId === front.flowId)) continue;
