@@ -6,7 +6,7 @@ import { at } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
-import { failureKey, LegRequest, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
+import { FAST_GATEWAY_FAILURE, failureKey, LegRequest, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * intermittent-5xx: one server endpoint answers the same kind of request (method + path, query
@@ -68,13 +68,6 @@ const MIN_FAILURES = 2;
 const MIN_SUCCESSES = 2;
 const MAX_KINDS = 2_000;
 
-/**
- * A 502 answered this soon after the request (seconds) was no upstream timeout: the proxy failed
- * it at the pace of a local failure, its upstream connection reset or closed under the request
- * (a pooled connection the backend had just closed idle) or refused. Timeouts are whole seconds,
- * or hundreds of ms; a refused connect or a reset pooled connection takes a few ms.
- */
-const FAST_GATEWAY_FAILURE = 0.1;
 /** Bad Gateway: a gateway that got no valid answer from upstream (503 is as often an application's own). */
 const BAD_GATEWAY = 502;
 /** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
