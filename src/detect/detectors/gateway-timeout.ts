@@ -485,7 +485,9 @@ export const gatewayTimeout: DetectorDefinition = {
               ? `One such error names no time limit: whether another request would end after the same time cannot be told from one. `
               : `Their delays share no value, so they name no time limit (a limit checked on a coarse tick, as gunicorn's arbiter checks its workers once a second, ends them anywhere within it). `
             : '') +
-          `Not nginx's read timeout. The capture does not show the upstream connections.`;
+          `Not nginx's read timeout. The capture does not show the upstream connections` +
+          // nginx puts its own Server header on what it passes on: only its error page's body tells its 502 from a backend's.
+          ` (a 502 the backend answered itself, passed on by nginx, reads the same here: nginx's own error page ends with "<center>nginx</center>").`;
         remedy =
           `Raising nginx's proxy_read_timeout changes nothing: look at the backend for requests that take ${after}. ` +
           `For a Go net/http server, keep http.Server WriteTimeout above the slowest handler's time (or bound handlers with http.TimeoutHandler, which answers 503 in time); ` +
