@@ -473,6 +473,19 @@ describe("intermittent-5xx: a two-proxy chain relaying the inner proxy's fast 50
     expect(d.remedy).toContain("make the proxy's pool drop idle upstream connections");
   });
 
+  test("one hop: a proxy relaying its backend's own intermittent 503s (both legs in the capture) is one finding, at the backend", () => {
+    const cap = new Capture();
+    for (let i = 0; i < 6; i++) {
+      const failed = i % 2 === 1;
+      const status = failed ? '503 Service Unavailable' : '200 OK';
+      scene(cap, i * 3, { delay: 0.02, upstream: 'answered', uri: `/items/${i + 1}`, backendStatus: status, answer: status });
+    }
+    const found = ofKind(cap.analyze(DETECTORS), 'intermittent-5xx');
+    // Before: one at the backend (10.0.0.3:8080) and one at the proxy (10.0.0.2:80) for the same three 503s.
+    expect(found.map((f) => f.server)).toEqual(['10.0.0.3:8080']);
+    expect(found[0].evidence).toMatchObject({ failures: 3, relayedByFronts: 3 });
+  });
+
   test("near miss: the front's own 502s (the proxy answered 200) stay the front's, beside the origin's", () => {
     const r = relayedChain([1, 3, 5], [2, 6]).analyze(DETECTORS);
     const found = ofKind(r, 'intermittent-5xx');
