@@ -17,11 +17,23 @@ import type { AnalyzedConnection } from './analyzed-connection';
  */
 export const TELL_FORWARDED = 1;
 export const TELL_NGINX_HTTP10 = 2;
+/**
+ * TELL_HEADER_CASE: the `User-Agent` names a client that writes its field names capitalized
+ * (curl, Wget, Go's net/http, Python requests, a browser) and came as `user-agent`: something
+ * rewrote the head on the way, as HAProxy 2.x (HTX) and Envoy write every field name in lower case.
+ */
+export const TELL_HEADER_CASE = 4;
+/** Agents whose own software sends `User-Agent` capitalized over HTTP/1.x. */
+const CAPITALIZING_AGENT = /^(curl|Wget|Go-http-client|python-requests|Mozilla)\//;
 
 /** The tells (TELL_*) of one request on `conn`; 0 for none. */
 export function proxyTellsOf(ex: Pick<HttpExchange, 'requestVersion' | 'requestConnection'>, conn: AnalyzedConnection): number {
   let tells = conn.app?.session?.clientForwarded === true ? TELL_FORWARDED : 0;
   if (ex.requestVersion === 'HTTP/1.0' && hasToken(ex.requestConnection, 'close')) tells |= TELL_NGINX_HTTP10;
+  const session = conn.app?.session;
+  if (session !== undefined && session !== null && session.clientAgentNameLower && session.clientSoftware !== null && CAPITALIZING_AGENT.test(session.clientSoftware)) {
+    tells |= TELL_HEADER_CASE;
+  }
   return tells;
 }
 
@@ -30,5 +42,6 @@ export function proxyTellsText(tells: number): string {
   const parts: string[] = [];
   if ((tells & TELL_NGINX_HTTP10) !== 0) parts.push("nginx-like: HTTP/1.0 requests with Connection: close, nginx's default upstream request (proxy_http_version 1.0)");
   if ((tells & TELL_FORWARDED) !== 0) parts.push('requests carrying Via, Forwarded, X-Forwarded-For or X-Real-IP, which a proxy adds');
+  if ((tells & TELL_HEADER_CASE) !== 0) parts.push("HAProxy-like: field names in lower case (`user-agent`) where the User-Agent's own client writes `User-Agent`, as HAProxy 2.x and Envoy send them on");
   return parts.join('; ');
 }

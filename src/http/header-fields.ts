@@ -154,7 +154,10 @@ export function applyKeptField(
           // Its start names the client (a browser's runs on for 100 bytes and more): cut short, so
           // that every connection of one client shares one interned string, made in few steps.
           const end = ve - vs > MAX_AGENT_CHARS ? vs + MAX_AGENT_CHARS : ve;
-          if (isPlainText(bytes, vs, end)) head.userAgent = latin1Interned(bytes, vs, end);
+          if (isPlainText(bytes, vs, end)) {
+            head.userAgent = latin1Interned(bytes, vs, end);
+            head.agentNameLower = bytes[s] === 0x75; // `u`
+          }
         }
         return LineResult.Ok;
       }

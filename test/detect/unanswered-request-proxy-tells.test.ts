@@ -13,11 +13,15 @@ import { Capture, ofKind } from './reuse-kit';
 const PROXY = '10.0.0.2';
 const BACKEND = '10.0.0.3';
 
-type Style = 'nginx' | 'xff' | 'curl';
+type Style = 'nginx' | 'xff' | 'haproxy' | 'curl' | 'undici';
 
 function request(style: Style, uri: string): string {
   if (style === 'nginx') return `GET ${uri} HTTP/1.0\r\nHost: backend\r\nConnection: close\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
-  if (style === 'xff') return `GET ${uri} HTTP/1.1\r\nhost: backend\r\nuser-agent: curl/7.88.1\r\nx-forwarded-for: 10.0.0.1\r\n\r\n`;
+  if (style === 'xff') return `GET ${uri} HTTP/1.1\r\nHost: backend\r\nUser-Agent: curl/7.88.1\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n`;
+  // HAProxy 2.x without `option forwardfor`: curl's head passed on, every field name in lower case.
+  if (style === 'haproxy') return `GET ${uri} HTTP/1.1\r\nhost: backend\r\nuser-agent: curl/7.88.1\r\naccept: */*\r\n\r\n`;
+  // Node's fetch (undici) writes its own names in lower case: no rewrite.
+  if (style === 'undici') return `GET ${uri} HTTP/1.1\r\nhost: backend\r\nconnection: keep-alive\r\nuser-agent: node\r\naccept: */*\r\n\r\n`;
   return `GET ${uri} HTTP/1.1\r\nHost: ${BACKEND}:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
 }
 
@@ -34,14 +38,14 @@ function gaveUp(style: Style, n: number, timeout: number) {
 }
 
 describe('unanswered-request: a proxy known by its requests gave up, not the User-Agent it passed on', () => {
-  test.each(['nginx', 'xff'] as const)('%s-like requests: the proxy read timeout, curl not named', (style) => {
+  test.each(['nginx', 'xff', 'haproxy'] as const)('%s-like requests: the proxy read timeout, curl not named', (style) => {
     const r = gaveUp(style, 2, 2);
     expect(ofKind(r, 'unanswered-request')).toHaveLength(2);
     const [d, ...more] = r.diagnoses;
     expect(more).toEqual([]);
     expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
     expect(d.explanation).toContain('a proxy by its requests');
-    expect(d.explanation).toContain(style === 'nginx' ? 'HTTP/1.0 requests with Connection: close' : 'X-Forwarded-For');
+    expect(d.explanation).toContain({ nginx: 'HTTP/1.0 requests with Connection: close', xff: 'X-Forwarded-For', haproxy: 'field names in lower case' }[style]);
     expect(d.explanation).toContain('nginx proxy_read_timeout, HAProxy timeout server');
     expect(`${d.explanation} ${d.remedy}`).not.toContain('--max-time');
   });
@@ -53,6 +57,14 @@ describe('unanswered-request: a proxy known by its requests gave up, not the Use
     expect(d.explanation).toContain('the proxy that sent it');
     expect(d.remedy).toContain("proxy's upstream read timeout");
     expect(`${d.explanation} ${d.remedy}`).not.toContain('--max-time');
+  });
+
+  test('near miss: a client that writes its own field names in lower case (undici) is no proxy', () => {
+    const r = gaveUp('undici', 2, 2);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(Object.keys(d.inferred)).toEqual(['clientTimeout']);
+    expect(d.explanation).not.toContain('a proxy by its requests');
   });
 
   test('near miss: curl itself with --max-time 2 is still named, with its setting', () => {
