@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import { seqAdd, seqGe, seqGt } from '../../flow/seq';
 import { resetFromOtherHost } from '../path-reset';
+import { pausedListenerWords, sharedServerPauses } from '../server-pauses';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 
 /**
@@ -103,6 +104,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
     /** Requests ignored for one retransmission only, waiting for corroboration (CORROBORATION_WINDOW). */
     const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number; clientHost: string; serverHost: string }> = [];
     const pathLoss = sharedPathLoss(ctx);
+    /** A paused server process (server-pauses), judged before this diagnosis: why no accept() ran. */
+    const serverPauses = sharedServerPauses(ctx);
     // Ignored first data on a path that was losing segments then: a data segment lost on the way and
     // resent at the retransmission timer looks the same, and is the likelier.
     const lossy = (d: { from: number; to: number; clientHost: string; serverHost: string }): boolean =>
@@ -246,10 +249,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
 
       onFinish(): void {
         settleSingles();
-        const byServer = new Map<string, Array<{ id: string; outcome: string; signal: string }>>();
+        const byServer = new Map<string, Array<{ id: string; ts: number; outcome: string; signal: string }>>();
         for (const f of ctx.findings('accept-queue-overflow')) {
           const list = byServer.get(f.server) ?? [];
-          list.push({ id: f.id, outcome: String(f.evidence.outcome), signal: String(f.evidence.signal) });
+          list.push({ id: f.id, ts: f.ts, outcome: String(f.evidence.outcome), signal: String(f.evidence.signal) });
           byServer.set(f.server, list);
         }
         // A connection whose SYN went unanswered before its handshake overflowed the queue is one of
@@ -272,10 +275,14 @@ export const acceptQueueOverflow: DetectorDefinition = {
           const resets = items.filter((i) => i.signal === 'reset-after-handshake').length;
           const drops = synDrops.get(server) ?? 0;
           const port = server.slice(server.lastIndexOf(':') + 1);
+          // Overflows while the whole process was paused: the queue filled because no accept() ran.
+          const pause = serverPauses.pauseOf(server);
+          const inPause = pause === null ? 0 : items.filter((i) => i.ts >= pause.from && i.ts <= pause.burstFirst).length;
+          const paused = pause !== null && inPause > 0 ? pausedListenerWords(server, pause, inPause, n, "the handshakes' last ACKs and the data") : null;
           ctx.diagnose({
             server,
             count: n,
-            inferred: {},
+            inferred: { ...(paused?.inferred ?? {}) },
             explanation:
               `${n} connection${n === 1 ? '' : 's'} to ${server} completed the handshake on the client's side, but ` +
               signalText(items) +
@@ -292,8 +299,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
               ': the application is not calling accept() fast enough (blocked event loop, too few workers, a backlog too small for bursts).' +
               (drops > 0 ? ` ${drops} other attempt${drops === 1 ? '' : 's'} to it had SYNs go unanswered (syn-unanswered): a full accept queue drops new SYNs too.` : '') +
               (onlyUnacked ? ' Without SYN-ACK repeats, a path dropping data after the handshake (MTU black hole, stateful firewall) would look the same.' : '') +
-              (onlyReset ? ' An application that accepts and aborts connections at once (SO_LINGER 0, a connection limit) would look the same when the client sent no data.' : ''),
+              (onlyReset ? ' An application that accepts and aborts connections at once (SO_LINGER 0, a connection limit) would look the same when the client sent no data.' : '') +
+              (paused?.note ?? ''),
             remedy:
+              (paused?.remedy ?? '') +
               `On ${hostOf(server)}: confirm with \`nstat -az TcpExtListenOverflows\` (growing) and \`ss -ltn 'sport = :${port}'\` ` +
               '(Recv-Q at the Send-Q backlog). Make the application accept faster — unblock its event loop or accept thread, ' +
               'add workers — and raise its listen() backlog together with net.core.somaxconn (the kernel caps the backlog ' +

@@ -8,6 +8,7 @@ import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { PORT_SCANS, PortScans } from '../port-scans';
+import { pausedListenerWords, ServerPauses, sharedServerPauses } from '../server-pauses';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
@@ -230,6 +231,11 @@ export const synUnanswered: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
+    /**
+     * A paused server process (server-pauses): asked for here, the first of its detectors, so that
+     * it follows every event and is judged before this detector's diagnosis, not after it.
+     */
+    const serverPauses = sharedServerPauses(ctx);
     /** Port scans, recognised by connection-refused (which runs first): their filtered ports' SYNs are the scan's probes. */
     const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     /** Connection attempts (client SYN seen) per server endpoint, for the share that went unanswered. */
@@ -449,7 +455,7 @@ export const synUnanswered: DetectorDefinition = {
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, serverPauses);
       },
     };
   },
@@ -861,6 +867,7 @@ function diagnose(
   answers: ReadonlyMap<string, readonly number[]> | null,
   runs: ReadonlyMap<string, RunInfo>,
   held: HeldConnections,
+  pauses: ServerPauses,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -946,10 +953,16 @@ function diagnose(
     }
     if (listenerItems.length > 0 && onLossyPath.length > 0) cause += ` ${lossyText}`;
     if (run !== undefined && run.interval !== null) cause += ` ${seriesText(run, run.interval)}`;
+    // The listener's SYNs dropped while the whole process was paused (server-pauses): its backlog
+    // filled because no accept() ran, which says what to look at first.
+    const pause = listenerItems.length > 0 && !probesOnly && limit === null ? pauses.pauseOf(server) : null;
+    const inPause = pause === null ? 0 : listenerItems.filter(({ attempt: a }) => a.synTimes[0] >= pause.from && a.synTimes[0] <= pause.burstFirst).length;
+    const paused = pause !== null && inPause > 0 ? pausedListenerWords(server, pause, inPause, count, 'the SYNs') : null;
+    if (paused !== null) cause += paused.note;
     ctx.diagnose({
       server,
       count,
-      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(run?.interval ? { clientConnectTimeout: run.interval } : {}) },
+      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(run?.interval ? { clientConnectTimeout: run.interval } : {}), ...(paused?.inferred ?? {}) },
       // Only SYNs a lossy path most likely lost, or probes nothing waited on: no failure to report at error.
       ...(listenerItems.length === 0 || probesOnly ? { severity: 'info' as const } : {}),
       explanation:
@@ -965,7 +978,8 @@ function diagnose(
           '(iptables/nftables DROP rules, a security group, a full conntrack table).'
         : limit !== null
         ? limitRemedy(limit)
-        : (listenerItems.length === 0
+        : (paused?.remedy ?? '') +
+        (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
             'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
             'Only if the listener\'s counters below grow is its backlog involved. '

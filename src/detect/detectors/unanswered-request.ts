@@ -11,8 +11,9 @@ import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
-import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf, Queue, queuesOf } from '../server-stalls';
-import { agesFitTickedLimit, SERVED_AFTER_KILLS_WITHIN, workerKillsDiagnosis } from '../worker-limits';
+import { NotAccepted, notAcceptedOf, Pause, Queue, queuesOf } from '../server-stalls';
+import { sharedServerPauses } from '../server-pauses';
+import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSecondLimit, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
 import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
@@ -474,13 +475,12 @@ export const unansweredRequest: DetectorDefinition = {
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
     /**
-     * Every answer (response start) by server, for telling a paused process and one that stopped
-     * accepting from a slow application (server-stalls). The server's index is looked up once per
-     * connection, into slots by connection id as takenId's.
+     * A paused server process, judged once for every detector that asks (server-pauses), and every
+     * answer (response start) by server it keeps, for telling a paused process, one that stopped
+     * accepting and a queue from a slow application (server-stalls).
      */
-    const answers = new AnswerRing();
-    const answerSlotId = new Float64Array(TAKEN_SLOTS).fill(-1);
-    const answerSlotServer = new Int32Array(TAKEN_SLOTS);
+    const serverPauses = sharedServerPauses(ctx);
+    const answers = serverPauses.answers;
     /** By server: the pause its unanswered requests show (see diagnose). */
     const pauses = new Map<string, Pause>();
     /** Requests queued behind a long one at a concurrency limit, by server (server-stalls' queuesOf). */
@@ -540,8 +540,10 @@ export const unansweredRequest: DetectorDefinition = {
      * check, not a restart (worker-limits.ts): each request cut at least MIN_WORKER_TIME_LIMIT after
      * it was sent, all within one tick of each other, and the listener kept accepting: a new
      * connection served soon after, none refused. How many new connections it served; null when not.
+     * `cutAgain`: new connections taken after the burst whose requests were cut at the same limit in
+     * turn (a worker booted by the master took them): they show a listener that kept accepting too.
      */
-    const killedAtTimeLimit = (server: string, burst: readonly Wait[]): number | null => {
+    const killedAtTimeLimit = (server: string, burst: readonly Wait[], cutAgain = 0): number | null => {
       if (!agesFitTickedLimit(burst.map((w) => w.wait))) return null;
       const last = Math.max(...burst.map((w) => w.closeTs));
       const first = Math.min(...burst.map((w) => w.closeTs));
@@ -553,7 +555,40 @@ export const unansweredRequest: DetectorDefinition = {
         if (waits.some((w) => w.closedBy === 'server' && w.closeTs >= first - BURST_LINK_GAP && w.closeTs <= last + BURST_LINK_GAP)) return null;
       }
       const served = servedAfter(server, last, new Set(burst.map((w) => w.flowId)));
-      return served !== null && served > 0 ? served : null;
+      return served !== null && served + cutAgain > 0 ? served : null;
+    };
+
+    /**
+     * Server cuts that are workers killed at a ticked time limit though closeBursts found no burst
+     * among them (requests sent together and killed at one check have alike ages, within one
+     * timer's agreement): every age within one tick of the others, yet too spread for one precise
+     * timer (a cut at another check, at its own phase of the tick: blind round 11, gunicorn
+     * --timeout 3 cut three requests sent at once at 3.505-3.572 s and a lone one at 3.408 s), one
+     * whole second fitting every age, and at least two closed at one moment (KILLS_LINK_GAP) after
+     * which the listener kept accepting (killedAtTimeLimit): it served a new connection, or took
+     * one whose request was cut at the same limit in turn (that lone cut, 2 s after the kills). A
+     * precise timeout closes each request its own delay after it was sent: its cuts are never
+     * earlier than its others by a tick's share. The new connections served and cut again; null when not.
+     */
+    const killedAtOneCheck = (server: string, waits: readonly Wait[]): { served: number; cutAgain: number } | null => {
+      if (waits.length < 3) return null;
+      const ages = waits.map((w) => w.wait);
+      const lo = Math.min(...ages);
+      const hi = Math.max(...ages);
+      if (!agesFitTickedLimit(ages) || hi - lo <= Math.max(ctx.options.spreadFraction * hi, ctx.options.spreadAbsolute) || wholeSecondLimit(ages) === null) return null;
+      const sorted = [...waits].sort((a, b) => a.closeTs - b.closeTs);
+      for (let i = 0; i < sorted.length; ) {
+        let j = i + 1;
+        while (j < sorted.length && sorted[j].closeTs - sorted[j - 1].closeTs <= KILLS_LINK_GAP) j++;
+        if (j - i >= 2) {
+          const last = sorted[j - 1].closeTs;
+          const cutAgain = waits.filter((w) => w.requestStart > last && w.requestStart <= last + SERVED_AFTER_KILLS_WITHIN).length;
+          const served = killedAtTimeLimit(server, sorted.slice(i, j), cutAgain);
+          if (served !== null) return { served, cutAgain };
+        }
+        i = j;
+      }
+      return null;
     };
 
     /** Shared with the other detectors that ask about proxies: which address a proxy connects upstream from. */
@@ -1133,7 +1168,7 @@ export const unansweredRequest: DetectorDefinition = {
           return false;
         });
         // The process stopped whole: its late answers to every client at one instant.
-        const pause = pauseOf(server, waits, answers);
+        const pause = serverPauses.pauseOf(server);
         if (pause !== null) pauses.set(server, pause);
         // A queue only where the server answered nothing else while the queued requests waited for its
         // long ones: an answer on another connection meanwhile was a worker free for them.
@@ -1207,6 +1242,13 @@ export const unansweredRequest: DetectorDefinition = {
           const together = agesFitTickedLimit(withRest.map((w) => w.wait));
           diagnoseWorkerKills(group.server, together ? withRest : killed, servedNew);
           if (together) continue;
+        }
+        if (group.role === 'server' && killed.length === 0) {
+          const kills = killedAtOneCheck(group.server, rest);
+          if (kills !== null) {
+            diagnoseWorkerKills(group.server, rest, kills.served, kills.cutAgain);
+            continue;
+          }
         }
         if (group.role === 'server' && tickChecked(rest.map((w) => w.wait), options) !== null) {
           diagnoseTick(group.server, rest);
@@ -1502,9 +1544,9 @@ export const unansweredRequest: DetectorDefinition = {
      * Requests cut by workers killed at a per-request time limit, several at one check of its tick
      * (killedAtTimeLimit), with the server's other cuts at ages within the same tick.
      */
-    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number): void {
+    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number, cutAgain = 0): void {
       const killed = members.map((w) => ({ ts: w.closeTs, wait: w.wait, frame: w.closeFrame, acked: w.serverAcked }));
-      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed');
+      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed', cutAgain);
       ctx.diagnose({ server, count: members.length, ...words, anomalyIds: members.map((w) => w.finding.id) });
     }
 
@@ -1694,12 +1736,22 @@ export const unansweredRequest: DetectorDefinition = {
       const inPause = members.filter((w) => pause.members.has(w.flowId)).length;
       if (inPause === 0 || inPause < members.filter((w) => w.lateTs !== null).length) return null;
       const length = pause.burstFirst - pause.from;
-      const elsewhere = pause.members.size - inPause;
+      // The pause's other stalled requests: given up on too (in this server's other diagnoses), or
+      // answered in the burst to clients that waited longer (still waiting, as the others in it).
+      const given = new Set<number>();
+      for (const w of waitsByServer.get(server) ?? []) if (pause.members.has(w.flowId)) given.add(w.flowId);
+      for (const w of members) given.add(w.flowId);
+      const late = Math.max(given.size, inPause);
+      const elsewhere = late - inPause;
+      const waiting = pause.othersInBurst + pause.members.size - late;
+      const spread = fineDuration(pause.burstLast - pause.burstFirst);
       const note =
         ` ${inPause === members.length ? (inPause === 1 ? 'It' : 'Every one') : `${inPause} of them`} got ${inPause === members.length ? 'its' : 'their'} response only after the client had closed, ` +
-        `and all at one instant: the server answered the stalled requests of ${pause.members.size} connections within ${fineDuration(pause.burstLast - pause.burstFirst)} s of each other` +
-        (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
-        (pause.othersInBurst > 0 ? `, with ${pause.othersInBurst} more requests on other connections that were still waiting` : '') +
+        (late === 1
+          ? `and at one instant with others: the server answered it within ${spread} s of ${waiting} more request${waiting === 1 ? '' : 's'} on other connections that were still waiting`
+          : `and all at one instant: the server answered the stalled requests of ${late} connections within ${spread} s of each other` +
+            (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
+            (waiting > 0 ? `, with ${waiting} more request${waiting === 1 ? '' : 's'} on other connections that were still waiting` : '')) +
         `, after answering nothing on any connection from the earliest of them on. ` +
         `The server process was paused, not slow per request: stopped for at least ${ms(length)} s (from the earliest stalled request to that burst) ` +
         `by a SIGSTOP, a stop-the-world GC pause, a stalled VM or swapping, and it answered everything it owed when it resumed.`;
@@ -1869,12 +1921,22 @@ export const unansweredRequest: DetectorDefinition = {
             ? ` ${resent} of them ${resent === 1 ? 'was' : 'were'} the client sending a request again by itself, on a new connection, right after it gave up on it ` +
               `(as Ruby's Net::HTTP does once for an idempotent request, \`max_retries\`; see retried-request): its caller waited ${ms(2 * cluster.value)} s or more for one error.`
             : '';
+        // A FastCGI client is the web server in front (its leg alone in the capture: the php-fpm
+        // host's view): its own read timeout, or its client's abort it passed on, closed the leg;
+        // no end client's library timeout is at work on it.
+        const fastcgi = members.every((w) => w.fastcgi);
+        const gaveUp = fastcgi
+          ? `their FastCGI client (${closers}: the web server in front, e.g. nginx fastcgi_pass, Apache mod_proxy_fcgi) closed the connection ${range} after each request: ` +
+            `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
+          : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
-          `${members.length} requests to ${server}${about} got no response, and their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
+          `${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
           (notAccepted?.remedy ?? paused?.remedy ?? queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
-          ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
+          (fastcgi
+            ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
+            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else {
         name = 'serverTimeout';
@@ -1906,9 +1968,6 @@ export const unansweredRequest: DetectorDefinition = {
         const clientIp = conn.clientHost;
         const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
-        const slot = conn.id & (TAKEN_SLOTS - 1);
-        answerSlotId[slot] = conn.id;
-        answerSlotServer[slot] = answers.serverIndex(conn.serverName);
       },
 
       onExchange(ex, conn) {
@@ -1922,7 +1981,6 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (ex.state === 'complete' && late === null && waited >= 0) {
           const slot = conn.id & (TAKEN_SLOTS - 1);
-          if (answerSlotId[slot] === conn.id && answerSlotServer[slot] >= 0) answers.note(answerSlotServer[slot], conn.id, ex.responseStart ?? 0, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
           if (takenId[slot] !== conn.id) {
             takenId[slot] = conn.id;
             takenWait[slot] = 0;
