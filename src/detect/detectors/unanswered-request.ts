@@ -1888,10 +1888,15 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'proxyReadTimeout';
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
         const fastcgi = members.every((w) => w.fastcgi);
+        // The proxy known by its requests alone: the capture holds none of its client legs.
+        const frontUnseen = members.every(proxyByTellsOnly);
         explanation =
           `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps, members)}) ` +
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout'}). ` +
-          `${where}.${lateNote} The proxy's clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
+          // A proxy also closes its upstream leg when its own client gives up (nginx, proxy_ignore_client_abort off: 499 in its log):
+          // a client timeout as fixed as the proxy's reads the same on this leg (blind round 11: curl -m 2 in front of fastcgi_read_timeout 60 s).
+          (frontUnseen ? `Unless its own clients gave up at that moment and it closed this leg with them (nginx logs 499 then, and sends no 504): this leg alone cannot tell, its client leg or access log can. ` : '') +
+          `${where}.${lateNote} ${frontUnseen ? 'If it was the proxy\'s timer, its' : 'The proxy\'s'} clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
         remedy =
           (queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency.`) +
           ` Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
