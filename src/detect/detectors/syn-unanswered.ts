@@ -4,6 +4,7 @@ import { hostOf, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
 import { inferTimeout } from '../infer-timeout';
+import { ClientPauses } from '../client-pauses';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
@@ -262,11 +263,31 @@ export const synUnanswered: DetectorDefinition = {
     let answersKept = 0;
     /** The connections open to each server, for whether unanswered SYNs met a connection limit. */
     const held = new HeldConnections();
+    /** Each client's pause between an attempt's end and its next, for the connect timeout of single-SYN attempts. */
+    const pauses = new ClientPauses();
 
-    /** An attempt answered in the end while other connections between the same hosts lost segments. */
+    /**
+     * An attempt (answered in the end, or given up) while connections between the same hosts lost
+     * packets on the way: its SYNs or SYN-ACKs were most likely lost the same way.
+     */
     const notePathLoss = (a: Attempt): void => {
-      const near = pathLoss.around(a.clientHost, a.serverHost, a.synTimes[0] - PATH_LOSS_NEAR, a.answerTs + PATH_LOSS_NEAR);
+      const near = pathLoss.around(a.clientHost, a.serverHost, a.synTimes[0] - PATH_LOSS_NEAR, settledAt(a) + PATH_LOSS_NEAR);
       if (near >= PATH_LOSS_EVIDENCE) a.pathLoss = near;
+    };
+    /**
+     * A run of attempts none of which was answered is one stretch of the path: when connections
+     * between the same hosts lost packets around it, every attempt of it is the path's (a lossy path
+     * fails attempts in a row too: at 40 % loss each way, two in three handshakes fail).
+     */
+    const noteRunPathLoss = (run: readonly Attempt[]): void => {
+      let from = Infinity;
+      let to = -Infinity;
+      for (const a of run) {
+        from = Math.min(from, a.synTimes[0]);
+        to = Math.max(to, settledAt(a));
+      }
+      const near = pathLoss.around(run[0].clientHost, run[0].serverHost, from - PATH_LOSS_NEAR, to + PATH_LOSS_NEAR);
+      if (near >= PATH_LOSS_EVIDENCE) for (const a of run) a.pathLoss = Math.max(a.pathLoss, near);
     };
 
     const report = (a: Attempt): void => {
@@ -306,8 +327,8 @@ export const synUnanswered: DetectorDefinition = {
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
         // Answered in the end on a path that was losing segments then: likely the path's loss, not the
-        // listener's. A probe nothing waited on is no outage of a service anyone used.
-        ...(a.pathLoss > 0 || a.probe ? { severity: 'info' as const } : {}),
+        // listener's, and nothing failed. A probe nothing waited on is no outage of a service anyone used.
+        ...((a.pathLoss > 0 && answered) || a.probe ? { severity: 'info' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -327,6 +348,7 @@ export const synUnanswered: DetectorDefinition = {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
         held.note(conn);
+        if (c.synTimes.length > 0) pauses.note(conn.clientHost, conn.serverName, c.synTimes[0], c.finTs);
         if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
           const list = answers.get(conn.serverName);
           if (list === undefined) answers.set(conn.serverName, [s.synAckTimes[0]]);
@@ -380,7 +402,7 @@ export const synUnanswered: DetectorDefinition = {
         // An answered attempt is reported at the end: whether the path was losing segments around it
         // is known once every connection open then has ended.
         if (a.outcome === null) pending.push(a);
-        else if (a.outcome === 'answered-late') deferred.push(a);
+        else if (a.outcome === 'answered-late' || a.outcome === 'abandoned') deferred.push(a);
         else report(a);
       },
 
@@ -392,7 +414,7 @@ export const synUnanswered: DetectorDefinition = {
       onClock(_now: number, settled: number): void {
         let kept = 0;
         for (const a of deferred) {
-          if (a.answerTs + LIVE_DEFER_SECONDS < settled) {
+          if (settledAt(a) + LIVE_DEFER_SECONDS < settled) {
             notePathLoss(a);
             report(a);
           } else deferred[kept++] = a;
@@ -440,16 +462,20 @@ export const synUnanswered: DetectorDefinition = {
           const failure = givenUp?.get(a.flowId);
           if (failure !== undefined && failure.ts >= a.synTimes[n - 1]) a.proxyGaveUpFrame = failure.frame;
           a.outcome = silence > due || a.proxyGaveUpFrame > 0 ? 'abandoned' : 'unanswered-at-capture-end';
+          notePathLoss(a);
           report(a);
         }
         pending.length = 0;
-        const runs = unansweredRuns(ctx, oneWaySeen ? [] : singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd, () => givenUp ?? proxyGaveUp(legs.pair()));
+        const runs = unansweredRuns(
+          ctx, oneWaySeen ? [] : singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd,
+          () => givenUp ?? proxyGaveUp(legs.pair()), noteRunPathLoss,
+        );
         for (const a of runs.report) report(a);
         singles.length = 0;
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, pauses);
       },
     };
   },
@@ -470,6 +496,11 @@ function proxyGaveUp(paired: readonly PairedFailure[]): Map<number, { ts: number
   return out;
 }
 
+/** When an attempt was settled: its answer, else its last SYN (a client giving up sends nothing). */
+function settledAt(a: Attempt): number {
+  return a.answerTs >= 0 ? a.answerTs : a.synTimes[a.synTimes.length - 1];
+}
+
 /** Removes the attempts whose flows are a port scan's probes (PortScans.silentProbeFlows), in place. */
 function dropScanned(attempts: Attempt[], scanned: ReadonlySet<number>): void {
   let kept = 0;
@@ -485,6 +516,8 @@ interface RunInfo {
   interval: InferredValue | null;
   /** Series of attempts (one per request or connect call) of the run with that interval, and their lengths. */
   seriesLengths: number[];
+  /** Whether every attempt of the runs sent one SYN: none was seen alive past its first SYN. */
+  singleSyn: boolean;
   /** Whether every run was short probes (Attempt.probe), with the median spacing of their attempts (seconds). */
   probes: boolean;
   probeSpacing: number;
@@ -535,6 +568,7 @@ function unansweredRuns(
   answers: ReadonlyMap<string, readonly number[]> | null,
   captureEnd: number,
   givenUp: () => ReadonlyMap<number, { ts: number; frame: number }>,
+  notePathLoss: (run: readonly Attempt[]) => void,
 ): { report: Attempt[]; byServer: Map<string, RunInfo> } {
   const report: Attempt[] = [];
   const byServer = new Map<string, RunInfo>();
@@ -569,6 +603,7 @@ function unansweredRuns(
         if (a.synTimes.length === 1 && failure !== undefined && failure.ts >= a.synTimes[0]) a.proxyGaveUpFrame = failure.frame;
       }
       const series = seriesOf(ctx, run);
+      notePathLoss(run);
       // Single SYNs each given up before a retransmission was due, none replaced back to back, to an
       // endpoint nothing in the capture connected to and no proxy failed for: independent probes.
       const probes =
@@ -588,11 +623,12 @@ function unansweredRuns(
       if (info === undefined) {
         byServer.set(server, {
           attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths,
-          probes, probeSpacing: probes ? ms(medianSpacing(run)) : 0,
+          singleSyn: run.every((a) => a.synTimes.length === 1), probes, probeSpacing: probes ? ms(medianSpacing(run)) : 0,
         });
       } else {
         info.attempts += run.length;
         info.probes &&= probes;
+        info.singleSyn &&= run.every((a) => a.synTimes.length === 1);
         if (!info.clientHosts.includes(run[0].clientHost)) info.clientHosts.push(run[0].clientHost);
         if (info.interval === null || (series.interval !== null && series.interval.samples > info.interval.samples)) {
           info.interval = series.interval;
@@ -747,10 +783,21 @@ function pathLossText(items: ReadonlyArray<{ attempt: Attempt }>, all: boolean):
   if (items.length === 0) return '';
   const n = items.length;
   const segments = Math.max(...items.map(({ attempt }) => attempt.pathLoss));
+  const answered = items.filter(({ attempt }) => attempt.outcome === 'answered-late').length;
+  // Answered in the end only: worded as before (the lossy-but-healthy samples' goldens).
+  if (answered === n) {
+    return (
+      `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} answered in the end while established connections between the same hosts ` +
+      `retransmitted segments (up to ${segments} around one attempt): the path was losing packets then, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs were most likely ` +
+      'lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full).'
+    );
+  }
   return (
-    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} answered in the end while established connections between the same hosts ` +
-    `retransmitted segments (up to ${segments} around one attempt): the path was losing packets then, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs were most likely ` +
-    'lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full).'
+    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} ${answered === 0 ? 'given up' : `given up or answered late (${answered} answered)`} ` +
+    `while connections between the same hosts lost packets on the way (up to ${segments} around one attempt: data resent, data arriving past holes ` +
+    `the sender filled later, SYN-ACKs resent by the server's timer): the path was losing packets then, both ways, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs ` +
+    'were most likely lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full, and served the connections it accepted meanwhile). ' +
+    'A client whose connect timeout is shorter than its SYN retransmission (Linux: 1 s) fails at every lost SYN or SYN-ACK instead of recovering.'
   );
 }
 
@@ -785,6 +832,20 @@ function seriesText(run: RunInfo, interval: InferredValue): string {
     `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} before failing ` +
     `(${ms(interval.value)} s × ${lengths[lengths.length - 1]} ≈ ${ms(interval.value * lengths[lengths.length - 1])} s of waiting). A proxy sets these with HAProxy \`timeout connect\` and \`retries\`, ` +
     'nginx proxy_connect_timeout and proxy_next_upstream_tries, Envoy connect_timeout and its retry policy; a library with its connect timeout and retry count.'
+  );
+}
+
+/**
+ * The words for a run of single-SYN attempts whose client pauses between attempts (ClientPauses):
+ * the gap between attempts is the connect timeout plus that pause, and the attempts are the
+ * client's successive calls, not one call's retries (a retry loop that paused would read the same).
+ */
+function pausedSeriesText(run: RunInfo, interval: InferredValue, pause: InferredValue, timeout: InferredValue): string {
+  return (
+    `Each attempt sent one SYN and the next began ${ms(interval.value)} s after it (${interval.samples} times), from a new source port; ` +
+    `the same client began its next connection ${ms(pause.value)} s after each close the capture shows (${pause.samples} times): ` +
+    `it pauses that long between attempts, so it gave each up ${ms(timeout.value)} s after its first SYN, before its 1 s SYN retransmission was due: ` +
+    `its connect timeout is about ${ms(timeout.value)} s. Whether successive attempts were retries of one call or separate calls the wire does not tell.`
   );
 }
 
@@ -861,6 +922,7 @@ function diagnose(
   answers: ReadonlyMap<string, readonly number[]> | null,
   runs: ReadonlyMap<string, RunInfo>,
   held: HeldConnections,
+  pauses: ClientPauses,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -878,6 +940,19 @@ function diagnose(
     for (const { attempt } of items) outcomes.set(attempt.outcome ?? 'abandoned', (outcomes.get(attempt.outcome ?? 'abandoned') ?? 0) + 1);
     const outcomeText = [...outcomes].map(([o, n]) => `${n} ${OUTCOME_WORDS[o]}`).join(', ');
     const run = runs.get(server);
+    // Attempts that sent one SYN each show only that they were given up before the next began: a
+    // client that pauses between attempts (ClientPauses) gave each up that pause sooner.
+    const pause =
+      run !== undefined && run.interval !== null && run.singleSyn && run.clientHosts.length === 1
+        ? pauses.pauseBefore(run.clientHosts[0], server, run.interval.value, (gaps) =>
+            inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 }))
+        : null;
+    const connectTimeout: InferredValue | null =
+      run === undefined || run.interval === null
+        ? null
+        : pause === null
+          ? run.interval
+          : { value: ms(run.interval.value - pause.value), samples: run.interval.samples, spread: ms(run.interval.spread + pause.spread) };
     const retriedCount = items.filter(({ attempt: a }) => a.synTimes.length >= 2).length;
     const rto = inferTimeout(
       items.filter(({ attempt: a }) => a.synTimes.length >= 2).map(({ attempt: a }) => a.synTimes[1] - a.synTimes[0]),
@@ -945,13 +1020,13 @@ function diagnose(
       cause = 'The attempts did not overlap: isolated SYN losses on the path, or a firewall or a listener that drops SYNs intermittently.';
     }
     if (listenerItems.length > 0 && onLossyPath.length > 0) cause += ` ${lossyText}`;
-    if (run !== undefined && run.interval !== null) cause += ` ${seriesText(run, run.interval)}`;
+    if (run !== undefined && run.interval !== null && connectTimeout !== null) cause += ` ${pause === null ? seriesText(run, run.interval) : pausedSeriesText(run, run.interval, pause, connectTimeout)}`;
     ctx.diagnose({
       server,
       count,
-      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(run?.interval ? { clientConnectTimeout: run.interval } : {}) },
-      // Only SYNs a lossy path most likely lost, or probes nothing waited on: no failure to report at error.
-      ...(listenerItems.length === 0 || probesOnly ? { severity: 'info' as const } : {}),
+      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(connectTimeout !== null ? { clientConnectTimeout: connectTimeout } : {}) },
+      // Only SYNs a lossy path most likely lost and answered in the end, or probes nothing waited on: no failure to report at error.
+      ...((listenerItems.length === 0 && onLossyPath.every(({ attempt }) => attempt.outcome === 'answered-late')) || probesOnly ? { severity: 'info' as const } : {}),
       explanation:
         (run !== undefined
           ? `${share} to ${server} got no SYN-ACK (${outcomeText})${retriedCount > 0 ? `; ${retriedCount} of them retransmitted their SYN first` : ''}. `
@@ -967,10 +1042,13 @@ function diagnose(
         ? limitRemedy(limit)
         : (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
-            'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
+            'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting' +
+            (onLossyPath.some(({ attempt }) => attempt.outcome !== 'answered-late')
+              ? ' if their timeouts leave room for it: a connect timeout under the 1 s SYN retransmission, or a read timeout under a few 200 ms RTOs, turns each lost packet into a failure. '
+              : '. ') +
             'Only if the listener\'s counters below grow is its backlog involved. '
           : '') +
-        (neverAnswered || (run !== undefined && !servingMeanwhile)
+        (listenerItems.length > 0 && (neverAnswered || (run !== undefined && !servingMeanwhile))
           ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
             '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
           : '') +
