@@ -5,6 +5,7 @@ import type { Finding, InferredValue } from '../finding';
 import { ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
 import { inferTimeout } from '../infer-timeout';
 import { ClientPauses } from '../client-pauses';
+import { NewConnectionRate, RateLimitedSyns } from '../new-connection-rate';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
@@ -265,6 +266,8 @@ export const synUnanswered: DetectorDefinition = {
     const held = new HeldConnections();
     /** Each client's pause between an attempt's end and its next, for the connect timeout of single-SYN attempts. */
     const pauses = new ClientPauses();
+    /** The handshakes each server answered and how it served them, for whether a rate limit dropped the rest. */
+    const rates = new RateLimitedSyns();
 
     /**
      * An attempt (answered in the end, or given up) while connections between the same hosts lost
@@ -349,6 +352,7 @@ export const synUnanswered: DetectorDefinition = {
         }
         held.note(conn);
         if (c.synTimes.length > 0) pauses.note(conn.clientHost, conn.serverName, c.synTimes[0], c.finTs);
+        rates.note(conn);
         if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
           const list = answers.get(conn.serverName);
           if (list === undefined) answers.set(conn.serverName, [s.synAckTimes[0]]);
@@ -475,7 +479,7 @@ export const synUnanswered: DetectorDefinition = {
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, pauses);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, pauses, rates);
       },
     };
   },
@@ -892,6 +896,28 @@ function limitText(limit: ConnectionLimit, server: string, served: ServedMeanwhi
   );
 }
 
+function rateText(rate: NewConnectionRate, server: string, dropped: number): string {
+  const perSecond = 1 / rate.interval;
+  return (
+    `While ${dropped} SYNs went unanswered, ${server} answered ${rate.paced} new handshakes at a steady pace, one every ${ms(rate.interval)} s or a little more ` +
+    `(${rate.gaps} gaps within 25 % of each other: a limit lets the next one in at the first SYN retransmission after it opens again)${rate.burst > 0 ? `, after ${rate.burst} let through at once just before the first drop` : ''}, ` +
+    `and served every connection it answered at once (the slowest response came ${(rate.slowestService * 1000).toFixed(1)} ms after its request); none was waiting for the application at any dropped SYN. ` +
+    'A listener whose accept queue is full drops SYNs only while accepted connections wait unserved in it (they are answered late, as the application takes them): ' +
+    `here nothing waited. The SYNs were dropped before the listener by a rate limit on new connections of about ${perSecond >= 10 ? Math.round(perSecond) : ms(perSecond)} per second` +
+    `${rate.burst > 0 ? ` with a burst of about ${rate.burst}` : ''} (a firewall's \`limit rate\` or hashlimit, a load balancer's or cloud firewall's new-connection rate): ` +
+    'each client got in only when its SYN retransmission found the limit open again, and those whose connect timeout came first failed.'
+  );
+}
+
+function rateRemedy(rate: NewConnectionRate, port: string): string {
+  return (
+    `Find the rate limit on new connections to port ${port} (about one every ${ms(rate.interval)} s): \`nft list ruleset\` (\`limit rate\`, a meter or set with a limit), ` +
+    '`iptables-save` (`-m limit`, `-m hashlimit`, `-m recent`), a load balancer\'s or DDoS protection\'s connection rate limit. Raise it above the rate at which the clients open connections, ' +
+    'or have them open fewer (keep-alive pools, connection reuse); a rate limit that rejects (`reject with tcp reset`) fails a connect at once where a drop costs the client its SYN retransmissions. ' +
+    "The listener's counters (`nstat -az TcpExtListenDrops`) do not grow: the SYNs never reached it."
+  );
+}
+
 function limitRemedy(limit: ConnectionLimit): string {
   const n = limit.limit;
   return (
@@ -923,6 +949,7 @@ function diagnose(
   runs: ReadonlyMap<string, RunInfo>,
   held: HeldConnections,
   pauses: ClientPauses,
+  rates: RateLimitedSyns,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -976,6 +1003,9 @@ function diagnose(
       overflow === 0 && served !== null && served.servedAfter > 0
         ? held.limitOf(server, clientHosts.size === 1 ? listenerItems[0].attempt.clientHost : '', dropped)
         : null;
+    // Handshakes let through at a steady pace while the SYNs between them were dropped, and an idle
+    // server serving each at once: a rate limit on new connections, not a listener falling behind.
+    const rate = overflow === 0 && limit === null && !probesOnly ? rates.of(server, dropped) : null;
     // Every dropped SYN followed by the server's data on a connection already open: it was up.
     const servingMeanwhile = served !== null && served.fewestOpen > 0 && served.servedAfter === dropped.length;
 
@@ -996,6 +1026,8 @@ function diagnose(
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
     } else if (limit !== null) {
       cause = limitText(limit, server, served ?? { fewestOpen: 0, mostOpen: 0, servedAfter: 0 });
+    } else if (rate !== null) {
+      cause = rateText(rate, server, dropped.length);
     } else if (neverAnswered) {
       cause =
         `No attempt to ${server} in the capture was answered${peak >= 2 ? `, up to ${peak} of them waiting at once` : ', though they came one at a time'}: ` +
@@ -1024,7 +1056,11 @@ function diagnose(
     ctx.diagnose({
       server,
       count,
-      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(connectTimeout !== null ? { clientConnectTimeout: connectTimeout } : {}) },
+      inferred: {
+        ...(rto ? { clientSynRetransmitTimeout: rto } : {}),
+        ...(connectTimeout !== null ? { clientConnectTimeout: connectTimeout } : {}),
+        ...(rate !== null ? { newConnectionInterval: { value: ms(rate.interval), samples: rate.gaps, spread: 0 } } : {}),
+      },
       // Only SYNs a lossy path most likely lost and answered in the end, or probes nothing waited on: no failure to report at error.
       ...((listenerItems.length === 0 && onLossyPath.every(({ attempt }) => attempt.outcome === 'answered-late')) || probesOnly ? { severity: 'info' as const } : {}),
       explanation:
@@ -1040,6 +1076,8 @@ function diagnose(
           '(iptables/nftables DROP rules, a security group, a full conntrack table).'
         : limit !== null
         ? limitRemedy(limit)
+        : rate !== null
+        ? rateRemedy(rate, port)
         : (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
             'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting' +
