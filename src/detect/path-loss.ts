@@ -35,7 +35,7 @@ export function midstreamRetransmissions(conn: AnalyzedConnection): number {
  * SYN-ACK timer (Linux 1 s) resending one whose first copy was lost on the way. A round trip this
  * long is rare (satellite paths stay under 0.7 s).
  */
-const SYN_ACK_RESEND_FLOOR = 0.9;
+export const SYN_ACK_RESEND_FLOOR = 0.9;
 
 /**
  * Packets a connection shows the path lost that no listener dropped: the data its ends resent

@@ -6,6 +6,7 @@
  * as the path's (path-loss.ts pathLosses). And its single-SYN attempts 0.8 s apart, from a client
  * that pauses 0.3 s after each close, give a connect timeout of 0.5 s, not 0.8 s (client-pauses.ts).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
 
@@ -28,6 +29,15 @@ describe('syn-unanswered on a lossy path with short client timeouts', () => {
     expect(d!.explanation).toContain('the path was losing packets then, both ways');
     expect(d!.explanation).not.toContain('accept queue was full');
     expect(d!.remedy.startsWith('Look at the path')).toBe(true);
+  });
+
+  test('every connect timeout the client logged is reported: runs, lone SYNs, and SYN-ACKs that came after it gave up', () => {
+    // The meta's facts come from the client's log (record/programs/pl-meta.py).
+    const meta = JSON.parse(fs.readFileSync(SAMPLE.replace(/\.pcap$/, '.meta.json'), 'utf8')) as { facts: { connectTimeouts: number } };
+    const found = result.anomalies.filter((f) => f.kind === 'syn-unanswered');
+    expect(found.length).toBe(meta.facts.connectTimeouts);
+    expect(found.filter((f) => f.evidence.outcome === 'answered-after-give-up').length).toBeGreaterThan(0);
+    expect(found.every((f) => f.severity === 'error')).toBe(true);
   });
 
   test('the connect timeout is the gap between attempts less the client\'s pause (0.5 s, not 0.8 s)', () => {

@@ -7,7 +7,7 @@ import { inferTimeout } from '../infer-timeout';
 import { ClientPauses } from '../client-pauses';
 import { NewConnectionRate, RateLimitedSyns } from '../new-connection-rate';
 import { sharedOverflowSingles } from './accept-queue-overflow';
-import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
+import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { PORT_SCANS, PortScans } from '../port-scans';
 
@@ -78,10 +78,11 @@ const LINEAR_RETRIES = 4;
 /** Consecutive retry intervals that grow by this factor (± 25 %) are an exponential backoff. */
 const DOUBLING = 2;
 
-type Outcome = 'answered-late' | 'answered-unseen' | 'refused' | 'abandoned' | 'unanswered-at-capture-end';
+type Outcome = 'answered-late' | 'answered-unseen' | 'refused' | 'abandoned' | 'unanswered-at-capture-end' | 'answered-after-give-up';
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
   'answered-late': 'answered late',
+  'answered-after-give-up': "given up before the server's resent SYN-ACK came, which the client then reset",
   'answered-unseen': 'answered (the SYN-ACK is not in the capture)',
   refused: 'then refused with RST',
   abandoned: 'abandoned: never answered',
@@ -228,6 +229,10 @@ export const synUnanswered: DetectorDefinition = {
       unansweredInRun: 'SYN to {server} never answered ({outcome}): one of {run} attempts in a row from {clientHost}, none answered',
       probeInRun:
         'Single SYN to {server} never answered, the attempt given up before its first retransmission was due (1 s): one of {run} short probes from {clientHost}, none answered',
+      unansweredLone:
+        'Single SYN to {server} never answered and never retransmitted: the client gave up within 1 s, while the path between them was losing packets',
+      answeredAfterGiveUp:
+        'SYN to {server} answered only {span} s later, by the server\'s resent SYN-ACK (the first one lost on the way), after the client had given up: it reset the answer',
     },
   },
   create(ctx: DetectContext) {
@@ -248,8 +253,10 @@ export const synUnanswered: DetectorDefinition = {
      * other segments too is the path's loss, not the listener's (see onFinish).
      */
     const lone: Array<{ attempt: Attempt }> = [];
-    /** Attempts that sent one SYN and got nothing back, kept until the end: reported only in a run (unansweredRuns). */
+    /** Attempts that sent one SYN and got nothing back, kept until the end: reported in a run (unansweredRuns), or alone on a lossy path. */
     const singles: Attempt[] = [];
+    /** Single-SYN attempts whose only answer, a resent SYN-ACK, came after the client gave up: reported on a lossy path. */
+    const givenUpBeforeAnswer: Attempt[] = [];
     /**
      * A connection whose server side the capture never holds although its client acknowledged it
      * (Connection.unseenSide): a capture of one direction, where a refusal's RST is unseen too and a
@@ -300,7 +307,7 @@ export const synUnanswered: DetectorDefinition = {
       const intervals: number[] = [];
       for (let i = 1; i < a.synTimes.length; i++) intervals.push(ms(a.synTimes[i] - a.synTimes[i - 1]));
       const attempts = a.synTimes.length + a.unkeptRetries;
-      const answered = outcome === 'answered-late' || outcome === 'refused';
+      const answered = outcome === 'answered-late' || outcome === 'refused' || outcome === 'answered-after-give-up';
       const span = answered ? a.answerTs - first : last - first;
       const finding = ctx.report({
         flowId: a.flowId,
@@ -308,7 +315,9 @@ export const synUnanswered: DetectorDefinition = {
         server: a.server,
         // The first retransmission proves the first SYN went unanswered for a whole RTO.
         ts: a.synTimes.length > 1 ? a.synTimes[1] : a.synTimes[0],
-        message: a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : 'unansweredInRun',
+        message:
+          outcome === 'answered-after-give-up' ? 'answeredAfterGiveUp'
+          : a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : a.run === 0 ? 'unansweredLone' : 'unansweredInRun',
         data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome], run: a.run, clientHost: a.clientHost },
         evidence: {
           retries: attempts - 1,
@@ -331,7 +340,7 @@ export const synUnanswered: DetectorDefinition = {
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
         // Answered in the end on a path that was losing segments then: likely the path's loss, not the
         // listener's, and nothing failed. A probe nothing waited on is no outage of a service anyone used.
-        ...((a.pathLoss > 0 && answered) || a.probe ? { severity: 'info' as const } : {}),
+        ...((a.pathLoss > 0 && outcome === 'answered-late') || a.probe ? { severity: 'info' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -367,6 +376,20 @@ export const synUnanswered: DetectorDefinition = {
               flowId: conn.id, client: conn.clientName, server: conn.serverName,
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: 0,
+              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+            });
+          }
+          // One SYN, answered only by the server's SYN-ACK timer (its first SYN-ACK never arrived), and
+          // that answer reset by a client that had given up meanwhile (a connect timeout under 1 s):
+          // a failed connect the path's loss made, judged at the end against the path's losses then.
+          if (
+            times.length === 1 && unkept === 0 && s.synAckTimes.length > 0 && s.synAckTimes[0] - times[0] >= SYN_ACK_RESEND_FLOOR &&
+            !c.hasAck && c.rstTs >= s.synAckTimes[0] && c.payloadBytes === 0 && givenUpBeforeAnswer.length < MAX_SINGLES_KEPT
+          ) {
+            givenUpBeforeAnswer.push({
+              flowId: conn.id, client: conn.clientName, server: conn.serverName,
+              synTimes: times, synFrames: frames, unkeptRetries: 0,
+              outcome: 'answered-after-give-up', answerTs: s.synAckTimes[0], answerFrame: s.synAckFrames[0], silence: null, proxyGaveUpFrame: 0, exchanges: 0,
               clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
             });
           }
@@ -475,6 +498,26 @@ export const synUnanswered: DetectorDefinition = {
           () => givenUp ?? proxyGaveUp(legs.pair()), noteRunPathLoss,
         );
         for (const a of runs.report) report(a);
+        // Failed connects outside any run, on a path losing packets around them: a lone SYN never
+        // answered (and never retransmitted: given up within 1 s), or one whose only answer came
+        // after the client had given up. Elsewhere such an attempt is left alone (a probe, a scan).
+        if (!oneWaySeen) {
+          const scannedLone = scans.silentProbeFlows();
+          const lone = [
+            ...singles.filter((a) => a.run === 0 && a.outcome === null && captureEnd - a.synTimes[0] > MIN_UNANSWERED_WAIT && !scannedLone.has(a.flowId)),
+            ...givenUpBeforeAnswer,
+          ].sort((x, y) => x.synTimes[0] - y.synTimes[0]);
+          for (const a of lone) {
+            notePathLoss(a);
+            if (a.pathLoss === 0) continue;
+            if (a.outcome === null) {
+              a.outcome = 'abandoned';
+              a.silence = ms(captureEnd - a.synTimes[0]);
+            }
+            report(a);
+          }
+        }
+        givenUpBeforeAnswer.length = 0;
         singles.length = 0;
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
