@@ -47,4 +47,11 @@ describe('syn-unanswered on a lossy path with short client timeouts', () => {
     expect(Math.abs(t.value - 0.5)).toBeLessThan(0.02);
     expect(d!.explanation).not.toContain('before failing');
   });
+
+  test('the bodies the client gave up on mid-way were the path\'s losses, not the server pausing (response-abandoned)', () => {
+    const d = result.diagnoses.find((x) => x.kind === 'response-abandoned');
+    expect(d).toBeDefined();
+    expect(d!.explanation).toContain('the path was losing the server\'s packets');
+    expect(d!.remedy).toMatch(/^Look at the path between/);
+  });
 });
