@@ -1,5 +1,8 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import { closedAt } from './held-connections';
+import { firstAtOrAfter } from './sorted-search';
+
+const time = (t: number): number => t;
 
 /** Connections kept in all (four numbers each); past it, new ones are not kept and no rate is told. */
 const MAX_KEPT = 100_000;
@@ -76,8 +79,11 @@ export class RateLimitedSyns {
       // that did not keep up, whatever dropped the SYNs.
       if (response < 0 || response - request > SERVED_AT_ONCE) return null;
       slowest = Math.max(slowest, response - request);
-      // Waiting for the application at a dropped SYN (the request in, no answer yet): a full accept queue's mark.
-      for (const t of dropped) if (request <= t && response > t && closed > t) return null;
+      // Waiting for the application at a dropped SYN (the request in, no answer yet): a full accept
+      // queue's mark. The first drop at or after the request is the one to look at (a flood's
+      // thousands of drops: a binary search, not a scan).
+      const next = firstAtOrAfter(dropped, request, time);
+      if (next < dropped.length && dropped[next] < response && dropped[next] < closed) return null;
     }
     if (paced.length < MIN_PACED) return null;
     paced.sort((a, b) => a - b);
