@@ -16,12 +16,20 @@ export const LEGS_TOGETHER = 0.1;
 /** What pairing needs of a connection's leg: its flow and when its request began (its close: LegsByRequest's closeOf). */
 export interface RequestLeg {
   flowId: number;
+  /** The connection's server (ip:port). */
+  server: string;
   requestStart: number;
 }
 
 /** The other leg `of` looks for: its own flow, its request's start and when its client got the answer (or the tunnel). */
 export interface LegOf {
   flowId: number;
+  /**
+   * Its server: a proxy forwards to another endpoint than its own, so a connection to the same
+   * server is another client's, even one whose same request began a moment later (two downloads
+   * started together and cut together by the server's kill are no proxy's two legs).
+   */
+  server: string;
   requestStart: number;
   /** The moment the proxy's answer to its client began: a copy of the request forwarded later is another one's. */
   answeredAt: number;
@@ -61,7 +69,7 @@ export class LegsByRequest<L extends RequestLeg> {
     let bestApart = Infinity;
     for (const { request: line, leg } of this.byRequest.get(requestLineKey(request)) ?? []) {
       const apart = Math.abs(this.closeOf(leg) - of.closeTs);
-      if (apart > within || leg.flowId === of.flowId || leg.requestStart < of.requestStart || leg.requestStart > of.answeredAt) continue;
+      if (apart > within || leg.flowId === of.flowId || leg.server === of.server || leg.requestStart < of.requestStart || leg.requestStart > of.answeredAt) continue;
       if (!sameRequestLine(line, request) || !accept(leg)) continue;
       if (apart < bestApart) {
         best = leg;

@@ -210,6 +210,15 @@ export const STALE_PICK_LEAD = 0.01;
  */
 export const STALE_PICK_FAILS_WITHIN = 0.1;
 
+/**
+ * A 502 answered this soon after the request (seconds) was no upstream timeout and no backend's own
+ * time: the proxy failed it at the pace of a local failure, its upstream connection reset or closed
+ * under the request (a pooled connection the backend had just closed idle) or refused. Timeouts and
+ * handlers killed at a time limit take whole seconds or hundreds of ms; a refused connect or a reset
+ * pooled connection a few ms.
+ */
+export const FAST_GATEWAY_FAILURE = 0.1;
+
 /** Statuses a proxy gives when it could not get an answer from upstream. */
 export function isGatewayStatus(status: number | null): boolean {
   // null first: compiled on statuses, a comparison of null with a number threw the code away.

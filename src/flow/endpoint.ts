@@ -84,10 +84,13 @@ const Slot = Object.freeze({
   AheadTs: 35,
   AheadFrame: 36,
   PeerSeqEndBeforeClose: 37,
+  // The acknowledgement of this endpoint's first ACK: one seen mid-stream acknowledges bytes sent
+  // before the capture began, so only one that moved on says its peer sent during it (unseen-side.ts).
+  FirstAck: 38,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 38;
+export const ENDPOINT_SLOTS = 39;
 
 /** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
 const RUN_KEPT = 3;
@@ -442,6 +445,40 @@ export class Endpoint {
   rstTtl = -1;
   /** The TTL of its first data packet: a SYN proxy answers the handshake from another hop than the server's data (-1: no data). */
   firstDataTtl = -1;
+  /**
+   * The capture holds this endpoint's packets from two points on a routed path (client and server
+   * captures merged, `tcpdump -i any` on a routing host): the IP TTL its packets have at the point
+   * nearer it and at the farther one, each router between them taking one off (-1: no copy with
+   * another TTL). The TTLs above are those of the first copy, the near point's; a packet seen at one
+   * point only (a RST forged between the two points, seen at the far one) has to be compared with
+   * the TTL of that point (path-reset.ts).
+   */
+  ttlNear = -1;
+  ttlFar = -1;
+  /** Its first RST was seen at a second point too (see ttlNear): it crossed the path between them. */
+  rstCopied = false;
+  /** When the latest of its packets that the capture holds twice was first seen (-1: none). */
+  lastCopiedTs = -1;
+  /**
+   * When its first RST came, the peer's latest packet had no copy while others had: it never
+   * reached the second capture point. A firewall that rejects a packet with a tcp reset drops it
+   * and answers in the name of the host it was sent to; that host's own RST answers what reached it.
+   */
+  rstAnswersUncopied = false;
+
+  /**
+   * A copy of one of its packets (CaptureCopies.isCopy): `originalTtl` and `originalTs` are the
+   * first copy's. Only copies come here, not every packet.
+   */
+  noteCopy(ttl: number, originalTtl: number, originalTs: number, rst: boolean): void {
+    if (originalTs > this.lastCopiedTs) this.lastCopiedTs = originalTs;
+    if (ttl !== originalTtl && this.ttlFar < 0 && ttl >= 0 && originalTtl >= 0) {
+      // Either order: copies from two capture clocks are not always in time order.
+      this.ttlNear = ttl > originalTtl ? ttl : originalTtl;
+      this.ttlFar = ttl > originalTtl ? originalTtl : ttl;
+    }
+    if (rst && originalTs === this.rstTs) this.rstCopied = true;
+  }
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
 
@@ -474,6 +511,9 @@ export class Endpoint {
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
   get highestAck(): number { return this.f[this.base + Slot.HighestAck]; }
   set highestAck(v: number) { this.f[this.base + Slot.HighestAck] = v; }
+  /** The acknowledgement number of this endpoint's first ACK (meaningful once hasAck). */
+  get firstAck(): number { return this.f[this.base + Slot.FirstAck]; }
+  set firstAck(v: number) { this.f[this.base + Slot.FirstAck] = v; }
 
   /**
    * Bytes of `peer` this endpoint has acknowledged beyond those the capture delivered so far (0:
@@ -513,9 +553,12 @@ export class Endpoint {
     f[b + Slot.LastTs] = ts;
     // Compared with true: a boolean field tested for truthiness costs a full test (about ten
     // instructions) when it is true, as it is on every packet but an endpoint's first ACK.
-    if (this.hasAck !== true || ((ack - f[b + Slot.HighestAck]) | 0) > 0) {
+    if (this.hasAck !== true) {
+      f[b + Slot.FirstAck] = ack;
       f[b + Slot.HighestAck] = ack;
       this.hasAck = true;
+    } else if (((ack - f[b + Slot.HighestAck]) | 0) > 0) {
+      f[b + Slot.HighestAck] = ack;
     }
     this.window = window;
   }
@@ -612,6 +655,11 @@ export class Endpoint {
     this.firstTtl = -1;
     this.rstTtl = -1;
     this.firstDataTtl = -1;
+    this.ttlNear = -1;
+    this.ttlFar = -1;
+    this.rstCopied = false;
+    this.lastCopiedTs = -1;
+    this.rstAnswersUncopied = false;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

@@ -4,13 +4,29 @@ export interface EndpointSighting {
   packets: number;
   /** Whether this endpoint sent an ACK (a SYN-ACK included): it acknowledged something of its peer's. */
   hasAck: boolean;
+  /** Its first and highest acknowledgement numbers (meaningful with hasAck). */
+  firstAck: number;
+  highestAck: number;
+  /** SYNs and SYN-ACKs it sent in the capture. */
+  synCount: number;
+  synAckCount: number;
   /** When it sent its first RST (-1: none), and whether that RST carried an ACK (a refusal acknowledges the SYN). */
   rstTs: number;
   rstHasAck: boolean;
 }
 
+/**
+ * Whether the endpoint acknowledged something its peer sent while the capture ran: an ACK after its
+ * own SYN (of the SYN-ACK), a SYN-ACK (of the SYN), or acknowledgements that moved on. A connection
+ * seen mid-stream acknowledges, from its first packet, bytes sent before the capture began: a client
+ * whose one request (or its copies sent again) found no answer, because the path dropped what came
+ * back or the server sent nothing, shows an unchanging acknowledgement, which says nothing of a
+ * capture that holds one direction (blind round 11: one such request after a firewall forgot its
+ * connection was blamed on a capture filter).
+ */
 function acknowledgedPeer(e: EndpointSighting): boolean {
-  return e.hasAck || (e.rstTs >= 0 && e.rstHasAck);
+  if (e.hasAck && (e.synCount > 0 || e.synAckCount > 0 || e.highestAck !== e.firstAck)) return true;
+  return e.rstTs >= 0 && e.rstHasAck;
 }
 
 /**

@@ -176,12 +176,28 @@ describe('response-truncated on synthetic connections', () => {
     expect(d.explanation).toContain('cannot tell which');
   });
 
-  test('one truncation is reported on its own, with no diagnosis', () => {
+  test('one truncation gets a diagnosis that infers no timer and names the likely ones', () => {
     const cap = new Capture();
     stalled(cap, 0, 1.5);
     const r = cap.analyze(only);
     expect(ofKind(r, KIND)).toHaveLength(1);
-    expect(r.diagnoses.filter((x) => x.kind === KIND)).toEqual([]);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.count).toBe(1);
+    expect(d.explanation).toContain('closed a response in the middle of its body');
+    expect(d.explanation).toContain('One cut infers no timer');
+    expect(d.explanation).toContain('proxy_read_timeout');
+    expect(d.remedy).toContain('well inside 1.5 s');
+  });
+
+  test('one cut right after its last byte is the application ending it, told in the singular', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 0.01);
+    const r = cap.analyze(only);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('with a FIN, right after its last byte');
+    expect(d.explanation).not.toContain('each');
   });
 
   test.each([

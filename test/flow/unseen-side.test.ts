@@ -21,6 +21,18 @@ const cases: Array<[string, Seg[], 'client' | 'server' | null]> = [
   ['a SYN nobody answered, sent again', [syn, { ...syn, ts: 1 }], null],
   ['a SYN, then the client reset it without ACK', [syn, { from: 'c', flags: F.RST, seq: 1001, ts: 0.5 }], null],
   ['a RST without ACK alone (no acknowledgement of the peer)', [{ from: 's', flags: F.RST, seq: 9000, ts: 0.5 }], null],
+  ['the client side seen mid-stream, its acknowledgement moving on (the server\'s data unseen)', [
+    { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 },
+    { from: 'c', flags: F.ACK, seq: 1001 + GET.length, ack: 5001 + OK.length, ts: 0.02 },
+  ], 'server'],
+  ['a request seen mid-stream, alone (a path that dropped what came back, a server that sent nothing)', [
+    { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 },
+  ], null],
+  ['a request seen mid-stream, sent again and again with the same acknowledgement', [
+    { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 },
+    { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.3 },
+    { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.9 },
+  ], null],
   ['both sides seen', [syn, synAck, ack, { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 }], null],
   ['a refusal seen both ways', [syn, { from: 's', flags: F.RST | F.ACK, seq: 0, ack: 1001, ts: 0.001 }], null],
 ];

@@ -287,16 +287,16 @@ export const responseAbandoned: DetectorDefinition = {
         const proxyLegs = new Set<number>();
         for (const d of abandons) {
           if (proxyLegs.has(d.flowId)) continue;
-          const of = { flowId: d.flowId, requestStart: d.requestStart, answeredAt: d.responseStart, closeTs: d.closeTs };
-          // The proxy's leg to another server, closed after its client's (it follows), not before.
-          const up = abandonsByRequest.nearest(d.request, of, PROXY_FOLLOWS_WITHIN, (u) => u.server !== d.server && u.closeTs >= d.closeTs - FOLLOW_ORDER_SLACK);
+          const of = { flowId: d.flowId, server: d.server, requestStart: d.requestStart, answeredAt: d.responseStart, closeTs: d.closeTs };
+          // The proxy's leg (to another server: nearest's rule), closed after its client's (it follows), not before.
+          const up = abandonsByRequest.nearest(d.request, of, PROXY_FOLLOWS_WITHIN, (u) => u.closeTs >= d.closeTs - FOLLOW_ORDER_SLACK);
           if (up === null) continue;
           proxyLegs.add(up.flowId);
           upstreamOf.set(d.flowId, { flowId: up.flowId, server: up.server, closeTs: up.closeTs, closeFrame: up.closeFrame, rst: up.rst });
         }
         for (const t of truncations) {
-          const of = { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs };
-          const up = abandonsByRequest.nearest(t.request, of, LEGS_TOGETHER, (u) => u.server !== t.server);
+          const of = { flowId: t.flowId, server: t.server, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs };
+          const up = abandonsByRequest.nearest(t.request, of, LEGS_TOGETHER);
           if (up !== null) proxyLegs.add(up.flowId);
         }
 

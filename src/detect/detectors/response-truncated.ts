@@ -1,7 +1,7 @@
 import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { at, ms, requestLine } from '../facts';
+import { at, ms, requestLine, timeOfDay } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
@@ -216,7 +216,7 @@ export const responseTruncated: DetectorDefinition = {
      * response, closed within LEGS_TOGETHER of the client leg's FIN: the nearest, or null.
      */
     const legOf = <L extends RequestLeg>(legs: LegsByRequest<L>, t: Truncation): L | null =>
-      legs.nearest(t.request, { flowId: t.flowId, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs }, LEGS_TOGETHER);
+      legs.nearest(t.request, { flowId: t.flowId, server: t.server, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs }, LEGS_TOGETHER);
 
     /** The backend's own truncation that the proxy passed on: its upstream leg cut first. */
     const relayedFrom = (t: Truncation): Truncation | null => {
@@ -309,7 +309,7 @@ export const responseTruncated: DetectorDefinition = {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         for (const [server, all] of byServer) {
           const own = all.filter((x) => x.relayed === null);
-          if (own.length < 2) continue;
+          if (own.length === 0) continue;
           // The silence a proxy's read timer measured is the backend's, on the upstream leg when the
           // capture has it: the client leg's last bytes can trail the backend's (HAProxy forwards an
           // unfinished body with MSG_MORE, and its kernel held the last partial segment ~200 ms:
@@ -356,7 +356,7 @@ export const responseTruncated: DetectorDefinition = {
           if (mechanism === 'stall' && stall !== null) inferred.responseStallTimeout = stall;
           if ((mechanism === 'time-limit' || mechanism === 'either') && limit !== null) inferred.responseTimeLimit = limit;
           if (mechanism === 'either' && stall !== null) inferred.responseStallTimeout = stall;
-          const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n} responses in the middle of their bodies with a FIN`;
+          const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n === 1 ? 'a response in the middle of its body' : `${n} responses in the middle of their bodies`} with a FIN`;
           const clientView =
             'Clients see the body end early: "unexpected EOF" (Go), curl\'s "(18) transfer closed with N bytes remaining", ' +
             'Python\'s ChunkedEncodingError or IncompleteRead, Node\'s \'aborted\'; a proxy in front of them answers 502 or passes the cut on.';
@@ -386,10 +386,24 @@ export const responseTruncated: DetectorDefinition = {
               'raise it for these routes only if such responses are legitimate.';
           } else if (mechanism === 'abrupt') {
             explanation =
-              `${head}, each right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +
+              `${head}, ${n === 1 ? '' : 'each '}right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +
               `An error while streaming (an exception, a handler panic, a worker killed, a backend connection lost), or a Content-Length larger than the body it wrote. ${clientView}`;
             remedy =
-              'Look in the server\'s error log at these times for errors raised after the response headers were sent; check that the Content-Length it declares matches what it writes.';
+              `Look in the server's error log ${n === 1 ? `at ${timeOfDay(own[0].t.closeTs)} UTC` : 'at these times'} for errors raised after the response headers were sent (or a worker killed, or the process restarted); check that the Content-Length it declares matches what it writes.`;
+          } else if (n === 1) {
+            // One cut infers no timer, yet a close after a long silence with nothing wrong in between
+            // is most often one: say what to look for, and how a second cut would tell which.
+            const [only] = own;
+            const silence = silences[0];
+            explanation =
+              `${head} after ${ms(silence)} s without a byte mid-body${only.upstream !== null ? ' from its backend' : ''}, ${ms(only.t.sinceRequest)} s after the request began` +
+              `${only.upstream !== null ? `, and closed its upstream leg to ${only.upstream.server} at the same moment: its backend stalled mid-body` : ''}. ` +
+              `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
+              `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request. ${clientView}`;
+            remedy =
+              `Look in ${server}'s error log at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (nginx logs "upstream timed out … while reading upstream"); ` +
+              `if this response legitimately pauses (an event stream, a long poll, a slow report), have the backend send data (or SSE comments) well inside ${ms(silence)} s, ` +
+              'or raise that timer for this route only.';
           } else {
             explanation =
               `${head}, at times that agree neither as a silence before the close nor as a time since the request: no single timer. ` +
@@ -398,6 +412,16 @@ export const responseTruncated: DetectorDefinition = {
           }
           if (drained > 0 && (mechanism === 'time-limit' || mechanism === 'either')) {
             explanation += ` ${drained === 1 ? 'One cut' : `${drained} cuts`} whose FIN came right behind data the client was taking slowly (its window closed) ${drained === 1 ? 'is' : 'are'} left out of the timing: the server's kernel was still sending what the application had written when it closed.`;
+          }
+          // Cuts at one instant across connections are one event's: a kill, crash or restart ends every
+          // response at once, whatever each had been doing; a per-response timer only if they began together.
+          const closes = own.map((x) => x.t.closeTs);
+          const closeSpread = Math.max(...closes) - Math.min(...closes);
+          if (n >= 2 && closeSpread <= LEGS_TOGETHER) {
+            explanation +=
+              mechanism === 'abrupt' || mechanism === 'mixed'
+                ? ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other: one event ended them (the process killed, crashed or restarted), not each response's own error.`
+                : ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other, as one event would cut them (the process killed or restarted): with requests that began together, that reads the same.`;
           }
           if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
           ctx.diagnose({

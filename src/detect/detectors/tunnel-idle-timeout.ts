@@ -188,7 +188,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
 
     /** The other leg of the tunnel `c` among `legs`: the same request, forwarded while the client waited for the tunnel, closed within `within` s. */
     const legOf = (legs: LegsByRequest<SilentClose>, c: SilentClose, within: number): SilentClose | null =>
-      legs.nearest(c.request, { flowId: c.flowId, requestStart: c.requestStart, answeredAt: c.openedTs, closeTs: c.closeTs }, within);
+      legs.nearest(c.request, { flowId: c.flowId, server: c.server, requestStart: c.requestStart, answeredAt: c.openedTs, closeTs: c.closeTs }, within);
 
     /**
      * The proxy's upstream leg of the same tunnel, closed by the proxy at the same moment: the same
