@@ -6,7 +6,7 @@ import { sharedLazyArrivalFlows } from './keepalive-race';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
-import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
@@ -15,6 +15,7 @@ import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf, Queue, queuesOf
 import { agesFitTickedLimit, SERVED_AFTER_KILLS_WITHIN, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
+import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -342,6 +343,8 @@ interface Wait {
   /** The connection's client as its first request named it (HttpSession.clientSoftware, clientForwarded). */
   clientAgent: string | null;
   clientForwarded: boolean | null;
+  /** What in the request says a proxy sent it (proxy-tells.ts: TELL_* bits, 0 for none). */
+  proxyTells: number;
   /** An encrypted request (TLS), or null. */
   encrypted: EncryptedRequest | null;
   /** A FastCGI request (HttpExchange.protocol): a web server's to PHP-FPM or another FastCGI application. */
@@ -587,16 +590,27 @@ export const unansweredRequest: DetectorDefinition = {
       // An upstream address the proxy's clients use too tells nothing by itself: the request must
       // be a copy of one the proxy had received.
       const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp);
-      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
+      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) || w.proxyTells !== 0 ? 'proxy' : role;
     };
 
+    /**
+     * A proxy by its request's tells alone (proxy-tells.ts: X-Forwarded-For, nginx's HTTP/1.0 with
+     * Connection: close): the capture shows nothing of its client leg (the backend's port alone),
+     * so its User-Agent is its client's, passed on, and the timer that gave up is the proxy's.
+     */
+    const proxyByTellsOnly = (w: Wait): boolean =>
+      w.proxyTells !== 0 && roleOf(w.closedBy, w.closerIp) === 'client' && legs.proxyForwardingFrom(w.closerIp) === null && !legs.forwardedByItsSender({ ...w, start: w.requestStart });
+
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
-    const proxyCloserText = (closerIps: readonly string[]): string =>
+    const proxyCloserText = (closerIps: readonly string[], members: readonly Wait[]): string =>
       closerIps
         .map((ip) => {
           if (serverIps.has(ip)) return `${ip}, itself a server of other connections`;
           const proxy = legs.proxyForwardingFrom(ip);
-          return proxy === null ? `${ip}, forwarding requests it had received itself` : `${ip}, the address proxy ${proxy} connects to its backends from`;
+          if (proxy !== null) return `${ip}, the address proxy ${proxy} connects to its backends from`;
+          const byTells = members.filter((w) => w.closerIp === ip && proxyByTellsOnly(w));
+          if (byTells.length === 0) return `${ip}, forwarding requests it had received itself`;
+          return `${ip}, a proxy by its requests (${proxyTellsText(byTells.reduce((t, w) => t | w.proxyTells, 0))}; their User-Agent is its client's, passed on)`;
         })
         .join('; ');
 
@@ -702,6 +716,7 @@ export const unansweredRequest: DetectorDefinition = {
         sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         clientAgent: conn.app?.session?.clientSoftware ?? null,
         clientForwarded: conn.app?.session?.clientForwarded ?? null,
+        proxyTells: encrypted === null ? proxyTellsOf(ex, conn) : 0,
         encrypted,
         fastcgi: ex.protocol === 'fastcgi',
         takenBefore,
@@ -711,17 +726,32 @@ export const unansweredRequest: DetectorDefinition = {
         unansweredCount: 1 + t.moreUnanswered,
         unansweredLines: line !== null ? [line, ...t.moreLines] : t.moreLines,
       };
+      // A copy sent to a server on a host that connects out itself may prove to be no copy: that
+      // server forwarding it back here, a sibling of this request (ProxyLegs.loopsBack). What
+      // tells it (the other copy, the ends of both) may come later: judged at the end.
+      const recheck =
+        forwarded !== null && legs.mayLoopBackLater(forwarded) && ex.method !== null
+          ? {
+              copy: forwarded, zeroWindow,
+              front: { server: conn.serverName, client: conn.clientName, flowId: conn.id, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd, failTs: close.ts },
+            }
+          : undefined;
       // keepalive-race judges this connection's close on arrival only when the capture ends (a lazy
       // idle close): whether the request was unanswered or met the idle timer is decided then.
-      if (lazyFlows.has(conn.id) && deferred.length < MAX_WAITS_PER_SERVER) {
-        deferred.push({ input, wait: wait0 });
+      if ((lazyFlows.has(conn.id) || recheck !== undefined) && deferred.length < MAX_WAITS_PER_SERVER) {
+        deferred.push({ input, wait: wait0, recheck });
         return;
       }
       addWait(ctx.report(input), wait0);
     }
 
     /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
-    const deferred: Array<{ input: FindingInput; wait: Omit<Wait, 'finding'> }> = [];
+    const deferred: Array<{
+      input: FindingInput;
+      wait: Omit<Wait, 'finding'>;
+      /** A forwarded copy to judge again at the end (see report). */
+      recheck?: { copy: LegRequest; front: LoopFront; zeroWindow: boolean };
+    }> = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const gatewayClaims = sharedGatewayClaims(ctx);
@@ -1239,7 +1269,13 @@ export const unansweredRequest: DetectorDefinition = {
         // are left to what its own clients got (gateway-timeout says why it gave up: a ticked
         // timer, its reload's grace), which this leg alone cannot tell.
         if (clustered.rest.length > 0 && group.role !== 'proxy') diagnoseUnagreeing(group.server, group.role, clustered.rest);
-        else for (const w of clustered.rest) leftToProxy.note(w.finding);
+        else {
+          // A proxy known by its requests' tells alone: its client leg is not in the capture, so
+          // nothing else will say why these requests went unanswered.
+          const byTells = clustered.rest.filter(proxyByTellsOnly);
+          if (byTells.length > 0) diagnoseUnagreeing(group.server, 'client', byTells);
+          for (const w of clustered.rest) if (!byTells.includes(w)) leftToProxy.note(w.finding);
+        }
       }
     }
 
@@ -1536,7 +1572,7 @@ export const unansweredRequest: DetectorDefinition = {
         count: members.length,
         inferred: {},
         explanation:
-          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
+          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps, members)}) ` +
           `closed its upstream connection ${lo}–${hi} s after each request: not at one age, but in groups that each agree, within ${ms(hi - lo)} s of each other. ` +
           `That is a proxy read timeout checked on a periodic tick (Traffic Server checks its inactivity timeouts once a second, ` +
           `proxy.config.http.transaction_no_activity_timeout_out; Squid's read_timeout too): a request is cut at the first check after the timeout, so the timeout ` +
@@ -1638,8 +1674,12 @@ export const unansweredRequest: DetectorDefinition = {
         : '';
       const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
       const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
+      // A proxy by its requests' tells: its timer, not the User-Agent's client's.
+      const proxyTells = role === 'client' && members.every(proxyByTellsOnly) ? members.reduce((t, w) => t | w.proxyTells, 0) : 0;
       const closer =
-        role === 'client'
+        proxyTells !== 0
+          ? `the proxy that sent ${n === 1 ? 'it' : 'them'} (${closers.join(', ')}, a proxy by its requests: ${proxyTellsText(proxyTells)}; the User-Agent is its client's, passed on) gave up and closed its upstream connection`
+          : role === 'client'
           ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) ${maybeHalfClose ? 'sent its FIN (a close, or a half-close)' : 'gave up and closed the connection'}`
           : 'the server side closed the connection';
       ctx.diagnose({
@@ -1653,7 +1693,9 @@ export const unansweredRequest: DetectorDefinition = {
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
           (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
-          (role === 'client'
+          (proxyTells !== 0
+            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
+            : role === 'client'
             ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
             : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
         anomalyIds: members.map((w) => w.finding.id),
@@ -1813,7 +1855,7 @@ export const unansweredRequest: DetectorDefinition = {
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
         const fastcgi = members.every((w) => w.fastcgi);
         explanation =
-          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps, members)}) ` +
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout'}). ` +
           `${where}.${lateNote} The proxy's clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
         remedy =
@@ -2065,7 +2107,18 @@ export const unansweredRequest: DetectorDefinition = {
 
       onFinish() {
         // keepalive-race has judged its held closes on arrival by now (it runs first).
-        for (const d of deferred) if (!claimedElsewhere(d.input.flowId ?? -1)) addWait(ctx.report(d.input), d.wait);
+        for (const d of deferred) {
+          if (claimedElsewhere(d.input.flowId ?? -1)) continue;
+          const r = d.recheck;
+          if (r !== undefined && legs.loopsBack(legs.settled(r.copy), r.front)) {
+            // No copy after all: the server's own close of a request nobody forwarded.
+            if (d.input.data !== undefined) d.input.data.acked = ackNote(d.wait.serverAcked, r.zeroWindow);
+            d.input.evidence.forwardedOnFlow = null;
+            d.input.evidence.forwardedTo = null;
+            d.wait.failedUpstream = null;
+          }
+          addWait(ctx.report(d.input), d.wait);
+        }
         deferred.length = 0;
         /** What was still waiting at the end, by server: one diagnosis each. */
         const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>>();
