@@ -20,7 +20,7 @@ const MIN_UNACKED_RETRANSMISSIONS = 2;
  * 25 connections whose SYNs the full queue dropped.
  */
 const CORROBORATION_WINDOW = 5;
-/** Single-retransmission candidates kept at most (a lossy path could make many). */
+/** Candidates kept at most, of each kind (a lossy path could make many). */
 const MAX_SINGLES = 4096;
 
 /**
@@ -52,6 +52,15 @@ export interface OverflowSingles {
 /** The one OverflowSingles of an analysis (`ctx.shared`); settle does nothing unless accept-queue-overflow runs. */
 export function sharedOverflowSingles(ctx: Pick<DetectContext, 'shared'>): OverflowSingles {
   return ctx.shared('accept-queue-overflow.singles', (): OverflowSingles => ({ settle: () => undefined }));
+}
+
+/** A request the server ignored at first, kept until the path's losses around it are all known. */
+interface Candidate {
+  finding: Parameters<DetectContext['report']>[0];
+  from: number;
+  to: number;
+  clientHost: string;
+  serverHost: string;
 }
 
 type Outcome = 'accepted-later' | 'reset-by-server' | 'client-gave-up' | 'unresolved-at-capture-end' | 'released-unresolved';
@@ -102,7 +111,9 @@ export const acceptQueueOverflow: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     /** Requests ignored for one retransmission only, waiting for corroboration (CORROBORATION_WINDOW). */
-    const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number; clientHost: string; serverHost: string }> = [];
+    const singles: Candidate[] = [];
+    /** Requests ignored for two retransmissions or more, judged at the end against the path's losses then. */
+    const lates: Candidate[] = [];
     const pathLoss = sharedPathLoss(ctx);
     /** A paused server process (server-pauses), judged before this diagnosis: why no accept() ran. */
     const serverPauses = sharedServerPauses(ctx);
@@ -116,6 +127,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
      * Run once syn-unanswered has reported (from its onFinish, see OverflowSingles, or from this one's).
      */
     const settleSingles = (): void => {
+      // Resent twice or more: the listener's unless the path was losing segments around it, which
+      // only every connection's end tells (a lossy connection open then may end long after it).
+      for (const late of lates) if (!lossy(late)) ctx.report(late.finding);
+      lates.length = 0;
       const dropsNear = (server: string, from: number, to: number): boolean =>
         ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
         ctx.findings('syn-unanswered').some((f) => f.server === server && f.severity !== 'info' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
@@ -215,11 +230,13 @@ export const acceptQueueOverflow: DetectorDefinition = {
             frames,
           };
           const candidate = { finding, from: firstSynAck, to: c.firstDataTs, clientHost: conn.clientHost, serverHost: conn.serverHost };
-          // Resent twice or more: judged now, against the losses of the connections ended so far (its own
-          // included), so that syn-unanswered hears of it; once only: at the end (see onFinish).
+          // Judged at the end (settleSingles): against the losses of every connection open around it.
+          // Past the bound, judged now against the losses of the connections ended so far.
           if (late) {
-            if (!lossy(candidate)) ctx.report(finding);
-          } else if (singles.length < MAX_SINGLES) singles.push(candidate);
+            if (lates.length < MAX_SINGLES) lates.push(candidate);
+            else if (!lossy(candidate)) ctx.report(finding);
+          }
+          else if (singles.length < MAX_SINGLES) singles.push(candidate);
         } else if (!unacked) {
           // Answering the handshake ACK: worded as before; answering a later segment: named.
           const sinceAnswered = s.rstTs - (answered === 'data' ? s.peerDataBeforeCloseTs : answered === 'repeat-ack' ? c.lastTs : conn.handshakeAckTs);

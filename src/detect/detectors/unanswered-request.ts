@@ -258,6 +258,22 @@ function pathResends(conn: AnalyzedConnection): number {
   return c.retransmissions - c.retransmissionsBeforePeerAck;
 }
 
+/**
+ * Whether the client's FIN left right behind a resend of its request, still unanswered: a FIN
+ * queued behind unacknowledged data goes out only once the data is acknowledged, within a round trip
+ * of the resend that got through (RESET_ON_ARRIVAL_SLACK past two round trips), whenever the client
+ * closed. blind round 11, S4c40: the request sent 4 times over 0.838 s, the client's 0.5 s timeout
+ * long past, its FIN 0.13 ms after the 4th copy, which the server ACKed and answered at once.
+ */
+function finQueuedBehindResends(conn: AnalyzedConnection, requestEnd: number): boolean {
+  const c = conn.client;
+  const last = c.lastRetransmissionTs;
+  if (c.finTs < 0 || c.retransmissions === 0 || last <= requestEnd || c.finTs < last) return false;
+  const rtt = handshakeCapturePosition(conn);
+  const within = 2 * (rtt === null ? 0 : rtt.serverRtt + rtt.clientRtt) + RESET_ON_ARRIVAL_SLACK;
+  return c.finTs - last <= within;
+}
+
 /** A request whose answer the client reset on arrival, its close not captured (resetOnArrivalWithoutClose). */
 interface GaveUpUnseen {
   findingId: string;
@@ -920,19 +936,21 @@ export const unansweredRequest: DetectorDefinition = {
      * (resetOnArrivalWithoutClose): reported as a late answer whose give-up time is known only within
      * bounds, after the request and before the answer.
      */
-    function judgeResetOnArrival(conn: AnalyzedConnection): HttpExchange | null {
+    function judgeResetOnArrival(conn: AnalyzedConnection, finQueued = false): HttpExchange | null {
       const recent = conn.app?.recent;
       if (recent === undefined || recent.length === 0) return null;
       const ex = recent[recent.length - 1];
-      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || ex.responseAfterClientClose === true) return null;
-      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn)) return null;
+      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || (ex.responseAfterClientClose === true && !finQueued)) return null;
+      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn, finQueued)) return null;
       if (claimedElsewhere(conn.id)) return null;
       const c = conn.client;
       const requestEnd = ex.requestEnd;
       const late = ex.responseStart - requestEnd;
-      // Resends of the request while it waited: the path was losing its packets.
+      // Resends of the request while it waited: the path was losing its packets. A connection's
+      // first request resent before any ACK counts too once its FIN proved queued behind it (the
+      // path's loss: accept-queue-overflow, which claims such resends, stays silent on a lossy path).
       const resent = c.lastRetransmissionTs > requestEnd && c.lastRetransmissionTs <= ex.responseStart;
-      const resends = resent ? pathResends(conn) : 0;
+      const resends = resent ? (finQueued ? c.retransmissions : pathResends(conn)) : 0;
       const resentFor = resent ? c.lastRetransmissionTs - requestEnd : 0;
       const line = requestLine(ex);
       const finding = ctx.report({
@@ -2075,6 +2093,9 @@ export const unansweredRequest: DetectorDefinition = {
         const ex = t.ex;
         const requestEnd = ex.requestEnd ?? 0;
         const s = conn.server;
+        // Answered late and reset, the client's FIN having left only behind its resent request: its
+        // close is not when it gave up, which the capture does not show (blind round 11, S4c40).
+        if (t.lateAnswer !== null && t.encrypted === null && finQueuedBehindResends(conn, requestEnd) && judgeResetOnArrival(conn, true) !== null) return;
         // What the capture cannot vouch for: a one-sided capture (nothing from the server at all),
         // server bytes it missed (the response may be in them), or server bytes after the request
         // that did not parse as a response (something did answer).
