@@ -43,13 +43,19 @@ function stalled(cap: Capture, answerAt: (k: number, requestTs: number) => numbe
 const atOneInstant = (k: number): number => 3.5 + k * 0.0005;
 const eachSlow = (_k: number, requestTs: number): number => requestTs + 2.5;
 
-/** New connections whose SYNs at 1.0, 1.2 and 1.4 s were dropped, resent 1 s later, and answered at 3.6 s. */
+/**
+ * New connections whose SYNs at 1.0, 1.2 and 1.4 s were dropped, resent 1 s later (dropped again),
+ * and answered at once when resent 2 s after that, the pause over (at 4.0, 4.2, 4.4 s). A listener
+ * whose accept queue is full drops a SYN rather than answer it late: a SYN-ACK long after the last
+ * SYN is the server's resend of one the path lost (path-loss.ts), not a paused server's.
+ */
 function droppedSyns(cap: Capture): void {
   [1.0, 1.2, 1.4].forEach((t, k) => {
     const cport = 42000 + k;
     seg(cap, t, 'c', cport, TCP_SYN, C_ISN);
     seg(cap, t + 1, 'c', cport, TCP_SYN, C_ISN);
-    const at = 3.6 + k * 0.001;
+    seg(cap, t + 3, 'c', cport, TCP_SYN, C_ISN);
+    const at = t + 3.0001;
     seg(cap, at, 's', cport, TCP_SYN | TCP_ACK, S_ISN, C_ISN + 1);
     seg(cap, at + 0.0001, 'c', cport, TCP_ACK, C_ISN + 1, S_ISN + 1);
   });
