@@ -87,7 +87,7 @@ ip netns exec frm-c timeout 10 /usr/bin/python3 "$CCB_PROGRAMS/fwr-client.py" 10
 sleep 0.5
 ip netns exec frm-r nft list table ip frm >"$W/nft-counters.txt"
 ccb_before_cleanup
-mergecap -w "$W/merged.pcap" "$W/client-side.pcap" "$W/server-side.pcap"
+mergecap -F pcapng -w "$W/merged.pcapng" "$W/client-side.pcap" "$W/server-side.pcap"
 [ -z "${FRM_KEEP_WORK:-}" ] || { mkdir -p "$FRM_KEEP_WORK" && cp -a "$W/." "$FRM_KEEP_WORK/"; }
 /usr/bin/python3 "$CCB_PROGRAMS/frm-meta.py" "$SCENARIO" --work "$W" --samples "$CC_SAMPLES_DIR" --started "$T0" \
   --kernel "$(uname -r)" --nft "$(nft --version | awk '{print $2}')" --python "$(/usr/bin/python3 -V | cut -d' ' -f2)" \

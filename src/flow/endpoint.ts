@@ -477,7 +477,9 @@ export class Endpoint {
       this.ttlNear = ttl > originalTtl ? ttl : originalTtl;
       this.ttlFar = ttl > originalTtl ? originalTtl : ttl;
     }
-    if (rst && originalTs === this.rstTs) this.rstCopied = true;
+    // Seen at the second point: its TTL there differs. A kernel's RSTs answering successive segments
+    // are alike in every field, the TTL too, and pass for copies (CaptureCopies): one point saw them.
+    if (rst && originalTs === this.rstTs && ttl !== originalTtl) this.rstCopied = true;
   }
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }

@@ -78,6 +78,12 @@ const CUT_HEADS: Record<string, string> = {
   // HAProxy closing its client's connection after the backend's race: with the forwarded request
   // unread, its close right after the request reads as its own close on arrival.
   'keepalive-race-lazy-tick-haproxy: keepalive-race 7 > 6': "the proxy's forwarding unseen",
+  // A download a firewall reset mid-body, client and server captures merged: with the 200's head
+  // cut, its Content-Length is unknown and the response reads as whole up to the close, so no
+  // response was cut; the firewall's RSTs in the client's name, seen only at the server's point with
+  // the TTL the client's packets have at its own (nothing else places them), read as the client
+  // resetting that answer on arrival.
+  'reset-before-response-firewall-merged: unanswered-request 1 > 0': 'a declared body length cut off',
 };
 
 const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {

@@ -124,7 +124,7 @@ def main():
                   'routerRuleCounters': counters, 'serverRequests': seen},
         'groundTruth': {'clientLog': clog, 'serverLog': slog},
     }
-    shutil.copyfile(f'{w}/merged.pcap', f"{a.samples}/{a.scenario}.pcap")
+    shutil.copyfile(f'{w}/merged.pcapng', f"{a.samples}/{a.scenario}.pcapng")  # mergecap writes pcapng, as Wireshark users get it
     with open(f"{a.samples}/{a.scenario}.meta.json", 'w') as f:
         json.dump(meta, f, indent=2)
         f.write('\n')

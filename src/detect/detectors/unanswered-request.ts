@@ -3,6 +3,7 @@ import { statusClassEvidence, statusText, type HttpExchange } from '../../http/e
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
+import { resetFromOtherHost } from '../path-reset';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
@@ -942,6 +943,8 @@ export const unansweredRequest: DetectorDefinition = {
       const ex = recent[recent.length - 1];
       if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || (ex.responseAfterClientClose === true && !finQueued)) return null;
       if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn, finQueued)) return null;
+      // A RST in the client's name from another hop (a firewall resetting both ends) is no client's give-up.
+      if (resetFromOtherHost(conn.client)) return null;
       if (claimedElsewhere(conn.id)) return null;
       const c = conn.client;
       const requestEnd = ex.requestEnd;
