@@ -47,6 +47,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const progress = process.stderr.isTTY === true ? new ProgressDisplay(fileSizes(args.files), (s) => void process.stderr.write(s)) : null;
   const interrupt = interruptStopsStdin(args.files);
   let result: AnalysisResult;
+  let failed = true;
   try {
     result = await analyzeFiles(args.files, {
       ignore,
@@ -57,9 +58,11 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
       ...streamingCallbacks(args.format, out, endpoints),
       onProgress: progress?.update,
     });
+    failed = false;
   } finally {
     progress?.done();
     interrupt?.release();
+    if (failed) out.discard();
   }
   if (interrupt?.cutShort === true) {
     for (const file of result.input.files) {
@@ -71,12 +74,12 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   }
   const undecodable = undecodableInput(result);
   if (undecodable !== null) {
-    out.close();
+    out.discard();
     throw new CaptureError(undecodable);
   }
   const unmatched = unmatchedFlows(result);
   if (unmatched !== null) {
-    out.close();
+    out.discard();
     throw new UsageError(unmatched);
   }
   const ladders = args.format === 'html' ? await htmlLadders(args.files, result) : undefined;

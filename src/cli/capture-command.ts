@@ -116,12 +116,16 @@ export async function runCapture(args: CaptureArgs): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const durationTimer = args.duration !== undefined ? setTimeout(stop, args.duration * 1000) : null;
+  let failed = true;
   try {
     const info = await capture.run(onPacket);
     analyzer.addFile(info);
     // The capture ran until now, not until its last packet: a request still waiting has waited that long.
     analyzer.tick(lastPacketTs + (Date.now() - lastPacketWall) / 1000);
+    failed = false;
   } finally {
+    // The capture could not run (no such interface, no permission: exit 2): no report file.
+    if (failed) out.discard();
     clearInterval(timer);
     if (durationTimer) clearTimeout(durationTimer);
     process.removeListener('SIGINT', stop);

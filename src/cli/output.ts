@@ -33,19 +33,62 @@ export interface FinalReportExtras {
 
 export interface Output {
   write(s: string): void;
+  /** The report is whole: -o FILE now holds it. */
   close(): void;
+  /** The run failed (exit 2): no report, and no empty or half-written -o FILE left behind. */
+  discard(): void;
 }
 
-/** Writes to stdout or to -o FILE. */
+/**
+ * Writes to stdout or to -o FILE. A regular file is written beside it under a temporary name and
+ * renamed over it only when the report is whole: a run that fails (a file that is no capture, exit
+ * 2) leaves no empty or half-written report for a CI job's JUnit or JSON publisher to read as one
+ * (blind round 12). A device or pipe (`-o /dev/stdout`) is written directly.
+ */
 export function openOutput(file: string | undefined): Output {
-  if (!file || file === '-') return { write: (s) => void process.stdout.write(s), close: () => undefined };
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'w');
-  } catch (e) {
+  if (!file || file === '-') return { write: (s) => void process.stdout.write(s), close: () => undefined, discard: () => undefined };
+  const fail = (e: unknown): never => {
     throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  };
+  let direct = false;
+  try {
+    direct = !fs.statSync(file).isFile();
+  } catch {
+    // Not there yet: a new regular file.
   }
-  return { write: (s) => void fs.writeSync(fd, s), close: () => fs.closeSync(fd) };
+  const target = direct ? file : `${file}.conncheck-${process.pid}.tmp`;
+  let fd = -1;
+  try {
+    fd = fs.openSync(target, 'w');
+  } catch (e) {
+    fail(e);
+  }
+  let closed = false;
+  const closeFd = (): void => {
+    if (closed) return;
+    closed = true;
+    fs.closeSync(fd);
+  };
+  return {
+    write: (s) => void fs.writeSync(fd, s),
+    close: () => {
+      closeFd();
+      if (direct) return;
+      try {
+        fs.renameSync(target, file);
+      } catch (e) {
+        fs.rmSync(target, { force: true });
+        fail(e);
+      }
+    },
+    discard: () => {
+      closeFd();
+      if (direct) return;
+      fs.rmSync(target, { force: true });
+      // The report this run was to write does not exist: an older one left there would pass for it.
+      fs.rmSync(file, { force: true });
+    },
+  };
 }
 
 /** Fails now, with one line, if `file` cannot be written (before a capture starts, not at its first packet). */

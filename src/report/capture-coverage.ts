@@ -72,6 +72,13 @@ export function filteredCaptureWarning(stats: AnalysisStats): string | null {
  * recorded that it dropped packets.
  */
 export function noFindingsText(stats: AnalysisStats, input?: AnalysisResult['input']): string {
+  // An empty file, or filters that kept nothing (a mistyped --host): nothing was judged, which a
+  // nightly job must not read as a clean bill (blind round 12).
+  if (stats.connections === 0) {
+    return stats.filteredOut > 0 || stats.sampledOut > 0
+      ? `Nothing to judge: the filters kept no TCP connection (${stats.filteredOut + stats.sampledOut} packets filtered or sampled out); check --host, --port, --since, --until and --sample.`
+      : `Nothing to judge: the capture holds no TCP connection${stats.packets === 0 ? ' (no packets at all)' : ''}.`;
+  }
   if (filteredCapture(stats) !== null) return 'No connection-reuse problems found, but this capture cannot show most of them: it was filtered (see the warning).';
   const dropped = input === undefined ? null : droppedByCapture(input);
   const droppedTail = dropped !== null && dropped > 0 ? ` The capturing tool dropped ${dropped} packet${dropped === 1 ? '' : 's'}, so this covers only what it kept (see the warning).` : '';

@@ -131,6 +131,28 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  test('-o FILE: written whole on success, and no file at all after exit 2 (a CI publisher must not read an empty report)', () => {
+    const report = path.join(tmp, 'report.xml');
+    const notCapture = path.join(tmp, 'not-a-capture.txt');
+    fs.writeFileSync(notCapture, 'not a capture at all\n');
+    const ok = run(['analyze', SAMPLE, '--format', 'junit', '-o', report]);
+    expect(ok.code).toBe(0);
+    expect(fs.readFileSync(report, 'utf8')).toMatch(/^<\?xml[\s\S]*<\/testsuites>\s*$/);
+    const bad = run(['analyze', notCapture, '--format', 'junit', '-o', report]);
+    expect(bad.code).toBe(2);
+    // Neither an empty file nor the previous run's report left to pass for this one's.
+    expect(fs.existsSync(report)).toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('report.xml'))).toEqual([]);
+  });
+
+  test('filters that keep nothing (a mistyped --host) say nothing was judged, not that nothing is wrong', () => {
+    const r = run(['analyze', SAMPLE, '--host', '10.9.9.9']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Nothing to judge: the filters kept no TCP connection');
+    expect(r.stdout).not.toContain('No connection-reuse problems found');
+    expect(run(['analyze', SAMPLE, '--host', '10.9.9.9', '--require-coverage']).code).toBe(1);
+  });
+
   test('a file cut mid-record is still analyzed, with a warning', () => {
     const cut = path.join(tmp, 'cut.pcap');
     fs.writeFileSync(cut, fs.readFileSync(SAMPLE).subarray(0, 3000));
