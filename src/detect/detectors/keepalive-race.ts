@@ -9,7 +9,7 @@ import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -1045,6 +1045,11 @@ interface ServerRaces {
   /** The idle ages at which requests were closed on arrival (up to MAX_SAMPLES_PER_SERVER): the timer had expired by then. */
   arrivalIdle: number[];
   nonIdempotent: number;
+  /**
+   * Of those, requests closed on arrival by a FIN alone that acknowledges them (readByServer): the
+   * wire does not show that the server left them unread, so a resend is not shown to be safe.
+   */
+  nonIdempotentRead: number;
   /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
   keyed: number;
   retried: number;
@@ -1230,6 +1235,36 @@ function retriedText(retried: number, onNew: number): string {
   );
 }
 
+/**
+ * Whether resending the failed non-idempotent requests was safe, as the wire shows it (before the
+ * remedy's parenthesis on libcurl): only where it proves the server never read them: its FIN left
+ * before they arrived (a crossing, a stale reuse), or it closed with them unread (a RST, or a FIN
+ * with its kernel's RST behind). A FIN alone that acknowledges a request (`read` of `count`) shows
+ * only that its TCP had it: an idle close that read and discarded it, a lingering close (shutdown,
+ * then drain) that left it unread, or an application that took it and hung up (blind round 12, S8:
+ * a POST "safe to resend" that the application had read), which the wire cannot tell apart.
+ */
+function nonIdempotentSafety(count: number, read: number): string {
+  const them = (n: number): string => (n === 1 ? 'it' : 'them');
+  const readText = (n: number): string =>
+    `reached the server before it closed: its FIN acknowledges ${them(n)} with no reset behind, so its TCP had ${them(n)}, and whether its application read and acted on ${them(n)} ` +
+    'the wire cannot show (an idle close that discarded the request, a lingering close that drained it unread, or an application that took it and hung up)';
+  if (read === 0) {
+    return (
+      `${count === 1 ? 'It' : 'They'} met the server's idle close and never reached its application, so sending ${them(count)} again was safe here; ` +
+      'but a client cannot tell such a failure from a server failing in the middle of a request, where a blind retry applies it twice '
+    );
+  }
+  if (read === count) {
+    return `${count === 1 ? 'It' : 'They'} ${readText(count)}: sending ${them(count)} again may apply ${them(count)} twice, and a client cannot tell such a failure from one where the request never arrived `;
+  }
+  const unread = count - read;
+  return (
+    `${unread} met the server's idle close before it read ${them(unread)}, so sending ${them(unread)} again was safe here; ` +
+    `${read} ${readText(read)}: sending ${them(read)} again may apply ${them(read)} twice; a client cannot tell these failures apart `
+  );
+}
+
 export const keepaliveRace: DetectorDefinition = {
   id: 'keepalive-race',
   meta: {
@@ -1313,7 +1348,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1552,6 +1587,8 @@ export const keepaliveRace: DetectorDefinition = {
       }
       if (ex?.method && !isIdempotent(ex.method)) {
         entry.nonIdempotent++;
+        // Closed on arrival by a FIN alone: the server's socket had the request and nothing unread.
+        if (form === 'closed-on-arrival' && finding.evidence.closedWith === 'FIN' && !facts.resetBehind) entry.nonIdempotentRead++;
         if (ex.idempotencyKey === true) entry.keyed++;
       }
       if (finding.evidence.retried === true) entry.retried++;
@@ -2013,18 +2050,8 @@ export const keepaliveRace: DetectorDefinition = {
       const absolute = ctx.options.spreadAbsolute;
       for (const [server, list] of lazyArrivals) {
         const learned = learnedIdleTimeout(server);
-        let timeout = learned;
-        // Without idle closes of the server's: the timer its held closes agree on, when they agree
-        // more tightly on their idle age at the close than on their delay after the request.
-        let own: OwnLazyTimer | null = null;
-        if (timeout === null && list.length >= 2) {
-          const inferred = inferTimeout(list.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
-          const afterRequest = list.map((h) => h.closeAfterRequest);
-          if (inferred !== null && inferred.spread < spreadOf(afterRequest)) {
-            timeout = inferred.value;
-            own = { samples: inferred.samples, spread: inferred.spread, afterLo: Math.min(...afterRequest), afterHi: Math.max(...afterRequest) };
-          }
-        }
+        const own = learned === null ? ownLazyTimer(list) : null;
+        const timeout = learned ?? own?.value ?? null;
         if (timeout === null || timeout < ctx.options.minIdleTimeout) continue;
         const agree = Math.max(fraction * timeout, absolute);
         const keptLonger = legs.keptLonger(server);
@@ -2044,6 +2071,18 @@ export const keepaliveRace: DetectorDefinition = {
         }
       }
       lazyArrivals.clear();
+    };
+
+    /**
+     * Without idle closes of the server's: the timer its held lazy closes agree on, when they agree
+     * more tightly on their idle age at the close than on their delay after the request.
+     */
+    const ownLazyTimer = (list: readonly LazyArrival[]): (OwnLazyTimer & { value: number }) | null => {
+      if (list.length < 2) return null;
+      const inferred = inferTimeout(list.map((h) => h.idleAtClose), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
+      const afterRequest = list.map((h) => h.closeAfterRequest);
+      if (inferred === null || !(inferred.spread < spreadOf(afterRequest))) return null;
+      return { value: inferred.value, samples: inferred.samples, spread: inferred.spread, afterLo: Math.min(...afterRequest), afterHi: Math.max(...afterRequest) };
     };
 
     /** Reports a held close on arrival and counts it in its server's races. */
@@ -2066,9 +2105,47 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const releaseInstantArrivals = (): void => {
       for (const [server, list] of instantArrivals) {
-        for (const h of [...list].sort((a, b) => a.ts - b.ts)) if (!stops.stoppedAfter(server, h.closeTs)) reportHeld(server, h, h.input);
+        for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
+          if (stops.stoppedAfter(server, h.closeTs)) continue;
+          if (readByServer(h) && !idleAgeShown(server, h)) continue;
+          reportHeld(server, h, h.input);
+        }
       }
       instantArrivals.clear();
+    };
+
+    /**
+     * A close on arrival by a FIN alone (no RST behind it) that acknowledges the whole request: the
+     * server's TCP had the request and its socket was closed with nothing unread (a socket closed
+     * with data unread resets), or shut down for writing first (a lingering close, lighttpd's). The
+     * wire cannot tell that from an application that read the request and hung up on it. (A RST, or
+     * a FIN with the kernel's RST behind, is a socket closed with the request unread: no
+     * application hangs up on a request it has not read.)
+     */
+    const readByServer = (h: Pick<LazyArrival, 'input' | 'facts'>): boolean => h.input.evidence?.closedWith === 'FIN' && !h.facts.resetBehind;
+
+    /**
+     * The idle age of a held close on arrival is an idle timer's by what the server showed: its idle
+     * closes over the whole capture tell a timeout the close was due at (judgeArrivalClose, as for a
+     * close judged after them), or the default idle timeout of the software its Server header names
+     * is that age. Its speed alone does not tell it when the server read the request: an application
+     * that drops a request (dropserver.py in keepalive-race-app-drops, 0.4 s after the previous
+     * response, its idle timeout 30 s) closes as fast, and only an idle timeout of that length makes
+     * it a race.
+     */
+    const idleAgeShown = (server: string, h: LazyArrival): boolean => {
+      const learned = learnedIdleTimeout(server);
+      if (learned !== null && learned >= ctx.options.minIdleTimeout) {
+        return judgeArrivalClose(h, learned, ctx.options.minIdleTimeout, legs.keptLonger(server)) !== null;
+      }
+      // The timer the server's held lazy closes agree on, when enough do to be judged by it alone (releaseLazyArrivals).
+      const own = ownLazyTimer(lazyArrivals.get(server) ?? []);
+      if (own !== null && own.samples >= MIN_OWN_LAZY_CLOSES && own.value >= ctx.options.minIdleTimeout) {
+        if (Math.abs(h.idleAtClose - own.value) <= Math.max(ctx.options.spreadFraction * own.value, ctx.options.spreadAbsolute)) return true;
+      }
+      const named = software.softwareOf(server);
+      if (named === null || named === NO_SERVER_HEADER) return false;
+      return matchKnown(h.idleAtClose, KNOWN_IDLE_TIMEOUTS, named).some((k) => k.side === 'server' && k.software !== undefined);
     };
 
     /** A held lazy close's finding, with the idle timeout that judged it (`own`: inferred from the held closes alone). */
@@ -2418,8 +2495,7 @@ export const keepaliveRace: DetectorDefinition = {
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent. ` +
-                `${entry.nonIdempotent === 1 ? 'It' : 'They'} met the server's idle close and never reached its application, so sending ${entry.nonIdempotent === 1 ? 'it' : 'them'} again was safe here; ` +
-                `but a client cannot tell such a failure from a server failing in the middle of a request, where a blind retry applies it twice ` +
+                nonIdempotentSafety(entry.nonIdempotent, entry.nonIdempotentRead) +
                 `(libcurl sends any request again by itself when a reused connection fails so, a POST's body included)` +
                 (entry.keyed > 0
                   ? ` (${entry.keyed === entry.nonIdempotent ? (entry.keyed === 1 ? 'it' : 'all') : entry.keyed} carried an Idempotency-Key header: a retry of ${entry.keyed === 1 ? 'it' : 'those'} is safe if the server applies each key only once).`
