@@ -977,11 +977,33 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       return cap.analyze(only).diagnoses.find((d) => d.kind === KIND)!.explanation;
     };
     const mixed = explanationOf([['User-Agent: Go-http-client/1.1'], []]);
-    expect(mixed).toContain('(Go: EOF; Node: "socket hang up"; Erlang httpc: {error, socket_closed_remotely}; libcurl');
+    // Each request met the server's FIN first (a RST after it): the errors clients report for an EOF.
+    expect(mixed).toContain('(Go: EOF; Node: ECONNRESET "socket hang up"; Erlang httpc: {error, socket_closed_remotely}; libcurl');
     expect(mixed).not.toContain('OkHttp');
     const unlisted = explanationOf([['User-Agent: inventory-sync/4.2']]);
     expect(unlisted).toContain('OkHttp: IOException');
     expect(unlisted).toContain('Go: EOF');
+  });
+
+  test.each([
+    ['a RST with no FIN before it', ['RST', 'RST'], 'and no FIN before it, so the client saw ECONNRESET ("connection reset by peer") (Go: "read: connection reset by peer";', 'Go: EOF'],
+    ['the FIN first (the RST after it)', ['FIN', 'FIN'], 'after its FIN, so the client read the FIN first and saw EOF (Go: EOF;', 'connection reset by peer'],
+    ['both kinds', ['FIN', 'RST'], '(1 of the 2 got the RST with no FIN before it) (Go: EOF, or "read: connection reset by peer" where the RST came first;', null],
+  ])('Go clients whose raced requests got %s: the error Go returned for what came first (blind 12: S2, RST-only, read "connection reset by peer"; S11, FIN first, EOF)', (_what, closes, says, not) => {
+    const cap = new Capture();
+    const go = ['User-Agent: Go-http-client/1.1'];
+    closes.forEach((close, i) => {
+      const c = cap.connection();
+      c.handshake(i * 10).exchange(i * 10 + 0.01, get('/', go), ok());
+      if (close === 'FIN') c.fin(i * 10 + 2.011, 's').send(i * 10 + 2.02, 'c', get('/late', go), { sawFin: false }).rst(i * 10 + 2.0201, 's');
+      else c.request(i * 10 + 2.02, get('/late', go)).rst(i * 10 + 2.0204, 's');
+    });
+    idleCloses(cap, [100, 103], 2.0);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(2);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain(says);
+    if (not !== null) expect(d.explanation).not.toContain(not);
   });
 
   test('the remedy names the setting of the client its User-Agent names, unless a proxy forwarded the request', () => {
@@ -1040,11 +1062,11 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     };
     const post = 'POST /orders HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.9\r\nContent-Length: 2\r\n\r\n{}';
     const forwarded = outcomeOf(post, ['X-Forwarded-For: 10.0.0.9']);
-    expect(forwarded).toContain('ECONNRESET where the RST came first, EPIPE ("broken pipe") where it came while the client was still writing the request (a proxy that forwarded them, as here: an error of its own to its clients, often a 502).');
+    expect(forwarded).toContain('read the FIN first and saw EOF, EPIPE ("broken pipe") where it came while the client was still writing the request (a proxy that forwarded them, as here: an error of its own to its clients, often a 502).');
     expect(forwarded).not.toContain('a proxy in front');
     const plain = outcomeOf(get('/late'), []);
     expect(plain).not.toContain('EPIPE');
-    expect(plain).toMatch(/ECONNRESET where the RST came first \(Node: "socket hang up"; .*; a proxy in front turns them into a 502\)\./);
+    expect(plain).toMatch(/saw EOF \(Node: ECONNRESET "socket hang up"; .*; a proxy in front turns them into a 502\)\./);
     expect(plain).not.toContain(') (');
   });
 

@@ -9,7 +9,7 @@ import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, type FirstClose, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -945,6 +945,26 @@ const MAX_SERVERS = 10_000;
  */
 const ARRIVAL_AGES_APART = 1.5;
 
+/** What tally reads of a raced connection, read at its end (kept with a race held past it). */
+interface RaceFacts {
+  resetBehind: boolean;
+  plain: boolean;
+  protocol: PlainProtocol | null;
+  cut: boolean;
+  /** What the client received first of the server's close (firstCloseOf): what its error says. */
+  first: 'FIN' | 'RST' | null;
+}
+
+/**
+ * What the client received first of the server's close: its FIN (a read then returns EOF, a RST
+ * after it changes nothing), or a RST with no FIN before it (the read fails: ECONNRESET); null
+ * when neither is in the capture.
+ */
+function firstCloseOf(s: Endpoint): 'FIN' | 'RST' | null {
+  if (s.finTs >= 0 && (s.rstTs < 0 || readBefore(s.finTs, s.finFrame, s.rstTs, s.rstFrame))) return 'FIN';
+  return s.rstTs >= 0 ? 'RST' : null;
+}
+
 /**
  * A plain protocol's close on arrival judged by its speed alone (basis instant-close), held until
  * the capture ends (heldArrivals): the server's other connections, still open when it ended, may
@@ -958,7 +978,7 @@ interface HeldArrival {
   closeAfterRequest: number;
   idleAtClose: number;
   /** What record reads of the connection, read at its end. */
-  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean };
+  facts: RaceFacts;
   agent: string | null;
   forwarded: boolean | null;
 }
@@ -976,7 +996,7 @@ interface LazyArrival {
   closeAfterRequest: number;
   idleAtClose: number;
   serverRtt: number;
-  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean };
+  facts: RaceFacts;
   agent: string | null;
   forwarded: boolean | null;
   request: Pick<HttpExchange, 'method' | 'uri' | 'idempotencyKey' | 'idleBefore'> & { start: number; client: string };
@@ -1055,6 +1075,9 @@ interface ServerRaces {
   retried: number;
   /** Of those, sent again as the first request of a connection of its own. */
   retriedNew: number;
+  /** Races whose client received the server's FIN first, and those that got a RST with no FIN before it (firstCloseOf). */
+  finFirst: number;
+  resetFirst: number;
   reset: number;
   reusedAfter: number[];
   neverUsed: number;
@@ -1348,7 +1371,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1555,7 +1578,9 @@ export const keepaliveRace: DetectorDefinition = {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
       entry.agents.note(conn);
-      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0 });
+      // A FIN the capture dropped (its sequence number shows it) reached the client before the RST.
+      const first = finding.evidence.finProven === true ? 'FIN' : firstCloseOf(conn.server);
+      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first });
       if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
         entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
       }
@@ -1564,7 +1589,7 @@ export const keepaliveRace: DetectorDefinition = {
     /** Counts a race in its server's entry (what record reads of the connection is in `facts`, for races held past its end). */
     const tally = (
       entry: ServerRaces, finding: Finding, form: RaceForm, neverUsed: boolean, ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore'> | null,
-      facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean },
+      facts: RaceFacts,
     ): void => {
       entry.raceIds.push(finding.id);
       if (form === 'crossing') entry.crossing++;
@@ -1578,6 +1603,8 @@ export const keepaliveRace: DetectorDefinition = {
         if (finding.evidence.closedWith === 'RST' || facts.resetBehind) entry.arrivalReset++;
         if (ex !== null && ex.idleBefore !== null && entry.arrivalIdle.length < MAX_SAMPLES_PER_SERVER) entry.arrivalIdle.push(ex.idleBefore);
       }
+      if (facts.first === 'FIN') entry.finFirst++;
+      else if (facts.first === 'RST') entry.resetFirst++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
       if (facts.plain) {
@@ -2031,7 +2058,7 @@ export const keepaliveRace: DetectorDefinition = {
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
         serverRtt: close.serverRtt,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0 },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server) },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
         request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
@@ -2187,7 +2214,7 @@ export const keepaliveRace: DetectorDefinition = {
         idleBeforeRequest: close.idleBeforeRequest,
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0 },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server) },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
       });
@@ -2388,15 +2415,24 @@ export const keepaliveRace: DetectorDefinition = {
           const pickedIds = picked.filter((p) => viaProxy.proxies.has(p.failure.server)).map(reportPickedClosed);
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
+          // What the clients received first decides what they reported: Go returns EOF after the FIN,
+          // "read: connection reset by peer" after a bare RST (blind round 12, S2: 6 of 7 RST-only).
+          const first: FirstClose = entry.resetFirst === count ? 'reset' : entry.finFirst === count ? 'fin' : 'mixed';
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` +
+              (first === 'fin'
+                ? ' after its FIN, so the client read the FIN first and saw EOF'
+                : first === 'reset'
+                  ? ' and no FIN before it, so the client saw ECONNRESET ("connection reset by peer")'
+                  : ', so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first' +
+                    (entry.resetFirst > 0 && entry.finFirst > 0 && entry.resetFirst + entry.finFirst === count ? ` (${entry.resetFirst} of the ${count} got the RST with no FIN before it)` : '')) +
               // A request with a body may still be being written when the RST comes: the write fails
               // (Go's proxy logged "write: broken pipe" for a POST, blind test round 40).
               (entry.nonIdempotent > 0 ? ', EPIPE ("broken pipe") where it came while the client was still writing the request' : '') +
               // Every failed request was a proxy's (its upstream leg): what its own clients got follows, not what client libraries report.
               (viaProxy.forwarded === count
                 ? '.'
-                : ` (${entry.agents.raceErrors()}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
+                : ` (${entry.agents.raceErrors(first)}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: {error, socket_closed_remotely}).` : '')
