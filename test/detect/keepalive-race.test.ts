@@ -1306,6 +1306,11 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
       expect(ofKind(r, KIND)).toEqual([]);
       expect(ofKind(r, 'unanswered-request').map((f) => f.client).sort()).toEqual([post1.clientName, get1.clientName].sort());
       expect(r.diagnoses.map((d) => d.kind)).not.toContain(KIND);
+      // No timer closes 0.2 ms after a request: none inferred, the application named.
+      const d = r.diagnoses.find((x) => x.kind === 'unanswered-request')!;
+      expect(d.inferred).toEqual({});
+      expect(d.explanation).toContain('0.1 ms after each request, as soon as it had it: too soon for a timeout');
+      expect(d.explanation).not.toContain('a timeout of 0 s');
     });
 
     test('near miss: the same close by a RST (the server closed with the request unread): the idle timer, judged by its speed', () => {
