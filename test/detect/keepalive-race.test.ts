@@ -1496,6 +1496,24 @@ test.each(silent)('keepalive-race stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
 
+describe('keepalive-race on sample keepalive-race-go-busy-reset (a busy Go server resets raced requests with no FIN first)', () => {
+  const name = 'keepalive-race-go-busy-reset';
+  (samples.has(name) ? test : test.skip)('the Go error the callers got, "read: connection reset by peer", not EOF (blind 12, S2)', async () => {
+    // The recorder's meta counts the races by what their client got first (its checker read Go's errors against them).
+    const facts = samples.get(name)!.meta!.facts as { rstOnlyRaces: number; finFirstRaces: number };
+    expect(facts.rstOnlyRaces).toBeGreaterThan(0);
+    const r = await analyzeSample(name);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    if (facts.finFirstRaces === 0) {
+      expect(d.explanation).toContain('with RST and no FIN before it, so the client saw ECONNRESET ("connection reset by peer")');
+      expect(d.explanation).toContain('(Go: "read: connection reset by peer";');
+      expect(d.explanation).not.toContain('Go: EOF');
+    } else {
+      expect(d.explanation).toContain('Go: EOF, or "read: connection reset by peer" where the RST came first');
+    }
+  });
+});
+
 describe('keepalive-race on sample keepalive-race-arrival (lighttpd closes as the request arrives)', () => {
   const name = 'keepalive-race-arrival';
   const has = samples.has(name);
