@@ -2132,9 +2132,11 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const releaseInstantArrivals = (): void => {
       for (const [server, list] of instantArrivals) {
+        // What shows the server's idle timer, worked out once per server (not per close).
+        const shown = idleTimerShown(server);
         for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
           if (stops.stoppedAfter(server, h.closeTs)) continue;
-          if (readByServer(h) && !idleAgeShown(server, h)) continue;
+          if (readByServer(h) && !shown(h)) continue;
           reportHeld(server, h, h.input);
         }
       }
@@ -2152,27 +2154,29 @@ export const keepaliveRace: DetectorDefinition = {
     const readByServer = (h: Pick<LazyArrival, 'input' | 'facts'>): boolean => h.input.evidence?.closedWith === 'FIN' && !h.facts.resetBehind;
 
     /**
-     * The idle age of a held close on arrival is an idle timer's by what the server showed: its idle
-     * closes over the whole capture tell a timeout the close was due at (judgeArrivalClose, as for a
-     * close judged after them), or the default idle timeout of the software its Server header names
-     * is that age. Its speed alone does not tell it when the server read the request: an application
-     * that drops a request (dropserver.py in keepalive-race-app-drops, 0.4 s after the previous
-     * response, its idle timeout 30 s) closes as fast, and only an idle timeout of that length makes
-     * it a race.
+     * For one server, whether a held close on arrival came at an idle age its idle timer is shown to
+     * fire at: its idle closes over the whole capture tell a timeout the close was due at
+     * (judgeArrivalClose, as for a close judged after them); without them, the timer its held lazy
+     * closes agree on, or the default idle timeout of the software its Server header names. Its
+     * speed alone does not tell it when the server read the request: an application that drops a
+     * request (sample unanswered-request-app-drops-reused, 0.4 s after the previous response, its
+     * idle timeout 30 s) closes as fast, and only an idle timer of that age makes it a race.
      */
-    const idleAgeShown = (server: string, h: LazyArrival): boolean => {
+    const idleTimerShown = (server: string): ((h: LazyArrival) => boolean) => {
       const learned = learnedIdleTimeout(server);
       if (learned !== null && learned >= ctx.options.minIdleTimeout) {
-        return judgeArrivalClose(h, learned, ctx.options.minIdleTimeout, legs.keptLonger(server)) !== null;
+        const keptLonger = legs.keptLonger(server);
+        return (h) => judgeArrivalClose(h, learned, ctx.options.minIdleTimeout, keptLonger) !== null;
       }
       // The timer the server's held lazy closes agree on, when enough do to be judged by it alone (releaseLazyArrivals).
       const own = ownLazyTimer(lazyArrivals.get(server) ?? []);
-      if (own !== null && own.samples >= MIN_OWN_LAZY_CLOSES && own.value >= ctx.options.minIdleTimeout) {
-        if (Math.abs(h.idleAtClose - own.value) <= Math.max(ctx.options.spreadFraction * own.value, ctx.options.spreadAbsolute)) return true;
-      }
+      const ownValue = own !== null && own.samples >= MIN_OWN_LAZY_CLOSES && own.value >= ctx.options.minIdleTimeout ? own.value : null;
+      const agree = ownValue === null ? 0 : Math.max(ctx.options.spreadFraction * ownValue, ctx.options.spreadAbsolute);
       const named = software.softwareOf(server);
-      if (named === null || named === NO_SERVER_HEADER) return false;
-      return matchKnown(h.idleAtClose, KNOWN_IDLE_TIMEOUTS, named).some((k) => k.side === 'server' && k.software !== undefined);
+      const product = named === null || named === NO_SERVER_HEADER ? null : named;
+      return (h) =>
+        (ownValue !== null && Math.abs(h.idleAtClose - ownValue) <= agree) ||
+        (product !== null && matchKnown(h.idleAtClose, KNOWN_IDLE_TIMEOUTS, product).some((k) => k.side === 'server' && k.software !== undefined));
     };
 
     /** A held lazy close's finding, with the idle timeout that judged it (`own`: inferred from the held closes alone). */
