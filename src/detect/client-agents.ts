@@ -1,7 +1,7 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import {
-  CLIENT_IDLE_SETTINGS, CLIENT_RACE_ERRORS, CLIENT_REQUEST_TIMEOUTS, ClientProduct, clientProduct, NO_AGENT_IDLE_SETTINGS, NO_AGENT_RACE_ERRORS,
-  NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, wholeSecondsText,
+  CLIENT_IDLE_SETTINGS, CLIENT_REQUEST_TIMEOUTS, clientRaceErrors, ClientProduct, clientProduct, type FirstClose, NO_AGENT_IDLE_SETTINGS, noAgentRaceErrors,
+  NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, raceErrorFor, wholeSecondsText,
 } from './known-timeouts';
 
 /**
@@ -101,10 +101,12 @@ export class ClientAgents {
    * What the clients reported for a request that met the server's idle close, without parentheses:
    * the named clients' (each product once), then those of the clients that send no agent, and every
    * common client's when some connections named none that can be told (encrypted, or an agent not
-   * listed) or nothing was noted.
+   * listed) or nothing was noted. Each as the client reports what it received first (`first`: the
+   * FIN, a RST with none before it, or both kinds among the races): Go returns EOF after the FIN,
+   * "read: connection reset by peer" after a bare RST.
    */
-  raceErrors(): string {
-    return this.perClient((p) => p.raceError, NO_AGENT_RACE_ERRORS, "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", CLIENT_RACE_ERRORS);
+  raceErrors(first: FirstClose = 'mixed'): string {
+    return this.perClient((p) => raceErrorFor(p, first), noAgentRaceErrors(first), "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", clientRaceErrors(first));
   }
 
   /** The request timeouts of the clients, without parentheses, listed as raceErrors lists their errors. */

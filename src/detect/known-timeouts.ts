@@ -374,13 +374,35 @@ function matchEntries(seconds: number, table: readonly KnownTimeout[], software:
   );
 }
 
+/**
+ * What the client of a raced request received first: the server's FIN (a read returns EOF, and a
+ * RST after it changes nothing: the socket is done), or a RST with no FIN before it (the read fails
+ * with ECONNRESET); 'mixed' for races of both kinds, or not told.
+ */
+export type FirstClose = 'fin' | 'reset' | 'mixed';
+
+/** What a client reports for a request that met the server's idle close. */
+export interface RaceErrorText {
+  /** Whichever came first (EOF, or the RST): for races of both kinds, or not told. */
+  raceError: string;
+  /** When the FIN came first, where that differs (Go: EOF). */
+  raceErrorAfterFin?: string;
+  /** When a RST came with no FIN before it, where that differs (Go: "read: connection reset by peer", blind round 12, S2). */
+  raceErrorAfterReset?: string;
+}
+
+/** A client's report for races whose client received `first` first. */
+export function raceErrorFor(p: RaceErrorText, first: FirstClose): string {
+  if (first === 'fin') return p.raceErrorAfterFin ?? p.raceError;
+  if (first === 'reset') return p.raceErrorAfterReset ?? p.raceError;
+  return p.raceError;
+}
+
 /** Client software known by its `User-Agent`, with the setting that closes its idle pooled connections. */
-export interface ClientProduct {
+export interface ClientProduct extends RaceErrorText {
   agent: RegExp;
   /** The setting, named as its documentation names it, with its default. */
   idleSetting: string;
-  /** What it reports for a request that met the server's idle close (EOF, or the RST). */
-  raceError: string;
   /** The setting after which it gives up waiting for a response, with its default and what it reports. */
   requestTimeout: string;
   /** Its idle setting takes whole seconds only, so a limit suggested for it is one (wholeSecondsBelow). */
@@ -416,32 +438,38 @@ export function wholeSecondsText(safer: number, timeout: number): string {
  * libcurl (PHP's curl) send none.
  */
 export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
-  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)', raceError: 'OkHttp: IOException "unexpected end of stream on Connection{…}"', requestTimeout: 'OkHttp: `readTimeout` (10 s by default, between reads), `callTimeout` (none by default)' },
+  { agent: /^okhttp\//i, idleSetting: 'OkHttp: `new ConnectionPool(maxIdle, keepAliveDuration, unit)` (5 min by default)', raceError: 'OkHttp: IOException "unexpected end of stream on Connection{…}", or SocketException "Connection reset" where the RST came first', raceErrorAfterFin: 'OkHttp: IOException "unexpected end of stream on Connection{…}"', raceErrorAfterReset: 'OkHttp: SocketException "Connection reset"', requestTimeout: 'OkHttp: `readTimeout` (10 s by default, between reads), `callTimeout` (none by default)' },
   {
     agent: /^Apache-HttpClient\/5\./,
     idleSetting: 'Apache HttpClient 5: `HttpClientBuilder.evictIdleConnections(…)`, or `ConnectionConfig` `setValidateAfterInactivity` (2 s by default: a connection idle less long is reused unchecked) and `setTimeToLive`',
     raceError: 'Apache HttpClient 5: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
+    raceErrorAfterFin: 'Apache HttpClient 5: NoHttpResponseException "The target server failed to respond"',
+    raceErrorAfterReset: 'Apache HttpClient 5: SocketException "Connection reset"',
     requestTimeout: 'Apache HttpClient 5: `RequestConfig.custom().setResponseTimeout(…)`',
   },
   {
     agent: /^Apache-HttpClient\/4\./,
     idleSetting: 'Apache HttpClient 4: `HttpClientBuilder.evictIdleConnections(…)`, or the pool\'s `setValidateAfterInactivity` (2 s by default)',
     raceError: 'Apache HttpClient 4: NoHttpResponseException "The target server failed to respond" or SocketException "Connection reset"',
+    raceErrorAfterFin: 'Apache HttpClient 4: NoHttpResponseException "The target server failed to respond"',
+    raceErrorAfterReset: 'Apache HttpClient 4: SocketException "Connection reset"',
     requestTimeout: 'Apache HttpClient 4: `RequestConfig.custom().setSocketTimeout(…)`',
   },
-  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', wholeSeconds: true, raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
-  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
-  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`' },
+  { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', wholeSeconds: true, raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes", or "Connection reset" where the RST came first', raceErrorAfterFin: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', raceErrorAfterReset: 'Java HttpClient: IOException "Connection reset"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
+  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server", or "Connection reset" where the RST came first', raceErrorAfterFin: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', raceErrorAfterReset: 'Java HttpURLConnection: SocketException "Connection reset"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
+  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF, or "read: connection reset by peer" where the RST came first', raceErrorAfterFin: 'Go: EOF', raceErrorAfterReset: 'Go: "read: connection reset by peer"', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`' },
   {
     agent: /^python-(requests|urllib3)\//,
     idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
     raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
+    raceErrorAfterFin: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected',
+    raceErrorAfterReset: 'Python requests: ConnectionError "Connection aborted." with ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
     requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout while it waits for the response, ConnectionError "Read timed out." once the body has begun',
   },
-  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
-  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError' },
-  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET', requestTimeout: 'Ruby Net::HTTP: `read_timeout` (60 s by default, for each read): Net::ReadTimeout; with `max_retries` (1 by default) it sends a GET, HEAD, PUT, DELETE, OPTIONS or TRACE again once on a new connection, so its caller waits twice that' },
-  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default' },
+  { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', raceErrorAfterFin: 'httpx: RemoteProtocolError "Server disconnected without sending a response"', raceErrorAfterReset: 'httpx: ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
+  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', raceErrorAfterFin: 'aiohttp: ServerDisconnectedError', raceErrorAfterReset: 'aiohttp: ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError' },
+  { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET', raceErrorAfterFin: 'Ruby Net::HTTP: EOFError', raceErrorAfterReset: 'Ruby Net::HTTP: Errno::ECONNRESET', requestTimeout: 'Ruby Net::HTTP: `read_timeout` (60 s by default, for each read): Net::ReadTimeout; with `max_retries` (1 by default) it sends a GET, HEAD, PUT, DELETE, OPTIONS or TRACE again once on a new connection, so its caller waits twice that' },
+  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed", or Error "read ECONNRESET" where the RST came first', raceErrorAfterFin: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', raceErrorAfterReset: 'Node\'s fetch: TypeError "fetch failed" with cause Error "read ECONNRESET"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default' },
   // `curl/…` is the command line tool (libcurl sends no agent unless given one). curl 7.88 has no
   // option for CURLOPT_MAXAGE_CONN; it resent every request that met a closed reused connection,
   // POSTs included (keepalive-race-webfs-curl).
@@ -451,6 +479,8 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
       'curl, the command line tool: no option for libcurl\'s `CURLOPT_MAXAGE_CONN` (118 s): keep its pauses between transfers below the server\'s timeout ' +
       '(it sends a request that met a closed reused connection again by itself, "Connection died, retrying a fresh connect", a POST\'s body included)',
     raceError: 'curl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
+    raceErrorAfterFin: 'curl, when it does not send the request again: "Empty reply from server" (52)',
+    raceErrorAfterReset: 'curl, when it does not send the request again: "Recv failure: Connection reset by peer" (56)',
     requestTimeout: 'curl `--max-time` (none by default, and it covers the connect)',
   },
   { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones', raceError: 'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent', requestTimeout: 'Perl LWP::UserAgent: `timeout` (180 s by default, between reads): a 500 "read timeout" it makes itself' },
@@ -472,17 +502,32 @@ export function clientProduct(agent: string | null): ClientProduct | null {
  * What the clients that send no `User-Agent` by default report for a request that met the server's
  * idle close (keepalive-race's outcome, beside the named clients' ClientProduct.raceError).
  */
-const NO_AGENT_RACE_ERROR_LIST = [
-  'Node: "socket hang up"',
-  'Erlang httpc: {error, socket_closed_remotely}',
-  'libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
+const NO_AGENT_RACE_ERROR_LIST: readonly RaceErrorText[] = [
+  // Node 20's http.Agent: "socket hang up" (code ECONNRESET) after the FIN (blind round 12, S3), "read ECONNRESET" after a bare RST (S7).
+  { raceError: 'Node: "socket hang up", or "read ECONNRESET" where the RST came first', raceErrorAfterFin: 'Node: ECONNRESET "socket hang up"', raceErrorAfterReset: 'Node: "read ECONNRESET"' },
+  { raceError: 'Erlang httpc: {error, socket_closed_remotely}' },
+  {
+    raceError: 'libcurl, when it does not send the request again: "Empty reply from server" (52) or "Recv failure: Connection reset by peer" (56)',
+    raceErrorAfterFin: 'libcurl, when it does not send the request again: "Empty reply from server" (52)',
+    raceErrorAfterReset: 'libcurl, when it does not send the request again: "Recv failure: Connection reset by peer" (56)',
+  },
   // Blind test, round 29: a POST's body still being written when the RST came raised BrokenPipeError.
-  "Python's http.client: RemoteDisconnected, ConnectionResetError, or BrokenPipeError when the RST came while it was still writing the request",
+  {
+    raceError: "Python's http.client: RemoteDisconnected, ConnectionResetError, or BrokenPipeError when the RST came while it was still writing the request",
+    raceErrorAfterFin: "Python's http.client: RemoteDisconnected",
+    raceErrorAfterReset: "Python's http.client: ConnectionResetError, or BrokenPipeError when the RST came while it was still writing the request",
+  },
 ];
-export const NO_AGENT_RACE_ERRORS = NO_AGENT_RACE_ERROR_LIST.join('; ');
+
+/** What the clients that send no `User-Agent` report, for races whose client received `first` first. */
+export function noAgentRaceErrors(first: FirstClose): string {
+  return NO_AGENT_RACE_ERROR_LIST.map((p) => raceErrorFor(p, first)).join('; ');
+}
 
 /** Every common client's report of a request that met the server's idle close, when none is named. */
-export const CLIENT_RACE_ERRORS = [...NO_AGENT_RACE_ERROR_LIST, ...CLIENT_PRODUCTS.map((p) => p.raceError)].join('; ');
+export function clientRaceErrors(first: FirstClose): string {
+  return [...NO_AGENT_RACE_ERROR_LIST, ...CLIENT_PRODUCTS].map((p) => raceErrorFor(p, first)).join('; ');
+}
 
 const NO_AGENT_REQUEST_TIMEOUT_LIST = [
   'Node http.request: the `timeout` option or `req.setTimeout(ms)` (none by default)',

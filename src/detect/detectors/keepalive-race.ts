@@ -9,7 +9,7 @@ import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_
 import { ClientAgents } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, matchKnown, KNOWN_IDLE_TIMEOUTS, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, type FirstClose, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -945,6 +945,26 @@ const MAX_SERVERS = 10_000;
  */
 const ARRIVAL_AGES_APART = 1.5;
 
+/** What tally reads of a raced connection, read at its end (kept with a race held past it). */
+interface RaceFacts {
+  resetBehind: boolean;
+  plain: boolean;
+  protocol: PlainProtocol | null;
+  cut: boolean;
+  /** What the client received first of the server's close (firstCloseOf): what its error says. */
+  first: 'FIN' | 'RST' | null;
+}
+
+/**
+ * What the client received first of the server's close: its FIN (a read then returns EOF, a RST
+ * after it changes nothing), or a RST with no FIN before it (the read fails: ECONNRESET); null
+ * when neither is in the capture.
+ */
+function firstCloseOf(s: Endpoint): 'FIN' | 'RST' | null {
+  if (s.finTs >= 0 && (s.rstTs < 0 || readBefore(s.finTs, s.finFrame, s.rstTs, s.rstFrame))) return 'FIN';
+  return s.rstTs >= 0 ? 'RST' : null;
+}
+
 /**
  * A plain protocol's close on arrival judged by its speed alone (basis instant-close), held until
  * the capture ends (heldArrivals): the server's other connections, still open when it ended, may
@@ -958,7 +978,7 @@ interface HeldArrival {
   closeAfterRequest: number;
   idleAtClose: number;
   /** What record reads of the connection, read at its end. */
-  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean };
+  facts: RaceFacts;
   agent: string | null;
   forwarded: boolean | null;
 }
@@ -976,7 +996,7 @@ interface LazyArrival {
   closeAfterRequest: number;
   idleAtClose: number;
   serverRtt: number;
-  facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean };
+  facts: RaceFacts;
   agent: string | null;
   forwarded: boolean | null;
   request: Pick<HttpExchange, 'method' | 'uri' | 'idempotencyKey' | 'idleBefore'> & { start: number; client: string };
@@ -1045,11 +1065,19 @@ interface ServerRaces {
   /** The idle ages at which requests were closed on arrival (up to MAX_SAMPLES_PER_SERVER): the timer had expired by then. */
   arrivalIdle: number[];
   nonIdempotent: number;
+  /**
+   * Of those, requests closed on arrival by a FIN alone that acknowledges them (readByServer): the
+   * wire does not show that the server left them unread, so a resend is not shown to be safe.
+   */
+  nonIdempotentRead: number;
   /** Of those, requests with an Idempotency-Key header (their client may retry them on that contract). */
   keyed: number;
   retried: number;
   /** Of those, sent again as the first request of a connection of its own. */
   retriedNew: number;
+  /** Races whose client received the server's FIN first, and those that got a RST with no FIN before it (firstCloseOf). */
+  finFirst: number;
+  resetFirst: number;
   reset: number;
   reusedAfter: number[];
   neverUsed: number;
@@ -1230,6 +1258,36 @@ function retriedText(retried: number, onNew: number): string {
   );
 }
 
+/**
+ * Whether resending the failed non-idempotent requests was safe, as the wire shows it (before the
+ * remedy's parenthesis on libcurl): only where it proves the server never read them: its FIN left
+ * before they arrived (a crossing, a stale reuse), or it closed with them unread (a RST, or a FIN
+ * with its kernel's RST behind). A FIN alone that acknowledges a request (`read` of `count`) shows
+ * only that its TCP had it: an idle close that read and discarded it, a lingering close (shutdown,
+ * then drain) that left it unread, or an application that took it and hung up (blind round 12, S8:
+ * a POST "safe to resend" that the application had read), which the wire cannot tell apart.
+ */
+function nonIdempotentSafety(count: number, read: number): string {
+  const them = (n: number): string => (n === 1 ? 'it' : 'them');
+  const readText = (n: number): string =>
+    `reached the server before it closed: its FIN acknowledges ${them(n)} with no reset behind, so its TCP had ${them(n)}, and whether its application read and acted on ${them(n)} ` +
+    'the wire cannot show (an idle close that discarded the request, a lingering close that drained it unread, or an application that took it and hung up)';
+  if (read === 0) {
+    return (
+      `${count === 1 ? 'It' : 'They'} met the server's idle close and never reached its application, so sending ${them(count)} again was safe here; ` +
+      'but a client cannot tell such a failure from a server failing in the middle of a request, where a blind retry applies it twice '
+    );
+  }
+  if (read === count) {
+    return `${count === 1 ? 'It' : 'They'} ${readText(count)}: sending ${them(count)} again may apply ${them(count)} twice, and a client cannot tell such a failure from one where the request never arrived `;
+  }
+  const unread = count - read;
+  return (
+    `${unread} met the server's idle close before it read ${them(unread)}, so sending ${them(unread)} again was safe here; ` +
+    `${read} ${readText(read)}: sending ${them(read)} again may apply ${them(read)} twice; a client cannot tell these failures apart `
+  );
+}
+
 export const keepaliveRace: DetectorDefinition = {
   id: 'keepalive-race',
   meta: {
@@ -1313,7 +1371,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, keyed: 0, retried: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1520,7 +1578,9 @@ export const keepaliveRace: DetectorDefinition = {
       const entry = serverEntry(conn.serverName);
       if (entry === null) return;
       entry.agents.note(conn);
-      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0 });
+      // A FIN the capture dropped (its sequence number shows it) reached the client before the RST.
+      const first = finding.evidence.finProven === true ? 'FIN' : firstCloseOf(conn.server);
+      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first });
       if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
         entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
       }
@@ -1529,7 +1589,7 @@ export const keepaliveRace: DetectorDefinition = {
     /** Counts a race in its server's entry (what record reads of the connection is in `facts`, for races held past its end). */
     const tally = (
       entry: ServerRaces, finding: Finding, form: RaceForm, neverUsed: boolean, ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore'> | null,
-      facts: { resetBehind: boolean; plain: boolean; protocol: PlainProtocol | null; cut: boolean },
+      facts: RaceFacts,
     ): void => {
       entry.raceIds.push(finding.id);
       if (form === 'crossing') entry.crossing++;
@@ -1543,6 +1603,8 @@ export const keepaliveRace: DetectorDefinition = {
         if (finding.evidence.closedWith === 'RST' || facts.resetBehind) entry.arrivalReset++;
         if (ex !== null && ex.idleBefore !== null && entry.arrivalIdle.length < MAX_SAMPLES_PER_SERVER) entry.arrivalIdle.push(ex.idleBefore);
       }
+      if (facts.first === 'FIN') entry.finFirst++;
+      else if (facts.first === 'RST') entry.resetFirst++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
       if (facts.plain) {
@@ -1552,6 +1614,8 @@ export const keepaliveRace: DetectorDefinition = {
       }
       if (ex?.method && !isIdempotent(ex.method)) {
         entry.nonIdempotent++;
+        // Closed on arrival by a FIN alone: the server's socket had the request and nothing unread.
+        if (form === 'closed-on-arrival' && finding.evidence.closedWith === 'FIN' && !facts.resetBehind) entry.nonIdempotentRead++;
         if (ex.idempotencyKey === true) entry.keyed++;
       }
       if (finding.evidence.retried === true) entry.retried++;
@@ -1994,7 +2058,7 @@ export const keepaliveRace: DetectorDefinition = {
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
         serverRtt: close.serverRtt,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0 },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server) },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
         request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
@@ -2013,18 +2077,8 @@ export const keepaliveRace: DetectorDefinition = {
       const absolute = ctx.options.spreadAbsolute;
       for (const [server, list] of lazyArrivals) {
         const learned = learnedIdleTimeout(server);
-        let timeout = learned;
-        // Without idle closes of the server's: the timer its held closes agree on, when they agree
-        // more tightly on their idle age at the close than on their delay after the request.
-        let own: OwnLazyTimer | null = null;
-        if (timeout === null && list.length >= 2) {
-          const inferred = inferTimeout(list.map((h) => h.idleAtClose), { fraction, absolute, minSamples: 2 });
-          const afterRequest = list.map((h) => h.closeAfterRequest);
-          if (inferred !== null && inferred.spread < spreadOf(afterRequest)) {
-            timeout = inferred.value;
-            own = { samples: inferred.samples, spread: inferred.spread, afterLo: Math.min(...afterRequest), afterHi: Math.max(...afterRequest) };
-          }
-        }
+        const own = learned === null ? ownLazyTimer(list) : null;
+        const timeout = learned ?? own?.value ?? null;
         if (timeout === null || timeout < ctx.options.minIdleTimeout) continue;
         const agree = Math.max(fraction * timeout, absolute);
         const keptLonger = legs.keptLonger(server);
@@ -2044,6 +2098,18 @@ export const keepaliveRace: DetectorDefinition = {
         }
       }
       lazyArrivals.clear();
+    };
+
+    /**
+     * Without idle closes of the server's: the timer its held lazy closes agree on, when they agree
+     * more tightly on their idle age at the close than on their delay after the request.
+     */
+    const ownLazyTimer = (list: readonly LazyArrival[]): (OwnLazyTimer & { value: number }) | null => {
+      if (list.length < 2) return null;
+      const inferred = inferTimeout(list.map((h) => h.idleAtClose), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
+      const afterRequest = list.map((h) => h.closeAfterRequest);
+      if (inferred === null || !(inferred.spread < spreadOf(afterRequest))) return null;
+      return { value: inferred.value, samples: inferred.samples, spread: inferred.spread, afterLo: Math.min(...afterRequest), afterHi: Math.max(...afterRequest) };
     };
 
     /** Reports a held close on arrival and counts it in its server's races. */
@@ -2066,9 +2132,51 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const releaseInstantArrivals = (): void => {
       for (const [server, list] of instantArrivals) {
-        for (const h of [...list].sort((a, b) => a.ts - b.ts)) if (!stops.stoppedAfter(server, h.closeTs)) reportHeld(server, h, h.input);
+        // What shows the server's idle timer, worked out once per server (not per close).
+        const shown = idleTimerShown(server);
+        for (const h of [...list].sort((a, b) => a.ts - b.ts)) {
+          if (stops.stoppedAfter(server, h.closeTs)) continue;
+          if (readByServer(h) && !shown(h)) continue;
+          reportHeld(server, h, h.input);
+        }
       }
       instantArrivals.clear();
+    };
+
+    /**
+     * A close on arrival by a FIN alone (no RST behind it) that acknowledges the whole request: the
+     * server's TCP had the request and its socket was closed with nothing unread (a socket closed
+     * with data unread resets), or shut down for writing first (a lingering close, lighttpd's). The
+     * wire cannot tell that from an application that read the request and hung up on it. (A RST, or
+     * a FIN with the kernel's RST behind, is a socket closed with the request unread: no
+     * application hangs up on a request it has not read.)
+     */
+    const readByServer = (h: Pick<LazyArrival, 'input' | 'facts'>): boolean => h.input.evidence?.closedWith === 'FIN' && !h.facts.resetBehind;
+
+    /**
+     * For one server, whether a held close on arrival came at an idle age its idle timer is shown to
+     * fire at: its idle closes over the whole capture tell a timeout the close was due at
+     * (judgeArrivalClose, as for a close judged after them); without them, the timer its held lazy
+     * closes agree on, or the default idle timeout of the software its Server header names. Its
+     * speed alone does not tell it when the server read the request: an application that drops a
+     * request (sample unanswered-request-app-drops-reused, 0.4 s after the previous response, its
+     * idle timeout 30 s) closes as fast, and only an idle timer of that age makes it a race.
+     */
+    const idleTimerShown = (server: string): ((h: LazyArrival) => boolean) => {
+      const learned = learnedIdleTimeout(server);
+      if (learned !== null && learned >= ctx.options.minIdleTimeout) {
+        const keptLonger = legs.keptLonger(server);
+        return (h) => judgeArrivalClose(h, learned, ctx.options.minIdleTimeout, keptLonger) !== null;
+      }
+      // The timer the server's held lazy closes agree on, when enough do to be judged by it alone (releaseLazyArrivals).
+      const own = ownLazyTimer(lazyArrivals.get(server) ?? []);
+      const ownValue = own !== null && own.samples >= MIN_OWN_LAZY_CLOSES && own.value >= ctx.options.minIdleTimeout ? own.value : null;
+      const agree = ownValue === null ? 0 : Math.max(ctx.options.spreadFraction * ownValue, ctx.options.spreadAbsolute);
+      const named = software.softwareOf(server);
+      const product = named === null || named === NO_SERVER_HEADER ? null : named;
+      return (h) =>
+        (ownValue !== null && Math.abs(h.idleAtClose - ownValue) <= agree) ||
+        (product !== null && matchKnown(h.idleAtClose, KNOWN_IDLE_TIMEOUTS, product).some((k) => k.side === 'server' && k.software !== undefined));
     };
 
     /** A held lazy close's finding, with the idle timeout that judged it (`own`: inferred from the held closes alone). */
@@ -2110,7 +2218,7 @@ export const keepaliveRace: DetectorDefinition = {
         idleBeforeRequest: close.idleBeforeRequest,
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0 },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server) },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
       });
@@ -2311,15 +2419,24 @@ export const keepaliveRace: DetectorDefinition = {
           const pickedIds = picked.filter((p) => viaProxy.proxies.has(p.failure.server)).map(reportPickedClosed);
           // Idle closes a relaying proxy made on both its legs at once: its timeout, not the backend's.
           const relay = timeout !== null && timeout.value >= ctx.options.minIdleTimeout ? relayedProxyOf(legs, server, entry.idleCloses, entry.idleClosesAdded) : null;
+          // What the clients received first decides what they reported: Go returns EOF after the FIN,
+          // "read: connection reset by peer" after a bare RST (blind round 12, S2: 6 of 7 RST-only).
+          const first: FirstClose = entry.resetFirst === count ? 'reset' : entry.finFirst === count ? 'fin' : 'mixed';
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST, so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first` +
+            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` +
+              (first === 'fin'
+                ? ' after its FIN, so the client read the FIN first and saw EOF'
+                : first === 'reset'
+                  ? ' and no FIN before it, so the client saw ECONNRESET ("connection reset by peer")'
+                  : ', so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first' +
+                    (entry.resetFirst > 0 && entry.finFirst > 0 && entry.resetFirst + entry.finFirst === count ? ` (${entry.resetFirst} of the ${count} got the RST with no FIN before it)` : '')) +
               // A request with a body may still be being written when the RST comes: the write fails
               // (Go's proxy logged "write: broken pipe" for a POST, blind test round 40).
               (entry.nonIdempotent > 0 ? ', EPIPE ("broken pipe") where it came while the client was still writing the request' : '') +
               // Every failed request was a proxy's (its upstream leg): what its own clients got follows, not what client libraries report.
               (viaProxy.forwarded === count
                 ? '.'
-                : ` (${entry.agents.raceErrors()}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
+                : ` (${entry.agents.raceErrors(first)}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: {error, socket_closed_remotely}).` : '')
@@ -2418,8 +2535,7 @@ export const keepaliveRace: DetectorDefinition = {
           remedy +=
             entry.nonIdempotent > 0
               ? ` Retry automatically only idempotent requests; ${entry.nonIdempotent} of the ${count} failed requests ${entry.nonIdempotent === 1 ? 'was' : 'were'} not idempotent. ` +
-                `${entry.nonIdempotent === 1 ? 'It' : 'They'} met the server's idle close and never reached its application, so sending ${entry.nonIdempotent === 1 ? 'it' : 'them'} again was safe here; ` +
-                `but a client cannot tell such a failure from a server failing in the middle of a request, where a blind retry applies it twice ` +
+                nonIdempotentSafety(entry.nonIdempotent, entry.nonIdempotentRead) +
                 `(libcurl sends any request again by itself when a reused connection fails so, a POST's body included)` +
                 (entry.keyed > 0
                   ? ` (${entry.keyed === entry.nonIdempotent ? (entry.keyed === 1 ? 'it' : 'all') : entry.keyed} carried an Idempotency-Key header: a retry of ${entry.keyed === 1 ? 'it' : 'those'} is safe if the server applies each key only once).`

@@ -329,7 +329,13 @@ export const retriedRequest: DetectorDefinition = {
       // A first attempt that met the server's idle close (keepalive-race: it came after the server's
       // FIN, or as its idle timer closed the connection without reading it) never reached the
       // server's application: the retry was the only one to reach it (libcurl replays a POST so by itself).
-      const raced = !idempotent && !keyed && failed.raceId !== null;
+      const racedAny = !idempotent && !keyed && failed.raceId !== null;
+      // Unless the race shows the server had it: closed on arrival by a FIN alone that acknowledged
+      // it (no RST: nothing unread), which an application that read the request and hung up sends
+      // too; then whether the first copy was acted on is unknown (blind round 12, S8).
+      const race = racedAny ? ctx.findings('keepalive-race').find((f) => f.id === failed.raceId) : undefined;
+      const readFirst = race !== undefined && race.evidence.form === 'closed-on-arrival' && race.evidence.closedWith === 'FIN' && race.evidence.outcome === 'closed';
+      const raced = racedAny && !readFirst;
       const uncertain = failed.captureLoss;
       const after = retry.ts - failed.failure.at;
       return ctx.report({
@@ -349,10 +355,13 @@ export const retriedRequest: DetectorDefinition = {
               ? `; ${retry.method} is not idempotent, but it carried an Idempotency-Key header: the client retried it counting on the server to apply a key only once (Go's Transport retries such requests by itself); that holds only if the server honours the key`
               : raced
                 ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, so this retry was the only one to reach it`
-                : `; ${retry.method} is not idempotent: a blind retry can apply it twice`) +
+                : readFirst
+                  ? `; ${retry.method} is not idempotent, and its first attempt was closed on arrival (${failed.raceId}) by a FIN that acknowledged it: the server had it, and whether its application acted on it the capture cannot show, so this retry may have applied it twice`
+                  : `; ${retry.method} is not idempotent: a blind retry can apply it twice`) +
             (uncertain !== null ? `; ${captureLossNote(uncertain, 'the failed connection')}: the first attempt may have been answered, and this a new call` : ''),
         },
-        severity: idempotent || keyed || raced || uncertain !== null ? 'info' : 'warning',
+        // A retry after a race is told with the race (an error): info, whatever the first copy became.
+        severity: idempotent || keyed || racedAny || uncertain !== null ? 'info' : 'warning',
         evidence: {
           request: `${retry.method} ${retry.uri}`,
           method: retry.method,

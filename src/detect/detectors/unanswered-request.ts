@@ -108,6 +108,13 @@ const ON_CLIENT_FIN_GAP = 0.01;
  * worker's, just freed; given on another connection, it was the long request the queue waited for.
  */
 const HIDDEN_HEAD_GAP = 0.005;
+/**
+ * Server-side closes that follow their requests within this long (seconds, the round trip to the
+ * server taken out) are no timer's: an application that takes a request and hangs up on it closes
+ * in the same turn it reads it (blind round 12, S8: 0.07-0.3 ms; keepalive-race leaves such a close
+ * here unless the server's idle closes show an idle timer of that age).
+ */
+const INSTANT_SERVER_CLOSE = 0.01;
 /** The key of encrypted client waits among those by request line (no request line has it). */
 const ENCRYPTED = '\u0000encrypted';
 
@@ -1905,6 +1912,8 @@ export const unansweredRequest: DetectorDefinition = {
       let explanation: string;
       let remedy: string;
       const extra: Record<string, InferredValue> = {};
+      /** Retries (retried-request) of these requests, told with them where they change what a resend means. */
+      let resends: readonly Finding[] = [];
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
@@ -1964,6 +1973,35 @@ export const unansweredRequest: DetectorDefinition = {
             ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
             : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
+      } else if (hi <= INSTANT_SERVER_CLOSE) {
+        // No timer fires this soon after a request it had not been waiting on: nothing to infer.
+        name = '';
+        const reused = members.filter((w) => !w.firstOnConnection).length;
+        const msText = (seconds: number): string => `${Math.round(seconds * 1e6) / 1000} ms`;
+        const within = msText(lo) === msText(hi) ? msText(hi) : `${msText(lo).replace(' ms', '')}–${msText(hi)}`;
+        explanation =
+          `${members.length} requests to ${server}${about} got no response, and the server side closed the connection ${within} after each request, ` +
+          `as soon as it had it: too soon for a timeout. Its application took the request and hung up without answering (a handler that closes the connection ` +
+          `on an error or on a request it refuses, a worker that dies while its process lives on), or a proxy in front closed for its own reasons.` +
+          (reused > 0
+            ? ` ${reused === members.length ? (reused === 1 ? 'It was' : 'Each was') : `${reused} of them were`} sent on a reused connection, ` +
+              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those).`
+            : '') +
+          ` ${acked === members.length ? `The server ACKed every one of them: its TCP stack had ${members.length === 1 ? 'it' : 'them'}` : where}.`;
+        // The client's resends of these requests: the server had each first copy, so a resend of
+        // one not idempotent may have applied it twice (curl resent a POST so, blind round 12, S8).
+        const flows = new Set(members.map((w) => w.flowId));
+        resends = ctx.findings('retried-request').filter((f) => typeof f.evidence.failedFlowId === 'number' && flows.has(f.evidence.failedFlowId));
+        const twice = resends.filter((f) => f.evidence.idempotent === false).length;
+        if (resends.length > 0) {
+          explanation +=
+            ` ${resends.length} of them ${resends.length === 1 ? 'was' : 'were'} sent again by the client on a new connection (retried-request)` +
+            (twice > 0 ? `, ${twice} not idempotent: the server had had the first copy, so ${twice === 1 ? 'that resend' : 'those resends'} may have applied ${twice === 1 ? 'it' : 'them'} twice.` : '.');
+        }
+        remedy =
+          `Find in ${server}'s own logs what it did with these requests at these moments (an error, a refusal, a crash of the handler) and why it closes instead of answering; ` +
+          `a server that must refuse a request should answer it (a 4xx or 5xx with Connection: close). The server may have acted on the request: ` +
+          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.`;
       } else {
         name = 'serverTimeout';
         explanation =
@@ -1982,10 +2020,10 @@ export const unansweredRequest: DetectorDefinition = {
       ctx.diagnose({
         server,
         count: members.length,
-        inferred: { [name]: cluster, ...extra },
+        inferred: name === '' ? extra : { [name]: cluster, ...extra },
         explanation,
         remedy,
-        anomalyIds: members.map((w) => w.finding.id),
+        anomalyIds: [...members.map((w) => w.finding.id), ...resends.map((f) => f.id)],
       });
     }
 
