@@ -97,7 +97,7 @@ def main():
             "Node 20's 1 s buffer) and two kinds of Node 20 clients on one host. Nine fetch (undici) processes: the hint less undici's "
             "keepAliveTimeoutThreshold (2 s) leaves nothing, so undici closes each connection once its response is read (client FIN first, "
             f"{len(quick)} connections within {max(quick) * 1000:.0f} ms); five of them were busy (a blocked event loop) while one response "
-            f"arrived, so undici closed those {min(late) * 1000:.0f}-{max(late) * 1000:.0f} ms after the response: the same close delayed, no "
+            f"arrived, so undici closed {len(late)} of those {min(late) * 1000:.0f}-{max(late) * 1000:.0f} ms after the response (the others under 100 ms): the same close delayed, no "
             "idle timer (undici's is 0 here). Four http.Agent processes (keepAlive, no idle timeout of their own): two reuse their connection "
             "about 3.1 s after the response, their event loops busy while the server's FIN arrived (stale reuse, reset: socket hang up); two let "
             "the server close theirs idle. Loopback in a namespace (blind round 12, S3: Node fetch and http.Agent against Apache)."
