@@ -836,6 +836,7 @@ describe('retried-request: a copy its client could not have sent in answer to th
     const raced = ofKind(r, 'keepalive-race').find((x) => x.evidence.retried === true);
     expect(raced?.summary).toContain('where it got no response either');
     expect(raced?.evidence.retryAnswered).toBe(false);
+    expect(r.diagnoses.find((d) => d.kind === 'keepalive-race')?.explanation).toContain('that copy got no response either');
   });
 
   /**
