@@ -4,7 +4,7 @@
 # (100-150 ms: their event loop busy when a response came), next to Node http.Agent processes
 # whose stale reuses race the server's 3 s idle close. The late closes are the same
 # close-when-done, not a client idle timer (blind round 12, S3). Loopback in a namespace.
-# Writes samples/idle-timeout-mismatch-fetch-closes-when-done.pcap and .meta.json (rl-done-meta.py
+# Writes samples/idle-timeout-mismatch-fetch-closes-when-done.pcap and .meta.json (rlink-done-meta.py
 # checks the capture against the clients' logs, else writes nothing).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,13 +15,13 @@ cc_require node python3 tcpdump tshark ip
 SCENARIO=idle-timeout-mismatch-fetch-closes-when-done
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 
-cc_netns_up cc-rl-done
+cc_netns_up cc-rlink-done
 ccb_workdir
 WORK="$CCB_WORK"
 cc_bg node "$CCB_PROGRAMS/b-http-server.js" --host 127.0.0.1 --port 8080 --keep-alive-timeout 2000 2>"$WORK/server.log"
 cc_wait_port 8080
-F="$CCB_PROGRAMS/rl-fetch-done-client.js"
-A="$CCB_PROGRAMS/rl-stale-agent-client.js"
+F="$CCB_PROGRAMS/rlink-fetch-done-client.js"
+A="$CCB_PROGRAMS/rlink-stale-agent-client.js"
 # Busy loops and stale reuses depend on scheduling on a shared machine: the recording is redone
 # (at most 3 times) until the logs and the capture show every part of the scenario.
 for attempt in 1 2 3; do
@@ -47,7 +47,7 @@ for attempt in 1 2 3; do
   done
   wait "${pids[@]}" || true
   cc_capture_stop
-  if python3 "$CCB_PROGRAMS/rl-done-meta.py" --capture "$OUT" --client-log "$WORK/client.log" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" \
+  if python3 "$CCB_PROGRAMS/rlink-done-meta.py" --capture "$OUT" --client-log "$WORK/client.log" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" \
     --software "node $(node --version) fetch (undici) and http.Agent (keepAlive)" --software "node $(node --version) http.Server (keepAliveTimeout 2000 ms; b-http-server.js)"; then
     break
   fi

@@ -7,7 +7,7 @@
 # The second is no retry of the first (blind round 12, S5: two aiohttp processes against
 # lighttpd). A third process fails POST /orders the same way and retries it itself at once on a
 # new connection: that one is a retry. Loopback in a namespace.
-# Writes samples/retried-request-concurrent-stale-pools.pcap and .meta.json (rl-meta.py checks
+# Writes samples/retried-request-concurrent-stale-pools.pcap and .meta.json (rlink-stale-pools-meta.py checks
 # the capture against the clients' logs, else writes nothing).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,7 +19,7 @@ SCENARIO=retried-request-concurrent-stale-pools
 OUT="$CC_SAMPLES_DIR/$SCENARIO.pcap"
 IDLE=2.0
 
-cc_netns_up cc-rl-stale
+cc_netns_up cc-rlink-stale
 ccb_workdir
 WORK="$CCB_WORK"
 cc_bg python3 "$CCB_PROGRAMS/b-py-server.py" 127.0.0.1 8080 "$IDLE" 2>"$WORK/server.log"
@@ -30,7 +30,7 @@ for attempt in 1 2 3; do
   rm -f "$WORK/client.log"
   cc_capture_start "$OUT" "tcp port 8080"
   START=$(( $(date +%s%3N) + 300 ))
-  C="$CCB_PROGRAMS/rl-stale-agent-client.js"
+  C="$CCB_PROGRAMS/rlink-stale-agent-client.js"
   cc_in timeout 10 node "$C" --name a --url http://127.0.0.1:8080 --start-epoch-ms "$START" --block-from-ms 1940 --block-ms 90 --log "$WORK/client.log" &
   A=$!
   cc_in timeout 10 node "$C" --name b --url http://127.0.0.1:8080 --start-epoch-ms "$START" --block-from-ms 1940 --block-ms 122 --log "$WORK/client.log" &
@@ -40,7 +40,7 @@ for attempt in 1 2 3; do
   R=$!
   wait "$A" "$B" "$R" || true
   cc_capture_stop
-  if python3 "$CCB_PROGRAMS/rl-meta.py" --capture "$OUT" --client-log "$WORK/client.log" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" \
+  if python3 "$CCB_PROGRAMS/rlink-stale-pools-meta.py" --capture "$OUT" --client-log "$WORK/client.log" --meta "$CC_SAMPLES_DIR/$SCENARIO.meta.json" \
     --idle "$IDLE" --software "node $(node --version) http.Agent (keepAlive, maxSockets 1)" --software "$(python3 --version) http.server ThreadingHTTPServer (b-py-server.py)"; then
     break
   fi

@@ -8,7 +8,7 @@
 // the busy work: about BUSY - 50 ms after the response arrived). Each request is logged to --log as one
 // JSON line.
 //
-// Usage: node rl-fetch-done-client.js --name N --url http://H:P --start-epoch-ms T --busy-ms BUSY
+// Usage: node rlink-fetch-done-client.js --name N --url http://H:P --start-epoch-ms T --busy-ms BUSY
 //          --rounds R --space-ms S --log FILE
 const fs = require('fs');
 

@@ -8,7 +8,7 @@ logs and writes the meta only when the recording shows what the scenario claims:
   idle FIN (stale reuse) and got a reset; i1 and i2 (http.Agent) let the server close theirs idle.
 Exit 1 (no meta written) otherwise.
 
-Usage: rl-done-meta.py --capture PCAP --client-log LOG --meta OUT --software S...
+Usage: rlink-done-meta.py --capture PCAP --client-log LOG --meta OUT --software S...
 """
 import argparse
 import json
@@ -17,7 +17,7 @@ import sys
 
 
 def fail(msg):
-    print(f"rl-done-meta: {msg}", file=sys.stderr)
+    print(f"rlink-done-meta: {msg}", file=sys.stderr)
     sys.exit(1)
 
 

@@ -7,7 +7,7 @@ and writes the meta only when the recording shows what the scenario claims:
 - client r did the same with POST /orders and its retry on a new connection was answered.
 Exit 1 (no meta written) otherwise.
 
-Usage: rl-meta.py --capture PCAP --client-log LOG --meta OUT --idle SECONDS --software S...
+Usage: rlink-stale-pools-meta.py --capture PCAP --client-log LOG --meta OUT --idle SECONDS --software S...
 """
 import argparse
 import json
@@ -49,7 +49,7 @@ def conn(rows, port):
 
 
 def fail(msg):
-    print(f"rl-meta: {msg}", file=sys.stderr)
+    print(f"rlink-stale-pools-meta: {msg}", file=sys.stderr)
     sys.exit(1)
 
 

@@ -7,7 +7,7 @@
 // application sees is logged. Several such processes of one host fail the same POST a few ms
 // apart, each on its own connection: none is another's retry.
 //
-// Usage: node rl-stale-agent-client.js --name N --url http://H:P --start-epoch-ms T --idle-ms IDLE
+// Usage: node rlink-stale-agent-client.js --name N --url http://H:P --start-epoch-ms T --idle-ms IDLE
 //          --block-from-ms B --block-ms BLOCK [--path /echo] [--retry] --log FILE
 //   --retry: on the POST's error, send it again at once on a new connection (an application's own
 //   retry: a fresh keep-alive Agent, the same request head), as a client that retries would.
