@@ -136,11 +136,15 @@ export const RESET_ON_ARRIVAL_SLACK = 0.02;
  * capture (a FIN queued behind a request the path was still losing, or a capture that missed it):
  * the late answer of answeredAfterClientClosed, with the close unseen.
  */
-export function resetOnArrivalWithoutClose<T>(ex: Pick<HttpExchange, 'requestEnd' | 'responseStart' | 'responseBodyBytes'>, conn: Connection<T>): boolean {
+export function resetOnArrivalWithoutClose<T>(
+  ex: Pick<HttpExchange, 'requestEnd' | 'responseStart' | 'responseBodyBytes'>, conn: Connection<T>, finQueued = false,
+): boolean {
   if (ex.responseStart === null || ex.requestEnd === null) return false;
   const c = conn.client;
   const s = conn.server;
-  if (c.rstTs < ex.responseStart || (c.finTs >= 0 && c.finTs < c.rstTs) || !s.hasNextSeq) return false;
+  // finQueued: the client's FIN left only when its resent request was acknowledged, queued behind
+  // it: not when it gave up (the caller proved it).
+  if (c.rstTs < ex.responseStart || (!finQueued && c.finTs >= 0 && c.finTs < c.rstTs) || !s.hasNextSeq) return false;
   const rtt = handshakeCapturePosition(conn);
   const within = 2 * (rtt === null ? 0 : rtt.serverRtt + rtt.clientRtt) + RESET_ON_ARRIVAL_SLACK;
   if (c.rstTs - ex.responseStart > within) return false;

@@ -65,7 +65,7 @@ const PYTHON_HTTP_SERVER = /^(BaseHTTP|SimpleHTTP)\/[\d.]+ Python\//;
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
   { software: APACHE, idleSetting: 'Apache `KeepAliveTimeout` (5 s by default)' },
-  { software: LIGHTTPD, idleSetting: 'lighttpd `server.max-keep-alive-idle` (5 s by default, checked once a second: it closes 4 to 6 s after the response)' },
+  { software: LIGHTTPD, idleSetting: 'lighttpd `server.max-keep-alive-idle` (5 s by default, checked once a second against whole-second clocks: it closes up to 2 s past the setting, 5 to 7 s after the response; set to 2, closes came 2.15-3.04 s after)' },
   { software: GUNICORN, idleSetting: 'gunicorn `--keep-alive` (2 s by default)' },
   { software: JETTY, idleSetting: 'Jetty: the connector\'s `idleTimeout` (30 s by default)' },
   { software: VARNISH, idleSetting: 'Varnish `timeout_idle` (5 s by default)' },

@@ -30,8 +30,40 @@ export function midstreamRetransmissions(conn: AnalyzedConnection): number {
 }
 
 /**
+ * A server answers a SYN it receives at once (a listener that cannot take it drops it instead): a
+ * SYN-ACK that reaches the capture this long or more after the client's last SYN is the server's
+ * SYN-ACK timer (Linux 1 s) resending one whose first copy was lost on the way. A round trip this
+ * long is rare (satellite paths stay under 0.7 s).
+ */
+export const SYN_ACK_RESEND_FLOOR = 0.9;
+
+/**
+ * Packets a connection shows the path lost that no listener dropped: the data its ends resent
+ * (midstreamRetransmissions); the data that arrived past a hole the sender filled later, which a
+ * capture next to the receiver shows instead of the resends (the first copies never reached it;
+ * not when the capture itself dropped packets: its holes are its own); and a SYN-ACK whose first
+ * copy never arrived (SYN_ACK_RESEND_FLOOR). blind round 11 (40 % loss both ways, client capture):
+ * the server's resends filled SACK holes and came as out-of-order data, SYN-ACKs arrived 1 s and
+ * 3 s after single SYNs, and none of it counted as the path's.
+ */
+export function pathLosses(conn: AnalyzedConnection): number {
+  const c = conn.client;
+  const s = conn.server;
+  let lost = midstreamRetransmissions(conn);
+  if (s.captureLostBytes === 0) lost += s.outOfOrder;
+  if (c.captureLostBytes === 0 && c.payloadBytes > 0 && c.retransmissionsBeforePeerAck === 0) lost += c.outOfOrder;
+  if (s.synAckTimes.length > 0 && c.synTimes.length > 0 && c.synCount === c.synTimes.length) {
+    const answer = s.synAckTimes[0];
+    let lastSyn = -1;
+    for (const t of c.synTimes) if (t <= answer) lastSyn = t;
+    if (lastSyn >= 0 && answer - lastSyn >= SYN_ACK_RESEND_FLOOR) lost++;
+  }
+  return lost;
+}
+
+/**
  * Where the path between two hosts visibly lost segments: established connections between them
- * that retransmitted data (midstreamRetransmissions), with when they were open. A handshake or a
+ * that retransmitted data or lost it on the way (pathLosses), with when they were open. A handshake or a
  * first request that had to be repeated meanwhile on another connection between the same hosts
  * was most likely lost the same way, not dropped by a listener. Fed at connection end (any order).
  */
@@ -45,7 +77,7 @@ export class PathLossLog {
   note(conn: AnalyzedConnection): void {
     if (conn.id === this.lastNoted) return;
     this.lastNoted = conn.id;
-    const lost = midstreamRetransmissions(conn);
+    const lost = pathLosses(conn);
     if (lost <= 0) return;
     const key = `${conn.clientHost} ${conn.serverHost}`;
     let list = this.spans.get(key);

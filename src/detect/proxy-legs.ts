@@ -5,6 +5,7 @@ import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
 import { atOneMoment, BurstSpan, burstSpans, closeBurstRuns, inferTimeout, keepLongestReuse, keptLongerThan, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
+import { proxyTellsOf } from './proxy-tells';
 import { RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
 import { proxyKey, sameTarget } from './request-target';
@@ -57,6 +58,8 @@ export interface LegRequest {
   statusClass?: string;
   /** The proxy sent its head but not all of its body (unfinishedBody); undefined otherwise. */
   bodyUnfinished?: true;
+  /** What in the request says a proxy sent it (proxyTellsOf: TELL_* bits); undefined for none, or not known. */
+  proxyTells?: number;
 }
 
 /** A connection from a proxy address to a backend. */
@@ -210,6 +213,15 @@ export const STALE_PICK_LEAD = 0.01;
  */
 export const STALE_PICK_FAILS_WITHIN = 0.1;
 
+/**
+ * A 502 answered this soon after the request (seconds) was no upstream timeout and no backend's own
+ * time: the proxy failed it at the pace of a local failure, its upstream connection reset or closed
+ * under the request (a pooled connection the backend had just closed idle) or refused. Timeouts and
+ * handlers killed at a time limit take whole seconds or hundreds of ms; a refused connect or a reset
+ * pooled connection a few ms.
+ */
+export const FAST_GATEWAY_FAILURE = 0.1;
+
 /** Statuses a proxy gives when it could not get an answer from upstream. */
 export function isGatewayStatus(status: number | null): boolean {
   // null first: compiled on statuses, a comparison of null with a number threw the code away.
@@ -242,6 +254,12 @@ const MAX_SERVER_IPS = 100_000;
 const MAX_LEGS_PER_PROXY = 10_000;
 const MAX_REQUESTS_PER_PROXY = 20_000;
 const MAX_FAILURES = 20_000;
+/**
+ * Requests loopsBack looks at over one analysis, at most (some tens of ms of work). A storm of failures
+ * on one URI through a proxy on one host (every failure's candidates against every request of
+ * that URI) would otherwise be quadratic; past it, copies are paired as before it existed.
+ */
+const LOOP_SCAN_BUDGET = 4_000_000;
 /** Servers whose idle closes are kept (reloadDuring), and closes kept per server (the latest). */
 const MAX_IDLE_CLOSE_SERVERS = 1_000;
 const MAX_IDLE_CLOSES_PER_SERVER = 512;
@@ -342,6 +360,8 @@ export class ProxyLegs implements EventFollower {
   private unansweredSorted = 0;
   /** Failures not kept because the bound was reached. */
   droppedFailures = 0;
+  /** Requests loopsBack may still look at in this analysis (LOOP_SCAN_BUDGET). */
+  private loopScanBudget = LOOP_SCAN_BUDGET;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
   private events = 0;
   private pairedAtEvent = -1;
@@ -373,7 +393,7 @@ export class ProxyLegs implements EventFollower {
     this.index.offer(ex, conn);
     this.forgetLearned();
     const leg = this.live.get(conn.id);
-    if (leg !== undefined) this.addLegRequest(leg, ex);
+    if (leg !== undefined) this.addLegRequest(leg, ex, conn);
     if (ex.uncertain || ex.requestStart === null) return;
     // Exact codes only: a status line the snaplen cut (`HTTP/1.1 5`, stored as 500) may be any 5xx.
     const status = exactStatus(ex);
@@ -392,7 +412,7 @@ export class ProxyLegs implements EventFollower {
     if (leg === undefined && this.serverIps.has(conn.clientHost)) {
       // Known as a proxy only since this connection opened: take its requests from the recent ones.
       leg = this.startLeg(conn, conn.clientHost);
-      if (leg !== undefined) for (const ex of conn.app?.recent ?? []) this.addLegRequest(leg, ex);
+      if (leg !== undefined) for (const ex of conn.app?.recent ?? []) this.addLegRequest(leg, ex, conn);
     } else if (leg === undefined) {
       this.others.add(conn);
       if (c.synCount > 0 && s.synAckCount === 0 && s.rstTs < 0 && s.payloadBytes === 0 && c.payloadBytes === 0 && !c.hasAck) {
@@ -542,8 +562,9 @@ export class ProxyLegs implements EventFollower {
   forwardedDuring(proxy: string, method: string, uri: string | null, from: number, to: number, client: string | null = null): LegRequest | null {
     const record = this.proxies.get(hostOf(proxy));
     let first: LegRequest | null = null;
+    const front = { server: proxy, client, method, uri, requestStart: from, failTs: to };
     for (const r of record === undefined ? [] : requestsByKey(record).get(proxyKey(method, uri)) ?? []) {
-      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, uri)) continue;
+      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, uri) || this.loopsBack(r, front)) continue;
       if (first === null || r.start < first.start) first = r;
     }
     if (first !== null || client === null) return first;
@@ -561,6 +582,7 @@ export class ProxyLegs implements EventFollower {
     if (record === null) return null;
     for (const r of requestsByKey(record).get(proxyKey(copyOf.method, copyOf.uri)) ?? []) {
       if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, copyOf.uri)) continue;
+      if (this.loopsBack(r, { server: proxy, client: null, method: copyOf.method, uri: copyOf.uri, requestStart: copyOf.from, failTs: ts })) continue;
       if (r.leg.closedBy === 'proxy' && Math.abs(r.leg.closeTs - ts) <= within) return r.leg;
     }
     return null;
@@ -767,12 +789,19 @@ export class ProxyLegs implements EventFollower {
     const from = f.requestStart;
     const to = f.failTs;
     let strict: LegRequest | null = null;
+    let strictScore = -1;
     let loose: LegRequest | null = null;
     for (const r of record.requests) {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
       if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
-        if (strict === null || r.start < strict.start) strict = r;
-      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f)) {
+        if (this.loopsBack(r, f)) continue;
+        // Of several copies, the one that looks most like this proxy's (copyScore), then the first.
+        const score = copyScore(f, r);
+        if (strict === null || score > strictScore || (score === strictScore && r.start < strict.start)) {
+          strict = r;
+          strictScore = score;
+        }
+      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)) {
         loose = r;
       }
     }
@@ -822,6 +851,46 @@ export class ProxyLegs implements EventFollower {
       concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring, retries: [],
       staleLeg,
     };
+  }
+
+  /**
+   * Whether upstream request `r` (sent from the front's host to another server S2) is better read
+   * as a request S2 received and forwarded back to the front's server: a request `c` at the front's
+   * server, from S2's host, other than the front's own, with the same method and target, sent
+   * while `r` waited, and looking more like S2's copy of `r` than `r` looks like the front's copy
+   * (copyScore). Then S2 is the proxy and `c` its upstream request, a sibling of the front at the
+   * same server, and `r` no upstream copy of the front: pairing the front with `r` would turn the
+   * topology round (blind round 11: curl's direct GET /gslow to a Go server and nginx's GET /g/gslow
+   * to the same Go server at the same moment, on one host; the direct request was paired with
+   * nginx's 502 from the other flow, and Go called a proxy whose read timeout fired on nginx).
+   */
+  loopsBack(r: LegRequest, front: LoopFront): boolean {
+    if (r.method === null || this.loopScanBudget <= 0) return false;
+    const record = this.proxies.get(hostOf(r.leg.server));
+    if (record === undefined) return false;
+    const until = r.responseStart ?? (Number.isFinite(r.leg.closeTs) ? r.leg.closeTs : Infinity);
+    const frontScore = copyScore(front, r);
+    const same = requestsByKey(record).get(proxyKey(r.method, r.uri)) ?? [];
+    // Asked per candidate copy of each failure: in a storm of failures on one URI, each list is
+    // long. A budget for the whole analysis bounds the work; past it, pairing goes on without.
+    this.loopScanBudget -= same.length;
+    for (const c of same) {
+      if (c.leg.server !== front.server || c.start < r.start || c.start > until || c.method !== r.method || !sameTarget(c.uri, r.uri)) continue;
+      // The front's own connection is no sibling (its client shares S2's host on a loopback).
+      if (c.leg.client === front.client || (front.flowId !== undefined && c.leg.flowId === front.flowId)) continue;
+      if (copyScore({ requestStart: r.start, uri: r.uri, failTs: outcomeOf(r) ?? undefined }, c) > frontScore) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether loopsBack's answer for `r` may change later: the server it went to is on a host that
+   * connects out itself, so it may have forwarded `r` back, and what tells it (that copy, whose
+   * exchange comes when its connection ends, and the ends of both) may not be known yet. A caller
+   * asking as a connection ends asks loopsBack again at the end of the capture.
+   */
+  mayLoopBackLater(r: LegRequest): boolean {
+    return this.proxies.has(hostOf(r.leg.server));
   }
 
   /**
@@ -994,7 +1063,7 @@ export class ProxyLegs implements EventFollower {
     if (this.viaOtherAddress.size > 0) this.viaOtherAddress.clear();
   }
 
-  private addLegRequest(leg: UpstreamLeg, ex: HttpExchange): void {
+  private addLegRequest(leg: UpstreamLeg, ex: HttpExchange, conn: AnalyzedConnection): void {
     if (ex.responseCloseUnknown) leg.closeTermsUnseen = true;
     if (ex.state === 'response-incomplete') leg.cutMidResponse = true;
     if (ex.protocol === 'fastcgi') leg.fastcgi = true;
@@ -1006,6 +1075,7 @@ export class ProxyLegs implements EventFollower {
       leg, index: ex.index, method: ex.method, uri: ex.uri, start: ex.requestStart, end: ex.requestEnd,
       frame: ex.requestFrame, responseStart: ex.responseStart, status: ex.status, statusClass: ex.statusClass,
       bodyUnfinished: ex.requestEnd === null && unfinishedBody(ex) !== null ? true : undefined,
+      proxyTells: proxyTellsOf(ex, conn) || undefined,
     }, MAX_REQUESTS_PER_PROXY);
   }
 
@@ -1175,6 +1245,47 @@ function answeredBefore(r: LegRequest, ts: number): boolean {
  */
 function upstreamOf(leg: UpstreamLeg, proxy: string): boolean {
   return leg.server !== proxy;
+}
+
+/** A request a proxy received, as loopsBack compares it (a DownstreamFailure, or what forwardedDuring was asked). */
+export interface LoopFront {
+  server: string;
+  client: string | null;
+  flowId?: number;
+  method: string | null;
+  uri: string | null;
+  requestStart: number;
+  /** When the proxy failed it (its error status, or its close). */
+  failTs?: number;
+}
+
+/** When upstream request `r` met its end on its own server's side: its answer, or that server's close; null for neither (the proxy closed first). */
+function outcomeOf(r: LegRequest): number | null {
+  if (r.responseStart !== null) return r.responseStart;
+  return r.leg.closedBy === 'backend' && Number.isFinite(r.leg.closeTs) ? r.leg.closeTs : null;
+}
+
+/**
+ * How much upstream request `r` looks like a proxy's copy of the request `front` it received,
+ * 0 to 4, one point for each:
+ * - it carries a proxy's tells (LegRequest.proxyTells: X-Forwarded-For, Via, nginx's HTTP/1.0 with
+ *   Connection: close);
+ * - its connection was not opened before the front request began: a proxy opens a new upstream
+ *   connection for a request once it has it (or reuses a pooled one: a later request on it);
+ * - its target is the front's as sent (a rewrite, a prefix stripped or added, still matches, but
+ *   less surely);
+ * - its own end (an answer, or its server's close) came before the proxy failed the front: nginx
+ *   answers 502 after its backend closed, where a "proxy" whose "copy" was answered only after it
+ *   had failed its client did not wait for it.
+ * Used to choose among several copies, and to tell which of two servers is the proxy (loopsBack).
+ */
+function copyScore(front: { requestStart: number; uri: string | null; failTs?: number }, r: LegRequest): number {
+  let score = r.proxyTells !== undefined && r.proxyTells !== 0 ? 1 : 0;
+  if (r.index > 1 || r.leg.openTs >= front.requestStart) score++;
+  if (r.uri === front.uri) score++;
+  const end = outcomeOf(r);
+  if (end !== null && front.failTs !== undefined && end <= front.failTs) score++;
+  return score;
 }
 
 function concurrency(legs: readonly UpstreamLeg[], from: number, to: number): [number, number] {

@@ -89,6 +89,8 @@ export function workerKillsDiagnosis(
   members: readonly KilledRequest[],
   servedNew: number,
   how: 'closed' | 'reset',
+  /** New connections taken after the kills whose requests were cut at the limit in turn (none served). */
+  cutAgain = 0,
 ): { inferred: Record<string, { value: number; samples: number; spread: number }>; explanation: string; remedy: string } {
   const sorted = [...members].sort((a, b) => a.ts - b.ts);
   const moments: KilledRequest[][] = [];
@@ -124,7 +126,10 @@ export function workerKillsDiagnosis(
         ? `several at one moment (${togetherText}), though their requests had been sent at different times. `
         : `within ${ms(sorted[sorted.length - 1].ts - sorted[0].ts)} s of each other (frames ${sorted.slice(0, 5).map((k) => k.frame).join(', ')}), though their requests had been sent at different times. `) +
       `That is no restart: a restart cuts every request in flight whatever its age, and its listener goes away; these were each cut at least ${ms(lo)} s old, all within ${ms(hi - lo)} s ` +
-      `(one tick) of each other, and ${server} kept accepting: it answered ${servedNew} new connection${servedNew === 1 ? '' : 's'} within ${SERVED_AFTER_KILLS_WITHIN} s after, and refused none. ` +
+      `(one tick) of each other, and ${server} kept accepting: ` +
+      (servedNew === 0 && cutAgain > 0
+        ? `it took ${cutAgain} new connection${cutAgain === 1 ? '' : 's'} within ${SERVED_AFTER_KILLS_WITHIN} s after, whose request${cutAgain === 1 ? ' was' : 's were'} cut at the same limit in turn (a new worker had taken ${cutAgain === 1 ? 'it' : 'them'}), and refused none. `
+        : `it answered ${servedNew} new connection${servedNew === 1 ? '' : 's'} within ${SERVED_AFTER_KILLS_WITHIN} s after, and refused none. `) +
       `Workers were killed at a per-request time limit checked on a periodic tick (about once a second): at one check, every worker whose request had outlived the limit is killed, ` +
       `and the master boots new ones at once. gunicorn's \`--timeout\` (sync workers; 30 s by default): "[CRITICAL] WORKER TIMEOUT (pid:N)" in its error log for each; ` +
       `uWSGI's \`harakiri\`: "HARAKIRI ON WORKER"; PHP-FPM's \`request_terminate_timeout\`: "execution timed out ... terminating". ` +

@@ -56,7 +56,8 @@ const CHECKSUM = 5; // TCP checksum as captured
 const TS_VAL = 6; // TCP timestamp value, or -1
 const TIME = 7;
 const PEER_SEGMENTS = 8; // segments the other side had sent when this one was seen
-const FIELDS = 9;
+const TTL = 9; // IP TTL (hop limit) of the first copy: copies taken at two points on a routed path differ
+const FIELDS = 10;
 
 // The fields of a direction's last long data segment (a table by direction, for the pieces of a copy).
 const WHOLE_OWNER = 0;
@@ -68,13 +69,21 @@ const WHOLE_IP_ID = 5;
 const WHOLE_TS_VAL = 6;
 const WHOLE_TIME = 7;
 const WHOLE_PEER_SEGMENTS = 8;
-const WHOLE_FIELDS = 9;
+const WHOLE_TTL = 9;
+const WHOLE_FIELDS = 10;
 
 export class CaptureCopies {
   private readonly slots = new Float64Array((SLOT_MASK + 1) * FIELDS);
   private readonly wholes = new Float64Array((SLOT_MASK + 1) * WHOLE_FIELDS);
   /** Connections with a copy found, direct-mapped by id (a lost entry: a bare RST's copy counted as a RST). */
   private readonly copied = new Float64Array(COPIED_MASK + 1);
+  /**
+   * After isCopy returned true: the IP TTL and the time of the packet's first copy (for a piece,
+   * of the segment it was cut from). The copy taken nearer the sender has the higher TTL: each
+   * router between two capture points takes one off (Endpoint.noteCopy).
+   */
+  originalTtl = -1;
+  originalTs = -1;
 
   /**
    * True when `v` is a copy of a segment seen just before on the same connection, in the same
@@ -103,15 +112,16 @@ export class CaptureCopies {
       const apart = ts - slots[at + TIME];
       // The slot stays: a packet crossing three interfaces leaves two copies.
       if (apart < COPY_WINDOW && apart > -COPY_WINDOW) {
-        if ((v.flags & (RST | TCP_ACK)) !== RST || tsVal !== -1) {
-          this.copied[connectionId & COPIED_MASK] = connectionId;
-          return true;
-        }
         // A RST without ACK and without timestamps is a kernel's answer to one segment for a socket
         // it no longer has, and its answer to the next segment is the same in every field (Linux: IP
         // identification 0, the sequence number that segment's ACK). Two of them are a copy only on
         // a connection whose other packets were captured twice (a capture on several interfaces).
-        if (this.copied[connectionId & COPIED_MASK] === connectionId) return true;
+        if ((v.flags & (RST | TCP_ACK)) !== RST || tsVal !== -1 || this.copied[connectionId & COPIED_MASK] === connectionId) {
+          this.copied[connectionId & COPIED_MASK] = connectionId;
+          this.originalTtl = slots[at + TTL];
+          this.originalTs = slots[at + TIME];
+          return true;
+        }
       }
     }
     const len = v.payloadLen;
@@ -124,6 +134,8 @@ export class CaptureCopies {
         wholes[w + WHOLE_OWNER] === owner && sinceWhole < COPY_WINDOW && sinceWhole > -COPY_WINDOW &&
         this.isPiece(w, v, seq, len, ipId, tsVal, peerSegments)
       ) {
+        this.originalTtl = wholes[w + WHOLE_TTL];
+        this.originalTs = wholes[w + WHOLE_TIME];
         return true;
       }
       if (len > LONGEST_UNCUT) this.rememberWhole(w, owner, v, len, ipId, tsVal, ts, peerSegments);
@@ -137,6 +149,7 @@ export class CaptureCopies {
     slots[at + TS_VAL] = tsVal;
     slots[at + TIME] = ts;
     slots[at + PEER_SEGMENTS] = peerSegments;
+    slots[at + TTL] = v.ttl;
     return false;
   }
 
@@ -152,6 +165,7 @@ export class CaptureCopies {
     wholes[w + WHOLE_TS_VAL] = tsVal;
     wholes[w + WHOLE_TIME] = ts;
     wholes[w + WHOLE_PEER_SEGMENTS] = peerSegments;
+    wholes[w + WHOLE_TTL] = v.ttl;
   }
 
   /** True when `v`, less than COPY_WINDOW after the data segment at `w`, is a piece of it cut by segmentation offload. */

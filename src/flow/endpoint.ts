@@ -445,6 +445,40 @@ export class Endpoint {
   rstTtl = -1;
   /** The TTL of its first data packet: a SYN proxy answers the handshake from another hop than the server's data (-1: no data). */
   firstDataTtl = -1;
+  /**
+   * The capture holds this endpoint's packets from two points on a routed path (client and server
+   * captures merged, `tcpdump -i any` on a routing host): the IP TTL its packets have at the point
+   * nearer it and at the farther one, each router between them taking one off (-1: no copy with
+   * another TTL). The TTLs above are those of the first copy, the near point's; a packet seen at one
+   * point only (a RST forged between the two points, seen at the far one) has to be compared with
+   * the TTL of that point (path-reset.ts).
+   */
+  ttlNear = -1;
+  ttlFar = -1;
+  /** Its first RST was seen at a second point too (see ttlNear): it crossed the path between them. */
+  rstCopied = false;
+  /** When the latest of its packets that the capture holds twice was first seen (-1: none). */
+  lastCopiedTs = -1;
+  /**
+   * When its first RST came, the peer's latest packet had no copy while others had: it never
+   * reached the second capture point. A firewall that rejects a packet with a tcp reset drops it
+   * and answers in the name of the host it was sent to; that host's own RST answers what reached it.
+   */
+  rstAnswersUncopied = false;
+
+  /**
+   * A copy of one of its packets (CaptureCopies.isCopy): `originalTtl` and `originalTs` are the
+   * first copy's. Only copies come here, not every packet.
+   */
+  noteCopy(ttl: number, originalTtl: number, originalTs: number, rst: boolean): void {
+    if (originalTs > this.lastCopiedTs) this.lastCopiedTs = originalTs;
+    if (ttl !== originalTtl && this.ttlFar < 0 && ttl >= 0 && originalTtl >= 0) {
+      // Either order: copies from two capture clocks are not always in time order.
+      this.ttlNear = ttl > originalTtl ? ttl : originalTtl;
+      this.ttlFar = ttl > originalTtl ? originalTtl : ttl;
+    }
+    if (rst && originalTs === this.rstTs) this.rstCopied = true;
+  }
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
 
@@ -621,6 +655,11 @@ export class Endpoint {
     this.firstTtl = -1;
     this.rstTtl = -1;
     this.firstDataTtl = -1;
+    this.ttlNear = -1;
+    this.ttlFar = -1;
+    this.rstCopied = false;
+    this.lastCopiedTs = -1;
+    this.rstAnswersUncopied = false;
   }
 
   /** Drops whatever is held (released connection, abandoned analysis). */

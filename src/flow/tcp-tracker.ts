@@ -271,8 +271,10 @@ export class TcpTracker<T> {
     }
     const client = fromClient === true; // see updateEstablished
     const peer = client ? conn.server : conn.client;
-    if (this.copies.isCopy(conn.id, client, v, ts, peer.packets - peer.captureCopies)) {
+    const copies = this.copies;
+    if (copies.isCopy(conn.id, client, v, ts, peer.packets - peer.captureCopies)) {
       const sender = client ? conn.client : conn.server;
+      sender.noteCopy(v.ttl, copies.originalTtl, copies.originalTs, (flags & Flag.RST) !== 0);
       sender.packets++;
       sender.wireBytes += origLen;
       sender.captureCopies++;
@@ -959,6 +961,8 @@ export class TcpTracker<T> {
     ep.rstTs = ts;
     ep.rstFrame = frame;
     ep.rstTtl = v.ttl;
+    const answered = fromClient ? conn.server : conn.client;
+    ep.rstAnswersUncopied = answered.captureCopies > 0 && answered.lastTs > answered.lastCopiedTs;
     ep.rstHasAck = (v.flags & Flag.ACK) !== 0;
     ep.rstAck = v.ack;
     ep.rstWindow = v.window << ep.windowShift;

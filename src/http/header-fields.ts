@@ -154,13 +154,18 @@ export function applyKeptField(
           // Its start names the client (a browser's runs on for 100 bytes and more): cut short, so
           // that every connection of one client shares one interned string, made in few steps.
           const end = ve - vs > MAX_AGENT_CHARS ? vs + MAX_AGENT_CHARS : ve;
-          if (isPlainText(bytes, vs, end)) head.userAgent = latin1Interned(bytes, vs, end);
+          if (isPlainText(bytes, vs, end)) {
+            head.userAgent = latin1Interned(bytes, vs, end);
+            head.agentNameLower = bytes[s] === 0x75; // `u`
+          }
         }
         return LineResult.Ok;
       }
       break;
     case 9:
-      if (isForwardedName(bytes, s)) {
+      // `X-Real-IP` too: nginx configurations set it on their upstream requests
+      // (`proxy_set_header X-Real-IP $remote_addr`) where others set X-Forwarded-For.
+      if (isForwardedName(bytes, s) || isRealIpName(bytes, s)) {
         head.otherHeaders++;
         head.forwarded = true;
         return LineResult.Ok;
@@ -311,6 +316,10 @@ function isUserAgentName(b: Uint8Array, s: number): boolean {
 /** `forw`, `arde`, `rded`: `forwarded` (and, after `x-`, `x-forwarded`). */
 function isForwardedName(b: Uint8Array, s: number): boolean {
   return lowerWord(b, s) === 0x77726f66 && lowerWord(b, s + 4) === 0x65647261 && lowerWord(b, s + 5) === 0x64656472;
+}
+/** `x-re`, `al-i`, `-ip` (`x-real-ip`; the dashes compared exactly). */
+function isRealIpName(b: Uint8Array, s: number): boolean {
+  return (word(b, s) | 0x20202020) === 0x65722d78 && (word(b, s + 4) | 0x20002020) === 0x692d6c61 && (word(b, s + 5) | 0x20200020) === 0x70692d6c;
 }
 /** `for`, the end of `x-forwarded-for`. */
 function isForName(b: Uint8Array, s: number): boolean {

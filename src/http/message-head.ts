@@ -98,8 +98,13 @@ export class MessageHead {
    * proxy passes its client's on: see `forwarded`).
    */
   userAgent: string | null = null;
-  /** An `X-Forwarded-For` or `Forwarded` field (requests): a proxy sent it on behalf of another client. */
+  /** An `X-Forwarded-For`, `Forwarded` or `X-Real-IP` field (requests): a proxy sent it on behalf of another client. */
   forwarded = false;
+  /**
+   * The `User-Agent` field's name was written in lower case (`user-agent`), as HAProxy 2.x and Envoy
+   * write every field name they send on (requests; read with `userAgent`).
+   */
+  agentNameLower = false;
   /**
    * Whether the fields that name software are read into this head (MessageParser.readsIdentity):
    * `server` and `via` of a response, `userAgent`, `via` and `forwarded` of a request.
@@ -146,6 +151,7 @@ export class MessageHead {
     this.via = null;
     this.userAgent = null;
     this.forwarded = false;
+    this.agentNameLower = false;
     this.readsIdentity = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;

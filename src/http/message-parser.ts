@@ -1430,7 +1430,7 @@ const colonOffsets = new Int32Array(COLON_OFFSET_SLOTS);
 /**
  * False when a field name of this length starting with this byte cannot be one that
  * applyHeaderLine keeps (Host, Server, Expect, Via, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
- * Idempotency-Key, X-Idempotency-Key): those lines are only counted. Keep in step with
+ * Idempotency-Key, X-Idempotency-Key, Forwarded, X-Forwarded-For, X-Real-IP): those lines are only counted. Keep in step with
  * applyHeaderLine's switch.
  */
 function mayBeKeptField(first: number, nameLength: number): boolean {
@@ -1443,7 +1443,7 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
     case 6:
       return f === 0x73 || f === 0x65; // s, e
     case 9:
-      return f === 0x66; // f
+      return f === 0x66 || f === 0x78; // f, x (x-real-ip)
     case 10:
       return f === 0x63 || f === 0x6b || f === 0x75; // c, k, u
     case 14:
@@ -1496,8 +1496,8 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
     case 0x74: // transfer-encoding
       at = pos + 17;
       break;
-    case 0x78: // x-forwarded-for, x-idempotency-key
-      at = identity === true && pos + 15 < lf && bytes[pos + 15] === COLON ? pos + 15 : pos + 17;
+    case 0x78: // x-forwarded-for, x-real-ip, x-idempotency-key
+      at = identity === true && pos + 15 < lf && bytes[pos + 15] === COLON ? pos + 15 : identity === true && pos + 9 < lf && bytes[pos + 9] === COLON ? pos + 9 : pos + 17;
       break;
     default:
       return 0;

@@ -422,11 +422,13 @@ export class HttpSession {
    */
   clientSoftware: string | null = null;
   /**
-   * Whether the connection's first request was one a proxy forwarded (its `Via`, `Forwarded` or
-   * `X-Forwarded-For`); null until a first request head was read. With clientSoftware null and
+   * Whether the connection's first request was one a proxy forwarded (its `Via`, `Forwarded`,
+   * `X-Forwarded-For` or `X-Real-IP`); null until a first request head was read. With clientSoftware null and
    * this false, the client sent no `User-Agent`.
    */
   clientForwarded: boolean | null = null;
+  /** That request's `User-Agent` field name was in lower case (MessageHead.agentNameLower). */
+  clientAgentNameLower = false;
   /**
    * Who spoke when, once either parser found the payload is not HTTP (a database's, a cache's
    * protocol, or TLS): the client's reuses of the connection (see OpaqueTurns). Null until then.
@@ -512,6 +514,7 @@ export class HttpSession {
     this.answered = false;
     this.clientSoftware = null;
     this.clientForwarded = null;
+    this.clientAgentNameLower = false;
     this.opaqueTurns = null;
     this.turnsUnreadable = false;
     this.clientSniffed = false;
@@ -718,6 +721,7 @@ export class HttpSession {
       // The first request names its client; later ones need not read it again.
       this.clientForwarded = head.via !== null || head.forwarded;
       if (!this.clientForwarded) this.clientSoftware = head.userAgent;
+      this.clientAgentNameLower = head.agentNameLower;
       this.req.readsIdentity = false;
     }
     // The start line was charged at its beginning; the header strings are known now.

@@ -469,6 +469,59 @@ test.each(nginx)('%s: each 504 paired with its abandoned upstream leg; proxy_rea
 });
 
 /** HAProxy forwards a body as it comes: a client that sends 10 of its 100 bytes holds the backend until timeout server (and a near miss: the whole body, a slow backend). */
+describe("nginx's lone 502 after a wait, its upstream out of sight (blind round 11: gunicorn's lone worker kill, Go's WriteTimeout, a kill -9)", () => {
+  const NGINX_502 = ok('bad gateway', ['Server: nginx/1.22.1'], 'HTTP/1.1', '502 Bad Gateway');
+  const NGINX_200 = ok('fine', ['Server: nginx/1.22.1']);
+  /** One request to nginx (10.0.0.2:80) answered `answer` after `delay` s, on its own connection. */
+  function toNginx(cap: Capture, at: number, delay: number, answer: string): void {
+    const down = downstream(cap);
+    down.handshake(at).request(at + 0.001, get(`/r/${at}`)).response(at + 0.001 + delay, answer);
+    down.close(at + 0.002 + delay, 'c');
+  }
+
+  test('one alone is a finding: the backend ended the connection after that wait; no time limit inferred from one', () => {
+    const cap = new Capture();
+    toNginx(cap, 0, 0.002, NGINX_200);
+    toNginx(cap, 1, 3.31, NGINX_502);
+    toNginx(cap, 6, 0.002, NGINX_200);
+    const r = cap.analyze(only);
+    // Before: no finding (a lone 502 was neither a 504 nor clustered).
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ status: 502, upstreamPhase: 'ended', delayClustered: false, backendEndedAfter: 3.31 });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('its own timers answer 504');
+    expect(d.explanation).toContain('One such error names no time limit');
+    expect(d.remedy).toContain("Raising nginx's proxy_read_timeout changes nothing");
+  });
+
+  test('one beside three that agree (a kill on a 1 s tick): one diagnosis of the four, the three\'s value', () => {
+    const cap = new Capture();
+    for (const [at, delay] of [[0, 3.882], [0.01, 3.908], [0.02, 3.912], [6, 3.31]] as const) toNginx(cap, at, delay, NGINX_502);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(4);
+    const ds = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].count).toBe(4);
+    expect(ds[0].inferred.backendEndedAfter).toMatchObject({ samples: 3 });
+    expect(ds[0].inferred.backendEndedAfter.value).toBeCloseTo(3.9, 1);
+  });
+
+  test('near miss: a 502 at once (a refused connect, a pooled connection reset under the request) is no backend time', () => {
+    const cap = new Capture();
+    toNginx(cap, 0, 0.002, NGINX_200);
+    toNginx(cap, 1, 0.06, NGINX_502);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
+  test('near miss: healthy answers of nginx, however slow, are nothing', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 4; i++) toNginx(cap, i * 5, 3.3, NGINX_200);
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+});
+
 describe('HAProxy in front of a backend, clients that never finish their upload', () => {
   const recorded = has('gateway-timeout-haproxy-unfinished-body') && has('gateway-timeout-haproxy-slow-upload');
   (recorded ? test : test.skip)('the unfinished bodies are told as the client uploads the backend waited for', async () => {

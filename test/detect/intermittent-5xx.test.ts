@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { intermittent5xx, requestKindPath } from '../../src/detect/detectors/intermittent-5xx';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
-import { FRONT_ENDPOINT, PROXY_ENDPOINT, racedChain, scene } from './proxy-scenes';
+import { chain, FRONT_ENDPOINT, PROXY_ENDPOINT, racedChain, scene, throughChain } from './proxy-scenes';
 import { DETECTORS } from '../../src/detect/registry';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -150,6 +150,19 @@ describe('intermittent-5xx on synthetic traffic', () => {
       oneShot(cap, 0, 1, BAD_GATEWAY);
       const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
       expect(d.explanation).toContain('its only request');
+    });
+
+    test('the fast 502s are counted among every request the endpoint answered, its slower 5xx too (blind round 11, s1 c_leg8080: "1 of 3" of 4)', () => {
+      const cap = new Capture();
+      oneShot(cap, 0, 0, ok());
+      oneShot(cap, 1, 1, BAD_GATEWAY, 1.016); // the in-flight request at a kill: not a fast 502
+      oneShot(cap, 3, 2, BAD_GATEWAY, 0.0001);
+      oneShot(cap, 5, 3, ok());
+      const r = cap.analyze(only);
+      const [f] = ofKind(r, KIND).filter((x) => x.evidence.fast === true);
+      expect(f.evidence).toMatchObject({ failures: 1, successes: 2, otherFailures: 1 });
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('answered 502 to 1 of 4 requests');
     });
 
     test('no fast-502 finding for slow 502s (a timeout: named by its delay instead) nor for fast 503s (an application may answer those)', () => {
@@ -430,6 +443,78 @@ describe('intermittent-5xx: a front relaying the 502s of the proxy behind it (bl
     const [f] = ofKind(racedChain([], [1, 4]).analyze(DETECTORS), 'intermittent-5xx');
     expect(f.summary).toContain('(1 connection carried failures among successes; 1 connection in all)');
     expect(f.summary).not.toContain('connections failed');
+  });
+});
+
+describe("intermittent-5xx: a two-proxy chain relaying the inner proxy's fast 502s, its upstream out of sight (blind round 11, proxies s5 b_chainfront)", () => {
+  /** client → front 10.0.0.9:80 → proxy 10.0.0.2:80, one keep-alive connection each; the proxy answers `failed` at once with 502, the front relays its answers. */
+  function relayedChain(failed: readonly number[], frontOwn: readonly number[] = [], n = 8): Capture {
+    const cap = new Capture();
+    const c = chain(cap, 0);
+    for (let i = 0; i < n; i++) {
+      const t = 1 + i * 0.5;
+      const request = `GET /items/${i + 1} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      if (failed.includes(i)) throughChain(c, t, request, t + 0.0004, '502 Bad Gateway');
+      else throughChain(c, t, request, t + 0.004, '200 OK', frontOwn.includes(i) ? '502 Bad Gateway' : '200 OK');
+    }
+    return cap;
+  }
+
+  test("one finding, at the origin (the inner proxy), counting the front's relays; none at the front", () => {
+    const r = relayedChain([1, 3, 5]).analyze(DETECTORS);
+    const found = ofKind(r, 'intermittent-5xx');
+    // Before: two independent findings, 10.0.0.2:80 and 10.0.0.9:80, for the same three failures.
+    expect(found.map((f) => f.server)).toEqual([PROXY_ENDPOINT]);
+    expect(found[0].evidence).toMatchObject({ failures: 3, successes: 5, relayedByFronts: 3, fast: true });
+    const [d] = r.diagnoses.filter((x) => x.kind === 'intermittent-5xx');
+    expect(d.explanation).toContain(`${FRONT_ENDPOINT} relayed 3 of them to its clients`);
+    // 502s within a ms, the proxy's upstream unseen: a keep-alive race or a refused connect, said so.
+    expect(d.explanation).toContain('keep-alive race');
+    expect(d.remedy).toContain("make the proxy's pool drop idle upstream connections");
+  });
+
+  test("one hop: a proxy relaying its backend's own intermittent 503s (both legs in the capture) is one finding, at the backend", () => {
+    const cap = new Capture();
+    for (let i = 0; i < 6; i++) {
+      const failed = i % 2 === 1;
+      const status = failed ? '503 Service Unavailable' : '200 OK';
+      scene(cap, i * 3, { delay: 0.02, upstream: 'answered', uri: `/items/${i + 1}`, backendStatus: status, answer: status });
+    }
+    const found = ofKind(cap.analyze(DETECTORS), 'intermittent-5xx');
+    // Before: one at the backend (10.0.0.3:8080) and one at the proxy (10.0.0.2:80) for the same three 503s.
+    expect(found.map((f) => f.server)).toEqual(['10.0.0.3:8080']);
+    expect(found[0].evidence).toMatchObject({ failures: 3, relayedByFronts: 3 });
+  });
+
+  test("near miss: the front's own 502s (the proxy answered 200) stay the front's, beside the origin's", () => {
+    const r = relayedChain([1, 3, 5], [2, 6]).analyze(DETECTORS);
+    const found = ofKind(r, 'intermittent-5xx');
+    expect(found.map((f) => f.server).sort()).toEqual([PROXY_ENDPOINT, FRONT_ENDPOINT].sort());
+    expect(found.find((f) => f.server === FRONT_ENDPOINT)!.evidence).toMatchObject({ failures: 2 });
+  });
+
+  test('near miss: a front whose relay is of an origin no finding counts (one slow 502 at the proxy) judges it as its own', () => {
+    const cap = new Capture();
+    const c = chain(cap, 0);
+    for (let i = 0; i < 8; i++) {
+      const t = 1 + i;
+      const request = `GET /items/${i + 1} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      // The proxy's one 502 after 0.5 s: no intermittent kind, no fast 502, no shared delay; relayed by the front.
+      if (i === 1) throughChain(c, t, request, t + 0.5, '502 Bad Gateway');
+      else throughChain(c, t, request, t + 0.004, '200 OK', i === 3 || i === 5 ? '502 Bad Gateway' : '200 OK');
+    }
+    const found = ofKind(cap.analyze(DETECTORS), 'intermittent-5xx');
+    expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
+    expect(found[0].evidence).toMatchObject({ failures: 3 });
+  });
+
+  test("a front's relay of the proxy's one fast 502 is counted by the proxy's fast-502 finding, not the front's", () => {
+    const r = relayedChain([1], [3, 5]).analyze(DETECTORS);
+    const found = ofKind(r, 'intermittent-5xx');
+    expect(found.find((f) => f.server === FRONT_ENDPOINT)!.evidence).toMatchObject({ failures: 2 });
+    expect(found.find((f) => f.server === PROXY_ENDPOINT)!.evidence).toMatchObject({ failures: 1, fast: true });
+    const d = r.diagnoses.find((x) => x.kind === 'intermittent-5xx' && x.server === PROXY_ENDPOINT)!;
+    expect(d.explanation).toContain(`${FRONT_ENDPOINT} relayed 1 of them to its clients`);
   });
 });
 

@@ -376,3 +376,37 @@ describe('response-abandoned on a recorded sample', () => {
     expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.clientTimeout.value).toBeCloseTo(1.3, 1);
   });
 });
+
+describe('response-abandoned: read timeouts on a path that loses the server\'s segments', () => {
+  // Blind round 11, S4c40 (40 % loss both ways, requests timeout 0.5 s, an idle server): a body
+  // segment lost on the way, the next ones arriving past the hole, the server's resend timer still
+  // running when the client's 0.5 s read timeout closed the connection. It read "Find why the server
+  // pauses 0.501 s or more in the middle of these bodies".
+  function scene(lossy: boolean) {
+    const cap = new Capture();
+    for (const [t, flows] of [[0, 0.2], [5, 0.6], [10, 1.0]] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/l', ['User-Agent: python-requests/2.34.2'])).response(t + 0.002, partial(50_000, 1000));
+      c.response(t + 0.002 + flows, 'w'.repeat(1000));
+      const hole = c.sSeq;
+      if (lossy) c.unseen('s', 'z'.repeat(1000)); // lost on the way: never reaches the client's capture
+      c.send(t + 0.0021 + flows, 's', 'y'.repeat(1000));
+      c.ack(t + 0.0022 + flows, 'c', lossy ? { ack: hole } : {});
+      c.rstAck(t + 0.0021 + flows + 0.5, 'c');
+    }
+    return cap.analyze(only);
+  }
+
+  test('the silence was the server\'s resend timer on a lossy path: the path first, not a pausing server', () => {
+    const d = scene(true).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientReadTimeout.value).toBeCloseTo(0.5, 2);
+    expect(d.explanation).toContain('the path was losing the server\'s packets');
+    expect(d.remedy).toMatch(/^Look at the path between/);
+  });
+
+  test('near miss: no hole in the body, the server paused (as before)', () => {
+    const d = scene(false).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('the path was losing');
+    expect(d.remedy).toMatch(/^Find why .* pauses/);
+  });
+});

@@ -1155,3 +1155,39 @@ describe('unanswered-request: an answer at once to a client already gone (a capt
     expect(d.remedy).toMatch(/^Find why .* took 3 s to answer/);
   });
 });
+
+describe('unanswered-request: a late answer after the request was resent, the client\'s FIN queued behind it', () => {
+  // Blind round 11, S4c40 (40 % loss, requests timeout 0.5 s), client capture: the request sent 4
+  // times over 0.838 s, ACKed with its 4th copy and answered 0.6 ms later; the client's FIN, queued
+  // behind the unacknowledged request, left only with that ACK, and its socket reset the answer.
+  // It read "The server ACKed it ... its application hung or was too slow".
+  function scene(finAt: number): AnalysisResult {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0);
+    c.request(0.001, get('/l?n=20000'), { noAck: true });
+    for (const t of [0.2, 0.4, 0.839]) if (t < finAt || finAt > 0.8) c.resend(t, 'c', get('/l?n=20000'));
+    if (finAt < 0.8) {
+      c.fin(finAt, 'c');
+      c.ack(0.8391, 's');
+    } else {
+      c.ack(0.8391, 's');
+      c.fin(finAt, 'c');
+    }
+    c.send(0.8397, 's', ok());
+    c.rst(0.8398, 'c');
+    return cap.analyze([unansweredRequest]);
+  }
+
+  test('the path delayed the request: the FIN right behind its last resend is not when the client gave up', () => {
+    const d = scene(0.83912).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('The client resent the request for up to 0.838 s before the server had it');
+    expect(d.explanation).not.toContain('application hung');
+    expect(d.remedy).toMatch(/^Find what cut the path between the client and/);
+  });
+
+  test('near miss: a FIN sent on its own, well before the answer, is the client giving up (as before)', () => {
+    const d = scene(0.5).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('The client resent the request for up to');
+  });
+});

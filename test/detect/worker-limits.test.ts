@@ -8,6 +8,7 @@ import { resetBeforeResponse } from '../../src/detect/detectors/reset-before-res
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { queuesOf, StalledRequest } from '../../src/detect/server-stalls';
 import { agesFitTickedLimit, wholeSecondLimit } from '../../src/detect/worker-limits';
+import { endRequest, join, record, request as fcgiRequest, STDOUT, stdout } from '../helpers/fastcgi-records';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ok } from './reuse-kit';
 
@@ -124,6 +125,51 @@ describe('unanswered-request: workers killed together at a time limit, not a res
     expect(d.inferred.workerTimeLimit.value).toBe(2);
   });
 
+  test('requests sent at once, killed at one check (ages alike), and a lone kill later: one time limit of 3 s, not a 3.55 s timeout and a lone wait', () => {
+    // Blind round 11 (gunicorn --timeout 3): three GET /slow/10 sent within 73 ms cut together at
+    // 3.505-3.572 s, one sent alone cut at 3.408 s; reported as serverTimeout 3.552 s plus a
+    // separate "one wait infers no timeout".
+    const cap = new Capture();
+    cap.connection().handshake(9).exchange(9.001, get('/fast/before'), ok());
+    cut(cap, 10.0, 13.572, 'fin', '/slow/a');
+    cut(cap, 10.073, 13.578, 'fin', '/slow/b');
+    cut(cap, 10.026, 13.578, 'fin', '/slow/c');
+    cap.connection().handshake(14.999).exchange(15, get('/fast/after'), ok());
+    cut(cap, 16.0, 19.408, 'fin', '/slow/d');
+    const [d, ...rest] = diagnoses(cap);
+    expect(rest).toEqual([]);
+    expect(d.count).toBe(4);
+    expect(d.inferred.workerTimeLimit.value).toBe(3);
+    expect(d.inferred.serverTimeout).toBeUndefined();
+    expect(d.explanation).toContain('gunicorn `--timeout 3`');
+  });
+
+  test('the same without a new connection answered after the kills: the lone one taken and cut in turn shows the listener kept accepting', () => {
+    // The blind capture's next answered connection came 7.4 s after the kills.
+    const cap = new Capture();
+    cap.connection().handshake(9).exchange(9.001, get('/fast/before'), ok());
+    cut(cap, 10.0, 13.572, 'fin', '/slow/a');
+    cut(cap, 10.073, 13.578, 'fin', '/slow/b');
+    cut(cap, 10.026, 13.578, 'fin', '/slow/c');
+    cut(cap, 15.6, 19.008, 'fin', '/slow/d');
+    const [d, ...rest] = diagnoses(cap);
+    expect(rest).toEqual([]);
+    expect(d.count).toBe(4);
+    expect(d.inferred.workerTimeLimit.value).toBe(3);
+    expect(d.explanation).toContain('it took 1 new connection within 5 s after, whose request was cut at the same limit in turn');
+  });
+
+  test('a precise server timeout (closes spaced as the requests were) with one earlier cut stays a timeout', () => {
+    const cap = new Capture();
+    cap.connection().handshake(9).exchange(9.001, get('/fast/before'), ok());
+    for (const [i, at] of [10, 10.3, 10.6].entries()) cut(cap, at, at + 3.55, 'fin', `/slow/${i}`);
+    cap.connection().handshake(14.999).exchange(15, get('/fast/after'), ok());
+    cut(cap, 16.0, 19.408, 'fin', '/slow/d');
+    const ds = diagnoses(cap);
+    expect(ds.some((d) => d.inferred.serverTimeout !== undefined)).toBe(true);
+    expect(ds.every((d) => d.inferred.workerTimeLimit === undefined)).toBe(true);
+  });
+
   test('near misses stay a restart: a refusal right after; no new connection served; requests younger than any time limit', () => {
     for (const cap of [killedTogether('fin', 'refused'), killedTogether('fin', 'nothing'), killedTogether('fin', 'served', [0.45, 0.05])]) {
       const [d] = diagnoses(cap);
@@ -211,3 +257,39 @@ describe('unanswered-request: requests queued behind a long one, not a slow serv
     expect(d.explanation).not.toContain('queued');
   });
 });
+
+describe('unanswered-request: a php-fpm queue seen on the FastCGI leg alone (the php-fpm host\'s view)', () => {
+  /** nginx (10.0.0.2) sends `uri` to php-fpm (10.0.0.3:9000) at `at` on a connection of its own. */
+  function fastcgiCall(cap: Capture, at: number, uri: string) {
+    const c = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9000 });
+    c.handshake(at - 0.001).send(at, 'c', fcgiRequest({ REQUEST_METHOD: 'GET', REQUEST_URI: uri, HTTP_HOST: 'shop.example', CONTENT_LENGTH: '' })).ack(at + 0.0001, 's');
+    return c;
+  }
+  const answer = (text: string): Uint8Array => join(stdout(`Content-type: text/html\r\n\r\n${text}`), record(STDOUT, 1), endRequest());
+
+  test('a long request answered in time, three sent while it ran given up by nginx at 2 s and answered back to back at its end: a queue at pm.max_children 1', () => {
+    // Blind round 11, q2_leg9000: pm.max_children = 1; GET /?s=5 held the only child 5 s; /?q=1-3 (0.3 s apart)
+    // were ACKed by the kernel, nginx closed them with its curl clients at 2 s, and the child answered each in no
+    // time right after the long one: read as "the server was slower than the timeout, not hung".
+    const cap = new Capture();
+    const long = fastcgiCall(cap, 1, '/?s=5');
+    long.send(6.0, 's', answer('slow')).ack(6.0001, 'c');
+    long.close(6.001, 's');
+    [1.3, 1.6, 1.9].forEach((at, k) => {
+      const c = fastcgiCall(cap, at, `/?q=${k + 1}`);
+      c.fin(at + 2, 'c').ack(at + 2.0001, 's');
+      const late = 6.002 + k * 0.0003;
+      c.send(late, 's', answer('fast')).rst(late + 0.0001, 'c');
+    });
+    const [d, ...rest] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === KIND);
+    expect(rest).toEqual([]);
+    expect(d.explanation).toContain('They queued: the server ran one request at a time');
+    expect(d.explanation).toContain('`pm.max_children = 1`');
+    expect(d.explanation).not.toContain('slower than the timeout');
+    // Its client is the web server in front, not an end client's library.
+    expect(d.explanation).toContain('their FastCGI client (10.0.0.2: the web server in front');
+    expect(d.remedy).toContain('fastcgi_read_timeout');
+    expect(d.remedy).not.toContain('AbortSignal');
+  });
+});
+

@@ -543,17 +543,24 @@ describe('MessageParser: what a response says of the server software', () => {
     const head = req.log.heads[0];
     // Server is a response's field; the agent, and the Via that says a proxy forwarded it, are read.
     expect([head.server, head.userAgent, head.via, head.forwarded]).toEqual([null, 'okhttp/3.13.1', '1.1 client-side-proxy', false]);
-    for (const name of ['X-Forwarded-For', 'x-forwarded-for', 'Forwarded']) {
+    for (const name of ['X-Forwarded-For', 'x-forwarded-for', 'Forwarded', 'X-Real-IP', 'x-real-ip']) {
       const forwarded = `GET / HTTP/1.1\r\nHost: h\r\n${name}: 10.0.0.1\r\nUser-Agent: curl/7.88.1\r\n\r\n`;
       const f = makeParser('request');
       f.parser.push(bytes(forwarded), 0, forwarded.length, 1, 1);
       expect([f.log.heads[0].forwarded, f.log.heads[0].userAgent, f.log.heads[0].otherHeaders]).toEqual([true, 'curl/7.88.1', 2]);
     }
+    // The agent's field name in lower case (HAProxy 2.x writes every name so) is noted.
+    for (const [name, lower] of [['User-Agent', false], ['user-agent', true], ['USER-AGENT', false]] as const) {
+      const text = `GET / HTTP/1.1\r\nHost: h\r\n${name}: curl/7.88.1\r\n\r\n`;
+      const a = makeParser('request');
+      a.parser.push(bytes(text), 0, text.length, 1, 1);
+      expect([a.log.heads[0].userAgent, a.log.heads[0].agentNameLower]).toEqual(['curl/7.88.1', lower]);
+    }
     // Names of those lengths and first letters that are none of them stay other fields.
-    const lookalikes = 'GET / HTTP/1.1\r\nUser-Agenx: a\r\nForwardex: b\r\nX-Forwarded-Fox: c\r\nuser_agent: d\r\n\r\n';
+    const lookalikes = 'GET / HTTP/1.1\r\nUser-Agenx: a\r\nForwardex: b\r\nX-Forwarded-Fox: c\r\nuser_agent: d\r\nX-Real-IQ: e\r\nX_Real-IP: f\r\n\r\n';
     const l = makeParser('request');
     l.parser.push(bytes(lookalikes), 0, lookalikes.length, 1, 1);
-    expect([l.log.heads[0].userAgent, l.log.heads[0].forwarded, l.log.heads[0].otherHeaders]).toEqual([null, false, 4]);
+    expect([l.log.heads[0].userAgent, l.log.heads[0].forwarded, l.log.heads[0].otherHeaders]).toEqual([null, false, 6]);
   });
 });
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """HTTP/1.1 keep-alive server (one thread per connection) for server-paused-sigstop.sh.
 GET /slow... sleeps SLOW seconds before answering (a server slow per request); anything else is
-answered at once. Usage: fxs-pause-server.py PORT SLOW"""
+answered at once. BACKLOG (default 64): the listen backlog (server-paused-backlog.sh fills a small one).
+Usage: fxs-pause-server.py PORT SLOW [BACKLOG]"""
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(sys.argv[1])
 SLOW = float(sys.argv[2])
+BACKLOG = int(sys.argv[3]) if len(sys.argv) > 3 else 64
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -28,7 +30,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 64
+    request_queue_size = BACKLOG
 
 
 Server(('127.0.0.1', PORT), Handler).serve_forever()

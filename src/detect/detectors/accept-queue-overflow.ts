@@ -3,6 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import { seqAdd, seqGe, seqGt } from '../../flow/seq';
 import { resetFromOtherHost } from '../path-reset';
+import { pausedListenerWords, sharedServerPauses } from '../server-pauses';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
 
 /**
@@ -19,7 +20,7 @@ const MIN_UNACKED_RETRANSMISSIONS = 2;
  * 25 connections whose SYNs the full queue dropped.
  */
 const CORROBORATION_WINDOW = 5;
-/** Single-retransmission candidates kept at most (a lossy path could make many). */
+/** Candidates kept at most, of each kind (a lossy path could make many). */
 const MAX_SINGLES = 4096;
 
 /**
@@ -51,6 +52,15 @@ export interface OverflowSingles {
 /** The one OverflowSingles of an analysis (`ctx.shared`); settle does nothing unless accept-queue-overflow runs. */
 export function sharedOverflowSingles(ctx: Pick<DetectContext, 'shared'>): OverflowSingles {
   return ctx.shared('accept-queue-overflow.singles', (): OverflowSingles => ({ settle: () => undefined }));
+}
+
+/** A request the server ignored at first, kept until the path's losses around it are all known. */
+interface Candidate {
+  finding: Parameters<DetectContext['report']>[0];
+  from: number;
+  to: number;
+  clientHost: string;
+  serverHost: string;
 }
 
 type Outcome = 'accepted-later' | 'reset-by-server' | 'client-gave-up' | 'unresolved-at-capture-end' | 'released-unresolved';
@@ -101,8 +111,12 @@ export const acceptQueueOverflow: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     /** Requests ignored for one retransmission only, waiting for corroboration (CORROBORATION_WINDOW). */
-    const singles: Array<{ finding: Parameters<DetectContext['report']>[0]; from: number; to: number; clientHost: string; serverHost: string }> = [];
+    const singles: Candidate[] = [];
+    /** Requests ignored for two retransmissions or more, judged at the end against the path's losses then. */
+    const lates: Candidate[] = [];
     const pathLoss = sharedPathLoss(ctx);
+    /** A paused server process (server-pauses), judged before this diagnosis: why no accept() ran. */
+    const serverPauses = sharedServerPauses(ctx);
     // Ignored first data on a path that was losing segments then: a data segment lost on the way and
     // resent at the retransmission timer looks the same, and is the likelier.
     const lossy = (d: { from: number; to: number; clientHost: string; serverHost: string }): boolean =>
@@ -113,6 +127,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
      * Run once syn-unanswered has reported (from its onFinish, see OverflowSingles, or from this one's).
      */
     const settleSingles = (): void => {
+      // Resent twice or more: the listener's unless the path was losing segments around it, which
+      // only every connection's end tells (a lossy connection open then may end long after it).
+      for (const late of lates) if (!lossy(late)) ctx.report(late.finding);
+      lates.length = 0;
       const dropsNear = (server: string, from: number, to: number): boolean =>
         ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
         ctx.findings('syn-unanswered').some((f) => f.server === server && f.severity !== 'info' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
@@ -212,11 +230,13 @@ export const acceptQueueOverflow: DetectorDefinition = {
             frames,
           };
           const candidate = { finding, from: firstSynAck, to: c.firstDataTs, clientHost: conn.clientHost, serverHost: conn.serverHost };
-          // Resent twice or more: judged now, against the losses of the connections ended so far (its own
-          // included), so that syn-unanswered hears of it; once only: at the end (see onFinish).
+          // Judged at the end (settleSingles): against the losses of every connection open around it.
+          // Past the bound, judged now against the losses of the connections ended so far.
           if (late) {
-            if (!lossy(candidate)) ctx.report(finding);
-          } else if (singles.length < MAX_SINGLES) singles.push(candidate);
+            if (lates.length < MAX_SINGLES) lates.push(candidate);
+            else if (!lossy(candidate)) ctx.report(finding);
+          }
+          else if (singles.length < MAX_SINGLES) singles.push(candidate);
         } else if (!unacked) {
           // Answering the handshake ACK: worded as before; answering a later segment: named.
           const sinceAnswered = s.rstTs - (answered === 'data' ? s.peerDataBeforeCloseTs : answered === 'repeat-ack' ? c.lastTs : conn.handshakeAckTs);
@@ -246,10 +266,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
 
       onFinish(): void {
         settleSingles();
-        const byServer = new Map<string, Array<{ id: string; outcome: string; signal: string }>>();
+        const byServer = new Map<string, Array<{ id: string; ts: number; outcome: string; signal: string }>>();
         for (const f of ctx.findings('accept-queue-overflow')) {
           const list = byServer.get(f.server) ?? [];
-          list.push({ id: f.id, outcome: String(f.evidence.outcome), signal: String(f.evidence.signal) });
+          list.push({ id: f.id, ts: f.ts, outcome: String(f.evidence.outcome), signal: String(f.evidence.signal) });
           byServer.set(f.server, list);
         }
         // A connection whose SYN went unanswered before its handshake overflowed the queue is one of
@@ -272,10 +292,14 @@ export const acceptQueueOverflow: DetectorDefinition = {
           const resets = items.filter((i) => i.signal === 'reset-after-handshake').length;
           const drops = synDrops.get(server) ?? 0;
           const port = server.slice(server.lastIndexOf(':') + 1);
+          // Overflows while the whole process was paused: the queue filled because no accept() ran.
+          const pause = serverPauses.pauseOf(server);
+          const inPause = pause === null ? 0 : items.filter((i) => i.ts >= pause.from && i.ts <= pause.burstFirst).length;
+          const paused = pause !== null && inPause > 0 ? pausedListenerWords(server, pause, inPause, n, "the handshakes' last ACKs and the data") : null;
           ctx.diagnose({
             server,
             count: n,
-            inferred: {},
+            inferred: { ...(paused?.inferred ?? {}) },
             explanation:
               `${n} connection${n === 1 ? '' : 's'} to ${server} completed the handshake on the client's side, but ` +
               signalText(items) +
@@ -292,8 +316,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
               ': the application is not calling accept() fast enough (blocked event loop, too few workers, a backlog too small for bursts).' +
               (drops > 0 ? ` ${drops} other attempt${drops === 1 ? '' : 's'} to it had SYNs go unanswered (syn-unanswered): a full accept queue drops new SYNs too.` : '') +
               (onlyUnacked ? ' Without SYN-ACK repeats, a path dropping data after the handshake (MTU black hole, stateful firewall) would look the same.' : '') +
-              (onlyReset ? ' An application that accepts and aborts connections at once (SO_LINGER 0, a connection limit) would look the same when the client sent no data.' : ''),
+              (onlyReset ? ' An application that accepts and aborts connections at once (SO_LINGER 0, a connection limit) would look the same when the client sent no data.' : '') +
+              (paused?.note ?? ''),
             remedy:
+              (paused?.remedy ?? '') +
               `On ${hostOf(server)}: confirm with \`nstat -az TcpExtListenOverflows\` (growing) and \`ss -ltn 'sport = :${port}'\` ` +
               '(Recv-Q at the Send-Q backlog). Make the application accept faster — unblock its event loop or accept thread, ' +
               'add workers — and raise its listen() backlog together with net.core.somaxconn (the kernel caps the backlog ' +

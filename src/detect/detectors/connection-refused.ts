@@ -76,6 +76,17 @@ interface Accepted {
   synAckTtlHigh: number;
   refusalTtlLow: number;
   refusalTtlHigh: number;
+  /**
+   * With client and server captures merged (each packet that crossed the path there twice, see
+   * Endpoint.ttlNear): the TTLs of its SYN-ACKs at the farther capture point (the client's), and
+   * of the refusals seen once, their SYN too (-1: none). A SYN that never reached the server's
+   * capture point was refused by something between the points, whose RST only the client's point
+   * saw: its TTL is compared with the SYN-ACKs' there, not with the first copy's (the server's).
+   */
+  synAckFarTtlLow: number;
+  synAckFarTtlHigh: number;
+  oneRefusalTtlLow: number;
+  oneRefusalTtlHigh: number;
 }
 
 /** Notes `ttl` (-1: unknown) in a lowest/highest pair. */
@@ -93,7 +104,23 @@ function widen(low: number, high: number, ttl: number): [number, number] {
  * loopback) say nothing.
  */
 function refusalsFromPath(a: Accepted): boolean {
-  return a.synAckTtlLow >= 0 && a.refusalTtlLow >= 0 && (a.refusalTtlLow > a.synAckTtlHigh || a.refusalTtlHigh < a.synAckTtlLow);
+  if (a.synAckTtlLow < 0) return false;
+  const [low, high] = comparedRefusals(a);
+  const twoPoints = a.synAckFarTtlLow >= 0;
+  if (low < 0 && !(twoPoints && a.oneRefusalTtlLow >= 0)) return false;
+  const outside = (l: number, h: number, sl: number, sh: number): boolean => l < 0 || l > sh || h < sl;
+  return outside(low, high, a.synAckTtlLow, a.synAckTtlHigh) &&
+    (!twoPoints || outside(a.oneRefusalTtlLow, a.oneRefusalTtlHigh, a.synAckFarTtlLow, a.synAckFarTtlHigh));
+}
+
+/**
+ * The refusals compared with the SYN-ACKs' first copies: all of them on a capture from one point;
+ * with two (synAckFarTtlLow), those seen at both, the others being compared with the far point's.
+ */
+function comparedRefusals(a: Accepted): [number, number] {
+  if (a.synAckFarTtlLow >= 0) return [a.refusalTtlLow, a.refusalTtlHigh];
+  const [low, high] = widen(a.refusalTtlLow, a.refusalTtlHigh, a.oneRefusalTtlLow);
+  return widen(low, high, a.oneRefusalTtlHigh);
 }
 
 /** Resets holding a request kept per server (the latest). */
@@ -530,6 +557,7 @@ export const connectionRefused: DetectorDefinition = {
     const newAccepted = (t: number, lastServed: number, count = 1): Accepted => ({
       first: t, last: count === 0 ? -Infinity : t, count, lastServed, times: new Float64Array(16), kept: 0, firstRefused: Infinity,
       resetsHolding: [], synAckTtlLow: -1, synAckTtlHigh: -1, refusalTtlLow: -1, refusalTtlHigh: -1,
+      synAckFarTtlLow: -1, synAckFarTtlHigh: -1, oneRefusalTtlLow: -1, oneRefusalTtlHigh: -1,
     });
     const keepAcceptTime = (a: Accepted, t: number): void => {
       if (acceptTimesKept >= ACCEPT_TIMES_KEPT) compactAcceptTimes();
@@ -609,6 +637,7 @@ export const connectionRefused: DetectorDefinition = {
           if (a) {
             keepAcceptTime(a, t);
             [a.synAckTtlLow, a.synAckTtlHigh] = widen(a.synAckTtlLow, a.synAckTtlHigh, s.firstTtl);
+            [a.synAckFarTtlLow, a.synAckFarTtlHigh] = widen(a.synAckFarTtlLow, a.synAckFarTtlHigh, s.ttlFar);
           }
           // A reset with no FIN first (a FIN first is a close that a request crossed: keepalive-race's).
           if (a && s.rstTs > t && s.finCount === 0 && unansweredAtEnd(conn)) noteResetHolding(a, s.rstTs, conn.id);
@@ -619,7 +648,15 @@ export const connectionRefused: DetectorDefinition = {
         let refusing = accepted.get(conn.serverName);
         if (refusing === undefined && accepted.size < MAX_SERVERS_TRACKED) accepted.set(conn.serverName, (refusing = newAccepted(Infinity, -Infinity, 0)));
         if (refusing !== undefined && s.rstTs < refusing.firstRefused) refusing.firstRefused = s.rstTs;
-        if (refusing !== undefined) [refusing.refusalTtlLow, refusing.refusalTtlHigh] = widen(refusing.refusalTtlLow, refusing.refusalTtlHigh, s.rstTtl);
+        if (refusing !== undefined) {
+          // Seen once, its SYN too: at one capture point only (told apart only when the server's
+          // SYN-ACKs show two: refusalsFromPath).
+          if (!s.rstCopied && c.captureCopies === 0 && s.captureCopies === 0) {
+            [refusing.oneRefusalTtlLow, refusing.oneRefusalTtlHigh] = widen(refusing.oneRefusalTtlLow, refusing.oneRefusalTtlHigh, s.rstTtl);
+          } else {
+            [refusing.refusalTtlLow, refusing.refusalTtlHigh] = widen(refusing.refusalTtlLow, refusing.refusalTtlHigh, s.rstTtl);
+          }
+        }
         // The SYN the RST answered: the last one sent before it.
         let answered = 0;
         for (let i = 0; i < c.synTimes.length; i++) if (c.synTimes[i] <= s.rstTs) answered = i;
@@ -708,8 +745,14 @@ export const connectionRefused: DetectorDefinition = {
           }
           if (fromPath && ok !== undefined) {
             const range = (low: number, high: number): string => (low === high ? `${low}` : `${low}-${high}`);
+            const [low, high] = comparedRefusals(ok);
+            // Captures from two points merged: the refusals seen at the client's only, against the SYN-ACKs there.
+            const ttls = low < 0
+              ? `their IP TTL (${range(ok.oneRefusalTtlLow, ok.oneRefusalTtlHigh)}) is not that of its SYN-ACKs at the capture point that saw them (${range(ok.synAckFarTtlLow, ok.synAckFarTtlHigh)} there, ` +
+                `${range(ok.synAckTtlLow, ok.synAckTtlHigh)} at its own: this capture holds both points, and those SYNs never reached its own)`
+              : `their IP TTL (${range(low, high)}) is not that of its SYN-ACKs (${range(ok.synAckTtlLow, ok.synAckTtlHigh)})`;
             story +=
-              ` The refusing RSTs did not come from its host, though: their IP TTL (${range(ok.refusalTtlLow, ok.refusalTtlHigh)}) is not that of its SYN-ACKs (${range(ok.synAckTtlLow, ok.synAckTtlHigh)}), ` +
+              ` The refusing RSTs did not come from its host, though: ${ttls}, ` +
               'and each router on the path takes one off, so one host\'s packets all arrive with one TTL: a firewall or load balancer on the way rejected these connections with a tcp reset ' +
               '(a connection limit: iptables `connlimit --connlimit-above`, nftables `ct count over`; an ACL, a rate limit), and the SYNs may never have reached the server.';
           }

@@ -5,7 +5,7 @@ import { at, ms } from '../facts';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
-import { attemptWaits, clusterByDelay, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
+import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
@@ -256,7 +256,7 @@ export const gatewayTimeout: DetectorDefinition = {
         delay: ms(f.delay),
         backend: p.leg?.server ?? '',
         leg: p.leg !== null ? `flow ${p.leg.flowId}, ${p.leg.client}` : '',
-        why: clustered ? 'a delay shared by other gateway errors' : 'a gateway timeout status',
+        why: clustered ? 'a delay shared by other gateway errors' : phase === 'ended' ? 'no other error sharing its delay' : 'a gateway timeout status',
       };
       const shortMessage = bodyShort !== null && (phase === 'read' || phase === 'invisible');
       if (shortMessage) data.body = bodyShortText(bodyShort);
@@ -470,15 +470,24 @@ export const gatewayTimeout: DetectorDefinition = {
               `and remove dead backends from the proxy's pool (health checks).`) +
           retryRemedy;
       } else if (phase === 'ended') {
-        const after = inferred !== null ? `${value} s` : range;
+        // A time shared by every one is the backend's limit; others beside it, or one alone, only say when it ended each.
+        const after = inferred !== null && inferred.samples === n ? `${value} s` : range;
         explanation =
           `${n} request(s) to ${server}${about} were answered 502 by nginx after ${range}` +
           (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
           `. nginx answers 502 when its backend ends the connection without a response (FIN or RST: "upstream prematurely closed connection" ` +
           `or "Connection reset by peer" in its error log) or refuses it; its own timers answer 504 (proxy_read_timeout, proxy_connect_timeout). ` +
-          `So the wait is the backend's: it ended each connection ${after} after the request without answering — a handler that ran that long ` +
+          `So the wait is the backend's: it ended ${n === 1 ? 'the connection' : 'each connection'} ${after} after the request without answering — a handler that ran that long ` +
           `and whose answer was dropped (Go's http.Server closes the connection without a response when a handler outlives its WriteTimeout), ` +
-          `or a time limit of the backend's own (a worker killed at its timeout). Not nginx's read timeout. The capture does not show the upstream connections.`;
+          `or a time limit of the backend's own (a worker killed at its timeout), or the backend process ended (a crash, a kill, a restart). ` +
+          (inferred === null
+            ? n === 1
+              ? `One such error names no time limit: whether another request would end after the same time cannot be told from one. `
+              : `Their delays share no value, so they name no time limit (a limit checked on a coarse tick, as gunicorn's arbiter checks its workers once a second, ends them anywhere within it). `
+            : '') +
+          `Not nginx's read timeout. The capture does not show the upstream connections` +
+          // nginx puts its own Server header on what it passes on: only its error page's body tells its 502 from a backend's.
+          ` (a 502 the backend answered itself, passed on by nginx, reads the same here: nginx's own error page ends with "<center>nginx</center>").`;
         remedy =
           `Raising nginx's proxy_read_timeout changes nothing: look at the backend for requests that take ${after}. ` +
           `For a Go net/http server, keep http.Server WriteTimeout above the slowest handler's time (or bound handlers with http.TimeoutHandler, which answers 503 in time); ` +
@@ -623,6 +632,14 @@ export const gatewayTimeout: DetectorDefinition = {
             return false;
           });
           const lone: Reported[] = [];
+          /**
+           * nginx's 502s after a wait (Phase `ended`), in one diagnosis per proxy: each is a fact
+           * alone (its timers answer 504, so the backend ended the connection), a shared delay only
+           * names the backend's limit. A kill on a coarse tick (gunicorn's arbiter, once a second)
+           * leaves one 3.3 s beside three at 3.9 s: one diagnosis, the three's value.
+           */
+          const ended: Reported[] = [];
+          let endedValue: InferredValue | null = null;
           for (const g of groups) {
             const byPhase = new Map<Phase, Reported[]>();
             for (const p of g.members) {
@@ -641,6 +658,11 @@ export const gatewayTimeout: DetectorDefinition = {
                   : reported.length === g.members.length
                     ? g.value
                     : inferTimeout(reported.map((r) => r.paired.failure.delay), clusterOptions);
+              if (phase === 'ended') {
+                ended.push(...reported);
+                if (value !== null && (endedValue === null || value.samples > endedValue.samples)) endedValue = value;
+                continue;
+              }
               diagnose(server, phase, reported, value);
             }
           }
@@ -649,13 +671,22 @@ export const gatewayTimeout: DetectorDefinition = {
             // a proxy that gave up on its own upstream attempt: a backend connection whose handshake
             // never completed (connect), or a forwarded request it closed unanswered (read).
             const upstreamProof = p.phase === 'connect' || (p.phase === 'read' && p.leg !== null && p.leg.closedBy === 'proxy');
+            // nginx's 502 after a real wait says itself that the backend ended the connection (its
+            // timers answer 504): one is a fact without a timer (a lone worker kill, a Go handler past
+            // its WriteTimeout, a crash). One answered at once is a refused connect or a pooled
+            // connection reset under the request: intermittent-5xx's fast 502s.
+            if (p.phase === 'ended' && p.failure.delay > FAST_GATEWAY_FAILURE) {
+              ended.push({ paired: p, finding: report(p, false) });
+              continue;
+            }
             if (p.failure.status !== 504 && !upstreamProof) continue;
             lone.push({ paired: p, finding: report(p, false) });
           }
-          for (const phase of ['read', 'connect', 'opaque', 'invisible', 'ended'] as const) {
+          for (const phase of ['read', 'connect', 'opaque', 'invisible'] as const) {
             const mine = lone.filter((r) => r.paired.phase === phase);
             if (mine.length > 0) diagnose(server, phase, mine, null);
           }
+          if (ended.length > 0) diagnose(server, 'ended', ended.sort((a, b) => a.paired.failure.failTs - b.paired.failure.failTs), endedValue);
         }
       },
     };

@@ -6,7 +6,7 @@ import { at } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
-import { failureKey, LegRequest, refusedConnect, relayClosure, sharedProxyLegs } from '../proxy-legs';
+import { FAST_GATEWAY_FAILURE, failureKey, LegRequest, refusedConnect, relayClosure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 
 /**
  * intermittent-5xx: one server endpoint answers the same kind of request (method + path, query
@@ -68,13 +68,6 @@ const MIN_FAILURES = 2;
 const MIN_SUCCESSES = 2;
 const MAX_KINDS = 2_000;
 
-/**
- * A 502 answered this soon after the request (seconds) was no upstream timeout: the proxy failed
- * it at the pace of a local failure, its upstream connection reset or closed under the request
- * (a pooled connection the backend had just closed idle) or refused. Timeouts are whole seconds,
- * or hundreds of ms; a refused connect or a reset pooled connection takes a few ms.
- */
-const FAST_GATEWAY_FAILURE = 0.1;
 /** Bad Gateway: a gateway that got no valid answer from upstream (503 is as often an application's own). */
 const BAD_GATEWAY = 502;
 /** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
@@ -146,6 +139,19 @@ function timedGatewayDelays(failed: readonly Answer[], unseen: ReadonlySet<strin
   for (const a of failed) if (GATEWAY_STATUSES.has(a.status) && a.delay !== null && unseen.has(`${a.flowId}#${a.index}`)) delays.push(a.delay);
   return delays;
 }
+
+/** What a proxy's 502s answered at once tell (FAST_GATEWAY_FAILURE), its upstream side unseen: said by the fast finding and by an intermittent one. */
+const FAST_502_CAUSES =
+  `the proxy failed them at once, at the pace of a local failure. Its upstream connection was reset or closed under the request ` +
+  `(a pooled keep-alive connection the backend had just closed idle: a keep-alive race), or the backend refused the connection. ` +
+  `This capture does not show the proxy's upstream side, which alone tells these apart.`;
+const FAST_502_REMEDY =
+  `Capture the proxy's upstream side as well (on its host, \`-i any\`), or read its error log (ECONNRESET, "socket hang up", ` +
+  `"upstream prematurely closed", "connection refused"). For a keep-alive race, make the proxy's pool drop idle upstream ` +
+  `connections before the backend does (or raise the backend's idle timeout); for a refused connection, find why the backend is not listening.`;
+
+/** How many proxies deep a relay is followed to the answer it passed on (a loop of relays is no chain). */
+const MAX_RELAY_HOPS = 8;
 
 const TIMER_REMEDY =
   'Read in the proxy\'s log which timeout fired (or capture its upstream side too): Varnish `connect_timeout` / `first_byte_timeout`, ' +
@@ -277,6 +283,63 @@ export const intermittent5xx: DetectorDefinition = {
       return keys;
     }
 
+    /** A failure a front relayed from further down (relaysToOrigins): its key, answer and kind. */
+    interface Origin {
+      key: string;
+      answer: Answer;
+      kind: Kind;
+    }
+
+    /** The failures (failureKey) a finding of this detector counted, for the relays of them (relaysToOrigins). */
+    const counted = new Set<string>();
+
+    /**
+     * The fronts' relays (ProxyLegs.relays: the same status came back on the front's upstream leg
+     * within its wait) of a failure this detector remembers and nothing else explains, each with the
+     * key of that origin: the relay followed hop by hop down to an answer no proxy relayed from
+     * further down (HAProxy passing on nginx's 502s, nginx's upstream out of sight).
+     */
+    function relaysToOrigins(explained: ReadonlySet<string>): Map<string, Origin> {
+      const relays = legs.relays();
+      const out = new Map<string, Origin>();
+      if (relays.size === 0) return out;
+      const failedAnswers = new Map<string, Origin>();
+      for (const kind of kinds) {
+        if (kind.failedCount === 0) continue;
+        for (const a of log.answers(kind)) if (a.failed) failedAnswers.set(failureKey(a), { key: failureKey(a), answer: a, kind });
+      }
+      for (const front of relays.keys()) {
+        if (explained.has(front)) continue;
+        let key = relays.get(front);
+        for (let hop = 0; key !== undefined && hop < MAX_RELAY_HOPS; hop++) {
+          const next = relays.get(key);
+          if (next === undefined) break;
+          key = next;
+        }
+        const origin = key !== undefined && !relays.has(key) && !explained.has(key) ? failedAnswers.get(key) : undefined;
+        if (origin !== undefined) out.set(front, origin);
+      }
+      return out;
+    }
+
+    /** Whether reportFastBadGateways will count the origin (a 502 at once of a kind no finding covers, its upstream unseen). */
+    function countedAsFast(origin: Origin, reported: ReadonlySet<Kind>, explained: ReadonlySet<string>, unseen: ReadonlySet<string>): boolean {
+      const a = origin.answer;
+      return (
+        !reported.has(origin.kind) && a.status === BAD_GATEWAY && a.delay !== null && a.delay <= FAST_GATEWAY_FAILURE &&
+        !explained.has(origin.key) && unseen.has(origin.key)
+      );
+    }
+
+    /** " 127.0.0.2:8080 relayed 5 of them to its clients: …" for failures the fronts passed on (relayedToClientsText), or ''. */
+    function relayedText(failed: readonly Answer[]): string {
+      const text = relayedToClientsText(legs, new Set(failed.map((a) => failureKey(a))));
+      return text === ''
+        ? ''
+        : ` ${text[0].toUpperCase()}${text.slice(1)} (each the same status come back on the front's upstream leg within its wait): ` +
+          `one failure each, passed on, counted here and not as a failure of the front's own.`;
+    }
+
     function explainedElsewhere(): Set<string> {
       const keys = new Set<string>();
       const failedUpstream = new Set<number>();
@@ -377,6 +440,14 @@ export const intermittent5xx: DetectorDefinition = {
       const failDelays = failed.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const okDelays = ok.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const timer = sharedTimerDelay(timedGatewayDelays(failed, unseen));
+      // Every failure a 502 answered at once, the proxy's upstream unseen: a local failure's pace (keep-alive race, refused).
+      const fast502 =
+        failed.length > 0 && moreFailed === 0 &&
+        failed.every((a) => a.status === BAD_GATEWAY && a.delay !== null && a.delay <= FAST_GATEWAY_FAILURE && unseen.has(failureKey(a)));
+      // The fronts further up that passed these failures on to their own clients (their relays are left out of their own kinds).
+      const failedKeys = new Set(failed.map((a) => failureKey(a)));
+      const relayedBy = relayClosure(failedKeys, legs.relays()).size;
+      for (const key of failedKeys) counted.add(key);
       const failingClients = [...new Set(failed.map((a) => a.client))];
       const failingFlows = [...new Set(failed.map((a) => a.flowId))];
       const request = `${kind.method} ${kind.path}`;
@@ -425,6 +496,8 @@ export const intermittent5xx: DetectorDefinition = {
           median5xxMs: failDelays.length > 0 ? millis(median(failDelays)) : null,
           median2xxMs: okDelays.length > 0 ? millis(median(okDelays)) : null,
           ...(timer !== null ? { timerDelayMs: millis(timer.value), timerSamples: timer.samples } : {}),
+          ...(fast502 ? { fast: true } : {}),
+          ...(relayedBy > 0 ? { relayedByFronts: relayedBy } : {}),
           failingClients: failingClients.slice(0, CLIENTS_LISTED),
           failingFlowIds: failingFlows.slice(0, CLIENTS_LISTED * 2),
         },
@@ -432,7 +505,10 @@ export const intermittent5xx: DetectorDefinition = {
       });
       let list = byServer.get(kind.server);
       if (list === undefined) byServer.set(kind.server, (list = []));
-      list.push({ finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays, timer });
+      list.push({
+        finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays, timer, fast502,
+        relayed: relayedText(failed),
+      });
       return true;
     }
 
@@ -445,17 +521,20 @@ export const intermittent5xx: DetectorDefinition = {
      * upstream side tells apart.
      */
     function reportFastBadGateways(reported: ReadonlySet<Kind>, explained: Set<string>, unseen: ReadonlySet<string>): void {
-      const byEndpoint = new Map<string, { fast: Answer[]; ok: number; okDelays: number[] }>();
+      // `failed`: every 5xx of the endpoint's kinds, those answered later included (a 502 after a
+      // wait is gateway-timeout's), so that "1 of N requests" counts what the capture holds.
+      const byEndpoint = new Map<string, { fast: Answer[]; ok: number; failed: number; okDelays: number[] }>();
       for (const kind of kinds) {
         if (reported.has(kind)) continue;
         let entry = byEndpoint.get(kind.server);
         if (kind.failedCount === 0) {
           if (entry !== undefined) entry.ok += kind.okCount;
-          else byEndpoint.set(kind.server, { fast: [], ok: kind.okCount, okDelays: [] });
+          else byEndpoint.set(kind.server, { fast: [], ok: kind.okCount, failed: 0, okDelays: [] });
           continue;
         }
-        if (entry === undefined) byEndpoint.set(kind.server, (entry = { fast: [], ok: 0, okDelays: [] }));
+        if (entry === undefined) byEndpoint.set(kind.server, (entry = { fast: [], ok: 0, failed: 0, okDelays: [] }));
         entry.ok += kind.okCount;
+        entry.failed += kind.failedCount;
         for (const a of log.answers(kind)) {
           if (!a.failed) {
             if (a.delay !== null) entry.okDelays.push(a.delay);
@@ -466,13 +545,15 @@ export const intermittent5xx: DetectorDefinition = {
           entry.fast.push(a);
         }
       }
-      for (const [server, entry] of byEndpoint) if (entry.fast.length > 0) reportFastEndpoint(server, entry.fast, entry.ok, entry.okDelays);
+      for (const [server, entry] of byEndpoint) {
+        if (entry.fast.length > 0) reportFastEndpoint(server, entry.fast, entry.ok, Math.max(0, entry.failed - entry.fast.length), entry.okDelays);
+      }
     }
 
-    function reportFastEndpoint(server: string, fast: Answer[], okCount: number, okDelays: number[]): void {
+    function reportFastEndpoint(server: string, fast: Answer[], okCount: number, otherFailures: number, okDelays: number[]): void {
       const delays = fast.map((a) => a.delay ?? 0).sort((a, b) => a - b);
       const first = fast.reduce((m, a) => Math.min(m, a.ts), Infinity);
-      const total = fast.length + okCount;
+      const total = fast.length + otherFailures + okCount;
       const finding = ctx.report({
         flowId: null,
         client: null,
@@ -483,6 +564,8 @@ export const intermittent5xx: DetectorDefinition = {
         evidence: {
           failures: fast.length,
           successes: okCount,
+          // The endpoint's other 5xx (answered after a wait, or explained by another detector): counted in the total.
+          ...(otherFailures > 0 ? { otherFailures } : {}),
           statuses: [BAD_GATEWAY],
           fast: true,
           min502Ms: millis(delays[0]),
@@ -495,21 +578,15 @@ export const intermittent5xx: DetectorDefinition = {
         },
         frames: fast.slice(0, FAIL_FRAMES_SHOWN).map((a) => a.frame),
       });
-      const among = okCount > 0 ? `${fast.length} of ${total} requests` : fast.length === 1 ? 'its only request' : `all ${fast.length} requests`;
+      const among = total > fast.length ? `${fast.length} of ${total} requests` : fast.length === 1 ? 'its only request' : `all ${fast.length} requests`;
+      const others = otherFailures > 0 ? ` (${otherFailures} more 5xx among them ${otherFailures === 1 ? 'is' : 'are'} no such fast 502: answered after a wait, or told by another finding)` : '';
       const within = delays.length === 1 ? `${millis(delays[0])} ms after it` : `within ${millis(delays[0])}–${millis(delays[delays.length - 1])} ms`;
       ctx.diagnose({
         server,
         count: fast.length,
         inferred: {},
-        explanation:
-          `${server} answered 502 to ${among} ${within}, well below any timeout: ` +
-          `the proxy failed them at once, at the pace of a local failure. Its upstream connection was reset or closed under the request ` +
-          `(a pooled keep-alive connection the backend had just closed idle: a keep-alive race), or the backend refused the connection. ` +
-          `This capture does not show the proxy's upstream side, which alone tells these apart.`,
-        remedy:
-          `Capture the proxy's upstream side as well (on its host, \`-i any\`), or read its error log (ECONNRESET, "socket hang up", ` +
-          `"upstream prematurely closed", "connection refused"). For a keep-alive race, make the proxy's pool drop idle upstream ` +
-          `connections before the backend does (or raise the backend's idle timeout); for a refused connection, find why the backend is not listening.`,
+        explanation: `${server} answered 502 to ${among} ${within}, well below any timeout${others}: ${FAST_502_CAUSES}${relayedText(fast)}`,
+        remedy: FAST_502_REMEDY,
         anomalyIds: [finding.id],
       });
     }
@@ -586,6 +663,10 @@ export const intermittent5xx: DetectorDefinition = {
       okDelays: number[];
       /** The delay the proxy's gateway failures shared (its upstream side unseen), or null. */
       timer: InferredValue | null;
+      /** Every failure was a 502 answered at once, the proxy's upstream unseen (FAST_GATEWAY_FAILURE). */
+      fast502: boolean;
+      /** The fronts that relayed these failures to their clients, in words (relayedText), or ''. */
+      relayed: string;
     }
     const byServer = new Map<string, Summary[]>();
 
@@ -642,6 +723,13 @@ export const intermittent5xx: DetectorDefinition = {
         explanation += ` ${timerText(timer, `${of} ${timed.statuses.join('/')} answers to ${timed.request}`)}`;
         remedy = `${TIMER_REMEDY} ${remedy}`;
       }
+      if (summaries.every((s) => s.fast502)) {
+        // A proxy's 502s at once: the pace of its upstream connection failing under the request, whatever the pattern.
+        const fastest = failDelays.length > 0 ? `within ${millis(failDelays[0])}–${millis(failDelays[failDelays.length - 1])} ms of their requests` : 'at once';
+        explanation += ` Every failure was a 502 answered ${fastest}, well below any timeout: ${FAST_502_CAUSES}`;
+        remedy = `${FAST_502_REMEDY} ${remedy}`;
+      }
+      explanation += summaries.map((s) => s.relayed).join('');
       ctx.diagnose({
         server,
         count: failed,
@@ -689,10 +777,27 @@ export const intermittent5xx: DetectorDefinition = {
         const explained = explainedElsewhere();
         const reported = new Set<Kind>();
         const unseen = upstreamUnseen();
-        for (const kind of kinds) if (mayBeIntermittent(kind) && analyse(kind, explained, unseen)) reported.add(kind);
+        // A front's relay of a failure this detector counts at its origin (the proxy further down that
+        // failed it) is that failure, passed on: left out of the front's kinds, counted by the
+        // origin's finding. The kinds holding no relay (the origins') are judged first; then those
+        // holding relays, each relay left out when a finding counts its origin (an intermittent
+        // kind's, or the fast 502s'), judged as the front's own failure otherwise.
+        const origins = relaysToOrigins(explained);
+        const fronts: Kind[] = [];
+        for (const kind of kinds) {
+          if (!mayBeIntermittent(kind)) continue;
+          if (origins.size > 0 && log.answers(kind).some((a) => a.failed && origins.has(failureKey(a)))) fronts.push(kind);
+          else if (analyse(kind, explained, unseen)) reported.add(kind);
+        }
+        if (fronts.length > 0) {
+          const left = new Set(explained);
+          for (const [front, origin] of origins) if (counted.has(origin.key) || countedAsFast(origin, reported, explained, unseen)) left.add(front);
+          for (const kind of fronts) if (analyse(kind, left, unseen)) reported.add(kind);
+        }
         for (const [server, summaries] of byServer) diagnose(server, summaries);
         reportFastBadGateways(reported, explained, unseen);
         reportTimedGateways(reported, explained, unseen);
+        counted.clear();
         kinds.length = 0;
         kindIndex.clear();
         log.clear();

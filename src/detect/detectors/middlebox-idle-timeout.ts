@@ -2,7 +2,7 @@ import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, ms, requestLine, roundTripToServer, timeOfDay } from '../facts';
-import { resetFromPath } from '../path-reset';
+import { ownTtlWhereReset, resetFromPath } from '../path-reset';
 import type { Finding } from '../finding';
 
 /**
@@ -146,8 +146,9 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         let form: Form;
         let finding: Finding;
         let shownBy: 'ttl' | 'too-soon' | null = null;
-        // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake from elsewhere).
-        const serverTtl = s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl;
+        // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake
+        // from elsewhere), at the capture point where the RST was seen.
+        const serverTtl = ownTtlWhereReset(s);
         const fromPath = s.finTs < 0 || s.finTs > s.rstTs ? resetFromPath(conn, requestTs) : null;
         if (fromPath !== null) {
           form = 'reset';
@@ -182,7 +183,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         } else {
           return;
         }
-        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: s.firstDataTtl >= 0 ? s.firstDataTtl : s.firstTtl, shownBy });
+        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s), shownBy });
       },
 
       onFinish() {

@@ -12,7 +12,7 @@ import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedReques
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
 import { sharedLazyArrivalFlows } from './keepalive-race';
-import { ownTtl, resetFromOtherHost } from '../path-reset';
+import { ownTtlWhereReset, resetFromOtherHost } from '../path-reset';
 
 /**
  * reset-before-response: the server resets (RST, no FIN first) a connection that carries an
@@ -97,7 +97,7 @@ interface Candidate {
 
 /** The facts of a server endpoint's RST that place it (resetFromOtherHost). */
 function resetOrigin(s: Endpoint): { fromPath: boolean; rstTtl: number; serverTtl: number } {
-  return { fromPath: resetFromOtherHost(s), rstTtl: s.rstTtl, serverTtl: ownTtl(s) };
+  return { fromPath: resetFromOtherHost(s), rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { seqDiff } from '../../flow/seq';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
-import { blackHoleOf } from '../path-loss';
+import { blackHoleOf, pathLosses } from '../path-loss';
 import { firstCloseOf } from '../proxy-legs';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
@@ -55,6 +55,11 @@ interface Abandon extends CutResponse {
   /** The client's RST after its FIN (the server's next bytes met its closed socket), -1 for none. */
   clientResetTs: number;
   clientResetFrame: number;
+  /**
+   * Packets this connection shows the path lost (pathLosses: data resent, data arriving past holes
+   * filled later): a silence mid-body there is the server's resend timer, not the server pausing.
+   */
+  pathLost: number;
 }
 
 /**
@@ -189,6 +194,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     serverResetFrame: s.rstTs > close.ts ? s.rstFrame : 0,
     clientResetTs: !close.rst && c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: !close.rst && c.rstTs > close.ts ? c.rstFrame : 0,
+    pathLost: pathLosses(conn),
   };
 }
 
@@ -525,6 +531,21 @@ function diagnoseGroup(
       `Find why these responses take ${ms(total.value)} s or more to arrive in full. If they legitimately do (large or streamed bodies), raise this client's total timeout for these requests, ` +
       `or bound the wait for the response head and the silence between reads instead of the whole transfer (Go: Transport.ResponseHeaderTimeout and a per-read deadline, not Client.Timeout; ` +
       `curl: --speed-limit/--speed-time instead of --max-time).`;
+  } else if (timer !== 'total' && (read ?? total) !== null && members.every((a) => a.pathLost > 0)) {
+    // Every body cut where the path was losing its segments: the silence was the server's resend
+    // timer (RTO, 200 ms and doubling) waiting out a lost segment, not the server pausing (blind
+    // round 11, S4c40: 40 % loss, requests timeout 0.5 s, an idle server).
+    const value = (read ?? total) as InferredValue;
+    if (read !== null) inferred.clientReadTimeout = read;
+    else if (total !== null) inferred.clientTimeout = total;
+    explanation =
+      `${head}, each after ${ms(value.value)} s without a new byte mid-body (${value.samples} of ${cuts} agree, spread ${ms(value.spread)} s): ` +
+      `${read !== null && timer === 'read' ? `a read timeout between bytes ran out (${readSettings})` : `a read timeout between bytes or a total timeout ran out (${readSettings})`}. ` +
+      `On ${n === 1 ? 'that connection' : 'every one of those connections'} the path was losing the server's packets (up to ${Math.max(...members.map((a) => a.pathLost))} segments resent or arriving past a hole the server filled later): ` +
+      `the silence was the server's retransmission timer (200 ms and doubling) waiting out a lost segment, not the server pausing.${followedNote}${beforeHeadNote}${othersNote} ${SERVER_VIEW}`;
+    remedy =
+      `Look at the path between ${hostOf(first.client)} and ${hostOf(first.server)} first: it was losing packets (\`mtr\`, interface and qdisc drop counters, a rate limit or a statistic DROP rule on the way, a congested link). ` +
+      `A client timeout of ${ms(value.value)} s leaves room for one or two retransmissions at most: raise it well above a few RTOs where the path cannot be fixed at once.`;
   } else if (timer === 'read' && read !== null) {
     inferred.clientReadTimeout = read;
     explanation =

@@ -4,10 +4,13 @@ import { hostOf, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
 import { inferTimeout } from '../infer-timeout';
+import { ClientPauses } from '../client-pauses';
+import { NewConnectionRate, RateLimitedSyns } from '../new-connection-rate';
 import { sharedOverflowSingles } from './accept-queue-overflow';
-import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
+import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { PORT_SCANS, PortScans } from '../port-scans';
+import { pausedListenerWords, ServerPauses, sharedServerPauses } from '../server-pauses';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
@@ -76,10 +79,11 @@ const LINEAR_RETRIES = 4;
 /** Consecutive retry intervals that grow by this factor (± 25 %) are an exponential backoff. */
 const DOUBLING = 2;
 
-type Outcome = 'answered-late' | 'answered-unseen' | 'refused' | 'abandoned' | 'unanswered-at-capture-end';
+type Outcome = 'answered-late' | 'answered-unseen' | 'refused' | 'abandoned' | 'unanswered-at-capture-end' | 'answered-after-give-up';
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
   'answered-late': 'answered late',
+  'answered-after-give-up': "given up before the server's resent SYN-ACK came, which the client then reset",
   'answered-unseen': 'answered (the SYN-ACK is not in the capture)',
   refused: 'then refused with RST',
   abandoned: 'abandoned: never answered',
@@ -226,10 +230,19 @@ export const synUnanswered: DetectorDefinition = {
       unansweredInRun: 'SYN to {server} never answered ({outcome}): one of {run} attempts in a row from {clientHost}, none answered',
       probeInRun:
         'Single SYN to {server} never answered, the attempt given up before its first retransmission was due (1 s): one of {run} short probes from {clientHost}, none answered',
+      unansweredLone:
+        'Single SYN to {server} never answered and never retransmitted: the client gave up within 1 s, while the path between them was losing packets',
+      answeredAfterGiveUp:
+        'SYN to {server} answered only {span} s later, by the server\'s resent SYN-ACK (the first one lost on the way), after the client had given up: it reset the answer',
     },
   },
   create(ctx: DetectContext) {
     const legs = sharedProxyLegs(ctx);
+    /**
+     * A paused server process (server-pauses): asked for here, the first of its detectors, so that
+     * it follows every event and is judged before this detector's diagnosis, not after it.
+     */
+    const serverPauses = sharedServerPauses(ctx);
     /** Port scans, recognised by connection-refused (which runs first): their filtered ports' SYNs are the scan's probes. */
     const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     /** Connection attempts (client SYN seen) per server endpoint, for the share that went unanswered. */
@@ -246,8 +259,10 @@ export const synUnanswered: DetectorDefinition = {
      * other segments too is the path's loss, not the listener's (see onFinish).
      */
     const lone: Array<{ attempt: Attempt }> = [];
-    /** Attempts that sent one SYN and got nothing back, kept until the end: reported only in a run (unansweredRuns). */
+    /** Attempts that sent one SYN and got nothing back, kept until the end: reported in a run (unansweredRuns), or alone on a lossy path. */
     const singles: Attempt[] = [];
+    /** Single-SYN attempts whose only answer, a resent SYN-ACK, came after the client gave up: reported on a lossy path. */
+    const givenUpBeforeAnswer: Attempt[] = [];
     /**
      * A connection whose server side the capture never holds although its client acknowledged it
      * (Connection.unseenSide): a capture of one direction, where a refusal's RST is unseen too and a
@@ -262,11 +277,33 @@ export const synUnanswered: DetectorDefinition = {
     let answersKept = 0;
     /** The connections open to each server, for whether unanswered SYNs met a connection limit. */
     const held = new HeldConnections();
+    /** Each client's pause between an attempt's end and its next, for the connect timeout of single-SYN attempts. */
+    const clientPauses = new ClientPauses();
+    /** The handshakes each server answered and how it served them, for whether a rate limit dropped the rest. */
+    const rates = new RateLimitedSyns();
 
-    /** An attempt answered in the end while other connections between the same hosts lost segments. */
+    /**
+     * An attempt (answered in the end, or given up) while connections between the same hosts lost
+     * packets on the way: its SYNs or SYN-ACKs were most likely lost the same way.
+     */
     const notePathLoss = (a: Attempt): void => {
-      const near = pathLoss.around(a.clientHost, a.serverHost, a.synTimes[0] - PATH_LOSS_NEAR, a.answerTs + PATH_LOSS_NEAR);
+      const near = pathLoss.around(a.clientHost, a.serverHost, a.synTimes[0] - PATH_LOSS_NEAR, settledAt(a) + PATH_LOSS_NEAR);
       if (near >= PATH_LOSS_EVIDENCE) a.pathLoss = near;
+    };
+    /**
+     * A run of attempts none of which was answered is one stretch of the path: when connections
+     * between the same hosts lost packets around it, every attempt of it is the path's (a lossy path
+     * fails attempts in a row too: at 40 % loss each way, two in three handshakes fail).
+     */
+    const noteRunPathLoss = (run: readonly Attempt[]): void => {
+      let from = Infinity;
+      let to = -Infinity;
+      for (const a of run) {
+        from = Math.min(from, a.synTimes[0]);
+        to = Math.max(to, settledAt(a));
+      }
+      const near = pathLoss.around(run[0].clientHost, run[0].serverHost, from - PATH_LOSS_NEAR, to + PATH_LOSS_NEAR);
+      if (near >= PATH_LOSS_EVIDENCE) for (const a of run) a.pathLoss = Math.max(a.pathLoss, near);
     };
 
     const report = (a: Attempt): void => {
@@ -276,7 +313,7 @@ export const synUnanswered: DetectorDefinition = {
       const intervals: number[] = [];
       for (let i = 1; i < a.synTimes.length; i++) intervals.push(ms(a.synTimes[i] - a.synTimes[i - 1]));
       const attempts = a.synTimes.length + a.unkeptRetries;
-      const answered = outcome === 'answered-late' || outcome === 'refused';
+      const answered = outcome === 'answered-late' || outcome === 'refused' || outcome === 'answered-after-give-up';
       const span = answered ? a.answerTs - first : last - first;
       const finding = ctx.report({
         flowId: a.flowId,
@@ -284,7 +321,9 @@ export const synUnanswered: DetectorDefinition = {
         server: a.server,
         // The first retransmission proves the first SYN went unanswered for a whole RTO.
         ts: a.synTimes.length > 1 ? a.synTimes[1] : a.synTimes[0],
-        message: a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : 'unansweredInRun',
+        message:
+          outcome === 'answered-after-give-up' ? 'answeredAfterGiveUp'
+          : a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : a.run === 0 ? 'unansweredLone' : 'unansweredInRun',
         data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome], run: a.run, clientHost: a.clientHost },
         evidence: {
           retries: attempts - 1,
@@ -306,8 +345,8 @@ export const synUnanswered: DetectorDefinition = {
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
         // Answered in the end on a path that was losing segments then: likely the path's loss, not the
-        // listener's. A probe nothing waited on is no outage of a service anyone used.
-        ...(a.pathLoss > 0 || a.probe ? { severity: 'info' as const } : {}),
+        // listener's, and nothing failed. A probe nothing waited on is no outage of a service anyone used.
+        ...((a.pathLoss > 0 && outcome === 'answered-late') || a.probe ? { severity: 'info' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -327,6 +366,8 @@ export const synUnanswered: DetectorDefinition = {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
         held.note(conn);
+        if (c.synTimes.length > 0) clientPauses.note(conn.clientHost, conn.serverName, c.synTimes[0], c.finTs);
+        rates.note(conn);
         if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
           const list = answers.get(conn.serverName);
           if (list === undefined) answers.set(conn.serverName, [s.synAckTimes[0]]);
@@ -341,6 +382,20 @@ export const synUnanswered: DetectorDefinition = {
               flowId: conn.id, client: conn.clientName, server: conn.serverName,
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: 0,
+              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+            });
+          }
+          // One SYN, answered only by the server's SYN-ACK timer (its first SYN-ACK never arrived), and
+          // that answer reset by a client that had given up meanwhile (a connect timeout under 1 s):
+          // a failed connect the path's loss made, judged at the end against the path's losses then.
+          if (
+            times.length === 1 && unkept === 0 && s.synAckTimes.length > 0 && s.synAckTimes[0] - times[0] >= SYN_ACK_RESEND_FLOOR &&
+            !c.hasAck && c.rstTs >= s.synAckTimes[0] && c.payloadBytes === 0 && givenUpBeforeAnswer.length < MAX_SINGLES_KEPT
+          ) {
+            givenUpBeforeAnswer.push({
+              flowId: conn.id, client: conn.clientName, server: conn.serverName,
+              synTimes: times, synFrames: frames, unkeptRetries: 0,
+              outcome: 'answered-after-give-up', answerTs: s.synAckTimes[0], answerFrame: s.synAckFrames[0], silence: null, proxyGaveUpFrame: 0, exchanges: 0,
               clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
             });
           }
@@ -380,7 +435,7 @@ export const synUnanswered: DetectorDefinition = {
         // An answered attempt is reported at the end: whether the path was losing segments around it
         // is known once every connection open then has ended.
         if (a.outcome === null) pending.push(a);
-        else if (a.outcome === 'answered-late') deferred.push(a);
+        else if (a.outcome === 'answered-late' || a.outcome === 'abandoned') deferred.push(a);
         else report(a);
       },
 
@@ -392,7 +447,7 @@ export const synUnanswered: DetectorDefinition = {
       onClock(_now: number, settled: number): void {
         let kept = 0;
         for (const a of deferred) {
-          if (a.answerTs + LIVE_DEFER_SECONDS < settled) {
+          if (settledAt(a) + LIVE_DEFER_SECONDS < settled) {
             notePathLoss(a);
             report(a);
           } else deferred[kept++] = a;
@@ -440,16 +495,40 @@ export const synUnanswered: DetectorDefinition = {
           const failure = givenUp?.get(a.flowId);
           if (failure !== undefined && failure.ts >= a.synTimes[n - 1]) a.proxyGaveUpFrame = failure.frame;
           a.outcome = silence > due || a.proxyGaveUpFrame > 0 ? 'abandoned' : 'unanswered-at-capture-end';
+          notePathLoss(a);
           report(a);
         }
         pending.length = 0;
-        const runs = unansweredRuns(ctx, oneWaySeen ? [] : singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd, () => givenUp ?? proxyGaveUp(legs.pair()));
+        const runs = unansweredRuns(
+          ctx, oneWaySeen ? [] : singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd,
+          () => givenUp ?? proxyGaveUp(legs.pair()), noteRunPathLoss,
+        );
         for (const a of runs.report) report(a);
+        // Failed connects outside any run, on a path losing packets around them: a lone SYN never
+        // answered (and never retransmitted: given up within 1 s), or one whose only answer came
+        // after the client had given up. Elsewhere such an attempt is left alone (a probe, a scan).
+        if (!oneWaySeen) {
+          const scannedLone = scans.silentProbeFlows();
+          const lone = [
+            ...singles.filter((a) => a.run === 0 && a.outcome === null && captureEnd - a.synTimes[0] > MIN_UNANSWERED_WAIT && !scannedLone.has(a.flowId)),
+            ...givenUpBeforeAnswer,
+          ].sort((x, y) => x.synTimes[0] - y.synTimes[0]);
+          for (const a of lone) {
+            notePathLoss(a);
+            if (a.pathLoss === 0) continue;
+            if (a.outcome === null) {
+              a.outcome = 'abandoned';
+              a.silence = ms(captureEnd - a.synTimes[0]);
+            }
+            report(a);
+          }
+        }
+        givenUpBeforeAnswer.length = 0;
         singles.length = 0;
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, serverPauses, clientPauses, rates);
       },
     };
   },
@@ -470,6 +549,11 @@ function proxyGaveUp(paired: readonly PairedFailure[]): Map<number, { ts: number
   return out;
 }
 
+/** When an attempt was settled: its answer, else its last SYN (a client giving up sends nothing). */
+function settledAt(a: Attempt): number {
+  return a.answerTs >= 0 ? a.answerTs : a.synTimes[a.synTimes.length - 1];
+}
+
 /** Removes the attempts whose flows are a port scan's probes (PortScans.silentProbeFlows), in place. */
 function dropScanned(attempts: Attempt[], scanned: ReadonlySet<number>): void {
   let kept = 0;
@@ -485,6 +569,8 @@ interface RunInfo {
   interval: InferredValue | null;
   /** Series of attempts (one per request or connect call) of the run with that interval, and their lengths. */
   seriesLengths: number[];
+  /** Whether every attempt of the runs sent one SYN: none was seen alive past its first SYN. */
+  singleSyn: boolean;
   /** Whether every run was short probes (Attempt.probe), with the median spacing of their attempts (seconds). */
   probes: boolean;
   probeSpacing: number;
@@ -535,6 +621,7 @@ function unansweredRuns(
   answers: ReadonlyMap<string, readonly number[]> | null,
   captureEnd: number,
   givenUp: () => ReadonlyMap<number, { ts: number; frame: number }>,
+  notePathLoss: (run: readonly Attempt[]) => void,
 ): { report: Attempt[]; byServer: Map<string, RunInfo> } {
   const report: Attempt[] = [];
   const byServer = new Map<string, RunInfo>();
@@ -569,6 +656,7 @@ function unansweredRuns(
         if (a.synTimes.length === 1 && failure !== undefined && failure.ts >= a.synTimes[0]) a.proxyGaveUpFrame = failure.frame;
       }
       const series = seriesOf(ctx, run);
+      notePathLoss(run);
       // Single SYNs each given up before a retransmission was due, none replaced back to back, to an
       // endpoint nothing in the capture connected to and no proxy failed for: independent probes.
       const probes =
@@ -588,11 +676,12 @@ function unansweredRuns(
       if (info === undefined) {
         byServer.set(server, {
           attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths,
-          probes, probeSpacing: probes ? ms(medianSpacing(run)) : 0,
+          singleSyn: run.every((a) => a.synTimes.length === 1), probes, probeSpacing: probes ? ms(medianSpacing(run)) : 0,
         });
       } else {
         info.attempts += run.length;
         info.probes &&= probes;
+        info.singleSyn &&= run.every((a) => a.synTimes.length === 1);
         if (!info.clientHosts.includes(run[0].clientHost)) info.clientHosts.push(run[0].clientHost);
         if (info.interval === null || (series.interval !== null && series.interval.samples > info.interval.samples)) {
           info.interval = series.interval;
@@ -747,10 +836,21 @@ function pathLossText(items: ReadonlyArray<{ attempt: Attempt }>, all: boolean):
   if (items.length === 0) return '';
   const n = items.length;
   const segments = Math.max(...items.map(({ attempt }) => attempt.pathLoss));
+  const answered = items.filter(({ attempt }) => attempt.outcome === 'answered-late').length;
+  // Answered in the end only: worded as before (the lossy-but-healthy samples' goldens).
+  if (answered === n) {
+    return (
+      `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} answered in the end while established connections between the same hosts ` +
+      `retransmitted segments (up to ${segments} around one attempt): the path was losing packets then, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs were most likely ` +
+      'lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full).'
+    );
+  }
   return (
-    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} answered in the end while established connections between the same hosts ` +
-    `retransmitted segments (up to ${segments} around one attempt): the path was losing packets then, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs were most likely ` +
-    'lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full).'
+    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} ${answered === 0 ? 'given up' : `given up or answered late (${answered} answered)`} ` +
+    `while connections between the same hosts lost packets on the way (up to ${segments} around one attempt: data resent, data arriving past holes ` +
+    `the sender filled later, SYN-ACKs resent by the server's timer): the path was losing packets then, both ways, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs ` +
+    'were most likely lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full, and served the connections it accepted meanwhile). ' +
+    'A client whose connect timeout is shorter than its SYN retransmission (Linux: 1 s) fails at every lost SYN or SYN-ACK instead of recovering.'
   );
 }
 
@@ -785,6 +885,20 @@ function seriesText(run: RunInfo, interval: InferredValue): string {
     `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} before failing ` +
     `(${ms(interval.value)} s × ${lengths[lengths.length - 1]} ≈ ${ms(interval.value * lengths[lengths.length - 1])} s of waiting). A proxy sets these with HAProxy \`timeout connect\` and \`retries\`, ` +
     'nginx proxy_connect_timeout and proxy_next_upstream_tries, Envoy connect_timeout and its retry policy; a library with its connect timeout and retry count.'
+  );
+}
+
+/**
+ * The words for a run of single-SYN attempts whose client pauses between attempts (ClientPauses):
+ * the gap between attempts is the connect timeout plus that pause, and the attempts are the
+ * client's successive calls, not one call's retries (a retry loop that paused would read the same).
+ */
+function pausedSeriesText(run: RunInfo, interval: InferredValue, pause: InferredValue, timeout: InferredValue): string {
+  return (
+    `Each attempt sent one SYN and the next began ${ms(interval.value)} s after it (${interval.samples} times), from a new source port; ` +
+    `the same client began its next connection ${ms(pause.value)} s after each close the capture shows (${pause.samples} times): ` +
+    `it pauses that long between attempts, so it gave each up ${ms(timeout.value)} s after its first SYN, before its 1 s SYN retransmission was due: ` +
+    `its connect timeout is about ${ms(timeout.value)} s. Whether successive attempts were retries of one call or separate calls the wire does not tell.`
   );
 }
 
@@ -831,6 +945,28 @@ function limitText(limit: ConnectionLimit, server: string, served: ServedMeanwhi
   );
 }
 
+function rateText(rate: NewConnectionRate, server: string, dropped: number): string {
+  const perSecond = 1 / rate.interval;
+  return (
+    `While ${dropped} SYNs went unanswered, ${server} answered ${rate.paced} new handshakes at a steady pace, one every ${ms(rate.interval)} s or a little more ` +
+    `(${rate.gaps} gaps within 25 % of each other: a limit lets the next one in at the first SYN retransmission after it opens again)${rate.burst > 0 ? `, after ${rate.burst} let through at once just before the first drop` : ''}, ` +
+    `and served every connection it answered at once (the slowest response came ${(rate.slowestService * 1000).toFixed(1)} ms after its request); none was waiting for the application at any dropped SYN. ` +
+    'A listener whose accept queue is full drops SYNs only while accepted connections wait unserved in it (they are answered late, as the application takes them): ' +
+    `here nothing waited. The SYNs were dropped before the listener by a rate limit on new connections of about ${perSecond >= 10 ? Math.round(perSecond) : ms(perSecond)} per second` +
+    `${rate.burst > 0 ? ` with a burst of about ${rate.burst}` : ''} (a firewall's \`limit rate\` or hashlimit, a load balancer's or cloud firewall's new-connection rate): ` +
+    'each client got in only when its SYN retransmission found the limit open again, and those whose connect timeout came first failed.'
+  );
+}
+
+function rateRemedy(rate: NewConnectionRate, port: string): string {
+  return (
+    `Find the rate limit on new connections to port ${port} (about one every ${ms(rate.interval)} s): \`nft list ruleset\` (\`limit rate\`, a meter or set with a limit), ` +
+    '`iptables-save` (`-m limit`, `-m hashlimit`, `-m recent`), a load balancer\'s or DDoS protection\'s connection rate limit. Raise it above the rate at which the clients open connections, ' +
+    'or have them open fewer (keep-alive pools, connection reuse); a rate limit that rejects (`reject with tcp reset`) fails a connect at once where a drop costs the client its SYN retransmissions. ' +
+    "The listener's counters (`nstat -az TcpExtListenDrops`) do not grow: the SYNs never reached it."
+  );
+}
+
 function limitRemedy(limit: ConnectionLimit): string {
   const n = limit.limit;
   return (
@@ -861,6 +997,9 @@ function diagnose(
   answers: ReadonlyMap<string, readonly number[]> | null,
   runs: ReadonlyMap<string, RunInfo>,
   held: HeldConnections,
+  serverPauses: ServerPauses,
+  clientPauses: ClientPauses,
+  rates: RateLimitedSyns,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -878,6 +1017,19 @@ function diagnose(
     for (const { attempt } of items) outcomes.set(attempt.outcome ?? 'abandoned', (outcomes.get(attempt.outcome ?? 'abandoned') ?? 0) + 1);
     const outcomeText = [...outcomes].map(([o, n]) => `${n} ${OUTCOME_WORDS[o]}`).join(', ');
     const run = runs.get(server);
+    // Attempts that sent one SYN each show only that they were given up before the next began: a
+    // client that pauses between attempts (ClientPauses) gave each up that pause sooner.
+    const clientPause =
+      run !== undefined && run.interval !== null && run.singleSyn && run.clientHosts.length === 1
+        ? clientPauses.pauseBefore(run.clientHosts[0], server, run.interval.value, (gaps) =>
+            inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 }))
+        : null;
+    const connectTimeout: InferredValue | null =
+      run === undefined || run.interval === null
+        ? null
+        : clientPause === null
+          ? run.interval
+          : { value: ms(run.interval.value - clientPause.value), samples: run.interval.samples, spread: ms(run.interval.spread + clientPause.spread) };
     const retriedCount = items.filter(({ attempt: a }) => a.synTimes.length >= 2).length;
     const rto = inferTimeout(
       items.filter(({ attempt: a }) => a.synTimes.length >= 2).map(({ attempt: a }) => a.synTimes[1] - a.synTimes[0]),
@@ -901,6 +1053,9 @@ function diagnose(
       overflow === 0 && served !== null && served.servedAfter > 0
         ? held.limitOf(server, clientHosts.size === 1 ? listenerItems[0].attempt.clientHost : '', dropped)
         : null;
+    // Handshakes let through at a steady pace while the SYNs between them were dropped, and an idle
+    // server serving each at once: a rate limit on new connections, not a listener falling behind.
+    const rate = overflow === 0 && limit === null && !probesOnly ? rates.of(server, dropped) : null;
     // Every dropped SYN followed by the server's data on a connection already open: it was up.
     const servingMeanwhile = served !== null && served.fewestOpen > 0 && served.servedAfter === dropped.length;
 
@@ -921,6 +1076,8 @@ function diagnose(
         '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
     } else if (limit !== null) {
       cause = limitText(limit, server, served ?? { fewestOpen: 0, mostOpen: 0, servedAfter: 0 });
+    } else if (rate !== null) {
+      cause = rateText(rate, server, dropped.length);
     } else if (neverAnswered) {
       cause =
         `No attempt to ${server} in the capture was answered${peak >= 2 ? `, up to ${peak} of them waiting at once` : ', though they came one at a time'}: ` +
@@ -945,13 +1102,24 @@ function diagnose(
       cause = 'The attempts did not overlap: isolated SYN losses on the path, or a firewall or a listener that drops SYNs intermittently.';
     }
     if (listenerItems.length > 0 && onLossyPath.length > 0) cause += ` ${lossyText}`;
-    if (run !== undefined && run.interval !== null) cause += ` ${seriesText(run, run.interval)}`;
+    if (run !== undefined && run.interval !== null && connectTimeout !== null) cause += ` ${clientPause === null ? seriesText(run, run.interval) : pausedSeriesText(run, run.interval, clientPause, connectTimeout)}`;
+    // The listener's SYNs dropped while the whole process was paused (server-pauses): its backlog
+    // filled because no accept() ran, which says what to look at first.
+    const pause = listenerItems.length > 0 && !probesOnly && limit === null && rate === null ? serverPauses.pauseOf(server) : null;
+    const inPause = pause === null ? 0 : listenerItems.filter(({ attempt: a }) => a.synTimes[0] >= pause.from && a.synTimes[0] <= pause.burstFirst).length;
+    const paused = pause !== null && inPause > 0 ? pausedListenerWords(server, pause, inPause, count, 'the SYNs') : null;
+    if (paused !== null) cause += paused.note;
     ctx.diagnose({
       server,
       count,
-      inferred: { ...(rto ? { clientSynRetransmitTimeout: rto } : {}), ...(run?.interval ? { clientConnectTimeout: run.interval } : {}) },
-      // Only SYNs a lossy path most likely lost, or probes nothing waited on: no failure to report at error.
-      ...(listenerItems.length === 0 || probesOnly ? { severity: 'info' as const } : {}),
+      inferred: {
+        ...(rto ? { clientSynRetransmitTimeout: rto } : {}),
+        ...(connectTimeout !== null ? { clientConnectTimeout: connectTimeout } : {}),
+        ...(rate !== null ? { newConnectionInterval: { value: ms(rate.interval), samples: rate.gaps, spread: 0 } } : {}),
+        ...(paused?.inferred ?? {}),
+      },
+      // Only SYNs a lossy path most likely lost and answered in the end, or probes nothing waited on: no failure to report at error.
+      ...((listenerItems.length === 0 && onLossyPath.every(({ attempt }) => attempt.outcome === 'answered-late')) || probesOnly ? { severity: 'info' as const } : {}),
       explanation:
         (run !== undefined
           ? `${share} to ${server} got no SYN-ACK (${outcomeText})${retriedCount > 0 ? `; ${retriedCount} of them retransmitted their SYN first` : ''}. `
@@ -965,12 +1133,18 @@ function diagnose(
           '(iptables/nftables DROP rules, a security group, a full conntrack table).'
         : limit !== null
         ? limitRemedy(limit)
-        : (listenerItems.length === 0
+        : rate !== null
+        ? rateRemedy(rate, port)
+        : (paused?.remedy ?? '') +
+        (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
-            'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting. ' +
+            'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting' +
+            (onLossyPath.some(({ attempt }) => attempt.outcome !== 'answered-late')
+              ? ' if their timeouts leave room for it: a connect timeout under the 1 s SYN retransmission, or a read timeout under a few 200 ms RTOs, turns each lost packet into a failure. '
+              : '. ') +
             'Only if the listener\'s counters below grow is its backlog involved. '
           : '') +
-        (neverAnswered || (run !== undefined && !servingMeanwhile)
+        (listenerItems.length > 0 && (neverAnswered || (run !== undefined && !servingMeanwhile))
           ? `Check first that ${hostOf(server)} is up and reachable from the clients and that nothing drops SYNs to port ${port} on the way ` +
             '(iptables/nftables DROP rules, a security group, a full conntrack table): with no answer at all, that is likelier than a full backlog. '
           : '') +

@@ -6,15 +6,17 @@ import { sharedLazyArrivalFlows } from './keepalive-race';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
-import { clusterByDelay, LegRequest, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
-import { AnswerRing, NotAccepted, notAcceptedOf, Pause, pauseOf, Queue, queuesOf } from '../server-stalls';
-import { agesFitTickedLimit, SERVED_AFTER_KILLS_WITHIN, workerKillsDiagnosis } from '../worker-limits';
+import { NotAccepted, notAcceptedOf, Pause, Queue, queuesOf } from '../server-stalls';
+import { sharedServerPauses } from '../server-pauses';
+import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSecondLimit, workerKillsDiagnosis } from '../worker-limits';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
+import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -256,6 +258,22 @@ function pathResends(conn: AnalyzedConnection): number {
   return c.retransmissions - c.retransmissionsBeforePeerAck;
 }
 
+/**
+ * Whether the client's FIN left right behind a resend of its request, still unanswered: a FIN
+ * queued behind unacknowledged data goes out only once the data is acknowledged, within a round trip
+ * of the resend that got through (RESET_ON_ARRIVAL_SLACK past two round trips), whenever the client
+ * closed. blind round 11, S4c40: the request sent 4 times over 0.838 s, the client's 0.5 s timeout
+ * long past, its FIN 0.13 ms after the 4th copy, which the server ACKed and answered at once.
+ */
+function finQueuedBehindResends(conn: AnalyzedConnection, requestEnd: number): boolean {
+  const c = conn.client;
+  const last = c.lastRetransmissionTs;
+  if (c.finTs < 0 || c.retransmissions === 0 || last <= requestEnd || c.finTs < last) return false;
+  const rtt = handshakeCapturePosition(conn);
+  const within = 2 * (rtt === null ? 0 : rtt.serverRtt + rtt.clientRtt) + RESET_ON_ARRIVAL_SLACK;
+  return c.finTs - last <= within;
+}
+
 /** A request whose answer the client reset on arrival, its close not captured (resetOnArrivalWithoutClose). */
 interface GaveUpUnseen {
   findingId: string;
@@ -326,6 +344,8 @@ interface Wait {
   /** The connection's client as its first request named it (HttpSession.clientSoftware, clientForwarded). */
   clientAgent: string | null;
   clientForwarded: boolean | null;
+  /** What in the request says a proxy sent it (proxy-tells.ts: TELL_* bits, 0 for none). */
+  proxyTells: number;
   /** An encrypted request (TLS), or null. */
   encrypted: EncryptedRequest | null;
   /** A FastCGI request (HttpExchange.protocol): a web server's to PHP-FPM or another FastCGI application. */
@@ -471,13 +491,12 @@ export const unansweredRequest: DetectorDefinition = {
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
     /**
-     * Every answer (response start) by server, for telling a paused process and one that stopped
-     * accepting from a slow application (server-stalls). The server's index is looked up once per
-     * connection, into slots by connection id as takenId's.
+     * A paused server process, judged once for every detector that asks (server-pauses), and every
+     * answer (response start) by server it keeps, for telling a paused process, one that stopped
+     * accepting and a queue from a slow application (server-stalls).
      */
-    const answers = new AnswerRing();
-    const answerSlotId = new Float64Array(TAKEN_SLOTS).fill(-1);
-    const answerSlotServer = new Int32Array(TAKEN_SLOTS);
+    const serverPauses = sharedServerPauses(ctx);
+    const answers = serverPauses.answers;
     /** By server: the pause its unanswered requests show (see diagnose). */
     const pauses = new Map<string, Pause>();
     /** Requests queued behind a long one at a concurrency limit, by server (server-stalls' queuesOf). */
@@ -537,8 +556,10 @@ export const unansweredRequest: DetectorDefinition = {
      * check, not a restart (worker-limits.ts): each request cut at least MIN_WORKER_TIME_LIMIT after
      * it was sent, all within one tick of each other, and the listener kept accepting: a new
      * connection served soon after, none refused. How many new connections it served; null when not.
+     * `cutAgain`: new connections taken after the burst whose requests were cut at the same limit in
+     * turn (a worker booted by the master took them): they show a listener that kept accepting too.
      */
-    const killedAtTimeLimit = (server: string, burst: readonly Wait[]): number | null => {
+    const killedAtTimeLimit = (server: string, burst: readonly Wait[], cutAgain = 0): number | null => {
       if (!agesFitTickedLimit(burst.map((w) => w.wait))) return null;
       const last = Math.max(...burst.map((w) => w.closeTs));
       const first = Math.min(...burst.map((w) => w.closeTs));
@@ -550,7 +571,40 @@ export const unansweredRequest: DetectorDefinition = {
         if (waits.some((w) => w.closedBy === 'server' && w.closeTs >= first - BURST_LINK_GAP && w.closeTs <= last + BURST_LINK_GAP)) return null;
       }
       const served = servedAfter(server, last, new Set(burst.map((w) => w.flowId)));
-      return served !== null && served > 0 ? served : null;
+      return served !== null && served + cutAgain > 0 ? served : null;
+    };
+
+    /**
+     * Server cuts that are workers killed at a ticked time limit though closeBursts found no burst
+     * among them (requests sent together and killed at one check have alike ages, within one
+     * timer's agreement): every age within one tick of the others, yet too spread for one precise
+     * timer (a cut at another check, at its own phase of the tick: blind round 11, gunicorn
+     * --timeout 3 cut three requests sent at once at 3.505-3.572 s and a lone one at 3.408 s), one
+     * whole second fitting every age, and at least two closed at one moment (KILLS_LINK_GAP) after
+     * which the listener kept accepting (killedAtTimeLimit): it served a new connection, or took
+     * one whose request was cut at the same limit in turn (that lone cut, 2 s after the kills). A
+     * precise timeout closes each request its own delay after it was sent: its cuts are never
+     * earlier than its others by a tick's share. The new connections served and cut again; null when not.
+     */
+    const killedAtOneCheck = (server: string, waits: readonly Wait[]): { served: number; cutAgain: number } | null => {
+      if (waits.length < 3) return null;
+      const ages = waits.map((w) => w.wait);
+      const lo = Math.min(...ages);
+      const hi = Math.max(...ages);
+      if (!agesFitTickedLimit(ages) || hi - lo <= Math.max(ctx.options.spreadFraction * hi, ctx.options.spreadAbsolute) || wholeSecondLimit(ages) === null) return null;
+      const sorted = [...waits].sort((a, b) => a.closeTs - b.closeTs);
+      for (let i = 0; i < sorted.length; ) {
+        let j = i + 1;
+        while (j < sorted.length && sorted[j].closeTs - sorted[j - 1].closeTs <= KILLS_LINK_GAP) j++;
+        if (j - i >= 2) {
+          const last = sorted[j - 1].closeTs;
+          const cutAgain = waits.filter((w) => w.requestStart > last && w.requestStart <= last + SERVED_AFTER_KILLS_WITHIN).length;
+          const served = killedAtTimeLimit(server, sorted.slice(i, j), cutAgain);
+          if (served !== null) return { served, cutAgain };
+        }
+        i = j;
+      }
+      return null;
     };
 
     /** Shared with the other detectors that ask about proxies: which address a proxy connects upstream from. */
@@ -571,16 +625,27 @@ export const unansweredRequest: DetectorDefinition = {
       // An upstream address the proxy's clients use too tells nothing by itself: the request must
       // be a copy of one the proxy had received.
       const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp);
-      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) ? 'proxy' : role;
+      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) || w.proxyTells !== 0 ? 'proxy' : role;
     };
 
+    /**
+     * A proxy by its request's tells alone (proxy-tells.ts: X-Forwarded-For, nginx's HTTP/1.0 with
+     * Connection: close): the capture shows nothing of its client leg (the backend's port alone),
+     * so its User-Agent is its client's, passed on, and the timer that gave up is the proxy's.
+     */
+    const proxyByTellsOnly = (w: Wait): boolean =>
+      w.proxyTells !== 0 && roleOf(w.closedBy, w.closerIp) === 'client' && legs.proxyForwardingFrom(w.closerIp) === null && !legs.forwardedByItsSender({ ...w, start: w.requestStart });
+
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
-    const proxyCloserText = (closerIps: readonly string[]): string =>
+    const proxyCloserText = (closerIps: readonly string[], members: readonly Wait[]): string =>
       closerIps
         .map((ip) => {
           if (serverIps.has(ip)) return `${ip}, itself a server of other connections`;
           const proxy = legs.proxyForwardingFrom(ip);
-          return proxy === null ? `${ip}, forwarding requests it had received itself` : `${ip}, the address proxy ${proxy} connects to its backends from`;
+          if (proxy !== null) return `${ip}, the address proxy ${proxy} connects to its backends from`;
+          const byTells = members.filter((w) => w.closerIp === ip && proxyByTellsOnly(w));
+          if (byTells.length === 0) return `${ip}, forwarding requests it had received itself`;
+          return `${ip}, a proxy by its requests (${proxyTellsText(byTells.reduce((t, w) => t | w.proxyTells, 0))}; their User-Agent is its client's, passed on)`;
         })
         .join('; ');
 
@@ -686,6 +751,7 @@ export const unansweredRequest: DetectorDefinition = {
         sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         clientAgent: conn.app?.session?.clientSoftware ?? null,
         clientForwarded: conn.app?.session?.clientForwarded ?? null,
+        proxyTells: encrypted === null ? proxyTellsOf(ex, conn) : 0,
         encrypted,
         fastcgi: ex.protocol === 'fastcgi',
         takenBefore,
@@ -695,17 +761,32 @@ export const unansweredRequest: DetectorDefinition = {
         unansweredCount: 1 + t.moreUnanswered,
         unansweredLines: line !== null ? [line, ...t.moreLines] : t.moreLines,
       };
+      // A copy sent to a server on a host that connects out itself may prove to be no copy: that
+      // server forwarding it back here, a sibling of this request (ProxyLegs.loopsBack). What
+      // tells it (the other copy, the ends of both) may come later: judged at the end.
+      const recheck =
+        forwarded !== null && legs.mayLoopBackLater(forwarded) && ex.method !== null
+          ? {
+              copy: forwarded, zeroWindow,
+              front: { server: conn.serverName, client: conn.clientName, flowId: conn.id, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd, failTs: close.ts },
+            }
+          : undefined;
       // keepalive-race judges this connection's close on arrival only when the capture ends (a lazy
       // idle close): whether the request was unanswered or met the idle timer is decided then.
-      if (lazyFlows.has(conn.id) && deferred.length < MAX_WAITS_PER_SERVER) {
-        deferred.push({ input, wait: wait0 });
+      if ((lazyFlows.has(conn.id) || recheck !== undefined) && deferred.length < MAX_WAITS_PER_SERVER) {
+        deferred.push({ input, wait: wait0, recheck });
         return;
       }
       addWait(ctx.report(input), wait0);
     }
 
     /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
-    const deferred: Array<{ input: FindingInput; wait: Omit<Wait, 'finding'> }> = [];
+    const deferred: Array<{
+      input: FindingInput;
+      wait: Omit<Wait, 'finding'>;
+      /** A forwarded copy to judge again at the end (see report). */
+      recheck?: { copy: LegRequest; front: LoopFront; zeroWindow: boolean };
+    }> = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const gatewayClaims = sharedGatewayClaims(ctx);
@@ -855,19 +936,21 @@ export const unansweredRequest: DetectorDefinition = {
      * (resetOnArrivalWithoutClose): reported as a late answer whose give-up time is known only within
      * bounds, after the request and before the answer.
      */
-    function judgeResetOnArrival(conn: AnalyzedConnection): HttpExchange | null {
+    function judgeResetOnArrival(conn: AnalyzedConnection, finQueued = false): HttpExchange | null {
       const recent = conn.app?.recent;
       if (recent === undefined || recent.length === 0) return null;
       const ex = recent[recent.length - 1];
-      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || ex.responseAfterClientClose === true) return null;
-      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn)) return null;
+      if (ex.uncertain || ex.requestEnd === null || ex.responseStart === null || (ex.responseAfterClientClose === true && !finQueued)) return null;
+      if (conn.server.lostBytes > 0 || !resetOnArrivalWithoutClose(ex, conn, finQueued)) return null;
       if (claimedElsewhere(conn.id)) return null;
       const c = conn.client;
       const requestEnd = ex.requestEnd;
       const late = ex.responseStart - requestEnd;
-      // Resends of the request while it waited: the path was losing its packets.
+      // Resends of the request while it waited: the path was losing its packets. A connection's
+      // first request resent before any ACK counts too once its FIN proved queued behind it (the
+      // path's loss: accept-queue-overflow, which claims such resends, stays silent on a lossy path).
       const resent = c.lastRetransmissionTs > requestEnd && c.lastRetransmissionTs <= ex.responseStart;
-      const resends = resent ? pathResends(conn) : 0;
+      const resends = resent ? (finQueued ? c.retransmissions : pathResends(conn)) : 0;
       const resentFor = resent ? c.lastRetransmissionTs - requestEnd : 0;
       const line = requestLine(ex);
       const finding = ctx.report({
@@ -1103,7 +1186,7 @@ export const unansweredRequest: DetectorDefinition = {
           return false;
         });
         // The process stopped whole: its late answers to every client at one instant.
-        const pause = pauseOf(server, waits, answers);
+        const pause = serverPauses.pauseOf(server);
         if (pause !== null) pauses.set(server, pause);
         // A queue only where the server answered nothing else while the queued requests waited for its
         // long ones: an answer on another connection meanwhile was a worker free for them.
@@ -1178,6 +1261,13 @@ export const unansweredRequest: DetectorDefinition = {
           diagnoseWorkerKills(group.server, together ? withRest : killed, servedNew);
           if (together) continue;
         }
+        if (group.role === 'server' && killed.length === 0) {
+          const kills = killedAtOneCheck(group.server, rest);
+          if (kills !== null) {
+            diagnoseWorkerKills(group.server, rest, kills.served, kills.cutAgain);
+            continue;
+          }
+        }
         if (group.role === 'server' && tickChecked(rest.map((w) => w.wait), options) !== null) {
           diagnoseTick(group.server, rest);
           continue;
@@ -1221,7 +1311,13 @@ export const unansweredRequest: DetectorDefinition = {
         // are left to what its own clients got (gateway-timeout says why it gave up: a ticked
         // timer, its reload's grace), which this leg alone cannot tell.
         if (clustered.rest.length > 0 && group.role !== 'proxy') diagnoseUnagreeing(group.server, group.role, clustered.rest);
-        else for (const w of clustered.rest) leftToProxy.note(w.finding);
+        else {
+          // A proxy known by its requests' tells alone: its client leg is not in the capture, so
+          // nothing else will say why these requests went unanswered.
+          const byTells = clustered.rest.filter(proxyByTellsOnly);
+          if (byTells.length > 0) diagnoseUnagreeing(group.server, 'client', byTells);
+          for (const w of clustered.rest) if (!byTells.includes(w)) leftToProxy.note(w.finding);
+        }
       }
     }
 
@@ -1466,9 +1562,9 @@ export const unansweredRequest: DetectorDefinition = {
      * Requests cut by workers killed at a per-request time limit, several at one check of its tick
      * (killedAtTimeLimit), with the server's other cuts at ages within the same tick.
      */
-    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number): void {
+    function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number, cutAgain = 0): void {
       const killed = members.map((w) => ({ ts: w.closeTs, wait: w.wait, frame: w.closeFrame, acked: w.serverAcked }));
-      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed');
+      const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed', cutAgain);
       ctx.diagnose({ server, count: members.length, ...words, anomalyIds: members.map((w) => w.finding.id) });
     }
 
@@ -1518,7 +1614,7 @@ export const unansweredRequest: DetectorDefinition = {
         count: members.length,
         inferred: {},
         explanation:
-          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
+          `${members.length} requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps, members)}) ` +
           `closed its upstream connection ${lo}–${hi} s after each request: not at one age, but in groups that each agree, within ${ms(hi - lo)} s of each other. ` +
           `That is a proxy read timeout checked on a periodic tick (Traffic Server checks its inactivity timeouts once a second, ` +
           `proxy.config.http.transaction_no_activity_timeout_out; Squid's read_timeout too): a request is cut at the first check after the timeout, so the timeout ` +
@@ -1620,8 +1716,12 @@ export const unansweredRequest: DetectorDefinition = {
         : '';
       const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
       const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
+      // A proxy by its requests' tells: its timer, not the User-Agent's client's.
+      const proxyTells = role === 'client' && members.every(proxyByTellsOnly) ? members.reduce((t, w) => t | w.proxyTells, 0) : 0;
       const closer =
-        role === 'client'
+        proxyTells !== 0
+          ? `the proxy that sent ${n === 1 ? 'it' : 'them'} (${closers.join(', ')}, a proxy by its requests: ${proxyTellsText(proxyTells)}; the User-Agent is its client's, passed on) gave up and closed its upstream connection`
+          : role === 'client'
           ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) ${maybeHalfClose ? 'sent its FIN (a close, or a half-close)' : 'gave up and closed the connection'}`
           : 'the server side closed the connection';
       ctx.diagnose({
@@ -1635,7 +1735,9 @@ export const unansweredRequest: DetectorDefinition = {
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
           (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
-          (role === 'client'
+          (proxyTells !== 0
+            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
+            : role === 'client'
             ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
             : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
         anomalyIds: members.map((w) => w.finding.id),
@@ -1652,12 +1754,22 @@ export const unansweredRequest: DetectorDefinition = {
       const inPause = members.filter((w) => pause.members.has(w.flowId)).length;
       if (inPause === 0 || inPause < members.filter((w) => w.lateTs !== null).length) return null;
       const length = pause.burstFirst - pause.from;
-      const elsewhere = pause.members.size - inPause;
+      // The pause's other stalled requests: given up on too (in this server's other diagnoses), or
+      // answered in the burst to clients that waited longer (still waiting, as the others in it).
+      const given = new Set<number>();
+      for (const w of waitsByServer.get(server) ?? []) if (pause.members.has(w.flowId)) given.add(w.flowId);
+      for (const w of members) given.add(w.flowId);
+      const late = Math.max(given.size, inPause);
+      const elsewhere = late - inPause;
+      const waiting = pause.othersInBurst + pause.members.size - late;
+      const spread = fineDuration(pause.burstLast - pause.burstFirst);
       const note =
         ` ${inPause === members.length ? (inPause === 1 ? 'It' : 'Every one') : `${inPause} of them`} got ${inPause === members.length ? 'its' : 'their'} response only after the client had closed, ` +
-        `and all at one instant: the server answered the stalled requests of ${pause.members.size} connections within ${fineDuration(pause.burstLast - pause.burstFirst)} s of each other` +
-        (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
-        (pause.othersInBurst > 0 ? `, with ${pause.othersInBurst} more requests on other connections that were still waiting` : '') +
+        (late === 1
+          ? `and at one instant with others: the server answered it within ${spread} s of ${waiting} more request${waiting === 1 ? '' : 's'} on other connections that were still waiting`
+          : `and all at one instant: the server answered the stalled requests of ${late} connections within ${spread} s of each other` +
+            (elsewhere > 0 ? ` (${elsewhere} of them in the server's other unanswered-request diagnoses)` : '') +
+            (waiting > 0 ? `, with ${waiting} more request${waiting === 1 ? '' : 's'} on other connections that were still waiting` : '')) +
         `, after answering nothing on any connection from the earliest of them on. ` +
         `The server process was paused, not slow per request: stopped for at least ${ms(length)} s (from the earliest stalled request to that burst) ` +
         `by a SIGSTOP, a stop-the-world GC pause, a stalled VM or swapping, and it answered everything it owed when it resumed.`;
@@ -1794,10 +1906,15 @@ export const unansweredRequest: DetectorDefinition = {
         name = 'proxyReadTimeout';
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
         const fastcgi = members.every((w) => w.fastcgi);
+        // The proxy known by its requests alone: the capture holds none of its client legs.
+        const frontUnseen = members.every(proxyByTellsOnly);
         explanation =
-          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps)}) ` +
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and the proxy that sent them (${proxyCloserText(closerIps, members)}) ` +
           `closed its upstream connection ${range} after each request: its upstream read timeout is ${value} s (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", an ALB idle timeout'}). ` +
-          `${where}.${lateNote} The proxy's clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
+          // A proxy also closes its upstream leg when its own client gives up (nginx, proxy_ignore_client_abort off: 499 in its log):
+          // a client timeout as fixed as the proxy's reads the same on this leg (blind round 11: curl -m 2 in front of fastcgi_read_timeout 60 s).
+          (frontUnseen ? `Unless its own clients gave up at that moment and it closed this leg with them (nginx logs 499 then, and sends no 504): this leg alone cannot tell, its client leg or access log can. ` : '') +
+          `${where}.${lateNote} ${frontUnseen ? 'If it was the proxy\'s timer, its' : 'The proxy\'s'} clients got an error at that moment (${fastcgi ? '504 from nginx' : '504 from nginx and HAProxy, 502 from Apache mod_proxy, Go\'s httputil.ReverseProxy and h2o, 503 from Varnish, 504 from Squid, Caddy, Traffic Server and lighttpd; tinyproxy answers nothing'}).${knownNote}`;
         remedy =
           (queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s: its own request log and timings for these URIs, a hung worker, a slow dependency.`) +
           ` Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow, and keep the clients' own timeouts longer than the proxy's.`;
@@ -1827,12 +1944,22 @@ export const unansweredRequest: DetectorDefinition = {
             ? ` ${resent} of them ${resent === 1 ? 'was' : 'were'} the client sending a request again by itself, on a new connection, right after it gave up on it ` +
               `(as Ruby's Net::HTTP does once for an idempotent request, \`max_retries\`; see retried-request): its caller waited ${ms(2 * cluster.value)} s or more for one error.`
             : '';
+        // A FastCGI client is the web server in front (its leg alone in the capture: the php-fpm
+        // host's view): its own read timeout, or its client's abort it passed on, closed the leg;
+        // no end client's library timeout is at work on it.
+        const fastcgi = members.every((w) => w.fastcgi);
+        const gaveUp = fastcgi
+          ? `their FastCGI client (${closers}: the web server in front, e.g. nginx fastcgi_pass, Apache mod_proxy_fcgi) closed the connection ${range} after each request: ` +
+            `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
+          : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
-          `${members.length} requests to ${server}${about} got no response, and their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: ` +
-          `its request timeout is ${value} s.${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
+          `${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
           (notAccepted?.remedy ?? paused?.remedy ?? queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
-          ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`;
+          (fastcgi
+            ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
+            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else {
         name = 'serverTimeout';
@@ -1864,9 +1991,6 @@ export const unansweredRequest: DetectorDefinition = {
         const clientIp = conn.clientHost;
         const serverIp = conn.serverHost;
         if (clientIp !== serverIp && serverIps.size < MAX_SERVER_IPS) serverIps.add(serverIp);
-        const slot = conn.id & (TAKEN_SLOTS - 1);
-        answerSlotId[slot] = conn.id;
-        answerSlotServer[slot] = answers.serverIndex(conn.serverName);
       },
 
       onExchange(ex, conn) {
@@ -1880,7 +2004,6 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (ex.state === 'complete' && late === null && waited >= 0) {
           const slot = conn.id & (TAKEN_SLOTS - 1);
-          if (answerSlotId[slot] === conn.id && answerSlotServer[slot] >= 0) answers.note(answerSlotServer[slot], conn.id, ex.responseStart ?? 0, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
           if (takenId[slot] !== conn.id) {
             takenId[slot] = conn.id;
             takenWait[slot] = 0;
@@ -1970,6 +2093,9 @@ export const unansweredRequest: DetectorDefinition = {
         const ex = t.ex;
         const requestEnd = ex.requestEnd ?? 0;
         const s = conn.server;
+        // Answered late and reset, the client's FIN having left only behind its resent request: its
+        // close is not when it gave up, which the capture does not show (blind round 11, S4c40).
+        if (t.lateAnswer !== null && t.encrypted === null && finQueuedBehindResends(conn, requestEnd) && judgeResetOnArrival(conn, true) !== null) return;
         // What the capture cannot vouch for: a one-sided capture (nothing from the server at all),
         // server bytes it missed (the response may be in them), or server bytes after the request
         // that did not parse as a response (something did answer).
@@ -2044,7 +2170,18 @@ export const unansweredRequest: DetectorDefinition = {
 
       onFinish() {
         // keepalive-race has judged its held closes on arrival by now (it runs first).
-        for (const d of deferred) if (!claimedElsewhere(d.input.flowId ?? -1)) addWait(ctx.report(d.input), d.wait);
+        for (const d of deferred) {
+          if (claimedElsewhere(d.input.flowId ?? -1)) continue;
+          const r = d.recheck;
+          if (r !== undefined && legs.loopsBack(legs.settled(r.copy), r.front)) {
+            // No copy after all: the server's own close of a request nobody forwarded.
+            if (d.input.data !== undefined) d.input.data.acked = ackNote(d.wait.serverAcked, r.zeroWindow);
+            d.input.evidence.forwardedOnFlow = null;
+            d.input.evidence.forwardedTo = null;
+            d.wait.failedUpstream = null;
+          }
+          addWait(ctx.report(d.input), d.wait);
+        }
         deferred.length = 0;
         /** What was still waiting at the end, by server: one diagnosis each. */
         const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>>();

@@ -1,0 +1,148 @@
+/**
+ * Which upstream request is a proxy's copy of the request it failed, when a server behind the
+ * proxy is also called directly at the same moment from the same host (blind round 11, s3): curl
+ * asks a Go server (WriteTimeout 2 s, handler 4 s) for GET /gslow directly and, through nginx
+ * (location /g/), for GET /g/gslow; Go closes both at 4 s without an answer and nginx answers 502.
+ * Everything is on 127.0.0.1, so addresses tell nothing: the pairing must not turn the direct
+ * request into a proxy's client leg (Go "forwarding" to nginx), nor take the direct request for
+ * nginx's copy.
+ */
+import { sharedProxyLegs, type PairedFailure, type ProxyLegs } from '../../src/detect/proxy-legs';
+import { DETECTORS } from '../../src/detect/registry';
+import type { DetectorDefinition } from '../../src/detect/detector';
+import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
+import { analyzeSample } from '../samples';
+import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
+
+const HOST = '127.0.0.1';
+const NGINX = 8180;
+const GO = 8200;
+
+/** nginx's upstream request as it sends it by default: HTTP/1.0, its own Connection: close, the client's User-Agent passed on. */
+function nginxCopy(uri: string): string {
+  return `GET ${uri} HTTP/1.0\r\nHost: ${HOST}:${GO}\r\nConnection: close\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
+}
+function curl(uri: string, port: number): string {
+  return `GET ${uri} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
+}
+
+/** The analysis with every detector, and the proxy-legs tracker they shared. */
+function analyzeWithLegs(cap: Capture): { result: ReturnType<Capture['analyze']>; legs: ProxyLegs } {
+  let legs: ProxyLegs | null = null;
+  const probe: DetectorDefinition = {
+    ...gatewayTimeout,
+    create(ctx) {
+      legs = sharedProxyLegs(ctx);
+      return gatewayTimeout.create(ctx);
+    },
+  };
+  const result = cap.analyze(DETECTORS.map((d) => (d.id === gatewayTimeout.id ? probe : d)));
+  if (legs === null) throw new Error('no proxy legs');
+  return { result, legs };
+}
+
+interface Scene {
+  front: Conn;
+  direct: Conn;
+  upstream: Conn;
+}
+
+/**
+ * The scene at `t`: nginx's client connects first; the direct request to Go comes at `directAt`
+ * (relative), nginx's client request at +0.0022 and nginx's copy at +0.0025 on a new connection.
+ * Go closes both of its connections 4 s later without a byte; nginx answers 502 right after.
+ */
+function goWriteTimeoutScene(cap: Capture, t: number, directAt: number, i = 0, plain = false): Scene {
+  const front = cap.connection({ client: HOST, server: HOST, sport: NGINX });
+  const direct = cap.connection({ client: HOST, server: HOST, sport: GO });
+  const upstream = cap.connection({ client: HOST, server: HOST, sport: GO });
+  // plain: nginx with proxy_http_version 1.1 and no prefix (its copy says nothing of a proxy, the
+  // targets are one), its client connecting only after the direct request was sent.
+  front.handshake(plain ? t + directAt + 0.0001 : t);
+  direct.handshake(t + directAt - 0.0001).request(t + directAt, curl(`/gslow?s=4&i=${i}`, GO));
+  front.request(t + 0.0022, curl(`${plain ? '' : '/g'}/gslow?s=4&i=${i}`, NGINX));
+  upstream.handshake(t + 0.0024).request(t + 0.0025, plain ? curl(`/gslow?s=4&i=${i}`, GO) : nginxCopy(`/g/gslow?s=4&i=${i}`));
+  direct.fin(t + directAt + 4, 's').fin(t + directAt + 4.0001, 'c').ack(t + directAt + 4.0002, 's');
+  upstream.fin(t + 4.0025, 's').fin(t + 4.0035, 'c').ack(t + 4.0036, 's');
+  front.response(t + 4.0037, ok('<html>502</html>', ['Server: nginx/1.22.1'], 'HTTP/1.1', '502 Bad Gateway'));
+  front.close(t + 4.004, 'c');
+  return { front, direct, upstream };
+}
+
+function pairingOf(legs: ProxyLegs, conn: Conn): PairedFailure | undefined {
+  return legs.pair().find((p) => p.failure.client === conn.clientName && p.failure.server === conn.serverName);
+}
+
+describe('proxy pairing: a backend called directly and through a proxy on one host', () => {
+  test('the direct request, sent first, is no proxy client leg: Go forwarded nothing to nginx', () => {
+    const cap = new Capture();
+    const s = goWriteTimeoutScene(cap, 0, 0.002);
+    const { result, legs } = analyzeWithLegs(cap);
+    // The direct request's close is Go's own: no upstream copy of it.
+    const direct = pairingOf(legs, s.direct);
+    expect(direct?.legRequest?.leg.client ?? null).not.toBe(s.front.clientName);
+    // nginx's 502 is paired with nginx's own copy (HTTP/1.0, Connection: close), the same target.
+    const front = pairingOf(legs, s.front);
+    expect(front?.legRequest?.leg.client).toBe(s.upstream.clientName);
+    const unanswered = ofKind(result, 'unanswered-request');
+    const onDirect = unanswered.find((f) => f.client === s.direct.clientName);
+    expect(onDirect?.evidence.forwardedOnFlow).toBeNull();
+    // Both of Go's closes, one server's doing, diagnosed together; no proxy at Go.
+    const atGo = result.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.server === `${HOST}:${GO}`);
+    expect(atGo.map((d) => d.anomalyIds.length)).toEqual([2]);
+    expect(atGo[0].explanation).not.toContain('the proxy forwarded');
+    expect(atGo[0].explanation).toContain('WriteTimeout');
+  });
+
+  test('without any tell in the copy or the target, the order of the ends decides: Go closed first, nginx answered 502 after', () => {
+    const cap = new Capture();
+    const s = goWriteTimeoutScene(cap, 0, 0.002, 0, true);
+    const { result, legs } = analyzeWithLegs(cap);
+    expect(pairingOf(legs, s.direct)?.legRequest?.leg.client ?? null).not.toBe(s.front.clientName);
+    expect(pairingOf(legs, s.front)?.legRequest?.leg.client).toBe(s.upstream.clientName);
+    expect(ofKind(result, 'unanswered-request').find((f) => f.client === s.direct.clientName)?.evidence.forwardedOnFlow).toBeNull();
+  });
+
+  test("the direct request sent between nginx's client request and nginx's copy is not taken for the copy", () => {
+    const cap = new Capture();
+    const s = goWriteTimeoutScene(cap, 0, 0.0023);
+    const { legs } = analyzeWithLegs(cap);
+    const front = pairingOf(legs, s.front);
+    expect(front?.legRequest?.leg.client).toBe(s.upstream.clientName);
+    expect(front?.uriMatched).toBe(true);
+  });
+
+  test('near miss: two clients asking a proxy on one host for the same URI are each paired with their own copy', () => {
+    // Proxy 127.0.0.1:8180 -> backend 127.0.0.1:8200, HTTP/1.1 copies without a proxy header; the
+    // second client's request reaches the proxy while the first one's copy waits: no loop.
+    const cap = new Capture();
+    const fronts: Conn[] = [];
+    const copies: Conn[] = [];
+    for (const [k, at] of [0, 0.01].entries()) {
+      const front = cap.connection({ client: HOST, server: HOST, sport: NGINX });
+      const copy = cap.connection({ client: HOST, server: HOST, sport: GO });
+      front.handshake(at).request(at + 0.001, curl('/slow', NGINX));
+      copy.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      copy.close(at + 2.002, 'c');
+      front.response(at + 2.0025, ok('timeout', [], 'HTTP/1.1', '504 Gateway Time-out'));
+      front.close(at + 2.003 + k * 0.0001, 'c');
+      fronts.push(front);
+      copies.push(copy);
+    }
+    const { result, legs } = analyzeWithLegs(cap);
+    expect(fronts.map((f) => pairingOf(legs, f)?.legRequest?.leg.client)).toEqual(copies.map((c) => c.clientName));
+    expect(ofKind(result, 'gateway-timeout').map((f) => f.client)).toEqual(fronts.map((f) => f.clientName));
+  });
+
+  test('sample nginx-502-go-writetimeout-direct-client: Go closed all four, no request forwarded to nginx', async () => {
+    const r = await analyzeSample('nginx-502-go-writetimeout-direct-client');
+    const unanswered = ofKind(r, 'unanswered-request');
+    expect(unanswered).toHaveLength(4);
+    expect(unanswered.map((f) => f.evidence.forwardedOnFlow)).toEqual([null, null, null, null]);
+    const diagnoses = r.diagnoses.filter((d) => d.kind === 'unanswered-request');
+    expect(diagnoses).toHaveLength(1);
+    expect(Object.keys(diagnoses[0].inferred)).toEqual(['serverTimeout']);
+    expect(diagnoses[0].explanation).toContain('WriteTimeout');
+    expect(diagnoses[0].explanation).not.toContain('proxy');
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * A capture of a backend's port alone, whose client is a proxy (blind round 11, s3 leg8100): the
+ * proxy gave up on slow requests at its upstream read timeout and closed, and its requests carry
+ * its client's User-Agent (curl/7.88.1), passed on. What tells it is a proxy is in the requests
+ * themselves (nginx's HTTP/1.0 with Connection: close, X-Forwarded-For, X-Real-IP, Via): the
+ * diagnosis must name the proxy's read timeout, not curl's --max-time. A real curl with the same
+ * timeout, whose requests have none of those tells, is still curl.
+ */
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { analyzeSample } from '../samples';
+import { Capture, ofKind } from './reuse-kit';
+
+const PROXY = '10.0.0.2';
+const BACKEND = '10.0.0.3';
+
+type Style = 'nginx' | 'xff' | 'haproxy' | 'curl' | 'undici';
+
+function request(style: Style, uri: string): string {
+  if (style === 'nginx') return `GET ${uri} HTTP/1.0\r\nHost: backend\r\nConnection: close\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
+  if (style === 'xff') return `GET ${uri} HTTP/1.1\r\nHost: backend\r\nUser-Agent: curl/7.88.1\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n`;
+  // HAProxy 2.x without `option forwardfor`: curl's head passed on, every field name in lower case.
+  if (style === 'haproxy') return `GET ${uri} HTTP/1.1\r\nhost: backend\r\nuser-agent: curl/7.88.1\r\naccept: */*\r\n\r\n`;
+  // Node's fetch (undici) writes its own names in lower case: no rewrite.
+  if (style === 'undici') return `GET ${uri} HTTP/1.1\r\nhost: backend\r\nconnection: keep-alive\r\nuser-agent: node\r\naccept: */*\r\n\r\n`;
+  return `GET ${uri} HTTP/1.1\r\nHost: ${BACKEND}:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n`;
+}
+
+/** `n` requests 1 s apart, each on a new connection, each given up by its client `timeout` s after it. */
+function gaveUp(style: Style, n: number, timeout: number) {
+  const cap = new Capture();
+  for (let i = 0; i < n; i++) {
+    const t = i * 3;
+    const c = cap.connection({ client: PROXY, server: BACKEND, sport: 8080 });
+    c.handshake(t).request(t + 0.001, request(style, `/slow/${i}`));
+    c.close(t + 0.001 + timeout + i * 0.0003, 'c');
+  }
+  return cap.analyze([unansweredRequest]);
+}
+
+describe('unanswered-request: a proxy known by its requests gave up, not the User-Agent it passed on', () => {
+  test.each(['nginx', 'xff', 'haproxy'] as const)('%s-like requests: the proxy read timeout, curl not named', (style) => {
+    const r = gaveUp(style, 2, 2);
+    expect(ofKind(r, 'unanswered-request')).toHaveLength(2);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(Object.keys(d.inferred)).toEqual(['proxyReadTimeout']);
+    expect(d.explanation).toContain('a proxy by its requests');
+    expect(d.explanation).toContain({ nginx: 'HTTP/1.0 requests with Connection: close', xff: 'X-Forwarded-For', haproxy: 'field names in lower case' }[style]);
+    expect(d.explanation).toContain('nginx proxy_read_timeout, HAProxy timeout server');
+    expect(`${d.explanation} ${d.remedy}`).not.toContain('--max-time');
+  });
+
+  test('one such request alone: said to be the proxy giving up', () => {
+    const r = gaveUp('nginx', 1, 2);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(d.explanation).toContain('the proxy that sent it');
+    expect(d.remedy).toContain("proxy's upstream read timeout");
+    expect(`${d.explanation} ${d.remedy}`).not.toContain('--max-time');
+  });
+
+  test('near miss: a client that writes its own field names in lower case (undici) is no proxy', () => {
+    const r = gaveUp('undici', 2, 2);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(Object.keys(d.inferred)).toEqual(['clientTimeout']);
+    expect(d.explanation).not.toContain('a proxy by its requests');
+  });
+
+  test('near miss: curl itself with --max-time 2 is still named, with its setting', () => {
+    const r = gaveUp('curl', 2, 2);
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(Object.keys(d.inferred)).toEqual(['clientTimeout']);
+    expect(d.explanation).toContain('curl/7.88.1');
+    expect(d.remedy).toContain('--max-time');
+    expect(d.explanation).not.toContain('a proxy by its requests');
+  });
+
+  test('sample unanswered-request-proxies-backend-leg: nginx and HAProxy at 1 s are a proxy read timeout, the direct curl at 2 s is curl', async () => {
+    const r = await analyzeSample('unanswered-request-proxies-backend-leg');
+    const byName = (name: string) => r.diagnoses.filter((d) => d.inferred[name] !== undefined);
+    const [proxy] = byName('proxyReadTimeout');
+    expect(proxy.anomalyIds).toHaveLength(4);
+    expect(proxy.explanation).toContain('127.0.0.2, a proxy by its requests (nginx-like');
+    expect(proxy.explanation).toContain('127.0.0.4, a proxy by its requests (requests carrying Via, Forwarded, X-Forwarded-For');
+    expect(`${proxy.explanation} ${proxy.remedy}`).not.toContain('curl');
+    const [client] = byName('clientTimeout');
+    expect(client.anomalyIds).toHaveLength(2);
+    expect(client.explanation).toContain('curl/7.88.1');
+    expect(client.remedy).toContain('--max-time');
+  });
+});
