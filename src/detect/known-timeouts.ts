@@ -58,6 +58,9 @@ const WEBFS = /^webfs\b/;
 const INETS = /^inets\b/;
 // WEBrick 1.8 says `WEBrick/1.8.1 (Ruby/3.1.7/2025-03-26)` (keepalive-race-webrick).
 const WEBRICK = /^WEBrick\b/;
+// Python's http.server says `BaseHTTP/0.6 Python/3.11.2` (SimpleHTTPRequestHandler: `SimpleHTTP/0.6 …`;
+// keepalive-race-python, blind round 12 S1).
+const PYTHON_HTTP_SERVER = /^(BaseHTTP|SimpleHTTP)\/[\d.]+ Python\//;
 
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },
@@ -116,6 +119,15 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   {
     software: WEBRICK,
     idleSetting: 'WEBrick `:RequestTimeout` (30 s by default, waited in 0.5 s steps; the same setting bounds the reading of a request)',
+  },
+  // socketserver.StreamRequestHandler.timeout: a socket timeout on the wait for the next request line
+  // (None by default: no idle close); http.server keeps a connection open only with protocol_version
+  // "HTTP/1.1" (keepalive-race-python: timeout = 1.5 closes after 1.5 s).
+  {
+    software: PYTHON_HTTP_SERVER,
+    idleSetting:
+      'Python http.server: the request handler\'s `timeout` class attribute (socketserver `StreamRequestHandler.timeout`, None by default: no idle close; ' +
+      'it also bounds the reading of a request)',
   },
 ];
 

@@ -34,6 +34,70 @@ export function atItsPace(pause: number | null, failedAt: number, nextTs: number
   return since >= PACE_MIN && since >= 0.5 * pause && since <= 2 * pause;
 }
 
+/**
+ * A next attempt whose first packet (its new connection's SYN, or the request on one opened before)
+ * left within this of its client's give-up was sent at once (seconds): retry logic in the program
+ * that gave up reconnects in the same breath (Ruby's Net::HTTP: its SYN 0.1 ms after its FIN; Traffic
+ * Server opens the next connection before it closes the last). A loop's next call must first hand
+ * the error to its caller, or start a new process (curl in a shell loop: 15 ms).
+ */
+export const AT_ONCE = 0.005;
+
+/** A failure as the next attempt is judged against it: when, whether the server's packet made it, and the capture's round trip to the client. */
+export interface FailureMoment {
+  /** The close (RST or FIN) that ended the request, at the capture point. */
+  at: number;
+  /**
+   * The server's RST or FIN after the request ended it: its client learnt of it only when that
+   * reached it. False for the client's own close (it knew when it sent it) and for a server close
+   * that came before the request (its client met it as it sent).
+   */
+  byServer: boolean;
+  /**
+   * Round trip from the capture point to the client of the failed connection and back (its
+   * handshake's SYN-ACK to ACK; 0 when unknown): next to the server, a reaction of the client to
+   * the server's close shows no sooner than this after it.
+   */
+  clientRtt: number;
+}
+
+/**
+ * Whether `next` may be its client's reaction to the failure of the request sent at `failedTs`,
+ * on what the capture shows of when and where it was sent; the pace and the program that sent it
+ * are judged elsewhere.
+ *
+ * - It left after its client could know of the failure: the server's close had reached the client.
+ *   At a capture next to the server that is the round trip to the client after the close; half of
+ *   the handshake's round trip is the margin (that one handshake's queueing is no floor). A copy
+ *   sent before was another caller's (or another thread's) request on its own connection.
+ * - It did not go on a connection the server had closed before the failure (a stale reuse): the
+ *   two closes reached their client in that order, so a client that had learnt of the failure had
+ *   learnt of that close too, and a pool that retries checks its connections before it reuses one
+ *   (Go's Transport reads each idle one, urllib3 and libcurl look for a FIN, OkHttp and HttpClient 5
+ *   check health). Such a copy was another caller's, whose pool had not noticed the close: several
+ *   processes of one host, each with its connection idle as long, reuse them at about the same
+ *   time, and the server's idle timer closes them at the same tick (two aiohttp processes, 32 ms
+ *   apart, each failing a POST on its own 3 s old connection; aiohttp does not retry).
+ * - On a connection opened before the failed attempt left and unused until then (dialled ahead), it
+ *   left at once (AT_ONCE, plus the connection's handshake round trip for a capture away from the
+ *   client): retry logic that picks a connection it already holds sends on it in the same breath;
+ *   a thread that dials ahead sends when its work is ready. A pooled connection that carried
+ *   requests before may carry a retry some milliseconds later (urllib3's Retry, as on a new one).
+ *   A connection opened after the failed attempt left may be the retry's own (Java's HttpClient
+ *   dials as it sees the server's close, before it closes in turn).
+ */
+export function mayReactTo(
+  failedTs: number,
+  failure: FailureMoment,
+  next: Pick<RememberedRequest, 'ts' | 'connectionStart' | 'connectionReadyAt' | 'previousStart' | 'serverClosedBefore'>,
+): boolean {
+  if (failure.byServer && next.ts < failure.at + 0.5 * failure.clientRtt) return false;
+  if (next.serverClosedBefore >= 0 && next.serverClosedBefore <= failure.at) return false;
+  if (next.connectionStart >= failedTs || next.previousStart >= 0) return true;
+  const roundTrip = Math.max(0, next.connectionReadyAt - next.connectionStart);
+  return next.ts - failure.at < AT_ONCE + roundTrip;
+}
+
 /** Requests that could be retries of each other share this: client host, server, method, URI, body length. */
 export interface RequestSignature {
   /** The client's "ip:port"; only the host part counts (a retry comes from another port). */
@@ -62,11 +126,19 @@ export interface RememberedRequest extends RequestSignature {
   connectionReadyAt: number;
   /** When the request before it on its connection started; -1 when it was the first or that is no longer known. */
   previousStart: number;
+  /** When the server had closed its connection (its FIN or RST) before it was sent (a stale reuse); -1 when it had not. */
+  serverClosedBefore: number;
   /** When its last byte was seen, and its response's first byte (null: none). */
   requestEnd: number | null;
   responseStart: number | null;
   /** Whether its client had an answer: a response head before it closed (see answeredInTime). */
   answered: boolean;
+  /**
+   * Whether it is known to have got no answer: not answered, and a close was seen that no answer
+   * follows (the server's FIN or RST, before or after it, or its client's after it). False for one
+   * still waiting when the capture ended.
+   */
+  unanswered: boolean;
   /**
    * When the exchange ended: its response's end, or for one without a complete response its
    * connection's last packet (exchanges are emitted when their connection ends): after it, its
@@ -264,6 +336,7 @@ export class RequestIndex {
   private connectionStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private previousStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private readyAt: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private serverClosedBefore: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** When the exchange ended: its response's end, else its connection's last packet (it is emitted when that ends). */
   private end: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** The request's last byte and the response's first, -1 for none. */
@@ -275,6 +348,7 @@ export class RequestIndex {
   private endKnown: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private answered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private unanswered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private headWhole: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
@@ -337,6 +411,8 @@ export class RequestIndex {
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
     this.readyAt[slot] = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : conn.startTs;
+    const sClose = conn.server.finTs >= 0 && (conn.server.rstTs < 0 || conn.server.finTs <= conn.server.rstTs) ? conn.server.finTs : conn.server.rstTs;
+    this.serverClosedBefore[slot] = sClose >= 0 && sClose < ex.requestStart ? sClose : -1;
     // The end of an unanswered request is computed for every request: the first one, long after
     // this was compiled, would otherwise be a step never taken, and threw the compiled code away.
     const endIfUnanswered = Math.max(conn.lastTs, ex.requestStart);
@@ -351,6 +427,9 @@ export class RequestIndex {
     this.claimed[slot] = 0;
     this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
     this.answered[slot] = answeredInTime(ex, conn) ? 1 : 0;
+    // A server that closed sends no answer after (its FIN before the request too: a stale reuse's).
+    const noAnswerFollows = conn.server.finTs >= 0 || conn.server.rstTs >= 0 || conn.client.finTs >= t || conn.client.rstTs >= t;
+    this.unanswered[slot] = this.answered[slot] === 0 && noAnswerFollows ? 1 : 0;
     this.client[slot] = conn.clientName;
     this.server[slot] = conn.serverName;
     this.method[slot] = ex.method;
@@ -401,6 +480,7 @@ export class RequestIndex {
       index: this.index[slot],
       connectionStart: this.connectionStart[slot],
       connectionReadyAt: this.readyAt[slot],
+      serverClosedBefore: this.serverClosedBefore[slot],
       previousStart: this.previousStart[slot],
       requestEnd: requestEnd < 0 ? null : requestEnd,
       responseStart: responseStart < 0 ? null : responseStart,
@@ -411,6 +491,7 @@ export class RequestIndex {
       claimed: this.claimed[slot] === 1,
       idempotencyKey: this.keyed[slot] === 1,
       answered: this.answered[slot] === 1,
+      unanswered: this.unanswered[slot] === 1,
       agent: this.agent[slot],
       version: this.version[slot],
       connectionHeader: this.connectionHeader[slot],
@@ -713,6 +794,8 @@ export class RequestIndex {
     this.endKnown = grownColumn(this.endKnown, capacity, uint8Column);
     this.keyed = grownColumn(this.keyed, capacity, uint8Column);
     this.answered = grownColumn(this.answered, capacity, uint8Column);
+    this.unanswered = grownColumn(this.unanswered, capacity, uint8Column);
+    this.serverClosedBefore = grownColumn(this.serverClosedBefore, capacity, float64Column);
     this.headWhole = grownColumn(this.headWhole, capacity, uint8Column);
     this.capacity = capacity;
     this.mask = 2 * capacity - 1;

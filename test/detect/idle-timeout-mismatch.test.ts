@@ -254,6 +254,37 @@ describe('idle-timeout-mismatch: synthetic connections', () => {
     expect(scene(true).inferred.clientIdleTimeout.value).toBeCloseTo(0.2, 2);
   });
 
+  test("a program that closes its connections right after use (Node's fetch told to keep nothing) closing three others 0.10-0.13 s after use shows no client idle timer (blind round 12, S3)", () => {
+    const node = ['User-Agent: node'];
+    const scene = (quick: number): ReturnType<Capture['analyze']> => {
+      const cap = new Capture();
+      serverCloses(cap, 5, 2);
+      reuses(cap, [1.8, 1.9, 1.95]);
+      // `quick` connections used once, closed by their client 0-35 ms after the response.
+      for (let i = 0; i < quick; i++) {
+        const at = 10 + i * 0.7;
+        const c = cap.connection({ client: '10.0.0.5' });
+        c.handshake(at).exchange(at + 0.01, get('/p', node), ok('x'));
+        c.close(at + 0.0111 + (i % 8) * 0.0045, 'c');
+      }
+      // Three more of the same program's, closed 102, 131 and 134 ms after their response, seconds apart, the host busy on.
+      [0.102, 0.131, 0.134].forEach((idle, i) => {
+        const at = 12 + i * 3;
+        const c = cap.connection({ client: '10.0.0.5' });
+        c.handshake(at).exchange(at + 0.01, get('/p', node), ok('x'));
+        c.close(at + 0.0111 + idle, 'c');
+      });
+      const later = cap.connection({ client: '10.0.0.5' });
+      later.handshake(40).exchange(40.01, get('/p', node), ok('x')).close(40.02, 'c');
+      return cap.analyze(only);
+    };
+    const d = scene(12).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientIdleTimeout).toBeUndefined();
+    expect(d.explanation).not.toContain('Clients themselves closed');
+    // Near miss: the same three closes from a program seen closing nothing right after use are a timer's.
+    expect(scene(0).diagnoses.find((x) => x.kind === KIND)!.inferred.clientIdleTimeout.value).toBeCloseTo(0.131, 2);
+  });
+
   test("a client FIN acknowledging the server's FIN the capture lost (ack one past its last byte) is the server's idle close, not a client timer", () => {
     const scene = (serverFinLost: boolean) => {
       const cap = new Capture();

@@ -160,6 +160,15 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     expect(d.remedy).toContain('WEBrick `:RequestTimeout` (30 s by default');
     expect(d.remedy).not.toContain('nginx `keepalive_timeout`');
   });
+
+  test("Python's http.server by its Server header (`BaseHTTP/0.6 Python/3.11.2`): its handler's `timeout`, not the list of every server (blind round 12, S1)", async () => {
+    const d = await diagnosis('keepalive-race-python.pcap', 'keepalive-race');
+    expect(d.remedy).toContain("Python http.server: the request handler's `timeout` class attribute");
+    expect(d.remedy).not.toContain('nginx `keepalive_timeout`');
+    expect(serverProduct('SimpleHTTP/0.6 Python/3.12.1')?.idleSetting).toMatch(/StreamRequestHandler\.timeout/);
+    // aiohttp's server names Python too, but its own product.
+    expect(serverProduct('Python/3.11 aiohttp/3.8.4')?.idleSetting).toMatch(/keepalive_timeout/);
+  });
 });
 
 describe('proxyPoolIdleSetting: the pool idle setting of the proxy a Server header names', () => {

@@ -6,7 +6,7 @@ let entries = 0;
 function unanswered(client: string, server: string, ts: number, end: number, endKnown = true): RememberedRequest {
   return {
     entry: entries++, hash: 0, client, server, method: 'GET', uri: '/late', bodyBytes: 0, flowId: entries, ts, frame: 0, index: 1,
-    connectionStart: ts, connectionReadyAt: ts, previousStart: -1, requestEnd: ts, responseStart: null, answered: false, end, endKnown, status: null,
+    connectionStart: ts, connectionReadyAt: ts, previousStart: -1, serverClosedBefore: -1, requestEnd: ts, responseStart: null, answered: false, unanswered: endKnown, end, endKnown, status: null,
     claimed: false, idempotencyKey: false, agent: null, version: null, connectionHeader: null, headWhole: false,
   };
 }
@@ -33,7 +33,7 @@ describe('RequestCopies.forwardedFrom: a proxy forwards a request while its clie
 describe('RequestCopies.upstreamAddressOf: a loopback proxy connecting from its clients\' own address', () => {
   /** The client's request to the proxy at `ts`, answered `status` at `answerAt`. */
   function answeredWith(client: string, ts: number, answerAt: number, status: number): RememberedRequest {
-    return { ...unanswered(client, '127.0.0.2:8080', ts, answerAt + 0.001), responseStart: answerAt, answered: true, status };
+    return { ...unanswered(client, '127.0.0.2:8080', ts, answerAt + 0.001), responseStart: answerAt, answered: true, unanswered: false, status };
   }
 
   /** Two requests (at 0 and 5 s) forwarded from 127.0.0.1 to 127.0.0.3:8082, never answered, closed by the proxy at `closedAt` s after each. */

@@ -770,3 +770,97 @@ describe("retried-request: a proxy's upstream request at its client's pace", () 
     expect(ofKind(viaProxy(false), KIND)).toHaveLength(1);
   });
 });
+
+describe('retried-request: a copy its client could not have sent in answer to the failure is no retry', () => {
+  const AGENT = ['User-Agent: Python/3.11 aiohttp/3.8.4'];
+  const body = 'x'.repeat(100);
+
+  /**
+   * Two processes of one host, each with its own pooled connection idle for 3 s, both closed by the
+   * server's idle timer at one tick (t = 3.0281). A's POST crossed the FIN (closed on arrival); B,
+   * its event loop busy, sent the same POST on its own connection `bLater` s after that FIN had
+   * reached it (a stale reuse), and got `bAnswered` a response.
+   */
+  function twoPools(bLater: number, bAnswered: boolean, alive = false): Capture {
+    const cap = new Capture();
+    const a = cap.connection();
+    const b = cap.connection();
+    a.handshake(0).exchange(0.007, get('/index.html', AGENT));
+    b.handshake(0.0327).exchange(0.0332, get('/index.html', AGENT));
+    if (!alive) b.fin(3.02805, 's');
+    a.request(3.028, post('/echo', body, AGENT));
+    a.fin(3.0281, 's');
+    a.fin(3.0284, 'c');
+    a.ack(3.0285, 's');
+    if (bAnswered) b.exchange(3.0281 + bLater, post('/echo', body, AGENT)).close(3.1, 'c');
+    else if (alive) {
+      // The server resets it as it arrives (its idle timer closing that one too, with unread data).
+      b.request(3.0281 + bLater, post('/echo', body, AGENT), { noAck: true });
+      b.rst(3.0281 + bLater + 0.0002, 's');
+    } else {
+      b.request(3.0281 + bLater, post('/echo', body, AGENT));
+      b.fin(3.0281 + bLater + 0.0003, 'c');
+      b.ack(3.0281 + bLater + 0.0004, 's');
+    }
+    return cap;
+  }
+
+  test('another process failing the same POST on its own pooled connection 32 ms later: no retry, and the race is not said retried (blind round 12, S5)', () => {
+    const r = twoPools(0.032, false).analyze(only);
+    expect(ofKind(r, KIND)).toEqual([]);
+    const races = ofKind(r, 'keepalive-race');
+    expect(races).toHaveLength(2);
+    for (const f of races) {
+      expect(f.summary).not.toContain('retried on');
+      expect(f.evidence.retried).toBe(false);
+    }
+  });
+
+  test('the same at once (0.4 ms): the connection had been closed before the failure, so no client that learnt of the failure picked it', () => {
+    expect(ofKind(twoPools(0.0004, false).analyze(only), KIND)).toEqual([]);
+  });
+
+  test("near miss: the same POST 32 ms later on another pooled connection that was alive, answered: retry logic picking an idle connection (urllib3's Retry, Go's Transport)", () => {
+    const r = twoPools(0.032, true, true).analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ newConnection: false, retryStatus: 200 });
+    expect(f.summary).toContain('this retry was the only one to reach it');
+  });
+
+  test('a retry onto another pooled connection that failed too (reset on arrival) is never said to have reached the server', () => {
+    const r = twoPools(0.0004, false, true).analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.summary).not.toContain('the only one to reach it');
+    expect(f.summary).toContain('this retry got no response either');
+    const raced = ofKind(r, 'keepalive-race').find((x) => x.evidence.retried === true);
+    expect(raced?.summary).toContain('where it got no response either');
+    expect(raced?.evidence.retryAnswered).toBe(false);
+    expect(r.diagnoses.find((d) => d.kind === 'keepalive-race')?.explanation).toContain('that copy got no response either');
+  });
+
+  /**
+   * A capture next to the server, 40 ms from the client: the server resets a GET at t = 5.0001; the
+   * host's next copy of it reaches the capture `after` s later on a connection opened `opened` s
+   * before the RST.
+   */
+  function farClient(after: number, opened: number): Capture {
+    const cap = new Capture();
+    const failed = cap.connection();
+    failed.handshake(0, 0.0001, 0.04).exchange(0.05, get('/b'));
+    failed.request(5.0, get('/b'), { noAck: true });
+    failed.rst(5.0001, 's');
+    const next = cap.connection();
+    next.handshake(5.0001 + opened, 0.0001, 0.04).exchange(5.0001 + after, get('/b')).close(5.3, 'c');
+    return cap;
+  }
+
+  test("at a capture next to the server, a copy that arrived 10 ms after the server's reset, sooner than the 40 ms round trip to the client, was sent before its client knew: no retry", () => {
+    expect(ofKind(farClient(0.01, -0.0301).analyze(only), KIND)).toEqual([]);
+  });
+
+  test('near miss: the copy on a connection whose SYN came a round trip after the reset, sent as soon as it was up: a retry', () => {
+    const [f] = ofKind(farClient(0.0812, 0.041).analyze(only), KIND);
+    expect(f.evidence).toMatchObject({ newConnection: true, failure: 'server-reset' });
+  });
+});

@@ -42,6 +42,8 @@ interface Sample {
   agent?: string | null;
   /** A client's close: its host (a shutdown closes all of one host's idle connections at once: inClientShutdown). */
   host?: string;
+  /** A client's close: its connection carried one exchange only (never reused: its program showed no pool). */
+  usedOnce?: boolean;
   /** The close with the last request before it, for the proxy legs (relayed-closes.ts); null where no request is known (TLS, other protocols, a client's close). */
   copy?: IdleCloseSample | null;
 }
@@ -123,6 +125,8 @@ interface ServerIdle {
   nextClose: number;
   clientCloses: Sample[];
   nextClientClose: number;
+  /** Client closes right after use (below minIdleTimeout), by closer (closerOf): see closedWhenDone. */
+  closedAfterUse: Map<string, number>;
   /** Longest reuse gaps, descending. */
   /**
    * The longest reuses, idle as the capture saw it (gap), and as the server lived it (atServer: the
@@ -190,7 +194,35 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const last: HttpExchange = app.recent[app.recent.length - 1];
   if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
   if (last.responseEnd > closeTs) return null;
-  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn), host: conn.clientHost };
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn), host: conn.clientHost, usedOnce: app.exchangeCount === 1 };
+}
+
+/** Closers (program and host) whose closes right after use are counted per server, at most. */
+const MAX_CLOSERS = 1000;
+
+/** Who closed: the program its User-Agent names ('' for none) on its host. */
+function closerOf(s: Pick<Sample, 'agent' | 'host'>): string {
+  return `${s.agent ?? ''} ${s.host ?? ''}`;
+}
+
+/**
+ * The client closes that are a close-when-done program's, not a pool's idle timer: those of
+ * connections it never reused, by a program (its User-Agent, on its host) that closed at least as
+ * many of its connections right after use (below minIdleTimeout, `afterUse`). Such a program keeps
+ * nothing; a close of its some way later is the same close delayed (its event loop busy with the
+ * start of a process, the process exiting), and those delays spread with no timer in them (Node's
+ * fetch, told by a `Keep-Alive: timeout=2` to keep nothing: most closes 0-35 ms after the response,
+ * three of fresh processes' first connections 102-134 ms after). An idle timer shows on a program
+ * that keeps its connections: closes at one idle age of connections it went on reusing before.
+ */
+function closedWhenDone(closes: readonly Sample[], afterUse: ReadonlyMap<string, number>): boolean[] {
+  const usedOnce = new Map<string, number>();
+  for (const c of closes) if (c.usedOnce === true) usedOnce.set(closerOf(c), (usedOnce.get(closerOf(c)) ?? 0) + 1);
+  return closes.map((c) => {
+    if (c.usedOnce !== true) return false;
+    const quick = afterUse.get(closerOf(c)) ?? 0;
+    return quick > 0 && quick >= (usedOnce.get(closerOf(c)) ?? 0);
+  });
 }
 
 /**
@@ -330,7 +362,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       if (e === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
         e = {
-          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, topReuses: [], reuses: 0, reuseHist: null, minReuse: Infinity,
+          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, closedAfterUse: new Map(), topReuses: [], reuses: 0, reuseHist: null, minReuse: Infinity,
           advertised: new Map(), clientHosts: new Set(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainCut: 0, plainProtocol: null,
         };
         servers.set(server, e);
@@ -480,6 +512,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         // to the same server (replacedAt: Squid before a POST).
         if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout && !replacedAt(conn, clientClose.ts)) {
           e.nextClientClose = push(e.clientCloses, e.nextClientClose, clientClose);
+        } else if (clientClose !== null && clientClose.gap < ctx.options.minIdleTimeout) {
+          // Counted by closer: its later closes of connections used once may be the same close delayed (closedWhenDone).
+          const closer = closerOf(clientClose);
+          const n = e.closedAfterUse.get(closer);
+          if (n !== undefined || e.closedAfterUse.size < MAX_CLOSERS) e.closedAfterUse.set(closer, (n ?? 0) + 1);
         }
       },
 
@@ -547,7 +584,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const inBurst = inCloseBurst(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), answeredReuses.length > 0 ? Math.max(...answeredReuses) : 0);
           // Nor are one client host's closes at one moment with disagreeing idle ages: it shut its pool down (inClientShutdown).
           const shutdown = inClientShutdown(e.clientCloses.map((s) => s.gap), e.clientCloses.map((s) => s.ts), e.clientCloses.map((s) => s.host ?? ''), { fraction, absolute });
-          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i] && !shutdown[i]);
+          // Nor are a close-when-done program's later closes of connections it never reused (closedWhenDone).
+          const whenDone = closedWhenDone(e.clientCloses, e.closedAfterUse);
+          const timedCloses = e.clientCloses.filter((_, i) => !inBurst[i] && !shutdown[i] && !whenDone[i]);
           const clientCloseAgreement = inferTimeout(timedCloses.map((s) => s.gap), { fraction, absolute, minSamples: 3 });
           // And a timer recurs while its program runs on: closes that all came in the last moments of
           // their host's connections and requests (its programs ending, each closing its connection on

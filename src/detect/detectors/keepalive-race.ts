@@ -17,8 +17,8 @@ import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
-import { atItsPace, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
-import { failureOf, matchByChance } from './retried-request';
+import { atItsPace, mayReactTo, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
+import { failureOf, matchByChance, serverEnded, type RequestFailure } from './retried-request';
 import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
@@ -1078,6 +1078,8 @@ interface ServerRaces {
   /** Races whose client received the server's FIN first, and those that got a RST with no FIN before it (firstCloseOf). */
   finFirst: number;
   resetFirst: number;
+  /** Of those retried, how many copies got no response either. */
+  retriedUnanswered: number;
   reset: number;
   reusedAfter: number[];
   neverUsed: number;
@@ -1250,11 +1252,15 @@ export function saferClientIdleTimeout(serverTimeout: number, ticked: TickedSpre
  * The capture shows the copy, not who sent it: a library's resend hides the error from its
  * application; a caller that resends after the error saw it.
  */
-function retriedText(retried: number, onNew: number): string {
+function retriedText(retried: number, onNew: number, unanswered = 0): string {
   const where = onNew === retried ? ' on a new connection' : onNew === 0 ? ' on a connection already open' : ` (${onNew} on a new connection)`;
+  // A copy that failed too is no recovery: the request went through nowhere.
+  const failedToo =
+    unanswered === 0 ? '' : unanswered === retried ? `; ${retried === 1 ? 'that copy' : 'those copies'} got no response either` : `; ${unanswered} of those copies got no response either`;
   return (
     `${retried} ${retried === 1 ? 'was' : 'were'} sent again${where} soon after (retried-request; a client that retries by itself, as Go's Transport, urllib3's Retry, Ruby's Net::HTTP, Java's java.net.http HttpClient and Apache HttpClient 5 (for GET), ` +
-    "OkHttp (any method with a body it can send again; `retryOnConnectionFailure(false)` stops it) and libcurl (any method, a POST's body sent again) do, would show its application no error for such a request; an application that resends after the error saw it)"
+    "OkHttp (any method with a body it can send again; `retryOnConnectionFailure(false)` stops it) and libcurl (any method, a POST's body sent again) do, would show its application no error for such a request; an application that resends after the error saw it)" +
+    failedToo
   );
 }
 
@@ -1371,7 +1377,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1393,15 +1399,19 @@ export const keepaliveRace: DetectorDefinition = {
     };
 
     /** The same request sent again on another connection of the same client host soon after the failure. */
-    const retryOf = (conn: AnalyzedConnection, ex: HttpExchange | null, failedAt: number): RememberedRequest | null => {
-      if (ex === null || ex.method === null) return null;
+    const retryOf = (conn: AnalyzedConnection, ex: HttpExchange | null, failure: RequestFailure | null): RememberedRequest | null => {
+      if (ex === null || ex.method === null || ex.requestStart === null) return null;
+      const failedAt = failure?.at ?? conn.lastTs;
       const signature = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri ?? '', bodyBytes: ex.requestBodyBytes };
       const hash = signatureHash(conn, signature.method, signature.uri, signature.bodyBytes);
       const next = index.firstBetween(signature, hash, conn.id, failedAt, failedAt + window, false, senderMarksOf(ex, conn));
       // Like retried-request: a sequential client that sent other requests first had moved on, and
       // one that sent it again after its usual pause went on with its next iteration.
       // And a copy its host sends so often that one is expected that soon by chance is no retry (see matchByChance).
-      return next !== null && !index.movedOnBetween(signature, failedAt, next.ts) && !atItsPace(ex.idleBefore, failedAt, next.ts) &&
+      // And one its client could not yet have known to resend, or sent later on a connection it
+      // already held, was another caller's request (see mayReactTo).
+      const moment = { at: failedAt, byServer: failure !== null && serverEnded(failure), clientRtt: handshakeCapturePosition(conn)?.clientRtt ?? 0 };
+      return next !== null && mayReactTo(ex.requestStart, moment, next) && !index.movedOnBetween(signature, failedAt, next.ts) && !atItsPace(ex.idleBefore, failedAt, next.ts) &&
         !matchByChance(index, { ...signature, flowId: conn.id }, hash, failedAt, next)
         ? next
         : null;
@@ -1421,8 +1431,9 @@ export const keepaliveRace: DetectorDefinition = {
       const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.shownTs : s.finTs;
       const delta = t.reqTs - closeTs;
       const reset = s.rstTs >= 0 && readBefore(t.reqTs, t.reqFrame, s.rstTs, s.rstFrame);
-      const failedAt = ex !== null ? failureOf(ex, conn)?.at ?? conn.lastTs : conn.lastTs;
-      const retry = retryOf(conn, ex, failedAt);
+      const failure = ex !== null ? failureOf(ex, conn) : null;
+      const failedAt = failure?.at ?? conn.lastTs;
+      const retry = retryOf(conn, ex, failure);
       const line = requestLine(ex);
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
@@ -1535,7 +1546,8 @@ export const keepaliveRace: DetectorDefinition = {
           form: t.form,
           delta: fmt(Math.abs(delta) * 1000),
           when: delta >= 0 ? 'after' : 'before',
-          outcome: outcome + (retry !== null ? `; retried on ${retry.client}` : ''),
+          // A copy that got no answer either did not go through: the request was never answered.
+          outcome: outcome + (retry !== null ? `; retried on ${retry.client}${retry.unanswered ? ', where it got no response either' : ''}` : ''),
         },
         evidence: {
           form: t.form,
@@ -1562,6 +1574,8 @@ export const keepaliveRace: DetectorDefinition = {
           retryDelay: retry === null ? null : ms(retry.ts - failedAt),
           // Only when retried: whether the copy opened its own connection (or went on one already open).
           ...(retry !== null ? { retryNewConnection: retry.index === 1 } : {}),
+          // Only when the retry got no answer either (a failure of its own).
+          ...(retry?.unanswered === true ? { retryAnswered: false } : {}),
           // Where Δ was measured: on a client-side capture a crossing request may precede the FIN.
           capturedNear: capturedNear(conn),
           // Only on the closed-on-arrival form: how the close and its timing were judged.
@@ -1620,6 +1634,7 @@ export const keepaliveRace: DetectorDefinition = {
       }
       if (finding.evidence.retried === true) entry.retried++;
       if (finding.evidence.retryNewConnection === true) entry.retriedNew++;
+      if (finding.evidence.retryAnswered === false) entry.retriedUnanswered++;
       if (finding.evidence.outcome === 'reset') entry.reset++;
       if (ex !== null && ex.idleBefore !== null && entry.reusedAfter.length < MAX_SAMPLES_PER_SERVER) entry.reusedAfter.push(ex.idleBefore);
     };
@@ -2409,7 +2424,7 @@ export const keepaliveRace: DetectorDefinition = {
           }
           const extra = [
             entry.neverUsed > 0 ? `${entry.neverUsed} of them on connections never used since their handshake` : '',
-            entry.retried > 0 ? retriedText(entry.retried, entry.retriedNew) : '',
+            entry.retried > 0 ? retriedText(entry.retried, entry.retriedNew, entry.retriedUnanswered) : '',
           ].filter((x) => x !== '').join('; ');
           // A proxy sent them (its upstream leg): what its own clients got decides whether the race
           // was visible at all (Varnish and Squid retry an idempotent request once on a new connection).

@@ -1,4 +1,5 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
+import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { DetectorDefinition } from '../detector';
 import { at, captureLossNote, captureLostOn, hostOf, isIdempotent, ms, startedMidStream } from '../facts';
 import type { CaptureLossScope } from '../facts';
@@ -6,7 +7,7 @@ import type { Finding } from '../finding';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 import { sharedProxyLegs } from '../proxy-legs';
 import { sharedRecentOpens } from '../recent-opens';
-import { atItsPace, EndpointWords, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex, RequestSignature, sameSender } from '../request-index';
+import { AT_ONCE, atItsPace, EndpointWords, FailureMoment, mayReactTo, PACE_MIN, REQUEST_INDEX, RememberedRequest, RequestIndex, RequestSignature, sameSender } from '../request-index';
 import { sharedLazyArrivalFlows } from './keepalive-race';
 
 /**
@@ -102,6 +103,18 @@ interface PendingFailure {
    * lost, or a start mid-stream in a capture that lost packets (pairing may be one off). Null: seen whole.
    */
   captureLoss: CaptureLossScope | null;
+  /** Round trip from the capture point to the failed connection's client (FailureMoment.clientRtt). */
+  clientRtt: number;
+}
+
+/** The failure of `failed` as mayReactTo judges a next attempt by it. */
+function failureMoment(failed: PendingFailure): FailureMoment {
+  return { at: failed.failure.at, byServer: serverEnded(failed.failure), clientRtt: failed.clientRtt };
+}
+
+/** Whether the server's close after the request ended it (its client learnt of it when that arrived). */
+export function serverEnded(failure: RequestFailure): boolean {
+  return failure.how === 'server-reset' || failure.how === 'server-closed';
 }
 
 /**
@@ -111,15 +124,6 @@ interface PendingFailure {
 function gaveUp(failure: RequestFailure): boolean {
   return failure.how === 'client-closed' || failure.how === 'client-reset';
 }
-
-/**
- * A next attempt whose first packet (its new connection's SYN, or the request on one opened before)
- * left within this of its client's give-up was sent at once (seconds): retry logic in the program
- * that gave up reconnects in the same breath (Ruby's Net::HTTP: its SYN 0.1 ms after its FIN; Traffic
- * Server opens the next connection before it closes the last). A loop's next call must first hand
- * the error to its caller, or start a new process (curl in a shell loop: 15 ms).
- */
-const AT_ONCE = 0.005;
 
 /** How long after `gaveUpAt` the next attempt's first packet left: its new connection's SYN, or the request on one opened before. */
 function firstPacketAfter(gaveUpAt: number, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): number {
@@ -140,22 +144,6 @@ function sentAtOnce(gaveUpAt: number, next: Pick<RememberedRequest, 'connectionS
  */
 function afterThinkTime(failed: PendingFailure, next: Pick<RememberedRequest, 'connectionStart' | 'ts'>): boolean {
   return gaveUp(failed.failure) && firstPacketAfter(failed.failure.at, next) >= PACE_MIN;
-}
-
-/**
- * Whether `next` was the first request on a connection its client had opened before it even sent
- * the failed attempt, and held idle past the failure, sent later than at once after it: a
- * pre-connected call of its own (a thread that dials ahead, then sends when its work is ready), not
- * a reaction to the failure. Retry logic that picks a connection it already holds (Go's Transport,
- * a dialled-ahead connection in its pool) sends on it in the same breath; the connection's round
- * trip (SYN to handshake ACK) allows for a capture far from the client, which sees the failure and
- * the resend that far apart. A connection opened after the failed attempt left may be the retry's
- * own (Java's HttpClient dials as it sees the server's close, before it closes in turn).
- */
-function preConnectedCall(failed: PendingFailure, next: RememberedRequest): boolean {
-  if (next.connectionStart >= failed.request.ts || next.previousStart >= 0) return false;
-  const roundTrip = next.connectionReadyAt - next.connectionStart;
-  return next.ts - failed.failure.at >= AT_ONCE + roundTrip;
 }
 
 /**
@@ -338,6 +326,8 @@ export const retriedRequest: DetectorDefinition = {
       const raced = racedAny && !readFirst;
       const uncertain = failed.captureLoss;
       const after = retry.ts - failed.failure.at;
+      // Its exchange ended without an answer (one still in flight at the capture's end is not known to have failed).
+      const failedToo = retry.unanswered;
       return ctx.report({
         flowId: retry.flowId,
         client: retry.client,
@@ -354,7 +344,8 @@ export const retriedRequest: DetectorDefinition = {
             : keyed
               ? `; ${retry.method} is not idempotent, but it carried an Idempotency-Key header: the client retried it counting on the server to apply a key only once (Go's Transport retries such requests by itself); that holds only if the server honours the key`
               : raced
-                ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, so this retry was the only one to reach it`
+                ? `; ${retry.method} is not idempotent, but its first attempt met the server's idle close (${failed.raceId}): the server's application never read it, ` +
+                  (failedToo ? 'and this retry got no response either: no attempt was answered' : 'so this retry was the only one to reach it')
                 : readFirst
                   ? `; ${retry.method} is not idempotent, and its first attempt was closed on arrival (${failed.raceId}) by a FIN that acknowledged it: the server had it, and whether its application acted on it the capture cannot show, so this retry may have applied it twice`
                   : `; ${retry.method} is not idempotent: a blind retry can apply it twice`) +
@@ -418,7 +409,7 @@ export const retriedRequest: DetectorDefinition = {
       if (failed.pause === null) failed.pause = index.pauseOfForwardedClient(failed.request);
       if (
         movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) ||
-        heldReady(failed, next) || afterThinkTime(failed, next) || preConnectedCall(failed, next) ||
+        heldReady(failed, next) || afterThinkTime(failed, next) || !mayReactTo(failed.request.ts, failureMoment(failed), next) ||
         matchByChance(index, failed.request, failed.hash, failed.failure.at, next)
       ) return;
       if (holdsBack(failed, next)) {
@@ -467,13 +458,14 @@ export const retriedRequest: DetectorDefinition = {
     /** A failure whose retry may already be known; else it waits (bounded) for one. */
     const handleFailure = (
       request: RememberedRequest, failure: RequestFailure, raceId: string | null, pause: number | null, pair: EndpointWords, captureLoss: CaptureLossScope | null,
+      clientRtt: number,
     ): void => {
       const hash = request.hash;
       const held = heldBack.get(request.entry) ?? null;
       const previous = held ?? loopSteps.get(request.entry) ?? null;
       heldBack.delete(request.entry);
       loopSteps.delete(request.entry);
-      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held, previous, captureLoss };
+      const failed: PendingFailure = { hash, flowId: request.flowId, client: request.client, request, failure, raceId, pause, heldBack: held, previous, captureLoss, clientRtt };
       const retry = index.firstBetween(request, hash, request.flowId, failure.at, failure.at + window, true, request);
       if (retry !== null) {
         // This request's next attempt as it came itself: both were a loop's iterations.
@@ -607,11 +599,12 @@ export const retriedRequest: DetectorDefinition = {
         // A failure is an absence (no response before the close) unless the server reset the
         // request: what the capture may have lost on this connection can hide the response.
         const lossScope: CaptureLossScope | null = captureLostOn(conn) ? 'connection' : startedMidStream(conn) && ctx.captureLossKnown() ? 'mid-stream' : null;
+        const clientRtt = handshakeCapturePosition(conn)?.clientRtt ?? 0;
         for (const u of list) {
           // Its client waited until here (a proxy's copy of it upstream must leave before: see RequestCopies).
           index.settleEnd(u.request.entry, conn.lastTs);
           const failure = failureOf(u.ex, conn);
-          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn, failure.how === 'server-reset' ? null : lossScope);
+          if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn, failure.how === 'server-reset' ? null : lossScope, clientRtt);
           else {
             // Held back, but it did not fail: no loop iteration shows, so it was a retry.
             const held = heldBack.get(u.request.entry);
