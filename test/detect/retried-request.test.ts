@@ -777,7 +777,8 @@ describe('retried-request: a copy its client could not have sent in answer to th
 
   /**
    * Two processes of one host, each with its own pooled connection idle for 3 s, both closed by the
-   * server's idle timer at one tick (t = 3.0281). A's POST crossed the FIN (closed on arrival); B,
+   * server's idle timer at one tick (t = 3.0281). A's POST crossed the FIN (closed on arrival; with
+   * `alive`, reset on arrival unread, B's connection left open); B,
    * its event loop busy, sent the same POST on its own connection `bLater` s after that FIN had
    * reached it (a stale reuse), and got `bAnswered` a response.
    */
@@ -789,9 +790,15 @@ describe('retried-request: a copy its client could not have sent in answer to th
     b.handshake(0.0327).exchange(0.0332, get('/index.html', AGENT));
     if (!alive) b.fin(3.02805, 's');
     a.request(3.028, post('/echo', body, AGENT));
-    a.fin(3.0281, 's');
-    a.fin(3.0284, 'c');
-    a.ack(3.0285, 's');
+    if (alive) {
+      // A's POST reset on arrival, unread: the wire shows no application had it (a FIN that
+      // acknowledged it would leave that open, and a retry could then have applied it twice).
+      a.rst(3.0281, 's');
+    } else {
+      a.fin(3.0281, 's');
+      a.fin(3.0284, 'c');
+      a.ack(3.0285, 's');
+    }
     if (bAnswered) b.exchange(3.0281 + bLater, post('/echo', body, AGENT)).close(3.1, 'c');
     else if (alive) {
       // The server resets it as it arrives (its idle timer closing that one too, with unread data).
