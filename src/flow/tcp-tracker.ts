@@ -872,6 +872,7 @@ export class TcpTracker<T> {
       // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
       if (ep.lossFromTs < 0) ep.lossFromTs = ep.lastDataTs >= 0 ? ep.lastDataTs : ep.firstTs;
       ep.lossToTs = conn.lastTs;
+      ep.lossEndTs = Infinity; // till the next data seen (Endpoint.noteData)
     }
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
     recordHistory(conn, Letter.Gap, fromClient);
@@ -987,6 +988,7 @@ export class TcpTracker<T> {
     if (hadFin && !ep.rstHasAck && dataAfterFin === null && peerDataAcked && peer.lossToTs < ts) {
       if (peer.lossFromTs < 0) peer.lossFromTs = ep.finTs;
       peer.lossToTs = ts;
+      peer.lossEndTs = Infinity; // lost after the peer's last data: nothing of it seen after
     }
   }
 
