@@ -92,6 +92,15 @@ export function endKnownDespiteLoss<T>(ex: HttpExchange, conn: Connection<T>): b
   return holesBefore(conn, ex.responseEnd, ex.responseEndFrame);
 }
 
+/**
+ * Whether every byte of `conn` the capture lost lies before `ex`'s request (holesBefore its first
+ * packet): its answer, which can only come after it, is not among them, and a silence after it
+ * is the peers'. False for a request not read (no frame).
+ */
+export function lostBeforeRequest<T>(ex: HttpExchange, conn: Connection<T>): boolean {
+  return ex.requestStart !== null && ex.requestFrame !== null && holesBefore(conn, ex.requestStart, ex.requestFrame);
+}
+
 /** The IP part of "ip:port" / "[v6]:port". */
 export function hostOf(endpoint: string): string {
   return hostOfEndpoint(endpoint);

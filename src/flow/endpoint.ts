@@ -424,6 +424,13 @@ export class Endpoint {
    */
   finUnseen = false;
   /**
+   * This endpoint's first RST carried a sequence number past its last byte seen and past a FIN
+   * there (finUnseen): it had sent bytes the capture never showed, and nothing after them can
+   * show that hole (Endpoint.lossEndTs is Infinity from then on). Not counted in gapBytes: how many
+   * of them the peer had is unknown.
+   */
+  unseenBeforeRst = false;
+  /**
    * A FIN that came before bytes it follows (-1: none): its sequence number, time and frame. On a
    * path that reorders, a FIN can overtake the last data sent before it (Node writes a
    * `Connection: close` response and its FIN 0.3 ms apart: healthy-lossy-path-client-side); the
@@ -668,6 +675,7 @@ export class Endpoint {
     this.rstHasAck = false;
     this.rstWindow = -1;
     this.finUnseen = false;
+    this.unseenBeforeRst = false;
     this.firstTtl = -1;
     this.rstTtl = -1;
     this.firstDataTtl = -1;

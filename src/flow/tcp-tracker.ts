@@ -959,6 +959,12 @@ export class TcpTracker<T> {
     // resets first at its FIN's number while the FIN is unacknowledged, then one past it).
     if (ep.finTs < 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, 1)) ep.finUnseen = true;
     if (ep.rstTs >= 0) return;
+    // Past the data seen and a FIN after it: bytes sent before this RST that the capture missed
+    // (its peer acknowledged them, and a closed socket resets at the acknowledgement number).
+    if (ep.hasNextSeq && !ep.holding && seqGt(v.seq, seqAdd(ep.nextSeq, 1))) {
+      ep.unseenBeforeRst = true;
+      ep.lossEndTs = Infinity;
+    }
     ep.rstTs = ts;
     ep.rstFrame = frame;
     ep.rstTtl = v.ttl;

@@ -273,7 +273,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const prev = recent.find((e) => e.index === ex.index - 1);
   // Server bytes lost from the capture could hide an answer (bytes the snaplen cut from seen
   // segments cannot), unless every hole lies inside the previous response (endKnownDespiteLoss).
-  if (prev === undefined || prev.responseEnd === null || (s.lostBytes > 0 ? !endKnownDespiteLoss(prev, conn) : prev.state !== 'complete' || prev.uncertain)) return null;
+  if (prev === undefined || prev.responseEnd === null || (s.lostBytes > 0 || s.unseenBeforeRst ? !endKnownDespiteLoss(prev, conn) : prev.state !== 'complete' || prev.uncertain)) return null;
   if (closeMayBeAnnounced(prev, conn)) return null;
   if (prev.responseEnd > ex.requestStart) return null; // pipelined: the connection was not idle
   // Nothing from the server after the previous response: no answer, not even a partial one.
@@ -452,7 +452,7 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   const prev = recent.find((e) => e.index === ex.index - 1);
   // Server bytes lost from the capture could hide an answer (bytes the snaplen cut from seen
   // segments cannot), unless every hole lies inside the previous response (endKnownDespiteLoss).
-  if (prev === undefined || prev.responseEnd === null || (s.lostBytes > 0 ? !endKnownDespiteLoss(prev, conn) : prev.state !== 'complete' || prev.uncertain)) return null;
+  if (prev === undefined || prev.responseEnd === null || (s.lostBytes > 0 || s.unseenBeforeRst ? !endKnownDespiteLoss(prev, conn) : prev.state !== 'complete' || prev.uncertain)) return null;
   if (closeMayBeAnnounced(prev, conn)) return null;
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
   const prevEndTs = prev.responseEndFrame !== null ? prev.responseEnd : prev.responseStart ?? prev.responseEnd;

@@ -4,7 +4,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
-import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, lostBeforeRequest, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
@@ -2105,7 +2105,9 @@ export const unansweredRequest: DetectorDefinition = {
         // (A late answer is such bytes: it is judged by the client's reset of it below.)
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
         // (An encrypted request's answer was judged from the server's records: its tickets and alerts are no answer.)
-        if (s.packets === 0 || s.lostBytes > 0 || (t.lateAnswer === null && t.encrypted === null && s.lastDataTs > t.answeredUntil)) return;
+        // Lost bytes that all lie before the request (inside an earlier download: holesBefore) hide no
+        // answer to it; bytes unseen before the server's RST (Endpoint.unseenBeforeRst) may be it.
+        if (s.packets === 0 || ((s.lostBytes > 0 || s.unseenBeforeRst) && !lostBeforeRequest(ex, conn)) || (t.lateAnswer === null && t.encrypted === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         // A FIN the capture dropped, which sequence numbers prove (Endpoint.finUnseen): when the
