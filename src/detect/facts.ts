@@ -61,6 +61,46 @@ export function lossToOf<T>(conn: Connection<T>): number {
   return Math.max(conn.client.lossToTs, conn.server.lossToTs);
 }
 
+/**
+ * Whether every byte of `conn` the capture lost, either way, lies before the packet at (ts, frame)
+ * in its stream: each direction's first data seen after its last hole (Endpoint.lossEndTs) came
+ * at or before that packet. What either side sent from there on is all in the capture, as on a
+ * connection that lost nothing. True when nothing was lost.
+ */
+export function holesBefore<T>(conn: Connection<T>, ts: number, frame: number): boolean {
+  const c = conn.client;
+  const s = conn.server;
+  return !readBefore(ts, frame, c.lossEndTs, c.lossEndFrame) && !readBefore(ts, frame, s.lossEndTs, s.lossEndFrame);
+}
+
+/**
+ * Whether a complete exchange marked uncertain (HttpExchange.uncertain) is known all the same up
+ * to its response's last byte, the capture's holes all lying inside it: its request and its
+ * response's head were read, its response was read to the end its framing gives (a Content-Length
+ * or a chunk size counts across a hole, sequence numbers telling how many bytes it held), and every
+ * hole of either direction lies before that last byte (holesBefore). A response whose tail the
+ * capture lost ends at its last byte seen, before the hole, so it is not known. Such an
+ * exchange is a keep-alive connection's last activity as surely as a whole one: what it cannot
+ * vouch for is its content, not where it ended. A certain exchange passes as it is.
+ */
+export function endKnownDespiteLoss<T>(ex: HttpExchange, conn: Connection<T>): boolean {
+  if (ex.state !== 'complete' || ex.responseEnd === null) return false;
+  if (!ex.uncertain) return true;
+  if (ex.method === null || ex.status === null || ex.responseEndFrame === null) return false;
+  // A body that ends at close has no end of its own for a hole to leave known.
+  if (ex.responseFraming !== 'length' && ex.responseFraming !== 'chunked' && ex.responseFraming !== 'none') return false;
+  return holesBefore(conn, ex.responseEnd, ex.responseEndFrame);
+}
+
+/**
+ * Whether every byte of `conn` the capture lost lies before `ex`'s request (holesBefore its first
+ * packet): its answer, which can only come after it, is not among them, and a silence after it
+ * is the peers'. False for a request not read (no frame).
+ */
+export function lostBeforeRequest<T>(ex: HttpExchange, conn: Connection<T>): boolean {
+  return ex.requestStart !== null && ex.requestFrame !== null && holesBefore(conn, ex.requestStart, ex.requestFrame);
+}
+
 /** The IP part of "ip:port" / "[v6]:port". */
 export function hostOf(endpoint: string): string {
   return hostOfEndpoint(endpoint);

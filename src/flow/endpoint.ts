@@ -331,6 +331,14 @@ export class Endpoint {
    */
   lossFromTs = -1;
   lossToTs = -1;
+  /**
+   * The first data of this endpoint's seen after the last bytes counted in lossToTs (-1: no loss;
+   * Infinity: none seen since): every byte the capture lost lies before it in the stream, so what
+   * the endpoint sent from it on is all in the capture (holesBefore). lossToTs may be later: a hole
+   * shows only when the receiver's acknowledgement proves it, the segments after it held till then.
+   */
+  lossEndTs = -1;
+  lossEndFrame = 0;
 
   /** Window scale shift this endpoint announced in its SYN, -1 when none. */
   windowShiftOffered = -1;
@@ -415,6 +423,13 @@ export class Endpoint {
    * socket already closed, not a connection it was serving.
    */
   finUnseen = false;
+  /**
+   * This endpoint's first RST carried a sequence number past its last byte seen and past a FIN
+   * there (finUnseen): it had sent bytes the capture never showed, and nothing after them can
+   * show that hole (Endpoint.lossEndTs is Infinity from then on). Not counted in gapBytes: how many
+   * of them the peer had is unknown.
+   */
+  unseenBeforeRst = false;
   /**
    * A FIN that came before bytes it follows (-1: none): its sequence number, time and frame. On a
    * path that reorders, a FIN can overtake the last data sent before it (Node writes a
@@ -508,6 +523,10 @@ export class Endpoint {
     this.prevDataFrame = this.lastDataFrame;
     f[b + Slot.LastDataTs] = ts;
     this.lastDataFrame = frame;
+    if (this.lossEndTs === Infinity) {
+      this.lossEndTs = ts;
+      this.lossEndFrame = frame;
+    }
   }
 
   /** Highest acknowledgement number this endpoint sent (covers the peer's bytes up to it). */
@@ -634,6 +653,8 @@ export class Endpoint {
     this.refusedBytes = 0;
     this.lossFromTs = -1;
     this.lossToTs = -1;
+    this.lossEndTs = -1;
+    this.lossEndFrame = 0;
     this.windowShiftOffered = -1;
     this.mss = 0;
     // Event lists are replaced, never emptied in place: a finding may still hold the old one.
@@ -654,6 +675,7 @@ export class Endpoint {
     this.rstHasAck = false;
     this.rstWindow = -1;
     this.finUnseen = false;
+    this.unseenBeforeRst = false;
     this.firstTtl = -1;
     this.rstTtl = -1;
     this.firstDataTtl = -1;

@@ -872,6 +872,7 @@ export class TcpTracker<T> {
       // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
       if (ep.lossFromTs < 0) ep.lossFromTs = ep.lastDataTs >= 0 ? ep.lastDataTs : ep.firstTs;
       ep.lossToTs = conn.lastTs;
+      ep.lossEndTs = Infinity; // till the next data seen (Endpoint.noteData)
     }
     if (advance) ep.nextSeq = seqAdd(ep.nextSeq, length);
     recordHistory(conn, Letter.Gap, fromClient);
@@ -958,6 +959,12 @@ export class TcpTracker<T> {
     // resets first at its FIN's number while the FIN is unacknowledged, then one past it).
     if (ep.finTs < 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, 1)) ep.finUnseen = true;
     if (ep.rstTs >= 0) return;
+    // Past the data seen and a FIN after it: bytes sent before this RST that the capture missed
+    // (its peer acknowledged them, and a closed socket resets at the acknowledgement number).
+    if (ep.hasNextSeq && !ep.holding && seqGt(v.seq, seqAdd(ep.nextSeq, 1))) {
+      ep.unseenBeforeRst = true;
+      ep.lossEndTs = Infinity;
+    }
     ep.rstTs = ts;
     ep.rstFrame = frame;
     ep.rstTtl = v.ttl;
@@ -987,6 +994,7 @@ export class TcpTracker<T> {
     if (hadFin && !ep.rstHasAck && dataAfterFin === null && peerDataAcked && peer.lossToTs < ts) {
       if (peer.lossFromTs < 0) peer.lossFromTs = ep.finTs;
       peer.lossToTs = ts;
+      peer.lossEndTs = Infinity; // lost after the peer's last data: nothing of it seen after
     }
   }
 

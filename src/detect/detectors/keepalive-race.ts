@@ -2,7 +2,7 @@ import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
-import { at, capturedNear, closeMayBeAnnounced, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
@@ -153,7 +153,10 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
   let lastActivityFrame: number;
   if (known >= 0) {
     const ex = recent[known];
-    if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null; // a request outstanding
+    // A request outstanding. One whose response lost bytes inside it (a busy capture's drops during
+    // a download) still ended where its framing says, every hole behind it: the idle time and the
+    // close after it are as whole as on a connection that lost nothing (blind test 12).
+    if (!endKnownDespiteLoss(ex, conn) || ex.responseEnd === null) return null;
     if (closeMayBeAnnounced(ex, conn)) return null;
     if (ex.responseEnd > finTs || (ex.responseEndFrame !== null && readBefore(finTs, finFrame, ex.responseEnd, ex.responseEndFrame))) return null;
     lastExchange = ex;
@@ -246,8 +249,7 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
-  // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-  if (app === null || app.session === null || !app.session.isHttp || s.lostBytes > 0) return null;
+  if (app === null || app.session === null || !app.session.isHttp) return null;
   const close = serverClosedFirst(conn);
   if (close === null) return null;
   const { ts: closeTs, frame: closeFrame, closedWith } = close;
@@ -269,7 +271,9 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const had = closedWith === 'FIN' ? s.finHasAck && seqGe(s.finAck, c.maxSeqEnd) : peerAckedAll(c, s) || peerResetAfterReceivingAll(c, s);
   if (!had) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
-  if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
+  // Server bytes lost from the capture could hide an answer (bytes the snaplen cut from seen
+  // segments cannot), unless every hole lies inside the previous response (endKnownDespiteLoss).
+  if (prev === undefined || prev.responseEnd === null || (s.lostBytes > 0 || s.unseenBeforeRst ? !endKnownDespiteLoss(prev, conn) : prev.state !== 'complete' || prev.uncertain)) return null;
   if (closeMayBeAnnounced(prev, conn)) return null;
   if (prev.responseEnd > ex.requestStart) return null; // pipelined: the connection was not idle
   // Nothing from the server after the previous response: no answer, not even a partial one.
@@ -426,8 +430,7 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
-  // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-  if (app === null || app.session === null || !app.session.isHttp || s.lostBytes > 0) return null;
+  if (app === null || app.session === null || !app.session.isHttp) return null;
   // All three read on each call: a server that closed with neither FIN nor RST was a read this
   // (inlined in the end handler) had never made when compiled, and threw the compiled code away.
   const serverFin = s.finTs >= 0;
@@ -447,7 +450,9 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
   if (ex.requestStart === null || ex.requestFrame === null || !readBefore(ex.requestStart, ex.requestFrame, shownTs, shownFrame)) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
-  if (prev === undefined || prev.state !== 'complete' || prev.uncertain || prev.responseEnd === null) return null;
+  // Server bytes lost from the capture could hide an answer (bytes the snaplen cut from seen
+  // segments cannot), unless every hole lies inside the previous response (endKnownDespiteLoss).
+  if (prev === undefined || prev.responseEnd === null || (s.lostBytes > 0 || s.unseenBeforeRst ? !endKnownDespiteLoss(prev, conn) : prev.state !== 'complete' || prev.uncertain)) return null;
   if (closeMayBeAnnounced(prev, conn)) return null;
   const prevEndFrame = prev.responseEndFrame ?? prev.responseFrame;
   const prevEndTs = prev.responseEndFrame !== null ? prev.responseEnd : prev.responseStart ?? prev.responseEnd;

@@ -1,7 +1,7 @@
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, closeMayBeAnnounced, hostOf, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, closeMayBeAnnounced, endKnownDespiteLoss, hostOf, lostBeforeRequest, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -688,7 +688,8 @@ export const resetBeforeResponse: DetectorDefinition = {
         // is unknown, so a reset here may be the server's idle timer meeting the request (a
         // keep-alive race, which keepalive-race cannot judge either) as well as a dying server.
         // Neither is said.
-        if (previous !== undefined && (previous.uncertain || previous.state !== 'complete' || (previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn)))) return;
+        // A previous response whose holes all lay inside its body ended where its framing says (endKnownDespiteLoss).
+        if (previous !== undefined && (!endKnownDespiteLoss(previous, conn) || (previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn)))) return;
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,
@@ -740,7 +741,9 @@ export const resetBeforeResponse: DetectorDefinition = {
         // Server bytes the capture missed, or unparsed server bytes after an unanswered request:
         // the capture cannot vouch that nothing was answered.
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
-        if (s.lostBytes > 0 || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
+        // Lost bytes that all lie before the request (inside an earlier download: holesBefore) hide no
+        // answer to it; bytes unseen before the server's RST (Endpoint.unseenBeforeRst) may be it.
+        if (((s.lostBytes > 0 || s.unseenBeforeRst) && !lostBeforeRequest(t.ex, conn)) || (t.ex.state === 'no-response' && s.lastDataTs > t.answeredUntil)) return;
         if (s.finTs >= 0 && s.finTs <= s.rstTs) return; // FIN first: a close, then a reset of late data
         if (s.finUnseen) return; // so too after a FIN the capture missed (Endpoint.finUnseen)
         if (first === null || first.byClient || !first.rst) return; // the client gave up (or closed) first

@@ -4,7 +4,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
-import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, lostBeforeRequest, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
@@ -453,6 +453,22 @@ function requestEvidence(ex: HttpExchange, line: string | null, requestEnd: numb
     requestStart: at(ex.requestStart ?? requestEnd),
     requestEnd: at(requestEnd),
   };
+}
+
+/** Methods whose requests carry no body (RFC 9110 gives a body to none of them a meaning). */
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * Whether a request whose head the snaplen cut (requestCut) was all sent all the same: a bodiless
+ * method's, in one segment (its first is the client's last data), the client having sent nothing
+ * after it. Clients write a request head in one write; a head sent in pieces (a slow client's, or
+ * one longer than a segment) shows its later pieces, and a body to come (a PUT, a POST: a
+ * Content-Length the cut hid) is a method's that has one. So the server's close after such a
+ * request is no timeout of a request still arriving (blind test 12: a backend killed during
+ * GET /hang, captured at -s 96, was not reported).
+ */
+function cutRequestSentWhole(ex: HttpExchange, conn: AnalyzedConnection): boolean {
+  return ex.method !== null && BODILESS_METHODS.has(ex.method) && ex.requestFrame !== null && ex.requestBodyBytes === 0 && conn.client.lastDataFrame === ex.requestFrame;
 }
 
 export const unansweredRequest: DetectorDefinition = {
@@ -2143,7 +2159,9 @@ export const unansweredRequest: DetectorDefinition = {
         // (A late answer is such bytes: it is judged by the client's reset of it below.)
         // Server bytes lost from the capture could hide an answer; bytes the snaplen cut from seen segments cannot.
         // (An encrypted request's answer was judged from the server's records: its tickets and alerts are no answer.)
-        if (s.packets === 0 || s.lostBytes > 0 || (t.lateAnswer === null && t.encrypted === null && s.lastDataTs > t.answeredUntil)) return;
+        // Lost bytes that all lie before the request (inside an earlier download: holesBefore) hide no
+        // answer to it; bytes unseen before the server's RST (Endpoint.unseenBeforeRst) may be it.
+        if (s.packets === 0 || ((s.lostBytes > 0 || s.unseenBeforeRst) && !lostBeforeRequest(ex, conn)) || (t.lateAnswer === null && t.encrypted === null && s.lastDataTs > t.answeredUntil)) return;
         // The server had closed (FIN) before the request was complete: a keep-alive race.
         if (s.finTs >= 0 && s.finTs <= requestEnd) return;
         // A FIN the capture dropped, which sequence numbers prove (Endpoint.finUnseen): when the
@@ -2153,8 +2171,8 @@ export const unansweredRequest: DetectorDefinition = {
         // A request whose head the snaplen cut may not have been all sent (slow-clients-server-timeouts:
         // a PUT's body stalled, then the server's client_body_timeout; a slow client's head). A client
         // that gave up and closed had sent what it meant to (clients write a request whole): only a
-        // wait the client ended is proven.
-        if (ex.requestCut === true && (close === null || close.by !== 'client')) return;
+        // wait the client ended is proven, or a bodiless request sent whole (cutRequestSentWhole).
+        if (ex.requestCut === true && (close === null || close.by !== 'client') && !cutRequestSentWhole(ex, conn)) return;
         if (t.lateAnswer !== null) {
           // The client must have closed first, and then refused the response: a client that had
           // only half-closed ACKs it and reads it (silent), one whose socket is gone resets it.
