@@ -98,7 +98,8 @@ PY
 )"
 echo "dropping frames: $DROP"
 # shellcheck disable=SC2086
-editcap "$WORK/whole.pcap" "$OUT" $DROP
+# -F nsecpcap: editcap writes pcapng unless told, and the file is named .pcap (nanoseconds, as recorded).
+editcap -F nsecpcap "$WORK/whole.pcap" "$OUT" $DROP
 chmod 644 "$OUT"
 
 python3 - "$CC_SAMPLES_DIR/$SCENARIO.meta.json" "$WORK/client.log" "$WORK/access.log" "$DROP" "$KEEPALIVE_S" "$IDLE_S" "$(nginx -v 2>&1)" <<'PY'

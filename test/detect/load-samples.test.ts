@@ -178,7 +178,7 @@ describe('load-shaped synthetic traffic', () => {
     expect(ofKind(quickCut, 'unanswered-request')).toEqual([]);
   });
 
-  test('a request whose head the snaplen cut: unanswered when the client gave up and closed; not judged when the server closed, as its head may not have been all sent', () => {
+  test('a request whose head the snaplen cut: unanswered when the client gave up and closed, and when the server closed (a bodiless head sent in one segment with nothing after it is whole)', () => {
     // A browser-like request (~300 bytes of headers) cut at -s 200; the server ACKs it and never answers.
     const heavy = get('/report', ['User-Agent: Mozilla/5.0 (X11; Linux x86_64)', `Cookie: ${'c'.repeat(200)}`, 'Accept: */*']);
     const waitThen = (closer: 'c' | 's'): Capture => {
@@ -197,9 +197,12 @@ describe('load-shaped synthetic traffic', () => {
     ]);
     expect(ofKind(gaveUp, 'unanswered-request').map((f) => f.frames)).toEqual(ofKind(cutTo(waitThen('c'), 65535), 'unanswered-request').map((f) => f.frames));
     expect(ofKind(gaveUp, 'unanswered-request')).toHaveLength(1);
-    // The server's close 10 s into a cut head may be its header timeout meeting a slow client.
+    // The server's close 10 s into a cut head: a client still sending its head would have sent more
+    // than the one segment it wrote at once, so the head was whole (blind round 12: a backend killed
+    // under GETs cut at -s 96 went unreported). A head in two pieces stays unjudged
+    // (unanswered-request-cut-head.test.ts).
     expect(ofKind(cutTo(waitThen('s'), 65535), 'unanswered-request')).toHaveLength(1);
-    expect(ofKind(cutTo(waitThen('s'), 200), 'unanswered-request')).toEqual([]);
+    expect(ofKind(cutTo(waitThen('s'), 200), 'unanswered-request').map((f) => f.frames)).toEqual(ofKind(cutTo(waitThen('s'), 65535), 'unanswered-request').map((f) => f.frames));
   });
 
   test('a snaplen that cuts the response headers after Connection: each response ends where the next begins, and the race is found', () => {
