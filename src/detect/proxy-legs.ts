@@ -976,7 +976,8 @@ export class ProxyLegs implements EventFollower {
    * The request that the proxy whose backend connections leave from `address` sent to another
    * backend than `refused` within `within` seconds after `ts`, when its connect there was refused
    * then: the proxy moving the request on (nginx `proxy_next_upstream`, HAProxy `redispatch`), so
-   * that its client saw no error (dead-upstream-nginx). Null when none, or `address` is no proxy's.
+   * that its client saw no error (dead-upstream-nginx). The request sent on must copy a front
+   * request the proxy's host was holding at `ts`. Null when none, or `address` is no proxy's.
    */
   movedOnAfter(
     address: string, refused: string, ts: number, within: number,
@@ -995,7 +996,14 @@ export class ProxyLegs implements EventFollower {
       if (r.leg.server === refused || r.start < ts || r.start > ts + within) continue;
       if (same !== null && (r.method !== same.method || !sameTarget(r.uri, same.uri))) continue;
       // A copy of a request the proxy had received, not its host's own client calling another server.
-      if (this.forwardedByItsSender({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start })) return r;
+      const down = this.downstreamOf({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start });
+      if (down === null) continue;
+      // And one the proxy held when the connect failed: its front request came before the failure
+      // and was not yet answered. One that came after is the proxy routing a new request as usual,
+      // while the refused connect was another program's on its host (a plain client sharing the
+      // proxy's address: loopback, a sidecar), which failed its user all the same.
+      if (down.ts > ts || (down.responseStart !== null && down.responseStart < ts)) continue;
+      return r;
     }
     return null;
   }
