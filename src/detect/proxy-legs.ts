@@ -801,7 +801,14 @@ export class ProxyLegs implements EventFollower {
           strict = r;
           strictScore = score;
         }
-      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)) {
+      } else if (
+        // Where both request lines are visible a copy carries the same target (modulo a prefix,
+        // sameTarget): another target is another request, a plain client on the proxy's host
+        // (blind 12: curl's direct GET /hang to 9001 sent 0.77 s into nginx's wait for GET /slow,
+        // whose own upstream leg the filter had left out). Only a line the capture cut pairs by time.
+        (f.method === null || f.uri === null || r.method === null || r.uri === null) &&
+        !answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)
+      ) {
         loose = r;
       }
     }

@@ -692,3 +692,34 @@ describe('gateway-timeout: one failure seen on both legs is one diagnosis (blind
     expect(d.anomalyIds).toHaveLength(3);
   });
 });
+
+/**
+ * Blind test 12, scene 1 filtered to the proxy's front port and a direct client's port: nginx
+ * answers GET /slow 504 after 1.018 s, its own upstream leg not in the capture, while curl on the
+ * proxy's host (one address for both) sends GET /hang straight to a backend 0.77 s into that wait.
+ * A different target is another request, not the proxy's copy: the 504 is not pinned on that
+ * backend. Near miss: the proxy's leg visible with the same target under an added prefix keeps
+ * its pairing.
+ */
+describe('gateway-timeout: a plain client on the proxy\'s host asks another URI during the wait', () => {
+  const build = (proxyLegVisible: boolean): Capture => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1.018, upstream: proxyLegVisible ? 'read' : 'none', upstreamUri: '/app/slow', uri: '/slow' });
+    const direct = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9001 });
+    direct.handshake(0.768).request(0.769, get('/hang'));
+    direct.close(1.963, 's');
+    return cap;
+  };
+  const only = [gatewayTimeout];
+
+  test('the direct GET /hang is not taken for the forwarded GET /slow', () => {
+    const [f] = ofKind(build(false).analyze(only), 'gateway-timeout');
+    expect(f.evidence.upstreamServer ?? null).toBeNull();
+    expect(f.summary).not.toContain('10.0.0.3:9001');
+  });
+
+  test('near miss: the forwarded GET /app/slow is paired, the direct GET /hang is not', () => {
+    const [f] = ofKind(build(true).analyze(only), 'gateway-timeout');
+    expect(f.evidence).toMatchObject({ upstreamServer: '10.0.0.3:8080', upstreamRequest: 'GET /app/slow', upstreamUriMatched: true, upstreamPhase: 'read' });
+  });
+});
