@@ -203,3 +203,13 @@ describe('connection-refused: a plain client sharing the proxy\'s address', () =
     expect(d.explanation).toContain('GET /ok/3');
   });
 });
+
+describe('recorded: shared-ip-nginx-curl (curl refused on the address nginx forwards from)', () => {
+  const name = 'shared-ip-nginx-curl';
+  (listSamples().some((s) => s.name === name) ? test : test.skip)("curl's refused connect is not a proxy's that moved the request on", async () => {
+    const r = await analyzeSample(name);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
+    expect(d.explanation).not.toContain('is a proxy');
+    expect(d.explanation).not.toContain('need not have seen an error');
+  });
+});

@@ -6,6 +6,8 @@ import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-s
 import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 import { DETECTORS } from '../../src/detect/registry';
+import { analyzeFiles } from '../../src/analyze';
+import { PacketFilter } from '../../src/decode/packet-filter';
 
 const only = [gatewayTimeout];
 const KIND = 'gateway-timeout';
@@ -721,5 +723,23 @@ describe('gateway-timeout: a plain client on the proxy\'s host asks another URI 
   test('near miss: the forwarded GET /app/slow is paired, the direct GET /hang is not', () => {
     const [f] = ofKind(build(true).analyze(only), 'gateway-timeout');
     expect(f.evidence).toMatchObject({ upstreamServer: '10.0.0.3:8080', upstreamRequest: 'GET /app/slow', upstreamUriMatched: true, upstreamPhase: 'read' });
+  });
+});
+
+describe('recorded: shared-ip-nginx-curl (nginx and curl on one loopback address)', () => {
+  const name = 'shared-ip-nginx-curl';
+  const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+  const run = fs.existsSync(file) ? test : test.skip;
+  run("the 504 stays on nginx's leg to 9000; filtered to 8080 and 9001 it is not pinned on curl's direct request to 9001", async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as { observed: { direct: number } };
+    const [whole] = ofKind(await analyzeSample(name), 'gateway-timeout');
+    expect(whole.evidence).toMatchObject({ upstreamServer: '127.0.0.1:9000', upstreamRequest: 'GET /hang/front', upstreamUriMatched: true });
+    const filtered = await analyzeFiles([file], { detectors: DETECTORS, filter: new PacketFilter([], [8080, 9001]) });
+    const [f] = ofKind(filtered, 'gateway-timeout');
+    expect(f.evidence.upstreamServer ?? null).toBeNull();
+    expect(f.summary).not.toContain(`127.0.0.1:${meta.observed.direct}`);
+    // The refused connect was curl's own: no proxy reading.
+    const refused = filtered.diagnoses.find((d) => d.kind === 'connection-refused');
+    expect(refused?.explanation ?? '').not.toContain('is a proxy');
   });
 });
