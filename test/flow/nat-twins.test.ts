@@ -334,3 +334,14 @@ describe('a diagnosis of a translated server names the server behind the transla
     expect(remedy(masqueraded)).not.toContain('translated to');
   });
 });
+
+describe('recorded: refused-dnat-any (a router DNATs :82 to a backend port nothing listens on)', () => {
+  const file = path.join(__dirname, '..', '..', 'samples', 'refused-dnat-any.pcap');
+  (fs.existsSync(file) ? test : test.skip)("the DNAT'ed refusal names the backend that sent the RST; the router's own refusal stays on the router", async () => {
+    const r = await analyzeFiles([file]);
+    const of = (server: string): string => r.diagnoses.find((d) => d.kind === 'connection-refused' && d.server === server)?.remedy ?? '';
+    expect(of('10.96.0.10:82')).toContain('is to be done on 10.98.1.2 (port 9999), not on 10.96.0.10');
+    expect(of('10.98.0.254:81')).toContain('10.98.0.254:81');
+    expect(of('10.98.0.254:81')).not.toContain('translated to');
+  });
+});
