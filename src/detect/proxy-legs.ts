@@ -791,6 +791,8 @@ export class ProxyLegs implements EventFollower {
     let strict: LegRequest | null = null;
     let strictScore = -1;
     let loose: LegRequest | null = null;
+    /** An upstream request of another visible target sent meanwhile, not a copy of another front request. */
+    let otherTarget = false;
     for (const r of record.requests) {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
       if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
@@ -801,15 +803,16 @@ export class ProxyLegs implements EventFollower {
           strict = r;
           strictScore = score;
         }
-      } else if (
+      } else if (!answeredBefore(r, to) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)) {
         // Where both request lines are visible a copy carries the same target (modulo a prefix,
         // sameTarget): another target is another request, a plain client on the proxy's host
         // (blind 12: curl's direct GET /hang to 9001 sent 0.77 s into nginx's wait for GET /slow,
         // whose own upstream leg the filter had left out). Only a line the capture cut pairs by time.
-        (f.method === null || f.uri === null || r.method === null || r.uri === null) &&
-        !answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)
-      ) {
-        loose = r;
+        if (f.method === null || f.uri === null || r.method === null || r.uri === null) {
+          if (loose === null || r.start < loose.start) loose = r;
+        } else {
+          otherTarget = true;
+        }
       }
     }
     const chosen = strict ?? loose;
@@ -850,6 +853,10 @@ export class ProxyLegs implements EventFollower {
         }
       }
     }
+    // Requests from the proxy's host to its backends meanwhile that are no copy of this one nor of
+    // another front request: a client of its own host, while the proxy's leg is out of the capture
+    // (a --port filter, --sample) as likely as absent; "nothing upstream" cannot be said.
+    if (opaque === null && connect === null && !lost && otherTarget) return { ...unpaired(f, 'invisible'), concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring };
     const phase = opaque !== null ? 'opaque' : connect !== null ? 'connect' : lost ? 'lost' : 'none';
     const staleLeg = phase === 'none' ? stalePickOf(f, record.legs, picked) : null;
     if (staleLeg !== null) picked.add(staleLeg);

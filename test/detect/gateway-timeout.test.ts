@@ -720,6 +720,20 @@ describe('gateway-timeout: a plain client on the proxy\'s host asks another URI 
     expect(f.summary).not.toContain('10.0.0.3:9001');
   });
 
+  test('the proxy seen forwarding other requests (--sample kept them, not this one): still no pairing, and no "nothing upstream" claim', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/1' });
+    scene(cap, 0.5, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/2' });
+    scene(cap, 1, { delay: 1.018, upstream: 'none', uri: '/slow' });
+    const direct = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9001 });
+    direct.handshake(1.768).request(1.769, get('/hang'));
+    direct.close(2.963, 's');
+    const r = cap.analyze(DETECTORS);
+    const [f] = ofKind(r, 'gateway-timeout');
+    expect(f.evidence.upstreamServer ?? null).toBeNull();
+    expect(ofKind(r, 'no-upstream-connect')).toEqual([]);
+  });
+
   test('near miss: the forwarded GET /app/slow is paired, the direct GET /hang is not', () => {
     const [f] = ofKind(build(true).analyze(only), 'gateway-timeout');
     expect(f.evidence).toMatchObject({ upstreamServer: '10.0.0.3:8080', upstreamRequest: 'GET /app/slow', upstreamUriMatched: true, upstreamPhase: 'read' });
