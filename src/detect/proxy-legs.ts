@@ -791,6 +791,8 @@ export class ProxyLegs implements EventFollower {
     let strict: LegRequest | null = null;
     let strictScore = -1;
     let loose: LegRequest | null = null;
+    /** An upstream request of another visible target sent meanwhile, not a copy of another front request. */
+    let otherTarget = false;
     for (const r of record.requests) {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
       if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
@@ -801,8 +803,16 @@ export class ProxyLegs implements EventFollower {
           strict = r;
           strictScore = score;
         }
-      } else if (!answeredBefore(r, to) && (loose === null || r.start < loose.start) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)) {
-        loose = r;
+      } else if (!answeredBefore(r, to) && !this.copiesAnother(r, f) && !this.loopsBack(r, f)) {
+        // Where both request lines are visible a copy carries the same target (modulo a prefix,
+        // sameTarget): another target is another request, a plain client on the proxy's host
+        // (blind 12: curl's direct GET /hang to 9001 sent 0.77 s into nginx's wait for GET /slow,
+        // whose own upstream leg the filter had left out). Only a line the capture cut pairs by time.
+        if (f.method === null || f.uri === null || r.method === null || r.uri === null) {
+          if (loose === null || r.start < loose.start) loose = r;
+        } else {
+          otherTarget = true;
+        }
       }
     }
     const chosen = strict ?? loose;
@@ -843,6 +853,10 @@ export class ProxyLegs implements EventFollower {
         }
       }
     }
+    // Requests from the proxy's host to its backends meanwhile that are no copy of this one nor of
+    // another front request: a client of its own host, while the proxy's leg is out of the capture
+    // (a --port filter, --sample) as likely as absent; "nothing upstream" cannot be said.
+    if (opaque === null && connect === null && !lost && otherTarget) return { ...unpaired(f, 'invisible'), concurrentAtRequest: atRequest, concurrentMaxDuringWait: maxDuring };
     const phase = opaque !== null ? 'opaque' : connect !== null ? 'connect' : lost ? 'lost' : 'none';
     const staleLeg = phase === 'none' ? stalePickOf(f, record.legs, picked) : null;
     if (staleLeg !== null) picked.add(staleLeg);
@@ -976,7 +990,8 @@ export class ProxyLegs implements EventFollower {
    * The request that the proxy whose backend connections leave from `address` sent to another
    * backend than `refused` within `within` seconds after `ts`, when its connect there was refused
    * then: the proxy moving the request on (nginx `proxy_next_upstream`, HAProxy `redispatch`), so
-   * that its client saw no error (dead-upstream-nginx). Null when none, or `address` is no proxy's.
+   * that its client saw no error (dead-upstream-nginx). The request sent on must copy a front
+   * request the proxy's host was holding at `ts`. Null when none, or `address` is no proxy's.
    */
   movedOnAfter(
     address: string, refused: string, ts: number, within: number,
@@ -995,7 +1010,14 @@ export class ProxyLegs implements EventFollower {
       if (r.leg.server === refused || r.start < ts || r.start > ts + within) continue;
       if (same !== null && (r.method !== same.method || !sameTarget(r.uri, same.uri))) continue;
       // A copy of a request the proxy had received, not its host's own client calling another server.
-      if (this.forwardedByItsSender({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start })) return r;
+      const down = this.downstreamOf({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start });
+      if (down === null) continue;
+      // And one the proxy held when the connect failed: its front request came before the failure
+      // and was not yet answered. One that came after is the proxy routing a new request as usual,
+      // while the refused connect was another program's on its host (a plain client sharing the
+      // proxy's address: loopback, a sidecar), which failed its user all the same.
+      if (down.ts > ts || (down.responseStart !== null && down.responseStart < ts)) continue;
+      return r;
     }
     return null;
   }

@@ -168,3 +168,48 @@ describe('recorded: refused-behind-nginx-chain (nginx front → nginx inner tier
     expect(d.explanation).toContain(`127.0.0.2:8080 relayed ${m.observed.frontRelayed502} of them to its clients`);
   });
 });
+
+/**
+ * A proxy and a plain client on one host (blind test 12, scene 1: curl and nginx on loopback).
+ * The client's connect to 9002 is refused; 0.3 s later the proxy forwards an unrelated request
+ * that its front received after the refusal. That forward is no proxy moving a refused request
+ * on: the refused client failed its user, and the diagnosis must not call it a proxy. Near miss:
+ * the proxy holding a front request when its connect is refused, then forwarding that request to
+ * another backend (nginx proxy_next_upstream), keeps its proxy reading.
+ */
+describe('connection-refused: a plain client sharing the proxy\'s address', () => {
+  const moved = 'it sent the request on to another backend';
+  const build = (frontBeforeRefusal: boolean): Capture => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/1' });
+    scene(cap, 0.5, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/2' });
+    refusedConnect(cap, 1, 45000);
+    // Front request at at+0.001, its forward at at+0.002.
+    scene(cap, frontBeforeRefusal ? 0.9985 : 1.3, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/3' });
+    return cap;
+  };
+
+  test('a forward of a request the front received after the refusal does not make the refused client a proxy', () => {
+    const r = build(false).analyze(DETECTORS);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
+    expect(d.explanation).not.toContain('is a proxy');
+    expect(d.explanation).not.toContain(moved);
+  });
+
+  test('near miss: the proxy held the front request when its connect was refused and sent it on: still a proxy that moved on', () => {
+    const r = build(true).analyze(DETECTORS);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
+    expect(d.explanation).toContain(moved);
+    expect(d.explanation).toContain('GET /ok/3');
+  });
+});
+
+describe('recorded: shared-ip-nginx-curl (curl refused on the address nginx forwards from)', () => {
+  const name = 'shared-ip-nginx-curl';
+  (listSamples().some((s) => s.name === name) ? test : test.skip)("curl's refused connect is not a proxy's that moved the request on", async () => {
+    const r = await analyzeSample(name);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'connection-refused');
+    expect(d.explanation).not.toContain('is a proxy');
+    expect(d.explanation).not.toContain('need not have seen an error');
+  });
+});

@@ -6,6 +6,8 @@ import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-s
 import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 import { DETECTORS } from '../../src/detect/registry';
+import { analyzeFiles } from '../../src/analyze';
+import { PacketFilter } from '../../src/decode/packet-filter';
 
 const only = [gatewayTimeout];
 const KIND = 'gateway-timeout';
@@ -690,5 +692,68 @@ describe('gateway-timeout: one failure seen on both legs is one diagnosis (blind
     const r = longPolls('read').analyze(DETECTORS.filter((x) => x.id !== KIND));
     const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(d.anomalyIds).toHaveLength(3);
+  });
+});
+
+/**
+ * Blind test 12, scene 1 filtered to the proxy's front port and a direct client's port: nginx
+ * answers GET /slow 504 after 1.018 s, its own upstream leg not in the capture, while curl on the
+ * proxy's host (one address for both) sends GET /hang straight to a backend 0.77 s into that wait.
+ * A different target is another request, not the proxy's copy: the 504 is not pinned on that
+ * backend. Near miss: the proxy's leg visible with the same target under an added prefix keeps
+ * its pairing.
+ */
+describe('gateway-timeout: a plain client on the proxy\'s host asks another URI during the wait', () => {
+  const build = (proxyLegVisible: boolean): Capture => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1.018, upstream: proxyLegVisible ? 'read' : 'none', upstreamUri: '/app/slow', uri: '/slow' });
+    const direct = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9001 });
+    direct.handshake(0.768).request(0.769, get('/hang'));
+    direct.close(1.963, 's');
+    return cap;
+  };
+  const only = [gatewayTimeout];
+
+  test('the direct GET /hang is not taken for the forwarded GET /slow', () => {
+    const [f] = ofKind(build(false).analyze(only), 'gateway-timeout');
+    expect(f.evidence.upstreamServer ?? null).toBeNull();
+    expect(f.summary).not.toContain('10.0.0.3:9001');
+  });
+
+  test('the proxy seen forwarding other requests (--sample kept them, not this one): still no pairing, and no "nothing upstream" claim', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/1' });
+    scene(cap, 0.5, { delay: 0.01, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/ok/2' });
+    scene(cap, 1, { delay: 1.018, upstream: 'none', uri: '/slow' });
+    const direct = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9001 });
+    direct.handshake(1.768).request(1.769, get('/hang'));
+    direct.close(2.963, 's');
+    const r = cap.analyze(DETECTORS);
+    const [f] = ofKind(r, 'gateway-timeout');
+    expect(f.evidence.upstreamServer ?? null).toBeNull();
+    expect(ofKind(r, 'no-upstream-connect')).toEqual([]);
+  });
+
+  test('near miss: the forwarded GET /app/slow is paired, the direct GET /hang is not', () => {
+    const [f] = ofKind(build(true).analyze(only), 'gateway-timeout');
+    expect(f.evidence).toMatchObject({ upstreamServer: '10.0.0.3:8080', upstreamRequest: 'GET /app/slow', upstreamUriMatched: true, upstreamPhase: 'read' });
+  });
+});
+
+describe('recorded: shared-ip-nginx-curl (nginx and curl on one loopback address)', () => {
+  const name = 'shared-ip-nginx-curl';
+  const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+  const run = fs.existsSync(file) ? test : test.skip;
+  run("the 504 stays on nginx's leg to 9000; filtered to 8080 and 9001 it is not pinned on curl's direct request to 9001", async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${name}.meta.json`), 'utf8')) as { observed: { direct: number } };
+    const [whole] = ofKind(await analyzeSample(name), 'gateway-timeout');
+    expect(whole.evidence).toMatchObject({ upstreamServer: '127.0.0.1:9000', upstreamRequest: 'GET /hang/front', upstreamUriMatched: true });
+    const filtered = await analyzeFiles([file], { detectors: DETECTORS, filter: new PacketFilter([], [8080, 9001]) });
+    const [f] = ofKind(filtered, 'gateway-timeout');
+    expect(f.evidence.upstreamServer ?? null).toBeNull();
+    expect(f.summary).not.toContain(`127.0.0.1:${meta.observed.direct}`);
+    // The refused connect was curl's own: no proxy reading.
+    const refused = filtered.diagnoses.find((d) => d.kind === 'connection-refused');
+    expect(refused?.explanation ?? '').not.toContain('is a proxy');
   });
 });

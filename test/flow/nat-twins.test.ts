@@ -301,3 +301,47 @@ describe('SYNs without the timestamp option (Windows clients by default): a cand
     expect(r.stats.natTwins).toBe(0);
   });
 });
+
+/**
+ * Blind test 12, scene 2: a router DNATs 10.12.1.1:82 to a backend port nothing listens on, and a
+ * capture on both its interfaces shows the refused connect twice. The remedy of a diagnosis of the
+ * front address names the backend the translation sent it to, where the RST came from; without a
+ * translated view, or with only the client translated (a masquerade), nothing is added.
+ */
+describe('a diagnosis of a translated server names the server behind the translation', () => {
+  /** A SYN answered by RST, seen with the given addresses `delay` after the first view. */
+  const refused = (a: Addresses, delay: number): Frame[] => {
+    const syn = buildTcpPacket({
+      src: a.client, dst: a.server, sport: a.sport, dport: a.dport, seq: 1000, flags: TCP_SYN, ipId: 0x100,
+      options: [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(77_000, 0)],
+    });
+    const rst = buildTcpPacket({ src: a.server, dst: a.client, sport: a.dport, dport: a.sport, seq: 0, ack: 1001, flags: TCP_RST | TCP_ACK, ipId: 0 });
+    return [{ data: syn, ts: T + delay }, { data: rst, ts: T + 0.0002 - delay }];
+  };
+  const remedy = (r: AnalysisResult): string => r.diagnoses.find((d) => d.kind === 'connection-refused')?.remedy ?? '';
+
+  test('DNAT: the refusal of 10.96.0.10:80 is to be checked on 10.1.0.2, port 8080', async () => {
+    const r = await analyze(refused(SERVICE, 0), refused(POD, 20e-6));
+    expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '10.0.0.1 → 10.1.0.2:8080', connections: 1 }]);
+    expect(remedy(r)).toContain('10.96.0.10:80 is translated to 10.1.0.2:8080');
+    expect(remedy(r)).toContain('is to be done on 10.1.0.2 (port 8080), not on 10.96.0.10');
+  });
+
+  test('near miss: no translated view, or a masquerade only: the remedy names the address the clients used alone', async () => {
+    expect(remedy(await analyze(refused(SERVICE, 0)))).not.toContain('translated to');
+    const masqueraded = await analyze(refused(SERVICE, 0), refused({ ...SERVICE, client: '192.168.5.5', sport: 61000 }, 20e-6));
+    expect(masqueraded.stats.natTwins).toBe(1);
+    expect(remedy(masqueraded)).not.toContain('translated to');
+  });
+});
+
+describe('recorded: refused-dnat-any (a router DNATs :82 to a backend port nothing listens on)', () => {
+  const file = path.join(__dirname, '..', '..', 'samples', 'refused-dnat-any.pcap');
+  (fs.existsSync(file) ? test : test.skip)("the DNAT'ed refusal names the backend that sent the RST; the router's own refusal stays on the router", async () => {
+    const r = await analyzeFiles([file]);
+    const of = (server: string): string => r.diagnoses.find((d) => d.kind === 'connection-refused' && d.server === server)?.remedy ?? '';
+    expect(of('10.96.0.10:82')).toContain('is to be done on 10.98.1.2 (port 9999), not on 10.96.0.10');
+    expect(of('10.98.0.254:81')).toContain('10.98.0.254:81');
+    expect(of('10.98.0.254:81')).not.toContain('translated to');
+  });
+});
