@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { hostOfEndpoint } from './decode/address';
+import { TranslatedServers } from './detect/translated-servers';
 import { DECODE_ISSUES, DecodeIssue } from './decode/decode-issue';
 import { decodePacket } from './decode/decode-packet';
 import { flowHash } from './decode/flow-hash';
@@ -303,27 +304,6 @@ const DECODED_TCP = DecodeStatus.Tcp;
 
 /** Pairs of addresses kept in stats.natTranslations; further pairs are counted in natTwins only. */
 const NAT_TRANSLATIONS_KEPT = 32;
-/** Translated server endpoints remembered for the diagnoses' remedies, and targets per endpoint (a Service's pods). */
-const SERVER_TRANSLATIONS_KEPT = 4096;
-const TRANSLATED_TARGETS_KEPT = 4;
-
-/**
- * A diagnosis of a server endpoint the capture shows translated to others: its checks belong on
- * the host behind the translation, which answered (its RST, its FIN, its timeouts), not on the
- * address the clients used (blind 12 scene 2: nothing listening on 10.12.1.1:82 sent the reader to
- * the router, while the RST came from 10.12.2.2:9999 behind its DNAT).
- */
-export function translatedServerNote(server: string, targets: readonly string[]): string {
-  const host = hostOfEndpoint(server);
-  const shown = targets.slice(0, 3);
-  const there = shown.length === 1 ? `on ${hostOfEndpoint(shown[0])} (port ${shown[0].slice(shown[0].lastIndexOf(':') + 1)})` : 'on the hosts behind it';
-  return (
-    ` ${server} is translated to ${shown.join(', ')}${targets.length > shown.length ? ' and more' : ''}: the capture shows these connections again after ` +
-    `the address translation (a DNAT, a port mapping, a Service address), and the server that answered them is there. ` +
-    `What the above asks of ${server} (its listener, its logs, its timeouts) is to be done ${there}, not on ${host}.`
-  );
-}
-
 /** Released connections' sessions and attachments kept for reuse; more are left to the GC. */
 const SPARE_KEPT = 1024;
 
@@ -388,12 +368,8 @@ export class Analyzer {
   private readonly flows: FlowRecord[] = [];
   private readonly exchanges: HttpExchange[] = [];
   private readonly issueCounts = new Map<DecodeIssue, number>();
-  /**
-   * Server endpoints the capture shows again after a destination translation (a NAT twin whose
-   * server differs: DNAT, a port mapping, a Service address), each with the endpoints it was
-   * translated to: where a diagnosis's checks must be run (translatedServerNote). Bounded.
-   */
-  private readonly serverTranslations = new Map<string, string[]>();
+  /** Server endpoints seen again after a destination translation: where a diagnosis's checks belong. */
+  private readonly translatedServers = new TranslatedServers();
   /** TCP packets per encapsulation (decode/tunnel.ts TUNNEL_*), for stats.tunneled. */
   private readonly tunneledCounts = new Float64Array(TUNNEL_NAMES.length);
   /**
@@ -642,10 +618,7 @@ export class Analyzer {
       flows: this.flows.filter((f) => !keep || keep.has(f.id)).sort((a, b) => a.id - b.id),
       exchanges: shown(this.exchanges).sort((a, b) => a.flowId - b.flowId || a.index - b.index),
       anomalies: shownAnomalies,
-      diagnoses: (keep ? diagnosesOfShown(diagnoses, shownAnomalies) : diagnoses).map((d) => {
-        const targets = this.serverTranslations.get(d.server);
-        return targets === undefined ? d : { ...d, remedy: d.remedy + translatedServerNote(d.server, targets) };
-      }),
+      diagnoses: (keep ? diagnosesOfShown(diagnoses, shownAnomalies) : diagnoses).map((d) => this.translatedServers.annotate(d)),
     };
     return this.finished;
   }
@@ -696,16 +669,7 @@ export class Analyzer {
    */
   private noteTranslation(seenAs: string, translatedTo: string): void {
     const list = this.stats.natTranslations;
-    const seenServer = seenAs.slice(seenAs.indexOf(' → ') + 3);
-    const translatedServer = translatedTo.slice(translatedTo.indexOf(' → ') + 3);
-    if (seenServer !== translatedServer) {
-      const targets = this.serverTranslations.get(seenServer);
-      if (targets === undefined) {
-        if (this.serverTranslations.size < SERVER_TRANSLATIONS_KEPT) this.serverTranslations.set(seenServer, [translatedServer]);
-      } else if (!targets.includes(translatedServer) && targets.length < TRANSLATED_TARGETS_KEPT) {
-        targets.push(translatedServer);
-      }
-    }
+    this.translatedServers.note(seenAs.slice(seenAs.indexOf(' → ') + 3), translatedTo.slice(translatedTo.indexOf(' → ') + 3));
     const known = list.find((t) => t.seenAs === seenAs && t.translatedTo === translatedTo);
     if (known !== undefined) known.connections++;
     else if (list.length < NAT_TRANSLATIONS_KEPT) list.push({ seenAs, translatedTo, connections: 1 });
