@@ -1,13 +1,13 @@
 import { firstAfter } from './sorted-search';
 
 /**
- * Client-server pairs followed, and the latest opens and closes kept for each (a ring): a pause is
+ * Client-server pairs followed, and the latest opens and closes kept for each (a ring of 16): a pause is
  * a steady delay, which a few of the latest samples show as well as all of them. A capture of
  * thousands of client hosts must not keep a number per connection seen (round 34's bench: 48 056
  * connections kept 10 MB of them to its end).
  */
-const MAX_PAIRS = 4096;
-const PER_PAIR = 32;
+const MAX_PAIRS = 2048;
+const PER_PAIR = 16;
 
 const time = (t: number): number => t;
 

@@ -6,6 +6,8 @@ const time = (t: number): number => t;
 
 /** Connections kept in all (four numbers each); past it, new ones are not kept and no rate is told. */
 const MAX_KEPT = 100_000;
+/** Numbers kept per connection. */
+const ROW = 4;
 /**
  * A response this soon (seconds) after the request is an application that had the connection
  * already: a connection waiting in a full accept queue gets its answer only once the application
@@ -40,16 +42,27 @@ export interface NewConnectionRate {
  */
 export class RateLimitedSyns {
   /** Per server: flat [synAck, request, response, closed] per answered connection (-1: none). */
-  private readonly rows = new Map<string, number[]>();
+  /** By server: ROW numbers per connection (its SYN-ACK, request, response, close), in a typed array grown by doubling, outside the heap the garbage collector sizes itself by. */
+  private readonly rows = new Map<string, { values: Float64Array; length: number }>();
   private kept = 0;
 
   note(conn: AnalyzedConnection): void {
     const s = conn.server;
     const c = conn.client;
     if (s.synAckTimes.length === 0 || this.kept >= MAX_KEPT) return;
-    let list = this.rows.get(conn.serverName);
-    if (list === undefined) this.rows.set(conn.serverName, (list = []));
-    list.push(s.synAckTimes[0], c.payloadBytes > 0 ? c.firstDataTs : -1, s.payloadBytes > 0 ? s.firstDataTs : -1, closedAt(conn));
+    let rows = this.rows.get(conn.serverName);
+    if (rows === undefined) this.rows.set(conn.serverName, (rows = { values: new Float64Array(16 * ROW), length: 0 }));
+    if (rows.length + ROW > rows.values.length) {
+      const grown = new Float64Array(rows.values.length * 2);
+      grown.set(rows.values);
+      rows.values = grown;
+    }
+    const at = rows.length;
+    rows.values[at] = s.synAckTimes[0];
+    rows.values[at + 1] = c.payloadBytes > 0 ? c.firstDataTs : -1;
+    rows.values[at + 2] = s.payloadBytes > 0 ? s.firstDataTs : -1;
+    rows.values[at + 3] = closedAt(conn);
+    rows.length += ROW;
     this.kept++;
   }
 
@@ -61,8 +74,9 @@ export class RateLimitedSyns {
    */
   of(server: string, dropped: readonly number[]): NewConnectionRate | null {
     if (this.kept >= MAX_KEPT || dropped.length < 2) return null;
-    const list = this.rows.get(server);
-    if (list === undefined) return null;
+    const rows = this.rows.get(server);
+    if (rows === undefined) return null;
+    const list = rows.values.subarray(0, rows.length);
     const from = dropped[0];
     const to = dropped[dropped.length - 1];
     const paced: number[] = [];
