@@ -1,3 +1,4 @@
+import { float64Column, grownColumn, int32Column } from './grown-column';
 import { firstAfter } from './sorted-search';
 
 /**
@@ -76,20 +77,10 @@ export class ClientPauses {
 
   private grow(): void {
     const capacity = Math.min(MAX_PAIRS, Math.max(16, this.capacity * 2));
-    const grown = (old: Float64Array): Float64Array => {
-      const next = new Float64Array(capacity * PER_PAIR);
-      next.set(old);
-      return next;
-    };
-    const grownCounts = (old: Int32Array): Int32Array => {
-      const next = new Int32Array(capacity);
-      next.set(old);
-      return next;
-    };
-    this.starts = grown(this.starts);
-    this.closes = grown(this.closes);
-    this.startCount = grownCounts(this.startCount);
-    this.closeCount = grownCounts(this.closeCount);
+    this.starts = grownColumn(this.starts, capacity * PER_PAIR, float64Column);
+    this.closes = grownColumn(this.closes, capacity * PER_PAIR, float64Column);
+    this.startCount = grownColumn(this.startCount, capacity, int32Column);
+    this.closeCount = grownColumn(this.closeCount, capacity, int32Column);
     this.capacity = capacity;
   }
 }

@@ -1,4 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
+import { float64Column, grownColumn } from './grown-column';
 import { closedAt } from './held-connections';
 import { firstAtOrAfter } from './sorted-search';
 
@@ -52,11 +53,7 @@ export class RateLimitedSyns {
     if (s.synAckTimes.length === 0 || this.kept >= MAX_KEPT) return;
     let rows = this.rows.get(conn.serverName);
     if (rows === undefined) this.rows.set(conn.serverName, (rows = { values: new Float64Array(16 * ROW), length: 0 }));
-    if (rows.length + ROW > rows.values.length) {
-      const grown = new Float64Array(rows.values.length * 2);
-      grown.set(rows.values);
-      rows.values = grown;
-    }
+    if (rows.length + ROW > rows.values.length) rows.values = grownColumn(rows.values, rows.values.length * 2, float64Column);
     const at = rows.length;
     rows.values[at] = s.synAckTimes[0];
     rows.values[at + 1] = c.payloadBytes > 0 ? c.firstDataTs : -1;
