@@ -1,37 +1,6 @@
 import { DETECTORS } from '../../src/detect/registry';
-import { Capture, Conn, get, ok } from './reuse-kit';
-
-/**
- * A keep-alive connection whose earlier response lost bytes inside its body in the capture (a busy
- * host's tcpdump dropped packets during a download): what came after the hole is whole, and a
- * failure there is judged as on a connection that lost nothing (blind test 12). A hole that
- * swallowed a response (its head) leaves its request unanswered-looking: never judged.
- */
-function lossyDownload(cap: Capture, hole: 'body' | 'head' | 'response' | 'none'): Conn {
-  const c = cap.connection();
-  c.handshake(0).exchange(0.01, get('/a'), ok('first'));
-  const body = 'b'.repeat(3000);
-  c.request(0.5, get('/big'));
-  const head = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`;
-  if (hole === 'response') {
-    c.unseen('s', head + body);
-    c.ack(0.51, 'c');
-    return c;
-  }
-  if (hole === 'head') {
-    // The head and most of the body lost; the body's tail seen, so the hole shows.
-    c.unseen('s', head + body.slice(0, 2000));
-    c.send(0.503, 's', body.slice(2000));
-    c.ack(0.5031, 'c');
-    return c;
-  }
-  c.send(0.501, 's', head + body.slice(0, 1000));
-  if (hole === 'body') c.unseen('s', body.slice(1000, 2000));
-  else c.send(0.502, 's', body.slice(1000, 2000));
-  c.send(0.503, 's', body.slice(2000));
-  c.ack(0.5031, 'c');
-  return c;
-}
+import { lossyDownload } from '../helpers/lossy-download';
+import { Capture, get } from './reuse-kit';
 
 const kindsOf = (cap: Capture): string[] => cap.analyze([...DETECTORS]).anomalies.filter((f) => f.severity !== 'info').map((f) => f.kind).sort();
 

@@ -1,6 +1,7 @@
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { DETECTORS } from '../../src/detect/registry';
-import { Capture, get, ofKind, ok } from './reuse-kit';
+import { lossyDownload } from '../helpers/lossy-download';
+import { Capture, get, ofKind } from './reuse-kit';
 
 const KIND = 'keepalive-race';
 
@@ -10,21 +11,7 @@ const KIND = 'keepalive-race';
  * server's RST.
  */
 function lossyThenRace(cap: Capture, hole: 'body' | 'whole-response' | 'none' = 'body'): void {
-  const c = cap.connection();
-  c.handshake(0).exchange(0.01, get('/a'), ok('first'));
-  const body = 'b'.repeat(3000);
-  c.request(0.5, get('/big'));
-  const head = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`;
-  if (hole === 'whole-response') {
-    c.unseen('s', head + body);
-    c.ack(0.51, 'c');
-  } else {
-    c.send(0.501, 's', head + body.slice(0, 1000));
-    if (hole === 'body') c.unseen('s', body.slice(1000, 2000));
-    else c.send(0.502, 's', body.slice(1000, 2000));
-    c.send(0.503, 's', body.slice(2000));
-    c.ack(0.5031, 'c');
-  }
+  const c = lossyDownload(cap, hole === 'whole-response' ? 'response' : hole);
   c.fin(2.503, 's');
   c.ack(2.5031, 'c');
   c.request(2.55, get('/stale'), { noAck: true });
