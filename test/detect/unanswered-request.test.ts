@@ -803,6 +803,16 @@ describe('unanswered-request across a path outage (blind5 s5b, s5c)', () => {
     expect(d.remedy).toContain('cut the path');
   });
 
+  test("no give-up of the client's when that RST in its name came from another hop (its TTL is not the client's): a firewall resetting both ends", () => {
+    const cap = new Capture();
+    const conn = outage(cap, [0.2, 0.6, 1.4, 3.0, 6.2]);
+    conn.send(6.5001, 's', ok('late')).rst(6.5002, 'c', 50);
+    const found = ofKind(cap.analyze(only), KIND);
+    // Not the client's give-up: only the path's resends are told (the request answered, late).
+    expect(found.filter((f) => f.evidence.closedBy === 'client')).toEqual([]);
+    expect(found.map((f) => f.evidence.answered)).toEqual([true]);
+  });
+
   test('silent when the client ACKed the late answer (it was still waiting), or its RST acknowledged it (it had received it)', () => {
     const alive = new Capture();
     outage(alive, [0.2, 0.6, 1.4]).response(2.0, ok()).close(3, 'c');
