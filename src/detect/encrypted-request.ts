@@ -3,6 +3,7 @@ import { Alpn } from '../http/tls-hello';
 import type { TlsDirection, TlsRecords } from '../http/tls-records';
 import { seqAdd, seqGe } from '../flow/seq';
 import type { AnalyzedConnection } from './analyzed-connection';
+import { firstCloseTs } from './facts';
 import type { DetectContext, EventFollower } from './detector';
 import type { EvidenceValue } from './finding';
 
@@ -149,8 +150,7 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
   let lateAnswerFrame = 0;
   if (server.lastAppEndTs >= client.turnStartTs && tickets === 0) {
     // Answered, unless the answer began only after the client had closed.
-    const c0 = conn.client;
-    const clientClosed = c0.finTs >= 0 && (c0.rstTs < 0 || c0.finTs <= c0.rstTs) ? c0.finTs : c0.rstTs;
+    const clientClosed = firstCloseTs(conn.client);
     const answer = answerStart(client, server);
     if (answer === null || clientClosed < 0 || answer.ts <= clientClosed) return 'answered';
     // On HTTP/2 a server's first data after the client gave up may be its SETTINGS, no late answer.

@@ -119,6 +119,11 @@ export function fineDuration(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
 
+/** When `ep` first closed its side: its FIN, or its RST when that came first or alone; -1 for neither. */
+export function firstCloseTs(ep: Pick<Endpoint, 'finTs' | 'rstTs'>): number {
+  return ep.finTs >= 0 && (ep.rstTs < 0 || ep.finTs <= ep.rstTs) ? ep.finTs : ep.rstTs;
+}
+
 /** A capture time as a UTC time of day, to the millisecond ("14:24:39.311"), for naming a moment in text. */
 export function timeOfDay(ts: number): string {
   return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);
@@ -220,8 +225,7 @@ export function closeMayBeAnnounced<T>(ex: HttpExchange, conn: Connection<T>): b
   if (ex.responseClose || ex.responseFraming === 'close') return true;
   if (ex.responseCloseUnknown !== true) return false;
   if (ex.responseEnd === null) return true;
-  const s = conn.server;
-  const closeTs = s.finTs >= 0 && (s.rstTs < 0 || s.finTs <= s.rstTs) ? s.finTs : s.rstTs;
+  const closeTs = firstCloseTs(conn.server);
   // Never closed: not announced, once the capture went on long enough after the response to show it.
   const by = closeTs >= 0 ? closeTs : conn.lastTs;
   return by - ex.responseEnd < ANNOUNCED_CLOSE_WITHIN;

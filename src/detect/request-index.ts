@@ -2,6 +2,7 @@ import { ownAgent } from './client-agents';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import { packedStatus, unpackedStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
+import { firstCloseTs } from './facts';
 import { sameTarget } from './request-target';
 
 /**
@@ -411,7 +412,7 @@ export class RequestIndex {
     this.connectionStart[slot] = conn.startTs;
     this.previousStart[slot] = previousRequestStart(ex, conn);
     this.readyAt[slot] = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : conn.startTs;
-    const sClose = conn.server.finTs >= 0 && (conn.server.rstTs < 0 || conn.server.finTs <= conn.server.rstTs) ? conn.server.finTs : conn.server.rstTs;
+    const sClose = firstCloseTs(conn.server);
     this.serverClosedBefore[slot] = sClose >= 0 && sClose < ex.requestStart ? sClose : -1;
     // The end of an unanswered request is computed for every request: the first one, long after
     // this was compiled, would otherwise be a step never taken, and threw the compiled code away.

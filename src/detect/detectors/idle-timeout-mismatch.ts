@@ -1,7 +1,7 @@
 import { SERVER_STOPS, ServerStops } from '../server-stops';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { closeMayBeAnnounced, ms, roundTripToServer } from '../facts';
+import { closeMayBeAnnounced, firstCloseTs, ms, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
@@ -187,7 +187,7 @@ function clientIdleClose(conn: AnalyzedConnection): Sample | null {
   const s = conn.server;
   const app = conn.app;
   if (app === null || app.recent.length === 0 || app.session?.isTunnel === true) return null; // a tunnel's close is no idle close
-  const closeTs = c.finTs >= 0 && (c.rstTs < 0 || c.finTs <= c.rstTs) ? c.finTs : c.rstTs;
+  const closeTs = firstCloseTs(c);
   const closeFrame = closeTs === c.finTs ? c.finFrame : c.rstFrame;
   if (closeTs < 0) return null;
   if ((s.finTs >= 0 && s.finTs <= closeTs) || (s.rstTs >= 0 && s.rstTs <= closeTs)) return null;
