@@ -283,19 +283,13 @@ export const synUnanswered: DetectorDefinition = {
     const rates = new RateLimitedSyns();
 
     /**
-     * An attempt (answered in the end, or given up) while connections between the same hosts lost
-     * packets on the way: its SYNs or SYN-ACKs were most likely lost the same way.
+     * Attempts while connections between the same hosts lost packets on the way: their SYNs or
+     * SYN-ACKs were most likely lost the same way. One attempt (answered in the end, or given up),
+     * or a run of them none of which was answered: one stretch of the path, whose losses around it
+     * make every attempt of it the path's (a lossy path fails attempts in a row too: at 40 % loss
+     * each way, two in three handshakes fail).
      */
-    const notePathLoss = (a: Attempt): void => {
-      const near = pathLoss.around(a.clientHost, a.serverHost, a.synTimes[0] - PATH_LOSS_NEAR, settledAt(a) + PATH_LOSS_NEAR);
-      if (near >= PATH_LOSS_EVIDENCE) a.pathLoss = near;
-    };
-    /**
-     * A run of attempts none of which was answered is one stretch of the path: when connections
-     * between the same hosts lost packets around it, every attempt of it is the path's (a lossy path
-     * fails attempts in a row too: at 40 % loss each way, two in three handshakes fail).
-     */
-    const noteRunPathLoss = (run: readonly Attempt[]): void => {
+    const notePathLoss = (run: readonly Attempt[]): void => {
       let from = Infinity;
       let to = -Infinity;
       for (const a of run) {
@@ -448,7 +442,7 @@ export const synUnanswered: DetectorDefinition = {
         let kept = 0;
         for (const a of deferred) {
           if (settledAt(a) + LIVE_DEFER_SECONDS < settled) {
-            notePathLoss(a);
+            notePathLoss([a]);
             report(a);
           } else deferred[kept++] = a;
         }
@@ -460,7 +454,7 @@ export const synUnanswered: DetectorDefinition = {
         // connections between the same hosts retransmitted segments too. Anything else (a burst of
         // retried SYNs, a clean path) is the listener's, as before.
         for (const a of deferred) {
-          notePathLoss(a);
+          notePathLoss([a]);
           report(a);
         }
         deferred.length = 0;
@@ -469,7 +463,7 @@ export const synUnanswered: DetectorDefinition = {
           const end = a.answerTs;
           const overlapped = spans.some((o) => o !== a && o.server === a.server && o.synTimes[0] <= end && (o.answerTs >= 0 ? o.answerTs : o.synTimes[o.synTimes.length - 1]) >= a.synTimes[0]);
           if (!overlapped && pathLoss.total(a.clientHost, a.serverHost) >= PATH_LOSS_EVIDENCE) continue;
-          notePathLoss(a);
+          notePathLoss([a]);
           report(a);
         }
         lone.length = 0;
@@ -495,13 +489,13 @@ export const synUnanswered: DetectorDefinition = {
           const failure = givenUp?.get(a.flowId);
           if (failure !== undefined && failure.ts >= a.synTimes[n - 1]) a.proxyGaveUpFrame = failure.frame;
           a.outcome = silence > due || a.proxyGaveUpFrame > 0 ? 'abandoned' : 'unanswered-at-capture-end';
-          notePathLoss(a);
+          notePathLoss([a]);
           report(a);
         }
         pending.length = 0;
         const runs = unansweredRuns(
           ctx, oneWaySeen ? [] : singles, reported.map((r) => r.attempt), answersKept < MAX_ANSWERS_KEPT ? answers : null, captureEnd,
-          () => givenUp ?? proxyGaveUp(legs.pair()), noteRunPathLoss,
+          () => givenUp ?? proxyGaveUp(legs.pair()), notePathLoss,
         );
         for (const a of runs.report) report(a);
         // Failed connects outside any run, on a path losing packets around them: a lone SYN never
@@ -514,7 +508,7 @@ export const synUnanswered: DetectorDefinition = {
             ...givenUpBeforeAnswer,
           ].sort((x, y) => x.synTimes[0] - y.synTimes[0]);
           for (const a of lone) {
-            notePathLoss(a);
+            notePathLoss([a]);
             if (a.pathLoss === 0) continue;
             if (a.outcome === null) {
               a.outcome = 'abandoned';
