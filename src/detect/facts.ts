@@ -119,6 +119,11 @@ export function fineDuration(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
 
+/** Seconds as milliseconds to the microsecond (a close on arrival, a dying process's burst, a stale listener's fast 5xx: well under 1 ms). */
+export function microsAsMs(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1000;
+}
+
 /** When `ep` first closed its side: its FIN, or its RST when that came first or alone; -1 for neither. */
 export function firstCloseTs(ep: Pick<Endpoint, 'finTs' | 'rstTs'>): number {
   return ep.finTs >= 0 && (ep.rstTs < 0 || ep.finTs <= ep.rstTs) ? ep.finTs : ep.rstTs;

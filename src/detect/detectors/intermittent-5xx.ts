@@ -2,7 +2,7 @@ import { packedStatus, unpackedStatus, type HttpExchange } from '../../http/exch
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at } from '../facts';
+import { at, microsAsMs } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
@@ -159,7 +159,7 @@ const TIMER_REMEDY =
 
 /** What a diagnosis says of gateway failures that shared one delay: a timer's, named with the delay. */
 function timerText(timer: InferredValue, subject: string): string {
-  const spread = timer.spread > 0 ? ` (within ${millis(timer.spread)} ms)` : '';
+  const spread = timer.spread > 0 ? ` (within ${microsAsMs(timer.spread)} ms)` : '';
   return (
     `${subject} came ${seconds(timer.value)} s after their requests${spread}: ` +
     `one delay is a timer's, most likely the proxy's own upstream timeout (connect or read) giving up on its backend ` +
@@ -182,10 +182,6 @@ function failedOnText(onlyFailed: number, mixed: number, connections: number): s
   return `${parts.join(', ')}; ${connections} connection${connections === 1 ? '' : 's'} in all`;
 }
 
-/** Seconds as milliseconds to the microsecond: a stale listener's fast 5xx takes well under 1 ms. */
-function millis(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1000;
-}
 
 /**
  * Whether `uri[start, end)` is a path segment that names one resource rather than a kind of
@@ -493,9 +489,9 @@ export const intermittent5xx: DetectorDefinition = {
           pattern,
           firstFailure: at(firstFail),
           lastFailure: at(lastFail),
-          median5xxMs: failDelays.length > 0 ? millis(median(failDelays)) : null,
-          median2xxMs: okDelays.length > 0 ? millis(median(okDelays)) : null,
-          ...(timer !== null ? { timerDelayMs: millis(timer.value), timerSamples: timer.samples } : {}),
+          median5xxMs: failDelays.length > 0 ? microsAsMs(median(failDelays)) : null,
+          median2xxMs: okDelays.length > 0 ? microsAsMs(median(okDelays)) : null,
+          ...(timer !== null ? { timerDelayMs: microsAsMs(timer.value), timerSamples: timer.samples } : {}),
           ...(fast502 ? { fast: true } : {}),
           ...(relayedBy > 0 ? { relayedByFronts: relayedBy } : {}),
           failingClients: failingClients.slice(0, CLIENTS_LISTED),
@@ -560,7 +556,7 @@ export const intermittent5xx: DetectorDefinition = {
         server,
         ts: first,
         message: 'fastBadGateway',
-        data: { server, failed: fast.length, total, fastest: millis(delays[0]), slowest: millis(delays[delays.length - 1]) },
+        data: { server, failed: fast.length, total, fastest: microsAsMs(delays[0]), slowest: microsAsMs(delays[delays.length - 1]) },
         evidence: {
           failures: fast.length,
           successes: okCount,
@@ -568,10 +564,10 @@ export const intermittent5xx: DetectorDefinition = {
           ...(otherFailures > 0 ? { otherFailures } : {}),
           statuses: [BAD_GATEWAY],
           fast: true,
-          min502Ms: millis(delays[0]),
-          median5xxMs: millis(median(delays)),
-          max502Ms: millis(delays[delays.length - 1]),
-          median2xxMs: okDelays.length > 0 ? millis(median([...okDelays].sort((a, b) => a - b))) : null,
+          min502Ms: microsAsMs(delays[0]),
+          median5xxMs: microsAsMs(median(delays)),
+          max502Ms: microsAsMs(delays[delays.length - 1]),
+          median2xxMs: okDelays.length > 0 ? microsAsMs(median([...okDelays].sort((a, b) => a - b))) : null,
           firstFailure: at(first),
           failingClients: [...new Set(fast.map((a) => a.client))].slice(0, CLIENTS_LISTED),
           failingFlowIds: [...new Set(fast.map((a) => a.flowId))].slice(0, CLIENTS_LISTED * 2),
@@ -580,7 +576,7 @@ export const intermittent5xx: DetectorDefinition = {
       });
       const among = total > fast.length ? `${fast.length} of ${total} requests` : fast.length === 1 ? 'its only request' : `all ${fast.length} requests`;
       const others = otherFailures > 0 ? ` (${otherFailures} more 5xx among them ${otherFailures === 1 ? 'is' : 'are'} no such fast 502: answered after a wait, or told by another finding)` : '';
-      const within = delays.length === 1 ? `${millis(delays[0])} ms after it` : `within ${millis(delays[0])}–${millis(delays[delays.length - 1])} ms`;
+      const within = delays.length === 1 ? `${microsAsMs(delays[0])} ms after it` : `within ${microsAsMs(delays[0])}–${microsAsMs(delays[delays.length - 1])} ms`;
       ctx.diagnose({
         server,
         count: fast.length,
@@ -632,8 +628,8 @@ export const intermittent5xx: DetectorDefinition = {
         evidence: {
           failures: timed.length,
           statuses,
-          timerDelayMs: millis(timer.value),
-          timerSpreadMs: millis(timer.spread),
+          timerDelayMs: microsAsMs(timer.value),
+          timerSpreadMs: microsAsMs(timer.spread),
           firstFailure: at(timed[0].ts),
           failingClients: [...new Set(timed.map((a) => a.client))].slice(0, CLIENTS_LISTED),
           failingFlowIds: [...new Set(timed.map((a) => a.flowId))].slice(0, CLIENTS_LISTED * 2),
@@ -681,7 +677,7 @@ export const intermittent5xx: DetectorDefinition = {
       const okDelays = summaries.flatMap((s) => s.okDelays).sort((a, b) => a - b);
       const speed =
         failDelays.length > 0 && okDelays.length > 0
-          ? ` The failures were answered in ${millis(median(failDelays))} ms (median), the successes in ${millis(median(okDelays))} ms.`
+          ? ` The failures were answered in ${microsAsMs(median(failDelays))} ms (median), the successes in ${microsAsMs(median(okDelays))} ms.`
           : '';
       let explanation: string;
       let remedy: string;
@@ -725,7 +721,7 @@ export const intermittent5xx: DetectorDefinition = {
       }
       if (summaries.every((s) => s.fast502)) {
         // A proxy's 502s at once: the pace of its upstream connection failing under the request, whatever the pattern.
-        const fastest = failDelays.length > 0 ? `within ${millis(failDelays[0])}–${millis(failDelays[failDelays.length - 1])} ms of their requests` : 'at once';
+        const fastest = failDelays.length > 0 ? `within ${microsAsMs(failDelays[0])}–${microsAsMs(failDelays[failDelays.length - 1])} ms of their requests` : 'at once';
         explanation += ` Every failure was a 502 answered ${fastest}, well below any timeout: ${FAST_502_CAUSES}`;
         remedy = `${FAST_502_REMEDY} ${remedy}`;
       }

@@ -2,7 +2,7 @@ import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
-import { at, capturedNear, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, isIdempotent, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
@@ -911,10 +911,6 @@ function spreadOf(values: readonly number[]): number {
 /** A round trip to the server from which a close on arrival's summary says how much of its delay it is (seconds). */
 const SHOWN_RTT = 0.001;
 
-/** Seconds as milliseconds with microsecond precision (a close on arrival can follow the request by 0.1 ms). */
-function microsAsMs(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1000;
-}
 
 /**
  * A TLS 1.3 close_notify is disguised as application data but is 24 bytes (a 2-byte alert, the

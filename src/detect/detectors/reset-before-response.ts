@@ -1,7 +1,7 @@
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, closeMayBeAnnounced, endKnownDespiteLoss, hostOf, lostBeforeRequest, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, closeMayBeAnnounced, endKnownDespiteLoss, hostOf, lostBeforeRequest, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -49,10 +49,6 @@ interface IdleCloses {
   count: number;
 }
 
-/** Seconds as milliseconds with microsecond precision (bursts of a dying process are sub-millisecond). */
-function microsAsMs(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1000;
-}
 
 interface Tracked {
   ex: HttpExchange;

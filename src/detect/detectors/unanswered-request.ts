@@ -4,7 +4,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
-import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, lostBeforeRequest, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, lostBeforeRequest, microsAsMs, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
@@ -1993,7 +1993,7 @@ export const unansweredRequest: DetectorDefinition = {
         // No timer fires this soon after a request it had not been waiting on: nothing to infer.
         name = '';
         const reused = members.filter((w) => !w.firstOnConnection).length;
-        const msText = (seconds: number): string => `${Math.round(seconds * 1e6) / 1000} ms`;
+        const msText = (seconds: number): string => `${microsAsMs(seconds)} ms`;
         const within = msText(lo) === msText(hi) ? msText(hi) : `${msText(lo).replace(' ms', '')}–${msText(hi)}`;
         explanation =
           `${members.length} requests to ${server}${about} got no response, and the server side closed the connection ${within} after each request, ` +
