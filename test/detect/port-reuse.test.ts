@@ -126,3 +126,50 @@ const silent = [
 test.each(silent)('port-reuse stays silent on sample %s', async (name) => {
   expect(ofKind(await analyzeSample(name), KIND).map((f) => f.summary)).toEqual([]);
 });
+
+describe('port-reuse: a busy client reusing ports after a close', () => {
+  /** `n` connections in turn on one 4-tuple, each closed by the server 10 ms before the next SYN; then one reused while still open. */
+  const busy = (n: number, openAtEnd: boolean) => {
+    const cap = new Capture();
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      const c = cap.connection({ cport: 40000, isn: 1000 + i * 100_000 });
+      c.handshake(t).exchange(t + 0.001).close(t + 0.01, i % 2 === 0 ? 's' : 'c');
+      t += 0.02 + i * 0.001;
+    }
+    if (openAtEnd) {
+      cap.connection({ cport: 41000, isn: 5 }).handshake(t).exchange(t + 0.001);
+      cap.connection({ cport: 41000, isn: 9_000_000 }).handshake(t + 2).exchange(t + 2.001);
+    }
+    return ofKind(cap.analyze(only), KIND);
+  };
+
+  test('the first ten reuses of a client host and server are listed, the rest told in one note with their count and gaps', () => {
+    const found = busy(14, false);
+    const listed = found.filter((f) => f.evidence.reusesNotListed === undefined);
+    const notes = found.filter((f) => f.evidence.reusesNotListed !== undefined);
+    expect(listed).toHaveLength(10);
+    expect(notes).toHaveLength(1);
+    const [note] = notes;
+    expect(note.severity).toBe('info');
+    expect(note.evidence).toMatchObject({ reusesNotListed: 3, reusesListed: 10, timeWaitHeldByClient: 1, timeWaitHeldByServer: 2 });
+    // Gaps grow by 1 ms a connection: the 12th to 14th SYNs came 20 to 22 ms after the previous connection's last packet.
+    expect(note.evidence.minGap).toBeCloseTo(0.02, 3);
+    expect(note.evidence.maxGap).toBeCloseTo(0.022, 3);
+    expect(note.summary).toContain('3 more new connections from 10.0.0.1');
+    expect(note.frames).toHaveLength(2);
+  });
+
+  test('ten or fewer reuses: each listed, no note', () => {
+    const found = busy(11, false);
+    expect(found).toHaveLength(10);
+    expect(found.every((f) => f.evidence.reusesNotListed === undefined)).toBe(true);
+  });
+
+  test('a reuse of a connection still open is a warning, listed past the cap too', () => {
+    const found = busy(14, true);
+    const open = found.filter((f) => f.evidence.previousClosed === false);
+    expect(open).toHaveLength(1);
+    expect(open[0].severity).toBe('warning');
+  });
+});
