@@ -757,3 +757,55 @@ describe('recorded: shared-ip-nginx-curl (nginx and curl on one loopback address
     expect(refused?.explanation ?? '').not.toContain('is a proxy');
   });
 });
+
+describe('a 504 whose request the capture does not show', () => {
+  const gatewayError = (status: number): string => `HTTP/1.1 ${status} Status\r\nContent-Length: 0\r\n\r\n`;
+  /** A connection seen mid-stream: its request went before the capture began, then the proxy's answer. */
+  const midStream = (status: number) => {
+    const cap = new Capture();
+    cap.connection({ cport: 40001 }).unseen('c', get('/slow')).response(5, gatewayError(status));
+    return cap.analyze(only);
+  };
+
+  test('is reported (a proxy gave up upstream), with no wait or timer made up', () => {
+    const r = midStream(504);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ status: 504, requestSeen: false });
+    expect(f.evidence.delaySeconds).toBeUndefined();
+    expect(f.summary).toContain('does not show');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.anomalyIds).toEqual([f.id]);
+  });
+
+  test('near misses: a 502 or a 200 without its request says no timeout', () => {
+    expect(ofKind(midStream(502), KIND)).toEqual([]);
+    expect(ofKind(midStream(200), KIND)).toEqual([]);
+  });
+
+  test('a 504 with its request in the capture is not told as request-less', () => {
+    const cap = new Capture();
+    cap.connection({ cport: 40002 }).handshake(0).request(0.01, get('/slow')).response(3.01, gatewayError(504));
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.length).toBe(1);
+    expect(found[0].evidence.requestSeen).toBeUndefined();
+    expect(found[0].evidence.delaySeconds).toBeCloseTo(3, 2);
+  });
+
+  const name = 'gateway-timeout-caddy';
+  const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+  const run = fs.existsSync(file) ? test : test.skip;
+  run('recorded: --since after the requests and before their 504s (a blind tester had none reported)', async () => {
+    const whole = ofKind(await analyzeSample(name), KIND);
+    expect(whole.length).toBeGreaterThan(0);
+    const lastRequest = Math.max(...whole.map((f) => Number(f.evidence.requestStart)));
+    const firstAnswer = Math.min(...whole.map((f) => f.ts));
+    expect(lastRequest).toBeLessThan(firstAnswer);
+    const since = (lastRequest + firstAnswer) / 2;
+    const cut = await analyzeFiles([file], { detectors: DETECTORS, filter: new PacketFilter([], [], since) });
+    const found = ofKind(cut, KIND);
+    expect(found.map((f) => f.ts).sort()).toEqual(whole.map((f) => f.ts).sort());
+    expect(found.every((f) => f.evidence.requestSeen === false)).toBe(true);
+  });
+});

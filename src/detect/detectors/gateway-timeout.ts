@@ -75,6 +75,22 @@ const INVISIBLE_AGREEING_SHARE = 2 / 3;
 const ATTEMPTS_AGREEING = 0.9;
 
 
+/**
+ * 504s kept whose request the capture does not show (it began, or `--since` cut, while the request
+ * waited; or the request fell in a capture hole): past this many, only counted.
+ */
+const REQUESTLESS_KEPT = 10_000;
+
+/** A 504 answering a request the capture does not show: only its time and where it went are known. */
+interface Requestless504 {
+  flowId: number;
+  client: string;
+  server: string;
+  ts: number;
+  frame: number;
+  index: number;
+}
+
 /** A 5xx the proxy gave after a real wait, in a phase this detector owns. */
 type Candidate = Omit<PairedFailure, 'phase'> & { phase: Phase; delay: number };
 
@@ -150,6 +166,9 @@ export const gatewayTimeout: DetectorDefinition = {
         '(its own timeouts answer 504), so the backend ended it after that time (its upstream connections are not in the capture)',
       invisibleBodyShort:
         '{request} answered {status} after {delay} s, {why}, its body unfinished ({body}): an upstream timeout at the proxy while its backend waited for the rest of the body',
+      requestUnseen:
+        'a 504 from {server} answered a request the capture does not show (sent before the capture or its time window began, or lost by it): ' +
+        'a proxy gave up waiting for its backend; how long it waited is not in the capture',
       reload:
         '{request} answered {status} by the proxy {sinceReload} s after it was reloaded or restarted (it closed {closes} idle connections at one moment): ' +
         'it had forwarded the request to {backend} ({leg}) and cut it when its old process stopped',
@@ -287,6 +306,55 @@ export const gatewayTimeout: DetectorDefinition = {
       if (p.phase !== 'read' || leg === null || leg.closedBy !== 'proxy' || !(Math.abs(leg.closeTs - f.failTs) <= ctx.options.spreadAbsolute)) return null;
       const reload = legs.reloadDuring(f.server, f.requestStart, f.failTs);
       return reload === null ? null : { paired: p, reloadTs: reload.ts, idleCloses: reload.closes };
+    }
+
+    /** 504s whose request is not in the capture (see Requestless504). */
+    const requestless: Requestless504[] = [];
+    let requestlessNotKept = 0;
+
+    /**
+     * A 504 says "gateway timeout" itself: one whose request the capture missed is still a proxy's
+     * upstream timeout a client got, though neither its wait nor the timer's value can be read. A
+     * capture started (or a `--since` window set) while requests waited shows only their answers.
+     */
+    function reportRequestless(): void {
+      const byServer = new Map<string, Finding[]>();
+      for (const r of requestless) {
+        const finding = ctx.report({
+          flowId: r.flowId,
+          client: r.client,
+          server: r.server,
+          ts: r.ts,
+          message: 'requestUnseen',
+          data: { server: r.server },
+          evidence: { status: 504, requestSeen: false, exchangeIndex: r.index, responseStart: at(r.ts) },
+          frames: [r.frame],
+        });
+        const list = byServer.get(r.server);
+        if (list === undefined) byServer.set(r.server, [finding]);
+        else list.push(finding);
+      }
+      for (const [server, findings] of byServer) {
+        // Those past REQUESTLESS_KEPT are counted with the only server there is, else not placed.
+        const n = findings.length + (byServer.size === 1 ? requestlessNotKept : 0);
+        const first = findings[0].ts;
+        const last = findings[findings.length - 1].ts;
+        const when = n === 1 ? `at ${new Date(first * 1000).toISOString()}` : `from ${new Date(first * 1000).toISOString()} to ${new Date(last * 1000).toISOString()}`;
+        const timeouts = ownUpstreamTimeouts(server) ?? HTTP_READ_TIMEOUTS;
+        ctx.diagnose({
+          server,
+          count: n,
+          inferred: {},
+          explanation:
+            `${server} answered ${n === 1 ? 'a request' : `${n} requests`} with 504 Gateway Timeout ${when}, but the capture does not show ${n === 1 ? 'the request' : 'their requests'}: ` +
+            `${n === 1 ? 'it was' : 'they were'} sent before the capture (or the time window given with --since) began, or the capture lost ${n === 1 ? 'it' : 'them'}. ` +
+            `A 504 is a proxy's upstream timeout (or a backend's, relayed): it gave up waiting for its backend, but how long ${n === 1 ? 'it' : 'each'} waited, and so the timer's value, is not in the capture.`,
+          remedy:
+            `Capture (or widen --since to) from before the requests to see how long the proxy waited, and its upstream leg to see whether the backend got the request and what it did. ` +
+            `The timers that answer 504: ${timeouts}. Then find why the backend was slow (its logs at that time), or raise the timer if the work legitimately takes longer.`,
+          anomalyIds: findings.map((f) => f.id),
+        });
+      }
     }
 
     function reportReloadCut(cut: CutAtReload): Finding {
@@ -568,8 +636,16 @@ export const gatewayTimeout: DetectorDefinition = {
       },
       onExchange(ex, conn) {
         claims.noteExchange(ex, conn);
+        if (ex.status === 504 && ex.method === null && ex.responseStart !== null) {
+          if (requestless.length < REQUESTLESS_KEPT) {
+            requestless.push({ flowId: conn.id, client: conn.clientName, server: conn.serverName, ts: ex.responseStart, frame: ex.responseFrame ?? 0, index: ex.index });
+          } else {
+            requestlessNotKept++;
+          }
+        }
       },
       onFinish() {
+        reportRequestless();
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();
         /** Errors other than 504 with no upstream in sight, by proxy, those at once included (INVISIBLE_AGREEING_SHARE). */
