@@ -581,7 +581,7 @@ const PROXY_POOL_IDLE_SETTINGS = [
   'Squid: `server_idle_pconn_timeout` (1 min by default)',
   "Caddy: `keepalive` in reverse_proxy's `transport http` (2 min by default)",
   'Traffic Server: `proxy.config.http.keep_alive_no_activity_timeout_out` (120 s in its records.config)',
-  'h2o: `proxy.timeout.keepalive` (2 s by default)',
+  'h2o: `proxy.timeout.keepalive`, in milliseconds (2000, 2 s, by default)',
   'nghttpx: `--backend-keep-alive-timeout` (2 s by default)',
   // HAProxy has no idle timeout of its own for backend connections: only the purge of the idle pool
   // closes them (keepalive-race-haproxy: the backend's FIN crossed the reuse).
@@ -708,7 +708,7 @@ const PROXY_UPSTREAM_TIMEOUTS: ReadonlyArray<{ software: RegExp; settings: strin
   { software: CADDY, settings: 'Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`' },
   { software: ENVOY, settings: 'Envoy the route `timeout` (15 s by default) for the response and the cluster `connect_timeout` (5 s) for the connection' },
   { software: TRAFFIC_SERVER, settings: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out and proxy.config.http.connect_attempts_timeout' },
-  { software: H2O, settings: 'h2o `proxy.timeout.io` (and `proxy.timeout.connect` from 2.3)' },
+  { software: H2O, settings: 'h2o `proxy.timeout.io` (and `proxy.timeout.connect` from 2.3), in milliseconds (30000, 30 s, by default)' },
   { software: NGHTTPX, settings: 'nghttpx `--backend-read-timeout` and `--backend-connect-timeout`' },
   { software: TINYPROXY, settings: 'tinyproxy `Timeout`' },
   { software: LIGHTTPD, settings: 'lighttpd proxy.server "read-timeout" and "connect-timeout"' },

@@ -285,7 +285,7 @@ describe('gateway-timeout on synthetic proxies', () => {
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(d.inferred.proxyConnectTimeout.value).toBeCloseTo(1.001, 3);
     expect(d.explanation).toContain('None of the 6 attempts got any answer');
-    expect(d.explanation).toContain('1.001 s × 3');
+    expect(d.explanation).toContain('3 attempts of 1.001 s each: 3.003 s');
     expect(d.explanation).not.toContain('does not show the proxy\'s upstream connections');
     expect(d.remedy).toContain('HAProxy `timeout connect` × (`retries` + 1)');
     expect(d.remedy).toContain('Envoy connect_timeout');

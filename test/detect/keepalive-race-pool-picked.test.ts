@@ -64,7 +64,8 @@ describe("keepalive-race: a proxy's 502 for a request its pool never sent, on a 
     expect(found[0].summary).toContain('never sent upstream');
     const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
     expect(d.anomalyIds).toHaveLength(3);
-    expect(d.explanation).toContain('answered 502 for 3, 2 of them never sent upstream: the pool picked a connection the backend had just closed');
+    expect(d.explanation).toContain('of the 1 requests that met the race upstream it forwarded 1 from its clients, and 2 more it never sent upstream: the pool picked a connection the backend had just closed');
+    expect(d.explanation).toContain('answered 502 for 3 (2 of them never sent upstream)');
     // Explained: no intermittent or no-upstream finding for them.
     expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
   });
@@ -92,7 +93,7 @@ describe('recorded: keepalive-race-node-proxy-pool (Node proxy, http.Agent keepA
     expect(found.length).toBeGreaterThan(0);
     for (const f of found) expect(f.evidence).toMatchObject({ status: 502, sentUpstream: false });
     const [d] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
-    expect(d.explanation).toContain(`answered 502 for ${meta.measured.client502}, ${found.length} of them never sent upstream`);
+    expect(d.explanation).toContain(`answered 502 for ${meta.measured.client502} (${found.length} of them never sent upstream)`);
     expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
   });
 });

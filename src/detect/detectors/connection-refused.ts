@@ -406,7 +406,7 @@ export const connectionRefused: DetectorDefinition = {
         failed +=
           `${onRefusal.length > 0 ? `, and ${atOnce.length} more` : `it failed ${atOnce.length}`} with ${outcomes(atOnce)} within ${ms(slowest * 1000)} ms, ` +
           `without any SYN or request upstream while it held them: it had marked the backend down after the refusal and answered at once ` +
-          `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks)`;
+          `(Apache mod_proxy: a balancer member in error state for \`retry=\` seconds, error log AH01170; nginx: \`max_fails\` / \`fail_timeout\`; HAProxy: a server down by its health checks; Varnish: \`backend_remote_error_holddown\`, 0.25 s by default, after a refused connect, or a probe that marked it sick)`;
       }
       if (failed !== '') parts.push(failed);
       // The fronts further up that passed those 502s on (relayedToClientsText): the refusal's too.

@@ -484,6 +484,8 @@ export const gatewayTimeout: DetectorDefinition = {
             : `its upstream ${what} timeout (${settings}) fired after ${timerRange}, waits too spread to name one value ` +
               `(a timer checked on a coarse tick, as Squid's, Traffic Server's and lighttpd's are, or different timeouts for different requests)`;
       const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
+      // The proxy's own settings when its responses name it (Server: Varnish on its own 503s), not every proxy's.
+      const proxyOwn = ownUpstreamTimeouts(server);
       const requests = [...new Set(reported.map((r) => r.finding.evidence.method !== null ? `${String(r.finding.evidence.method)} ${String(r.finding.evidence.uri ?? '')}`.trim() : null))]
         .filter((x): x is string => x !== null)
         .slice(0, 5);
@@ -501,7 +503,7 @@ export const gatewayTimeout: DetectorDefinition = {
       if (phase === 'read') {
         // A FastCGI backend (PHP-FPM): the proxy's FastCGI read timeout, not its HTTP one.
         const fastcgi = fastcgiOnly(reported);
-        const readSettings = fastcgi ? FASTCGI_READ_TIMEOUTS : HTTP_READ_TIMEOUTS;
+        const readSettings = fastcgi ? FASTCGI_READ_TIMEOUTS : proxyOwn ?? HTTP_READ_TIMEOUTS;
         const closedTogether = reported.filter((r) => {
           const gap = r.finding.evidence.upstreamCloseVsResponse;
           return typeof gap === 'number' && Math.abs(gap) <= ctx.options.spreadAbsolute;
@@ -514,7 +516,7 @@ export const gatewayTimeout: DetectorDefinition = {
           `The backend hung or was too slow for these requests.${fastcgi ? ' It is a FastCGI application (PHP-FPM, say): whatever it did after the proxy gave up, such as finishing or being killed at its own time limit (PHP-FPM `request_terminate_timeout`), its log tells.' : ''}${knownNote}${retryNote}`;
         remedy =
           `Find why ${backends.join(', ') || 'the backend'} is slow for these URIs: its own request log and timings for them, a hung worker, a slow dependency. ` +
-          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow. ` +
+          `Raise the proxy's read timeout (${fastcgi ? FASTCGI_READ_TIMEOUTS : proxyOwn ?? 'nginx proxy_read_timeout, HAProxy timeout server, Apache ProxyTimeout or ProxyPass `timeout=`, Varnish first_byte_timeout, Squid read_timeout, Caddy response_header_timeout, Traffic Server proxy.config.http.transaction_no_activity_timeout_out, h2o proxy.timeout.io, nghttpx --backend-read-timeout, tinyproxy Timeout, lighttpd proxy.server "read-timeout", ' + LIBRARY_PROXY_READ_TIMEOUTS}) only if the backend is legitimately that slow. ` +
           `Keep the clients' own timeouts longer than the proxy's ${retried.length > 0 ? `${value} s times its attempts` : `${value} s`}, so that they see the ${statuses} instead of cancelling on their own.${retryRemedy}`;
       } else if (phase === 'connect') {
         // Every attempt of every request unanswered (no SYN-ACK, no RST): the backend was unreachable, not slow to accept.
@@ -525,15 +527,17 @@ export const gatewayTimeout: DetectorDefinition = {
           ? ''
           : ` None of the ${attempts.length} attempts got any answer (no SYN-ACK, no RST: the SYNs were dropped on the way to ${backends.join(', ')} or by its host — ` +
             `a firewall DROP rule, a host down or unreachable, a listener whose queue stays full)` +
-            (perRequest !== null && perRequest > 1 ? `, and the clients' wait is the connect timeout times the attempts (${value} s × ${perRequest} ≈ ${range}).` : '.');
+            // The attempts' own waits, summed: a timer checked on a tick (Traffic Server's) makes them differ.
+            (perRequest !== null && perRequest > 1 ? `, and the clients' wait is the sum of the attempts' connect timeouts (${perRequest} attempts of ${timerRange} each: ${range}).` : '.');
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Envoy cluster connect_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}${unreachableNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', proxyOwn ?? 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Envoy cluster connect_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}${unreachableNote}`;
         remedy =
           (unreachable
             ? `Make ${backends.join(', ')} reachable from the proxy — is the host up, is it listening, does a firewall rule (iptables/nftables DROP, a security group) drop SYNs to that port — or take it out of the proxy's pool (health checks) so that requests are not sent to it. ` +
               `Until then every request waits the proxy's connect timeout times its attempts before the error — HAProxy \`timeout connect\` × (\`retries\` + 1), ` +
-              `nginx proxy_connect_timeout × proxy_next_upstream_tries, Envoy connect_timeout × (the retry policy's num_retries + 1): lower them to fail fast.`
+              `nginx proxy_connect_timeout × proxy_next_upstream_tries, Envoy connect_timeout × (the retry policy's num_retries + 1), ` +
+              `Traffic Server connect_attempts_timeout × (connect_attempts_max_retries + 1), Caddy dial_timeout as often as lb_try_duration allows: lower them to fail fast.`
             : `Check that ${backends.join(', ') || 'the backend'} is up, listening and reachable from the proxy (unanswered SYNs: a dead host, a firewall, a full accept queue — see syn-unanswered / accept-queue-overflow findings), ` +
               `and remove dead backends from the proxy's pool (health checks).`) +
           retryRemedy;

@@ -1158,8 +1158,10 @@ function proxyOutcomeText(
   }
   if (forwarded === 0) return { text: '', forwarded, proxies };
   // The same proxies' failures of requests their pool never sent: counted with the statuses they got.
+  let neverSentCount = 0;
   for (const p of neverSent) {
     if (!proxies.has(p.failure.server)) continue;
+    neverSentCount++;
     failed.add(failureKey(p.failure));
     const key = p.failure.status !== null ? String(p.failure.status) : '?';
     const o = byOutcome.get(key) ?? { count: 0, retried: 0, neverSent: 0 };
@@ -1171,15 +1173,20 @@ function proxyOutcomeText(
     .sort((a, b) => b[1].count - a[1].count)
     .map(([status, o]) => {
       const answered = status === 'none' ? `closed the client's connection without a response for ${o.count}` : `answered ${status} for ${o.count}`;
-      const head = o.neverSent === 0
-        ? answered
-        : `${answered}, ${o.neverSent === o.count ? 'all' : o.neverSent} of them never sent upstream: the pool picked a connection the backend had just closed (its FIN arrived just before the request, or while the proxy held it)`;
+      const head = o.neverSent === 0 ? answered : `${answered} (${o.neverSent === o.count ? 'all' : o.neverSent} of them never sent upstream)`;
       return o.retried === 0 ? head : `${head} (${o.retried === o.count ? '' : `${o.retried} `}retried on a new connection)`;
     });
   const who = [...proxies].slice(0, 3).join(', ');
   const relayed = relayedOf(failed);
   return {
-    text: `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} failed requests it forwarded ${forwarded}; to its own clients it ${parts.join(', ')}${relayed !== '' ? `; ${relayed}` : ''}.` +
+    // The raced requests include those the proxy sent again and its client never saw fail; those
+    // never sent are others (a blind tester read "forwarded 7 … 1 of them never sent" as a contradiction).
+    text:
+      `The client here is a proxy (${who}${proxies.size > 3 ? ', …' : ''}) forwarding requests it had received: of the ${raced.length} requests that met the race upstream it forwarded ${forwarded} from its clients` +
+      (neverSentCount > 0
+        ? `, and ${neverSentCount} more it never sent upstream: the pool picked a connection the backend had just closed (its FIN arrived just before the request, or while the proxy held it)`
+        : '') +
+      `; to its own clients it ${parts.join(', ')}${relayed !== '' ? `; ${relayed}` : ''}.` +
       (failedDownstream === 0 && forwarded === raced.length ? ' None of its clients saw a failure: each race cost a retry (a second backend connection and its latency).' : ''),
     forwarded,
     proxies,
