@@ -1,6 +1,7 @@
 import { hostOfEndpoint } from '../decode/address';
 import { handshakeCapturePosition } from '../flow/capture-point';
 import type { Connection } from '../flow/connection';
+import type { AnalyzedConnection } from './analyzed-connection';
 import type { Endpoint } from '../flow/endpoint';
 import { seqDiff, seqGe } from '../flow/seq';
 import type { HttpExchange } from '../http/exchange';
@@ -127,6 +128,26 @@ export function microsAsMs(seconds: number): number {
 /** When `ep` first closed its side: its FIN, or its RST when that came first or alone; -1 for neither. */
 export function firstCloseTs(ep: Pick<Endpoint, 'finTs' | 'rstTs'>): number {
   return ep.finTs >= 0 && (ep.rstTs < 0 || ep.finTs <= ep.rstTs) ? ep.finTs : ep.rstTs;
+}
+
+/**
+ * The client closed an idle keep-alive connection first: every request answered, the last response
+ * allowing reuse, then the client's FIN (or RST) before any close of the server's. Its idle time is
+ * from that response's last byte to the close. Null otherwise (a tunnel's close is no idle close).
+ */
+export function clientIdleCloseOf(conn: AnalyzedConnection): { gap: number; ts: number; frame: number } | null {
+  const c = conn.client;
+  const s = conn.server;
+  const app = conn.app;
+  if (app === null || app.recent.length === 0 || app.session?.isTunnel === true) return null;
+  const closeTs = firstCloseTs(c);
+  if (closeTs < 0) return null;
+  const closeFrame = closeTs === c.finTs ? c.finFrame : c.rstFrame;
+  if ((s.finTs >= 0 && s.finTs <= closeTs) || (s.rstTs >= 0 && s.rstTs <= closeTs)) return null;
+  const last: HttpExchange = app.recent[app.recent.length - 1];
+  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
+  if (last.responseEnd > closeTs) return null;
+  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame };
 }
 
 /** A capture time as a UTC time of day, to the millisecond ("14:24:39.311"), for naming a moment in text. */

@@ -2050,3 +2050,39 @@ describe('sample restart-reload-nginx: a reload and a backend restart under load
     expect(r.diagnoses.filter((d) => d.server === '127.0.0.4:9202')).toEqual([]);
   });
 });
+
+describe("keepalive-race: a client whose own idle closes are in the capture, below the server's timeout", () => {
+  /** Connections the client closed itself after each of `ownIdle` s idle, then a stale reuse 2.004 s idle of a server that closes at 2 s. */
+  const scene = (ownIdle: readonly number[]) => {
+    const cap = new Capture();
+    let t = 0;
+    ownIdle.forEach((idle, i) => {
+      const own = cap.connection({ cport: 41000 + i });
+      own.handshake(t).exchange(t + 0.01, get('/own'), ok('x'));
+      own.close(t + 0.011 + idle, 'c');
+      t += 3;
+    });
+    const c = cap.connection({ cport: 42000 });
+    c.handshake(t).exchange(t + 0.01, get('/a'), ok('first'));
+    c.fin(t + 2.011, 's');
+    c.ack(t + 2.0111, 'c');
+    c.request(t + 2.015, post('/orders', '{"n":1}'), { noAck: true });
+    c.rst(t + 2.0151, 's');
+    return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+  };
+
+  test('closes at 0.7 s, a reuse after 2 s: its pool enforces its limit late; no advice to set the limit it has', () => {
+    const d = scene([0.7, 0.71]);
+    expect(d.explanation).toContain('The client closes idle connections to 10.0.0.2:80 itself: 2 of its connections ended with its own FIN after 0.7–0.71 s idle');
+    expect(d.remedy).toContain('The client already has an idle limit below the server\'s');
+    expect(d.remedy).not.toContain('Make the client drop idle pooled connections before the server does');
+  });
+
+  test('near misses: no idle close of its own, its own closes later than the server\'s timeout, or spread with no limit in them (programs exiting): the usual advice', () => {
+    for (const own of [[], [2.5, 2.51], [0.2, 0.5, 0.9]]) {
+      const d = scene(own);
+      expect(d.explanation).not.toContain('The client closes idle connections');
+      expect(d.remedy).toContain('Make the client drop idle pooled connections before the server does');
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { SERVER_STOPS, ServerStops } from '../server-stops';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
-import { closeMayBeAnnounced, firstCloseTs, ms, roundTripToServer } from '../facts';
+import { clientIdleCloseOf, ms, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
@@ -12,7 +12,6 @@ import {
 import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import type { HttpExchange } from '../../http/exchange';
 import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, SNAPLEN_UNIDENTIFIED_PAYLOAD, snaplenUnidentified, tickedText, tlsServerIdleClose } from './keepalive-race';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import type { ReuseGaps } from '../../http/reuse-gaps';
@@ -183,18 +182,9 @@ function programNamed(software: string | null, forwarded: boolean | null): strin
 }
 
 function clientIdleClose(conn: AnalyzedConnection): Sample | null {
-  const c = conn.client;
-  const s = conn.server;
-  const app = conn.app;
-  if (app === null || app.recent.length === 0 || app.session?.isTunnel === true) return null; // a tunnel's close is no idle close
-  const closeTs = firstCloseTs(c);
-  const closeFrame = closeTs === c.finTs ? c.finFrame : c.rstFrame;
-  if (closeTs < 0) return null;
-  if ((s.finTs >= 0 && s.finTs <= closeTs) || (s.rstTs >= 0 && s.rstTs <= closeTs)) return null;
-  const last: HttpExchange = app.recent[app.recent.length - 1];
-  if (last.state !== 'complete' || last.uncertain || last.responseEnd === null || closeMayBeAnnounced(last, conn)) return null;
-  if (last.responseEnd > closeTs) return null;
-  return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame, copy: null, agent: programOf(conn), host: conn.clientHost, usedOnce: app.exchangeCount === 1 };
+  const close = clientIdleCloseOf(conn);
+  if (close === null) return null;
+  return { ...close, copy: null, agent: programOf(conn), host: conn.clientHost, usedOnce: conn.app?.exchangeCount === 1 };
 }
 
 /** Closers (program and host) whose closes right after use are counted per server, at most. */

@@ -2,11 +2,11 @@ import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
-import { at, capturedNear, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromPath } from '../path-reset';
-import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
-import { ClientAgents } from '../client-agents';
+import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { ClientAgents, ownAgent } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
   CLIENT_IDLE_SETTINGS, type FirstClose, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
@@ -938,6 +938,11 @@ const STALE_IN_FLIGHT = 0.01;
 
 /** Servers followed for the diagnosis. */
 const MAX_SERVERS = 10_000;
+/** Client programs (host, User-Agent) and servers whose own idle closes are kept (noteClientIdleClose), and how many of each. */
+const CLIENT_IDLE_PAIRS_KEPT = 10_000;
+const CLIENT_IDLE_GAPS_KEPT = 16;
+/** The share of a client's own idle closes that must agree to show an idle limit of its pool. */
+const CLIENT_IDLE_AGREEING = 0.8;
 
 /**
  * Closes on arrival of one server whose idle ages lie further apart than this factor are no one
@@ -1109,6 +1114,8 @@ interface RacedRequest {
   uri: string | null;
   start: number;
   retried: boolean;
+  /** The program its User-Agent names on its own behalf (ownAgent: '' for none, null for a proxy's forward or no HTTP). */
+  agent: string | null;
 }
 
 /**
@@ -1391,6 +1398,44 @@ export const keepaliveRace: DetectorDefinition = {
       return entry;
     };
 
+    /**
+     * Each client program's own idle closes of its connections to each server (clientIdleCloseOf: its
+     * FIN first, all answered, at least minIdleTimeout idle), by host, User-Agent and server: the
+     * latest CLIENT_IDLE_GAPS_KEPT idle ages. A client whose pool closes idle connections at one
+     * limit below the server's timeout and still reused one past it enforces its limit late (the
+     * JDK HttpClient's pool, blind round 13 S1d: closes at 0.65-0.70 s with
+     * `jdk.httpclient.keepalive.timeout=1`, a reuse after 2.004 s): telling it to set that limit is
+     * advice already taken. Closes of one host's several programs, or a program's closes at exit,
+     * spread with no limit in them, and tell nothing.
+     */
+    const clientIdleCloses = new Map<string, number[]>();
+    const clientKey = (clientHost: string, agent: string | null, server: string): string => `${clientHost} ${agent ?? ''} ${server}`;
+    const noteClientIdleClose = (key: string, gap: number): void => {
+      const gaps = clientIdleCloses.get(key);
+      if (gaps !== undefined) {
+        if (gaps.length >= CLIENT_IDLE_GAPS_KEPT) gaps.shift();
+        gaps.push(gap);
+      } else if (clientIdleCloses.size < CLIENT_IDLE_PAIRS_KEPT) {
+        clientIdleCloses.set(key, [gap]);
+      }
+    };
+    /**
+     * The idle limit the raced clients' own idle closes of connections to `server` agree on, below
+     * `serverTimeout`: nearly all of them (CLIENT_IDLE_AGREEING) within the spread of one timer.
+     * Null when a raced client closed none itself, or they spread or reach the server's timeout.
+     */
+    const clientsOwnIdleLimit = (entry: ServerRaces, server: string, serverTimeout: number): { count: number; lo: number; hi: number } | null => {
+      const gaps: number[] = [];
+      for (const key of new Set(entry.requests.map((r) => clientKey(hostOf(r.client), r.agent, server)))) {
+        const own = clientIdleCloses.get(key);
+        if (own === undefined) return null; // a raced client with no idle close of its own: the advice holds for it
+        gaps.push(...own);
+      }
+      const limit = inferTimeoutRange(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
+      if (limit === null || limit.inferred.samples < CLIENT_IDLE_AGREEING * gaps.length || limit.hi >= serverTimeout) return null;
+      return { count: limit.inferred.samples, lo: limit.lo, hi: limit.hi };
+    };
+
     /** An idle close, idle `gap` since the last response's end and `longest` since its start (the same when unknown). */
     const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample, longest = gap): void => {
       if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
@@ -1604,7 +1649,7 @@ export const keepaliveRace: DetectorDefinition = {
       const first = finding.evidence.finProven === true ? 'FIN' : firstCloseOf(conn.server);
       tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first });
       if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
-        entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true });
+        entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true, agent: ownAgent(conn) });
       }
     };
 
@@ -2144,7 +2189,8 @@ export const keepaliveRace: DetectorDefinition = {
       tally(entry, finding, 'closed-on-arrival', false, h.request, h.facts);
       if (entry.requests.length < MAX_SAMPLES_PER_SERVER) {
         const r = h.request;
-        entry.requests.push({ client: r.client, server, method: r.method, uri: r.uri, start: r.start, retried: finding.evidence.retried === true });
+        // The held close's agent, as ownAgent reads it: none for a forward.
+        entry.requests.push({ client: r.client, server, method: r.method, uri: r.uri, start: r.start, retried: finding.evidence.retried === true, agent: h.forwarded === false ? h.agent ?? '' : null });
       }
     };
 
@@ -2339,6 +2385,8 @@ export const keepaliveRace: DetectorDefinition = {
         }
         const busy = busyClose(conn, ctx.options.minIdleTimeout);
         if (busy !== null) noteBusyClose(conn.serverName, busy);
+        const clientClose = clientIdleCloseOf(conn);
+        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
@@ -2504,7 +2552,21 @@ export const keepaliveRace: DetectorDefinition = {
                   ? `a proxy forwarded every one of these requests, and its responses say \`${proxySoftware[0]}\` (unless it passes its backend's Server header on, as HAProxy does): the idle connections are its pool's, ${named}`
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
                 : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: stated.value });
-            remedy = relay !== null
+            // The raced clients close idle connections themselves, below the server's timeout, and still reused past it.
+            const own = relay === null && viaProxy.forwarded === 0 && entry.requests.length === count ? clientsOwnIdleLimit(entry, server, stated.value) : null;
+            const reusedPast = own !== null && entry.reusedAfter.length > 0 && Math.min(...entry.reusedAfter) > own.hi;
+            if (own !== null && reusedPast) {
+              explanation +=
+                ` The client closes idle connections to ${server} itself: ${own.count} of its connections ended with its own FIN after ${fmt(own.lo)}${own.hi > own.lo ? `–${fmt(own.hi)}` : ''} s idle, ` +
+                `below the server's ${fmt(stated.value)} s, yet it reused ${count === 1 ? 'this one' : 'these'} after ${fmt(Math.min(...entry.reusedAfter))}${Math.max(...entry.reusedAfter) > Math.min(...entry.reusedAfter) ? `–${fmt(Math.max(...entry.reusedAfter))}` : ''} s idle: its pool enforces its idle limit late on some connections ` +
+                `(an eviction sweep on a coarse tick, as the JDK HttpClient's, or one that runs only when the pool is used).`;
+            }
+            remedy = own !== null && reusedPast
+              ? `The client already has an idle limit below the server's (its own closes after ${fmt(own.lo)}${own.hi > own.lo ? `–${fmt(own.hi)}` : ''} s), but its pool let ${count === 1 ? 'a connection' : 'connections'} outlive it: ` +
+                `lowering it further only narrows the race. Raise the server's idle timeout well above the client's limit plus its eviction's delay ` +
+                (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) +
+                ', or have the client retry on a new connection a request that failed on a reused one.'
+              : relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
                 `or make the client drop idle pooled connections before the proxy does: a client idle timeout below ${fmt(stated.value)} s, e.g. ${safer} s (${clientSettings}). ` +
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
