@@ -60,7 +60,7 @@ const INETS = /^inets\b/;
 const WEBRICK = /^WEBrick\b/;
 // Python's http.server says `BaseHTTP/0.6 Python/3.11.2` (SimpleHTTPRequestHandler: `SimpleHTTP/0.6 …`;
 // keepalive-race-python, blind round 12 S1).
-const PYTHON_HTTP_SERVER = /^(BaseHTTP|SimpleHTTP)\/[\d.]+ Python\//;
+export const PYTHON_HTTP_SERVER = /^(BaseHTTP|SimpleHTTP)\/[\d.]+ Python\//;
 
 export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   { software: NGINX, idleSetting: 'nginx `keepalive_timeout` (75 s by default)' },

@@ -320,6 +320,19 @@ describe('slow-client-timeout behind a proxy that streams the body (slow-client-
     expect(d.explanation).not.toContain('The setting at work is nginx `client_body_timeout`');
   });
 
+  test("a server that named itself Python http.server on the connection: its handler's `timeout` is named (blind round 13, S12)", () => {
+    const settingFor = (server: string): string => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).exchange(0.01, get('/first'), ok('hi', [`Server: ${server}`]));
+      c.request(0.5, putHead).request(0.51, 'x'.repeat(4000));
+      c.fin(2.51, 's');
+      return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)?.explanation ?? '';
+    };
+    expect(settingFor('BaseHTTP/0.6 Python/3.11.2')).toContain('Python http.server: the request handler\'s `timeout`');
+    expect(settingFor('nginx/1.22.1')).not.toContain('Python http.server');
+  });
+
   test('silent near miss: a slow but complete upload through the proxy, answered 200', () => {
     const cap = new Capture();
     streamedUpload(cap, 0, '/upload?whole', { declared: 10000, sent: 10000, writes: 10, pace: 0.15, backendAt: 0, backend: 'FIN' });

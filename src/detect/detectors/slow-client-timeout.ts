@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, hostOf, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
-import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, type ServerIdentity } from '../known-timeouts';
+import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, PYTHON_HTTP_SERVER, type ServerIdentity } from '../known-timeouts';
 import { firstCloseOf, sharedProxyLegs } from '../proxy-legs';
 import type { RememberedRequest } from '../request-index';
 import { idleNoticeCrossed } from './request-after-close-notice';
@@ -104,6 +104,11 @@ function settingFor(software: string | null, answers: readonly TimeoutAnswer[]):
   }
   if (software !== null && LIGHTTPD.test(software)) {
     return 'lighttpd `server.max-read-idle` (60 s by default, between two reads: a client that trickles a few bytes now and then is never timed out)';
+  }
+  if (software !== null && PYTHON_HTTP_SERVER.test(software)) {
+    // socketserver's StreamRequestHandler.timeout is the socket's timeout for every read: the head's,
+    // the body's (read by the handler) and the idle wait's alike (blind round 13, S12: timeout = 2).
+    return 'Python http.server: the request handler\'s `timeout` class attribute (socketserver `StreamRequestHandler.timeout`, None by default), the socket timeout of every read, the head\'s and the body\'s';
   }
   if (software === NO_SERVER_HEADER && answers.length > 0) {
     // Servers that send no Server header, told apart by the answer they give at the timeout.
