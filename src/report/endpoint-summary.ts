@@ -8,7 +8,11 @@ export interface EndpointTotals {
   requests: number;
   /** Responses with status >= 500. */
   serverErrors: number;
-  /** Requests that never got a response (not those whose response the capture may have missed: `uncertain`). */
+  /**
+   * Requests that never got a response (not those whose response the capture may have missed:
+   * `uncertain`), and those whose response began only after their client had closed the connection
+   * (a client timeout: the server answered into a closed socket).
+   */
   unanswered: number;
   /** Connection attempts the server refused (a RST answered the SYN: conn_state REJ). */
   refused: number;
@@ -28,6 +32,8 @@ export function requestCell(e: EndpointTotals, n: number): string {
 /** Most server endpoints tracked; past it the rest are folded into one row, so memory stays bounded. */
 const MAX_ENDPOINTS = 10_000;
 const OTHER = '(other endpoints)';
+/** Live connections whose last answered request waits for its flow (its client's close); past it they are not judged late. */
+const MAX_PENDING_FLOWS = 10_000;
 
 /**
  * Aggregates flows and exchanges per server endpoint as they stream out of the analysis,
@@ -35,6 +41,13 @@ const OTHER = '(other endpoints)';
  */
 export class EndpointSummary {
   private readonly totals = new Map<string, EndpointTotals>();
+  /**
+   * Each live connection's last answered request: when it was sent and its response began. Its
+   * flow, streamed at the connection's end after its exchanges, tells whether the client had closed
+   * before the response began (a client timeout; the server answered into a closed socket). Only a
+   * connection's last request can be so: a client sends nothing after it closed.
+   */
+  private readonly lastAnswered = new Map<number, { server: string; requestStart: number; responseStart: number }>();
 
   private entry(server: string): EndpointTotals {
     let t = this.totals.get(server);
@@ -59,6 +72,14 @@ export class EndpointSummary {
     // scanner's answer to a SYN-ACK) says nothing of the server.
     if (flow.state === 'REJ') t.refused++;
     else if (flow.history.includes('r')) t.resets++;
+    const last = this.lastAnswered.get(flow.id);
+    if (last === undefined) return;
+    this.lastAnswered.delete(flow.id);
+    // A client that gave up resets the late answer arriving on its closed socket; one that only
+    // half-closed (shutdown after its request) reads it: no RST, and it was answered.
+    if (flow.rst.client === null) return;
+    const clientClosed = flow.fin.client !== null ? Math.min(flow.fin.client, flow.rst.client) : flow.rst.client;
+    if (last.requestStart < clientClosed && last.responseStart > clientClosed) this.entry(last.server).unanswered++;
   }
 
   addExchange(ex: HttpExchange, server: string): void {
@@ -67,6 +88,16 @@ export class EndpointSummary {
     if (ex.status !== null && ex.status >= 500) t.serverErrors++;
     // Not one whose answer the capture may have lost (a gap, the server side not captured): uncertain.
     if (ex.state === 'no-response' && !ex.uncertain) t.unanswered++;
+    // An answer that began after the client had closed was one its client never waited for: judged with the flow.
+    if (ex.requestStart !== null && ex.responseStart !== null) {
+      const last = this.lastAnswered.get(ex.flowId);
+      if (last !== undefined) {
+        last.requestStart = ex.requestStart;
+        last.responseStart = ex.responseStart;
+      } else if (this.lastAnswered.size < MAX_PENDING_FLOWS) {
+        this.lastAnswered.set(ex.flowId, { server, requestStart: ex.requestStart, responseStart: ex.responseStart });
+      }
+    }
   }
 
   /** The busiest endpoints by connections, then requests. */

@@ -104,3 +104,27 @@ describe('table report', () => {
     expect(text).not.toContain('FINDINGS');
   });
 });
+
+describe('the endpoint table counts requests answered only after their client gave up as unanswered (blind round 13: "unanswered 0" beside unanswered-request errors)', () => {
+  /** The endpoints as the CLI fills them: streamed exchanges, then each connection's flow. */
+  const endpointsOf = async (sample: string): Promise<EndpointSummary> => {
+    const endpoints = new EndpointSummary();
+    await analyzeFiles([path.resolve(__dirname, `../../samples/${sample}.pcap`)], {
+      onExchange: (ex, ends) => endpoints.addExchange(ex, ends.server),
+      onFlow: (flow) => endpoints.addFlow(flow),
+    });
+    return endpoints;
+  };
+
+  test('clients that timed out and reset the late answers: each counted', async () => {
+    const [e] = (await endpointsOf('unanswered-request-client-timeouts')).top(1);
+    expect(e.unanswered).toBe(9);
+  });
+
+  test('near misses: a half-close answered after the client FIN, and a clean keep-alive run', async () => {
+    for (const sample of ['half-close', 'clean-keepalive-reuse']) {
+      const [e] = (await endpointsOf(sample)).top(1);
+      expect(e.unanswered).toBe(0);
+    }
+  });
+});
