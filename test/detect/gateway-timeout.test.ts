@@ -924,3 +924,34 @@ describe('a 504 whose request the capture does not show', () => {
     expect(found.every((f) => f.evidence.requestSeen === false)).toBe(true);
   });
 });
+
+describe('recorded: gateway errors after a wait on a proxy\'s client leg alone (blind round 13, proxies)', () => {
+  (has('gateway-error-caddy-client-leg') ? test : test.skip)(
+    "Caddy's 502s (a dial timeout, a GET it re-sent after uWSGI killed it, one killed once) are errors in one diagnosis, no timer made up; the application's own 503 stays silent",
+    async () => {
+      const r = await analyzeSample('gateway-error-caddy-client-leg');
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.evidence.uri, f.evidence.status, f.evidence.upstreamPhase, f.severity])).toEqual([
+        ['/bh/1', 502, 'waited', 'error'], ['/slow/10', 502, 'waited', 'error'], ['/slow/11', 502, 'waited', 'error'],
+      ]);
+      const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(more).toEqual([]);
+      expect(d.inferred).toEqual({});
+      expect(d.explanation).toContain('Caddy answers 502 when its dial_timeout');
+      expect(d.explanation).not.toMatch(/a timer of [\d.]+ s at the proxy/);
+      expect(r.anomalies.filter((f) => f.evidence.uri === '/app503')).toEqual([]);
+    },
+  );
+
+  (has('gateway-error-varnish-held-down-client-leg') ? test : test.skip)(
+    "Varnish's 503s at its 1.5 s first_byte_timeout beside three at once: the timer's error, the fast ones counted apart, no intermittent warning",
+    async () => {
+      const r = await analyzeSample('gateway-error-varnish-held-down-client-leg');
+      expect(ofKind(r, KIND).map((f) => [f.evidence.status, f.evidence.upstreamPhase, f.severity])).toEqual([[503, 'invisible', 'error'], [503, 'invisible', 'error']]);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.upstreamTimeout.value).toBeCloseTo(1.5, 1);
+      expect(d.explanation).toContain('3 more answers (503) from it came at once');
+      expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
+    },
+  );
+});

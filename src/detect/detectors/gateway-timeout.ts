@@ -550,7 +550,7 @@ export const gatewayTimeout: DetectorDefinition = {
             ? 'One wait names no value. '
             : 'Their delays share no value (a timer checked on a coarse tick, attempts of different lengths, or different causes). ') +
         (multiple
-          ? `The longest wait (${ms(longest)} s) is about ${times} times the shortest (${ms(shortest)} s): the same time spent once per attempt, the proxy trying again upstream. `
+          ? `The longest wait (${ms(longest)} s) is about ${times} times the shortest (${ms(shortest)} s): perhaps the same time spent once per attempt, the proxy trying again upstream. `
           : '') +
         (known.length > 0 ? `The wait matches ${known.join('; ')}${inferred === null ? ' (a hint: one wait)' : ''}.` : '').trimEnd();
       const own = ownUpstreamTimeouts(server);
