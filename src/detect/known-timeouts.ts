@@ -778,3 +778,65 @@ export function nodeServerSetting(p: NodeServerPattern): string {
     `(${NODE_BUFFER_TEXT}): raise \`keepAliveTimeout\`, its closes coming 1 s after it)`
   );
 }
+
+/**
+ * What a proxy's own 502 or 503 after a wait can be, by the software its answers name, and how it
+ * retries upstream (gateway-timeout's `waited` errors: the client leg alone, upstream unseen). Each
+ * product answers some of its timers with 504 and the rest with 502/503, and the same 502/503 when
+ * its backend ends the connection without a response: a wait alone does not tell them apart.
+ * Checked on Caddy 2.6, Varnish 7.1, Traffic Server 9.2 and h2o 2.2 (blind round 13, proxies).
+ */
+export interface GatewayErrorCauses {
+  /** The product's name, as the text says it. */
+  product: string;
+  /** The statuses whose wait is told here (a 503 is an application's as often as a proxy's). */
+  statuses: readonly number[];
+  /** What answers those statuses after a wait, with the defaults. */
+  causes: string;
+  /** How it tries a request upstream again, which multiplies a per-attempt wait. */
+  retries: string;
+}
+
+const GATEWAY_ERROR_CAUSES: ReadonlyArray<{ software: RegExp } & GatewayErrorCauses> = [
+  {
+    software: VARNISH, product: 'Varnish', statuses: [503],
+    causes: 'Varnish answers 503 "Backend fetch failed" when its first_byte_timeout (60 s by default) or between_bytes_timeout fires, when its connect_timeout (3.5 s) fires, or when the backend closes the connection without a response',
+    retries: 'Varnish tries again only a fetch whose reused backend connection failed before any answer, once, and never after a timeout (unless its VCL returns retry from vcl_backend_error, up to max_retries)',
+  },
+  {
+    software: CADDY, product: 'Caddy', statuses: [502],
+    causes: 'Caddy answers 502 when its dial_timeout (3 s by default) fires or its backend ends the connection without a response (EOF, reset); its response_header_timeout answers 504, not 502',
+    retries: 'Caddy retries with lb_try_duration and lb_retries (off by default), and its Go transport re-sends an idempotent request once, on a new connection, when a reused upstream connection closes before answering',
+  },
+  {
+    software: TRAFFIC_SERVER, product: 'Traffic Server', statuses: [502],
+    causes: 'Traffic Server answers 502 ("connect failed", its page saying "Could Not Connect") when every connect attempt failed, each timed by proxy.config.http.connect_attempts_timeout, and 502 as well when its backend ends the connection without a response',
+    retries: 'Traffic Server makes 1 + proxy.config.http.connect_attempts_max_retries (3 by default) connect attempts, proxy.config.http.connect_attempts_max_retries_dead_server for a server it marked down, and checks its timeouts on a tick of about a second',
+  },
+  {
+    software: H2O, product: 'h2o', statuses: [502],
+    causes: 'h2o answers 502 "Gateway Error" on any I/O error upstream: its proxy.timeout.io (30 s by default, the connect included in h2o 2.2) firing, or the backend ending the connection without a response',
+    retries: 'h2o 2.2 retries nothing',
+  },
+  {
+    software: ENVOY, product: 'Envoy', statuses: [503],
+    causes: 'Envoy answers 503 ("upstream connect error or disconnect/reset before headers") when its cluster connect_timeout (5 s by default) fires or the backend resets or ends the connection; its route timeout answers 504',
+    retries: "Envoy retries by the route's retry_policy (num_retries, per_try_timeout)",
+  },
+  {
+    software: SQUID, product: 'Squid', statuses: [502, 503],
+    causes: 'Squid answers 503 when it could not connect (connect_timeout, forward_timeout) and 502 when the backend ended the connection without a response',
+    retries: 'Squid tries other paths and again up to forward_max_tries and connect_retries',
+  },
+];
+
+/**
+ * What the proxy `software` names answers `status` for after a wait, and how it retries; null for
+ * software not listed, or a status it is not known to answer so (nginx's 502 is gateway-timeout's
+ * `ended`; its slow 503 is its backend's, passed on).
+ */
+export function gatewayErrorCauses(software: string | null, status: number): GatewayErrorCauses | null {
+  if (software === null || software === NO_SERVER_HEADER) return null;
+  const entry = GATEWAY_ERROR_CAUSES.find((p) => p.software.test(software) && p.statuses.includes(status));
+  return entry === undefined ? null : { product: entry.product, statuses: entry.statuses, causes: entry.causes, retries: entry.retries };
+}

@@ -144,6 +144,8 @@ export interface DownstreamFailure {
   status: number | null;
   /** failTs − end of the request (its start when it did not finish): how long the proxy tried. */
   delay: number;
+  /** The 5xx's reason phrase (`connect failed`: Traffic Server's connect attempts), null without one or for a close. */
+  reason: string | null;
   /** The client had sent the request's head but not all of its body when it failed (unfinishedBody), else null. */
   bodyShort: UnfinishedBody | null;
 }
@@ -1134,6 +1136,7 @@ export class ProxyLegs implements EventFollower {
       flowId: conn.id, index: ex.index, client: conn.clientName, server: conn.serverName, serverIp: conn.serverHost,
       method: ex.method, uri: ex.uri, requestStart, requestEnd: ex.requestEnd, requestFrame: ex.requestFrame,
       failTs, failFrame, how, status: how === 'status' ? ex.status : null, delay: Math.max(0, failTs - base),
+      reason: how === 'status' ? ex.reason : null,
       bodyShort: unfinishedBody(ex),
     });
   }

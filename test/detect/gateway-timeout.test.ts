@@ -312,9 +312,9 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['invisible', 'invisible']);
   });
 
-  test('upstream not in the capture: clustered 502/503/504 delays reveal an upstream timeout', () => {
+  test('upstream not in the capture: clustered 503/504 delays reveal an upstream timeout', () => {
     const cap = new Capture();
-    scene(cap, 0, { delay: 3, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(cap, 0, { delay: 3, upstream: 'none', answer: '504 Gateway Time-out' });
     scene(cap, 5, { delay: 3.01, upstream: 'none', answer: '503 Service Unavailable' });
     const r = cap.analyze(only);
     const found = ofKind(r, KIND);
@@ -322,6 +322,22 @@ describe('gateway-timeout on synthetic proxies', () => {
     expect(found.every((f) => f.evidence.upstreamPhase === 'invisible' && f.evidence.upstreamFlowId === null)).toBe(true);
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
     expect(d.inferred.upstreamTimeout.value).toBeCloseTo(3.005, 3);
+    expect(d.explanation).toContain('a timer of 3.005 s at the proxy');
+  });
+
+  test('upstream not in the capture: 502s (and a 503 beside them) sharing a delay are reported with it, but as no one timer of the proxy\'s', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 3, upstream: 'none', answer: '502 Bad Gateway' });
+    scene(cap, 5, { delay: 3.01, upstream: 'none', answer: '503 Service Unavailable' });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.severity, f.evidence.upstreamPhase, f.evidence.delayClustered])).toEqual([['error', 'waited', true], ['error', 'waited', true]]);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(Object.keys(d.inferred)).toEqual(['gatewayErrorAfter']);
+    expect(d.inferred.gatewayErrorAfter.value).toBeCloseTo(3.005, 3);
+    expect(d.explanation).not.toContain('a timer of 3.005 s at the proxy');
+    expect(d.explanation).toContain("A shared delay does not make it one timer of the proxy's");
+    expect(d.explanation).toContain('or the backend ended the connection without a response after that time');
   });
 
   test('upstream not in the capture: two 502s that agree among four that do not are no timer (nginx\'s 502s for backends that reset kept-alive connections)', () => {
@@ -336,6 +352,93 @@ describe('gateway-timeout on synthetic proxies', () => {
     for (let i = 0; i < 3; i++) scene(more, i, { delay: 0.3 + i * 0.001, upstream: 'none', answer: '502 Bad Gateway' });
     scene(more, 3, { delay: 0.024, upstream: 'none', answer: '502 Bad Gateway' });
     expect(ofKind(more.analyze(only), KIND)).toHaveLength(3);
+  });
+
+  describe("a proxy's gateway error after a real wait, its upstream out of sight (blind round 13, proxies)", () => {
+    test('a lone 502 from Caddy after 3.0 s (s13 single): reported as an error, its causes named, no value made up', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 3.001, upstream: 'none', answer: '502 Bad Gateway', answerHeaders: ['Server: Caddy'] });
+      const r = cap.analyze(only);
+      const [f] = ofKind(r, KIND);
+      expect(f.severity).toBe('error');
+      expect(f.evidence).toMatchObject({ status: 502, upstreamPhase: 'waited', delayClustered: false, reason: 'Bad Gateway' });
+      expect(f.summary).toContain('a gateway error after a real wait');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred).toEqual({});
+      expect(d.explanation).toContain('The answers name the proxy: Server: Caddy');
+      expect(d.explanation).toContain('Caddy answers 502 when its dial_timeout (3 s by default) fires or its backend ends the connection');
+      expect(d.explanation).toContain('One wait names no value');
+      expect(d.explanation).toContain('The wait matches Caddy reverse_proxy transport http dial_timeout (3 s default) (a hint: one wait)');
+      expect(d.remedy).toContain('lb_try_duration');
+    });
+
+    test('a lone 502 with no Server header is reported too: 502 is a gateway\'s status', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 2, upstream: 'none', answer: '502 Bad Gateway' });
+      const found = ofKind(cap.analyze(only), KIND);
+      expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['waited']);
+    });
+
+    test("Traffic Server's 502 \"connect failed\" after 7.7 s (s3): its reason phrase says the connect failed", () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 7.669, upstream: 'none', answer: '502 connect failed', answerHeaders: ['Server: ATS/9.2.9'] });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => f.evidence.reason)).toEqual(['connect failed']);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('Its reason phrase ("connect failed") says the proxy never got a connection to its backend');
+      expect(d.explanation).toContain('connect_attempts_timeout');
+      expect(d.remedy).toContain('connect_attempts_max_retries');
+    });
+
+    test("Varnish's lone 503 after 3.0 s (s2a, first_byte_timeout) is a proxy's, named by its Via; its 503 at once beside it is counted apart", () => {
+      const cap = new Capture();
+      const via = ['Server: Varnish', 'Via: 1.1 varnish (Varnish/7.1)'];
+      scene(cap, 0, { delay: 3.001, upstream: 'none', answer: '503 Backend fetch failed', answerHeaders: via });
+      scene(cap, 4, { delay: 0.0006, upstream: 'none', answer: '503 Backend fetch failed', answerHeaders: via });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => [f.evidence.status, f.evidence.upstreamPhase, f.evidence.delaySeconds])).toEqual([[503, 'waited', 3.001]]);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('first_byte_timeout');
+      expect(d.explanation).toContain('1 more answer (503) from it came at once');
+    });
+
+    test('502s stacked by retries (s14: Caddy re-sent a GET uWSGI killed at 4 s): one diagnosis, the outlier counted, no 8 s timer', () => {
+      const cap = new Capture();
+      const caddy = ['Server: Caddy'];
+      scene(cap, 0, { delay: 8.016, upstream: 'none', answer: '502 Bad Gateway', uri: '/slow/10', answerHeaders: caddy });
+      scene(cap, 10, { delay: 7.987, upstream: 'none', answer: '502 Bad Gateway', uri: '/slow/11', answerHeaders: caddy });
+      scene(cap, 20, { delay: 3.99, upstream: 'none', answer: '502 Bad Gateway', uri: '/slow/12', answerHeaders: caddy });
+      const r = cap.analyze(only);
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.evidence.uri, f.evidence.upstreamPhase, f.evidence.delayClustered])).toEqual([
+        ['/slow/10', 'waited', true], ['/slow/11', 'waited', true], ['/slow/12', 'waited', false],
+      ]);
+      const diagnoses = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(diagnoses).toHaveLength(1);
+      const [d] = diagnoses;
+      expect(d.count).toBe(3);
+      expect(d.inferred.gatewayErrorAfter.value).toBeCloseTo(8.0, 1);
+      expect(d.explanation).not.toMatch(/a timer of [\d.]+ s at the proxy/);
+      expect(d.explanation).toContain('times its attempts (Caddy retries with lb_try_duration and lb_retries');
+      expect(d.explanation).toContain('The longest wait (8.016 s) is about 2 times the shortest (3.99 s)');
+      expect(d.remedy).not.toMatch(/^Capture the proxy's upstream side as well \(or read its error log\) to see which backend is slow/);
+    });
+
+    test("Varnish's 503s at its 3 s timer beside three 503s at once (s12 client leg): the timer stands, an error; the fast ones are another failure", () => {
+      const cap = new Capture();
+      const via = ['Server: Varnish', 'Via: 1.1 varnish (Varnish/7.1)'];
+      for (let i = 0; i < 3; i++) scene(cap, i * 4, { delay: 3.0006 + i * 0.0015, upstream: 'none', answer: '503 Backend fetch failed', answerHeaders: via });
+      for (let i = 0; i < 3; i++) scene(cap, 20 + i, { delay: 0.0006, upstream: 'none', answer: '503 Backend fetch failed', answerHeaders: via });
+      const r = cap.analyze(DETECTORS);
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.severity, f.evidence.upstreamPhase, f.evidence.delayClustered])).toEqual(Array(3).fill(['error', 'invisible', true]));
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.upstreamTimeout.value).toBeCloseTo(3.002, 2);
+      expect(d.explanation).toContain('3 more answers (503) from it came at once');
+      expect(d.remedy).toContain('first_byte_timeout');
+      // Counted here, not again as an intermittent server's warning.
+      expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
+    });
   });
 
   test('a lone 504 is reported (the status says timeout), without an inferred value', () => {
@@ -403,10 +506,22 @@ describe('gateway-timeout on synthetic proxies', () => {
   });
 
   describe('stays silent', () => {
-    test('on a lone 502 or 503 (no shared delay, no timeout status)', () => {
+    test("on a lone 503 after a wait whose answers name no proxy (an application answers 503 itself), or name an application", () => {
       const cap = new Capture();
-      scene(cap, 0, { delay: 2, upstream: 'none', answer: '502 Bad Gateway' });
       scene(cap, 5, { delay: 7, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      const app = new Capture();
+      scene(app, 0, { delay: 3, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: ['Server: gunicorn'] });
+      expect(ofKind(app.analyze(only), KIND)).toEqual([]);
+      // nginx's slow 503 is its backend's, passed on: its timers answer 504, its backend's end 502.
+      const nginx = new Capture();
+      scene(nginx, 0, { delay: 3, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: ['Server: nginx/1.22.1'] });
+      expect(ofKind(nginx.analyze(only), KIND)).toEqual([]);
+    });
+
+    test('on a lone 502 answered at once (a refused backend, a pooled connection reset: intermittent-5xx\'s fast 502s)', () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 0.03, upstream: 'none', answer: '502 Bad Gateway', answerHeaders: ['Server: Caddy'] });
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 
@@ -808,4 +923,35 @@ describe('a 504 whose request the capture does not show', () => {
     expect(found.map((f) => f.ts).sort()).toEqual(whole.map((f) => f.ts).sort());
     expect(found.every((f) => f.evidence.requestSeen === false)).toBe(true);
   });
+});
+
+describe('recorded: gateway errors after a wait on a proxy\'s client leg alone (blind round 13, proxies)', () => {
+  (has('gateway-error-caddy-client-leg') ? test : test.skip)(
+    "Caddy's 502s (a dial timeout, a GET it re-sent after uWSGI killed it, one killed once) are errors in one diagnosis, no timer made up; the application's own 503 stays silent",
+    async () => {
+      const r = await analyzeSample('gateway-error-caddy-client-leg');
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => [f.evidence.uri, f.evidence.status, f.evidence.upstreamPhase, f.severity])).toEqual([
+        ['/bh/1', 502, 'waited', 'error'], ['/slow/10', 502, 'waited', 'error'], ['/slow/11', 502, 'waited', 'error'],
+      ]);
+      const [d, ...more] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(more).toEqual([]);
+      expect(d.inferred).toEqual({});
+      expect(d.explanation).toContain('Caddy answers 502 when its dial_timeout');
+      expect(d.explanation).not.toMatch(/a timer of [\d.]+ s at the proxy/);
+      expect(r.anomalies.filter((f) => f.evidence.uri === '/app503')).toEqual([]);
+    },
+  );
+
+  (has('gateway-error-varnish-held-down-client-leg') ? test : test.skip)(
+    "Varnish's 503s at its 1.5 s first_byte_timeout beside three at once: the timer's error, the fast ones counted apart, no intermittent warning",
+    async () => {
+      const r = await analyzeSample('gateway-error-varnish-held-down-client-leg');
+      expect(ofKind(r, KIND).map((f) => [f.evidence.status, f.evidence.upstreamPhase, f.severity])).toEqual([[503, 'invisible', 'error'], [503, 'invisible', 'error']]);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.upstreamTimeout.value).toBeCloseTo(1.5, 1);
+      expect(d.explanation).toContain('3 more answers (503) from it came at once');
+      expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
+    },
+  );
 });

@@ -493,19 +493,33 @@ describe("intermittent-5xx: a two-proxy chain relaying the inner proxy's fast 50
     expect(found.find((f) => f.server === FRONT_ENDPOINT)!.evidence).toMatchObject({ failures: 2 });
   });
 
-  test('near miss: a front whose relay is of an origin no finding counts (one slow 502 at the proxy) judges it as its own', () => {
+  /** Eight GETs through the chain; the proxy answers the second `slow` after 0.5 s, the front answers the fourth and sixth 502 itself. */
+  function slowOriginChain(slow: string): Capture {
     const cap = new Capture();
     const c = chain(cap, 0);
     for (let i = 0; i < 8; i++) {
       const t = 1 + i;
       const request = `GET /items/${i + 1} HTTP/1.1\r\nHost: x\r\n\r\n`;
-      // The proxy's one 502 after 0.5 s: no intermittent kind, no fast 502, no shared delay; relayed by the front.
-      if (i === 1) throughChain(c, t, request, t + 0.5, '502 Bad Gateway');
+      if (i === 1) throughChain(c, t, request, t + 0.5, slow);
       else throughChain(c, t, request, t + 0.004, '200 OK', i === 3 || i === 5 ? '502 Bad Gateway' : '200 OK');
     }
-    const found = ofKind(cap.analyze(DETECTORS), 'intermittent-5xx');
+    return cap;
+  }
+
+  test('near miss: a front whose relay is of an origin no finding counts (one slow 503 at the proxy, no proxy named) judges it as its own', () => {
+    // The proxy's one 503 after 0.5 s naming no proxy (an application answers 503 itself): no intermittent kind,
+    // no fast 502, no shared delay, no gateway error; relayed by the front.
+    const found = ofKind(slowOriginChain('503 Service Unavailable').analyze(DETECTORS), 'intermittent-5xx');
     expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
     expect(found[0].evidence).toMatchObject({ failures: 3 });
+  });
+
+  test("a front's relay of the proxy's one slow 502 is gateway-timeout's at the proxy, not the front's own failure", () => {
+    const r = slowOriginChain('502 Bad Gateway').analyze(DETECTORS);
+    expect(ofKind(r, 'gateway-timeout').map((f) => [f.server, f.evidence.upstreamPhase])).toEqual([[PROXY_ENDPOINT, 'waited']]);
+    const found = ofKind(r, 'intermittent-5xx');
+    expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
+    expect(found[0].evidence).toMatchObject({ failures: 2 });
   });
 
   test("a front's relay of the proxy's one fast 502 is counted by the proxy's fast-502 finding, not the front's", () => {

@@ -39,6 +39,8 @@ export interface SceneOptions {
   answerKept?: number;
   /** The address the proxy connects to the backend from (default: PROXY, the one it listens on). */
   via?: string;
+  /** Header fields of the proxy's answer (`Server: Caddy`, `Via: 1.1 varnish (Varnish/7.1)`). */
+  answerHeaders?: string[];
 }
 
 export function downstream(cap: Capture): Conn {
@@ -69,7 +71,7 @@ export function scene(cap: Capture, at: number, options: SceneOptions): Conn {
   if (options.answer === 'FIN') {
     down.close(answerAt, 's');
   } else {
-    down.response(answerAt, ok('upstream trouble', [], 'HTTP/1.1', options.answer ?? '504 Gateway Time-out'), { keptPayload: options.answerKept });
+    down.response(answerAt, ok('upstream trouble', options.answerHeaders ?? [], 'HTTP/1.1', options.answer ?? '504 Gateway Time-out'), { keptPayload: options.answerKept });
     down.close(answerAt + 0.01, 'c');
   }
   return down;

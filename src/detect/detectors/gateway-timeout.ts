@@ -1,9 +1,9 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { at, ms } from '../facts';
+import { at, microsAsMs, ms } from '../facts';
 import { sharedGatewayClaims } from '../gateway-claims';
-import { KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -36,6 +36,17 @@ const HTTP_READ_TIMEOUTS =
  */
 
 /**
+ * `waited`: a 502, or a 503 whose answers name a proxy (a `Via`, or the `Server` of one that answers
+ * 503 for its upstream: Varnish, Envoy, Squid), after a real wait (past FAST_GATEWAY_FAILURE), its
+ * upstream out of sight, from a proxy other than nginx. A failure its client saw, as a 504 is, but
+ * its cause is not in the client leg: a timer of the proxy's that answers that status (Caddy's
+ * dial_timeout, Varnish's first_byte_timeout, Traffic Server's connect attempts), or its backend
+ * ending the connection without a response after that time (a worker killed at its time limit:
+ * h2o's 502 for uWSGI's harakiri). Lone, or several sharing a delay: a proxy that retries (Caddy
+ * re-sending a GET, Traffic Server's connect attempts) waits the attempts' sum, so a shared delay
+ * is no single timer of the proxy's either (blind round 13: "a timer of 8.002 s" that was two 4 s
+ * harakiri kills). A 503 with no proxy named is an application's as often (it answers 503 itself).
+ *
  * `ended`: an error of a proxy whose timers answer another status, its upstream out of sight: nginx
  * answers 504 when proxy_read_timeout or proxy_connect_timeout fires, and 502 when its backend
  * ended the connection (FIN or RST) without a response ("upstream prematurely closed connection")
@@ -43,9 +54,9 @@ const HTTP_READ_TIMEOUTS =
  * outliving its http.Server WriteTimeout, which then closes without writing; a worker killed at its
  * time limit), not a proxy timer's (nginx-502-go-writetimeout, its client leg alone).
  */
-type Phase = 'read' | 'connect' | 'opaque' | 'invisible' | 'ended';
+type Phase = 'read' | 'connect' | 'opaque' | 'invisible' | 'ended' | 'waited';
 
-function isGatewayPhase(phase: PairedFailure['phase']): phase is Exclude<Phase, 'ended'> {
+function isGatewayPhase(phase: PairedFailure['phase']): phase is Exclude<Phase, 'ended' | 'waited'> {
   return phase === 'read' || phase === 'connect' || phase === 'opaque' || phase === 'invisible';
 }
 
@@ -55,6 +66,7 @@ const TIMEOUT_NAME: Record<Phase, string> = {
   opaque: 'upstreamTimeout',
   invisible: 'upstreamTimeout',
   ended: 'backendEndedAfter',
+  waited: 'gatewayErrorAfter',
 };
 
 /**
@@ -70,6 +82,10 @@ const SPREAD_AROUND_CLUSTER = 0.5;
  * after their requests, the other two 24 ms, made a "79 ms proxy timer".
  */
 const INVISIBLE_AGREEING_SHARE = 2 / 3;
+// Only errors after a real wait are counted in that share (and only they are candidates): an error
+// within FAST_GATEWAY_FAILURE is no timer's (a refused backend, one the proxy marked down, a pooled
+// connection reset under the request: intermittent-5xx's fast 502s). Varnish's three 503s at once
+// for a backend it held down beside three at its 3 s first_byte_timeout had made that timer "chance".
 
 /** The share of a retrying proxy's attempts that must agree to name its per-attempt timeout. */
 const ATTEMPTS_AGREEING = 0.9;
@@ -108,7 +124,7 @@ function knownAttemptWaits(p: Omit<PairedFailure, 'phase'>): number[] {
  * not in sight of it. A connect timeout is the connection's, whatever the body.
  */
 function bodyShortOf(p: Candidate): UnfinishedBody | { sent: null; declared: null } | null {
-  if (p.phase === 'connect' || p.phase === 'ended') return null;
+  if (p.phase === 'connect' || p.phase === 'ended' || p.phase === 'waited') return null;
   if (p.failure.bodyShort !== null) return p.failure.bodyShort;
   return p.legRequest?.bodyUnfinished === true ? { sent: null, declared: null } : null;
 }
@@ -164,6 +180,9 @@ export const gatewayTimeout: DetectorDefinition = {
       ended:
         '{request} answered {status} by nginx after {delay} s, {why}: nginx answers 502 when its backend ends the connection without a response ' +
         '(its own timeouts answer 504), so the backend ended it after that time (its upstream connections are not in the capture)',
+      waited:
+        '{request} answered {status} by the proxy after {delay} s, {why}: a gateway error after a real wait, its upstream connections not in the capture ' +
+        '(a timer of the proxy\'s, or its backend ending the connection without a response)',
       invisibleBodyShort:
         '{request} answered {status} after {delay} s, {why}, its body unfinished ({body}): an upstream timeout at the proxy while its backend waited for the rest of the body',
       requestUnseen:
@@ -185,6 +204,20 @@ export const gatewayTimeout: DetectorDefinition = {
       software.of(server)?.passedOn === true ? null : proxyUpstreamTimeouts(software.softwareOf(server));
     /** The proxy at `server` is nginx answering on its own (not passing a backend's `Server` on): its 502s are no timer's (Phase `ended`). */
     const nginxOwnErrors = (server: string): boolean => software.of(server)?.passedOn !== true && NGINX.test(software.softwareOf(server) ?? '');
+    /**
+     * A 503 of `server`'s is a proxy's own when its answers name a proxy: a `Via` entry, or the
+     * `Server` of one that answers 503 for its upstream (gatewayErrorCauses: Varnish, Envoy, Squid).
+     * An application answers 503 itself (overloaded, in maintenance, a dependency down), and nginx's
+     * slow 503 is its backend's, passed on (its timers answer 504, its backend's end 502).
+     */
+    const proxyNamed503 = (server: string): boolean => {
+      const identity = software.of(server);
+      if (identity === null) return false;
+      if (identity.fromVia) return true;
+      return identity.passedOn !== true && gatewayErrorCauses(identity.software, 503) !== null;
+    };
+    /** Each proxy's gateway errors answered at once, no upstream in sight, told once in its first diagnosis of errors with no upstream in sight. */
+    const fastToTell = new Map<string, Candidate[]>();
     const legs = sharedProxyLegs(ctx);
     /**
      * 5xx the proxy sent only after its client had closed the connection (answeredAfterClientClosed:
@@ -233,6 +266,7 @@ export const gatewayTimeout: DetectorDefinition = {
         upstreamServer: p.leg?.server ?? null,
       };
       if (phase === 'ended') evidence.backendEndedAfter = ms(f.delay);
+      if (phase === 'waited' && f.reason !== null && f.reason !== '') evidence.reason = f.reason;
       const frames = [f.requestFrame ?? 0, f.failFrame];
       const bodyShort = bodyShortOf(p);
       if (bodyShort !== null) {
@@ -275,7 +309,7 @@ export const gatewayTimeout: DetectorDefinition = {
         delay: ms(f.delay),
         backend: p.leg?.server ?? '',
         leg: p.leg !== null ? `flow ${p.leg.flowId}, ${p.leg.client}` : '',
-        why: clustered ? 'a delay shared by other gateway errors' : phase === 'ended' ? 'no other error sharing its delay' : 'a gateway timeout status',
+        why: clustered ? 'a delay shared by other gateway errors' : phase === 'ended' || phase === 'waited' ? 'no other error sharing its delay' : 'a gateway timeout status',
       };
       const shortMessage = bodyShort !== null && (phase === 'read' || phase === 'invisible');
       if (shortMessage) data.body = bodyShortText(bodyShort);
@@ -449,6 +483,86 @@ export const gatewayTimeout: DetectorDefinition = {
     const claimedUpstream = (findings: readonly Finding[]): string[] =>
       findings.flatMap((f) => (ownedFlows.get(f.id) ?? []).flatMap((flow) => upstreamFindingsOn(flow)));
 
+    /**
+     * The proxy's gateway errors answered at once, its upstream out of sight, beside those after a
+     * wait (told once per proxy): no timer's, and no backend's time limit, so not counted with them.
+     */
+    function fastNote(server: string): string {
+      const fast = fastToTell.get(server);
+      if (fast === undefined || fast.length === 0) return '';
+      fastToTell.delete(server);
+      const statuses = [...new Set(fast.map((p) => p.failure.status))].join('/');
+      const slowest = microsAsMs(Math.max(...fast.map((p) => p.failure.delay)));
+      return (
+        ` ${fast.length} more answer${fast.length === 1 ? '' : 's'} (${statuses}) from it came at once (within ${slowest} ms of ${fast.length === 1 ? 'its request' : 'their requests'}): no timer's, not counted here, ` +
+        `but another failure — a backend that refused the connection or that the proxy had marked down after a failure (Varnish's and Traffic Server's ` +
+        `holddown of a sick backend, health checks), or a pooled upstream connection reset under the request.`
+      );
+    }
+
+    /**
+     * What a proxy's gateway errors after a wait (Phase \`waited\`) tell, and what to do: their cause is
+     * a timer of the proxy's or its backend's end, which the client leg does not tell apart; the
+     * software its answers name says which timers answer that status and how it retries.
+     */
+    function waitedText(
+      server: string,
+      reported: readonly Reported[],
+      inferred: InferredValue | null,
+      t: { about: string; statuses: string; range: string; n: number },
+    ): { explanation: string; remedy: string } {
+      const name = software.softwareOf(server);
+      const identity = software.of(server);
+      const statusList = [...new Set(reported.map((r) => r.paired.failure.status))];
+      const causes = statusList.map((st) => gatewayErrorCauses(name, st ?? 0)).find((c) => c !== null) ?? null;
+      const delays = reported.map((r) => r.paired.failure.delay).sort((a, b) => a - b);
+      const n = t.n;
+      // A wait that is a whole multiple of another: the same time, once per attempt.
+      const shortest = delays[0];
+      const longest = delays[delays.length - 1];
+      const times = Math.round(longest / shortest);
+      const multiple = times >= 2 && Math.abs(longest - times * shortest) <= 0.03 * longest;
+      const reasons = [...new Set(reported.map((r) => r.paired.failure.reason).filter((x): x is string => x !== null && x !== ''))];
+      const connectReason = reasons.find((x) => /connect/i.test(x));
+      const retries =
+        causes?.retries ??
+        'Caddy lb_try_duration and lb_retries, Traffic Server proxy.config.http.connect_attempts_max_retries, Envoy retry_policy, Squid forward_max_tries, HAProxy retries, nginx proxy_next_upstream_tries; Varnish and h2o 2.2 retry no timed-out request';
+      const value = inferred !== null ? ms(inferred.value) : null;
+      // A known default the wait matches: a hint only, one wait or several alike.
+      const basis = value ?? (n === 1 ? delays[0] : null);
+      const known = basis !== null ? matchKnown(basis, KNOWN_REQUEST_TIMEOUTS, name).filter((k) => k.side === 'proxy').map((k) => k.name) : [];
+      const has503 = statusList.includes(503);
+      const explanation =
+        `${n} request(s) to ${server}${t.about} were answered ${t.statuses} after ${t.range}` +
+        (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
+        `.${identity !== null ? ` The answers name the proxy: ${identity.says}.` : ''} ` +
+        `A gateway error after a real wait is a failure the client saw, as a 504 is, but the capture does not show the proxy's upstream connections, ` +
+        `and the client leg alone does not tell its cause: a timer of the proxy's that answers ${t.statuses} gave up on its upstream (connecting, or waiting for the answer), ` +
+        `or the backend ended the connection without a response after that time (a worker killed at its time limit, as uWSGI harakiri and gunicorn --timeout kill them; a crash; ` +
+        `a Go handler past its http.Server WriteTimeout), which the proxy answers ${t.statuses} as well` +
+        (has503 ? ', or the backend answered 503 itself and the proxy passed it on' : '') +
+        `. ${causes !== null ? `${causes.causes}. ` : ''}` +
+        (connectReason !== undefined ? `Its reason phrase ("${connectReason}") says the proxy never got a connection to its backend: a connect timeout (times its attempts), or a backend that refused or was unreachable. ` : '') +
+        (inferred !== null
+          ? `A shared delay does not make it one timer of the proxy's: a backend that ends every request after its own limit gives one too, ` +
+            `and a proxy that tries a request again upstream makes its client wait a per-attempt timer (or the backend's time) times its attempts (${retries}). `
+          : n === 1
+            ? 'One wait names no value. '
+            : 'Their delays share no value (a timer checked on a coarse tick, attempts of different lengths, or different causes). ') +
+        (multiple
+          ? `The longest wait (${ms(longest)} s) is about ${times} times the shortest (${ms(shortest)} s): perhaps the same time spent once per attempt, the proxy trying again upstream. `
+          : '') +
+        (known.length > 0 ? `The wait matches ${known.join('; ')}${inferred === null ? ' (a hint: one wait)' : ''}.` : '').trimEnd();
+      const own = ownUpstreamTimeouts(server);
+      const remedy =
+        `Read the proxy's error log for these requests: it names the cause (a timeout that fired, an EOF or a reset from the backend, a failed connect) and the attempts it made; ` +
+        `or capture its upstream side as well, which shows each attempt and who ended it. ` +
+        `If the backend ended the connection, look at the backend for requests that take this long (its log, a worker time limit, a crash): raising a proxy timeout changes nothing then. ` +
+        `If a timer of the proxy's fired${own !== null ? ` (${own})` : ''}, find why the backend is slow or unreachable, and raise it only if the backend is legitimately that slow, ` +
+        `counting its attempts (${retries}); keep clients' timeouts longer than the proxy's whole wait.`;
+      return { explanation: explanation.trimEnd(), remedy };
+    }
+
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
       const rangeOf = (values: readonly number[]): string => {
         const a = ms(Math.min(...values));
@@ -565,6 +679,8 @@ export const gatewayTimeout: DetectorDefinition = {
           `For a Go net/http server, keep http.Server WriteTimeout above the slowest handler's time (or bound handlers with http.TimeoutHandler, which answers 503 in time); ` +
           `keep a worker time limit (gunicorn --timeout, PHP-FPM request_terminate_timeout, uWSGI harakiri) above the slowest request. ` +
           `nginx's error log names each failure; a capture of the upstream side shows the backend's FIN or RST.`;
+      } else if (phase === 'waited') {
+        ({ explanation, remedy } = waitedText(server, reported, inferred, { about, statuses, range, n }));
       } else if (phase === 'opaque') {
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
@@ -586,6 +702,7 @@ export const gatewayTimeout: DetectorDefinition = {
           `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
           `raise the proxy's upstream timeout${own !== null ? ` (its answers name it: ${own})` : ''} only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
       }
+      if (phase === 'invisible' || phase === 'waited') explanation += fastNote(server);
       const unfinished = phase === 'connect' ? [] : reported.flatMap((r) => {
         const b = bodyShortOf(r.paired);
         return b !== null ? [bodyShortText(b)] : [];
@@ -652,12 +769,23 @@ export const gatewayTimeout: DetectorDefinition = {
         reportRequestless();
         const clusterOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
         const byServer = new Map<string, Candidate[]>();
-        /** Errors other than 504 with no upstream in sight, by proxy, those at once included (INVISIBLE_AGREEING_SHARE). */
+        /** Errors other than 504 with no upstream in sight after a real wait, by proxy (INVISIBLE_AGREEING_SHARE). */
         const invisibleErrors = new Map<string, number>();
+        /** The same answered at once (FAST_GATEWAY_FAILURE), by proxy: another mechanism, only counted in the diagnosis. */
+        const fastInvisible = new Map<string, Candidate[]>();
         for (const p of legs.pair()) {
           if (p.failure.how !== 'status') continue;
           if (!isGatewayPhase(p.phase)) continue;
-          if (p.phase === 'invisible' && p.failure.status !== 504) invisibleErrors.set(p.failure.server, (invisibleErrors.get(p.failure.server) ?? 0) + 1);
+          if (p.phase === 'invisible' && p.failure.status !== 504) {
+            if (p.failure.delay <= FAST_GATEWAY_FAILURE) {
+              // No timer and no backend's time limit: a refused or held-down backend, a pooled connection reset under the request.
+              const list = fastInvisible.get(p.failure.server);
+              if (list === undefined) fastInvisible.set(p.failure.server, [{ ...p, phase: 'invisible', delay: p.failure.delay }]);
+              else list.push({ ...p, phase: 'invisible', delay: p.failure.delay });
+              continue;
+            }
+            invisibleErrors.set(p.failure.server, (invisibleErrors.get(p.failure.server) ?? 0) + 1);
+          }
           // An error at once is not a timeout (a refused backend, no server available).
           if (p.failure.delay <= ctx.options.spreadAbsolute) continue;
           // The backend closed (or refused) the upstream connection before the proxy's error: the
@@ -669,10 +797,13 @@ export const gatewayTimeout: DetectorDefinition = {
           if (claims.answeredAfterClientClosed(p.failure)) continue;
           let list = byServer.get(p.failure.server);
           if (list === undefined) byServer.set(p.failure.server, (list = []));
-          // nginx's 502 with no upstream in sight: the backend ended the connection, no timer of nginx's (Phase `ended`).
-          const phase: Phase = p.phase === 'invisible' && p.failure.status === 502 && nginxOwnErrors(p.failure.server) ? 'ended' : p.phase;
+          // nginx's 502 with no upstream in sight: the backend ended the connection, no timer of nginx's (Phase `ended`);
+          // another proxy's: a timer of its own or its backend's end, its attempts unseen (Phase `waited`).
+          const phase: Phase =
+            p.phase === 'invisible' && p.failure.status === 502 ? (nginxOwnErrors(p.failure.server) ? 'ended' : 'waited') : p.phase;
           list.push({ ...p, phase, delay: p.failure.delay });
         }
+        for (const [server, fast] of fastInvisible) fastToTell.set(server, fast);
         for (const [server, failed] of byServer) {
           // Errors a reload cut: told apart, and kept out of the proxy's timers' waits.
           const cuts: CutAtReload[] = [];
@@ -705,7 +836,7 @@ export const gatewayTimeout: DetectorDefinition = {
           const invisibleOfServer = invisibleErrors.get(server) ?? 0;
           const groups = clustered.groups.filter((g) => {
             const near = rest.filter((p) => g.members.some((m) => m.phase === p.phase) && Math.abs(p.delay - g.value.value) <= SPREAD_AROUND_CLUSTER * g.value.value);
-            const invisible = g.members.filter((m) => (m.phase === 'invisible' || m.phase === 'ended') && m.failure.status !== 504).length;
+            const invisible = g.members.filter((m) => (m.phase === 'invisible' || m.phase === 'ended' || m.phase === 'waited') && m.failure.status !== 504).length;
             const tooFew = invisible > 0 && invisible < INVISIBLE_AGREEING_SHARE * invisibleOfServer;
             if (near.length <= g.members.length && !tooFew) return true;
             rest.push(...g.members);
@@ -720,11 +851,16 @@ export const gatewayTimeout: DetectorDefinition = {
            */
           const ended: Reported[] = [];
           let endedValue: InferredValue | null = null;
+          /** The proxy's gateway errors after a wait whose cause the client leg does not tell (Phase `waited`), in one diagnosis per proxy. */
+          const waited: Reported[] = [];
+          let waitedValue: InferredValue | null = null;
           for (const g of groups) {
             const byPhase = new Map<Phase, Reported[]>();
+            // A 503 sharing its delay with the same proxy's 502s is no more one timer than they are (Phase `waited`).
+            const withWaited = g.members.some((m) => m.phase === 'waited');
             for (const p of g.members) {
-              const phase = p.phase;
-              const reported = { paired: p, finding: report(p, true) };
+              const phase: Phase = withWaited && p.phase === 'invisible' && p.failure.status !== 504 ? 'waited' : p.phase;
+              const reported = { paired: p, finding: report(phase === p.phase ? p : { ...p, phase }, true) };
               const list = byPhase.get(phase);
               if (list === undefined) byPhase.set(phase, [reported]);
               else list.push(reported);
@@ -743,6 +879,11 @@ export const gatewayTimeout: DetectorDefinition = {
                 if (value !== null && (endedValue === null || value.samples > endedValue.samples)) endedValue = value;
                 continue;
               }
+              if (phase === 'waited') {
+                waited.push(...reported);
+                if (value !== null && (waitedValue === null || value.samples > waitedValue.samples)) waitedValue = value;
+                continue;
+              }
               diagnose(server, phase, reported, value);
             }
           }
@@ -759,6 +900,12 @@ export const gatewayTimeout: DetectorDefinition = {
               ended.push({ paired: p, finding: report(p, false) });
               continue;
             }
+            // Another proxy's 502 after a real wait, or its 503 when its answers name a proxy: a failure
+            // its client saw, whatever its cause (a timer of the proxy's or its backend's end, Phase `waited`).
+            if (p.failure.delay > FAST_GATEWAY_FAILURE && (p.phase === 'waited' || (p.phase === 'invisible' && p.failure.status === 503 && proxyNamed503(p.failure.server)))) {
+              waited.push({ paired: p, finding: report({ ...p, phase: 'waited' }, false) });
+              continue;
+            }
             if (p.failure.status !== 504 && !upstreamProof) continue;
             lone.push({ paired: p, finding: report(p, false) });
           }
@@ -767,6 +914,10 @@ export const gatewayTimeout: DetectorDefinition = {
             if (mine.length > 0) diagnose(server, phase, mine, null);
           }
           if (ended.length > 0) diagnose(server, 'ended', ended.sort((a, b) => a.paired.failure.failTs - b.paired.failure.failTs), endedValue);
+          if (waited.length > 0) {
+            const byTime = waited.sort((a, b) => a.paired.failure.failTs - b.paired.failure.failTs);
+            diagnose(server, 'waited', byTime.map((r) => ({ ...r, paired: { ...r.paired, phase: 'waited' } })), waitedValue);
+          }
         }
       },
     };
