@@ -5,7 +5,7 @@ import { ownAgent } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, ms, requestLine, timeOfDay } from '../facts';
 import type { InferredValue } from '../finding';
-import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { inferTimeout, inferTimeoutRange, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
@@ -404,7 +404,13 @@ export const responseTruncated: DetectorDefinition = {
           const pauses = own.map((x) => (x.upstream !== null ? x.upstream.earlierPause : x.t.earlierPause));
           const longestPause = Math.max(...pauses);
           const outlasted = (value: number): boolean => longestPause >= value * (1 - ctx.options.spreadFraction);
-          const stallValue = timed === 'stall' || timed === 'either' ? (stall?.value ?? null) : timed === 'mixed' && n === 1 ? silences[0] : null;
+          // Such a timer fires no sooner than its value: at or below the shortest silence it cut after
+          // (a cluster's lowest; a tick's shortest is its value already).
+          const clusterLow = stallTicked === null ? (inferTimeoutRange(silences, options)?.lo ?? null) : null;
+          const stallValue =
+            timed === 'stall' || timed === 'either' ? (stall === null ? null : (clusterLow ?? stall.value))
+            : timed === 'mixed' && n === 1 ? silences[0]
+            : null;
           const paced = stallValue !== null && stallValue >= ctx.options.minIdleTimeout && outlasted(stallValue);
           // The same time since the request with bodies of different lengths is a limit on the whole
           // exchange's, whatever the pacing; with equal bodies it is no more than the same work done.
@@ -444,7 +450,7 @@ export const responseTruncated: DetectorDefinition = {
           } else if (mechanism === 'paced' && stallValue !== null) {
             const k = pauses.filter((p) => p >= stallValue * (1 - ctx.options.spreadFraction)).length;
             const silenceText =
-              stall !== null && n > 1 ? `each after ${ms(stall.value)} s without a byte mid-body (${stall.samples} of ${n} agree, spread ${ms(stall.spread)} s)` : `after ${ms(stallValue)} s without a byte mid-body`;
+              stall !== null && n > 1 ? `each after ${ms(stall.value)} s without a byte mid-body (${stall.samples} of ${n} agree, spread ${ms(stall.spread)} s)` : `after ${ms(silences[0])} s without a byte mid-body`;
             explanation =
               `${head}, ${silenceText}, yet no timer on the silence between bytes cut ${n === 1 ? 'it' : 'them'}: ` +
               `${n === 1 ? 'the response' : k === n ? 'each response' : `${k} of them`} had already paused as long between ${n === 1 || k === n || k === 1 ? 'its' : 'their'} data (up to ${ms(longestPause)} s) and gone on, where such a timer would have fired. ` +
