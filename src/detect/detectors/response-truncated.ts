@@ -454,7 +454,7 @@ export const responseTruncated: DetectorDefinition = {
             explanation =
               `${head}, ${silenceText}, yet no timer on the silence between bytes cut ${n === 1 ? 'it' : 'them'}: ` +
               `${n === 1 ? 'the response' : k === n ? 'each response' : `${k} of them`} had already paused as long between ${n === 1 || k === n || k === 1 ? 'its' : 'their'} data (up to ${ms(longestPause)} s) and gone on, where such a timer would have fired. ` +
-              `The server ended ${n === 1 ? 'it' : 'them'} at its own pace, about when its next data was due: the application stopped and closed (the process exited or crashed, a worker was killed or restarted, an error mid-stream).`;
+              `The server ended ${n === 1 ? 'it' : 'them'} itself, at its own pace (no later than its next data would have come): the application stopped and closed (the process exited or crashed, a worker was killed or restarted, an error mid-stream).`;
             if (limitUsable && limit !== null && n > 1) {
               explanation +=
                 ` They also ended ${ms(limit.value)} s after their requests (${limit.samples} of ${n} agree) with bodies of the same length: ` +
@@ -463,7 +463,7 @@ export const responseTruncated: DetectorDefinition = {
             explanation += ` ${clientView}`;
             remedy =
               `Look in the server's error log, and at its process manager (exit status, restarts; the kernel's OOM killer in \`dmesg\`), ${n === 1 ? `at ${timeOfDay(own[0].t.closeTs)} UTC` : 'at these times'} ` +
-              'for what ended these responses after their headers were sent. No proxy or read timeout needs raising for them.';
+              `for what ended ${n === 1 ? 'this response' : 'these responses'} after ${n === 1 ? 'its' : 'their'} headers were sent. No proxy or read timeout needs raising for ${n === 1 ? 'it' : 'them'}.`;
           } else if (mechanism === 'abrupt') {
             explanation =
               `${head}, ${n === 1 ? '' : 'each '}right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +
