@@ -437,6 +437,17 @@ export class HttpSession {
   /** The connection speaks a protocol whose turns say nothing of requests and answers (otherProtocol). */
   turnsUnreadable = false;
 
+  /**
+   * The longest pause between two of the server's data segments inside the last response begun
+   * (from its head on, 0: none yet) while the client had not closed, and that response's start
+   * (-1: none). A timer on the silence between bytes that let such a pause pass is longer than it:
+   * a cut after a silence no longer is the server's own pacing, not such a timer's
+   * (response-truncated). Two numbers per session, written on the server's data path without
+   * allocating.
+   */
+  responseLongestGap = 0;
+  responseGapFrom = -1;
+
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
   private serverSniffed = false;
@@ -521,6 +532,8 @@ export class HttpSession {
     this.clientLooksLikeResponse = false;
     this.serverSniffed = false;
     this.serverLooksLikeRequest = false;
+    this.responseLongestGap = 0;
+    this.responseGapFrom = -1;
     return this;
   }
 
@@ -609,6 +622,9 @@ export class HttpSession {
   serverData(bytes: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
     if (this.done || length <= 0) return;
     this.lastActivity = ts;
+    // A pause inside a response under way (its head began in earlier data), while its client
+    // still listened: data a backend writes after its proxy gave up ends no pause the proxy saw.
+    if (this.respTarget !== null && !this.clientClosed && ts - this.lastServerTs > this.responseLongestGap) this.responseLongestGap = ts - this.lastServerTs;
     this.lastServerTs = ts;
     this.lastServerFrame = frame;
     if (!this.serverSniffed) {
@@ -841,6 +857,9 @@ export class HttpSession {
     }
     if (head.status >= 200 || head.status === 101) p.takeResponseLine(head);
     this.respFinal = false;
+    // Pauses are counted from this head on (an interim response's wait for the final one is none of the body's).
+    this.responseLongestGap = 0;
+    this.responseGapFrom = head.startTs;
   }
 
   /** @internal */

@@ -37,7 +37,7 @@ function caseDetails(c: Case): string {
   if (c.findings.length > MAX_FINDINGS_PER_CASE) lines.push(`… and ${c.findings.length - MAX_FINDINGS_PER_CASE} more`);
   for (const d of c.diagnoses) {
     lines.push('');
-    const inferred = Object.entries(d.inferred).map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} samples)`);
+    const inferred = Object.entries(d.inferred).map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} sample${v.samples === 1 ? '' : 's'})`);
     if (inferred.length) lines.push(`Inferred: ${inferred.join('; ')}`);
     lines.push(`What happened: ${d.explanation}`);
     lines.push(`What to change: ${d.remedy}`);

@@ -70,7 +70,7 @@ function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
   for (const d of diagnoses) {
     out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.anomalyIds.length} finding${d.anomalyIds.length === 1 ? '' : 's'}${ofCapture(d)}`);
     const inferred = Object.entries(d.inferred)
-      .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} samples, spread ${formatDuration(v.spread)})`)
+      .map(([name, v]) => `${name} ≈ ${formatDuration(v.value)} (${v.samples} sample${v.samples === 1 ? '' : 's'}, spread ${formatDuration(v.spread)})`)
       .join('; ');
     if (inferred) out.push(`  inferred: ${inferred}`);
     out.push(wrap(`  what happened: ${d.explanation}`, width, '    '));

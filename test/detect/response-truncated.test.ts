@@ -286,6 +286,56 @@ describe('response-truncated on synthetic connections', () => {
     expect(diagnosed).toEqual(['10.0.0.9:9000']);
   });
 
+  test('a server that paces its chunks and ends a response one pause after the last: its own pace, no timer on the silence between bytes (blind round 13, S18)', () => {
+    const cap = new Capture();
+    // A chunk every 0.2 s, three of them, then the process exits 0.2 s after the third: curl, Java, fetch.
+    for (const [t, agent] of [
+      [0, 'curl/7.88.1'],
+      [2, 'Java-http-client/17.0.15'],
+      [4, 'node'],
+    ] as const) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/stream', [`User-Agent: ${agent}`])).response(t + 0.002, CHUNKED_HEAD + chunk(1000));
+      c.response(t + 0.2025, chunk(1000));
+      c.response(t + 0.4035, chunk(1000));
+      c.close(t + 0.605 + t * 0.001, 's');
+    }
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout).toBeUndefined();
+    expect(d.explanation).not.toContain('A timer that measures silence between bytes gave up');
+    expect(d.explanation).toContain('paused as long');
+    expect(d.explanation).toContain('process exited or crashed');
+    expect(d.remedy).not.toContain('raise that read timeout');
+    // Each client's own report: Node's fetch is not the http module's 'aborted'.
+    expect(d.explanation).toContain('TypeError "terminated" with cause SocketError "other side closed"');
+    expect(d.explanation).not.toContain("'aborted'");
+    expect(d.explanation).toContain('chunked transfer encoding, state: READING_LENGTH');
+  });
+
+  test('a near miss: paced pieces shorter than the silence before the cut are still a read timeout between bytes', () => {
+    const cap = new Capture();
+    for (const t of [0, 3, 6]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/stream')).response(t + 0.002, CHUNKED_HEAD + chunk(1000));
+      c.response(t + 0.152, chunk(1000));
+      c.response(t + 0.302, chunk(1000));
+      c.close(t + 0.502 + t * 0.0005, 's');
+    }
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(0.2, 2);
+    expect(d.explanation).toContain('A timer that measures silence between bytes gave up');
+  });
+
+  test('one cut after a silence no longer than a pause the response had made before: not read as a timer', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 0.5, { busy: 0.6 });
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('paused as long');
+    expect(d.explanation).not.toContain('most often one');
+  });
+
   describe('silent', () => {
     test('whole bodies, bodies the close delimits, HEAD and 304 heads with a Content-Length', () => {
       const cap = new Capture();

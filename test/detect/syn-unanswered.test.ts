@@ -328,6 +328,27 @@ describe('syn-unanswered: independent short probes (one SYN each, not back to ba
     expect(d.explanation).not.toContain('one came alone');
   });
 
+  test('two clients on one host, each one series at its own connect timeout (Java 1 s, PHP curl 0.7 s; blind round 13, S15b): two values, no retry count made up', () => {
+    const cap = new Capture();
+    // Java: 3 requests, each one SYN given up at its 1 s connectTimeout, the next request at once.
+    syns(cap, 53972, [0]);
+    syns(cap, 53980, [1.038]);
+    syns(cap, 53320, [2.041]);
+    // PHP curl, CURLOPT_CONNECTTIMEOUT_MS 700: 2 requests, 0.7 s apart.
+    syns(cap, 53336, [3.393]);
+    syns(cap, 53340, [4.094]);
+    keepCaptureRunning(cap, 6);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(5);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.clientConnectTimeout.value).toBeCloseTo(1.02, 2);
+    expect(d.inferred.otherClientConnectTimeout.value).toBeCloseTo(0.701, 3);
+    expect(d.explanation).not.toContain('1 or 3');
+    expect(d.explanation).not.toContain('of waiting');
+    expect(d.explanation).toContain('calls made each as soon as the last failed');
+    expect(d.explanation).toContain('0.701 s');
+  });
+
   test('connect calls of two back to back attempts, 2 s apart: the connect timeout is the back to back gap, not the calls\' period', () => {
     const cap = new Capture();
     // Three calls of two attempts at 0.6 s each, every 2 s: more pairs lie 2 s apart (4) than 0.6 s (3).

@@ -1,9 +1,11 @@
 import { statusClassEvidence, statusText } from '../../http/exchange';
+import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
+import { ownAgent } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, ms, requestLine, timeOfDay } from '../facts';
 import type { InferredValue } from '../finding';
-import { inferTimeout, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { inferTimeout, inferTimeoutRange, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
@@ -24,6 +26,10 @@ export interface Truncation extends CutResponse {
   /** The client kept writing (or reset) after the FIN: when its reset came, if it did. */
   clientResetTs: number;
   clientResetFrame: number;
+  /** The longest pause between the server's data segments of this response before its last byte (-1: unknown; see earlierPause). */
+  earlierPause: number;
+  /** Its client's `User-Agent` (ownAgent: '' none, null unknown): which error its program saw. */
+  agent: string | null;
 }
 
 /** An upstream leg its client (a proxy) abandoned mid-body: closed before the response was whole. */
@@ -37,6 +43,17 @@ interface AbandonedLeg {
   closeTs: number;
   closeFrame: number;
   rst: boolean;
+  /** The longest pause between the backend's data segments of this response before its last byte (-1: unknown). */
+  earlierPause: number;
+}
+
+/**
+ * The longest pause between the server's data segments of `ex`'s response, from its head to its
+ * last byte (HttpSession.responseLongestGap), or -1 when the session followed another response.
+ */
+function earlierPause(conn: AnalyzedConnection, ex: HttpExchange): number {
+  const session = conn.app?.session ?? null;
+  return session !== null && ex.responseStart !== null && session.responseGapFrom === ex.responseStart ? session.responseLongestGap : -1;
 }
 
 /**
@@ -71,6 +88,8 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
     drained: close.ts - lastByteTs < options.minIdleTimeout && windows !== null && windows.length > 0,
     clientResetTs: c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: c.rstTs > close.ts ? c.rstFrame : 0,
+    earlierPause: earlierPause(conn, ex),
+    agent: ownAgent(conn),
   };
 }
 
@@ -98,6 +117,7 @@ function abandonedLegOf(conn: AnalyzedConnection): AbandonedLeg | null {
     closeTs: close.ts,
     closeFrame: close.frame,
     rst: close.rst,
+    earlierPause: earlierPause(conn, ex),
   };
 }
 
@@ -145,7 +165,31 @@ function pickTimer(stall: InferredValue | null, limit: InferredValue | null, opt
   return stall.samples >= limit.samples ? 'stall' : 'time-limit';
 }
 
-type Mechanism = 'stall' | 'time-limit' | 'either' | 'abrupt' | 'mixed';
+/**
+ * 'paced': the cuts came after a silence no longer than pauses their responses had already made
+ * between data and gone on from: no timer on the silence between bytes (it would have fired at the
+ * earlier pause), the server's own pacing.
+ */
+type Mechanism = 'stall' | 'time-limit' | 'either' | 'abrupt' | 'mixed' | 'paced';
+
+/**
+ * What the common clients report for a body the server's FIN cut, with Node's entry and Java's by
+ * the cuts' `User-Agent`s (ownAgent): Node's http module sends none and reports 'aborted'; its
+ * fetch (undici) sends `node` (Node 20) or `undici` and reports otherwise; Java 17's HttpClient
+ * sends `Java-http-client/…` (blind round 13, S18: curl 7.88, Java 17, Node 20's fetch).
+ */
+function cutBodyErrors(cuts: readonly Truncation[]): string {
+  const fetch = cuts.some((t) => t.agent !== null && /^(node|undici)$/.test(t.agent));
+  const other = cuts.some((t) => t.agent === null || t.agent === '');
+  const chunked = cuts.some((t) => t.declared < 0);
+  const java = cuts.some((t) => t.agent !== null && t.agent.startsWith('Java-http-client/'));
+  const fetchError = 'TypeError "terminated" with cause SocketError "other side closed" (UND_ERR_SOCKET)';
+  const node = !fetch ? "Node's 'aborted'" : other ? `Node's 'aborted' (http module) or ${fetchError} (fetch)` : `Node's fetch ${fetchError}`;
+  const javaError = !java
+    ? ''
+    : `, Java HttpClient's IOException ${chunked ? '"chunked transfer encoding, state: READING_LENGTH"' : ''}${chunked && cuts.some((t) => t.declared >= 0) ? ' or ' : ''}${cuts.some((t) => t.declared >= 0) ? '"fixed content-length: N, bytes received: M"' : ''}`;
+  return `"unexpected EOF" (Go), curl's "(18) transfer closed with N bytes remaining", Python's ChunkedEncodingError or IncompleteRead${javaError}, ${node}`;
+}
 
 /** The settings that cut a response after a silence mid-body, by the software the server named. */
 function stallSettings(software: string | null): string {
@@ -342,7 +386,7 @@ export const responseTruncated: DetectorDefinition = {
             limitCluster !== null &&
             stallCluster.samples === limitCluster.samples &&
             Math.abs(stallCluster.value - limitCluster.value) <= Math.max(ctx.options.spreadFraction * limitCluster.value, ctx.options.spreadAbsolute);
-          const mechanism: Mechanism =
+          const timed: Mechanism =
             alike && stallCluster.value >= ctx.options.minIdleTimeout ? 'either'
             : (picked ?? (stallTicked !== null ? 'stall' : limitTicked !== null ? 'time-limit' : abrupt ? 'abrupt' : 'mixed'));
           const soft = software.softwareOf(server);
@@ -352,14 +396,33 @@ export const responseTruncated: DetectorDefinition = {
           const withUpstream = own.filter((x) => x.upstream !== null).length;
           const n = own.length;
           const relayedCount = all.length - own.length;
+          // A timer on the silence between bytes fires at the first silence as long as its value: a
+          // response that had paused as long between its data before, and gone on, was not under
+          // such a timer (one counterexample is enough; within spreadFraction, the capture's jitter).
+          // Then the cut came at the server's own pace (blind round 13, S18: a server that wrote a
+          // chunk every 0.2 s and exited 0.2 s after its third, read as a 201.5 ms stall timeout).
+          const pauses = own.map((x) => (x.upstream !== null ? x.upstream.earlierPause : x.t.earlierPause));
+          const longestPause = Math.max(...pauses);
+          const outlasted = (value: number): boolean => longestPause >= value * (1 - ctx.options.spreadFraction);
+          // Such a timer fires no sooner than its value: at or below the shortest silence it cut after
+          // (a cluster's lowest; a tick's shortest is its value already).
+          const clusterLow = stallTicked === null ? (inferTimeoutRange(silences, options)?.lo ?? null) : null;
+          const stallValue =
+            timed === 'stall' || timed === 'either' ? (stall === null ? null : (clusterLow ?? stall.value))
+            : timed === 'mixed' && n === 1 ? silences[0]
+            : null;
+          const paced = stallValue !== null && stallValue >= ctx.options.minIdleTimeout && outlasted(stallValue);
+          // The same time since the request with bodies of different lengths is a limit on the whole
+          // exchange's, whatever the pacing; with equal bodies it is no more than the same work done.
+          const limitUsable = limit !== null && limit.value >= ctx.options.minIdleTimeout;
+          const sameBodies = own.every((x) => x.t.received === own[0].t.received);
+          const mechanism: Mechanism = !paced ? timed : limitUsable && (timed === 'either' || !sameBodies) ? 'time-limit' : 'paced';
           const inferred: Record<string, InferredValue> = {};
           if (mechanism === 'stall' && stall !== null) inferred.responseStallTimeout = stall;
           if ((mechanism === 'time-limit' || mechanism === 'either') && limit !== null) inferred.responseTimeLimit = limit;
           if (mechanism === 'either' && stall !== null) inferred.responseStallTimeout = stall;
           const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n === 1 ? 'a response in the middle of its body' : `${n} responses in the middle of their bodies`} with a FIN`;
-          const clientView =
-            'Clients see the body end early: "unexpected EOF" (Go), curl\'s "(18) transfer closed with N bytes remaining", ' +
-            'Python\'s ChunkedEncodingError or IncompleteRead, Node\'s \'aborted\'; a proxy in front of them answers 502 or passes the cut on.';
+          const clientView = `Clients see the body end early: ${cutBodyErrors(own.map((x) => x.t))}; a proxy in front of them answers 502 or passes the cut on.`;
           let explanation: string;
           let remedy: string;
           if (mechanism === 'stall' && stall !== null) {
@@ -384,6 +447,23 @@ export const responseTruncated: DetectorDefinition = {
             remedy =
               `Find what holds these responses ${ms(limit.value)} s after their first bytes (a backend stalled mid-body, a slow query), and which of the two timers the server or its proxy sets to that value; ` +
               'raise it for these routes only if such responses are legitimate.';
+          } else if (mechanism === 'paced' && stallValue !== null) {
+            const k = pauses.filter((p) => p >= stallValue * (1 - ctx.options.spreadFraction)).length;
+            const silenceText =
+              stall !== null && n > 1 ? `each after ${ms(stall.value)} s without a byte mid-body (${stall.samples} of ${n} agree, spread ${ms(stall.spread)} s)` : `after ${ms(silences[0])} s without a byte mid-body`;
+            explanation =
+              `${head}, ${silenceText}, yet no timer on the silence between bytes cut ${n === 1 ? 'it' : 'them'}: ` +
+              `${n === 1 ? 'the response' : k === n ? 'each response' : `${k} of them`} had already paused as long between ${n === 1 || k === n || k === 1 ? 'its' : 'their'} data (up to ${ms(longestPause)} s) and gone on, where such a timer would have fired. ` +
+              `The server ended ${n === 1 ? 'it' : 'them'} itself, at its own pace (no later than its next data would have come): the application stopped and closed (the process exited or crashed, a worker was killed or restarted, an error mid-stream).`;
+            if (limitUsable && limit !== null && n > 1) {
+              explanation +=
+                ` They also ended ${ms(limit.value)} s after their requests (${limit.samples} of ${n} agree) with bodies of the same length: ` +
+                `a limit on the whole exchange that takes effect at the handler's next write (Go's http.Server \`WriteTimeout\`) would cut them so too; the server's log tells which.`;
+            }
+            explanation += ` ${clientView}`;
+            remedy =
+              `Look in the server's error log, and at its process manager (exit status, restarts; the kernel's OOM killer in \`dmesg\`), ${n === 1 ? `at ${timeOfDay(own[0].t.closeTs)} UTC` : 'at these times'} ` +
+              `for what ended ${n === 1 ? 'this response' : 'these responses'} after ${n === 1 ? 'its' : 'their'} headers were sent. No proxy or read timeout needs raising for ${n === 1 ? 'it' : 'them'}.`;
           } else if (mechanism === 'abrupt') {
             explanation =
               `${head}, ${n === 1 ? '' : 'each '}right after its last byte (within ${ms(ctx.options.minIdleTimeout)} s): no timer ran out; the application ended the response early. ` +

@@ -555,6 +555,16 @@ function dropScanned(attempts: Attempt[], scanned: ReadonlySet<number>): void {
   attempts.length = kept;
 }
 
+/** Series back to back at an interval of their own beside a run's first (seriesOf): another client's connect timeout. */
+interface OtherSeries {
+  /** Their replacement gap (one sample when a single attempt was replaced: a bound, not a cluster). */
+  interval: InferredValue;
+  lengths: number[];
+}
+
+/** Intervals looked for beyond a run's first. */
+const MAX_OTHER_SERIES = 3;
+
 /** A server's runs of unanswered attempts (unansweredRuns), summed. */
 interface RunInfo {
   attempts: number;
@@ -563,6 +573,8 @@ interface RunInfo {
   interval: InferredValue | null;
   /** Series of attempts (one per request or connect call) of the run with that interval, and their lengths. */
   seriesLengths: number[];
+  /** Series of that run back to back at other intervals (seriesOf's others): other clients' connect timeouts. */
+  otherSeries: OtherSeries[];
   /** Whether every attempt of the runs sent one SYN: none was seen alive past its first SYN. */
   singleSyn: boolean;
   /** Whether every run was short probes (Attempt.probe), with the median spacing of their attempts (seconds). */
@@ -669,7 +681,7 @@ function unansweredRuns(
       const info = byServer.get(server);
       if (info === undefined) {
         byServer.set(server, {
-          attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths,
+          attempts: run.length, clientHosts: [run[0].clientHost], interval: series.interval, seriesLengths: series.lengths, otherSeries: series.others,
           singleSyn: run.every((a) => a.synTimes.length === 1), probes, probeSpacing: probes ? ms(medianSpacing(run)) : 0,
         });
       } else {
@@ -680,6 +692,7 @@ function unansweredRuns(
         if (info.interval === null || (series.interval !== null && series.interval.samples > info.interval.samples)) {
           info.interval = series.interval;
           info.seriesLengths = series.lengths;
+          info.otherSeries = series.others;
         }
       }
     }
@@ -709,23 +722,25 @@ function answeredBetween(sorted: readonly number[], from: number, to: number): b
  * attempt to a later one that the most attempts share, not the gap to the next attempt in time.
  * Sets each replaced attempt's replacedAfter. Null interval when fewer than two attempts agree.
  */
-function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue | null; lengths: number[] } {
+function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue | null; lengths: number[]; others: OtherSeries[] } {
   const attempts = run.slice(0, MAX_RUN_INFERRED);
   const starts = attempts.map((a) => a.synTimes[0]);
   const alive = attempts.map((a) => a.synTimes[a.synTimes.length - 1] - a.synTimes[0]);
   // How far after its first SYN an attempt's replacement can begin: only back to back attempts are one
   // series (a later one is another connect call, a prober's next round: its gap is no connect timeout).
   const reach = attempts.map((a) => givenUpBy(a) + BACK_TO_BACK_SLACK);
+  /** Attempts already in a series of an earlier interval: another client's, or another timeout's. */
+  const chained = new Set<number>();
   const successorsAt = (gap: number): number[] => {
     const tolerance = Math.max(SERIES_TOLERANCE * gap, SERIES_TOLERANCE_MIN);
     const next = new Array<number>(attempts.length).fill(-1);
     const taken = new Set<number>();
     for (let i = 0; i < attempts.length; i++) {
-      if (alive[i] > gap + tolerance) continue; // still retransmitting when it would have been replaced
+      if (chained.has(i) || alive[i] > gap + tolerance) continue; // still retransmitting when it would have been replaced
       let best = -1;
       for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
         // Attempts a proxy gave up for two different failed requests belong to two series, however they are spaced.
-        if (taken.has(j) || (attempts[i].proxyGaveUpFrame > 0 && attempts[j].proxyGaveUpFrame > 0 && attempts[i].proxyGaveUpFrame !== attempts[j].proxyGaveUpFrame)) continue;
+        if (taken.has(j) || chained.has(j) || (attempts[i].proxyGaveUpFrame > 0 && attempts[j].proxyGaveUpFrame > 0 && attempts[i].proxyGaveUpFrame !== attempts[j].proxyGaveUpFrame)) continue;
         if (starts[j] - starts[i] > reach[i]) break;
         const off = Math.abs(starts[j] - starts[i] - gap);
         if (off <= tolerance && (best < 0 || off < Math.abs(starts[best] - starts[i] - gap))) best = j;
@@ -737,39 +752,75 @@ function seriesOf(ctx: DetectContext, run: Attempt[]): { interval: InferredValue
     }
     return next;
   };
-  let bestGap = -1;
-  let bestCount = 1;
-  for (let i = 0; i < attempts.length; i++) {
-    for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
-      const gap = starts[j] - starts[i];
-      if (gap > reach[i]) break;
-      if (gap < DUPLICATE_COPY_WINDOW) continue;
-      const count = successorsAt(gap).filter((n) => n >= 0).length;
-      if (count > bestCount || (count === bestCount && bestGap >= 0 && gap < bestGap)) {
-        bestCount = count;
-        bestGap = gap;
+  /** The gap the most attempts share with a later one (at least `least` of them), or -1. */
+  const bestGapOf = (least: number): number => {
+    let bestGap = -1;
+    let bestCount = least - 1;
+    for (let i = 0; i < attempts.length; i++) {
+      if (chained.has(i)) continue;
+      for (let j = i + 1; j < attempts.length && j <= i + MAX_SUCCESSORS_TRIED; j++) {
+        if (chained.has(j)) continue;
+        const gap = starts[j] - starts[i];
+        if (gap > reach[i]) break;
+        if (gap < DUPLICATE_COPY_WINDOW) continue;
+        const count = successorsAt(gap).filter((n) => n >= 0).length;
+        if (count > bestCount || (count === bestCount && bestGap >= 0 && gap < bestGap)) {
+          bestCount = count;
+          bestGap = gap;
+        }
       }
     }
+    return bestGap;
+  };
+  /** The series at `gap`: its replacement gaps and the lengths of its series of 2 or more; marks their attempts chained. */
+  const chainAt = (gap: number): { gaps: number[]; lengths: number[] } => {
+    const next = successorsAt(gap);
+    const gaps: number[] = [];
+    const isSuccessor = new Set<number>();
+    for (let i = 0; i < next.length; i++) {
+      if (next[i] < 0) continue;
+      isSuccessor.add(next[i]);
+      attempts[i].replacedAfter = ms(starts[next[i]] - starts[i]);
+      gaps.push(starts[next[i]] - starts[i]);
+    }
+    const lengths: number[] = [];
+    for (let i = 0; i < attempts.length; i++) {
+      if (next[i] < 0 || isSuccessor.has(i)) continue;
+      let length = 1;
+      for (let k = next[i]; k >= 0; k = next[k]) length++;
+      lengths.push(length);
+    }
+    for (let i = 0; i < next.length; i++) {
+      if (next[i] < 0) continue;
+      chained.add(i);
+      chained.add(next[i]);
+    }
+    return { gaps, lengths };
+  };
+  const bestGap = bestGapOf(2);
+  if (bestGap < 0) return { interval: null, lengths: [], others: [] };
+  const main = chainAt(bestGap);
+  const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+  const interval = inferTimeout(main.gaps, options);
+  // Attempts left out of those series that were replaced back to back at a gap of their own, outside
+  // the first interval's tolerance: another client's connect timeout on the same host (blind round
+  // 13, S15b: Java's attempts given up at 1 s and PHP curl's at 0.7 s; the PHP pair was counted as
+  // two series of 1 beside Java's and its 0.70 s was lost).
+  const others: OtherSeries[] = [];
+  for (let round = 0; round < MAX_OTHER_SERIES && interval !== null; round++) {
+    const gap = bestGapOf(1);
+    if (gap < 0 || Math.abs(gap - interval.value) <= Math.max(SERIES_TOLERANCE * interval.value, SERIES_TOLERANCE_MIN)) break;
+    const other = chainAt(gap);
+    const longest = Math.max(...other.gaps);
+    others.push({
+      interval: inferTimeout(other.gaps, options) ?? { value: ms(longest), samples: other.gaps.length, spread: ms(longest - Math.min(...other.gaps)) },
+      lengths: other.lengths,
+    });
   }
-  if (bestGap < 0) return { interval: null, lengths: [] };
-  const next = successorsAt(bestGap);
-  const gaps: number[] = [];
-  const isSuccessor = new Set<number>();
-  for (let i = 0; i < next.length; i++) {
-    if (next[i] < 0) continue;
-    isSuccessor.add(next[i]);
-    attempts[i].replacedAfter = ms(starts[next[i]] - starts[i]);
-    gaps.push(starts[next[i]] - starts[i]);
-  }
-  const interval = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
-  const lengths: number[] = [];
-  for (let i = 0; i < attempts.length; i++) {
-    if (isSuccessor.has(i)) continue;
-    let length = 1;
-    for (let k = next[i]; k >= 0; k = next[k]) length++;
-    lengths.push(length);
-  }
-  return { interval, lengths };
+  // Attempts in no series: each a series of 1 of the first interval's client (as before).
+  const lengths = [...main.lengths];
+  for (let i = 0; i < attempts.length; i++) if (!chained.has(i)) lengths.push(1);
+  return { interval, lengths, others };
 }
 
 /** The largest number of attempts to one server that were waiting for an answer at the same moment. */
@@ -873,12 +924,33 @@ function outageOf(items: ReadonlyArray<{ attempt: Attempt }>, answers: readonly 
 function seriesText(run: RunInfo, interval: InferredValue): string {
   const lengths = [...new Set(run.seriesLengths)].sort((a, b) => a - b);
   const series = run.seriesLengths.length;
+  const settings =
+    'A proxy sets these with HAProxy `timeout connect` and `retries`, nginx proxy_connect_timeout and proxy_next_upstream_tries, Envoy connect_timeout and its retry policy; ' +
+    'a library with its connect timeout and retry count.';
+  // Several series of one length are a retry count (HAProxy's `retries`: 3 series of 3). One series,
+  // or series of different lengths, are not: a program that makes its next request as soon as the
+  // last failed opens its next connection back to back as well (blind round 13, S15b: 3 Java
+  // requests, each one attempt given up at 1 s, read as 'tried 3 times … 3.061 s of waiting').
+  const retryCount = series >= 2 && lengths.length === 1 && lengths[0] >= 2;
+  const main = retryCount
+    ? `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
+      `${series} series of ${lengths[0]} attempts: ` +
+      `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths[0]} times before failing ` +
+      `(${ms(interval.value)} s × ${lengths[0]} ≈ ${ms(interval.value * lengths[0])} s of waiting). ${settings}`
+    : `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
+      `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} back to back: the client's connect timeout is ${ms(interval.value)} s, ` +
+      `and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} in a row: one call's retries, or calls made each as soon as the last failed ` +
+      `(a new request after a failed connect looks the same on the wire; series of one length repeated would show a retry count). ${settings}`;
+  return main + run.otherSeries.map((o) => ` ${otherSeriesText(o)}`).join('');
+}
+
+/** The words for series back to back at an interval of their own (OtherSeries): another client's, or another setting's, connect timeout. */
+function otherSeriesText(o: OtherSeries): string {
+  const n = o.lengths.reduce((sum, k) => sum + k, 0);
   return (
-    `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
-    `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'}: ` +
-    `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} before failing ` +
-    `(${ms(interval.value)} s × ${lengths[lengths.length - 1]} ≈ ${ms(interval.value * lengths[lengths.length - 1])} s of waiting). A proxy sets these with HAProxy \`timeout connect\` and \`retries\`, ` +
-    'nginx proxy_connect_timeout and proxy_next_upstream_tries, Envoy connect_timeout and its retry policy; a library with its connect timeout and retry count.'
+    `${n} other attempts from the same host were given up and replaced at another interval, ${ms(o.interval.value)} s after their first SYN ` +
+    `(${o.interval.samples === 1 ? 'once' : `${o.interval.samples} times`}; ${o.lengths.length} series of ${[...new Set(o.lengths)].sort((a, b) => a - b).join(' or ')}): ` +
+    `another client, or a connect timeout set apart, of ${ms(o.interval.value)} s${o.interval.samples === 1 ? ' or less (one attempt replaced: given up by then)' : ''}.`
   );
 }
 
@@ -1109,6 +1181,7 @@ function diagnose(
       inferred: {
         ...(rto ? { clientSynRetransmitTimeout: rto } : {}),
         ...(connectTimeout !== null ? { clientConnectTimeout: connectTimeout } : {}),
+        ...(connectTimeout !== null && run !== undefined && clientPause === null && run.otherSeries.length > 0 ? { otherClientConnectTimeout: run.otherSeries[0].interval } : {}),
         ...(rate !== null ? { newConnectionInterval: { value: ms(rate.interval), samples: rate.gaps, spread: 0 } } : {}),
         ...(paused?.inferred ?? {}),
       },
