@@ -146,3 +146,30 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
     expect(diagnoses[0].explanation).not.toContain('proxy');
   });
 });
+
+/**
+ * blind 13, s14: Caddy sent GET /slow/10 on a pooled upstream connection; uWSGI's harakiri killed
+ * the worker at 4 s (FIN, no response) and Go's Transport sent the GET again on a new connection,
+ * killed too; the client got 502 after 8 s. The first attempt's close is itself a failure at the
+ * backend (a request closed unanswered): it must not pass for another client's identical request,
+ * which ended the chain of attempts at one.
+ */
+describe('proxy pairing: a request the proxy sent again after the backend closed it', () => {
+  test('the second attempt is the failure\'s retry', () => {
+    const cap = new Capture();
+    const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    front.handshake(9).request(10, get('/slow/10'));
+    const first = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+    first.handshake(8).exchange(8.001, get('/a'), ok()).request(10.0002, get('/slow/10'));
+    first.fin(14.0002, 's').fin(14.0003, 'c').ack(14.0004, 's');
+    const second = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+    second.handshake(14.0005).request(14.0007, get('/slow/10'));
+    second.fin(18.0007, 's').fin(18.0008, 'c').ack(18.0009, 's');
+    front.response(18.001, ok('bad gateway', ['Server: Caddy'], 'HTTP/1.1', '502 Bad Gateway'));
+    const { legs } = analyzeWithLegs(cap);
+    const p = pairingOf(legs, front);
+    expect(p?.phase).toBe('read');
+    expect(p?.leg?.client).toBe(first.clientName);
+    expect(p?.retries.map((a) => a.leg.client)).toEqual([second.clientName]);
+  });
+});
