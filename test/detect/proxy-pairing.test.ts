@@ -87,9 +87,13 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
     const unanswered = ofKind(result, 'unanswered-request');
     const onDirect = unanswered.find((f) => f.client === s.direct.clientName);
     expect(onDirect?.evidence.forwardedOnFlow).toBeNull();
-    // Both of Go's closes, one server's doing, diagnosed together; no proxy at Go.
+    // Both of Go's closes, one server's doing, diagnosed together; no proxy at Go. nginx's 502 is
+    // listed with them: the relay of its own copy's close, not of the direct request's.
     const atGo = result.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.server === `${HOST}:${GO}`);
-    expect(atGo.map((d) => d.anomalyIds.length)).toEqual([2]);
+    expect(atGo.map((d) => d.anomalyIds.length)).toEqual([3]);
+    const relayed = unanswered.filter((f) => f.evidence.relayedBackendClose === true);
+    expect(relayed.map((f) => f.client)).toEqual([s.front.clientName]);
+    expect(relayed[0].evidence.upstreamFindings).toEqual([unanswered.find((f) => f.client === s.upstream.clientName)!.id]);
     expect(atGo[0].explanation).not.toContain('the proxy forwarded');
     expect(atGo[0].explanation).toContain('WriteTimeout');
   });
@@ -136,14 +140,21 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
 
   test('sample nginx-502-go-writetimeout-direct-client: Go closed all four, no request forwarded to nginx', async () => {
     const r = await analyzeSample('nginx-502-go-writetimeout-direct-client');
-    const unanswered = ofKind(r, 'unanswered-request');
+    const unanswered = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose !== true);
     expect(unanswered).toHaveLength(4);
     expect(unanswered.map((f) => f.evidence.forwardedOnFlow)).toEqual([null, null, null, null]);
+    // nginx's two 502s, each the relay of Go's close of nginx's own copy (not of the direct requests).
+    const relayed = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose === true);
+    expect(relayed.map((f) => f.server)).toEqual(['127.0.0.1:8180', '127.0.0.1:8180']);
+    const copies = unanswered.filter((f) => String(f.evidence.uri).startsWith('/g/')).map((f) => [f.id]);
+    expect(relayed.map((f) => f.evidence.upstreamFindings)).toEqual(copies);
     const diagnoses = r.diagnoses.filter((d) => d.kind === 'unanswered-request');
     expect(diagnoses).toHaveLength(1);
     expect(Object.keys(diagnoses[0].inferred)).toEqual(['serverTimeout']);
     expect(diagnoses[0].explanation).toContain('WriteTimeout');
-    expect(diagnoses[0].explanation).not.toContain('proxy');
+    // Go is no proxy; nginx is, and relayed 2 of the closes.
+    expect(diagnoses[0].explanation).not.toContain('the proxy forwarded');
+    expect(diagnoses[0].explanation).toContain('(127.0.0.1:8180) answered its clients 502 for 2 of them');
   });
 });
 
