@@ -9,7 +9,7 @@
  * in the backend's diagnosis, which says what the proxy answered and after how many attempts.
  */
 import { DETECTORS } from '../../src/detect/registry';
-import { BACKEND_ENDPOINT, CLIENT, downstream, PROXY_ENDPOINT, upstream } from './proxy-scenes';
+import { BACKEND_ENDPOINT, chain, CLIENT, downstream, FRONT_ENDPOINT, PROXY_ENDPOINT, throughChain, upstream } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
 const BAD_GATEWAY = (server: string): string => ok('bad gateway', [`Server: ${server}`], 'HTTP/1.1', '502 Bad Gateway');
@@ -102,6 +102,20 @@ describe('unanswered-request: the 5xx a proxy relayed of its backend\'s close', 
     expect(f.evidence.upstreamAttempts).toBe(3);
     const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(d.explanation).toMatch(/it sent the request 3 times, each on a new upstream connection .*\(first after 2 s, second after 2 s, third after 2 s\), and the client got 502 after 6(\.\d+)? s: the sum of the attempts/);
+  });
+
+  test('behind a chain: the front that passed the proxy\'s 502 on is counted too', () => {
+    const cap = new Capture();
+    const c = chain(cap, 9);
+    const up = upstream(cap);
+    up.handshake(10.0003).request(10.0004, get('/slow/10'));
+    up.fin(14.0004, 's').fin(14.0005, 'c').ack(14.0006, 's');
+    throughChain(c, 10, get('/slow/10'), 14.0008, '502 Bad Gateway');
+    const r = cap.analyze(DETECTORS);
+    const relayed = relayedOf(r);
+    expect(relayed.map((f) => f.server)).toEqual([PROXY_ENDPOINT]);
+    const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.explanation).toContain(`Further up, ${FRONT_ENDPOINT} relayed 1 of them to its clients.`);
   });
 
   test('near miss: the proxy\'s own read timeout closed the upstream connection: gateway-timeout\'s, no relay', () => {
