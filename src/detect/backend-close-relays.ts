@@ -32,21 +32,13 @@ export function backendCloseRelays(legs: ProxyLegs): BackendCloseRelay[] {
   for (const p of legs.pair()) {
     const f = p.failure;
     if (f.how !== 'status' || f.status === null || p.phase !== 'read' || p.leg === null || p.legRequest === null) continue;
-    const attempts: Array<{ leg: UpstreamLeg; request: LegRequest }> = [{ leg: p.leg, request: p.legRequest }];
-    for (const a of p.retries) if (a.request !== null) attempts.push({ leg: a.leg, request: a.request });
-    if (attempts.length !== 1 + p.retries.length) continue;
-    const closedUnanswered = attempts.every(({ leg, request }) => {
-      const settled = legs.settled(request);
-      return settled.responseStart === null && settled.leg.closedBy === 'backend' && settled.leg.closeTs <= f.failTs;
-    });
-    if (!closedUnanswered) continue;
-    const last = legs.settled(attempts[attempts.length - 1].request).leg;
-    if (f.failTs - last.closeTs > FAST_GATEWAY_FAILURE) continue;
-    const settledAttempts = attempts.map(({ request }) => {
-      const r = legs.settled(request);
-      return { leg: r.leg, request: r };
-    });
-    out.push({ paired: p, attempts: settledAttempts, waits: settledAttempts.map(({ leg, request }) => leg.closeTs - (request.end ?? request.start)) });
+    // Each attempt as its connection ended (a copy from another address may have been taken while open).
+    const settled: LegRequest[] = [legs.settled(p.legRequest)];
+    for (const a of p.retries) if (a.request !== null) settled.push(legs.settled(a.request));
+    if (settled.length !== 1 + p.retries.length) continue;
+    if (!settled.every((r) => r.responseStart === null && r.leg.closedBy === 'backend' && r.leg.closeTs <= f.failTs)) continue;
+    if (f.failTs - settled[settled.length - 1].leg.closeTs > FAST_GATEWAY_FAILURE) continue;
+    out.push({ paired: p, attempts: settled.map((r) => ({ leg: r.leg, request: r })), waits: settled.map((r) => r.leg.closeTs - (r.end ?? r.start)) });
   }
   return out;
 }
