@@ -933,8 +933,12 @@ export class ProxyLegs implements EventFollower {
     const retries: UpstreamAttempt[] = [];
     if (p.phase === 'read' && p.uriMatched && p.legRequest !== null) {
       // Copies of the same request sent again, none answered meanwhile. A copy that another client's
-      // identical request may explain (it reached the proxy since) ends the chain.
+      // identical request may explain (it reached the proxy since) ends the chain. The attempts'
+      // own failures at the backend (its close of each copy, unanswered) are no other client's:
+      // Caddy sent GET /slow/10 again after uWSGI's harakiri closed the first copy, and that
+      // close, a failure at the backend, ended the chain at one attempt (blind 13, s14).
       let prev = p.legRequest;
+      const attemptFlows = new Set<number>([prev.leg.flowId]);
       for (;;) {
         const since = attemptEnd(prev.leg);
         let next: LegRequest | null = null;
@@ -944,7 +948,10 @@ export class ProxyLegs implements EventFollower {
         }
         if (next === null) break;
         const candidate = next;
-        if (this.failures.some((o) => o !== f && o.method === f.method && o.uri === f.uri && o.requestStart >= from && o.requestStart <= candidate.start)) break;
+        attemptFlows.add(candidate.leg.flowId);
+        const another = (o: DownstreamFailure): boolean =>
+          o !== f && !attemptFlows.has(o.flowId) && o.method === f.method && o.uri === f.uri && o.requestStart >= from && o.requestStart <= candidate.start;
+        if (this.failures.some(another)) break;
         used.add(candidate);
         usedLegs.add(candidate.leg);
         retries.push({ leg: candidate.leg, request: candidate });

@@ -109,6 +109,15 @@ const requestAfterCloseNotice: NoteRule = (p, ev, f, _index, packets) => {
 };
 
 const unansweredRequest: NoteRule = (p, ev) => {
+  // A proxy's 5xx relaying its backend's close of the forwarded request (its client's connection).
+  if (ev.relayedBackendClose === true) {
+    if (p.fromClient && hasData(p)) return 'request to the proxy';
+    if (!p.fromClient && hasData(p)) {
+      const attempts = num(ev, 'upstreamAttempts') ?? 1;
+      return `the proxy answers ${num(ev, 'status') ?? '5xx'} after ${dur(num(ev, 'delaySeconds'))}: the backend closed ${attempts === 2 ? 'both attempts' : attempts > 2 ? `all ${attempts} attempts` : 'the forwarded request'} unanswered`;
+    }
+    return null;
+  }
   if (p.frame === num(ev, 'closeNotifyFrame')) return 'client close_notify (TLS alert): its close begins';
   if (p.fromClient && hasData(p)) return 'request: never answered';
   const closedBy = str(ev, 'closedBy');

@@ -228,14 +228,19 @@ describe("gunicorn and uWSGI samples", () => {
 
   test('behind nginx: the findings are on the upstream connections, nginx\'s 502s are not called a gateway timeout', async () => {
     const r = await analyzeSample('worker-timeout-gunicorn-nginx');
-    const found = r.anomalies.filter((f) => f.kind === KIND);
+    const found = r.anomalies.filter((f) => f.kind === KIND && f.evidence.relayedBackendClose !== true);
     expect(found).toHaveLength(3);
     for (const f of found) expect(f.server).toBe('127.0.0.1:8081');
+    // nginx's 502 for each, on its client's connection: the relay of that close, no timer of nginx's.
+    const relayed = r.anomalies.filter((f) => f.kind === KIND && f.evidence.relayedBackendClose === true);
+    expect(relayed.map((f) => [f.server, f.evidence.status])).toEqual(Array(3).fill(['127.0.0.2:8080', 502]));
     expect(r.anomalies.filter((f) => f.kind === 'gateway-timeout')).toEqual([]);
     const ds = r.diagnoses.filter((d) => d.kind === KIND);
     expect(ds).toHaveLength(1);
     expect(ds[0].inferred).toEqual({});
     expect(ds[0].explanation).toContain('periodic tick');
+    expect(ds[0].explanation).toContain('nginx/1.22.1 (127.0.0.2:8080) answered its clients 502 for 3 of them');
+    expect(ds[0].anomalyIds.sort()).toEqual([...found, ...relayed].map((f) => f.id).sort());
   });
 
   test('uWSGI harakiri (whole seconds, the master\'s 1 s check, SIGKILL): the same tick-checked diagnosis, no invented value', async () => {

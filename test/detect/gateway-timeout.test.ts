@@ -800,7 +800,11 @@ describe('gateway-timeout: one failure seen on both legs is one diagnosis (blind
     expect(ofKind(r, KIND)).toEqual([]);
     const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(d.server).toBe('10.0.0.3:8080');
-    expect(d.anomalyIds).toHaveLength(3);
+    // The 3 upstream waits, and the 3 502s the proxy relayed of them (on its client connections).
+    const relayed = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose === true);
+    expect(relayed.map((f) => f.server)).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.2:80']);
+    expect(d.anomalyIds).toHaveLength(6);
+    expect(d.explanation).toContain('answered its clients 502 for 3 of them');
   });
 
   test('without gateway-timeout in the run, unanswered-request diagnoses the upstream waits itself', () => {

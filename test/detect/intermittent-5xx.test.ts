@@ -409,7 +409,10 @@ describe('intermittent-5xx: a proxy relaying its upstream keep-alive races as 50
       }
     }
     const r = cap.analyze(DETECTORS);
-    expect(ofKind(r, 'unanswered-request').map((f) => f.server)).toEqual(['10.0.0.3:8080', '10.0.0.3:8080']);
+    // Each failure: the backend's close upstream, and the 502 the proxy relayed of it to its client.
+    const unanswered = ofKind(r, 'unanswered-request');
+    expect(unanswered.filter((f) => f.evidence.relayedBackendClose !== true).map((f) => f.server)).toEqual(['10.0.0.3:8080', '10.0.0.3:8080']);
+    expect(unanswered.filter((f) => f.evidence.relayedBackendClose === true).map((f) => f.server)).toEqual(['10.0.0.2:80', '10.0.0.2:80']);
     expect(ofKind(r, 'intermittent-5xx')).toEqual([]);
   });
 

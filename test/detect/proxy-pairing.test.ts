@@ -87,9 +87,13 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
     const unanswered = ofKind(result, 'unanswered-request');
     const onDirect = unanswered.find((f) => f.client === s.direct.clientName);
     expect(onDirect?.evidence.forwardedOnFlow).toBeNull();
-    // Both of Go's closes, one server's doing, diagnosed together; no proxy at Go.
+    // Both of Go's closes, one server's doing, diagnosed together; no proxy at Go. nginx's 502 is
+    // listed with them: the relay of its own copy's close, not of the direct request's.
     const atGo = result.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.server === `${HOST}:${GO}`);
-    expect(atGo.map((d) => d.anomalyIds.length)).toEqual([2]);
+    expect(atGo.map((d) => d.anomalyIds.length)).toEqual([3]);
+    const relayed = unanswered.filter((f) => f.evidence.relayedBackendClose === true);
+    expect(relayed.map((f) => f.client)).toEqual([s.front.clientName]);
+    expect(relayed[0].evidence.upstreamFindings).toEqual([unanswered.find((f) => f.client === s.upstream.clientName)!.id]);
     expect(atGo[0].explanation).not.toContain('the proxy forwarded');
     expect(atGo[0].explanation).toContain('WriteTimeout');
   });
@@ -136,13 +140,47 @@ describe('proxy pairing: a backend called directly and through a proxy on one ho
 
   test('sample nginx-502-go-writetimeout-direct-client: Go closed all four, no request forwarded to nginx', async () => {
     const r = await analyzeSample('nginx-502-go-writetimeout-direct-client');
-    const unanswered = ofKind(r, 'unanswered-request');
+    const unanswered = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose !== true);
     expect(unanswered).toHaveLength(4);
     expect(unanswered.map((f) => f.evidence.forwardedOnFlow)).toEqual([null, null, null, null]);
+    // nginx's two 502s, each the relay of Go's close of nginx's own copy (not of the direct requests).
+    const relayed = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose === true);
+    expect(relayed.map((f) => f.server)).toEqual(['127.0.0.1:8180', '127.0.0.1:8180']);
+    const copies = unanswered.filter((f) => String(f.evidence.uri).startsWith('/g/')).map((f) => [f.id]);
+    expect(relayed.map((f) => f.evidence.upstreamFindings)).toEqual(copies);
     const diagnoses = r.diagnoses.filter((d) => d.kind === 'unanswered-request');
     expect(diagnoses).toHaveLength(1);
     expect(Object.keys(diagnoses[0].inferred)).toEqual(['serverTimeout']);
     expect(diagnoses[0].explanation).toContain('WriteTimeout');
-    expect(diagnoses[0].explanation).not.toContain('proxy');
+    // Go is no proxy; nginx is, and relayed 2 of the closes.
+    expect(diagnoses[0].explanation).not.toContain('the proxy forwarded');
+    expect(diagnoses[0].explanation).toContain('(127.0.0.1:8180) answered its clients 502 for 2 of them');
+  });
+});
+
+/**
+ * blind 13, s14: Caddy sent GET /slow/10 on a pooled upstream connection; uWSGI's harakiri killed
+ * the worker at 4 s (FIN, no response) and Go's Transport sent the GET again on a new connection,
+ * killed too; the client got 502 after 8 s. The first attempt's close is itself a failure at the
+ * backend (a request closed unanswered): it must not pass for another client's identical request,
+ * which ended the chain of attempts at one.
+ */
+describe('proxy pairing: a request the proxy sent again after the backend closed it', () => {
+  test('the second attempt is the failure\'s retry', () => {
+    const cap = new Capture();
+    const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    front.handshake(9).request(10, get('/slow/10'));
+    const first = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+    first.handshake(8).exchange(8.001, get('/a'), ok()).request(10.0002, get('/slow/10'));
+    first.fin(14.0002, 's').fin(14.0003, 'c').ack(14.0004, 's');
+    const second = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+    second.handshake(14.0005).request(14.0007, get('/slow/10'));
+    second.fin(18.0007, 's').fin(18.0008, 'c').ack(18.0009, 's');
+    front.response(18.001, ok('bad gateway', ['Server: Caddy'], 'HTTP/1.1', '502 Bad Gateway'));
+    const { legs } = analyzeWithLegs(cap);
+    const p = pairingOf(legs, front);
+    expect(p?.phase).toBe('read');
+    expect(p?.leg?.client).toBe(first.clientName);
+    expect(p?.retries.map((a) => a.leg.client)).toEqual([second.clientName]);
   });
 });

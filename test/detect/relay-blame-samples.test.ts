@@ -24,9 +24,14 @@ describe('sample nginx-502-go-writetimeout: nginx relays a Go backend\'s close a
   (present(NAME) ? test : test.skip)('both legs: the backend ended each upstream connection unanswered; no proxy timer', async () => {
     const r = await analyzeSample(NAME);
     expect(ofKind(r, 'gateway-timeout')).toEqual([]);
-    const unanswered = ofKind(r, 'unanswered-request');
+    const unanswered = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose !== true);
     expect(unanswered).toHaveLength(meta!.observed.slow502Seconds.length);
     expect(unanswered.every((f) => f.server === '127.0.0.3:9001' && f.evidence.closedBy === 'server')).toBe(true);
+    // Each 502 nginx gave its client, linked to the close it relayed.
+    const relayed = ofKind(r, 'unanswered-request').filter((f) => f.evidence.relayedBackendClose === true);
+    expect(relayed).toHaveLength(meta!.observed.slow502Seconds.length);
+    relayed.forEach((f, i) => expect(f.evidence.delaySeconds).toBeCloseTo(meta!.observed.slow502Seconds[i], 2));
+    expect(relayed.map((f) => f.evidence.upstreamFindings)).toEqual(unanswered.map((f) => [f.id]));
     const [d] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(d.remedy).toContain('WriteTimeout');
     expect(r.diagnoses.some((x) => x.inferred.proxyReadTimeout !== undefined || x.inferred.upstreamTimeout !== undefined)).toBe(false);

@@ -1,13 +1,15 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
-import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
+import type { DetectContext, DetectorDefinition, DiagnosisInput, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, lostBeforeRequest, microsAsMs, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
-import { clusterByDelay, LegRequest, LoopFront, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, failureKey, LegRequest, LoopFront, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
+import { BackendCloseRelay, backendCloseRelays, backendCloseRelayWords } from '../backend-close-relays';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
@@ -496,6 +498,13 @@ export const unansweredRequest: DetectorDefinition = {
       closedOnClientFin:
         '{request}{more} got no response: the client sent its FIN {finAfter} s after the request and reset nothing (a half-close, shutdown(SHUT_WR): it went on reading), ' +
         'and the server closed the connection ({closedWith}) {gap} s after that FIN without answering: it took the FIN for a disconnect; {acked}',
+      relayed:
+        '{request} was answered {status} by the proxy {delay} s after the request: it had forwarded the request to {backend} ({leg}), ' +
+        'which closed that connection without a response {wait} s after it; the proxy relayed that close, no timer of its own fired',
+      relayedRetried:
+        '{request} was answered {status} by the proxy {delay} s after the request: it had forwarded the request to {backend} {attempts} times ({legs}), ' +
+        'the backend closed each attempt without a response ({waits} s after it) and the proxy sent it again after each close but the last: ' +
+        'the client waited for every attempt, no timer of the proxy\'s fired',
       delayedByPath:
         '{request} was answered only {wait} s after it was sent: the client resent it {resends} times, until {resentFor} s after the request, and the server answered {after} s after that resend; ' +
         'the path lost the request for that long (retransmission timeouts), the server was not slow',
@@ -804,6 +813,105 @@ export const unansweredRequest: DetectorDefinition = {
       addWait(ctx.report(input), wait0);
     }
 
+    /** What software answered on each server (for the proxy's name in a relay's words). */
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    /**
+     * The proxies' 5xx that relayed a backend's close of a forwarded request (backend-close-relays.ts),
+     * reported on their client connections, by the upstream finding of their last attempt: the
+     * diagnosis that lists that finding lists them too and says what the proxy's clients got (emit).
+     */
+    const relaysByAnchor = new Map<string, Array<{ relay: BackendCloseRelay; finding: Finding }>>();
+
+    /** ctx.diagnose, with the relayed 5xx of the upstream findings it lists (relaysByAnchor) added to it. */
+    function emit(d: DiagnosisInput): void {
+      if (relaysByAnchor.size === 0) return ctx.diagnose(d);
+      const mine: Array<{ relay: BackendCloseRelay; finding: Finding }> = [];
+      for (const id of d.anomalyIds) {
+        const relays = relaysByAnchor.get(id);
+        if (relays === undefined) continue;
+        relaysByAnchor.delete(id);
+        mine.push(...relays);
+      }
+      if (mine.length === 0) return ctx.diagnose(d);
+      ctx.diagnose({ ...d, explanation: d.explanation + relayWords(mine.map((m) => m.relay)), anomalyIds: [...d.anomalyIds, ...mine.map((m) => m.finding.id)] });
+    }
+
+    /** What the proxies answered their clients (backendCloseRelayWords), and what fronts further up passed on of it. */
+    function relayWords(relays: readonly BackendCloseRelay[]): string {
+      const words = backendCloseRelayWords(relays, (proxy) => {
+        const identity = software.of(proxy);
+        // A Server header the proxy passes on is its backend's.
+        return identity === null || identity.passedOn === true ? null : identity.software;
+      });
+      const further = relayedToClientsText(legs, new Set(relays.map((r) => failureKey(r.paired.failure))));
+      return further === '' ? words : `${words} Further up, ${further}.`;
+    }
+
+    /**
+     * Each proxy's 5xx that relayed its backend's close of the forwarded request (and of every
+     * attempt it made of it), reported on the client's connection: the client's side of the
+     * failure its upstream leg's unanswered request is (frames: the client's request, the 5xx, the
+     * backend's closes). Only where this detector reported the last attempt's unanswered request:
+     * the diagnosis of that one holds it.
+     */
+    function reportRelays(): void {
+      const upstream = new Map<number, Wait>();
+      for (const waits of waitsByServer.values()) for (const w of waits) if (w.closedBy === 'server' && w.failedUpstream === null) upstream.set(w.flowId, w);
+      if (upstream.size === 0) return;
+      for (const relay of backendCloseRelays(legs)) {
+        const f = relay.paired.failure;
+        const attempts = relay.attempts;
+        const last = upstream.get(attempts[attempts.length - 1].leg.flowId);
+        if (last === undefined) continue;
+        const upstreamFindings = attempts.map((a) => upstream.get(a.leg.flowId)?.finding.id ?? null).filter((id): id is string => id !== null);
+        const backends = [...new Set(attempts.map((a) => a.leg.server))].join(', ');
+        const request = f.method !== null ? `${f.method} ${f.uri ?? ''}`.trim() : 'a request';
+        const delay = f.failTs - (f.requestEnd ?? f.requestStart);
+        const finding = ctx.report({
+          flowId: f.flowId,
+          client: f.client,
+          server: f.server,
+          ts: f.failTs,
+          message: attempts.length === 1 ? 'relayed' : 'relayedRetried',
+          data: {
+            request,
+            status: f.status ?? '5xx',
+            delay: ms(delay),
+            backend: backends,
+            leg: `flow ${attempts[0].leg.flowId}`,
+            wait: ms(relay.waits[0]),
+            attempts: attempts.length,
+            legs: `flows ${attempts.map((a) => a.leg.flowId).join(', ')}`,
+            waits: relay.waits.map((w) => ms(w)).join(', '),
+          },
+          evidence: {
+            method: f.method,
+            uri: f.uri,
+            requestLine: f.method !== null ? request : null,
+            exchangeIndex: f.index,
+            requestStart: at(f.requestStart),
+            requestEnd: f.requestEnd === null ? null : at(f.requestEnd),
+            status: f.status,
+            responseStart: at(f.failTs),
+            delaySeconds: ms(delay),
+            relayedBackendClose: true,
+            upstreamFlowId: attempts[0].leg.flowId,
+            upstreamServer: attempts[0].leg.server,
+            upstreamClosedWith: attempts[attempts.length - 1].leg.closedWith,
+            upstreamAttempts: attempts.length,
+            upstreamAttemptWaits: relay.waits.map((w) => ms(w)),
+            upstreamRetryFlowIds: attempts.slice(1).map((a) => a.leg.flowId),
+            upstreamFindings,
+            open: false,
+          },
+          frames: [f.requestFrame ?? 0, f.failFrame, ...attempts.map((a) => a.leg.closeFrame)],
+        });
+        const list = relaysByAnchor.get(last.finding.id);
+        if (list === undefined) relaysByAnchor.set(last.finding.id, [{ relay, finding }]);
+        else list.push({ relay, finding });
+      }
+    }
+
     /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
     const deferred: Array<{
       input: FindingInput;
@@ -1089,7 +1197,7 @@ export const unansweredRequest: DetectorDefinition = {
       // way, delayed by the path (its resends, lost before the capture point, are not in a capture
       // taken at the server: blind round 11, a route removed for 6 s), not by a slow server.
       const prompt = resent.length === 0 && Math.max(...members.map((m) => m.late)) < PROMPT_ANSWER;
-      ctx.diagnose({
+      emit({
         server,
         count: n,
         inferred: {},
@@ -1121,7 +1229,7 @@ export const unansweredRequest: DetectorDefinition = {
       const lo = Math.min(...sends);
       const hi = Math.max(...sends);
       const longest = ms(Math.max(...members.map((m) => m.resentFor)));
-      ctx.diagnose({
+      emit({
         server,
         count: n,
         inferred: {},
@@ -1365,7 +1473,7 @@ export const unansweredRequest: DetectorDefinition = {
       const largest = clusters.reduce<(typeof clusters)[number] | null>((best, g) => (best === null || g.members.length > best.members.length ? g : best), null);
       const value = largest !== null && 2 * largest.members.length >= upstreamWaits.length ? largest.value : null;
       const inferred: Record<string, InferredValue> = value !== null ? { proxyReadTimeout: { value: ms(value.value), samples: value.samples, spread: ms(value.spread) } } : {};
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred,
@@ -1390,7 +1498,7 @@ export const unansweredRequest: DetectorDefinition = {
       const waits = members.map((w) => w.wait);
       const lo = ms(Math.min(...waits));
       const hi = ms(Math.max(...waits));
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: {},
@@ -1430,7 +1538,7 @@ export const unansweredRequest: DetectorDefinition = {
      * no timer of the requests' made.
      */
     function diagnoseClosedAfterResponse(server: string, members: readonly Wait[]): void {
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: {},
@@ -1453,7 +1561,7 @@ export const unansweredRequest: DetectorDefinition = {
      * reading; the server took the end of its input for a disconnect.
      */
     function diagnoseClosedOnClientFin(server: string, members: readonly Wait[]): void {
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: {},
@@ -1482,7 +1590,7 @@ export const unansweredRequest: DetectorDefinition = {
       const lo = ms(Math.min(...waits));
       const hi = ms(Math.max(...waits));
       const queued = queueWords(server, members);
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: {},
@@ -1516,7 +1624,7 @@ export const unansweredRequest: DetectorDefinition = {
       const grace = agreedGrace(graces, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute });
       const n = members.length;
       const settings = SHUTDOWN_GRACE_SETTINGS;
-      ctx.diagnose({
+      emit({
         server,
         count: n,
         inferred: grace !== null ? { serverShutdownGrace: grace } : {},
@@ -1581,7 +1689,7 @@ export const unansweredRequest: DetectorDefinition = {
           `The client gave up on them together: its process exited or was killed, or it cancelled them in one go (a shutdown, a cancelled batch).${ackNote}`;
         remedy = `Look at what the client did at that moment (exit, restart, cancellation). If it was shutting down, let it wait for in-flight requests before exiting.`;
       }
-      ctx.diagnose({ server, count: members.length, inferred: {}, explanation, remedy, anomalyIds: members.map((w) => w.finding.id) });
+      emit({ server, count: members.length, inferred: {}, explanation, remedy, anomalyIds: members.map((w) => w.finding.id) });
     }
 
     /**
@@ -1591,7 +1699,7 @@ export const unansweredRequest: DetectorDefinition = {
     function diagnoseWorkerKills(server: string, members: readonly Wait[], servedNew: number, cutAgain = 0): void {
       const killed = members.map((w) => ({ ts: w.closeTs, wait: w.wait, frame: w.closeFrame, acked: w.serverAcked }));
       const words = workerKillsDiagnosis(server, requestsAbout(members), killed, servedNew, 'closed', cutAgain);
-      ctx.diagnose({ server, count: members.length, ...words, anomalyIds: members.map((w) => w.finding.id) });
+      emit({ server, count: members.length, ...words, anomalyIds: members.map((w) => w.finding.id) });
     }
 
     function diagnoseTick(server: string, members: readonly Wait[]): void {
@@ -1608,7 +1716,7 @@ export const unansweredRequest: DetectorDefinition = {
         acked === members.length
           ? 'The server ACKed every one of them: its TCP stack had the requests; the application was still working on them, or hung'
           : `The server ACKed ${acked} of them`;
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: {},
@@ -1635,7 +1743,7 @@ export const unansweredRequest: DetectorDefinition = {
       const hi = ms(Math.max(...ages));
       const about = requestsAbout(members);
       const closerIps = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: {},
@@ -1661,7 +1769,7 @@ export const unansweredRequest: DetectorDefinition = {
       const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
       const about = requestsAbout(members.map((m) => ({ request: m.request, encrypted: null })));
       const acked = members.filter((m) => m.acked).length;
-      ctx.diagnose({
+      emit({
         server,
         count: n,
         severity: members.some((m) => m.severity === 'warning') ? 'warning' : 'info',
@@ -1699,7 +1807,7 @@ export const unansweredRequest: DetectorDefinition = {
       const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
       const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
       const acked = members.filter((w) => w.serverAcked).length;
-      ctx.diagnose({
+      emit({
         server,
         count: n,
         inferred: {},
@@ -1750,7 +1858,7 @@ export const unansweredRequest: DetectorDefinition = {
           : role === 'client'
           ? `${n === 1 ? 'its' : 'their'} client (${closers.join(', ')}${named !== '' ? `; ${named}` : ''}) ${maybeHalfClose ? 'sent its FIN (a close, or a half-close)' : 'gave up and closed the connection'}`
           : 'the server side closed the connection';
-      ctx.diagnose({
+      emit({
         server,
         count: n,
         inferred: {},
@@ -2033,7 +2141,7 @@ export const unansweredRequest: DetectorDefinition = {
           `so does a Node http server's socket timeout (\`server.setTimeout(ms)\` / \`server.timeout\`, or \`req.setTimeout\` in a handler, without a 'timeout' listener that answers), ` +
           `whose socket is destroyed when it has been inactive that long.`;
       }
-      ctx.diagnose({
+      emit({
         server,
         count: members.length,
         inferred: name === '' ? extra : { [name]: cluster, ...extra },
@@ -2108,6 +2216,7 @@ export const unansweredRequest: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        software.note(conn);
         const slot = conn.id & (TAKEN_SLOTS - 1);
         let taken = 0;
         if (takenId[slot] === conn.id) {
@@ -2297,7 +2406,27 @@ export const unansweredRequest: DetectorDefinition = {
         for (const [server, members] of waiting) diagnoseStillWaiting(server, members);
         for (const [server, members] of gaveUpUnseenByServer) diagnoseGaveUpUnseen(server, members);
         for (const [server, members] of unreachedByServer) diagnoseUnreached(server, members);
+        reportRelays();
         diagnose();
+        // Relays whose upstream finding no diagnosis listed (none is expected): one of their own per proxy, so none goes unexplained.
+        const unlisted = [...relaysByAnchor.values()].flat();
+        relaysByAnchor.clear();
+        const byProxy = new Map<string, Array<{ relay: BackendCloseRelay; finding: Finding }>>();
+        for (const r of unlisted) {
+          const list = byProxy.get(r.finding.server);
+          if (list === undefined) byProxy.set(r.finding.server, [r]);
+          else list.push(r);
+        }
+        for (const [server, members] of byProxy) {
+          ctx.diagnose({
+            server,
+            count: members.length,
+            inferred: {},
+            explanation: `${members.length} request(s) to the proxy ${server} failed because its backend closed the forwarded request without a response.${relayWords(members.map((m) => m.relay))}`,
+            remedy: 'Find why the backend closed those connections without answering (see the findings on its connections): a worker killed at a time limit, a crash, a handler past its write timeout.',
+            anomalyIds: members.map((m) => m.finding.id),
+          });
+        }
       },
     };
   },
