@@ -323,6 +323,23 @@ describe('response-abandoned counts what the client acknowledged', () => {
   });
 });
 
+describe('response-abandoned counts what had come before the client\'s close (blind round 13, S11d)', () => {
+  test('bytes that arrived after the client\'s FIN (and drew its RST) are not received: 50000, not 115160', () => {
+    const cap = new Capture();
+    for (const t of [0, 10, 20]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/file.bin', ['User-Agent: Wget/1.21.3'])).response(t + 0.002, partial(200_000, 50_000));
+      c.fin(t + 1.001, 'c');
+      c.send(t + 3.002, 's', 'w'.repeat(65_160));
+      c.rst(t + 3.0021, 'c');
+    }
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ bodyDeclared: 200_000, bodyReceived: 50_000, bodyMissing: 150_000 });
+    expect(found[0].summary).toContain('after 50000 of its 200000 body bytes');
+  });
+});
+
 describe('response-abandoned behind a proxy that terminates TLS', () => {
   /**
    * Clients on 10.0.0.1 download over HTTPS from a proxy on 10.0.0.2:443, which fetches each body

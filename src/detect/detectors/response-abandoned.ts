@@ -151,6 +151,18 @@ function unacknowledgedAtClose(conn: AnalyzedConnection, rst: boolean): number {
   return Math.max(0, seqDiff(rst ? c.rstAck : c.finAck, end));
 }
 
+/**
+ * The server's bytes that arrived after the client's close (its sequence past where it stood at
+ * the close): the parser counts them into the body, the client never read them (its socket was
+ * closed; they drew its RST). Blind round 13, S11d: wget's FIN after 50000 body bytes, 65160 more
+ * into the closed socket, counted 115160.
+ */
+function sentAfterClose(conn: AnalyzedConnection): number {
+  const end = conn.client.peerSeqEndBeforeClose;
+  if (end < 0 || !conn.server.hasNextSeq) return 0;
+  return Math.max(0, seqDiff(end, conn.server.maxSeqEnd));
+}
+
 /** The abandon a connection ended with, or null (see the detector's comment for each condition). */
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
   const ex = startedResponse(conn);
@@ -179,9 +191,15 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
   const windows = closedWindows(conn, ex.responseStart, close.ts);
   const session = conn.app?.session ?? null;
   const cut = cutResponse(conn, ex, close, lastByteTs, lastByteFrame);
-  // What the client had, not what the server sent: bytes it never acknowledged were not received.
-  const unacked = unacknowledgedAtClose(conn, close.rst);
-  if (unacked > 0) cut.received = Math.max(0, cut.received - unacked);
+  // What the client had, not what the server sent: bytes it never acknowledged were not received,
+  // nor bytes that came only after its close. Those are counted on the wire, which is the body only
+  // where no chunk framing is in it: a chunked body's are left in (the parser's count at the close
+  // is the session's, not the exchange's), at most the chunks in flight when the client gave up. A
+  // response the session settled as ended after the close (responseAfterClientClose) already counts
+  // only what had come before it.
+  const afterClose = framing === 'chunked' || ex.responseAfterClientClose === true ? 0 : sentAfterClose(conn);
+  const notReceived = unacknowledgedAtClose(conn, close.rst) + afterClose;
+  if (notReceived > 0) cut.received = Math.max(0, cut.received - notReceived);
   return {
     ...cut,
     agent: session?.clientSoftware ?? null,
