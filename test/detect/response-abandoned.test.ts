@@ -475,6 +475,18 @@ describe('response-abandoned on a recorded sample', () => {
   });
 });
 
+describe('response-abandoned on a recorded lone stall', () => {
+  test('response-abandoned-lone-stall: wget --read-timeout=1 and curl --max-time 1, one cut each after 1 s of silence at 10000 of 40000 bytes: both reported, no timeout value; the Ctrl-C cancels stay silent', async () => {
+    const r = await analyzeSample('response-abandoned-lone-stall');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.evidence.request, f.evidence.bodyReceived, f.evidence.timer])).toEqual([['GET /stall?c=wget', 10000, null], ['GET /stall?c=curl', 10000, null]]);
+    expect(r.anomalies).toHaveLength(2);
+    const ds = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(ds.map((d) => [d.count, d.inferred])).toEqual([[1, {}], [1, {}]]);
+    expect(ds.every((d) => d.explanation.includes('One wait names no timeout value'))).toBe(true);
+  });
+});
+
 describe('response-abandoned: read timeouts on a path that loses the server\'s segments', () => {
   // Blind round 11, S4c40 (40 % loss both ways, requests timeout 0.5 s, an idle server): a body
   // segment lost on the way, the next ones arriving past the hole, the server's resend timer still

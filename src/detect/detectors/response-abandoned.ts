@@ -672,7 +672,7 @@ function diagnoseStalls(
       : '';
   const othersNote =
     unexplained > 0
-      ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server while the bytes still flowed (cancelled, or read as far as it wanted): not counted.`
+      ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server that show${unexplained === 1 ? 's' : ''} no such stall (the bytes still flowing, or a stream between its messages): not counted.`
       : '';
   const bodies = stalls.map((a) => `${a.received} of ${a.declared}`);
   const explanation =
