@@ -372,7 +372,7 @@ export const responseAbandoned: DetectorDefinition = {
           for (const f of reported) {
             diagnoseGroup(ctx, f.members, all.length, unexplained, f.timer, f.total, f.read, upstreamOf, tlsClientOf);
           }
-          if (stalls.length > 0) diagnoseStalls(ctx, stalls, all.length, unexplained, upstreamOf, tlsClientOf);
+          if (stalls.length > 0) diagnoseStalls(ctx, stalls, unexplained, upstreamOf, tlsClientOf);
         }
       },
     };
@@ -642,7 +642,7 @@ function spanOf(values: readonly number[]): string {
  * read, at or after the last byte came); a total timeout counts from before the request.
  */
 function diagnoseStalls(
-  ctx: DetectContext, stalls: readonly Abandon[], cuts: number, unexplained: number,
+  ctx: DetectContext, stalls: readonly Abandon[], unexplained: number,
   upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
   const ids = reportCuts(ctx, stalls, null, upstreamOf, tlsClientOf);
