@@ -2,7 +2,7 @@ import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { at, hostOf, ms } from '../facts';
+import { at, captureLostOn, hostOf, ms, startedMidStream } from '../facts';
 import { seqDiff } from '../../flow/seq';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
@@ -72,6 +72,11 @@ interface Abandon extends CutResponse {
    * filled later): a silence mid-body there is the server's resend timer, not the server pausing.
    */
   pathLost: number;
+  /**
+   * The capture missed data of this connection (acknowledged, never seen) or began mid-stream: the
+   * server's last byte before the close may be among what it missed, the silence shorter than measured.
+   */
+  captureLost: boolean;
 }
 
 /**
@@ -225,6 +230,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     clientResetTs: !close.rst && c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: !close.rst && c.rstTs > close.ts ? c.rstFrame : 0,
     pathLost: pathLosses(conn),
+    captureLost: captureLostOn(conn) || startedMidStream(conn),
   };
 }
 
@@ -244,9 +250,14 @@ function pickTimer(total: InferredValue | null, read: InferredValue | null, opti
   return read.samples >= total.samples ? 'read' : 'total';
 }
 
-/** A cut where the server had been silent mid-body, on a body it declared, long enough to be no cadence (see MIN_STALL). */
+/**
+ * A cut where the server had been silent mid-body, on a body it declared, long enough to be no
+ * cadence (see MIN_STALL), measured on a whole connection: one cut has no others to corroborate it,
+ * so a silence the capture may have cut into (suricata-verify's tcp-rst-unacked-stream-09/10/11: the
+ * client acknowledged bytes the capture never saw) is no evidence.
+ */
 function isStall(a: Abandon): boolean {
-  return a.framing === 'length' && !a.windowClosed && a.silence >= MIN_STALL;
+  return a.framing === 'length' && !a.windowClosed && !a.captureLost && a.silence >= MIN_STALL;
 }
 
 const TOTAL_TIMEOUT_SETTINGS =
