@@ -76,8 +76,11 @@ cc_c_meta() {
   local scenario="$1" capture="$2" configured="$3"; shift 3
   local sw=() s
   for s in "$@"; do sw+=(--software "$s"); done
+  local obs=()
+  # CC_C_OBSERVED: a JSON of the programs' own logs (exit codes, messages), checked and kept as "observed".
+  if [ -n "${CC_C_OBSERVED:-}" ]; then obs=(--observed "$CC_C_OBSERVED"); fi
   "$CC_C_PY" "$CC_C_PROGRAMS/c-meta.py" --scenario "$scenario" --capture "$capture" \
-    --configured "$configured" --out "$CC_SAMPLES_DIR/$scenario.meta.json" "${sw[@]}"
+    --configured "$configured" --out "$CC_SAMPLES_DIR/$scenario.meta.json" "${sw[@]}" ${obs[@]+"${obs[@]}"}
 }
 
 # Version strings for meta.json "software".

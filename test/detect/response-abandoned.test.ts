@@ -323,6 +323,114 @@ describe('response-abandoned counts what the client acknowledged', () => {
   });
 });
 
+describe('response-abandoned: one or two cuts where the server had gone silent mid-body (blind round 13, S11: wget --read-timeout=1, curl -m 1, fetch AbortSignal.timeout)', () => {
+  /**
+   * The S11 server: Content-Length 200000, 50000 body bytes at once, then nothing for `stall` s,
+   * then the rest; the client closes (FIN) `wait` s after the request. The server's bytes after the
+   * FIN draw the client's RST when it resumes before `end`.
+   */
+  function stalled(cap: Capture, t: number, wait: number, agent: string, stall = 3): Conn {
+    const c = cap.connection();
+    c.handshake(t).request(t + 0.001, get('/file.bin', [`User-Agent: ${agent}`])).response(t + 0.002, partial(200_000, 50_000));
+    c.fin(t + 0.001 + wait, 'c');
+    if (stall > wait) {
+      c.send(t + 0.002 + stall, 's', 'w'.repeat(30_000));
+      c.rst(t + 0.0021 + stall, 'c');
+    }
+    return c;
+  }
+
+  test('one cut after a 1 s silence mid-body is a failure the client saw: reported, no timeout value named from one wait', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 1.0, 'Wget/1.21.3');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].severity).toBe('warning');
+    expect(found[0].evidence).toMatchObject({ bodyDeclared: 200_000, closedWith: 'FIN', silenceBeforeClose: 0.999, timer: null });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.count).toBe(1);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('One wait names no timeout value');
+    expect(d.explanation).toContain('at most 0.999 s');
+    expect(d.explanation).toContain('the server had sent nothing for 0.999 s');
+    // The server's next bytes came 2 s after the client's close: the stall lasted about 3 s.
+    expect(d.explanation).toMatch(/stall lasted at least 3 s/);
+    expect(d.explanation).toContain('wget `--read-timeout`');
+    expect(d.remedy).toContain('10.0.0.2:80');
+  });
+
+  test('two cuts (wget -t 2, or curl -m 1 and fetch with AbortSignal.timeout(1500)): both reported, still no timeout value', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 1.0, 'curl/7.88.1');
+    stalled(cap, 10, 1.5, 'curl/7.88.1');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(2);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.count).toBe(2);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('Two waits name no timeout value');
+  });
+
+  test('the capture ended before the server resumed (S11c): the stall is at least the silence', () => {
+    const cap = new Capture();
+    stalled(cap, 0, 1.0, 'Wget/1.21.3', 0);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('stall lasted');
+    expect(d.explanation).toContain('the server had sent nothing for 0.999 s');
+  });
+
+  describe('silent', () => {
+    test('one download cancelled while its bytes still flowed (the user navigated away): no silence to blame', () => {
+      const cap = new Capture();
+      download(cap, 0, { flows: 6, every: 0.25, closeAt: 2.0 });
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('one event stream (chunked) closed during a pause between its events: a stream has no end the client was owed', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/events')).response(0.002, CHUNKED_HEAD + chunk(50));
+      c.response(1.002, chunk(50));
+      c.close(2.5, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('one cut on a connection whose capture missed some of the body (the client acknowledged bytes never seen): the silence cannot be vouched for', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/file.bin', ['User-Agent: Wget/1.21.3'])).response(0.002, partial(200_000, 20_000));
+      c.unseen('s', 'w'.repeat(1000));
+      c.send(0.5, 's', 'w'.repeat(1000));
+      c.fin(1.5, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('one close right after a short pause (below half a second): a reader that had what it wanted', () => {
+      const cap = new Capture();
+      stalled(cap, 0, 0.3, 'curl/7.88.1');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+  });
+});
+
+describe('response-abandoned counts what had come before the client\'s close (blind round 13, S11d)', () => {
+  test('bytes that arrived after the client\'s FIN (and drew its RST) are not received: 50000, not 115160', () => {
+    const cap = new Capture();
+    for (const t of [0, 10, 20]) {
+      const c = cap.connection();
+      c.handshake(t).request(t + 0.001, get('/file.bin', ['User-Agent: Wget/1.21.3'])).response(t + 0.002, partial(200_000, 50_000));
+      c.fin(t + 1.001, 'c');
+      c.send(t + 3.002, 's', 'w'.repeat(65_160));
+      c.rst(t + 3.0021, 'c');
+    }
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ bodyDeclared: 200_000, bodyReceived: 50_000, bodyMissing: 150_000 });
+    expect(found[0].summary).toContain('after 50000 of its 200000 body bytes');
+  });
+});
+
 describe('response-abandoned behind a proxy that terminates TLS', () => {
   /**
    * Clients on 10.0.0.1 download over HTTPS from a proxy on 10.0.0.2:443, which fetches each body
@@ -374,6 +482,18 @@ describe('response-abandoned on a recorded sample', () => {
     expect(r.anomalies).toHaveLength(3);
     expect(found.every((f) => f.evidence.bodyReceived === 2000 && f.evidence.closedWith === 'FIN' && typeof f.evidence.clientResetAfter === 'number')).toBe(true);
     expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.clientTimeout.value).toBeCloseTo(1.3, 1);
+  });
+});
+
+describe('response-abandoned on a recorded lone stall', () => {
+  test('response-abandoned-lone-stall: wget --read-timeout=1 and curl --max-time 1, one cut each after 1 s of silence at 10000 of 40000 bytes: both reported, no timeout value; the Ctrl-C cancels stay silent', async () => {
+    const r = await analyzeSample('response-abandoned-lone-stall');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.evidence.request, f.evidence.bodyReceived, f.evidence.timer])).toEqual([['GET /stall?c=wget', 10000, null], ['GET /stall?c=curl', 10000, null]]);
+    expect(r.anomalies).toHaveLength(2);
+    const ds = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(ds.map((d) => [d.count, d.inferred])).toEqual([[1, {}], [1, {}]]);
+    expect(ds.every((d) => d.explanation.includes('One wait names no timeout value'))).toBe(true);
   });
 });
 

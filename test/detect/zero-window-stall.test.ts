@@ -122,6 +122,25 @@ describe('zero-window-stall on synthetic connections', () => {
     expect(f.summary).toContain('the server stopped reading');
   });
 
+  test('the client gave up on an upload the server was not reading (blind round 13, S17: curl -m 1): its own timeout, not a server send timeout, and no truncated download', () => {
+    const cap = new Capture();
+    const s = new Script(cap).send(0.001, 'c', `POST /up HTTP/1.1\r\nHost: e\r\nUser-Agent: curl/7.88.1\r\nContent-Length: 4000\r\n\r\n${'y'.repeat(1000)}`).window(0.05, 's', 0);
+    for (const t of [0.3, 0.8, 1.8]) s.probe(t, 'c').window(t + 0.0001, 's', 0);
+    // curl gave up at 1 s; its FIN waited behind what its socket still held until the window reopened.
+    s.window(4, 's', 65535).send(4.0001, 'c', 'y'.repeat(1500)).fin(4.0002, 'c');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ receiver: 'server', senderGaveUp: 'fin' });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('the client gave up on its upload');
+    expect(d.explanation).toContain('curl `--max-time`');
+    expect(d.explanation).not.toContain('nginx `send_timeout`');
+    expect(d.explanation).not.toContain('WriteTimeout');
+    expect(d.explanation).not.toContain('truncated body');
+    expect(d.remedy).not.toContain('send_timeout');
+    expect(d.remedy).toContain("the client's own request timeout");
+  });
+
   test('silent: a zero window shorter than the threshold', () => {
     const cap = new Capture();
     stalledDownload(cap, 0.6, [0.3]);

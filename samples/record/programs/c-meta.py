@@ -750,6 +750,64 @@ def response_abandoned_rest_after_close(conns, cfg):
     return desc, False, expect, measured
 
 
+def response_abandoned_lone_stall(conns, cfg):
+    check(len(conns) == 4, f"{len(conns)} connections")
+    obs = OBSERVED
+    check(obs is not None, "no observed logs (CC_C_OBSERVED)")
+    measured = {}
+    expect = []
+    by_uri = {c.requests()[0].uri.split("?")[0]: [] for c in conns if c.requests()}
+    for c in conns:
+        by_uri[c.requests()[0].uri.split("?")[0]].append(c)
+    stalls = by_uri.get("/stall", [])
+    check(len(stalls) == 2, f"{len(stalls)} /stall connections")
+    # The clients' own words: wget gave up on a read timeout, curl on its --max-time.
+    check(obs["wget"]["exit"] == 4 and any("Read error at byte 10000/40000" in l for l in obs["wget"]["log"]), f"wget: {obs['wget']}")
+    check(obs["curlStall"]["exit"] == 28 and "10000 out of 40000 bytes received" in obs["curlStall"]["log"], f"curl: {obs['curlStall']}")
+    # timeout(1) exits 124 when it had to interrupt the command (130: curl's own exit on SIGINT).
+    check(obs["curlFlowInterrupted"]["exit"] in (124, 130), f"curl /flow: {obs['curlFlowInterrupted']}")
+    check(obs["curlEventsInterrupted"]["exit"] in (124, 130), f"curl /events: {obs['curlEventsInterrupted']}")
+    # The server's log: each /stall response written whole (its kernel took the rest; the client's RST came
+    # after the write returned), the /flow and /events writes failing once their client had gone.
+    ended = {l.split()[3].split("?")[0]: l.split()[1] for l in obs["server"] if len(l.split()) >= 5}
+    check(sum(1 for l in obs["server"] if l.split()[1:2] == ["done"] and "/stall" in l) == 2, f"server: {obs['server']}")
+    check(ended.get("/flow") == "peer-gone" and ended.get("/events") == "peer-gone", f"server: {obs['server']}")
+    for c, program, timer in ((stalls[0], "wget --read-timeout=1", cfg["wgetReadTimeout"]), (stalls[1], "curl --max-time 1", cfg["curlMaxTime"])):
+        req = c.requests()[0]
+        cfin = c.fins("client")
+        check(len(cfin) == 1, f"{c.client}: no client FIN")
+        check(c.first_close()[0] == "client", f"{c.client}: the server closed first")
+        before = [p for p in c.s2c() if p.len > 0 and p.t < cfin[0].t]
+        after = [p for p in c.s2c() if p.len > 0 and p.t > cfin[0].t]
+        silence = cfin[0].t - before[-1].t
+        check(abs(silence - timer) < 0.05, f"{c.client}: {silence:.3f} s of silence before the FIN")
+        check(after and abs(after[0].t - before[-1].t - cfg["serverStall"]) < 0.1, f"{c.client}: the rest did not come {cfg['serverStall']} s later")
+        check(c.rsts("client"), f"{c.client}: no client RST after the late bytes")
+        measured[c.client] = {"program": program, "request": r3(req.t), "clientFin": r3(cfin[0].t), "sinceRequest": r3(cfin[0].t - req.t),
+                              "silenceBeforeFin": r3(silence), "serverPayloadBeforeFin": sum(p.len for p in before), "lateBytesAt": r3(after[0].t),
+                              "serverBytesAfterFin": sum(p.len for p in after)}
+        expect.append(entry("response-abandoned", c, f"{program}: gave up once with 10000 of 40000 body bytes after {timer} s of silence mid-body; "
+                            "the rest came after its FIN and drew its RST"))
+    for uri, shape in (("/flow", "Ctrl-C (SIGINT) 0.7 s into a download whose bytes still flowed every 0.1 s"),
+                       ("/events", "Ctrl-C (SIGINT) 1.6 s into an event stream (chunked) pausing 2 s between events")):
+        (c,) = by_uri[uri]
+        first = c.first_close()
+        check(first[0] == "client", f"{c.client}: the server closed first")
+        before = [p for p in c.s2c() if p.len > 0 and p.t < first[2].t]
+        measured[c.client] = {"program": f"curl, {shape}", "sinceRequest": r3(first[2].t - c.requests()[0].t),
+                              "silenceBeforeClose": r3(first[2].t - before[-1].t)}
+        expect.append(entry(None, c, f"{shape}: a person's cancel, no stall to blame: no finding"))
+    desc = ("A python server (programs/c-stall-server.py) sends each /stall response's head (Content-Length 40000) and 10000 "
+            "body bytes at once, stalls 3 s, then sends the rest. wget -t 1 --read-timeout=1 gives up once (exit 4, \"Read error "
+            "at byte 10000/40000 (Connection timed out). Giving up.\"), curl --max-time 1 once (exit 28, \"Operation timed out "
+            "after 1001 milliseconds with 10000 out of 40000 bytes received\"); each closes (FIN) 1 s into the silence and the "
+            "server's late bytes draw its RST. One cut per client program: before blind round 13's fix conncheck needed 3 and "
+            "said nothing. Near misses: curl interrupted by SIGINT (a person's Ctrl-C) 0.7 s into a /flow download whose bytes "
+            "still flowed every 0.1 s, and 1.6 s into an /events stream (chunked text/event-stream) pausing 2 s between events: "
+            "no silence mid-way through a declared body to blame, and at other moments than curl's --max-time.")
+    return desc, False, expect, measured
+
+
 SCENARIOS = {
     "rst-on-close-node-early-413": rst_on_close_node_early_413,
     "syn-unanswered": syn_unanswered,
@@ -767,7 +825,11 @@ SCENARIOS = {
     "retransmitted-fin": retransmitted_fin,
     "http10-keepalive-and-close": http10_keepalive_and_close,
     "response-abandoned-rest-after-close": response_abandoned_rest_after_close,
+    "response-abandoned-lone-stall": response_abandoned_lone_stall,
 }
+
+# The programs' own logs for a scenario that checks them (--observed), else None.
+OBSERVED = None
 
 
 def main():
@@ -778,8 +840,13 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--software", action="append", default=[])
     ap.add_argument("--server-port", type=int, default=8080)
+    ap.add_argument("--observed")
     args = ap.parse_args()
     cfg = json.loads(args.configured)
+    global OBSERVED
+    if args.observed:
+        with open(args.observed) as f:
+            OBSERVED = json.load(f)
     conns = connections(read_packets(args.capture, args.server_port), args.server_port)
     try:
         desc, silent, expect, measured = SCENARIOS[args.scenario](conns, cfg)
@@ -800,6 +867,8 @@ def main():
         "facts": facts_of(conns),
         "measured": measured,
     }
+    if OBSERVED is not None:
+        meta["observed"] = OBSERVED
     with open(args.out, "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")

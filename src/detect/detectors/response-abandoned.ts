@@ -2,7 +2,7 @@ import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { at, hostOf, ms } from '../facts';
+import { at, captureLostOn, hostOf, ms, startedMidStream } from '../facts';
 import { seqDiff } from '../../flow/seq';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
@@ -26,6 +26,18 @@ const TIMER_SHARE = 0.5;
  * the silences before closes mid-stream cluster at the stream's own cadence, below this.
  */
 const MIN_CLIENT_TIMER = 0.5;
+/**
+ * A cut no timer explains is still a failure the client saw when the server had gone silent in the
+ * middle of a body it declared (Content-Length) for at least this long (seconds) before the client's
+ * close: the client waited for bytes it was owed and gave up (wget --read-timeout, curl --max-time,
+ * fetch's AbortSignal.timeout). One such cut is evidence of the stall, not of a timer's value: it
+ * names none (blind round 13, S11: 1 and 2 such cuts went unreported under MIN_CUTS). Shorter
+ * silences are a body's own cadence (a cancel while the bytes still flowed: the user navigated, a
+ * reader had what it wanted), as are silences in chunked and close-delimited bodies, which are how
+ * streams (server-sent events, long polls) are sent and have no end the client was owed. Same
+ * floor as MIN_CLIENT_TIMER, for the same reason.
+ */
+const MIN_STALL = MIN_CLIENT_TIMER;
 /** Timers looked for among one program's cuts to one server. */
 const MAX_TIMERS_PER_PROGRAM = 4;
 /**
@@ -60,6 +72,11 @@ interface Abandon extends CutResponse {
    * filled later): a silence mid-body there is the server's resend timer, not the server pausing.
    */
   pathLost: number;
+  /**
+   * The capture missed data of this connection (acknowledged, never seen) or began mid-stream: the
+   * server's last byte before the close may be among what it missed, the silence shorter than measured.
+   */
+  captureLost: boolean;
 }
 
 /**
@@ -151,6 +168,18 @@ function unacknowledgedAtClose(conn: AnalyzedConnection, rst: boolean): number {
   return Math.max(0, seqDiff(rst ? c.rstAck : c.finAck, end));
 }
 
+/**
+ * The server's bytes that arrived after the client's close (its sequence past where it stood at
+ * the close): the parser counts them into the body, the client never read them (its socket was
+ * closed; they drew its RST). Blind round 13, S11d: wget's FIN after 50000 body bytes, 65160 more
+ * into the closed socket, counted 115160.
+ */
+function sentAfterClose(conn: AnalyzedConnection): number {
+  const end = conn.client.peerSeqEndBeforeClose;
+  if (end < 0 || !conn.server.hasNextSeq) return 0;
+  return Math.max(0, seqDiff(end, conn.server.maxSeqEnd));
+}
+
 /** The abandon a connection ended with, or null (see the detector's comment for each condition). */
 function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | null {
   const ex = startedResponse(conn);
@@ -179,9 +208,15 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
   const windows = closedWindows(conn, ex.responseStart, close.ts);
   const session = conn.app?.session ?? null;
   const cut = cutResponse(conn, ex, close, lastByteTs, lastByteFrame);
-  // What the client had, not what the server sent: bytes it never acknowledged were not received.
-  const unacked = unacknowledgedAtClose(conn, close.rst);
-  if (unacked > 0) cut.received = Math.max(0, cut.received - unacked);
+  // What the client had, not what the server sent: bytes it never acknowledged were not received,
+  // nor bytes that came only after its close. Those are counted on the wire, which is the body only
+  // where no chunk framing is in it: a chunked body's are left in (the parser's count at the close
+  // is the session's, not the exchange's), at most the chunks in flight when the client gave up. A
+  // response the session settled as ended after the close (responseAfterClientClose) already counts
+  // only what had come before it.
+  const afterClose = framing === 'chunked' || ex.responseAfterClientClose === true ? 0 : sentAfterClose(conn);
+  const notReceived = unacknowledgedAtClose(conn, close.rst) + afterClose;
+  if (notReceived > 0) cut.received = Math.max(0, cut.received - notReceived);
   return {
     ...cut,
     agent: session?.clientSoftware ?? null,
@@ -195,6 +230,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     clientResetTs: !close.rst && c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: !close.rst && c.rstTs > close.ts ? c.rstFrame : 0,
     pathLost: pathLosses(conn),
+    captureLost: captureLostOn(conn) || startedMidStream(conn),
   };
 }
 
@@ -214,12 +250,22 @@ function pickTimer(total: InferredValue | null, read: InferredValue | null, opti
   return read.samples >= total.samples ? 'read' : 'total';
 }
 
+/**
+ * A cut where the server had been silent mid-body, on a body it declared, long enough to be no
+ * cadence (see MIN_STALL), measured on a whole connection: one cut has no others to corroborate it,
+ * so a silence the capture may have cut into (suricata-verify's tcp-rst-unacked-stream-09/10/11: the
+ * client acknowledged bytes the capture never saw) is no evidence.
+ */
+function isStall(a: Abandon): boolean {
+  return a.framing === 'length' && !a.windowClosed && !a.captureLost && a.silence >= MIN_STALL;
+}
+
 const TOTAL_TIMEOUT_SETTINGS =
   'Go `http.Client.Timeout` (it covers reading the body: "context deadline exceeded (Client.Timeout or context cancellation while reading body)"), curl `--max-time` (exit 28 "Operation timed out"; it covers the connect), ' +
   'fetch with `AbortSignal.timeout(ms)`, axios `timeout`, aiohttp `ClientTimeout(total=…)`, OkHttp `callTimeout`, .NET `HttpClient.Timeout` (100 s by default)';
 
 const READ_TIMEOUT_SETTINGS =
-  'Python requests `timeout=(connect, read)` (mid-body a ConnectionError "Read timed out."), Node `req.setTimeout(ms)` or http.request\'s `timeout` option (socket inactivity), ' +
+  'wget `--read-timeout` (900 s by default; "Read error at byte N/M (Connection timed out)"), Python requests `timeout=(connect, read)` (mid-body a ConnectionError "Read timed out."), Node `req.setTimeout(ms)` or http.request\'s `timeout` option (socket inactivity), ' +
   'Java `setReadTimeout`, OkHttp `readTimeout` (10 s by default), Apache HttpClient `setSocketTimeout`/`setResponseTimeout`, Ruby Net::HTTP `read_timeout` (60 s by default), ' +
   'aiohttp `ClientTimeout(sock_read=…)`, undici `bodyTimeout` (300 s by default); or, when the client is itself a proxy, its read timeout from its backend (nginx `proxy_read_timeout`, HAProxy `timeout server`)';
 
@@ -329,9 +375,15 @@ export const responseAbandoned: DetectorDefinition = {
             rest = rest.filter((a) => !taken.has(a));
           }
           const reported = found.filter((f) => f.members.length >= TIMER_SHARE * (f.members.length + rest.length));
+          // The cuts no reported timer explains where the server had stalled mid-body: reported on
+          // the stall (too few, or too scattered, to name a timer), the others left as cancels.
+          const explained = new Set(reported.flatMap((f) => f.members));
+          const stalls = all.filter((a) => !explained.has(a) && isStall(a));
+          const unexplained = all.length - explained.size - stalls.length;
           for (const f of reported) {
-            diagnoseGroup(ctx, f.members, all.length, all.length - reported.reduce((n, x) => n + x.members.length, 0), f.timer, f.total, f.read, upstreamOf, tlsClientOf);
+            diagnoseGroup(ctx, f.members, all.length, unexplained, f.timer, f.total, f.read, upstreamOf, tlsClientOf);
           }
+          if (stalls.length > 0) diagnoseStalls(ctx, stalls, unexplained, upstreamOf, tlsClientOf);
         }
       },
     };
@@ -402,12 +454,10 @@ function unansweredAtTimer(ctx: DetectContext, cut: Abandon, seconds: number): s
     .map((f) => f.id);
 }
 
-/** Reports one client program's cuts that its timer explains, and the timer. */
-function diagnoseGroup(
-  ctx: DetectContext, members: readonly Abandon[], cuts: number, unexplained: number, timer: Timer,
-  total: InferredValue | null, read: InferredValue | null, upstreamOf: ReadonlyMap<number, FollowedLeg>,
-  tlsClientOf: ReadonlyMap<number, TlsClientClose>,
-): void {
+/** Reports each cut as a finding (timer null: a stall no timer explains); returns their ids. */
+function reportCuts(
+  ctx: DetectContext, members: readonly Abandon[], timer: Timer | null, upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): string[] {
   const ids: string[] = [];
   for (const a of members) {
     const up = upstreamOf.get(a.flowId) ?? null;
@@ -475,24 +525,20 @@ function diagnoseGroup(
     });
     ids.push(finding.id);
   }
+  return ids;
+}
 
+/** Who closed these cuts, the proxy legs around them, and the timeout settings to name for them. */
+function describeCuts(
+  members: readonly Abandon[], upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): { who: string; followedNote: string; totalSettings: string; readSettings: string } {
   const first = members[0];
   const n = members.length;
   const agents = new ClientAgents();
   for (const a of members) agents.noteIdentity(a.agent, a.forwarded);
   const named = agents.describe();
   const who = `${hostOf(first.client)}${named !== '' ? ` (${named})` : ''}`;
-  const othersNote =
-    unexplained > 0
-      ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server at other moments, which no timer explains (cancelled, or read as far as it wanted): not counted.`
-      : '';
   const followed = members.filter((a) => upstreamOf.has(a.flowId)).length;
-  const timerValue = (timer === 'read' ? read : (total ?? read))?.value ?? null;
-  const beforeHead = timerValue === null ? [] : unansweredAtTimer(ctx, first, timerValue);
-  const beforeHeadNote =
-    beforeHead.length > 0
-      ? ` The same timer also ended ${beforeHead.length} request${beforeHead.length === 1 ? '' : 's'} from this client to this server before any response byte came (${beforeHead.slice(0, 5).join(', ')}${beforeHead.length > 5 ? ', …' : ''}).`
-      : '';
   const relayed = members.filter((a) => tlsClientOf.has(a.flowId));
   const followedNote =
     (followed > 0
@@ -508,6 +554,30 @@ function diagnoseGroup(
   const identified = agents.named + agents.noAgent > 0 && agents.unnamed === agents.noAgent;
   const totalSettings = identified ? agents.requestTimeouts() : TOTAL_TIMEOUT_SETTINGS;
   const readSettings = identified ? agents.requestTimeouts() : READ_TIMEOUT_SETTINGS;
+  return { who, followedNote, totalSettings, readSettings };
+}
+
+/** Reports one client program's cuts that its timer explains, and the timer. */
+function diagnoseGroup(
+  ctx: DetectContext, members: readonly Abandon[], cuts: number, unexplained: number, timer: Timer,
+  total: InferredValue | null, read: InferredValue | null, upstreamOf: ReadonlyMap<number, FollowedLeg>,
+  tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): void {
+  const ids = reportCuts(ctx, members, timer, upstreamOf, tlsClientOf);
+
+  const first = members[0];
+  const n = members.length;
+  const { who, followedNote, totalSettings, readSettings } = describeCuts(members, upstreamOf, tlsClientOf);
+  const othersNote =
+    unexplained > 0
+      ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server at other moments, which no timer explains (cancelled, or read as far as it wanted): not counted.`
+      : '';
+  const timerValue = (timer === 'read' ? read : (total ?? read))?.value ?? null;
+  const beforeHead = timerValue === null ? [] : unansweredAtTimer(ctx, first, timerValue);
+  const beforeHeadNote =
+    beforeHead.length > 0
+      ? ` The same timer also ended ${beforeHead.length} request${beforeHead.length === 1 ? '' : 's'} from this client to this server before any response byte came (${beforeHead.slice(0, 5).join(', ')}${beforeHead.length > 5 ? ', …' : ''}).`
+      : '';
   const inferred: Record<string, InferredValue> = {};
   let explanation: string;
   let remedy: string;
@@ -567,4 +637,65 @@ function diagnoseGroup(
       'raise it for these requests only if such responses are legitimate.';
   }
   ctx.diagnose({ server: first.server, count: n, inferred, explanation, remedy, anomalyIds: ids });
+}
+
+/** `lo` s, or `lo–hi` s when the cuts differ. */
+function spanOf(values: readonly number[]): string {
+  const lo = ms(Math.min(...values));
+  const hi = ms(Math.max(...values));
+  return lo === hi ? `${lo}` : `${lo}–${hi}`;
+}
+
+/**
+ * Reports one client program's cuts that no timer explains where the server had stalled mid-body
+ * (isStall): each a failure the client saw. One or two waits name no timeout value, only bounds:
+ * a read timeout between bytes is at most the silence it ended (it counts from the client's last
+ * read, at or after the last byte came); a total timeout counts from before the request.
+ */
+function diagnoseStalls(
+  ctx: DetectContext, stalls: readonly Abandon[], unexplained: number,
+  upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): void {
+  const ids = reportCuts(ctx, stalls, null, upstreamOf, tlsClientOf);
+  const first = stalls[0];
+  const n = stalls.length;
+  const { who, followedNote, totalSettings, readSettings } = describeCuts(stalls, upstreamOf, tlsClientOf);
+  const silences = stalls.map((a) => a.silence);
+  const silence = spanOf(silences);
+  const readBound = ms(Math.min(...silences));
+  const since = spanOf(stalls.map((a) => a.sinceRequest));
+  const syn = stalls.every((a) => a.sinceConnect !== null) ? spanOf(stalls.map((a) => a.sinceConnect ?? 0)) : since;
+  const fromSyn = syn !== since ? ` (${syn} s from the SYN, for a timeout that covers the connect)` : '';
+  // A client that named itself has one list for both timers (its own settings): named once.
+  const settings = (list: string): string => (totalSettings === readSettings ? '' : ` (${list})`);
+  const sameSettings = totalSettings === readSettings ? ` (${totalSettings})` : '';
+  // The server's next bytes after the close drew the client's RST: the stall lasted at least until then.
+  const resumed = stalls.filter((a) => a.clientResetTs >= 0);
+  const stallNote =
+    resumed.length > 0
+      ? ` The server's next bytes came only ${spanOf(resumed.map((a) => a.clientResetTs - a.closeTs))} s after the client's close, into its closed socket (its RST answered them): ` +
+        `the stall lasted at least ${spanOf(resumed.map((a) => a.clientResetTs - a.lastByteTs))} s.`
+      : '';
+  const lost = stalls.filter((a) => a.pathLost > 0).length;
+  const lossNote =
+    lost > 0
+      ? ` On ${lost === n ? (n === 1 ? 'that connection' : 'those connections') : `${lost} of those connections`} the path was losing the server's packets: part of the silence may be the server's retransmission timer, not the server pausing.`
+      : '';
+  const othersNote =
+    unexplained > 0
+      ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server that show${unexplained === 1 ? 's' : ''} no such stall (the bytes still flowing, or a stream between its messages): not counted.`
+      : '';
+  const bodies = stalls.map((a) => `${a.received} of ${a.declared}`);
+  const explanation =
+    `${who} closed ${n === 1 ? 'its connection' : `${n} connections`} to ${first.server} in the middle of ${n === 1 ? 'a response body' : 'response bodies'} the server had declared ` +
+    `(${[...new Set(bodies)].slice(0, 3).join(', ')} body bytes received), ${since} s after the request, after the server had sent nothing for ${silence} s: ` +
+    `the server stalled mid-body and the client gave up, a failed download on its side (wget "Read error at byte N/M (Connection timed out)", curl (28) "Operation timed out", ` +
+    `fetch's TimeoutError).${stallNote}${lossNote} ` +
+    `${n === 1 ? 'One wait names' : `${n === 2 ? 'Two' : `${n} scattered`} waits name`} no timeout value, only bounds: if a read timeout between bytes ended ${n === 1 ? 'it' : 'them'}, it is at most ${readBound} s${settings(readSettings)}; ` +
+    `if a total timeout did, about ${since} s counted from the request${fromSyn}${settings(totalSettings)}${sameSettings}; a person cancelling during the stall looks the same.${followedNote}${othersNote} ${SERVER_VIEW}`;
+  const remedy =
+    `Find why ${first.server} stops sending for ${readBound} s or more in the middle of ${n === 1 ? 'this body' : 'these bodies'} (a slow backend, disk or upstream between writes, a lock, ` +
+    'a Content-Length larger than the body it sends). If such pauses are legitimate, raise the client\'s read timeout above them and its total timeout above the whole transfer, ' +
+    'or have the server keep bytes flowing.';
+  ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids });
 }

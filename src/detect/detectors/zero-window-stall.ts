@@ -49,6 +49,11 @@ function senderWaited(episode: ZeroWindowEpisode, sender: Endpoint, side: Side, 
   return ended === null || ended > episode.startTs;
 }
 
+/** A client's timeouts that end a request while its upload is still being sent. */
+const CLIENT_UPLOAD_TIMEOUTS =
+  'curl `--max-time`, exit 28 "Operation timed out"; Go `http.Client.Timeout`; fetch with `AbortSignal.timeout(ms)`; Python requests\' `timeout`; ' +
+  'Java HttpClient `HttpRequest.timeout`; a proxy\'s own send timeout toward its backend when the client is a proxy (nginx `proxy_send_timeout`, HAProxy `timeout server`)';
+
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -140,13 +145,20 @@ export const zeroWindowStall: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uncertain: number }>();
+        // resets/fins: the server gave up sending to a client that did not read (its send timeout);
+        // uploadResets/uploadFins: the client gave up sending to a server that did not read (its own
+        // request timeout: blind round 13, S17, curl -m 1 on an upload), which no server setting explains.
+        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uploadResets: number[]; uploadFins: number; uncertain: number }>();
         for (const f of ctx.findings('zero-window-stall')) {
-          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uncertain: 0 };
+          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uploadResets: [], uploadFins: 0, uncertain: 0 };
           agg.ids.push(f.id);
           if (f.evidence.uncertain === true) agg.uncertain++;
-          if (typeof f.evidence.senderGaveUpAfter === 'number') agg.resets.push(f.evidence.senderGaveUpAfter);
-          if (f.evidence.senderGaveUp === 'fin') agg.fins++;
+          const upload = f.evidence.receiver === 'server';
+          if (typeof f.evidence.senderGaveUpAfter === 'number') (upload ? agg.uploadResets : agg.resets).push(f.evidence.senderGaveUpAfter);
+          if (f.evidence.senderGaveUp === 'fin') {
+            if (upload) agg.uploadFins++;
+            else agg.fins++;
+          }
           const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
           if (f.evidence.receiver === 'server') agg.server.push(duration);
           else agg.client.push(duration);
@@ -193,6 +205,17 @@ export const zeroWindowStall: DetectorDefinition = {
                 '`reset_timedout_connection`; Go\'s http.Server `WriteTimeout`, counted from the request; a write deadline; the close itself puts ' +
                 'nothing on the wire until the window reopens, so the timer\'s value is not seen). The client reads a truncated body (curl: ' +
                 '"transfer closed with N bytes remaining to read", 18).'
+              : '') +
+            (agg.uploadResets.length > 0
+              ? ` On ${agg.uploadResets.length} the client gave up on its upload and reset the connection ${ms(Math.min(...agg.uploadResets))}` +
+                `${ms(Math.min(...agg.uploadResets)) !== ms(Math.max(...agg.uploadResets)) ? `–${ms(Math.max(...agg.uploadResets))}` : ''} s after the window closed: ` +
+                `its own timeout for the request (${CLIENT_UPLOAD_TIMEOUTS}), counted from before the upload began; what it had not sent was lost and the server reads a short request body.`
+              : '') +
+            (agg.uploadFins > 0
+              ? ` On ${agg.uploadFins} the client gave up on its upload during the stall and closed the connection: once the window reopened only the bytes its ` +
+                'socket buffer held came, then its FIN (a close puts nothing on the wire until the window reopens, so when it gave up is not seen). ' +
+                `That is the client's own timeout for the request (${CLIENT_UPLOAD_TIMEOUTS}), no server setting: the server reads a short request body ` +
+                'and its answer, if any, meets a closed socket.'
               : '');
           const uncertainText =
             agg.uncertain === 0
@@ -211,8 +234,12 @@ export const zeroWindowStall: DetectorDefinition = {
               (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.') +
               gaveUp + uncertainText,
             remedy:
-              `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; timeouts on the sending side ` +
-              '(send_timeout, write deadlines) decide how long a stalled peer may hold a connection.',
+              `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; ` +
+              // The sending side's timeouts: the server's toward a client that does not read, the client's toward a server that does not.
+              (agg.client.length > 0 ? 'timeouts on the sending side (send_timeout, write deadlines) decide how long a stalled peer may hold a connection' : '') +
+              (agg.client.length > 0 && agg.server.length > 0 ? '; ' : '') +
+              (agg.server.length > 0 ? "the client's own request timeout decides how long it waits for a server that does not read its upload" : '') +
+              '.',
             anomalyIds: agg.ids,
           });
         }
