@@ -704,7 +704,7 @@ const PROXY_UPSTREAM_TIMEOUTS: ReadonlyArray<{ software: RegExp; settings: strin
   { software: NGINX, settings: 'nginx `proxy_read_timeout` for the response and `proxy_connect_timeout` for the connection, 60 s each by default (`fastcgi_read_timeout`, `uwsgi_read_timeout`, `grpc_read_timeout` for those backends)' },
   { software: APACHE, settings: 'Apache `ProxyTimeout` or ProxyPass `timeout=` for the response and `connectiontimeout=` for the connection (`Timeout`, 60 s by default, when unset)' },
   { software: VARNISH, settings: 'Varnish `first_byte_timeout` (60 s by default) and `between_bytes_timeout` for the response, `connect_timeout` (3.5 s) for the connection' },
-  { software: SQUID, settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection' },
+  { software: SQUID, settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection (for a cache_peer its `connect-timeout=` or `peer_connect_timeout`)' },
   { software: CADDY, settings: 'Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`' },
   { software: ENVOY, settings: 'Envoy the route `timeout` (15 s by default) for the response and the cluster `connect_timeout` (5 s) for the connection' },
   { software: TRAFFIC_SERVER, settings: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out and proxy.config.http.connect_attempts_timeout' },
