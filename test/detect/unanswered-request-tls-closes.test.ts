@@ -85,15 +85,20 @@ describe('unanswered-request on HTTPS: whose close_notify came first closed firs
 });
 
 describe('unanswered-request on TLS 1.3 with h2 offered (curl): data only after the client gave up', () => {
-  function curlTimeouts(answerBeforeClose: boolean): AnalysisResult {
+  /** `tickets`: the server's tickets after the client's Finished (Go sends its one in its own flight: none after). */
+  function curlTimeouts(answerBeforeClose: boolean, tickets?: number[]): AnalysisResult {
     const cap = new Capture();
     for (let k = 0; k < 3; k++) {
       const at = k * 10;
-      const h = new Https(cap, at, { version: '1.3', offer: ['h2', 'http/1.1'] }).request(at + 0.01);
+      const h = new Https(cap, at, { version: '1.3', offer: ['h2', 'http/1.1'], tickets }).request(at + 0.01);
       if (answerBeforeClose) h.answer(at + 1.5);
       h.conn.send(at + 2.01 + k * 0.001, 'c', records(23, 19)).fin(at + 2.01001 + k * 0.001, 'c').ack(at + 2.0101 + k * 0.001, 's');
-      h.conn.send(at + 5.01, 's', records(23, 128));
-      h.conn.rst(at + 5.0101, 'c');
+      if (answerBeforeClose) {
+        h.conn.fin(at + 2.0102 + k * 0.001, 's').ack(at + 2.0103 + k * 0.001, 'c');
+      } else {
+        h.conn.send(at + 5.01, 's', records(23, 128));
+        h.conn.rst(at + 5.0101, 'c');
+      }
     }
     return cap.analyze(only);
   }
@@ -106,8 +111,16 @@ describe('unanswered-request on TLS 1.3 with h2 offered (curl): data only after 
     expect(found[0].summary).toContain('the server answered with encrypted data only 5 s after the request');
   });
 
-  test('near miss: the server had answered before the client closed: silent', () => {
+  test('near miss: the server had answered before the client closed (with tickets after the Finished or not): silent', () => {
     expect(ofKind(curlTimeouts(true), KIND)).toEqual([]);
+    expect(ofKind(curlTimeouts(true, []), KIND)).toEqual([]);
+  });
+
+  test('no ticket after the Finished (Go\'s is in its flight): the one record after the client\'s close is a late answer, no ticket', () => {
+    const found = ofKind(curlTimeouts(false, []), KIND);
+    expect(found).toHaveLength(3);
+    expect(found[0].evidence).toMatchObject({ closedBy: 'client', sessionTicketsIgnored: 0 });
+    expect(found[0].summary).toContain('the server answered with encrypted data only 5 s after the request');
   });
 });
 
