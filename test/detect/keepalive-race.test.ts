@@ -1620,6 +1620,32 @@ describe('keepalive-race on TLS: what the record headers tell', () => {
       expect(d.inferred.serverIdleTimeout.value).toBeLessThan(2.01);
     });
 
+    test('stale reuses after the server\'s close_notify and FIN: the close_notify is named, and Python\'s TLS error (blind round 13b)', () => {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) staleReuse(cap, v, 2 + k * 0.001, k * 5);
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('after its close_notify (a TLS alert record) and FIN');
+      expect(d.explanation).toContain('Python\'s http.client over TLS: ssl.SSLEOFError "EOF occurred in violation of protocol"');
+      expect(d.explanation).not.toContain("Python's http.client: RemoteDisconnected");
+    });
+
+    test('near miss: a server that closes with a bare FIN (no close_notify): the errors after a FIN, as on cleartext', () => {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) {
+        const at = k * 5;
+        const c = tlsConnection(cap, v, at);
+        exchange(c, at + 0.01);
+        const closeAt = at + 2.011 + k * 0.001;
+        c.fin(closeAt, 's').ack(closeAt + 0.0001, 'c');
+        c.send(closeAt + 0.005, 'c', REQUEST);
+        c.rst(closeAt + 0.0051, 's');
+      }
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('after its FIN, so the client read the FIN first and saw EOF');
+      expect(d.explanation).toContain("Python's http.client: RemoteDisconnected");
+      expect(d.explanation).not.toContain('SSLEOFError');
+    });
+
     test('closed on arrival: the request reached the server as its idle timer fired (alert + RST, no answer)', () => {
       const cap = new Capture();
       idleClosed(cap, v, 2, 0);
