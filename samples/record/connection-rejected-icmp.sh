@@ -104,15 +104,17 @@ except OSError as e:
     print(f"python {host} {port} {errno.errorcode.get(e.errno, e.errno)} {e.strerror}")
 PY
 
+# Neighbours resolved before the capture (one served request per family): a host unreachable must
+# be the rule's, not a neighbour resolution's, and the first IPv6 SYN, sent while neighbour
+# discovery ran, was resent at 1 s in a first recording.
+cc_in curl -sS -o /dev/null --connect-timeout 3 http://10.77.1.2:8084/
+cc_in curl -sS -o /dev/null --connect-timeout 3 'http://[fd77:1::2]:8084/'
+
 # Capture on the client's veth: what the client host sees (its SYNs, the errors back).
 ip netns exec "$CC_NS" tcpdump -i veth-c -U --immediate-mode -n --time-stamp-precision=nano -s 0 -w "$OUT" \
   'tcp or (icmp and icmp[0] != 8 and icmp[0] != 0) or (icmp6 and (ip6[40] == 1 or ip6[40] == 3))' 2>"$WORK/tcpdump.log" &
 CC_TCPDUMP_PID="$!"
 for i in $(seq 1 100); do grep -q 'listening on' "$WORK/tcpdump.log" 2>/dev/null && break; sleep 0.05; done
-# Neighbours resolved before the first SYN (one served request per family, not in the log): a
-# host unreachable must be the rule's, not a neighbour resolution's.
-cc_in curl -sS -o /dev/null --connect-timeout 3 http://10.77.1.2:8084/
-cc_in curl -sS -o /dev/null --connect-timeout 3 'http://[fd77:1::2]:8084/'
 
 : >"$WORK/clients.log"
 for host in 10.77.1.2 '[fd77:1::2]'; do

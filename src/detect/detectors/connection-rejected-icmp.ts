@@ -200,7 +200,7 @@ export const connectionRejectedIcmp: DetectorDefinition = {
             count: items.length,
             inferred: {},
             explanation:
-              `${items.length} connection attempt${items.length === 1 ? ' was' : 's were'} to ${server} rejected with an ICMP error quoting the SYN, instead of a SYN-ACK: ${list.join('; ')}${unkept > 0 ? ` (${unkept} more attempts across servers not listed)` : ''}. ` +
+              `${items.length} connection attempt${items.length === 1 ? '' : 's'} to ${server} ${items.length === 1 ? 'was' : 'were'} rejected with an ICMP error quoting the SYN, instead of a SYN-ACK: ${list.join('; ')}${unkept > 0 ? ` (${unkept} more attempts across servers not listed)` : ''}. ` +
               'A rejection, not a drop: the SYN was refused where the error came from and the client was told (a Linux client aborts its connect on it, at once, or on the ' +
               'error answering its SYN resent 1 s later when the first came while connect() still held the socket; ' +
               `curl says "Couldn't connect to server", exit 7). ${fromPath ? 'The error came from another address than the server: a firewall, router or node on the path, so the server itself may never have seen the SYN.' : "The error came from the server's own address: a rule on its host (a listener with no such rule would have answered with a RST)."}`,
