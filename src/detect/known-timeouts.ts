@@ -419,6 +419,8 @@ export interface ClientProduct extends RaceErrorText {
   requestTimeout: string;
   /** Its idle setting takes whole seconds only, so a limit suggested for it is one (wholeSecondsBelow). */
   wholeSeconds?: true;
+  /** Named only where its User-Agent is seen, never in the lists for an unknown client (a command-line tool with no pool of its own). */
+  namedOnly?: true;
 }
 
 /** What a whole-second idle setting must leave below the server's timeout (seconds): latency and the client's own timer. */
@@ -495,8 +497,21 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     raceErrorAfterReset: 'curl, when it does not send the request again: "Recv failure: Connection reset by peer" (56)',
     requestTimeout: 'curl `--max-time` (none by default, and it covers the connect)',
   },
+  // GNU Wget 1.21: it retries a failed try itself, up to --tries (20), on a new connection; its
+  // read timeout is a silence between reads (blind round 13, S11: "Read error at byte 50000/200000
+  // (Connection timed out)", exit 4 once its tries were spent).
+  {
+    agent: /^Wget\//,
+    namedOnly: true,
+    idleSetting: 'GNU Wget: no idle limit (it reuses a connection only between the URLs of one run): keep the pauses between them below the server\'s timeout',
+    raceError: 'Wget: "Read error (Connection reset by peer) in headers. Retrying." (it tries again, up to `--tries`, 20 by default)',
+    requestTimeout: 'GNU Wget `--read-timeout` (900 s by default, a silence between reads: "Read error at byte N/M (Connection timed out). Retrying.") and `--timeout`; it tries again up to `--tries` (20 by default) and exits 4 when they are spent',
+  },
   { agent: /^libwww-perl\//, idleSetting: 'Perl LWP::UserAgent: none (`keep_alive` keeps connections until the server closes them): `$ua->conn_cache->drop(SECONDS)` before requests drops older ones', raceError: 'Perl LWP: a 500 "Server closed connection without sending any data back" it makes itself, with Client-Warning: Internal response, which no server sent', requestTimeout: 'Perl LWP::UserAgent: `timeout` (180 s by default, between reads): a 500 "read timeout" it makes itself' },
 ];
+
+/** The client products listed for a client that names none (ClientProduct.namedOnly). */
+const LISTED_CLIENT_PRODUCTS = CLIENT_PRODUCTS.filter((p) => p.namedOnly !== true);
 
 /** The known client product a `User-Agent` value names, or null. */
 export function clientProduct(agent: string | null): ClientProduct | null {
@@ -538,7 +553,7 @@ export function noAgentRaceErrors(first: FirstClose): string {
 
 /** Every common client's report of a request that met the server's idle close, when none is named. */
 export function clientRaceErrors(first: FirstClose): string {
-  return [...NO_AGENT_RACE_ERROR_LIST, ...CLIENT_PRODUCTS].map((p) => raceErrorFor(p, first)).join('; ');
+  return [...NO_AGENT_RACE_ERROR_LIST, ...LISTED_CLIENT_PRODUCTS].map((p) => raceErrorFor(p, first)).join('; ');
 }
 
 const NO_AGENT_REQUEST_TIMEOUT_LIST = [
@@ -590,7 +605,7 @@ const PROXY_POOL_IDLE_SETTINGS = [
 
 export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
   ...NO_AGENT_CLIENT_IDLE_SETTINGS,
-  ...CLIENT_PRODUCTS.map((p) => p.idleSetting),
+  ...LISTED_CLIENT_PRODUCTS.map((p) => p.idleSetting),
   ...PROXY_POOL_IDLE_SETTINGS,
 ];
 export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
@@ -704,7 +719,7 @@ const PROXY_UPSTREAM_TIMEOUTS: ReadonlyArray<{ software: RegExp; settings: strin
   { software: NGINX, settings: 'nginx `proxy_read_timeout` for the response and `proxy_connect_timeout` for the connection, 60 s each by default (`fastcgi_read_timeout`, `uwsgi_read_timeout`, `grpc_read_timeout` for those backends)' },
   { software: APACHE, settings: 'Apache `ProxyTimeout` or ProxyPass `timeout=` for the response and `connectiontimeout=` for the connection (`Timeout`, 60 s by default, when unset)' },
   { software: VARNISH, settings: 'Varnish `first_byte_timeout` (60 s by default) and `between_bytes_timeout` for the response, `connect_timeout` (3.5 s) for the connection' },
-  { software: SQUID, settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection' },
+  { software: SQUID, settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection (for a cache_peer its `connect-timeout=` or `peer_connect_timeout`)' },
   { software: CADDY, settings: 'Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`' },
   { software: ENVOY, settings: 'Envoy the route `timeout` (15 s by default) for the response and the cluster `connect_timeout` (5 s) for the connection' },
   { software: TRAFFIC_SERVER, settings: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out and proxy.config.http.connect_attempts_timeout' },

@@ -27,7 +27,7 @@ describe('Apache mod_proxy samples', () => {
     const r = await analyzeSample('gateway-timeout-apache-proxy');
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(d.inferred.proxyReadTimeout.value).toBeCloseTo(1.0, 1);
-    expect(d.remedy).toContain('Apache ProxyTimeout or ProxyPass `timeout=`');
+    expect(d.remedy).toContain('Apache `ProxyTimeout` or ProxyPass `timeout=`');
   });
 
   test('a balancer member in error state: 503s without any SYN infer no timeout', async () => {

@@ -203,7 +203,7 @@ describe('Caddy 2.6 samples', () => {
     expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase])).toEqual(Array(n).fill([504, 'read']));
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(Math.abs(d.inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.02);
-    expect(d.explanation).toContain('Caddy response_header_timeout');
+    expect(d.explanation).toContain('Caddy reverse_proxy transport `response_header_timeout`');
     expect(ofKind(r, 'unanswered-request')).toHaveLength(n);
   });
 
@@ -214,7 +214,7 @@ describe('Caddy 2.6 samples', () => {
     expect(found.every((f) => f.evidence.status === 502 && f.evidence.upstreamPhase === 'connect' && f.evidence.upstreamAttempts === undefined)).toBe(true);
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(Math.abs(d.inferred.proxyConnectTimeout.value - 2)).toBeLessThan(0.02);
-    expect(d.explanation).toContain('Caddy dial_timeout');
+    expect(d.explanation).toContain('Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`');
     expect(ofKind(r, 'syn-unanswered')).toHaveLength(found.length);
   });
 
@@ -300,7 +300,7 @@ describe('h2o 2.2 samples', () => {
     expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase])).toEqual(Array(n).fill([502, 'read']));
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(Math.abs(d.inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.02);
-    expect(d.explanation).toContain('h2o proxy.timeout.io');
+    expect(d.explanation).toContain('h2o `proxy.timeout.io`');
   });
 
   test('proxy.timeout.io 2 s against a blackholed backend: 502s, connect phase, proxyConnectTimeout ≈ 2 s', async () => {

@@ -356,7 +356,7 @@ describe('response-abandoned: one or two cuts where the server had gone silent m
     expect(d.explanation).toContain('the server had sent nothing for 0.999 s');
     // The server's next bytes came 2 s after the client's close: the stall lasted about 3 s.
     expect(d.explanation).toMatch(/stall lasted at least 3 s/);
-    expect(d.explanation).toContain('wget `--read-timeout`');
+    expect(d.explanation).toContain('GNU Wget `--read-timeout`');
     expect(d.remedy).toContain('10.0.0.2:80');
   });
 

@@ -94,7 +94,7 @@ describe('Varnish 7.1 samples', () => {
     expect(found.map((f) => [f.evidence.status, f.evidence.upstreamPhase])).toEqual(Array(n).fill([503, 'read']));
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(Math.abs(d.inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.02);
-    expect(d.explanation).toContain('Varnish first_byte_timeout');
+    expect(d.explanation).toContain('Varnish `first_byte_timeout`');
     // The upstream legs' unanswered requests are these 503s' failures: in the one diagnosis (GatewayClaims).
     expect(r.diagnoses.filter((x) => x.kind === 'unanswered-request')).toEqual([]);
     expect(ofKind(r, 'unanswered-request').every((f) => d.anomalyIds.includes(f.id))).toBe(true);
@@ -157,7 +157,8 @@ describe('Squid 5.7 samples', () => {
     expect(found.every((f) => f.evidence.status === 503 && f.evidence.upstreamPhase === 'connect')).toBe(true);
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(d.inferred).toEqual({});
-    expect(d.explanation).toContain('Squid connect_timeout');
+    expect(d.explanation).toContain('Squid `read_timeout` for the response, `connect_timeout`');
+    expect(d.explanation).toContain('for a cache_peer its `connect-timeout=`');
   });
 
   test('client_idle_pconn_timeout 3 s: Squid closes an idle client connection as the next request arrives (closed on arrival)', async () => {

@@ -1401,35 +1401,42 @@ export const keepaliveRace: DetectorDefinition = {
     /**
      * Each client program's own idle closes of its connections to each server (clientIdleCloseOf: its
      * FIN first, all answered, at least minIdleTimeout idle), by host, User-Agent and server: the
-     * latest CLIENT_IDLE_GAPS_KEPT idle ages. A client whose pool closes idle connections at one
-     * limit below the server's timeout and still reused one past it enforces its limit late (the
-     * JDK HttpClient's pool, blind round 13 S1d: closes at 0.65-0.70 s with
+     * first CLIENT_IDLE_GAPS_KEPT idle ages and when each came. A client whose pool closes idle
+     * connections at one limit below the server's timeout and still reused one past it enforces its
+     * limit late (the JDK HttpClient's pool, blind round 13 S1d: closes at 0.65-0.70 s with
      * `jdk.httpclient.keepalive.timeout=1`, a reuse after 2.004 s): telling it to set that limit is
-     * advice already taken. Closes of one host's several programs, or a program's closes at exit,
-     * spread with no limit in them, and tell nothing.
+     * advice already taken. Only closes the client went on after count (a raced request of its came
+     * later): a program's closes as it exits, its usual pause after its last request, are no limit
+     * (blind round 13b, S16: a pool's threads closing 0.91-0.98 s after their last requests at the
+     * end of the run); nor do closes of one host's several programs that spread with no limit in them.
      */
-    const clientIdleCloses = new Map<string, number[]>();
+    const clientIdleCloses = new Map<string, Array<{ gap: number; ts: number }>>();
     const clientKey = (clientHost: string, agent: string | null, server: string): string => `${clientHost} ${agent ?? ''} ${server}`;
-    const noteClientIdleClose = (key: string, gap: number): void => {
-      const gaps = clientIdleCloses.get(key);
-      if (gaps !== undefined) {
-        if (gaps.length >= CLIENT_IDLE_GAPS_KEPT) gaps.shift();
-        gaps.push(gap);
+    const noteClientIdleClose = (key: string, gap: number, ts: number): void => {
+      const closes = clientIdleCloses.get(key);
+      if (closes !== undefined) {
+        if (closes.length < CLIENT_IDLE_GAPS_KEPT) closes.push({ gap, ts });
       } else if (clientIdleCloses.size < CLIENT_IDLE_PAIRS_KEPT) {
-        clientIdleCloses.set(key, [gap]);
+        clientIdleCloses.set(key, [{ gap, ts }]);
       }
     };
     /**
      * The idle limit the raced clients' own idle closes of connections to `server` agree on, below
-     * `serverTimeout`: nearly all of them (CLIENT_IDLE_AGREEING) within the spread of one timer.
-     * Null when a raced client closed none itself, or they spread or reach the server's timeout.
+     * `serverTimeout`: nearly all of those before each client's last raced request (CLIENT_IDLE_AGREEING)
+     * within the spread of one timer. Null when a raced client closed none itself before its last
+     * race, or they spread or reach the server's timeout.
      */
     const clientsOwnIdleLimit = (entry: ServerRaces, server: string, serverTimeout: number): { count: number; lo: number; hi: number } | null => {
+      const lastRace = new Map<string, number>();
+      for (const r of entry.requests) {
+        const key = clientKey(hostOf(r.client), r.agent, server);
+        lastRace.set(key, Math.max(lastRace.get(key) ?? -Infinity, r.start));
+      }
       const gaps: number[] = [];
-      for (const key of new Set(entry.requests.map((r) => clientKey(hostOf(r.client), r.agent, server)))) {
-        const own = clientIdleCloses.get(key);
-        if (own === undefined) return null; // a raced client with no idle close of its own: the advice holds for it
-        gaps.push(...own);
+      for (const [key, last] of lastRace) {
+        const own = (clientIdleCloses.get(key) ?? []).filter((c) => c.ts < last);
+        if (own.length === 0) return null; // a raced client with no idle close of its own before its race: the advice holds for it
+        for (const c of own) gaps.push(c.gap);
       }
       const limit = inferTimeoutRange(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
       if (limit === null || limit.inferred.samples < CLIENT_IDLE_AGREEING * gaps.length || limit.hi >= serverTimeout) return null;
@@ -2386,7 +2393,7 @@ export const keepaliveRace: DetectorDefinition = {
         const busy = busyClose(conn, ctx.options.minIdleTimeout);
         if (busy !== null) noteBusyClose(conn.serverName, busy);
         const clientClose = clientIdleCloseOf(conn);
-        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap);
+        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap, clientClose.ts);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
