@@ -248,6 +248,13 @@ export interface AnalysisStats {
    * same 4-tuple, each listed as a connection of its own, not analyzed: Connection.resumedAfterRelease).
    * `warning`: the coverage warning saying so (capture-coverage.ts releasedEarlyWarning).
    */
+  /**
+   * ICMP errors (destination unreachable, time exceeded) that quoted a TCP segment, counted in
+   * notTcp too: `toConnections`, noted on the live connection the quote named (a SYN rejected on
+   * the way, connection-rejected-icmp); `unmatched`, naming no connection the analysis tracks (it
+   * ended, or was never in the capture, or --flow / --filter left it out). Absent when none.
+   */
+  icmpErrors?: { toConnections: number; unmatched: number };
   releasedEarly?: {
     atCap: number;
     maxConnections: number;
@@ -460,7 +467,11 @@ export class Analyzer {
     if (status !== DECODED_TCP) {
       this.countIssue(view.issue);
       if (status === DecodeStatus.NotTcp) stats.notTcp++;
-      else if (status === DecodeStatus.Fragment) stats.fragments++;
+      else if (status === DecodeStatus.IcmpError) {
+        // Still counted as not TCP (the packet is no segment); its news goes to its connection.
+        stats.notTcp++;
+        this.icmpError(view, ts, p.frame);
+      } else if (status === DecodeStatus.Fragment) stats.fragments++;
       else if (status === DecodeStatus.Truncated) stats.truncated++;
       else if (status === DecodeStatus.Malformed) stats.malformed++;
       else stats.unsupportedLink++;
@@ -481,6 +492,16 @@ export class Analyzer {
       return;
     }
     this.tracker.segment(view, bytes, ts, p.frame, p.origLen);
+  }
+
+  /** An ICMP error quoting a TCP segment (view: DecodeStatus.IcmpError): to the connection it names, if tracked. */
+  private icmpError(view: PacketView, ts: number, frame: number): void {
+    const counts = (this.stats.icmpErrors ??= { toConnections: 0, unmatched: 0 });
+    const filter = this.filter;
+    // The quote's 4-tuple stands in the view where a segment's would: the filter and sampling judge it alike.
+    const kept = (filter === null || filter.matches(view)) && (this.sample <= 1 || flowHash(view) % this.sample === 0);
+    if (kept && this.tracker.icmpError(view, ts, frame)) counts.toConnections++;
+    else counts.unmatched++;
   }
 
   /** Records facts about an input file once it has been read. */

@@ -34,6 +34,9 @@ export const DECODE_ISSUES = {
   'not-tcp': 'IP carries something other than TCP (UDP, ICMP, ESP, ...), or a tunnel carries something other than IP',
   'ipv6-no-next-header': 'IPv6 next header 59: no payload',
   'ip-tunnel-too-deep': 'more nested tunnels (IP-in-IP, GRE, VXLAN, GENEVE) than conncheck follows',
+  'icmp-error': 'ICMP destination unreachable or time exceeded (ICMPv6 likewise) quoting a TCP segment: not a segment, noted on the connection it names',
+  'icmp-quote-truncated': 'ICMP error whose quoted datagram ends before the first 8 bytes of the TCP header (ports, sequence number)',
+  'icmp-quote-invalid': 'ICMP error whose quoted datagram is not a well-formed IP header of its family',
   // Fragment
   'ipv4-fragment': 'IPv4 fragment (not reassembled)',
   'ipv6-fragment': 'IPv6 fragment (not reassembled)',

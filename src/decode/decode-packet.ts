@@ -1,5 +1,6 @@
 import { DecodeCursor, ETHERTYPE_IPV4, ETHERTYPE_IPV6, Step, stop } from './decode-cursor';
 import { decodeEthernet } from './ethernet';
+import { decodeIcmp, IPPROTO_ICMP, IPPROTO_ICMPV6 } from './icmp';
 import { decodeIpv4 } from './ipv4';
 import { decodeIpv6 } from './ipv6';
 import { LinkType } from './link-type';
@@ -162,6 +163,12 @@ function decodeIpChain(data: Uint8Array, view: PacketView): DecodeStatus {
         inner = decodeGre(data, cursor, view);
         if (inner !== Step.Continue) return inner;
         break;
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6:
+        // Off the TCP path: an error quoting a TCP segment is news about a connection (icmp.ts).
+        // ICMPv6 belongs in IPv6 and ICMP in IPv4; a mix names no sender in the quote's family.
+        if ((cursor.protocol === IPPROTO_ICMPV6) !== (cursor.network === ETHERTYPE_IPV6)) return stop(view, DecodeStatus.NotTcp, 'not-tcp');
+        return decodeIcmp(data, cursor, view, cursor.protocol === IPPROTO_ICMPV6);
       default:
         return stop(view, DecodeStatus.NotTcp, 'not-tcp');
     }

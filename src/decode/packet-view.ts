@@ -63,6 +63,16 @@ export class PacketView {
   tunnel = 0;
   /** Why the packet was not Tcp, or the reservation on a Tcp packet; 'none' when clean. Valid for every status. */
   issue: DecodeIssue = 'none';
+  /**
+   * Valid only when `decodePacket` returned DecodeStatus.IcmpError: the ICMP (ICMPv6) type and code,
+   * and the address of the error's sender (the outer IP source, four words as src0..src3). The
+   * quoted segment's addresses, ports and sequence number are then in src*, dst*, srcPort, dstPort
+   * and seq, as the quoted packet carried them (from the connection's sender). Written only on that
+   * rare path: the TCP path never touches them.
+   */
+  icmpType = 0;
+  icmpCode = 0;
+  icmpFrom0 = 0; icmpFrom1 = 0; icmpFrom2 = 0; icmpFrom3 = 0;
 }
 
 export const enum TcpFlag {
@@ -90,4 +100,10 @@ export const enum DecodeStatus {
   Malformed = 4,
   /** A link type conncheck does not decode. */
   UnsupportedLink = 5,
+  /**
+   * An ICMP destination unreachable or time exceeded (ICMPv6 likewise) quoting the header of a TCP
+   * segment: not a segment, but news about one (a SYN rejected on the way). The view holds the
+   * quote's 4-tuple and sequence number and the icmp* fields; nothing else in it is valid.
+   */
+  IcmpError = 6,
 }

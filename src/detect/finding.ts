@@ -15,6 +15,7 @@ export type AnomalyKind =
   | 'syn-unanswered'
   | 'accept-queue-overflow'
   | 'connection-refused'
+  | 'connection-rejected-icmp'
   | 'reset-before-response'
   | 'intermittent-5xx'
   | 'rst-on-close'

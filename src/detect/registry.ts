@@ -1,5 +1,6 @@
 import type { DetectorDefinition } from './detector';
 import { connectionRefused } from './detectors/connection-refused';
+import { connectionRejectedIcmp } from './detectors/connection-rejected-icmp';
 import { synUnanswered } from './detectors/syn-unanswered';
 import { acceptQueueOverflow } from './detectors/accept-queue-overflow';
 import { portReuse } from './detectors/port-reuse';
@@ -31,6 +32,7 @@ import { pmtuBlackhole } from './detectors/pmtu-blackhole';
  */
 export const DETECTORS: readonly DetectorDefinition[] = [
   connectionRefused,
+  connectionRejectedIcmp,
   synUnanswered,
   acceptQueueOverflow,
   portReuse,

@@ -13,6 +13,29 @@ export interface ZeroWindowEpisode {
   probes: number;
 }
 
+/**
+ * An ICMP error (destination unreachable, time exceeded) that quoted a segment this endpoint sent:
+ * a router, firewall or the peer's host telling it the segment went no further. The first, with
+ * the count and the last one's time.
+ */
+export interface IcmpErrorNote {
+  ts: number;
+  frame: number;
+  /** ICMPv6 (type 1 unreachable, 3 time exceeded) rather than ICMP (3, 11). */
+  v6: boolean;
+  type: number;
+  code: number;
+  /** The address that sent the error (the outer IP source). */
+  from: string;
+  /** The quoted segment's sequence number, and whether it is this endpoint's ISN (the SYN was quoted). */
+  quotedSeq: number;
+  quotesIsn: boolean;
+  /** Errors quoting this endpoint's segments in all, and the last one's time and frame. */
+  count: number;
+  lastTs: number;
+  lastFrame: number;
+}
+
 /** Most SYN / SYN-ACK / zero-window events kept per endpoint (evidence, not statistics). */
 export const MAX_EVENTS_KEPT = 8;
 
@@ -192,6 +215,8 @@ export class Endpoint {
   set maxSeqEnd(v: number) { this.f[this.base + Slot.MaxSeqEnd] = v; }
 
   retransmissions = 0;
+  /** The first ICMP error quoting a segment of this endpoint (flow/tcp-tracker.ts icmpError), or null. */
+  icmpError: IcmpErrorNote | null = null;
   /**
    * When this endpoint last resent data it had sent before (-1: never): a request the peer never
    * acknowledged was resent until then, and the sender's silence after it is its stack giving up
@@ -643,6 +668,7 @@ export class Endpoint {
     this.prevDataFrame = 0;
     this.hasIsn = false;
     this.retransmissions = 0;
+    this.icmpError = null;
     this.retransmissionsBeforePeerAck = 0;
     this.captureCopies = 0;
     this.keepAliveProbes = 0;

@@ -1,4 +1,4 @@
-import { EndpointSide, formatEndpoint } from '../decode/address';
+import { EndpointSide, formatEndpoint, formatIpv4, formatIpv6 } from '../decode/address';
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { CaptureCopies } from './capture-copies';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
@@ -290,6 +290,34 @@ export class TcpTracker<T> {
       if (!syn && this.reusedUnseen(conn, client, v, ts)) conn = this.openUnseenReuse(conn, hash, v, ts, frame, client);
       this.update(conn, client, v, data, ts, frame, origLen);
     }
+  }
+
+  /**
+   * An ICMP error quoting a segment (a DecodeStatus.IcmpError view: the quote's 4-tuple and
+   * sequence number, icmp* fields): noted on the live connection the quote names, on the side that
+   * sent the quoted segment (its first such error, with the count and the last one's time). False when no live connection has that
+   * 4-tuple. Rare (its own path), so it may allocate.
+   */
+  icmpError(v: PacketView, ts: number, frame: number): boolean {
+    const conn = this.table.find(bucketHash(v), v);
+    if (conn === null) return false;
+    const sender = this.table.lastFromClient ? conn.client : conn.server;
+    const note = sender.icmpError;
+    if (note === null) {
+      const v6 = v.ipVersion === 6;
+      sender.icmpError = {
+        ts, frame, v6, type: v.icmpType, code: v.icmpCode,
+        from: v6 ? formatIpv6(v.icmpFrom0, v.icmpFrom1, v.icmpFrom2, v.icmpFrom3) : formatIpv4(v.icmpFrom0),
+        quotedSeq: v.seq, quotesIsn: sender.hasIsn && sender.isn === v.seq,
+        count: 1, lastTs: ts, lastFrame: frame,
+      };
+    } else {
+      // A SYN resent after an error its connect did not act on (see connection-rejected-icmp) is answered again.
+      note.count++;
+      note.lastTs = ts;
+      note.lastFrame = frame;
+    }
+    return true;
   }
 
   /**

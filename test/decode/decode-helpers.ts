@@ -20,6 +20,7 @@ export const STATUS_NAMES: Record<DecodeStatus, string> = {
   [DecodeStatus.Truncated]: 'Truncated',
   [DecodeStatus.Malformed]: 'Malformed',
   [DecodeStatus.UnsupportedLink]: 'UnsupportedLink',
+  [DecodeStatus.IcmpError]: 'IcmpError',
 };
 
 /** Invariants every Tcp result must satisfy, whatever the input bytes were. */

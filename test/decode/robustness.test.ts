@@ -82,7 +82,7 @@ const KNOWN_ISSUES = new Set(Object.keys(DECODE_ISSUES));
 
 function checkOutcome(status: DecodeStatus, view: PacketView, caplen: number): string[] {
   const problems: string[] = [];
-  if (!(status >= DecodeStatus.Tcp && status <= DecodeStatus.UnsupportedLink)) problems.push(`status ${status}`);
+  if (!(status >= DecodeStatus.Tcp && status <= DecodeStatus.IcmpError)) problems.push(`status ${status}`);
   if (!KNOWN_ISSUES.has(view.issue)) problems.push(`unknown issue ${view.issue}`);
   if (view.issue === 'decoder-error') problems.push('decoder-error');
   if (status === DecodeStatus.Tcp) {

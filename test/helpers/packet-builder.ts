@@ -416,3 +416,26 @@ export function wrapPktap(frame: Uint8Array, spec: PktapSpec = {}): Uint8Array {
   view.setInt32(84, -1, true); // effective pid unknown, as in tcpdump's LINKTYPE_PKTAP.pcap
   return concat(header, frame);
 }
+
+export interface IcmpErrorSpec extends LinkSpec {
+  /** The error's sender (outer source) and receiver (outer destination; the quoted packet's source). */
+  from: string;
+  to: string;
+  /** ICMP type and code (ICMPv6 when the addresses are IPv6): default 3/3 (v4 port unreachable), 1/4 (v6). */
+  type?: number;
+  code?: number;
+  /** The quoted datagram (an IP packet as its sender sent it), and how many of its bytes the error carries (all by default). */
+  quoted: Uint8Array;
+  quoteBytes?: number;
+}
+
+/** An ICMP / ICMPv6 error (type, code, checksum 0, 4 unused bytes, then the quote) in a frame. */
+export function buildIcmpError(spec: IcmpErrorSpec): Uint8Array {
+  const v6 = isIpv6(spec.from);
+  const quote = spec.quoted.subarray(0, spec.quoteBytes ?? spec.quoted.length);
+  const body = new Uint8Array(8 + quote.length);
+  body[0] = spec.type ?? (v6 ? 1 : 3);
+  body[1] = spec.code ?? (v6 ? 4 : 3);
+  body.set(quote, 8);
+  return wrapLink(buildIpPacket({ src: spec.from, dst: spec.to }, v6 ? 58 : 1, body), spec);
+}

@@ -7,6 +7,7 @@ import { inferTimeout } from '../infer-timeout';
 import { ClientPauses } from '../client-pauses';
 import { NewConnectionRate, RateLimitedSyns } from '../new-connection-rate';
 import { sharedOverflowSingles } from './accept-queue-overflow';
+import { rejectedByIcmp } from './connection-rejected-icmp';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { PORT_SCANS, PortScans } from '../port-scans';
@@ -368,6 +369,9 @@ export const synUnanswered: DetectorDefinition = {
           else list.push(s.synAckTimes[0]);
           answersKept++;
         }
+        // A SYN an ICMP error quoting it rejected (a REJECT rule, a router, kube-proxy) and never
+        // answered: refused on the way, not dropped (connection-rejected-icmp tells it).
+        if (c.icmpError !== null && rejectedByIcmp(conn)) return;
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
         if (times.length < 2) {
           // Never answered at all, not even acknowledged: one of a run of such attempts, maybe (onFinish).
