@@ -242,19 +242,19 @@ export interface AnalysisStats {
   /** Connections released early because the connection cap was reached. */
   connectionsEvicted: number;
   /**
-   * Present only when the analysis let live connections go early and some came back: released at
-   * the connection cap (`atCap`, of connectionsEvicted; `maxConnections` the cap) or forgotten after
-   * `idleTimeout` seconds idle (`idle`), and how many of each came back (`resumed`: packets on the
-   * same 4-tuple, each listed as a connection of its own, not analyzed: Connection.resumedAfterRelease).
-   * `warning`: the coverage warning saying so (capture-coverage.ts releasedEarlyWarning).
-   */
-  /**
    * ICMP errors (destination unreachable, time exceeded) that quoted a TCP segment, counted in
    * notTcp too: `toConnections`, noted on the live connection the quote named (a SYN rejected on
    * the way, connection-rejected-icmp); `unmatched`, naming no connection the analysis tracks (it
    * ended, or was never in the capture, or --flow / --filter left it out). Absent when none.
    */
   icmpErrors?: { toConnections: number; unmatched: number };
+  /**
+   * Present only when the analysis let live connections go early and some came back: released at
+   * the connection cap (`atCap`, of connectionsEvicted; `maxConnections` the cap) or forgotten after
+   * `idleTimeout` seconds idle (`idle`), and how many of each came back (`resumed`: packets on the
+   * same 4-tuple, each listed as a connection of its own, not analyzed: Connection.resumedAfterRelease).
+   * `warning`: the coverage warning saying so (capture-coverage.ts releasedEarlyWarning).
+   */
   releasedEarly?: {
     atCap: number;
     maxConnections: number;
