@@ -1080,7 +1080,8 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     race.send(32.02, 'c', get('/late'), { sawFin: false }).rst(32.0201, 's');
     const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
     expect(d.explanation).not.toContain('Server: 10.0.0.2');
-    expect(d.explanation).toMatch(/matches .*gunicorn --keep-alive/);
+    // Nothing names the software: gunicorn's default is a candidate, not a match (blind round 13, tls).
+    expect(d.explanation).toContain('(gunicorn --keep-alive (2 s default) has this default, but nothing in the capture names the server\'s software');
   });
 
   test('idle timeout learned from other connections: a close 80 ms after a request that came after the timeout', () => {
@@ -1731,6 +1732,46 @@ describe('keepalive-race on TLS: what the record headers tell', () => {
     c.rst(2.0161, 's');
     const [f] = ofKind(cap.analyze(only), KIND);
     expect(f.evidence.idleGap).toBeNull();
+  });
+});
+
+describe('keepalive-race on TLS: nothing names the server, so a default of the same value is no match (blind round 13, tls S7, S9)', () => {
+  const rec = tlsRecord;
+  const REQUEST = rec(23, 120);
+  const RESPONSE = rec(23, 356);
+  const alert = rec(21, 26);
+
+  /** Used once, closed idle after `idle` s; with `reuse`, the client's pool sends a request 0.4 s after the FIN and gets a RST. */
+  function closed(cap: Capture, at: number, idle: number, reuse: boolean) {
+    const c = tlsConnection(cap, '1.2', at);
+    c.request(at + 0.01, REQUEST).response(at + 0.011, RESPONSE);
+    const closeAt = at + 0.011 + idle;
+    c.send(closeAt, 's', alert).fin(closeAt + 0.00001, 's').ack(closeAt + 0.0001, 'c');
+    if (reuse) {
+      c.send(closeAt + 0.4, 'c', REQUEST);
+      c.rst(closeAt + 0.40004, 's');
+    } else {
+      c.send(closeAt + 0.0002, 'c', alert).fin(closeAt + 0.00021, 'c').ack(closeAt + 0.0003, 's');
+    }
+  }
+
+  test.each([
+    [1.002, /Starman/],
+    [2.001, /gunicorn/],
+  ])('an idle timeout of %s s: the default is a candidate, not "matches"; the remedy names the TLS terminators, HAProxy\'s among them', (idle, product) => {
+    const cap = new Capture();
+    closed(cap, 0, idle, false);
+    closed(cap, 4, idle, true);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).not.toMatch(/\(matches /);
+    expect(d.explanation).toMatch(product);
+    expect(d.explanation).toContain("has this default, but nothing in the capture names the server's software (TLS hides its Server header): any product set to this value fits");
+    expect(d.remedy).toContain('HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`)');
+    expect(d.remedy).toContain('nginx `keepalive_timeout`');
+    expect(d.remedy).toContain('Envoy `common_http_protocol_options.idle_timeout`');
+    expect(d.remedy).toContain('Caddy `servers { timeouts { idle } }`');
+    // The rare products are left out of the list for a server nobody named (it was 60 products long).
+    expect(d.remedy).not.toMatch(/Yaws|WEBrick|Twisted|Mojolicious|inets/);
   });
 });
 

@@ -9,7 +9,7 @@ import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_
 import { ClientAgents, ownAgent } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, type FirstClose, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -2530,7 +2530,11 @@ export const keepaliveRace: DetectorDefinition = {
             // Node advertises its keepAliveTimeout rounded down and closes 1 s after it (nodeServerPattern): as idle-timeout-mismatch says.
             const node = relay === null && ticked === null ? nodeServerPattern(timeout.value, commonHint(entry.hints), Math.max(0.02 * timeout.value, absolute)) : null;
             const known = withoutNodeDefault(knownMatches, node);
-            const knownText = (known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : '') + (node !== null ? nodeServerPatternText(node) : '');
+            // "Matches" a product only where the responses named it; a relaying proxy's defaults are candidates all the same.
+            const knownText =
+              (relay !== null
+                ? known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : ''
+                : knownDefaultsText(known, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : '');
             const support =
               ticked !== null
                 ? tickedText(ticked)
