@@ -1735,6 +1735,59 @@ describe('keepalive-race on TLS: what the record headers tell', () => {
   });
 });
 
+describe('keepalive-race on TLS: a server answered early, then the request\'s body (blind round 13, tls S1)', () => {
+  const rec = tlsRecord;
+  const HEAD = rec(23, 120);
+  const BODY = rec(23, 324);
+  const RESPONSE = rec(23, 110);
+  const alert = rec(21, 26);
+
+  /**
+   * nginx's `return 200` answers on the head alone, and Python's http.client writes the body as a
+   * record of its own 0.2 ms after the head: the answer comes between them. The server closes idle
+   * `idle` s after the body (close_notify, FIN); `reuseAfter` s after the FIN the client sends its
+   * next request's head on the closed connection and the server answers RST. `tailAfter`: how long
+   * after the answer the client's last record before the close left.
+   */
+  function earlyAnswered(cap: Capture, at: number, idle: number, reuseAfter: number | null, tailAfter = 0.00004) {
+    const c = tlsConnection(cap, '1.2', at);
+    c.request(at + 0.01, HEAD + BODY).response(at + 0.0105, RESPONSE); // a first exchange, body before the answer
+    const t = at + 0.6;
+    c.request(t, HEAD).response(t + 0.00015, RESPONSE);
+    c.request(t + 0.00015 + tailAfter, BODY);
+    const closeAt = t + 0.00015 + tailAfter + idle;
+    c.send(closeAt, 's', alert).fin(closeAt + 0.00007, 's').ack(closeAt + 0.0001, 'c');
+    if (reuseAfter !== null) {
+      c.send(closeAt + reuseAfter, 'c', HEAD);
+      c.rst(closeAt + reuseAfter + 0.00004, 's');
+    }
+    return c;
+  }
+
+  test('the body after the early answer is the same request: the idle close counts, and the timeout is inferred', () => {
+    const cap = new Capture();
+    earlyAnswered(cap, 0, 1.001, 0.2);
+    earlyAnswered(cap, 3, 1.001, 0.5);
+    const result = cap.analyze(only);
+    const found = ofKind(result, KIND);
+    expect(found.map((f) => f.evidence.form)).toEqual(['stale-reuse', 'stale-reuse']);
+    // Before: idleGap null and no serverIdleTimeout (the body was taken for a request left unanswered).
+    for (const f of found) expect(f.evidence.idleGap).toBeCloseTo(1.001, 3);
+    const [d] = result.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toMatchObject({ samples: 2 });
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(1.001, 3);
+  });
+
+  test('near miss: data 50 ms after the answer is a request of its own, left unanswered: no idle close is counted', () => {
+    const cap = new Capture();
+    earlyAnswered(cap, 0, 1.001, 0.2, 0.05);
+    earlyAnswered(cap, 3, 1.001, 0.5, 0.05);
+    const result = cap.analyze(only);
+    for (const f of ofKind(result, KIND)) expect(f.evidence.idleGap).toBeNull();
+    for (const d of result.diagnoses.filter((x) => x.kind === KIND)) expect(d.inferred.serverIdleTimeout).toBeUndefined();
+  });
+});
+
 describe('keepalive-race on TLS: nothing names the server, so a default of the same value is no match (blind round 13, tls S7, S9)', () => {
   const rec = tlsRecord;
   const REQUEST = rec(23, 120);
