@@ -1788,6 +1788,27 @@ describe('keepalive-race on TLS: a server answered early, then the request\'s bo
   });
 });
 
+describe('keepalive-race on sample keepalive-race-tls-early-answer (nginx `return 200` answers each POST before http.client\'s body record)', () => {
+  const name = 'keepalive-race-tls-early-answer';
+  (samples.has(name) ? test : test.skip)('both stale reuses get the idle gap of the close they met, and the diagnosis the 1 s timeout (before: idleGap null, none inferred)', async () => {
+    const meta = samples.get(name)!.meta!;
+    const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
+    const result = await analyzeSample(name);
+    const found = ofKind(result, KIND);
+    expect(found.map((f) => f.client).sort()).toEqual(expected.map((e) => e.client).sort());
+    for (const e of expected) {
+      const f = found.find((x) => x.client === e.client)!;
+      expect(f.evidence.form).toBe('stale-reuse');
+      expect(Math.abs((f.evidence.idleGap as number) - (e.evidence as Record<string, number>).idleCloseSeconds)).toBeLessThanOrEqual(0.002);
+    }
+    const configured = meta.configured?.serverIdleTimeout as number;
+    const d = result.diagnoses.find((x) => x.kind === KIND)!;
+    expect(Math.abs(d.inferred.serverIdleTimeout.value - configured)).toBeLessThanOrEqual(0.02 * configured);
+    expect(d.explanation).not.toMatch(/\(matches /);
+    expect(d.remedy).toContain('HAProxy `timeout http-keep-alive`');
+  });
+});
+
 describe('keepalive-race on TLS: nothing names the server, so a default of the same value is no match (blind round 13, tls S7, S9)', () => {
   const rec = tlsRecord;
   const REQUEST = rec(23, 120);
