@@ -1788,8 +1788,10 @@ describe('keepalive-race on TLS: a server answered early, then the request\'s bo
   });
 });
 
-describe('keepalive-race on sample keepalive-race-tls-early-answer (nginx `return 200` answers each POST before http.client\'s body record)', () => {
-  const name = 'keepalive-race-tls-early-answer';
+describe.each([
+  ['keepalive-race-tls-early-answer', 'nginx ssl, `return 200`'],
+  ['keepalive-race-tls-haproxy', 'HAProxy terminating TLS, timeout http-keep-alive 1s, nginx behind'],
+])('keepalive-race on sample %s (%s): the server answers each POST before http.client\'s body record', (name) => {
   (samples.has(name) ? test : test.skip)('both stale reuses get the idle gap of the close they met, and the diagnosis the 1 s timeout (before: idleGap null, none inferred)', async () => {
     const meta = samples.get(name)!.meta!;
     const expected = (meta.expect ?? []).filter((e) => e.kind === KIND);
