@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { analyzeFiles } from '../../src/analyze';
-import { KNOWN_IDLE_TIMEOUTS, knownDefaultsText, matchKnown, NO_SERVER_HEADER, proxyPoolIdleSetting, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
+import { CLIENT_IDLE_SETTINGS, KNOWN_IDLE_TIMEOUTS, knownDefaultsText, matchKnown, UNREAD_CLIENT_IDLE_SETTING_LIST, UNREAD_CLIENT_IDLE_SETTINGS, NO_SERVER_HEADER, proxyPoolIdleSetting, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
 import { viaComment } from '../../src/detect/server-software';
 
 describe('known idle timeouts', () => {
@@ -118,6 +118,12 @@ describe('nothing names the server (TLS, or no Server header): defaults are cand
     );
     expect(knownDefaultsText(oneSecond, NO_SERVER_HEADER)).toMatch(/^ \(Starman .* has this default, but the responses name no server software: any product set to this value fits\)$/);
     expect(knownDefaultsText([], null)).toBe('');
+  });
+
+  test('the client settings for requests none of which could be read: the 14 common clients and proxy pools, each found in the whole list', () => {
+    expect(UNREAD_CLIENT_IDLE_SETTING_LIST).toHaveLength(14); // an entry renamed in CLIENT_IDLE_SETTING_LIST would drop out silently
+    expect(UNREAD_CLIENT_IDLE_SETTINGS.length).toBeLessThan(CLIENT_IDLE_SETTINGS.length * 0.7);
+    expect(UNREAD_CLIENT_IDLE_SETTINGS).toMatch(/another client or proxy: its pool's own idle limit$/);
   });
 
   test('the idle settings for a server none of whose responses was read: the TLS terminators, HAProxy among them, in a short list', () => {
