@@ -103,10 +103,11 @@ export class ClientAgents {
    * common client's when some connections named none that can be told (encrypted, or an agent not
    * listed) or nothing was noted. Each as the client reports what it received first (`first`: the
    * FIN, a RST with none before it, or both kinds among the races): Go returns EOF after the FIN,
-   * "read: connection reset by peer" after a bare RST.
+   * "read: connection reset by peer" after a bare RST. `tls`: every race was over TLS, where some
+   * clients' TLS layer reports the end instead (raceErrorOverTls).
    */
-  raceErrors(first: FirstClose = 'mixed'): string {
-    return this.perClient((p) => raceErrorFor(p, first), noAgentRaceErrors(first), "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", clientRaceErrors(first));
+  raceErrors(first: FirstClose = 'mixed', tls = false): string {
+    return this.perClient((p) => raceErrorFor(p, first, tls), noAgentRaceErrors(first, tls), "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", clientRaceErrors(first, tls));
   }
 
   /** The request timeouts of the clients, without parentheses, listed as raceErrors lists their errors. */

@@ -434,10 +434,16 @@ export interface RaceErrorText {
   raceErrorAfterFin?: string;
   /** When a RST came with no FIN before it, where that differs (Go: "read: connection reset by peer", blind round 12, S2). */
   raceErrorAfterReset?: string;
+  /**
+   * Over TLS, where the server's close_notify and FIN came first, where that differs: the TLS
+   * layer reports the end, not the HTTP parser (Python's ssl: SSLEOFError, blind round 13b).
+   */
+  raceErrorOverTls?: string;
 }
 
-/** A client's report for races whose client received `first` first. */
-export function raceErrorFor(p: RaceErrorText, first: FirstClose): string {
+/** A client's report for races whose client received `first` first (`tls`: every race was over TLS). */
+export function raceErrorFor(p: RaceErrorText, first: FirstClose, tls = false): string {
+  if (tls && first !== 'reset' && p.raceErrorOverTls !== undefined) return p.raceErrorOverTls;
   if (first === 'fin') return p.raceErrorAfterFin ?? p.raceError;
   if (first === 'reset') return p.raceErrorAfterReset ?? p.raceError;
   return p.raceError;
@@ -576,17 +582,19 @@ const NO_AGENT_RACE_ERROR_LIST: readonly RaceErrorText[] = [
     raceError: "Python's http.client: RemoteDisconnected, ConnectionResetError, or BrokenPipeError when the RST came while it was still writing the request",
     raceErrorAfterFin: "Python's http.client: RemoteDisconnected",
     raceErrorAfterReset: "Python's http.client: ConnectionResetError, or BrokenPipeError when the RST came while it was still writing the request",
+    // Blind round 13b: over TLS (nginx, HAProxy, Caddy and Go servers alike) all five stale or raced requests raised this.
+    raceErrorOverTls: 'Python\'s http.client over TLS: ssl.SSLEOFError "EOF occurred in violation of protocol"',
   },
 ];
 
 /** What the clients that send no `User-Agent` report, for races whose client received `first` first. */
-export function noAgentRaceErrors(first: FirstClose): string {
-  return NO_AGENT_RACE_ERROR_LIST.map((p) => raceErrorFor(p, first)).join('; ');
+export function noAgentRaceErrors(first: FirstClose, tls = false): string {
+  return NO_AGENT_RACE_ERROR_LIST.map((p) => raceErrorFor(p, first, tls)).join('; ');
 }
 
 /** Every common client's report of a request that met the server's idle close, when none is named. */
-export function clientRaceErrors(first: FirstClose): string {
-  return [...NO_AGENT_RACE_ERROR_LIST, ...LISTED_CLIENT_PRODUCTS].map((p) => raceErrorFor(p, first)).join('; ');
+export function clientRaceErrors(first: FirstClose, tls = false): string {
+  return [...NO_AGENT_RACE_ERROR_LIST, ...LISTED_CLIENT_PRODUCTS].map((p) => raceErrorFor(p, first, tls)).join('; ');
 }
 
 const NO_AGENT_REQUEST_TIMEOUT_LIST = [

@@ -13,10 +13,12 @@ import { TlsHello } from './tls-hello';
  *
  * What the record layer cannot say, and what was chosen instead:
  *  - TLS 1.3 encrypts alerts as application data (outer type 23). A close_notify is then a record of
- *    19 bytes (2 bytes of alert, the inner type, a 16-byte AEAD tag); a record that small carries
- *    at most 3 bytes, which no HTTP message (nor an HTTP/2 frame, 9 bytes of header) fits in, so an
- *    application-data record of at most TLS13_ALERT_MAX_LENGTH bytes is taken for an alert. A padded
- *    TLS 1.3 alert is not recognized (no common implementation pads by default).
+ *    19 bytes (2 bytes of alert, the inner type, a 16-byte AEAD tag; 11 with AES-CCM-8's 8-byte
+ *    tag), so an application-data record of exactly that length is taken for an alert: it carries
+ *    2 bytes, which no HTTP/2 frame (9 bytes of header) and hardly an HTTP/1 write fits in. Should
+ *    more application data follow from the same side, it was data after all (nothing follows an
+ *    alert) and the guess is undone. A padded TLS 1.3 alert is not recognized (no common
+ *    implementation pads by default).
  *  - TLS 1.3 also sends the server's handshake after its ServerHello, and the client's Finished, as
  *    application data. The server's are harmless (they are activity, and answer no client turn); the
  *    client's Finished is its first application-data record whenever the server had sent application
@@ -47,6 +49,15 @@ export type TlsContentType = (typeof ContentType)[keyof typeof ContentType];
 export const TLS_MAX_RECORD_LENGTH = 16384 + 2048;
 /** An application-data record this small is a TLS 1.3 alert (see the file comment). */
 export const TLS13_ALERT_MAX_LENGTH = 19;
+/**
+ * The lengths a TLS 1.3 alert's record has: 2 bytes of alert and the inner type, then the AEAD tag
+ * (16 bytes for AES-GCM, ChaCha20-Poly1305 and AES-CCM; 8 for AES-CCM-8). Any other small length is
+ * data: an 18-byte record is one byte of it (a 1-byte request body, Caddy's proxied POST in blind
+ * round 13b s9), which had been taken for the client's close_notify, and every later request of the
+ * connection with it.
+ */
+const TLS13_ALERT_LENGTH = 19;
+const TLS13_ALERT_LENGTH_CCM8 = 11;
 /**
  * Records one side sends within this many seconds of each other belong to one burst: a server that
  * closes sends its GOAWAY, close_notify and FIN in one go, microseconds apart.
@@ -164,6 +175,8 @@ export class TlsDirection {
   ticketRecords = 0;
   ticketLength = 0;
   dataAfterTickets = false;
+  /** Where the first ticket record began, or -1. */
+  ticketStartTs = -1;
   /** The end of its last application data before the tickets (its handshake flight), or -1. */
   lastAppBeforeTickets = -1;
   /** Where the first application-data record after the tickets began (an answer), or -1. */
@@ -218,6 +231,7 @@ export class TlsDirection {
     this.ticketLength = 0;
     this.dataAfterTickets = false;
     this.lastAppBeforeTickets = -1;
+    this.ticketStartTs = -1;
     this.dataAfterTicketsTs = -1;
     this.dataAfterTicketsFrame = 0;
   }
@@ -358,7 +372,10 @@ export class TlsDirection {
       this.dataAfterTicketsFrame = this.recordStartFrame;
       return;
     }
-    if (this.ticketRecords === 0) this.lastAppBeforeTickets = this.lastAppEndTs;
+    if (this.ticketRecords === 0) {
+      this.lastAppBeforeTickets = this.lastAppEndTs;
+      this.ticketStartTs = this.recordStartTs;
+    }
     this.ticketLength = length;
     this.ticketRecords++;
   }
@@ -375,8 +392,16 @@ export class TlsDirection {
     this.lastEndTs = ts;
     this.lastEndFrame = frame;
     if (this.records === 1) this.hello.stop(); // read as far as its record went
-    if (this.firstAlertTs >= 0) return; // closing: what follows the first alert is not data
-    const alertSized = type === ContentType.ApplicationData && length <= TLS13_ALERT_MAX_LENGTH;
+    if (this.firstAlertTs >= 0) {
+      // Closing: what follows the first alert is not data. Unless that alert was only guessed from
+      // its size (TLS 1.3) and more data follows: nothing is sent after a close_notify or a fatal
+      // alert, so it was two bytes of data (the turn goes on from this record).
+      if (this.firstAlertType !== ContentType.ApplicationData || type !== ContentType.ApplicationData) return;
+      this.firstAlertTs = -1;
+      this.firstAlertFrame = 0;
+      this.firstAlertType = 0;
+    }
+    const alertSized = type === ContentType.ApplicationData && (length === TLS13_ALERT_LENGTH || length === TLS13_ALERT_LENGTH_CCM8);
     if (type === ContentType.Alert || alertSized) {
       this.firstAlertTs = this.recordStartTs;
       this.firstAlertFrame = this.recordStartFrame;

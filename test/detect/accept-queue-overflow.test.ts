@@ -350,6 +350,17 @@ describe('accept-queue-overflow on synthetic handshakes', () => {
     expect(syn[0].explanation).toContain('On the same listener 3 connections had the final handshake ACK dropped');
   });
 
+  test('syn-unanswered says the overflows were reset when the listener reset them (tcp_abort_on_overflow = 1; blind round 13b S1c read "ACK dropped")', () => {
+    const cap = new Capture();
+    new Script(cap, 41000).handshake().serverRst(0.20002);
+    new Script(cap, 41001).handshake().serverRst(0.20002);
+    for (const t of [0.1, 1.1]) cap.add(t, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 41002, dport: 80, seq: 7, flags: TCP_SYN }));
+    const r = cap.analyze([synUnanswered, acceptQueueOverflow]);
+    const syn = r.diagnoses.filter((x) => x.kind === 'syn-unanswered');
+    expect(syn[0].explanation).toContain('On the same listener 2 connections were reset right after the handshake (tcp_abort_on_overflow = 1; accept-queue-overflow)');
+    expect(syn[0].explanation).not.toContain('ACK dropped');
+  });
+
   test('diagnosis per listener, citing the SYNs it dropped once the queue was full', () => {
     const cap = new Capture();
     new Script(cap, 41000).handshake().request(0.3).synAck(1).dupAck(1.0001, REQUEST.length).synAck(3).dupAck(3.0001, REQUEST.length);

@@ -508,4 +508,29 @@ describe('connection-refused: refusals from another hop than the server (a firew
     expect(d.explanation).toContain('nothing was listening on that address and port');
     expect(d.explanation).not.toContain('did not come from its host');
   });
+
+  /** The host accepts on port 8081 (SYN-ACK TTL 63); port 8082, which accepts nothing, is refused by RSTs of TTL `rstTtl`. */
+  function otherPort(rstTtl: number): AnalysisResult {
+    const cap = new Capture();
+    for (const [i, at] of [0, 0.1].entries()) {
+      seg(cap, at, 'c', 42000 + i, TCP_SYN, 100);
+      fromServer(cap, at + 0.0001, 42000 + i, TCP_SYN | TCP_ACK, 900, 101, 63);
+      seg(cap, at + 0.0002, 'c', 42000 + i, TCP_ACK, 101, 901);
+    }
+    for (const [i, at] of [0.5, 0.6].entries()) {
+      cap.add(at, buildTcpPacket({ src: CLIENT, dst: SERVER, sport: 43000 + i, dport: 8082, seq: 100, ack: 0, flags: TCP_SYN }));
+      cap.add(at + 0.00002, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: 8082, dport: 43000 + i, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK, ttl: rstTtl }));
+    }
+    return cap.analyze(only);
+  }
+
+  test("a port that accepted nothing, refused by RSTs whose TTL is not that of the host's SYN-ACKs on another port: a firewall in front (blind round 13b, S2)", () => {
+    const d = otherPort(64).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('their IP TTL (64) is not that of the SYN-ACKs 10.0.0.2 sent on its other ports (63)');
+    expect(d.explanation).not.toContain('nothing was listening');
+    expect(d.remedy).toContain('no connection to it, only the rejections in front of it');
+    // Near miss: the host's own TTL, its own closed port.
+    const own = otherPort(63).diagnoses.find((x) => x.kind === KIND)!;
+    expect(own.explanation).toContain('nothing was listening on that address and port');
+  });
 });

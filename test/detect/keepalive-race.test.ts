@@ -1621,6 +1621,32 @@ describe('keepalive-race on TLS: what the record headers tell', () => {
       expect(d.inferred.serverIdleTimeout.value).toBeLessThan(2.01);
     });
 
+    test('stale reuses after the server\'s close_notify and FIN: the close_notify is named, and Python\'s TLS error (blind round 13b)', () => {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) staleReuse(cap, v, 2 + k * 0.001, k * 5);
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('after its close_notify (a TLS alert record) and FIN');
+      expect(d.explanation).toContain('Python\'s http.client over TLS: ssl.SSLEOFError "EOF occurred in violation of protocol"');
+      expect(d.explanation).not.toContain("Python's http.client: RemoteDisconnected");
+    });
+
+    test('near miss: a server that closes with a bare FIN (no close_notify): the errors after a FIN, as on cleartext', () => {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) {
+        const at = k * 5;
+        const c = tlsConnection(cap, v, at);
+        exchange(c, at + 0.01);
+        const closeAt = at + 2.011 + k * 0.001;
+        c.fin(closeAt, 's').ack(closeAt + 0.0001, 'c');
+        c.send(closeAt + 0.005, 'c', REQUEST);
+        c.rst(closeAt + 0.0051, 's');
+      }
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('after its FIN, so the client read the FIN first and saw EOF');
+      expect(d.explanation).toContain("Python's http.client: RemoteDisconnected");
+      expect(d.explanation).not.toContain('SSLEOFError');
+    });
+
     test('closed on arrival: the request reached the server as its idle timer fired (alert + RST, no answer)', () => {
       const cap = new Capture();
       idleClosed(cap, v, 2, 0);
@@ -2201,9 +2227,25 @@ describe("keepalive-race: a client whose own idle closes are in the capture, bel
     expect(d.remedy).not.toContain('Make the client drop idle pooled connections before the server does');
   });
 
-  test('near misses: no idle close of its own, its own closes later than the server\'s timeout, or spread with no limit in them (programs exiting): the usual advice', () => {
-    for (const own of [[], [2.5, 2.51], [0.2, 0.5, 0.9]]) {
-      const d = scene(own);
+  /** The same closes at 0.7 s, made after the race: a program's connections closed as it ends (blind round 13b, S16). */
+  const closesAfter = () => {
+    const cap = new Capture();
+    const c = cap.connection({ cport: 42000 });
+    c.handshake(0).exchange(0.01, get('/a'), ok('first'));
+    c.fin(2.011, 's');
+    c.ack(2.0111, 'c');
+    c.request(2.015, post('/orders', '{"n":1}'), { noAck: true });
+    c.rst(2.0151, 's');
+    [0.7, 0.71].forEach((idle, i) => {
+      const own = cap.connection({ cport: 41000 + i });
+      own.handshake(3 + i).exchange(3.01 + i, get('/own'), ok('x'));
+      own.close(3.011 + i + idle, 'c');
+    });
+    return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+  };
+
+  test('near misses: no idle close of its own, its own closes later than the server\'s timeout, spread with no limit in them, or only after the race (programs exiting): the usual advice', () => {
+    for (const d of [scene([]), scene([2.5, 2.51]), scene([0.2, 0.5, 0.9]), closesAfter()]) {
       expect(d.explanation).not.toContain('The client closes idle connections');
       expect(d.remedy).toContain('Make the client drop idle pooled connections before the server does');
     }

@@ -155,7 +155,7 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
       expect(ofKind(h1.analyze(only), KIND)).toHaveLength(4);
     });
 
-    test('TLS 1.3 with h2 offered: a first turn the server answered (an HTTP/2 server\'s SETTINGS), even after the client gave up', () => {
+    test('TLS 1.3 with h2 offered: a first turn the server answered (an HTTP/2 server\'s SETTINGS) before the client gave up', () => {
       const cap = new Capture();
       for (let k = 0; k < 4; k++) {
         const at = k * 10;
@@ -163,7 +163,8 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
       }
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
       // Data only after the client's close_notify and FIN, which it resets: on HTTP/1.1 a late answer
-      // (found, above), on HTTP/2 perhaps the SETTINGS of a slow server. Not judged.
+      // (found, above); on HTTP/2 the server would have sent its SETTINGS at once, so it answered
+      // neither in time: found too (curl -m over TLS 1.3, blind round 13b; had been silent).
       const late = new Capture();
       for (let k = 0; k < 3; k++) {
         const at = k * 10;
@@ -172,7 +173,7 @@ describe('unanswered-request on HTTPS: a turn of application data the server nev
         h.conn.send(at + 3.01, 's', records(23, 40));
         h.conn.rst(at + 3.0101, 'c');
       }
-      expect(ofKind(late.analyze(only), KIND)).toEqual([]);
+      expect(ofKind(late.analyze(only), KIND)).toHaveLength(3);
     });
 
     test('no ALPN to a port of a TLS service that is not HTTP (MQTTS, syslog over TLS): its messages need no answer', () => {

@@ -195,6 +195,35 @@ describe('TlsRecords', () => {
       expect(tls.server.lastAppEndFrame).toBe(6);
     });
 
+    test('TLS 1.3: an 18-byte record (a 1-byte body) is data; a 19-byte one followed by more data was data too', () => {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 0.001, 1);
+      const flight = concat(record(22, 90), record(20, 1), record(23, 30), record(23, 800), record(23, 280), record(23, 53));
+      tls.data(false, flight, 0, flight.length, 0.002, 2);
+      const finished = concat(record(20, 1), record(23, 53));
+      tls.data(true, finished, 0, finished.length, 0.003, 3);
+      const send = (fromClient: boolean, r: Uint8Array, ts: number, frame: number) => tls.data(fromClient, r, 0, r.length, ts, frame);
+      // Caddy's proxied POST: its head, then its 1-byte body (blind round 13b s9).
+      send(true, record(23, 261), 0.01, 5);
+      send(true, record(23, 18), 0.01001, 6);
+      send(false, record(23, 128), 0.05, 7);
+      expect(tls.client.firstAlertTs).toBe(-1);
+      expect(tls.client.lastAppEndFrame).toBe(6);
+      // A 2-byte body (19 bytes) is taken for an alert until the next request shows it was not.
+      send(true, record(23, 261), 2.5, 8);
+      send(true, record(23, 19), 2.50001, 9);
+      expect(tls.client.firstAlertFrame).toBe(9);
+      send(false, record(23, 128), 2.55, 10);
+      send(true, record(23, 218), 5.2, 11);
+      expect(tls.client.firstAlertTs).toBe(-1);
+      expect(tls.client.turns).toBe(3);
+      expect(tls.client.turnStartFrame).toBe(11);
+      // Its close_notify at last.
+      send(true, record(23, 19), 7.2, 12);
+      expect(tls.client.firstAlertFrame).toBe(12);
+      expect(tls.client.firstAlertType).toBe(23);
+    });
+
     test('data sent with the close (an HTTP/2 GOAWAY) is not the last activity', () => {
       const tls = tls12();
       const req = record(23, 160);

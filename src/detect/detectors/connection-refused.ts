@@ -114,6 +114,19 @@ function refusalsFromPath(a: Accepted): boolean {
 }
 
 /**
+ * The refusals of a port that accepted nothing came from another hop than its host's SYN-ACKs on
+ * its other ports (`host`: their lowest and highest TTL): refusalsFromPath's rule, with the host's
+ * TTL for the port's own. A firewall in front that rejects one port with a tcp reset while it
+ * forwards another (blind round 13b, S2: RSTs at TTL 64 from the router, the server's packets at
+ * 63) is no closed listener on the server. Captures of two points merged are left to the port's own.
+ */
+function refusalsFromOtherHop(a: Accepted, host: readonly [number, number] | undefined): boolean {
+  if (host === undefined || a.synAckFarTtlLow >= 0) return false;
+  const [low, high] = comparedRefusals(a);
+  return low >= 0 && (low > host[1] || high < host[0]);
+}
+
+/**
  * The refusals compared with the SYN-ACKs' first copies: all of them on a capture from one point;
  * with two (synAckFarTtlLow), those seen at both, the others being compared with the far point's.
  */
@@ -268,6 +281,8 @@ export const connectionRefused: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const accepted = new Map<string, Accepted>();
+    /** Each server host's SYN-ACK TTLs, lowest and highest, on a capture from one point (refusalsFromOtherHop). */
+    const hostSynAckTtls = new Map<string, [number, number]>();
     /** Shared with the other detectors that ask about proxies: what a refused connect's proxy answered its clients. */
     const legs = sharedProxyLegs(ctx);
     /** The recent requests (shared): what a proxy forwarded to a refusing backend once it was back. */
@@ -639,6 +654,12 @@ export const connectionRefused: DetectorDefinition = {
             [a.synAckTtlLow, a.synAckTtlHigh] = widen(a.synAckTtlLow, a.synAckTtlHigh, s.firstTtl);
             [a.synAckFarTtlLow, a.synAckFarTtlHigh] = widen(a.synAckFarTtlLow, a.synAckFarTtlHigh, s.ttlFar);
           }
+          if (s.firstTtl >= 0 && s.ttlFar < 0) {
+            const host = conn.serverHost;
+            const known = hostSynAckTtls.get(host);
+            if (known !== undefined) [known[0], known[1]] = widen(known[0], known[1], s.firstTtl);
+            else if (hostSynAckTtls.size < MAX_SERVERS_TRACKED) hostSynAckTtls.set(host, [s.firstTtl, s.firstTtl]);
+          }
           // A reset with no FIN first (a FIN first is a close that a request crossed: keepalive-race's).
           if (a && s.rstTs > t && s.finCount === 0 && unansweredAtEnd(conn)) noteResetHolding(a, s.rstTs, conn.id);
           return;
@@ -714,6 +735,9 @@ export const connectionRefused: DetectorDefinition = {
           const n = items.length;
           const outages = outagesOf(sortedTimes(items), ok ? ok.times.slice(0, ok.kept).sort() : []);
           const fromPath = ok !== undefined && refusalsFromPath(ok);
+          // A port that accepted nothing: its host's SYN-ACKs on other ports tell whose its RSTs are.
+          const hostTtls = ok === undefined && entry !== undefined ? hostSynAckTtls.get(hostOf(server)) : undefined;
+          const fromOtherHop = hostTtls !== undefined && entry !== undefined && refusalsFromOtherHop(entry, hostTtls);
           let story: string;
           if (outages.length > 1) {
             story = severalOutagesStory(server, n, clients, outages, ok as Accepted);
@@ -721,7 +745,7 @@ export const connectionRefused: DetectorDefinition = {
             const o = outages[0];
             story = `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}` +
               (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
-              (fromPath ? ': the SYN was answered by RST.' : ': the SYN was answered by RST, so nothing was listening on that address and port.');
+              (fromPath || fromOtherHop ? ': the SYN was answered by RST.' : ': the SYN was answered by RST, so nothing was listening on that address and port.');
             if (ok && ok.last < first) {
               story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal` +
                 (ok.lastServed > last
@@ -756,6 +780,14 @@ export const connectionRefused: DetectorDefinition = {
               'and each router on the path takes one off, so one host\'s packets all arrive with one TTL: a firewall or load balancer on the way rejected these connections with a tcp reset ' +
               '(a connection limit: iptables `connlimit --connlimit-above`, nftables `ct count over`; an ACL, a rate limit), and the SYNs may never have reached the server.';
           }
+          if (fromOtherHop && entry !== undefined && hostTtls !== undefined) {
+            const range = (low: number, high: number): string => (low === high ? `${low}` : `${low}-${high}`);
+            const [low, high] = comparedRefusals(entry);
+            story +=
+              ` The refusing RSTs did not come from its host, though: their IP TTL (${range(low, high)}) is not that of the SYN-ACKs ${hostOf(server)} sent on its other ports ` +
+              `(${range(hostTtls[0], hostTtls[1])}), and each router on the path takes one off, so one host's packets all arrive with one TTL: a firewall or load balancer on the way ` +
+              'rejected these connections with a tcp reset (`reject with tcp reset`, iptables `REJECT --reject-with tcp-reset`; an ACL, a connection limit), and the SYNs may never have reached the server.';
+          }
           if (entry !== undefined) story += resetsBeforeNote(resetsDiagnosedAsSuch(entry), outages);
           story += proxyNote(server, items, pairs);
           ctx.diagnose({
@@ -763,10 +795,12 @@ export const connectionRefused: DetectorDefinition = {
             count: n,
             inferred: {},
             explanation: story,
-            remedy: fromPath
+            remedy: fromPath || fromOtherHop
               ? `Look at the firewall or load balancer on the path to ${server} first: its reject rules and their counters (\`iptables-save\` for \`connlimit\` and \`REJECT --reject-with tcp-reset\`, ` +
                 '`nft list ruleset` for `ct count` and `reject with tcp reset`), and raise a connection limit above what the clients hold at once, or make the clients hold fewer. ' +
-                `The listener on ${server} was up: it accepted connections then.`
+                (fromPath
+                  ? `The listener on ${server} was up: it accepted connections then.`
+                  : `Then check that a service listens on ${server}: the capture shows no connection to it, only the rejections in front of it.`)
               : `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
               `bound to that address${hostOf(server) === '127.0.0.1' ? '' : ', not only 127.0.0.1,'} and on that port); check the client configuration for a wrong ` +
               'port or host. If the server restarts, have clients wait for readiness (health checks, service dependencies) ' +

@@ -2,7 +2,7 @@ import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
-import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
@@ -998,6 +998,15 @@ interface RaceFacts {
   cut: boolean;
   /** What the client received first of the server's close (firstCloseOf): what its error says. */
   first: 'FIN' | 'RST' | null;
+  /** The server's TLS alert (its close_notify) came before its FIN or RST. */
+  closeNotify: boolean;
+}
+
+/** The server began its close with a TLS alert (close_notify) before its FIN or RST. */
+function closeNotifyFirst(conn: AnalyzedConnection): boolean {
+  const alert = conn.app?.tls?.server.firstAlertTs ?? -1;
+  const close = firstCloseTs(conn.server);
+  return alert >= 0 && (close < 0 || alert <= close);
 }
 
 /**
@@ -1130,6 +1139,8 @@ interface ServerRaces {
   neverUsed: number;
   /** Races whose request could not be read (TLS): its method, and so a retry of it, are unknown. */
   opaque: number;
+  /** Races where the server's close began with a TLS close_notify (before its FIN). */
+  closeNotify: number;
   /** The failed requests (up to MAX_SAMPLES_PER_SERVER), to find at the end whether a proxy sent them and what it answered its client. */
   requests: RacedRequest[];
   /**
@@ -1431,7 +1442,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1440,35 +1451,42 @@ export const keepaliveRace: DetectorDefinition = {
     /**
      * Each client program's own idle closes of its connections to each server (clientIdleCloseOf: its
      * FIN first, all answered, at least minIdleTimeout idle), by host, User-Agent and server: the
-     * latest CLIENT_IDLE_GAPS_KEPT idle ages. A client whose pool closes idle connections at one
-     * limit below the server's timeout and still reused one past it enforces its limit late (the
-     * JDK HttpClient's pool, blind round 13 S1d: closes at 0.65-0.70 s with
+     * first CLIENT_IDLE_GAPS_KEPT idle ages and when each came. A client whose pool closes idle
+     * connections at one limit below the server's timeout and still reused one past it enforces its
+     * limit late (the JDK HttpClient's pool, blind round 13 S1d: closes at 0.65-0.70 s with
      * `jdk.httpclient.keepalive.timeout=1`, a reuse after 2.004 s): telling it to set that limit is
-     * advice already taken. Closes of one host's several programs, or a program's closes at exit,
-     * spread with no limit in them, and tell nothing.
+     * advice already taken. Only closes the client went on after count (a raced request of its came
+     * later): a program's closes as it exits, its usual pause after its last request, are no limit
+     * (blind round 13b, S16: a pool's threads closing 0.91-0.98 s after their last requests at the
+     * end of the run); nor do closes of one host's several programs that spread with no limit in them.
      */
-    const clientIdleCloses = new Map<string, number[]>();
+    const clientIdleCloses = new Map<string, Array<{ gap: number; ts: number }>>();
     const clientKey = (clientHost: string, agent: string | null, server: string): string => `${clientHost} ${agent ?? ''} ${server}`;
-    const noteClientIdleClose = (key: string, gap: number): void => {
-      const gaps = clientIdleCloses.get(key);
-      if (gaps !== undefined) {
-        if (gaps.length >= CLIENT_IDLE_GAPS_KEPT) gaps.shift();
-        gaps.push(gap);
+    const noteClientIdleClose = (key: string, gap: number, ts: number): void => {
+      const closes = clientIdleCloses.get(key);
+      if (closes !== undefined) {
+        if (closes.length < CLIENT_IDLE_GAPS_KEPT) closes.push({ gap, ts });
       } else if (clientIdleCloses.size < CLIENT_IDLE_PAIRS_KEPT) {
-        clientIdleCloses.set(key, [gap]);
+        clientIdleCloses.set(key, [{ gap, ts }]);
       }
     };
     /**
      * The idle limit the raced clients' own idle closes of connections to `server` agree on, below
-     * `serverTimeout`: nearly all of them (CLIENT_IDLE_AGREEING) within the spread of one timer.
-     * Null when a raced client closed none itself, or they spread or reach the server's timeout.
+     * `serverTimeout`: nearly all of those before each client's last raced request (CLIENT_IDLE_AGREEING)
+     * within the spread of one timer. Null when a raced client closed none itself before its last
+     * race, or they spread or reach the server's timeout.
      */
     const clientsOwnIdleLimit = (entry: ServerRaces, server: string, serverTimeout: number): { count: number; lo: number; hi: number } | null => {
+      const lastRace = new Map<string, number>();
+      for (const r of entry.requests) {
+        const key = clientKey(hostOf(r.client), r.agent, server);
+        lastRace.set(key, Math.max(lastRace.get(key) ?? -Infinity, r.start));
+      }
       const gaps: number[] = [];
-      for (const key of new Set(entry.requests.map((r) => clientKey(hostOf(r.client), r.agent, server)))) {
-        const own = clientIdleCloses.get(key);
-        if (own === undefined) return null; // a raced client with no idle close of its own: the advice holds for it
-        gaps.push(...own);
+      for (const [key, last] of lastRace) {
+        const own = (clientIdleCloses.get(key) ?? []).filter((c) => c.ts < last);
+        if (own.length === 0) return null; // a raced client with no idle close of its own before its race: the advice holds for it
+        for (const c of own) gaps.push(c.gap);
       }
       const limit = inferTimeoutRange(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 });
       if (limit === null || limit.inferred.samples < CLIENT_IDLE_AGREEING * gaps.length || limit.hi >= serverTimeout) return null;
@@ -1686,7 +1704,7 @@ export const keepaliveRace: DetectorDefinition = {
       entry.agents.note(conn);
       // A FIN the capture dropped (its sequence number shows it) reached the client before the RST.
       const first = finding.evidence.finProven === true ? 'FIN' : firstCloseOf(conn.server);
-      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first });
+      tally(entry, finding, form, neverUsed, ex, { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first, closeNotify: closeNotifyFirst(conn) });
       if (ex !== null && ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
         entry.requests.push({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: finding.evidence.retried === true, agent: ownAgent(conn) });
       }
@@ -1713,6 +1731,7 @@ export const keepaliveRace: DetectorDefinition = {
       else if (facts.first === 'RST') entry.resetFirst++;
       if (neverUsed) entry.neverUsed++;
       if (ex === null) entry.opaque++;
+      if (facts.closeNotify) entry.closeNotify++;
       if (facts.plain) {
         entry.plain++;
         entry.plainProtocol ??= facts.protocol;
@@ -2165,7 +2184,7 @@ export const keepaliveRace: DetectorDefinition = {
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
         serverRtt: close.serverRtt,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server) },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
         request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
@@ -2326,7 +2345,7 @@ export const keepaliveRace: DetectorDefinition = {
         idleBeforeRequest: close.idleBeforeRequest,
         closeAfterRequest: close.closeAfterRequest,
         idleAtClose: close.idleAtClose,
-        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server) },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: false },
         agent: session?.clientSoftware ?? null,
         forwarded: session === null ? null : session.clientForwarded,
       });
@@ -2425,7 +2444,7 @@ export const keepaliveRace: DetectorDefinition = {
         const busy = busyClose(conn, ctx.options.minIdleTimeout);
         if (busy !== null) noteBusyClose(conn.serverName, busy);
         const clientClose = clientIdleCloseOf(conn);
-        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap);
+        if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap, clientClose.ts);
         const close = serverIdleClose(conn);
         if (close === null) {
           if (!unseenFinRace(conn)) arrivalRace(conn);
@@ -2532,10 +2551,15 @@ export const keepaliveRace: DetectorDefinition = {
           // What the clients received first decides what they reported: Go returns EOF after the FIN,
           // "read: connection reset by peer" after a bare RST (blind round 12, S2: 6 of 7 RST-only).
           const first: FirstClose = entry.resetFirst === count ? 'reset' : entry.finFirst === count ? 'fin' : 'mixed';
+          // Every race over TLS, the server's close_notify before its FIN: some clients' TLS layer
+          // reports the end (blind round 13b).
+          const overTls = entry.closeNotify === count;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
             ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` +
               (first === 'fin'
-                ? ' after its FIN, so the client read the FIN first and saw EOF'
+                ? overTls
+                  ? ' after its close_notify (a TLS alert record) and FIN, so the client read the close_notify and the FIN first and saw EOF'
+                  : ' after its FIN, so the client read the FIN first and saw EOF'
                 : first === 'reset'
                   ? ' and no FIN before it, so the client saw ECONNRESET ("connection reset by peer")'
                   : ', so the client saw EOF where it read the FIN first, ECONNRESET where the RST came first' +
@@ -2546,7 +2570,7 @@ export const keepaliveRace: DetectorDefinition = {
               // Every failed request was a proxy's (its upstream leg): what its own clients got follows, not what client libraries report.
               (viaProxy.forwarded === count
                 ? '.'
-                : ` (${entry.agents.raceErrors(first)}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
+                : ` (${entry.agents.raceErrors(first, overTls)}${raceErrorsNote(entry, count, viaProxy.forwarded > 0 || relay !== null)}).`) +
               // Some late requests are ACKed and dropped instead (Tomcat 10 did so for 3 of 4 in
               // keepalive-race-tomcat): no RST, the connection just ends; say what those clients saw too.
               (entry.reset < count ? ` The other ${count - entry.reset} got neither a RST nor a response: the connection ended and the client saw EOF (Python requests: RemoteDisconnected; Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"; Erlang httpc: {error, socket_closed_remotely}).` : '')

@@ -1074,7 +1074,12 @@ function diagnose(
     byServer.set(r.attempt.server, list);
   }
   const overflowByServer = new Map<string, number>();
-  for (const f of ctx.findings('accept-queue-overflow')) overflowByServer.set(f.server, (overflowByServer.get(f.server) ?? 0) + 1);
+  /** Of those, the ones the listener reset after the handshake (tcp_abort_on_overflow = 1) rather than dropped its final ACK. */
+  const overflowResetByServer = new Map<string, number>();
+  for (const f of ctx.findings('accept-queue-overflow')) {
+    overflowByServer.set(f.server, (overflowByServer.get(f.server) ?? 0) + 1);
+    if (f.evidence.resetAfterHandshake !== undefined) overflowResetByServer.set(f.server, (overflowResetByServer.get(f.server) ?? 0) + 1);
+  }
 
   for (const [server, items] of byServer) {
     const count = items.length;
@@ -1137,9 +1142,16 @@ function diagnose(
     } else if (probesOnly) {
       cause = probesText(run, server);
     } else if (overflow > 0) {
-      cause =
-        `On the same listener ${overflow} connection${overflow === 1 ? '' : 's'} had the final handshake ACK dropped ` +
-        '(accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.';
+      // tcp_abort_on_overflow = 1 resets the handshake instead of dropping its ACK (blind round 13b, S1c).
+      const reset = overflowResetByServer.get(server) ?? 0;
+      const them = `${overflow} connection${overflow === 1 ? '' : 's'}`;
+      const fate =
+        reset === 0
+          ? `${them} had the final handshake ACK dropped`
+          : reset === overflow
+            ? `${them} ${overflow === 1 ? 'was' : 'were'} reset right after the handshake (tcp_abort_on_overflow = 1;`
+            : `${them} had the final handshake ACK dropped, or (${reset} of them) were reset right after it`;
+      cause = `On the same listener ${fate}${fate.endsWith(';') ? ' ' : ' ('}accept-queue-overflow): its accept queue was full, and a Linux listener with a full accept queue drops new SYNs too.`;
     } else if (limit !== null) {
       cause = limitText(limit, server, served ?? { fewestOpen: 0, mostOpen: 0, servedAfter: 0 });
     } else if (rate !== null) {

@@ -17,6 +17,7 @@ import { ClientAgents } from '../client-agents';
 import { NotAccepted, notAcceptedOf, Pause, Queue, queuesOf } from '../server-stalls';
 import { sharedServerPauses } from '../server-pauses';
 import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSecondLimit, workerKillsDiagnosis } from '../worker-limits';
+import type { TlsRecords } from '../../http/tls-records';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf } from '../path-loss';
 import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
@@ -936,10 +937,23 @@ export const unansweredRequest: DetectorDefinition = {
      * requests does not half-close it after one (ab closing every connection when it gave up on the
      * run: nginx logged 499s, and its close right after looked like a 4 ms server timeout).
      */
-    function closeAfter(conn: AnalyzedConnection, requestEnd: number, index: number): { close: CloseEvent | null; halfClosed: boolean } {
+    function closeAfter(conn: AnalyzedConnection, requestEnd: number, index: number, encrypted: boolean): { close: CloseEvent | null; halfClosed: boolean } {
       const events: CloseEvent[] = [];
       const c = conn.client;
       const s = conn.server;
+      const tls = encrypted ? (conn.app?.tls ?? null) : null;
+      if (tls !== null) {
+        const byAlert = alertClose(conn, tls, requestEnd);
+        if (byAlert !== undefined) return { close: byAlert, halfClosed: false };
+        // A later turn the client closed right behind (its FIN within HALF_CLOSE_GRACE, before any
+        // close of the server's) was sent by a client that waited for nothing: no client timer is
+        // that short, and the turn, unreadable, may be no request at all but the rest of one already
+        // answered (nginx's `return` answers before the body, which the client writes after its
+        // head, then closes: blind round 13b s16, five "clientTimeout ≈ 381 µs" findings).
+        if (index > 1 && c.finTs >= requestEnd && c.finTs - requestEnd <= HALF_CLOSE_GRACE && !(s.finTs >= requestEnd && s.finTs < c.finTs) && !(s.rstTs >= requestEnd && s.rstTs < c.finTs)) {
+          return { close: null, halfClosed: false };
+        }
+      }
       let halfClosed = false;
       if (c.finTs >= requestEnd) {
         if (c.finTs - requestEnd <= HALF_CLOSE_GRACE && index <= 1) halfClosed = true;
@@ -951,6 +965,52 @@ export const unansweredRequest: DetectorDefinition = {
       let first: CloseEvent | null = null;
       for (const e of events) if (first === null || e.ts < first.ts) first = e;
       return { close: first, halfClosed };
+    }
+
+    /**
+     * On TLS a side begins to close with its close_notify (or a fatal alert), which goes before its
+     * FIN and may be followed by it only after a while (Go's WriteTimeout sends the alert, then
+     * resets), while the peer answers an alert at once with its own alert and FIN. Whose alert came
+     * first closed first, whatever FIN hit the wire first: a client FIN right behind the server's
+     * alert is the client's TLS stack reacting to it (blind round 13b s13: a Go server's
+     * WriteTimeout close_notify, the client's close_notify and FIN 95 µs later, had been blamed on
+     * a client timer). The alert's time is the close's.
+     *
+     * A client whose own alert came right behind its turn (within HALF_CLOSE_GRACE) and before any
+     * close of the server's waited for nothing: a close_notify is no half-close (TLS 1.2 has the
+     * peer discard what it had still to write), so nothing is judged (null: `openssl s_client`
+     * sending "\n" then its close_notify and FIN, s6, had been a server that "did not answer").
+     *
+     * A client whose alert came first, later, closed first (not half-closed).
+     *
+     * Undefined when no alert after the turn decides it (the TCP closes are judged as on cleartext).
+     */
+    function alertClose(conn: AnalyzedConnection, tls: TlsRecords, requestEnd: number): CloseEvent | null | undefined {
+      const c = conn.client;
+      const s = conn.server;
+      const after = (ts: number): number => (ts >= requestEnd ? ts : Infinity);
+      const clientAlert = after(tls.client.firstAlertTs);
+      const serverAlert = after(tls.server.firstAlertTs);
+      const clientFirst = Math.min(clientAlert, after(c.finTs), after(c.rstTs));
+      const serverFirst = Math.min(serverAlert, after(s.finTs), after(s.rstTs));
+      if (serverAlert !== Infinity && serverAlert === serverFirst && serverAlert < clientFirst) {
+        return { ts: serverAlert, frame: tls.server.firstAlertFrame, by: 'server', with: 'FIN' };
+      }
+      if (clientAlert === Infinity || clientAlert !== clientFirst || clientAlert >= serverFirst) return undefined;
+      if (clientAlert - requestEnd <= HALF_CLOSE_GRACE) return null;
+      // The client's close: its FIN or RST as on cleartext when that still came before the server's
+      // close, else its alert (the server's FIN reacting to it may have beaten the client's).
+      const tcp = Math.min(after(c.finTs), after(c.rstTs));
+      if (tcp >= serverFirst) return { ts: clientAlert, frame: tls.client.firstAlertFrame, by: 'client', with: 'FIN' };
+      return tcp === after(c.finTs) ? { ts: c.finTs, frame: c.finFrame, by: 'client', with: 'FIN' } : { ts: c.rstTs, frame: c.rstFrame, by: 'client', with: 'RST' };
+    }
+
+    /** The client began to close (alert, FIN or RST) in [from, to). */
+    function clientClosedBetween(conn: AnalyzedConnection, from: number, to: number): boolean {
+      const c = conn.client;
+      const alert = conn.app?.tls?.client.firstAlertTs ?? -1;
+      const inside = (ts: number): boolean => ts >= from && ts < to;
+      return inside(alert) || inside(c.finTs) || inside(c.rstTs);
     }
 
     /**
@@ -2276,7 +2336,7 @@ export const unansweredRequest: DetectorDefinition = {
         // A FIN the capture dropped, which sequence numbers prove (Endpoint.finUnseen): when the
         // server closed, against the request, cannot be told (before it: a race; after: unanswered).
         if (s.finTs < 0 && s.finUnseen) return;
-        const { close, halfClosed } = closeAfter(conn, requestEnd, ex.index);
+        const { close, halfClosed } = closeAfter(conn, requestEnd, ex.index, t.encrypted !== null);
         // A request whose head the snaplen cut may not have been all sent (slow-clients-server-timeouts:
         // a PUT's body stalled, then the server's client_body_timeout; a slow client's head). A client
         // that gave up and closed had sent what it meant to (clients write a request whole): only a
@@ -2322,7 +2382,9 @@ export const unansweredRequest: DetectorDefinition = {
           const closeUnseen = previous !== undefined && previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn);
           if (closeUnseen && legs.forwardedBefore(conn, ex, close.ts) === null) return;
           if (close.with === 'RST') return; // reset-before-response
-          if (s.rstTs > close.ts) return; // FIN, then RST for the request: it met a closed socket
+          // FIN, then RST for the request: it met a closed socket. (After a close_notify, a RST
+          // that follows the client's own close answers that close: Go resets what it had not read.)
+          if (s.rstTs > close.ts && !(t.encrypted !== null && clientClosedBetween(conn, close.ts, s.rstTs))) return;
           // Closed without having the request: a crossing.
           if (!(t.encrypted !== null ? t.encrypted.serverAcked : peerAckedAll(conn.client, s))) return;
         }
