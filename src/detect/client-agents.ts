@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import {
-  CLIENT_IDLE_SETTINGS, CLIENT_REQUEST_TIMEOUTS, clientRaceErrors, ClientProduct, clientProduct, type FirstClose, NO_AGENT_IDLE_SETTINGS, noAgentRaceErrors,
+  CLIENT_IDLE_SETTINGS, CLIENT_REQUEST_TIMEOUTS, clientRaceErrors, ClientProduct, clientProduct, type FirstClose, NO_AGENT_IDLE_SETTINGS, noAgentRaceErrors, UNREAD_CLIENT_IDLE_SETTINGS,
   NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, raceErrorFor, wholeSecondsText,
 } from './known-timeouts';
 
@@ -173,8 +173,10 @@ export class ClientAgents {
     const unknown = this.unlisted + this.unread;
     if (unknown > 0 || parts.length === 0) {
       const quoted = this.unlistedAgents.size > 0 ? ` (${[...this.unlistedAgents].map((a) => `\`${a}\``).join(', ')})` : '';
-      const any = `whose setting may be any of: ${CLIENT_IDLE_SETTINGS}`;
-      if (parts.length === 0 && this.unlisted === 0) return CLIENT_IDLE_SETTINGS;
+      // Requests none of which could be read (TLS): the common clients' settings, not every one's.
+      const every = this.unlisted === 0 ? UNREAD_CLIENT_IDLE_SETTINGS : CLIENT_IDLE_SETTINGS;
+      const any = `whose setting may be any of: ${every}`;
+      if (parts.length === 0 && this.unlisted === 0) return every;
       parts.push(
         this.unlisted > 0 && this.unread === 0
           ? `${this.unlisted} of ${total} connections${this.sampleNote} named a client not listed here${quoted}: its own setting for idle pooled connections`

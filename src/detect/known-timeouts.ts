@@ -144,6 +144,23 @@ const NO_SERVER_HEADER_IDLE_SETTINGS =
   '`sun.net.httpserver.idleInterval` system property, in whole seconds (30 s by default), checked every `sun.net.httpserver.clockTick` ms ' +
   '(10 000 by default: closes come up to that much later); another server set to send none: its own idle timeout)';
 
+/** HAProxy's own idle timer for its client connections (it names itself in no response header of its own). */
+const HAPROXY_FRONT_IDLE_SETTING = 'HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`)';
+
+/**
+ * The idle settings for a server none of whose responses could be read (TLS hides the `Server`
+ * header; blind round 13, tls: HAProxy, nginx and Caddy terminating TLS were all unnamed): the
+ * servers that most often terminate TLS first, HAProxy among them, then the common application
+ * servers that serve TLS themselves, and not every product known (60 of them, 2 KB of remedy).
+ */
+const UNREAD_SERVER_IDLE_SETTINGS =
+  '(nothing in the capture names the server\'s software; where a proxy or load balancer ends the connections (and their TLS), its idle timeout is the one: ' +
+  `nginx \`keepalive_timeout\` (75 s by default), ${HAPROXY_FRONT_IDLE_SETTING}, Envoy \`common_http_protocol_options.idle_timeout\` (1 h by default), ` +
+  'Caddy `servers { timeouts { idle } }` (5 min by default), Traefik `respondingTimeouts.idleTimeout` (3 min by default), Apache `KeepAliveTimeout` (5 s by default), ' +
+  'a cloud load balancer\'s idle timeout (AWS ALB 60 s by default); where the application serves them itself: Node http.Server `keepAliveTimeout` (5 s by default), ' +
+  'Go http.Server `IdleTimeout` (when unset, `ReadTimeout`), Tomcat `keepAliveTimeout`, Jetty `idleTimeout`, Kestrel `Limits.KeepAliveTimeout`, ' +
+  'gunicorn `--keep-alive`, uvicorn `--timeout-keep-alive`, Puma `persistent_timeout`)';
+
 /**
  * What a server's responses say about the software that answered: its `Server` header, or, when
  * they came through a proxy, the `Via` entry of the proxy nearest the client (whose connection it
@@ -365,6 +382,22 @@ export function matchKnown(seconds: number, table: readonly KnownTimeout[], soft
   // (Daphne's 60 s is Twisted's default, not an ALB's idle timeout; keepalive-race-daphne).
   const own = matched.filter((k) => k.software !== undefined && k.side !== 'client');
   return own.length > 0 ? [...own, ...matched.filter((k) => k.side === 'client')] : matched;
+}
+
+/**
+ * The words beside an inferred server timeout for the known defaults it equals (matchKnown's
+ * result), in parentheses with a leading space, or '' for none. "Matches" only where the server's
+ * responses named its software: without that (`software` null: no response read, as on TLS;
+ * NO_SERVER_HEADER: none named) a default of the same value is a candidate among every product set
+ * to it, not the server's identity (blind round 13, tls: nginx and HAProxy at 1 s were said to
+ * match Starman's default, Caddy at 2 s gunicorn's).
+ */
+export function knownDefaultsText(known: readonly KnownTimeout[], software: string | null): string {
+  if (known.length === 0) return '';
+  const names = known.map((k) => k.name).join(' / ');
+  if (software !== null && software !== NO_SERVER_HEADER) return ` (matches ${names})`;
+  const unnamed = software === null ? 'nothing in the capture names the server\'s software (TLS hides its Server header)' : 'the responses name no server software';
+  return ` (${names} ${known.length === 1 ? 'has' : 'have'} this default, but ${unnamed}: any product set to this value fits)`;
 }
 
 function matchEntries(seconds: number, table: readonly KnownTimeout[], software: string | null): KnownTimeout[] {
@@ -619,6 +652,19 @@ export const CLIENT_IDLE_SETTING_LIST: readonly string[] = [
 export const CLIENT_IDLE_SETTINGS = CLIENT_IDLE_SETTING_LIST.join('; ');
 
 /**
+ * The clients and proxy pools whose settings are listed for connections none of whose requests could
+ * be read (TLS: no User-Agent): the most common ones, by the start of their entry in
+ * CLIENT_IDLE_SETTING_LIST. The whole list (some 30 entries, 2.9 KB) buried the one that applied
+ * (blind round 13, tls: "a wall of text"); the rarer ones are named where a User-Agent shows them.
+ */
+const UNREAD_CLIENT_ENTRIES = [
+  'Node http.Agent', 'Node fetch', "Python's http.client", 'Python requests', 'httpx', 'aiohttp', 'Go http.Transport', 'Java HttpClient', 'OkHttp',
+  'Apache HttpClient 5', 'libcurl', 'curl, the command line tool', 'nginx upstream', 'HAProxy',
+];
+export const UNREAD_CLIENT_IDLE_SETTING_LIST: readonly string[] = CLIENT_IDLE_SETTING_LIST.filter((s) => UNREAD_CLIENT_ENTRIES.some((e) => s.startsWith(e)));
+export const UNREAD_CLIENT_IDLE_SETTINGS = `${UNREAD_CLIENT_IDLE_SETTING_LIST.join('; ')}; another client or proxy: its pool's own idle limit`;
+
+/**
  * What sets how long a server's or proxy's old process lets requests in flight run after a reload,
  * restart or stop before it goes away with them (gateway-timeout's and unanswered-request's cuts at
  * a reload): its grace.
@@ -697,8 +743,10 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
     return `(its responses say \`${identity.says}\`: ${product.idleSetting}${caveat})`;
   }
   if (identity === null && software === NO_SERVER_HEADER) return NO_SERVER_HEADER_IDLE_SETTINGS;
+  if (identity === null && software === null) return UNREAD_SERVER_IDLE_SETTINGS;
   return (
     '(Node http.Server `keepAliveTimeout`, nginx `keepalive_timeout`, Apache `KeepAliveTimeout`, Go http.Server `IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; ' +
+    `${HAPROXY_FRONT_IDLE_SETTING}; ` +
     'Varnish `timeout_idle`; Squid `client_idle_pconn_timeout`, counted in whole seconds: Squid may close up to a second early; Caddy `servers { timeouts { idle } }`; ' +
     'Traffic Server `proxy.config.http.keep_alive_no_activity_timeout_in`; uvicorn `--timeout-keep-alive`; Jetty the connector\'s `idleTimeout`; ' +
     'Puma `persistent_timeout`, which Puma 5 applies about 0.2 s late, after a worker\'s own wait for the next request; ' +

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { analyzeFiles } from '../../src/analyze';
-import { KNOWN_IDLE_TIMEOUTS, matchKnown, NO_SERVER_HEADER, proxyPoolIdleSetting, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
+import { CLIENT_IDLE_SETTINGS, KNOWN_IDLE_TIMEOUTS, knownDefaultsText, matchKnown, UNREAD_CLIENT_IDLE_SETTING_LIST, UNREAD_CLIENT_IDLE_SETTINGS, NO_SERVER_HEADER, proxyPoolIdleSetting, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
 import { viaComment } from '../../src/detect/server-software';
 
 describe('known idle timeouts', () => {
@@ -16,7 +16,8 @@ describe('known idle timeouts', () => {
   // (keepalive-race-starman: 51 idle closes at 1.0005-1.0117 s).
   test('a 1 s idle close names Starman\'s --keepalive-timeout default', () => {
     expect(matchKnown(1.001, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/Starman --keepalive-timeout/);
-    expect(serverIdleSettings(null)).toMatch(/Starman `--keepalive-timeout`/);
+    // In the list for a server whose responses named an unlisted product (for none read, see below: TLS terminators first).
+    expect(serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false })).toMatch(/Starman `--keepalive-timeout`/);
   });
 });
 
@@ -58,7 +59,7 @@ describe('the Server header narrows server settings to the product that answered
     expect(names(75, 'Python/3.11 aiohttp/3.8.4')).toMatch(/aiohttp server keepalive_timeout/);
     expect(names(60, 'nghttpx')).toMatch(/nghttpx --frontend-keep-alive-timeout/);
     expect(serverProduct('Yaws 2.1.1')?.idleSetting).toMatch(/milliseconds/);
-    expect(serverIdleSettings(null)).toMatch(/Hypercorn `keep_alive_timeout`; Twisted `Site\(timeout=…\)`; Yaws `keepalive_timeout`/);
+    expect(serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false })).toMatch(/Hypercorn `keep_alive_timeout`; Twisted `Site\(timeout=…\)`; Yaws `keepalive_timeout`/);
   });
 
   test('Tornado, Mojolicious, waitress and CherryPy by their headers', () => {
@@ -104,6 +105,36 @@ describe('the Server header narrows server settings to the product that answered
       expect(list).toMatch(/nginx `keepalive_timeout`/);
       expect(list).toMatch(/Apache `KeepAliveTimeout`/);
     }
+  });
+});
+
+describe('nothing names the server (TLS, or no Server header): defaults are candidates, not matches', () => {
+  const oneSecond = matchKnown(1.002, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'server');
+
+  test('"matches" only where the responses named the product', () => {
+    expect(knownDefaultsText(matchKnown(2.001, KNOWN_IDLE_TIMEOUTS, 'gunicorn/20.1.0').filter((k) => k.side === 'server'), 'gunicorn/20.1.0')).toBe(' (matches gunicorn --keep-alive (2 s default))');
+    expect(knownDefaultsText(oneSecond, null)).toBe(
+      " (Starman --keepalive-timeout (1 s default) has this default, but nothing in the capture names the server's software (TLS hides its Server header): any product set to this value fits)",
+    );
+    expect(knownDefaultsText(oneSecond, NO_SERVER_HEADER)).toMatch(/^ \(Starman .* has this default, but the responses name no server software: any product set to this value fits\)$/);
+    expect(knownDefaultsText([], null)).toBe('');
+  });
+
+  test('the client settings for requests none of which could be read: the 14 common clients and proxy pools, each found in the whole list', () => {
+    expect(UNREAD_CLIENT_IDLE_SETTING_LIST).toHaveLength(14); // an entry renamed in CLIENT_IDLE_SETTING_LIST would drop out silently
+    expect(UNREAD_CLIENT_IDLE_SETTINGS.length).toBeLessThan(CLIENT_IDLE_SETTINGS.length * 0.7);
+    expect(UNREAD_CLIENT_IDLE_SETTINGS).toMatch(/another client or proxy: its pool's own idle limit$/);
+  });
+
+  test('the idle settings for a server none of whose responses was read: the TLS terminators, HAProxy among them, in a short list', () => {
+    const list = serverIdleSettings(null);
+    expect(list).toContain('HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`)');
+    for (const setting of ['nginx `keepalive_timeout`', 'Envoy `common_http_protocol_options.idle_timeout`', 'Caddy `servers { timeouts { idle } }`', 'Apache `KeepAliveTimeout`', 'Node http.Server `keepAliveTimeout`', 'Go http.Server `IdleTimeout`']) {
+      expect(list).toContain(setting);
+    }
+    expect(list.length).toBeLessThan(1000);
+    // Named but unlisted: every common one still, HAProxy too (it passes its backend's Server header on).
+    expect(serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false })).toContain('HAProxy `timeout http-keep-alive`');
   });
 });
 

@@ -6,7 +6,7 @@ import type { Finding, InferredValue } from '../finding';
 import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import {
-  KNOWN_IDLE_TIMEOUTS, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  KNOWN_IDLE_TIMEOUTS, knownDefaultsText, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
 } from '../known-timeouts';
 import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
@@ -609,7 +609,11 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // Node advertises its keepAliveTimeout in whole seconds, rounded down, and closes 1 s after it (nodeServerPattern).
           const node = relay === null ? nodeServerPattern(T, advertised, Math.max(0.02 * T, absolute)) : null;
           const knownServer = withoutNodeDefault(knownMatches, node);
-          const knownText = (knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : '') + (node !== null ? nodeServerPatternText(node) : '');
+          // "Matches" a product only where the responses named it (knownDefaultsText).
+          const knownText =
+            (relay !== null
+              ? knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : ''
+              : knownDefaultsText(knownServer, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
           let closeAge = ages[0];
