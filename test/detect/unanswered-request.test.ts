@@ -463,7 +463,7 @@ test.each(silent)('silent on %s', async (name) => {
 
 describe('unanswered-request: closes at one moment are an event, not a timeout', () => {
   /** Requests sent at `starts` (s), all closed by `closer` at the moment `closeAt` (0.8 ms apart). */
-  function burst(cap: Capture, starts: readonly number[], closeAt: number, closer: 'c' | 's', options: { client?: string; server?: string } = {}) {
+  function burst(cap: Capture, starts: readonly number[], closeAt: number, closer: 'c' | 's', options: { client?: string; server?: string; sport?: number } = {}) {
     starts.forEach((at, i) => hung(cap, at, closeAt + i * 0.0008 - at - 0.001, { closer, ...options }));
   }
 
@@ -593,6 +593,15 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     expect(upstreamDs[0].inferred).toEqual({});
     expect(upstreamDs[0].explanation).toContain('closed all those upstream connections at once');
     expect(r.diagnoses.map((d) => d.explanation).join('\n')).not.toContain('504');
+  });
+
+  test('a proxy sharing its host with the backend closes two upstream legs of one request line at one moment: neither is the other\'s client leg', () => {
+    const cap = new Capture();
+    // The proxy 10.0.0.2:80 (a server of 10.0.0.9) forwards to a backend on its own host, 10.0.0.2:8080.
+    cap.connection({ client: '10.0.0.9', server: '10.0.0.2', sport: 80 }).handshake(0).exchange(0.01);
+    burst(cap, [0.1, 0.3], 0.64, 'c', { client: '10.0.0.2', server: '10.0.0.2', sport: 8080 });
+    const text = cap.analyze(only).diagnoses.map((d) => d.explanation).join('\n');
+    expect(text).not.toContain('cancelled the forwarded request');
   });
 
   describe('closeBursts', () => {

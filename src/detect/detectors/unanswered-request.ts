@@ -1069,13 +1069,16 @@ export const unansweredRequest: DetectorDefinition = {
      * The downstream wait whose client's close the proxy followed when it closed upstream wait `w`, or
      * null: the same request, closed by its client at most CLIENT_FOLLOW_GAP before. A client's request
      * to a proxy that terminates TLS cannot be read: then the client close nearest before, on a
-     * request the proxy had before it sent this one.
+     * request the proxy had before it sent this one. A wait at the same backend endpoint is no client
+     * leg but another upstream one, on a backend that shares the proxy's host (HAProxy hard-stopped
+     * closed 8 upstream legs to 10.13.2.2:9000 at once, and one was read as following another as
+     * its client's close: blind 13b S14).
      */
     function followedClient(w: Wait, byRequest: Map<string, Wait[]>): Wait | null {
       if (w.method === null) return null;
       const proxyHosts = [w.closerIp, legs.proxyForwardingFrom(w.closerIp)];
       const follows = (d: Wait): boolean =>
-        d !== w && d.requestStart <= w.requestStart && d.closeTs <= w.closeTs && w.closeTs - d.closeTs <= CLIENT_FOLLOW_GAP && proxyHosts.includes(hostOf(d.server));
+        d !== w && d.server !== w.server && d.requestStart <= w.requestStart && d.closeTs <= w.closeTs && w.closeTs - d.closeTs <= CLIENT_FOLLOW_GAP && proxyHosts.includes(hostOf(d.server));
       for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) if (follows(d)) return d;
       let nearest: Wait | null = null;
       for (const d of byRequest.get(ENCRYPTED) ?? []) if (follows(d) && (nearest === null || d.closeTs > nearest.closeTs)) nearest = d;
