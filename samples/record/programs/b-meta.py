@@ -955,6 +955,53 @@ def sc_no_upstream_connect_haproxy_served_meanwhile(conns, log, opt):
     }
 
 
+def sc_unanswered_request_ab_run_end(conns, log, opt):
+    """ab -c 4 -t 1.2 against a server answering one request at a time after 0.3 s: its run ends
+    with requests of different ages in flight, all closed by ab at one moment."""
+    expect, cut = [], []
+    for c in conns:
+        if not c.requests:
+            # ab opens its next connection as the run ends and closes it before writing.
+            check(c.first_fin(True) is not None, f"{c.cid}: no request and no close by ab")
+            expect.append(entry(None, c, "opened by ab as its run ended and closed before any request; clean."))
+            continue
+        check(len(c.requests) == 1, f"{c.cid}: {len(c.requests)} requests")
+        r = c.requests[0]
+        cfin = c.first_fin(True)
+        answered_in_time = [x for x in c.responses if cfin is None or x["t"] < cfin[0]]
+        if answered_in_time:
+            expect.append(entry(None, c, f"{r['method']} {r['uri']} answered 200 after {answered_in_time[0]['t'] - r['t']:.3f} s; clean."))
+            continue
+        check(cfin is not None, f"{c.cid}: neither answered nor closed by ab")
+        cut.append((c, cfin[0] - r["t"], cfin[0]))
+    check(len(cut) >= 3, f"only {len(cut)} requests in flight at ab's end")
+    closes = [t for _, _, t in cut]
+    ages = [a for _, a, _ in cut]
+    check(max(closes) - min(closes) <= 0.005, f"ab's closes spread {max(closes) - min(closes):.4f} s")
+    check(max(ages) - min(ages) >= 0.1, f"ages alike {ages}")
+    for c, age, t in cut:
+        expect.append(entry(
+            "unanswered-request", c,
+            f"GET /slow closed by ab {age:.3f} s after the request, together with the other {len(cut) - 1} in flight "
+            f"(all within {1000 * (max(closes) - min(closes)):.1f} ms): ab's -t 1.2 ended its run; ab -s 5, so no "
+            f"request timeout fired. One event of the client (it sent nothing after), no client timeout.",
+            requestAgeSeconds=r3(age)))
+    return {
+        "description": (
+            "A client's run ending with requests in flight (blind round 13b, S5a and S14): ab -c 4 -t 1.2 -s 5 "
+            "against a single-threaded Python server 127.0.0.3:9001 that answers each GET /slow after 0.3 s, one at "
+            "a time (the others wait in its accept queue). At 1.2 s ab's time limit ends the run: it closes its "
+            f"{len(cut)} connections at one moment, their requests {min(ages):.2f}-{max(ages):.2f} s old and "
+            "unanswered; the server answers them later into closed sockets. Client leg on the namespace's loopback."),
+        "software": versions("python") + [subprocess.run(["ab", "-V"], capture_output=True, text=True).stdout.splitlines()[0].replace("This is ", "").rstrip(","), "python3 http.server (single-threaded, serial-slow-server.py)"],
+        "configured": {"abTimeLimit": 1.2, "abRequestTimeout": 5.0, "serverDelaySeconds": 0.3, "concurrency": 4},
+        "configuredNotes": "No timer fires: ab's -s 5 request timeout is longer than any wait; its -t 1.2 ends the run.",
+        "observed": {"cutAgesSeconds": sorted(r3(a) for a in ages), "closesSpreadMs": r1ms(max(closes) - min(closes)),
+                     "serverLogLines": len(log)},
+        "expect": expect, "silent": False,
+    }
+
+
 SCENARIOS = {
     "keepalive-race-crossing": sc_keepalive_race_crossing,
     "keepalive-race-stale": sc_keepalive_race_stale,
@@ -964,6 +1011,7 @@ SCENARIOS = {
     "connection-churn": sc_connection_churn,
     "port-reuse": sc_port_reuse,
     "unanswered-request-timeout": sc_unanswered_request_timeout,
+    "unanswered-request-ab-run-end": sc_unanswered_request_ab_run_end,
     "gateway-timeout-nginx": sc_gateway_timeout_nginx,
     "no-upstream-connect-haproxy": sc_no_upstream_connect_haproxy,
     "no-upstream-connect-haproxy-loopback": sc_no_upstream_connect_haproxy_loopback,
