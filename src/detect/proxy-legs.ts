@@ -72,6 +72,12 @@ export interface UpstreamLeg {
   openFrame: number;
   /** The backend answered the handshake (or sent anything). Known once the connection ended. */
   established: boolean;
+  /**
+   * The capture holds no SYN of it: it began before the capture, or only its end is in it (a lone
+   * RST, as `-i any` keeps of a connection now and then). Known once the connection ended;
+   * undefined when its SYN was seen.
+   */
+  midStream?: true;
   /** First FIN or RST from either side, Infinity while open (and for connections open at capture end). */
   closeTs: number;
   closeFrame: number;
@@ -435,6 +441,7 @@ export class ProxyLegs implements EventFollower {
     if (leg !== undefined) {
       this.live.delete(conn.id);
       leg.established = s.synAckCount > 0 || s.payloadBytes > 0;
+      if (c.synCount === 0) leg.midStream = true;
       leg.proxyBytes = c.payloadBytes;
       leg.proxyDataFrom = c.firstDataTs;
       leg.proxyDataTo = c.lastDataTs;
@@ -854,7 +861,10 @@ export class ProxyLegs implements EventFollower {
       if (leg.proxyBytes > 0) {
         const active = (leg.openTs >= from && leg.openTs <= to) || (leg.proxyDataFrom <= to && leg.proxyDataTo >= from);
         if (active && (opaque === null || leg.openTs < opaque.openTs)) opaque = leg;
-      } else if (leg.openTs >= from && leg.openTs <= to && (connect === null || leg.openTs < connect.openTs)) {
+      } else if (leg.openTs >= from && leg.openTs <= to && leg.midStream !== true && (connect === null || leg.openTs < connect.openTs)) {
+        // A connection whose SYN the capture lacks was no attempt opened during the wait: only its
+        // end is seen then (blind 13b S8: a lone RST of HAProxy's to its backend mid-wait was read as
+        // a connect attempt that timed out).
         connect = leg;
       }
     }

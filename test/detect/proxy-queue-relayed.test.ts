@@ -12,7 +12,8 @@ import { DETECTORS } from '../../src/detect/registry';
 import type { DetectorDefinition } from '../../src/detect/detector';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
-import { CLIENT, downstream, upstream } from './proxy-scenes';
+import { BACKEND, CLIENT, downstream, PROXY, upstream } from './proxy-scenes';
+import { buildTcpPacket, TCP_ACK, TCP_RST } from '../helpers/packet-builder';
 
 function analyzeWithLegs(cap: Capture): { result: ReturnType<Capture['analyze']>; legs: ProxyLegs } {
   let legs: ProxyLegs | null = null;
@@ -92,5 +93,18 @@ describe('proxy pairing: requests answered and relayed to other clients are not 
     // Each still pairs with an upstream copy of GET /slow, as before the change.
     expect(paired).toHaveLength(3);
     expect(paired.every((p) => p.legRequest !== null && p.uriMatched)).toBe(true);
+  });
+});
+
+describe('proxy pairing: a backend connection seen only by its end is no connect attempt', () => {
+  test("a lone RST of the proxy's to its backend during the wait (its SYN not in the capture) leaves the 503 unpaired", () => {
+    const { failed } = queueScene(8, 5, 0.21);
+    const cap = lastCapture();
+    // blind 13b S8: `-i any` kept only the RST of one of HAProxy's backend connections, mid-wait.
+    cap.add(1.0, buildTcpPacket({ src: PROXY, dst: BACKEND, sport: 53448, dport: 8080, seq: 9000, ack: 7000, flags: TCP_RST | TCP_ACK }));
+    const { result, legs } = analyzeWithLegs(cap);
+    const paired = legs.pair().filter((p) => failed.some((c) => c.clientName === p.failure.client));
+    expect(paired.map((p) => p.phase)).toEqual(['none', 'none', 'none']);
+    expect(ofKind(result, 'gateway-timeout')).toHaveLength(0);
   });
 });
