@@ -72,6 +72,12 @@ export interface UpstreamLeg {
   openFrame: number;
   /** The backend answered the handshake (or sent anything). Known once the connection ended. */
   established: boolean;
+  /**
+   * The capture holds no SYN of it: it began before the capture, or only its end is in it (a lone
+   * RST, as `-i any` keeps of a connection now and then). Known once the connection ended;
+   * undefined when its SYN was seen.
+   */
+  midStream?: true;
   /** First FIN or RST from either side, Infinity while open (and for connections open at capture end). */
   closeTs: number;
   closeFrame: number;
@@ -237,6 +243,13 @@ export function isGatewayStatus(status: number | null): boolean {
  * proxy's connect attempt during the wait (phase connect).
  */
 const CONNECT_FAILURE_STATUS = 500;
+
+/**
+ * How soon after an upstream answer arrived (seconds) the proxy's answer to one of its own clients
+ * counts as that answer relayed: a proxy passes a response head on as it reads it (HAProxy and
+ * nginx within a millisecond, a busy one within some).
+ */
+const RELAY_LAG = 0.05;
 
 const MAX_PROXIES = 1_000;
 /** Unanswered connect attempts kept for unansweredConnectChain (the latest). */
@@ -428,6 +441,7 @@ export class ProxyLegs implements EventFollower {
     if (leg !== undefined) {
       this.live.delete(conn.id);
       leg.established = s.synAckCount > 0 || s.payloadBytes > 0;
+      if (c.synCount === 0) leg.midStream = true;
       leg.proxyBytes = c.payloadBytes;
       leg.proxyDataFrom = c.firstDataTs;
       leg.proxyDataTo = c.lastDataTs;
@@ -692,11 +706,12 @@ export class ProxyLegs implements EventFollower {
       const used = new Set<LegRequest>();
       const usedLegs = new Set<UpstreamLeg>();
       const picked = new Set<UpstreamLeg>();
+      const relayed = new RelayedAnswers(this.index.all(), ip);
       /** Failures paired with a chain of unanswered attempts: their retries are that chain. */
       const chained = new Set<PairedFailure>();
       for (const failure of failures) {
         const record = this.upstreamRecord(ip, failure.server);
-        let paired = record !== null ? this.pairOne(failure, record, used, usedLegs, picked) : unpaired(failure, 'invisible');
+        let paired = record !== null ? this.pairOne(failure, record, used, usedLegs, picked, relayed) : unpaired(failure, 'invisible');
         // "Nothing upstream meanwhile" is a claim about the proxy's upstream legs: its own outgoing
         // connections are those only if it was seen forwarding on them. An address that serves and
         // also connects out is otherwise an application calling its own dependencies, or sharing its
@@ -787,7 +802,9 @@ export class ProxyLegs implements EventFollower {
     return null;
   }
 
-  private pairOne(f: DownstreamFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>, picked: Set<UpstreamLeg>): PairedFailure {
+  private pairOne(
+    f: DownstreamFailure, record: ProxyRecord, used: Set<LegRequest>, usedLegs: Set<UpstreamLeg>, picked: Set<UpstreamLeg>, relayed: RelayedAnswers,
+  ): PairedFailure {
     const from = f.requestStart;
     const to = f.failTs;
     let strict: LegRequest | null = null;
@@ -799,6 +816,12 @@ export class ProxyLegs implements EventFollower {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
       if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
         if (this.loopsBack(r, f)) continue;
+        // A copy whose answer the proxy read and passed on to another of its clients was that
+        // client's request, not this one's: the proxy would have relayed it here too. HAProxy's
+        // `timeout queue` failed requests that never left it while every slot served others, each
+        // answered 200 and relayed, and pairing took those as the failures' copies, read as a read
+        // timeout of their service time (blind 13b, S8: 0.202 s, then 1.001 s in a re-run).
+        if (relayed.explains(r, f)) continue;
         // Of several copies, the one that looks most like this proxy's (copyScore), then the first.
         const score = copyScore(f, r);
         if (strict === null || score > strictScore || (score === strictScore && r.start < strict.start)) {
@@ -838,7 +861,10 @@ export class ProxyLegs implements EventFollower {
       if (leg.proxyBytes > 0) {
         const active = (leg.openTs >= from && leg.openTs <= to) || (leg.proxyDataFrom <= to && leg.proxyDataTo >= from);
         if (active && (opaque === null || leg.openTs < opaque.openTs)) opaque = leg;
-      } else if (leg.openTs >= from && leg.openTs <= to && (connect === null || leg.openTs < connect.openTs)) {
+      } else if (leg.openTs >= from && leg.openTs <= to && leg.midStream !== true && (connect === null || leg.openTs < connect.openTs)) {
+        // A connection whose SYN the capture lacks was no attempt opened during the wait: only its
+        // end is seen then (blind 13b S8: a lone RST of HAProxy's to its backend mid-wait was read as
+        // a connect attempt that timed out).
         connect = leg;
       }
     }
@@ -1264,6 +1290,61 @@ export function attemptWaits(p: Omit<PairedFailure, 'phase'>): Array<number | nu
  * (Go's handlers write what they have when the request's context is cancelled: nginx's 504 at
  * `proxy_read_timeout` left 0.1 ms after such a 200 reached it).
  */
+/**
+ * The answers a proxy gave its own clients at one proxy address (its endpoints on `ip`), to tell
+ * an upstream request whose answer the proxy read and relayed to one of them: the same method and
+ * target, answered by the proxy with that status within RELAY_LAG after the upstream answer, to a
+ * request that reached the proxy before the upstream copy left it. Each of the proxy's answers
+ * relays one upstream answer (the first asking takes it). Built once per pairing, from the
+ * remembered requests (bounded: RequestIndex keeps a bounded ring).
+ */
+class RelayedAnswers {
+  /** The proxy's answered requests by endpoint and method, by when its answer began. */
+  private readonly byKey = new Map<string, RememberedRequest[]>();
+  private readonly taken = new Set<RememberedRequest>();
+  /** The verdict on each upstream request asked about (one failure after another asks again). */
+  private readonly verdicts = new Map<LegRequest, boolean>();
+
+  constructor(all: readonly RememberedRequest[], ip: string) {
+    for (const r of all) {
+      if (r.responseStart === null || r.status === null || isGatewayStatus(r.status) || hostOf(r.server) !== ip) continue;
+      const key = `${r.server} ${r.method}`;
+      const list = this.byKey.get(key);
+      if (list === undefined) this.byKey.set(key, [r]);
+      else list.push(r);
+    }
+    for (const list of this.byKey.values()) list.sort((a, b) => (a.responseStart ?? 0) - (b.responseStart ?? 0));
+  }
+
+  /**
+   * Whether upstream request `r`, a copy by method and target of failure `f`'s request, got an
+   * answer the proxy read (its head came while the proxy held the connection) and relayed to
+   * another of its clients (see the class comment); that answer is then taken.
+   */
+  explains(r: LegRequest, f: DownstreamFailure): boolean {
+    const known = this.verdicts.get(r);
+    if (known !== undefined) return known;
+    const verdict = this.relayOf(r, f);
+    this.verdicts.set(r, verdict);
+    return verdict;
+  }
+
+  private relayOf(r: LegRequest, f: DownstreamFailure): boolean {
+    const at = r.responseStart;
+    if (at === null || r.status === null || isGatewayStatus(r.status) || f.method === null) return false;
+    if (r.leg.closedBy === 'proxy' && r.leg.closeTs < at) return false;
+    const list = this.byKey.get(`${f.server} ${f.method}`);
+    if (list === undefined) return false;
+    for (let i = firstAtOrAfter(list, at, (d) => d.responseStart ?? 0); i < list.length && (list[i].responseStart ?? 0) <= at + RELAY_LAG; i++) {
+      const d = list[i];
+      if (this.taken.has(d) || d.flowId === f.flowId || d.status !== r.status || d.ts > r.start || !sameTarget(r.uri, d.uri)) continue;
+      this.taken.add(d);
+      return true;
+    }
+    return false;
+  }
+}
+
 function answeredBefore(r: LegRequest, ts: number): boolean {
   if (r.responseStart === null || r.responseStart > ts) return false;
   return !(r.leg.closedBy === 'proxy' && r.leg.closeTs < r.responseStart);

@@ -959,3 +959,27 @@ describe('recorded: gateway errors after a wait on a proxy\'s client leg alone (
     },
   );
 });
+
+describe('gateway-timeout: 503s after one wait seen from the client leg alone', () => {
+  // Blind 13b S8 (client leg): HAProxy's 503 sQ-- at its `timeout queue` (1 s) named only connect and
+  // read timers; a queue timeout answers 503 without sending the request upstream at all.
+  function fixedWaits(status: string, headers: string[] = []): ReturnType<Capture['analyze']> {
+    const cap = new Capture();
+    for (const at of [0, 2, 4]) scene(cap, at, { delay: 1.002, upstream: 'none', answer: status, answerHeaders: headers });
+    return cap.analyze([gatewayTimeout]);
+  }
+
+  test('503s with no Server field name the queue timeout (HAProxy timeout queue, Apache acquire=)', () => {
+    const [d] = fixedWaits('503 Service Unavailable').diagnoses.filter((x) => x.kind === 'gateway-timeout');
+    expect(d.explanation).toContain('HAProxy timeout queue');
+    expect(d.explanation).toContain('never sent upstream');
+    expect(d.explanation).toContain('termination state sQ');
+  });
+
+  test('near miss: 504s, and 503s from a proxy that queues nothing (Varnish), name no queue', () => {
+    const [d504] = fixedWaits('504 Gateway Time-out').diagnoses.filter((x) => x.kind === 'gateway-timeout');
+    expect(d504.explanation).not.toContain('timeout queue');
+    const [varnish] = fixedWaits('503 Backend fetch failed', ['Via: 1.1 varnish (Varnish/7.1)']).diagnoses.filter((x) => x.kind === 'gateway-timeout');
+    expect(varnish?.explanation ?? '').not.toContain('timeout queue');
+  });
+});

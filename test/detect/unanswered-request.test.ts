@@ -463,7 +463,7 @@ test.each(silent)('silent on %s', async (name) => {
 
 describe('unanswered-request: closes at one moment are an event, not a timeout', () => {
   /** Requests sent at `starts` (s), all closed by `closer` at the moment `closeAt` (0.8 ms apart). */
-  function burst(cap: Capture, starts: readonly number[], closeAt: number, closer: 'c' | 's', options: { client?: string; server?: string } = {}) {
+  function burst(cap: Capture, starts: readonly number[], closeAt: number, closer: 'c' | 's', options: { client?: string; server?: string; sport?: number } = {}) {
     starts.forEach((at, i) => hung(cap, at, closeAt + i * 0.0008 - at - 0.001, { closer, ...options }));
   }
 
@@ -557,6 +557,51 @@ describe('unanswered-request: closes at one moment are an event, not a timeout',
     expect(ds[0].inferred).toEqual({});
     expect(ds[0].explanation).toContain('their client');
     expect(ds[0].explanation).toContain('closed all their connections at once');
+  });
+
+  // ab's `-t` ends its run by closing every connection at once, requests in flight (blind 13b, S5a:
+  // 7 requests of ages 0.21-0.41 s closed within 0.4 ms, read as a 0.208 s client timeout).
+  test('a client that closes requests of ages 0.2-0.41 s at one moment and sends nothing after: it ended, no clientTimeout', () => {
+    const cap = new Capture();
+    burst(cap, [0, 0.07, 0.14, 0.21], 0.42, 'c');
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred).toEqual({});
+    expect(ds[0].explanation).toContain('their client');
+    expect(ds[0].explanation).toContain('closed all their connections at once');
+  });
+
+  test('near miss: the same closes from a client that then goes on sending (a tick-checked timer): no event claimed', () => {
+    const cap = new Capture();
+    burst(cap, [0, 0.07, 0.14, 0.21], 0.42, 'c');
+    cap.connection().handshake(0.6).exchange(0.61);
+    const ds = cap.analyze(only).diagnoses.filter((d) => d.kind === KIND);
+    expect(ds.map((d) => d.explanation).join('\n')).not.toContain('closed all their connections at once');
+  });
+
+  // HAProxy hard-stopped (`-st`) closed its 8 client and 8 backend connections within 0.1 ms (blind
+  // 13b, S14): the backend leg was read as a 0.13 s read timeout whose clients got a 504 nobody sent.
+  test('a proxy that closes upstream requests of different ages, and its own clients\' connections unanswered, at one moment: it stopped, no proxyReadTimeout', () => {
+    const cap = new Capture();
+    const starts = [0, 0.07, 0.14, 0.21];
+    // Its clients' requests, each forwarded 1 ms later, all closed by the proxy at 0.42 s without an answer.
+    burst(cap, starts, 0.4201, 's', { client: '10.0.0.9', server: '10.0.0.2' });
+    burst(cap, starts.map((t) => t + 0.001), 0.42, 'c', { client: '10.0.0.2', server: '10.0.0.3' });
+    const r = cap.analyze(only);
+    const upstreamDs = r.diagnoses.filter((d) => d.kind === KIND && d.server.startsWith('10.0.0.3'));
+    expect(upstreamDs).toHaveLength(1);
+    expect(upstreamDs[0].inferred).toEqual({});
+    expect(upstreamDs[0].explanation).toContain('closed all those upstream connections at once');
+    expect(r.diagnoses.map((d) => d.explanation).join('\n')).not.toContain('504');
+  });
+
+  test('a proxy sharing its host with the backend closes two upstream legs of one request line at one moment: neither is the other\'s client leg', () => {
+    const cap = new Capture();
+    // The proxy 10.0.0.2:80 (a server of 10.0.0.9) forwards to a backend on its own host, 10.0.0.2:8080.
+    cap.connection({ client: '10.0.0.9', server: '10.0.0.2', sport: 80 }).handshake(0).exchange(0.01);
+    burst(cap, [0.1, 0.3], 0.64, 'c', { client: '10.0.0.2', server: '10.0.0.2', sport: 8080 });
+    const text = cap.analyze(only).diagnoses.map((d) => d.explanation).join('\n');
+    expect(text).not.toContain('cancelled the forwarded request');
   });
 
   describe('closeBursts', () => {

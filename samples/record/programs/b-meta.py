@@ -897,6 +897,111 @@ def sc_no_upstream_connect_haproxy_other_address(conns, log, opt):
     return body
 
 
+def sc_no_upstream_connect_haproxy_served_meanwhile(conns, log, opt):
+    """HAProxy maxconn 1 + timeout queue 1s, seven identical requests at once: the slot serves four
+    one after another (each answered and relayed), three wait in the queue and get 503 at 1 s."""
+    front, back = split_legs(conns, 8080, 9001)
+    expect, delays, served = [], [], []
+    for c in front:
+        check(len(c.requests) == 1 and len(c.responses) == 1, f"{c.cid}: not one exchange")
+        r, s = c.requests[0], c.responses[0]
+        if s["status"] == 503:
+            d = s["t"] - r["t"]
+            delays.append(d)
+            # Every backend request sent during the wait was answered and that answer relayed: the
+            # front answer with status 200 that began within 50 ms after it.
+            meanwhile = [q for b in back for q in b.requests if r["t"] <= q["t"] <= s["t"]]
+            expect.append(entry(
+                "no-upstream-connect", c,
+                f"{r['method']} {r['uri']} answered 503 by HAProxy after {d:.3f} s (timeout queue 1s, server maxconn 1); "
+                f"it never left HAProxy. Meanwhile {len(meanwhile)} identical request(s) of other clients went to the "
+                f"backend, each answered 200 and relayed to its own client: none is this request's copy, so "
+                f"gateway-timeout (a read timeout of the backend's service time) must not be reported.",
+                status=503, delaySeconds=r3(d)))
+        else:
+            check(s["status"] == 200, f"{c.cid}: status {s['status']}")
+            served.append(c)
+            expect.append(entry(None, c, f"{r['method']} {r['uri']} answered 200 after {s['t'] - r['t']:.3f} s "
+                                         "(queued for the single slot, then served); clean."))
+    relays = 0
+    for b in back:
+        check(all(any(x["t"] > q["t"] for x in b.responses) for q in b.requests), f"{b.cid}: unanswered backend request")
+        for q in b.requests:
+            ans = min(x["t"] for x in b.responses if x["t"] > q["t"])
+            if any(0 <= c.responses[0]["t"] - ans <= 0.05 and c.responses[0]["status"] == 200 for c in served):
+                relays += 1
+        expect.append(entry(None, b, f"proxy->backend leg, {len(b.requests)} request(s) answered 200 after "
+                                     f"{b.responses[0]['t'] - b.requests[0]['t']:.3f} s and relayed to their clients; clean."))
+    check(len(delays) >= 3, f"only {len(delays)} 503s")
+    check(len(served) >= 3, f"only {len(served)} served")
+    check(relays == sum(len(b.requests) for b in back), f"{relays} relayed backend answers")
+    check(abs(statistics.median(delays) - 1.0) <= 0.03 and spread_ok(delays), f"503 delays {delays}")
+    late = [b for b in back if any(r["t"] <= b.requests[0]["t"] and min(x["t"] for x in b.responses) > min(c.responses[0]["t"] for c in front if c.responses[0]["status"] == 503) for r in [b.requests[0]])]
+    return {
+        "description": (
+            "No upstream connect while the slot serves others (blind round 13b, S8): HAProxy 127.0.0.2:8080 in front "
+            "of a Node backend 127.0.0.3:9001 whose /slow?ms=300 answers after 0.3 s, server maxconn 1, timeout queue "
+            "1s. Seven curl clients ask the same GET /slow?ms=300 at once: HAProxy forwards them one at a time, four "
+            "are served (each backend answer relayed at once to its client), and the three still queued after 1 s get "
+            "HAProxy's own 503 (its log: be/<NOSRV> 503 sQ--) without ever leaving it. The backend requests sent "
+            "meanwhile carry the same method and URI, and the last one is answered after the 503s: they are the "
+            "served clients' requests, not copies of the failed ones. Both legs captured on the namespace's loopback."),
+        "software": versions("haproxy", "node", "curl") + ["node http server (backend)"],
+        "configured": {"queueTimeout": 1.0, "proxyQueueTimeout": 1.0, "serverMaxconn": 1, "backendDelaySeconds": 0.3, "timeoutServer": 10.0},
+        "configuredNotes": "proxyQueueTimeout = HAProxy timeout queue, the only timeout that fires here; timeout server (10 s) never does.",
+        "observed": {"queue503DelaySeconds": sorted(r3(x) for x in delays), "backendRequests": sum(len(b.requests) for b in back),
+                     "backendAnswersRelayed": relays, "backendAnswersAfterThe503s": len(late)},
+        "expect": expect, "silent": False,
+    }
+
+
+def sc_unanswered_request_ab_run_end(conns, log, opt):
+    """ab -c 4 -t 1.2 against a server answering one request at a time after 0.3 s: its run ends
+    with requests of different ages in flight, all closed by ab at one moment."""
+    expect, cut = [], []
+    for c in conns:
+        if not c.requests:
+            # ab opens its next connection as the run ends and closes it before writing.
+            check(c.first_fin(True) is not None, f"{c.cid}: no request and no close by ab")
+            expect.append(entry(None, c, "opened by ab as its run ended and closed before any request; clean."))
+            continue
+        check(len(c.requests) == 1, f"{c.cid}: {len(c.requests)} requests")
+        r = c.requests[0]
+        cfin = c.first_fin(True)
+        answered_in_time = [x for x in c.responses if cfin is None or x["t"] < cfin[0]]
+        if answered_in_time:
+            expect.append(entry(None, c, f"{r['method']} {r['uri']} answered 200 after {answered_in_time[0]['t'] - r['t']:.3f} s; clean."))
+            continue
+        check(cfin is not None, f"{c.cid}: neither answered nor closed by ab")
+        cut.append((c, cfin[0] - r["t"], cfin[0]))
+    check(len(cut) >= 3, f"only {len(cut)} requests in flight at ab's end")
+    closes = [t for _, _, t in cut]
+    ages = [a for _, a, _ in cut]
+    check(max(closes) - min(closes) <= 0.005, f"ab's closes spread {max(closes) - min(closes):.4f} s")
+    check(max(ages) - min(ages) >= 0.1, f"ages alike {ages}")
+    for c, age, t in cut:
+        expect.append(entry(
+            "unanswered-request", c,
+            f"GET /slow closed by ab {age:.3f} s after the request, together with the other {len(cut) - 1} in flight "
+            f"(all within {1000 * (max(closes) - min(closes)):.1f} ms): ab's -t 1.2 ended its run; ab -s 5, so no "
+            f"request timeout fired. One event of the client (it sent nothing after), no client timeout.",
+            requestAgeSeconds=r3(age)))
+    return {
+        "description": (
+            "A client's run ending with requests in flight (blind round 13b, S5a and S14): ab -c 4 -t 1.2 -s 5 "
+            "against a single-threaded Python server 127.0.0.3:9001 that answers each GET /slow after 0.3 s, one at "
+            "a time (the others wait in its accept queue). At 1.2 s ab's time limit ends the run: it closes its "
+            f"{len(cut)} connections at one moment, their requests {min(ages):.2f}-{max(ages):.2f} s old and "
+            "unanswered; the server answers them later into closed sockets. Client leg on the namespace's loopback."),
+        "software": versions("python") + [subprocess.run(["ab", "-V"], capture_output=True, text=True).stdout.splitlines()[0].replace("This is ", "").rstrip(","), "python3 http.server (single-threaded, serial-slow-server.py)"],
+        "configured": {"abTimeLimit": 1.2, "abRequestTimeout": 5.0, "serverDelaySeconds": 0.3, "concurrency": 4},
+        "configuredNotes": "No timer fires: ab's -s 5 request timeout is longer than any wait; its -t 1.2 ends the run.",
+        "observed": {"cutAgesSeconds": sorted(r3(a) for a in ages), "closesSpreadMs": r1ms(max(closes) - min(closes)),
+                     "serverLogLines": len(log)},
+        "expect": expect, "silent": False,
+    }
+
+
 SCENARIOS = {
     "keepalive-race-crossing": sc_keepalive_race_crossing,
     "keepalive-race-stale": sc_keepalive_race_stale,
@@ -906,9 +1011,11 @@ SCENARIOS = {
     "connection-churn": sc_connection_churn,
     "port-reuse": sc_port_reuse,
     "unanswered-request-timeout": sc_unanswered_request_timeout,
+    "unanswered-request-ab-run-end": sc_unanswered_request_ab_run_end,
     "gateway-timeout-nginx": sc_gateway_timeout_nginx,
     "no-upstream-connect-haproxy": sc_no_upstream_connect_haproxy,
     "no-upstream-connect-haproxy-loopback": sc_no_upstream_connect_haproxy_loopback,
+    "no-upstream-connect-haproxy-served-meanwhile": sc_no_upstream_connect_haproxy_served_meanwhile,
     "no-upstream-connect-haproxy-other-address": sc_no_upstream_connect_haproxy_other_address,
     "gateway-timeout-nginx-other-address": sc_gateway_timeout_nginx_other_address,
 }

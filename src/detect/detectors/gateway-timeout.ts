@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, microsAsMs, ms } from '../facts';
 import { sharedGatewayClaims } from '../gateway-claims';
-import { gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -501,6 +501,27 @@ export const gatewayTimeout: DetectorDefinition = {
     }
 
     /**
+     * For 503s alone, seen from the client leg only: a proxy's queue timeout answers that status
+     * after a fixed wait without sending the request upstream at all (HAProxy's `timeout queue`
+     * behind a server maxconn, 503 sQ--; Apache's `acquire=`), and their read timeouts answer 504.
+     * Blind 13b S8 (client leg): 70 × 503 at 1.002 s named only connect and read timers.
+     */
+    function queueNote(server: string, reported: readonly Reported[]): string {
+      if (!reported.every((r) => r.paired.failure.status === 503)) return '';
+      // Only for a proxy that queues so, or one whose answers name nothing (HAProxy's own 503 names
+      // none): Varnish answers 503 for its timeouts and queues nothing.
+      const name = software.softwareOf(server);
+      if (name !== null && name !== NO_SERVER_HEADER && !/^haproxy\b|apache/i.test(name)) return '';
+      const { settings: q, alsoApache } = proxyQueueSettings(name);
+      const queue = `${q.timeout}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.timeout}` : ''}`;
+      const log = `${q.log}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.log}` : ''}`;
+      return (
+        ` A 503 after a fixed wait is also a queue timeout: the request waited for a free connection slot to the backend and was never sent upstream (${queue}; ` +
+        `its log marks those: ${log}); HAProxy and Apache answer 504, not 503, when their read timeout fires.`
+      );
+    }
+
+    /**
      * What a proxy's gateway errors after a wait (Phase \`waited\`) tell, and what to do: their cause is
      * a timer of the proxy's or its backend's end, which the client leg does not tell apart; the
      * software its answers name says which timers answer that status and how it retries.
@@ -696,7 +717,7 @@ export const gatewayTimeout: DetectorDefinition = {
           (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
           `. The capture does not show the proxy's upstream connections (they may go to another interface, or to a local process over a Unix socket: ` +
           `CGI, FastCGI, PHP-FPM, whose timeout — Apache Timeout, fastcgi_read_timeout — gives the same 5xx), ` +
-          `so whether it waited for a connection or for an answer cannot be told.${knownNote}`;
+          `so whether it waited for a connection or for an answer cannot be told.${queueNote(server, reported)}${knownNote}`;
         const own = ownUpstreamTimeouts(server);
         remedy =
           `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +

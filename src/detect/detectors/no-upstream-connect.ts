@@ -65,6 +65,11 @@ export const noUpstreamConnect: DetectorDefinition = {
         '{request} answered {status} by the proxy after {delay} s without any SYN or request to a backend meanwhile ({concurrent} backend connection(s) open)',
       closed:
         '{request} failed by the proxy ({how}) after {delay} s without any SYN or request to a backend meanwhile ({concurrent} backend connection(s) open)',
+      // Other clients' requests went upstream during the wait (the slot served them): none was this one's copy.
+      statusServedOthers:
+        '{request} answered {status} by the proxy after {delay} s without being sent to a backend: the {others} backend request(s) sent meanwhile carried other clients\' requests ({concurrent} backend connection(s) open)',
+      closedServedOthers:
+        '{request} failed by the proxy ({how}) after {delay} s without being sent to a backend: the {others} backend request(s) sent meanwhile carried other clients\' requests ({concurrent} backend connection(s) open)',
     },
   },
   create(ctx: DetectContext) {
@@ -81,8 +86,8 @@ export const noUpstreamConnect: DetectorDefinition = {
         client: f.client,
         server: f.server,
         ts: f.failTs,
-        message: f.how === 'status' ? 'status' : 'closed',
-        data: { request, status: f.status ?? '', how: f.how, delay: ms(f.delay), concurrent: p.concurrentAtRequest },
+        message: (f.how === 'status' ? 'status' : 'closed') + (meanwhile.requests > 0 ? 'ServedOthers' : ''),
+        data: { request, status: f.status ?? '', how: f.how, delay: ms(f.delay), concurrent: p.concurrentAtRequest, others: meanwhile.requests },
         evidence: {
           status: f.status,
           failedWith: f.how === 'status' ? String(f.status) : f.how,

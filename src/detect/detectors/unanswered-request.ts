@@ -82,6 +82,13 @@ const BURST_AGE_RATIO = 10;
  * on the port any more when it closed them: the process went away (a kill, a crash, a stop).
  */
 const REFUSED_SOON_AFTER = 1;
+/**
+ * How many closes at one moment, of requests whose ages disagree, make the closer's ending (see
+ * endedAtOnce): as many as make a server's idle closes a burst (infer-timeout's CLOSE_BURST_MIN).
+ */
+const ENDED_AT_ONCE_MIN = 3;
+/** Client host and server pairs whose latest request or connection is kept (see lastSentBy). */
+const MAX_SENT_KEPT = 100_000;
 const MAX_REFUSALS_PER_SERVER = 1024;
 /**
  * A proxy that closes its upstream connection this soon (seconds) after its own client closed the
@@ -521,6 +528,18 @@ export const unansweredRequest: DetectorDefinition = {
     const unreachedByServer = new Map<string, Unreached[]>();
     /** When each server endpoint refused a connection (SYN answered by RST), in the order seen. */
     const refusalsByServer = new Map<string, number[]>();
+    /**
+     * The latest request or connection each client host began towards each server (key: host and
+     * server endpoint): a client that closed requests at one moment and sent nothing after had
+     * ended (endedAtOnce). Bounded: past MAX_SENT_KEPT pairs, new ones are not kept (unknown: no
+     * such claim).
+     */
+    const lastSentBy = new Map<string, number>();
+    const noteSent = (conn: AnalyzedConnection, ts: number): void => {
+      const key = `${hostOf(conn.clientName)} ${conn.serverName}`;
+      const last = lastSentBy.get(key);
+      if (last === undefined ? lastSentBy.size < MAX_SENT_KEPT : ts > last) lastSentBy.set(key, ts);
+    };
     let captureEnd = -Infinity;
     /** The longest any answered request waited for its response's first byte, by server. */
     const slowestAnswer = new Map<string, number>();
@@ -1110,13 +1129,16 @@ export const unansweredRequest: DetectorDefinition = {
      * The downstream wait whose client's close the proxy followed when it closed upstream wait `w`, or
      * null: the same request, closed by its client at most CLIENT_FOLLOW_GAP before. A client's request
      * to a proxy that terminates TLS cannot be read: then the client close nearest before, on a
-     * request the proxy had before it sent this one.
+     * request the proxy had before it sent this one. A wait at the same backend endpoint is no client
+     * leg but another upstream one, on a backend that shares the proxy's host (HAProxy hard-stopped
+     * closed 8 upstream legs to 10.13.2.2:9000 at once, and one was read as following another as
+     * its client's close: blind 13b S14).
      */
     function followedClient(w: Wait, byRequest: Map<string, Wait[]>): Wait | null {
       if (w.method === null) return null;
       const proxyHosts = [w.closerIp, legs.proxyForwardingFrom(w.closerIp)];
       const follows = (d: Wait): boolean =>
-        d !== w && d.requestStart <= w.requestStart && d.closeTs <= w.closeTs && w.closeTs - d.closeTs <= CLIENT_FOLLOW_GAP && proxyHosts.includes(hostOf(d.server));
+        d !== w && d.server !== w.server && d.requestStart <= w.requestStart && d.closeTs <= w.closeTs && w.closeTs - d.closeTs <= CLIENT_FOLLOW_GAP && proxyHosts.includes(hostOf(d.server));
       for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) if (follows(d)) return d;
       let nearest: Wait | null = null;
       for (const d of byRequest.get(ENCRYPTED) ?? []) if (follows(d) && (nearest === null || d.closeTs > nearest.closeTs)) nearest = d;
@@ -1364,7 +1386,16 @@ export const unansweredRequest: DetectorDefinition = {
         // that failure came: its delay is no timer of the proxy's, and infers none.
         // Unless the proxy itself gave up upstream first (it closed the backend connection, the
         // request unanswered): then its read timeout fired, and it answered its client nothing.
-        const gaveUp = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy === 'proxy');
+        let gaveUp = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy === 'proxy');
+        // Unless it closed them all at one moment, whatever their ages: the proxy stopped (HAProxy
+        // hard-stopped with `-st` closed both legs of 8 requests within 0.1 ms, blind 13b S14), an
+        // event, as a server's closes at one moment are (diagnoseBurst), no read timeout.
+        if (gaveUp.length >= ENDED_AT_ONCE_MIN) {
+          const stopped = closeBursts(gaveUp, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }).bursts.filter((run) => run.length >= ENDED_AT_ONCE_MIN);
+          for (const run of stopped) diagnoseBurst(server, 'server', run);
+          const inStopped = new Set(stopped.flat());
+          gaveUp = gaveUp.filter((w) => !inStopped.has(w));
+        }
         if (gaveUp.length > 0) diagnoseProxyGaveUp(server, gaveUp);
         const failedUpstream = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy !== 'proxy');
         if (failedUpstream.length > 0) diagnoseFailedUpstream(server, failedUpstream);
@@ -1445,7 +1476,9 @@ export const unansweredRequest: DetectorDefinition = {
           const ages = burst.map((w) => w.wait);
           // A proxy's or client's tick-checked timeout looks like this (MAX_TIMER_TICK): no event is
           // claimed, and the waits join the timeout of the others that ended at that moment, if any.
-          if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK) diagnoseBurst(group.server, group.role, burst);
+          if (group.role === 'server' || Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK || endedAtOnce(group.role, burst)) {
+            diagnoseBurst(group.server, group.role, burst);
+          }
           else rest.push(...burst);
         }
         if (killed.length > 0) {
@@ -1698,6 +1731,37 @@ export const unansweredRequest: DetectorDefinition = {
           `Clients can retry idempotent requests that failed this way.`,
         anomalyIds: members.map((w) => w.finding.id),
       });
+    }
+
+    /**
+     * Whether a client's or proxy's closes at one moment, of requests whose ages disagree (a burst,
+     * closeBursts), were its ending rather than a timer checked on a tick, which also closes at one
+     * moment every request older than its timeout: a client that sent nothing to that server after
+     * them had stopped (ab's `-t` ends its run by closing every connection at once, its requests in
+     * flight: blind 13b, S5a and S14, read as a 0.208 s and a 0.3 s client timeout); a proxy that
+     * closed its own clients' connections, unanswered, at the same moment had stopped, or dropped
+     * them all (HAProxy hard-stopped with `-st` closed 8 client and 8 backend connections within
+     * 0.1 ms: S14, read as a 0.13 s read timeout whose clients got a 504 nobody sent). A ticked
+     * timer goes on: its client sends again, its proxy answers its clients an error.
+     */
+    function endedAtOnce(role: CloserRole, burst: readonly Wait[]): boolean {
+      if (burst.length < ENDED_AT_ONCE_MIN) return false;
+      const first = Math.min(...burst.map((w) => w.closeTs));
+      const last = Math.max(...burst.map((w) => w.closeTs));
+      if (role === 'client') {
+        return burst.every((w) => {
+          const sent = lastSentBy.get(`${hostOf(w.client)} ${w.server}`);
+          return sent !== undefined && sent <= last;
+        });
+      }
+      if (role !== 'proxy') return false;
+      const closers = new Set(burst.map((w) => w.closerIp));
+      let fronts = 0;
+      for (const [server, waits] of waitsByServer) {
+        if (!closers.has(hostOf(server))) continue;
+        for (const w of waits) if (w.closedBy === 'server' && w.closeTs >= first - BURST_LINK_GAP && w.closeTs <= last + BURST_LINK_GAP) fronts++;
+      }
+      return 2 * fronts >= burst.length;
     }
 
     function diagnoseBurst(server: string, role: CloserRole, members: readonly Wait[]): void {
@@ -2219,6 +2283,7 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onExchange(ex, conn) {
+        if (ex.requestStart !== null) noteSent(conn, ex.requestStart);
         if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         const waited = ex.responseStart !== null ? ex.responseStart - ex.requestEnd : -1;
@@ -2276,6 +2341,7 @@ export const unansweredRequest: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        noteSent(conn, conn.startTs);
         software.note(conn);
         const slot = conn.id & (TAKEN_SLOTS - 1);
         let taken = 0;
