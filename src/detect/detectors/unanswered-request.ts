@@ -536,7 +536,7 @@ export const unansweredRequest: DetectorDefinition = {
      */
     const lastSentBy = new Map<string, number>();
     const noteSent = (conn: AnalyzedConnection, ts: number): void => {
-      const key = `${hostOf(conn.clientName)} ${conn.serverName}`;
+      const key = `${conn.clientHost} ${conn.serverName}`;
       const last = lastSentBy.get(key);
       if (last === undefined ? lastSentBy.size < MAX_SENT_KEPT : ts > last) lastSentBy.set(key, ts);
     };
@@ -2283,7 +2283,6 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onExchange(ex, conn) {
-        if (ex.requestStart !== null) noteSent(conn, ex.requestStart);
         if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         const waited = ex.responseStart !== null ? ex.responseStart - ex.requestEnd : -1;
@@ -2341,7 +2340,9 @@ export const unansweredRequest: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
-        noteSent(conn, conn.startTs);
+        // Once per connection, at its end (every connection ends before onFinish judges the bursts):
+        // its client's last data, or its opening when it sent none.
+        noteSent(conn, Math.max(conn.startTs, conn.client.lastDataTs));
         software.note(conn);
         const slot = conn.id & (TAKEN_SLOTS - 1);
         let taken = 0;
