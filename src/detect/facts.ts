@@ -150,6 +150,11 @@ export function clientIdleCloseOf(conn: AnalyzedConnection): { gap: number; ts: 
   return { gap: closeTs - last.responseEnd, ts: closeTs, frame: closeFrame };
 }
 
+/** A capture time as a UTC date and time, to the millisecond ("2026-11-22T11:45:24.458Z"), for naming a moment in text. */
+export function isoTime(ts: number): string {
+  return new Date(ts * 1000).toISOString();
+}
+
 /** A capture time as a UTC time of day, to the millisecond ("14:24:39.311"), for naming a moment in text. */
 export function timeOfDay(ts: number): string {
   return new Date(Math.round(ts * 1000)).toISOString().slice(11, 23);

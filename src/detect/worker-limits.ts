@@ -11,7 +11,7 @@
  * which never stopped, keeps accepting and has the next connections served by the workers it
  * boots at once.
  */
-import { ms } from './facts';
+import { isoTime, microsAsMs, ms } from './facts';
 import { MAX_TIMER_TICK } from './infer-timeout';
 
 /**
@@ -107,7 +107,7 @@ export function workerKillsDiagnosis(
   const limit = wholeSecondLimit(ages);
   const togetherText = together
     .slice(0, 3)
-    .map((m) => `${m.length} at ${new Date(m[0].ts * 1000).toISOString()} within ${Math.round((m[m.length - 1].ts - m[0].ts) * 1e6) / 1000} ms (frames ${m.map((k) => k.frame).join(', ')})`)
+    .map((m) => `${m.length} at ${isoTime(m[0].ts)} within ${microsAsMs(m[m.length - 1].ts - m[0].ts)} ms (frames ${m.map((k) => k.frame).join(', ')})`)
     .join('; ');
   const limitText =
     limit !== null

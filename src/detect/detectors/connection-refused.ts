@@ -103,12 +103,21 @@ function widen(low: number, high: number, ttl: number): [number, number] {
  * count`; an ACL), not the server's closed listener. Equal TTLs (a capture on the server's host,
  * loopback) say nothing.
  */
+/** Whether the TTL range low-high (low < 0: none) lies wholly outside sl-sh. */
+function outside(low: number, high: number, sl: number, sh: number): boolean {
+  return low < 0 || low > sh || high < sl;
+}
+
+/** A TTL range in words: "64", or "63-64". */
+function ttlRange(low: number, high: number): string {
+  return low === high ? `${low}` : `${low}-${high}`;
+}
+
 function refusalsFromPath(a: Accepted): boolean {
   if (a.synAckTtlLow < 0) return false;
   const [low, high] = comparedRefusals(a);
   const twoPoints = a.synAckFarTtlLow >= 0;
   if (low < 0 && !(twoPoints && a.oneRefusalTtlLow >= 0)) return false;
-  const outside = (l: number, h: number, sl: number, sh: number): boolean => l < 0 || l > sh || h < sl;
   return outside(low, high, a.synAckTtlLow, a.synAckTtlHigh) &&
     (!twoPoints || outside(a.oneRefusalTtlLow, a.oneRefusalTtlHigh, a.synAckFarTtlLow, a.synAckFarTtlHigh));
 }
@@ -123,7 +132,7 @@ function refusalsFromPath(a: Accepted): boolean {
 function refusalsFromOtherHop(a: Accepted, host: readonly [number, number] | undefined): boolean {
   if (host === undefined || a.synAckFarTtlLow >= 0) return false;
   const [low, high] = comparedRefusals(a);
-  return low >= 0 && (low > host[1] || high < host[0]);
+  return low >= 0 && outside(low, high, host[0], host[1]);
 }
 
 /**
@@ -768,24 +777,22 @@ export const connectionRefused: DetectorDefinition = {
             }
           }
           if (fromPath && ok !== undefined) {
-            const range = (low: number, high: number): string => (low === high ? `${low}` : `${low}-${high}`);
             const [low, high] = comparedRefusals(ok);
             // Captures from two points merged: the refusals seen at the client's only, against the SYN-ACKs there.
             const ttls = low < 0
-              ? `their IP TTL (${range(ok.oneRefusalTtlLow, ok.oneRefusalTtlHigh)}) is not that of its SYN-ACKs at the capture point that saw them (${range(ok.synAckFarTtlLow, ok.synAckFarTtlHigh)} there, ` +
-                `${range(ok.synAckTtlLow, ok.synAckTtlHigh)} at its own: this capture holds both points, and those SYNs never reached its own)`
-              : `their IP TTL (${range(low, high)}) is not that of its SYN-ACKs (${range(ok.synAckTtlLow, ok.synAckTtlHigh)})`;
+              ? `their IP TTL (${ttlRange(ok.oneRefusalTtlLow, ok.oneRefusalTtlHigh)}) is not that of its SYN-ACKs at the capture point that saw them (${ttlRange(ok.synAckFarTtlLow, ok.synAckFarTtlHigh)} there, ` +
+                `${ttlRange(ok.synAckTtlLow, ok.synAckTtlHigh)} at its own: this capture holds both points, and those SYNs never reached its own)`
+              : `their IP TTL (${ttlRange(low, high)}) is not that of its SYN-ACKs (${ttlRange(ok.synAckTtlLow, ok.synAckTtlHigh)})`;
             story +=
               ` The refusing RSTs did not come from its host, though: ${ttls}, ` +
               'and each router on the path takes one off, so one host\'s packets all arrive with one TTL: a firewall or load balancer on the way rejected these connections with a tcp reset ' +
               '(a connection limit: iptables `connlimit --connlimit-above`, nftables `ct count over`; an ACL, a rate limit), and the SYNs may never have reached the server.';
           }
           if (fromOtherHop && entry !== undefined && hostTtls !== undefined) {
-            const range = (low: number, high: number): string => (low === high ? `${low}` : `${low}-${high}`);
             const [low, high] = comparedRefusals(entry);
             story +=
-              ` The refusing RSTs did not come from its host, though: their IP TTL (${range(low, high)}) is not that of the SYN-ACKs ${hostOf(server)} sent on its other ports ` +
-              `(${range(hostTtls[0], hostTtls[1])}), and each router on the path takes one off, so one host's packets all arrive with one TTL: a firewall or load balancer on the way ` +
+              ` The refusing RSTs did not come from its host, though: their IP TTL (${ttlRange(low, high)}) is not that of the SYN-ACKs ${hostOf(server)} sent on its other ports ` +
+              `(${ttlRange(hostTtls[0], hostTtls[1])}), and each router on the path takes one off, so one host's packets all arrive with one TTL: a firewall or load balancer on the way ` +
               'rejected these connections with a tcp reset (`reject with tcp reset`, iptables `REJECT --reject-with tcp-reset`; an ACL, a connection limit), and the SYNs may never have reached the server.';
           }
           if (entry !== undefined) story += resetsBeforeNote(resetsDiagnosedAsSuch(entry), outages);

@@ -1,7 +1,7 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { at, microsAsMs, ms } from '../facts';
+import { at, isoTime, microsAsMs, ms } from '../facts';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
@@ -373,7 +373,7 @@ export const gatewayTimeout: DetectorDefinition = {
         const n = findings.length + (byServer.size === 1 ? requestlessNotKept : 0);
         const first = findings[0].ts;
         const last = findings[findings.length - 1].ts;
-        const when = n === 1 ? `at ${new Date(first * 1000).toISOString()}` : `from ${new Date(first * 1000).toISOString()} to ${new Date(last * 1000).toISOString()}`;
+        const when = n === 1 ? `at ${isoTime(first)}` : `from ${isoTime(first)} to ${isoTime(last)}`;
         const timeouts = ownUpstreamTimeouts(server) ?? HTTP_READ_TIMEOUTS;
         ctx.diagnose({
           server,

@@ -2619,6 +2619,8 @@ export const keepaliveRace: DetectorDefinition = {
                   ? `a proxy forwarded every one of these requests, and its responses say \`${proxySoftware[0]}\` (unless it passes its backend's Server header on, as HAProxy does): the idle connections are its pool's, ${named}`
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
                 : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: stated.value });
+            // The server's own idle setting, named in both remedies below.
+            const serverSetting = node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server));
             // The raced clients close idle connections themselves, below the server's timeout, and still reused past it.
             const own = relay === null && viaProxy.forwarded === 0 && entry.requests.length === count ? clientsOwnIdleLimit(entry, server, stated.value) : null;
             const reusedPast = own !== null && entry.reusedAfter.length > 0 && Math.min(...entry.reusedAfter) > own.hi;
@@ -2631,7 +2633,7 @@ export const keepaliveRace: DetectorDefinition = {
             remedy = own !== null && reusedPast
               ? `The client already has an idle limit below the server's (its own closes after ${fmt(own.lo)}${own.hi > own.lo ? `–${fmt(own.hi)}` : ''} s), but its pool let ${count === 1 ? 'a connection' : 'connections'} outlive it: ` +
                 `lowering it further only narrows the race. Raise the server's idle timeout well above the client's limit plus its eviction's delay ` +
-                (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) +
+                serverSetting +
                 ', or have the client retry on a new connection a request that failed on a reused one.'
               : relay !== null
               ? `Raise the proxy's idle timeout above the clients' (and keep the backend's above the proxy's) ${RELAYING_PROXY_IDLE_SETTINGS}, ` +
@@ -2639,7 +2641,7 @@ export const keepaliveRace: DetectorDefinition = {
                 'A Keep-Alive hint in the responses is the backend\'s, not the proxy\'s: a client that honours it keeps connections longer than the proxy does.'
               : `Make the client drop idle pooled connections before the server does: a client idle timeout below ${fmt(stated.value)} s, e.g. ${safer} s ` +
                 `(${clientSettings}), or raise the server's idle timeout above the client's ` +
-                (node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))) + '.';
+                serverSetting + '.';
           } else {
             explanation = `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} had closed: ${forms}. ${outcome}${ownerNote}${refutedText(server, refuted)}`;
             remedy =

@@ -4,7 +4,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, DiagnosisInput, FindingInput } from '../detector';
 import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
-import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, lostBeforeRequest, microsAsMs, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
+import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, isoTime, lostBeforeRequest, microsAsMs, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, failureKey, LegRequest, LoopFront, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
@@ -1773,7 +1773,7 @@ export const unansweredRequest: DetectorDefinition = {
       const about = requestsAbout(members);
       const frames = members.map((w) => w.closeFrame).join(', ');
       const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3).join(', ');
-      const moment = `at ${new Date(first * 1000).toISOString()}, all within ${Math.round(spread * 1e6) / 1000} ms (frames ${frames})`;
+      const moment = `at ${isoTime(first)}, all within ${microsAsMs(spread)} ms (frames ${frames})`;
       const last = members[members.length - 1].closeTs;
       const refused = role === 'server' ? refusedSoonAfter(server, last) : null;
       const ages = members.map((w) => w.wait);
