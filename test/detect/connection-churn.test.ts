@@ -292,3 +292,18 @@ test.each(silent)('connection-churn stays silent on sample %s', async (name) => 
   // The backend forwards nothing: only the reminder that a proxy in front may pass a hint on.
   expect(byServer.get('127.0.0.3:9002')).not.toContain('forwards requests to a backend');
 });
+
+(samples.has('connection-churn-haproxy-backend') ? test : test.skip)("sample connection-churn-haproxy-backend: HAProxy's reset backend connections leave no TIME_WAIT, and the remedy is the proxy's reuse settings", async () => {
+  const r = await analyzeSample('connection-churn-haproxy-backend');
+  const [f, ...rest] = ofKind(r, KIND);
+  expect(rest).toEqual([]);
+  expect(f).toMatchObject({ client: '127.0.0.2', server: '127.0.0.3:8380' });
+  // HAProxy reset every backend connection it did not keep idle (nginx's log: one request on each).
+  expect(f.evidence.closedByReset).toBe(f.evidence.oneRequestConnections);
+  expect(f.evidence).toMatchObject({ clientForwards: true, timeWaitEstimate: 0 });
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(d.explanation).toContain('which leaves no TIME_WAIT');
+  expect(d.explanation).not.toContain('stays in TIME_WAIT');
+  expect(d.remedy).toContain('`http-reuse always`');
+  expect(d.remedy).not.toContain('requests.Session');
+});
