@@ -198,19 +198,19 @@ describe('zero-window-stall through a proxy (blind round 13b, S21: HAProxy timeo
    * backend at `proxyStops`. The proxy gives up on its client at 3 s (its FIN queued behind the
    * window, flushed when the client reads again at 4 s).
    */
-  function relayed(clientStops: number, proxyStops: number): AnalysisResult {
+  function relayed(clientStops: number | null, proxyStops: number, uri = '/big'): AnalysisResult {
     const cap = new Capture();
     const down = new Script(cap, { server: PROXY }).send(0.001, 'c', REQUEST);
-    const up = new Script(cap, { client: PROXY, server: BACKEND, sport: 8080, at: 0.0015 }).send(0.002, 'c', REQUEST);
+    const up = new Script(cap, { client: PROXY, server: BACKEND, sport: 8080, at: 0.0015 }).send(0.002, 'c', REQUEST.replace('/big', uri));
     up.send(0.003, 's', HEAD + BODY.slice(0, 500));
     down.send(0.004, 's', HEAD + BODY.slice(0, 500));
-    down.window(clientStops, 'c', 0);
+    if (clientStops !== null) down.window(clientStops, 'c', 0);
     up.window(proxyStops, 'c', 0);
     for (const t of [0.5, 1.0, 2.0]) {
-      down.probe(t, 's').window(t + 0.0001, 'c', 0);
+      if (clientStops !== null) down.probe(t, 's').window(t + 0.0001, 'c', 0);
       up.probe(t + 0.01, 's').window(t + 0.0101, 'c', 0);
     }
-    down.window(4, 'c', 65535).send(4.0001, 's', BODY.slice(500, 900)).fin(4.0002, 's').fin(4.0003, 'c');
+    if (clientStops !== null) down.window(4, 'c', 65535).send(4.0001, 's', BODY.slice(500, 900)).fin(4.0002, 's').fin(4.0003, 'c');
     return cap.analyze(only);
   }
 
@@ -220,17 +220,24 @@ describe('zero-window-stall through a proxy (blind round 13b, S21: HAProxy timeo
     const back = r.diagnoses.find((d) => d.server === `${BACKEND}:8080`)!;
     const front = r.diagnoses.find((d) => d.server === `${PROXY}:80`)!;
     const frontId = ofKind(r, KIND).find((f) => f.server === `${PROXY}:80`)!.id;
-    expect(back.explanation).toContain(`the reader was a proxy (${PROXY}) relaying the response to its own client, which had stopped reading it first (${frontId})`);
+    expect(back.explanation).toContain(`the reader was a proxy (${PROXY}) relaying the response to its own client, which was not reading it either (${frontId})`);
     expect(back.remedy).toMatch(new RegExp(`^Nothing to change on ${BACKEND}:8080`));
     expect(front.explanation).toContain('HAProxy `timeout client`');
     expect(front.remedy).toMatch(/^The client application must keep reading/);
   });
 
-  test('near miss: the proxy stopped reading from its backend before its client stopped: not passed down', () => {
+  test("the proxy's window to its backend may close first (it stops reading once it cannot write, before its client's window is zero): still passed down", () => {
     const r = relayed(0.3, 0.1);
     const back = r.diagnoses.find((d) => d.server === `${BACKEND}:8080`)!;
-    expect(back.explanation).not.toContain('relaying the response');
-    expect(back.remedy).toMatch(/^The client application must keep reading/);
+    expect(back.explanation).toContain('relaying the response to its own client');
+  });
+
+  test("near misses: the proxy's client kept reading (the proxy itself stopped), or its stall was another request's: not passed down", () => {
+    for (const r of [relayed(null, 0.1), relayed(0.1, 0.3, '/other')]) {
+      const back = r.diagnoses.find((d) => d.server === `${BACKEND}:8080`)!;
+      expect(back.explanation).not.toContain('relaying the response');
+      expect(back.remedy).toMatch(/^The client application must keep reading/);
+    }
   });
 });
 
@@ -320,5 +327,20 @@ describe('zero-window-stall: a stall whose end the capture may have lost', () =>
     expect(g.severity).toBe('warning');
     expect(g.evidence.uncertain).toBeUndefined();
     expect(whole.diagnoses).toMatchObject([{ kind: KIND, severity: 'warning' }]);
+  });
+});
+
+(fs.existsSync(path.join(SAMPLES_DIR, 'zero-window-haproxy-relayed.pcap')) ? describe : describe.skip)('zero-window-stall on the recorded sample zero-window-haproxy-relayed (HAProxy timeout client 2 s, both legs)', () => {
+  test("nginx's stalls are the clients' passed down by HAProxy; the front leg names HAProxy's timeout client for the one it gave up on", async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'zero-window-haproxy-relayed.pcap')], { detectors: only });
+    const front = r.diagnoses.find((d) => d.server === '127.0.0.2:8390')!;
+    const back = r.diagnoses.find((d) => d.server === '127.0.0.3:8380')!;
+    // Two clients stalled (A 5 s, given up on by HAProxy: cD--; B 1.5 s, completed), and HAProxy's reads from nginx with them.
+    expect(ofKind(r, KIND).filter((f) => f.server === '127.0.0.2:8390').length).toBe(2);
+    expect(ofKind(r, KIND).filter((f) => f.server === '127.0.0.3:8380').length).toBe(2);
+    expect(front.explanation).toContain('On 1 the sender gave up during the stall');
+    expect(front.explanation).toContain('HAProxy `timeout client`');
+    expect(back.explanation).toContain('On both the reader was a proxy (127.0.0.2)');
+    expect(back.remedy).toMatch(/^Nothing to change on 127\.0\.0\.3:8380/);
   });
 });

@@ -59,9 +59,12 @@ const CLIENT_UPLOAD_TIMEOUTS =
 /**
  * The stall a proxy passed on: `upstream` is a stall where the receiver (the client) is a proxy's
  * host, reading a response from its backend; the proxy stopped reading because its own client had
- * stopped reading the same response (a stall on a connection the proxy serves, begun no later and
- * still on when this one began, for the same request when both are known). A proxy buffers only so
- * much: the backend leg's stall is the client's, passed down, and the backend is not at fault.
+ * stopped reading the same response (a stall on a connection the proxy serves, at a time the two
+ * overlap, for the same request when both are known). A proxy buffers only so much: the backend
+ * leg's stall is the client's, passed down, and the backend is not at fault. Either may show first:
+ * the proxy stops reading once it cannot write, which a shrinking client window does before it is
+ * zero (zero-window-haproxy-relayed: the backend leg's window closed 41 ms before the client's).
+ * A proxy that stopped reading on its own would have left its client nothing to leave unread.
  */
 function downstreamStallOf(upstream: Finding, stalls: readonly Finding[]): Finding | null {
   if (upstream.evidence.receiver !== 'client' || upstream.client === null) return null;
@@ -70,7 +73,8 @@ function downstreamStallOf(upstream: Finding, stalls: readonly Finding[]): Findi
   for (const f of stalls) {
     if (f === upstream || f.evidence.receiver !== 'client' || hostOf(f.server) !== proxy || f.client === upstream.client) continue;
     const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
-    if (f.ts > upstream.ts || f.ts + duration < upstream.ts) continue;
+    const upstreamDuration = typeof upstream.evidence.duration === 'number' ? upstream.evidence.duration : 0;
+    if (f.ts > upstream.ts + upstreamDuration || f.ts + duration < upstream.ts) continue;
     if (typeof request === 'string' && typeof f.evidence.request === 'string' && request !== f.evidence.request) continue;
     return f;
   }
@@ -271,8 +275,9 @@ export const zeroWindowStall: DetectorDefinition = {
           const relayText =
             passedOn === 0
               ? ''
-              : ` On ${passedOn === agg.client.length ? (passedOn === 1 ? 'it' : `all ${passedOn}`) : `${passedOn} of them`} the reader was a proxy (${proxies.join(', ')}) relaying the response to its own client, ` +
-                `which had stopped reading it first (${relayedIds}): the proxy's buffers filled and it stopped reading from ${server}. That stall is its client's, passed down; ${server} is not at fault.`;
+              : ` On ${passedOn === agg.client.length ? (passedOn === 1 ? 'it' : passedOn === 2 ? 'both' : `all ${passedOn}`) : `${passedOn} of them`} the reader was a proxy (${proxies.join(', ')}) relaying the response to its own client, ` +
+                `which was not reading it either (${relayedIds}): once the proxy could not write, it stopped reading from ${server}. ` +
+                `${passedOn === 1 ? "That stall is the proxy's client's" : "Those stalls are the proxy's clients'"}, passed down; ${server} is not at fault.`;
           const allPassedOn = passedOn > 0 && passedOn === agg.client.length && agg.server.length === 0;
           ctx.diagnose({
             server,
@@ -286,7 +291,7 @@ export const zeroWindowStall: DetectorDefinition = {
               (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.') +
               gaveUp + relayText + uncertainText,
             remedy: allPassedOn
-              ? `Nothing to change on ${server}: look at the proxy's client that stopped reading (${relayedIds}). A proxy that buffers whole responses ` +
+              ? `Nothing to change on ${server}: look at the proxy's ${agg.relayed.length === 1 ? 'client' : 'clients'} that stopped reading (${relayedIds}). A proxy that buffers whole responses ` +
                 '(nginx `proxy_buffering on`, with room in `proxy_max_temp_file_size`) lets go of its backend while its client reads slowly; one that streams (HAProxy) holds it as long as its client stalls.'
               : `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; ` +
               // The sending side's timeouts: the server's toward a client that does not read, the client's toward a server that does not.
