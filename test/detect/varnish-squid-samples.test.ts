@@ -161,7 +161,9 @@ describe('Squid 5.7 samples', () => {
     expect(found.every((f) => f.evidence.status === 503 && f.evidence.upstreamPhase === 'connect')).toBe(true);
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(d.inferred).toEqual({});
-    expect(d.explanation).toContain('Squid `read_timeout` for the response, `connect_timeout`');
+    // The connect phase: Squid's connect settings alone, not its read_timeout.
+    expect(d.explanation).toContain('Squid `connect_timeout` and `forward_timeout`');
+    expect(d.explanation).not.toContain('read_timeout');
     expect(d.explanation).toContain('for a cache_peer its `connect-timeout=`');
   });
 
