@@ -372,6 +372,12 @@ export const synUnanswered: DetectorDefinition = {
         // A SYN an ICMP error quoting it rejected (a REJECT rule, a router, kube-proxy) and never
         // answered: refused on the way, not dropped (connection-rejected-icmp tells it).
         if (c.icmpError !== null && rejectedByIcmp(conn)) return;
+        // The server answered the SYN with an ACK of another connection it still held on the
+        // 4-tuple (its TIME_WAIT, or one the client had forgotten: RFC 793, RFC 5961's challenge
+        // ACK), which the client resets before it sends its SYN again: answered, not dropped, and
+        // no sign of an outage (a run of such SYNs met a server's TIME_WAITs after it closed many
+        // connections first, blind round 13b S5a). port-reuse tells it, with the retry and its delay.
+        if (conn.foreignAckFrame > 0) return;
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
         if (times.length < 2) {
           // Never answered at all, not even acknowledged: one of a run of such attempts, maybe (onFinish).
@@ -400,10 +406,6 @@ export const synUnanswered: DetectorDefinition = {
           return;
         }
         if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
-        // The server answered the first SYN, with an ACK of its own (a challenge ACK: its side of an
-        // earlier connection on this 4-tuple was still open; the client reset that and sent its SYN
-        // again, RFC 5961). Nothing was lost: port-reuse says which connection it was.
-        if (s.firstTs >= times[0] && (s.synAckTimes.length === 0 || s.firstTs < s.synAckTimes[0]) && c.rstTs >= s.firstTs && c.rstTs < times[times.length - 1]) return;
 
         const a: Attempt = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
