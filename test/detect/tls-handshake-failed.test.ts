@@ -186,3 +186,66 @@ describe('tls-handshake-failed: near misses', () => {
     expect(findings(cap)).toEqual([]);
   });
 });
+
+describe('tls-handshake-failed: a proxy\'s 502 for its upstream handshake', () => {
+  const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: close\r\n\r\nerror';
+
+  /** A client's request to the proxy 10.0.0.3:8081 at `at`; with `status502`, the proxy's 502 at `answerAt` and the client's close. */
+  function front(cap: Capture, at: number, answerAt: number | null): void {
+    const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.3', sport: 8081 });
+    c.handshake(at).request(at + 0.0005, get('/api'));
+    if (answerAt !== null) c.response(answerAt, BAD_GATEWAY).close(answerAt + 0.001, 'c');
+  }
+
+  /** The proxy's upstream TLS 1.2 handshake to 10.0.0.2:443 at `at`, completed, then its close_notify (encrypted: 26 bytes) and FIN at `closeAt`. */
+  function verifiedAfterHandshake(cap: Capture, at: number, closeAt: number): void {
+    const c = hello(cap, at, { client: '10.0.0.3' });
+    serverFlight12(c, at + 0.002);
+    c.send(at + 0.003, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(at + 0.0031, 's');
+    c.send(at + 0.004, 's', concat(records(20, 1), records(22, 40))).ack(at + 0.0041, 'c');
+    c.send(closeAt, 'c', records(21, 26)).fin(closeAt + 0.00001, 'c').fin(closeAt + 0.0001, 's').ack(closeAt + 0.0002, 'c');
+  }
+
+  test('nginx with proxy_ssl_verify on: the handshake completes, the proxy closes at once with its close_notify and answers 502', () => {
+    const cap = new Capture();
+    front(cap, 0, 0.0062);
+    verifiedAfterHandshake(cap, 0.001, 0.006);
+    const result = cap.analyze();
+    const [f, ...rest] = ofKind(result, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe('10.0.0.3:40001');
+    expect(f.evidence).toMatchObject({ cause: 'verify-after-handshake', failedBy: 'client', relayed502: 1, relayedBy: ['10.0.0.3:8081'] });
+    expect(f.summary).toContain('rejected the server\'s certificate after the handshake');
+    // The 502 is this failure's: no flaky proxy besides it.
+    expect(ofKind(result, 'intermittent-5xx')).toEqual([]);
+  });
+
+  test('the same handshake closed at once with no 502 near it is a TLS health check: silent', () => {
+    const cap = new Capture();
+    front(cap, 0, null);
+    verifiedAfterHandshake(cap, 0.001, 0.006);
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('a 502 long after the close, or for a request that came after the handshake began, is not its relay', () => {
+    const late = new Capture();
+    front(late, 0, 0.5);
+    verifiedAfterHandshake(late, 0.001, 0.006);
+    expect(findings(late)).toEqual([]);
+    const after = new Capture();
+    front(after, 0.002, 0.0062);
+    verifiedAfterHandshake(after, 0.001, 0.006);
+    expect(findings(after)).toEqual([]);
+  });
+
+  test('a server\'s alert to a proxy, relayed as a 502: the finding names the proxy and the exchanges it failed', () => {
+    const cap = new Capture();
+    front(cap, 0, 0.0032);
+    const c = hello(cap, 0.001, { client: '10.0.0.3' });
+    c.send(0.003, 's', alertRecord(112)).fin(0.0031, 's').fin(0.0032, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'alert', alert: 'unrecognized_name', relayed502: 1, relayedBy: ['10.0.0.3:8081'] });
+    expect(f.evidence.relayedExchanges).toHaveLength(1);
+    expect(f.summary).toContain('the client is a proxy: 10.0.0.3:8081 answered 1 request of its own clients with 502');
+  });
+});

@@ -1,8 +1,10 @@
+import type { HttpExchange } from '../../http/exchange';
 import type { TlsDirection, TlsRecords } from '../../http/tls-records';
 import { TlsStop } from '../../http/tls-records';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { firstCloseTs, hostOf, microsAsMs, ms, startedMidStream } from '../facts';
+import { firstAtOrAfter } from '../sorted-search';
 import type { Finding } from '../finding';
 
 /**
@@ -68,7 +70,13 @@ type Cause =
   /** The server answered the ClientHello with bytes that are no TLS record (a plain HTTP port: "HTTP/1.1 400"). */
   | 'not-tls'
   /** A plain HTTP request to a port that speaks TLS, answered with a 400. */
-  | 'plain-http-to-tls-port';
+  | 'plain-http-to-tls-port'
+  /**
+   * A proxy completed the handshake and closed at once with its close_notify, without a request,
+   * while it answered its own client a 502: it checked the certificate after the handshake and
+   * rejected it (nginx `proxy_ssl_verify on`: "upstream SSL certificate verify error").
+   */
+  | 'verify-after-handshake';
 
 /**
  * Where the handshake was when it failed, by what the server had sent: nothing (the ClientHello
@@ -91,6 +99,8 @@ interface Failure {
   ts: number;
   /** Seconds from the client's first bytes to the failure (alert or close). */
   after: number;
+  /** When the connection began (its SYN, else its first packet): a proxy's 502 for it came from a request older than this. */
+  startTs: number;
   frames: number[];
   /** The frame that decided it (the alert, the close, the server's answer): listed for every connection of a group. */
   keyFrame: number;
@@ -117,6 +127,38 @@ const LISTED = 10;
 const UNANSWERED_HELLO_WAIT = 1;
 
 const HTTP_LEAD = 0x48545450; // "HTTP"
+/**
+ * A client that closes a completed handshake without a byte of data within this long of its
+ * ClientHello checked something and gave up (nginx verifies the upstream's certificate once the
+ * handshake is done); one that holds the connection longer was idle (a pool, a warm-up).
+ */
+const ABORT_AFTER_HANDSHAKE = 1;
+/** A proxy's 502 that follows its upstream's abandoned handshake within this long answered it (nginx: the same event-loop turn). */
+const RELAY_502_WINDOW = 0.05;
+/** 502 responses remembered for the pairing (capture-wide, most recent kept). */
+const MAX_502 = 10_000;
+
+/** A 502 response: when its request began and its answer came, where (the proxy's listener), which exchange. */
+interface Relayed502 {
+  requestStart: number;
+  responseStart: number;
+  frame: number;
+  server: string;
+  flowId: number;
+  index: number;
+}
+
+interface Group {
+  count: number;
+  failures: Failure[];
+  clients: Set<string>;
+  /** The 502s proxies answered their own clients for these failures. */
+  relayed: Relayed502[];
+}
+
+function startOf(conn: AnalyzedConnection): number {
+  return conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : conn.startTs;
+}
 
 /** The TLS handshake completed, as far as the record headers tell. */
 function handshakeCompleted(tls: TlsRecords): boolean {
@@ -182,12 +224,18 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
-    const kept: Failure[] = [];
-    const groups = new Map<string, { count: number; failures: Failure[]; clients: Set<string> }>();
+    const groups = new Map<string, Group>();
+    /** Every failure kept (bounded), for the pairing with the 502s proxies answered for them. */
+    const all: { f: Failure; g: Group }[] = [];
     let unkept = 0;
     const tlsServers = new Set<string>();
     /** Plain HTTP connections answered 400 and closed: judged at the end, against the ports that spoke TLS. */
     const plainCandidates: Failure[] = [];
+    /** Handshakes a client completed and dropped at once without data: judged at the end, against the 502s (see 'verify-after-handshake'). */
+    const abandoned: Failure[] = [];
+    /** 502 responses: when the request began, when the answer came, where; a ring of the most recent. */
+    const bad502: Relayed502[] = [];
+    let bad502Next = 0;
 
     function keep(f: Failure): void {
       const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}`;
@@ -197,15 +245,13 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           unkept++;
           return;
         }
-        g = { count: 0, failures: [], clients: new Set() };
+        g = { count: 0, failures: [], clients: new Set(), relayed: [] };
         groups.set(key, g);
       }
       g.count++;
+      if (all.length < MAX_KEPT) all.push({ f, g });
       if (g.clients.size < LISTED) g.clients.add(f.clientHost);
-      if (g.failures.length < LISTED && kept.length < MAX_KEPT) {
-        g.failures.push(f);
-        kept.push(f);
-      }
+      if (g.failures.length < LISTED) g.failures.push(f);
     }
 
     function judgeTls(conn: AnalyzedConnection, tls: TlsRecords): void {
@@ -214,7 +260,10 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       if (s.records > 0 && tlsServers.size < MAX_TLS_SERVERS) tlsServers.add(conn.serverName);
       if (startedMidStream(conn) && !c.hello.complete) return; // what came first is unseen
       if (c.records === 0 && !c.hello.complete) return;
-      if (handshakeCompleted(tls)) return;
+      if (handshakeCompleted(tls)) {
+        noteAbandoned(conn, tls);
+        return;
+      }
       const clientClose = closeOf(conn, 'client');
       const serverClose = closeOf(conn, 'server');
       // Still going on when the capture ended (or let go): not judged.
@@ -227,6 +276,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         server: conn.serverName,
         offered13: c.hello.tls13,
         chosen: s.records > 0 && s.hello.complete ? (s.hello.tls13 ? '1.3' : '1.2') : null,
+        startTs: startOf(conn),
       };
       // Where it was: whether the server's hello came (a server's first record may be its alert).
       const stage: Stage = !s.hello.complete ? 'client-hello' : c.sawChangeCipherSpec ? 'client-flight' : 'server-hello';
@@ -275,6 +325,62 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     }
 
 
+    /**
+     * A completed handshake the client closed at once with an alert (its close_notify) and no
+     * application data: kept, to be told if its client answered a 502 at that moment (a proxy that
+     * rejected the certificate after the handshake). Alone it is what a TLS health check does.
+     */
+    function noteAbandoned(conn: AnalyzedConnection, tls: TlsRecords): void {
+      const c = tls.client;
+      const s = tls.server;
+      if (c.appRecords > 0 || c.firstAlertTs < 0 || s.firstAlertTs >= 0 && s.firstAlertTs < c.firstAlertTs) return;
+      const helloTs = conn.client.firstDataTs;
+      if (c.firstAlertTs - helloTs > ABORT_AFTER_HANDSHAKE || abandoned.length >= MAX_KEPT) return;
+      const close = closeOf(conn, 'client');
+      if (close === null) return;
+      abandoned.push({
+          flowId: conn.id,
+          client: conn.clientName,
+          clientHost: conn.clientHost,
+          server: conn.serverName,
+          cause: 'verify-after-handshake',
+          failedBy: 'client',
+          stage: 'client-flight',
+          alertCode: -1,
+          alertFatal: false,
+          closedWith: close.how,
+          ts: c.firstAlertTs,
+          after: c.firstAlertTs - helloTs,
+          frames: [conn.client.firstDataFrame, conn.server.firstDataFrame, c.firstAlertFrame, close.frame],
+          keyFrame: c.firstAlertFrame,
+          offered13: c.hello.tls13,
+          chosen: s.hello.complete ? (s.hello.tls13 ? '1.3' : '1.2') : null,
+          answer: null,
+          startTs: startOf(conn),
+      });
+    }
+
+    function note502(ex: HttpExchange, conn: AnalyzedConnection): void {
+      if (ex.status !== 502 || ex.responseStart === null || ex.requestStart === null || ex.responseFrame === null) return;
+      const entry: Relayed502 = { requestStart: ex.requestStart, responseStart: ex.responseStart, frame: ex.responseFrame, server: conn.serverName, flowId: conn.id, index: ex.index };
+      if (bad502.length < MAX_502) bad502.push(entry);
+      else bad502[bad502Next] = entry;
+      bad502Next = (bad502Next + 1) % MAX_502;
+    }
+
+    /**
+     * The 502 a proxy answered for a failed handshake: its request came before the handshake began,
+     * its answer right after the failure (an alert read, a close). `bad502` is sorted by answer time.
+     */
+    function relayed502(f: Failure): Relayed502 | null {
+      for (let i = firstAtOrAfter(bad502, f.ts, (b) => b.responseStart); i < bad502.length; i++) {
+        const b = bad502[i];
+        if (b.responseStart - f.ts > RELAY_502_WINDOW) break;
+        if (b.requestStart <= f.startTs && b.server !== f.server) return b;
+      }
+      return null;
+    }
+
     function notePlain(conn: AnalyzedConnection): void {
       const app = conn.app;
       if (app === null || app.session === null || !app.session.isHttp || app.exchangeCount !== 1 || app.recent.length === 0) return;
@@ -299,15 +405,17 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         keyFrame: ex.responseFrame,
         offered13: false,
         chosen: null,
+        startTs: startOf(conn),
         answer: `${ex.responseVersion ?? 'HTTP/1.1'} 400${ex.reason !== null && ex.reason !== '' ? ` ${ex.reason}` : ''}`,
       });
     }
 
-    function report(g: { count: number; failures: Failure[]; clients: Set<string> }, unkeptFailures: number): void {
+    function report(g: Group, unkeptFailures: number): void {
       const f = g.failures[0];
       const n = g.count;
-      const text = describe(f, n);
-      const frames = [...new Set([...f.frames, ...g.failures.slice(1).map((o) => o.keyFrame)])].filter((x) => x > 0).sort((a, b) => a - b);
+      const text = describe(f, n, g.relayed);
+      const frames = [...new Set([...f.frames, ...g.failures.slice(1).map((o) => o.keyFrame), ...g.relayed.slice(0, LISTED).map((b) => b.frame)])].filter((x) => x > 0).sort((a, b) => a - b);
+      const proxies = [...new Set(g.relayed.map((b) => b.server))];
       const a = f.cause === 'alert' ? meaningOf(f.alertCode) : null;
       const finding: Finding = ctx.report({
         flowId: f.flowId,
@@ -331,6 +439,8 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           clientOfferedTls13: f.offered13,
           serverChose: f.chosen,
           ...(f.answer !== null ? { answer: f.answer } : {}),
+          // The 502s proxies answered their clients for these failures (exchanges "flow#index", as intermittent-5xx reads them).
+          ...(g.relayed.length > 0 ? { relayed502: g.relayed.length, relayedBy: proxies.slice(0, LISTED), relayedExchanges: g.relayed.map((b) => `${b.flowId}#${b.index}`) } : {}),
           clientSees: text.clientSees,
         },
         frames,
@@ -348,6 +458,9 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     }
 
     return {
+      onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+        note502(ex, conn);
+      },
       onConnectionEnd(conn: AnalyzedConnection): void {
         const app = conn.app;
         if (app === null) return;
@@ -356,6 +469,15 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       },
       onFinish(): void {
         for (const p of plainCandidates) if (tlsServers.has(p.server)) keep(p);
+        bad502.sort((a, b) => a.responseStart - b.responseStart);
+        for (const f of abandoned) {
+          // Alone, a handshake closed at once is what a TLS health check does: only a proxy's 502 makes it a failure.
+          if (relayed502(f) !== null) keep(f);
+        }
+        for (const { f, g } of all) {
+          const b = relayed502(f);
+          if (b !== null && g.relayed.length < MAX_KEPT) g.relayed.push(b);
+        }
         for (const g of groups.values()) report(g, unkept);
       },
     };
@@ -374,7 +496,17 @@ function stageWords(f: Failure): string {
   return "after the client's second flight (its key exchange and Finished)";
 }
 
-function describe(f: Failure, n: number): Words {
+function describe(f: Failure, n: number, relayed: readonly Relayed502[]): Words {
+  const words = describeFailure(f, n);
+  if (relayed.length === 0 || f.cause === 'verify-after-handshake') return words;
+  const proxies = [...new Set(relayed.map((b) => b.server))];
+  return {
+    ...words,
+    what: `${words.what}; ${relayed.length >= n ? 'the client is a proxy' : `${relayed.length} of them came from a proxy`}: ${proxies.join(', ')} answered ${relayed.length} ${plural(relayed.length, 'request')} of its own clients with 502 right after`,
+  };
+}
+
+function describeFailure(f: Failure, n: number): Words {
   const after = `${ms(f.after * 1000)} ms after the ClientHello`;
   const closed = f.closedWith === null ? '' : `, then ${f.closedWith === 'rst' ? 'reset' : 'closed'} the connection`;
   switch (f.cause) {
@@ -412,7 +544,7 @@ function describe(f: Failure, n: number): Words {
           f.failedBy === 'server'
             ? 'curl exit 35 "OpenSSL SSL_connect: SSL_ERROR_SYSCALL" (a FIN), "Connection reset by peer" (a RST) or "unexpected eof while reading"; Go "EOF" or "connection reset by peer" from tls.Dial; nginx as a proxy "peer closed connection in SSL handshake while SSL handshaking to upstream" and a 502; Node "Client network socket disconnected before secure TLS connection was established" (ECONNRESET)'
             : f.stage === 'client-hello'
-              ? 'the client its handshake timeout (curl exit 28 "SSL connection timeout"; Go "net/http: TLS handshake timeout"; nginx as a proxy "upstream timed out … while SSL handshaking to upstream" and a 504)'
+              ? 'the client its handshake timeout (curl exit 28 "Connection timed out after … milliseconds" or "SSL connection timeout"; Go "net/http: TLS handshake timeout"; nginx as a proxy "upstream timed out … while SSL handshaking to upstream" and a 504)'
               : 'the client its own timeout or verification error; the server "peer closed connection in SSL handshake" (nginx, at info level)',
       };
     case 'not-tls':
@@ -427,6 +559,14 @@ function describe(f: Failure, n: number): Words {
             why: 'Another protocol listens on that port (SSH, SMTP, a database, plain HTTP): the client was pointed at the wrong port, or the server lacks its TLS setting.',
             clientSees: 'OpenSSL-based clients "SSL routines::wrong version number" or "packet length too long" (curl exit 35); Go "tls: first record does not look like a TLS handshake"',
           };
+    case 'verify-after-handshake':
+      return {
+        what: `the client completed the handshake and closed it ${ms(f.after * 1000)} ms after its ClientHello with its close_notify, without sending a request, and answered its own ${plural(n, 'client')} 502 at once: a proxy that rejected the server's certificate after the handshake`,
+        why:
+          "nginx checks an upstream's certificate only once the handshake is done (`proxy_ssl_verify on`), then closes the connection and answers 502: on the wire the handshake succeeds and nothing follows. The certificate is not signed by a CA in `proxy_ssl_trusted_certificate`, is expired, or does not name `proxy_ssl_name` (the upstream's host by default).",
+        clientSees:
+          'nginx "upstream SSL certificate verify error: (18:self-signed certificate)" (or "(20:unable to get local issuer certificate)", "(10:certificate has expired)") or "upstream SSL certificate does not match \"…\"" "while SSL handshaking to upstream", and its client a 502 Bad Gateway',
+      };
     case 'plain-http-to-tls-port':
       return {
         what: `the client sent a plain HTTP request to a port that speaks TLS (its other connections in the capture are TLS handshakes), and the server answered "${f.answer ?? '400'}" and closed`,
@@ -461,6 +601,9 @@ function remedyOf(f: Failure): string {
   const check = `Reproduce with \`openssl s_client -connect ${f.server} -servername <name> [-tls1_2 | -tls1_3]\` and read the server's TLS error log.`;
   if (f.cause === 'not-tls') return `Use http:// for ${f.server} (in a proxy: \`proxy_pass http://…\`, an upstream without TLS), or enable TLS on that listener (nginx \`listen ${port} ssl\`), or point the client at the TLS port.`;
   if (f.cause === 'plain-http-to-tls-port') return `Use https:// for ${f.server} (in nginx as a proxy: \`proxy_pass https://…\`, with \`proxy_ssl_server_name on\`), or serve plain HTTP on another port of ${host}; a redirect from http to https belongs on a plain port (nginx \`error_page 497\` redirects plain requests on a TLS port).`;
+  if (f.cause === 'verify-after-handshake') {
+    return `Make the proxy trust the upstream's certificate: \`proxy_ssl_trusted_certificate\` with the CA that signed it (the full chain served by the upstream), \`proxy_ssl_name\` set to a name the certificate holds (with \`proxy_ssl_server_name on\` to send it as SNI), a renewed certificate if it expired; \`proxy_ssl_verify_depth\` for a long chain. Turning \`proxy_ssl_verify\` off only hides it. ${check}`;
+  }
   if (f.cause === 'encrypted-alert') {
     return `Make the client trust the server's certificate: add the CA that signed it to the client's trust store or CA bundle (curl \`--cacert\`, Node \`NODE_EXTRA_CA_CERTS\`, Go \`SSL_CERT_FILE\`/\`x509.CertPool\`, Java \`keytool -importcert\`, nginx as a proxy \`proxy_ssl_trusted_certificate\` with \`proxy_ssl_verify on\`), serve the full chain (intermediates) on the server, and check the certificate's dates and names (the SAN must hold the name or address the client connects to; nginx as a proxy sends it with \`proxy_ssl_server_name on\`/\`proxy_ssl_name\`). ${check}`;
   }
