@@ -19,9 +19,20 @@
 #      byte (programs/tls-hsf-listener.py --mode close), twice: curl exit 35 "unexpected eof";
 #   h) curl -k --max-time 1.5 to 127.0.0.2:5443, a listener that reads and never answers: curl gives
 #      up after 1.5 s (exit 28);
+#   j) curl -k --tls-max 1.2 offering only RSA suites (ECDHE-RSA-AES128-GCM-SHA256) to 8443, whose
+#      certificate is ECDSA: nginx answers handshake_failure (40), "no shared cipher" in its log;
+#   k) nginx as a proxy on 127.0.0.3:8081 in front of those listeners, its clients curl: /verify
+#      (proxy_pass https://127.0.0.2:8443 with proxy_ssl_verify on, the system CAs only): nginx
+#      completes the handshake, rejects the certificate afterwards ("upstream SSL certificate verify
+#      error"), closes with its close_notify and answers 502; /nosni (proxy_pass
+#      https://127.0.0.2:7443, proxy_ssl_server_name left off): no SNI, the default server's
+#      unrecognized_name (112), a 502; twice each;
 #   i) near misses: curl --cacert (the certificate trusted) to 8443, 9443 and 7443 (with the name
 #      it serves): healthy, silent; and a last curl to the silent listener started 0.5 s before the
-#      capture stops: its handshake is cut by the capture's end, not judged.
+#      capture stops: its handshake is cut by the capture's end, not judged; the proxy's /ok
+#      (proxy_ssl_verify on with the certificate trusted, proxy_ssl_name localhost, SNI sent):
+#      answered 200; and a TLS health check (Python ssl: handshake, close_notify, close, no
+#      request) with no 502 anywhere near it.
 # Writes samples/tls-handshake-failed.pcap and .meta.json.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,6 +47,7 @@ cc_netns_up cc-tls-hsf
 ccb_workdir
 WORK="$CCB_WORK"
 cc_in ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
+cc_in ip addr add 127.0.0.3/8 dev lo 2>/dev/null || true
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/key.pem" \
   -out "$WORK/cert.pem" -days 1 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.2" 2>/dev/null
 ccb_nginx_conf "$WORK/nginx.conf" <<CONF
@@ -65,6 +77,19 @@ ccb_nginx_conf "$WORK/nginx.conf" <<CONF
     listen 127.0.0.2:8080;
     location / { return 200 "ok\n"; }
   }
+  server {
+    listen 127.0.0.3:8081;
+    location /verify { proxy_pass https://127.0.0.2:8443; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt; }
+    location /nosni { proxy_pass https://127.0.0.2:7443; }
+    location /ok {
+      proxy_pass https://127.0.0.2:7443;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $WORK/cert.pem;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;
+      proxy_set_header Host localhost;
+    }
+  }
 CONF
 
 (cd "$WORK" && GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" GO111MODULE=off GOFLAGS= \
@@ -76,9 +101,10 @@ cc_wait_port 8443
 cc_wait_port 9443
 cc_wait_port 7443
 cc_wait_port 8080
+cc_wait_port 8081
 cc_wait_port 6443
 cc_wait_port 5443
-cc_capture_start "$OUT" "tcp and host 127.0.0.2"
+cc_capture_start "$OUT" "tcp"
 
 # run LANE PORT CURL_ARGS...: one curl from 127.0.0.1:PORT, its exit code and error to client.log.
 run() {
@@ -104,11 +130,30 @@ run e 41042 https://127.0.0.2:8080/e
 cc_in "$WORK/tls-hsf-go-client" 41061 https://127.0.0.2:8443/f https://127.0.0.2:8443/f | sed 's/^/f\t/' >>"$WORK/client.log"
 run g 41071 -k https://127.0.0.2:6443/g
 run g 41072 -k https://127.0.0.2:6443/g
+run j 41101 -k --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 https://127.0.0.2:8443/j
+run j 41102 -k --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 https://127.0.0.2:8443/j
+run k 41111 http://127.0.0.3:8081/verify
+run k 41112 http://127.0.0.3:8081/verify
+run k 41113 http://127.0.0.3:8081/nosni
+run k 41114 http://127.0.0.3:8081/nosni
 run h 41081 -k --max-time 1.5 https://127.0.0.2:5443/h
 run i 41091 --cacert "$WORK/cert.pem" https://127.0.0.2:8443/i
 run i 41092 --cacert "$WORK/cert.pem" --tls-max 1.2 https://127.0.0.2:8443/i
 run i 41093 --cacert "$WORK/cert.pem" https://127.0.0.2:9443/i
 run i 41094 -k --resolve localhost:7443:127.0.0.2 https://localhost:7443/i
+run i 41096 http://127.0.0.3:8081/ok
+# A TLS health check: handshake, close_notify, close; no request, and no 502 near it.
+cc_in python3 -c 'import socket, ssl
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.2", 8443), source_address=("127.0.0.1", 41097))
+tls = ctx.wrap_socket(raw, server_hostname="localhost")
+try:
+    tls.unwrap()  # sends its close_notify; nginx answers with a FIN, which unwrap reports as an EOF
+except OSError:
+    pass
+raw.close()'
+printf 'i\t41097\t0\tpython ssl handshake, unwrap (close_notify), close\n' >>"$WORK/client.log"
+sleep 0.2
 # The last handshake is cut by the capture's end: curl waits on the silent listener (bounded by
 # --max-time 3) while the capture stops.
 run i 41095 -k --max-time 3 https://127.0.0.2:5443/i &
