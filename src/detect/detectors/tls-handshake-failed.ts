@@ -305,6 +305,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       // Records lost by the capture: what was sent is unknown.
       if (c.stop === TlsStop.Gap || s.stop === TlsStop.Gap) return;
       if (s.stop === TlsStop.NotTls && s.records === 0 && s.leadLength > 0) {
+        // An HTTP answer and any other protocol's are separate causes: alertCode only keys the group here.
         const plainHttp = s.leadLength === 4 && s.lead === HTTP_LEAD;
         const close = closeOf(conn, 'server') ?? closeOf(conn, 'client');
         keep({ ...base, cause: 'not-tls', failedBy: 'server', stage: 'client-hello', alertCode: plainHttp ? 0 : -1, alertFatal: true, closedWith: close?.how ?? null, ts: conn.server.firstDataTs, after: conn.server.firstDataTs - helloTs, frames: [...helloFrames, ...(close !== null ? [close.frame] : [])], keyFrame: conn.server.firstDataFrame, answer: leadText(s) });
@@ -323,7 +324,6 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     function stageOf(by: Side, stage: Stage): Stage {
       return by === 'client' && stage === 'client-flight' ? 'server-hello' : stage;
     }
-
 
     /**
      * A completed handshake the client closed at once with an alert (its close_notify) and no
