@@ -24,7 +24,8 @@ export type AnomalyKind =
   | 'tunnel-idle-timeout'
   | 'response-truncated'
   | 'response-abandoned'
-  | 'pmtu-blackhole';
+  | 'pmtu-blackhole'
+  | 'tls-handshake-failed';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 
