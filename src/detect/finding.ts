@@ -24,7 +24,8 @@ export type AnomalyKind =
   | 'tunnel-idle-timeout'
   | 'response-truncated'
   | 'response-abandoned'
-  | 'pmtu-blackhole';
+  | 'pmtu-blackhole'
+  | 'synack-lost';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

@@ -22,6 +22,7 @@ import { tunnelIdleTimeout } from './detectors/tunnel-idle-timeout';
 import { responseTruncated } from './detectors/response-truncated';
 import { responseAbandoned } from './detectors/response-abandoned';
 import { pmtuBlackhole } from './detectors/pmtu-blackhole';
+import { synackLost } from './detectors/synack-lost';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -54,4 +55,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   responseTruncated,
   responseAbandoned,
   pmtuBlackhole,
+  synackLost,
 ];
