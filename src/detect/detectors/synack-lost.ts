@@ -1,7 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, ms } from '../facts';
-import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
+import { firstSynAckResent, PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
 import { firstAfter, firstAtOrAfter } from '../sorted-search';
 import { answeredEarlierSyn, DUPLICATE_COPY_WINDOW } from './syn-unanswered';
 
@@ -56,7 +56,7 @@ interface Delayed {
   answerFrame: number;
   /** What the connect paid over a round trip: from the first SYN (or SYN-ACK) to the timer's repeat. */
   delay: number;
-  /** The connection's span, and whether path-loss.ts's pathLosses counted its handshake as a loss (see onFinish). */
+  /** The connection's span, and whether path-loss.ts's pathLosses counted its handshake as a loss (firstSynAckResent; see onFinish). */
   startTs: number;
   lastTs: number;
   countedAsPathLoss: boolean;
@@ -98,59 +98,65 @@ function lostSynAckOf(conn: AnalyzedConnection): Delayed | null {
       break;
     }
   }
-  const base = {
-    flowId: conn.id, client: conn.clientName, server: conn.serverName, clientHost: conn.clientHost, serverHost: conn.serverHost,
-    firstSynTs: first, firstSynFrame: c.synFrames[0], startTs: conn.startTs, lastTs: conn.lastTs,
-  };
+  let seenAt: SeenAt;
+  let recoveredBy: RecoveredBy;
+  /** The index of what the timer sent again: the client's SYN (synTimes) or the server's SYN-ACK (synAckTimes). */
+  let repeat: number;
   if (r < 0) {
     // One SYN (its copies aside): only the server's timer can have recovered a lost answer.
+    recoveredBy = 'server';
     if (c.synCount > c.synTimes.length || conn.handshakeAckTs < 0) return null;
     if (c.rstTs >= 0 && c.rstTs < conn.handshakeAckTs) return null;
     if (synAck - first >= SYN_ACK_RESEND_FLOOR) {
-      return {
-        ...base, seenAt: 'client', recoveredBy: 'server', lostSynAckTs: -1, lostSynAckFrame: 0,
-        repeatTs: synAck, repeatFrame: s.synAckFrames[0], answerTs: -1, answerFrame: 0, delay: synAck - first,
-        // pathLosses counts a first SYN-ACK answering this late as lost: the path's loss, but not its data's.
-        countedAsPathLoss: true,
-      };
+      seenAt = 'client';
+      repeat = 0;
+    } else {
+      seenAt = 'server';
+      repeat = -1;
+      for (let i = 1; i < s.synAckTimes.length; i++) {
+        if (s.synAckTimes[i] - synAck >= SYN_ACK_RESEND_FLOOR) {
+          repeat = i;
+          break;
+        }
+      }
+      if (repeat < 0 || conn.handshakeAckTs < s.synAckTimes[repeat] || c.firstDataTs < 0 || c.firstDataTs - conn.handshakeAckTs > SENT_AT_ONCE) return null;
     }
-    let k = -1;
-    for (let i = 1; i < s.synAckTimes.length; i++) {
-      if (s.synAckTimes[i] - synAck >= SYN_ACK_RESEND_FLOOR) {
-        k = i;
+  } else {
+    recoveredBy = 'client';
+    repeat = r;
+    const synAgain = c.synTimes[r];
+    if (c.rstTs >= 0 && c.rstTs < synAgain) return null;
+    if (conn.handshakeAckTs >= 0 && conn.handshakeAckTs < synAgain) return null;
+    if (synAck < synAgain) seenAt = 'server';
+    else if (answeredEarlierSyn(conn)) seenAt = 'client';
+    else return null;
+  }
+  const repeatTs = recoveredBy === 'client' ? c.synTimes[repeat] : s.synAckTimes[repeat];
+  // The SYN-ACK that answered the client's repeated SYN.
+  let answer = -1;
+  if (recoveredBy === 'client') {
+    for (let i = 0; i < s.synAckTimes.length; i++) {
+      if (s.synAckTimes[i] >= repeatTs) {
+        answer = i;
         break;
       }
     }
-    if (k < 0 || conn.handshakeAckTs < s.synAckTimes[k] || c.firstDataTs < 0 || c.firstDataTs - conn.handshakeAckTs > SENT_AT_ONCE) return null;
-    return {
-      ...base, seenAt: 'server', recoveredBy: 'server', lostSynAckTs: synAck, lostSynAckFrame: s.synAckFrames[0],
-      repeatTs: s.synAckTimes[k], repeatFrame: s.synAckFrames[k], answerTs: -1, answerFrame: 0, delay: s.synAckTimes[k] - synAck,
-      countedAsPathLoss: false,
-    };
   }
-  const repeat = c.synTimes[r];
-  if (c.rstTs >= 0 && c.rstTs < repeat) return null;
-  if (conn.handshakeAckTs >= 0 && conn.handshakeAckTs < repeat) return null;
-  let seenAt: SeenAt;
-  if (synAck < repeat) seenAt = 'server';
-  else if (answeredEarlierSyn(conn)) seenAt = 'client';
-  else return null;
-  let answer = -1;
-  for (let i = 0; i < s.synAckTimes.length; i++) {
-    if (s.synAckTimes[i] >= repeat) {
-      answer = i;
-      break;
-    }
-  }
+  const lostShown = seenAt === 'server';
   return {
-    ...base, seenAt, recoveredBy: 'client',
-    lostSynAckTs: seenAt === 'server' ? synAck : -1,
-    lostSynAckFrame: seenAt === 'server' ? s.synAckFrames[0] : 0,
-    repeatTs: repeat, repeatFrame: c.synFrames[r],
+    flowId: conn.id, client: conn.clientName, server: conn.serverName, clientHost: conn.clientHost, serverHost: conn.serverHost,
+    seenAt, recoveredBy,
+    firstSynTs: first, firstSynFrame: c.synFrames[0],
+    lostSynAckTs: lostShown ? synAck : -1,
+    lostSynAckFrame: lostShown ? s.synAckFrames[0] : 0,
+    repeatTs,
+    repeatFrame: recoveredBy === 'client' ? c.synFrames[repeat] : s.synAckFrames[repeat],
     answerTs: answer >= 0 ? s.synAckTimes[answer] : -1,
     answerFrame: answer >= 0 ? s.synAckFrames[answer] : 0,
-    delay: repeat - first,
-    countedAsPathLoss: false,
+    // From the first SYN at the client (its timer, or the server's answer coming that late), from the lost SYN-ACK at the server's.
+    delay: recoveredBy === 'server' && seenAt === 'server' ? repeatTs - synAck : repeatTs - first,
+    startTs: conn.startTs, lastTs: conn.lastTs,
+    countedAsPathLoss: firstSynAckResent(conn),
   };
 }
 
