@@ -399,7 +399,7 @@ export const synUnanswered: DetectorDefinition = {
           }
           return;
         }
-        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
+        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN: synack-lost judges it
         // The server answered the first SYN, with an ACK of its own (a challenge ACK: its side of an
         // earlier connection on this 4-tuple was still open; the client reset that and sent its SYN
         // again, RFC 5961). Nothing was lost: port-reuse says which connection it was.
