@@ -25,7 +25,8 @@ export type AnomalyKind =
   | 'response-truncated'
   | 'response-abandoned'
   | 'pmtu-blackhole'
-  | 'tls-handshake-failed';
+  | 'tls-handshake-failed'
+  | 'synack-lost';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

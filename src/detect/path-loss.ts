@@ -52,13 +52,23 @@ export function pathLosses(conn: AnalyzedConnection): number {
   let lost = midstreamRetransmissions(conn);
   if (s.captureLostBytes === 0) lost += s.outOfOrder;
   if (c.captureLostBytes === 0 && c.payloadBytes > 0 && c.retransmissionsBeforePeerAck === 0) lost += c.outOfOrder;
-  if (s.synAckTimes.length > 0 && c.synTimes.length > 0 && c.synCount === c.synTimes.length) {
-    const answer = s.synAckTimes[0];
-    let lastSyn = -1;
-    for (const t of c.synTimes) if (t <= answer) lastSyn = t;
-    if (lastSyn >= 0 && answer - lastSyn >= SYN_ACK_RESEND_FLOOR) lost++;
-  }
+  if (firstSynAckResent(conn)) lost++;
   return lost;
+}
+
+/**
+ * Whether the first SYN-ACK in the capture came SYN_ACK_RESEND_FLOOR or more after the client's last
+ * SYN before it: the server's timer resending an answer whose first copy never arrived (pathLosses
+ * counts it as one packet the path lost).
+ */
+export function firstSynAckResent(conn: AnalyzedConnection): boolean {
+  const c = conn.client;
+  const s = conn.server;
+  if (s.synAckTimes.length === 0 || c.synTimes.length === 0 || c.synCount !== c.synTimes.length) return false;
+  const answer = s.synAckTimes[0];
+  let lastSyn = -1;
+  for (const t of c.synTimes) if (t <= answer) lastSyn = t;
+  return lastSyn >= 0 && answer - lastSyn >= SYN_ACK_RESEND_FLOOR;
 }
 
 /**

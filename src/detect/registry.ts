@@ -23,6 +23,7 @@ import { responseTruncated } from './detectors/response-truncated';
 import { responseAbandoned } from './detectors/response-abandoned';
 import { pmtuBlackhole } from './detectors/pmtu-blackhole';
 import { tlsHandshakeFailed } from './detectors/tls-handshake-failed';
+import { synackLost } from './detectors/synack-lost';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -56,4 +57,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   responseTruncated,
   responseAbandoned,
   pmtuBlackhole,
+  synackLost,
 ];

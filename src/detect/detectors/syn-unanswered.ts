@@ -19,7 +19,7 @@ import { pausedListenerWords, ServerPauses, sharedServerPauses } from '../server
  * a SYN sooner than its minimum RTO (Linux TCP_RTO_MIN 200 ms; its SYN RTO starts at 1 s, as
  * RFC 6298 asks).
  */
-const DUPLICATE_COPY_WINDOW = 0.2;
+export const DUPLICATE_COPY_WINDOW = 0.2;
 
 /** Server endpoints whose connection attempts are counted (for "k of n attempts"); more are not tracked. */
 const MAX_SERVERS_COUNTED = 65_536;
@@ -185,7 +185,7 @@ function nextSynDue(synTimes: readonly number[], intervals: readonly number[]): 
  * listener dropped nothing. Linux echoes the TSval of the SYN it keeps, the first, also when it
  * answers a retransmission of it.
  */
-function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
+export function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
   const c = conn.client;
   const echo = conn.server.synAckTsEcr;
   // The first SYN's value, and the last one's before the answer: answered the first, not the last.
@@ -405,7 +405,7 @@ export const synUnanswered: DetectorDefinition = {
           }
           return;
         }
-        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
+        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN: synack-lost judges it
 
         const a: Attempt = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
