@@ -189,9 +189,10 @@ export interface BlackHole {
 function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): BlackHole | null {
   const s = fromServer ? conn.server : conn.client;
   const r = fromServer ? conn.client : conn.server;
-  if (!r.hasAck || !s.hasNextSeq || s.maxSegment === 0) return null;
+  if (!r.hasAck || !s.hasNextSeq) return null;
   const base = { fromServer, mssOffered: r.mss, receiverLastTs: r.lastTs };
   if (s.runCount >= BLACK_HOLE_RESENDS) {
+    if (s.maxSegment === 0) return null;
     // The receiver never acknowledged the resent segment, nor any segment as large as the largest
     // one sent, while it did acknowledge smaller ones; and it still sent after the resends began.
     if (seqGt(r.highestAck, s.runSeq) || seqGt(r.highestAck, s.maxSegmentSeq)) return null;
@@ -223,12 +224,19 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
   // past every byte that arrived, the receiver acknowledged none of them, nothing full-size ever
   // arrived though the receiver offered it, and the bytes missing were more than a full-size
   // segment's worth (so the sender did send full-size ones), missing for BLACK_HOLE_SILENCE or more.
+  // No data of the sender's may have arrived at all (blind round 13, S12: nginx's response head
+  // left with its body in full-size segments on a new connection, and only the server's ACK of the
+  // client's FIN, 15928 bytes past the handshake, showed them sent): the handshake is then the last
+  // moment nothing was missing, and its own small packets are what passed.
   if (s.aheadTs < 0 || r.mss === 0) return null;
   const missing = seqDiff(s.nextSeq, s.aheadSeq);
   const fullSize = r.mss - OPTION_ROOM;
   if (missing < fullSize || s.maxSegment >= fullSize || seqGt(r.highestAck, s.nextSeq)) return null;
+  const noneArrived = s.maxSegment === 0;
+  if (noneArrived && !(s.hasIsn && s.nextSeq === seqAdd(s.isn, 1))) return null;
+  const lastPassedTs = noneArrived ? Math.max(conn.handshakeAckTs, s.firstTs) : s.lastDataTs;
   const lastSeen = Math.max(r.lastTs, s.lastTs);
-  if (s.lastDataTs < 0 || lastSeen - s.lastDataTs < BLACK_HOLE_SILENCE) return null;
+  if (lastPassedTs < 0 || lastSeen - lastPassedTs < BLACK_HOLE_SILENCE) return null;
   return {
     ...base,
     seen: 'never-arrived',
@@ -240,7 +248,7 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
     lastResendTs: -1,
     firstResendFrame: 0,
     lastResendFrame: 0,
-    lastPassedTs: s.lastDataTs,
+    lastPassedTs,
     provenSentTs: s.aheadTs,
     provenSentFrame: s.aheadFrame,
   };
