@@ -260,6 +260,25 @@ describe('recorded', () => {
   });
 });
 
+describe('recorded, new connections (blind round 13, S12)', () => {
+  // Before: unanswered-request said nginx's application hung ("the server ACKed it") on /big,
+  // whose response never showed a byte at the client; the hung server on :8080 was told the same.
+  test('pmtu-blackhole-new-connection-client-side: /big is the path\'s (15928 bytes proven sent), /hang the hung server\'s', async () => {
+    const r = await analyzeSample('pmtu-blackhole-new-connection-client-side');
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.server).toBe('10.55.2.2:8081');
+    expect(f.evidence).toMatchObject({ request: 'GET /big', seenAs: 'never-arrived', largestPassedSegmentBytes: 0, mssOffered: 1460, bytesNeverAcknowledged: 15928, closedBy: 'client' });
+    const hung = ofKind(r, 'unanswered-request');
+    expect(hung.map((u) => [u.server, u.evidence.uri, u.evidence.serverAcked])).toEqual([['10.55.2.2:8080', '/hang', true]]);
+  });
+
+  test('pmtu-icmp-allowed-client-side: the ICMP let through, the body arrives in 948-byte segments: silent', async () => {
+    const r = await analyzeSample('pmtu-icmp-allowed-client-side');
+    expect(r.anomalies).toEqual([]);
+  });
+});
+
 describe('pmtu-blackhole: the very first data segment of a new connection, full-size', () => {
   /**
    * Captured at the server: GET /big as a new connection's first request, answered at once in
