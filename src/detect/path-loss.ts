@@ -261,3 +261,61 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
 export function blackHoleOf(conn: AnalyzedConnection): BlackHole | null {
   return blackHoleOfDirection(conn, true) ?? blackHoleOfDirection(conn, false);
 }
+
+/** The MSS of a 9000-byte MTU (jumbo frames) less IPv4 and TCP headers: the largest a real path carries. */
+const JUMBO_MSS = 8960;
+/** Host pairs whose server segment sizes are remembered (PathSegmentSizes); past it, new pairs are not. */
+const MAX_SIZE_PAIRS = 65_536;
+
+/** What the capture shows of the segments one server host sent one client host (PathSegmentSizes). */
+export interface SegmentSizes {
+  /** The largest data segment of the server's in the capture, in payload bytes, on any connection. */
+  largest: number;
+  /** The smallest MSS the client offered in its SYNs (the server may send that much). */
+  mssOffered: number;
+  /** The most in-order bytes one connection carried from the server while no segment of it came near the MSS. */
+  bulkBytes: number;
+}
+
+/**
+ * The server's segment sizes per server host and client host, over the capture (every connection
+ * with the client's SYN seen is noted as it ends). Captured next to the client, the largest is the
+ * largest the path carried: on a healthy path a response longer than two full-size segments comes
+ * in full-size ones, so a server that sent that much on a connection, none of it within
+ * OPTION_ROOM of the MSS the client offered, had its segments capped below the MSS on the way (an
+ * MSS clamp, or a smaller path MTU it had learned). A request unanswered there with nothing to show
+ * what the server sent (no packet of its after the client gave up: its sequence number would tell)
+ * may have met a PMTU black hole instead of a hung application (unanswered-request says so).
+ * Captured next to the server, the segments are what it sent: full-size ones there show nothing.
+ */
+export class PathSegmentSizes {
+  private readonly pairs = new Map<string, SegmentSizes>();
+
+  note(conn: AnalyzedConnection): void {
+    const s = conn.server;
+    const mss = conn.client.mss;
+    // An MSS past jumbo frames' (9000-byte MTU) is a loopback's or a virtual device's: no hop
+    // drops segments by size there, and the sizes are the application's writes.
+    if (mss === 0 || mss > JUMBO_MSS || s.maxSegment === 0) return;
+    const key = `${conn.serverHost} ${conn.clientHost}`;
+    let p = this.pairs.get(key);
+    if (p === undefined) {
+      if (this.pairs.size >= MAX_SIZE_PAIRS) return;
+      this.pairs.set(key, (p = { largest: 0, mssOffered: mss, bulkBytes: 0 }));
+    }
+    if (s.maxSegment > p.largest) p.largest = s.maxSegment;
+    if (mss < p.mssOffered) p.mssOffered = mss;
+    if (s.maxSegment < mss - OPTION_ROOM && s.payloadBytes >= 2 * (mss - OPTION_ROOM) && s.payloadBytes > p.bulkBytes) p.bulkBytes = s.payloadBytes;
+  }
+
+  /**
+   * The pair's sizes when they show segments capped well below the MSS (see the class), else null:
+   * a connection carried two full-size segments' worth or more, and no segment on any connection
+   * came within OPTION_ROOM of the MSS offered.
+   */
+  capped(serverHost: string, clientHost: string): SegmentSizes | null {
+    const p = this.pairs.get(`${serverHost} ${clientHost}`);
+    if (p === undefined || p.bulkBytes === 0 || p.largest >= p.mssOffered - OPTION_ROOM) return null;
+    return p;
+  }
+}
