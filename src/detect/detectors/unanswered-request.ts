@@ -722,9 +722,17 @@ export const unansweredRequest: DetectorDefinition = {
       `the proxy had forwarded it to ${r.leg.server} (flow ${r.leg.flowId}), ` +
       (r.responseStart === null ? 'which did not answer it: that upstream connection tells why' : `which answered ${statusText(r) ?? '?'}`);
 
-    const ackNote = (acked: boolean, zeroWindow: boolean): string =>
+    /**
+     * `openAtEnd`: the capture ended with the server's side still open after the client gave up (no
+     * FIN, RST or answer from it since): the application had not answered while the client waited;
+     * whether it answered after, the capture cannot tell (blind round 14: backends that answered
+     * after the capture's end, a --until, a cut file, a ring's end were said not to answer).
+     */
+    const ackNote = (acked: boolean, zeroWindow: boolean, openAtEnd = false): string =>
       acked
-        ? 'the server ACKed it (its TCP stack had the request; the application did not answer)'
+        ? openAtEnd
+          ? "the server ACKed it (its TCP stack had the request; the application had not answered when the client gave up, and the capture ends with the server's side still open: an answer after that is not in it)"
+          : 'the server ACKed it (its TCP stack had the request; the application did not answer)'
         : zeroWindow
           ? 'the server never ACKed it and advertised a zero window (it was not reading)'
           : 'the server never ACKed it (it did not get in: path, window or accept queue)';
@@ -748,6 +756,7 @@ export const unansweredRequest: DetectorDefinition = {
       if (peer.rstTs >= close.ts) frames.push(peer.rstFrame);
       const late = t.lateAnswer;
       const lateAfter = late === null ? null : late.ts - requestEnd;
+      const openAtEnd = close.by === 'client' && late === null && conn.endReason === 'capture-end' && conn.server.finTs < close.ts && conn.server.rstTs < close.ts;
       // The late response, and the client's reset of it.
       if (late !== null) frames.push(late.frame, conn.client.rstFrame);
       // The client's FIN the server closed on.
@@ -765,7 +774,7 @@ export const unansweredRequest: DetectorDefinition = {
         data: {
           request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
-          acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
+          acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow, openAtEnd),
           status: (late !== null ? statusText(late) : null) ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
           more: t.moreUnanswered === 0 ? '' : ` and ${t.moreUnanswered} more request(s) pipelined behind it${namedLater(t)}`,
           them: t.moreUnanswered === 0 ? 'it' : 'them',
