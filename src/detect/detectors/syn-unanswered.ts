@@ -924,6 +924,13 @@ function outageOf(items: ReadonlyArray<{ attempt: Attempt }>, answers: readonly 
 }
 
 /**
+ * A connect given up sends nothing: the next attempt's SYN marks it, and a pause the client made
+ * before trying again counts in (blind round 14, S4: Python's 1.2 s timeout and a 0.2 s sleep read
+ * as 'the connect timeout is 1.406 s').
+ */
+const PAUSE_INCLUDED = " (the next attempt's SYN marks when it gave up; a pause before trying again counts in)";
+
+/**
  * The words for a run's series (seriesOf): how its attempts were given up and replaced at a fixed
  * interval, which is the client's connect timeout, and how many attempts each series made.
  */
@@ -941,10 +948,10 @@ function seriesText(run: RunInfo, interval: InferredValue): string {
   const main = retryCount
     ? `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
       `${series} series of ${lengths[0]} attempts: ` +
-      `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths[0]} times before failing ` +
+      `the client's connect timeout is ${ms(interval.value)} s at most${PAUSE_INCLUDED} and it tried ${lengths[0]} times before failing ` +
       `(${ms(interval.value)} s × ${lengths[0]} ≈ ${ms(interval.value * lengths[0])} s of waiting). ${settings}`
     : `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
-      `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} back to back: the client's connect timeout is ${ms(interval.value)} s, ` +
+      `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} back to back: the client's connect timeout is ${ms(interval.value)} s at most${PAUSE_INCLUDED}, ` +
       `and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} in a row: one call's retries, or calls made each as soon as the last failed ` +
       `(a new request after a failed connect looks the same on the wire; series of one length repeated would show a retry count). ${settings}`;
   return main + run.otherSeries.map((o) => ` ${otherSeriesText(o)}`).join('');
