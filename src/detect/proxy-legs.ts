@@ -643,9 +643,13 @@ export class ProxyLegs implements EventFollower {
    * race3-both, whose keep-alive races on the client leg were that proxy's relay of them).
    */
   private failedCopyFromOtherAddress(proxy: string, client: string, method: string, uri: string | null, from: number, to: number): LegRequest | null {
-    const fromClientHost = this.copies().upstreamAddressOf(hostOf(proxy)) === hostOf(client);
+    const upstream = this.copies().upstreamAddressOf(hostOf(proxy));
+    const fromClientHost = upstream === hostOf(client);
+    // A sender that also serves is no proxy's other address unless the capture showed it to be
+    // this proxy's (127.0.0.1, where nginx's backend listens too: blind 14 S1's layout).
     const copy = this.index.unansweredCopy(
-      method, uri, from, to, fromClientHost ? [proxy] : [proxy, client], (sender) => sender !== client && !this.serverIps.has(hostOf(sender)),
+      method, uri, from, to, fromClientHost ? [proxy] : [proxy, client],
+      (sender) => sender !== client && (!this.serverIps.has(hostOf(sender)) || hostOf(sender) === upstream),
     );
     if (copy === null) return null;
     const leg: UpstreamLeg = this.others.byFlow(copy.flowId) ?? {

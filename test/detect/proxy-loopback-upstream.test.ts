@@ -104,3 +104,36 @@ describe('near miss: a local client gives up on the same URI the proxy forwarded
     return cap.analyze([gatewayTimeout, unansweredRequest]);
   }
 });
+
+describe('a proxy that closes its client connection after its copy from 127.0.0.1 failed upstream', () => {
+  test('the client leg says where the request went (the copy from the serving upstream address), not that the proxy sat on it', () => {
+    const cap = new Capture();
+    proxied(cap, 0, '/fast/1', { delay: 0.002, answer: '200 OK' });
+    proxied(cap, 0.1, '/fast/2', { delay: 0.002, answer: '200 OK' });
+    ownSite(cap, 12);
+    // The backend closes the forwarded request unanswered after 0.5 s; the proxy closes its client's connection (Apache mod_proxy, HAProxy on a request it cannot retry).
+    const down = cap.connection({ client: CLIENT, server: PROXY, sport: 80 });
+    down.handshake(1).request(1.001, get('/fail'));
+    const up = cap.connection({ client: LOOPBACK, server: LOOPBACK, sport: 9002 });
+    up.handshake(1.0015).request(1.002, get('/fail'));
+    up.close(1.5, 's');
+    down.close(1.501, 's');
+    const r = cap.analyze([gatewayTimeout, unansweredRequest]);
+    const [front] = ofKind(r, 'unanswered-request').filter((f) => f.server === PROXY_ENDPOINT);
+    expect(front.summary).toContain(`the proxy had forwarded it to ${LOCAL_BACKEND}`);
+  });
+
+  test('near miss: a local client asks the backend the same beside a proxy never seen forwarding from 127.0.0.1: not the proxy\'s copy', () => {
+    const cap = new Capture();
+    ownSite(cap, 12);
+    const down = cap.connection({ client: CLIENT, server: PROXY, sport: 80 });
+    down.handshake(1).request(1.001, get('/fail'));
+    const local = cap.connection({ client: LOOPBACK, server: LOOPBACK, sport: 9002 });
+    local.handshake(1.0015).request(1.002, get('/fail'));
+    local.close(1.5, 's');
+    down.close(1.501, 's');
+    const r = cap.analyze([gatewayTimeout, unansweredRequest]);
+    const [front] = ofKind(r, 'unanswered-request').filter((f) => f.server === PROXY_ENDPOINT);
+    expect(front.summary).not.toContain('the proxy had forwarded it');
+  });
+});
