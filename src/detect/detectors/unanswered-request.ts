@@ -684,10 +684,11 @@ export const unansweredRequest: DetectorDefinition = {
     const finalRoleOf = (w: Wait): CloserRole => {
       const role = roleOf(w.closedBy, w.closerIp);
       if (role !== 'client') return role;
-      // An upstream address the proxy's clients use too tells nothing by itself: the request must
-      // be a copy of one the proxy had received.
-      const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp);
-      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) || w.proxyTells !== 0 ? 'proxy' : role;
+      // An upstream address the proxy's clients use too tells nothing by itself, nor one that also
+      // serves (127.0.0.1, the backend's and any local client's address): the request must be a
+      // copy of one the proxy had received, not sent beside the proxy's own copy of it.
+      const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp) && !legs.addressServes(w.closerIp);
+      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart, abandonedAt: w.closeTs }) || w.proxyTells !== 0 ? 'proxy' : role;
     };
 
     /**
