@@ -68,6 +68,16 @@ function beyond(cut: AnalysisResult, whole: AnalysisResult): string[] {
  * a client's POST that declared more body than it sent (its Content-Length) and the pairing of a
  * proxy's client leg with the request it forwarded upstream.
  */
+/**
+ * nginx's `proxy_ssl_verify` rejecting its backend's certificate after a completed handshake: the
+ * server's first flight (its Certificate record, ~800 bytes) is cut, so its records are read no
+ * further, the handshake's completion and nginx's close_notify go unseen, and the 502 nginx answered
+ * for it is one of its own 502s (intermittent-5xx) instead of tls-handshake-failed's relay.
+ */
+const UPSTREAM_TLS_CUT: Record<string, string> = {
+  'tls-handshake-failed: intermittent-5xx 1 > 0': "an upstream TLS handshake's records unread past a cut Certificate",
+};
+
 const CUT_HEADS: Record<string, string> = {
   // The 504s of a body the client never finished: unseen as unfinished, the waits are unanswered requests.
   'gateway-timeout-haproxy-unfinished-body: unanswered-request 3 > 0': 'a declared body length cut off',
@@ -88,6 +98,7 @@ const CUT_HEADS: Record<string, string> = {
   // with the heads cut after their first line (Content-Length and the rest unseen), the whole
   // capture's reasons for telling it from the raced request's retry are gone, and it is taken for one.
   'idle-timeout-mismatch-fetch-closes-when-done: retried-request 1 > 0': "another process's copy read as a retry",
+  ...UPSTREAM_TLS_CUT,
 };
 
 const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {
@@ -107,6 +118,7 @@ const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {
     // the proxy (their client) giving up after 2 s of silence mid-body, with a proxy's read timeout
     // among the settings named.
     'response-truncated-proxy-stall: response-abandoned 3 > 0': 'an unseen truncation\'s upstream legs',
+    ...UPSTREAM_TLS_CUT,
   },
 };
 
