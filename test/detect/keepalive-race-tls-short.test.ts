@@ -39,8 +39,11 @@ describe('keepalive-race over TLS: a short request after the server\'s close is 
     expect(staleReuse({ version: '1.3' }, records(23, 652))).toHaveLength(1);
   });
 
-  test('the client\'s own close_notify after the server\'s (24 bytes) is no request', () => {
-    expect(staleReuse({ version: '1.3' }, records(23, 19))).toEqual([]);
+  test.each([
+    ['close_notify and FIN', true],
+    ['a bare FIN (Node)', false],
+  ])('the client\'s own close_notify (24 bytes) after the server\'s close (%s) is no request', (_name, closeNotify) => {
+    expect(staleReuse({ version: '1.3' }, records(23, 19), closeNotify)).toEqual([]);
   });
 
   test('a TLS 1.2 client\'s close_notify of any size (an alert record) is no request', () => {
