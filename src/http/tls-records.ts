@@ -59,6 +59,15 @@ export const TLS13_ALERT_MAX_LENGTH = 19;
 const TLS13_ALERT_LENGTH = 19;
 const TLS13_ALERT_LENGTH_CCM8 = 11;
 /**
+ * The longest record a TLS 1.3 client sends unasked after its Finished that is no data: a KeyUpdate
+ * (RFC 8446 §4.6.3: a 4-byte handshake header and 1 byte, the inner type, a 16-byte AEAD tag). It
+ * is counted as application data (its length says nothing a 5-byte write could not), but after the
+ * server's close only a longer record is taken for a request: the shortest HTTP/1 request
+ * (`GET / HTTP/1.0` and the blank line) is 18 bytes, a record of 35 (27 with AES-CCM-8's tag; TLS
+ * 1.2's GCM records add 24 bytes of nonce and tag).
+ */
+export const TLS13_KEY_UPDATE_LENGTH = 22;
+/**
  * Records one side sends within this many seconds of each other belong to one burst: a server that
  * closes sends its GOAWAY, close_notify and FIN in one go, microseconds apart.
  */
@@ -133,6 +142,8 @@ export class TlsDirection {
   lastAppEndFrame = 0;
   /** Stream offset just past that record. */
   lastAppEndOffset = 0;
+  /** That record's length (what it can hold: a request, or a post-handshake message, see TLS13_KEY_UPDATE_LENGTH). */
+  lastAppLength = 0;
   /** The last application-data record followed by CLOSING_BURST_GAP or more of silence from this side. */
   settledAppEndTs = -1;
   settledAppEndFrame = 0;
@@ -229,6 +240,7 @@ export class TlsDirection {
     this.lastAppEndTs = -1;
     this.lastAppEndFrame = 0;
     this.lastAppEndOffset = 0;
+    this.lastAppLength = 0;
     this.settledAppEndTs = -1;
     this.settledAppEndFrame = 0;
     this.firstAlertTs = -1;
@@ -465,6 +477,7 @@ export class TlsDirection {
     this.lastAppEndTs = ts;
     this.lastAppEndFrame = frame;
     this.lastAppEndOffset = endOffset;
+    this.lastAppLength = length;
     if (!this.turnOpen) {
       this.turns++;
       this.turnStartTs = this.recordStartTs;

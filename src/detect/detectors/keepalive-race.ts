@@ -17,7 +17,7 @@ import type { Endpoint } from '../../flow/endpoint';
 import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
-import type { TlsDirection } from '../../http/tls-records';
+import { TLS13_KEY_UPDATE_LENGTH, type TlsDirection } from '../../http/tls-records';
 import { atItsPace, mayReactTo, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
 import { failureOf, matchByChance, serverEnded, type RequestFailure } from './retried-request';
 import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
@@ -586,6 +586,29 @@ function looksLikeTls(conn: AnalyzedConnection): boolean {
   return first >= TLS_FIRST_TYPE && first <= TLS_LAST_TYPE;
 }
 
+/**
+ * Whether the client's data after the server's FIN, on a TLS connection, is a request rather than
+ * its way of closing. Where the client's records were read and the connection speaks HTTP/1.x, the
+ * record layer says: the client's last application-data record (not its TLS 1.3 Finished, not an
+ * alert, which TLS 1.3 sends as 19-byte application data) began with that data or after it, and is
+ * longer than any post-handshake message (TLS13_KEY_UPDATE_LENGTH). A segment-size floor had
+ * stood for this, and missed every short request: 57 to 59 bytes from Python and Node clients to
+ * nginx, Caddy and Node over TLS 1.3 (blind round 14 variants, S8/S9), whose 52-54-byte records
+ * no alert has. Elsewhere (HTTP/2, whose control frames are as short as a request's HEADERS; the
+ * choice hidden by TLS 1.3; records not read whole) that floor stays: no length tells them apart.
+ */
+function tlsRequestAfterClose(conn: AnalyzedConnection, after: DataAfterPeerFin): boolean {
+  if (after.firstByte === TLS_ALERT_RECORD) return false;
+  const tls = conn.app?.tls ?? null;
+  if (tls !== null && tls.client.ok && tls.client.hello.complete && speaksHttp1(tls, conn.sPort)) {
+    const client = tls.client;
+    if (client.lastAppStartTs >= 0 && !readBefore(client.lastAppStartTs, client.lastAppStartFrame, after.ts, after.frame)) return client.lastAppLength > TLS13_KEY_UPDATE_LENGTH;
+    // No data record completed since: only one still being read (a request whose tail was never sent) may be one.
+    if (!client.midRecord) return false;
+  }
+  return after.length >= MIN_OPAQUE_REQUEST_BYTES;
+}
+
 /** A race whose request was neither HTTP nor TLS (a database's, a cache's): its payload was read and given up. */
 function isPlainRace(conn: AnalyzedConnection, ex: HttpExchange | null): boolean {
   return ex === null && conn.app !== null && conn.app.session !== null && !looksLikeTls(conn);
@@ -959,8 +982,10 @@ const SHOWN_RTT = 0.001;
 
 
 /**
- * A TLS 1.3 close_notify is disguised as application data but is 24 bytes (a 2-byte alert, the
- * inner content type and a 16-byte AEAD tag); a request is larger (non-HTTP connections only).
+ * Where the TLS records of the client's data after the server's close could not be read as the
+ * record layer counts them (see tlsRequestAfterClose): a request is taken to be at least this many
+ * bytes of segment. A TLS 1.3 close_notify is 24 (a 2-byte alert, the inner content type and a
+ * 16-byte AEAD tag); HTTP/2 frames a client sends unasked (a PING, a WINDOW_UPDATE) are 30 to 50.
  */
 const MIN_OPAQUE_REQUEST_BYTES = 64;
 /**
@@ -2071,10 +2096,10 @@ export const keepaliveRace: DetectorDefinition = {
       const c = conn.client;
       const after = conn.clientDataAfterServerFin;
       if (s.finTs < 0 || after === null) return false;
-      // TLS: a close_notify is no request (TLS 1.3's is 24 bytes of application data; the client's
-      // alert answering the server's is how a TLS client closes). Other protocols' requests are as
-      // short as they come (a 14-byte `SELECT 1`, a 24-byte Redis INCR).
-      if (looksLikeTls(conn) && (after.length < MIN_OPAQUE_REQUEST_BYTES || after.firstByte === TLS_ALERT_RECORD)) return false;
+      // TLS: a close_notify is no request (the client's alert answering the server's is how a TLS
+      // client closes). Other protocols' requests are as short as they come (a 14-byte `SELECT 1`,
+      // a 24-byte Redis INCR).
+      if (looksLikeTls(conn) && !tlsRequestAfterClose(conn, after)) return false;
       // Its own goodbye after the server's close (PostgreSQL's Terminate, MySQL's COM_QUIT) is no request.
       if (isGoodbye(conn, after)) return false;
       if (
