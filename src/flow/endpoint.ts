@@ -500,6 +500,12 @@ export class Endpoint {
   /** When the latest of its packets that the capture holds twice was first seen (-1: none). */
   lastCopiedTs = -1;
   /**
+   * When the earliest of them was first seen (-1: none): its packets before it were seen once. On a
+   * host that forwards them (`tcpdump -i any` on a router) a packet seen once entered and never
+   * left: the SYNs its firewall dropped (copied-paths.ts).
+   */
+  firstCopiedTs = -1;
+  /**
    * When its first RST came, the peer's latest packet had no copy while others had: it never
    * reached the second capture point. A firewall that rejects a packet with a tcp reset drops it
    * and answers in the name of the host it was sent to; that host's own RST answers what reached it.
@@ -512,6 +518,7 @@ export class Endpoint {
    */
   noteCopy(ttl: number, originalTtl: number, originalTs: number, rst: boolean): void {
     if (originalTs > this.lastCopiedTs) this.lastCopiedTs = originalTs;
+    if (this.firstCopiedTs < 0 || originalTs < this.firstCopiedTs) this.firstCopiedTs = originalTs;
     if (ttl !== originalTtl && this.ttlFar < 0 && ttl >= 0 && originalTtl >= 0) {
       // Either order: copies from two capture clocks are not always in time order.
       this.ttlNear = ttl > originalTtl ? ttl : originalTtl;
@@ -709,6 +716,7 @@ export class Endpoint {
     this.ttlFar = -1;
     this.rstCopied = false;
     this.lastCopiedTs = -1;
+    this.firstCopiedTs = -1;
     this.rstAnswersUncopied = false;
   }
 

@@ -5,6 +5,7 @@ import type { Finding, InferredValue } from '../finding';
 import { ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
 import { inferTimeout } from '../infer-timeout';
 import { ClientPauses } from '../client-pauses';
+import { capturingHostRemedy, CopiedPath, CopiedPaths, sharedCopiedPaths } from '../copied-paths';
 import { NewConnectionRate, RateLimitedSyns } from '../new-connection-rate';
 import { sharedOverflowSingles } from './accept-queue-overflow';
 import { rejectedByIcmp } from './connection-rejected-icmp';
@@ -133,6 +134,14 @@ interface Attempt {
    * independent probes (a health check's `nc -z -w 1`), which nothing waited on.
    */
   probe: boolean;
+  /**
+   * Its unanswered SYNs, when the capture saw each of them once although it holds copies of other
+   * packets (seenOnce): how many, the first's and last's times, and the first's IP TTL; onceCount 0 otherwise.
+   */
+  onceCount: number;
+  onceFrom: number;
+  onceTo: number;
+  synTtl: number;
 }
 
 /**
@@ -190,6 +199,20 @@ export function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
   const echo = conn.server.synAckTsEcr;
   // The first SYN's value, and the last one's before the answer: answered the first, not the last.
   return echo >= 0 && c.synCount >= 2 && echo === c.firstSynTsVal && echo !== c.lastSynTsVal;
+}
+
+/**
+ * An attempt's unanswered SYNs (`times`, before any answer; all but the last when `answered`: that
+ * one got through), when the capture saw each of them once: none of the client's packets up to the
+ * last of them has a copy (Endpoint.firstCopiedTs). Whether that says anything depends on the other
+ * packets between the same hosts (CopiedPaths.droppedBetween, in the diagnosis).
+ */
+function seenOnce(conn: AnalyzedConnection, times: readonly number[], answered: boolean): Pick<Attempt, 'onceCount' | 'onceFrom' | 'onceTo' | 'synTtl'> {
+  const c = conn.client;
+  const dropped = answered ? times.length - 1 : times.length;
+  const last = dropped > 0 ? times[dropped - 1] : -1;
+  if (dropped < 1 || (c.firstCopiedTs >= 0 && c.firstCopiedTs <= last)) return { onceCount: 0, onceFrom: -1, onceTo: -1, synTtl: c.firstTtl };
+  return { onceCount: dropped, onceFrom: times[0], onceTo: last, synTtl: c.firstTtl };
 }
 
 /** The SYNs a client sent before any SYN-ACK, without capture duplicates. */
@@ -273,6 +296,8 @@ export const synUnanswered: DetectorDefinition = {
     let oneWaySeen = false;
     /** Retransmitted segments of established connections, by client and server host, with when. */
     const pathLoss = sharedPathLoss(ctx);
+    /** Where the capture holds packets twice (a capture on a forwarding host): a SYN seen once there was dropped on it. */
+    const copied = sharedCopiedPaths(ctx);
     /** When each server answered a handshake (first SYN-ACK), for the span between failed attempts. */
     const answers = new Map<string, number[]>();
     let answersKept = 0;
@@ -353,6 +378,7 @@ export const synUnanswered: DetectorDefinition = {
         const s = conn.server;
         // Every connection, as accept-queue-overflow notes them in the same shared log.
         pathLoss.note(conn);
+        copied.note(conn);
         if (!oneWaySeen && conn.unseenSide() === 'server') oneWaySeen = true;
         if (c.synCount === 0) return;
         // The size first: every call then takes the same steps, and the first server seen after this
@@ -387,6 +413,7 @@ export const synUnanswered: DetectorDefinition = {
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: 0,
               clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+              ...seenOnce(conn, times, false),
             });
           }
           // One SYN, answered only by the server's SYN-ACK timer (its first SYN-ACK never arrived), and
@@ -401,6 +428,7 @@ export const synUnanswered: DetectorDefinition = {
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: 'answered-after-give-up', answerTs: s.synAckTimes[0], answerFrame: s.synAckFrames[0], silence: null, proxyGaveUpFrame: 0, exchanges: 0,
               clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+              ...seenOnce(conn, times, true),
             });
           }
           return;
@@ -412,6 +440,7 @@ export const synUnanswered: DetectorDefinition = {
           synTimes: times, synFrames: frames, unkeptRetries: unkept,
           outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: conn.app?.exchangeCount ?? 0,
           clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+          ...seenOnce(conn, times, s.synAckTimes.length > 0),
         };
         if (s.synAckTimes.length > 0) {
           a.outcome = 'answered-late';
@@ -528,7 +557,7 @@ export const synUnanswered: DetectorDefinition = {
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, serverPauses, clientPauses, rates);
+        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, serverPauses, clientPauses, rates, copied);
       },
     };
   },
@@ -1065,6 +1094,54 @@ function servingText(served: ServedMeanwhile | null, server: string, dropped: nu
   );
 }
 
+/** Unanswered SYNs the capturing host dropped (droppedHere): how many, from which hosts, and what the capture shows of the path. */
+interface DroppedHere {
+  attempts: number;
+  syns: number;
+  /** Of the attempts, those whose later SYN got through and was answered (seen twice). */
+  answered: number;
+  clientHosts: string[];
+  path: CopiedPath;
+}
+
+/**
+ * Whether every unanswered SYN of these attempts was dropped on the capturing host: each seen once
+ * (Attempt.onceCount), between packets from its client host to its server host seen twice, before
+ * and after it (CopiedPaths.droppedBetween). One attempt whose SYNs crossed the host and went
+ * unanswered beyond it leaves the listener (or the path past the host) in question: null then.
+ */
+function droppedHere(items: ReadonlyArray<{ attempt: Attempt }>, copied: CopiedPaths): DroppedHere | null {
+  let path: CopiedPath | null = null;
+  let syns = 0;
+  let answered = 0;
+  const clientHosts: string[] = [];
+  for (const { attempt: a } of items) {
+    if (a.onceCount === 0) return null;
+    const p = copied.droppedBetween(a.clientHost, a.serverHost, a.onceFrom, a.onceTo, a.synTtl);
+    if (p === null) return null;
+    path ??= p;
+    syns += a.onceCount;
+    if (a.outcome === 'answered-late') answered++;
+    if (!clientHosts.includes(a.clientHost)) clientHosts.push(a.clientHost);
+  }
+  return path === null ? null : { attempts: items.length, syns, answered, clientHosts, path };
+}
+
+function droppedHereText(here: DroppedHere, server: string): string {
+  const host = hostOf(server);
+  const from = here.clientHosts.join(', ');
+  const ttl = here.path.ttlIn >= 0 ? ` (with the TTL ${from}'s packets have on their way in, ${here.path.ttlIn}; ${here.path.ttlOut} on their way out: the host routes them)` : '';
+  return (
+    `The capture holds the packets from ${from} to ${host} twice, on their way into and out of the host it was taken on, ` +
+    `and ${here.path.connections} connection${here.path.connections === 1 ? '' : 's'} between them before and after these attempts were seen so; ` +
+    `but ${here.syns === 1 ? 'the unanswered SYN was' : `these ${here.syns} unanswered SYNs were each`} seen only once, on ${here.syns === 1 ? 'its' : 'their'} way in${ttl}, ` +
+    `and never going out toward ${host}` +
+    (here.answered > 0 ? ` (the retransmission that was answered in the end, for ${here.answered} of the attempts, was seen going out)` : '') +
+    `: the SYNs were dropped on the capturing host, between its two interfaces — a forward or raw firewall rule, reverse-path filtering (rp_filter), ` +
+    `a full conntrack table, a policy route — not by the listener on ${server}, which never received them.`
+  );
+}
+
 function linearRetries(items: ReadonlyArray<{ finding: Finding }>): boolean {
   return items.some(({ finding }) => finding.evidence.backoff === 'linear' || finding.evidence.backoff === 'linear-then-exponential');
 }
@@ -1079,6 +1156,7 @@ function diagnose(
   serverPauses: ServerPauses,
   clientPauses: ClientPauses,
   rates: RateLimitedSyns,
+  copied: CopiedPaths,
 ): void {
   const byServer = new Map<string, Array<{ finding: Finding; attempt: Attempt }>>();
   for (const r of reported) {
@@ -1143,6 +1221,9 @@ function diagnose(
     // Every dropped SYN followed by the server's data on a connection already open: it was up.
     const servingMeanwhile = served !== null && served.fewestOpen > 0 && served.servedAfter === dropped.length;
 
+    // SYNs the capturing host let in and never sent on (a capture on a host that forwards them).
+    const here = listenerItems.length > 0 && !probesOnly ? droppedHere(listenerItems, copied) : null;
+
     let cause: string;
     const lossyText = pathLossText(onLossyPath, listenerItems.length === 0);
     // No attempt to it in the capture was ever answered: down, unreachable, firewalled or hung,
@@ -1154,6 +1235,8 @@ function diagnose(
       cause = lossyText;
     } else if (probesOnly) {
       cause = probesText(run, server);
+    } else if (here !== null) {
+      cause = droppedHereText(here, server);
     } else if (overflow > 0) {
       // tcp_abort_on_overflow = 1 resets the handshake instead of dropping its ACK (blind round 13b, S1c).
       const reset = overflowResetByServer.get(server) ?? 0;
@@ -1196,7 +1279,7 @@ function diagnose(
     if (run !== undefined && run.interval !== null && connectTimeout !== null) cause += ` ${clientPause === null ? seriesText(run, run.interval) : pausedSeriesText(run, run.interval, clientPause, connectTimeout)}`;
     // The listener's SYNs dropped while the whole process was paused (server-pauses): its backlog
     // filled because no accept() ran, which says what to look at first.
-    const pause = listenerItems.length > 0 && !probesOnly && limit === null && rate === null ? serverPauses.pauseOf(server) : null;
+    const pause = listenerItems.length > 0 && !probesOnly && here === null && limit === null && rate === null ? serverPauses.pauseOf(server) : null;
     const inPause = pause === null ? 0 : listenerItems.filter(({ attempt: a }) => a.synTimes[0] >= pause.from && a.synTimes[0] <= pause.burstFirst).length;
     const paused = pause !== null && inPause > 0 ? pausedListenerWords(server, pause, inPause, count, 'the SYNs') : null;
     if (paused !== null) cause += paused.note;
@@ -1223,6 +1306,10 @@ function diagnose(
         ? `Nothing to change if port ${port} of ${hostOf(server)} is meant to be closed to ${run.clientHosts.join(', ')} (a firewalled port a monitor checks). ` +
           `If a service should answer there, check that ${hostOf(server)} is up and reachable and that nothing drops SYNs to port ${port} on the way ` +
           '(iptables/nftables DROP rules, a security group, a full conntrack table).'
+        : here !== null
+        ? capturingHostRemedy(`these ${here.syns === 1 ? 'SYN' : `${here.syns} SYNs`} to port ${port}`, here.clientHosts.join(', '), hostOf(server)) +
+          `${hostOf(server)}'s listener never received them: its backlog is not involved.` +
+          (limit !== null ? ` ${limitRemedy(limit)}` : rate !== null ? ` ${rateRemedy(rate, port)}` : '')
         : limit !== null
         ? limitRemedy(limit)
         : rate !== null

@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, ms } from '../facts';
+import { at, hostOf, ms } from '../facts';
+import { capturingHostRemedy, CopiedPath, CopiedPaths, sharedCopiedPaths } from '../copied-paths';
 import { firstSynAckResent, PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
 import { firstAfter, firstAtOrAfter } from '../sorted-search';
 import { answeredEarlierSyn, DUPLICATE_COPY_WINDOW } from './syn-unanswered';
@@ -60,6 +61,13 @@ interface Delayed {
   startTs: number;
   lastTs: number;
   countedAsPathLoss: boolean;
+  /**
+   * The lost SYN-ACK (seen at the server's side) was seen once although the capture holds copies of
+   * the server's later packets (Endpoint.firstCopiedTs after it), with its IP TTL: on a host that
+   * forwards them it came in and never went out (CopiedPaths.droppedBetween, in the diagnosis).
+   */
+  lostSeenOnce: boolean;
+  lostTtl: number;
 }
 
 /**
@@ -157,6 +165,8 @@ function lostSynAckOf(conn: AnalyzedConnection): Delayed | null {
     delay: recoveredBy === 'server' && seenAt === 'server' ? repeatTs - synAck : repeatTs - first,
     startTs: conn.startTs, lastTs: conn.lastTs,
     countedAsPathLoss: firstSynAckResent(conn),
+    lostSeenOnce: lostShown && (s.firstCopiedTs < 0 || s.firstCopiedTs > synAck),
+    lostTtl: s.firstTtl,
   };
 }
 
@@ -200,6 +210,8 @@ export const synackLost: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const pathLoss = sharedPathLoss(ctx);
+    /** Where the capture holds packets twice (a capture on a forwarding host): a SYN-ACK seen once there was dropped on it. */
+    const copied = sharedCopiedPaths(ctx);
     /** Handshakes (a client SYN seen) per server endpoint: the share the delayed ones are of. */
     const handshakes = new Map<string, number>();
     const kept: Delayed[] = [];
@@ -207,6 +219,7 @@ export const synackLost: DetectorDefinition = {
       onConnectionEnd(conn: AnalyzedConnection): void {
         // Every connection, as syn-unanswered and accept-queue-overflow note them in the same shared log.
         pathLoss.note(conn);
+        copied.note(conn);
         if (conn.client.synCount === 0) return;
         if (handshakes.size < MAX_SERVERS_COUNTED || handshakes.has(conn.serverName)) {
           handshakes.set(conn.serverName, (handshakes.get(conn.serverName) ?? 0) + 1);
@@ -233,7 +246,7 @@ export const synackLost: DetectorDefinition = {
         for (const [server, list] of byServer) {
           const total = handshakes.get(server) ?? list.length;
           if (list.length < MIN_DELAYED || list.length < MIN_SHARE * total) continue;
-          diagnose(ctx, server, list, total);
+          diagnose(ctx, server, list, total, copied);
         }
       },
     };
@@ -288,7 +301,23 @@ const MESSAGE_OF: Record<SeenAt, Record<RecoveredBy, string>> = {
 };
 
 /** The findings of one server's delayed connects, and the diagnosis over them. */
-function diagnose(ctx: DetectContext, server: string, list: readonly Delayed[], total: number): void {
+/**
+ * The path the lost SYN-ACKs were dropped on, when every one was dropped on the capturing host: seen
+ * once, on its way in from the server, between packets from the server's host to the client's seen
+ * twice before and after it (CopiedPaths.droppedBetween); null otherwise.
+ */
+function droppedHere(list: readonly Delayed[], copied: CopiedPaths): CopiedPath | null {
+  let path: CopiedPath | null = null;
+  for (const d of list) {
+    if (!d.lostSeenOnce) return null;
+    const p = copied.droppedBetween(d.serverHost, d.clientHost, d.lostSynAckTs, d.lostSynAckTs, d.lostTtl);
+    if (p === null) return null;
+    path ??= p;
+  }
+  return path;
+}
+
+function diagnose(ctx: DetectContext, server: string, list: readonly Delayed[], total: number, copied: CopiedPaths): void {
   const ids: string[] = [];
   for (const d of list) {
     const delay = ms(d.delay);
@@ -342,12 +371,21 @@ function diagnose(ctx: DetectContext, server: string, list: readonly Delayed[], 
     `1 s on Linux): ${shown.join('; ')}. The listener answered every SYN at once (a full SYN or accept queue drops the SYN and answers only a retry): the answer was lost between the server and the client. ` +
     'Established connections between the same hosts were not losing data around them: the path drops handshake packets, not packets at random. ' +
     'Nothing failed, so the clients saw only slow connects: at this share the 99th percentile of connect time is the retransmission timeout, not a round trip.';
+  const here = droppedHere(list, copied);
+  const clientHosts = [...new Set(list.map((d) => d.clientHost))].join(', ');
+  const hereText =
+    here === null
+      ? ''
+      : ` The capture holds the packets from ${hostOf(server)} to ${clientHosts} twice, on their way into and out of the host it was taken on ` +
+        `(${here.connections} connection${here.connections === 1 ? '' : 's'} before and after these), but each lost SYN-ACK only once, on its way in` +
+        (here.ttlIn >= 0 ? ` (TTL ${here.ttlIn}; ${here.ttlOut} on the way out: the host routes them)` : '') +
+        ': the SYN-ACKs were dropped on the capturing host, between its two interfaces (a forward or raw firewall rule, a conntrack table without or out of room for the connection, rp_filter, a policy route).';
   ctx.diagnose({
     server,
     count: n,
     inferred: { handshakeRetransmissionTimeout: { value: median(delays), samples: n, spread: ms(hi - lo) } },
-    explanation,
-    remedy: REMEDY,
+    explanation: explanation + hereText,
+    remedy: here === null ? REMEDY : capturingHostRemedy(`the SYN-ACKs from port ${server.slice(server.lastIndexOf(':') + 1)}`, hostOf(server), clientHosts) + REMEDY,
     anomalyIds: ids,
   });
 }
