@@ -101,7 +101,8 @@ export class ConnectionSlots {
   note(conn: AnalyzedConnection, idleCloseTs: (conn: AnalyzedConnection) => number): void {
     if (conn.id === this.lastId) return;
     this.lastId = conn.id;
-    if (this.overflow) return;
+    // A connection with neither a completed handshake nor the server's data held no slot that shows (a refused SYN).
+    if (this.overflow || (conn.handshakeAckTs < 0 && conn.server.payloadBytes === 0)) return;
     if (this.count === this.capacity) {
       if (this.capacity >= MAX_KEPT) {
         this.overflow = true;

@@ -35,21 +35,24 @@ interface Held {
  * its longest-idle one when it holds that many (nginx's ngx_drain_connections); `timer`: it closes
  * a connection idle that long.
  */
-function pooledClients(cap: Capture, o: { workers: number; rounds: number; gap: number; jitter: number; slots?: number; timer?: number; seed: number }): void {
+function pooledClients(cap: Capture, o: { workers: number; rounds: number; gap: number; jitter: number; slots?: number; timer?: number; seed: number; rtt?: number }): void {
+  // rtt: the capture sits next to the clients, this far (seconds, round trip) from the server.
+  const rtt = o.rtt ?? 0;
   const rnd = lcg(o.seed);
   const held: Held[] = [];
   const own: (Held | null)[] = new Array(o.workers).fill(null);
   const queue: { t: number; w: number; round: number }[] = [];
   for (let w = 0; w < o.workers; w++) queue.push({ t: 0.001 + 0.003 * w, w, round: 0 });
   const open = (t: number): Held => {
-    const conn = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 }).handshake(t);
+    const conn = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 }).handshake(t, rtt > 0 ? rtt : 0.0001);
     const h: Held = { conn, lastActive: t, closedAt: null };
     const alive = held.filter((x) => x.closedAt === null);
     if (o.slots !== undefined && alive.length >= o.slots) {
-      // The longest-idle connection goes, as the new one is accepted.
+      // The longest-idle connection goes, as the new one is accepted (its FIN seen a round trip after the handshake's ACK).
       const victim = alive.reduce((a, b) => (b.lastActive < a.lastActive ? b : a));
-      victim.conn.fin(t + 0.0003, 's').ack(t + 0.0004, 'c');
-      victim.closedAt = t + 0.0003;
+      const finAt = t + 2 * rtt + 0.0003;
+      victim.conn.fin(finAt, 's').ack(finAt + 0.0001, 'c');
+      victim.closedAt = finAt;
     }
     held.push(h);
     return h;
@@ -77,9 +80,10 @@ function pooledClients(cap: Capture, o: { workers: number; rounds: number; gap: 
     if (h === null) {
       h = open(at);
       own[w] = h;
-      at += 0.0006;
+      at += rtt + 0.0006;
     }
-    h.conn.exchange(at);
+    h.conn.request(at, get('/')).response(at + rtt + 0.001, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    at += rtt;
     h.lastActive = at + 0.001;
     if (round + 1 < o.rounds) queue.push({ t: h.lastActive + o.gap + (rnd() * 2 - 1) * o.jitter, w, round: round + 1 });
   }
@@ -114,6 +118,16 @@ describe('a server out of connection slots (closes idle connections as new ones 
     expect(d?.explanation).not.toContain('reload');
     expect(d?.remedy).toContain('worker_connections');
     expect(d?.remedy).not.toMatch(/client idle timeout below/);
+    expect(ofKind(result, 'idle-timeout-mismatch')).toHaveLength(0);
+  });
+
+  it('captured next to the clients, 20 ms from the server: the FIN comes a round trip after the handshake', () => {
+    const cap = new Capture();
+    pooledClients(cap, { workers: 7, rounds: 10, gap: 0.15, jitter: 0.01, slots: 4, seed: 13, rtt: 0.02 });
+    const result = cap.analyze(only);
+    const d = raceDiagnosis(result);
+    expect(d?.inferred).toEqual({});
+    expect(d?.explanation).toContain('closed to take new connections');
     expect(ofKind(result, 'idle-timeout-mismatch')).toHaveLength(0);
   });
 
