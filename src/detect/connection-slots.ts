@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext } from './detector';
 import { handshakeCapturePosition } from '../flow/capture-point';
 import { firstAfter, firstAtOrAfter } from './sorted-search';
-import { float64Column, grownColumn, int32Column } from './grown-column';
+import { float64Column, grownColumn } from './grown-column';
 import { inferTimeout } from './infer-timeout';
 
 /**
@@ -23,9 +23,10 @@ import { inferTimeout } from './infer-timeout';
  * server sees the FIN one round trip after the handshake's ACK) or just before another
  * connection's first response (it accepted one that had waited in its listen queue), while the
  * connections the server was serving stood at the most it served in the capture. An idle timer's
- * closes meet arrivals only by chance: that share (from the rate of arrivals) must be well
- * exceeded, or the server must have left connections waiting unserved meanwhile (a server that has
- * slots serves them); and its closes keep one idle age, which reclaimed ones do not.
+ * closes meet arrivals only by chance: that share (the same test at moments shortly before each
+ * close) must be well exceeded, or the server must have left connections waiting unserved meanwhile
+ * (a server that has slots serves them); and its closes keep one idle age, which reclaimed ones do
+ * not, unless clients pause alike: then handshakes must have brought the closes on far beyond chance.
  */
 
 /**
@@ -49,7 +50,7 @@ const CONTROL_SHIFTS = [0.007, 0.013, 0.023, 0.037, 0.053];
 const SAME_MOMENT = 1e-6;
 /** Candidate connections checked around one close (bounded work per close). */
 const MAX_CANDIDATES = 64;
-/** Connections kept (eight numbers each); past it none is judged. */
+/** Connections kept (seven numbers each, and the row's index under its server); past it none is judged. */
 const MAX_KEPT = 1 << 16;
 const INITIAL_CAPACITY = 256;
 const MAX_NAMES = 65_536;
@@ -63,7 +64,7 @@ export interface SlotReclaims {
   reclaimed: number;
   /** Close times of the reclaimed ones, sorted. */
   times: number[];
-  /** The share of idle closes arrivals would meet by chance at the server's rate of new connections. */
+  /** The share of moments arrivals met by chance: the same test at moments shortly before each idle close. */
   chance: number;
   /** Reclaimed closes while another connection waited unserved (its request sent, no answer yet). */
   whileWaiting: number;
@@ -76,7 +77,6 @@ export class ConnectionSlots {
   private count = 0;
   private overflow = false;
   private lastId = -1;
-  private server: Int32Array = new Int32Array(INITIAL_CAPACITY);
   /** The handshake's ACK (NaN: no handshake seen). */
   private arrival: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** Round trip from the capture point to the server (0 unknown). */
@@ -92,6 +92,8 @@ export class ConnectionSlots {
   /** The server's FIN when it closed the connection idle (NaN: it did not). */
   private idleClose: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private readonly names = new Map<string, number>();
+  /** Each server's rows, in the order noted: a judgement reads its server's alone. */
+  private readonly rowsOf: number[][] = [];
   private readonly judged = new Map<string, SlotReclaims | null>();
 
   /**
@@ -115,11 +117,12 @@ export class ConnectionSlots {
       if (this.names.size >= MAX_NAMES) return;
       server = this.names.size;
       this.names.set(conn.serverName, server);
+      this.rowsOf.push([]);
     }
     const e = this.count++;
+    this.rowsOf[server].push(e);
     const c = conn.client;
     const s = conn.server;
-    this.server[e] = server;
     this.arrival[e] = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : NaN;
     this.reach[e] = handshakeCapturePosition(conn)?.serverRtt ?? 0;
     this.admit[e] = s.payloadBytes > 0 ? s.firstDataTs : NaN;
@@ -155,13 +158,9 @@ export class ConnectionSlots {
     if (this.overflow) return null;
     const server = this.names.get(serverName);
     if (server === undefined) return null;
-    const rows: number[] = [];
+    const rows = this.rowsOf[server];
     let closes = 0;
-    for (let e = 0; e < this.count; e++) {
-      if (this.server[e] !== server) continue;
-      rows.push(e);
-      if (!Number.isNaN(this.idleClose[e])) closes++;
-    }
+    for (const e of rows) if (!Number.isNaN(this.idleClose[e])) closes++;
     if (closes < MIN_RECLAIMS) return null;
     // Serving: from its first response until it ended. Counted at a close, the closing one included.
     const served = rows.filter((e) => !Number.isNaN(this.admit[e]));
@@ -258,7 +257,6 @@ export class ConnectionSlots {
 
   private grow(): void {
     this.capacity *= 2;
-    this.server = grownColumn(this.server, this.capacity, int32Column);
     this.arrival = grownColumn(this.arrival, this.capacity, float64Column);
     this.reach = grownColumn(this.reach, this.capacity, float64Column);
     this.admit = grownColumn(this.admit, this.capacity, float64Column);

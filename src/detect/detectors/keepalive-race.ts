@@ -2549,6 +2549,9 @@ export const keepaliveRace: DetectorDefinition = {
           // Idle connections closed as others arrived while the server served all it could tell no timeout either (connection-slots.ts).
           const reclaims = slotReclaimsOf(slots, server, ctx.options);
           const kept = ages.map((_, i) => i).filter((i) => spanAt(spans, entry.idleTs[i]) < 0 && !slots.reclaimedAt(server, entry.idleTs[i]));
+          // Races with closes the server made to take new connections, out of slots: most of them, and those closes are the story.
+          const reclaimedRaces = reclaims !== null ? racesAtReclaims(entry, server) : 0;
+          const reclaimStory = reclaims !== null && reclaimedRaces >= RECLAIMED_MAJORITY * count;
           const idleGaps = kept.map((i) => ages[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
@@ -2578,7 +2581,7 @@ export const keepaliveRace: DetectorDefinition = {
                     'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
-              ? `${entry.arrival} reached the server just as ${ownerUnshown ? 'an' : 'its'} idle timer closed the connection (closed on arrival: ${arrivalText(entry)})`
+              ? `${entry.arrival} reached the server just as ${reclaimStory ? 'it' : ownerUnshown ? 'an idle timer' : 'its idle timer'} closed the connection (closed on arrival: ${arrivalText(entry)})`
               : '',
           ].filter((x) => x !== '').join(', ');
           const ownerNote = ownerUnshown
@@ -2702,8 +2705,6 @@ export const keepaliveRace: DetectorDefinition = {
           }
           // Races with a reload's closes (every idle connection closed at one moment): no idle
           // timeout on either side avoids them.
-          // Races with closes the server made to take new connections, out of slots (connection-slots.ts).
-          const reclaimedRaces = reclaims !== null ? racesAtReclaims(entry, server) : 0;
           const reload = racesAtReload(entry, server, spans);
           if (reload.races === count) {
             explanation =
@@ -2719,7 +2720,7 @@ export const keepaliveRace: DetectorDefinition = {
           // Most races met such closes: no idle timer closed them, and no idle timeout on either side avoids them.
           if (reclaims !== null && reclaimedRaces > 0) {
             const identity = software.of(server);
-            if (reclaimedRaces >= RECLAIMED_MAJORITY * count) {
+            if (reclaimStory) {
               // No timer closed them: whatever idle age they showed is no timeout (and inferred values are times, not counts).
               delete inferred.serverIdleTimeout;
               delete inferred.serverCloseAfterResponse;
@@ -2752,7 +2753,7 @@ export const keepaliveRace: DetectorDefinition = {
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
           // (Not for races with a reload's closes only: no idle timeout helps there, see RELOAD_RACE_REMEDY.)
-          if (entry.crossing + entry.staleInFlight > 0 && reload.races < count && reclaimedRaces < RECLAIMED_MAJORITY * count) {
+          if (entry.crossing + entry.staleInFlight > 0 && reload.races < count && !reclaimStory) {
             remedy +=
               ` A pool without an idle timeout (Python requests/urllib3, Perl LWP, Apache mod_proxy without \`ttl=\`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the ${relay !== null ? 'proxy' : 'server'}'s idle timeout, or retry on a new connection` +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
