@@ -59,6 +59,8 @@ const MAX_NAMES = 65_536;
 export interface SlotReclaims {
   /** The most connections the server was serving at once (after their first response, before their end). */
   peak: number;
+  /** How many it was serving at its idle closes (the median): at or just below `peak`. */
+  level: number;
   /** Its idle closes in all, and those that followed an arrival while it served about `peak`. */
   idleCloses: number;
   reclaimed: number;
@@ -170,7 +172,15 @@ export class ConnectionSlots {
     let peak = 0;
     for (const t of admits) peak = Math.max(peak, servingAt(t));
     // nginx reclaims from 1/16 of its slots free on, up to 32 at once: near the peak, not at it only.
-    const ceiling = peak - Math.max(1, Math.ceil(peak / 8));
+    const slack = Math.max(1, Math.ceil(peak / 8));
+    // The level the server's idle closes typically came at (the median), near its peak: a connection
+    // whose FIN the capture lost counts as served until its RST, one above the real number for a while.
+    const levels: number[] = [];
+    for (const e of rows) if (!Number.isNaN(this.idleClose[e])) levels.push(servingAt(this.idleClose[e]));
+    levels.sort((a, b) => a - b);
+    const level = levels[levels.length >> 1];
+    if (level < peak - slack) return null;
+    const ceiling = level - slack;
     const byArrival = rows.filter((e) => !Number.isNaN(this.arrival[e])).sort((a, b) => this.arrival[a] - this.arrival[b]);
     const arrivals = byArrival.map((e) => this.arrival[e]);
     const byAdmit = served.slice().sort((a, b) => this.admit[a] - this.admit[b]);
@@ -238,7 +248,7 @@ export class ConnectionSlots {
       return null;
     }
     times.sort((a, b) => a - b);
-    return { peak, idleCloses: closes, reclaimed: times.length, times, chance, whileWaiting };
+    return { peak, level, idleCloses: closes, reclaimed: times.length, times, chance, whileWaiting };
   }
 
   /**

@@ -380,7 +380,7 @@ const RECLAIMED_MAJORITY = 2 / 3;
 function slotReclaimsText(r: SlotReclaims): string {
   return (
     `${r.reclaimed} of its ${r.idleCloses} idle closes came within ${fmt(ARRIVAL_WINDOW * 1000)} ms (plus the round trip to it) of another connection's arrival ` +
-    `(its handshake, or the first answer on one that had waited to be accepted), while it was serving ${r.peak} connection${r.peak === 1 ? '' : 's'}, the most it served at once in this capture` +
+    `(its handshake, or the first answer on one that had waited to be accepted), while it was serving ${r.level} connection${r.level === 1 ? '' : 's'}, ${r.level === r.peak ? 'the most it served at once in this capture' : `near the most it served at once in this capture (${r.peak})`}` +
     (r.whileWaiting > 0 ? ` (${r.whileWaiting === r.reclaimed ? 'each' : `${r.whileWaiting} of them`} while other connections' requests waited unanswered)` : '') +
     `: it closed idle connections as new ones came, whatever their idle age, so the idle ages at those closes follow the clients' pauses between requests and tell no idle timeout`
   );
