@@ -22,7 +22,8 @@ import { inferTimeout } from './infer-timeout';
  * another connection's handshake completed (nginx closes as it accepts it; a capture away from the
  * server sees the FIN one round trip after the handshake's ACK) or just before another
  * connection's first response (it accepted one that had waited in its listen queue), while the
- * connections the server was serving stood at the most it served in the capture. An idle timer's
+ * connections the server was serving stood at about one number (the level its idle closes came at,
+ * within an eighth of it), near the most it served in the capture. An idle timer's
  * closes meet arrivals only by chance: that share (the same test at moments shortly before each
  * close) must be well exceeded, or the server must have left connections waiting unserved meanwhile
  * (a server that has slots serves them); and its closes keep one idle age, which reclaimed ones do
@@ -37,7 +38,7 @@ import { inferTimeout } from './infer-timeout';
 export const ARRIVAL_WINDOW = 0.003;
 /** Idle closes at least, of which MAJORITY follow arrivals, for a server to have reclaimed them. */
 export const MIN_RECLAIMS = 4;
-/** The share of the idle closes that must follow arrivals at the ceiling. */
+/** The share of the idle closes that must follow arrivals at that level. */
 const MAJORITY = 2 / 3;
 /** A connection that sent its request this long (seconds) before a close without an answer yet waited for a slot. */
 const WAITED = 0.005;
