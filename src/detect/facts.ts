@@ -263,6 +263,35 @@ export function closeMayBeAnnounced<T>(ex: HttpExchange, conn: Connection<T>): b
 }
 
 /**
+ * Whether `next`, the request after `prev` on one connection, tells that `prev`'s response kept the
+ * connection, where the snaplen cut that response's Connection field and the server closed right
+ * behind it (closeMayBeAnnounced, for that reason alone). The response was HTTP/1.1, whose default
+ * is to keep the connection (closing takes the field the cut took), and the client sent `next`
+ * after that response had ended, not pipelined behind it: a client that honours `Connection:
+ * close` sends nothing more on a connection that was told to close, so the close that met `next`
+ * was the server's own (a reload's old worker, an idle timer), as a whole capture shows it (blind
+ * test 13, nginx reloaded under `ab -k` at -s 200: 20 of 20 such failures went unreported).
+ * What the cut hides is whether the client ignored such a notice instead: findings made on this
+ * ground say so (closeNoticeUnseen). A pipelined request, or an HTTP/1.0 response, is not judged.
+ */
+export function reusedAfterCutHead<T>(prev: HttpExchange, next: HttpExchange, conn: Connection<T>): boolean {
+  if (prev.responseClose || prev.responseFraming === 'close' || prev.responseCloseUnknown !== true) return false;
+  if (prev.responseVersion !== 'HTTP/1.1' || prev.responseEnd === null || next.requestStart === null) return false;
+  return next.index === prev.index + 1 && next.requestStart >= prev.responseEnd && closeMayBeAnnounced(prev, conn);
+}
+
+/**
+ * Evidence for a finding on `ex`, a request reused after a response whose close notice the snaplen
+ * may have cut off (reusedAfterCutHead): `{ closeNoticeUnseen: true }`, or nothing, so that
+ * findings on whole heads keep their evidence as it was.
+ */
+export function cutNoticeEvidence(ex: HttpExchange | null | undefined, conn: AnalyzedConnection): { closeNoticeUnseen?: true } {
+  if (ex === null || ex === undefined || conn.app === null) return {};
+  const prev = conn.app.recent.find((e) => e.index === ex.index - 1);
+  return prev !== undefined && reusedAfterCutHead(prev, ex, conn) ? { closeNoticeUnseen: true } : {};
+}
+
+/**
  * Why a finding whose evidence is an absence (no response, no window update, no close, no answer
  * before a resend) cannot vouch for it: the capture lost packets of that connection, it began
  * mid-stream (the handshake and what came before were not captured, so requests and responses may

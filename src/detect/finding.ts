@@ -24,7 +24,9 @@ export type AnomalyKind =
   | 'tunnel-idle-timeout'
   | 'response-truncated'
   | 'response-abandoned'
-  | 'pmtu-blackhole';
+  | 'pmtu-blackhole'
+  | 'tls-handshake-failed'
+  | 'synack-lost';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

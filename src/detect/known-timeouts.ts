@@ -771,24 +771,57 @@ export const LIBRARY_PROXY_READ_TIMEOUTS =
  * entry's comment), so that a gateway error's remedy names that proxy's settings first rather than
  * a list of every proxy's. HAProxy names itself nowhere (no `Server` header of its own).
  */
-const PROXY_UPSTREAM_TIMEOUTS: ReadonlyArray<{ software: RegExp; settings: string }> = [
-  { software: NGINX, settings: 'nginx `proxy_read_timeout` for the response and `proxy_connect_timeout` for the connection, 60 s each by default (`fastcgi_read_timeout`, `uwsgi_read_timeout`, `grpc_read_timeout` for those backends)' },
-  { software: APACHE, settings: 'Apache `ProxyTimeout` or ProxyPass `timeout=` for the response and `connectiontimeout=` for the connection (`Timeout`, 60 s by default, when unset)' },
-  { software: VARNISH, settings: 'Varnish `first_byte_timeout` (60 s by default) and `between_bytes_timeout` for the response, `connect_timeout` (3.5 s) for the connection' },
-  { software: SQUID, settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection (for a cache_peer its `connect-timeout=` or `peer_connect_timeout`)' },
-  { software: CADDY, settings: 'Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`' },
-  { software: ENVOY, settings: 'Envoy the route `timeout` (15 s by default) for the response and the cluster `connect_timeout` (5 s) for the connection' },
-  { software: TRAFFIC_SERVER, settings: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out and proxy.config.http.connect_attempts_timeout' },
-  { software: H2O, settings: 'h2o `proxy.timeout.io` (and `proxy.timeout.connect` from 2.3), in milliseconds (30000, 30 s, by default)' },
-  { software: NGHTTPX, settings: 'nghttpx `--backend-read-timeout` and `--backend-connect-timeout`' },
-  { software: TINYPROXY, settings: 'tinyproxy `Timeout`' },
-  { software: LIGHTTPD, settings: 'lighttpd proxy.server "read-timeout" and "connect-timeout"' },
+/** Each proxy's upstream timeouts: `settings` for the response and the connection, `connect` for the connection alone. */
+const PROXY_UPSTREAM_TIMEOUTS: ReadonlyArray<{ software: RegExp; settings: string; connect: string }> = [
+  {
+    software: NGINX,
+    settings: 'nginx `proxy_read_timeout` for the response and `proxy_connect_timeout` for the connection, 60 s each by default (`fastcgi_read_timeout`, `uwsgi_read_timeout`, `grpc_read_timeout` for those backends)',
+    connect: 'nginx `proxy_connect_timeout`, 60 s by default and at most 75 s (`fastcgi_connect_timeout`, `uwsgi_connect_timeout` for those backends)',
+  },
+  {
+    software: APACHE,
+    settings: 'Apache `ProxyTimeout` or ProxyPass `timeout=` for the response and `connectiontimeout=` for the connection (`Timeout`, 60 s by default, when unset)',
+    connect: 'Apache ProxyPass `connectiontimeout=` (when unset: its `timeout=`, else `ProxyTimeout`, else `Timeout`, 60 s by default)',
+  },
+  {
+    software: VARNISH,
+    settings: 'Varnish `first_byte_timeout` (60 s by default) and `between_bytes_timeout` for the response, `connect_timeout` (3.5 s) for the connection',
+    connect: 'Varnish `connect_timeout` (3.5 s by default)',
+  },
+  {
+    software: SQUID,
+    settings: 'Squid `read_timeout` for the response, `connect_timeout` and `forward_timeout` for the connection (for a cache_peer its `connect-timeout=` or `peer_connect_timeout`)',
+    connect: 'Squid `connect_timeout` and `forward_timeout` (for a cache_peer its `connect-timeout=` or `peer_connect_timeout`)',
+  },
+  { software: CADDY, settings: 'Caddy reverse_proxy transport `response_header_timeout` and `dial_timeout`', connect: 'Caddy reverse_proxy transport `dial_timeout`' },
+  {
+    software: ENVOY,
+    settings: 'Envoy the route `timeout` (15 s by default) for the response and the cluster `connect_timeout` (5 s) for the connection',
+    connect: 'Envoy the cluster `connect_timeout` (5 s by default)',
+  },
+  {
+    software: TRAFFIC_SERVER,
+    settings: 'Traffic Server proxy.config.http.transaction_no_activity_timeout_out and proxy.config.http.connect_attempts_timeout',
+    connect: 'Traffic Server proxy.config.http.connect_attempts_timeout',
+  },
+  {
+    software: H2O,
+    settings: 'h2o `proxy.timeout.io` (and `proxy.timeout.connect` from 2.3), in milliseconds (30000, 30 s, by default)',
+    connect: 'h2o `proxy.timeout.connect` from 2.3, `proxy.timeout.io` before, in milliseconds (30000, 30 s, by default)',
+  },
+  { software: NGHTTPX, settings: 'nghttpx `--backend-read-timeout` and `--backend-connect-timeout`', connect: 'nghttpx `--backend-connect-timeout`' },
+  { software: TINYPROXY, settings: 'tinyproxy `Timeout`', connect: 'tinyproxy `Timeout`' },
+  { software: LIGHTTPD, settings: 'lighttpd proxy.server "read-timeout" and "connect-timeout"', connect: 'lighttpd proxy.server "connect-timeout"' },
 ];
 
-/** The upstream timeout settings of the proxy `software` names (see PROXY_UPSTREAM_TIMEOUTS), or null when it names none listed. */
-export function proxyUpstreamTimeouts(software: string | null): string | null {
+/**
+ * The upstream timeout settings of the proxy `software` names (see PROXY_UPSTREAM_TIMEOUTS), or null
+ * when it names none listed; `connectOnly`: the connection's alone (a connect timeout's phase).
+ */
+export function proxyUpstreamTimeouts(software: string | null, connectOnly = false): string | null {
   if (software === null || software === NO_SERVER_HEADER) return null;
-  return PROXY_UPSTREAM_TIMEOUTS.find((p) => p.software.test(software))?.settings ?? null;
+  const entry = PROXY_UPSTREAM_TIMEOUTS.find((p) => p.software.test(software));
+  return entry === undefined ? null : connectOnly ? entry.connect : entry.settings;
 }
 
 export const FASTCGI_READ_TIMEOUTS =

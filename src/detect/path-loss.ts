@@ -52,13 +52,23 @@ export function pathLosses(conn: AnalyzedConnection): number {
   let lost = midstreamRetransmissions(conn);
   if (s.captureLostBytes === 0) lost += s.outOfOrder;
   if (c.captureLostBytes === 0 && c.payloadBytes > 0 && c.retransmissionsBeforePeerAck === 0) lost += c.outOfOrder;
-  if (s.synAckTimes.length > 0 && c.synTimes.length > 0 && c.synCount === c.synTimes.length) {
-    const answer = s.synAckTimes[0];
-    let lastSyn = -1;
-    for (const t of c.synTimes) if (t <= answer) lastSyn = t;
-    if (lastSyn >= 0 && answer - lastSyn >= SYN_ACK_RESEND_FLOOR) lost++;
-  }
+  if (firstSynAckResent(conn)) lost++;
   return lost;
+}
+
+/**
+ * Whether the first SYN-ACK in the capture came SYN_ACK_RESEND_FLOOR or more after the client's last
+ * SYN before it: the server's timer resending an answer whose first copy never arrived (pathLosses
+ * counts it as one packet the path lost).
+ */
+export function firstSynAckResent(conn: AnalyzedConnection): boolean {
+  const c = conn.client;
+  const s = conn.server;
+  if (s.synAckTimes.length === 0 || c.synTimes.length === 0 || c.synCount !== c.synTimes.length) return false;
+  const answer = s.synAckTimes[0];
+  let lastSyn = -1;
+  for (const t of c.synTimes) if (t <= answer) lastSyn = t;
+  return lastSyn >= 0 && answer - lastSyn >= SYN_ACK_RESEND_FLOOR;
 }
 
 /**
@@ -189,9 +199,10 @@ export interface BlackHole {
 function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): BlackHole | null {
   const s = fromServer ? conn.server : conn.client;
   const r = fromServer ? conn.client : conn.server;
-  if (!r.hasAck || !s.hasNextSeq || s.maxSegment === 0) return null;
+  if (!r.hasAck || !s.hasNextSeq) return null;
   const base = { fromServer, mssOffered: r.mss, receiverLastTs: r.lastTs };
   if (s.runCount >= BLACK_HOLE_RESENDS) {
+    if (s.maxSegment === 0) return null;
     // The receiver never acknowledged the resent segment, nor any segment as large as the largest
     // one sent, while it did acknowledge smaller ones; and it still sent after the resends began.
     if (seqGt(r.highestAck, s.runSeq) || seqGt(r.highestAck, s.maxSegmentSeq)) return null;
@@ -223,12 +234,19 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
   // past every byte that arrived, the receiver acknowledged none of them, nothing full-size ever
   // arrived though the receiver offered it, and the bytes missing were more than a full-size
   // segment's worth (so the sender did send full-size ones), missing for BLACK_HOLE_SILENCE or more.
+  // No data of the sender's may have arrived at all (blind round 13, S12: nginx's response head
+  // left with its body in full-size segments on a new connection, and only the server's ACK of the
+  // client's FIN, 15928 bytes past the handshake, showed them sent): the handshake is then the last
+  // moment nothing was missing, and its own small packets are what passed.
   if (s.aheadTs < 0 || r.mss === 0) return null;
   const missing = seqDiff(s.nextSeq, s.aheadSeq);
   const fullSize = r.mss - OPTION_ROOM;
   if (missing < fullSize || s.maxSegment >= fullSize || seqGt(r.highestAck, s.nextSeq)) return null;
+  const noneArrived = s.maxSegment === 0;
+  if (noneArrived && !(s.hasIsn && s.nextSeq === seqAdd(s.isn, 1))) return null;
+  const lastPassedTs = noneArrived ? Math.max(conn.handshakeAckTs, s.firstTs) : s.lastDataTs;
   const lastSeen = Math.max(r.lastTs, s.lastTs);
-  if (s.lastDataTs < 0 || lastSeen - s.lastDataTs < BLACK_HOLE_SILENCE) return null;
+  if (lastPassedTs < 0 || lastSeen - lastPassedTs < BLACK_HOLE_SILENCE) return null;
   return {
     ...base,
     seen: 'never-arrived',
@@ -240,7 +258,7 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
     lastResendTs: -1,
     firstResendFrame: 0,
     lastResendFrame: 0,
-    lastPassedTs: s.lastDataTs,
+    lastPassedTs,
     provenSentTs: s.aheadTs,
     provenSentFrame: s.aheadFrame,
   };
@@ -252,4 +270,62 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
  */
 export function blackHoleOf(conn: AnalyzedConnection): BlackHole | null {
   return blackHoleOfDirection(conn, true) ?? blackHoleOfDirection(conn, false);
+}
+
+/** The MSS of a 9000-byte MTU (jumbo frames) less IPv4 and TCP headers: the largest a real path carries. */
+const JUMBO_MSS = 8960;
+/** Host pairs whose server segment sizes are remembered (PathSegmentSizes); past it, new pairs are not. */
+const MAX_SIZE_PAIRS = 65_536;
+
+/** What the capture shows of the segments one server host sent one client host (PathSegmentSizes). */
+export interface SegmentSizes {
+  /** The largest data segment of the server's in the capture, in payload bytes, on any connection. */
+  largest: number;
+  /** The smallest MSS the client offered in its SYNs (the server may send that much). */
+  mssOffered: number;
+  /** The most in-order bytes one connection carried from the server while no segment of it came near the MSS. */
+  bulkBytes: number;
+}
+
+/**
+ * The server's segment sizes per server host and client host, over the capture (every connection
+ * with the client's SYN seen is noted as it ends). Captured next to the client, the largest is the
+ * largest the path carried: on a healthy path a response longer than two full-size segments comes
+ * in full-size ones, so a server that sent that much on a connection, none of it within
+ * OPTION_ROOM of the MSS the client offered, had its segments capped below the MSS on the way (an
+ * MSS clamp, or a smaller path MTU it had learned). A request unanswered there with nothing to show
+ * what the server sent (no packet of its after the client gave up: its sequence number would tell)
+ * may have met a PMTU black hole instead of a hung application (unanswered-request says so).
+ * Captured next to the server, the segments are what it sent: full-size ones there show nothing.
+ */
+export class PathSegmentSizes {
+  private readonly pairs = new Map<string, SegmentSizes>();
+
+  note(conn: AnalyzedConnection): void {
+    const s = conn.server;
+    const mss = conn.client.mss;
+    // An MSS past jumbo frames' (9000-byte MTU) is a loopback's or a virtual device's: no hop
+    // drops segments by size there, and the sizes are the application's writes.
+    if (mss === 0 || mss > JUMBO_MSS || s.maxSegment === 0) return;
+    const key = `${conn.serverHost} ${conn.clientHost}`;
+    let p = this.pairs.get(key);
+    if (p === undefined) {
+      if (this.pairs.size >= MAX_SIZE_PAIRS) return;
+      this.pairs.set(key, (p = { largest: 0, mssOffered: mss, bulkBytes: 0 }));
+    }
+    if (s.maxSegment > p.largest) p.largest = s.maxSegment;
+    if (mss < p.mssOffered) p.mssOffered = mss;
+    if (s.maxSegment < mss - OPTION_ROOM && s.payloadBytes >= 2 * (mss - OPTION_ROOM) && s.payloadBytes > p.bulkBytes) p.bulkBytes = s.payloadBytes;
+  }
+
+  /**
+   * The pair's sizes when they show segments capped well below the MSS (see the class), else null:
+   * a connection carried two full-size segments' worth or more, and no segment on any connection
+   * came within OPTION_ROOM of the MSS offered.
+   */
+  capped(serverHost: string, clientHost: string): SegmentSizes | null {
+    const p = this.pairs.get(`${serverHost} ${clientHost}`);
+    if (p === undefined || p.bulkBytes === 0 || p.largest >= p.mssOffered - OPTION_ROOM) return null;
+    return p;
+  }
 }

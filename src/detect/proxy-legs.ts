@@ -6,7 +6,7 @@ import type { InferredValue } from './finding';
 import { atOneMoment, BurstSpan, burstSpans, closeBurstRuns, inferTimeout, keepLongestReuse, keptLongerThan, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
 import { proxyTellsOf } from './proxy-tells';
-import { RequestCopies } from './request-copies';
+import { type ForwardQuestion, RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
 import { proxyKey, sameTarget } from './request-target';
 import { firstAtOrAfter } from './sorted-search';
@@ -643,9 +643,13 @@ export class ProxyLegs implements EventFollower {
    * race3-both, whose keep-alive races on the client leg were that proxy's relay of them).
    */
   private failedCopyFromOtherAddress(proxy: string, client: string, method: string, uri: string | null, from: number, to: number): LegRequest | null {
-    const fromClientHost = this.copies().upstreamAddressOf(hostOf(proxy)) === hostOf(client);
+    const upstream = this.copies().upstreamAddressOf(hostOf(proxy));
+    const fromClientHost = upstream === hostOf(client);
+    // A sender that also serves is no proxy's other address unless the capture showed it to be
+    // this proxy's (127.0.0.1, where nginx's backend listens too: blind 14 S1's layout).
     const copy = this.index.unansweredCopy(
-      method, uri, from, to, fromClientHost ? [proxy] : [proxy, client], (sender) => sender !== client && !this.serverIps.has(hostOf(sender)),
+      method, uri, from, to, fromClientHost ? [proxy] : [proxy, client],
+      (sender) => sender !== client && (!this.serverIps.has(hostOf(sender)) || hostOf(sender) === upstream),
     );
     if (copy === null) return null;
     const leg: UpstreamLeg = this.others.byFlow(copy.flowId) ?? {
@@ -1079,8 +1083,17 @@ export class ProxyLegs implements EventFollower {
   }
 
   /** Whether a request was its sender forwarding a request a server on its own host had received (see RequestCopies). */
-  forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
+  forwardedByItsSender(r: ForwardQuestion): boolean {
     return this.copies().forwardedByItsSender(r);
+  }
+
+  /**
+   * Whether `address` also serves connections from other addresses, or from itself (a backend on
+   * 127.0.0.1): a proxy's upstream address that is also a server's is other programs' address too
+   * (the backend's own, a local client's), so its requests are the proxy's only by what each copies.
+   */
+  addressServes(address: string): boolean {
+    return this.serverIps.has(address);
   }
 
   /** What copies what among the remembered requests (made again when the index has changed). */

@@ -22,12 +22,14 @@ import { tunnelIdleTimeout } from './detectors/tunnel-idle-timeout';
 import { responseTruncated } from './detectors/response-truncated';
 import { responseAbandoned } from './detectors/response-abandoned';
 import { pmtuBlackhole } from './detectors/pmtu-blackhole';
+import { tlsHandshakeFailed } from './detectors/tls-handshake-failed';
+import { synackLost } from './detectors/synack-lost';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
  * not here does not exist, and a test checks each has docs, samples and a golden output.
  * Order matters in onFinish: detectors that read other kinds' findings (intermittent-5xx skips
- * gateway failures, retried-request and idle-timeout-mismatch cite races, unanswered-request counts the
+ * gateway failures and a proxy's 502s for failed TLS handshakes, retried-request and idle-timeout-mismatch cite races, unanswered-request counts the
  * resends retried-request reports, some only at its end) come after them.
  */
 export const DETECTORS: readonly DetectorDefinition[] = [
@@ -46,6 +48,7 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   resetBeforeResponse,
   gatewayTimeout,
   noUpstreamConnect,
+  tlsHandshakeFailed,
   intermittent5xx,
   idleTimeoutMismatch,
   connectionChurn,
@@ -54,4 +57,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   responseTruncated,
   responseAbandoned,
   pmtuBlackhole,
+  synackLost,
 ];

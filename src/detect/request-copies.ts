@@ -24,7 +24,11 @@ import { firstAtOrAfter } from './sorted-search';
  * Requests of the proxy an address must be seen copying to be taken for its upstream address;
  * it must also copy at least half of the requests the proxy answered itself with another status
  * than 502/503/504 (a proxy forwards most of what it answers; a client that happens to ask another
- * server for the same URIs at the same moments copies only some).
+ * server for the same URIs at the same moments copies only some). Both are counted per listening
+ * endpoint, not per host: a host that proxies on one port often serves other sites itself on
+ * others (blind 14, S1: nginx proxying 10.14.0.1:8002 to 127.0.0.1:9002 while answering 557
+ * requests on three ports of its own; 228 copies of 785 answers on the host kept its 7 upstream
+ * read timeouts unpaired).
  */
 export const MIN_COPIED_REQUESTS = 2;
 
@@ -118,12 +122,12 @@ export class RequestCopies {
    * and URI, from another endpoint than the request's sender, and had not begun answering it when
    * this one started, while that request still waited (its connection had not ended unanswered).
    */
-  forwardedByItsSender(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): boolean {
+  forwardedByItsSender(r: ForwardQuestion): boolean {
     return this.forwardedFrom(r) !== null;
   }
 
   /** The request `r` was its sender forwarding (see forwardedByItsSender), nearest first, or null. */
-  forwardedFrom(r: { client: string; server: string; method: string | null; uri: string | null; start: number }): RememberedRequest | null {
+  forwardedFrom(r: ForwardQuestion): RememberedRequest | null {
     if (r.method === null || r.uri === null) return null;
     const group = this.groups.get(proxyKey(r.method, r.uri));
     if (group === undefined) return null;
@@ -140,9 +144,33 @@ export class RequestCopies {
       if (!sameTarget(down.uri, r.uri)) continue;
       const server = this.host(down.server);
       // A server on its own host, or a proxy that connects upstream from the sender's host.
-      if (server === host || this.upstream.get(server) === host) return down;
+      if (server !== host && this.upstream.get(server) !== host) continue;
+      if (r.abandonedAt !== undefined && this.forwardedAlongside(down, r, r.abandonedAt, host)) continue;
+      return down;
     }
     return null;
+  }
+
+  /**
+   * Whether another request from `host` carried `down` while `r` ran (sent before `r` was given
+   * up on at `abandonedAt`, answered after `r` began, and no later than `down` was): the proxy's
+   * forward, whose answer it passed on. A proxy sends a request on once at a time (a retry leaves
+   * after the attempt it replaces ended), so `r` was another program's on that host: a local client
+   * asking the backend the same on 127.0.0.1, the proxy's upstream address and everyone's.
+   */
+  private forwardedAlongside(down: RememberedRequest, r: ForwardQuestion, abandonedAt: number, host: string): boolean {
+    if (down.responseStart === null) return false;
+    const group = this.groups.get(proxyKey(down.method, down.uri));
+    if (group === undefined) return false;
+    let looked = 0;
+    for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
+      const up = group[i];
+      if (up.ts >= abandonedAt) break;
+      if (up.client === r.client || up.client === down.client || up.server === down.server || this.host(up.client) !== host) continue;
+      if (up.responseStart === null || up.responseStart <= r.start || up.responseStart > down.responseStart || !sameTarget(up.uri, down.uri)) continue;
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -151,15 +179,17 @@ export class RequestCopies {
    * one that sent it, to another server. The address copying the most wins; a tie names none.
    */
   private learnUpstreamAddresses(): void {
+    /** Copies by proxy endpoint ("ip:port") and copying address. */
     const copied = new Map<string, Map<string, number>>();
     const forwardable = new Map<string, number>();
-    /** Copies from a proxy's clients' own address that did not nest as its forwards, by proxy and address. */
+    /** Copies from a proxy's clients' own address that did not nest as its forwards, by proxy endpoint and address. */
     const contradicted = new Map<string, Map<string, number>>();
     for (const group of this.groups.values()) {
       for (const down of group) {
         if (down.responseStart === null) continue;
-        const proxy = this.host(down.server);
-        if (!isGatewayStatus(exactStatus(down))) forwardable.set(proxy, (forwardable.get(proxy) ?? 0) + 1);
+        const endpoint = down.server;
+        const proxy = this.host(endpoint);
+        if (!isGatewayStatus(exactStatus(down))) forwardable.set(endpoint, (forwardable.get(endpoint) ?? 0) + 1);
         const from = this.host(down.client);
         let counted: string[] | null = null;
         let looked = 0;
@@ -177,21 +207,24 @@ export class RequestCopies {
             // A copy answered only after the proxy had answered: the proxy did not wait for it, so
             // the client asked both; it counts against that address being the proxy's.
             if (address === from && up.responseStart !== null && up.client !== down.client && up.ts >= down.ts) {
-              let against = contradicted.get(proxy);
-              if (against === undefined) contradicted.set(proxy, (against = new Map()));
+              let against = contradicted.get(endpoint);
+              if (against === undefined) contradicted.set(endpoint, (against = new Map()));
               against.set(address, (against.get(address) ?? 0) + 1);
             }
             continue;
           }
           if (counted !== null && counted.includes(address)) continue;
           (counted ??= []).push(address);
-          let byAddress = copied.get(proxy);
-          if (byAddress === undefined) copied.set(proxy, (byAddress = new Map()));
+          let byAddress = copied.get(endpoint);
+          if (byAddress === undefined) copied.set(endpoint, (byAddress = new Map()));
           byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
         }
       }
     }
-    for (const [proxy, byAddress] of copied) {
+    // Each endpoint's own upstream address first; a host's is then the one that copied the most of
+    // its endpoints' requests (two proxies on one host forwarding from two addresses: the busier).
+    const learned = new Map<string, { address: string; count: number }>();
+    for (const [endpoint, byAddress] of copied) {
       let best: string | null = null;
       let bestCount = 0;
       let tie = false;
@@ -204,8 +237,13 @@ export class RequestCopies {
           tie = true;
         }
       }
-      if (best === null || tie || bestCount < MIN_COPIED_REQUESTS || bestCount * 2 < (forwardable.get(proxy) ?? 0)) continue;
-      if (bestCount <= (contradicted.get(proxy)?.get(best) ?? 0)) continue;
+      if (best === null || tie || bestCount < MIN_COPIED_REQUESTS || bestCount * 2 < (forwardable.get(endpoint) ?? 0)) continue;
+      if (bestCount <= (contradicted.get(endpoint)?.get(best) ?? 0)) continue;
+      const proxy = this.host(endpoint);
+      const known = learned.get(proxy);
+      if (known === undefined || bestCount > known.count) learned.set(proxy, { address: best, count: bestCount });
+    }
+    for (const [proxy, { address: best }] of learned) {
       this.upstream.set(proxy, best);
       // An address serving two proxies' upstream legs keeps the first; its other proxy is still paired by upstreamAddressOf.
       if (!this.proxyOf.has(best)) this.proxyOf.set(best, proxy);
@@ -226,6 +264,20 @@ export class RequestCopies {
     }
     return host;
   }
+}
+
+/** A request asked about by forwardedFrom. */
+export interface ForwardQuestion {
+  client: string;
+  server: string;
+  method: string | null;
+  uri: string | null;
+  start: number;
+  /**
+   * When its sender gave up on it unanswered (closed its connection), if it did: a request on the
+   * same host that carried the same front request meanwhile and was answered tells it apart.
+   */
+  abandonedAt?: number;
 }
 
 /** Whether an address is a loopback one (127.0.0.0/8, ::1, or IPv4-mapped 127/8): all of them are one host's. */

@@ -178,6 +178,14 @@ export class Connection<T> {
    * next connection whose handshake the capture lost even when that FIN is lost too (reusedUnseen).
    */
   serverCloseAnnounced = false;
+  /**
+   * The frame of the server's first packet when it answered the client's SYN with a bare ACK that
+   * does not acknowledge it (not ISN + 1), before any SYN-ACK; 0 otherwise. The server still held
+   * another connection on the 4-tuple (its TIME_WAIT, or one the client had forgotten) and answered
+   * with that connection's numbers (RFC 793; RFC 5961's challenge ACK): the SYN was answered, not
+   * dropped. Its acknowledgement number is `server.firstAck`, its time `server.firstTs`.
+   */
+  foreignAckFrame = 0;
 
   ended = false;
   endReason: ConnectionEndReason | null = null;
@@ -255,6 +263,7 @@ export class Connection<T> {
     this.natTwinOf = null;
     this.natTwinPending = false;
     this.serverCloseAnnounced = false;
+    this.foreignAckFrame = 0;
     this.ended = false;
     this.endReason = null;
     return this;

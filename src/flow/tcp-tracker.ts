@@ -631,7 +631,11 @@ export class TcpTracker<T> {
     conn.noteActivity(ts, this.now, frame);
 
     if (syn) this.onSyn(conn, ep, peer, fromClient, v, ts, frame, ackFlag);
-    else if (ep.state === State.Inactive) ep.state = State.Partial;
+    else if (ep.state === State.Inactive) {
+      ep.state = State.Partial;
+      // The server's first packet, answering the client's SYN with an ACK of something else: once per connection.
+      if (!fromClient && ackFlag && !rst && peer.state === State.SynSent && peer.hasIsn && v.ack !== seqAdd(peer.isn, 1)) conn.foreignAckFrame = frame;
+    }
 
     if (ackFlag && !rst) {
       if (!syn && !fin && ep.hasAck && v.ack === ep.highestAck && v.payloadLen === 0) this.noteDupAck(ep, peer, v.ack);

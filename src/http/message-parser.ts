@@ -232,6 +232,13 @@ export class MessageParser {
   private guessFrame = 0;
   /** Bytes of the current segment went to the open cut message (before any start line in it). */
   private cutTouched = false;
+  /**
+   * The open cut message was ended by the peer's next message (endOpenCut), and no byte has been
+   * skipped since: the start line found next begins the next message where its segment begins,
+   * which is no loss of framing (not a resync). A reload under `ab -k` at -s 200 had counted 77 691
+   * of 77 721 such messages as framing lost.
+   */
+  private cutEndedByPeer = false;
 
   private lastTs = 0;
   private lastFrame = 0;
@@ -469,12 +476,14 @@ export class MessageParser {
           } else {
             this.state = S_RESYNC_SKIP;
             this.cutTouched = true;
+            this.cutEndedByPeer = false;
             pos++;
           }
           break;
         }
         case S_RESYNC_SKIP: {
           this.cutTouched = true;
+          this.cutEndedByPeer = false;
           let i = findLF(bytes, pos, end);
           if (i < end) {
             this.state = S_RESYNC;
@@ -503,6 +512,7 @@ export class MessageParser {
    */
   gap(length: number, cut = false): void {
     if (this.ended || this.state >= S_PAUSED) return;
+    this.cutEndedByPeer = false;
     this.gapEvents++;
     this.gapBytes += length;
     this.bodyUnverified = false; // its first bytes are not here to tell
@@ -716,7 +726,9 @@ export class MessageParser {
    * `atEnd`: the connection ended (whether a body whose framing was cut was whole is then unknown).
    */
   endOpenCut(atEnd = false): void {
-    if (this.cutOpen) this.closeCut(atEnd);
+    if (!this.cutOpen) return;
+    this.closeCut(atEnd);
+    this.cutEndedByPeer = !atEnd && this.resyncing;
   }
 
   /** The direction closed (FIN or RST): a close-delimited body completes; anything else stays incomplete. */
@@ -1028,8 +1040,9 @@ export class MessageParser {
       this.resyncing = false;
       // The next message after a cut one: it ended before this start line (not a resync after a loss).
       if (this.cutOpen) this.closeCut();
-      else this.resyncs++;
+      else if (!this.cutEndedByPeer) this.resyncs++;
     }
+    this.cutEndedByPeer = false;
     this.state = S_HEADER;
     this.listener.onMessageBegin(head);
   }
@@ -1037,6 +1050,7 @@ export class MessageParser {
   /** A start line failed (mid-line when `atLineEnd` is false: the rest of the line is skipped). */
   private rejectStartLine(atLineEnd: boolean): void {
     this.inMessage = false;
+    this.cutEndedByPeer = false;
     this.cutTouched = true; // a candidate that was none: its bytes were the cut message's
     this.resetLine();
     if (!this.resyncing) {
@@ -1293,6 +1307,7 @@ export class MessageParser {
     this.resyncing = midstream;
     this.resyncScanned = 0;
     this.cutOpen = false;
+    this.cutEndedByPeer = false;
     this.cutEndTs = 0;
     this.cutEndFrame = 0;
     this.cutBodyBytes = 0;

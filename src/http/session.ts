@@ -399,6 +399,9 @@ export class HttpSession {
   private done = false;
   /** The client sent FIN or RST (clientEnd): a response that ends from now on ended after it. */
   private clientClosed = false;
+  /** When and in which frame the client closed (clientEnd), once clientClosed. */
+  private clientClosedTs = 0;
+  private clientClosedFrame = 0;
   /** A response ended after the client's close (endedAfterClientClose): finish settles it. */
   private endedAfterClose = false;
   /** What made the connection a tunnel, once it is one: a 101 (an Upgrade: WebSocket, h2c…) or a 2xx to CONNECT. */
@@ -517,6 +520,8 @@ export class HttpSession {
     this.emitted = 0;
     this.done = false;
     this.clientClosed = false;
+    this.clientClosedTs = 0;
+    this.clientClosedFrame = 0;
     this.endedAfterClose = false;
     this.tunnelOpenedBy = null;
     this.unfinishedLineTaken = false;
@@ -655,6 +660,8 @@ export class HttpSession {
     if (this.done) return;
     this.lastActivity = ts;
     this.clientClosed = true;
+    this.clientClosedTs = ts;
+    this.clientClosedFrame = frame;
     // A response whose body is still arriving: what of it the client could have read.
     const arriving = this.respTarget;
     if (arriving !== null && this.respFinal) arriving.bodyAtClientClose = this.resp.partialBodyBytes;
@@ -910,7 +917,11 @@ export class HttpSession {
     if (p === null || !this.respFinal) return; // an interim response ended
     p.respState = R_DONE;
     // Its end came after the client's close: held till the connection ends (settleResponsesAfterClientClose).
-    if (this.clientClosed) p.endedAfterClientClose = this.endedAfterClose = true;
+    // By its last bytes' time, not when it was ended: a response whose head the snaplen cut ends
+    // only when the connection does (MessageParser.endOpenCut), at the last segment that carried its
+    // bytes, which may have come long before the client's close (ab's RST at the end of its run
+    // turned the last cut response of each connection into one the client never took).
+    if (this.clientClosed && !(ts < this.clientClosedTs || (ts === this.clientClosedTs && frame < this.clientClosedFrame))) p.endedAfterClientClose = this.endedAfterClose = true;
     p.responseEnd = ts;
     p.responseEndFrame = frame;
     p.responseBodyBytes = bodyBytes;

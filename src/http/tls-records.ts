@@ -142,6 +142,22 @@ export class TlsDirection {
   firstAlertFrame = 0;
   /** The first alert's record type (21, or 23 for a TLS 1.3 one). */
   firstAlertType = 0;
+  /**
+   * The first alert's level and description when it was sent in clear (a type-21 record of 2 bytes:
+   * during the handshake, before this side encrypts), else -1: what tls-handshake-failed names.
+   */
+  alertLevel = -1;
+  alertDescription = -1;
+  /** The two bytes of the alert record being read (level << 8 | description). */
+  private alertBytes = 0;
+  /** This side sent a ChangeCipherSpec record (TLS 1.2: its Finished follows, encrypted). */
+  sawChangeCipherSpec = false;
+  /**
+   * When this side's very first bytes were not a TLS record: up to 4 of them, big-endian (a server
+   * that answered a ClientHello with "HTTP/1.1 400": a plain HTTP port), else 0; `leadLength` of them.
+   */
+  lead = 0;
+  leadLength = 0;
 
   /**
    * Turns: a turn begins with this side's first application data after the peer's (or its first
@@ -218,6 +234,12 @@ export class TlsDirection {
     this.firstAlertTs = -1;
     this.firstAlertFrame = 0;
     this.firstAlertType = 0;
+    this.alertLevel = -1;
+    this.alertDescription = -1;
+    this.alertBytes = 0;
+    this.sawChangeCipherSpec = false;
+    this.lead = 0;
+    this.leadLength = 0;
     this.turns = 0;
     this.turnStartTs = -1;
     this.turnStartFrame = 0;
@@ -274,6 +296,10 @@ export class TlsDirection {
         const take = Math.min(this.bodyLeft, end - i);
         // The first record is the hello (ClientHello, or the ServerHello leading the server's first flight).
         if (this.records === 0 && !this.hello.done) this.readHello(data, i, i + take);
+        // A 2-byte alert is in clear (an encrypted one carries a tag): keep its level and description.
+        if (this.headerType === ContentType.Alert && this.recordLength === 2) {
+          for (let at = this.recordLength - this.bodyLeft, j = i; j < i + take; at++, j++) this.alertBytes = at === 0 ? data[j] << 8 : this.alertBytes | data[j];
+        }
         this.bodyLeft -= take;
         i += take;
         if (this.bodyLeft === 0) this.complete(ts, frame, this.bytes + (i - offset));
@@ -293,12 +319,14 @@ export class TlsDirection {
           this.headerType = b;
           if (b < ContentType.ChangeCipherSpec || b > ContentType.Heartbeat || (this.records === 0 && b === ContentType.Heartbeat)) {
             this.stop = Stop.NotTls;
+            if (this.bytes + (i - 1 - offset) === 0) this.noteLead(data, offset, i - 1, end);
             return;
           }
           break;
         case 1:
           if (b !== 3) {
             this.stop = Stop.NotTls;
+            if (this.records === 0 && this.recordStartOffset === 0) this.noteLead(data, offset, i - 2, end);
             return;
           }
           break;
@@ -380,6 +408,16 @@ export class TlsDirection {
     this.ticketRecords++;
   }
 
+  /** Up to 4 bytes from `from` (the stream's first byte) as `lead`, when the stream is not TLS. */
+  private noteLead(data: Uint8Array, offset: number, from: number, end: number): void {
+    if (from < offset) return; // its first byte came in an earlier segment
+    let lead = 0;
+    let n = 0;
+    for (let j = from; j < end && n < 4; j++, n++) lead = lead * 256 + data[j];
+    this.lead = lead;
+    this.leadLength = n;
+  }
+
   /** A record ended in the segment at (ts, frame), `endOffset` bytes into the stream. */
   private complete(ts: number, frame: number, endOffset: number): void {
     const type = this.headerType;
@@ -392,6 +430,7 @@ export class TlsDirection {
     this.lastEndTs = ts;
     this.lastEndFrame = frame;
     if (this.records === 1) this.hello.stop(); // read as far as its record went
+    if (type === ContentType.ChangeCipherSpec) this.sawChangeCipherSpec = true;
     if (this.firstAlertTs >= 0) {
       // Closing: what follows the first alert is not data. Unless that alert was only guessed from
       // its size (TLS 1.3) and more data follows: nothing is sent after a close_notify or a fatal
@@ -403,6 +442,10 @@ export class TlsDirection {
     }
     const alertSized = type === ContentType.ApplicationData && (length === TLS13_ALERT_LENGTH || length === TLS13_ALERT_LENGTH_CCM8);
     if (type === ContentType.Alert || alertSized) {
+      if (type === ContentType.Alert && length === 2) {
+        this.alertLevel = this.alertBytes >>> 8;
+        this.alertDescription = this.alertBytes & 0xff;
+      }
       this.firstAlertTs = this.recordStartTs;
       this.firstAlertFrame = this.recordStartFrame;
       this.firstAlertType = type;

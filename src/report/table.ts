@@ -65,8 +65,29 @@ export function ofCapture(d: Diagnosis): string {
   return d.anomaliesInCapture !== undefined ? ` shown (of ${d.anomaliesInCapture} in the capture, which the explanation covers)` : '';
 }
 
+/**
+ * One line per diagnosis, before their prose: what an engineer who has thirty seconds reads first
+ * (blind round 14: a busy capture's remedies ran to a hundred lines before the first table row).
+ * Only where there are several: one diagnosis's header says as much.
+ */
+function diagnosisOverview(diagnoses: Diagnosis[], width: number): string[] {
+  if (diagnoses.length < 2) return [];
+  const kindWidth = Math.max(...diagnoses.map((d) => d.kind.length));
+  const serverWidth = Math.max(...diagnoses.map((d) => d.server.length));
+  const countWidth = Math.max(...diagnoses.map((d) => String(d.anomalyIds.length).length));
+  return diagnoses.map((d) => {
+    const n = d.anomalyIds.length;
+    const inferred = Object.entries(d.inferred).map(([name, v]) => `${name} ≈ ${formatDuration(v.value)}`).join('; ');
+    const line =
+      `  ${d.severity.toUpperCase().padEnd(7)} ${d.kind.padEnd(kindWidth)}  ${d.server.padEnd(serverWidth)}  ${String(n).padStart(countWidth)} finding${n === 1 ? ' ' : 's'}` +
+      (inferred === '' ? '' : `  ${inferred}`);
+    return line.length > width ? `${line.slice(0, width - 1)}…` : line.trimEnd();
+  });
+}
+
 function renderDiagnoses(diagnoses: Diagnosis[], width: number): string[] {
-  const out: string[] = [];
+  const out: string[] = diagnosisOverview(diagnoses, width);
+  if (out.length > 0) out.push('');
   for (const d of diagnoses) {
     out.push(`[${d.severity.toUpperCase()}] ${d.kind} at ${d.server} — ${d.anomalyIds.length} finding${d.anomalyIds.length === 1 ? '' : 's'}${ofCapture(d)}`);
     const inferred = Object.entries(d.inferred)

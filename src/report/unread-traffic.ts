@@ -32,8 +32,10 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
  * (tcpdump -s 256 against nginx, whose headers alone are ~240 bytes) cuts every response inside
  * its head: each is taken to end where the next begins or its connection closes (HttpCounters.
  * cutMessages), but where the cut took the Connection field, whether the server meant to keep the
- * connection is unseen: a close right behind the response may be one it announced, and races on
- * such connections are not judged (facts.closeMayBeAnnounced). Without this line such a capture reads as clean.
+ * connection is unseen: a close right behind the response may be one it announced, and such
+ * connections are judged only where the client reused them after an HTTP/1.1 response, the
+ * findings marked closeNoticeUnseen (facts.closeMayBeAnnounced, facts.reusedAfterCutHead).
+ * Without this line such a capture reads as clean.
  */
 export function snaplenFramingWarning(stats: AnalysisStats, file?: { snaplenCut: number; snaplen: number }): string | null {
   // A file's warning names its own cut packets and snaplen; the HTTP counts are the analysis's.
@@ -56,7 +58,8 @@ export function snaplenFramingWarning(stats: AnalysisStats, file?: { snaplenCut:
     what.push(
       `${cut} HTTP messages were cut inside their headers (each taken to end where the next began or its connection closed; ` +
         'where the Connection field was cut off, whether the server meant to close is judged by when the server closed: ' +
-        'right behind the response, it may have said so, and those connections are not judged for races)',
+        'right behind the response, it may have said so, and such a connection is judged only where the client sent another request after that HTTP/1.1 response, ' +
+        'as a client told to close does not: those findings say closeNoticeUnseen, since had the response said close, the client ignored it)',
     );
   }
   if (lost > 0) what.push(`the HTTP framing was lost ${lost} times`);

@@ -26,6 +26,11 @@ export class CarryBuffer {
     this.length = 0;
   }
 
+  /** Keep only the first `length` bytes (bytes taken ahead to look at, given back). */
+  truncate(length: number): void {
+    if (length < this.length) this.length = length;
+  }
+
   private grow(needed: number): void {
     let capacity = this.bytes.length * 2;
     while (capacity < needed) capacity *= 2;

@@ -51,6 +51,14 @@ export class PcapReader implements CaptureParser {
   private caplenOverOrigLen = 0;
   private readonly warnings: string[] = [];
   private damaged = false;
+  /** Link types of the file's headers, the first and those of later files concatenated to it (see nextFileHeaderAt). */
+  private readonly linkTypes: number[] = [];
+  /** The same for their timestamp resolutions. */
+  private readonly resolutions: Array<'us' | 'ns'> = [];
+  /** Headers of further files met among the records (`cat a.pcap b.pcap`). */
+  private filesJoined = 0;
+  /** Set by walk when it met a further file's header and parsed it: the walk starts again after it, in that file's byte order. */
+  private resumeAt = -1;
   /** Puts packets stamped slightly out of order back in time order (see jitter-window.ts); null: file order. */
   private readonly jitter: JitterWindow | null;
   /** Records of the current chunk still to hand on past the jitter window (see directRecords). */
@@ -84,6 +92,12 @@ export class PcapReader implements CaptureParser {
       if (pos < 0) return;
     }
     pos = this.walk(chunk, pos);
+    // A further file's header met: walk on in its byte order and resolution (bounded by the chunk's headers).
+    while (this.resumeAt >= 0) {
+      const at = this.resumeAt;
+      this.resumeAt = -1;
+      pos = this.walk(chunk, at);
+    }
     if (!this.damaged && pos < chunk.length) this.carry.append(chunk, pos, chunk.length);
     this.chunkBase += chunk.length;
     this.jitter?.chunkEnd();
@@ -123,12 +137,18 @@ export class PcapReader implements CaptureParser {
     if (this.caplenOverOrigLen > 0) {
       warnings.push(`${this.caplenOverOrigLen} record(s) with captured length above original length; original length raised`);
     }
+    if (this.filesJoined > 0) {
+      notes.push(
+        `${this.filesJoined + 1} pcap files one after another in this input (as \`cat a.pcap b.pcap\` makes them): each file's header was read where it began, ` +
+          'and its packets taken in turn (frame numbers count on across them; to open a frame in Wireshark, pass the files to conncheck as separate arguments)',
+      );
+    }
     return {
       name: this.options.name,
       format: 'pcap',
       gzip: false,
-      linkTypes: [this.linkType],
-      tsResolution: [this.nano ? 'ns' : 'us'],
+      linkTypes: this.linkTypes.slice(),
+      tsResolution: this.resolutions.slice(),
       snaplen: this.snaplen,
       records: this.records,
       snaplenCut: this.snaplenCut,
@@ -179,6 +199,30 @@ export class PcapReader implements CaptureParser {
     }
     this.maxCaplen = maxPcapCaplen(this.snaplen);
     this.packet.linkType = this.linkType;
+    if (!this.linkTypes.includes(this.linkType)) this.linkTypes.push(this.linkType);
+    const resolution = this.nano ? 'ns' : 'us';
+    if (!this.resolutions.includes(resolution)) this.resolutions.push(resolution);
+  }
+
+  /**
+   * Whether the bytes at `at` are the header of a further pcap file rather than a record:
+   * `cat a.pcap b.pcap` (or `cat a.pcap.gz b.pcap.gz | gunzip`) puts the second file's 24-byte
+   * header where a record would start. Read as a record it is a zero-length one (its caplen is the
+   * header's `thiszone`, always 0 as libpcap writes it) stamped in 2055, then a record claiming
+   * the next packet's time as its length. Asked only of a record whose caplen is 0 or too long, so
+   * the per-record walk pays nothing. A magic, version 2 (the header libpcap writes), and 24 bytes.
+   */
+  private isFileHeaderAt(view: DataView, at: number, end: number): boolean {
+    if (at + FILE_HEADER_BYTES > end || !isPcapMagic(view.getUint32(at, false))) return false;
+    const magic = view.getUint32(at, false);
+    const le = magic === MAGIC_US_LE || magic === MAGIC_NS_LE;
+    return view.getUint16(at + 4, le) === 2;
+  }
+
+  /** Takes the further file header at `at` (see isFileHeaderAt): its byte order, resolution, snaplen and link type from here on. */
+  private joinFile(chunk: Uint8Array, view: DataView, at: number): void {
+    this.parseFileHeader(chunk.subarray(at, at + FILE_HEADER_BYTES), new DataView(view.buffer, view.byteOffset + at, FILE_HEADER_BYTES));
+    this.filesJoined++;
   }
 
   /**
@@ -194,6 +238,23 @@ export class PcapReader implements CaptureParser {
       if (carry.length < RECORD_HEADER_BYTES) return this.chunkExhausted(chunk);
     }
     const caplen = carry.view.getUint32(8, this.littleEndian);
+    if ((caplen === 0 || caplen > this.maxCaplen) && isPcapMagic(carry.view.getUint32(0, false))) {
+      // Perhaps a further file's header cut by the chunk boundary: its last 8 bytes first.
+      const take = Math.min(FILE_HEADER_BYTES - carry.length, chunk.length - pos);
+      if (take > 0) carry.append(chunk, pos, pos + take);
+      pos += take;
+      if (carry.length < FILE_HEADER_BYTES) return this.chunkExhausted(chunk);
+      if (this.isFileHeaderAt(carry.view, 0, FILE_HEADER_BYTES)) {
+        this.joinFile(carry.bytes, carry.view, 0);
+        carry.clear();
+        return pos;
+      }
+      // Not one: the 8 bytes taken belong to the record (a zero-length record is only its header).
+      if (caplen === 0) {
+        pos -= take;
+        carry.truncate(RECORD_HEADER_BYTES);
+      }
+    }
     if (caplen > this.maxCaplen) {
       this.stopDamaged(caplen, this.chunkBase + pos - carry.length);
       return -1;
@@ -236,9 +297,18 @@ export class PcapReader implements CaptureParser {
     let pos = start;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
-      if (caplen > maxCaplen) {
-        this.stopDamaged(caplen, this.chunkBase + pos);
-        return pos;
+      if (caplen === 0 || caplen > maxCaplen) {
+        if (this.isFileHeaderAt(view, pos, end)) {
+          this.joinFile(chunk, view, pos);
+          this.resumeAt = pos + FILE_HEADER_BYTES;
+          return pos + FILE_HEADER_BYTES;
+        }
+        // A header the chunk cuts: the next chunk completes it (completeCarried).
+        if (pos + FILE_HEADER_BYTES > end && isPcapMagic(view.getUint32(pos, false))) break;
+        if (caplen > maxCaplen) {
+          this.stopDamaged(caplen, this.chunkBase + pos);
+          return pos;
+        }
       }
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
@@ -266,7 +336,7 @@ export class PcapReader implements CaptureParser {
     let n = 0;
     while (pos + RECORD_HEADER_BYTES <= end) {
       const caplen = view.getUint32(pos + 8, le);
-      if (caplen > maxCaplen) break;
+      if (caplen > maxCaplen || (caplen === 0 && isPcapMagic(view.getUint32(pos, false)))) break;
       const next = pos + RECORD_HEADER_BYTES + caplen;
       if (next > end) break;
       // The time as emit computes it: equal stamps compare equal, an out-of-range fraction orders as it is read.

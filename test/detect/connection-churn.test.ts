@@ -43,6 +43,32 @@ describe('connection-churn: synthetic connections', () => {
     expect(e.remedy).toContain('Reuse connections on the client');
   });
 
+  test('a proxy that forwards each of its clients\' requests on a backend connection it resets: no TIME_WAIT, and the proxy\'s reuse settings', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 12; i++) {
+      const t = i * 0.05;
+      // The client's own connection to the proxy (10.0.0.5:80), one request, closed by the client.
+      const down = cap.connection({ client: '10.0.0.9', server: '10.0.0.5', sport: 80 });
+      down.handshake(t).request(t + 0.001, get(`/item/${i}`));
+      // The proxy forwards it on a new backend connection, and resets that one after the response.
+      const up = cap.connection({ client: '10.0.0.5', server: '10.0.0.2', sport: 8080 });
+      up.handshake(t + 0.002).exchange(t + 0.003, get(`/item/${i}`), ok('x', ['Connection: keep-alive']));
+      up.rst(t + 0.0045, 'c');
+      down.response(t + 0.005, ok('x', ['Connection: keep-alive'])).close(t + 0.006, 'c');
+    }
+    const r = cap.analyze(only);
+    const f = ofKind(r, KIND).find((x) => x.client === '10.0.0.5')!;
+    expect(f.evidence).toMatchObject({ oneRequestConnections: 12, closedByReset: 12, clientForwards: true, timeWaitEstimate: 0 });
+    const d = r.diagnoses.find((x) => x.kind === KIND && x.server === '10.0.0.2:8080')!;
+    expect(d.explanation).toContain('with a reset (RST, SO_LINGER 0');
+    expect(d.explanation).toContain('which leaves no TIME_WAIT.');
+    expect(d.explanation).not.toContain('stays in TIME_WAIT');
+    expect(d.explanation).toContain('10.0.0.5 forwards here requests it received from its own clients');
+    expect(d.remedy).toContain('`http-reuse always`');
+    expect(d.remedy).toContain('`keepalive N` in the `upstream` block');
+    expect(d.remedy).not.toContain('requests.Session');
+  });
+
   test('a new connection per request although the server keeps them alive', () => {
     const cap = new Capture();
     churn(cap, 12);
@@ -265,4 +291,19 @@ test.each(silent)('connection-churn stays silent on sample %s', async (name) => 
   expect(byServer.get('127.0.0.2:8001')).toContain("127.0.0.2:8001 forwards requests to a backend, and a proxy that copies its backend's response headers passes that backend's hint on");
   // The backend forwards nothing: only the reminder that a proxy in front may pass a hint on.
   expect(byServer.get('127.0.0.3:9002')).not.toContain('forwards requests to a backend');
+});
+
+(samples.has('connection-churn-haproxy-backend') ? test : test.skip)("sample connection-churn-haproxy-backend: HAProxy's reset backend connections leave no TIME_WAIT, and the remedy is the proxy's reuse settings", async () => {
+  const r = await analyzeSample('connection-churn-haproxy-backend');
+  const [f, ...rest] = ofKind(r, KIND);
+  expect(rest).toEqual([]);
+  expect(f).toMatchObject({ client: '127.0.0.2', server: '127.0.0.3:8380' });
+  // HAProxy reset every backend connection it did not keep idle (nginx's log: one request on each).
+  expect(f.evidence.closedByReset).toBe(f.evidence.oneRequestConnections);
+  expect(f.evidence).toMatchObject({ clientForwards: true, timeWaitEstimate: 0 });
+  const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(d.explanation).toContain('which leaves no TIME_WAIT');
+  expect(d.explanation).not.toContain('stays in TIME_WAIT');
+  expect(d.remedy).toContain('`http-reuse always`');
+  expect(d.remedy).not.toContain('requests.Session');
 });

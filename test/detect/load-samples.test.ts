@@ -13,7 +13,7 @@ import type { AnalysisResult } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
 import { snaplenFramingWarning } from '../../src/report/unread-traffic';
 import { analyzeSample, SAMPLES_DIR } from '../samples';
-import { Capture, get, ofKind, ok } from './reuse-kit';
+import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
 
 interface LoadMeta {
   silent: boolean;
@@ -162,8 +162,8 @@ describe('load-shaped synthetic traffic', () => {
     expect(ofKind(cut, 'reset-before-response')).toEqual([]);
     expect(ofKind(cut, 'unanswered-request')).toEqual([]);
 
-    // The same server resetting a request 10 ms after a cut response: that may be the close it
-    // announced in the field the cut took (and the client's reuse a bug), or its idle timer: neither is said.
+    // The same server resetting a request 10 ms after a cut response: the close it announced in the
+    // field the cut took (its client ignoring it), or its own: neither is said of one connection alone.
     const quick = new Capture();
     const q = quick.connection();
     q.handshake(0);
@@ -173,9 +173,100 @@ describe('load-shaped synthetic traffic', () => {
     q.rstAck(0.0606, 's');
     const quickCut = cutTo(quick, 200);
     expect(quickCut.exchanges.slice(0, 2).map((e) => e.responseCloseUnknown)).toEqual([true, true]);
+    expect(ofKind(cutTo(quick, 65535), 'reset-before-response')).toHaveLength(1);
     expect(ofKind(quickCut, 'keepalive-race')).toEqual([]);
     expect(ofKind(quickCut, 'reset-before-response')).toEqual([]);
     expect(ofKind(quickCut, 'unanswered-request')).toEqual([]);
+  });
+
+  describe('a snaplen that cuts the Connection field of responses the server closed right behind (nginx reloaded under ab -k at -s 200: 0 of 20 failures found before)', () => {
+    const nginxLike = (version = 'HTTP/1.1'): string => ok('{"ok":true}', ['Server: nginx/1.22.1', `X-Pad: ${'p'.repeat(200)}`, 'Connection: keep-alive'], version);
+    /** Each finding as kind, frames and whether it says the close notice was unseen. */
+    const judged = (r: AnalysisResult): Array<[string, number[], unknown]> =>
+      r.anomalies.map((f): [string, number[], unknown] => [f.kind, f.frames, f.evidence.closeNoticeUnseen]).sort((a, b) => a[1][0] - b[1][0]);
+    /** Two answered requests on each of `n` connections, then what `end` does to each (at the same moments: one event of the server's). */
+    const connections = (n: number, end: (c: Conn) => void, version = 'HTTP/1.1'): Capture => {
+      const cap = new Capture();
+      for (let i = 0; i < n; i++) {
+        const c = cap.connection();
+        c.handshake(0);
+        c.exchange(0.01, get('/item'), nginxLike(version));
+        c.exchange(0.05, get('/item'), nginxLike(version));
+        end(c);
+      }
+      return cap;
+    };
+    // The server's FIN 0.2 ms behind the response, the client's next request 0.5 ms after it
+    // (acknowledging it: a stale reuse), then the server's RST: a reload's old worker closing each
+    // connection as it finished its last request.
+    const staleReuse = (c: Conn): void => {
+      c.fin(0.0513, 's');
+      c.ack(0.0514, 'c');
+      c.request(0.0518, get('/item'), { noAck: true });
+      c.rstAck(0.0519, 's');
+    };
+    // A request 10 ms after the response, the server's RST without a FIN: its socket closed with the request unread.
+    const resetUnread = (c: Conn): void => {
+      c.request(0.0603, get('/item'), { noAck: true });
+      c.rstAck(0.0606, 's');
+    };
+
+    test('closes of several connections at one moment (a reload): each failure judged as the whole capture judges it, and said to have an unseen close notice', () => {
+      for (const end of [staleReuse, resetUnread]) {
+        const cap = connections(2, end);
+        const whole = cutTo(cap, 65535);
+        const cut = cutTo(cap, 200);
+        expect(cut.exchanges.filter((e) => e.index === 2).map((e) => [e.responseFraming, e.responseCloseUnknown])).toEqual([['cut', true], ['cut', true]]);
+        expect(judged(whole).map(([kind, , unseen]) => [kind, unseen])).toEqual([[end === staleReuse ? 'keepalive-race' : 'reset-before-response', undefined], [end === staleReuse ? 'keepalive-race' : 'reset-before-response', undefined]]);
+        expect(judged(cut)).toEqual(judged(whole).map(([kind, frames]) => [kind, frames, true]));
+        expect(cut.anomalies.map((f) => f.evidence.form ?? null)).toEqual(whole.anomalies.map((f) => f.evidence.form ?? null));
+        expect(snaplenFramingWarning(cut.stats)).toMatch(/closeNoticeUnseen/);
+      }
+      // A stale reuse on one connection while the server resets another at that moment: the race is
+      // judged (another close at its moment); the reset, the only one of its burst, is not
+      // (reset-before-response counts other resets and idle closes, not races).
+      const mixed = new Capture();
+      for (const end of [staleReuse, resetUnread]) {
+        const c = mixed.connection();
+        c.handshake(0);
+        c.exchange(0.01, get('/item'), nginxLike());
+        c.exchange(end === staleReuse ? 0.05 : 0.0493, get('/item'), nginxLike());
+        if (end === staleReuse) end(c);
+        else {
+          c.request(0.0508, get('/item'), { noAck: true });
+          c.rstAck(0.0512, 's');
+        }
+      }
+      const kinds = (r: AnalysisResult): string[] => r.anomalies.map((f) => `${f.kind} ${f.flowId} ${String(f.evidence.closeNoticeUnseen)}`).sort();
+      expect(kinds(cutTo(mixed, 65535))).toEqual(['keepalive-race 1 undefined', 'reset-before-response 2 undefined', 'retried-request 1 undefined']);
+      expect(kinds(cutTo(mixed, 200))).toEqual(['keepalive-race 1 true', 'retried-request 1 undefined']);
+    });
+
+    test('near misses: one connection alone, a request pipelined behind the response, an HTTP/1.0 response: not judged at the cut', () => {
+      // Alone: the close that response may have announced, its client ignoring it (request-after-close-notice in a whole capture).
+      for (const end of [staleReuse, resetUnread]) {
+        expect(judged(cutTo(connections(1, end), 65535))).toHaveLength(1);
+        expect(judged(cutTo(connections(1, end), 200))).toEqual([]);
+      }
+      // Pipelined: sent before the response came, the client could not have read a close notice in it.
+      const pipelined = new Capture();
+      for (let i = 0; i < 2; i++) {
+        const p = pipelined.connection();
+        p.handshake(0);
+        p.exchange(0.01, get('/item'), nginxLike());
+        p.request(0.05, get('/item'));
+        p.request(0.0502, get('/item'), { noAck: true });
+        p.response(0.051, nginxLike());
+        p.rstAck(0.0513, 's');
+      }
+      expect(cutTo(pipelined, 200).exchanges.map((e) => e.responseCloseUnknown)).toEqual([true, true, undefined, true, true, undefined]);
+      expect(judged(cutTo(pipelined, 200))).toEqual([]);
+      // HTTP/1.0, whose default is to close: the cut field was what kept the connection.
+      for (const end of [staleReuse, resetUnread]) {
+        expect(judged(cutTo(connections(2, end, 'HTTP/1.0'), 65535))).toHaveLength(2);
+        expect(judged(cutTo(connections(2, end, 'HTTP/1.0'), 200))).toEqual([]);
+      }
+    });
   });
 
   test('a request whose head the snaplen cut: unanswered when the client gave up and closed, and when the server closed (a bodiless head sent in one segment with nothing after it is whole)', () => {

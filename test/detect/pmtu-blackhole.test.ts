@@ -189,6 +189,56 @@ describe('pmtu-blackhole captured at the client', () => {
   });
 });
 
+/**
+ * Captured at the client, a new connection's first request (blind round 13, S12: curl fetching
+ * nginx's 200 kB file through a router with MTU 1000 that drops ICMP "fragmentation needed"): the
+ * server ACKs the request, its response (head and body together) leaves in full-size segments that
+ * never arrive, and the client gives up `waited` s after its request (FIN). `answered`: what the
+ * server's ACK of that FIN shows: 'lost' (its sequence number past the 11 segments it sent), 'hung'
+ * (nothing sent: the application never answered), or 'late' (the response arrives 2 s late, resent).
+ */
+function firstResponseUnseen(answered: 'lost' | 'hung' | 'late', waited = 6): Capture {
+  const cap = new Capture();
+  const c = cap.connection({ sport: 8080 });
+  handshake(cap, c, 0);
+  const req = 0.02;
+  c.request(req, get('/mid.bin'));
+  const got = c.sSeq;
+  if (answered === 'late') {
+    c.send(req + 2, 's', `${head(2 * FULL)}${'b'.repeat(FULL - head(2 * FULL).length)}`);
+    c.send(req + 2.0001, 's', 'b'.repeat(FULL));
+    c.ack(req + 2.001, 'c');
+    c.close(req + 3, 'c');
+    return cap;
+  }
+  if (answered === 'lost') c.unseen('s', `${head(200_000)}${'b'.repeat(11 * FULL - head(200_000).length)}`);
+  c.fin(req + waited, 'c', { ack: got });
+  c.ack(req + waited + 0.0001, 's');
+  return cap;
+}
+
+describe('pmtu-blackhole captured at the client, no data of the server ever arrived', () => {
+  test('the server\'s ACK of the client\'s FIN carries a sequence number 15928 bytes past the handshake: a black hole, not unanswered-request blaming the server (blind round 13, S12)', () => {
+    const r = firstResponseUnseen('lost').analyze([unansweredRequest, pmtuBlackhole]);
+    expect(ofKind(r, 'unanswered-request')).toEqual([]);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ seenAs: 'never-arrived', largestPassedSegmentBytes: 0, mssOffered: MSS, bytesNeverAcknowledged: 11 * FULL, closedBy: 'client', clientWaited: 6 });
+    expect(f.summary).toContain(`GET /mid.bin: ${11 * FULL} bytes the server sent never arrived`);
+    expect(f.summary).toContain('no data segment of its came through');
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('no data segment of its came through');
+  });
+
+  test('near misses: a hung server (its ACK of the FIN at the handshake\'s sequence), a response that arrived late, a proof within 1 s of the handshake: no black hole, the hung server blamed', () => {
+    const hung = firstResponseUnseen('hung').analyze([unansweredRequest, pmtuBlackhole]);
+    expect(ofKind(hung, KIND)).toEqual([]);
+    const [u] = ofKind(hung, 'unanswered-request');
+    expect(u.summary).toContain('the server ACKed it');
+    expect(ofKind(firstResponseUnseen('late').analyze([unansweredRequest, pmtuBlackhole]), KIND)).toEqual([]);
+    expect(ofKind(firstResponseUnseen('lost', 0.5).analyze([pmtuBlackhole]), KIND)).toEqual([]);
+  });
+});
+
 describe('recorded', () => {
   // Before: response-abandoned blamed the Python server ("stops sending right after the start of
   // these responses"), counting 18824 body bytes received on the server side, and on the client side
@@ -207,6 +257,25 @@ describe('recorded', () => {
     }
     expect(found.map((f) => f.evidence.largestPassedSegmentBytes).sort()).toEqual([200, 200, 200, 438, 438]);
     expect(r.anomalies.filter((f) => f.kind !== KIND)).toEqual([]);
+  });
+});
+
+describe('recorded, new connections (blind round 13, S12)', () => {
+  // Before: unanswered-request said nginx's application hung ("the server ACKed it") on /big,
+  // whose response never showed a byte at the client; the hung server on :8080 was told the same.
+  test('pmtu-blackhole-new-connection-client-side: /big is the path\'s (15928 bytes proven sent), /hang the hung server\'s', async () => {
+    const r = await analyzeSample('pmtu-blackhole-new-connection-client-side');
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.server).toBe('10.55.2.2:8081');
+    expect(f.evidence).toMatchObject({ request: 'GET /big', seenAs: 'never-arrived', largestPassedSegmentBytes: 0, mssOffered: 1460, bytesNeverAcknowledged: 15928, closedBy: 'client' });
+    const hung = ofKind(r, 'unanswered-request');
+    expect(hung.map((u) => [u.server, u.evidence.uri, u.evidence.serverAcked])).toEqual([['10.55.2.2:8080', '/hang', true]]);
+  });
+
+  test('pmtu-icmp-allowed-client-side: the ICMP let through, the body arrives in 948-byte segments: silent', async () => {
+    const r = await analyzeSample('pmtu-icmp-allowed-client-side');
+    expect(r.anomalies).toEqual([]);
   });
 });
 

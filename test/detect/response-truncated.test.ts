@@ -336,6 +336,23 @@ describe('response-truncated on synthetic connections', () => {
     expect(d.explanation).not.toContain('most often one');
   });
 
+  test('one cut a little after its pace (chunks 0.3 s apart, the close 0.365 s after the last: an exit\'s teardown) is not "most often a timer"; three times its pace is (blind round 14, S3a)', () => {
+    const run = (silence: number): { explanation: string; remedy: string } => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/stream')).response(0.002, CHUNKED_HEAD + chunk(400));
+      for (let k = 1; k <= 4; k++) c.response(0.002 + k * 0.305, chunk(400));
+      c.close(0.002 + 4 * 0.305 + silence, 's');
+      return cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    };
+    const near = run(0.365);
+    expect(near.explanation).toContain('this silence is little longer: the server may have ended it itself at its own pace');
+    expect(near.explanation).not.toContain('most often one');
+    expect(near.remedy).toContain('process manager');
+    const far = run(0.95);
+    expect(far.explanation).toContain('most often one');
+  });
+
   describe('silent', () => {
     test('whole bodies, bodies the close delimits, HEAD and 304 heads with a Content-Length', () => {
       const cap = new Capture();

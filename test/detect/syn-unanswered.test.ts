@@ -357,6 +357,8 @@ describe('syn-unanswered: independent short probes (one SYN each, not back to ba
     const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
     expect(d.inferred.clientConnectTimeout.value).toBeCloseTo(0.6, 3);
     expect(d.explanation).toContain('3 series of 2 attempts');
+    // The next attempt's SYN bounds the timeout: a pause before trying again is in it (blind round 14, S4).
+    expect(d.explanation).toContain("the client's connect timeout is 0.6 s at most (the next attempt's SYN marks when it gave up; a pause before trying again counts in)");
   });
 });
 

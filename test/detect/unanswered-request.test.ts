@@ -67,6 +67,21 @@ describe('unanswered-request on synthetic connections', () => {
     expect(f.summary).toContain('GET /hang got no response');
   });
 
+  test("the capture ends with the server's side still open after the client gave up: no claim that it never answered (blind round 14)", () => {
+    const run = (serverCloses: boolean): string => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/hang'));
+      conn.fin(3.001, 'c');
+      // The server ACKs the client's FIN; it closes too, or the capture ends 2 s later with its side open.
+      if (serverCloses) conn.fin(3.002, 's').ack(3.0021, 'c');
+      else conn.ack(3.0015, 's').ack(5, 'c', { window: 100 });
+      return ofKind(cap.analyze(only), KIND)[0].summary;
+    };
+    expect(run(false)).toContain("the application had not answered when the client gave up, and the capture ends with the server's side still open: an answer after that is not in it");
+    expect(run(true)).toContain('(its TCP stack had the request; the application did not answer)');
+  });
+
   test('a request the server never ACKed, abandoned with a RST: path or window, not the application', () => {
     const cap = new Capture();
     hung(cap, 0, 2, { rst: true, noAck: true });

@@ -112,6 +112,10 @@ describe('Varnish 7.1 samples', () => {
     expect(found.every((f) => f.evidence.upstreamPhase === 'connect')).toBe(true);
     expect(Math.abs(diagnosis(r, 'gateway-timeout', '127.0.0.2:8080').inferred.proxyConnectTimeout.value - 2)).toBeLessThan(0.02);
     expect(ofKind(r, 'syn-unanswered')).toHaveLength(found.length);
+    // A connect phase names the proxy's connect setting alone, not its response timeouts (blind round 14, variants S2).
+    const text = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080').explanation;
+    expect(text).toContain('Varnish `connect_timeout` (3.5 s by default)');
+    expect(text).not.toContain('first_byte_timeout');
   });
 
   test('healthy keep-alive on both legs (Varnish closing idle connections itself, a cache hit): silent', async () => {
@@ -157,7 +161,9 @@ describe('Squid 5.7 samples', () => {
     expect(found.every((f) => f.evidence.status === 503 && f.evidence.upstreamPhase === 'connect')).toBe(true);
     const d = diagnosis(r, 'gateway-timeout', '127.0.0.2:8080');
     expect(d.inferred).toEqual({});
-    expect(d.explanation).toContain('Squid `read_timeout` for the response, `connect_timeout`');
+    // The connect phase: Squid's connect settings alone, not its read_timeout.
+    expect(d.explanation).toContain('Squid `connect_timeout` and `forward_timeout`');
+    expect(d.explanation).not.toContain('read_timeout');
     expect(d.explanation).toContain('for a cache_peer its `connect-timeout=`');
   });
 

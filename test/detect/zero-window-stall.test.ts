@@ -18,16 +18,24 @@ const SERVER = '10.0.0.2';
 class Script {
   c = 1001;
   s = 5001;
-  constructor(private readonly cap: Capture) {
-    this.seg(0, 'c', TCP_SYN, 1000, 0, '', 65535);
-    this.seg(0.0001, 's', TCP_SYN | TCP_ACK, 5000, 1001, '', 65535);
-    this.seg(0.0002, 'c', TCP_ACK, 1001, 5001, '', 65535);
+  private readonly client: string;
+  private readonly server: string;
+  private readonly sport: number;
+  /** `at`: when the handshake starts; the endpoints default to CLIENT:41000 and SERVER:80. */
+  constructor(private readonly cap: Capture, endpoints: { client?: string; server?: string; sport?: number; at?: number } = {}) {
+    this.client = endpoints.client ?? CLIENT;
+    this.server = endpoints.server ?? SERVER;
+    this.sport = endpoints.sport ?? 80;
+    const at = endpoints.at ?? 0;
+    this.seg(at, 'c', TCP_SYN, 1000, 0, '', 65535);
+    this.seg(at + 0.0001, 's', TCP_SYN | TCP_ACK, 5000, 1001, '', 65535);
+    this.seg(at + 0.0002, 'c', TCP_ACK, 1001, 5001, '', 65535);
   }
 
   private seg(ts: number, from: 'c' | 's', flags: number, seq: number, ack: number, payload: string, window: number): void {
     const c = from === 'c';
     this.cap.add(ts, buildTcpPacket({
-      src: c ? CLIENT : SERVER, dst: c ? SERVER : CLIENT, sport: c ? 41000 : 80, dport: c ? 80 : 41000,
+      src: c ? this.client : this.server, dst: c ? this.server : this.client, sport: c ? 41000 : this.sport, dport: c ? this.sport : 41000,
       seq, ack, flags, payload, window,
     }));
   }
@@ -181,6 +189,58 @@ describe('zero-window-stall on synthetic connections', () => {
   });
 });
 
+describe('zero-window-stall through a proxy (blind round 13b, S21: HAProxy timeout client, both legs)', () => {
+  const PROXY = '10.0.0.5';
+  const BACKEND = '10.0.0.6';
+  /**
+   * A client (CLIENT) downloads /big through a proxy (PROXY:80) from a backend (BACKEND:8080); the
+   * client stops reading at `clientStops`, the proxy's buffers fill and it stops reading from the
+   * backend at `proxyStops`. The proxy gives up on its client at 3 s (its FIN queued behind the
+   * window, flushed when the client reads again at 4 s).
+   */
+  function relayed(clientStops: number | null, proxyStops: number, uri = '/big'): AnalysisResult {
+    const cap = new Capture();
+    const down = new Script(cap, { server: PROXY }).send(0.001, 'c', REQUEST);
+    const up = new Script(cap, { client: PROXY, server: BACKEND, sport: 8080, at: 0.0015 }).send(0.002, 'c', REQUEST.replace('/big', uri));
+    up.send(0.003, 's', HEAD + BODY.slice(0, 500));
+    down.send(0.004, 's', HEAD + BODY.slice(0, 500));
+    if (clientStops !== null) down.window(clientStops, 'c', 0);
+    up.window(proxyStops, 'c', 0);
+    for (const t of [0.5, 1.0, 2.0]) {
+      if (clientStops !== null) down.probe(t, 's').window(t + 0.0001, 'c', 0);
+      up.probe(t + 0.01, 's').window(t + 0.0101, 'c', 0);
+    }
+    if (clientStops !== null) down.window(4, 'c', 65535).send(4.0001, 's', BODY.slice(500, 900)).fin(4.0002, 's').fin(4.0003, 'c');
+    return cap.analyze(only);
+  }
+
+  test("the backend leg's stall is the proxy's client's, passed down: the backend is not blamed; the proxy's own send timeout is named", () => {
+    const r = relayed(0.1, 0.3);
+    expect(ofKind(r, KIND).length).toBe(2);
+    const back = r.diagnoses.find((d) => d.server === `${BACKEND}:8080`)!;
+    const front = r.diagnoses.find((d) => d.server === `${PROXY}:80`)!;
+    const frontId = ofKind(r, KIND).find((f) => f.server === `${PROXY}:80`)!.id;
+    expect(back.explanation).toContain(`the reader was a proxy (${PROXY}) relaying the response to its own client, which was not reading it either (${frontId})`);
+    expect(back.remedy).toMatch(new RegExp(`^Nothing to change on ${BACKEND}:8080`));
+    expect(front.explanation).toContain('HAProxy `timeout client`');
+    expect(front.remedy).toMatch(/^The client application must keep reading/);
+  });
+
+  test("the proxy's window to its backend may close first (it stops reading once it cannot write, before its client's window is zero): still passed down", () => {
+    const r = relayed(0.3, 0.1);
+    const back = r.diagnoses.find((d) => d.server === `${BACKEND}:8080`)!;
+    expect(back.explanation).toContain('relaying the response to its own client');
+  });
+
+  test("near misses: the proxy's client kept reading (the proxy itself stopped), or its stall was another request's: not passed down", () => {
+    for (const r of [relayed(null, 0.1), relayed(0.1, 0.3, '/other')]) {
+      const back = r.diagnoses.find((d) => d.server === `${BACKEND}:8080`)!;
+      expect(back.explanation).not.toContain('relaying the response');
+      expect(back.remedy).toMatch(/^The client application must keep reading/);
+    }
+  });
+});
+
 const SAMPLE = path.join(SAMPLES_DIR, 'zero-window-stall.pcap');
 (fs.existsSync(SAMPLE) ? describe : describe.skip)('zero-window-stall on the recorded samples', () => {
   let result: AnalysisResult;
@@ -267,5 +327,20 @@ describe('zero-window-stall: a stall whose end the capture may have lost', () =>
     expect(g.severity).toBe('warning');
     expect(g.evidence.uncertain).toBeUndefined();
     expect(whole.diagnoses).toMatchObject([{ kind: KIND, severity: 'warning' }]);
+  });
+});
+
+(fs.existsSync(path.join(SAMPLES_DIR, 'zero-window-haproxy-relayed.pcap')) ? describe : describe.skip)('zero-window-stall on the recorded sample zero-window-haproxy-relayed (HAProxy timeout client 2 s, both legs)', () => {
+  test("nginx's stalls are the clients' passed down by HAProxy; the front leg names HAProxy's timeout client for the one it gave up on", async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'zero-window-haproxy-relayed.pcap')], { detectors: only });
+    const front = r.diagnoses.find((d) => d.server === '127.0.0.2:8390')!;
+    const back = r.diagnoses.find((d) => d.server === '127.0.0.3:8380')!;
+    // Two clients stalled (A 5 s, given up on by HAProxy: cD--; B 1.5 s, completed), and HAProxy's reads from nginx with them.
+    expect(ofKind(r, KIND).filter((f) => f.server === '127.0.0.2:8390').length).toBe(2);
+    expect(ofKind(r, KIND).filter((f) => f.server === '127.0.0.3:8380').length).toBe(2);
+    expect(front.explanation).toContain('On 1 the sender gave up during the stall');
+    expect(front.explanation).toContain('HAProxy `timeout client`');
+    expect(back.explanation).toContain('On both the reader was a proxy (127.0.0.2)');
+    expect(back.remedy).toMatch(/^Nothing to change on 127\.0\.0\.3:8380/);
   });
 });

@@ -566,12 +566,13 @@ describe('MessageParser: what a response says of the server software', () => {
 
 describe('MessageParser: heads cut by the snaplen', () => {
   /** Steps: bytes pushed (segment i at ts 10 + i, frame i + 1), {cut: n} a snaplen cut of n bytes, {lost: n} bytes really missing, 'end'. */
-  type Step = string | { cut: number } | { lost: number } | 'end';
+  type Step = string | { cut: number } | { lost: number } | 'end' | 'peer';
   function run(mode: ParserMode, steps: Step[]): { lines: string[]; cutEnds: number; resyncs: number } {
     const { log, parser } = makeParser(mode, [], {}, true);
     let segment = 0;
     for (const s of steps) {
       if (s === 'end') parser.end(99, 99);
+      else if (s === 'peer') parser.endOpenCut(); // the peer's next message ended it (the session's call)
       else if (typeof s === 'string') {
         const d = bytes(s);
         parser.push(d, 0, d.length, 10 + segment, segment + 1);
@@ -593,6 +594,21 @@ describe('MessageParser: heads cut by the snaplen', () => {
     ]);
     expect(r.cutEnds).toBe(1);
     expect(r.resyncs).toBe(0); // not a loss
+  });
+
+  test('ended by the peer\'s next message (a request after a cut response), then the next start line at its segment\'s start: no framing lost', () => {
+    // nginx's 240-byte heads at -s 200, ab's next request ending each: the warning had said "the
+    // HTTP framing was lost" once per response.
+    const nginx = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 25 Nov 2026 02:09:02 GMT\r\nContent-Type: text/html\r\nContent-Length: 6\r\nLast-Modi';
+    const r = run('response', [nginx, { cut: 106 }, 'peer', nginx, { cut: 106 }, 'peer', nginx, { cut: 106 }, 'end']);
+    expect(r.lines.filter((l) => l.startsWith('end'))).toEqual(['end body=6 @10#1', 'end body=6 @11#2', 'end body=6 @12#3']);
+    expect([r.cutEnds, r.resyncs]).toEqual([3, 0]);
+    // Bytes skipped before the next start line (a later segment of a longer message): that is framing lost.
+    const skipped = run('response', [nginx, { cut: 106 }, 'peer', 'tail of something\r\n', nginx, { cut: 106 }, 'end']);
+    expect([skipped.cutEnds, skipped.resyncs]).toEqual([2, 1]);
+    // So is a gap of bytes really missing before it.
+    const lost = run('response', [nginx, { cut: 106 }, 'peer', { lost: 500 }, nginx, { cut: 106 }, 'end']);
+    expect([lost.cutEnds, lost.resyncs]).toEqual([2, 1]);
   });
 
   test('-s 96 over IPv6 keeps 10 bytes: a status line cut inside its code begins a response of its class', () => {

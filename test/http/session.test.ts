@@ -330,6 +330,32 @@ describe('HttpSession: responses that end after the client closed', () => {
     expect(d.exchanges[0].responseAfterClientClose).toBeUndefined();
   });
 
+  test('a response whose head the snaplen cut, its last bytes long before the client reset: complete (ended at its last segment, not at the close that ended it)', () => {
+    // ab's RST at the end of its run, 28 ms after nginx's last response, cut at -s 200 inside its
+    // 240-byte head: the cut message ends only when the connection does, yet it had all come.
+    const nginxHead = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 25 Nov 2026 02:09:02 GMT\r\nContent-Type: text/html\r\nContent-Length: 6\r\nLast-Modi';
+    const d = new SessionDriver();
+    d.clientRefused = true;
+    d.client(req('GET', '/index.html')).server(res(200, 'first')).client(req('GET', '/index.html'));
+    d.server(nginxHead);
+    d.session.serverGap(100, true);
+    d.clientEnd(0.028).finish();
+    expect(d.summary()).toEqual(['1 GET /index.html -> 200 complete', '2 GET /index.html -> 200 complete']);
+    expect(d.exchanges[1]).toMatchObject({ responseFraming: 'cut', responseCloseUnknown: true });
+    expect(d.exchanges[1].responseAfterClientClose).toBeUndefined();
+    expect(d.exchanges[1].responseEnd).toBeLessThan(d.ts - 0.02);
+    // A cut response whose bytes went on after the client's close (a client that gave up mid-way) stays one it did not take.
+    const late = new SessionDriver();
+    late.clientRefused = true;
+    late.client(req('GET', '/big')).server(nginxHead);
+    late.session.serverGap(1000, true);
+    late.clientEnd(0.5).server('x'.repeat(50), 0.001);
+    late.session.serverGap(1400, true);
+    late.finish();
+    expect(late.summary()).toEqual(['1 GET /big -> 200 response-incomplete']);
+    expect(late.exchanges[0].responseAfterClientClose).toBe(true);
+  });
+
   test('a client that closes after the whole response (Connection: close): complete, emitted at once', () => {
     const d = new SessionDriver();
     d.clientRefused = true;

@@ -240,3 +240,31 @@ describe('TlsRecords', () => {
     });
   });
 });
+
+describe('TlsRecords: what tls-handshake-failed reads', () => {
+  test('a 2-byte alert in clear keeps its level and description, however the segments cut it; an encrypted one does not', () => {
+    const stream = concat(CLIENT_HELLO, Uint8Array.from([21, 3, 3, 0, 2, 2, 48]));
+    for (let cut = 1; cut < stream.length; cut++) {
+      const tls = new TlsRecords();
+      tls.data(true, stream, 0, cut, 1, 1);
+      tls.data(true, stream, cut, stream.length - cut, 2, 2);
+      expect([cut, tls.client.alertLevel, tls.client.alertDescription]).toEqual([cut, 2, 48]);
+    }
+    const tls = new TlsRecords();
+    const encrypted = concat(CLIENT_HELLO, record(20, 1), record(21, 26));
+    tls.data(true, encrypted, 0, encrypted.length, 1, 1);
+    expect([tls.client.firstAlertTs, tls.client.alertDescription, tls.client.sawChangeCipherSpec]).toEqual([1, -1, true]);
+  });
+
+  test('a side whose first bytes are no TLS record keeps up to 4 of them (a plain HTTP port answering a ClientHello)', () => {
+    const tls = new TlsRecords();
+    tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+    const answer = new TextEncoder().encode('HTTP/1.1 400 Bad Request\r\n');
+    tls.data(false, answer, 0, answer.length, 2, 2);
+    expect([tls.server.stop, tls.server.lead, tls.server.leadLength]).toEqual([TlsStop.NotTls, 0x48545450, 4]);
+    // Not TLS later in the stream (after a record): no lead.
+    const later = new TlsRecords();
+    later.data(true, concat(CLIENT_HELLO, answer), 0, CLIENT_HELLO.length + answer.length, 1, 1);
+    expect([later.client.stop, later.client.leadLength]).toEqual([TlsStop.NotTls, 0]);
+  });
+});

@@ -35,6 +35,25 @@ describe('table report', () => {
     expect(text).toContain('[WARNING] intermittent-5xx at 10.0.0.2:80 — 1 finding\n');
   });
 
+  test('several diagnoses: one line each (severity, kind, server, findings, inferred values) before their prose; one diagnosis: no overview', async () => {
+    const result = await analyzeFiles([SAMPLE]);
+    result.anomalies = [finding(1, 'keepalive-race', '10.0.0.2:80'), finding(2, 'keepalive-race', '10.0.0.2:80'), finding(3, 'connection-refused', '10.0.0.3:8003')];
+    const race = { value: 3, samples: 4, spread: 0.005 };
+    result.diagnoses = [
+      { kind: 'keepalive-race', severity: 'error', server: '10.0.0.2:80', count: 2, inferred: { serverIdleTimeout: race }, explanation: 'e', remedy: 'r', anomalyIds: ['keepalive-race#1', 'keepalive-race#2'] },
+      { kind: 'connection-refused', severity: 'warning', server: '10.0.0.3:8003', count: 1, inferred: {}, explanation: 'e', remedy: 'r', anomalyIds: ['connection-refused#3'] },
+    ];
+    const text = renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 });
+    expect(text).toContain(
+      'DIAGNOSES\n' +
+        '  ERROR   keepalive-race      10.0.0.2:80    2 findings  serverIdleTimeout ≈ 3 s\n' +
+        '  WARNING connection-refused  10.0.0.3:8003  1 finding\n\n' +
+        '[ERROR] keepalive-race at 10.0.0.2:80',
+    );
+    result.diagnoses = result.diagnoses.slice(0, 1);
+    expect(renderTable(result, { flows: false, endpoints: new EndpointSummary(), top: 5, width: 120 })).toContain('DIAGNOSES\n[ERROR] keepalive-race at 10.0.0.2:80');
+  });
+
   test('findings one diagnosis gathers fold as one group, whatever their server endpoints (a port scan\'s probes)', async () => {
     const result = await analyzeFiles([SAMPLE]);
     result.anomalies = Array.from({ length: 30 }, (_, i) => finding(i + 1, 'connection-refused', `10.0.0.3:${2001 + i}`));

@@ -283,3 +283,46 @@ describe('pcap reader: packets written out of time order (jitter-window.ts)', ()
     expect(packets).toEqual(recs.map((_, i) => i + 1));
   });
 });
+
+describe('pcap reader: files one after another in one input (`cat a.pcap b.pcap | conncheck analyze -`)', () => {
+  const first = records(4);
+  const second = records(3, 1_700_000_100);
+  const joined = (a: PcapFileOptions, b: PcapFileOptions): Uint8Array => Buffer.concat([writePcap(a, first), writePcap(b, second)]);
+
+  it.each([
+    ['the same byte order and resolution', { linkType: ETHERNET }, { linkType: ETHERNET }],
+    ['the second big-endian, nanoseconds, another link type', { linkType: ETHERNET }, { linkType: SLL, nano: true, bigEndian: true }],
+  ])('%s: every packet of both, in order, with a note; no damage', async (_label, a: PcapFileOptions, b: PcapFileOptions) => {
+    const { info, packets } = await readBytes(joined(a, b));
+    expect(info.records).toBe(7);
+    expect(info.truncated).toBe(false);
+    expect(info.warnings).toEqual([]);
+    expect(info.notes.join(' ')).toContain('2 pcap files one after another in this input');
+    expect(packets.map((p) => p.frame)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(packets.slice(4).map((p) => p.ts)).toEqual(second.map((r) => r.sec + (r.frac ?? 0) / (b.nano === true ? 1e9 : 1e6)));
+    expect(packets.slice(4).map((p) => p.linkType)).toEqual([b.linkType, b.linkType, b.linkType]);
+    expect(info.linkTypes).toEqual([...new Set([a.linkType, b.linkType])]);
+    expect(packets[5].data.length).toBe(second[1].data.length);
+  });
+
+  it('read in chunks of every size, the second header cut anywhere: the same packets', () => {
+    const bytes = joined({ linkType: ETHERNET }, { linkType: SLL, nano: true });
+    const whole = pushAll(bytes, [bytes.length]).packets;
+    for (const size of [1, 3, 7, 16, 23, 24, 25, 100]) {
+      const { packets, reader } = pushAll(bytes, [size]);
+      expect(packets.map((p) => [p.frame, p.ts, p.caplen, p.linkType])).toEqual(whole.map((p) => [p.frame, p.ts, p.caplen, p.linkType]));
+      expect(reader.stopped).toBe(false);
+    }
+    expect(whole.length).toBe(7);
+  });
+
+  it('a record with an absurd length that is no file header is still damage', async () => {
+    const bytes = Buffer.from(writePcap({ linkType: ETHERNET }, records(3)));
+    // The third record's caplen, 16 bytes into its header, made absurd.
+    const third = 24 + (16 + records(3)[0].data.length) + (16 + records(3)[1].data.length);
+    bytes.writeUInt32LE(0x7fffffff, third + 8);
+    const { info, packets } = await readBytes(bytes);
+    expect(packets.length).toBe(2);
+    expect(info.warnings.join(' ')).toContain('damaged file');
+  });
+});

@@ -43,7 +43,23 @@ interface Pair {
   /** The programs of its pooled and of its one-request connections (ProgramSet), each made at its first noted connection. */
   pooledPrograms: ProgramSet | null;
   churnPrograms: ProgramSet | null;
+  /** One-request connections the client closed with a reset (RST): no TIME_WAIT is left of them. */
+  resets: number;
+  /** The first one-request connections' requests, to ask at the end whether the client forwarded them (a proxy). */
+  samples: SampleRequest[];
 }
+
+/** A one-request connection's request, as ProxyLegs.forwardedByItsSender asks for it. */
+interface SampleRequest {
+  client: string;
+  server: string;
+  method: string | null;
+  uri: string | null;
+  start: number;
+}
+
+/** Requests kept per pair to tell a proxy client: a few agree, and the search for each is made at the end only. */
+const MAX_SAMPLES = 3;
 
 /** Distinct agents kept per set: a host runs a few programs against one server. */
 const MAX_PROGRAMS = 4;
@@ -106,7 +122,7 @@ const MAX_CLOSES_KEPT = 1000;
 const RELOAD_DRAIN_WINDOW = 2;
 
 /** The connection carried one request answered with keep-alive allowed, then the client closed it within `maxDelay`. */
-function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null; closeTs: number } | null {
+function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null; closeTs: number; reset: boolean; request: SampleRequest } | null {
   const app = conn.app;
   // A tunnel (a WebSocket, CONNECT) carries one request by design.
   if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1 || app.session?.isTunnel === true) return null;
@@ -118,7 +134,8 @@ function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: n
   const c = conn.client;
   const closeTs = closed.how === 'fin' ? c.finTs : c.rstTs;
   if (closeTs - ex.responseEnd > maxDelay) return null; // it idled first: a pool with a short idle timeout
-  return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout, closeTs };
+  const request = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart ?? conn.startTs };
+  return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout, closeTs, reset: closed.how !== 'fin', request };
 }
 
 /**
@@ -168,7 +185,7 @@ export const connectionChurn: DetectorDefinition = {
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
-            pooledPrograms: null, churnPrograms: null,
+            pooledPrograms: null, churnPrograms: null, resets: 0, samples: [],
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -192,6 +209,9 @@ export const connectionChurn: DetectorDefinition = {
         if (one !== null) (pair.churnPrograms ??= new ProgramSet()).note(ownAgent(conn));
         if (one === null) return;
         pair.churned++;
+        // Counted with no branch, as `pooled` above.
+        pair.resets += one.reset ? 1 : 0;
+        if (pair.samples.length < MAX_SAMPLES) pair.samples.push(one.request);
         const synTs = conn.startTs;
         const synFrame = conn.client.synFrames.length > 0 ? conn.client.synFrames[0] : conn.firstFrame;
         if (synTs < pair.firstSynTs) pair.firstSynTs = synTs;
@@ -207,9 +227,11 @@ export const connectionChurn: DetectorDefinition = {
       },
 
       onFinish() {
-        const byServer = new Map<string, Array<{ pair: Pair; finding: Finding; rate: number; afterReload: number; reloads: number }>>();
+        const byServer = new Map<string, Array<{ pair: Pair; finding: Finding; rate: number; afterReload: number; reloads: number; forwards: boolean }>>();
         for (const pair of pairs) {
           if (pair.churned < minConnections || pair.churned * 2 < pair.connections) continue;
+          // The client forwards its own clients' requests here (a proxy's backend pool, not an application's).
+          const forwards = pair.samples.filter((r) => legs.forwardedByItsSender(r)).length * 2 > pair.samples.length;
           const reloads = legs.reloadsOfHost(pair.client);
           const afterReload = reloads.length === 0 ? 0 : pair.closes.filter((t) => reloads.some((m) => t >= m && t <= m + RELOAD_DRAIN_WINDOW)).length;
           const span = pair.lastSynTs - pair.firstSynTs;
@@ -242,13 +264,16 @@ export const connectionChurn: DetectorDefinition = {
               advertisedKeepAliveTimeout: pair.advertised,
               distinctClientPorts: pair.ports.size >= MAX_PORTS_COUNTED ? `≥${MAX_PORTS_COUNTED}` : pair.ports.size,
               clientPorts: ports.slice(0, MAX_PORTS_LISTED),
-              timeWaitEstimate: Math.round(rate * TIME_WAIT_SECONDS),
+              // A connection the client reset leaves no TIME_WAIT.
+              timeWaitEstimate: Math.round(rate * TIME_WAIT_SECONDS * ((pair.churned - pair.resets) / pair.churned)),
+              closedByReset: pair.resets,
+              clientForwards: forwards,
               closedAfterClientReload: afterReload,
             },
             frames: [...pair.firstFrames, pair.thresholdFrame],
           });
           const list = byServer.get(pair.server) ?? [];
-          list.push({ pair, finding, rate, afterReload, reloads: reloads.length });
+          list.push({ pair, finding, rate, afterReload, reloads: reloads.length, forwards });
           byServer.set(pair.server, list);
         }
         for (const [server, list] of byServer) {
@@ -313,18 +338,44 @@ export const connectionChurn: DetectorDefinition = {
             poolText === '' || apart
               ? ''
               : 'Let the pool keep as many idle connections as requests run at once (Go: http.Transport MaxIdleConnsPerHost, default 2; Node: http.Agent maxFreeSockets). ';
+          // A client that resets (SO_LINGER 0) leaves no TIME_WAIT: only its FIN closes tie up ports.
+          const resets = list.reduce((n, x) => n + x.pair.resets, 0);
+          const finCloses = connections - resets;
+          const timeWaitPorts = Math.round(rate * TIME_WAIT_SECONDS * (finCloses / connections));
+          const timeWaitText =
+            `stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ~${timeWaitPorts} ports of the ephemeral range stay tied up while this rate lasts ` +
+            '(Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).';
+          const closeText =
+            resets * 2 < connections
+              ? `because the client closes first each connection ${timeWaitText}`
+              : `the client closes ${resets === connections ? 'each one' : `${resets} of them`} with a reset (RST, SO_LINGER 0, as some proxies drop backend connections they do not keep), which leaves no TIME_WAIT` +
+                (finCloses === 0 ? '.' : `; each of the other ${finCloses}, closed with a FIN, ${timeWaitText}`);
+          // The client forwards its own clients' requests: its backend pool is the proxy's, and the remedy is the proxy's.
+          // Not where a reload or a short Keep-Alive hint already explains the churn.
+          const forwarding = byReload || shortHint !== null ? [] : list.filter((x) => x.forwards).map((x) => x.pair.client);
+          const proxyText =
+            forwarding.length === 0
+              ? ''
+              : ` ${forwarding.join(', ')} ${forwarding.length === 1 ? 'forwards' : 'forward'} here requests ${forwarding.length === 1 ? 'it' : 'they'} received from ${forwarding.length === 1 ? 'its' : 'their'} own clients: a proxy whose backend connections are not reused.`;
+          const proxyRemedy =
+            'Proxy: reuse backend connections (nginx: `keepalive N` in the `upstream` block, with `proxy_http_version 1.1` and `proxy_set_header Connection ""`; ' +
+            "HAProxy: under `http-reuse safe`, its default, each client connection's first request goes on a backend connection of its own, so clients that open a connection per request " +
+            '(HTTP/1.0 without keep-alive, `ab` without `-k`) cost one backend connection each: `http-reuse always`, or keep-alive between the clients and the proxy; ' +
+            'Apache mod_proxy pools unless `disablereuse=On` or `proxy-nokeepalive` is set). ';
           ctx.diagnose({
             server,
             count: connections,
             inferred: {},
             explanation:
               `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
-              `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and because the client closes first each connection stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ` +
-              `~${Math.round(rate * TIME_WAIT_SECONDS)} ports of the ephemeral range stay tied up while this rate lasts (Linux default range 32768-60999: 28232 ports per destination), so heavier bursts can exhaust it (EADDRNOTAVAIL).${hintText}${reloadText}${poolText}`,
+              `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and ${closeText}${proxyText}${hintText}${reloadText}${poolText}`,
             remedy:
               byReload
                 ? reloadRemedy
-                : hintRemedy +
+                : forwarding.length === list.length
+                  ? proxyRemedy
+                  : hintRemedy +
+                  (forwarding.length > 0 ? proxyRemedy : '') +
                   poolRemedy +
                   'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
                   "with an idle timeout below the server's.",

@@ -200,8 +200,8 @@ export const gatewayTimeout: DetectorDefinition = {
      * `Server: nginx`); none when some of its answers name no software beside those naming one: a
      * proxy that passes its backend's header on (HAProxy) answered the errors itself.
      */
-    const ownUpstreamTimeouts = (server: string): string | null =>
-      software.of(server)?.passedOn === true ? null : proxyUpstreamTimeouts(software.softwareOf(server));
+    const ownUpstreamTimeouts = (server: string, connectOnly = false): string | null =>
+      software.of(server)?.passedOn === true ? null : proxyUpstreamTimeouts(software.softwareOf(server), connectOnly);
     /** The proxy at `server` is nginx answering on its own (not passing a backend's `Server` on): its 502s are no timer's (Phase `ended`). */
     const nginxOwnErrors = (server: string): boolean => software.of(server)?.passedOn !== true && NGINX.test(software.softwareOf(server) ?? '');
     /**
@@ -615,7 +615,7 @@ export const gatewayTimeout: DetectorDefinition = {
         inferred !== null
           ? `its upstream ${what} timeout is ${value} s (${settings})`
           : reported.length === 1
-            ? `its upstream ${what} timeout (${settings}) fired after ${timerRange} (one wait names no value)`
+            ? `its upstream ${what} timeout (${settings}) fired after ${timerRange} (a single wait: no other confirms it as the setting)`
             : `its upstream ${what} timeout (${settings}) fired after ${timerRange}, waits too spread to name one value ` +
               `(a timer checked on a coarse tick, as Squid's, Traffic Server's and lighttpd's are, or different timeouts for different requests)`;
       const statuses = [...new Set(reported.map((r) => r.paired.failure.status))].join('/');
@@ -666,7 +666,7 @@ export const gatewayTimeout: DetectorDefinition = {
             (perRequest !== null && perRequest > 1 ? `, and the clients' wait is the sum of the attempts' connect timeouts (${perRequest} attempts of ${timerRange} each: ${range}).` : '.');
         explanation =
           `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}. For each, the proxy opened a connection to ${backends.join(', ')} ` +
-          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', proxyOwn ?? 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Envoy cluster connect_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}${unreachableNote}`;
+          `that never carried the request (the handshake did not complete in time): ${timeoutClause('connect', ownUpstreamTimeouts(server, true) ?? 'nginx proxy_connect_timeout, HAProxy timeout connect, Apache ProxyPass connectiontimeout= (when unset: its timeout=, else ProxyTimeout, else Timeout), Varnish connect_timeout, Squid connect_timeout, or for a cache_peer its connect-timeout= or peer_connect_timeout, Caddy dial_timeout, Envoy cluster connect_timeout, Traffic Server proxy.config.http.connect_attempts_timeout, h2o 2.2 proxy.timeout.io, nghttpx --backend-connect-timeout, tinyproxy Timeout, lighttpd proxy.server "connect-timeout"')}.${knownNote}${retryNote}${unreachableNote}`;
         remedy =
           (unreachable
             ? `Make ${backends.join(', ')} reachable from the proxy — is the host up, is it listening, does a firewall rule (iptables/nftables DROP, a security group) drop SYNs to that port — or take it out of the proxy's pool (health checks) so that requests are not sent to it. ` +

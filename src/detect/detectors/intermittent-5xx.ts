@@ -363,6 +363,12 @@ export const intermittent5xx: DetectorDefinition = {
         }
       }
       for (const key of refusedUpstream()) keys.add(key);
+      // A proxy's 502 for an upstream TLS handshake that failed (an alert, a certificate it rejected)
+      // is that failure's, which tls-handshake-failed (run before this detector) names with them.
+      for (const f of ctx.findings('tls-handshake-failed')) {
+        const relayed = f.evidence.relayedExchanges;
+        if (Array.isArray(relayed)) for (const key of relayed) keys.add(String(key));
+      }
       // A front's relay of an upstream 5xx explained here is explained too, hop by hop: nginx passing
       // on the API's 502 for a request the API's pool lost to the backend's idle close is that race's.
       for (const key of relayClosure(keys, legs.relays()).keys()) keys.add(key);

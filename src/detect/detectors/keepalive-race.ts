@@ -2,7 +2,7 @@ import { SERVER_STOPS, ServerStops } from '../server-stops';
 import { speaksHttp1, turnEndSeq } from '../encrypted-request';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
-import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, roundTripToServer } from '../facts';
+import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, cutNoticeEvidence, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, reusedAfterCutHead, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
@@ -119,8 +119,12 @@ export function idleCloseTsOf(conn: AnalyzedConnection): number {
  * The server's FIN closed an idle HTTP connection: it closed first, every request it had received
  * was completely answered (the last without Connection: close, and not a close-delimited body), or
  * none had come since the handshake. Null otherwise (or when the connection is not HTTP).
+ * `afterCutHead`: also when the last response's Connection field was cut by the snaplen and the
+ * FIN came right behind it, provided a request followed it (facts.reusedAfterCutHead); whether that
+ * response announced the close is then unseen, so only keepalive-race asks, for races it holds until
+ * it knows whether the server closed other connections at that moment (heldCutHeads).
  */
-export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | null {
+export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false): ServerIdleClose | null {
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
@@ -165,7 +169,10 @@ export function serverIdleClose(conn: AnalyzedConnection): ServerIdleClose | nul
     // a download) still ended where its framing says, every hole behind it: the idle time and the
     // close after it are as whole as on a connection that lost nothing (blind test 12).
     if (!endKnownDespiteLoss(ex, conn) || ex.responseEnd === null) return null;
-    if (closeMayBeAnnounced(ex, conn)) return null;
+    // A close right behind a response whose Connection field the snaplen cut: only when asked
+    // (afterCutHead, keepalive-race's held races: heldCutHeads), and only with a request after it
+    // that a client told to close would not have sent (reusedAfterCutHead).
+    if (closeMayBeAnnounced(ex, conn) && (!afterCutHead || late < 0 || !reusedAfterCutHead(ex, recent[late], conn))) return null;
     if (ex.responseEnd > finTs || (ex.responseEndFrame !== null && readBefore(finTs, finFrame, ex.responseEnd, ex.responseEndFrame))) return null;
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
@@ -1071,6 +1078,35 @@ interface HeldArrival {
 }
 
 /**
+ * A race on a connection whose previous response's Connection field the snaplen cut, the server's
+ * FIN right behind that response (serverIdleClose with afterCutHead): that response may have
+ * announced the close, and the client ignored it (request-after-close-notice's case, which a whole
+ * capture tells). Held until the capture ends, and reported only if the server closed another
+ * connection at the same moment (CLOSE_BURST_MOMENT): a reload or a process ending closes them all
+ * at once, while an announced close is one connection's, at its own response.
+ */
+interface HeldCutHead {
+  input: FindingInput;
+  finTs: number;
+  form: RaceForm;
+  ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore' | 'uri' | 'requestStart'>;
+  client: string;
+  facts: RaceFacts;
+  agent: string | null;
+  forwarded: boolean | null;
+  ownAgent: string | null;
+  /** Another connection's close at that moment was seen already when the race was held. */
+  atMoment: boolean;
+  /** Its idle close, as addSample takes it: added when the race is reported. */
+  idleGap: number;
+  idleGapLongest: number;
+  sample: IdleCloseSample;
+}
+
+/** Server closes remembered per server for heldCutHeads (the latest ones). */
+const CLOSES_KEPT = 256;
+
+/**
  * An HTTP close on arrival held until the capture ends (lazyCandidate): its finding as read from the
  * connection, its timing, and what the diagnosis counts of its request.
  */
@@ -1726,6 +1762,8 @@ export const keepaliveRace: DetectorDefinition = {
           // Only on the closed-on-arrival form: how the close and its timing were judged.
           ...arrivalEvidence,
           ...finHeldEvidence,
+          // Only where the snaplen cut the previous response's Connection field (reusedAfterCutHead).
+          ...cutNoticeEvidence(ex, conn),
         },
         frames: [t.lastFrame, fin ? s.finFrame : 0, goodbyeFrame, t.reqFrame, reset ? s.rstFrame : unseenFin !== null ? unseenFin.shownFrame : 0],
       };
@@ -2201,6 +2239,90 @@ export const keepaliveRace: DetectorDefinition = {
     /** Plain closes on arrival judged by speed alone, by server, until the capture ends (HeldArrival). */
     const heldArrivals = new Map<string, HeldArrival[]>();
 
+    /** Races after a cut head, held per server (HeldCutHead). */
+    const heldCutHeads = new Map<string, HeldCutHead[]>();
+    /** Each server's latest closes (FIN or RST, the server closing first) of HTTP connections, for heldCutHeads. */
+    const serverCloses = new Map<string, number[]>();
+
+    const noteServerClose = (conn: AnalyzedConnection): void => {
+      const close = serverClosedFirst(conn);
+      if (close === null) return;
+      let list = serverCloses.get(conn.serverName);
+      if (list === undefined) {
+        if (serverCloses.size >= MAX_SERVERS) return;
+        serverCloses.set(conn.serverName, (list = []));
+      }
+      if (list.length >= CLOSES_KEPT) list.shift();
+      list.push(close.ts);
+    };
+
+    /** How many of `server`'s closes kept (serverCloses) came at the moment `ts` (CLOSE_BURST_MOMENT). */
+    const closesAt = (server: string, ts: number): number => {
+      let n = 0;
+      for (const t of serverCloses.get(server) ?? []) if (Math.abs(t - ts) <= CLOSE_BURST_MOMENT) n++;
+      return n;
+    };
+
+    /**
+     * Holds the race on `conn` if it is one only where the snaplen cut the previous response's
+     * Connection field (serverIdleClose with afterCutHead); false when it is not such a race.
+     */
+    const holdCutHead = (conn: AnalyzedConnection): boolean => {
+      const close = serverIdleClose(conn, true);
+      if (close === null || close.idleUnknown || close.lastExchange === null || close.lateRequest === null || close.lateRequest.requestStart === null) return false;
+      const ex = close.lateRequest;
+      const c = conn.client;
+      const reqTs = close.lateRequest.requestStart;
+      const reqFrame = ex.requestFrame ?? 0;
+      if ((c.finTs >= 0 && readBefore(c.finTs, c.finFrame, reqTs, reqFrame)) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, reqTs, reqFrame))) return false;
+      let list = heldCutHeads.get(conn.serverName);
+      if (list === undefined) {
+        if (heldCutHeads.size >= MAX_SERVERS) return false;
+        heldCutHeads.set(conn.serverName, (list = []));
+      }
+      if (list.length >= MAX_SAMPLES_PER_SERVER) return false;
+      const after = conn.clientDataAfterServerFin;
+      const acksFin = readBefore(reqTs, reqFrame, close.finTs, close.finFrame) ? false : after !== null ? after.acksFin : null;
+      const form: RaceForm = acksFin === true ? 'stale-reuse' : 'crossing';
+      const session = conn.app?.session ?? null;
+      list.push({
+        input: raceInput(conn, { reqTs, reqFrame, idle: close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed: false }, ex),
+        finTs: close.finTs,
+        form,
+        ex: { method: ex.method, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, uri: ex.uri, requestStart: ex.requestStart },
+        client: conn.clientName,
+        facts: { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: c.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
+        agent: session?.clientSoftware ?? null,
+        forwarded: session === null ? null : session.clientForwarded,
+        ownAgent: ownAgent(conn),
+        // Its own close is kept too (noteServerClose ran first): another makes two.
+        atMoment: closesAt(conn.serverName, close.finTs) >= 2,
+        idleGap: close.idleGap,
+        idleGapLongest: close.idleGapLongest,
+        sample: idleCloseSample(close.finTs, close.finFrame, close.lastExchange),
+      });
+      return true;
+    };
+
+    /** Reports the held races after cut heads whose server closed another connection at that moment (HeldCutHead). */
+    const releaseCutHeads = (): void => {
+      for (const [server, list] of heldCutHeads) {
+        for (const h of list) {
+          if (!h.atMoment && closesAt(server, h.finTs) < 2) continue;
+          const finding = ctx.report(h.input);
+          const entry = serverEntry(server);
+          if (entry === null) continue;
+          addSample(entry, h.idleGap, h.sample, h.idleGapLongest);
+          entry.agents.noteIdentity(h.agent, h.forwarded);
+          tally(entry, finding, h.form, false, h.ex, h.facts);
+          if (h.ex.requestStart !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) {
+            entry.requests.push({ client: h.client, server, method: h.ex.method, uri: h.ex.uri, start: h.ex.requestStart, retried: finding.evidence.retried === true, agent: h.ownAgent });
+          }
+        }
+      }
+      heldCutHeads.clear();
+    };
+
     /** HTTP closes on arrival too slow for instant-close, with no idle timeout known when judged, by server (LazyArrival). */
     const lazyArrivals = new Map<string, LazyArrival[]>();
     const lazyFlows = sharedLazyArrivalFlows(ctx);
@@ -2495,8 +2617,10 @@ export const keepaliveRace: DetectorDefinition = {
         if (busy !== null) noteBusyClose(conn.serverName, busy);
         const clientClose = clientIdleCloseOf(conn);
         if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap, clientClose.ts);
+        noteServerClose(conn);
         const close = serverIdleClose(conn);
         if (close === null) {
+          if (holdCutHead(conn)) return;
           if (!unseenFinRace(conn)) arrivalRace(conn);
           return;
         }
@@ -2536,6 +2660,7 @@ export const keepaliveRace: DetectorDefinition = {
         releaseHeldArrivals();
         releaseInstantArrivals();
         releaseLazyArrivals();
+        releaseCutHeads();
         const fraction = ctx.options.spreadFraction;
         const absolute = ctx.options.spreadAbsolute;
         for (const [server, entry] of servers) {

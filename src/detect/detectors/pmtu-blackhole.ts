@@ -45,6 +45,8 @@ export const pmtuBlackhole: DetectorDefinition = {
         '{request}: the {sender} resent its {lostSegment}-byte segment {resends} times ({firstResend} to {lastResend} s after it last got data through) and it was never acknowledged, while its segments of up to {passedSegment} bytes were ({mss}); {bytesLost} bytes never arrived{close}',
       resentFirst:
         '{request}: the {sender} resent its first {lostSegment}-byte segment {resends} times ({firstResend} to {lastResend} s after the handshake) and it was never acknowledged, while the handshake\'s small packets passed ({mss}); {bytesLost} bytes never arrived{close}',
+      'never-arrived-first':
+        '{request}: {bytesLost} bytes the {sender} sent never arrived (its later packet, {provenSent} s after the handshake, carried a sequence number past them), while no data segment of its came through, only its small packets without data ({mss}){close}',
       'never-arrived':
         '{request}: {bytesLost} bytes the {sender} sent never arrived (a later segment of its, {provenSent} s after the last data that did arrive, carried sequence numbers past them), while its segments of up to {passedSegment} bytes came through ({mss}){close}',
     },
@@ -72,7 +74,8 @@ export const pmtuBlackhole: DetectorDefinition = {
           client: conn.clientName,
           server: conn.serverName,
           ts: hole.seen === 'resent' ? hole.firstResendTs : hole.provenSentTs,
-          message: hole.seen === 'resent' && hole.passedSegment === 0 ? 'resentFirst' : hole.seen,
+          message:
+            hole.passedSegment > 0 ? hole.seen : hole.seen === 'resent' ? 'resentFirst' : 'never-arrived-first',
           data: {
             request: request ?? (hole.fromServer ? 'the response' : 'the request'),
             sender,
@@ -149,7 +152,9 @@ function diagnose(ctx: DetectContext, list: readonly Kept[]): void {
     resent.length > 0
       ? `The sender resent the same ${lost}-byte segment ${Math.min(...resent.map((k) => k.hole.resends))} or more times at RTO backoff and it was never acknowledged, ` +
         (passed > 0 ? `while its segments of up to ${passed} bytes were` : "while the handshake's small packets passed (the first segment of each connection was full-size)")
-      : `Captured next to the receiver: the sender's later small segments carried sequence numbers past bytes that never arrived, while its segments of up to ${passed} bytes did`;
+      : passed > 0
+        ? `Captured next to the receiver: the sender's later small segments carried sequence numbers past bytes that never arrived, while its segments of up to ${passed} bytes did`
+        : "Captured next to the receiver: the sender's later packets carried sequence numbers past bytes that never arrived, while no data segment of its came through, only its small packets without data (the handshake, ACKs)";
   const explanation =
     `The path ${direction} dropped the large segments of ${n} connection${n === 1 ? '' : 's'} while small ones passed: a PMTU black hole. ${shown}` +
     (mss > 0 ? `; the receiver's SYN offered MSS ${mss}, more than the path carries.` : '.') +

@@ -1,7 +1,7 @@
 import { statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, closeMayBeAnnounced, endKnownDespiteLoss, hostOf, lostBeforeRequest, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine } from '../facts';
+import { at, closeMayBeAnnounced, cutNoticeEvidence, endKnownDespiteLoss, hostOf, lostBeforeRequest, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, requestLine, reusedAfterCutHead } from '../facts';
 import type { EvidenceValue, Finding } from '../finding';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -89,6 +89,12 @@ interface Candidate {
   fromPath: boolean;
   rstTtl: number;
   serverTtl: number;
+  /**
+   * The snaplen cut the previous response's Connection field, and the server closed right behind
+   * it: judged because the client sent the request after that response (facts.reusedAfterCutHead),
+   * and said (evidence closeNoticeUnseen) since whether that response announced the close is unseen.
+   */
+  closeNoticeUnseen?: true;
 }
 
 /** The facts of a server endpoint's RST that place it (resetFromOtherHost). */
@@ -174,6 +180,10 @@ export const resetBeforeResponse: DetectorDefinition = {
             const t = closes.times[(closes.start + i) % MAX_IDLE_CLOSES_PER_SERVER];
             if (t >= first - window && t <= lastTs + window) idle++;
           }
+          // A reset after a response whose Connection field the snaplen cut (closeNoticeUnseen), alone:
+          // that response may have announced the close (and its client ignored it). With other resets
+          // or closes of the server at the time it is a process ending or reloading, as a whole capture shows.
+          if (burst.length < 2 && idle === 0 && burst[0].closeNoticeUnseen === true) continue;
           const findings: Finding[] = burst.map((c) => report(c, burst.length, spread, idle));
           // Workers killed together at a time limit's check: no process died (a dying one closes its idle connections too).
           const served = burst.length >= 2 && idle === 0 ? killedAtTimeLimit(server, burst) : null;
@@ -406,6 +416,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         responseStarted: ex.responseStart !== null,
         status: ex.status,
         ...statusClassEvidence(ex),
+        ...(c.closeNoticeUnseen === true ? { closeNoticeUnseen: true } : {}),
       };
     }
 
@@ -685,7 +696,9 @@ export const resetBeforeResponse: DetectorDefinition = {
         // keep-alive race, which keepalive-race cannot judge either) as well as a dying server.
         // Neither is said.
         // A previous response whose holes all lay inside its body ended where its framing says (endKnownDespiteLoss).
-        if (previous !== undefined && (!endKnownDespiteLoss(previous, conn) || (previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn)))) return;
+        // Unless the client sent this request after that response had ended, which a client told to
+        // close does not do (reusedAfterCutHead): then the finding says the notice was unseen.
+        if (previous !== undefined && (!endKnownDespiteLoss(previous, conn) || (previous.responseCloseUnknown === true && closeMayBeAnnounced(previous, conn) && !reusedAfterCutHead(previous, ex, conn)))) return;
         tracked.set(conn.id, {
           ex,
           afterCloseNotice: previous?.responseClose === true,
@@ -764,6 +777,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           fastcgi: conn.app !== null && conn.app.fastcgi !== null,
           zeroWindowSince: zeroWindowAtReset(s),
           ...resetOrigin(s),
+          ...cutNoticeEvidence(ex, conn),
         });
       },
 

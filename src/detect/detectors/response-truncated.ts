@@ -235,6 +235,14 @@ function timeLimitSettings(software: string | null): string {
  * that closed first (it gave up: its own choice), a body the close delimits (nothing is missing),
  * a response whose bytes the capture lost (uncertain).
  */
+/**
+ * A single cut's silence up to this many times the longest pause the response had already made and
+ * gone on after reads as the server's own pace as much as a timer's: a process's exit or a killed
+ * worker's close comes a moment after its pace (interpreter teardown, tens of ms), and a timer set
+ * that close to a response's normal pauses would cut it at any slower moment.
+ */
+const NEAR_PACE = 1.5;
+
 export const responseTruncated: DetectorDefinition = {
   id: 'response-truncated',
   meta: {
@@ -475,13 +483,23 @@ export const responseTruncated: DetectorDefinition = {
             // is most often one: say what to look for, and how a second cut would tell which.
             const [only] = own;
             const silence = silences[0];
+            // A silence little longer than the pauses the response had already made and gone on
+            // after is the server's pace as much as a timer's (blind round 14, S3a: chunks every
+            // 0.305 s, then a process exit whose teardown took 0.06 s more, read as 'most often a timer').
+            const nearPace = longestPause > 0 && silence <= longestPause * NEAR_PACE;
             explanation =
               `${head} after ${ms(silence)} s without a byte mid-body${only.upstream !== null ? ' from its backend' : ''}, ${ms(only.t.sinceRequest)} s after the request began` +
               `${only.upstream !== null ? `, and closed its upstream leg to ${only.upstream.server} at the same moment: its backend stalled mid-body` : ''}. ` +
-              `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
-              `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request. ${clientView}`;
+              (nearPace
+                ? `The response had already paused up to ${ms(longestPause)} s between its data and gone on, and this silence is little longer: the server may have ended it itself at its own pace ` +
+                  `(the process exiting or crashing, a worker killed, an error mid-stream, whose close took a moment more than a pause), or a timer set just above that pace cut it: ` +
+                  `a timer on the silence between bytes, ${stallSettings(named)}; or a limit on the whole exchange, ${timeLimitSettings(named)}. One cut cannot tell which. ${clientView}`
+                : `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
+                  `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request. ${clientView}`);
             remedy =
-              `Look in ${server}'s error log at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (nginx logs "upstream timed out … while reading upstream"); ` +
+              (nearPace
+                ? `Look in ${server}'s error log and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (nginx logs "upstream timed out … while reading upstream") or the process going away; `
+                : `Look in ${server}'s error log at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (nginx logs "upstream timed out … while reading upstream"); `) +
               `if this response legitimately pauses (an event stream, a long poll, a slow report), have the backend send data (or SSE comments) well inside ${ms(silence)} s, ` +
               'or raise that timer for this route only.';
           } else {

@@ -19,7 +19,7 @@ import { pausedListenerWords, ServerPauses, sharedServerPauses } from '../server
  * a SYN sooner than its minimum RTO (Linux TCP_RTO_MIN 200 ms; its SYN RTO starts at 1 s, as
  * RFC 6298 asks).
  */
-const DUPLICATE_COPY_WINDOW = 0.2;
+export const DUPLICATE_COPY_WINDOW = 0.2;
 
 /** Server endpoints whose connection attempts are counted (for "k of n attempts"); more are not tracked. */
 const MAX_SERVERS_COUNTED = 65_536;
@@ -185,7 +185,7 @@ function nextSynDue(synTimes: readonly number[], intervals: readonly number[]): 
  * listener dropped nothing. Linux echoes the TSval of the SYN it keeps, the first, also when it
  * answers a retransmission of it.
  */
-function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
+export function answeredEarlierSyn(conn: AnalyzedConnection): boolean {
   const c = conn.client;
   const echo = conn.server.synAckTsEcr;
   // The first SYN's value, and the last one's before the answer: answered the first, not the last.
@@ -372,6 +372,12 @@ export const synUnanswered: DetectorDefinition = {
         // A SYN an ICMP error quoting it rejected (a REJECT rule, a router, kube-proxy) and never
         // answered: refused on the way, not dropped (connection-rejected-icmp tells it).
         if (c.icmpError !== null && rejectedByIcmp(conn)) return;
+        // The server answered the SYN with an ACK of another connection it still held on the
+        // 4-tuple (its TIME_WAIT, or one the client had forgotten: RFC 793, RFC 5961's challenge
+        // ACK), which the client resets before it sends its SYN again: answered, not dropped, and
+        // no sign of an outage (a run of such SYNs met a server's TIME_WAITs after it closed many
+        // connections first, blind round 13b S5a). port-reuse tells it, with the retry and its delay.
+        if (conn.foreignAckFrame > 0) return;
         const { times, frames, unkept } = attemptsBeforeAnswer(conn);
         if (times.length < 2) {
           // Never answered at all, not even acknowledged: one of a run of such attempts, maybe (onFinish).
@@ -399,11 +405,7 @@ export const synUnanswered: DetectorDefinition = {
           }
           return;
         }
-        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN
-        // The server answered the first SYN, with an ACK of its own (a challenge ACK: its side of an
-        // earlier connection on this 4-tuple was still open; the client reset that and sent its SYN
-        // again, RFC 5961). Nothing was lost: port-reuse says which connection it was.
-        if (s.firstTs >= times[0] && (s.synAckTimes.length === 0 || s.firstTs < s.synAckTimes[0]) && c.rstTs >= s.firstTs && c.rstTs < times[times.length - 1]) return;
+        if (answeredEarlierSyn(conn)) return; // the SYN-ACK was lost, not the SYN: synack-lost judges it
 
         const a: Attempt = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
@@ -922,6 +924,13 @@ function outageOf(items: ReadonlyArray<{ attempt: Attempt }>, answers: readonly 
 }
 
 /**
+ * A connect given up sends nothing: the next attempt's SYN marks it, and a pause the client made
+ * before trying again counts in (blind round 14, S4: Python's 1.2 s timeout and a 0.2 s sleep read
+ * as 'the connect timeout is 1.406 s').
+ */
+const PAUSE_INCLUDED = " (the next attempt's SYN marks when it gave up; a pause before trying again counts in)";
+
+/**
  * The words for a run's series (seriesOf): how its attempts were given up and replaced at a fixed
  * interval, which is the client's connect timeout, and how many attempts each series made.
  */
@@ -939,10 +948,10 @@ function seriesText(run: RunInfo, interval: InferredValue): string {
   const main = retryCount
     ? `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
       `${series} series of ${lengths[0]} attempts: ` +
-      `the client's connect timeout is ${ms(interval.value)} s and it tried ${lengths[0]} times before failing ` +
+      `the client's connect timeout is ${ms(interval.value)} s at most${PAUSE_INCLUDED} and it tried ${lengths[0]} times before failing ` +
       `(${ms(interval.value)} s × ${lengths[0]} ≈ ${ms(interval.value * lengths[0])} s of waiting). ${settings}`
     : `Each attempt was given up ${ms(interval.value)} s after its first SYN (${interval.samples} times) and replaced by a new one from a new source port, ` +
-      `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} back to back: the client's connect timeout is ${ms(interval.value)} s, ` +
+      `${series} series of ${lengths.join(' or ')} attempt${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} back to back: the client's connect timeout is ${ms(interval.value)} s at most${PAUSE_INCLUDED}, ` +
       `and it tried ${lengths.join(' or ')} time${lengths.length === 1 && lengths[0] === 1 ? '' : 's'} in a row: one call's retries, or calls made each as soon as the last failed ` +
       `(a new request after a failed connect looks the same on the wire; series of one length repeated would show a retry count). ${settings}`;
   return main + run.otherSeries.map((o) => ` ${otherSeriesText(o)}`).join('');

@@ -19,7 +19,7 @@ import { sharedServerPauses } from '../server-pauses';
 import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSecondLimit, workerKillsDiagnosis } from '../worker-limits';
 import type { TlsRecords } from '../../http/tls-records';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
-import { blackHoleOf } from '../path-loss';
+import { blackHoleOf, PathSegmentSizes, SegmentSizes } from '../path-loss';
 import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
@@ -379,6 +379,11 @@ interface Wait {
   /** Requests left unanswered on the connection: this one and those pipelined behind it (names: the first few). */
   unansweredCount: number;
   unansweredLines: string[];
+  /**
+   * The client gave up and no packet of the server's came after (its sequence number would have
+   * shown whether it had sent an answer the path lost): the hosts, for PathSegmentSizes; else null.
+   */
+  unprovenHosts: { serverHost: string; clientHost: string } | null;
 }
 
 /**
@@ -520,6 +525,10 @@ export const unansweredRequest: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const tracked = new Map<number, Tracked>();
+    /** The server segment sizes each client host got (a path capping them below the MSS: pathNote). */
+    const segmentSizes = new PathSegmentSizes();
+    /** Findings whose request a PMTU black hole may have met unseen (Wait.unprovenHosts), by finding id. */
+    const unproven = new Map<string, { serverHost: string; clientHost: string }>();
     const open: OpenRequest[] = [];
     /** Addresses that are servers to clients on other addresses (a closer at one of them is a proxy). */
     const serverIps = new Set<string>();
@@ -675,10 +684,11 @@ export const unansweredRequest: DetectorDefinition = {
     const finalRoleOf = (w: Wait): CloserRole => {
       const role = roleOf(w.closedBy, w.closerIp);
       if (role !== 'client') return role;
-      // An upstream address the proxy's clients use too tells nothing by itself: the request must
-      // be a copy of one the proxy had received.
-      const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp);
-      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart }) || w.proxyTells !== 0 ? 'proxy' : role;
+      // An upstream address the proxy's clients use too tells nothing by itself, nor one that also
+      // serves (127.0.0.1, the backend's and any local client's address): the request must be a
+      // copy of one the proxy had received, not sent beside the proxy's own copy of it.
+      const viaProxy = legs.proxyForwardingFrom(w.closerIp) !== null && !legs.upstreamAddressSharedWithClients(w.closerIp) && !legs.addressServes(w.closerIp);
+      return viaProxy || legs.forwardedByItsSender({ ...w, start: w.requestStart, abandonedAt: w.closeTs }) || w.proxyTells !== 0 ? 'proxy' : role;
     };
 
     /**
@@ -713,9 +723,17 @@ export const unansweredRequest: DetectorDefinition = {
       `the proxy had forwarded it to ${r.leg.server} (flow ${r.leg.flowId}), ` +
       (r.responseStart === null ? 'which did not answer it: that upstream connection tells why' : `which answered ${statusText(r) ?? '?'}`);
 
-    const ackNote = (acked: boolean, zeroWindow: boolean): string =>
+    /**
+     * `openAtEnd`: the capture ended with the server's side still open after the client gave up (no
+     * FIN, RST or answer from it since): the application had not answered while the client waited;
+     * whether it answered after, the capture cannot tell (blind round 14: backends that answered
+     * after the capture's end, a --until, a cut file, a ring's end were said not to answer).
+     */
+    const ackNote = (acked: boolean, zeroWindow: boolean, openAtEnd = false): string =>
       acked
-        ? 'the server ACKed it (its TCP stack had the request; the application did not answer)'
+        ? openAtEnd
+          ? "the server ACKed it (its TCP stack had the request; the application had not answered when the client gave up, and the capture ends with the server's side still open: an answer after that is not in it)"
+          : 'the server ACKed it (its TCP stack had the request; the application did not answer)'
         : zeroWindow
           ? 'the server never ACKed it and advertised a zero window (it was not reading)'
           : 'the server never ACKed it (it did not get in: path, window or accept queue)';
@@ -739,6 +757,7 @@ export const unansweredRequest: DetectorDefinition = {
       if (peer.rstTs >= close.ts) frames.push(peer.rstFrame);
       const late = t.lateAnswer;
       const lateAfter = late === null ? null : late.ts - requestEnd;
+      const openAtEnd = close.by === 'client' && late === null && conn.endReason === 'capture-end' && conn.server.finTs < close.ts && conn.server.rstTs < close.ts;
       // The late response, and the client's reset of it.
       if (late !== null) frames.push(late.frame, conn.client.rstFrame);
       // The client's FIN the server closed on.
@@ -756,7 +775,7 @@ export const unansweredRequest: DetectorDefinition = {
         data: {
           request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
-          acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow),
+          acked: forwarded !== null ? forwardNote(forwarded) : ackNote(serverAcked, zeroWindow, openAtEnd),
           status: (late !== null ? statusText(late) : null) ?? (encrypted !== null ? 'with encrypted data' : 'a response'), late: lateAfter === null ? '' : ms(lateAfter),
           more: t.moreUnanswered === 0 ? '' : ` and ${t.moreUnanswered} more request(s) pipelined behind it${namedLater(t)}`,
           them: t.moreUnanswered === 0 ? 'it' : 'them',
@@ -813,6 +832,10 @@ export const unansweredRequest: DetectorDefinition = {
         serverClosedOnFin: ended === null && close.by === 'client' && close.with === 'FIN' && late === null && serverCloseOnClientFin(conn) !== null,
         unansweredCount: 1 + t.moreUnanswered,
         unansweredLines: line !== null ? [line, ...t.moreLines] : t.moreLines,
+        unprovenHosts:
+          close.by === 'client' && serverAcked && late === null && forwarded === null && conn.server.lastTs <= close.ts
+            ? { serverHost: conn.serverHost, clientHost: conn.clientHost }
+            : null,
       };
       // A copy sent to a server on a host that connects out itself may prove to be no copy: that
       // server forwarding it back here, a sibling of this request (ProxyLegs.loopsBack). What
@@ -843,7 +866,8 @@ export const unansweredRequest: DetectorDefinition = {
     const relaysByAnchor = new Map<string, Array<{ relay: BackendCloseRelay; finding: Finding }>>();
 
     /** ctx.diagnose, with the relayed 5xx of the upstream findings it lists (relaysByAnchor) added to it. */
-    function emit(d: DiagnosisInput): void {
+    function emit(d0: DiagnosisInput): void {
+      const d = withPathNote(d0);
       if (relaysByAnchor.size === 0) return ctx.diagnose(d);
       const mine: Array<{ relay: BackendCloseRelay; finding: Finding }> = [];
       for (const id of d.anomalyIds) {
@@ -854,6 +878,47 @@ export const unansweredRequest: DetectorDefinition = {
       }
       if (mine.length === 0) return ctx.diagnose(d);
       ctx.diagnose({ ...d, explanation: d.explanation + relayWords(mine.map((m) => m.relay)), anomalyIds: [...d.anomalyIds, ...mine.map((m) => m.finding.id)] });
+    }
+
+    /**
+     * A diagnosis of requests the client gave up on with nothing to show what the server sent
+     * (Wait.unprovenHosts), where every server segment that reached the client host stayed well
+     * below the MSS it offered although responses spanned several (PathSegmentSizes.capped): the
+     * path carries less than the MSS, and an answer sent in larger segments would have been lost
+     * unseen in a PMTU black hole, which looks the same from the client. Named as a cause to rule
+     * out (with the sizes and the remedies); the server stays the first suspect. Where the server
+     * sent full-size segments to that client, or its later packets show it sent nothing (a hung
+     * application) or an answer the path lost (pmtu-blackhole), nothing is added.
+     */
+    function withPathNote(d: DiagnosisInput): DiagnosisInput {
+      if (unproven.size === 0) return d;
+      let sizes: (SegmentSizes & { serverHost: string; clientHost: string }) | null = null;
+      let n = 0;
+      for (const id of d.anomalyIds) {
+        const hosts = unproven.get(id);
+        if (hosts === undefined) continue;
+        const capped = segmentSizes.capped(hosts.serverHost, hosts.clientHost);
+        if (capped === null) continue;
+        n++;
+        if (sizes === null) sizes = { ...capped, ...hosts };
+      }
+      if (sizes === null) return d;
+      const them = d.anomalyIds.length === 1 ? 'this request' : n === d.anomalyIds.length ? 'these requests' : `${n} of these requests`;
+      return {
+        ...d,
+        explanation:
+          d.explanation +
+          ` The path may be to blame instead: no segment ${sizes.serverHost} sent ${sizes.clientHost} in the capture carried more than ${sizes.largest} bytes, ` +
+          `though its responses spanned several segments (${sizes.bulkBytes} bytes on one connection) and the client's SYN offered MSS ${sizes.mssOffered}: ` +
+          `something on the path keeps segments below the MSS (a smaller MTU the server had learned, or an MSS clamp). Had the server answered ${them} in larger segments, ` +
+          `a hop that drops them without sending ICMP "fragmentation needed" (a PMTU black hole) would look exactly like an application that never answered, ` +
+          `and no packet of the server's after the client gave up shows which it was.`,
+        remedy:
+          d.remedy +
+          ` Rule out the path before the server: if its logs show ${them === 'this request' ? 'the response' : 'the responses'} sent, the path dropped ${them === 'this request' ? 'it' : 'them'}: ` +
+          `allow ICMP type 3 code 4 ("fragmentation needed") and ICMPv6 type 2 ("packet too big") on the path, clamp the MSS at the small-MTU hop ` +
+          `(nftables: \`tcp flags syn tcp option maxseg size set rt mtu\`), or set \`net.ipv4.tcp_mtu_probing=1\` on the server; a capture at the server shows its resends.`,
+      };
     }
 
     /** What the proxies answered their clients (backendCloseRelayWords), and what fronts further up passed on of it. */
@@ -944,6 +1009,7 @@ export const unansweredRequest: DetectorDefinition = {
     const gatewayClaims = sharedGatewayClaims(ctx);
 
     function addWait(finding: Finding, w: Omit<Wait, 'finding'>): void {
+      if (w.unprovenHosts !== null && unproven.size < MAX_SERVER_IPS) unproven.set(finding.id, w.unprovenHosts);
       let waits = waitsByServer.get(w.server);
       if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(w.server, (waits = []));
       if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, ...w });
@@ -2340,6 +2406,7 @@ export const unansweredRequest: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         if (conn.lastTs > captureEnd) captureEnd = conn.lastTs;
+        segmentSizes.note(conn);
         // Once per connection, at its end (every connection ends before onFinish judges the bursts):
         // its client's last data, or its opening when it sent none.
         noteSent(conn, Math.max(conn.startTs, conn.client.lastDataTs));

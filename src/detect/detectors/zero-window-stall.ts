@@ -1,6 +1,8 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { captureLossNote, captureLostOn, ms, requestLine } from '../facts';
+import { captureLossNote, captureLostOn, hostOf, ms, requestLine } from '../facts';
+import type { Finding } from '../finding';
+import { sharedProxyLegs } from '../proxy-legs';
 import { inferTimeout } from '../infer-timeout';
 import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
@@ -54,6 +56,31 @@ const CLIENT_UPLOAD_TIMEOUTS =
   'curl `--max-time`, exit 28 "Operation timed out"; Go `http.Client.Timeout`; fetch with `AbortSignal.timeout(ms)`; Python requests\' `timeout`; ' +
   'Java HttpClient `HttpRequest.timeout`; a proxy\'s own send timeout toward its backend when the client is a proxy (nginx `proxy_send_timeout`, HAProxy `timeout server`)';
 
+/**
+ * The stall a proxy passed on: `upstream` is a stall where the receiver (the client) is a proxy's
+ * host, reading a response from its backend; the proxy stopped reading because its own client had
+ * stopped reading the same response (a stall on a connection the proxy serves, at a time the two
+ * overlap, for the same request when both are known). A proxy buffers only so much: the backend
+ * leg's stall is the client's, passed down, and the backend is not at fault. Either may show first:
+ * the proxy stops reading once it cannot write, which a shrinking client window does before it is
+ * zero (zero-window-haproxy-relayed: the backend leg's window closed 41 ms before the client's).
+ * A proxy that stopped reading on its own would have left its client nothing to leave unread.
+ */
+function downstreamStallOf(upstream: Finding, stalls: readonly Finding[]): Finding | null {
+  if (upstream.evidence.receiver !== 'client' || upstream.client === null) return null;
+  const proxy = hostOf(upstream.client);
+  const request = upstream.evidence.request;
+  for (const f of stalls) {
+    if (f === upstream || f.evidence.receiver !== 'client' || hostOf(f.server) !== proxy || f.client === upstream.client) continue;
+    const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
+    const upstreamDuration = typeof upstream.evidence.duration === 'number' ? upstream.evidence.duration : 0;
+    if (f.ts > upstream.ts + upstreamDuration || f.ts + duration < upstream.ts) continue;
+    if (typeof request === 'string' && typeof f.evidence.request === 'string' && request !== f.evidence.request) continue;
+    return f;
+  }
+  return null;
+}
+
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -76,6 +103,8 @@ export const zeroWindowStall: DetectorDefinition = {
   },
   create(ctx: DetectContext) {
     const threshold = ctx.options.zeroWindowStall;
+    // Which stalled senders are proxies (they forwarded requests upstream meanwhile), and whose stall a proxy passed on.
+    const legs = sharedProxyLegs(ctx);
 
     const check = (conn: AnalyzedConnection, side: Side): void => {
       const receiver = side === 'client' ? conn.client : conn.server;
@@ -148,10 +177,25 @@ export const zeroWindowStall: DetectorDefinition = {
         // resets/fins: the server gave up sending to a client that did not read (its send timeout);
         // uploadResets/uploadFins: the client gave up sending to a server that did not read (its own
         // request timeout: blind round 13, S17, curl -m 1 on an upload), which no server setting explains.
-        const byServer = new Map<string, { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uploadResets: number[]; uploadFins: number; uncertain: number }>();
-        for (const f of ctx.findings('zero-window-stall')) {
-          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uploadResets: [], uploadFins: 0, uncertain: 0 };
+        const byServer = new Map<
+          string,
+          { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uploadResets: number[]; uploadFins: number; uncertain: number; relayed: Finding[]; proxy: boolean }
+        >();
+        const all = ctx.findings('zero-window-stall');
+        // The stalls a proxy passed down from its own client's (downstreamStallOf), by the passed-on one. Told in
+        // the diagnosis only: a finding is final once reported (NDJSON has already streamed it).
+        const passedOnFrom = new Map<Finding, Finding>();
+        for (const f of all) {
+          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uploadResets: [], uploadFins: 0, uncertain: 0, relayed: [], proxy: false };
           agg.ids.push(f.id);
+          const downstream = downstreamStallOf(f, all);
+          if (downstream !== null) {
+            passedOnFrom.set(f, downstream);
+            if (!agg.relayed.includes(downstream)) agg.relayed.push(downstream);
+          }
+          // The stalled sender forwarded requests upstream around the stall: a proxy, whose own send timeout ended it.
+          const stalled = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
+          if (f.evidence.receiver === 'client' && legs.activityDuring(f.server, f.ts - 60, f.ts + stalled).requests > 0) agg.proxy = true;
           if (f.evidence.uncertain === true) agg.uncertain++;
           const upload = f.evidence.receiver === 'server';
           if (typeof f.evidence.senderGaveUpAfter === 'number') (upload ? agg.uploadResets : agg.resets).push(f.evidence.senderGaveUpAfter);
@@ -197,12 +241,13 @@ export const zeroWindowStall: DetectorDefinition = {
             (agg.resets.length > 0
               ? ` On ${agg.resets.length} the sender gave up and reset the connection ${ms(Math.min(...agg.resets))}` +
                 `${ms(Math.min(...agg.resets)) !== ms(Math.max(...agg.resets)) ? `–${ms(Math.max(...agg.resets))}` : ''} s after the window closed: its send timeout ` +
-                '(nginx `send_timeout`, 60 s by default, with `reset_timedout_connection on`; a write deadline such as Go\'s `WriteTimeout`), what it held unsent lost.'
+                `(nginx \`send_timeout\`, 60 s by default, with \`reset_timedout_connection on\`; ${agg.proxy ? "HAProxy `timeout client`, its inactivity timer toward the client, writes included; " : ''}a write deadline such as Go's \`WriteTimeout\`), what it held unsent lost.`
               : '') +
             (agg.fins > 0
               ? ` On ${agg.fins} the sender gave up during the stall and closed the connection: once the window reopened only the bytes its socket ` +
                 'buffer held came, then its FIN, and the message was cut short by its send timeout (nginx `send_timeout`, 60 s by default, without ' +
-                '`reset_timedout_connection`; Go\'s http.Server `WriteTimeout`, counted from the request; a write deadline; the close itself puts ' +
+                `\`reset_timedout_connection\`; ${agg.proxy ? 'HAProxy `timeout client`, its inactivity timer toward the client, writes included; ' : ''}` +
+                "Go's http.Server `WriteTimeout`, counted from the request; a write deadline; the close itself puts " +
                 'nothing on the wire until the window reopens, so the timer\'s value is not seen). The client reads a truncated body (curl: ' +
                 '"transfer closed with N bytes remaining to read", 18).'
               : '') +
@@ -222,6 +267,18 @@ export const zeroWindowStall: DetectorDefinition = {
               ? ''
               : ` ${agg.uncertain === total ? (total === 1 ? 'It is' : 'All are') : `${agg.uncertain} of them are`} uncertain: the capture lost packets of ` +
                 `${agg.uncertain === 1 ? 'that connection' : 'those connections'}, and the window update that ended the stall may be among them (a shorter stall).`;
+          // Stalls a proxy passed down from its own client (downstreamStallOf): the backend here is not at fault.
+          const passedOnHere = all.filter((f) => f.server === server && passedOnFrom.has(f));
+          const passedOn = passedOnHere.length;
+          const proxies = [...new Set(passedOnHere.map((f) => hostOf(f.client ?? '')))];
+          const relayedIds = agg.relayed.map((f) => f.id).join(', ');
+          const relayText =
+            passedOn === 0
+              ? ''
+              : ` On ${passedOn === agg.client.length ? (passedOn === 1 ? 'it' : passedOn === 2 ? 'both' : `all ${passedOn}`) : `${passedOn} of them`} the reader was a proxy (${proxies.join(', ')}) relaying the response to its own client, ` +
+                `which was not reading it either (${relayedIds}): once the proxy could not write, it stopped reading from ${server}. ` +
+                `${passedOn === 1 ? "That stall is the proxy's client's" : "Those stalls are the proxy's clients'"}, passed down; ${server} is not at fault.`;
+          const allPassedOn = passedOn > 0 && passedOn === agg.client.length && agg.server.length === 0;
           ctx.diagnose({
             server,
             count: total,
@@ -232,9 +289,11 @@ export const zeroWindowStall: DetectorDefinition = {
               `Transfers stalled because a receiver's buffer was full and its application did not read: ${parts.join('; ')}. ` +
               "The sender's kernel could only probe the zero window until the reader caught up" +
               (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.') +
-              gaveUp + uncertainText,
-            remedy:
-              `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; ` +
+              gaveUp + relayText + uncertainText,
+            remedy: allPassedOn
+              ? `Nothing to change on ${server}: look at the proxy's ${agg.relayed.length === 1 ? 'client' : 'clients'} that stopped reading (${relayedIds}). A proxy that buffers whole responses ` +
+                '(nginx `proxy_buffering on`, with room in `proxy_max_temp_file_size`) lets go of its backend while its client reads slowly; one that streams (HAProxy) holds it as long as its client stalls.'
+              : `${capitalize(remedies.join('; and '))}. A larger receive buffer only delays the stall; ` +
               // The sending side's timeouts: the server's toward a client that does not read, the client's toward a server that does not.
               (agg.client.length > 0 ? 'timeouts on the sending side (send_timeout, write deadlines) decide how long a stalled peer may hold a connection' : '') +
               (agg.client.length > 0 && agg.server.length > 0 ? '; ' : '') +

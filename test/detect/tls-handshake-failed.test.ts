@@ -1,0 +1,251 @@
+import { tlsHandshakeFailed } from '../../src/detect/detectors/tls-handshake-failed';
+import { clientHelloRecord, concat, records, serverHelloRecord } from '../helpers/tls-hello-builder';
+import { Https } from './https-kit';
+import { Capture, Conn, get, ofKind } from './reuse-kit';
+
+const KIND = 'tls-handshake-failed';
+
+/** A plaintext alert record: level (1 warning, 2 fatal) and description. */
+function alertRecord(description: number, level = 2, minor = 3): Uint8Array {
+  return Uint8Array.from([21, 3, minor, 0, 2, level, description]);
+}
+
+function findings(cap: Capture) {
+  return ofKind(cap.analyze([tlsHandshakeFailed]), KIND);
+}
+
+/** A connection with its ClientHello sent at `at` + 1 ms (TLS 1.3 offered), acknowledged by the server. */
+function hello(cap: Capture, at: number, options: { sport?: number; client?: string } = {}): Conn {
+  const c = cap.connection({ sport: options.sport ?? 443, client: options.client });
+  c.handshake(at).send(at + 0.001, 'c', clientHelloRecord({ tls13: true, serverName: 'api.example' })).ack(at + 0.0011, 's');
+  return c;
+}
+
+/** The server's first flight: a TLS 1.2 ServerHello with its certificate, key exchange and ServerHelloDone (handshake records). */
+function serverFlight12(c: Conn, t: number): Conn {
+  return c.send(t, 's', concat(serverHelloRecord({}), records(22, 600, 100, 4))).ack(t + 0.0001, 'c');
+}
+
+/** A TLS 1.3 server's first flight: ServerHello, its compatibility CCS, the encrypted handshake as application data. */
+function serverFlight13(c: Conn, t: number): Conn {
+  return c.send(t, 's', concat(serverHelloRecord({ tls13: true }), records(20, 1), records(23, 30, 600, 100, 53))).ack(t + 0.0001, 'c');
+}
+
+describe('tls-handshake-failed: alerts in clear', () => {
+  test('a TLS 1.2 client rejects the certificate: unknown_ca (48) from the client after the server\'s flight, then its RST', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.02, 'c', alertRecord(48)).rst(0.0201, 'c');
+    const [f, ...rest] = findings(cap);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'alert', failedBy: 'client', alert: 'unknown_ca', alertCode: 48, alertLevel: 'fatal', stage: 'server-hello', closedWith: 'rst', connections: 1, serverChose: '1.2' });
+    expect(f.summary).toContain('unknown_ca (48)');
+    expect(String(f.evidence.clientSees)).toContain('tlsv1 alert unknown ca');
+  });
+
+  test('the server refuses the version: protocol_version (70) right after the ClientHello, before any ServerHello', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    c.send(0.002, 's', alertRecord(70)).fin(0.0021, 's').fin(0.0022, 'c').ack(0.0023, 's');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'alert', failedBy: 'server', alert: 'protocol_version', stage: 'client-hello', closedWith: 'fin', serverChose: null });
+    expect(String(f.evidence.clientSees)).toContain('tlsv1 alert protocol version');
+  });
+
+  test('an alert split across segments is still read', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    const a = alertRecord(112);
+    c.send(0.002, 's', a.subarray(0, 6)).send(0.0021, 's', a.subarray(6)).fin(0.0022, 's').fin(0.0023, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ alert: 'unrecognized_name', alertCode: 112 });
+  });
+
+  test('identical failures are one finding per server and cause, with every connection counted', () => {
+    const cap = new Capture();
+    for (let i = 0; i < 3; i++) {
+      const c = hello(cap, i);
+      c.send(i + 0.002, 's', alertRecord(40)).fin(i + 0.0021, 's').fin(i + 0.0022, 'c');
+    }
+    // The same alert from another server is its own finding.
+    const other = hello(cap, 5, { sport: 8443 });
+    other.send(5.002, 's', alertRecord(40)).fin(5.0021, 's').fin(5.0022, 'c');
+    const all = findings(cap);
+    expect(all.map((f) => [f.server, f.evidence.connections])).toEqual([
+      ['10.0.0.2:443', 3],
+      ['10.0.0.2:8443', 1],
+    ]);
+    expect(all[0].evidence.flows).toHaveLength(3);
+    expect(all[0].summary).toMatch(/^3 TLS handshakes with 10\.0\.0\.2:443 failed: the server sent the fatal alert handshake_failure \(40\)/);
+  });
+
+  test('a warning close_notify or user_canceled from a client that gives up is a cancel: silent', () => {
+    for (const description of [0, 90]) {
+      const cap = new Capture();
+      const c = hello(cap, 0);
+      serverFlight12(c, 0.002);
+      c.send(0.003, 'c', alertRecord(description, 1)).fin(0.0031, 'c').fin(0.0032, 's');
+      expect(findings(cap)).toEqual([]);
+    }
+  });
+});
+
+describe('tls-handshake-failed: TLS 1.3 encrypted alerts and closes without an alert', () => {
+  test('a TLS 1.3 client\'s encrypted alert after the server\'s flight (CCS, then 19 bytes of application data instead of its Finished)', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    c.send(0.04, 'c', concat(records(20, 1), records(23, 19))).fin(0.0401, 's').fin(0.0402, 'c');
+    const [f, ...rest] = findings(cap);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'encrypted-alert', failedBy: 'client', alert: 'encrypted', serverChose: '1.3' });
+  });
+
+  test('the server closes right after the ClientHello without a byte (an SNI router with no route, a listener that does not speak TLS)', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    c.rst(0.0015, 's');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'closed', failedBy: 'server', stage: 'client-hello', closedWith: 'rst' });
+  });
+
+  test('a client that waited over a second for a ServerHello and gave up: the server never answered the ClientHello', () => {
+    const cap = new Capture();
+    hello(cap, 0).close(1.6, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'closed', failedBy: 'client', stage: 'client-hello' });
+  });
+
+  test('a client that cancels its handshake at once (a happy-eyeballs loser, a speculative connection): silent', () => {
+    const cap = new Capture();
+    hello(cap, 0).close(0.05, 'c');
+    expect(findings(cap)).toEqual([]);
+  });
+});
+
+describe('tls-handshake-failed: the wrong protocol on a port', () => {
+  test('a ClientHello sent to a plain HTTP port, answered "HTTP/1.1 400 Bad Request" in clear', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0, { sport: 80 });
+    c.send(0.002, 's', 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n').fin(0.0021, 's').rst(0.003, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'not-tls', failedBy: 'server', answer: 'HTTP' });
+    expect(f.summary).toContain('plain HTTP port');
+  });
+
+  test('a plain HTTP request to a port that speaks TLS (other connections there are TLS), answered 400 and closed', () => {
+    const cap = new Capture();
+    new Https(cap, 0, { version: '1.3', offer: ['http/1.1'] }).request(0.01).answer(0.02).clientCloses(0.03);
+    const plain = cap.connection({ sport: 443 });
+    plain.handshake(1).request(1.001, get('/')).send(1.002, 's', 'HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\nConnection: close\r\n\r\nplain').close(1.003, 's');
+    const [f, ...rest] = findings(cap);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'plain-http-to-tls-port', failedBy: 'client', answer: 'HTTP/1.1 400 Bad Request' });
+    expect(f.summary).toMatch(/^1 plain HTTP connection with 10\.0\.0\.2:443 failed/);
+  });
+
+  test('a 400 and close on a port that never spoke TLS in the capture is no such mistake: silent', () => {
+    const cap = new Capture();
+    const plain = cap.connection({ sport: 443 });
+    plain.handshake(1).request(1.001, get('/')).send(1.002, 's', 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n').close(1.003, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+});
+
+describe('tls-handshake-failed: near misses', () => {
+  test.each(['1.2', '1.3'] as const)('healthy TLS %s connections, closed by either side, are silent', (version) => {
+    const cap = new Capture();
+    new Https(cap, 0, { version, offer: ['http/1.1'] }).request(0.01).answer(0.02).clientCloses(0.03);
+    new Https(cap, 1, { version, offer: ['http/1.1'] }).request(1.01).answer(1.02).serverCloses(3.02);
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('a TLS 1.2 resumption (the server\'s CCS first) that completes is silent', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    c.send(0.002, 's', concat(serverHelloRecord({}), records(20, 1), records(22, 40))).ack(0.0021, 'c');
+    c.send(0.003, 'c', concat(records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.close(0.01, 'c');
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('a handshake still waiting when the capture ends (no FIN or RST) is not judged', () => {
+    const cap = new Capture();
+    hello(cap, 0);
+    serverFlight13(hello(cap, 1), 1.002);
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('a capture that begins in the middle of a handshake (no SYN, no ClientHello) is not judged', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 443 });
+    // The client's second TLS 1.2 flight is the first thing seen, then the server's alert and close.
+    c.send(0.001, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(0.0011, 's');
+    c.send(0.002, 's', alertRecord(51)).fin(0.0021, 's').fin(0.0022, 'c');
+    expect(findings(cap)).toEqual([]);
+  });
+});
+
+describe('tls-handshake-failed: a proxy\'s 502 for its upstream handshake', () => {
+  const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: close\r\n\r\nerror';
+
+  /** A client's request to the proxy 10.0.0.3:8081 at `at`; with `status502`, the proxy's 502 at `answerAt` and the client's close. */
+  function front(cap: Capture, at: number, answerAt: number | null): void {
+    const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.3', sport: 8081 });
+    c.handshake(at).request(at + 0.0005, get('/api'));
+    if (answerAt !== null) c.response(answerAt, BAD_GATEWAY).close(answerAt + 0.001, 'c');
+  }
+
+  /** The proxy's upstream TLS 1.2 handshake to 10.0.0.2:443 at `at`, completed, then its close_notify (encrypted: 26 bytes) and FIN at `closeAt`. */
+  function verifiedAfterHandshake(cap: Capture, at: number, closeAt: number): void {
+    const c = hello(cap, at, { client: '10.0.0.3' });
+    serverFlight12(c, at + 0.002);
+    c.send(at + 0.003, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(at + 0.0031, 's');
+    c.send(at + 0.004, 's', concat(records(20, 1), records(22, 40))).ack(at + 0.0041, 'c');
+    c.send(closeAt, 'c', records(21, 26)).fin(closeAt + 0.00001, 'c').fin(closeAt + 0.0001, 's').ack(closeAt + 0.0002, 'c');
+  }
+
+  test('nginx with proxy_ssl_verify on: the handshake completes, the proxy closes at once with its close_notify and answers 502', () => {
+    const cap = new Capture();
+    front(cap, 0, 0.0062);
+    verifiedAfterHandshake(cap, 0.001, 0.006);
+    const result = cap.analyze();
+    const [f, ...rest] = ofKind(result, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe('10.0.0.3:40001');
+    expect(f.evidence).toMatchObject({ cause: 'verify-after-handshake', failedBy: 'client', relayed502: 1, relayedBy: ['10.0.0.3:8081'] });
+    expect(f.summary).toContain('rejected the server\'s certificate after the handshake');
+    // The 502 is this failure's: no flaky proxy besides it.
+    expect(ofKind(result, 'intermittent-5xx')).toEqual([]);
+  });
+
+  test('the same handshake closed at once with no 502 near it is a TLS health check: silent', () => {
+    const cap = new Capture();
+    front(cap, 0, null);
+    verifiedAfterHandshake(cap, 0.001, 0.006);
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('a 502 long after the close, or for a request that came after the handshake began, is not its relay', () => {
+    const late = new Capture();
+    front(late, 0, 0.5);
+    verifiedAfterHandshake(late, 0.001, 0.006);
+    expect(findings(late)).toEqual([]);
+    const after = new Capture();
+    front(after, 0.002, 0.0062);
+    verifiedAfterHandshake(after, 0.001, 0.006);
+    expect(findings(after)).toEqual([]);
+  });
+
+  test('a server\'s alert to a proxy, relayed as a 502: the finding names the proxy and the exchanges it failed', () => {
+    const cap = new Capture();
+    front(cap, 0, 0.0032);
+    const c = hello(cap, 0.001, { client: '10.0.0.3' });
+    c.send(0.003, 's', alertRecord(112)).fin(0.0031, 's').fin(0.0032, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'alert', alert: 'unrecognized_name', relayed502: 1, relayedBy: ['10.0.0.3:8081'] });
+    expect(f.evidence.relayedExchanges).toHaveLength(1);
+    expect(f.summary).toContain('the client is a proxy: 10.0.0.3:8081 answered 1 request of its own clients with 502');
+  });
+});
