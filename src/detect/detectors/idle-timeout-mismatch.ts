@@ -12,10 +12,11 @@ import {
 import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import { isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, SNAPLEN_UNIDENTIFIED_PAYLOAD, snaplenUnidentified, tickedText, tlsServerIdleClose } from './keepalive-race';
+import { idleCloseTsOf, isGoodbye, opaqueServerIdleClose, saferClientIdleTimeout, serverIdleClose, SNAPLEN_UNIDENTIFIED_PAYLOAD, snaplenUnidentified, tickedText, tlsServerIdleClose } from './keepalive-race';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import type { ReuseGaps } from '../../http/reuse-gaps';
 import { sharedRecentOpens } from '../recent-opens';
+import { sharedConnectionSlots, slotReclaimsOf } from '../connection-slots';
 import { seqGt } from '../../flow/seq';
 
 /**
@@ -316,6 +317,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     const legs = sharedProxyLegs(ctx);
     /** When each server port refused connections: idle closes right before are its stop (server-stops.ts). */
     const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
+    // Connections each server held and the idle ones it closed as others arrived (shared with keepalive-race).
+    const slots = sharedConnectionSlots(ctx);
     /**
      * When each client host opened connections to each server (their SYNs): a pool that closes an
      * idle connection as it opens another to the same server (Squid does, for a request it will not
@@ -471,6 +474,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
 
       onConnectionEnd(conn) {
         software.note(conn);
+        slots.note(conn, idleCloseTsOf);
         const app = conn.app;
         if (app === null) return;
         noteHostActivity(conn);
@@ -525,7 +529,12 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const spans = legs.reloadSpans(server);
           // And a proxy's close that gave up on its backend's response in progress was no idle close.
           // And the closes right before the server's port refused connections: its stop (server-stops.ts).
-          const burst = e.closes.map((s, i) => own[i] || spanAt(spans, s.ts) >= 0 || (s.copy != null && closedMidResponse(legs, server, s.copy)) || stops.stoppedAfter(server, s.ts));
+          // And the idle connections it closed as others arrived while it served all it could: it was
+          // out of connection slots (nginx's worker_connections), no timer (connection-slots.ts).
+          const reclaimed = slotReclaimsOf(slots, server, ctx.options) !== null;
+          const burst = e.closes.map(
+            (s, i) => own[i] || spanAt(spans, s.ts) >= 0 || (s.copy != null && closedMidResponse(legs, server, s.copy)) || stops.stoppedAfter(server, s.ts) || (reclaimed && slots.reclaimedAt(server, s.ts)),
+          );
           const timedIndexes = e.closes.map((_, i) => i).filter((i) => !burst[i]);
           const timed = timedIndexes.map((i) => e.closes[i]);
           const gaps = timedIndexes.map((i) => ages[i]);

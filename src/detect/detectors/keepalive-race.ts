@@ -23,6 +23,7 @@ import { failureOf, matchByChance, serverEnded, type RequestFailure } from './re
 import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
+import { ARRIVAL_WINDOW, type ConnectionSlots, sharedConnectionSlots, type SlotReclaims, slotReclaimsOf } from '../connection-slots';
 
 /**
  * keepalive-race: the server closed an idle keep-alive connection (FIN with nothing outstanding)
@@ -106,6 +107,12 @@ const PATH_JITTER = 0.001;
 function crossingLead(conn: AnalyzedConnection): number {
   const position = handshakeCapturePosition(conn);
   return position === null ? Infinity : 2 * position.serverRtt + PATH_JITTER;
+}
+
+/** When the server closed the connection idle (serverIdleClose, its idle age known), else NaN: what connection-slots.ts keeps. */
+export function idleCloseTsOf(conn: AnalyzedConnection): number {
+  const close = serverIdleClose(conn);
+  return close !== null && !close.idleUnknown ? close.finTs : NaN;
 }
 
 /**
@@ -373,6 +380,32 @@ function reloadMomentsText(reload: { allMoments: number }): string {
 }
 
 /** What to do about races with a reload's closes (see racesAtReload). */
+/** The share of a server's races at reclaiming closes above which those closes are the story (and no timer's remedy is given). */
+const RECLAIMED_MAJORITY = 2 / 3;
+
+/** What the capture shows of a server reclaiming idle connections for lack of slots (connection-slots.ts). */
+function slotReclaimsText(r: SlotReclaims): string {
+  return (
+    `${r.reclaimed} of its ${r.idleCloses} idle closes came within ${fmt(ARRIVAL_WINDOW * 1000)} ms (plus the round trip to it) of another connection's arrival ` +
+    `(its handshake, or the first answer on one that had waited to be accepted), while it was serving ${r.level} connection${r.level === 1 ? '' : 's'}, ${r.level === r.peak ? 'the most it served at once in this capture' : `near the most it served at once in this capture (${r.peak})`}` +
+    (r.whileWaiting > 0 ? ` (${r.whileWaiting === r.reclaimed ? 'each' : `${r.whileWaiting} of them`} while other connections' requests waited unanswered)` : '') +
+    `: it closed idle connections as new ones came, whatever their idle age, so the idle ages at those closes follow the clients' pauses between requests and tell no idle timeout`
+  );
+}
+
+/** The remedy for races with closes that reclaimed slots: more slots, or fewer connections; not any idle timeout. */
+function slotReclaimsRemedy(software: string | null): string {
+  const nginx = software === null || /nginx|openresty/i.test(software);
+  return (
+    (nginx
+      ? 'nginx closes idle keep-alive connections when its `worker_connections` run short (its error log says "N worker_connections are not enough, reusing connections"; since 1.19.2 already with fewer than 1/16 of them free): ' +
+        'raise `worker_connections` (and `worker_rlimit_nofile` with it) above the connections its clients keep open (every client\'s pool size summed, plus proxied upstream connections, which count too), or add worker processes. '
+      : 'Give the server more connection slots than its clients keep open (nginx: `worker_connections`, which it reclaims from idle connections when short, "worker_connections are not enough, reusing connections" in its error log). ') +
+    'Or make the clients\' pools smaller than the server\'s slots (Python requests/urllib3 `pool_maxsize`; Go `MaxIdleConnsPerHost`/`MaxConnsPerHost`; Node http.Agent `maxSockets`/`maxFreeSockets`). ' +
+    'No client idle timeout avoids these closes: they come whatever the idle age. Retrying an idempotent request on a new connection hides them.'
+  );
+}
+
 const RELOAD_RACE_REMEDY =
   'A reload or restart closes every idle keep-alive connection at once (nginx\'s old workers, HAProxy\'s old process, Apache\'s children at a graceful restart, Go\'s `http.Server.Shutdown`, a server shutting down), ' +
   'and a request already on its way on one of them fails whatever the idle timeouts: retry idempotent requests on a new connection ' +
@@ -1458,6 +1491,8 @@ export const keepaliveRace: DetectorDefinition = {
     // What proxies sent upstream (shared with gateway-timeout and no-upstream-connect): a close on
     // arrival at a proxy that had forwarded the request is not an idle close.
     const legs = sharedProxyLegs(ctx);
+    // Connections each server held and the idle ones it closed as others arrived (shared with idle-timeout-mismatch).
+    const slots: ConnectionSlots = sharedConnectionSlots(ctx);
 
     /** A proxy's 5xx sent nowhere upstream while `server` idle-closed the pooled connection its pool picked (PairedFailure.staleLeg). */
     function pickedClosed(server: string): PairedFailure[] {
@@ -1818,7 +1853,7 @@ export const keepaliveRace: DetectorDefinition = {
      * reload or restart), at how many such moments, and how many idle closes those made; and every
      * such moment of the server's (reloadMoments), those no race met too, with their closes.
      */
-    const racesAtReload = (entry: ServerRaces, spans: readonly BurstSpan[]): { races: number; moments: number; closes: number; allMoments: number; allCloses: number } => {
+    const racesAtReload = (entry: ServerRaces, server: string, spans: readonly BurstSpan[]): { races: number; moments: number; closes: number; allMoments: number; allCloses: number } => {
       if (spans.length === 0) return { races: 0, moments: 0, closes: 0, allMoments: 0, allCloses: 0 };
       const moments = reloadMoments(entry, spans);
       const ids = new Set(entry.raceIds);
@@ -1828,6 +1863,8 @@ export const keepaliveRace: DetectorDefinition = {
         if (!ids.has(f.id)) continue;
         const fin = f.evidence.finTs;
         if (typeof fin !== 'number') continue;
+        // A close the server made to take a new connection is no reload's, however many came together.
+        if (slots.reclaimedAt(server, fin)) continue;
         const k = spanAt(moments, fin);
         if (k < 0) continue;
         races++;
@@ -1838,6 +1875,18 @@ export const keepaliveRace: DetectorDefinition = {
       let allCloses = 0;
       for (const m of moments) allCloses += m.closes;
       return { races, moments: met.size, closes, allMoments: moments.length, allCloses };
+    };
+
+    /** How many of a server's races met a close it made to take a new connection (connection-slots.ts). */
+    const racesAtReclaims = (entry: ServerRaces, server: string): number => {
+      const ids = new Set(entry.raceIds);
+      let races = 0;
+      for (const f of ctx.findings('keepalive-race')) {
+        if (!ids.has(f.id)) continue;
+        const fin = f.evidence.finTs;
+        if (typeof fin === 'number' && slots.reclaimedAt(server, fin)) races++;
+      }
+      return races;
     };
 
     /**
@@ -2564,6 +2613,7 @@ export const keepaliveRace: DetectorDefinition = {
       // every exchange to the request index.
       onConnectionEnd(conn) {
         software.note(conn);
+        slots.note(conn, idleCloseTsOf);
         const app = conn.app;
         if (app === null || app.session === null || !app.session.isHttp) {
           if (app === null || app.exchangeCount !== 0) return;
@@ -2646,7 +2696,12 @@ export const keepaliveRace: DetectorDefinition = {
           // A reload's or a shutdown's closes of every idle connection at once tell no timeout.
           const spans = reloadSpans(server, entry);
           const ages = idleAges(entry);
-          const kept = ages.map((_, i) => i).filter((i) => spanAt(spans, entry.idleTs[i]) < 0);
+          // Idle connections closed as others arrived while the server served all it could tell no timeout either (connection-slots.ts).
+          const reclaims = slotReclaimsOf(slots, server, ctx.options);
+          const kept = ages.map((_, i) => i).filter((i) => spanAt(spans, entry.idleTs[i]) < 0 && !slots.reclaimedAt(server, entry.idleTs[i]));
+          // Races with closes the server made to take new connections, out of slots: most of them, and those closes are the story.
+          const reclaimedRaces = reclaims !== null ? racesAtReclaims(entry, server) : 0;
+          const reclaimStory = reclaims !== null && reclaimedRaces >= RECLAIMED_MAJORITY * count;
           const idleGaps = kept.map((i) => ages[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
@@ -2676,7 +2731,7 @@ export const keepaliveRace: DetectorDefinition = {
                     'one that does not look, as OkHttp for a GET and Apache HttpClient 5 within `validateAfterInactivity` (2 s by default), sends it on the dead connection however long after)')
               : '',
             entry.arrival > 0
-              ? `${entry.arrival} reached the server just as ${ownerUnshown ? 'an' : 'its'} idle timer closed the connection (closed on arrival: ${arrivalText(entry)})`
+              ? `${entry.arrival} reached the server just as ${reclaimStory ? 'it' : ownerUnshown ? 'an idle timer' : 'its idle timer'} closed the connection (closed on arrival: ${arrivalText(entry)})`
               : '',
           ].filter((x) => x !== '').join(', ');
           const ownerNote = ownerUnshown
@@ -2800,7 +2855,7 @@ export const keepaliveRace: DetectorDefinition = {
           }
           // Races with a reload's closes (every idle connection closed at one moment): no idle
           // timeout on either side avoids them.
-          const reload = racesAtReload(entry, spans);
+          const reload = racesAtReload(entry, server, spans);
           if (reload.races === count) {
             explanation =
               `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server} closed at a reload or restart: ` +
@@ -2811,6 +2866,23 @@ export const keepaliveRace: DetectorDefinition = {
           } else if (reload.races > 0) {
             explanation += ` ${reload.races} of them met a reload's or restart's closes (every idle connection closed at one moment), not an idle timeout.`;
             remedy += ` ${RELOAD_RACE_REMEDY}`;
+          }
+          // Most races met such closes: no idle timer closed them, and no idle timeout on either side avoids them.
+          if (reclaims !== null && reclaimedRaces > 0) {
+            const identity = software.of(server);
+            if (reclaimStory) {
+              // No timer closed them: whatever idle age they showed is no timeout (and inferred values are times, not counts).
+              delete inferred.serverIdleTimeout;
+              delete inferred.serverCloseAfterResponse;
+              const others = count - reclaimedRaces;
+              explanation =
+                `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server}${identity !== null ? ` (${identity.says})` : ''} closed to take new connections` +
+                `${others > 0 ? ` (${reclaimedRaces} of them)` : ''}: it had run out of connection slots. ${slotReclaimsText(reclaims)}. Of the requests, ${forms}. ${outcome}`;
+              remedy = slotReclaimsRemedy(software.softwareOf(server));
+            } else {
+              explanation += ` ${reclaimedRaces} of them met closes the server made to take new connections, out of connection slots, not an idle timeout: ${slotReclaimsText(reclaims)}.`;
+              remedy += ` ${slotReclaimsRemedy(software.softwareOf(server))}`;
+            }
           }
           if (viaProxy.forwarded > 0) {
             remedy +=
@@ -2831,7 +2903,7 @@ export const keepaliveRace: DetectorDefinition = {
           // A pool with no idle timeout of its own (Python requests/urllib3 only checks for a FIN
           // before reuse) cannot avoid a crossing: the request is on its way when the FIN arrives.
           // (Not for races with a reload's closes only: no idle timeout helps there, see RELOAD_RACE_REMEDY.)
-          if (entry.crossing + entry.staleInFlight > 0 && reload.races < count) {
+          if (entry.crossing + entry.staleInFlight > 0 && reload.races < count && !reclaimStory) {
             remedy +=
               ` A pool without an idle timeout (Python requests/urllib3, Perl LWP, Apache mod_proxy without \`ttl=\`, HAProxy: they only check for an arrived FIN before reuse) cannot avoid a crossing: raise the ${relay !== null ? 'proxy' : 'server'}'s idle timeout, or retry on a new connection` +
               ' (urllib3 `Retry`; Go\'s Transport already sends a request that failed so on a reused connection again when it can replay it: GET, HEAD, OPTIONS, TRACE, or one with an `Idempotency-Key` header and a body it can get again; Node\'s fetch does not retry).';
