@@ -238,13 +238,31 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
   // left with its body in full-size segments on a new connection, and only the server's ACK of the
   // client's FIN, 15928 bytes past the handshake, showed them sent): the handshake is then the last
   // moment nothing was missing, and its own small packets are what passed.
-  if (s.aheadTs < 0 || r.mss === 0) return null;
-  const missing = seqDiff(s.nextSeq, s.aheadSeq);
+  if (r.mss === 0) return null;
   const fullSize = r.mss - OPTION_ROOM;
-  if (missing < fullSize || s.maxSegment >= fullSize || seqGt(r.highestAck, s.nextSeq)) return null;
+  if (s.maxSegment >= fullSize || seqGt(r.highestAck, s.nextSeq)) return null;
   const noneArrived = s.maxSegment === 0;
-  if (noneArrived && !(s.hasIsn && s.nextSeq === seqAdd(s.isn, 1))) return null;
-  const lastPassedTs = noneArrived ? Math.max(conn.handshakeAckTs, s.firstTs) : s.lastDataTs;
+  const beyond = s.aheadTs >= 0 ? seqDiff(s.nextSeq, s.aheadSeq) : 0;
+  let missing: number;
+  let lastPassedTs: number;
+  let provenSentTs: number;
+  let provenSentFrame: number;
+  if (beyond >= fullSize && (!noneArrived || (s.hasIsn && s.nextSeq === seqAdd(s.isn, 1)))) {
+    missing = beyond;
+    lastPassedTs = noneArrived ? Math.max(conn.handshakeAckTs, s.firstTs) : s.lastDataTs;
+    provenSentTs = s.aheadTs;
+    provenSentFrame = s.aheadFrame;
+  } else if (s.lostHoleProofTs >= 0 && s.lostHoleBytes >= fullSize && (!noneArrived || s.hasIsn)) {
+    // Or the packet that proved the bytes sent was data or a FIN past them (blind round 14, scene
+    // 6: a 1537-byte body's full-size segment dropped, its small tail segment and the FIN arrived):
+    // the stream was given up past the hole at its end, so no later packet stays beyond it, but the
+    // hole stays, never acknowledged (Endpoint.lostHoleBytes). With no data delivered before it,
+    // it began at the first byte only where the handshake was seen.
+    missing = s.unackedBytes + Math.max(0, beyond);
+    lastPassedTs = s.lostHoleFromTs < 0 ? Math.max(conn.handshakeAckTs, s.firstTs) : s.lostHoleFromTs;
+    provenSentTs = s.lostHoleProofTs;
+    provenSentFrame = s.lostHoleProofFrame;
+  } else return null;
   const lastSeen = Math.max(r.lastTs, s.lastTs);
   if (lastPassedTs < 0 || lastSeen - lastPassedTs < BLACK_HOLE_SILENCE) return null;
   return {
@@ -259,8 +277,8 @@ function blackHoleOfDirection(conn: AnalyzedConnection, fromServer: boolean): Bl
     firstResendFrame: 0,
     lastResendFrame: 0,
     lastPassedTs,
-    provenSentTs: s.aheadTs,
-    provenSentFrame: s.aheadFrame,
+    provenSentTs,
+    provenSentFrame,
   };
 }
 

@@ -110,10 +110,16 @@ const Slot = Object.freeze({
   // The acknowledgement of this endpoint's first ACK: one seen mid-stream acknowledges bytes sent
   // before the capture began, so only one that moved on says its peer sent during it (unseen-side.ts).
   FirstAck: 38,
+  // The largest hole of this endpoint's given up with bytes its peer never acknowledged, and the
+  // packet past it that proved them sent (see noteLostHole): path-loss.ts's blackHoleOf.
+  LostHoleBytes: 39,
+  LostHoleFromTs: 40,
+  LostHoleProofTs: 41,
+  LostHoleProofFrame: 42,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 39;
+export const ENDPOINT_SLOTS = 43;
 
 /** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
 const RUN_KEPT = 3;
@@ -156,6 +162,8 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.RunLastTs] = -1;
   f[base + Slot.AheadTs] = -1;
   f[base + Slot.PeerSeqEndBeforeClose] = -1;
+  f[base + Slot.LostHoleFromTs] = -1;
+  f[base + Slot.LostHoleProofTs] = -1;
 }
 
 /**
@@ -286,6 +294,30 @@ export class Endpoint {
     f[b + Slot.RunLastTs] = ts;
     f[b + Slot.RunFirstFrame] = frame;
     f[b + Slot.RunLastFrame] = frame;
+  }
+
+  /**
+   * The largest hole in this endpoint's stream given up with bytes its peer never acknowledged
+   * (LostHoleProofTs -1: none): `lostHoleBytes` of them, after its data last delivered at
+   * `lostHoleFromTs` (-1: none before it), proved sent by the packet that arrived past them at
+   * `lostHoleProofTs` in `lostHoleProofFrame` (a data segment held behind the hole, or the FIN).
+   * Captured next to the receiver: bytes that never arrived and were never resent into the capture.
+   * Unlike aheadSeq, it stays once the hole is given up and the stream moves past it.
+   */
+  get lostHoleBytes(): number { return this.f[this.base + Slot.LostHoleBytes]; }
+  get lostHoleFromTs(): number { return this.f[this.base + Slot.LostHoleFromTs]; }
+  get lostHoleProofTs(): number { return this.f[this.base + Slot.LostHoleProofTs]; }
+  get lostHoleProofFrame(): number { return this.f[this.base + Slot.LostHoleProofFrame]; }
+
+  /** A hole given up with `bytes` never acknowledged (gap path only, off the per-packet path): kept when the largest. */
+  noteLostHole(bytes: number, fromTs: number, proofTs: number, proofFrame: number): void {
+    const f = this.f;
+    const b = this.base;
+    if (f[b + Slot.LostHoleProofTs] >= 0 && bytes <= f[b + Slot.LostHoleBytes]) return;
+    f[b + Slot.LostHoleBytes] = bytes;
+    f[b + Slot.LostHoleFromTs] = fromTs;
+    f[b + Slot.LostHoleProofTs] = proofTs;
+    f[b + Slot.LostHoleProofFrame] = proofFrame;
   }
 
   /** An empty segment of this endpoint at `seq`, beyond the bytes the capture had from it (general path only). */

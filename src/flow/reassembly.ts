@@ -56,6 +56,15 @@ export class Reassembler {
     return this.held[0].seq;
   }
 
+  /** When and in which frame the first held segment arrived (only when not empty): it proves the bytes before it sent. */
+  get firstTs(): number {
+    return this.held[0].ts;
+  }
+
+  get firstFrame(): number {
+    return this.held[0].frame;
+  }
+
   /**
    * Copies and holds a segment that starts after the expected sequence number: its `length`
    * captured bytes, of `wireLength` (a snaplen-cut segment keeps its place in the sequence space).

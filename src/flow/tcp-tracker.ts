@@ -806,7 +806,7 @@ export class TcpTracker<T> {
         const refused = !peerAckedHole;
         while (ep.holding && seqLt(ep.reassembly.firstSeq, seq)) this.fillHole(conn, fromClient, ep, refused);
         const missing = seqDiff(ep.nextSeq, seq);
-        if (missing > 0) this.gap(conn, fromClient, ep, missing, true, false, refused);
+        if (missing > 0) this.gap(conn, fromClient, ep, missing, true, false, refused, ts, frame);
         const skip = missing < 0 ? -missing : 0;
         if (skip < payloadLen) this.deliver(conn, ep, fromClient, data, v.payloadOffset, v.capturedPayloadLen, payloadLen, skip, ts, frame);
         this.drainHeld(conn, ep, fromClient);
@@ -879,7 +879,8 @@ export class TcpTracker<T> {
   /** Declares the hole before the first held segment lost and delivers what follows it. */
   private fillHole(conn: Connection<T>, fromClient: boolean, ep: Endpoint, refused = false): void {
     const missing = ep.reassembly.holeBefore(ep.nextSeq);
-    if (missing > 0) this.gap(conn, fromClient, ep, missing, true, false, refused);
+    // The segment held behind the hole proves its bytes sent (Endpoint.lostHoleProofTs).
+    if (missing > 0) this.gap(conn, fromClient, ep, missing, true, false, refused, ep.reassembly.firstTs, ep.reassembly.firstFrame);
     this.drainHeld(conn, ep, fromClient);
     // A FIN held back for bytes before it (Endpoint.pendingEndSeq) that are now delivered or given up.
     if (ep.pendingEndSeq >= 0 && seqGe(ep.nextSeq, ep.pendingEndSeq)) this.endPendingStream(conn, ep, fromClient);
@@ -891,14 +892,20 @@ export class TcpTracker<T> {
    * `refused`: given up because the reassembly bound refused the segment behind them.
    * Otherwise the bytes start at ep.nextSeq, and only those the peer acknowledged are capture loss:
    * the rest the path lost (Endpoint.unackedBytes), or the bound did not wait for (refusedBytes).
+   * `proofTs`, `proofFrame`: the packet that arrived past the bytes (a segment held behind them, the
+   * FIN), which proves them sent: a hole the path lost is kept (Endpoint.noteLostHole). -1: none.
    */
-  private gap(conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true, cut = false, refused = false): void {
+  private gap(
+    conn: Connection<T>, fromClient: boolean, ep: Endpoint, length: number, advance = true, cut = false, refused = false, proofTs = -1, proofFrame = 0,
+  ): void {
     ep.gapBytes += length;
     if (cut) ep.cutBytes += length;
     else {
       const acked = this.ackedOf(ep, fromClient ? conn.server : conn.client, length);
       if (refused) ep.refusedBytes += length - acked;
       else ep.unackedBytes += length - acked;
+      // Before lossFromTs moves: the data last delivered is the last before this hole.
+      if (!refused && length > acked && proofTs >= 0) ep.noteLostHole(length - acked, ep.lastDataTs, proofTs, proofFrame);
       // Whoever lost them (a receiver that closed acknowledges nothing the capture dropped either),
       // the analysis did not see what was sent in that span.
       // Sent after the last data delivered before it (or the endpoint's first packet), seen missing by now.
@@ -1033,7 +1040,8 @@ export class TcpTracker<T> {
   /** A direction ends: whatever is still held before its end is given up as a gap, then consumers hear of the end. */
   private endStream(conn: Connection<T>, ep: Endpoint, fromClient: boolean, endSeq: number, ts: number, frame: number): void {
     while (ep.holding) this.fillHole(conn, fromClient, ep);
-    if (ep.hasNextSeq && seqGt(endSeq, ep.nextSeq)) this.gap(conn, fromClient, ep, seqDiff(ep.nextSeq, endSeq));
+    // Bytes before the FIN (or RST) that never came: it proves them sent.
+    if (ep.hasNextSeq && seqGt(endSeq, ep.nextSeq)) this.gap(conn, fromClient, ep, seqDiff(ep.nextSeq, endSeq), true, false, false, ts, frame);
     this.observer.onEndOfStream(conn, fromClient, ts, frame);
   }
 

@@ -321,3 +321,79 @@ describe('pmtu-blackhole: the very first data segment of a new connection, full-
     expect(ofKind(firstSegmentLost(2, false).analyze(both), KIND)).toEqual([]);
   });
 });
+
+/**
+ * Captured at the client, python's http.server (HTTP/1.0) answering GET /run.sh through the black
+ * hole (blind round 14, scene 6): its head arrives in a small segment of its own, the body leaves in
+ * one full-size segment (`lost` bytes) that never arrives and a small tail (`tail` bytes) that does,
+ * the server's FIN right behind; the client acknowledges only the head, gives up `waited` s after its
+ * request (FIN), and the server ACKs that FIN. `tail` 0: the body was that one segment, only the FIN
+ * arrived past it. `headInHole`: the head left in the dropped segment too, no data arrived at all.
+ * `recovered`: the server's resend arrives 0.3 s later (random loss; the client reads it and closes).
+ */
+function oneSegmentBody(o: { lost?: number; tail?: number; waited?: number; recovered?: boolean; headInHole?: boolean } = {}): Capture {
+  const lost = o.lost ?? FULL;
+  const tail = o.tail ?? 89;
+  const waited = o.waited ?? 5;
+  const cap = new Capture();
+  const c = cap.connection({ sport: 8000 });
+  handshake(cap, c, 0);
+  const req = 0.02;
+  c.request(req, get('/run.sh'));
+  const top = `HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nContent-Length: ${(o.headInHole === true ? lost - 60 : lost) + tail}\r\n\r\n`;
+  if (o.headInHole !== true) c.send(req + 0.001, 's', top).ack(req + 0.0011, 'c');
+  const got = c.sSeq;
+  const dropped = o.headInHole === true ? `${top}${'b'.repeat(lost - top.length)}` : 'b'.repeat(lost);
+  c.unseen('s', dropped);
+  if (tail > 0) c.send(req + 0.0012, 's', 't'.repeat(tail));
+  c.fin(req + 0.0013, 's');
+  c.ack(req + 0.0014, 'c', { ack: got });
+  if (o.recovered === true) {
+    const end = c.sSeq;
+    c.sSeq = got;
+    c.send(req + 0.3, 's', dropped);
+    c.sSeq = end;
+    c.ack(req + 0.3001, 'c');
+    c.fin(req + 0.31, 'c');
+    c.ack(req + 0.3101, 's');
+    return cap;
+  }
+  c.fin(req + waited, 'c', { ack: got });
+  c.ack(req + waited + 0.0001, 's');
+  return cap;
+}
+
+describe('pmtu-blackhole captured at the client, the bytes proven sent by data or a FIN that arrived past them', () => {
+  // Before: nothing at all (blind round 14, scene 6, cli_blackhole.pcap :34756): the stream was
+  // given up past the 1448-byte hole when the connection ended, so the server's later ACK no longer
+  // lay beyond the bytes that arrived, and the hole itself was not looked at.
+  test('a one-segment body dropped, its small tail and the server\'s FIN arrived, the client gave up 5 s later: a black hole, the client\'s close the one that ended the wait', () => {
+    const r = oneSegmentBody().analyze([unansweredRequest, responseAbandoned, pmtuBlackhole]);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ request: 'GET /run.sh', seenAs: 'never-arrived', mssOffered: MSS, bytesNeverAcknowledged: FULL, closedBy: 'client', clientWaited: 5 });
+    expect(f.evidence.largestPassedSegmentBytes).toBeGreaterThanOrEqual(89);
+    expect(f.evidence.largestPassedSegmentBytes).toBeLessThan(200);
+    expect(f.summary).toContain(`GET /run.sh: ${FULL} bytes the server sent never arrived`);
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('The client gave up on it 5 s after the request');
+    expect(r.anomalies.filter((a) => a.kind !== KIND)).toEqual([]);
+  });
+
+  test('the body exactly one full-size segment, the FIN the only packet past it; or the head in it too, nothing but the FIN arrived: a black hole', () => {
+    const fin = oneSegmentBody({ tail: 0 }).analyze([unansweredRequest, responseAbandoned, pmtuBlackhole]);
+    expect(ofKind(fin, KIND).map((f) => [f.evidence.bytesNeverAcknowledged, f.evidence.clientWaited])).toEqual([[FULL, 5]]);
+    expect(fin.anomalies.filter((a) => a.kind !== KIND)).toEqual([]);
+    const none = oneSegmentBody({ tail: 0, headInHole: true }).analyze([unansweredRequest, responseAbandoned, pmtuBlackhole]);
+    const [f, ...rest] = ofKind(none, KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ largestPassedSegmentBytes: 0, bytesNeverAcknowledged: FULL, clientWaited: 5 });
+    expect(f.summary).toContain('no data segment of its came through');
+    expect(none.anomalies.filter((a) => a.kind !== KIND)).toEqual([]);
+  });
+
+  test('near misses: the segment resent and arrived 0.3 s later, a hole smaller than a full-size segment, the client gone within 1 s: no black hole', () => {
+    expect(ofKind(oneSegmentBody({ recovered: true }).analyze([pmtuBlackhole]), KIND)).toEqual([]);
+    expect(ofKind(oneSegmentBody({ lost: 600 }).analyze([pmtuBlackhole]), KIND)).toEqual([]);
+    expect(ofKind(oneSegmentBody({ waited: 0.5 }).analyze([pmtuBlackhole]), KIND)).toEqual([]);
+  });
+});

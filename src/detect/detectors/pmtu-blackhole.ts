@@ -59,7 +59,7 @@ export const pmtuBlackhole: DetectorDefinition = {
         if (hole === null) return;
         const ex = unfinishedResponse(conn) ?? conn.app?.recent[conn.app.recent.length - 1] ?? null;
         const request = requestLine(ex);
-        const close = firstCloseOf(conn, hole.lastPassedTs);
+        const close = waitEndOf(conn, hole);
         const requestTs = ex?.requestStart ?? null;
         const clientWaited = close !== null && close.byClient && requestTs !== null && close.ts > requestTs ? close.ts - requestTs : null;
         const sender = hole.fromServer ? 'server' : 'client';
@@ -131,6 +131,24 @@ export const pmtuBlackhole: DetectorDefinition = {
     };
   },
 };
+
+/**
+ * The close that ended the receiver's wait: the first FIN or RST after the sender last got data
+ * through, but not the sender's own FIN, which only ends its sending (a server closing right behind
+ * its response: HTTP/1.0, Connection: close) while the bytes before it are lost on the way: the
+ * receiver's close after it is what gave up (blind round 14, scene 6: python's http.server FIN
+ * behind a one-segment body that never arrived, curl's FIN 5 s later at its --max-time).
+ */
+function waitEndOf(conn: AnalyzedConnection, hole: BlackHole): { ts: number; frame: number; byClient: boolean; rst: boolean } | null {
+  const first = firstCloseOf(conn, hole.lastPassedTs);
+  if (first === null || first.rst || first.byClient === hole.fromServer) return first;
+  const r = hole.fromServer ? conn.client : conn.server;
+  const fin = r.finTs >= first.ts;
+  const rst = r.rstTs >= first.ts;
+  if (!fin && !rst) return first;
+  const byRst = rst && (!fin || r.rstTs < r.finTs);
+  return { ts: byRst ? r.rstTs : r.finTs, frame: byRst ? r.rstFrame : r.finFrame, byClient: hole.fromServer, rst: byRst };
+}
 
 /** One diagnosis per server and client host: the path between them drops large segments. */
 function diagnose(ctx: DetectContext, list: readonly Kept[]): void {
