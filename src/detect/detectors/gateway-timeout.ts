@@ -3,10 +3,10 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, isoTime, microsAsMs, ms } from '../facts';
 import { sharedGatewayClaims } from '../gateway-claims';
-import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
-import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
 
@@ -96,6 +96,9 @@ const ATTEMPTS_AGREEING = 0.9;
  * waited; or the request fell in a capture hole): past this many, only counted.
  */
 const REQUESTLESS_KEPT = 10_000;
+
+/** Connections answered without naming software kept for proxyNamed503 (one per failed connection; past this, none). */
+const UNNAMED_FLOWS_KEPT = 10_000;
 
 /** A 504 answering a request the capture does not show: only its time and where it went are known. */
 interface Requestless504 {
@@ -206,16 +209,33 @@ export const gatewayTimeout: DetectorDefinition = {
     const nginxOwnErrors = (server: string): boolean => software.of(server)?.passedOn !== true && NGINX.test(software.softwareOf(server) ?? '');
     /**
      * A 503 of `server`'s is a proxy's own when its answers name a proxy: a `Via` entry, or the
-     * `Server` of one that answers 503 for its upstream (gatewayErrorCauses: Varnish, Envoy, Squid).
-     * An application answers 503 itself (overloaded, in maintenance, a dependency down), and nginx's
-     * slow 503 is its backend's, passed on (its timers answer 504, its backend's end 502).
+     * `Server` of one that answers 503 for its upstream (gatewayErrorCauses: Varnish, Envoy, Squid,
+     * Apache's mod_proxy), or when they name no software at all: HAProxy's own 503 carries no
+     * `Server` (blind 14 S2c, S6b: its lone 503s after 4.5 s and 1.5 s went unreported), where an
+     * application server names itself (gunicorn, uvicorn, Kestrel, Jetty: their overload 503s stay
+     * out). An application answers 503 itself (overloaded, in maintenance, a dependency down), and
+     * nginx's slow 503 is its backend's, passed on (its timers answer 504, its backend's end 502).
      */
-    const proxyNamed503 = (server: string): boolean => {
+    const proxyNamed503 = (server: string, flowId: number): boolean => {
       const identity = software.of(server);
-      if (identity === null) return false;
+      if (identity === null) return software.softwareOf(server) === NO_SERVER_HEADER;
       if (identity.fromVia) return true;
-      return identity.passedOn !== true && gatewayErrorCauses(identity.software, 503) !== null;
+      // Two writers (a proxy passing its backend's `Server` on): the answers naming nothing are the
+      // proxy's own, and this 503's connection named nothing (blind 14 S6b: HAProxy's queue 503
+      // beside its backend's `BaseHTTP` 200s).
+      if (identity.passedOn === true) return unnamedFlows.has(flowId);
+      return gatewayErrorCauses(identity.software, 503) !== null;
     };
+    /**
+     * The software whose own errors these are: NO_SERVER_HEADER where the endpoint's answers show two
+     * writers (ServerIdentity.passedOn): the `Server` they name is the backend's, passed on, and the
+     * errors that name nothing are the proxy's (HAProxy's), not that software's.
+     */
+    const ownName = (server: string): string | null => (software.of(server)?.passedOn === true ? NO_SERVER_HEADER : software.softwareOf(server));
+    /** Connections whose answers named no software (answeredUnnamed), at most UNNAMED_FLOWS_KEPT. */
+    const unnamedFlows = new Set<number>();
+    /** Connections with a 503 not yet ended (their answers' naming is known at the end), at most UNNAMED_FLOWS_KEPT. */
+    const with503 = new Set<number>();
     /** Each proxy's gateway errors answered at once, no upstream in sight, told once in its first diagnosis of errors with no upstream in sight. */
     const fastToTell = new Map<string, Candidate[]>();
     const legs = sharedProxyLegs(ctx);
@@ -510,7 +530,7 @@ export const gatewayTimeout: DetectorDefinition = {
       if (!reported.every((r) => r.paired.failure.status === 503)) return '';
       // Only for a proxy that queues so, or one whose answers name nothing (HAProxy's own 503 names
       // none): Varnish answers 503 for its timeouts and queues nothing.
-      const name = software.softwareOf(server);
+      const name = ownName(server);
       if (name !== null && name !== NO_SERVER_HEADER && !/^haproxy\b|apache/i.test(name)) return '';
       const { settings: q, alsoApache } = proxyQueueSettings(name);
       const queue = `${q.timeout}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.timeout}` : ''}`;
@@ -532,7 +552,7 @@ export const gatewayTimeout: DetectorDefinition = {
       inferred: InferredValue | null,
       t: { about: string; statuses: string; range: string; n: number },
     ): { explanation: string; remedy: string } {
-      const name = software.softwareOf(server);
+      const name = ownName(server);
       const identity = software.of(server);
       const statusList = [...new Set(reported.map((r) => r.paired.failure.status))];
       const causes = statusList.map((st) => gatewayErrorCauses(name, st ?? 0)).find((c) => c !== null) ?? null;
@@ -556,12 +576,16 @@ export const gatewayTimeout: DetectorDefinition = {
       const explanation =
         `${n} request(s) to ${server}${t.about} were answered ${t.statuses} after ${t.range}` +
         (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
-        `.${identity !== null ? ` The answers name the proxy: ${identity.says}.` : ''} ` +
+        `.${identity?.passedOn === true ? ` ${passedOnNote(identity)[0].toUpperCase()}${passedOnNote(identity).slice(1)}.` : identity !== null ? ` The answers name the proxy: ${identity.says}.` : name === NO_SERVER_HEADER ? ' The answers name no software (no Server, no Via), as HAProxy\'s own error pages do.' : ''} ` +
         `A gateway error after a real wait is a failure the client saw, as a 504 is, but the capture does not show the proxy's upstream connections, ` +
         `and the client leg alone does not tell its cause: a timer of the proxy's that answers ${t.statuses} gave up on its upstream (connecting, or waiting for the answer), ` +
         `or the backend ended the connection without a response after that time (a worker killed at its time limit, as uWSGI harakiri and gunicorn --timeout kill them; a crash; ` +
         `a Go handler past its http.Server WriteTimeout), which the proxy answers ${t.statuses} as well` +
-        (has503 ? ', or the backend answered 503 itself and the proxy passed it on' : '') +
+        (has503
+          ? name === NO_SERVER_HEADER
+            ? ', or the backend answered 503 itself and the proxy passed it on (where no proxy is in front, an application answered 503 after that time: a Go http.TimeoutHandler answers 503 when its timeout fires, with no Server header)'
+            : ', or the backend answered 503 itself and the proxy passed it on'
+          : '') +
         `. ${causes !== null ? `${causes.causes}. ` : ''}` +
         (connectReason !== undefined ? `Its reason phrase ("${connectReason}") says the proxy never got a connection to its backend: a connect timeout (times its attempts), or a backend that refused or was unreachable. ` : '') +
         (inferred !== null
@@ -775,9 +799,11 @@ export const gatewayTimeout: DetectorDefinition = {
     return {
       onConnectionEnd(conn) {
         software.note(conn);
+        if (with503.delete(conn.id) && unnamedFlows.size < UNNAMED_FLOWS_KEPT && answeredUnnamed(conn)) unnamedFlows.add(conn.id);
       },
       onExchange(ex, conn) {
         claims.noteExchange(ex, conn);
+        if (ex.status === 503 && with503.size < UNNAMED_FLOWS_KEPT) with503.add(conn.id);
         if (ex.status === 504 && ex.method === null && ex.responseStart !== null) {
           if (requestless.length < REQUESTLESS_KEPT) {
             requestless.push({ flowId: conn.id, client: conn.clientName, server: conn.serverName, ts: ex.responseStart, frame: ex.responseFrame ?? 0, index: ex.index });
@@ -923,7 +949,7 @@ export const gatewayTimeout: DetectorDefinition = {
             }
             // Another proxy's 502 after a real wait, or its 503 when its answers name a proxy: a failure
             // its client saw, whatever its cause (a timer of the proxy's or its backend's end, Phase `waited`).
-            if (p.failure.delay > FAST_GATEWAY_FAILURE && (p.phase === 'waited' || (p.phase === 'invisible' && p.failure.status === 503 && proxyNamed503(p.failure.server)))) {
+            if (p.failure.delay > FAST_GATEWAY_FAILURE && (p.phase === 'waited' || (p.phase === 'invisible' && p.failure.status === 503 && proxyNamed503(p.failure.server, p.failure.flowId)))) {
               waited.push({ paired: p, finding: report({ ...p, phase: 'waited' }, false) });
               continue;
             }
