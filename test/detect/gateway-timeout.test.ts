@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-scenes';
-import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
+import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 import { DETECTORS } from '../../src/detect/registry';
 import { analyzeFiles } from '../../src/analyze';
@@ -431,6 +431,27 @@ describe('gateway-timeout on synthetic proxies', () => {
       scene(passed, 0, { delay: 0.2, upstream: 'none', answer: '200 OK', answerHeaders: ['Server: gunicorn'] });
       scene(passed, 1, { delay: 1.5, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: ['Server: gunicorn'] });
       expect(ofKind(passed.analyze(only), KIND)).toEqual([]);
+    });
+
+    test("HAProxy's 503 after 2 s beside refused connects from another address in its wait (blind 14 S2 run0, both legs): the refusals are named, not 'the capture does not show'", () => {
+      const withRefusals = (times: number[]): Capture => {
+        const cap = new Capture();
+        scene(cap, 0, { delay: 2.005, upstream: 'none', answer: '503 Service Unavailable' });
+        for (const [k, t] of times.entries()) {
+          cap.add(t, buildTcpPacket({ src: '10.0.1.1', dst: '10.0.1.2', sport: 38000 + k, dport: 9101, seq: 7000, flags: TCP_SYN }));
+          cap.add(t + 0.00002, buildTcpPacket({ src: '10.0.1.2', dst: '10.0.1.1', sport: 9101, dport: 38000 + k, seq: 0, ack: 7001, flags: TCP_RST | TCP_ACK }));
+        }
+        return cap;
+      };
+      const r = withRefusals([0.0015, 1.002, 2.003]).analyze(DETECTORS);
+      expect(ofKind(r, KIND).map((f) => f.evidence.upstreamPhase)).toEqual(['waited']);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('The capture holds 3 refused connects within its wait');
+      expect(d.explanation).not.toContain("the capture does not show the proxy's upstream connections");
+      expect(d.remedy).toContain('Find why 10.0.1.2:9101 refuses connections');
+      // Near miss: refusals after the 503 are no part of its wait.
+      const [dl] = withRefusals([3, 4]).analyze(DETECTORS).diagnoses.filter((x) => x.kind === KIND);
+      expect(dl.explanation).not.toContain('refused connect');
     });
 
     test("Apache mod_proxy's lone 503 after 2.5 s (blind 14 S2d client leg: connectiontimeout=2500ms) is its own; its 503 at once (refused) is counted apart", () => {

@@ -1,7 +1,7 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { at, isoTime, microsAsMs, ms } from '../facts';
+import { at, hostOf, isoTime, microsAsMs, ms } from '../facts';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
@@ -573,11 +573,12 @@ export const gatewayTimeout: DetectorDefinition = {
       const basis = value ?? (n === 1 ? delays[0] : null);
       const known = basis !== null ? matchKnown(basis, KNOWN_REQUEST_TIMEOUTS, name).filter((k) => k.side === 'proxy').map((k) => k.name) : [];
       const has503 = statusList.includes(503);
+      const refused = refusedMeanwhile(reported);
       const explanation =
         `${n} request(s) to ${server}${t.about} were answered ${t.statuses} after ${t.range}` +
         (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
         `.${identity?.passedOn === true ? ` ${passedOnNote(identity)[0].toUpperCase()}${passedOnNote(identity).slice(1)}.` : identity !== null ? ` The answers name the proxy: ${identity.says}.` : name === NO_SERVER_HEADER ? ' The answers name no software (no Server, no Via), as HAProxy\'s own error pages do.' : ''} ` +
-        `A gateway error after a real wait is a failure the client saw, as a 504 is, but the capture does not show the proxy's upstream connections, ` +
+        `A gateway error after a real wait is a failure the client saw, as a 504 is, but ${refused === null ? "the capture does not show the proxy's upstream connections" : "the capture does not tell which upstream connections are the proxy's"}, ` +
         `and the client leg alone does not tell its cause: a timer of the proxy's that answers ${t.statuses} gave up on its upstream (connecting, or waiting for the answer), ` +
         `or the backend ended the connection without a response after that time (a worker killed at its time limit, as uWSGI harakiri and gunicorn --timeout kill them; a crash; ` +
         `a Go handler past its http.Server WriteTimeout), which the proxy answers ${t.statuses} as well` +
@@ -598,14 +599,48 @@ export const gatewayTimeout: DetectorDefinition = {
           ? `The longest wait (${ms(longest)} s) is about ${times} times the shortest (${ms(shortest)} s): perhaps the same time spent once per attempt, the proxy trying again upstream. `
           : '') +
         (known.length > 0 ? `The wait matches ${known.join('; ')}${inferred === null ? ' (a hint: one wait)' : ''}.` : '').trimEnd();
+      const refusedText =
+        refused === null
+          ? ''
+          : ` The capture holds ${refused.ids.length} refused connect${refused.ids.length === 1 ? '' : 's'} within ${n === 1 ? 'its wait' : 'their waits'} ` +
+            `(${refused.ids.slice(0, 5).join(', ')}: SYNs to ${refused.targets.slice(0, 3).join(', ')} answered by RST), most likely the proxy's own attempts from its backend-side address ` +
+            `(no forwarded request names that address): its backend refused the connection, and a wait of seconds is then the proxy's pauses between attempts ` +
+            `(HAProxy waits min(timeout connect, 1 s) before each retry after a refused connect), not a timer of its.`;
       const own = ownUpstreamTimeouts(server);
       const remedy =
+        (refused !== null ? `Find why ${refused.targets.slice(0, 3).join(', ')} refuses connections (nothing listening, or a reject rule), or take it out of the proxy's pool. ` : '') +
         `Read the proxy's error log for these requests: it names the cause (a timeout that fired, an EOF or a reset from the backend, a failed connect) and the attempts it made; ` +
         `or capture its upstream side as well, which shows each attempt and who ended it. ` +
         `If the backend ended the connection, look at the backend for requests that take this long (its log, a worker time limit, a crash): raising a proxy timeout changes nothing then. ` +
         `If a timer of the proxy's fired${own !== null ? ` (${own})` : ''}, find why the backend is slow or unreachable, and raise it only if the backend is legitimately that slow, ` +
         `counting its attempts (${retries}); keep clients' timeouts longer than the proxy's whole wait.`;
-      return { explanation: explanation.trimEnd(), remedy };
+      return { explanation: `${explanation.trimEnd()}${refusedText}`, remedy };
+    }
+
+    /**
+     * connection-refused's findings (a SYN answered by RST) within the waits of `reported`, from
+     * another host than each one's client and to another endpoint than the proxy, when every
+     * reported error has one: the proxy's own refused attempts, its upstream address unknown (no
+     * forwarded request copies one). Blind 14 S2 run0, both legs: HAProxy's 503 after 2.005 s beside
+     * its three refused connects 1 s apart, told as "the capture does not show" the upstream.
+     */
+    function refusedMeanwhile(reported: readonly Reported[]): { ids: string[]; targets: string[] } | null {
+      const refusals = ctx.findings('connection-refused');
+      if (refusals.length === 0) return null;
+      const ids: string[] = [];
+      const targets = new Set<string>();
+      for (const r of reported) {
+        const f = r.paired.failure;
+        const within = refusals.filter(
+          (x) => x.ts >= f.requestStart && x.ts <= f.failTs && x.server !== f.server && x.client !== null && hostOf(x.client) !== hostOf(f.client),
+        );
+        if (within.length === 0) return null;
+        for (const x of within) {
+          if (!ids.includes(x.id)) ids.push(x.id);
+          targets.add(x.server);
+        }
+      }
+      return { ids, targets: [...targets] };
     }
 
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
