@@ -1,7 +1,8 @@
 import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { at, hostOf, isoTime, microsAsMs, ms } from '../facts';
+import { at, isoTime, microsAsMs, ms } from '../facts';
+import { RefusalsDuring } from '../refusals-during';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
@@ -232,6 +233,7 @@ export const gatewayTimeout: DetectorDefinition = {
      * errors that name nothing are the proxy's (HAProxy's), not that software's.
      */
     const ownName = (server: string): string | null => (software.of(server)?.passedOn === true ? NO_SERVER_HEADER : software.softwareOf(server));
+    const refusals = new RefusalsDuring(() => ctx.findings('connection-refused'));
     /** Connections whose answers named no software (answeredUnnamed), at most UNNAMED_FLOWS_KEPT. */
     const unnamedFlows = new Set<number>();
     /** Connections with a 503 not yet ended (their answers' naming is known at the end), at most UNNAMED_FLOWS_KEPT. */
@@ -625,15 +627,11 @@ export const gatewayTimeout: DetectorDefinition = {
      * its three refused connects 1 s apart, told as "the capture does not show" the upstream.
      */
     function refusedMeanwhile(reported: readonly Reported[]): { ids: string[]; targets: string[] } | null {
-      const refusals = ctx.findings('connection-refused');
-      if (refusals.length === 0) return null;
       const ids: string[] = [];
       const targets = new Set<string>();
       for (const r of reported) {
         const f = r.paired.failure;
-        const within = refusals.filter(
-          (x) => x.ts >= f.requestStart && x.ts <= f.failTs && x.server !== f.server && x.client !== null && hostOf(x.client) !== hostOf(f.client),
-        );
+        const within = refusals.within(f.requestStart, f.failTs, f.server, f.client);
         if (within.length === 0) return null;
         for (const x of within) {
           if (!ids.includes(x.id)) ids.push(x.id);

@@ -2,7 +2,8 @@ import { packedStatus, unpackedStatus, type HttpExchange } from '../../http/exch
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, hostOf, microsAsMs } from '../facts';
+import { at, microsAsMs } from '../facts';
+import { RefusalsDuring } from '../refusals-during';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
@@ -263,6 +264,8 @@ export const intermittent5xx: DetectorDefinition = {
     },
   },
   create(ctx: DetectContext) {
+    /** connection-refused's findings by time, asked in onFinish (refusedDuring). */
+    const refusals = new RefusalsDuring(() => ctx.findings('connection-refused'));
     /** Every kind in the order first seen (the order findings come out in). */
     const kinds: Kind[] = [];
     const log = new AnswerLog();
@@ -557,13 +560,10 @@ export const intermittent5xx: DetectorDefinition = {
      * legs: "this capture does not show the proxy's upstream side" beside its refused SYN and RST).
      */
     function refusedDuring(server: string, fast: readonly Answer[]): { text: string; ids: string[]; targets: string[] } | null {
-      const refusals = ctx.findings('connection-refused');
-      if (refusals.length === 0) return null;
       const ids: string[] = [];
       const targets = new Set<string>();
       for (const a of fast) {
-        const from = a.ts - (a.delay ?? 0);
-        const hit = refusals.find((f) => f.ts >= from && f.ts <= a.ts && f.server !== server && f.client !== null && hostOf(f.client) !== hostOf(a.client));
+        const hit = refusals.within(a.ts - (a.delay ?? 0), a.ts, server, a.client)[0];
         if (hit === undefined) return null;
         if (!ids.includes(hit.id)) ids.push(hit.id);
         targets.add(hit.server);
