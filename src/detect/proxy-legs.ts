@@ -583,7 +583,8 @@ export class ProxyLegs implements EventFollower {
     for (const r of record.requests) {
       if (!upstreamOf(r.leg, proxy)) continue;
       if (r.start >= from && r.start <= to) sent++;
-      else if (r.start < from && (r.responseStart === null || r.responseStart > from)) inFlight++;
+      // Unanswered, it is in flight only while its connection is open (not one closed unanswered before).
+      else if (r.start < from && (r.responseStart !== null ? r.responseStart > from : r.leg.closeTs > from)) inFlight++;
     }
     return { inFlight, sent };
   }

@@ -465,6 +465,13 @@ describe('gateway-timeout on synthetic proxies', () => {
       expect(d.explanation).toContain('The answers name the proxy: Server: Apache/2.4.71 (Debian)');
       expect(d.explanation).toContain('connectiontimeout=');
       expect(d.explanation).toContain('1 more answer (503) from it came at once');
+      // Apache passes its backend's `Server` on (its 200s say the backend's): the 503's own connection names Apache.
+      const beside = new Capture();
+      scene(beside, 0, { delay: 0.01, upstream: 'none', answer: '200 OK', answerHeaders: ['Server: BaseHTTP/0.6 Python/3.11.7'] });
+      scene(beside, 1, { delay: 2.501, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });
+      const rb = beside.analyze(only);
+      expect(ofKind(rb, KIND).map((f) => f.evidence.upstreamPhase)).toEqual(['waited']);
+      expect(rb.diagnoses.filter((x) => x.kind === KIND)[0].explanation).toContain('The answers name the proxy: Server: Apache/2.4.71 (Debian)');
       // Apache's 503s at once alone are no timeout (a refused backend, its retry= holddown).
       const fast = new Capture();
       scene(fast, 0, { delay: 0.0034, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });

@@ -2,12 +2,13 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, isoTime, microsAsMs, ms } from '../facts';
+import type { ServerIdentity } from '../known-timeouts';
 import { RefusalsDuring } from '../refusals-during';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
-import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { SERVER_SOFTWARE, ServerSoftware, viaComment } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
 
@@ -98,8 +99,8 @@ const ATTEMPTS_AGREEING = 0.9;
  */
 const REQUESTLESS_KEPT = 10_000;
 
-/** Connections answered without naming software kept for proxyNamed503 (one per failed connection; past this, none). */
-const UNNAMED_FLOWS_KEPT = 10_000;
+/** Connections with a 503 whose naming is kept for proxyNamed503 (one per failed connection; past this, the endpoint's naming). */
+const FLOW_NAMES_KEPT = 10_000;
 
 /** A 504 answering a request the capture does not show: only its time and where it went are known. */
 interface Requestless504 {
@@ -218,13 +219,16 @@ export const gatewayTimeout: DetectorDefinition = {
      * nginx's slow 503 is its backend's, passed on (its timers answer 504, its backend's end 502).
      */
     const proxyNamed503 = (server: string, flowId: number): boolean => {
+      // The 503's own connection first: a proxy passes its backend's `Server` on (Apache's mod_proxy,
+      // HAProxy), so the endpoint's first named answer may be the backend's while this error is the
+      // proxy's (blind 14 S2d: Apache's 503 beside its backend's 200s).
+      const own = flowNames.get(flowId);
+      if (own !== undefined) return own === null || own.fromVia || gatewayErrorCauses(own.software, 503) !== null;
       const identity = software.of(server);
       if (identity === null) return software.softwareOf(server) === NO_SERVER_HEADER;
       if (identity.fromVia) return true;
-      // Two writers (a proxy passing its backend's `Server` on): the answers naming nothing are the
-      // proxy's own, and this 503's connection named nothing (blind 14 S6b: HAProxy's queue 503
-      // beside its backend's `BaseHTTP` 200s).
-      if (identity.passedOn === true) return unnamedFlows.has(flowId);
+      // Two writers, this 503's connection not kept: the endpoint's named software is a backend's.
+      if (identity.passedOn === true) return false;
       return gatewayErrorCauses(identity.software, 503) !== null;
     };
     /**
@@ -233,10 +237,27 @@ export const gatewayTimeout: DetectorDefinition = {
      * errors that name nothing are the proxy's (HAProxy's), not that software's.
      */
     const ownName = (server: string): string | null => (software.of(server)?.passedOn === true ? NO_SERVER_HEADER : software.softwareOf(server));
+    /**
+     * What the connections of `reported` named (their first answer that named any), when every one
+     * is known and all agree: an identity, or null for none named; undefined otherwise.
+     */
+    function flowsNamed(reported: readonly Reported[]): ServerIdentity | null | undefined {
+      let common: ServerIdentity | null | undefined;
+      for (const r of reported) {
+        const own = flowNames.get(r.paired.failure.flowId);
+        if (own === undefined) return undefined;
+        if (common === undefined) common = own;
+        else if ((common === null) !== (own === null) || (common !== null && own !== null && common.says !== own.says)) return undefined;
+      }
+      return common;
+    }
     const refusals = new RefusalsDuring(() => ctx.findings('connection-refused'));
-    /** Connections whose answers named no software (answeredUnnamed), at most UNNAMED_FLOWS_KEPT. */
-    const unnamedFlows = new Set<number>();
-    /** Connections with a 503 not yet ended (their answers' naming is known at the end), at most UNNAMED_FLOWS_KEPT. */
+    /**
+     * What each connection that carried a 503 named in its answers (null: nothing), at its end; at
+     * most FLOW_NAMES_KEPT, past which the endpoint's naming stands in.
+     */
+    const flowNames = new Map<number, ServerIdentity | null>();
+    /** Connections with a 503 not yet ended, at most FLOW_NAMES_KEPT. */
     const with503 = new Set<number>();
     /** Each proxy's gateway errors answered at once, no upstream in sight, told once in its first diagnosis of errors with no upstream in sight. */
     const fastToTell = new Map<string, Candidate[]>();
@@ -554,8 +575,13 @@ export const gatewayTimeout: DetectorDefinition = {
       inferred: InferredValue | null,
       t: { about: string; statuses: string; range: string; n: number },
     ): { explanation: string; remedy: string } {
-      const name = ownName(server);
-      const identity = software.of(server);
+      // The errors' own connections' naming first (a proxy passing its backend's `Server` on names
+      // its own errors apart: Apache's `Server: Apache` 503 beside its backend's 200s).
+      const named = flowsNamed(reported);
+      const endpoint = software.of(server);
+      const name = named === undefined ? ownName(server) : named === null ? NO_SERVER_HEADER : named.software;
+      const identity = named === undefined ? endpoint : named;
+      const unnamedBeside = named === null && endpoint !== null ? endpoint : null;
       const statusList = [...new Set(reported.map((r) => r.paired.failure.status))];
       const causes = statusList.map((st) => gatewayErrorCauses(name, st ?? 0)).find((c) => c !== null) ?? null;
       const delays = reported.map((r) => r.paired.failure.delay).sort((a, b) => a - b);
@@ -579,7 +605,7 @@ export const gatewayTimeout: DetectorDefinition = {
       const explanation =
         `${n} request(s) to ${server}${t.about} were answered ${t.statuses} after ${t.range}` +
         (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
-        `.${identity?.passedOn === true ? ` ${passedOnNote(identity)[0].toUpperCase()}${passedOnNote(identity).slice(1)}.` : identity !== null ? ` The answers name the proxy: ${identity.says}.` : name === NO_SERVER_HEADER ? ' The answers name no software (no Server, no Via), as HAProxy\'s own error pages do.' : ''} ` +
+        `.${unnamedBeside !== null ? ` ${passedOnNote(unnamedBeside)[0].toUpperCase()}${passedOnNote(unnamedBeside).slice(1)}.` : identity?.passedOn === true ? ` ${passedOnNote(identity)[0].toUpperCase()}${passedOnNote(identity).slice(1)}.` : identity !== null ? ` The answers name the proxy: ${identity.says}.` : name === NO_SERVER_HEADER ? ' The answers name no software (no Server, no Via), as HAProxy\'s own error pages do.' : ''} ` +
         `A gateway error after a real wait is a failure the client saw, as a 504 is, but ${refused === null ? "the capture does not show the proxy's upstream connections" : "the capture does not tell which upstream connections are the proxy's"}, ` +
         `and the client leg alone does not tell its cause: a timer of the proxy's that answers ${t.statuses} gave up on its upstream (connecting, or waiting for the answer), ` +
         `or the backend ended the connection without a response after that time (a worker killed at its time limit, as uWSGI harakiri and gunicorn --timeout kill them; a crash; ` +
@@ -832,11 +858,21 @@ export const gatewayTimeout: DetectorDefinition = {
     return {
       onConnectionEnd(conn) {
         software.note(conn);
-        if (with503.delete(conn.id) && unnamedFlows.size < UNNAMED_FLOWS_KEPT && answeredUnnamed(conn)) unnamedFlows.add(conn.id);
+        const session = conn.app?.session ?? null;
+        if (with503.delete(conn.id) && session !== null && flowNames.size < FLOW_NAMES_KEPT) {
+          const via = session.serverVia;
+          const named = session.serverSoftware;
+          flowNames.set(
+            conn.id,
+            via !== null
+              ? { says: `Via: ${via}`, software: viaComment(via), fromVia: true }
+              : named !== null ? { says: `Server: ${named}`, software: named, fromVia: false } : null,
+          );
+        }
       },
       onExchange(ex, conn) {
         claims.noteExchange(ex, conn);
-        if (ex.status === 503 && with503.size < UNNAMED_FLOWS_KEPT) with503.add(conn.id);
+        if (ex.status === 503 && with503.size < FLOW_NAMES_KEPT) with503.add(conn.id);
         if (ex.status === 504 && ex.method === null && ex.responseStart !== null) {
           if (requestless.length < REQUESTLESS_KEPT) {
             requestless.push({ flowId: conn.id, client: conn.clientName, server: conn.serverName, ts: ex.responseStart, frame: ex.responseFrame ?? 0, index: ex.index });
