@@ -416,6 +416,13 @@ describe('gateway-timeout on synthetic proxies', () => {
       expect(d.explanation).toContain('Go http.TimeoutHandler');
     });
 
+    test("near miss: a 503 whose head the snaplen cut names nothing for want of its bytes: not taken for HAProxy's unnamed 503 (a backend's own, Server: gunicorn, cut off at -s 96)", () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 2.5, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: [`X-Pad: ${'p'.repeat(120)}`, 'Server: gunicorn'] });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      expect(ofKind(cap.analyzeCut(96, only), KIND)).toEqual([]);
+    });
+
     test("HAProxy's lone 503 beside its backend's named 200s (two writers, blind 14 S6b client leg): the unnamed 503 is the proxy's", () => {
       const cap = new Capture();
       scene(cap, 0, { delay: 0.2, upstream: 'none', answer: '200 OK', answerHeaders: ['Server: BaseHTTP/0.6 Python/3.11.7'] });

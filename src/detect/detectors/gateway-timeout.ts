@@ -223,6 +223,8 @@ export const gatewayTimeout: DetectorDefinition = {
       // HAProxy), so the endpoint's first named answer may be the backend's while this error is the
       // proxy's (blind 14 S2d: Apache's 503 beside its backend's 200s).
       const own = flowNames.get(flowId);
+      // A head the snaplen cut names nothing for want of its bytes, not for want of a Server field.
+      if (cut503.has(flowId) && (own === undefined || own === null)) return false;
       if (own !== undefined) return own === null || own.fromVia || gatewayErrorCauses(own.software, 503) !== null;
       const identity = software.of(server);
       if (identity === null) return software.softwareOf(server) === NO_SERVER_HEADER;
@@ -259,6 +261,12 @@ export const gatewayTimeout: DetectorDefinition = {
     const flowNames = new Map<number, ServerIdentity | null>();
     /** Connections with a 503 not yet ended, at most FLOW_NAMES_KEPT. */
     const with503 = new Set<number>();
+    /**
+     * Connections whose 503's head the snaplen cut (its framing unseen): the `Server` it may have
+     * carried is cut off with it, so its naming nothing tells nothing (at -s 96 Caddy's and a backend's
+     * own 503s read as HAProxy's unnamed ones).
+     */
+    const cut503 = new Set<number>();
     /** Each proxy's gateway errors answered at once, no upstream in sight, told once in its first diagnosis of errors with no upstream in sight. */
     const fastToTell = new Map<string, Candidate[]>();
     const legs = sharedProxyLegs(ctx);
@@ -873,6 +881,7 @@ export const gatewayTimeout: DetectorDefinition = {
       onExchange(ex, conn) {
         claims.noteExchange(ex, conn);
         if (ex.status === 503 && with503.size < FLOW_NAMES_KEPT) with503.add(conn.id);
+        if (ex.status === 503 && ex.responseFraming === 'cut' && cut503.size < FLOW_NAMES_KEPT) cut503.add(conn.id);
         if (ex.status === 504 && ex.method === null && ex.responseStart !== null) {
           if (requestless.length < REQUESTLESS_KEPT) {
             requestless.push({ flowId: conn.id, client: conn.clientName, server: conn.serverName, ts: ex.responseStart, frame: ex.responseFrame ?? 0, index: ex.index });
