@@ -39,6 +39,8 @@ const UVICORN = /^uvicorn\b/i;
 const KESTREL = /^Kestrel\b/i;
 const IIS = /^Microsoft-IIS\b/i;
 const ENVOY = /^envoy\b/i;
+// HAProxy names itself nowhere in its own answers; a `Server` added by `http-response set-header` might.
+const HAPROXY = /^haproxy\b/i;
 const WAITRESS = /^waitress\b/i;
 const TORNADO = /^TornadoServer\b/;
 const MOJOLICIOUS = /^Mojolicious\b/;
@@ -928,6 +930,25 @@ const GATEWAY_ERROR_CAUSES: ReadonlyArray<{ software: RegExp } & GatewayErrorCau
     retries: "Envoy retries by the route's retry_policy (num_retries, per_try_timeout)",
   },
   {
+    software: APACHE, product: 'Apache mod_proxy', statuses: [503],
+    causes:
+      'Apache mod_proxy answers 503 ("Service Unavailable", its own page, `Server: Apache`) when it got no connection to its backend: its ProxyPass connectiontimeout= fired ' +
+      '(when unset: timeout=, else ProxyTimeout, else Timeout, 60 s by default; error log AH00957 "(70007)The timeout specified has expired"), the backend refused it (at once, "(111)Connection refused"), ' +
+      'the worker was still in its retry= holddown after such an error (60 s by default: at once, AH00940), or acquire= fired while the request waited for a free connection of the pool (max=, AH00941); ' +
+      'its read timeout (timeout=, ProxyTimeout) answers 504, not 503. Where Apache is no proxy, the application it runs answers 503 itself as well',
+    retries: 'Apache mod_proxy makes one connect attempt per request to a worker (a balancer tries its other members, up to maxattempts=)',
+  },
+  {
+    software: HAPROXY, product: 'HAProxy', statuses: [503],
+    causes:
+      'HAProxy answers 503 with its own page ("No server is available to handle this request") and no `Server` or `Date` header when it got no connection to a server: ' +
+      'every connect attempt failed, each timed by timeout connect, and it makes retries + 1 of them (retries 3 by default), pausing min(timeout connect, 1 s) before each retry ' +
+      'after a refused or failed connect (none after a connect timeout): a backend that drops SYNs makes its clients wait timeout connect × (retries + 1) (log sC--), one that refuses ' +
+      'about retries × 1 s (SC--); or its queue timeout fired (timeout queue, else timeout connect) while the request waited behind a server maxconn, before any connect (sQ--, <NOSRV>); ' +
+      'at once when no server is up (<NOSRV>). Its timeout server answers 504, not 503',
+    retries: 'HAProxy retries (3 by default), spent on connect failures whatever its retry-on, with option redispatch moving the last attempt to another server',
+  },
+  {
     software: SQUID, product: 'Squid', statuses: [502, 503],
     causes: 'Squid answers 503 when it could not connect (connect_timeout, forward_timeout) and 502 when the backend ended the connection without a response',
     retries: 'Squid tries other paths and again up to forward_max_tries and connect_retries',
@@ -937,10 +958,17 @@ const GATEWAY_ERROR_CAUSES: ReadonlyArray<{ software: RegExp } & GatewayErrorCau
 /**
  * What the proxy `software` names answers `status` for after a wait, and how it retries; null for
  * software not listed, or a status it is not known to answer so (nginx's 502 is gateway-timeout's
- * `ended`; its slow 503 is its backend's, passed on).
+ * `ended`; its slow 503 is its backend's, passed on). A 503 from a server whose answers name no
+ * software (NO_SERVER_HEADER) is told as HAProxy's: its own error pages carry neither `Server` nor
+ * `Date`, where application servers send a `Server` (gunicorn, uvicorn, Kestrel, Apache, Jetty) or
+ * at least a `Date` (Go, Node); a Go http.TimeoutHandler's 503 is the one such answer after a wait
+ * that is an application's, and the text says so (blind 14 S2c/S6b: HAProxy's lone 503s unreported).
  */
 export function gatewayErrorCauses(software: string | null, status: number): GatewayErrorCauses | null {
-  if (software === null || software === NO_SERVER_HEADER) return null;
-  const entry = GATEWAY_ERROR_CAUSES.find((p) => p.software.test(software) && p.statuses.includes(status));
+  if (software === null) return null;
+  // Answers that name no software at all: HAProxy's own 503 has no `Server`.
+  const named = software === NO_SERVER_HEADER ? 'HAProxy' : software;
+  if (software === NO_SERVER_HEADER && status !== 503) return null;
+  const entry = GATEWAY_ERROR_CAUSES.find((p) => p.software.test(named) && p.statuses.includes(status));
   return entry === undefined ? null : { product: entry.product, statuses: entry.statuses, causes: entry.causes, retries: entry.retries };
 }

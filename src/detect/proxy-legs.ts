@@ -571,6 +571,25 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
+   * Upstream requests of the proxy listening at `proxy` that were in flight at `from` (sent before,
+   * not yet answered) and that it sent during [from, to]: its backends were busy with other
+   * requests while a client's waited. The first count is 0 where the capture began after them.
+   */
+  busyDuring(proxy: string, from: number, to: number): { inFlight: number; sent: number } {
+    const record = this.upstreamRecord(hostOf(proxy), proxy);
+    if (record === null) return { inFlight: 0, sent: 0 };
+    let inFlight = 0;
+    let sent = 0;
+    for (const r of record.requests) {
+      if (!upstreamOf(r.leg, proxy)) continue;
+      if (r.start >= from && r.start <= to) sent++;
+      // Unanswered, it is in flight only while its connection is open (not one closed unanswered before).
+      else if (r.start < from && (r.responseStart !== null ? r.responseStart > from : r.leg.closeTs > from)) inFlight++;
+    }
+    return { inFlight, sent };
+  }
+
+  /**
    * The first request with this method and URI that the proxy listening at `proxy` ("ip:port")
    * sent to a backend during [from, to], or null: the client's request was forwarded upstream (the
    * proxy read it and worked on it). Only upstream legs whose exchanges were decided by now count.

@@ -60,6 +60,8 @@ export class TlsHello {
   tls13 = false;
   /** The hello was read to the end of its extensions. */
   complete = false;
+  /** A server's chosen cipher suite (its ServerHello says it in clear), or -1 when not read. */
+  cipherSuite = -1;
 
   private step = HS_HEADER;
   /** Bytes still to accumulate (accumulating steps) or to skip (skipping steps). */
@@ -83,6 +85,7 @@ export class TlsHello {
     this.alpn = 0;
     this.tls13 = false;
     this.complete = false;
+    this.cipherSuite = -1;
     this.step = HS_HEADER;
     this.need = 4;
     this.acc = 0;
@@ -164,7 +167,10 @@ export class TlsHello {
         return;
       case SUITES_LEN:
         if (this.isClient) this.next(SUITES, value);
-        else this.next(COMPRESSION_LEN, 1);
+        else {
+          this.cipherSuite = value;
+          this.next(COMPRESSION_LEN, 1);
+        }
         return;
       case COMPRESSION_LEN:
         if (this.isClient) this.next(COMPRESSION, value);

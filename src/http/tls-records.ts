@@ -81,6 +81,43 @@ const HEADER_LENGTH = 5;
  */
 const TICKET_MAX_LENGTH = 4096;
 
+/**
+ * The length of a TLS 1.3 Finished record (RFC 8446 §4.4.4, §5.2) under the cipher suite a server
+ * chose: a 4-byte handshake header, the verify_data (as long as the suite's hash), the inner
+ * content type and the AEAD tag. 0 for a suite not known here (nothing is then told by length).
+ * The suites are RFC 8446's five and RFC 8998's two ShangMi ones (SM3: a 32-byte hash).
+ */
+export function tls13FinishedLength(cipherSuite: number): number {
+  switch (cipherSuite) {
+    case 0x1301: // TLS_AES_128_GCM_SHA256
+    case 0x1303: // TLS_CHACHA20_POLY1305_SHA256
+    case 0x1304: // TLS_AES_128_CCM_SHA256
+    case 0x00c6: // TLS_SM4_GCM_SM3
+    case 0x00c7: // TLS_SM4_CCM_SM3
+      return 4 + 32 + 1 + 16;
+    case 0x1302: // TLS_AES_256_GCM_SHA384
+      return 4 + 48 + 1 + 16;
+    case 0x1305: // TLS_AES_128_CCM_8_SHA256
+      return 4 + 32 + 1 + 8;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Records a TLS 1.3 client may send before its Finished in its second flight: its Certificate
+ * (empty when it has none) and, with a certificate, its CertificateVerify. A certificate chain over
+ * 16 KiB would take more records; such a client's extra records are taken for data (as before).
+ */
+const CLIENT_FLIGHT_MAX_BEFORE_FINISHED = 2;
+/**
+ * A TLS 1.3 client's empty Certificate (RFC 8446 §4.4.2): a 4-byte handshake header, an empty
+ * request context (1 byte) and certificate list (3 bytes), the inner type, the AEAD tag (16; 8 with
+ * AES-CCM-8).
+ */
+const TLS13_EMPTY_CERTIFICATE_LENGTH = 4 + 1 + 3 + 1 + 16;
+const TLS13_EMPTY_CERTIFICATE_LENGTH_CCM8 = 4 + 1 + 3 + 1 + 8;
+
 /** Why a direction stopped being read. */
 const Stop = Object.freeze({
   None: 0,
@@ -187,6 +224,15 @@ export class TlsDirection {
 
   /** Its first application-data record was a TLS 1.3 client's Finished (client side only). */
   sawTls13Finished = false;
+  /**
+   * Client side, TLS 1.3: records of its second flight read before its Finished (a server that sent
+   * a CertificateRequest gets a Certificate, and a CertificateVerify with a certificate, first).
+   */
+  flightRecordsBeforeFinished = 0;
+  /** The server's record count when that flight began: a server record since ends the flight. */
+  private flightPeerRecords = 0;
+  /** That flight began with a record an empty Certificate's length (nothing but the Finished follows one). */
+  private flightEmptyCertificate = false;
   /** Client side: each turn after its first, with the silence since the server's last application data. */
   readonly reuses = new ReuseGaps();
   /** What this side's hello said in clear (ALPN, TLS 1.3), read from its first record. */
@@ -259,6 +305,9 @@ export class TlsDirection {
     this.turnAnswers = false;
     this.turnOpen = false;
     this.sawTls13Finished = false;
+    this.flightRecordsBeforeFinished = 0;
+    this.flightPeerRecords = 0;
+    this.flightEmptyCertificate = false;
     this.reuses.reset();
     this.hello.reset(this.isClient);
     this.ticketRecords = 0;
@@ -420,6 +469,52 @@ export class TlsDirection {
     this.ticketRecords++;
   }
 
+  /**
+   * Client side: an application-data record of `length` after the server's TLS 1.3 flight and
+   * before the client's Finished was placed. True when it is part of the client's handshake (its
+   * Finished, or a Certificate or CertificateVerify before it), false when it is data.
+   *
+   * A client answers a server's CertificateRequest with its Certificate (25 bytes when empty),
+   * a CertificateVerify when it has a certificate, then its Finished, all as application data, in
+   * one flight; only then may data follow, at once (curl sends its request before the server's
+   * session tickets come). The Finished is told by its length, which the cipher suite fixes
+   * (tls13FinishedLength): no Certificate or CertificateVerify has it (an empty Certificate is 25
+   * bytes, a CertificateVerify 89 or more). So the records up to the first of that length are the
+   * handshake, whatever their number, and what follows it is data. (Only the first record had been
+   * taken for the Finished: behind a CertificateRequest, the Finished became a 74-byte "request"
+   * that the server's tickets did not answer, and every TLS 1.3 health check or probe of an mTLS
+   * server an unanswered request: blind round 14b s1, s7, s16.)
+   *
+   * Without a known suite, or when the flight does not end in a record of that length (a padded
+   * Finished), the first record is taken for the Finished as before: records before a Finished of
+   * the expected length are skipped only while they could still be a Certificate and a
+   * CertificateVerify (at most two, and nothing after an empty Certificate but the Finished), and
+   * only until the server sends a record (it sends nothing between its flight and the client's
+   * Finished); a record past that is data.
+   */
+  private clientFlightRecord(length: number): boolean {
+    const peer = this.peer;
+    const finished = peer.hello.tls13 ? tls13FinishedLength(peer.hello.cipherSuite) : 0;
+    if (finished === 0 || length === finished) {
+      this.sawTls13Finished = true;
+      return true;
+    }
+    if (this.flightRecordsBeforeFinished === 0) {
+      this.flightPeerRecords = peer.records;
+      this.flightEmptyCertificate = length === TLS13_EMPTY_CERTIFICATE_LENGTH || length === TLS13_EMPTY_CERTIFICATE_LENGTH_CCM8;
+      this.flightRecordsBeforeFinished = 1;
+      return true;
+    }
+    // A CertificateVerify follows a certificate, not an empty Certificate; the server sends nothing until the Finished.
+    if (this.flightRecordsBeforeFinished < CLIENT_FLIGHT_MAX_BEFORE_FINISHED && !this.flightEmptyCertificate && peer.records === this.flightPeerRecords) {
+      this.flightRecordsBeforeFinished++;
+      return true;
+    }
+    // Not a flight of that shape: its first record was the Finished, and this one is data.
+    this.sawTls13Finished = true;
+    return false;
+  }
+
   /** Up to 4 bytes from `from` (the stream's first byte) as `lead`, when the stream is not TLS. */
   private noteLead(data: Uint8Array, offset: number, from: number, end: number): void {
     if (from < offset) return; // its first byte came in an earlier segment
@@ -465,11 +560,8 @@ export class TlsDirection {
     }
     if (type !== ContentType.ApplicationData) return;
     const peer = this.peer;
-    if (this.isClient && this.appRecords === 0 && !this.sawTls13Finished && peer.appRecords > 0) {
-      // TLS 1.3: the server's handshake went as application data before this, the client's Finished.
-      this.sawTls13Finished = true;
-      return;
-    }
+    // TLS 1.3: the server's handshake went as application data before this, the client's second flight.
+    if (this.isClient && this.appRecords === 0 && !this.sawTls13Finished && peer.appRecords > 0 && this.clientFlightRecord(length)) return;
     this.appRecords++;
     if (!this.isClient && peer.sawTls13Finished) this.afterFinished(length, ts - previousEndTs);
     this.lastAppStartTs = this.recordStartTs;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { busySlot, downstream, PROXY_ENDPOINT, scene, upstream } from './proxy-scenes';
-import { buildTcpPacket, TCP_SYN } from '../helpers/packet-builder';
+import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 import { DETECTORS } from '../../src/detect/registry';
 import { analyzeFiles } from '../../src/analyze';
@@ -402,6 +402,90 @@ describe('gateway-timeout on synthetic proxies', () => {
       expect(d.explanation).toContain('1 more answer (503) from it came at once');
     });
 
+    test("HAProxy's lone 503 after 4.5 s (blind 14 S2c client leg: timeout connect 1.5 s, retries 2), its answers naming no software: the proxy's, its attempts named", () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 4.504, upstream: 'none', answer: '503 Service Unavailable' });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => [f.severity, f.evidence.status, f.evidence.upstreamPhase, f.evidence.delayClustered])).toEqual([['error', 503, 'waited', false]]);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred).toEqual({});
+      expect(d.explanation).toContain("as HAProxy's own error pages do");
+      expect(d.explanation).toContain('timeout connect × (retries + 1)');
+      expect(d.explanation).toContain('pausing min(timeout connect, 1 s) before each retry');
+      expect(d.explanation).toContain('timeout queue');
+      expect(d.explanation).toContain('Go http.TimeoutHandler');
+    });
+
+    test("near miss: a 503 whose head the snaplen cut names nothing for want of its bytes: not taken for HAProxy's unnamed 503 (a backend's own, Server: gunicorn, cut off at -s 96)", () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 2.5, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: [`X-Pad: ${'p'.repeat(120)}`, 'Server: gunicorn'] });
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      expect(ofKind(cap.analyzeCut(96, only), KIND)).toEqual([]);
+    });
+
+    test("HAProxy's lone 503 beside its backend's named 200s (two writers, blind 14 S6b client leg): the unnamed 503 is the proxy's", () => {
+      const cap = new Capture();
+      scene(cap, 0, { delay: 0.2, upstream: 'none', answer: '200 OK', answerHeaders: ['Server: BaseHTTP/0.6 Python/3.11.7'] });
+      scene(cap, 1, { delay: 1.501, upstream: 'none', answer: '503 Service Unavailable' });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => f.evidence.upstreamPhase)).toEqual(['waited']);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('the software that header names did not write them');
+      expect(d.explanation).not.toContain('The answers name the proxy: Server: BaseHTTP');
+      expect(d.explanation).toContain('sQ--');
+      // The backend's own 503 after a wait, passed on with its Server: no proxy's error.
+      const passed = new Capture();
+      scene(passed, 0, { delay: 0.2, upstream: 'none', answer: '200 OK', answerHeaders: ['Server: gunicorn'] });
+      scene(passed, 1, { delay: 1.5, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: ['Server: gunicorn'] });
+      expect(ofKind(passed.analyze(only), KIND)).toEqual([]);
+    });
+
+    test("HAProxy's 503 after 2 s beside refused connects from another address in its wait (blind 14 S2 run0, both legs): the refusals are named, not 'the capture does not show'", () => {
+      const withRefusals = (times: number[]): Capture => {
+        const cap = new Capture();
+        scene(cap, 0, { delay: 2.005, upstream: 'none', answer: '503 Service Unavailable' });
+        for (const [k, t] of times.entries()) {
+          cap.add(t, buildTcpPacket({ src: '10.0.1.1', dst: '10.0.1.2', sport: 38000 + k, dport: 9101, seq: 7000, flags: TCP_SYN }));
+          cap.add(t + 0.00002, buildTcpPacket({ src: '10.0.1.2', dst: '10.0.1.1', sport: 9101, dport: 38000 + k, seq: 0, ack: 7001, flags: TCP_RST | TCP_ACK }));
+        }
+        return cap;
+      };
+      const r = withRefusals([0.0015, 1.002, 2.003]).analyze(DETECTORS);
+      expect(ofKind(r, KIND).map((f) => f.evidence.upstreamPhase)).toEqual(['waited']);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('The capture holds 3 refused connects within its wait');
+      expect(d.explanation).not.toContain("the capture does not show the proxy's upstream connections");
+      expect(d.remedy).toContain('Find why 10.0.1.2:9101 refuses connections');
+      // Near miss: refusals after the 503 are no part of its wait.
+      const [dl] = withRefusals([3, 4]).analyze(DETECTORS).diagnoses.filter((x) => x.kind === KIND);
+      expect(dl.explanation).not.toContain('refused connect');
+    });
+
+    test("Apache mod_proxy's lone 503 after 2.5 s (blind 14 S2d client leg: connectiontimeout=2500ms) is its own; its 503 at once (refused) is counted apart", () => {
+      const cap = new Capture();
+      const apache = ['Server: Apache/2.4.71 (Debian)', 'Connection: close'];
+      scene(cap, 0, { delay: 2.502, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });
+      scene(cap, 3, { delay: 0.0034, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => [f.evidence.status, f.evidence.upstreamPhase, f.evidence.delaySeconds])).toEqual([[503, 'waited', 2.502]]);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('The answers name the proxy: Server: Apache/2.4.71 (Debian)');
+      expect(d.explanation).toContain('connectiontimeout=');
+      expect(d.explanation).toContain('1 more answer (503) from it came at once');
+      // Apache passes its backend's `Server` on (its 200s say the backend's): the 503's own connection names Apache.
+      const beside = new Capture();
+      scene(beside, 0, { delay: 0.01, upstream: 'none', answer: '200 OK', answerHeaders: ['Server: BaseHTTP/0.6 Python/3.11.7'] });
+      scene(beside, 1, { delay: 2.501, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });
+      const rb = beside.analyze(only);
+      expect(ofKind(rb, KIND).map((f) => f.evidence.upstreamPhase)).toEqual(['waited']);
+      expect(rb.diagnoses.filter((x) => x.kind === KIND)[0].explanation).toContain('The answers name the proxy: Server: Apache/2.4.71 (Debian)');
+      // Apache's 503s at once alone are no timeout (a refused backend, its retry= holddown).
+      const fast = new Capture();
+      scene(fast, 0, { delay: 0.0034, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });
+      scene(fast, 1, { delay: 0.003, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: apache });
+      expect(ofKind(fast.analyze(only), KIND)).toEqual([]);
+    });
+
     test('502s stacked by retries (s14: Caddy re-sent a GET uWSGI killed at 4 s): one diagnosis, the outlier counted, no 8 s timer', () => {
       const cap = new Capture();
       const caddy = ['Server: Caddy'];
@@ -506,10 +590,7 @@ describe('gateway-timeout on synthetic proxies', () => {
   });
 
   describe('stays silent', () => {
-    test("on a lone 503 after a wait whose answers name no proxy (an application answers 503 itself), or name an application", () => {
-      const cap = new Capture();
-      scene(cap, 5, { delay: 7, upstream: 'none', answer: '503 Service Unavailable' });
-      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    test("on a lone 503 after a wait whose answers name an application (it answers 503 itself), or nginx (its backend's, passed on)", () => {
       const app = new Capture();
       scene(app, 0, { delay: 3, upstream: 'none', answer: '503 Service Unavailable', answerHeaders: ['Server: gunicorn'] });
       expect(ofKind(app.analyze(only), KIND)).toEqual([]);
@@ -753,7 +834,8 @@ describe('gateway-timeout: two proxies on one host share the upstream source add
 
   test('the GET /stop forwarded for B is not the copy of A\'s GET /dead: B\'s 504 pairs with it, A\'s 503 with nothing', () => {
     const found = ofKind(twoProxies().analyze([gatewayTimeout]), 'gateway-timeout');
-    expect(found.map((f) => f.summary).filter((s) => s.startsWith('GET /dead'))).toEqual([]);
+    // A's 503 after 3 s naming no software is a proxy's error after a wait (HAProxy's own names none), its upstream unseen: never paired with B's leg.
+    expect(found.filter((f) => f.summary.startsWith('GET /dead')).map((f) => [f.evidence.upstreamPhase, f.evidence.upstreamFlowId])).toEqual([['waited', null]]);
     const stop = found.filter((f) => f.summary.startsWith('GET /stop'));
     expect(stop).toHaveLength(1);
     expect(stop[0].summary).toContain('it had forwarded the request to 10.0.0.3:9203');

@@ -6,6 +6,7 @@ import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples'
 import { chain, FRONT_ENDPOINT, PROXY_ENDPOINT, racedChain, scene, throughChain } from './proxy-scenes';
 import { DETECTORS } from '../../src/detect/registry';
 import { Capture, get, ofKind, ok } from './reuse-kit';
+import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 
 const only = [intermittent5xx];
 const KIND = 'intermittent-5xx';
@@ -150,6 +151,28 @@ describe('intermittent-5xx on synthetic traffic', () => {
       oneShot(cap, 0, 1, BAD_GATEWAY);
       const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
       expect(d.explanation).toContain('its only request');
+    });
+
+    test("a fast 502 while the capture holds a refused connect from another host (blind 14 S2b, both legs): the text says so, not 'does not show the upstream side'", () => {
+      const withRefusal = (refusedAt: number): Capture => {
+        const cap = new Capture();
+        oneShot(cap, 0, 1, BAD_GATEWAY, 0.003); // request at 0.01, 502 at 0.013
+        // The proxy's backend-side address (10.0.1.1) connects to the backend, which answers RST.
+        cap.add(refusedAt, buildTcpPacket({ src: '10.0.1.1', dst: '10.0.1.2', sport: 38476, dport: 9102, seq: 7000, flags: TCP_SYN }));
+        cap.add(refusedAt + 0.00002, buildTcpPacket({ src: '10.0.1.2', dst: '10.0.1.1', sport: 9102, dport: 38476, seq: 0, ack: 7001, flags: TCP_RST | TCP_ACK }));
+        return cap;
+      };
+      const r = withRefusal(0.0112).analyze(DETECTORS);
+      const [f] = ofKind(r, KIND);
+      expect(f.summary).toContain('a connect to 10.0.1.2:9102 refused meanwhile (connection-refused#1)');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('The capture holds a refused connect within its wait: connection-refused#1');
+      expect(d.explanation).not.toContain("does not show the proxy's upstream side");
+      expect(d.remedy).toContain('Find why 10.0.1.2:9102 refuses connections');
+      // Near miss: the refusal came after the 502 (no part of its wait): the old words stand.
+      const later = withRefusal(0.5).analyze(DETECTORS);
+      const [dl] = later.diagnoses.filter((x) => x.kind === KIND);
+      expect(dl.explanation).toContain("This capture does not show the proxy's upstream side");
     });
 
     test('the fast 502s are counted among every request the endpoint answered, its slower 5xx too (blind round 11, s1 c_leg8080: "1 of 3" of 4)', () => {
@@ -509,12 +532,21 @@ describe("intermittent-5xx: a two-proxy chain relaying the inner proxy's fast 50
     return cap;
   }
 
-  test('near miss: a front whose relay is of an origin no finding counts (one slow 503 at the proxy, no proxy named) judges it as its own', () => {
-    // The proxy's one 503 after 0.5 s naming no proxy (an application answers 503 itself): no intermittent kind,
-    // no fast 502, no shared delay, no gateway error; relayed by the front.
-    const found = ofKind(slowOriginChain('503 Service Unavailable').analyze(DETECTORS), 'intermittent-5xx');
+  test('near miss: a front whose relay is of an origin no finding counts (one slow 500 at the proxy) judges it as its own', () => {
+    // The proxy's one 500 after 0.5 s (no gateway status): no intermittent kind, no fast 502, no shared
+    // delay, no gateway error; relayed by the front. (A slow 503 naming no software is HAProxy's own
+    // error now, gateway-timeout's as the slow 502 below: blind 14 S2c.)
+    const found = ofKind(slowOriginChain('500 Internal Server Error').analyze(DETECTORS), 'intermittent-5xx');
     expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
     expect(found[0].evidence).toMatchObject({ failures: 3 });
+  });
+
+  test("a front's relay of the proxy's one slow 503 naming no software (HAProxy's own) is gateway-timeout's at the proxy, as a 502 is", () => {
+    const r = slowOriginChain('503 Service Unavailable').analyze(DETECTORS);
+    expect(ofKind(r, 'gateway-timeout').map((f) => [f.server, f.evidence.upstreamPhase])).toEqual([[PROXY_ENDPOINT, 'waited']]);
+    const found = ofKind(r, 'intermittent-5xx');
+    expect(found.map((f) => f.server)).toEqual([FRONT_ENDPOINT]);
+    expect(found[0].evidence).toMatchObject({ failures: 2 });
   });
 
   test("a front's relay of the proxy's one slow 502 is gateway-timeout's at the proxy, not the front's own failure", () => {

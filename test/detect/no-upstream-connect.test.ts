@@ -55,6 +55,20 @@ describe('no-upstream-connect on synthetic proxies', () => {
     expect(f.evidence).toMatchObject({ status: 504, delayClustered: false, concurrentBackendConnections: 1 });
   });
 
+  test('a lone 503 after a wait while the backend served another request (blind 14 S6b: HAProxy maxconn 1, one sQ-- 503): a queue, one sample', () => {
+    const cap = queuedProxy();
+    scene(cap, 1, { delay: 1.5, upstream: 'none', answer: '503 Service Unavailable' });
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ status: 503, delaySeconds: 1.5, delayClustered: false, concurrentBackendConnections: 1 });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('one wait names no exact value');
+    expect(d.explanation).toContain('1 in flight when it came, 0 sent upstream while it waited');
+    expect(d.explanation).toContain('HAProxy timeout queue');
+    expect(ofKind(r, 'gateway-timeout')).toEqual([]);
+  });
+
   describe('stays silent', () => {
     test('when each request was forwarded upstream (gateway-timeout instead)', () => {
       const cap = queuedProxy();
@@ -90,12 +104,16 @@ describe('no-upstream-connect on synthetic proxies', () => {
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
     });
 
-    test('on a lone 503, and on immediate 503s (no timer)', () => {
-      const cap = queuedProxy();
+    test('on a lone 503 while the backend was idle (nothing in flight, nothing sent: no queue shown), and on immediate 503s (no timer)', () => {
+      const cap = new Capture();
+      // One earlier proxied request, answered at 0.2 s, makes the upstream visible; then the backend idles.
+      scene(cap, 0, { delay: 0.2, upstream: 'answered', backendStatus: '200 OK', answer: '200 OK', uri: '/first' });
       scene(cap, 1, { delay: 1, upstream: 'none', answer: '503 Service Unavailable' });
-      scene(cap, 2, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
-      scene(cap, 2.5, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+      const fast = queuedProxy();
+      scene(fast, 2, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
+      scene(fast, 2.5, { delay: 0.001, upstream: 'none', answer: '503 Service Unavailable' });
+      expect(ofKind(fast.analyze(only), KIND)).toEqual([]);
     });
 
     test('on a server that also connects out but was never seen forwarding (an application calling its own dependencies)', () => {

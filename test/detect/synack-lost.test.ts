@@ -98,6 +98,27 @@ describe('synack-lost: connects delayed by a SYN-ACK lost on the way back', () =
     expect(d[0].remedy).toContain('TcpExtTCPSynRetrans');
   });
 
+  test('a connect that lost more answers after the first (its SYN again at 1 s and 3 s): the whole connect\'s cost told, not only the first repeat (blind round 14: "1.021 s longer" for a 5.1 s connect)', () => {
+    const cap = new Capture();
+    cleanConnects(cap, 18, 0);
+    synAgainAtServer(cap, 40001, 3);
+    // Answered at once each time, the answers lost twice: the third SYN's answer got through.
+    syn(cap, 10, 40003);
+    synAck(cap, 10.0001, 40003);
+    syn(cap, 11, 40003);
+    synAck(cap, 11.0001, 40003);
+    syn(cap, 13, 40003);
+    synAck(cap, 13.0001, 40003);
+    connected(cap, 40003, 13.002);
+    const found = ofKind(cap.analyze(only), KIND);
+    const twice = found.find((f) => f.client === `${CLIENT}:40003`)!;
+    expect(twice.evidence).toMatchObject({ delay: 1, connectDelay: 3.002 });
+    expect(twice.summary).toContain('and the connect took 3.002 s longer');
+    expect(found.find((f) => f.client === `${CLIENT}:40001`)!.evidence).toMatchObject({ delay: 1, connectDelay: 1 });
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('1 of them lost more answers after the first, and took 3.002 s longer in all');
+  });
+
   test("at the server: its SYN-ACK again at its own timer, the client's ACK and request only after it: reported", () => {
     const cap = new Capture();
     cleanConnects(cap, 10, 0);

@@ -117,6 +117,36 @@ describe('tls-handshake-failed: TLS 1.3 encrypted alerts and closes without an a
     expect(f.evidence).toMatchObject({ cause: 'closed', failedBy: 'client', stage: 'client-hello' });
   });
 
+  test('a client whose timer fired before a slow server\'s ServerHello, which came after its FIN: it gave up waiting, it rejected no certificate (blind 14b s9)', () => {
+    const cap = new Capture();
+    for (const [at, wait] of [[0, 0.5], [2, 0.3]] as const) {
+      const c = hello(cap, at);
+      c.fin(at + 0.001 + wait, 'c').ack(at + 0.001 + wait + 0.04, 's');
+      // The server's flight, 1 s after the ClientHello, answered by the client's RST.
+      c.send(at + 1.001, 's', concat(serverHelloRecord({ tls13: true }), records(20, 1), records(23, 30, 600, 100, 53)));
+      c.rst(at + 1.0011, 'c');
+    }
+    const [f, ...more] = findings(cap);
+    expect(more).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'closed', failedBy: 'client', stage: 'client-hello', connections: 2, serverHelloAfterMs: 1000 });
+    const d = cap.analyze([tlsHandshakeFailed]).diagnoses[0];
+    expect(d.explanation).toContain('gave up waiting for the server\'s hello');
+    expect(d.explanation).toContain('300–500 ms');
+    expect(d.explanation).not.toContain('certificate and');
+    expect(d.remedy).toContain('slow to start its TLS handshakes');
+    expect(d.remedy).not.toContain('failed to verify');
+  });
+
+  test('a client that closes after the server\'s flight arrived, without an alert, still closed on it', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.4);
+    c.fin(0.5, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'closed', failedBy: 'client', stage: 'server-hello' });
+    expect(f.evidence.serverHelloAfterMs).toBeUndefined();
+  });
+
   test('a client that cancels its handshake at once (a happy-eyeballs loser, a speculative connection): silent', () => {
     const cap = new Capture();
     hello(cap, 0).close(0.05, 'c');

@@ -68,6 +68,8 @@ export interface ServerHelloOptions {
   alpn?: string;
   /** Choose TLS 1.3 (supported_versions 0x0304). */
   tls13?: boolean;
+  /** The cipher suite chosen (default TLS_AES_128_GCM_SHA256, 0x1301). */
+  cipherSuite?: number;
 }
 
 /** A ServerHello record. */
@@ -80,7 +82,7 @@ export function serverHelloRecord(options: ServerHelloOptions = {}): Uint8Array 
     3, 3,
     ...new Array<number>(32).fill(0xef), // random
     32, ...new Array<number>(32).fill(0xcd), // session id echoed
-    0x13, 0x01, // cipher suite
+    ...u16(options.cipherSuite ?? 0x1301), // cipher suite
     0, // compression
     ...u16(extensions.length), ...extensions,
   ];

@@ -1,5 +1,5 @@
 import { Alpn, TlsHello } from '../../src/http/tls-hello';
-import { TlsRecords } from '../../src/http/tls-records';
+import { TlsRecords, tls13FinishedLength } from '../../src/http/tls-records';
 import { clientHelloRecord, concat, records, serverHelloRecord } from '../helpers/tls-hello-builder';
 
 /** The hello of one direction, its record pushed in pieces of `step` bytes. */
@@ -127,5 +127,74 @@ describe('TLS 1.3 session tickets after the client\'s Finished', () => {
     const flight = records(23, 30, 600);
     tls.server.push(flight, 0, flight.length, 1, 1);
     expect(tls.server.ticketRecords).toBe(0);
+  });
+});
+
+describe('TLS 1.3: the client\'s second flight after a CertificateRequest', () => {
+  /** A server's TLS 1.3 flight under `cipherSuite` (its CertificateRequest inside, unseen), then the client's records of `flight`. */
+  function flight13(cipherSuite: number | undefined, ...flight: number[]): TlsRecords {
+    const tls = new TlsRecords();
+    const ch = clientHelloRecord({ alpn: ['http/1.1'], tls13: true });
+    tls.client.push(ch, 0, ch.length, 1, 1);
+    const server = concat(serverHelloRecord({ tls13: true, cipherSuite }), records(20, 1), records(23, 27, 88, 828, 281, 69));
+    tls.server.push(server, 0, server.length, 1.001, 2);
+    const client = concat(records(20, 1), records(23, ...flight));
+    tls.client.push(client, 0, client.length, 1.002, 3);
+    return tls;
+  }
+
+  test('the suite is read from the ServerHello', () => {
+    expect(flight13(0x1302).server.hello.cipherSuite).toBe(0x1302);
+    expect(tls13FinishedLength(0x1301)).toBe(53);
+    expect(tls13FinishedLength(0x1302)).toBe(69);
+    expect(tls13FinishedLength(0x1305)).toBe(45);
+    expect(tls13FinishedLength(0xc02f)).toBe(0);
+  });
+
+  test('an empty Certificate and the Finished are no data, and the tickets after them answer nothing (nginx ssl_verify_client optional, blind 14b s1)', () => {
+    const tls = flight13(0x1302, 25, 69);
+    expect(tls.client).toMatchObject({ sawTls13Finished: true, flightRecordsBeforeFinished: 1, appRecords: 0, turns: 0 });
+    const tickets = records(23, 282, 282);
+    tls.server.push(tickets, 0, tickets.length, 1.003, 4);
+    expect(tls.server).toMatchObject({ ticketRecords: 2, dataAfterTickets: false });
+    expect(tls.client.turns).toBe(0);
+  });
+
+  test('a Certificate, a CertificateVerify and the Finished are no data (mTLS, blind 14b s16); a request sent at once after them is', () => {
+    const tls = flight13(0x1301, 715, 281, 53);
+    expect(tls.client).toMatchObject({ sawTls13Finished: true, flightRecordsBeforeFinished: 2, appRecords: 0, turns: 0 });
+    const request = records(23, 120);
+    tls.client.push(request, 0, request.length, 1.0021, 4);
+    expect(tls.client).toMatchObject({ appRecords: 1, turns: 1, turnStartFrame: 4, lastAppLength: 120 });
+  });
+
+  test('data of the Finished\'s length right after it is data (curl\'s h2 preface behind its Finished)', () => {
+    const tls = flight13(0x1302, 25, 69, 69);
+    expect(tls.client).toMatchObject({ flightRecordsBeforeFinished: 1, appRecords: 1, turns: 1 });
+  });
+
+  test('no CertificateRequest: the first record is the Finished, as before', () => {
+    const tls = flight13(0x1301, 53, 200);
+    expect(tls.client).toMatchObject({ sawTls13Finished: true, flightRecordsBeforeFinished: 0, appRecords: 1, turns: 1 });
+  });
+
+  test('a suite not known here: the first record is taken for the Finished, as before', () => {
+    const tls = flight13(0x1399, 25, 69);
+    expect(tls.client).toMatchObject({ sawTls13Finished: true, flightRecordsBeforeFinished: 0, appRecords: 1 });
+  });
+
+  test('a flight that does not end in a Finished of the suite\'s length: what cannot be a Certificate or CertificateVerify is data', () => {
+    // After an empty Certificate only the Finished comes: a record of another length is data.
+    expect(flight13(0x1301, 25, 60).client).toMatchObject({ sawTls13Finished: true, appRecords: 1, turns: 1 });
+    // A third record before a Finished of that length is data.
+    expect(flight13(0x1301, 700, 281, 60).client).toMatchObject({ sawTls13Finished: true, appRecords: 1, turns: 1 });
+    // A padded Finished: the server's tickets end the flight, the request after them is data.
+    const tls = flight13(0x1301, 60);
+    expect(tls.client).toMatchObject({ sawTls13Finished: false, appRecords: 0 });
+    const tickets = records(23, 250, 250);
+    tls.server.push(tickets, 0, tickets.length, 1.003, 4);
+    const request = records(23, 120);
+    tls.client.push(request, 0, request.length, 1.5, 5);
+    expect(tls.client).toMatchObject({ sawTls13Finished: true, appRecords: 1, turns: 1, turnStartFrame: 5 });
   });
 });

@@ -30,6 +30,10 @@ const SHOWN_ONE_WAY: Record<string, string[]> = {
   // packets alone hold.
   'healthy-lossy-path-client-side': ['syn-unanswered 10.55.1.1:34220', 'syn-unanswered 10.55.1.1:47828', 'syn-unanswered 10.55.1.1:55716'],
   'healthy-lossy-path-server-side': ['syn-unanswered 10.55.1.1:47828'],
+  // SYN-ACKs dropped on the way back (nft in a router, synack-lost): the clients' packets alone show
+  // each SYN sent again and then answered, which no capture of one direction tells from a dropped SYN.
+  'synack-lost-client-side': ['syn-unanswered 10.55.1.1:45880', 'syn-unanswered 10.55.1.1:45962', 'syn-unanswered 10.55.1.1:46028'],
+  'synack-lost-server-side': ['syn-unanswered 10.55.1.1:45880', 'syn-unanswered 10.55.1.1:45962', 'syn-unanswered 10.55.1.1:46028'],
   'healthy-lossy-path-heavy': [
     'syn-unanswered 10.55.1.1:58736', 'syn-unanswered 10.55.1.1:58744', 'syn-unanswered 10.55.1.1:37998',
     'syn-unanswered 10.55.1.1:38038', 'syn-unanswered 10.55.1.1:44214', 'syn-unanswered 10.55.1.1:44102',

@@ -2,11 +2,13 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, isoTime, microsAsMs, ms } from '../facts';
+import type { ServerIdentity } from '../known-timeouts';
+import { RefusalsDuring } from '../refusals-during';
 import { sharedGatewayClaims } from '../gateway-claims';
-import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
-import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { SERVER_SOFTWARE, ServerSoftware, viaComment } from '../server-software';
 import { sharedProxyWaitsLeft } from './unanswered-request';
 
 
@@ -96,6 +98,9 @@ const ATTEMPTS_AGREEING = 0.9;
  * waited; or the request fell in a capture hole): past this many, only counted.
  */
 const REQUESTLESS_KEPT = 10_000;
+
+/** Connections with a 503 whose naming is kept for proxyNamed503 (one per failed connection; past this, the endpoint's naming). */
+const FLOW_NAMES_KEPT = 10_000;
 
 /** A 504 answering a request the capture does not show: only its time and where it went are known. */
 interface Requestless504 {
@@ -206,16 +211,62 @@ export const gatewayTimeout: DetectorDefinition = {
     const nginxOwnErrors = (server: string): boolean => software.of(server)?.passedOn !== true && NGINX.test(software.softwareOf(server) ?? '');
     /**
      * A 503 of `server`'s is a proxy's own when its answers name a proxy: a `Via` entry, or the
-     * `Server` of one that answers 503 for its upstream (gatewayErrorCauses: Varnish, Envoy, Squid).
-     * An application answers 503 itself (overloaded, in maintenance, a dependency down), and nginx's
-     * slow 503 is its backend's, passed on (its timers answer 504, its backend's end 502).
+     * `Server` of one that answers 503 for its upstream (gatewayErrorCauses: Varnish, Envoy, Squid,
+     * Apache's mod_proxy), or when they name no software at all: HAProxy's own 503 carries no
+     * `Server` (blind 14 S2c, S6b: its lone 503s after 4.5 s and 1.5 s went unreported), where an
+     * application server names itself (gunicorn, uvicorn, Kestrel, Jetty: their overload 503s stay
+     * out). An application answers 503 itself (overloaded, in maintenance, a dependency down), and
+     * nginx's slow 503 is its backend's, passed on (its timers answer 504, its backend's end 502).
      */
-    const proxyNamed503 = (server: string): boolean => {
+    const proxyNamed503 = (server: string, flowId: number): boolean => {
+      // The 503's own connection first: a proxy passes its backend's `Server` on (Apache's mod_proxy,
+      // HAProxy), so the endpoint's first named answer may be the backend's while this error is the
+      // proxy's (blind 14 S2d: Apache's 503 beside its backend's 200s).
+      const own = flowNames.get(flowId);
+      // A head the snaplen cut names nothing for want of its bytes, not for want of a Server field.
+      if (cut503.has(flowId) && (own === undefined || own === null)) return false;
+      if (own !== undefined) return own === null || own.fromVia || gatewayErrorCauses(own.software, 503) !== null;
       const identity = software.of(server);
-      if (identity === null) return false;
+      if (identity === null) return software.softwareOf(server) === NO_SERVER_HEADER;
       if (identity.fromVia) return true;
-      return identity.passedOn !== true && gatewayErrorCauses(identity.software, 503) !== null;
+      // Two writers, this 503's connection not kept: the endpoint's named software is a backend's.
+      if (identity.passedOn === true) return false;
+      return gatewayErrorCauses(identity.software, 503) !== null;
     };
+    /**
+     * The software whose own errors these are: NO_SERVER_HEADER where the endpoint's answers show two
+     * writers (ServerIdentity.passedOn): the `Server` they name is the backend's, passed on, and the
+     * errors that name nothing are the proxy's (HAProxy's), not that software's.
+     */
+    const ownName = (server: string): string | null => (software.of(server)?.passedOn === true ? NO_SERVER_HEADER : software.softwareOf(server));
+    /**
+     * What the connections of `reported` named (their first answer that named any), when every one
+     * is known and all agree: an identity, or null for none named; undefined otherwise.
+     */
+    function flowsNamed(reported: readonly Reported[]): ServerIdentity | null | undefined {
+      let common: ServerIdentity | null | undefined;
+      for (const r of reported) {
+        const own = flowNames.get(r.paired.failure.flowId);
+        if (own === undefined) return undefined;
+        if (common === undefined) common = own;
+        else if ((common === null) !== (own === null) || (common !== null && own !== null && common.says !== own.says)) return undefined;
+      }
+      return common;
+    }
+    const refusals = new RefusalsDuring(() => ctx.findings('connection-refused'));
+    /**
+     * What each connection that carried a 503 named in its answers (null: nothing), at its end; at
+     * most FLOW_NAMES_KEPT, past which the endpoint's naming stands in.
+     */
+    const flowNames = new Map<number, ServerIdentity | null>();
+    /** Connections with a 503 not yet ended, at most FLOW_NAMES_KEPT. */
+    const with503 = new Set<number>();
+    /**
+     * Connections whose 503's head the snaplen cut (its framing unseen): the `Server` it may have
+     * carried is cut off with it, so its naming nothing tells nothing (at -s 96 Caddy's and a backend's
+     * own 503s read as HAProxy's unnamed ones).
+     */
+    const cut503 = new Set<number>();
     /** Each proxy's gateway errors answered at once, no upstream in sight, told once in its first diagnosis of errors with no upstream in sight. */
     const fastToTell = new Map<string, Candidate[]>();
     const legs = sharedProxyLegs(ctx);
@@ -510,7 +561,7 @@ export const gatewayTimeout: DetectorDefinition = {
       if (!reported.every((r) => r.paired.failure.status === 503)) return '';
       // Only for a proxy that queues so, or one whose answers name nothing (HAProxy's own 503 names
       // none): Varnish answers 503 for its timeouts and queues nothing.
-      const name = software.softwareOf(server);
+      const name = ownName(server);
       if (name !== null && name !== NO_SERVER_HEADER && !/^haproxy\b|apache/i.test(name)) return '';
       const { settings: q, alsoApache } = proxyQueueSettings(name);
       const queue = `${q.timeout}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.timeout}` : ''}`;
@@ -532,8 +583,13 @@ export const gatewayTimeout: DetectorDefinition = {
       inferred: InferredValue | null,
       t: { about: string; statuses: string; range: string; n: number },
     ): { explanation: string; remedy: string } {
-      const name = software.softwareOf(server);
-      const identity = software.of(server);
+      // The errors' own connections' naming first (a proxy passing its backend's `Server` on names
+      // its own errors apart: Apache's `Server: Apache` 503 beside its backend's 200s).
+      const named = flowsNamed(reported);
+      const endpoint = software.of(server);
+      const name = named === undefined ? ownName(server) : named === null ? NO_SERVER_HEADER : named.software;
+      const identity = named === undefined ? endpoint : named;
+      const unnamedBeside = named === null && endpoint !== null ? endpoint : null;
       const statusList = [...new Set(reported.map((r) => r.paired.failure.status))];
       const causes = statusList.map((st) => gatewayErrorCauses(name, st ?? 0)).find((c) => c !== null) ?? null;
       const delays = reported.map((r) => r.paired.failure.delay).sort((a, b) => a - b);
@@ -553,15 +609,20 @@ export const gatewayTimeout: DetectorDefinition = {
       const basis = value ?? (n === 1 ? delays[0] : null);
       const known = basis !== null ? matchKnown(basis, KNOWN_REQUEST_TIMEOUTS, name).filter((k) => k.side === 'proxy').map((k) => k.name) : [];
       const has503 = statusList.includes(503);
+      const refused = refusedMeanwhile(reported);
       const explanation =
         `${n} request(s) to ${server}${t.about} were answered ${t.statuses} after ${t.range}` +
         (inferred !== null ? `, a delay shared by ${inferred.samples} of them` : '') +
-        `.${identity !== null ? ` The answers name the proxy: ${identity.says}.` : ''} ` +
-        `A gateway error after a real wait is a failure the client saw, as a 504 is, but the capture does not show the proxy's upstream connections, ` +
+        `.${unnamedBeside !== null ? ` ${passedOnNote(unnamedBeside)[0].toUpperCase()}${passedOnNote(unnamedBeside).slice(1)}.` : identity?.passedOn === true ? ` ${passedOnNote(identity)[0].toUpperCase()}${passedOnNote(identity).slice(1)}.` : identity !== null ? ` The answers name the proxy: ${identity.says}.` : name === NO_SERVER_HEADER ? ' The answers name no software (no Server, no Via), as HAProxy\'s own error pages do.' : ''} ` +
+        `A gateway error after a real wait is a failure the client saw, as a 504 is, but ${refused === null ? "the capture does not show the proxy's upstream connections" : "the capture does not tell which upstream connections are the proxy's"}, ` +
         `and the client leg alone does not tell its cause: a timer of the proxy's that answers ${t.statuses} gave up on its upstream (connecting, or waiting for the answer), ` +
         `or the backend ended the connection without a response after that time (a worker killed at its time limit, as uWSGI harakiri and gunicorn --timeout kill them; a crash; ` +
         `a Go handler past its http.Server WriteTimeout), which the proxy answers ${t.statuses} as well` +
-        (has503 ? ', or the backend answered 503 itself and the proxy passed it on' : '') +
+        (has503
+          ? name === NO_SERVER_HEADER
+            ? ', or the backend answered 503 itself and the proxy passed it on (where no proxy is in front, an application answered 503 after that time: a Go http.TimeoutHandler answers 503 when its timeout fires, with no Server header)'
+            : ', or the backend answered 503 itself and the proxy passed it on'
+          : '') +
         `. ${causes !== null ? `${causes.causes}. ` : ''}` +
         (connectReason !== undefined ? `Its reason phrase ("${connectReason}") says the proxy never got a connection to its backend: a connect timeout (times its attempts), or a backend that refused or was unreachable. ` : '') +
         (inferred !== null
@@ -574,14 +635,44 @@ export const gatewayTimeout: DetectorDefinition = {
           ? `The longest wait (${ms(longest)} s) is about ${times} times the shortest (${ms(shortest)} s): perhaps the same time spent once per attempt, the proxy trying again upstream. `
           : '') +
         (known.length > 0 ? `The wait matches ${known.join('; ')}${inferred === null ? ' (a hint: one wait)' : ''}.` : '').trimEnd();
+      const refusedText =
+        refused === null
+          ? ''
+          : ` The capture holds ${refused.ids.length} refused connect${refused.ids.length === 1 ? '' : 's'} within ${n === 1 ? 'its wait' : 'their waits'} ` +
+            `(${refused.ids.slice(0, 5).join(', ')}: SYNs to ${refused.targets.slice(0, 3).join(', ')} answered by RST), most likely the proxy's own attempts from its backend-side address ` +
+            `(no forwarded request names that address): its backend refused the connection, and a wait of seconds is then the proxy's pauses between attempts ` +
+            `(HAProxy waits min(timeout connect, 1 s) before each retry after a refused connect), not a timer of its.`;
       const own = ownUpstreamTimeouts(server);
       const remedy =
+        (refused !== null ? `Find why ${refused.targets.slice(0, 3).join(', ')} refuses connections (nothing listening, or a reject rule), or take it out of the proxy's pool. ` : '') +
         `Read the proxy's error log for these requests: it names the cause (a timeout that fired, an EOF or a reset from the backend, a failed connect) and the attempts it made; ` +
         `or capture its upstream side as well, which shows each attempt and who ended it. ` +
         `If the backend ended the connection, look at the backend for requests that take this long (its log, a worker time limit, a crash): raising a proxy timeout changes nothing then. ` +
         `If a timer of the proxy's fired${own !== null ? ` (${own})` : ''}, find why the backend is slow or unreachable, and raise it only if the backend is legitimately that slow, ` +
         `counting its attempts (${retries}); keep clients' timeouts longer than the proxy's whole wait.`;
-      return { explanation: explanation.trimEnd(), remedy };
+      return { explanation: `${explanation.trimEnd()}${refusedText}`, remedy };
+    }
+
+    /**
+     * connection-refused's findings (a SYN answered by RST) within the waits of `reported`, from
+     * another host than each one's client and to another endpoint than the proxy, when every
+     * reported error has one: the proxy's own refused attempts, its upstream address unknown (no
+     * forwarded request copies one). Blind 14 S2 run0, both legs: HAProxy's 503 after 2.005 s beside
+     * its three refused connects 1 s apart, told as "the capture does not show" the upstream.
+     */
+    function refusedMeanwhile(reported: readonly Reported[]): { ids: string[]; targets: string[] } | null {
+      const ids: string[] = [];
+      const targets = new Set<string>();
+      for (const r of reported) {
+        const f = r.paired.failure;
+        const within = refusals.within(f.requestStart, f.failTs, f.server, f.client);
+        if (within.length === 0) return null;
+        for (const x of within) {
+          if (!ids.includes(x.id)) ids.push(x.id);
+          targets.add(x.server);
+        }
+      }
+      return { ids, targets: [...targets] };
     }
 
     function diagnose(server: string, phase: Phase, reported: Reported[], inferred: InferredValue | null): void {
@@ -775,9 +866,22 @@ export const gatewayTimeout: DetectorDefinition = {
     return {
       onConnectionEnd(conn) {
         software.note(conn);
+        const session = conn.app?.session ?? null;
+        if (with503.delete(conn.id) && session !== null && flowNames.size < FLOW_NAMES_KEPT) {
+          const via = session.serverVia;
+          const named = session.serverSoftware;
+          flowNames.set(
+            conn.id,
+            via !== null
+              ? { says: `Via: ${via}`, software: viaComment(via), fromVia: true }
+              : named !== null ? { says: `Server: ${named}`, software: named, fromVia: false } : null,
+          );
+        }
       },
       onExchange(ex, conn) {
         claims.noteExchange(ex, conn);
+        if (ex.status === 503 && with503.size < FLOW_NAMES_KEPT) with503.add(conn.id);
+        if (ex.status === 503 && ex.responseFraming === 'cut' && cut503.size < FLOW_NAMES_KEPT) cut503.add(conn.id);
         if (ex.status === 504 && ex.method === null && ex.responseStart !== null) {
           if (requestless.length < REQUESTLESS_KEPT) {
             requestless.push({ flowId: conn.id, client: conn.clientName, server: conn.serverName, ts: ex.responseStart, frame: ex.responseFrame ?? 0, index: ex.index });
@@ -923,7 +1027,7 @@ export const gatewayTimeout: DetectorDefinition = {
             }
             // Another proxy's 502 after a real wait, or its 503 when its answers name a proxy: a failure
             // its client saw, whatever its cause (a timer of the proxy's or its backend's end, Phase `waited`).
-            if (p.failure.delay > FAST_GATEWAY_FAILURE && (p.phase === 'waited' || (p.phase === 'invisible' && p.failure.status === 503 && proxyNamed503(p.failure.server)))) {
+            if (p.failure.delay > FAST_GATEWAY_FAILURE && (p.phase === 'waited' || (p.phase === 'invisible' && p.failure.status === 503 && proxyNamed503(p.failure.server, p.failure.flowId)))) {
               waited.push({ paired: p, finding: report({ ...p, phase: 'waited' }, false) });
               continue;
             }

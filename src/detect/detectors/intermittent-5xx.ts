@@ -3,6 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, microsAsMs } from '../facts';
+import { RefusalsDuring } from '../refusals-during';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
@@ -141,10 +142,10 @@ function timedGatewayDelays(failed: readonly Answer[], unseen: ReadonlySet<strin
 }
 
 /** What a proxy's 502s answered at once tell (FAST_GATEWAY_FAILURE), its upstream side unseen: said by the fast finding and by an intermittent one. */
-const FAST_502_CAUSES =
+const FAST_502_CAUSES_ONLY =
   `the proxy failed them at once, at the pace of a local failure. Its upstream connection was reset or closed under the request ` +
-  `(a pooled keep-alive connection the backend had just closed idle: a keep-alive race), or the backend refused the connection. ` +
-  `This capture does not show the proxy's upstream side, which alone tells these apart.`;
+  `(a pooled keep-alive connection the backend had just closed idle: a keep-alive race), or the backend refused the connection.`;
+const FAST_502_CAUSES = `${FAST_502_CAUSES_ONLY} This capture does not show the proxy's upstream side, which alone tells these apart.`;
 const FAST_502_REMEDY =
   `Capture the proxy's upstream side as well (on its host, \`-i any\`), or read its error log (ECONNRESET, "socket hang up", ` +
   `"upstream prematurely closed", "connection refused"). For a keep-alive race, make the proxy's pool drop idle upstream ` +
@@ -256,11 +257,15 @@ export const intermittent5xx: DetectorDefinition = {
         '{request} at {server}: {failed} of {total} answers were {statuses} ({failedOn}){shape}',
       fastBadGateway:
         '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once (its upstream connection reset, closed or refused; the capture does not show its upstream side)',
+      fastBadGatewayRefused:
+        '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once, a connect to {refusedBy} refused meanwhile ({refusals})',
       timedGateway:
         '{server} answered {statuses} to {failed} requests {delay} s after each: one delay, a timer\'s (the proxy\'s upstream timeout; the capture does not show its upstream side)',
     },
   },
   create(ctx: DetectContext) {
+    /** connection-refused's findings by time, asked in onFinish (refusedDuring). */
+    const refusals = new RefusalsDuring(() => ctx.findings('connection-refused'));
     /** Every kind in the order first seen (the order findings come out in). */
     const kinds: Kind[] = [];
     const log = new AnswerLog();
@@ -552,17 +557,46 @@ export const intermittent5xx: DetectorDefinition = {
       }
     }
 
+    /**
+     * What the capture holds of refused connects while these 502s waited, when it holds one for each:
+     * connection-refused's findings (a SYN answered by RST) from another host than the failing
+     * client's, to another endpoint than the proxy, between a request's end and its 502. The proxy's
+     * upstream address is not known from them (no request copies it), so they are told as what the
+     * capture shows, most likely its own connect; null when some 502 had none (blind 14 S2b, both
+     * legs: "this capture does not show the proxy's upstream side" beside its refused SYN and RST).
+     */
+    function refusedDuring(server: string, fast: readonly Answer[]): { text: string; ids: string[]; targets: string[] } | null {
+      const ids: string[] = [];
+      const targets = new Set<string>();
+      for (const a of fast) {
+        const hit = refusals.within(a.ts - (a.delay ?? 0), a.ts, server, a.client)[0];
+        if (hit === undefined) return null;
+        if (!ids.includes(hit.id)) ids.push(hit.id);
+        targets.add(hit.server);
+      }
+      const one = fast.length === 1;
+      const text =
+        `The capture holds ${ids.length === 1 ? 'a refused connect' : `${ids.length} refused connects`} within ${one ? 'its wait' : 'their waits'}: ` +
+        `${ids.slice(0, 5).join(', ')}, a SYN to ${[...targets].slice(0, 3).join(', ')} answered by RST, most likely the proxy's own upstream connect ` +
+        `from its backend-side address (no forwarded request names that address): the backend refused the connection, not a keep-alive race.`;
+      return { text, ids, targets: [...targets] };
+    }
+
     function reportFastEndpoint(server: string, fast: Answer[], okCount: number, otherFailures: number, okDelays: number[]): void {
       const delays = fast.map((a) => a.delay ?? 0).sort((a, b) => a - b);
       const first = fast.reduce((m, a) => Math.min(m, a.ts), Infinity);
       const total = fast.length + otherFailures + okCount;
+      const refused = refusedDuring(server, fast);
       const finding = ctx.report({
         flowId: null,
         client: null,
         server,
         ts: first,
-        message: 'fastBadGateway',
-        data: { server, failed: fast.length, total, fastest: microsAsMs(delays[0]), slowest: microsAsMs(delays[delays.length - 1]) },
+        message: refused === null ? 'fastBadGateway' : 'fastBadGatewayRefused',
+        data: {
+          server, failed: fast.length, total, fastest: microsAsMs(delays[0]), slowest: microsAsMs(delays[delays.length - 1]),
+          ...(refused !== null ? { refusedBy: refused.targets.slice(0, 3).join(', '), refusals: refused.ids.slice(0, 5).join(', ') } : {}),
+        },
         evidence: {
           failures: fast.length,
           successes: okCount,
@@ -587,8 +621,12 @@ export const intermittent5xx: DetectorDefinition = {
         server,
         count: fast.length,
         inferred: {},
-        explanation: `${server} answered 502 to ${among} ${within}, well below any timeout${others}: ${FAST_502_CAUSES}${relayedText(fast)}`,
-        remedy: FAST_502_REMEDY,
+        explanation: `${server} answered 502 to ${among} ${within}, well below any timeout${others}: ${refused === null ? FAST_502_CAUSES : `${FAST_502_CAUSES_ONLY} ${refused.text}`}${relayedText(fast)}`,
+        remedy:
+          refused === null
+            ? FAST_502_REMEDY
+            : `Find why ${refused.targets.slice(0, 3).join(', ')} refuses connections (nothing listening on that port, or a reject rule: see ${refused.ids.slice(0, 5).join(', ')}), ` +
+              `or take it out of the proxy's pool; the proxy's error log confirms the failed connect ("connection refused").`,
         anomalyIds: [finding.id],
       });
     }

@@ -3,7 +3,7 @@ import { at, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
 import { APACHE_QUEUE_SETTINGS, KNOWN_REQUEST_TIMEOUTS, matchKnown, proxyQueueSettings } from '../known-timeouts';
 import { atOneMoment } from '../infer-timeout';
-import { clusterByDelay, PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
 /**
@@ -18,7 +18,8 @@ import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
  * max(minconn, maxconn × load / fullconn)) that every slot was busy under.
  *
  * A finding needs the delay to be shared with another such failure at the endpoint (a timer, not
- * chance) or a 504. Pairing with upstream activity is shared with gateway-timeout (proxy-legs.ts).
+ * chance), a 504, or a 503 after a wait while the proxy's backends were busy with other requests
+ * (queued503). Pairing with upstream activity is shared with gateway-timeout (proxy-legs.ts).
  */
 
 type Candidate = PairedFailure & { delay: number };
@@ -76,6 +77,23 @@ export const noUpstreamConnect: DetectorDefinition = {
     const legs = sharedProxyLegs(ctx);
     // The proxy's own answers name it (Apache's 503 says `Server: Apache/…`; HAProxy's says nothing).
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+
+    /**
+     * A lone 503 after a real wait that is a queue's on its own packets: the proxy sent this request
+     * nowhere (phase `none`) while its backends were busy with other clients' requests (in flight
+     * when it came, or sent while it waited: the slot it waited for served others). A proxy that
+     * queues behind a connection limit answers so when its queue timeout fires (HAProxy `timeout
+     * queue` behind a server `maxconn`, 503 sQ--; Apache `acquire=`), and one such wait proves it
+     * as a 504 does: nothing else holds a request back from an idle-free backend it is using. A 503
+     * with the backends idle meanwhile is left out (a proxy that marked them all down, a local
+     * answer: no queue shown), and so is one given at once (FAST_GATEWAY_FAILURE). Blind 14 S6b:
+     * a single sQ-- 503 after 1.501 s, the backend serving two other requests, went unreported.
+     */
+    function queued503(p: Candidate): boolean {
+      if (p.failure.how !== 'status' || p.failure.status !== 503 || p.failure.delay <= FAST_GATEWAY_FAILURE) return false;
+      const busy = legs.busyDuring(p.failure.server, p.failure.requestStart, p.failure.failTs);
+      return busy.inFlight + busy.sent > 0;
+    }
 
     function report(p: Candidate, clustered: boolean): Finding {
       const f = p.failure;
@@ -135,9 +153,17 @@ export const noUpstreamConnect: DetectorDefinition = {
           : cmax === 0
             ? ` The proxy held no backend connection meanwhile: no server was available to it (all down, or a limit of zero).`
             : ` The proxy held ${cmin}–${cmax} connection(s) to its backends meanwhile.`;
+      // One wait names no value of the timer: it fired after that long (a queue's timeout counts from
+      // the request's arrival in the queue, which a slow request head or a connect before it moves).
+      const busy = inferred === null && n === 1 ? legs.busyDuring(server, reported[0].paired.failure.requestStart, reported[0].paired.failure.failTs) : null;
+      const until =
+        busy !== null
+          ? `it waited in its queue until a timeout fired after ${value} s (one wait names no exact value of it: ${q.timeout}${apache}), while the backend was busy with other requests ` +
+            `(${busy.inFlight} in flight when it came, ${busy.sent} sent upstream while it waited: the slots it waited for served others)`
+          : `they waited in its queue until a timeout of ${value} s (${q.timeout}${apache})`;
       const explanation =
         `${n} request(s) to ${server}${about} were failed with ${outcomes} after ${range}, and the proxy sent no SYN and no request to any backend for them in the meantime: ` +
-        `they waited in its queue until a timeout of ${value} s (${q.timeout}${apache}).${limit}${knownNote}`;
+        `${until}.${limit}${knownNote}`;
       const remedy =
         `If the backend can take more concurrent requests, raise the per-server connection limit (${q.raiseLimit}${alsoApache ? `; ${APACHE_QUEUE_SETTINGS.raiseLimit}` : ''}); ` +
         `otherwise make the backend faster, since slow requests hold the slots; raise ${q.raiseTimeout}${alsoApache ? ` (Apache: ${APACHE_QUEUE_SETTINGS.raiseTimeout})` : ''} only if clients can wait longer, and keep clients' timeouts above it. ` +
@@ -177,7 +203,7 @@ export const noUpstreamConnect: DetectorDefinition = {
           for (const g of groups) {
             diagnose(server, g.members.map((p) => ({ paired: p, finding: report(p, true) })), g.value);
           }
-          const lone = rest.filter((p) => p.failure.status === 504).map((p) => ({ paired: p, finding: report(p, false) }));
+          const lone = rest.filter((p) => p.failure.status === 504 || queued503(p)).map((p) => ({ paired: p, finding: report(p, false) }));
           if (lone.length > 0) diagnose(server, lone, null);
         }
       },

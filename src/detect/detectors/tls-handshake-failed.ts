@@ -109,6 +109,12 @@ interface Failure {
   chosen: string | null;
   /** The server's first bytes as text (not-tls), or the status line of its answer (plain-http). */
   answer: string | null;
+  /**
+   * A client that closed before the server's hello, which came only after that close: seconds from
+   * the ClientHello to the server's first bytes (the server was slower than the client waited); -1
+   * otherwise.
+   */
+  lateHello: number;
 }
 
 /** Failures kept (all servers together); more are counted in their group, their frames not kept. */
@@ -125,6 +131,12 @@ const LISTED = 10;
  * ServerHello gave up on a server that did not answer.
  */
 const UNANSWERED_HELLO_WAIT = 1;
+/**
+ * A client that closed after its ClientHello and before the server's hello, which then came, gave
+ * up waiting on a server slower than its timer, when it waited at least this long: the server's
+ * late answer proves the wait was real, and a cancel sooner than this is a race lost, not a timer.
+ */
+const LATE_HELLO_WAIT = 0.1;
 
 const HTTP_LEAD = 0x48545450; // "HTTP"
 /**
@@ -238,7 +250,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     let bad502Next = 0;
 
     function keep(f: Failure): void {
-      const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}`;
+      const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}|${f.lateHello >= 0 ? 'late' : ''}`;
       let g = groups.get(key);
       if (g === undefined) {
         if (groups.size >= MAX_GROUPS) {
@@ -277,6 +289,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         offered13: c.hello.tls13,
         chosen: s.records > 0 && s.hello.complete ? (s.hello.tls13 ? '1.3' : '1.2') : null,
         startTs: startOf(conn),
+        lateHello: -1,
       };
       // Where it was: whether the server's hello came (a server's first record may be its alert).
       const stage: Stage = !s.hello.complete ? 'client-hello' : c.sawChangeCipherSpec ? 'client-flight' : 'server-hello';
@@ -315,9 +328,16 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       // No alert: the side that closed first ended the handshake.
       const by: Side = clientClose === null ? 'server' : serverClose === null ? 'client' : clientClose.ts <= serverClose.ts ? 'client' : 'server';
       const close = (by === 'client' ? clientClose : serverClose)!;
-      // A client that closed before any answer: judged only after a real wait (see UNANSWERED_HELLO_WAIT).
-      if (by === 'client' && stage === 'client-hello' && close.ts - helloTs < UNANSWERED_HELLO_WAIT) return;
-      keep({ ...base, cause: 'closed', failedBy: by, stage: stageOf(by, stage), alertCode: -1, alertFatal: true, closedWith: close.how, ts: close.ts, after: close.ts - helloTs, frames: [...helloFrames, close.frame], keyFrame: close.frame, answer: null });
+      // The server's hello came only after the client had closed (later in time, or in a later
+      // frame at the same time): the client never saw it, and gave up waiting for it. It is no
+      // rejection of the certificate (blind round 14b s9: a server 1 s slow to start its
+      // handshakes, curl --max-time 0.5; the hello had been read as what the client closed on).
+      const serverFirst = conn.server.firstDataTs;
+      const lateHello = by === 'client' && serverFirst >= 0 && (serverFirst > close.ts || (serverFirst === close.ts && conn.server.firstDataFrame > close.frame));
+      const seen: Stage = lateHello ? 'client-hello' : stage;
+      // A client that closed before any answer: judged only after a real wait (see UNANSWERED_HELLO_WAIT, LATE_HELLO_WAIT).
+      if (by === 'client' && seen === 'client-hello' && close.ts - helloTs < (lateHello ? LATE_HELLO_WAIT : UNANSWERED_HELLO_WAIT)) return;
+      keep({ ...base, cause: 'closed', failedBy: by, stage: stageOf(by, seen), alertCode: -1, alertFatal: true, closedWith: close.how, ts: close.ts, after: close.ts - helloTs, frames: [...helloFrames, close.frame], keyFrame: close.frame, answer: null, lateHello: lateHello ? serverFirst - helloTs : -1 });
     }
 
     /** The stage as the failing side saw it: a client failing on the server's flight failed "after the ServerHello". */
@@ -357,6 +377,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           chosen: s.hello.complete ? (s.hello.tls13 ? '1.3' : '1.2') : null,
           answer: null,
           startTs: startOf(conn),
+          lateHello: -1,
       });
     }
 
@@ -407,13 +428,14 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         chosen: null,
         startTs: startOf(conn),
         answer: `${ex.responseVersion ?? 'HTTP/1.1'} 400${ex.reason !== null && ex.reason !== '' ? ` ${ex.reason}` : ''}`,
+        lateHello: -1,
       });
     }
 
     function report(g: Group, unkeptFailures: number): void {
       const f = g.failures[0];
       const n = g.count;
-      const text = describe(f, n, g.relayed);
+      const text = describe(f, n, g.relayed, g.failures);
       const frames = [...new Set([...f.frames, ...g.failures.slice(1).map((o) => o.keyFrame), ...g.relayed.slice(0, LISTED).map((b) => b.frame)])].filter((x) => x > 0).sort((a, b) => a - b);
       const proxies = [...new Set(g.relayed.map((b) => b.server))];
       const a = f.cause === 'alert' ? meaningOf(f.alertCode) : null;
@@ -439,6 +461,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           clientOfferedTls13: f.offered13,
           serverChose: f.chosen,
           ...(f.answer !== null ? { answer: f.answer } : {}),
+          ...(f.lateHello >= 0 ? { serverHelloAfterMs: microsAsMs(f.lateHello) } : {}),
           // The 502s proxies answered their clients for these failures (exchanges "flow#index", as intermittent-5xx reads them).
           ...(g.relayed.length > 0 ? { relayed502: g.relayed.length, relayedBy: proxies.slice(0, LISTED), relayedExchanges: g.relayed.map((b) => `${b.flowId}#${b.index}`) } : {}),
           clientSees: text.clientSees,
@@ -496,8 +519,8 @@ function stageWords(f: Failure): string {
   return "after the client's second flight (its key exchange and Finished)";
 }
 
-function describe(f: Failure, n: number, relayed: readonly Relayed502[]): Words {
-  const words = describeFailure(f, n);
+function describe(f: Failure, n: number, relayed: readonly Relayed502[], failures: readonly Failure[]): Words {
+  const words = describeFailure(f, n, failures);
   if (relayed.length === 0 || f.cause === 'verify-after-handshake') return words;
   const proxies = [...new Set(relayed.map((b) => b.server))];
   return {
@@ -506,8 +529,27 @@ function describe(f: Failure, n: number, relayed: readonly Relayed502[]): Words 
   };
 }
 
-function describeFailure(f: Failure, n: number): Words {
+/** `values` (seconds) as milliseconds: one value, or the range of them. */
+function msRange(values: readonly number[]): string {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return hi - lo < 0.0005 ? `${ms(lo * 1000)} ms` : `${ms(lo * 1000)}–${ms(hi * 1000)} ms`;
+}
+
+function describeFailure(f: Failure, n: number, failures: readonly Failure[]): Words {
   const after = `${ms(f.after * 1000)} ms after the ClientHello`;
+  if (f.cause === 'closed' && f.lateHello >= 0) {
+    // The client gave up before the server's hello, which came later: the server was slow (see lateHello).
+    const late = failures.filter((o) => o.lateHello >= 0);
+    const waited = msRange(late.map((o) => o.after));
+    const answered = msRange(late.map((o) => o.lateHello));
+    return {
+      what: `the client ${f.closedWith === 'rst' ? 'reset' : 'closed'} the connection ${waited} after its ClientHello, without a TLS alert, before the server's ServerHello, which came only ${answered} after the ClientHello, after the client had closed`,
+      why: `The client gave up waiting for the server's hello: its connect or handshake timeout (${waited}) fired first, because the server was slow to start the handshake (${answered}). Not a rejection of the certificate: the client never received it.`,
+      clientSees:
+        'the client its handshake timeout (curl exit 28 "Connection timed out after … milliseconds" or "SSL connection timeout"; Go "net/http: TLS handshake timeout"; nginx as a proxy "upstream timed out … while SSL handshaking to upstream" and a 504); the server, when it answers at last, a handshake that failed on a closed connection (OpenSSL "unexpected eof while reading", nginx "peer closed connection in SSL handshake")',
+    };
+  }
   const closed = f.closedWith === null ? '' : `, then ${f.closedWith === 'rst' ? 'reset' : 'closed'} the connection`;
   switch (f.cause) {
     case 'alert': {
@@ -606,6 +648,9 @@ function remedyOf(f: Failure): string {
   }
   if (f.cause === 'encrypted-alert') {
     return `Make the client trust the server's certificate: add the CA that signed it to the client's trust store or CA bundle (curl \`--cacert\`, Node \`NODE_EXTRA_CA_CERTS\`, Go \`SSL_CERT_FILE\`/\`x509.CertPool\`, Java \`keytool -importcert\`, nginx as a proxy \`proxy_ssl_trusted_certificate\` with \`proxy_ssl_verify on\`), serve the full chain (intermediates) on the server, and check the certificate's dates and names (the SAN must hold the name or address the client connects to; nginx as a proxy sends it with \`proxy_ssl_server_name on\`/\`proxy_ssl_name\`). ${check}`;
+  }
+  if (f.cause === 'closed' && f.lateHello >= 0) {
+    return `The server answered the ClientHello only after ${ms(f.lateHello * 1000)} ms, later than the client waited: find why ${f.server} is slow to start its TLS handshakes (a busy or blocked accept or event loop, handshakes queued behind CPU-heavy work or too few workers, a slow per-handshake step such as a certificate, OCSP or session-cache lookup, an overloaded TLS-terminating proxy in front); raise the client's handshake timeout only if the server is legitimately that slow. ${check}`;
   }
   if (f.cause === 'closed') {
     return f.failedBy === 'server'
