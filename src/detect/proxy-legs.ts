@@ -1,7 +1,7 @@
 import { exactStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
-import { hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
+import { closeMayBeAnnounced, hostOf, lossFromOf, lossToOf, roundTripToServer } from './facts';
 import type { InferredValue } from './finding';
 import { atOneMoment, BurstSpan, burstSpans, closeBurstRuns, inferTimeout, keepLongestReuse, keptLongerThan, median } from './infer-timeout';
 import { OtherConnections } from './other-connections';
@@ -475,15 +475,20 @@ export class ProxyLegs implements EventFollower {
 
   /**
    * A server that closed a connection idle after its last response (FIN first, unannounced, nothing
-   * from the client after that response): remembered with its idle age, for reloadDuring.
+   * from the client after that response): remembered with its idle age, for reloadDuring. A close
+   * right behind a response whose Connection field the snaplen cut is no proof of an idle close
+   * (closeMayBeAnnounced): HTTP/1.0 clients' and keepalive_requests' closes look so at -s 96, and
+   * taken for idle ones, each burst of them read as a reload (blind round 14b, scene 4: nginx reloaded
+   * twice under ab and keep-alive clients, "10 moments (126 in all)" at -s 96 against 2 (8) whole).
+   * One the cut response left longer idle is kept: an announced close follows its response at once.
    */
   private noteIdleClose(conn: AnalyzedConnection): void {
     const recent = conn.app?.recent;
     if (recent === undefined || recent.length === 0) return;
     const last = recent[recent.length - 1];
     const end = last.responseEnd;
-    // A close the response announced (Connection: close) is no idle close.
-    if (end === null || last.state !== 'complete' || last.responseClose) return;
+    // A close the response announced (Connection: close) is no idle close, nor one that head may have announced.
+    if (end === null || last.state !== 'complete' || closeMayBeAnnounced(last, conn)) return;
     const finTs = conn.server.finTs;
     const c = conn.client;
     if (finTs < end || c.lastDataTs > end || (c.finTs >= 0 && c.finTs <= finTs) || (c.rstTs >= 0 && c.rstTs <= finTs)) return;
@@ -532,9 +537,10 @@ export class ProxyLegs implements EventFollower {
    * Every burst of idle closes `server` made (closeBurstRuns: three or more at one moment, idle for
    * ages more than twofold apart, or all younger than connections it kept), as spans of capture
    * time, in time order: a reload or restart each, its old process letting go of every idle
-   * connection at once. Its idle closes are kept whatever the response said of the connection (a
-   * head the snaplen cut included), so the detectors that keep fewer ask here too. Made once per
-   * server and state of what this followed (asked for each failure at the end).
+   * connection at once. Its idle closes include those after a response whose head the snaplen cut,
+   * where the server closed too long after it for a notice in it (noteIdleClose), so the detectors
+   * that keep fewer ask here too. Made once per server and state of what this followed (asked for
+   * each failure at the end).
    */
   reloadSpans(server: string): readonly BurstSpan[] {
     const cached = this.spansMade.get(server);

@@ -185,6 +185,62 @@ describe('keepalive-race: synthetic connections', () => {
     expect(d.explanation).toContain('the races met one of them (4 closes), no request crossed the other');
   });
 
+  test('a reload race at -s 96: closes right behind responses whose Connection field the snaplen cut are no reload moment (blind 14b scene 4)', () => {
+    // nginx's head order: the Connection field comes last, after what -s 96 keeps (42 payload bytes on Ethernet).
+    const head = (connection: string): string =>
+      `HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 25 Nov 2026 04:16:32 GMT\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: ${connection}\r\n\r\nok\n`;
+    const cap = new Capture();
+    // The reload at 5.011 s: the raced connection and three others, idle 0.2-2 s, closed at once.
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, get('/a'), head('keep-alive'));
+    c.fin(5.011, 's');
+    c.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    c.rst(5.0161, 's');
+    [0.2, 0.6, 2.0].forEach((age, k) => {
+      const closeAt = 5.0112 + k * 0.0003;
+      const other = cap.connection();
+      other.handshake(closeAt - 3).exchange(closeAt - age - 0.001, get('/o'), head('keep-alive'));
+      other.close(closeAt, 's');
+    });
+    // At 8 s and at 9 s, four responses each said `Connection: close` (HTTP/1.0 clients, keepalive_requests),
+    // the server's FIN 0.2-2 ms behind each: announced closes, at ages more than twofold apart.
+    for (const at of [8, 9]) {
+      [0.0002, 0.0005, 0.001, 0.002].forEach((delay, k) => {
+        const other = cap.connection();
+        other.handshake(at - 0.01).exchange(at + k * 0.0003, get('/c'), head('close'));
+        other.close(at + k * 0.0003 + 0.001 + delay, 's');
+      });
+    }
+    const told = (r: ReturnType<Capture['analyze']>): string => r.diagnoses.filter((x) => x.kind === KIND)[0]?.explanation ?? '';
+    // Whole heads: the announced closes are no idle closes.
+    expect(told(cap.analyze(only))).toContain('at one moment it closed every idle connection at once (4 in all');
+    // Cut heads: what the field said is unseen, and a close right behind the response may have been announced:
+    // no proof of an idle close, so no reload moment of its own (it was "at 3 moments ... (12 in all)").
+    const cut = cap.analyzeCut(96, only);
+    expect(ofKind(cut, KIND)).toHaveLength(1);
+    expect(told(cut)).toContain('at one moment it closed every idle connection at once (4 in all');
+    // Near miss: four cut-head closes at one moment 0.1-0.9 s after their responses are no notice's
+    // (it comes at once): idle closes at one moment, a second reload, counted.
+    const late = new Capture();
+    const lc = late.connection();
+    lc.handshake(0).exchange(0.01, get('/a'), head('keep-alive'));
+    lc.fin(5.011, 's');
+    lc.request(5.016, get('/b'), { sawFin: false, noAck: true });
+    lc.rst(5.0161, 's');
+    [0.2, 0.6, 2.0].forEach((age, k) => {
+      const closeAt = 5.0112 + k * 0.0003;
+      const other = late.connection();
+      other.handshake(closeAt - 3).exchange(closeAt - age - 0.001, get('/o'), head('keep-alive'));
+      other.close(closeAt, 's');
+    });
+    [0.1, 0.3, 0.5, 0.9].forEach((age, k) => {
+      const other = late.connection();
+      other.handshake(7).exchange(9 - age - 0.001, get('/c'), head('keep-alive'));
+      other.close(9 + k * 0.0003, 's');
+    });
+    expect(told(late.analyzeCut(96, only))).toContain('at 2 moments it closed every idle connection at once (8 in all');
+  });
+
   test('crossing: the request was on the wire when the FIN left (server-side capture, ACK misses the FIN)', () => {
     const cap = new Capture();
     const { c } = idleConnection(cap);

@@ -1915,8 +1915,9 @@ export const keepaliveRace: DetectorDefinition = {
 
     /**
      * The server's reloads and restarts: the bursts among its idle closes kept here and among those
-     * the shared proxy legs keep (every idle close, a snaplen-cut response's too), told with the
-     * reuses it answered after idling longer (ProxyLegs.keptLonger).
+     * the shared proxy legs keep (every idle close, one after a snaplen-cut response too where it came
+     * too long after it for a notice in it), told with the reuses it answered after idling longer
+     * (ProxyLegs.keptLonger).
      */
     const reloadSpans = (server: string, entry: ServerRaces): BurstSpan[] => [
       ...burstSpans(closeBurstRuns(idleAges(entry), entry.idleTs, legs.keptLonger(server), ctx.options.minIdleTimeout), entry.idleTs),
