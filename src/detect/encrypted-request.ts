@@ -94,13 +94,19 @@ const NOT_HTTP_TLS_PORTS: ReadonlySet<number> = new Set([465, 563, 636, 853, 989
  * Whether the connection speaks HTTP/1.x (or a protocol of the same turns), as the hellos say: the
  * server chose `http/1.1` (TLS 1.2); the client offered no ALPN (HTTP/2 over TLS needs it, RFC 9113
  * §3.2), unless the server's port is a TLS service that is not HTTP, or offered `http/1.1` without
- * `h2`; or a TLS 1.2 server chose no protocol of an offer with `h2`. A TLS 1.3 server's choice is
+ * `h2`; or a TLS 1.2 server chose no protocol of an offer with `h2` (or of an offer the snaplen cut). A TLS 1.3 server's choice is
  * encrypted: an offer with `h2` then stays undecided (false; see protocolEncrypted).
  */
 export function speaksHttp1(tls: TlsRecords, serverPort: number): boolean {
   const offered = tls.client.hello;
   const chosen = tls.server.hello;
-  if (!offered.complete) return false;
+  if (!offered.complete) {
+    // The snaplen cut the ClientHello (one of over 500 bytes is common: padded, with key shares),
+    // so what it offered is unseen; a TLS 1.2 server's hello still says in clear what it chose, and
+    // choosing nothing it speaks what its port serves. A TLS 1.3 server's choice is encrypted.
+    if (!chosen.complete || chosen.tls13 || (chosen.alpn & (Alpn.H2 | Alpn.Other)) !== 0) return false;
+    return (chosen.alpn & Alpn.Http11) !== 0 || !NOT_HTTP_TLS_PORTS.has(serverPort);
+  }
   if ((chosen.alpn & Alpn.Http11) !== 0) return true;
   if ((chosen.alpn & (Alpn.H2 | Alpn.Other)) !== 0) return false;
   if ((offered.alpn & Alpn.Present) === 0) return !NOT_HTTP_TLS_PORTS.has(serverPort);

@@ -125,6 +125,11 @@ const Stop = Object.freeze({
   NotTls: 1,
   /** Bytes are missing from the capture: record boundaries are lost. */
   Gap: 2,
+  /**
+   * The snaplen cut off a record header: boundaries are lost until a segment starts with a record
+   * again (TlsDirection.resumesAt), as the next write of a side usually does.
+   */
+  Lost: 3,
 } as const);
 export const TlsStop = Stop;
 export type TlsStop = (typeof Stop)[keyof typeof Stop];
@@ -144,6 +149,17 @@ export function startsLikeClientHello(data: Uint8Array, offset: number, length: 
   return recordLength > 0 && recordLength <= TLS_MAX_RECORD_LENGTH;
 }
 
+/** Whether the 5 bytes at `at` read as a record header after a hello (see TlsDirection.resumesAt). */
+function plausibleHeader(data: Uint8Array, at: number): boolean {
+  const type = data[at];
+  if (type < ContentType.ChangeCipherSpec || type > ContentType.ApplicationData || data[at + 1] !== 3) return false;
+  const minor = data[at + 2];
+  const length = (data[at + 3] << 8) | data[at + 4];
+  if (minor < 1 || minor > 3 || length === 0 || length > TLS_MAX_RECORD_LENGTH) return false;
+  // A ChangeCipherSpec holds one byte; an alert two in clear, or more encrypted.
+  return type === ContentType.ChangeCipherSpec ? length === 1 : type !== ContentType.Alert || length >= 2;
+}
+
 /** The record headers of one direction. Times are capture times, frames capture frames. */
 export class TlsDirection {
   stop: TlsStop = Stop.None;
@@ -153,6 +169,13 @@ export class TlsDirection {
   records = 0;
   /** Complete application-data records before the first alert (a TLS 1.3 client's Finished not counted). */
   appRecords = 0;
+  /**
+   * Times the snaplen cut off a record header (Stop.Lost) and a later segment started with a record
+   * again: records between were not seen, so record counts are short (their bytes still count).
+   */
+  resyncs = 0;
+  /** The type of the record being read when its boundaries were lost: what the unseen bytes most likely hold. */
+  private lostType = 0;
 
   /** The record being read: its header bytes so far, its type, length, and how much body is left. */
   private headerHave = 0;
@@ -267,6 +290,8 @@ export class TlsDirection {
     this.bytes = 0;
     this.records = 0;
     this.appRecords = 0;
+    this.resyncs = 0;
+    this.lostType = 0;
     this.headerHave = 0;
     this.headerType = 0;
     this.headerMinor = 0;
@@ -349,8 +374,22 @@ export class TlsDirection {
 
   /** In-order payload bytes of this direction. */
   push(data: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
-    if (this.stop !== Stop.None) return;
     const end = offset + length;
+    if (this.stop !== Stop.None) {
+      if (this.stop !== Stop.Lost) return;
+      if (!this.resumesAt(data, offset, end)) {
+        this.lostActivity(ts, frame, this.bytes + length);
+        this.bytes += length;
+        return;
+      }
+      this.stop = Stop.None;
+      this.headerHave = 0;
+      this.bodyLeft = 0;
+      this.resyncs++;
+      // A TLS 1.3 client lost inside its second flight (a Certificate longer than the snaplen): the
+      // flight is one write, so its Finished was among the unseen records, and what follows is data.
+      if (this.isClient && !this.sawTls13Finished && this.lostType === ContentType.ApplicationData && this.peer.appRecords > 0) this.sawTls13Finished = true;
+    }
     let i = offset;
     while (i < end) {
       if (this.bodyLeft > 0) {
@@ -430,6 +469,55 @@ export class TlsDirection {
   }
 
   /**
+   * Whether the segment bytes [offset, end) start with a record header, so that reading can resume
+   * there after the snaplen took a header (Stop.Lost). A side's next write (a response, an alert, a
+   * ChangeCipherSpec) starts a segment with its record; encrypted bytes that look like a header
+   * (a known content type, version 3.1–3.3 as every record after a hello says, a possible length)
+   * are rare, and where the segment holds the next header as well it must look like one too.
+   */
+  private resumesAt(data: Uint8Array, offset: number, end: number): boolean {
+    if (end - offset < HEADER_LENGTH || this.records === 0) return false;
+    if (!plausibleHeader(data, offset)) return false;
+    const next = offset + HEADER_LENGTH + ((data[offset + 3] << 8) | data[offset + 4]);
+    return next + HEADER_LENGTH > end || plausibleHeader(data, next);
+  }
+
+  /**
+   * Bytes of this side whose record boundaries are lost (Stop.Lost), in the segment at (ts, frame),
+   * the stream `endOffset` bytes long after them. Lost inside application data, they are more of
+   * it (a response longer than the snaplen goes on, and a TLS 1.3 alert comes in a segment of its
+   * own, where reading resumes): this side's last application data moves to them, and they open a
+   * turn when the peer had the last one, as a record would. Nothing is counted as a record.
+   */
+  private lostActivity(ts: number, frame: number, endOffset: number): void {
+    if (this.lostType !== ContentType.ApplicationData || this.appRecords === 0 || this.firstAlertTs >= 0) return;
+    if (this.lastAppEndTs >= 0 && ts - this.lastAppEndTs >= CLOSING_BURST_GAP) {
+      this.settledAppEndTs = this.lastAppEndTs;
+      this.settledAppEndFrame = this.lastAppEndFrame;
+    }
+    if (!this.turnOpen) this.openTurn(ts, frame, this.bytes);
+    this.lastEndTs = ts;
+    this.lastEndFrame = frame;
+    this.lastAppEndTs = ts;
+    this.lastAppEndFrame = frame;
+    this.lastAppEndOffset = endOffset;
+  }
+
+  /** This side's application data starting at (ts, frame, stream offset) begins a turn. */
+  private openTurn(ts: number, frame: number, offset: number): void {
+    const peer = this.peer;
+    this.turns++;
+    this.turnStartTs = ts;
+    this.turnStartFrame = frame;
+    this.turnStartOffset = offset;
+    this.turnAnswers = peer.turns > 0;
+    this.turnOpen = true;
+    peer.turnOpen = false;
+    // The client reused the connection (a turn after its first) this long after the server's last data.
+    if (this.isClient && this.turns > 1 && peer.lastAppEndTs >= 0) this.reuses.add(ts - peer.lastAppEndTs, ts, frame);
+  }
+
+  /**
    * The snaplen cut the last `length` bytes off the segment at (ts, frame), whose captured bytes
    * were just pushed. Bytes still inside the current record's body are only unseen: the record's
    * length says where it ends, so they are counted as read (a capture taken with -s 128 cuts every
@@ -438,9 +526,24 @@ export class TlsDirection {
    */
   cut(length: number, ts: number, frame: number): void {
     this.hello.stop();
+    if (this.stop === Stop.Lost) {
+      this.lostActivity(ts, frame, this.bytes + length);
+      this.bytes += length;
+      return;
+    }
     if (this.stop !== Stop.None) return;
     if (this.headerHave !== 0 || this.bodyLeft < length) {
-      this.stop = Stop.Gap;
+      // The record being read ends inside the cut (its length says where); the header after it is lost.
+      if (this.headerHave === 0 && this.bodyLeft > 0) {
+        const rest = this.bodyLeft;
+        this.bodyLeft = 0;
+        this.complete(ts, frame, this.bytes + rest);
+      }
+      this.stop = Stop.Lost;
+      this.lostType = this.headerType;
+      this.headerHave = 0;
+      this.lostActivity(ts, frame, this.bytes + length);
+      this.bytes += length;
       return;
     }
     this.bodyLeft -= length;
@@ -570,17 +673,7 @@ export class TlsDirection {
     this.lastAppEndFrame = frame;
     this.lastAppEndOffset = endOffset;
     this.lastAppLength = length;
-    if (!this.turnOpen) {
-      this.turns++;
-      this.turnStartTs = this.recordStartTs;
-      this.turnStartFrame = this.recordStartFrame;
-      this.turnStartOffset = this.recordStartOffset;
-      this.turnAnswers = peer.turns > 0;
-      this.turnOpen = true;
-      peer.turnOpen = false;
-      // The client reused the connection (a turn after its first) this long after the server's last data.
-      if (this.isClient && this.turns > 1 && peer.lastAppEndTs >= 0) this.reuses.add(this.recordStartTs - peer.lastAppEndTs, this.recordStartTs, this.recordStartFrame);
-    }
+    if (!this.turnOpen) this.openTurn(this.recordStartTs, this.recordStartFrame, this.recordStartOffset);
   }
 }
 

@@ -43,6 +43,16 @@ export function snaplenFramingWarning(stats: AnalysisStats, file?: { snaplenCut:
   if (file !== undefined && file.snaplenCut === 0) return null;
   const cut = stats.http.cutMessages;
   const lost = stats.http.resyncs;
+  const tls = stats.http.tlsConnections;
+  // TLS traffic has no HTTP to cut: what the cut hides there is record headers (tls-records.ts:
+  // reading resumes at the next segment that begins with a record).
+  if (stats.snaplenCut > 0 && stats.exchanges === 0 && tls > 0) {
+    return (
+      `warning: ${packets}; the traffic is TLS (${tls} connection${tls === 1 ? '' : 's'}), read by its record headers: a record longer than the snaplen ` +
+      'is still followed by its length, but where the cut took a header the records up to the next segment that begins with one go unseen, ' +
+      'and a ClientHello cut short hides the protocols it offered (a TLS 1.3 connection that may be HTTP/2 is then not judged) — capture with tcpdump -s 0 to read every record'
+    );
+  }
   // Cut packets, packets with data, and not one exchange: a snaplen of 64 or 68 bytes keeps the
   // Ethernet, IP and TCP headers and little or nothing of the payload.
   if (stats.snaplenCut > 0 && stats.exchanges === 0 && stats.tcpWithoutPayload < stats.tcpPackets) {

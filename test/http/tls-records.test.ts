@@ -97,12 +97,106 @@ describe('TlsRecords', () => {
     const next = record(23, 30);
     tls.data(true, next, 0, next.length, 3, 3);
     expect(tls.client.appRecords).toBe(2);
-    // Cut bytes reaching past the record's end hold the next header: boundaries are lost.
+    // Cut bytes reaching past the record's end hold the next header: boundaries are lost, the record
+    // the cut ended is complete, and the bytes count.
     const two = concat(record(23, 40), record(23, 500));
     tls.data(true, two, 0, 10, 4, 4);
     tls.gap(true, two.length - 10, true, 4, 4);
-    expect(tls.client.stop).toBe(TlsStop.Gap);
+    expect(tls.client.stop).toBe(TlsStop.Lost);
+    expect(tls.client.appRecords).toBe(3);
+    expect(tls.client.bytes).toBe(CLIENT_HELLO.length + long.length + next.length + two.length);
     expect(tls.ok).toBe(false);
+  });
+
+  describe('after the snaplen took a record header', () => {
+    /** A client that sent its hello and a 1000-byte record; its server a 2000-byte flight whose second header the cut took. */
+    function lostServer(): TlsRecords {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+      const flight = concat(record(22, 90), record(22, 1500), record(22, 300), record(22, 4));
+      tls.data(false, flight, 0, 300, 2, 2);
+      tls.gap(false, flight.length - 300, true, 2, 2);
+      return tls;
+    }
+
+    test('reading resumes at a segment that starts with a record header', () => {
+      const tls = lostServer();
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      expect(tls.server.records).toBe(2); // the hello, and the record the cut ended
+      // The client's ChangeCipherSpec and Finished, then the server's: a segment starting with a record.
+      const ccs = concat(record(20, 1), record(22, 40));
+      tls.data(true, ccs, 0, ccs.length, 3, 3);
+      tls.data(false, ccs, 0, ccs.length, 4, 4);
+      expect(tls.server.stop).toBe(TlsStop.None);
+      expect(tls.server.resyncs).toBe(1);
+      expect(tls.server.sawChangeCipherSpec).toBe(true);
+      expect(tls.server.bytes).toBe(90 + 1500 + 300 + 4 + 20 + ccs.length);
+      // A request, and its answer: a turn each, read as records again.
+      const request = record(23, 120);
+      tls.data(true, request, 0, request.length, 5, 5);
+      const answer = record(23, 300);
+      tls.data(false, answer, 0, answer.length, 6, 6);
+      expect(tls.ok).toBe(true);
+      expect(tls.client.turns).toBe(1);
+      expect(tls.server.turns).toBe(1);
+      expect(tls.server.lastAppEndFrame).toBe(6);
+    });
+
+    test('a segment whose first bytes only look like a header does not resume it when the header behind them does not', () => {
+      const tls = lostServer();
+      // Encrypted bytes that happen to start like a record of 10 bytes, followed by no header.
+      const fake = concat(new Uint8Array([23, 3, 3, 0, 10]), new Uint8Array(10).fill(0xaa), new Uint8Array([0x41, 0x42, 0x43, 0x44, 0x45]), new Uint8Array(50));
+      tls.data(false, fake, 0, fake.length, 3, 3);
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      // Nor do bytes that are not a header at all, or too few to tell.
+      tls.data(false, new Uint8Array([0x99, 3, 3, 0, 10, 1, 2]), 0, 7, 4, 4);
+      tls.data(false, new Uint8Array([23, 3, 3]), 0, 3, 5, 5);
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      expect(tls.server.resyncs).toBe(0);
+    });
+
+    test('unseen application data moves the side\'s last data and opens its turn, as a record would', () => {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+      const hello = record(22, 90);
+      tls.data(false, hello, 0, hello.length, 2, 2);
+      const request = record(23, 100);
+      tls.data(true, request, 0, request.length, 3, 3);
+      // The answer: a long record, each segment cut at 200 bytes; the second segment's cut holds the next header.
+      const answer = concat(record(23, 2000), record(23, 3000));
+      tls.data(false, answer, 0, 200, 4, 4);
+      tls.gap(false, 1448 - 200, true, 4, 4);
+      expect(tls.server.stop).toBe(TlsStop.None);
+      tls.data(false, answer, 1448, 200, 5, 5);
+      tls.gap(false, 1448 - 200, true, 5, 5);
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      expect(tls.server.appRecords).toBe(1);
+      expect(tls.server.turns).toBe(1);
+      tls.data(false, answer, 2 * 1448, 200, 6, 6); // inside the 3000-byte record: still lost
+      tls.gap(false, 1448 - 200, true, 6, 6);
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      expect(tls.server.lastAppEndFrame).toBe(6);
+      expect(tls.server.lastAppEndOffset).toBe(hello.length + 3 * 1448);
+      // The client's next request: its turn, with the silence since the server's last (unseen) bytes.
+      const again = record(23, 100);
+      tls.data(true, again, 0, again.length, 7, 7);
+      expect(tls.client.turns).toBe(2);
+      expect(tls.client.reuses.count).toBe(1);
+      // The answer begins a segment with its record: read again, and it opens the server's second turn.
+      const second = record(23, 80);
+      tls.data(false, second, 0, second.length, 8, 8);
+      expect(tls.server.stop).toBe(TlsStop.None);
+      expect(tls.server.turns).toBe(2);
+      expect(tls.server.turnStartFrame).toBe(8);
+    });
+
+    test('unseen handshake records open no turn and move no data', () => {
+      const tls = lostServer();
+      const more = new Uint8Array(200).fill(0xaa);
+      tls.data(false, more, 0, more.length, 3, 3);
+      expect(tls.server.turns).toBe(0);
+      expect(tls.server.lastAppEndTs).toBe(-1);
+    });
   });
 
   test('bytes that are not TLS records stop the direction', () => {

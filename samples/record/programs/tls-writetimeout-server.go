@@ -2,7 +2,9 @@
 // HTTP/1.1 only (TLSNextProto empty: ALPN http/1.1, so a client offering h2 gets HTTP/1.1, which TLS
 // 1.3 keeps encrypted on the wire). GET /slow?ms=N sleeps N ms, then writes "ok\n". It logs one JSON
 // line per request: its client's port, the path, when the handler started and ended, and whether
-// the write failed. It exits by itself after -max-seconds.
+// the write failed. It exits by itself after -max-seconds. With -tls12 it speaks TLS 1.2 only (its
+// ServerHello, ALPN choice included, then in clear); -idle sets http.Server{IdleTimeout} (0: Go's
+// default, no idle timeout without a ReadTimeout).
 package main
 
 import (
@@ -24,7 +26,14 @@ func main() {
 	write := flag.Duration("write", 2*time.Second, "http.Server WriteTimeout")
 	maxSeconds := flag.Int("max-seconds", 60, "exit after this long")
 	logPath := flag.String("log", "", "JSON lines log")
+	tls12 := flag.Bool("tls12", false, "TLS 1.2 only (default: TLS 1.3 only)")
+	idle := flag.Duration("idle", 0, "http.Server IdleTimeout")
 	flag.Parse()
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS13, NextProtos: []string{"http/1.1"}}
+	if *tls12 {
+		tlsConfig.MinVersion = tls.VersionTLS12
+		tlsConfig.MaxVersion = tls.VersionTLS12
+	}
 	out, err := os.Create(*logPath)
 	if err != nil {
 		log.Fatal(err)
@@ -51,7 +60,8 @@ func main() {
 		Addr:         *addr,
 		Handler:      mux,
 		WriteTimeout: *write,
-		TLSConfig:    &tls.Config{MinVersion: tls.VersionTLS13, NextProtos: []string{"http/1.1"}},
+		IdleTimeout:  *idle,
+		TLSConfig:    tlsConfig,
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
 	go func() {

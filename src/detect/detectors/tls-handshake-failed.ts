@@ -310,13 +310,14 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           return;
         }
         // An encrypted alert: a TLS 1.3 client's instead of its Finished, after the server's flight.
-        if (by === 'client' && d.firstAlertType === 23 && s.appRecords > 0 && c.appRecords === 0) {
+        // (Not where the snaplen hid some of the client's records: its Finished may have been among them.)
+        if (by === 'client' && d.firstAlertType === 23 && s.appRecords > 0 && c.appRecords === 0 && c.resyncs === 0) {
           keep({ ...base, cause: 'encrypted-alert', failedBy: 'client', stage: 'server-hello', alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
         }
         return;
       }
-      // Records lost by the capture: what was sent is unknown.
-      if (c.stop === TlsStop.Gap || s.stop === TlsStop.Gap) return;
+      // Records lost by the capture (or unseen where the snaplen took their headers): what was sent is unknown.
+      if (c.stop === TlsStop.Gap || s.stop === TlsStop.Gap || c.stop === TlsStop.Lost || s.stop === TlsStop.Lost || c.resyncs > 0 || s.resyncs > 0) return;
       if (s.stop === TlsStop.NotTls && s.records === 0 && s.leadLength > 0) {
         // An HTTP answer and any other protocol's are separate causes: alertCode only keys the group here.
         const plainHttp = s.leadLength === 4 && s.lead === HTTP_LEAD;
