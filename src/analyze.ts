@@ -144,6 +144,19 @@ export interface InputSummary {
   fileGaps?: FileGapFound[];
   /** Present for live captures: the interface, filter and the capture engine's own counters. */
   live?: LiveInputInfo;
+  /**
+   * With --since or --until: the bounds given (null: none) and the packets within them, the only
+   * ones analyzed (firstTs…lastTs above span every packet read). Absent without a time bound.
+   */
+  window?: TimeWindow;
+}
+
+export interface TimeWindow {
+  since: number | null;
+  until: number | null;
+  packets: number;
+  firstTs: number | null;
+  lastTs: number | null;
 }
 
 export interface LiveInputInfo {
@@ -402,6 +415,10 @@ export class Analyzer {
   private readonly sample: number;
   private firstTs = Infinity;
   private lastTs = -Infinity;
+  /** Packets within --since/--until, and the first and last of them (TimeWindow). */
+  private windowPackets = 0;
+  private windowFirstTs = Infinity;
+  private windowLastTs = -Infinity;
   private previousTs = -Infinity;
   private finished: AnalysisResult | null = null;
   private readonly filter: PacketFilter | null;
@@ -454,9 +471,14 @@ export class Analyzer {
     this.previousTs = ts;
     if (p.caplen < p.origLen) stats.snaplenCut++;
     const filter = this.filter;
-    if (filter !== null && !filter.inTime(ts)) {
-      stats.filteredOut++;
-      return;
+    if (filter !== null) {
+      if (!filter.inTime(ts)) {
+        stats.filteredOut++;
+        return;
+      }
+      this.windowPackets++;
+      if (ts < this.windowFirstTs) this.windowFirstTs = ts;
+      if (ts > this.windowLastTs) this.windowLastTs = ts;
     }
     const view = this.view;
     // Decode in place inside the reader's buffer when it offers it: no view object per packet.
@@ -634,6 +656,7 @@ export class Analyzer {
         firstTs: hasPackets ? this.firstTs : null,
         lastTs: hasPackets ? this.lastTs : null,
         duration: hasPackets ? this.lastTs - this.firstTs : 0,
+        ...(this.filter !== null && this.filter.timeBounded ? { window: this.timeWindow(this.filter) } : {}),
       },
       stats,
       flows: this.flows.filter((f) => !keep || keep.has(f.id)).sort((a, b) => a.id - b.id),
@@ -642,6 +665,17 @@ export class Analyzer {
       diagnoses: (keep ? diagnosesOfShown(diagnoses, shownAnomalies) : diagnoses).map((d) => this.translatedServers.annotate(d)),
     };
     return this.finished;
+  }
+
+  private timeWindow(filter: PacketFilter): TimeWindow {
+    const inWindow = this.windowPackets > 0;
+    return {
+      since: Number.isFinite(filter.since) ? filter.since : null,
+      until: Number.isFinite(filter.until) ? filter.until : null,
+      packets: this.windowPackets,
+      firstTs: inWindow ? this.windowFirstTs : null,
+      lastTs: inWindow ? this.windowLastTs : null,
+    };
   }
 
   /**

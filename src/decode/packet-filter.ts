@@ -54,6 +54,11 @@ export class PacketFilter {
     return this.hosts.length === 0 && this.ports.size === 0 && this.since === -Infinity && this.until === Infinity;
   }
 
+  /** It has a time bound (--since or --until). */
+  get timeBounded(): boolean {
+    return this.since !== -Infinity || this.until !== Infinity;
+  }
+
   /** Time bounds only (checked before decoding). */
   inTime(ts: number): boolean {
     return ts >= this.since && ts <= this.until;

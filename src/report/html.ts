@@ -17,6 +17,7 @@ import { escapeXml as x } from './xml-escape';
 import { coverageWarnings, noFindingsText } from './capture-coverage';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
+import { timeWindowText } from './time-window';
 import { unreadTraffic } from './unread-traffic';
 
 export interface HtmlOptions {
@@ -345,6 +346,7 @@ function captureSection(result: AnalysisResult): string {
     '<section id="capture"><h2>Capture</h2>' +
     `<p>${x(formatUtc(input.firstTs))} → ${x(formatUtc(input.lastTs))} (${x(formatDuration(input.duration))}), ${plural(stats.packets, 'packet')}, ${x(tcpPacketsText(stats))}` +
     `${skipped.length ? `; skipped: ${x(skipped.join(', '))}` : ''}${issues.length ? `; decode issues: ${x(issues.join(', '))}` : ''}.</p>` +
+    (input.window !== undefined ? `<p>Window: ${x(timeWindowText(input.window))}.</p>` : '') +
     `<table><thead><tr><th>file</th><th>format</th><th class="num">packets</th><th>link types</th><th>timestamps</th><th>warnings</th></tr></thead><tbody>${files}</tbody></table>` +
     '</section>'
   );

@@ -9,6 +9,7 @@ import { coverageWarnings, droppedByCapture, filteredCapture, oneWayWarning } fr
 import { formatDuration, formatUtc } from './format-time';
 import { ofCapture, STATE_MEANING } from './table';
 import { tcpPacketsText } from './tunneled-packets';
+import { timeWindowText } from './time-window';
 import { unreadTraffic } from './unread-traffic';
 
 /** Rows of the findings table: a PR comment must stay well under GitHub's 65,536 characters. */
@@ -121,6 +122,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   }
   out.push('### Capture', '');
   out.push(`${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${plural(stats.packets, 'packet')}, ${tcpPacketsText(stats)}.`, '');
+  if (input.window !== undefined) out.push(`Window: ${escapeMarkdown(timeWindowText(input.window))}.`, '');
   if (input.filesReordered) out.push('Files read in the order of their first packets, not as given (frames are numbered in this order).', '');
   if (input.filesMerged) out.push('Files overlapping in time were merged by time; frames number the merge (`mergecap -w merged.pcap` with the files in this order).', '');
   out.push('| file | format | packets | link types | timestamps |', '| --- | --- | ---: | --- | --- |');

@@ -6,6 +6,7 @@ import { EndpointSummary, requestCell } from './endpoint-summary';
 import { formatBytes, formatDuration, formatUtc } from './format-time';
 import { skippedPackets } from './skipped-packets';
 import { tcpPacketsText } from './tunneled-packets';
+import { timeWindowText } from './time-window';
 import { coverageWarnings, noFindingsText } from './capture-coverage';
 import { snaplenFramingWarning, translatedAddresses, unreadTraffic } from './unread-traffic';
 
@@ -185,6 +186,7 @@ export function renderTable(result: AnalysisResult, options: TableOptions): stri
     for (const n of file.notes) out.push(`  note: ${n}`);
   }
   out.push(`capture: ${formatUtc(input.firstTs)} → ${formatUtc(input.lastTs)} (${formatDuration(input.duration)}), ${stats.packets} packets, ${tcpPacketsText(stats)}`);
+  if (input.window !== undefined) out.push(`window: ${timeWindowText(input.window)}`);
   const skipped = skippedPackets(stats);
   if (skipped.length) out.push(`skipped: ${skipped.join(', ')}`);
   // The snaplen's warning goes with its file's (analyze.ts); here only when no file carries it.

@@ -212,6 +212,24 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     expect(truncated.stderr).toMatch(/--require-coverage: the capture cannot show all it should: .*cut-short\.pcap is cut short/);
   });
 
+  test('--since/--until: the header says which window was analyzed, and JSON gives it as input.window', () => {
+    const whole = JSON.parse(run(['analyze', SAMPLE, '--format', 'json']).stdout);
+    expect(whole.input.window).toBeUndefined();
+    const first: number = whole.input.firstTs;
+    const last: number = whole.input.lastTs;
+    const since = first + (last - first) / 2;
+    const json = JSON.parse(run(['analyze', SAMPLE, '--format', 'json', '--since', String(since)]).stdout);
+    expect(json.input.window).toMatchObject({ since, until: null });
+    expect(json.input.window.packets).toBeGreaterThan(0);
+    expect(json.input.window.packets).toBeLessThan(json.input.packets);
+    expect(json.input.window.firstTs).toBeGreaterThanOrEqual(since);
+    expect(json.input.window.lastTs).toBe(last);
+    expect(json.input.firstTs).toBe(first); // the capture's own span stays
+    const table = run(['analyze', SAMPLE, '--since', String(since)]).stdout;
+    expect(table).toMatch(new RegExp(`^window: --since \\S+ \\S+ UTC: ${json.input.window.packets} packets analyzed, `, 'm'));
+    expect(run(['analyze', SAMPLE, '--until', String(first - 10)]).stdout).toMatch(/^window: --until .*: no packet within it$/m);
+  });
+
   test.each([
     [['analyze']],
     [['analyze', SAMPLE, '--format', 'yaml']],
