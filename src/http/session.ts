@@ -419,6 +419,13 @@ export class HttpSession {
   /** A final response was parsed: when serverSoftware and serverVia are still null, none named its software. */
   answered = false;
   /**
+   * The `Server` value and last `Via` entry of the connection's first gateway error (502, 503, 504)
+   * that had either: what software wrote the error, which a proxy that passes its backend's
+   * `Server` on with its answers (Apache mod_proxy) names as itself only there. Null: none seen.
+   */
+  gatewayErrorSoftware: string | null = null;
+  gatewayErrorVia: string | null = null;
+  /**
    * The `User-Agent` of the connection's first request, or null (none, or a request a proxy
    * forwarded: its `Via`, `Forwarded` or `X-Forwarded-For` says so, and the agent is the proxy's
    * client, not the software that holds this connection).
@@ -527,6 +534,8 @@ export class HttpSession {
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
+    this.gatewayErrorSoftware = null;
+    this.gatewayErrorVia = null;
     this.answered = false;
     this.clientSoftware = null;
     this.clientForwarded = null;
@@ -892,8 +901,12 @@ export class HttpSession {
     if (this.serverSoftware === null && this.serverVia === null) {
       this.serverSoftware = head.server;
       this.serverVia = head.via;
-      // Known now: later responses' heads need not read it again.
+      // Known now: later responses' heads need not read it again (but for gateway errors: MessageParser.acceptHead).
       if (head.server !== null || head.via !== null) this.resp.readsIdentity = false;
+    }
+    if (head.status >= 502 && head.status <= 504 && this.gatewayErrorSoftware === null && this.gatewayErrorVia === null) {
+      this.gatewayErrorSoftware = head.server;
+      this.gatewayErrorVia = head.via;
     }
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));
