@@ -8,6 +8,7 @@ import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
+import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { closedWindows, ClosedWindow, cutResponse, CutResponse, startedResponse, unfinishedResponse } from '../unfinished-response';
@@ -30,6 +31,8 @@ export interface Truncation extends CutResponse {
   earlierPause: number;
   /** Its client's `User-Agent` (ownAgent: '' none, null unknown): which error its program saw. */
   agent: string | null;
+  /** The earliest data a read timer re-armed lazily (nginx's) may have run from (read-timer.ts: lazyTimerStart). */
+  timerFromTs: number;
 }
 
 /** An upstream leg its client (a proxy) abandoned mid-body: closed before the response was whole. */
@@ -45,6 +48,8 @@ interface AbandonedLeg {
   rst: boolean;
   /** The longest pause between the backend's data segments of this response before its last byte (-1: unknown). */
   earlierPause: number;
+  /** The earliest backend data a read timer re-armed lazily (nginx's) may have run from (lazyTimerStart). */
+  timerFromTs: number;
 }
 
 /**
@@ -90,6 +95,7 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
     clientResetFrame: c.rstTs > close.ts ? c.rstFrame : 0,
     earlierPause: earlierPause(conn, ex),
     agent: ownAgent(conn),
+    timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
   };
 }
 
@@ -118,6 +124,7 @@ function abandonedLegOf(conn: AnalyzedConnection): AbandonedLeg | null {
     closeFrame: close.frame,
     rst: close.rst,
     earlierPause: earlierPause(conn, ex),
+    timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
   };
 }
 
@@ -203,6 +210,20 @@ function stallSettings(software: string | null): string {
     'a proxy\'s read timeout between two reads from its backend (nginx `proxy_read_timeout`, 60 s by default; HAProxy `timeout server`; ' +
     'Apache `ProxyTimeout`; Varnish `between_bytes_timeout`; Envoy `stream_idle_timeout`, 5 min) or a server\'s own inactivity timeout on the socket'
   );
+}
+
+/**
+ * The range a read timer that nginx re-arms lazily (read-timer.ts) lies in, for a cut of
+ * `software`'s: from the silence after the last byte (a timer on the silence is no shorter: it
+ * runs from a read no later than that) to the time since the earliest read within NGINX_LAZY_DELAY
+ * of it; null when it is not nginx's or no such read came. The upstream leg shows the reads; the
+ * client leg only their relays, which may trail them.
+ */
+function lazyRangeOf(software: string | null, t: Truncation, upstream: AbandonedLeg | null): LazyRange | null {
+  if (software === null || !NGINX.test(software)) return null;
+  return upstream !== null
+    ? lazyRange(upstream.closeTs, upstream.lastByteTs, upstream.timerFromTs, true)
+    : lazyRange(t.closeTs, t.lastByteTs, t.timerFromTs, false);
 }
 
 const TIME_LIMIT_SETTINGS =
@@ -292,7 +313,9 @@ export const responseTruncated: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; id: string }[]>();
+        const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; lazy: LazyRange | null; id: string }[]>();
+        /** The findings of a proxy that passed a backend's cut on, by that cut: diagnosed with the backend's, whose cause they share. */
+        const relayersOf = new Map<Truncation, { id: string; server: string }[]>();
         for (const t of truncations) {
           const relayed = relayedFrom(t);
           const upstream = relayed === null ? legOf(abandonedByRequest, t) : null;
@@ -302,6 +325,7 @@ export const responseTruncated: DetectorDefinition = {
               : upstream !== null
                 ? `; it closed its upstream leg to ${upstream.server} at the same moment (${upstream.rst ? 'RST' : 'FIN'}), where the backend had sent nothing for ${ms(upstream.closeTs - upstream.lastByteTs)} s`
                 : '';
+          const lazy = relayed === null ? lazyRangeOf(software.softwareOf(t.server), t, upstream) : null;
           const finding = ctx.report({
             flowId: t.flowId,
             client: t.client,
@@ -338,6 +362,8 @@ export const responseTruncated: DetectorDefinition = {
               upstreamFlowId: relayed?.flowId ?? upstream?.flowId ?? null,
               upstreamServer: relayed?.server ?? upstream?.server ?? null,
               upstreamSilence: upstream !== null ? ms(upstream.closeTs - upstream.lastByteTs) : null,
+              // Only where nginx's lazily re-armed read timer may have run from an earlier read (absent otherwise).
+              ...(lazy !== null ? { readTimerAtLeast: ms(lazy.lo), readTimerAtMost: ms(lazy.hi), readTimerFromAt: at(lazy.fromTs) } : {}),
             },
             frames: [
               ...new Set([
@@ -355,7 +381,12 @@ export const responseTruncated: DetectorDefinition = {
           });
           let list = byServer.get(t.server);
           if (list === undefined) byServer.set(t.server, (list = []));
-          list.push({ t, relayed, upstream, id: finding.id });
+          list.push({ t, relayed, upstream, lazy, id: finding.id });
+          if (relayed !== null) {
+            const by = relayersOf.get(relayed);
+            if (by === undefined) relayersOf.set(relayed, [{ id: finding.id, server: t.server }]);
+            else by.push({ id: finding.id, server: t.server });
+          }
         }
 
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
@@ -495,7 +526,8 @@ export const responseTruncated: DetectorDefinition = {
                   `(the process exiting or crashing, a worker killed, an error mid-stream, whose close took a moment more than a pause), or a timer set just above that pace cut it: ` +
                   `a timer on the silence between bytes, ${stallSettings(named)}; or a limit on the whole exchange, ${timeLimitSettings(named)}. One cut cannot tell which. ${clientView}`
                 : `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
-                  `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request. ${clientView}`);
+                  `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request.` +
+                  `${only.lazy !== null ? lazyRangeText(only.lazy) : ''} ${clientView}`);
             remedy =
               (nearPace
                 ? `Look in ${server}'s error log and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (nginx logs "upstream timed out … while reading upstream") or the process going away; `
@@ -522,13 +554,19 @@ export const responseTruncated: DetectorDefinition = {
                 : ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other, as one event would cut them (the process killed or restarted): with requests that began together, that reads the same.`;
           }
           if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
+          // A proxy's findings that passed these cuts on are this server's doing: listed here, with their proxy named.
+          const relays = own.flatMap((x) => relayersOf.get(x.t) ?? []);
+          if (relays.length > 0) {
+            const proxies = [...new Set(relays.map((r) => r.server))].slice(0, 3).join(', ');
+            explanation += ` A proxy in front (${proxies}) passed ${relays.length === 1 ? 'the cut' : `${relays.length} of the cuts`} on to its client${relays.length === 1 ? '' : 's'}: the cause is here, not at the proxy.`;
+          }
           ctx.diagnose({
             server,
             count: n,
             inferred,
             explanation,
             remedy,
-            anomalyIds: own.map((x) => x.id),
+            anomalyIds: [...own.map((x) => x.id), ...relays.map((r) => r.id)],
           });
         }
       },
