@@ -502,3 +502,58 @@ describe("response-truncated: nginx's read timer, re-armed lazily, on a backend 
     expect(found[0].evidence.readTimerAtMost).toBeUndefined();
   });
 });
+
+describe('response-truncated: several cuts by one nginx read timer re-armed lazily', () => {
+  const NGINX_HEAD = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const BACKEND_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+
+  /** One stream through nginx at `at`: chunks `gaps` apart, then both legs closed `silence` s after the last. */
+  function stream(cap: Capture, at: number, gaps: readonly number[], silence: number, frontHead = NGINX_HEAD): void {
+    const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 });
+    const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
+    front.handshake(at).request(at + 0.001, get('/stream'));
+    back.handshake(at + 0.002).request(at + 0.003, get('/stream'));
+    back.response(at + 0.0033, BACKEND_HEAD + chunk(400));
+    front.response(at + 0.0035, frontHead + chunk(400));
+    let t = at + 0.0033;
+    for (const gap of gaps) {
+      t += gap;
+      back.response(t, chunk(400));
+      front.response(t + 0.0002, chunk(400));
+    }
+    back.fin(t + silence, 'c');
+    front.fin(t + silence + 0.0001, 's');
+  }
+
+  test('silences of 1.404, 1.45 and 1.5 s by one 1.7 s timer: one stall timer, between 1.5 and 1.7 s (before: no single timer)', () => {
+    const cap = new Capture();
+    stream(cap, 0, [0.303, 0.3003], 1.404);
+    stream(cap, 5, [0.25, 0.25], 1.45);
+    stream(cap, 10, [0.2, 0.2, 0.2], 1.5);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(1.5, 3);
+    expect(d.explanation).toContain('1.404-1.5 s mid-body');
+    expect(d.explanation).toContain('between 1.5 s and 1.7 s');
+    expect(d.explanation).not.toContain('no single timer');
+  });
+
+  test('near miss: the same silences from a proxy that is not nginx: no lazy timer (the silences alone, as before)', () => {
+    const cap = new Capture();
+    stream(cap, 0, [0.303, 0.3003], 1.404, BACKEND_HEAD);
+    stream(cap, 5, [0.25, 0.25], 1.45, BACKEND_HEAD);
+    stream(cap, 10, [0.2, 0.2, 0.2], 1.5, BACKEND_HEAD);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout?.value ?? 0).toBeLessThan(1.49);
+    expect(d.explanation).not.toContain('NGX_TIMER_LAZY_DELAY');
+  });
+
+  test('near miss: nginx cuts whose ranges share no value (1.0 s and 1.6 s of silence after chunks 0.5 s apart): not one timer', () => {
+    const cap = new Capture();
+    stream(cap, 0, [0.5, 0.5], 1.0);
+    stream(cap, 5, [0.5, 0.5], 1.6);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('NGX_TIMER_LAZY_DELAY');
+  });
+});

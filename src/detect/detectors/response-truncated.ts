@@ -226,6 +226,27 @@ function lazyRangeOf(software: string | null, t: Truncation, upstream: Abandoned
     : lazyRange(t.closeTs, t.lastByteTs, t.timerFromTs, false);
 }
 
+/**
+ * Where the cuts of one nginx together put its lazily re-armed read timer (lazyRangeOf): the values
+ * within every cut's range (a cut without one: its silence), or null when no cut has a range or
+ * they disagree by more than `jitter` (the capture's). Its silences alone fall short of the setting
+ * by up to NGX_TIMER_LAZY_DELAY each, and so need not agree with each other.
+ */
+function sharedLazyRange(ranges: readonly { lo: number; hi: number }[], jitter: number): { lo: number; hi: number } | null {
+  if (!ranges.some((r) => ms(r.hi) > ms(r.lo))) return null;
+  const lo = Math.max(...ranges.map((r) => r.lo));
+  const hi = Math.min(...ranges.map((r) => r.hi));
+  return lo > hi + jitter ? null : { lo, hi: Math.max(lo, hi) };
+}
+
+/** sharedLazyRange in words, for several cuts. */
+function sharedLazyText(shared: { lo: number; hi: number }): string {
+  return (
+    ' nginx moves that read timer only for a read 0.3 s or more after it last set it (NGX_TIMER_LAZY_DELAY), so a silence before its close can fall short of its value by up to that much' +
+    (ms(shared.hi) > ms(shared.lo) ? `: the reads before the cuts put it between ${ms(shared.lo)} s and ${ms(shared.hi)} s.` : `: the reads before the cuts put it at ${ms(shared.lo)} s.`)
+  );
+}
+
 const TIME_LIMIT_SETTINGS =
   'Go `http.Server.WriteTimeout` (timed from the end of the request head, it cuts any response still being written; it takes effect ' +
   'at the handler\'s next write or flush after it, so the cut can come well after WriteTimeout: at the end of a handler that buffers), ' +
@@ -401,7 +422,12 @@ export const responseTruncated: DetectorDefinition = {
           // A FIN that waited behind a slow reader's data came after the close: no time of the timer's.
           const waits = own.filter((x) => !x.t.drained).map((x) => x.t.sinceRequest);
           const drained = own.length - waits.length;
-          const stallCluster = inferTimeout(silences, options);
+          // nginx's lazily re-armed read timer (read-timer.ts): cuts by one timer need not agree on
+          // their silences, only share a value within their ranges; then each is timed at the longest
+          // silence they all allow (blind round 14, S3c: 1.404 s of silence for 1700ms).
+          const lazyShared = own.length > 1 ? sharedLazyRange(own.map((x, i) => x.lazy ?? { lo: silences[i], hi: silences[i] }), ctx.options.spreadAbsolute) : null;
+          const timedSilences = lazyShared !== null ? own.map(() => lazyShared.lo) : silences;
+          const stallCluster = inferTimeout(timedSilences, options);
           const limitCluster = inferTimeout(waits, options);
           // Closes spread over a timer's tick past the densest few (gunicorn's arbiter checks its
           // workers once a second: cut 2.05-2.92 s after the request for `--timeout 2`): the timer is
@@ -412,7 +438,7 @@ export const responseTruncated: DetectorDefinition = {
           // timeout of 2 s checked once a second cut 2.006-2.899 s after four requests.
           const picked = pickTimer(stallCluster, limitCluster, ctx.options);
           const stallTicked =
-            stallCluster !== null ? tickedSpread(silences, stallCluster) : picked === null && !abrupt ? tickAbove(silences, options, ctx.options.minIdleTimeout) : null;
+            stallCluster !== null ? tickedSpread(timedSilences, stallCluster) : picked === null && !abrupt ? tickAbove(timedSilences, options, ctx.options.minIdleTimeout) : null;
           const limitTicked =
             limitCluster !== null ? tickedSpread(waits, limitCluster) : picked === null && stallTicked === null ? tickAbove(waits, options, ctx.options.minIdleTimeout) : null;
           const stall = stallTicked !== null ? tickedTimeout(stallTicked) : stallCluster;
@@ -445,7 +471,7 @@ export const responseTruncated: DetectorDefinition = {
           const outlasted = (value: number): boolean => longestPause >= value * (1 - ctx.options.spreadFraction);
           // Such a timer fires no sooner than its value: at or below the shortest silence it cut after
           // (a cluster's lowest; a tick's shortest is its value already).
-          const clusterLow = stallTicked === null ? (inferTimeoutRange(silences, options)?.lo ?? null) : null;
+          const clusterLow = stallTicked === null ? (inferTimeoutRange(timedSilences, options)?.lo ?? null) : null;
           const stallValue =
             timed === 'stall' || timed === 'either' ? (stall === null ? null : (clusterLow ?? stall.value))
             : timed === 'mixed' && n === 1 ? silences[0]
@@ -466,9 +492,13 @@ export const responseTruncated: DetectorDefinition = {
           let remedy: string;
           if (mechanism === 'stall' && stall !== null) {
             explanation =
-              `${head}, ${agreement(stall, stallTicked, n, (v) => `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${v} s mid-body`)}` +
+              `${head}, ${
+                lazyShared !== null
+                  ? `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${ms(Math.min(...silences))}-${ms(Math.max(...silences))} s mid-body`
+                  : agreement(stall, stallTicked, n, (v) => `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${v} s mid-body`)
+              }` +
               (withUpstream > 0 ? `, and closed the upstream leg of ${withUpstream === n ? 'each' : `${withUpstream} of them`} at the same moment: its backend stalled mid-body` : '') +
-              `. A timer that measures silence between bytes gave up on a response still being produced: ${stallSettings(named)}. ${clientView}`;
+              `. A timer that measures silence between bytes gave up on a response still being produced: ${stallSettings(named)}.${lazyShared !== null ? sharedLazyText(lazyShared) : ''} ${clientView}`;
             remedy =
               `Find why the backend pauses ${ms(stall.value)} s or more in the middle of a body (a slow query between chunks, a blocked stream, a lock). ` +
               `If long pauses are expected (reports, exports, streaming endpoints), raise that read timeout for those routes only, or have the backend send data (or SSE comments) well inside it.`;
