@@ -63,7 +63,12 @@ type Side = 'client' | 'server';
 type Cause =
   /** A side sent an alert in clear (TLS 1.2, or TLS 1.3 before that side encrypts). */
   | 'alert'
-  /** A TLS 1.3 client's alert after the ServerHello: encrypted, a 19-byte application-data record. */
+  /**
+   * An alert whose description is encrypted: a TLS 1.3 client's after the ServerHello (a 19-byte
+   * application-data record instead of its Finished); a TLS 1.3 server's right after the client's
+   * second flight (in place of its session tickets: it rejected the client's certificate); a TLS
+   * 1.2 side's after its own ChangeCipherSpec (an alert record longer than 2 bytes).
+   */
   | 'encrypted-alert'
   /** A side closed (FIN or RST) during the handshake without an alert. */
   | 'closed'
@@ -83,6 +88,13 @@ type Cause =
  * unanswered), its first flight (ServerHello…), or its first flight and the client its second.
  */
 type Stage = 'client-hello' | 'server-hello' | 'client-flight';
+
+/**
+ * What a TLS 1.3 client's second flight held before its Finished, read from its records' lengths:
+ * an empty Certificate ('none': the server asked, the client had no certificate), a Certificate
+ * and CertificateVerify ('sent'), nothing ('not-asked': no CertificateRequest); null when unknown.
+ */
+type ClientCertificate = 'none' | 'sent' | 'not-asked';
 
 /** One failed handshake, copied out of its connection (which is released). */
 interface Failure {
@@ -109,6 +121,8 @@ interface Failure {
   chosen: string | null;
   /** The server's first bytes as text (not-tls), or the status line of its answer (plain-http). */
   answer: string | null;
+  /** A TLS 1.3 server's encrypted alert on the client's second flight: what that flight held (see ClientCertificate). */
+  clientCertificate: ClientCertificate | null;
   /**
    * A client that closed before the server's hello, which came only after that close: seconds from
    * the ClientHello to the server's first bytes (the server was slower than the client waited); -1
@@ -250,7 +264,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     let bad502Next = 0;
 
     function keep(f: Failure): void {
-      const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}|${f.lateHello >= 0 ? 'late' : ''}`;
+      const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}|${f.lateHello >= 0 ? 'late' : ''}|${f.clientCertificate ?? ''}`;
       let g = groups.get(key);
       if (g === undefined) {
         if (groups.size >= MAX_GROUPS) {
@@ -273,6 +287,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       if (startedMidStream(conn) && !c.hello.complete) return; // what came first is unseen
       if (c.records === 0 && !c.hello.complete) return;
       if (handshakeCompleted(tls)) {
+        if (serverRejectedFlight(conn, tls)) return;
         noteAbandoned(conn, tls);
         return;
       }
@@ -290,6 +305,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         chosen: s.records > 0 && s.hello.complete ? (s.hello.tls13 ? '1.3' : '1.2') : null,
         startTs: startOf(conn),
         lateHello: -1,
+        clientCertificate: null,
       };
       // Where it was: whether the server's hello came (a server's first record may be its alert).
       const stage: Stage = !s.hello.complete ? 'client-hello' : c.sawChangeCipherSpec ? 'client-flight' : 'server-hello';
@@ -312,6 +328,17 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         // An encrypted alert: a TLS 1.3 client's instead of its Finished, after the server's flight.
         if (by === 'client' && d.firstAlertType === 23 && s.appRecords > 0 && c.appRecords === 0) {
           keep({ ...base, cause: 'encrypted-alert', failedBy: 'client', stage: 'server-hello', alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
+          return;
+        }
+        // TLS 1.2: an alert record that is not 2 bytes long was sent after the side's own
+        // ChangeCipherSpec, encrypted (a GCM alert is 26 bytes), while the handshake never
+        // completed: the side failed or gave up on its peer's Finished. Its description cannot be
+        // read (a fatal alert, or a close_notify from a side that gave up waiting), but a close
+        // there without any alert is a failure too. (These had been silent, where the same close
+        // without the alert was named.)
+        if (d.firstAlertType === 21 && d.alertDescription < 0 && d.sawChangeCipherSpec) {
+          const at: Stage = by === 'client' ? 'client-flight' : stage;
+          keep({ ...base, cause: 'encrypted-alert', failedBy: by, stage: at, alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
         }
         return;
       }
@@ -338,6 +365,67 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       // A client that closed before any answer: judged only after a real wait (see UNANSWERED_HELLO_WAIT, LATE_HELLO_WAIT).
       if (by === 'client' && seen === 'client-hello' && close.ts - helloTs < (lateHello ? LATE_HELLO_WAIT : UNANSWERED_HELLO_WAIT)) return;
       keep({ ...base, cause: 'closed', failedBy: by, stage: stageOf(by, seen), alertCode: -1, alertFatal: true, closedWith: close.how, ts: close.ts, after: close.ts - helloTs, frames: [...helloFrames, close.frame], keyFrame: close.frame, answer: null, lateHello: lateHello ? serverFirst - helloTs : -1 });
+    }
+
+    /**
+     * TLS 1.3: the server's first record after the client's Finished was an alert (alert-sized,
+     * encrypted under its handshake keys), not its session tickets nor data, sent at once, and the
+     * connection closed at once after it. A server that verifies the client's certificate (mutual
+     * TLS) does so only once the client's second flight has come, so its rejection
+     * (certificate_required 116 when the flight held an empty Certificate, bad_certificate or
+     * unknown_ca for one it does not trust) comes there, where a server that accepted the Finished
+     * sends its tickets; the client's handshake had already finished on its side, and it learns of
+     * the failure at its first read. Told apart from what is healthy: a server's idle close with its
+     * close_notify (no tickets configured) comes after a timer, not within ABORT_AFTER_HANDSHAKE of
+     * the Finished; a close_notify answering the client's own alert or close came after them.
+     */
+    function serverRejectedFlight(conn: AnalyzedConnection, tls: TlsRecords): boolean {
+      const c = tls.client;
+      const s = tls.server;
+      if (!s.hello.tls13 || c.finishedEndTs < 0 || s.firstAlertTs < 0 || s.firstAlertType !== 23) return false;
+      if (s.firstAlertTs < c.finishedEndTs || (s.firstAlertTs === c.finishedEndTs && s.firstAlertFrame <= c.finishedEndFrame)) return false;
+      // Its tickets or data came first: the Finished was accepted.
+      if (s.ticketRecords > 0 || s.dataAfterTickets) return false;
+      // The server answered the client's own close (a health check's close_notify, its FIN).
+      if (c.firstAlertTs >= 0 && c.firstAlertTs <= s.firstAlertTs) return false;
+      const clientClose = closeOf(conn, 'client');
+      if (clientClose !== null && clientClose.ts <= s.firstAlertTs) return false;
+      // A timer (an idle close), not an answer to the flight.
+      if (s.firstAlertTs - c.finishedEndTs >= ABORT_AFTER_HANDSHAKE) return false;
+      const serverClose = closeOf(conn, 'server');
+      const close = serverClose !== null && (clientClose === null || serverClose.ts <= clientClose.ts) ? serverClose : clientClose;
+      if (close === null || close.ts - s.firstAlertTs >= ABORT_AFTER_HANDSHAKE) return false;
+      const helloTs = conn.client.firstDataTs;
+      const clientCertificate: ClientCertificate | null = !c.finishedByLength
+        ? null
+        : c.flightRecordsBeforeFinished === 0
+          ? 'not-asked'
+          : c.flightEmptyCertificate
+            ? 'none'
+            : 'sent';
+      keep({
+        flowId: conn.id,
+        client: conn.clientName,
+        clientHost: conn.clientHost,
+        server: conn.serverName,
+        cause: 'encrypted-alert',
+        failedBy: 'server',
+        stage: 'client-flight',
+        alertCode: -1,
+        alertFatal: true,
+        closedWith: close.how,
+        ts: s.firstAlertTs,
+        after: s.firstAlertTs - helloTs,
+        frames: [conn.client.firstDataFrame, conn.server.firstDataFrame, c.finishedEndFrame, s.firstAlertFrame, close.frame],
+        keyFrame: s.firstAlertFrame,
+        offered13: c.hello.tls13,
+        chosen: '1.3',
+        answer: null,
+        startTs: startOf(conn),
+        lateHello: -1,
+        clientCertificate,
+      });
+      return true;
     }
 
     /** The stage as the failing side saw it: a client failing on the server's flight failed "after the ServerHello". */
@@ -378,6 +466,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           answer: null,
           startTs: startOf(conn),
           lateHello: -1,
+          clientCertificate: null,
       });
     }
 
@@ -429,6 +518,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         startTs: startOf(conn),
         answer: `${ex.responseVersion ?? 'HTTP/1.1'} 400${ex.reason !== null && ex.reason !== '' ? ` ${ex.reason}` : ''}`,
         lateHello: -1,
+        clientCertificate: null,
       });
     }
 
@@ -462,6 +552,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           serverChose: f.chosen,
           ...(f.answer !== null ? { answer: f.answer } : {}),
           ...(f.lateHello >= 0 ? { serverHelloAfterMs: microsAsMs(f.lateHello) } : {}),
+          ...(f.clientCertificate !== null ? { clientCertificate: f.clientCertificate } : {}),
           // The 502s proxies answered their clients for these failures (exchanges "flow#index", as intermittent-5xx reads them).
           ...(g.relayed.length > 0 ? { relayed502: g.relayed.length, relayedBy: proxies.slice(0, LISTED), relayedExchanges: g.relayed.map((b) => `${b.flowId}#${b.index}`) } : {}),
           clientSees: text.clientSees,
@@ -564,13 +655,7 @@ function describeFailure(f: Failure, n: number, failures: readonly Failure[]): W
       return { what, why, clientSees };
     }
     case 'encrypted-alert':
-      return {
-        what: `the client sent an encrypted alert (a TLS 1.3 alert record of 19 bytes instead of its Finished) ${stageWords(f)}, ${after}${closed}`,
-        why:
-          "TLS 1.3 encrypts the client's alerts once it has the handshake keys, so the description is not in the capture; a client that rejects the server's flight right after reading it is, most often, rejecting its certificate (unknown_ca, bad_certificate, certificate_expired, a name mismatch).",
-        clientSees:
-          'the client its verification error (curl exit 60 "SSL certificate problem: …"; Go "x509: certificate signed by unknown authority" or "x509: certificate is valid for …, not …"; Node "unable to verify the first certificate"; Java "PKIX path building failed"); the server a handshake failure with the client\'s alert (nginx "SSL_do_handshake() failed … SSL alert number …")',
-      };
+      return encryptedAlertWords(f, after, closed);
     case 'closed':
       return {
         what: `the ${f.failedBy} ${f.closedWith === 'rst' ? 'reset' : 'closed'} the connection ${stageWords(f)}, ${after}, without a TLS alert`,
@@ -618,6 +703,61 @@ function describeFailure(f: Failure, n: number, failures: readonly Failure[]): W
   }
 }
 
+/** An alert whose description is encrypted (see Cause 'encrypted-alert'): told by who sent it, when, and the TLS version. */
+function encryptedAlertWords(f: Failure, after: string, closed: string): Words {
+  if (f.failedBy === 'client' && f.chosen !== '1.2') {
+    return {
+      what: `the client sent an encrypted alert (a TLS 1.3 alert record of 19 bytes instead of its Finished) ${stageWords(f)}, ${after}${closed}`,
+      why:
+        "TLS 1.3 encrypts the client's alerts once it has the handshake keys, so the description is not in the capture; a client that rejects the server's flight right after reading it is, most often, rejecting its certificate (unknown_ca, bad_certificate, certificate_expired, a name mismatch).",
+      clientSees:
+        'the client its verification error (curl exit 60 "SSL certificate problem: …"; Go "x509: certificate signed by unknown authority" or "x509: certificate is valid for …, not …"; Node "unable to verify the first certificate"; Java "PKIX path building failed"); the server a handshake failure with the client\'s alert (nginx "SSL_do_handshake() failed … SSL alert number …")',
+    };
+  }
+  if (f.failedBy === 'server' && f.chosen === '1.3') {
+    const flight =
+      f.clientCertificate === 'none'
+        ? "in which the client sent no certificate to the server's CertificateRequest (an empty Certificate)"
+        : f.clientCertificate === 'sent'
+          ? "which held the client's certificate and its CertificateVerify"
+          : f.clientCertificate === 'not-asked'
+            ? '(its Finished alone: the server had asked for no certificate)'
+            : '';
+    const what = `the server sent an encrypted alert (a TLS 1.3 alert record of 19 bytes, where a server that accepts the handshake sends its session tickets) right after the client's second flight${flight !== '' ? ` ${flight}` : ''}, ${after}${closed}`;
+    const encrypted =
+      "TLS 1.3 encrypts the server's alert, so its description is not in the capture; the client's handshake had already finished on its side, so it learns of the failure only at its first read, often after it sent its request.";
+    if (f.clientCertificate === 'none') {
+      return {
+        what,
+        why: `The server requires a client certificate (mutual TLS: OpenSSL \`-Verify\`, Go \`tls.RequireAndVerifyClientCert\`, HAProxy \`verify required\`, Envoy \`require_client_certificate\`, Node \`requestCert\` with \`rejectUnauthorized\`) and the client sent none: its alert is certificate_required (116; Go servers before 1.21 send bad_certificate, 42). ${encrypted} A Go client sends its certificate only when a CA the server's CertificateRequest names signed it.`,
+        clientSees:
+          'curl exit 56 "OpenSSL SSL_read: … tlsv13 alert certificate required" (or "sslv3 alert bad certificate" from a Go server), openssl s_client "SSL alert number 116", Go "remote error: tls: certificate required" (or "bad certificate"), Python "TLSV13_ALERT_CERTIFICATE_REQUIRED", nginx as a proxy a 502; the server "peer did not return a certificate" (OpenSSL) or "http: TLS handshake error from …: tls: client didn\'t provide a certificate" (Go)',
+      };
+    }
+    return {
+      what,
+      why:
+        f.clientCertificate === 'sent'
+          ? `The server does not accept the client's certificate (mutual TLS): not signed by a CA it trusts (unknown_ca 48, or bad_certificate 42 from Go), expired (certificate_expired 45), revoked, or without the clientAuth usage (unsupported_certificate 43). ${encrypted}`
+          : `The server rejected the client's second flight without a word in clear: most often its client certificate check (mutual TLS), else a Finished it could not verify (decrypt_error). ${encrypted}`,
+      clientSees:
+        'curl exit 56 "OpenSSL SSL_read: … tlsv1 alert unknown ca" (OpenSSL servers) or "sslv3 alert bad certificate" (Go servers), Go "remote error: tls: bad certificate" or "unknown certificate authority", nginx as a proxy a 502; the server "certificate verify failed" (OpenSSL) or "http: TLS handshake error from …: tls: failed to verify client certificate: x509: certificate signed by unknown authority" (Go)',
+    };
+  }
+  // TLS 1.2: an alert record longer than 2 bytes, after the side's own ChangeCipherSpec.
+  return {
+    what: `the ${f.failedBy} sent an encrypted alert (a TLS 1.2 alert record after its ChangeCipherSpec, its description unreadable) ${stageWords(f)}, before the handshake completed, ${after}${closed}`,
+    why:
+      f.failedBy === 'client'
+        ? "The client had sent its Finished and did not accept the server's answer to it, or gave up waiting for the server's ChangeCipherSpec and Finished: a Finished it could not verify (a middlebox altering the handshake, decrypt_error or bad_record_mac), a session ticket it rejected, or a server stalled after the client's flight (a slow client-certificate or session check) that the client's handshake timeout cut short."
+        : "The server had sent its ChangeCipherSpec and Finished (a resumed session) and did not accept the client's answer, or gave up waiting for it (its handshake timeout).",
+    clientSees:
+      f.failedBy === 'client'
+        ? 'the client its own error (an OpenSSL-based client "SSL routines::decrypt error" or "bad record mac", curl exit 35, or its handshake timeout, curl exit 28); the server a handshake that failed on the client\'s alert'
+        : 'OpenSSL-based clients "SSL routines::…" with the server\'s alert (curl exit 35), Go "remote error: tls: …"; nginx as a proxy a 502',
+  };
+}
+
 function alertWhy(a: AlertMeaning, by: Side): string {
   switch (a.family) {
     case 'trust':
@@ -645,6 +785,15 @@ function remedyOf(f: Failure): string {
   if (f.cause === 'plain-http-to-tls-port') return `Use https:// for ${f.server} (in nginx as a proxy: \`proxy_pass https://…\`, with \`proxy_ssl_server_name on\`), or serve plain HTTP on another port of ${host}; a redirect from http to https belongs on a plain port (nginx \`error_page 497\` redirects plain requests on a TLS port).`;
   if (f.cause === 'verify-after-handshake') {
     return `Make the proxy trust the upstream's certificate: \`proxy_ssl_trusted_certificate\` with the CA that signed it (the full chain served by the upstream), \`proxy_ssl_name\` set to a name the certificate holds (with \`proxy_ssl_server_name on\` to send it as SNI), a renewed certificate if it expired; \`proxy_ssl_verify_depth\` for a long chain. Turning \`proxy_ssl_verify\` off only hides it. ${check}`;
+  }
+  if (f.cause === 'encrypted-alert' && f.failedBy === 'server' && f.clientCertificate === 'none') {
+    return `Give the client its certificate and key (curl \`--cert\`/\`--key\`, Go \`tls.Config.Certificates\` or \`GetClientCertificate\`, Node \`cert\`/\`key\`, Python \`load_cert_chain\`, nginx as a proxy \`proxy_ssl_certificate\`/\`proxy_ssl_certificate_key\`), signed by a CA the server trusts (a Go client sends none that the server's CertificateRequest does not name); or, if not every client has one, make it optional on the server (OpenSSL \`-verify\` rather than \`-Verify\`, Go \`VerifyClientCertIfGiven\`, HAProxy \`verify optional\`) and decide per request. ${check}`;
+  }
+  if (f.cause === 'encrypted-alert' && f.failedBy === 'server') {
+    return `Give the client a certificate the server accepts: signed by a CA in the server's client-CA list (OpenSSL \`-CAfile\`, Go \`ClientCAs\`, HAProxy \`ca-file\`, nginx \`ssl_client_certificate\`), with its intermediates, valid now, with the clientAuth extended key usage; or add the client's CA to that list. Read the server's TLS error log for the exact reason. ${check} with \`-cert\`/\`-key\`.`;
+  }
+  if (f.cause === 'encrypted-alert' && f.chosen === '1.2') {
+    return `Read both sides' TLS logs for the alert (it is encrypted on the wire): compare their TLS libraries and versions, look for a middlebox that alters TLS, and for a server slow to answer the client's Finished (a client-certificate or session-cache lookup) against the client's handshake timeout. ${check}`;
   }
   if (f.cause === 'encrypted-alert') {
     return `Make the client trust the server's certificate: add the CA that signed it to the client's trust store or CA bundle (curl \`--cacert\`, Node \`NODE_EXTRA_CA_CERTS\`, Go \`SSL_CERT_FILE\`/\`x509.CertPool\`, Java \`keytool -importcert\`, nginx as a proxy \`proxy_ssl_trusted_certificate\` with \`proxy_ssl_verify on\`), serve the full chain (intermediates) on the server, and check the certificate's dates and names (the SAN must hold the name or address the client connects to; nginx as a proxy sends it with \`proxy_ssl_server_name on\`/\`proxy_ssl_name\`). ${check}`;
