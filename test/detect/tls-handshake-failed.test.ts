@@ -319,6 +319,25 @@ describe('tls-handshake-failed: a TLS 1.3 server\'s encrypted alert after the cl
     expect(f.summary).toContain('certificate');
   });
 
+  test('every detector: a Go client\'s request sent with its flight, the server\'s alert and FIN, is the handshake\'s failure, no unanswered request', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    c.send(0.003, 'c', concat(records(20, 1), records(23, 25, 53), records(23, 112))).ack(0.0031, 's');
+    c.send(0.0048, 's', records(23, 19)).fin(0.0049, 's').fin(0.005, 'c').ack(0.0051, 's');
+    expect(cap.analyze().anomalies.map((f) => `${f.kind} ${String(f.evidence.cause)}`)).toEqual(['tls-handshake-failed encrypted-alert']);
+  });
+
+  test('every detector: curl\'s request written after the server\'s alert and FIN, reset, is the handshake\'s failure, no keep-alive race', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    clientFlight(c, 0.003, false);
+    c.send(0.0058, 's', records(23, 19)).fin(0.0059, 's');
+    c.send(0.00605, 'c', records(23, 81)).rst(0.00607, 's');
+    expect(cap.analyze().anomalies.map((f) => `${f.kind} ${String(f.evidence.cause)}`)).toEqual(['tls-handshake-failed encrypted-alert']);
+  });
+
   test('near miss: a good Finished answered with session tickets, then a close_notify at once, is silent', () => {
     const cap = new Capture();
     const c = hello(cap, 0);

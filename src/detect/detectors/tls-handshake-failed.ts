@@ -5,6 +5,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { firstCloseTs, hostOf, microsAsMs, ms, startedMidStream } from '../facts';
 import { firstAtOrAfter } from '../sorted-search';
+import { type FlightRejection, tlsFlightRejected } from '../tls-flight-rejected';
 import type { Finding } from '../finding';
 
 /**
@@ -89,12 +90,8 @@ type Cause =
  */
 type Stage = 'client-hello' | 'server-hello' | 'client-flight';
 
-/**
- * What a TLS 1.3 client's second flight held before its Finished, read from its records' lengths:
- * an empty Certificate ('none': the server asked, the client had no certificate), a Certificate
- * and CertificateVerify ('sent'), nothing ('not-asked': no CertificateRequest); null when unknown.
- */
-type ClientCertificate = 'none' | 'sent' | 'not-asked';
+/** What a TLS 1.3 client's second flight held before its Finished (see FlightRejection). */
+type ClientCertificate = NonNullable<FlightRejection['clientCertificate']>;
 
 /** One failed handshake, copied out of its connection (which is released). */
 interface Failure {
@@ -367,42 +364,11 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       keep({ ...base, cause: 'closed', failedBy: by, stage: stageOf(by, seen), alertCode: -1, alertFatal: true, closedWith: close.how, ts: close.ts, after: close.ts - helloTs, frames: [...helloFrames, close.frame], keyFrame: close.frame, answer: null, lateHello: lateHello ? serverFirst - helloTs : -1 });
     }
 
-    /**
-     * TLS 1.3: the server's first record after the client's Finished was an alert (alert-sized,
-     * encrypted under its handshake keys), not its session tickets nor data, sent at once, and the
-     * connection closed at once after it. A server that verifies the client's certificate (mutual
-     * TLS) does so only once the client's second flight has come, so its rejection
-     * (certificate_required 116 when the flight held an empty Certificate, bad_certificate or
-     * unknown_ca for one it does not trust) comes there, where a server that accepted the Finished
-     * sends its tickets; the client's handshake had already finished on its side, and it learns of
-     * the failure at its first read. Told apart from what is healthy: a server's idle close with its
-     * close_notify (no tickets configured) comes after a timer, not within ABORT_AFTER_HANDSHAKE of
-     * the Finished; a close_notify answering the client's own alert or close came after them.
-     */
+    /** TLS 1.3: the server rejected the client's second flight (tlsFlightRejected says how that is told). */
     function serverRejectedFlight(conn: AnalyzedConnection, tls: TlsRecords): boolean {
-      const c = tls.client;
-      const s = tls.server;
-      if (!s.hello.tls13 || c.finishedEndTs < 0 || s.firstAlertTs < 0 || s.firstAlertType !== 23) return false;
-      if (s.firstAlertTs < c.finishedEndTs || (s.firstAlertTs === c.finishedEndTs && s.firstAlertFrame <= c.finishedEndFrame)) return false;
-      // Its tickets or data came first: the Finished was accepted.
-      if (s.ticketRecords > 0 || s.dataAfterTickets) return false;
-      // The server answered the client's own close (a health check's close_notify, its FIN).
-      if (c.firstAlertTs >= 0 && c.firstAlertTs <= s.firstAlertTs) return false;
-      const clientClose = closeOf(conn, 'client');
-      if (clientClose !== null && clientClose.ts <= s.firstAlertTs) return false;
-      // A timer (an idle close), not an answer to the flight.
-      if (s.firstAlertTs - c.finishedEndTs >= ABORT_AFTER_HANDSHAKE) return false;
-      const serverClose = closeOf(conn, 'server');
-      const close = serverClose !== null && (clientClose === null || serverClose.ts <= clientClose.ts) ? serverClose : clientClose;
-      if (close === null || close.ts - s.firstAlertTs >= ABORT_AFTER_HANDSHAKE) return false;
+      const r = tlsFlightRejected(conn);
+      if (r === null) return false;
       const helloTs = conn.client.firstDataTs;
-      const clientCertificate: ClientCertificate | null = !c.finishedByLength
-        ? null
-        : c.flightRecordsBeforeFinished === 0
-          ? 'not-asked'
-          : c.flightEmptyCertificate
-            ? 'none'
-            : 'sent';
       keep({
         flowId: conn.id,
         client: conn.clientName,
@@ -413,17 +379,17 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         stage: 'client-flight',
         alertCode: -1,
         alertFatal: true,
-        closedWith: close.how,
-        ts: s.firstAlertTs,
-        after: s.firstAlertTs - helloTs,
-        frames: [conn.client.firstDataFrame, conn.server.firstDataFrame, c.finishedEndFrame, s.firstAlertFrame, close.frame],
-        keyFrame: s.firstAlertFrame,
-        offered13: c.hello.tls13,
+        closedWith: r.closedWith,
+        ts: r.alertTs,
+        after: r.alertTs - helloTs,
+        frames: [conn.client.firstDataFrame, conn.server.firstDataFrame, r.finishedFrame, r.alertFrame, r.closeFrame],
+        keyFrame: r.alertFrame,
+        offered13: tls.client.hello.tls13,
         chosen: '1.3',
         answer: null,
         startTs: startOf(conn),
         lateHello: -1,
-        clientCertificate,
+        clientCertificate: r.clientCertificate,
       });
       return true;
     }
