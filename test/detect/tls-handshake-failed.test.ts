@@ -376,6 +376,19 @@ describe('tls-handshake-failed: a TLS 1.3 server\'s encrypted alert after the cl
 });
 
 describe('tls-handshake-failed: TLS 1.2 alerts sent after a side\'s ChangeCipherSpec (encrypted)', () => {
+  test('a TLS 1.2 server\'s handshake_failure in clear after the client\'s second flight is told as a missing client certificate, not a cipher mismatch (OpenSSL -Verify 1)', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.003, 'c', concat(records(22, 7, 37), records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.send(0.0032, 's', alertRecord(40)).fin(0.0033, 's').fin(0.0034, 'c');
+    const r = cap.analyze([tlsHandshakeFailed]);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ cause: 'alert', failedBy: 'server', alert: 'handshake_failure', stage: 'client-flight' });
+    expect(r.diagnoses[0].explanation).toContain('requires a client certificate');
+    expect(r.diagnoses[0].remedy).toContain('--cert');
+  });
+
   test('a client that sent its CCS and Finished, then an encrypted alert (type 21, 26 bytes) before the server\'s CCS, and closed', () => {
     const cap = new Capture();
     const c = hello(cap, 0);

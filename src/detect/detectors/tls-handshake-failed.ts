@@ -222,6 +222,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
  * protocol_version: no version in common; unrecognized_name: no certificate for the SNI name). A
  * TLS 1.3 client that rejects the server's certificate after switching to its handshake keys (Go,
  * BoringSSL) sends its alert encrypted: a 19-byte application-data record instead of its Finished.
+ * A TLS 1.3 server that rejects the client's certificate (mutual TLS) does so after the client's
+ * Finished, its alert encrypted where its session tickets would come (tls-flight-rejected.ts); a
+ * TLS 1.2 side's alert after its own ChangeCipherSpec is encrypted too (a record longer than 2).
  * A side that closes during the handshake without an alert is named too (with where the handshake
  * was), and so are the two classic mistakes: a ClientHello sent to a plain HTTP port (the server
  * answers "HTTP/1.1 400" in clear: OpenSSL's "wrong version number") and a plain HTTP request sent
@@ -239,7 +242,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
   meta: {
     description:
       'TLS handshakes that never completed: a fatal alert during the handshake (named: unknown_ca, protocol_version, handshake_failure, unrecognized_name …; ' +
-      'a TLS 1.3 client\'s encrypted alert by its size), a close or reset right after a hello with no alert, a ClientHello sent to a plain HTTP port, ' +
+      'a TLS 1.3 client\'s encrypted alert by its size, a TLS 1.3 server\'s right after the client\'s certificate and Finished: mutual TLS), a close or reset right after a hello with no alert, a ClientHello sent to a plain HTTP port, ' +
       'a plain HTTP request sent to a TLS port. One finding per server and cause, with who failed it, what clients and proxies log, and the remedy.',
     severity: 'error',
     messages: {
@@ -613,7 +616,7 @@ function describeFailure(f: Failure, n: number, failures: readonly Failure[]): W
       const a = meaningOf(f.alertCode);
       const level = f.alertFatal ? 'fatal' : 'warning';
       const what = `the ${f.failedBy} sent the ${level} alert ${a.name} (${f.alertCode}) ${stageWords(f)}, ${after}${closed}`;
-      const why = alertWhy(a, f.failedBy);
+      const why = alertWhy(a, f.failedBy, f.stage);
       const clientSees =
         f.failedBy === 'server'
           ? `OpenSSL-based clients "SSL routines::${a.openssl}" (curl exit 35; nginx as a proxy "SSL_do_handshake() failed (SSL: error:…:SSL routines::${a.openssl}…) while SSL handshaking to upstream" and a 502), Go "remote error: tls: ${a.go}", Java "javax.net.ssl.SSLHandshakeException: Received fatal alert: ${a.name}"`
@@ -695,9 +698,9 @@ function encryptedAlertWords(f: Failure, after: string, closed: string): Words {
     if (f.clientCertificate === 'none') {
       return {
         what,
-        why: `The server requires a client certificate (mutual TLS: OpenSSL \`-Verify\`, Go \`tls.RequireAndVerifyClientCert\`, HAProxy \`verify required\`, Envoy \`require_client_certificate\`, Node \`requestCert\` with \`rejectUnauthorized\`) and the client sent none: its alert is certificate_required (116; Go servers before 1.21 send bad_certificate, 42). ${encrypted} A Go client sends its certificate only when a CA the server's CertificateRequest names signed it.`,
+        why: `The server requires a client certificate (mutual TLS: OpenSSL \`-Verify\`, Go \`tls.RequireAndVerifyClientCert\`, HAProxy \`verify required\`, Envoy \`require_client_certificate\`, Node \`requestCert\` with \`rejectUnauthorized\`) and the client sent none: its alert is certificate_required (116; a Go 1.19 server sends bad_certificate, 42). ${encrypted} A Go client sends its certificate only when a CA the server's CertificateRequest names signed it.`,
         clientSees:
-          'curl exit 56 "OpenSSL SSL_read: … tlsv13 alert certificate required" (or "sslv3 alert bad certificate" from a Go server), openssl s_client "SSL alert number 116", Go "remote error: tls: certificate required" (or "bad certificate"), Python "TLSV13_ALERT_CERTIFICATE_REQUIRED", nginx as a proxy a 502; the server "peer did not return a certificate" (OpenSSL) or "http: TLS handshake error from …: tls: client didn\'t provide a certificate" (Go)',
+          'curl exit 56 "OpenSSL SSL_read: … tlsv13 alert certificate required" (or "sslv3 alert bad certificate" from a Go server; exit 16 "Send failure: Connection reset by peer" or 55 when its request met the server\'s close first), openssl s_client "SSL alert number 116", Go "remote error: tls: certificate required" (or "bad certificate"), Python "TLSV13_ALERT_CERTIFICATE_REQUIRED", nginx as a proxy a 502; the server "peer did not return a certificate" (OpenSSL) or "http: TLS handshake error from …: tls: client didn\'t provide a certificate" (Go)',
       };
     }
     return {
@@ -707,7 +710,7 @@ function encryptedAlertWords(f: Failure, after: string, closed: string): Words {
           ? `The server does not accept the client's certificate (mutual TLS): not signed by a CA it trusts (unknown_ca 48, or bad_certificate 42 from Go), expired (certificate_expired 45), revoked, or without the clientAuth usage (unsupported_certificate 43). ${encrypted}`
           : `The server rejected the client's second flight without a word in clear: most often its client certificate check (mutual TLS), else a Finished it could not verify (decrypt_error). ${encrypted}`,
       clientSees:
-        'curl exit 56 "OpenSSL SSL_read: … tlsv1 alert unknown ca" (OpenSSL servers) or "sslv3 alert bad certificate" (Go servers), Go "remote error: tls: bad certificate" or "unknown certificate authority", nginx as a proxy a 502; the server "certificate verify failed" (OpenSSL) or "http: TLS handshake error from …: tls: failed to verify client certificate: x509: certificate signed by unknown authority" (Go)',
+        'curl exit 56 "OpenSSL SSL_read: … tlsv1 alert unknown ca" (OpenSSL servers) or "sslv3 alert bad certificate" (Go servers; exit 16 "Send failure: Connection reset by peer" or 55 when its request met the server\'s close first), Go "remote error: tls: bad certificate" or "unknown certificate authority", nginx as a proxy a 502; the server "certificate verify failed" (OpenSSL) or "http: TLS handshake error from …: tls: failed to verify client certificate: x509: certificate signed by unknown authority" (Go)',
     };
   }
   // TLS 1.2: an alert record longer than 2 bytes, after the side's own ChangeCipherSpec.
@@ -724,7 +727,7 @@ function encryptedAlertWords(f: Failure, after: string, closed: string): Words {
   };
 }
 
-function alertWhy(a: AlertMeaning, by: Side): string {
+function alertWhy(a: AlertMeaning, by: Side, stage: Stage): string {
   switch (a.family) {
     case 'trust':
       return by === 'client'
@@ -733,6 +736,12 @@ function alertWhy(a: AlertMeaning, by: Side): string {
     case 'version':
       return `The two sides have no TLS version in common (${a.name}): ${by === 'server' ? "the server refuses the version the client offers (a server that allows only TLS 1.3, or a client capped at 1.2 or older)" : "the client refuses the version the server chose"}.`;
     case 'cipher':
+      // After the client's second flight the suite had been agreed (the ServerHello chose it): what
+      // the server rejected is that flight, most often for want of a client certificate (OpenSSL's
+      // "peer did not return a certificate" is a handshake_failure in TLS 1.2).
+      if (by === 'server' && stage === 'client-flight') {
+        return `The server rejected the client's second flight (${a.name}) after agreeing on a cipher suite in its ServerHello: most often it requires a client certificate (mutual TLS: OpenSSL \`-Verify\`, SSL_VERIFY_FAIL_IF_NO_PEER_CERT, answers "peer did not return a certificate" so) and the client sent none, else a key exchange or signature it could not accept.`;
+      }
       return `The two sides found no cipher suite, group or signature algorithm in common (${a.name}), or ${by === 'server' ? 'the server has no certificate to use for what the client offers (an RSA-only client and an ECDSA certificate, a required client certificate)' : 'the client rejects the parameters the server chose'}.`;
     case 'sni':
       return 'The server has no certificate or virtual host for the name the client sent in SNI (nginx `ssl_reject_handshake on` in the default server), or the client sent no SNI at all (a proxy without `proxy_ssl_server_name on`, a client connecting by IP address).';
@@ -741,6 +750,11 @@ function alertWhy(a: AlertMeaning, by: Side): string {
     default:
       return `${by === 'server' ? 'The server' : 'The client'} rejected the handshake (${a.name}): a message it could not parse or accept, a middlebox altering the handshake, or a bug in one of the TLS libraries.`;
   }
+}
+
+/** A server that requires a client certificate the client did not send. */
+function clientCertificateRemedy(check: string): string {
+  return `Give the client its certificate and key (curl \`--cert\`/\`--key\`, Go \`tls.Config.Certificates\` or \`GetClientCertificate\`, Node \`cert\`/\`key\`, Python \`load_cert_chain\`, nginx as a proxy \`proxy_ssl_certificate\`/\`proxy_ssl_certificate_key\`), signed by a CA the server trusts (a Go client sends none that the server's CertificateRequest does not name); or, if not every client has one, make it optional on the server (OpenSSL \`-verify\` rather than \`-Verify\`, Go \`VerifyClientCertIfGiven\`, HAProxy \`verify optional\`) and decide per request. ${check}`;
 }
 
 function remedyOf(f: Failure): string {
@@ -752,11 +766,9 @@ function remedyOf(f: Failure): string {
   if (f.cause === 'verify-after-handshake') {
     return `Make the proxy trust the upstream's certificate: \`proxy_ssl_trusted_certificate\` with the CA that signed it (the full chain served by the upstream), \`proxy_ssl_name\` set to a name the certificate holds (with \`proxy_ssl_server_name on\` to send it as SNI), a renewed certificate if it expired; \`proxy_ssl_verify_depth\` for a long chain. Turning \`proxy_ssl_verify\` off only hides it. ${check}`;
   }
-  if (f.cause === 'encrypted-alert' && f.failedBy === 'server' && f.clientCertificate === 'none') {
-    return `Give the client its certificate and key (curl \`--cert\`/\`--key\`, Go \`tls.Config.Certificates\` or \`GetClientCertificate\`, Node \`cert\`/\`key\`, Python \`load_cert_chain\`, nginx as a proxy \`proxy_ssl_certificate\`/\`proxy_ssl_certificate_key\`), signed by a CA the server trusts (a Go client sends none that the server's CertificateRequest does not name); or, if not every client has one, make it optional on the server (OpenSSL \`-verify\` rather than \`-Verify\`, Go \`VerifyClientCertIfGiven\`, HAProxy \`verify optional\`) and decide per request. ${check}`;
-  }
+  if (f.cause === 'encrypted-alert' && f.failedBy === 'server' && f.clientCertificate === 'none') return clientCertificateRemedy(check);
   if (f.cause === 'encrypted-alert' && f.failedBy === 'server') {
-    return `Give the client a certificate the server accepts: signed by a CA in the server's client-CA list (OpenSSL \`-CAfile\`, Go \`ClientCAs\`, HAProxy \`ca-file\`, nginx \`ssl_client_certificate\`), with its intermediates, valid now, with the clientAuth extended key usage; or add the client's CA to that list. Read the server's TLS error log for the exact reason. ${check} with \`-cert\`/\`-key\`.`;
+    return `Give the client a certificate the server accepts: signed by a CA in the server's client-CA list (OpenSSL \`-CAfile\`, Go \`ClientCAs\`, HAProxy \`ca-file\`, nginx \`ssl_client_certificate\`), with its intermediates, valid now, with the clientAuth extended key usage; or add the client's CA to that list. ${check} (s_client sends a client certificate with \`-cert\` and \`-key\`.)`;
   }
   if (f.cause === 'encrypted-alert' && f.chosen === '1.2') {
     return `Read both sides' TLS logs for the alert (it is encrypted on the wire): compare their TLS libraries and versions, look for a middlebox that alters TLS, and for a server slow to answer the client's Finished (a client-certificate or session-cache lookup) against the client's handshake timeout. ${check}`;
@@ -783,6 +795,7 @@ function remedyOf(f: Failure): string {
     case 'version':
       return `Let both sides share a TLS version: allow TLS 1.2 on the server (nginx \`ssl_protocols TLSv1.2 TLSv1.3\`) or raise the client's maximum (curl \`--tls-max\`, nginx as a proxy \`proxy_ssl_protocols TLSv1.2 TLSv1.3\`, Java \`jdk.tls.client.protocols\`, an old OpenSSL or runtime upgraded). ${check}`;
     case 'cipher':
+      if (f.failedBy === 'server' && f.stage === 'client-flight') return clientCertificateRemedy(check);
       return `Let both sides share a cipher suite and key type: compare the server's \`ssl_ciphers\`/\`ssl_ecdh_curve\` (and its certificate's key type) with what the client offers (nginx as a proxy \`proxy_ssl_ciphers\`, OpenSSL's security level \`@SECLEVEL\`), and check that the SNI name selects the server block with a certificate (nginx as a proxy sends SNI only with \`proxy_ssl_server_name on\`). ${check}`;
     case 'sni':
       return `Send the server name the server has a certificate for: curl and browsers send the URL's host (not an IP address), nginx as a proxy only with \`proxy_ssl_server_name on\` (and \`proxy_ssl_name\` when the upstream's name differs), HAProxy \`server … sni req.hdr(host)\`; or add a server block for that name (or a default certificate instead of \`ssl_reject_handshake on\`). ${check}`;
