@@ -409,6 +409,16 @@ describe('tls-handshake-failed: TLS 1.2 alerts sent after a side\'s ChangeCipher
     expect(f.evidence).toMatchObject({ cause: 'encrypted-alert', failedBy: 'server', alert: 'encrypted', stage: 'server-hello' });
   });
 
+  test('near miss: the same client alert where the capture lost the server\'s CCS and Finished (a gap) is not judged', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.003, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.unseen('s', 'x'.repeat(51));
+    c.send(0.5, 'c', records(21, 26)).fin(0.5001, 'c').fin(0.5003, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+
   test('near miss: a TLS 1.2 handshake completed (both CCS) and closed with encrypted close_notify records is silent', () => {
     const cap = new Capture();
     const c = hello(cap, 0);

@@ -336,7 +336,11 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         // read (a fatal alert, or a close_notify from a side that gave up waiting), but a close
         // there without any alert is a failure too. (These had been silent, where the same close
         // without the alert was named.)
-        if (d.firstAlertType === 21 && d.alertDescription < 0 && d.sawChangeCipherSpec) {
+        // Only where the peer's records were read whole: a peer's ChangeCipherSpec the capture lost
+        // (a snaplen cut through its flight) would make a completed handshake and its close_notify
+        // look like this.
+        const peer = by === 'client' ? s : c;
+        if (d.firstAlertType === 21 && d.alertDescription < 0 && d.sawChangeCipherSpec && peer.stop === TlsStop.None && !peer.midRecord) {
           const at: Stage = by === 'client' ? 'client-flight' : stage;
           keep({ ...base, cause: 'encrypted-alert', failedBy: by, stage: at, alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
         }
