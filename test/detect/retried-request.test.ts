@@ -761,6 +761,21 @@ describe("sample retried-request-caller-loops: a caller's next call a think time
   });
 });
 
+describe("sample retried-request-common-schedule: another client's scheduled GET right after one's keep-alive race is no retry; a resend on an idle pooled connection is", () => {
+  const name = 'retried-request-common-schedule';
+  (samples.has(name) ? test : test.skip)('only P\'s resend on its pooled connection is named; B\'s scheduled GET 2 ms after A\'s reset is not, nor is A\'s race said retried', async () => {
+    const r = await analyzeSample(name);
+    // The connections, as the recorder found them in the capture and the clients' log.
+    const { observed } = samples.get(name)!.meta! as unknown as { observed: Record<'aFailure' | 'bScheduled' | 'pFailure' | 'pRetry', { client: string }> };
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([observed.pRetry.client]);
+    expect(found[0].evidence).toMatchObject({ failedOn: observed.pFailure.client, newConnection: false, retryStatus: 200 });
+    const raceA = ofKind(r, 'keepalive-race').find((f) => f.client === observed.aFailure.client);
+    expect(raceA?.evidence.retried).toBe(false);
+    expect(r.anomalies.filter((f) => f.client === observed.bScheduled.client).map((f) => f.summary)).toEqual([]);
+  });
+});
+
 describe('retried-request: a failure the capture may have made (lost packets)', () => {
   /** A connection whose first response lost 10 body bytes in the capture (the client ACKed them), then a POST unanswered until the client closed. */
   function lossyThenUnanswered(cap: Capture, lose: boolean): Conn {
