@@ -227,9 +227,6 @@ export class HeldConnections {
   }
 }
 
-/** Moments looked at for a stop within one window (ClientLoad.stopWithin): each a binary search. */
-const MAX_ENDS_TRIED = 4096;
-
 /**
  * One client host's connections to one server (HeldConnections.loadOf): when they were open, and
  * how long its connects waited. A client that stops (a load generator at the end of its run, a
@@ -261,11 +258,19 @@ export class ClientLoad {
    * open: where its load toward the server stopped. -1 when none.
    */
   stopWithin(from: number, to: number): number {
-    let tried = 0;
-    for (let i = firstAfter(this.ends, from, time); i < this.ends.length && this.ends[i] <= to && tried < MAX_ENDS_TRIED; i++, tried++) {
-      if (this.openAt(this.ends[i]) === 0) return this.ends[i];
+    const stops = this.stopsOf();
+    const i = firstAfter(stops, from, time);
+    return i < stops.length && stops[i] <= to ? stops[i] : -1;
+  }
+
+  /** The moments at which none of its connections was left open, sorted: found once, for every attempt judged. */
+  private stops: number[] | null = null;
+  private stopsOf(): number[] {
+    if (this.stops === null) {
+      this.stops = [];
+      for (const t of this.ends) if (t !== Infinity && this.openAt(t) === 0 && this.stops[this.stops.length - 1] !== t) this.stops.push(t);
     }
-    return -1;
+    return this.stops;
   }
 
   /** The first SYN of its next connection to the server after `t`, Infinity when none. */

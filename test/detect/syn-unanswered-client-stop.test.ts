@@ -63,17 +63,24 @@ function connectsInFlight(cap: Capture, at: number): void {
   seg(cap, at + 1.0501, 'c', 45002, TCP_RST, ISN + 1);
 }
 
+/** A connect that lost its SYN at `at` and its retransmission 1 s later, never answered (port 45003). */
+function retriedInFlight(cap: Capture, at: number): void {
+  seg(cap, at, 'c', 45003, TCP_SYN, ISN);
+  seg(cap, at + 1.0, 'c', 45003, TCP_SYN, ISN);
+}
+
 /** Unrelated traffic that keeps the capture running until `until`. */
 function keepCaptureRunning(cap: Capture, until: number): void {
   cap.connection({ client: '10.0.0.9', server: '10.0.0.3' }).handshake(until - 0.01).exchange(until - 0.005);
 }
 
-function scene(options: { loadUntil: number; retried: boolean; nextLoadAt?: number }) {
+function scene(options: { loadUntil: number; retried: boolean; nextLoadAt?: number; single?: boolean; retriedInFlightAt?: number }) {
   const cap = new Capture();
   load(cap, 0, options.loadUntil);
   if (options.nextLoadAt !== undefined) load(cap, options.nextLoadAt, options.nextLoadAt + 0.5);
   if (options.retried) retriedConnect(cap, 0.5);
-  connectsInFlight(cap, 2.7);
+  if (options.single !== false) connectsInFlight(cap, 2.7);
+  if (options.retriedInFlightAt !== undefined) retriedInFlight(cap, options.retriedInFlightAt);
   keepCaptureRunning(cap, 8);
   const r = cap.analyze(only);
   return { found: ofKind(r, KIND), diagnosis: r.diagnoses.find((d) => d.kind === KIND) };
@@ -109,6 +116,25 @@ describe('syn-unanswered: connects left in flight when the client stopped', () =
     expect(found[0].evidence.clientStoppedAfterLastSyn).toBeUndefined();
     expect(diagnosis?.severity).toBe('error');
     expect(diagnosis?.explanation).toContain('connect timeout is shorter than its SYN retransmission');
+  });
+
+  test('a connect that had retransmitted, in flight at the stop those single-SYN connects prove: left there too, no connect timeout bounded', () => {
+    const { found, diagnosis } = scene({ loadUntil: 3, retried: true, retriedInFlightAt: 1.99 });
+    const retried = found.find((f) => f.client === `${CLIENT}:45003`);
+    expect(retried?.severity).toBe('info');
+    expect(retried?.summary).toContain('left in flight when 10.0.0.1 stopped');
+    expect(retried?.evidence.gaveUpWithin).toBeUndefined();
+    expect(diagnosis?.severity).toBe('info');
+    expect(diagnosis?.explanation).toContain('the one that had retransmitted was in flight at that same moment');
+    expect(diagnosis?.explanation).not.toContain('Their connect timeouts lie there');
+  });
+
+  test('near miss: a connect that had retransmitted, in flight when the load stopped, with no single-SYN connect to prove the stop: as before', () => {
+    const { found, diagnosis } = scene({ loadUntil: 3, retried: true, single: false, retriedInFlightAt: 1.99 });
+    expect(found.map((f) => f.severity)).toEqual(['error']);
+    expect(found[0].summary).not.toContain('stopped');
+    expect(found[0].evidence.gaveUpWithin).toBeDefined();
+    expect(diagnosis?.explanation).toContain('Their connect timeouts lie there');
   });
 
   test('near miss: the load ends with them in flight, but none of its connects ever waited out a lost SYN: connect timeouts, at error', () => {

@@ -296,6 +296,8 @@ export const synUnanswered: DetectorDefinition = {
         'SYN to {server} answered only {span} s later, by the server\'s resent SYN-ACK (the first one lost on the way), after the client had given up: it reset the answer',
       loneAtStop:
         'Single SYN to {server} never answered and never retransmitted: still in flight when {clientHost} stopped, {after} s later (its other connections to it had all ended then{next}), not a connect timeout',
+      unansweredAtStop:
+        'SYN to {server} sent {attempts} times over {span} s without a SYN-ACK, then left in flight when {clientHost} stopped, {after} s after the last one (its other connections to it had all ended then{next}), as other connects of it were',
       answeredAfterStop:
         'SYN to {server} answered only {span} s later, by the server\'s resent SYN-ACK (the first one lost on the way), after {clientHost} had stopped, {after} s after the SYN (its other connections to it had all ended then{next}): it reset the answer; not a connect timeout',
     },
@@ -395,17 +397,50 @@ export const synUnanswered: DetectorDefinition = {
      * clients on one host (a 2 s and a 9 s socket timeout, samples/server-paused-backlog) both
      * stopping is no proof that the stop, not the 2 s timeout, ended it.
      */
-    const clientStop = (a: Attempt): void => {
-      if (!finishing || a.run > 0 || a.probe || a.proxyGaveUpFrame > 0 || a.synTimes.length + a.unkeptRetries > 1) return;
-      if (a.outcome !== 'abandoned' && a.outcome !== 'answered-after-give-up') return;
-      const first = a.synTimes[0];
-      const last = a.synTimes[a.synTimes.length - 1];
-      const until = a.outcome === 'answered-after-give-up' ? Math.min(first + givenUpBy(a), a.answerTs) : first + givenUpBy(a);
+    const loadOf = (a: Attempt): ClientLoad | null => {
       const key = `${a.clientHost}>${a.server}`;
       let load = loads.get(key);
       if (load === undefined) loads.set(key, (load = held.loadOf(a.server, a.clientHost)));
-      if (load === null || first <= load.forgottenUntil || load.mostSyns <= a.synTimes.length + a.unkeptRetries || load.openAt(last) === 0) return;
-      const at = load.stopWithin(last, until);
+      return load === null || a.synTimes[0] <= load.forgottenUntil ? null : load;
+    };
+    /**
+     * Where the load of an attempt's client host toward its server stopped while it was in flight:
+     * other connections of that host there open at its last SYN, and all of them ended, none left
+     * open, before its next SYN was due (and before an answer it reset). -1 when not so.
+     */
+    const stopDuring = (a: Attempt, load: ClientLoad): number => {
+      const first = a.synTimes[0];
+      const last = a.synTimes[a.synTimes.length - 1];
+      const until = a.outcome === 'answered-after-give-up' ? Math.min(first + givenUpBy(a), a.answerTs) : first + givenUpBy(a);
+      return load.openAt(last) === 0 ? -1 : load.stopWithin(last, until);
+    };
+    /**
+     * Single-SYN connects given up (never answered, past their retransmission, or reset when the
+     * server's resent SYN-ACK came) proven left at a stop: their client host's connects elsewhere
+     * sent more SYNs than they did and were answered. Their stops, by client host and server
+     * (`${clientHost}>${server} ${stop}`), set in onFinish before anything is reported.
+     */
+    const provenStops = new Set<string>();
+    const proveStop = (a: Attempt, load: ClientLoad | null): number => {
+      if (load === null || a.synTimes.length + a.unkeptRetries > 1 || load.mostSyns <= 1) return -1;
+      return stopDuring(a, load);
+    };
+    const clientStop = (a: Attempt): void => {
+      if (!finishing || a.run > 0 || a.probe || a.proxyGaveUpFrame > 0) return;
+      const load = loadOf(a);
+      if (load === null) return;
+      let at = -1;
+      if (a.synTimes.length + a.unkeptRetries === 1) {
+        if (a.outcome === 'abandoned' || a.outcome === 'answered-after-give-up') at = proveStop(a, load);
+      } else if (a.outcome === 'abandoned' || a.outcome === 'unanswered-at-capture-end') {
+        // One that had retransmitted: its span before its next SYN was due is seconds long, in which
+        // two clients on one host (a 2 s and a 9 s socket timeout, samples/server-paused-backlog) may
+        // both stop, and a connect of the other outliving more SYNs proves nothing of its own. It is
+        // left at a stop only at one the single-SYN connects of its host prove (ab exiting with
+        // connects of both kinds in flight).
+        const stop = stopDuring(a, load);
+        if (stop >= 0 && provenStops.has(`${a.clientHost}>${a.server} ${stop}`)) at = stop;
+      }
       if (at < 0) return;
       a.stoppedAt = at;
       a.waitedElsewhere = load.retried;
@@ -430,7 +465,7 @@ export const synUnanswered: DetectorDefinition = {
         // The first retransmission proves the first SYN went unanswered for a whole RTO.
         ts: a.synTimes.length > 1 ? a.synTimes[1] : a.synTimes[0],
         message: stopped
-          ? outcome === 'answered-after-give-up' ? 'answeredAfterStop' : 'loneAtStop'
+          ? outcome === 'answered-after-give-up' ? 'answeredAfterStop' : a.synTimes.length >= 2 ? 'unansweredAtStop' : 'loneAtStop'
           : outcome === 'answered-after-give-up' ? 'answeredAfterGiveUp'
           : a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : a.run === 0 ? 'unansweredLone' : 'unansweredInRun',
         data: {
@@ -591,6 +626,11 @@ export const synUnanswered: DetectorDefinition = {
         attemptStarts = startsByPair([
           ...singles, ...givenUpBeforeAnswer, ...pending, ...deferred, ...lone.map((l) => l.attempt), ...reported.map((r) => r.attempt),
         ]);
+        // The stops single-SYN connects prove (given up: past their retransmission, or their answer reset), before any is reported.
+        for (const a of [...singles.filter((o) => captureEnd - o.synTimes[0] > MIN_UNANSWERED_WAIT), ...givenUpBeforeAnswer]) {
+          const at = proveStop(a, loadOf(a));
+          if (at >= 0) provenStops.add(`${a.clientHost}>${a.server} ${at}`);
+        }
         // A lone retry on a lossy path: no other attempt to the server overlapped it, and established
         // connections between the same hosts retransmitted segments too. Anything else (a burst of
         // retried SYNs, a clean path) is the listener's, as before.
@@ -1060,11 +1100,14 @@ function stoppedText(stopped: readonly Attempt[]): string {
   const hosts = [...new Set(stopped.map((a) => a.clientHost))].join(', ');
   const none = stopped.every((a) => a.nextAfterStop === Infinity);
   const waited = Math.max(...stopped.map((a) => a.waitedElsewhere ?? 0));
+  const single = stopped.filter((a) => a.synTimes.length + a.unkeptRetries === 1).length;
+  const retried = n - single;
   return (
     `${n === 1 ? 'The one' : `The ${n}`} left in flight ${n === 1 ? 'was' : 'were'} not given up by a connect timeout: ${waited} other connect${waited === 1 ? '' : 's'} from ${hosts} ` +
     `that lost ${waited === 1 ? 'its' : 'their'} SYN or SYN-ACK waited for the retransmission and ${waited === 1 ? 'was' : 'were'} answered, ` +
-    `whereas ${n === 1 ? 'this one was' : 'each of these was'} still in flight, its own retransmission not yet due, ` +
-    `when every other connection of ${hosts} to the server had ended, none left open${none ? ' and none following' : ''}${moments === 1 ? '' : ` (at ${moments} moments)`}: ` +
+    `whereas ${single === 1 ? (n === 1 ? 'this one' : 'the one that sent a single SYN') : `each of the ${single} that sent a single SYN`} was still in flight, its retransmission not yet due, ` +
+    `when every other connection of ${hosts} to the server had ended, none left open${none ? ' and none following' : ''}${moments === 1 ? '' : ` (at ${moments} moments)`}` +
+    `${retried === 0 ? '' : `; the ${retried === 1 ? 'one' : retried} that had retransmitted ${retried === 1 ? 'was' : 'were'} in flight at that same moment, ${retried === 1 ? 'its' : 'their'} next SYN not yet due`}: ` +
     `the client stopped with ${n === 1 ? 'it' : 'them'} in flight — a load generator finishing its run (ab, wrk, a benchmark), a script or process exiting — ` +
     'and nothing it still wanted failed.'
   );
