@@ -9,6 +9,9 @@
  * Near misses: the same connects given up while the load went on, and at the end of a load whose
  * connects never outlived a lost SYN (parallel curls with --connect-timeout 0.5 as a script ends).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { synUnanswered } from '../../src/detect/detectors/syn-unanswered';
 import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok } from './reuse-kit';
@@ -142,5 +145,24 @@ describe('syn-unanswered: connects left in flight when the client stopped', () =
     expect(found.map((f) => f.severity)).toEqual(['error', 'error']);
     expect(found.some((f) => f.summary.includes('stopped'))).toBe(false);
     expect(diagnosis?.severity).toBe('error');
+  });
+});
+
+describe('syn-unanswered: ab over a lossy path, recorded (samples/syn-unanswered-client-stop-ab)', () => {
+  const SAMPLE = path.join(__dirname, '..', '..', 'samples', 'syn-unanswered-client-stop-ab.pcap');
+
+  test('every connect ab left in flight at its exit is told so, at info, and no connect timeout is blamed or inferred', async () => {
+    // The meta's facts come from ab's report and the capture (record/programs/ab-stop-meta.py).
+    const meta = JSON.parse(fs.readFileSync(SAMPLE.replace(/\.pcap$/, '.meta.json'), 'utf8')) as { facts: { failedRequests: number; connectsInFlightAtExit: number } };
+    expect(meta.facts.failedRequests).toBe(0);
+    const r = await analyzeFiles([SAMPLE]);
+    const found = ofKind(r, KIND);
+    expect(found.filter((f) => f.evidence.clientStoppedAfterLastSyn !== undefined)).toHaveLength(meta.facts.connectsInFlightAtExit);
+    expect(found.every((f) => f.severity === 'info')).toBe(true);
+    const d = r.diagnoses.find((x) => x.kind === KIND);
+    expect(d?.severity).toBe('info');
+    expect(d?.inferred.clientConnectTimeout).toBeUndefined();
+    expect(d?.explanation).not.toContain('connect timeout is shorter than its SYN retransmission');
+    expect(d?.explanation).not.toContain('Their connect timeouts lie there');
   });
 });
