@@ -85,15 +85,32 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
-  test('silent: one silent close, or silences that do not agree, infer no timer', () => {
+  test('one silent close, or silences that do not agree, infer no timer: each is told as a cut the capture holds one leg of', () => {
     const one = new Capture();
     webSocket(one, 0, 3.0);
-    expect(ofKind(one.analyze(only), KIND)).toEqual([]);
+    const r = one.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.evidence.cut)).toEqual(['one-leg']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('one cut cannot tell a timer from a process that ended');
     const spread = new Capture();
     webSocket(spread, 0, 2.0);
     webSocket(spread, 1, 4.5);
     webSocket(spread, 2, 9.0);
-    expect(ofKind(spread.analyze(only), KIND)).toEqual([]);
+    const s = spread.analyze(only);
+    expect(ofKind(s, KIND)).toHaveLength(3);
+    expect(s.diagnoses.filter((x) => x.kind === KIND).map((x) => x.inferred)).toEqual([{}]);
+    expect(s.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('silences that do not agree');
+  });
+
+  test('silent: one CONNECT tunnel closed after a silence (a target server\'s keep-alive closing the connection inside it ends it that way, normally)', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 3128 });
+    c.handshake(0).request(0.01, 'CONNECT api.example:80 HTTP/1.1\r\nHost: api.example:80\r\n\r\n');
+    c.response(0.05, 'HTTP/1.1 200 Connection established\r\n\r\n');
+    c.exchange(0.06, get('/a'), ok());
+    c.close(5.06, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
   test('idle tunnels their client closed after the same silence are the client\'s timeout (a proxy seen on its upstream leg), not the server\'s', () => {
@@ -167,6 +184,110 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     const r = cap.analyze(only);
     expect(ofKind(r, KIND).map((f) => f.server)).toEqual(['10.0.0.3:9001', '10.0.0.3:9001']);
     expect(r.diagnoses.filter((x) => x.kind === KIND).map((x) => x.server)).toEqual(['10.0.0.3:9001']);
+  });
+
+  test('one WebSocket a proxy closed on both legs at once after a silence (blind round 15, s02/s03): its timer, at most that silence, told from one sample', () => {
+    for (const upstreamClose of ['FIN', 'RST'] as const) {
+      const cap = new Capture();
+      const { down, up } = proxiedWebSocket(cap, 0);
+      // nginx: FIN upstream, then to the client; HAProxy: FIN to the client, RST upstream.
+      if (upstreamClose === 'FIN') {
+        up.close(8.2002, 'c');
+        down.close(8.2005, 's');
+      } else {
+        down.close(8.2002, 's');
+        up.rst(8.2005, 'c');
+      }
+      const r = cap.analyze(only);
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => `${f.server} ${f.severity} ${f.evidence.cut}`)).toEqual(['10.0.0.2:80 warning proxy-both-legs']);
+      expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.3:9001', upstreamClosedWith: upstreamClose, silence: 8 });
+      const d = r.diagnoses.find((x) => x.kind === KIND)!;
+      expect(d.inferred).toEqual({ tunnelIdleTimeoutAtMost: { value: expect.closeTo(8, 3), samples: 1, spread: 0 } });
+      expect(d.explanation).toContain("the proxy's own timer cut the tunnel on both legs");
+      expect(d.explanation).toContain('One cut is one sample');
+      expect(d.explanation).toContain('1006');
+    }
+  });
+
+  test('one WebSocket whose backend closed first and the proxy relayed (s27, s15x): the backend is told, no timer of the proxy\'s', () => {
+    const cap = new Capture();
+    const { down, up } = proxiedWebSocket(cap, 0);
+    up.close(11.7, 's');
+    down.close(11.7002, 's');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    const front = r.flows.find((x) => x.server === '10.0.0.2:80')!;
+    expect(found.map((f) => `${f.server} ${f.evidence.cut} ${f.evidence.relayedByFlowId}`)).toEqual([`10.0.0.3:9001 backend-relayed ${front.id}`]);
+    expect(found[0].summary).toContain('the proxy 10.0.0.2:80 passed the close on to its client 10.0.0.1:40000');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('the backend ended the tunnel, not a timer of the proxy');
+  });
+
+  test('one WebSocket cut by a proxy, then written into by its client and reset (s20): the message was lost, an error', () => {
+    const cap = new Capture();
+    const { down, up } = proxiedWebSocket(cap, 0);
+    down.fin(7.2, 's').ack(7.2001, 'c');
+    up.rst(7.2003, 'c');
+    down.send(10.2, 'c', frame(16));
+    down.rst(10.2001, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.severity).toBe('error');
+    expect(f.evidence.clientWroteAfterClose).toBe(3);
+    expect(f.summary).toContain('that message was lost');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.severity).toBe('error');
+    expect(d.explanation).toContain('the message was lost');
+  });
+
+  test('silent: a client killed beside its proxy on one address (s26, s15): its close and the proxy\'s relayed close upstream are one event, not two samples of a timer', () => {
+    const killed = (cap: Capture, t: number, silence: number): void => {
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 8005 });
+      const up = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 9001 });
+      down.handshake(t).request(t + 0.01, upgrade('/ws'));
+      up.handshake(t + 0.011).request(t + 0.012, upgrade('/ws')).response(t + 0.013, SWITCHING);
+      down.response(t + 0.014, SWITCHING);
+      up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
+      down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+      // The client's kernel closes the killed process's socket; nginx passes the FIN on 0.1 ms later.
+      down.close(t + 0.2 + silence, 'c');
+      up.close(t + 0.2 + silence + 0.0001, 'c');
+    };
+    const one = new Capture();
+    killed(one, 0, 11.5);
+    expect(ofKind(one.analyze(only), KIND)).toEqual([]);
+    // Two clients gone after the same silence: two samples (the front legs), and the proxy is not blamed.
+    const two = new Capture();
+    killed(two, 0, 11.5);
+    killed(two, 20, 11.5);
+    const r = two.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.server)).toEqual(['127.0.0.1:8005', '127.0.0.1:8005']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeout.samples).toBe(2);
+    expect(d.explanation).toContain('127.0.0.1:8005 passed these closes on to its own upstream leg at once: it is the proxy');
+    expect(d.explanation).not.toContain('The capture holds only these legs');
+  });
+
+  test('silent: a WebSocket kept alive by pings through a proxy, and one its client closed itself (a close frame, or gone without one)', () => {
+    const cap = new Capture();
+    const { down, up } = proxiedWebSocket(cap, 0);
+    for (let k = 1; k <= 5; k++) {
+      down.send(0.2 + k, 'c', '\x89\x00').ack(0.2 + k + 0.0001, 's');
+      up.send(0.2 + k + 0.0002, 'c', '\x89\x00').ack(0.2 + k + 0.0003, 's');
+      up.send(0.2 + k + 0.0004, 's', '\x8a\x00').ack(0.2 + k + 0.0005, 'c');
+      down.send(0.2 + k + 0.0006, 's', '\x8a\x00').ack(0.2 + k + 0.0007, 'c');
+    }
+    down.send(6.3, 'c', CLOSE_FRAME).ack(6.3001, 's');
+    up.send(6.3002, 'c', CLOSE_FRAME).ack(6.3003, 's');
+    up.send(6.3004, 's', CLOSE_FRAME).ack(6.3005, 'c');
+    down.send(6.3006, 's', CLOSE_FRAME).ack(6.3007, 'c');
+    up.close(6.301, 's');
+    down.close(6.3012, 's');
+    webSocket(cap, 10, 3.0, { closer: 'c', goodbye: true });
+    webSocket(cap, 20, 3.0, { closer: 'c' });
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
   test('a CONNECT tunnel timed out the same way is told as one', () => {
