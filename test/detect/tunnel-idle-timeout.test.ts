@@ -383,6 +383,19 @@ describe('tunnel-idle-timeout on recorded WebSockets', () => {
     expect(d.explanation).toContain('127.0.0.2 is most likely a proxy');
   });
 
+  test('websocket-single-idle-cut: one WebSocket cut by nginx proxy_read_timeout 2s, told as one sample; the client killed beside nginx on 127.0.0.1 is no timer', async () => {
+    const r = await analyzeSample('websocket-single-idle-cut');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => `${f.server} ${f.severity} ${f.evidence.cut} ${f.evidence.upstreamServer}`)).toEqual(['127.0.0.1:8080 warning proxy-both-legs 127.0.0.1:9001']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    // nginx re-arms its timer only for bytes 0.3 s apart: the cut came 1.7-2.0 s after the last frame for 2 s.
+    expect(d.inferred.tunnelIdleTimeoutAtMost.samples).toBe(1);
+    expect(d.inferred.tunnelIdleTimeoutAtMost.value).toBeGreaterThan(1.65);
+    expect(d.inferred.tunnelIdleTimeoutAtMost.value).toBeLessThanOrEqual(2.02);
+    expect(d.explanation).toContain('nginx/1.22.1');
+    expect(r.diagnoses.filter((x) => x.kind === KIND)).toHaveLength(1);
+  });
+
   test.each(['websocket-healthy', 'websocket-fixed-length-sessions'])('%s: silent', async (name) => {
     const r = await analyzeSample(name);
     expect(r.anomalies.map((f) => `${f.kind} ${f.summary}`)).toEqual([]);

@@ -427,8 +427,9 @@ type CutKind = 'proxy' | 'backend' | 'alone';
  * (most often the one cut of the capture). One sample infers no timer's value, but the legs tell
  * who closed:
  * - `proxy`: the server closed its upstream leg at the same moment: a proxy's own timer cut both
- *   legs (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`): a timer that any byte re-arms fires
- *   no earlier than its setting, so the setting is at most that silence;
+ *   legs (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`): tunnels cannot stay silent that long
+ *   through it, a bound (its setting is about that: nginx re-arms its timer only for bytes 0.3 s
+ *   apart, so it cut a tunnel 1.92 s after its last frame for 2 s: websocket-single-idle-cut);
  * - `backend`: the server is a backend whose close a proxy passed on to its client right after:
  *   the backend ended the tunnel (its own timer, or its process ending), not the proxy;
  * - `alone`: the capture holds no other leg: the server's or a proxy's timer, or a process that
@@ -531,7 +532,8 @@ function diagnoseSingleCuts(
         `and closed ${n === 1 && up !== null ? `its upstream leg to ${up.server}` : 'the upstream leg of each'} at the same moment: the proxy's own timer cut the tunnel on both legs — ` +
         `not the backend, which had not closed, nor the application, which would have sent a close frame. ` +
         (n === 1
-          ? `One cut is one sample: a timer that a byte either way re-arms fires no earlier than its setting, so the setting is at most ${ms(first.silence)} s, most likely about that; a second cut at the same silence would confirm it. `
+          ? `One cut is one sample, a bound: a tunnel cannot stay silent ${ms(first.silence)} s through this proxy, so its idle limit is at most that; ` +
+            'its setting is about that (a little longer when the timer is re-armed lazily: nginx re-arms it only for bytes 0.3 s apart), and a second cut at the same silence would confirm it. '
           : 'Each cut bounds the timer of its route: a setting at most its silence. ') +
         `The WebSocket client saw the connection drop with close code 1006 (abnormal closure: an EOF without a close frame).${lostText} The setting at work is ${settingFor(named)}.`;
       remedy =
