@@ -225,6 +225,23 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(d.explanation).toContain('the backend ended the tunnel, not a timer of the proxy');
   });
 
+  test('WebSockets a proxy closed at one moment after different silences: one event of the proxy (a reload, an exit), no idle timer', () => {
+    const cap = new Capture();
+    const a = proxiedWebSocket(cap, 0);
+    const b = proxiedWebSocket(cap, 4);
+    // Silent 9.8 s and 5.8 s, both legs of both closed at 10 s.
+    a.up.close(10.0, 'c');
+    a.down.close(10.0003, 's');
+    b.up.close(10.0006, 'c');
+    b.down.close(10.0009, 's');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.evidence.cut)).toEqual(['proxy-both-legs', 'proxy-both-legs']);
+    const ds = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(ds.map((d) => d.inferred)).toEqual([{}]);
+    expect(ds[0].explanation).toContain('at one moment');
+    expect(ds[0].explanation).toContain('one event of the proxy, not an idle timer');
+  });
+
   test('one WebSocket cut by a proxy, then written into by its client and reset (s20): the message was lost, an error', () => {
     const cap = new Capture();
     const { down, up } = proxiedWebSocket(cap, 0);

@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, InferredValue } from '../finding';
 import { at, hostOf, ms, timeOfDay } from '../facts';
-import { inferTimeout } from '../infer-timeout';
+import { atOneMoment, inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { firstCloseOf } from '../proxy-legs';
@@ -419,6 +419,12 @@ function diagnoseClientCloses(
   }
 }
 
+/**
+ * Cuts this close to each other (chained, seconds) came at one moment: a process that exits or a
+ * proxy whose reload ends its old workers closes all its sockets within milliseconds.
+ */
+const ONE_MOMENT = 0.1;
+
 /** How a single cut came about, as far as its legs in the capture tell. */
 type CutKind = 'proxy' | 'backend' | 'alone';
 
@@ -444,17 +450,29 @@ function diagnoseSingleCuts(
   upstreamOf: (c: SilentClose) => SilentClose | null,
   frontOf: (c: SilentClose) => SilentClose | null,
 ): void {
-  const groups = new Map<CutKind, { c: SilentClose; up: SilentClose | null; front: SilentClose | null }[]>();
+  type Cut = { c: SilentClose; up: SilentClose | null; front: SilentClose | null };
+  const byKind = new Map<CutKind, Cut[]>();
   for (const c of cuts) {
     const up = upstreamOf(c);
     const front = up === null ? frontOf(c) : null;
     const kind: CutKind = up !== null ? 'proxy' : front !== null ? 'backend' : 'alone';
-    const list = groups.get(kind);
-    if (list === undefined) groups.set(kind, [{ c, up, front }]);
+    const list = byKind.get(kind);
+    if (list === undefined) byKind.set(kind, [{ c, up, front }]);
     else list.push({ c, up, front });
   }
+  // Cuts at one moment after different silences are one event (a process exiting, a reload), told
+  // apart from the cuts on their own.
+  const groups: { kind: CutKind; moment: boolean; list: Cut[] }[] = [];
+  for (const [kind, list] of byKind) {
+    const alone: Cut[] = [];
+    for (const run of atOneMoment(list, (x) => x.c.closeTs, ONE_MOMENT)) {
+      if (run.length > 1) groups.push({ kind, moment: true, list: run });
+      else alone.push(...run);
+    }
+    if (alone.length > 0) groups.push({ kind, moment: false, list: alone });
+  }
   const soft = software.softwareOf(server);
-  for (const [kind, list] of groups) {
+  for (const { kind, moment, list } of groups) {
     const ids: string[] = [];
     let lost = 0;
     // A proxy that passes its backend's Server header on (HAProxy does) does not name itself.
@@ -525,7 +543,21 @@ function diagnoseSingleCuts(
     let explanation: string;
     let remedy: string;
     let inferred: Record<string, InferredValue> = {};
-    if (kind === 'proxy') {
+    if (moment) {
+      const span = list[n - 1].c.closeTs - list[0].c.closeTs;
+      explanation =
+        `${server}${named !== null ? ` (${named})` : kind === 'proxy' ? ' (a proxy)' : ''} closed ${n} WebSockets at one moment (within ${millis(span)} ms) after different silences ` +
+        `(${list.map(({ c }) => ms(c.silence)).join(', ')} s), each with a bare ${how} and no close frame` +
+        (kind === 'proxy' ? ', and the upstream leg of each at the same moment' : kind === 'backend' ? ', and the proxy in front passed each close on to its client' : '') +
+        `: one event of ${kind === 'proxy' ? 'the proxy' : 'the server'}, not an idle timer, which times each tunnel's own silence: ` +
+        (kind === 'proxy'
+          ? 'a reload or restart ending its old workers (nginx `worker_shutdown_timeout`, HAProxy `hard-stop-after`), or its process exiting. '
+          : 'its process exiting or restarting (a deploy, a crash, a kill). ') +
+        `The WebSocket clients saw close code 1006 (abnormal closure).${lostText}`;
+      remedy =
+        `Look at ${server} at ${timeOfDay(list[0].c.closeTs)} UTC: its log and its process manager (a reload, a restart, an exit). ` +
+        'A server or proxy that goes away should send close frames (1001 going away) first, or let WebSockets drain; clients should reconnect with backoff when a tunnel drops.';
+    } else if (kind === 'proxy') {
       const up = list[0].up;
       explanation =
         `${server}${named !== null ? ` (${named})` : ' (a proxy)'} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame, ` +
