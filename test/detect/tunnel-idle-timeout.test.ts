@@ -203,7 +203,8 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
       expect(found.map((f) => `${f.server} ${f.severity} ${f.evidence.cut}`)).toEqual(['10.0.0.2:80 warning proxy-both-legs']);
       expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.3:9001', upstreamClosedWith: upstreamClose, silence: 8 });
       const d = r.diagnoses.find((x) => x.kind === KIND)!;
-      expect(d.inferred).toEqual({ tunnelIdleTimeoutAtMost: { value: expect.closeTo(8, 3), samples: 1, spread: 0 } });
+      expect(d.inferred).toMatchObject({ tunnelIdleTimeoutAtMost: { value: expect.closeTo(8, 3), samples: 1, spread: 0 } });
+      expect(d.inferred).not.toHaveProperty('tunnelIdleTimeout');
       expect(d.explanation).toContain("the proxy's own timer cut the tunnel on both legs");
       expect(d.explanation).toContain('One cut is one sample');
       expect(d.explanation).toContain('1006');
@@ -223,6 +224,39 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.inferred).toEqual({});
     expect(d.explanation).toContain('the backend ended the tunnel, not a timer of the proxy');
+  });
+
+  test('one cut of a tunnel that had lived through silences: the timer lies above the longest of them; below it, no idle timer cut it (s21, s15x)', () => {
+    // Silent 1 s (and lived on), a frame, then cut 3 s later on both legs: a timer between 1 and 3 s.
+    const bounded = new Capture();
+    const a = proxiedWebSocket(bounded, 0);
+    a.up.send(1.2, 's', frame(8)).ack(1.2001, 'c');
+    a.down.send(1.2002, 's', frame(8)).ack(1.2003, 'c');
+    a.up.close(4.2, 'c');
+    a.down.close(4.2003, 's');
+    const d = bounded.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeoutAtMost.value).toBeCloseTo(3, 3);
+    expect(d.inferred.tunnelIdleTimeoutAtLeast.value).toBeCloseTo(1, 2);
+    expect(d.explanation).toContain('and above 1 s: the tunnel had already stayed silent 1 s in both directions and lived on');
+    // Silent 25 s (pings that far apart) and lived on, then closed by the backend 9.7 s after a frame, relayed by the proxy.
+    for (const closer of ['backend', 'proxy'] as const) {
+      const cap = new Capture();
+      const b = proxiedWebSocket(cap, 0);
+      b.up.send(25.2, 's', frame(8)).ack(25.2001, 'c');
+      b.down.send(25.2002, 's', frame(8)).ack(25.2003, 'c');
+      if (closer === 'backend') {
+        b.up.close(34.9, 's');
+        b.down.close(34.9002, 's');
+      } else {
+        b.up.close(34.9, 'c');
+        b.down.close(34.9002, 's');
+      }
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => f.evidence.cut)).toEqual([closer === 'backend' ? 'backend-relayed' : 'proxy-both-legs']);
+      const x = r.diagnoses.find((y) => y.kind === KIND)!;
+      expect(x.inferred).toEqual({});
+      expect(x.explanation).toContain('No idle timer cut it: the tunnel had already stayed silent 25 s in both directions and lived on');
+    }
   });
 
   test('WebSockets a proxy closed at one moment after different silences: one event of the proxy (a reload, an exit), no idle timer', () => {
@@ -257,6 +291,8 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.severity).toBe('error');
     expect(d.explanation).toContain('the message was lost');
+    // The write after the close ends no silence the tunnel lived through.
+    expect(d.inferred.tunnelIdleTimeoutAtLeast.value).toBeLessThan(0.2);
   });
 
   test('silent: a client killed beside its proxy on one address (s26, s15): its close and the proxy\'s relayed close upstream are one event, not two samples of a timer', () => {

@@ -35,6 +35,8 @@ interface SilentClose {
   closeFrame: number;
   rst: boolean;
   silence: number;
+  /** The longest silence both ways the tunnel had lived through before (HttpSession.tunnelLongestSilence). */
+  earlierSilence: number;
   /**
    * The client's write into the tunnel after the server had closed it, and the server's reset of
    * it (the client's pool handed out a dead tunnel: a stale reuse one layer down), when it came.
@@ -103,6 +105,7 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
     closeFrame: close.frame,
     rst: close.rst,
     silence,
+    earlierSilence: conn.app?.session?.tunnelLongestSilence ?? 0,
     lateWrite,
     byClient: close.byClient,
   };
@@ -425,6 +428,15 @@ function diagnoseClientCloses(
  */
 const ONE_MOMENT = 0.1;
 
+/**
+ * How much earlier than its setting a timer re-armed by each byte may fire, counted from the last
+ * byte: nginx re-arms a timer only when the new expiry is at least NGX_TIMER_LAZY_DELAY (300 ms)
+ * later than the old one (it cut websocket-single-idle-cut 1.90 s after its last frame for 2 s).
+ * A tunnel that lived through a silence this much longer than the one it was cut after was under
+ * no idle timer that cut it.
+ */
+const LAZY_REARM = 0.3;
+
 /** How a single cut came about, as far as its legs in the capture tell. */
 type CutKind = 'proxy' | 'backend' | 'alone';
 
@@ -540,10 +552,30 @@ function diagnoseSingleCuts(
       lost === 0
         ? ''
         : ` ${lost === n && n === 1 ? 'The client' : `On ${lost} of them the client`} then wrote a message into the closed tunnel and was reset: the message was lost (the writer gets EPIPE or ECONNRESET, or nothing at all when it does not wait for an answer).`;
+    // One cut's tunnel had lived through silences before: an idle timer that cut it lies above the
+    // longest of them (a lower bound), and one that a longer silence outlived cut nothing.
+    const earlier = n === 1 ? first.earlierSilence : 0;
+    const outlived = n === 1 && earlier > first.silence + Math.max(LAZY_REARM, ctx.options.spreadFraction * first.silence);
+    const livedThrough = `the tunnel had already stayed silent ${ms(earlier)} s in both directions and lived on`;
     let explanation: string;
     let remedy: string;
     let inferred: Record<string, InferredValue> = {};
-    if (moment) {
+    if (outlived) {
+      const by = kind === 'proxy' ? 'The proxy' : kind === 'backend' ? 'The backend' : `${server} (or a proxy in front of it)`;
+      explanation =
+        `${server}${named !== null ? ` (${named})` : kind === 'proxy' ? ' (a proxy)' : ''} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame` +
+        (kind === 'proxy' && list[0].up !== null ? `, and its upstream leg to ${list[0].up.server} at the same moment` : '') +
+        (kind === 'backend' && list[0].front !== null ? `, and the proxy ${list[0].front.server} passed the close on to its client ${list[0].front.client} right after` : '') +
+        `. No idle timer cut it: ${livedThrough}. ${by} ended it for another reason: ` +
+        (kind === 'backend'
+          ? 'its process exiting or restarting (a crash, a kill, a deploy: its kernel closes the socket without a close frame), or its application dropping the socket. '
+          : `a limit on the tunnel's whole life (it had lasted ${ms(first.closeTs - first.openedTs)} s: Envoy \`max_connection_duration\`, a load balancer's connection lifetime), ` +
+            'a reload or restart ending old workers (nginx `worker_shutdown_timeout`, HAProxy `hard-stop-after`), its process exiting, or its application dropping the socket. ') +
+        `The WebSocket client saw close code 1006 (abnormal closure).${lostText}`;
+      remedy =
+        `Look at ${server} ${when}: its log and its process manager (a reload, a restart, an exit; the OOM killer in \`dmesg\`), and any limit on a connection's lifetime. ` +
+        'A server or proxy that ends WebSockets should send close frames (1001 going away) first; clients should reconnect with backoff when a tunnel drops.';
+    } else if (moment) {
       const span = list[n - 1].c.closeTs - list[0].c.closeTs;
       explanation =
         `${server}${named !== null ? ` (${named})` : kind === 'proxy' ? ' (a proxy)' : ''} closed ${n} WebSockets at one moment (within ${millis(span)} ms) after different silences ` +
@@ -564,14 +596,19 @@ function diagnoseSingleCuts(
         `and closed ${n === 1 && up !== null ? `its upstream leg to ${up.server}` : 'the upstream leg of each'} at the same moment: the proxy's own timer cut the tunnel on both legs — ` +
         `not the backend, which had not closed, nor the application, which would have sent a close frame. ` +
         (n === 1
-          ? `One cut is one sample, a bound: a tunnel cannot stay silent ${ms(first.silence)} s through this proxy, so its idle limit is at most that; ` +
-            'its setting is about that (a little longer when the timer is re-armed lazily: nginx re-arms it only for bytes 0.3 s apart), and a second cut at the same silence would confirm it. '
+          ? `One cut is one sample, a bound: a tunnel cannot stay silent ${ms(first.silence)} s through this proxy, so its idle limit is at most that ` +
+            '(its setting about that, a little longer when the timer is re-armed lazily: nginx re-arms it only for bytes 0.3 s apart)' +
+            (earlier >= ctx.options.minIdleTimeout ? `, and above ${ms(earlier)} s: ${livedThrough}` : '') +
+            '. A second cut at the same silence would confirm it. '
           : 'Each cut bounds the timer of its route: a setting at most its silence. ') +
         `The WebSocket client saw the connection drop with close code 1006 (abnormal closure: an EOF without a close frame).${lostText} The setting at work is ${settingFor(named)}.`;
       remedy =
         heartbeatRemedy(n === 1 ? first.silence : Math.min(...list.map(({ c }) => c.silence)), "the proxy's timeout") +
         ` To confirm the timer, look in ${server}'s log ${when} (nginx logs "upstream timed out … while proxying upgraded connection" at info level; HAProxy's termination state is cD).`;
-      if (n === 1) inferred = { tunnelIdleTimeoutAtMost: { value: first.silence, samples: 1, spread: 0 } };
+      if (n === 1) {
+        inferred = { tunnelIdleTimeoutAtMost: { value: first.silence, samples: 1, spread: 0 } };
+        if (earlier >= ctx.options.minIdleTimeout) inferred.tunnelIdleTimeoutAtLeast = { value: earlier, samples: 1, spread: 0 };
+      }
     } else if (kind === 'backend') {
       const front = list[0].front;
       explanation =
@@ -588,7 +625,9 @@ function diagnoseSingleCuts(
       explanation =
         `${server}${named !== null ? ` (${named})` : ''} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame: ` +
         `an abnormal close its client sees as close code 1006 (an EOF without a close frame). The capture holds no other leg of the tunnel, and one cut cannot tell ` +
-        `a timer from a process that ended: a tunnel idle timeout of ${server} or of a proxy in front of it (its setting at most that silence: ${settingFor(named)}), ` +
+        `a timer from a process that ended: a tunnel idle timeout of ${server} or of a proxy in front of it (its setting at most that silence` +
+        (earlier >= ctx.options.minIdleTimeout ? ` and above ${ms(earlier)} s, as ${livedThrough}` : '') +
+        `: ${settingFor(named)}), ` +
         `or the server's process exiting or its application dropping the socket without a goodbye. Should cuts recur at the same silence, it is a timer.${lostText}`;
       remedy =
         `Look in ${server}'s log ${when} (nginx: "upstream timed out … while proxying upgraded connection"; HAProxy: termination state cD; or the process exiting). ` +
