@@ -151,6 +151,12 @@ function settingFor(software: string | null): string {
  * the server, or the proxy in front of it, after the same silence, without a close frame or any
  * other goodbye: a tunnel idle timeout, not the application. Clients see the connection drop (a
  * WebSocket's 1006), the classic "my WebSocket disconnects every 60 seconds".
+ *
+ * A single WebSocket cut (the one socket an engineer captured dropping) is told too, by who closed
+ * it as its legs show (diagnoseSingleCuts): a proxy closing both legs at once (its timer, bounded by
+ * that silence and by the silences the tunnel lived through), a backend whose close the proxy
+ * relayed, or a server seen on one leg. A client's close its proxy passed on upstream is one event,
+ * whichever addresses the two share.
  */
 export const tunnelIdleTimeout: DetectorDefinition = {
   id: 'tunnel-idle-timeout',
