@@ -221,6 +221,8 @@ const FORWARDED_WITHIN = 1;
 const MAX_CADENCE_REQUESTS = 64;
 /** How far either side of a failure a client host's own rate of the failed request is measured (seconds). */
 const RATE_SPAN = 30;
+/** Later copies looked at for one answered copy's company (see sameRequestTogether). */
+const MAX_COMPANION_STEPS = 64;
 /** The shortest span a rate is measured over (a burst at one instant is not an infinite rate). */
 const RATE_SPAN_MIN = 0.01;
 /** Uncertain requests kept (newest), only to tell that a client had moved on (see movedOnBetween). */
@@ -761,6 +763,51 @@ export class RequestIndex {
     if (count < 2) return { all: 0, fresh: 0 };
     const span = Math.max(last - first, RATE_SPAN_MIN);
     return { all: (count - 1) / span, fresh: fresh / span };
+  }
+
+  /**
+   * How often the client host of `sig` sent that very request (signature, hash `h`) again on another
+   * connection within `within` s after one of its copies was answered, around `around` (RATE_SPAN
+   * either side): the share of its answered copies so followed, with no failure before them. A
+   * rate (sameRequestRate) takes copies as coming independently of each other; clients behind one
+   * address that wake on a common schedule (the same sleeps counted from a common start, cron,
+   * timers of one period) send theirs together far more often, and one of them lands right after
+   * another's failure as often as right after another's success. The copy being judged
+   * (`exceptEntry`) is left out. 0 when that happened fewer than twice: once says nothing of a
+   * habit. Asked once per match found: a bounded walk of one chain.
+   */
+  sameRequestTogether(sig: RequestSignature, h: number, around: number, within: number, exceptEntry: number): number {
+    const times: number[] = [];
+    const flows: number[] = [];
+    const answered: boolean[] = [];
+    let steps = 0;
+    for (let e = this.heads[h & this.mask]; e >= 0 && this.holds(e) && steps < MAX_CHAIN_STEPS; steps++) {
+      const slot = e % this.capacity;
+      const ts = this.ts[slot];
+      if (e !== exceptEntry && this.hash[slot] === h && Math.abs(ts - around) <= RATE_SPAN && this.matches(e, sig)) {
+        times.push(ts);
+        flows.push(this.flowId[slot]);
+        answered.push(this.answered[slot] === 1);
+      }
+      e = this.prev[slot];
+    }
+    // Chains run newest entry first, but entries are remembered as their exchanges end: sort by start.
+    const order = times.map((_t, i) => i).sort((a, b) => times[a] - times[b]);
+    let anchors = 0;
+    let hits = 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
+      if (!answered[i]) continue;
+      anchors++;
+      // Bounded: a run of copies on the anchor's own connection (pipelined) is no company.
+      for (let m = k + 1; m < order.length && m <= k + MAX_COMPANION_STEPS && times[order[m]] - times[i] <= within; m++) {
+        if (flows[order[m]] !== flows[i]) {
+          hits++;
+          break;
+        }
+      }
+    }
+    return hits < 2 ? 0 : hits / anchors;
   }
 
   private rememberUncertain(requestStart: number, conn: AnalyzedConnection): void {

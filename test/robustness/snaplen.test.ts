@@ -76,6 +76,12 @@ function beyond(cut: AnalysisResult, whole: AnalysisResult): string[] {
  */
 const UPSTREAM_TLS_CUT: Record<string, string> = {
   'tls-handshake-failed: intermittent-5xx 1 > 0': "an upstream TLS handshake's records unread past a cut Certificate",
+  // A Go server's encrypted alert on curl's flight (mTLS, no certificate), then its FIN; curl's
+  // request, written after the FIN, is reset. Whole, the records tell the rejection (the alert where
+  // tickets would come: tls-flight-rejected.ts). Cut, the server's first flight is one segment of
+  // many records, their headers past the cut: nothing after it is read, and the TCP signature alone
+  // (data after the server's FIN, reset) is the stale reuse the frozen tool reported on the whole capture.
+  'tls-handshake-failed-mtls13: keepalive-race 1 > 0': "a rejected TLS 1.3 flight unread past a cut server flight",
 };
 
 const CUT_HEADS: Record<string, string> = {
