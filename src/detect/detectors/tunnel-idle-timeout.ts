@@ -5,6 +5,7 @@ import { at, hostOf, ms, timeOfDay } from '../facts';
 import { atOneMoment, inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
+import { NGINX_LAZY_DELAY } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
@@ -436,12 +437,11 @@ const ONE_MOMENT = 0.1;
 
 /**
  * How much earlier than its setting a timer re-armed by each byte may fire, counted from the last
- * byte: nginx re-arms a timer only when the new expiry is at least NGX_TIMER_LAZY_DELAY (300 ms)
- * later than the old one (it cut websocket-single-idle-cut 1.90 s after its last frame for 2 s).
- * A tunnel that lived through a silence this much longer than the one it was cut after was under
- * no idle timer that cut it.
+ * byte: nginx's, re-armed lazily (NGINX_LAZY_DELAY; it cut websocket-single-idle-cut 1.90 s after
+ * its last frame for 2 s). A tunnel that lived through a silence this much longer than the one it
+ * was cut after was under no idle timer that cut it.
  */
-const LAZY_REARM = 0.3;
+const LAZY_REARM = NGINX_LAZY_DELAY;
 
 /** How a single cut came about, as far as its legs in the capture tell. */
 type CutKind = 'proxy' | 'backend' | 'alone';
@@ -603,7 +603,7 @@ function diagnoseSingleCuts(
         `not the backend, which had not closed, nor the application, which would have sent a close frame. ` +
         (n === 1
           ? `One cut is one sample, a bound: a tunnel cannot stay silent ${ms(first.silence)} s through this proxy, so its idle limit is at most that ` +
-            '(its setting about that, a little longer when the timer is re-armed lazily: nginx re-arms it only for bytes 0.3 s apart)' +
+            `(its setting about that, a little longer when the timer is re-armed lazily: nginx re-arms it only for bytes ${NGINX_LAZY_DELAY} s apart)` +
             (earlier >= ctx.options.minIdleTimeout ? `, and above ${ms(earlier)} s: ${livedThrough}` : '') +
             '. A second cut at the same silence would confirm it. '
           : 'Each cut bounds the timer of its route: a setting at most its silence. ') +
