@@ -7,7 +7,8 @@ import { firstAtOrAfter } from './sorted-search';
 /**
  * Which requests of a capture copy which: a proxy forwards the requests it receives, so a request
  * it sends upstream has the method and URI of one it received and leaves while that one waits
- * for its answer. From this, made once over all remembered requests (at the end of an analysis):
+ * for its answer: until it is answered or its client gives up (waitEnd), and a proxy that answers
+ * its client with its own status waits for its forward's answer (answeredUnwaited). From this, made once over all remembered requests (at the end of an analysis):
  *
  * - the other address a proxy connects to its backends from, when that is not the address it
  *   listens on (upstreamAddressOf);
@@ -90,10 +91,12 @@ export class RequestCopies {
       for (const down of group) {
         // Only a request it answered bounds the wait in which a copy must leave.
         if (down.server !== endpoint || down.responseStart === null) continue;
+        const waitedUntil = waitEnd(down, down.responseStart);
         let looked = 0;
         for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
-          if (up.ts > down.responseStart) break;
+          if (up.ts > waitedUntil) break;
+          if (answeredUnwaited(down, up)) continue;
           if (up.server !== endpoint && up.client !== down.client && this.host(up.client) === host && sameTarget(up.uri, down.uri)) return true;
         }
       }
@@ -141,6 +144,8 @@ export class RequestCopies {
       // A request its client had stopped waiting for (its connection ended without an answer)
       // was no longer anyone's to forward: the same request later is another call of its own.
       if (down.responseStart === null && down.endKnown && down.end < r.start) continue;
+      // Nor one whose client had given up on it (closed) before, even if its server answered later.
+      if (down.clientGaveUpAt !== null && down.clientGaveUpAt < r.start) continue;
       if (!sameTarget(down.uri, r.uri)) continue;
       const server = this.host(down.server);
       // A server on its own host, or a proxy that connects upstream from the sender's host.
@@ -191,11 +196,12 @@ export class RequestCopies {
         const proxy = this.host(endpoint);
         if (!isGatewayStatus(exactStatus(down))) forwardable.set(endpoint, (forwardable.get(endpoint) ?? 0) + 1);
         const from = this.host(down.client);
+        const waitedUntil = waitEnd(down, down.responseStart);
         let counted: string[] | null = null;
         let looked = 0;
         for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
-          if (up.ts > down.responseStart) break;
+          if (up.ts > waitedUntil) break;
           const address = this.host(up.client);
           if (address === proxy || this.host(up.server) === proxy || !sameTarget(up.uri, down.uri)) continue;
           // From the client's own address: a client that asks two servers the same, unless both
@@ -213,6 +219,7 @@ export class RequestCopies {
             }
             continue;
           }
+          if (answeredUnwaited(down, up)) continue;
           if (counted !== null && counted.includes(address)) continue;
           (counted ??= []).push(address);
           let byAddress = copied.get(endpoint);
@@ -297,6 +304,32 @@ function nestsAsForward(down: RememberedRequest, up: RememberedRequest): boolean
   // Never answered: the proxy gave up on it (its read timeout) and answered its client a gateway
   // error at the moment it closed that upstream connection (HAProxy `timeout server`: RST, then 504).
   return up.endKnown && isGatewayStatus(exactStatus(down)) && Math.abs(up.end - down.responseStart) <= GAVE_UP_TOGETHER;
+}
+
+/**
+ * Until when `down` waited for its answer, answered at `answeredAt`: until then, or until its client
+ * gave up on it, if that was earlier. A server slower than its client's timeout answers into a
+ * closed socket (gunicorn finishing /sleep/3 for a proxy that had followed its client's 1 s timeout
+ * and closed): that late answer ends no wait, and a request sent between the two, the next one of
+ * a client that had given up, was nobody's forward of it (blind 15, S17: two clients' next requests
+ * to the proxy, sent in the backend's 3 s, taken for the backend forwarding from the clients'
+ * address, which made the clients a proxy and their timeouts a proxy's read timeout).
+ */
+function waitEnd(down: RememberedRequest, answeredAt: number): number {
+  return down.clientGaveUpAt !== null && down.clientGaveUpAt < answeredAt ? down.clientGaveUpAt : answeredAt;
+}
+
+/**
+ * Whether `up` got its answer only after `down`'s client had been answered in time with a status
+ * of the proxy's own, no gateway error: a proxy answers with what its forward brought, so it did
+ * not wait for that one, which was no forward of `down` (blind 15, S17b: h2o answered the backend's
+ * 200 late into its clients' closed sockets; a client's next request, sent while a forward of the
+ * one before waited at the backend, got that late answer 1.5 s after the backend had answered the
+ * forward). A gateway error comes before the answer the proxy gave up on, if one comes at all.
+ */
+function answeredUnwaited(down: RememberedRequest, up: RememberedRequest): boolean {
+  if (!down.answered || down.clientGaveUpAt !== null || down.responseStart === null || isGatewayStatus(exactStatus(down))) return false;
+  return up.responseStart !== null && up.responseStart > down.responseStart;
 }
 
 /**

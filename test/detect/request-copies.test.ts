@@ -6,7 +6,7 @@ let entries = 0;
 function unanswered(client: string, server: string, ts: number, end: number, endKnown = true): RememberedRequest {
   return {
     entry: entries++, hash: 0, client, server, method: 'GET', uri: '/late', bodyBytes: 0, flowId: entries, ts, frame: 0, index: 1,
-    connectionStart: ts, connectionReadyAt: ts, previousStart: -1, serverClosedBefore: -1, requestEnd: ts, responseStart: null, answered: false, unanswered: endKnown, end, endKnown, status: null,
+    connectionStart: ts, connectionReadyAt: ts, previousStart: -1, serverClosedBefore: -1, requestEnd: ts, responseStart: null, answered: false, unanswered: endKnown, clientGaveUpAt: null, end, endKnown, status: null,
     claimed: false, idempotencyKey: false, agent: null, version: null, connectionHeader: null, headWhole: false,
   };
 }
@@ -54,5 +54,44 @@ describe('RequestCopies.upstreamAddressOf: a loopback proxy connecting from its 
 
   test('near miss: closed as the proxy answered 200: no gateway error, no forward given up', () => {
     expect(new RequestCopies(scene(2.002, 200)).upstreamAddressOf('127.0.0.2')).toBeNull();
+  });
+});
+
+describe('RequestCopies.upstreamAddressOf: a request is waited for until it is answered or its client gives up', () => {
+  const PROXY = '10.0.0.2:80';
+  const BACKEND = '10.0.0.3:8080';
+  /** A request of `client` to `server` at `ts` for /late, answered 200 at `answerAt`, its client having given up at `gaveUp` (null: it had not). */
+  function req(client: string, server: string, ts: number, answerAt: number, gaveUp: number | null): RememberedRequest {
+    return { ...unanswered(client, server, ts, answerAt + 0.001), responseStart: answerAt, answered: true, unanswered: false, status: 200, clientGaveUpAt: gaveUp };
+  }
+
+  /**
+   * Blind 15, S17/S17b: clients at 10.0.0.1 (timeouts 1 s and 1.5 s) ask the proxy, which forwards
+   * each from 10.0.1.2 to a backend answering in 3 s. `cancels`: the proxy closes the forward with
+   * its client (Caddy); else it waits and writes the late answer into the closed client socket (h2o).
+   */
+  function scene(cancels: boolean): RememberedRequest[] {
+    return [[0, 1], [1.5, 1], [3.1, 1.5], [5.0, 1.5]].flatMap(([t, timeout], i) => {
+      const gaveUp = t + timeout;
+      return [
+        req(`10.0.0.1:4000${i}`, PROXY, t, cancels ? gaveUp + 0.0004 : t + 3.06, gaveUp),
+        req(`10.0.1.2:5000${i}`, BACKEND, t + 0.05, t + 3.05, cancels ? gaveUp + 0.0002 : null),
+      ];
+    });
+  }
+
+  test.each([true, false])('cancels=%s: the proxy forwards from 10.0.1.2; the clients\' next requests are no forwards of the backend\'s', (cancels) => {
+    const copies = new RequestCopies(scene(cancels));
+    expect(copies.upstreamAddressOf('10.0.0.2')).toBe('10.0.1.2');
+    expect(copies.upstreamAddressOf('10.0.0.3')).toBeNull();
+    expect(copies.proxyForwardingFrom('10.0.0.1')).toBeNull();
+  });
+
+  test('near miss: a proxy whose read timeout answers 504 before its forward\'s late answer still forwards from 10.0.1.2', () => {
+    const requests = [0, 1.5, 3.1, 5.0].flatMap((t, i) => [
+      { ...req(`10.0.0.1:4000${i}`, PROXY, t, t + 1, null), status: 504 },
+      req(`10.0.1.2:5000${i}`, BACKEND, t + 0.05, t + 3.05, t + 1),
+    ]);
+    expect(new RequestCopies(requests).upstreamAddressOf('10.0.0.2')).toBe('10.0.1.2');
   });
 });
