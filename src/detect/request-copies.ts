@@ -189,6 +189,8 @@ export class RequestCopies {
     const forwardable = new Map<string, number>();
     /** Copies from a proxy's clients' own address that did not nest as its forwards, by proxy endpoint and address. */
     const contradicted = new Map<string, Map<string, number>>();
+    /** The hosts the copies went to, by proxy endpoint and copying address (see dropLoops). */
+    const copiedInto = new Map<string, Map<string, Set<string>>>();
     for (const group of this.groups.values()) {
       for (const down of group) {
         if (down.responseStart === null) continue;
@@ -225,12 +227,17 @@ export class RequestCopies {
           let byAddress = copied.get(endpoint);
           if (byAddress === undefined) copied.set(endpoint, (byAddress = new Map()));
           byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
+          let into = copiedInto.get(endpoint);
+          if (into === undefined) copiedInto.set(endpoint, (into = new Map()));
+          let hosts = into.get(address);
+          if (hosts === undefined) into.set(address, (hosts = new Set()));
+          hosts.add(this.host(up.server));
         }
       }
     }
     // Each endpoint's own upstream address first; a host's is then the one that copied the most of
     // its endpoints' requests (two proxies on one host forwarding from two addresses: the busier).
-    const learned = new Map<string, { address: string; count: number }>();
+    const learned = new Map<string, LearnedUpstream>();
     for (const [endpoint, byAddress] of copied) {
       let best: string | null = null;
       let bestCount = 0;
@@ -248,8 +255,12 @@ export class RequestCopies {
       if (bestCount <= (contradicted.get(endpoint)?.get(best) ?? 0)) continue;
       const proxy = this.host(endpoint);
       const known = learned.get(proxy);
-      if (known === undefined || bestCount > known.count) learned.set(proxy, { address: best, count: bestCount });
+      if (known === undefined || bestCount > known.count) {
+        const share = bestCount / Math.max(bestCount, forwardable.get(endpoint) ?? 0);
+        learned.set(proxy, { address: best, count: bestCount, share, into: copiedInto.get(endpoint)?.get(best) ?? new Set() });
+      }
     }
+    dropLoops(learned);
     for (const [proxy, { address: best }] of learned) {
       this.upstream.set(proxy, best);
       // An address serving two proxies' upstream legs keeps the first; its other proxy is still paired by upstreamAddressOf.
@@ -271,6 +282,35 @@ export class RequestCopies {
     }
     return host;
   }
+}
+
+/** A proxy host's learned upstream address: its copies, their share of what the proxy answered itself, and the hosts they went to. */
+interface LearnedUpstream {
+  address: string;
+  count: number;
+  share: number;
+  into: Set<string>;
+}
+
+/**
+ * Two proxies each learned forwarding to the other (P's upstream address copying P's requests into
+ * Q, Q's copying Q's into P) would send every request round in a loop: one of the two is no proxy,
+ * its "copies" the other's clients asking again while its requests waited (a backend slow for some
+ * requests, a client's next request for the same URI, answered sooner, falling in that wait; blind
+ * 15, S17, where the clients' give-ups are now seen, made such a loop of a backend). A proxy
+ * forwards what it answers, a client asking again copies only some: the one whose copies are the
+ * smaller share of its answers is dropped, both on a tie.
+ */
+function dropLoops(learned: Map<string, LearnedUpstream>): void {
+  const dropped = new Set<string>();
+  for (const [p, a] of learned) {
+    for (const [q, b] of learned) {
+      if (p >= q || !a.into.has(q) || !b.into.has(p)) continue;
+      if (a.share <= b.share) dropped.add(p);
+      if (b.share <= a.share) dropped.add(q);
+    }
+  }
+  for (const p of dropped) learned.delete(p);
 }
 
 /** A request asked about by forwardedFrom. */

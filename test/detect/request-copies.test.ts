@@ -95,3 +95,34 @@ describe('RequestCopies.upstreamAddressOf: a request is waited for until it is a
     expect(new RequestCopies(requests).upstreamAddressOf('10.0.0.2')).toBe('10.0.1.2');
   });
 });
+
+describe('RequestCopies.upstreamAddressOf: two proxies never forward to each other', () => {
+  /** `client` asks `server` for /late at `ts`, answered 200 at `answerAt`, in time. */
+  function req(client: string, server: string, ts: number, answerAt: number): RememberedRequest {
+    return { ...unanswered(client, server, ts, answerAt + 0.001), responseStart: answerAt, answered: true, unanswered: false, status: 200 };
+  }
+
+  test('a backend slow for every other request: the client\'s next request, answered sooner, is no forward of the backend\'s (a loop)', () => {
+    // 10.0.0.1 asks the proxy every second; the proxy forwards from 10.0.1.2; the backend takes 2.5 s and 0.3 s in turn.
+    const requests = [0, 1, 2, 3, 4, 5].flatMap((t, i) => {
+      const answered = t + 0.05 + (i % 2 === 0 ? 2.5 : 0.3);
+      return [req(`10.0.0.1:4000${i}`, '10.0.0.2:80', t, answered + 0.01), req(`10.0.1.2:5000${i}`, '10.0.0.3:8080', t + 0.05, answered)];
+    });
+    const copies = new RequestCopies(requests);
+    expect(copies.upstreamAddressOf('10.0.0.2')).toBe('10.0.1.2');
+    expect(copies.upstreamAddressOf('10.0.0.3')).toBeNull();
+    expect(copies.proxyForwardingFrom('10.0.0.1')).toBeNull();
+  });
+
+  test('near miss: a chain of two proxies (10.0.0.2 → 10.0.0.3 → 10.0.0.4), each from its own address, is no loop', () => {
+    const requests = [0, 1, 2, 3].flatMap((t, i) => [
+      req(`10.0.0.1:4000${i}`, '10.0.0.2:80', t, t + 0.52),
+      req(`10.0.1.2:5000${i}`, '10.0.0.3:80', t + 0.01, t + 0.51),
+      req(`10.0.2.3:6000${i}`, '10.0.0.4:8080', t + 0.02, t + 0.5),
+    ]);
+    const copies = new RequestCopies(requests);
+    // The second proxy forwards into 10.0.0.4, not back to the first: kept. (The first is not
+    // learned: both hops' requests copy its own, a tie that names none, as before.)
+    expect(copies.upstreamAddressOf('10.0.0.3')).toBe('10.0.2.3');
+  });
+});
