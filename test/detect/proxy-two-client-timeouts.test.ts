@@ -11,9 +11,12 @@
  * ("checked on a periodic tick", "504s"). A request is only waited for until its client gives up
  * or it is answered, and a proxy that answered its client in time waited for its forward's answer.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
-import type { AnalysisResult } from '../../src/analyze';
+import { analyzeFiles, type AnalysisResult } from '../../src/analyze';
+import { SAMPLES_DIR } from '../samples';
 import { BACKEND, CLIENT, PROXY } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
@@ -101,5 +104,21 @@ describe('two client programs with different timeouts behind one proxy, both leg
     // The upstream leg's unanswered requests are the same failures, told by the 504s (gateway-timeout lists them).
     expect(r.diagnoses.map((d) => d.kind)).toEqual(['gateway-timeout']);
     expect(r.diagnoses.flatMap((d) => Object.keys(d.inferred))).not.toContain('clientTimeout');
+  });
+});
+
+describe('sample client-timeouts-two-clients-go-reverseproxy (Go 1 s and curl 1.5 s through httputil.ReverseProxy from 127.0.0.4)', () => {
+  const file = path.join(SAMPLES_DIR, 'client-timeouts-two-clients-go-reverseproxy.pcap');
+
+  test('each client its own timeout; the upstream closes follow them; no proxy timer, no role swap', async () => {
+    if (!fs.existsSync(file)) return;
+    const r = await analyzeFiles([file]);
+    const clientLeg = r.diagnoses.filter((d) => d.server === '127.0.0.2:8090');
+    expect(clientLeg.map((d) => [d.count, Math.round(d.inferred.clientTimeout.value * 10) / 10])).toEqual([[2, 1], [2, 1.5]]);
+    const [upstream, ...more] = r.diagnoses.filter((d) => d.server === '127.0.0.3:8091');
+    expect(more).toEqual([]);
+    expect(upstream.explanation).toContain('after its own client (127.0.0.1) had closed the connection carrying the same request');
+    expect(explanations(r)).not.toContain('the address proxy 127.0.0.3');
+    expect(r.diagnoses.flatMap((d) => Object.keys(d.inferred))).not.toContain('proxyReadTimeout');
   });
 });
