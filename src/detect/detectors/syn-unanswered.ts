@@ -503,7 +503,12 @@ export const synUnanswered: DetectorDefinition = {
         // Answered in the end on a path that was losing segments then: likely the path's loss, not the
         // listener's, and nothing failed. A probe nothing waited on is no outage of a service anyone used.
         // Left in flight by a client that stopped, on such a path: nothing failed either.
-        ...((a.pathLoss > 0 && (outcome === 'answered-late' || stopped)) || a.probe ? { severity: 'info' as const } : {}),
+        // Answered late elsewhere (a listener that dropped SYNs, then took the retry): the connect
+        // succeeded a retransmission timeout late, a delay and a warning, not a failed connect (blind
+        // rounds 14b S10 and 15 tcpedge s03: every connect and request succeeded, reported as errors).
+        ...((a.pathLoss > 0 && (outcome === 'answered-late' || stopped)) || a.probe
+          ? { severity: 'info' as const }
+          : outcome === 'answered-late' ? { severity: 'warning' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -1482,7 +1487,7 @@ function diagnose(
       // that stopped), or probes nothing waited on: no failure to report at error.
       ...((listenerItems.length === 0 && onLossyPath.every(({ attempt }) => attempt.outcome === 'answered-late' || attempt.stoppedAt >= 0)) || probesOnly
         ? { severity: 'info' as const }
-        : {}),
+        : items.every(({ attempt }) => attempt.outcome === 'answered-late') ? { severity: 'warning' as const } : {}),
       explanation:
         (run !== undefined
           ? `${share} to ${server} got no SYN-ACK (${outcomeText})${retriedCount > 0 ? `; ${retriedCount} of them retransmitted their SYN first` : ''}. `
