@@ -704,11 +704,13 @@ export const PROXY_POOL_IDLE_SETTING_TEXT = [...PROXY_POOL_IDLE_SETTINGS, LIBRAR
 /** Which proxy a `Server` header names, by the start of its pool setting in PROXY_POOL_IDLE_SETTINGS. */
 const PROXY_SOFTWARE: ReadonlyArray<[RegExp, string]> = [
   [NGINX, 'nginx upstream'],
-  [/^Apache/i, 'Apache mod_proxy'],
+  // Before Apache's: Traffic Server's Via comment says `ApacheTrafficServer/9.2.9` (blind round 15,
+  // stacks S14: taken for Apache httpd, its remedy was mod_proxy's ProxyPass `ttl=`).
+  [TRAFFIC_SERVER, 'Traffic Server'],
+  [APACHE, 'Apache mod_proxy'],
   [/varnish/i, 'Varnish'],
   [/^squid/i, 'Squid'],
   [/^Caddy/i, 'Caddy'],
-  [/^ATS\//i, 'Traffic Server'],
   [/^h2o/i, 'h2o'],
   [/^nghttpx/i, 'nghttpx'],
   [/^HAProxy/i, 'HAProxy'],

@@ -23,6 +23,16 @@ export const TELL_NGINX_HTTP10 = 2;
  * rewrote the head on the way, as HAProxy 2.x (HTX) and Envoy write every field name in lower case.
  */
 export const TELL_HEADER_CASE = 4;
+/**
+ * TELL_NGINX_CLOSE: an HTTP/1.1 request that says `Connection: close` though its `User-Agent` names
+ * a client that does not (curl sends no Connection field, Wget, Python requests and browsers ask
+ * for keep-alive): nginx's upstream request with `proxy_http_version 1.1` and no `proxy_set_header
+ * Connection` (it sends `Connection: close` whatever the version; blind round 14, S3c). Go's
+ * net/http is left out: it says close itself when its transport disables keep-alives.
+ */
+export const TELL_NGINX_CLOSE = 8;
+/** Agents that never ask for `Connection: close` on their own over HTTP/1.1. */
+const KEEPALIVE_AGENT = /^(curl|Wget|python-requests|Mozilla)\//;
 /** Agents whose own software sends `User-Agent` capitalized over HTTP/1.x. */
 const CAPITALIZING_AGENT = /^(curl|Wget|Go-http-client|python-requests|Mozilla)\//;
 
@@ -31,6 +41,12 @@ export function proxyTellsOf(ex: Pick<HttpExchange, 'requestVersion' | 'requestC
   let tells = conn.app?.session?.clientForwarded === true ? TELL_FORWARDED : 0;
   if (ex.requestVersion === 'HTTP/1.0' && hasToken(ex.requestConnection, 'close')) tells |= TELL_NGINX_HTTP10;
   const session = conn.app?.session;
+  if (
+    ex.requestVersion === 'HTTP/1.1' && hasToken(ex.requestConnection, 'close') &&
+    session !== undefined && session !== null && session.clientSoftware !== null && KEEPALIVE_AGENT.test(session.clientSoftware)
+  ) {
+    tells |= TELL_NGINX_CLOSE;
+  }
   if (session !== undefined && session !== null && session.clientAgentNameLower && session.clientSoftware !== null && CAPITALIZING_AGENT.test(session.clientSoftware)) {
     tells |= TELL_HEADER_CASE;
   }
@@ -41,6 +57,7 @@ export function proxyTellsOf(ex: Pick<HttpExchange, 'requestVersion' | 'requestC
 export function proxyTellsText(tells: number): string {
   const parts: string[] = [];
   if ((tells & TELL_NGINX_HTTP10) !== 0) parts.push("nginx-like: HTTP/1.0 requests with Connection: close, nginx's default upstream request (proxy_http_version 1.0)");
+  if ((tells & TELL_NGINX_CLOSE) !== 0) parts.push("nginx-like: HTTP/1.1 requests with Connection: close from a client that does not ask for it (curl, Wget, a browser), nginx's upstream request with proxy_http_version 1.1");
   if ((tells & TELL_FORWARDED) !== 0) parts.push('requests carrying Via, Forwarded, X-Forwarded-For or X-Real-IP, which a proxy adds');
   if ((tells & TELL_HEADER_CASE) !== 0) parts.push("HAProxy-like: field names in lower case (`user-agent`) where the User-Agent's own client writes `User-Agent`, as HAProxy 2.x and Envoy send them on");
   return parts.join('; ');

@@ -18,6 +18,8 @@ const SERVERS_KEPT = 4096;
  */
 export class ServerSoftware {
   private readonly byServer = new Map<string, ServerIdentity>();
+  /** What each server's first gateway error (502, 503, 504) that named software named. */
+  private readonly byServerErrors = new Map<string, ServerIdentity>();
   /** Servers that answered without naming any software (no `Server`, no `Via`), until one names some. */
   private readonly unnamed = new Set<string>();
   /** Servers with connections whose answers named no software, whatever others named (ServerIdentity.passedOn). */
@@ -29,13 +31,14 @@ export class ServerSoftware {
     this.lastNoted = conn.id;
     const session = conn.app?.session ?? null;
     if (session !== null && answeredUnnamed(conn) && this.answeredUnnamed.size < SERVERS_KEPT) this.answeredUnnamed.add(conn.serverName);
+    if (session !== null && this.byServerErrors.size < SERVERS_KEPT && !this.byServerErrors.has(conn.serverName)) {
+      const named = identityOf(session.gatewayErrorSoftware, session.gatewayErrorVia);
+      if (named !== null) this.byServerErrors.set(conn.serverName, named);
+    }
     if (session === null || this.byServer.size >= SERVERS_KEPT || this.byServer.has(conn.serverName)) return;
-    const via = session.serverVia;
-    const server = session.serverSoftware;
-    if (via !== null) this.byServer.set(conn.serverName, { says: `Via: ${via}`, software: viaComment(via), fromVia: true });
-    // An address is no software: a WSGI app under CherryPy answers `Server: <its socket_host>`.
-    else if (server !== null && !ADDRESS.test(server)) this.byServer.set(conn.serverName, { says: `Server: ${server}`, software: server, fromVia: false });
-    else if (server === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
+    const named = identityOf(session.serverSoftware, session.serverVia);
+    if (named !== null) this.byServer.set(conn.serverName, named);
+    else if (session.serverSoftware === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
   }
 
   /**
@@ -43,9 +46,24 @@ export class ServerSoftware {
    * `passedOn` when other connections of it answered naming nothing (a `Server` a proxy passes on).
    */
   of(server: string): ServerIdentity | null {
-    const identity = this.byServer.get(server);
+    const identity = this.ownIdentity(server);
     if (identity === undefined) return null;
     return !identity.fromVia && this.answeredUnnamed.has(server) ? { ...identity, passedOn: true } : identity;
+  }
+
+  /**
+   * What `server`'s answers named, except where its gateway errors named other software by `Server`
+   * than its other answers did: a proxy that passes its backend's `Server` on (Apache mod_proxy
+   * does) writes its own 502s, 503s and 504s, so those name the proxy, which is what answers on
+   * that endpoint, and the others its backend (blind round 15, stacks S5: Apache's 502s said
+   * `Server: Apache/2.4.71`, its proxied 200s gunicorn's, and the proxy was named gunicorn). A
+   * `Via` already names the proxy.
+   */
+  private ownIdentity(server: string): ServerIdentity | undefined {
+    const identity = this.byServer.get(server);
+    if (identity === undefined || identity.fromVia) return identity;
+    const errors = this.byServerErrors.get(server);
+    return errors !== undefined && errors.says !== identity.says ? errors : identity;
   }
 
   /**
@@ -54,10 +72,18 @@ export class ServerSoftware {
    * HTTP response seen: TLS, another protocol).
    */
   softwareOf(server: string): string | null {
-    const identity = this.byServer.get(server);
+    const identity = this.ownIdentity(server);
     if (identity !== undefined) return identity.software;
     return this.unnamed.has(server) ? NO_SERVER_HEADER : null;
   }
+}
+
+/** What a response's `Server` value and last `Via` entry name, or null when neither names software. */
+function identityOf(server: string | null, via: string | null): ServerIdentity | null {
+  if (via !== null) return { says: `Via: ${via}`, software: viaComment(via), fromVia: true };
+  // An address is no software: a WSGI app under CherryPy answers `Server: <its socket_host>`.
+  if (server !== null && !ADDRESS.test(server)) return { says: `Server: ${server}`, software: server, fromVia: false };
+  return null;
 }
 
 /**

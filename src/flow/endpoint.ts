@@ -116,10 +116,12 @@ const Slot = Object.freeze({
   LostHoleFromTs: 40,
   LostHoleProofTs: 41,
   LostHoleProofFrame: 42,
+  // The sequence number of this endpoint's first RST: 0 with ACK answers a SYN (unseen-side.ts).
+  RstSeq: 43,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 43;
+export const ENDPOINT_SLOTS = 44;
 
 /** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
 const RUN_KEPT = 3;
@@ -562,6 +564,13 @@ export class Endpoint {
   }
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
+  /**
+   * Sequence number the first RST carried. A RST answering a segment without ACK (a SYN) has
+   * sequence number 0 and the ACK flag (RFC 9293 3.5.2: a refusal); one of a synchronized
+   * connection carries where its sender stood (the peer's acknowledgement, or its own next byte).
+   */
+  get rstSeq(): number { return this.f[this.base + Slot.RstSeq]; }
+  set rstSeq(v: number) { this.f[this.base + Slot.RstSeq] = v; }
 
   get firstTs(): number { return this.f[this.base + Slot.FirstTs]; }
   set firstTs(v: number) { this.f[this.base + Slot.FirstTs] = v; }

@@ -1011,6 +1011,7 @@ export class TcpTracker<T> {
     ep.rstAnswersUncopied = answered.captureCopies > 0 && answered.lastTs > answered.lastCopiedTs;
     ep.rstHasAck = (v.flags & Flag.ACK) !== 0;
     ep.rstAck = v.ack;
+    ep.rstSeq = v.seq;
     ep.rstWindow = v.window << ep.windowShift;
     recordHistory(conn, Letter.Rst, fromClient);
     const hadFin = ep.finTs >= 0;

@@ -10,9 +10,10 @@ export interface EndpointSighting {
   /** SYNs and SYN-ACKs it sent in the capture. */
   synCount: number;
   synAckCount: number;
-  /** When it sent its first RST (-1: none), and whether that RST carried an ACK (a refusal acknowledges the SYN). */
+  /** When it sent its first RST (-1: none), whether that RST carried an ACK, and its sequence number. */
   rstTs: number;
   rstHasAck: boolean;
+  rstSeq: number;
 }
 
 /**
@@ -26,14 +27,29 @@ export interface EndpointSighting {
  */
 function acknowledgedPeer(e: EndpointSighting): boolean {
   if (e.hasAck && (e.synCount > 0 || e.synAckCount > 0 || e.highestAck !== e.firstAck)) return true;
-  return e.rstTs >= 0 && e.rstHasAck;
+  return refusedSyn(e);
+}
+
+/**
+ * Whether its RST answered a SYN: a refusal, which acknowledges the SYN and has sequence number 0
+ * (RFC 9293 3.5.2: a reset answering a segment without ACK takes sequence number 0 and the ACK
+ * flag). A RST with ACK of a synchronized connection carries where its sender stood, and its
+ * acknowledgement may date from before the capture: the last packet of a connection that began
+ * earlier (a proxy resetting an idle pooled connection, a socket closed with unread data) whose
+ * peer had nothing to send while the capture ran, in a capture that holds both directions (blind
+ * round 15: one such RST made a complete capture read as filtered to one direction).
+ */
+function refusedSyn(e: EndpointSighting): boolean {
+  return e.rstTs >= 0 && e.rstHasAck && e.rstSeq === 0;
 }
 
 /**
  * The side of a connection whose packets the capture never holds although the other side
  * acknowledged them: 'server' when only the client's segments are there and one of them
  * acknowledged the server (its SYN-ACK, its data), 'client' the other way round (a refusal's
- * RST with ACK included: it acknowledged a SYN), null otherwise.
+ * RST included: it acknowledged a SYN), null otherwise. One side's lone close of a connection older
+ * than the capture (a RST, a FIN, an ACK whose acknowledgement never moves) is not this: it shows
+ * no traffic of its peer's during the capture, only that the peer had none to send.
  *
  * A capture filtered on one direction (`tcpdump dst port 8080`), a mirror port or tap that sees
  * one direction, or a route that takes the replies another way gives every connection this shape.

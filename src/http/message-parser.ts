@@ -1030,7 +1030,9 @@ export class MessageParser {
 
   /** A start line was accepted into `head`: the message begins. */
   private acceptHead(head: MessageHead): void {
-    head.readsIdentity = this.readsIdentity;
+    // A gateway error's `Server` is read on every connection: a proxy that passes its backend's header
+    // on with its answers names itself on its own errors (ServerSoftware.of).
+    head.readsIdentity = this.readsIdentity || (head.status >= 502 && head.status <= 504);
     head.startTs = this.msgStartTs;
     head.startFrame = this.msgStartFrame;
     this.head = head;

@@ -15,6 +15,10 @@ export const MAX_PENDING_EXCHANGES = 2048;
 
 /** Interim (1xx) status codes kept per exchange; a server sending endless 100 Continue must not grow one array. */
 export const MAX_INTERIM_KEPT = 8;
+/** Server data times kept per session (HttpSession.recentServerData). */
+export const RECENT_SERVER_DATA = 8;
+/** Segments this close (seconds) after the one before arrive as one read (a chunk split by the MSS). */
+const SAME_READ = 0.001;
 
 /**
  * Estimated bytes of one pending exchange besides its strings (two objects of some thirty fields,
@@ -419,6 +423,13 @@ export class HttpSession {
   /** A final response was parsed: when serverSoftware and serverVia are still null, none named its software. */
   answered = false;
   /**
+   * The `Server` value and last `Via` entry of the connection's first gateway error (502, 503, 504)
+   * that had either: what software wrote the error, which a proxy that passes its backend's
+   * `Server` on with its answers (Apache mod_proxy) names as itself only there. Null: none seen.
+   */
+  gatewayErrorSoftware: string | null = null;
+  gatewayErrorVia: string | null = null;
+  /**
    * The `User-Agent` of the connection's first request, or null (none, or a request a proxy
    * forwarded: its `Via`, `Forwarded` or `X-Forwarded-For` says so, and the agent is the proxy's
    * client, not the software that holds this connection).
@@ -450,6 +461,15 @@ export class HttpSession {
    */
   responseLongestGap = 0;
   responseGapFrom = -1;
+  /**
+   * The times of the server's latest data inside that response (a ring of RECENT_SERVER_DATA,
+   * segments within a millisecond of the one before taken as one read) and how many were noted: a
+   * timer re-armed lazily by reads (nginx moves its read timer only for a read 0.3 s or more after
+   * it last set it) may have run from any of those of the last 0.3 s before a cut
+   * (detect/read-timer.ts). Written on the server's data path without allocating.
+   */
+  readonly recentServerData = new Float64Array(RECENT_SERVER_DATA);
+  recentServerCount = 0;
 
   private clientSniffed = false;
   private clientLooksLikeResponse = false;
@@ -527,6 +547,8 @@ export class HttpSession {
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
+    this.gatewayErrorSoftware = null;
+    this.gatewayErrorVia = null;
     this.answered = false;
     this.clientSoftware = null;
     this.clientForwarded = null;
@@ -539,6 +561,8 @@ export class HttpSession {
     this.serverLooksLikeRequest = false;
     this.responseLongestGap = 0;
     this.responseGapFrom = -1;
+    this.recentServerData.fill(0);
+    this.recentServerCount = 0;
     return this;
   }
 
@@ -637,6 +661,8 @@ export class HttpSession {
       this.serverLooksLikeRequest = startsLikeRequest(bytes, offset, length);
     }
     this.resp.push(bytes, offset, length, ts, frame);
+    // After the push: a segment that carried the head began the response (and cleared the ring).
+    if (this.respTarget !== null && !this.clientClosed) this.noteServerData(ts);
     const opaque = this.opaqueTurns;
     if (opaque !== null) opaque.server(ts);
     this.flush();
@@ -867,6 +893,15 @@ export class HttpSession {
     // Pauses are counted from this head on (an interim response's wait for the final one is none of the body's).
     this.responseLongestGap = 0;
     this.responseGapFrom = head.startTs;
+    this.recentServerCount = 0;
+  }
+
+  /** Notes a server data segment of the response under way in recentServerData. */
+  private noteServerData(ts: number): void {
+    const n = this.recentServerCount;
+    if (n > 0 && ts - this.recentServerData[(n - 1) % RECENT_SERVER_DATA] <= SAME_READ) return;
+    this.recentServerData[n % RECENT_SERVER_DATA] = ts;
+    this.recentServerCount = n + 1;
   }
 
   /** @internal */
@@ -892,8 +927,12 @@ export class HttpSession {
     if (this.serverSoftware === null && this.serverVia === null) {
       this.serverSoftware = head.server;
       this.serverVia = head.via;
-      // Known now: later responses' heads need not read it again.
+      // Known now: later responses' heads need not read it again (but for gateway errors: MessageParser.acceptHead).
       if (head.server !== null || head.via !== null) this.resp.readsIdentity = false;
+    }
+    if (head.status >= 502 && head.status <= 504 && this.gatewayErrorSoftware === null && this.gatewayErrorVia === null) {
+      this.gatewayErrorSoftware = head.server;
+      this.gatewayErrorVia = head.via;
     }
     p.takeResponseHead(head);
     this.charge(p, stringBytes(head) + headerStringBytes(head));

@@ -146,6 +146,7 @@ function renderFlows(flows: FlowRecord[]): string {
   let copies = false;
   let twins = false;
   let proxied = false;
+  let inferred = false;
   for (const f of flows) {
     const serving = f.proxyProtocol?.source ?? null;
     proxied ||= serving !== null;
@@ -153,6 +154,7 @@ function renderFlows(flows: FlowRecord[]): string {
     const copied = f.duplicates.client + f.duplicates.server > 0;
     copies ||= copied;
     twins ||= sameAs !== null;
+    inferred ||= f.directionInferred;
     t.push([
       String(f.id) + (f.directionInferred ? '*' : '') + (sameAs !== null ? ` =${sameAs}` : ''),
       formatUtc(f.start),
@@ -167,11 +169,13 @@ function renderFlows(flows: FlowRecord[]): string {
       formatDuration(f.duration),
     ]);
   }
-  const notes = ['(* direction inferred: no SYN seen)'];
+  // Each note only under a table with a row it explains.
+  const notes: string[] = [];
+  if (inferred) notes.push('(* direction inferred: no SYN seen)');
   if (twins) notes.push('(=N: the same connection as N, seen again after address translation: not analyzed again)');
   if (copies) notes.push('(twice: packets the capture holds twice, on two interfaces; counted in pkts, not as retransmissions)');
   if (proxied) notes.push('(for X: the client is a proxy or load balancer whose PROXY protocol header names the client X it serves)');
-  return `${t.toString()}\n${notes.join('\n')}`;
+  return notes.length === 0 ? t.toString() : `${t.toString()}\n${notes.join('\n')}`;
 }
 
 /** The default human summary: capture facts, diagnoses and findings first, then connections, HTTP and endpoints. */

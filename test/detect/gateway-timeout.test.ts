@@ -372,6 +372,30 @@ describe('gateway-timeout on synthetic proxies', () => {
       expect(d.remedy).toContain('lb_try_duration');
     });
 
+    test("a proxy that passes its backend's Server on (Apache mod_proxy) is named by its own 502s (blind round 15, stacks S5)", () => {
+      const cap = new Capture();
+      // Two answers proxied from gunicorn, then Apache's own 502 after 1.035 s (ProxyPass timeout=1).
+      for (let i = 0; i < 2; i++) {
+        const c = downstream(cap);
+        c.handshake(i).request(i + 0.001, get('/ok')).response(i + 0.01, ok('fine', ['Server: gunicorn']));
+        c.close(i + 0.02, 'c');
+      }
+      scene(cap, 3, { delay: 1.035, upstream: 'none', answer: '502 Proxy Error', answerHeaders: ['Server: Apache/2.4.71 (Debian)'] });
+      const r = cap.analyze(only);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('The answers name the proxy: Server: Apache/2.4.71 (Debian)');
+      expect(d.explanation).not.toContain('Server: gunicorn');
+      expect(d.remedy).toContain('ProxyTimeout');
+      // Near miss: a server whose errors name what its other answers name is named so.
+      const same = new Capture();
+      const c = downstream(same);
+      c.handshake(0).request(0.001, get('/ok')).response(0.01, ok('fine', ['Server: Caddy']));
+      c.close(0.02, 'c');
+      scene(same, 3, { delay: 3.001, upstream: 'none', answer: '502 Bad Gateway', answerHeaders: ['Server: Caddy'] });
+      const [d2] = same.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d2.explanation).toContain('The answers name the proxy: Server: Caddy');
+    });
+
     test('a lone 502 with no Server header is reported too: 502 is a gateway\'s status', () => {
       const cap = new Capture();
       scene(cap, 0, { delay: 2, upstream: 'none', answer: '502 Bad Gateway' });

@@ -207,6 +207,8 @@ describe('proxyPoolIdleSetting: the pool idle setting of the proxy a Server head
     ['nginx/1.22.1', 'nginx upstream: `keepalive_timeout`'],
     ['Apache/2.4.71 (Debian)', 'Apache mod_proxy'],
     ['ATS/9.2.9', 'Traffic Server'],
+    // Traffic Server's Via comment (blind round 15 stacks S14: had been taken for Apache httpd's mod_proxy).
+    ['ApacheTrafficServer/9.2.9 [c sSf ]', 'Traffic Server'],
     ['squid/5.7', 'Squid'],
     ['Caddy', 'Caddy'],
     ['h2o/2.2.5', 'h2o'],

@@ -653,3 +653,70 @@ describe('response-abandoned: read timeouts on a path that loses the server\'s s
     expect(d.remedy).toMatch(/^Find why .* pauses/);
   });
 });
+
+describe("response-abandoned: a proxy's upstream leg alone, cut mid-body by its read timeout on a stalled backend (blind round 14, S3c)", () => {
+  const BACKEND_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const request = (version: string, headers: readonly string[]): string =>
+    `GET /stream ${version}\r\nHost: 10.0.0.9:9000\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
+  const NGINX_11 = request('HTTP/1.1', ['Connection: close', 'User-Agent: curl/7.88.1', 'Accept: */*']);
+  const NGINX_10 = request('HTTP/1.0', ['Connection: close', 'User-Agent: curl/7.88.1', 'Accept: */*']);
+  const CURL = request('HTTP/1.1', ['User-Agent: curl/7.88.1', 'Accept: */*']);
+
+  /** Three chunks `gaps` apart, then `end`: the client's FIN `silence` s after the last, the server's, or the last chunk. */
+  function leg(req: string, end: 'client' | 'server' | 'complete', silence = 1.404, gaps: readonly number[] = [0.303, 0.3003]): Capture {
+    const cap = new Capture();
+    const c = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
+    c.handshake(0).request(0.001, req).response(0.0013, BACKEND_HEAD + chunk(400));
+    let t = 0.0013;
+    for (const gap of gaps) {
+      t += gap;
+      c.response(t, chunk(400));
+    }
+    if (end === 'complete') {
+      c.response(t + 0.3, '0\r\n\r\n');
+      c.close(t + 0.301, 's');
+    } else {
+      c.close(t + silence, end === 'client' ? 'c' : 's');
+    }
+    return cap;
+  }
+
+  test.each([
+    ['HTTP/1.1 with Connection: close from curl (proxy_http_version 1.1)', NGINX_11],
+    ["HTTP/1.0 with Connection: close (nginx's default upstream request)", NGINX_10],
+  ])('a proxy by its requests (%s) closed mid-body after the backend went silent: reported as the proxy giving up on a stalled backend', (_what, req) => {
+    const r = leg(req, 'client').analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ framing: 'chunked', closedWith: 'FIN', silenceBeforeClose: 1.404, readTimerAtLeast: 1.404, readTimerAtMost: 1.704 });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('a proxy by its requests');
+    expect(d.explanation).toContain('backend stalled mid-body');
+    expect(d.explanation).toContain('proxy_read_timeout');
+    expect(d.explanation).toContain('between 1.404 s and 1.704 s');
+    expect(d.explanation).toContain('its own client went away');
+    expect(d.explanation).not.toContain('wget');
+  });
+
+  describe('silent', () => {
+    test('a client that is no proxy by its request (curl direct) closing a chunked stream in a pause: as before, a stream has no end it was owed', () => {
+      expect(ofKind(leg(CURL, 'client').analyze(only), KIND)).toHaveLength(0);
+    });
+
+    test('a healthy slow stream through the proxy, pauses shorter than its timer, ended by its last chunk: nothing', () => {
+      const r = leg(NGINX_11, 'complete').analyze([responseAbandoned, responseTruncated]);
+      expect(r.anomalies).toHaveLength(0);
+    });
+
+    test("a backend that closed its own response mid-body: response-truncated blames the backend; no proxy's timer", () => {
+      const r = leg(NGINX_11, 'server').analyze([responseAbandoned, responseTruncated]);
+      expect(ofKind(r, KIND)).toHaveLength(0);
+      expect(ofKind(r, 'response-truncated')).toHaveLength(1);
+      expect(r.diagnoses.find((x) => x.kind === 'response-truncated')!.explanation).not.toContain('proxy gave up');
+    });
+
+    test('a proxy that closed right behind a chunk (below half a second of silence): its client went away, no stall', () => {
+      expect(ofKind(leg(NGINX_11, 'client', 0.2).analyze(only), KIND)).toHaveLength(0);
+    });
+  });
+});

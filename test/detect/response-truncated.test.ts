@@ -284,6 +284,10 @@ describe('response-truncated on synthetic connections', () => {
     expect(front[0].summary).toContain("passed on its backend's cut");
     const diagnosed = r.diagnoses.filter((x) => x.kind === KIND).map((x) => x.server);
     expect(diagnosed).toEqual(['10.0.0.9:9000']);
+    // The proxy's findings that passed the cuts on are listed in the backend's diagnosis, whose cause they share.
+    const backend = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(backend.anomalyIds).toEqual(expect.arrayContaining(front.map((f) => f.id)));
+    expect(backend.explanation).toContain('A proxy in front (10.0.0.5:8080) passed 3 of the cuts on');
   });
 
   test('a server that paces its chunks and ends a response one pause after the last: its own pace, no timer on the silence between bytes (blind round 13, S18)', () => {
@@ -422,5 +426,134 @@ describe('response-truncated on the recorded SSE streams whose backend wrote aft
     expect(Math.abs(d.inferred.responseStallTimeout.value - 3.0)).toBeLessThan(0.05);
     expect(d.inferred.responseTimeLimit).toBeUndefined();
     expect(d.explanation).toContain('proxy_read_timeout');
+  });
+});
+
+describe("response-truncated: nginx's read timer, re-armed lazily, on a backend stalled mid-body (blind round 14, S3c)", () => {
+  const NGINX_HEAD = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const BACKEND_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+
+  /**
+   * nginx (proxy_buffering off) relays a backend's chunks `gaps` s apart, then the backend stalls
+   * and nginx closes both legs `silence` s after the last chunk. `legs` says which the capture has.
+   */
+  function proxied(legs: 'both' | 'client' | 'upstream', gaps: readonly number[], silence: number, frontHead = NGINX_HEAD): Capture {
+    const cap = new Capture();
+    const front = legs !== 'upstream' ? cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 }) : null;
+    const back = legs !== 'client' ? cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 }) : null;
+    front?.handshake(0).request(0.001, get('/stream'));
+    back?.handshake(0.002).request(0.003, get('/stream', ['Connection: close', 'User-Agent: curl/7.88.1']));
+    back?.response(0.0033, BACKEND_HEAD + chunk(400));
+    front?.response(0.0035, frontHead + chunk(400));
+    let t = 0.0033;
+    for (const gap of gaps) {
+      t += gap;
+      back?.response(t, chunk(400));
+      front?.response(t + 0.0002, chunk(400));
+    }
+    back?.fin(t + silence, 'c');
+    front?.fin(t + silence + 0.0001, 's');
+    return cap;
+  }
+
+  test('both legs: the timer lies between the silence after the last chunk (1.404 s) and the time since the chunk 0.300 s before it (1.704 s), measured on the upstream leg', () => {
+    const r = proxied('both', [0.303, 0.3003], 1.404).analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ upstreamSilence: 1.404, readTimerAtLeast: 1.404, readTimerAtMost: 1.704 });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('proxy_read_timeout');
+    expect(d.explanation).toContain('between 1.404 s and 1.704 s');
+    expect(d.explanation).toContain('NGX_TIMER_LAZY_DELAY');
+  });
+
+  test('client leg alone: the same range from the relays, the silence said to be a lower bound', () => {
+    const r = proxied('client', [0.303, 0.3003], 1.404).analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ readTimerAtLeast: 1.404, readTimerAtMost: 1.704 });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('between 1.404 s and 1.704 s');
+    expect(d.explanation).toContain('lower bound');
+  });
+
+  test('near miss: chunks 0.5 s apart re-armed the timer at the last one: the silence is the timer, no range', () => {
+    const r = proxied('both', [0.5, 0.5], 1.7).analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence.readTimerAtMost).toBeUndefined();
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).not.toContain('NGX_TIMER_LAZY_DELAY');
+  });
+
+  test('a body streamed in many small segments up to the stall: the range reaches back the whole 0.3 s (and the clock slack), no further', () => {
+    const gaps = Array.from({ length: 40 }, () => 0.05);
+    const r = proxied('both', gaps, 1.45).analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ readTimerAtLeast: 1.45 });
+    expect(found[0].evidence.readTimerAtMost).toBeGreaterThanOrEqual(1.7);
+    expect(found[0].evidence.readTimerAtMost).toBeLessThanOrEqual(1.761);
+  });
+
+  test('near miss: a proxy that does not name itself nginx gets no lazy range', () => {
+    const r = proxied('both', [0.303, 0.3003], 1.404, BACKEND_HEAD).analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence.readTimerAtMost).toBeUndefined();
+  });
+});
+
+describe('response-truncated: several cuts by one nginx read timer re-armed lazily', () => {
+  const NGINX_HEAD = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const BACKEND_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+
+  /** One stream through nginx at `at`: chunks `gaps` apart, then both legs closed `silence` s after the last. */
+  function stream(cap: Capture, at: number, gaps: readonly number[], silence: number, frontHead = NGINX_HEAD): void {
+    const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8080 });
+    const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9000 });
+    front.handshake(at).request(at + 0.001, get('/stream'));
+    back.handshake(at + 0.002).request(at + 0.003, get('/stream'));
+    back.response(at + 0.0033, BACKEND_HEAD + chunk(400));
+    front.response(at + 0.0035, frontHead + chunk(400));
+    let t = at + 0.0033;
+    for (const gap of gaps) {
+      t += gap;
+      back.response(t, chunk(400));
+      front.response(t + 0.0002, chunk(400));
+    }
+    back.fin(t + silence, 'c');
+    front.fin(t + silence + 0.0001, 's');
+  }
+
+  test('silences of 1.404, 1.45 and 1.5 s by one 1.7 s timer: one stall timer, between 1.5 and 1.7 s (before: no single timer)', () => {
+    const cap = new Capture();
+    stream(cap, 0, [0.303, 0.3003], 1.404);
+    stream(cap, 5, [0.25, 0.25], 1.45);
+    stream(cap, 10, [0.2, 0.2, 0.2], 1.5);
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout.value).toBeCloseTo(1.5, 3);
+    expect(d.explanation).toContain('1.404-1.5 s mid-body');
+    expect(d.explanation).toContain('between 1.5 s and 1.7 s');
+    expect(d.explanation).not.toContain('no single timer');
+  });
+
+  test('near miss: the same silences from a proxy that is not nginx: no lazy timer (the silences alone, as before)', () => {
+    const cap = new Capture();
+    stream(cap, 0, [0.303, 0.3003], 1.404, BACKEND_HEAD);
+    stream(cap, 5, [0.25, 0.25], 1.45, BACKEND_HEAD);
+    stream(cap, 10, [0.2, 0.2, 0.2], 1.5, BACKEND_HEAD);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.responseStallTimeout?.value ?? 0).toBeLessThan(1.49);
+    expect(d.explanation).not.toContain('NGX_TIMER_LAZY_DELAY');
+  });
+
+  test('near miss: nginx cuts whose ranges share no value (1.0 s and 1.6 s of silence after chunks 0.5 s apart): not one timer', () => {
+    const cap = new Capture();
+    stream(cap, 0, [0.5, 0.5], 1.0);
+    stream(cap, 5, [0.5, 0.5], 1.6);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('NGX_TIMER_LAZY_DELAY');
   });
 });

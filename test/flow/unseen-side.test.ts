@@ -21,6 +21,17 @@ const cases: Array<[string, Seg[], 'client' | 'server' | null]> = [
   ['a SYN nobody answered, sent again', [syn, { ...syn, ts: 1 }], null],
   ['a SYN, then the client reset it without ACK', [syn, { from: 'c', flags: F.RST, seq: 1001, ts: 0.5 }], null],
   ['a RST without ACK alone (no acknowledgement of the peer)', [{ from: 's', flags: F.RST, seq: 9000, ts: 0.5 }], null],
+  // A lone RST with ACK of a connection that began before the capture (HAProxy closing an idle pooled
+  // connection with RST, a socket closed with unread data): its sequence number is where the sender
+  // stood, not 0, and its acknowledgement dates from before the capture (blind round 15, s13b/s13d).
+  ['a RST with ACK alone, mid-stream (the last packet of an older connection): acknowledged nothing during the capture', [
+    { from: 'c', flags: F.RST | F.ACK, seq: 4272124974, ack: 2454882493, ts: 0.5 },
+  ], null],
+  ['the same from the server', [{ from: 's', flags: F.RST | F.ACK, seq: 5001, ack: 1001, ts: 0.5 }], null],
+  ['a FIN with ACK, then a RST with ACK, the acknowledgement unchanged (a tail whose peer had nothing to send)', [
+    { from: 'c', flags: F.FIN | F.ACK, seq: 1001, ack: 5001, ts: 0.5 },
+    { from: 'c', flags: F.RST | F.ACK, seq: 1002, ack: 5001, ts: 0.6 },
+  ], null],
   ['the client side seen mid-stream, its acknowledgement moving on (the server\'s data unseen)', [
     { from: 'c', flags: F.ACK | F.PSH, seq: 1001, ack: 5001, text: GET, ts: 0.01 },
     { from: 'c', flags: F.ACK, seq: 1001 + GET.length, ack: 5001 + OK.length, ts: 0.02 },

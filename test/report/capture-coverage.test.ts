@@ -3,7 +3,8 @@ import type { AnalysisResult, AnalysisStats } from '../../src/analyze';
 import { analyzeFiles } from '../../src/analyze';
 import { DETECTORS } from '../../src/detect/registry';
 import { EndpointSummary } from '../../src/report/endpoint-summary';
-import { captureLossWarning, droppedByCapture, filteredCapture, filteredCaptureWarning, noFindingsText, oneWayWarning, reassemblyRefusedWarning, recordedDropsWarning } from '../../src/report/capture-coverage';
+import { captureLossWarning, droppedByCapture, filteredCapture, filteredCaptureWarning, noFindingsText, oneWayWarning, reassemblyRefusedWarning, recordedDropsWarning, uncoveredReasons } from '../../src/report/capture-coverage';
+import { Capture, T0, get, ok } from '../detect/reuse-kit';
 import { analyzeWithout } from '../robustness/sample-without';
 import { renderHtml } from '../../src/report/html';
 import { renderJunit } from '../../src/report/junit';
@@ -198,5 +199,52 @@ describe('a capture filtered down to some kinds of packets is named as such', ()
       const whole = await analyzeWithout(name, () => false);
       expect([name, filteredCapture(whole.stats)]).toEqual([name, null]);
     }
+  });
+});
+
+/**
+ * Healthy traffic captured both ways next to the last packet of a connection that began before the
+ * capture: a lone RST with ACK (HAProxy closing an idle pooled backend connection with RST, a
+ * socket closed with unread data). Its peer simply had nothing to send while the capture ran, so
+ * it is no evidence of a capture of one direction (blind round 15, s13b/s13d: "1 of 4 connections
+ * are in the capture one way only … capture both directions" on a complete capture, and
+ * --require-coverage failing a nightly gate for nothing).
+ */
+describe('the last packet of a connection older than the capture is no one-way capture', () => {
+  function healthy(cap: Capture, at: number): void {
+    const c = cap.connection({ server: '10.0.0.2', sport: 8080 });
+    c.handshake(at).exchange(at + 0.01, get('/a'), ok()).exchange(at + 0.5, get('/b'), ok()).close(at + 1, 'c');
+  }
+
+  test('two-way traffic plus a lone RST with ACK of an older pooled connection: not counted, no warning, coverage holds', () => {
+    const cap = new Capture();
+    healthy(cap, 0);
+    healthy(cap, 2);
+    // The proxy's old pooled connection to the same server, reset while idle: one packet in all.
+    cap.connection({ server: '10.0.0.2', sport: 8080 }).rstAck(1.5, 'c');
+    // And one of the server's, the same shape from the other side.
+    cap.connection({ server: '10.0.0.2', sport: 8080 }).rstAck(2.5, 's');
+    const result = cap.analyze(DETECTORS);
+    expect(result.stats.connections).toBe(4);
+    expect(result.stats.oneWay).toEqual({ clientOnly: 0, serverOnly: 0 });
+    expect(oneWayWarning(result.stats)).toBeNull();
+    expect(uncoveredReasons(result)).toEqual([]);
+    expect(result.anomalies).toEqual([]);
+    expect(noFindingsText(result.stats, result.input)).toBe('No connection-reuse problems found.');
+  });
+
+  test('near miss: the same traffic captured with `dst port 8080` (client side only) still warns and fails --require-coverage', () => {
+    const cap = new Capture();
+    healthy(cap, 0);
+    healthy(cap, 2);
+    cap.connection({ server: '10.0.0.2', sport: 8080 }).rstAck(1.5, 'c');
+    const clientSide = new Capture();
+    // Keep the packets to port 8080 only, as the filter would (Ethernet + IPv4 without options: the TCP destination port at bytes 36-37).
+    for (const p of cap.packets) if (((p.data[36] << 8) | p.data[37]) === 8080) clientSide.add(p.ts - T0, p.data);
+    const result = clientSide.analyze(DETECTORS);
+    // The two whole connections are counted (their ACKs moved on over data the capture does not hold); the lone RST is not.
+    expect(result.stats.oneWay).toEqual({ clientOnly: 2, serverOnly: 0 });
+    expect(oneWayWarning(result.stats)).toMatch(/^warning: 2 of 3 connections are in the capture one way only \(2 with only the client's packets\)/);
+    expect(uncoveredReasons(result)).toEqual([expect.stringMatching(/^2 of 3 connections are in the capture one way only/)]);
   });
 });

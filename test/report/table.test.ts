@@ -88,6 +88,20 @@ describe('table report', () => {
     expect(text).not.toContain('(=N:');
   });
 
+  test('the "direction inferred" note only under a flows table with a row marked * (blind round 15: printed under every one)', async () => {
+    const whole = await analyzeFiles([path.resolve(__dirname, '../../samples/pipelining.pcap')]);
+    expect(whole.flows.some((f) => f.directionInferred)).toBe(false);
+    const plain = renderTable(whole, { flows: true, endpoints: new EndpointSummary(), top: 5, width: 160 });
+    expect(plain).toContain('FLOWS');
+    expect(plain).not.toContain('direction inferred');
+    // A capture begun mid-stream: its rows are marked, and the note says why.
+    const midstream = await analyzeFiles([path.resolve(__dirname, '../../samples/midstream-start.pcap')]);
+    expect(midstream.flows.some((f) => f.directionInferred)).toBe(true);
+    const marked = renderTable(midstream, { flows: true, endpoints: new EndpointSummary(), top: 5, width: 160 });
+    expect(marked).toMatch(/│ \d+\* /);
+    expect(marked).toContain('(* direction inferred: no SYN seen)');
+  });
+
   test('an endpoint that carried no HTTP (memcached) shows no request counts, not zeros', async () => {
     const result = await analyzeFiles([path.resolve(__dirname, '../../samples/keepalive-race-memcached.pcap')]);
     const endpoints = new EndpointSummary();

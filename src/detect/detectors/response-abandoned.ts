@@ -2,13 +2,15 @@ import { statusClassEvidence, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
-import { at, captureLostOn, hostOf, ms, startedMidStream } from '../facts';
+import { at, captureLostOn, hostOf, ms, startedMidStream, timeOfDay } from '../facts';
 import { seqDiff } from '../../flow/seq';
 import type { InferredValue, Severity } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { blackHoleOf, pathLosses } from '../path-loss';
 import { firstCloseOf } from '../proxy-legs';
+import { proxyTellsOf, proxyTellsText, TELL_NGINX_CLOSE, TELL_NGINX_HTTP10 } from '../proxy-tells';
+import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
 import { truncationOf, Truncation } from './response-truncated';
 
@@ -92,6 +94,10 @@ interface Abandon extends CutResponse {
    * server's last byte before the close may be among what it missed, the silence shorter than measured.
    */
   captureLost: boolean;
+  /** What in the request says a proxy sent it (proxy-tells.ts: TELL_* bits, 0 for none): the cut is the proxy's, on its backend. */
+  proxyTells: number;
+  /** The earliest server data a read timer re-armed lazily (nginx's) may have run from (read-timer.ts: lazyTimerStart). */
+  timerFromTs: number;
 }
 
 /**
@@ -247,6 +253,8 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     clientResetFrame: !close.rst && c.rstTs > close.ts ? c.rstFrame : 0,
     pathLost: pathLosses(conn),
     captureLost: captureLostOn(conn) || startedMidStream(conn),
+    proxyTells: proxyTellsOf(ex, conn),
+    timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
   };
 }
 
@@ -273,20 +281,38 @@ function pickTimer(total: InferredValue | null, read: InferredValue | null, opti
  * client acknowledged bytes the capture never saw) is no evidence.
  */
 function isStall(a: Abandon): boolean {
-  return a.framing === 'length' && !a.windowClosed && !a.captureLost && a.silence >= MIN_STALL;
+  return (a.framing === 'length' || isProxyCut(a)) && !a.windowClosed && !a.captureLost && a.silence >= MIN_STALL;
+}
+
+/**
+ * A chunked body cut by a client that is a proxy by its request (proxyTellsOf): no stream's reader
+ * closing between events but a proxy that gave up on its backend, whose own client is owed the
+ * rest (blind round 14, S3c: nginx's upstream leg alone, `proxy_read_timeout 1700ms`, its FIN
+ * 1.404 s after the backend's last chunk). Its client leg, when captured, is response-truncated's.
+ */
+function isProxyCut(a: Abandon): boolean {
+  return a.framing === 'chunked' && a.proxyTells !== 0;
+}
+
+/** Where nginx's lazily re-armed read timer lies for a cut by a proxy that is nginx by its requests (read-timer.ts), else null. */
+function proxyTimerRange(a: Abandon): LazyRange | null {
+  if ((a.proxyTells & (TELL_NGINX_HTTP10 | TELL_NGINX_CLOSE)) === 0) return null;
+  return lazyRange(a.closeTs, a.lastByteTs, a.timerFromTs, true);
 }
 
 /**
  * A cut of a body the client was owed while the server was still sending it (see
  * MIN_BODY_BEFORE_CUT): a declared length not reached, the server's last byte less than MIN_STALL
  * before the close, on a connection the capture has whole, with the client's window open (a
- * client that had stopped reading closed on its own account). Chunked bodies are left out: without
+ * client that had stopped reading closed on its own account), by a client that is no proxy by its
+ * request (a proxy's close upstream while its backend still sent is its own client going away, told
+ * on the client leg when the capture has it). Chunked bodies are left out: without
  * their content type and chunk cadence a chunked download cannot be told from a stream (server-sent
  * events, long polls, NDJSON), which has no end the client was owed.
  */
 function isOwedCut(a: Abandon): boolean {
   return (
-    a.framing === 'length' && a.declared > a.received && !a.windowClosed && !a.captureLost && a.silence < MIN_STALL &&
+    a.framing === 'length' && a.proxyTells === 0 && a.declared > a.received && !a.windowClosed && !a.captureLost && a.silence < MIN_STALL &&
     a.sinceRequest >= MIN_BODY_BEFORE_CUT && a.closeTs - a.responseStart >= MIN_BODY_BEFORE_CUT
   );
 }
@@ -419,7 +445,11 @@ export const responseAbandoned: DetectorDefinition = {
           for (const f of reported) {
             diagnoseGroup(ctx, f.members, all.length, unexplained, f.timer, f.total, f.read, upstreamOf, tlsClientOf);
           }
-          if (stalls.length > 0) diagnoseStalls(ctx, stalls, unexplained - owed.length, owed.length, upstreamOf, tlsClientOf);
+          // A proxy's cuts on its backend are its timer's (or its client's going away), not a download failing.
+          const proxyStalls = stalls.filter((a) => a.proxyTells !== 0);
+          const clientStalls = stalls.filter((a) => a.proxyTells === 0);
+          if (clientStalls.length > 0) diagnoseStalls(ctx, clientStalls, unexplained - owed.length, owed.length, upstreamOf, tlsClientOf);
+          if (proxyStalls.length > 0) diagnoseProxyStalls(ctx, proxyStalls, upstreamOf, tlsClientOf);
           if (owed.length > 0) diagnoseOwedCuts(ctx, owed, unexplained - owed.length, stalls.length, upstreamOf, tlsClientOf);
         }
       },
@@ -500,6 +530,7 @@ function reportCuts(
   for (const a of members) {
     const up = upstreamOf.get(a.flowId) ?? null;
     const tlsClient = tlsClientOf.get(a.flowId) ?? null;
+    const lazy = timer === null ? proxyTimerRange(a) : null;
     const finding = ctx.report({
       flowId: a.flowId,
       client: a.client,
@@ -547,6 +578,9 @@ function reportCuts(
         upstreamClosedAfter: up !== null ? ms(up.closeTs - a.closeTs) : null,
         // Only where this client is a proxy that followed its own HTTPS client (absent otherwise).
         ...(tlsClient !== null ? { followedClient: tlsClient.client, followedFlowId: tlsClient.flowId, followedClientClosedBefore: ms(a.closeTs - tlsClient.closeTs) } : {}),
+        // Only for a stall cut by a proxy by its requests (absent otherwise): its tells, and where nginx's lazily re-armed timer lies.
+        ...(timer === null && a.proxyTells !== 0 ? { proxyByRequest: proxyTellsText(a.proxyTells) } : {}),
+        ...(lazy !== null ? { readTimerAtLeast: ms(lazy.lo), readTimerAtMost: ms(lazy.hi), readTimerFromAt: at(lazy.fromTs) } : {}),
       },
       frames: [
         ...new Set([
@@ -737,6 +771,44 @@ function diagnoseStalls(
     `Find why ${first.server} stops sending for ${readBound} s or more in the middle of ${n === 1 ? 'this body' : 'these bodies'} (a slow backend, disk or upstream between writes, a lock, ` +
     'a Content-Length larger than the body it sends). If such pauses are legitimate, raise the client\'s read timeout above them and its total timeout above the whole transfer, ' +
     'or have the server keep bytes flowing.';
+  ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids });
+}
+
+/**
+ * Reports a proxy's upstream cuts (isProxyCut, or a declared body its proxy cut) where the backend
+ * had stalled mid-body: the proxy gave up on its backend, as unanswered-request says of a proxy that
+ * gave up on a backend that never answered. On this leg alone the proxy's read timeout and its own
+ * client going away during the stall look the same; its client leg or its logs tell.
+ */
+function diagnoseProxyStalls(
+  ctx: DetectContext, stalls: readonly Abandon[], upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): void {
+  const ids = reportCuts(ctx, stalls, null, upstreamOf, tlsClientOf);
+  const first = stalls[0];
+  const n = stalls.length;
+  const tells = stalls.reduce((t, a) => t | a.proxyTells, 0);
+  const proxies = [...new Set(stalls.map((a) => hostOf(a.client)))].slice(0, 3).join(', ');
+  const silences = stalls.map((a) => a.silence);
+  const readBound = ms(Math.min(...silences));
+  const since = spanOf(stalls.map((a) => a.sinceRequest));
+  const bodies = [...new Set(stalls.map((a) => (a.declared >= 0 ? `${a.received} of ${a.declared} body bytes` : `${a.received} body bytes of a chunked body`)))].slice(0, 3).join(', ');
+  const ranges = stalls.map(proxyTimerRange);
+  const lazy = n === 1 ? ranges[0] : null;
+  const rst = stalls.filter((a) => a.rst).length;
+  const explanation =
+    `${proxies}, a proxy by its requests (${proxyTellsText(tells)}; the User-Agent is its client's, passed on), closed its upstream connection${n === 1 ? '' : 's'} to ${first.server} ` +
+    `(${rst === 0 ? 'FIN' : rst === n ? 'RST' : 'FIN or RST'}) in the middle of ${n === 1 ? 'a response body' : `${n} response bodies`} (${bodies} received), ${since} s after the request, ` +
+    `after the backend had sent nothing for ${spanOf(silences)} s: the backend stalled mid-body and the proxy gave up on it. ` +
+    `Either the proxy's read timeout from its backend ran out, at least ${readBound} s (nginx \`proxy_read_timeout\`, 60 s by default: the longest silence between two reads from the backend; ` +
+    `HAProxy \`timeout server\`; Apache \`ProxyTimeout\`; Varnish \`between_bytes_timeout\`)${lazy !== null ? `.${lazyRangeText(lazy).replace(/^ nginx moves/, ' If it was nginx\'s: nginx moves')}` : '; '}` +
+    `${lazy !== null ? ' Or' : 'or'} its own client went away during the stall and the proxy cancelled the request upstream (nginx logs 499 and "client prematurely closed connection" then): ` +
+    `this leg alone cannot tell which; the proxy's client leg or its error log ("upstream timed out (110) … while reading upstream") can. ` +
+    `${n === 1 ? 'One cut names' : 'These cuts name'} no timeout value by agreement. If it was the timer, the proxy's client got the body cut short ` +
+    `(curl's "(18) transfer closed with N bytes remaining", "unexpected EOF", ChunkedEncodingError).`;
+  const remedy =
+    `Find why ${first.server} stops sending for ${readBound} s or more in the middle of ${n === 1 ? 'this body' : 'these bodies'} (a slow query between chunks, a lock, a blocked stream or upstream of its own); ` +
+    `look in the proxy's error log ${n === 1 ? `at ${timeOfDay(first.closeTs)} UTC` : 'at these times'} for its read timeout. If such pauses are legitimate, raise that timeout for this route only, ` +
+    'or have the backend send data (or SSE comments) well inside it.';
   ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids });
 }
 

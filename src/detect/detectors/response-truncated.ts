@@ -8,6 +8,7 @@ import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
+import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { closedWindows, ClosedWindow, cutResponse, CutResponse, startedResponse, unfinishedResponse } from '../unfinished-response';
@@ -30,6 +31,8 @@ export interface Truncation extends CutResponse {
   earlierPause: number;
   /** Its client's `User-Agent` (ownAgent: '' none, null unknown): which error its program saw. */
   agent: string | null;
+  /** The earliest data a read timer re-armed lazily (nginx's) may have run from (read-timer.ts: lazyTimerStart). */
+  timerFromTs: number;
 }
 
 /** An upstream leg its client (a proxy) abandoned mid-body: closed before the response was whole. */
@@ -45,6 +48,8 @@ interface AbandonedLeg {
   rst: boolean;
   /** The longest pause between the backend's data segments of this response before its last byte (-1: unknown). */
   earlierPause: number;
+  /** The earliest backend data a read timer re-armed lazily (nginx's) may have run from (lazyTimerStart). */
+  timerFromTs: number;
 }
 
 /**
@@ -90,6 +95,7 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
     clientResetFrame: c.rstTs > close.ts ? c.rstFrame : 0,
     earlierPause: earlierPause(conn, ex),
     agent: ownAgent(conn),
+    timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
   };
 }
 
@@ -118,6 +124,7 @@ function abandonedLegOf(conn: AnalyzedConnection): AbandonedLeg | null {
     closeFrame: close.frame,
     rst: close.rst,
     earlierPause: earlierPause(conn, ex),
+    timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
   };
 }
 
@@ -202,6 +209,41 @@ function stallSettings(software: string | null): string {
   return (
     'a proxy\'s read timeout between two reads from its backend (nginx `proxy_read_timeout`, 60 s by default; HAProxy `timeout server`; ' +
     'Apache `ProxyTimeout`; Varnish `between_bytes_timeout`; Envoy `stream_idle_timeout`, 5 min) or a server\'s own inactivity timeout on the socket'
+  );
+}
+
+/**
+ * The range a read timer that nginx re-arms lazily (read-timer.ts) lies in, for a cut of
+ * `software`'s: from the silence after the last byte (a timer on the silence is no shorter: it
+ * runs from a read no later than that) to the time since the earliest read within NGINX_LAZY_DELAY
+ * of it; null when it is not nginx's or no such read came. The upstream leg shows the reads; the
+ * client leg only their relays, which may trail them.
+ */
+function lazyRangeOf(software: string | null, t: Truncation, upstream: AbandonedLeg | null): LazyRange | null {
+  if (software === null || !NGINX.test(software)) return null;
+  return upstream !== null
+    ? lazyRange(upstream.closeTs, upstream.lastByteTs, upstream.timerFromTs, true)
+    : lazyRange(t.closeTs, t.lastByteTs, t.timerFromTs, false);
+}
+
+/**
+ * Where the cuts of one nginx together put its lazily re-armed read timer (lazyRangeOf): the values
+ * within every cut's range (a cut without one: its silence), or null when no cut has a range or
+ * they disagree by more than `jitter` (the capture's). Its silences alone fall short of the setting
+ * by up to NGX_TIMER_LAZY_DELAY each, and so need not agree with each other.
+ */
+function sharedLazyRange(ranges: readonly { lo: number; hi: number }[], jitter: number): { lo: number; hi: number } | null {
+  if (!ranges.some((r) => ms(r.hi) > ms(r.lo))) return null;
+  const lo = Math.max(...ranges.map((r) => r.lo));
+  const hi = Math.min(...ranges.map((r) => r.hi));
+  return lo > hi + jitter ? null : { lo, hi: Math.max(lo, hi) };
+}
+
+/** sharedLazyRange in words, for several cuts. */
+function sharedLazyText(shared: { lo: number; hi: number }): string {
+  return (
+    ' nginx moves that read timer only for a read 0.3 s or more after it last set it (NGX_TIMER_LAZY_DELAY), so a silence before its close can fall short of its value by up to that much' +
+    (ms(shared.hi) > ms(shared.lo) ? `: the reads before the cuts put it between ${ms(shared.lo)} s and ${ms(shared.hi)} s.` : `: the reads before the cuts put it at ${ms(shared.lo)} s.`)
   );
 }
 
@@ -292,7 +334,9 @@ export const responseTruncated: DetectorDefinition = {
       },
 
       onFinish(): void {
-        const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; id: string }[]>();
+        const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; lazy: LazyRange | null; id: string }[]>();
+        /** The findings of a proxy that passed a backend's cut on, by that cut: diagnosed with the backend's, whose cause they share. */
+        const relayersOf = new Map<Truncation, { id: string; server: string }[]>();
         for (const t of truncations) {
           const relayed = relayedFrom(t);
           const upstream = relayed === null ? legOf(abandonedByRequest, t) : null;
@@ -302,6 +346,7 @@ export const responseTruncated: DetectorDefinition = {
               : upstream !== null
                 ? `; it closed its upstream leg to ${upstream.server} at the same moment (${upstream.rst ? 'RST' : 'FIN'}), where the backend had sent nothing for ${ms(upstream.closeTs - upstream.lastByteTs)} s`
                 : '';
+          const lazy = relayed === null ? lazyRangeOf(software.softwareOf(t.server), t, upstream) : null;
           const finding = ctx.report({
             flowId: t.flowId,
             client: t.client,
@@ -338,6 +383,8 @@ export const responseTruncated: DetectorDefinition = {
               upstreamFlowId: relayed?.flowId ?? upstream?.flowId ?? null,
               upstreamServer: relayed?.server ?? upstream?.server ?? null,
               upstreamSilence: upstream !== null ? ms(upstream.closeTs - upstream.lastByteTs) : null,
+              // Only where nginx's lazily re-armed read timer may have run from an earlier read (absent otherwise).
+              ...(lazy !== null ? { readTimerAtLeast: ms(lazy.lo), readTimerAtMost: ms(lazy.hi), readTimerFromAt: at(lazy.fromTs) } : {}),
             },
             frames: [
               ...new Set([
@@ -355,7 +402,12 @@ export const responseTruncated: DetectorDefinition = {
           });
           let list = byServer.get(t.server);
           if (list === undefined) byServer.set(t.server, (list = []));
-          list.push({ t, relayed, upstream, id: finding.id });
+          list.push({ t, relayed, upstream, lazy, id: finding.id });
+          if (relayed !== null) {
+            const by = relayersOf.get(relayed);
+            if (by === undefined) relayersOf.set(relayed, [{ id: finding.id, server: t.server }]);
+            else by.push({ id: finding.id, server: t.server });
+          }
         }
 
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
@@ -370,7 +422,12 @@ export const responseTruncated: DetectorDefinition = {
           // A FIN that waited behind a slow reader's data came after the close: no time of the timer's.
           const waits = own.filter((x) => !x.t.drained).map((x) => x.t.sinceRequest);
           const drained = own.length - waits.length;
-          const stallCluster = inferTimeout(silences, options);
+          // nginx's lazily re-armed read timer (read-timer.ts): cuts by one timer need not agree on
+          // their silences, only share a value within their ranges; then each is timed at the longest
+          // silence they all allow (blind round 14, S3c: 1.404 s of silence for 1700ms).
+          const lazyShared = own.length > 1 ? sharedLazyRange(own.map((x, i) => x.lazy ?? { lo: silences[i], hi: silences[i] }), ctx.options.spreadAbsolute) : null;
+          const timedSilences = lazyShared !== null ? own.map(() => lazyShared.lo) : silences;
+          const stallCluster = inferTimeout(timedSilences, options);
           const limitCluster = inferTimeout(waits, options);
           // Closes spread over a timer's tick past the densest few (gunicorn's arbiter checks its
           // workers once a second: cut 2.05-2.92 s after the request for `--timeout 2`): the timer is
@@ -381,7 +438,7 @@ export const responseTruncated: DetectorDefinition = {
           // timeout of 2 s checked once a second cut 2.006-2.899 s after four requests.
           const picked = pickTimer(stallCluster, limitCluster, ctx.options);
           const stallTicked =
-            stallCluster !== null ? tickedSpread(silences, stallCluster) : picked === null && !abrupt ? tickAbove(silences, options, ctx.options.minIdleTimeout) : null;
+            stallCluster !== null ? tickedSpread(timedSilences, stallCluster) : picked === null && !abrupt ? tickAbove(timedSilences, options, ctx.options.minIdleTimeout) : null;
           const limitTicked =
             limitCluster !== null ? tickedSpread(waits, limitCluster) : picked === null && stallTicked === null ? tickAbove(waits, options, ctx.options.minIdleTimeout) : null;
           const stall = stallTicked !== null ? tickedTimeout(stallTicked) : stallCluster;
@@ -414,7 +471,7 @@ export const responseTruncated: DetectorDefinition = {
           const outlasted = (value: number): boolean => longestPause >= value * (1 - ctx.options.spreadFraction);
           // Such a timer fires no sooner than its value: at or below the shortest silence it cut after
           // (a cluster's lowest; a tick's shortest is its value already).
-          const clusterLow = stallTicked === null ? (inferTimeoutRange(silences, options)?.lo ?? null) : null;
+          const clusterLow = stallTicked === null ? (inferTimeoutRange(timedSilences, options)?.lo ?? null) : null;
           const stallValue =
             timed === 'stall' || timed === 'either' ? (stall === null ? null : (clusterLow ?? stall.value))
             : timed === 'mixed' && n === 1 ? silences[0]
@@ -435,9 +492,13 @@ export const responseTruncated: DetectorDefinition = {
           let remedy: string;
           if (mechanism === 'stall' && stall !== null) {
             explanation =
-              `${head}, ${agreement(stall, stallTicked, n, (v) => `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${v} s mid-body`)}` +
+              `${head}, ${
+                lazyShared !== null
+                  ? `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${ms(Math.min(...silences))}-${ms(Math.max(...silences))} s mid-body`
+                  : agreement(stall, stallTicked, n, (v) => `after ${withUpstream > 0 ? 'its backend' : 'it'} had sent nothing for ${v} s mid-body`)
+              }` +
               (withUpstream > 0 ? `, and closed the upstream leg of ${withUpstream === n ? 'each' : `${withUpstream} of them`} at the same moment: its backend stalled mid-body` : '') +
-              `. A timer that measures silence between bytes gave up on a response still being produced: ${stallSettings(named)}. ${clientView}`;
+              `. A timer that measures silence between bytes gave up on a response still being produced: ${stallSettings(named)}.${lazyShared !== null ? sharedLazyText(lazyShared) : ''} ${clientView}`;
             remedy =
               `Find why the backend pauses ${ms(stall.value)} s or more in the middle of a body (a slow query between chunks, a blocked stream, a lock). ` +
               `If long pauses are expected (reports, exports, streaming endpoints), raise that read timeout for those routes only, or have the backend send data (or SSE comments) well inside it.`;
@@ -495,7 +556,8 @@ export const responseTruncated: DetectorDefinition = {
                   `(the process exiting or crashing, a worker killed, an error mid-stream, whose close took a moment more than a pause), or a timer set just above that pace cut it: ` +
                   `a timer on the silence between bytes, ${stallSettings(named)}; or a limit on the whole exchange, ${timeLimitSettings(named)}. One cut cannot tell which. ${clientView}`
                 : `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
-                  `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request. ${clientView}`);
+                  `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request.` +
+                  `${only.lazy !== null ? lazyRangeText(only.lazy) : ''} ${clientView}`);
             remedy =
               (nearPace
                 ? `Look in ${server}'s error log and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (nginx logs "upstream timed out … while reading upstream") or the process going away; `
@@ -522,13 +584,19 @@ export const responseTruncated: DetectorDefinition = {
                 : ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other, as one event would cut them (the process killed or restarted): with requests that began together, that reads the same.`;
           }
           if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
+          // A proxy's findings that passed these cuts on are this server's doing: listed here, with their proxy named.
+          const relays = own.flatMap((x) => relayersOf.get(x.t) ?? []);
+          if (relays.length > 0) {
+            const proxies = [...new Set(relays.map((r) => r.server))].slice(0, 3).join(', ');
+            explanation += ` A proxy in front (${proxies}) passed ${relays.length === 1 ? 'the cut' : `${relays.length} of the cuts`} on to its client${relays.length === 1 ? '' : 's'}: the cause is here, not at the proxy.`;
+          }
           ctx.diagnose({
             server,
             count: n,
             inferred,
             explanation,
             remedy,
-            anomalyIds: own.map((x) => x.id),
+            anomalyIds: [...own.map((x) => x.id), ...relays.map((r) => r.id)],
           });
         }
       },
