@@ -523,6 +523,16 @@ describe('response-abandoned: one cut of a body the client was owed while its by
       expect(cap.analyze(only).anomalies).toHaveLength(0);
     });
 
+    test("a proxy's upstream leg (Via) closed while its backend's declared body still flowed, the client leg not captured: its own client went away, no client timer to name", () => {
+      const cap = new Capture();
+      download(cap, 0, { flows: 6, closeAt: 2.0, uri: '/download', agent: 'curl/7.88.1\r\nVia: 1.1 edge' });
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+      // The same without Via is a client's own cut (info).
+      const direct = new Capture();
+      download(direct, 0, { flows: 6, closeAt: 2.0, uri: '/download', agent: 'curl/7.88.1' });
+      expect(direct.analyze(only).anomalies.map((f) => f.severity)).toEqual(['info']);
+    });
+
     test('a program whose timer is found: its cut at another moment is not told on its own (the diagnosis names it as not counted)', () => {
       const cap = new Capture();
       for (let k = 0; k < 3; k++) download(cap, 10 * k, { flows: 6, closeAt: 2.0, agent: 'Go-http-client/1.1' });
