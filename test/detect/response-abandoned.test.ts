@@ -441,7 +441,7 @@ describe('response-abandoned: one cut of a body the client was owed while its by
     const found = ofKind(r, KIND);
     expect(found).toHaveLength(1);
     expect(found[0].severity).toBe('info');
-    expect(found[0].evidence).toMatchObject({ request: 'GET /?drip=50', bodyDeclared: 50_000, bodyReceived: 20_000, closedWith: 'FIN', timer: null, sinceConnect: null });
+    expect(found[0].evidence).toMatchObject({ request: 'GET /?drip=50', bodyDeclared: 50_000, bodyReceived: 20_000, closedWith: 'FIN', timer: null, sinceConnect: null, cutWhileFlowing: true });
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.severity).toBe('info');
     expect(d.inferred).toEqual({});

@@ -441,7 +441,8 @@ export const responseAbandoned: DetectorDefinition = {
           const unexplained = all.length - explained.size - stalls.length;
           // With no timer of the program found, its few other cuts of owed bodies (isOwedCut): each
           // a cancel or a total timeout that one close cannot tell apart, told as such (info).
-          const owed = reported.length === 0 && unexplained < MIN_CUTS ? all.filter((a) => !explained.has(a) && !stalls.includes(a) && isOwedCut(a)) : [];
+          const stalled = new Set(stalls);
+          const owed = reported.length === 0 && unexplained < MIN_CUTS ? all.filter((a) => !explained.has(a) && !stalled.has(a) && isOwedCut(a)) : [];
           for (const f of reported) {
             diagnoseGroup(ctx, f.members, all.length, unexplained, f.timer, f.total, f.read, upstreamOf, tlsClientOf);
           }
@@ -577,6 +578,8 @@ function reportCuts(
         upstreamServer: up?.server ?? null,
         upstreamClosedAfter: up !== null ? ms(up.closeTs - a.closeTs) : null,
         // Only where this client is a proxy that followed its own HTTPS client (absent otherwise).
+        // Only on a cut told as a cancel or a total timeout (diagnoseOwedCuts; absent otherwise).
+        ...(severity === 'info' ? { cutWhileFlowing: true } : {}),
         ...(tlsClient !== null ? { followedClient: tlsClient.client, followedFlowId: tlsClient.flowId, followedClientClosedBefore: ms(a.closeTs - tlsClient.closeTs) } : {}),
         // Only for a stall cut by a proxy by its requests (absent otherwise): its tells, and where nginx's lazily re-armed timer lies.
         ...(timer === null && a.proxyTells !== 0 ? { proxyByRequest: proxyTellsText(a.proxyTells) } : {}),
