@@ -34,8 +34,8 @@ const MIN_CLIENT_TIMER = 0.5;
  * close: the client waited for bytes it was owed and gave up (wget --read-timeout, curl --max-time,
  * fetch's AbortSignal.timeout). One such cut is evidence of the stall, not of a timer's value: it
  * names none (blind round 13, S11: 1 and 2 such cuts went unreported under MIN_CUTS). Shorter
- * silences are a body's own cadence (a cancel while the bytes still flowed: the user navigated, a
- * reader had what it wanted), as are silences in chunked and close-delimited bodies, which are how
+ * silences are a body's own cadence, no stall (a cut while the bytes still flowed is a cancel or a
+ * total timeout: MIN_BODY_BEFORE_CUT), as are silences in chunked and close-delimited bodies, which are how
  * streams (server-sent events, long polls) are sent and have no end the client was owed. Same
  * floor as MIN_CLIENT_TIMER, for the same reason.
  */
