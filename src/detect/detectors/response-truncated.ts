@@ -66,7 +66,9 @@ function earlierPause(conn: AnalyzedConnection, ex: HttpExchange): number {
  * the close (the server could not send), or closed during the response for at least `stall`
  * seconds (zero-window-stall's threshold). A server that gave up sending to a client that stopped
  * reading (nginx `send_timeout`) is zero-window-stall's case: its kernel may even flush the last
- * bytes and the FIN once the window reopens, so the cut shows no silence at all.
+ * bytes and the FIN once the window reopens, so the cut shows no silence at all. zero-window-stall
+ * reports such a cut as an error itself ("the response was cut at N of M body bytes"): one finding
+ * for the event, its cause the client's unread window, not a timer on the server's silence.
  */
 function windowHeldBack(windows: ClosedWindow[] | null, lastByteTs: number, stall: number): boolean {
   return windows === null || windows.some((ep) => ep.endTs >= lastByteTs || ep.endTs - ep.startTs >= stall);
