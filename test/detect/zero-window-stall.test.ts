@@ -204,7 +204,7 @@ describe("a response the server's send timeout cut during the stall (blind round
     return s;
   }
 
-  test('an error that says the response was cut (N of M bytes) and the server\'s send timeout fired; the timer at most the stall', () => {
+  test('an error that says the response was cut (N of M bytes) and the server\'s send timeout fired; the timer at most from its last data to the reopening', () => {
     const cap = new Capture();
     cutBehindWindow(cap);
     const r = cap.analyze(both);
@@ -216,16 +216,17 @@ describe("a response the server's send timeout cut during the stall (blind round
       "the response was cut at 2000 of 3000 body bytes: the client stopped reading (zero window for 1.9 s) and the server's send timeout closed the connection during the stall",
     );
     expect(f.evidence).toMatchObject({
-      receiver: 'client', senderGaveUp: 'fin', transferResumed: false, responseCut: true, bodyReceived: 2000, bodyDeclared: 3000, sendTimeoutAtMost: 1.9,
+      receiver: 'client', senderGaveUp: 'fin', transferResumed: false, responseCut: true, bodyReceived: 2000, bodyDeclared: 3000, sendTimeoutAtMost: 1.998,
     });
     const [d, ...more] = r.diagnoses;
     expect(more).toEqual([]);
-    expect(d).toMatchObject({ kind: KIND, severity: 'error', inferred: { senderSendTimeoutAtMost: { value: 1.9, samples: 1 } } });
+    expect(d).toMatchObject({ kind: KIND, severity: 'error', inferred: { senderSendTimeoutAtMost: { value: 1.998, samples: 1 } } });
     expect(d.inferred.senderSendTimeoutAtLeast).toBeUndefined();
     expect(d.explanation).toMatch(/^A response from 10\.0\.0\.2:80 was cut short while the client was not reading/);
     expect(d.explanation).toContain('cutting the response (2000 of 3000 body bytes)');
     for (const setting of ['nginx `send_timeout`, 60 s by default', 'Apache `Timeout`', 'HAProxy `timeout client`', "Node's `server.timeout`"]) expect(d.explanation).toContain(setting);
-    expect(d.explanation).toContain('at most 1.9 s');
+    // From the server's last data before the window closed (0.002 s) to its reopening (2 s).
+    expect(d.explanation).toContain('at most about 1.998 s');
     expect(d.explanation).toContain('the request failed');
   });
 
@@ -250,8 +251,8 @@ describe("a response the server's send timeout cut during the stall (blind round
     const r = cap.analyze(only);
     expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['error', 'warning']);
     const [d] = r.diagnoses;
-    expect(d.inferred).toMatchObject({ senderSendTimeoutAtMost: { value: 2.9 }, senderSendTimeoutAtLeast: { value: 1.9 } });
-    expect(d.explanation).toContain('at most 2.9 s');
+    expect(d.inferred).toMatchObject({ senderSendTimeoutAtMost: { value: 2.998 }, senderSendTimeoutAtLeast: { value: 1.9 } });
+    expect(d.explanation).toContain('at most about 2.998 s');
     expect(d.explanation).toContain('longer than the 1.9 s stall it waited out on another connection');
   });
 
@@ -396,7 +397,8 @@ describe('zero-window-stall when the sender gives up during the stall (nginx sen
     expect(stalls.map((f) => f.severity)).toEqual(['warning', 'error', 'warning']);
     expect(stalls[1].evidence).toMatchObject({ responseCut: true, bodyReceived: 116800, bodyDeclared: 524288 });
     expect(d.severity).toBe('error');
-    expect(d.inferred.senderSendTimeoutAtMost.value).toBeCloseTo(5.651, 3);
+    // From nginx's last data before the window closed (7.003 s) to the reopening (12.654 s).
+    expect(d.inferred.senderSendTimeoutAtMost.value).toBeCloseTo(5.651, 2);
     expect(d.inferred.senderSendTimeoutAtLeast.value).toBeCloseTo(1.671, 3);
     expect(d.explanation).toContain('cutting the response (116800 of 524288 body bytes)');
   });
@@ -443,5 +445,32 @@ describe('zero-window-stall: a stall whose end the capture may have lost', () =>
     expect(front.explanation).toContain('HAProxy `timeout client`');
     expect(back.explanation).toContain('On both the reader was a proxy (127.0.0.2)');
     expect(back.remedy).toMatch(/^Nothing to change on 127\.0\.0\.3:8380/);
+  });
+});
+
+const CUT_SAMPLE = path.join(SAMPLES_DIR, 'zero-window-cut-nginx-python.pcap');
+(fs.existsSync(CUT_SAMPLE) ? describe : describe.skip)('zero-window-stall on the recorded sample zero-window-cut-nginx-python (nginx send_timeout 2 s, Python clients)', () => {
+  test("A's response cut by nginx's send timeout is an error with its bytes as the client read them; B's stall, waited out, a warning; the timer between the two", async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'zero-window-cut-nginx-python.meta.json'), 'utf8')) as SampleMeta & {
+      configured: { nginxSendTimeout: number };
+      observed: { clients: Record<'A' | 'B', { port: number; bodyBytes: number; contentLength: number; end: string }> };
+    };
+    const r = await analyzeFiles([CUT_SAMPLE]);
+    const { A, B } = meta.observed.clients;
+    expect(ofKind(r, 'response-truncated')).toEqual([]);
+    const stalls = ofKind(r, KIND);
+    expect(stalls.map((f) => [f.client, f.severity])).toEqual([
+      [`127.0.0.1:${A.port}`, 'error'],
+      [`127.0.0.1:${B.port}`, 'warning'],
+    ]);
+    expect(stalls[0].evidence).toMatchObject({ responseCut: true, bodyReceived: A.bodyBytes, bodyDeclared: A.contentLength, senderGaveUp: 'fin' });
+    expect(stalls[1].evidence).toMatchObject({ transferResumed: true });
+    expect(stalls[1].evidence.responseCut).toBeUndefined();
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('error');
+    const timer = meta.configured.nginxSendTimeout;
+    expect(d.inferred.senderSendTimeoutAtLeast.value).toBeLessThan(timer);
+    expect(d.inferred.senderSendTimeoutAtMost.value).toBeGreaterThan(timer);
+    expect(d.explanation).toContain(`cutting the response (${A.bodyBytes} of ${A.contentLength} body bytes)`);
   });
 });

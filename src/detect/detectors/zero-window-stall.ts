@@ -208,11 +208,14 @@ export const zeroWindowStall: DetectorDefinition = {
                 bodyReceived: cut.responseBodyBytes,
                 // -1: chunked, its last chunk never came.
                 bodyDeclared: declared,
-                // The server's timer ran from its last write, which the last ACK that freed its
-                // buffer allowed (the zero-window ACK, at the stall's start), to its close, which
-                // came before the window reopened (its FIN followed the buffered bytes): no longer
-                // than the stall. The close itself is not on the wire.
-                sendTimeoutAtMost: ms(longest.duration),
+                // The server's timer ran from its last write to its close, which came before the
+                // window reopened (its FIN followed the buffered bytes). The last write came about
+                // with its last data before the window closed, once its buffer was full (in
+                // zero-window-cut-nginx-python nginx's 2 s fired 2.02 s after that data, 1.98 s into
+                // the zero window): from there (or the window's closing, if sooner) to the reopening,
+                // about the timer's most. The close itself is not on the wire. A stall waited out
+                // bounds it below strictly.
+                sendTimeoutAtMost: ms(e.endTs - (e.peerDataTs >= 0 ? Math.min(e.peerDataTs, e.startTs) : e.startTs)),
               }
             : {}),
         },
@@ -324,7 +327,7 @@ export const zeroWindowStall: DetectorDefinition = {
                 `: its send timeout fired because the client did not read (${sendTimeouts(agg.proxy)}). ` +
                 'The close itself puts nothing on the wire until the window reopens: then only the bytes its socket buffer held came, and its FIN.' +
                 (atMost !== null
-                  ? ` The timer is no longer than the stall it cut: at most ${ms(atMost.value)} s (from the window's closing, the last time the server could write, to its reopening)` +
+                  ? ` The timer is at most about ${ms(atMost.value)} s: from the server's last data before the window closed (about its last write) to the window's reopening, before which it had closed` +
                     (atLeast !== null ? `, and longer than the ${ms(atLeast.value)} s stall it waited out on another connection` : '') +
                     '.'
                   : '') +
