@@ -276,6 +276,18 @@ describe("a response the server's send timeout cut during the stall (blind round
     expect(ofKind(r, 'response-truncated')).toMatchObject([{ severity: 'error' }]);
   });
 
+  test('near miss: a stall the transfer went on from, then a cut seconds later with the window open: the stall a warning, the cut response-truncated', () => {
+    const cap = new Capture();
+    const s = new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', HEAD + BODY.slice(0, 1000)).window(0.1, 'c', 0);
+    for (const t of [0.3, 0.7, 1.5]) s.probe(t, 's').window(t + 0.0001, 'c', 0);
+    s.window(2, 'c', 65535).send(2.0001, 's', BODY.slice(1000, 2000)).window(2.0002, 'c', 65535);
+    // The server falls silent and closes 3 s later, its client's window open all along.
+    s.fin(5, 's').window(5.0001, 'c', 65535).fin(5.001, 'c');
+    const r = cap.analyze(both);
+    expect(ofKind(r, KIND).map((f) => [f.severity, f.evidence.transferResumed, f.evidence.responseCut])).toEqual([['warning', true, undefined]]);
+    expect(ofKind(r, 'response-truncated')).toMatchObject([{ severity: 'error', evidence: { bodyReceived: 2000, bodyDeclared: 3000, silenceBeforeClose: 3 } }]);
+  });
+
   test('near miss: a body the close delimits (no Content-Length) ends with the FIN: not cut', () => {
     const cap = new Capture();
     cutBehindWindow(cap, 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n');

@@ -4,17 +4,12 @@ import { captureLossNote, captureLostOn, hostOf, ms, requestLine } from '../fact
 import type { Finding, InferredValue } from '../finding';
 import { sharedProxyLegs } from '../proxy-legs';
 import { inferTimeout } from '../infer-timeout';
+import { FLUSH_AFTER_REOPEN } from '../unfinished-response';
 import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 
 type Side = 'client' | 'server';
 
-/**
- * A FIN within this long (seconds) after the zero window reopened, on a message cut short, was
- * queued behind the window: the sender had closed during the stall (its kernel flushes what the
- * socket held, then the FIN).
- */
-const FLUSH_AFTER_REOPEN = 1;
 
 /** A zero-window episode measured: an episode still open at the end lasts to the connection's last packet. */
 interface Stall {
