@@ -1,7 +1,7 @@
 import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import type { AnalysisResult } from '../../src/index';
-import { Capture, get, ofKind, ok, post } from './reuse-kit';
+import { Capture, get, ofKind, ok } from './reuse-kit';
 
 /**
  * A server that aborts idle keep-alive connections (SO_LINGER 0: Go's SetLinger(0), HAProxy
@@ -120,4 +120,3 @@ describe('keepalive-race: an idle close by RST (no FIN)', () => {
     expect(ofKind(cap.analyze([keepaliveRace]), KIND)).toEqual([]);
   });
 });
-void post;
