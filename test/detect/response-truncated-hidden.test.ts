@@ -1,4 +1,7 @@
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { responseTruncated } from '../../src/detect/detectors/response-truncated';
+import { SAMPLES_DIR } from '../samples';
 import { Capture, Conn, get, ofKind } from './reuse-kit';
 
 const KIND = 'response-truncated';
@@ -111,5 +114,16 @@ describe('response-truncated: a backend cut its proxy passed on to its client as
     const found = ofKind(r, KIND);
     expect(found).toHaveLength(1);
     expect(found[0].evidence.hiddenByProxy).toBeUndefined();
+  });
+
+  test('recorded: Caddy 2.6 ended its chunked 200s whole after a Go WriteTimeout cut both streams (response-truncated-hidden-by-caddy)', async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'response-truncated-hidden-by-caddy.pcap')], { detectors: only });
+    const found = r.anomalies.filter((a) => a.kind === KIND);
+    expect(found.map((f) => f.server)).toEqual(['127.0.0.3:9003', '127.0.0.3:9003']);
+    expect(found.map((f) => f.evidence.hiddenByProxy)).toEqual(['127.0.0.2:8080', '127.0.0.2:8080']);
+    expect(found.map((f) => f.evidence.hiddenBodyBytes)).toEqual([320, 256]);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('passed 2 cut bodies on to its clients as whole');
+    expect(d.explanation).toContain('silent data loss');
   });
 });
