@@ -26,7 +26,8 @@ export type AnomalyKind =
   | 'response-abandoned'
   | 'pmtu-blackhole'
   | 'tls-handshake-failed'
-  | 'synack-lost';
+  | 'synack-lost'
+  | 'tcp-keepalive-dead-peer';
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
 

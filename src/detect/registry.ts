@@ -24,6 +24,7 @@ import { responseAbandoned } from './detectors/response-abandoned';
 import { pmtuBlackhole } from './detectors/pmtu-blackhole';
 import { tlsHandshakeFailed } from './detectors/tls-handshake-failed';
 import { synackLost } from './detectors/synack-lost';
+import { tcpKeepaliveDeadPeer } from './detectors/tcp-keepalive-dead-peer';
 
 /**
  * Every detector, in the order they run. An explicit, type-checked list: a detector that is
@@ -58,4 +59,5 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   responseAbandoned,
   pmtuBlackhole,
   synackLost,
+  tcpKeepaliveDeadPeer,
 ];

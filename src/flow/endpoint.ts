@@ -123,10 +123,22 @@ const Slot = Object.freeze({
   LostHoleProofFrame: 42,
   // The sequence number of this endpoint's first RST: 0 with ACK answers a SYN (unseen-side.ts).
   RstSeq: 43,
+  // This endpoint's current run of TCP keep-alive probes, none of which its peer answered (see
+  // noteKeepAliveProbe), and the run it reset the connection after (keepAliveGaveUp).
+  KaCount: 44,
+  KaFirstTs: 45,
+  KaFirstFrame: 46,
+  KaLastTs: 47,
+  KaLastFrame: 48,
+  KaOwnPackets: 49,
+  KaPeerPackets: 50,
+  KaIdle: 51,
+  KaResetProbes: 52,
+  KaResetFrame: 53,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 44;
+export const ENDPOINT_SLOTS = 54;
 
 /** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
 const RUN_KEPT = 3;
@@ -171,6 +183,25 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.PeerSeqEndBeforeClose] = -1;
   f[base + Slot.LostHoleFromTs] = -1;
   f[base + Slot.LostHoleProofTs] = -1;
+  f[base + Slot.KaFirstTs] = -1;
+  f[base + Slot.KaLastTs] = -1;
+  f[base + Slot.KaIdle] = -1;
+}
+
+/**
+ * A run of TCP keep-alive probes an endpoint sent on an idle connection that its peer never
+ * answered, after which the endpoint reset the connection (Endpoint.keepAliveGaveUp).
+ */
+export interface KeepAliveGaveUp {
+  probes: number;
+  firstTs: number;
+  firstFrame: number;
+  lastTs: number;
+  lastFrame: number;
+  /** Seconds from the peer's last packet to the first probe (the peer was seen: see noteRstAfterProbes). */
+  idle: number;
+  resetTs: number;
+  resetFrame: number;
 }
 
 /**
@@ -567,6 +598,68 @@ export class Endpoint {
     // are alike in every field, the TTL too, and pass for copies (CaptureCopies): one point saw them.
     if (rst && originalTs === this.rstTs && ttl !== originalTtl) this.rstCopied = true;
   }
+  /**
+   * A keep-alive probe this endpoint sent at `ts` (seq = next − 1, no new byte) while `peer` sent
+   * `peerPackets` packets so far. A probe continues the run of unanswered ones only when neither
+   * side sent anything else since the run's last probe: any packet of the peer answers the run (an
+   * ACK of the probe, data, a FIN), and any other packet of this endpoint ends its idleness. The
+   * idle time before the run is measured from the peer's last packet, as the kernel's keep-alive
+   * timer does (tcp_keepalive_time runs from the last segment received). Once per probe: probes
+   * are seconds apart, never the packet path's common case.
+   */
+  noteKeepAliveProbe(ts: number, frame: number, peerPackets: number, peerLastTs: number): void {
+    const f = this.f;
+    const b = this.base;
+    const own = this.packets - this.captureCopies;
+    if (f[b + Slot.KaCount] === 0 || own - 1 !== f[b + Slot.KaOwnPackets] || peerPackets !== f[b + Slot.KaPeerPackets]) {
+      f[b + Slot.KaCount] = 0;
+      f[b + Slot.KaFirstTs] = ts;
+      f[b + Slot.KaFirstFrame] = frame;
+      f[b + Slot.KaIdle] = peerLastTs >= 0 && peerLastTs <= ts ? ts - peerLastTs : -1;
+    }
+    f[b + Slot.KaCount]++;
+    f[b + Slot.KaLastTs] = ts;
+    f[b + Slot.KaLastFrame] = frame;
+    f[b + Slot.KaOwnPackets] = own;
+    f[b + Slot.KaPeerPackets] = peerPackets;
+  }
+
+  /**
+   * This endpoint's first RST, in `frame`: when it came right after a run of its keep-alive probes
+   * with nothing from either side in between, its kernel gave up on a peer that never answered them
+   * (Linux resets when tcp_keepalive_probes go unanswered; the application gets ETIMEDOUT). Not
+   * when the capture never showed the peer at all (one direction captured: its answers unseen).
+   */
+  noteRstAfterProbes(frame: number, peerPackets: number): void {
+    const f = this.f;
+    const b = this.base;
+    const own = this.packets - this.captureCopies;
+    if (f[b + Slot.KaCount] > 0 && f[b + Slot.KaIdle] >= 0 && own - 1 === f[b + Slot.KaOwnPackets] && peerPackets === f[b + Slot.KaPeerPackets]) {
+      f[b + Slot.KaResetProbes] = f[b + Slot.KaCount];
+      f[b + Slot.KaResetFrame] = frame;
+    }
+  }
+
+  /** The unanswered keep-alive probes this endpoint reset the connection after, or null (see noteRstAfterProbes). */
+  keepAliveGaveUp(): KeepAliveGaveUp | null {
+    const f = this.f;
+    const b = this.base;
+    if (f[b + Slot.KaResetProbes] === 0) return null;
+    return {
+      probes: f[b + Slot.KaResetProbes],
+      firstTs: f[b + Slot.KaFirstTs],
+      firstFrame: f[b + Slot.KaFirstFrame],
+      lastTs: f[b + Slot.KaLastTs],
+      lastFrame: f[b + Slot.KaLastFrame],
+      idle: f[b + Slot.KaIdle],
+      resetTs: this.rstTs,
+      resetFrame: f[b + Slot.KaResetFrame],
+    };
+  }
+
+  /** Whether this endpoint reset the connection after unanswered keep-alive probes (see keepAliveGaveUp). */
+  get keepAliveGaveUpReset(): boolean { return this.f[this.base + Slot.KaResetProbes] > 0; }
+
   get rstAck(): number { return this.f[this.base + Slot.RstAck]; }
   set rstAck(v: number) { this.f[this.base + Slot.RstAck] = v; }
   /**

@@ -69,6 +69,12 @@ export interface FlowRecord {
    */
   resumedAfterRelease?: 'connection-cap' | 'idle-timeout';
   /**
+   * Present only on a connection that one side reset after its TCP keep-alive probes went
+   * unanswered (Endpoint.keepAliveGaveUp): that side's kernel found its peer or the path dead, so
+   * its RST is a verdict on the other side, not a fault of its own (tcp-keepalive-dead-peer).
+   */
+  keepAliveGaveUp?: 'client' | 'server';
+  /**
    * Where the capture was taken, from the handshake's two round trips (null without a complete
    * handshake): `near` is client, server or between.
    */
@@ -80,7 +86,7 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
   const c = conn.client;
   const s = conn.server;
   const closed = firstClose(c, s);
-  return {
+  const record: FlowRecord = {
     id: conn.id,
     client: conn.clientName,
     server: conn.serverName,
@@ -108,4 +114,8 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
     proxyProtocol: null,
     capture: handshakeCapturePosition(conn),
   };
+  // The first side to reset after its probes (both resetting so is two dead ends of one path).
+  if (c.keepAliveGaveUpReset && (!s.keepAliveGaveUpReset || c.rstTs <= s.rstTs)) record.keepAliveGaveUp = 'client';
+  else if (s.keepAliveGaveUpReset) record.keepAliveGaveUp = 'server';
+  return record;
 }

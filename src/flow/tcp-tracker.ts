@@ -669,7 +669,11 @@ export class TcpTracker<T> {
       this.onPayloadSegment(conn, ep, peer, fromClient, v, seqAdd(v.seq, 1), data, ts, frame, fin, rst);
     } else if (!syn && !fin && !rst && payloadLen === 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, -1) && ep.state >= State.Established) {
       // seq = next − 1 with no byte: a keep-alive probe, unless the peer's window is zero (a window probe).
-      if (peer.openZeroWindow === null) ep.keepAliveProbes++;
+      if (peer.openZeroWindow === null) {
+        ep.keepAliveProbes++;
+        // Not after its own FIN: an ACK sent before it and reordered behind it has the same number.
+        if (ep.finTs < 0) ep.noteKeepAliveProbe(ts, frame, peer.packets - peer.captureCopies, peer.lastTs);
+      }
     } else if (!syn && !fin && !rst) {
       recordHistory(conn, Letter.Ack, fromClient);
       // Beyond the bytes seen from this side: it had sent bytes that never came past the capture point.
@@ -778,6 +782,7 @@ export class TcpTracker<T> {
     // A keep-alive probe carrying one garbage byte (seq = next − 1) is not data.
     if (payloadLen === 1 && !fin && !rst && seq === seqAdd(ep.nextSeq, -1) && ep.payloadBytes > 0) {
       ep.keepAliveProbes++;
+      if (ep.finTs < 0) ep.noteKeepAliveProbe(ts, frame, peer.packets - peer.captureCopies, peer.lastTs);
       return;
     }
     if (seqLe(end, ep.nextSeq)) {
@@ -1008,6 +1013,7 @@ export class TcpTracker<T> {
     ep.rstFrame = frame;
     ep.rstTtl = v.ttl;
     const answered = fromClient ? conn.server : conn.client;
+    ep.noteRstAfterProbes(frame, answered.packets - answered.captureCopies);
     ep.rstAnswersUncopied = answered.captureCopies > 0 && answered.lastTs > answered.lastCopiedTs;
     ep.rstHasAck = (v.flags & Flag.ACK) !== 0;
     ep.rstAck = v.ack;

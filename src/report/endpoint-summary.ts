@@ -16,7 +16,10 @@ export interface EndpointTotals {
   unanswered: number;
   /** Connection attempts the server refused (a RST answered the SYN: conn_state REJ). */
   refused: number;
-  /** Connections the server reset after accepting them (refusals apart): not those its clients reset. */
+  /**
+   * Connections the server reset after accepting them (refusals apart): not those its clients
+   * reset, nor those its TCP keep-alive reset after its probes went unanswered (a dead client or path).
+   */
   resets: number;
   bytes: number;
 }
@@ -70,8 +73,10 @@ export class EndpointSummary {
     // connections (a tester read the refusals of a restart as resets). The server's resets are
     // history's lower-case r: a client's RST (a health checker's close with SO_LINGER 0, a port
     // scanner's answer to a SYN-ACK) says nothing of the server.
+    // Nor is a reset by the server's keep-alive, after probes its client never answered: its
+    // kernel found the client or the path gone (a blind tester read it as the server's fault).
     if (flow.state === 'REJ') t.refused++;
-    else if (flow.history.includes('r')) t.resets++;
+    else if (flow.history.includes('r') && flow.keepAliveGaveUp !== 'server') t.resets++;
     const last = this.lastAnswered.get(flow.id);
     if (last === undefined) return;
     this.lastAnswered.delete(flow.id);

@@ -156,6 +156,16 @@ export class Conn {
     return this;
   }
 
+  /**
+   * A TCP keep-alive probe from `from` on an idle connection: an ACK at its next sequence number
+   * − 1, empty (Linux) or with one garbage byte (`withByte`: older Windows).
+   */
+  keepAliveProbe(ts: number, from: Side, withByte = false): this {
+    const seq = (from === 'c' ? this.cSeq : this.sSeq) - 1;
+    this.emit(ts, from, 0, withByte ? '\0' : '', this.ackOf(from, {}), seq);
+    return this;
+  }
+
   fin(ts: number, from: Side, options: SegmentOptions = {}): this {
     this.emit(ts, from, TCP_FIN, '', this.ackOf(from, options));
     if (from === 'c') {
