@@ -85,8 +85,11 @@ export function bodyReadTimerAnswer(conn: AnalyzedConnection): BodyTimerAnswer |
   if ((c.finTs >= 0 && c.finTs <= answeredAt) || (c.rstTs >= 0 && c.rstTs <= answeredAt)) return null;
   // Sending on after the answer, at its own pace: not a client waiting on the server (a 100 Continue).
   if (!(c.lastDataTs > answeredAt)) return null;
+  // Body bytes came before the answer (its last byte later than the head's first segment): a client
+  // that holds its body back waiting for a 100 Continue sends nothing after its head, and a timer
+  // that ends that wait is the Expect handshake's story, not a slow upload's.
   const lastData = clientDataBefore(conn, answeredAt);
-  if (lastData < ex.requestStart) return null;
+  if (lastData <= ex.requestStart) return null;
   // Quiet before the answer: what answered was not a byte the server had just read.
   if (answeredAt - lastData <= roundTripToServer(conn) + ANSWER_REACTION) return null;
   return { ex, answeredAt, sinceRequest, lastData };

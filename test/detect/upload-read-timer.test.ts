@@ -94,6 +94,15 @@ describe('an answer to an upload still flowing: a read timer or an early refusal
     expect(ofKind(r, 'rst-on-close').map((f) => f.client)).toEqual([prompted.clientName, soon.clientName]);
   });
 
+  test('near miss: a client holding its body back for a 100 Continue (nothing after its head) answered 400 later, its body sent after: not a slow upload', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.001, 'POST /upload HTTP/1.1\r\nHost: example\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n');
+    c.response(0.9, badRequest).fin(0.9001, 's');
+    c.request(1.001, 'x'.repeat(4096), { noAck: true }).rst(1.0011, 's');
+    expect(ofKind(cap.analyze(both), 'slow-client-timeout')).toEqual([]);
+  });
+
   test('near miss: a slow upload that completes before the timer, answered 200: silent', () => {
     const cap = new Capture();
     const c = cap.connection();

@@ -125,6 +125,15 @@ const CUT_SETTING =
   'handler\'s own error answer goes out (a 400 from `http.Error`) where no `WriteTimeout` has passed; Node.js `requestTimeout`; a WSGI/ASGI worker ' +
   'timeout), or a limit on the body (`http.MaxBytesReader`)';
 
+/**
+ * CUT_SETTING where every cut was an error answered at a quiet moment (bodyReadTimerAnswer): no
+ * byte just read prompted it, so no limit on the body either.
+ */
+const CUT_TIMER_SETTING =
+  'a timer on reading the request, not on a silence (Go net/http `Server.ReadTimeout`, counted from the accept on a connection\'s first request ' +
+  'and from the first byte of each later one: the handler\'s read of the body fails with `i/o timeout` and its error answer, a 400 from ' +
+  '`http.Error`, goes out where no `WriteTimeout` has passed; Node.js `requestTimeout`; a WSGI/ASGI worker timeout)';
+
 /** The sentence on the requests cut while their bodies still arrived (see MIN_CUT_SPAN). */
 function cutText(cut: readonly Stalled[], n: number, agreed: boolean): string {
   const spans = cut.map((i) => i.sinceRequest);
@@ -772,7 +781,7 @@ export const slowClientTimeout: DetectorDefinition = {
                 : `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. `) +
               (cut.length > 0 ? cutText(cut, n, body !== null) : '') +
               stoppedText(items.filter((i) => i.stoppedShort), n) +
-              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.` +
+              `The setting at work is ${cut.length === n ? (cut.every((i) => i.answer !== null) ? CUT_TIMER_SETTING : CUT_SETTING) : setting}.` +
               forwardedText(items) +
               (relayed.length > 0 ? ` ${relayedText(relayed)}` : ''),
             remedy:
