@@ -6,6 +6,7 @@ import type { AnalyzedConnection } from './analyzed-connection';
 import { firstCloseTs } from './facts';
 import type { DetectContext, EventFollower } from './detector';
 import type { EvidenceValue } from './finding';
+import { tlsFlightRejected } from './tls-flight-rejected';
 
 /**
  * The request an HTTPS connection was left waiting on, read from TLS record headers: the client's
@@ -61,7 +62,7 @@ export interface EncryptedRequest {
 }
 
 /** Why a connection's last client turn is not taken for an unanswered request (for tests and notes). */
-export type NotJudged = 'not-tls' | 'unreadable' | 'not-http1' | 'no-turn' | 'answered' | 'tickets-unconfirmed';
+export type NotJudged = 'not-tls' | 'unreadable' | 'not-http1' | 'no-turn' | 'answered' | 'tickets-unconfirmed' | 'handshake-rejected';
 
 /**
  * Where the server's answer to the client's last turn began, or null for none: its latest turn when
@@ -166,6 +167,9 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
   const http1 = speaksHttp1(tls, conn.sPort);
   if (!http1 && !(protocolEncrypted(tls) && client.turns === 1)) return 'not-http1';
   if (client.turns === 0 || client.lastAppEndTs < 0) return 'no-turn';
+  // A request sent right after the client's Finished to a server that rejected that flight (its
+  // client certificate): the handshake failed, and tls-handshake-failed names it.
+  if (tlsFlightRejected(conn) !== null) return 'handshake-rejected';
   const tickets = ticketsOnlyAfter(client, server, clientClosingTs(conn, client));
   let lateAnswerTs = -1;
   let lateAnswerFrame = 0;

@@ -65,13 +65,20 @@ export class HeldConnections {
   private clientHost: Int32Array = new Int32Array(INITIAL_CAPACITY);
   /** 1: the client sent data and the server none (a handshake the application never took up). */
   private unserved: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /** 1: the client acknowledged the handshake (a connection its client used, not one it reset unanswered). */
+  private acked: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /** The distinct SYNs its client sent (at most 255): more than one, its connect outlived a SYN retransmission. */
+  private syns: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private readonly names = new Map<string, number>();
   private readonly nameList: string[] = [];
   /** The latest close among the connections the ring let go: counts at earlier moments are incomplete. */
   private forgottenUntil = -Infinity;
 
-  /** Notes a connection whose handshake the server answered, as it ends. */
-  note(conn: AnalyzedConnection): void {
+  /**
+   * Notes a connection whose handshake the server answered, as it ends; `clientSyns`: the distinct
+   * SYNs its client sent (capture copies left out).
+   */
+  note(conn: AnalyzedConnection, clientSyns = 1): void {
     if (conn.client.synTimes.length === 0 || conn.server.synAckTimes.length === 0) return;
     const server = this.nameIndex(conn.serverName);
     const client = this.nameIndex(conn.clientHost);
@@ -85,6 +92,31 @@ export class HeldConnections {
     this.server[e] = server;
     this.clientHost[e] = client;
     this.unserved[e] = conn.client.payloadBytes > 0 && conn.server.payloadBytes === 0 ? 1 : 0;
+    this.acked[e] = conn.client.hasAck || conn.client.payloadBytes > 0 ? 1 : 0;
+    this.syns[e] = Math.min(255, clientSyns);
+  }
+
+  /**
+   * The connections `clientHost` used to `serverName` (their client acknowledged the handshake),
+   * for when its load toward that server stopped (ClientLoad). Null when none was kept.
+   */
+  loadOf(serverName: string, clientHost: string): ClientLoad | null {
+    const server = this.names.get(serverName);
+    const client = this.names.get(clientHost);
+    if (server === undefined || client === undefined) return null;
+    const all = this.rowsOf(server, client);
+    const rows = all.filter((e) => this.acked[e] === 1);
+    if (rows.length === 0) return null;
+    let mostSyns = 1;
+    let retried = 0;
+    for (const e of rows) {
+      mostSyns = Math.max(mostSyns, this.syns[e]);
+      if (this.syns[e] > 1) retried++;
+    }
+    const syns = rows.map((e) => this.syn[e]).sort((a, b) => a - b);
+    const ends = rows.map((e) => Math.max(this.syn[e], this.closed[e])).sort((a, b) => a - b);
+    const starts = all.map((e) => this.syn[e]).sort((a, b) => a - b);
+    return new ClientLoad(syns, ends, starts, mostSyns, retried, this.forgottenUntil);
   }
 
   /**
@@ -190,5 +222,60 @@ export class HeldConnections {
     this.server = grownColumn(this.server, this.capacity, int32Column);
     this.clientHost = grownColumn(this.clientHost, this.capacity, int32Column);
     this.unserved = grownColumn(this.unserved, this.capacity, uint8Column);
+    this.acked = grownColumn(this.acked, this.capacity, uint8Column);
+    this.syns = grownColumn(this.syns, this.capacity, uint8Column);
+  }
+}
+
+/**
+ * One client host's connections to one server (HeldConnections.loadOf): when they were open, and
+ * how long its connects waited. A client that stops (a load generator at the end of its run, a
+ * script or process exiting) leaves the connects it still had in flight without a packet, as a
+ * connect timeout does; what tells the two apart is that its other connections to the server ended
+ * at that moment too, and that its connects elsewhere waited out a lost SYN.
+ */
+export class ClientLoad {
+  constructor(
+    /** First SYNs and ends (closedAt) of the connections it used, each sorted. */
+    private readonly syns: readonly number[],
+    private readonly ends: readonly number[],
+    /** First SYNs of every connection of it the server answered, used or not, sorted. */
+    private readonly starts: readonly number[],
+    /** The most distinct SYNs one of its used connections sent, and how many sent more than one. */
+    readonly mostSyns: number,
+    readonly retried: number,
+    /** The latest close among the connections the ring let go: what it tells of earlier moments is incomplete. */
+    readonly forgottenUntil: number,
+  ) {}
+
+  /** How many of its connections were open at `t`: begun before it, not closed by then. */
+  openAt(t: number): number {
+    return firstAtOrAfter(this.syns, t, time) - firstAfter(this.ends, t, time);
+  }
+
+  /**
+   * The first moment in (`from`, `to`] at which its last open connection closed and none was left
+   * open: where its load toward the server stopped. -1 when none.
+   */
+  stopWithin(from: number, to: number): number {
+    const stops = this.stopsOf();
+    const i = firstAfter(stops, from, time);
+    return i < stops.length && stops[i] <= to ? stops[i] : -1;
+  }
+
+  /** The moments at which none of its connections was left open, sorted: found once, for every attempt judged. */
+  private stops: number[] | null = null;
+  private stopsOf(): number[] {
+    if (this.stops === null) {
+      this.stops = [];
+      for (const t of this.ends) if (t !== Infinity && this.openAt(t) === 0 && this.stops[this.stops.length - 1] !== t) this.stops.push(t);
+    }
+    return this.stops;
+  }
+
+  /** The first SYN of its next connection to the server after `t`, Infinity when none. */
+  nextStartAfter(t: number): number {
+    const i = firstAfter(this.starts, t, time);
+    return i < this.starts.length ? this.starts[i] : Infinity;
   }
 }

@@ -7,7 +7,8 @@ import { firstAtOrAfter } from './sorted-search';
 /**
  * Which requests of a capture copy which: a proxy forwards the requests it receives, so a request
  * it sends upstream has the method and URI of one it received and leaves while that one waits
- * for its answer. From this, made once over all remembered requests (at the end of an analysis):
+ * for its answer: until it is answered or its client gives up (waitEnd), and a proxy that answers
+ * its client with its own status waits for its forward's answer (answeredUnwaited). From this, made once over all remembered requests (at the end of an analysis):
  *
  * - the other address a proxy connects to its backends from, when that is not the address it
  *   listens on (upstreamAddressOf);
@@ -90,10 +91,12 @@ export class RequestCopies {
       for (const down of group) {
         // Only a request it answered bounds the wait in which a copy must leave.
         if (down.server !== endpoint || down.responseStart === null) continue;
+        const waitedUntil = waitEnd(down, down.responseStart);
         let looked = 0;
         for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
-          if (up.ts > down.responseStart) break;
+          if (up.ts > waitedUntil) break;
+          if (answeredUnwaited(down, up)) continue;
           if (up.server !== endpoint && up.client !== down.client && this.host(up.client) === host && sameTarget(up.uri, down.uri)) return true;
         }
       }
@@ -141,6 +144,8 @@ export class RequestCopies {
       // A request its client had stopped waiting for (its connection ended without an answer)
       // was no longer anyone's to forward: the same request later is another call of its own.
       if (down.responseStart === null && down.endKnown && down.end < r.start) continue;
+      // Nor one whose client had given up on it (closed) before, even if its server answered later.
+      if (down.clientGaveUpAt !== null && down.clientGaveUpAt < r.start) continue;
       if (!sameTarget(down.uri, r.uri)) continue;
       const server = this.host(down.server);
       // A server on its own host, or a proxy that connects upstream from the sender's host.
@@ -184,6 +189,8 @@ export class RequestCopies {
     const forwardable = new Map<string, number>();
     /** Copies from a proxy's clients' own address that did not nest as its forwards, by proxy endpoint and address. */
     const contradicted = new Map<string, Map<string, number>>();
+    /** The hosts the copies went to, by proxy endpoint and copying address (see dropLoops). */
+    const copiedInto = new Map<string, Map<string, Set<string>>>();
     for (const group of this.groups.values()) {
       for (const down of group) {
         if (down.responseStart === null) continue;
@@ -191,11 +198,12 @@ export class RequestCopies {
         const proxy = this.host(endpoint);
         if (!isGatewayStatus(exactStatus(down))) forwardable.set(endpoint, (forwardable.get(endpoint) ?? 0) + 1);
         const from = this.host(down.client);
+        const waitedUntil = waitEnd(down, down.responseStart);
         let counted: string[] | null = null;
         let looked = 0;
         for (let i = firstAtOrAfter(group, down.ts, requestStart); i < group.length && looked < MAX_CANDIDATES; i++, looked++) {
           const up = group[i];
-          if (up.ts > down.responseStart) break;
+          if (up.ts > waitedUntil) break;
           const address = this.host(up.client);
           if (address === proxy || this.host(up.server) === proxy || !sameTarget(up.uri, down.uri)) continue;
           // From the client's own address: a client that asks two servers the same, unless both
@@ -213,17 +221,23 @@ export class RequestCopies {
             }
             continue;
           }
+          if (answeredUnwaited(down, up)) continue;
           if (counted !== null && counted.includes(address)) continue;
           (counted ??= []).push(address);
           let byAddress = copied.get(endpoint);
           if (byAddress === undefined) copied.set(endpoint, (byAddress = new Map()));
           byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
+          let into = copiedInto.get(endpoint);
+          if (into === undefined) copiedInto.set(endpoint, (into = new Map()));
+          let hosts = into.get(address);
+          if (hosts === undefined) into.set(address, (hosts = new Set()));
+          hosts.add(this.host(up.server));
         }
       }
     }
     // Each endpoint's own upstream address first; a host's is then the one that copied the most of
     // its endpoints' requests (two proxies on one host forwarding from two addresses: the busier).
-    const learned = new Map<string, { address: string; count: number }>();
+    const learned = new Map<string, LearnedUpstream>();
     for (const [endpoint, byAddress] of copied) {
       let best: string | null = null;
       let bestCount = 0;
@@ -241,8 +255,12 @@ export class RequestCopies {
       if (bestCount <= (contradicted.get(endpoint)?.get(best) ?? 0)) continue;
       const proxy = this.host(endpoint);
       const known = learned.get(proxy);
-      if (known === undefined || bestCount > known.count) learned.set(proxy, { address: best, count: bestCount });
+      if (known === undefined || bestCount > known.count) {
+        const share = bestCount / Math.max(bestCount, forwardable.get(endpoint) ?? 0);
+        learned.set(proxy, { address: best, count: bestCount, share, into: copiedInto.get(endpoint)?.get(best) ?? new Set() });
+      }
     }
+    dropLoops(learned);
     for (const [proxy, { address: best }] of learned) {
       this.upstream.set(proxy, best);
       // An address serving two proxies' upstream legs keeps the first; its other proxy is still paired by upstreamAddressOf.
@@ -264,6 +282,35 @@ export class RequestCopies {
     }
     return host;
   }
+}
+
+/** A proxy host's learned upstream address: its copies, their share of what the proxy answered itself, and the hosts they went to. */
+interface LearnedUpstream {
+  address: string;
+  count: number;
+  share: number;
+  into: Set<string>;
+}
+
+/**
+ * Two proxies each learned forwarding to the other (P's upstream address copying P's requests into
+ * Q, Q's copying Q's into P) would send every request round in a loop: one of the two is no proxy,
+ * its "copies" the other's clients asking again while its requests waited (a backend slow for some
+ * requests, a client's next request for the same URI, answered sooner, falling in that wait; blind
+ * 15, S17, where the clients' give-ups are now seen, made such a loop of a backend). A proxy
+ * forwards what it answers, a client asking again copies only some: the one whose copies are the
+ * smaller share of its answers is dropped, both on a tie.
+ */
+function dropLoops(learned: Map<string, LearnedUpstream>): void {
+  const dropped = new Set<string>();
+  for (const [p, a] of learned) {
+    for (const [q, b] of learned) {
+      if (p >= q || !a.into.has(q) || !b.into.has(p)) continue;
+      if (a.share <= b.share) dropped.add(p);
+      if (b.share <= a.share) dropped.add(q);
+    }
+  }
+  for (const p of dropped) learned.delete(p);
 }
 
 /** A request asked about by forwardedFrom. */
@@ -297,6 +344,32 @@ function nestsAsForward(down: RememberedRequest, up: RememberedRequest): boolean
   // Never answered: the proxy gave up on it (its read timeout) and answered its client a gateway
   // error at the moment it closed that upstream connection (HAProxy `timeout server`: RST, then 504).
   return up.endKnown && isGatewayStatus(exactStatus(down)) && Math.abs(up.end - down.responseStart) <= GAVE_UP_TOGETHER;
+}
+
+/**
+ * Until when `down` waited for its answer, answered at `answeredAt`: until then, or until its client
+ * gave up on it, if that was earlier. A server slower than its client's timeout answers into a
+ * closed socket (gunicorn finishing /sleep/3 for a proxy that had followed its client's 1 s timeout
+ * and closed): that late answer ends no wait, and a request sent between the two, the next one of
+ * a client that had given up, was nobody's forward of it (blind 15, S17: two clients' next requests
+ * to the proxy, sent in the backend's 3 s, taken for the backend forwarding from the clients'
+ * address, which made the clients a proxy and their timeouts a proxy's read timeout).
+ */
+function waitEnd(down: RememberedRequest, answeredAt: number): number {
+  return down.clientGaveUpAt !== null && down.clientGaveUpAt < answeredAt ? down.clientGaveUpAt : answeredAt;
+}
+
+/**
+ * Whether `up` got its answer only after `down`'s client had been answered in time with a status
+ * of the proxy's own, no gateway error: a proxy answers with what its forward brought, so it did
+ * not wait for that one, which was no forward of `down` (blind 15, S17b: h2o answered the backend's
+ * 200 late into its clients' closed sockets; a client's next request, sent while a forward of the
+ * one before waited at the backend, got that late answer 1.5 s after the backend had answered the
+ * forward). A gateway error comes before the answer the proxy gave up on, if one comes at all.
+ */
+function answeredUnwaited(down: RememberedRequest, up: RememberedRequest): boolean {
+  if (!down.answered || down.clientGaveUpAt !== null || down.responseStart === null || isGatewayStatus(exactStatus(down))) return false;
+  return up.responseStart !== null && up.responseStart > down.responseStart;
 }
 
 /**

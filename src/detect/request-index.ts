@@ -2,7 +2,7 @@ import { ownAgent } from './client-agents';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import { packedStatus, unpackedStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
-import { firstCloseTs } from './facts';
+import { firstCloseTs, HALF_CLOSE_GRACE } from './facts';
 import { sameTarget } from './request-target';
 
 /**
@@ -141,6 +141,14 @@ export interface RememberedRequest extends RequestSignature {
    */
   unanswered: boolean;
   /**
+   * When its client gave up on it: closed (a FIN past the half-close grace, or a RST) before any
+   * answer began, as far as seen when it was remembered; null otherwise. Its wait ended there, even
+   * where the server answered later into the closed socket (then `answered` may still be true: a
+   * complete response counts for a client that may have half-closed): a request sent after that
+   * moment was nobody's forward of it (RequestCopies).
+   */
+  clientGaveUpAt: number | null;
+  /**
    * When the exchange ended: its response's end, or for one without a complete response its
    * connection's last packet (exchanges are emitted when their connection ends): after it, its
    * client was no longer waiting for this request.
@@ -221,6 +229,8 @@ const FORWARDED_WITHIN = 1;
 const MAX_CADENCE_REQUESTS = 64;
 /** How far either side of a failure a client host's own rate of the failed request is measured (seconds). */
 const RATE_SPAN = 30;
+/** Later copies looked at for one answered copy's company (see sameRequestTogether). */
+const MAX_COMPANION_STEPS = 64;
 /** The shortest span a rate is measured over (a burst at one instant is not an infinite rate). */
 const RATE_SPAN_MIN = 0.01;
 /** Uncertain requests kept (newest), only to tell that a client had moved on (see movedOnBetween). */
@@ -312,10 +322,27 @@ function agentOf(ex: HttpExchange, conn: AnalyzedConnection): string | null {
 function answeredInTime(ex: HttpExchange, conn: AnalyzedConnection): boolean {
   if (ex.status === null || ex.responseStart === null || ex.responseAfterClientClose === true) return false;
   if (ex.state === 'complete') return true;
-  const t = ex.requestStart ?? 0;
-  const c = conn.client;
-  const closedAt = c.finTs >= t && (c.rstTs < t || c.finTs <= c.rstTs) ? c.finTs : c.rstTs >= t ? c.rstTs : -1;
+  const closedAt = clientCloseAfter(conn, ex.requestStart ?? 0);
   return closedAt < 0 || ex.responseStart < closedAt;
+}
+
+/**
+ * When the client of `ex` gave up on it (RememberedRequest.clientGaveUpAt), -1 for not (yet): its
+ * close before the answer began, as answeredAfterClientClosed (facts.ts) reads it.
+ */
+function gaveUpAt(ex: HttpExchange, conn: AnalyzedConnection): number {
+  const end = ex.requestEnd ?? ex.requestStart ?? 0;
+  const c = conn.client;
+  const fin = c.finTs > end + HALF_CLOSE_GRACE ? c.finTs : Infinity;
+  const rst = c.rstTs >= end ? c.rstTs : Infinity;
+  const closedAt = Math.min(fin, rst);
+  return closedAt === Infinity || (ex.responseStart !== null && ex.responseStart <= closedAt) ? -1 : closedAt;
+}
+
+/** The client's first close (FIN or RST) at or after `t` seen so far, -1 for none. */
+function clientCloseAfter(conn: AnalyzedConnection, t: number): number {
+  const c = conn.client;
+  return c.finTs >= t && (c.rstTs < t || c.finTs <= c.rstTs) ? c.finTs : c.rstTs >= t ? c.rstTs : -1;
 }
 
 export class RequestIndex {
@@ -350,6 +377,8 @@ export class RequestIndex {
   private keyed: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private answered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   private unanswered: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /** When the client gave up on it (RememberedRequest.clientGaveUpAt), -1 for none. */
+  private gaveUpAt: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private headWhole: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /**
    * Text columns start empty and grow by appending while the ring fills (slot === length): no
@@ -428,6 +457,7 @@ export class RequestIndex {
     this.claimed[slot] = 0;
     this.keyed[slot] = ex.idempotencyKey === true ? 1 : 0;
     this.answered[slot] = answeredInTime(ex, conn) ? 1 : 0;
+    this.gaveUpAt[slot] = gaveUpAt(ex, conn);
     // A server that closed sends no answer after (its FIN before the request too: a stale reuse's).
     const noAnswerFollows = conn.server.finTs >= 0 || conn.server.rstTs >= 0 || conn.client.finTs >= t || conn.client.rstTs >= t;
     this.unanswered[slot] = this.answered[slot] === 0 && noAnswerFollows ? 1 : 0;
@@ -493,6 +523,7 @@ export class RequestIndex {
       idempotencyKey: this.keyed[slot] === 1,
       answered: this.answered[slot] === 1,
       unanswered: this.unanswered[slot] === 1,
+      clientGaveUpAt: this.gaveUpAt[slot] < 0 ? null : this.gaveUpAt[slot],
       agent: this.agent[slot],
       version: this.version[slot],
       connectionHeader: this.connectionHeader[slot],
@@ -763,6 +794,51 @@ export class RequestIndex {
     return { all: (count - 1) / span, fresh: fresh / span };
   }
 
+  /**
+   * How often the client host of `sig` sent that very request (signature, hash `h`) again on another
+   * connection within `within` s after one of its copies was answered, around `around` (RATE_SPAN
+   * either side): the share of its answered copies so followed, with no failure before them. A
+   * rate (sameRequestRate) takes copies as coming independently of each other; clients behind one
+   * address that wake on a common schedule (the same sleeps counted from a common start, cron,
+   * timers of one period) send theirs together far more often, and one of them lands right after
+   * another's failure as often as right after another's success. The copy being judged
+   * (`exceptEntry`) is left out. 0 when that happened fewer than twice: once says nothing of a
+   * habit. Asked once per match found: a bounded walk of one chain.
+   */
+  sameRequestTogether(sig: RequestSignature, h: number, around: number, within: number, exceptEntry: number): number {
+    const times: number[] = [];
+    const flows: number[] = [];
+    const answered: boolean[] = [];
+    let steps = 0;
+    for (let e = this.heads[h & this.mask]; e >= 0 && this.holds(e) && steps < MAX_CHAIN_STEPS; steps++) {
+      const slot = e % this.capacity;
+      const ts = this.ts[slot];
+      if (e !== exceptEntry && this.hash[slot] === h && Math.abs(ts - around) <= RATE_SPAN && this.matches(e, sig)) {
+        times.push(ts);
+        flows.push(this.flowId[slot]);
+        answered.push(this.answered[slot] === 1);
+      }
+      e = this.prev[slot];
+    }
+    // Chains run newest entry first, but entries are remembered as their exchanges end: sort by start.
+    const order = times.map((_t, i) => i).sort((a, b) => times[a] - times[b]);
+    let anchors = 0;
+    let hits = 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
+      if (!answered[i]) continue;
+      anchors++;
+      // Bounded: a run of copies on the anchor's own connection (pipelined) is no company.
+      for (let m = k + 1; m < order.length && m <= k + MAX_COMPANION_STEPS && times[order[m]] - times[i] <= within; m++) {
+        if (flows[order[m]] !== flows[i]) {
+          hits++;
+          break;
+        }
+      }
+    }
+    return hits < 2 ? 0 : hits / anchors;
+  }
+
   private rememberUncertain(requestStart: number, conn: AnalyzedConnection): void {
     const slot = this.uncertainWritten++ % UNCERTAIN_KEPT;
     this.uncertainTs[slot] = requestStart;
@@ -796,6 +872,7 @@ export class RequestIndex {
     this.keyed = grownColumn(this.keyed, capacity, uint8Column);
     this.answered = grownColumn(this.answered, capacity, uint8Column);
     this.unanswered = grownColumn(this.unanswered, capacity, uint8Column);
+    this.gaveUpAt = grownColumn(this.gaveUpAt, capacity, float64Column);
     this.serverClosedBefore = grownColumn(this.serverClosedBefore, capacity, float64Column);
     this.headWhole = grownColumn(this.headWhole, capacity, uint8Column);
     this.capacity = capacity;

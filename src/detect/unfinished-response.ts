@@ -17,6 +17,13 @@ export function unfinishedResponse(conn: AnalyzedConnection): HttpExchange | nul
   return null;
 }
 
+/**
+ * A FIN within this long (seconds) after a zero window reopened, on a message cut short, was
+ * queued behind the window: the sender had closed during the stall (its kernel flushes what the
+ * socket held, then the FIN). zero-window-stall reports such a cut; response-truncated leaves it.
+ */
+export const FLUSH_AFTER_REOPEN = 1;
+
 /** A span of time during which the client's receive window was closed. */
 export interface ClosedWindow {
   startTs: number;

@@ -11,6 +11,11 @@ export interface ZeroWindowEpisode {
   endFrame: number;
   /** Zero-window probes the peer sent during the episode. */
   probes: number;
+  /**
+   * The peer's last data segment before the window closed (-1: none): about when a sender that
+   * could not write any more last wrote (its buffer may have filled before the window closed).
+   */
+  peerDataTs: number;
 }
 
 /**

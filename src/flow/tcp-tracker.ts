@@ -2,7 +2,7 @@ import { EndpointSide, formatEndpoint, formatIpv4, formatIpv6 } from '../decode/
 import { PacketView, TcpFlag } from '../decode/packet-view';
 import { CaptureCopies } from './capture-copies';
 import { Connection, ConnectionEndReason, ConnectionList, DataAfterPeerFin } from './connection';
-import { appendEvent, Endpoint, MAX_EVENTS_KEPT } from './endpoint';
+import { appendEvent, Endpoint, MAX_EVENTS_KEPT, type ZeroWindowEpisode } from './endpoint';
 import { EndpointState } from './endpoint-state';
 import { bucketHash, FlowTable } from './flow-table';
 import { hasHistory, HistoryLetter, recordHistory } from './history';
@@ -738,7 +738,7 @@ export class TcpTracker<T> {
       if (ep.openZeroWindow === null) {
         ep.zeroWindowCount++;
         recordHistory(conn, Letter.ZeroWindow, fromClient);
-        const episode = { startTs: ts, startFrame: frame, endTs: -1, endFrame: 0, probes: 0 };
+        const episode = { startTs: ts, startFrame: frame, endTs: -1, endFrame: 0, probes: 0, peerDataTs: peer.lastDataTs };
         ep.openZeroWindow = episode;
         if (ep.zeroWindowEpisodes.length < MAX_EVENTS_KEPT) ep.zeroWindowEpisodes = appendEvent(ep.zeroWindowEpisodes, episode);
         else this.keepLongestEpisodes(ep, episode);
@@ -756,7 +756,7 @@ export class TcpTracker<T> {
   }
 
   /** Past the evidence bound, an open episode replaces the shortest kept one only if it may outlast it. */
-  private keepLongestEpisodes(ep: Endpoint, episode: { startTs: number; startFrame: number; endTs: number; endFrame: number; probes: number }): void {
+  private keepLongestEpisodes(ep: Endpoint, episode: ZeroWindowEpisode): void {
     let shortest = 0;
     for (let i = 1; i < ep.zeroWindowEpisodes.length; i++) {
       const a = ep.zeroWindowEpisodes[i];

@@ -410,6 +410,14 @@ export class HttpSession {
   private endedAfterClose = false;
   /** What made the connection a tunnel, once it is one: a 101 (an Upgrade: WebSocket, h2c…) or a 2xx to CONNECT. */
   private tunnelOpenedBy: 'upgrade' | 'connect' | null = null;
+  /**
+   * The longest silence in both directions inside the tunnel, between its opening and either
+   * side's first close (seconds; 0 for no tunnel): a tunnel that lived through a silence was under
+   * no idle timer that short (tunnel-idle-timeout bounds a timer by it).
+   */
+  tunnelLongestSilence = 0;
+  /** Either side closed (clientEnd, serverEnd): later data (a write into a closed tunnel) ends no silence the tunnel lived through. */
+  private eitherClosed = false;
   /** A request line that never completed was taken for a request (takeUnfinishedRequestLine). */
   private unfinishedLineTaken = false;
 
@@ -544,6 +552,8 @@ export class HttpSession {
     this.clientClosedFrame = 0;
     this.endedAfterClose = false;
     this.tunnelOpenedBy = null;
+    this.tunnelLongestSilence = 0;
+    this.eitherClosed = false;
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
@@ -636,6 +646,7 @@ export class HttpSession {
 
   clientData(bytes: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
     if (this.done || length <= 0) return;
+    if (this.tunnelOpenedBy !== null && !this.eitherClosed && ts - this.lastActivity > this.tunnelLongestSilence) this.tunnelLongestSilence = ts - this.lastActivity;
     this.lastActivity = ts;
     this.lastClientTs = ts;
     if (!this.clientSniffed) {
@@ -650,6 +661,7 @@ export class HttpSession {
 
   serverData(bytes: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
     if (this.done || length <= 0) return;
+    if (this.tunnelOpenedBy !== null && !this.eitherClosed && ts - this.lastActivity > this.tunnelLongestSilence) this.tunnelLongestSilence = ts - this.lastActivity;
     this.lastActivity = ts;
     // A pause inside a response under way (its head began in earlier data), while its client
     // still listened: data a backend writes after its proxy gave up ends no pause the proxy saw.
@@ -685,6 +697,7 @@ export class HttpSession {
   clientEnd(ts: number, frame: number): void {
     if (this.done) return;
     this.lastActivity = ts;
+    this.eitherClosed = true;
     this.clientClosed = true;
     this.clientClosedTs = ts;
     this.clientClosedFrame = frame;
@@ -700,6 +713,7 @@ export class HttpSession {
   serverEnd(ts: number, frame: number): void {
     if (this.done) return;
     this.lastActivity = ts;
+    this.eitherClosed = true;
     this.resp.end(ts, frame);
     this.flush();
   }

@@ -255,7 +255,19 @@ export class TlsDirection {
   /** The server's record count when that flight began: a server record since ends the flight. */
   private flightPeerRecords = 0;
   /** That flight began with a record an empty Certificate's length (nothing but the Finished follows one). */
-  private flightEmptyCertificate = false;
+  flightEmptyCertificate = false;
+  /**
+   * Client side, TLS 1.3: where its Finished record ended (-1 before it), and whether it was told by
+   * its length (then `flightRecordsBeforeFinished` and `flightEmptyCertificate` say what came before
+   * it: nothing, no certificate, or a certificate). A server record after it that is no session
+   * ticket answers the Finished (tls-handshake-failed: a server rejecting the client's certificate).
+   */
+  finishedEndTs = -1;
+  finishedEndFrame = 0;
+  finishedByLength = false;
+  /** Where the first record of that flight ended: the Finished, when the flight had no other shape. */
+  private flightFirstEndTs = -1;
+  private flightFirstEndFrame = 0;
   /** Client side: each turn after its first, with the silence since the server's last application data. */
   readonly reuses = new ReuseGaps();
   /** What this side's hello said in clear (ALPN, TLS 1.3), read from its first record. */
@@ -333,6 +345,11 @@ export class TlsDirection {
     this.flightRecordsBeforeFinished = 0;
     this.flightPeerRecords = 0;
     this.flightEmptyCertificate = false;
+    this.finishedEndTs = -1;
+    this.finishedEndFrame = 0;
+    this.finishedByLength = false;
+    this.flightFirstEndTs = -1;
+    this.flightFirstEndFrame = 0;
     this.reuses.reset();
     this.hello.reset(this.isClient);
     this.ticketRecords = 0;
@@ -595,14 +612,19 @@ export class TlsDirection {
    * only until the server sends a record (it sends nothing between its flight and the client's
    * Finished); a record past that is data.
    */
-  private clientFlightRecord(length: number): boolean {
+  private clientFlightRecord(length: number, ts: number, frame: number): boolean {
     const peer = this.peer;
     const finished = peer.hello.tls13 ? tls13FinishedLength(peer.hello.cipherSuite) : 0;
     if (finished === 0 || length === finished) {
       this.sawTls13Finished = true;
+      this.finishedByLength = finished !== 0;
+      this.finishedEndTs = ts;
+      this.finishedEndFrame = frame;
       return true;
     }
     if (this.flightRecordsBeforeFinished === 0) {
+      this.flightFirstEndTs = ts;
+      this.flightFirstEndFrame = frame;
       this.flightPeerRecords = peer.records;
       this.flightEmptyCertificate = length === TLS13_EMPTY_CERTIFICATE_LENGTH || length === TLS13_EMPTY_CERTIFICATE_LENGTH_CCM8;
       this.flightRecordsBeforeFinished = 1;
@@ -615,6 +637,8 @@ export class TlsDirection {
     }
     // Not a flight of that shape: its first record was the Finished, and this one is data.
     this.sawTls13Finished = true;
+    this.finishedEndTs = this.flightFirstEndTs;
+    this.finishedEndFrame = this.flightFirstEndFrame;
     return false;
   }
 
@@ -664,7 +688,7 @@ export class TlsDirection {
     if (type !== ContentType.ApplicationData) return;
     const peer = this.peer;
     // TLS 1.3: the server's handshake went as application data before this, the client's second flight.
-    if (this.isClient && this.appRecords === 0 && !this.sawTls13Finished && peer.appRecords > 0 && this.clientFlightRecord(length)) return;
+    if (this.isClient && this.appRecords === 0 && !this.sawTls13Finished && peer.appRecords > 0 && this.clientFlightRecord(length, ts, frame)) return;
     this.appRecords++;
     if (!this.isClient && peer.sawTls13Finished) this.afterFinished(length, ts - previousEndTs);
     this.lastAppStartTs = this.recordStartTs;

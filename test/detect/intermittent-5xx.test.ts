@@ -188,6 +188,27 @@ describe('intermittent-5xx on synthetic traffic', () => {
       expect(d.explanation).toContain('answered 502 to 1 of 4 requests');
     });
 
+    test("Varnish's 503 \"Backend fetch failed\" at once is its 502: a proxy failing at once, not an outage (blind round 15, stacks S4)", () => {
+      const varnish = (status: string): Capture => {
+        const cap = new Capture();
+        const via = ['Via: 1.1 varnish (Varnish/7.1)'];
+        for (let i = 0; i < 11; i++) oneShot(cap, i, i, i % 4 === 1 ? ok('stale', via, 'HTTP/1.1', status) : ok('fine', via), i % 4 === 1 ? 0.005 : 0.06);
+        return cap;
+      };
+      const r = varnish('503 Backend fetch failed').analyze(only);
+      const [f] = ofKind(r, KIND);
+      expect(f.evidence).toMatchObject({ fast: true, statuses: [503] });
+      expect(f.summary).toContain('answered 503 to 3 of 11 requests');
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('Varnish answers 503 "Backend fetch failed" where other proxies answer 502');
+      expect(d.explanation).not.toContain('an outage');
+      expect(d.remedy).toContain("make the proxy's pool drop idle upstream connections");
+      // Near miss: the same fast 503s from a server that names no Varnish are no proxy's (an application may answer those).
+      const plain = new Capture();
+      for (let i = 0; i < 11; i++) oneShot(plain, i, i, i % 4 === 1 ? ok('stale', [], 'HTTP/1.1', '503 Service Unavailable') : ok(), i % 4 === 1 ? 0.005 : 0.06);
+      expect(ofKind(plain.analyze(only), KIND).filter((x) => x.evidence.fast === true)).toEqual([]);
+    });
+
     test('no fast-502 finding for slow 502s (a timeout: named by its delay instead) nor for fast 503s (an application may answer those)', () => {
       const cap = new Capture();
       for (let i = 0; i < 6; i++) oneShot(cap, i * 5, i, i % 2 === 0 ? BAD_GATEWAY : ok(), i % 2 === 0 ? 3 : 0.001);

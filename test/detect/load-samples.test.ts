@@ -237,9 +237,12 @@ describe('load-shaped synthetic traffic', () => {
           c.rstAck(0.0512, 's');
         }
       }
+      // No retried-request: the stale reuse 0.6 ms after the reset is ab's next request on its own
+      // connection, and the host's two connections had sent every copy together (0.01, 0.0493 / 0.05),
+      // as a load generator's lockstep does: one right after the reset is what that pace gives.
       const kinds = (r: AnalysisResult): string[] => r.anomalies.map((f) => `${f.kind} ${f.flowId} ${String(f.evidence.closeNoticeUnseen)}`).sort();
-      expect(kinds(cutTo(mixed, 65535))).toEqual(['keepalive-race 1 undefined', 'reset-before-response 2 undefined', 'retried-request 1 undefined']);
-      expect(kinds(cutTo(mixed, 200))).toEqual(['keepalive-race 1 true', 'retried-request 1 undefined']);
+      expect(kinds(cutTo(mixed, 65535))).toEqual(['keepalive-race 1 undefined', 'reset-before-response 2 undefined']);
+      expect(kinds(cutTo(mixed, 200))).toEqual(['keepalive-race 1 true']);
     });
 
     test('near misses: one connection alone, a request pipelined behind the response, an HTTP/1.0 response: not judged at the cut', () => {

@@ -2,8 +2,9 @@ import { responseAbandoned } from '../../src/detect/detectors/response-abandoned
 import { responseTruncated } from '../../src/detect/detectors/response-truncated';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { Https } from './https-kit';
-import { Capture, Conn, get, ofKind } from './reuse-kit';
+import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
 import { analyzeSample } from '../samples';
+import { reachesFailOn } from '../../src/cli/fail-on';
 
 const KIND = 'response-abandoned';
 const only = [responseAbandoned];
@@ -259,11 +260,16 @@ describe('response-abandoned on synthetic connections', () => {
       expect(r.diagnoses).toHaveLength(0);
     });
 
-    test('only two cuts agree: too few to tell a timer from chance', () => {
+    test('only two cuts agree: too few to tell a timer from chance (each told as a cancel or a total timeout, info, no timer inferred)', () => {
       const cap = new Capture();
       download(cap, 0, { flows: 6, closeAt: 2.0 });
       download(cap, 10, { flows: 6, closeAt: 2.0 });
-      expect(cap.analyze(only).anomalies).toHaveLength(0);
+      const r = cap.analyze(only);
+      expect(r.anomalies.map((f) => [f.severity, f.evidence.timer])).toEqual([['info', null], ['info', null]]);
+      const d = r.diagnoses.find((x) => x.kind === KIND)!;
+      expect(d.severity).toBe('info');
+      expect(d.inferred).toEqual({});
+      expect(d.explanation).toContain('Two closes are too few to infer a timer');
     });
 
     test('closes right behind the response head, at the same time since the request: the client reacting to what it read', () => {
@@ -381,12 +387,6 @@ describe('response-abandoned: one or two cuts where the server had gone silent m
   });
 
   describe('silent', () => {
-    test('one download cancelled while its bytes still flowed (the user navigated away): no silence to blame', () => {
-      const cap = new Capture();
-      download(cap, 0, { flows: 6, every: 0.25, closeAt: 2.0 });
-      expect(cap.analyze(only).anomalies).toHaveLength(0);
-    });
-
     test('one event stream (chunked) closed during a pause between its events: a stream has no end the client was owed', () => {
       const cap = new Capture();
       const c = cap.connection();
@@ -410,6 +410,135 @@ describe('response-abandoned: one or two cuts where the server had gone silent m
       const cap = new Capture();
       stalled(cap, 0, 0.3, 'curl/7.88.1');
       expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+  });
+});
+
+describe('response-abandoned: one cut of a body the client was owed while its bytes still flowed (blind round 15, s12/s12b: curl -m 2, exit 28, nothing said)', () => {
+  /**
+   * The s12b scene: curl's keep-alive connection, a small answer first, then a Content-Length 50000
+   * body dripping 1000 bytes every 0.1 s; curl's --max-time 2 (from its start, the SYN) closes it.
+   * The server's next bytes meet the closed socket (a FIN close: the client's RST answers them).
+   */
+  function maxTime(cap: Capture, t: number, close: 'fin' | 'rst', agent = 'curl/7.88.1'): Conn {
+    const c = cap.connection();
+    c.handshake(t).exchange(t + 0.002, get('/', [`User-Agent: ${agent}`]), ok('hello'));
+    c.request(t + 0.004, get('/?drip=50', [`User-Agent: ${agent}`])).response(t + 0.006, partial(50_000, 1000));
+    for (let k = 1; 0.006 + 0.1 * k < 1.98; k++) c.response(t + 0.006 + 0.1 * k, 'd'.repeat(1000));
+    if (close === 'rst') c.rstAck(t + 2.0, 'c');
+    else {
+      c.fin(t + 2.0, 'c');
+      c.send(t + 2.006, 's', 'd'.repeat(1000));
+      c.rst(t + 2.0061, 'c');
+    }
+    return c;
+  }
+
+  test('curl --max-time 2 closes (FIN) mid-body, 19000 of 50000 bytes, the server still sending: reported as info, a cancel or a total timeout of about 2 s', () => {
+    const cap = new Capture();
+    maxTime(cap, 0, 'fin');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].severity).toBe('info');
+    expect(found[0].evidence).toMatchObject({ request: 'GET /?drip=50', bodyDeclared: 50_000, bodyReceived: 20_000, closedWith: 'FIN', timer: null, sinceConnect: null, cutWhileFlowing: true });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.severity).toBe('info');
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('(20000 of 50000 body bytes received), 1.996 s after the request (2 s after the connection\'s SYN');
+    expect(d.explanation).toContain('while the server was still sending');
+    expect(d.explanation).toContain('a deliberate cancel');
+    expect(d.explanation).toContain('a total timeout on the whole request, body included, of about 1.996 s');
+    expect(d.explanation).toContain('curl `--max-time`');
+    expect(d.explanation).toContain('exit 28');
+    expect(d.explanation).toContain("its next bytes drew the client's RST");
+    expect(d.explanation).toMatch(/would have needed about 5 s/);
+    // A nightly gate at --fail-on warning is not failed by one cut that may be a cancel.
+    expect(reachesFailOn(r.anomalies, 'warning')).toBe(false);
+    expect(reachesFailOn(r.anomalies, 'info')).toBe(true);
+  });
+
+  test('the same closed with a RST (unread data in its socket, s12): reported the same way; a Go client is named by its own settings', () => {
+    const cap = new Capture();
+    maxTime(cap, 0, 'rst', 'Go-http-client/1.1');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => [f.severity, f.evidence.closedWith])).toEqual([['info', 'RST']]);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('http.Client `Timeout`');
+    expect(d.explanation).not.toContain('exit 28');
+  });
+
+  test('a client with a cut that a stall explains and one while the bytes flowed: the stall a warning, the other info, each named in the other\'s diagnosis', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.001, get('/file.bin', ['User-Agent: curl/7.88.1'])).response(0.002, partial(200_000, 50_000));
+    c.fin(1.001, 'c');
+    download(cap, 10, { flows: 6, closeAt: 2.0, agent: 'curl/7.88.1' });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.severity).sort()).toEqual(['info', 'warning']);
+    const [info, warning] = ['info', 'warning'].map((sev) => r.diagnoses.find((x) => x.kind === KIND && x.severity === sev)!);
+    expect(warning.explanation).toContain('One other cut of a declared body while its bytes still flowed is told on its own');
+    expect(info.explanation).toContain('1 after the server stalled, told on its own');
+  });
+
+  describe('silent', () => {
+    test('a reader that wanted the head only (a slow head, the close right behind it): its reaction to what it read', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/health', ['User-Agent: head-reader/1'])).response(1.5, partial(50_000, 1000));
+      c.rstAck(1.52, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('a reader that stopped 0.3 s into the body (the bytes it wanted), 2 s after the request: not long enough into the body to be told from a reaction', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/page', ['User-Agent: scraper/1'])).response(1.7, partial(50_000, 1000));
+      c.response(1.8, 'y'.repeat(1000)).response(1.9, 'y'.repeat(1000));
+      c.close(2.0, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('an event stream (text/event-stream, chunked) flowing every second, closed by a Go client exactly 10 s after its request (longlived s18): a stream has no end the client was owed', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.002, CHUNKED_HEAD + chunk(50));
+      for (let k = 1; k < 10; k++) c.response(0.002 + k, chunk(50));
+      c.close(10.001, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('a chunked download closed mid-way while flowing: chunked bodies are not told from streams without their content type and cadence', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/export.csv', ['User-Agent: curl/7.88.1'])).response(0.002, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' + chunk(1000));
+      for (let k = 1; k < 19; k++) c.response(0.002 + 0.1 * k, chunk(1000));
+      c.close(2.001, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('three cuts of one program at scattered moments: cancels, not a timer (no single cut told either)', () => {
+      const cap = new Capture();
+      for (const [k, at] of [[0, 0.9], [1, 2.1], [2, 3.3]] as const) download(cap, 10 * k, { flows: 6, closeAt: at, agent: 'curl/7.88.1' });
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test("a proxy's upstream leg (Via) closed while its backend's declared body still flowed, the client leg not captured: its own client went away, no client timer to name", () => {
+      const cap = new Capture();
+      download(cap, 0, { flows: 6, closeAt: 2.0, uri: '/download', agent: 'curl/7.88.1\r\nVia: 1.1 edge' });
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+      // The same without Via is a client's own cut (info).
+      const direct = new Capture();
+      download(direct, 0, { flows: 6, closeAt: 2.0, uri: '/download', agent: 'curl/7.88.1' });
+      expect(direct.analyze(only).anomalies.map((f) => f.severity)).toEqual(['info']);
+    });
+
+    test('a program whose timer is found: its cut at another moment is not told on its own (the diagnosis names it as not counted)', () => {
+      const cap = new Capture();
+      for (let k = 0; k < 3; k++) download(cap, 10 * k, { flows: 6, closeAt: 2.0, agent: 'Go-http-client/1.1' });
+      download(cap, 40, { flows: 6, closeAt: 3.3, agent: 'Go-http-client/1.1' });
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['warning', 'warning', 'warning']);
     });
   });
 });
@@ -486,12 +615,16 @@ describe('response-abandoned on a recorded sample', () => {
 });
 
 describe('response-abandoned on a recorded lone stall', () => {
-  test('response-abandoned-lone-stall: wget --read-timeout=1 and curl --max-time 1, one cut each after 1 s of silence at 10000 of 40000 bytes: both reported, no timeout value; the Ctrl-C cancels stay silent', async () => {
+  test('response-abandoned-lone-stall: wget --read-timeout=1 and curl --max-time 1, one cut each after 1 s of silence at 10000 of 40000 bytes: both reported, no timeout value; the Ctrl-C of a flowing download told as info (a cancel or a total timeout: the wire cannot tell it from curl -m 0.7), the Ctrl-C of an event stream silent', async () => {
     const r = await analyzeSample('response-abandoned-lone-stall');
     const found = ofKind(r, KIND);
-    expect(found.map((f) => [f.evidence.request, f.evidence.bodyReceived, f.evidence.timer])).toEqual([['GET /stall?c=wget', 10000, null], ['GET /stall?c=curl', 10000, null]]);
-    expect(r.anomalies).toHaveLength(2);
-    const ds = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(found.map((f) => [f.evidence.request, f.evidence.bodyReceived, f.evidence.timer, f.severity])).toEqual([
+      ['GET /stall?c=wget', 10000, null, 'warning'],
+      ['GET /stall?c=curl', 10000, null, 'warning'],
+      ['GET /flow?c=ctrl-c', 7000, null, 'info'],
+    ]);
+    expect(r.anomalies).toHaveLength(3);
+    const ds = r.diagnoses.filter((x) => x.kind === KIND && x.severity === 'warning');
     expect(ds.map((d) => [d.count, d.inferred])).toEqual([[1, {}], [1, {}]]);
     expect(ds.every((d) => d.explanation.includes('One wait names no timeout value'))).toBe(true);
   });

@@ -596,6 +596,81 @@ describe('retried-request: a busy host sends the same request by chance right af
   });
 });
 
+/**
+ * Clients behind one address (10.0.0.1), each on a kept-alive connection of its own to a server
+ * that closes after 3 s idle, all sending GET /a. A sleeps 0.3 s, then 4.5 s: its second GET (t =
+ * 4.8) meets the server's idle close (FIN at 3.301) and is reset; it reconnects at once and sends
+ * its next call after its 0.3 s pause (Python's http.client in a loop: no retry). B sends GET /a
+ * every 1.5 s from 0.302 (its thread 2 ms behind A's); its fourth, at 4.802, comes 1.9 ms after A's
+ * reset, on its connection open since the start, idle 1.5 s. C and D call every 1.5 s too: with
+ * `common`, woken on the same schedule as A and B (0.2 and 0.1 ms before A, as the threads of
+ * blind round 14 scene 9 did); without, at phases of their own (0.7 and 1.1 s later), so that no
+ * two copies of the host come together.
+ */
+function fleet(common: boolean): { cap: Capture; a: Conn; b: Conn } {
+  const cap = new Capture();
+  const a = cap.connection();
+  const b = cap.connection();
+  a.handshake(0.29).exchange(0.3, get('/a'));
+  a.fin(3.301, 's');
+  a.request(4.8, get('/a'), { sawFin: false, noAck: true });
+  a.rst(4.8001, 's');
+  const again = cap.connection();
+  again.handshake(4.8004).exchange(5.1, get('/a')).close(5.2, 'c');
+  b.handshake(0.29);
+  for (let t = 0.302; t < 7; t += 1.5) b.exchange(t, get('/a'));
+  const phases = common ? [-0.0002, -0.0001] : [0.7, 1.1];
+  for (const phase of phases) {
+    const c = cap.connection();
+    c.handshake(0.2);
+    for (let t = 0.3 + phase; t < 7; t += 1.5) c.exchange(t, get('/a'));
+  }
+  return { cap, a, b };
+}
+
+describe('retried-request: clients behind one address on a common schedule send their copies together', () => {
+  test("silent: another client's scheduled GET on its own open connection 2 ms after one client's keep-alive race is no retry when the host's copies come together anyway (blind round 14 scene 9)", () => {
+    const { cap, a } = fleet(true);
+    const r = cap.analyze(only);
+    expect(ofKind(r, 'keepalive-race').map((f) => f.client)).toEqual([a.clientName]);
+    expect(ofKind(r, KIND).map((f) => f.summary)).toEqual([]);
+    expect(ofKind(r, 'keepalive-race')[0].evidence.retried).toBe(false);
+  });
+
+  test('near miss: the same copy on an idle pooled connection, from a host whose copies do not come together, is a retry (urllib3\'s Retry picking an idle connection)', () => {
+    const { cap, a, b } = fleet(false);
+    const r = cap.analyze(only);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(b.clientName);
+    expect(f.evidence).toMatchObject({ failedOn: a.clientName, newConnection: false, retryStatus: 200 });
+    expect(ofKind(r, 'keepalive-race')[0].evidence.retried).toBe(true);
+  });
+
+  test('near miss: on the common schedule, a brand-new connection opened at once after the reset and sent on as soon as it was up is a retry (its SYN shows the reaction)', () => {
+    const cap = new Capture();
+    const b = cap.connection();
+    const a = cap.connection();
+    a.handshake(0.29).exchange(0.3, get('/a'));
+    a.fin(3.301, 's');
+    a.request(4.8, get('/a'), { sawFin: false, noAck: true });
+    a.rst(4.8001, 's');
+    const retry = cap.connection();
+    retry.handshake(4.8004).exchange(4.8007, get('/a')).close(4.9, 'c');
+    b.handshake(0.29);
+    for (let t = 0.302; t < 7; t += 1.5) if (Math.abs(t - 4.802) > 0.01) b.exchange(t, get('/a'));
+    for (const phase of [-0.0002, -0.0001]) {
+      const c = cap.connection();
+      c.handshake(0.2);
+      for (let t = 0.3 + phase; t < 7; t += 1.5) c.exchange(t, get('/a'));
+    }
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.client).toBe(retry.clientName);
+    expect(f.evidence).toMatchObject({ failedOn: a.clientName, newConnection: true });
+  });
+});
+
 const samples = new Map(listSamples().map((s) => [s.name, s]));
 
 const firing = ['keepalive-race-stale', 'keepalive-race-python'].filter((n) => samples.has(n));
@@ -683,6 +758,21 @@ describe("sample retried-request-caller-loops: a caller's next call a think time
     const resent = r.diagnoses.filter((d) => d.kind === 'unanswered-request' && d.explanation.includes('again by itself'));
     expect(resent).toHaveLength(1);
     expect(resent[0].explanation).toContain('1 of them was the client sending a request again by itself');
+  });
+});
+
+describe("sample retried-request-common-schedule: another client's scheduled GET right after one's keep-alive race is no retry; a resend on an idle pooled connection is", () => {
+  const name = 'retried-request-common-schedule';
+  (samples.has(name) ? test : test.skip)('only P\'s resend on its pooled connection is named; B\'s scheduled GET 2 ms after A\'s reset is not, nor is A\'s race said retried', async () => {
+    const r = await analyzeSample(name);
+    // The connections, as the recorder found them in the capture and the clients' log.
+    const { observed } = samples.get(name)!.meta! as unknown as { observed: Record<'aFailure' | 'bScheduled' | 'pFailure' | 'pRetry', { client: string }> };
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([observed.pRetry.client]);
+    expect(found[0].evidence).toMatchObject({ failedOn: observed.pFailure.client, newConnection: false, retryStatus: 200 });
+    const raceA = ofKind(r, 'keepalive-race').find((f) => f.client === observed.aFailure.client);
+    expect(raceA?.evidence.retried).toBe(false);
+    expect(r.anomalies.filter((f) => f.client === observed.bScheduled.client).map((f) => f.summary)).toEqual([]);
   });
 });
 

@@ -225,6 +225,62 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
+  test("a head the server closed on before it completed, its client sending the rest after the FIN (Go's ReadHeaderTimeout, blind round 15 S6)", () => {
+    // Go net/http 1.19, ReadHeaderTimeout 1 s, no Server header: half a head, a FIN 1 s later without a
+    // byte; the client wrote the rest 2 s after its first byte, not having read the close, and drew RSTs.
+    const cap = new Capture();
+    // Its other answers name no software (Go sends no Server header).
+    cap.connection().handshake(-5).exchange(-4.9, get('/'), ok()).close(-4.8, 'c');
+    const c = cap.connection();
+    c.handshake(0, 0.0001, 0.061).request(0.0612, 'GET /slowhdr HTTP/1.1\r\nHost: x\r\n');
+    c.fin(1.0618, 's').ack(1.124, 'c').request(2.0685, 'User-Agent: slowhdr-ruby\r\n\r\n', { noAck: true }).rst(2.0686, 's');
+    c.fin(2.0687, 'c').rst(2.0688, 's');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ uri: '/slowhdr', status: null, headComplete: false, closedWith: 'FIN' });
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(1.0006, 3);
+    expect(found[0].evidence.headRestAfterClose).toBe(true);
+    expect(found[0].summary).toContain('its head unfinished: the client sent the rest after the close and was reset');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('the client was too slow');
+    expect(d.explanation).toContain('The setting at work is Go net/http `Server.ReadHeaderTimeout`');
+    expect(d.explanation).toContain('one close bounds the server\'s header timer to at most 1.001 s');
+    // One close bounds the header timer: at most the time since the accept.
+    expect(d.inferred.serverHeaderTimeout.value).toBeCloseTo(1.0006, 2);
+    expect(d.inferred.serverHeaderTimeout.samples).toBe(1);
+  });
+
+  test('a head stalled on a kept-alive connection, its rest sent after the FIN (ReadHeaderTimeout from its first byte): slow-client-timeout alone, no keepalive-race', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).exchange(0.01, get('/a'), ok()).request(0.3, 'GET /slowhdr HTTP/1.1\r\nHost: x\r\n');
+    c.fin(1.3, 's').ack(1.3001, 'c').request(2.3, 'User-Agent: x\r\n\r\n', { noAck: true }).rst(2.3001, 's');
+    const r = cap.analyze();
+    expect(r.anomalies.map((a) => a.kind)).toEqual([KIND]);
+    expect(r.anomalies[0].evidence).toMatchObject({ uri: '/slowhdr', headComplete: false, headRestAfterClose: true });
+    expect(r.anomalies[0].evidence.sinceRequestStart).toBeCloseTo(1, 3);
+    // Not its first request: the accept is no clock, the bound is the time since the head began.
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.inferred.serverHeaderTimeout.value).toBeCloseTo(1, 3);
+  });
+
+  test('silent near misses of a head closed on: the client closing its own half-sent head, an idle kept-alive connection closed with no byte of a next request, a head finished before the close', () => {
+    const cap = new Capture();
+    // The client gives up on its own head (its FIN first); the server closes after it.
+    const own = cap.connection();
+    own.handshake(0).request(0.001, 'GET /a HTTP/1.1\r\nHost: x\r\n').fin(1.001, 'c').fin(1.0012, 's');
+    // A kept-alive connection idle 1 s after its response, closed by the server; the client's next request crossed the FIN.
+    const idle = cap.connection();
+    idle.handshake(10).exchange(10.001, get('/a'), ok()).fin(11.002, 's').request(11.05, get('/b'), { noAck: true }).rst(11.0501, 's');
+    // A whole head sent before the server closed without a byte (a complete request unanswered: not a head timer).
+    const whole = cap.connection();
+    whole.handshake(20).request(20.001, 'GET /w HTTP/1.1\r\nHost: x\r\n').request(20.3, '\r\n').fin(21.3, 's');
+    // The rest of a head sent after a FIN that came at once (0.1 s): a crossing, no timer on the head.
+    const soon = cap.connection();
+    soon.handshake(30).request(30.001, 'GET /s HTTP/1.1\r\nHost: x\r\n').fin(30.1, 's').request(30.2, '\r\n', { noAck: true }).rst(30.2001, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+  });
+
   test('silent: a head cut short by a close that came at once (a race with an idle close, not a slow client)', () => {
     const cap = new Capture();
     const c = cap.connection();

@@ -138,15 +138,29 @@ describe('syn-unanswered: a lossy path at the time, an outage', () => {
     expect(d.explanation).not.toContain('arrived at once');
   });
 
-  test('near miss: the same retries with the path losing segments only long before are the listener\'s, at error', () => {
+  test('near miss: the same retries with the path losing segments only long before are the listener\'s, at warning (answered late: a delay, no failed connect)', () => {
     const cap = new Capture();
     losingSegments(cap, 0);
     overlappingRetries(cap);
     const r = cap.analyze(only);
-    expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['error', 'error']);
+    expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['warning', 'warning']);
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
-    expect(d.severity).toBe('error');
+    expect(d.severity).toBe('warning');
     expect(d.explanation).toContain('2 attempts were waiting at the same moment');
+  });
+
+  test('a connect given up among those answered late keeps the diagnosis at error; each answered-late attempt is a warning', () => {
+    const cap = new Capture();
+    losingSegments(cap, 0);
+    overlappingRetries(cap);
+    syns(cap, 45003, [10.5, 11.5]); // never answered: the client gave up
+    keepCaptureRunning(cap, 30);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => [f.evidence.outcome, f.severity]).sort()).toEqual([
+      ['abandoned', 'error'], ['answered-late', 'warning'], ['answered-late', 'warning'],
+    ]);
+    expect(r.diagnoses.filter((x) => x.kind === KIND).map((d) => d.severity)).toEqual(['error']);
   });
 
   /** Attempts one after the other, each given up after one retry, with answered ones before and after. */

@@ -279,3 +279,153 @@ describe('tls-handshake-failed: a proxy\'s 502 for its upstream handshake', () =
     expect(f.summary).toContain('the client is a proxy: 10.0.0.3:8081 answered 1 request of its own clients with 502');
   });
 });
+
+/**
+ * A TLS 1.3 server that requires a client certificate (OpenSSL `-Verify`, Go
+ * `RequireAndVerifyClientCert`, HAProxy `verify required`) checks it only once the client's second
+ * flight has come: its alert (certificate_required 116, bad_certificate 42, unknown_ca 48) is
+ * encrypted under its handshake keys, a 19-byte application-data record in place of the session
+ * tickets a server sends after a good Finished, and it closes at once.
+ */
+describe('tls-handshake-failed: a TLS 1.3 server\'s encrypted alert after the client\'s second flight', () => {
+  /** The client's second flight behind a CertificateRequest: CCS, Certificate (25: empty), [CertificateVerify], Finished (53: AES-128-GCM). */
+  function clientFlight(c: Conn, t: number, withCertificate: boolean): Conn {
+    return c.send(t, 'c', concat(records(20, 1), withCertificate ? records(23, 700, 95, 53) : records(23, 25, 53))).ack(t + 0.0001, 's');
+  }
+
+  test('no client certificate (an empty Certificate): the server\'s 19-byte alert right after the Finished, then its FIN (openssl s_server -Verify 1: "tlsv13 alert certificate required")', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    clientFlight(c, 0.003, false);
+    c.send(0.0032, 's', records(23, 19)).fin(0.0033, 's').fin(0.0034, 'c').ack(0.0035, 's');
+    const [f, ...rest] = findings(cap);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'encrypted-alert', failedBy: 'server', stage: 'client-flight', alert: 'encrypted', clientCertificate: 'none', closedWith: 'fin', serverChose: '1.3' });
+    expect(f.summary).toContain('the server sent an encrypted alert');
+    expect(String(f.evidence.clientSees)).toContain('tlsv13 alert certificate required');
+  });
+
+  test('a client certificate the server rejects (its Certificate and CertificateVerify), and curl\'s request sent after its Finished, unanswered', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    clientFlight(c, 0.003, true);
+    c.send(0.0031, 'c', records(23, 95)).ack(0.00315, 's');
+    c.send(0.0035, 's', records(23, 19)).fin(0.0036, 's').fin(0.0037, 'c').ack(0.0038, 's');
+    const [f, ...rest] = findings(cap);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'encrypted-alert', failedBy: 'server', stage: 'client-flight', clientCertificate: 'sent' });
+    expect(f.summary).toContain('certificate');
+  });
+
+  test('every detector: a Go client\'s request sent with its flight, the server\'s alert and FIN, is the handshake\'s failure, no unanswered request', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    c.send(0.003, 'c', concat(records(20, 1), records(23, 25, 53), records(23, 112))).ack(0.0031, 's');
+    c.send(0.0048, 's', records(23, 19)).fin(0.0049, 's').fin(0.005, 'c').ack(0.0051, 's');
+    expect(cap.analyze().anomalies.map((f) => `${f.kind} ${String(f.evidence.cause)}`)).toEqual(['tls-handshake-failed encrypted-alert']);
+  });
+
+  test('every detector: curl\'s request written after the server\'s alert and FIN, reset, is the handshake\'s failure, no keep-alive race', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    clientFlight(c, 0.003, false);
+    c.send(0.0058, 's', records(23, 19)).fin(0.0059, 's');
+    c.send(0.00605, 'c', records(23, 81)).rst(0.00607, 's');
+    expect(cap.analyze().anomalies.map((f) => `${f.kind} ${String(f.evidence.cause)}`)).toEqual(['tls-handshake-failed encrypted-alert']);
+  });
+
+  test('near miss: a good Finished answered with session tickets, then a close_notify at once, is silent', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    clientFlight(c, 0.003, true);
+    c.send(0.0032, 's', records(23, 250, 250)).send(0.0034, 's', records(23, 19)).fin(0.0035, 's').fin(0.0036, 'c');
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('near miss: a server without session tickets closing an idle handshake with its close_notify 1.5 s later is silent (a Go ReadTimeout)', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    c.send(0.003, 'c', concat(records(20, 1), records(23, 53))).ack(0.0031, 's');
+    c.send(1.503, 's', records(23, 19)).fin(1.5031, 's').fin(1.5032, 'c').ack(1.5033, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('near miss: a health check\'s close_notify right after its Finished, answered by a server without tickets with its own close_notify, is silent', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    c.send(0.003, 'c', concat(records(20, 1), records(23, 53), records(23, 19))).ack(0.0031, 's');
+    c.send(0.0032, 's', records(23, 19)).fin(0.0033, 's').fin(0.0034, 'c');
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('near miss: a client that closes right after its Finished, the server\'s close_notify answering its FIN, is silent', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight13(c, 0.002);
+    c.send(0.003, 'c', concat(records(20, 1), records(23, 53))).fin(0.0031, 'c');
+    c.send(0.0033, 's', records(23, 19)).fin(0.0034, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+});
+
+describe('tls-handshake-failed: TLS 1.2 alerts sent after a side\'s ChangeCipherSpec (encrypted)', () => {
+  test('a TLS 1.2 server\'s handshake_failure in clear after the client\'s second flight is told as a missing client certificate, not a cipher mismatch (OpenSSL -Verify 1)', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.003, 'c', concat(records(22, 7, 37), records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.send(0.0032, 's', alertRecord(40)).fin(0.0033, 's').fin(0.0034, 'c');
+    const r = cap.analyze([tlsHandshakeFailed]);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ cause: 'alert', failedBy: 'server', alert: 'handshake_failure', stage: 'client-flight' });
+    expect(r.diagnoses[0].explanation).toContain('requires a client certificate');
+    expect(r.diagnoses[0].remedy).toContain('--cert');
+  });
+
+  test('a client that sent its CCS and Finished, then an encrypted alert (type 21, 26 bytes) before the server\'s CCS, and closed', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.003, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.send(2.003, 'c', records(21, 26)).fin(2.0031, 'c').fin(2.0032, 's');
+    const [f, ...rest] = findings(cap);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ cause: 'encrypted-alert', failedBy: 'client', alert: 'encrypted', stage: 'client-flight', serverChose: '1.2' });
+  });
+
+  test('a resumption\'s server (its CCS and Finished first) that gives up on a client that never sent its flight: its encrypted alert, then its FIN', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    c.send(0.002, 's', concat(serverHelloRecord({}), records(20, 1), records(22, 40))).ack(0.0021, 'c');
+    c.send(10.002, 's', records(21, 26)).fin(10.0021, 's').fin(10.0022, 'c');
+    const [f] = findings(cap);
+    expect(f.evidence).toMatchObject({ cause: 'encrypted-alert', failedBy: 'server', alert: 'encrypted', stage: 'server-hello' });
+  });
+
+  test('near miss: the same client alert where the capture lost the server\'s CCS and Finished (a gap) is not judged', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.003, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.unseen('s', 'x'.repeat(51));
+    c.send(0.5, 'c', records(21, 26)).fin(0.5001, 'c').fin(0.5003, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+
+  test('near miss: a TLS 1.2 handshake completed (both CCS) and closed with encrypted close_notify records is silent', () => {
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    serverFlight12(c, 0.002);
+    c.send(0.003, 'c', concat(records(22, 37), records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.send(0.004, 's', concat(records(20, 1), records(22, 40))).ack(0.0041, 'c');
+    c.send(0.5, 'c', records(21, 26)).fin(0.5001, 'c').send(0.5002, 's', records(21, 26)).fin(0.5003, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+});

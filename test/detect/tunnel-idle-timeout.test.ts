@@ -85,15 +85,32 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
-  test('silent: one silent close, or silences that do not agree, infer no timer', () => {
+  test('one silent close, or silences that do not agree, infer no timer: each is told as a cut the capture holds one leg of', () => {
     const one = new Capture();
     webSocket(one, 0, 3.0);
-    expect(ofKind(one.analyze(only), KIND)).toEqual([]);
+    const r = one.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.evidence.cut)).toEqual(['one-leg']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('one cut cannot tell a timer from a process that ended');
     const spread = new Capture();
     webSocket(spread, 0, 2.0);
     webSocket(spread, 1, 4.5);
     webSocket(spread, 2, 9.0);
-    expect(ofKind(spread.analyze(only), KIND)).toEqual([]);
+    const s = spread.analyze(only);
+    expect(ofKind(s, KIND)).toHaveLength(3);
+    expect(s.diagnoses.filter((x) => x.kind === KIND).map((x) => x.inferred)).toEqual([{}]);
+    expect(s.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('silences that do not agree');
+  });
+
+  test('silent: one CONNECT tunnel closed after a silence (a target server\'s keep-alive closing the connection inside it ends it that way, normally)', () => {
+    const cap = new Capture();
+    const c = cap.connection({ sport: 3128 });
+    c.handshake(0).request(0.01, 'CONNECT api.example:80 HTTP/1.1\r\nHost: api.example:80\r\n\r\n');
+    c.response(0.05, 'HTTP/1.1 200 Connection established\r\n\r\n');
+    c.exchange(0.06, get('/a'), ok());
+    c.close(5.06, 's');
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
   test('idle tunnels their client closed after the same silence are the client\'s timeout (a proxy seen on its upstream leg), not the server\'s', () => {
@@ -167,6 +184,163 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     const r = cap.analyze(only);
     expect(ofKind(r, KIND).map((f) => f.server)).toEqual(['10.0.0.3:9001', '10.0.0.3:9001']);
     expect(r.diagnoses.filter((x) => x.kind === KIND).map((x) => x.server)).toEqual(['10.0.0.3:9001']);
+  });
+
+  test('one WebSocket a proxy closed on both legs at once after a silence (blind round 15, s02/s03): its timer, at most that silence, told from one sample', () => {
+    for (const upstreamClose of ['FIN', 'RST'] as const) {
+      const cap = new Capture();
+      const { down, up } = proxiedWebSocket(cap, 0);
+      // nginx: FIN upstream, then to the client; HAProxy: FIN to the client, RST upstream.
+      if (upstreamClose === 'FIN') {
+        up.close(8.2002, 'c');
+        down.close(8.2005, 's');
+      } else {
+        down.close(8.2002, 's');
+        up.rst(8.2005, 'c');
+      }
+      const r = cap.analyze(only);
+      const found = ofKind(r, KIND);
+      expect(found.map((f) => `${f.server} ${f.severity} ${f.evidence.cut}`)).toEqual(['10.0.0.2:80 warning proxy-both-legs']);
+      expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.3:9001', upstreamClosedWith: upstreamClose, silence: 8 });
+      const d = r.diagnoses.find((x) => x.kind === KIND)!;
+      expect(d.inferred).toMatchObject({ tunnelIdleTimeoutAtMost: { value: expect.closeTo(8, 3), samples: 1, spread: 0 } });
+      expect(d.inferred).not.toHaveProperty('tunnelIdleTimeout');
+      expect(d.explanation).toContain("the proxy's own timer cut the tunnel on both legs");
+      expect(d.explanation).toContain('One cut is one sample');
+      expect(d.explanation).toContain('1006');
+    }
+  });
+
+  test('one WebSocket whose backend closed first and the proxy relayed (s27, s15x): the backend is told, no timer of the proxy\'s', () => {
+    const cap = new Capture();
+    const { down, up } = proxiedWebSocket(cap, 0);
+    up.close(11.7, 's');
+    down.close(11.7002, 's');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    const front = r.flows.find((x) => x.server === '10.0.0.2:80')!;
+    expect(found.map((f) => `${f.server} ${f.evidence.cut} ${f.evidence.relayedByFlowId}`)).toEqual([`10.0.0.3:9001 backend-relayed ${front.id}`]);
+    expect(found[0].summary).toContain('the proxy 10.0.0.2:80 passed the close on to its client 10.0.0.1:40000');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('the backend ended the tunnel, not a timer of the proxy');
+  });
+
+  test('one cut of a tunnel that had lived through silences: the timer lies above the longest of them; below it, no idle timer cut it (s21, s15x)', () => {
+    // Silent 1 s (and lived on), a frame, then cut 3 s later on both legs: a timer between 1 and 3 s.
+    const bounded = new Capture();
+    const a = proxiedWebSocket(bounded, 0);
+    a.up.send(1.2, 's', frame(8)).ack(1.2001, 'c');
+    a.down.send(1.2002, 's', frame(8)).ack(1.2003, 'c');
+    a.up.close(4.2, 'c');
+    a.down.close(4.2003, 's');
+    const d = bounded.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeoutAtMost.value).toBeCloseTo(3, 3);
+    expect(d.inferred.tunnelIdleTimeoutAtLeast.value).toBeCloseTo(1, 2);
+    expect(d.explanation).toContain('and above 1 s: the tunnel had already stayed silent 1 s in both directions and lived on');
+    // Silent 25 s (pings that far apart) and lived on, then closed by the backend 9.7 s after a frame, relayed by the proxy.
+    for (const closer of ['backend', 'proxy'] as const) {
+      const cap = new Capture();
+      const b = proxiedWebSocket(cap, 0);
+      b.up.send(25.2, 's', frame(8)).ack(25.2001, 'c');
+      b.down.send(25.2002, 's', frame(8)).ack(25.2003, 'c');
+      if (closer === 'backend') {
+        b.up.close(34.9, 's');
+        b.down.close(34.9002, 's');
+      } else {
+        b.up.close(34.9, 'c');
+        b.down.close(34.9002, 's');
+      }
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND).map((f) => f.evidence.cut)).toEqual([closer === 'backend' ? 'backend-relayed' : 'proxy-both-legs']);
+      const x = r.diagnoses.find((y) => y.kind === KIND)!;
+      expect(x.inferred).toEqual({});
+      expect(x.explanation).toContain('No idle timer cut it: the tunnel had already stayed silent 25 s in both directions and lived on');
+    }
+  });
+
+  test('WebSockets a proxy closed at one moment after different silences: one event of the proxy (a reload, an exit), no idle timer', () => {
+    const cap = new Capture();
+    const a = proxiedWebSocket(cap, 0);
+    const b = proxiedWebSocket(cap, 4);
+    // Silent 9.8 s and 5.8 s, both legs of both closed at 10 s.
+    a.up.close(10.0, 'c');
+    a.down.close(10.0003, 's');
+    b.up.close(10.0006, 'c');
+    b.down.close(10.0009, 's');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.evidence.cut)).toEqual(['proxy-both-legs', 'proxy-both-legs']);
+    const ds = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(ds.map((d) => d.inferred)).toEqual([{}]);
+    expect(ds[0].explanation).toContain('at one moment');
+    expect(ds[0].explanation).toContain('one event of the proxy, not an idle timer');
+  });
+
+  test('one WebSocket cut by a proxy, then written into by its client and reset (s20): the message was lost, an error', () => {
+    const cap = new Capture();
+    const { down, up } = proxiedWebSocket(cap, 0);
+    down.fin(7.2, 's').ack(7.2001, 'c');
+    up.rst(7.2003, 'c');
+    down.send(10.2, 'c', frame(16));
+    down.rst(10.2001, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.severity).toBe('error');
+    expect(f.evidence.clientWroteAfterClose).toBe(3);
+    expect(f.summary).toContain('that message was lost');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.severity).toBe('error');
+    expect(d.explanation).toContain('the message was lost');
+    // The write after the close ends no silence the tunnel lived through.
+    expect(d.inferred.tunnelIdleTimeoutAtLeast.value).toBeLessThan(0.2);
+  });
+
+  test('silent: a client killed beside its proxy on one address (s26, s15): its close and the proxy\'s relayed close upstream are one event, not two samples of a timer', () => {
+    const killed = (cap: Capture, t: number, silence: number): void => {
+      const down = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 8005 });
+      const up = cap.connection({ client: '127.0.0.1', server: '127.0.0.1', sport: 9001 });
+      down.handshake(t).request(t + 0.01, upgrade('/ws'));
+      up.handshake(t + 0.011).request(t + 0.012, upgrade('/ws')).response(t + 0.013, SWITCHING);
+      down.response(t + 0.014, SWITCHING);
+      up.send(t + 0.2, 's', frame(12)).ack(t + 0.2001, 'c');
+      down.send(t + 0.2002, 's', frame(12)).ack(t + 0.2003, 'c');
+      // The client's kernel closes the killed process's socket; nginx passes the FIN on 0.1 ms later.
+      down.close(t + 0.2 + silence, 'c');
+      up.close(t + 0.2 + silence + 0.0001, 'c');
+    };
+    const one = new Capture();
+    killed(one, 0, 11.5);
+    expect(ofKind(one.analyze(only), KIND)).toEqual([]);
+    // Two clients gone after the same silence: two samples (the front legs), and the proxy is not blamed.
+    const two = new Capture();
+    killed(two, 0, 11.5);
+    killed(two, 20, 11.5);
+    const r = two.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.server)).toEqual(['127.0.0.1:8005', '127.0.0.1:8005']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.tunnelIdleTimeout.samples).toBe(2);
+    expect(d.explanation).toContain('127.0.0.1:8005 passed these closes on to its own upstream leg at once: it is the proxy');
+    expect(d.explanation).not.toContain('The capture holds only these legs');
+  });
+
+  test('silent: a WebSocket kept alive by pings through a proxy, and one its client closed itself (a close frame, or gone without one)', () => {
+    const cap = new Capture();
+    const { down, up } = proxiedWebSocket(cap, 0);
+    for (let k = 1; k <= 5; k++) {
+      down.send(0.2 + k, 'c', '\x89\x00').ack(0.2 + k + 0.0001, 's');
+      up.send(0.2 + k + 0.0002, 'c', '\x89\x00').ack(0.2 + k + 0.0003, 's');
+      up.send(0.2 + k + 0.0004, 's', '\x8a\x00').ack(0.2 + k + 0.0005, 'c');
+      down.send(0.2 + k + 0.0006, 's', '\x8a\x00').ack(0.2 + k + 0.0007, 'c');
+    }
+    down.send(6.3, 'c', CLOSE_FRAME).ack(6.3001, 's');
+    up.send(6.3002, 'c', CLOSE_FRAME).ack(6.3003, 's');
+    up.send(6.3004, 's', CLOSE_FRAME).ack(6.3005, 'c');
+    down.send(6.3006, 's', CLOSE_FRAME).ack(6.3007, 'c');
+    up.close(6.301, 's');
+    down.close(6.3012, 's');
+    webSocket(cap, 10, 3.0, { closer: 'c', goodbye: true });
+    webSocket(cap, 20, 3.0, { closer: 'c' });
+    expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
   });
 
   test('a CONNECT tunnel timed out the same way is told as one', () => {
@@ -260,6 +434,19 @@ describe('tunnel-idle-timeout on recorded WebSockets', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.inferred.tunnelIdleTimeout.value).toBeCloseTo(3, 1);
     expect(d.explanation).toContain('127.0.0.2 is most likely a proxy');
+  });
+
+  test('websocket-single-idle-cut: one WebSocket cut by nginx proxy_read_timeout 2s, told as one sample; the client killed beside nginx on 127.0.0.1 is no timer', async () => {
+    const r = await analyzeSample('websocket-single-idle-cut');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => `${f.server} ${f.severity} ${f.evidence.cut} ${f.evidence.upstreamServer}`)).toEqual(['127.0.0.1:8080 warning proxy-both-legs 127.0.0.1:9001']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    // nginx re-arms its timer only for bytes 0.3 s apart: the cut came 1.7-2.0 s after the last frame for 2 s.
+    expect(d.inferred.tunnelIdleTimeoutAtMost.samples).toBe(1);
+    expect(d.inferred.tunnelIdleTimeoutAtMost.value).toBeGreaterThan(1.65);
+    expect(d.inferred.tunnelIdleTimeoutAtMost.value).toBeLessThanOrEqual(2.02);
+    expect(d.explanation).toContain('nginx/1.22.1');
+    expect(r.diagnoses.filter((x) => x.kind === KIND)).toHaveLength(1);
   });
 
   test.each(['websocket-healthy', 'websocket-fixed-length-sessions'])('%s: silent', async (name) => {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
+import { responseTruncated } from '../../src/detect/detectors/response-truncated';
 import { zeroWindowStall } from '../../src/detect/detectors/zero-window-stall';
 import { buildTcpPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../helpers/packet-builder';
 import { SAMPLES_DIR, SampleMeta } from '../samples';
@@ -189,6 +190,113 @@ describe('zero-window-stall on synthetic connections', () => {
   });
 });
 
+describe("a response the server's send timeout cut during the stall (blind round 15, s06b: nginx send_timeout 3 s, 612258 of 2000000 bytes)", () => {
+  const both = [zeroWindowStall, responseTruncated];
+  /**
+   * The client stops reading at 0.1 s; the server gives up during the stall and closes: when the
+   * window reopens at `reopen` its kernel sends what its socket buffer held (1000 of the 2000
+   * bytes left), then its FIN; the client reads to the EOF and closes.
+   */
+  function cutBehindWindow(cap: Capture, head = HEAD, tail = BODY.slice(1000, 2000), reopen = 2): Script {
+    const s = new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', head + BODY.slice(0, 1000)).window(0.1, 'c', 0);
+    for (const t of [0.3, 0.7, 1.5]) s.probe(t, 's').window(t + 0.0001, 'c', 0);
+    s.window(reopen, 'c', 65535).send(reopen + 0.0001, 's', tail).fin(reopen + 0.0002, 's').window(reopen + 0.0003, 'c', 65535).fin(reopen + 0.001, 'c');
+    return s;
+  }
+
+  test('an error that says the response was cut (N of M bytes) and the server\'s send timeout fired; the timer at most from its last data to the reopening', () => {
+    const cap = new Capture();
+    cutBehindWindow(cap);
+    const r = cap.analyze(both);
+    expect(ofKind(r, 'response-truncated')).toEqual([]);
+    const [f, ...rest] = ofKind(r, KIND);
+    expect(rest).toEqual([]);
+    expect(f.severity).toBe('error');
+    expect(f.summary).toBe(
+      "the response was cut at 2000 of 3000 body bytes: the client stopped reading (zero window for 1.9 s) and the server's send timeout closed the connection during the stall",
+    );
+    expect(f.evidence).toMatchObject({
+      receiver: 'client', senderGaveUp: 'fin', transferResumed: false, responseCut: true, bodyReceived: 2000, bodyDeclared: 3000, sendTimeoutAtMost: 1.998,
+    });
+    const [d, ...more] = r.diagnoses;
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ kind: KIND, severity: 'error', inferred: { senderSendTimeoutAtMost: { value: 1.998, samples: 1 } } });
+    expect(d.inferred.senderSendTimeoutAtLeast).toBeUndefined();
+    expect(d.explanation).toMatch(/^A response from 10\.0\.0\.2:80 was cut short while the client was not reading/);
+    expect(d.explanation).toContain('cutting the response (2000 of 3000 body bytes)');
+    for (const setting of ['nginx `send_timeout`, 60 s by default', 'Apache `Timeout`', 'HAProxy `timeout client`', "Node's `server.timeout`"]) expect(d.explanation).toContain(setting);
+    // From the server's last data before the window closed (0.002 s) to its reopening (2 s).
+    expect(d.explanation).toContain('at most about 1.998 s');
+    expect(d.explanation).toContain('the request failed');
+  });
+
+  test('chunked, its last chunk never came: cut too', () => {
+    const cap = new Capture();
+    const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+    cutBehindWindow(cap, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', chunk(500), 2);
+    const [f] = ofKind(cap.analyze(both), KIND);
+    expect(f.severity).toBe('error');
+    expect(f.evidence).toMatchObject({ responseCut: true, bodyDeclared: -1 });
+    expect(f.summary).toContain('without its last chunk');
+  });
+
+  test('a stall the server waited out on another connection bounds the timer below', () => {
+    const cap = new Capture();
+    cutBehindWindow(cap, HEAD, BODY.slice(1000, 2000), 3);
+    // A second client stalls 1.9 s and the transfer goes on.
+    const s = new Script(cap, { client: '10.0.0.3', at: 4 });
+    s.send(4.001, 'c', REQUEST).send(4.002, 's', HEAD + BODY.slice(0, 1000)).window(4.1, 'c', 0);
+    for (const t of [4.3, 4.7, 5.5]) s.probe(t, 's').window(t + 0.0001, 'c', 0);
+    s.window(6, 'c', 65535).send(6.0001, 's', BODY.slice(1000)).window(6.0002, 'c', 65535).fin(6.001, 's').fin(6.0011, 'c');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['error', 'warning']);
+    const [d] = r.diagnoses;
+    expect(d.inferred).toMatchObject({ senderSendTimeoutAtMost: { value: 2.998 }, senderSendTimeoutAtLeast: { value: 1.9 } });
+    expect(d.explanation).toContain('at most about 2.998 s');
+    expect(d.explanation).toContain('longer than the 1.9 s stall it waited out on another connection');
+  });
+
+  test('near miss: the stall ends and the transfer completes: a warning, no cut, no timer', () => {
+    const cap = new Capture();
+    stalledDownload(cap, 2);
+    const r = cap.analyze(both);
+    expect(ofKind(r, 'response-truncated')).toEqual([]);
+    const [f] = ofKind(r, KIND);
+    expect(f.severity).toBe('warning');
+    expect(f.evidence.responseCut).toBeUndefined();
+    expect(r.diagnoses).toMatchObject([{ kind: KIND, severity: 'warning', inferred: {} }]);
+  });
+
+  test('near miss: the server closes mid-body while the client\'s window is open: response-truncated as before, no stall', () => {
+    const cap = new Capture();
+    new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', HEAD + BODY.slice(0, 1000)).window(0.003, 'c', 65535)
+      .send(2.5, 's', BODY.slice(1000, 2000)).fin(2.5001, 's').window(2.5002, 'c', 65535).fin(2.501, 'c');
+    const r = cap.analyze(both);
+    expect(ofKind(r, KIND)).toEqual([]);
+    expect(ofKind(r, 'response-truncated')).toMatchObject([{ severity: 'error' }]);
+  });
+
+  test('near miss: a stall the transfer went on from, then a cut seconds later with the window open: the stall a warning, the cut response-truncated', () => {
+    const cap = new Capture();
+    const s = new Script(cap).send(0.001, 'c', REQUEST).send(0.002, 's', HEAD + BODY.slice(0, 1000)).window(0.1, 'c', 0);
+    for (const t of [0.3, 0.7, 1.5]) s.probe(t, 's').window(t + 0.0001, 'c', 0);
+    s.window(2, 'c', 65535).send(2.0001, 's', BODY.slice(1000, 2000)).window(2.0002, 'c', 65535);
+    // The server falls silent and closes 3 s later, its client's window open all along.
+    s.fin(5, 's').window(5.0001, 'c', 65535).fin(5.001, 'c');
+    const r = cap.analyze(both);
+    expect(ofKind(r, KIND).map((f) => [f.severity, f.evidence.transferResumed, f.evidence.responseCut])).toEqual([['warning', true, undefined]]);
+    expect(ofKind(r, 'response-truncated')).toMatchObject([{ severity: 'error', evidence: { bodyReceived: 2000, bodyDeclared: 3000, silenceBeforeClose: 3 } }]);
+  });
+
+  test('near miss: a body the close delimits (no Content-Length) ends with the FIN: not cut', () => {
+    const cap = new Capture();
+    cutBehindWindow(cap, 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n');
+    const r = cap.analyze(both);
+    expect(ofKind(r, 'response-truncated')).toEqual([]);
+    expect(ofKind(r, KIND).map((f) => [f.severity, f.evidence.responseCut])).toEqual([['warning', undefined]]);
+  });
+});
+
 describe('zero-window-stall through a proxy (blind round 13b, S21: HAProxy timeout client, both legs)', () => {
   const PROXY = '10.0.0.5';
   const BACKEND = '10.0.0.6';
@@ -297,7 +405,14 @@ describe('zero-window-stall when the sender gives up during the stall (nginx sen
     // nginx send_timeout 3s: it reset 3.05 s after the window closed.
     expect(d.inferred.senderSendTimeout.value).toBeGreaterThanOrEqual(3);
     expect(d.inferred.senderSendTimeout.value).toBeLessThan(3.1);
-    expect(d.explanation).toContain('the message was cut short');
+    // B: the response cut at 116800 of its 524288 bytes (curl exit 18): an error, the timer between A's stall (1.671 s, waited out) and B's (5.651 s).
+    expect(stalls.map((f) => f.severity)).toEqual(['warning', 'error', 'warning']);
+    expect(stalls[1].evidence).toMatchObject({ responseCut: true, bodyReceived: 116800, bodyDeclared: 524288 });
+    expect(d.severity).toBe('error');
+    // From nginx's last data before the window closed (7.003 s) to the reopening (12.654 s).
+    expect(d.inferred.senderSendTimeoutAtMost.value).toBeCloseTo(5.651, 2);
+    expect(d.inferred.senderSendTimeoutAtLeast.value).toBeCloseTo(1.671, 3);
+    expect(d.explanation).toContain('cutting the response (116800 of 524288 body bytes)');
   });
 });
 
@@ -342,5 +457,32 @@ describe('zero-window-stall: a stall whose end the capture may have lost', () =>
     expect(front.explanation).toContain('HAProxy `timeout client`');
     expect(back.explanation).toContain('On both the reader was a proxy (127.0.0.2)');
     expect(back.remedy).toMatch(/^Nothing to change on 127\.0\.0\.3:8380/);
+  });
+});
+
+const CUT_SAMPLE = path.join(SAMPLES_DIR, 'zero-window-cut-nginx-python.pcap');
+(fs.existsSync(CUT_SAMPLE) ? describe : describe.skip)('zero-window-stall on the recorded sample zero-window-cut-nginx-python (nginx send_timeout 2 s, Python clients)', () => {
+  test("A's response cut by nginx's send timeout is an error with its bytes as the client read them; B's stall, waited out, a warning; the timer between the two", async () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, 'zero-window-cut-nginx-python.meta.json'), 'utf8')) as SampleMeta & {
+      configured: { nginxSendTimeout: number };
+      observed: { clients: Record<'A' | 'B', { port: number; bodyBytes: number; contentLength: number; end: string }> };
+    };
+    const r = await analyzeFiles([CUT_SAMPLE]);
+    const { A, B } = meta.observed.clients;
+    expect(ofKind(r, 'response-truncated')).toEqual([]);
+    const stalls = ofKind(r, KIND);
+    expect(stalls.map((f) => [f.client, f.severity])).toEqual([
+      [`127.0.0.1:${A.port}`, 'error'],
+      [`127.0.0.1:${B.port}`, 'warning'],
+    ]);
+    expect(stalls[0].evidence).toMatchObject({ responseCut: true, bodyReceived: A.bodyBytes, bodyDeclared: A.contentLength, senderGaveUp: 'fin' });
+    expect(stalls[1].evidence).toMatchObject({ transferResumed: true });
+    expect(stalls[1].evidence.responseCut).toBeUndefined();
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.severity).toBe('error');
+    const timer = meta.configured.nginxSendTimeout;
+    expect(d.inferred.senderSendTimeoutAtLeast.value).toBeLessThan(timer);
+    expect(d.inferred.senderSendTimeoutAtMost.value).toBeGreaterThan(timer);
+    expect(d.explanation).toContain(`cutting the response (${A.bodyBytes} of ${A.contentLength} body bytes)`);
   });
 });

@@ -34,6 +34,9 @@ const SHOWN_ONE_WAY: Record<string, string[]> = {
   // each SYN sent again and then answered, which no capture of one direction tells from a dropped SYN.
   'synack-lost-client-side': ['syn-unanswered 10.55.1.1:45880', 'syn-unanswered 10.55.1.1:45962', 'syn-unanswered 10.55.1.1:46028'],
   'synack-lost-server-side': ['syn-unanswered 10.55.1.1:45880', 'syn-unanswered 10.55.1.1:45962', 'syn-unanswered 10.55.1.1:46028'],
+  // ab over a path losing 3 % each way: the 4 connects that waited out a lost SYN or SYN-ACK mid-run,
+  // answered in the end (the whole capture's lone retries on a lossy path, not reported).
+  'syn-unanswered-client-stop-ab': ['syn-unanswered 10.91.1.1:59270', 'syn-unanswered 10.91.1.1:59232', 'syn-unanswered 10.91.1.1:58830', 'syn-unanswered 10.91.1.1:58714'],
   'healthy-lossy-path-heavy': [
     'syn-unanswered 10.55.1.1:58736', 'syn-unanswered 10.55.1.1:58744', 'syn-unanswered 10.55.1.1:37998',
     'syn-unanswered 10.55.1.1:38038', 'syn-unanswered 10.55.1.1:44214', 'syn-unanswered 10.55.1.1:44102',

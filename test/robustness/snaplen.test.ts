@@ -78,6 +78,19 @@ const UPSTREAM_TLS_CUT: Record<string, string> = {
   'tls-handshake-failed: intermittent-5xx 1 > 0': "an upstream TLS handshake's records unread past a cut Certificate",
 };
 
+/**
+ * A Go server's encrypted alert on curl's flight (mTLS, no certificate), then its FIN; curl's
+ * request, written after the FIN, is reset. Whole, the records tell the rejection (the alert where
+ * tickets would come: tls-flight-rejected.ts). Cut at 96 or 128 bytes, the server's first flight is
+ * one segment of many records whose headers are past the cut and its ServerHello cut too (its
+ * cipher suite unread): the rejection cannot be told, and the TCP signature alone (data after the
+ * server's FIN, reset) is a stale reuse. At 256 bytes the ServerHello is whole and reading resumes
+ * at the alert, which begins a segment (TlsDirection.resumesAt): the rejection is told there.
+ */
+const REJECTED_FLIGHT_CUT: Record<string, string> = {
+  'tls-handshake-failed-mtls13: keepalive-race 1 > 0': "a rejected TLS 1.3 flight unread past a cut server flight",
+};
+
 const CUT_HEADS: Record<string, string> = {
   // The 504s of a body the client never finished: unseen as unfinished, the waits are unanswered requests.
   'gateway-timeout-haproxy-unfinished-body: unanswered-request 3 > 0': 'a declared body length cut off',
@@ -99,6 +112,7 @@ const CUT_HEADS: Record<string, string> = {
   // capture's reasons for telling it from the raced request's retry are gone, and it is taken for one.
   'idle-timeout-mismatch-fetch-closes-when-done: retried-request 1 > 0': "another process's copy read as a retry",
   ...UPSTREAM_TLS_CUT,
+  ...REJECTED_FLIGHT_CUT,
 };
 
 const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {

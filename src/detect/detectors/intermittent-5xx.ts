@@ -7,6 +7,7 @@ import { RefusalsDuring } from '../refusals-during';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
 import type { InferredValue } from '../finding';
+import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { FAST_GATEWAY_FAILURE, failureKey, LegRequest, refusedConnect, relayClosure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 
 /**
@@ -71,6 +72,13 @@ const MAX_KINDS = 2_000;
 
 /** Bad Gateway: a gateway that got no valid answer from upstream (503 is as often an application's own). */
 const BAD_GATEWAY = 502;
+const SERVICE_UNAVAILABLE = 503;
+/**
+ * Varnish answers 503 "Backend fetch failed" where other proxies answer 502: for a backend
+ * connection reset or closed under the request (a keep-alive race), refused, or timed out (blind
+ * round 15, stacks S4: its 503s in 5 ms between successes were told as a server outage).
+ */
+const VARNISH = /varnish/i;
 /** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
 const MAX_RECORDS_PER_KIND = 256;
 const FAIL_FRAMES_SHOWN = 5;
@@ -150,6 +158,11 @@ const FAST_502_REMEDY =
   `Capture the proxy's upstream side as well (on its host, \`-i any\`), or read its error log (ECONNRESET, "socket hang up", ` +
   `"upstream prematurely closed", "connection refused"). For a keep-alive race, make the proxy's pool drop idle upstream ` +
   `connections before the backend does (or raise the backend's idle timeout); for a refused connection, find why the backend is not listening.`;
+
+/** Said where Varnish's 503 stands for the 502 of other proxies (gatewayFailureStatus). */
+function varnishNote(statuses: readonly number[]): string {
+  return statuses.includes(SERVICE_UNAVAILABLE) ? ' (Varnish answers 503 "Backend fetch failed" where other proxies answer 502)' : '';
+}
 
 /** How many proxies deep a relay is followed to the answer it passed on (a loop of relays is no chain). */
 const MAX_RELAY_HOPS = 8;
@@ -256,9 +269,9 @@ export const intermittent5xx: DetectorDefinition = {
       found:
         '{request} at {server}: {failed} of {total} answers were {statuses} ({failedOn}){shape}',
       fastBadGateway:
-        '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once (its upstream connection reset, closed or refused; the capture does not show its upstream side)',
+        '{server} answered {status} to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once (its upstream connection reset, closed or refused; the capture does not show its upstream side)',
       fastBadGatewayRefused:
-        '{server} answered 502 to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once, a connect to {refusedBy} refused meanwhile ({refusals})',
+        '{server} answered {status} to {failed} of {total} requests within {fastest}–{slowest} ms: the proxy failed them at once, a connect to {refusedBy} refused meanwhile ({refusals})',
       timedGateway:
         '{server} answered {statuses} to {failed} requests {delay} s after each: one delay, a timer\'s (the proxy\'s upstream timeout; the capture does not show its upstream side)',
     },
@@ -273,6 +286,20 @@ export const intermittent5xx: DetectorDefinition = {
     const kindIndex = new Map<string, Map<string, Map<string, Kind>>>();
     /** What proxies did upstream (shared with the detectors that pair proxy legs). */
     const legs = sharedProxyLegs(ctx);
+    const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+
+    /**
+     * The status `server` answers when its upstream connection fails under a request (a keep-alive
+     * race, a refused connect): 502, or 503 where its answers name Varnish.
+     */
+    function gatewayFailureStatus(server: string): number {
+      return VARNISH.test(software.softwareOf(server) ?? '') ? SERVICE_UNAVAILABLE : BAD_GATEWAY;
+    }
+
+    /** `a` is a gateway failure of `server` answered at once (FAST_GATEWAY_FAILURE): a local failure's pace. */
+    function fastGatewayFailure(a: Answer, server: string): boolean {
+      return a.delay !== null && a.delay <= FAST_GATEWAY_FAILURE && (a.status === BAD_GATEWAY || a.status === gatewayFailureStatus(server));
+    }
 
     /**
      * The proxies' 5xx whose upstream side the capture does not show (phase invisible): what the
@@ -327,8 +354,7 @@ export const intermittent5xx: DetectorDefinition = {
     function countedAsFast(origin: Origin, reported: ReadonlySet<Kind>, explained: ReadonlySet<string>, unseen: ReadonlySet<string>): boolean {
       const a = origin.answer;
       return (
-        !reported.has(origin.kind) && a.status === BAD_GATEWAY && a.delay !== null && a.delay <= FAST_GATEWAY_FAILURE &&
-        !explained.has(origin.key) && unseen.has(origin.key)
+        !reported.has(origin.kind) && fastGatewayFailure(a, origin.kind.server) && !explained.has(origin.key) && unseen.has(origin.key)
       );
     }
 
@@ -447,10 +473,8 @@ export const intermittent5xx: DetectorDefinition = {
       const failDelays = failed.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const okDelays = ok.map((a) => a.delay).filter((d): d is number => d !== null).sort((a, b) => a - b);
       const timer = sharedTimerDelay(timedGatewayDelays(failed, unseen));
-      // Every failure a 502 answered at once, the proxy's upstream unseen: a local failure's pace (keep-alive race, refused).
-      const fast502 =
-        failed.length > 0 && moreFailed === 0 &&
-        failed.every((a) => a.status === BAD_GATEWAY && a.delay !== null && a.delay <= FAST_GATEWAY_FAILURE && unseen.has(failureKey(a)));
+      // Every failure a 502 (Varnish: 503) answered at once, the proxy's upstream unseen: a local failure's pace (keep-alive race, refused).
+      const fast502 = failed.length > 0 && moreFailed === 0 && failed.every((a) => fastGatewayFailure(a, kind.server) && unseen.has(failureKey(a)));
       // The fronts further up that passed these failures on to their own clients (their relays are left out of their own kinds).
       const failedKeys = new Set(failed.map((a) => failureKey(a)));
       const relayedBy = relayClosure(failedKeys, legs.relays()).size;
@@ -548,7 +572,7 @@ export const intermittent5xx: DetectorDefinition = {
             continue;
           }
           const key = `${a.flowId}#${a.index}`;
-          if (a.status !== BAD_GATEWAY || a.delay === null || a.delay > FAST_GATEWAY_FAILURE || explained.has(key) || !unseen.has(key)) continue;
+          if (!fastGatewayFailure(a, kind.server) || explained.has(key) || !unseen.has(key)) continue;
           entry.fast.push(a);
         }
       }
@@ -587,6 +611,8 @@ export const intermittent5xx: DetectorDefinition = {
       const first = fast.reduce((m, a) => Math.min(m, a.ts), Infinity);
       const total = fast.length + otherFailures + okCount;
       const refused = refusedDuring(server, fast);
+      const statuses = [...new Set(fast.map((a) => a.status))].sort((x, y) => x - y);
+      const statusWords = `${statuses.join('/')}${varnishNote(statuses)}`;
       const finding = ctx.report({
         flowId: null,
         client: null,
@@ -594,7 +620,7 @@ export const intermittent5xx: DetectorDefinition = {
         ts: first,
         message: refused === null ? 'fastBadGateway' : 'fastBadGatewayRefused',
         data: {
-          server, failed: fast.length, total, fastest: microsAsMs(delays[0]), slowest: microsAsMs(delays[delays.length - 1]),
+          server, status: statuses.join('/'), failed: fast.length, total, fastest: microsAsMs(delays[0]), slowest: microsAsMs(delays[delays.length - 1]),
           ...(refused !== null ? { refusedBy: refused.targets.slice(0, 3).join(', '), refusals: refused.ids.slice(0, 5).join(', ') } : {}),
         },
         evidence: {
@@ -602,7 +628,7 @@ export const intermittent5xx: DetectorDefinition = {
           successes: okCount,
           // The endpoint's other 5xx (answered after a wait, or explained by another detector): counted in the total.
           ...(otherFailures > 0 ? { otherFailures } : {}),
-          statuses: [BAD_GATEWAY],
+          statuses,
           fast: true,
           min502Ms: microsAsMs(delays[0]),
           median5xxMs: microsAsMs(median(delays)),
@@ -615,13 +641,13 @@ export const intermittent5xx: DetectorDefinition = {
         frames: fast.slice(0, FAIL_FRAMES_SHOWN).map((a) => a.frame),
       });
       const among = total > fast.length ? `${fast.length} of ${total} requests` : fast.length === 1 ? 'its only request' : `all ${fast.length} requests`;
-      const others = otherFailures > 0 ? ` (${otherFailures} more 5xx among them ${otherFailures === 1 ? 'is' : 'are'} no such fast 502: answered after a wait, or told by another finding)` : '';
+      const others = otherFailures > 0 ? ` (${otherFailures} more 5xx among them ${otherFailures === 1 ? 'is' : 'are'} no such fast ${statuses.join('/')}: answered after a wait, or told by another finding)` : '';
       const within = delays.length === 1 ? `${microsAsMs(delays[0])} ms after it` : `within ${microsAsMs(delays[0])}–${microsAsMs(delays[delays.length - 1])} ms`;
       ctx.diagnose({
         server,
         count: fast.length,
         inferred: {},
-        explanation: `${server} answered 502 to ${among} ${within}, well below any timeout${others}: ${refused === null ? FAST_502_CAUSES : `${FAST_502_CAUSES_ONLY} ${refused.text}`}${relayedText(fast)}`,
+        explanation: `${server} answered ${statusWords} to ${among} ${within}, well below any timeout${others}: ${refused === null ? FAST_502_CAUSES : `${FAST_502_CAUSES_ONLY} ${refused.text}`}${relayedText(fast)}`,
         remedy:
           refused === null
             ? FAST_502_REMEDY
@@ -735,6 +761,10 @@ export const intermittent5xx: DetectorDefinition = {
         remedy =
           `List what listens on the port: \`ss -ltnp 'sport = :${port}'\` (several PIDs means several listeners). Finish the reload — stop the old ` +
           `workers/processes still bound to it (or fix the broken instance) — and make reloads wait until old processes have drained and exited.`;
+      } else if (summaries.every((s) => s.pattern === 'one-period' && s.fast502)) {
+        // A proxy failing requests at once between successes: its upstream connections' pace, told below, not an outage's.
+        explanation = `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, all within one period, with successes before or after.${speed}`;
+        remedy = '';
       } else if (summaries.every((s) => s.pattern === 'one-period')) {
         explanation =
           `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, all within one period, with successes before or after: ` +
@@ -761,13 +791,14 @@ export const intermittent5xx: DetectorDefinition = {
         inferred.proxyUpstreamTimeout = { value: seconds(timer.value), samples: timer.samples, spread: seconds(timer.spread) };
         const of = timer.samples === timed.failed ? (timer.samples === 2 ? 'Both' : `All ${timer.samples}`) : `${timer.samples} of the ${timed.failed}`;
         explanation += ` ${timerText(timer, `${of} ${timed.statuses.join('/')} answers to ${timed.request}`)}`;
-        remedy = `${TIMER_REMEDY} ${remedy}`;
+        remedy = remedy === '' ? TIMER_REMEDY : `${TIMER_REMEDY} ${remedy}`;
       }
       if (summaries.every((s) => s.fast502)) {
         // A proxy's 502s at once: the pace of its upstream connection failing under the request, whatever the pattern.
         const fastest = failDelays.length > 0 ? `within ${microsAsMs(failDelays[0])}–${microsAsMs(failDelays[failDelays.length - 1])} ms of their requests` : 'at once';
-        explanation += ` Every failure was a 502 answered ${fastest}, well below any timeout: ${FAST_502_CAUSES}`;
-        remedy = `${FAST_502_REMEDY} ${remedy}`;
+        const gateway = [gatewayFailureStatus(server)];
+        explanation += ` Every failure was a ${gateway[0]}${varnishNote(gateway)} answered ${fastest}, well below any timeout: ${FAST_502_CAUSES}`;
+        remedy = remedy === '' ? FAST_502_REMEDY : `${FAST_502_REMEDY} ${remedy}`;
       }
       explanation += summaries.map((s) => s.relayed).join('');
       ctx.diagnose({
@@ -781,6 +812,11 @@ export const intermittent5xx: DetectorDefinition = {
     }
 
     return {
+      // What each server's answers name (gatewayFailureStatus), noted while its session is there.
+      onConnectionEnd(conn) {
+        software.note(conn);
+      },
+
       onExchange(ex, conn) {
         if (ex.uncertain || ex.status === null || ex.method === null || ex.uri === null || ex.responseStart === null) return;
         // A response that began only after its client had closed answered nobody (a proxy that gave up

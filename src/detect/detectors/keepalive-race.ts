@@ -18,6 +18,7 @@ import { seqGe, seqGt, seqLt } from '../../flow/seq';
 import { statusText, type HttpExchange } from '../../http/exchange';
 import type { DataAfterPeerFin } from '../../flow/connection';
 import { TLS13_KEY_UPDATE_LENGTH, type TlsDirection } from '../../http/tls-records';
+import { tlsFlightRejected } from '../tls-flight-rejected';
 import { atItsPace, mayReactTo, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
 import { failureOf, matchByChance, serverEnded, type RequestFailure } from './retried-request';
 import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
@@ -546,6 +547,8 @@ export function tlsServerIdleClose(conn: AnalyzedConnection): TlsServerIdleClose
   const tls = conn.app?.tls;
   const s = conn.server;
   if (tls === null || tls === undefined || !tls.ok || s.finTs < 0 || s.lostBytes > 0) return null;
+  // A handshake the server rejected (tls-flight-rejected.ts) was never idle.
+  if (tlsFlightRejected(conn) !== null) return null;
   const finTs = s.finTs;
   const finFrame = s.finFrame;
   if (!serverFinFirst(conn)) return null;
@@ -2150,6 +2153,9 @@ export const keepaliveRace: DetectorDefinition = {
       // client closes). Other protocols' requests are as short as they come (a 14-byte `SELECT 1`,
       // a 24-byte Redis INCR).
       if (looksLikeTls(conn) && !tlsRequestAfterClose(conn, after)) return false;
+      // A TLS 1.3 server that rejected the client's second flight (its certificate) closed a
+      // handshake, not an idle connection: the request after it is tls-handshake-failed's.
+      if (tlsFlightRejected(conn) !== null) return false;
       // Its own goodbye after the server's close (PostgreSQL's Terminate, MySQL's COM_QUIT) is no request.
       if (isGoodbye(conn, after)) return false;
       if (

@@ -4,7 +4,7 @@ import { ClientAgents } from '../client-agents';
 import type { DetectContext, DetectOptions, DetectorDefinition } from '../detector';
 import { at, captureLostOn, hostOf, ms, startedMidStream, timeOfDay } from '../facts';
 import { seqDiff } from '../../flow/seq';
-import type { InferredValue } from '../finding';
+import type { InferredValue, Severity } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { blackHoleOf, pathLosses } from '../path-loss';
@@ -34,12 +34,25 @@ const MIN_CLIENT_TIMER = 0.5;
  * close: the client waited for bytes it was owed and gave up (wget --read-timeout, curl --max-time,
  * fetch's AbortSignal.timeout). One such cut is evidence of the stall, not of a timer's value: it
  * names none (blind round 13, S11: 1 and 2 such cuts went unreported under MIN_CUTS). Shorter
- * silences are a body's own cadence (a cancel while the bytes still flowed: the user navigated, a
- * reader had what it wanted), as are silences in chunked and close-delimited bodies, which are how
+ * silences are a body's own cadence, no stall (a cut while the bytes still flowed is a cancel or a
+ * total timeout: MIN_BODY_BEFORE_CUT), as are silences in chunked and close-delimited bodies, which are how
  * streams (server-sent events, long polls) are sent and have no end the client was owed. Same
  * floor as MIN_CLIENT_TIMER, for the same reason.
  */
 const MIN_STALL = MIN_CLIENT_TIMER;
+/**
+ * A cut of a body the client was owed (Content-Length, short of it) while the server still sent
+ * (silence below MIN_STALL), that no timer or stall explains, is still reported, as info, where
+ * its program made fewer than MIN_CUTS such unexplained cuts to the server: one close T s after the
+ * request, the body still arriving, is either a deliberate cancel or a total timeout of about T on
+ * the whole request (curl --max-time: exit 28 "Operation timed out after 2000 milliseconds with
+ * 19000 out of 50000 bytes received"; Go http.Client.Timeout: "context deadline exceeded") shorter
+ * than the transfer; the wire cannot tell which (blind round 15, s12/s12b: nothing was said). At
+ * MIN_CUTS unexplained cuts or more the program's closes disagree on any timer: cancels, silent.
+ * Only after the body had been arriving this long (seconds), and as long since the request: a
+ * close sooner is a reader's reaction to the head or the first bytes (it had what it wanted).
+ */
+const MIN_BODY_BEFORE_CUT = MIN_CLIENT_TIMER;
 /** Timers looked for among one program's cuts to one server. */
 const MAX_TIMERS_PER_PROGRAM = 4;
 /**
@@ -61,6 +74,8 @@ interface Abandon extends CutResponse {
   rst: boolean;
   /** From the client's SYN, for the first request of a connection opened for it (a timer that covers the connect). */
   sinceConnect: number | null;
+  /** From the connection's first SYN to the close, whichever request was cut (null: no SYN seen). */
+  sinceOpen: number | null;
   /** The client's window was closed after the server's last byte: the server could not send, so the silence is not the server's. */
   windowClosed: boolean;
   /** The server's RST after the close, -1 for none. */
@@ -230,6 +245,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     framing,
     rst: close.rst,
     sinceConnect: ex.index === 1 && c.synTimes.length > 0 ? close.ts - c.synTimes[0] : null,
+    sinceOpen: c.synTimes.length > 0 ? close.ts - c.synTimes[0] : null,
     windowClosed: windows === null || windows.some((ep) => ep.endTs >= lastByteTs),
     serverResetTs: s.rstTs > close.ts ? s.rstTs : -1,
     serverResetFrame: s.rstTs > close.ts ? s.rstFrame : 0,
@@ -284,6 +300,23 @@ function proxyTimerRange(a: Abandon): LazyRange | null {
   return lazyRange(a.closeTs, a.lastByteTs, a.timerFromTs, true);
 }
 
+/**
+ * A cut of a body the client was owed while the server was still sending it (see
+ * MIN_BODY_BEFORE_CUT): a declared length not reached, the server's last byte less than MIN_STALL
+ * before the close, on a connection the capture has whole, with the client's window open (a
+ * client that had stopped reading closed on its own account), by a client that is no proxy by its
+ * request (a proxy's close upstream while its backend still sent is its own client going away, told
+ * on the client leg when the capture has it). Chunked bodies are left out: without
+ * their content type and chunk cadence a chunked download cannot be told from a stream (server-sent
+ * events, long polls, NDJSON), which has no end the client was owed.
+ */
+function isOwedCut(a: Abandon): boolean {
+  return (
+    a.framing === 'length' && a.proxyTells === 0 && a.declared > a.received && !a.windowClosed && !a.captureLost && a.silence < MIN_STALL &&
+    a.sinceRequest >= MIN_BODY_BEFORE_CUT && a.closeTs - a.responseStart >= MIN_BODY_BEFORE_CUT
+  );
+}
+
 const TOTAL_TIMEOUT_SETTINGS =
   'Go `http.Client.Timeout` (it covers reading the body: "context deadline exceeded (Client.Timeout or context cancellation while reading body)"), curl `--max-time` (exit 28 "Operation timed out"; it covers the connect), ' +
   'fetch with `AbortSignal.timeout(ms)`, axios `timeout`, aiohttp `ClientTimeout(total=…)`, OkHttp `callTimeout`, .NET `HttpClient.Timeout` (100 s by default)';
@@ -307,7 +340,9 @@ const SERVER_VIEW =
  * the server; the server logs broken pipes, nginx "client prematurely closed connection".
  *
  * Cuts whose delays agree by no timer are the clients' own choices (someone cancelled, a reader
- * stopped after the bytes it wanted) and stay silent, as does a close right behind the response
+ * stopped after the bytes it wanted) and stay silent, except a program's few cuts of a declared body
+ * while it still flowed (isOwedCut), each told as info: a cancel or a total timeout, which one close
+ * cannot tell apart. Silent too is a close right behind the response
  * head (a reaction to the status), a half-closed client that went on reading, and a proxy's
  * upstream leg it closed because its own client had gone (reported on the client's leg) or
  * because its read timeout cut the response (response-truncated). A server that closed first is
@@ -404,14 +439,19 @@ export const responseAbandoned: DetectorDefinition = {
           const explained = new Set(reported.flatMap((f) => f.members));
           const stalls = all.filter((a) => !explained.has(a) && isStall(a));
           const unexplained = all.length - explained.size - stalls.length;
+          // With no timer of the program found, its few other cuts of owed bodies (isOwedCut): each
+          // a cancel or a total timeout that one close cannot tell apart, told as such (info).
+          const stalled = new Set(stalls);
+          const owed = reported.length === 0 && unexplained < MIN_CUTS ? all.filter((a) => !explained.has(a) && !stalled.has(a) && isOwedCut(a)) : [];
           for (const f of reported) {
             diagnoseGroup(ctx, f.members, all.length, unexplained, f.timer, f.total, f.read, upstreamOf, tlsClientOf);
           }
           // A proxy's cuts on its backend are its timer's (or its client's going away), not a download failing.
           const proxyStalls = stalls.filter((a) => a.proxyTells !== 0);
           const clientStalls = stalls.filter((a) => a.proxyTells === 0);
-          if (clientStalls.length > 0) diagnoseStalls(ctx, clientStalls, unexplained, upstreamOf, tlsClientOf);
+          if (clientStalls.length > 0) diagnoseStalls(ctx, clientStalls, unexplained - owed.length, owed.length, upstreamOf, tlsClientOf);
           if (proxyStalls.length > 0) diagnoseProxyStalls(ctx, proxyStalls, upstreamOf, tlsClientOf);
+          if (owed.length > 0) diagnoseOwedCuts(ctx, owed, unexplained - owed.length, stalls.length, upstreamOf, tlsClientOf);
         }
       },
     };
@@ -482,9 +522,10 @@ function unansweredAtTimer(ctx: DetectContext, cut: Abandon, seconds: number): s
     .map((f) => f.id);
 }
 
-/** Reports each cut as a finding (timer null: a stall no timer explains); returns their ids. */
+/** Reports each cut as a finding (timer null: a stall no timer explains, or an owed cut); returns their ids. */
 function reportCuts(
   ctx: DetectContext, members: readonly Abandon[], timer: Timer | null, upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+  severity?: Severity,
 ): string[] {
   const ids: string[] = [];
   for (const a of members) {
@@ -496,6 +537,7 @@ function reportCuts(
       client: a.client,
       server: a.server,
       ts: a.closeTs,
+      ...(severity !== undefined ? { severity } : {}),
       message: 'abandoned',
       data: {
         request: a.request,
@@ -536,6 +578,8 @@ function reportCuts(
         upstreamServer: up?.server ?? null,
         upstreamClosedAfter: up !== null ? ms(up.closeTs - a.closeTs) : null,
         // Only where this client is a proxy that followed its own HTTPS client (absent otherwise).
+        // Only on a cut told as a cancel or a total timeout (diagnoseOwedCuts; absent otherwise).
+        ...(severity === 'info' ? { cutWhileFlowing: true } : {}),
         ...(tlsClient !== null ? { followedClient: tlsClient.client, followedFlowId: tlsClient.flowId, followedClientClosedBefore: ms(a.closeTs - tlsClient.closeTs) } : {}),
         // Only for a stall cut by a proxy by its requests (absent otherwise): its tells, and where nginx's lazily re-armed timer lies.
         ...(timer === null && a.proxyTells !== 0 ? { proxyByRequest: proxyTellsText(a.proxyTells) } : {}),
@@ -685,7 +729,7 @@ function spanOf(values: readonly number[]): string {
  * read, at or after the last byte came); a total timeout counts from before the request.
  */
 function diagnoseStalls(
-  ctx: DetectContext, stalls: readonly Abandon[], unexplained: number,
+  ctx: DetectContext, stalls: readonly Abandon[], unexplained: number, owed: number,
   upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
   const ids = reportCuts(ctx, stalls, null, upstreamOf, tlsClientOf);
@@ -717,6 +761,7 @@ function diagnoseStalls(
     unexplained > 0
       ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server that show${unexplained === 1 ? 's' : ''} no such stall (the bytes still flowing, or a stream between its messages): not counted.`
       : '';
+  const owedNote = owed > 0 ? ` ${owed === 1 ? 'One other cut' : `${owed} other cuts`} of a declared body while its bytes still flowed ${owed === 1 ? 'is' : 'are'} told on ${owed === 1 ? 'its' : 'their'} own (a cancel or a total timeout).` : '';
   const bodies = stalls.map((a) => `${a.received} of ${a.declared}`);
   const explanation =
     `${who} closed ${n === 1 ? 'its connection' : `${n} connections`} to ${first.server} in the middle of ${n === 1 ? 'a response body' : 'response bodies'} the server had declared ` +
@@ -724,7 +769,7 @@ function diagnoseStalls(
     `the server stalled mid-body and the client gave up, a failed download on its side (wget "Read error at byte N/M (Connection timed out)", curl (28) "Operation timed out", ` +
     `fetch's TimeoutError).${stallNote}${lossNote} ` +
     `${n === 1 ? 'One wait names' : `${n === 2 ? 'Two' : `${n} scattered`} waits name`} no timeout value, only bounds: if a read timeout between bytes ended ${n === 1 ? 'it' : 'them'}, it is at most ${readBound} s${settings(readSettings)}; ` +
-    `if a total timeout did, about ${since} s counted from the request${fromSyn}${settings(totalSettings)}${sameSettings}; a person cancelling during the stall looks the same.${followedNote}${othersNote} ${SERVER_VIEW}`;
+    `if a total timeout did, about ${since} s counted from the request${fromSyn}${settings(totalSettings)}${sameSettings}; a person cancelling during the stall looks the same.${followedNote}${othersNote}${owedNote} ${SERVER_VIEW}`;
   const remedy =
     `Find why ${first.server} stops sending for ${readBound} s or more in the middle of ${n === 1 ? 'this body' : 'these bodies'} (a slow backend, disk or upstream between writes, a lock, ` +
     'a Content-Length larger than the body it sends). If such pauses are legitimate, raise the client\'s read timeout above them and its total timeout above the whole transfer, ' +
@@ -768,4 +813,56 @@ function diagnoseProxyStalls(
     `look in the proxy's error log ${n === 1 ? `at ${timeOfDay(first.closeTs)} UTC` : 'at these times'} for its read timeout. If such pauses are legitimate, raise that timeout for this route only, ` +
     'or have the backend send data (or SSE comments) well inside it.';
   ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids });
+}
+
+/**
+ * Reports one client program's few cuts of owed bodies while the server still sent them
+ * (isOwedCut), as info: each close is a deliberate cancel or a total timeout on the whole request
+ * shorter than the transfer, and one close cannot tell which. A read timeout between bytes it is
+ * not (the server had just sent). Told with the times a total timeout would have (from the request,
+ * and from the connection's SYN for one that covers the connect, curl --max-time) and how long the
+ * whole body would have taken at the pace it came, so that a client's "Operation timed out" finds
+ * its transfer; not a warning, so that a person's cancel fails no gate.
+ */
+function diagnoseOwedCuts(
+  ctx: DetectContext, cuts: readonly Abandon[], unexplained: number, stalls: number,
+  upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): void {
+  const ids = reportCuts(ctx, cuts, null, upstreamOf, tlsClientOf, 'info');
+  const first = cuts[0];
+  const n = cuts.length;
+  const { who, followedNote, totalSettings } = describeCuts(cuts, upstreamOf, tlsClientOf);
+  const since = spanOf(cuts.map((a) => a.sinceRequest));
+  const open = cuts.every((a) => a.sinceOpen !== null) ? spanOf(cuts.map((a) => a.sinceOpen ?? 0)) : null;
+  const openNote = open !== null && open !== since ? ` (${open} s after the connection's SYN, for a timeout that covers the connect)` : '';
+  const silence = spanOf(cuts.map((a) => a.silence));
+  const bodies = [...new Set(cuts.map((a) => `${a.received} of ${a.declared}`))].slice(0, 3).join(', ');
+  // At the pace the body came (what the client had by its close, over the time since the head), how
+  // long all of it needed; counted to the close, not to the last byte, which would leave out the
+  // period in which the first bytes came with the head.
+  const needs = cuts.flatMap((a) => (a.received > 0 ? [(a.declared / a.received) * (a.closeTs - a.responseStart)] : []));
+  const paceNote =
+    needs.length === n ? ` At the pace ${n === 1 ? 'it' : 'they'} came, the whole body would have needed about ${spanOf(needs.map((x) => Math.round(x * 10) / 10))} s from its head.` : '';
+  const resumed = cuts.filter((a) => a.clientResetTs >= 0).length;
+  const resumedNote = resumed > 0 ? ` The server went on sending after the close${resumed === n ? '' : ` on ${resumed} of them`}; its next bytes drew the client's RST.` : '';
+  const othersNote =
+    unexplained + stalls > 0
+      ? ` It ended ${unexplained + stalls} other transfer${unexplained + stalls === 1 ? '' : 's'} to this server${stalls > 0 ? ` (${stalls} after the server stalled, told on ${stalls === 1 ? 'its' : 'their'} own)` : ''}` +
+        `${unexplained > 0 ? `; ${stalls > 0 ? `the other${unexplained === 1 ? '' : 's'}` : unexplained === 1 ? 'it' : 'they'} left no declared body short while its bytes flowed (a stream, a chunked or close-delimited body, a close soon after the head): not counted` : ''}.`
+      : '';
+  // curl's own words for it, where the client is curl (the list of every client's settings quotes them already).
+  const curlNote = totalSettings !== TOTAL_TIMEOUT_SETTINGS && totalSettings.includes('curl `--max-time`') ? ' (exit 28, "Operation timed out after N milliseconds with X out of Y bytes received")' : '';
+  const explanation =
+    `${who} closed ${n === 1 ? 'its connection' : `${n} connections`} to ${first.server} (${first.rst ? 'RST' : 'FIN'}${cuts.some((a) => a.rst !== first.rst) ? ' or RST' : ''}) in the middle of ` +
+    `${n === 1 ? 'a response body' : 'response bodies'} the server had declared (${bodies} body bytes received), ${since} s after the request${openNote}, ` +
+    `while the server was still sending (its last byte ${silence} s before the close).${paceNote}${resumedNote} ` +
+    `${n === 1 ? 'One such close does' : 'Such closes do'} not tell which of two things ${n === 1 ? 'it was' : 'they were'}: a deliberate cancel (a person's Ctrl-C, a program that had read what it wanted), ` +
+    `or a total timeout on the whole request, body included, of about ${since} s, shorter than this transfer: ${totalSettings}${curlNote}. ` +
+    `A read timeout between bytes it was not: the bytes were still coming.${n === 2 ? ' Two closes are too few to infer a timer from their agreement.' : ''}${followedNote}${othersNote} ${SERVER_VIEW}`;
+  const remedy =
+    `If the client reported a timeout for ${n === 1 ? 'this transfer' : 'these transfers'}, its total timeout (about ${since} s) is shorter than the transfer: raise it for these requests, ` +
+    `or bound the wait for the response head and the silence between reads instead of the whole transfer (curl: --speed-limit/--speed-time instead of --max-time; ` +
+    `Go: Transport.ResponseHeaderTimeout and a per-read deadline instead of Client.Timeout), or find why ${first.server} sends ${n === 1 ? 'this body' : 'these bodies'} this slowly. ` +
+    'If it was a deliberate cancel, nothing is wrong.';
+  ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids, severity: 'info' });
 }

@@ -11,7 +11,7 @@ import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
 import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
-import { closedWindows, ClosedWindow, cutResponse, CutResponse, startedResponse, unfinishedResponse } from '../unfinished-response';
+import { closedWindows, ClosedWindow, cutResponse, CutResponse, FLUSH_AFTER_REOPEN, startedResponse, unfinishedResponse } from '../unfinished-response';
 
 const MAX_KEPT = 10_000;
 
@@ -63,13 +63,17 @@ function earlierPause(conn: AnalyzedConnection, ex: HttpExchange): number {
 
 /**
  * Whether the client's receive window held the response back: closed between its last byte and
- * the close (the server could not send), or closed during the response for at least `stall`
- * seconds (zero-window-stall's threshold). A server that gave up sending to a client that stopped
- * reading (nginx `send_timeout`) is zero-window-stall's case: its kernel may even flush the last
- * bytes and the FIN once the window reopens, so the cut shows no silence at all.
+ * the close (the server could not send), or closed for at least `stall` seconds (zero-window-stall's
+ * threshold) and the FIN came right behind its reopening. A server that gave up sending to a client
+ * that stopped reading (nginx `send_timeout`) is zero-window-stall's case: its kernel flushes the
+ * last bytes and the FIN once the window reopens, so the cut shows no silence at all.
+ * zero-window-stall reports such a cut as an error itself ("the response was cut at N of M body
+ * bytes"): one finding for the event, its cause the client's unread window, not a timer on the
+ * server's silence. A stall the transfer went on from, long before the cut, did not make it: the
+ * cut is this detector's, the stall zero-window-stall's warning.
  */
-function windowHeldBack(windows: ClosedWindow[] | null, lastByteTs: number, stall: number): boolean {
-  return windows === null || windows.some((ep) => ep.endTs >= lastByteTs || ep.endTs - ep.startTs >= stall);
+function windowHeldBack(windows: ClosedWindow[] | null, lastByteTs: number, closeTs: number, stall: number): boolean {
+  return windows === null || windows.some((ep) => ep.endTs >= lastByteTs || (ep.endTs - ep.startTs >= stall && closeTs - ep.endTs <= FLUSH_AFTER_REOPEN));
 }
 
 /** The truncation a connection ended with, or null (see the detector's comment for each condition). */
@@ -87,7 +91,7 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
   const lastByteTs = s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs : ex.responseStart;
   const lastByteFrame = lastByteTs === s.lastDataTs ? s.lastDataFrame : (ex.responseFrame ?? 0);
   const windows = closedWindows(conn, ex.responseStart, close.ts);
-  if (windowHeldBack(windows, lastByteTs, options.zeroWindowStall)) return null;
+  if (windowHeldBack(windows, lastByteTs, close.ts, options.zeroWindowStall)) return null;
   return {
     ...cutResponse(conn, ex, close, lastByteTs, lastByteFrame),
     drained: close.ts - lastByteTs < options.minIdleTimeout && windows !== null && windows.length > 0,

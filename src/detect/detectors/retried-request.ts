@@ -165,7 +165,12 @@ function freshAtOnce(failedAt: number, next: RememberedRequest): boolean {
  * host sends that same request to that server so often (its rate over the time it is active around
  * the failure, see RequestIndex.sameRequestRate) that a copy is expected within the delay: many
  * threads or clients behind one address fetching the same page on connections of their own, whose
- * next calls fall right after another's failure. The delay counts as at least AT_ONCE: on a
+ * next calls fall right after another's failure. Or its copies come in company so often (see
+ * RequestIndex.sameRequestTogether): clients that wake on one schedule send theirs together, so one
+ * copy right after another's failure is as likely as one right after another's success (four
+ * Python clients behind one address, each sleeping 0.3, 1.5 or 4.5 s from one start: one's
+ * scheduled GET on its open connection 2 ms after another's keep-alive race was no retry, blind
+ * round 14 scene 9). The delay counts as at least AT_ONCE: on a
  * connection already open, a copy within the window a library's immediate resend lands in says no
  * more than one at its end. A busy host's match is kept only as a brand-new connection opened at
  * once after the failure (freshAtOnce: its SYN shows the reaction itself) when that host opens
@@ -176,7 +181,12 @@ export function matchByChance(
 ): boolean {
   const rate = index.sameRequestRate(failed, hash, failedAt, failed.flowId, next.flowId);
   const delay = next.ts - failedAt;
-  if (rate.all * Math.max(delay, AT_ONCE) < CHANCE_MAX) return false;
+  const within = Math.max(delay, AT_ONCE);
+  // Clients on a common schedule send their copies together, which no rate tells: how often a copy
+  // followed another that was answered, as soon as this one followed the failure.
+  if (rate.all * within < CHANCE_MAX && index.sameRequestTogether(failed, hash, failedAt, within, next.entry) < CHANCE_MAX) return false;
+  // A brand-new connection at once is judged by the rate alone: a fleet that starts together opens
+  // its first connections together once, which says nothing of when it opens the next ones.
   return !freshAtOnce(failedAt, next) || rate.fresh * delay >= CHANCE_MAX;
 }
 

@@ -34,6 +34,21 @@ const MIN_HEAD_SPAN = 0.5;
  */
 const SHORT_HEAD_BYTES = 4096;
 
+/**
+ * Whether the server's FIN came while the request's head was still arriving, its client sending
+ * the rest only after it (not having read the close yet): the head completed in the capture, but
+ * not before the server gave up on it. Go's net/http at its ReadHeaderTimeout closes without a byte
+ * (no 408 before Go 1.22's), and a client that stalled mid-head writes the rest into the closed
+ * socket (blind round 15, S6). The request ended at or after the client's first segment after the
+ * FIN, and that segment held more than the whole body: some of it was head.
+ */
+function headFinishedAfterFin(conn: AnalyzedConnection, ex: HttpExchange): boolean {
+  const after = conn.clientDataAfterServerFin;
+  const finTs = conn.server.finTs;
+  if (after === null || finTs < 0 || ex.requestStart === null || ex.requestEnd === null) return false;
+  return ex.requestStart < finTs && ex.requestEnd >= after.ts && after.length > ex.requestBodyBytes;
+}
+
 /** The exchange before `ex` on its connection, while it is still among the recent ones; null otherwise. */
 function previousExchange(conn: AnalyzedConnection, ex: HttpExchange): HttpExchange | null {
   const recent = conn.app?.recent ?? [];
@@ -55,15 +70,32 @@ interface TimeoutAnswer {
  * were written by something else than the software the header names: a proxy in front that passes
  * its backend's header on (HAProxy's own 408 has none). Its timer first, the backend's as the other reading.
  */
-function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[]): string {
-  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers);
+function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean): string {
+  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads);
   const byAnswer = settingFor(NO_SERVER_HEADER, answers);
   const front = byAnswer === settingFor(null, answers) ? FRONT_PROXY_REQUEST_SETTINGS : byAnswer;
   return `the timer of a proxy in front, ${front}: ${passedOnNote(identity)}. Were they the backend's own: ${settingFor(software, answers)}`;
 }
 
-/** The server's setting, by the software its answers name (or, without a Server header, by how it answered), for the diagnosis. */
-function settingFor(software: string | null, answers: readonly TimeoutAnswer[]): string {
+/** A Server header of Go's (Go's net/http sends none of its own; a Go program may set one). */
+const GO_SERVER = /^(go|golang)\b/i;
+
+/** Go's header timer, named first where the server closed on heads without a byte and named Go or nothing. */
+const GO_HEADER_SETTING =
+  'Go net/http `Server.ReadHeaderTimeout` (when unset, `ReadTimeout`; unset both: no limit), which closes on a head still arriving without a byte ' +
+  '(Go sends no Server header): on a connection\'s first request it counts from the accept, on a later one from the request\'s first byte ' +
+  '(the wait for that byte is `IdleTimeout`\'s); other servers: their header read timeout (Node.js `headersTimeout`, nginx `client_header_timeout`, ' +
+  'HAProxy `timeout http-request`, Apache `RequestReadTimeout`)';
+
+/**
+ * The server's setting, by the software its answers name (or, without a Server header, by how it
+ * answered), for the diagnosis. `silentHeads`: every request it gave up on was a head, closed on
+ * without a byte.
+ */
+function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false): string {
+  // Without a Server header (or naming Go), a silent close of a head is Go's way at ReadHeaderTimeout:
+  // nginx names itself, Node.js and HAProxy answer 408 (blind round 15, S6).
+  if (silentHeads && answers.length === 0 && software !== null && (software === NO_SERVER_HEADER || GO_SERVER.test(software))) return GO_HEADER_SETTING;
   if (software !== null && NGINX.test(software)) {
     // At its own client_body_timeout / client_header_timeout nginx closes without a byte (it only
     // logs 408): a 408 it sent came from its backend, passed on as it came (slow-client-timeout-proxy-upload-cut).
@@ -148,10 +180,10 @@ function cutText(cut: readonly Stalled[], n: number, agreed: boolean): string {
       ? 'no pause came first, and the answer came when no byte had just arrived, long after the head: not a refusal of what the server had read ' +
         '(a lingering close or `Expect: 100-continue` would not have saved it), but a timer on reading the request ran out'
       : 'no pause came first, so a timer on the whole request of about that length (started at or before the request\'s first byte) or a limit ended it') +
-    (agreed
+    (agreed || cut.length > 1
       ? '. '
-      : ` (${cut.length === 1 ? 'one sample' : 'samples that do not agree'}: a timer of at least ${lo} s counted from the request's first byte, ` +
-        'the value itself where the timer starts there, as Go\'s ReadTimeout does on a reused connection). ')
+      : ` (one sample: a timer of at most ${ms(Math.max(cut[0].sinceAccept ?? 0, cut[0].sinceRequest))} s, run out by then, and that value where it counts ` +
+        'from the request\'s first byte, as Go\'s ReadTimeout does on a reused connection). ')
   );
 }
 
@@ -420,6 +452,8 @@ export const slowClientTimeout: DetectorDefinition = {
         // A status line the snaplen cut (`HTTP/1.1 40`, stored as 400) is no 408 or 400 (exactStatus).
         const status = exactStatus(ex);
         if (status === 408 || status === 400 || (ex.state === 'request-incomplete' && ex.responseStart === null)) return ex;
+        // A head whose end came only after the server's FIN: unfinished when the server gave up on it.
+        if (ex.state === 'no-response' && ex.responseStart === null && headFinishedAfterFin(conn, ex)) return ex;
       }
       return null;
     };
@@ -611,7 +645,9 @@ export const slowClientTimeout: DetectorDefinition = {
         if (status === 408 && idleNoticeCrossed(ex, previousExchange(conn, ex))) return;
         const close = firstCloseOf(conn, ex.requestStart);
         if (close === null || close.byClient) return; // the client gave up, or nothing ended it
-        const head = ex.requestHeadUnfinished === true;
+        // A head whose rest came only after the server's FIN was unfinished when the server gave up.
+        const restAfterClose = ex.requestHeadUnfinished !== true && ex.responseStart === null && !close.rst && headFinishedAfterFin(conn, ex);
+        const head = ex.requestHeadUnfinished === true || restAfterClose;
         const answered408 = status === 408 && ex.responseStart !== null;
         // A 400 is a timeout's only on a short head still arriving (see SHORT_HEAD_BYTES; MIN_HEAD_SPAN below).
         const answered400 = status === 400 && ex.responseStart !== null;
@@ -674,7 +710,7 @@ export const slowClientTimeout: DetectorDefinition = {
               }
             : {
                 request: requestLine(ex) ?? 'a request',
-                how: (answered ? ` (${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()}` : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (head ? ', its head unfinished)' : ')'),
+                how: (answered ? ` (${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()}` : ` (a ${close.rst ? 'RST' : 'FIN'} without a response`) + (restAfterClose ? `, its head unfinished: the client sent the rest after the close${conn.server.rstTs >= 0 ? ' and was reset' : ''})` : head ? ', its head unfinished)' : ')'),
                 sinceRequest: ms(sinceRequest),
                 sinceData: sinceData === null ? '' : `, ${ms(sinceData)} s after the client last sent a byte of it`,
               },
@@ -685,6 +721,8 @@ export const slowClientTimeout: DetectorDefinition = {
             status: ex.status,
             requestComplete: ex.state !== 'request-incomplete',
             headComplete: !head,
+            // The head completed in the capture, but only with bytes sent after the server's FIN.
+            ...(restAfterClose ? { headRestAfterClose: true } : {}),
             requestBodyBytes: ex.requestBodyBytes,
             requestStart: at(ex.requestStart),
             timedOutAt: at(end),
@@ -751,12 +789,17 @@ export const slowClientTimeout: DetectorDefinition = {
           if (body !== null) inferred.serverClientTimeout = body.value;
           if (headClock !== null) inferred.serverHeaderTimeout = headClock.value;
           const cut = items.filter((i) => i.cutSending);
-          // One cut, or cuts that do not agree: a bound, the timer started at or before each request's first byte.
-          if (body === null && cut.length > 0) {
-            inferred.serverRequestTimeoutAtLeast = { value: ms(Math.min(...cut.map((i) => i.sinceRequest))), samples: cut.length, spread: 0 };
-          }
+          // One head infers no timer, but bounds it: whether it counts from the accept or from the
+          // head's first byte, it had run out by the close (at most this long, a timer checked on a
+          // tick firing a little late), and counted at least from the head's first byte.
+          const lone = headClock === null && heads.length === 1 ? heads[0] : null;
+          const bound = lone === null ? null : Math.max(lone.sinceAccept ?? 0, lone.sinceRequest);
+          if (lone !== null && bound !== null) inferred.serverHeaderTimeout = { value: bound, samples: 1, spread: 0 };
+          // One upload cut while it flowed bounds the body's timer the same way (one sample: no value agreed).
+          const loneCut = body === null && cut.length === 1 ? cut[0] : null;
+          if (loneCut !== null) inferred.serverClientTimeout = { value: Math.max(loneCut.sinceAccept ?? 0, loneCut.sinceRequest), samples: 1, spread: 0 };
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
-          const setting = settingAt(software.of(server), software.softwareOf(server), answers);
+          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0);
           const what =
             heads.length === 0
               ? `${n} request${n === 1 ? '' : 's'}`
@@ -766,6 +809,13 @@ export const slowClientTimeout: DetectorDefinition = {
           const timings = [
             ...(body !== null ? [`${ms(body.value.value)} s ${body.clock}`] : []),
             ...(headClock !== null ? [`${heads.length === n ? '' : 'heads '}${ms(headClock.value.value)} s ${headClock.clock}`] : []),
+            ...(lone !== null && bound !== null
+              ? [
+                  `${heads.length === n ? '' : 'the head '}${ms(lone.sinceRequest)} s after it began` +
+                    (lone.sinceAccept !== null && ms(lone.sinceAccept) !== ms(lone.sinceRequest) ? ` (${ms(lone.sinceAccept)} s after the accept)` : '') +
+                    `: one close bounds the server's header timer to at most ${ms(bound)} s`,
+                ]
+              : []),
           ];
           ctx.diagnose({
             server,

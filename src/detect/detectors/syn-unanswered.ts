@@ -2,7 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { hostOf, ms } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
+import { ClientLoad, ConnectionLimit, HeldConnections, ServedMeanwhile } from '../held-connections';
 import { inferTimeout } from '../infer-timeout';
 import { ClientPauses } from '../client-pauses';
 import { capturingHostRemedy, CopiedPath, CopiedPaths, sharedCopiedPaths } from '../copied-paths';
@@ -13,6 +13,7 @@ import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOO
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
 import { PORT_SCANS, PortScans } from '../port-scans';
 import { pausedListenerWords, ServerPauses, sharedServerPauses } from '../server-pauses';
+import { firstAfter } from '../sorted-search';
 
 /**
  * Copies of one SYN closer than this are the capture seeing the same packet twice (merged
@@ -142,6 +143,16 @@ interface Attempt {
   onceFrom: number;
   onceTo: number;
   synTtl: number;
+  /**
+   * When its client host stopped its load toward the server while this connect was still in flight
+   * (clientStop): the moment its last other connection there ended, inside the span in which this
+   * one was given up; -1 when not so. nextAfterStop: the first SYN of its next connection there
+   * after that moment, Infinity when none came (-1 while stoppedAt is).
+   */
+  stoppedAt: number;
+  nextAfterStop: number;
+  /** When stoppedAt is set: how many connects of its client host to the server waited out a lost SYN and were answered. */
+  waitedElsewhere?: number;
 }
 
 /**
@@ -215,6 +226,31 @@ function seenOnce(conn: AnalyzedConnection, times: readonly number[], answered: 
   return { onceCount: dropped, onceFrom: times[0], onceTo: last, synTtl: c.firstTtl };
 }
 
+/** The SYNs a client sent, without capture duplicates (DUPLICATE_COPY_WINDOW), those past the kept ones included. */
+function distinctSyns(conn: AnalyzedConnection): number {
+  const times = conn.client.synTimes;
+  let n = 0;
+  let last = -Infinity;
+  for (const t of times) {
+    if (t - last >= DUPLICATE_COPY_WINDOW) n++;
+    last = t;
+  }
+  return n + Math.max(0, conn.client.synCount - times.length);
+}
+
+/** First SYNs of `attempts` by client host and server, sorted. */
+function startsByPair(attempts: readonly Attempt[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const o of attempts) {
+    const key = `${o.clientHost}>${o.server}`;
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [o.synTimes[0]]);
+    else list.push(o.synTimes[0]);
+  }
+  for (const list of out.values()) list.sort((x, y) => x - y);
+  return out;
+}
+
 /** The SYNs a client sent before any SYN-ACK, without capture duplicates. */
 function attemptsBeforeAnswer(conn: AnalyzedConnection): { times: number[]; frames: number[]; unkept: number } {
   const c = conn.client;
@@ -258,6 +294,12 @@ export const synUnanswered: DetectorDefinition = {
         'Single SYN to {server} never answered and never retransmitted: the client gave up within 1 s, while the path between them was losing packets',
       answeredAfterGiveUp:
         'SYN to {server} answered only {span} s later, by the server\'s resent SYN-ACK (the first one lost on the way), after the client had given up: it reset the answer',
+      loneAtStop:
+        'Single SYN to {server} never answered and never retransmitted: still in flight when {clientHost} stopped, {after} s later (its other connections to it had all ended then{next}), not a connect timeout',
+      unansweredAtStop:
+        'SYN to {server} sent {attempts} times over {span} s without a SYN-ACK, then left in flight when {clientHost} stopped, {after} s after the last one (its other connections to it had all ended then{next}), as other connects of it were',
+      answeredAfterStop:
+        'SYN to {server} answered only {span} s later, by the server\'s resent SYN-ACK (the first one lost on the way), after {clientHost} had stopped, {after} s after the SYN (its other connections to it had all ended then{next}): it reset the answer; not a connect timeout',
     },
   },
   create(ctx: DetectContext) {
@@ -326,7 +368,88 @@ export const synUnanswered: DetectorDefinition = {
       if (near >= PATH_LOSS_EVIDENCE) for (const a of run) a.pathLoss = Math.max(a.pathLoss, near);
     };
 
+    /** Set once the capture has ended (onFinish): every connection is in `held` then, none still open unseen. */
+    let finishing = false;
+    /** Each client host's load toward each server (HeldConnections.loadOf), looked up once while finishing. */
+    const loads = new Map<string, ClientLoad | null>();
+    /** First SYNs of the unanswered attempts kept, by client host and server, sorted (nextAttemptAfter); set in onFinish. */
+    let attemptStarts = new Map<string, number[]>();
+    const nextAttemptAfter = (a: Attempt, t: number): number => {
+      const list = attemptStarts.get(`${a.clientHost}>${a.server}`) ?? [];
+      const i = firstAfter(list, t, (x) => x);
+      return i < list.length ? list[i] : Infinity;
+    };
+    /**
+     * Whether a connect given up without a packet (abandoned, or reset when the server's resent
+     * SYN-ACK came) was left in flight by its client stopping, not by a connect timeout: a load
+     * generator at the end of its run, a script or process exiting, closes every socket it holds,
+     * and one still in SYN-SENT sends nothing, as one a connect timeout ends (blind round 14b,
+     * falsepos S2: ab left 8 connects that lost their SYN or SYN-ACK when each run finished).
+     * Three things together tell it, none a delay: the same client host's connects to the server
+     * elsewhere waited out a lost SYN (one sent more SYNs than this one and was answered), so no
+     * connect timeout of it gives up before the retransmission this one never sent; other
+     * connections of it to the server were open when this one's last SYN went out; and all of them
+     * had ended, none left open, at a moment before this one's next SYN was due (or the server's
+     * resent SYN-ACK found it gone): its load there stopped with this connect in flight. Judged once
+     * the capture has ended (live, at the end only): a connection still open then would be unseen.
+     * Single-SYN connects only: given up within 1 s, against connects that waited past it. One
+     * given up after retransmitting has a span of seconds before its next SYN was due, in which two
+     * clients on one host (a 2 s and a 9 s socket timeout, samples/server-paused-backlog) both
+     * stopping is no proof that the stop, not the 2 s timeout, ended it.
+     */
+    const loadOf = (a: Attempt): ClientLoad | null => {
+      const key = `${a.clientHost}>${a.server}`;
+      let load = loads.get(key);
+      if (load === undefined) loads.set(key, (load = held.loadOf(a.server, a.clientHost)));
+      return load === null || a.synTimes[0] <= load.forgottenUntil ? null : load;
+    };
+    /**
+     * Where the load of an attempt's client host toward its server stopped while it was in flight:
+     * other connections of that host there open at its last SYN, and all of them ended, none left
+     * open, before its next SYN was due (and before an answer it reset). -1 when not so.
+     */
+    const stopDuring = (a: Attempt, load: ClientLoad): number => {
+      const first = a.synTimes[0];
+      const last = a.synTimes[a.synTimes.length - 1];
+      const until = a.outcome === 'answered-after-give-up' ? Math.min(first + givenUpBy(a), a.answerTs) : first + givenUpBy(a);
+      return load.openAt(last) === 0 ? -1 : load.stopWithin(last, until);
+    };
+    /**
+     * Single-SYN connects given up (never answered, past their retransmission, or reset when the
+     * server's resent SYN-ACK came) proven left at a stop: their client host's connects elsewhere
+     * sent more SYNs than they did and were answered. Their stops, by client host and server
+     * (`${clientHost}>${server} ${stop}`), set in onFinish before anything is reported.
+     */
+    const provenStops = new Set<string>();
+    const proveStop = (a: Attempt, load: ClientLoad | null): number => {
+      if (load === null || a.synTimes.length + a.unkeptRetries > 1 || load.mostSyns <= 1) return -1;
+      return stopDuring(a, load);
+    };
+    const clientStop = (a: Attempt): void => {
+      if (!finishing || a.run > 0 || a.probe || a.proxyGaveUpFrame > 0) return;
+      const load = loadOf(a);
+      if (load === null) return;
+      let at = -1;
+      if (a.synTimes.length + a.unkeptRetries === 1) {
+        if (a.outcome === 'abandoned' || a.outcome === 'answered-after-give-up') at = proveStop(a, load);
+      } else if (a.outcome === 'abandoned' || a.outcome === 'unanswered-at-capture-end') {
+        // One that had retransmitted: its span before its next SYN was due is seconds long, in which
+        // two clients on one host (a 2 s and a 9 s socket timeout, samples/server-paused-backlog) may
+        // both stop, and a connect of the other outliving more SYNs proves nothing of its own. It is
+        // left at a stop only at one the single-SYN connects of its host prove (ab exiting with
+        // connects of both kinds in flight).
+        const stop = stopDuring(a, load);
+        if (stop >= 0 && provenStops.has(`${a.clientHost}>${a.server} ${stop}`)) at = stop;
+      }
+      if (at < 0) return;
+      a.stoppedAt = at;
+      a.waitedElsewhere = load.retried;
+      a.nextAfterStop = Math.min(load.nextStartAfter(at), nextAttemptAfter(a, at));
+    };
+
     const report = (a: Attempt): void => {
+      clientStop(a);
+      const stopped = a.stoppedAt >= 0;
       const outcome = a.outcome ?? 'abandoned';
       const first = a.synTimes[0];
       const last = a.synTimes[a.synTimes.length - 1];
@@ -341,10 +464,15 @@ export const synUnanswered: DetectorDefinition = {
         server: a.server,
         // The first retransmission proves the first SYN went unanswered for a whole RTO.
         ts: a.synTimes.length > 1 ? a.synTimes[1] : a.synTimes[0],
-        message:
-          outcome === 'answered-after-give-up' ? 'answeredAfterGiveUp'
+        message: stopped
+          ? outcome === 'answered-after-give-up' ? 'answeredAfterStop' : a.synTimes.length >= 2 ? 'unansweredAtStop' : 'loneAtStop'
+          : outcome === 'answered-after-give-up' ? 'answeredAfterGiveUp'
           : a.synTimes.length >= 2 ? 'unanswered' : a.probe ? 'probeInRun' : a.run === 0 ? 'unansweredLone' : 'unansweredInRun',
-        data: { server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome], run: a.run, clientHost: a.clientHost },
+        data: {
+          server: a.server, attempts, span: ms(span), outcome: OUTCOME_WORDS[outcome], run: a.run, clientHost: a.clientHost,
+          after: stopped ? ms(a.stoppedAt - last) : 0,
+          next: !stopped ? '' : a.nextAfterStop === Infinity ? ', and none followed' : `; its next came ${ms(a.nextAfterStop - a.stoppedAt)} s later`,
+        },
         evidence: {
           retries: attempts - 1,
           synOffsets: a.synTimes.map((t) => ms(t - first)),
@@ -358,7 +486,15 @@ export const synUnanswered: DetectorDefinition = {
           proxyGaveUpFrame: a.proxyGaveUpFrame > 0 ? a.proxyGaveUpFrame : null,
           exchangesAfter: a.exchanges,
           // Only on an attempt its client abandoned on its own: when it gave up, bounded (seconds from its first SYN).
-          ...(outcome === 'abandoned' && a.proxyGaveUpFrame === 0 && a.synTimes.length >= 2 ? { gaveUpWithin: gaveUpWithin(a.synTimes, intervals) } : {}),
+          // One left when its client stopped bounds no connect timeout.
+          ...(outcome === 'abandoned' && a.proxyGaveUpFrame === 0 && a.synTimes.length >= 2 && !stopped ? { gaveUpWithin: gaveUpWithin(a.synTimes, intervals) } : {}),
+          ...(stopped
+            ? {
+                clientStoppedAfterLastSyn: ms(a.stoppedAt - last),
+                nextConnectionAfterStop: a.nextAfterStop === Infinity ? null : ms(a.nextAfterStop - a.stoppedAt),
+                connectsThatWaitedOutALostSyn: a.waitedElsewhere ?? 0,
+              }
+            : {}),
           ...(a.pathLoss > 0 ? { pathRetransmissionsNear: a.pathLoss } : {}),
           ...(a.run > 0 ? { unansweredInARow: a.run } : {}),
           ...(a.replacedAfter >= 0 ? { replacedByNextAttemptAfter: a.replacedAfter } : {}),
@@ -366,7 +502,13 @@ export const synUnanswered: DetectorDefinition = {
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
         // Answered in the end on a path that was losing segments then: likely the path's loss, not the
         // listener's, and nothing failed. A probe nothing waited on is no outage of a service anyone used.
-        ...((a.pathLoss > 0 && outcome === 'answered-late') || a.probe ? { severity: 'info' as const } : {}),
+        // Left in flight by a client that stopped, on such a path: nothing failed either.
+        // Answered late elsewhere (a listener that dropped SYNs, then took the retry): the connect
+        // succeeded a retransmission timeout late, a delay and a warning, not a failed connect (blind
+        // rounds 14b S10 and 15 tcpedge s03: every connect and request succeeded, reported as errors).
+        ...((a.pathLoss > 0 && (outcome === 'answered-late' || stopped)) || a.probe
+          ? { severity: 'info' as const }
+          : outcome === 'answered-late' ? { severity: 'warning' as const } : {}),
       });
       reported.push({ finding, attempt: a });
     };
@@ -386,7 +528,7 @@ export const synUnanswered: DetectorDefinition = {
         if (attemptsPerServer.size < MAX_SERVERS_COUNTED || attemptsPerServer.has(conn.serverName)) {
           attemptsPerServer.set(conn.serverName, (attemptsPerServer.get(conn.serverName) ?? 0) + 1);
         }
-        held.note(conn);
+        held.note(conn, distinctSyns(conn));
         if (c.synTimes.length > 0) clientPauses.note(conn.clientHost, conn.serverName, c.synTimes[0], c.finTs);
         rates.note(conn);
         if (s.synAckTimes.length > 0 && answersKept < MAX_ANSWERS_KEPT) {
@@ -412,7 +554,7 @@ export const synUnanswered: DetectorDefinition = {
               flowId: conn.id, client: conn.clientName, server: conn.serverName,
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: 0,
-              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false, stoppedAt: -1, nextAfterStop: -1,
               ...seenOnce(conn, times, false),
             });
           }
@@ -427,7 +569,7 @@ export const synUnanswered: DetectorDefinition = {
               flowId: conn.id, client: conn.clientName, server: conn.serverName,
               synTimes: times, synFrames: frames, unkeptRetries: 0,
               outcome: 'answered-after-give-up', answerTs: s.synAckTimes[0], answerFrame: s.synAckFrames[0], silence: null, proxyGaveUpFrame: 0, exchanges: 0,
-              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+              clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false, stoppedAt: -1, nextAfterStop: -1,
               ...seenOnce(conn, times, true),
             });
           }
@@ -439,7 +581,7 @@ export const synUnanswered: DetectorDefinition = {
           flowId: conn.id, client: conn.clientName, server: conn.serverName,
           synTimes: times, synFrames: frames, unkeptRetries: unkept,
           outcome: null, answerTs: -1, answerFrame: 0, silence: null, proxyGaveUpFrame: 0, exchanges: conn.app?.exchangeCount ?? 0,
-          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false,
+          clientHost: conn.clientHost, serverHost: conn.serverHost, pathLoss: 0, run: 0, replacedAfter: -1, probe: false, stoppedAt: -1, nextAfterStop: -1,
           ...seenOnce(conn, times, s.synAckTimes.length > 0),
         };
         if (s.synAckTimes.length > 0) {
@@ -485,6 +627,15 @@ export const synUnanswered: DetectorDefinition = {
       },
 
       onFinish(): void {
+        finishing = true;
+        attemptStarts = startsByPair([
+          ...singles, ...givenUpBeforeAnswer, ...pending, ...deferred, ...lone.map((l) => l.attempt), ...reported.map((r) => r.attempt),
+        ]);
+        // The stops single-SYN connects prove (given up: past their retransmission, or their answer reset), before any is reported.
+        for (const a of [...singles.filter((o) => captureEnd - o.synTimes[0] > MIN_UNANSWERED_WAIT), ...givenUpBeforeAnswer]) {
+          const at = proveStop(a, loadOf(a));
+          if (at >= 0) provenStops.add(`${a.clientHost}>${a.server} ${at}`);
+        }
         // A lone retry on a lossy path: no other attempt to the server overlapped it, and established
         // connections between the same hosts retransmitted segments too. Anything else (a burst of
         // retried SYNs, a clean path) is the listener's, as before.
@@ -925,12 +1076,45 @@ function pathLossText(items: ReadonlyArray<{ attempt: Attempt }>, all: boolean):
       'lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full).'
     );
   }
+  const stopped = items.filter(({ attempt }) => attempt.stoppedAt >= 0).map(({ attempt }) => attempt);
+  const gaveUp = n - answered - stopped.length;
+  const fates: Array<[string, number]> = [
+    ['given up', gaveUp],
+    ['answered late', answered],
+    ['left in flight when their client stopped', stopped.length],
+  ];
+  const seen = fates.filter(([, k]) => k > 0);
+  const fate = seen.length === 1 ? seen[0][0] : `${seen.map(([words]) => words).join(' or ')} (${seen.map(([, k]) => k).join(', ').replace(/, (\d+)$/, ' and $1')} respectively)`;
   return (
-    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} ${answered === 0 ? 'given up' : `given up or answered late (${answered} answered)`} ` +
+    `${all ? (n === 1 ? 'It was' : `All ${n} were`) : `${n} of them ${n === 1 ? 'was' : 'were'}`} ${stopped.length === 0 ? (answered === 0 ? 'given up' : `given up or answered late (${answered} answered)`) : fate} ` +
     `while connections between the same hosts lost packets on the way (up to ${segments} around one attempt: data resent, data arriving past holes ` +
     `the sender filled later, SYN-ACKs resent by the server's timer): the path was losing packets then, both ways, and ${n === 1 ? 'its' : 'their'} SYNs or SYN-ACKs ` +
     'were most likely lost on it, not dropped by the listener (which answers a SYN it receives at once unless its backlog is full, and served the connections it accepted meanwhile). ' +
-    'A client whose connect timeout is shorter than its SYN retransmission (Linux: 1 s) fails at every lost SYN or SYN-ACK instead of recovering.'
+    (gaveUp > 0 ? 'A client whose connect timeout is shorter than its SYN retransmission (Linux: 1 s) fails at every lost SYN or SYN-ACK instead of recovering.' : '') +
+    (stopped.length > 0 ? `${gaveUp > 0 ? ' ' : ''}${stoppedText(stopped)}` : '')
+  );
+}
+
+/** How attempts left in flight by a client that stopped are told (Attempt.stoppedAt). */
+const STOPPED_WORDS = 'left in flight by a client that stopped, no connect timeout';
+
+/** The words for attempts left in flight by a client that stopped (clientStop in the detector). */
+function stoppedText(stopped: readonly Attempt[]): string {
+  const n = stopped.length;
+  const moments = new Set(stopped.map((a) => `${a.clientHost} ${a.stoppedAt}`)).size;
+  const hosts = [...new Set(stopped.map((a) => a.clientHost))].join(', ');
+  const none = stopped.every((a) => a.nextAfterStop === Infinity);
+  const waited = Math.max(...stopped.map((a) => a.waitedElsewhere ?? 0));
+  const single = stopped.filter((a) => a.synTimes.length + a.unkeptRetries === 1).length;
+  const retried = n - single;
+  return (
+    `${n === 1 ? 'The one' : `The ${n}`} left in flight ${n === 1 ? 'was' : 'were'} not given up by a connect timeout: ${waited} other connect${waited === 1 ? '' : 's'} from ${hosts} ` +
+    `that lost ${waited === 1 ? 'its' : 'their'} SYN or SYN-ACK waited for the retransmission and ${waited === 1 ? 'was' : 'were'} answered, ` +
+    `whereas ${single === 1 ? (n === 1 ? 'this one' : 'the one that sent a single SYN') : `each of the ${single} that sent a single SYN`} was still in flight, its retransmission not yet due, ` +
+    `when every other connection of ${hosts} to the server had ended, none left open${none ? ' and none following' : ''}${moments === 1 ? '' : ` (at ${moments} moments)`}` +
+    `${retried === 0 ? '' : `; the ${retried === 1 ? 'one' : retried} that had retransmitted ${retried === 1 ? 'was' : 'were'} in flight at that same moment, ${retried === 1 ? 'its' : 'their'} next SYN not yet due`}: ` +
+    `the client stopped with ${n === 1 ? 'it' : 'them'} in flight — a load generator finishing its run (ab, wrk, a benchmark), a script or process exiting — ` +
+    'and nothing it still wanted failed.'
   );
 }
 
@@ -1177,7 +1361,13 @@ function diagnose(
     const total = attemptsPerServer.get(server);
     const outcomes = new Map<Outcome, number>();
     for (const { attempt } of items) outcomes.set(attempt.outcome ?? 'abandoned', (outcomes.get(attempt.outcome ?? 'abandoned') ?? 0) + 1);
-    const outcomeText = [...outcomes].map(([o, n]) => `${n} ${OUTCOME_WORDS[o]}`).join(', ');
+    // Those left in flight by a client that stopped are told apart: no connect timeout gave them up.
+    const shown = new Map<string, number>();
+    for (const { attempt } of items) {
+      const words = attempt.stoppedAt >= 0 ? STOPPED_WORDS : OUTCOME_WORDS[attempt.outcome ?? 'abandoned'];
+      shown.set(words, (shown.get(words) ?? 0) + 1);
+    }
+    const outcomeText = [...shown].map(([words, n]) => `${n} ${words}`).join(', ');
     const run = runs.get(server);
     // Attempts that sent one SYN each show only that they were given up before the next began: a
     // client that pauses between attempts (ClientPauses) gave each up that pause sooner.
@@ -1293,8 +1483,11 @@ function diagnose(
         ...(rate !== null ? { newConnectionInterval: { value: ms(rate.interval), samples: rate.gaps, spread: 0 } } : {}),
         ...(paused?.inferred ?? {}),
       },
-      // Only SYNs a lossy path most likely lost and answered in the end, or probes nothing waited on: no failure to report at error.
-      ...((listenerItems.length === 0 && onLossyPath.every(({ attempt }) => attempt.outcome === 'answered-late')) || probesOnly ? { severity: 'info' as const } : {}),
+      // Only SYNs a lossy path most likely lost and answered in the end (or left in flight by a client
+      // that stopped), or probes nothing waited on: no failure to report at error.
+      ...((listenerItems.length === 0 && onLossyPath.every(({ attempt }) => attempt.outcome === 'answered-late' || attempt.stoppedAt >= 0)) || probesOnly
+        ? { severity: 'info' as const }
+        : items.every(({ attempt }) => attempt.outcome === 'answered-late') ? { severity: 'warning' as const } : {}),
       explanation:
         (run !== undefined
           ? `${share} to ${server} got no SYN-ACK (${outcomeText})${retriedCount > 0 ? `; ${retriedCount} of them retransmitted their SYN first` : ''}. `
@@ -1318,7 +1511,7 @@ function diagnose(
         (listenerItems.length === 0
           ? `Look at the path between the clients and ${hostOf(server)} first: it was losing packets (\`mtr\`, interface and qdisc drop ` +
             'counters, a rate limit or a statistic DROP rule on the way, a congested link); clients recover from such losses by retransmitting' +
-            (onLossyPath.some(({ attempt }) => attempt.outcome !== 'answered-late')
+            (onLossyPath.some(({ attempt }) => attempt.outcome !== 'answered-late' && attempt.stoppedAt < 0)
               ? ' if their timeouts leave room for it: a connect timeout under the 1 s SYN retransmission, or a read timeout under a few 200 ms RTOs, turns each lost packet into a failure. '
               : '. ') +
             'Only if the listener\'s counters below grow is its backlog involved. '

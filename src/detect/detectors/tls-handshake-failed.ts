@@ -5,6 +5,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { firstCloseTs, hostOf, microsAsMs, ms, startedMidStream } from '../facts';
 import { firstAtOrAfter } from '../sorted-search';
+import { type FlightRejection, tlsFlightRejected } from '../tls-flight-rejected';
 import type { Finding } from '../finding';
 
 /**
@@ -63,7 +64,12 @@ type Side = 'client' | 'server';
 type Cause =
   /** A side sent an alert in clear (TLS 1.2, or TLS 1.3 before that side encrypts). */
   | 'alert'
-  /** A TLS 1.3 client's alert after the ServerHello: encrypted, a 19-byte application-data record. */
+  /**
+   * An alert whose description is encrypted: a TLS 1.3 client's after the ServerHello (a 19-byte
+   * application-data record instead of its Finished); a TLS 1.3 server's right after the client's
+   * second flight (in place of its session tickets: it rejected the client's certificate); a TLS
+   * 1.2 side's after its own ChangeCipherSpec (an alert record longer than 2 bytes).
+   */
   | 'encrypted-alert'
   /** A side closed (FIN or RST) during the handshake without an alert. */
   | 'closed'
@@ -83,6 +89,9 @@ type Cause =
  * unanswered), its first flight (ServerHello…), or its first flight and the client its second.
  */
 type Stage = 'client-hello' | 'server-hello' | 'client-flight';
+
+/** What a TLS 1.3 client's second flight held before its Finished (see FlightRejection). */
+type ClientCertificate = NonNullable<FlightRejection['clientCertificate']>;
 
 /** One failed handshake, copied out of its connection (which is released). */
 interface Failure {
@@ -109,6 +118,8 @@ interface Failure {
   chosen: string | null;
   /** The server's first bytes as text (not-tls), or the status line of its answer (plain-http). */
   answer: string | null;
+  /** A TLS 1.3 server's encrypted alert on the client's second flight: what that flight held (see ClientCertificate). */
+  clientCertificate: ClientCertificate | null;
   /**
    * A client that closed before the server's hello, which came only after that close: seconds from
    * the ClientHello to the server's first bytes (the server was slower than the client waited); -1
@@ -211,6 +222,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
  * protocol_version: no version in common; unrecognized_name: no certificate for the SNI name). A
  * TLS 1.3 client that rejects the server's certificate after switching to its handshake keys (Go,
  * BoringSSL) sends its alert encrypted: a 19-byte application-data record instead of its Finished.
+ * A TLS 1.3 server that rejects the client's certificate (mutual TLS) does so after the client's
+ * Finished, its alert encrypted where its session tickets would come (tls-flight-rejected.ts); a
+ * TLS 1.2 side's alert after its own ChangeCipherSpec is encrypted too (a record longer than 2).
  * A side that closes during the handshake without an alert is named too (with where the handshake
  * was), and so are the two classic mistakes: a ClientHello sent to a plain HTTP port (the server
  * answers "HTTP/1.1 400" in clear: OpenSSL's "wrong version number") and a plain HTTP request sent
@@ -228,7 +242,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
   meta: {
     description:
       'TLS handshakes that never completed: a fatal alert during the handshake (named: unknown_ca, protocol_version, handshake_failure, unrecognized_name …; ' +
-      'a TLS 1.3 client\'s encrypted alert by its size), a close or reset right after a hello with no alert, a ClientHello sent to a plain HTTP port, ' +
+      'a TLS 1.3 client\'s encrypted alert by its size, a TLS 1.3 server\'s right after the client\'s certificate and Finished: mutual TLS), a close or reset right after a hello with no alert, a ClientHello sent to a plain HTTP port, ' +
       'a plain HTTP request sent to a TLS port. One finding per server and cause, with who failed it, what clients and proxies log, and the remedy.',
     severity: 'error',
     messages: {
@@ -250,7 +264,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
     let bad502Next = 0;
 
     function keep(f: Failure): void {
-      const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}|${f.lateHello >= 0 ? 'late' : ''}`;
+      const key = `${f.server}|${f.cause}|${f.failedBy}|${f.alertCode}|${f.stage}|${f.lateHello >= 0 ? 'late' : ''}|${f.clientCertificate ?? ''}`;
       let g = groups.get(key);
       if (g === undefined) {
         if (groups.size >= MAX_GROUPS) {
@@ -273,6 +287,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       if (startedMidStream(conn) && !c.hello.complete) return; // what came first is unseen
       if (c.records === 0 && !c.hello.complete) return;
       if (handshakeCompleted(tls)) {
+        if (serverRejectedFlight(conn, tls)) return;
         noteAbandoned(conn, tls);
         return;
       }
@@ -290,6 +305,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         chosen: s.records > 0 && s.hello.complete ? (s.hello.tls13 ? '1.3' : '1.2') : null,
         startTs: startOf(conn),
         lateHello: -1,
+        clientCertificate: null,
       };
       // Where it was: whether the server's hello came (a server's first record may be its alert).
       const stage: Stage = !s.hello.complete ? 'client-hello' : c.sawChangeCipherSpec ? 'client-flight' : 'server-hello';
@@ -313,6 +329,21 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         // (Not where the snaplen hid some of the client's records: its Finished may have been among them.)
         if (by === 'client' && d.firstAlertType === 23 && s.appRecords > 0 && c.appRecords === 0 && c.resyncs === 0) {
           keep({ ...base, cause: 'encrypted-alert', failedBy: 'client', stage: 'server-hello', alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
+          return;
+        }
+        // TLS 1.2: an alert record that is not 2 bytes long was sent after the side's own
+        // ChangeCipherSpec, encrypted (a GCM alert is 26 bytes), while the handshake never
+        // completed: the side failed or gave up on its peer's Finished. Its description cannot be
+        // read (a fatal alert, or a close_notify from a side that gave up waiting), but a close
+        // there without any alert is a failure too. (These had been silent, where the same close
+        // without the alert was named.)
+        // Only where the peer's records were read whole: a peer's ChangeCipherSpec the capture lost
+        // (a snaplen cut through its flight) would make a completed handshake and its close_notify
+        // look like this.
+        const peer = by === 'client' ? s : c;
+        if (d.firstAlertType === 21 && d.alertDescription < 0 && d.sawChangeCipherSpec && peer.stop === TlsStop.None && !peer.midRecord) {
+          const at: Stage = by === 'client' ? 'client-flight' : stage;
+          keep({ ...base, cause: 'encrypted-alert', failedBy: by, stage: at, alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
         }
         return;
       }
@@ -339,6 +370,36 @@ export const tlsHandshakeFailed: DetectorDefinition = {
       // A client that closed before any answer: judged only after a real wait (see UNANSWERED_HELLO_WAIT, LATE_HELLO_WAIT).
       if (by === 'client' && seen === 'client-hello' && close.ts - helloTs < (lateHello ? LATE_HELLO_WAIT : UNANSWERED_HELLO_WAIT)) return;
       keep({ ...base, cause: 'closed', failedBy: by, stage: stageOf(by, seen), alertCode: -1, alertFatal: true, closedWith: close.how, ts: close.ts, after: close.ts - helloTs, frames: [...helloFrames, close.frame], keyFrame: close.frame, answer: null, lateHello: lateHello ? serverFirst - helloTs : -1 });
+    }
+
+    /** TLS 1.3: the server rejected the client's second flight (tlsFlightRejected says how that is told). */
+    function serverRejectedFlight(conn: AnalyzedConnection, tls: TlsRecords): boolean {
+      const r = tlsFlightRejected(conn);
+      if (r === null) return false;
+      const helloTs = conn.client.firstDataTs;
+      keep({
+        flowId: conn.id,
+        client: conn.clientName,
+        clientHost: conn.clientHost,
+        server: conn.serverName,
+        cause: 'encrypted-alert',
+        failedBy: 'server',
+        stage: 'client-flight',
+        alertCode: -1,
+        alertFatal: true,
+        closedWith: r.closedWith,
+        ts: r.alertTs,
+        after: r.alertTs - helloTs,
+        frames: [conn.client.firstDataFrame, conn.server.firstDataFrame, r.finishedFrame, r.alertFrame, r.closeFrame],
+        keyFrame: r.alertFrame,
+        offered13: tls.client.hello.tls13,
+        chosen: '1.3',
+        answer: null,
+        startTs: startOf(conn),
+        lateHello: -1,
+        clientCertificate: r.clientCertificate,
+      });
+      return true;
     }
 
     /** The stage as the failing side saw it: a client failing on the server's flight failed "after the ServerHello". */
@@ -379,6 +440,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           answer: null,
           startTs: startOf(conn),
           lateHello: -1,
+          clientCertificate: null,
       });
     }
 
@@ -430,6 +492,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         startTs: startOf(conn),
         answer: `${ex.responseVersion ?? 'HTTP/1.1'} 400${ex.reason !== null && ex.reason !== '' ? ` ${ex.reason}` : ''}`,
         lateHello: -1,
+        clientCertificate: null,
       });
     }
 
@@ -463,6 +526,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
           serverChose: f.chosen,
           ...(f.answer !== null ? { answer: f.answer } : {}),
           ...(f.lateHello >= 0 ? { serverHelloAfterMs: microsAsMs(f.lateHello) } : {}),
+          ...(f.clientCertificate !== null ? { clientCertificate: f.clientCertificate } : {}),
           // The 502s proxies answered their clients for these failures (exchanges "flow#index", as intermittent-5xx reads them).
           ...(g.relayed.length > 0 ? { relayed502: g.relayed.length, relayedBy: proxies.slice(0, LISTED), relayedExchanges: g.relayed.map((b) => `${b.flowId}#${b.index}`) } : {}),
           clientSees: text.clientSees,
@@ -557,7 +621,7 @@ function describeFailure(f: Failure, n: number, failures: readonly Failure[]): W
       const a = meaningOf(f.alertCode);
       const level = f.alertFatal ? 'fatal' : 'warning';
       const what = `the ${f.failedBy} sent the ${level} alert ${a.name} (${f.alertCode}) ${stageWords(f)}, ${after}${closed}`;
-      const why = alertWhy(a, f.failedBy);
+      const why = alertWhy(a, f.failedBy, f.stage);
       const clientSees =
         f.failedBy === 'server'
           ? `OpenSSL-based clients "SSL routines::${a.openssl}" (curl exit 35; nginx as a proxy "SSL_do_handshake() failed (SSL: error:…:SSL routines::${a.openssl}…) while SSL handshaking to upstream" and a 502), Go "remote error: tls: ${a.go}", Java "javax.net.ssl.SSLHandshakeException: Received fatal alert: ${a.name}"`
@@ -565,13 +629,7 @@ function describeFailure(f: Failure, n: number, failures: readonly Failure[]): W
       return { what, why, clientSees };
     }
     case 'encrypted-alert':
-      return {
-        what: `the client sent an encrypted alert (a TLS 1.3 alert record of 19 bytes instead of its Finished) ${stageWords(f)}, ${after}${closed}`,
-        why:
-          "TLS 1.3 encrypts the client's alerts once it has the handshake keys, so the description is not in the capture; a client that rejects the server's flight right after reading it is, most often, rejecting its certificate (unknown_ca, bad_certificate, certificate_expired, a name mismatch).",
-        clientSees:
-          'the client its verification error (curl exit 60 "SSL certificate problem: …"; Go "x509: certificate signed by unknown authority" or "x509: certificate is valid for …, not …"; Node "unable to verify the first certificate"; Java "PKIX path building failed"); the server a handshake failure with the client\'s alert (nginx "SSL_do_handshake() failed … SSL alert number …")',
-      };
+      return encryptedAlertWords(f, after, closed);
     case 'closed':
       return {
         what: `the ${f.failedBy} ${f.closedWith === 'rst' ? 'reset' : 'closed'} the connection ${stageWords(f)}, ${after}, without a TLS alert`,
@@ -619,7 +677,62 @@ function describeFailure(f: Failure, n: number, failures: readonly Failure[]): W
   }
 }
 
-function alertWhy(a: AlertMeaning, by: Side): string {
+/** An alert whose description is encrypted (see Cause 'encrypted-alert'): told by who sent it, when, and the TLS version. */
+function encryptedAlertWords(f: Failure, after: string, closed: string): Words {
+  if (f.failedBy === 'client' && f.chosen !== '1.2') {
+    return {
+      what: `the client sent an encrypted alert (a TLS 1.3 alert record of 19 bytes instead of its Finished) ${stageWords(f)}, ${after}${closed}`,
+      why:
+        "TLS 1.3 encrypts the client's alerts once it has the handshake keys, so the description is not in the capture; a client that rejects the server's flight right after reading it is, most often, rejecting its certificate (unknown_ca, bad_certificate, certificate_expired, a name mismatch).",
+      clientSees:
+        'the client its verification error (curl exit 60 "SSL certificate problem: …"; Go "x509: certificate signed by unknown authority" or "x509: certificate is valid for …, not …"; Node "unable to verify the first certificate"; Java "PKIX path building failed"); the server a handshake failure with the client\'s alert (nginx "SSL_do_handshake() failed … SSL alert number …")',
+    };
+  }
+  if (f.failedBy === 'server' && f.chosen === '1.3') {
+    const flight =
+      f.clientCertificate === 'none'
+        ? "in which the client sent no certificate to the server's CertificateRequest (an empty Certificate)"
+        : f.clientCertificate === 'sent'
+          ? "which held the client's certificate and its CertificateVerify"
+          : f.clientCertificate === 'not-asked'
+            ? '(its Finished alone: the server had asked for no certificate)'
+            : '';
+    const what = `the server sent an encrypted alert (a TLS 1.3 alert record of 19 bytes, where a server that accepts the handshake sends its session tickets) right after the client's second flight${flight !== '' ? ` ${flight}` : ''}, ${after}${closed}`;
+    const encrypted =
+      "TLS 1.3 encrypts the server's alert, so its description is not in the capture; the client's handshake had already finished on its side, so it learns of the failure only at its first read, often after it sent its request.";
+    if (f.clientCertificate === 'none') {
+      return {
+        what,
+        why: `The server requires a client certificate (mutual TLS: OpenSSL \`-Verify\`, Go \`tls.RequireAndVerifyClientCert\`, HAProxy \`verify required\`, Envoy \`require_client_certificate\`, Node \`requestCert\` with \`rejectUnauthorized\`) and the client sent none: its alert is certificate_required (116; a Go 1.19 server sends bad_certificate, 42). ${encrypted} A Go client sends its certificate only when a CA the server's CertificateRequest names signed it.`,
+        clientSees:
+          'curl exit 56 "OpenSSL SSL_read: … tlsv13 alert certificate required" (or "sslv3 alert bad certificate" from a Go server; exit 16 "Send failure: Connection reset by peer" or 55 when its request met the server\'s close first), openssl s_client "SSL alert number 116", Go "remote error: tls: certificate required" (or "bad certificate"), Python "TLSV13_ALERT_CERTIFICATE_REQUIRED", nginx as a proxy a 502; the server "peer did not return a certificate" (OpenSSL) or "http: TLS handshake error from …: tls: client didn\'t provide a certificate" (Go)',
+      };
+    }
+    return {
+      what,
+      why:
+        f.clientCertificate === 'sent'
+          ? `The server does not accept the client's certificate (mutual TLS): not signed by a CA it trusts (unknown_ca 48, or bad_certificate 42 from Go), expired (certificate_expired 45), revoked, or without the clientAuth usage (unsupported_certificate 43). ${encrypted}`
+          : `The server rejected the client's second flight without a word in clear: most often its client certificate check (mutual TLS), else a Finished it could not verify (decrypt_error). ${encrypted}`,
+      clientSees:
+        'curl exit 56 "OpenSSL SSL_read: … tlsv1 alert unknown ca" (OpenSSL servers) or "sslv3 alert bad certificate" (Go servers; exit 16 "Send failure: Connection reset by peer" or 55 when its request met the server\'s close first), Go "remote error: tls: bad certificate" or "unknown certificate authority", nginx as a proxy a 502; the server "certificate verify failed" (OpenSSL) or "http: TLS handshake error from …: tls: failed to verify client certificate: x509: certificate signed by unknown authority" (Go)',
+    };
+  }
+  // TLS 1.2: an alert record longer than 2 bytes, after the side's own ChangeCipherSpec.
+  return {
+    what: `the ${f.failedBy} sent an encrypted alert (a TLS 1.2 alert record after its ChangeCipherSpec, its description unreadable) ${stageWords(f)}, before the handshake completed, ${after}${closed}`,
+    why:
+      f.failedBy === 'client'
+        ? "The client had sent its Finished and did not accept the server's answer to it, or gave up waiting for the server's ChangeCipherSpec and Finished: a Finished it could not verify (a middlebox altering the handshake, decrypt_error or bad_record_mac), a session ticket it rejected, or a server stalled after the client's flight (a slow client-certificate or session check) that the client's handshake timeout cut short."
+        : "The server had sent its ChangeCipherSpec and Finished (a resumed session) and did not accept the client's answer, or gave up waiting for it (its handshake timeout).",
+    clientSees:
+      f.failedBy === 'client'
+        ? 'the client its own error (an OpenSSL-based client "SSL routines::decrypt error" or "bad record mac", curl exit 35, or its handshake timeout, curl exit 28); the server a handshake that failed on the client\'s alert'
+        : 'OpenSSL-based clients "SSL routines::…" with the server\'s alert (curl exit 35), Go "remote error: tls: …"; nginx as a proxy a 502',
+  };
+}
+
+function alertWhy(a: AlertMeaning, by: Side, stage: Stage): string {
   switch (a.family) {
     case 'trust':
       return by === 'client'
@@ -628,6 +741,12 @@ function alertWhy(a: AlertMeaning, by: Side): string {
     case 'version':
       return `The two sides have no TLS version in common (${a.name}): ${by === 'server' ? "the server refuses the version the client offers (a server that allows only TLS 1.3, or a client capped at 1.2 or older)" : "the client refuses the version the server chose"}.`;
     case 'cipher':
+      // After the client's second flight the suite had been agreed (the ServerHello chose it): what
+      // the server rejected is that flight, most often for want of a client certificate (OpenSSL's
+      // "peer did not return a certificate" is a handshake_failure in TLS 1.2).
+      if (by === 'server' && stage === 'client-flight') {
+        return `The server rejected the client's second flight (${a.name}) after agreeing on a cipher suite in its ServerHello: most often it requires a client certificate (mutual TLS: OpenSSL \`-Verify\`, SSL_VERIFY_FAIL_IF_NO_PEER_CERT, answers "peer did not return a certificate" so) and the client sent none, else a key exchange or signature it could not accept.`;
+      }
       return `The two sides found no cipher suite, group or signature algorithm in common (${a.name}), or ${by === 'server' ? 'the server has no certificate to use for what the client offers (an RSA-only client and an ECDSA certificate, a required client certificate)' : 'the client rejects the parameters the server chose'}.`;
     case 'sni':
       return 'The server has no certificate or virtual host for the name the client sent in SNI (nginx `ssl_reject_handshake on` in the default server), or the client sent no SNI at all (a proxy without `proxy_ssl_server_name on`, a client connecting by IP address).';
@@ -638,6 +757,11 @@ function alertWhy(a: AlertMeaning, by: Side): string {
   }
 }
 
+/** A server that requires a client certificate the client did not send. */
+function clientCertificateRemedy(check: string): string {
+  return `Give the client its certificate and key (curl \`--cert\`/\`--key\`, Go \`tls.Config.Certificates\` or \`GetClientCertificate\`, Node \`cert\`/\`key\`, Python \`load_cert_chain\`, nginx as a proxy \`proxy_ssl_certificate\`/\`proxy_ssl_certificate_key\`), signed by a CA the server trusts (a Go client sends none that the server's CertificateRequest does not name); or, if not every client has one, make it optional on the server (OpenSSL \`-verify\` rather than \`-Verify\`, Go \`VerifyClientCertIfGiven\`, HAProxy \`verify optional\`) and decide per request. ${check}`;
+}
+
 function remedyOf(f: Failure): string {
   const host = hostOf(f.server);
   const port = f.server.slice(f.server.lastIndexOf(':') + 1);
@@ -646,6 +770,13 @@ function remedyOf(f: Failure): string {
   if (f.cause === 'plain-http-to-tls-port') return `Use https:// for ${f.server} (in nginx as a proxy: \`proxy_pass https://…\`, with \`proxy_ssl_server_name on\`), or serve plain HTTP on another port of ${host}; a redirect from http to https belongs on a plain port (nginx \`error_page 497\` redirects plain requests on a TLS port).`;
   if (f.cause === 'verify-after-handshake') {
     return `Make the proxy trust the upstream's certificate: \`proxy_ssl_trusted_certificate\` with the CA that signed it (the full chain served by the upstream), \`proxy_ssl_name\` set to a name the certificate holds (with \`proxy_ssl_server_name on\` to send it as SNI), a renewed certificate if it expired; \`proxy_ssl_verify_depth\` for a long chain. Turning \`proxy_ssl_verify\` off only hides it. ${check}`;
+  }
+  if (f.cause === 'encrypted-alert' && f.failedBy === 'server' && f.clientCertificate === 'none') return clientCertificateRemedy(check);
+  if (f.cause === 'encrypted-alert' && f.failedBy === 'server') {
+    return `Give the client a certificate the server accepts: signed by a CA in the server's client-CA list (OpenSSL \`-CAfile\`, Go \`ClientCAs\`, HAProxy \`ca-file\`, nginx \`ssl_client_certificate\`), with its intermediates, valid now, with the clientAuth extended key usage; or add the client's CA to that list. ${check} (s_client sends a client certificate with \`-cert\` and \`-key\`.)`;
+  }
+  if (f.cause === 'encrypted-alert' && f.chosen === '1.2') {
+    return `Read both sides' TLS logs for the alert (it is encrypted on the wire): compare their TLS libraries and versions, look for a middlebox that alters TLS, and for a server slow to answer the client's Finished (a client-certificate or session-cache lookup) against the client's handshake timeout. ${check}`;
   }
   if (f.cause === 'encrypted-alert') {
     return `Make the client trust the server's certificate: add the CA that signed it to the client's trust store or CA bundle (curl \`--cacert\`, Node \`NODE_EXTRA_CA_CERTS\`, Go \`SSL_CERT_FILE\`/\`x509.CertPool\`, Java \`keytool -importcert\`, nginx as a proxy \`proxy_ssl_trusted_certificate\` with \`proxy_ssl_verify on\`), serve the full chain (intermediates) on the server, and check the certificate's dates and names (the SAN must hold the name or address the client connects to; nginx as a proxy sends it with \`proxy_ssl_server_name on\`/\`proxy_ssl_name\`). ${check}`;
@@ -669,6 +800,7 @@ function remedyOf(f: Failure): string {
     case 'version':
       return `Let both sides share a TLS version: allow TLS 1.2 on the server (nginx \`ssl_protocols TLSv1.2 TLSv1.3\`) or raise the client's maximum (curl \`--tls-max\`, nginx as a proxy \`proxy_ssl_protocols TLSv1.2 TLSv1.3\`, Java \`jdk.tls.client.protocols\`, an old OpenSSL or runtime upgraded). ${check}`;
     case 'cipher':
+      if (f.failedBy === 'server' && f.stage === 'client-flight') return clientCertificateRemedy(check);
       return `Let both sides share a cipher suite and key type: compare the server's \`ssl_ciphers\`/\`ssl_ecdh_curve\` (and its certificate's key type) with what the client offers (nginx as a proxy \`proxy_ssl_ciphers\`, OpenSSL's security level \`@SECLEVEL\`), and check that the SNI name selects the server block with a certificate (nginx as a proxy sends SNI only with \`proxy_ssl_server_name on\`). ${check}`;
     case 'sni':
       return `Send the server name the server has a certificate for: curl and browsers send the URL's host (not an IP address), nginx as a proxy only with \`proxy_ssl_server_name on\` (and \`proxy_ssl_name\` when the upstream's name differs), HAProxy \`server … sni req.hdr(host)\`; or add a server block for that name (or a default certificate instead of \`ssl_reject_handshake on\`). ${check}`;

@@ -1,10 +1,11 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import type { EvidenceValue } from '../finding';
-import { at, hostOf, ms } from '../facts';
-import { inferTimeout } from '../infer-timeout';
+import type { EvidenceValue, InferredValue } from '../finding';
+import { at, hostOf, ms, timeOfDay } from '../facts';
+import { atOneMoment, inferTimeout } from '../infer-timeout';
 import { NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
+import { NGINX_LAZY_DELAY } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
@@ -35,6 +36,8 @@ interface SilentClose {
   closeFrame: number;
   rst: boolean;
   silence: number;
+  /** The longest silence both ways the tunnel had lived through before (HttpSession.tunnelLongestSilence). */
+  earlierSilence: number;
   /**
    * The client's write into the tunnel after the server had closed it, and the server's reset of
    * it (the client's pool handed out a dead tunnel: a stale reuse one layer down), when it came.
@@ -103,6 +106,7 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
     closeFrame: close.frame,
     rst: close.rst,
     silence,
+    earlierSilence: conn.app?.session?.tunnelLongestSilence ?? 0,
     lateWrite,
     byClient: close.byClient,
   };
@@ -148,6 +152,12 @@ function settingFor(software: string | null): string {
  * the server, or the proxy in front of it, after the same silence, without a close frame or any
  * other goodbye: a tunnel idle timeout, not the application. Clients see the connection drop (a
  * WebSocket's 1006), the classic "my WebSocket disconnects every 60 seconds".
+ *
+ * A single WebSocket cut (the one socket an engineer captured dropping) is told too, by who closed
+ * it as its legs show (diagnoseSingleCuts): a proxy closing both legs at once (its timer, bounded by
+ * that silence and by the silences the tunnel lived through), a backend whose close the proxy
+ * relayed, or a server seen on one leg. A client's close its proxy passed on upstream is one event,
+ * whichever addresses the two share.
  */
 export const tunnelIdleTimeout: DetectorDefinition = {
   id: 'tunnel-idle-timeout',
@@ -155,7 +165,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     description:
       'WebSocket or CONNECT tunnels closed by the server or a proxy in front of it after the same silence on both sides (at least two agreeing), ' +
       'without a close frame or other goodbye: its tunnel idle timeout (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`, a load balancer\'s idle timeout), ' +
-      'not the application. Clients see the connection drop (WebSocket close code 1006).',
+      'not the application. A single WebSocket cut that way is told too, as one sample: a proxy that closed both legs at once (a timer of at most that silence), ' +
+      'a backend whose close the proxy relayed, or a server seen on one leg. Clients see the connection drop (WebSocket close code 1006).',
     severity: 'warning',
     messages: {
       closed:
@@ -224,6 +235,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
 
       onFinish(): void {
         const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+        /** The closes a timer's cluster told. */
+        const told = new Set<number>();
         for (const [server, all] of byServer) {
           const closes = all.filter((c) => relayedFrom(c) === null);
           const inferred = inferTimeout(
@@ -234,6 +247,7 @@ export const tunnelIdleTimeout: DetectorDefinition = {
           // The closes of that timer: at the inferred silence, late by no more than the cluster's spread (timers never fire early).
           const tolerance = Math.max(options.fraction * inferred.value, options.absolute);
           const ofTimer = closes.filter((c) => c.silence >= inferred.value - tolerance && c.silence <= inferred.value + inferred.spread + tolerance);
+          for (const c of ofTimer) told.add(c.flowId);
           const ids: string[] = [];
           let withUpstream = 0;
           let relayedSoftware = false;
@@ -292,6 +306,22 @@ export const tunnelIdleTimeout: DetectorDefinition = {
             anomalyIds: ids,
           });
         }
+        // The front leg a proxy closed right after its backend closed the upstream leg, by the backend leg's flow.
+        const relayedBy = new Map<number, SilentClose>();
+        for (const closes of byServer.values()) {
+          for (const c of closes) {
+            const from = relayedFrom(c);
+            if (from !== null && !relayedBy.has(from.flowId)) relayedBy.set(from.flowId, c);
+          }
+        }
+        for (const [server, all] of byServer) {
+          // A WebSocket cut once, or at silences no other cut agrees with: no timer is inferred, but
+          // a WebSocket closed without a close frame is an abnormal close its client sees (1006),
+          // and who closed it is told by its legs. CONNECT tunnels are left out: a target server's
+          // keep-alive closing the idle connection inside one ends it the same way, normally.
+          const single = all.filter((c) => c.carried === 'WebSocket' && !told.has(c.flowId) && relayedFrom(c) === null);
+          if (single.length > 0) diagnoseSingleCuts(ctx, software, server, single, upstreamOf, (c) => relayedBy.get(c.flowId) ?? null);
+        }
         // The upstream legs of the tunnels a server (a proxy) closed: told with their front leg.
         const withFront = new Set<number>();
         for (const closes of byServer.values()) {
@@ -300,7 +330,24 @@ export const tunnelIdleTimeout: DetectorDefinition = {
             if (up !== null) withFront.add(up.flowId);
           }
         }
-        diagnoseClientCloses(ctx, clientCloses.filter((c) => !withFront.has(c.flowId)), options);
+        // The upstream legs a proxy closed right after its client closed the front leg: the proxy
+        // only relayed that close, one event seen twice (a client and a proxy on one address, as on
+        // loopback, would otherwise count it as two agreeing closes of one host's timer).
+        const relayedClose = new Set<number>();
+        const frontRelayed = new Set<number>();
+        for (const c of clientCloses) {
+          const up = legOf(byClientByRequest, c, LEGS_TOGETHER);
+          if (up !== null && up.closeTs >= c.closeTs) {
+            relayedClose.add(up.flowId);
+            frontRelayed.add(c.flowId);
+          }
+        }
+        diagnoseClientCloses(
+          ctx,
+          clientCloses.filter((c) => !withFront.has(c.flowId) && !relayedClose.has(c.flowId)),
+          frontRelayed,
+          options,
+        );
       },
     };
   },
@@ -313,7 +360,12 @@ export const tunnelIdleTimeout: DetectorDefinition = {
  * timer, whichever backends it connects to). A client application that ends a tunnel itself says
  * goodbye (a close frame); at least two closes must agree.
  */
-function diagnoseClientCloses(ctx: DetectContext, closes: readonly SilentClose[], options: { fraction: number; absolute: number; minSamples: number }): void {
+function diagnoseClientCloses(
+  ctx: DetectContext,
+  closes: readonly SilentClose[],
+  frontRelayed: ReadonlySet<number>,
+  options: { fraction: number; absolute: number; minSamples: number },
+): void {
   const byClientHost = new Map<string, SilentClose[]>();
   for (const c of closes) {
     const host = hostOf(c.client);
@@ -362,12 +414,240 @@ function diagnoseClientCloses(ctx: DetectContext, closes: readonly SilentClose[]
           `${clientHost} closed ${n} ${what}${n === 1 ? '' : 's'} it had opened${byServer.size > 1 ? ` (${ids.length} of them to ${server})` : ` to ${server}`} ` +
           `after ${ms(inferred.value)} s without a byte in either direction (spread ${millis(inferred.spread)} ms), with a bare ` +
           `${ofTimer.every((c) => c.rst) ? 'RST' : ofTimer.every((c) => !c.rst) ? 'FIN' : 'FIN or RST'} and ${webSockets > 0 ? 'no close frame' : 'no goodbye from either end'}: ` +
-          `a tunnel idle timeout of ${clientHost}, not the application, which would have said goodbye. The capture holds only these legs: ${clientHost} is most likely a proxy ` +
-          `(nginx, HAProxy, a load balancer) timing out tunnels it relays, and its clients saw the tunnel drop at the same moment ` +
-          `(${webSockets > 0 ? 'WebSocket close code 1006' : 'the connection through the tunnel dropped'}). The setting at work is ${settingFor(null)}.`,
+          `a tunnel idle timeout of ${clientHost}, not the application, which would have said goodbye. ` +
+          (ofTimer.some((c) => frontRelayed.has(c.flowId))
+            ? `${server} passed ${n === 1 ? 'the close' : 'these closes'} on to its own upstream leg at once: it is the proxy, and ${clientHost}, its client, closed first ` +
+              `(a proxy further in front, or the client's own idle timeout). `
+            : `The capture holds only these legs: ${clientHost} is most likely a proxy ` +
+              `(nginx, HAProxy, a load balancer) timing out tunnels it relays, and its clients saw the tunnel drop at the same moment ` +
+              `(${webSockets > 0 ? 'WebSocket close code 1006' : 'the connection through the tunnel dropped'}). `) +
+          `The setting at work is ${settingFor(null)}.`,
         remedy: heartbeatRemedy(inferred.value, "the proxy's timeout"),
         anomalyIds: ids,
       });
     }
+  }
+}
+
+/**
+ * Cuts this close to each other (chained, seconds) came at one moment: a process that exits or a
+ * proxy whose reload ends its old workers closes all its sockets within milliseconds.
+ */
+const ONE_MOMENT = 0.1;
+
+/**
+ * How much earlier than its setting a timer re-armed by each byte may fire, counted from the last
+ * byte: nginx's, re-armed lazily (NGINX_LAZY_DELAY; it cut websocket-single-idle-cut 1.90 s after
+ * its last frame for 2 s). A tunnel that lived through a silence this much longer than the one it
+ * was cut after was under no idle timer that cut it.
+ */
+const LAZY_REARM = NGINX_LAZY_DELAY;
+
+/** How a single cut came about, as far as its legs in the capture tell. */
+type CutKind = 'proxy' | 'backend' | 'alone';
+
+/**
+ * WebSockets a server closed without a close frame after a silence no other cut of its agrees with
+ * (most often the one cut of the capture). One sample infers no timer's value, but the legs tell
+ * who closed:
+ * - `proxy`: the server closed its upstream leg at the same moment: a proxy's own timer cut both
+ *   legs (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`): tunnels cannot stay silent that long
+ *   through it, a bound (its setting is about that: nginx re-arms its timer only for bytes 0.3 s
+ *   apart, so it cut a tunnel 1.92 s after its last frame for 2 s: websocket-single-idle-cut);
+ * - `backend`: the server is a backend whose close a proxy passed on to its client right after:
+ *   the backend ended the tunnel (its own timer, or its process ending), not the proxy;
+ * - `alone`: the capture holds no other leg: the server's or a proxy's timer, or a process that
+ *   ended; one cut cannot tell.
+ * A client that wrote into the tunnel after the close and was reset lost that message: an error.
+ */
+function diagnoseSingleCuts(
+  ctx: DetectContext,
+  software: ServerSoftware,
+  server: string,
+  cuts: readonly SilentClose[],
+  upstreamOf: (c: SilentClose) => SilentClose | null,
+  frontOf: (c: SilentClose) => SilentClose | null,
+): void {
+  type Cut = { c: SilentClose; up: SilentClose | null; front: SilentClose | null };
+  const byKind = new Map<CutKind, Cut[]>();
+  for (const c of cuts) {
+    const up = upstreamOf(c);
+    const front = up === null ? frontOf(c) : null;
+    const kind: CutKind = up !== null ? 'proxy' : front !== null ? 'backend' : 'alone';
+    const list = byKind.get(kind);
+    if (list === undefined) byKind.set(kind, [{ c, up, front }]);
+    else list.push({ c, up, front });
+  }
+  // Cuts at one moment after different silences are one event (a process exiting, a reload), told
+  // apart from the cuts on their own.
+  const groups: { kind: CutKind; moment: boolean; list: Cut[] }[] = [];
+  for (const [kind, list] of byKind) {
+    const alone: Cut[] = [];
+    for (const run of atOneMoment(list, (x) => x.c.closeTs, ONE_MOMENT)) {
+      if (run.length > 1) groups.push({ kind, moment: true, list: run });
+      else alone.push(...run);
+    }
+    if (alone.length > 0) groups.push({ kind, moment: false, list: alone });
+  }
+  const soft = software.softwareOf(server);
+  for (const { kind, moment, list } of groups) {
+    const ids: string[] = [];
+    let lost = 0;
+    // A proxy that passes its backend's Server header on (HAProxy does) does not name itself.
+    const relayedSoftware = list.some(({ up }) => up !== null && soft !== null && software.softwareOf(up.server) === soft);
+    const named = soft !== null && soft !== '' && !relayedSoftware && kind !== 'backend' ? soft : null;
+    for (const { c, up, front } of list) {
+      // The client's write after the close: on the front leg, the backend's own for a relayed close.
+      const late = c.lateWrite ?? front?.lateWrite ?? null;
+      const lateFrom = c.lateWrite !== null ? c.closeTs : (front?.closeTs ?? c.closeTs);
+      if (late !== null) lost++;
+      const finding = ctx.report({
+        flowId: c.flowId,
+        client: c.client,
+        server: c.server,
+        ts: c.closeTs,
+        message: 'closed',
+        severity: late !== null ? 'error' : undefined,
+        data: {
+          carried: c.carried,
+          goodbye: 'without a close frame',
+          request: c.request,
+          server: c.server,
+          how: c.rst ? 'RST' : 'FIN',
+          silence: ms(c.silence),
+          lateWrite:
+            late !== null
+              ? `; ${front !== null && c.lateWrite === null ? 'its client' : 'the client'} wrote into the closed tunnel ${ms(late.ts - lateFrom)} s later and was reset: that message was lost`
+              : '',
+          upstream:
+            up !== null
+              ? `; its upstream leg to ${up.server} was closed ${millis(Math.abs(up.closeTs - c.closeTs))} ms ${up.closeTs <= c.closeTs ? 'before' : 'after'} (${up.rst ? 'RST' : 'FIN'})`
+              : front !== null
+                ? `; the proxy ${front.server} passed the close on to its client ${front.client} ${millis(Math.max(0, front.closeTs - c.closeTs))} ms later`
+                : '',
+        },
+        evidence: {
+          ...closeEvidence(c),
+          cut: kind === 'proxy' ? 'proxy-both-legs' : kind === 'backend' ? 'backend-relayed' : 'one-leg',
+          clientWroteAfterClose: late !== null ? ms(late.ts - lateFrom) : null,
+          upstreamFlowId: up?.flowId ?? null,
+          upstreamServer: up?.server ?? null,
+          upstreamClosedWith: up === null ? null : up.rst ? 'RST' : 'FIN',
+          relayedByFlowId: front?.flowId ?? null,
+        },
+        frames: [
+          ...new Set([
+            c.openedFrame,
+            c.lastDataFrame,
+            c.closeFrame,
+            ...(up !== null ? [up.closeFrame] : []),
+            ...(front !== null ? [front.closeFrame] : []),
+            ...(late !== null ? [late.frame, late.resetFrame] : []),
+          ]),
+        ].sort((a, b) => a - b),
+      });
+      ids.push(finding.id);
+    }
+    const n = list.length;
+    const first = list[0].c;
+    const silences = n === 1 ? `${ms(first.silence)} s` : `${list.map(({ c }) => ms(c.silence)).join(', ')} s (silences that do not agree: no one timer)`;
+    const what = n === 1 ? `a WebSocket (${first.request})` : `${n} WebSockets`;
+    const how = list.every(({ c }) => c.rst) ? 'RST' : list.every(({ c }) => !c.rst) ? 'FIN' : 'FIN or RST';
+    const when = n === 1 ? `at ${timeOfDay(first.closeTs)} UTC` : 'at these times';
+    const lostText =
+      lost === 0
+        ? ''
+        : ` ${lost === n && n === 1 ? 'The client' : `On ${lost} of them the client`} then wrote a message into the closed tunnel and was reset: the message was lost (the writer gets EPIPE or ECONNRESET, or nothing at all when it does not wait for an answer).`;
+    // One cut's tunnel had lived through silences before: an idle timer that cut it lies above the
+    // longest of them (a lower bound), and one that a longer silence outlived cut nothing.
+    const earlier = n === 1 ? first.earlierSilence : 0;
+    const outlived = n === 1 && earlier > first.silence + Math.max(LAZY_REARM, ctx.options.spreadFraction * first.silence);
+    const livedThrough = `the tunnel had already stayed silent ${ms(earlier)} s in both directions and lived on`;
+    let explanation: string;
+    let remedy: string;
+    let inferred: Record<string, InferredValue> = {};
+    if (outlived) {
+      const by = kind === 'proxy' ? 'The proxy' : kind === 'backend' ? 'The backend' : `${server} (or a proxy in front of it)`;
+      explanation =
+        `${server}${named !== null ? ` (${named})` : kind === 'proxy' ? ' (a proxy)' : ''} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame` +
+        (kind === 'proxy' && list[0].up !== null ? `, and its upstream leg to ${list[0].up.server} at the same moment` : '') +
+        (kind === 'backend' && list[0].front !== null ? `, and the proxy ${list[0].front.server} passed the close on to its client ${list[0].front.client} right after` : '') +
+        `. No idle timer cut it: ${livedThrough}. ${by} ended it for another reason: ` +
+        (kind === 'backend'
+          ? 'its process exiting or restarting (a crash, a kill, a deploy: its kernel closes the socket without a close frame), or its application dropping the socket. '
+          : `a limit on the tunnel's whole life (it had lasted ${ms(first.closeTs - first.openedTs)} s: Envoy \`max_connection_duration\`, a load balancer's connection lifetime), ` +
+            'a reload or restart ending old workers (nginx `worker_shutdown_timeout`, HAProxy `hard-stop-after`), its process exiting, or its application dropping the socket. ') +
+        `The WebSocket client saw close code 1006 (abnormal closure).${lostText}`;
+      remedy =
+        `Look at ${server} ${when}: its log and its process manager (a reload, a restart, an exit; the OOM killer in \`dmesg\`), and any limit on a connection's lifetime. ` +
+        'A server or proxy that ends WebSockets should send close frames (1001 going away) first; clients should reconnect with backoff when a tunnel drops.';
+    } else if (moment) {
+      const span = list[n - 1].c.closeTs - list[0].c.closeTs;
+      explanation =
+        `${server}${named !== null ? ` (${named})` : kind === 'proxy' ? ' (a proxy)' : ''} closed ${n} WebSockets at one moment (within ${millis(span)} ms) after different silences ` +
+        `(${list.map(({ c }) => ms(c.silence)).join(', ')} s), each with a bare ${how} and no close frame` +
+        (kind === 'proxy' ? ', and the upstream leg of each at the same moment' : kind === 'backend' ? ', and the proxy in front passed each close on to its client' : '') +
+        `: one event of ${kind === 'proxy' ? 'the proxy' : 'the server'}, not an idle timer, which times each tunnel's own silence: ` +
+        (kind === 'proxy'
+          ? 'a reload or restart ending its old workers (nginx `worker_shutdown_timeout`, HAProxy `hard-stop-after`), or its process exiting. '
+          : 'its process exiting or restarting (a deploy, a crash, a kill). ') +
+        `The WebSocket clients saw close code 1006 (abnormal closure).${lostText}`;
+      remedy =
+        `Look at ${server} at ${timeOfDay(list[0].c.closeTs)} UTC: its log and its process manager (a reload, a restart, an exit). ` +
+        'A server or proxy that goes away should send close frames (1001 going away) first, or let WebSockets drain; clients should reconnect with backoff when a tunnel drops.';
+    } else if (kind === 'proxy') {
+      const up = list[0].up;
+      explanation =
+        `${server}${named !== null ? ` (${named})` : ' (a proxy)'} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame, ` +
+        `and closed ${n === 1 && up !== null ? `its upstream leg to ${up.server}` : 'the upstream leg of each'} at the same moment: the proxy's own timer cut the tunnel on both legs — ` +
+        `not the backend, which had not closed, nor the application, which would have sent a close frame. ` +
+        (n === 1
+          ? `One cut is one sample, a bound: a tunnel cannot stay silent ${ms(first.silence)} s through this proxy, so its idle limit is at most that ` +
+            `(its setting about that, a little longer when the timer is re-armed lazily: nginx re-arms it only for bytes ${NGINX_LAZY_DELAY} s apart)` +
+            (earlier >= ctx.options.minIdleTimeout ? `, and above ${ms(earlier)} s: ${livedThrough}` : '') +
+            '. A second cut at the same silence would confirm it. '
+          : 'Each cut bounds the timer of its route: a setting at most its silence. ') +
+        `The WebSocket client saw the connection drop with close code 1006 (abnormal closure: an EOF without a close frame).${lostText} The setting at work is ${settingFor(named)}.`;
+      remedy =
+        heartbeatRemedy(n === 1 ? first.silence : Math.min(...list.map(({ c }) => c.silence)), "the proxy's timeout") +
+        ` To confirm the timer, look in ${server}'s log ${when} (nginx logs "upstream timed out … while proxying upgraded connection" at info level; HAProxy's termination state is cD).`;
+      if (n === 1) {
+        inferred = { tunnelIdleTimeoutAtMost: { value: first.silence, samples: 1, spread: 0 } };
+        if (earlier >= ctx.options.minIdleTimeout) inferred.tunnelIdleTimeoutAtLeast = { value: earlier, samples: 1, spread: 0 };
+      }
+    } else if (kind === 'backend') {
+      const front = list[0].front;
+      explanation =
+        `${server} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame, and ` +
+        (n === 1 && front !== null
+          ? `the proxy ${front.server} passed the close on to its client ${front.client} right after`
+          : 'the proxy in front passed each close on to its client right after') +
+        `: the backend ended the tunnel, not a timer of the proxy's. One cut cannot tell the backend's own idle timeout (of at most that silence) from its process ending ` +
+        `(a crash, a kill, a restart or deploy: its kernel closes the socket without a close frame). The WebSocket client saw close code 1006 (abnormal closure).${lostText}`;
+      remedy =
+        `Look at ${server} ${when}: its log, its process manager (exit status, restarts; the OOM killer in \`dmesg\`) and any idle timeout of its WebSocket server. ` +
+        'A backend that shuts down should send close frames (1001 going away) first; clients should reconnect with backoff when a tunnel drops.';
+    } else {
+      explanation =
+        `${server}${named !== null ? ` (${named})` : ''} closed ${what} after ${silences} without a byte in either direction, with a bare ${how} and no close frame: ` +
+        `an abnormal close its client sees as close code 1006 (an EOF without a close frame). The capture holds no other leg of the tunnel, and one cut cannot tell ` +
+        `a timer from a process that ended: a tunnel idle timeout of ${server} or of a proxy in front of it (its setting at most that silence` +
+        (earlier >= ctx.options.minIdleTimeout ? ` and above ${ms(earlier)} s, as ${livedThrough}` : '') +
+        `: ${settingFor(named)}), ` +
+        `or the server's process exiting or its application dropping the socket without a goodbye. Should cuts recur at the same silence, it is a timer.${lostText}`;
+      remedy =
+        `Look in ${server}'s log ${when} (nginx: "upstream timed out … while proxying upgraded connection"; HAProxy: termination state cD; or the process exiting). ` +
+        `If it is a timer, send WebSocket pings or application heartbeats well inside ${ms(Math.min(...list.map(({ c }) => c.silence)))} s, or raise the timer for these routes; ` +
+        'let clients reconnect with backoff when a tunnel drops.';
+    }
+    ctx.diagnose({
+      server,
+      count: n,
+      severity: lost > 0 ? 'error' : undefined,
+      inferred,
+      explanation,
+      remedy,
+      anomalyIds: ids,
+    });
   }
 }

@@ -1749,6 +1749,22 @@ export const unansweredRequest: DetectorDefinition = {
       const lo = ms(Math.min(...waits));
       const hi = ms(Math.max(...waits));
       const queued = queueWords(server, members);
+      // Client programs that gave up after waits of their own (Go 1 s and aiohttp 1.5 s on one host,
+      // blind 15, S17): each its own timeout, named apart, never one span of the proxy's.
+      const byAgent = new Map<string, number[]>();
+      for (const x of followed) {
+        const agent = x.downstream.clientAgent ?? '';
+        const list = byAgent.get(agent);
+        if (list === undefined) byAgent.set(agent, [x.downstream.wait]);
+        else list.push(x.downstream.wait);
+      }
+      const ownTimeouts = byAgent.size > 1
+        ? [...byAgent].map(([agent, w]) => {
+          const a = ms(Math.min(...w));
+          const b = ms(Math.max(...w));
+          return `${agent === '' ? 'no User-Agent' : `\`${agent}\``} after ${a === b ? `${a} s` : `${a}–${b} s`}`;
+        }).join(', ')
+        : null;
       emit({
         server,
         count: members.length,
@@ -1756,14 +1772,20 @@ export const unansweredRequest: DetectorDefinition = {
         explanation:
           `${members.length} request(s) to ${server}${about} got no response, and the proxy that sent them (${proxies}) closed its upstream connection ` +
           `within ${ms(Math.max(...gaps) * 1000)} ms after its own client (${clients}) had closed the connection carrying the same request, ` +
-          `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: the client gave up (its timeout), and the proxy cancelled the forwarded request with it ` +
+          `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: ` +
+          (ownTimeouts === null ? 'the client gave up (its timeout)' : `each client program gave up on its own timeout (${ownTimeouts})`) +
+          `, and the proxy cancelled the forwarded request with it ` +
           `(Go's httputil.ReverseProxy cancels it with the client's context; nginx closes the upstream connection when the client goes away unless proxy_ignore_client_abort is on). ` +
-          `No proxy timeout is at work here: the client's is (see the findings on the client's connections).` +
+          (ownTimeouts === null
+            ? `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`
+            : `No proxy timeout is at work here: the clients' are (see the findings on the clients' connections).`) +
           (queued !== null ? ` ${server} answered them after all, once the proxy had closed, and not because it was slow for each: ${queued.note}` : ''),
         remedy:
           queued !== null
             ? `${queued.remedy} Raise the client's timeout only if the backend is legitimately that slow.`
-            : `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`,
+            : ownTimeouts === null
+              ? `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`
+              : `Find why ${server} is slower than the clients' timeouts for these requests; raise a client's timeout only if the backend is legitimately that slow for it.`,
         anomalyIds: members.map((w) => w.finding.id),
       });
     }

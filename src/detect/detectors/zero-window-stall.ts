@@ -1,20 +1,15 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import { captureLossNote, captureLostOn, hostOf, ms, requestLine } from '../facts';
-import type { Finding } from '../finding';
+import type { Finding, InferredValue } from '../finding';
 import { sharedProxyLegs } from '../proxy-legs';
 import { inferTimeout } from '../infer-timeout';
+import { FLUSH_AFTER_REOPEN } from '../unfinished-response';
 import type { Endpoint, ZeroWindowEpisode } from '../../flow/endpoint';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
 
 type Side = 'client' | 'server';
 
-/**
- * A FIN within this long (seconds) after the zero window reopened, on a message cut short, was
- * queued behind the window: the sender had closed during the stall (its kernel flushes what the
- * socket held, then the FIN).
- */
-const FLUSH_AFTER_REOPEN = 1;
 
 /** A zero-window episode measured: an episode still open at the end lasts to the connection's last packet. */
 interface Stall {
@@ -81,6 +76,27 @@ function downstreamStallOf(upstream: Finding, stalls: readonly Finding[]): Findi
   return null;
 }
 
+/** The server settings that close a connection to a client that does not read. */
+function sendTimeouts(proxy: boolean): string {
+  return (
+    'nginx `send_timeout`, 60 s by default, without `reset_timedout_connection`; ' +
+    `${proxy ? 'HAProxy `timeout client`, its inactivity timer toward the client, writes included; ' : ''}` +
+    "Apache `Timeout`, 60 s by default; Node's `server.timeout` (off by default) or a socket timeout that destroys the socket; " +
+    `${proxy ? '' : 'HAProxy `timeout client`; '}` +
+    "Go's http.Server `WriteTimeout`, counted from the request; a write deadline"
+  );
+}
+
+/** The cut responses' bodies, for text (three at most). */
+function cutList(cuts: readonly Finding[]): string {
+  const parts = cuts.slice(0, 3).map((f) => {
+    const got = f.evidence.bodyReceived;
+    const declared = f.evidence.bodyDeclared;
+    return typeof declared === 'number' && declared >= 0 ? `${got} of ${declared} body bytes` : `${got} body bytes without the last chunk`;
+  });
+  return parts.join('; ') + (cuts.length > 3 ? `; ${cuts.length - 3} more` : '');
+}
+
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -95,10 +111,14 @@ export const zeroWindowStall: DetectorDefinition = {
   meta: {
     description:
       'A receiver advertised a zero window for longer than the threshold while its peer had data to send: its ' +
-      'application stopped reading (blocked worker, slow consumer, full pipe) and the transfer stalled.',
+      'application stopped reading (blocked worker, slow consumer, full pipe) and the transfer stalled. An error when the ' +
+      "server's send timeout closed the connection during the stall and cut a response's declared body.",
     severity: 'warning',
     messages: {
       stall: 'the {side} stopped reading: zero window for {duration} s{open} while {peer} had data to send',
+      cut:
+        "the response was cut at {cut}: the client stopped reading (zero window for {duration} s) and the server's send timeout " +
+        'closed the connection during the stall',
     },
   },
   create(ctx: DetectContext) {
@@ -136,14 +156,29 @@ export const zeroWindowStall: DetectorDefinition = {
       // window may be among them, and the stall was shorter than measured: a note, uncertain. A
       // sender's reset during it is seen, and stays what it is.
       const uncertain = !resetDuring && captureLostOn(conn);
+      // A response whose declared body (Content-Length, or chunked) the server's FIN cut behind the
+      // window: the server's send timeout fired while the client did not read, and the client read
+      // a truncated body (blind round 15, s06b: nginx send_timeout 3 s, 612258 of 2000000 bytes,
+      // "EOF mid-body"). A failed request, as the same cut by a crash is (response-truncated, which
+      // leaves a cut the window held back to this detector: one finding for one event). A reset
+      // during the stall stays a warning here: reset-before-response reports that cut.
+      const cut =
+        side === 'client' && gaveUp === 'fin' && !uncertain && ex !== null && (ex.responseFraming === 'length' || ex.responseFraming === 'chunked') ? ex : null;
+      const declared = cut !== null && cut.responseFraming === 'length' ? (cut.responseLength ?? -1) : -1;
       ctx.report({
         flowId: conn.id,
         client: conn.clientName,
         server: conn.serverName,
         ts: e.startTs,
-        message: uncertain ? `${zeroWindowStall.meta.messages.stall}; ${captureLossNote('connection')}: the window update may have come sooner` : 'stall',
-        ...(uncertain ? { severity: 'info' as const } : {}),
-        data: { side, duration: ms(longest.duration), open: open ? ' (still zero at the end)' : '', peer },
+        message: cut !== null ? 'cut' : uncertain ? `${zeroWindowStall.meta.messages.stall}; ${captureLossNote('connection')}: the window update may have come sooner` : 'stall',
+        ...(cut !== null ? { severity: 'error' as const } : uncertain ? { severity: 'info' as const } : {}),
+        data: {
+          side,
+          duration: ms(longest.duration),
+          open: open ? ' (still zero at the end)' : '',
+          peer,
+          cut: cut === null ? '' : declared >= 0 ? `${cut.responseBodyBytes} of ${declared} body bytes` : `${cut.responseBodyBytes} body bytes, without its last chunk`,
+        },
         evidence: {
           receiver: side,
           duration: ms(longest.duration),
@@ -162,6 +197,22 @@ export const zeroWindowStall: DetectorDefinition = {
           status: ex?.status ?? null,
           ...(ex !== undefined && ex !== null ? statusClassEvidence(ex) : {}),
           ...(uncertain ? { uncertain: true, captureLoss: 'connection' } : {}),
+          ...(cut !== null
+            ? {
+                responseCut: true,
+                bodyReceived: cut.responseBodyBytes,
+                // -1: chunked, its last chunk never came.
+                bodyDeclared: declared,
+                // The server's timer ran from its last write to its close, which came before the
+                // window reopened (its FIN followed the buffered bytes). The last write came about
+                // with its last data before the window closed, once its buffer was full (in
+                // zero-window-cut-nginx-python nginx's 2 s fired 2.02 s after that data, 1.98 s into
+                // the zero window): from there (or the window's closing, if sooner) to the reopening,
+                // about the timer's most. The close itself is not on the wire. A stall waited out
+                // bounds it below strictly.
+                sendTimeoutAtMost: ms(e.endTs - (e.peerDataTs >= 0 ? Math.min(e.peerDataTs, e.startTs) : e.startTs)),
+              }
+            : {}),
         },
         frames: [e.startFrame, ...(open ? [] : [e.endFrame]), ...(resetDuring ? [sender.rstFrame] : finBehind ? [sender.finFrame] : [])],
       });
@@ -179,14 +230,14 @@ export const zeroWindowStall: DetectorDefinition = {
         // request timeout: blind round 13, S17, curl -m 1 on an upload), which no server setting explains.
         const byServer = new Map<
           string,
-          { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uploadResets: number[]; uploadFins: number; uncertain: number; relayed: Finding[]; proxy: boolean }
+          { ids: string[]; client: number[]; server: number[]; open: number; resets: number[]; fins: number; uploadResets: number[]; uploadFins: number; uncertain: number; relayed: Finding[]; proxy: boolean; cuts: Finding[]; resumed: number[] }
         >();
         const all = ctx.findings('zero-window-stall');
         // The stalls a proxy passed down from its own client's (downstreamStallOf), by the passed-on one. Told in
         // the diagnosis only: a finding is final once reported (NDJSON has already streamed it).
         const passedOnFrom = new Map<Finding, Finding>();
         for (const f of all) {
-          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uploadResets: [], uploadFins: 0, uncertain: 0, relayed: [], proxy: false };
+          const agg = byServer.get(f.server) ?? { ids: [], client: [], server: [], open: 0, resets: [], fins: 0, uploadResets: [], uploadFins: 0, uncertain: 0, relayed: [], proxy: false, cuts: [], resumed: [] };
           agg.ids.push(f.id);
           const downstream = downstreamStallOf(f, all);
           if (downstream !== null) {
@@ -202,6 +253,12 @@ export const zeroWindowStall: DetectorDefinition = {
           if (f.evidence.senderGaveUp === 'fin') {
             if (upload) agg.uploadFins++;
             else agg.fins++;
+          }
+          if (f.evidence.responseCut === true) agg.cuts.push(f);
+          // A client stall the server waited out (the transfer went on, measured on a whole
+          // connection): its send timeout, if the same one governs, is longer.
+          if (!upload && f.evidence.transferResumed === true && f.evidence.uncertain !== true && typeof f.evidence.duration === 'number') {
+            agg.resumed.push(f.evidence.duration);
           }
           const duration = typeof f.evidence.duration === 'number' ? f.evidence.duration : 0;
           if (f.evidence.receiver === 'server') agg.server.push(duration);
@@ -237,6 +294,22 @@ export const zeroWindowStall: DetectorDefinition = {
           }
           const total = agg.ids.length;
           const sendTimeout = agg.resets.length > 0 ? inferTimeout(agg.resets, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 }) : null;
+          // The send timeout's bounds from what the wire shows: each cut's stall bounds it above
+          // (sendTimeoutAtMost), each stall the server waited out below, when the two agree.
+          const cutBounds = agg.cuts.map((f) => (typeof f.evidence.sendTimeoutAtMost === 'number' ? f.evidence.sendTimeoutAtMost : Infinity));
+          const atMost: InferredValue | null =
+            cutBounds.length > 0 && Number.isFinite(Math.min(...cutBounds))
+              ? { value: Math.min(...cutBounds), samples: cutBounds.length, spread: ms(Math.max(...cutBounds) - Math.min(...cutBounds)) }
+              : null;
+          const atLeast: InferredValue | null =
+            atMost !== null && agg.resumed.length > 0 && Math.max(...agg.resumed) < atMost.value
+              ? { value: Math.max(...agg.resumed), samples: agg.resumed.length, spread: ms(Math.max(...agg.resumed) - Math.min(...agg.resumed)) }
+              : null;
+          const inferred: Record<string, InferredValue> = {};
+          if (sendTimeout !== null) inferred.senderSendTimeout = sendTimeout;
+          if (atMost !== null) inferred.senderSendTimeoutAtMost = atMost;
+          if (atLeast !== null) inferred.senderSendTimeoutAtLeast = atLeast;
+          const cuts = agg.cuts.length;
           const gaveUp =
             (agg.resets.length > 0
               ? ` On ${agg.resets.length} the sender gave up and reset the connection ${ms(Math.min(...agg.resets))}` +
@@ -244,12 +317,17 @@ export const zeroWindowStall: DetectorDefinition = {
                 `(nginx \`send_timeout\`, 60 s by default, with \`reset_timedout_connection on\`; ${agg.proxy ? "HAProxy `timeout client`, its inactivity timer toward the client, writes included; " : ''}a write deadline such as Go's \`WriteTimeout\`), what it held unsent lost.`
               : '') +
             (agg.fins > 0
-              ? ` On ${agg.fins} the sender gave up during the stall and closed the connection: once the window reopened only the bytes its socket ` +
-                'buffer held came, then its FIN, and the message was cut short by its send timeout (nginx `send_timeout`, 60 s by default, without ' +
-                `\`reset_timedout_connection\`; ${agg.proxy ? 'HAProxy `timeout client`, its inactivity timer toward the client, writes included; ' : ''}` +
-                "Go's http.Server `WriteTimeout`, counted from the request; a write deadline; the close itself puts " +
-                'nothing on the wire until the window reopens, so the timer\'s value is not seen). The client reads a truncated body (curl: ' +
-                '"transfer closed with N bytes remaining to read", 18).'
+              ? ` On ${agg.fins} the sender gave up during the stall and closed the connection` +
+                (agg.cuts.length > 0 ? `, cutting the response (${cutList(agg.cuts)})` : '') +
+                `: its send timeout fired because the client did not read (${sendTimeouts(agg.proxy)}). ` +
+                'The close itself puts nothing on the wire until the window reopens: then only the bytes its socket buffer held came, and its FIN.' +
+                (atMost !== null
+                  ? ` The timer is at most about ${ms(atMost.value)} s: from the server's last data before the window closed (about its last write) to the window's reopening, before which it had closed` +
+                    (atLeast !== null ? `, and longer than the ${ms(atLeast.value)} s stall it waited out on another connection` : '') +
+                    '.'
+                  : '') +
+                ' The client reads a truncated body (curl: "transfer closed with N bytes remaining to read", 18; Python\'s IncompleteRead; Go\'s "unexpected EOF")' +
+                (agg.cuts.length > 0 ? ': the request failed.' : '.')
               : '') +
             (agg.uploadResets.length > 0
               ? ` On ${agg.uploadResets.length} the client gave up on its upload and reset the connection ${ms(Math.min(...agg.uploadResets))}` +
@@ -282,10 +360,14 @@ export const zeroWindowStall: DetectorDefinition = {
           ctx.diagnose({
             server,
             count: total,
-            // Only stalls measured on whole connections make it a warning.
-            ...(agg.uncertain === total ? { severity: 'info' as const } : {}),
-            inferred: sendTimeout !== null ? { senderSendTimeout: sendTimeout } : {},
+            // A response the stall cut is a failed request; only stalls measured on whole connections make it a warning.
+            ...(cuts > 0 ? { severity: 'error' as const } : agg.uncertain === total ? { severity: 'info' as const } : {}),
+            inferred,
             explanation:
+              (cuts > 0
+                ? `${cuts === 1 ? 'A response' : `${cuts} responses`} from ${server} ${cuts === 1 ? 'was' : 'were'} cut short while the client was not reading: ` +
+                  "the server's send timeout closed the connection during a zero-window stall. "
+                : '') +
               `Transfers stalled because a receiver's buffer was full and its application did not read: ${parts.join('; ')}. ` +
               "The sender's kernel could only probe the zero window until the reader caught up" +
               (agg.open > 0 ? `; ${agg.open} stall${agg.open === 1 ? ' was' : 's were'} still open at the end of the connection.` : '.') +
@@ -298,7 +380,11 @@ export const zeroWindowStall: DetectorDefinition = {
               (agg.client.length > 0 ? 'timeouts on the sending side (send_timeout, write deadlines) decide how long a stalled peer may hold a connection' : '') +
               (agg.client.length > 0 && agg.server.length > 0 ? '; ' : '') +
               (agg.server.length > 0 ? "the client's own request timeout decides how long it waits for a server that does not read its upload" : '') +
-              '.',
+              '.' +
+              (cuts > 0
+                ? ' If clients legitimately pause reading longer than the send timeout (a consumer that processes as it streams), raise it for those routes only, ' +
+                  'or have them save the download before processing it.'
+                : ''),
             anomalyIds: agg.ids,
           });
         }
