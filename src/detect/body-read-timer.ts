@@ -24,11 +24,12 @@ const ANSWER_REACTION = 0.05;
 /**
  * The answers a server's own code gives when reading the body failed on its deadline: Go's
  * `http.Error(w, ..., 400)` (or 500) on the `i/o timeout` its read returned, a framework's 400 for a
- * body it could not read, a 503 of a worker that gave up. Not the answers about the request's head
- * (401, 403, 404, 405, 411, 415, 417) nor a size limit's 413: those are refusals of what it was sent.
+ * body it could not read. Not the answers about the request's head (401, 403, 404, 405, 411, 415,
+ * 417) nor a size limit's 413: those are refusals of what it was sent; nor a proxy's 502/503/504,
+ * which tell of its backend (a backend that died mid-upload is answered at any moment too).
  * A 408 is slow-client-timeout's already, whatever the client's pace.
  */
-const READ_FAILED_STATUSES: ReadonlySet<number> = new Set([400, 500, 503]);
+const READ_FAILED_STATUSES: ReadonlySet<number> = new Set([400, 500]);
 
 /** An answer a server's read timer gave to a body still arriving (see bodyReadTimerAnswer). */
 export interface BodyTimerAnswer {
@@ -81,6 +82,10 @@ export function bodyReadTimerAnswer(conn: AnalyzedConnection): BodyTimerAnswer |
   const sinceRequest = answeredAt - ex.requestStart;
   if (sinceRequest < MIN_CUT_SPAN) return null;
   const c = conn.client;
+  const srv = conn.server;
+  // The timer ended the request: the server closed after its answer (a server that answers and goes
+  // on reading the body to keep the connection was not cut off by a deadline).
+  if (!(srv.finTs >= answeredAt || srv.rstTs >= answeredAt)) return null;
   // The client gave up first (its FIN or RST before the answer): its own timer, not the server's.
   if ((c.finTs >= 0 && c.finTs <= answeredAt) || (c.rstTs >= 0 && c.rstTs <= answeredAt)) return null;
   // Sending on after the answer, at its own pace: not a client waiting on the server (a 100 Continue).

@@ -105,6 +105,18 @@ describe('an answer to an upload still flowing: a read timer or an early refusal
     expect(ofKind(cap.analyze(both), 'slow-client-timeout')).toEqual([]);
   });
 
+  test('near misses at a quiet moment 1 s in: a proxy\'s 503 (its backend died mid-upload) and a 400 after which the server kept the connection, reading on: no read timer', () => {
+    const cap = new Capture();
+    const proxy = cap.connection();
+    proxy.handshake(0);
+    slowUpload(proxy, 0.001, 0.3, 1.0, ok('no backend', ['Connection: close'], 'HTTP/1.1', '503 Service Unavailable'));
+    const kept = cap.connection();
+    kept.handshake(10).request(10.001, chunkedHead);
+    for (let k = 0; k < 5; k++) kept.request(10.002 + 0.3 * k, piece);
+    kept.response(11.0, ok('bad', [], 'HTTP/1.1', '400 Bad Request')).request(11.302, '0\r\n\r\n');
+    expect(ofKind(cap.analyze(both), 'slow-client-timeout')).toEqual([]);
+  });
+
   test('near miss: a slow upload that completes before the timer, answered 200: silent', () => {
     const cap = new Capture();
     const c = cap.connection();
