@@ -6,6 +6,7 @@ import { seqGt } from '../../flow/seq';
 import { exactStatus, statusClassEvidence, statusText, type HttpExchange } from '../../http/exchange';
 import { NGINX } from '../known-timeouts';
 import { resetFromOtherHost } from '../path-reset';
+import { bodyReadTimerAnswer } from '../body-read-timer';
 import { serverIdleClose } from './keepalive-race';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 
@@ -239,6 +240,13 @@ export const rstOnClose: DetectorDefinition = {
         // stalled upload, a slowloris head): slow-client-timeout's finding on the same connection.
         // The bytes the client sent on after it drew the RST as part of that story, not a second one.
         if ((unread === 'request-head-incomplete' || unread === 'request-body-incomplete') && exactStatus(answered) === 408) return;
+        // An error answered at a quiet moment, long after the head, to an upload still flowing at its
+        // client's pace is a read timer's (Go's ReadTimeout: the handler's read failed, it answered
+        // 400): slow-client-timeout's finding. The RST is the unread rest of that upload, and a
+        // lingering close would not have saved it (bodyReadTimerAnswer).
+        if (unread === 'request-body-incomplete' || unread === 'response-before-request-end') {
+          if (bodyReadTimerAnswer(conn) !== null) return;
+        }
         if (finFirst && resetAnswersStaleRequest(conn, found)) return;
         const responseComplete = answered.responseEnd !== null && answered.state !== 'response-incomplete';
         ctx.report({

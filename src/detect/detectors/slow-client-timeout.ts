@@ -9,6 +9,7 @@ import type { RememberedRequest } from '../request-index';
 import { idleNoticeCrossed } from './request-after-close-notice';
 import { answeredUnnamed, SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
+import { bodyReadTimerAnswer, clientDataBefore, MIN_CUT_SPAN, type BodyTimerAnswer } from '../body-read-timer';
 
 /**
  * A client that had sent nothing for this long (seconds) when the server closed on its unfinished
@@ -32,30 +33,6 @@ const MIN_HEAD_SPAN = 0.5;
  * ReadHeaderTimeout and rejects it: `GET /x HT`).
  */
 const SHORT_HEAD_BYTES = 4096;
-
-/**
- * A body still arriving this long (seconds) after its request began, when the server closed on it
- * unanswered and its client sent on after the close, was cut by the server's timer or limit (Go's
- * ReadTimeout, Node's requestTimeout, a whole-request timer): no pause came first, the client was
- * steadily sending. A close sooner than this after the request crossed it (an idle close racing a
- * reused connection's upload: keepalive-race's), no timer on the request.
- */
-const MIN_CUT_SPAN = 0.5;
-
-/**
- * When the client last sent data at or before `end` (capture time), or -1 when the capture's
- * record of it does not say: its last data segment, the one before it, or its last before the
- * server's first close (Endpoint.peerDataBeforeCloseTs). A client trickling a head or a body goes
- * on sending after the server gave up (it has not seen the close yet): its last data overall is
- * then no measure of the silence the server timed.
- */
-function clientDataBefore(conn: AnalyzedConnection, end: number): number {
-  const c = conn.client;
-  if (c.lastDataTs >= 0 && c.lastDataTs <= end) return c.lastDataTs;
-  if (c.prevDataTs >= 0 && c.prevDataTs <= end) return c.prevDataTs;
-  const beforeClose = conn.server.peerDataBeforeCloseTs;
-  return beforeClose >= 0 && beforeClose <= end ? beforeClose : -1;
-}
 
 /**
  * Whether the server's FIN came while the request's head was still arriving, its client sending
@@ -175,18 +152,38 @@ function answerText(answers: readonly TimeoutAnswer[], n: number): string {
 
 /** The settings that cut a body still arriving: timers on the whole request, read limits. */
 const CUT_SETTING =
-  'a timer on the whole request, not on a silence (Go net/http `Server.ReadTimeout`, counted from the accept or the end of the previous response, ' +
-  'which closes without a byte and logs `i/o timeout`; Node.js `requestTimeout`; a WSGI/ASGI worker timeout), or a limit on the body (`http.MaxBytesReader`)';
+  'a timer on the whole request, not on a silence (Go net/http `Server.ReadTimeout`, counted from the accept on a connection\'s first request and ' +
+  'from the first byte of each later one: the handler\'s read of the body fails with `i/o timeout`, and net/http closes without a byte, or the ' +
+  'handler\'s own error answer goes out (a 400 from `http.Error`) where no `WriteTimeout` has passed; Node.js `requestTimeout`; a WSGI/ASGI worker ' +
+  'timeout), or a limit on the body (`http.MaxBytesReader`)';
+
+/**
+ * CUT_SETTING where every cut was an error answered at a quiet moment (bodyReadTimerAnswer): no
+ * byte just read prompted it, so no limit on the body either.
+ */
+const CUT_TIMER_SETTING =
+  'a timer on reading the request, not on a silence (Go net/http `Server.ReadTimeout`, counted from the accept on a connection\'s first request ' +
+  'and from the first byte of each later one: the handler\'s read of the body fails with `i/o timeout` and its error answer, a 400 from ' +
+  '`http.Error`, goes out where no `WriteTimeout` has passed; Node.js `requestTimeout`; a WSGI/ASGI worker timeout)';
 
 /** The sentence on the requests cut while their bodies still arrived (see MIN_CUT_SPAN). */
-function cutText(cut: readonly Stalled[], n: number): string {
+function cutText(cut: readonly Stalled[], n: number, agreed: boolean): string {
   const spans = cut.map((i) => i.sinceRequest);
   const lo = ms(Math.min(...spans));
   const hi = ms(Math.max(...spans));
+  // Answered at a quiet moment (bodyReadTimerAnswer): no byte just read prompted it, so no limit either.
+  const quiet = cut.every((i) => i.answer !== null);
   return (
     `${cut.length === n ? (n === 1 ? 'It was' : 'They were') : `${cut.length} of them ${cut.length === 1 ? 'was' : 'were'}`} cut while the body was still arriving ` +
-    `(the client sent on after the close and was reset: EPIPE or ECONNRESET on its write), ${lo === hi ? `${lo} s` : `${lo}-${hi} s`} after the request began: ` +
-    'no pause came first, so a timer on the whole request of about that length (started at or before the request\'s first byte) or a limit ended it. '
+    `(the client sent on after the ${quiet ? 'answer' : 'close'} and was reset: EPIPE or ECONNRESET on its write), ${lo === hi ? `${lo} s` : `${lo}-${hi} s`} after the request began: ` +
+    (quiet
+      ? 'no pause came first, and the answer came when no byte had just arrived, long after the head: not a refusal of what the server had read ' +
+        '(a lingering close or `Expect: 100-continue` would not have saved it), but a timer on reading the request ran out'
+      : 'no pause came first, so a timer on the whole request of about that length (started at or before the request\'s first byte) or a limit ended it') +
+    (agreed || cut.length > 1
+      ? '. '
+      : ` (one sample: a timer of at most ${ms(Math.max(cut[0].sinceAccept ?? 0, cut[0].sinceRequest))} s, run out by then, and that value where it counts ` +
+        'from the request\'s first byte, as Go\'s ReadTimeout does on a reused connection). ')
   );
 }
 
@@ -352,6 +349,10 @@ export const slowClientTimeout: DetectorDefinition = {
       cutSending:
         '{request} cut by the server{how} {sinceRequest} s after it began{sinceAccept} while its body was still arriving ' +
         '({received} of {length} body bytes sent; the client\'s last byte {sinceData} s before the close, and it sent on after it)',
+      cutAnswered:
+        '{request} answered {answer} by the server {sinceRequest} s after it began{sinceAccept} while its body was still arriving at the ' +
+        'client\'s pace ({received} body bytes sent; nothing had come for {sinceData} s, so no byte it had just read prompted the answer, and the ' +
+        'client sent on after it){reset}: a read timer on the request ran out, not a refusal of what it was sent',
     },
   },
   create(ctx: DetectContext) {
@@ -359,6 +360,64 @@ export const slowClientTimeout: DetectorDefinition = {
     const byServer = new Map<string, Stalled[]>();
     const legs = sharedProxyLegs(ctx);
     const stoppedShort: StoppedShort[] = [];
+    /**
+     * The upload a server's read timer ended with an answer while its body still flowed
+     * (bodyReadTimerAnswer): the request failed (the answer is an error, and the rest of the body
+     * met a closed socket), so an error, not a warning.
+     */
+    const reportAnsweredCut = (conn: AnalyzedConnection, timer: BodyTimerAnswer): void => {
+      const { ex, answeredAt, sinceRequest, lastData } = timer;
+      const accept = conn.handshakeAckTs >= 0 ? conn.handshakeAckTs : null;
+      const sinceAccept = accept !== null && ex.index === 1 ? answeredAt - accept : null;
+      const s = conn.server;
+      const reset = s.rstTs >= answeredAt;
+      const answer = `${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd();
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: answeredAt,
+        message: 'cutAnswered',
+        severity: 'error',
+        data: {
+          request: requestLine(ex) ?? 'a request',
+          answer,
+          sinceRequest: ms(sinceRequest),
+          sinceAccept: sinceAccept !== null && sinceAccept - sinceRequest >= 0.001 ? ` (${ms(sinceAccept)} s after the accept)` : '',
+          received: ex.requestBodyBytes,
+          sinceData: ms(answeredAt - lastData),
+          reset: reset ? '; the rest of the body met the closed connection and drew a RST (the client gets EPIPE or ECONNRESET, often before it reads the answer)' : '',
+        },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: requestLine(ex),
+          status: ex.status,
+          requestComplete: ex.state !== 'request-incomplete',
+          headComplete: true,
+          requestBodyBytes: ex.requestBodyBytes,
+          requestLength: ex.requestLength ?? null,
+          requestStart: at(ex.requestStart ?? answeredAt),
+          timedOutAt: at(answeredAt),
+          sinceRequestStart: ms(sinceRequest),
+          sinceClientData: ms(answeredAt - lastData),
+          sinceAccept: sinceAccept !== null ? ms(sinceAccept) : null,
+          closedWith: s.finTs >= answeredAt && (s.rstTs < 0 || s.finTs <= s.rstTs) ? 'FIN' : s.rstTs >= answeredAt ? 'RST' : null,
+          // The client went on sending after the answer: the server's timer, not a silence, ended it.
+          clientStillSending: true,
+          // The unread rest of the body drew the server's RST (rst-on-close's wire signature, this timer's cause).
+          restReset: reset,
+        },
+        frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, ...(s.finTs >= answeredAt ? [s.finFrame] : []), ...(reset ? [s.rstFrame] : [])],
+      });
+      keep(conn.serverName, {
+        finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) }, head: false, sinceRequest,
+        sinceClientData: answeredAt - lastData, sinceAccept, cutSending: true, stoppedShort: false,
+        flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? answeredAt, end: answeredAt,
+        endFrame: ex.responseFrame ?? 0, forwardedFrom: null, relayedFrom: null,
+      });
+    };
+
     /** A proxy's answers to clients whose bodies had not all come, by `flowId#index`. */
     const shortAnswers = new Map<string, ShortAnswer>();
 
@@ -571,6 +630,13 @@ export const slowClientTimeout: DetectorDefinition = {
       onConnectionEnd(conn: AnalyzedConnection): void {
         software.note(conn);
         noteShortAnswer(conn);
+        // An answer a read timer gave to an upload still flowing (Go's handler answering 400 on its
+        // read's `i/o timeout`): the timer's finding, not rst-on-close's early answer.
+        const timer = bodyReadTimerAnswer(conn);
+        if (timer !== null) {
+          reportAnsweredCut(conn, timer);
+          return;
+        }
         const ex = timedOut(conn);
         if (ex === null || ex.requestStart === null) return;
         // A 408 that was the idle timer's close notice crossing a complete request on a kept-alive
@@ -629,6 +695,8 @@ export const slowClientTimeout: DetectorDefinition = {
           server: conn.serverName,
           ts: end,
           message: cutSending ? 'cutSending' : 'timedOut',
+          // An upload cut while it flowed failed (no answer, and the rest of it met a closed socket).
+          ...(cutSending ? { severity: 'error' as const } : {}),
           data: cutSending
             ? {
                 request: requestLine(ex) ?? 'a request',
@@ -720,12 +788,16 @@ export const slowClientTimeout: DetectorDefinition = {
           const inferred: Record<string, NonNullable<ReturnType<typeof inferTimeout>>> = {};
           if (body !== null) inferred.serverClientTimeout = body.value;
           if (headClock !== null) inferred.serverHeaderTimeout = headClock.value;
+          const cut = items.filter((i) => i.cutSending);
           // One head infers no timer, but bounds it: whether it counts from the accept or from the
           // head's first byte, it had run out by the close (at most this long, a timer checked on a
           // tick firing a little late), and counted at least from the head's first byte.
           const lone = headClock === null && heads.length === 1 ? heads[0] : null;
           const bound = lone === null ? null : Math.max(lone.sinceAccept ?? 0, lone.sinceRequest);
           if (lone !== null && bound !== null) inferred.serverHeaderTimeout = { value: bound, samples: 1, spread: 0 };
+          // One upload cut while it flowed bounds the body's timer the same way (one sample: no value agreed).
+          const loneCut = body === null && cut.length === 1 ? cut[0] : null;
+          if (loneCut !== null) inferred.serverClientTimeout = { value: Math.max(loneCut.sinceAccept ?? 0, loneCut.sinceRequest), samples: 1, spread: 0 };
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
           const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0);
           const what =
@@ -745,10 +817,11 @@ export const slowClientTimeout: DetectorDefinition = {
                 ]
               : []),
           ];
-          const cut = items.filter((i) => i.cutSending);
           ctx.diagnose({
             server,
             count: n,
+            // Uploads cut while they flowed failed: an error, as their findings.
+            ...(cut.length > 0 ? { severity: 'error' as const } : {}),
             inferred,
             explanation:
               `${server} gave up on ${what} ${n === 1 ? 'its client was' : 'their clients were'} still sending ` +
@@ -756,9 +829,9 @@ export const slowClientTimeout: DetectorDefinition = {
               (cut.length === n
                 ? 'the upload took longer than the server allows a whole request, not a client that stalled. '
                 : `the client was too slow — an upload that stalled, a slow link, or a slowloris holding connections — not the server. `) +
-              (cut.length > 0 ? cutText(cut, n) : '') +
+              (cut.length > 0 ? cutText(cut, n, body !== null) : '') +
               stoppedText(items.filter((i) => i.stoppedShort), n) +
-              `The setting at work is ${cut.length === n ? CUT_SETTING : setting}.` +
+              `The setting at work is ${cut.length === n ? (cut.every((i) => i.answer !== null) ? CUT_TIMER_SETTING : CUT_SETTING) : setting}.` +
               forwardedText(items) +
               (relayed.length > 0 ? ` ${relayedText(relayed)}` : ''),
             remedy:
