@@ -1038,6 +1038,25 @@ describe('unanswered-request: closes no timer made (blind6 c4_pipe, c6_half, c4b
     expect(d.remedy).toContain('If the client half-closes');
   });
 
+  test('a later keep-alive request with the client\'s FIN 0.1 ms behind it and the server closing on that FIN: no client timeout was at work (blind15 tcpedge s05b)', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/first')).response(0.003, ok('/first'));
+    conn.request(1.5, get('/?delay=1500')).fin(1.5001, 'c').ack(1.5002, 's');
+    conn.fin(1.5043, 's').ack(1.5044, 'c');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'client', halfClosed: false });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('0.1 ms after it');
+    expect(d.explanation).toContain('no client timeout fires that fast');
+    expect(d.explanation).toContain('if the client had only half-closed');
+    expect(d.explanation).not.toContain('One wait infers no timeout');
+    expect(d.remedy).toContain('If the client half-closes');
+    expect(d.remedy).not.toContain('within 0 s');
+    expect(d.remedy).not.toContain("raise the client's timeout");
+  });
+
   test('near miss: a client timeout, the server closing long after the FIN, keeps the plain give-up', () => {
     const cap = new Capture();
     const conn = cap.connection();

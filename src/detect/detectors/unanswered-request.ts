@@ -2053,13 +2053,24 @@ export const unansweredRequest: DetectorDefinition = {
       // Every close the client's FIN, and the server's close right behind it: a half-closing client
       // (shutdown(SHUT_WR), still reading) whose request the server dropped on the FIN looks the same.
       const maybeHalfClose = role === 'client' && members.every((w) => w.serverClosedOnFin);
+      // Every FIN right behind its request (HALF_CLOSE_GRACE): no client timer is that short, so
+      // no timeout of the client's ended the wait, whether it half-closed or closed (a later
+      // request of a keep-alive connection, which closeAfter does not take for a half-close:
+      // blind round 15 tcpedge s05b, a Node server dropping req2 on the FIN 0.1 ms behind it,
+      // had been told to "raise the client's timeout" and why it "did not answer within 0 s").
+      const finRightBehind = maybeHalfClose && members.every((w) => w.wait <= HALF_CLOSE_GRACE);
       const halfCloseNote = maybeHalfClose
         ? ` The server closed right behind the client's FIN ${n === 1 ? '' : 'each time '}without answering: if the client had only half-closed (shutdown(SHUT_WR) after its request, ` +
-          `still reading), which the wire cannot tell from a close, the server dropped the request on the FIN, taking it for a disconnect, and no timer of the client's was at work.`
+          `still reading), which the wire cannot tell from a close, the server dropped the request on the FIN, taking it for a disconnect, and no timer of the client's was at work.` +
+          (finRightBehind ? ' If it closed, it did so on purpose right after writing, not waiting for the answer.' : '')
         : '';
       const halfCloseRemedy = maybeHalfClose
         ? `If the client half-closes: do not shut down writing before the response is read, or make the server treat end of input as a half-close and still answer. Otherwise: `
         : '';
+      // The FIN's delay to the microsecond: `ms` says "0 s" for it.
+      const finRange = finRightBehind
+        ? `${microsAsMs(Math.min(...members.map((w) => w.wait)))}${members.length > 1 ? `–${microsAsMs(hi)}` : ''} ms`
+        : range;
       const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
       const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
       // A proxy by its requests' tells: its timer, not the User-Agent's client's.
@@ -2075,17 +2086,22 @@ export const unansweredRequest: DetectorDefinition = {
         count: n,
         inferred: {},
         explanation:
-          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${range} after ${n === 1 ? 'it' : 'each'}. ` +
-          `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
-          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.${halfCloseNote}` +
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${finRange} after ${n === 1 ? 'it' : 'each'}. ` +
+          (finRightBehind
+            ? `That FIN came right behind the request, with no wait: no client timeout fires that fast, so none was at work. `
+            : `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
+              `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. `) +
+          `${where}.${halfCloseNote}` +
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
-          (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
-          (proxyTells !== 0
-            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
-            : role === 'client'
-            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
-            : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
+          finRightBehind && notAccepted === null && paused === null && proxyTells === 0
+            ? `${halfCloseRemedy}make the client read the response before it closes; no timeout needs raising.`
+            : (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
+              (proxyTells !== 0
+                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
+                : role === 'client'
+                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
+                : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
