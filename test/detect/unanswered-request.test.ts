@@ -694,6 +694,34 @@ describe('unanswered-request: a client timeout that covers the connect (curl --m
     expect(d.explanation).toContain('the client gave up 1 s after it began to connect');
   });
 
+  /** Three first requests from `agent`, each given up on 1 s after its SYN (round trips 30–50 ms); waits from the SYN within 10 ms of each other. */
+  function fromSyn(agent: string | null, jitter: readonly number[] = [0, 0.01, 0.004]) {
+    const cap = new Capture();
+    [[0, 0.03], [3, 0.04], [6, 0.05]].forEach(([t, rtt], i) => {
+      const c = cap.connection();
+      c.handshake(t, rtt).request(t + rtt + 0.0002, get('/sleep/2', agent === null ? [] : [`User-Agent: ${agent}`])).ack(t + 2 * rtt + 0.0002, 's');
+      c.close(t + 1.0 + jitter[i], 'c');
+    });
+    const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
+    return d;
+  }
+
+  test('a Go client (http.Client.Timeout covers the dial) on connections opened for the requests: the value from the SYN leads (blind15 stacks S11)', () => {
+    const d = fromSyn('Go-http-client/1.1');
+    expect(Object.keys(d.inferred)).toEqual(['clientTimeoutFromConnect', 'clientTimeout']);
+    expect(d.inferred.clientTimeoutFromConnect.value).toBeCloseTo(1.005, 2);
+    expect(d.explanation).toMatch(/its request timeout is 1\.00\d s, counted from the SYN/);
+    expect(d.remedy).toMatch(/within 1\.00\d s of the connect/);
+    expect(d.remedy).toContain('http.Client `Timeout`');
+  });
+
+  test('near miss: the same waits from a client whose timeout runs from the request (python-requests) keep the wait from the request first', () => {
+    const d = fromSyn('python-requests/2.28.1');
+    expect(Object.keys(d.inferred)[0]).toBe('clientTimeout');
+    expect(d.explanation).not.toContain('counted from the SYN');
+    expect(d.explanation).toMatch(/its request timeout is 0\.9\d+ s\./);
+  });
+
   test('first requests whose timer started at the request (the waits from the SYN spread with the round trips): only the wait from the request', () => {
     const cap = new Capture();
     for (const [t, rtt] of [[0, 0.03], [3, 0.04], [6, 0.05]]) {

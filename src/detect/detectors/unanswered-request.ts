@@ -2266,6 +2266,8 @@ export const unansweredRequest: DetectorDefinition = {
       const extra: Record<string, InferredValue> = {};
       /** Retries (retried-request) of these requests, told with them where they change what a resend means. */
       let resends: readonly Finding[] = [];
+      /** The client's setting is the wait from the SYN (see fromConnect): that value leads. */
+      let leadsFromConnect = false;
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
@@ -2297,11 +2299,19 @@ export const unansweredRequest: DetectorDefinition = {
           sinceConnect !== null && sinceConnect.spread < cluster.spread && sinceConnect.spread <= CONNECT_SPREAD_RATIO * cluster.spread && ms(sinceConnect.value) !== value
             ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
             : '';
-        if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         // Who the client is, by its requests' User-Agent: its own setting, not every client's.
         const agents = new ClientAgents();
         for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
         const named = agents.describe();
+        // A client known to start its total timeout before the connect (Go's http.Client.Timeout
+        // covers the dial), on connections opened for these requests: its setting is the wait from
+        // the SYN, which leads (blind round 15 stacks S11: Client.Timeout 1 s read 0.942 s from the
+        // request, 1.005 s from the SYN).
+        const fastcgi = members.every((w) => w.fastcgi);
+        const fromConnect =
+          sinceConnect !== null && !fastcgi && ms(sinceConnect.value) !== value && agents.timeoutsCoverConnect() ? ms(sinceConnect.value) : null;
+        leadsFromConnect = fromConnect !== null;
+        if ((connectNote !== '' || fromConnect !== null) && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         const resent = resentAfterGivingUp(members, ctx.findings('retried-request'));
         const resentNote =
           resent > 0
@@ -2311,16 +2321,22 @@ export const unansweredRequest: DetectorDefinition = {
         // A FastCGI client is the web server in front (its leg alone in the capture: the php-fpm
         // host's view): its own read timeout, or its client's abort it passed on, closed the leg;
         // no end client's library timeout is at work on it.
-        const fastcgi = members.every((w) => w.fastcgi);
         const gaveUp = fastcgi
           ? `their FastCGI client (${closers}: the web server in front, e.g. nginx fastcgi_pass, Apache mod_proxy_fcgi) closed the connection ${range} after each request: ` +
             `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
+          : fromConnect !== null
+          ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${fromConnect} s after it began to connect (${range} after each request): ` +
+            `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout is ${fromConnect} s, counted from the SYN ` +
+            `(${value} s from the request).`
           : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
           `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
-          `${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
+          `${fromConnect !== null ? '' : connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
-          (notAccepted?.remedy ?? paused?.remedy ?? queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
+          (notAccepted?.remedy ??
+            paused?.remedy ??
+            queued?.remedy ??
+            `Find why ${server} does not answer these requests within ${fromConnect !== null ? `${fromConnect} s of the connect` : `${value} s`} (its logs, a thread dump, slow dependencies).`) +
           (fastcgi
             ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
             : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
@@ -2372,7 +2388,8 @@ export const unansweredRequest: DetectorDefinition = {
       emit({
         server,
         count: members.length,
-        inferred: name === '' ? extra : { [name]: cluster, ...extra },
+        // The wait from the SYN first where it is the client's setting (see fromConnect).
+        inferred: name === '' ? extra : leadsFromConnect ? { ...extra, [name]: cluster } : { [name]: cluster, ...extra },
         explanation,
         remedy,
         anomalyIds: [...members.map((w) => w.finding.id), ...resends.map((f) => f.id)],
