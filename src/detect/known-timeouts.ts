@@ -105,6 +105,10 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
   { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
   { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
+  // h2o's docs (configure/http1_directives, http2_directives): `http1-request-timeout`, 10 s by
+  // default, also ends an idle HTTP/1 keep-alive connection (blind round 15 stacks S8: h2o 2.2.5
+  // set to 2 closed idle connections 2.001 s after the response); HTTP/2's is `http2-idle-timeout`.
+  { software: H2O, idleSetting: 'h2o `http1-request-timeout` (10 s by default, in seconds; `http2-idle-timeout`, 10 s by default, for HTTP/2 connections)' },
   // webfsd.c 1.21: keepalive_time = 5, no option; checked against time(NULL) whenever select()
   // returns, so at the first wake-up after whole second floor(last I/O) + 6 (keepalive-race-webfs-curl).
   {
@@ -258,6 +262,7 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 120, name: 'waitress channel_timeout (120 s default, checked every cleanup_interval, 30 s: closes 120-150 s)', side: 'server', software: WAITRESS },
   { seconds: 10, name: 'CherryPy server.socket_timeout (10 s default)', side: 'server', software: CHERRYPY },
   { seconds: 3600, name: 'Tornado idle_connection_timeout (3600 s default)', side: 'server', software: TORNADO },
+  { seconds: 10, name: 'h2o http1-request-timeout (10 s default)', side: 'server', software: H2O },
   { seconds: 5, name: 'Mojolicious keep_alive_timeout (5 s default)', side: 'server', software: MOJOLICIOUS },
   { seconds: 5, name: 'Hypercorn keep_alive_timeout (5 s default)', side: 'server', software: HYPERCORN },
   { seconds: 60, name: 'Twisted Site timeout (60 s default)', side: 'server', software: TWISTED },
