@@ -846,6 +846,23 @@ describe('unanswered-request: a wait that agrees with no other still gets its di
   });
 });
 
+describe('unanswered-request: a lone request the server side closed names the server timers that do so (blind15 longlived s17)', () => {
+  test('Node\'s socket timeout (server.setTimeout / server.timeout) among them, its requestTimeout told apart', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/sse')).ack(0.0011, 's');
+    conn.fin(5.075, 's').ack(5.0751, 'c').fin(5.076, 'c').ack(5.0761, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'server' });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.remedy).toContain('`server.setTimeout(ms)` / `server.timeout`');
+    expect(d.remedy).toContain('`requestTimeout`');
+    expect(d.remedy).toContain('WriteTimeout');
+  });
+});
+
 describe('unanswered-request: a lone request the server never acknowledged', () => {
   test('its diagnosis says the request never got in, not that the server had it', () => {
     const cap = new Capture();
