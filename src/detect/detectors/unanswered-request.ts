@@ -2317,10 +2317,14 @@ export const unansweredRequest: DetectorDefinition = {
         // A client known to start its total timeout before the connect (Go's http.Client.Timeout
         // covers the dial), on connections opened for these requests: its setting is the wait from
         // the SYN, which leads (blind round 15 stacks S11: Client.Timeout 1 s read 0.942 s from the
-        // request, 1.005 s from the SYN).
+        // request, 1.005 s from the SYN). Only where the waits from the SYN agree better: where both
+        // agree alike (a short path) the handshake tells nothing, and a timer armed at the request
+        // (curl's --max-time is not the only setting such a client has) reads as well.
         const fastcgi = members.every((w) => w.fastcgi);
         const fromConnect =
-          sinceConnect !== null && !fastcgi && ms(sinceConnect.value) !== value && agents.timeoutsCoverConnect() ? ms(sinceConnect.value) : null;
+          sinceConnect !== null && sinceConnect.spread < cluster.spread && !fastcgi && ms(sinceConnect.value) !== value && agents.timeoutsCoverConnect()
+            ? ms(sinceConnect.value)
+            : null;
         leadsFromConnect = fromConnect !== null;
         if ((connectNote !== '' || fromConnect !== null) && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         const resent = resentAfterGivingUp(members, ctx.findings('retried-request'));
