@@ -178,8 +178,8 @@ export class Conn {
    * A RST with the ACK flag, acknowledging everything the peer sent: what Linux sends when its
    * application closes a socket with unread data in the receive buffer.
    */
-  rstAck(ts: number, from: Side, options: Pick<SegmentOptions, 'window'> = {}): this {
-    this.emit(ts, from, TCP_RST, '', this.ackOf(from, {}), undefined, undefined, options.window);
+  rstAck(ts: number, from: Side, options: Pick<SegmentOptions, 'window'> & { ttl?: number } = {}): this {
+    this.emit(ts, from, TCP_RST, '', this.ackOf(from, {}), undefined, options.ttl, options.window);
     return this;
   }
 

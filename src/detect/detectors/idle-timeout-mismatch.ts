@@ -119,6 +119,9 @@ const HOST_END_WINDOW = 1;
 
 interface ServerIdle {
   closes: Sample[];
+  /** HTTP idle closes (serverIdleClose), and how many of them were a RST with no FIN (its byReset): what a client that raced them saw. */
+  httpIdleCloses: number;
+  httpResetCloses: number;
   /** The last idle closes with the last request before each: a relaying proxy's are told by it (relayed-closes.ts). */
   relaySamples: IdleCloseSample[];
   relaySamplesAdded: number;
@@ -355,7 +358,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       if (e === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
         e = {
-          closes: [], relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, closedAfterUse: new Map(), topReuses: [], reuses: 0, reuseHist: null, minReuse: Infinity,
+          closes: [], httpIdleCloses: 0, httpResetCloses: 0, relaySamples: [], relaySamplesAdded: 0, nextClose: 0, clientCloses: [], nextClientClose: 0, closedAfterUse: new Map(), topReuses: [], reuses: 0, reuseHist: null, minReuse: Infinity,
           advertised: new Map(), clientHosts: new Set(), httpConnections: 0, tlsConnections: 0, plainConnections: 0, plainCut: 0, plainProtocol: null,
         };
         servers.set(server, e);
@@ -486,10 +489,13 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e === null) return;
         e.httpConnections++;
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
-        const close = serverIdleClose(conn);
+        // An idle close by RST (SO_LINGER 0) tells the timeout as a FIN does (serverIdleClose's byReset).
+        const close = serverIdleClose(conn, false, ctx.options.minIdleTimeout);
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           const copy = idleCloseSample(close.finTs, close.finFrame, close.lastExchange);
           e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, upTo: close.idleGapLongest, ts: close.finTs, frame: close.finFrame, copy });
+          e.httpIdleCloses++;
+          if (close.byReset) e.httpResetCloses++;
           e.relaySamplesAdded = addRelaySample(e.relaySamples, e.relaySamplesAdded, copy);
           return;
         }
@@ -647,10 +653,13 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             ? `${server}${plain !== null ? ` (${plain.name}, as its port says)` : e.plainCut === e.plainConnections ? ` (${SNAPLEN_UNIDENTIFIED_PAYLOAD})` : ' (neither HTTP nor TLS)'}`
             : `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''}`;
           const idleConnections = plainOnly ? 'idle connections' : 'idle keep-alive connections';
+          // Every idle close an abort (a RST, no FIN): a request that meets one fails with ECONNRESET, not EOF.
+          const byReset = !plainOnly && e.httpResetCloses > 0 && e.httpResetCloses === e.httpIdleCloses;
+          const resetText = byReset ? ', each with a RST and no FIN (an abortive close: SO_LINGER 0, as Go\'s SetLinger(0) or HAProxy `option nolinger` set)' : '';
           const parts: string[] = [
             ticked !== null
-              ? `${who} closed ${idleConnections} after ${fmt(T)} s at the shortest${knownText}: ${tickedText(ticked)}; ${reuseText}.`
-              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${knownText}; ${reuseText}.`,
+              ? `${who} closed ${idleConnections} after ${fmt(T)} s at the shortest${resetText}${knownText}: ${tickedText(ticked)}; ${reuseText}.`
+              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}; ${reuseText}.`,
           ];
           if (relay !== null) {
             const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);
@@ -661,7 +670,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               `${sampled ? `At least ${riskyCount}` : riskyCount} ${reuseUnit(riskyCount, e.httpConnections === 0)} ${riskyRtt >= 0.001 ? 'reached the server' : 'came'} after ≥ ${fmt(T - margin)} s idle (the ${ticked !== null ? 'shortest close' : 'timeout'} minus a ${fmt(margin)} s margin for latency and timer jitter${riskyRtt >= 0.001 ? `; the idle seen here plus the round trip from the capture point to the server, up to ${fmt(riskyRtt * 1000)} ms` : ''}): ` +
                 (plainOnly
                   ? `such a request can cross the server's close and fail (a reset${plain !== null ? `; ${plain.clientErrors}` : ''})`
-                  : "such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)") +
+                  : byReset
+                    ? 'such a request can cross the server\'s RST and fail with ECONNRESET ("connection reset by peer"), and one sent after the RST arrived fails in the client before reaching the wire'
+                    : "such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)") +
                 `${races.length > 0 ? ` — ${racesText(races, T - margin)}` : ', even though none did in this capture'}.`,
             );
           }

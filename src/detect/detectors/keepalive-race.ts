@@ -4,7 +4,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, cutNoticeEvidence, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, reusedAfterCutHead, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
-import { resetFromPath } from '../path-reset';
+import { resetFromOtherHost, resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
@@ -66,6 +66,12 @@ export interface ServerIdleClose {
    * idleGap and this (settleIdleIntervals).
    */
   idleGapLongest: number;
+  /**
+   * The close was a RST with no FIN before it (finTs and finFrame are then the RST's): an abort of
+   * the idle connection (SO_LINGER 0, HAProxy `option nolinger`), whose client reads or writes
+   * ECONNRESET, not EOF. Only where serverIdleClose was asked for such closes (`resetIdle`).
+   */
+  byReset: boolean;
   /** The last complete exchange before the FIN (null: the connection was never used). */
   lastExchange: HttpExchange | null;
   /** The first request the server had not received when it closed (the race), if any. */
@@ -92,6 +98,20 @@ function serverFinFirst(conn: AnalyzedConnection): boolean {
     (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, finTs, finFrame)) ||
     (s.rstTs >= 0 && readBefore(s.rstTs, s.rstFrame, finTs, finFrame))
   );
+}
+
+/**
+ * The server's RST, with no FIN before it, may be its abort of an idle connection (a socket closed
+ * with SO_LINGER 0: Go's SetLinger(0), HAProxy `option nolinger`): the connection's first close (the
+ * client had neither closed nor reset), with an ACK number (an abort of a live socket carries one; a
+ * RST without it answers a segment for a socket already gone), and from the server's host (a
+ * middlebox's reset, at another TTL, is middlebox-idle-timeout's). serverIdleClose judges the rest.
+ */
+function serverResetIdleCandidate(conn: AnalyzedConnection): boolean {
+  const s = conn.server;
+  if (s.rstTs < 0 || !s.rstHasAck || resetFromOtherHost(s)) return false;
+  const first = serverClosedFirst(conn);
+  return first !== null && first.closedWith === 'RST';
 }
 
 /** Jitter allowed on the path between the capture point and the server (seconds), beyond the handshake's round trip. */
@@ -125,18 +145,22 @@ export function idleCloseTsOf(conn: AnalyzedConnection): number {
  * response announced the close is then unseen, so only keepalive-race asks, for races it holds until
  * it knows whether the server closed other connections at that moment (heldCutHeads).
  */
-export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false): ServerIdleClose | null {
+export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, resetIdle: number | null = null): ServerIdleClose | null {
   const s = conn.server;
   const c = conn.client;
   const app = conn.app;
   // A tunnel (a WebSocket, CONNECT) is no kept-alive connection: its close ends what it carried (tunnel-idle-timeout).
-  if (s.finTs < 0 || app === null || app.session === null || !app.session.isHttp || app.session.isTunnel) return null;
-  const finTs = s.finTs;
-  const finFrame = s.finFrame;
-  if (!serverFinFirst(conn)) return null;
+  if (app === null || app.session === null || !app.session.isHttp || app.session.isTunnel) return null;
+  const byFin = s.finTs >= 0 && serverFinFirst(conn);
+  const byReset = !byFin && resetIdle !== null && serverResetIdleCandidate(conn);
+  if (!byFin && !byReset) return null;
+  const finTs = byReset ? s.rstTs : s.finTs;
+  const finFrame = byReset ? s.rstFrame : s.finFrame;
 
-  // Client bytes the FIN does not acknowledge crossed it: the server had not received them.
-  const finMissedClientBytes = s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
+  // Client bytes the FIN (or the aborting RST, by its ACK number) does not acknowledge crossed it: the server had not received them.
+  const finMissedClientBytes = byReset
+    ? c.payloadBytes > 0 && seqLt(s.rstAck, c.maxSeqEnd)
+    : s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
   const crossLead = crossingLead(conn);
   const recent = app.recent;
   let known = -1; // index in recent of the last exchange the server had received before closing
@@ -178,6 +202,18 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false):
     lastExchange = ex;
     lastActivityTs = ex.responseEnd;
     lastActivityFrame = ex.responseEndFrame ?? ex.responseFrame ?? 0;
+    // An abort is an idle close only after a quiet connection: nothing from the client after the
+    // response but a request that crossed the RST. Client bytes still coming after the response (an
+    // upload answered early) are what a close with unread data resets (rst-on-close).
+    if (byReset) {
+      if (ex.requestEnd === null || ex.requestEnd > ex.responseEnd) return null;
+      const clientTs = s.peerDataBeforeCloseTs;
+      if (late < 0 && clientTs >= 0 && readBefore(lastActivityTs, lastActivityFrame, clientTs, s.peerDataBeforeCloseFrame)) return null;
+      if (finTs - lastActivityTs < (resetIdle ?? Infinity)) return null;
+    }
+  } else if (byReset) {
+    // Never used, or a capture begun mid-stream: a RST then tells no idle close of a kept-alive connection.
+    return null;
   } else if (s.synAckTimes.length > 0) {
     // Never used: idle since the handshake.
     lastActivityTs = s.synAckTimes[0];
@@ -190,13 +226,13 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false):
     if (late < 0 || conn.client.synCount > 0 || s.payloadBytes > 0) return null;
     const lateRequest = recent[late];
     if (lateRequest.uncertain || lateRequest.responseStart !== null) return null;
-    return { finTs, finFrame, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true };
+    return { finTs, finFrame, byReset: false, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true };
   }
   const lateRequest = late >= 0 ? recent[late] : null;
   if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
   const writtenFrom = lastExchange?.responseStart ?? lastActivityTs;
   return {
-    finTs, finFrame, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false,
+    finTs, finFrame, byReset, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false,
   };
 }
 
@@ -1190,6 +1226,8 @@ function commonHint(hints: ReadonlyMap<number, number>): number | null {
 
 
 interface ServerRaces {
+  /** Crossings of an idle close that was a RST with no FIN (serverIdleClose's byReset). */
+  crossingReset: number;
   /** Each idle close's idle time from the last response's last byte (ServerIdleClose.idleGap), in a ring. */
   idleGaps: number[];
   /** The same from the response's first byte (idleGapLongest): the timer started in between (idleAges). */
@@ -1483,6 +1521,8 @@ export const keepaliveRace: DetectorDefinition = {
         '{bytes} bytes of {payload} reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later with no data in answer ({form}: {why}); {outcome}',
       raceArrivalPlain:
         'A request ({payload}) reached {server} after {idleBefore} s idle on a reused connection, and the server closed it ({closedWith}) {closeAfter} ms later with no data in answer ({form}: {why}); {outcome}',
+      raceIdleReset:
+        '{request} sent on a connection {server} had reset after {idle} s idle, with no FIN before it ({form}: the request came {delta} ms {when} the RST that closed it); {outcome}',
       raceAfterReset:
         '{bytes} bytes of {payload} sent on a connection {server} had reset after {idle} s idle, with no FIN (crossing: {delta} ms after the RST that closed it); {outcome}',
     },
@@ -1541,7 +1581,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1629,7 +1669,7 @@ export const keepaliveRace: DetectorDefinition = {
     /** What a race's finding says (raceFinding reports it; a held close on arrival is reported later, see heldArrivals). */
     const raceInput = (
       conn: AnalyzedConnection,
-      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number },
+      t: { reqTs: number; reqFrame: number; idle: number | null; lastFrame: number; acksFin: boolean | null; form: RaceForm; neverUsed: boolean; bytes?: number; byReset?: boolean },
       ex: HttpExchange | null,
       arrival: { close: ArrivalTiming & { goodbyeFrame?: number }; basis: ArrivalBasis; serverIdleTimeout: number | null } | null = null,
       unseenFin: UnseenFinClose | null = null,
@@ -1637,9 +1677,11 @@ export const keepaliveRace: DetectorDefinition = {
       const s = conn.server;
       const c = conn.client;
       // Without a FIN in the capture, Δ is measured to the packet that showed the close.
-      const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.shownTs : s.finTs;
+      // An idle close by RST (serverIdleClose's byReset): Δ to that RST, which is also the reset the request met.
+      const byReset = t.byReset === true;
+      const closeTs = arrival !== null ? arrival.close.closeTs : unseenFin !== null ? unseenFin.shownTs : byReset ? s.rstTs : s.finTs;
       const delta = t.reqTs - closeTs;
-      const reset = s.rstTs >= 0 && readBefore(t.reqTs, t.reqFrame, s.rstTs, s.rstFrame);
+      const reset = byReset || (s.rstTs >= 0 && readBefore(t.reqTs, t.reqFrame, s.rstTs, s.rstFrame));
       const failure = ex !== null ? failureOf(ex, conn) : null;
       const failedAt = failure?.at ?? conn.lastTs;
       const retry = retryOf(conn, ex, failure);
@@ -1650,10 +1692,12 @@ export const keepaliveRace: DetectorDefinition = {
       const outcome =
         (arrival !== null && arrival.close.closedWith === 'RST') || (unseenFin !== null && unseenFin.shownBy === 'reset')
           ? 'the reset was its only answer' // the summary already says when the RST came
+          : byReset
+            ? 'the client\'s write or read failed with ECONNRESET ("connection reset by peer"), not EOF: no FIN came before the reset'
           : reset
             ? `the server answered RST ${fmt((s.rstTs - t.reqTs) * 1000)} ms later`
             : 'it got no response before the connection ended';
-      const fin = s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
+      const fin = !byReset && s.finTs >= 0 && (arrival === null || arrival.close.closedWith === 'FIN');
       // A stale reuse: how long the client had held the FIN when its request left. Seen from the
       // capture point, the FIN went on to the client and the request came back: the round trip to
       // the client (SYN-ACK to ACK of the handshake; about 0 on a capture next to the client) is not
@@ -1725,6 +1769,8 @@ export const keepaliveRace: DetectorDefinition = {
                 : 'raceOpaque'
             : arrival !== null
               ? 'raceArrival'
+              : byReset
+                ? 'raceIdleReset'
               : t.neverUsed
                 ? 'raceNeverUsed'
                 : t.idle === null
@@ -1762,6 +1808,8 @@ export const keepaliveRace: DetectorDefinition = {
           form: t.form,
           idleGap: t.idle === null ? null : ms(t.idle),
           finTs: fin ? at(s.finTs) : null,
+          // Only on an idle close by RST (no FIN): the abort that closed the connection.
+          ...(byReset ? { closedWith: 'RST' } : {}),
           requestTs: at(t.reqTs),
           delta: fineDuration(delta),
           requestAcksFin: t.acksFin,
@@ -1817,8 +1865,10 @@ export const keepaliveRace: DetectorDefinition = {
       facts: RaceFacts,
     ): void => {
       entry.raceIds.push(finding.id);
-      if (form === 'crossing') entry.crossing++;
-      else if (form === 'stale-reuse') {
+      if (form === 'crossing') {
+        entry.crossing++;
+        if (finding.evidence.closedWith === 'RST') entry.crossingReset++;
+      } else if (form === 'stale-reuse') {
         entry.stale++;
         const held = finding.evidence.finHeldByClient;
         if (typeof held === 'number' && held < STALE_IN_FLIGHT) entry.staleInFlight++;
@@ -2650,7 +2700,8 @@ export const keepaliveRace: DetectorDefinition = {
         const clientClose = clientIdleCloseOf(conn);
         if (clientClose !== null && clientClose.gap >= ctx.options.minIdleTimeout) noteClientIdleClose(clientKey(conn.clientHost, ownAgent(conn), conn.serverName), clientClose.gap, clientClose.ts);
         noteServerClose(conn);
-        const close = serverIdleClose(conn);
+        // A RST after at least minIdleTimeout of silence is an idle close too (an abort: SO_LINGER 0).
+        const close = serverIdleClose(conn, false, ctx.options.minIdleTimeout);
         if (close === null) {
           if (holdCutHead(conn)) return;
           if (!unseenFinRace(conn)) arrivalRace(conn);
@@ -2678,11 +2729,13 @@ export const keepaliveRace: DetectorDefinition = {
         if ((c.finTs >= 0 && readBefore(c.finTs, c.finFrame, reqTs, reqFrame)) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, reqTs, reqFrame))) return; // the client had closed
         const after = conn.clientDataAfterServerFin;
         const beforeFin = readBefore(reqTs, reqFrame, close.finTs, close.finFrame);
-        const acksFin = beforeFin ? false : after !== null ? after.acksFin : null;
+        // After a RST the client's kernel sends nothing more: a request on the wire had left before the
+        // RST reached it (a crossing), and there is no FIN for it to acknowledge (null).
+        const acksFin = close.byReset ? null : beforeFin ? false : after !== null ? after.acksFin : null;
         const form = acksFin === true ? 'stale-reuse' : 'crossing';
         const finding = raceFinding(
           conn,
-          { reqTs, reqFrame, idle: close.idleUnknown ? null : close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed },
+          { reqTs, reqFrame, idle: close.idleUnknown ? null : close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed, byReset: close.byReset },
           ex,
         );
         record(conn, finding, form, neverUsed, ex);
@@ -2726,7 +2779,13 @@ export const keepaliveRace: DetectorDefinition = {
           let explanation: string;
           let remedy: string;
           const forms = [
-            entry.crossing > 0 ? `${entry.crossing} crossed the server's ${entry.plain === count ? 'close (its FIN, or its RST when it sent none)' : 'FIN'} on the wire` : '',
+            entry.crossing > 0
+              ? `${entry.crossing} crossed the server's ${
+                  entry.plain === count ? 'close (its FIN, or its RST when it sent none)'
+                  : entry.crossingReset === entry.crossing ? 'idle close, a RST with no FIN before it (an abort: SO_LINGER 0)'
+                  : entry.crossingReset > 0 ? 'idle close (its FIN, or a RST with no FIN before it)'
+                  : 'FIN'} on the wire`
+              : '',
             entry.stale > entry.staleInFlight
               ? `${entry.stale - entry.staleInFlight} ${entry.stale - entry.staleInFlight === 1 ? 'was' : 'were'} sent on connections whose FIN the client had already received (stale reuse: the pool did not notice the close)`
               : '',
@@ -2767,7 +2826,7 @@ export const keepaliveRace: DetectorDefinition = {
           // reports the end (blind round 13b).
           const overTls = entry.closeNotify === count;
           const outcome = (extra !== '' ? `${extra[0].toUpperCase()}${extra.slice(1)}. ` : '') + (entry.reset > 0
-            ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` +
+            ? (entry.crossingReset === count ? 'The server closed each idle connection with a RST' : `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST`) +
               (first === 'fin'
                 ? overTls
                   ? ' after its close_notify (a TLS alert record) and FIN, so the client read the close_notify and the FIN first and saw EOF'

@@ -36,6 +36,50 @@ export interface Truncation extends CutResponse {
   timerFromTs: number;
 }
 
+/**
+ * A successful response a server ended as whole without a Content-Length: its chunked body's last
+ * chunk, or its close ending a close-delimited body. A proxy that ends its client's response so
+ * when its backend cut the upstream one hid the cut (Caddy's reverse_proxy sends the last chunk
+ * after "reading from backend: unexpected EOF"; blind round 15, S12).
+ */
+interface WholeLeg {
+  flowId: number;
+  client: string;
+  server: string;
+  request: string;
+  status: number;
+  requestStart: number;
+  responseStart: number;
+  /** When its last byte (or the close that ended it) came. */
+  endTs: number;
+  endFrame: number;
+  received: number;
+  end: 'chunked' | 'close';
+}
+
+/** The WholeLeg of a decided exchange, or null when it is none. */
+function wholeLegOf(ex: HttpExchange, conn: AnalyzedConnection): WholeLeg | null {
+  if (ex.state !== 'complete' || ex.uncertain || ex.status === null || ex.status < 200 || ex.status > 299) return null;
+  if (ex.responseFraming !== 'chunked' && ex.responseFraming !== 'close') return null;
+  if (ex.requestStart === null || ex.responseStart === null || ex.responseEnd === null) return null;
+  return {
+    flowId: conn.id,
+    client: conn.clientName,
+    server: conn.serverName,
+    request: requestLine(ex) ?? '?',
+    status: ex.status,
+    requestStart: ex.requestStart,
+    responseStart: ex.responseStart,
+    endTs: ex.responseEnd,
+    endFrame: ex.responseEndFrame ?? 0,
+    received: ex.responseBodyBytes,
+    end: ex.responseFraming,
+  };
+}
+
+/** Whole legs kept while their upstream leg's end is still to come (the latest). */
+const WHOLE_PENDING = 4096;
+
 /** An upstream leg its client (a proxy) abandoned mid-body: closed before the response was whole. */
 interface AbandonedLeg {
   flowId: number;
@@ -156,6 +200,11 @@ function timeoutLogHint(named: string | null, legs: readonly (AbandonedLeg | nul
           (named === null ? '; the upstream request\'s lower-case field names are HAProxy 2.x\'s' : ''),
       }
     : { log: 'error log', hint: 'nginx logs "upstream timed out … while reading upstream"' };
+}
+
+/** How a proxy ended a WholeLeg, for text. */
+function wholeEnd(w: WholeLeg): string {
+  return w.end === 'chunked' ? 'its chunked body\'s last chunk' : 'its close, ending a body without a length';
 }
 
 /** How the body fell short, for text. */
@@ -348,7 +397,36 @@ export const responseTruncated: DetectorDefinition = {
       return up !== null && up.closeTs <= t.closeTs ? up : null;
     };
 
+    /**
+     * Backend cuts a proxy hid: the response it gave its client for the same request ended as whole
+     * (WholeLeg) right after the backend's cut, with no more body bytes than the backend had sent.
+     * A proxy that passed the cut on (its client leg cut too) or answered 502 is not in here.
+     */
+    const hiddenBy = new Map<Truncation, WholeLeg>();
+    /** Whole legs whose upstream leg had not ended yet when they were decided (a ring: the latest). */
+    const pending: WholeLeg[] = [];
+    let pendingNext = 0;
+    const hide = (w: WholeLeg): boolean => {
+      const up = truncationsByRequest.nearest(
+        w.request,
+        { flowId: w.flowId, server: w.server, requestStart: w.requestStart, answeredAt: w.responseStart, closeTs: w.endTs },
+        LEGS_TOGETHER,
+        (t) => t.closeTs <= w.endTs && w.received <= t.received && !hiddenBy.has(t),
+      );
+      if (up === null) return false;
+      hiddenBy.set(up, w);
+      return true;
+    };
+
     return {
+      onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+        const w = wholeLegOf(ex, conn);
+        if (w === null || hide(w)) return;
+        if (pending.length < WHOLE_PENDING) pending.push(w);
+        else pending[pendingNext] = w;
+        pendingNext = (pendingNext + 1) % WHOLE_PENDING;
+      },
+
       onConnectionEnd(conn: AnalyzedConnection): void {
         software.note(conn);
         if (conn.app?.session?.isTunnel === true) return;
@@ -364,12 +442,19 @@ export const responseTruncated: DetectorDefinition = {
       },
 
       onFinish(): void {
+        // The upstream legs that ended after their whole client leg was decided.
+        for (const w of pending) hide(w);
         const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; lazy: LazyRange | null; id: string }[]>();
         /** The findings of a proxy that passed a backend's cut on, by that cut: diagnosed with the backend's, whose cause they share. */
         const relayersOf = new Map<Truncation, { id: string; server: string }[]>();
         for (const t of truncations) {
           const relayed = relayedFrom(t);
           const upstream = relayed === null ? legOf(abandonedByRequest, t) : null;
+          const hidden = hiddenBy.get(t) ?? null;
+          const hiddenText =
+            hidden === null
+              ? ''
+              : `; the proxy ${hidden.server} ended its response to ${hidden.client} as whole ${ms(hidden.endTs - t.closeTs) === 0 ? 'at once' : `${ms(hidden.endTs - t.closeTs)} s later`} (${wholeEnd(hidden)}, ${hidden.status}, ${hidden.received} body bytes): its client got the cut body as a complete response, with no error`;
           const upstreamText =
             relayed !== null
               ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${ms(t.closeTs - relayed.closeTs)} s before, after ${shortfall(relayed)}`
@@ -390,7 +475,7 @@ export const responseTruncated: DetectorDefinition = {
               shortfall: shortfall(t),
               silence: ms(t.silence),
               sinceRequest: ms(t.sinceRequest),
-              upstream: upstreamText,
+              upstream: upstreamText + hiddenText,
             },
             evidence: {
               request: t.request,
@@ -415,6 +500,10 @@ export const responseTruncated: DetectorDefinition = {
               upstreamSilence: upstream !== null ? ms(upstream.closeTs - upstream.lastByteTs) : null,
               // Only where nginx's lazily re-armed read timer may have run from an earlier read (absent otherwise).
               ...(lazy !== null ? { readTimerAtLeast: ms(lazy.lo), readTimerAtMost: ms(lazy.hi), readTimerFromAt: at(lazy.fromTs) } : {}),
+              // Only where a proxy hid the cut from its client (absent otherwise).
+              ...(hidden !== null
+                ? { hiddenByProxy: hidden.server, hiddenClientFlowId: hidden.flowId, hiddenEndedWith: hidden.end === 'chunked' ? 'last-chunk' : 'close', hiddenStatus: hidden.status, hiddenBodyBytes: hidden.received }
+                : {}),
             },
             frames: [
               ...new Set([
@@ -424,6 +513,7 @@ export const responseTruncated: DetectorDefinition = {
                 t.closeFrame,
                 ...(upstream !== null ? [upstream.closeFrame] : []),
                 ...(relayed !== null ? [relayed.closeFrame] : []),
+                ...(hidden !== null ? [hidden.endFrame] : []),
                 ...(t.clientResetTs >= 0 ? [t.clientResetFrame] : []),
               ]),
             ]
@@ -517,7 +607,14 @@ export const responseTruncated: DetectorDefinition = {
           if ((mechanism === 'time-limit' || mechanism === 'either') && limit !== null) inferred.responseTimeLimit = limit;
           if (mechanism === 'either' && stall !== null) inferred.responseStallTimeout = stall;
           const head = `${server}${named !== null ? ` (${named})` : ''} closed ${n === 1 ? 'a response in the middle of its body' : `${n} responses in the middle of their bodies`} with a FIN`;
-          const clientView = `Clients see the body end early: ${cutBodyErrors(own.map((x) => x.t))}; a proxy in front of them answers 502 or passes the cut on.`;
+          const hiddenOwn = own.flatMap((x) => {
+            const w = hiddenBy.get(x.t);
+            return w === undefined ? [] : [w];
+          });
+          const clientView =
+            hiddenOwn.length === n
+              ? `Its client, a proxy, read the body end early; the proxy's own client${n === 1 ? '' : 's'} did not (below).`
+              : `Clients see the body end early: ${cutBodyErrors(own.map((x) => x.t))}; a proxy in front of them answers 502 or passes the cut on${hiddenOwn.length > 0 ? ', or hides it (below)' : ''}.`;
           let explanation: string;
           let remedy: string;
           if (mechanism === 'stall' && stall !== null) {
@@ -613,6 +710,19 @@ export const responseTruncated: DetectorDefinition = {
               mechanism === 'abrupt' || mechanism === 'mixed'
                 ? ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other: one event ended them (the process killed, crashed or restarted), not each response's own error.`
                 : ` ${n === 2 ? 'Both' : `All ${n}`} were cut within ${ms(closeSpread)} s of each other, as one event would cut them (the process killed or restarted): with requests that began together, that reads the same.`;
+          }
+          if (hiddenOwn.length > 0) {
+            const k = hiddenOwn.length;
+            const proxies = [...new Set(hiddenOwn.map((w) => w.server))].slice(0, 3).join(', ');
+            const ends = [...new Set(hiddenOwn.map(wholeEnd))].join(', or ');
+            explanation +=
+              ` The proxy in front (${proxies}) passed ${k === 1 ? (n === 1 ? 'the cut body' : 'one cut body') : `${k} cut bodies`} on to its client${k === 1 ? '' : 's'} as whole: ` +
+              `it ended its own response normally (${ends}, ${[...new Set(hiddenOwn.map((w) => w.status))].join('/')}) with no more body bytes than the backend had sent. ` +
+              `${k === 1 ? 'Its client saw no error: it got' : 'None of its clients saw an error: each got'} a truncated body as a complete, successful response (silent data loss, worse than an error: nothing retries it or reports it). ` +
+              "Caddy's reverse_proxy ends the chunked stream so when its backend's body breaks off (it logs \"aborting with incomplete response\"); nginx with proxy_buffering off closes its client's connection mid-body instead, which the client sees.";
+            remedy +=
+              ` Until then, ${k === 1 ? 'the response the proxy\'s client took' : 'the responses the proxy\'s clients took'} as complete ${k === 1 ? 'is' : 'are'} not: whatever ${k === 1 ? 'it' : 'they'} stored or passed on from ${k === 1 ? 'it' : 'them'} is cut short; ` +
+              'a client can only tell by checking the body itself (a length or checksum in the payload, a closing record).';
           }
           if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
           // A proxy's findings that passed these cuts on are this server's doing: listed here, with their proxy named.
