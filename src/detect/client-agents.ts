@@ -110,6 +110,11 @@ export class ClientAgents {
     return this.perClient((p) => raceErrorFor(p, first, tls), noAgentRaceErrors(first, tls), "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", clientRaceErrors(first, tls));
   }
 
+  /** Every connection's client is named, and each one's total timeout covers the connect (ClientProduct.timeoutCoversConnect). */
+  timeoutsCoverConnect(): boolean {
+    return this.named > 0 && this.unnamed === 0 && [...this.agents.values()].every((p) => p.timeoutCoversConnect === true);
+  }
+
   /** The request timeouts of the clients, without parentheses, listed as raceErrors lists their errors. */
   requestTimeouts(): string {
     return this.perClient((p) => p.requestTimeout, NO_AGENT_REQUEST_TIMEOUTS, null, CLIENT_REQUEST_TIMEOUTS);

@@ -105,6 +105,10 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
   // yaws.conf keepalive_timeout, in milliseconds (Yaws 2.1.1, keepalive-race-yaws: `Server: Yaws 2.1.1`).
   { software: YAWS, idleSetting: 'Yaws `keepalive_timeout` in yaws.conf, in milliseconds (30000 by default)' },
   { software: NGHTTPX, idleSetting: 'nghttpx `--frontend-keep-alive-timeout` (1 min by default)' },
+  // h2o's docs (configure/http1_directives, http2_directives): `http1-request-timeout`, 10 s by
+  // default, also ends an idle HTTP/1 keep-alive connection (blind round 15 stacks S8: h2o 2.2.5
+  // set to 2 closed idle connections 2.001 s after the response); HTTP/2's is `http2-idle-timeout`.
+  { software: H2O, idleSetting: 'h2o `http1-request-timeout` (10 s by default, in seconds; `http2-idle-timeout`, 10 s by default, for HTTP/2 connections)' },
   // webfsd.c 1.21: keepalive_time = 5, no option; checked against time(NULL) whenever select()
   // returns, so at the first wake-up after whole second floor(last I/O) + 6 (keepalive-race-webfs-curl).
   {
@@ -258,6 +262,7 @@ export const KNOWN_IDLE_TIMEOUTS: readonly KnownTimeout[] = [
   { seconds: 120, name: 'waitress channel_timeout (120 s default, checked every cleanup_interval, 30 s: closes 120-150 s)', side: 'server', software: WAITRESS },
   { seconds: 10, name: 'CherryPy server.socket_timeout (10 s default)', side: 'server', software: CHERRYPY },
   { seconds: 3600, name: 'Tornado idle_connection_timeout (3600 s default)', side: 'server', software: TORNADO },
+  { seconds: 10, name: 'h2o http1-request-timeout (10 s default)', side: 'server', software: H2O },
   { seconds: 5, name: 'Mojolicious keep_alive_timeout (5 s default)', side: 'server', software: MOJOLICIOUS },
   { seconds: 5, name: 'Hypercorn keep_alive_timeout (5 s default)', side: 'server', software: HYPERCORN },
   { seconds: 60, name: 'Twisted Site timeout (60 s default)', side: 'server', software: TWISTED },
@@ -458,6 +463,13 @@ export interface ClientProduct extends RaceErrorText {
   idleSetting: string;
   /** The setting after which it gives up waiting for a response, with its default and what it reports. */
   requestTimeout: string;
+  /**
+   * Its total timeout (the one requestTimeout names first) runs from before the connect, so on a
+   * connection opened for the request its value is the wait counted from the SYN (Go's
+   * http.Client.Timeout "includes connection time", curl --max-time, fetch's AbortSignal.timeout,
+   * aiohttp's ClientTimeout total).
+   */
+  timeoutCoversConnect?: true;
   /** Its idle setting takes whole seconds only, so a limit suggested for it is one (wholeSecondsBelow). */
   wholeSeconds?: true;
   /** Named only where its User-Agent is seen, never in the lists for an unknown client (a command-line tool with no pool of its own). */
@@ -512,7 +524,7 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
   },
   { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', wholeSeconds: true, raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes", or "Connection reset" where the RST came first', raceErrorAfterFin: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', raceErrorAfterReset: 'Java HttpClient: IOException "Connection reset"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
   { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server", or "Connection reset" where the RST came first', raceErrorAfterFin: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', raceErrorAfterReset: 'Java HttpURLConnection: SocketException "Connection reset"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
-  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF, or "read: connection reset by peer" where the RST came first', raceErrorAfterFin: 'Go: EOF', raceErrorAfterReset: 'Go: "read: connection reset by peer"', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`' },
+  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF, or "read: connection reset by peer" where the RST came first', raceErrorAfterFin: 'Go: EOF', raceErrorAfterReset: 'Go: "read: connection reset by peer"', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`', timeoutCoversConnect: true },
   {
     agent: /^python-(requests|urllib3)\//,
     idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
@@ -522,9 +534,9 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout while it waits for the response, ConnectionError "Read timed out." once the body has begun',
   },
   { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', raceErrorAfterFin: 'httpx: RemoteProtocolError "Server disconnected without sending a response"', raceErrorAfterReset: 'httpx: ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
-  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', raceErrorAfterFin: 'aiohttp: ServerDisconnectedError', raceErrorAfterReset: 'aiohttp: ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError' },
+  { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', raceErrorAfterFin: 'aiohttp: ServerDisconnectedError', raceErrorAfterReset: 'aiohttp: ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError', timeoutCoversConnect: true },
   { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET', raceErrorAfterFin: 'Ruby Net::HTTP: EOFError', raceErrorAfterReset: 'Ruby Net::HTTP: Errno::ECONNRESET', requestTimeout: 'Ruby Net::HTTP: `read_timeout` (60 s by default, for each read): Net::ReadTimeout; with `max_retries` (1 by default) it sends a GET, HEAD, PUT, DELETE, OPTIONS or TRACE again once on a new connection, so its caller waits twice that' },
-  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed", or Error "read ECONNRESET" where the RST came first', raceErrorAfterFin: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', raceErrorAfterReset: 'Node\'s fetch: TypeError "fetch failed" with cause Error "read ECONNRESET"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default' },
+  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed", or Error "read ECONNRESET" where the RST came first', raceErrorAfterFin: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', raceErrorAfterReset: 'Node\'s fetch: TypeError "fetch failed" with cause Error "read ECONNRESET"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default', timeoutCoversConnect: true },
   // `curl/…` is the command line tool (libcurl sends no agent unless given one). curl 7.88 has no
   // option for CURLOPT_MAXAGE_CONN; it resent every request that met a closed reused connection,
   // POSTs included (keepalive-race-webfs-curl).
@@ -537,6 +549,7 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     raceErrorAfterFin: 'curl, when it does not send the request again: "Empty reply from server" (52)',
     raceErrorAfterReset: 'curl, when it does not send the request again: "Recv failure: Connection reset by peer" (56)',
     requestTimeout: 'curl `--max-time` (none by default, and it covers the connect)',
+    timeoutCoversConnect: true,
   },
   // GNU Wget 1.21: it retries a failed try itself, up to --tries (20), on a new connection; its
   // read timeout is a silence between reads (blind round 13, S11: "Read error at byte 50000/200000

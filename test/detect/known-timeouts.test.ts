@@ -17,7 +17,7 @@ describe('known idle timeouts', () => {
   test('a 1 s idle close names Starman\'s --keepalive-timeout default', () => {
     expect(matchKnown(1.001, KNOWN_IDLE_TIMEOUTS).map((k) => k.name).join('\n')).toMatch(/Starman --keepalive-timeout/);
     // In the list for a server whose responses named an unlisted product (for none read, see below: TLS terminators first).
-    expect(serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false })).toMatch(/Starman `--keepalive-timeout`/);
+    expect(serverIdleSettings({ says: 'Server: Cowboy', software: 'Cowboy', fromVia: false })).toMatch(/Starman `--keepalive-timeout`/);
   });
 });
 
@@ -33,10 +33,10 @@ describe('the Server header narrows server settings to the product that answered
     // A product not listed is none of the listed ones (keepalive-race-tornado-okhttp: a 2 s close by
     // TornadoServer/6.2 was called gunicorn's default), nor one that sends no Server header.
     expect(names(2, 'TornadoServer/6.2')).not.toMatch(/gunicorn/);
-    expect(names(5, 'h2o/2.2.5')).not.toMatch(/Node.js http.Server|Apache|lighttpd|Varnish|uvicorn/);
-    expect(names(1, 'h2o/2.2.5')).not.toMatch(/Starman/);
+    expect(names(5, 'Cowboy')).not.toMatch(/Node.js http.Server|Apache|lighttpd|Varnish|uvicorn/);
+    expect(names(1, 'Cowboy')).not.toMatch(/Starman/);
     // Client and proxy settings do not depend on what the server says it is.
-    expect(names(4, 'h2o/2.2.5')).toMatch(/undici/);
+    expect(names(4, 'Cowboy')).toMatch(/undici/);
   });
 
   test('responses that named no software: only products that send no Server header, not gunicorn (keepalive-race-nghttpx: a Node backend)', () => {
@@ -59,7 +59,7 @@ describe('the Server header narrows server settings to the product that answered
     expect(names(75, 'Python/3.11 aiohttp/3.8.4')).toMatch(/aiohttp server keepalive_timeout/);
     expect(names(60, 'nghttpx')).toMatch(/nghttpx --frontend-keep-alive-timeout/);
     expect(serverProduct('Yaws 2.1.1')?.idleSetting).toMatch(/milliseconds/);
-    expect(serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false })).toMatch(/Hypercorn `keep_alive_timeout`; Twisted `Site\(timeout=…\)`; Yaws `keepalive_timeout`/);
+    expect(serverIdleSettings({ says: 'Server: Cowboy', software: 'Cowboy', fromVia: false })).toMatch(/Hypercorn `keep_alive_timeout`; Twisted `Site\(timeout=…\)`; Yaws `keepalive_timeout`/);
   });
 
   test('Tornado, Mojolicious, waitress and CherryPy by their headers', () => {
@@ -77,6 +77,18 @@ describe('the Server header narrows server settings to the product that answered
     expect(names(5, 'Apache/2.4.71 (Debian)')).not.toMatch(/Node.js http.Server|lighttpd|Varnish/);
     expect(names(5, 'Apache/2.4.71 (Debian)')).toMatch(/HttpURLConnection/);
     expect(names(75, 'openresty/1.21')).toMatch(/nginx keepalive_timeout/);
+  });
+
+  // h2o's docs: `http1-request-timeout` (10 s by default) also closes an idle HTTP/1 keep-alive
+  // connection; `http2-idle-timeout` (10 s) for HTTP/2 (blind round 15 stacks S8: h2o 2.2.5 set to 2
+  // got every common server's setting but its own).
+  test('h2o by its header: its http1-request-timeout, and 10 s is its default', () => {
+    expect(serverProduct('h2o/2.2.5')?.idleSetting).toMatch(/h2o `http1-request-timeout` \(10 s by default/);
+    const own = serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false });
+    expect(own).toContain('http1-request-timeout');
+    expect(own).not.toMatch(/nginx `keepalive_timeout`/);
+    expect(names(10, 'h2o/2.2.5')).toMatch(/^h2o http1-request-timeout/m);
+    expect(names(10, 'h2o/2.2.5')).not.toMatch(/CherryPy/);
   });
 
   test('products are told apart by the start of the value, not a word inside it', () => {
@@ -100,7 +112,7 @@ describe('the Server header narrows server settings to the product that answered
     expect(serverProduct(viaComment('http/1.1 edge (ApacheTrafficServer/9.2.9 [uScMs f p eN:t cCMi p s ])'))?.idleSetting).toMatch(/keep_alive_no_activity_timeout_in/);
     expect(serverProduct(viaComment('1.1 vm (squid/5.7)'))?.idleSetting).toMatch(/client_idle_pconn_timeout/);
     expect(viaComment('1.1 corp-proxy')).toBeNull();
-    for (const unknown of [null, { says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false }, { says: 'Via: 1.1 corp-proxy', software: null, fromVia: true }]) {
+    for (const unknown of [null, { says: 'Server: Cowboy', software: 'Cowboy', fromVia: false }, { says: 'Via: 1.1 corp-proxy', software: null, fromVia: true }]) {
       const list = serverIdleSettings(unknown);
       expect(list).toMatch(/nginx `keepalive_timeout`/);
       expect(list).toMatch(/Apache `KeepAliveTimeout`/);
@@ -134,7 +146,7 @@ describe('nothing names the server (TLS, or no Server header): defaults are cand
     }
     expect(list.length).toBeLessThan(1000);
     // Named but unlisted: every common one still, HAProxy too (it passes its backend's Server header on).
-    expect(serverIdleSettings({ says: 'Server: h2o/2.2.5', software: 'h2o/2.2.5', fromVia: false })).toContain('HAProxy `timeout http-keep-alive`');
+    expect(serverIdleSettings({ says: 'Server: Cowboy', software: 'Cowboy', fromVia: false })).toContain('HAProxy `timeout http-keep-alive`');
   });
 });
 

@@ -503,6 +503,44 @@ describe("response-truncated: nginx's read timer, re-armed lazily, on a backend 
   });
 });
 
+describe('response-truncated: the log that tells which timeout cut it, by the proxy (blind15 longlived s06)', () => {
+  const FRONT_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n';
+  /** An SSE stream through a proxy (upstream request `upstreamHead`), events 1 s apart, then the backend stalls and the proxy closes both legs 6 s later (RST upstream). */
+  function sse(upstreamHead: string): Capture {
+    const cap = new Capture();
+    const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.5', sport: 8102 });
+    const back = cap.connection({ client: '10.0.0.5', server: '10.0.0.9', sport: 9102 });
+    front.handshake(0).request(0.001, get('/sse', ['User-Agent: curl/7.88.1']));
+    back.handshake(0.002).request(0.003, upstreamHead).response(0.004, CHUNKED_HEAD + chunk(17));
+    front.response(0.0042, FRONT_HEAD + chunk(17));
+    let t = 0.004;
+    for (let k = 0; k < 2; k++) {
+      t += 1;
+      back.response(t, chunk(17));
+      front.response(t + 0.0002, chunk(17));
+    }
+    back.rst(t + 6.003, 'c');
+    front.fin(t + 6.0031, 's');
+    return cap;
+  }
+
+  test('upstream requests with lower-case field names (HAProxy 2.x) and no Server header: HAProxy\'s termination flags, not nginx\'s error line', () => {
+    const r = sse('GET /sse HTTP/1.1\r\nhost: 10.0.0.5:8102\r\nuser-agent: curl/7.88.1\r\naccept: */*\r\n\r\n').analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('termination flags `sD`');
+    expect(d.remedy).toContain('`cD`');
+    expect(d.remedy).not.toContain('upstream timed out');
+  });
+
+  test('near miss: the same cut whose upstream request keeps its client\'s field case keeps nginx\'s hint', () => {
+    const r = sse(get('/sse', ['User-Agent: curl/7.88.1'])).analyze(only);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('upstream timed out');
+    expect(d.remedy).not.toContain('termination flags');
+  });
+});
+
 describe('response-truncated: several cuts by one nginx read timer re-armed lazily', () => {
   const NGINX_HEAD = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
   const BACKEND_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';

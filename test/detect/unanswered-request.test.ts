@@ -694,6 +694,34 @@ describe('unanswered-request: a client timeout that covers the connect (curl --m
     expect(d.explanation).toContain('the client gave up 1 s after it began to connect');
   });
 
+  /** Three first requests from `agent`, each given up on 1 s after its SYN (round trips 30–50 ms); waits from the SYN within 10 ms of each other. */
+  function fromSyn(agent: string | null, jitter: readonly number[] = [0, 0.01, 0.004]) {
+    const cap = new Capture();
+    [[0, 0.03], [3, 0.04], [6, 0.05]].forEach(([t, rtt], i) => {
+      const c = cap.connection();
+      c.handshake(t, rtt).request(t + rtt + 0.0002, get('/sleep/2', agent === null ? [] : [`User-Agent: ${agent}`])).ack(t + 2 * rtt + 0.0002, 's');
+      c.close(t + 1.0 + jitter[i], 'c');
+    });
+    const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
+    return d;
+  }
+
+  test('a Go client (http.Client.Timeout covers the dial) on connections opened for the requests: the value from the SYN leads (blind15 stacks S11)', () => {
+    const d = fromSyn('Go-http-client/1.1');
+    expect(Object.keys(d.inferred)).toEqual(['clientTimeoutFromConnect', 'clientTimeout']);
+    expect(d.inferred.clientTimeoutFromConnect.value).toBeCloseTo(1.005, 2);
+    expect(d.explanation).toMatch(/its request timeout is 1\.00\d s, counted from the SYN/);
+    expect(d.remedy).toMatch(/within 1\.00\d s of the connect/);
+    expect(d.remedy).toContain('http.Client `Timeout`');
+  });
+
+  test('near miss: the same waits from a client whose timeout runs from the request (python-requests) keep the wait from the request first', () => {
+    const d = fromSyn('python-requests/2.28.1');
+    expect(Object.keys(d.inferred)[0]).toBe('clientTimeout');
+    expect(d.explanation).not.toContain('counted from the SYN');
+    expect(d.explanation).toMatch(/its request timeout is 0\.9\d+ s\./);
+  });
+
   test('first requests whose timer started at the request (the waits from the SYN spread with the round trips): only the wait from the request', () => {
     const cap = new Capture();
     for (const [t, rtt] of [[0, 0.03], [3, 0.04], [6, 0.05]]) {
@@ -815,6 +843,23 @@ describe('unanswered-request: a wait that agrees with no other still gets its di
     expect(d).toMatchObject({ server: '10.99.0.2:8080', count: 1, inferred: {}, anomalyIds: [found[0].id] });
     expect(d.explanation).toMatch(/^1 request to 10\.99\.0\.2:8080 \(GET \/slow\?s=6&c=curl-1\) got no response, and its client \(10\.99\.0\.1; [^)]*\) gave up and closed the connection 2\.989 s after it\. One wait infers no timeout/);
     expect(d.remedy).toContain('curl `--max-time`');
+  });
+});
+
+describe('unanswered-request: a lone request the server side closed names the server timers that do so (blind15 longlived s17)', () => {
+  test('Node\'s socket timeout (server.setTimeout / server.timeout) among them, its requestTimeout told apart', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/sse')).ack(0.0011, 's');
+    conn.fin(5.075, 's').ack(5.0751, 'c').fin(5.076, 'c').ack(5.0761, 's');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'server' });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({});
+    expect(d.remedy).toContain('`server.setTimeout(ms)` / `server.timeout`');
+    expect(d.remedy).toContain('`requestTimeout`');
+    expect(d.remedy).toContain('WriteTimeout');
   });
 });
 
@@ -1036,6 +1081,25 @@ describe('unanswered-request: closes no timer made (blind6 c4_pipe, c6_half, c4b
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('if the client had only half-closed');
     expect(d.remedy).toContain('If the client half-closes');
+  });
+
+  test('a later keep-alive request with the client\'s FIN 0.1 ms behind it and the server closing on that FIN: no client timeout was at work (blind15 tcpedge s05b)', () => {
+    const cap = new Capture();
+    const conn = cap.connection();
+    conn.handshake(0).request(0.001, get('/first')).response(0.003, ok('/first'));
+    conn.request(1.5, get('/?delay=1500')).fin(1.5001, 'c').ack(1.5002, 's');
+    conn.fin(1.5043, 's').ack(1.5044, 'c');
+    const r = cap.analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ closedBy: 'client', halfClosed: false });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('0.1 ms after it');
+    expect(d.explanation).toContain('no client timeout fires that fast');
+    expect(d.explanation).toContain('if the client had only half-closed');
+    expect(d.explanation).not.toContain('One wait infers no timeout');
+    expect(d.remedy).toContain('If the client half-closes');
+    expect(d.remedy).not.toContain('within 0 s');
+    expect(d.remedy).not.toContain("raise the client's timeout");
   });
 
   test('near miss: a client timeout, the server closing long after the FIN, keeps the plain give-up', () => {

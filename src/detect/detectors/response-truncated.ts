@@ -10,6 +10,7 @@ import { APACHE, NGINX } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
 import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
+import { proxyTellsOf, TELL_HEADER_CASE, TELL_NGINX_CLOSE, TELL_NGINX_HTTP10 } from '../proxy-tells';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { closedWindows, ClosedWindow, cutResponse, CutResponse, FLUSH_AFTER_REOPEN, startedResponse, unfinishedResponse } from '../unfinished-response';
 
@@ -94,6 +95,8 @@ interface AbandonedLeg {
   earlierPause: number;
   /** The earliest backend data a read timer re-armed lazily (nginx's) may have run from (lazyTimerStart). */
   timerFromTs: number;
+  /** What in the proxy's request says which proxy sent it (proxyTellsOf: TELL_* bits). */
+  proxyTells: number;
 }
 
 /**
@@ -173,7 +176,30 @@ function abandonedLegOf(conn: AnalyzedConnection): AbandonedLeg | null {
     rst: close.rst,
     earlierPause: earlierPause(conn, ex),
     timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
+    proxyTells: proxyTellsOf(ex, conn),
   };
+}
+
+/**
+ * Where the proxy's log tells which timeout cut a response: HAProxy's (no error log of its own: its
+ * log line's termination flags) when it named itself or its upstream requests' field names came in
+ * lower case (as HAProxy 2.x writes them) with no nginx tell (blind round 15 longlived s06: a
+ * HAProxy `timeout server` cut, logged `sD--`, got nginx's hint); nginx's error log otherwise.
+ */
+function timeoutLogHint(named: string | null, legs: readonly (AbandonedLeg | null)[]): { log: string; hint: string } {
+  const upstream = legs.filter((l): l is AbandonedLeg => l !== null);
+  const haproxy =
+    named !== null
+      ? /^haproxy\b/i.test(named)
+      : upstream.length > 0 && upstream.every((l) => (l.proxyTells & TELL_HEADER_CASE) !== 0 && (l.proxyTells & (TELL_NGINX_HTTP10 | TELL_NGINX_CLOSE)) === 0);
+  return haproxy
+    ? {
+        log: 'log',
+        hint:
+          `HAProxy's log line for it ends the session with termination flags \`sD\` (the server side timed out in the data phase: \`timeout server\`) or \`cD\` (the client side: \`timeout client\`)` +
+          (named === null ? '; the upstream request\'s lower-case field names are HAProxy 2.x\'s' : ''),
+      }
+    : { log: 'error log', hint: 'nginx logs "upstream timed out … while reading upstream"' };
 }
 
 /** How a proxy ended a WholeLeg, for text. */
@@ -649,6 +675,7 @@ export const responseTruncated: DetectorDefinition = {
             // after is the server's pace as much as a timer's (blind round 14, S3a: chunks every
             // 0.305 s, then a process exit whose teardown took 0.06 s more, read as 'most often a timer').
             const nearPace = longestPause > 0 && silence <= longestPause * NEAR_PACE;
+            const logHint = timeoutLogHint(named, [only.upstream]);
             explanation =
               `${head} after ${ms(silence)} s without a byte mid-body${only.upstream !== null ? ' from its backend' : ''}, ${ms(only.t.sinceRequest)} s after the request began` +
               `${only.upstream !== null ? `, and closed its upstream leg to ${only.upstream.server} at the same moment: its backend stalled mid-body` : ''}. ` +
@@ -661,8 +688,8 @@ export const responseTruncated: DetectorDefinition = {
                   `${only.lazy !== null ? lazyRangeText(only.lazy) : ''} ${clientView}`);
             remedy =
               (nearPace
-                ? `Look in ${server}'s error log and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (nginx logs "upstream timed out … while reading upstream") or the process going away; `
-                : `Look in ${server}'s error log at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (nginx logs "upstream timed out … while reading upstream"); `) +
+                ? `Look in ${server}'s ${logHint.log} and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (${logHint.hint}) or the process going away; `
+                : `Look in ${server}'s ${logHint.log} at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (${logHint.hint}); `) +
               `if this response legitimately pauses (an event stream, a long poll, a slow report), have the backend send data (or SSE comments) well inside ${ms(silence)} s, ` +
               'or raise that timer for this route only.';
           } else {

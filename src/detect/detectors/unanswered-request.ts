@@ -125,6 +125,17 @@ const HIDDEN_HEAD_GAP = 0.005;
  * here unless the server's idle closes show an idle timer of that age).
  */
 const INSTANT_SERVER_CLOSE = 0.01;
+/**
+ * Server timers that close a connection on a request without answering it, for a lone wait the
+ * server side closed (no value inferred). Node's socket timeout among them: blind round 15
+ * longlived s17, `server.setTimeout(5000)` destroyed an SSE request's socket before its head
+ * went out and the remedy named no timer at all. Node's request timers answer 408 instead.
+ */
+const SERVER_CLOSE_TIMERS =
+  'Go http.Server `WriteTimeout` (a handler that outlives it: the connection closes with no response), a gunicorn sync worker\'s `--timeout`, uWSGI `harakiri`, ' +
+  'a Node http server\'s socket timeout (`server.setTimeout(ms)` / `server.timeout`, or `req.setTimeout` in a handler, without a \'timeout\' listener that answers: ' +
+  'the socket is destroyed once inactive that long; its `requestTimeout` and `headersTimeout` bound only the receipt of the request and answer 408), a load balancer\'s idle timeout';
+
 /** The key of encrypted client waits among those by request line (no request line has it). */
 const ENCRYPTED = '\u0000encrypted';
 
@@ -2053,13 +2064,24 @@ export const unansweredRequest: DetectorDefinition = {
       // Every close the client's FIN, and the server's close right behind it: a half-closing client
       // (shutdown(SHUT_WR), still reading) whose request the server dropped on the FIN looks the same.
       const maybeHalfClose = role === 'client' && members.every((w) => w.serverClosedOnFin);
+      // Every FIN right behind its request (HALF_CLOSE_GRACE): no client timer is that short, so
+      // no timeout of the client's ended the wait, whether it half-closed or closed (a later
+      // request of a keep-alive connection, which closeAfter does not take for a half-close:
+      // blind round 15 tcpedge s05b, a Node server dropping req2 on the FIN 0.1 ms behind it,
+      // had been told to "raise the client's timeout" and why it "did not answer within 0 s").
+      const finRightBehind = maybeHalfClose && members.every((w) => w.wait <= HALF_CLOSE_GRACE);
       const halfCloseNote = maybeHalfClose
         ? ` The server closed right behind the client's FIN ${n === 1 ? '' : 'each time '}without answering: if the client had only half-closed (shutdown(SHUT_WR) after its request, ` +
-          `still reading), which the wire cannot tell from a close, the server dropped the request on the FIN, taking it for a disconnect, and no timer of the client's was at work.`
+          `still reading), which the wire cannot tell from a close, the server dropped the request on the FIN, taking it for a disconnect, and no timer of the client's was at work.` +
+          (finRightBehind ? ' If it closed, it did so on purpose right after writing, not waiting for the answer.' : '')
         : '';
       const halfCloseRemedy = maybeHalfClose
         ? `If the client half-closes: do not shut down writing before the response is read, or make the server treat end of input as a half-close and still answer. Otherwise: `
         : '';
+      // The FIN's delay to the microsecond: `ms` says "0 s" for it.
+      const finRange = finRightBehind
+        ? `${microsAsMs(Math.min(...members.map((w) => w.wait)))}${members.length > 1 ? `–${microsAsMs(hi)}` : ''} ms`
+        : range;
       const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
       const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
       // A proxy by its requests' tells: its timer, not the User-Agent's client's.
@@ -2075,17 +2097,22 @@ export const unansweredRequest: DetectorDefinition = {
         count: n,
         inferred: {},
         explanation:
-          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${range} after ${n === 1 ? 'it' : 'each'}. ` +
-          `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
-          `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. ${where}.${halfCloseNote}` +
+          `${n === 1 ? '1 request' : `${n} requests`} to ${server}${requestsAbout(members)} got no response, and ${closer} ${finRange} after ${n === 1 ? 'it' : 'each'}. ` +
+          (finRightBehind
+            ? `That FIN came right behind the request, with no wait: no client timeout fires that fast, so none was at work. `
+            : `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
+              `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. `) +
+          `${where}.${halfCloseNote}` +
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
-          (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
-          (proxyTells !== 0
-            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
-            : role === 'client'
-            ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
-            : '; find which component closed the connection, and raise that timeout only if such slow requests are expected.'),
+          finRightBehind && notAccepted === null && paused === null && proxyTells === 0
+            ? `${halfCloseRemedy}make the client read the response before it closes; no timeout needs raising.`
+            : (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
+              (proxyTells !== 0
+                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
+                : role === 'client'
+                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
+                : `; find which component closed the connection (${SERVER_CLOSE_TIMERS}), and raise that timeout only if such slow requests are expected.`),
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
@@ -2250,6 +2277,8 @@ export const unansweredRequest: DetectorDefinition = {
       const extra: Record<string, InferredValue> = {};
       /** Retries (retried-request) of these requests, told with them where they change what a resend means. */
       let resends: readonly Finding[] = [];
+      /** The client's setting is the wait from the SYN (see fromConnect): that value leads. */
+      let leadsFromConnect = false;
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
@@ -2281,11 +2310,23 @@ export const unansweredRequest: DetectorDefinition = {
           sinceConnect !== null && sinceConnect.spread < cluster.spread && sinceConnect.spread <= CONNECT_SPREAD_RATIO * cluster.spread && ms(sinceConnect.value) !== value
             ? ` Each was the first request on a connection opened for it, and counted from its SYN the waits agree more closely: the client gave up ${ms(sinceConnect.value)} s after it began to connect, the value of a timeout that covers the connect too (curl --max-time, fetch with AbortSignal.timeout).`
             : '';
-        if (connectNote !== '' && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         // Who the client is, by its requests' User-Agent: its own setting, not every client's.
         const agents = new ClientAgents();
         for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
         const named = agents.describe();
+        // A client known to start its total timeout before the connect (Go's http.Client.Timeout
+        // covers the dial), on connections opened for these requests: its setting is the wait from
+        // the SYN, which leads (blind round 15 stacks S11: Client.Timeout 1 s read 0.942 s from the
+        // request, 1.005 s from the SYN). Only where the waits from the SYN agree better: where both
+        // agree alike (a short path) the handshake tells nothing, and a timer armed at the request
+        // (curl's --max-time is not the only setting such a client has) reads as well.
+        const fastcgi = members.every((w) => w.fastcgi);
+        const fromConnect =
+          sinceConnect !== null && sinceConnect.spread < cluster.spread && !fastcgi && ms(sinceConnect.value) !== value && agents.timeoutsCoverConnect()
+            ? ms(sinceConnect.value)
+            : null;
+        leadsFromConnect = fromConnect !== null;
+        if ((connectNote !== '' || fromConnect !== null) && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
         const resent = resentAfterGivingUp(members, ctx.findings('retried-request'));
         const resentNote =
           resent > 0
@@ -2295,16 +2336,22 @@ export const unansweredRequest: DetectorDefinition = {
         // A FastCGI client is the web server in front (its leg alone in the capture: the php-fpm
         // host's view): its own read timeout, or its client's abort it passed on, closed the leg;
         // no end client's library timeout is at work on it.
-        const fastcgi = members.every((w) => w.fastcgi);
         const gaveUp = fastcgi
           ? `their FastCGI client (${closers}: the web server in front, e.g. nginx fastcgi_pass, Apache mod_proxy_fcgi) closed the connection ${range} after each request: ` +
             `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
+          : fromConnect !== null
+          ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${fromConnect} s after it began to connect (${range} after each request): ` +
+            `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout is ${fromConnect} s, counted from the SYN ` +
+            `(${value} s from the request).`
           : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
           `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
-          `${connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
+          `${fromConnect !== null ? '' : connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
-          (notAccepted?.remedy ?? paused?.remedy ?? queued?.remedy ?? `Find why ${server} does not answer these requests within ${value} s (its logs, a thread dump, slow dependencies).`) +
+          (notAccepted?.remedy ??
+            paused?.remedy ??
+            queued?.remedy ??
+            `Find why ${server} does not answer these requests within ${fromConnect !== null ? `${fromConnect} s of the connect` : `${value} s`} (its logs, a thread dump, slow dependencies).`) +
           (fastcgi
             ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
             : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
@@ -2356,7 +2403,8 @@ export const unansweredRequest: DetectorDefinition = {
       emit({
         server,
         count: members.length,
-        inferred: name === '' ? extra : { [name]: cluster, ...extra },
+        // The wait from the SYN first where it is the client's setting (see fromConnect).
+        inferred: name === '' ? extra : leadsFromConnect ? { ...extra, [name]: cluster } : { [name]: cluster, ...extra },
         explanation,
         remedy,
         anomalyIds: [...members.map((w) => w.finding.id), ...resends.map((f) => f.id)],
