@@ -376,6 +376,8 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(stale.summary).toContain('the client wrote into the closed tunnel 2 s later and was reset');
     expect(stale.frames).toHaveLength(5);
     expect(alert.evidence.clientWroteAfterClose).toBeNull();
+    // The request written into the dead tunnel was lost: an error, the other close a warning.
+    expect([stale.severity, alert.severity]).toEqual(['error', 'warning']);
   });
 
   /**

@@ -232,12 +232,25 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     const targetLegOf = (c: SilentClose): QuietLeg | null => {
       if (c.carried !== 'CONNECT tunnel') return null;
       const target = c.request.slice(c.request.indexOf(' ') + 1);
+      const together = (leg: QuietLeg): boolean => leg.startTs >= c.requestStart && leg.startTs <= c.openedTs && Math.abs(leg.closeTs - c.closeTs) <= LEGS_TOGETHER;
       let best: QuietLeg | null = null;
       for (const leg of quietLegs.get(target) ?? []) {
-        if (leg.startTs < c.requestStart || leg.startTs > c.openedTs || Math.abs(leg.closeTs - c.closeTs) > LEGS_TOGETHER) continue;
+        if (!together(leg)) continue;
         if (best === null || Math.abs(leg.closeTs - c.closeTs) < Math.abs(best.closeTs - c.closeTs)) best = leg;
       }
-      return best;
+      if (best !== null || quietLegs.has(target)) return best;
+      // A CONNECT to a host name (target.test:443): the proxy resolved it, and the capture knows
+      // only addresses. The one connection opened while the client waited for the tunnel and
+      // closed at the tunnel's close is its leg; two or more such leave it unknown.
+      let found: QuietLeg | null = null;
+      for (const legs of quietLegs.values()) {
+        for (const leg of legs) {
+          if (!together(leg)) continue;
+          if (found !== null) return null;
+          found = leg;
+        }
+      }
+      return found;
     };
 
     const keepByServer = (server: string, close: SilentClose): void => {
@@ -327,6 +340,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
               server: c.server,
               ts: c.closeTs,
               message: 'closed',
+              // A CONNECT tunnel written into after the close lost that request (diagnoseReusedTunnels).
+              severity: c.carried === 'CONNECT tunnel' && c.lateWrite !== null ? 'error' : undefined,
               data: {
                 carried: c.carried,
                 goodbye: c.carried === 'WebSocket' ? 'without a close frame' : 'with no goodbye from either end',
@@ -354,9 +369,11 @@ export const tunnelIdleTimeout: DetectorDefinition = {
           const n = ofTimer.length;
           const webSockets = ofTimer.filter((c) => c.carried === 'WebSocket').length;
           const named = soft !== null && soft !== '' && !relayedSoftware ? soft : null;
+          const reused = ofTimer.filter((c) => c.carried === 'CONNECT tunnel' && c.lateWrite !== null).length;
           ctx.diagnose({
             server,
             count: n,
+            severity: reused > 0 ? 'error' : undefined,
             inferred: { tunnelIdleTimeout: inferred },
             explanation:
               `${server}${named !== null ? ` (${named})` : withUpstream > 0 ? ' (a proxy)' : ''} closed ${n} ${webSockets === n ? 'WebSocket' : webSockets === 0 ? 'CONNECT tunnel' : 'tunnel'}${n === 1 ? '' : 's'} ` +
@@ -365,8 +382,14 @@ export const tunnelIdleTimeout: DetectorDefinition = {
               (withUpstream > 0 ? `, and closed the upstream leg of ${withUpstream === n ? 'each' : `${withUpstream} of them`} at the same moment` : '') +
               `: a tunnel idle timeout of the server or of the proxy in front of it, not the application, which would have said goodbye. ` +
               (webSockets > 0 ? 'WebSocket clients see the connection drop with close code 1006 (abnormal closure). ' : 'Clients see the connection through the tunnel drop. ') +
+              (reused > 0
+                ? `${reused === 1 ? 'One CONNECT tunnel' : `${reused} CONNECT tunnels`} ${reused === 1 ? 'was' : 'were'} then written into by ${reused === 1 ? 'its client' : 'their clients'} and reset: ` +
+                  'a stale reuse of the tunnel (the keep-alive race one layer down), the request lost. '
+                : '') +
               `The setting at work is ${settingFor(named)}.`,
-            remedy: heartbeatRemedy(inferred.value, 'the timeout'),
+            remedy:
+              heartbeatRemedy(inferred.value, 'the timeout') +
+              (reused > 0 ? ` A client that pools tunnels must drop one once its FIN arrives and keep none idle that long (a pool idle limit below ${ms(inferred.value)} s).` : ''),
             anomalyIds: ids,
           });
         }
@@ -807,17 +830,22 @@ function diagnoseReusedTunnels(
   const how = tunnels.every((c) => c.rst) ? 'RST' : tunnels.every((c) => !c.rst) ? 'FIN' : 'FIN or RST';
   const soft = software.softwareOf(server);
   const named = soft !== null && soft !== '' ? soft : null;
-  const bound = n === 1 ? `One close is one sample, a bound (a timer fires late, never early): ` : 'Each close bounds the timer that made it: ';
+  const longest = Math.max(...tunnels.map((c) => c.silence));
+  // One close bounds a timer (it fires late, never early), up to the tick of a timer checked on a
+  // coarse clock: Squid checks read_timeout once a second, and closed tunnels 3.77-5.49 s after
+  // their last byte for 4 s in connect-tunnel-failures.
+  const coarse = 'up to a tick less for a timer checked on a coarse clock, as Squid\'s once a second';
+  const bound = n === 1 ? `One close is one sample, a bound (a timer fires late, never early; ${coarse}): ` : `The closes came after ${ms(silence)}-${ms(longest)} s of silence, one timer spread by a coarse clock or different timers: `;
   const who =
     kind === 'proxy'
       ? `The proxy closed the upstream leg${n === 1 ? '' : 's'} to ${target} at the same moment: its own tunnel idle timer, not the target, which had not closed. ` +
-        `${bound}the proxy keeps a silent tunnel at most ${ms(silence)} s. The setting at work is the proxy's tunnel idle timeout (${CONNECT_TUNNEL_SETTINGS}).`
+        `${bound}the proxy keeps a silent tunnel ${n === 1 ? 'at most' : 'about'} ${ms(silence)} s. The setting at work is the proxy's tunnel idle timeout (${CONNECT_TUNNEL_SETTINGS}).`
       : kind === 'target'
         ? `The target ${target} closed the upstream leg${n === 1 ? '' : 's'} first and the proxy passed the close on: the target's own keep-alive idle timeout, not a timer of the proxy's ` +
-          `(through the tunnel the client talks to the target, and its pool outlived the target's idle timeout). ${bound}the target keeps an idle connection at most ${ms(silence)} s.`
+          `(through the tunnel the client talks to the target, and its pool outlived the target's idle timeout). ${bound}the target keeps an idle connection ${n === 1 ? 'at most' : 'about'} ${ms(silence)} s.`
         : kind === 'alone'
           ? `The capture holds no upstream leg of the tunnel${n === 1 ? '' : 's'}, so who closed cannot be told: the proxy's tunnel idle timer (${CONNECT_TUNNEL_SETTINGS}) ` +
-            `or the target's own keep-alive idle timeout, passed on through the tunnel. ${bound}an idle limit of at most ${ms(silence)} s. Capture the proxy's upstream leg to tell which.`
+            `or the target's own keep-alive idle timeout, passed on through the tunnel. ${bound}an idle limit of ${n === 1 ? 'at most' : 'about'} ${ms(silence)} s. Capture the proxy's upstream leg to tell which.`
           : `Their upstream legs tell different closers (${[...kinds].map(([k, m]) => `${m} ${k === 'proxy' ? 'by the proxy at the same moment' : k === 'target' ? 'by the target first, passed on' : 'not in the capture'}`).join(', ')}).`;
   const explanation =
     `${server}${named !== null ? ` (${named})` : ' (a forward proxy)'} closed ${n === 1 ? `a CONNECT tunnel (${first.request})` : `${n} CONNECT tunnels`} after ${silences} without a byte in either direction, ` +
