@@ -373,7 +373,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
           ctx.diagnose({
             server,
             count: n,
-            severity: reused > 0 ? 'error' : undefined,
+            // Only when a request was lost: a severity key otherwise would reorder the diagnosis' output.
+            ...(reused > 0 ? { severity: 'error' as const } : {}),
             inferred: { tunnelIdleTimeout: inferred },
             explanation:
               `${server}${named !== null ? ` (${named})` : withUpstream > 0 ? ' (a proxy)' : ''} closed ${n} ${webSockets === n ? 'WebSocket' : webSockets === 0 ? 'CONNECT tunnel' : 'tunnel'}${n === 1 ? '' : 's'} ` +
