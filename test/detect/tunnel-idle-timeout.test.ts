@@ -361,7 +361,8 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
 
   test('a client that wrote into a tunnel after the close was reset: named in the finding (a TLS close_notify answering the close is not)', () => {
     const cap = new Capture();
-    for (const [t, late] of [[0, '\x17\x03\x03\x00\x20request'], [10, '\x15\x03\x03\x00\x1aalert']] as const) {
+    // The request a whole record (its header says 32 bytes): a lone record of a TLS 1.3 alert's size answers the close.
+    for (const [t, late] of [[0, tlsRecord(0x17, 32)], [10, '\x15\x03\x03\x00\x1aalert']] as const) {
       const c = cap.connection({ sport: 8888 });
       c.handshake(t).request(t + 0.01, 'CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n');
       c.response(t + 0.02, 'HTTP/1.0 200 Connection established\r\n\r\n');
@@ -466,8 +467,9 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
       (cap) => void connectTunnel(cap, 0, 3, { clientCloses: true }),
       // Cut idle, and no client turn after it: a target's keep-alive close ends a tunnel so, normally.
       (cap) => void connectTunnel(cap, 0, 6, { after: null }),
-      // The client's TLS close_notify answering the close is no request.
+      // The client's TLS close_notify answering the close is no request; under TLS 1.3 it is a 19-byte application-data record.
       (cap) => void connectTunnel(cap, 0, 6, { after: 0.0005, late: tlsRecord(0x15, 26) }),
+      (cap) => void connectTunnel(cap, 0, 6, { after: 0.0005, late: tlsRecord(0x17, 19) }),
     ];
     for (const scene of scenes) {
       const cap = new Capture();

@@ -9,6 +9,7 @@ import { NGINX_LAZY_DELAY } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
+import { TLS13_KEY_UPDATE_LENGTH } from '../../http/tls-records';
 
 const MAX_SERVERS = 10_000;
 
@@ -47,6 +48,20 @@ interface SilentClose {
 
 /** TLS's alert record type: a close_notify answering the close is no write into the tunnel. */
 const TLS_ALERT = 21;
+/** TLS's application-data record type: TLS 1.3 sends its close_notify as one. */
+const TLS_APPLICATION_DATA = 23;
+/** A TLS record header's length. */
+const TLS_RECORD_HEADER = 5;
+
+/**
+ * Whether the client's data after the server's close is an answer to it, no write into the tunnel:
+ * a TLS alert (close_notify), or under TLS 1.3 a lone application-data record no longer than a
+ * post-handshake message, as its encrypted close_notify (19 bytes) is: no HTTP request fits (see
+ * TLS13_KEY_UPDATE_LENGTH).
+ */
+function answersClose(firstByte: number, length: number): boolean {
+  return firstByte === TLS_ALERT || (firstByte === TLS_APPLICATION_DATA && length <= TLS_RECORD_HEADER + TLS13_KEY_UPDATE_LENGTH);
+}
 
 /** The exchange that made the connection a tunnel: a 101 Switching Protocols, or a 2xx to CONNECT. */
 function tunnelExchange(conn: AnalyzedConnection): HttpExchange | null {
@@ -116,7 +131,7 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
   const after = close.byClient ? null : conn.clientDataAfterServerFin;
   const s = conn.server;
   const lateWrite =
-    after !== null && after.firstByte !== TLS_ALERT && s.rstTs >= after.ts
+    after !== null && !answersClose(after.firstByte, after.length) && s.rstTs >= after.ts
       ? { ts: after.ts, frame: after.frame, resetFrame: s.rstFrame, bytes: after.length, firstByte: after.firstByte }
       : null;
   return {
