@@ -3,7 +3,7 @@ import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { tunnelIdleTimeout } from '../../src/detect/detectors/tunnel-idle-timeout';
 import { DETECTORS } from '../../src/detect/registry';
 import { analyzeSample } from '../samples';
-import { Capture, Conn, get, ofKind, ok } from './reuse-kit';
+import { Capture, Conn, get, ofKind, ok, tlsRecord } from './reuse-kit';
 
 const KIND = 'tunnel-idle-timeout';
 const only = [tunnelIdleTimeout];
@@ -361,7 +361,8 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
 
   test('a client that wrote into a tunnel after the close was reset: named in the finding (a TLS close_notify answering the close is not)', () => {
     const cap = new Capture();
-    for (const [t, late] of [[0, '\x17\x03\x03\x00\x20request'], [10, '\x15\x03\x03\x00\x1aalert']] as const) {
+    // The request a whole record (its header says 32 bytes): a lone record of a TLS 1.3 alert's size answers the close.
+    for (const [t, late] of [[0, tlsRecord(0x17, 32)], [10, '\x15\x03\x03\x00\x1aalert']] as const) {
       const c = cap.connection({ sport: 8888 });
       c.handshake(t).request(t + 0.01, 'CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n');
       c.response(t + 0.02, 'HTTP/1.0 200 Connection established\r\n\r\n');
@@ -376,6 +377,109 @@ describe('tunnel-idle-timeout on synthetic connections', () => {
     expect(stale.summary).toContain('the client wrote into the closed tunnel 2 s later and was reset');
     expect(stale.frames).toHaveLength(5);
     expect(alert.evidence.clientWroteAfterClose).toBeNull();
+    // The request written into the dead tunnel was lost: an error, the other close a warning.
+    expect([stale.severity, alert.severity]).toEqual(['error', 'warning']);
+  });
+
+  /**
+   * A CONNECT tunnel through a forward proxy (10.0.0.2:3128, connecting from 10.0.0.5 to the target
+   * 10.0.0.3:9005) carrying GET /a, then silent; the proxy's close after `silence` by `closer`
+   * ('proxy': both legs at once; 'target': the target closes the upstream leg, the proxy passes it
+   * on; 'none': the upstream leg is not in the capture). The client writes `late` (a GET /b, or TLS
+   * records) `after` s after the FIN reached it, and is reset. Blind round 15, s12b.
+   */
+  function connectTunnel(
+    cap: Capture, t: number, silence: number,
+    options: { closer?: 'proxy' | 'target' | 'none'; after?: number | null; late?: string; clientCloses?: boolean } = {},
+  ): { down: Conn; up: Conn | null } {
+    const closer = options.closer ?? 'proxy';
+    const down = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 3128 });
+    const up = closer === 'none' ? null : cap.connection({ client: '10.0.0.5', server: '10.0.0.3', sport: 9005 });
+    down.handshake(t).request(t + 0.001, 'CONNECT 10.0.0.3:9005 HTTP/1.1\r\nHost: 10.0.0.3:9005\r\n\r\n');
+    up?.handshake(t + 0.002);
+    down.response(t + 0.003, 'HTTP/1.1 200 Connection established\r\n\r\n');
+    down.send(t + 0.004, 'c', get('/a')).ack(t + 0.0041, 's');
+    up?.send(t + 0.0042, 'c', get('/a')).ack(t + 0.0043, 's');
+    up?.send(t + 0.01, 's', ok()).ack(t + 0.0101, 'c');
+    down.send(t + 0.0102, 's', ok()).ack(t + 0.0103, 'c');
+    const end = t + 0.0102 + silence;
+    if (options.clientCloses === true) {
+      down.close(end, 'c');
+      up?.close(end + 0.0001, 'c');
+      return { down, up };
+    }
+    if (closer === 'target') {
+      up?.fin(end - 0.0002, 's').ack(end - 0.0001, 'c');
+      down.fin(end, 's').ack(end + 0.0001, 'c');
+      up?.fin(end + 0.0002, 'c').ack(end + 0.0003, 's');
+    } else {
+      down.fin(end, 's').ack(end + 0.0001, 'c');
+      up?.fin(end + 0.00005, 'c').ack(end + 0.0001, 's');
+      up?.fin(end + 0.0003, 's').ack(end + 0.0004, 'c');
+    }
+    const after = options.after === undefined ? 4 : options.after;
+    if (after !== null) {
+      down.send(end + after, 'c', options.late ?? get('/b'));
+      down.rst(end + after + 0.0001, 's');
+    }
+    return { down, up };
+  }
+
+  test('a CONNECT tunnel the proxy closed idle, reused by its client 4 s later and reset (s12b): a stale reuse of the tunnel, the proxy\'s timer at most that silence', () => {
+    const cap = new Capture();
+    connectTunnel(cap, 0, 6);
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].severity).toBe('error');
+    expect(found[0].evidence).toMatchObject({ tunnel: 'connect', request: 'CONNECT 10.0.0.3:9005', silence: 6, clientWroteAfterClose: 4, cut: 'proxy-both-legs', upstreamServer: '10.0.0.3:9005', upstreamClosedBy: 'proxy' });
+    expect(found[0].summary).toContain('reused by its client 4 s later');
+    expect(found[0].summary).toContain('starts like an HTTP request line');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.severity).toBe('error');
+    expect(d.inferred).toEqual({ tunnelIdleTimeoutAtMost: { value: 6, samples: 1, spread: 0 } });
+    expect(d.explanation).toContain('stale reuse of the tunnel');
+    expect(d.explanation).toContain('its own tunnel idle timer');
+  });
+
+  test('the target closed the upstream leg first and the proxy passed it on: the target\'s keep-alive timeout, not the proxy\'s; no upstream leg: either, told as such', () => {
+    const cap = new Capture();
+    connectTunnel(cap, 0, 5, { closer: 'target' });
+    const r = cap.analyze(only);
+    const [found] = ofKind(r, KIND);
+    expect(found.evidence).toMatchObject({ cut: 'target-relayed', upstreamClosedBy: 'target' });
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred).toEqual({ serverIdleTimeoutAtMost: { value: 5, samples: 1, spread: 0 } });
+    expect(d.explanation).toContain("the target's own keep-alive idle timeout");
+
+    const alone = new Capture();
+    connectTunnel(alone, 0, 6, { closer: 'none', late: tlsRecord(0x17, 40) });
+    const a = alone.analyze(only);
+    expect(ofKind(a, KIND)[0].evidence.cut).toBe('one-leg');
+    expect(ofKind(a, KIND)[0].summary).toContain('TLS records');
+    expect(a.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('who closed cannot be told');
+  });
+
+  test('silent: a CONNECT tunnel reused within the proxy\'s idle time (s12a), one its client closed itself, one cut with no later write, one answered by a close_notify', () => {
+    // Each in a capture of its own: two cuts after one silence are a timer told as such (above).
+    const scenes: Array<(cap: Capture) => void> = [
+      // s12a: the client closes the tunnel itself after 3 s (its GET /b would have been answered).
+      (cap) => void connectTunnel(cap, 0, 3, { clientCloses: true }),
+      // Cut idle, and no client turn after it: a target's keep-alive close ends a tunnel so, normally.
+      (cap) => void connectTunnel(cap, 0, 6, { after: null }),
+      // The client's TLS close_notify answering the close is no request; under TLS 1.3 it is a 19-byte application-data record.
+      (cap) => void connectTunnel(cap, 0, 6, { after: 0.0005, late: tlsRecord(0x15, 26) }),
+      (cap) => void connectTunnel(cap, 0, 6, { after: 0.0005, late: tlsRecord(0x17, 19) }),
+    ];
+    for (const scene of scenes) {
+      const cap = new Capture();
+      scene(cap);
+      expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    }
+    // And keepalive-race, which reads no tunnel, stays out of it.
+    const race = new Capture();
+    connectTunnel(race, 0, 6);
+    expect(ofKind(race.analyze([keepaliveRace]), 'keepalive-race')).toEqual([]);
   });
 
   test('WebSockets are no idle keep-alive connections: their closes infer no idle timeout (websocket-fixed-length-sessions)', () => {

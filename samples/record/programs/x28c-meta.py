@@ -21,8 +21,8 @@ failures: the CONNECTs the scenario provokes, each with the findings its mechani
           immediate 5xx is no timeout); SYNs dropped -> gateway-timeout on the client's connection and
           syn-unanswered on the proxy's; denied by the proxy's ACL -> nothing; a tunnel the proxy
           closed at its idle timeout -> tunnel-idle-timeout (knownMiss where the proxy's closes agree
-          on no timer: Squid's whole-second checks); one the client wrote into afterwards (RST) also
-          -> keepalive-race, which conncheck does not judge inside a tunnel (knownMiss).
+          on no timer: Squid's whole-second checks, unless the client wrote into the tunnel afterwards
+          (RST): a stale reuse of the tunnel, told as such whatever the other closes).
 
 Usage: x28c-meta.py healthy|failures --scenario S --capture FILE --meta OUT --work DIR
          --description TEXT --software S... [--configured JSON] [--configured-notes TEXT]
@@ -354,18 +354,15 @@ def main():
             if idle_closed:
                 # The proxy's own log says it timed the tunnel out; conncheck tells a timer from closes after
                 # silences that agree (tunnel-idle-timeout: two within 2 % or 50 ms), decided after the loop.
+                reused = None
+                if failed and row.get('clientWroteAfterProxyFin') is not None and row.get('proxyRst'):
+                    # The stale reuse of the tunnel: tunnel-idle-timeout tells it (an error), one layer
+                    # down from keepalive-race, which reads no request inside a tunnel.
+                    reused = (f"; {row['clientWroteAfterProxyFin']} s after that FIN the client wrote its next request "
+                              f"(frame {row['clientDataFrame']}) and the proxy's kernel answered RST (frame {row['proxyRst']}): "
+                              f"the client failed ({failed[0]['error']}), a stale reuse of the tunnel")
                 idle_tunnels.append({'proxy': t['proxy'], 'server': s['server'], 'client': s['client'],
-                                     'silence': row['idleBeforeProxyFin'], 'what': what})
-            if failed and row.get('clientWroteAfterProxyFin') is not None and row.get('proxyRst'):
-                expect.append({'kind': 'keepalive-race', **client_entry,
-                               'knownMiss': 'the connection is a tunnel from the 200 on: conncheck reads no request in it, so '
-                                            'the client\'s TLS record written after the proxy\'s idle FIN and answered by RST '
-                                            'is judged as nothing (the stale-reuse form of keepalive-race, one layer down)',
-                               'notes': f"{what}: the proxy closed the tunnel {row['idleBeforeProxyFin']} s after its last "
-                                        f"byte (its idle timeout for tunnels); {row['clientWroteAfterProxyFin']} s after that "
-                                        f"FIN the client wrote its next request (frame {row['clientDataFrame']}) and the "
-                                        f"proxy's kernel answered RST (frame {row['proxyRst']}): the client failed "
-                                        f"({failed[0]['error']})."})
+                                     'silence': row['idleBeforeProxyFin'], 'what': what, 'reused': reused})
             elif not idle_closed:
                 note = f'{what}: 200, a tunnel'
                 if row.get('closedBy') == 'server' and (row.get('idleBeforeProxyFin') or 0) >= 1:
@@ -417,8 +414,9 @@ def main():
             agrees = any(o is not it and abs(o['silence'] - it['silence']) <= max(0.02 * max(o['silence'], it['silence']), 0.05) for o in items)
             e = {'kind': 'tunnel-idle-timeout', 'client': it['client'], 'server': server,
                  'notes': f"{it['what']}: the proxy closed the idle tunnel {it['silence']} s after its last byte, without a goodbye "
-                          f"(its idle timeout for tunnels, {len(items)} closed so here: " + ', '.join(str(o['silence']) for o in items) + ' s).'}
-            if not agrees:
+                          f"(its idle timeout for tunnels, {len(items)} closed so here: " + ', '.join(str(o['silence']) for o in items) + ' s)'
+                          + (it['reused'] or '') + '.'}
+            if not agrees and it['reused'] is None:
                 e['knownMiss'] = (f"{it['proxy']}'s idle closes here ({', '.join(str(o['silence']) for o in items)} s) agree on no timer: "
                                   'tunnel-idle-timeout needs two within 2 % or 50 ms (Squid checks read_timeout once a second against whole seconds)')
             expect.append(e)

@@ -9,6 +9,7 @@ import { NGINX_LAZY_DELAY } from '../read-timer';
 import { firstCloseOf } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { exactStatus, type HttpExchange } from '../../http/exchange';
+import { TLS13_KEY_UPDATE_LENGTH } from '../../http/tls-records';
 
 const MAX_SERVERS = 10_000;
 
@@ -42,11 +43,25 @@ interface SilentClose {
    * The client's write into the tunnel after the server had closed it, and the server's reset of
    * it (the client's pool handed out a dead tunnel: a stale reuse one layer down), when it came.
    */
-  lateWrite: { ts: number; frame: number; resetFrame: number } | null;
+  lateWrite: { ts: number; frame: number; resetFrame: number; bytes: number; firstByte: number } | null;
 }
 
 /** TLS's alert record type: a close_notify answering the close is no write into the tunnel. */
 const TLS_ALERT = 21;
+/** TLS's application-data record type: TLS 1.3 sends its close_notify as one. */
+const TLS_APPLICATION_DATA = 23;
+/** A TLS record header's length. */
+const TLS_RECORD_HEADER = 5;
+
+/**
+ * Whether the client's data after the server's close is an answer to it, no write into the tunnel:
+ * a TLS alert (close_notify), or under TLS 1.3 a lone application-data record no longer than a
+ * post-handshake message, as its encrypted close_notify (19 bytes) is: no HTTP request fits (see
+ * TLS13_KEY_UPDATE_LENGTH).
+ */
+function answersClose(firstByte: number, length: number): boolean {
+  return firstByte === TLS_ALERT || (firstByte === TLS_APPLICATION_DATA && length <= TLS_RECORD_HEADER + TLS13_KEY_UPDATE_LENGTH);
+}
 
 /** The exchange that made the connection a tunnel: a 101 Switching Protocols, or a 2xx to CONNECT. */
 function tunnelExchange(conn: AnalyzedConnection): HttpExchange | null {
@@ -56,6 +71,32 @@ function tunnelExchange(conn: AnalyzedConnection): HttpExchange | null {
     if (exactStatus(ex) === 101 || (ex.method === 'CONNECT' && ex.status !== null && ex.status >= 200 && ex.status < 300)) return ex;
   }
   return null;
+}
+
+/**
+ * A connection that is no tunnel, closed after both sides had been silent a while: possibly a
+ * proxy's upstream leg of a CONNECT tunnel (the tunnel's bytes, plain HTTP or TLS, are this
+ * connection's payload), whose first close tells who ended the tunnel.
+ */
+interface QuietLeg {
+  flowId: number;
+  server: string;
+  startTs: number;
+  closeTs: number;
+  closeFrame: number;
+  byClient: boolean;
+  rst: boolean;
+}
+
+/** The first close of a connection after at least `minSilence` without a byte either way, or null. */
+function quietLegOf(conn: AnalyzedConnection, minSilence: number): QuietLeg | null {
+  const close = firstCloseOf(conn);
+  if (close === null) return null;
+  const closer = close.byClient ? conn.client : conn.server;
+  const own = closer.lastDataTs >= 0 && closer.lastDataTs <= close.ts ? closer.lastDataTs : -1;
+  const last = Math.max(own, closer.peerDataBeforeCloseTs);
+  if (last < 0 || close.ts - last < minSilence) return null;
+  return { flowId: conn.id, server: conn.serverName, startTs: conn.startTs, closeTs: close.ts, closeFrame: close.frame, byClient: close.byClient, rst: close.rst };
 }
 
 /**
@@ -90,7 +131,9 @@ function silentClose(conn: AnalyzedConnection, ex: HttpExchange, minSilence: num
   const after = close.byClient ? null : conn.clientDataAfterServerFin;
   const s = conn.server;
   const lateWrite =
-    after !== null && after.firstByte !== TLS_ALERT && s.rstTs >= after.ts ? { ts: after.ts, frame: after.frame, resetFrame: s.rstFrame } : null;
+    after !== null && !answersClose(after.firstByte, after.length) && s.rstTs >= after.ts
+      ? { ts: after.ts, frame: after.frame, resetFrame: s.rstFrame, bytes: after.length, firstByte: after.firstByte }
+      : null;
   return {
     flowId: conn.id,
     client: conn.clientName,
@@ -166,11 +209,16 @@ export const tunnelIdleTimeout: DetectorDefinition = {
       'WebSocket or CONNECT tunnels closed by the server or a proxy in front of it after the same silence on both sides (at least two agreeing), ' +
       'without a close frame or other goodbye: its tunnel idle timeout (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`, a load balancer\'s idle timeout), ' +
       'not the application. A single WebSocket cut that way is told too, as one sample: a proxy that closed both legs at once (a timer of at most that silence), ' +
-      'a backend whose close the proxy relayed, or a server seen on one leg. Clients see the connection drop (WebSocket close code 1006).',
+      'a backend whose close the proxy relayed, or a server seen on one leg. Clients see the connection drop (WebSocket close code 1006). ' +
+      'A CONNECT tunnel closed so and then written into by its client, answered by a RST, is a stale reuse of the tunnel (an error): the proxy\'s tunnel idle timer ' +
+      'or the target\'s keep-alive timeout passed on, as its upstream leg tells, at most that silence.',
     severity: 'warning',
     messages: {
       closed:
         'A {carried} ({request}) closed by {server} with a {how} after {silence} s of silence on both sides, {goodbye}{upstream}{lateWrite}',
+      reusedTunnel:
+        'A CONNECT tunnel ({request}) that {server} closed with a {how} after {silence} s of silence on both sides{upstream}, reused by its client {late} s later: ' +
+        '{bytes} bytes of {payload} written into it were answered by a RST, with no response (a stale reuse of the tunnel: a request sent on a connection already closed)',
       closedByClient:
         'A {carried} ({request}) to {server} closed by its client {client} with a {how} after {silence} s of silence on both sides, {goodbye}: the idle timeout of that client (a proxy whose other leg the capture does not hold)',
     },
@@ -187,6 +235,38 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     const byServerByRequest = new LegsByRequest<SilentClose>((c) => c.closeTs);
     /** The same tunnels closed by their client, in a list: told on their own when no leg closed by a server explains them. */
     const clientCloses: SilentClose[] = [];
+    /** Connections that are no tunnel closed after a silence, by server (quietLegOf), MAX_CLOSES in all: CONNECT tunnels' upstream legs among them. */
+    const quietLegs = new Map<string, QuietLeg[]>();
+    let quietLegCount = 0;
+
+    /**
+     * The proxy's connection to the target of the CONNECT tunnel `c`, closed at the same moment: to
+     * the address the CONNECT named, opened while the client waited for the tunnel. Null when the
+     * capture does not hold it (or the CONNECT named a host name, not the address).
+     */
+    const targetLegOf = (c: SilentClose): QuietLeg | null => {
+      if (c.carried !== 'CONNECT tunnel') return null;
+      const target = c.request.slice(c.request.indexOf(' ') + 1);
+      const together = (leg: QuietLeg): boolean => leg.startTs >= c.requestStart && leg.startTs <= c.openedTs && Math.abs(leg.closeTs - c.closeTs) <= LEGS_TOGETHER;
+      let best: QuietLeg | null = null;
+      for (const leg of quietLegs.get(target) ?? []) {
+        if (!together(leg)) continue;
+        if (best === null || Math.abs(leg.closeTs - c.closeTs) < Math.abs(best.closeTs - c.closeTs)) best = leg;
+      }
+      if (best !== null || quietLegs.has(target)) return best;
+      // A CONNECT to a host name (target.test:443): the proxy resolved it, and the capture knows
+      // only addresses. The one connection opened while the client waited for the tunnel and
+      // closed at the tunnel's close is its leg; two or more such leave it unknown.
+      let found: QuietLeg | null = null;
+      for (const legs of quietLegs.values()) {
+        for (const leg of legs) {
+          if (!together(leg)) continue;
+          if (found !== null) return null;
+          found = leg;
+        }
+      }
+      return found;
+    };
 
     const keepByServer = (server: string, close: SilentClose): void => {
       let list = byServer.get(server);
@@ -219,7 +299,19 @@ export const tunnelIdleTimeout: DetectorDefinition = {
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         software.note(conn);
-        if (conn.app?.session?.isTunnel !== true) return;
+        if (conn.app?.session?.isTunnel !== true) {
+          // Maybe a proxy's upstream leg of a CONNECT tunnel: who closed it tells who ended the tunnel.
+          if (quietLegCount < MAX_CLOSES) {
+            const leg = quietLegOf(conn, ctx.options.minIdleTimeout);
+            if (leg !== null) {
+              quietLegCount++;
+              const list = quietLegs.get(leg.server);
+              if (list === undefined) quietLegs.set(leg.server, [leg]);
+              else list.push(leg);
+            }
+          }
+          return;
+        }
         const ex = tunnelExchange(conn);
         if (ex === null) return;
         const close = silentClose(conn, ex, ctx.options.minIdleTimeout);
@@ -263,6 +355,8 @@ export const tunnelIdleTimeout: DetectorDefinition = {
               server: c.server,
               ts: c.closeTs,
               message: 'closed',
+              // A CONNECT tunnel written into after the close lost that request (diagnoseReusedTunnels).
+              severity: c.carried === 'CONNECT tunnel' && c.lateWrite !== null ? 'error' : undefined,
               data: {
                 carried: c.carried,
                 goodbye: c.carried === 'WebSocket' ? 'without a close frame' : 'with no goodbye from either end',
@@ -290,9 +384,12 @@ export const tunnelIdleTimeout: DetectorDefinition = {
           const n = ofTimer.length;
           const webSockets = ofTimer.filter((c) => c.carried === 'WebSocket').length;
           const named = soft !== null && soft !== '' && !relayedSoftware ? soft : null;
+          const reused = ofTimer.filter((c) => c.carried === 'CONNECT tunnel' && c.lateWrite !== null).length;
           ctx.diagnose({
             server,
             count: n,
+            // Only when a request was lost: a severity key otherwise would reorder the diagnosis' output.
+            ...(reused > 0 ? { severity: 'error' as const } : {}),
             inferred: { tunnelIdleTimeout: inferred },
             explanation:
               `${server}${named !== null ? ` (${named})` : withUpstream > 0 ? ' (a proxy)' : ''} closed ${n} ${webSockets === n ? 'WebSocket' : webSockets === 0 ? 'CONNECT tunnel' : 'tunnel'}${n === 1 ? '' : 's'} ` +
@@ -301,8 +398,14 @@ export const tunnelIdleTimeout: DetectorDefinition = {
               (withUpstream > 0 ? `, and closed the upstream leg of ${withUpstream === n ? 'each' : `${withUpstream} of them`} at the same moment` : '') +
               `: a tunnel idle timeout of the server or of the proxy in front of it, not the application, which would have said goodbye. ` +
               (webSockets > 0 ? 'WebSocket clients see the connection drop with close code 1006 (abnormal closure). ' : 'Clients see the connection through the tunnel drop. ') +
+              (reused > 0
+                ? `${reused === 1 ? 'One CONNECT tunnel' : `${reused} CONNECT tunnels`} ${reused === 1 ? 'was' : 'were'} then written into by ${reused === 1 ? 'its client' : 'their clients'} and reset: ` +
+                  'a stale reuse of the tunnel (the keep-alive race one layer down), the request lost. '
+                : '') +
               `The setting at work is ${settingFor(named)}.`,
-            remedy: heartbeatRemedy(inferred.value, 'the timeout'),
+            remedy:
+              heartbeatRemedy(inferred.value, 'the timeout') +
+              (reused > 0 ? ` A client that pools tunnels must drop one once its FIN arrives and keep none idle that long (a pool idle limit below ${ms(inferred.value)} s).` : ''),
             anomalyIds: ids,
           });
         }
@@ -321,6 +424,10 @@ export const tunnelIdleTimeout: DetectorDefinition = {
           // keep-alive closing the idle connection inside one ends it the same way, normally.
           const single = all.filter((c) => c.carried === 'WebSocket' && !told.has(c.flowId) && relayedFrom(c) === null);
           if (single.length > 0) diagnoseSingleCuts(ctx, software, server, single, upstreamOf, (c) => relayedBy.get(c.flowId) ?? null);
+          // A CONNECT tunnel the client wrote into after the close, and was reset: whoever closed
+          // it, the client reused a dead connection to the target (a stale reuse one layer down).
+          const reused = all.filter((c) => c.carried === 'CONNECT tunnel' && c.lateWrite !== null && !told.has(c.flowId));
+          if (reused.length > 0) diagnoseReusedTunnels(ctx, software, server, reused, targetLegOf);
         }
         // The upstream legs of the tunnels a server (a proxy) closed: told with their front leg.
         const withFront = new Set<number>();
@@ -650,4 +757,125 @@ function diagnoseSingleCuts(
       anomalyIds: ids,
     });
   }
+}
+
+/** The settings that close idle CONNECT tunnels, in proxies that have one. */
+const CONNECT_TUNNEL_SETTINGS =
+  'Squid `read_timeout` (15 min by default) and `client_lifetime`, tinyproxy `Timeout`, HAProxy `timeout tunnel`, Envoy `idle_timeout`, ' +
+  'or a proxy\'s own read deadline on the tunnel';
+
+/** What a client wrote into a closed CONNECT tunnel, by its first byte (TLS records, or an HTTP request in clear). */
+function tunnelPayload(firstByte: number): string {
+  if (firstByte >= 0x14 && firstByte <= 0x17) return 'TLS records (a request to the target over TLS)';
+  if (firstByte >= 0x41 && firstByte <= 0x5a) return 'data that starts like an HTTP request line (a request to the target in clear)';
+  return 'data';
+}
+
+/** Who ended a reused CONNECT tunnel, as its upstream leg tells: the proxy (both legs at once), the target (its close passed on), or unknown (no upstream leg). */
+type TunnelCloser = 'proxy' | 'target' | 'alone';
+
+/**
+ * CONNECT tunnels a proxy closed after a silence that their clients then wrote into, and were
+ * reset: the client held the tunnel as a pooled connection to the target and reused it after its
+ * FIN had arrived, the keep-alive race one layer down. Who closed it is told by the proxy's
+ * upstream leg when the capture holds it (targetLegOf): the proxy closing it at the same moment
+ * (its tunnel idle timer), or the target closing it first (its keep-alive idle timeout, passed on
+ * by the proxy). One close is one sample: a timer of at most that silence (it fires late, never
+ * early), as keepalive-race bounds a server's idle timeout from a single close.
+ */
+function diagnoseReusedTunnels(
+  ctx: DetectContext,
+  software: ServerSoftware,
+  server: string,
+  tunnels: readonly SilentClose[],
+  targetLegOf: (c: SilentClose) => QuietLeg | null,
+): void {
+  const ids: string[] = [];
+  const kinds = new Map<TunnelCloser, number>();
+  const targets = new Set<string>();
+  for (const c of tunnels) {
+    const late = c.lateWrite;
+    if (late === null) continue;
+    const leg = targetLegOf(c);
+    const kind: TunnelCloser = leg === null ? 'alone' : leg.byClient ? 'proxy' : leg.closeTs <= c.closeTs ? 'target' : 'alone';
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    targets.add(c.request.slice(c.request.indexOf(' ') + 1));
+    const finding = ctx.report({
+      flowId: c.flowId,
+      client: c.client,
+      server: c.server,
+      ts: late.ts,
+      message: 'reusedTunnel',
+      severity: 'error',
+      data: {
+        request: c.request,
+        server: c.server,
+        how: c.rst ? 'RST' : 'FIN',
+        silence: ms(c.silence),
+        late: ms(late.ts - c.closeTs),
+        bytes: late.bytes,
+        payload: tunnelPayload(late.firstByte),
+        upstream:
+          leg === null || kind === 'alone'
+            ? ''
+            : kind === 'proxy'
+              ? ` and its upstream leg to ${leg.server} at the same moment (${leg.rst ? 'RST' : 'FIN'} ${millis(Math.abs(leg.closeTs - c.closeTs))} ms ${leg.closeTs <= c.closeTs ? 'before' : 'after'}: the proxy's own timer)`
+              : ` right after the target ${leg.server} had closed the upstream leg (${leg.rst ? 'RST' : 'FIN'} ${millis(c.closeTs - leg.closeTs)} ms before: the target's close, passed on)`,
+      },
+      evidence: {
+        ...closeEvidence(c),
+        cut: kind === 'proxy' ? 'proxy-both-legs' : kind === 'target' ? 'target-relayed' : 'one-leg',
+        clientWroteAfterClose: ms(late.ts - c.closeTs),
+        lateWriteBytes: late.bytes,
+        upstreamFlowId: leg?.flowId ?? null,
+        upstreamServer: leg?.server ?? null,
+        upstreamClosedBy: leg === null ? null : leg.byClient ? 'proxy' : 'target',
+      },
+      frames: [...new Set([c.openedFrame, c.lastDataFrame, c.closeFrame, ...(leg !== null ? [leg.closeFrame] : []), late.frame, late.resetFrame])].sort((a, b) => a - b),
+    });
+    ids.push(finding.id);
+  }
+  const n = ids.length;
+  if (n === 0) return;
+  const first = tunnels[0];
+  const kind: TunnelCloser | 'mixed' = kinds.size === 1 ? [...kinds.keys()][0] : 'mixed';
+  const target = targets.size === 1 ? [...targets][0] : 'the targets';
+  const silence = Math.min(...tunnels.map((c) => c.silence));
+  const silences = n === 1 ? `${ms(first.silence)} s` : `${tunnels.map((c) => ms(c.silence)).join(', ')} s`;
+  const lates = tunnels.map((c) => ms((c.lateWrite?.ts ?? c.closeTs) - c.closeTs)).join(', ');
+  const how = tunnels.every((c) => c.rst) ? 'RST' : tunnels.every((c) => !c.rst) ? 'FIN' : 'FIN or RST';
+  const soft = software.softwareOf(server);
+  const named = soft !== null && soft !== '' ? soft : null;
+  const longest = Math.max(...tunnels.map((c) => c.silence));
+  // One close bounds a timer (it fires late, never early), up to the tick of a timer checked on a
+  // coarse clock: Squid checks read_timeout once a second, and closed tunnels 3.77-5.49 s after
+  // their last byte for 4 s in connect-tunnel-failures.
+  const coarse = 'up to a tick less for a timer checked on a coarse clock, as Squid\'s once a second';
+  const bound = n === 1 ? `One close is one sample, a bound (a timer fires late, never early; ${coarse}): ` : `The closes came after ${ms(silence)}-${ms(longest)} s of silence, one timer spread by a coarse clock or different timers: `;
+  const who =
+    kind === 'proxy'
+      ? `The proxy closed the upstream leg${n === 1 ? '' : 's'} to ${target} at the same moment: its own tunnel idle timer, not the target, which had not closed. ` +
+        `${bound}the proxy keeps a silent tunnel ${n === 1 ? 'at most' : 'about'} ${ms(silence)} s. The setting at work is the proxy's tunnel idle timeout (${CONNECT_TUNNEL_SETTINGS}).`
+      : kind === 'target'
+        ? `The target ${target} closed the upstream leg${n === 1 ? '' : 's'} first and the proxy passed the close on: the target's own keep-alive idle timeout, not a timer of the proxy's ` +
+          `(through the tunnel the client talks to the target, and its pool outlived the target's idle timeout). ${bound}the target keeps an idle connection ${n === 1 ? 'at most' : 'about'} ${ms(silence)} s.`
+        : kind === 'alone'
+          ? `The capture holds no upstream leg of the tunnel${n === 1 ? '' : 's'}, so who closed cannot be told: the proxy's tunnel idle timer (${CONNECT_TUNNEL_SETTINGS}) ` +
+            `or the target's own keep-alive idle timeout, passed on through the tunnel. ${bound}an idle limit of ${n === 1 ? 'at most' : 'about'} ${ms(silence)} s. Capture the proxy's upstream leg to tell which.`
+          : `Their upstream legs tell different closers (${[...kinds].map(([k, m]) => `${m} ${k === 'proxy' ? 'by the proxy at the same moment' : k === 'target' ? 'by the target first, passed on' : 'not in the capture'}`).join(', ')}).`;
+  const explanation =
+    `${server}${named !== null ? ` (${named})` : ' (a forward proxy)'} closed ${n === 1 ? `a CONNECT tunnel (${first.request})` : `${n} CONNECT tunnels`} after ${silences} without a byte in either direction, ` +
+    `with a bare ${how} and no goodbye from either end, and ${n === 1 ? 'its client' : 'their clients'} then wrote into ${n === 1 ? 'it' : 'them'} (${lates} s after the close) and ${n === 1 ? 'was' : 'were'} reset: ` +
+    `${n === 1 ? 'the request' : 'the requests'} sent into the closed tunnel got no response. A stale reuse of the tunnel, the keep-alive race one layer down: the client keeps a tunnel as a pooled ` +
+    `connection to ${target} and reused it after the FIN had reached it, idle longer than the tunnel is kept. ${who} ` +
+    'The client read EOF on the tunnel and then a reset on its write (ECONNRESET or EPIPE), or an empty reply.';
+  const closer = kind === 'target' ? "the target's keep-alive timeout" : kind === 'proxy' ? "the proxy's tunnel idle timeout" : "the proxy's tunnel idle timeout (or the target's keep-alive timeout)";
+  const remedy =
+    `Have the client drop a tunneled connection once its FIN arrives (check the socket before reuse), and keep tunnels idle for less than ${ms(silence)} s: a pool idle limit below it ` +
+    '(Go http.Transport `IdleConnTimeout`, which covers connections through a proxy too; OkHttp `ConnectionPool` keep-alive; Apache HttpClient `evictIdleConnections`; ' +
+    'Python requests/urllib3 keep no idle limit: retry on a new connection there), ' +
+    `or raise ${closer} above the pool's longest idle. Retry automatically on a new tunnel only idempotent requests.`;
+  const inferred: Record<string, InferredValue> =
+    n === 1 && kind !== 'mixed' ? { [kind === 'target' ? 'serverIdleTimeoutAtMost' : 'tunnelIdleTimeoutAtMost']: { value: first.silence, samples: 1, spread: 0 } } : {};
+  ctx.diagnose({ server, count: n, severity: 'error', inferred, explanation, remedy, anomalyIds: ids });
 }
