@@ -4,6 +4,8 @@ import { resetsWithTtl, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
 import { middleboxIdleTimeout } from '../../src/detect/detectors/middlebox-idle-timeout';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { EXPLAIN_DEFAULTS, explainText } from '../../src/cli/explain-command';
+import { buildPcapFile, LINKTYPE_ETHERNET } from '../helpers/packet-builder';
 import { Capture, Conn, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
 
 /**
@@ -226,6 +228,16 @@ describe('middlebox-idle-timeout', () => {
       // The flow: closed by a RST in the client's name, which the path sent.
       const [flow] = r.flows;
       expect(flow).toMatchObject({ closedBy: 'client', close: 'rst', resetFromPath: { rstTtl: 60, ownTtl: 64 } });
+    });
+
+    test("explain draws the server-side RST as the client's name used by a middlebox, and the flow as reset by the path", async () => {
+      const cap = new Capture();
+      probedIdle(cap, 60);
+      const sorted = [...cap.packets].sort((a, b) => a.ts - b.ts || a.order - b.order);
+      const file = scratch.file(buildPcapFile(LINKTYPE_ETHERNET, sorted.map((p) => ({ data: p.data, ts: p.ts }))));
+      const text = (await explainText({ ...EXPLAIN_DEFAULTS, files: [file], id: 'middlebox-idle-timeout#1' }, false)).replace(/[\s│]+/g, ' ');
+      expect(text).toMatch(/RST in the client's name, IP TTL 60 \(the client's: 64\), answering the server's TCP keep-alive probe: a middlebox/);
+      expect(text).toMatch(/reset by the path in the client's name \(IP TTL 60, the client's packets 64\)/);
     });
 
     test("near miss: the client's own RST (its TTL) answering the probe stays the client's: no finding, no path on the flow", () => {
