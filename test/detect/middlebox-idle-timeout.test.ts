@@ -4,9 +4,10 @@ import { resetsWithTtl, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
 import { middleboxIdleTimeout } from '../../src/detect/detectors/middlebox-idle-timeout';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { EXPLAIN_DEFAULTS, explainText } from '../../src/cli/explain-command';
 import { buildPcapFile, LINKTYPE_ETHERNET } from '../helpers/packet-builder';
-import { Capture, Conn, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
+import { Capture, Conn, T0, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
 
 /**
  * middlebox-idle-timeout on the recorded NAT (client, router with a 3 s conntrack timeout and
@@ -296,6 +297,35 @@ describe('middlebox-idle-timeout', () => {
       expect(d.explanation).toMatch(/the dropped request never arrived while the server went on sending there: the path dropped it, a middlebox that forgot the connection, not a server that became unreachable/);
       expect(d.explanation).not.toMatch(/unreachable would look the same/);
       expect(r.flows[1]).toMatchObject({ closedBy: 'client', resetFromPath: { rstTtl: 60, ownTtl: 64 } });
+    });
+
+    /**
+     * The same with no translation (a stateful firewall that forgot the connection), the client's
+     * and the server's captures merged: what crossed the firewall is there twice (the copy one
+     * TTL lower), the request and the server's later keep-alive probe once each.
+     */
+    test('merged captures on the same addresses: the request seen at the client only, the server\'s later probe at its own point only: the path dropped it', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).exchange(0.01, get('/a'), ok());
+      const crossed = cap.packets.length;
+      const request = get('/b');
+      conn.request(10.01, request, { noAck: true });
+      conn.resend(10.21, 'c', request).resend(10.61, 'c', request).resend(11.41, 'c', request).resend(13.01, 'c', request);
+      conn.probe(15.01, 's');
+      // Each packet before the reuse seen again at the other point, 20 µs later, one hop on.
+      for (const p of cap.packets.slice(0, crossed)) {
+        const copy = p.data.slice();
+        copy[22] -= 1; // the IPv4 TTL behind a 14-byte Ethernet header
+        cap.add(p.ts - T0 + 0.00002, copy);
+      }
+      const r = cap.analyze([middleboxIdleTimeout, unansweredRequest]);
+      const [f, ...rest] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ form: 'dropped', requestAtServerPoint: false });
+      expect(f.summary).toMatch(/at the server's capture point it never arrived, while the server still sent there 5 s later: the path dropped it/);
+      expect(findingsOf(r, 'unanswered-request')).toEqual([]);
+      expect(r.diagnoses[0].explanation).toMatch(/never arrived while the server went on sending there: the path dropped it, a middlebox that forgot the connection, not a server that became unreachable/);
     });
 
     test("near misses: one capture point only, or a request that did get past the NAT, keep today's hedged wording", () => {

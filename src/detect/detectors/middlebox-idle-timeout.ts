@@ -74,7 +74,10 @@ interface Failure {
   serverTtl: number;
   /** What shows a reset came from the path (path-reset.ts); null for a drop. */
   shownBy: 'ttl' | 'too-soon' | null;
-  /** A drop: the server's last packet past the NAT, which the request never reached (serverAlivePast); -1 unknown. */
+  /**
+   * A drop: the server's last packet at a second capture point (past the NAT: serverAlivePast; or
+   * on the same addresses: oneSidedAfter), which the request never reached; -1 unknown.
+   */
   alivePast: number;
   /** An idle reset: the client's own TTL, and what of the server's the middlebox answered. */
   clientTtl: number;
@@ -148,6 +151,21 @@ function idleResetOf(conn: AnalyzedConnection): { idle: number; trigger: string;
   return { idle, trigger, clientTtl: ownTtl };
 }
 
+/**
+ * Client and server captures of one connection merged, with no translation between (a stateful
+ * firewall): each packet that crossed from one point to the other is there twice (CaptureCopies),
+ * a packet seen once reached one point only. The request and its retransmissions seen once, and
+ * server packets after it seen once (at the server's point: the server's packets pass it first),
+ * none of them data: the server was alive, and the request never reached its side. The server's
+ * last packet, or -1.
+ */
+function oneSidedAfter(conn: AnalyzedConnection, requestTs: number): number {
+  const c = conn.client;
+  const s = conn.server;
+  if (c.captureCopies === 0 || s.captureCopies === 0 || s.lastTs <= requestTs) return -1;
+  return c.lastCopiedTs < requestTs && s.lastCopiedTs < requestTs && s.lastDataTs < requestTs ? s.lastTs : -1;
+}
+
 export const middleboxIdleTimeout: DetectorDefinition = {
   id: 'middlebox-idle-timeout',
   meta: {
@@ -162,7 +180,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
       dropped:
         '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: the path drops it (a middlebox that forgot the connection, unless the server\'s host became unreachable)',
       droppedPast:
-        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection; past the address translation it never arrived, while the server still sent there {after} s later: the path dropped it (a middlebox that forgot the connection)',
+        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection; {where} it never arrived, while the server still sent there {after} s later: the path dropped it (a middlebox that forgot the connection)',
       idleReset:
         'the connection, idle for {idle} s, was reset in the client\'s name when the server sent its {trigger}: a RST with IP TTL {rstTtl}, where the client\'s packets have {clientTtl}, so a middlebox on the path had forgotten the connection (the client never closed it; a request it sent on it would not arrive)',
     },
@@ -259,16 +277,22 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             }),
             frames: [reuse.requestFrame, s.rstFrame],
           });
-        } else if (s.rstTs < 0 && s.finTs < 0 && s.lastTs < requestTs && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
+        } else if (s.rstTs < 0 && s.finTs < 0 && (s.lastTs < requestTs || oneSidedAfter(conn, requestTs) >= 0) && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
           // Nothing from the server after the request, while the client sent it again and again.
           form = 'dropped';
           const span = c.lastTs - requestTs;
           // The connection's view past the NAT, when it ended first: the request never got there.
-          alivePast = serverAlivePast(farViews.get(conn.id), requestTs);
+          const sameAddresses = oneSidedAfter(conn, requestTs);
+          alivePast = sameAddresses >= 0 ? sameAddresses : serverAlivePast(farViews.get(conn.id), requestTs);
           const evidence = evidenceOf(reuse, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) });
           if (alivePast >= 0) {
-            evidence.requestPastTranslation = false;
-            evidence.serverSentPastTranslation = at(alivePast);
+            if (sameAddresses >= 0) {
+              evidence.requestAtServerPoint = false;
+              evidence.serverSentAtServerPoint = at(alivePast);
+            } else {
+              evidence.requestPastTranslation = false;
+              evidence.serverSentPastTranslation = at(alivePast);
+            }
           }
           finding = ctx.report({
             flowId: conn.id,
@@ -276,7 +300,10 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             server: conn.serverName,
             ts: requestTs,
             message: alivePast >= 0 ? 'droppedPast' : 'dropped',
-            data: { request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span), ...(alivePast >= 0 ? { after: ms(alivePast - requestTs) } : {}) },
+            data: {
+              request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span),
+              ...(alivePast >= 0 ? { after: ms(alivePast - requestTs), where: sameAddresses >= 0 ? "at the server's capture point" : 'past the address translation' } : {}),
+            },
             evidence,
             frames: [reuse.requestFrame, c.lastDataFrame],
           });
@@ -391,7 +418,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
                 ? 'the client learns it only when it reuses the connection: ECONNRESET at once where the middlebox resets, a timeout where it drops.'
                 : 'the server learns it only when it sends on the connection (a TCP keep-alive probe, an idle close), the client when it reuses it: ECONNRESET at once where the middlebox resets, a timeout where it drops; its request never reaches the server.') +
               (shownPast > 0
-                ? ` Past the address translation (the capture's second view of ${shownPast === 1 ? 'the connection' : `${shownPast} of the connections`}) the dropped request${shownPast === 1 ? '' : 's'} never arrived while the server went on sending there: the path dropped ${shownPast === 1 ? 'it' : 'them'}, a middlebox that forgot the connection, not a server that became unreachable.`
+                ? ` At a second capture point nearer the server (past the address translation, or the server's own capture merged with this one${shownPast === 1 ? '' : `; ${shownPast} of the connections`}) the dropped request${shownPast === 1 ? '' : 's'} never arrived while the server went on sending there: the path dropped ${shownPast === 1 ? 'it' : 'them'}, a middlebox that forgot the connection, not a server that became unreachable.`
                 : '') +
               (silentAfter > 0
                 ? ` After ${silentAfter === dropped ? 'the' : `${silentAfter} of the`} dropped request${silentAfter === 1 ? '' : 's'} the server sent nothing more on any connection in this capture: a server host that became unreachable would look the same.`
