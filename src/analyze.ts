@@ -885,6 +885,7 @@ export class Analyzer {
         // Analyzed: not a second view of a translated connection, nor the rest of one let go early.
         const analyzed = conn.natTwinOf === null && conn.resumedAfterRelease === 0;
         if (analyzed) this.engine.onConnectionEnd(conn);
+        else if (conn.natTwinOf !== null && !conn.natTwinPending && conn.resumedAfterRelease === 0) this.engine.onTranslatedViewEnd(conn, conn.natTwinOf.connectionId);
         const shown = !this.flowIds || this.flowIds.has(conn.id);
         if (shown && this.flowIds) this.matchedFlowIds.add(conn.id);
         // The full record only when someone keeps or hears it; the statistics need just the state.

@@ -114,6 +114,13 @@ export interface DetectorHooks {
   /** The connection leaves the flow table; its state is final. Copy what you keep: the object is released. */
   onConnectionEnd?(conn: AnalyzedConnection): void;
   /**
+   * A second view of an analyzed connection, seen again after address translation (nat-twins.ts:
+   * the capture holds both sides of a NAT), left the flow table: it is not analyzed (no HTTP), but
+   * its TCP facts tell what crossed the NAT. `firstId` is the analyzed view's id; either view may
+   * end first. Copy what you keep.
+   */
+  onTranslatedViewEnd?(view: AnalyzedConnection, firstId: number): void;
+  /**
    * Live capture: the capture clock reached `now` with no packet (a quiet link, or the capture's
    * stop), and every connection that closed (FIN or RST) before `settled` has ended. Reading files,
    * connection ends carry the clock and this is not called. For what waits on later connections

@@ -182,6 +182,11 @@ export class DetectionEngine {
     for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], conn);
   }
 
+  /** See DetectorHooks.onTranslatedViewEnd (rare: only captures that hold both sides of a NAT). */
+  onTranslatedViewEnd(view: AnalyzedConnection, firstId: number): void {
+    for (const h of this.hooks) h.onTranslatedViewEnd?.(view, firstId);
+  }
+
   finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {
     for (const h of this.hooks) h.onFinish?.();
     const anomalies = [...this.all].sort((a, b) => a.ts - b.ts || (a.flowId ?? 0) - (b.flowId ?? 0) || a.id.localeCompare(b.id));

@@ -2,6 +2,7 @@ import type { Connection, ConnectionEndReason } from './connection';
 import { CloseKind, ConnStateLabel, connState, firstClose } from './conn-state';
 import { ENDPOINT_STATE_NAMES } from './endpoint-state';
 import { CapturePoint, handshakeCapturePosition } from './capture-point';
+import { ownTtlWhereReset, resetFromOtherHost } from './reset-origin';
 
 interface PerSide<V> {
   client: V;
@@ -21,6 +22,15 @@ export interface FlowRecord {
   history: string;
   closedBy: 'client' | 'server' | null;
   close: CloseKind;
+  /**
+   * Present only when that close is a RST in closedBy's name that closedBy's host did not send:
+   * its IP TTL (`rstTtl`) is not the one closedBy's own packets have at the capture point
+   * (`ownTtl`: one host sends every packet with one initial TTL, and each router takes one off).
+   * A NAT gateway, firewall or load balancer on the path sent it, nearer the capture point (a
+   * masquerading router that forgot the connection answers the server's keep-alive probe in the
+   * client's name). closedBy still names the side whose address the RST carried.
+   */
+  resetFromPath?: { rstTtl: number; ownTtl: number };
   packets: PerSide<number>;
   /** Payload bytes, each byte counted once. */
   bytes: PerSide<number>;
@@ -117,5 +127,7 @@ export function toFlowRecord<T>(conn: Connection<T>, requests: number): FlowReco
   // The first side to reset after its probes (both resetting so is two dead ends of one path).
   if (c.keepAliveGaveUpReset && (!s.keepAliveGaveUpReset || c.rstTs <= s.rstTs)) record.keepAliveGaveUp = 'client';
   else if (s.keepAliveGaveUpReset) record.keepAliveGaveUp = 'server';
+  const closer = closed.by === 'client' ? c : closed.by === 'server' ? s : null;
+  if (closer !== null && closed.how === 'rst' && resetFromOtherHost(closer)) record.resetFromPath = { rstTtl: closer.rstTtl, ownTtl: ownTtlWhereReset(closer) };
   return record;
 }

@@ -438,7 +438,13 @@ export class TcpTracker<T> {
   finish(): void {
     const conns = this.table.all();
     this.table.detachLists(); // see detachLists
-    for (const conn of conns) this.release(conn, 'capture-end');
+    // Second views of translated connections first (nat-twins.ts): not analyzed themselves, they
+    // tell the analyzed view's end what crossed the NAT (DetectorHooks.onTranslatedViewEnd).
+    const isView = (conn: Connection<T>): boolean => conn.natTwinOf !== null && !conn.natTwinPending;
+    const views = conns.filter(isView);
+    const rest = views.length === 0 ? conns : conns.filter((conn) => !isView(conn));
+    for (const conn of views) this.release(conn, 'capture-end');
+    for (const conn of rest) this.release(conn, 'capture-end');
   }
 
   private open(

@@ -52,7 +52,11 @@ function wiresharkLines(p: Paint, filters: readonly string[]): string[] {
 
 function flowHeader(p: Paint, ladder: Ladder): string[] {
   const f = ladder.flow;
-  const closed = f.closedBy ? `closed by ${f.closedBy} (${f.close})` : 'not closed';
+  const byPath = f.resetFromPath;
+  const closed =
+    f.closedBy === null ? 'not closed'
+    : byPath !== undefined ? `reset by the path in the ${f.closedBy}'s name (IP TTL ${byPath.rstTtl}, the ${f.closedBy}'s packets ${byPath.ownTtl})`
+    : `closed by ${f.closedBy} (${f.close})`;
   const facts = [
     `${f.state} (${STATE_MEANING[f.state] ?? f.state})`,
     `history ${f.history || '-'}`,

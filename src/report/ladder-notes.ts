@@ -217,6 +217,11 @@ const resetBeforeResponse: NoteRule = (p, ev) => {
 
 const middleboxIdleTimeout: NoteRule = (p, ev) => {
   if (p.fromClient && hasData(p)) return `request after ${dur(num(ev, 'idleBefore'))} idle${ev.form === 'dropped' ? ': never answered' : ''}`;
+  if (ev.form === 'idle-reset') {
+    // The server's side: the server sent on the idle connection, a middlebox answered in the client's name.
+    if (isRst(p)) return `RST in the client's name, IP TTL ${num(ev, 'rstTtl') ?? '?'} (the client's: ${num(ev, 'clientTtl') ?? '?'}), answering the server's ${str(ev, 'trigger') ?? 'packet'}: a middlebox`;
+    return null;
+  }
   if (isRst(p)) return `RST in the server's name, IP TTL ${num(ev, 'rstTtl') ?? '?'} (the server's: ${num(ev, 'serverTtl') ?? '?'}): a middlebox`;
   return null;
 };

@@ -147,6 +147,7 @@ function renderFlows(flows: FlowRecord[]): string {
   let twins = false;
   let proxied = false;
   let inferred = false;
+  let pathResets = false;
   for (const f of flows) {
     const serving = f.proxyProtocol?.source ?? null;
     proxied ||= serving !== null;
@@ -155,6 +156,8 @@ function renderFlows(flows: FlowRecord[]): string {
     copies ||= copied;
     twins ||= sameAs !== null;
     inferred ||= f.directionInferred;
+    const fromPath = f.resetFromPath !== undefined;
+    pathResets ||= fromPath;
     t.push([
       String(f.id) + (f.directionInferred ? '*' : '') + (sameAs !== null ? ` =${sameAs}` : ''),
       formatUtc(f.start),
@@ -162,7 +165,8 @@ function renderFlows(flows: FlowRecord[]): string {
       f.server,
       f.state,
       f.history,
-      f.closedBy ? `${f.closedBy} ${f.close}` : 'open',
+      // A RST in a side's name that the side's host did not send is the path's (FlowRecord.resetFromPath).
+      f.closedBy ? (fromPath ? `path rst\n(as ${f.closedBy})` : `${f.closedBy} ${f.close}`) : 'open',
       `${f.packets.client}/${f.packets.server}` + (copied ? `\n(${f.duplicates.client}/${f.duplicates.server} twice)` : ''),
       `${f.bytes.client}/${f.bytes.server}`,
       String(f.requests),
@@ -174,6 +178,7 @@ function renderFlows(flows: FlowRecord[]): string {
   if (inferred) notes.push('(* direction inferred: no SYN seen)');
   if (twins) notes.push('(=N: the same connection as N, seen again after address translation: not analyzed again)');
   if (copies) notes.push('(twice: packets the capture holds twice, on two interfaces; counted in pkts, not as retransmissions)');
+  if (pathResets) notes.push("(path rst: a RST in the named side's address with another IP TTL than that side's packets: a middlebox on the path sent it)");
   if (proxied) notes.push('(for X: the client is a proxy or load balancer whose PROXY protocol header names the client X it serves)');
   return notes.length === 0 ? t.toString() : `${t.toString()}\n${notes.join('\n')}`;
 }

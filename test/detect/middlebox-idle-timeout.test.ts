@@ -4,7 +4,10 @@ import { resetsWithTtl, Scratch } from '../robustness/robustness-kit';
 import { analyzeSample, listSamples } from '../samples';
 import { middleboxIdleTimeout } from '../../src/detect/detectors/middlebox-idle-timeout';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
-import { Capture, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { EXPLAIN_DEFAULTS, explainText } from '../../src/cli/explain-command';
+import { buildPcapFile, LINKTYPE_ETHERNET } from '../helpers/packet-builder';
+import { Capture, Conn, T0, get, ofKind as findingsOf, ok, post, tlsConnection, tlsRecord } from './reuse-kit';
 
 /**
  * middlebox-idle-timeout on the recorded NAT (client, router with a 3 s conntrack timeout and
@@ -193,6 +196,150 @@ describe('middlebox-idle-timeout', () => {
       expect(d.inferred.middleboxIdleTimeoutAtMost.value).toBeCloseTo(5.0, 1);
       expect(d.explanation).not.toMatch(/went away/);
       expect(d.remedy).toMatch(/^Keep pooled connections idle for less than the middlebox's timeout/);
+    });
+
+    /**
+     * The server's side of a masquerading router that forgot an idle connection (blind round 15,
+     * s07a): the server's TCP keep-alive probe after 15 s idle reaches the router, which has no
+     * entry and no socket for it and answers with a RST in the client's name, its own TTL.
+     */
+    const probedIdle = (cap: Capture, rstTtl?: number, idle = 15): Conn => {
+      const c = cap.connection({ client: '10.9.0.1' });
+      c.handshake(0).exchange(0.01, get('/a'), ok());
+      c.probe(0.011 + idle, 's');
+      c.rst(0.0111 + idle, 'c', rstTtl);
+      return c;
+    };
+
+    test("server side: the server's keep-alive probe after 15 s idle answered by a RST in the client's name with another TTL: the path's, a warning with the bound", () => {
+      const cap = new Capture();
+      const c = probedIdle(cap, 60);
+      const r = cap.analyze(only);
+      const [f, ...rest] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.client).toBe(c.clientName);
+      expect(f.severity).toBe('warning');
+      expect(f.evidence).toMatchObject({ form: 'idle-reset', trigger: 'TCP keep-alive probe', rstTtl: 60, clientTtl: 64 });
+      expect(f.evidence.idleBefore).toBeCloseTo(15, 1);
+      expect(f.summary).toMatch(/reset in the client's name when the server sent its TCP keep-alive probe: a RST with IP TTL 60, where the client's packets have 64/);
+      const [d] = r.diagnoses;
+      expect(d.severity).toBe('warning');
+      expect(d.inferred.middleboxIdleTimeoutAtMost.value).toBeCloseTo(15, 1);
+      expect(d.explanation).toMatch(/^1 connection to 10\.0\.0\.2:80 idle for 15(\.\d+)? s was reset in the client's name from elsewhere on the path/);
+      // The flow: closed by a RST in the client's name, which the path sent.
+      const [flow] = r.flows;
+      expect(flow).toMatchObject({ closedBy: 'client', close: 'rst', resetFromPath: { rstTtl: 60, ownTtl: 64 } });
+    });
+
+    test("explain draws the server-side RST as the client's name used by a middlebox, and the flow as reset by the path", async () => {
+      const cap = new Capture();
+      probedIdle(cap, 60);
+      const sorted = [...cap.packets].sort((a, b) => a.ts - b.ts || a.order - b.order);
+      const file = scratch.file(buildPcapFile(LINKTYPE_ETHERNET, sorted.map((p) => ({ data: p.data, ts: p.ts }))));
+      const text = (await explainText({ ...EXPLAIN_DEFAULTS, files: [file], id: 'middlebox-idle-timeout#1' }, false)).replace(/[\s│]+/g, ' ');
+      expect(text).toMatch(/RST in the client's name, IP TTL 60 \(the client's: 64\), answering the server's TCP keep-alive probe: a middlebox/);
+      expect(text).toMatch(/reset by the path in the client's name \(IP TTL 60, the client's packets 64\)/);
+    });
+
+    test("near miss: the client's own RST (its TTL) answering the probe stays the client's: no finding, no path on the flow", () => {
+      const cap = new Capture();
+      probedIdle(cap);
+      const r = cap.analyze(only);
+      expect(findingsOf(r, 'middlebox-idle-timeout')).toEqual([]);
+      expect(r.flows[0].closedBy).toBe('client');
+      expect(r.flows[0].resetFromPath).toBeUndefined();
+    });
+
+    test('near miss: a RST from elsewhere after less than 1 s idle, or with the client\'s data just before it, is not an idle timeout', () => {
+      const cap = new Capture();
+      probedIdle(cap, 60, 0.5);
+      const busy = cap.connection({ client: '10.9.0.1' });
+      busy.handshake(0).exchange(0.01, get('/a'), ok());
+      busy.send(15, 'c', get('/b'));
+      busy.rst(15.0001, 'c', 60);
+      const r = cap.analyze(only);
+      expect(findingsOf(r, 'middlebox-idle-timeout')).toEqual([]);
+      // Whatever the finding, the flow tells the RST's origin.
+      expect(r.flows.map((f) => f.resetFromPath)).toEqual([{ rstTtl: 60, ownTtl: 64 }, { rstTtl: 60, ownTtl: 64 }]);
+    });
+
+    /**
+     * Client and server captures of a masquerading NAT merged (blind round 15, s07a): the client's
+     * view (10.0.0.1) reuses the connection after 10 s and retransmits with nothing back; the view
+     * past the NAT (10.9.0.1, same ports and sequence numbers) shows no request, and the server's
+     * keep-alive probe at 15 s answered by the router's RST. `arrives`: the request did get past the NAT.
+     */
+    const natMerged = (cap: Capture, options: { farView?: boolean; arrives?: boolean } = {}): void => {
+      const near = cap.connection({ cport: 41000 });
+      const far = options.farView === false ? null : cap.connection({ client: '10.9.0.1', cport: 41000 });
+      near.handshake(0);
+      far?.handshake(0.00002);
+      near.exchange(0.01, get('/a'), ok());
+      far?.exchange(0.01002, get('/a'), ok());
+      const request = get('/b');
+      near.request(10.01, request, { noAck: true });
+      near.resend(10.21, 'c', request).resend(10.61, 'c', request).resend(11.41, 'c', request).resend(13.01, 'c', request);
+      if (options.arrives === true) far?.request(10.01002, request, { noAck: true });
+      far?.probe(15.01, 's');
+      far?.rst(15.0101, 'c', 60);
+    };
+
+    test('merged NAT captures: past the translation the request never arrived while the server went on sending: the path dropped it, not an unreachable server', () => {
+      const cap = new Capture();
+      natMerged(cap);
+      const r = cap.analyze(only);
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
+      const [f, ...rest] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ form: 'dropped', requestPastTranslation: false });
+      expect(f.summary).toMatch(/past the address translation it never arrived, while the server still sent there 5 s later: the path dropped it \(a middlebox that forgot the connection\)$/);
+      const [d] = r.diagnoses;
+      expect(d.explanation).toMatch(/the dropped request never arrived while the server went on sending there: the path dropped it, a middlebox that forgot the connection, not a server that became unreachable/);
+      expect(d.explanation).not.toMatch(/unreachable would look the same/);
+      expect(r.flows[1]).toMatchObject({ closedBy: 'client', resetFromPath: { rstTtl: 60, ownTtl: 64 } });
+    });
+
+    /**
+     * The same with no translation (a stateful firewall that forgot the connection), the client's
+     * and the server's captures merged: what crossed the firewall is there twice (the copy one
+     * TTL lower), the request and the server's later keep-alive probe once each.
+     */
+    test('merged captures on the same addresses: the request seen at the client only, the server\'s later probe at its own point only: the path dropped it', () => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).exchange(0.01, get('/a'), ok());
+      const crossed = cap.packets.length;
+      const request = get('/b');
+      conn.request(10.01, request, { noAck: true });
+      conn.resend(10.21, 'c', request).resend(10.61, 'c', request).resend(11.41, 'c', request).resend(13.01, 'c', request);
+      conn.probe(15.01, 's');
+      // Each packet before the reuse seen again at the other point, 20 µs later, one hop on.
+      for (const p of cap.packets.slice(0, crossed)) {
+        const copy = p.data.slice();
+        copy[22] -= 1; // the IPv4 TTL behind a 14-byte Ethernet header
+        cap.add(p.ts - T0 + 0.00002, copy);
+      }
+      const r = cap.analyze([middleboxIdleTimeout, unansweredRequest]);
+      const [f, ...rest] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ form: 'dropped', requestAtServerPoint: false });
+      expect(f.summary).toMatch(/at the server's capture point it never arrived, while the server still sent there 5 s later: the path dropped it/);
+      expect(findingsOf(r, 'unanswered-request')).toEqual([]);
+      expect(r.diagnoses[0].explanation).toMatch(/never arrived while the server went on sending there: the path dropped it, a middlebox that forgot the connection, not a server that became unreachable/);
+    });
+
+    test("near misses: one capture point only, or a request that did get past the NAT, keep today's hedged wording", () => {
+      for (const options of [{ farView: false }, { arrives: true }]) {
+        const cap = new Capture();
+        natMerged(cap, options);
+        const r = cap.analyze(only);
+        const [f] = findingsOf(r, 'middlebox-idle-timeout');
+        expect(f.evidence.form).toBe('dropped');
+        expect(f.evidence.requestPastTranslation).toBeUndefined();
+        expect(f.summary).toMatch(/unless the server's host became unreachable\)$/);
+        const [d] = r.diagnoses;
+        expect(d.explanation).toMatch(/After the dropped request the server sent nothing more on any connection in this capture: a server host that became unreachable would look the same\.$/);
+      }
     });
 
     test('a RST with the server\'s own TTL, a server FIN before the request, or a reuse after less than 1 s: not a middlebox', () => {

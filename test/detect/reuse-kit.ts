@@ -184,6 +184,13 @@ export class Conn {
     return this;
   }
 
+  /** A TCP keep-alive probe from `from`: no payload, one below its next sequence number, acknowledging all the peer sent. */
+  probe(ts: number, from: Side): this {
+    const seq = (from === 'c' ? this.cSeq : this.sSeq) - 1;
+    this.emit(ts, from, 0, '', this.ackOf(from, {}), seq);
+    return this;
+  }
+
   /**
    * A RST with the ACK flag, acknowledging everything the peer sent: what Linux sends when its
    * application closes a socket with unread data in the receive buffer.

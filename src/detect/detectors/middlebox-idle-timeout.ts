@@ -2,7 +2,7 @@ import type { HttpExchange } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { at, ms, requestLine, roundTripToServer, timeOfDay } from '../facts';
-import { ownTtlWhereReset, resetFromPath } from '../path-reset';
+import { ownTtlWhereReset, resetFromOtherHost, resetFromPath } from '../path-reset';
 import type { Finding } from '../finding';
 
 /**
@@ -24,6 +24,15 @@ import type { Finding } from '../finding';
  * delayed. Connections claimed here are left alone by the last two. Recorded in
  * middlebox-idle-reset-nat and middlebox-idle-drop-nat (client, NAT router with a 3 s conntrack
  * timeout, server in network namespaces).
+ *
+ * Seen from the server's side the same middlebox shows itself when the server sends on the idle
+ * connection (its TCP keep-alive probe, an idle close): a masquerading router that forgot it
+ * answers in the client's name, a RST with the router's own TTL where the client's forwarded
+ * packets have one less (form 'idle-reset'; blind round 15, s07a: Go's 15 s keep-alive probe
+ * through a 5 s conntrack timeout). A capture holding both sides of the NAT (client and server
+ * captures merged: the connection's second view, past the translation) settles a dropped reuse:
+ * the request never arrived past the NAT while the server went on sending there, so the path
+ * dropped it, not a server that became unreachable.
  */
 
 /** NAT and load-balancer idle timeouts are seconds to hours: a reuse sooner than this is not judged. */
@@ -34,7 +43,27 @@ const MIN_SILENCE = 1;
 const MAX_PER_SERVER = 4096;
 const MAX_SERVERS = 10_000;
 
-type Form = 'reset' | 'dropped';
+type Form = 'reset' | 'dropped' | 'idle-reset';
+
+/** Second views (past a NAT) kept for the analyzed views' dropped reuses; beyond it, none is kept. */
+const MAX_FAR_VIEWS = 4096;
+
+/** What a connection's second view, past the address translation, showed (see onTranslatedViewEnd). */
+interface FarView {
+  /** The server's last packet there. */
+  serverLastTs: number;
+  /** The client's last data there (-1: none). */
+  clientLastDataTs: number;
+}
+
+/**
+ * A dropped reuse that the second view shows the path dropped: the request never arrived past the
+ * NAT (no client data there from the request on), while the server sent there after it (it was
+ * alive and reachable up to the NAT). The server's last packet there, or -1.
+ */
+function serverAlivePast(far: FarView | undefined, requestTs: number): number {
+  return far !== undefined && far.clientLastDataTs < requestTs && far.serverLastTs > requestTs ? far.serverLastTs : -1;
+}
 
 interface Failure {
   finding: Finding;
@@ -45,6 +74,14 @@ interface Failure {
   serverTtl: number;
   /** What shows a reset came from the path (path-reset.ts); null for a drop. */
   shownBy: 'ttl' | 'too-soon' | null;
+  /**
+   * A drop: the server's last packet at a second capture point (past the NAT: serverAlivePast; or
+   * on the same addresses: oneSidedAfter), which the request never reached; -1 unknown.
+   */
+  alivePast: number;
+  /** An idle reset: the client's own TTL, and what of the server's the middlebox answered. */
+  clientTtl: number;
+  trigger: string;
 }
 
 interface ServerPath {
@@ -90,6 +127,45 @@ function lastIdleReuse(conn: AnalyzedConnection): IdleReuse | null {
   return idle >= MIN_IDLE ? { requestTs, requestFrame: client.turnStartFrame, idle, ex: null } : null;
 }
 
+/**
+ * A connection the server sent on after an idle gap of at least MIN_IDLE (its TCP keep-alive
+ * probe, an idle close, late data), answered by a RST in the client's name that the client's host
+ * did not send (its IP TTL is not that of the client's packets: resetFromOtherHost), the client
+ * having closed nothing and sent nothing since: a middlebox between had forgotten the connection
+ * and answered for it. The idle gap runs from the last data either side sent to the server's
+ * packet; null otherwise. A client's own RST (its TTL) is the client's: no finding.
+ */
+function idleResetOf(conn: AnalyzedConnection): { idle: number; trigger: string; clientTtl: number } | null {
+  const c = conn.client;
+  const s = conn.server;
+  if (c.rstTs < 0 || !resetFromOtherHost(c)) return null;
+  // The client closed first, the server reset first, or the RST answered nothing of the server's since.
+  if ((c.finTs >= 0 && c.finTs < c.rstTs) || (s.rstTs >= 0 && s.rstTs <= c.rstTs) || s.lastTs > c.rstTs) return null;
+  const lastData = Math.max(c.lastDataTs, s.lastDataTs);
+  // No exchange before (nothing pooled), or the client's data at the reset itself.
+  if (lastData < 0 || c.lastDataTs >= c.rstTs) return null;
+  const idle = s.lastTs - lastData;
+  if (idle < MIN_IDLE) return null;
+  const trigger = s.finTs >= 0 && s.finTs >= lastData ? 'FIN' : s.keepAliveProbes > 0 ? 'TCP keep-alive probe' : s.lastDataTs === s.lastTs ? 'data' : 'packet';
+  const ownTtl = ownTtlWhereReset(c);
+  return { idle, trigger, clientTtl: ownTtl };
+}
+
+/**
+ * Client and server captures of one connection merged, with no translation between (a stateful
+ * firewall): each packet that crossed from one point to the other is there twice (CaptureCopies),
+ * a packet seen once reached one point only. The request and its retransmissions seen once, and
+ * server packets after it seen once (at the server's point: the server's packets pass it first),
+ * none of them data: the server was alive, and the request never reached its side. The server's
+ * last packet, or -1.
+ */
+function oneSidedAfter(conn: AnalyzedConnection, requestTs: number): number {
+  const c = conn.client;
+  const s = conn.server;
+  if (c.captureCopies === 0 || s.captureCopies === 0 || s.lastTs <= requestTs) return -1;
+  return c.lastCopiedTs < requestTs && s.lastCopiedTs < requestTs && s.lastDataTs < requestTs ? s.lastTs : -1;
+}
+
 export const middleboxIdleTimeout: DetectorDefinition = {
   id: 'middlebox-idle-timeout',
   meta: {
@@ -103,10 +179,15 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         '{request} sent after {idle} s idle was reset {wait} ms later by a RST in the server\'s name that answered it sooner than the {rtt} ms round trip to the server allows: a middlebox on the path had forgotten the connection (the server never closed it)',
       dropped:
         '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: the path drops it (a middlebox that forgot the connection, unless the server\'s host became unreachable)',
+      droppedPast:
+        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection; {where} it never arrived, while the server still sent there {after} s later: the path dropped it (a middlebox that forgot the connection)',
+      idleReset:
+        'the connection, idle for {idle} s, was reset in the client\'s name when the server sent its {trigger}: a RST with IP TTL {rstTtl}, where the client\'s packets have {clientTtl}, so a middlebox on the path had forgotten the connection (the client never closed it; a request it sent on it would not arrive)',
     },
   },
   create(ctx) {
     const servers = new Map<string, ServerPath>();
+    const farViews = new Map<number, FarView>();
     const pathTo = (server: string): ServerPath | null => {
       let p = servers.get(server);
       if (p === undefined) {
@@ -128,12 +209,41 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         if (p !== null && ex.idleBefore > p.longestAnsweredReuse) p.longestAnsweredReuse = ex.idleBefore;
       },
 
+      onTranslatedViewEnd(view, firstId) {
+        // Only a view whose server spoke after its client's data stopped can settle a drop.
+        const c = view.client;
+        const s = view.server;
+        if (farViews.size >= MAX_FAR_VIEWS || s.packets === 0 || s.lastTs - Math.max(c.lastDataTs, 0) < MIN_IDLE) return;
+        farViews.set(firstId, { serverLastTs: s.lastTs, clientLastDataTs: c.lastDataTs });
+      },
+
       onConnectionEnd(conn) {
         const s = conn.server;
         const c = conn.client;
         const p = s.packets > 0 ? pathTo(conn.serverName) : null;
         if (p !== null && s.lastTs > p.lastServerPacket) p.lastServerPacket = s.lastTs;
         if (p === null || p.failures.length >= MAX_PER_SERVER) return;
+        const idleReset = idleResetOf(conn);
+        if (idleReset !== null) {
+          const { idle, trigger, clientTtl } = idleReset;
+          const finding = ctx.report({
+            flowId: conn.id,
+            client: conn.clientName,
+            server: conn.serverName,
+            ts: c.rstTs,
+            message: 'idleReset',
+            // Nothing failed in sight: the next request on it fails, at the client.
+            severity: 'warning',
+            data: { idle: ms(idle), trigger, rstTtl: c.rstTtl, clientTtl },
+            evidence: {
+              form: 'idle-reset', idleBefore: ms(idle), trigger, serverSentAt: at(s.lastTs), resetTs: at(c.rstTs),
+              rstTtl: c.rstTtl, clientTtl, rstHasAck: c.rstHasAck,
+            },
+            frames: [c.rstFrame],
+          });
+          p.failures.push({ finding, form: 'idle-reset', idle, requestTs: s.lastTs, rstTtl: c.rstTtl, serverTtl: -1, shownBy: 'ttl', alivePast: -1, clientTtl, trigger });
+          return;
+        }
         const reuse = lastIdleReuse(conn);
         if (reuse === null) return;
         const { requestTs, idle, ex } = reuse;
@@ -146,6 +256,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         let form: Form;
         let finding: Finding;
         let shownBy: 'ttl' | 'too-soon' | null = null;
+        let alivePast = -1;
         // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake
         // from elsewhere), at the capture point where the RST was seen.
         const serverTtl = ownTtlWhereReset(s);
@@ -166,24 +277,40 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             }),
             frames: [reuse.requestFrame, s.rstFrame],
           });
-        } else if (s.rstTs < 0 && s.finTs < 0 && s.lastTs < requestTs && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
+        } else if (s.rstTs < 0 && s.finTs < 0 && (s.lastTs < requestTs || oneSidedAfter(conn, requestTs) >= 0) && c.retransmissions >= MIN_RETRANSMISSIONS && c.lastTs - requestTs >= MIN_SILENCE) {
           // Nothing from the server after the request, while the client sent it again and again.
           form = 'dropped';
           const span = c.lastTs - requestTs;
+          // The connection's view past the NAT, when it ended first: the request never got there.
+          const sameAddresses = oneSidedAfter(conn, requestTs);
+          alivePast = sameAddresses >= 0 ? sameAddresses : serverAlivePast(farViews.get(conn.id), requestTs);
+          const evidence = evidenceOf(reuse, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) });
+          if (alivePast >= 0) {
+            if (sameAddresses >= 0) {
+              evidence.requestAtServerPoint = false;
+              evidence.serverSentAtServerPoint = at(alivePast);
+            } else {
+              evidence.requestPastTranslation = false;
+              evidence.serverSentPastTranslation = at(alivePast);
+            }
+          }
           finding = ctx.report({
             flowId: conn.id,
             client: conn.clientName,
             server: conn.serverName,
             ts: requestTs,
-            message: 'dropped',
-            data: { request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span) },
-            evidence: evidenceOf(reuse, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) }),
+            message: alivePast >= 0 ? 'droppedPast' : 'dropped',
+            data: {
+              request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span),
+              ...(alivePast >= 0 ? { after: ms(alivePast - requestTs), where: sameAddresses >= 0 ? "at the server's capture point" : 'past the address translation' } : {}),
+            },
+            evidence,
             frames: [reuse.requestFrame, c.lastDataFrame],
           });
         } else {
           return;
         }
-        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s), shownBy });
+        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s), shownBy, alivePast, clientTtl: -1, trigger: '' });
       },
 
       onFinish() {
@@ -226,11 +353,27 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           const shortest = Math.min(...idles);
           const longest = Math.max(...idles);
           const resets = p.failures.filter((f) => f.form === 'reset');
-          const dropped = p.failures.length - resets.length;
+          const idleResets = p.failures.filter((f) => f.form === 'idle-reset');
+          const drops = p.failures.filter((f) => f.form === 'dropped');
+          const dropped = drops.length;
+          const requests = p.failures.length - idleResets.length;
+          const reuseIdles = p.failures.filter((f) => f.form !== 'idle-reset').map((f) => f.idle);
+          const reusedFrom = requests > 0 ? Math.min(...reuseIdles) : shortest;
+          const reusedTo = requests > 0 ? Math.max(...reuseIdles) : longest;
           // Answered reuses idle as long as a failed one: other paths, or timers coarser than the gaps; no lower bound then.
           const answered = p.longestAnsweredReuse < shortest ? p.longestAnsweredReuse : 0;
           // The server still answered (on any connection) after the dropped requests: it was up and reachable.
-          const aliveAfter = p.failures.filter((f) => f.form === 'dropped' && p.lastServerPacket > f.requestTs).length;
+          const aliveAfter = drops.filter((f) => p.lastServerPacket > f.requestTs).length;
+          // The connection's view past the NAT (ended after it): the request never arrived there, the server still sent.
+          for (const f of drops) if (f.alivePast < 0 && f.finding.flowId !== null) f.alivePast = serverAlivePast(farViews.get(f.finding.flowId), f.requestTs);
+          const pastOnly = drops.filter((f) => f.alivePast >= 0 && !(p.lastServerPacket > f.requestTs)).length;
+          const silentAfter = dropped - aliveAfter - pastOnly;
+          const shownPast = drops.filter((f) => f.alivePast >= 0).length;
+          const oneIdle = idleResets.length === 1;
+          const idleReset =
+            `${oneIdle ? 'was' : 'were'} reset in the client's name from elsewhere on the path when the server sent on ${oneIdle ? 'it' : 'them'} ` +
+            `(its ${[...new Set(idleResets.map((f) => f.trigger))].join('/')}; IP TTL ${[...new Set(idleResets.map((f) => f.rstTtl))].join('/')}, where the client's packets have ${[...new Set(idleResets.map((f) => f.clientTtl))].join('/')})`;
+          const idleWhat = idleResets.length === 0 ? '' : `${idleResets.length} idle connection${oneIdle ? '' : 's'} ${idleReset}`;
           const byTtl = resets.filter((f) => f.shownBy === 'ttl');
           const tooSoon = resets.length - byTtl.length;
           const shown = [
@@ -241,6 +384,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           const what = [
             resets.length > 0 ? `${resets.length} ${resets.length === 1 ? 'was' : 'were'} reset in the server's name from elsewhere on the path${ttls}` : '',
             dropped > 0 ? `${dropped} ${dropped === 1 ? 'was' : 'were'} dropped: retransmitted with nothing back${aliveAfter > 0 ? `, while the server went on answering${aliveAfter < dropped ? ` (after ${aliveAfter} of them)` : ''}` : ''}` : '',
+            requests > 0 ? idleWhat : '',
           ].filter((t) => t !== '').join('; ');
           const bound = answered > 0 ? `between ${ms(answered)} and ${ms(shortest)} s` : `at most ${ms(shortest)} s`;
           const inferred: Record<string, { value: number; samples: number; spread: number }> = {
@@ -251,20 +395,33 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           // Reuses of the server's other connections answered after idling as long as a failed one
           // or longer contradict an idle timeout: the path went away for these connections.
           if (p.longestAnsweredReuse >= shortest) {
+            // Idle resets alone that answered reuses contradict: the findings stand, told no timeout.
+            if (requests === 0) continue;
             diagnoseContradicted(server, p, { shortest, longest, what });
             continue;
           }
+          const opening =
+            requests > 0
+              ? `${requests} request${requests === 1 ? '' : 's'} to ${server} on connections reused after ${ms(reusedFrom)}${reusedTo > reusedFrom ? `-${ms(reusedTo)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${what}. `
+              : `${idleResets.length} connection${oneIdle ? '' : 's'} to ${server} idle for ${ms(shortest)}${longest > shortest ? `-${ms(longest)}` : ''} s ${idleReset}; the client had closed ${oneIdle ? 'nothing' : 'none of them'}. `;
           ctx.diagnose({
             server,
             count: p.failures.length,
             inferred,
+            // Nothing failed in sight when the server's side alone shows the middlebox (idle resets).
+            ...(requests === 0 ? { severity: 'warning' as const } : {}),
             explanation:
-              `${p.failures.length} request${p.failures.length === 1 ? '' : 's'} to ${server} on connections reused after ${ms(shortest)}${longest > shortest ? `-${ms(longest)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${what}. ` +
+              opening +
               (answered > 0 ? `Reuses after up to ${ms(answered)} s idle were answered. ` : '') +
               `A NAT gateway, stateful firewall or load balancer between the client and the server forgets connections idle longer than its timeout, here ${bound}, and tells neither end; ` +
-              'the client learns it only when it reuses the connection: ECONNRESET at once where the middlebox resets, a timeout where it drops.' +
-              (dropped > aliveAfter
-                ? ` After ${dropped - aliveAfter === dropped ? 'the' : `${dropped - aliveAfter} of the`} dropped request${dropped - aliveAfter === 1 ? '' : 's'} the server sent nothing more on any connection in this capture: a server host that became unreachable would look the same.`
+              (requests > 0
+                ? 'the client learns it only when it reuses the connection: ECONNRESET at once where the middlebox resets, a timeout where it drops.'
+                : 'the server learns it only when it sends on the connection (a TCP keep-alive probe, an idle close), the client when it reuses it: ECONNRESET at once where the middlebox resets, a timeout where it drops; its request never reaches the server.') +
+              (shownPast > 0
+                ? ` At a second capture point nearer the server (past the address translation, or the server's own capture merged with this one${shownPast === 1 ? '' : `; ${shownPast} of the connections`}) the dropped request${shownPast === 1 ? '' : 's'} never arrived while the server went on sending there: the path dropped ${shownPast === 1 ? 'it' : 'them'}, a middlebox that forgot the connection, not a server that became unreachable.`
+                : '') +
+              (silentAfter > 0
+                ? ` After ${silentAfter === dropped ? 'the' : `${silentAfter} of the`} dropped request${silentAfter === 1 ? '' : 's'} the server sent nothing more on any connection in this capture: a server host that became unreachable would look the same.`
                 : ''),
             remedy:
               `Keep pooled connections idle for less than the middlebox's timeout (below ${ms(keepBelow)} s here): a client pool idle timeout below it, or TCP keep-alive probes more often than it ` +
