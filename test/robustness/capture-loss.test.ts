@@ -216,10 +216,12 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
   // closes idle connections with a RST, nor keepalive-race-node-proxy-client-leg: a proxy's client leg
   // only, whose races are on the upstream leg it does not hold, nor keepalive-race-lazy-tick-haproxy:
   // its backend closes a raced connection with the request unread, by RST, nor keepalive-race-go-busy-reset:
-  // its busy Go server's idle closes met the requests first, and each is a bare RST.)
+  // its busy Go server's idle closes met the requests first, and each is a bare RST, nor
+  // keepalive-race-idle-reset and -far: a server that closes idle connections with SO_LINGER 0, a RST
+  // and no FIN at all.)
   const NO_SERVER_FIN = [
     'keepalive-race-lost-fin-client-side', 'keepalive-race-mariadb', 'keepalive-race-node-proxy-client-leg', 'keepalive-race-lazy-tick-haproxy',
-    'keepalive-race-go-busy-reset',
+    'keepalive-race-go-busy-reset', 'keepalive-race-idle-reset', 'keepalive-race-idle-reset-far',
   ];
   const raceSamples = listSamples().filter((s) => s.name.startsWith('keepalive-race-') && !NO_SERVER_FIN.includes(s.name));
   test.each(raceSamples.map((s) => s.name))('%s', async (name) => {

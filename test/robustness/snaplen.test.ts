@@ -111,6 +111,11 @@ const CUT_HEADS: Record<string, string> = {
   // with the heads cut after their first line (Content-Length and the rest unseen), the whole
   // capture's reasons for telling it from the raced request's retry are gone, and it is taken for one.
   'idle-timeout-mismatch-fetch-closes-when-done: retried-request 1 > 0': "another process's copy read as a retry",
+  // Slow chunked uploads answered 400 by Go's ReadTimeout: with the heads cut (Transfer-Encoding
+  // unseen) the body's arrival is not followed, so no read timer can be told from the quiet moment
+  // before each answer, and the answers read as rst-on-close's early answers to a body still coming
+  // (the 413 near miss beside them is one whole too).
+  'upload-read-timeout-go: rst-on-close 3 > 1': "a body's arrival unseen past a cut head",
   ...UPSTREAM_TLS_CUT,
   ...REJECTED_FLIGHT_CUT,
 };
@@ -123,6 +128,10 @@ const EXPLAINED_EXTRA: Record<number, Record<string, string>> = {
     // connection (icmp-quote-truncated), and the 8 IPv6 attempts it rejected, each SYN resent once,
     // read as unanswered SYNs, which a capture without the errors shows them as. IPv4's fit (70).
     'connection-rejected-icmp: syn-unanswered 12 > 4': 'ICMPv6 errors cut inside their quote',
+    // The near miss of a client closing its own half-sent head (GET /abandon, 0.5 s in; Go answers 400
+    // into the closed socket): cut at 96 bytes the request line itself is cut, so whether the head was
+    // whole is unseen, and it reads as a request its client gave up on, answered late.
+    'slow-client-timeout-go-header: unanswered-request 1 > 0': "a half-sent head's end unseen past the cut",
   },
   128: CUT_HEADS,
   256: {
