@@ -372,6 +372,15 @@ export class TlsDirection {
   }
 
   /**
+   * Some of this side's records went unseen: bytes the capture lost, or headers the snaplen cut off,
+   * whether reading resumed after them (resyncs) or not. What those records were (a ChangeCipherSpec,
+   * a Finished) is unknown, so nothing may be judged from their absence.
+   */
+  get recordsUnseen(): boolean {
+    return this.stop === Stop.Gap || this.stop === Stop.Lost || this.resyncs > 0;
+  }
+
+  /**
    * The end of this side's last activity before it began to close at `closingTs`: its last
    * application data, unless that came less than CLOSING_BURST_GAP before the close (data sent
    * with the close, such as a GOAWAY), then the last application data followed by a silence.

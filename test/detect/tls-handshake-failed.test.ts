@@ -419,6 +419,19 @@ describe('tls-handshake-failed: TLS 1.2 alerts sent after a side\'s ChangeCipher
     expect(findings(cap)).toEqual([]);
   });
 
+  test('near miss: the same client alert where the snaplen took the headers of the server\'s CCS and Finished and reading resumed at its next segment is not judged', () => {
+    // A resumption: ServerHello, CCS and Finished in one segment, cut inside the ServerHello; the
+    // server's banner (a protocol where the server speaks first) begins its next segment.
+    const cap = new Capture();
+    const c = hello(cap, 0);
+    const flight = concat(serverHelloRecord({}), records(20, 1), records(22, 40));
+    c.send(0.002, 's', flight, { keptPayload: 40 }).ack(0.0021, 'c');
+    c.send(0.003, 'c', concat(records(20, 1), records(22, 40))).ack(0.0031, 's');
+    c.send(0.004, 's', records(23, 60)).ack(0.0041, 'c');
+    c.send(0.5, 'c', records(21, 26)).fin(0.5001, 'c').fin(0.5003, 's');
+    expect(findings(cap)).toEqual([]);
+  });
+
   test('near miss: a TLS 1.2 handshake completed (both CCS) and closed with encrypted close_notify records is silent', () => {
     const cap = new Capture();
     const c = hello(cap, 0);

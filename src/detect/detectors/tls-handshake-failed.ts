@@ -327,7 +327,7 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         }
         // An encrypted alert: a TLS 1.3 client's instead of its Finished, after the server's flight.
         // (Not where the snaplen hid some of the client's records: its Finished may have been among them.)
-        if (by === 'client' && d.firstAlertType === 23 && s.appRecords > 0 && c.appRecords === 0 && c.resyncs === 0) {
+        if (by === 'client' && d.firstAlertType === 23 && s.appRecords > 0 && c.appRecords === 0 && !c.recordsUnseen) {
           keep({ ...base, cause: 'encrypted-alert', failedBy: 'client', stage: 'server-hello', alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
           return;
         }
@@ -338,17 +338,17 @@ export const tlsHandshakeFailed: DetectorDefinition = {
         // there without any alert is a failure too. (These had been silent, where the same close
         // without the alert was named.)
         // Only where the peer's records were read whole: a peer's ChangeCipherSpec the capture lost
-        // (a snaplen cut through its flight) would make a completed handshake and its close_notify
-        // look like this.
+        // (a snaplen cut through its flight, reading resumed after it or not) would make a completed
+        // handshake and its close_notify look like this.
         const peer = by === 'client' ? s : c;
-        if (d.firstAlertType === 21 && d.alertDescription < 0 && d.sawChangeCipherSpec && peer.stop === TlsStop.None && !peer.midRecord) {
+        if (d.firstAlertType === 21 && d.alertDescription < 0 && d.sawChangeCipherSpec && peer.stop === TlsStop.None && !peer.recordsUnseen && !peer.midRecord) {
           const at: Stage = by === 'client' ? 'client-flight' : stage;
           keep({ ...base, cause: 'encrypted-alert', failedBy: by, stage: at, alertCode: -1, alertFatal: true, closedWith: close?.how ?? null, ts: d.firstAlertTs, after: d.firstAlertTs - helloTs, frames, keyFrame: d.firstAlertFrame, answer: null });
         }
         return;
       }
       // Records lost by the capture (or unseen where the snaplen took their headers): what was sent is unknown.
-      if (c.stop === TlsStop.Gap || s.stop === TlsStop.Gap || c.stop === TlsStop.Lost || s.stop === TlsStop.Lost || c.resyncs > 0 || s.resyncs > 0) return;
+      if (c.recordsUnseen || s.recordsUnseen) return;
       if (s.stop === TlsStop.NotTls && s.records === 0 && s.leadLength > 0) {
         // An HTTP answer and any other protocol's are separate causes: alertCode only keys the group here.
         const plainHttp = s.leadLength === 4 && s.lead === HTTP_LEAD;
