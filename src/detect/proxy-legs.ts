@@ -275,9 +275,11 @@ const MAX_FAILURES = 20_000;
  * that URI) would otherwise be quadratic; past it, copies are paired as before it existed.
  */
 const LOOP_SCAN_BUDGET = 4_000_000;
-/** A proxy's requests to one backend looked at per mount question (seenMount), and mount answers kept. */
-const MOUNT_SCAN = 512;
+/** A proxy's latest requests looked at per mount question (seenMount), and mount answers kept. */
+const MOUNT_SCAN = 2_048;
 const MAX_MOUNT_ANSWERS = 1_024;
+/** Requests seenMount may look at in one analysis: asked as connections end, a storm must not make it quadratic. */
+const MOUNT_SCAN_BUDGET = 200_000;
 /** Servers whose idle closes are kept (reloadDuring), and closes kept per server (the latest). */
 const MAX_IDLE_CLOSE_SERVERS = 1_000;
 const MAX_IDLE_CLOSES_PER_SERVER = 512;
@@ -380,9 +382,13 @@ export class ProxyLegs implements EventFollower {
   droppedFailures = 0;
   /** Requests loopsBack may still look at in this analysis (LOOP_SCAN_BUDGET). */
   private loopScanBudget = LOOP_SCAN_BUDGET;
-  /** seenMount's answers (by proxy, backend and rewrite), and the count of events followed when they were given. */
+  /**
+   * seenMount's answers by proxy, backend and rewrite: a rewrite seen stays seen; one not seen yet
+   * is asked again once more has been followed (mountsAtEvent). Requests it may still look at: mountScanBudget.
+   */
   private readonly mounts = new Map<string, boolean>();
   private mountsAtEvent = -1;
+  private mountScanBudget = MOUNT_SCAN_BUDGET;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
   private events = 0;
   private pairedAtEvent = -1;
@@ -953,8 +959,8 @@ export class ProxyLegs implements EventFollower {
    * without it a `/` from the proxy's host (a health check, a local client) is no copy of a `/b/`.
    */
   private seenMount(record: ProxyRecord, proxy: string, backend: string, prefix: string, strips: boolean): boolean {
-    if (this.mountsAtEvent !== this.events || this.mounts.size >= MAX_MOUNT_ANSWERS) {
-      this.mounts.clear();
+    if (this.mountsAtEvent !== this.events) {
+      for (const [key, seen] of this.mounts) if (!seen) this.mounts.delete(key);
       this.mountsAtEvent = this.events;
     }
     const key = `${proxy} ${backend} ${strips ? '-' : '+'}${prefix}`;
@@ -963,16 +969,17 @@ export class ProxyLegs implements EventFollower {
     let seen = false;
     let looked = 0;
     // Newest first: the rewrite in force nearest the end of the capture, and a bounded look.
-    for (let i = record.requests.length - 1; i >= 0 && looked < MOUNT_SCAN && !seen; i--) {
+    for (let i = record.requests.length - 1; i >= 0 && looked < MOUNT_SCAN && this.mountScanBudget > 0 && !seen; i--) {
       const r = record.requests[i];
+      looked++;
+      this.mountScanBudget--;
       if (r.leg.server !== backend || r.uri === null || r.uri === '/' || r.method === null || !upstreamOf(r.leg, proxy)) continue;
       if (!(strips || r.uri.startsWith(prefix + '/'))) continue;
-      looked++;
       const down = this.downstreamOf({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start });
       if (down === null || down.server !== proxy || down.uri === null) continue;
       seen = strips ? down.uri === prefix + r.uri : down.uri !== '/' && r.uri === prefix + down.uri;
     }
-    this.mounts.set(key, seen);
+    if (this.mounts.size < MAX_MOUNT_ANSWERS) this.mounts.set(key, seen);
     return seen;
   }
 
