@@ -8,7 +8,7 @@ import { OtherConnections } from './other-connections';
 import { proxyTellsOf } from './proxy-tells';
 import { type ForwardQuestion, RequestCopies } from './request-copies';
 import { REQUEST_INDEX, RememberedRequest, RequestIndex } from './request-index';
-import { proxyKey, sameTarget } from './request-target';
+import { proxyKey, rootMountPrefix, sameTarget } from './request-target';
 import { firstAtOrAfter } from './sorted-search';
 
 /**
@@ -275,6 +275,11 @@ const MAX_FAILURES = 20_000;
  * that URI) would otherwise be quadratic; past it, copies are paired as before it existed.
  */
 const LOOP_SCAN_BUDGET = 4_000_000;
+/** A proxy's latest requests looked at per mount question (seenMount), and mount answers kept. */
+const MOUNT_SCAN = 2_048;
+const MAX_MOUNT_ANSWERS = 1_024;
+/** Requests seenMount may look at in one analysis: asked as connections end, a storm must not make it quadratic. */
+const MOUNT_SCAN_BUDGET = 200_000;
 /** Servers whose idle closes are kept (reloadDuring), and closes kept per server (the latest). */
 const MAX_IDLE_CLOSE_SERVERS = 1_000;
 const MAX_IDLE_CLOSES_PER_SERVER = 512;
@@ -377,6 +382,13 @@ export class ProxyLegs implements EventFollower {
   droppedFailures = 0;
   /** Requests loopsBack may still look at in this analysis (LOOP_SCAN_BUDGET). */
   private loopScanBudget = LOOP_SCAN_BUDGET;
+  /**
+   * seenMount's answers by proxy, backend and rewrite: a rewrite seen stays seen; one not seen yet
+   * is asked again once more has been followed (mountsAtEvent). Requests it may still look at: mountScanBudget.
+   */
+  private readonly mounts = new Map<string, boolean>();
+  private mountsAtEvent = -1;
+  private mountScanBudget = MOUNT_SCAN_BUDGET;
   /** Events followed so far, and the pairing made at a count of them (pair() is asked for again and again at the end). */
   private events = 0;
   private pairedAtEvent = -1;
@@ -605,7 +617,7 @@ export class ProxyLegs implements EventFollower {
     let first: LegRequest | null = null;
     const front = { server: proxy, client, method, uri, requestStart: from, failTs: to };
     for (const r of record === undefined ? [] : requestsByKey(record).get(proxyKey(method, uri)) ?? []) {
-      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, uri) || this.loopsBack(r, front)) continue;
+      if (r.start < from || r.start > to || !upstreamOf(r.leg, proxy) || record === undefined || !this.copiesTarget(record, proxy, r, uri) || this.loopsBack(r, front)) continue;
       if (first === null || r.start < first.start) first = r;
     }
     if (first !== null || client === null) return first;
@@ -622,7 +634,7 @@ export class ProxyLegs implements EventFollower {
     const record = this.upstreamRecord(hostOf(proxy), proxy);
     if (record === null) return null;
     for (const r of requestsByKey(record).get(proxyKey(copyOf.method, copyOf.uri)) ?? []) {
-      if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy) || !sameTarget(r.uri, copyOf.uri)) continue;
+      if (r.start < copyOf.from || r.start > copyOf.to || !upstreamOf(r.leg, proxy) || !this.copiesTarget(record, proxy, r, copyOf.uri)) continue;
       if (this.loopsBack(r, { server: proxy, client: null, method: copyOf.method, uri: copyOf.uri, requestStart: copyOf.from, failTs: ts })) continue;
       if (r.leg.closedBy === 'proxy' && Math.abs(r.leg.closeTs - ts) <= within) return r.leg;
     }
@@ -843,7 +855,7 @@ export class ProxyLegs implements EventFollower {
     let otherTarget = false;
     for (const r of record.requests) {
       if (used.has(r) || r.start < from || r.start > to || !upstreamOf(r.leg, f.server)) continue;
-      if (r.method === f.method && sameTarget(r.uri, f.uri) && f.method !== null) {
+      if (r.method === f.method && f.method !== null && this.copiesTarget(record, f.server, r, f.uri)) {
         if (this.loopsBack(r, f)) continue;
         // A copy whose answer the proxy read and passed on to another of its clients was that
         // client's request, not this one's: the proxy would have relayed it here too. HAProxy's
@@ -925,6 +937,53 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
+   * Whether upstream request `r`, sent by the proxy listening at `proxy`, carries target `uri` of a
+   * request that proxy received: sameTarget, or the mount point of a prefix the proxy maps onto its
+   * backend's root (`/b/` sent on as `/`, rootMountPrefix) when the proxy is seen making that
+   * rewrite on another request to the same backend (seenMount). Apache's `ProxyPass /b/
+   * http://gunicorn/ timeout=1` answered GET /b/ 502 after its timer, its upstream GET / unanswered
+   * in the same capture, and the 502 was told as "its upstream connections not in the capture"
+   * (blind round 15, S5).
+   */
+  private copiesTarget(record: ProxyRecord, proxy: string, r: LegRequest, uri: string | null): boolean {
+    if (sameTarget(r.uri, uri)) return true;
+    const prefix = rootMountPrefix(r.uri, uri);
+    return prefix !== null && this.seenMount(record, proxy, r.leg.server, prefix, r.uri === '/');
+  }
+
+  /**
+   * Whether the proxy listening at `proxy` is seen stripping `prefix` from a target it sends on to
+   * `backend` (`strips`; else adding it): one of its requests there, other than a root, carries a
+   * request it received whose target is that one with the prefix (RequestCopies.forwardedFrom:
+   * same method, sent while that request waited). A bare `/` and a directory pair on that alone:
+   * without it a `/` from the proxy's host (a health check, a local client) is no copy of a `/b/`.
+   */
+  private seenMount(record: ProxyRecord, proxy: string, backend: string, prefix: string, strips: boolean): boolean {
+    if (this.mountsAtEvent !== this.events) {
+      for (const [key, seen] of this.mounts) if (!seen) this.mounts.delete(key);
+      this.mountsAtEvent = this.events;
+    }
+    const key = `${proxy} ${backend} ${strips ? '-' : '+'}${prefix}`;
+    const known = this.mounts.get(key);
+    if (known !== undefined) return known;
+    let seen = false;
+    let looked = 0;
+    // Newest first: the rewrite in force nearest the end of the capture, and a bounded look.
+    for (let i = record.requests.length - 1; i >= 0 && looked < MOUNT_SCAN && this.mountScanBudget > 0 && !seen; i--) {
+      const r = record.requests[i];
+      looked++;
+      this.mountScanBudget--;
+      if (r.leg.server !== backend || r.uri === null || r.uri === '/' || r.method === null || !upstreamOf(r.leg, proxy)) continue;
+      if (!(strips || r.uri.startsWith(prefix + '/'))) continue;
+      const down = this.downstreamOf({ client: r.leg.client, server: r.leg.server, method: r.method, uri: r.uri, start: r.start });
+      if (down === null || down.server !== proxy || down.uri === null) continue;
+      seen = strips ? down.uri === prefix + r.uri : down.uri !== '/' && r.uri === prefix + down.uri;
+    }
+    if (this.mounts.size < MAX_MOUNT_ANSWERS) this.mounts.set(key, seen);
+    return seen;
+  }
+
+  /**
    * Whether upstream request `r` (sent from the front's host to another server S2) is better read
    * as a request S2 received and forwarded back to the front's server: a request `c` at the front's
    * server, from S2's host, other than the front's own, with the same method and target, sent
@@ -998,7 +1057,7 @@ export class ProxyLegs implements EventFollower {
         const since = attemptEnd(prev.leg);
         let next: LegRequest | null = null;
         for (const r of record.requests) {
-          if (used.has(r) || r.start < since || r.start > to || r.method !== f.method || !sameTarget(r.uri, f.uri) || answeredBefore(r, to) || !upstreamOf(r.leg, f.server)) continue;
+          if (used.has(r) || r.start < since || r.start > to || r.method !== f.method || answeredBefore(r, to) || !upstreamOf(r.leg, f.server) || !this.copiesTarget(record, f.server, r, f.uri)) continue;
           if (next === null || r.start < next.start) next = r;
         }
         if (next === null) break;

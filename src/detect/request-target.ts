@@ -51,3 +51,17 @@ export function sameRequestLine(a: string, b: string): boolean {
   const [mb, ub] = split(b);
   return ma === mb && sameTarget(ua, ub);
 }
+
+/**
+ * The mount prefix by which a bare root `/` and a directory target differ (`/b` for `/` and `/b/`),
+ * or null when the two are not such a pair. A proxy that maps a path prefix onto a backend's root
+ * (Apache `ProxyPass /b/ http://backend/`, nginx `location /b/ { proxy_pass http://backend/; }`)
+ * sends the mount point itself, `/b/`, on as `/`; one that adds a prefix sends `/` on as `/v1/`.
+ * sameTarget cannot pair these (a bare `/` would pair every directory), so the prefix must be
+ * seen rewritten on another request of the same proxy (ProxyLegs' mount check).
+ */
+export function rootMountPrefix(a: string | null, b: string | null): string | null {
+  const dir = a === '/' ? b : b === '/' ? a : null;
+  if (dir === null || dir.length < 3 || dir.charCodeAt(0) !== 47 /* / */ || !dir.endsWith('/') || dir.includes('?')) return null;
+  return dir.slice(0, -1);
+}

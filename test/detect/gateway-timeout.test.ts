@@ -1090,3 +1090,69 @@ describe('gateway-timeout: 503s after one wait seen from the client leg alone', 
     expect(varnish?.explanation ?? '').not.toContain('timeout queue');
   });
 });
+
+/**
+ * Blind round 15, S5: Apache `ProxyPass /b/ http://gunicorn/ timeout=1` sends the mount point
+ * `/b/` on as `/`. Its 502 for GET /b/ after the timer was told as "its upstream connections not in
+ * the capture" although the upstream GET / sat in the same capture, unanswered, closed by Apache
+ * with the 502: a bare `/` pairs with a directory only once the proxy is seen stripping that prefix
+ * on another request to the same backend (GET /b/sleep/3 sent on as GET /sleep/3).
+ */
+describe('gateway-timeout: a proxy maps a prefix onto its backend\'s root (GET /b/ sent on as GET /)', () => {
+  const APACHE_502 = { answer: '502 Proxy Error', answerHeaders: ['Server: Apache/2.4.71 (Debian)'] };
+
+  test('the 502 for GET /b/ pairs with the upstream GET / when GET /b/sleep/3 was seen sent on as GET /sleep/3', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1.034, upstream: 'read', uri: '/b/sleep/3', upstreamUri: '/sleep/3', ...APACHE_502 });
+    scene(cap, 3, { delay: 1.037, upstream: 'read', uri: '/b/', upstreamUri: '/', ...APACHE_502 });
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(2);
+    expect(found[1].evidence).toMatchObject({ uri: '/b/', upstreamPhase: 'read', upstreamRequest: 'GET /', upstreamUriMatched: true, upstreamClosedBy: 'proxy' });
+    expect(found[1].summary).not.toContain('not in the capture');
+  });
+
+  test('the other way round: a proxy that adds /v1 sends GET / on as GET /v1/', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1, upstream: 'read', uri: '/x', upstreamUri: '/v1/x' });
+    scene(cap, 3, { delay: 1.002, upstream: 'read', uri: '/', upstreamUri: '/v1/' });
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found[1].evidence).toMatchObject({ uri: '/', upstreamPhase: 'read', upstreamRequest: 'GET /v1/', upstreamUriMatched: true });
+  });
+
+  test('near miss: no request shows the proxy stripping /b, so a GET / from its host is no copy of GET /b/', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1, upstream: 'read', uri: '/c/sleep/3', upstreamUri: '/sleep/3' });
+    scene(cap, 3, { delay: 1.037, upstream: 'read', uri: '/b/', upstreamUri: '/', ...APACHE_502 });
+    const found = ofKind(cap.analyze(only), KIND);
+    const b = found.find((f) => f.evidence.uri === '/b/');
+    expect(b?.evidence.upstreamServer ?? null).toBeNull();
+  });
+
+  test('near miss: the prefix is seen stripped, but this 502 had no upstream attempt at all', () => {
+    const cap = new Capture();
+    scene(cap, 0, { delay: 1.034, upstream: 'read', uri: '/b/sleep/3', upstreamUri: '/sleep/3', ...APACHE_502 });
+    scene(cap, 3, { delay: 1.037, upstream: 'none', uri: '/b/', ...APACHE_502 });
+    const found = ofKind(cap.analyze(only), KIND);
+    const b = found.find((f) => f.evidence.uri === '/b/');
+    expect(b?.evidence.upstreamServer ?? null).toBeNull();
+    expect(b?.evidence.upstreamPhase).not.toBe('read');
+  });
+});
+
+describe('recorded: gateway-timeout-apache-mount-root (ProxyPass /b/ onto the backend\'s root, one gunicorn sync worker)', () => {
+  const name = 'gateway-timeout-apache-mount-root';
+  const file = path.join(SAMPLES_DIR, `${name}.pcap`);
+  const run = fs.existsSync(file) ? test : test.skip;
+  run('both 502s pair with their upstream attempts, GET /b/ with the GET / it was sent on as; one read timeout of about 1 s', async () => {
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.evidence.uri)).toEqual(['/b/sleep/3/a', '/b/']);
+    expect(found.map((f) => f.evidence.upstreamRequest)).toEqual(['GET /sleep/3/a', 'GET /']);
+    for (const f of found) expect(f.evidence).toMatchObject({ status: 502, upstreamPhase: 'read', upstreamUriMatched: true, upstreamClosedBy: 'proxy' });
+    const diagnoses = r.diagnoses.filter((d) => d.kind === KIND);
+    expect(diagnoses).toHaveLength(1);
+    expect(diagnoses[0].inferred.proxyReadTimeout.samples).toBe(2);
+    expect(Math.abs(diagnoses[0].inferred.proxyReadTimeout.value - 1)).toBeLessThan(0.05);
+    expect(diagnoses[0].explanation).not.toContain('does not show the proxy');
+  });
+});

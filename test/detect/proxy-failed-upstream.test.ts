@@ -54,6 +54,11 @@ describe('a proxy that closes the client connection after its forwarded request 
     expect(more).toEqual([]);
     expect(d.inferred).toEqual({});
     expect(d.explanation).toContain('no timeout of the proxy');
+    // Apache's condition is its CLIENT connection's reuse (mod_proxy_http checks c->keepalives), not
+    // the backend connection's (blind round 15, S5: a new backend connection, a reused client one).
+    expect(d.explanation).toContain("the request was not the first on its client's keep-alive connection");
+    expect(d.explanation).toContain("each of these was a later request on its client's connection");
+    expect(d.explanation).not.toContain('when a request fails on a reused backend connection');
   });
 
   test('a copy the backend answered before the proxy closed does not explain the close', () => {

@@ -1,4 +1,4 @@
-import { proxyKey, requestLineKey, sameRequestLine, sameTarget, targetTail } from '../../src/detect/request-target';
+import { proxyKey, requestLineKey, rootMountPrefix, sameRequestLine, sameTarget, targetTail } from '../../src/detect/request-target';
 
 describe('request targets on both sides of a proxy', () => {
   test.each([
@@ -35,5 +35,19 @@ describe('request targets on both sides of a proxy', () => {
     expect(requestLineKey('GET /api/x')).toBe(proxyKey('GET', '/x'));
     expect(sameRequestLine('GET /api/x', 'GET /x')).toBe(true);
     expect(sameRequestLine('GET /api/x', 'POST /x')).toBe(false);
+  });
+
+  test.each([
+    ['/b/', '/', '/b'],
+    ['/', '/api/v1/', '/api/v1'],
+    ['/b', '/', null],
+    ['/b/?q', '/', null],
+    ['/', '/', null],
+    ['/b/x', '/x', null],
+    ['http://host/', '/', null],
+    [null, '/', null],
+  ])('the root mount prefix between %s and %s is %s', (a, b, prefix) => {
+    expect(rootMountPrefix(a, b)).toBe(prefix);
+    expect(rootMountPrefix(b, a)).toBe(prefix);
   });
 });

@@ -6,7 +6,8 @@ Usage: apache-proxy-meta.py SCENARIO --capture FILE --meta OUT --error-log FILE 
                             [--set key=value ...]
 
 SCENARIO is one of keepalive-race-apache-proxy, gateway-timeout-apache-proxy,
-connect-timeout-apache-proxy, backend-down-apache-proxy, healthy-apache-proxy. The capture is rebuilt with b-meta.py's tshark
+gateway-timeout-apache-mount-root, connect-timeout-apache-proxy, backend-down-apache-proxy,
+healthy-apache-proxy. The capture is rebuilt with b-meta.py's tshark
 reader; Apache's error log (AH codes, with the client's port) and access log (status, time taken,
 client port) say what Apache did with each request, and every failure they name must be the one
 the capture shows, and the other way round. Any failing check prints why and exits 1 without
@@ -214,6 +215,63 @@ def gateway_timeout(conns, downs, ups, access, errors, client_log, opt):
     return desc, expect, {"waits": [bm.r3(w) for w in waits]}, {"proxyReadTimeout": opt.timeout}
 
 
+def gateway_timeout_mount_root(conns, downs, ups, access, errors, client_log, opt):
+    """ProxyPass /b/ http://backend/ timeout=1 in front of one gunicorn sync worker: a slow request's
+    502, then GET /b/ (sent on as GET /) queued behind it, Apache's timer firing again. Apache strips
+    the mount prefix, so each 502's upstream copy is its URI without it."""
+    mount = opt.mount
+    check(mount, "--mount is required")
+
+    def upstream_uri(uri):
+        return uri[len(mount):] if uri.startswith(mount + "/") else uri
+
+    timeouts = [e for e in ah(errors, "AH01102") if "(70007)" in e[2]]
+    check(len(timeouts) == 2, f"{len(timeouts)} AH01102 read timeouts, expected 2")
+    others = [e for e in errors if e[0] not in ("AH01102", "AH00898")]
+    check(not others, f"other errors: {[e[2] for e in others]}")
+    logged502 = [a for a in access if a["status"] == 502]
+    check(len(logged502) == 2, f"{len(logged502)} 502s in the access log")
+    check(any(a["uri"] == mount + "/" for a in logged502), f"the mount point {mount}/ was not answered 502")
+    expect, waits = [], []
+    for a in logged502:
+        d = by_client_port(downs, a["clientPort"])
+        reqs = [r for r in d.requests if r["uri"] == a["uri"]]
+        check(len(reqs) == 1, f"{d.cid}: {len(reqs)} requests for {a['uri']}")
+        r = reqs[0]
+        resp = [x for x in d.responses if x["t"] > r["t"]]
+        check(resp and resp[0]["status"] == 502, f"{d.cid}: no 502 after {a['uri']}")
+        wait = resp[0]["t"] - r["t"]
+        check(abs(wait - opt.timeout) < 0.1, f"{d.cid}: 502 after {wait} s")
+        want = upstream_uri(a["uri"])
+        copies = [u for u in ups if any(x["uri"] == want for x in u.requests)]
+        check(len(copies) == 1, f"{a['uri']}: its copy {want} on {len(copies)} upstream connections")
+        u = copies[0]
+        ur = [x for x in u.requests if x["uri"] == want][0]
+        cfin = u.first_fin(True)
+        check(cfin is not None and abs(cfin[0] - resp[0]["t"]) < 0.01, f"{u.cid}: Apache did not close it with the 502")
+        before = [x for x in u.responses if ur["t"] <= x["t"] < cfin[0]]
+        check(not before, f"{u.cid}: {want} was answered before Apache gave up")
+        late = [x for x in u.responses if x["t"] >= cfin[0]]
+        waits.append(wait)
+        ev = {"uri": a["uri"], "upstreamUri": want, "requestAt": bm.r3(r["t"]), "status502At": bm.r3(resp[0]["t"]), "waitSeconds": bm.r3(wait),
+              "upstreamClosedByProxyAt": bm.r3(cfin[0]), "apacheTookUs": a["tookUs"], "apacheError": "AH01102 (70007) The timeout specified has expired"}
+        expect.append(bm.entry("gateway-timeout", d, f"GET {a['uri']}: Apache answered 502 after {bm.r3(wait)} s (ProxyPass timeout=1, AH01102 read timeout); "
+                               f"it had sent the request on as GET {want} on {u.cid} and closed that connection with the 502.", **ev))
+        expect.append(bm.entry("unanswered-request", u, f"GET {want}: gunicorn's single sync worker had not answered when Apache closed this upstream connection "
+                               f"(FIN) {bm.r3(cfin[0] - ur['t'])} s after it" + (f"; it answered {late[0]['status']} {bm.r3(late[0]['t'] - ur['t'])} s after the request, "
+                               "into the closed connection (reset)." if late else ".")))
+    for d in downs:
+        if not any(a["clientPort"] == d.client[1] for a in logged502):
+            check(all(x["status"] == 200 for x in d.responses) and last_unanswered(d) is None, f"{d.cid}: not all answered 200")
+    check(len(client_log) == len(access), f"{len(client_log)} client answers for {len(access)} access log lines")
+    desc = (f"Apache 2.4 mod_proxy mapping a prefix onto its backend's root: `ProxyPass {mount}/ http://127.0.0.3:{opt.backend_port}/ timeout={opt.timeout:g}` "
+            f"(ProxySourceAddress 127.0.0.2) in front of gunicorn with one sync worker. curl asks, on one connection, {mount}/items/1 (sent on as /items/1, 200), "
+            f"{mount}/sleep/3/a (502 after {bm.r3(waits[0])} s, AH01102 read timeout; the worker keeps sleeping), then at once {mount}/ (sent on as GET /, queued behind the "
+            f"sleeping worker: 502 after {bm.r3(waits[1])} s, gunicorn answers it later into the closed connection), then {mount}/items/2 once the worker is free (200). "
+            f"Both 502s are the ProxyPass timer; their upstream attempts are in the capture, the second one's under the backend's root.")
+    return desc, expect, {"waits": [bm.r3(w) for w in waits]}, {"proxyReadTimeout": opt.timeout, "mount": mount + "/", "gunicornWorkers": 1}
+
+
 def connect_timeout(conns, downs, ups, access, errors, client_log, opt):
     timeouts = [e for e in ah(errors, "AH00957") if "(70007)" in e[2]]
     failed = ah(errors, "AH01114")
@@ -312,6 +370,7 @@ def healthy(conns, downs, ups, access, errors, client_log, opt):
 SCENARIOS = {
     "keepalive-race-apache-proxy": keepalive_race,
     "gateway-timeout-apache-proxy": gateway_timeout,
+    "gateway-timeout-apache-mount-root": gateway_timeout_mount_root,
     "backend-down-apache-proxy": backend_down,
     "connect-timeout-apache-proxy": connect_timeout,
     "healthy-apache-proxy": healthy,
@@ -330,6 +389,7 @@ def main():
     ap.add_argument("--backend-port", type=int, default=9001)
     ap.add_argument("--down-port", type=int, default=9002)
     ap.add_argument("--timeout", type=float, default=1.0)
+    ap.add_argument("--mount", default="", help="the ProxyPass path prefix mapped onto the backend's root (no trailing /)")
     ap.add_argument("--software", nargs="*", default=[])
     a = ap.parse_args()
     try:

@@ -1668,6 +1668,9 @@ export const unansweredRequest: DetectorDefinition = {
       const waits = members.map((w) => w.wait);
       const lo = ms(Math.min(...waits));
       const hi = ms(Math.max(...waits));
+      // Apache closes without an answer only on a client connection that had carried a request
+      // before (mod_proxy_http checks the client connection's keepalives, not the backend's reuse).
+      const laterOnly = members.every((w) => !w.firstOnConnection);
       emit({
         server,
         count: members.length,
@@ -1675,9 +1678,12 @@ export const unansweredRequest: DetectorDefinition = {
         explanation:
           `${members.length} request(s) to ${server}${about} got no response: the proxy had forwarded each to ${backends} (flows ${flows}), ` +
           `the backend had not answered it, and the proxy closed its client's connection without an answer ${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after the request. ` +
-          `Its upstream attempt failed (see the findings on those upstream connections, e.g. a keep-alive race on a reused backend connection); ` +
-          `no timeout of the proxy's is at work. Apache mod_proxy closes the client connection this way when a request fails on a reused backend connection ` +
-          `(its error log: AH01102 "error reading status line from remote server", then AH01104 "Closing connection to client"), so that the client may retry; ` +
+          `Its upstream attempt failed (see the findings on those upstream connections: e.g. a backend that closed without answering, a worker killed at its time limit, or a keep-alive race on a reused backend connection); ` +
+          `no timeout of the proxy's is at work. Apache mod_proxy closes the client connection this way when reading the backend's answer fails other than by its own timeout ` +
+          `(the backend closed or reset the connection) and the request was not the first on its client's keep-alive connection ` +
+          `(its error log: AH01102 "error reading status line from remote server", then AH01104 "Closing connection to client because reading from backend server … failed. Number of keepalives N"), ` +
+          `so that the client may retry on a new connection; on a client connection's first request it answers 502 instead` +
+          `${laterOnly ? ` (${members.length === 1 ? 'this request was a later one on its client\'s connection' : 'each of these was a later request on its client\'s connection'})` : ''}; ` +
           `HAProxy 2.6 does the same, and logs nothing for it, when the request was not the first on its client's connection and it may not resend it (its default \`retry-on conn-failure\`).`,
         remedy:
           `Fix the upstream failure (see the findings on the proxy's backend connections). Clients of the proxy should retry idempotent requests on a new connection when it closes without answering ` +
