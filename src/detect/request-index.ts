@@ -672,10 +672,12 @@ export class RequestIndex {
     for (let e = this.written - 1; e >= oldest; e--) {
       const slot = e % this.capacity;
       const ts = this.ts[slot];
-      if (ts > r.ts || ts < r.ts - FORWARDED_WITHIN || this.method[slot] !== r.method || !sameTarget(this.uri[slot], r.uri)) continue;
+      if (ts > r.ts || ts < r.ts - FORWARDED_WITHIN) continue;
+      // The cheap tests first: a burst of failures to one server (clients timing out under load) has
+      // each failure scan thousands of that server's own requests, none of them another's copy.
       const client = this.client[slot];
       const server = this.server[slot];
-      if (server === r.server || sameHost(client, r.client)) continue;
+      if (server === r.server || this.method[slot] !== r.method || sameHost(client, r.client) || !sameTarget(this.uri[slot], r.uri)) continue;
       const answeredAt = this.responseStart[slot];
       if (answeredAt >= 0 && answeredAt < r.ts) continue;
       return this.pauseBefore(e, client, server, ts);

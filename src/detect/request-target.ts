@@ -28,7 +28,9 @@ export function proxyKey(method: string | null, uri: string | null): string {
 export function sameTarget(a: string | null, b: string | null): boolean {
   if (a === b) return true;
   if (a === null || b === null) return false;
-  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+  // Not by destructuring a pair: the scans of a failure's copies call this for thousands of entries.
+  const shorter = a.length <= b.length ? a : b;
+  const longer = shorter === a ? b : a;
   return shorter.length > 1 && shorter.charCodeAt(0) === 47 /* / */ && longer.endsWith(shorter);
 }
 
