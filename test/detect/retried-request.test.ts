@@ -1,4 +1,5 @@
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { responseTruncated } from '../../src/detect/detectors/response-truncated';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
 import { analyzeSample, listSamples } from '../samples';
 import { Capture, Conn, get, ofKind, ok, post } from './reuse-kit';
@@ -328,6 +329,18 @@ describe('retried-request: synthetic connections', () => {
       expect(found[0].severity).toBe('info');
       expect(found[0].evidence).toMatchObject({ request: 'GET /slow', failure: 'server-closed', responseCut: true, newConnection: true });
       expect(found[0].summary).toContain('in the middle of the response, after its head');
+    });
+
+    test('response-truncated counts the resend with the cut it resent: one call failed, the request reached the server twice', () => {
+      const r = cutThenNext(0.0001, true).analyze([retriedRequest, responseTruncated]);
+      const cuts = ofKind(r, 'response-truncated');
+      expect(cuts).toHaveLength(2);
+      const [d] = r.diagnoses.filter((x) => x.kind === 'response-truncated');
+      expect(d.explanation).toContain(`One of these cuts was its client's resend of another cut here, on a new connection at once (${ofKind(r, KIND)[0].id}`);
+      expect(d.explanation).toContain('1 call failed, and that request reached the server twice');
+      // Near miss: the caller's next call at its pace is no resend, and the diagnosis says nothing of one.
+      const [near] = cutThenNext(0.5, true).analyze([retriedRequest, responseTruncated]).diagnoses.filter((x) => x.kind === 'response-truncated');
+      expect(near.explanation).not.toContain('resend');
     });
 
     test.each([

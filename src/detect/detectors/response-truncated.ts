@@ -753,6 +753,18 @@ export const responseTruncated: DetectorDefinition = {
             const proxies = [...new Set(relays.map((r) => r.server))].slice(0, 3).join(', ');
             explanation += ` A proxy in front (${proxies}) passed ${relays.length === 1 ? 'the cut' : `${relays.length} of the cuts`} on to its client${relays.length === 1 ? '' : 's'}: the cause is here, not at the proxy.`;
           }
+          // Cuts that were a client's at-once resend of another cut here (retried-request after a
+          // body cut: Ruby's Net::HTTP resends an idempotent request once when its body breaks off):
+          // one call failed for both, and the server ran the request twice (blind round 15 S15).
+          const ownIds = new Set(own.map((x) => x.id));
+          const cutFlows = new Set(ctx.findings('response-truncated').filter((f) => ownIds.has(f.id)).map((f) => f.flowId));
+          const resends = ctx.findings('retried-request').filter((f) => f.evidence.responseCut === true && cutFlows.has(f.flowId) && cutFlows.has(Number(f.evidence.failedFlowId)));
+          if (resends.length > 0) {
+            const r = resends.length;
+            explanation +=
+              ` ${r === 1 ? 'One of these cuts was' : `${r} of these cuts were`} its client's resend of another cut here, on a new connection at once (${resends.map((f) => f.id).join(', ')}: ` +
+              `as Ruby's Net::HTTP does for an idempotent request whose body breaks off): ${n - r} call${n - r === 1 ? '' : 's'} failed, and ${r === 1 ? 'that request' : 'each of those requests'} reached the server twice.`;
+          }
           ctx.diagnose({
             server,
             count: n,
