@@ -191,6 +191,9 @@ describe('Caddy 2.6 samples', () => {
     const n200 = logged.filter((x) => x.clientStatus === 200).length;
     expect(d.explanation).toContain(`answered 200 for ${n200} (retried on a new connection)`);
     expect(d.explanation).toContain(`answered 502 for ${n502}`);
+    // Graded by what each client got: a GET Caddy resent and answered 200 is a warning, a POST's 502 an error.
+    expect(races.map((f) => [f.evidence.method, f.severity])).toEqual(logged.map((x) => [x.method, x.clientStatus === 200 ? 'warning' : 'error']));
+    expect(d.severity).toBe('error');
     expect(d.remedy).toContain("Caddy: `keepalive` in reverse_proxy's `transport http`");
     expect(diagnosis(r, 'idle-timeout-mismatch', '10.99.0.2:9001').remedy).toContain("Caddy: `keepalive` in reverse_proxy's `transport http`");
   });

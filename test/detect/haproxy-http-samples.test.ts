@@ -80,6 +80,9 @@ describe('HAProxy 2.6 mode http samples', () => {
       if (n > 0) expect(d.explanation).toContain(`answered ${status} for ${n} (retried on a new connection)`);
     }
     expect(d.explanation).toContain('None of its clients saw a failure');
+    // HAProxy's `retry-on` absorbed every race: warnings, as is the diagnosis (no client saw a failure).
+    expect(races.every((f) => f.severity === 'warning')).toBe(true);
+    expect(d.severity).toBe('warning');
   });
 
   test('backend keep-alive race, http-reuse always, one request per client connection: each raced request answered 502 (SH--), not resent', async () => {

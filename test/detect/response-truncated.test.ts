@@ -418,6 +418,48 @@ describe('response-truncated on synthetic connections', () => {
   });
 });
 
+describe("response-truncated: a limit enforced at the handler's next write (Go's WriteTimeout) cuts at no fixed time (blind round 15 S12)", () => {
+  /**
+   * A chunked stream written every `every` s (a Go handler: no Server header unless `server`);
+   * the server's FIN `cutAt` s after the request, after its last chunk at the last write before it.
+   */
+  function goStream(cap: Capture, t: number, every: number, cutAt: number, server: string | null = null): void {
+    const c = cap.connection();
+    const head = server === null ? CHUNKED_HEAD : CHUNKED_HEAD.replace('\r\n', `\r\nServer: ${server}\r\n`);
+    c.handshake(t).request(t + 0.001, get('/stream/slow')).response(t + 0.002, head + chunk(32));
+    for (let w = every; w <= 1; w += every) c.response(t + 0.001 + w, chunk(32));
+    c.close(t + 0.001 + cutAt, 's');
+  }
+
+  test('WriteTimeout 1 s, writes every 0.2 and 0.3 s, cuts 1.236 and 1.544 s after the request: named, at or below the earliest cut', () => {
+    const cap = new Capture();
+    goStream(cap, 0, 0.2, 1.236);
+    goStream(cap, 5, 0.3, 1.544);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).not.toContain('no single timer');
+    expect(d.explanation).toContain('Go `http.Server.WriteTimeout`');
+    expect(d.explanation).toContain('at or below 1.236 s');
+    expect(d.remedy).toContain('compare its WriteTimeout with 1.236 s');
+  });
+
+  test('near miss: the same cuts from a server that names other software (nginx): no Go limit offered', () => {
+    const cap = new Capture();
+    goStream(cap, 0, 0.2, 1.236, 'nginx/1.22.1');
+    goStream(cap, 5, 0.3, 1.544, 'nginx/1.22.1');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('no timer that fires at a fixed time');
+    expect(d.explanation).not.toContain('WriteTimeout');
+  });
+
+  test('one cut 1.239 s after the request: the remedy bounds a limit on the whole exchange too, not only the silence', () => {
+    const cap = new Capture();
+    goStream(cap, 0, 0.2, 1.239);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.remedy).toContain('If instead a limit on the whole exchange cut it, it is set at or below 1.239 s');
+    expect(d.remedy).toContain('SetWriteDeadline');
+  });
+});
+
 describe('response-truncated on the recorded SSE streams whose backend wrote after nginx gave up', () => {
   test("nginx's proxy_read_timeout of 3 s is timed to the backend's event before the close, not to its late write after it", async () => {
     const r = await analyzeFiles([path.join(SAMPLES_DIR, 'response-truncated-sse-late-write.pcap')]);

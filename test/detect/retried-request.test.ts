@@ -1,4 +1,5 @@
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { responseTruncated } from '../../src/detect/detectors/response-truncated';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
 import { analyzeSample, listSamples } from '../samples';
 import { Capture, Conn, get, ofKind, ok, post } from './reuse-kit';
@@ -298,6 +299,56 @@ describe('retried-request: synthetic connections', () => {
       first.close(2.6, 's');
       cap.connection().handshake(2.61).exchange(2.6103, get('/stream')).close(2.62, 'c');
       expect(ofKind(cap.analyze(only), KIND)).toEqual([]);
+    });
+
+    /**
+     * Ruby's Net::HTTP on one persistent connection, a call every 0.5 s; the server (a proxy's
+     * between-bytes timer) cuts a GET's body: the client closes, and resends on a new connection in
+     * the same breath (blind round 15 S15: its SYN 0.09 ms after its FIN).
+     */
+    const cutThenNext = (synAfterClientFin: number, pausedBefore: boolean): Capture => {
+      const cap = new Capture();
+      const first = cap.connection();
+      first.handshake(0);
+      if (pausedBefore) first.exchange(0.0003, get('/'));
+      const at = pausedBefore ? 0.5014 : 0.0003;
+      first.request(at, get('/slow'));
+      first.response(at + 0.03, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nchunk1\r\n');
+      first.fin(at + 0.56, 's');
+      first.fin(at + 0.561, 'c');
+      const next = cap.connection();
+      next.handshake(at + 0.561 + synAfterClientFin).request(at + 0.5612 + synAfterClientFin, get('/slow'));
+      next.response(at + 0.6 + synAfterClientFin, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nchunk1\r\n');
+      next.fin(at + 1.2 + synAfterClientFin, 's').fin(at + 1.201 + synAfterClientFin, 'c');
+      return cap;
+    };
+
+    test('a body cut after its head, then the same GET on a new connection at once after its client\'s close, from a client that paused 0.5 s between calls (Net::HTTP): a retry', () => {
+      const found = ofKind(cutThenNext(0.0001, true).analyze(only), KIND);
+      expect(found).toHaveLength(1);
+      expect(found[0].severity).toBe('info');
+      expect(found[0].evidence).toMatchObject({ request: 'GET /slow', failure: 'server-closed', responseCut: true, newConnection: true });
+      expect(found[0].summary).toContain('in the middle of the response, after its head');
+    });
+
+    test('response-truncated counts the resend with the cut it resent: one call failed, the request reached the server twice', () => {
+      const r = cutThenNext(0.0001, true).analyze([retriedRequest, responseTruncated]);
+      const cuts = ofKind(r, 'response-truncated');
+      expect(cuts).toHaveLength(2);
+      const [d] = r.diagnoses.filter((x) => x.kind === 'response-truncated');
+      expect(d.explanation).toContain(`One of these cuts was its client's resend of another cut here, on a new connection at once (${ofKind(r, KIND)[0].id}`);
+      expect(d.explanation).toContain('1 call failed, and that request reached the server twice');
+      // Near miss: the caller's next call at its pace is no resend, and the diagnosis says nothing of one.
+      const [near] = cutThenNext(0.5, true).analyze([retriedRequest, responseTruncated]).diagnoses.filter((x) => x.kind === 'response-truncated');
+      expect(near.explanation).not.toContain('resend');
+    });
+
+    test.each([
+      ['its caller\'s next call, at its 0.5 s pace after the error', 0.5, true],
+      ['a call 50 ms after its client\'s close: no resend in the same breath', 0.05, true],
+      ['at once, but the client\'s pace is unknown (its first call): a loop without a pause calls as soon', 0.0001, false],
+    ])('silent: a body cut after its head, then the same GET: %s', (_what, after, pausedBefore) => {
+      expect(ofKind(cutThenNext(after, pausedBefore).analyze(only), KIND)).toEqual([]);
     });
 
     test('silent: a call on another connection came in between, though its connection lingered and its exchange came last; without it, a retry', () => {

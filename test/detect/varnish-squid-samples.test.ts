@@ -84,6 +84,9 @@ describe('Varnish 7.1 samples', () => {
     const d = diagnosis(r, 'keepalive-race', '10.99.0.2:9001');
     expect(d.explanation).toContain('None of its clients saw a failure');
     expect(d.explanation).not.toContain('answered 503');
+    // Every race absorbed (resent and answered, and so was the client): warnings, as is the diagnosis.
+    expect(races.every((f) => f.severity === 'warning' && f.evidence.absorbedByProxy === true)).toBe(true);
+    expect(d.severity).toBe('warning');
   });
 
   test('first_byte_timeout 1 s: the 503s are paired with the unanswered upstream requests (read phase, proxyReadTimeout)', async () => {

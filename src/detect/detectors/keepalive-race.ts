@@ -1226,6 +1226,8 @@ function commonHint(hints: ReadonlyMap<number, number>): number | null {
 
 
 interface ServerRaces {
+  /** Races a proxy absorbed (see absorbedByProxy): graded warning, as is the diagnosis when all were. */
+  absorbed: number;
   /** Crossings of an idle close that was a RST with no FIN (serverIdleClose's byReset). */
   crossingReset: number;
   /** Each idle close's idle time from the last response's last byte (ServerIdleClose.idleGap), in a ring. */
@@ -1581,7 +1583,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { absorbed: 0, idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1666,6 +1668,23 @@ export const keepaliveRace: DetectorDefinition = {
         : null;
     };
 
+    /**
+     * The answer its own client got, when the raced request was a proxy's forward of its client's
+     * request and the proxy absorbed the race: it sent the same request again on another upstream
+     * connection (the retry found), that copy was answered, and so was its client, below 500. The
+     * race is real (a pool reusing connections past the backend's idle timeout) but no client saw
+     * it: Caddy and Traffic Server resend a GET, Varnish and Squid an idempotent request once,
+     * HAProxy with `retry-on`, nginx with `proxy_next_upstream`. A warning, like the idle-timeout
+     * mismatch behind it, not an error: a request the proxy may not send again (a POST) fails the
+     * same way, and is an error then. Null when any of it is unseen (a client leg not in the capture).
+     */
+    const absorbedByProxy = (conn: AnalyzedConnection, ex: HttpExchange | null, retry: RememberedRequest | null): { client: string; status: number } | null => {
+      if (ex === null || ex.requestStart === null || retry === null || retry.unanswered || retry.status === null || retry.status >= 500) return null;
+      const down = legs.downstreamOf({ client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart });
+      if (down === null || !down.answered || down.status === null || down.status >= 500) return null;
+      return { client: down.client, status: down.status };
+    };
+
     /** What a race's finding says (raceFinding reports it; a held close on arrival is reported later, see heldArrivals). */
     const raceInput = (
       conn: AnalyzedConnection,
@@ -1685,6 +1704,7 @@ export const keepaliveRace: DetectorDefinition = {
       const failure = ex !== null ? failureOf(ex, conn) : null;
       const failedAt = failure?.at ?? conn.lastTs;
       const retry = retryOf(conn, ex, failure);
+      const absorbed = absorbedByProxy(conn, ex, retry);
       const line = requestLine(ex);
       const method = ex?.method ?? null;
       const idempotent = method === null ? null : isIdempotent(method);
@@ -1802,7 +1822,9 @@ export const keepaliveRace: DetectorDefinition = {
           delta: fmt(Math.abs(delta) * 1000),
           when: delta >= 0 ? 'after' : 'before',
           // A copy that got no answer either did not go through: the request was never answered.
-          outcome: outcome + (retry !== null ? `; retried on ${retry.client}${retry.unanswered ? ', where it got no response either' : ''}` : ''),
+          outcome:
+            outcome + (retry !== null ? `; retried on ${retry.client}${retry.unanswered ? ', where it got no response either' : ''}` : '') +
+            (absorbed !== null ? `; the proxy answered its client ${absorbed.client} ${absorbed.status}: no client saw this failure` : ''),
         },
         evidence: {
           form: t.form,
@@ -1833,6 +1855,8 @@ export const keepaliveRace: DetectorDefinition = {
           ...(retry !== null ? { retryNewConnection: retry.index === 1 } : {}),
           // Only when the retry got no answer either (a failure of its own).
           ...(retry?.unanswered === true ? { retryAnswered: false } : {}),
+          // Only when a proxy sent it and its client got the answer of the copy it sent again (absorbedByProxy).
+          ...(absorbed !== null ? { absorbedByProxy: true, proxyClientStatus: absorbed.status } : {}),
           // Where Δ was measured: on a client-side capture a crossing request may precede the FIN.
           capturedNear: capturedNear(conn),
           // Only on the closed-on-arrival form: how the close and its timing were judged.
@@ -1842,6 +1866,7 @@ export const keepaliveRace: DetectorDefinition = {
           ...cutNoticeEvidence(ex, conn),
         },
         frames: [t.lastFrame, fin ? s.finFrame : 0, goodbyeFrame, t.reqFrame, reset ? s.rstFrame : unseenFin !== null ? unseenFin.shownFrame : 0],
+        ...(absorbed !== null ? { severity: 'warning' as const } : {}),
       };
     };
 
@@ -1865,6 +1890,7 @@ export const keepaliveRace: DetectorDefinition = {
       facts: RaceFacts,
     ): void => {
       entry.raceIds.push(finding.id);
+      if (finding.evidence.absorbedByProxy === true) entry.absorbed++;
       if (form === 'crossing') {
         entry.crossing++;
         if (finding.evidence.closedWith === 'RST') entry.crossingReset++;
@@ -2985,7 +3011,9 @@ export const keepaliveRace: DetectorDefinition = {
               : entry.opaque > 0
                 ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
                 : ' Failed idempotent requests can be retried safely on a new connection.';
-          ctx.diagnose({ server, count: count + pickedIds.length, inferred, explanation, remedy, anomalyIds: [...entry.raceIds, ...pickedIds] });
+          // Every race absorbed by the proxy that sent it (absorbedByProxy), none a 5xx its pool picked: a warning.
+          const absorbedAll = entry.absorbed === count && pickedIds.length === 0;
+          ctx.diagnose({ server, count: count + pickedIds.length, inferred, explanation, remedy, anomalyIds: [...entry.raceIds, ...pickedIds], ...(absorbedAll ? { severity: 'warning' as const } : {}) });
         }
       },
     };

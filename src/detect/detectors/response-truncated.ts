@@ -691,12 +691,34 @@ export const responseTruncated: DetectorDefinition = {
                 ? `Look in ${server}'s ${logHint.log} and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (${logHint.hint}) or the process going away; `
                 : `Look in ${server}'s ${logHint.log} at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (${logHint.hint}); `) +
               `if this response legitimately pauses (an event stream, a long poll, a slow report), have the backend send data (or SSE comments) well inside ${ms(silence)} s, ` +
-              'or raise that timer for this route only.';
+              'or raise that timer for this route only. ' +
+              // The other candidate: sending data sooner does not help against a limit on the whole
+              // exchange, and a time limit that ran from the request head's end (Go's WriteTimeout)
+              // or from later cannot exceed the time since the request (blind round 15 S12: Go
+              // WriteTimeout 1 s, cut 1.239 s after the request, at the handler's next write).
+              `If instead a limit on the whole exchange cut it, it is set at or below ${ms(only.t.sinceRequest)} s: raise it for this route only` +
+              // Go's net/http sends no Server header: a server that names its software is no Go server.
+              (named === null
+                ? ' (a Go handler can extend its own write deadline past the server\'s WriteTimeout: `http.NewResponseController(w).SetWriteDeadline`, Go 1.20).'
+                : '.');
           } else {
+            // A limit the server enforces only at the handler's next write after it (Go's
+            // WriteTimeout: a write deadline) cuts each response when its handler next writes, so
+            // its cuts agree on no time since the request; each came no sooner than the setting
+            // (blind round 15 S12 and response-truncated-hidden-by-caddy: WriteTimeout 1 s, cuts
+            // at 1.236 and 1.544 s, written every 0.2 and 0.3 s). Only for a server that names no
+            // other software (Go's net/http sends no Server header).
+            const earliest = Math.min(...own.map((x) => x.t.sinceRequest));
+            const lazyLimit = named === null
+              ? `A limit enforced only at the handler's next write or flush after it, Go \`http.Server.WriteTimeout\` (timed from the end of the request head), ` +
+                `cuts each response at its own time, no sooner than the setting: if it is the cause, it is set at or below ${ms(earliest)} s (the earliest cut after its request). Otherwise `
+              : '';
             explanation =
-              `${head}, at times that agree neither as a silence before the close nor as a time since the request: no single timer. ` +
-              `Server errors mid-stream, workers killed or restarted, or several timeouts at once. ${clientView}`;
-            remedy = 'Look in the server\'s error log at these times; the evidence gives each response\'s silence before the close and its time since the request.';
+              `${head}, at times that agree neither as a silence before the close nor as a time since the request: no timer that fires at a fixed time. ` +
+              `${lazyLimit}${lazyLimit !== '' ? 's' : 'S'}erver errors mid-stream, workers killed or restarted, or several timeouts at once. ${clientView}`;
+            remedy =
+              'Look in the server\'s error log at these times; the evidence gives each response\'s silence before the close and its time since the request.' +
+              (lazyLimit !== '' ? ` A Go server logs nothing for a WriteTimeout (its handler's writes fail with "i/o timeout"): compare its WriteTimeout with ${ms(earliest)} s.` : '');
           }
           if (drained > 0 && (mechanism === 'time-limit' || mechanism === 'either')) {
             explanation += ` ${drained === 1 ? 'One cut' : `${drained} cuts`} whose FIN came right behind data the client was taking slowly (its window closed) ${drained === 1 ? 'is' : 'are'} left out of the timing: the server's kernel was still sending what the application had written when it closed.`;
@@ -730,6 +752,18 @@ export const responseTruncated: DetectorDefinition = {
           if (relays.length > 0) {
             const proxies = [...new Set(relays.map((r) => r.server))].slice(0, 3).join(', ');
             explanation += ` A proxy in front (${proxies}) passed ${relays.length === 1 ? 'the cut' : `${relays.length} of the cuts`} on to its client${relays.length === 1 ? '' : 's'}: the cause is here, not at the proxy.`;
+          }
+          // Cuts that were a client's at-once resend of another cut here (retried-request after a
+          // body cut: Ruby's Net::HTTP resends an idempotent request once when its body breaks off):
+          // one call failed for both, and the server ran the request twice (blind round 15 S15).
+          const ownIds = new Set(own.map((x) => x.id));
+          const cutFlows = new Set(ctx.findings('response-truncated').filter((f) => ownIds.has(f.id)).map((f) => f.flowId));
+          const resends = ctx.findings('retried-request').filter((f) => f.evidence.responseCut === true && cutFlows.has(f.flowId) && cutFlows.has(Number(f.evidence.failedFlowId)));
+          if (resends.length > 0) {
+            const r = resends.length;
+            explanation +=
+              ` ${r === 1 ? 'One of these cuts was' : `${r} of these cuts were`} its client's resend of another cut here, on a new connection at once (${resends.map((f) => f.id).join(', ')}: ` +
+              `as Ruby's Net::HTTP does for an idempotent request whose body breaks off): ${n - r} call${n - r === 1 ? '' : 's'} failed, and ${r === 1 ? 'that request' : 'each of those requests'} reached the server twice.`;
           }
           ctx.diagnose({
             server,

@@ -28,13 +28,18 @@ export interface RequestFailure {
   at: number;
   frame: number;
   how: 'server-reset' | 'server-closed' | 'server-closed-before' | 'client-reset' | 'client-closed' | 'connection-died';
+  /** The response's head had reached the client before the close: its body was cut (see failureOf's `cutToo`). */
+  cut: boolean;
+  /** The client's own close (FIN or RST) at or after `at`, when its program had the error (-1: none). */
+  clientClosedAt: number;
 }
 
 /**
  * Whether `ex` is a request that failed on its connection (no complete response, and the connection
- * ended or was closed after it), and how. Null for a request still open at capture end.
+ * ended or was closed after it), and how. Null for a request still open at capture end. A response
+ * whose head came before the close (its body cut) counts only with `cutToo` (see resentAfterCut).
  */
-export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFailure | null {
+export function failureOf(ex: HttpExchange, conn: AnalyzedConnection, cutToo = false): RequestFailure | null {
   if (ex.requestStart === null || ex.uncertain) return null;
   // A request whose declared body did not all leave its client (the server closed or reset first:
   // EPIPE) failed too, when the server ended it; a client that stopped sending gave up itself.
@@ -45,6 +50,11 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
   const c = conn.client;
   // The first close (RST or FIN, either side) at or after the request. A server that closed
   // before the request (keep-alive race) and then reset it: the RST decides.
+  const clientClosed = (after: number): number => {
+    const fin = c.finTs >= after ? c.finTs : -1;
+    const rst = c.rstTs >= after ? c.rstTs : -1;
+    return fin < 0 ? rst : rst < 0 ? fin : Math.min(fin, rst);
+  };
   const closes: Array<[number, number, RequestFailure['how']]> = [
     [s.rstTs, s.rstFrame, 'server-reset'],
     [s.finTs, s.finFrame, 'server-closed'],
@@ -53,7 +63,7 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
   ];
   let best: RequestFailure | null = null;
   for (const [ts, frame, how] of closes) {
-    if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how };
+    if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how, cut: false, clientClosedAt: -1 };
   }
   // A client that had the response's head (a status) before the close had its answer: what it does
   // next is its answer to that, not a retry of a request that got none. So for a client that closed
@@ -62,17 +72,22 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection): RequestFa
   // request that got no answer (Go's Transport, libcurl, OkHttp); curl reports "transfer closed with
   // outstanding read data remaining" (18), Go "unexpected EOF", and the same request next is its
   // caller's next call (a loop of downloads whose every response is cut at a send timeout).
-  if (ex.status !== null && ex.responseStart !== null && (best === null || ex.responseStart <= best.at)) return null;
+  // Only retry logic that reads the body inside its retry loop resends after that, and only at once
+  // (Ruby's Net::HTTP: see resentAfterCut); `cutToo` asks for such failures too.
+  const cut = ex.status !== null && ex.responseStart !== null && (best === null || ex.responseStart <= best.at);
+  if (cut && (!cutToo || best === null || ex.state !== 'response-incomplete')) return null;
   if (best === null) {
     // Still open (or let go by the analysis at its connection cap, not by the connection): not (yet) a failure.
     if (!conn.ended || conn.endReason === 'capture-end' || conn.endReason === 'evicted' || bodyUnsent) return null;
-    return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died' };
+    return { at: conn.lastTs, frame: conn.lastFrame, how: 'connection-died', cut: false, clientClosedAt: -1 };
   }
+  best.cut = cut;
+  best.clientClosedAt = clientClosed(best.at);
   if (bodyUnsent && best.how !== 'server-reset' && best.how !== 'server-closed') return null;
   // A server that closed before the request and then read and dropped it (a lingering close, no
   // RST) left the client only its own close to find: the failure is still the server's close.
   if ((best.how === 'client-closed' || best.how === 'client-reset') && s.finTs >= 0 && s.finTs < t) {
-    return { at: best.at, frame: best.frame, how: 'server-closed-before' };
+    return { at: best.at, frame: best.frame, how: 'server-closed-before', cut: false, clientClosedAt: best.clientClosedAt };
   }
   return best;
 }
@@ -188,6 +203,26 @@ export function matchByChance(
   // A brand-new connection at once is judged by the rate alone: a fleet that starts together opens
   // its first connections together once, which says nothing of when it opens the next ones.
   return !freshAtOnce(failedAt, next) || rate.fresh * delay >= CHANCE_MAX;
+}
+
+/**
+ * Whether `next` retries a request whose response was cut after its head (`failed.failure.cut`).
+ * Most retry logic resends only a request that got no answer (Go's Transport, libcurl, OkHttp,
+ * urllib3: the body is read by their caller, outside it); the same request next is then the caller's
+ * next call (a loop of downloads whose every response is cut at a send timeout). Ruby's Net::HTTP
+ * reads the body inside its retry loop and resends an idempotent request once on an EOF or a reset
+ * mid-body, in the same breath as it closes the broken socket (its SYN 0.1 ms after its FIN, blind
+ * round 15 S15: Varnish's between_bytes_timeout cut both copies). So only a resend on a brand-new
+ * connection opened at once after its client's own close (AT_ONCE; without a close of its own, once
+ * the server's close could reach it), and sent as soon as that connection was up, counts; and only
+ * from a client known to pause between its calls (PACE_MIN): a loop without a pause calls again as
+ * soon, and one whose pace is unknown may be one.
+ */
+function resentAfterCut(failed: PendingFailure, next: RememberedRequest): boolean {
+  const { failure } = failed;
+  if (failed.pause === null || failed.pause < PACE_MIN || next.index !== 1) return false;
+  const since = failure.clientClosedAt >= 0 ? next.connectionStart - failure.clientClosedAt : next.connectionStart - failure.at - failed.clientRtt;
+  return since >= -AT_ONCE && since < AT_ONCE && next.ts - next.connectionReadyAt < AT_ONCE;
 }
 
 /** How long the client waited for the request before it failed. */
@@ -348,7 +383,7 @@ export const retriedRequest: DetectorDefinition = {
           request: `${retry.method} ${retry.uri}`,
           after: ms(after),
           failedOn: failed.client,
-          failure: FAILURE_TEXT[failed.failure.how] + (retry.server !== failed.request.server ? `; a proxy sent it on to another backend, ${retry.server}` : ''),
+          failure: FAILURE_TEXT[failed.failure.how] + (failed.failure.cut ? ' in the middle of the response, after its head' : '') + (retry.server !== failed.request.server ? `; a proxy sent it on to another backend, ${retry.server}` : ''),
           risk: (idempotent
             ? ''
             : keyed
@@ -361,7 +396,7 @@ export const retriedRequest: DetectorDefinition = {
                   : `; ${retry.method} is not idempotent: a blind retry can apply it twice`) +
             (uncertain !== null ? `; ${captureLossNote(uncertain, 'the failed connection')}: the first attempt may have been answered, and this a new call` : ''),
         },
-        // A retry after a race is told with the race (an error): info, whatever the first copy became.
+        // A retry after a race is told with the race (an error; a warning when a proxy absorbed it): info, whatever the first copy became.
         severity: idempotent || keyed || racedAny || uncertain !== null ? 'info' : 'warning',
         evidence: {
           request: `${retry.method} ${retry.uri}`,
@@ -373,6 +408,7 @@ export const retriedRequest: DetectorDefinition = {
           failedFlowId: failed.flowId,
           failedOn: failed.client,
           failure: failed.failure.how,
+          ...(failed.failure.cut ? { responseCut: true } : {}),
           failedAt: at(failed.failure.at),
           afterFailure: ms(after),
           afterFirstAttempt: ms(retry.ts - failed.request.ts),
@@ -417,6 +453,7 @@ export const retriedRequest: DetectorDefinition = {
       // A proxy forwards its client's request upstream before it answers that client, so the
       // client's request may have reached the index only after the failure was noted: ask again.
       if (failed.pause === null) failed.pause = index.pauseOfForwardedClient(failed.request);
+      if (failed.failure.cut && !resentAfterCut(failed, next)) return;
       if (
         movedOn(failed.request, failed.failure.at, next, pair) || atItsPace(failed.pause, failed.failure.at, next.ts) ||
         heldReady(failed, next) || afterThinkTime(failed, next) || !mayReactTo(failed.request.ts, failureMoment(failed), next) ||
@@ -613,7 +650,7 @@ export const retriedRequest: DetectorDefinition = {
         for (const u of list) {
           // Its client waited until here (a proxy's copy of it upstream must leave before: see RequestCopies).
           index.settleEnd(u.request.entry, conn.lastTs);
-          const failure = failureOf(u.ex, conn);
+          const failure = failureOf(u.ex, conn, true);
           if (failure !== null) handleFailure(u.request, failure, raceId, pauseBefore(u.request, u.ex), conn, failure.how === 'server-reset' ? null : lossScope, clientRtt);
           else {
             // Held back, but it did not fail: no loop iteration shows, so it was a retry.
