@@ -143,6 +143,13 @@ export interface StalledRequest {
   lateTs: number | null;
   /** The request was its connection's first. */
   firstOnConnection: boolean;
+  /**
+   * The wire shows the server's application had the connection (accepted it): its FIN came right
+   * behind the client's (only a process closes a socket; for one still in the listen backlog the
+   * kernel ACKs the client's FIN and sends nothing more), or, a proxy, it forwarded the request
+   * upstream. Undefined: nothing shows it either way.
+   */
+  accepted?: boolean;
 }
 
 export interface Pause {
@@ -204,9 +211,15 @@ export interface NotAccepted {
  * first request of its connection, while the server answered requests on its older connections in
  * the same window and none on a connection opened in it. Null when not, or when the window is no
  * longer known.
+ *
+ * A connection the wire shows accepted (StalledRequest.accepted) is none of them: a busy server
+ * serving its connections in turn (one worker, 0.6 s a request) answers the ones opened a moment
+ * before and leaves the newest waiting just the same, but it read their requests (nginx in front
+ * of such a backend forwarded them, and closed at once when its clients gave up: blind round 16
+ * load S18, told EMFILE).
  */
 export function notAcceptedOf(server: string, requests: readonly StalledRequest[], answers: AnswerRing): NotAccepted | null {
-  const firsts = requests.filter((r) => r.firstOnConnection);
+  const firsts = requests.filter((r) => r.firstOnConnection && r.accepted !== true);
   if (firsts.length < MIN_NOT_ACCEPTED || firsts.length < NOT_ACCEPTED_SHARE * requests.length) return null;
   const from = Math.min(...firsts.map((r) => r.requestEnd));
   const to = Math.max(...firsts.map((r) => r.closeTs));
