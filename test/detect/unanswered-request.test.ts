@@ -1341,6 +1341,16 @@ describe('unanswered-request: a paused server process, a server not accepting', 
   expect(d.remedy).not.toContain('EMFILE');
 });
 
+(has('unanswered-request-emfile') ? test : test.skip)('unanswered-request-emfile: a server whose accept() failed with EMFILE left the new connections unread and unclosed: did not accept()', async () => {
+  // The near miss of nginx-499-busy-backend-client-leg: the kernel only ACKed the curls' FINs; the keep-alive connection was served throughout.
+  const r = await analyzeSample('unanswered-request-emfile');
+  const [d, ...rest] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(rest).toEqual([]);
+  expect(d.count).toBe(3);
+  expect(d.explanation).toContain('did not accept() these connections');
+  expect(d.remedy).toContain('EMFILE');
+});
+
 describe('unanswered-request: an answer at once to a client already gone (a capture next to the server of a path outage)', () => {
   /** A keep-alive connection whose second request is answered `late` s after it and reset by the client on arrival (its close unseen). */
   function scene(late: number): AnalysisResult {
