@@ -2232,6 +2232,21 @@ export const unansweredRequest: DetectorDefinition = {
       const seen = notAcceptedOf(server, members.map((w) => (w.accepted || !w.firstOnConnection || !forwarded(w) ? w : { ...w, accepted: true })), answers);
       if (seen === null) return null;
       const n = members.length;
+      if (seen.busyWait !== null) {
+        // Busy, not refusing (server-stalls' BUSY_WAIT_SHARE): its answers meanwhile had queued too.
+        return {
+          note:
+            ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
+            `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it; ` +
+            `but those answers had waited up to ${ms(seen.busyWait)} s themselves: the server was busy, not refusing connections. One that takes a new connection only when a worker is free ` +
+            `(gunicorn sync workers, a single-threaded server, a full thread pool) serves the connections it has one after another and leaves the newest in the listen backlog, ` +
+            `their requests ACKed by the kernel and unread, until their turn: these waited there longer than their clients would.`,
+          remedy:
+            `Give ${server} more concurrency than its busiest moments need (gunicorn \`--workers\` or \`--threads\` / a gthread or async worker class, a larger thread pool, more instances) ` +
+            `or make its requests faster; the clients gave up while queued.`,
+          seen,
+        };
+      }
       const note =
         ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
         `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it: ` +
