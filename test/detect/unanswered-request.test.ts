@@ -6,6 +6,7 @@ import { DETECTORS } from '../../src/detect/registry';
 import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+import { downstream, PROXY_ENDPOINT, upstream } from './proxy-scenes';
 import { analyzeWithout } from '../robustness/sample-without';
 
 const only = [unansweredRequest];
@@ -1193,7 +1194,12 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     for (const x of diagnosesOf(cap)) expect(x.explanation).not.toContain('paused');
   });
 
-  /** An established keep-alive connection answered every 0.1 s from 0.1 to 6 s; new connections at `opens` whose first request nobody reads. */
+  /**
+   * An established keep-alive connection answered every 0.1 s from 0.1 to 6 s; new connections at
+   * `opens` whose first request nobody reads. Their clients give up after 3 s: the kernel ACKs
+   * the FIN of a connection still in the listen backlog and sends nothing more (no process has it
+   * to close).
+   */
   function notAccepting(cap: Capture, opens: readonly number[], answered: boolean): void {
     const busy = cap.connection();
     busy.handshake(0.05);
@@ -1205,7 +1211,7 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     opens.forEach((at, k) => {
       const conn = cap.connection();
       conn.handshake(at).request(at + 0.001, get(`/new${k}`));
-      conn.close(at + 3.001, 'c');
+      conn.fin(at + 3.001, 'c').ack(at + 3.0011, 's');
     });
   }
 
@@ -1216,6 +1222,7 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     expect(rest).toEqual([]);
     expect(d.explanation).toContain('did not accept() these connections');
     expect(d.explanation).toContain('EMFILE');
+    expect(d.explanation).not.toContain('busy');
     expect(d.remedy).toContain('LimitNOFILE');
     expect(d.remedy).toContain('ulimit -n');
   });
@@ -1242,6 +1249,78 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     expect(d.explanation).not.toContain('accept()');
     expect(d.remedy).toContain('slow dependencies');
   });
+
+  /**
+   * Blind round 16 load S18: four curls (--max-time 1.5) open connections within 20 ms to a front
+   * (nginx) whose one backend worker takes 0.6 s a request. The two opened first are answered in
+   * turn (0.6 s, 1.2 s); the two newest are given up at 1.5 s, and the front closes each right
+   * behind the client's FIN (nginx: 499). Told "an application that did not accept() these
+   * connections … EMFILE", because the answered connections were opened a moment before.
+   */
+  function servedInTurn(cap: Capture, closeBehindFin: boolean): void {
+    [1.0, 1.003, 1.004, 1.02].forEach((at, k) => {
+      const conn = cap.connection();
+      conn.handshake(at).request(at + 0.0003, get(`/?c=${k}&sleep=0.6`));
+      if (k < 2) {
+        conn.response(1.0 + 0.6 * (k + 1), ok('done'));
+        conn.close(1.0 + 0.6 * (k + 1) + 0.0005, 'c');
+      } else if (closeBehindFin) {
+        conn.close(at + 0.0003 + 1.5, 'c');
+      } else {
+        conn.fin(at + 0.0003 + 1.5, 'c').ack(at + 0.0003 + 1.5001, 's');
+      }
+    });
+  }
+
+  test('a front that closes right behind each client\'s FIN had accepted the connections: the clients\' timeout, no accept() trouble (S18)', () => {
+    const cap = new Capture();
+    servedInTurn(cap, true);
+    const [d, ...rest] = diagnosesOf(cap);
+    expect(rest).toEqual([]);
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
+    expect(d.explanation).not.toContain('accept()');
+    expect(d.remedy).not.toContain('EMFILE');
+    expect(d.remedy).not.toContain('timeouts are not the cause');
+  });
+
+  test('the same scene on a backend whose new connections nobody closed (they sat in its listen backlog): busy serving in turn, not EMFILE (S18, server leg)', () => {
+    // gunicorn's one sync worker accepts the next connection only when free: only its kernel ACKed
+    // the FINs. The answers meanwhile had waited 0.6 and 1.2 s themselves (a server out of
+    // descriptors serves the connections it has at their own speed: the EMFILE scene above, 1 ms).
+    const cap = new Capture();
+    servedInTurn(cap, false);
+    const [d, ...rest] = diagnosesOf(cap);
+    expect(rest).toEqual([]);
+    expect(d.explanation).toContain('those answers had waited up to 1.197 s themselves: the server was busy, not refusing connections');
+    expect(d.explanation).not.toContain('EMFILE');
+    expect(d.remedy).toContain('more concurrency');
+    expect(d.remedy).not.toContain('LimitNOFILE');
+  });
+
+  test('a proxy whose upstream leg shows the requests forwarded had accepted them, however its clients closed (S18, both legs)', () => {
+    // The clients reset their connections at 1.5 s (no FIN for the proxy to close behind); the
+    // proxy had forwarded each request on a backend connection of its own at once.
+    const cap = new Capture();
+    [1.0, 1.003, 1.004, 1.02].forEach((at, k) => {
+      const down = downstream(cap);
+      const up = upstream(cap);
+      const uri = `/?c=${k}&sleep=0.6`;
+      down.handshake(at).request(at + 0.0003, get(uri));
+      up.handshake(at + 0.0004).request(at + 0.0005, get(uri));
+      if (k < 2) {
+        up.response(1.0 + 0.6 * (k + 1), ok('done'));
+        down.response(1.0 + 0.6 * (k + 1) + 0.0001, ok('done'));
+        down.close(1.0 + 0.6 * (k + 1) + 0.0005, 'c');
+        up.close(1.0 + 0.6 * (k + 1) + 0.0006, 'c');
+      } else {
+        down.rst(at + 0.0003 + 1.5, 'c');
+        up.close(at + 0.0003 + 1.5001, 'c');
+      }
+    });
+    const d = diagnosesOf(cap).filter((x) => x.server === PROXY_ENDPOINT);
+    expect(d).not.toEqual([]);
+    for (const x of d) expect(x.explanation).not.toContain('accept()');
+  });
 });
 
 (has('server-paused-sigstop') ? test : test.skip)('server-paused-sigstop: the SIGSTOPped server is paused (about 4 s); the server slow per request is not', async () => {
@@ -1258,6 +1337,26 @@ describe('unanswered-request: a paused server process, a server not accepting', 
   expect(slow).toHaveLength(1);
   expect(slow[0].explanation).toContain('slower than the timeout, not hung');
   expect(slow[0].explanation).not.toContain('paused');
+});
+
+(has('nginx-499-busy-backend-client-leg') ? test : test.skip)('nginx-499-busy-backend-client-leg: nginx closed behind its clients\' FINs, so it had accepted them: curl\'s timeout, no accept() trouble', async () => {
+  // Blind round 16 load S18: the two served before were opened a moment earlier; the answer was "did not accept() … EMFILE".
+  const r = await analyzeSample('nginx-499-busy-backend-client-leg');
+  const [d, ...rest] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(rest).toEqual([]);
+  expect(d.inferred.clientTimeoutFromConnect?.value ?? d.inferred.clientTimeout.value).toBeCloseTo(1.5, 1);
+  expect(d.explanation).not.toContain('accept()');
+  expect(d.remedy).not.toContain('EMFILE');
+});
+
+(has('unanswered-request-emfile') ? test : test.skip)('unanswered-request-emfile: a server whose accept() failed with EMFILE left the new connections unread and unclosed: did not accept()', async () => {
+  // The near miss of nginx-499-busy-backend-client-leg: the kernel only ACKed the curls' FINs; the keep-alive connection was served throughout.
+  const r = await analyzeSample('unanswered-request-emfile');
+  const [d, ...rest] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(rest).toEqual([]);
+  expect(d.count).toBe(3);
+  expect(d.explanation).toContain('did not accept() these connections');
+  expect(d.remedy).toContain('EMFILE');
 });
 
 describe('unanswered-request: an answer at once to a client already gone (a capture next to the server of a path outage)', () => {

@@ -366,6 +366,12 @@ interface Wait {
   lateTs: number | null;
   firstOnConnection: boolean;
   /**
+   * The server's application had the connection: its FIN came right behind the client's
+   * (serverCloseOnClientFin). The kernel sends no FIN for a connection nobody accepted, so these
+   * were no connections left in the listen backlog (server-stalls' notAcceptedOf).
+   */
+  accepted: boolean;
+  /**
    * The server is a proxy that had forwarded the request and closed without answering while that
    * upstream copy was still unanswered: its attempt failed upstream (null otherwise).
    */
@@ -830,6 +836,8 @@ export const unansweredRequest: DetectorDefinition = {
         client: conn.clientName, server, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
         lateAfter,
         flowId: conn.id, requestEnd, lateTs: late?.ts ?? null, firstOnConnection: ex.index === 1,
+        // A FIN only: a RST right behind the client's FIN may be the kernel's (no socket for it any more).
+        accepted: close.by === 'client' && close.with === 'FIN' && serverCloseOnClientFin(conn)?.close.with === 'FIN',
         failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
         sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         clientAgent: conn.app?.session?.clientSoftware ?? null,
@@ -2225,9 +2233,26 @@ export const unansweredRequest: DetectorDefinition = {
      * The server not accepting new connections these waits met (server-stalls' notAcceptedOf), worded; null otherwise.
      */
     function notAcceptedWords(server: string, members: readonly Wait[]): { note: string; remedy: string; seen: NotAccepted } | null {
-      const seen = notAcceptedOf(server, members, answers);
+      // A proxy whose upstream leg shows the request forwarded had read it: it had accepted the connection.
+      const forwarded = (w: Wait): boolean => w.method !== null && legs.forwardedDuring(w.server, w.method, w.uri, w.requestStart, w.closeTs, w.client) !== null;
+      const seen = notAcceptedOf(server, members.map((w) => (w.accepted || !w.firstOnConnection || !forwarded(w) ? w : { ...w, accepted: true })), answers);
       if (seen === null) return null;
       const n = members.length;
+      if (seen.busyWait !== null) {
+        // Busy, not refusing (server-stalls' BUSY_WAIT_SHARE): its answers meanwhile had queued too.
+        return {
+          note:
+            ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
+            `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it; ` +
+            `but those answers had waited up to ${ms(seen.busyWait)} s themselves: the server was busy, not refusing connections. One that takes a new connection only when a worker is free ` +
+            `(gunicorn sync workers, a single-threaded server, a full thread pool) serves the connections it has one after another and leaves the newest in the listen backlog, ` +
+            `their requests ACKed by the kernel and unread, until their turn: these waited there longer than their clients would.`,
+          remedy:
+            `Give ${server} more concurrency than its busiest moments need (gunicorn \`--workers\` or \`--threads\` / a gthread or async worker class, a larger thread pool, more instances) ` +
+            `or make its requests faster; the clients gave up while queued.`,
+          seen,
+        };
+      }
       const note =
         ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
         `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it: ` +
