@@ -167,12 +167,22 @@ describe('unanswered-request on synthetic connections', () => {
       up.send(at + 2.5, 's', ok('late')).rst(at + 2.5001, 'c');
     }
     const r = cap.analyze(only);
-    expect(ofKind(r, KIND).map((f) => f.server).sort()).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.3:8080', '10.0.0.3:8080']);
-    const up = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.3:8080')!;
-    expect(up.inferred).toEqual({});
-    expect(up.explanation).toContain('after its own client (10.0.0.1) had closed the connection carrying the same request');
-    expect(up.explanation).toContain('No proxy timeout is at work here');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.server).sort()).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.3:8080', '10.0.0.3:8080']);
+    // One failure per give-up, owned by the client leg: the proxy's cancellation upstream is its consequence (info), linked both ways.
+    const clientLeg = found.filter((f) => f.server === '10.0.0.2:80');
+    const upstream = found.filter((f) => f.server === '10.0.0.3:8080');
+    expect(clientLeg.map((f) => f.severity)).toEqual(['error', 'error']);
+    expect(upstream.map((f) => f.severity)).toEqual(['info', 'info']);
+    expect(clientLeg.map((f) => f.evidence.forwardedOnFlow)).toEqual(upstream.map((f) => f.flowId));
+    expect(upstream.map((f) => f.evidence.cancelledWithFinding)).toEqual(clientLeg.map((f) => f.id));
+    expect(upstream[0].summary).toContain('it cancelled the forwarded request when its client gave up');
+    expect(r.diagnoses.filter((d) => d.kind === KIND && d.server === '10.0.0.3:8080')).toEqual([]);
     const down = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.2:80')!;
+    expect(down.count).toBe(2);
+    expect([...down.anomalyIds].sort()).toEqual(found.map((f) => f.id).sort());
+    expect(down.explanation).toContain('the same failure seen on the upstream leg');
+    expect(down.explanation).toContain('no proxy timeout is at work');
     expect(down.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
     // The 502 right behind the client's FIN is the proxy reacting to it: no "slower than the timeout" claim.
     expect(down.explanation).not.toContain('response later');
@@ -1081,6 +1091,29 @@ describe('unanswered-request: closes no timer made (blind6 c4_pipe, c6_half, c4b
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('if the client had only half-closed');
     expect(d.remedy).toContain('If the client half-closes');
+  });
+
+  // Blind round 15, longlived s07c: curl --max-time 20 through nginx (499, "client prematurely closed
+  // connection"): nginx's close right behind curl's FIN read as a possible half-close, "no timer of the
+  // client's was at work", remedy "do not shut down writing". An HTTP client program closes when it
+  // gives up; none half-closes while it waits for its answer.
+  test('a client its User-Agent names (curl) closing 20 s after the request, the server closing right behind: a give-up, no half-close reading', () => {
+    const scene = (headers: string[]): AnalysisResult => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/poll', headers)).fin(20.002, 'c').ack(20.0021, 's');
+      conn.fin(20.0022, 's').ack(20.0023, 'c');
+      return cap.analyze(only);
+    };
+    const named = scene(['User-Agent: curl/7.88.1']).diagnoses.find((x) => x.kind === KIND)!;
+    expect(named.explanation).toContain('gave up and closed the connection 20.001 s after it');
+    expect(named.explanation).not.toContain('half-close');
+    expect(named.remedy).not.toContain('half-close');
+    expect(named.remedy).toContain('curl `--max-time`');
+    // Near miss: the same on the wire from a client no User-Agent names (a script, nc): both readings stay.
+    const unnamed = scene([]).diagnoses.find((x) => x.kind === KIND)!;
+    expect(unnamed.explanation).toContain('if the client had only half-closed');
+    expect(unnamed.remedy).toContain('If the client half-closes');
   });
 
   test('a later keep-alive request with the client\'s FIN 0.1 ms behind it and the server closing on that FIN: no client timeout was at work (blind15 tcpedge s05b)', () => {
