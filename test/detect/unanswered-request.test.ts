@@ -1170,6 +1170,35 @@ describe('unanswered-request: sample pipehalf-closes-without-timer (a request li
   });
 });
 
+// Blind round 15, longlived s07c: curl --max-time through nginx (499) was two errors and a half-close
+// theory. Recorded: curl --max-time 2 through nginx :8080, and a real half-close 1 s after its request
+// from a client with no User-Agent through :8081 (near miss: its text keeps the half-close reading).
+describe('unanswered-request: sample unanswered-request-curl-max-time-nginx (a give-up through nginx is one failure)', () => {
+  const name = 'unanswered-request-curl-max-time-nginx';
+  (has(name) ? test : test.skip)('each give-up is one error on the client leg, the cancellation upstream an info linked to it, one diagnosis; curl gets no half-close reading', async () => {
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    for (const port of ['8080', '8081']) {
+      const front = found.filter((f) => f.server === `127.0.0.2:${port}`);
+      expect(front.map((f) => f.severity)).toEqual(['error']);
+      const up = found.filter((f) => f.flowId === front[0].evidence.forwardedOnFlow);
+      expect(up.map((f) => [f.server, f.severity, f.evidence.cancelledWithFinding])).toEqual([['127.0.0.3:9001', 'info', front[0].id]]);
+      const ds = r.diagnoses.filter((d) => d.kind === KIND && d.anomalyIds.includes(front[0].id));
+      expect(ds).toHaveLength(1);
+      expect([...ds[0].anomalyIds].sort()).toEqual([front[0].id, up[0].id].sort());
+    }
+    expect(r.diagnoses.filter((d) => d.server === '127.0.0.3:9001')).toEqual([]);
+    expect(r.stats.findingsBySeverity).toMatchObject({ error: 2, info: 2 });
+    const text = (port: string): string => {
+      const d = r.diagnoses.find((x) => x.kind === KIND && x.server === `127.0.0.2:${port}`)!;
+      return `${d.explanation} ${d.remedy}`;
+    };
+    expect(text('8080')).not.toContain('half-close');
+    expect(text('8080')).toContain('the same failure seen on the upstream leg');
+    expect(text('8081')).toContain('if the client had only half-closed');
+  });
+});
+
 // What the server did on its other connections tells a stopped process and one not accepting from
 // a slow application (server-stalls; blind s1a, s1b: SIGSTOP; s5: EMFILE).
 describe('unanswered-request: a paused server process, a server not accepting', () => {
