@@ -526,6 +526,10 @@ export const unansweredRequest: DetectorDefinition = {
         '{request} got no response: the proxy closed this upstream connection ({closedWith}) {wait} s after the request, {gap} ms after its own client had closed ' +
         'the connection carrying the same request (flow {downstreamFlow}, {downstream}): it cancelled the forwarded request when its client gave up, ' +
         'the same failure as {downstream}, not another; {acked}',
+      cancelledLate:
+        '{request} got no response: the proxy closed this upstream connection ({closedWith}) {wait} s after the request, {gap} ms after its own client had closed ' +
+        'the connection carrying the same request (flow {downstreamFlow}, {downstream}): it cancelled the forwarded request when its client gave up, ' +
+        'the same failure as {downstream}, not another; the backend answered {status} only {late} s after the request, into the closed connection',
       relayed:
         '{request} was answered {status} by the proxy {delay} s after the request: it had forwarded the request to {backend} ({leg}), ' +
         'which closed that connection without a response {wait} s after it; the proxy relayed that close, no timer of its own fired',
@@ -921,7 +925,7 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (downstream !== undefined && anchor !== undefined) {
           d.input.severity = 'info';
-          d.input.message = 'cancelled';
+          d.input.message = d.input.message === 'late' ? 'cancelledLate' : 'cancelled';
           if (d.input.data !== undefined) {
             d.input.data.downstream = anchor.id;
             d.input.data.downstreamFlow = downstream.flowId;
