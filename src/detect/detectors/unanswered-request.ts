@@ -1802,7 +1802,7 @@ export const unansweredRequest: DetectorDefinition = {
         }
       }
       cancelledByAnchor.clear();
-      for (const [server, followed] of unlisted) diagnoseFollowed(server, followed);
+      for (const [server, followed] of unlisted) diagnoseFollowed(server, followed, toGateway);
     }
 
     /**
@@ -1930,8 +1930,12 @@ export const unansweredRequest: DetectorDefinition = {
     }
 
     /** Upstream requests a proxy abandoned because its own client gave up on them first. */
-    function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>): void {
+    function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>, gatewayFlows: ReadonlySet<number> = new Set()): void {
       const members = followed.map((x) => x.wait);
+      // Every client leg left to gateway-timeout: that client is itself a proxy whose read timeout
+      // gave up (its 504 is told there), and this one passed its close down the chain (blind 16
+      // chains s05: HAProxy's 2 s timeout, nginx cancelling the app's request behind it).
+      const upChain = followed.every((x) => gatewayFlows.has(x.downstream.flowId));
       const about = requestsAbout(members);
       const proxies = [...new Set(followed.map((x) => x.downstream.server))].slice(0, 3).join(', ');
       const clients = [...new Set(followed.map((x) => hostOf(x.downstream.client)))].slice(0, 3).join(', ');
@@ -1959,21 +1963,29 @@ export const unansweredRequest: DetectorDefinition = {
       emit({
         server,
         count: members.length,
+        // Cancellations told as their give-up's consequence (info, see pairLegs) make no error of their own.
+        ...(members.every((w) => w.finding.severity === 'info') ? { severity: 'info' as const } : {}),
         inferred: {},
         explanation:
           `${members.length} request(s) to ${server}${about} got no response, and the proxy that sent them (${proxies}) closed its upstream connection ` +
           `within ${ms(Math.max(...gaps) * 1000)} ms after its own client (${clients}) had closed the connection carrying the same request, ` +
           `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: ` +
-          (ownTimeouts === null ? 'the client gave up (its timeout)' : `each client program gave up on its own timeout (${ownTimeouts})`) +
+          (upChain
+            ? `that client is itself a proxy whose upstream read timeout gave up (its clients' gateway error is the gateway-timeout diagnosis, which lists that leg)`
+            : ownTimeouts === null ? 'the client gave up (its timeout)' : `each client program gave up on its own timeout (${ownTimeouts})`) +
           `, and the proxy cancelled the forwarded request with it ` +
           `(Go's httputil.ReverseProxy cancels it with the client's context; nginx closes the upstream connection when the client goes away unless proxy_ignore_client_abort is on). ` +
-          (ownTimeouts === null
+          (upChain
+            ? `No timeout of ${proxies}'s is at work here: the proxy in front of it timed out, and this leg is the same failure passed down the chain.`
+            : ownTimeouts === null
             ? `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`
             : `No proxy timeout is at work here: the clients' are (see the findings on the clients' connections).`) +
           (queued !== null ? ` ${server} answered them after all, once the proxy had closed, and not because it was slow for each: ${queued.note}` : ''),
         remedy:
           queued !== null
             ? `${queued.remedy} Raise the client's timeout only if the backend is legitimately that slow.`
+            : upChain
+            ? `Find why ${server} does not answer these requests within the read timeout of the proxy in front (see the gateway-timeout diagnosis); raise that timeout only if the backend is legitimately that slow.`
             : ownTimeouts === null
               ? `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`
               : `Find why ${server} is slower than the clients' timeouts for these requests; raise a client's timeout only if the backend is legitimately that slow for it.`,
