@@ -1387,3 +1387,31 @@ describe('unanswered-request: a late answer after the request was resent, the cl
     expect(d.explanation).not.toContain('The client resent the request for up to');
   });
 });
+
+// Blind 16 chains s05: client -> HAProxy (its 2 s read timeout, 504) -> nginx -> app. nginx cancelled
+// the app's request when HAProxy closed its leg; that leg is gateway-timeout's, so the cancellations
+// are told on their own: a proxy in front that timed out, passed down the chain, at info.
+describe('unanswered-request: a cancellation passed down a chain behind a gateway timeout', () => {
+  test('the front proxy timed out (504); the middle proxy cancelled upstream behind it: no client timeout claimed, info', () => {
+    const cap = new Capture();
+    for (const at of [0, 5]) {
+      const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      front.handshake(at).request(at + 0.001, get('/slow'));
+      const mid = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 80 });
+      mid.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      const back = cap.connection({ client: '10.0.0.3', server: '10.0.0.4', sport: 8000 });
+      back.handshake(at + 0.0025).request(at + 0.003, get('/slow'));
+      mid.close(at + 2.002, 'c');
+      back.close(at + 2.0025, 'c');
+      front.response(at + 2.0022, ok('timeout', [], 'HTTP/1.1', '504 Gateway Time-out')).close(at + 2.1, 'c');
+    }
+    const r = cap.analyze([unansweredRequest, ...DETECTORS.filter((d) => d.id === 'gateway-timeout')]);
+    const back = ofKind(r, KIND).filter((f) => f.server === '10.0.0.4:8000');
+    expect(back.map((f) => f.severity)).toEqual(['info', 'info']);
+    const d = r.diagnoses.find((x) => x.kind === KIND && x.server === '10.0.0.4:8000')!;
+    expect(d.severity).toBe('info');
+    expect(d.explanation).toContain('that client is itself a proxy whose upstream read timeout gave up');
+    expect(d.explanation).not.toContain('the client gave up (its timeout)');
+    expect(r.diagnoses.find((x) => x.kind === 'gateway-timeout')?.inferred.proxyReadTimeout).toBeDefined();
+  });
+});
