@@ -710,6 +710,12 @@ describe("response-abandoned: a proxy's upstream leg alone, cut mid-body by its 
     test('a proxy that closed right behind a chunk (below half a second of silence): its client went away, no stall', () => {
       expect(ofKind(leg(NGINX_11, 'client', 0.2).analyze(only), KIND)).toHaveLength(0);
     });
+
+    test('a proxy that closed within the pauses the stream had already gone on from (chunks 2 s apart, closed 1.404 s after the last; longlived s15, events 25 s apart, closed 19 s after): no read timer fires on a shorter silence than one it let pass, its client went away', () => {
+      expect(ofKind(leg(NGINX_11, 'client', 1.404, [2.0, 2.0]).analyze(only), KIND)).toHaveLength(0);
+      // A silence past the stream's pace is a stall again.
+      expect(ofKind(leg(NGINX_11, 'client', 2.5, [2.0, 2.0]).analyze(only), KIND)).toHaveLength(1);
+    });
   });
 });
 

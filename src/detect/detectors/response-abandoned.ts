@@ -285,10 +285,24 @@ function pickTimer(total: InferredValue | null, read: InferredValue | null, opti
  * A cut where the server had been silent mid-body, on a body it declared, long enough to be no
  * cadence (see MIN_STALL), measured on a whole connection: one cut has no others to corroborate it,
  * so a silence the capture may have cut into (suricata-verify's tcp-rst-unacked-stream-09/10/11: the
- * client acknowledged bytes the capture never saw) is no evidence.
+ * client acknowledged bytes the capture never saw) is no evidence. A proxy's cut of a stream
+ * within the pauses that stream had already gone on from (withinPace) is no stall either: a read
+ * timer that let a longer pause pass cannot have fired on a shorter one, so the proxy followed its
+ * own client (blind round 15 longlived s15, the upstream leg alone: curl killed 19 s after the last
+ * of events 25 s apart, nginx's FIN upstream told as "the backend stalled").
  */
-function isStall(a: Abandon): boolean {
+function isStall(a: Abandon, options: DetectOptions): boolean {
+  if (isProxyCut(a) && withinPace(a, options)) return false;
   return (a.framing === 'length' || isProxyCut(a)) && !a.windowClosed && !a.captureLost && a.silence >= MIN_STALL;
+}
+
+/**
+ * The silence before the close was no longer than the longest pause the body had already shown
+ * and gone on from, within the tolerance timers are clustered with (max(spreadFraction of it,
+ * spreadAbsolute)): the body's next piece was not yet overdue.
+ */
+function withinPace(a: Abandon, options: DetectOptions): boolean {
+  return a.longestGap > 0 && a.silence <= a.longestGap + Math.max(options.spreadFraction * a.longestGap, options.spreadAbsolute);
 }
 
 /**
@@ -346,8 +360,7 @@ function isOwedCut(a: Abandon): boolean {
 function isStreamCut(a: Abandon, options: DetectOptions): boolean {
   if (a.framing === 'length' || a.proxyTells !== 0 || a.windowClosed || a.captureLost) return false;
   if (a.sinceRequest < MIN_BODY_BEFORE_CUT || a.closeTs - a.responseStart < MIN_BODY_BEFORE_CUT) return false;
-  if (a.silence < MIN_STALL) return true;
-  return a.longestGap > 0 && a.silence <= a.longestGap + Math.max(options.spreadFraction * a.longestGap, options.spreadAbsolute);
+  return a.silence < MIN_STALL || withinPace(a, options);
 }
 
 const TOTAL_TIMEOUT_SETTINGS =
@@ -471,7 +484,7 @@ export const responseAbandoned: DetectorDefinition = {
           // The cuts no reported timer explains where the server had stalled mid-body: reported on
           // the stall (too few, or too scattered, to name a timer), the others left as cancels.
           const explained = new Set(reported.flatMap((f) => f.members));
-          const stalls = all.filter((a) => !explained.has(a) && isStall(a));
+          const stalls = all.filter((a) => !explained.has(a) && isStall(a, ctx.options));
           const unexplained = all.length - explained.size - stalls.length;
           // With no timer of the program found, its few other cuts of owed bodies (isOwedCut): each
           // a cancel or a total timeout that one close cannot tell apart, told as such (info).
