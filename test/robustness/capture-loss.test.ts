@@ -261,7 +261,7 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
  * stopped for the rest of the direction. The side keeps recordsUnseen, and a turn a loss ran
  * through is not judged (turnReadWhole).
  *
- * For every TLS sample, the k-th data segment (k = 1..5) of one direction of every connection is
+ * For every TLS sample, data segment k (counted from 0, the hello; k = 1..5) of one direction of every connection is
  * dropped. Before the resync 287 findings of the whole captures were lost in all; now 169. What
  * is left lost is where the lost segment held what a finding is about (the request itself, an
  * alert) or was a direction's last (nothing after it to read again from), and a finding whose
@@ -299,12 +299,26 @@ describe('TLS samples with a data segment of every connection lost', () => {
     { name: 'keepalive-race-tls13-short-requests', fromServer: false, k: 2 },
     // The client's TLS 1.3 second flight lost: Go's 6 late or missing answers.
     { name: 'unanswered-request-tls-go-writetimeout', fromServer: false, k: 1 },
-  ])('$name, data segment $k of every connection\'s ' + '$fromServer (true: server) lost: the same findings as the whole capture', async (c) => {
+  ].map((c) => ({ ...c, side: c.fromServer ? 'server' : 'client' })))('$name without data segment $k of each connection\'s $side: the same findings as the whole capture', async (c) => {
     const { whole, lossy, dropped } = await dropKth(c);
     expect(dropped).toBeGreaterThan(0);
     expect(lossy.stats.captureLoss.bytes).toBeGreaterThan(0);
     expect(findings(whole).length).toBeGreaterThan(0);
     expect(findings(lossy)).toEqual(findings(whole));
+  });
+
+  test('a TLS 1.3 client flight lost whole (Certificate, CertificateVerify, Finished): the server\'s rejection after it is still told, and its request is no unanswered one', async () => {
+    // Lane b of tls-handshake-failed-mtls13: openssl s_server's encrypted unknown_ca on the rogue
+    // certificate. Before, the client's side stopped at the gap and the rejection was lost.
+    const name = 'tls-handshake-failed-mtls13';
+    const whole = await analyzeSample(name);
+    const client = '127.0.0.1:43011';
+    expect(whole.anomalies.filter((f) => f.client === client).map((f) => f.kind)).toEqual(['tls-handshake-failed']);
+    let clientData = 0;
+    const lossy = await analyzeWithout(name, (v) => v.srcPort === 43011 && v.payloadLen > 0 && ++clientData === 2);
+    expect(clientData).toBeGreaterThan(2);
+    const found = lossy.anomalies.filter((f) => f.client === client || (f.evidence.clients as string[] | undefined)?.includes(client));
+    expect(found.map((f) => f.kind)).toEqual(['tls-handshake-failed']);
   });
 
   /**
