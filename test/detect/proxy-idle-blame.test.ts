@@ -1,0 +1,123 @@
+/**
+ * Whose idle timer, whose pool (blind round 16, pools S6, S16, S20): a `Server` header a proxy passes
+ * on names its backend, and a `User-Agent` a proxy passes on names its client. What tells a proxy
+ * wrote the head: field names in lower case where the named software writes them capitalized
+ * (HAProxy 2.x and Envoy write every field name in lower case), and, with both legs in the capture,
+ * a front whose `Server` value is the very one its backend answers with.
+ */
+import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
+import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
+import { retriedRequest } from '../../src/detect/detectors/retried-request';
+import { Capture, get } from './reuse-kit';
+
+const only = [keepaliveRace, idleTimeoutMismatch, retriedRequest];
+
+function response(serverField: string | null, extra: string[] = [], lower = false): string {
+  const fields = [...(serverField === null ? [] : [serverField]), 'Content-Type: text/plain', 'Content-Length: 3', ...extra];
+  return `HTTP/1.1 200 OK\r\n${fields.map((f) => (lower ? f.replace(/^[^:]+/, (n) => n.toLowerCase()) : f)).join('\r\n')}\r\n\r\nok\n`;
+}
+
+/**
+ * A front at 10.0.0.2:80 that closes idle client connections after 2.002 s, five times, a request
+ * crossing each FIN (a pooled client, urllib3), answered with `head`.
+ */
+function frontRaces(cap: Capture, head: string, agentField = 'User-Agent: python-urllib3/2.7.0'): void {
+  for (let k = 0; k < 5; k++) {
+    const at = k * 10;
+    const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    c.handshake(at).exchange(at + 0.01, get(`/a${k}`, [agentField]), head);
+    const finAt = at + 0.011 + 2.002 + k * 0.0003;
+    c.fin(finAt, 's');
+    c.request(finAt + 0.05, get(`/b${k}`, [agentField]), { sawFin: false, noAck: true });
+    c.rst(finAt + 0.05004, 's');
+  }
+}
+
+describe('a front proxy\'s idle close, its Server header its backend\'s (pools S6)', () => {
+  test('`server: nginx/1.22.1` in lower case: the idle timer is the proxy\'s (HAProxy `timeout http-keep-alive`), not nginx\'s keepalive_timeout', () => {
+    const cap = new Capture();
+    frontRaces(cap, response('Server: nginx/1.22.1', [], true));
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain('10.0.0.2:80 (a proxy in front, passing on `server: nginx/1.22.1` in lower case) closes idle keep-alive connections after ~2.00');
+    expect(d.remedy).toContain('the idle timer is the proxy\'s: HAProxy `timeout http-keep-alive`');
+    expect(d.remedy).toContain('nginx `keepalive_timeout` (75 s by default) is the backend\'s, for the proxy\'s own connections to it');
+    // Before: "(its responses say `Server: nginx/1.22.1`: nginx `keepalive_timeout` (75 s by default); unless a proxy in front ...)".
+    expect(d.remedy).not.toContain(': nginx `keepalive_timeout` (75 s by default); unless a proxy');
+    const [m] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'idle-timeout-mismatch');
+    expect(m.explanation).toContain('(a proxy in front, passing on `server: nginx/1.22.1` in lower case)');
+    expect(m.remedy).toContain('HAProxy `timeout http-keep-alive`');
+  });
+
+  test('near miss: nginx\'s own `Server: nginx/1.22.1` (capitalized), no backend in the capture: nginx\'s keepalive_timeout is named', () => {
+    const cap = new Capture();
+    frontRaces(cap, response('Server: nginx/1.22.1'));
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain('10.0.0.2:80 (Server: nginx/1.22.1) closes idle keep-alive connections');
+    expect(d.remedy).toContain('(its responses say `Server: nginx/1.22.1`: nginx `keepalive_timeout` (75 s by default)');
+    expect(d.remedy).not.toContain('the idle timer is the proxy\'s');
+  });
+
+  test('near miss: a server that writes `server` in lower case itself (uvicorn) is not taken for a proxy', () => {
+    const cap = new Capture();
+    frontRaces(cap, response('server: uvicorn'));
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain('10.0.0.2:80 (Server: uvicorn)');
+    expect(d.remedy).not.toContain('a proxy in front rewrote them');
+  });
+
+  test('both legs: the front forwards to a backend whose own answers say the same `Server`: the proxy\'s idle timer, not the backend\'s', () => {
+    const cap = new Capture();
+    const head = response('Server: nginx/1.22.1');
+    frontRaces(cap, head);
+    // The proxy's upstream leg: each answered front request copied from 10.0.0.2 to the backend 10.0.0.3:8084.
+    const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8084 });
+    up.handshake(-0.5);
+    for (let k = 0; k < 5; k++) up.exchange(k * 10 + 0.0102, get(`/a${k}`, ['User-Agent: python-urllib3/2.7.0']), head);
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.explanation).toContain('10.0.0.2:80 (a proxy in front of 10.0.0.3:8084, passing on its `Server: nginx/1.22.1`) closes idle keep-alive connections');
+    expect(d.remedy).toContain('as do those of 10.0.0.3:8084, the backend it forwards these requests to: a proxy that passes its backend\'s header on, so the idle timer on its clients\' connections is the proxy\'s own: HAProxy `timeout http-keep-alive`');
+    expect(d.remedy).not.toContain(': nginx `keepalive_timeout` (75 s by default); unless a proxy');
+  });
+});
+
+/** The backend at 10.0.0.3:9097 closes idle connections after 3.003 s; a pool reuses four of them as the FIN comes. */
+function backendRaces(cap: Capture, agentField: string): void {
+  for (let k = 0; k < 4; k++) {
+    const at = k * 10;
+    const c = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9097 });
+    c.handshake(at).exchange(at + 0.01, `GET /a${k} HTTP/1.1\r\nhost: 10.0.0.2:80\r\n${agentField}\r\naccept: */*\r\n\r\n`, response(null, ['Keep-Alive: timeout=2']));
+    const finAt = at + 0.011 + 3.003 + k * 0.0003;
+    c.fin(finAt, 's');
+    c.request(finAt - 0.0005, `GET /b${k} HTTP/1.1\r\nhost: 10.0.0.2:80\r\n${agentField}\r\naccept: */*\r\n\r\n`, { sawFin: false, noAck: true });
+    c.rst(finAt + 0.00004, 's');
+  }
+}
+
+describe('a proxy\'s pool on its backend leg alone, its User-Agent its client\'s (pools S16, S20)', () => {
+  test('`user-agent: curl/7.88.1` in lower case: the pool is the proxy\'s (HAProxy, Envoy), not curl\'s', () => {
+    const cap = new Capture();
+    backendRaces(cap, 'user-agent: curl/7.88.1');
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.remedy).toContain('4 of 4 connections carried requests a proxy forwarded: their field names came in lower case (`user-agent`)');
+    expect(d.remedy).toContain('HAProxy: none, only `pool-purge-delay`');
+    expect(d.remedy).not.toContain('curl, the command line tool');
+    const [m] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'idle-timeout-mismatch');
+    expect(m.remedy).not.toContain('curl, the command line tool');
+  });
+
+  test('`user-agent: python-urllib3/2.7.0` in lower case: the same (urllib3 writes `User-Agent`)', () => {
+    const cap = new Capture();
+    backendRaces(cap, 'user-agent: python-urllib3/2.7.0');
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.remedy).toContain('carried requests a proxy forwarded: their field names came in lower case');
+    expect(d.remedy).not.toContain('Python requests/urllib3: none (it only checks');
+  });
+
+  test('near miss: curl\'s own `User-Agent: curl/7.88.1`: curl\'s setting is named', () => {
+    const cap = new Capture();
+    backendRaces(cap, 'User-Agent: curl/7.88.1');
+    const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.remedy).toContain('curl, the command line tool');
+    expect(d.remedy).not.toContain('carried requests a proxy forwarded');
+  });
+});
