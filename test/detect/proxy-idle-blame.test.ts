@@ -5,6 +5,7 @@
  * (HAProxy 2.x and Envoy write every field name in lower case), and, with both legs in the capture,
  * a front whose `Server` value is the very one its backend answers with.
  */
+import { connectionChurn } from '../../src/detect/detectors/connection-churn';
 import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
@@ -119,5 +120,30 @@ describe('a proxy\'s pool on its backend leg alone, its User-Agent its client\'s
     const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === 'keepalive-race');
     expect(d.remedy).toContain('curl, the command line tool');
     expect(d.remedy).not.toContain('carried requests a proxy forwarded');
+  });
+});
+
+describe('one-request connections of a command-line tool (pools S16 client leg)', () => {
+  function runs(agentField: string): string {
+    const cap = new Capture();
+    for (let k = 0; k < 12; k++) {
+      const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      c.handshake(k * 2.5).exchange(k * 2.5 + 0.01, get('/', [agentField]), response(null, ['keep-alive: timeout=2'], true));
+      c.close(k * 2.5 + 0.012, 'c');
+    }
+    const [d] = cap.analyze([connectionChurn]).diagnoses.filter((x) => x.kind === 'connection-churn');
+    return `${d.explanation} || ${d.remedy}`;
+  }
+
+  test('curl runs, a 2 s hint: separate runs of curl, not Node\'s fetch honouring the hint', () => {
+    const text = runs('User-Agent: curl/7.88.1');
+    expect(text).toContain('Their User-Agent says `curl/7.88.1`: a command-line tool, which keeps no connection past its own run');
+    expect(text).not.toContain("Node's fetch (undici), which honours the hint");
+    expect(text).not.toContain('Server: advertise a Keep-Alive timeout');
+  });
+
+  test('near miss: a client that names no tool: the short hint is still the explanation', () => {
+    const text = runs('User-Agent: node');
+    expect(text).toContain("Node's fetch (undici), which honours the hint less 2 s");
   });
 });
