@@ -9,7 +9,8 @@ import { connectionChurn } from '../../src/detect/detectors/connection-churn';
 import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
-import { Capture, get } from './reuse-kit';
+import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { Capture, get, ofKind } from './reuse-kit';
 
 const only = [keepaliveRace, idleTimeoutMismatch, retriedRequest];
 
@@ -145,5 +146,23 @@ describe('one-request connections of a command-line tool (pools S16 client leg)'
   test('near miss: a client that names no tool: the short hint is still the explanation', () => {
     const text = runs('User-Agent: node');
     expect(text).toContain("Node's fetch (undici), which honours the hint less 2 s");
+  });
+});
+
+describe('a front that closes a reused client connection without an answer at once (pools S20 client leg)', () => {
+  test('the proxy possibility is said, with HAProxy logging nothing, and its upstream leg is asked for', () => {
+    const cap = new Capture();
+    for (let k = 0; k < 3; k++) {
+      const c = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      c.handshake(k * 10).exchange(k * 10 + 0.01, get(`/a${k}`), response(null, [], true));
+      c.request(k * 10 + 3.05, get(`/b${k}`));
+      c.fin(k * 10 + 3.0502, 's');
+      c.fin(k * 10 + 3.0504, 'c');
+    }
+    const result = cap.analyze([unansweredRequest]);
+    expect(ofKind(result, 'unanswered-request')).toHaveLength(3);
+    const [d] = result.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    expect(d.explanation).toContain('If 10.0.0.2:80 is a proxy, this is also how HAProxy 2.x and Apache mod_proxy answer a request that was not the first');
+    expect(d.remedy).toContain("capture its upstream leg as well (on its host, `-i any`): a keep-alive race on its reused backend connections shows there, and HAProxy's log has no line for these");
   });
 });
