@@ -10,6 +10,7 @@ import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mis
 import { keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { retriedRequest } from '../../src/detect/detectors/retried-request';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { analyzeSample } from '../samples';
 import { Capture, get, ofKind } from './reuse-kit';
 
 const only = [keepaliveRace, idleTimeoutMismatch, retriedRequest];
@@ -164,5 +165,17 @@ describe('a front that closes a reused client connection without an answer at on
     const [d] = result.diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(d.explanation).toContain('If 10.0.0.2:80 is a proxy, this is also how HAProxy 2.x and Apache mod_proxy answer a request that was not the first');
     expect(d.remedy).toContain("capture its upstream leg as well (on its host, `-i any`): a keep-alive race on its reused backend connections shows there, and HAProxy's log has no line for these");
+  });
+});
+
+describe('sample keepalive-race-haproxy-front-nginx (HAProxy `timeout http-keep-alive 2s` in front of nginx, both legs)', () => {
+  test('the front\'s 2 s idle closes are HAProxy\'s, named so; nginx\'s keepalive_timeout is not the fix', async () => {
+    const result = await analyzeSample('keepalive-race-haproxy-front-nginx');
+    expect(ofKind(result, 'keepalive-race')).toHaveLength(3);
+    const [d] = result.diagnoses.filter((x) => x.kind === 'keepalive-race');
+    expect(d.server).toBe('127.0.0.2:8090');
+    expect(d.explanation).toContain('127.0.0.2:8090 (a proxy in front, passing on `server: nginx/1.22.1` in lower case) closes idle keep-alive connections after ~2.006 s');
+    expect(d.remedy).toContain('the idle timer is the proxy\'s: HAProxy `timeout http-keep-alive`');
+    expect(d.remedy).not.toContain('(its responses say `Server: nginx/1.22.1`: nginx `keepalive_timeout`');
   });
 });
