@@ -190,13 +190,9 @@ export interface ServerIdentity {
   /**
    * What told that the header was passed on: 'case' when the field name came in lower case
    * (`server: nginx/1.22.1`), which the named software never writes and HAProxy 2.x (HTX) and
-   * Envoy write for every field they send on; 'forwards' when the endpoint forwards its requests to
-   * a backend whose own answers carry the same value (ServerSoftware.frontOf); undefined for
-   * answers without a Server header.
+   * Envoy write for every field they send on; undefined for answers without a Server header.
    */
-  rewrittenBy?: 'case' | 'forwards';
-  /** With rewrittenBy 'forwards': the backend ("ip:port") whose answers carry the same `Server` value. */
-  backend?: string;
+  rewrittenBy?: 'case';
 }
 
 /**
@@ -210,7 +206,6 @@ export const CAPITALIZED_SERVER_FIELD = /^(nginx|openresty|Apache(\/|$)|lighttpd
 /** How a server is named in a diagnosis's first words: its `Server` header, or the proxy in front that passed it on. */
 export function identityLabel(identity: ServerIdentity): string {
   if (identity.rewrittenBy === 'case') return `a proxy in front, passing on \`${identity.says}\` in lower case`;
-  if (identity.rewrittenBy === 'forwards') return `a proxy in front of ${identity.backend ?? 'its backend'}, passing on its \`${identity.says}\``;
   return identity.says;
 }
 
@@ -231,18 +226,12 @@ export const FRONT_PROXY_REQUEST_SETTINGS =
  */
 export function passedOnNote(identity: ServerIdentity): string {
   if (identity.rewrittenBy === 'case') return caseNote(identity);
-  if (identity.rewrittenBy === 'forwards') return forwardsNote(identity);
   return `these answers carry no Server header while its other responses say \`${identity.says}\`: the software that header names did not write them, most likely a proxy in front that passes its backend's header on and answers on its own`;
 }
 
 /** Why a lower-case `server` field means a proxy in front (ServerIdentity.rewrittenBy 'case'). */
 function caseNote(identity: ServerIdentity): string {
   return `its responses say \`${identity.says}\` with the field name in lower case, which that software never writes: a proxy in front rewrote them and passed its backend's header on, as HAProxy 2.x and Envoy write every field name in lower case`;
-}
-
-/** Why a `Server` value its backend's answers carry too means a proxy in front (ServerIdentity.rewrittenBy 'forwards'). */
-function forwardsNote(identity: ServerIdentity): string {
-  return `its responses say \`${identity.says}\`, as do those of ${identity.backend ?? 'its backend'}, the backend it forwards these requests to: a proxy that passes its backend's header on`;
 }
 
 /** The known product a `Server` value (or a `Via` comment) names, or null (no value, or a product not listed). */
@@ -804,10 +793,6 @@ export function serverIdleSettings(identity: ServerIdentity | null, software: st
     // The client connection is the proxy's: the backend's own idle timer acts on the proxy's backend connections only.
     const behind = product !== null ? `; ${product.idleSetting} is the backend's, for the proxy's own connections to it` : '';
     return `(${caseNote(identity)}: the idle timer is the proxy's: ${FRONT_PROXY_CASE_IDLE_SETTINGS}${behind})`;
-  }
-  if (identity !== null && identity.rewrittenBy === 'forwards') {
-    const behind = product !== null ? `; ${product.idleSetting} is the backend's, for the proxy's own connections to it` : '';
-    return `(${forwardsNote(identity)}, so the idle timer on its clients' connections is the proxy's own: ${FRONT_PROXY_IDLE_SETTINGS}, Apache \`KeepAliveTimeout\` (5 s by default)${behind})`;
   }
   if (identity !== null && identity.passedOn === true) {
     // Answers without a Server header beside those naming one: a proxy in front closes idle client connections with its own timer.

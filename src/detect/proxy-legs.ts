@@ -589,22 +589,6 @@ export class ProxyLegs implements EventFollower {
   }
 
   /**
-   * The backends ("ip:port") the proxy listening at `proxy` sent requests to, at most `max` of them
-   * (the first met): whose software answers behind it. Empty when the capture shows none.
-   */
-  backendsOf(proxy: string, max = 4): string[] {
-    const record = this.upstreamRecord(hostOf(proxy), proxy);
-    const backends: string[] = [];
-    if (record === null) return backends;
-    for (const r of record.requests) {
-      if (!upstreamOf(r.leg, proxy) || backends.includes(r.leg.server)) continue;
-      backends.push(r.leg.server);
-      if (backends.length >= max) break;
-    }
-    return backends;
-  }
-
-  /**
    * Upstream requests of the proxy listening at `proxy` that were in flight at `from` (sent before,
    * not yet answered) and that it sent during [from, to]: its backends were busy with other
    * requests while a client's waited. The first count is 0 where the capture began after them.

@@ -60,21 +60,6 @@ export class ServerSoftware {
   }
 
   /**
-   * What `server` said it was (of), marked passed on (rewrittenBy 'forwards') where it forwards its
-   * requests to a backend (`backendsOf`: ProxyLegs.backendsOf) whose own answers carry the same
-   * `Server` value: the proxy passed its backend's header on (HAProxy, Apache mod_proxy), and what
-   * holds the client connections, their idle timer included, is the proxy (blind round 16, pools
-   * S6: HAProxy's 2 s `timeout http-keep-alive` was named nginx's `keepalive_timeout` with both
-   * legs in the capture).
-   */
-  frontOf(server: string, backendsOf: (proxy: string) => readonly string[]): ServerIdentity | null {
-    const identity = this.of(server);
-    if (identity === null || identity.fromVia || identity.passedOn === true || identity.software === null) return identity;
-    const backend = backendsOf(server).find((b) => b !== server && this.ownIdentity(b)?.software === identity.software);
-    return backend === undefined ? identity : { ...identity, passedOn: true, rewrittenBy: 'forwards', backend };
-  }
-
-  /**
    * What `server`'s answers named, except where its gateway errors named other software by `Server`
    * than its other answers did: a proxy that passes its backend's `Server` on (Apache mod_proxy
    * does) writes its own 502s, 503s and 504s, so those name the proxy, which is what answers on

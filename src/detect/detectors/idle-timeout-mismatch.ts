@@ -611,7 +611,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               ? null
               : clientCloseAgreement;
           const races = ctx.findings('keepalive-race').filter((f) => f.server === server);
-          const identity = software.frontOf(server, (proxy) => legs.backendsOf(proxy));
+          const identity = software.of(server);
           // Only connections of a protocol neither HTTP nor TLS told this: no HTTP software's words or settings apply.
           const plainOnly = e.plainConnections > 0 && e.httpConnections === 0 && e.tlsConnections === 0;
           const plain = plainOnly ? e.plainProtocol : null;

@@ -2857,7 +2857,7 @@ export const keepaliveRace: DetectorDefinition = {
             const bounded = boundedTimeout(timeout, ticked, entry.arrivalIdle);
             const stated = bounded?.value ?? timeout;
             inferred.serverIdleTimeout = { value: ms(stated.value), samples: stated.samples, spread: ms(stated.spread) };
-            const identity = software.frontOf(server, (proxy) => legs.backendsOf(proxy));
+            const identity = software.of(server);
             // A relaying proxy's responses are its backend's: their Server header names the wrong software.
             const knownMatches = relay !== null
               ? matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, null).filter((k) => k.side === 'proxy')
@@ -2936,7 +2936,7 @@ export const keepaliveRace: DetectorDefinition = {
           }
           // Most races met such closes: no idle timer closed them, and no idle timeout on either side avoids them.
           if (reclaims !== null && reclaimedRaces > 0) {
-            const identity = software.frontOf(server, (proxy) => legs.backendsOf(proxy));
+            const identity = software.of(server);
             if (reclaimStory) {
               // No timer closed them: whatever idle age they showed is no timeout (and inferred values are times, not counts).
               delete inferred.serverIdleTimeout;
