@@ -1,5 +1,5 @@
 import type { AnalyzedConnection } from './analyzed-connection';
-import { NO_SERVER_HEADER, ServerIdentity } from './known-timeouts';
+import { CAPITALIZED_SERVER_FIELD, NO_SERVER_HEADER, ServerIdentity } from './known-timeouts';
 
 /** An IPv4 or IPv6 address, with a port or not. */
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:.]*\]?)(:\d+)?$/i;
@@ -24,6 +24,8 @@ export class ServerSoftware {
   private readonly unnamed = new Set<string>();
   /** Servers with connections whose answers named no software, whatever others named (ServerIdentity.passedOn). */
   private readonly answeredUnnamed = new Set<string>();
+  /** Servers whose first named answer wrote `server` in lower case for software that writes `Server` (ServerIdentity.rewrittenBy). */
+  private readonly rewritten = new Set<string>();
   private lastNoted = -1;
 
   note(conn: AnalyzedConnection): void {
@@ -37,8 +39,10 @@ export class ServerSoftware {
     }
     if (session === null || this.byServer.size >= SERVERS_KEPT || this.byServer.has(conn.serverName)) return;
     const named = identityOf(session.serverSoftware, session.serverVia);
-    if (named !== null) this.byServer.set(conn.serverName, named);
-    else if (session.serverSoftware === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
+    if (named !== null) {
+      this.byServer.set(conn.serverName, named);
+      if (!named.fromVia && session.serverNameLower && CAPITALIZED_SERVER_FIELD.test(named.software ?? '')) this.rewritten.add(conn.serverName);
+    } else if (session.serverSoftware === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
   }
 
   /**
@@ -48,6 +52,10 @@ export class ServerSoftware {
   of(server: string): ServerIdentity | null {
     const identity = this.ownIdentity(server);
     if (identity === undefined) return null;
+    // A lower-case `server` naming software that writes `Server`: a proxy rewrote the head (HAProxy 2.x, Envoy).
+    if (!identity.fromVia && this.rewritten.has(server) && identity === this.byServer.get(server)) {
+      return { ...identity, says: `server: ${identity.software ?? ''}`, passedOn: true, rewrittenBy: 'case' };
+    }
     return !identity.fromVia && this.answeredUnnamed.has(server) ? { ...identity, passedOn: true } : identity;
   }
 

@@ -7,10 +7,11 @@ import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromOtherHost, resetFromPath } from '../path-reset';
 import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
+import { forwardedByProxy } from '../proxy-tells';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
   CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
-  RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
+  identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
@@ -2401,7 +2402,7 @@ export const keepaliveRace: DetectorDefinition = {
         client: conn.clientName,
         facts: { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: c.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
         agent: session?.clientSoftware ?? null,
-        forwarded: session === null ? null : session.clientForwarded,
+        forwarded: forwardedByProxy(session),
         ownAgent: ownAgent(conn),
         // Its own close is kept too (noteServerClose ran first): another makes two.
         atMoment: closesAt(conn.serverName, close.finTs) >= 2,
@@ -2465,7 +2466,7 @@ export const keepaliveRace: DetectorDefinition = {
         serverRtt: close.serverRtt,
         facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
         agent: session?.clientSoftware ?? null,
-        forwarded: session === null ? null : session.clientForwarded,
+        forwarded: forwardedByProxy(session),
         request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
       });
     };
@@ -2626,7 +2627,7 @@ export const keepaliveRace: DetectorDefinition = {
         idleAtClose: close.idleAtClose,
         facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: false },
         agent: session?.clientSoftware ?? null,
-        forwarded: session === null ? null : session.clientForwarded,
+        forwarded: forwardedByProxy(session),
       });
       return true;
     };
@@ -2903,7 +2904,7 @@ export const keepaliveRace: DetectorDefinition = {
             explanation =
               (relay !== null
                 ? `${server} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
-                : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. `) +
+                : `${server}${identity !== null ? ` (${identityLabel(identity)})` : ''} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. `) +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(stated.value, ticked);
             // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
@@ -2968,7 +2969,7 @@ export const keepaliveRace: DetectorDefinition = {
               delete inferred.serverCloseAfterResponse;
               const others = count - reclaimedRaces;
               explanation =
-                `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server}${identity !== null ? ` (${identity.says})` : ''} closed to take new connections` +
+                `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server}${identity !== null ? ` (${identityLabel(identity)})` : ''} closed to take new connections` +
                 `${others > 0 ? ` (${reclaimedRaces} of them)` : ''}: it had run out of connection slots. ${slotReclaimsText(reclaims)}. Of the requests, ${forms}. ${outcome}`;
               remedy = slotReclaimsRemedy(software.softwareOf(server));
             } else {

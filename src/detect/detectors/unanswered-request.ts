@@ -2598,7 +2598,11 @@ export const unansweredRequest: DetectorDefinition = {
           `on an error or on a request it refuses, a worker that dies while its process lives on), or a proxy in front closed for its own reasons.` +
           (reused > 0
             ? ` ${reused === members.length ? (reused === 1 ? 'It was' : 'Each was') : `${reused} of them were`} sent on a reused connection, ` +
-              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those).`
+              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those). ` +
+              // Blind round 16, pools S20: HAProxy's client leg alone, each close its backend race's; the remedy sent the reader to logs that hold nothing.
+              `If ${server} is a proxy, this is also how HAProxy 2.x and Apache mod_proxy answer a request that was not the first on its client's keep-alive connection ` +
+              `when the reused upstream connection they forwarded it on failed under it (a keep-alive race with their backend): they close the client's connection ` +
+              `without an answer so that the client may retry, and HAProxy logs nothing for it.`
             : '') +
           ` ${acked === members.length ? `The server ACKed every one of them: its TCP stack had ${members.length === 1 ? 'it' : 'them'}` : where}.`;
         // The client's resends of these requests: the server had each first copy, so a resend of
@@ -2614,7 +2618,11 @@ export const unansweredRequest: DetectorDefinition = {
         remedy =
           `Find in ${server}'s own logs what it did with these requests at these moments (an error, a refusal, a crash of the handler) and why it closes instead of answering; ` +
           `a server that must refuse a request should answer it (a 4xx or 5xx with Connection: close). The server may have acted on the request: ` +
-          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.`;
+          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.` +
+          (reused > 0
+            ? ` If ${server} is a proxy (HAProxy, Apache mod_proxy), capture its upstream leg as well (on its host, \`-i any\`): a keep-alive race on its reused backend connections shows there, ` +
+              `and HAProxy's log has no line for these; fix the backend's idle timeout against the proxy's pool, or let the proxy resend such requests (HAProxy \`retry-on empty-response\` with \`retries\`, for requests safe to replay).`
+            : '');
       } else {
         name = 'serverTimeout';
         explanation =
