@@ -349,6 +349,18 @@ describe('keepalive-race: synthetic connections', () => {
     expect(queuedCrossing(0.3, 0.3004, 'resent')).toEqual([]);
   });
 
+  test('a reuse well after the FIN arrived, on the same queued path: still stale reuse, not a crossing', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0, 0.000025).exchange(0.01, get('/a'), ok('first'));
+    c.fin(0.962, 's');
+    c.request(1.2, get('/b'), { noAck: true }); // ACKs the FIN: the client had read it
+    c.rst(1.253, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.form).toBe('stale-reuse');
+    expect(f.evidence.requestAcksFin).toBe(true);
+  });
+
   test('a request trickled in until the server closed on it (Go ReadHeaderTimeout, nginx client_header_timeout / client_body_timeout): the connection was in use, no race', () => {
     // The client sends a piece every 0.4 s from 0.05 s on, the server ACKs each and closes at 2.3 s
     // (a FIN that ACKs every piece before it); the client's next piece crosses the FIN and draws a RST.

@@ -138,7 +138,8 @@ const PATH_JITTER = 0.001;
 function resetRoundTrip(conn: AnalyzedConnection): number {
   const s = conn.server;
   const c = conn.client;
-  if (s.rstTs < 0 || s.finTs < 0 || c.lastDataTs < 0) return 0;
+  // A middlebox's RST (another TTL) answered nothing at the server: it measures no round trip to it.
+  if (s.rstTs < 0 || s.finTs < 0 || c.lastDataTs < 0 || resetFromOtherHost(s)) return 0;
   // The RST that came after the FIN: the answer of a closed socket, not an abort instead of a close.
   if (!readBefore(s.finTs, s.finFrame, s.rstTs, s.rstFrame)) return 0;
   if (!readBefore(c.lastDataTs, c.lastDataFrame, s.rstTs, s.rstFrame)) return 0;
