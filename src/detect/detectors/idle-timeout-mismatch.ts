@@ -492,6 +492,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
         // An idle close by RST (SO_LINGER 0) tells the timeout as a FIN does (serverIdleClose's byReset).
         const close = serverIdleClose(conn, false, ctx.options.minIdleTimeout);
+        // A close whose FIN the path's grown queue held tells a race, not the timeout (queueSkewed): no sample, nor a client's close.
+        if (close !== null && close.queueSkewed) return;
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           const copy = idleCloseSample(close.finTs, close.finFrame, close.lastExchange);
           e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, upTo: close.idleGapLongest, ts: close.finTs, frame: close.finFrame, copy });

@@ -83,6 +83,14 @@ export interface ServerIdleClose {
    * late request, whose coming after the FIN is the race all the same.
    */
   idleUnknown: boolean;
+  /**
+   * The late request came before the FIN by more than the handshake's round trip allows, and
+   * crossed it by the round trip the server's reset measured (resetRoundTrip): the path's queue
+   * grew while the connection was idle, so the FIN reached the capture later than the server's
+   * timer fired by an unknown part of that growth. The close tells the race, not the timeout: its
+   * idle time is no sample of it.
+   */
+  queueSkewed: boolean;
 }
 
 /**
@@ -119,16 +127,42 @@ function serverResetIdleCandidate(conn: AnalyzedConnection): boolean {
 const PATH_JITTER = 0.001;
 
 /**
+ * The round trip between the capture point and the server when the server reset the connection
+ * after its FIN (seconds; 0 when nothing measures it): a socket closed before data arrived answers
+ * that data with a RST at once, so the time from the client's last data before that RST to the RST
+ * is the path's round trip at that moment, with whatever its queues held then. A handshake seconds
+ * earlier does not show a queue that grew since (a bufferbloated uplink: blind test 16, 45 ms of
+ * queue behind a 25 µs handshake). Measured from the client's last data, not the request's first
+ * byte: a request head trickling in for seconds has a last piece right before the RST, so it
+ * measures the short round trip it is, never the head's age.
+ */
+function resetRoundTrip(conn: AnalyzedConnection): number {
+  const s = conn.server;
+  const c = conn.client;
+  // A middlebox's RST (another TTL) answered nothing at the server: it measures no round trip to it.
+  if (s.rstTs < 0 || s.finTs < 0 || c.lastDataTs < 0 || resetFromOtherHost(s)) return 0;
+  // The RST that came after the FIN: the answer of a closed socket, not an abort instead of a close.
+  if (!readBefore(s.finTs, s.finFrame, s.rstTs, s.rstFrame)) return 0;
+  if (!readBefore(c.lastDataTs, c.lastDataFrame, s.rstTs, s.rstFrame)) return 0;
+  // A resend after it (the request lost on the path) is what the RST answered: from the resend, not across the client's retransmission timeout.
+  const resent = c.lastRetransmissionTs;
+  return s.rstTs - (resent > c.lastDataTs && resent <= s.rstTs ? resent : c.lastDataTs);
+}
+
+/**
  * How long before the server's FIN (seconds, as the capture saw both) a request's first byte may
  * have passed the capture point and still have crossed the FIN: the request reaches the server
  * half a round trip after the capture saw it, the FIN comes back in the other half, so a request
- * that crossed precedes the FIN by less than the round trip to the server (twice it, and a little
- * jitter, for a path whose queues grew since the handshake). Unbounded without a handshake to
- * measure it.
+ * that crossed precedes the FIN by less than the round trip to the server (twice the handshake's,
+ * and a little jitter, for a path whose queues grew since the handshake; or the round trip the
+ * server's RST for the request measured, when longer: resetRoundTrip). Unbounded without a
+ * handshake to measure it.
  */
-function crossingLead(conn: AnalyzedConnection): number {
+function crossingLead(conn: AnalyzedConnection): { handshake: number; reset: number } {
   const position = handshakeCapturePosition(conn);
-  return position === null ? Infinity : 2 * position.serverRtt + PATH_JITTER;
+  if (position === null) return { handshake: Infinity, reset: Infinity };
+  const handshake = 2 * position.serverRtt + PATH_JITTER;
+  return { handshake, reset: Math.max(handshake, resetRoundTrip(conn) + PATH_JITTER) };
 }
 
 /** When the server closed the connection idle (serverIdleClose, its idle age known), else NaN: what connection-slots.ts keeps. */
@@ -163,6 +197,7 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, 
     ? c.payloadBytes > 0 && seqLt(s.rstAck, c.maxSeqEnd)
     : s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
   const crossLead = crossingLead(conn);
+  let queueSkewed = false;
   const recent = app.recent;
   let known = -1; // index in recent of the last exchange the server had received before closing
   let late = -1;
@@ -176,8 +211,10 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, 
     // The bytes the FIN missed are the last exchange's, unless the server had answered it before closing
     // (then they are a request of which no exchange was read: its head lost on the path).
     const answeredBeforeFin = ex.responseStart !== null && ex.responseStart <= finTs;
-    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && !answeredBeforeFin && finTs - ex.requestStart <= crossLead);
+    const lead = finTs - ex.requestStart;
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && !answeredBeforeFin && lead <= crossLead.reset);
     if (crossed) {
+      queueSkewed = !after && lead > crossLead.handshake;
       late = i;
       break;
     }
@@ -227,13 +264,13 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, 
     if (late < 0 || conn.client.synCount > 0 || s.payloadBytes > 0) return null;
     const lateRequest = recent[late];
     if (lateRequest.uncertain || lateRequest.responseStart !== null) return null;
-    return { finTs, finFrame, byReset: false, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true };
+    return { finTs, finFrame, byReset: false, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true, queueSkewed };
   }
   const lateRequest = late >= 0 ? recent[late] : null;
   if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
   const writtenFrom = lastExchange?.responseStart ?? lastActivityTs;
   return {
-    finTs, finFrame, byReset, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false,
+    finTs, finFrame, byReset, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false, queueSkewed,
   };
 }
 
@@ -2735,7 +2772,8 @@ export const keepaliveRace: DetectorDefinition = {
           return;
         }
         const neverUsed = close.lastExchange === null && !close.idleUnknown;
-        if (close.lastExchange !== null) {
+        // A close whose FIN the path's grown queue held (queueSkewed) tells the race, not the timeout.
+        if (close.lastExchange !== null && !close.queueSkewed) {
           const entry = serverEntry(conn.serverName);
           if (entry !== null) {
             addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange), close.idleGapLongest);
