@@ -160,7 +160,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
     description:
       "The server retransmitted its SYN-ACK although the client had ACKed it, or never ACKed the client's first data " +
       "after the handshake: its kernel dropped the handshake's last ACK because the listener's accept queue was full " +
-      '(the application is not calling accept() fast enough).',
+      '(the application is not calling accept() fast enough); or the application closed brand-new connections as it accepted ' +
+      'them, past a connection limit (closed-at-accept).',
     severity: 'error',
     messages: {
       repeated: '{server} retransmitted its SYN-ACK {repeats}× after {client} ACKed it{data}: its accept queue was full',
