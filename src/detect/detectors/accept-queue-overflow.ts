@@ -45,6 +45,12 @@ const OTHER_CLOSE_MARGIN = 0.05;
 const OPEN_RING = 8192;
 /** Refusals of one burst whose open-connection count is measured (bounded work per burst). */
 const MEASURED_PER_BURST = 64;
+/**
+ * Passes over the ring at the end, at most (each a burst's check, or one refusal's count): bounded
+ * work however many bursts a failure storm makes. A burst past it is not judged here and stays with
+ * keepalive-race and reset-before-response, as before this check existed.
+ */
+const MAX_RING_SCANS = 1024;
 /** Server names numbered for the ring, at most (past it, connections of new servers are not remembered). */
 const MAX_RING_SERVERS = 65_536;
 
@@ -257,6 +263,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
         if (list === undefined) byServer.set(a.server, [a]);
         else list.push(a);
       }
+      let scans = 0;
       for (const [server, all] of byServer) {
         all.sort((a, b) => a.closeTs - b.closeTs || a.flowId - b.flowId);
         const bursts: AcceptClose[][] = [];
@@ -271,7 +278,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
         const openCounts: number[] = [];
         let servedAfter = 0;
         for (const burst of bursts) {
-          if (!burst.some((a) => a.form === 'fin-before-request')) continue;
+          if (!burst.some((a) => a.form === 'fin-before-request') || scans >= MAX_RING_SCANS) continue;
+          scans++;
           const from = burst[0].closeTs;
           const to = burst[burst.length - 1].closeTs;
           let otherClose = false;
@@ -308,7 +316,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
           }
           burst.forEach((a, n) => {
             let open = -1;
-            if (n < MEASURED_PER_BURST) {
+            if (n < MEASURED_PER_BURST && scans < MAX_RING_SCANS) {
+              scans++;
               open = 0;
               for (let k = 0; k < ringCount; k++) {
                 if (ringServer[k] === id && !acceptCloseFlows.has(ringFlow[k]) && ringFrom[k] <= a.closeTs && ringTo[k] > a.closeTs) open++;
