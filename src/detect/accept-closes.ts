@@ -34,7 +34,10 @@ export function acceptCloseOf(conn: AnalyzedConnection, minIdleTimeout: number):
   if (s.payloadBytes > 0 || s.finUnseen || s.lostBytes > 0 || c.lostBytes > 0) return null;
   const fin = s.finTs >= 0 && (s.rstTs < 0 || s.finTs <= s.rstTs);
   const close = fin ? s.finTs : s.rstTs;
-  if (close < handshake || close - handshake >= minIdleTimeout) return null;
+  // Sooner than any idle timer, less the round trip a capture away from the server adds (the
+  // handshake's own, SYN to its ACK, at whichever point the capture was taken).
+  const roundTrip = c.synTimes.length > 0 ? Math.max(0, handshake - c.synTimes[c.synTimes.length - 1]) : 0;
+  if (close < handshake || close - handshake - roundTrip >= minIdleTimeout) return null;
   // The client closed first: its own give-up, not the server's refusal.
   if ((c.finTs >= 0 && c.finTs <= close) || (c.rstTs >= 0 && c.rstTs <= close)) return null;
   if (fin) {

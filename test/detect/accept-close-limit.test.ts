@@ -32,10 +32,11 @@ class Conn {
     return this;
   }
 
-  handshake(ts: number): this {
+  /** At the client's side of a path of round trip `rtt` (the server's SYN-ACK one round trip after the SYN). */
+  handshake(ts: number, rtt = 0.00001): this {
     this.seg(ts, 'c', TCP_SYN, '', 0);
-    this.seg(ts + 0.00001, 's', TCP_SYN | TCP_ACK);
-    return this.seg(ts + 0.00002, 'c', TCP_ACK);
+    this.seg(ts + rtt, 's', TCP_SYN | TCP_ACK);
+    return this.seg(ts + rtt + 0.00001, 'c', TCP_ACK);
   }
 
   request(ts: number, uri = '/r'): this {
@@ -113,6 +114,17 @@ describe('connections refused as they were accepted (a connection limit)', () =>
     finRefused(cap, 41003, 0.01);
     const r = cap.analyze();
     expect(ofKind(r, KIND).map((f) => f.evidence.form)).toEqual(['fin-before-request']);
+    expect(ofKind(r, 'keepalive-race')).toEqual([]);
+  });
+
+  test('captured at a client 150 ms away: the refusal\'s FIN comes a round trip after the handshake, still a refusal', () => {
+    const cap = new Capture();
+    for (const port of [40001, 40002]) {
+      new Conn(cap, port).handshake(0, 0.15).request(0.151, `/held${port}`).ack(0.301, 's').respond(0.55).ack(0.5501, 'c').fin(0.7, 'c').fin(0.85, 's').ack(0.8501, 'c');
+    }
+    for (const port of [41003, 41004]) new Conn(cap, port).handshake(0.01, 0.15).fin(0.31, 's').request(0.161).rstAlone(0.46);
+    const r = cap.analyze();
+    expect(ofKind(r, KIND).map((f) => f.evidence.form)).toEqual(['fin-before-request', 'fin-before-request']);
     expect(ofKind(r, 'keepalive-race')).toEqual([]);
   });
 
