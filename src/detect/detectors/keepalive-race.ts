@@ -23,6 +23,7 @@ import { tlsFlightRejected } from '../tls-flight-rejected';
 import { atItsPace, mayReactTo, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
 import { failureOf, matchByChance, serverEnded, type RequestFailure } from './retried-request';
 import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
+import { acceptCloseOf } from '../accept-closes';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import { ARRIVAL_WINDOW, type ConnectionSlots, sharedConnectionSlots, type SlotReclaims, slotReclaimsOf } from '../connection-slots';
@@ -1179,6 +1180,24 @@ interface HeldArrival {
   facts: RaceFacts;
   agent: string | null;
   forwarded: boolean | null;
+}
+
+/**
+ * A race on a never-used connection closed by FIN right after its handshake (acceptCloseOf), held
+ * until the end: accept-queue-overflow judges such closes by their burst (a connection limit) only
+ * at its own end, and those it does not take are races as before. What record reads of the
+ * connection is read at its end.
+ */
+interface HeldAcceptClose {
+  flowId: number;
+  server: string;
+  input: FindingInput;
+  form: RaceForm;
+  ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore'>;
+  facts: RaceFacts;
+  agent: string | null;
+  forwarded: boolean | null;
+  request: RacedRequest | null;
 }
 
 /**
@@ -2649,6 +2668,38 @@ export const keepaliveRace: DetectorDefinition = {
       if (kept !== undefined ? gap > kept : plainKept.size < MAX_SERVERS) plainKept.set(conn.serverName, gap);
     };
 
+    /** Never-used connections closed as they were accepted, held until accept-queue-overflow has judged them (HeldAcceptClose). */
+    const heldAcceptCloses: HeldAcceptClose[] = [];
+    const holdAcceptClose = (conn: AnalyzedConnection, input: FindingInput, form: RaceForm, ex: HttpExchange): boolean => {
+      if (heldAcceptCloses.length >= MAX_SAMPLES_PER_SERVER) return false;
+      const session = conn.app?.session ?? null;
+      heldAcceptCloses.push({
+        flowId: conn.id,
+        server: conn.serverName,
+        input,
+        form,
+        ex: { method: ex.method, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
+        agent: session?.clientSoftware ?? null,
+        forwarded: session === null ? null : session.clientForwarded,
+        request: ex.requestStart === null ? null : { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: input.evidence.retried === true, agent: ownAgent(conn) },
+      });
+      return true;
+    };
+    /** Reports the held ones accept-queue-overflow (whose end ran first) did not take as races, as record would have. */
+    const releaseAcceptCloses = (): void => {
+      for (const h of heldAcceptCloses) {
+        if (ctx.reportedOn('accept-queue-overflow', h.flowId)) continue;
+        const finding = ctx.report(h.input);
+        const entry = serverEntry(h.server);
+        if (entry === null) continue;
+        entry.agents.noteIdentity(h.agent, h.forwarded);
+        tally(entry, finding, h.form, true, h.ex, h.facts);
+        if (h.request !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) entry.requests.push(h.request);
+      }
+      heldAcceptCloses.length = 0;
+    };
+
     /** Holds a close on arrival's finding (what it says read now, from the connection); false when the bound is reached. */
     const holdArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalTiming): boolean => {
       let list = heldArrivals.get(conn.serverName);
@@ -2800,15 +2851,20 @@ export const keepaliveRace: DetectorDefinition = {
         // RST reached it (a crossing), and there is no FIN for it to acknowledge (null).
         const acksFin = close.byReset ? null : beforeFin ? false : after !== null ? after.acksFin : null;
         const form = acksFin === true ? 'stale-reuse' : 'crossing';
-        const finding = raceFinding(
+        const input = raceInput(
           conn,
           { reqTs, reqFrame, idle: close.idleUnknown ? null : close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed, byReset: close.byReset },
           ex,
         );
-        record(conn, finding, form, neverUsed, ex);
+        // A brand-new connection closed by FIN sooner than any idle timer after its handshake may be
+        // a connection limit refusing it as it was accepted (accept-closes.ts): accept-queue-overflow
+        // decides at the end, by its burst, and a race is reported then only if it did not take it.
+        if (neverUsed && acceptCloseOf(conn, ctx.options.minIdleTimeout) === 'fin-before-request' && holdAcceptClose(conn, input, form, ex)) return;
+        record(conn, ctx.report(input), form, neverUsed, ex);
       },
 
       onFinish() {
+        releaseAcceptCloses();
         releaseHeldArrivals();
         releaseInstantArrivals();
         releaseLazyArrivals();
