@@ -832,19 +832,42 @@ describe('unanswered-request: a timer that starts at the connect, under load (bl
     expect(ds[0].explanation).not.toContain('covers the connect');
   });
 
-  test('a 150 ms timer from the dial, some handshakes 30-50 ms long: one diagnosis at 150 ms, not one per handshake delay below it (S14b)', () => {
+  /**
+   * 40 first requests given up on 150-152 ms after their SYN, every fourth SYN-ACK 30-50 ms late (a
+   * busy listener), and two on reused connections, sent `idle` after the connection's last answer
+   * and given up on 0.1 s after sending.
+   */
+  function dialTimer(idle: number) {
     const cap = new Capture();
     for (let i = 0; i < 40; i++) {
-      // Every fourth SYN-ACK came late (a busy listener); the client gives up 150-152 ms after its SYN.
       const rtt = i % 4 === 0 ? 0.03 + (i % 3) * 0.01 : 0.0002;
       delayed(cap, i * 0.013, [], { afterSyn: 0.150 + (i % 5) * 0.0005 }, 'Go-http-client/1.1', rtt);
     }
-    const ds = ofUnanswered(cap.analyze([unansweredRequest]));
-    expect(ds).toHaveLength(1);
-    expect(ds[0].count).toBe(40);
+    for (const t of [1, 1.2]) {
+      const c = cap.connection();
+      c.handshake(t).exchange(t + 0.001, get('/a', ['User-Agent: Go-http-client/1.1']), ok());
+      const req = t + 0.0015 + idle;
+      c.request(req, get('/slow', ['User-Agent: Go-http-client/1.1'])).ack(req + 0.0002, 's');
+      c.close(req + 0.1, 'c');
+    }
+    return ofUnanswered(cap.analyze([unansweredRequest]));
+  }
+
+  test('a 150 ms timer from the dial, some handshakes 30-50 ms long: one diagnosis at 150 ms, not one per handshake delay below it (S14b)', () => {
+    // The two reused connections were handed over 2 ms after their last answer: those requests had
+    // waited for a connection, their timers running, and are the same timer's.
+    const ds = dialTimer(0.002);
+    expect(ds.map((d) => d.count)).toEqual([42]);
     expect(ds[0].inferred.clientTimeoutFromConnect.value).toBeGreaterThanOrEqual(0.15);
     expect(ds[0].inferred.clientTimeoutFromConnect.value).toBeLessThan(0.153);
     expect(ds[0].explanation).toContain('0.151 s, counted from the SYN');
+  });
+
+  test('near miss: requests on connections idle 0.5 s, given up on 0.1 s after sending, are another timer', () => {
+    const ds = dialTimer(0.5);
+    expect(ds.map((d) => d.count).sort((a, b) => a - b)).toEqual([2, 40]);
+    const other = ds.find((d) => d.count === 2)!;
+    expect(other.inferred.clientTimeout.value).toBeCloseTo(0.1, 3);
   });
 
   describe('timerStartsAtConnect', () => {

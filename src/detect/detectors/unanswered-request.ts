@@ -208,6 +208,11 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
  * SYN's, and more than CONNECT_PROOF_RATIO times those that only the request's cluster takes.
  */
 const CONNECT_PROOF_MIN = 2;
+/**
+ * A request sent on a reused connection this soon (seconds) after that connection's previous
+ * answer was handed the connection by the client's pool as it came free: it had waited for one.
+ */
+const HANDED_OVER_WITHIN = 0.01;
 const CONNECT_PROOF_RATIO = 2;
 
 /**
@@ -1693,7 +1698,25 @@ export const unansweredRequest: DetectorDefinition = {
         else rest.push(...burst);
       }
       const clustered = clusterByDelay(rest.map((x) => ({ ...x, delay: x.wait })), options, (x) => x.closeTs);
-      for (const cluster of clustered.groups) {
+      // A request on a reused connection sent as soon as that connection was free had waited for
+      // one, its timer already running (Go's Client.Timeout and curl's --max-time cover the wait
+      // for a connection too): its wait from the request falls short of the timer by that wait.
+      // A group made only of such waits, below a group that holds connections opened for their
+      // requests, is that timer's (S14b: 2 requests handed a pooled connection 1-4 ms after its
+      // last answer gave up 0.101 s after sending, 0.15 s after their timers started).
+      const handedOver = (w: Wait): boolean => {
+        const idle = w.finding.evidence.idleBefore;
+        return w.sinceConnect === null && typeof idle === 'number' && idle <= HANDED_OVER_WITHIN;
+      };
+      const groups = clustered.groups.slice().sort((a, b) => a.value.value - b.value.value);
+      for (let i = 0; i < groups.length; i++) {
+        if (!groups[i].members.every((x) => handedOver(x.w))) continue;
+        const above = groups.slice(i + 1).find((g) => g.members.some((x) => x.w.sinceConnect !== null));
+        if (above === undefined) continue;
+        above.members.push(...groups[i].members);
+        groups.splice(i--, 1);
+      }
+      for (const cluster of groups) {
         const members = cluster.members.map((x) => x.w);
         const longer = longestTaken(members);
         const hi = Math.max(...members.map((w) => w.wait));
