@@ -547,7 +547,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts));
+          // The closes' longest possible idle, from their last requests (heldBelowCluster).
+          const sinceRequest = timed.map((s) => (s.copy != null && s.copy.requestEnd !== null && s.copy.requestEnd <= s.ts ? Math.max(s.ts - s.copy.requestEnd, s.upTo ?? s.gap) : (s.upTo ?? s.gap)));
+          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest);
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
