@@ -1,3 +1,4 @@
+import { ms } from './facts';
 import type { InferredValue } from './finding';
 
 /**
@@ -189,6 +190,43 @@ export function heldBelowCluster(samples: readonly number[], inferred: InferredV
     if (samples[i] < clusterLo && Number.isFinite(sinceRequest[i]) && sinceRequest[i] >= needed) out[i] = true;
   }
   return out;
+}
+
+/**
+ * The closes heldBelowCluster finds, as the words a diagnosis adds to the cluster's: how many, how
+ * idle the capture saw them and how long after their requests they came; '' when none, or all
+ * lie within the inference's tolerance of the timer. Said so
+ * that the closes left out of the timeout are accounted for, as what they are: responses that left
+ * the server late (a queue on its uplink, Nagle, a distant capture point), not a shorter timer.
+ */
+export function heldBelowText(
+  samples: readonly number[],
+  inferred: InferredValue,
+  sinceRequest: readonly number[],
+  options: { fraction: number; absolute: number },
+): string {
+  const held = heldBelowCluster(samples, inferred, sinceRequest);
+  // Only those the inference's tolerance would not have let agree with the timer: the others tell nothing new.
+  const apart = inferred.value - Math.max(options.fraction * inferred.value, options.absolute);
+  const idle: number[] = [];
+  const after: number[] = [];
+  for (let i = 0; i < held.length; i++) {
+    if (!held[i] || !(samples[i] < apart)) continue;
+    idle.push(samples[i]);
+    after.push(sinceRequest[i]);
+  }
+  if (idle.length === 0) return '';
+  const range = (v: number[]): string => {
+    const lo = Math.min(...v);
+    const hi = Math.max(...v);
+    return hi - lo < 0.0005 ? String(ms(lo)) : `${ms(lo)}-${ms(hi)}`;
+  };
+  const one = idle.length === 1;
+  return (
+    `; ${one ? 'one close' : `${idle.length} closes`} came ${range(idle)} s after ${one ? "its response's" : "their responses'"} last byte here but ` +
+    `${range(after)} s after ${one ? 'its request' : 'their requests'}, as the others came after theirs: ${one ? 'its response' : 'those responses'} left the server late ` +
+    '(a queue on its uplink, Nagle, a capture point far from it), which makes a close look early, not a shorter timer'
+  );
 }
 
 /**

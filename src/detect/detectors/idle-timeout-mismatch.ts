@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { clientIdleCloseOf, ms, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { heldBelowText, inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import {
   KNOWN_IDLE_TIMEOUTS, knownDefaultsText, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
@@ -661,7 +661,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const parts: string[] = [
             ticked !== null
               ? `${who} closed ${idleConnections} after ${fmt(T)} s at the shortest${resetText}${knownText}: ${tickedText(ticked)}; ${reuseText}.`
-              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}; ${reuseText}.`,
+              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}${heldBelowText(gaps, cluster, sinceRequest, { fraction, absolute })}; ${reuseText}.`,
           ];
           if (relay !== null) {
             const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);

@@ -5,7 +5,7 @@ import type { DetectContext, DetectorDefinition, FindingInput } from '../detecto
 import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, cutNoticeEvidence, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, reusedAfterCutHead, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromOtherHost, resetFromPath } from '../path-reset';
-import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, heldBelowText, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
@@ -2908,7 +2908,9 @@ export const keepaliveRace: DetectorDefinition = {
             const support =
               ticked !== null
                 ? tickedText(ticked)
-                : bounded !== null ? bounded.text : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+                : bounded !== null
+                  ? bounded.text
+                  : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms${cluster !== null && timeout === cluster ? heldBelowText(idleGaps, cluster, kept.map((i) => entry.idleSinceRequest[i]), { fraction, absolute }) : ''}`;
             const after = bounded !== null ? `at most ~${fmt(stated.value)} s` : `~${fmt(timeout.value)} s`;
             explanation =
               (relay !== null
