@@ -11,6 +11,7 @@ import { Capture, get, ok } from './reuse-kit';
  */
 const only = [keepaliveRace, idleTimeoutMismatch];
 const FRONT = '10.0.0.2';
+const BACKEND = '10.0.0.3';
 
 /** One connection: a request at `at`, answered `answerAfter` s later, closed by the server `idle` s after the answer's last byte. */
 function closed(cap: Capture, at: number, answerAfter: number, idle: number, headers: string[]): void {
@@ -68,5 +69,36 @@ describe('idle timeout: closes a late response made look early', () => {
     const m = mismatch(scene('quick answers'));
     expect(m.timeout).toBeCloseTo(0.262, 3);
     expect(m.explanation).toContain('at the shortest');
+  });
+});
+
+describe('idle timeout: who closes, when a Via entry came from behind', () => {
+  const viaVarnish = 'Via: 1.1 varnish (Varnish/7.1)';
+
+  /** The front's backend leg: its host connecting to a backend whose answers carry `headers`. */
+  function backendLeg(cap: Capture, headers: string[]): void {
+    const up = cap.connection({ client: FRONT, server: BACKEND, sport: 8080 });
+    up.handshake(45).exchange(45.01, get('/r'), ok('x', headers));
+    up.close(45.1, 'c');
+  }
+
+  test('nginx in front of Varnish (its own Server, Varnish\'s Via passed on): named by its Server header', () => {
+    const cap = scene('late answers', ['Server: nginx/1.22.1', viaVarnish]);
+    backendLeg(cap, ['Server: pyapp/1', viaVarnish]);
+    const m = mismatch(cap);
+    expect(m.explanation).toContain('10.0.0.2:80 (Server: nginx/1.22.1) closed');
+    expect(m.explanation).not.toContain('Varnish `timeout_idle`');
+  });
+
+  test('Varnish in front of nginx (the Via its own, its backend\'s answers carry none): still named Varnish', () => {
+    const cap = scene('late answers', ['Server: nginx/1.22.1', viaVarnish]);
+    backendLeg(cap, ['Server: nginx/1.22.1']);
+    const m = mismatch(cap);
+    expect(m.explanation).toContain(`10.0.0.2:80 (${viaVarnish}) closed`);
+  });
+
+  test('without the backend leg in the capture, the Via still names it', () => {
+    const m = mismatch(scene('late answers', ['Server: nginx/1.22.1', viaVarnish]));
+    expect(m.explanation).toContain(`10.0.0.2:80 (${viaVarnish}) closed`);
   });
 });
