@@ -167,6 +167,9 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
   const http1 = speaksHttp1(tls, conn.sPort);
   if (!http1 && !(protocolEncrypted(tls) && client.turns === 1)) return 'not-http1';
   if (client.turns === 0 || client.lastAppEndTs < 0) return 'no-turn';
+  // Bytes the capture lost since the turn began (read again after them, TlsDirection.loss): the
+  // server's answer may be among them, or the turn be several requests run together.
+  if (!client.turnReadWhole) return 'unreadable';
   // A request sent right after the client's Finished to a server that rejected that flight (its
   // client certificate): the handshake failed, and tls-handshake-failed names it.
   if (tlsFlightRejected(conn) !== null) return 'handshake-rejected';
@@ -200,7 +203,9 @@ export function encryptedRequest(conn: AnalyzedConnection, confirmedTicket: (len
     frame: client.turnStartFrame,
     bytes: client.lastAppEndOffset - client.turnStartOffset,
     index: client.turns,
-    idleBefore: before >= 0 && before <= client.turnStartTs ? client.turnStartTs - before : null,
+    // Not where the server's last data may be among lost bytes, nor behind a Finished the capture lost
+    // (the server's tickets after it were not told from its data).
+    idleBefore: before >= 0 && before <= client.turnStartTs && server.lastAppSure && !(client.finishedUnseen && client.turns === 1) ? client.turnStartTs - before : null,
     serverAcked: c.hasIsn && ((s.hasAck && seqGe(s.highestAck, endSeq)) || (s.finHasAck && seqGe(s.finAck, endSeq))),
     endSeq,
     ticketsIgnored,

@@ -1153,6 +1153,15 @@ export class ProxyLegs implements EventFollower {
     return this.copies().proxyForwardingFrom(address);
   }
 
+  /**
+   * Whether `host` has opened connections as a client while it serves others (its own upstream legs,
+   * as onOpen starts them): a client leg's request to it may have a forwarded copy whose exchange is
+   * decided only later, so whatever pairs the two legs waits for the capture's end.
+   */
+  forwardsFrom(host: string): boolean {
+    return this.proxies.has(host);
+  }
+
   /** Whether the other upstream address `address` is also an address the proxy's clients use (see RequestCopies). */
   upstreamAddressSharedWithClients(address: string): boolean {
     return this.copies().sharedWithClients(address);

@@ -34,7 +34,20 @@ export const TELL_NGINX_CLOSE = 8;
 /** Agents that never ask for `Connection: close` on their own over HTTP/1.1. */
 const KEEPALIVE_AGENT = /^(curl|Wget|python-requests|Mozilla)\//;
 /** Agents whose own software sends `User-Agent` capitalized over HTTP/1.x. */
-const CAPITALIZING_AGENT = /^(curl|Wget|Go-http-client|python-requests|Mozilla)\//;
+const CAPITALIZING_AGENT = /^(curl|Wget|Go-http-client|python-requests|python-urllib3|Java-http-client|Mozilla)\//;
+
+/**
+ * Whether the connection's first request came from a proxy, as far as the request tells: a `Via`,
+ * `Forwarded`, `X-Forwarded-For` or `X-Real-IP` (HttpSession.clientForwarded), or its `User-Agent`
+ * field name in lower case where the client it names writes `User-Agent` (TELL_HEADER_CASE): the
+ * agent is the proxy's client's, and the connection's pool is the proxy's (blind round 16, pools
+ * S16: HAProxy's `http-reuse always` pool was blamed on curl, whose User-Agent it passed on).
+ * Null until a first request head was read.
+ */
+export function forwardedByProxy(session: { clientForwarded: boolean | null; clientAgentNameLower: boolean; clientSoftware: string | null } | null | undefined): boolean | null {
+  if (session === null || session === undefined || session.clientForwarded === null) return null;
+  return session.clientForwarded || (session.clientAgentNameLower && session.clientSoftware !== null && CAPITALIZING_AGENT.test(session.clientSoftware));
+}
 
 /** The tells (TELL_*) of one request on `conn`; 0 for none. */
 export function proxyTellsOf(ex: Pick<HttpExchange, 'requestVersion' | 'requestConnection'>, conn: AnalyzedConnection): number {

@@ -53,7 +53,7 @@ export class ServerPauses implements EventFollower {
     if (ex.state === 'complete' && !late && waited >= 0) {
       const slot = conn.id & (SLOTS - 1);
       if (this.slotId[slot] === conn.id && this.slotServer[slot] >= 0) {
-        this.answers.note(this.slotServer[slot], conn.id, ex.responseStart, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity);
+        this.answers.note(this.slotServer[slot], conn.id, ex.responseStart, conn.client.synTimes.length > 0 ? conn.client.synTimes[0] : -Infinity, ex.requestEnd);
       }
     }
     if (!late || this.stalledCount >= MAX_STALLED) return;

@@ -1,6 +1,6 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import { hostOf } from './facts';
-import { NO_SERVER_HEADER, ServerIdentity } from './known-timeouts';
+import { CAPITALIZED_SERVER_FIELD, NO_SERVER_HEADER, ServerIdentity } from './known-timeouts';
 
 /** An IPv4 or IPv6 address, with a port or not. */
 const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:.]*\]?)(:\d+)?$/i;
@@ -31,6 +31,8 @@ export class ServerSoftware {
   private readonly besideVia = new Map<string, string>();
   /** The servers each host connected to as a client (a few each): a proxy's backends, whose answers it relays. */
   private readonly serversOfHost = new Map<string, string[]>();
+  /** Servers whose first named answer wrote `server` in lower case for software that writes `Server` (ServerIdentity.rewrittenBy). */
+  private readonly rewritten = new Set<string>();
   private lastNoted = -1;
 
   note(conn: AnalyzedConnection): void {
@@ -50,6 +52,7 @@ export class ServerSoftware {
       // A `Via` names a proxy on the way; the `Server` beside it is what this hop says if the `Via` came from behind it (viaOwner).
       const beside = named.fromVia ? identityOf(session.serverSoftware, null) : null;
       if (beside !== null && beside.software !== null) this.besideVia.set(conn.serverName, beside.software);
+      if (!named.fromVia && session.serverNameLower && CAPITALIZED_SERVER_FIELD.test(named.software ?? '')) this.rewritten.add(conn.serverName);
     } else if (session.serverSoftware === null && session.answered && this.unnamed.size < SERVERS_KEPT) this.unnamed.add(conn.serverName);
   }
 
@@ -60,6 +63,10 @@ export class ServerSoftware {
   of(server: string): ServerIdentity | null {
     const identity = this.ownIdentity(server);
     if (identity === undefined) return null;
+    // A lower-case `server` naming software that writes `Server`: a proxy rewrote the head (HAProxy 2.x, Envoy).
+    if (!identity.fromVia && this.rewritten.has(server) && identity === this.byServer.get(server)) {
+      return { ...identity, says: `server: ${identity.software ?? ''}`, passedOn: true, rewrittenBy: 'case' };
+    }
     return !identity.fromVia && this.answeredUnnamed.has(server) ? { ...identity, passedOn: true } : identity;
   }
 

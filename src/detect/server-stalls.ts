@@ -50,6 +50,8 @@ export class AnswerRing {
   private server = new Int32Array(INITIAL_CAPACITY);
   /** When the answer's connection was opened (its first SYN; -Infinity: not seen). */
   private opened = new Float64Array(INITIAL_CAPACITY);
+  /** When the request it answered had arrived (its end; NaN: not noted). */
+  private requested = new Float64Array(INITIAL_CAPACITY);
   private count = 0;
   private readonly indexOf = new Map<string, number>();
 
@@ -64,13 +66,14 @@ export class AnswerRing {
     return i;
   }
 
-  note(server: number, flowId: number, ts: number, opened: number): void {
+  note(server: number, flowId: number, ts: number, opened: number, requested = NaN): void {
     if (this.count === this.capacity && this.capacity < ANSWERS_KEPT) this.grow();
     const e = this.count++ % this.capacity;
     this.ts[e] = ts;
     this.flow[e] = flowId;
     this.server[e] = server;
     this.opened[e] = opened;
+    this.requested[e] = requested;
   }
 
   private grow(): void {
@@ -79,14 +82,17 @@ export class AnswerRing {
     const flow = new Float64Array(this.capacity);
     const server = new Int32Array(this.capacity);
     const opened = new Float64Array(this.capacity);
+    const requested = new Float64Array(this.capacity);
     ts.set(this.ts);
     flow.set(this.flow);
     server.set(this.server);
     opened.set(this.opened);
+    requested.set(this.requested);
     this.ts = ts;
     this.flow = flow;
     this.server = server;
     this.opened = opened;
+    this.requested = requested;
   }
 
   /** The latest answer `serverName` began in [from, to] on a connection not in `except`, or null (none, or the window no longer held). */
@@ -107,11 +113,12 @@ export class AnswerRing {
 
   /**
    * The answers `serverName` began in [from, to] on connections other than `except`, on how many
-   * connections, and how many of those were opened within the window; null when the ring no longer holds that window (answers before it were dropped).
+   * connections, and how many of those were opened within the window, and the longest any of
+   * them had waited (its request's end to the answer; 0 where none was noted); null when the ring no longer holds that window (answers before it were dropped).
    */
-  answeredDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): { answers: number; connections: number; newConnections: number } | null {
+  answeredDuring(serverName: string, from: number, to: number, except: ReadonlySet<number>): { answers: number; connections: number; newConnections: number; longestWait: number } | null {
     const server = this.indexOf.get(serverName);
-    if (server === undefined) return { answers: 0, connections: 0, newConnections: 0 };
+    if (server === undefined) return { answers: 0, connections: 0, newConnections: 0, longestWait: 0 };
     const kept = Math.min(this.count, this.capacity);
     const start = this.count - kept;
     if (this.count > this.capacity) {
@@ -120,6 +127,7 @@ export class AnswerRing {
       if (oldest >= from) return null;
     }
     let answers = 0;
+    let longestWait = 0;
     const flows = new Set<number>();
     const opened = new Set<number>();
     for (let k = start; k < this.count; k++) {
@@ -128,8 +136,10 @@ export class AnswerRing {
       answers++;
       flows.add(this.flow[e]);
       if (this.opened[e] >= from) opened.add(this.flow[e]);
+      // NaN (not noted) compares false: no wait.
+      if (this.ts[e] - this.requested[e] > longestWait) longestWait = this.ts[e] - this.requested[e];
     }
-    return { answers, connections: flows.size, newConnections: opened.size };
+    return { answers, connections: flows.size, newConnections: opened.size, longestWait };
   }
 }
 
@@ -143,6 +153,13 @@ export interface StalledRequest {
   lateTs: number | null;
   /** The request was its connection's first. */
   firstOnConnection: boolean;
+  /**
+   * The wire shows the server's application had the connection (accepted it): its FIN came right
+   * behind the client's (only a process closes a socket; for one still in the listen backlog the
+   * kernel ACKs the client's FIN and sends nothing more), or, a proxy, it forwarded the request
+   * upstream. Undefined: nothing shows it either way.
+   */
+  accepted?: boolean;
 }
 
 export interface Pause {
@@ -191,12 +208,27 @@ const MIN_NOT_ACCEPTED = 2;
 /** Unanswered first requests are "all, or nearly all" of a server's waits from this fraction. */
 const NOT_ACCEPTED_SHARE = 0.8;
 
+/**
+ * The server was busy, not refusing: an answer meanwhile had waited at least this share of the
+ * shortest stalled wait. A server serving in turn (W workers, S s a request, clients giving up at
+ * T) answers a request that waited S (the first) and one that waited about T − S (the last before
+ * the give-ups): the longer of the two is T/2 or more. A server that only stopped accepting
+ * serves the connections it has at their own speed.
+ */
+const BUSY_WAIT_SHARE = 0.5;
+
 export interface NotAccepted {
   /** How many of the waits were first requests on their connections. */
   firstRequests: number;
   /** Answers on the server's other connections from the earliest such request to the last give-up. */
   answeredMeanwhile: number;
   connectionsMeanwhile: number;
+  /**
+   * The longest of those answers' own waits, when it was BUSY_WAIT_SHARE of the stalled requests'
+   * shortest or more: the server was busy serving in turn (its workers take a new connection only
+   * when free), not at its descriptor limit; null otherwise.
+   */
+  busyWait: number | null;
 }
 
 /**
@@ -204,9 +236,15 @@ export interface NotAccepted {
  * first request of its connection, while the server answered requests on its older connections in
  * the same window and none on a connection opened in it. Null when not, or when the window is no
  * longer known.
+ *
+ * A connection the wire shows accepted (StalledRequest.accepted) is none of them: a busy server
+ * serving its connections in turn (one worker, 0.6 s a request) answers the ones opened a moment
+ * before and leaves the newest waiting just the same, but it read their requests (nginx in front
+ * of such a backend forwarded them, and closed at once when its clients gave up: blind round 16
+ * load S18, told EMFILE).
  */
 export function notAcceptedOf(server: string, requests: readonly StalledRequest[], answers: AnswerRing): NotAccepted | null {
-  const firsts = requests.filter((r) => r.firstOnConnection);
+  const firsts = requests.filter((r) => r.firstOnConnection && r.accepted !== true);
   if (firsts.length < MIN_NOT_ACCEPTED || firsts.length < NOT_ACCEPTED_SHARE * requests.length) return null;
   const from = Math.min(...firsts.map((r) => r.requestEnd));
   const to = Math.max(...firsts.map((r) => r.closeTs));
@@ -215,7 +253,9 @@ export function notAcceptedOf(server: string, requests: readonly StalledRequest[
   // A slow handler hit on new connections (a curl per call) leaves the server answering the other
   // connections it opens meanwhile; one that does not accept answers none of them.
   if (meanwhile === null || meanwhile.answers < firsts.length || meanwhile.newConnections > 0) return null;
-  return { firstRequests: firsts.length, answeredMeanwhile: meanwhile.answers, connectionsMeanwhile: meanwhile.connections };
+  const shortestStall = Math.min(...firsts.map((r) => r.closeTs - r.requestEnd));
+  const busyWait = meanwhile.longestWait >= BUSY_WAIT_SHARE * shortestStall ? meanwhile.longestWait : null;
+  return { firstRequests: firsts.length, answeredMeanwhile: meanwhile.answers, connectionsMeanwhile: meanwhile.connections, busyWait };
 }
 
 /**

@@ -121,7 +121,10 @@ export function applyKeptField(
           const end = ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve;
           // Interned: one server answers with the same value on every connection. Only plain text
           // is kept: the value goes into explanations printed on terminals and pages.
-          if (isPlainText(bytes, vs, end)) head.server = latin1Interned(bytes, vs, end);
+          if (isPlainText(bytes, vs, end)) {
+            head.server = latin1Interned(bytes, vs, end);
+            head.serverNameLower = bytes[s] === 0x73; // `s`
+          }
         }
         return LineResult.Ok;
       }

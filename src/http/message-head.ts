@@ -106,6 +106,12 @@ export class MessageHead {
    */
   agentNameLower = false;
   /**
+   * The `Server` field's name was written in lower case (`server`; responses, read with `server`):
+   * as HAProxy 2.x and Envoy write every field name they send on, where nginx, Apache and most
+   * servers write `Server` (ServerSoftware: a proxy in front passed the header on).
+   */
+  serverNameLower = false;
+  /**
    * Whether the fields that name software are read into this head (MessageParser.readsIdentity):
    * `server` and `via` of a response, `userAgent`, `via` and `forwarded` of a request.
    */
@@ -152,6 +158,7 @@ export class MessageHead {
     this.userAgent = null;
     this.forwarded = false;
     this.agentNameLower = false;
+    this.serverNameLower = false;
     this.readsIdentity = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;

@@ -428,6 +428,8 @@ export class HttpSession {
   serverSoftware: string | null = null;
   /** The last `Via` entry of that same response (see MessageHead.via), or null. */
   serverVia: string | null = null;
+  /** That response's `Server` field name was in lower case (MessageHead.serverNameLower). */
+  serverNameLower = false;
   /** A final response was parsed: when serverSoftware and serverVia are still null, none named its software. */
   answered = false;
   /**
@@ -557,6 +559,7 @@ export class HttpSession {
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
+    this.serverNameLower = false;
     this.gatewayErrorSoftware = null;
     this.gatewayErrorVia = null;
     this.answered = false;
@@ -941,6 +944,7 @@ export class HttpSession {
     if (this.serverSoftware === null && this.serverVia === null) {
       this.serverSoftware = head.server;
       this.serverVia = head.via;
+      this.serverNameLower = head.serverNameLower;
       // Known now: later responses' heads need not read it again (but for gateway errors: MessageParser.acceptHead).
       if (head.server !== null || head.via !== null) this.resp.readsIdentity = false;
     }

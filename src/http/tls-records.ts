@@ -123,11 +123,12 @@ const Stop = Object.freeze({
   None: 0,
   /** Its bytes are not TLS records (first bytes, or a header later on). */
   NotTls: 1,
-  /** Bytes are missing from the capture: record boundaries are lost. */
+  /** No longer set: bytes missing from the capture now lose boundaries as Lost does (TlsDirection.loss). */
   Gap: 2,
   /**
-   * The snaplen cut off a record header: boundaries are lost until a segment starts with a record
-   * again (TlsDirection.resumesAt), as the next write of a side usually does.
+   * A record header went unseen (the snaplen cut it off, or the capture lost the segment holding
+   * it): boundaries are lost until a segment starts with a record again (TlsDirection.resumesAt),
+   * as the next write of a side usually does.
    */
   Lost: 3,
 } as const);
@@ -174,8 +175,22 @@ export class TlsDirection {
    * again: records between were not seen, so record counts are short (their bytes still count).
    */
   resyncs = 0;
+  /**
+   * Times bytes of this side were missing from the capture (TlsDirection.loss): whatever they held
+   * (a record, an alert's bytes, a hello's) is unknown, whether boundaries were kept or read again.
+   */
+  lossGaps = 0;
+  /**
+   * Bytes went missing since this side's last application-data record: its last data may lie among
+   * them, at a time nobody saw, so the silence the peer's next turn measures from it is unknown.
+   */
+  private lossSinceApp = false;
   /** The type of the record being read when its boundaries were lost: what the unseen bytes most likely hold. */
   private lostType = 0;
+  /** Those boundaries were lost with bytes the capture missed (loss), not with a header the snaplen cut. */
+  private lostByLoss = false;
+  /** Bytes were lost right before the next segment pushed: that segment is the first seen after them. */
+  private lossPending = false;
 
   /** The record being read: its header bytes so far, its type, length, and how much body is left. */
   private headerHave = 0;
@@ -244,6 +259,8 @@ export class TlsDirection {
   turnAnswers = false;
   /** This side sent application data since the peer last did. */
   private turnOpen = false;
+  /** Both sides' lossGaps when the latest turn began (see turnReadWhole). */
+  private lossesAtTurn = 0;
 
   /** Its first application-data record was a TLS 1.3 client's Finished (client side only). */
   sawTls13Finished = false;
@@ -265,6 +282,12 @@ export class TlsDirection {
   finishedEndTs = -1;
   finishedEndFrame = 0;
   finishedByLength = false;
+  /**
+   * Its Finished was among bytes the capture lost (placed at the resync after them): the server's
+   * records between that Finished and the resync were read as if no Finished had come (its session
+   * tickets not counted as such), so what came right after the Finished is not known.
+   */
+  finishedUnseen = false;
   /** Where the first record of that flight ended: the Finished, when the flight had no other shape. */
   private flightFirstEndTs = -1;
   private flightFirstEndFrame = 0;
@@ -303,7 +326,11 @@ export class TlsDirection {
     this.records = 0;
     this.appRecords = 0;
     this.resyncs = 0;
+    this.lossGaps = 0;
+    this.lossSinceApp = false;
     this.lostType = 0;
+    this.lostByLoss = false;
+    this.lossPending = false;
     this.headerHave = 0;
     this.headerType = 0;
     this.headerMinor = 0;
@@ -341,6 +368,7 @@ export class TlsDirection {
     this.turnStartOffset = 0;
     this.turnAnswers = false;
     this.turnOpen = false;
+    this.lossesAtTurn = 0;
     this.sawTls13Finished = false;
     this.flightRecordsBeforeFinished = 0;
     this.flightPeerRecords = 0;
@@ -348,6 +376,7 @@ export class TlsDirection {
     this.finishedEndTs = -1;
     this.finishedEndFrame = 0;
     this.finishedByLength = false;
+    this.finishedUnseen = false;
     this.flightFirstEndTs = -1;
     this.flightFirstEndFrame = 0;
     this.reuses.reset();
@@ -374,10 +403,25 @@ export class TlsDirection {
   /**
    * Some of this side's records went unseen: bytes the capture lost, or headers the snaplen cut off,
    * whether reading resumed after them (resyncs) or not. What those records were (a ChangeCipherSpec,
-   * a Finished) is unknown, so nothing may be judged from their absence.
+   * a Finished) is unknown, so nothing may be judged from their absence. A loss inside one record's
+   * body keeps the boundaries, but the bytes (an alert's, a hello's) are unseen all the same.
    */
   get recordsUnseen(): boolean {
-    return this.stop === Stop.Gap || this.stop === Stop.Lost || this.resyncs > 0;
+    return this.stop === Stop.Gap || this.stop === Stop.Lost || this.resyncs > 0 || this.lossGaps > 0;
+  }
+
+  /**
+   * No bytes of either side went missing since this side's latest turn began. A loss after it may
+   * hold the peer's answer (the turn then runs on through the next request, its start and bytes
+   * those of an earlier one) or more of this side's turn: what the turn was is unknown.
+   */
+  get turnReadWhole(): boolean {
+    return this.lossGaps + this.peer.lossGaps === this.lossesAtTurn;
+  }
+
+  /** This side's last application data is the last it sent: no bytes of it went missing since (lossSinceApp). */
+  get lastAppSure(): boolean {
+    return !this.lossSinceApp;
   }
 
   /**
@@ -401,6 +445,8 @@ export class TlsDirection {
   /** In-order payload bytes of this direction. */
   push(data: Uint8Array, offset: number, length: number, ts: number, frame: number): void {
     const end = offset + length;
+    const afterLoss = this.lossPending;
+    this.lossPending = false;
     if (this.stop !== Stop.None) {
       if (this.stop !== Stop.Lost) return;
       if (!this.resumesAt(data, offset, end)) {
@@ -414,7 +460,21 @@ export class TlsDirection {
       this.resyncs++;
       // A TLS 1.3 client lost inside its second flight (a Certificate longer than the snaplen): the
       // flight is one write, so its Finished was among the unseen records, and what follows is data.
-      if (this.isClient && !this.sawTls13Finished && this.lostType === ContentType.ApplicationData && this.peer.appRecords > 0) this.sawTls13Finished = true;
+      // So too when the capture lost bytes after its hello once the server had sent application
+      // data: a TLS 1.3 client's next write after the server's flight is its second flight, and a
+      // TLS 1.2 server sends none before the client's Finished. (Read as that Finished, a TLS 1.2
+      // client's next request was no data: its keep-alive races went unseen.)
+      if (this.isClient && !this.sawTls13Finished && (this.lostType === ContentType.ApplicationData || this.lostByLoss) && this.peer.appRecords > 0) {
+        this.sawTls13Finished = true;
+        // Sent before this segment, the first seen after the lost bytes: where it ended, as near as
+        // the capture tells (a server that rejected that flight answers it with its alert,
+        // tls-flight-rejected; its request then met no idle close and went unanswered by no hang).
+        if (this.lostByLoss && afterLoss) {
+          this.finishedEndTs = ts;
+          this.finishedEndFrame = frame;
+        }
+        if (this.lostByLoss) this.finishedUnseen = true;
+      }
     }
     let i = offset;
     while (i < end) {
@@ -488,10 +548,34 @@ export class TlsDirection {
     else this.hello.push(data, from, to);
   }
 
-  /** Bytes are missing from the capture: record boundaries are lost, nothing more is read. */
-  gap(): void {
-    if (this.stop === Stop.None) this.stop = Stop.Gap;
+  /**
+   * `length` bytes of this side are missing from the capture (a dropping tcpdump: the peer
+   * acknowledged bytes never seen, or a later segment came past them). Inside the body of the record
+   * being read they are only unseen: its length says where it ends, as for a snaplen cut. Reaching
+   * its end (or a header), they may hold any number of records: boundaries are lost (Stop.Lost)
+   * until a segment starts with a record again, the same resync as after a cut header
+   * (resumesAt), so alerts, closes and turns after a loss are read. Unlike a cut, nobody saw when
+   * the missing bytes were sent, so they move no last data and open no turn (lostActivity): a turn
+   * the peer's unseen answer should have ended goes on, and no reuse is measured from a last data
+   * that may lie among them (lossSinceApp).
+   */
+  loss(length: number): void {
     this.hello.stop();
+    this.lossGaps++;
+    this.lossSinceApp = true;
+    this.lossPending = true;
+    if (this.stop === Stop.NotTls || this.stop === Stop.Gap) return;
+    // (Not inside a 2-byte alert: its level and description are read from its bytes.)
+    if (this.stop === Stop.None && this.headerHave === 0 && this.bodyLeft > length && this.headerType !== ContentType.Alert) this.bodyLeft -= length;
+    else if (this.stop === Stop.Lost) this.lostByLoss = true;
+    else {
+      this.stop = Stop.Lost;
+      this.lostType = this.headerType;
+      this.lostByLoss = true;
+      this.headerHave = 0;
+      this.bodyLeft = 0;
+    }
+    this.bytes += length;
   }
 
   /**
@@ -522,6 +606,7 @@ export class TlsDirection {
       this.settledAppEndFrame = this.lastAppEndFrame;
     }
     if (!this.turnOpen) this.openTurn(ts, frame, this.bytes);
+    this.lossSinceApp = false; // these bytes were seen, after any lost ones
     this.lastEndTs = ts;
     this.lastEndFrame = frame;
     this.lastAppEndTs = ts;
@@ -538,9 +623,11 @@ export class TlsDirection {
     this.turnStartOffset = offset;
     this.turnAnswers = peer.turns > 0;
     this.turnOpen = true;
+    this.lossesAtTurn = this.lossGaps + peer.lossGaps;
     peer.turnOpen = false;
-    // The client reused the connection (a turn after its first) this long after the server's last data.
-    if (this.isClient && this.turns > 1 && peer.lastAppEndTs >= 0) this.reuses.add(ts - peer.lastAppEndTs, ts, frame);
+    // The client reused the connection (a turn after its first) this long after the server's last
+    // data; not when the server's bytes since were lost (its last data may lie among them).
+    if (this.isClient && this.turns > 1 && peer.lastAppEndTs >= 0 && !peer.lossSinceApp) this.reuses.add(ts - peer.lastAppEndTs, ts, frame);
   }
 
   /**
@@ -567,6 +654,7 @@ export class TlsDirection {
       }
       this.stop = Stop.Lost;
       this.lostType = this.headerType;
+      this.lostByLoss = false;
       this.headerHave = 0;
       this.lostActivity(ts, frame, this.bytes + length);
       this.bytes += length;
@@ -706,6 +794,7 @@ export class TlsDirection {
     this.lastAppEndFrame = frame;
     this.lastAppEndOffset = endOffset;
     this.lastAppLength = length;
+    this.lossSinceApp = false;
     if (!this.turnOpen) this.openTurn(this.recordStartTs, this.recordStartFrame, this.recordStartOffset);
   }
 }
@@ -735,10 +824,10 @@ export class TlsRecords {
     (fromClient ? this.client : this.server).push(data, offset, length, ts, frame);
   }
 
-  /** `length` bytes of one direction missing; `cut`: the tail of the segment at (ts, frame), cut by the snaplen. */
+  /** `length` bytes of one direction missing; `cut`: the tail of the segment at (ts, frame), cut by the snaplen, else lost by the capture. */
   gap(fromClient: boolean, length: number, cut: boolean, ts: number, frame: number): void {
     const side = fromClient ? this.client : this.server;
     if (cut) side.cut(length, ts, frame);
-    else side.gap();
+    else side.loss(length);
   }
 }

@@ -11,6 +11,13 @@ import { unansweredRequest } from '../../src/detect/detectors/unanswered-request
 import { CLIENT, PROXY, PROXY_ENDPOINT } from './proxy-scenes';
 import { Capture, get, ofKind, ok } from './reuse-kit';
 
+/**
+ * In the registry's order: unanswered-request finishes first, and holds a proxy's legs closed by
+ * their client until then (it pairs a client's give-up with the proxy's cancellation upstream), so
+ * gateway-timeout, which lists those findings, must finish after it, as it does in the registry.
+ */
+const DETECTORS_IN_ORDER = [unansweredRequest, gatewayTimeout];
+
 const LOOPBACK = '127.0.0.1';
 const LOCAL_BACKEND = `${LOOPBACK}:9002`;
 
@@ -48,7 +55,7 @@ describe('a proxy on the host address whose backend is on 127.0.0.1, beside site
   }
 
   test('its 504s are paired with the upstream legs from 127.0.0.1: read timeouts, one failure on both legs', () => {
-    const r = capture().analyze([gatewayTimeout, unansweredRequest]);
+    const r = capture().analyze(DETECTORS_IN_ORDER);
     const found = ofKind(r, 'gateway-timeout').filter((f) => f.server === PROXY_ENDPOINT);
     expect(found.map((f) => f.evidence.upstreamPhase)).toEqual(['read', 'read']);
     expect(found.map((f) => String(f.evidence.upstreamLeg).split(':')[0])).toEqual([LOOPBACK, LOOPBACK]);
@@ -101,7 +108,7 @@ describe('near miss: a local client gives up on the same URI the proxy forwarded
   });
 
   function capture(cap: Capture): ReturnType<Capture['analyze']> {
-    return cap.analyze([gatewayTimeout, unansweredRequest]);
+    return cap.analyze(DETECTORS_IN_ORDER);
   }
 });
 
@@ -118,7 +125,7 @@ describe('a proxy that closes its client connection after its copy from 127.0.0.
     up.handshake(1.0015).request(1.002, get('/fail'));
     up.close(1.5, 's');
     down.close(1.501, 's');
-    const r = cap.analyze([gatewayTimeout, unansweredRequest]);
+    const r = cap.analyze(DETECTORS_IN_ORDER);
     const [front] = ofKind(r, 'unanswered-request').filter((f) => f.server === PROXY_ENDPOINT);
     expect(front.summary).toContain(`the proxy had forwarded it to ${LOCAL_BACKEND}`);
   });
@@ -132,7 +139,7 @@ describe('a proxy that closes its client connection after its copy from 127.0.0.
     local.handshake(1.0015).request(1.002, get('/fail'));
     local.close(1.5, 's');
     down.close(1.501, 's');
-    const r = cap.analyze([gatewayTimeout, unansweredRequest]);
+    const r = cap.analyze(DETECTORS_IN_ORDER);
     const [front] = ofKind(r, 'unanswered-request').filter((f) => f.server === PROXY_ENDPOINT);
     expect(front.summary).not.toContain('the proxy had forwarded it');
   });

@@ -499,24 +499,6 @@ describe('response-abandoned: one cut of a body the client was owed while its by
       expect(cap.analyze(only).anomalies).toHaveLength(0);
     });
 
-    test('an event stream (text/event-stream, chunked) flowing every second, closed by a Go client exactly 10 s after its request (longlived s18): a stream has no end the client was owed', () => {
-      const cap = new Capture();
-      const c = cap.connection();
-      c.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.002, CHUNKED_HEAD + chunk(50));
-      for (let k = 1; k < 10; k++) c.response(0.002 + k, chunk(50));
-      c.close(10.001, 'c');
-      expect(cap.analyze(only).anomalies).toHaveLength(0);
-    });
-
-    test('a chunked download closed mid-way while flowing: chunked bodies are not told from streams without their content type and cadence', () => {
-      const cap = new Capture();
-      const c = cap.connection();
-      c.handshake(0).request(0.001, get('/export.csv', ['User-Agent: curl/7.88.1'])).response(0.002, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' + chunk(1000));
-      for (let k = 1; k < 19; k++) c.response(0.002 + 0.1 * k, chunk(1000));
-      c.close(2.001, 'c');
-      expect(cap.analyze(only).anomalies).toHaveLength(0);
-    });
-
     test('three cuts of one program at scattered moments: cancels, not a timer (no single cut told either)', () => {
       const cap = new Capture();
       for (const [k, at] of [[0, 0.9], [1, 2.1], [2, 3.3]] as const) download(cap, 10 * k, { flows: 6, closeAt: at, agent: 'curl/7.88.1' });
@@ -727,6 +709,150 @@ describe("response-abandoned: a proxy's upstream leg alone, cut mid-body by its 
 
     test('a proxy that closed right behind a chunk (below half a second of silence): its client went away, no stall', () => {
       expect(ofKind(leg(NGINX_11, 'client', 0.2).analyze(only), KIND)).toHaveLength(0);
+    });
+
+    test('a proxy that closed within the pauses the stream had already gone on from (chunks 2 s apart, closed 1.404 s after the last; longlived s15, events 25 s apart, closed 19 s after): no read timer fires on a shorter silence than one it let pass, its client went away', () => {
+      expect(ofKind(leg(NGINX_11, 'client', 1.404, [2.0, 2.0]).analyze(only), KIND)).toHaveLength(0);
+      // A silence past the stream's pace is a stall again.
+      expect(ofKind(leg(NGINX_11, 'client', 2.5, [2.0, 2.0]).analyze(only), KIND)).toHaveLength(1);
+    });
+  });
+});
+
+describe('response-abandoned: a stream its client closed while the server still sent it at its own pace (blind round 15 longlived s18: Go Client.Timeout 10 s on an SSE stream, nothing said)', () => {
+  /** An SSE stream (chunked) from a server sending a 50-byte event every `every` s from its head on, closed by its client `closeAt` s after the request. */
+  function sse(cap: Capture, t: number, o: { every?: number; closeAt: number; agent?: string; rst?: boolean; sport?: number }): Conn {
+    const c = cap.connection({ sport: o.sport });
+    const every = o.every ?? 1;
+    c.handshake(t).request(t + 0.001, get('/events', [`User-Agent: ${o.agent ?? 'Go-http-client/1.1'}`])).response(t + 0.002, CHUNKED_HEAD + chunk(50));
+    for (let k = 1; 0.002 + k * every < o.closeAt; k++) c.response(t + 0.002 + k * every, chunk(50));
+    if (o.rst === true) c.rstAck(t + 0.001 + o.closeAt, 'c');
+    else c.close(t + 0.001 + o.closeAt, 'c');
+    return c;
+  }
+
+  test('an event every second, closed by a Go client exactly 10 s after its request: info, a deliberate close or a total timeout of about 10 s, with the pace it kept', () => {
+    const cap = new Capture();
+    sse(cap, 0, { closeAt: 10 });
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].severity).toBe('info');
+    expect(found[0].evidence).toMatchObject({ request: 'GET /events', framing: 'chunked', bodyDeclared: null, closedWith: 'FIN', sinceRequest: 10, timer: null, cutWhileFlowing: true, longestPauseBefore: 1 });
+    expect(found[0].evidence.silenceBeforeClose).toBeCloseTo(0.999, 3);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.severity).toBe('info');
+    expect(d.inferred).toEqual({});
+    expect(d.explanation).toContain('in the middle of a streamed response the server had not ended');
+    expect(d.explanation).toContain('10 s after the request');
+    expect(d.explanation).toContain('its data up to 1 s apart before that');
+    expect(d.explanation).toContain('a deliberate close');
+    expect(d.explanation).toContain('a total timeout on the whole request, body included, of about 10 s');
+    expect(d.explanation).toContain('http.Client `Timeout`');
+    expect(d.remedy).toContain('do not put a total timeout on streaming requests');
+    // One close that may be a deliberate one fails no gate at warning.
+    expect(reachesFailOn(r.anomalies, 'warning')).toBe(false);
+  });
+
+  test('a curl killed mid-stream (RST), events 25 s apart, 19 s after the last (longlived s15): still within its pace, told the same way', () => {
+    const cap = new Capture();
+    sse(cap, 0, { every: 25, closeAt: 94.2, agent: 'curl/7.88.1', rst: true });
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found.map((f) => [f.severity, f.evidence.closedWith, f.evidence.longestPauseBefore])).toEqual([['info', 'RST', 25]]);
+  });
+
+  test('a chunked download closed mid-way while flowing: without its content type not told from a stream, the same words', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.001, get('/export.csv', ['User-Agent: curl/7.88.1'])).response(0.002, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' + chunk(1000));
+    for (let k = 1; k < 19; k++) c.response(0.002 + 0.1 * k, chunk(1000));
+    c.close(2.001, 'c');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['info']);
+    expect(r.diagnoses.find((x) => x.kind === KIND)!.explanation).toContain('curl `--max-time`');
+  });
+
+  test('three Go clients each closing an SSE stream 10 s after its request: the total timeout inferred (warning), as for declared bodies', () => {
+    const cap = new Capture();
+    for (const [k, every] of [[0, 1], [1, 0.7], [2, 1.3]] as const) sse(cap, 20 * k, { every, closeAt: 10 + 0.002 * k });
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND).map((f) => f.severity)).toEqual(['warning', 'warning', 'warning']);
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(10.002, 2);
+    expect(d.explanation).toContain('a total timeout on the whole request');
+  });
+
+  test('a proxy that followed its client: one finding, on the client leg, naming the upstream leg', () => {
+    const cap = new Capture();
+    const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+    const back = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 9000 });
+    front.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.004, CHUNKED_HEAD + chunk(50));
+    back.handshake(0.002).request(0.0025, 'GET /events HTTP/1.0\r\nHost: backend\r\nConnection: close\r\nUser-Agent: Go-http-client/1.1\r\n\r\n').response(0.003, CHUNKED_HEAD + chunk(50));
+    for (let k = 1; k < 10; k++) {
+      back.response(0.003 + k, chunk(50));
+      front.response(0.004 + k, chunk(50));
+    }
+    front.close(10.001, 'c');
+    back.close(10.0012, 'c');
+    const found = ofKind(cap.analyze(only), KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].client).toMatch(/^10\.0\.0\.1:/);
+    expect(found[0].severity).toBe('info');
+    expect(found[0].evidence).toMatchObject({ upstreamServer: '10.0.0.3:9000', cutWhileFlowing: true });
+  });
+
+  describe('silent', () => {
+    test('a stream whose next event was overdue (closed 3 s after the last of events 1 s apart): maybe a read timer on a stalled stream, one cut cannot tell', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.002, CHUNKED_HEAD + chunk(50));
+      for (let k = 1; k < 5; k++) c.response(0.002 + k, chunk(50));
+      c.close(7.002, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('a stream that had sent one piece only (no pace to judge by), closed 10 s later', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.002, CHUNKED_HEAD + chunk(50));
+      c.close(10.001, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('a stream that ended (its last chunk), then its client closed the idle keep-alive connection', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.002, CHUNKED_HEAD + chunk(50));
+      for (let k = 1; k < 5; k++) c.response(0.002 + k, chunk(50));
+      c.response(5.002, '0\r\n\r\n');
+      c.close(5.5, 'c');
+      expect(cap.analyze([responseAbandoned, responseTruncated]).anomalies).toHaveLength(0);
+    });
+
+    test('a stream the server cut mid-way: response-truncated\'s, not counted here too', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/events', ['User-Agent: Go-http-client/1.1'])).response(0.002, CHUNKED_HEAD + chunk(50));
+      for (let k = 1; k < 5; k++) c.response(0.002 + k, chunk(50));
+      c.close(4.5, 's');
+      const r = cap.analyze([responseAbandoned, responseTruncated]);
+      expect(ofKind(r, KIND)).toHaveLength(0);
+    });
+
+    test('a WebSocket its client closed while frames flowed: a tunnel, no response body', () => {
+      const cap = new Capture();
+      const c = cap.connection();
+      c.handshake(0).request(0.001, get('/ws', ['Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13']));
+      c.response(0.002, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+      for (let k = 1; k < 10; k++) c.response(0.002 + k, '\x81\x05hello');
+      c.close(10.001, 'c');
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
+    });
+
+    test('three SSE clients of one program closing at scattered moments while flowing: cancels (pages closed), no timer, no single cut told', () => {
+      const cap = new Capture();
+      for (const [k, at] of [[0, 3.4], [1, 7.9], [2, 12.6]] as const) sse(cap, 20 * k, { closeAt: at, agent: 'Mozilla/5.0' });
+      expect(cap.analyze(only).anomalies).toHaveLength(0);
     });
   });
 });

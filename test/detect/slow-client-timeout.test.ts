@@ -59,6 +59,10 @@ describe('slow-client-timeout on synthetic connections', () => {
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.inferred.serverClientTimeout.value).toBeCloseTo(2, 2);
     expect(d.explanation).toContain('after the client last sent a byte of it');
+    // The heads were whole: the body's timer is named, not the header's (blind round 15, longlived s09).
+    expect(d.explanation).toContain('request body read timeout (nginx `client_body_timeout`');
+    expect(d.explanation).not.toContain('client_header_timeout');
+    expect(d.explanation).not.toContain('headersTimeout');
   });
 
   test('a request line trickled until the server closed without a byte (nginx client_header_timeout, from the accept)', () => {
@@ -80,6 +84,9 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(d.inferred.serverHeaderTimeout.value).toBeCloseTo(2, 1);
     expect(d.explanation).toContain('after the connection was accepted');
     expect(d.inferred.serverClientTimeout).toBeUndefined();
+    // The heads unfinished: the header's timer is named, not the body's.
+    expect(d.explanation).toContain('request header read timeout (nginx `client_header_timeout`');
+    expect(d.explanation).not.toContain('client_body_timeout');
   });
 
   test('a 408 while the header lines still trickle (Node.js headersTimeout), the client sending on after it', () => {

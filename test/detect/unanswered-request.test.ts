@@ -6,6 +6,7 @@ import { DETECTORS } from '../../src/detect/registry';
 import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
 import { Capture, get, ofKind, ok, T0 } from './reuse-kit';
+import { downstream, PROXY_ENDPOINT, upstream } from './proxy-scenes';
 import { analyzeWithout } from '../robustness/sample-without';
 
 const only = [unansweredRequest];
@@ -167,12 +168,22 @@ describe('unanswered-request on synthetic connections', () => {
       up.send(at + 2.5, 's', ok('late')).rst(at + 2.5001, 'c');
     }
     const r = cap.analyze(only);
-    expect(ofKind(r, KIND).map((f) => f.server).sort()).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.3:8080', '10.0.0.3:8080']);
-    const up = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.3:8080')!;
-    expect(up.inferred).toEqual({});
-    expect(up.explanation).toContain('after its own client (10.0.0.1) had closed the connection carrying the same request');
-    expect(up.explanation).toContain('No proxy timeout is at work here');
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.server).sort()).toEqual(['10.0.0.2:80', '10.0.0.2:80', '10.0.0.3:8080', '10.0.0.3:8080']);
+    // One failure per give-up, owned by the client leg: the proxy's cancellation upstream is its consequence (info), linked both ways.
+    const clientLeg = found.filter((f) => f.server === '10.0.0.2:80');
+    const upstream = found.filter((f) => f.server === '10.0.0.3:8080');
+    expect(clientLeg.map((f) => f.severity)).toEqual(['error', 'error']);
+    expect(upstream.map((f) => f.severity)).toEqual(['info', 'info']);
+    expect(clientLeg.map((f) => f.evidence.forwardedOnFlow)).toEqual(upstream.map((f) => f.flowId));
+    expect(upstream.map((f) => f.evidence.cancelledWithFinding)).toEqual(clientLeg.map((f) => f.id));
+    expect(upstream[0].summary).toContain('it cancelled the forwarded request when its client gave up');
+    expect(r.diagnoses.filter((d) => d.kind === KIND && d.server === '10.0.0.3:8080')).toEqual([]);
     const down = r.diagnoses.find((d) => d.kind === KIND && d.server === '10.0.0.2:80')!;
+    expect(down.count).toBe(2);
+    expect([...down.anomalyIds].sort()).toEqual(found.map((f) => f.id).sort());
+    expect(down.explanation).toContain('the same failure seen on the upstream leg');
+    expect(down.explanation).toContain('no proxy timeout is at work');
     expect(down.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
     // The 502 right behind the client's FIN is the proxy reacting to it: no "slower than the timeout" claim.
     expect(down.explanation).not.toContain('response later');
@@ -1083,6 +1094,29 @@ describe('unanswered-request: closes no timer made (blind6 c4_pipe, c6_half, c4b
     expect(d.remedy).toContain('If the client half-closes');
   });
 
+  // Blind round 15, longlived s07c: curl --max-time 20 through nginx (499, "client prematurely closed
+  // connection"): nginx's close right behind curl's FIN read as a possible half-close, "no timer of the
+  // client's was at work", remedy "do not shut down writing". An HTTP client program closes when it
+  // gives up; none half-closes while it waits for its answer.
+  test('a client its User-Agent names (curl) closing 20 s after the request, the server closing right behind: a give-up, no half-close reading', () => {
+    const scene = (headers: string[]): AnalysisResult => {
+      const cap = new Capture();
+      const conn = cap.connection();
+      conn.handshake(0).request(0.001, get('/poll', headers)).fin(20.002, 'c').ack(20.0021, 's');
+      conn.fin(20.0022, 's').ack(20.0023, 'c');
+      return cap.analyze(only);
+    };
+    const named = scene(['User-Agent: curl/7.88.1']).diagnoses.find((x) => x.kind === KIND)!;
+    expect(named.explanation).toContain('gave up and closed the connection 20.001 s after it');
+    expect(named.explanation).not.toContain('half-close');
+    expect(named.remedy).not.toContain('half-close');
+    expect(named.remedy).toContain('curl `--max-time`');
+    // Near miss: the same on the wire from a client no User-Agent names (a script, nc): both readings stay.
+    const unnamed = scene([]).diagnoses.find((x) => x.kind === KIND)!;
+    expect(unnamed.explanation).toContain('if the client had only half-closed');
+    expect(unnamed.remedy).toContain('If the client half-closes');
+  });
+
   test('a later keep-alive request with the client\'s FIN 0.1 ms behind it and the server closing on that FIN: no client timeout was at work (blind15 tcpedge s05b)', () => {
     const cap = new Capture();
     const conn = cap.connection();
@@ -1134,6 +1168,35 @@ describe('unanswered-request: sample pipehalf-closes-without-timer (a request li
     expect(diagnoses).toHaveLength(2);
     for (const d of diagnoses) expect(d.inferred).toEqual({});
     expect(diagnoses.find((d) => d.server.endsWith(':8080'))!.explanation).toContain('6 request(s)');
+  });
+});
+
+// Blind round 15, longlived s07c: curl --max-time through nginx (499) was two errors and a half-close
+// theory. Recorded: curl --max-time 2 through nginx :8080, and a real half-close 1 s after its request
+// from a client with no User-Agent through :8081 (near miss: its text keeps the half-close reading).
+describe('unanswered-request: sample unanswered-request-curl-max-time-nginx (a give-up through nginx is one failure)', () => {
+  const name = 'unanswered-request-curl-max-time-nginx';
+  (has(name) ? test : test.skip)('each give-up is one error on the client leg, the cancellation upstream an info linked to it, one diagnosis; curl gets no half-close reading', async () => {
+    const r = await analyzeSample(name);
+    const found = ofKind(r, KIND);
+    for (const port of ['8080', '8081']) {
+      const front = found.filter((f) => f.server === `127.0.0.2:${port}`);
+      expect(front.map((f) => f.severity)).toEqual(['error']);
+      const up = found.filter((f) => f.flowId === front[0].evidence.forwardedOnFlow);
+      expect(up.map((f) => [f.server, f.severity, f.evidence.cancelledWithFinding])).toEqual([['127.0.0.3:9001', 'info', front[0].id]]);
+      const ds = r.diagnoses.filter((d) => d.kind === KIND && d.anomalyIds.includes(front[0].id));
+      expect(ds).toHaveLength(1);
+      expect([...ds[0].anomalyIds].sort()).toEqual([front[0].id, up[0].id].sort());
+    }
+    expect(r.diagnoses.filter((d) => d.server === '127.0.0.3:9001')).toEqual([]);
+    expect(r.stats.findingsBySeverity).toMatchObject({ error: 2, info: 2 });
+    const text = (port: string): string => {
+      const d = r.diagnoses.find((x) => x.kind === KIND && x.server === `127.0.0.2:${port}`)!;
+      return `${d.explanation} ${d.remedy}`;
+    };
+    expect(text('8080')).not.toContain('half-close');
+    expect(text('8080')).toContain('the same failure seen on the upstream leg');
+    expect(text('8081')).toContain('if the client had only half-closed');
   });
 });
 
@@ -1193,7 +1256,12 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     for (const x of diagnosesOf(cap)) expect(x.explanation).not.toContain('paused');
   });
 
-  /** An established keep-alive connection answered every 0.1 s from 0.1 to 6 s; new connections at `opens` whose first request nobody reads. */
+  /**
+   * An established keep-alive connection answered every 0.1 s from 0.1 to 6 s; new connections at
+   * `opens` whose first request nobody reads. Their clients give up after 3 s: the kernel ACKs
+   * the FIN of a connection still in the listen backlog and sends nothing more (no process has it
+   * to close).
+   */
   function notAccepting(cap: Capture, opens: readonly number[], answered: boolean): void {
     const busy = cap.connection();
     busy.handshake(0.05);
@@ -1205,7 +1273,7 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     opens.forEach((at, k) => {
       const conn = cap.connection();
       conn.handshake(at).request(at + 0.001, get(`/new${k}`));
-      conn.close(at + 3.001, 'c');
+      conn.fin(at + 3.001, 'c').ack(at + 3.0011, 's');
     });
   }
 
@@ -1216,6 +1284,7 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     expect(rest).toEqual([]);
     expect(d.explanation).toContain('did not accept() these connections');
     expect(d.explanation).toContain('EMFILE');
+    expect(d.explanation).not.toContain('busy');
     expect(d.remedy).toContain('LimitNOFILE');
     expect(d.remedy).toContain('ulimit -n');
   });
@@ -1242,6 +1311,78 @@ describe('unanswered-request: a paused server process, a server not accepting', 
     expect(d.explanation).not.toContain('accept()');
     expect(d.remedy).toContain('slow dependencies');
   });
+
+  /**
+   * Blind round 16 load S18: four curls (--max-time 1.5) open connections within 20 ms to a front
+   * (nginx) whose one backend worker takes 0.6 s a request. The two opened first are answered in
+   * turn (0.6 s, 1.2 s); the two newest are given up at 1.5 s, and the front closes each right
+   * behind the client's FIN (nginx: 499). Told "an application that did not accept() these
+   * connections … EMFILE", because the answered connections were opened a moment before.
+   */
+  function servedInTurn(cap: Capture, closeBehindFin: boolean): void {
+    [1.0, 1.003, 1.004, 1.02].forEach((at, k) => {
+      const conn = cap.connection();
+      conn.handshake(at).request(at + 0.0003, get(`/?c=${k}&sleep=0.6`));
+      if (k < 2) {
+        conn.response(1.0 + 0.6 * (k + 1), ok('done'));
+        conn.close(1.0 + 0.6 * (k + 1) + 0.0005, 'c');
+      } else if (closeBehindFin) {
+        conn.close(at + 0.0003 + 1.5, 'c');
+      } else {
+        conn.fin(at + 0.0003 + 1.5, 'c').ack(at + 0.0003 + 1.5001, 's');
+      }
+    });
+  }
+
+  test('a front that closes right behind each client\'s FIN had accepted the connections: the clients\' timeout, no accept() trouble (S18)', () => {
+    const cap = new Capture();
+    servedInTurn(cap, true);
+    const [d, ...rest] = diagnosesOf(cap);
+    expect(rest).toEqual([]);
+    expect(d.inferred.clientTimeout.value).toBeCloseTo(1.5, 2);
+    expect(d.explanation).not.toContain('accept()');
+    expect(d.remedy).not.toContain('EMFILE');
+    expect(d.remedy).not.toContain('timeouts are not the cause');
+  });
+
+  test('the same scene on a backend whose new connections nobody closed (they sat in its listen backlog): busy serving in turn, not EMFILE (S18, server leg)', () => {
+    // gunicorn's one sync worker accepts the next connection only when free: only its kernel ACKed
+    // the FINs. The answers meanwhile had waited 0.6 and 1.2 s themselves (a server out of
+    // descriptors serves the connections it has at their own speed: the EMFILE scene above, 1 ms).
+    const cap = new Capture();
+    servedInTurn(cap, false);
+    const [d, ...rest] = diagnosesOf(cap);
+    expect(rest).toEqual([]);
+    expect(d.explanation).toContain('those answers had waited up to 1.197 s themselves: the server was busy, not refusing connections');
+    expect(d.explanation).not.toContain('EMFILE');
+    expect(d.remedy).toContain('more concurrency');
+    expect(d.remedy).not.toContain('LimitNOFILE');
+  });
+
+  test('a proxy whose upstream leg shows the requests forwarded had accepted them, however its clients closed (S18, both legs)', () => {
+    // The clients reset their connections at 1.5 s (no FIN for the proxy to close behind); the
+    // proxy had forwarded each request on a backend connection of its own at once.
+    const cap = new Capture();
+    [1.0, 1.003, 1.004, 1.02].forEach((at, k) => {
+      const down = downstream(cap);
+      const up = upstream(cap);
+      const uri = `/?c=${k}&sleep=0.6`;
+      down.handshake(at).request(at + 0.0003, get(uri));
+      up.handshake(at + 0.0004).request(at + 0.0005, get(uri));
+      if (k < 2) {
+        up.response(1.0 + 0.6 * (k + 1), ok('done'));
+        down.response(1.0 + 0.6 * (k + 1) + 0.0001, ok('done'));
+        down.close(1.0 + 0.6 * (k + 1) + 0.0005, 'c');
+        up.close(1.0 + 0.6 * (k + 1) + 0.0006, 'c');
+      } else {
+        down.rst(at + 0.0003 + 1.5, 'c');
+        up.close(at + 0.0003 + 1.5001, 'c');
+      }
+    });
+    const d = diagnosesOf(cap).filter((x) => x.server === PROXY_ENDPOINT);
+    expect(d).not.toEqual([]);
+    for (const x of d) expect(x.explanation).not.toContain('accept()');
+  });
 });
 
 (has('server-paused-sigstop') ? test : test.skip)('server-paused-sigstop: the SIGSTOPped server is paused (about 4 s); the server slow per request is not', async () => {
@@ -1258,6 +1399,26 @@ describe('unanswered-request: a paused server process, a server not accepting', 
   expect(slow).toHaveLength(1);
   expect(slow[0].explanation).toContain('slower than the timeout, not hung');
   expect(slow[0].explanation).not.toContain('paused');
+});
+
+(has('nginx-499-busy-backend-client-leg') ? test : test.skip)('nginx-499-busy-backend-client-leg: nginx closed behind its clients\' FINs, so it had accepted them: curl\'s timeout, no accept() trouble', async () => {
+  // Blind round 16 load S18: the two served before were opened a moment earlier; the answer was "did not accept() … EMFILE".
+  const r = await analyzeSample('nginx-499-busy-backend-client-leg');
+  const [d, ...rest] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(rest).toEqual([]);
+  expect(d.inferred.clientTimeoutFromConnect?.value ?? d.inferred.clientTimeout.value).toBeCloseTo(1.5, 1);
+  expect(d.explanation).not.toContain('accept()');
+  expect(d.remedy).not.toContain('EMFILE');
+});
+
+(has('unanswered-request-emfile') ? test : test.skip)('unanswered-request-emfile: a server whose accept() failed with EMFILE left the new connections unread and unclosed: did not accept()', async () => {
+  // The near miss of nginx-499-busy-backend-client-leg: the kernel only ACKed the curls' FINs; the keep-alive connection was served throughout.
+  const r = await analyzeSample('unanswered-request-emfile');
+  const [d, ...rest] = r.diagnoses.filter((x) => x.kind === KIND);
+  expect(rest).toEqual([]);
+  expect(d.count).toBe(3);
+  expect(d.explanation).toContain('did not accept() these connections');
+  expect(d.remedy).toContain('EMFILE');
 });
 
 describe('unanswered-request: an answer at once to a client already gone (a capture next to the server of a path outage)', () => {
@@ -1323,5 +1484,33 @@ describe('unanswered-request: a late answer after the request was resent, the cl
   test('near miss: a FIN sent on its own, well before the answer, is the client giving up (as before)', () => {
     const d = scene(0.5).diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).not.toContain('The client resent the request for up to');
+  });
+});
+
+// Blind 16 chains s05: client -> HAProxy (its 2 s read timeout, 504) -> nginx -> app. nginx cancelled
+// the app's request when HAProxy closed its leg; that leg is gateway-timeout's, so the cancellations
+// are told on their own: a proxy in front that timed out, passed down the chain, at info.
+describe('unanswered-request: a cancellation passed down a chain behind a gateway timeout', () => {
+  test('the front proxy timed out (504); the middle proxy cancelled upstream behind it: no client timeout claimed, info', () => {
+    const cap = new Capture();
+    for (const at of [0, 5]) {
+      const front = cap.connection({ client: '10.0.0.1', server: '10.0.0.2', sport: 80 });
+      front.handshake(at).request(at + 0.001, get('/slow'));
+      const mid = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 80 });
+      mid.handshake(at + 0.0015).request(at + 0.002, get('/slow'));
+      const back = cap.connection({ client: '10.0.0.3', server: '10.0.0.4', sport: 8000 });
+      back.handshake(at + 0.0025).request(at + 0.003, get('/slow'));
+      mid.close(at + 2.002, 'c');
+      back.close(at + 2.0025, 'c');
+      front.response(at + 2.0022, ok('timeout', [], 'HTTP/1.1', '504 Gateway Time-out')).close(at + 2.1, 'c');
+    }
+    const r = cap.analyze([unansweredRequest, ...DETECTORS.filter((d) => d.id === 'gateway-timeout')]);
+    const back = ofKind(r, KIND).filter((f) => f.server === '10.0.0.4:8000');
+    expect(back.map((f) => f.severity)).toEqual(['info', 'info']);
+    const d = r.diagnoses.find((x) => x.kind === KIND && x.server === '10.0.0.4:8000')!;
+    expect(d.severity).toBe('info');
+    expect(d.explanation).toContain('that client is itself a proxy whose upstream read timeout gave up');
+    expect(d.explanation).not.toContain('the client gave up (its timeout)');
+    expect(r.diagnoses.find((x) => x.kind === 'gateway-timeout')?.inferred.proxyReadTimeout).toBeDefined();
   });
 });

@@ -73,15 +73,116 @@ describe('TlsRecords', () => {
     expect(tls.client.turns).toBe(1);
   });
 
-  test('a gap stops the direction for good', () => {
-    const tls = new TlsRecords();
-    tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
-    tls.gap(true, 10, false, 2, 2);
-    const more = record(23, 50);
-    tls.data(true, more, 0, more.length, 2, 2);
-    expect(tls.client.stop).toBe(TlsStop.Gap);
-    expect(tls.client.appRecords).toBe(0);
-    expect(tls.ok).toBe(false);
+  describe('after the capture lost bytes (a dropping tcpdump)', () => {
+    /** A TLS 1.2 handshake read whole, then a request (frame 5) and its 300-byte answer (frame 6). */
+    function served(): TlsRecords {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+      const hello = concat(record(22, 80), record(22, 900), record(22, 100), record(22, 4));
+      tls.data(false, hello, 0, hello.length, 2, 2);
+      const finished = concat(record(22, 37), record(20, 1), record(22, 40));
+      tls.data(true, finished, 0, finished.length, 3, 3);
+      const serverFinished = concat(record(20, 1), record(22, 40));
+      tls.data(false, serverFinished, 0, serverFinished.length, 4, 4);
+      const request = record(23, 120);
+      tls.data(true, request, 0, request.length, 5, 5);
+      const answer = record(23, 300);
+      tls.data(false, answer, 0, answer.length, 6, 6);
+      return tls;
+    }
+
+    test('a gap, then a segment that starts with a record: read again, the side counted as having unseen records', () => {
+      const tls = served();
+      const before = tls.server.bytes;
+      // A second answer of 1400 bytes lost whole (after a request that was seen), then the server's close_notify.
+      const again = record(23, 120);
+      tls.data(true, again, 0, again.length, 7, 7);
+      tls.gap(false, 1405, false, 6, 6);
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      expect(tls.server.recordsUnseen).toBe(true);
+      const close = record(21, 26);
+      tls.data(false, close, 0, close.length, 9, 9);
+      expect(tls.server.stop).toBe(TlsStop.None);
+      expect(tls.server.resyncs).toBe(1);
+      expect(tls.server.recordsUnseen).toBe(true);
+      expect(tls.server.firstAlertTs).toBe(9);
+      expect(tls.server.firstAlertType).toBe(21);
+      // Stream offsets go on past the lost bytes (a request's end is a TCP sequence number).
+      expect(tls.server.bytes).toBe(before + 1405 + close.length);
+      expect(tls.ok).toBe(true);
+      // The lost answer may have ended the client's turn: what it was is not known.
+      expect(tls.client.turnReadWhole).toBe(false);
+      expect(tls.server.lastAppSure).toBe(false);
+    });
+
+    test('a gap, then a segment that starts inside a record: not read until a segment starts with one', () => {
+      const tls = served();
+      // A 3000-byte answer: its first segment (header and 1443 bytes) lost, the rest seen from its middle.
+      const answer = concat(record(23, 3000), record(23, 500));
+      const again = record(23, 120);
+      tls.data(true, again, 0, again.length, 7, 7);
+      tls.gap(false, 1448, false, 6, 6);
+      // Encrypted bytes that happen to start like a 10-byte record, with no header behind it: no resync.
+      answer.set([23, 3, 3, 0, 10], 1448);
+      tls.data(false, answer, 1448, 1448, 8, 8);
+      tls.data(false, answer, 2896, answer.length - 2896, 9, 9);
+      expect(tls.server.stop).toBe(TlsStop.Lost);
+      expect(tls.server.resyncs).toBe(0);
+      expect(tls.server.firstAlertTs).toBe(-1);
+      // Seen bytes of a lost record are activity all the same (as after a snaplen cut).
+      expect(tls.server.lastAppEndFrame).toBe(9);
+      const close = record(21, 26);
+      tls.data(false, close, 0, close.length, 10, 10);
+      expect(tls.server.stop).toBe(TlsStop.None);
+      expect(tls.server.firstAlertFrame).toBe(10);
+      expect(tls.server.recordsUnseen).toBe(true);
+    });
+
+    test('a gap inside one record\'s body keeps its boundaries; its bytes are unseen all the same', () => {
+      const tls = served();
+      const answer = concat(record(23, 3000), record(21, 26));
+      tls.data(false, answer, 0, 1448, 7, 7);
+      tls.gap(false, 1448, false, 7, 7);
+      tls.data(false, answer, 2896, answer.length - 2896, 8, 8);
+      expect(tls.server.stop).toBe(TlsStop.None);
+      expect(tls.server.resyncs).toBe(0);
+      expect(tls.server.appRecords).toBe(2);
+      expect(tls.server.firstAlertFrame).toBe(8);
+      expect(tls.server.recordsUnseen).toBe(true);
+    });
+
+    test('a TLS 1.2 client\'s lost request: its next request is data, not taken for its Finished', () => {
+      const tls = new TlsRecords();
+      tls.data(true, CLIENT_HELLO, 0, CLIENT_HELLO.length, 1, 1);
+      const hello = concat(record(22, 80), record(22, 900), record(22, 100), record(22, 4));
+      tls.data(false, hello, 0, hello.length, 2, 2);
+      // The client's flight and first request, lost; the server's Finished and answer, seen.
+      tls.data(false, concat(record(20, 1), record(22, 40)), 0, 51, 4, 4);
+      tls.data(false, record(23, 300), 0, 305, 6, 6);
+      tls.gap(true, 50 + 6 + 45 + 125, false, 1, 1);
+      const next = record(23, 120);
+      tls.data(true, next, 0, next.length, 8, 8);
+      expect(tls.client.stop).toBe(TlsStop.None);
+      expect(tls.client.appRecords).toBe(1);
+      expect(tls.client.turns).toBe(1);
+      expect(tls.client.turnStartFrame).toBe(8);
+      expect(tls.client.turnReadWhole).toBe(true);
+      expect(tls.client.lastAppEndOffset).toBe(CLIENT_HELLO.length + 226 + next.length);
+    });
+
+    test('no reuse is measured from a server\'s last data that may lie among lost bytes', () => {
+      const tls = served();
+      tls.gap(false, 205, false, 6, 6); // a push of the server's after its answer, lost
+      tls.data(false, record(21, 26), 0, 31, 8, 8); // (read again at its close_notify)
+      const again = record(23, 120);
+      tls.data(true, again, 0, again.length, 9, 9);
+      expect(tls.client.turns).toBe(2);
+      expect(tls.client.reuses.count).toBe(0);
+      // Whole, the same connection measures it.
+      const whole = served();
+      whole.data(true, again, 0, again.length, 9, 9);
+      expect(whole.client.reuses.count).toBe(1);
+    });
   });
 
   test('bytes the snaplen cut off inside a record are counted as read; a record header among them stops the direction', () => {

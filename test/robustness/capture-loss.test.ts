@@ -189,8 +189,11 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     'keepalive-race-lazy-close-proxy': { lost: 4, why: 'no reset: a lazy close bounded only by the client\'s FIN' },
 
     // TLS: the opaque path reads the close from the record headers and the FIN, not from a request.
-    'keepalive-race-tls-nginx': { lost: 2, why: 'TLS' },
-    'keepalive-race-tls13-short-requests': { lost: 2, why: 'TLS' },
+    // Not a matter of record reading (the FIN segments carry no data here, and the records are read
+    // whole): tlsServerIdleClose needs the server's FIN itself (nginx's close_notify comes 4 ms before it;
+    // Node closes with a bare FIN).
+    'keepalive-race-tls-nginx': { lost: 2, why: 'TLS: the idle close is judged on the FIN itself' },
+    'keepalive-race-tls13-short-requests': { lost: 2, why: 'TLS: the idle close is judged on the FIN itself' },
     // Neither HTTP nor TLS: without request framing the race is judged only on the FIN and a reset.
     'keepalive-race-redis': { lost: 6, why: 'not HTTP: Redis' },
     'keepalive-race-postgres': { lost: 16, why: 'not HTTP: PostgreSQL' },
@@ -247,6 +250,117 @@ describe('every keep-alive race with its server FIN dropped from the capture', (
     expect(races.length).toBeGreaterThan(0);
     expect(beyond.filter((k) => !(BEYOND_KNOWN[name]?.findings ?? []).includes(k))).toEqual([]);
     expect(lost).toHaveLength(UNJUDGED[name]?.lost ?? 0);
+  });
+});
+
+/**
+ * Data segments of HTTPS connections lost by the capture (the peer acknowledges bytes never seen).
+ * The TLS record reader resumes after the gap at the next segment that starts with a record header
+ * (TlsDirection.loss, the snaplen resync's resumesAt), so what comes after the loss (a handshake's
+ * alert, a close_notify, the requests and answers of a keep-alive connection) is read again; it had
+ * stopped for the rest of the direction. The side keeps recordsUnseen, and a turn a loss ran
+ * through is not judged (turnReadWhole).
+ *
+ * For every TLS sample, data segment k (counted from 0, the hello; k = 1..5) of one direction of every connection is
+ * dropped. Before the resync 287 findings of the whole captures were lost in all; now 169. What
+ * is left lost is where the lost segment held what a finding is about (the request itself, an
+ * alert) or was a direction's last (nothing after it to read again from), and a finding whose
+ * turn a loss ran through (not judged: turnReadWhole).
+ */
+describe('TLS samples with a data segment of every connection lost', () => {
+  type Case = { name: string; fromServer: boolean; k: number };
+  async function dropKth({ name, fromServer, k }: Case): Promise<{ whole: AnalysisResult; lossy: AnalysisResult; dropped: number }> {
+    const whole = await analyzeSample(name);
+    const serverPorts = new Set(whole.flows.map((f) => Number(f.server.slice(f.server.lastIndexOf(':') + 1))));
+    const seen = new Map<string, number>();
+    let dropped = 0;
+    const lossy = await analyzeWithout(name, (v) => {
+      if (v.payloadLen === 0 || serverPorts.has(v.srcPort) !== fromServer) return false;
+      const direction = `${v.srcPort}>${v.dstPort}`;
+      const n = seen.get(direction) ?? 0;
+      seen.set(direction, n + 1);
+      if (n !== k) return false;
+      dropped++;
+      return true;
+    });
+    return { whole, lossy, dropped };
+  }
+  const findings = (r: AnalysisResult): string[] => r.anomalies.map((f) => `${f.kind} ${f.client ?? f.server ?? ''}`).sort();
+
+  // Each lost every finding after the gap before (the count in the comment); all are found now.
+  test.each([
+    // The client's second flight (TLS 1.2: its Finished) lost: 18 unanswered requests (curl, Python, Node over TLS 1.2 and 1.3).
+    { name: 'unanswered-request-tls-client-timeouts', fromServer: false, k: 1 },
+    // The first answer of each keep-alive connection lost: the 4 middlebox resets of reused connections.
+    { name: 'middlebox-idle-reset-nat-tls', fromServer: true, k: 1 },
+    // The client's second flight lost: 10 resets of requests by a killed server.
+    { name: 'reset-before-response-tls-killed', fromServer: false, k: 1 },
+    // The first request lost: the 2 keep-alive races of the next one (TLS 1.3).
+    { name: 'keepalive-race-tls13-short-requests', fromServer: false, k: 2 },
+    // The client's TLS 1.3 second flight lost: Go's 6 late or missing answers.
+    { name: 'unanswered-request-tls-go-writetimeout', fromServer: false, k: 1 },
+  ].map((c) => ({ ...c, side: c.fromServer ? 'server' : 'client' })))('$name without data segment $k of each connection\'s $side: the same findings as the whole capture', async (c) => {
+    const { whole, lossy, dropped } = await dropKth(c);
+    expect(dropped).toBeGreaterThan(0);
+    expect(lossy.stats.captureLoss.bytes).toBeGreaterThan(0);
+    expect(findings(whole).length).toBeGreaterThan(0);
+    expect(findings(lossy)).toEqual(findings(whole));
+  });
+
+  test('a TLS 1.3 client flight lost whole (Certificate, CertificateVerify, Finished): the server\'s rejection after it is still told, and its request is no unanswered one', async () => {
+    // Lane b of tls-handshake-failed-mtls13: openssl s_server's encrypted unknown_ca on the rogue
+    // certificate. Before, the client's side stopped at the gap and the rejection was lost.
+    const name = 'tls-handshake-failed-mtls13';
+    const whole = await analyzeSample(name);
+    const client = '127.0.0.1:43011';
+    expect(whole.anomalies.filter((f) => f.client === client).map((f) => f.kind)).toEqual(['tls-handshake-failed']);
+    let clientData = 0;
+    const lossy = await analyzeWithout(name, (v) => v.srcPort === 43011 && v.payloadLen > 0 && ++clientData === 2);
+    expect(clientData).toBeGreaterThan(2);
+    const found = lossy.anomalies.filter((f) => f.client === client || (f.evidence.clients as string[] | undefined)?.includes(client));
+    expect(found.map((f) => f.kind)).toEqual(['tls-handshake-failed']);
+  });
+
+  /**
+   * Findings a lost segment adds that the whole capture does not make. Every one was made the same
+   * with the record reader stopping at the gap (before the resync): none comes from reading after a
+   * loss, and they are kept visible here, not analysed further in this change.
+   */
+  const BEYOND_KNOWN: Record<string, string[]> = {
+    // The Go server's rejection (bad_certificate) of a client flight that was lost: the request sent
+    // with the flight meets the server's close, which reads as an idle close.
+    'tls-handshake-failed-mtls13 client 1': ['keepalive-race 127.0.0.1:43021'],
+    'tls-handshake-failed-mtls13 server 1': ['keepalive-race 127.0.0.1:43021'],
+    'tls-handshake-failed-mtls13 client 2': ['tls-handshake-failed 127.0.0.1:43052'],
+    // A backend's 5xx among the failing handshakes' lanes counted apart from its 2xx.
+    'tls-handshake-failed client 1': ['intermittent-5xx 127.0.0.3:8081'],
+    'tls-handshake-failed client 2': ['intermittent-5xx 127.0.0.3:8081'],
+    'tls-handshake-failed server 1': ['intermittent-5xx 127.0.0.3:8081', 'tls-handshake-failed 127.0.0.1:50614'],
+    'unanswered-request-tls13-client-cert client 1': ['tls-handshake-failed 127.0.0.1:42001'],
+    // The server's last answer before the middlebox's reset lost: the reset is taken for the server's.
+    'middlebox-idle-reset-nat-tls server 3': ['reset-before-response 10.77.1.2:33258', 'reset-before-response 10.77.1.2:33260'],
+    'middlebox-idle-reset-nat-tls server 4': ['reset-before-response 10.77.1.2:33298', 'reset-before-response 10.77.1.2:33310'],
+  };
+
+  test('over every TLS sample, nothing is found that the whole capture does not show, and few findings are lost', async () => {
+    const names = listSamples().map((s) => s.name).filter((n) => /(^|-)tls/.test(n));
+    expect(names.length).toBeGreaterThan(10);
+    let lost = 0;
+    const beyond: string[] = [];
+    for (const name of names) {
+      for (const fromServer of [true, false]) {
+        for (let k = 1; k <= 5; k++) {
+          const { whole, lossy, dropped } = await dropKth({ name, fromServer, k });
+          if (dropped === 0) continue;
+          const left = findings(lossy);
+          lost += findings(whole).filter((f) => !left.includes(f)).length;
+          const known = BEYOND_KNOWN[`${name} ${fromServer ? 'server' : 'client'} ${k}`] ?? [];
+          beyond.push(...beyondWhole(lossy, whole).filter((f) => !known.includes(f)).map((f) => `${name} ${fromServer ? "server" : "client"} ${k}: ${f}`));
+        }
+      }
+    }
+    expect(beyond).toEqual([]);
+    expect(lost).toBeLessThanOrEqual(169);
   });
 });
 

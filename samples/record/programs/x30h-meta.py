@@ -241,12 +241,20 @@ def main():
         'Two closes are told as info (blind round 15): curl --max-time 0.7 (m1) and the reader that stops after 20 KB '
         'through nginx (p3) each close a Content-Length body while its bytes still flow, more than 0.5 s into it, the only '
         'such cut of its program to that server (curl\'s other cut there is chunked): on the wire a cancel and a total '
-        'timeout look the same. Node\'s 4 cuts per server, at scattered moments, are cancels: silent.')
+        'timeout look the same. So are curl --max-time 1.6 (m2, through nginx) and 2.9 (m3, direct) since blind round 15 (longlived s18): each '
+        'closes a chunked body while the server still sends it at its own pace (0.1-0.2 s after its last byte, chunks '
+        '0.25-0.3 s apart), a stream cut as a cancel or a total timeout. Node\'s 4 cuts per server, at scattered moments, '
+        'are cancels: silent.')
     # One close of an owed body while it flowed (response-abandoned, info): a cancel or a total timeout.
     told = {'m1': 'curl --max-time 0.7 (exit 28) closed a Content-Length body still flowing: a total timeout of about 0.7 s '
                   'or a cancel, which one close cannot tell apart: info, no timeout value',
             'p3': 'the partial reader closed a Content-Length body still flowing after the 20480 bytes it wanted: a cancel, '
-                  'which one close cannot tell from a total timeout of about 1.36 s: info, no timeout value'}
+                  'which one close cannot tell from a total timeout of about 1.36 s: info, no timeout value',
+            # A chunked body closed while the server still sent it at its pace (response-abandoned's stream cut, info).
+            'm2': 'curl --max-time 1.6 (exit 28) closed a chunked body through nginx while the server still sent it at '
+                  'its pace: a total timeout of about 1.6 s or a cancel, which one close cannot tell apart: info, no timeout value',
+            'm3': 'curl --max-time 2.9 (exit 28) closed a chunked body while the server still sent it at its pace: a total '
+                  'timeout of about 2.9 s or a cancel, which one close cannot tell apart: info, no timeout value'}
     expect = [{'kind': 'response-abandoned', 'client': t['client'], 'server': t['server'], 'notes': told[t['id']]}
               for t in ended if t['id'] in told]
     if len(expect) != len(told):

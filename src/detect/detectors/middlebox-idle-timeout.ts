@@ -121,6 +121,8 @@ function lastIdleReuse(conn: AnalyzedConnection): IdleReuse | null {
   const client = tls.client;
   const server = tls.server;
   if (client.turns < 2 || server.turns === 0 || !server.turnAnswers || server.lastAppEndTs < 0) return null;
+  // Bytes lost since the turn began, or since the server's last data: neither the request nor the idle gap is known.
+  if (!client.turnReadWhole || !server.lastAppSure) return null;
   const requestTs = client.turnStartTs;
   if (server.lastAppStartTs >= requestTs) return null; // answered
   const idle = requestTs - server.lastAppEndTs;

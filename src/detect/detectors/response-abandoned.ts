@@ -98,6 +98,12 @@ interface Abandon extends CutResponse {
   proxyTells: number;
   /** The earliest server data a read timer re-armed lazily (nginx's) may have run from (read-timer.ts: lazyTimerStart). */
   timerFromTs: number;
+  /**
+   * The longest pause between the server's data segments of this response from its head to its
+   * last byte while the client listened (HttpSession.responseLongestGap; 0: one segment only, -1:
+   * the session followed another response): the body's own pace.
+   */
+  longestGap: number;
 }
 
 /**
@@ -255,6 +261,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     captureLost: captureLostOn(conn) || startedMidStream(conn),
     proxyTells: proxyTellsOf(ex, conn),
     timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
+    longestGap: session !== null && session.responseGapFrom === ex.responseStart ? session.responseLongestGap : -1,
   };
 }
 
@@ -278,10 +285,24 @@ function pickTimer(total: InferredValue | null, read: InferredValue | null, opti
  * A cut where the server had been silent mid-body, on a body it declared, long enough to be no
  * cadence (see MIN_STALL), measured on a whole connection: one cut has no others to corroborate it,
  * so a silence the capture may have cut into (suricata-verify's tcp-rst-unacked-stream-09/10/11: the
- * client acknowledged bytes the capture never saw) is no evidence.
+ * client acknowledged bytes the capture never saw) is no evidence. A proxy's cut of a stream
+ * within the pauses that stream had already gone on from (withinPace) is no stall either: a read
+ * timer that let a longer pause pass cannot have fired on a shorter one, so the proxy followed its
+ * own client (blind round 15 longlived s15, the upstream leg alone: curl killed 19 s after the last
+ * of events 25 s apart, nginx's FIN upstream told as "the backend stalled").
  */
-function isStall(a: Abandon): boolean {
+function isStall(a: Abandon, options: DetectOptions): boolean {
+  if (isProxyCut(a) && withinPace(a, options)) return false;
   return (a.framing === 'length' || isProxyCut(a)) && !a.windowClosed && !a.captureLost && a.silence >= MIN_STALL;
+}
+
+/**
+ * The silence before the close was no longer than the longest pause the body had already shown
+ * and gone on from, within the tolerance timers are clustered with (max(spreadFraction of it,
+ * spreadAbsolute)): the body's next piece was not yet overdue.
+ */
+function withinPace(a: Abandon, options: DetectOptions): boolean {
+  return a.longestGap > 0 && a.silence <= a.longestGap + Math.max(options.spreadFraction * a.longestGap, options.spreadAbsolute);
 }
 
 /**
@@ -306,15 +327,40 @@ function proxyTimerRange(a: Abandon): LazyRange | null {
  * before the close, on a connection the capture has whole, with the client's window open (a
  * client that had stopped reading closed on its own account), by a client that is no proxy by its
  * request (a proxy's close upstream while its backend still sent is its own client going away, told
- * on the client leg when the capture has it). Chunked bodies are left out: without
- * their content type and chunk cadence a chunked download cannot be told from a stream (server-sent
- * events, long polls, NDJSON), which has no end the client was owed.
+ * on the client leg when the capture has it). Chunked and close-delimited bodies are isStreamCut's:
+ * without their content type a chunked download cannot be told from a stream (server-sent events,
+ * long polls, NDJSON), which has no end the client was owed, so their pace is judged instead.
  */
 function isOwedCut(a: Abandon): boolean {
   return (
     a.framing === 'length' && a.proxyTells === 0 && a.declared > a.received && !a.windowClosed && !a.captureLost && a.silence < MIN_STALL &&
     a.sinceRequest >= MIN_BODY_BEFORE_CUT && a.closeTs - a.responseStart >= MIN_BODY_BEFORE_CUT
   );
+}
+
+/**
+ * A stream (a chunked or close-delimited body: server-sent events, NDJSON, a long download sent
+ * chunked) has no end the client was owed, but one its client closed while the server still sent
+ * it at its own pace is as much the client's abort as an owed cut (isOwedCut): a deliberate cancel
+ * or a total timeout on the whole request, which every stream that lasts longer outlives (blind
+ * round 15 longlived, s18: Go `http.Client{Timeout: 10s}` ended an SSE stream sending an event
+ * every second 10.000 s after its request, "context deadline exceeded (Client.Timeout or context
+ * cancellation while reading body)", and nothing was said). "At its own pace": the server's last
+ * byte came less than MIN_STALL before the close, or no longer before it than the longest pause
+ * the body had already shown and gone on from, within the tolerance timers are clustered with
+ * (max(spreadFraction of it, spreadAbsolute)): the next piece was not yet overdue. A close after a
+ * longer silence may be a read timer ending a stalled stream, which one cut cannot tell from a
+ * stream that simply had nothing to send (no stall where no end is owed): silent, as before; so is
+ * a stream that had sent one piece only (no pace to judge by). Also as for an owed cut: by a
+ * client that is no proxy by its request (a proxy's close is its own client going away, told on
+ * the client leg), on a connection the capture has whole, with the client's window open, as long
+ * into the body and since the request as MIN_BODY_BEFORE_CUT. A stream that ended (its last
+ * chunk, the server's close) is no cut; a tunnel (WebSocket, CONNECT) no response body.
+ */
+function isStreamCut(a: Abandon, options: DetectOptions): boolean {
+  if (a.framing === 'length' || a.proxyTells !== 0 || a.windowClosed || a.captureLost) return false;
+  if (a.sinceRequest < MIN_BODY_BEFORE_CUT || a.closeTs - a.responseStart < MIN_BODY_BEFORE_CUT) return false;
+  return a.silence < MIN_STALL || withinPace(a, options);
 }
 
 const TOTAL_TIMEOUT_SETTINGS =
@@ -341,8 +387,9 @@ const SERVER_VIEW =
  *
  * Cuts whose delays agree by no timer are the clients' own choices (someone cancelled, a reader
  * stopped after the bytes it wanted) and stay silent, except a program's few cuts of a declared body
- * while it still flowed (isOwedCut), each told as info: a cancel or a total timeout, which one close
- * cannot tell apart. Silent too is a close right behind the response
+ * while it still flowed (isOwedCut) or of a stream while the server still sent it at its pace
+ * (isStreamCut), each told as info: a cancel or a total timeout, which one close cannot tell
+ * apart. Silent too is a close right behind the response
  * head (a reaction to the status), a half-closed client that went on reading, and a proxy's
  * upstream leg it closed because its own client had gone (reported on the client's leg) or
  * because its read timeout cut the response (response-truncated). A server that closed first is
@@ -437,21 +484,27 @@ export const responseAbandoned: DetectorDefinition = {
           // The cuts no reported timer explains where the server had stalled mid-body: reported on
           // the stall (too few, or too scattered, to name a timer), the others left as cancels.
           const explained = new Set(reported.flatMap((f) => f.members));
-          const stalls = all.filter((a) => !explained.has(a) && isStall(a));
+          const stalls = all.filter((a) => !explained.has(a) && isStall(a, ctx.options));
           const unexplained = all.length - explained.size - stalls.length;
           // With no timer of the program found, its few other cuts of owed bodies (isOwedCut): each
           // a cancel or a total timeout that one close cannot tell apart, told as such (info).
+          // So are its few cuts of streams while they flowed (isStreamCut), told apart from them:
+          // a stream has no end, so its close has other words and another remedy.
           const stalled = new Set(stalls);
-          const owed = reported.length === 0 && unexplained < MIN_CUTS ? all.filter((a) => !explained.has(a) && !stalled.has(a) && isOwedCut(a)) : [];
+          const open = reported.length === 0 && unexplained < MIN_CUTS ? all.filter((a) => !explained.has(a) && !stalled.has(a)) : [];
+          const owed = open.filter(isOwedCut);
+          const streams = open.filter((a) => isStreamCut(a, ctx.options));
           for (const f of reported) {
             diagnoseGroup(ctx, f.members, all.length, unexplained, f.timer, f.total, f.read, upstreamOf, tlsClientOf);
           }
           // A proxy's cuts on its backend are its timer's (or its client's going away), not a download failing.
           const proxyStalls = stalls.filter((a) => a.proxyTells !== 0);
           const clientStalls = stalls.filter((a) => a.proxyTells === 0);
-          if (clientStalls.length > 0) diagnoseStalls(ctx, clientStalls, unexplained - owed.length, owed.length, upstreamOf, tlsClientOf);
+          const others = unexplained - owed.length - streams.length;
+          if (clientStalls.length > 0) diagnoseStalls(ctx, clientStalls, others, owed.length, streams.length, upstreamOf, tlsClientOf);
           if (proxyStalls.length > 0) diagnoseProxyStalls(ctx, proxyStalls, upstreamOf, tlsClientOf);
-          if (owed.length > 0) diagnoseOwedCuts(ctx, owed, unexplained - owed.length, stalls.length, upstreamOf, tlsClientOf);
+          if (owed.length > 0) diagnoseOwedCuts(ctx, owed, others, stalls.length, streams.length, upstreamOf, tlsClientOf);
+          if (streams.length > 0) diagnoseStreamCuts(ctx, streams, others, stalls.length, owed.length, upstreamOf, tlsClientOf);
         }
       },
     };
@@ -580,6 +633,8 @@ function reportCuts(
         // Only where this client is a proxy that followed its own HTTPS client (absent otherwise).
         // Only on a cut told as a cancel or a total timeout (diagnoseOwedCuts; absent otherwise).
         ...(severity === 'info' ? { cutWhileFlowing: true } : {}),
+        // Only on a stream cut while it flowed (diagnoseStreamCuts; absent otherwise): the pace it had kept.
+        ...(severity === 'info' && a.framing !== 'length' ? { longestPauseBefore: a.longestGap >= 0 ? ms(a.longestGap) : null } : {}),
         ...(tlsClient !== null ? { followedClient: tlsClient.client, followedFlowId: tlsClient.flowId, followedClientClosedBefore: ms(a.closeTs - tlsClient.closeTs) } : {}),
         // Only for a stall cut by a proxy by its requests (absent otherwise): its tells, and where nginx's lazily re-armed timer lies.
         ...(timer === null && a.proxyTells !== 0 ? { proxyByRequest: proxyTellsText(a.proxyTells) } : {}),
@@ -729,7 +784,7 @@ function spanOf(values: readonly number[]): string {
  * read, at or after the last byte came); a total timeout counts from before the request.
  */
 function diagnoseStalls(
-  ctx: DetectContext, stalls: readonly Abandon[], unexplained: number, owed: number,
+  ctx: DetectContext, stalls: readonly Abandon[], unexplained: number, owed: number, streams: number,
   upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
   const ids = reportCuts(ctx, stalls, null, upstreamOf, tlsClientOf);
@@ -761,7 +816,9 @@ function diagnoseStalls(
     unexplained > 0
       ? ` It ended ${unexplained} other transfer${unexplained === 1 ? '' : 's'} to this server that show${unexplained === 1 ? 's' : ''} no such stall (the bytes still flowing, or a stream between its messages): not counted.`
       : '';
-  const owedNote = owed > 0 ? ` ${owed === 1 ? 'One other cut' : `${owed} other cuts`} of a declared body while its bytes still flowed ${owed === 1 ? 'is' : 'are'} told on ${owed === 1 ? 'its' : 'their'} own (a cancel or a total timeout).` : '';
+  const owedNote =
+    (owed > 0 ? ` ${owed === 1 ? 'One other cut' : `${owed} other cuts`} of a declared body while its bytes still flowed ${owed === 1 ? 'is' : 'are'} told on ${owed === 1 ? 'its' : 'their'} own (a cancel or a total timeout).` : '') +
+    (streams > 0 ? ` ${streams === 1 ? 'One other cut' : `${streams} other cuts`} of a stream while the server still sent it ${streams === 1 ? 'is' : 'are'} told on ${streams === 1 ? 'its' : 'their'} own (a cancel or a total timeout).` : '');
   const bodies = stalls.map((a) => `${a.received} of ${a.declared}`);
   const explanation =
     `${who} closed ${n === 1 ? 'its connection' : `${n} connections`} to ${first.server} in the middle of ${n === 1 ? 'a response body' : 'response bodies'} the server had declared ` +
@@ -825,7 +882,7 @@ function diagnoseProxyStalls(
  * its transfer; not a warning, so that a person's cancel fails no gate.
  */
 function diagnoseOwedCuts(
-  ctx: DetectContext, cuts: readonly Abandon[], unexplained: number, stalls: number,
+  ctx: DetectContext, cuts: readonly Abandon[], unexplained: number, stalls: number, streams: number,
   upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
   const ids = reportCuts(ctx, cuts, null, upstreamOf, tlsClientOf, 'info');
@@ -850,6 +907,7 @@ function diagnoseOwedCuts(
       ? ` It ended ${unexplained + stalls} other transfer${unexplained + stalls === 1 ? '' : 's'} to this server${stalls > 0 ? ` (${stalls} after the server stalled, told on ${stalls === 1 ? 'its' : 'their'} own)` : ''}` +
         `${unexplained > 0 ? `; ${stalls > 0 ? `the other${unexplained === 1 ? '' : 's'}` : unexplained === 1 ? 'it' : 'they'} left no declared body short while its bytes flowed (a stream, a chunked or close-delimited body, a close soon after the head): not counted` : ''}.`
       : '';
+  const streamsNote = streams > 0 ? ` ${streams === 1 ? 'Its cut' : `Its ${streams} cuts`} of a stream while the server still sent it ${streams === 1 ? 'is' : 'are'} told on ${streams === 1 ? 'its' : 'their'} own.` : '';
   // curl's own words for it, where the client is curl (the list of every client's settings quotes them already).
   const curlNote = totalSettings !== TOTAL_TIMEOUT_SETTINGS && totalSettings.includes('curl `--max-time`') ? ' (exit 28, "Operation timed out after N milliseconds with X out of Y bytes received")' : '';
   const explanation =
@@ -858,11 +916,69 @@ function diagnoseOwedCuts(
     `while the server was still sending (its last byte ${silence} s before the close).${paceNote}${resumedNote} ` +
     `${n === 1 ? 'One such close does' : 'Such closes do'} not tell which of two things ${n === 1 ? 'it was' : 'they were'}: a deliberate cancel (a person's Ctrl-C, a program that had read what it wanted), ` +
     `or a total timeout on the whole request, body included, of about ${since} s, shorter than this transfer: ${totalSettings}${curlNote}. ` +
-    `A read timeout between bytes it was not: the bytes were still coming.${n === 2 ? ' Two closes are too few to infer a timer from their agreement.' : ''}${followedNote}${othersNote} ${SERVER_VIEW}`;
+    `A read timeout between bytes it was not: the bytes were still coming.${n === 2 ? ' Two closes are too few to infer a timer from their agreement.' : ''}${followedNote}${othersNote}${streamsNote} ${SERVER_VIEW}`;
   const remedy =
     `If the client reported a timeout for ${n === 1 ? 'this transfer' : 'these transfers'}, its total timeout (about ${since} s) is shorter than the transfer: raise it for these requests, ` +
     `or bound the wait for the response head and the silence between reads instead of the whole transfer (curl: --speed-limit/--speed-time instead of --max-time; ` +
     `Go: Transport.ResponseHeaderTimeout and a per-read deadline instead of Client.Timeout), or find why ${first.server} sends ${n === 1 ? 'this body' : 'these bodies'} this slowly. ` +
     'If it was a deliberate cancel, nothing is wrong.';
+  ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids, severity: 'info' });
+}
+
+/**
+ * Reports one client program's few cuts of streams while the server still sent them at their own
+ * pace (isStreamCut), as info, as diagnoseOwedCuts does owed bodies: each close is a deliberate one
+ * (the reader was done, a person's Ctrl-C, a process stopped or killed) or a total timeout on the
+ * whole request, which a stream outlives however healthy the server; one close cannot tell which.
+ * A stream has no end to measure the cut against: told with the time from the request (and from
+ * the SYN, for a timeout that covers the connect) and the pace the stream had kept, so that a
+ * client's "context deadline exceeded … while reading body" finds its stream. Three or more cuts
+ * of one program at one age are diagnoseGroup's inferred total timeout (a warning), as for owed bodies.
+ */
+function diagnoseStreamCuts(
+  ctx: DetectContext, cuts: readonly Abandon[], unexplained: number, stalls: number, owed: number,
+  upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): void {
+  const ids = reportCuts(ctx, cuts, null, upstreamOf, tlsClientOf, 'info');
+  const first = cuts[0];
+  const n = cuts.length;
+  const { who, followedNote, totalSettings } = describeCuts(cuts, upstreamOf, tlsClientOf);
+  const since = spanOf(cuts.map((a) => a.sinceRequest));
+  const open = cuts.every((a) => a.sinceOpen !== null) ? spanOf(cuts.map((a) => a.sinceOpen ?? 0)) : null;
+  const openNote = open !== null && open !== since ? ` (${open} s after the connection's SYN, for a timeout that covers the connect)` : '';
+  const silence = spanOf(cuts.map((a) => a.silence));
+  const gaps = cuts.filter((a) => a.longestGap > 0).map((a) => a.longestGap);
+  const paceNote = gaps.length > 0 ? `, its data up to ${spanOf(gaps)} s apart before that` : '';
+  const bodies = [...new Set(cuts.map((a) => `${a.received}`))].slice(0, 3).join(', ');
+  const framings = new Set(cuts.map((a) => a.framing));
+  const framingText =
+    framings.size === 1 && framings.has('close')
+      ? 'a body only the server\'s close would end'
+      : framings.has('close')
+        ? 'chunked or close-delimited bodies, which declare no end'
+        : `${n === 1 ? 'a chunked body, which declares' : 'chunked bodies, which declare'} no end`;
+  const resumed = cuts.filter((a) => a.clientResetTs >= 0).length;
+  const resumedNote = resumed > 0 ? ` The server went on sending after the close${resumed === n ? '' : ` on ${resumed} of them`}; its next bytes drew the client's RST.` : '';
+  const told = stalls + owed;
+  const othersNote =
+    told + unexplained > 0
+      ? ` It ended ${told + unexplained} other transfer${told + unexplained === 1 ? '' : 's'} to this server` +
+        `${told > 0 ? ` (${[stalls > 0 ? `${stalls} after the server stalled` : '', owed > 0 ? `${owed} of a declared body while it flowed` : ''].filter((x) => x !== '').join(', ')}, told on ${told === 1 ? 'its' : 'their'} own)` : ''}` +
+        `${unexplained > 0 ? `; ${told > 0 ? `the other${unexplained === 1 ? '' : 's'}` : unexplained === 1 ? 'it' : 'they'} showed no such flow when closed (a close soon after the head, or after a silence longer than the body's pace): not counted` : ''}.`
+      : '';
+  const curlNote = totalSettings !== TOTAL_TIMEOUT_SETTINGS && totalSettings.includes('curl `--max-time`') ? ' (exit 28, "Operation timed out after N milliseconds with X bytes received")' : '';
+  const explanation =
+    `${who} closed ${n === 1 ? 'its connection' : `${n} connections`} to ${first.server} (${first.rst ? 'RST' : 'FIN'}${cuts.some((a) => a.rst !== first.rst) ? ' or RST' : ''}) in the middle of ` +
+    `${n === 1 ? 'a streamed response' : 'streamed responses'} the server had not ended (${bodies} body bytes received of ${framingText}: server-sent events, a long poll, NDJSON, or a download sent so), ` +
+    `${since} s after the request${openNote}, while the server was still sending at its own pace (its last byte ${silence} s before the close${paceNote}).${resumedNote} ` +
+    `${n === 1 ? 'One such close does' : 'Such closes do'} not tell which of two things ${n === 1 ? 'it was' : 'they were'}: a deliberate close (the reader was done, a person's Ctrl-C or a closed page, a process stopped or killed), ` +
+    `or a total timeout on the whole request, body included, of about ${since} s: ${totalSettings}${curlNote}. A stream outlives any such timeout: it is cut at that age however healthy the server and the network are. ` +
+    `A read timeout between bytes it was not: the next piece was not yet overdue.${n === 2 ? ' Two closes are too few to infer a timer from their agreement.' : ''}${followedNote}${othersNote} ${SERVER_VIEW}`;
+  const remedy =
+    `If the client reported a timeout for ${n === 1 ? 'this stream' : 'these streams'} (Go: "context deadline exceeded (Client.Timeout or context cancellation while reading body)"; curl: exit 28), ` +
+    `its total timeout (about ${since} s) bounds the whole stream: do not put a total timeout on streaming requests, bound the connect, the wait for the response head and the silence between messages instead ` +
+    `(Go: no Client.Timeout for this request, Transport.ResponseHeaderTimeout and an idle timer reset on each message that cancels the request's context; curl: --connect-timeout and --speed-limit/--speed-time instead of --max-time; ` +
+    `fetch: abort on such an idle timer, not AbortSignal.timeout), and reconnect when the stream ends (an EventSource resumes with Last-Event-ID). ` +
+    'If it was a deliberate close or a stopped process, nothing is wrong on the network.';
   ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids, severity: 'info' });
 }

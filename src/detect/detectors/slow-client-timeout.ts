@@ -70,12 +70,21 @@ interface TimeoutAnswer {
  * were written by something else than the software the header names: a proxy in front that passes
  * its backend's header on (HAProxy's own 408 has none). Its timer first, the backend's as the other reading.
  */
-function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean): string {
-  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads);
-  const byAnswer = settingFor(NO_SERVER_HEADER, answers);
-  const front = byAnswer === settingFor(null, answers) ? FRONT_PROXY_REQUEST_SETTINGS : byAnswer;
-  return `the timer of a proxy in front, ${front}: ${passedOnNote(identity)}. Were they the backend's own: ${settingFor(software, answers)}`;
+function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean, part: RequestPart = 'both'): string {
+  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads, part);
+  const byAnswer = settingFor(NO_SERVER_HEADER, answers, false, part);
+  const front = byAnswer === settingFor(null, answers, false, part) ? FRONT_PROXY_REQUEST_SETTINGS : byAnswer;
+  return `the timer of a proxy in front, ${front}: ${passedOnNote(identity)}. Were they the backend's own: ${settingFor(software, answers, false, part)}`;
 }
+
+/**
+ * Which part of their requests the clients were still sending when the server gave up: every head
+ * unfinished, every head complete (a body still coming), or some of each. A server keeps a timer
+ * for each (nginx `client_header_timeout` and `client_body_timeout`): the one at work is named,
+ * not both (blind round 15, longlived s09: a body stalled 8 s, nginx's client_body_timeout 5s,
+ * told as "client_body_timeout / client_header_timeout").
+ */
+type RequestPart = 'head' | 'body' | 'both';
 
 /** A Server header of Go's (Go's net/http sends none of its own; a Go program may set one). */
 const GO_SERVER = /^(go|golang)\b/i;
@@ -92,7 +101,7 @@ const GO_HEADER_SETTING =
  * answered), for the diagnosis. `silentHeads`: every request it gave up on was a head, closed on
  * without a byte.
  */
-function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false): string {
+function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false, part: RequestPart = 'both'): string {
   // Without a Server header (or naming Go), a silent close of a head is Go's way at ReadHeaderTimeout:
   // nginx names itself, Node.js and HAProxy answer 408 (blind round 15, S6).
   if (silentHeads && answers.length === 0 && software !== null && (software === NO_SERVER_HEADER || GO_SERVER.test(software))) return GO_HEADER_SETTING;
@@ -106,7 +115,13 @@ function settingFor(software: string | null, answers: readonly TimeoutAnswer[], 
         '(Node.js `requestTimeout`, gunicorn/uvicorn timeouts, Go `ReadTimeout`) gave up on it first'
       );
     }
-    return 'nginx `client_body_timeout` (60 s by default, between two reads of the body) and `client_header_timeout` (60 s, from the accept, for the whole head); nginx closes without a byte and logs 408';
+    const nginxTimers =
+      part === 'body'
+        ? 'nginx `client_body_timeout` (60 s by default, between two reads of the body)'
+        : part === 'head'
+          ? 'nginx `client_header_timeout` (60 s by default, from the accept, for the whole head)'
+          : 'nginx `client_body_timeout` (60 s by default, between two reads of the body) and `client_header_timeout` (60 s, from the accept, for the whole head)';
+    return `${nginxTimers}; nginx closes without a byte and logs 408`;
   }
   if (software !== null && APACHE.test(software)) {
     return 'Apache mod_reqtimeout `RequestReadTimeout` (by default header=20-40,MinRate=500 body=20,MinRate=500; it notices a deadline only when a read returns, so a trickling client is closed on as its next bytes arrive)';
@@ -136,6 +151,18 @@ function settingFor(software: string | null, answers: readonly TimeoutAnswer[], 
       // Go's net/http parses a head cut by its deadline and rejects it (slow-clients-more-servers).
       return 'Go net/http `Server.ReadHeaderTimeout` (unset by default: then `ReadTimeout`, itself unset: no limit), which ends the read of a head still arriving, answered 400';
     }
+  }
+  if (part === 'body') {
+    return (
+      'its request body read timeout (nginx `client_body_timeout`, between two reads, Node.js `requestTimeout`, Apache `RequestReadTimeout` body=, ' +
+      'HAProxy `timeout http-request` with `option http-buffer-request`, Go net/http `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`)'
+    );
+  }
+  if (part === 'head') {
+    return (
+      'its request header read timeout (nginx `client_header_timeout`, for the whole head from the accept, Node.js `headersTimeout`, Apache `RequestReadTimeout` header=, ' +
+      'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` (or `ReadTimeout`), which closes without a byte, lighttpd `server.max-read-idle`)'
+    );
   }
   return (
     'its request read timeout (nginx `client_body_timeout` / `client_header_timeout`, Node.js `requestTimeout` / `headersTimeout`, Apache `RequestReadTimeout`, ' +
@@ -799,7 +826,8 @@ export const slowClientTimeout: DetectorDefinition = {
           const loneCut = body === null && cut.length === 1 ? cut[0] : null;
           if (loneCut !== null) inferred.serverClientTimeout = { value: Math.max(loneCut.sinceAccept ?? 0, loneCut.sinceRequest), samples: 1, spread: 0 };
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
-          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0);
+          const part: RequestPart = heads.length === n ? 'head' : bodies.length === n ? 'body' : 'both';
+          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0, part);
           const what =
             heads.length === 0
               ? `${n} request${n === 1 ? '' : 's'}`

@@ -1352,6 +1352,8 @@ function diagnose(
   /** Of those, the ones the listener reset after the handshake (tcp_abort_on_overflow = 1) rather than dropped its final ACK. */
   const overflowResetByServer = new Map<string, number>();
   for (const f of ctx.findings('accept-queue-overflow')) {
+    // Connections a limit refused as it accepted them (closed-at-accept) were taken from the queue: no overflow.
+    if (f.evidence.signal === 'closed-at-accept' || f.evidence.signal === 'failed-at-once') continue;
     overflowByServer.set(f.server, (overflowByServer.get(f.server) ?? 0) + 1);
     if (f.evidence.resetAfterHandshake !== undefined) overflowResetByServer.set(f.server, (overflowResetByServer.get(f.server) ?? 0) + 1);
   }

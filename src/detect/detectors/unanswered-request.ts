@@ -366,6 +366,12 @@ interface Wait {
   lateTs: number | null;
   firstOnConnection: boolean;
   /**
+   * The server's application had the connection: its FIN came right behind the client's
+   * (serverCloseOnClientFin). The kernel sends no FIN for a connection nobody accepted, so these
+   * were no connections left in the listen backlog (server-stalls' notAcceptedOf).
+   */
+  accepted: boolean;
+  /**
    * The server is a proxy that had forwarded the request and closed without answering while that
    * upstream copy was still unanswered: its attempt failed upstream (null otherwise).
    */
@@ -522,6 +528,14 @@ export const unansweredRequest: DetectorDefinition = {
       closedOnClientFin:
         '{request}{more} got no response: the client sent its FIN {finAfter} s after the request and reset nothing (a half-close, shutdown(SHUT_WR): it went on reading), ' +
         'and the server closed the connection ({closedWith}) {gap} s after that FIN without answering: it took the FIN for a disconnect; {acked}',
+      cancelled:
+        '{request} got no response: the proxy closed this upstream connection ({closedWith}) {wait} s after the request, {gap} ms after its own client had closed ' +
+        'the connection carrying the same request (flow {downstreamFlow}, {downstream}): it cancelled the forwarded request when its client gave up, ' +
+        'the same failure as {downstream}, not another; {acked}',
+      cancelledLate:
+        '{request} got no response: the proxy closed this upstream connection ({closedWith}) {wait} s after the request, {gap} ms after its own client had closed ' +
+        'the connection carrying the same request (flow {downstreamFlow}, {downstream}): it cancelled the forwarded request when its client gave up, ' +
+        'the same failure as {downstream}, not another; the backend answered {status} only {late} s after the request, into the closed connection',
       relayed:
         '{request} was answered {status} by the proxy {delay} s after the request: it had forwarded the request to {backend} ({leg}), ' +
         'which closed that connection without a response {wait} s after it; the proxy relayed that close, no timer of its own fired',
@@ -692,7 +706,7 @@ export const unansweredRequest: DetectorDefinition = {
      * serves nothing itself may be the address a proxy connects to its backends from, and a client
      * that shares its address with servers may have been forwarding the very request it gave up on.
      */
-    const finalRoleOf = (w: Wait): CloserRole => {
+    const finalRoleOf = (w: Omit<Wait, 'finding'>): CloserRole => {
       const role = roleOf(w.closedBy, w.closerIp);
       if (role !== 'client') return role;
       // An upstream address the proxy's clients use too tells nothing by itself, nor one that also
@@ -830,6 +844,8 @@ export const unansweredRequest: DetectorDefinition = {
         client: conn.clientName, server, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? requestEnd,
         lateAfter,
         flowId: conn.id, requestEnd, lateTs: late?.ts ?? null, firstOnConnection: ex.index === 1,
+        // A FIN only: a RST right behind the client's FIN may be the kernel's (no socket for it any more).
+        accepted: close.by === 'client' && close.with === 'FIN' && serverCloseOnClientFin(conn)?.close.with === 'FIN',
         failedUpstream: forwarded !== null && (forwarded.responseStart === null || forwarded.responseStart > close.ts) ? forwarded : null,
         sinceConnect: close.by === 'client' && ex.index === 1 && conn.client.synTimes.length > 0 ? close.ts - conn.client.synTimes[0] : null,
         clientAgent: conn.app?.session?.clientSoftware ?? null,
@@ -860,11 +876,100 @@ export const unansweredRequest: DetectorDefinition = {
           : undefined;
       // keepalive-race judges this connection's close on arrival only when the capture ends (a lazy
       // idle close): whether the request was unanswered or met the idle timer is decided then.
-      if ((lazyFlows.has(conn.id) || recheck !== undefined) && deferred.length < MAX_WAITS_PER_SERVER) {
-        deferred.push({ input, wait: wait0, recheck });
+      // One give-up seen on a proxy's two legs (its client closed, and it cancelled the forward with
+      // it): the forwarded copy, and which leg followed which, are known only once both legs'
+      // exchanges are decided, often after this leg ended (the backend still holds the cancelled
+      // request). Judged at the end (pairLegs): the client leg's finding names the copy it was
+      // forwarded as, and the proxy's cancellation is told as that failure's consequence.
+      const pairLater =
+        ended === null && close.by === 'client' && ex.method !== null && (legs.forwardsFrom(conn.serverHost) || legs.forwardsFrom(conn.clientHost) || serverIps.has(conn.clientHost));
+      if ((lazyFlows.has(conn.id) || recheck !== undefined || pairLater) && deferred.length < MAX_WAITS_PER_SERVER) {
+        deferred.push({ input, wait: wait0, recheck, pairLater });
         return;
       }
       addWait(ctx.report(input), wait0);
+    }
+
+    /**
+     * The deferred findings of a proxy's client legs and upstream legs closed by their client (see
+     * report's pairLater), reported: a client leg's with the copy the proxy forwarded it as
+     * (forwardedOnFlow, forwardedTo), and an upstream close that followed its client's close of the
+     * same request (followedClient) as that give-up's consequence, at info, naming the client leg's
+     * finding (cancelledWithFlow, cancelledWithFinding): one failure, counted once at its severity.
+     */
+    function pairLegs(pending: readonly DeferredWait[]): void {
+      // The client closes to pair with: those reported, and the held ones' (reported here).
+      type Close = Omit<Wait, 'finding'>;
+      const byRequest = new Map<string, Close[]>(clientClosesByRequest());
+      for (const d of pending) {
+        const w = d.wait;
+        if (w.closedBy !== 'client' || w.method === null) continue;
+        const key = `${w.method} ${w.uri ?? ''}`;
+        const list = byRequest.get(key);
+        if (list === undefined) byRequest.set(key, [w]);
+        else list.push(w);
+      }
+      // As diagnose() pairs them: a proxy's close (finalRoleOf) that followed its client's.
+      const toGateway = gatewayClaims.ownedUpstreamFlows(legs, ctx.options.spreadAbsolute);
+      const followedOf = new Map<DeferredWait, Close>();
+      for (const d of pending) {
+        if (finalRoleOf(d.wait) !== 'proxy' || toGateway.has(d.wait.flowId)) continue;
+        const downstream = followedClient(d.wait, byRequest);
+        if (downstream !== null) followedOf.set(d, downstream);
+      }
+      // Reported in the order they were held, but a cancellation only after the client leg's
+      // finding it names (its connection may have ended first).
+      const findingOf = new Map<Close, Finding>();
+      for (const waits of waitsByServer.values()) for (const w of waits) findingOf.set(w, w.finding);
+      const waitingFor = new Map<Close, DeferredWait[]>();
+      const emitOne = (d: DeferredWait): void => {
+        const downstream = followedOf.get(d);
+        const anchor = downstream === undefined ? undefined : findingOf.get(downstream);
+        if (downstream !== undefined && anchor === undefined) {
+          const list = waitingFor.get(downstream);
+          if (list === undefined) waitingFor.set(downstream, [d]);
+          else list.push(d);
+          return;
+        }
+        if (downstream !== undefined && anchor !== undefined) {
+          d.input.severity = 'info';
+          d.input.message = d.input.message === 'late' ? 'cancelledLate' : 'cancelled';
+          if (d.input.data !== undefined) {
+            d.input.data.downstream = anchor.id;
+            d.input.data.downstreamFlow = downstream.flowId;
+            d.input.data.gap = microsAsMs(d.wait.closeTs - downstream.closeTs);
+          }
+          d.input.evidence.cancelledWithFlow = downstream.flowId;
+          d.input.evidence.cancelledWithFinding = anchor.id;
+        }
+        findingOf.set(d.wait, report2(d));
+        const behind = waitingFor.get(d.wait);
+        if (behind === undefined) return;
+        waitingFor.delete(d.wait);
+        for (const b of behind) emitOne(b);
+      };
+      for (const d of pending) emitOne(d);
+      // Pairings that wait on a leg never reported (none is expected): reported as they are.
+      for (const list of waitingFor.values()) for (const d of list) {
+        followedOf.delete(d);
+        emitOne(d);
+      }
+    }
+
+    /** A deferred finding reported, naming the copy a proxy forwarded its request as (a client leg's). */
+    function report2(d: DeferredWait): Finding {
+      const w = d.wait;
+      if (d.pairLater === true && w.method !== null && legs.forwardsFrom(hostOf(w.server))) {
+        const copy = legs.forwardedDuring(w.server, w.method, w.uri, w.requestStart, w.closeTs, w.client);
+        if (copy !== null) {
+          d.input.evidence.forwardedOnFlow = copy.leg.flowId;
+          d.input.evidence.forwardedTo = copy.leg.server;
+          if (d.input.data !== undefined) d.input.data.acked = `${String(d.input.data.acked)}; the proxy had forwarded it to ${copy.leg.server} (flow ${copy.leg.flowId})`;
+        }
+      }
+      const finding = ctx.report(d.input);
+      addWait(finding, w);
+      return finding;
     }
 
     /** What software answered on each server (for the proxy's name in a relay's words). */
@@ -876,9 +981,70 @@ export const unansweredRequest: DetectorDefinition = {
      */
     const relaysByAnchor = new Map<string, Array<{ relay: BackendCloseRelay; finding: Finding }>>();
 
+    /**
+     * A proxy's upstream close that followed its client's close of the same request (followedClient),
+     * by the upstream finding: the proxy cancelled the forward because its client gave up.
+     */
+    const followedBy = new Map<string, { wait: Wait; downstream: Wait }>();
+    /**
+     * Those cancellations by the finding of the end client's give-up they came from (through a chain
+     * of proxies, the first leg's): one failure seen on two legs (or more), which the diagnosis that
+     * lists the client's finding owns and lists them in (emit), as gateway-timeout lists the upstream
+     * leg of a 504. Only what no diagnosis took is diagnosed on its own (diagnoseFollowed).
+     */
+    const cancelledByAnchor = new Map<string, Array<{ wait: Wait; downstream: Wait }>>();
+
+    /** Fills cancelledByAnchor from followedBy: each cancellation under its chain's first client leg. */
+    function anchorCancellations(): void {
+      for (const f of followedBy.values()) {
+        let root = f.downstream;
+        // A chain of proxies is short; the bound only guards against a loop of pairings.
+        for (let hops = 0; hops < 8; hops++) {
+          const up = followedBy.get(root.finding.id);
+          if (up === undefined) break;
+          root = up.downstream;
+        }
+        const list = cancelledByAnchor.get(root.finding.id);
+        if (list === undefined) cancelledByAnchor.set(root.finding.id, [f]);
+        else list.push(f);
+      }
+    }
+
+    /** A diagnosis with the proxies' cancellations of the give-ups it lists (cancelledByAnchor) added to it, told as the same failure. */
+    function withCancellations(d: DiagnosisInput): DiagnosisInput {
+      if (cancelledByAnchor.size === 0) return d;
+      const mine: Array<{ wait: Wait; downstream: Wait }> = [];
+      for (const id of d.anomalyIds) {
+        const list = cancelledByAnchor.get(id);
+        if (list === undefined) continue;
+        cancelledByAnchor.delete(id);
+        mine.push(...list);
+      }
+      if (mine.length === 0) return d;
+      const n = mine.length;
+      const proxies = [...new Set(mine.map((x) => x.downstream.server))].slice(0, 3).join(', ');
+      const backends = [...new Set(mine.map((x) => x.wait.server))].slice(0, 3).join(', ');
+      const flows = [...new Set(mine.map((x) => x.wait.flowId))].slice(0, 10).join(', ');
+      const gap = Math.max(...mine.map((x) => x.wait.closeTs - x.downstream.closeTs));
+      const ids = mine.map((x) => x.wait.finding.id);
+      const shownIds = `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`;
+      return {
+        ...d,
+        explanation:
+          d.explanation +
+          ` The proxy ${proxies} had forwarded ${n === d.count ? (n === 1 ? 'the request' : 'them') : `${n} of them`} to ${backends} (flow${n === 1 ? '' : 's'} ${flows}) and closed ` +
+          `${n === 1 ? 'that upstream connection' : 'those upstream connections'} within ${ms(gap * 1000)} ms of its client's close, unanswered there: ` +
+          `it cancelled the forwarded request when its client went away (nginx logs 499, "client prematurely closed connection, so upstream connection is closed too", ` +
+          `unless proxy_ignore_client_abort is on; Go's httputil.ReverseProxy cancels it with the client's context). ` +
+          `${n === 1 ? 'That is' : 'Those are'} the same failure seen on the upstream leg (${shownIds}, listed here), not another one, and no proxy timeout is at work.`,
+        remedy: d.remedy + ` The proxy only passed the give-up on: ${n === 1 ? 'the request' : 'the requests'} waited on ${backends}, so look there for why ${n === 1 ? 'it' : 'they'} took that long.`,
+        anomalyIds: [...d.anomalyIds, ...ids],
+      };
+    }
+
     /** ctx.diagnose, with the relayed 5xx of the upstream findings it lists (relaysByAnchor) added to it. */
     function emit(d0: DiagnosisInput): void {
-      const d = withPathNote(d0);
+      const d = withCancellations(withPathNote(d0));
       if (relaysByAnchor.size === 0) return ctx.diagnose(d);
       const mine: Array<{ relay: BackendCloseRelay; finding: Finding }> = [];
       for (const id of d.anomalyIds) {
@@ -1009,12 +1175,16 @@ export const unansweredRequest: DetectorDefinition = {
     }
 
     /** Reports held for keepalive-race's judgement of a lazy close on arrival (see report). */
-    const deferred: Array<{
+    /** A finding held until the capture's end, with its wait. */
+    type DeferredWait = {
       input: FindingInput;
       wait: Omit<Wait, 'finding'>;
       /** A forwarded copy to judge again at the end (see report). */
       recheck?: { copy: LegRequest; front: LoopFront; zeroWindow: boolean };
-    }> = [];
+      /** A proxy's client leg or upstream leg closed by its client, paired at the end (pairLegs). */
+      pairLater?: boolean;
+    };
+    const deferred: DeferredWait[] = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const gatewayClaims = sharedGatewayClaims(ctx);
@@ -1211,13 +1381,13 @@ export const unansweredRequest: DetectorDefinition = {
      * closed 8 upstream legs to 10.13.2.2:9000 at once, and one was read as following another as
      * its client's close: blind 13b S14).
      */
-    function followedClient(w: Wait, byRequest: Map<string, Wait[]>): Wait | null {
+    function followedClient<T extends Omit<Wait, 'finding'>>(w: Omit<Wait, 'finding'>, byRequest: ReadonlyMap<string, readonly T[]>): T | null {
       if (w.method === null) return null;
       const proxyHosts = [w.closerIp, legs.proxyForwardingFrom(w.closerIp)];
-      const follows = (d: Wait): boolean =>
+      const follows = (d: T): boolean =>
         d !== w && d.server !== w.server && d.requestStart <= w.requestStart && d.closeTs <= w.closeTs && w.closeTs - d.closeTs <= CLIENT_FOLLOW_GAP && proxyHosts.includes(hostOf(d.server));
       for (const d of byRequest.get(`${w.method} ${w.uri ?? ''}`) ?? []) if (follows(d)) return d;
-      let nearest: Wait | null = null;
+      let nearest: T | null = null;
       for (const d of byRequest.get(ENCRYPTED) ?? []) if (follows(d) && (nearest === null || d.closeTs > nearest.closeTs)) nearest = d;
       return nearest;
     }
@@ -1457,30 +1627,11 @@ export const unansweredRequest: DetectorDefinition = {
       // Upstream legs of failures gateway-timeout diagnoses as the proxy's read timeout (the 504 its
       // client got): one failure, one diagnosis, there; their findings are listed in it (GatewayClaims).
       const toGateway = gatewayClaims.ownedUpstreamFlows(legs, ctx.options.spreadAbsolute);
+      // Every proxy's upstream closes that followed its client's close are paired first, before any
+      // diagnosis is made: the client leg's diagnosis, wherever it is made, lists them (emit).
+      const perServer: Array<{ server: string; waits: Wait[]; roles: CloserRole[]; inFollowed: Set<Wait> }> = [];
       for (const [server, all] of waitsByServer) {
         for (const w of all) if (w.failedUpstream !== null) w.failedUpstream = legs.settled(w.failedUpstream);
-        // A proxy's close after its forwarded request failed upstream ends the attempt, whenever
-        // that failure came: its delay is no timer of the proxy's, and infers none.
-        // Unless the proxy itself gave up upstream first (it closed the backend connection, the
-        // request unanswered): then its read timeout fired, and it answered its client nothing.
-        let gaveUp = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy === 'proxy');
-        // Unless it closed them all at one moment, whatever their ages: the proxy stopped (HAProxy
-        // hard-stopped with `-st` closed both legs of 8 requests within 0.1 ms, blind 13b S14), an
-        // event, as a server's closes at one moment are (diagnoseBurst), no read timeout.
-        if (gaveUp.length >= ENDED_AT_ONCE_MIN) {
-          const stopped = closeBursts(gaveUp, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }).bursts.filter((run) => run.length >= ENDED_AT_ONCE_MIN);
-          for (const run of stopped) diagnoseBurst(server, 'server', run);
-          const inStopped = new Set(stopped.flat());
-          gaveUp = gaveUp.filter((w) => !inStopped.has(w));
-        }
-        if (gaveUp.length > 0) diagnoseProxyGaveUp(server, gaveUp);
-        const failedUpstream = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy !== 'proxy');
-        if (failedUpstream.length > 0) diagnoseFailedUpstream(server, failedUpstream);
-        // Closes no timer made: each kind its own diagnosis, no timeout inferred from them.
-        const afterOwnResponse = all.filter((w) => w.failedUpstream === null && w.ending === 'afterOwnResponse');
-        if (afterOwnResponse.length > 0) diagnoseClosedAfterResponse(server, afterOwnResponse);
-        const onClientFin = all.filter((w) => w.failedUpstream === null && w.ending === 'onClientFin');
-        if (onClientFin.length > 0) diagnoseClosedOnClientFin(server, onClientFin);
         const waits = all.filter((w) => {
           if (w.failedUpstream !== null || w.ending !== null) return false;
           if (w.closedBy !== 'client' || !toGateway.has(w.flowId)) return true;
@@ -1514,8 +1665,34 @@ export const unansweredRequest: DetectorDefinition = {
         for (const { wait, downstream } of followed) {
           if (queued.some((q) => q.members.has(wait.flowId))) queuedUpstream.set(downstream.flowId, { server, flowId: wait.flowId });
         }
-        if (followed.length > 0) diagnoseFollowed(server, followed);
-        const inFollowed = new Set(followed.map((x) => x.wait));
+        for (const f of followed) followedBy.set(f.wait.finding.id, f);
+        perServer.push({ server, waits, roles, inFollowed: new Set(followed.map((x) => x.wait)) });
+      }
+      anchorCancellations();
+      for (const { server, waits, roles, inFollowed } of perServer) {
+        const all = waitsByServer.get(server) ?? [];
+        // A proxy's close after its forwarded request failed upstream ends the attempt, whenever
+        // that failure came: its delay is no timer of the proxy's, and infers none.
+        // Unless the proxy itself gave up upstream first (it closed the backend connection, the
+        // request unanswered): then its read timeout fired, and it answered its client nothing.
+        let gaveUp = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy === 'proxy');
+        // Unless it closed them all at one moment, whatever their ages: the proxy stopped (HAProxy
+        // hard-stopped with `-st` closed both legs of 8 requests within 0.1 ms, blind 13b S14), an
+        // event, as a server's closes at one moment are (diagnoseBurst), no read timeout.
+        if (gaveUp.length >= ENDED_AT_ONCE_MIN) {
+          const stopped = closeBursts(gaveUp, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }).bursts.filter((run) => run.length >= ENDED_AT_ONCE_MIN);
+          for (const run of stopped) diagnoseBurst(server, 'server', run);
+          const inStopped = new Set(stopped.flat());
+          gaveUp = gaveUp.filter((w) => !inStopped.has(w));
+        }
+        if (gaveUp.length > 0) diagnoseProxyGaveUp(server, gaveUp);
+        const failedUpstream = all.filter((w) => w.failedUpstream !== null && w.failedUpstream.leg.closedBy !== 'proxy');
+        if (failedUpstream.length > 0) diagnoseFailedUpstream(server, failedUpstream);
+        // Closes no timer made: each kind its own diagnosis, no timeout inferred from them.
+        const afterOwnResponse = all.filter((w) => w.failedUpstream === null && w.ending === 'afterOwnResponse');
+        if (afterOwnResponse.length > 0) diagnoseClosedAfterResponse(server, afterOwnResponse);
+        const onClientFin = all.filter((w) => w.failedUpstream === null && w.ending === 'onClientFin');
+        if (onClientFin.length > 0) diagnoseClosedOnClientFin(server, onClientFin);
         for (const role of ['client', 'proxy', 'server'] as const) {
           const mine = waits.filter((w, i) => roles[i] === role && !inFollowed.has(w));
           if (mine.length > 0) groups.push({ server, role, waits: mine });
@@ -1623,6 +1800,17 @@ export const unansweredRequest: DetectorDefinition = {
           for (const w of clustered.rest) if (!byTells.includes(w)) leftToProxy.note(w.finding);
         }
       }
+      // Cancellations whose client's give-up no diagnosis here listed: told on their own, by backend.
+      const unlisted = new Map<string, Array<{ wait: Wait; downstream: Wait }>>();
+      for (const list of cancelledByAnchor.values()) {
+        for (const f of list) {
+          const mine = unlisted.get(f.wait.server);
+          if (mine === undefined) unlisted.set(f.wait.server, [f]);
+          else mine.push(f);
+        }
+      }
+      cancelledByAnchor.clear();
+      for (const [server, followed] of unlisted) diagnoseFollowed(server, followed, toGateway);
     }
 
     /**
@@ -1756,8 +1944,12 @@ export const unansweredRequest: DetectorDefinition = {
     }
 
     /** Upstream requests a proxy abandoned because its own client gave up on them first. */
-    function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>): void {
+    function diagnoseFollowed(server: string, followed: ReadonlyArray<{ wait: Wait; downstream: Wait }>, gatewayFlows: ReadonlySet<number> = new Set()): void {
       const members = followed.map((x) => x.wait);
+      // Every client leg left to gateway-timeout: that client is itself a proxy whose read timeout
+      // gave up (its 504 is told there), and this one passed its close down the chain (blind 16
+      // chains s05: HAProxy's 2 s timeout, nginx cancelling the app's request behind it).
+      const upChain = followed.every((x) => gatewayFlows.has(x.downstream.flowId));
       const about = requestsAbout(members);
       const proxies = [...new Set(followed.map((x) => x.downstream.server))].slice(0, 3).join(', ');
       const clients = [...new Set(followed.map((x) => hostOf(x.downstream.client)))].slice(0, 3).join(', ');
@@ -1785,21 +1977,29 @@ export const unansweredRequest: DetectorDefinition = {
       emit({
         server,
         count: members.length,
+        // Cancellations told as their give-up's consequence (info, see pairLegs) make no error of their own.
+        ...(members.every((w) => w.finding.severity === 'info') ? { severity: 'info' as const } : {}),
         inferred: {},
         explanation:
           `${members.length} request(s) to ${server}${about} got no response, and the proxy that sent them (${proxies}) closed its upstream connection ` +
           `within ${ms(Math.max(...gaps) * 1000)} ms after its own client (${clients}) had closed the connection carrying the same request, ` +
           `${lo === hi ? `${lo} s` : `${lo}–${hi} s`} after sending it: ` +
-          (ownTimeouts === null ? 'the client gave up (its timeout)' : `each client program gave up on its own timeout (${ownTimeouts})`) +
+          (upChain
+            ? `that client is itself a proxy whose upstream read timeout gave up (its clients' gateway error is the gateway-timeout diagnosis, which lists that leg)`
+            : ownTimeouts === null ? 'the client gave up (its timeout)' : `each client program gave up on its own timeout (${ownTimeouts})`) +
           `, and the proxy cancelled the forwarded request with it ` +
           `(Go's httputil.ReverseProxy cancels it with the client's context; nginx closes the upstream connection when the client goes away unless proxy_ignore_client_abort is on). ` +
-          (ownTimeouts === null
+          (upChain
+            ? `No timeout of ${proxies}'s is at work here: the proxy in front of it timed out, and this leg is the same failure passed down the chain.`
+            : ownTimeouts === null
             ? `No proxy timeout is at work here: the client's is (see the findings on the client's connections).`
             : `No proxy timeout is at work here: the clients' are (see the findings on the clients' connections).`) +
           (queued !== null ? ` ${server} answered them after all, once the proxy had closed, and not because it was slow for each: ${queued.note}` : ''),
         remedy:
           queued !== null
             ? `${queued.remedy} Raise the client's timeout only if the backend is legitimately that slow.`
+            : upChain
+            ? `Find why ${server} does not answer these requests within the read timeout of the proxy in front (see the gateway-timeout diagnosis); raise that timeout only if the backend is legitimately that slow.`
             : ownTimeouts === null
               ? `Find why ${server} is slower than the client's timeout for these requests; raise the client's timeout only if the backend is legitimately that slow.`
               : `Find why ${server} is slower than the clients' timeouts for these requests; raise a client's timeout only if the backend is legitimately that slow for it.`,
@@ -2069,13 +2269,20 @@ export const unansweredRequest: DetectorDefinition = {
       const named = agents.describe();
       // Every close the client's FIN, and the server's close right behind it: a half-closing client
       // (shutdown(SHUT_WR), still reading) whose request the server dropped on the FIN looks the same.
-      const maybeHalfClose = role === 'client' && members.every((w) => w.serverClosedOnFin);
+      const closedOnFin = role === 'client' && members.every((w) => w.serverClosedOnFin);
+      // Unless every client is an HTTP client program its User-Agent names (curl, Go, requests …):
+      // those close their connection when they give up, and none shuts down writing while it waits
+      // for the response, so the FIN was a close (blind round 15, longlived s07c: curl --max-time 20
+      // through nginx, whose 499 closed right behind it, was told "if the client had only half-closed
+      // … no timer of the client's was at work" and "do not shut down writing").
+      const closesWhole = agents.named > 0 && agents.unnamed === 0;
+      const maybeHalfClose = closedOnFin && !closesWhole;
       // Every FIN right behind its request (HALF_CLOSE_GRACE): no client timer is that short, so
       // no timeout of the client's ended the wait, whether it half-closed or closed (a later
       // request of a keep-alive connection, which closeAfter does not take for a half-close:
       // blind round 15 tcpedge s05b, a Node server dropping req2 on the FIN 0.1 ms behind it,
       // had been told to "raise the client's timeout" and why it "did not answer within 0 s").
-      const finRightBehind = maybeHalfClose && members.every((w) => w.wait <= HALF_CLOSE_GRACE);
+      const finRightBehind = closedOnFin && members.every((w) => w.wait <= HALF_CLOSE_GRACE);
       const halfCloseNote = maybeHalfClose
         ? ` The server closed right behind the client's FIN ${n === 1 ? '' : 'each time '}without answering: if the client had only half-closed (shutdown(SHUT_WR) after its request, ` +
           `still reading), which the wire cannot tell from a close, the server dropped the request on the FIN, taking it for a disconnect, and no timer of the client's was at work.` +
@@ -2112,7 +2319,7 @@ export const unansweredRequest: DetectorDefinition = {
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
           finRightBehind && notAccepted === null && paused === null && proxyTells === 0
-            ? `${halfCloseRemedy}make the client read the response before it closes; no timeout needs raising.`
+            ? `${halfCloseRemedy}${maybeHalfClose ? 'make' : 'Make'} the client read the response before it closes; no timeout needs raising.`
             : (notAccepted?.remedy ?? paused?.remedy ?? `${halfCloseRemedy}${maybeHalfClose ? 'find' : 'Find'} why ${server} did not answer ${n === 1 ? 'this request' : 'these requests'} within ${range} (its logs for ${n === 1 ? 'it' : 'them'}, a hung worker, a slow dependency)`) +
               (proxyTells !== 0
                 ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
@@ -2225,9 +2432,26 @@ export const unansweredRequest: DetectorDefinition = {
      * The server not accepting new connections these waits met (server-stalls' notAcceptedOf), worded; null otherwise.
      */
     function notAcceptedWords(server: string, members: readonly Wait[]): { note: string; remedy: string; seen: NotAccepted } | null {
-      const seen = notAcceptedOf(server, members, answers);
+      // A proxy whose upstream leg shows the request forwarded had read it: it had accepted the connection.
+      const forwarded = (w: Wait): boolean => w.method !== null && legs.forwardedDuring(w.server, w.method, w.uri, w.requestStart, w.closeTs, w.client) !== null;
+      const seen = notAcceptedOf(server, members.map((w) => (w.accepted || !w.firstOnConnection || !forwarded(w) ? w : { ...w, accepted: true })), answers);
       if (seen === null) return null;
       const n = members.length;
+      if (seen.busyWait !== null) {
+        // Busy, not refusing (server-stalls' BUSY_WAIT_SHARE): its answers meanwhile had queued too.
+        return {
+          note:
+            ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
+            `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it; ` +
+            `but those answers had waited up to ${ms(seen.busyWait)} s themselves: the server was busy, not refusing connections. One that takes a new connection only when a worker is free ` +
+            `(gunicorn sync workers, a single-threaded server, a full thread pool) serves the connections it has one after another and leaves the newest in the listen backlog, ` +
+            `their requests ACKed by the kernel and unread, until their turn: these waited there longer than their clients would.`,
+          remedy:
+            `Give ${server} more concurrency than its busiest moments need (gunicorn \`--workers\` or \`--threads\` / a gthread or async worker class, a larger thread pool, more instances) ` +
+            `or make its requests faster; the clients gave up while queued.`,
+          seen,
+        };
+      }
       const note =
         ` ${seen.firstRequests === n ? (n === 1 ? 'It was' : 'Every one was') : `${seen.firstRequests} of them were`} the first request on a new connection, ` +
         `while the server answered ${seen.answeredMeanwhile} requests on ${seen.connectionsMeanwhile} connection${seen.connectionsMeanwhile === 1 ? '' : 's'} it already had in the same window, and none on a connection opened in it: ` +
@@ -2374,7 +2598,11 @@ export const unansweredRequest: DetectorDefinition = {
           `on an error or on a request it refuses, a worker that dies while its process lives on), or a proxy in front closed for its own reasons.` +
           (reused > 0
             ? ` ${reused === members.length ? (reused === 1 ? 'It was' : 'Each was') : `${reused} of them were`} sent on a reused connection, ` +
-              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those).`
+              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those). ` +
+              // Blind round 16, pools S20: HAProxy's client leg alone, each close its backend race's; the remedy sent the reader to logs that hold nothing.
+              `If ${server} is a proxy, this is also how HAProxy 2.x and Apache mod_proxy answer a request that was not the first on its client's keep-alive connection ` +
+              `when the reused upstream connection they forwarded it on failed under it (a keep-alive race with their backend): they close the client's connection ` +
+              `without an answer so that the client may retry, and HAProxy logs nothing for it.`
             : '') +
           ` ${acked === members.length ? `The server ACKed every one of them: its TCP stack had ${members.length === 1 ? 'it' : 'them'}` : where}.`;
         // The client's resends of these requests: the server had each first copy, so a resend of
@@ -2390,7 +2618,11 @@ export const unansweredRequest: DetectorDefinition = {
         remedy =
           `Find in ${server}'s own logs what it did with these requests at these moments (an error, a refusal, a crash of the handler) and why it closes instead of answering; ` +
           `a server that must refuse a request should answer it (a 4xx or 5xx with Connection: close). The server may have acted on the request: ` +
-          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.`;
+          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.` +
+          (reused > 0
+            ? ` If ${server} is a proxy (HAProxy, Apache mod_proxy), capture its upstream leg as well (on its host, \`-i any\`): a keep-alive race on its reused backend connections shows there, ` +
+              `and HAProxy's log has no line for these; fix the backend's idle timeout against the proxy's pool, or let the proxy resend such requests (HAProxy \`retry-on empty-response\` with \`retries\`, for requests safe to replay).`
+            : '');
       } else {
         name = 'serverTimeout';
         explanation =
@@ -2610,6 +2842,7 @@ export const unansweredRequest: DetectorDefinition = {
 
       onFinish() {
         // keepalive-race has judged its held closes on arrival by now (it runs first).
+        const pairing: DeferredWait[] = [];
         for (const d of deferred) {
           if (claimedElsewhere(d.input.flowId ?? -1)) continue;
           const r = d.recheck;
@@ -2620,9 +2853,11 @@ export const unansweredRequest: DetectorDefinition = {
             d.input.evidence.forwardedTo = null;
             d.wait.failedUpstream = null;
           }
-          addWait(ctx.report(d.input), d.wait);
+          if (d.pairLater === true) pairing.push(d);
+          else addWait(ctx.report(d.input), d.wait);
         }
         deferred.length = 0;
+        pairLegs(pairing);
         /** What was still waiting at the end, by server: one diagnosis each. */
         const waiting = new Map<string, Array<{ id: string; request: string | null; age: number; acked: boolean; severity: Severity; uncertain: boolean }>>();
         // A connection that went silent after its request, with no close on either side, in a
