@@ -3,7 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { clientIdleCloseOf, ms, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { heldBelowText, inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import { forwardedByProxy } from '../proxy-tells';
 import {
@@ -550,7 +550,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts));
+          // The closes' longest possible idle, from their last requests (heldBelowCluster).
+          const sinceRequest = timed.map((s) => (s.copy != null && s.copy.requestEnd !== null && s.copy.requestEnd <= s.ts ? Math.max(s.ts - s.copy.requestEnd, s.upTo ?? s.gap) : (s.upTo ?? s.gap)));
+          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest);
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
@@ -662,7 +664,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const parts: string[] = [
             ticked !== null
               ? `${who} closed ${idleConnections} after ${fmt(T)} s at the shortest${resetText}${knownText}: ${tickedText(ticked)}; ${reuseText}.`
-              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}; ${reuseText}.`,
+              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}${heldBelowText(gaps, cluster, sinceRequest, { fraction, absolute })}; ${reuseText}.`,
           ];
           if (relay !== null) {
             const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);

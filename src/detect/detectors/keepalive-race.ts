@@ -5,7 +5,7 @@ import type { DetectContext, DetectorDefinition, FindingInput } from '../detecto
 import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, cutNoticeEvidence, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, reusedAfterCutHead, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromOtherHost, resetFromPath } from '../path-reset';
-import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, heldBelowText, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
 import { forwardedByProxy } from '../proxy-tells';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
@@ -1293,6 +1293,11 @@ interface ServerRaces {
   idleGaps: number[];
   /** The same from the response's first byte (idleGapLongest): the timer started in between (idleAges). */
   idleLongest: number[];
+  /**
+   * The same from the last request's last byte (idleLongest when unknown): the longest the timer can
+   * have run, its application having answered after it (heldBelowCluster).
+   */
+  idleSinceRequest: number[];
   /** When each idle close of idleGaps came (the same ring): a burst of them at one moment is no timer's (inCloseBurst). */
   idleTs: number[];
   /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
@@ -1642,7 +1647,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { absorbed: 0, idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { absorbed: 0, idleGaps: [], idleLongest: [], idleSinceRequest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1695,14 +1700,17 @@ export const keepaliveRace: DetectorDefinition = {
 
     /** An idle close, idle `gap` since the last response's end and `longest` since its start (the same when unknown). */
     const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample, longest = gap): void => {
+      const sinceRequest = close.requestEnd !== null && close.requestEnd <= close.finTs ? Math.max(close.finTs - close.requestEnd, longest) : longest;
       if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
         entry.idleGaps.push(gap);
         entry.idleLongest.push(longest);
+        entry.idleSinceRequest.push(sinceRequest);
         entry.idleTs.push(close.finTs);
       } else {
         const slot = entry.nextSample++ % MAX_SAMPLES_PER_SERVER;
         entry.idleGaps[slot] = gap;
         entry.idleLongest[slot] = longest;
+        entry.idleSinceRequest[slot] = sinceRequest;
         entry.idleTs[slot] = close.finTs;
       }
       entry.idleClosesAdded = addRelaySample(entry.idleCloses, entry.idleClosesAdded, close);
@@ -2146,17 +2154,19 @@ export const keepaliveRace: DetectorDefinition = {
      * (busyCloses), nor those its port refusing connections right after shows to be its stop
      * (ServerStops): its process ending closed them, whatever their idle age.
      */
-    const timerCloses = (server: string, entry: ServerRaces): { gaps: number[]; ts: number[] } => {
+    const timerCloses = (server: string, entry: ServerRaces): { gaps: number[]; ts: number[]; sinceRequest: number[] } => {
       const ages = idleAges(entry);
       const gaps: number[] = [];
       const ts: number[] = [];
+      const sinceRequest: number[] = [];
       for (let i = 0; i < ages.length; i++) {
         const t = entry.idleTs[i];
         if (atABusyClose(entry.busyCloses, t) || stops.stoppedAfter(server, t)) continue;
         gaps.push(ages[i]);
         ts.push(t);
+        sinceRequest.push(entry.idleSinceRequest[i]);
       }
-      return { gaps, ts };
+      return { gaps, ts, sinceRequest };
     };
 
     /** The server's idle timeout as its idle closes seen so far tell it (timerCloses), or null. */
@@ -2176,10 +2186,10 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const learnedIdleText = (server: string, value: number): string => {
       const entry = servers.get(server);
-      const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [] };
+      const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [], sinceRequest: [] };
       const gaps = closes.gaps;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts, closes.sinceRequest) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
@@ -2888,7 +2898,7 @@ export const keepaliveRace: DetectorDefinition = {
           const idleGaps = kept.map((i) => ages[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i])) : null;
+          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i]), kept.map((i) => entry.idleSinceRequest[i])) : null;
           const timed = ticked !== null ? tickedTimeout(ticked) : cluster;
           // One close soon after its response tells no delay the server keeps after each (a reload's
           // old worker closes a connection as it finishes its last request in flight).
@@ -2995,7 +3005,9 @@ export const keepaliveRace: DetectorDefinition = {
             const support =
               ticked !== null
                 ? tickedText(ticked)
-                : bounded !== null ? bounded.text : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+                : bounded !== null
+                  ? bounded.text
+                  : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms${cluster !== null && timeout === cluster ? heldBelowText(idleGaps, cluster, kept.map((i) => entry.idleSinceRequest[i]), { fraction, absolute }) : ''}`;
             const after = bounded !== null ? `at most ~${fmt(stated.value)} s` : `~${fmt(timeout.value)} s`;
             explanation =
               (relay !== null
