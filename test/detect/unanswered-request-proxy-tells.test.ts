@@ -179,4 +179,24 @@ describe('unanswered-request: a proxy known by its requests gave up, not the Use
     expect(client.explanation).toContain('curl/7.88.1');
     expect(client.remedy).toContain('--max-time');
   });
+
+  test('sample unanswered-request-nginx-upstream-leg: nginx\'s 504 and 499 closes hedged as a possible proxy, the direct curl not', async () => {
+    const r = await analyzeSample('unanswered-request-nginx-upstream-leg');
+    const about = (via: string) => r.diagnoses.filter((d) => d.explanation.includes(`via=${via}&`));
+    for (const via of ['nginx-504', 'nginx-499']) {
+      const [d, ...more] = about(via);
+      expect(more).toEqual([]);
+      expect(d.anomalyIds).toHaveLength(2);
+      expect(d.explanation).toContain('127.0.0.2');
+      expect(d.explanation).toContain('That client may be a proxy, though: their Host (`app`) names no port');
+      expect(d.explanation).toContain('nginx logs 499');
+      expect(d.explanation).not.toMatch(/its request timeout is \d/);
+      expect(d.remedy).toContain('if it is a proxy, the timer is its upstream read timeout');
+    }
+    const [direct, ...more] = about('direct');
+    expect(more).toEqual([]);
+    expect(direct.explanation).toContain('127.0.0.1; its User-Agent says `curl/7.88.1`');
+    expect(`${direct.explanation} ${direct.remedy}`).not.toContain('may be a proxy');
+    expect(direct.remedy).toContain('--max-time');
+  });
 });

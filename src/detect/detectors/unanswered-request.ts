@@ -2617,7 +2617,7 @@ export const unansweredRequest: DetectorDefinition = {
             `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
           : fromConnect !== null
           ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${fromConnect} s after it began to connect (${range} after each request): ` +
-            `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout is ${fromConnect} s, counted from the SYN ` +
+            `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout${proxyHedge !== '' ? ', if it is the program that sent them,' : ''} is ${fromConnect} s, counted from the SYN ` +
             `(${value} s from the request).`
           : proxyHedge !== ''
           ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: it waited ${value} s, its request timeout if it is the program that sent them.`
