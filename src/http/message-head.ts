@@ -112,6 +112,12 @@ export class MessageHead {
    */
   serverNameLower = false;
   /**
+   * A hash of the `User-Agent` value's first MAX_AGENT_CHARS bytes, read on every request, not only
+   * where `userAgent` is (0: none): whether one connection's requests came from different clients,
+   * as a proxy's pooled upstream connection carries them (HttpSession.clientAgentsVary).
+   */
+  agentHash = 0;
+  /**
    * Whether the fields that name software are read into this head (MessageParser.readsIdentity):
    * `server` and `via` of a response, `userAgent`, `via` and `forwarded` of a request.
    */
@@ -159,6 +165,7 @@ export class MessageHead {
     this.forwarded = false;
     this.agentNameLower = false;
     this.serverNameLower = false;
+    this.agentHash = 0;
     this.readsIdentity = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;

@@ -453,6 +453,14 @@ export class HttpSession {
   clientForwarded: boolean | null = null;
   /** That request's `User-Agent` field name was in lower case (MessageHead.agentNameLower). */
   clientAgentNameLower = false;
+  /** That request's MessageHead.agentHash (0: no User-Agent). */
+  clientAgentHash = 0;
+  /**
+   * A later request on the connection named another `User-Agent` than the first (both named one):
+   * one client program sends its own on every request, a proxy's pooled upstream connection
+   * carries its many clients' (nginx's `keepalive` upstream, HAProxy's http-reuse).
+   */
+  clientAgentsVary = false;
   /**
    * Who spoke when, once either parser found the payload is not HTTP (a database's, a cache's
    * protocol, or TLS): the client's reuses of the connection (see OpaqueTurns). Null until then.
@@ -566,6 +574,8 @@ export class HttpSession {
     this.clientSoftware = null;
     this.clientForwarded = null;
     this.clientAgentNameLower = false;
+    this.clientAgentHash = 0;
+    this.clientAgentsVary = false;
     this.opaqueTurns = null;
     this.turnsUnreadable = false;
     this.clientSniffed = false;
@@ -788,7 +798,10 @@ export class HttpSession {
       this.clientForwarded = head.via !== null || head.forwarded;
       if (!this.clientForwarded) this.clientSoftware = head.userAgent;
       this.clientAgentNameLower = head.agentNameLower;
+      this.clientAgentHash = head.agentHash;
       this.req.readsIdentity = false;
+    } else if (head.agentHash !== 0 && this.clientAgentHash !== 0 && head.agentHash !== this.clientAgentHash) {
+      this.clientAgentsVary = true;
     }
     // The start line was charged at its beginning; the header strings are known now.
     this.charge(p, headerStringBytes(head));

@@ -20,7 +20,7 @@ import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSec
 import type { TlsRecords } from '../../http/tls-records';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf, PathSegmentSizes, SegmentSizes } from '../path-loss';
-import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
+import { agentsVaryOn, hostWithoutPortOf, proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -426,6 +426,10 @@ interface Wait {
   clientForwarded: boolean | null;
   /** What in the request says a proxy sent it (proxy-tells.ts: TELL_* bits, 0 for none). */
   proxyTells: number;
+  /** The request's Host where it names no port though it went to another port than 80 (hostWithoutPortOf): its client may be a proxy. */
+  hostWithoutPort: string | null;
+  /** Its connection carried requests with different User-Agents (agentsVaryOn): its client may be a proxy's pool. */
+  agentsVary: boolean;
   /** An encrypted request (TLS), or null. */
   encrypted: EncryptedRequest | null;
   /** A FastCGI request (HttpExchange.protocol): a web server's to PHP-FPM or another FastCGI application. */
@@ -769,6 +773,42 @@ export const unansweredRequest: DetectorDefinition = {
     const proxyByTellsOnly = (w: Wait): boolean =>
       w.proxyTells !== 0 && roleOf(w.closedBy, w.closerIp) === 'client' && legs.proxyForwardingFrom(w.closerIp) === null && !legs.forwardedByItsSender({ ...w, start: w.requestStart });
 
+    /**
+     * A client that may be a proxy though nothing proves it (hostWithoutPortOf on every request; the
+     * role stays the client's): what its close may have been instead of its own timer, so that
+     * neither its value nor its User-Agent's remedy is told as fact ('' where no request says so).
+     */
+    const mayBeProxyNote = (members: readonly Wait[], server: string): string => {
+      if (!members.every((w) => (w.hostWithoutPort !== null || w.agentsVary) && !w.fastcgi)) return '';
+      const n = members.length;
+      const hostless = members.filter((w) => w.hostWithoutPort !== null);
+      const hosts = [...new Set(hostless.map((w) => w.hostWithoutPort))].slice(0, 2).map((h) => `\`${h}\``);
+      const varied = members.filter((w) => w.agentsVary).length;
+      const why = [
+        ...(hostless.length > 0
+          ? [
+              `${n === 1 ? 'its request\'s' : hostless.length === n ? 'their' : `${hostless.length} of their`} Host (${hosts.join(', ')}) names no port though ${n === 1 ? 'it' : 'they'} went to ${server}, ` +
+                `as a proxy's upstream requests do (nginx's to an \`upstream\` group name the group), where a client program writes the port it connects to ` +
+                `(a port forward in front, Docker's or a Kubernetes Service's, does the same)`,
+            ]
+          : []),
+        ...(varied > 0
+          ? [
+              `${n === 1 ? 'its connection' : varied === n ? 'their connections' : `${varied} of their connections`} carried requests with different User-Agents, ` +
+                `as a proxy's pooled upstream connection carries its many clients' (a client program sends its own on each)`,
+            ]
+          : []),
+      ];
+      return (
+        ` That client may be a proxy, though: ${why.join('; and ')}. A proxy passes its client's User-Agent on, and closes this leg at its upstream read timeout ` +
+        `(nginx proxy_read_timeout, HAProxy timeout server) or when its own client gives up and it closes this leg with it (nginx logs 499 then, and sends no 504): ` +
+        `this leg alone cannot tell which, its client leg or the proxy's access log can.`
+      );
+    };
+    /** The remedy's words for a client that may be a proxy (mayBeProxyNote), after its own client timeouts. */
+    const mayBeProxyRemedy =
+      "; if it is a proxy, the timer is its upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server) or its own client's timeout, passed on: raise that one, and keep its clients' timeouts longer than the proxy's";
+
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
     const proxyCloserText = (closerIps: readonly string[], members: readonly Wait[]): string =>
       closerIps
@@ -896,6 +936,8 @@ export const unansweredRequest: DetectorDefinition = {
         clientAgent: conn.app?.session?.clientSoftware ?? null,
         clientForwarded: conn.app?.session?.clientForwarded ?? null,
         proxyTells: encrypted === null ? proxyTellsOf(ex, conn) : 0,
+        hostWithoutPort: encrypted === null ? hostWithoutPortOf(ex, conn) : null,
+        agentsVary: encrypted === null && agentsVaryOn(conn),
         encrypted,
         fastcgi: ex.protocol === 'fastcgi',
         takenBefore,
@@ -2406,6 +2448,8 @@ export const unansweredRequest: DetectorDefinition = {
       const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
       // A proxy by its requests' tells: its timer, not the User-Agent's client's.
       const proxyTells = role === 'client' && members.every(proxyByTellsOnly) ? members.reduce((t, w) => t | w.proxyTells, 0) : 0;
+      // A close right behind the request is no timer's, a proxy's no more than the client's.
+      const smallHedge = role === 'client' && proxyTells === 0 && !finRightBehind ? mayBeProxyNote(members, server) : '';
       const closer =
         proxyTells !== 0
           ? `the proxy that sent ${n === 1 ? 'it' : 'them'} (${closers.join(', ')}, a proxy by its requests: ${proxyTellsText(proxyTells)}; the User-Agent is its client's, passed on) gave up and closed its upstream connection`
@@ -2422,7 +2466,7 @@ export const unansweredRequest: DetectorDefinition = {
             ? `That FIN came right behind the request, with no wait: no client timeout fires that fast, so none was at work. `
             : `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
               `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. `) +
-          `${where}.${halfCloseNote}` +
+          `${where}.${smallHedge}${halfCloseNote}` +
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
           finRightBehind && notAccepted === null && paused === null && proxyTells === 0
@@ -2431,7 +2475,7 @@ export const unansweredRequest: DetectorDefinition = {
               (proxyTells !== 0
                 ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
                 : role === 'client'
-                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
+                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()})${smallHedge !== '' ? mayBeProxyRemedy : ''}.`
                 : `; find which component closed the connection (${SERVER_CLOSE_TIMERS}), and raise that timeout only if such slow requests are expected.`),
         anomalyIds: members.map((w) => w.finding.id),
       });
@@ -2686,6 +2730,8 @@ export const unansweredRequest: DetectorDefinition = {
         // agree alike (a short path) the handshake tells nothing, and a timer armed at the request
         // (curl's --max-time is not the only setting such a client has) reads as well.
         const fastcgi = members.every((w) => w.fastcgi);
+        // Its requests' Host says it may be a proxy (mayBeProxyNote): its wait is not told as its own timer.
+        const proxyHedge = mayBeProxyNote(members, server);
         const fromConnect =
           timerFromConnect !== null
             ? ms(timerFromConnect.value)
@@ -2718,12 +2764,14 @@ export const unansweredRequest: DetectorDefinition = {
           ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${fromConnect} s after it began to connect (${range} after each request): ` +
             (timerFromConnect !== null && !(fromRequest !== null && fromRequest.samples === members.length && members.every((w) => w.sinceConnect !== null))
               ? `counted from the SYN they had waited about as long, ${fromRequestText}. That client's timeout covers the connect: ` +
-                `it is ${fromConnect} s, counted from the SYN${members.some((w) => w.sinceConnect === null) ? ' (on a reused connection, from the request)' : ''}.${atOnce}`
-              : `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout is ${fromConnect} s, counted from the SYN ` +
+                `it is ${fromConnect} s${proxyHedge !== '' ? ' if it is the program that sent them' : ''}, counted from the SYN${members.some((w) => w.sinceConnect === null) ? ' (on a reused connection, from the request)' : ''}.${atOnce}`
+              : `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout${proxyHedge !== '' ? ', if it is the program that sent them,' : ''} is ${fromConnect} s, counted from the SYN ` +
                 `(${timerFromConnect !== null && fromRequest !== null ? ms(fromRequest.value) : value} s from the request).${atOnce}`)
+          : proxyHedge !== ''
+          ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: it waited ${value} s, its request timeout if it is the program that sent them.`
           : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
-          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}${proxyHedge}` +
           `${fromConnect !== null ? '' : connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
           (notAccepted?.remedy ??
@@ -2732,7 +2780,7 @@ export const unansweredRequest: DetectorDefinition = {
             `Find why ${server} does not answer these requests within ${fromConnect !== null ? `${fromConnect} s of the connect` : `${value} s`} (its logs, a thread dump, slow dependencies).`) +
           (fastcgi
             ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
-            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
+            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()})${proxyHedge !== '' ? mayBeProxyRemedy : ''}; if the client retries, make sure the method is safe to repeat.`);
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else if (hi <= INSTANT_SERVER_CLOSE) {
         // No timer fires this soon after a request it had not been waiting on: nothing to infer.
