@@ -118,6 +118,14 @@ export class ClientAgents {
     return this.perClient((p) => raceErrorFor(p, first, tls), noAgentRaceErrors(first, tls), "a proxy that forwarded them, as here: an error of its own to its clients, often a 502", clientRaceErrors(first, tls));
   }
 
+  /**
+   * What the named clients resend by themselves after a failure on a reused connection
+   * (ClientProduct.resendsItself), each once, joined; '' when none of them is known to.
+   */
+  resendNotes(): string {
+    return [...new Set([...this.agents.values()].map((p) => p.resendsItself).filter((t): t is string => t !== undefined))].join('; ');
+  }
+
   /** Every connection's client is named, and each one's total timeout covers the connect (ClientProduct.timeoutCoversConnect). */
   timeoutsCoverConnect(): boolean {
     return this.named > 0 && this.unnamed === 0 && [...this.agents.values()].every((p) => p.timeoutCoversConnect === true);
@@ -169,9 +177,10 @@ export class ClientAgents {
     const parts: string[] = [];
     if (this.agents.size > 0) {
       const names = [...this.agents.keys()].map((a) => `\`${a}\``).join(', ');
-      const named = [...new Set(this.agents.values())].map((p) =>
+      // A set of strings: products that share their texts (python-requests and python-urllib3) say them once.
+      const named = [...new Set([...this.agents.values()].map((p) =>
         p.wholeSeconds === true && limit !== undefined ? p.idleSetting + wholeSecondsText(limit.safer, limit.timeout) : p.idleSetting,
-      );
+      ))];
       parts.push(`their User-Agent says ${names} (unless a proxy in front passed its client's on): ${named.join('; ')}`);
     }
     if (this.noAgent > 0) {

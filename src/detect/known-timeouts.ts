@@ -504,6 +504,18 @@ export interface ClientProduct extends RaceErrorText {
   wholeSeconds?: true;
   /** Named only where its User-Agent is seen, never in the lists for an unknown client (a command-line tool with no pool of its own). */
   namedOnly?: true;
+  /**
+   * It keeps an idle connection as long as the server's `Keep-Alive: timeout=N` says, less this
+   * many seconds (0: exactly N, Java HttpURLConnection's KeepAliveCache; 2: undici 6's
+   * keepAliveTimeoutThreshold). Unset: it ignores the hint.
+   */
+  hintMargin?: number;
+  /** The setting that bounds how many idle connections it keeps per server, with its default (a pool that closes what it has no idle room for). */
+  idleRoomSetting?: string;
+  /** What it resends by itself on a new connection when a reused one fails before any response byte, and the setting that stops it. */
+  resendsItself?: string;
+  /** Where keep-alive is turned off in it (a client that sends `Connection: close` on every request). */
+  keepAliveOff?: string;
 }
 
 /** What a whole-second idle setting must leave below the server's timeout (seconds): latency and the client's own timer. */
@@ -526,6 +538,15 @@ export function wholeSecondsText(safer: number, timeout: number): string {
     ? `: whole seconds only, so ${whole} s here`
     : ': whole seconds only, and even 1 s, the least, is too close to the server\'s timeout: raise the server\'s idle timeout to 2 s or more instead';
 }
+
+/** The texts python-requests and python-urllib3 share (requests is urllib3's pool with its own exceptions). */
+const PYTHON_REQUESTS_TEXTS = {
+  idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
+  raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
+  raceErrorAfterFin: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected',
+  raceErrorAfterReset: 'Python requests: ConnectionError "Connection aborted." with ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
+  requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout while it waits for the response, ConnectionError "Read timed out." once the body has begun',
+} as const;
 
 /**
  * Each agent as these clients send it by default (recorded in the samples: okhttp/3.13.1,
@@ -553,20 +574,46 @@ export const CLIENT_PRODUCTS: readonly ClientProduct[] = [
     requestTimeout: 'Apache HttpClient 4: `RequestConfig.custom().setSocketTimeout(…)`',
   },
   { agent: /^Java-http-client\//, idleSetting: 'Java HttpClient: the `jdk.httpclient.keepalive.timeout` system property, in seconds (1200 s by default)', wholeSeconds: true, raceError: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes", or "Connection reset" where the RST came first', raceErrorAfterFin: 'Java HttpClient: IOException "HTTP/1.1 header parser received no bytes"', raceErrorAfterReset: 'Java HttpClient: IOException "Connection reset"', requestTimeout: 'Java HttpClient: `HttpRequest.Builder.timeout(Duration)` (none by default), from the send to the response headers: HttpTimeoutException "request timed out", and it closes the connection' },
-  { agent: /^Java\//, idleSetting: 'Java HttpURLConnection: its keep-alive cache keeps a connection 5 s, or as long as the server\'s Keep-Alive hint says (`http.keepAlive=false` turns reuse off)', raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server", or "Connection reset" where the RST came first', raceErrorAfterFin: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"', raceErrorAfterReset: 'Java HttpURLConnection: SocketException "Connection reset"', requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"' },
-  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF, or "read: connection reset by peer" where the RST came first', raceErrorAfterFin: 'Go: EOF', raceErrorAfterReset: 'Go: "read: connection reset by peer"', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`', timeoutCoversConnect: true },
+  // JDK 17.0.15's sun.net.www.http: KeepAliveCache keeps an idle connection for the response's
+  // Keep-Alive timeout as sent (no margin), else `http.keepAlive.time.server` (5 s); HttpClient
+  // resends a request once on a new connection after a failure on a cached one, a POST too unless
+  // `sun.net.http.retryPost=false`, never one in streaming mode; at most `http.maxConnections` (5)
+  // idle connections per destination.
   {
-    agent: /^python-(requests|urllib3)\//,
-    idleSetting: 'Python requests/urllib3: none (it only checks for an arrived FIN before reuse): retry with urllib3 `Retry`, or keep the server\'s idle timeout above the clients\' pauses',
-    raceError: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected or ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
-    raceErrorAfterFin: 'Python requests: ConnectionError "Connection aborted." with RemoteDisconnected',
-    raceErrorAfterReset: 'Python requests: ConnectionError "Connection aborted." with ConnectionResetError (BrokenPipeError when the RST came while it was still writing the request)',
-    requestTimeout: 'Python requests: `timeout=` (none by default): ReadTimeout while it waits for the response, ConnectionError "Read timed out." once the body has begun',
+    agent: /^Java\//,
+    idleSetting:
+      'Java HttpURLConnection: it keeps an idle connection exactly as long as the server\'s `Keep-Alive: timeout` says (no margin: have the server advertise less than its own timeout), ' +
+      'else for the `http.keepAlive.time.server` system property, in seconds (5 s by default; JDK 19+ and JDK 17 updates such as 17.0.15 have it; `http.keepAlive=false` turns reuse off)',
+    wholeSeconds: true,
+    hintMargin: 0,
+    idleRoomSetting: 'Java HttpURLConnection: the `http.maxConnections` system property (5 idle connections per server by default)',
+    keepAliveOff: 'Java HttpURLConnection: the `http.keepAlive` system property (true by default; `-Dhttp.keepAlive=false` sends Connection: close on every request)',
+    resendsItself:
+      'Java HttpURLConnection sends a request that failed so on a cached connection again once by itself, a POST with its body too (`-Dsun.net.http.retryPost=false` stops that for POST; a request in streaming mode is never sent again)',
+    raceError: 'Java HttpURLConnection: SocketException "Unexpected end of file from server", or "Connection reset" where the RST came first',
+    raceErrorAfterFin: 'Java HttpURLConnection: SocketException "Unexpected end of file from server"',
+    raceErrorAfterReset: 'Java HttpURLConnection: SocketException "Connection reset"',
+    requestTimeout: 'Java HttpURLConnection: `setReadTimeout(ms)` (none by default): SocketTimeoutException "Read timed out"',
+  },
+  { agent: /^Go-http-client\//, idleSetting: 'Go http.Transport: `IdleConnTimeout` (90 s by default)', raceError: 'Go: EOF, or "read: connection reset by peer" where the RST came first', raceErrorAfterFin: 'Go: EOF', raceErrorAfterReset: 'Go: "read: connection reset by peer"', requestTimeout: 'Go: http.Client `Timeout` (none by default), Transport `ResponseHeaderTimeout`', timeoutCoversConnect: true, idleRoomSetting: 'Go: http.Transport `MaxIdleConnsPerHost` (2 by default)' },
+  // urllib3 keeps at most `maxsize` idle connections per host (1 by default) and closes the rest
+  // ("Connection pool is full, discarding connection"); requests mounts HTTPAdapter(pool_maxsize=10).
+  {
+    agent: /^python-requests\//,
+    ...PYTHON_REQUESTS_TEXTS,
+    idleRoomSetting: 'Python requests: `HTTPAdapter(pool_maxsize=N)` mounted on the Session (10 by default; urllib3 warns "Connection pool is full, discarding connection")',
+  },
+  // Its texts are requests' (named there in the lists): named only where its own agent is seen.
+  {
+    agent: /^python-urllib3\//,
+    namedOnly: true,
+    ...PYTHON_REQUESTS_TEXTS,
+    idleRoomSetting: 'urllib3: the pool\'s `maxsize` (`PoolManager(maxsize=N)`, 1 by default per host; it warns "Connection pool is full, discarding connection")',
   },
   { agent: /^python-httpx\//, idleSetting: 'httpx: `Limits(keepalive_expiry=…)` (5 s by default)', raceError: 'httpx: RemoteProtocolError "Server disconnected without sending a response" or ReadError', raceErrorAfterFin: 'httpx: RemoteProtocolError "Server disconnected without sending a response"', raceErrorAfterReset: 'httpx: ReadError', requestTimeout: 'httpx: `Timeout(…)` (5 s by default): ReadTimeout' },
   { agent: /\baiohttp\//, idleSetting: 'aiohttp: `TCPConnector(keepalive_timeout=…)` (15 s by default)', raceError: 'aiohttp: ServerDisconnectedError or ClientOSError', raceErrorAfterFin: 'aiohttp: ServerDisconnectedError', raceErrorAfterReset: 'aiohttp: ClientOSError', requestTimeout: 'aiohttp: `ClientTimeout(total=…, sock_read=…)` (300 s in all by default): asyncio.TimeoutError', timeoutCoversConnect: true },
   { agent: /^Ruby$/, idleSetting: 'Ruby Net::HTTP: `keep_alive_timeout` (2 s by default)', raceError: 'Ruby Net::HTTP: EOFError or Errno::ECONNRESET', raceErrorAfterFin: 'Ruby Net::HTTP: EOFError', raceErrorAfterReset: 'Ruby Net::HTTP: Errno::ECONNRESET', requestTimeout: 'Ruby Net::HTTP: `read_timeout` (60 s by default, for each read): Net::ReadTimeout; with `max_retries` (1 by default) it sends a GET, HEAD, PUT, DELETE, OPTIONS or TRACE again once on a new connection, so its caller waits twice that' },
-  { agent: /^(node|undici)$/, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed", or Error "read ECONNRESET" where the RST came first', raceErrorAfterFin: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', raceErrorAfterReset: 'Node\'s fetch: TypeError "fetch failed" with cause Error "read ECONNRESET"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default', timeoutCoversConnect: true },
+  { agent: /^(node|undici)$/, hintMargin: 2, idleSetting: "Node fetch: an undici Agent's `keepAliveTimeout` (4 s by default; undici also honours the server's Keep-Alive hint, less 2 s)", raceError: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed", or Error "read ECONNRESET" where the RST came first', raceErrorAfterFin: 'Node\'s fetch: TypeError "fetch failed" with cause SocketError "other side closed"', raceErrorAfterReset: 'Node\'s fetch: TypeError "fetch failed" with cause Error "read ECONNRESET"', requestTimeout: 'Node\'s fetch: the AbortSignal.timeout(ms) passed as `signal`, or an undici Agent\'s `headersTimeout`/`bodyTimeout`, 300 s by default', timeoutCoversConnect: true },
   // `curl/…` is the command line tool (libcurl sends no agent unless given one). curl 7.88 has no
   // option for CURLOPT_MAXAGE_CONN; it resent every request that met a closed reused connection,
   // POSTs included (keepalive-race-webfs-curl).

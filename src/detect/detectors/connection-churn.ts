@@ -1,5 +1,6 @@
 import { forwardedByProxy } from '../proxy-tells';
 import { ownAgent } from '../client-agents';
+import { clientProduct } from '../known-timeouts';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { closeMayBeAnnounced, ms } from '../facts';
@@ -46,6 +47,9 @@ interface Pair {
   churnPrograms: ProgramSet | null;
   /** One-request connections the client closed with a reset (RST): no TIME_WAIT is left of them. */
   resets: number;
+  /** One-request connections whose request said `Connection: close` (the client turned keep-alive off), and those of them the server closed first. */
+  asked: number;
+  askedServerClosed: number;
   /** The first one-request connections' requests, to ask at the end whether the client forwarded them (a proxy). */
   samples: SampleRequest[];
 }
@@ -112,7 +116,33 @@ function sharedProgram(pooled: ProgramSet | null, churn: ProgramSet | null): boo
 /** Command-line tools whose connections end with their run: one-request connections from them are separate runs. */
 const ONE_RUN_TOOL = /^(curl|Wget)\//;
 
+/**
+ * The settings that bound how many idle connections the programs keep (ClientProduct.idleRoomSetting),
+ * each once, where every agent of both sets names a product that has one; null otherwise (an
+ * unknown or unnamed program: the common pools' settings are listed instead).
+ */
+function idleRoomSettings(pooled: ProgramSet | null, churn: ProgramSet | null): string | null {
+  const agents = [...(pooled?.agents ?? []), ...(churn?.agents ?? [])];
+  if (agents.length === 0 || pooled?.unknown === true || churn?.unknown === true) return null;
+  const settings = new Set<string>();
+  for (const agent of agents) {
+    const setting = agent === '' ? undefined : clientProduct(agent)?.idleRoomSetting;
+    if (setting === undefined) return null;
+    settings.add(setting);
+  }
+  return [...settings].join('; ');
+}
+
 const agentsText = (set: ProgramSet | null): string => (set?.agents ?? []).map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
+
+/**
+ * Where keep-alive is turned off in the common clients, for a client whose User-Agent names none
+ * that says (nginx sends its upstreams HTTP/1.0 with Connection: close unless told otherwise).
+ */
+const CLIENT_KEEPALIVE_OFF_SETTINGS =
+  "the client's keep-alive setting (Java HttpURLConnection: `-Dhttp.keepAlive=false` turns it off; curl sends it only when given `-H 'Connection: close'`; " +
+  'Python\'s urllib.request sends it on every request, where urllib3 and requests keep connections; Node\'s http.request without a keep-alive Agent sends it; ' +
+  'nginx as a proxy: `proxy_http_version 1.1`, `proxy_set_header Connection ""` and `keepalive N` in the `upstream` block)';
 
 /** One-request connections whose close time is kept per pair (reloads are told from them). */
 const MAX_CLOSES_KEPT = 1000;
@@ -125,21 +155,34 @@ const MAX_CLOSES_KEPT = 1000;
  */
 const RELOAD_DRAIN_WINDOW = 2;
 
-/** The connection carried one request answered with keep-alive allowed, then the client closed it within `maxDelay`. */
-function churned(conn: AnalyzedConnection, maxDelay: number): { responseFrame: number; advertised: number | null; closeTs: number; reset: boolean; request: SampleRequest } | null {
+/**
+ * The connection carried one request answered with keep-alive allowed, then the client closed it
+ * within `maxDelay`; or the client asked to close it (`Connection: close` on its request: keep-alive
+ * turned off in the client, `asked`), and either side closed it within `maxDelay` (the server,
+ * as told, or the client).
+ */
+function churned(
+  conn: AnalyzedConnection,
+  maxDelay: number,
+): { responseFrame: number; advertised: number | null; closeTs: number; reset: boolean; asked: boolean; serverClosed: boolean; request: SampleRequest } | null {
   const app = conn.app;
   // A tunnel (a WebSocket, CONNECT) carries one request by design.
   if (app === null || app.exchangeCount !== 1 || app.recent.length !== 1 || app.session?.isTunnel === true) return null;
   const ex = app.recent[0];
-  if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null || closeMayBeAnnounced(ex, conn)) return null;
-  if (ex.requestConnection !== null && /\bclose\b/.test(ex.requestConnection)) return null; // the client asked to close: a deliberate one-shot, not a pool that fails to pool
+  if (ex.state !== 'complete' || ex.uncertain || ex.responseEnd === null) return null;
+  // The client asked to close: the same churn at the same rate, its cause the client's keep-alive setting (blind round 16, S19).
+  const asked = ex.requestConnection !== null && /\bclose\b/.test(ex.requestConnection);
+  // The server closing on its own (HTTP/1.0, its Connection: close) is its choice, unless the client asked it to.
+  if (!asked && closeMayBeAnnounced(ex, conn)) return null;
   const closed = firstClose(conn.client, conn.server);
-  if (closed.by !== 'client') return null;
-  const c = conn.client;
-  const closeTs = closed.how === 'fin' ? c.finTs : c.rstTs;
+  if (closed.by === null || (!asked && closed.by !== 'client')) return null;
+  const side = closed.by === 'client' ? conn.client : conn.server;
+  const closeTs = closed.how === 'fin' ? side.finTs : side.rstTs;
   if (closeTs - ex.responseEnd > maxDelay) return null; // it idled first: a pool with a short idle timeout
   const request = { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart ?? conn.startTs };
-  return { responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout, closeTs, reset: closed.how !== 'fin', request };
+  return {
+    responseFrame: ex.responseFrame ?? 0, advertised: ex.keepAliveTimeout, closeTs, reset: closed.by === 'client' && closed.how !== 'fin', asked, serverClosed: closed.by === 'server', request,
+  };
 }
 
 /**
@@ -167,6 +210,8 @@ export const connectionChurn: DetectorDefinition = {
       churn: '{client} opened {connections} connections to {server} for {requests} requests ({rate} new connections/s) and closed each right after its response, although the server allowed keep-alive',
       churnSome:
         '{client} opened {connections} connections to {server} for {requests} requests ({rate} new connections/s) and closed {churned} of them right after their one response, although the server allowed keep-alive',
+      asked:
+        '{client} opened {connections} connections to {server} for {requests} requests ({rate} new connections/s), asking with Connection: close on {askedCount} of them that each be closed after its response: keep-alive turned off in the client',
     },
   },
   create(ctx) {
@@ -189,7 +234,7 @@ export const connectionChurn: DetectorDefinition = {
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
             firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
-            pooledPrograms: null, churnPrograms: null, resets: 0, samples: [],
+            pooledPrograms: null, churnPrograms: null, resets: 0, asked: 0, askedServerClosed: 0, samples: [],
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -217,6 +262,8 @@ export const connectionChurn: DetectorDefinition = {
         pair.churned++;
         // Counted with no branch, as `pooled` above.
         pair.resets += one.reset ? 1 : 0;
+        pair.asked += one.asked ? 1 : 0;
+        pair.askedServerClosed += one.asked && one.serverClosed ? 1 : 0;
         if (pair.samples.length < MAX_SAMPLES) pair.samples.push(one.request);
         const synTs = conn.startTs;
         const synFrame = conn.client.synFrames.length > 0 ? conn.client.synFrames[0] : conn.firstFrame;
@@ -250,7 +297,8 @@ export const connectionChurn: DetectorDefinition = {
             ts: pair.thresholdTs,
             // "each" only when every connection was one of them: a client that pools but keeps too
             // few idle connections also kept some for many requests.
-            message: pair.churned === pair.connections ? 'churn' : 'churnSome',
+            // The client asked to close most of them: keep-alive turned off in the client.
+            message: pair.asked * 2 > pair.churned ? 'asked' : pair.churned === pair.connections ? 'churn' : 'churnSome',
             data: {
               client: pair.client,
               server: pair.server,
@@ -258,6 +306,7 @@ export const connectionChurn: DetectorDefinition = {
               requests: pair.requests,
               rate: Math.round(rate * 10) / 10,
               churned: pair.churned,
+              askedCount: pair.asked,
             },
             evidence: {
               connections: pair.connections,
@@ -266,12 +315,14 @@ export const connectionChurn: DetectorDefinition = {
               oneRequestConnections: pair.churned,
               newConnectionsPerSecond: Math.round(rate * 10) / 10,
               span: ms(span),
-              clientClosesFirst: true,
+              clientClosesFirst: pair.askedServerClosed * 2 < pair.churned,
+              requestsSaidClose: pair.asked,
               advertisedKeepAliveTimeout: pair.advertised,
               distinctClientPorts: pair.ports.size >= MAX_PORTS_COUNTED ? `≥${MAX_PORTS_COUNTED}` : pair.ports.size,
               clientPorts: ports.slice(0, MAX_PORTS_LISTED),
               // A connection the client reset leaves no TIME_WAIT.
-              timeWaitEstimate: Math.round(rate * TIME_WAIT_SECONDS * ((pair.churned - pair.resets) / pair.churned)),
+              // A connection the client reset leaves no TIME_WAIT, one the server closed first leaves it on the server.
+              timeWaitEstimate: Math.round(rate * TIME_WAIT_SECONDS * ((pair.churned - pair.resets - pair.askedServerClosed) / pair.churned)),
               closedByReset: pair.resets,
               clientForwards: forwards,
               closedAfterClientReload: afterReload,
@@ -337,6 +388,8 @@ export const connectionChurn: DetectorDefinition = {
           const apart = only !== null && otherPrograms(only.pooledPrograms, only.churnPrograms);
           // One program made both sets only as far as their User-Agents say: every connection's known, and one agent in both.
           const samePrograms = only !== null && sharedProgram(only.pooledPrograms, only.churnPrograms);
+          // The pooling program's own setting where its User-Agent names it (urllib3's `maxsize`, not Go's or Node's).
+          const room = samePrograms ? idleRoomSettings(only?.pooledPrograms ?? null, only?.churnPrograms ?? null) : null;
           const poolText =
             pooled === 0 || shortHint !== null
               ? ''
@@ -346,17 +399,20 @@ export const connectionChurn: DetectorDefinition = {
                   `(${agentsText(only?.churnPrograms ?? null)}), which open a connection per request.`
               : ` The same client${list.length > 1 ? 's' : ''} kept ${pooled} other connection${pooled === 1 ? '' : 's'} for ${pooledRequests} requests: ` +
                 `${samePrograms ? (list.length > 1 ? 'they pool' : 'it pools') : 'if one program made both, it pools'}, but keeps fewer idle connections than it runs requests at once, and closes the rest after their response ` +
-                `(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets)` +
+                (room !== null ? `(${room})` : "(Go's http.Transport keeps MaxIdleConnsPerHost idle connections per host, 2 by default; Node's http.Agent maxFreeSockets)") +
                 (samePrograms
                   ? '.'
                   : `; or two programs share the host, one pooling and one opening a connection per request (a health checker, a script in a loop), which no User-Agent tells apart here.`);
           const poolRemedy =
             poolText === '' || apart
               ? ''
-              : 'Let the pool keep as many idle connections as requests run at once (Go: http.Transport MaxIdleConnsPerHost, default 2; Node: http.Agent maxFreeSockets). ';
+              : room !== null
+                ? `Let the pool keep as many idle connections as requests run at once (${room}). `
+                : 'Let the pool keep as many idle connections as requests run at once (Go: http.Transport MaxIdleConnsPerHost, default 2; Node: http.Agent maxFreeSockets). ';
           // A client that resets (SO_LINGER 0) leaves no TIME_WAIT: only its FIN closes tie up ports.
           const resets = list.reduce((n, x) => n + x.pair.resets, 0);
-          const finCloses = connections - resets;
+          // Closed by the client with a FIN: the server's closes (asked for) leave their TIME_WAIT on the server.
+          const finCloses = connections - resets - list.reduce((n, x) => n + x.pair.askedServerClosed, 0);
           const timeWaitPorts = Math.round(rate * TIME_WAIT_SECONDS * (finCloses / connections));
           const timeWaitText =
             `stays in TIME_WAIT on the client for ${TIME_WAIT_SECONDS} s: ~${timeWaitPorts} ports of the ephemeral range stay tied up while this rate lasts ` +
@@ -378,6 +434,39 @@ export const connectionChurn: DetectorDefinition = {
             "HAProxy: under `http-reuse safe`, its default, each client connection's first request goes on a backend connection of its own, so clients that open a connection per request " +
             '(HTTP/1.0 without keep-alive, `ab` without `-k`) cost one backend connection each: `http-reuse always`, or keep-alive between the clients and the proxy; ' +
             'Apache mod_proxy pools unless `disablereuse=On` or `proxy-nokeepalive` is set). ';
+          // Every client here asked to close (Connection: close on its requests): its own keep-alive
+          // setting, not a pool's room, is what to change (blind round 16, S19: HttpURLConnection with
+          // -Dhttp.keepAlive=false, 20 GETs at 10/s, each connection closed by nginx as told).
+          if (!byReload && list.every((x) => x.pair.asked * 2 > x.pair.churned)) {
+            const serverClosed = list.reduce((n, x) => n + x.pair.askedServerClosed, 0);
+            const clientFins = connections - serverClosed - resets;
+            const agents = [...new Set(list.flatMap((x) => x.pair.churnPrograms?.agents ?? []))];
+            // A proxy's backend connections carry its clients' agents: none of them is the one to change.
+            const proxies = forwarding.length === list.length;
+            const said = proxies ? [] : agents.filter((a) => a !== '').map((a) => `\`${a}\``);
+            const offSettings = [...new Set(agents.map((a) => (a === '' ? undefined : clientProduct(a)?.keepAliveOff)).filter((t): t is string => t !== undefined))];
+            ctx.diagnose({
+              server,
+              count: connections,
+              inferred: {},
+              explanation:
+                `${hosts} sent \`Connection: close\` with its requests to ${server} and so used a new connection for each (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s)` +
+                `${said.length > 0 ? `; ${said.length === 1 ? 'its User-Agent says' : 'User-Agents'} ${said.join(', ')}` : ''}: keep-alive is turned off in ${proxies ? 'the proxy\'s backend connections' : 'the client'}. Each request pays a TCP handshake (and a TLS one, if any)` +
+                (serverClosed * 2 >= connections
+                  ? `; the server closed ${serverClosed === connections ? 'each connection' : `${serverClosed} of them`} first, as asked, so ${serverClosed === connections ? 'the' : 'those'} TIME_WAITs are the server's (they tie up no ephemeral ports of the client's)` +
+                    (clientFins > 0 ? `, and each of the other ${clientFins}, closed by the client, ${timeWaitText}` : '.')
+                  : `, and ${closeText}`) +
+                proxyText,
+              remedy: proxies
+                ? proxyRemedy.trim()
+                : (forwarding.length > 0 ? proxyRemedy : '') +
+                'Client: keep connections alive, unless one per request is meant (a health check, a one-shot script): ' +
+                (offSettings.length > 0 ? offSettings.join('; ') : CLIENT_KEEPALIVE_OFF_SETTINGS) +
+                '.',
+              anomalyIds: list.map((x) => x.finding.id),
+            });
+            continue;
+          }
           ctx.diagnose({
             server,
             count: connections,
@@ -390,12 +479,17 @@ export const connectionChurn: DetectorDefinition = {
                 ? reloadRemedy
                 : forwarding.length === list.length
                   ? proxyRemedy
-                  : runRemedy +
-                  hintRemedy +
-                  (forwarding.length > 0 ? proxyRemedy : '') +
-                  poolRemedy +
-                  'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
-                  "with an idle timeout below the server's.",
+                  : (
+                      runRemedy +
+                      hintRemedy +
+                      (forwarding.length > 0 ? proxyRemedy : '') +
+                      poolRemedy +
+                      // A program named that pools already: no other pool to take up.
+                      (poolRemedy !== '' && room !== null
+                        ? ''
+                        : 'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +
+                          "with an idle timeout below the server's.")
+                    ).trimEnd(),
             anomalyIds: list.map((x) => x.finding.id),
           });
         }

@@ -7,7 +7,7 @@ import { heldBelowText, inClientShutdown, inCloseBurst, inferTimeout, settleIdle
 import { ClientAgents, ownAgent } from '../client-agents';
 import { forwardedByProxy } from '../proxy-tells';
 import {
-  KNOWN_IDLE_TIMEOUTS, knownDefaultsText, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  clientProduct, KNOWN_IDLE_TIMEOUTS, knownDefaultsText, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
 } from '../known-timeouts';
 import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
@@ -312,6 +312,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
     messages: {
       reuse: '{server} closes idle connections after {timeout} s, but clients reuse connections after up to {maxReuse} s idle{advertisedText}',
       advertised: '{server} advertises Keep-Alive: timeout={advertised} but closes idle connections after {timeout} s{reuseText}',
+      hintKept:
+        '{server} closes idle connections at its advertised Keep-Alive: timeout={advertised} ({timeout} s), and clients that keep connections for that hint reused them after up to {maxReuse} s idle: no margin on either side, though none failed',
     },
   },
   create(ctx) {
@@ -653,6 +655,15 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           if (advertised !== null) inferred.advertisedKeepAliveTimeout = { value: advertised, samples: advertisedCount, spread: 0 };
           if (clientTimeout !== null) inferred.clientIdleTimeout = { value: ms(clientTimeout.value), samples: clientTimeout.samples, spread: ms(clientTimeout.spread) };
 
+          const pool = proxyPoolOf(legs, software, server, risky);
+          // Every reuse at risk came before the advertised hint, from clients known to keep an idle
+          // connection for the hint (ClientProduct.hintMargin: Java HttpURLConnection exactly for it),
+          // and none failed: the clients did as the server told them, and the hint, equal to the
+          // server's own timeout, left no margin (blind round 16, S12: nginx `keepalive_timeout 5s 5s`,
+          // reuses up to 4.992 s, closes at 5.003 s). The lever is the hint, so an info, not a warning.
+          const hintKept =
+            advertised !== null && !overAdvertised && relay === null && pool === null && !plainOnly && races.length === 0 && risky.length > 0 &&
+            risky.every((r) => r.forwarded === false && r.gap < advertised && clientProduct(r.software)?.hintMargin !== undefined);
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const who = plainOnly
             ? `${server}${plain !== null ? ` (${plain.name}, as its port says)` : e.plainCut === e.plainConnections ? ` (${SNAPLEN_UNIDENTIFIED_PAYLOAD})` : ' (neither HTTP nor TLS)'}`
@@ -678,7 +689,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
                   : byReset
                     ? 'such a request can cross the server\'s RST and fail with ECONNRESET ("connection reset by peer"), and one sent after the RST arrived fails in the client before reaching the wire'
                     : "such a request can cross the server's FIN and fail (a reset, or an EOF when the server reads and drops it)") +
-                `${races.length > 0 ? ` — ${racesText(races, T - margin)}` : ', even though none did in this capture'}.`,
+                `${races.length > 0 ? ` — ${racesText(races, T - margin)}` : hintKept ? '' : ', even though none did in this capture'}.`,
             );
           }
           if (overAdvertised) {
@@ -693,8 +704,21 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           }
           if (clientTimeout !== null) parts.push(`Clients themselves closed ${clientTimeout.samples} idle connections after ${fmt(clientTimeout.value)} s.`);
 
-          const pool = proxyPoolOf(legs, software, server, risky);
+          if (hintKept) {
+            const who = agentsOf(risky, sampled).describe();
+            parts.push(
+              `None did: every one came before the advertised Keep-Alive: timeout=${advertised}, as a client that keeps an idle connection for the hint does${who !== '' ? ` (${who})` : ''}; ` +
+                `but the server closes at that hint (${fmt(T)} s), so a request sent at the hint's end meets its close by luck: the hint leaves no margin.`,
+            );
+          }
           const remedies: string[] = [];
+          if (hintKept) {
+            const hint = Math.max(1, Math.floor(T - margin));
+            remedies.push(
+              `Server: advertise less than the timeout it applies (Keep-Alive: timeout=${hint} or less${hintSettingText(software.softwareOf(server), hint)}), ` +
+                'so that clients that keep connections for the hint drop them before the server closes them; or keep idle connections a second or more beyond the hint.',
+            );
+          }
           if (overAdvertised && relay !== null) {
             remedies.push(
               `Proxy: keep idle connections for at least ${advertised} s ${RELAYING_PROXY_IDLE_SETTINGS}, or backend: apply and advertise an idle timeout below the proxy's (Keep-Alive: timeout=${Math.max(1, Math.floor(T - margin))} or less).`,
@@ -713,7 +737,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               `Proxy: close its pooled connections to ${server} idle for more than ${safer} s (below the server's ${fmt(T)} s; ${pool}), ` +
                 `or raise the server's idle timeout above the pool's ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`,
             );
-          } else if (risky.length > 0) {
+          } else if (risky.length > 0 && !hintKept) {
             remedies.push(
               `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky, sampled).settings({ safer, timeout: T })}), ` +
                 (relay !== null
@@ -730,7 +754,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             client: null,
             server,
             ts: decisive !== null ? decisive.ts : closeSample.ts,
-            message: decisive !== null ? 'reuse' : 'advertised',
+            message: hintKept ? 'hintKept' : decisive !== null ? 'reuse' : 'advertised',
+            ...(hintKept ? { severity: 'info' as const } : {}),
             data: {
               server,
               timeout: fmt(T),
@@ -761,7 +786,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
             },
             frames: [closeSample.frame, decisive?.frame ?? 0, overAdvertised ? advertisedFrame : 0],
           });
-          ctx.diagnose({ server, count: 1, inferred, explanation, remedy, anomalyIds: [finding.id] });
+          ctx.diagnose({ server, count: 1, inferred, explanation, remedy, anomalyIds: [finding.id], ...(hintKept ? { severity: 'info' as const } : {}) });
         }
       },
     };

@@ -3120,6 +3120,9 @@ export const keepaliveRace: DetectorDefinition = {
               : entry.opaque > 0
                 ? ` Whether the failed requests were idempotent (safe to retry) cannot be read from ${entry.opaque === count ? 'their' : `${entry.opaque} of the ${count}`} encrypted (TLS) requests: retry automatically only idempotent ones.`
                 : ' Failed idempotent requests can be retried safely on a new connection.';
+          // The named client's own resends, where the race list's "clients that retry by themselves" misses it (HttpURLConnection, POSTs included).
+          const resends = entry.agents.resendNotes();
+          if (resends !== '' && reload.races < count && !reclaimStory) remedy += ` ${resends}.`;
           // Every race absorbed by the proxy that sent it (absorbedByProxy), none a 5xx its pool picked: a warning.
           const absorbedAll = entry.absorbed === count && pickedIds.length === 0;
           ctx.diagnose({ server, count: count + pickedIds.length, inferred, explanation, remedy, anomalyIds: [...entry.raceIds, ...pickedIds], ...(absorbedAll ? { severity: 'warning' as const } : {}) });
