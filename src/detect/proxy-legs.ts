@@ -466,7 +466,8 @@ export class ProxyLegs implements EventFollower {
         leg.closeFrame = close.frame;
         leg.closedBy = close.byClient ? 'proxy' : 'backend';
         leg.closedWith = close.rst ? 'RST' : 'FIN';
-        leg.resetBehindFin = !close.byClient && !close.rst && s.rstTs >= s.finTs && s.rstTs - s.finTs <= RESET_BEHIND_FIN;
+        // From the close itself: a FIN the capture missed has no finTs (-1), but is timed (firstCloseOf).
+        leg.resetBehindFin = !close.byClient && !close.rst && s.rstTs >= close.ts && s.rstTs - close.ts <= RESET_BEHIND_FIN;
       }
     }
     if (s.finTs >= 0) this.noteIdleClose(conn);
