@@ -1,7 +1,8 @@
 import type { AnalyzedConnection } from './analyzed-connection';
+import { forwardedByProxy } from './proxy-tells';
 import {
   CLIENT_IDLE_SETTINGS, CLIENT_REQUEST_TIMEOUTS, clientRaceErrors, ClientProduct, clientProduct, type FirstClose, NO_AGENT_IDLE_SETTINGS, noAgentRaceErrors, UNREAD_CLIENT_IDLE_SETTINGS,
-  NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, raceErrorFor, wholeSecondsText,
+  CASE_PROXY_POOL_IDLE_SETTINGS, NO_AGENT_REQUEST_TIMEOUTS, PROXY_POOL_IDLE_SETTING_TEXT, raceErrorFor, wholeSecondsText,
 } from './known-timeouts';
 
 /**
@@ -52,6 +53,11 @@ export class ClientAgents {
   noAgent = 0;
   /** Connections whose first request a proxy said it forwarded (`Via`, `X-Forwarded-For`): the proxy's pool. */
   forwarded = 0;
+  /**
+   * Of those, connections whose request named its client by a `User-Agent` a proxy passed on, told
+   * only by its field name in lower case (proxy-tells.ts forwardedByProxy): HAProxy 2.x or Envoy.
+   */
+  forwardedByCase = 0;
   /** Connections whose agent is not listed here (or beyond the agents kept). */
   unlisted = 0;
   /** Connections with no request read: encrypted, another protocol, or none sent. */
@@ -67,7 +73,7 @@ export class ClientAgents {
 
   note(conn: AnalyzedConnection): void {
     const session = conn.app?.session ?? null;
-    this.noteIdentity(session?.clientSoftware ?? null, session === null ? null : session.clientForwarded);
+    this.noteIdentity(session?.clientSoftware ?? null, forwardedByProxy(session));
   }
 
   /**
@@ -81,6 +87,8 @@ export class ClientAgents {
     }
     if (forwarded) {
       this.forwarded++;
+      // A forwarded request keeps its agent only where nothing but its field names' case told (HttpSession.clientSoftware).
+      if (agent !== null) this.forwardedByCase++;
       return;
     }
     if (agent === null) {
@@ -172,7 +180,12 @@ export class ClientAgents {
           `and nginx and HAProxy pass such requests on without a word of their own by default): ${NO_AGENT_IDLE_SETTINGS}`,
       );
     }
-    if (this.forwarded > 0) {
+    if (this.forwarded > 0 && this.forwardedByCase === this.forwarded) {
+      parts.push(
+        `${this.forwarded} of ${total} connections${this.sampleNote} carried requests a proxy forwarded: their field names came in lower case (\`user-agent\`) where the client their User-Agent names writes \`User-Agent\`, ` +
+          `as HAProxy 2.x and Envoy send them on, so the idle connections are the proxy's pool's: ${CASE_PROXY_POOL_IDLE_SETTINGS}; another proxy: its pool's own idle limit`,
+      );
+    } else if (this.forwarded > 0) {
       parts.push(`${this.forwarded} of ${total} connections${this.sampleNote} carried requests a proxy forwarded (Via or X-Forwarded-For), from its pool: ${PROXY_POOL_IDLE_SETTING_TEXT}`);
     }
     const unknown = this.unlisted + this.unread;

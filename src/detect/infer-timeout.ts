@@ -1,3 +1,4 @@
+import { ms } from './facts';
 import type { InferredValue } from './finding';
 
 /**
@@ -157,6 +158,78 @@ function exactWithLateOutliers(inferred: InferredValue, count: number, below: nu
 }
 
 /**
+ * Which samples below an inferred value's cluster are that timer's closes seen early, not closes of
+ * a shorter timer. A timer never fires early, but the capture sees a close as early when the
+ * server's last write left the capture point late: a response that sat in a queue on the server's
+ * uplink, a last segment Nagle held for an ACK, a capture far from a busy server. The idle measured
+ * from the response's last byte on the wire is then only a lower bound, and can be far below the
+ * timer. What bounds it from above is the request: the server cannot have finished writing its
+ * answer before it had the request. A close below the cluster that came at least as long after its
+ * request's last byte (`sinceRequest[i]`) as the cluster's closes came after theirs (the shortest
+ * of them, less the cluster's spread) was idle long enough for the cluster's timer: it was its
+ * response, not the timer, that came late (nginx's 1 s behind a queue that held some packets up to
+ * 0.8 s: ten closes at 1.000-1.008 s, two at 0.262 and 0.748 s whose responses left 0.75 and 0.26 s
+ * later than its others did, both closed 1.11 s after their requests as the others 1.10 s after
+ * theirs). A second, shorter timer's closes come soon after their requests too: those stay below.
+ * All false without `sinceRequest`.
+ */
+export function heldBelowCluster(samples: readonly number[], inferred: InferredValue, sinceRequest?: readonly number[]): boolean[] {
+  const out = new Array<boolean>(samples.length).fill(false);
+  if (sinceRequest === undefined || sinceRequest.length !== samples.length) return out;
+  const clusterLo = inferred.value - inferred.spread - 1e-9;
+  const clusterHi = inferred.value + inferred.spread + 1e-9;
+  // The cluster's own closes after their requests: the shortest is the server's quickest answer plus its timer.
+  let shortestAfterRequest = Infinity;
+  for (let i = 0; i < samples.length; i++) {
+    if (samples[i] < clusterLo || samples[i] > clusterHi || !Number.isFinite(sinceRequest[i])) continue;
+    shortestAfterRequest = Math.min(shortestAfterRequest, sinceRequest[i]);
+  }
+  if (!Number.isFinite(shortestAfterRequest)) return out;
+  const needed = Math.max(inferred.value, shortestAfterRequest - inferred.spread);
+  for (let i = 0; i < samples.length; i++) {
+    if (samples[i] < clusterLo && Number.isFinite(sinceRequest[i]) && sinceRequest[i] >= needed) out[i] = true;
+  }
+  return out;
+}
+
+/**
+ * The closes heldBelowCluster finds, as the words a diagnosis adds to the cluster's: how many, how
+ * idle the capture saw them and how long after their requests they came; '' when none, or all
+ * lie within the inference's tolerance of the timer. Said so
+ * that the closes left out of the timeout are accounted for, as what they are: responses that left
+ * the server late (a queue on its uplink, Nagle, a distant capture point), not a shorter timer.
+ */
+export function heldBelowText(
+  samples: readonly number[],
+  inferred: InferredValue,
+  sinceRequest: readonly number[],
+  options: { fraction: number; absolute: number },
+): string {
+  const held = heldBelowCluster(samples, inferred, sinceRequest);
+  // Only those the inference's tolerance would not have let agree with the timer: the others tell nothing new.
+  const apart = inferred.value - Math.max(options.fraction * inferred.value, options.absolute);
+  const idle: number[] = [];
+  const after: number[] = [];
+  for (let i = 0; i < held.length; i++) {
+    if (!held[i] || !(samples[i] < apart)) continue;
+    idle.push(samples[i]);
+    after.push(sinceRequest[i]);
+  }
+  if (idle.length === 0) return '';
+  const range = (v: number[]): string => {
+    const lo = Math.min(...v);
+    const hi = Math.max(...v);
+    return hi - lo < 0.0005 ? String(ms(lo)) : `${ms(lo)}-${ms(hi)}`;
+  };
+  const one = idle.length === 1;
+  return (
+    `; ${one ? 'one close' : `${idle.length} closes`} came ${range(idle)} s after ${one ? "its response's" : "their responses'"} last byte here but ` +
+    `${range(after)} s after ${one ? 'its request' : 'their requests'}, as the others came after theirs: ${one ? 'its response' : 'those responses'} left the server late ` +
+    '(a queue on its uplink, Nagle, a capture point far from it), which makes a close look early, not a shorter timer'
+  );
+}
+
+/**
  * How far from an inferred value a periodic check may spread closes: a second (lighttpd and Squid
  * check once a second), or a quarter of the value (waitress checks every `cleanup_interval`, 30 s
  * by default, against `channel_timeout`, 120 s: closes from 120 to 150 s).
@@ -175,7 +248,7 @@ const TICKED_OUTSIDE_FRACTION = 0.2;
  * Null when the samples within a tick are the cluster or barely more, or an exact timer's with a few
  * late closes (exactWithLateOutliers).
  */
-export function tickedSpread(samples: readonly number[], inferred: InferredValue, times?: readonly number[]): TickedSpread | null {
+export function tickedSpread(samples: readonly number[], inferred: InferredValue, times?: readonly number[], sinceRequest?: readonly number[]): TickedSpread | null {
   let count = 0;
   let lo = Infinity;
   let hi = -Infinity;
@@ -183,11 +256,14 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   const within: number[] = [];
   // Closes below the cluster: it holds a stretch of the samples, its median `value` in it, so none lies below value − spread.
   let below = 0;
+  const held = heldBelowCluster(samples, inferred, sinceRequest);
+  let heldCount = 0;
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i];
     if (!(Math.abs(v - inferred.value) <= reach)) continue;
     count++;
-    if (v < inferred.value - inferred.spread - 1e-9) below++;
+    if (held[i]) heldCount++;
+    else if (v < inferred.value - inferred.spread - 1e-9) below++;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (times !== undefined && i < times.length) within.push(times[i]);
@@ -196,7 +272,9 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   const manyOutside = count - inferred.samples >= Math.max(2, TICKED_OUTSIDE_FRACTION * count) && hi - lo > 1.5 * inferred.spread;
   if (count < inferred.samples + 2 || !(wide || manyOutside)) return null;
   const timed = within.length === count ? within : null;
-  if (exactWithLateOutliers(inferred, count, below, timed)) return null;
+  // Held closes below the cluster are the cluster's timer's (heldBelowCluster): the share the
+  // cluster must hold is of the others.
+  if (exactWithLateOutliers(inferred, count - heldCount, below, timed)) return null;
   const period = timed !== null ? closeGrid(timed, hi - lo, lo) : null;
   return period === null ? { count, lo, hi } : { count, lo, hi, period };
 }

@@ -183,8 +183,30 @@ export interface ServerIdentity {
    * came by `Server`: two writers answer there, as when a proxy in front (HAProxy, which adds no
    * `Via`) passes its backend's `Server` on and writes its own errors (408, 503, 504) without one.
    * Its settings are then the proxy's as much as the named software's (ServerSoftware.of).
+   * Also set where the `Server` field came named in lower case though the software it names
+   * writes `Server` (rewrittenBy: 'case').
    */
   passedOn?: true;
+  /**
+   * What told that the header was passed on: 'case' when the field name came in lower case
+   * (`server: nginx/1.22.1`), which the named software never writes and HAProxy 2.x (HTX) and
+   * Envoy write for every field they send on; undefined for answers without a Server header.
+   */
+  rewrittenBy?: 'case';
+}
+
+/**
+ * Servers whose own software writes its `Server` field name capitalized: a `server:` naming one of
+ * them was written by something else, a proxy that rewrote the head and passed the value on
+ * (blind round 16, pools S6: HAProxy 2.6 in front of nginx answered `server: nginx/1.22.1`).
+ * Servers that write it in lower case themselves (uvicorn, Hypercorn, Cowboy, Envoy) are not listed.
+ */
+export const CAPITALIZED_SERVER_FIELD = /^(nginx|openresty|Apache(\/|$)|lighttpd|gunicorn|Microsoft-IIS|Jetty|Caddy|Werkzeug|TornadoServer|WEBrick)/i;
+
+/** How a server is named in a diagnosis's first words: its `Server` header, or the proxy in front that passed it on. */
+export function identityLabel(identity: ServerIdentity): string {
+  if (identity.rewrittenBy === 'case') return `a proxy in front, passing on \`${identity.says}\` in lower case`;
+  return identity.says;
 }
 
 /**
@@ -192,6 +214,8 @@ export interface ServerIdentity {
  * answers show two writers (ServerIdentity.passedOn): its idle keep-alive timeout.
  */
 export const FRONT_PROXY_IDLE_SETTINGS = 'HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`), nginx `keepalive_timeout`, Envoy `common_http_protocol_options.idle_timeout`';
+/** The front proxies that write field names in lower case (ServerIdentity.rewrittenBy 'case'): their idle keep-alive timeouts. */
+const FRONT_PROXY_CASE_IDLE_SETTINGS = 'HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`), Envoy `common_http_protocol_options.idle_timeout`';
 /** The same proxies' timers for a client's request head (and body): HAProxy's answers 408, nginx's closes without a byte. */
 export const FRONT_PROXY_REQUEST_SETTINGS =
   'HAProxy `timeout http-request` (the whole head from the accept, the body too with `option http-buffer-request`; when unset, `timeout client`), nginx `client_header_timeout` / `client_body_timeout`, Envoy `request_headers_timeout`';
@@ -201,7 +225,13 @@ export const FRONT_PROXY_REQUEST_SETTINGS =
  * responses' `Server` names the backend a proxy passes on, the answers without one are the proxy's.
  */
 export function passedOnNote(identity: ServerIdentity): string {
+  if (identity.rewrittenBy === 'case') return caseNote(identity);
   return `these answers carry no Server header while its other responses say \`${identity.says}\`: the software that header names did not write them, most likely a proxy in front that passes its backend's header on and answers on its own`;
+}
+
+/** Why a lower-case `server` field means a proxy in front (ServerIdentity.rewrittenBy 'case'). */
+function caseNote(identity: ServerIdentity): string {
+  return `its responses say \`${identity.says}\` with the field name in lower case, which that software never writes: a proxy in front rewrote them and passed its backend's header on, as HAProxy 2.x and Envoy write every field name in lower case`;
 }
 
 /** The known product a `Server` value (or a `Via` comment) names, or null (no value, or a product not listed). */
@@ -711,6 +741,15 @@ const LIBRARY_PROXY_POOL_IDLE_SETTINGS =
   'Go http.Transport `IdleConnTimeout`, 90 s in the DefaultTransport that httputil.ReverseProxy uses; Java HttpClient `jdk.httpclient.keepalive.timeout`; ' +
   'OkHttp `ConnectionPool` keepAliveDuration; Apache HttpClient `evictIdleConnections`; Python urllib3/requests: none, retry instead)';
 
+/**
+ * The pool settings of the proxies that write every field name in lower case (HAProxy 2.x, Envoy),
+ * for upstream connections whose requests came so (proxy-tells.ts TELL_HEADER_CASE).
+ */
+export const CASE_PROXY_POOL_IDLE_SETTINGS = [
+  ...PROXY_POOL_IDLE_SETTINGS.filter((p) => p.startsWith('HAProxy')),
+  'Envoy: the cluster\'s `common_http_protocol_options.idle_timeout` (1 h by default)',
+].join('; ');
+
 /** The proxies' pool settings, for connections that carried requests a proxy said it forwarded. */
 export const PROXY_POOL_IDLE_SETTING_TEXT = [...PROXY_POOL_IDLE_SETTINGS, LIBRARY_PROXY_POOL_IDLE_SETTINGS].join('; ');
 
@@ -750,6 +789,11 @@ export const RELAYING_PROXY_IDLE_SETTINGS =
  */
 export function serverIdleSettings(identity: ServerIdentity | null, software: string | null = null): string {
   const product = serverProduct(identity?.software ?? null);
+  if (identity !== null && identity.rewrittenBy === 'case') {
+    // The client connection is the proxy's: the backend's own idle timer acts on the proxy's backend connections only.
+    const behind = product !== null ? `; ${product.idleSetting} is the backend's, for the proxy's own connections to it` : '';
+    return `(${caseNote(identity)}: the idle timer is the proxy's: ${FRONT_PROXY_CASE_IDLE_SETTINGS}${behind})`;
+  }
   if (identity !== null && identity.passedOn === true) {
     // Answers without a Server header beside those naming one: a proxy in front closes idle client connections with its own timer.
     const behind = product !== null ? `; or, if the close is the backend's own, ${product.idleSetting}` : '';

@@ -32,6 +32,8 @@ export interface IdleCloseSample {
   method: string | null;
   uri: string | null;
   requestStart: number | null;
+  /** The last request's last byte: the server finished writing its answer after it (heldBelowCluster). */
+  requestEnd: number | null;
 }
 
 /**
@@ -55,6 +57,7 @@ export function idleCloseSample(finTs: number, finFrame: number, lastExchange: H
     method: lastExchange?.method ?? null,
     uri: lastExchange?.uri ?? null,
     requestStart: lastExchange?.requestStart ?? null,
+    requestEnd: lastExchange?.requestEnd ?? null,
   };
 }
 

@@ -121,7 +121,10 @@ export function applyKeptField(
           const end = ve - vs > MAX_SERVER_CHARS ? vs + MAX_SERVER_CHARS : ve;
           // Interned: one server answers with the same value on every connection. Only plain text
           // is kept: the value goes into explanations printed on terminals and pages.
-          if (isPlainText(bytes, vs, end)) head.server = latin1Interned(bytes, vs, end);
+          if (isPlainText(bytes, vs, end)) {
+            head.server = latin1Interned(bytes, vs, end);
+            head.serverNameLower = bytes[s] === 0x73; // `s`
+          }
         }
         return LineResult.Ok;
       }
@@ -150,6 +153,13 @@ export function applyKeptField(
       }
       if (isUserAgentName(bytes, s)) {
         head.otherHeaders++; // still counted with the fields not kept: only a first request's is read
+        if (ve > vs) {
+          // FNV-1a over the bytes, with no string made: every request's, to compare with the first's.
+          const end = ve - vs > MAX_AGENT_CHARS ? vs + MAX_AGENT_CHARS : ve;
+          let h = 0x811c9dc5;
+          for (let i = vs; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+          head.agentHash = h >>> 0 || 1;
+        }
         if (head.readsIdentity && head.userAgent === null && ve > vs) {
           // Its start names the client (a browser's runs on for 100 bytes and more): cut short, so
           // that every connection of one client shares one interned string, made in few steps.

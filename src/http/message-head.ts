@@ -106,6 +106,18 @@ export class MessageHead {
    */
   agentNameLower = false;
   /**
+   * The `Server` field's name was written in lower case (`server`; responses, read with `server`):
+   * as HAProxy 2.x and Envoy write every field name they send on, where nginx, Apache and most
+   * servers write `Server` (ServerSoftware: a proxy in front passed the header on).
+   */
+  serverNameLower = false;
+  /**
+   * A hash of the `User-Agent` value's first MAX_AGENT_CHARS bytes, read on every request, not only
+   * where `userAgent` is (0: none): whether one connection's requests came from different clients,
+   * as a proxy's pooled upstream connection carries them (HttpSession.clientAgentsVary).
+   */
+  agentHash = 0;
+  /**
    * Whether the fields that name software are read into this head (MessageParser.readsIdentity):
    * `server` and `via` of a response, `userAgent`, `via` and `forwarded` of a request.
    */
@@ -152,6 +164,8 @@ export class MessageHead {
     this.userAgent = null;
     this.forwarded = false;
     this.agentNameLower = false;
+    this.serverNameLower = false;
+    this.agentHash = 0;
     this.readsIdentity = false;
     this.otherHeaders = 0;
     this.malformedHeaders = 0;

@@ -1502,8 +1502,7 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
     case 0x69: // idempotency-key
       at = pos + 15;
       break;
-    case 0x75: // user-agent
-      if (identity !== true) return 0; // compared with true: see updateEstablished's note in the tracker
+    case 0x75: // user-agent: on every request, for its hash (MessageHead.agentHash), its text on the first
       at = pos + 10;
       break;
     case 0x66: // forwarded

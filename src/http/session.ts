@@ -428,6 +428,8 @@ export class HttpSession {
   serverSoftware: string | null = null;
   /** The last `Via` entry of that same response (see MessageHead.via), or null. */
   serverVia: string | null = null;
+  /** That response's `Server` field name was in lower case (MessageHead.serverNameLower). */
+  serverNameLower = false;
   /** A final response was parsed: when serverSoftware and serverVia are still null, none named its software. */
   answered = false;
   /**
@@ -451,6 +453,14 @@ export class HttpSession {
   clientForwarded: boolean | null = null;
   /** That request's `User-Agent` field name was in lower case (MessageHead.agentNameLower). */
   clientAgentNameLower = false;
+  /** That request's MessageHead.agentHash (0: no User-Agent). */
+  clientAgentHash = 0;
+  /**
+   * A later request on the connection named another `User-Agent` than the first (both named one):
+   * one client program sends its own on every request, a proxy's pooled upstream connection
+   * carries its many clients' (nginx's `keepalive` upstream, HAProxy's http-reuse).
+   */
+  clientAgentsVary = false;
   /**
    * Who spoke when, once either parser found the payload is not HTTP (a database's, a cache's
    * protocol, or TLS): the client's reuses of the connection (see OpaqueTurns). Null until then.
@@ -557,12 +567,15 @@ export class HttpSession {
     this.unfinishedLineTaken = false;
     this.serverSoftware = null;
     this.serverVia = null;
+    this.serverNameLower = false;
     this.gatewayErrorSoftware = null;
     this.gatewayErrorVia = null;
     this.answered = false;
     this.clientSoftware = null;
     this.clientForwarded = null;
     this.clientAgentNameLower = false;
+    this.clientAgentHash = 0;
+    this.clientAgentsVary = false;
     this.opaqueTurns = null;
     this.turnsUnreadable = false;
     this.clientSniffed = false;
@@ -785,7 +798,10 @@ export class HttpSession {
       this.clientForwarded = head.via !== null || head.forwarded;
       if (!this.clientForwarded) this.clientSoftware = head.userAgent;
       this.clientAgentNameLower = head.agentNameLower;
+      this.clientAgentHash = head.agentHash;
       this.req.readsIdentity = false;
+    } else if (head.agentHash !== 0 && this.clientAgentHash !== 0 && head.agentHash !== this.clientAgentHash) {
+      this.clientAgentsVary = true;
     }
     // The start line was charged at its beginning; the header strings are known now.
     this.charge(p, headerStringBytes(head));
@@ -941,6 +957,7 @@ export class HttpSession {
     if (this.serverSoftware === null && this.serverVia === null) {
       this.serverSoftware = head.server;
       this.serverVia = head.via;
+      this.serverNameLower = head.serverNameLower;
       // Known now: later responses' heads need not read it again (but for gateway errors: MessageParser.acceptHead).
       if (head.server !== null || head.via !== null) this.resp.readsIdentity = false;
     }

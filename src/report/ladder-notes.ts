@@ -165,6 +165,15 @@ const connectionRefused: NoteRule = (p) => {
 };
 
 const acceptQueueOverflow: NoteRule = (p, ev, _f, index) => {
+  // A connection refused as it was accepted (a connection limit), or a 5xx answered at once beside such refusals.
+  if (ev.signal === 'failed-at-once') return p.fromClient ? 'request' : `${num(ev, 'status') ?? '5xx'} at once`;
+  if (ev.signal === 'closed-at-accept') {
+    if (!p.fromClient && isSyn(p)) return '';
+    if (!p.fromClient && isFin(p)) return 'FIN right after the handshake: refused as it was accepted';
+    if (!p.fromClient && isRst(p)) return ev.form === 'fin-before-request' ? 'RST: the socket was closed' : 'RST over the unread request: refused as it was accepted';
+    if (p.fromClient && hasData(p)) return 'request';
+    return null;
+  }
   if (!p.fromClient && isSyn(p)) return index === 0 ? '' : 'SYN,ACK again: the ACK was not taken (accept queue full)';
   if (p.fromClient && hasData(p)) return ev.dataAcked === true ? 'first data, ACKed only late' : 'first data: never ACKed';
   return null;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { judgeArrivalClose, keepaliveRace } from '../../src/detect/detectors/keepalive-race';
 import { unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { idleTimeoutMismatch } from '../../src/detect/detectors/idle-timeout-mismatch';
 import { DETECTORS } from '../../src/detect/registry';
 import { analyzeSample, listSamples, SAMPLES_DIR } from '../samples';
 import { analyzeWithout } from '../robustness/sample-without';
@@ -286,6 +287,78 @@ describe('keepalive-race: synthetic connections', () => {
     expect(f.evidence.delta).toBe(-0.002);
     expect(f.evidence.requestAcksFin).toBe(false);
     expect(f.summary).toContain('before the FIN');
+  });
+
+  /**
+   * Blind test 16 (chains S3 i=11, S14 i=2): captured next to the client, a 25 µs handshake, then a
+   * queue on the server's uplink that grew while the connection idled (45 ms). The request left
+   * `lead` s before the FIN, which does not acknowledge it; the server's RST for it came `rstAfter`
+   * s after the request (the round trip the queue made). Optionally the request ACKs the FIN (the
+   * client had read it: stale reuse), or the FIN acknowledges the request (the server had it).
+   */
+  const queuedCrossing = (lead: number, rstAfter: number, variant: 'crossing' | 'fin-acks-request' | 'resent' = 'crossing') => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0, 0.000025).exchange(0.01, post('/r?i=1', '{"a":1}'), ok('first'));
+    const req = 0.011 + 0.909;
+    const before = c.cSeq;
+    c.request(req, post('/r?i=2', '{"a":2}'), { noAck: true });
+    // The request lost on the path and sent again: the RST answers the resend.
+    if (variant === 'resent') c.resend(req + lead + 0.0002, 'c', post('/r?i=2', '{"a":2}'));
+    c.fin(req + lead, 's', variant === 'fin-acks-request' ? {} : { ack: before });
+    c.fin(req + lead + 0.00013, 'c');
+    c.rst(req + rstAfter, 's');
+    return ofKind(cap.analyze(only), KIND);
+  };
+
+  test('a crossing on a path whose queue grew since the handshake: the RST for the request measures the round trip (blind test 16)', () => {
+    // 44.6 ms before the FIN, the RST 53.2 ms after the request: S14's i=2, once missed (the handshake's 25 µs allowed 1 ms).
+    const [f] = queuedCrossing(0.0446, 0.0532);
+    expect(f).toBeDefined();
+    expect(f.evidence.form).toBe('crossing');
+    expect(f.evidence.requestAcksFin).toBe(false);
+    expect(f.evidence.delta).toBeCloseTo(-0.0446, 6);
+  });
+
+  test('the queued crossing\'s idle close is no sample of the timeout: the queue that held its FIN skews it', () => {
+    const cap = new Capture();
+    // Three idle closes at 0.95 s on connections whose path held nothing.
+    for (let k = 0; k < 3; k++) {
+      const o = cap.connection();
+      o.handshake(10 + 2 * k).exchange(10.01 + 2 * k, get('/o'), ok());
+      o.close(10.011 + 2 * k + 0.95, 's');
+    }
+    // The crossing whose FIN the grown queue held 40 ms longer (1.0 s idle seen here): it tells the race only.
+    const c = cap.connection();
+    c.handshake(0, 0.000025).exchange(0.01, get('/a'), ok('first'));
+    const before = c.cSeq;
+    c.request(0.971, get('/b'), { noAck: true });
+    c.fin(1.011, 's', { ack: before });
+    c.rst(1.0245, 's');
+    const r = cap.analyze([keepaliveRace, idleTimeoutMismatch]);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.inferred.serverIdleTimeout).toMatchObject({ samples: 3 });
+    expect(d.inferred.serverIdleTimeout?.value).toBeCloseTo(0.95, 3);
+  });
+
+  test('near misses of the queued crossing: the server had the request (its FIN ACKs it), or the RST came at once after a request long before the FIN: silent', () => {
+    // The FIN acknowledges the request: the server closed with it in hand, no crossing (arrival-close rules judge it).
+    expect(queuedCrossing(0.0446, 0.0532, 'fin-acks-request').filter((f) => f.evidence.form === 'crossing')).toEqual([]);
+    // The request 0.3 s before the FIN, lost and sent again 0.3 s later; the RST answers the resend within 0.2 ms: the path's round trip is short, the request was no crossing.
+    expect(queuedCrossing(0.3, 0.3004, 'resent')).toEqual([]);
+  });
+
+  test('a reuse well after the FIN arrived, on the same queued path: still stale reuse, not a crossing', () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0, 0.000025).exchange(0.01, get('/a'), ok('first'));
+    c.fin(0.962, 's');
+    c.request(1.2, get('/b'), { noAck: true }); // ACKs the FIN: the client had read it
+    c.rst(1.253, 's');
+    const [f] = ofKind(cap.analyze(only), KIND);
+    expect(f.evidence.form).toBe('stale-reuse');
+    expect(f.evidence.requestAcksFin).toBe(true);
   });
 
   test('a request trickled in until the server closed on it (Go ReadHeaderTimeout, nginx client_header_timeout / client_body_timeout): the connection was in use, no race', () => {

@@ -668,3 +668,27 @@ const ECHO = path.resolve(__dirname, '../../../shared/corpus/public/zeek/echo-co
     expect(d.inferred.clientSynRetransmitTimeout.value).toBeLessThan(1.1);
   });
 });
+
+describe('syn-unanswered: connects that sent as many SYNs as Linux does before it gives up (blind 16, S12)', () => {
+  /** Three connects abandoned after `schedule`'s SYNs (seconds after each first SYN), 0.5 s apart; the capture runs on to 20 s. */
+  const explanation = (schedule: number[]): string => {
+    const cap = new Capture();
+    for (let k = 0; k < 3; k++) syns(cap, 47000 + k, schedule.map((t) => k * 0.5 + t));
+    cap.connection().handshake(19.9).exchange(19.91, get('/'), ok());
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND);
+    return d?.explanation ?? '';
+  };
+
+  test('7 SYNs (Linux 6.5+ schedule, tcp_syn_retries 6) and no 8th when due: the kernel limit fits, named before application timeouts', () => {
+    const text = explanation([0, 1, 2, 3, 4, 5, 7]);
+    expect(text).toContain('3 between 7.0 and 11.0 s after their first SYN');
+    expect(text).toContain('Each had sent 7 SYNs, as many as Linux sends before it gives a connect up by itself (net.ipv4.tcp_syn_retries = 6');
+    expect(text).not.toContain('Their connect timeouts lie there');
+  });
+
+  test('near miss: connects abandoned after 3 SYNs, long before the kernel would give up: their connect timeouts, as before', () => {
+    const text = explanation([0, 1, 2]);
+    expect(text).toContain('Their connect timeouts lie there');
+    expect(text).not.toContain('tcp_syn_retries');
+  });
+});

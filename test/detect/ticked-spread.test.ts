@@ -1,4 +1,4 @@
-import { closeGrid, inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, tickedSpread } from '../../src/detect/infer-timeout';
+import { closeGrid, heldBelowCluster, inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, tickedSpread } from '../../src/detect/infer-timeout';
 import { saferClientIdleTimeout } from '../../src/detect/detectors/keepalive-race';
 
 const options = { fraction: 0.02, absolute: 0.05, minSamples: 2 };
@@ -42,6 +42,39 @@ describe('tickedSpread: idle closes spread over a periodic check', () => {
     expect(tickedSpread(memcached, inferTimeout(memcached, options)!, onSeconds)).toMatchObject({ count: 13, lo: 2.98 });
     const offGrid = memcached.map((_, i) => 100 + 2.37 * i + 0.211 * (i % 5));
     expect(tickedSpread(memcached, inferTimeout(memcached, options)!, offGrid)).toBeNull();
+  });
+});
+
+describe('heldBelowCluster: closes a late response made look early', () => {
+  // Blind round 16, chains S19: nginx keepalive_timeout 1 s behind a queue on its uplink that held
+  // some packets up to 0.8 s. Ten closes 1.000-1.008 s after the response's last byte on the wire,
+  // two 0.262 and 0.748 s after it: their responses left 0.75 and 0.26 s late, and both closes came
+  // 1.11 s after their requests, as the others came 1.10 s after theirs.
+  const closes = [0.262, 1.0, 0.748, 1.001, 1.002, 1.001, 1.004, 1.008, 1.0, 1.003, 1.002, 1.005];
+  const times = closes.map((_, i) => 87.4 + 1.37 * i + 0.113 * (i % 5));
+  const afterRequest = [1.111, 1.101, 1.108, 1.101, 1.102, 1.105, 1.105, 1.108, 1.1, 1.103, 1.102, 3.101];
+
+  test('a tight cluster with two early closes whose responses left late: one exact timer, no tick', () => {
+    const cluster = inferTimeout(closes, options)!;
+    expect(cluster.value).toBeCloseTo(1.002, 3);
+    expect(heldBelowCluster(closes, cluster, afterRequest)).toEqual([true, false, true, false, false, false, false, false, false, false, false, false]);
+    expect(tickedSpread(closes, cluster, times, afterRequest)).toBeNull();
+    // Without what the requests tell, the two early closes still spread it as a tick's (the shortest is kept).
+    expect(tickedSpread(closes, cluster, times)).toMatchObject({ count: 12, lo: 0.262 });
+  });
+
+  test('a real second timer stays two: closes soon after their quick responses are no late response', () => {
+    const cluster = inferTimeout(closes, options)!;
+    const quick = closes.map((c) => c + 0.1);
+    expect(heldBelowCluster(closes, cluster, quick).some((h) => h)).toBe(false);
+    expect(tickedSpread(closes, cluster, times, quick)).toMatchObject({ count: 12, lo: 0.262 });
+  });
+
+  test('a tick (lighttpd\'s once a second) stays a tick whatever the requests tell: its closes below the densest window came soon after their requests', () => {
+    const lighttpd = even(15, 5.02, 0.81);
+    const cluster = inferTimeout(lighttpd, options)!;
+    const afterItsRequest = lighttpd.map((c, i) => c + 0.02 + 0.3 * (i % 3));
+    expect(tickedSpread(lighttpd, cluster, undefined, afterItsRequest)).toMatchObject({ count: 15, lo: 5.02 });
   });
 });
 

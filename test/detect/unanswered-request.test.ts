@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles, AnalysisResult } from '../../src/analyze';
-import { closeBursts, unansweredRequest } from '../../src/detect/detectors/unanswered-request';
+import { closeBursts, timerStartsAtConnect, unansweredRequest } from '../../src/detect/detectors/unanswered-request';
 import { DETECTORS } from '../../src/detect/registry';
 import { listSamples, SAMPLES_DIR, SampleMeta } from '../samples';
 import { buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packet-builder';
@@ -770,6 +770,135 @@ describe('unanswered-request: a client timeout that covers the connect (curl --m
     const [d] = cap.analyze([unansweredRequest]).diagnoses.filter((x) => x.kind === 'unanswered-request');
     expect(d.inferred.clientTimeout.value).toBeCloseTo(1.0, 3);
     expect(d.inferred.clientTimeoutFromConnect).toBeUndefined();
+  });
+});
+
+describe('unanswered-request: a timer that starts at the connect, under load (blind 16 S2, S15, S14b)', () => {
+  /**
+   * A connection whose client sent its SYN at `synAt` and again at each of `resends` (seconds after
+   * it), answered after the last one (`answerRtt` later); its request goes out with the handshake's
+   * ACK, the server ACKs it and answers nothing; the client closes `closeAfterSyn` after its first SYN,
+   * or `closeAfterRequest` after the request.
+   */
+  function delayed(cap: Capture, synAt: number, resends: readonly number[], end: { afterSyn?: number; afterRequest?: number }, agent = 'curl/7.88.1', answerRtt = 0.0002) {
+    const c = cap.connection();
+    for (const r of [0, ...resends.slice(0, -1)]) cap.add(synAt + r, buildTcpPacket({ src: c.client, dst: c.server, sport: c.cport, dport: c.sport, seq: c.cSeq - 1, flags: TCP_SYN }));
+    const hs = synAt + (resends.length > 0 ? resends[resends.length - 1] : 0);
+    // The last SYN is the handshake's own (no packet twice when there is no resend).
+    if (resends.length > 0) c.handshake(hs, answerRtt);
+    else c.handshake(synAt, answerRtt);
+    const req = hs + answerRtt + 0.0003;
+    c.request(req, get('/slow', [`User-Agent: ${agent}`])).ack(req + 0.0002, 's');
+    c.close(end.afterSyn !== undefined ? synAt + end.afterSyn : req + (end.afterRequest ?? 0), 'c');
+    return c;
+  }
+  const ofUnanswered = (r: AnalysisResult) => r.diagnoses.filter((d) => d.kind === KIND);
+
+  test('curls started together, their connects delayed by resent SYNs, closed at one moment 10 s after their SYN: the timer leads, the exit is the alternative (S2)', () => {
+    const cap = new Capture();
+    // --max-time 10 from the start of each: SYNs answered at once, after 1 s and after 1+2 s (Linux's SYN backoff).
+    delayed(cap, 0, [], { afterSyn: 10.0 });
+    delayed(cap, 0.0001, [1], { afterSyn: 10.0001 });
+    delayed(cap, 0.0002, [1, 3], { afterSyn: 10.0002 });
+    const ds = ofUnanswered(cap.analyze([unansweredRequest]));
+    expect(ds).toHaveLength(1);
+    const [d] = ds;
+    expect(Object.keys(d.inferred)[0]).toBe('clientTimeoutFromConnect');
+    expect(d.inferred.clientTimeoutFromConnect.value).toBeCloseTo(10.0, 2);
+    expect(d.explanation).toMatch(/timeout covers the connect: it is 10(\.0+)? s, counted from the SYN/);
+    expect(d.explanation).toContain('as a client that exited or cancelled them together would also do');
+    expect(d.explanation).not.toContain('its process exited or was killed');
+    expect(d.remedy).toContain('of the connect');
+  });
+
+  test('near miss: a client that exits with connections of different ages from their SYN keeps the exit, beside its timer from the connect', () => {
+    const cap = new Capture();
+    // Its timer, proven on connects delayed alike: 10 s from the SYN.
+    delayed(cap, 0, [], { afterSyn: 10.0 });
+    delayed(cap, 0.0001, [1], { afterSyn: 10.0001 });
+    delayed(cap, 0.0002, [1, 3], { afterSyn: 10.0002 });
+    delayed(cap, 0.0003, [3], { afterSyn: 10.0003 });
+    // Then three connections opened 2 s apart, each after a resent SYN, all closed at 26 s: ages 6, 4 and 2 s from their SYN.
+    for (const t of [20, 22, 24]) delayed(cap, t, [1], { afterSyn: 26 - t + (t - 20) * 0.0001 });
+    const ds = ofUnanswered(cap.analyze([unansweredRequest]));
+    expect(ds).toHaveLength(2);
+    const timer = ds.find((d) => 'clientTimeoutFromConnect' in d.inferred)!;
+    expect(timer.count).toBe(4);
+    expect(timer.inferred.clientTimeoutFromConnect.value).toBeCloseTo(10.0, 2);
+    const exit = ds.find((d) => d !== timer)!;
+    expect(exit.count).toBe(3);
+    expect(exit.explanation).toContain('its process exited or was killed');
+    expect(exit.inferred).toEqual({});
+  });
+
+  test('near miss: a timer armed at the request (Python settimeout after connect), connects delayed by resent SYNs: the wait from the request', () => {
+    const cap = new Capture();
+    delayed(cap, 0, [], { afterRequest: 3 }, 'python-urllib3/2.0.7');
+    delayed(cap, 5, [1], { afterRequest: 3.0004 }, 'python-urllib3/2.0.7');
+    delayed(cap, 12, [1, 3], { afterRequest: 3.0009 }, 'python-urllib3/2.0.7');
+    const ds = ofUnanswered(cap.analyze([unansweredRequest]));
+    expect(ds).toHaveLength(1);
+    expect(ds[0].inferred.clientTimeout.value).toBeCloseTo(3.0, 2);
+    expect(ds[0].inferred.clientTimeoutFromConnect).toBeUndefined();
+    expect(ds[0].explanation).not.toContain('covers the connect');
+  });
+
+  /**
+   * 40 first requests given up on 150-152 ms after their SYN, every fourth SYN-ACK 30-50 ms late (a
+   * busy listener), and two on reused connections, sent `idle` after the connection's last answer
+   * and given up on 0.1 s after sending.
+   */
+  function dialTimer(idle: number) {
+    const cap = new Capture();
+    for (let i = 0; i < 40; i++) {
+      const rtt = i % 4 === 0 ? 0.03 + (i % 3) * 0.01 : 0.0002;
+      delayed(cap, i * 0.013, [], { afterSyn: 0.150 + (i % 5) * 0.0005 }, 'Go-http-client/1.1', rtt);
+    }
+    for (const t of [1, 1.2]) {
+      const c = cap.connection();
+      c.handshake(t).exchange(t + 0.001, get('/a', ['User-Agent: Go-http-client/1.1']), ok());
+      const req = t + 0.0015 + idle;
+      c.request(req, get('/slow', ['User-Agent: Go-http-client/1.1'])).ack(req + 0.0002, 's');
+      c.close(req + 0.1, 'c');
+    }
+    return ofUnanswered(cap.analyze([unansweredRequest]));
+  }
+
+  test('a 150 ms timer from the dial, some handshakes 30-50 ms long: one diagnosis at 150 ms, not one per handshake delay below it (S14b)', () => {
+    // The two reused connections were handed over 2 ms after their last answer: those requests had
+    // waited for a connection, their timers running, and are the same timer's.
+    const ds = dialTimer(0.002);
+    expect(ds.map((d) => d.count)).toEqual([42]);
+    expect(ds[0].inferred.clientTimeoutFromConnect.value).toBeGreaterThanOrEqual(0.15);
+    expect(ds[0].inferred.clientTimeoutFromConnect.value).toBeLessThan(0.153);
+    expect(ds[0].explanation).toContain('0.151 s, counted from the SYN');
+  });
+
+  test('near miss: requests on connections idle 0.5 s, given up on 0.1 s after sending, are another timer', () => {
+    const ds = dialTimer(0.5);
+    expect(ds.map((d) => d.count).sort((a, b) => a - b)).toEqual([2, 40]);
+    const other = ds.find((d) => d.count === 2)!;
+    expect(other.inferred.clientTimeout.value).toBeCloseTo(0.1, 3);
+  });
+
+  describe('timerStartsAtConnect', () => {
+    const opts = { fraction: 0.02 };
+    test('the connects that took long agree from the SYN only: proven, a few outliers notwithstanding', () => {
+      const items = [
+        ...Array.from({ length: 20 }, (_, i) => ({ sinceConnect: 0.15 + i * 0.0001, wait: 0.1497 + i * 0.0001 })),
+        ...Array.from({ length: 5 }, (_, i) => ({ sinceConnect: 0.1505, wait: 0.11 - i * 0.005 })),
+        { sinceConnect: 0.3, wait: 0.15 },
+        { sinceConnect: null, wait: 0.15 },
+      ];
+      expect(timerStartsAtConnect(items, opts)).toBe(true);
+    });
+    test('short handshakes everywhere: both points agree alike, nothing proven', () => {
+      const items = Array.from({ length: 10 }, (_, i) => ({ sinceConnect: 3.0003 + i * 0.001, wait: 3 + i * 0.001 }));
+      expect(timerStartsAtConnect(items, opts)).toBe(false);
+    });
+    test('agreeing from the request, not from the SYN: the timer starts at the request', () => {
+      expect(timerStartsAtConnect([{ sinceConnect: 3, wait: 3 }, { sinceConnect: 4, wait: 3 }, { sinceConnect: 6, wait: 3.001 }], opts)).toBe(false);
+    });
   });
 });
 

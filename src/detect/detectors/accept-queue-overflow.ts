@@ -1,10 +1,14 @@
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition } from '../detector';
+import type { Finding } from '../finding';
+import type { HttpExchange } from '../../http/exchange';
 import { hostOf, ms } from '../facts';
 import { seqAdd, seqGe, seqGt } from '../../flow/seq';
 import { resetFromOtherHost } from '../path-reset';
 import { pausedListenerWords, sharedServerPauses } from '../server-pauses';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss } from '../path-loss';
+import { type AcceptCloseForm, acceptCloseOf } from '../accept-closes';
+import { firstCloseOf } from '../proxy-legs';
 
 /**
  * A client's data segments retransmitted at least this often without any ACK from a server that
@@ -22,6 +26,69 @@ const MIN_UNACKED_RETRANSMISSIONS = 2;
 const CORROBORATION_WINDOW = 5;
 /** Candidates kept at most, of each kind (a lossy path could make many). */
 const MAX_SINGLES = 4096;
+
+/**
+ * Connections closed as they were accepted (accept-closes.ts) belong to one burst of refusals when
+ * each came within this many seconds of the previous one (single linkage on the capture clock).
+ */
+const ACCEPT_BURST_WINDOW = 1;
+/**
+ * A connection the server closed first, having used it, within this many seconds of such a burst:
+ * the server was closing what it held (a reload, a shutdown, idle connections reclaimed), and a fresh
+ * connection caught in it is that event's (keepalive-race, reset-before-response), not a limit's refusal.
+ */
+const OTHER_CLOSE_MARGIN = 0.05;
+/**
+ * Ended connections remembered (when they were open, when the server last sent on them) to count
+ * what the server held at each refusal: a ring, the oldest forgotten first.
+ */
+const OPEN_RING = 8192;
+/** Refusals of one burst whose open-connection count is measured (bounded work per burst). */
+const MEASURED_PER_BURST = 64;
+/**
+ * Passes over the ring at the end, at most (each a burst's check, or one refusal's count): bounded
+ * work however many bursts a failure storm makes. A burst past it is not judged here and stays with
+ * keepalive-race and reset-before-response, as before this check existed.
+ */
+const MAX_RING_SCANS = 1024;
+/** Server names numbered for the ring, at most (past it, connections of new servers are not remembered). */
+const MAX_RING_SERVERS = 65_536;
+
+/**
+ * A 5xx answered within this many seconds of its request's end: no backend's or handler's work, the
+ * server's own error at once. Beside a burst of connections it refused for lack of them, it is the
+ * same lack (nginx out of `worker_connections` answers 500 "worker_connections are not enough while
+ * connecting to upstream" in well under a millisecond: blind round 16, load S7).
+ */
+const AT_ONCE_5XX = 0.01;
+
+/** A 5xx the server answered at once (AT_ONCE_5XX), kept to be matched with a burst of refusals. */
+interface FastError {
+  flowId: number;
+  client: string;
+  server: string;
+  index: number;
+  status: number;
+  request: string;
+  requestEnd: number;
+  responseStart: number;
+  frames: number[];
+  /** Counted with a burst already. */
+  claimed: boolean;
+}
+
+/** A brand-new connection the server closed as it accepted it (accept-closes.ts), judged at the end. */
+interface AcceptClose {
+  flowId: number;
+  client: string;
+  server: string;
+  form: AcceptCloseForm;
+  handshakeTs: number;
+  closeTs: number;
+  /** The client's first data (its request), or -1. */
+  requestTs: number;
+  frames: number[];
+}
 
 /**
  * A SYN-ACK "repeat" sooner than this after the previous one is a copy of the same packet in the
@@ -99,7 +166,8 @@ export const acceptQueueOverflow: DetectorDefinition = {
     description:
       "The server retransmitted its SYN-ACK although the client had ACKed it, or never ACKed the client's first data " +
       "after the handshake: its kernel dropped the handshake's last ACK because the listener's accept queue was full " +
-      '(the application is not calling accept() fast enough).',
+      '(the application is not calling accept() fast enough); or the application closed brand-new connections as it accepted ' +
+      'them, past a connection limit (closed-at-accept).',
     severity: 'error',
     messages: {
       repeated: '{server} retransmitted its SYN-ACK {repeats}× after {client} ACKed it{data}: its accept queue was full',
@@ -107,6 +175,10 @@ export const acceptQueueOverflow: DetectorDefinition = {
       late: "{server} ACKed the first {bytes} bytes {client} sent after the handshake only after {retransmissions}, having sent nothing: its accept queue was likely full (the listener drops a new connection's data until it accepts it)",
       reset: '{server} reset the connection from {client} {after} after the handshake completed, before any data: its accept queue was likely full (tcp_abort_on_overflow = 1)',
       resetAnswer: "{server} reset the connection from {client} {after} after {answered}, having sent nothing but its SYN-ACK: its kernel refused a connection its full accept queue could not take (tcp_abort_on_overflow = 1)",
+      closedAtAccept:
+        '{server} closed the new connection from {client} {after} ms after its handshake, {how}: it refused the connection as it accepted it (a connection limit){held}',
+      failedAtOnce:
+        '{request} was answered {status} by {server} {after} ms after it arrived, while {server} was refusing new connections as it accepted them: its own error for lack of connections',
     },
   },
   create(ctx: DetectContext) {
@@ -132,7 +204,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
       for (const late of lates) if (!lossy(late)) ctx.report(late.finding);
       lates.length = 0;
       const dropsNear = (server: string, from: number, to: number): boolean =>
-        ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
+        ctx.findings('accept-queue-overflow').some((f) => f.server === server && f.evidence.signal !== 'closed-at-accept' && f.evidence.signal !== 'failed-at-once' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW) ||
         ctx.findings('syn-unanswered').some((f) => f.server === server && f.severity !== 'info' && f.ts >= from - CORROBORATION_WINDOW && f.ts <= to + CORROBORATION_WINDOW);
       // Judged against the drops found so far, before any single is reported: singles do not vouch for each other.
       const corroborated = singles.filter((single) => !lossy(single) && dropsNear(single.finding.server, single.from, single.to));
@@ -140,9 +212,236 @@ export const acceptQueueOverflow: DetectorDefinition = {
       singles.length = 0;
     };
     sharedOverflowSingles(ctx).settle = settleSingles;
+
+    /** Fresh connections closed as they were accepted (accept-closes.ts), reported at the end by burst. */
+    const acceptCloses: AcceptClose[] = [];
+    const acceptCloseFlows = new Set<number>();
+    /** 5xx answered at once, matched at the end with the bursts of refusals they came in. */
+    const fastErrors: FastError[] = [];
+    // What every ended connection held open, for the count at each refusal: a ring of columns.
+    const ringServer = new Int32Array(OPEN_RING);
+    const ringFlow = new Float64Array(OPEN_RING);
+    const ringFrom = new Float64Array(OPEN_RING);
+    const ringTo = new Float64Array(OPEN_RING);
+    /** The server's first close of it (it closed first, unannounced), or -1. */
+    const ringServerClose = new Float64Array(OPEN_RING);
+    const ringServerData = new Float64Array(OPEN_RING);
+    let ringNext = 0;
+    let ringCount = 0;
+    const serverIds = new Map<string, number>();
+    const remember = (conn: AnalyzedConnection): void => {
+      if (conn.handshakeAckTs < 0) return;
+      let id = serverIds.get(conn.serverName);
+      if (id === undefined) {
+        if (serverIds.size >= MAX_RING_SERVERS) return;
+        serverIds.set(conn.serverName, (id = serverIds.size));
+      }
+      const first = firstCloseOf(conn);
+      const i = ringNext;
+      ringServer[i] = id;
+      ringFlow[i] = conn.id;
+      ringFrom[i] = conn.handshakeAckTs;
+      ringTo[i] = first !== null ? first.ts : Math.max(conn.client.lastTs, conn.server.lastTs);
+      // Not a close the last response announced (Connection: close, an error's ordinary end).
+      ringServerClose[i] = first !== null && !first.byClient && !conn.serverCloseAnnounced ? first.ts : -1;
+      ringServerData[i] = conn.server.payloadBytes > 0 ? conn.server.lastDataTs : -1;
+      ringNext = (i + 1) % OPEN_RING;
+      if (ringCount < OPEN_RING) ringCount++;
+    };
+
+    /**
+     * Reports the bursts of connections refused at accept that a limit explains: a burst with at
+     * least one closed by FIN before its request (an application's close; a restart's kernel resets
+     * what its listener held, it sends no FIN), and no connection the server had used closed by it
+     * around the burst (a reload or shutdown closing what it held, idle connections reclaimed: those
+     * detectors' own). The rest are left to keepalive-race and reset-before-response, which ask.
+     */
+    const reportAcceptCloses = (): void => {
+      const byServer = new Map<string, AcceptClose[]>();
+      for (const a of acceptCloses) {
+        const list = byServer.get(a.server);
+        if (list === undefined) byServer.set(a.server, [a]);
+        else list.push(a);
+      }
+      let scans = 0;
+      for (const [server, all] of byServer) {
+        all.sort((a, b) => a.closeTs - b.closeTs || a.flowId - b.flowId);
+        const bursts: AcceptClose[][] = [];
+        for (const a of all) {
+          const last = bursts[bursts.length - 1];
+          if (last !== undefined && a.closeTs - last[last.length - 1].closeTs <= ACCEPT_BURST_WINDOW) last.push(a);
+          else bursts.push([a]);
+        }
+        const id = serverIds.get(server) ?? -1;
+        const claimed: Array<{ finding: Finding; a: AcceptClose }> = [];
+        const errors: Array<{ finding: Finding; status: number }> = [];
+        const openCounts: number[] = [];
+        let servedAfter = 0;
+        for (const burst of bursts) {
+          if (!burst.some((a) => a.form === 'fin-before-request') || scans >= MAX_RING_SCANS) continue;
+          scans++;
+          const from = burst[0].closeTs;
+          const to = burst[burst.length - 1].closeTs;
+          let otherClose = false;
+          let served = 0;
+          for (let k = 0; k < ringCount; k++) {
+            if (ringServer[k] !== id || acceptCloseFlows.has(ringFlow[k])) continue;
+            const closed = ringServerClose[k];
+            if (closed >= from - OTHER_CLOSE_MARGIN && closed <= to + OTHER_CLOSE_MARGIN) otherClose = true;
+            // Open at the burst's first refusal, and sent on by the server after its last: it served on.
+            if (ringFrom[k] <= from && ringTo[k] > from && ringServerData[k] > to) served++;
+          }
+          if (otherClose) continue;
+          servedAfter += served;
+          // The server's own 5xx answered at once around the burst: the same lack of connections.
+          for (const e of fastErrors) {
+            if (e.server !== server || e.claimed || e.responseStart < from - ACCEPT_BURST_WINDOW || e.responseStart > to + ACCEPT_BURST_WINDOW) continue;
+            e.claimed = true; // one burst's (bursts lie more than the window apart, their margins may touch)
+            const finding = ctx.report({
+              flowId: e.flowId, client: e.client, server,
+              ts: e.responseStart,
+              message: 'failedAtOnce',
+              data: { server, request: e.request, status: e.status, after: ms((e.responseStart - e.requestEnd) * 1000) },
+              evidence: {
+                signal: 'failed-at-once',
+                status: e.status,
+                exchangeIndex: e.index,
+                answeredAfter: Math.round((e.responseStart - e.requestEnd) * 1e6) / 1e6,
+                burstSize: burst.length,
+                outcome: 'answered-5xx',
+              },
+              frames: e.frames,
+            });
+            errors.push({ finding, status: e.status });
+          }
+          burst.forEach((a, n) => {
+            let open = -1;
+            if (n < MEASURED_PER_BURST && scans < MAX_RING_SCANS) {
+              scans++;
+              open = 0;
+              for (let k = 0; k < ringCount; k++) {
+                if (ringServer[k] === id && !acceptCloseFlows.has(ringFlow[k]) && ringFrom[k] <= a.closeTs && ringTo[k] > a.closeTs) open++;
+              }
+              openCounts.push(open);
+            }
+            const after = a.closeTs - a.handshakeTs;
+            const finding = ctx.report({
+              flowId: a.flowId, client: a.client, server,
+              ts: a.closeTs,
+              message: 'closedAtAccept',
+              data: {
+                server, client: a.client,
+                after: ms(after * 1000),
+                how: a.form === 'fin-before-request'
+                  ? `by FIN before any request reached it${a.requestTs >= 0 ? ' (the request that followed was reset)' : ''}`
+                  : 'by RST with its request unread',
+                held: open >= 0 ? ` while it held ${open} other connection${open === 1 ? '' : 's'}` : '',
+              },
+              evidence: {
+                signal: 'closed-at-accept',
+                form: a.form,
+                closeAfterHandshake: Math.round(after * 1e6) / 1e6,
+                requestAfterClose: a.requestTs >= 0 ? Math.round((a.requestTs - a.closeTs) * 1e6) / 1e6 : null,
+                openConnections: open >= 0 ? open : null,
+                burstSize: burst.length,
+                outcome: a.form === 'fin-before-request' ? 'closed-by-server' : 'reset-by-server',
+              },
+              frames: a.frames,
+            });
+            claimed.push({ finding, a });
+          });
+        }
+        if (claimed.length > 0) diagnoseAcceptCloses(server, claimed, openCounts, servedAfter, errors);
+      }
+    };
+
+    const diagnoseAcceptCloses = (
+      server: string, claimed: ReadonlyArray<{ finding: Finding; a: AcceptClose }>, openCounts: readonly number[], servedAfter: number,
+      errors: ReadonlyArray<{ finding: Finding; status: number }>,
+    ): void => {
+      const n = claimed.length;
+      const fins = claimed.filter(({ a }) => a.form === 'fin-before-request').length;
+      const resets = n - fins;
+      const first = claimed[0].a.closeTs;
+      const last = claimed[n - 1].a.closeTs;
+      let lo = Infinity;
+      let hi = -Infinity;
+      let slowest = 0;
+      for (const { a } of claimed) slowest = Math.max(slowest, a.closeTs - a.handshakeTs);
+      for (const k of openCounts) {
+        lo = Math.min(lo, k);
+        hi = Math.max(hi, k);
+      }
+      const clients = new Set(claimed.map(({ a }) => hostOf(a.client))).size;
+      const held =
+        openCounts.length === 0 ? ''
+        : lo === hi
+          ? ` At ${openCounts.length === 1 ? 'the refusal' : 'every refusal'} it held ${lo} other connection${lo === 1 ? '' : 's'} of this port open` +
+            (lo === 0 ? ': the limit was taken by connections the capture does not show.' : `: a limit of about ${lo} (a proxy's limit counts its upstream connections and listeners too, as nginx's \`worker_connections\` does).`)
+          : ` At the refusals it held between ${lo} and ${hi} other connections of this port open.`;
+      const shapes = [
+        fins > 0 ? `${n === 1 ? 'it was' : `${fins}`} closed by FIN before the request reached the application (the request that followed met a RST: curl 52 "Empty reply from server", Node ECONNRESET "socket hang up", Go EOF)` : '',
+        resets > 0 ? `${n === 1 ? 'it was' : `${resets}`} reset with the request unread (the request had arrived before the application got to the connection: ECONNRESET)` : '',
+      ].filter((t) => t !== '').join('; ');
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${server} closed ${n === 1 ? 'a brand-new connection' : `${n} brand-new connections (from ${clients} client host${clients === 1 ? '' : 's'})`} ` +
+          `${n === 1 ? `${ms(slowest * 1000)} ms after its` : `within ${ms(slowest * 1000)} ms of their`} handshake, having sent nothing` +
+          (n > 1 ? `, ${ms((last - first) * 1000)} ms from the first to the last` : '') +
+          `: ${shapes}.` +
+          ` The application accepted ${n === 1 ? 'it' : 'them'} and closed ${n === 1 ? 'it' : 'them'} at once: a connection limit refusing connections past it ` +
+          '(Node `server.maxConnections`, nginx out of `worker_connections` ("worker_connections are not enough" in its error log), a server shedding load, a per-address limit), ' +
+          `not a keep-alive race (no connection was reused after an idle period: ${n === 1 ? 'it was' : 'these were'} never used) and not a restart` +
+          (servedAfter > 0 ? ` (it went on serving ${servedAfter} connection${servedAfter === 1 ? '' : 's'} it held at the time)` : '') +
+          '.' + held +
+          (errors.length > 0
+            ? ` Meanwhile it answered ${errors.length} request${errors.length === 1 ? '' : 's'} with ${[...new Set(errors.map((e) => e.status))].join('/')} at once (within ${AT_ONCE_5XX * 1000} ms): ` +
+              'its own error for the same lack, not a backend\'s (nginx: "worker_connections are not enough while connecting to upstream", a proxy with no connection left to open one upstream).'
+            : ''),
+        remedy:
+          `Raise ${server}'s connection limit (Node \`server.maxConnections\`, nginx \`worker_connections\` with \`worker_rlimit_nofile\`, HAProxy \`maxconn\`, ` +
+          "Apache `MaxRequestWorkers`, a per-IP limit) to the concurrency its clients bring, or keep the clients under it: cap their pools so that requests queue " +
+          'in the client instead of opening more connections (Node http.Agent `maxSockets`, Go Transport `MaxConnsPerHost`, urllib3 `maxsize` with `block=True`, ' +
+          'nginx upstream `max_conns`). Retry requests refused so (idempotent ones) after a short back-off: the server never read them.',
+        anomalyIds: [...claimed.map(({ finding }) => finding.id), ...errors.map(({ finding }) => finding.id)],
+      });
+    };
+
     return {
+      onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+        // Cheap tests first: most exchanges are no 5xx.
+        const status = ex.status;
+        if (status === null || status < 500 || status > 599 || ex.responseStart === null || ex.requestEnd === null || ex.uncertain) return;
+        if (ex.responseStart - ex.requestEnd > AT_ONCE_5XX || fastErrors.length >= MAX_SINGLES) return;
+        fastErrors.push({
+          flowId: conn.id, client: conn.clientName, server: conn.serverName, index: ex.index, status,
+          request: ex.method !== null ? `${ex.method} ${ex.uri ?? ''}`.trim() : 'a request',
+          requestEnd: ex.requestEnd, responseStart: ex.responseStart,
+          frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0].filter((f) => f > 0),
+          claimed: false,
+        });
+      },
       onConnectionEnd(conn: AnalyzedConnection): void {
         pathLoss.note(conn);
+        remember(conn);
+        const acceptClose = acceptCloseOf(conn, ctx.options.minIdleTimeout);
+        if (acceptClose !== null && acceptCloses.length < MAX_SINGLES) {
+          const c = conn.client;
+          const s = conn.server;
+          const byFin = acceptClose === 'fin-before-request';
+          const frames = [s.synAckFrames[0] ?? 0, byFin ? s.finFrame : s.rstFrame];
+          if (c.firstDataTs >= 0) frames.push(c.firstDataFrame);
+          if (byFin && s.rstTs >= 0) frames.push(s.rstFrame);
+          acceptCloses.push({
+            flowId: conn.id, client: conn.clientName, server: conn.serverName, form: acceptClose,
+            handshakeTs: conn.handshakeAckTs, closeTs: byFin ? s.finTs : s.rstTs, requestTs: c.firstDataTs,
+            frames: frames.filter((f) => f > 0).sort((a, b) => a - b),
+          });
+          acceptCloseFlows.add(conn.id);
+        }
         const c = conn.client;
         const s = conn.server;
         if (s.synAckCount === 0 || !c.hasIsn || !s.hasIsn || c.synCount === 0) return;
@@ -268,6 +567,7 @@ export const acceptQueueOverflow: DetectorDefinition = {
         settleSingles();
         const byServer = new Map<string, Array<{ id: string; ts: number; outcome: string; signal: string }>>();
         for (const f of ctx.findings('accept-queue-overflow')) {
+          if (f.evidence.signal === 'closed-at-accept' || f.evidence.signal === 'failed-at-once') continue; // diagnosed on their own (reportAcceptCloses)
           const list = byServer.get(f.server) ?? [];
           list.push({ id: f.id, ts: f.ts, outcome: String(f.evidence.outcome), signal: String(f.evidence.signal) });
           byServer.set(f.server, list);
@@ -333,6 +633,9 @@ export const acceptQueueOverflow: DetectorDefinition = {
             anomalyIds: items.map((i) => i.id),
           });
         }
+        // After the queue's own diagnoses (they count only its findings so far); before keepalive-race's
+        // and reset-before-response's ends, which leave these connections to it.
+        reportAcceptCloses();
       },
     };
   },

@@ -1,3 +1,4 @@
+import { forwardedByProxy } from '../proxy-tells';
 import { ownAgent } from '../client-agents';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
@@ -108,6 +109,9 @@ function sharedProgram(pooled: ProgramSet | null, churn: ProgramSet | null): boo
   return pooled.agents.some((a) => a !== '' && churn.agents.includes(a));
 }
 
+/** Command-line tools whose connections end with their run: one-request connections from them are separate runs. */
+const ONE_RUN_TOOL = /^(curl|Wget)\//;
+
 const agentsText = (set: ProgramSet | null): string => (set?.agents ?? []).map((a) => (a === '' ? 'no User-Agent' : `\`${a}\``)).join(', ');
 
 /** One-request connections whose close time is kept per pair (reloads are told from them). */
@@ -205,8 +209,10 @@ export const connectionChurn: DetectorDefinition = {
         pair.pooled += pooled;
         pair.pooledRequests += pooled * app.exchangeCount;
         const one = churned(conn, ctx.options.churnCloseDelay);
-        if (pooled === 1) (pair.pooledPrograms ??= new ProgramSet()).note(ownAgent(conn));
-        if (one !== null) (pair.churnPrograms ??= new ProgramSet()).note(ownAgent(conn));
+        // An agent a proxy passed on (told only by its field name's case) is not the program that holds this connection.
+        const agent = forwardedByProxy(conn.app?.session) === true ? null : ownAgent(conn);
+        if (pooled === 1) (pair.pooledPrograms ??= new ProgramSet()).note(agent);
+        if (one !== null) (pair.churnPrograms ??= new ProgramSet()).note(agent);
         if (one === null) return;
         pair.churned++;
         // Counted with no branch, as `pooled` above.
@@ -281,7 +287,17 @@ export const connectionChurn: DetectorDefinition = {
           const rate = list.reduce((n, x) => n + x.rate, 0);
           const hosts = list.map((x) => x.pair.client).join(', ');
           const hints = list.map((x) => x.pair.advertised);
-          const shortHint = hints.every((h): h is number => h !== null && h <= HINT_MARGIN_UNDICI) ? Math.max(...(hints as number[])) : null;
+          // Every one-request connection named a command-line tool whose connections end with its run:
+          // separate runs, not a pool that keeps nothing (blind round 16, pools S16: 12 curl runs were
+          // explained as Node's fetch honouring a 2 s hint).
+          const runs = list.every((x) => x.pair.churnPrograms !== null && x.pair.churnPrograms.known && x.pair.churnPrograms.agents.every((a) => ONE_RUN_TOOL.test(a)));
+          const runAgents = runs ? [...new Set(list.flatMap((x) => x.pair.churnPrograms?.agents ?? []))] : [];
+          const shortHint = !runs && hints.every((h): h is number => h !== null && h <= HINT_MARGIN_UNDICI) ? Math.max(...(hints as number[])) : null;
+          const runText = runs
+            ? ` ${runAgents.length === 1 ? 'Their User-Agent says' : 'Their User-Agents say'} ${runAgents.map((a) => `\`${a}\``).join(', ')}: a command-line tool, which keeps no connection past its own run, ` +
+              'so each run (a script calling it once per request) opens its own and closes it as it exits, whatever the server advertises.'
+            : '';
+          const runRemedy = runs ? 'Client: fetch several URLs in one run (curl and Wget reuse the connection between the URLs of one run), or call through a library with a keep-alive pool. ' : '';
           const hintText =
             shortHint === null
               ? ''
@@ -368,13 +384,14 @@ export const connectionChurn: DetectorDefinition = {
             inferred: {},
             explanation:
               `${hosts} opened a new connection for each request to ${server} (${connections} one-request connections, ~${Math.round(rate * 10) / 10} new/s) and closed it right after the response, ` +
-              `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and ${closeText}${proxyText}${hintText}${reloadText}${poolText}`,
+              `although the responses allowed keep-alive. Each request pays a TCP handshake (and a TLS one, if any), and ${closeText}${proxyText}${runText}${hintText}${reloadText}${poolText}`,
             remedy:
               byReload
                 ? reloadRemedy
                 : forwarding.length === list.length
                   ? proxyRemedy
-                  : hintRemedy +
+                  : runRemedy +
+                  hintRemedy +
                   (forwarding.length > 0 ? proxyRemedy : '') +
                   poolRemedy +
                   'Reuse connections on the client: a keep-alive pool (Node: `new http.Agent({ keepAlive: true })`, or the global agent of Node ≥ 19; Go: one shared http.Client, and read response bodies to EOF before Close; Python: a requests.Session), ' +

@@ -3,11 +3,12 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { clientIdleCloseOf, ms, roundTripToServer } from '../facts';
 import type { Finding, InferredValue } from '../finding';
-import { inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { heldBelowText, inClientShutdown, inCloseBurst, inferTimeout, settleIdleIntervals, spanAt, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
+import { forwardedByProxy } from '../proxy-tells';
 import {
   KNOWN_IDLE_TIMEOUTS, knownDefaultsText, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
-  RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
+  identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
 } from '../known-timeouts';
 import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
@@ -372,7 +373,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
       if (top.length >= TOP_REUSES && gap <= top[top.length - 1].gap) return;
       const session = conn.app?.session ?? null;
       const software = session?.clientSoftware ?? null;
-      const forwarded = session === null ? null : session.clientForwarded;
+      const forwarded = forwardedByProxy(session);
       const sample = { gap, atServer: gap + roundTripToServer(conn), ts, frame, client: conn.clientName, answered: false, agent: programNamed(software, forwarded), software, forwarded, method: null, uri: null };
       let i = top.length;
       while (i > 0 && top[i - 1].gap < sample.gap) i--;
@@ -463,7 +464,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // The session read once: the program it names (programOf) follows from its two fields.
           const session = conn.app?.session ?? null;
           const software = session?.clientSoftware ?? null;
-          const forwarded = session === null ? null : session.clientForwarded;
+          const forwarded = forwardedByProxy(session);
           const sample = {
             gap: ex.idleBefore, atServer: ex.idleBefore + roundTripToServer(conn), ts: ex.requestStart, frame: ex.requestFrame ?? 0, client: conn.clientName,
             answered: ex.responseStart !== null, agent: programNamed(software, forwarded), software, forwarded, method: ex.method, uri: ex.uri,
@@ -491,6 +492,8 @@ export const idleTimeoutMismatch: DetectorDefinition = {
         if (e.clientHosts.size < 1000) e.clientHosts.add(conn.clientHost);
         // An idle close by RST (SO_LINGER 0) tells the timeout as a FIN does (serverIdleClose's byReset).
         const close = serverIdleClose(conn, false, ctx.options.minIdleTimeout);
+        // A close whose FIN the path's grown queue held tells a race, not the timeout (queueSkewed): no sample, nor a client's close.
+        if (close !== null && close.queueSkewed) return;
         if (close !== null && close.lastExchange !== null && close.idleGap >= ctx.options.minIdleTimeout) {
           const copy = idleCloseSample(close.finTs, close.finFrame, close.lastExchange);
           e.nextClose = push(e.closes, e.nextClose, { gap: close.idleGap, upTo: close.idleGapLongest, ts: close.finTs, frame: close.finFrame, copy });
@@ -547,7 +550,9 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const cluster = inferTimeout(gaps, { fraction, absolute, minSamples: 3 });
           if (cluster === null) continue;
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts));
+          // The closes' longest possible idle, from their last requests (heldBelowCluster).
+          const sinceRequest = timed.map((s) => (s.copy != null && s.copy.requestEnd !== null && s.copy.requestEnd <= s.ts ? Math.max(s.ts - s.copy.requestEnd, s.upTo ?? s.gap) : (s.upTo ?? s.gap)));
+          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest);
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
@@ -651,7 +656,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const reuseText = maxReuse === null ? 'no connection was reused' : `clients reused connections after up to ${fmt(maxReuse.gap)} s idle (${e.reuses} reuses)`;
           const who = plainOnly
             ? `${server}${plain !== null ? ` (${plain.name}, as its port says)` : e.plainCut === e.plainConnections ? ` (${SNAPLEN_UNIDENTIFIED_PAYLOAD})` : ' (neither HTTP nor TLS)'}`
-            : `${server}${identity !== null && relay === null ? ` (${identity.says})` : ''}`;
+            : `${server}${identity !== null && relay === null ? ` (${identityLabel(identity)})` : ''}`;
           const idleConnections = plainOnly ? 'idle connections' : 'idle keep-alive connections';
           // Every idle close an abort (a RST, no FIN): a request that meets one fails with ECONNRESET, not EOF.
           const byReset = !plainOnly && e.httpResetCloses > 0 && e.httpResetCloses === e.httpIdleCloses;
@@ -659,7 +664,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           const parts: string[] = [
             ticked !== null
               ? `${who} closed ${idleConnections} after ${fmt(T)} s at the shortest${resetText}${knownText}: ${tickedText(ticked)}; ${reuseText}.`
-              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}; ${reuseText}.`,
+              : `${who} closed ${timeout.samples} ${idleConnections} after ${fmt(T)} s (spread ${fmt(timeout.spread * 1000)} ms)${resetText}${knownText}${heldBelowText(gaps, cluster, sinceRequest, { fraction, absolute })}; ${reuseText}.`,
           ];
           if (relay !== null) {
             const headers = [identity?.says ?? null, advertised !== null ? `Keep-Alive: timeout=${advertised}` : null].filter((h): h is string => h !== null);

@@ -384,7 +384,8 @@ export const intermittent5xx: DetectorDefinition = {
         const unjudgedUpstream = leg.closeTermsUnseen && leg.closedBy === 'backend' && p.legRequest !== null && p.legRequest.responseStart === null;
         if (namedUpstream || unjudgedUpstream || upstreamRaceSignature(p.legRequest)) keys.add(`${p.failure.flowId}#${p.failure.index}`);
       }
-      for (const kind of ['gateway-timeout', 'no-upstream-connect', 'keepalive-race'] as const) {
+      // accept-queue-overflow's 5xx answered at once while its server refused connections for lack of them (failed-at-once) carry an exchangeIndex too.
+      for (const kind of ['gateway-timeout', 'no-upstream-connect', 'keepalive-race', 'accept-queue-overflow'] as const) {
         for (const f of ctx.findings(kind)) {
           // keepalive-race's own findings are on upstream legs; those on the proxy's client leg are
           // 5xx its pool answered without sending the request, on a connection the backend had just closed.

@@ -5,12 +5,13 @@ import type { DetectContext, DetectorDefinition, FindingInput } from '../detecto
 import { at, capturedNear, clientIdleCloseOf, closeMayBeAnnounced, cutNoticeEvidence, endKnownDespiteLoss, fineDuration, firstCloseTs, hostOf, isIdempotent, microsAsMs, ms, peerAckedAll, peerResetAfterReceivingAll, readBefore, requestLine, reusedAfterCutHead, roundTripToServer } from '../facts';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { resetFromOtherHost, resetFromPath } from '../path-reset';
-import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
+import { atOneMoment, BurstSpan, burstSpans, CLOSE_BURST_AGE_RATIO, CLOSE_BURST_MOMENT, closeBurstRuns, heldBelowText, inferTimeout, inferTimeoutRange, settleIdleIntervals, spanAt, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
 import { ClientAgents, ownAgent } from '../client-agents';
+import { forwardedByProxy } from '../proxy-tells';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
   CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
-  RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
+  identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import type { Endpoint } from '../../flow/endpoint';
@@ -22,6 +23,7 @@ import { tlsFlightRejected } from '../tls-flight-rejected';
 import { atItsPace, mayReactTo, REQUEST_INDEX, RememberedRequest, RequestIndex, senderMarksOf, signatureHash } from '../request-index';
 import { failureOf, matchByChance, serverEnded, type RequestFailure } from './retried-request';
 import { failureKey, PairedFailure, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
+import { acceptCloseOf } from '../accept-closes';
 import { addRelaySample, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import { ARRIVAL_WINDOW, type ConnectionSlots, sharedConnectionSlots, type SlotReclaims, slotReclaimsOf } from '../connection-slots';
@@ -82,6 +84,14 @@ export interface ServerIdleClose {
    * late request, whose coming after the FIN is the race all the same.
    */
   idleUnknown: boolean;
+  /**
+   * The late request came before the FIN by more than the handshake's round trip allows, and
+   * crossed it by the round trip the server's reset measured (resetRoundTrip): the path's queue
+   * grew while the connection was idle, so the FIN reached the capture later than the server's
+   * timer fired by an unknown part of that growth. The close tells the race, not the timeout: its
+   * idle time is no sample of it.
+   */
+  queueSkewed: boolean;
 }
 
 /**
@@ -118,16 +128,42 @@ function serverResetIdleCandidate(conn: AnalyzedConnection): boolean {
 const PATH_JITTER = 0.001;
 
 /**
+ * The round trip between the capture point and the server when the server reset the connection
+ * after its FIN (seconds; 0 when nothing measures it): a socket closed before data arrived answers
+ * that data with a RST at once, so the time from the client's last data before that RST to the RST
+ * is the path's round trip at that moment, with whatever its queues held then. A handshake seconds
+ * earlier does not show a queue that grew since (a bufferbloated uplink: blind test 16, 45 ms of
+ * queue behind a 25 µs handshake). Measured from the client's last data, not the request's first
+ * byte: a request head trickling in for seconds has a last piece right before the RST, so it
+ * measures the short round trip it is, never the head's age.
+ */
+function resetRoundTrip(conn: AnalyzedConnection): number {
+  const s = conn.server;
+  const c = conn.client;
+  // A middlebox's RST (another TTL) answered nothing at the server: it measures no round trip to it.
+  if (s.rstTs < 0 || s.finTs < 0 || c.lastDataTs < 0 || resetFromOtherHost(s)) return 0;
+  // The RST that came after the FIN: the answer of a closed socket, not an abort instead of a close.
+  if (!readBefore(s.finTs, s.finFrame, s.rstTs, s.rstFrame)) return 0;
+  if (!readBefore(c.lastDataTs, c.lastDataFrame, s.rstTs, s.rstFrame)) return 0;
+  // A resend after it (the request lost on the path) is what the RST answered: from the resend, not across the client's retransmission timeout.
+  const resent = c.lastRetransmissionTs;
+  return s.rstTs - (resent > c.lastDataTs && resent <= s.rstTs ? resent : c.lastDataTs);
+}
+
+/**
  * How long before the server's FIN (seconds, as the capture saw both) a request's first byte may
  * have passed the capture point and still have crossed the FIN: the request reaches the server
  * half a round trip after the capture saw it, the FIN comes back in the other half, so a request
- * that crossed precedes the FIN by less than the round trip to the server (twice it, and a little
- * jitter, for a path whose queues grew since the handshake). Unbounded without a handshake to
- * measure it.
+ * that crossed precedes the FIN by less than the round trip to the server (twice the handshake's,
+ * and a little jitter, for a path whose queues grew since the handshake; or the round trip the
+ * server's RST for the request measured, when longer: resetRoundTrip). Unbounded without a
+ * handshake to measure it.
  */
-function crossingLead(conn: AnalyzedConnection): number {
+function crossingLead(conn: AnalyzedConnection): { handshake: number; reset: number } {
   const position = handshakeCapturePosition(conn);
-  return position === null ? Infinity : 2 * position.serverRtt + PATH_JITTER;
+  if (position === null) return { handshake: Infinity, reset: Infinity };
+  const handshake = 2 * position.serverRtt + PATH_JITTER;
+  return { handshake, reset: Math.max(handshake, resetRoundTrip(conn) + PATH_JITTER) };
 }
 
 /** When the server closed the connection idle (serverIdleClose, its idle age known), else NaN: what connection-slots.ts keeps. */
@@ -162,6 +198,7 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, 
     ? c.payloadBytes > 0 && seqLt(s.rstAck, c.maxSeqEnd)
     : s.finHasAck && c.payloadBytes > 0 && seqLt(s.finAck, c.maxSeqEnd);
   const crossLead = crossingLead(conn);
+  let queueSkewed = false;
   const recent = app.recent;
   let known = -1; // index in recent of the last exchange the server had received before closing
   let late = -1;
@@ -175,8 +212,10 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, 
     // The bytes the FIN missed are the last exchange's, unless the server had answered it before closing
     // (then they are a request of which no exchange was read: its head lost on the path).
     const answeredBeforeFin = ex.responseStart !== null && ex.responseStart <= finTs;
-    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && !answeredBeforeFin && finTs - ex.requestStart <= crossLead);
+    const lead = finTs - ex.requestStart;
+    const crossed = after || (finMissedClientBytes && i === recent.length - 1 && !answeredBeforeFin && lead <= crossLead.reset);
     if (crossed) {
+      queueSkewed = !after && lead > crossLead.handshake;
       late = i;
       break;
     }
@@ -226,13 +265,13 @@ export function serverIdleClose(conn: AnalyzedConnection, afterCutHead = false, 
     if (late < 0 || conn.client.synCount > 0 || s.payloadBytes > 0) return null;
     const lateRequest = recent[late];
     if (lateRequest.uncertain || lateRequest.responseStart !== null) return null;
-    return { finTs, finFrame, byReset: false, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true };
+    return { finTs, finFrame, byReset: false, lastActivityTs: NaN, lastActivityFrame: 0, idleGap: NaN, idleGapLongest: NaN, lastExchange: null, lateRequest, idleUnknown: true, queueSkewed };
   }
   const lateRequest = late >= 0 ? recent[late] : null;
   if (lateRequest !== null && (lateRequest.uncertain || lateRequest.responseStart !== null)) return null;
   const writtenFrom = lastExchange?.responseStart ?? lastActivityTs;
   return {
-    finTs, finFrame, byReset, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false,
+    finTs, finFrame, byReset, lastActivityTs, lastActivityFrame, idleGap: finTs - lastActivityTs, idleGapLongest: finTs - Math.min(writtenFrom, lastActivityTs), lastExchange, lateRequest, idleUnknown: false, queueSkewed,
   };
 }
 
@@ -525,7 +564,9 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   if ((c.finTs >= 0 && readBefore(c.finTs, c.finFrame, shownTs, shownFrame) && !clientAckedFin) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, shownTs, shownFrame))) return null;
   const recent = app.recent;
   const ex = recent[recent.length - 1];
-  if (ex === undefined || ex.index < 2 || ex.state !== 'no-response' || ex.uncertain) return null;
+  // A POST whose body had not followed its head when the reset came counts as serverIdleClose
+  // counts it (keepalive-race-haproxy-front-nginx: HAProxy's RST 16 µs after the head, its FIN dropped).
+  if (ex === undefined || ex.index < 2 || (ex.state !== 'no-response' && !(ex.state === 'request-incomplete' && ex.method !== null)) || ex.uncertain) return null;
   if (ex.requestStart === null || ex.requestFrame === null || !readBefore(ex.requestStart, ex.requestFrame, shownTs, shownFrame)) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   // Server bytes lost from the capture could hide an answer (bytes the snaplen cut from seen
@@ -1142,6 +1183,24 @@ interface HeldArrival {
 }
 
 /**
+ * A race on a never-used connection closed by FIN right after its handshake (acceptCloseOf), held
+ * until the end: accept-queue-overflow judges such closes by their burst (a connection limit) only
+ * at its own end, and those it does not take are races as before. What record reads of the
+ * connection is read at its end.
+ */
+interface HeldAcceptClose {
+  flowId: number;
+  server: string;
+  input: FindingInput;
+  form: RaceForm;
+  ex: Pick<HttpExchange, 'method' | 'idempotencyKey' | 'idleBefore'>;
+  facts: RaceFacts;
+  agent: string | null;
+  forwarded: boolean | null;
+  request: RacedRequest | null;
+}
+
+/**
  * A race on a connection whose previous response's Connection field the snaplen cut, the server's
  * FIN right behind that response (serverIdleClose with afterCutHead): that response may have
  * announced the close, and the client ignored it (request-after-close-notice's case, which a whole
@@ -1234,6 +1293,11 @@ interface ServerRaces {
   idleGaps: number[];
   /** The same from the response's first byte (idleGapLongest): the timer started in between (idleAges). */
   idleLongest: number[];
+  /**
+   * The same from the last request's last byte (idleLongest when unknown): the longest the timer can
+   * have run, its application having answered after it (heldBelowCluster).
+   */
+  idleSinceRequest: number[];
   /** When each idle close of idleGaps came (the same ring): a burst of them at one moment is no timer's (inCloseBurst). */
   idleTs: number[];
   /** The last idle closes with the last request before each: whether a relaying proxy made them (relayed-closes.ts). */
@@ -1583,7 +1647,7 @@ export const keepaliveRace: DetectorDefinition = {
       let entry = servers.get(server);
       if (entry === undefined) {
         if (servers.size >= MAX_SERVERS) return null;
-        entry = { absorbed: 0, idleGaps: [], idleLongest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
+        entry = { absorbed: 0, idleGaps: [], idleLongest: [], idleSinceRequest: [], idleTs: [], idleCloses: [], busyCloses: [], idleClosesAdded: 0, nextSample: 0, raceIds: [], crossing: 0, crossingReset: 0, stale: 0, staleInFlight: 0, arrival: 0, arrivalReset: 0, arrivalIdle: [], nonIdempotent: 0, nonIdempotentRead: 0, keyed: 0, retried: 0, finFirst: 0, resetFirst: 0, retriedNew: 0, retriedUnanswered: 0, reset: 0, reusedAfter: [], neverUsed: 0, opaque: 0, closeNotify: 0, requests: [], agents: new ClientAgents(), plain: 0, plainProtocol: null, plainCut: 0, hints: new Map() };
         servers.set(server, entry);
       }
       return entry;
@@ -1636,14 +1700,17 @@ export const keepaliveRace: DetectorDefinition = {
 
     /** An idle close, idle `gap` since the last response's end and `longest` since its start (the same when unknown). */
     const addSample = (entry: ServerRaces, gap: number, close: IdleCloseSample, longest = gap): void => {
+      const sinceRequest = close.requestEnd !== null && close.requestEnd <= close.finTs ? Math.max(close.finTs - close.requestEnd, longest) : longest;
       if (entry.idleGaps.length < MAX_SAMPLES_PER_SERVER) {
         entry.idleGaps.push(gap);
         entry.idleLongest.push(longest);
+        entry.idleSinceRequest.push(sinceRequest);
         entry.idleTs.push(close.finTs);
       } else {
         const slot = entry.nextSample++ % MAX_SAMPLES_PER_SERVER;
         entry.idleGaps[slot] = gap;
         entry.idleLongest[slot] = longest;
+        entry.idleSinceRequest[slot] = sinceRequest;
         entry.idleTs[slot] = close.finTs;
       }
       entry.idleClosesAdded = addRelaySample(entry.idleCloses, entry.idleClosesAdded, close);
@@ -2087,17 +2154,19 @@ export const keepaliveRace: DetectorDefinition = {
      * (busyCloses), nor those its port refusing connections right after shows to be its stop
      * (ServerStops): its process ending closed them, whatever their idle age.
      */
-    const timerCloses = (server: string, entry: ServerRaces): { gaps: number[]; ts: number[] } => {
+    const timerCloses = (server: string, entry: ServerRaces): { gaps: number[]; ts: number[]; sinceRequest: number[] } => {
       const ages = idleAges(entry);
       const gaps: number[] = [];
       const ts: number[] = [];
+      const sinceRequest: number[] = [];
       for (let i = 0; i < ages.length; i++) {
         const t = entry.idleTs[i];
         if (atABusyClose(entry.busyCloses, t) || stops.stoppedAfter(server, t)) continue;
         gaps.push(ages[i]);
         ts.push(t);
+        sinceRequest.push(entry.idleSinceRequest[i]);
       }
-      return { gaps, ts };
+      return { gaps, ts, sinceRequest };
     };
 
     /** The server's idle timeout as its idle closes seen so far tell it (timerCloses), or null. */
@@ -2117,10 +2186,10 @@ export const keepaliveRace: DetectorDefinition = {
      */
     const learnedIdleText = (server: string, value: number): string => {
       const entry = servers.get(server);
-      const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [] };
+      const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [], sinceRequest: [] };
       const gaps = closes.gaps;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts, closes.sinceRequest) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
@@ -2401,7 +2470,7 @@ export const keepaliveRace: DetectorDefinition = {
         client: conn.clientName,
         facts: { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: c.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
         agent: session?.clientSoftware ?? null,
-        forwarded: session === null ? null : session.clientForwarded,
+        forwarded: forwardedByProxy(session),
         ownAgent: ownAgent(conn),
         // Its own close is kept too (noteServerClose ran first): another makes two.
         atMoment: closesAt(conn.serverName, close.finTs) >= 2,
@@ -2465,7 +2534,7 @@ export const keepaliveRace: DetectorDefinition = {
         serverRtt: close.serverRtt,
         facts: { resetBehind: resetBehindFin(conn.server), plain: false, protocol: null, cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
         agent: session?.clientSoftware ?? null,
-        forwarded: session === null ? null : session.clientForwarded,
+        forwarded: forwardedByProxy(session),
         request: { method: ex.method, uri: ex.uri, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore, start: ex.requestStart ?? input.ts, client: conn.clientName },
       });
     };
@@ -2609,6 +2678,38 @@ export const keepaliveRace: DetectorDefinition = {
       if (kept !== undefined ? gap > kept : plainKept.size < MAX_SERVERS) plainKept.set(conn.serverName, gap);
     };
 
+    /** Never-used connections closed as they were accepted, held until accept-queue-overflow has judged them (HeldAcceptClose). */
+    const heldAcceptCloses: HeldAcceptClose[] = [];
+    const holdAcceptClose = (conn: AnalyzedConnection, input: FindingInput, form: RaceForm, ex: HttpExchange): boolean => {
+      if (heldAcceptCloses.length >= MAX_SAMPLES_PER_SERVER) return false;
+      const session = conn.app?.session ?? null;
+      heldAcceptCloses.push({
+        flowId: conn.id,
+        server: conn.serverName,
+        input,
+        form,
+        ex: { method: ex.method, idempotencyKey: ex.idempotencyKey, idleBefore: ex.idleBefore },
+        facts: { resetBehind: resetBehindFin(conn.server), plain: isPlainRace(conn, ex), protocol: plainProtocolOfRace(conn, ex), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: closeNotifyFirst(conn) },
+        agent: session?.clientSoftware ?? null,
+        forwarded: session === null ? null : session.clientForwarded,
+        request: ex.requestStart === null ? null : { client: conn.clientName, server: conn.serverName, method: ex.method, uri: ex.uri, start: ex.requestStart, retried: input.evidence.retried === true, agent: ownAgent(conn) },
+      });
+      return true;
+    };
+    /** Reports the held ones accept-queue-overflow (whose end ran first) did not take as races, as record would have. */
+    const releaseAcceptCloses = (): void => {
+      for (const h of heldAcceptCloses) {
+        if (ctx.reportedOn('accept-queue-overflow', h.flowId)) continue;
+        const finding = ctx.report(h.input);
+        const entry = serverEntry(h.server);
+        if (entry === null) continue;
+        entry.agents.noteIdentity(h.agent, h.forwarded);
+        tally(entry, finding, h.form, true, h.ex, h.facts);
+        if (h.request !== null && entry.requests.length < MAX_SAMPLES_PER_SERVER) entry.requests.push(h.request);
+      }
+      heldAcceptCloses.length = 0;
+    };
+
     /** Holds a close on arrival's finding (what it says read now, from the connection); false when the bound is reached. */
     const holdArrival = (conn: AnalyzedConnection, input: FindingInput, close: ArrivalTiming): boolean => {
       let list = heldArrivals.get(conn.serverName);
@@ -2626,7 +2727,7 @@ export const keepaliveRace: DetectorDefinition = {
         idleAtClose: close.idleAtClose,
         facts: { resetBehind: resetBehindFin(conn.server), plain: true, protocol: plainProtocolOfRace(conn, null), cut: conn.client.cutBytes > 0, first: firstCloseOf(conn.server), closeNotify: false },
         agent: session?.clientSoftware ?? null,
-        forwarded: session === null ? null : session.clientForwarded,
+        forwarded: forwardedByProxy(session),
       });
       return true;
     };
@@ -2734,7 +2835,8 @@ export const keepaliveRace: DetectorDefinition = {
           return;
         }
         const neverUsed = close.lastExchange === null && !close.idleUnknown;
-        if (close.lastExchange !== null) {
+        // A close whose FIN the path's grown queue held (queueSkewed) tells the race, not the timeout.
+        if (close.lastExchange !== null && !close.queueSkewed) {
           const entry = serverEntry(conn.serverName);
           if (entry !== null) {
             addSample(entry, close.idleGap, idleCloseSample(close.finTs, close.finFrame, close.lastExchange), close.idleGapLongest);
@@ -2759,15 +2861,20 @@ export const keepaliveRace: DetectorDefinition = {
         // RST reached it (a crossing), and there is no FIN for it to acknowledge (null).
         const acksFin = close.byReset ? null : beforeFin ? false : after !== null ? after.acksFin : null;
         const form = acksFin === true ? 'stale-reuse' : 'crossing';
-        const finding = raceFinding(
+        const input = raceInput(
           conn,
           { reqTs, reqFrame, idle: close.idleUnknown ? null : close.idleGap, lastFrame: close.lastActivityFrame, acksFin, form, neverUsed, byReset: close.byReset },
           ex,
         );
-        record(conn, finding, form, neverUsed, ex);
+        // A brand-new connection closed by FIN sooner than any idle timer after its handshake may be
+        // a connection limit refusing it as it was accepted (accept-closes.ts): accept-queue-overflow
+        // decides at the end, by its burst, and a race is reported then only if it did not take it.
+        if (neverUsed && acceptCloseOf(conn, ctx.options.minIdleTimeout) === 'fin-before-request' && holdAcceptClose(conn, input, form, ex)) return;
+        record(conn, ctx.report(input), form, neverUsed, ex);
       },
 
       onFinish() {
+        releaseAcceptCloses();
         releaseHeldArrivals();
         releaseInstantArrivals();
         releaseLazyArrivals();
@@ -2791,7 +2898,7 @@ export const keepaliveRace: DetectorDefinition = {
           const idleGaps = kept.map((i) => ages[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i])) : null;
+          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i]), kept.map((i) => entry.idleSinceRequest[i])) : null;
           const timed = ticked !== null ? tickedTimeout(ticked) : cluster;
           // One close soon after its response tells no delay the server keeps after each (a reload's
           // old worker closes a connection as it finishes its last request in flight).
@@ -2898,12 +3005,14 @@ export const keepaliveRace: DetectorDefinition = {
             const support =
               ticked !== null
                 ? tickedText(ticked)
-                : bounded !== null ? bounded.text : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+                : bounded !== null
+                  ? bounded.text
+                  : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms${cluster !== null && timeout === cluster ? heldBelowText(idleGaps, cluster, kept.map((i) => entry.idleSinceRequest[i]), { fraction, absolute }) : ''}`;
             const after = bounded !== null ? `at most ~${fmt(stated.value)} s` : `~${fmt(timeout.value)} s`;
             explanation =
               (relay !== null
                 ? `${server} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
-                : `${server}${identity !== null ? ` (${identity.says})` : ''} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. `) +
+                : `${server}${identity !== null ? ` (${identityLabel(identity)})` : ''} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. `) +
               `${count} request${count === 1 ? ' was' : 's were'} sent on such connections at about that moment${reusedText(entry.reusedAfter)}: ${forms}. ${outcome}`;
             const safer = saferClientIdleTimeout(stated.value, ticked);
             // A proxy's upstream requests carry its client's User-Agent: its own pool is the one.
@@ -2968,7 +3077,7 @@ export const keepaliveRace: DetectorDefinition = {
               delete inferred.serverCloseAfterResponse;
               const others = count - reclaimedRaces;
               explanation =
-                `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server}${identity !== null ? ` (${identity.says})` : ''} closed to take new connections` +
+                `${count} request${count === 1 ? ' was' : 's were'} sent on connections ${server}${identity !== null ? ` (${identityLabel(identity)})` : ''} closed to take new connections` +
                 `${others > 0 ? ` (${reclaimedRaces} of them)` : ''}: it had run out of connection slots. ${slotReclaimsText(reclaims)}. Of the requests, ${forms}. ${outcome}`;
               remedy = slotReclaimsRemedy(software.softwareOf(server));
             } else {

@@ -783,7 +783,8 @@ export const resetBeforeResponse: DetectorDefinition = {
 
       onFinish() {
         // keepalive-race (run first) has released its lazy closes on arrival: a race it found is not a dying worker.
-        reportAll(candidates.filter((c) => !(lazyFlows.has(c.flowId) && ctx.reportedOn('keepalive-race', c.flowId))));
+        // accept-queue-overflow (run first) took, at its end, the fresh connections a connection limit reset as it accepted them.
+        reportAll(candidates.filter((c) => !(lazyFlows.has(c.flowId) && ctx.reportedOn('keepalive-race', c.flowId)) && !ctx.reportedOn('accept-queue-overflow', c.flowId)));
         candidates.length = 0;
       },
     };

@@ -77,6 +77,8 @@ const MAX_SUCCESSORS_TRIED = 20;
 const SERIES_TOLERANCE = 0.05;
 const SERIES_TOLERANCE_MIN = 0.005;
 
+/** SYNs Linux resends before it gives a connect up with ETIMEDOUT (net.ipv4.tcp_syn_retries, its default). */
+const LINUX_SYN_RETRIES = 6;
 /** Retries Linux sends at the initial interval before it doubles (net.ipv4.tcp_syn_linear_timeouts, 4 since 6.5). */
 const LINEAR_RETRIES = 4;
 /** Consecutive retry intervals that grow by this factor (± 25 %) are an exponential backoff. */
@@ -1052,10 +1054,20 @@ function gaveUpText(items: ReadonlyArray<{ finding: Finding }>): string {
   }
   if (groups.size === 0) return '';
   const parts = [...groups].map(([range, n]) => `${n} between ${range} s`);
+  const given = [...groups.values()].reduce((a, b) => a + b, 0);
+  // As many SYNs as Linux sends before it gives the connect up itself: the end of that span is its own limit.
+  const atLimit = items.filter(({ finding }) => Array.isArray(finding.evidence.gaveUpWithin) && finding.evidence.retries === LINUX_SYN_RETRIES).length;
+  const apps = "curl --connect-timeout, Go's net.Dialer Timeout, Python's socket timeout, Java's connectTimeout, Node's net.Socket timeout";
+  const limit =
+    `as many as Linux sends before it gives a connect up by itself (net.ipv4.tcp_syn_retries = ${LINUX_SYN_RETRIES}, the default): connect() then fails with ETIMEDOUT ` +
+    `when the next SYN would be due, the end of that span (about 11 s after the first with the first retries at 1 s, net.ipv4.tcp_syn_linear_timeouts, 127 s with doubling only)`;
   return (
     ` The clients that gave up sent nothing when they did (a connect abandoned in SYN-SENT sends no packet), but their next SYN never came when due: ` +
-    `${parts.join(', ')} after their first SYN. Their connect timeouts lie there (curl --connect-timeout, Go's net.Dialer Timeout, ` +
-    "Python's socket timeout, Java's connectTimeout, Node's net.Socket timeout)."
+    `${parts.join(', ')} after their first SYN. ` +
+    (atLimit === given
+      ? `${given === 1 ? 'It' : 'Each'} had sent ${LINUX_SYN_RETRIES + 1} SYNs, ${limit}: the kernel's limit fits, no connect timeout of the application's is needed to end ${given === 1 ? 'it' : 'them'} there, though one in that span would (${apps}).`
+      : `Their connect timeouts lie there (${apps}).` +
+        (atLimit > 0 ? ` ${atLimit} of them had sent ${LINUX_SYN_RETRIES + 1} SYNs, ${limit}: the kernel's limit fits those.` : ''))
   );
 }
 
@@ -1352,6 +1364,8 @@ function diagnose(
   /** Of those, the ones the listener reset after the handshake (tcp_abort_on_overflow = 1) rather than dropped its final ACK. */
   const overflowResetByServer = new Map<string, number>();
   for (const f of ctx.findings('accept-queue-overflow')) {
+    // Connections a limit refused as it accepted them (closed-at-accept) were taken from the queue: no overflow.
+    if (f.evidence.signal === 'closed-at-accept' || f.evidence.signal === 'failed-at-once') continue;
     overflowByServer.set(f.server, (overflowByServer.get(f.server) ?? 0) + 1);
     if (f.evidence.resetAfterHandshake !== undefined) overflowResetByServer.set(f.server, (overflowResetByServer.get(f.server) ?? 0) + 1);
   }

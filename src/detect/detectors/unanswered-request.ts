@@ -12,7 +12,7 @@ import { BackendCloseRelay, backendCloseRelays, backendCloseRelayWords } from '.
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
-import { agreedGrace, inferTimeout, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
+import { agreedGrace, inferTimeout, inferTimeoutRange, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { NotAccepted, notAcceptedOf, Pause, Queue, queuesOf } from '../server-stalls';
 import { sharedServerPauses } from '../server-pauses';
@@ -20,7 +20,7 @@ import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSec
 import type { TlsRecords } from '../../http/tls-records';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf, PathSegmentSizes, SegmentSizes } from '../path-loss';
-import { proxyTellsOf, proxyTellsText } from '../proxy-tells';
+import { agentsVaryOn, hostWithoutPortOf, proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
  * unanswered-request: a complete request that got no response byte before its connection closed
@@ -203,6 +203,51 @@ export function closeBursts<T extends { closeTs: number; wait: number }>(
   return { bursts, rest: items.filter((x) => !inBurst.has(x)) };
 }
 
+/**
+ * Waits that only one starting point puts in its agreeing cluster: at least this many must be the
+ * SYN's, and more than CONNECT_PROOF_RATIO times those that only the request's cluster takes.
+ */
+const CONNECT_PROOF_MIN = 2;
+/**
+ * A request sent on a reused connection this soon (seconds) after that connection's previous
+ * answer was handed the connection by the client's pool as it came free: it had waited for one.
+ */
+const HANDED_OVER_WITHIN = 0.01;
+const CONNECT_PROOF_RATIO = 2;
+
+/**
+ * Whether a client's timer demonstrably starts at the connect (curl --max-time, Go's
+ * http.Client.Timeout, which covers the dial): counted from each connection's first SYN, most of
+ * the waits on connections opened for their requests agree, and the connections whose handshake
+ * took long (SYNs resent, a listener slow to answer) are what tells the two starting points apart:
+ * they agree from the SYN and not from the request. Where the handshakes were all short both
+ * points agree alike and nothing is proven (a timer armed at the request reads as well); where
+ * they agree from the request and not from the SYN, the timer starts at the request (Python's
+ * settimeout after its connect). Clusters are judged at the relative tolerance alone: the absolute
+ * floor (spreadAbsolute, 50 ms) would put a 150 ms timer's waits in one cluster from either point,
+ * the handshakes' 45 ms included (blind 16 S14b: Go's 150 ms read 0.126 s from the request).
+ * A few outliers do not defeat it (a Go connection dialed for a request that had already given up
+ * and taken by the next one: its wait from the SYN is that request's and the next one's together).
+ */
+export function timerStartsAtConnect(items: ReadonlyArray<{ wait: number; sinceConnect: number | null }>, options: { fraction: number }): boolean {
+  const fresh: Array<{ wait: number; sinceConnect: number }> = [];
+  for (const i of items) if (i.sinceConnect !== null) fresh.push({ wait: i.wait, sinceConnect: i.sinceConnect });
+  if (fresh.length < CONNECT_PROOF_MIN) return false;
+  const strict = { fraction: options.fraction, absolute: 0, minSamples: 2 };
+  const syn = inferTimeoutRange(fresh.map((i) => i.sinceConnect), strict);
+  if (syn === null || 2 * syn.inferred.samples <= fresh.length) return false;
+  const req = inferTimeoutRange(fresh.map((i) => i.wait), strict);
+  let onlySyn = 0;
+  let onlyReq = 0;
+  for (const i of fresh) {
+    const bySyn = i.sinceConnect >= syn.lo && i.sinceConnect <= syn.hi;
+    const byReq = req !== null && i.wait >= req.lo && i.wait <= req.hi;
+    if (bySyn && !byReq) onlySyn++;
+    else if (byReq && !bySyn) onlyReq++;
+  }
+  return onlySyn >= CONNECT_PROOF_MIN && onlySyn > CONNECT_PROOF_RATIO * onlyReq;
+}
+
 const MAX_OPEN_KEPT = 10_000;
 /** Waits counted from the SYN must spread at most this share of those counted from the request to name a timer that covers the connect. */
 const CONNECT_SPREAD_RATIO = 0.7;
@@ -381,6 +426,10 @@ interface Wait {
   clientForwarded: boolean | null;
   /** What in the request says a proxy sent it (proxy-tells.ts: TELL_* bits, 0 for none). */
   proxyTells: number;
+  /** The request's Host where it names no port though it went to another port than 80 (hostWithoutPortOf): its client may be a proxy. */
+  hostWithoutPort: string | null;
+  /** Its connection carried requests with different User-Agents (agentsVaryOn): its client may be a proxy's pool. */
+  agentsVary: boolean;
   /** An encrypted request (TLS), or null. */
   encrypted: EncryptedRequest | null;
   /** A FastCGI request (HttpExchange.protocol): a web server's to PHP-FPM or another FastCGI application. */
@@ -724,6 +773,42 @@ export const unansweredRequest: DetectorDefinition = {
     const proxyByTellsOnly = (w: Wait): boolean =>
       w.proxyTells !== 0 && roleOf(w.closedBy, w.closerIp) === 'client' && legs.proxyForwardingFrom(w.closerIp) === null && !legs.forwardedByItsSender({ ...w, start: w.requestStart });
 
+    /**
+     * A client that may be a proxy though nothing proves it (hostWithoutPortOf on every request; the
+     * role stays the client's): what its close may have been instead of its own timer, so that
+     * neither its value nor its User-Agent's remedy is told as fact ('' where no request says so).
+     */
+    const mayBeProxyNote = (members: readonly Wait[], server: string): string => {
+      if (!members.every((w) => (w.hostWithoutPort !== null || w.agentsVary) && !w.fastcgi)) return '';
+      const n = members.length;
+      const hostless = members.filter((w) => w.hostWithoutPort !== null);
+      const hosts = [...new Set(hostless.map((w) => w.hostWithoutPort))].slice(0, 2).map((h) => `\`${h}\``);
+      const varied = members.filter((w) => w.agentsVary).length;
+      const why = [
+        ...(hostless.length > 0
+          ? [
+              `${n === 1 ? 'its request\'s' : hostless.length === n ? 'their' : `${hostless.length} of their`} Host (${hosts.join(', ')}) names no port though ${n === 1 ? 'it' : 'they'} went to ${server}, ` +
+                `as a proxy's upstream requests do (nginx's to an \`upstream\` group name the group), where a client program writes the port it connects to ` +
+                `(a port forward in front, Docker's or a Kubernetes Service's, does the same)`,
+            ]
+          : []),
+        ...(varied > 0
+          ? [
+              `${n === 1 ? 'its connection' : varied === n ? 'their connections' : `${varied} of their connections`} carried requests with different User-Agents, ` +
+                `as a proxy's pooled upstream connection carries its many clients' (a client program sends its own on each)`,
+            ]
+          : []),
+      ];
+      return (
+        ` That client may be a proxy, though: ${why.join('; and ')}. A proxy passes its client's User-Agent on, and closes this leg at its upstream read timeout ` +
+        `(nginx proxy_read_timeout, HAProxy timeout server) or when its own client gives up and it closes this leg with it (nginx logs 499 then, and sends no 504): ` +
+        `this leg alone cannot tell which, its client leg or the proxy's access log can.`
+      );
+    };
+    /** The remedy's words for a client that may be a proxy (mayBeProxyNote), after its own client timeouts. */
+    const mayBeProxyRemedy =
+      "; if it is a proxy, the timer is its upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server) or its own client's timeout, passed on: raise that one, and keep its clients' timeouts longer than the proxy's";
+
     /** Who the closing proxies are, for an explanation: "a.b.c.d, itself a server of other connections". */
     const proxyCloserText = (closerIps: readonly string[], members: readonly Wait[]): string =>
       closerIps
@@ -851,6 +936,8 @@ export const unansweredRequest: DetectorDefinition = {
         clientAgent: conn.app?.session?.clientSoftware ?? null,
         clientForwarded: conn.app?.session?.clientForwarded ?? null,
         proxyTells: encrypted === null ? proxyTellsOf(ex, conn) : 0,
+        hostWithoutPort: encrypted === null ? hostWithoutPortOf(ex, conn) : null,
+        agentsVary: encrypted === null && agentsVaryOn(conn),
         encrypted,
         fastcgi: ex.protocol === 'fastcgi',
         takenBefore,
@@ -1712,6 +1799,11 @@ export const unansweredRequest: DetectorDefinition = {
           if (cuts.length > 0) diagnoseCutAtRestart(group.server, cuts);
           if (group.waits.length === 0) continue;
         }
+        // A client whose timer starts at its connect: its waits are grouped as it counts them.
+        if (group.role === 'client' && timerStartsAtConnect(group.waits, { fraction: ctx.options.spreadFraction })) {
+          diagnoseFromConnect(group.server, group.waits);
+          continue;
+        }
         // Closes at one moment are an event, not a timeout: they infer none.
         const eventAfter =
           group.role === 'server' ? (run: readonly Wait[]): boolean => refusedSoonAfter(group.server, run[run.length - 1].closeTs) !== null : undefined;
@@ -1811,6 +1903,63 @@ export const unansweredRequest: DetectorDefinition = {
       }
       cancelledByAnchor.clear();
       for (const [server, followed] of unlisted) diagnoseFollowed(server, followed, toGateway);
+    }
+
+    /**
+     * A client's waits when its timer demonstrably starts at the connect (timerStartsAtConnect):
+     * each counted from where its timer started, the SYN on a connection opened for the request,
+     * the request on a reused one, so that one timer is one group with one value. Counted from the
+     * request instead, waits of connections whose handshake took long are shorter than the timeout:
+     * they form groups of their own, and a group's value, its shortest wait (a timer fires late,
+     * never early), falls below the setting (blind 16 S14b: Go's Client.Timeout 150 ms read as
+     * 100.9 and 126.1 ms). Closes at one moment whose ages from the SYN agree are that timer, not
+     * an exit: curls started together with their connects delayed by resent SYNs give up together,
+     * their --max-time after their start (S2, S15). Those whose ages from the SYN differ stay an event.
+     */
+    function diagnoseFromConnect(server: string, waits: readonly Wait[]): void {
+      const options = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 2 };
+      const aged = waits.map((w) => ({ w, closeTs: w.closeTs, wait: w.sinceConnect ?? w.wait }));
+      const bursts = closeBursts(aged, options);
+      const rest = bursts.rest;
+      for (const burst of bursts.bursts) {
+        const ages = burst.map((x) => x.wait);
+        const members = burst.map((x) => x.w);
+        if (Math.max(...ages) - Math.min(...ages) > MAX_TIMER_TICK || endedAtOnce('client', members)) diagnoseBurst(server, 'client', members);
+        else rest.push(...burst);
+      }
+      const clustered = clusterByDelay(rest.map((x) => ({ ...x, delay: x.wait })), options, (x) => x.closeTs);
+      // A request on a reused connection sent as soon as that connection was free had waited for
+      // one, its timer already running (Go's Client.Timeout and curl's --max-time cover the wait
+      // for a connection too): its wait from the request falls short of the timer by that wait.
+      // A group made only of such waits, below a group that holds connections opened for their
+      // requests, is that timer's (S14b: 2 requests handed a pooled connection 1-4 ms after its
+      // last answer gave up 0.101 s after sending, 0.15 s after their timers started).
+      const handedOver = (w: Wait): boolean => {
+        const idle = w.finding.evidence.idleBefore;
+        return w.sinceConnect === null && typeof idle === 'number' && idle <= HANDED_OVER_WITHIN;
+      };
+      const groups = clustered.groups.slice().sort((a, b) => a.value.value - b.value.value);
+      for (let i = 0; i < groups.length; i++) {
+        if (!groups[i].members.every((x) => handedOver(x.w))) continue;
+        const above = groups.slice(i + 1).find((g) => g.members.some((x) => x.w.sinceConnect !== null));
+        if (above === undefined) continue;
+        above.members.push(...groups[i].members);
+        groups.splice(i--, 1);
+      }
+      for (const cluster of groups) {
+        const members = cluster.members.map((x) => x.w);
+        const longer = longestTaken(members);
+        const hi = Math.max(...members.map((w) => w.wait));
+        if (longer > hi + Math.min(MAX_TIMER_TICK, hi)) {
+          diagnoseStoppedWaiting(server, members, longer);
+          continue;
+        }
+        // Its value where most of them agree: the merged group's shortest wait is no bound here,
+        // the SYN leaving a little after the timer started (a dial scheduled late under load).
+        const core = inferTimeout(cluster.members.map((x) => x.wait), { ...options, minSamples: 1 }) ?? cluster.value;
+        diagnoseCluster(server, 'client', cluster.value, members, core);
+      }
+      if (clustered.rest.length > 0) diagnoseUnagreeing(server, 'client', clustered.rest.map((x) => x.w));
     }
 
     /**
@@ -2299,6 +2448,8 @@ export const unansweredRequest: DetectorDefinition = {
       const paused = role === 'client' && notAccepted === null ? pauseWords(server, members) : null;
       // A proxy by its requests' tells: its timer, not the User-Agent's client's.
       const proxyTells = role === 'client' && members.every(proxyByTellsOnly) ? members.reduce((t, w) => t | w.proxyTells, 0) : 0;
+      // A close right behind the request is no timer's, a proxy's no more than the client's.
+      const smallHedge = role === 'client' && proxyTells === 0 && !finRightBehind ? mayBeProxyNote(members, server) : '';
       const closer =
         proxyTells !== 0
           ? `the proxy that sent ${n === 1 ? 'it' : 'them'} (${closers.join(', ')}, a proxy by its requests: ${proxyTellsText(proxyTells)}; the User-Agent is its client's, passed on) gave up and closed its upstream connection`
@@ -2315,7 +2466,7 @@ export const unansweredRequest: DetectorDefinition = {
             ? `That FIN came right behind the request, with no wait: no client timeout fires that fast, so none was at work. `
             : `${n === 1 ? 'One wait infers no timeout' : 'Their waits do not agree, so they infer no single timeout'}: ` +
               `${role === 'server' ? 'a server or middlebox timer' : 'a timer'} of about that length, or ${role === 'server' ? 'a server that gave up on the request' : 'a caller that stopped waiting'}, ended ${n === 1 ? 'it' : 'them'}. `) +
-          `${where}.${halfCloseNote}` +
+          `${where}.${smallHedge}${halfCloseNote}` +
           `${paused?.note ?? ''}${notAccepted?.note ?? ''}`,
         remedy:
           finRightBehind && notAccepted === null && paused === null && proxyTells === 0
@@ -2324,7 +2475,7 @@ export const unansweredRequest: DetectorDefinition = {
               (proxyTells !== 0
                 ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
                 : role === 'client'
-                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}).`
+                ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()})${smallHedge !== '' ? mayBeProxyRemedy : ''}.`
                 : `; find which component closed the connection (${SERVER_CLOSE_TIMERS}), and raise that timeout only if such slow requests are expected.`),
         anomalyIds: members.map((w) => w.finding.id),
       });
@@ -2465,7 +2616,30 @@ export const unansweredRequest: DetectorDefinition = {
       return { note, remedy, seen };
     }
 
-    function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[]): void {
+    /**
+     * Closes of a timer started at the connect that fell at one moment while their waits from the
+     * request differed, which alone reads as the client exiting (closeBursts): told as the other
+     * reading, behind the timer that the agreeing waits from the SYN name (clients started together).
+     */
+    function atOnceWords(members: readonly Wait[], timer: InferredValue): string {
+      const bursts = closeBursts(members, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }).bursts;
+      if (bursts.length === 0) return '';
+      const n = bursts.reduce((sum, b) => sum + b.length, 0);
+      const biggest = bursts.reduce((a, b) => (b.length > a.length ? b : a));
+      const lo = ms(Math.min(...biggest.map((w) => w.wait)));
+      const hi = ms(Math.max(...biggest.map((w) => w.wait)));
+      return (
+        ` ${n === members.length ? (n === 2 ? 'Both' : `All ${n}`) : `${n} of them`} closed at one moment (${bursts.length === 1 ? `at ${isoTime(biggest[0].closeTs)}, ` : ''}` +
+        `${lo} to ${hi} s after their requests), as a client that exited or cancelled them together would also do; but such an end would cut connections of any age, ` +
+        `and these had all waited ${ms(timer.value)} s from their SYNs: clients started together, each giving up at its timeout.`
+      );
+    }
+
+    /**
+     * `timerFromConnect`: the client's timer starts at the connect, and `cluster` is its value
+     * counted from the SYN (diagnoseFromConnect); null: `cluster` counts from the request.
+     */
+    function diagnoseCluster(server: string, role: CloserRole, cluster: InferredValue, members: readonly Wait[], timerFromConnect: InferredValue | null = null): void {
       const lo = Math.min(...members.map((w) => w.wait));
       const hi = Math.max(...members.map((w) => w.wait));
       const acked = members.filter((w) => w.serverAcked).length;
@@ -2509,6 +2683,8 @@ export const unansweredRequest: DetectorDefinition = {
       let resends: readonly Finding[] = [];
       /** The client's setting is the wait from the SYN (see fromConnect): that value leads. */
       let leadsFromConnect = false;
+      /** Where the timer starts at the connect: the waits from the request, where most agree. */
+      let fromRequest: InferredValue | null = null;
       if (role === 'proxy') {
         name = 'proxyReadTimeout';
         // FastCGI requests (a web server's to PHP-FPM): its FastCGI read timeout is the one at work.
@@ -2530,9 +2706,12 @@ export const unansweredRequest: DetectorDefinition = {
         // Each its connection's first request: the timer may have started at the connect instead.
         // Counted from where it really started, the waits agree more closely: from the other point
         // they also carry the handshake's varying time (round trips, a repeated SYN).
-        const sinceConnect = members.every((w) => w.sinceConnect !== null)
+        const sinceConnect = timerFromConnect ?? (members.every((w) => w.sinceConnect !== null)
           ? inferTimeout(members.map((w) => w.sinceConnect ?? 0), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: members.length })
-          : null;
+          : null);
+        // Counted from the request, where the timer starts at the connect: told where most agree,
+        // inferred only where all do (3 of S15's 4 agreed at 0.192 s by their SYN backoff alone).
+        fromRequest = timerFromConnect === null ? null : inferTimeout(members.map((w) => w.wait), { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: Math.floor(members.length / 2) + 1 });
         const connectNote =
           // Markedly closer only (CONNECT_SPREAD_RATIO): on a short path both points agree about as
           // well, and a few microseconds less of spread tell nothing (Python's settimeout after its
@@ -2551,12 +2730,24 @@ export const unansweredRequest: DetectorDefinition = {
         // agree alike (a short path) the handshake tells nothing, and a timer armed at the request
         // (curl's --max-time is not the only setting such a client has) reads as well.
         const fastcgi = members.every((w) => w.fastcgi);
+        // Its requests' Host says it may be a proxy (mayBeProxyNote): its wait is not told as its own timer.
+        const proxyHedge = mayBeProxyNote(members, server);
         const fromConnect =
-          sinceConnect !== null && sinceConnect.spread < cluster.spread && !fastcgi && ms(sinceConnect.value) !== value && agents.timeoutsCoverConnect()
-            ? ms(sinceConnect.value)
-            : null;
+          timerFromConnect !== null
+            ? ms(timerFromConnect.value)
+            : sinceConnect !== null && sinceConnect.spread < cluster.spread && !fastcgi && ms(sinceConnect.value) !== value && agents.timeoutsCoverConnect()
+              ? ms(sinceConnect.value)
+              : null;
         leadsFromConnect = fromConnect !== null;
         if ((connectNote !== '' || fromConnect !== null) && sinceConnect !== null) extra.clientTimeoutFromConnect = { value: sinceConnect.value, samples: sinceConnect.samples, spread: sinceConnect.spread };
+        // What the request's clock says, told with the SYN's: its own value where most agree on one.
+        const fromRequestText =
+          fromRequest === null
+            ? 'while from the request they differ by as much as their connects took (SYNs resent, a listener slow to answer)'
+            : fromRequest.samples === members.length
+              ? `as from the request (${ms(fromRequest.value)} s), but those whose connect took long agree only from the SYN`
+              : `while from the request only ${fromRequest.samples} of them agree (${ms(fromRequest.value)} s): those whose connect took long (SYNs resent, a listener slow to answer) agree only from the SYN`;
+        const atOnce = timerFromConnect !== null ? atOnceWords(members, timerFromConnect) : '';
         const resent = resentAfterGivingUp(members, ctx.findings('retried-request'));
         const resentNote =
           resent > 0
@@ -2571,11 +2762,16 @@ export const unansweredRequest: DetectorDefinition = {
             `its FastCGI read timeout, or its own client's timeout that it passed on (nginx closes the FastCGI connection when its client goes away, unless fastcgi_ignore_client_abort is on; its other leg tells which), is ${value} s.`
           : fromConnect !== null
           ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${fromConnect} s after it began to connect (${range} after each request): ` +
-            `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout is ${fromConnect} s, counted from the SYN ` +
-            `(${value} s from the request).`
+            (timerFromConnect !== null && !(fromRequest !== null && fromRequest.samples === members.length && members.every((w) => w.sinceConnect !== null))
+              ? `counted from the SYN they had waited about as long, ${fromRequestText}. That client's timeout covers the connect: ` +
+                `it is ${fromConnect} s${proxyHedge !== '' ? ' if it is the program that sent them' : ''}, counted from the SYN${members.some((w) => w.sinceConnect === null) ? ' (on a reused connection, from the request)' : ''}.${atOnce}`
+              : `each was the first request on a connection opened for it, and that client's timeout covers the connect, so its request timeout${proxyHedge !== '' ? ', if it is the program that sent them,' : ''} is ${fromConnect} s, counted from the SYN ` +
+                `(${timerFromConnect !== null && fromRequest !== null ? ms(fromRequest.value) : value} s from the request).${atOnce}`)
+          : proxyHedge !== ''
+          ? `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: it waited ${value} s, its request timeout if it is the program that sent them.`
           : `their client (${closers}${named !== '' ? `; ${named}` : ''}) gave up and closed the connection ${range} after each request: its request timeout is ${value} s.`;
         explanation =
-          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}` +
+          `${members.length} ${fastcgi ? 'FastCGI ' : ''}requests to ${server}${about} got no response, and ${gaveUp}${proxyHedge}` +
           `${fromConnect !== null ? '' : connectNote}${resentNote} ${where}.${paused?.note ?? lateNote}${notAccepted?.note ?? ''}${upstreamQueueNote}${knownNote}`;
         remedy =
           (notAccepted?.remedy ??
@@ -2584,7 +2780,7 @@ export const unansweredRequest: DetectorDefinition = {
             `Find why ${server} does not answer these requests within ${fromConnect !== null ? `${fromConnect} s of the connect` : `${value} s`} (its logs, a thread dump, slow dependencies).`) +
           (fastcgi
             ? ` Raise the web server's FastCGI read timeout (${FASTCGI_READ_TIMEOUTS}), or its clients' timeouts, only if the backend is legitimately that slow.`
-            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()}); if the client retries, make sure the method is safe to repeat.`);
+            : ` Raise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()})${proxyHedge !== '' ? mayBeProxyRemedy : ''}; if the client retries, make sure the method is safe to repeat.`);
         if (paused !== null) extra.serverPause = { value: paused.length, samples: members.length, spread: 0 };
       } else if (hi <= INSTANT_SERVER_CLOSE) {
         // No timer fires this soon after a request it had not been waiting on: nothing to infer.
@@ -2598,7 +2794,11 @@ export const unansweredRequest: DetectorDefinition = {
           `on an error or on a request it refuses, a worker that dies while its process lives on), or a proxy in front closed for its own reasons.` +
           (reused > 0
             ? ` ${reused === members.length ? (reused === 1 ? 'It was' : 'Each was') : `${reused} of them were`} sent on a reused connection, ` +
-              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those).`
+              `but the capture shows no idle timer of the server's that the request met (no idle close at that idle age: keepalive-race reports those). ` +
+              // Blind round 16, pools S20: HAProxy's client leg alone, each close its backend race's; the remedy sent the reader to logs that hold nothing.
+              `If ${server} is a proxy, this is also how HAProxy 2.x and Apache mod_proxy answer a request that was not the first on its client's keep-alive connection ` +
+              `when the reused upstream connection they forwarded it on failed under it (a keep-alive race with their backend): they close the client's connection ` +
+              `without an answer so that the client may retry, and HAProxy logs nothing for it.`
             : '') +
           ` ${acked === members.length ? `The server ACKed every one of them: its TCP stack had ${members.length === 1 ? 'it' : 'them'}` : where}.`;
         // The client's resends of these requests: the server had each first copy, so a resend of
@@ -2614,7 +2814,11 @@ export const unansweredRequest: DetectorDefinition = {
         remedy =
           `Find in ${server}'s own logs what it did with these requests at these moments (an error, a refusal, a crash of the handler) and why it closes instead of answering; ` +
           `a server that must refuse a request should answer it (a 4xx or 5xx with Connection: close). The server may have acted on the request: ` +
-          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.`;
+          `a client that sends it again by itself (libcurl does, a POST's body included) may apply it twice.` +
+          (reused > 0
+            ? ` If ${server} is a proxy (HAProxy, Apache mod_proxy), capture its upstream leg as well (on its host, \`-i any\`): a keep-alive race on its reused backend connections shows there, ` +
+              `and HAProxy's log has no line for these; fix the backend's idle timeout against the proxy's pool, or let the proxy resend such requests (HAProxy \`retry-on empty-response\` with \`retries\`, for requests safe to replay).`
+            : '');
       } else {
         name = 'serverTimeout';
         explanation =
@@ -2634,7 +2838,7 @@ export const unansweredRequest: DetectorDefinition = {
         server,
         count: members.length,
         // The wait from the SYN first where it is the client's setting (see fromConnect).
-        inferred: name === '' ? extra : leadsFromConnect ? { ...extra, [name]: cluster } : { [name]: cluster, ...extra },
+        inferred: name === '' ? extra : timerFromConnect !== null ? { ...extra, ...(fromRequest !== null && fromRequest.samples === members.length ? { [name]: fromRequest } : {}) } : leadsFromConnect ? { ...extra, [name]: cluster } : { [name]: cluster, ...extra },
         explanation,
         remedy,
         anomalyIds: [...members.map((w) => w.finding.id), ...resends.map((f) => f.id)],
