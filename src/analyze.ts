@@ -229,6 +229,13 @@ export interface AnalysisStats {
      * closes only (and their bytes): the shape of a capture filter, not of drops (absent when none).
      */
     noPayloadSeen?: { connections: number; bytes: number };
+    /**
+     * FINs the capture does not hold though their receivers acknowledged them (Endpoint.finLostByCapture:
+     * an acknowledgement one past the sender's last byte, the number only a FIN takes), absent when
+     * none. Dropped as data is; not counted in `connections` or `bytes`, which are data's. Such a
+     * close is timed at the acknowledgement that proves it.
+     */
+    fins?: number;
   };
   /**
    * Most connections the analysis held at once: its flow table, which keeps a closed or reset
@@ -897,6 +904,8 @@ export class Analyzer {
           if (unseen === 'server') this.stats.oneWay.clientOnly++;
           else if (unseen === 'client') this.stats.oneWay.serverOnly++;
           const lost = conn.client.captureLostBytes + conn.server.captureLostBytes;
+          const finsLost = (conn.client.finLostByCapture ? 1 : 0) + (conn.server.finLostByCapture ? 1 : 0);
+          if (finsLost > 0) this.stats.captureLoss.fins = (this.stats.captureLoss.fins ?? 0) + finsLost;
           if (lost > 0) {
             this.stats.captureLoss.connections++;
             this.stats.captureLoss.bytes += lost;

@@ -98,7 +98,8 @@ export interface DetectContext {
   shared<T>(name: string, make: () => T): T;
   /**
    * Whether the capture is known to have lost packets so far: data bytes a receiver acknowledged
-   * that the capture lacks, on any connection ended so far (Endpoint.captureLostBytes), or drops
+   * that the capture lacks, or a FIN a receiver acknowledged that it lacks (Endpoint.finLostByCapture),
+   * on any connection ended so far (Endpoint.captureLostBytes), or drops
    * the capturing tool recorded (pcapng statistics, known once a file is read). A connection that
    * just goes silent (no response, no close on either side) may be one whose packets the capture
    * dropped, when it dropped packets anywhere: such a finding is uncertain (see captureLossNote).

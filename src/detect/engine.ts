@@ -52,6 +52,8 @@ export class DetectionEngine {
    * recorded as dropped (see DetectContext.captureLossKnown).
    */
   private captureLostBytes = 0;
+  /** FINs the capture missed that their receivers acknowledged (Endpoint.finLostByCapture): packets it dropped too. */
+  private captureLostFins = 0;
   private recordedDrops = 0;
 
   constructor(
@@ -144,7 +146,7 @@ export class DetectionEngine {
         }
         return this.services.get(name) as T;
       },
-      captureLossKnown: (): boolean => this.captureLostBytes > 0 || this.recordedDrops > 0,
+      captureLossKnown: (): boolean => this.captureLostBytes > 0 || this.captureLostFins > 0 || this.recordedDrops > 0,
     };
   }
 
@@ -177,6 +179,7 @@ export class DetectionEngine {
 
   onConnectionEnd(conn: AnalyzedConnection): void {
     this.captureLostBytes += conn.client.captureLostBytes + conn.server.captureLostBytes;
+    if (conn.client.finLostByCapture || conn.server.finLostByCapture) this.captureLostFins++;
     const handlers = this.endHandlers;
     const owners = this.endOwners;
     for (let i = 0; i < handlers.length; i++) handlers[i].call(owners[i], conn);

@@ -466,7 +466,8 @@ export class ProxyLegs implements EventFollower {
         leg.closeFrame = close.frame;
         leg.closedBy = close.byClient ? 'proxy' : 'backend';
         leg.closedWith = close.rst ? 'RST' : 'FIN';
-        leg.resetBehindFin = !close.byClient && !close.rst && s.rstTs >= s.finTs && s.rstTs - s.finTs <= RESET_BEHIND_FIN;
+        // From the close itself: a FIN the capture missed has no finTs (-1), but is timed (firstCloseOf).
+        leg.resetBehindFin = !close.byClient && !close.rst && s.rstTs >= close.ts && s.rstTs - close.ts <= RESET_BEHIND_FIN;
       }
     }
     if (s.finTs >= 0) this.noteIdleClose(conn);
@@ -1526,31 +1527,42 @@ function concurrency(legs: readonly UpstreamLeg[], from: number, to: number): [n
   return [atFrom, max];
 }
 
-/** The first FIN or RST of a connection (at or after `notBefore`), and who sent it. */
-export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): { ts: number; frame: number; byClient: boolean; rst: boolean } | null {
-  // The earliest of the four closing events at or after notBefore (ties: in this order). Called
+/**
+ * The first FIN or RST of a connection (at or after `notBefore`), and who sent it. A FIN the
+ * capture missed but a sequence number proves (Endpoint.finUnseen) counts, at the moment it was
+ * proven (Endpoint.finUnseenTs: the latest it can have been sent), and `unseen` says so; it goes
+ * before any other close at that same moment, which is the very segment that proved it or came
+ * after it (the client's FIN that acknowledged the server's, a RST one past it).
+ */
+export function firstCloseOf(conn: AnalyzedConnection, notBefore = -Infinity): { ts: number; frame: number; byClient: boolean; rst: boolean; unseen: boolean } | null {
+  // The earliest of the six closing events at or after notBefore (ties: in this order). Called
   // for every connection that ends: chosen by index, one result object at most.
   const c = conn.client;
   const s = conn.server;
+  // A FIN missed: only when none was seen (a seen one is timed itself).
+  const cUnseenTs = c.finTs < 0 && c.finUnseen ? c.finUnseenTs : -1;
+  const sUnseenTs = s.finTs < 0 && s.finUnseen ? s.finUnseenTs : -1;
   let best = -1;
   let bestTs = Infinity;
-  for (let k = 0; k < 4; k++) {
-    const ts = k === 0 ? c.finTs : k === 1 ? c.rstTs : k === 2 ? s.finTs : s.rstTs;
+  for (let k = 0; k < 6; k++) {
+    const ts = k === 0 ? sUnseenTs : k === 1 ? cUnseenTs : k === 2 ? c.finTs : k === 3 ? c.rstTs : k === 4 ? s.finTs : s.rstTs;
     if (ts >= 0 && ts >= notBefore && ts < bestTs) {
       best = k;
       bestTs = ts;
     }
   }
   if (best < 0) return null;
-  // The four frames are read on every call, the choice only picks one: a first close by another side
+  // The frames are read on every call, the choice only picks one: a first close by another side
   // than the earlier ones, coming after a caller was compiled, would be a read it had never made,
   // and threw its compiled code away.
+  const sUnseenFrame = s.finUnseenFrame;
+  const cUnseenFrame = c.finUnseenFrame;
   const cFinFrame = c.finFrame;
   const cRstFrame = c.rstFrame;
   const sFinFrame = s.finFrame;
   const sRstFrame = s.rstFrame;
-  const frame = best === 0 ? cFinFrame : best === 1 ? cRstFrame : best === 2 ? sFinFrame : sRstFrame;
-  return { ts: bestTs, frame, byClient: best < 2, rst: best === 1 || best === 3 };
+  const frame = best === 0 ? sUnseenFrame : best === 1 ? cUnseenFrame : best === 2 ? cFinFrame : best === 3 ? cRstFrame : best === 4 ? sFinFrame : sRstFrame;
+  return { ts: bestTs, frame, byClient: best === 1 || best === 2 || best === 3, rst: best === 3 || best === 5, unseen: best < 2 };
 }
 
 /**

@@ -135,10 +135,19 @@ const Slot = Object.freeze({
   KaIdle: 51,
   KaResetProbes: 52,
   KaResetFrame: 53,
+  // When this endpoint's highestAck last moved forward: the first segment that carried it. An ACK
+  // one past the peer's last byte proves the peer's FIN (finUnseen), and this is when it did.
+  HighestAckTs: 54,
+  HighestAckFrame: 55,
+  // A FIN of this endpoint's the capture missed (finUnseen): when it was proven (see finUnseenTs),
+  // and whether its peer's acknowledgement proved it (1) or only its own RST's number (0).
+  FinUnseenTs: 56,
+  FinUnseenFrame: 57,
+  FinUnseenAcked: 58,
 } as const);
 
 /** Numbers per endpoint in the shared array. */
-export const ENDPOINT_SLOTS = 54;
+export const ENDPOINT_SLOTS = 59;
 
 /** Retransmissions of one segment after which a run of them is kept (an RTO backoff), not replaced by another segment's. */
 const RUN_KEPT = 3;
@@ -186,6 +195,8 @@ function initSlots(f: number[], base: number): void {
   f[base + Slot.KaFirstTs] = -1;
   f[base + Slot.KaLastTs] = -1;
   f[base + Slot.KaIdle] = -1;
+  f[base + Slot.HighestAckTs] = -1;
+  f[base + Slot.FinUnseenTs] = -1;
 }
 
 /**
@@ -519,6 +530,23 @@ export class Endpoint {
    */
   finUnseen = false;
   /**
+   * When the FIN the capture missed (finUnseen) is known to have been sent, at the latest (-1:
+   * none): the first peer segment that acknowledged it, else the RST that carried its number; never
+   * before this endpoint's last data, which the FIN follows. Its frame is that segment's. Set when
+   * the connection is released (TcpTracker.gapForUnseenAcked), or at the RST.
+   */
+  get finUnseenTs(): number { return this.f[this.base + Slot.FinUnseenTs]; }
+  set finUnseenTs(v: number) { this.f[this.base + Slot.FinUnseenTs] = v; }
+  get finUnseenFrame(): number { return this.f[this.base + Slot.FinUnseenFrame]; }
+  set finUnseenFrame(v: number) { this.f[this.base + Slot.FinUnseenFrame] = v; }
+  /**
+   * The FIN the capture missed (finUnseen) was acknowledged by the peer: it crossed the capture
+   * point, which did not keep it (capture loss, as acknowledged bytes never seen are). A FIN proven
+   * only by the endpoint's own RST may have been lost on the path before the capture point.
+   */
+  get finLostByCapture(): boolean { return this.f[this.base + Slot.FinUnseenAcked] === 1; }
+  set finLostByCapture(v: boolean) { this.f[this.base + Slot.FinUnseenAcked] = v ? 1 : 0; }
+  /**
    * This endpoint's first RST carried a sequence number past its last byte seen and past a FIN
    * there (finUnseen): it had sent bytes the capture never showed, and nothing after them can
    * show that hole (Endpoint.lossEndTs is Infinity from then on). Not counted in gapBytes: how many
@@ -706,6 +734,17 @@ export class Endpoint {
   /** The acknowledgement number of this endpoint's first ACK (meaningful once hasAck). */
   get firstAck(): number { return this.f[this.base + Slot.FirstAck]; }
   set firstAck(v: number) { this.f[this.base + Slot.FirstAck] = v; }
+  /** When highestAck last moved forward, and the frame: the first segment that carried it (-1: no ACK yet). */
+  get highestAckTs(): number { return this.f[this.base + Slot.HighestAckTs]; }
+  get highestAckFrame(): number { return this.f[this.base + Slot.HighestAckFrame]; }
+  /** A new highestAck, carried first by the segment at `ts` (frame `frame`). */
+  advanceAck(ack: number, ts: number, frame: number): void {
+    const f = this.f;
+    const b = this.base;
+    f[b + Slot.HighestAck] = ack;
+    f[b + Slot.HighestAckTs] = ts;
+    f[b + Slot.HighestAckFrame] = frame;
+  }
 
   /**
    * Bytes of `peer` this endpoint has acknowledged beyond those the capture delivered so far (0:
@@ -737,7 +776,7 @@ export class Endpoint {
    * acknowledgement (kept when it moves forward) and window. One method reading the array of
    * numbers once, rather than a getter or setter call per field on every packet.
    */
-  countPlainSegment(ack: number, window: number, ts: number, origLen: number): void {
+  countPlainSegment(ack: number, window: number, ts: number, frame: number, origLen: number): void {
     const f = this.f;
     const b = this.base;
     this.packets++;
@@ -748,9 +787,13 @@ export class Endpoint {
     if (this.hasAck !== true) {
       f[b + Slot.FirstAck] = ack;
       f[b + Slot.HighestAck] = ack;
+      f[b + Slot.HighestAckTs] = ts;
+      f[b + Slot.HighestAckFrame] = frame;
       this.hasAck = true;
     } else if (((ack - f[b + Slot.HighestAck]) | 0) > 0) {
       f[b + Slot.HighestAck] = ack;
+      f[b + Slot.HighestAckTs] = ts;
+      f[b + Slot.HighestAckFrame] = frame;
     }
     this.window = window;
   }

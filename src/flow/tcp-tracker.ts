@@ -542,7 +542,7 @@ export class TcpTracker<T> {
     if (v.seq !== nextSeq || (payloadLen > 0 && v.capturedPayloadLen !== payloadLen)) return false;
 
     if (payloadLen === 0 && v.ack === ep.highestAck) this.noteDupAck(ep, peer, v.ack);
-    ep.countPlainSegment(v.ack, window, ts, origLen);
+    ep.countPlainSegment(v.ack, window, ts, frame, origLen);
     conn.noteActivity(ts, this.now, frame);
     // One test of the history for both kinds of segment: with two call sites, V8 (its inlining
     // budget spent) left one as a call.
@@ -585,7 +585,7 @@ export class TcpTracker<T> {
       this.onSyn(conn, ep, peer, client, v, ts, frame, ackFlag);
       if (ackFlag && (!ep.hasAck || seqGt(v.ack, ep.highestAck))) {
         if (!ep.hasAck) ep.firstAck = v.ack;
-        ep.highestAck = v.ack;
+        ep.advanceAck(v.ack, ts, frame);
         ep.hasAck = true;
       }
     } else {
@@ -603,7 +603,7 @@ export class TcpTracker<T> {
       if (v.seq !== ep.nextSeq || (fin && ep.finTs >= 0)) return false;
       // The sender has sent before (its SYN, or a first segment mid-stream): its first time is set.
       // (No duplicate ACKs of the handshake are counted here: data came between, or the peer closes.)
-      ep.countPlainSegment(v.ack, window, ts, origLen);
+      ep.countPlainSegment(v.ack, window, ts, frame, origLen);
       conn.noteActivity(ts, this.now, frame);
       if (handshakeAck) {
         ep.state = State.Established;
@@ -647,7 +647,7 @@ export class TcpTracker<T> {
       if (!syn && !fin && ep.hasAck && v.ack === ep.highestAck && v.payloadLen === 0) this.noteDupAck(ep, peer, v.ack);
       if (!ep.hasAck || seqGt(v.ack, ep.highestAck)) {
         if (!ep.hasAck) ep.firstAck = v.ack;
-        ep.highestAck = v.ack;
+        ep.advanceAck(v.ack, ts, frame);
         ep.hasAck = true;
       }
       // The final ACK of the handshake establishes both sides.
@@ -957,8 +957,33 @@ export class TcpTracker<T> {
     const reset = ep.rstTs >= 0;
     const missing = unseen > 0;
     const finAcked = unseen === 0; // one past the last byte: the number a FIN takes
-    if (ep.hasNextSeq && peer.hasAck && !finished && finAcked) ep.finUnseen = true;
+    if (ep.hasNextSeq && peer.hasAck && !finished && finAcked) this.finAckedUnseen(conn, fromClient, ep, peer, reset);
     if (ep.hasNextSeq && peer.hasAck && !finished && !reset && missing) this.gap(conn, fromClient, ep, unseen);
+  }
+
+  /**
+   * The peer acknowledged the sequence number one past `ep`'s last byte, and no FIN of `ep`'s was
+   * seen: the capture missed it (Endpoint.finUnseen). It was sent by the first segment of the peer's
+   * that acknowledged it, and after `ep`'s last data: timed there (Endpoint.finUnseenTs). Without a
+   * reset, nothing ended the direction: the consumers hear of its end at that moment, so that a
+   * response its close delimits completes, and one cut short ends at the close that cut it, as
+   * when the FIN is seen (the HTTP session otherwise held them open to the connection's end).
+   */
+  private finAckedUnseen(conn: Connection<T>, fromClient: boolean, ep: Endpoint, peer: Endpoint, reset: boolean): void {
+    ep.finUnseen = true;
+    ep.finLostByCapture = true;
+    let ts = peer.highestAckTs;
+    let frame = peer.highestAckFrame;
+    // An ACK stamped before the data it follows (merged interfaces reorder): the FIN came after that data.
+    if (ep.lastDataTs > ts) {
+      ts = ep.lastDataTs;
+      frame = ep.lastDataFrame;
+    }
+    if (ep.finUnseenTs < 0 || ts < ep.finUnseenTs) {
+      ep.finUnseenTs = ts;
+      ep.finUnseenFrame = frame;
+    }
+    if (!reset) this.observer.onEndOfStream(conn, fromClient, ts, frame);
   }
 
   private onFin(conn: Connection<T>, ep: Endpoint, fromClient: boolean, v: PacketView, ts: number, frame: number): void {
@@ -1007,7 +1032,12 @@ export class TcpTracker<T> {
     if (ep.pendingEndSeq >= 0) this.endPendingStream(conn, ep, fromClient);
     // Any RST one past the data sent, and no FIN seen: the FIN took that sequence number (a socket
     // resets first at its FIN's number while the FIN is unacknowledged, then one past it).
-    if (ep.finTs < 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, 1)) ep.finUnseen = true;
+    if (ep.finTs < 0 && ep.hasNextSeq && v.seq === seqAdd(ep.nextSeq, 1) && !ep.finUnseen) {
+      ep.finUnseen = true;
+      // Sent before this RST at the latest (an acknowledgement of it may time it earlier: finAckedUnseen).
+      ep.finUnseenTs = ts;
+      ep.finUnseenFrame = frame;
+    }
     if (ep.rstTs >= 0) return;
     // Past the data seen and a FIN after it: bytes sent before this RST that the capture missed
     // (its peer acknowledged them, and a closed socket resets at the acknowledgement number).

@@ -157,14 +157,29 @@ export function reassemblyRefusedWarning(stats: AnalysisStats): string | null {
 }
 
 /**
- * A warning when the capture dropped packets that carried data (AnalysisStats.captureLoss), or
- * null. The exchanges such bytes belonged to are uncertain and the detectors do not take them as
+ * A warning when the capture dropped packets that carried data, or FINs (AnalysisStats.captureLoss),
+ * or null. The exchanges such bytes belonged to are uncertain and the detectors do not take them as
  * evidence, so a lossy capture can read as clean where its losses were.
  */
 export function captureLossWarning(stats: AnalysisStats, input?: AnalysisResult['input']): string | null {
   const { connections, bytes } = stats.captureLoss;
+  const fins = stats.captureLoss.fins ?? 0;
   // A filter took those bytes (filteredCaptureWarning says so), not the capture's drops.
-  if (connections === 0 || filteredCapture(stats) !== null) return null;
+  if ((connections === 0 && fins === 0) || filteredCapture(stats) !== null) return null;
+  // A FIN takes a sequence number: an acknowledgement one past a sender's last byte shows the one
+  // the capture dropped (blind round 16, S12: tcpdump dropped 3 packets, one of them a proxy's FIN
+  // that cut a response; nothing said the capture had lost anything).
+  const finsText =
+    fins === 0
+      ? ''
+      : `${fins} FIN${fins === 1 ? '' : 's'} (a connection's close) that ${fins === 1 ? 'its receiver' : 'their receivers'} acknowledged`;
+  if (connections === 0) {
+    return (
+      `warning: the capture misses ${finsText}: it dropped packets, as tcpdump does when it reports "packets dropped by kernel". ` +
+      'Such a close is timed at the acknowledgement that shows it, and what else was dropped (the packets around it may hold no data) cannot be told, so a failure may go unreported: ' +
+      'capture with a larger buffer (tcpdump -B 16384) and a filter on the port'
+    );
+  }
   const gaps = input?.fileGaps ?? [];
   const inGaps = gaps.length > 0 ? stats.captureLoss.inFileGaps ?? NONE_LOST : NONE_LOST;
   const noPayload = stats.captureLoss.noPayloadSeen ?? NONE_LOST;
@@ -188,7 +203,8 @@ export function captureLossWarning(stats: AnalysisStats, input?: AnalysisResult[
   const remedies = [inGaps.connections > 0 ? 'analyze every file of the capture' : '', noPayload.connections > 0 ? 'capture without that filter' : ''].filter((r) => r !== '');
   const head =
     `warning: the capture misses ${formatBytes(bytes)} of data sent on ${connections} of ${analyzedCount(stats)} connections ` +
-    '(their receivers acknowledged them, or the bytes after them show them missing)';
+    '(their receivers acknowledged them, or the bytes after them show them missing)' +
+    (fins > 0 ? `, and ${finsText}` : '');
   const notEvidence = 'The exchanges those bytes belonged to are not taken as evidence, so a failure there may go unreported';
   if (dropped.connections <= 0) return `${head}: ${causes.join('; ')}, not packets the capturing tool dropped. ${notEvidence}: ${remedies.join(', and ')}`;
   const rest = causes.length === 0 ? '' : `: ${causes.join('; ')}; ${formatBytes(dropped.bytes)} on ${dropped.connections} other connection${dropped.connections === 1 ? '' : 's'}`;

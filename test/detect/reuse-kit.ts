@@ -178,6 +178,22 @@ export class Conn {
     return this;
   }
 
+  /**
+   * A FIN the capture missed (dropped at the capture point): its sender's sequence moves on by the
+   * one number a FIN takes, nothing is written. The peer's later segments acknowledge it (unless
+   * `sawFin: false`).
+   */
+  finUnseen(from: Side): this {
+    if (from === 'c') {
+      this.cSeq += 1;
+      this.cFin = true;
+    } else {
+      this.sSeq += 1;
+      this.sFin = true;
+    }
+    return this;
+  }
+
   /** A RST (as a closed socket sends it: no ACK flag); `ttl`: its IP TTL, as a middlebox in the sender's name sends it (default 64, every packet's). */
   rst(ts: number, from: Side, ttl?: number): this {
     this.emit(ts, from, TCP_RST, '', null, undefined, ttl);

@@ -56,6 +56,14 @@ describe('capture coverage in the reports', () => {
     expect(noFindingsText(stats)).toBe('No connection-reuse problems found.');
   });
 
+  test('FINs dropped (an acknowledgement one past the last byte proves each): capture loss, alone or with data', () => {
+    const fins = statsWith({ captureLoss: { connections: 0, bytes: 0, fins: 1 } });
+    expect(captureLossWarning(fins)).toMatch(/^warning: the capture misses 1 FIN \(a connection's close\) that its receiver acknowledged: it dropped packets.*tcpdump -B 16384/);
+    expect(uncoveredReasons({ stats: fins, input: { files: [] } as unknown as AnalysisResult['input'] })).toHaveLength(1);
+    const both = statsWith({ captureLoss: { connections: 3, bytes: 2048, fins: 2 } });
+    expect(captureLossWarning(both)).toMatch(/^warning: the capture misses 2048 B of data sent on 3 of 8 connections \(.*\), and 2 FINs \(a connection's close\) that their receivers acknowledged: it dropped packets/);
+  });
+
   test('segments the reassembly bound refused: the analysis\'s bound, not the capture\'s drops (no "raise -B")', () => {
     const stats = statsWith({ reassemblyRefused: 1 });
     expect(captureLossWarning(stats)).toBeNull();

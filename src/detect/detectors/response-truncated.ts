@@ -34,6 +34,14 @@ export interface Truncation extends CutResponse {
   agent: string | null;
   /** The earliest data a read timer re-armed lazily (nginx's) may have run from (read-timer.ts: lazyTimerStart). */
   timerFromTs: number;
+  /**
+   * The capture missed the FIN, which the client's acknowledgement (or the server's RST) proves
+   * (Endpoint.finUnseen): closeTs is that proof, the latest the FIN can have come; it came after
+   * lastByteTs, the earliest.
+   */
+  closeUnseen: boolean;
+  /** Of a FIN the capture missed: the client's acknowledgement proved it (else the server's RST's number). */
+  closeAcked: boolean;
 }
 
 /**
@@ -132,8 +140,11 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
   const close = firstCloseOf(conn, ex.responseStart);
   if (close === null || close.byClient || close.rst) return null;
   const c = conn.client;
-  // A client that gave up first (its FIN after the response began, or any reset) ended the transfer itself.
-  if ((c.finTs >= 0 && c.finTs >= ex.responseStart && c.finTs <= close.ts) || (c.rstTs >= 0 && c.rstTs <= close.ts)) return null;
+  // A client that gave up first (its FIN after the response began, or any reset) ended the transfer
+  // itself. A server FIN the capture missed is timed by the segment that proved it: a close of the
+  // client's at that same moment is that segment, or came after it.
+  const clientFirst = (ts: number): boolean => (close.unseen ? ts < close.ts : ts <= close.ts);
+  if ((c.finTs >= 0 && c.finTs >= ex.responseStart && clientFirst(c.finTs)) || (c.rstTs >= 0 && clientFirst(c.rstTs))) return null;
   const s = conn.server;
   const lastByteTs = s.lastDataTs >= ex.responseStart && s.lastDataTs <= close.ts ? s.lastDataTs : ex.responseStart;
   const lastByteFrame = lastByteTs === s.lastDataTs ? s.lastDataFrame : (ex.responseFrame ?? 0);
@@ -147,6 +158,8 @@ export function truncationOf(conn: AnalyzedConnection, options: DetectOptions): 
     earlierPause: earlierPause(conn, ex),
     agent: ownAgent(conn),
     timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
+    closeUnseen: close.unseen,
+    closeAcked: close.unseen && s.finLostByCapture,
   };
 }
 
@@ -373,7 +386,7 @@ export const responseTruncated: DetectorDefinition = {
       'the same time since the request is a limit on the whole exchange (Go WriteTimeout, a worker timeout).',
     severity: 'error',
     messages: {
-      truncated: '{request} ({status}): {server} closed the connection after {shortfall}, {silence} s after its last byte and {sinceRequest} s after the request{upstream}',
+      truncated: '{request} ({status}): {server} closed the connection after {shortfall}, {silence} s after its last byte and {sinceRequest} s after the request{unseen}{upstream}',
     },
   },
   create(ctx: DetectContext) {
@@ -391,10 +404,16 @@ export const responseTruncated: DetectorDefinition = {
     const legOf = <L extends RequestLeg>(legs: LegsByRequest<L>, t: Truncation): L | null =>
       legs.nearest(t.request, { flowId: t.flowId, server: t.server, requestStart: t.requestStart, answeredAt: t.responseStart, closeTs: t.closeTs }, LEGS_TOGETHER);
 
-    /** The backend's own truncation that the proxy passed on: its upstream leg cut first. */
+    /**
+     * The backend's own truncation that the proxy passed on: its upstream leg cut first. A backend
+     * FIN the capture missed is timed at the segment that proved it, which can come after the
+     * proxy's own close it caused (HAProxy's FIN to nginx acknowledged nginx's, after HAProxy had
+     * closed its client's leg: blind round 16, S12): it came after the backend's last byte, and no
+     * later than the proxy's close is enough.
+     */
     const relayedFrom = (t: Truncation): Truncation | null => {
       const up = legOf(truncationsByRequest, t);
-      return up !== null && up.closeTs <= t.closeTs ? up : null;
+      return up !== null && (up.closeUnseen ? up.lastByteTs : up.closeTs) <= t.closeTs ? up : null;
     };
 
     /**
@@ -446,7 +465,7 @@ export const responseTruncated: DetectorDefinition = {
         for (const w of pending) hide(w);
         const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; lazy: LazyRange | null; id: string }[]>();
         /** The findings of a proxy that passed a backend's cut on, by that cut: diagnosed with the backend's, whose cause they share. */
-        const relayersOf = new Map<Truncation, { id: string; server: string }[]>();
+        const relayersOf = new Map<Truncation, { id: string; server: string; t: Truncation }[]>();
         for (const t of truncations) {
           const relayed = relayedFrom(t);
           const upstream = relayed === null ? legOf(abandonedByRequest, t) : null;
@@ -457,7 +476,7 @@ export const responseTruncated: DetectorDefinition = {
               : `; the proxy ${hidden.server} ended its response to ${hidden.client} as whole ${ms(hidden.endTs - t.closeTs) === 0 ? 'at once' : `${ms(hidden.endTs - t.closeTs)} s later`} (${wholeEnd(hidden)}, ${hidden.status}, ${hidden.received} body bytes): its client got the cut body as a complete response, with no error`;
           const upstreamText =
             relayed !== null
-              ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${ms(t.closeTs - relayed.closeTs)} s before, after ${shortfall(relayed)}`
+              ? `; it passed on its backend's cut: ${relayed.server} had closed the upstream leg ${relayed.closeUnseen ? 'before (a FIN the capture missed)' : `${ms(t.closeTs - relayed.closeTs)} s before`}, after ${shortfall(relayed)}`
               : upstream !== null
                 ? `; it closed its upstream leg to ${upstream.server} at the same moment (${upstream.rst ? 'RST' : 'FIN'}), where the backend had sent nothing for ${ms(upstream.closeTs - upstream.lastByteTs)} s`
                 : '';
@@ -475,6 +494,9 @@ export const responseTruncated: DetectorDefinition = {
               shortfall: shortfall(t),
               silence: ms(t.silence),
               sinceRequest: ms(t.sinceRequest),
+              unseen: !t.closeUnseen
+                ? ''
+                : `; the capture missed its FIN, which ${t.closeAcked ? `${t.client}'s acknowledgement` : `the sequence number of ${t.server}'s RST`} proves: timed there, the latest it can have come`,
               upstream: upstreamText + hiddenText,
             },
             evidence: {
@@ -492,6 +514,8 @@ export const responseTruncated: DetectorDefinition = {
               silenceBeforeClose: ms(t.silence),
               sinceRequest: ms(t.sinceRequest),
               closedWith: 'FIN',
+              // Only where the capture missed the FIN (absent otherwise).
+              ...(t.closeUnseen ? { finUnseen: true } : {}),
               finBehindSlowReader: t.drained,
               clientResetAfter: t.clientResetTs >= 0 ? ms(t.clientResetTs - t.closeTs) : null,
               relayedFromFlowId: relayed?.flowId ?? null,
@@ -525,8 +549,8 @@ export const responseTruncated: DetectorDefinition = {
           list.push({ t, relayed, upstream, lazy, id: finding.id });
           if (relayed !== null) {
             const by = relayersOf.get(relayed);
-            if (by === undefined) relayersOf.set(relayed, [{ id: finding.id, server: t.server }]);
-            else by.push({ id: finding.id, server: t.server });
+            if (by === undefined) relayersOf.set(relayed, [{ id: finding.id, server: t.server, t }]);
+            else by.push({ id: finding.id, server: t.server, t });
           }
         }
 
@@ -747,11 +771,40 @@ export const responseTruncated: DetectorDefinition = {
               'a client can only tell by checking the body itself (a length or checksum in the payload, a closing record).';
           }
           if (relayedCount > 0) explanation += ` It also passed on ${relayedCount} cut${relayedCount === 1 ? '' : 's'} its backend made first.`;
-          // A proxy's findings that passed these cuts on are this server's doing: listed here, with their proxy named.
-          const relays = own.flatMap((x) => relayersOf.get(x.t) ?? []);
+          // A proxy's findings that passed these cuts on are this server's doing: listed here, with their
+          // proxy named; and those of a proxy in front of that one, which passed on the first proxy's
+          // cut, hop by hop (blind round 16, S12: HAProxy in front of nginx in front of the app; the
+          // header counted the app's and nginx's findings, and HAProxy's were in no diagnosis).
+          const relays: { id: string; server: string }[] = [];
+          const relayedOwn = own.filter((x) => (relayersOf.get(x.t)?.length ?? 0) > 0).length;
+          const counted = new Set<Truncation>(own.map((x) => x.t));
+          let hop = own.map((x) => x.t);
+          let hops = 0;
+          while (hop.length > 0) {
+            hops++;
+            const next: Truncation[] = [];
+            for (const cut of hop) {
+              for (const r of relayersOf.get(cut) ?? []) {
+                if (counted.has(r.t)) continue;
+                counted.add(r.t);
+                relays.push(r);
+                next.push(r.t);
+              }
+            }
+            hop = next;
+          }
+          hops--; // the last round found none
           if (relays.length > 0) {
-            const proxies = [...new Set(relays.map((r) => r.server))].slice(0, 3).join(', ');
-            explanation += ` A proxy in front (${proxies}) passed ${relays.length === 1 ? 'the cut' : `${relays.length} of the cuts`} on to its client${relays.length === 1 ? '' : 's'}: the cause is here, not at the proxy.`;
+            // Nearest proxy first (relays are gathered hop by hop).
+            const servers = [...new Set(relays.map((r) => r.server))];
+            const cuts = relayedOwn === 1 ? 'the cut' : `${relayedOwn} of the cuts`;
+            const list = `${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ', ...' : ''}`;
+            explanation +=
+              servers.length === 1
+                ? ` A proxy in front (${servers[0]}) passed ${cuts} on to its client${relayedOwn === 1 ? '' : 's'}: the cause is here, not at the proxy.`
+                : hops > 1
+                  ? ` Proxies in front (nearest first: ${list}) passed ${cuts} on, hop by hop, to their clients: the cause is here, not at the proxies.`
+                  : ` Proxies in front (${list}) passed ${cuts} on to their clients: the cause is here, not at the proxies.`;
           }
           // Cuts that were a client's at-once resend of another cut here (retried-request after a
           // body cut: Ruby's Net::HTTP resends an idempotent request once when its body breaks off):
