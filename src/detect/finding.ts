@@ -18,6 +18,7 @@ export type AnomalyKind =
   | 'connection-rejected-icmp'
   | 'reset-before-response'
   | 'intermittent-5xx'
+  | 'rate-limited'
   | 'rst-on-close'
   | 'zero-window-stall'
   | 'slow-client-timeout'

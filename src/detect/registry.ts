@@ -14,6 +14,7 @@ import { resetBeforeResponse } from './detectors/reset-before-response';
 import { gatewayTimeout } from './detectors/gateway-timeout';
 import { noUpstreamConnect } from './detectors/no-upstream-connect';
 import { intermittent5xx } from './detectors/intermittent-5xx';
+import { rateLimited } from './detectors/rate-limited';
 import { retriedRequest } from './detectors/retried-request';
 import { idleTimeoutMismatch } from './detectors/idle-timeout-mismatch';
 import { connectionChurn } from './detectors/connection-churn';
@@ -51,6 +52,7 @@ export const DETECTORS: readonly DetectorDefinition[] = [
   noUpstreamConnect,
   tlsHandshakeFailed,
   intermittent5xx,
+  rateLimited,
   idleTimeoutMismatch,
   connectionChurn,
   slowClientTimeout,

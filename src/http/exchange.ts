@@ -133,6 +133,8 @@ export interface HttpExchange {
   responseAfterClientClose?: true;
   /** `Keep-Alive: timeout=N` advertised by the response, seconds, or null. */
   keepAliveTimeout: number | null;
+  /** `Retry-After` delay-seconds of the response (a 429's, a 503's); `undefined` when absent or an HTTP-date. */
+  retryAfter?: number;
   /** Seconds the connection sat idle before this request: since the previous response ended, or since the handshake for the first. */
   idleBefore: number | null;
   state: ExchangeState;

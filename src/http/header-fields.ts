@@ -192,6 +192,14 @@ export function applyKeptField(
         return LineResult.Ok;
       }
       break;
+    case 11:
+      if (isRetryAfterName(bytes, s)) {
+        // Counted with the fields not kept: only its delay-seconds are read (an HTTP-date is left).
+        head.otherHeaders++;
+        head.retryAfter = delaySecondsOf(bytes, vs, ve);
+        return LineResult.Ok;
+      }
+      break;
     case 14:
       if (isContentLengthName(bytes, s)) {
         if (truncated) return LineResult.FramingFieldTooLong;
@@ -284,6 +292,21 @@ function hasContinueExpectation(b: Uint8Array, s: number, e: number): boolean {
     if (to - from === 12 && word(b, from) === 0x2d303031 && lowerWord(b, from + 4) === 0x746e6f63 && lowerWord(b, from + 8) === 0x65756e69) return true;
   }
   return false;
+}
+/** `retr`, `y-af`, `fter`. */
+function isRetryAfterName(b: Uint8Array, s: number): boolean {
+  return lowerWord(b, s) === 0x72746572 && (word(b, s + 4) | 0x20200020) === 0x66612d79 && lowerWord(b, s + 7) === 0x72657466;
+}
+/** A Retry-After value bytes[s, e) as delay-seconds (1 to 9 digits), or -1 (an HTTP-date, or not a number). */
+function delaySecondsOf(b: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 9) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x39) return -1;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
 }
 /** `host`. */
 function isHostName(b: Uint8Array, s: number): boolean {

@@ -71,6 +71,8 @@ export class MessageHead {
   connection: string | null = null;
   /** `timeout=N` of a `Keep-Alive` field, seconds. */
   keepAliveTimeout: number | null = null;
+  /** `Retry-After` as delay-seconds (responses: a 429's or 503's), -1 when absent or an HTTP-date. */
+  retryAfter = -1;
   /** Content-Length, -1 when absent. */
   contentLength = -1;
   /** A Content-Length field was unparsable, or two disagreed. */
@@ -153,6 +155,7 @@ export class MessageHead {
     this.reason = null;
     this.connection = null;
     this.keepAliveTimeout = null;
+    this.retryAfter = -1;
     this.contentLength = -1;
     this.contentLengthInvalid = false;
     this.transferEncoding = null;

@@ -1447,7 +1447,7 @@ const colonOffsets = new Int32Array(COLON_OFFSET_SLOTS);
 /**
  * False when a field name of this length starting with this byte cannot be one that
  * applyHeaderLine keeps (Host, Server, Expect, Via, Connection, Keep-Alive, Content-Length, Transfer-Encoding,
- * Idempotency-Key, X-Idempotency-Key, Forwarded, X-Forwarded-For, X-Real-IP): those lines are only counted. Keep in step with
+ * Idempotency-Key, X-Idempotency-Key, Forwarded, X-Forwarded-For, X-Real-IP, Retry-After): those lines are only counted. Keep in step with
  * applyHeaderLine's switch.
  */
 function mayBeKeptField(first: number, nameLength: number): boolean {
@@ -1463,6 +1463,8 @@ function mayBeKeptField(first: number, nameLength: number): boolean {
       return f === 0x66 || f === 0x78; // f, x (x-real-ip)
     case 10:
       return f === 0x63 || f === 0x6b || f === 0x75; // c, k, u
+    case 11:
+      return f === 0x72; // r (retry-after)
     case 14:
       return f === 0x63; // c
     case 15:
@@ -1501,6 +1503,9 @@ function keptColonGuess(bytes: Uint8Array, first: number, pos: number, lf: numbe
       break;
     case 0x69: // idempotency-key
       at = pos + 15;
+      break;
+    case 0x72: // retry-after
+      at = pos + 11;
       break;
     case 0x75: // user-agent: on every request, for its hash (MessageHead.agentHash), its text on the first
       at = pos + 10;

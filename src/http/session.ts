@@ -118,6 +118,8 @@ class PendingExchange {
   requestLength = -1;
   responseConnection: string | null = null;
   keepAliveTimeout: number | null = null;
+  /** The final response's Retry-After delay-seconds, or -1. */
+  retryAfter = -1;
   /** Interim statuses, created at the first one (most exchanges have none). */
   interim: number[] | null = null;
   responseStart: number | null = null;
@@ -185,6 +187,7 @@ class PendingExchange {
     this.requestLength = -1;
     this.responseConnection = null;
     this.keepAliveTimeout = null;
+    this.retryAfter = -1;
     this.interim = null;
     this.responseStart = null;
     this.responseFrame = null;
@@ -238,6 +241,7 @@ class PendingExchange {
     this.responseLength = head.contentLength;
     this.responseConnection = head.connection;
     this.keepAliveTimeout = head.keepAliveTimeout;
+    this.retryAfter = head.retryAfter;
   }
 }
 
@@ -1327,6 +1331,7 @@ function exchangeRecord(flowId: number, index: number, p: PendingExchange, uncer
     requestLineUnfinished: rq && p.requestLineUnfinished ? true : undefined,
     responseAfterClientClose: p.unreceivedAfterClientClose ? true : undefined,
     keepAliveTimeout: p.keepAliveTimeout,
+    retryAfter: rs && p.retryAfter >= 0 ? p.retryAfter : undefined,
     idleBefore: p.idleBefore,
     state: stateOf(p),
     uncertain,

@@ -649,3 +649,56 @@ describe('recorded: gateway-timeout-varnish-client-leg (Varnish 503s at its 1 s 
     expect(ofKind(r, KIND)).toEqual([]);
   });
 });
+
+describe('intermittent-5xx: 503s answered at once while the same client had requests in flight (a concurrency limit)', () => {
+  /**
+   * Two slow requests (1 s) from 10.0.0.1 on their own connections, then three more 503s on new
+   * connections from `failHost`, each answered 0.3 ms after its request, `failAt` s after the slow two began.
+   */
+  function scene(failHost: string, failAt: number): Capture {
+    const cap = new Capture();
+    for (let i = 0; i < 2; i++) {
+      const c = cap.connection({ client: '10.0.0.1' });
+      c.handshake(i * 0.001);
+      c.request(0.01 + i * 0.001, get(`/dl?n=${i}`)).response(1.01 + i * 0.001, ok());
+      c.close(1.5, 'c');
+    }
+    for (let i = 0; i < 3; i++) {
+      const c = cap.connection({ client: failHost });
+      const t = failAt + i * 0.002;
+      c.handshake(t);
+      c.request(t + 0.001, get(`/dl?n=${i + 2}`)).response(t + 0.0013, FAIL);
+      c.close(t + 0.01, 'c');
+    }
+    return cap;
+  }
+
+  test('nginx limit_conn 2 (blind 16, load S6): told as a per-client limit of 2, not an outage', () => {
+    const r = scene('10.0.0.1', 0.05).analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).toMatchObject({ failures: 3, successes: 2, pattern: 'one-period', concurrencyLimitInFlight: [2, 2], otherClientHosts: 0 });
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('in flight (2 at each)');
+    expect(d.explanation).toContain('nginx limit_conn');
+    expect(d.explanation).toContain('not an outage');
+    expect(d.explanation).not.toContain('an outage, a restart');
+    expect(d.remedy).toContain('above 2');
+    expect(d.remedy).toContain('lower the client\'s concurrency');
+  });
+
+  test('near miss: the same fast 503s after the slow requests were answered (nothing in flight): an outage as before', () => {
+    const r = scene('10.0.0.1', 1.2).analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).not.toHaveProperty('concurrencyLimitInFlight');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('an outage, a restart or an overload');
+  });
+
+  test('near miss: fast 503s to another client host while 10.0.0.1 had requests in flight: no per-client limit', () => {
+    const r = scene('10.0.0.9', 0.05).analyze(only);
+    const [f] = ofKind(r, KIND);
+    expect(f.evidence).not.toHaveProperty('concurrencyLimitInFlight');
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).not.toContain('nginx limit_conn');
+  });
+});

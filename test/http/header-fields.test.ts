@@ -35,6 +35,22 @@ describe('Keep-Alive timeout', () => {
   });
 });
 
+describe('Retry-After', () => {
+  test.each([
+    ['Retry-After: 120', 120],
+    ['retry-after: 0', 0],
+    ['RETRY-AFTER:  5 ', 5],
+    ['Retry-After: Fri, 31 Dec 1999 23:59:59 GMT', -1],
+    ['Retry-After: 1.5', -1],
+    ['Retry-After:', -1],
+    ['Retry-After: 1234567890', -1],
+    ['Retry-Afterx: 5', -1],
+  ])('%j → %p, counted with the fields not kept', (line, expected) => {
+    const head = headOf(line);
+    expect(head.retryAfter).toBe(expected);
+  });
+});
+
 describe('Connection tokens', () => {
   test.each([
     ['close', 'close', true],

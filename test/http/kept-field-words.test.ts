@@ -45,6 +45,7 @@ function kept(head: MessageHead): string {
     head.contentLengthInvalid,
     head.transferEncoding,
     head.idempotencyKey,
+    head.retryAfter,
     head.otherHeaders,
     head.malformedHeaders,
   ]);
@@ -60,6 +61,7 @@ const VALUES: Record<string, string> = {
   'transfer-encoding': 'chunked',
   'idempotency-key': 'abc',
   'x-idempotency-key': 'abc',
+  'retry-after': '120',
 };
 
 /**
@@ -71,6 +73,7 @@ function expectedFor(name: string, value: string): string {
   const head = new MessageHead();
   if (!(lowerName in VALUES)) {
     head.otherHeaders = 1;
+    head.retryAfter = -1;
     return kept(head);
   }
   const b = bytes(`${lowerName}: ${value}`);

@@ -79,6 +79,39 @@ const SERVICE_UNAVAILABLE = 503;
  * round 15, stacks S4: its 503s in 5 ms between successes were told as a server outage).
  */
 const VARNISH = /varnish/i;
+/**
+ * The statuses a limit on a client's concurrent requests answers with, without passing the request
+ * on: nginx limit_conn (503 by default, limit_conn_status), HAProxy `http-request deny` on a
+ * connection count (403 by default, deny_status 429 or 503 as usually set), Envoy's circuit
+ * breakers (503 "upstream overflow"). Only the 5xx among them reach this detector.
+ */
+const LIMIT_STATUS = SERVICE_UNAVAILABLE;
+/**
+ * A limit's rejection is answered at the pace of a local decision: the failures' slowest delay
+ * at most this fraction of the successes' median (which stands for the round trip to whatever
+ * serves them), and no slower than FAST_GATEWAY_FAILURE.
+ */
+const LIMIT_PACE_FRACTION = 0.1;
+/** Answers of one server looked through for the requests in flight at each failure (bounded work). */
+const MAX_IN_FLIGHT_SCAN = 4_096;
+
+/** A client's address without its port (`10.0.0.1:40000` → `10.0.0.1`, `[::1]:80` → `[::1]`). */
+function hostOf(endpoint: string): string {
+  const colon = endpoint.lastIndexOf(':');
+  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+}
+
+/**
+ * Failures told as a concurrency limit's rejections: each answered at once while the same client
+ * host had other requests to the server in flight (sent before the failure was answered, answered
+ * after it). `inFlight` is the fewest and most such requests at a failure.
+ */
+interface ConcurrencyLimit {
+  inFlight: [number, number];
+  /** Client hosts the server answered in the capture, other than those that got these failures. */
+  otherHosts: number;
+}
+
 /** Answers remembered per kind for the time/connection analysis (counts go on beyond). */
 const MAX_RECORDS_PER_KIND = 256;
 const FAIL_FRAMES_SHOWN = 5;
@@ -430,6 +463,62 @@ export const intermittent5xx: DetectorDefinition = {
       return kind.failedCount >= MIN_FAILURES && kind.okCount >= MIN_SUCCESSES;
     }
 
+    /** Every remembered answer of a server's kinds, up to MAX_IN_FLIGHT_SCAN (built once per server in onFinish). */
+    const serverAnswers = new Map<string, Answer[]>();
+    function answersOf(server: string): Answer[] {
+      let list = serverAnswers.get(server);
+      if (list !== undefined) return list;
+      list = [];
+      for (const kind of kinds) {
+        if (kind.server !== server) continue;
+        for (const a of log.answers(kind)) {
+          if (list.length >= MAX_IN_FLIGHT_SCAN) break;
+          list.push(a);
+        }
+      }
+      serverAnswers.set(server, list);
+      return list;
+    }
+
+    /**
+     * Whether the failures are a concurrency limit's rejections (ConcurrencyLimit): every one a 503
+     * answered at the pace of a local decision, far faster than the successes, while the same
+     * client host had at least one other request to the server in flight. An outage or an
+     * overloaded handler fails requests whatever else the client has open; a limit on the
+     * client's concurrent requests fails exactly those beyond it.
+     */
+    function concurrencyLimitOf(server: string, failed: readonly Answer[], okDelays: readonly number[]): ConcurrencyLimit | null {
+      if (failed.length === 0 || okDelays.length === 0) return null;
+      let slowest = 0;
+      for (const a of failed) {
+        if (unpackedStatus(a.status).status !== LIMIT_STATUS || a.delay === null) return null;
+        slowest = Math.max(slowest, a.delay);
+      }
+      if (slowest > FAST_GATEWAY_FAILURE || slowest > median([...okDelays]) * LIMIT_PACE_FRACTION) return null;
+      const answers = answersOf(server);
+      const failingHosts = new Set(failed.map((a) => hostOf(a.client)));
+      let fewest = Infinity;
+      let most = 0;
+      for (const f of failed) {
+        const host = hostOf(f.client);
+        let inFlight = 0;
+        for (const b of answers) {
+          if (b.delay === null || b.ts <= f.ts || b.flowId === f.flowId) continue;
+          // Its request ended before the failure was answered, its answer came after: in flight then.
+          if (b.ts - b.delay < f.ts && hostOf(b.client) === host) inFlight++;
+        }
+        if (inFlight === 0) return null;
+        fewest = Math.min(fewest, inFlight);
+        most = Math.max(most, inFlight);
+      }
+      const others = new Set<string>();
+      for (const a of answers) {
+        const host = hostOf(a.client);
+        if (!failingHosts.has(host)) others.add(host);
+      }
+      return { inFlight: [fewest, most], otherHosts: others.size };
+    }
+
     /** Reports the kind when it is intermittent; whether it did. */
     function analyse(kind: Kind, explained: Set<string>, unseen: ReadonlySet<string>): boolean {
       const remembered = log.answers(kind);
@@ -476,6 +565,8 @@ export const intermittent5xx: DetectorDefinition = {
       const timer = sharedTimerDelay(timedGatewayDelays(failed, unseen));
       // Every failure a 502 (Varnish: 503) answered at once, the proxy's upstream unseen: a local failure's pace (keep-alive race, refused).
       const fast502 = failed.length > 0 && moreFailed === 0 && failed.every((a) => fastGatewayFailure(a, kind.server) && unseen.has(failureKey(a)));
+      // Not for 503s that Varnish answers for a failed backend fetch (fast502 above), nor for failures another finding explains (left out above).
+      const limit = fast502 || moreFailed > 0 ? null : concurrencyLimitOf(kind.server, failed, okDelays);
       // The fronts further up that passed these failures on to their own clients (their relays are left out of their own kinds).
       const failedKeys = new Set(failed.map((a) => failureKey(a)));
       const relayedBy = relayClosure(failedKeys, legs.relays()).size;
@@ -529,6 +620,7 @@ export const intermittent5xx: DetectorDefinition = {
           median2xxMs: okDelays.length > 0 ? microsAsMs(median(okDelays)) : null,
           ...(timer !== null ? { timerDelayMs: microsAsMs(timer.value), timerSamples: timer.samples } : {}),
           ...(fast502 ? { fast: true } : {}),
+          ...(limit !== null ? { concurrencyLimitInFlight: [...limit.inFlight], otherClientHosts: limit.otherHosts } : {}),
           ...(relayedBy > 0 ? { relayedByFronts: relayedBy } : {}),
           failingClients: failingClients.slice(0, CLIENTS_LISTED),
           failingFlowIds: failingFlows.slice(0, CLIENTS_LISTED * 2),
@@ -538,7 +630,7 @@ export const intermittent5xx: DetectorDefinition = {
       let list = byServer.get(kind.server);
       if (list === undefined) byServer.set(kind.server, (list = []));
       list.push({
-        finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays, timer, fast502,
+        finding, pattern, failed: failedTotal, total, failingConnections, connections: conns.length, request, statuses, failDelays, okDelays, timer, fast502, limit,
         relayed: relayedText(failed),
       });
       return true;
@@ -734,6 +826,8 @@ export const intermittent5xx: DetectorDefinition = {
       fast502: boolean;
       /** The fronts that relayed these failures to their clients, in words (relayedText), or ''. */
       relayed: string;
+      /** The failures were a concurrency limit's rejections (concurrencyLimitOf), or null. */
+      limit: ConcurrencyLimit | null;
     }
     const byServer = new Map<string, Summary[]>();
 
@@ -762,6 +856,24 @@ export const intermittent5xx: DetectorDefinition = {
         remedy =
           `List what listens on the port: \`ss -ltnp 'sport = :${port}'\` (several PIDs means several listeners). Finish the reload — stop the old ` +
           `workers/processes still bound to it (or fix the broken instance) — and make reloads wait until old processes have drained and exited.`;
+      } else if (summaries.every((s) => s.limit !== null)) {
+        // Rejected at once while the same client had other requests in flight: a limit on its concurrency, not an outage.
+        const limits = summaries.flatMap((s) => (s.limit === null ? [] : [s.limit]));
+        const fewest = Math.min(...limits.map((l) => l.inFlight[0]));
+        const most = Math.max(...limits.map((l) => l.inFlight[1]));
+        const inFlight = fewest === most ? `${most} at each` : `${fewest} to ${most}`;
+        const limitText = fewest === most ? `${most}` : `${fewest}–${most}`;
+        const alone = limits.every((l) => l.otherHosts === 0)
+          ? ` That client host was the only one the server answered in this capture, so a limit per client and one on the server's concurrency as a whole (HAProxy maxconn with no queue, a worker pool rejecting at once) look alike here.`
+          : '';
+        explanation =
+          `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses} at once, each while the same client host had other requests ` +
+          `to it in flight (${inFlight}): the signature of a limit on one client's concurrent requests or connections, which rejects those beyond it ` +
+          `without passing them on — nginx limit_conn (503 by default, error log "limiting connections by zone"), HAProxy \`http-request deny\` on ` +
+          `sc_conn_cur / src_conn_cur, Envoy's circuit breakers (503 "upstream overflow") — not an outage: the requests in flight were served.${alone}${speed}`;
+        remedy =
+          `Raise the limit where it is set (nginx \`limit_conn <zone> N\` above ${limitText}; HAProxy's conn_cur threshold; Envoy's circuit_breakers thresholds), ` +
+          `or lower the client's concurrency (its pool size or parallel requests) to ${limitText} and let it queue or retry with backoff.`;
       } else if (summaries.every((s) => s.pattern === 'one-period' && s.fast502)) {
         // A proxy failing requests at once between successes: its upstream connections' pace, told below, not an outage's.
         explanation = `${server} answered ${failed} of ${total} requests (${kindsText}) with ${statuses}, all within one period, with successes before or after.${speed}`;
@@ -875,6 +987,7 @@ export const intermittent5xx: DetectorDefinition = {
         reportFastBadGateways(reported, explained, unseen);
         reportTimedGateways(reported, explained, unseen);
         counted.clear();
+        serverAnswers.clear();
         kinds.length = 0;
         kindIndex.clear();
         log.clear();
