@@ -74,6 +74,13 @@ export interface FindingInput {
   frames: number[];
   /** Overrides meta.severity (e.g. retried POST is a warning, retried GET info). */
   severity?: Severity;
+  /**
+   * The id of another detector's finding that is the same failure seen on another leg of a proxy
+   * chain (its cause upstream): the diagnosis that lists that finding lists this one too, and this
+   * one is in no diagnosis of its own, so one failure is one diagnosis member counted once. The
+   * detector that sets it leaves the finding out of its own diagnoses.
+   */
+  partOf?: string;
 }
 
 export type DiagnosisInput = Omit<Diagnosis, 'kind' | 'severity'> & { severity?: Severity };

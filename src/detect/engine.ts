@@ -42,6 +42,8 @@ export class DetectionEngine {
   readonly notKept: Record<string, number> = {};
   private readonly maxKept: number;
   private readonly diagnoses: Diagnosis[] = [];
+  /** Findings reported as part of another's failure (FindingInput.partOf): joined to its diagnosis at the end. Bounded by the findings kept. */
+  private readonly joined: Array<{ id: string; partOf: string }> = [];
   private readonly counters = new Map<AnomalyKind, number>();
   private readonly services = new Map<string, unknown>();
 
@@ -116,7 +118,10 @@ export class DetectionEngine {
         if (!hidden) this.reportedBySeverity[finding.severity]++;
         if (this.all.length + this.hiddenKept < this.maxKept) {
           if (hidden) this.hiddenKept++;
-          else this.all.push(finding);
+          else {
+            this.all.push(finding);
+            if (input.partOf !== undefined) this.joined.push({ id: finding.id, partOf: input.partOf });
+          }
           const ofKind = this.byKind.get(def.id);
           if (ofKind === undefined) this.byKind.set(def.id, [finding]);
           else ofKind.push(finding);
@@ -190,8 +195,25 @@ export class DetectionEngine {
     for (const h of this.hooks) h.onTranslatedViewEnd?.(view, firstId);
   }
 
+  /**
+   * Each finding reported as part of another's failure (FindingInput.partOf) listed in the diagnosis
+   * that lists that one, after its members: the diagnosis's count stays its failures'. A diagnosis
+   * is made in its detector's onFinish, which may come before the finding it takes in is reported
+   * (keepalive-race runs before unanswered-request): hence here, once all have spoken.
+   */
+  private joinDiagnoses(): void {
+    if (this.joined.length === 0) return;
+    const byMember = new Map<string, Diagnosis>();
+    for (const d of this.diagnoses) for (const id of d.anomalyIds) if (!byMember.has(id)) byMember.set(id, d);
+    for (const j of this.joined) {
+      const d = byMember.get(j.partOf);
+      if (d !== undefined && !d.anomalyIds.includes(j.id)) d.anomalyIds.push(j.id);
+    }
+  }
+
   finish(): { anomalies: Finding[]; diagnoses: Diagnosis[] } {
     for (const h of this.hooks) h.onFinish?.();
+    this.joinDiagnoses();
     const anomalies = [...this.all].sort((a, b) => a.ts - b.ts || (a.flowId ?? 0) - (b.flowId ?? 0) || a.id.localeCompare(b.id));
     // The worst first, so that a report's reader meets an outage before a scan's notes; servers by
     // their port's number (":8082" after ":81", not after ":8").

@@ -54,6 +54,36 @@ export class GatewayClaims {
     );
   }
 
+  /**
+   * Whether gateway-timeout reports `p` as a proxy's connect timeout (see its onFinish): a 5xx after
+   * a real wait, its client still there, while the proxy's connection to its backend never completed
+   * its handshake (phase `connect`; a backend's RST is connection-refused's). The unanswered SYNs of
+   * that connection (syn-unanswered, which runs first) are the same failure seen upstream: the 504's
+   * diagnosis lists them, and they make no diagnosis of their own (blind round 16 chains S17).
+   */
+  ownsConnect(p: Pick<PairedFailure, 'failure' | 'leg'> & { phase: string }, minDelay: number): boolean {
+    const leg = p.leg;
+    return (
+      this.active && p.failure.how === 'status' && isGatewayStatus(p.failure.status) && p.phase === 'connect' && leg !== null &&
+      !(leg.closedBy === 'backend' && leg.closeTs <= p.failure.failTs) && p.failure.delay > minDelay && !this.answeredAfterClientClosed(p.failure)
+    );
+  }
+
+  /** The connections (flow ids) the proxy's connect attempts of `p` went on: the first and each retry that never carried the request. */
+  static connectFlows(p: Pick<PairedFailure, 'leg' | 'retries'>): number[] {
+    const flows = p.leg !== null ? [p.leg.flowId] : [];
+    for (const retry of p.retries) if (retry.request === null) flows.push(retry.leg.flowId);
+    return flows;
+  }
+
+  /** The upstream connections (flow ids) of the failures gateway-timeout owns as connect timeouts (ownsConnect). */
+  ownedConnectFlows(legs: ProxyLegs, minDelay: number): Set<number> {
+    const flows = new Set<number>();
+    if (!this.active) return flows;
+    for (const p of legs.pair()) if (this.ownsConnect(p, minDelay)) for (const f of GatewayClaims.connectFlows(p)) flows.add(f);
+    return flows;
+  }
+
   /** The upstream connections (flow ids) of the failures gateway-timeout owns as read timeouts (ownsRead). */
   ownedUpstreamFlows(legs: ProxyLegs, minDelay: number): Set<number> {
     const flows = new Set<number>();

@@ -50,15 +50,24 @@ describe('a proxy that closes the client connection after its forwarded request 
     expect(unanswered.map((f) => f.client)).toEqual(scenes.map((s) => s.down.clientName));
     expect(unanswered.map((f) => f.evidence.forwardedOnFlow)).toEqual(races.map((f) => f.flowId));
     expect(unanswered.map((f) => f.evidence.forwardedTo)).toEqual(scenes.map((s) => s.up.serverName));
-    const [d, ...more] = r.diagnoses.filter((x) => x.kind === 'unanswered-request');
+    // Each client-leg close is the race's other leg (blind round 16, chains S2): one failure, told
+    // once, by the race's diagnosis, which lists the close as part of it and counts it once.
+    expect(unanswered.map((f) => f.evidence.upstreamFinding)).toEqual(races.map((f) => f.id));
+    expect(unanswered.map((f) => f.severity)).toEqual(scenes.map(() => 'info'));
+    expect(unanswered[0].summary).toContain(`(${races[0].id}: the same failure, counted there)`);
+    expect(r.diagnoses.filter((x) => x.kind === 'unanswered-request')).toEqual([]);
+    const [d, ...more] = r.diagnoses.filter((x) => x.kind === 'keepalive-race');
     expect(more).toEqual([]);
-    expect(d.inferred).toEqual({});
-    expect(d.explanation).toContain('no timeout of the proxy');
+    expect(d.severity).toBe('error');
+    expect(d.count).toBe(scenes.length);
+    expect(d.anomalyIds).toEqual([...races.map((f) => f.id), ...unanswered.map((f) => f.id)]);
+    expect(r.stats.findingsBySeverity.error).toBe(scenes.length);
     // Apache's condition is its CLIENT connection's reuse (mod_proxy_http checks c->keepalives), not
     // the backend connection's (blind round 15, S5: a new backend connection, a reused client one).
-    expect(d.explanation).toContain("the request was not the first on its client's keep-alive connection");
-    expect(d.explanation).toContain("each of these was a later request on its client's connection");
-    expect(d.explanation).not.toContain('when a request fails on a reused backend connection');
+    expect(d.explanation).toContain("closed the client's connection without a response for 3");
+    expect(d.explanation).toContain('not more failures');
+    expect(d.explanation).toContain('that was not the first on that connection');
+    expect(d.explanation).toContain('AH01104');
   });
 
   test('a copy the backend answered before the proxy closed does not explain the close', () => {
@@ -120,9 +129,13 @@ describe('a proxy on loopback that connects to its backend from its clients\' ow
     const atProxy = r.anomalies.filter((f) => f.server === `${L_PROXY}:8080`);
     expect(atProxy.map((f) => f.kind)).toEqual(scenes.map(() => 'unanswered-request'));
     expect(atProxy.map((f) => f.evidence.forwardedTo)).toEqual(scenes.map((s) => s.up.serverName));
-    const d = r.diagnoses.find((x) => x.kind === 'unanswered-request' && x.server === `${L_PROXY}:8080`)!;
-    expect(d.inferred).toEqual({});
-    expect(d.explanation).toContain('no timeout of the proxy');
+    // Told as part of the races upstream (their diagnosis lists them), not as failures of their own.
+    const races = ofKind(r, 'keepalive-race');
+    expect(atProxy.map((f) => f.evidence.upstreamFinding)).toEqual(races.map((f) => f.id));
+    expect(r.diagnoses.filter((x) => x.kind === 'unanswered-request' && x.server === `${L_PROXY}:8080`)).toEqual([]);
+    const d = r.diagnoses.find((x) => x.kind === 'keepalive-race')!;
+    expect(d.anomalyIds).toEqual(expect.arrayContaining(atProxy.map((f) => f.id)));
+    expect(d.count).toBe(races.length);
   });
 
   test('near miss: the proxy never seen forwarding from 127.0.0.1 (the copies are another call of the client\'s): not told forwarded', () => {

@@ -4,7 +4,7 @@ import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, isoTime, microsAsMs, ms } from '../facts';
 import type { ServerIdentity } from '../known-timeouts';
 import { RefusalsDuring } from '../refusals-during';
-import { sharedGatewayClaims } from '../gateway-claims';
+import { GatewayClaims, sharedGatewayClaims } from '../gateway-claims';
 import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
@@ -297,6 +297,24 @@ export const gatewayTimeout: DetectorDefinition = {
       return unansweredByFlow.get(flowId) ?? [];
     }
     const upstreamFindingOn = (flowId: number): string | null => upstreamFindingsOn(flowId)[0] ?? null;
+    /**
+     * syn-unanswered's findings of the proxy connects this detector owns as connect timeouts
+     * (GatewayClaims.ownsConnect: it marks them proxyConnectTimeout), by connection; made at the first question.
+     */
+    let synsByFlow: Map<number, string[]> | null = null;
+    function connectFindingsOn(flowId: number): readonly string[] {
+      if (synsByFlow === null) {
+        const byFlow = new Map<number, string[]>();
+        for (const f of ctx.findings('syn-unanswered')) {
+          if (f.flowId === null || f.evidence.proxyConnectTimeout !== true) continue;
+          const ids = byFlow.get(f.flowId);
+          if (ids === undefined) byFlow.set(f.flowId, [f.id]);
+          else ids.push(f.id);
+        }
+        synsByFlow = byFlow;
+      }
+      return synsByFlow.get(flowId) ?? [];
+    }
 
     function report(p: Candidate, clustered: boolean): Finding {
       const phase = p.phase;
@@ -338,7 +356,7 @@ export const gatewayTimeout: DetectorDefinition = {
         // How the upstream close lines up with the 5xx: a proxy timer closes both at once.
         evidence.upstreamCloseVsResponse = closed ? ms(leg.closeTs - f.failTs) : null;
         // The upstream leg's own finding of this failure (its unanswered request), which this one's diagnosis lists too.
-        const upstreamFinding = upstreamFindingOn(leg.flowId);
+        const upstreamFinding = upstreamFindingOn(leg.flowId) ?? (phase === 'connect' ? connectFindingsOn(leg.flowId)[0] ?? null : null);
         if (upstreamFinding !== null) evidence.upstreamFinding = upstreamFinding;
         if (closed) frames.push(leg.closeFrame);
         if (p.legRequest !== null) {
@@ -380,8 +398,9 @@ export const gatewayTimeout: DetectorDefinition = {
 
     /** The upstream legs of a read timeout this detector owns (GatewayClaims), for claimedUpstream. */
     function noteOwned(finding: Finding, p: Candidate): void {
-      if (p.leg === null || !claims.ownsRead(p, ctx.options.spreadAbsolute)) return;
-      ownedFlows.set(finding.id, [p.leg.flowId]);
+      if (p.leg === null) return;
+      if (claims.ownsRead(p, ctx.options.spreadAbsolute)) ownedFlows.set(finding.id, [p.leg.flowId]);
+      else if (claims.ownsConnect(p, ctx.options.spreadAbsolute)) ownedFlows.set(finding.id, GatewayClaims.connectFlows(p));
     }
 
     /** The reload the proxy went through while `p` waited for its backend, when the error came with the upstream connection's close. */
@@ -532,7 +551,7 @@ export const gatewayTimeout: DetectorDefinition = {
      */
     const ownedFlows = new Map<string, number[]>();
     const claimedUpstream = (findings: readonly Finding[]): string[] =>
-      findings.flatMap((f) => (ownedFlows.get(f.id) ?? []).flatMap((flow) => upstreamFindingsOn(flow)));
+      findings.flatMap((f) => (ownedFlows.get(f.id) ?? []).flatMap((flow) => [...upstreamFindingsOn(flow), ...connectFindingsOn(flow)]));
 
     /**
      * The proxy's gateway errors answered at once, its upstream out of sight, beside those after a
@@ -848,7 +867,11 @@ export const gatewayTimeout: DetectorDefinition = {
       }
       // The upstream legs' unanswered requests of these read timeouts are the same failures, seen on the other leg.
       const sameOnUpstream = claimedUpstream(reported.map((r) => r.finding)).length;
-      if (sameOnUpstream > 0) {
+      if (sameOnUpstream > 0 && phase === 'connect') {
+        explanation +=
+          ` ${sameOnUpstream === 1 ? 'The unanswered connect' : `The ${sameOnUpstream} unanswered connects`} to the backend (syn-unanswered, listed here) ` +
+          `${sameOnUpstream === 1 ? 'is' : 'are'} the ${statuses} ${n === 1 ? 'its client' : 'their clients'} got, seen upstream, not another failure.`;
+      } else if (sameOnUpstream > 0) {
         explanation +=
           ` ${sameOnUpstream === n ? 'Each' : `${sameOnUpstream} of them`} is one failure seen on both legs: the unanswered request${sameOnUpstream === 1 ? '' : 's'} ` +
           `on the upstream connection${sameOnUpstream === 1 ? '' : 's'} (unanswered-request, listed here) ${sameOnUpstream === 1 ? 'is' : 'are'} the ${statuses} ${sameOnUpstream === 1 ? 'its client' : 'their clients'} got, not another failure.`;

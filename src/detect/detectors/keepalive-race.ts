@@ -1445,6 +1445,12 @@ function proxyOutcomeText(
         ? `, and ${neverSentCount} more it never sent upstream: the pool picked a connection the backend had just closed (its FIN arrived just before the request, or while the proxy held it)`
         : '') +
       `; to its own clients it ${parts.join(', ')}${relayed !== '' ? `; ${relayed}` : ''}.` +
+      // unanswered-request tells those closes as part of the race (upstreamCauseOf there): one failure each.
+      (byOutcome.has('none')
+        ? ' Those closes are the races\' other leg, not more failures: ' +
+          'Apache mod_proxy closes its client\'s connection so when reading the backend\'s answer failed on a request that was not the first on that connection ' +
+          '(error log: AH01102, then AH01104 "Closing connection to client"), and HAProxy 2.6 when it may not resend the request, logging nothing.'
+        : '') +
       (failedDownstream === 0 && forwarded === raced.length ? ' None of its clients saw a failure: each race cost a retry (a second backend connection and its latency).' : ''),
     forwarded,
     proxies,

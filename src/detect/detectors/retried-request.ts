@@ -343,13 +343,53 @@ export const retriedRequest: DetectorDefinition = {
     const awaitingRace: Array<{ failed: PendingFailure; retry: RememberedRequest }> = [];
     const lazyFlows = sharedLazyArrivalFlows(ctx);
 
+    /**
+     * A proxy's forwards of its client's resends (see clientResendOf), held to the end: each is that
+     * client's retry, reported on the leg where the client made it, unless no retry was reported there.
+     */
+    const forwardsOfResends: Array<{ failed: PendingFailure; retry: RememberedRequest; downFlow: number }> = [];
+
+    /**
+     * The connection a proxy's client resent a request on, when `retry` (upstream) is the proxy's
+     * forward of that resend: both attempts upstream are copies of requests the proxy had received,
+     * on two client connections of one client host (HAProxy closed its client's connection after a
+     * race upstream, and urllib3 sent the GET again on a new one: blind round 16, pools S20). The
+     * client's retry is the one retry; a proxy that retried by itself sends one received request twice.
+     */
+    const clientResendOf = (failed: PendingFailure, retry: RememberedRequest): number | null => {
+      const down = legs.downstreamOf({ client: retry.client, server: retry.server, method: retry.method, uri: retry.uri, start: retry.ts });
+      if (down === null) return null;
+      const first = failed.request;
+      const downFirst = legs.downstreamOf({ client: first.client, server: first.server, method: first.method, uri: first.uri, start: first.ts });
+      if (downFirst === null || downFirst.flowId === down.flowId || hostOf(downFirst.client) !== hostOf(down.client)) return null;
+      return down.flowId;
+    };
+
     const report = (failed: PendingFailure, retry: RememberedRequest): void => {
+      const downFlow = forwardsOfResends.length < MAX_HELD ? clientResendOf(failed, retry) : null;
+      if (downFlow !== null) {
+        index.claim(retry);
+        forwardsOfResends.push({ failed, retry, downFlow });
+        return;
+      }
       if (failed.raceId === null && lazyFlows.has(failed.flowId) && awaitingRace.length < MAX_HELD) {
         index.claim(retry);
         awaitingRace.push({ failed, retry });
         return;
       }
       reportNow(failed, retry);
+    };
+
+    /** The proxy's forward of a retry its client sent it (the upstream copy's connection and server), or nothing. */
+    const forwardEvidence = (retry: RememberedRequest): Record<string, string | number> => {
+      // The proxy's forward, already judged a retry upstream (held: see clientResendOf), with the race its first copy met there.
+      const held = forwardsOfResends.find((h) => h.downFlow === retry.flowId);
+      const copy = held !== undefined ? { flowId: held.retry.flowId, server: held.retry.server } : (() => {
+        const r = legs.forwardedDuring(retry.server, retry.method, retry.uri, retry.ts, retry.responseStart ?? retry.ts + window, retry.client);
+        return r === null ? null : { flowId: r.leg.flowId, server: r.leg.server };
+      })();
+      // (A race upstream that this forward sent again names it: keepalive-race's retriedOnFlow.)
+      return copy === null ? {} : { retryForwardedOnFlow: copy.flowId, retryForwardedTo: copy.server };
     };
 
     const reportNow = (failed: PendingFailure, retry: RememberedRequest): Finding => {
@@ -418,6 +458,8 @@ export const retriedRequest: DetectorDefinition = {
           keepaliveRace: failed.raceId,
           // Only when the retry went to another server than the attempt: a proxy moving the request on.
           ...(retry.server !== failed.request.server ? { movedToServer: retry.server } : {}),
+          // Only where the server is a proxy that forwarded this retry: the copy upstream (not another retry).
+          ...forwardEvidence(retry),
           ...(uncertain !== null ? { uncertain: true, captureLoss: uncertain } : {}),
         },
         frames: [failed.request.frame, failed.failure.frame, retry.frame],
@@ -626,6 +668,11 @@ export const retriedRequest: DetectorDefinition = {
           reportNow(failed, retry);
         }
         awaitingRace.length = 0;
+        // A proxy's forward of a resend its client's retry was reported for: that one counts it.
+        for (const { failed, retry, downFlow } of forwardsOfResends) {
+          if (!ctx.reportedOn('retried-request', downFlow)) reportNow(failed, retry);
+        }
+        forwardsOfResends.length = 0;
       },
       onExchange(ex, conn) {
         const entry = index.offer(ex, conn);

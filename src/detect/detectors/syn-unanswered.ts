@@ -11,6 +11,7 @@ import { sharedOverflowSingles } from './accept-queue-overflow';
 import { rejectedByIcmp } from './connection-rejected-icmp';
 import { PATH_LOSS_EVIDENCE, PATH_LOSS_NEAR, sharedPathLoss, SYN_ACK_RESEND_FLOOR } from '../path-loss';
 import { PairedFailure, sharedProxyLegs } from '../proxy-legs';
+import { sharedGatewayClaims } from '../gateway-claims';
 import { PORT_SCANS, PortScans } from '../port-scans';
 import { pausedListenerWords, ServerPauses, sharedServerPauses } from '../server-pauses';
 import { firstAfter } from '../sorted-search';
@@ -323,6 +324,13 @@ export const synUnanswered: DetectorDefinition = {
     let captureEnd = -Infinity;
     const reported: Array<{ finding: Finding; attempt: Attempt }> = [];
     /**
+     * The proxy connects whose 5xx gateway-timeout reports as the proxy's connect timeout
+     * (GatewayClaims.ownsConnect), known at the end: each such attempt is that 504's upstream leg,
+     * one failure, told (and counted) there: an info here, in no diagnosis of this detector's.
+     */
+    const gatewayClaims = sharedGatewayClaims(ctx);
+    let toGateway: ReadonlySet<number> = new Set();
+    /**
      * Attempts retried once and answered at once, kept until the end: a lone one on a path that lost
      * other segments too is the path's loss, not the listener's (see onFinish).
      */
@@ -499,6 +507,8 @@ export const synUnanswered: DetectorDefinition = {
             : {}),
           ...(a.pathLoss > 0 ? { pathRetransmissionsNear: a.pathLoss } : {}),
           ...(a.run > 0 ? { unansweredInARow: a.run } : {}),
+          // Only on a proxy's connect its client got a gateway timeout for: gateway-timeout's diagnosis tells it.
+          ...(toGateway.has(a.flowId) ? { proxyConnectTimeout: true } : {}),
           ...(a.replacedAfter >= 0 ? { replacedByNextAttemptAfter: a.replacedAfter } : {}),
         },
         frames: [...a.synFrames, ...(answered ? [a.answerFrame] : [])],
@@ -508,7 +518,7 @@ export const synUnanswered: DetectorDefinition = {
         // Answered late elsewhere (a listener that dropped SYNs, then took the retry): the connect
         // succeeded a retransmission timeout late, a delay and a warning, not a failed connect (blind
         // rounds 14b S10 and 15 tcpedge s03: every connect and request succeeded, reported as errors).
-        ...((a.pathLoss > 0 && (outcome === 'answered-late' || stopped)) || a.probe
+        ...((a.pathLoss > 0 && (outcome === 'answered-late' || stopped)) || a.probe || toGateway.has(a.flowId)
           ? { severity: 'info' as const }
           : outcome === 'answered-late' ? { severity: 'warning' as const } : {}),
       });
@@ -630,6 +640,7 @@ export const synUnanswered: DetectorDefinition = {
 
       onFinish(): void {
         finishing = true;
+        toGateway = gatewayClaims.ownedConnectFlows(legs, ctx.options.spreadAbsolute);
         attemptStarts = startsByPair([
           ...singles, ...givenUpBeforeAnswer, ...pending, ...deferred, ...lone.map((l) => l.attempt), ...reported.map((r) => r.attempt),
         ]);
@@ -710,7 +721,7 @@ export const synUnanswered: DetectorDefinition = {
         // accept-queue-overflow's once-resent requests, judged against these findings: reported now,
         // so that the overflows this diagnosis counts are the ones that detector's diagnosis gives.
         sharedOverflowSingles(ctx).settle();
-        diagnose(ctx, reported, attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, serverPauses, clientPauses, rates, copied);
+        diagnose(ctx, toGateway.size === 0 ? reported : reported.filter((r) => !toGateway.has(r.attempt.flowId)), attemptsPerServer, answersKept < MAX_ANSWERS_KEPT ? answers : null, runs.byServer, held, serverPauses, clientPauses, rates, copied);
       },
     };
   },

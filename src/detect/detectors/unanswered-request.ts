@@ -970,8 +970,17 @@ export const unansweredRequest: DetectorDefinition = {
       // forwarded as, and the proxy's cancellation is told as that failure's consequence.
       const pairLater =
         ended === null && close.by === 'client' && ex.method !== null && (legs.forwardsFrom(conn.serverHost) || legs.forwardsFrom(conn.clientHost) || serverIps.has(conn.clientHost));
-      if ((lazyFlows.has(conn.id) || recheck !== undefined || pairLater) && deferred.length < MAX_WAITS_PER_SERVER) {
-        deferred.push({ input, wait: wait0, recheck, pairLater });
+      // A proxy's close of its client's connection after its forwarded copy failed upstream: when a
+      // finding on that upstream connection tells the failure (a keep-alive race), this is its other
+      // leg, told with it (see upstreamCauseOf). The upstream leg ends first (the backend's RST, then
+      // the proxy's close): judged now if it was, else at the end.
+      // Held for it only where a race may come: a copy sent on a reused upstream connection (a
+      // proxy's own read timeout on a connection of the request's own is none, and keeps its place).
+      const upstreamCause = wait0.failedUpstream !== null && close.by === 'server';
+      const folded = upstreamCause && !lazyFlows.has(conn.id) && recheck === undefined && !pairLater && foldIntoUpstream({ input, wait: wait0 });
+      const raceLater = upstreamCause && !folded && wait0.failedUpstream !== null && wait0.failedUpstream.index > 1;
+      if ((lazyFlows.has(conn.id) || recheck !== undefined || pairLater || raceLater) && deferred.length < MAX_WAITS_PER_SERVER) {
+        deferred.push({ input, wait: wait0, recheck, pairLater, upstreamCause });
         return;
       }
       addWait(ctx.report(input), wait0);
@@ -1057,6 +1066,38 @@ export const unansweredRequest: DetectorDefinition = {
       const finding = ctx.report(d.input);
       addWait(finding, w);
       return finding;
+    }
+
+
+    /**
+     * The finding on a proxy's upstream connection that tells why its forwarded copy failed, when a
+     * detector that runs before this one reported it there: a keep-alive race (the backend's idle
+     * close crossed the reused connection's request). Its diagnosis names the backend's timer and
+     * what the proxy did to its clients (HAProxy closed their connections without an answer, blind
+     * round 16 chains S2, pools S20): the client leg's unanswered request is that failure's other
+     * leg, not another failure.
+     */
+    function upstreamCauseOf(flowId: number): Finding | null {
+      if (!ctx.reportedOn('keepalive-race', flowId)) return null;
+      // Races are few; the list is asked once per such close.
+      return ctx.findings('keepalive-race').find((f) => f.flowId === flowId && f.severity === 'error') ?? null;
+    }
+
+    /**
+     * A proxy's close of its client's connection after its forwarded copy failed upstream, where a
+     * finding on that upstream connection tells the failure (upstreamCauseOf): reported at info as
+     * part of it (FindingInput.partOf: listed in its diagnosis, counted there once), naming it.
+     */
+    function foldIntoUpstream(d: Pick<DeferredWait, 'input' | 'wait'>): boolean {
+      const copy = d.wait.failedUpstream;
+      if (copy === null) return false;
+      const cause = upstreamCauseOf(copy.leg.flowId);
+      if (cause === null) return false;
+      d.input.severity = 'info';
+      d.input.partOf = cause.id;
+      d.input.evidence.upstreamFinding = cause.id;
+      if (d.input.data !== undefined) d.input.data.acked = `${String(d.input.data.acked)} (${cause.id}: the same failure, counted there)`;
+      return true;
     }
 
     /** What software answered on each server (for the proxy's name in a relay's words). */
@@ -1268,6 +1309,8 @@ export const unansweredRequest: DetectorDefinition = {
       wait: Omit<Wait, 'finding'>;
       /** A forwarded copy to judge again at the end (see report). */
       recheck?: { copy: LegRequest; front: LoopFront; zeroWindow: boolean };
+      /** A proxy's client leg closed by the proxy after its forwarded copy failed upstream (upstreamCauseOf). */
+      upstreamCause?: boolean;
       /** A proxy's client leg or upstream leg closed by its client, paired at the end (pairLegs). */
       pairLater?: boolean;
     };
@@ -1277,6 +1320,8 @@ export const unansweredRequest: DetectorDefinition = {
     const gatewayClaims = sharedGatewayClaims(ctx);
 
     function addWait(finding: Finding, w: Omit<Wait, 'finding'>): void {
+      // Part of an upstream finding's failure (foldIntoUpstream): its diagnosis lists it, none here.
+      if (typeof finding.evidence.upstreamFinding === 'string') return;
       if (w.unprovenHosts !== null && unproven.size < MAX_SERVER_IPS) unproven.set(finding.id, w.unprovenHosts);
       let waits = waitsByServer.get(w.server);
       if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(w.server, (waits = []));
@@ -3049,6 +3094,7 @@ export const unansweredRequest: DetectorDefinition = {
             d.input.evidence.forwardedTo = null;
             d.wait.failedUpstream = null;
           }
+          if (d.upstreamCause === true && d.input.partOf === undefined) foldIntoUpstream(d);
           if (d.pairLater === true) pairing.push(d);
           else addWait(ctx.report(d.input), d.wait);
         }
