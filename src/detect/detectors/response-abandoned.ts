@@ -873,6 +873,22 @@ function diagnoseProxyStalls(
 }
 
 /**
+ * Reports a client's cuts at info (owed bodies and streams alike) and what both their diagnoses
+ * open with: who cut, the settings that may have, and when (from the request, from the SYN for a
+ * timeout that covers the connect, and since the server's last byte).
+ */
+function reportCutsAtInfo(
+  ctx: DetectContext, cuts: readonly Abandon[], upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
+): { ids: string[]; who: string; followedNote: string; totalSettings: string; since: string; openNote: string; silence: string } {
+  const ids = reportCuts(ctx, cuts, null, upstreamOf, tlsClientOf, 'info');
+  const { who, followedNote, totalSettings } = describeCuts(cuts, upstreamOf, tlsClientOf);
+  const since = spanOf(cuts.map((a) => a.sinceRequest));
+  const open = cuts.every((a) => a.sinceOpen !== null) ? spanOf(cuts.map((a) => a.sinceOpen ?? 0)) : null;
+  const openNote = open !== null && open !== since ? ` (${open} s after the connection's SYN, for a timeout that covers the connect)` : '';
+  return { ids, who, followedNote, totalSettings, since, openNote, silence: spanOf(cuts.map((a) => a.silence)) };
+}
+
+/**
  * Reports one client program's few cuts of owed bodies while the server still sent them
  * (isOwedCut), as info: each close is a deliberate cancel or a total timeout on the whole request
  * shorter than the transfer, and one close cannot tell which. A read timeout between bytes it is
@@ -885,14 +901,9 @@ function diagnoseOwedCuts(
   ctx: DetectContext, cuts: readonly Abandon[], unexplained: number, stalls: number, streams: number,
   upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
-  const ids = reportCuts(ctx, cuts, null, upstreamOf, tlsClientOf, 'info');
   const first = cuts[0];
   const n = cuts.length;
-  const { who, followedNote, totalSettings } = describeCuts(cuts, upstreamOf, tlsClientOf);
-  const since = spanOf(cuts.map((a) => a.sinceRequest));
-  const open = cuts.every((a) => a.sinceOpen !== null) ? spanOf(cuts.map((a) => a.sinceOpen ?? 0)) : null;
-  const openNote = open !== null && open !== since ? ` (${open} s after the connection's SYN, for a timeout that covers the connect)` : '';
-  const silence = spanOf(cuts.map((a) => a.silence));
+  const { ids, who, followedNote, totalSettings, since, openNote, silence } = reportCutsAtInfo(ctx, cuts, upstreamOf, tlsClientOf);
   const bodies = [...new Set(cuts.map((a) => `${a.received} of ${a.declared}`))].slice(0, 3).join(', ');
   // At the pace the body came (what the client had by its close, over the time since the head), how
   // long all of it needed; counted to the close, not to the last byte, which would leave out the
@@ -939,14 +950,9 @@ function diagnoseStreamCuts(
   ctx: DetectContext, cuts: readonly Abandon[], unexplained: number, stalls: number, owed: number,
   upstreamOf: ReadonlyMap<number, FollowedLeg>, tlsClientOf: ReadonlyMap<number, TlsClientClose>,
 ): void {
-  const ids = reportCuts(ctx, cuts, null, upstreamOf, tlsClientOf, 'info');
   const first = cuts[0];
   const n = cuts.length;
-  const { who, followedNote, totalSettings } = describeCuts(cuts, upstreamOf, tlsClientOf);
-  const since = spanOf(cuts.map((a) => a.sinceRequest));
-  const open = cuts.every((a) => a.sinceOpen !== null) ? spanOf(cuts.map((a) => a.sinceOpen ?? 0)) : null;
-  const openNote = open !== null && open !== since ? ` (${open} s after the connection's SYN, for a timeout that covers the connect)` : '';
-  const silence = spanOf(cuts.map((a) => a.silence));
+  const { ids, who, followedNote, totalSettings, since, openNote, silence } = reportCutsAtInfo(ctx, cuts, upstreamOf, tlsClientOf);
   const gaps = cuts.filter((a) => a.longestGap > 0).map((a) => a.longestGap);
   const paceNote = gaps.length > 0 ? `, its data up to ${spanOf(gaps)} s apart before that` : '';
   const bodies = [...new Set(cuts.map((a) => `${a.received}`))].slice(0, 3).join(', ');
