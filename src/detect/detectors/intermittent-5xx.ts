@@ -2,7 +2,7 @@ import { packedStatus, unpackedStatus, type HttpExchange } from '../../http/exch
 import type { AnalyzedConnection } from '../analyzed-connection';
 import { Answer, AnswerList, AnswerLog } from '../answer-log';
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, microsAsMs } from '../facts';
+import { at, hostOf, microsAsMs } from '../facts';
 import { RefusalsDuring } from '../refusals-during';
 import type { Finding } from '../finding';
 import { inferTimeout, median } from '../infer-timeout';
@@ -94,12 +94,6 @@ const LIMIT_STATUS = SERVICE_UNAVAILABLE;
 const LIMIT_PACE_FRACTION = 0.1;
 /** Answers of one server looked through for the requests in flight at each failure (bounded work). */
 const MAX_IN_FLIGHT_SCAN = 4_096;
-
-/** A client's address without its port (`10.0.0.1:40000` → `10.0.0.1`, `[::1]:80` → `[::1]`). */
-function hostOf(endpoint: string): string {
-  const colon = endpoint.lastIndexOf(':');
-  return colon < 0 ? endpoint : endpoint.slice(0, colon);
-}
 
 /**
  * Failures told as a concurrency limit's rejections: each answered at once while the same client

@@ -1,5 +1,5 @@
 import type { DetectContext, DetectorDefinition } from '../detector';
-import { at, microsAsMs, ms } from '../facts';
+import { at, hostOf, microsAsMs, ms } from '../facts';
 
 /**
  * rate-limited: a server answered 429 Too Many Requests (RFC 6585): it, or a proxy or gateway in
@@ -71,12 +71,6 @@ function pathOf(uri: string): string {
 /** "0.255 ms" or "1.5 s": how long the refusals went on. */
 function spanText(seconds: number): string {
   return seconds < 1 ? `${microsAsMs(seconds)} ms` : `${ms(seconds)} s`;
-}
-
-/** A client's address without its port (`10.0.0.1:40000` → `10.0.0.1`, `[::1]:80` → `[::1]`). */
-function hostOf(endpoint: string): string {
-  const colon = endpoint.lastIndexOf(':');
-  return colon < 0 ? endpoint : endpoint.slice(0, colon);
 }
 
 /** "15 requests in 0.004 s (3750/s)" for `n` requests over `seconds`. */
