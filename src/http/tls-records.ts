@@ -123,8 +123,6 @@ const Stop = Object.freeze({
   None: 0,
   /** Its bytes are not TLS records (first bytes, or a header later on). */
   NotTls: 1,
-  /** No longer set: bytes missing from the capture now lose boundaries as Lost does (TlsDirection.loss). */
-  Gap: 2,
   /**
    * A record header went unseen (the snaplen cut it off, or the capture lost the segment holding
    * it): boundaries are lost until a segment starts with a record again (TlsDirection.resumesAt),
@@ -407,7 +405,7 @@ export class TlsDirection {
    * body keeps the boundaries, but the bytes (an alert's, a hello's) are unseen all the same.
    */
   get recordsUnseen(): boolean {
-    return this.stop === Stop.Gap || this.stop === Stop.Lost || this.resyncs > 0 || this.lossGaps > 0;
+    return this.stop === Stop.Lost || this.resyncs > 0 || this.lossGaps > 0;
   }
 
   /**
@@ -564,7 +562,7 @@ export class TlsDirection {
     this.lossGaps++;
     this.lossSinceApp = true;
     this.lossPending = true;
-    if (this.stop === Stop.NotTls || this.stop === Stop.Gap) return;
+    if (this.stop === Stop.NotTls) return;
     // (Not inside a 2-byte alert: its level and description are read from its bytes.)
     if (this.stop === Stop.None && this.headerHave === 0 && this.bodyLeft > length && this.headerType !== ContentType.Alert) this.bodyLeft -= length;
     else if (this.stop === Stop.Lost) this.lostByLoss = true;

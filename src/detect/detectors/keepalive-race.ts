@@ -330,6 +330,15 @@ function serverClosedFirst(conn: AnalyzedConnection): { ts: number; frame: numbe
 }
 
 /**
+ * Whether an exchange is a request the server's close met: unanswered, or a request whose body had
+ * not all left when the server closed (httpx sends a POST's body after its head, held by Nagle until
+ * the head's ACK: uvicorn reset it first, in a fresh recording of keepalive-race-uvicorn-httpx).
+ */
+function metTheClose(ex: HttpExchange): boolean {
+  return ex.state === 'no-response' || (ex.state === 'request-incomplete' && ex.method !== null);
+}
+
+/**
  * The server's first close (FIN, or RST with no FIN before it) ended a reused connection whose
  * last request it had completely received (the FIN acknowledges it, or the request was ACKed
  * before the RST) and never answered — not one byte after the previous response, which was a
@@ -348,11 +357,10 @@ export function arrivalClose(conn: AnalyzedConnection): ArrivalClose | null {
   const ex = recent[recent.length - 1];
   // A first request on a new connection was never idle on a reused connection: not this race.
   if (ex === undefined || ex.index < 2 || ex.uncertain) return null;
-  // A request whose body had not all left when the server closed counts too (httpx sends a POST's
-  // body after its head, held by Nagle until the head's ACK: uvicorn reset it first, in a fresh
-  // recording of keepalive-race-uvicorn-httpx): the server had all there was.
+  // A request whose body had not all left when the server closed counts too (metTheClose): the
+  // server had all there was.
   const bodyUnsent = ex.state === 'request-incomplete' && ex.method !== null;
-  if (ex.state !== 'no-response' && !bodyUnsent) return null;
+  if (!metTheClose(ex)) return null;
   const requestEnd = ex.requestEnd ?? (bodyUnsent ? c.lastDataTs : null);
   if (ex.requestStart === null || requestEnd === null || ex.requestFrame === null) return null;
   if (!readBefore(ex.requestStart, ex.requestFrame, closeTs, closeFrame) || requestEnd > closeTs) return null; // sent after the close: crossing / stale reuse
@@ -564,9 +572,9 @@ export function unseenFinClose(conn: AnalyzedConnection): UnseenFinClose | null 
   if ((c.finTs >= 0 && readBefore(c.finTs, c.finFrame, shownTs, shownFrame) && !clientAckedFin) || (c.rstTs >= 0 && readBefore(c.rstTs, c.rstFrame, shownTs, shownFrame))) return null;
   const recent = app.recent;
   const ex = recent[recent.length - 1];
-  // A POST whose body had not followed its head when the reset came counts as serverIdleClose
-  // counts it (keepalive-race-haproxy-front-nginx: HAProxy's RST 16 µs after the head, its FIN dropped).
-  if (ex === undefined || ex.index < 2 || (ex.state !== 'no-response' && !(ex.state === 'request-incomplete' && ex.method !== null)) || ex.uncertain) return null;
+  // A POST whose body had not followed its head counts here too (keepalive-race-haproxy-front-nginx:
+  // HAProxy's RST 16 µs after the head, its FIN dropped).
+  if (ex === undefined || ex.index < 2 || !metTheClose(ex) || ex.uncertain) return null;
   if (ex.requestStart === null || ex.requestFrame === null || !readBefore(ex.requestStart, ex.requestFrame, shownTs, shownFrame)) return null;
   const prev = recent.find((e) => e.index === ex.index - 1);
   // Server bytes lost from the capture could hide an answer (bytes the snaplen cut from seen
