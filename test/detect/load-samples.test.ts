@@ -158,6 +158,11 @@ describe('load-shaped synthetic traffic', () => {
     // Each response ended at its last segment, as in the whole capture: the next request bounds it.
     expect(cut.exchanges.map((e) => [e.responseEnd, e.responseEndFrame, e.idleBefore])).toEqual(whole.exchanges.map((e) => [e.responseEnd, e.responseEndFrame, e.idleBefore]));
     expect(snaplenFramingWarning(cut.stats)).toMatch(/HTTP messages were cut inside their headers .* judged by when the server closed/);
+    // One line, and the advice fits the file: -s 1024 only to a capture made with less.
+    const warning = snaplenFramingWarning(cut.stats, { snaplenCut: 4, snaplen: 200 }) ?? '';
+    expect(warning.length).toBeLessThan(400);
+    expect(warning).toMatch(/\(tcpdump -s 0, or -s 1024\)$/);
+    expect(snaplenFramingWarning(cut.stats, { snaplenCut: 4, snaplen: 1024 })).toMatch(/\(tcpdump -s 0\)$/);
     expect(ofKind(cut, 'keepalive-race').map((f) => [f.client, f.frames, f.evidence.form])).toEqual(ofKind(whole, 'keepalive-race').map((f) => [f.client, f.frames, f.evidence.form]));
     expect(ofKind(cut, 'reset-before-response')).toEqual([]);
     expect(ofKind(cut, 'unanswered-request')).toEqual([]);
