@@ -1,5 +1,8 @@
+import * as path from 'node:path';
+import { analyzeFiles } from '../../src/analyze';
 import { responseTruncated } from '../../src/detect/detectors/response-truncated';
 import { closesAtKeepAlive, keepAliveTimerOf } from '../../src/detect/keep-alive-timer';
+import { SAMPLES_DIR } from '../samples';
 import { Capture, get, ofKind, ok, post } from './reuse-kit';
 
 const KIND = 'response-truncated';
@@ -117,5 +120,21 @@ describe('response-truncated: a close at the server keep-alive timer after a cut
     expect(e.explanation).toContain('One cut infers no timer');
     expect(e.explanation).toContain('Or no timer cut it mid-body');
     expect(e.remedy).toContain('If no timeout is logged at the close');
+  });
+});
+
+describe('response-truncated-keepalive-idle-apache sample', () => {
+  test('the Apache cuts close at its keep-alive timer; nginx\'s proxy_read_timeout cut (near miss) does not', async () => {
+    const r = await analyzeFiles([path.join(SAMPLES_DIR, 'response-truncated-keepalive-idle-apache.pcap')]);
+    const found = ofKind(r, KIND);
+    const apache = found.filter((f) => f.server === '127.0.0.1:8080');
+    const nginx = found.filter((f) => f.server === '127.0.0.1:8081');
+    expect(apache).toHaveLength(2);
+    expect(nginx).toHaveLength(1);
+    for (const f of apache) expect(f.evidence.closedAtKeepAliveTimeout).toBe(true);
+    expect(nginx[0].evidence.closedAtKeepAliveTimeout).toBeUndefined();
+    const d = r.diagnoses.find((x) => x.kind === KIND && x.server === '127.0.0.1:8080')!;
+    expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.0, 2);
+    expect(d.inferred.responseStallTimeout).toBeUndefined();
   });
 });
