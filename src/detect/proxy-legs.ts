@@ -564,6 +564,15 @@ export class ProxyLegs implements EventFollower {
     return spans;
   }
 
+  /**
+   * How long each connection `server` closed idle had been idle (close − its last response's end),
+   * the latest kept (noteIdleClose; empty when none): its keep-alive idle timer, which also closes a
+   * connection whose response it took for finished, however its body ended (response-truncated).
+   */
+  idleCloseAges(server: string): readonly number[] {
+    return this.idleCloses.get(server)?.age ?? [];
+  }
+
   /** The latest reload of `server` (reloadSpans) that began within (from, to), with how many idle connections it closed; null when none. */
   reloadDuring(server: string, from: number, to: number): { ts: number; closes: number } | null {
     let found: { ts: number; closes: number } | null = null;

@@ -6,15 +6,19 @@ import type { DetectContext, DetectOptions, DetectorDefinition } from '../detect
 import { at, ms, requestLine, timeOfDay } from '../facts';
 import type { InferredValue } from '../finding';
 import { inferTimeout, inferTimeoutRange, tickChecked, TickedSpread, tickedSpread, tickedTimeout } from '../infer-timeout';
-import { APACHE, NGINX } from '../known-timeouts';
+import { closesAtKeepAlive, KeepAliveTimer, keepAliveTimerOf } from '../keep-alive-timer';
+import { APACHE, KNOWN_IDLE_TIMEOUTS, matchKnown, NGINX, serverProduct } from '../known-timeouts';
 import { LegsByRequest, LEGS_TOGETHER, RequestLeg } from '../legs-by-request';
 import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
-import { firstCloseOf } from '../proxy-legs';
+import { firstCloseOf, sharedProxyLegs } from '../proxy-legs';
 import { proxyTellsOf, TELL_HEADER_CASE, TELL_NGINX_CLOSE, TELL_NGINX_HTTP10 } from '../proxy-tells';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { closedWindows, ClosedWindow, cutResponse, CutResponse, FLUSH_AFTER_REOPEN, startedResponse, unfinishedResponse } from '../unfinished-response';
 
 const MAX_KEPT = 10_000;
+/** Servers whose advertised `Keep-Alive: timeout=` values are counted, and values counted per server. */
+const MAX_ADVERTISING_SERVERS = 1_000;
+const MAX_ADVERTISED_VALUES = 8;
 
 /** A response whose body the server (or a proxy in front of it) ended with a FIN before it was whole (`declared` -1: chunked, its last chunk never came). */
 export interface Truncation extends CutResponse {
@@ -212,7 +216,9 @@ function timeoutLogHint(named: string | null, legs: readonly (AbandonedLeg | nul
           `HAProxy's log line for it ends the session with termination flags \`sD\` (the server side timed out in the data phase: \`timeout server\`) or \`cD\` (the client side: \`timeout client\`)` +
           (named === null ? '; the upstream request\'s lower-case field names are HAProxy 2.x\'s' : ''),
       }
-    : { log: 'error log', hint: 'nginx logs "upstream timed out … while reading upstream"' };
+    : named !== null && APACHE.test(named)
+      ? { log: 'error log', hint: 'Apache logs an expired timer as "(70007)The timeout specified has expired"' }
+      : { log: 'error log', hint: 'nginx logs "upstream timed out … while reading upstream"' };
 }
 
 /** How a proxy ended a WholeLeg, for text. */
@@ -267,9 +273,11 @@ function pickTimer(stall: InferredValue | null, limit: InferredValue | null, opt
 /**
  * 'paced': the cuts came after a silence no longer than pauses their responses had already made
  * between data and gone on from: no timer on the silence between bytes (it would have fired at the
- * earlier pause), the server's own pacing.
+ * earlier pause), the server's own pacing. 'idle-close': each close came one keep-alive idle
+ * timeout after the last byte (keep-alive-timer.ts): the server took the response for finished and
+ * idled the connection; the cut was at the last byte.
  */
-type Mechanism = 'stall' | 'time-limit' | 'either' | 'abrupt' | 'mixed' | 'paced';
+type Mechanism = 'stall' | 'time-limit' | 'either' | 'abrupt' | 'mixed' | 'paced' | 'idle-close';
 
 /**
  * What the common clients report for a body the server's FIN cut, with Node's entry and Java's by
@@ -288,6 +296,41 @@ function cutBodyErrors(cuts: readonly Truncation[]): string {
     ? ''
     : `, Java HttpClient's IOException ${chunked ? '"chunked transfer encoding, state: READING_LENGTH"' : ''}${chunked && cuts.some((t) => t.declared >= 0) ? ' or ' : ''}${cuts.some((t) => t.declared >= 0) ? '"fixed content-length: N, bytes received: M"' : ''}`;
   return `"unexpected EOF" (Go), curl's "(18) transfer closed with N bytes remaining", Python's ChunkedEncodingError or IncompleteRead${javaError}, ${node}`;
+}
+
+/** A KeepAliveTimer's evidence, for text: what shows the server's idle timer at that value. */
+function keepAliveEvidence(timer: KeepAliveTimer): string {
+  if (timer.source === 'keep-alive-header') return `the time its responses advertise (\`Keep-Alive: timeout=${timer.value}\`)`;
+  const span = ms(timer.hi) > ms(timer.lo) ? `${ms(timer.lo)}-${ms(timer.hi)} s` : `${ms(timer.value)} s`;
+  const of = timer.closes < timer.total ? ` (of ${timer.total} idle closes)` : '';
+  return timer.closes === 1
+    ? `the delay after which it closed another connection idle (${span} after its response)${of}`
+    : `the delay after which it closed ${timer.closes} other connections idle (${span} after their responses)${of}`;
+}
+
+/** A KeepAliveTimer in a few words, for a finding's line. */
+function keepAliveShort(timer: KeepAliveTimer): string {
+  if (timer.source === 'keep-alive-header') return `its \`Keep-Alive: timeout=${timer.value}\``;
+  return `${ms(timer.value)} s, as ${timer.closes === 1 ? 'another connection it closed idle shows' : `${timer.closes} connections it closed idle show`}`;
+}
+
+/** The setting that closes a server's idle connections, by the software it named ('' when unknown). */
+function keepAliveSetting(software: string | null): string {
+  const product = serverProduct(software);
+  return product !== null ? product.idleSetting : '';
+}
+
+/**
+ * Where a server that took an aborted response for finished logs why, by its software: Apache's
+ * mod_cgid logs AH00574 when the script's output is reset (a script that exits without reading the
+ * request body it was sent), at the moment the body stops (blind round 17 s13b: logged at
+ * 11:10:50.703, the close 5.012 s later at KeepAliveTimeout 5).
+ */
+function abortedBodyLog(software: string | null): string {
+  if (software !== null && APACHE.test(software)) {
+    return 'for a CGI script Apache logs there the script\'s stderr, or "AH00574: ap_content_length_filter: apr_bucket_read() failed" (mod_cgid: the script\'s output was reset, as when a script exits without reading the request body it was sent)';
+  }
+  return 'the handler\'s error is logged there (an exception, a crashed script or worker, an upstream that ended its body early)';
 }
 
 /** The settings that cut a response after a silence mid-body, by the software the server named. */
@@ -386,11 +429,15 @@ export const responseTruncated: DetectorDefinition = {
       'the same time since the request is a limit on the whole exchange (Go WriteTimeout, a worker timeout).',
     severity: 'error',
     messages: {
-      truncated: '{request} ({status}): {server} closed the connection after {shortfall}, {silence} s after its last byte and {sinceRequest} s after the request{unseen}{upstream}',
+      truncated: '{request} ({status}): {server} closed the connection after {shortfall}, {silence} s after its last byte and {sinceRequest} s after the request{unseen}{upstream}{idle}',
     },
   },
   create(ctx: DetectContext) {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
+    // The servers' idle closes (shared with the keep-alive detectors): the timer a close after a cut may be.
+    const legs = sharedProxyLegs(ctx);
+    /** `Keep-Alive: timeout=` values each server advertised, counted (bounded). */
+    const advertisedBy = new Map<string, Map<number, number>>();
     const truncations: Truncation[] = [];
     /** Truncations by request line, to find the backend's cut a proxy only relayed. */
     const truncationsByRequest = new LegsByRequest<Truncation>((t) => t.closeTs);
@@ -439,6 +486,13 @@ export const responseTruncated: DetectorDefinition = {
 
     return {
       onExchange(ex: HttpExchange, conn: AnalyzedConnection): void {
+        if (ex.keepAliveTimeout !== null) {
+          let counts = advertisedBy.get(conn.serverName);
+          if (counts === undefined && advertisedBy.size < MAX_ADVERTISING_SERVERS) advertisedBy.set(conn.serverName, (counts = new Map()));
+          if (counts !== undefined && (counts.has(ex.keepAliveTimeout) || counts.size < MAX_ADVERTISED_VALUES)) {
+            counts.set(ex.keepAliveTimeout, (counts.get(ex.keepAliveTimeout) ?? 0) + 1);
+          }
+        }
         const w = wholeLegOf(ex, conn);
         if (w === null || hide(w)) return;
         if (pending.length < WHOLE_PENDING) pending.push(w);
@@ -463,7 +517,40 @@ export const responseTruncated: DetectorDefinition = {
       onFinish(): void {
         // The upstream legs that ended after their whole client leg was decided.
         for (const w of pending) hide(w);
-        const byServer = new Map<string, { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; lazy: LazyRange | null; id: string }[]>();
+        // Each server's keep-alive idle timer (keep-alive-timer.ts), made once per server.
+        const timerOptions = { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minIdle: ctx.options.minIdleTimeout };
+        const timers = new Map<string, KeepAliveTimer | null>();
+        const timerOf = (server: string): KeepAliveTimer | null => {
+          let timer = timers.get(server);
+          if (timer === undefined) {
+            let advertised: number | null = null;
+            let most = 0;
+            for (const [value, count] of advertisedBy.get(server) ?? []) {
+              if (count > most) {
+                advertised = value;
+                most = count;
+              }
+            }
+            timer = keepAliveTimerOf(legs.idleCloseAges(server), advertised, timerOptions);
+            timers.set(server, timer);
+          }
+          return timer;
+        };
+        /**
+         * The server's keep-alive timer where a cut's close came at it, else null. Only for a cut of
+         * its own whose close is timed: one that closed its upstream leg at the same moment is a
+         * proxy's read timer on its backend's silence; one behind a slow reader's data, or timed at
+         * the proof of a FIN the capture missed, has no silence of the server's.
+         */
+        const idleCloseOf = (t: Truncation, relayed: Truncation | null, upstream: AbandonedLeg | null): KeepAliveTimer | null => {
+          if (relayed !== null || upstream !== null || t.drained || t.closeUnseen || t.silence < ctx.options.minIdleTimeout) return null;
+          const timer = timerOf(t.server);
+          return timer !== null && closesAtKeepAlive(t.silence, timer, timerOptions) ? timer : null;
+        };
+        const byServer = new Map<
+          string,
+          { t: Truncation; relayed: Truncation | null; upstream: AbandonedLeg | null; lazy: LazyRange | null; idle: KeepAliveTimer | null; id: string }[]
+        >();
         /** The findings of a proxy that passed a backend's cut on, by that cut: diagnosed with the backend's, whose cause they share. */
         const relayersOf = new Map<Truncation, { id: string; server: string; t: Truncation }[]>();
         for (const t of truncations) {
@@ -481,6 +568,7 @@ export const responseTruncated: DetectorDefinition = {
                 ? `; it closed its upstream leg to ${upstream.server} at the same moment (${upstream.rst ? 'RST' : 'FIN'}), where the backend had sent nothing for ${ms(upstream.closeTs - upstream.lastByteTs)} s`
                 : '';
           const lazy = relayed === null ? lazyRangeOf(software.softwareOf(t.server), t, upstream) : null;
+          const idle = idleCloseOf(t, relayed, upstream);
           const finding = ctx.report({
             flowId: t.flowId,
             client: t.client,
@@ -498,6 +586,10 @@ export const responseTruncated: DetectorDefinition = {
                 ? ''
                 : `; the capture missed its FIN, which ${t.closeAcked ? `${t.client}'s acknowledgement` : `the sequence number of ${t.server}'s RST`} proves: timed there, the latest it can have come`,
               upstream: upstreamText + hiddenText,
+              idle:
+                idle === null
+                  ? ''
+                  : `; the body stopped at frame ${t.lastByteFrame}, and the close came one keep-alive idle timeout later (${keepAliveShort(idle)}): the server took the response for finished`,
             },
             evidence: {
               request: t.request,
@@ -524,6 +616,8 @@ export const responseTruncated: DetectorDefinition = {
               upstreamSilence: upstream !== null ? ms(upstream.closeTs - upstream.lastByteTs) : null,
               // Only where nginx's lazily re-armed read timer may have run from an earlier read (absent otherwise).
               ...(lazy !== null ? { readTimerAtLeast: ms(lazy.lo), readTimerAtMost: ms(lazy.hi), readTimerFromAt: at(lazy.fromTs) } : {}),
+              // Only where the close came at the server's keep-alive idle timer (absent otherwise).
+              ...(idle !== null ? { closedAtKeepAliveTimeout: true, keepAliveTimeout: ms(idle.value), keepAliveTimeoutFrom: idle.source } : {}),
               // Only where a proxy hid the cut from its client (absent otherwise).
               ...(hidden !== null
                 ? { hiddenByProxy: hidden.server, hiddenClientFlowId: hidden.flowId, hiddenEndedWith: hidden.end === 'chunked' ? 'last-chunk' : 'close', hiddenStatus: hidden.status, hiddenBodyBytes: hidden.received }
@@ -546,7 +640,7 @@ export const responseTruncated: DetectorDefinition = {
           });
           let list = byServer.get(t.server);
           if (list === undefined) byServer.set(t.server, (list = []));
-          list.push({ t, relayed, upstream, lazy, id: finding.id });
+          list.push({ t, relayed, upstream, lazy, idle, id: finding.id });
           if (relayed !== null) {
             const by = relayersOf.get(relayed);
             if (by === undefined) relayersOf.set(relayed, [{ id: finding.id, server: t.server, t }]);
@@ -625,8 +719,25 @@ export const responseTruncated: DetectorDefinition = {
           // exchange's, whatever the pacing; with equal bodies it is no more than the same work done.
           const limitUsable = limit !== null && limit.value >= ctx.options.minIdleTimeout;
           const sameBodies = own.every((x) => x.t.received === own[0].t.received);
-          const mechanism: Mechanism = !paced ? timed : limitUsable && (timed === 'either' || !sameBodies) ? 'time-limit' : 'paced';
+          // Every close one keep-alive idle timeout after its last byte, the same delay as the server's
+          // idle closes (or its Keep-Alive hint): the server idled connections it took for done, and
+          // a stall cluster at that value is its idle timer's, not a timer on the silence mid-body
+          // (blind round 17 s13: Apache mod_cgid, three cuts "2.012 s stall" at KeepAliveTimeout 2).
+          const idleOwn = own.filter((x) => x.idle !== null);
+          const idleTimer = idleOwn.length > 0 ? idleOwn[0].idle : null;
+          const mechanism: Mechanism =
+            idleOwn.length === n && idleTimer !== null ? 'idle-close'
+            : !paced ? timed
+            : limitUsable && (timed === 'either' || !sameBodies) ? 'time-limit'
+            : 'paced';
           const inferred: Record<string, InferredValue> = {};
+          if (mechanism === 'idle-close' && idleTimer !== null) {
+            // The idle closes and the closes after the cuts are one timer's samples.
+            const lo = Math.min(idleTimer.lo, ...silences);
+            const hi = Math.max(idleTimer.hi, ...silences);
+            if (idleTimer.source === 'idle-closes') inferred.serverIdleTimeout = { value: idleTimer.value, samples: idleTimer.closes + n, spread: hi - lo };
+            else inferred.advertisedKeepAliveTimeout = { value: idleTimer.value, samples: n, spread: 0 };
+          }
           if (mechanism === 'stall' && stall !== null) inferred.responseStallTimeout = stall;
           if ((mechanism === 'time-limit' || mechanism === 'either') && limit !== null) inferred.responseTimeLimit = limit;
           if (mechanism === 'either' && stall !== null) inferred.responseStallTimeout = stall;
@@ -641,7 +752,24 @@ export const responseTruncated: DetectorDefinition = {
               : `Clients see the body end early: ${cutBodyErrors(own.map((x) => x.t))}; a proxy in front of them answers 502 or passes the cut on${hiddenOwn.length > 0 ? ', or hides it (below)' : ''}.`;
           let explanation: string;
           let remedy: string;
-          if (mechanism === 'stall' && stall !== null) {
+          if (mechanism === 'idle-close' && idleTimer !== null) {
+            const setting = keepAliveSetting(named);
+            const stops = own.map((x) => `frame ${x.t.lastByteFrame} (${timeOfDay(x.t.lastByteTs)} UTC)`);
+            const stopsText = stops.length > 6 ? `${stops.slice(0, 6).join(', ')}, ...` : stops.join(', ');
+            const lo = Math.min(...silences);
+            const hi = Math.max(...silences);
+            const later = ms(hi) > ms(lo) ? `${ms(lo)}-${ms(hi)} s` : `${ms(lo)} s`;
+            const bodies = own.every((x) => x.t.declared < 0) ? 'without the last chunk of a chunked body' : own.every((x) => x.t.declared >= 0) ? 'short of the Content-Length' : 'short of the body declared';
+            explanation =
+              `${head}, yet no timer cut ${n === 1 ? 'it' : 'them'} mid-body: the server stopped sending at ${n === 1 ? '' : 'their last bytes, '}${stopsText}, ${bodies}, ` +
+              `and closed the connection ${later} later: one keep-alive idle timeout, ${keepAliveEvidence(idleTimer)}. ` +
+              `So it took ${n === 1 ? 'the response' : 'these responses'} for complete: the handler that produced ${n === 1 ? 'it' : 'them'} ended early (a CGI script or handler that died or failed mid-body, an upstream that ended its body early) ` +
+              `and the server neither finished the body nor closed at once. The cut happened at the last byte; the close only ended an idle connection. ${clientView}`;
+            remedy =
+              `Look in ${server}'s error log when ${n === 1 ? 'the body' : 'each body'} stopped, ${stopsText}, not at the close: ${abortedBodyLog(named)}. ` +
+              `Fix the handler (or its upstream) so it finishes its body. No read, proxy or response timeout cut ${n === 1 ? 'it' : 'them'}: raising one ` +
+              `(${named !== null && APACHE.test(named) ? '`ProxyTimeout`, `Timeout`' : 'a read timeout, a write timeout'}) changes nothing, and the keep-alive timeout${setting !== '' ? `, ${setting},` : ''} only decided when the idle connection was closed.`;
+          } else if (mechanism === 'stall' && stall !== null) {
             explanation =
               `${head}, ${
                 lazyShared !== null
@@ -700,20 +828,46 @@ export const responseTruncated: DetectorDefinition = {
             // 0.305 s, then a process exit whose teardown took 0.06 s more, read as 'most often a timer').
             const nearPace = longestPause > 0 && silence <= longestPause * NEAR_PACE;
             const logHint = timeoutLogHint(named, [only.upstream]);
-            explanation =
+            // With no idle close and no Keep-Alive hint of this server to compare, the close may
+            // still be its keep-alive timer after a body it took for finished (blind round 17 s13b:
+            // Apache, one cut, closed 5.012 s after its last byte at KeepAliveTimeout 5; the error
+            // was logged at the last byte). Only for a cut of its own whose silence is timed.
+            const idleUnseen =
+              only.upstream === null && !only.t.drained && !only.t.closeUnseen && silence >= ctx.options.minIdleTimeout && !nearPace && timerOf(server) === null;
+            // The named server's own default keep-alive timeout equal to the silence (Apache's 5 s) makes
+            // the idle close the likelier reading: a timer on the silence that short is no default of its.
+            const idleDefaults = idleUnseen ? matchKnown(silence, KNOWN_IDLE_TIMEOUTS, soft).filter((k) => k.side === 'server') : [];
+            const idleLikely = named !== null && idleDefaults.some((k) => k.software !== undefined && k.software.test(named));
+            const idleSetting = keepAliveSetting(named);
+            const stopped = `${timeOfDay(only.t.lastByteTs)} UTC (frame ${only.t.lastByteFrame})`;
+            const idleReading =
+              'a server that took the response for finished (a CGI script or handler that died mid-body, an upstream that ended its body early) stops at the last byte ' +
+              `and closes the connection only when its keep-alive idle timeout runs out${idleSetting !== '' && !idleLikely ? `, ${idleSetting}` : ''}; ` +
+              `this capture shows no idle close of ${server} and no Keep-Alive hint to compare the ${ms(silence)} s with. Then the cut came at ${stopped}, where its error log has it, not at the close.`;
+            const timerReading =
+              `a timer on the silence between bytes, ${stallSettings(named)}; or a limit on the whole exchange, ${timeLimitSettings(named)}`;
+            const lazyText = only.lazy !== null ? lazyRangeText(only.lazy) : '';
+            const closedAfter =
               `${head} after ${ms(silence)} s without a byte mid-body${only.upstream !== null ? ' from its backend' : ''}, ${ms(only.t.sinceRequest)} s after the request began` +
-              `${only.upstream !== null ? `, and closed its upstream leg to ${only.upstream.server} at the same moment: its backend stalled mid-body` : ''}. ` +
-              (nearPace
-                ? `The response had already paused up to ${ms(longestPause)} s between its data and gone on, and this silence is little longer: the server may have ended it itself at its own pace ` +
-                  `(the process exiting or crashing, a worker killed, an error mid-stream, whose close took a moment more than a pause), or a timer set just above that pace cut it: ` +
-                  `a timer on the silence between bytes, ${stallSettings(named)}; or a limit on the whole exchange, ${timeLimitSettings(named)}. One cut cannot tell which. ${clientView}`
-                : `One cut infers no timer, but a close after such a silence is most often one: a timer on the silence between bytes, ${stallSettings(named)}; ` +
-                  `or a limit on the whole exchange, ${timeLimitSettings(named)}. Should it recur, the value it recurs at tells which: the silence, or the time since the request.` +
-                  `${only.lazy !== null ? lazyRangeText(only.lazy) : ''} ${clientView}`);
+              `${only.upstream !== null ? `, and closed its upstream leg to ${only.upstream.server} at the same moment: its backend stalled mid-body` : ''}`;
+            explanation =
+              closedAfter +
+              (idleLikely
+                ? `: ${ms(silence)} s is ${idleDefaults.map((k) => k.name).join(' / ')}, and no timer need have cut it mid-body: ${idleReading} ` +
+                  `Otherwise a timer cut it: ${timerReading}. A capture that holds the server's idle closes tells which.${lazyText} ${clientView}`
+                : '. ' +
+                  (nearPace
+                    ? `The response had already paused up to ${ms(longestPause)} s between its data and gone on, and this silence is little longer: the server may have ended it itself at its own pace ` +
+                      `(the process exiting or crashing, a worker killed, an error mid-stream, whose close took a moment more than a pause), or a timer set just above that pace cut it: ` +
+                      `${timerReading}. One cut cannot tell which. ${clientView}`
+                    : `One cut infers no timer, but a close after such a silence is most often one: ${timerReading}. Should it recur, the value it recurs at tells which: the silence, or the time since the request.` +
+                      `${lazyText}${idleUnseen ? ` Or no timer cut it mid-body: ${idleReading}` : ''} ${clientView}`));
+            const stoppedRemedy = `look in ${server}'s error log at ${stopped}, when the body stopped: ${abortedBodyLog(named)}; then fix the handler, and no timeout needs raising.`;
             remedy =
+              (idleLikely ? `First ${stoppedRemedy} If instead a timeout is logged at the close, ` : '') +
               (nearPace
                 ? `Look in ${server}'s ${logHint.log} and at its process manager (exit status, restarts) at ${timeOfDay(only.t.closeTs)} UTC for what ended it: a timeout (${logHint.hint}) or the process going away; `
-                : `Look in ${server}'s ${logHint.log} at ${timeOfDay(only.t.closeTs)} UTC for the timeout that closed it (${logHint.hint}); `) +
+                : `${idleLikely ? 'at' : `Look in ${server}'s ${logHint.log} at`} ${timeOfDay(only.t.closeTs)} UTC ${idleLikely ? '' : 'for the timeout that closed it '}(${logHint.hint}); `) +
               `if this response legitimately pauses (an event stream, a long poll, a slow report), have the backend send data (or SSE comments) well inside ${ms(silence)} s, ` +
               'or raise that timer for this route only. ' +
               // The other candidate: sending data sooner does not help against a limit on the whole
@@ -724,7 +878,8 @@ export const responseTruncated: DetectorDefinition = {
               // Go's net/http sends no Server header: a server that names its software is no Go server.
               (named === null
                 ? ' (a Go handler can extend its own write deadline past the server\'s WriteTimeout: `http.NewResponseController(w).SetWriteDeadline`, Go 1.20).'
-                : '.');
+                : '.') +
+              (idleUnseen && !idleLikely ? ` If no timeout is logged at the close, ${stoppedRemedy}` : '');
           } else {
             // A limit the server enforces only at the handler's next write after it (Go's
             // WriteTimeout: a write deadline) cuts each response when its handler next writes, so
@@ -743,6 +898,12 @@ export const responseTruncated: DetectorDefinition = {
             remedy =
               'Look in the server\'s error log at these times; the evidence gives each response\'s silence before the close and its time since the request.' +
               (lazyLimit !== '' ? ` A Go server logs nothing for a WriteTimeout (its handler's writes fail with "i/o timeout"): compare its WriteTimeout with ${ms(earliest)} s.` : '');
+          }
+          if (mechanism !== 'idle-close' && idleOwn.length > 0 && idleTimer !== null) {
+            const k = idleOwn.length;
+            explanation +=
+              ` ${k === 1 ? 'One of them' : `${k} of them`} (${idleOwn.map((x) => x.id).join(', ')}) closed one keep-alive idle timeout after ${k === 1 ? 'its' : 'their'} last byte instead ` +
+              `(${keepAliveEvidence(idleTimer)}): the server took ${k === 1 ? 'that response' : 'those'} for finished and idled the connection; ${k === 1 ? 'its' : 'their'} cut came at the last byte, where the server's error log has it.`;
           }
           if (drained > 0 && (mechanism === 'time-limit' || mechanism === 'either')) {
             explanation += ` ${drained === 1 ? 'One cut' : `${drained} cuts`} whose FIN came right behind data the client was taking slowly (its window closed) ${drained === 1 ? 'is' : 'are'} left out of the timing: the server's kernel was still sending what the application had written when it closed.`;
