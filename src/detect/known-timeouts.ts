@@ -932,6 +932,43 @@ export function proxyUpstreamTimeouts(software: string | null, connectOnly = fal
   return entry === undefined ? null : connectOnly ? entry.connect : entry.settings;
 }
 
+/**
+ * A server that runs request handlers of its own and answers a gateway timeout status itself when
+ * one outlives its timer, no upstream connection involved (gateway-timeout, its upstream unseen).
+ */
+export interface OwnHandlerTimeouts {
+  /** The product, as the text names it. */
+  product: string;
+  /** The statuses it answers so. */
+  statuses: readonly number[];
+  /** What outlived the timer, and the settings, with their defaults. */
+  settings: string;
+  /** What its error log says for each. */
+  log: string;
+}
+
+// Recorded (gateway-timeout-apache-cgid): Apache 2.4.71's mod_cgid with CGIDScriptTimeout 2 (Timeout 10)
+// answered 504 itself 2.002 s after a script that had not written its headers, logging
+// "[cgid:error] ... Script timed out before returning headers"; mod_cgid's timeout is `Timeout`
+// when unset, mod_cgi's always `Timeout` (blind round 17, appservers s07: `Timeout 3`, 504 after 3.002 s).
+const OWN_HANDLER_TIMEOUTS: ReadonlyArray<{ software: RegExp } & OwnHandlerTimeouts> = [
+  {
+    software: APACHE, product: 'Apache', statuses: [504],
+    settings: 'a CGI script it runs has not written its headers in time: mod_cgid `CGIDScriptTimeout` (when unset, `Timeout`, 60 s by default), mod_cgi `Timeout`',
+    log: '"Script timed out before returning headers"',
+  },
+];
+
+/**
+ * The timers of the server `software` names that answer `status` for its own handlers (OWN_HANDLER_TIMEOUTS),
+ * or null: software not listed, or none named.
+ */
+export function ownHandlerTimeouts(software: string | null, status: number): OwnHandlerTimeouts | null {
+  if (software === null || software === NO_SERVER_HEADER) return null;
+  const entry = OWN_HANDLER_TIMEOUTS.find((p) => p.software.test(software) && p.statuses.includes(status));
+  return entry === undefined ? null : { product: entry.product, statuses: entry.statuses, settings: entry.settings, log: entry.log };
+}
+
 export const FASTCGI_READ_TIMEOUTS =
   'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
 
