@@ -150,6 +150,51 @@ const NO_SERVER_HEADER_IDLE_SETTINGS =
   '`sun.net.httpserver.idleInterval` system property, in whole seconds (30 s by default), checked every `sun.net.httpserver.clockTick` ms ' +
   '(10 000 by default: closes come up to that much later); another server set to send none: its own idle timeout)';
 
+/**
+ * Server timers that close a connection on a request without answering it (unanswered-request, a
+ * lone wait the server side closed), each with what names its server: its `Server` header, or
+ * none by default. Blind round 15 longlived s17: Node's socket timeout was missing; blind round 17
+ * appservers s05: gunicorn's `--timeout` sat in the middle of the list though the endpoint's other
+ * answers said `Server: gunicorn`.
+ */
+const SERVER_CLOSE_TIMER_ENTRIES: ReadonlyArray<{ text: string; own: string; software?: RegExp }> = [
+  {
+    text: 'Go http.Server `WriteTimeout` (a handler that outlives it: the connection closes with no response)',
+    own: 'Go http.Server `WriteTimeout`: a handler that outlives it has its connection closed with no response',
+  },
+  {
+    text: 'a gunicorn sync worker\'s `--timeout`',
+    own: 'gunicorn `--timeout` (30 s by default): its arbiter, checking once a second, kills a sync worker whose request runs longer ("[CRITICAL] WORKER TIMEOUT" in its error log), up to a second past the setting, and the worker\'s connection closes with no response',
+    software: GUNICORN,
+  },
+  { text: 'uWSGI `harakiri`', own: 'uWSGI `harakiri`: its master SIGKILLs a worker whose request runs longer ("HARAKIRI ON WORKER" in its log)' },
+  {
+    text:
+      'a Node http server\'s socket timeout (`server.setTimeout(ms)` / `server.timeout`, or `req.setTimeout` in a handler, without a \'timeout\' listener that answers: ' +
+      'the socket is destroyed once inactive that long; its `requestTimeout` and `headersTimeout` bound only the receipt of the request and answer 408)',
+    own: 'a Node http server\'s socket timeout',
+  },
+];
+const LOAD_BALANCER_IDLE = 'a load balancer\'s idle timeout';
+
+/**
+ * The components that may have closed a connection on a request with no response, for a remedy:
+ * led by the setting of the server the endpoint's answers name (`Server: gunicorn`: its
+ * `--timeout`), with the caveat that a proxy in front may pass that header on; for answers that
+ * named none (NO_SERVER_HEADER), the timers of servers that send none (gunicorn always names
+ * itself); else every one known.
+ */
+export function serverCloseTimers(identity: ServerIdentity | null, software: string | null): string {
+  if (identity !== null && !identity.fromVia && identity.passedOn !== true && software !== null) {
+    const own = SERVER_CLOSE_TIMER_ENTRIES.filter((e) => e.software !== undefined && e.software.test(software));
+    if (own.length > 0) {
+      return `its responses say \`${identity.says}\`: ${own.map((e) => e.own).join('; ')}; unless a proxy in front passes that header on from its backend: that proxy's own timeout, or ${LOAD_BALANCER_IDLE}`;
+    }
+  }
+  const list = SERVER_CLOSE_TIMER_ENTRIES.filter((e) => software !== NO_SERVER_HEADER || e.software === undefined).map((e) => e.text);
+  return `${list.join(', ')}, ${LOAD_BALANCER_IDLE}`;
+}
+
 /** HAProxy's own idle timer for its client connections (it names itself in no response header of its own). */
 const HAPROXY_FRONT_IDLE_SETTING = 'HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`)';
 
