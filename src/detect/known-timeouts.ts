@@ -139,14 +139,17 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
 
 /**
  * The idle settings of the servers that send no `Server` header by default (each recorded: Node's
- * http.Server, Go's net/http, Tomcat, Puma, Starman, the JDK's com.sun.net.httpserver), for a
- * server whose responses named none.
+ * http.Server, Go's net/http, Tomcat, Puma, Starman, uWSGI, the JDK's com.sun.net.httpserver), for a
+ * server whose responses named none. uWSGI 2.0.21's --http11-socket closed idle connections after
+ * its --socket-timeout, 4 s unset and 2.002 s set to 2 (blind round 17, appservers s10, where the
+ * list lacked it).
  */
 const NO_SERVER_HEADER_IDLE_SETTINGS =
   "(its responses carry no Server header, as by default those of Node's http.Server: `keepAliveTimeout` (5 s by default); Go's http.Server: " +
   '`IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; Tomcat: the connector\'s `keepAliveTimeout` (= `connectionTimeout`, ' +
   '20 s in the server.xml Tomcat ships); Puma: `persistent_timeout` (20 s by default, applied about 0.2 s late); Starman: `--keepalive-timeout` ' +
-  '(1 s by default, each idle connection holding a worker: raise `--workers` with it); the JDK\'s com.sun.net.httpserver: the ' +
+  '(1 s by default, each idle connection holding a worker: raise `--workers` with it); uWSGI: `--socket-timeout` for its `--http11-socket` ' +
+  '(4 s by default), and for its HTTP router (`--http`) `--http-keepalive` given a number of seconds; the JDK\'s com.sun.net.httpserver: the ' +
   '`sun.net.httpserver.idleInterval` system property, in whole seconds (30 s by default), checked every `sun.net.httpserver.clockTick` ms ' +
   '(10 000 by default: closes come up to that much later); another server set to send none: its own idle timeout)';
 

@@ -148,6 +148,14 @@ describe('nothing names the server (TLS, or no Server header): defaults are cand
     // Named but unlisted: every common one still, HAProxy too (it passes its backend's Server header on).
     expect(serverIdleSettings({ says: 'Server: Cowboy', software: 'Cowboy', fromVia: false })).toContain('HAProxy `timeout http-keep-alive`');
   });
+
+  test('answers with no Server header list the servers that send none, uWSGI among them (blind17 appservers s10: --socket-timeout 2 closed at 2.002 s)', () => {
+    const list = serverIdleSettings(null, NO_SERVER_HEADER);
+    expect(list).toContain('uWSGI: `--socket-timeout` for its `--http11-socket` (4 s by default)');
+    expect(list).toContain('`--http-keepalive`');
+    // Servers that always name themselves are no candidates there.
+    expect(list).not.toMatch(/gunicorn|uvicorn|waitress/);
+  });
 });
 
 describe('diagnoses on recorded servers name the software that answered', () => {
