@@ -1077,6 +1077,57 @@ export function nodeServerSetting(p: NodeServerPattern): string {
 }
 
 /**
+ * Puma 5 waits FAST_TRACK_KA_TIMEOUT (0.2 s) in the worker thread for another request after each
+ * response before its reactor counts `persistent_timeout`, an Integer of seconds (its DSL takes
+ * Integer(seconds)): an idle close comes that setting plus 0.2 s after the response
+ * (keepalive-race-puma-ruby: 2 → 2.2005-2.2068 s; blind round 17, appservers s15: 2.205 s). It
+ * sends no `Server` header and no `Keep-Alive` hint.
+ */
+export const PUMA_KEEP_ALIVE_LEAD = 0.2;
+
+/** A Puma server's pattern in an idle timeout (pumaServerPattern). */
+export interface PumaServerPattern {
+  /** Its `persistent_timeout` (whole seconds), as the closes tell it. */
+  persistentTimeout: number;
+}
+
+/**
+ * Whether idle closes after `timeout` s, from a server whose answers named no software
+ * (`software` NO_SERVER_HEADER) and advertised no Keep-Alive hint (`advertised` null: Node and
+ * Tomcat send one), show Puma: `timeout` − PUMA_KEEP_ALIVE_LEAD within `tolerance` of a whole
+ * number of seconds (at least 1). Null otherwise. A fit, not a proof: another server that sends
+ * neither header, set to that value, closes so too.
+ */
+export function pumaServerPattern(timeout: number, advertised: number | null, software: string | null, tolerance: number): PumaServerPattern | null {
+  if (software !== NO_SERVER_HEADER || advertised !== null) return null;
+  const setting = timeout - PUMA_KEEP_ALIVE_LEAD;
+  const whole = Math.round(setting);
+  return whole >= 1 && Math.abs(setting - whole) <= tolerance ? { persistentTimeout: whole } : null;
+}
+
+/** The known defaults that still fit beside a PumaServerPattern: Puma's own default entry is told by the pattern. */
+export function withoutPumaDefault(known: readonly KnownTimeout[], puma: PumaServerPattern | null): KnownTimeout[] {
+  return puma === null ? [...known] : known.filter((k) => !k.name.startsWith('Puma '));
+}
+
+/** The explanation's words for a PumaServerPattern, in parentheses after the timeout it explains. */
+export function pumaServerPatternText(p: PumaServerPattern): string {
+  return (
+    ` (= ${p.persistentTimeout} s + ${PUMA_KEEP_ALIVE_LEAD} s: the pattern of Puma, which sends neither a Server header nor a Keep-Alive hint, as these answers, ` +
+    `and closes an idle connection its \`persistent_timeout\` (whole seconds) after a ${PUMA_KEEP_ALIVE_LEAD} s wait of its worker thread for another request ` +
+    `(Puma 5's FAST_TRACK_KA_TIMEOUT); another server that sends neither, set to that value, fits as well)`
+  );
+}
+
+/** The server setting for a remedy (as serverIdleSettings gives it, in parentheses) where the closes show a PumaServerPattern. */
+export function pumaServerSetting(p: PumaServerPattern): string {
+  return (
+    `(the closes fit Puma with \`persistent_timeout\` ${p.persistentTimeout} s, which it applies ${PUMA_KEEP_ALIVE_LEAD} s after each response: raise \`persistent_timeout\`, ` +
+    `its closes coming ${PUMA_KEEP_ALIVE_LEAD} s after it; if the server is not Puma: ${NO_SERVER_HEADER_IDLE_SETTINGS.slice(1)}`
+  );
+}
+
+/**
  * What a proxy's own 502 or 503 after a wait can be, by the software its answers name, and how it
  * retries upstream (gateway-timeout's `waited` errors: the client leg alone, upstream unseen). Each
  * product answers some of its timers with 504 and the rest with 502/503, and the same 502/503 when
