@@ -10,7 +10,7 @@ import { ClientAgents, ownAgent } from '../client-agents';
 import { forwardedByProxy } from '../proxy-tells';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, pumaServerPattern, pumaServerPatternText, pumaServerSetting, withoutPumaDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -3010,12 +3010,14 @@ export const keepaliveRace: DetectorDefinition = {
               : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
             // Node advertises its keepAliveTimeout rounded down and closes 1 s after it (nodeServerPattern): as idle-timeout-mismatch says.
             const node = relay === null && ticked === null ? nodeServerPattern(timeout.value, commonHint(entry.hints), Math.max(0.02 * timeout.value, absolute)) : null;
-            const known = withoutNodeDefault(knownMatches, node);
+            // Puma closes 0.2 s after its whole-second persistent_timeout, with neither Server header nor hint (pumaServerPattern).
+            const puma = relay === null && ticked === null ? pumaServerPattern(timeout.value, commonHint(entry.hints), software.softwareOf(server), Math.max(0.02 * timeout.value, absolute)) : null;
+            const known = withoutPumaDefault(withoutNodeDefault(knownMatches, node), puma);
             // "Matches" a product only where the responses named it; a relaying proxy's defaults are candidates all the same.
             const knownText =
               (relay !== null
                 ? known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : ''
-                : knownDefaultsText(known, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : '');
+                : knownDefaultsText(known, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : puma !== null ? pumaServerPatternText(puma) : '');
             const support =
               ticked !== null
                 ? tickedText(ticked)
@@ -3040,7 +3042,8 @@ export const keepaliveRace: DetectorDefinition = {
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
                 : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: stated.value });
             // The server's own idle setting, named in both remedies below.
-            const serverSetting = node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server));
+            const serverSetting =
+              node !== null && identity === null ? nodeServerSetting(node) : puma !== null ? pumaServerSetting(puma) : serverIdleSettings(identity, software.softwareOf(server));
             // The raced clients close idle connections themselves, below the server's timeout, and still reused past it.
             const own = relay === null && viaProxy.forwarded === 0 && entry.requests.length === count ? clientsOwnIdleLimit(entry, server, stated.value) : null;
             const reusedPast = own !== null && entry.reusedAfter.length > 0 && Math.min(...entry.reusedAfter) > own.hi;
