@@ -554,7 +554,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
           // The closes' longest possible idle, from their last requests (heldBelowCluster).
           const sinceRequest = timed.map((s) => (s.copy != null && s.copy.requestEnd !== null && s.copy.requestEnd <= s.ts ? Math.max(s.ts - s.copy.requestEnd, s.upTo ?? s.gap) : (s.upTo ?? s.gap)));
-          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest);
+          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest, { fraction, absolute });
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
