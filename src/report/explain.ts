@@ -58,7 +58,9 @@ function flowHeader(p: Paint, ladder: Ladder): string[] {
     : byPath !== undefined ? `reset by the path in the ${f.closedBy}'s name (IP TTL ${byPath.rstTtl}, the ${f.closedBy}'s packets ${byPath.ownTtl})`
     : `closed by ${f.closedBy} (${f.close})`;
   const facts = [
-    `${f.state} (${STATE_MEANING[f.state] ?? f.state})`,
+    // Zeek's label names the side whose address the RST bore; where the path sent it, its meaning
+    // ("server reset") would contradict the close told right after it.
+    `${f.state} (${byPath !== undefined && f.closedBy !== null ? `a RST in the ${f.closedBy}'s name, sent by the path` : STATE_MEANING[f.state] ?? f.state})`,
     `history ${f.history || '-'}`,
     `${ladder.totalPackets} packets`,
     formatDuration(f.duration),

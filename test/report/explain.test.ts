@@ -124,3 +124,11 @@ const built = fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js'));
     expect(r.stderr).toMatch(/^conncheck: no finding nope#1/);
   });
 });
+
+describe('explain: a reset the path sent in a side\'s name (blind round 17, s04)', () => {
+  test('the state\'s meaning names the path, not "server reset", beside "reset by the path"', async () => {
+    const text = await explain('middlebox-idle-reset-nat', 'middlebox-idle-timeout#1');
+    expect(text.replace(/\s+/g, ' ')).toMatch(/RSTR \(a RST in the server's name, sent by the path\)/);
+    expect(text).not.toMatch(/RSTR \(server reset\)/);
+  });
+});

@@ -1,0 +1,117 @@
+import type { Endpoint } from '../flow/endpoint';
+import { ownTtlWhereReset, resetFromOtherHost } from '../flow/reset-origin';
+import type { AnalyzedConnection } from './analyzed-connection';
+import type { DetectContext, EventFollower } from './detector';
+import { hostOf } from './facts';
+
+/** Hosts whose TTLs are kept: past this, hosts not yet seen are not learned (a judgement falls back to the connection's own packets). */
+const MAX_HOSTS = 4096;
+
+/**
+ * The IP TTL an endpoint's own packets (not its RST) have at the capture point, lowest and highest
+ * (-1: none). Its handshake's and its data's (a SYN proxy answers the handshake from another hop
+ * than the server's data: both count as the host's). A RST that is its first packet gives none:
+ * that RST is what is being judged. A capture holding two points (Endpoint.ttlFar) gives none:
+ * there one host's packets have two TTLs, and reset-origin.ts places its RSTs itself.
+ */
+function ownTtls(ep: Endpoint): [number, number] {
+  if (ep.ttlFar >= 0) return [-1, -1];
+  const rstFirst = ep.rstTs >= 0 && ep.firstTs === ep.rstTs;
+  const a = rstFirst ? -1 : ep.firstTtl;
+  const b = ep.firstDataTtl;
+  if (a < 0) return [b, b];
+  if (b < 0) return [a, a];
+  return [Math.min(a, b), Math.max(a, b)];
+}
+
+/** Where a reset in an endpoint's name came from, as its TTL tells (resetSender). */
+export interface ResetSender {
+  /** The RST did not come from the endpoint's host: a firewall, IPS, NAT gateway or load balancer on the path sent it. */
+  fromPath: boolean;
+  rstTtl: number;
+  /** The TTL(s) of the endpoint's own packets it was compared with, in words ("63", "63-64"); '' when none. */
+  ownTtl: string;
+  /** What gave them: the same connection, or the host's packets on its other connections. */
+  basis: 'connection' | 'host' | 'none';
+}
+
+/**
+ * The IP TTLs each host's own packets reach the capture point with, across connections (a shared
+ * fact, fed by every exchange and connection end). Each router on the path takes one off, so one
+ * host's packets all arrive with one TTL (a host behind a NAT that is also a client itself, or
+ * several paths, give a range); a RST in its name with a TTL outside that range was sent by
+ * another hop. It judges a RST whose connection has nothing else from its sender (a stray
+ * retransmission's reset, a refusal): the connection's own packets judge the others
+ * (reset-origin.ts), and equal TTLs (a capture on that host, loopback) never make a reset the
+ * path's. Bounded by MAX_HOSTS; a host's range is two numbers.
+ */
+export class HostTtls implements EventFollower {
+  readonly followsEvents = true;
+  private readonly ranges = new Map<string, [number, number]>();
+  /** The connection noted last (each exchange of a connection offers it again). */
+  private lastId = -1;
+  private lastPackets = -1;
+
+  onExchange(_ex: unknown, conn: AnalyzedConnection): void {
+    this.noteConnection(conn);
+  }
+
+  onConnectionEnd(conn: AnalyzedConnection): void {
+    this.noteConnection(conn);
+  }
+
+  private noteConnection(conn: AnalyzedConnection): void {
+    const packets = conn.client.packets + conn.server.packets;
+    if (conn.id === this.lastId && packets === this.lastPackets) return;
+    this.lastId = conn.id;
+    this.lastPackets = packets;
+    this.note(hostOf(conn.clientName), conn.client);
+    this.note(hostOf(conn.serverName), conn.server);
+  }
+
+  private note(host: string, ep: Endpoint): void {
+    const [low, high] = ownTtls(ep);
+    if (low < 0) return;
+    const known = this.ranges.get(host);
+    if (known !== undefined) {
+      if (low < known[0]) known[0] = low;
+      if (high > known[1]) known[1] = high;
+    } else if (this.ranges.size < MAX_HOSTS) this.ranges.set(host, [low, high]);
+  }
+
+  /** The TTL range of `host`'s own packets seen so far, or undefined. */
+  rangeOf(host: string): readonly [number, number] | undefined {
+    return this.ranges.get(host);
+  }
+
+  /**
+   * Who sent the RST in `ep`'s name (ep is `host`'s endpoint of a connection): judged by its TTL
+   * against ep's own packets on the connection (resetFromOtherHost), and, when the connection has
+   * none but the RST, against the host's packets on its other connections seen so far.
+   */
+  resetSender(ep: Endpoint, host: string): ResetSender {
+    const rstTtl = ep.rstTtl;
+    if (ep.rstTs < 0 || rstTtl < 0) return { fromPath: false, rstTtl, ownTtl: '', basis: 'none' };
+    const [low] = ownTtls(ep);
+    if (low >= 0 || ep.ttlFar >= 0) {
+      const own = ownTtlWhereReset(ep);
+      return { fromPath: resetFromOtherHost(ep), rstTtl, ownTtl: own >= 0 ? String(own) : '', basis: own >= 0 ? 'connection' : 'none' };
+    }
+    return this.judgeByHost(rstTtl, host);
+  }
+
+  /** A RST with `rstTtl` in `host`'s name, judged by the host's packets on other connections only. */
+  judgeByHost(rstTtl: number, host: string): ResetSender {
+    const range = this.ranges.get(host);
+    if (rstTtl < 0 || range === undefined) return { fromPath: false, rstTtl, ownTtl: '', basis: 'none' };
+    const ownTtl = range[0] === range[1] ? String(range[0]) : `${range[0]}-${range[1]}`;
+    return { fromPath: rstTtl < range[0] || rstTtl > range[1], rstTtl, ownTtl, basis: 'host' };
+  }
+}
+
+export const HOST_TTLS = 'host-ttls';
+
+/** The analysis's one HostTtls (it follows events from the first detector that asks for it). */
+export function sharedHostTtls(ctx: DetectContext): HostTtls {
+  return ctx.shared(HOST_TTLS, () => new HostTtls());
+}
