@@ -6,6 +6,22 @@ import { hostOf } from './facts';
 
 /** Hosts whose TTLs are kept: past this, hosts not yet seen are not learned (a judgement falls back to the connection's own packets). */
 const MAX_HOSTS = 4096;
+/** Translated views' path resets kept (TwinPathReset): past this, later ones are not told. */
+const MAX_TWIN_RESETS = 4096;
+
+/**
+ * A RST in the client's name that the path sent, seen on a connection's second view past an
+ * address translation (a capture holding both sides of a NAT: the client's and the server's legs
+ * merged): on the analyzed view the client just stalls, and only this view shows the path reset the
+ * server's side.
+ */
+export interface TwinPathReset {
+  rstTs: number;
+  rstFrame: number;
+  rstTtl: number;
+  /** The client's own packets' TTL on that view. */
+  ownTtl: number;
+}
 
 /**
  * The IP TTL an endpoint's own packets (not its RST) have at the capture point, lowest and highest
@@ -48,6 +64,8 @@ export interface ResetSender {
 export class HostTtls implements EventFollower {
   readonly followsEvents = true;
   private readonly ranges = new Map<string, [number, number]>();
+  /** By the analyzed view's flow id. */
+  private readonly twinResets = new Map<number, TwinPathReset>();
   /** The connection noted last (each exchange of a connection offers it again). */
   private lastId = -1;
   private lastPackets = -1;
@@ -58,6 +76,23 @@ export class HostTtls implements EventFollower {
 
   onConnectionEnd(conn: AnalyzedConnection): void {
     this.noteConnection(conn);
+  }
+
+  /**
+   * A translated view whose first close is a RST in the client's name from another hop (judged on
+   * that view's own packets): kept for the analyzed view `firstId` (twinPathReset).
+   */
+  onTranslatedViewEnd(view: AnalyzedConnection, firstId: number): void {
+    const c = view.client;
+    if (c.rstTs < 0 || (c.finTs >= 0 && c.finTs < c.rstTs) || this.twinResets.size >= MAX_TWIN_RESETS) return;
+    if (view.server.rstTs >= 0 && view.server.rstTs < c.rstTs) return;
+    if (!resetFromOtherHost(c)) return;
+    this.twinResets.set(firstId, { rstTs: c.rstTs, rstFrame: c.rstFrame, rstTtl: c.rstTtl, ownTtl: ownTtlWhereReset(c) });
+  }
+
+  /** The path's reset in the client's name on flow `flowId`'s translated view, if any (onTranslatedViewEnd). */
+  twinPathReset(flowId: number): TwinPathReset | undefined {
+    return this.twinResets.get(flowId);
   }
 
   private noteConnection(conn: AnalyzedConnection): void {

@@ -149,3 +149,34 @@ describe('the path\'s reset in the server\'s name is not "the server reset" else
     expect(retries[0].evidence.resetByPath).toBeUndefined();
   });
 });
+
+describe('reset-before-response: both sides of a NAT captured and merged (blind round 17, s08 merged)', () => {
+  // The client's view (10.0.0.1) shows a download that stops and the client's FIN 5 s later; the
+  // translated view past the NAT (10.0.9.1, the same ISN) holds the path's RST in the client's
+  // name. Before, the merged view kept the client leg's story: "the server stalled mid-body".
+  function natDownload(twinRstTtl: number | null): AnalysisResult {
+    const cap = new Capture();
+    const near = cap.connection({ client: '10.0.0.1', cport: 40000, server: '10.0.0.2', isn: 7000 });
+    const far = cap.connection({ client: '10.0.9.1', cport: 40000, server: '10.0.0.2', isn: 7000 });
+    for (const [c, d] of [[near, 0], [far, 0.00001]] as const) {
+      c.handshake(d).request(0.01 + d, get('/big'));
+      c.response(0.02 + d, 'HTTP/1.1 200 OK\r\nContent-Length: 400000\r\n\r\n' + 'x'.repeat(1000));
+    }
+    if (twinRstTtl !== null) far.rst(0.03, 'c', twinRstTtl);
+    near.fin(5, 'c');
+    return cap.analyze();
+  }
+
+  test('the translated view\'s RST from another hop makes the cut the path\'s, on the analyzed flow; no "server stalled"', () => {
+    const r = natDownload(60);
+    const found = resets(r);
+    expect(found.map((f) => [f.client, f.evidence.resetFrom, f.evidence.resetInNameOf, f.evidence.resetSeenPastTranslation])).toEqual([['10.0.0.1:40000', 'path', 'client', true]]);
+    const d = r.diagnoses.find((x) => x.kind === 'reset-before-response')!;
+    expect(d.explanation).toMatch(/past the address translation/);
+    expect(r.anomalies.filter((f) => f.kind === 'response-abandoned')).toEqual([]);
+  });
+
+  test('near misses: the client\'s own RST on that view (its TTL), or none, tell nothing of the path', () => {
+    for (const ttl of [64, null]) expect(resets(natDownload(ttl))).toEqual([]);
+  });
+});

@@ -102,6 +102,8 @@ interface Candidate {
   resetIn: 'server' | 'client';
   /** The host of the side whose name the RST bore: its other connections judge a RST that is its only packet. */
   senderHost: string;
+  /** The RST was seen on the connection's translated view (both sides of a NAT captured), not on the analyzed one. */
+  seenPastTranslation?: true;
   /**
    * The snaplen cut the previous response's Connection field, and the server closed right behind
    * it: judged because the client sent the request after that response (facts.reusedAfterCutHead),
@@ -167,6 +169,12 @@ export const resetBeforeResponse: DetectorDefinition = {
     const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
     /** Each host's own TTLs across connections: judges a RST that is its sender's only packet on its connection. */
     const hostTtls = sharedHostTtls(ctx);
+    /**
+     * Connections whose client closed first while a response was due: held until the end, when a
+     * translated view of theirs (hostTtls.twinPathReset) may show the path's reset of the server's
+     * side in the client's name before that close. Bounded by MAX_CANDIDATES.
+     */
+    const twinWaiting = new Map<number, { flowId: number; client: string; server: string; ex: HttpExchange; closeTs: number; requestAcked: boolean; fastcgi: boolean }>();
 
     function reportAll(list: Candidate[]): void {
       allResets = list;
@@ -409,7 +417,10 @@ export const resetBeforeResponse: DetectorDefinition = {
       const single = rstTtls.length === 1 && ownTtls.length === 1 && !ownTtls[0].includes('-');
       const nearer = single && initial(rstTtls[0]) === initial(ownLows[0]) && rstTtls[0] > ownLows[0] ? rstTtls[0] - ownLows[0] : 0;
       const whose = side === 'server' ? 'the server' : 'the client';
-      const where = byHost ? `on ${n === 1 ? 'its' : 'their'} other connections` : `on the same connection${n === 1 ? '' : 's'}`;
+      const pastNat = list.every(({ candidate: c }) => c.seenPastTranslation === true);
+      const where = byHost
+        ? `on ${n === 1 ? 'its' : 'their'} other connections`
+        : `on the same connection${n === 1 ? '' : 's'}${pastNat ? ' past the address translation (the server\'s side of the NAT, where the RSTs were seen)' : ''}`;
       const ttlWords =
         `${n === 1 ? 'its' : 'their'} IP TTL (${rstTtls.join('/')}) is not that of ${whose}'s own packets ${where} (${ownTtls.join('/')}), ` +
         'and each router on the path takes one off, so one host\'s packets all arrive with one TTL' +
@@ -510,6 +521,7 @@ export const resetBeforeResponse: DetectorDefinition = {
           rstTtl: c.rstTtl,
           ...(c.resetIn === 'client' ? { resetInNameOf: 'client', clientTtl: c.serverTtlText } : { serverTtl: c.serverTtl }),
           ...(c.ttlBasis === 'host' ? { ttlComparedWith: 'host', hostTtls: c.serverTtlText } : {}),
+          ...(c.seenPastTranslation === true ? { resetSeenPastTranslation: true } : {}),
           ...(encrypted !== null ? encryptedEvidence(encrypted) : {}),
         },
         frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
@@ -838,6 +850,12 @@ export const resetBeforeResponse: DetectorDefinition = {
           return;
         }
         if (!t.afterCloseNotice && heldAsClientResetByPath(conn, t.ex, first)) return;
+        // The client closed first on this view: with both sides of a NAT captured, its translated
+        // view may show the path reset the server's side in the client's name (judged at the end:
+        // either view may end first).
+        if (!t.afterCloseNotice && first !== null && first.byClient && (t.ex.requestStart ?? Infinity) < first.ts && twinWaiting.size < MAX_CANDIDATES) {
+          twinWaiting.set(conn.id, { flowId: conn.id, client: conn.clientName, server: conn.serverName, ex: t.ex, closeTs: first.ts, requestAcked: peerAckedAll(conn.client, s), fastcgi: conn.app !== null && conn.app.fastcgi !== null });
+        }
         if (t.afterCloseNotice || s.rstTs < 0) return;
         // Server bytes the capture missed, or unparsed server bytes after an unanswered request:
         // the capture cannot vouch that nothing was answered.
@@ -874,6 +892,17 @@ export const resetBeforeResponse: DetectorDefinition = {
       },
 
       onFinish() {
+        for (const w of twinWaiting.values()) {
+          const twin = hostTtls.twinPathReset(w.flowId);
+          if (twin === undefined || twin.rstTs > w.closeTs || (w.ex.requestStart ?? Infinity) >= twin.rstTs) continue;
+          hold({
+            flowId: w.flowId, client: w.client, server: w.server, ex: w.ex, rstTs: twin.rstTs, rstFrame: twin.rstFrame,
+            requestAcked: w.requestAcked, resetAcked: false, closedBefore: false, encrypted: null, fastcgi: w.fastcgi, zeroWindowSince: -1,
+            fromPath: true, rstTtl: twin.rstTtl, serverTtl: twin.ownTtl, serverTtlText: twin.ownTtl >= 0 ? String(twin.ownTtl) : '', ttlBasis: 'connection',
+            resetIn: 'client', senderHost: hostOf(w.client), seenPastTranslation: true,
+          });
+        }
+        twinWaiting.clear();
         // keepalive-race (run first) has released its lazy closes on arrival: a race it found is not a dying worker.
         // accept-queue-overflow (run first) took, at its end, the fresh connections a connection limit reset as it accepted them.
         reportAll(candidates.filter((c) => !(lazyFlows.has(c.flowId) && ctx.reportedOn('keepalive-race', c.flowId)) && !ctx.reportedOn('accept-queue-overflow', c.flowId)));
