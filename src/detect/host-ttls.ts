@@ -66,9 +66,11 @@ export class HostTtls implements EventFollower {
   private readonly ranges = new Map<string, [number, number]>();
   /** By the analyzed view's flow id. */
   private readonly twinResets = new Map<number, TwinPathReset>();
-  /** The connection noted last (each exchange of a connection offers it again). */
-  private lastId = -1;
-  private lastPackets = -1;
+  /**
+   * The connection noted last, once both its endpoints' own TTLs were known: they never change
+   * after (first packet, first data), so its later exchanges are not noted again.
+   */
+  private doneId = -1;
 
   onExchange(_ex: unknown, conn: AnalyzedConnection): void {
     this.noteConnection(conn);
@@ -96,12 +98,10 @@ export class HostTtls implements EventFollower {
   }
 
   private noteConnection(conn: AnalyzedConnection): void {
-    const packets = conn.client.packets + conn.server.packets;
-    if (conn.id === this.lastId && packets === this.lastPackets) return;
-    this.lastId = conn.id;
-    this.lastPackets = packets;
+    if (conn.id === this.doneId) return;
     this.note(hostOf(conn.clientName), conn.client);
     this.note(hostOf(conn.serverName), conn.server);
+    if (conn.client.firstDataTtl >= 0 && conn.server.firstDataTtl >= 0) this.doneId = conn.id;
   }
 
   private note(host: string, ep: Endpoint): void {
