@@ -121,6 +121,33 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('Go net/http `Server.ReadHeaderTimeout`');
   });
 
+  test('a 400 to a head trickled byte by byte that had shown only its method (`GET `: Go at ReadHeaderTimeout, blind round 17 appservers s03) is a request and a timeout', () => {
+    const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0);
+    for (const [k, b] of ['G', 'E', 'T', ' '].entries()) c.request(0.0002 + 0.306 * k, b);
+    c.response(1.0778, BAD_REQUEST).fin(1.0779, 's').fin(1.0797, 'c');
+    const r = cap.analyze(only);
+    // The head the server answered is counted as a request, though it never showed a target.
+    expect(r.exchanges).toHaveLength(1);
+    expect(r.exchanges[0]).toMatchObject({ method: 'GET', status: 400, requestHeadUnfinished: true });
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ method: 'GET', status: 400, headComplete: false, closedWith: 'FIN' });
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(1.0776, 3);
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('Go net/http `Server.ReadHeaderTimeout`');
+    // Near miss: the same bytes and a close, no answer (the client closing its own), stay no request at all.
+    const own = new Capture();
+    const o = own.connection();
+    o.handshake(0);
+    for (const [k, b] of ['G', 'E', 'T', ' '].entries()) o.request(0.0002 + 0.306 * k, b);
+    o.fin(1.5, 'c').fin(1.5001, 's');
+    const ro = own.analyze(only);
+    expect(ro.exchanges).toHaveLength(0);
+    expect(ofKind(ro, KIND)).toEqual([]);
+  });
+
   test('a 408 Request Time-out without a Server header names HAProxy, a 408 Request Timeout Node.js', () => {
     const settingOf = (reason: string): string => {
       const cap = new Capture();
