@@ -136,7 +136,7 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(found).toHaveLength(1);
     expect(found[0].evidence).toMatchObject({ method: 'GET', status: 400, headComplete: false, closedWith: 'FIN' });
     expect(found[0].evidence.sinceRequestStart).toBeCloseTo(1.0776, 3);
-    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('Go net/http `Server.ReadHeaderTimeout`');
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('a head stopped inside a line is parsed as it stands and answered 400');
     // Near miss: the same bytes and a close, no answer (the client closing its own), stay no request at all.
     const own = new Capture();
     const o = own.connection();
@@ -146,6 +146,46 @@ describe('slow-client-timeout on synthetic connections', () => {
     const ro = own.analyze(only);
     expect(ro.exchanges).toHaveLength(0);
     expect(ofKind(ro, KIND)).toEqual([]);
+  });
+
+  test("a 408 to a half-sent head whose client closed first on reading it (WEBrick :RequestTimeout, blind round 17 appservers s11) is the server's timer; a 400 after the client's own close is not", () => {
+    const WEBRICK_408 = 'HTTP/1.1 408 Request Timeout\r\nServer: WEBrick/1.8.1 (Ruby/3.1.2/2022-04-12)\r\nContent-Length: 2\r\nConnection: close\r\n\r\n';
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.0296, 'GET /x HTTP/1.1\r\nHost: x\r\n');
+    // The 408's head, then its body; the client's FIN comes before the server's.
+    c.response(2.0306, WEBRICK_408).response(2.0308, 'ok').fin(2.0318, 'c').fin(2.0324, 's');
+    // Node's 400 to the EOF inside a head: the client gave up first (15 s), the server answered its close (s18).
+    const gaveUp = cap.connection();
+    gaveUp.handshake(10).request(10.0005, 'GET /slow-head HTTP/1.1\r\nHost: x\r\n').fin(25.017, 'c');
+    gaveUp.response(25.018, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(25.0181, 'c');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ status: 408, headComplete: false, closedBy: 'client' });
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(2.001, 3);
+    // The Server header names the setting.
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('WEBrick `:RequestTimeout`');
+  });
+
+  test('a silent close of a half-sent head names the servers that close so: Go where it stopped at a line\'s end, Puma either way, never Go inside a line (blind round 17 appservers s15)', () => {
+    const explanationOf = (head: string): string => {
+      const cap = new Capture();
+      // Its other answers name no software (Go and Puma send no Server header).
+      cap.connection().handshake(-5).exchange(-4.9, get('/'), ok()).close(-4.8, 'c');
+      const c = cap.connection();
+      c.handshake(0).request(0.009, head).fin(2.01, 's').fin(2.0102, 'c');
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND)).toHaveLength(1);
+      return r.diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    const atLineEnd = explanationOf('GET /x HTTP/1.1\r\nHost: x\r\n');
+    expect(atLineEnd).toContain('Go net/http `Server.ReadHeaderTimeout`');
+    expect(atLineEnd).toContain('Puma `first_data_timeout`');
+    const insideLine = explanationOf('GET /x HT');
+    expect(insideLine).toContain('Puma `first_data_timeout`');
+    expect(insideLine).toContain("not Go's `ReadHeaderTimeout`, which answers 400 to a head stopped inside a line");
+    expect(insideLine).not.toContain('Go net/http `Server.ReadHeaderTimeout`');
   });
 
   test('a 408 Request Time-out without a Server header names HAProxy, a 408 Request Timeout Node.js', () => {
@@ -278,7 +318,9 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(found[0].summary).toContain('its head unfinished: the client sent the rest after the close and was reset');
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('the client was too slow');
-    expect(d.explanation).toContain('The setting at work is Go net/http `Server.ReadHeaderTimeout`');
+    // A head stopped at a line's end, closed on without a byte: Go's timer, or Puma's (neither names itself).
+    expect(d.explanation).toContain("The setting at work is a header timer that closes without a byte on a head stopped at a line's end (neither sends a Server header): Go net/http `Server.ReadHeaderTimeout`");
+    expect(d.explanation).toContain('Puma `first_data_timeout`');
     expect(d.explanation).toContain('one close bounds the server\'s header timer to at most 1.001 s');
     // One close bounds the header timer: at most the time since the accept.
     expect(d.inferred.serverHeaderTimeout.value).toBeCloseTo(1.0006, 2);

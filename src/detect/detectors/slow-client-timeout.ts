@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, hostOf, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
-import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, PYTHON_HTTP_SERVER, type ServerIdentity } from '../known-timeouts';
+import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, PUMA, PYTHON_HTTP_SERVER, type ServerIdentity, WEBRICK } from '../known-timeouts';
 import { firstCloseOf, sharedProxyLegs } from '../proxy-legs';
 import type { RememberedRequest } from '../request-index';
 import { idleNoticeCrossed } from './request-after-close-notice';
@@ -70,8 +70,8 @@ interface TimeoutAnswer {
  * were written by something else than the software the header names: a proxy in front that passes
  * its backend's header on (HAProxy's own 408 has none). Its timer first, the backend's as the other reading.
  */
-function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean, part: RequestPart = 'both'): string {
-  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads, part);
+function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean, part: RequestPart = 'both', insideLine = false): string {
+  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads, part, insideLine);
   const byAnswer = settingFor(NO_SERVER_HEADER, answers, false, part);
   const front = byAnswer === settingFor(null, answers, false, part) ? FRONT_PROXY_REQUEST_SETTINGS : byAnswer;
   return `the timer of a proxy in front, ${front}: ${passedOnNote(identity)}. Were they the backend's own: ${settingFor(software, answers, false, part)}`;
@@ -89,22 +89,56 @@ type RequestPart = 'head' | 'body' | 'both';
 /** A Server header of Go's (Go's net/http sends none of its own; a Go program may set one). */
 const GO_SERVER = /^(go|golang)\b/i;
 
-/** Go's header timer, named first where the server closed on heads without a byte and named Go or nothing. */
-const GO_HEADER_SETTING =
-  'Go net/http `Server.ReadHeaderTimeout` (when unset, `ReadTimeout`; unset both: no limit), which closes on a head still arriving without a byte ' +
-  '(Go sends no Server header): on a connection\'s first request it counts from the accept, on a later one from the request\'s first byte ' +
-  '(the wait for that byte is `IdleTimeout`\'s); other servers: their header read timeout (Node.js `headersTimeout`, nginx `client_header_timeout`, ' +
-  'HAProxy `timeout http-request`, Apache `RequestReadTimeout`)';
+/**
+ * Puma's timer on a request still arriving (Puma 5.6 server.rb reactor_wakeup, client.rb timeout!):
+ * `first_data_timeout`, set again each time bytes are read, so counted from the last of them; a
+ * head still unfinished is closed on without a byte, a body answered 408 (that answer alone names
+ * Puma: `Server: Puma`). Blind round 17, appservers s15: set to 2, a half-sent head closed 2.001 s
+ * after its bytes.
+ */
+const PUMA_SETTING = 'Puma `first_data_timeout` (30 s by default, counted from the last bytes read: it closes on a head still unfinished without a byte, and answers a body still owed 408)';
+
+/**
+ * The header timers that close on a head without a byte, for a server that names none (or Go),
+ * by where the head stopped. Go's net/http at ReadHeaderTimeout hands what it read to its parser:
+ * a head stopped inside a line is parsed as it stands and answered 400 (`GET ` in blind round 17,
+ * appservers s03), one stopped at a line's end meets the timeout with nothing read and is closed
+ * on without a byte (slow-client-timeout-go-header). So a silent close of a head stopped inside its
+ * request line is not Go's; Puma's `first_data_timeout` closes silently either way.
+ */
+function silentHeadSetting(insideLine: boolean, namedGo: boolean): string {
+  const others =
+    'other servers: their header read timeout (Node.js `headersTimeout`, which answers 408, nginx `client_header_timeout`, which names itself, ' +
+    'HAProxy `timeout http-request`, Apache `RequestReadTimeout`)';
+  const go =
+    'Go net/http `Server.ReadHeaderTimeout` (when unset, `ReadTimeout`; unset both: no limit; on a connection\'s first request it counts from the accept, ' +
+    'on a later one from the request\'s first byte, the wait for that byte being `IdleTimeout`\'s)';
+  return insideLine
+    ? `a header timer that closes without a byte: ${PUMA_SETTING}; not Go's \`ReadHeaderTimeout\`, which answers 400 to a head stopped inside a line as this one did; ${others}`
+    : namedGo
+      ? `${go}, which closes without a byte on a head stopped at a line's end (a head stopped inside a line it answers 400)`
+      : `a header timer that closes without a byte on a head stopped at a line's end (neither sends a Server header): ${go}, which answers 400 instead where the head ` +
+        `stopped inside a line, or ${PUMA_SETTING}; ${others}`;
+}
 
 /**
  * The server's setting, by the software its answers name (or, without a Server header, by how it
  * answered), for the diagnosis. `silentHeads`: every request it gave up on was a head, closed on
  * without a byte.
  */
-function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false, part: RequestPart = 'both'): string {
-  // Without a Server header (or naming Go), a silent close of a head is Go's way at ReadHeaderTimeout:
-  // nginx names itself, Node.js and HAProxy answer 408 (blind round 15, S6).
-  if (silentHeads && answers.length === 0 && software !== null && (software === NO_SERVER_HEADER || GO_SERVER.test(software))) return GO_HEADER_SETTING;
+function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false, part: RequestPart = 'both', insideLine = false): string {
+  // Without a Server header (or naming Go), a silent close of a head is Go's ReadHeaderTimeout's (where
+  // the head stopped at a line's end) or Puma's first_data_timeout's: nginx names itself, Node.js and
+  // HAProxy answer 408 (blind round 15, S6; blind round 17, appservers s15).
+  if (silentHeads && answers.length === 0 && software !== null && (software === NO_SERVER_HEADER || GO_SERVER.test(software))) {
+    return silentHeadSetting(insideLine, GO_SERVER.test(software));
+  }
+  if (software !== null && WEBRICK.test(software)) {
+    // webrick/httprequest.rb: every read of the head (a line) and of the body runs under
+    // Timeout(:RequestTimeout) and answers 408 (blind round 17, appservers s11).
+    return 'WEBrick `:RequestTimeout` (30 s by default), which bounds each read of the request, a line of its head or a part of its body, and answers 408 (the same setting closes idle keep-alive connections)';
+  }
+  if (software !== null && PUMA.test(software)) return PUMA_SETTING;
   if (software !== null && NGINX.test(software)) {
     // At its own client_body_timeout / client_header_timeout nginx closes without a byte (it only
     // logs 408): a 408 it sent came from its backend, passed on as it came (slow-client-timeout-proxy-upload-cut).
@@ -149,24 +183,30 @@ function settingFor(software: string | null, answers: readonly TimeoutAnswer[], 
     }
     if (answers.every((a) => a.status === 400)) {
       // Go's net/http parses a head cut by its deadline and rejects it (slow-clients-more-servers).
-      return 'Go net/http `Server.ReadHeaderTimeout` (unset by default: then `ReadTimeout`, itself unset: no limit), which ends the read of a head still arriving, answered 400';
+      return (
+        'Go net/http `Server.ReadHeaderTimeout` (unset by default: then `ReadTimeout`, itself unset: no limit), which ends the read of a head still arriving: ' +
+        'a head stopped inside a line is parsed as it stands and answered 400 (one stopped at a line\'s end is closed on without a byte)'
+      );
     }
   }
   if (part === 'body') {
     return (
       'its request body read timeout (nginx `client_body_timeout`, between two reads, Node.js `requestTimeout`, Apache `RequestReadTimeout` body=, ' +
-      'HAProxy `timeout http-request` with `option http-buffer-request`, Go net/http `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`)'
+      'HAProxy `timeout http-request` with `option http-buffer-request`, Go net/http `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`, ' +
+      'Puma `first_data_timeout`, which answers 408)'
     );
   }
   if (part === 'head') {
     return (
       'its request header read timeout (nginx `client_header_timeout`, for the whole head from the accept, Node.js `headersTimeout`, Apache `RequestReadTimeout` header=, ' +
-      'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` (or `ReadTimeout`), which closes without a byte, lighttpd `server.max-read-idle`)'
+      'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` (or `ReadTimeout`), which closes without a byte where the head stopped at a line\'s end ' +
+      'and answers 400 inside a line, lighttpd `server.max-read-idle`, Puma `first_data_timeout`, which closes without a byte)'
     );
   }
   return (
     'its request read timeout (nginx `client_body_timeout` / `client_header_timeout`, Node.js `requestTimeout` / `headersTimeout`, Apache `RequestReadTimeout`, ' +
-    'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` / `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`)'
+    'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` / `ReadTimeout`, which closes without a byte (a head stopped inside a line: 400), ' +
+    'lighttpd `server.max-read-idle`, Puma `first_data_timeout`)'
   );
 }
 
@@ -267,6 +307,8 @@ interface Stalled {
   answer: TimeoutAnswer | null;
   /** The request's head never completed: the server timed out a head, not a body. */
   head: boolean;
+  /** Its request line had not completed either: the head stopped inside a line (Go answers such a head 400, see silentHeadSetting). */
+  lineUnfinished: boolean;
   sinceRequest: number;
   /** Null when the capture does not say when the client last sent before the timeout (a head only). */
   sinceClientData: number | null;
@@ -438,7 +480,7 @@ export const slowClientTimeout: DetectorDefinition = {
         frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, ...(s.finTs >= answeredAt ? [s.finFrame] : []), ...(reset ? [s.rstFrame] : [])],
       });
       keep(conn.serverName, {
-        finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) }, head: false, sinceRequest,
+        finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) }, head: false, lineUnfinished: false, sinceRequest,
         sinceClientData: answeredAt - lastData, sinceAccept, cutSending: true, stoppedShort: false,
         flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? answeredAt, end: answeredAt,
         endFrame: ex.responseFrame ?? 0, forwardedFrom: null, relayedFrom: null,
@@ -555,7 +597,7 @@ export const slowClientTimeout: DetectorDefinition = {
           frames: [ex.requestFrame ?? 0, c.closeFrame, ...(proxied && down !== null ? [down.frame] : [])],
         });
         keep(conn.serverName, {
-          finding, answer: null, head: false, sinceRequest, sinceClientData: end - lastData, sinceAccept, cutSending: false, stoppedShort: true,
+          finding, answer: null, head: false, lineUnfinished: false, sinceRequest, sinceClientData: end - lastData, sinceAccept, cutSending: false, stoppedShort: true,
           flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end,
           endFrame: c.closeFrame, forwardedFrom: proxied ? down : null, relayedFrom: null,
         });
@@ -629,7 +671,7 @@ export const slowClientTimeout: DetectorDefinition = {
           frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, up.endFrame],
         });
         keep(answer.server, {
-          finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: false }, head: false, sinceRequest, sinceClientData: sinceData,
+          finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: false }, head: false, lineUnfinished: false, sinceRequest, sinceClientData: sinceData,
           sinceAccept: null, cutSending: false, stoppedShort: false, flowId: answer.flowId, index: answer.index, client: answer.client,
           method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end: answeredAt, endFrame: ex.responseFrame ?? 0, forwardedFrom: null, relayedFrom: up,
         });
@@ -671,7 +713,13 @@ export const slowClientTimeout: DetectorDefinition = {
         const status = exactStatus(ex);
         if (status === 408 && idleNoticeCrossed(ex, previousExchange(conn, ex))) return;
         const close = firstCloseOf(conn, ex.requestStart);
-        if (close === null || close.byClient) return; // the client gave up, or nothing ended it
+        if (close === null) return; // nothing ended it
+        // The server's answer (408, 400) came before either side closed: it ended the request, and a
+        // client that closes first on reading its `Connection: close` (WEBrick's 408 goes out before its
+        // own close: blind round 17, appservers s11) is no client giving up. An answer after the
+        // client's close answered that close (Node's 400 to an EOF inside a head), no timer.
+        const answeredBeforeClose = (status === 408 || status === 400) && ex.responseStart !== null && ex.responseStart <= close.ts;
+        if (close.byClient && !answeredBeforeClose) return; // the client gave up
         // A head whose rest came only after the server's FIN was unfinished when the server gave up.
         const restAfterClose = ex.requestHeadUnfinished !== true && ex.responseStart === null && !close.rst && headFinishedAfterFin(conn, ex);
         const head = ex.requestHeadUnfinished === true || restAfterClose;
@@ -756,6 +804,8 @@ export const slowClientTimeout: DetectorDefinition = {
             sinceRequestStart: ms(sinceRequest),
             sinceClientData: sinceData === null ? null : ms(sinceData),
             closedWith: close.rst ? 'RST' : 'FIN',
+            // Who closed first after the answer: the client, on reading it, where it says so.
+            ...(close.byClient ? { closedBy: 'client' } : {}),
             // The client was still sending when the server closed (it sent on after the FIN): a
             // timer on the whole request or a limit, not a silence, ended it.
             ...(cutSending ? { clientStillSending: true, requestLength: ex.requestLength ?? null, sinceAccept: accept !== null && ex.index === 1 ? ms(end - accept) : null } : {}),
@@ -770,7 +820,8 @@ export const slowClientTimeout: DetectorDefinition = {
           ],
         });
         keep(conn.serverName, {
-          finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest,
+          finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head,
+          lineUnfinished: head && ex.requestLineUnfinished === true, sinceRequest,
           sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending, stoppedShort: false,
           flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end,
           endFrame: answered ? (ex.responseFrame ?? close.frame) : close.frame, forwardedFrom: null, relayedFrom: null,
@@ -827,7 +878,8 @@ export const slowClientTimeout: DetectorDefinition = {
           if (loneCut !== null) inferred.serverClientTimeout = { value: Math.max(loneCut.sinceAccept ?? 0, loneCut.sinceRequest), samples: 1, spread: 0 };
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
           const part: RequestPart = heads.length === n ? 'head' : bodies.length === n ? 'body' : 'both';
-          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0, part);
+          // One head closed on inside its request line rules out a server that answers those 400 (Go's).
+          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0, part, heads.some((i) => i.lineUnfinished));
           const what =
             heads.length === 0
               ? `${n} request${n === 1 ? '' : 's'}`
