@@ -188,6 +188,22 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(insideLine).not.toContain('Go net/http `Server.ReadHeaderTimeout`');
   });
 
+  test("one body timed out beside one head bounds the body's timer too (Node requestTimeout 408, blind round 17 appservers s02)", () => {
+    const cap = new Capture();
+    const h = cap.connection();
+    h.handshake(0).request(0.001, 'GET / HTTP/1.1\r\n');
+    for (let k = 1; k <= 6; k++) h.request(0.001 + 0.3 * k, 'X: y\r\n');
+    h.response(2.154, REQUEST_TIMEOUT_408).fin(2.1541, 's');
+    const b = cap.connection();
+    b.handshake(10).request(10.001, 'POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n').request(10.1, '123456789');
+    b.response(14.165, REQUEST_TIMEOUT_408).fin(14.1651, 's');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverHeaderTimeout.samples).toBe(1);
+    expect(d.inferred.serverClientTimeout).toMatchObject({ samples: 1 });
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(4.164, 2);
+    expect(d.explanation).toContain("one timeout bounds the server's body timer to at most");
+  });
+
   test('a 408 Request Time-out without a Server header names HAProxy, a 408 Request Timeout Node.js', () => {
     const settingOf = (reason: string): string => {
       const cap = new Capture();

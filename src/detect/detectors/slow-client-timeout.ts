@@ -876,6 +876,13 @@ export const slowClientTimeout: DetectorDefinition = {
           // One upload cut while it flowed bounds the body's timer the same way (one sample: no value agreed).
           const loneCut = body === null && cut.length === 1 ? cut[0] : null;
           if (loneCut !== null) inferred.serverClientTimeout = { value: Math.max(loneCut.sinceAccept ?? 0, loneCut.sinceRequest), samples: 1, spread: 0 };
+          // One body timed out after a silence or answered 408 bounds the body's timer too, whichever clock it
+          // keeps (from the accept, the request's first byte or its last byte): it had run out by then. Else a
+          // lone body's timer went unsaid beside a lone head's (blind round 17, appservers s02: Node's
+          // requestTimeout 4 s answered 408 after 4.164 s, only the header timer inferred).
+          const loneBody = body === null && loneCut === null && bodies.length === 1 ? bodies[0] : null;
+          const bodyBound = loneBody === null ? null : Math.max(loneBody.sinceAccept ?? 0, loneBody.sinceRequest);
+          if (bodyBound !== null) inferred.serverClientTimeout = { value: bodyBound, samples: 1, spread: 0 };
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
           const part: RequestPart = heads.length === n ? 'head' : bodies.length === n ? 'body' : 'both';
           // One head closed on inside its request line rules out a server that answers those 400 (Go's).
@@ -888,6 +895,13 @@ export const slowClientTimeout: DetectorDefinition = {
                 : `${n} requests (${heads.length} still in ${heads.length === 1 ? 'its head' : 'their heads'})`;
           const timings = [
             ...(body !== null ? [`${ms(body.value.value)} s ${body.clock}`] : []),
+            ...(loneBody !== null && bodyBound !== null
+              ? [
+                  `${bodies.length === n ? '' : 'the body '}${ms(loneBody.sinceRequest)} s after the request began` +
+                    (loneBody.sinceAccept !== null && ms(loneBody.sinceAccept) !== ms(loneBody.sinceRequest) ? ` (${ms(loneBody.sinceAccept)} s after the accept)` : '') +
+                    `: one timeout bounds the server's body timer to at most ${ms(bodyBound)} s`,
+                ]
+              : []),
             ...(headClock !== null ? [`${heads.length === n ? '' : 'heads '}${ms(headClock.value.value)} s ${headClock.clock}`] : []),
             ...(lone !== null && bound !== null
               ? [
