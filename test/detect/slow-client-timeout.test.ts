@@ -161,11 +161,38 @@ describe('slow-client-timeout on synthetic connections', () => {
     gaveUp.response(25.018, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(25.0181, 'c');
     const r = cap.analyze(only);
     const found = ofKind(r, KIND);
-    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    // The 400 after the client's close is no timeout of the server's: only the client's give-up is told of it.
+    expect(found.map((f) => f.client)).toEqual([c.clientName, gaveUp.clientName]);
     expect(found[0].evidence).toMatchObject({ status: 408, headComplete: false, closedBy: 'client' });
     expect(found[0].evidence.sinceRequestStart).toBeCloseTo(2.001, 3);
+    expect(found[1].evidence.timedOutAt).toBeUndefined();
+    expect(found[1].evidence).toMatchObject({ answeredClose: true, closedBy: 'client' });
     // The Server header names the setting.
-    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('WEBrick `:RequestTimeout`');
+    expect(r.diagnoses.find((d) => d.kind === KIND && d.server === c.serverName)!.explanation).toContain('WEBrick `:RequestTimeout`');
+  });
+
+  test("a client that gave up on its own unfinished head after a long silence, the server answering only its close (Node's headersTimeout unchecked for 30 s, blind round 17 appservers s18); a quick abandon stays silent", () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.0005, 'GET /slow-head HTTP/1.1\r\nHost: x\r\n').fin(15.0172, 'c');
+    c.response(15.0184, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(15.0185, 'c');
+    // Near misses: heads abandoned 0.5 s and 1 s after they were sent (the client gave up on them itself, no wait for an answer).
+    for (const [t, wait] of [[30, 0.5], [40, 1]]) {
+      const q = cap.connection();
+      q.handshake(t).request(t + 0.001, 'GET /a HTTP/1.1\r\nHost: x\r\n').fin(t + 0.001 + wait, 'c');
+      q.response(t + 0.0012 + wait, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(t + 0.0013 + wait, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ uri: '/slow-head', headComplete: false, closedBy: 'client', closedWith: 'FIN', status: 400, answeredClose: true });
+    expect(found[0].evidence.clientWaited).toBeCloseTo(15.0167, 3);
+    expect(found[0].summary).toContain('the client gave up on it');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain("the failure is the client's own timeout");
+    expect(d.explanation).toContain('its header timer is longer than 15.017 s, or checked less often');
+    expect(d.explanation).toContain('`connectionsCheckingInterval`');
+    expect(d.inferred).toEqual({});
   });
 
   test('a silent close of a half-sent head names the servers that close so: Go where it stopped at a line\'s end, Puma either way, never Go inside a line (blind round 17 appservers s15)', () => {

@@ -28,6 +28,15 @@ const MIN_CLIENT_SILENCE = 0.5;
 const MIN_HEAD_SPAN = 0.5;
 
 /**
+ * A client silent this long (seconds) inside its own unfinished head before it closed was waiting
+ * for an answer to a request it never finished (a head sent without its closing empty line, or a
+ * client stalled in it) and gave up on it by its own timeout; sooner, it abandoned the head itself
+ * (slow-client-timeout-go-header's near miss closes 0.5 s after). The same floor as
+ * unanswered-request's for a wait worth noting (DELAYED_NOTED_AFTER).
+ */
+const ABANDONED_HEAD_WAIT = 3;
+
+/**
  * A head this short (bytes) is never rejected for its length: a server that answers 400 to it,
  * unfinished, had stopped waiting for the rest (Go's net/http parses what arrived by its
  * ReadHeaderTimeout and rejects it: `GET /x HT`).
@@ -371,6 +380,12 @@ interface ShortAnswer {
  */
 const RELAYED_WITHIN = 1;
 
+/**
+ * A server's answer this soon (seconds) after its client's close answered that close: Node.js
+ * writes its 400 to an EOF inside a head at once (1.2 ms in blind round 17, appservers s18).
+ */
+const ANSWERED_CLOSE_WITHIN = 0.1;
+
 /** Requests kept per kind until the capture's end (stopped-short candidates, short answers, findings per server). */
 const MAX_KEPT = 10_000;
 
@@ -405,7 +420,8 @@ export const slowClientTimeout: DetectorDefinition = {
       'The server gave up on a request the client was still sending: it answered 408 Request Timeout, or closed without a byte ' +
       'after the client had gone silent mid-body or while its head was still trickling in (a request line or header lines spread over ' +
       'half a second or more), or on an upload still flowing (the client sending on after the close) half a second or more after it began: ' +
-      'a timer on the whole request or a limit. The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
+      'a timer on the whole request or a limit. The client was too slow (a stalled upload, a slow link, a slowloris), not the server. ' +
+      'Told apart: a client that gave up on its own unfinished head after 3 s or more of silence, the server\'s header timer not having fired.',
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
@@ -418,6 +434,9 @@ export const slowClientTimeout: DetectorDefinition = {
       cutSending:
         '{request} cut by the server{how} {sinceRequest} s after it began{sinceAccept} while its body was still arriving ' +
         '({received} of {length} body bytes sent; the client\'s last byte {sinceData} s before the close, and it sent on after it)',
+      abandonedHead:
+        '{request}: its head never finished (the client sent {sent} bytes of it{lineEnd}, then nothing for {wait} s) and the client gave up on it ' +
+        '(its {closedWith}); the server had not timed it out in that time{answeredClose}',
       cutAnswered:
         '{request} answered {answer} by the server {sinceRequest} s after it began{sinceAccept} while its body was still arriving at the ' +
         'client\'s pace ({received} body bytes sent; nothing had come for {sinceData} s, so no byte it had just read prompted the answer, and the ' +
@@ -429,6 +448,67 @@ export const slowClientTimeout: DetectorDefinition = {
     const byServer = new Map<string, Stalled[]>();
     const legs = sharedProxyLegs(ctx);
     const stoppedShort: StoppedShort[] = [];
+    /** Heads their clients gave up on (abandonedHead), by server: the wait, and what the server answered the close. */
+    const abandoned = new Map<string, { finding: Finding; wait: number; answeredClose: TimeoutAnswer | null }[]>();
+
+    /**
+     * The client closed first on a request whose head it never finished, after waiting in silence
+     * (ABANDONED_HEAD_WAIT): it gave up on a request the server was still waiting for (blind round
+     * 17, appservers s18: Node's headersTimeout 2 s is checked only every connectionsCheckingInterval,
+     * 30 s by default; the client's own 15 s timeout came first, and Node answered its FIN 400).
+     * Not the server's timer: a finding of its own, the wait a lower bound of the server's header timer.
+     */
+    const reportAbandonedHead = (conn: AnalyzedConnection, ex: HttpExchange, close: { ts: number; frame: number; rst: boolean }): void => {
+      if (ex.requestStart === null) return;
+      const lastData = clientDataBefore(conn, close.ts);
+      if (lastData < 0 || close.ts - lastData < ABANDONED_HEAD_WAIT) return;
+      const wait = close.ts - lastData;
+      // The server's answer to that close (its parser meeting the end inside a head), when one came at once.
+      const answeredClose = ex.responseStart !== null && ex.responseStart >= close.ts && ex.responseStart - close.ts <= ANSWERED_CLOSE_WITHIN ? ex.responseStart : null;
+      const status = exactStatus(ex);
+      const sent = conn.client.payloadBytes;
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: close.ts,
+        message: 'abandonedHead',
+        data: {
+          request: requestLine(ex) ?? 'a request',
+          sent,
+          lineEnd: ex.requestLineUnfinished === true ? ', its request line unfinished' : '',
+          wait: ms(wait),
+          closedWith: close.rst ? 'RST' : 'FIN',
+          answeredClose:
+            answeredClose !== null
+              ? `, and answered only the close, ${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()} ${ms(answeredClose - close.ts)} s after it (its parser meeting the end inside a head)`
+              : '',
+        },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: requestLine(ex),
+          status: answeredClose !== null ? ex.status : null,
+          requestComplete: false,
+          headComplete: false,
+          requestStart: at(ex.requestStart),
+          clientLastSent: at(lastData),
+          clientClosedAt: at(close.ts),
+          clientWaited: ms(wait),
+          closedWith: close.rst ? 'RST' : 'FIN',
+          closedBy: 'client',
+          // The server's header timer had not fired by then: longer than the wait, or checked less often.
+          serverHeaderTimerAbove: ms(wait),
+          answeredClose: answeredClose !== null,
+        },
+        frames: [ex.requestFrame ?? 0, close.frame, ...(answeredClose !== null ? [ex.responseFrame ?? 0] : [])],
+      });
+      let list = abandoned.get(conn.serverName);
+      if (list === undefined) abandoned.set(conn.serverName, (list = []));
+      if (list.length < MAX_KEPT) {
+        list.push({ finding, wait, answeredClose: answeredClose !== null && status !== null ? { status, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null });
+      }
+    };
     /**
      * The upload a server's read timer ended with an answer while its body still flowed
      * (bodyReadTimerAnswer): the request failed (the answer is an error, and the rest of the body
@@ -695,6 +775,39 @@ export const slowClientTimeout: DetectorDefinition = {
       });
     };
 
+    /** The heads a server's clients gave up on (reportAbandonedHead): the client's side, and the server's timer that did not free them. */
+    const diagnoseAbandoned = (server: string, list: readonly { finding: Finding; wait: number; answeredClose: TimeoutAnswer | null }[]): void => {
+      const n = list.length;
+      const waits = list.map((i) => i.wait);
+      const lo = ms(Math.min(...waits));
+      const hi = ms(Math.max(...waits));
+      const answers = list.flatMap((i) => (i.answeredClose !== null ? [i.answeredClose] : []));
+      // Node.js answers an EOF inside a head `400 Bad Request` with no Server header, and its
+      // headersTimeout fires only on a connectionsCheckingInterval tick (30 s by default).
+      const soft = software.softwareOf(server);
+      const node400 = answers.length > 0 && answers.every((a) => a.status === 400) && (soft === NO_SERVER_HEADER || soft === null);
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? 'A client' : `${n} clients`} of ${server} sent part of a request head and then nothing, and gave up on ${n === 1 ? 'it' : 'them'} ` +
+          `${lo === hi ? `${lo} s` : `${lo}-${hi} s`} later by closing: ${n === 1 ? 'it was' : 'they were'} waiting for an answer to a request never finished ` +
+          '(a head sent without its closing empty line, or a client stalled inside it), and the failure is the client\'s own timeout. ' +
+          `The server had not timed ${n === 1 ? 'it' : 'them'} out by then: its header timer is longer than ${hi} s, or checked less often` +
+          (answers.length > 0 ? `; it answered ${answers.length === n ? (n === 1 ? 'the close' : 'every close') : `${answers.length} of the closes`} at once with ${[...new Set(answers.map((a) => `${a.status}${a.reason !== null ? ` ${a.reason}` : ''}`))].join(', ')}` : '') +
+          (node400
+            ? ' (without a Server header, as Node.js answers an EOF inside a head; Node\'s `headersTimeout` (60 s by default) is enforced only on a `connectionsCheckingInterval` tick (30 s by default), so a shorter one can let a head sit up to that much longer, and Go answers 400 to an EOF inside a line as well).'
+            : '.'),
+        remedy:
+          'Make the client finish its request head (it ends with an empty line, CRLF CRLF) or find where it stalls inside it; a client that gives up on its own unfinished head only ' +
+          'hides that. Keep a server header timeout that frees such connections sooner' +
+          (node400 ? ' (Node.js: `headersTimeout`, with `connectionsCheckingInterval` well below it)' : ' (nginx `client_header_timeout`, Node.js `headersTimeout` with its `connectionsCheckingInterval`, Go `ReadHeaderTimeout`, Puma `first_data_timeout`)') +
+          ': each one otherwise holds a connection for as long as its client waits.',
+        anomalyIds: list.map((i) => i.finding.id),
+      });
+    };
+
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         software.note(conn);
@@ -719,7 +832,11 @@ export const slowClientTimeout: DetectorDefinition = {
         // own close: blind round 17, appservers s11) is no client giving up. An answer after the
         // client's close answered that close (Node's 400 to an EOF inside a head), no timer.
         const answeredBeforeClose = (status === 408 || status === 400) && ex.responseStart !== null && ex.responseStart <= close.ts;
-        if (close.byClient && !answeredBeforeClose) return; // the client gave up
+        if (close.byClient && !answeredBeforeClose) {
+          // The client gave up: on a head it never finished, after a long silence, that is told (abandonedHead).
+          if (ex.requestHeadUnfinished === true && !close.unseen) reportAbandonedHead(conn, ex, close);
+          return;
+        }
         // A head whose rest came only after the server's FIN was unfinished when the server gave up.
         const restAfterClose = ex.requestHeadUnfinished !== true && ex.responseStart === null && !close.rst && headFinishedAfterFin(conn, ex);
         const head = ex.requestHeadUnfinished === true || restAfterClose;
@@ -943,6 +1060,7 @@ export const slowClientTimeout: DetectorDefinition = {
             anomalyIds: all.map((i) => i.finding.id),
           });
         }
+        for (const [server, list] of abandoned) diagnoseAbandoned(server, list);
       },
     };
   },
