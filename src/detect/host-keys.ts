@@ -1,4 +1,4 @@
-import { hostOfEndpoint } from '../decode/address';
+import { formatIpv4, hostOfEndpoint } from '../decode/address';
 
 /**
  * A host as a key of the detectors' per-host and per-host-pair tables: an IPv4 address as its
@@ -52,6 +52,11 @@ export function hostKeyOfText(host: string): HostKey {
   }
   if (dots !== 3 || digits === 0) return host;
   return (word * 256 + part) | 0;
+}
+
+/** The host text of a key: hostKeyOfText's inverse. */
+export function hostKeyText(key: HostKey): string {
+  return typeof key === 'number' ? formatIpv4(key >>> 0) : key;
 }
 
 /** The host key of an endpoint text ("10.0.0.1:80", "[::1]:80"). */

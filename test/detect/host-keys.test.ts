@@ -1,5 +1,5 @@
 import { formatIpv4 } from '../../src/decode/address';
-import { clientHostKey, hostKeyOfEndpoint, hostKeyOfText, HostPairMap, serverHostKey } from '../../src/detect/host-keys';
+import { clientHostKey, hostKeyOfEndpoint, hostKeyOfText, hostKeyText, HostPairMap, serverHostKey } from '../../src/detect/host-keys';
 
 describe('host keys', () => {
   it('gives an IPv4 host text the key its connection side gives (the word as an int32)', () => {
@@ -9,6 +9,7 @@ describe('host keys', () => {
       expect(hostKeyOfEndpoint(`${formatIpv4(word)}:443`)).toBe(clientHostKey(conn));
       expect(serverHostKey(conn)).toBe(0x0a000001);
       expect(typeof clientHostKey(conn)).toBe('number');
+      expect(hostKeyText(clientHostKey(conn))).toBe(formatIpv4(word));
     }
   });
 
@@ -17,6 +18,7 @@ describe('host keys', () => {
     expect(clientHostKey(v6)).toBe('2001:db8::1');
     expect(serverHostKey(v6)).toBe('::1');
     expect(hostKeyOfEndpoint('[2001:db8::1]:80')).toBe('2001:db8::1');
+    expect(hostKeyText('2001:db8::1')).toBe('2001:db8::1');
     for (const text of ['::ffff:10.0.0.1', '10.0.0', '10.0.0.1.2', '10.0.0.256', '010.0.0.1', '10..0.1', '10.0.0.', '', 'a.b.c.d', '1000.0.0.1']) {
       expect(hostKeyOfText(text)).toBe(text);
     }
