@@ -20,6 +20,7 @@ import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSec
 import type { TlsRecords } from '../../http/tls-records';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf, PathSegmentSizes, SegmentSizes } from '../path-loss';
+import { clientHostKey, hostKeyOfEndpoint, HostPairMap } from '../host-keys';
 import { agentsVaryOn, hostWithoutPortOf, proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
@@ -606,11 +607,12 @@ export const unansweredRequest: DetectorDefinition = {
      * ended (endedAtOnce). Bounded: past MAX_SENT_KEPT pairs, new ones are not kept (unknown: no
      * such claim).
      */
-    const lastSentBy = new Map<string, number>();
+    // By server endpoint, then client host key (no `${host} ${server}` string per pair: HostPairMap).
+    const lastSentBy = new HostPairMap<number>();
     const noteSent = (conn: AnalyzedConnection, ts: number): void => {
-      const key = `${conn.clientHost} ${conn.serverName}`;
-      const last = lastSentBy.get(key);
-      if (last === undefined ? lastSentBy.size < MAX_SENT_KEPT : ts > last) lastSentBy.set(key, ts);
+      const client = clientHostKey(conn);
+      const last = lastSentBy.get(conn.serverName, client);
+      if (last === undefined ? lastSentBy.size < MAX_SENT_KEPT : ts > last) lastSentBy.set(conn.serverName, client, ts);
     };
     let captureEnd = -Infinity;
     /** The longest any answered request waited for its response's first byte, by server. */
@@ -2238,7 +2240,7 @@ export const unansweredRequest: DetectorDefinition = {
       const last = Math.max(...burst.map((w) => w.closeTs));
       if (role === 'client') {
         return burst.every((w) => {
-          const sent = lastSentBy.get(`${hostOf(w.client)} ${w.server}`);
+          const sent = lastSentBy.get(w.server, hostKeyOfEndpoint(w.client));
           return sent !== undefined && sent <= last;
         });
       }
