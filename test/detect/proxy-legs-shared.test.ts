@@ -23,14 +23,17 @@ describe('the shared proxy-legs tracker', () => {
     const sample = listSamples().find((s) => s.name === name);
     if (sample === undefined) throw new Error(`no sample ${name}`);
     const alone = await analyzeFiles([sample.file], { detectors: [detector] });
-    const both = await analyzeFiles([sample.file], { detectors: [gatewayTimeout, noUpstreamConnect, unansweredRequest] });
+    // In the registry's order: unanswered-request reports the upstream legs it held in its onFinish,
+    // before gateway-timeout's gathers them into its 504's diagnosis.
+    const both = await analyzeFiles([sample.file], { detectors: [unansweredRequest, gatewayTimeout, noUpstreamConnect] });
     // Beside each other, gateway-timeout links the upstream leg's unanswered request of each read
     // timeout (evidence upstreamFinding, its diagnosis's anomalyIds) and unanswered-request leaves
     // those waits to its diagnosis (GatewayClaims): what each finds on its own is the same.
     const mine = (r: typeof alone) => ({
       anomalies: r.anomalies
         .filter((a) => a.kind === detector.id)
-        .map((a) => ({ ...a, evidence: Object.fromEntries(Object.entries(a.evidence).filter(([k]) => k !== 'upstreamFinding')) })),
+        // A read timeout's upstream leg gateway-timeout owns is counted once: info, proxyReadTimeout (checked below).
+        .map((a) => ({ ...a, severity: null, evidence: Object.fromEntries(Object.entries(a.evidence).filter(([k]) => k !== 'upstreamFinding' && k !== 'proxyReadTimeout')) })),
       diagnoses: r.diagnoses
         .filter((d) => d.kind === detector.id && d.anomalyIds.some((id) => !claimedOf(r).has(id)))
         .map((d) => ({
@@ -48,6 +51,10 @@ describe('the shared proxy-legs tracker', () => {
       // Every upstream wait of a read timeout is in gateway-timeout's diagnosis, and those of its own (none here) stay.
       expect([...claimedOf(both)].sort()).toEqual(mine(alone).anomalies.map((a) => a.id).sort());
       expect(mine(both).diagnoses).toEqual([]);
+      // Alone, each wait is an error; beside gateway-timeout, the 504's leg of one failure: info.
+      expect(mine(alone).anomalies.length).toBe(alone.anomalies.filter((a) => a.kind === 'unanswered-request' && a.severity === 'error').length);
+      const claimed = claimedOf(both);
+      expect(both.anomalies.filter((a) => claimed.has(a.id)).map((a) => [a.severity, a.evidence.proxyReadTimeout])).toEqual([...claimed].map(() => ['info', true]));
     } else {
       expect(mine(both).diagnoses).toEqual(mine(alone).diagnoses);
     }

@@ -529,7 +529,7 @@ export const connectionRefused: DetectorDefinition = {
       const proxied = ctx.findings('connection-refused').filter((f) => f.severity === 'error' && f.evidence.proxyAnsweredStatus !== undefined && items.some((i) => i.id === f.id)).length;
       const parts: string[] = [];
       if (proxied > 0) parts.push(`${proxied} ${proxied === 1 ? 'was' : 'were'} answered by the refused proxy to its client with a 5xx`);
-      if (failed - proxied > 0) parts.push(`after ${failed - proxied} ${failed - proxied === 1 ? 'the client' : 'them its client'} came back and its next connect within ${RECOVERED_WITHIN} s did not get through`);
+      if (failed - proxied > 0) parts.push(`after ${failed - proxied === 1 ? 'one' : `${failed - proxied} of them`} the client came back and its next connect within ${RECOVERED_WITHIN} s did not get through`);
       return (
         ` ${failed === n ? (n === 1 ? 'It' : `All ${n}`) : `${failed} of the ${n}`} failed a client, errors: ${parts.join('; ')}.` +
         (failed < n ? ' The others were followed at once by a connect that got through, a request sent to another backend, or no attempt again (warnings).' : '')
