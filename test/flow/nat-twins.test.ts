@@ -123,6 +123,26 @@ describe('a connection seen before and after address translation', () => {
     expect(r.exchanges).toHaveLength(3);
   });
 
+  test('the first SYN lost before the NAT: the far view repeats the retransmitted SYN, the same connection', async () => {
+    // Blind round 17, s10 (5 % loss): the near side saw the SYN a second before the one that
+    // crossed, with the same sequence number, another identification and timestamp.
+    const near = view(SERVICE, 0);
+    const lost = buildTcpPacket({
+      src: SERVICE.client, dst: SERVICE.server, sport: SERVICE.sport, dport: SERVICE.dport, seq: 1000, flags: TCP_SYN, ipId: 0x0ff, window: 65535,
+      options: [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(76_000, 0)],
+    });
+    const r = await analyze([{ data: lost, ts: T - 1 }, ...near], view(POD, 30e-6));
+    expect(r.flows.map((f) => [f.server, f.sameConnectionAs])).toEqual([['10.96.0.10:80', null], ['10.1.0.2:8080', 1]]);
+    expect(r.exchanges).toHaveLength(1);
+    expect(r.stats.natTwins).toBe(1);
+  });
+
+  test('near miss: a SYN with the same sequence number a second later on another 4-tuple, not sent again on the first: two connections', async () => {
+    const r = await analyze(view(SERVICE, 0), view(POD, 1));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.exchanges).toHaveLength(2);
+  });
+
   describe('connections that only look alike stay two', () => {
     test('the same initial sequence number with another IP identification', async () => {
       const r = await analyze(view(SERVICE, 0), view(POD, 30e-6, 0x7777));
