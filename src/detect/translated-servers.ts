@@ -48,7 +48,7 @@ export function translatedConnectionsNote(server: string, targets: readonly stri
   if (seen.length > 0) {
     text +=
       `${wentText}${unseen > 0 ? `, and ${unseen} ${unseen === 1 ? 'is' : 'are'} not seen past the translation` : ''}: the server that answered them is there` +
-      `${others.length > 0 ? ` (none went to ${others.join(', ')}, which served ${others.length === 1 ? 'its' : 'their'} own connections)` : ''}. ` +
+      `${others.length > 0 ? ` (none went to ${others.join(', ')}, where other connections went)` : ''}. ` +
       `What the above asks of ${server} (its listener, its logs, its timeouts) is to be done ${whereChecks(seen)}, not on ${host}.`;
     return text;
   }
@@ -58,7 +58,7 @@ export function translatedConnectionsNote(server: string, targets: readonly stri
     `capture does not show, or they were stopped before it (a backend that is down or does not answer ARP, a rule on the translating ` +
     `host), or the capture past the translation was not running then. Check the translation's targets (\`nft list ruleset\`, ` +
     `\`iptables -t nat -S\`, the Service's endpoints) and whether each is up and reachable from the translating host; ` +
-    `${targets.slice(0, 3).join(', ')} answered ${targets.length === 1 ? 'its' : 'their'} own connections and ${targets.length === 1 ? 'is' : 'are'} not where these failed.`
+    `${targets.slice(0, 3).join(', ')} took other connections, not these.`
   );
 }
 
