@@ -248,7 +248,13 @@ const TICKED_OUTSIDE_FRACTION = 0.2;
  * Null when the samples within a tick are the cluster or barely more, or an exact timer's with a few
  * late closes (exactWithLateOutliers).
  */
-export function tickedSpread(samples: readonly number[], inferred: InferredValue, times?: readonly number[], sinceRequest?: readonly number[]): TickedSpread | null {
+export function tickedSpread(
+  samples: readonly number[],
+  inferred: InferredValue,
+  times?: readonly number[],
+  sinceRequest?: readonly number[],
+  tolerance?: { fraction: number; absolute: number },
+): TickedSpread | null {
   let count = 0;
   let lo = Infinity;
   let hi = -Infinity;
@@ -256,6 +262,8 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
   const within: number[] = [];
   // Closes below the cluster: it holds a stretch of the samples, its median `value` in it, so none lies below value − spread.
   let below = 0;
+  // The shortest of those that no late response explains (heldBelowCluster).
+  let earliest = Infinity;
   const held = heldBelowCluster(samples, inferred, sinceRequest);
   let heldCount = 0;
   for (let i = 0; i < samples.length; i++) {
@@ -263,14 +271,25 @@ export function tickedSpread(samples: readonly number[], inferred: InferredValue
     if (!(Math.abs(v - inferred.value) <= reach)) continue;
     count++;
     if (held[i]) heldCount++;
-    else if (v < inferred.value - inferred.spread - 1e-9) below++;
+    else if (v < inferred.value - inferred.spread - 1e-9) {
+      below++;
+      earliest = Math.min(earliest, v);
+    }
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (times !== undefined && i < times.length) within.push(times[i]);
   }
+  // A timer fires late, never early: an idle close below the cluster, further than the inference's
+  // tolerance and not a late response's (held), bounds the timer from above, however few closes
+  // lie around it (waitress, channel_timeout 2 s checked every cleanup_interval 1 s: closes at
+  // 2.071, 2.571 and 2.586 s, taken for a 2.578 s timer from the two that agree; a client tuned to
+  // 2.4 s still raced). Only where the caller gave the tolerance and what the requests tell
+  // (sinceRequest), without which a close its late response made look early cannot be told apart.
+  const earlier =
+    tolerance !== undefined && sinceRequest !== undefined && below > 0 && inferred.value - earliest > Math.max(tolerance.fraction * inferred.value, tolerance.absolute);
   const wide = hi - lo > Math.max(4 * inferred.spread, 0.25);
   const manyOutside = count - inferred.samples >= Math.max(2, TICKED_OUTSIDE_FRACTION * count) && hi - lo > 1.5 * inferred.spread;
-  if (count < inferred.samples + 2 || !(wide || manyOutside)) return null;
+  if (!earlier && (count < inferred.samples + 2 || !(wide || manyOutside))) return null;
   const timed = within.length === count ? within : null;
   // Held closes below the cluster are the cluster's timer's (heldBelowCluster): the share the
   // cluster must hold is of the others.

@@ -139,16 +139,64 @@ export const SERVER_PRODUCTS: readonly ServerProduct[] = [
 
 /**
  * The idle settings of the servers that send no `Server` header by default (each recorded: Node's
- * http.Server, Go's net/http, Tomcat, Puma, Starman, the JDK's com.sun.net.httpserver), for a
- * server whose responses named none.
+ * http.Server, Go's net/http, Tomcat, Puma, Starman, uWSGI, the JDK's com.sun.net.httpserver), for a
+ * server whose responses named none. uWSGI 2.0.21's --http11-socket closed idle connections after
+ * its --socket-timeout, 4 s unset and 2.002 s set to 2 (blind round 17, appservers s10, where the
+ * list lacked it).
  */
 const NO_SERVER_HEADER_IDLE_SETTINGS =
   "(its responses carry no Server header, as by default those of Node's http.Server: `keepAliveTimeout` (5 s by default); Go's http.Server: " +
   '`IdleTimeout`, which when unset is `ReadTimeout`, else `ReadHeaderTimeout`; Tomcat: the connector\'s `keepAliveTimeout` (= `connectionTimeout`, ' +
   '20 s in the server.xml Tomcat ships); Puma: `persistent_timeout` (20 s by default, applied about 0.2 s late); Starman: `--keepalive-timeout` ' +
-  '(1 s by default, each idle connection holding a worker: raise `--workers` with it); the JDK\'s com.sun.net.httpserver: the ' +
+  '(1 s by default, each idle connection holding a worker: raise `--workers` with it); uWSGI: `--socket-timeout` for its `--http11-socket` ' +
+  '(4 s by default), and for its HTTP router (`--http`) `--http-keepalive` given a number of seconds; the JDK\'s com.sun.net.httpserver: the ' +
   '`sun.net.httpserver.idleInterval` system property, in whole seconds (30 s by default), checked every `sun.net.httpserver.clockTick` ms ' +
   '(10 000 by default: closes come up to that much later); another server set to send none: its own idle timeout)';
+
+/**
+ * Server timers that close a connection on a request without answering it (unanswered-request, a
+ * lone wait the server side closed), each with what names its server: its `Server` header, or
+ * none by default. Blind round 15 longlived s17: Node's socket timeout was missing; blind round 17
+ * appservers s05: gunicorn's `--timeout` sat in the middle of the list though the endpoint's other
+ * answers said `Server: gunicorn`.
+ */
+const SERVER_CLOSE_TIMER_ENTRIES: ReadonlyArray<{ text: string; own: string; software?: RegExp }> = [
+  {
+    text: 'Go http.Server `WriteTimeout` (a handler that outlives it: the connection closes with no response)',
+    own: 'Go http.Server `WriteTimeout`: a handler that outlives it has its connection closed with no response',
+  },
+  {
+    text: 'a gunicorn sync worker\'s `--timeout`',
+    own: 'gunicorn `--timeout` (30 s by default): its arbiter, checking once a second, kills a sync worker whose request runs longer ("[CRITICAL] WORKER TIMEOUT" in its error log), up to a second past the setting, and the worker\'s connection closes with no response',
+    software: GUNICORN,
+  },
+  { text: 'uWSGI `harakiri`', own: 'uWSGI `harakiri`: its master SIGKILLs a worker whose request runs longer ("HARAKIRI ON WORKER" in its log)' },
+  {
+    text:
+      'a Node http server\'s socket timeout (`server.setTimeout(ms)` / `server.timeout`, or `req.setTimeout` in a handler, without a \'timeout\' listener that answers: ' +
+      'the socket is destroyed once inactive that long; its `requestTimeout` and `headersTimeout` bound only the receipt of the request and answer 408)',
+    own: 'a Node http server\'s socket timeout',
+  },
+];
+const LOAD_BALANCER_IDLE = 'a load balancer\'s idle timeout';
+
+/**
+ * The components that may have closed a connection on a request with no response, for a remedy:
+ * led by the setting of the server the endpoint's answers name (`Server: gunicorn`: its
+ * `--timeout`), with the caveat that a proxy in front may pass that header on; for answers that
+ * named none (NO_SERVER_HEADER), the timers of servers that send none (gunicorn always names
+ * itself); else every one known.
+ */
+export function serverCloseTimers(identity: ServerIdentity | null, software: string | null): string {
+  if (identity !== null && !identity.fromVia && identity.passedOn !== true && software !== null) {
+    const own = SERVER_CLOSE_TIMER_ENTRIES.filter((e) => e.software !== undefined && e.software.test(software));
+    if (own.length > 0) {
+      return `its responses say \`${identity.says}\`: ${own.map((e) => e.own).join('; ')}; unless a proxy in front passes that header on from its backend: that proxy's own timeout, or ${LOAD_BALANCER_IDLE}`;
+    }
+  }
+  const list = SERVER_CLOSE_TIMER_ENTRIES.filter((e) => software !== NO_SERVER_HEADER || e.software === undefined).map((e) => e.text);
+  return `${list.join(', ')}, ${LOAD_BALANCER_IDLE}`;
+}
 
 /** HAProxy's own idle timer for its client connections (it names itself in no response header of its own). */
 const HAPROXY_FRONT_IDLE_SETTING = 'HAProxy `timeout http-keep-alive` (when unset, `timeout http-request`, then `timeout client`)';
@@ -932,6 +980,43 @@ export function proxyUpstreamTimeouts(software: string | null, connectOnly = fal
   return entry === undefined ? null : connectOnly ? entry.connect : entry.settings;
 }
 
+/**
+ * A server that runs request handlers of its own and answers a gateway timeout status itself when
+ * one outlives its timer, no upstream connection involved (gateway-timeout, its upstream unseen).
+ */
+export interface OwnHandlerTimeouts {
+  /** The product, as the text names it. */
+  product: string;
+  /** The statuses it answers so. */
+  statuses: readonly number[];
+  /** What outlived the timer, and the settings, with their defaults. */
+  settings: string;
+  /** What its error log says for each. */
+  log: string;
+}
+
+// Recorded (gateway-timeout-apache-cgid): Apache 2.4.71's mod_cgid with CGIDScriptTimeout 2 (Timeout 10)
+// answered 504 itself 2.002 s after a script that had not written its headers, logging
+// "[cgid:error] ... Script timed out before returning headers"; mod_cgid's timeout is `Timeout`
+// when unset, mod_cgi's always `Timeout` (blind round 17, appservers s07: `Timeout 3`, 504 after 3.002 s).
+const OWN_HANDLER_TIMEOUTS: ReadonlyArray<{ software: RegExp } & OwnHandlerTimeouts> = [
+  {
+    software: APACHE, product: 'Apache', statuses: [504],
+    settings: 'a CGI script it runs has not written its headers in time: mod_cgid `CGIDScriptTimeout` (when unset, `Timeout`, 60 s by default), mod_cgi `Timeout`',
+    log: '"Script timed out before returning headers"',
+  },
+];
+
+/**
+ * The timers of the server `software` names that answer `status` for its own handlers (OWN_HANDLER_TIMEOUTS),
+ * or null: software not listed, or none named.
+ */
+export function ownHandlerTimeouts(software: string | null, status: number): OwnHandlerTimeouts | null {
+  if (software === null || software === NO_SERVER_HEADER) return null;
+  const entry = OWN_HANDLER_TIMEOUTS.find((p) => p.software.test(software) && p.statuses.includes(status));
+  return entry === undefined ? null : { product: entry.product, statuses: entry.statuses, settings: entry.settings, log: entry.log };
+}
+
 export const FASTCGI_READ_TIMEOUTS =
   'nginx fastcgi_read_timeout (60 s by default), Apache mod_proxy_fcgi ProxyTimeout or ProxyPass timeout=, Caddy php_fastcgi read_timeout';
 
@@ -988,6 +1073,57 @@ export function nodeServerSetting(p: NodeServerPattern): string {
   return (
     `(the closes and the Keep-Alive hint fit Node's http.Server with \`keepAliveTimeout\` ${p.keepAliveTimeout} s, which closes 1 s later ` +
     `(${NODE_BUFFER_TEXT}): raise \`keepAliveTimeout\`, its closes coming 1 s after it)`
+  );
+}
+
+/**
+ * Puma 5 waits FAST_TRACK_KA_TIMEOUT (0.2 s) in the worker thread for another request after each
+ * response before its reactor counts `persistent_timeout`, an Integer of seconds (its DSL takes
+ * Integer(seconds)): an idle close comes that setting plus 0.2 s after the response
+ * (keepalive-race-puma-ruby: 2 → 2.2005-2.2068 s; blind round 17, appservers s15: 2.205 s). It
+ * sends no `Server` header and no `Keep-Alive` hint.
+ */
+export const PUMA_KEEP_ALIVE_LEAD = 0.2;
+
+/** A Puma server's pattern in an idle timeout (pumaServerPattern). */
+export interface PumaServerPattern {
+  /** Its `persistent_timeout` (whole seconds), as the closes tell it. */
+  persistentTimeout: number;
+}
+
+/**
+ * Whether idle closes after `timeout` s, from a server whose answers named no software
+ * (`software` NO_SERVER_HEADER) and advertised no Keep-Alive hint (`advertised` null: Node and
+ * Tomcat send one), show Puma: `timeout` − PUMA_KEEP_ALIVE_LEAD within `tolerance` of a whole
+ * number of seconds (at least 1). Null otherwise. A fit, not a proof: another server that sends
+ * neither header, set to that value, closes so too.
+ */
+export function pumaServerPattern(timeout: number, advertised: number | null, software: string | null, tolerance: number): PumaServerPattern | null {
+  if (software !== NO_SERVER_HEADER || advertised !== null) return null;
+  const setting = timeout - PUMA_KEEP_ALIVE_LEAD;
+  const whole = Math.round(setting);
+  return whole >= 1 && Math.abs(setting - whole) <= tolerance ? { persistentTimeout: whole } : null;
+}
+
+/** The known defaults that still fit beside a PumaServerPattern: Puma's own default entry is told by the pattern. */
+export function withoutPumaDefault(known: readonly KnownTimeout[], puma: PumaServerPattern | null): KnownTimeout[] {
+  return puma === null ? [...known] : known.filter((k) => !k.name.startsWith('Puma '));
+}
+
+/** The explanation's words for a PumaServerPattern, in parentheses after the timeout it explains. */
+export function pumaServerPatternText(p: PumaServerPattern): string {
+  return (
+    ` (= ${p.persistentTimeout} s + ${PUMA_KEEP_ALIVE_LEAD} s: the pattern of Puma, which sends neither a Server header nor a Keep-Alive hint, as these answers, ` +
+    `and closes an idle connection its \`persistent_timeout\` (whole seconds) after a ${PUMA_KEEP_ALIVE_LEAD} s wait of its worker thread for another request ` +
+    `(Puma 5's FAST_TRACK_KA_TIMEOUT); another server that sends neither, set to that value, fits as well)`
+  );
+}
+
+/** The server setting for a remedy (as serverIdleSettings gives it, in parentheses) where the closes show a PumaServerPattern. */
+export function pumaServerSetting(p: PumaServerPattern): string {
+  return (
+    `(the closes fit Puma with \`persistent_timeout\` ${p.persistentTimeout} s, which it applies ${PUMA_KEEP_ALIVE_LEAD} s after each response: raise \`persistent_timeout\`, ` +
+    `its closes coming ${PUMA_KEEP_ALIVE_LEAD} s after it; if the server is not Puma: ${NO_SERVER_HEADER_IDLE_SETTINGS.slice(1)}`
   );
 }
 

@@ -587,6 +587,16 @@ export class ProxyLegs implements EventFollower {
     return moments.sort((a, b) => a - b);
   }
 
+  /**
+   * Whether the capture shows any upstream leg of the server listening at `proxy` ("ip:port"): a
+   * connection from its address (or from the other address it was seen forwarding from) to
+   * another server. False: whatever it answered, it connected to nothing in sight, so an error it
+   * answered after a wait may be its own handler's, not a proxy's (gateway-timeout).
+   */
+  upstreamSeen(proxy: string): boolean {
+    return this.upstreamRecord(hostOf(proxy), proxy) !== null;
+  }
+
   /** Upstream connections opened and requests sent by the proxy listening at `proxy` ("ip:port") during [from, to]. */
   activityDuring(proxy: string, from: number, to: number): { connections: number; requests: number } {
     const record = this.upstreamRecord(hostOf(proxy), proxy);

@@ -50,6 +50,11 @@ function wiresharkLines(p: Paint, filters: readonly string[]): string[] {
   return filters.flatMap((f, i) => labelled(i === 0 ? 'Wireshark: ' : '           ', f)).map((l) => p.dim(l));
 }
 
+/** The side a reset label names (Zeek: RSTO* the originator, the client; RSTR* the responder), or null. */
+function labelSide(state: string): 'client' | 'server' | null {
+  return state.startsWith('RSTO') ? 'client' : state.startsWith('RSTR') ? 'server' : null;
+}
+
 function flowHeader(p: Paint, ladder: Ladder): string[] {
   const f = ladder.flow;
   const byPath = f.resetFromPath;
@@ -58,7 +63,9 @@ function flowHeader(p: Paint, ladder: Ladder): string[] {
     : byPath !== undefined ? `reset by the path in the ${f.closedBy}'s name (IP TTL ${byPath.rstTtl}, the ${f.closedBy}'s packets ${byPath.ownTtl})`
     : `closed by ${f.closedBy} (${f.close})`;
   const facts = [
-    `${f.state} (${STATE_MEANING[f.state] ?? f.state})`,
+    // Zeek's label names the side whose address the RST bore; where the path sent it, its meaning
+    // ("server reset") would contradict the close told right after it.
+    `${f.state} (${byPath !== undefined && f.closedBy !== null && labelSide(f.state) === f.closedBy ? `a RST in the ${f.closedBy}'s name, sent by the path` : STATE_MEANING[f.state] ?? f.state})`,
     `history ${f.history || '-'}`,
     `${ladder.totalPackets} packets`,
     formatDuration(f.duration),

@@ -535,3 +535,46 @@ describe('connection-refused: refusals from another hop than the server (a firew
     expect(own.explanation).toContain('nothing was listening on that address and port');
   });
 });
+
+describe('connection-refused: a port whose host sent nothing else (blind round 17, s07)', () => {
+  // A firewall's `reject with tcp reset` and a closed port look alike when the capture holds no
+  // other packet of the server's host: the verdict is hedged, naming both, and the remedy asks to
+  // tell them apart first. A baseline (the host's SYN-ACKs or data on other connections, with the
+  // RSTs' TTL) or a loopback address lets it stand.
+  test('no other packet of the host: "nothing was listening, or a firewall on the path"', () => {
+    const cap = new Capture();
+    refused(cap, 41000, [0]);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toMatch(/nothing was listening on that address and port, or a firewall on the path rejected the connection with a tcp reset in its name/);
+    expect(d.explanation).toMatch(/no other packet of 10\.0\.0\.2 to compare the RSTs' IP TTL \(64\) with/);
+    expect(d.explanation).not.toMatch(/so nothing was listening/);
+    expect(d.remedy).toMatch(/^Check first whether it is the listener or a firewall/);
+  });
+
+  test('near miss: the host answered on another connection with the RSTs\' TTL: nothing was listening', () => {
+    const cap = new Capture();
+    // Seen mid-stream (no SYN-ACK): the host's data gives its TTL (host-ttls.ts).
+    cap.connection({ client: CLIENT, server: SERVER, sport: 443 }).request(0, get('/')).response(0.001, ok());
+    refused(cap, 41000, [1]);
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('so nothing was listening on that address and port');
+    expect(d.remedy).not.toMatch(/Check first whether/);
+  });
+
+  test('the host\'s data on another connection with another TTL than the RSTs: a firewall in front', () => {
+    const cap = new Capture();
+    cap.connection({ client: CLIENT, server: SERVER, sport: 443 }).request(0, get('/')).response(0.001, ok());
+    seg(cap, 1, 'c', 41000, TCP_SYN, 100);
+    cap.add(1.00002, buildTcpPacket({ src: SERVER, dst: CLIENT, sport: 8081, dport: 41000, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK, ttl: 60 }));
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toMatch(/did not come from its host, though: their IP TTL \(60\) is not that of the packets 10\.0\.0\.2 sent on its other connections \(64\)/);
+  });
+
+  test('loopback: no hop between, the old verdict stands', () => {
+    const cap = new Capture();
+    cap.add(0, buildTcpPacket({ src: '127.0.0.1', dst: '127.0.0.1', sport: 41000, dport: 8081, seq: 100, ack: 0, flags: TCP_SYN }));
+    cap.add(0.00002, buildTcpPacket({ src: '127.0.0.1', dst: '127.0.0.1', sport: 8081, dport: 41000, seq: 0, ack: 101, flags: TCP_RST | TCP_ACK }));
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain('so nothing was listening on that address and port');
+  });
+});

@@ -820,6 +820,71 @@ describe("gateway-timeout seen from the client only: the remedy names the proxy'
   });
 });
 
+describe("gateway-timeout: a server's own 504 for a handler of its own (Apache running a CGI script), no upstream leg anywhere", () => {
+  /**
+   * Two 504s after 3 s carrying `headers`, on a server that also answers 200s carrying them; with
+   * `upstream`, its host also talks to a backend (10.0.0.3:8080) in between: a proxy's leg in sight.
+   */
+  function own504(headers: string[], upstream = false) {
+    const cap = new Capture();
+    for (const t of [0, 5]) {
+      cap.connection().handshake(t).exchange(t + 0.01, get('/index.html'), ok('ok', headers)).close(t + 0.02, 'c');
+      const c = cap.connection();
+      c.handshake(t + 0.1).request(t + 0.11, get('/cgi-bin/slow.sh'));
+      c.response(t + 3.112, ok('', headers, 'HTTP/1.1', '504 Gateway Timeout')).close(t + 3.12, 'c');
+    }
+    if (upstream) {
+      // The server forwarding another request to its backend, answered at once: its upstream leg is in the capture.
+      const up = cap.connection({ client: '10.0.0.2', server: '10.0.0.3', sport: 8080 });
+      up.handshake(2).exchange(2.01, get('/api'), ok('ok')).close(2.02, 'c');
+    }
+    const r = cap.analyze(only);
+    return { found: ofKind(r, KIND), d: r.diagnoses.find((x) => x.kind === KIND)! };
+  }
+
+  test("Apache's 504s, its host connecting nowhere: its own CGI timer leads (mod_cgid CGIDScriptTimeout), the proxy's second", () => {
+    const { found, d } = own504(['Server: Apache/2.4.71 (Debian)']);
+    expect(found).toHaveLength(2);
+    expect(found[0].summary).toContain('by Apache itself as far as the capture shows');
+    expect(d.explanation).not.toContain('the proxy gave up on its upstream');
+    expect(d.explanation).toContain('it was seen proxying nothing, so the 504 is most likely its own');
+    expect(d.explanation).toContain('mod_cgid `CGIDScriptTimeout` (when unset, `Timeout`, 60 s by default)');
+    expect(d.explanation).toContain('Only if it proxies these URIs to a backend out of sight');
+    // The remedy names the CGI timer first, the proxy's timeouts after it.
+    expect(d.remedy.indexOf('CGIDScriptTimeout')).toBeGreaterThanOrEqual(0);
+    expect(d.remedy.indexOf('CGIDScriptTimeout')).toBeLessThan(d.remedy.indexOf('ProxyTimeout'));
+    expect(d.remedy).toContain('"Script timed out before returning headers"');
+  });
+
+  test('near miss: the same Apache with an upstream leg in sight stays a proxy, its CGI timer named beside ProxyTimeout', () => {
+    const { found, d } = own504(['Server: Apache/2.4.71 (Debian)'], true);
+    expect(found).toHaveLength(2);
+    expect(found[0].summary).toContain('an upstream timeout at the proxy');
+    expect(d.explanation).toContain('the proxy gave up on its upstream');
+    expect(d.remedy.indexOf('ProxyTimeout')).toBeLessThan(d.remedy.indexOf('CGIDScriptTimeout'));
+  });
+
+  test('near misses: nginx (no handlers of its own) and answers naming no software stay a proxy\'s upstream timeout', () => {
+    for (const headers of [['Server: nginx/1.22.1'], []]) {
+      const { found, d } = own504(headers);
+      expect(found[0].summary).toContain('an upstream timeout at the proxy');
+      expect(d.explanation).toContain('the proxy gave up on its upstream');
+      expect(d.remedy).not.toContain('CGIDScriptTimeout');
+    }
+  });
+
+  const file = path.join(SAMPLES_DIR, 'gateway-timeout-apache-cgid.pcap');
+  (fs.existsSync(file) ? test : test.skip)('gateway-timeout-apache-cgid (recorded): mod_cgid 504s after CGIDScriptTimeout 2 s, told as Apache\'s own', async () => {
+    const r = await analyzeSample('gateway-timeout-apache-cgid');
+    const found = r.anomalies.filter((a) => a.kind === KIND);
+    expect(found).toHaveLength(2);
+    expect(found.every((f) => f.summary.includes('by Apache itself'))).toBe(true);
+    const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+    expect(d.explanation).toContain('CGIDScriptTimeout');
+    expect(d.explanation).not.toContain('the proxy gave up on its upstream');
+  });
+});
+
 describe('gateway-timeout and unanswered-request on lighttpd, whose read timeout is checked once a second', () => {
   const file = path.join(SAMPLES_DIR, 'gateway-timeout-lighttpd.pcap');
   (fs.existsSync(file) ? test : test.skip)('the waits one tick ended together are one timer, on both legs', async () => {

@@ -72,6 +72,31 @@ describe('idle timeout: closes a late response made look early', () => {
   });
 });
 
+describe('idle timeout: one close below the cluster bounds the timer unless its response left late', () => {
+  /** Ten closes at 1.0 s and one at 0.748 s, its answer quick (`late` 0) or 0.36 s late. */
+  function oneEarly(late: number): Capture {
+    const cap = new Capture();
+    const headers = ['Server: nginx/1.22.1'];
+    for (let i = 0; i < 10; i++) closed(cap, 2.37 * i + 0.211 * (i % 5), 0.1, 1.0 + 0.0008 * i, headers);
+    closed(cap, 27.9, 0.1 + late, 0.748, headers);
+    reuses(cap, 31, [0.95, 0.97, 0.96], headers);
+    return cap;
+  }
+
+  test('a single quick-answered close at 0.748 s below ten at 1.0 s: the timer is at most 0.748 s (it was the 1.0 s cluster before: one close beyond it was not enough)', () => {
+    const m = mismatch(oneEarly(0));
+    expect(m.timeout).toBeCloseTo(0.748, 3);
+    expect(m.explanation).toContain('at the shortest');
+  });
+
+  test('near miss: the same close with its answer 0.36 s late (1.21 s after its request, as long as the others) is the 1 s timer seen early', () => {
+    const m = mismatch(oneEarly(0.36));
+    expect(m.timeout).toBeCloseTo(1.004, 2);
+    expect(m.explanation).not.toContain('at the shortest');
+    expect(m.explanation).toContain('one close came 0.748 s after its response\'s last byte here but 1.208 s after its request');
+  });
+});
+
 describe('idle timeout: who closes, when a Via entry came from behind', () => {
   const viaVarnish = 'Via: 1.1 varnish (Varnish/7.1)';
 

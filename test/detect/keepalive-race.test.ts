@@ -1076,10 +1076,81 @@ describe('keepalive-race: closed on arrival (the request reached the server as i
     const r = cap.analyze(only);
     expect(ofKind(r, KIND).map((f) => f.client)).toEqual([race.clientName]);
     const [d] = r.diagnoses.filter((x) => x.kind === KIND);
-    expect(d.explanation).toContain('closes idle keep-alive connections after ~5.019 s');
+    // The shortest close bounds the setting from above: "at most", as few closes are told.
+    expect(d.explanation).toContain('closes idle keep-alive connections after at most ~5.019 s');
     expect(d.explanation).toContain(`inferred from ${gaps.length + 1} idle closes between 5.019 and 5.829 s, the shortest taken for the timeout`);
     expect(d.inferred.serverIdleTimeout).toEqual({ value: 5.019, samples: gaps.length + 1, spread: 0.81 });
     expect(d.remedy).toContain('a client idle timeout below 5.019 s, e.g. 3.2 s'); // the setting may lie a tick (0.81 s) below the shortest
+  });
+
+  describe('an idle close below the closes that agree bounds the timer (a timer fires late, never early)', () => {
+    /**
+     * Blind round 17, s09: waitress (channel_timeout 2 s, checked every cleanup_interval 1 s) closed
+     * three idle connections after 2.071, 2.571 and 2.586 s; the two that agree were taken for a
+     * 2.578 s timer, and "a client idle timeout below 2.578 s" still raced at 2.4 s. `answerAfter`:
+     * how long the low close's response took (a response that left late makes a close look early).
+     */
+    function lazyChecked(answerAfter = 0.001) {
+      const cap = new Capture();
+      const w = ['Server: waitress'];
+      const once = (t: number, idle: number, took = 0.001): void => {
+        const c = cap.connection();
+        c.handshake(t).request(t + 0.01, get('/w'));
+        c.response(t + 0.01 + took, ok('w', w));
+        c.close(t + 0.01 + took + idle, 's');
+      };
+      once(0, 2.571);
+      once(10.37, 2.586);
+      once(20.81, 2.071, answerAfter);
+      const race = cap.connection();
+      race.handshake(40).exchange(40.01, get('/a'), ok('a', w)).fin(42.597, 's');
+      race.send(43.51, 'c', post('/p2', 'x=1'), { sawFin: true }).rst(43.5101, 's');
+      return { r: cap.analyze(only), race };
+    }
+
+    test('waitress\'s lazy check: 2.071 s below two closes at 2.571-2.586 s is the bound, stated and used by the remedy', () => {
+      const { r, race } = lazyChecked();
+      expect(ofKind(r, KIND).map((f) => f.client)).toEqual([race.clientName]);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.serverIdleTimeout.value).toBeCloseTo(2.071, 3);
+      expect(d.inferred.serverIdleTimeout.samples).toBe(4);
+      expect(d.explanation).toContain('closes idle keep-alive connections after at most ~2.071 s');
+      expect(d.explanation).toContain('4 idle closes between 2.071 and 2.586 s, the shortest taken for the timeout: an idle timer checked on a periodic tick');
+      expect(d.remedy).toContain('a client idle timeout below 2.071 s');
+      expect(d.remedy).not.toContain('below 2.5');
+    });
+
+    test('near miss: the same low close, its response 0.55 s late (it came as long after its request as the others): still the 2.58 s timer, the close said apart', () => {
+      const { r } = lazyChecked(0.55);
+      const [d] = r.diagnoses.filter((x) => x.kind === KIND);
+      expect(d.inferred.serverIdleTimeout.value).toBeGreaterThan(2.5);
+      expect(d.explanation).not.toContain('at most');
+      expect(d.explanation).toContain('one close came 2.071 s after its response\'s last byte here but 2.621 s after its request');
+    });
+
+    test('lighttpd\'s tick, two closes that agree on nothing (blind round 17, s06: 2.497 and 3.101 s, both raced): the shortest, both told, not "a single idle close"', () => {
+      const cap = new Capture();
+      for (const [t, idle] of [[0, 2.497], [10, 3.101]]) {
+        const race = cap.connection();
+        race.handshake(t).exchange(t + 0.01, get('/a'), ok('a')).fin(t + 0.011 + idle, 's');
+        race.send(t + 0.011 + idle + 0.9, 'c', get('/late'), { sawFin: true }).fin(t + 0.011 + idle + 0.9001, 's');
+      }
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.count).toBe(2);
+      expect(d.inferred.serverIdleTimeout).toMatchObject({ value: 2.497, samples: 2 });
+      expect(d.explanation).toContain('after at most ~2.497 s, inferred from the shortest of 2 idle closes that agree on no value (2.497 and 3.101 s idle)');
+      expect(d.explanation).not.toContain('single');
+    });
+
+    test('near miss: one idle close alone is still "a single idle close"', () => {
+      const cap = new Capture();
+      const race = cap.connection();
+      race.handshake(20).exchange(20.01, get('/a'), ok('a')).fin(22.5, 's');
+      race.send(23.0, 'c', get('/late'), { sawFin: true }).rst(23.0001, 's');
+      const [d] = cap.analyze(only).diagnoses.filter((x) => x.kind === KIND);
+      expect(d.explanation).toContain('inferred from a single idle close at 2.489 s idle');
+      expect(d.inferred.serverIdleTimeout.samples).toBe(1);
+    });
   });
 
   test('a product known by its Server header is not named for a server whose responses named none (keepalive-race-nghttpx: a Node backend taken for gunicorn)', () => {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { analyzeFiles } from '../../src/analyze';
-import { CLIENT_IDLE_SETTINGS, KNOWN_IDLE_TIMEOUTS, knownDefaultsText, matchKnown, UNREAD_CLIENT_IDLE_SETTING_LIST, UNREAD_CLIENT_IDLE_SETTINGS, NO_SERVER_HEADER, proxyPoolIdleSetting, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
+import { CLIENT_IDLE_SETTINGS, KNOWN_IDLE_TIMEOUTS, knownDefaultsText, matchKnown, UNREAD_CLIENT_IDLE_SETTING_LIST, UNREAD_CLIENT_IDLE_SETTINGS, NO_SERVER_HEADER, proxyPoolIdleSetting, pumaServerPattern, serverIdleSettings, serverProduct } from '../../src/detect/known-timeouts';
 import { viaComment } from '../../src/detect/server-software';
 
 describe('known idle timeouts', () => {
@@ -148,6 +148,14 @@ describe('nothing names the server (TLS, or no Server header): defaults are cand
     // Named but unlisted: every common one still, HAProxy too (it passes its backend's Server header on).
     expect(serverIdleSettings({ says: 'Server: Cowboy', software: 'Cowboy', fromVia: false })).toContain('HAProxy `timeout http-keep-alive`');
   });
+
+  test('answers with no Server header list the servers that send none, uWSGI among them (blind17 appservers s10: --socket-timeout 2 closed at 2.002 s)', () => {
+    const list = serverIdleSettings(null, NO_SERVER_HEADER);
+    expect(list).toContain('uWSGI: `--socket-timeout` for its `--http11-socket` (4 s by default)');
+    expect(list).toContain('`--http-keepalive`');
+    // Servers that always name themselves are no candidates there.
+    expect(list).not.toMatch(/gunicorn|uvicorn|waitress/);
+  });
 });
 
 describe('diagnoses on recorded servers name the software that answered', () => {
@@ -157,6 +165,24 @@ describe('diagnoses on recorded servers name the software that answered', () => 
     expect(found.length).toBeGreaterThan(0);
     return found[0];
   };
+
+  test('Puma: idle closes 0.2 s past a whole second, no Server header, no Keep-Alive hint, are linked to persistent_timeout (blind17 appservers s15: 2.205 s)', async () => {
+    expect(pumaServerPattern(2.205, null, NO_SERVER_HEADER, 0.05)).toEqual({ persistentTimeout: 2 });
+    expect(pumaServerPattern(20.21, null, NO_SERVER_HEADER, 0.4)).toEqual({ persistentTimeout: 20 });
+    // Near misses: a Keep-Alive hint (Node, Tomcat), a Server header, a close off the pattern, nothing read (TLS).
+    expect(pumaServerPattern(2.205, 2, NO_SERVER_HEADER, 0.05)).toBeNull();
+    expect(pumaServerPattern(2.205, null, 'gunicorn', 0.05)).toBeNull();
+    expect(pumaServerPattern(2.5, null, NO_SERVER_HEADER, 0.05)).toBeNull();
+    expect(pumaServerPattern(2.205, null, null, 0.05)).toBeNull();
+    for (const kind of ['keepalive-race', 'idle-timeout-mismatch']) {
+      const d = await diagnosis('keepalive-race-puma-ruby.pcap', kind);
+      expect(d.explanation).toContain('(= 2 s + 0.2 s: the pattern of Puma');
+      expect(d.remedy).toContain('the closes fit Puma with `persistent_timeout` 2 s');
+    }
+    // A Go server (no Server header, no hint either) closing after 1 s is not Puma's.
+    const go = await diagnosis('keepalive-race-go-server.pcap', 'keepalive-race');
+    expect(go.explanation).not.toContain('the pattern of Puma');
+  });
 
   test('nginx with keepalive_timeout 2s: nginx\'s setting, not gunicorn\'s 2 s default', async () => {
     const d = await diagnosis('keepalive-race-nginx.pcap', 'keepalive-race');

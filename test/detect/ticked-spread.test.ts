@@ -45,6 +45,39 @@ describe('tickedSpread: idle closes spread over a periodic check', () => {
   });
 });
 
+describe('tickedSpread: an idle close below the closes that agree (a timer fires late, never early)', () => {
+  const tolerance = { fraction: 0.02, absolute: 0.05 };
+  /** Each close's time since its request: its idle plus a quick answer. */
+  const quick = (closes: number[]): number[] => closes.map((c) => c + 0.002);
+
+  test('waitress (blind round 17, s09: channel_timeout 2 s checked every cleanup_interval 1 s): 2.071 s below two at 2.571-2.586 s bounds the timer', () => {
+    const closes = [2.586, 2.571, 2.071];
+    const cluster = inferTimeout(closes, { ...tolerance, minSamples: 1 })!;
+    expect(cluster).toMatchObject({ samples: 2, value: 2.5785 });
+    expect(tickedSpread(closes, cluster, [10.1, 20.3, 30.9], quick(closes), tolerance)).toEqual({ count: 3, lo: 2.071, hi: 2.586 });
+    // Without the tolerance and the requests' times (callers that cannot tell a late response's close), the old rule: two closes about the cluster at least.
+    expect(tickedSpread(closes, cluster)).toBeNull();
+  });
+
+  test('a close below a tight cluster by more than the tolerance, though less than a quarter second, bounds it too', () => {
+    const closes = [5.0, 5.001, 5.002, 5.003, 5.004, 4.85];
+    const cluster = inferTimeout(closes, { ...tolerance, minSamples: 1 })!;
+    expect(tickedSpread(closes, cluster, undefined, quick(closes), tolerance)).toMatchObject({ count: 6, lo: 4.85 });
+  });
+
+  test('near misses: a close below within the tolerance, one beyond a tick\'s reach (no close of this timer), a late response\'s close, late closes only', () => {
+    const within = [5.0, 5.001, 5.002, 5.003, 5.004, 4.93];
+    expect(tickedSpread(within, inferTimeout(within, { ...tolerance, minSamples: 1 })!, undefined, quick(within), tolerance)).toBeNull();
+    const far = [5.0, 5.001, 5.002, 5.003, 5.004, 0.5];
+    expect(tickedSpread(far, inferTimeout(far, { ...tolerance, minSamples: 1 })!, undefined, quick(far), tolerance)).toBeNull();
+    // The 2.071 s close 2.622 s after its request, as the others after theirs: its response left late (heldBelowCluster).
+    const held = [2.586, 2.571, 2.071];
+    expect(tickedSpread(held, inferTimeout(held, { ...tolerance, minSamples: 1 })!, undefined, [2.588, 2.573, 2.622], tolerance)).toBeNull();
+    const late = [2.0, 2.001, 2.002, 2.6];
+    expect(tickedSpread(late, inferTimeout(late, { ...tolerance, minSamples: 1 })!, undefined, quick(late), tolerance)).toBeNull();
+  });
+});
+
 describe('heldBelowCluster: closes a late response made look early', () => {
   // Blind round 16, chains S19: nginx keepalive_timeout 1 s behind a queue on its uplink that held
   // some packets up to 0.8 s. Ten closes 1.000-1.008 s after the response's last byte on the wire,
@@ -59,6 +92,7 @@ describe('heldBelowCluster: closes a late response made look early', () => {
     expect(cluster.value).toBeCloseTo(1.002, 3);
     expect(heldBelowCluster(closes, cluster, afterRequest)).toEqual([true, false, true, false, false, false, false, false, false, false, false, false]);
     expect(tickedSpread(closes, cluster, times, afterRequest)).toBeNull();
+    expect(tickedSpread(closes, cluster, times, afterRequest, { fraction: 0.02, absolute: 0.05 })).toBeNull();
     // Without what the requests tell, the two early closes still spread it as a tick's (the shortest is kept).
     expect(tickedSpread(closes, cluster, times)).toMatchObject({ count: 12, lo: 0.262 });
   });

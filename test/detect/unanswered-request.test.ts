@@ -1003,6 +1003,38 @@ describe('unanswered-request: a lone request the server side closed names the se
   });
 });
 
+describe('unanswered-request: a lone request the server side closed, on an endpoint whose other answers name its software (blind17 appservers s05)', () => {
+  /** A 200 carrying `headers` on one connection, then a request the server closes with FIN and no response 2.7 s later on another. */
+  function lone(headers: string[]) {
+    const cap = new Capture();
+    cap.connection().handshake(0).exchange(0.01, get('/fast'), ok('ok', [...headers, 'Connection: close'])).close(0.02, 's');
+    const conn = cap.connection();
+    conn.handshake(1).request(1.001, get('/slow')).ack(1.0011, 's');
+    conn.fin(3.697, 's').ack(3.6971, 'c').fin(3.698, 'c').ack(3.6981, 's');
+    const r = cap.analyze(only);
+    expect(ofKind(r, KIND)).toHaveLength(1);
+    return r.diagnoses.find((x) => x.kind === KIND)!.remedy;
+  }
+
+  test('`Server: gunicorn` on the same endpoint: gunicorn `--timeout` leads, alone, the proxy caveat beside', () => {
+    const remedy = lone(['Server: gunicorn']);
+    expect(remedy).toContain('its responses say `Server: gunicorn`: gunicorn `--timeout` (30 s by default)');
+    expect(remedy).toContain('WORKER TIMEOUT');
+    expect(remedy).toContain('unless a proxy in front passes that header on');
+    expect(remedy).not.toContain('WriteTimeout');
+  });
+
+  test('near misses: answers with no Server header drop gunicorn (it always names itself) and keep uWSGI; another named server keeps every timer', () => {
+    const unnamed = lone([]);
+    expect(unnamed).not.toContain('gunicorn');
+    expect(unnamed).toContain('uWSGI `harakiri`');
+    expect(unnamed).toContain('WriteTimeout');
+    const apache = lone(['Server: Apache/2.4.71 (Debian)']);
+    expect(apache).toContain("a gunicorn sync worker's `--timeout`, uWSGI `harakiri`");
+    expect(apache).not.toContain('its responses say');
+  });
+});
+
 describe('unanswered-request: a lone request the server never acknowledged', () => {
   test('its diagnosis says the request never got in, not that the server had it', () => {
     const cap = new Capture();

@@ -124,3 +124,16 @@ const built = fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js'));
     expect(r.stderr).toMatch(/^conncheck: no finding nope#1/);
   });
 });
+
+describe('explain: a reset the path sent in a side\'s name (blind round 17, s04)', () => {
+  test('the state\'s meaning names the path, not "server reset", beside "reset by the path"', async () => {
+    const text = await explain('middlebox-idle-reset-nat', 'middlebox-idle-timeout#1');
+    expect(text.replace(/\s+/g, ' ')).toMatch(/RSTR \(a RST in the server's name, sent by the path\)/);
+    expect(text).not.toMatch(/RSTR \(server reset\)/);
+  });
+
+  test('a label naming the other side keeps its meaning (the server did reset, after the path reset it in the client\'s name)', async () => {
+    const text = await explain('reset-before-response-firewall-bytes-server-side', 'reset-before-response#1');
+    expect(text.replace(/\s+/g, ' ')).toMatch(/RSTR \(server reset\) .* reset by the path in the client's name \(IP TTL 64, the client's packets 63\)/);
+  });
+});

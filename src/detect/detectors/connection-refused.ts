@@ -3,6 +3,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { hostOf, ms, timeOfDay } from '../facts';
 import { float64Column, grownColumn } from '../grown-column';
+import { sharedHostTtls } from '../host-ttls';
 import { STOPPED_WITHIN } from '../server-stops';
 import { PortOpens } from '../port-opens';
 import { Attempt, attemptOf, PORT_SCANS, portList, PortScans, SCAN_WINDOW, ScanSummary } from '../port-scans';
@@ -129,6 +130,11 @@ function refusalsFromPath(a: Accepted): boolean {
  * forwards another (blind round 13b, S2: RSTs at TTL 64 from the router, the server's packets at
  * 63) is no closed listener on the server. Captures of two points merged are left to the port's own.
  */
+/** A loopback address (no hop, no firewall in a path between two hosts). */
+function isLoopbackHost(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host === '[::1]';
+}
+
 function refusalsFromOtherHop(a: Accepted, host: readonly [number, number] | undefined): boolean {
   if (host === undefined || a.synAckFarTtlLow >= 0) return false;
   const [low, high] = comparedRefusals(a);
@@ -304,6 +310,11 @@ export const connectionRefused: DetectorDefinition = {
     const accepted = new Map<string, Accepted>();
     /** Each server host's SYN-ACK TTLs, lowest and highest, on a capture from one point (refusalsFromOtherHop). */
     const hostSynAckTtls = new Map<string, [number, number]>();
+    /**
+     * Each host's own packets' TTLs on any connection (shared, host-ttls.ts): a baseline for a port
+     * whose host sent no SYN-ACK in the capture but answered on connections seen mid-stream.
+     */
+    const hostTtlsSeen = sharedHostTtls(ctx);
     /** Shared with the other detectors that ask about proxies: what a refused connect's proxy answered its clients. */
     const legs = sharedProxyLegs(ctx);
     /** The recent requests (shared): what a proxy forwarded to a refusing backend once it was back. */
@@ -757,8 +768,16 @@ export const connectionRefused: DetectorDefinition = {
           const outages = outagesOf(sortedTimes(items), ok ? ok.times.slice(0, ok.kept).sort() : []);
           const fromPath = ok !== undefined && refusalsFromPath(ok);
           // A port that accepted nothing: its host's SYN-ACKs on other ports tell whose its RSTs are.
-          const hostTtls = ok === undefined && entry !== undefined ? hostSynAckTtls.get(hostOf(server)) : undefined;
+          const synAckTtls = ok === undefined && entry !== undefined ? hostSynAckTtls.get(hostOf(server)) : undefined;
+          const hostTtls = synAckTtls ?? (ok === undefined && entry !== undefined ? hostTtlsSeen.rangeOf(hostOf(server)) : undefined);
           const fromOtherHop = hostTtls !== undefined && entry !== undefined && refusalsFromOtherHop(entry, hostTtls);
+          // Nothing of the server's host but the refusals (no SYN-ACK, no other packet; not the
+          // client's own host or loopback, where no hop lies between): a closed port and a firewall's
+          // `reject with tcp reset` in its name look the same, and only a baseline TTL would tell.
+          const refusalTtls = entry !== undefined ? comparedRefusals(entry) : [-1, -1];
+          const serverHost = hostOf(server);
+          const noBaseline = ok === undefined && hostTtls === undefined && entry !== undefined && refusalTtls[0] >= 0 && entry.synAckFarTtlLow < 0 &&
+            !isLoopbackHost(serverHost) && items.every((i) => !i.client || hostOf(i.client) !== serverHost);
           let story: string;
           if (outages.length > 1) {
             story = severalOutagesStory(server, n, clients, outages, ok as Accepted);
@@ -766,7 +785,13 @@ export const connectionRefused: DetectorDefinition = {
             const o = outages[0];
             story = `${n} connection attempt${n === 1 ? ' was' : 's were'} refused by ${server}` +
               (n > 1 ? ` over ${ms(last - first)} s from ${clients} client host${clients === 1 ? '' : 's'}` : '') +
-              (fromPath || fromOtherHop ? ': the SYN was answered by RST.' : ': the SYN was answered by RST, so nothing was listening on that address and port.');
+              (fromPath || fromOtherHop
+                ? ': the SYN was answered by RST.'
+                : noBaseline
+                  ? ': the SYN was answered by RST: nothing was listening on that address and port, or a firewall on the path rejected the connection with a tcp reset in its name. ' +
+                    `This capture holds no other packet of ${serverHost} to compare the RSTs' IP TTL (${ttlRange(refusalTtls[0], refusalTtls[1])}) with: ` +
+                    'one host\'s packets all arrive with one TTL, and a firewall\'s RST comes from another hop (a capture with a connection to another port of that host tells them apart).'
+                  : ': the SYN was answered by RST, so nothing was listening on that address and port.');
             if (ok && ok.last < first) {
               story += ` It had accepted ${ok.count} connection${ok.count === 1 ? '' : 's'} until ${ms(first - ok.last)} s before the first refusal` +
                 (ok.lastServed > last
@@ -803,7 +828,7 @@ export const connectionRefused: DetectorDefinition = {
           if (fromOtherHop && entry !== undefined && hostTtls !== undefined) {
             const [low, high] = comparedRefusals(entry);
             story +=
-              ` The refusing RSTs did not come from its host, though: their IP TTL (${ttlRange(low, high)}) is not that of the SYN-ACKs ${hostOf(server)} sent on its other ports ` +
+              ` The refusing RSTs did not come from its host, though: their IP TTL (${ttlRange(low, high)}) is not that of the ${synAckTtls !== undefined ? 'SYN-ACKs' : 'packets'} ${hostOf(server)} sent on its other ${synAckTtls !== undefined ? 'ports' : 'connections'} ` +
               `(${ttlRange(hostTtls[0], hostTtls[1])}), and each router on the path takes one off, so one host's packets all arrive with one TTL: a firewall or load balancer on the way ` +
               'rejected these connections with a tcp reset (`reject with tcp reset`, iptables `REJECT --reject-with tcp-reset`; an ACL, a connection limit), and the SYNs may never have reached the server.';
           }
@@ -820,7 +845,8 @@ export const connectionRefused: DetectorDefinition = {
                 (fromPath
                   ? `The listener on ${server} was up: it accepted connections then.`
                   : `Then check that a service listens on ${server}: the capture shows no connection to it, only the rejections in front of it.`)
-              : `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
+              : (noBaseline ? `Check first whether it is the listener or a firewall: on ${hostOf(server)}, whether the RSTs leave it (\`tcpdump -ni any 'tcp port ${port}'\`) and the port listens; on the path, reject rules and their counters (\`nft list ruleset | grep -n reject\`, \`iptables-save | grep -- '--reject-with tcp-reset'\`). ` : '') +
+              `Check that the service runs and listens on ${server} (\`ss -ltnp 'sport = :${port}'\` on ${hostOf(server)}: ` +
               `bound to that address${hostOf(server) === '127.0.0.1' ? '' : ', not only 127.0.0.1,'} and on that port); check the client configuration for a wrong ` +
               'port or host. If the server restarts, have clients wait for readiness (health checks, service dependencies) ' +
               'and retry with backoff; during reloads keep the listening socket open (socket activation, SO_REUSEPORT ' +

@@ -2,10 +2,10 @@ import { FASTCGI_READ_TIMEOUTS } from '../known-timeouts';
 import type { DetectContext, DetectorDefinition } from '../detector';
 import type { EvidenceValue, Finding, InferredValue } from '../finding';
 import { at, isoTime, microsAsMs, ms } from '../facts';
-import type { ServerIdentity } from '../known-timeouts';
+import type { OwnHandlerTimeouts, ServerIdentity } from '../known-timeouts';
 import { RefusalsDuring } from '../refusals-during';
 import { GatewayClaims, sharedGatewayClaims } from '../gateway-claims';
-import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { APACHE_QUEUE_SETTINGS, gatewayErrorCauses, KNOWN_REQUEST_TIMEOUTS, lateProxyTimerNote, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, NGINX, NO_SERVER_HEADER, ownHandlerTimeouts, passedOnNote, proxyQueueSettings, proxyUpstreamTimeouts, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout } from '../infer-timeout';
 import { attemptWaits, clusterByDelay, FAST_GATEWAY_FAILURE, PairedFailure, sharedProxyLegs, type UnfinishedBody } from '../proxy-legs';
 import { SERVER_SOFTWARE, ServerSoftware, viaComment } from '../server-software';
@@ -182,6 +182,9 @@ export const gatewayTimeout: DetectorDefinition = {
       opaque:
         "{request} answered {status} by the proxy after {delay} s, {why}; its upstream traffic meanwhile ({leg}, to {backend}) is not readable HTTP (TLS?)",
       invisible: '{request} answered {status} after {delay} s, {why}: an upstream timeout at the proxy',
+      ownHandler:
+        '{request} answered {status} after {delay} s, {why}, by {product} itself as far as the capture shows (no connection of its to any other server in it): ' +
+        'a handler of its own that outlived its timer (a CGI script), or an upstream timeout out of sight',
       ended:
         '{request} answered {status} by nginx after {delay} s, {why}: nginx answers 502 when its backend ends the connection without a response ' +
         '(its own timeouts answer 504), so the backend ended it after that time (its upstream connections are not in the capture)',
@@ -316,6 +319,17 @@ export const gatewayTimeout: DetectorDefinition = {
       return synsByFlow.get(flowId) ?? [];
     }
 
+    /**
+     * The timers of `server`'s own handlers that answer `status` (Apache's for a CGI script it runs),
+     * when its answers name such a server and the capture shows no upstream leg of its at all: then
+     * its own handler's timer leads, a proxy's unseen upstream the other possibility (blind round 17,
+     * appservers s07: Apache's own 504 for a CGI script was told "the proxy gave up on its upstream").
+     */
+    function ownHandlerOf(server: string, status: number | null): OwnHandlerTimeouts | null {
+      const handler = status !== null ? ownHandlerTimeouts(ownName(server), status) : null;
+      return handler !== null && !legs.upstreamSeen(server) ? handler : null;
+    }
+
     function report(p: Candidate, clustered: boolean): Finding {
       const phase = p.phase;
       const f = p.failure;
@@ -382,12 +396,14 @@ export const gatewayTimeout: DetectorDefinition = {
       };
       const shortMessage = bodyShort !== null && (phase === 'read' || phase === 'invisible');
       if (shortMessage) data.body = bodyShortText(bodyShort);
+      const handler = phase === 'invisible' && !shortMessage ? ownHandlerOf(f.server, f.status) : null;
+      if (handler !== null) data.product = handler.product;
       const finding = ctx.report({
         flowId: f.flowId,
         client: f.client,
         server: f.server,
         ts: f.failTs,
-        message: shortMessage ? `${phase}BodyShort` : phase,
+        message: shortMessage ? `${phase}BodyShort` : handler !== null ? 'ownHandler' : phase,
         data,
         evidence,
         frames,
@@ -822,16 +838,42 @@ export const gatewayTimeout: DetectorDefinition = {
           `Read the proxy's error log for these requests (upstream timed out while connecting / reading), find why the backend is slow for these URIs, ` +
           `and raise the proxy's upstream timeout${own !== null ? ` (its answers name it: ${own})` : ''} only if it is legitimately slow; keep clients' timeouts longer than the proxy's.`;
       } else {
-        explanation =
-          `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
-          (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
-          `. The capture does not show the proxy's upstream connections (they may go to another interface, or to a local process over a Unix socket: ` +
-          `CGI, FastCGI, PHP-FPM, whose timeout — Apache Timeout, fastcgi_read_timeout — gives the same 5xx), ` +
-          `so whether it waited for a connection or for an answer cannot be told.${queueNote(server, reported)}${knownNote}`;
         const own = ownUpstreamTimeouts(server);
-        remedy =
-          `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
-          `raise the proxy's upstream timeout${own !== null ? ` (its answers name it: ${own})` : ''} only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
+        // A server that answers this status itself for a handler of its own (Apache for a CGI script
+        // it runs), named by its answers: no upstream connection needs to exist.
+        const ownStatuses = [...new Set(reported.map((r) => r.paired.failure.status))];
+        const named = ownStatuses.length === 1 && ownStatuses[0] !== null ? ownHandlerTimeouts(ownName(server), ownStatuses[0]) : null;
+        const handler = named !== null ? ownHandlerOf(server, ownStatuses[0]) : null;
+        const says = software.of(server)?.says ?? '';
+        if (handler !== null) {
+          // Nothing of its host's connects anywhere in the capture, though its clients' connections are
+          // in it: no proxy leg in sight, so its own handler's timer leads (blind round 17, appservers
+          // s07: Apache's own 504 for a CGI script was told "the proxy gave up on its upstream").
+          explanation =
+            `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
+            (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s` : '') +
+            `. The capture holds ${server}'s own connections but none from its address to any other server: it was seen proxying nothing, ` +
+            `so the ${statuses} is most likely its own. Its answers say \`${says}\`, and ${handler.product} answers ${statuses} itself, with no upstream connection at all, when ${handler.settings}` +
+            ` (its error log: ${handler.log}). Only if it proxies these URIs to a backend out of sight (on another interface, or over a Unix socket: FastCGI, PHP-FPM) ` +
+            `is it its upstream timeout instead${own !== null ? ` (${own})` : ''}.${knownNote}`;
+          remedy =
+            `Read ${server}'s error log at these moments: ${handler.log} names the script that outlived the timer; make it faster for these URIs, ` +
+            `or raise that timeout (${handler.settings.slice(handler.settings.indexOf(': ') + 2)}) only if it is legitimately that slow` +
+            `${own !== null ? ` (a backend's timeout message instead: ${own})` : ''}, and keep clients' timeouts longer than the server's.`;
+        } else {
+          explanation =
+            `${n} request(s) to ${server}${about} were answered ${statuses} after ${range}` +
+            (inferred !== null ? `, a delay shared by ${inferred.samples} of them: a timer of ${value} s at the proxy gave up on its upstream` : `: the proxy gave up on its upstream`) +
+            `. The capture does not show the proxy's upstream connections (they may go to another interface, or to a local process over a Unix socket: ` +
+            `CGI, FastCGI, PHP-FPM, whose timeout — Apache Timeout, fastcgi_read_timeout — gives the same 5xx), ` +
+            `so whether it waited for a connection or for an answer cannot be told.${queueNote(server, reported)}${knownNote}`;
+          remedy =
+            `Capture the proxy's upstream side as well (or read its error log) to see which backend is slow, then find why it is slow for these URIs; ` +
+            `raise the proxy's upstream timeout${own !== null ? ` (its answers name it: ${own})` : ''}` +
+            // Its answers name a server that also answers so for handlers of its own: those timers, beside its proxy's.
+            (named !== null ? `, or, where ${named.product} answered for a handler of its own (${named.log} in its error log), the timer of that: ${named.settings}` : '') +
+            ` only if the backend is legitimately slow, and keep clients' timeouts longer than the proxy's.`;
+        }
       }
       if (phase === 'invisible' || phase === 'waited') explanation += fastNote(server);
       const unfinished = phase === 'connect' ? [] : reported.flatMap((r) => {

@@ -8,7 +8,7 @@ import { ClientAgents, ownAgent } from '../client-agents';
 import { forwardedByProxy } from '../proxy-tells';
 import {
   clientProduct, KNOWN_IDLE_TIMEOUTS, knownDefaultsText, KnownTimeout, matchKnown, NGINX, nodeServerPattern, nodeServerPatternText, nodeServerSetting, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
-  identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault,
+  identityLabel, pumaServerPattern, pumaServerPatternText, pumaServerSetting, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings, withoutNodeDefault, withoutPumaDefault,
 } from '../known-timeouts';
 import { type ProxyLegs, sharedProxyLegs } from '../proxy-legs';
 import { addRelaySample, closedMidResponse, IdleCloseSample, idleCloseSample, relayedProxyOf, relayedProxyText } from '../relayed-closes';
@@ -554,7 +554,7 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
           // The closes' longest possible idle, from their last requests (heldBelowCluster).
           const sinceRequest = timed.map((s) => (s.copy != null && s.copy.requestEnd !== null && s.copy.requestEnd <= s.ts ? Math.max(s.ts - s.copy.requestEnd, s.upTo ?? s.gap) : (s.upTo ?? s.gap)));
-          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest);
+          const ticked = tickedSpread(gaps, cluster, timed.map((s) => s.ts), sinceRequest, { fraction, absolute });
           const timeout = ticked !== null ? tickedTimeout(ticked) : cluster;
           const T = timeout.value;
           const margin = Math.min(ctx.options.raceMargin, ctx.options.raceMarginFraction * T);
@@ -630,12 +630,14 @@ export const idleTimeoutMismatch: DetectorDefinition = {
               : matchKnown(T, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
           // Node advertises its keepAliveTimeout in whole seconds, rounded down, and closes 1 s after it (nodeServerPattern).
           const node = relay === null ? nodeServerPattern(T, advertised, Math.max(0.02 * T, absolute)) : null;
-          const knownServer = withoutNodeDefault(knownMatches, node);
+          // Puma closes 0.2 s after its whole-second persistent_timeout, with neither Server header nor hint (pumaServerPattern).
+          const puma = relay === null && !plainOnly ? pumaServerPattern(T, advertised, software.softwareOf(server), Math.max(0.02 * T, absolute)) : null;
+          const knownServer = withoutPumaDefault(withoutNodeDefault(knownMatches, node), puma);
           // "Matches" a product only where the responses named it (knownDefaultsText).
           const knownText =
             (relay !== null
               ? knownServer.length > 0 ? ` (matches ${namesOf(knownServer)})` : ''
-              : knownDefaultsText(knownServer, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : '');
+              : knownDefaultsText(knownServer, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : puma !== null ? pumaServerPatternText(puma) : '');
           // The close sample nearest the inferred value, as the frame to open.
           let closeSample = e.closes[0];
           let closeAge = ages[0];
@@ -735,14 +737,14 @@ export const idleTimeoutMismatch: DetectorDefinition = {
           } else if (risky.length > 0 && pool !== null && relay === null) {
             remedies.push(
               `Proxy: close its pooled connections to ${server} idle for more than ${safer} s (below the server's ${fmt(T)} s; ${pool}), ` +
-                `or raise the server's idle timeout above the pool's ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`,
+                `or raise the server's idle timeout above the pool's ${node !== null && identity === null ? nodeServerSetting(node) : puma !== null ? pumaServerSetting(puma) : serverIdleSettings(identity, software.softwareOf(server))}.`,
             );
           } else if (risky.length > 0 && !hintKept) {
             remedies.push(
               `Client: close pooled connections idle for more than ${safer} s (below the ${relay !== null ? 'proxy' : 'server'}'s ${fmt(T)} s; ${agentsOf(risky, sampled).settings({ safer, timeout: T })}), ` +
                 (relay !== null
                   ? `or raise the proxy's idle timeout above the clients' ${RELAYING_PROXY_IDLE_SETTINGS}.`
-                  : `or raise the server's idle timeout above the clients' ${node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server))}.`),
+                  : `or raise the server's idle timeout above the clients' ${node !== null && identity === null ? nodeServerSetting(node) : puma !== null ? pumaServerSetting(puma) : serverIdleSettings(identity, software.softwareOf(server))}.`),
             );
           }
           const explanation = parts.join(' ');

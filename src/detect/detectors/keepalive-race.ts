@@ -10,7 +10,7 @@ import { ClientAgents, ownAgent } from '../client-agents';
 import { forwardedByProxy } from '../proxy-tells';
 import { PlainProtocol, plainProtocolOf } from '../plain-protocols';
 import {
-  CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
+  CLIENT_IDLE_SETTINGS, type FirstClose, knownDefaultsText, matchKnown, KNOWN_IDLE_TIMEOUTS, NO_SERVER_HEADER, nodeServerPattern, nodeServerPatternText, nodeServerSetting, withoutNodeDefault, pumaServerPattern, pumaServerPatternText, pumaServerSetting, withoutPumaDefault, PROXY_POOL_IDLE_SETTING_TEXT, proxyPoolIdleSetting,
   identityLabel, RELAYING_PROXY_IDLE_SETTINGS, serverIdleSettings,
 } from '../known-timeouts';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
@@ -430,19 +430,41 @@ const MIN_AFTER_RESPONSE_SAMPLES = 2;
  */
 const FEW_IDLE_CLOSES = 2;
 
-/** A timeout from few idle closes, bounded by the closes on arrival too; null when the samples are enough to measure it. */
-function boundedTimeout(timeout: InferredValue, ticked: TickedSpread | null, arrivalIdle: readonly number[]): { value: InferredValue; text: string } | null {
+/**
+ * Words for the idle closes behind a timeout their cluster holds one of (`timeout`, the shortest:
+ * inferTimeout takes the first of equally small clusters): "a single idle close" only where it is
+ * the only one; else the shortest of them all, the others named, for none agreed with it (lighttpd
+ * checked once a second: closes 2.497 and 3.101 s idle, told as "a single idle close at 2.497 s").
+ */
+export function fewClosesText(timeout: InferredValue, idleGaps: readonly number[]): string {
+  const others = idleGaps.filter((g) => g > timeout.value).sort((a, b) => a - b);
+  if (timeout.samples !== 1 || others.length === 0) {
+    return timeout.samples === 1 ? `a single idle close at ${fmt(timeout.value)} s idle` : `${timeout.samples} idle closes around ${fmt(timeout.value)} s idle`;
+  }
+  const all = [timeout.value, ...others];
+  const listed = all.length === 2 ? `${fmt(all[0])} and ${fmt(all[1])}` : `${fmt(all[0])} to ${fmt(all[all.length - 1])}`;
+  return `the shortest of ${all.length} idle closes that agree on no value (${listed} s idle)`;
+}
+
+/** A timeout from few idle closes (all of `idleGaps`), bounded by the closes on arrival too; null when the samples are enough to measure it. */
+function boundedTimeout(timeout: InferredValue, ticked: TickedSpread | null, arrivalIdle: readonly number[], idleGaps: readonly number[]): { value: InferredValue; text: string } | null {
   if (ticked !== null || timeout.samples >= FEW_IDLE_CLOSES) return null;
-  const closes = timeout.samples === 1 ? `a single idle close at ${fmt(timeout.value)} s idle` : `${timeout.samples} idle closes around ${fmt(timeout.value)} s idle`;
+  const closes = fewClosesText(timeout, idleGaps);
+  // Every idle close counts: the cluster's one is the shortest, the others above it.
+  const longestIdle = Math.max(timeout.value, ...idleGaps);
+  const idleCount = Math.max(timeout.samples, idleGaps.length);
   if (arrivalIdle.length === 0) {
-    return { value: timeout, text: `${closes}: so few closes bound the timeout (a timer fires late, never early) rather than measure it` };
+    return {
+      value: { value: timeout.value, samples: idleCount, spread: longestIdle - timeout.value },
+      text: `${closes}: so few closes bound the timeout (a timer fires late, never early) rather than measure it`,
+    };
   }
   const lo = Math.min(...arrivalIdle);
   const hi = Math.max(...arrivalIdle);
   const bound = Math.min(timeout.value, lo);
   const range = fmt(lo) === fmt(hi) ? `${fmt(lo)} s` : `${fmt(lo)}-${fmt(hi)} s`;
   return {
-    value: { value: bound, samples: timeout.samples + arrivalIdle.length, spread: Math.max(timeout.value, hi) - bound },
+    value: { value: bound, samples: idleCount + arrivalIdle.length, spread: Math.max(longestIdle, hi) - bound },
     text:
       `${closes} and ${arrivalIdle.length} close${arrivalIdle.length === 1 ? '' : 's'} on arrival at ${range} idle (its timer had expired by then): ` +
       'so few closes bound the timeout (a timer fires late, never early) rather than measure it',
@@ -2203,7 +2225,7 @@ export const keepaliveRace: DetectorDefinition = {
       const closes = entry !== undefined ? timerCloses(server, entry) : { gaps: [], ts: [], sinceRequest: [] };
       const gaps = closes.gaps;
       const inferred = inferTimeout(gaps, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute, minSamples: 1 });
-      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts, closes.sinceRequest) : null;
+      const ticked = inferred !== null ? tickedSpread(gaps, inferred, closes.ts, closes.sinceRequest, { fraction: ctx.options.spreadFraction, absolute: ctx.options.spreadAbsolute }) : null;
       return ticked !== null
         ? `checked on a tick (its idle closes before this one came ${fmt(ticked.lo)}-${fmt(ticked.hi)} s idle)`
         : `~${fmt(value)} s by its idle closes before this one`;
@@ -2777,7 +2799,7 @@ export const keepaliveRace: DetectorDefinition = {
      * server's port suggests (plain-protocols.ts) gives the settings and the clients' errors.
      */
     const diagnosePlain = (
-      server: string, entry: ServerRaces, timeout: { value: number; samples: number; spread: number } | null, ticked: TickedSpread | null, forms: string,
+      server: string, entry: ServerRaces, timeout: { value: number; samples: number; spread: number } | null, ticked: TickedSpread | null, forms: string, idleGaps: readonly number[],
     ): void => {
       const count = entry.raceIds.length;
       const p = entry.plainProtocol;
@@ -2789,13 +2811,13 @@ export const keepaliveRace: DetectorDefinition = {
       const outcome =
         (entry.reset > 0 ? `The server answered ${entry.reset === count ? 'each' : `${entry.reset}`} with RST` : 'The connections ended without an answer') +
         `: the client saw the connection closed or reset${p !== null ? ` (${p.clientErrors})` : ''}.`;
-      const support = timeout === null ? '' : ticked !== null ? tickedText(ticked) : timeout.samples === 1 ? 'a single idle close' : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
+      const support = timeout === null ? '' : ticked !== null ? tickedText(ticked) : timeout.samples === 1 ? (idleGaps.length > 1 ? fewClosesText(timeout, idleGaps) : 'a single idle close') : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms`;
       let explanation = `${count} ${what} ${count === 1 ? 'was' : 'were'} sent on connections ${server} had closed: ${forms}. ${outcome}`;
       let below = '';
       if (timeout !== null && timeout.value >= ctx.options.minIdleTimeout) {
         inferred.serverIdleTimeout = { value: ms(timeout.value), samples: timeout.samples, spread: ms(timeout.spread) };
         explanation =
-          `${server} closes idle connections after ~${fmt(timeout.value)} s (idle since either side's last data before its close, a FIN or a RST without one, or before a notice of the close it sent with it), ` +
+          `${server} closes idle connections after ${ticked !== null ? 'at most ' : ''}~${fmt(timeout.value)} s (idle since either side's last data before its close, a FIN or a RST without one, or before a notice of the close it sent with it), ` +
           `inferred from ${support}. ${explanation}`;
         below = ` below ${fmt(timeout.value)} s, e.g. ${saferClientIdleTimeout(timeout.value, ticked)} s`;
       }
@@ -2912,7 +2934,7 @@ export const keepaliveRace: DetectorDefinition = {
           const idleGaps = kept.map((i) => ages[i]);
           const cluster = inferTimeout(idleGaps, { fraction, absolute, minSamples: 1 });
           // Closes spread over a timer's tick: the timeout is the shortest of them (tickedSpread).
-          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i]), kept.map((i) => entry.idleSinceRequest[i])) : null;
+          const ticked = cluster !== null ? tickedSpread(idleGaps, cluster, kept.map((i) => entry.idleTs[i]), kept.map((i) => entry.idleSinceRequest[i]), { fraction, absolute }) : null;
           const timed = ticked !== null ? tickedTimeout(ticked) : cluster;
           // One close soon after its response tells no delay the server keeps after each (a reload's
           // old worker closes a connection as it finishes its last request in flight).
@@ -2951,7 +2973,7 @@ export const keepaliveRace: DetectorDefinition = {
             ? ` ${server} closed no idle connection in this capture: every close came right after a request, so whose idle timer closed them is not shown (${ownerUnshownText(server)}).`
             : '';
           if (entry.plain === count) {
-            diagnosePlain(server, entry, timeout, ticked, forms);
+            diagnosePlain(server, entry, timeout, ticked, forms, idleGaps);
             continue;
           }
           const extra = [
@@ -3000,7 +3022,7 @@ export const keepaliveRace: DetectorDefinition = {
               `and ${count} request${count === 1 ? ' was' : 's were'} sent on such connections: ${forms}. ${outcome}`;
             remedy = 'Server: send Connection: close on a response after which it closes the connection (RFC 9112 §9.6), or keep the connection open. Client: treat a connection as dead once its FIN arrived.';
           } else if (timeout !== null) {
-            const bounded = boundedTimeout(timeout, ticked, entry.arrivalIdle);
+            const bounded = boundedTimeout(timeout, ticked, entry.arrivalIdle, idleGaps);
             const stated = bounded?.value ?? timeout;
             inferred.serverIdleTimeout = { value: ms(stated.value), samples: stated.samples, spread: ms(stated.spread) };
             const identity = software.of(server);
@@ -3010,19 +3032,22 @@ export const keepaliveRace: DetectorDefinition = {
               : matchKnown(timeout.value, KNOWN_IDLE_TIMEOUTS, software.softwareOf(server)).filter((k) => k.side !== 'client');
             // Node advertises its keepAliveTimeout rounded down and closes 1 s after it (nodeServerPattern): as idle-timeout-mismatch says.
             const node = relay === null && ticked === null ? nodeServerPattern(timeout.value, commonHint(entry.hints), Math.max(0.02 * timeout.value, absolute)) : null;
-            const known = withoutNodeDefault(knownMatches, node);
+            // Puma closes 0.2 s after its whole-second persistent_timeout, with neither Server header nor hint (pumaServerPattern).
+            const puma = relay === null && ticked === null ? pumaServerPattern(timeout.value, commonHint(entry.hints), software.softwareOf(server), Math.max(0.02 * timeout.value, absolute)) : null;
+            const known = withoutPumaDefault(withoutNodeDefault(knownMatches, node), puma);
             // "Matches" a product only where the responses named it; a relaying proxy's defaults are candidates all the same.
             const knownText =
               (relay !== null
                 ? known.length > 0 ? ` (matches ${known.map((k) => k.name).join(' / ')})` : ''
-                : knownDefaultsText(known, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : '');
+                : knownDefaultsText(known, software.softwareOf(server))) + (node !== null ? nodeServerPatternText(node) : puma !== null ? pumaServerPatternText(puma) : '');
             const support =
               ticked !== null
                 ? tickedText(ticked)
                 : bounded !== null
                   ? bounded.text
                   : `${timeout.samples} idle closes within ${fmt(timeout.spread * 1000)} ms${cluster !== null && timeout === cluster ? heldBelowText(idleGaps, cluster, kept.map((i) => entry.idleSinceRequest[i]), { fraction, absolute }) : ''}`;
-            const after = bounded !== null ? `at most ~${fmt(stated.value)} s` : `~${fmt(timeout.value)} s`;
+            // Closes spread over a tick bound the setting as few closes do: the shortest is its upper bound (tickedText).
+            const after = bounded !== null || ticked !== null ? `at most ~${fmt(stated.value)} s` : `~${fmt(timeout.value)} s`;
             explanation =
               (relay !== null
                 ? `${server} closes idle keep-alive connections after ${after}${knownText}, inferred from ${support}. ${relayedProxyText(server, relay, identity?.says ?? null)} `
@@ -3040,7 +3065,8 @@ export const keepaliveRace: DetectorDefinition = {
                   : `a proxy forwarded every one of these requests, so the idle connections are its pool's: ${PROXY_POOL_IDLE_SETTING_TEXT}`
                 : viaProxy.forwarded > 0 ? CLIENT_IDLE_SETTINGS : entry.agents.settings({ safer, timeout: stated.value });
             // The server's own idle setting, named in both remedies below.
-            const serverSetting = node !== null && identity === null ? nodeServerSetting(node) : serverIdleSettings(identity, software.softwareOf(server));
+            const serverSetting =
+              node !== null && identity === null ? nodeServerSetting(node) : puma !== null ? pumaServerSetting(puma) : serverIdleSettings(identity, software.softwareOf(server));
             // The raced clients close idle connections themselves, below the server's timeout, and still reused past it.
             const own = relay === null && viaProxy.forwarded === 0 && entry.requests.length === count ? clientsOwnIdleLimit(entry, server, stated.value) : null;
             const reusedPast = own !== null && entry.reusedAfter.length > 0 && Math.min(...entry.reusedAfter) > own.hi;

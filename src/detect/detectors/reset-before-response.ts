@@ -12,7 +12,7 @@ import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedReques
 import type { Endpoint } from '../../flow/endpoint';
 import { seqGe } from '../../flow/seq';
 import { sharedLazyArrivalFlows } from './keepalive-race';
-import { ownTtlWhereReset, resetFromOtherHost } from '../path-reset';
+import { type HostTtls, type ResetSender, sharedHostTtls } from '../host-ttls';
 
 /**
  * reset-before-response: the server resets (RST, no FIN first) a connection that carries an
@@ -88,7 +88,22 @@ interface Candidate {
    */
   fromPath: boolean;
   rstTtl: number;
+  /** The TTL of the resetting side's own packets it was compared with (-1: none), lowest of a host's range. */
   serverTtl: number;
+  /** The same in words ("63", or a host's range "63-64"). */
+  serverTtlText: string;
+  /** What gave the sender's own TTL: its packets on the same connection, or its host's on other connections (host-ttls.ts). */
+  ttlBasis: ResetSender['basis'];
+  /**
+   * Whose name the RST bore: the server's (its own reset, or the path's in its name), or the
+   * client's (only held when from the path: a RST in the client's name that reached the server
+   * mid-response, a firewall cutting the server's side while the client saw no reset).
+   */
+  resetIn: 'server' | 'client';
+  /** The host of the side whose name the RST bore: its other connections judge a RST that is its only packet. */
+  senderHost: string;
+  /** The RST was seen on the connection's translated view (both sides of a NAT captured), not on the analyzed one. */
+  seenPastTranslation?: true;
   /**
    * The snaplen cut the previous response's Connection field, and the server closed right behind
    * it: judged because the client sent the request after that response (facts.reusedAfterCutHead),
@@ -97,9 +112,17 @@ interface Candidate {
   closeNoticeUnseen?: true;
 }
 
-/** The facts of a server endpoint's RST that place it (resetFromOtherHost). */
-function resetOrigin(s: Endpoint): { fromPath: boolean; rstTtl: number; serverTtl: number } {
-  return { fromPath: resetFromOtherHost(s), rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s) };
+type ResetOrigin = Pick<Candidate, 'fromPath' | 'rstTtl' | 'serverTtl' | 'serverTtlText' | 'ttlBasis' | 'resetIn' | 'senderHost'>;
+
+/** The facts of an endpoint's RST that place it (host-ttls.ts: its TTL against its sender's own packets). */
+function resetOrigin(hostTtls: HostTtls, ep: Endpoint, name: string, resetIn: 'server' | 'client'): ResetOrigin {
+  const senderHost = hostOf(name);
+  return originOf(hostTtls.resetSender(ep, senderHost), resetIn, senderHost);
+}
+
+function originOf(sender: ResetSender, resetIn: 'server' | 'client', senderHost: string): ResetOrigin {
+  const low = sender.ownTtl === '' ? -1 : Number(sender.ownTtl.split('-')[0]);
+  return { fromPath: sender.fromPath, rstTtl: sender.rstTtl, serverTtl: low, serverTtlText: sender.ownTtl, ttlBasis: sender.basis, resetIn, senderHost };
 }
 
 /**
@@ -124,7 +147,9 @@ export const resetBeforeResponse: DetectorDefinition = {
     messages: {
       reset: '{request} was reset by the server {wait} s after it {began}, {progress}{burst}',
       resetFromPath:
-        '{request} was reset {wait} s after it {began}, {progress}, by a RST in the server\'s name from another hop (IP TTL {rstTtl}, where the server\'s own packets have {serverTtl}): a firewall, NAT gateway or load balancer on the path reset it, not the server',
+        '{request} was reset {wait} s after it {began}, {progress}, by a RST in the server\'s name from another hop (IP TTL {rstTtl}, where the server\'s own packets{basis} have {serverTtl}): a firewall, NAT gateway or load balancer on the path reset it, not the server',
+      resetFromPathInClientsName:
+        '{request} was reset at the server {wait} s after it {began}, {progress}, by a RST in the client\'s name from another hop (IP TTL {rstTtl}, where the client\'s own packets{basis} have {clientTtl}): a firewall, IPS or NAT gateway on the path reset the server\'s side, not the client',
     },
   },
   create(ctx: DetectContext) {
@@ -142,6 +167,14 @@ export const resetBeforeResponse: DetectorDefinition = {
     const software = ctx.shared(SERVER_SOFTWARE, () => new ServerSoftware());
     /** When each server's port refused connections: an outage right after a burst is the same stop (connection-refused). */
     const stops = ctx.shared(SERVER_STOPS, () => new ServerStops());
+    /** Each host's own TTLs across connections: judges a RST that is its sender's only packet on its connection. */
+    const hostTtls = sharedHostTtls(ctx);
+    /**
+     * Connections whose client closed first while a response was due: held until the end, when a
+     * translated view of theirs (hostTtls.twinPathReset) may show the path's reset of the server's
+     * side in the client's name before that close. Bounded by MAX_CANDIDATES.
+     */
+    const twinWaiting = new Map<number, { flowId: number; client: string; server: string; ex: HttpExchange; closeTs: number; requestAcked: boolean; fastcgi: boolean }>();
 
     function reportAll(list: Candidate[]): void {
       allResets = list;
@@ -154,10 +187,17 @@ export const resetBeforeResponse: DetectorDefinition = {
       const window = ctx.options.resetBurstWindow;
       for (const [server, all] of byServer) {
         all.sort((a, b) => a.rstTs - b.rstTs || a.flowId - b.flowId);
+        // A RST that was its sender's only packet on its connection is judged now, by the sender's
+        // packets on every other connection the capture holds (a stray retransmission's reset).
+        for (const c of all) if (c.ttlBasis === 'none') Object.assign(c, originOf(hostTtls.judgeByHost(c.rstTtl, c.senderHost), c.resetIn, c.senderHost));
         // Resets from another hop are the path's: neither a burst of the server's nor alone amid its idle closes.
         const fromPath = all.filter((c) => c.fromPath);
-        if (fromPath.length > 0) diagnoseFromPath(server, fromPath.map((c) => ({ candidate: c, finding: reportFromPath(c) })));
-        const resets = fromPath.length > 0 ? all.filter((c) => !c.fromPath) : all;
+        for (const side of ['server', 'client'] as const) {
+          const mine = fromPath.filter((c) => c.resetIn === side);
+          if (mine.length > 0) diagnoseFromPath(server, side, mine.map((c) => ({ candidate: c, finding: reportFromPath(c) })));
+        }
+        // (A RST in the client's name is held only as the path's: never the server's reset.)
+        const resets = all.filter((c) => !c.fromPath && c.resetIn === 'server');
         // Single linkage on the capture clock: each reset within the window of the previous one.
         const bursts: Candidate[][] = [];
         for (const r of resets) {
@@ -363,25 +403,56 @@ export const resetBeforeResponse: DetectorDefinition = {
      * the connection. The server neither died nor closed these connections; its log will not show
      * the requests the reset met before they reached it.
      */
-    function diagnoseFromPath(server: string, list: ReadonlyArray<{ candidate: Candidate; finding: Finding }>): void {
+    function diagnoseFromPath(server: string, side: 'server' | 'client', list: ReadonlyArray<{ candidate: Candidate; finding: Finding }>): void {
       const n = list.length;
       const lines = [...new Set(list.map(({ candidate: c }) => requestLine(c.ex) ?? (c.encrypted !== null ? encryptedRequestText(c.encrypted) : 'a request')))];
       const about = ` (${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''})`;
       const rstTtls = [...new Set(list.map(({ candidate: c }) => c.rstTtl))].sort((a, b) => a - b);
-      const serverTtls = [...new Set(list.map(({ candidate: c }) => c.serverTtl))].sort((a, b) => a - b);
+      const ownTtls = [...new Set(list.map(({ candidate: c }) => c.serverTtlText))].sort();
+      const ownLows = [...new Set(list.map(({ candidate: c }) => c.serverTtl))];
+      const byHost = list.every(({ candidate: c }) => c.ttlBasis === 'host');
       const unreached = list.filter(({ candidate: c }) => !c.requestAcked && !c.resetAcked && c.ex.responseStart === null).length;
       // Both from one initial value (64, 128 or 255 minus the hops): the reset's sender is that many hops nearer the capture point.
       const initial = (ttl: number): number => (ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255);
-      const nearer = rstTtls.length === 1 && serverTtls.length === 1 && initial(rstTtls[0]) === initial(serverTtls[0]) && rstTtls[0] > serverTtls[0] ? rstTtls[0] - serverTtls[0] : 0;
+      const single = rstTtls.length === 1 && ownTtls.length === 1 && !ownTtls[0].includes('-');
+      const nearer = single && initial(rstTtls[0]) === initial(ownLows[0]) && rstTtls[0] > ownLows[0] ? rstTtls[0] - ownLows[0] : 0;
+      const whose = side === 'server' ? 'the server' : 'the client';
+      const pastNat = list.every(({ candidate: c }) => c.seenPastTranslation === true);
+      const where = byHost
+        ? `on ${n === 1 ? 'its' : 'their'} other connections`
+        : `on the same connection${n === 1 ? '' : 's'}${pastNat ? ' past the address translation (the server\'s side of the NAT, where the RSTs were seen)' : ''}`;
+      const ttlWords =
+        `${n === 1 ? 'its' : 'their'} IP TTL (${rstTtls.join('/')}) is not that of ${whose}'s own packets ${where} (${ownTtls.join('/')}), ` +
+        'and each router on the path takes one off, so one host\'s packets all arrive with one TTL' +
+        (nearer > 0 ? `; ${n === 1 ? 'its' : 'their'} sender is ${nearer} hop${nearer === 1 ? '' : 's'} nearer the capture point than ${whose}. ` : '. ');
+      if (side === 'client') {
+        // The server's side of the story: its writes failed, it blames the client; the client, whose
+        // packets the rule dropped, saw a stall. Only the TTL tells the path did it.
+        ctx.diagnose({
+          server,
+          count: n,
+          inferred: {},
+          explanation:
+            `${n === 1 ? '1 response' : `${n} responses`} of ${server}${about} ${n === 1 ? 'was' : 'were'} cut at the server by ${n === 1 ? 'a RST' : 'RSTs'} in the client's name that did not come from the client's host: ` +
+            ttlWords +
+            'A firewall or IPS between the client and the server (a rule that rejects with a tcp reset, on a byte count, a connection size or a DPI verdict), or a NAT gateway that dropped the connection, reset the server\'s side in the client\'s name; the client did not reset it. ' +
+            'The server logs the client as gone ("connection reset by peer", nginx "client prematurely closed connection", a broken pipe), ' +
+            'while the client, unless the path reset its side too, sees the download stop with no close and waits until its own timeout (curl (28) "Operation timed out").',
+          remedy:
+            `Find the rule on the path to ${server} that resets these connections${nearer > 0 ? ` (its sender is ${nearer} hop${nearer === 1 ? '' : 's'} nearer this capture point than the client)` : ''}: ` +
+            'nftables/iptables `reject with tcp reset` rules and their counters (a limit on `ct bytes` / `ct reply bytes`, a connection size or rate limit), an IPS or DPI policy, a NAT gateway\'s connection table (entries dropped: `nf_conntrack_max`, its timeouts), and its log at those moments. ' +
+            'Neither the server nor the client is at fault, and a retry of the same transfer meets the same rule.',
+          anomalyIds: list.map(({ finding }) => finding.id),
+        });
+        return;
+      }
       ctx.diagnose({
         server,
         count: n,
         inferred: {},
         explanation:
           `${n === 1 ? '1 request' : `${n} requests`} to ${server}${about} ${n === 1 ? 'was reset by a RST' : 'were reset by RSTs'} in the server's name that did not come from its host: ` +
-          `${n === 1 ? 'its' : 'their'} IP TTL (${rstTtls.join('/')}) is not that of the server's own packets on the same connection${n === 1 ? '' : 's'} (${serverTtls.join('/')}), ` +
-          'and each router on the path takes one off, so one host\'s packets all arrive with one TTL' +
-          (nearer > 0 ? `; ${n === 1 ? 'its' : 'their'} sender is ${nearer} hop${nearer === 1 ? '' : 's'} nearer the capture point than the server. ` : '. ') +
+          ttlWords +
           'A firewall between the client and the server (a rule that rejects with a tcp reset, a WAF or IPS blocking the request), or a NAT gateway or load balancer that lost or refused the connection, reset ' +
           `${n === 1 ? 'it' : 'them'}; the server did not crash or close ${n === 1 ? 'it' : 'them'}` +
           (unreached > 0 ? `, and ${unreached === n ? (n === 1 ? 'the request' : 'the requests') : `${unreached} of the requests`} may never have reached it (the server acknowledged none of ${unreached === 1 ? 'its' : 'their'} bytes).` : '.'),
@@ -438,16 +509,19 @@ export const resetBeforeResponse: DetectorDefinition = {
         client: c.client,
         server: c.server,
         ts: c.rstTs,
-        message: 'resetFromPath',
+        message: c.resetIn === 'client' ? 'resetFromPathInClientsName' : 'resetFromPath',
         data: {
           request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
-          wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, rstTtl: c.rstTtl, serverTtl: c.serverTtl,
+          wait: ms(wait), began: arriving ? 'began' : 'was sent', progress, rstTtl: c.rstTtl, serverTtl: c.serverTtlText, clientTtl: c.serverTtlText,
+          basis: c.ttlBasis === 'host' ? ' on its other connections' : '',
         },
         evidence: {
           ...resetEvidence(c, wait, arriving),
           resetFrom: 'path',
           rstTtl: c.rstTtl,
-          serverTtl: c.serverTtl,
+          ...(c.resetIn === 'client' ? { resetInNameOf: 'client', clientTtl: c.serverTtlText } : { serverTtl: c.serverTtl }),
+          ...(c.ttlBasis === 'host' ? { ttlComparedWith: 'host', hostTtls: c.serverTtlText } : {}),
+          ...(c.seenPastTranslation === true ? { resetSeenPastTranslation: true } : {}),
           ...(encrypted !== null ? encryptedEvidence(encrypted) : {}),
         },
         frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, c.rstFrame],
@@ -512,6 +586,35 @@ export const resetBeforeResponse: DetectorDefinition = {
     }
 
     /**
+     * A RST in the client's name, the connection's first close, that met a request the server had
+     * not finished answering, and whose IP TTL says another hop sent it (host-ttls.ts): a firewall
+     * that rejects with a tcp reset once a connection has carried so many bytes, an IPS, a NAT
+     * gateway, cutting the server's side mid-response while the client saw no reset (blind round
+     * 17, s08: nginx logged "connection reset by peer", the client stalled until its timeout).
+     * Held as the path's, true. A client's own reset (its TTL) is its choice: not held, false.
+     * A RST that is the client's only packet is held to be judged at the end by the client
+     * host's other connections; held then only as the path's.
+     */
+    function heldAsClientResetByPath(conn: AnalyzedConnection, ex: HttpExchange, first: ReturnType<typeof firstCloseOf>): boolean {
+      const c = conn.client;
+      if (c.rstTs < 0 || first === null || !first.byClient || !first.rst || first.ts !== c.rstTs) return false;
+      if (ex.requestStart === null || ex.requestStart >= c.rstTs) return false;
+      const origin = resetOrigin(hostTtls, c, conn.clientName, 'client');
+      if (!origin.fromPath && origin.ttlBasis !== 'none') return false;
+      hold({
+        flowId: conn.id, client: conn.clientName, server: conn.serverName, ex, rstTs: c.rstTs, rstFrame: c.rstFrame,
+        requestAcked: peerAckedAll(c, conn.server),
+        resetAcked: false,
+        closedBefore: false,
+        encrypted: null,
+        fastcgi: conn.app !== null && conn.app.fastcgi !== null,
+        zeroWindowSince: -1,
+        ...origin,
+      });
+      return true;
+    }
+
+    /**
      * An HTTPS connection the server reset (no FIN or close_notify first) while the client's last
      * turn of application data was unanswered (encrypted-request.ts): held like a request, true.
      * The server's RST is itself the failure, so any turn counts, a connection's first or a later one.
@@ -535,7 +638,7 @@ export const resetBeforeResponse: DetectorDefinition = {
         encrypted: turn,
         fastcgi: false,
         zeroWindowSince: zeroWindowAtReset(s),
-        ...resetOrigin(s),
+        ...resetOrigin(hostTtls, s, conn.serverName, 'server'),
       });
       return true;
     }
@@ -746,6 +849,13 @@ export const resetBeforeResponse: DetectorDefinition = {
           }
           return;
         }
+        if (!t.afterCloseNotice && heldAsClientResetByPath(conn, t.ex, first)) return;
+        // The client closed first on this view: with both sides of a NAT captured, its translated
+        // view may show the path reset the server's side in the client's name (judged at the end:
+        // either view may end first).
+        if (!t.afterCloseNotice && first !== null && first.byClient && (t.ex.requestStart ?? Infinity) < first.ts && twinWaiting.size < MAX_CANDIDATES) {
+          twinWaiting.set(conn.id, { flowId: conn.id, client: conn.clientName, server: conn.serverName, ex: t.ex, closeTs: first.ts, requestAcked: peerAckedAll(conn.client, s), fastcgi: conn.app !== null && conn.app.fastcgi !== null });
+        }
         if (t.afterCloseNotice || s.rstTs < 0) return;
         // Server bytes the capture missed, or unparsed server bytes after an unanswered request:
         // the capture cannot vouch that nothing was answered.
@@ -776,12 +886,23 @@ export const resetBeforeResponse: DetectorDefinition = {
           encrypted: null,
           fastcgi: conn.app !== null && conn.app.fastcgi !== null,
           zeroWindowSince: zeroWindowAtReset(s),
-          ...resetOrigin(s),
+          ...resetOrigin(hostTtls, s, conn.serverName, 'server'),
           ...cutNoticeEvidence(ex, conn),
         });
       },
 
       onFinish() {
+        for (const w of twinWaiting.values()) {
+          const twin = hostTtls.twinPathReset(w.flowId);
+          if (twin === undefined || twin.rstTs > w.closeTs || (w.ex.requestStart ?? Infinity) >= twin.rstTs) continue;
+          hold({
+            flowId: w.flowId, client: w.client, server: w.server, ex: w.ex, rstTs: twin.rstTs, rstFrame: twin.rstFrame,
+            requestAcked: w.requestAcked, resetAcked: false, closedBefore: false, encrypted: null, fastcgi: w.fastcgi, zeroWindowSince: -1,
+            fromPath: true, rstTtl: twin.rstTtl, serverTtl: twin.ownTtl, serverTtlText: twin.ownTtl >= 0 ? String(twin.ownTtl) : '', ttlBasis: 'connection',
+            resetIn: 'client', senderHost: hostOf(w.client), seenPastTranslation: true,
+          });
+        }
+        twinWaiting.clear();
         // keepalive-race (run first) has released its lazy closes on arrival: a race it found is not a dying worker.
         // accept-queue-overflow (run first) took, at its end, the fresh connections a connection limit reset as it accepted them.
         reportAll(candidates.filter((c) => !(lazyFlows.has(c.flowId) && ctx.reportedOn('keepalive-race', c.flowId)) && !ctx.reportedOn('accept-queue-overflow', c.flowId)));

@@ -9,6 +9,8 @@ import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
 import { LegsByRequest, LEGS_TOGETHER } from '../legs-by-request';
 import { blackHoleOf, pathLosses } from '../path-loss';
 import { firstCloseOf } from '../proxy-legs';
+import { sharedHostTtls } from '../host-ttls';
+import { resetFromOtherHost } from '../path-reset';
 import { proxyTellsOf, proxyTellsText, TELL_NGINX_CLOSE, TELL_NGINX_HTTP10 } from '../proxy-tells';
 import { LazyRange, lazyRange, lazyRangeText, lazyTimerStart } from '../read-timer';
 import { closedWindows, cutResponse, CutResponse, startedResponse } from '../unfinished-response';
@@ -412,9 +414,22 @@ export const responseAbandoned: DetectorDefinition = {
     /** Abandons by request, to find a proxy's upstream leg of a request its client gave up on. */
     const abandonsByRequest = new LegsByRequest<Abandon>((a) => a.closeTs);
     const tlsCloses: TlsClientClose[] = [];
+    /**
+     * Where the path reset the server's side in the client's name (a firewall's reject on a byte
+     * count): reset-before-response tells those cuts as the path's; the client's stall or close
+     * after it is no pause of the server's (blind round 17, s08: "the server stalled mid-body").
+     */
+    const hostTtls = sharedHostTtls(ctx);
+    const cutByPath = (a: Abandon): boolean => {
+      const twin = hostTtls.twinPathReset(a.flowId);
+      return twin !== undefined && twin.rstTs > a.requestStart && twin.rstTs <= a.closeTs;
+    };
 
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
+        // The client's first close a RST in its name from another hop: the path's (reset-before-response).
+        const c = conn.client;
+        if (c.rstTs >= 0 && (c.finTs < 0 || c.rstTs <= c.finTs) && resetFromOtherHost(c)) return;
         if (conn.app?.tls != null) {
           const t = tlsClientCloseOf(conn);
           if (t !== null && tlsCloses.length < MAX_KEPT) tlsCloses.push(t);
@@ -433,6 +448,9 @@ export const responseAbandoned: DetectorDefinition = {
       },
 
       onFinish(): void {
+        const kept = abandons.filter((a) => !cutByPath(a));
+        abandons.length = 0;
+        abandons.push(...kept);
         // A proxy's upstream legs: closed with its client's (it followed), or cut by its read timeout
         // (response-truncated names them). Their client is the proxy, not a program with a timer.
         const upstreamOf = new Map<number, FollowedLeg>();

@@ -2,6 +2,7 @@ import type { AnalyzedConnection } from '../analyzed-connection';
 import { handshakeCapturePosition } from '../../flow/capture-point';
 import type { DetectorDefinition } from '../detector';
 import { at, captureLossNote, captureLostOn, hostOf, isIdempotent, ms, startedMidStream } from '../facts';
+import { resetFromOtherHost } from '../path-reset';
 import type { CaptureLossScope } from '../facts';
 import type { Finding } from '../finding';
 import { statusClassEvidence, type HttpExchange } from '../../http/exchange';
@@ -32,6 +33,12 @@ export interface RequestFailure {
   cut: boolean;
   /** The client's own close (FIN or RST) at or after `at`, when its program had the error (-1: none). */
   clientClosedAt: number;
+  /**
+   * A reset in the server's name whose IP TTL is not that of the server's packets on the
+   * connection (reset-origin.ts): the path's (a NAT gateway or firewall), told so, not "the server
+   * reset" (blind round 17, s04: next to middlebox-idle-timeout's "reset by the path").
+   */
+  resetByPath?: true;
 }
 
 /**
@@ -65,6 +72,7 @@ export function failureOf(ex: HttpExchange, conn: AnalyzedConnection, cutToo = f
   for (const [ts, frame, how] of closes) {
     if (ts >= t && (best === null || ts < best.at)) best = { at: ts, frame, how, cut: false, clientClosedAt: -1 };
   }
+  if (best !== null && best.how === 'server-reset' && resetFromOtherHost(s)) best.resetByPath = true;
   // A client that had the response's head (a status) before the close had its answer: what it does
   // next is its answer to that, not a retry of a request that got none. So for a client that closed
   // after the head (tinyproxy's close-delimited 500, which curl resets after reading the head:
@@ -275,6 +283,9 @@ const MAX_HELD = 1024;
 /** Unanswered requests of one connection considered (pipelined ones behind the first add little). */
 const MAX_UNANSWERED_PER_CONNECTION = 8;
 
+/** A 'server-reset' whose RST came from another hop (RequestFailure.resetByPath). */
+const RESET_BY_PATH_TEXT = 'a RST in the server\'s name from the path reset the connection: its IP TTL is not that of the server\'s packets';
+
 const FAILURE_TEXT: Record<RequestFailure['how'], string> = {
   'server-reset': 'the server reset the connection',
   'server-closed': 'the server closed the connection',
@@ -423,7 +434,7 @@ export const retriedRequest: DetectorDefinition = {
           request: `${retry.method} ${retry.uri}`,
           after: ms(after),
           failedOn: failed.client,
-          failure: FAILURE_TEXT[failed.failure.how] + (failed.failure.cut ? ' in the middle of the response, after its head' : '') + (retry.server !== failed.request.server ? `; a proxy sent it on to another backend, ${retry.server}` : ''),
+          failure: (failed.failure.resetByPath === true ? RESET_BY_PATH_TEXT : FAILURE_TEXT[failed.failure.how]) + (failed.failure.cut ? ' in the middle of the response, after its head' : '') + (retry.server !== failed.request.server ? `; a proxy sent it on to another backend, ${retry.server}` : ''),
           risk: (idempotent
             ? ''
             : keyed
@@ -449,6 +460,7 @@ export const retriedRequest: DetectorDefinition = {
           failedOn: failed.client,
           failure: failed.failure.how,
           ...(failed.failure.cut ? { responseCut: true } : {}),
+          ...(failed.failure.resetByPath === true ? { resetByPath: true } : {}),
           failedAt: at(failed.failure.at),
           afterFailure: ms(after),
           afterFirstAttempt: ms(retry.ts - failed.request.ts),

@@ -11,7 +11,7 @@ import { clusterByDelay, failureKey, LegRequest, LoopFront, relayedToClientsText
 import { BackendCloseRelay, backendCloseRelays, backendCloseRelayWords } from '../backend-close-relays';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
 import { sharedGatewayClaims } from '../gateway-claims';
-import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
+import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, serverCloseTimers, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, inferTimeoutRange, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
 import { ClientAgents } from '../client-agents';
 import { NotAccepted, notAcceptedOf, Pause, Queue, queuesOf } from '../server-stalls';
@@ -125,17 +125,6 @@ const HIDDEN_HEAD_GAP = 0.005;
  * here unless the server's idle closes show an idle timer of that age).
  */
 const INSTANT_SERVER_CLOSE = 0.01;
-/**
- * Server timers that close a connection on a request without answering it, for a lone wait the
- * server side closed (no value inferred). Node's socket timeout among them: blind round 15
- * longlived s17, `server.setTimeout(5000)` destroyed an SSE request's socket before its head
- * went out and the remedy named no timer at all. Node's request timers answer 408 instead.
- */
-const SERVER_CLOSE_TIMERS =
-  'Go http.Server `WriteTimeout` (a handler that outlives it: the connection closes with no response), a gunicorn sync worker\'s `--timeout`, uWSGI `harakiri`, ' +
-  'a Node http server\'s socket timeout (`server.setTimeout(ms)` / `server.timeout`, or `req.setTimeout` in a handler, without a \'timeout\' listener that answers: ' +
-  'the socket is destroyed once inactive that long; its `requestTimeout` and `headersTimeout` bound only the receipt of the request and answer 408), a load balancer\'s idle timeout';
-
 /** The key of encrypted client waits among those by request line (no request line has it). */
 const ENCRYPTED = '\u0000encrypted';
 
@@ -2521,7 +2510,7 @@ export const unansweredRequest: DetectorDefinition = {
                 ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the proxy's upstream read timeout (nginx proxy_read_timeout, HAProxy timeout server, Varnish first_byte_timeout, Squid read_timeout) only if the server is legitimately that slow; its clients got its error status (nginx and HAProxy answer 504).`
                 : role === 'client'
                 ? `${notAccepted !== null || paused !== null ? ' R' : '; r'}aise the client's timeout only if the server is legitimately that slow (${agents.requestTimeouts()})${smallHedge !== '' ? mayBeProxyRemedy : ''}.`
-                : `; find which component closed the connection (${SERVER_CLOSE_TIMERS}), and raise that timeout only if such slow requests are expected.`),
+                : `; find which component closed the connection (${serverCloseTimers(software.of(server), software.softwareOf(server))}), and raise that timeout only if such slow requests are expected.`),
         anomalyIds: members.map((w) => w.finding.id),
       });
     }
