@@ -46,6 +46,20 @@ describe('middlebox-idle-timeout', () => {
     expect(r.diagnoses.find((x) => x.kind === 'middlebox-idle-timeout')?.explanation).toMatch(/dropped: retransmitted with nothing back, while the server went on answering/);
   });
 
+  test('both sides of the NAT in one capture (middlebox-idle-fin-nat-any): the server\'s close past the masquerade, reset by the router, told and bounding the timeout', async () => {
+    const r = await analyzeSample('middlebox-idle-fin-nat-any');
+    const [f, ...rest] = r.anomalies.filter((x) => x.kind === 'middlebox-idle-timeout');
+    expect(rest).toEqual([]);
+    expect(f.evidence.form).toBe('dropped');
+    expect(f.evidence.closeIdleBefore).toBeGreaterThan(2); // conntrack's 2 s: forgotten before the close
+    expect(f.summary).toMatch(/its FIN was answered by a RST in the client's name with IP TTL 64, where the client's packets have 63/);
+    const d = r.diagnoses.find((x) => x.kind === 'middlebox-idle-timeout');
+    // Bounded by the close past the NAT (4.5 s), not by the 6 s reuse.
+    expect(d?.inferred.middleboxIdleTimeoutAtMost.value).toBeLessThan(5);
+    expect(d?.inferred.middleboxIdleTimeoutAtLeast.value).toBeLessThan(2);
+    expect(d?.explanation).not.toMatch(/the server had closed none/);
+  });
+
   test("a reset with the server's own TTL is the server's: no middlebox, reset-before-response as before", async () => {
     const sample = listSamples().find((s) => s.name === 'middlebox-idle-reset-nat');
     if (sample === undefined) throw new Error('no sample middlebox-idle-reset-nat');
